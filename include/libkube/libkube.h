@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Umbrella header: everything libkube offers. */
+#ifndef LIBKUBE_H
+#define LIBKUBE_H
+
+#include <libkube/core.h>
+#include <libkube/api.h>
+#include <libkube/store.h>
+#include <libkube/client.h>
+#include <libkube/apiserver.h>
+#include <libkube/scheduler.h>
+#include <libkube/runtime.h>
+
+#endif /* LIBKUBE_H */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libkube store: an MVCC key-value store with one cluster-wide revision.
+ *
+ * Contract (DESIGN.md "The object store contract"):
+ * - Every write bumps the single revision; a key's mod_revision is the
+ *   revision of its last write.
+ * - create fails with AlreadyExists when the key exists; update and delete
+ *   with an expected revision fail with Conflict when it differs, NotFound
+ *   when the key is absent.
+ * - watch from revision R delivers every change with revision > R, in
+ *   order, exactly once, or ends with an Expired error when R was compacted.
+ * - A write whose callback reported success survives kill -9 (sqlite, etcd).
+ * - After a write's callback reported success, get and list reflect it.
+ *
+ * Threading: a store belongs to one libevent event_base; every function
+ * must be called from that loop's thread and every callback runs on it.
+ * Backends may use worker threads internally (sqlite group commit).
+ *
+ * Reads (get, list) are served from an in-memory cache of the current state
+ * that the store keeps current with its own watch, so they are synchronous.
+ */
+#ifndef LIBKUBE_STORE_H
+#define LIBKUBE_STORE_H
+
+#include <libkube/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+
+typedef struct kube_store kube_store_t;
+
+typedef struct kube_store_options {
+  size_t struct_size;          /* sizeof(kube_store_options_t) */
+  const char *backend;         /* "memory" | "sqlite" | "etcd" */
+  const char *path;            /* sqlite: database file (created) */
+  const char *etcd_endpoints;  /* etcd: "http://127.0.0.1:2379[,...]" */
+  const char *etcd_prefix;     /* etcd: key prefix, default "/registry" */
+  /* Revisions of history kept for watchers; older ones are compacted.
+   * 0 picks the default (100,000 revisions). */
+  int64_t history;
+} kube_store_options_t;
+
+/* An immutable, reference-counted key/value record.  Fields are read-only. */
+typedef struct kube_store_record {
+  const char *key;          /* NUL-terminated */
+  const char *value;        /* NUL-terminated; value_len excludes the NUL */
+  size_t value_len;
+  int64_t create_revision;
+  int64_t mod_revision;
+} kube_store_record_t;
+
+/* Take / drop a reference.  unref accepts NULL. */
+kube_store_record_t *kube_store_record_ref(const kube_store_record_t *rec);
+void kube_store_record_unref(const kube_store_record_t *rec);
+
+/* Open a store on `base` (borrowed; must outlive the store).  Returns an
+ * owned store (close with kube_store_close) or NULL with err set. */
+kube_store_t *kube_store_open(struct event_base *base,
+                              const kube_store_options_t *opts,
+                              kube_error_t *err);
+/* Finish in-flight writes (their callbacks run), cancel watches, release
+ * everything.  Accepts NULL.  Must not be called from a store callback. */
+void kube_store_close(kube_store_t *store);
+/* Name of the backend ("memory", "sqlite", "etcd"). Static string. */
+const char *kube_store_backend(const kube_store_t *store);
+
+/* The latest revision the cache holds. */
+int64_t kube_store_revision(const kube_store_t *store);
+/* The oldest revision a watch may still start from (compacted before it). */
+int64_t kube_store_compacted_revision(const kube_store_t *store);
+
+/* ---- reads (synchronous, from the cache) ---- */
+
+/* Returns a new reference (unref it) or NULL with NotFound. */
+kube_store_record_t *kube_store_get(kube_store_t *store, const char *key,
+                                    kube_error_t *err);
+
+typedef struct kube_store_list {
+  kube_store_record_t **items; /* owned references, sorted by key */
+  size_t n;
+  int64_t revision;            /* revision the list was read at */
+  /* When more keys follow, the key to pass as start_after (owned), else
+   * NULL; `remaining` counts them. */
+  char *continue_key;
+  size_t remaining;
+} kube_store_list_t;
+
+/* List keys with `prefix`, strictly after `start_after` (NULL for the
+ * start), at most `limit` (0 = all).  Fills *out (release with
+ * kube_store_list_clear). */
+int kube_store_list(kube_store_t *store, const char *prefix,
+                    const char *start_after, size_t limit,
+                    kube_store_list_t *out, kube_error_t *err);
+void kube_store_list_clear(kube_store_list_t *list);
+/* Number of keys with `prefix`. */
+size_t kube_store_count(kube_store_t *store, const char *prefix);
+
+/* ---- writes (asynchronous) ---- */
+
+/* Called once per write on the loop thread.  On success `rec` is the record
+ * as written (for delete: the record that was deleted, with mod_revision set
+ * to the delete's revision) and err is NULL; on failure rec is NULL.  Both
+ * are borrowed for the duration of the call (ref the record to keep it). */
+typedef void (*kube_store_write_cb)(const kube_store_record_t *rec,
+                                    const kube_error_t *err, void *arg);
+
+/* Each returns 0 when the write was queued (cb will run exactly once), or
+ * -1 with err set when it could not even be queued (cb will not run).  The
+ * key and value are copied. */
+int kube_store_create(kube_store_t *store, const char *key, const char *value,
+                      size_t value_len, kube_store_write_cb cb, void *arg,
+                      kube_error_t *err);
+/* expected_revision 0 = unconditional (but the key must exist). */
+int kube_store_update(kube_store_t *store, const char *key, const char *value,
+                      size_t value_len, int64_t expected_revision,
+                      kube_store_write_cb cb, void *arg, kube_error_t *err);
+int kube_store_delete(kube_store_t *store, const char *key,
+                      int64_t expected_revision, kube_store_write_cb cb,
+                      void *arg, kube_error_t *err);
+
+/* Drop history up to `revision` (watchers older than it get Expired). */
+int kube_store_compact(kube_store_t *store, int64_t revision, kube_error_t *err);
+
+/* ---- watch ---- */
+
+typedef enum kube_store_event_type {
+  KUBE_STORE_EVENT_CREATE = 0,
+  KUBE_STORE_EVENT_UPDATE,
+  KUBE_STORE_EVENT_DELETE,
+} kube_store_event_type_t;
+
+typedef struct kube_store_event {
+  kube_store_event_type_t type;
+  int64_t revision;                 /* revision of this change */
+  const kube_store_record_t *rec;   /* new record; for DELETE the old one */
+  const kube_store_record_t *prev;  /* previous record (UPDATE, DELETE) or NULL */
+} kube_store_event_t;
+
+typedef struct kube_store_watch kube_store_watch_t;
+
+/* Called for each event in revision order (ev != NULL, err == NULL), or once
+ * with ev == NULL and err set (Expired when the start revision was compacted,
+ * or the store closing) after which the watch is dead: still cancel it.
+ * Records are borrowed for the call. */
+typedef void (*kube_store_watch_cb)(const kube_store_event_t *ev,
+                                    const kube_error_t *err, void *arg);
+
+/* Watch keys with `prefix` for changes with revision > from_revision
+ * (from_revision 0 = only changes after now).  Events already in history
+ * are delivered from the loop, never from inside this call.  Returns an
+ * owned handle (cancel with kube_store_watch_cancel) or NULL with Expired
+ * when from_revision is older than the compacted revision. */
+kube_store_watch_t *kube_store_watch(kube_store_t *store, const char *prefix,
+                                     int64_t from_revision,
+                                     kube_store_watch_cb cb, void *arg,
+                                     kube_error_t *err);
+/* Stop delivering and free.  Safe inside the watch's own callback.
+ * Accepts NULL. */
+void kube_store_watch_cancel(kube_store_watch_t *watch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKUBE_STORE_H */

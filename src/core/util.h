@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private helpers of the core module that every module of the library may
+ * use: cleanup attributes, steal_pointer, small string helpers.  Not
+ * installed.
+ */
+#ifndef KUBE_CORE_UTIL_H
+#define KUBE_CORE_UTIL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libkube/core.h>
+
+static inline void cleanup_freep(void *p) {
+  void **pp = (void **)p;
+  free(*pp);
+}
+static inline void cleanup_closep(int *fd) {
+  if (*fd >= 0) {
+    int saved = errno;
+    close(*fd);
+    errno = saved;
+  }
+}
+static inline void cleanup_fclosep(FILE **f) {
+  if (*f)
+    fclose(*f);
+}
+static inline void cleanup_errorp(kube_error_t *e) { kube_error_clear(e); }
+static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_free(sb); }
+
+#define cleanup_free __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_error __attribute__((cleanup(cleanup_errorp)))
+#define cleanup_strbuf __attribute__((cleanup(cleanup_strbufp)))
+
+/* Hand ownership over: returns *pp and sets *pp to NULL. */
+#define steal_pointer(pp)                                                      \
+  ({                                                                           \
+    __typeof__(*(pp)) _ptr = *(pp);                                            \
+    *(pp) = NULL;                                                              \
+    _ptr;                                                                      \
+  })
+/* Hand an fd over: returns *fdp and sets it to -1. */
+#define steal_fd(fdp)                                                          \
+  ({                                                                           \
+    int _fd = *(fdp);                                                          \
+    *(fdp) = -1;                                                               \
+    _fd;                                                                       \
+  })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+static inline bool str_has_prefix(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+static inline bool str_has_suffix(const char *s, const char *suffix) {
+  size_t ls = strlen(s), lx = strlen(suffix);
+  return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+/* Shorthands for kube_error_set with the common reasons. */
+#define kube_make_error(err, errnum, ...)                                      \
+  kube_error_set((err), KUBE_REASON_INTERNAL, (errnum), __VA_ARGS__)
+#define kube_make_oom(err)                                                     \
+  kube_error_set((err), KUBE_REASON_INTERNAL, ENOMEM, "out of memory")
+
+#define log_error(...) kube_log(KUBE_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) kube_log(KUBE_LOG_WARNING, __VA_ARGS__)
+#define log_info(...) kube_log(KUBE_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)                                                         \
+  do {                                                                         \
+    if (kube_log_get_level() >= KUBE_LOG_DEBUG)                                \
+      kube_log(KUBE_LOG_DEBUG, __VA_ARGS__);                                   \
+  } while (0)
+
+#endif /* KUBE_CORE_UTIL_H */
