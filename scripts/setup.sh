@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install what libkube needs on Debian 12 (as root) and build it into ./build.
+# Idempotent: re-running only rebuilds what changed.
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
+  libevent-dev libjson-c-dev libyaml-dev libsqlite3-dev libssl-dev \
+  libarchive-dev libbpf-dev libseccomp-dev libcmocka-dev \
+  etcd-server python3 python3-kubernetes python3-pytest \
+  busybox-static crun runc curl iproute2 procps util-linux binutils"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing
+else
+  # The kubectl test fetches Debian's kubernetes-client with apt-get download,
+  # which needs package lists.
+  [ -n "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v lock | head -1)" ] || apt-get update -qq
+fi
+
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype=debugoptimized
+fi
+ninja -C build
