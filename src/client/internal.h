@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared inside the client module only. */
+#ifndef KUBE_CLIENT_INTERNAL_H
+#define KUBE_CLIENT_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include <libkube/client.h>
+
+/* A parsed server URL. */
+struct server_url {
+  bool unix_socket;
+  bool tls;
+  char *host;   /* host name/address, or the socket path */
+  char *port;   /* "6443" */
+  char *prefix; /* path prefix without trailing '/', "" for none */
+};
+
+int server_url_parse(const char *url, struct server_url *out,
+                     kube_error_t *err);
+void server_url_clear(struct server_url *u);
+
+/* One HTTP/1.1 connection (blocking). */
+struct conn {
+  int fd;
+  SSL *ssl;
+  char *buf;
+  size_t len, pos, cap;
+  bool eof;
+};
+
+/* Where the body of a response goes. */
+struct body_sink {
+  /* Returns 0 to go on, > 0 to stop reading (not an error), < 0 on error. */
+  int (*data)(void *ud, const char *p, size_t n);
+  void *ud;
+};
+
+struct http_response_head {
+  int status;
+  char *content_type;
+  bool chunked;
+  long long content_length; /* -1 = unknown */
+  bool close;               /* Connection: close or HTTP/1.0 */
+};
+
+struct kube_client {
+  struct server_url url;
+  char *server;
+  char *namespace_;
+  char *token;
+  char *basic_auth; /* "user:pass" base64, or NULL */
+  char *user_agent;
+  char *tls_server_name;
+  SSL_CTX *ssl_ctx;
+  int timeout_ms;
+  struct conn conn; /* keep-alive connection, fd < 0 when closed */
+  int last_status;
+};
+
+/* http.c */
+void conn_init(struct conn *cn);
+void conn_close(struct conn *cn);
+int conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
+              kube_error_t *err);
+/* Write the request head and body.  -1 with err on failure. */
+int http_send(kube_client_t *c, struct conn *cn,
+              const kube_client_request_t *req, kube_error_t *err);
+/* Read a response head.  Returns 0, or -1 with err; *nothing is set when
+ * the connection closed before any byte arrived (stale keep-alive). */
+int http_read_head(struct conn *cn, struct http_response_head *h,
+                   bool *nothing, kube_error_t *err);
+/* Read the body into sink.  Returns 0 when complete, 1 when the sink
+ * stopped, -1 with err. */
+int http_read_body(struct conn *cn, const struct http_response_head *h,
+                   const struct body_sink *sink, kube_error_t *err);
+void http_response_head_clear(struct http_response_head *h);
+
+/* tls.c */
+int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
+                      bool insecure, kube_error_t *err);
+int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
+/* base64 decode into an owned NUL-terminated buffer. */
+char *base64_decode(const char *in, size_t *out_len);
+char *base64_encode(const char *in, size_t len);
+
+/* util: percent-encode a query value (owned). */
+char *query_escape(const char *s);
+
+#endif /* KUBE_CLIENT_INTERNAL_H */
