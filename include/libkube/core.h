@@ -176,14 +176,19 @@ void kube_strbuf_free(kube_strbuf_t *sb); /* releases memory, sb reusable */
 char *kube_time_format(time_t t, char *buf, size_t len);
 /* Same with microseconds ("...T05:26:16.123456Z", MicroTime), buf >= 28. */
 char *kube_time_format_micro(const struct timespec *ts, char *buf, size_t len);
-/* Parse RFC 3339 (Z or +hh:mm offsets, optional fraction). */
+/* Parse RFC 3339 (Z or +hh:mm offsets, optional fraction; digits past
+ * nanoseconds are dropped).  BadRequest on malformed or out-of-range
+ * input. */
 int kube_time_parse(const char *s, struct timespec *out, kube_error_t *err);
-/* Human age as kubectl prints it: "5s", "3m20s", "2d4h", "45d". buf >= 16. */
+/* Human age as kubectl prints it (duration.HumanDuration of now - then):
+ * "5s", "119s", "3m20s", "2d4h", "45d", "3y12d"; "0s" one second into the
+ * future, "<invalid>" further.  buf >= 16. */
 char *kube_time_age(time_t then, time_t now, char *buf, size_t len);
 /* Monotonic clock in nanoseconds. */
 int64_t kube_time_mono_ns(void);
 
-/* A random (version 4) UUID, 36 characters + NUL, written to buf (>= 37). */
+/* A random (version 4) UUID, 36 characters + NUL, written to buf (>= 37).
+ * Returns buf, or NULL when buf is NULL or shorter than 37 bytes. */
 char *kube_uuid_generate(char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
@@ -198,21 +203,29 @@ typedef enum kube_quantity_format {
 } kube_quantity_format_t;
 
 /* An exact quantity: the value is `nano` / 1e9 units, held in a signed
- * 128-bit integer so 8Ei and 1n are both exact.  Values that need more
- * precision than 1n are rounded up, as Kubernetes does. */
+ * 128-bit integer so 7Ei and 1n are both exact (magnitudes up to about
+ * 1.7e29 units).  Values that need more precision than 1n are rounded away
+ * from zero, as Kubernetes does. */
 typedef struct kube_quantity {
   __int128 nano;
   kube_quantity_format_t format;
 } kube_quantity_t;
 
 /* Parse "100m", "0.5", "1.5Gi", "128Mi", "1e3", "2k", "-1".  Rejects
- * garbage, empty strings, unknown suffixes, overflow (BadRequest). */
+ * garbage, empty strings, unknown suffixes, overflow (BadRequest).  Same
+ * grammar as resource.ParseQuantity, which also takes "1.", ".5", "." (0);
+ * BinarySI values are capped at 2^63-1 ("8Ei" -> 9223372036854775807) as
+ * Kubernetes caps them. */
 int kube_quantity_parse(const char *s, kube_quantity_t *out, kube_error_t *err);
-/* Canonical form, as Kubernetes prints it: "100m", "500m", "1536Mi", "1k",
- * "1e3" -> "1k".  buf >= 48 bytes.  Returns buf. */
+/* Canonical form, as Kubernetes' Quantity.String() prints it: "0.1" ->
+ * "100m", "0.5" -> "500m", "1.5Gi" -> "1536Mi", "1000" -> "1k"; the
+ * exponent form stays an exponent ("1e3" -> "1e3", "1.5e3" -> "1500");
+ * BinarySI values below 1024 or with a fraction print as DecimalSI
+ * ("0.5Ki" -> "512").  buf >= 48 bytes.  Returns buf. */
 char *kube_quantity_format(const kube_quantity_t *q, char *buf, size_t len);
 int kube_quantity_cmp(const kube_quantity_t *a, const kube_quantity_t *b);
-/* a + b into out (format of a). Returns -1 with BadRequest on overflow. */
+/* a + b into out (format of a; of b when a is zero, as Quantity.Add).
+ * Returns -1 with BadRequest on overflow. */
 int kube_quantity_add(const kube_quantity_t *a, const kube_quantity_t *b,
                       kube_quantity_t *out, kube_error_t *err);
 /* Value in milli-units rounded up (CPU: "100m" -> 100, "1" -> 1000);
@@ -256,24 +269,44 @@ typedef struct kube_selector_requirement {
 typedef struct kube_selector {
   size_t n;
   kube_selector_requirement_t *reqs;
+  /* Set by kube_field_selector_parse(): a lookup that returns NULL reads as
+   * "" (fields.Fields.Get), values print escaped (fields.EscapeValue) and
+   * kube_selector_add() accepts only =/!= with one value, unvalidated. */
+  bool field_selector;
 } kube_selector_t;
 
 /* Parse "a=b,c!=d,e in (x,y),f notin (z),g,!h".  Keys and values are
  * validated as Kubernetes label keys/values.  Returns NULL with BadRequest
- * on a syntax error.  Owned: free with kube_selector_free(). */
+ * on a syntax error.  Owned: free with kube_selector_free().
+ * As labels.Parse: requirements come back sorted by key (stable), in/notin
+ * values sorted and de-duplicated, "a==b" is stored as EQUALS, and "a>5" /
+ * "a<5" (integer values) parse to GT / LT.  NULL or "" is the empty
+ * selector. */
 kube_selector_t *kube_label_selector_parse(const char *s, kube_error_t *err);
-/* Parse "metadata.name=x,spec.nodeName!=,status.phase==Running". */
+/* Parse "metadata.name=x,spec.nodeName!=,status.phase==Running" as
+ * fields.ParseSelector does: terms split at unescaped commas and sorted,
+ * each split at its first "!=", "==" or "="; the value may escape '\\', ','
+ * and '=' with a backslash.  Keys are not validated.  NULL on a syntax
+ * error (BadRequest).  Owned: free with kube_selector_free(). */
 kube_selector_t *kube_field_selector_parse(const char *s, kube_error_t *err);
 kube_selector_t *kube_selector_new(void);
-/* Append a requirement (values copied).  For building a selector from a
- * LabelSelector object (matchLabels + matchExpressions). */
+/* Add a requirement (key and values copied), keeping requirements sorted by
+ * key as labels.Selector.Add does.  For building a selector from a
+ * LabelSelector object (matchLabels + matchExpressions).  Validated as
+ * labels.NewRequirement: label key and values; in/notin need >= 1 value,
+ * =/!=/gt/lt exactly one (gt/lt an integer), exists/!exists none.
+ * BadRequest on violation. */
 int kube_selector_add(kube_selector_t *sel, const char *key,
                       kube_selector_op_t op, const char *const *values,
                       size_t n_values, kube_error_t *err);
+/* True when every requirement holds (a NULL selector matches everything).
+ * A key the lookup does not find fails =, in, exists, gt, lt and satisfies
+ * !=, notin and !key, as in Kubernetes. */
 bool kube_selector_matches(const kube_selector_t *sel,
                            kube_selector_lookup_fn lookup, void *ctx);
 bool kube_selector_empty(const kube_selector_t *sel); /* NULL or no reqs */
-/* The canonical string form ("a=b,c in (x,y)"); owned, free(). */
+/* The canonical string form ("a=b,c in (x,y)", values of in/notin sorted);
+ * owned, free().  NULL only on out-of-memory. */
 char *kube_selector_to_string(const kube_selector_t *sel);
 void kube_selector_free(kube_selector_t *sel);
 
