@@ -38,7 +38,8 @@ typedef struct kube_store_options {
   const char *backend;         /* "memory" | "sqlite" | "etcd" */
   const char *path;            /* sqlite: database file (created) */
   const char *etcd_endpoints;  /* etcd: "http://127.0.0.1:2379[,...]" */
-  const char *etcd_prefix;     /* etcd: key prefix, default "/registry" */
+  const char *etcd_prefix;     /* etcd: key prefix, default "/registry";
+                                * prepended to every store key in etcd */
   /* Revisions of history kept for watchers; older ones are compacted.
    * 0 picks the default (100,000 revisions). */
   int64_t history;
@@ -110,7 +111,15 @@ typedef void (*kube_store_write_cb)(const kube_store_record_t *rec,
 
 /* Each returns 0 when the write was queued (cb will run exactly once), or
  * -1 with err set when it could not even be queued (cb will not run).  The
- * key and value are copied. */
+ * key and value are copied.
+ *
+ * Outcomes of a queued write (AlreadyExists, NotFound, Conflict, I/O
+ * failures) are reported through cb, never through the return value, and
+ * cb never runs inside the call that queued the write.  -1 means: invalid
+ * arguments (BadRequest), store closing (ServiceUnavailable), store broken
+ * by an earlier I/O error, out of memory.  With the etcd backend a write
+ * still unanswered when the store closes reports ServiceUnavailable (its
+ * outcome is unknown); memory and sqlite complete every queued write. */
 int kube_store_create(kube_store_t *store, const char *key, const char *value,
                       size_t value_len, kube_store_write_cb cb, void *arg,
                       kube_error_t *err);

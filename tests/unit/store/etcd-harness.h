@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Start a real etcd (Debian's /usr/bin/etcd) on loopback with random free
+ * ports and a private data directory; used by the store tests and bench.
+ */
+#ifndef KUBE_TEST_ETCD_HARNESS_H
+#define KUBE_TEST_ETCD_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct etcd_harness {
+  pid_t pid;
+  char dir[256];
+  char endpoint[64]; /* "http://127.0.0.1:PORT" */
+  int port;
+};
+
+#define ETCD_BINARY "/usr/bin/etcd"
+
+/* True when the etcd binary exists. */
+bool etcd_available(void);
+/* Start etcd and wait until it answers /health (up to ~20 s).  `base_dir`
+ * may be NULL (then $TMPDIR or /tmp).  Returns 0 or -1 with a message on
+ * stderr. */
+int etcd_start(struct etcd_harness *h, const char *base_dir);
+/* Kill it by PID, reap it and remove its data directory. */
+void etcd_stop(struct etcd_harness *h);
+
+#endif
