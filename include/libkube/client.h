@@ -263,6 +263,91 @@ int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
                       kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
+/* Client-side apply (kubectl apply without --server-side)                   */
+/* ------------------------------------------------------------------------ */
+
+#define KUBE_LAST_APPLIED_ANNOTATION                                           \
+  "kubectl.kubernetes.io/last-applied-configuration"
+
+typedef enum kube_apply_result {
+  KUBE_APPLY_CREATED = 0,  /* the object did not exist and was created */
+  KUBE_APPLY_CONFIGURED,   /* a strategic-merge patch changed it */
+  KUBE_APPLY_UNCHANGED,    /* nothing to change */
+} kube_apply_result_t;
+
+/* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration
+ * in the last-applied annotation; create the object when missing, else
+ * compute a three-way patch (last-applied, new configuration, live object:
+ * fields removed from the configuration are deleted, fields it sets are
+ * changed, fields others set are kept) and send it as a strategic merge
+ * patch (merge patch for kinds without a strategic schema).  *result tells
+ * which happened.  Honours opts->dry_run.  Returns the resulting object
+ * (owned; the live object when unchanged). */
+kube_object_t *kube_client_apply_client_side(kube_client_t *c,
+                                             const kube_object_t *obj,
+                                             const kube_client_write_options_t *opts,
+                                             kube_apply_result_t *result,
+                                             kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* Generators (kubectl run / create deployment / expose ...)                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kube_generate_options {
+  size_t struct_size;          /* sizeof(kube_generate_options_t) */
+  const char *name;            /* object name (required) */
+  const char *namespace_;      /* NULL: none set (the client's default) */
+  const char *image;           /* container image */
+  int32_t port;                /* containerPort, 0 = none */
+  int32_t replicas;            /* deployments; < 0 = 1 */
+  const char *const *labels;   /* "k=v", NULL-terminated; NULL: run=NAME
+                                * for pods, app=NAME for deployments */
+  const char *const *env;      /* "K=V", NULL-terminated, or NULL */
+  const char *const *args;     /* container args, NULL-terminated, or NULL */
+  bool command;                /* args are the command, not the args */
+  const char *restart_policy;  /* pod: "Always" (default), "OnFailure", "Never" */
+  const char *image_pull_policy; /* NULL: server default */
+} kube_generate_options_t;
+
+/* A Pod as `kubectl run NAME --image=... --port=...` builds it.  Owned.
+ * BadRequest when name or image is missing or a label/env is malformed. */
+kube_object_t *kube_generate_pod(const kube_generate_options_t *o,
+                                 kube_error_t *err);
+/* A Deployment as `kubectl create deployment NAME --image=...`. */
+kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
+                                        kube_error_t *err);
+/* A Namespace. */
+kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
+/* A Service as `kubectl create service TYPE NAME --tcp=80:8080,...`:
+ * `type` "clusterip" | "nodeport" | "loadbalancer" (or the Kubernetes
+ * spelling), `tcp` a NULL-terminated list of "port[:targetPort]"; selector
+ * app=NAME.  `cluster_ip` may be NULL or "None" (headless). */
+kube_object_t *kube_generate_service(const char *name, const char *ns,
+                                     const char *type,
+                                     const char *const *tcp,
+                                     const char *cluster_ip,
+                                     kube_error_t *err);
+
+typedef struct kube_expose_options {
+  size_t struct_size;          /* sizeof(kube_expose_options_t) */
+  const char *name;            /* service name; NULL: the target's name */
+  int32_t port;                /* required unless the target declares one */
+  const char *target_port;     /* "8080" or a port name; NULL: = port */
+  const char *protocol;        /* NULL: "TCP" */
+  const char *type;            /* NULL: ClusterIP */
+  const char *selector;        /* "a=b,c=d"; NULL: from the target */
+} kube_expose_options_t;
+
+/* A Service exposing `target` (borrowed: a Deployment, ReplicaSet,
+ * ReplicationController, Pod or Service) as `kubectl expose` builds it:
+ * selector from spec.selector.matchLabels (pod: its labels), labels copied
+ * from the target, port from the options or the target's first container
+ * port.  Owned. */
+kube_object_t *kube_generate_expose(const kube_object_t *target,
+                                    const kube_expose_options_t *o,
+                                    kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
 /* Printing (kubectl's output formats, for CLIs and bindings)                */
 /* ------------------------------------------------------------------------ */
 
