@@ -407,7 +407,7 @@ KUBE_EXPORT void kube_store_list_clear(kube_store_list_t *list) {
 
 static const struct store_backend *backend_by_name(const char *name) {
   static const struct store_backend *const all[] = {
-      &store_backend_memory};
+      &store_backend_memory, &store_backend_sqlite};
   for (size_t i = 0; i < ARRAY_SIZE(all); i++)
     if (streq(all[i]->name, name))
       return all[i];
