@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Scheduler internals shared by the files of src/scheduler/ only.
+ *
+ * Strings (label keys and values, taint keys, image names, namespaces) are
+ * interned to uint32 ids so that every comparison on the hot path is an
+ * integer compare.  Nodes and bound pods live in slot arrays; slots are
+ * reused through free lists and are what the indexes store.
+ */
+#ifndef KUBE_SCHEDULER_INTERNAL_H
+#define KUBE_SCHEDULER_INTERNAL_H
+
+#include <libkube/scheduler.h>
+
+#include "core/util.h"
+
+#define NONE UINT32_MAX
+/* An id that matches nothing (a string the interner has never seen). */
+#define ABSENT (UINT32_MAX - 1)
+
+enum { R_CPU = 0, R_MEM, R_EPH, R_PODS, R_N };
+
+/* Default requests used for scoring pods that request nothing, as
+ * kube-scheduler does (100m CPU, 200MB memory). */
+#define NONZERO_CPU 100
+#define NONZERO_MEM (200LL * 1024 * 1024)
+
+/* Grid of nodes by CPU and memory utilization (GRID steps each). */
+#define GRID 20
+#define NCELLS ((GRID + 1) * (GRID + 1))
+
+/* ---- containers ---- */
+
+typedef struct arena_chunk {
+  struct arena_chunk *next;
+  size_t size, used;
+  max_align_t data[];
+} arena_chunk_t;
+
+typedef struct arena {
+  arena_chunk_t *head;
+  size_t chunk_size;
+} arena_t;
+
+void *arena_alloc(arena_t *a, size_t size);   /* zeroed; NULL on OOM */
+void *arena_dup(arena_t *a, const void *p, size_t size);
+void arena_reset(arena_t *a);                 /* keeps the first chunk */
+void arena_free(arena_t *a);
+
+typedef struct vec_u32 {
+  uint32_t *v;
+  uint32_t n, cap;
+} vec_u32_t;
+
+int vec_push(vec_u32_t *vec, uint32_t x); /* -1 on OOM */
+int vec_reserve(vec_u32_t *vec, uint32_t n); /* capacity >= n */
+
+/* String-keyed open-addressing map (keys borrowed: they must live as long
+ * as their entry). */
+typedef struct strmap_ent {
+  uint64_t hash;
+  const char *key; /* NULL empty, STRMAP_TOMB deleted */
+  uint32_t val;
+} strmap_ent_t;
+
+typedef struct strmap {
+  uint32_t cap, len, tomb;
+  strmap_ent_t *ents;
+} strmap_t;
+
+uint64_t str_hash(const char *s);
+int strmap_put(strmap_t *m, const char *key, uint32_t val);
+bool strmap_get(const strmap_t *m, const char *key, uint32_t *val);
+bool strmap_del(strmap_t *m, const char *key);
+void strmap_free(strmap_t *m);
+
+/* uint64 -> uint32 map without deletion. */
+typedef struct u64map {
+  uint32_t cap, len;
+  uint64_t *keys;
+  uint32_t *vals;
+  uint8_t *used;
+} u64map_t;
+
+/* Returns a pointer to the value for key, inserting `init` when absent;
+ * NULL on OOM. */
+uint32_t *u64map_upsert(u64map_t *m, uint64_t key, uint32_t init);
+uint32_t *u64map_find(const u64map_t *m, uint64_t key);
+void u64map_clear(u64map_t *m); /* keeps memory */
+void u64map_free(u64map_t *m);
+
+typedef struct interner {
+  strmap_t map;
+  char **strs;
+  uint32_t n, cap;
+} interner_t;
+
+/* Id of s, adding it; NONE on OOM.  Id 0 is the empty string. */
+uint32_t intern(interner_t *in, const char *s);
+/* Id of s or ABSENT; NULL and "" are 0. */
+uint32_t intern_lookup(const interner_t *in, const char *s);
+void interner_free(interner_t *in);
+
+/* ---- compiled cluster objects ---- */
+
+typedef struct lab {
+  uint32_t k, v;
+} lab_t;
+
+typedef struct ext_res {
+  uint32_t id;
+  int64_t v;
+} ext_res_t;
+
+typedef struct sport {
+  uint32_t proto, ip; /* interned; ip == s->any_ip for 0.0.0.0 */
+  int32_t port;
+} sport_t;
+
+typedef struct staint {
+  uint32_t k, v;
+  uint8_t effect;
+} staint_t;
+
+typedef struct simage {
+  uint32_t id;
+  int64_t size;
+} simage_t;
+
+/* A compiled label requirement. */
+typedef struct creq {
+  uint32_t key;
+  kube_selector_op_t op;
+  uint32_t n;
+  uint32_t *vals;
+  int64_t num; /* Gt / Lt operand */
+} creq_t;
+
+typedef struct cnterm {
+  uint32_t n_expr, n_fields;
+  creq_t *expr, *fields;
+} cnterm_t;
+
+typedef struct cpterm {
+  uint32_t n_sel;
+  creq_t *sel;
+  uint32_t n_ns;
+  uint32_t *ns;
+  bool all_ns;
+  uint32_t topo_key;
+  int32_t weight;
+} cpterm_t;
+
+typedef struct ctol {
+  uint32_t key, value;
+  kube_sched_toleration_op_t op;
+  kube_sched_taint_effect_t effect;
+} ctol_t;
+
+typedef struct snode {
+  char *name;
+  uint32_t name_id, slot;
+  int64_t alloc[R_N], used[R_N];
+  int64_t nz_used[2];
+  uint32_t n_ext;
+  ext_res_t *ext_alloc;
+  int64_t *ext_used;
+  uint32_t n_labels, n_taints, n_images;
+  lab_t *labels; /* sorted by key */
+  staint_t *taints;
+  simage_t *images; /* sorted by id */
+  bool unschedulable, hard_taints, soft_taints;
+  uint32_t n_ports, cap_ports;
+  sport_t *ports;
+  vec_u32_t pods; /* bound pod slots */
+  int32_t cell;
+  uint32_t prev, next; /* grid cell list */
+} snode_t;
+
+typedef struct spod {
+  char *key; /* "namespace/name" */
+  uint32_t ns, node, slot, pos_in_node;
+  int64_t req[R_N];
+  int64_t nz[2];
+  int32_t priority;
+  uint32_t n_ext, n_labels, n_ports, n_anti;
+  ext_res_t *ext;
+  lab_t *labels;       /* sorted by key */
+  uint32_t *label_pos; /* position in each label's posting list */
+  sport_t *ports;
+  cpterm_t *anti;      /* required anti-affinity terms (symmetry) */
+  uint32_t anti_pos;   /* position in s->anti_pods */
+  arena_t aux;
+} spod_t;
+
+/* A pending pod compiled against the interner (lives in s->scratch). */
+typedef struct cpod {
+  const kube_sched_pod_t *src;
+  uint32_t ns, node_name;
+  int64_t req[R_N];
+  int64_t nz[2];
+  uint32_t n_ext, n_labels, n_sel, n_terms, n_pref, n_tol, n_ports, n_images;
+  ext_res_t *ext;
+  lab_t *labels;
+  lab_t *sel;          /* nodeSelector */
+  cnterm_t *terms;     /* required node affinity (ORed) */
+  cnterm_t *pref;      /* preferred node affinity */
+  int32_t *pref_w;
+  ctol_t *tol;
+  sport_t *ports;
+  uint32_t *images;
+  uint32_t n_aff, n_anti, n_paff, n_panti;
+  cpterm_t *aff, *anti, *paff, *panti;
+  bool tolerates_unschedulable;
+  bool has_node_affinity; /* selector or required terms */
+  bool has_pod_affinity;  /* any required (anti-)affinity to check */
+} cpod_t;
+
+/* Per-pod precomputed inter-pod affinity state. */
+typedef struct affstate {
+  u64map_t *aff_counts;  /* per required affinity term: topo value -> n */
+  u64map_t *anti_counts; /* per required anti-affinity term */
+  uint64_t aff_total;
+  bool self_match;       /* pod matches all its own affinity terms */
+  uint32_t n_forbid;     /* existing pods' anti-affinity: (key, value) */
+  lab_t *forbid;
+  u64map_t *pref_counts; /* per preferred term (affinity then anti) */
+} affstate_t;
+
+typedef struct kube_scheduler {
+  kube_scheduler_config_t cfg;
+  interner_t in;
+  uint32_t any_ip, tcp, unschedulable_key, meta_name;
+
+  snode_t **nodes;
+  uint32_t n_node_slots, cap_nodes, n_nodes;
+  vec_u32_t free_nodes;
+  strmap_t node_by_name;
+
+  spod_t **pods;
+  uint32_t n_pod_slots, cap_pods, n_pods;
+  vec_u32_t free_pods;
+  strmap_t pod_by_key;
+
+  /* node label (k<<32|v) -> index into node_post */
+  u64map_t node_label_idx;
+  vec_u32_t *node_post;
+  uint32_t n_node_post, cap_node_post;
+  /* pod label (k<<32|v) -> index into pod_post */
+  u64map_t pod_label_idx;
+  vec_u32_t *pod_post;
+  uint32_t n_pod_post, cap_pod_post;
+  vec_u32_t anti_pods; /* bound pods with required anti-affinity */
+
+  u64map_t image_nodes; /* image id -> number of nodes holding it */
+
+  /* grid */
+  uint32_t head[NCELLS], tail[NCELLS];
+  uint16_t order[NCELLS];
+  bool ordered; /* strategy visits the grid in utilization order */
+  int64_t max_alloc[2];
+  bool max_dirty;
+  uint32_t rr_next; /* round robin start for unordered search */
+
+  uint64_t rng;
+  arena_t scratch;
+  uint32_t *feasible; /* scratch of node slots */
+  double *scores;
+  uint32_t cap_feasible;
+} kube_scheduler_t;
+
+/* state.c */
+snode_t *node_get(const kube_scheduler_t *s, const char *name);
+int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
+                      uint32_t node_slot, spod_t **out, kube_error_t *err);
+void pod_unbind(kube_scheduler_t *s, spod_t *p);
+void grid_update(kube_scheduler_t *s, snode_t *n);
+void refresh_max_alloc(kube_scheduler_t *s);
+uint32_t node_label(const snode_t *n, uint32_t key); /* value id or NONE */
+const char *normalize_image(const char *name, char *buf, size_t len);
+
+/* compile.c */
+int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
+                kube_error_t *err);
+int compile_pterm(interner_t *in, arena_t *a,
+                  const kube_sched_pod_affinity_term_t *t, uint32_t pod_ns,
+                  int32_t weight, cpterm_t *out);
+bool labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
+                  uint32_t n_labels, const interner_t *in);
+bool pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
+                       uint32_t n_labels, const interner_t *in);
+uint32_t lab_find(const lab_t *labels, uint32_t n, uint32_t key);
+
+/* filter.c */
+bool filter_static(const kube_scheduler_t *s, const snode_t *n,
+                   const cpod_t *cp);
+bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
+                    const cpod_t *cp, const affstate_t *as);
+bool tolerates_taint(const cpod_t *cp, const staint_t *t);
+int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as);
+void affstate_free(affstate_t *as, const cpod_t *cp);
+int explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+            kube_sched_result_t *r, kube_error_t *err);
+
+/* score.c */
+void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+                 const uint32_t *slots, uint32_t n, double *out);
+
+#endif /* KUBE_SCHEDULER_INTERNAL_H */
