@@ -57,6 +57,9 @@ const kube_kind_t *kube_kind_by_kind(const char *api_version, const char *kind);
 const kube_kind_t *kube_kind_resolve(const char *name);
 /* "v1" or "apps/v1" into buf. */
 char *kube_kind_api_version(const kube_kind_t *k, char *buf, size_t len);
+/* The columns served for kinds without a printer of their own: NAME, AGE.
+ * Static, terminated by a column with name NULL. */
+const kube_kind_column_t *kube_kind_generic_columns(void);
 
 /* ------------------------------------------------------------------------ */
 /* Objects                                                                   */
