@@ -1,8 +1,360 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libkube runtime (being written). */
+/*
+ * libkube runtime: Linux containers from an OCI runtime configuration.
+ *
+ * A container is described by a kube_container_config_t, either parsed from
+ * an OCI bundle (config.json + rootfs) or filled in by the caller.  A
+ * kube_runtime_t is a handle on a state directory (default
+ * /run/libkube/runtime); every container has a sub-directory there holding
+ * its state, so containers outlive the process that made them and any other
+ * runtime handle on the same directory can list, inspect, wait for, signal
+ * and delete them.
+ *
+ * Every container gets a small monitor process (a fork of the caller, in its
+ * own session) that is the parent of the container's init: it copies
+ * stdout/stderr to a CRI log file when asked, reaps the init, and records
+ * the exit status (and OOM kills) in the state directory before it exits.
+ *
+ * Threads: a kube_runtime_t may be used from one thread at a time.  The
+ * functions that start processes use clone3/fork and must not be called
+ * while another thread of the caller holds libc-internal locks in ways that
+ * matter to the child; the child code is restricted to system calls.
+ * Errors: every fallible function takes kube_error_t *err last; bad
+ * configurations fail with KUBE_REASON_INVALID and a message that names the
+ * field ("linux.resources.memory.limit: ..."), unknown containers with
+ * KUBE_REASON_NOT_FOUND, duplicates with KUBE_REASON_ALREADY_EXISTS and
+ * operations that do not fit the container's status with
+ * KUBE_REASON_CONFLICT.
+ */
 #ifndef LIBKUBE_RUNTIME_H
 #define LIBKUBE_RUNTIME_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include <libkube/core.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (the OCI runtime spec as C structs)                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum kube_ns_type {
+  KUBE_NS_PID = 0,
+  KUBE_NS_NETWORK,
+  KUBE_NS_MOUNT,
+  KUBE_NS_IPC,
+  KUBE_NS_UTS,
+  KUBE_NS_USER,
+  KUBE_NS_CGROUP,
+  KUBE_NS__COUNT
+} kube_ns_type_t;
+
+typedef struct kube_rt_namespace {
+  kube_ns_type_t type;
+  char *path; /* join this namespace (e.g. "/run/netns/x"); NULL: new (owned) */
+} kube_rt_namespace_t;
+
+typedef struct kube_rt_mount {
+  char *destination; /* absolute path inside the container (owned) */
+  char *type;        /* "proc", "tmpfs", "bind", ...; NULL for bind (owned) */
+  char *source;      /* (owned, may be NULL) */
+  char **options;    /* OCI/mount(8) options: "ro", "nosuid", "rbind",
+                        "rprivate", "mode=755", ... (owned) */
+  size_t n_options;
+} kube_rt_mount_t;
+
+typedef struct kube_rt_id_map {
+  uint32_t container_id;
+  uint32_t host_id;
+  uint32_t size;
+} kube_rt_id_map_t;
+
+typedef struct kube_rt_rlimit {
+  int resource; /* RLIMIT_NOFILE, ... */
+  uint64_t soft;
+  uint64_t hard;
+} kube_rt_rlimit_t;
+
+/* Seccomp actions (OCI names SCMP_ACT_*). */
+typedef enum kube_seccomp_action {
+  KUBE_SECCOMP_ALLOW = 0,
+  KUBE_SECCOMP_ERRNO, /* fail with errno_ret (EPERM by default) */
+  KUBE_SECCOMP_KILL,  /* SCMP_ACT_KILL (thread) */
+  KUBE_SECCOMP_KILL_PROCESS,
+  KUBE_SECCOMP_TRAP,
+  KUBE_SECCOMP_LOG,
+} kube_seccomp_action_t;
+
+typedef enum kube_seccomp_op {
+  KUBE_SECCOMP_OP_NE = 1,
+  KUBE_SECCOMP_OP_LT,
+  KUBE_SECCOMP_OP_LE,
+  KUBE_SECCOMP_OP_EQ,
+  KUBE_SECCOMP_OP_GE,
+  KUBE_SECCOMP_OP_GT,
+  KUBE_SECCOMP_OP_MASKED_EQ,
+} kube_seccomp_op_t;
+
+typedef struct kube_seccomp_arg {
+  unsigned index;
+  uint64_t value;
+  uint64_t value_two;
+  kube_seccomp_op_t op;
+} kube_seccomp_arg_t;
+
+typedef struct kube_seccomp_rule {
+  char **names; /* syscall names (owned); unknown names are skipped */
+  size_t n_names;
+  kube_seccomp_action_t action;
+  int errno_ret; /* for KUBE_SECCOMP_ERRNO; 0 means EPERM */
+  kube_seccomp_arg_t *args; /* owned */
+  size_t n_args;
+} kube_seccomp_rule_t;
+
+typedef struct kube_seccomp {
+  kube_seccomp_action_t default_action;
+  int default_errno; /* 0 means EPERM */
+  kube_seccomp_rule_t *rules; /* owned */
+  size_t n_rules;
+} kube_seccomp_t;
+
+/* Resource limits; a value of -1 (or NULL) means "not set". */
+typedef struct kube_rt_resources {
+  int64_t memory_limit;      /* bytes */
+  int64_t memory_swap;       /* bytes (memory+swap), -1 unset */
+  int64_t cpu_shares;        /* v1 shares (2..262144); mapped to weight on v2 */
+  int64_t cpu_quota;         /* microseconds per period; -1 unset */
+  int64_t cpu_period;        /* microseconds; -1 unset (100000) */
+  int64_t pids_limit;        /* max tasks; -1 unset */
+  char *cpuset_cpus;         /* "0-1" (owned) */
+  char *cpuset_mems;         /* "0" (owned) */
+} kube_rt_resources_t;
+
+/* Capability sets as bit masks of CAP_* numbers (1ULL << CAP_CHOWN ...). */
+typedef struct kube_rt_caps {
+  uint64_t bounding, effective, inheritable, permitted, ambient;
+} kube_rt_caps_t;
+
+typedef struct kube_container_config {
+  size_t struct_size; /* sizeof(kube_container_config_t) */
+
+  /* root */
+  char *root_path; /* absolute path of the rootfs (owned) */
+  bool root_readonly;
+  char *hostname; /* owned, may be NULL */
+
+  /* process */
+  char **args; /* NULL-terminated argv (owned) */
+  size_t n_args;
+  char **env; /* "K=V" (owned) */
+  size_t n_env;
+  char *cwd; /* owned; "/" when NULL */
+  uid_t uid;
+  gid_t gid;
+  gid_t *additional_gids; /* owned */
+  size_t n_additional_gids;
+  kube_rt_caps_t caps;
+  bool no_new_privileges;
+  kube_rt_rlimit_t *rlimits; /* owned */
+  size_t n_rlimits;
+  bool has_oom_score_adj;
+  int oom_score_adj;
+
+  /* linux */
+  kube_rt_mount_t *mounts; /* in order (owned) */
+  size_t n_mounts;
+  kube_rt_namespace_t *namespaces; /* owned */
+  size_t n_namespaces;
+  kube_rt_id_map_t *uid_mappings, *gid_mappings; /* owned */
+  size_t n_uid_mappings, n_gid_mappings;
+  char **masked_paths; /* owned */
+  size_t n_masked_paths;
+  char **readonly_paths; /* owned */
+  size_t n_readonly_paths;
+  char *cgroups_path; /* "/libkube/<id>" by default (owned) */
+  kube_rt_resources_t resources;
+  kube_seccomp_t *seccomp; /* owned, NULL: no filter */
+  char *bundle;            /* bundle directory, informational (owned) */
+} kube_container_config_t;
+
+/* A config with the defaults of `kube runtime spec` (Docker's defaults):
+ * /bin/sh, rootfs "rootfs", pid/net/ipc/uts/mount namespaces, proc, /dev,
+ * devpts, shm, mqueue, sysfs, Docker's capability list, masked and
+ * read-only paths, no_new_privs, the default seccomp profile.  Owned: free
+ * with kube_container_config_free(). */
+kube_container_config_t *kube_container_config_new_default(kube_error_t *err);
+/* Parse an OCI config.json text.  Relative root.path is resolved against
+ * bundle_dir (borrowed, may be NULL for the current directory).  Unknown
+ * namespace types, bad mounts, bad limits fail with Invalid naming the
+ * field.  Owned: free with kube_container_config_free(). */
+kube_container_config_t *kube_container_config_parse(const char *json,
+                                                     const char *bundle_dir,
+                                                     kube_error_t *err);
+/* Read <bundle_dir>/config.json and parse it. */
+kube_container_config_t *kube_container_config_load(const char *bundle_dir,
+                                                    kube_error_t *err);
+/* The OCI config.json text for a config (owned, free()). */
+char *kube_container_config_to_json(const kube_container_config_t *cfg,
+                                    kube_error_t *err);
+void kube_container_config_free(kube_container_config_t *cfg);
+/* Docker's default seccomp profile (blocks mount, reboot, kexec, bpf,
+ * ptrace, keyctl, unshare, ... with EPERM).  Owned: kube_seccomp_free(). */
+kube_seccomp_t *kube_seccomp_default_profile(void);
+void kube_seccomp_free(kube_seccomp_t *s);
+/* Docker's default capability bitmask. */
+uint64_t kube_caps_default(void);
+/* "CAP_CHOWN" -> 0 (also accepts "chown"); -1 when unknown. */
+int kube_cap_from_name(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Runtime and containers                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kube_runtime kube_runtime_t;
+
+typedef enum kube_container_status {
+  KUBE_CONTAINER_CREATING = 0,
+  KUBE_CONTAINER_CREATED,
+  KUBE_CONTAINER_RUNNING,
+  KUBE_CONTAINER_PAUSED,
+  KUBE_CONTAINER_STOPPED,
+} kube_container_status_t;
+
+/* "creating", "created", "running", "paused", "stopped" (static). */
+const char *kube_container_status_string(kube_container_status_t s);
+
+/* How a container ended. */
+typedef struct kube_container_exit {
+  int exit_code;     /* WEXITSTATUS, or 128 + signal */
+  int signal;        /* terminating signal, 0 if it exited */
+  bool oom_killed;   /* the kernel OOM killer fired in its cgroup */
+  char reason[32];   /* "Completed", "Error", "OOMKilled", "Unknown" */
+  struct timespec finished_at;
+} kube_container_exit_t;
+
+typedef struct kube_container_state {
+  char *id;     /* owned */
+  char *bundle; /* owned, may be NULL */
+  kube_container_status_t status;
+  pid_t pid;    /* init pid in the caller's pid namespace; 0 when stopped */
+  struct timespec created;
+  bool exited;  /* `exit` valid (status STOPPED and the exit was recorded) */
+  kube_container_exit_t exit;
+  char *cgroup_path; /* owned */
+} kube_container_state_t;
+
+void kube_container_state_clear(kube_container_state_t *st);
+
+/* Where a container's stdio goes.  Fds are borrowed (dup'ed into the
+ * container); -1 means /dev/null.  When log_path is set, stdout and stderr
+ * are written there instead as CRI log lines
+ * ("<RFC3339Nano> stdout F <line>"). */
+typedef struct kube_container_io {
+  int stdin_fd;
+  int stdout_fd;
+  int stderr_fd;
+  const char *log_path; /* borrowed */
+} kube_container_io_t;
+
+#define KUBE_CONTAINER_IO_NULL {-1, -1, -1, NULL}
+
+/* Open a runtime on state_root (borrowed; NULL for /run/libkube/runtime),
+ * creating the directory if needed.  Owned: kube_runtime_free(). */
+kube_runtime_t *kube_runtime_new(const char *state_root, kube_error_t *err);
+/* Release the handle.  Containers keep running; monitors of containers
+ * this handle created that already exited are reaped. */
+void kube_runtime_free(kube_runtime_t *rt);
+/* The cgroup mode detected: "v1", "v2" or "hybrid" (static). */
+const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt);
+
+/* Create container `id`: namespaces, cgroup, rootfs and mounts are set up and
+ * the init process waits before exec until kube_runtime_start().  cfg and io
+ * are borrowed.  On failure nothing is left behind. */
+int kube_runtime_create(kube_runtime_t *rt, const char *id,
+                        const kube_container_config_t *cfg,
+                        const kube_container_io_t *io, kube_error_t *err);
+/* Let a created container exec its process. */
+int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err);
+/* Create and start in one step (no wait-for-start round trip).  When
+ * exit_out is not NULL, also wait for the container to exit and fill it. */
+int kube_runtime_run(kube_runtime_t *rt, const char *id,
+                     const kube_container_config_t *cfg,
+                     const kube_container_io_t *io,
+                     kube_container_exit_t *exit_out, kube_error_t *err);
+/* Send sig to the init process, or with all=true to every process in the
+ * container's cgroup. */
+int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
+                      kube_error_t *err);
+/* Remove a stopped (or, with force, any) container: kills it if needed,
+ * removes its cgroup and state. */
+int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
+                        kube_error_t *err);
+/* Fill *out (cleared with kube_container_state_clear()). */
+int kube_runtime_state(kube_runtime_t *rt, const char *id,
+                       kube_container_state_t *out, kube_error_t *err);
+/* The container ids (owned NULL-terminated array; free each and the array). */
+int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
+                      kube_error_t *err);
+/* Block until the container exits (timeout_ms < 0: forever) and fill *out.
+ * Works for containers other processes created.  Timeout: KUBE_REASON_TIMEOUT. */
+int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
+                      kube_container_exit_t *out, kube_error_t *err);
+
+/* Called once on the loop thread when the container exits; `exit` is
+ * borrowed for the call; `id` is borrowed. */
+typedef void (*kube_container_exit_cb)(const char *id,
+                                       const kube_container_exit_t *exit,
+                                       void *userdata);
+/* Watch for the exit on `base` through a pidfd (no thread, no polling).
+ * The watch frees itself after the callback. */
+int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
+                            struct event_base *base, kube_container_exit_cb cb,
+                            void *userdata, kube_error_t *err);
+
+/* Resource usage read from the container's cgroup. */
+typedef struct kube_container_stats {
+  uint64_t cpu_usage_ns;
+  uint64_t memory_usage_bytes;
+  uint64_t memory_limit_bytes; /* 0 if unlimited */
+  uint64_t pids_current;
+  uint64_t oom_kills;
+} kube_container_stats_t;
+
+int kube_runtime_stats(kube_runtime_t *rt, const char *id,
+                       kube_container_stats_t *out, kube_error_t *err);
+
+/* Freeze / thaw every process of the container (freezer cgroup). */
+int kube_runtime_pause(kube_runtime_t *rt, const char *id, kube_error_t *err);
+int kube_runtime_resume(kube_runtime_t *rt, const char *id, kube_error_t *err);
+
+/* A process to run inside a running container. */
+typedef struct kube_exec_options {
+  size_t struct_size;
+  char **args; /* NULL-terminated (borrowed) */
+  char **env;  /* NULL-terminated, NULL: the container's env (borrowed) */
+  const char *cwd; /* NULL: the container's cwd */
+  bool set_user;   /* use uid/gid below instead of the container's user */
+  uid_t uid;
+  gid_t gid;
+  kube_container_io_t io;
+} kube_exec_options_t;
+
+/* Run a process in the container's namespaces, cgroup, capabilities and
+ * seccomp filter.  With exit_out, wait and fill it (exit_code); otherwise
+ * return at once with the pid in *pid_out (the caller reaps it). */
+int kube_runtime_exec(kube_runtime_t *rt, const char *id,
+                      const kube_exec_options_t *opts, pid_t *pid_out,
+                      kube_container_exit_t *exit_out, kube_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
 #endif /* LIBKUBE_RUNTIME_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cgroup v1: one hierarchy per controller (or per co-mounted group). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <time.h>
+
+#include "runtime/internal.h"
+
+/* Directory of `path` in the hierarchy holding controller `ctrl`. */
+static bool v1_dir(const struct cg_layout *l, const char *ctrl, const char *path,
+                   char *buf, size_t len) {
+  for (size_t i = 0; i < l->n_v1; i++) {
+    const char *name = l->v1[i].name;
+    size_t cl = strlen(ctrl);
+    for (const char *p = name; (p = strstr(p, ctrl)); p += cl)
+      if ((p == name || p[-1] == ',') && (p[cl] == 0 || p[cl] == ',')) {
+        snprintf(buf, len, "%s/%s", l->v1[i].mount, path);
+        return true;
+      }
+  }
+  return false;
+}
+
+static int write_i64(const char *dir, const char *file, int64_t v,
+                     kube_error_t *err) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%" PRId64, v);
+  return cg_write(dir, file, buf, err);
+}
+
+static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
+                     kube_error_t *err) {
+  const struct cg_layout *l = h->layout;
+  for (size_t i = 0; i < l->n_v1; i++) {
+    bool cpuset = strstr(l->v1[i].name, "cpuset") != NULL;
+    if (cg_mkdir_p(l->v1[i].mount, h->path, cpuset, err) < 0)
+      return -1;
+    char procs[512];
+    snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount, h->path);
+    h->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC);
+    if (h->procs_fd[i] < 0)
+      return kube_make_error(err, errno, "open %s: %s", procs, strerror(errno));
+  }
+  char dir[512];
+  if (v1_dir(l, "memory", h->path, dir, sizeof dir)) {
+    if (r->memory_limit > 0) {
+      if (write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) < 0)
+        return kube_error_wrap(err, "linux.resources.memory.limit");
+      /* No swap beyond the limit unless asked, as the kubelet does: the
+       * container is OOM-killed at its limit instead of swapping. */
+      int64_t sw = r->memory_swap > 0 ? r->memory_swap : r->memory_limit;
+      char probe[8];
+      if (cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >= 0 &&
+          write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
+        return kube_error_wrap(err, "linux.resources.memory.swap");
+    }
+  } else if (r->memory_limit > 0) {
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "linux.resources.memory: no memory controller");
+  }
+  if (v1_dir(l, "cpu", h->path, dir, sizeof dir)) {
+    if (r->cpu_shares > 0 && write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
+      return kube_error_wrap(err, "linux.resources.cpu.shares");
+    if (r->cpu_period > 0 && write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
+      return kube_error_wrap(err, "linux.resources.cpu.period");
+    if (r->cpu_quota > 0 && write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
+      return kube_error_wrap(err, "linux.resources.cpu.quota");
+  }
+  if (v1_dir(l, "cpuset", h->path, dir, sizeof dir)) {
+    if (r->cpuset_cpus && cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
+      return kube_error_wrap(err, "linux.resources.cpu.cpus");
+    if (r->cpuset_mems && cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
+      return kube_error_wrap(err, "linux.resources.cpu.mems");
+  }
+  if (v1_dir(l, "pids", h->path, dir, sizeof dir)) {
+    if (r->pids_limit > 0 && write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+      return kube_error_wrap(err, "linux.resources.pids.limit");
+  } else if (r->pids_limit > 0) {
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "linux.resources.pids: no pids controller");
+  }
+  return 0;
+}
+
+static int v1_destroy(const struct cg_layout *l, const char *path,
+                      kube_error_t *err) {
+  int rc = 0;
+  for (size_t i = 0; i < l->n_v1; i++) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", l->v1[i].mount, path);
+    if (cg_rmdir_retry(dir) < 0 && rc == 0)
+      rc = kube_make_error(err, errno, "rmdir %s: %s", dir, strerror(errno));
+  }
+  return rc;
+}
+
+static uint64_t read_u64(const char *dir, const char *file) {
+  char buf[64];
+  if (cg_read(dir, file, buf, sizeof buf) <= 0)
+    return 0;
+  return strtoull(buf, NULL, 10);
+}
+
+static long v1_oom_kills(const struct cg_layout *l, const char *path) {
+  char dir[512];
+  if (!v1_dir(l, "memory", path, dir, sizeof dir))
+    return -1;
+  return cg_read_key(dir, "memory.oom_control", "oom_kill");
+}
+
+static int v1_stats(const struct cg_layout *l, const char *path,
+                    kube_container_stats_t *out, kube_error_t *err) {
+  char dir[512];
+  memset(out, 0, sizeof *out);
+  if (v1_dir(l, "cpuacct", path, dir, sizeof dir))
+    out->cpu_usage_ns = read_u64(dir, "cpuacct.usage");
+  if (v1_dir(l, "memory", path, dir, sizeof dir)) {
+    out->memory_usage_bytes = read_u64(dir, "memory.usage_in_bytes");
+    out->memory_limit_bytes = read_u64(dir, "memory.limit_in_bytes");
+    if (out->memory_limit_bytes >= (UINT64_C(1) << 62))
+      out->memory_limit_bytes = 0;
+  }
+  if (v1_dir(l, "pids", path, dir, sizeof dir))
+    out->pids_current = read_u64(dir, "pids.current");
+  long oom = v1_oom_kills(l, path);
+  out->oom_kills = oom > 0 ? (uint64_t)oom : 0;
+  return 0;
+}
+
+static int v1_freeze(const struct cg_layout *l, const char *path, bool frozen,
+                     kube_error_t *err) {
+  char dir[512];
+  if (!v1_dir(l, "freezer", path, dir, sizeof dir))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "no freezer cgroup");
+  const char *want = frozen ? "FROZEN" : "THAWED";
+  for (int i = 0; i < 1000; i++) {
+    if (cg_write(dir, "freezer.state", want, err) < 0)
+      return -1;
+    char buf[32];
+    if (cg_read(dir, "freezer.state", buf, sizeof buf) > 0 && streq(buf, want))
+      return 0;
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return kube_error_set(err, KUBE_REASON_TIMEOUT, 0, "freezer did not reach %s", want);
+}
+
+static bool v1_frozen(const struct cg_layout *l, const char *path) {
+  char dir[512], buf[32];
+  return v1_dir(l, "freezer", path, dir, sizeof dir) &&
+         cg_read(dir, "freezer.state", buf, sizeof buf) > 0 && !streq(buf, "THAWED");
+}
+
+static char *v1_procs_file(const struct cg_layout *l, const char *path) {
+  char dir[512];
+  if (!v1_dir(l, "pids", path, dir, sizeof dir) &&
+      !v1_dir(l, "memory", path, dir, sizeof dir))
+    snprintf(dir, sizeof dir, "%s/%s", l->v1[0].mount, path);
+  char *s = NULL;
+  return asprintf(&s, "%s/cgroup.procs", dir) < 0 ? NULL : s;
+}
+
+const struct cgroup_ops cgroup_ops_v1 = {
+    .name = "v1",
+    .create = v1_create,
+    .destroy = v1_destroy,
+    .stats = v1_stats,
+    .freeze = v1_freeze,
+    .procs_file = v1_procs_file,
+    .oom_kills = v1_oom_kills,
+    .frozen = v1_frozen,
+};

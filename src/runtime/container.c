@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The public container API: create, start, run, kill, delete, state, list. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <time.h>
+
+#include "runtime/internal.h"
+
+static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+KUBE_EXPORT const char *kube_container_status_string(kube_container_status_t s) {
+  switch (s) {
+  case KUBE_CONTAINER_CREATING: return "creating";
+  case KUBE_CONTAINER_CREATED: return "created";
+  case KUBE_CONTAINER_RUNNING: return "running";
+  case KUBE_CONTAINER_PAUSED: return "paused";
+  case KUBE_CONTAINER_STOPPED: return "stopped";
+  }
+  return "unknown";
+}
+
+KUBE_EXPORT void kube_container_state_clear(kube_container_state_t *st) {
+  if (!st)
+    return;
+  free(st->id);
+  free(st->bundle);
+  free(st->cgroup_path);
+  memset(st, 0, sizeof *st);
+}
+
+static int mkdir_p(const char *path) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *s = buf + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      if (mkdir(buf, 0711) < 0 && errno != EEXIST)
+        return -1;
+      *s = '/';
+    }
+  return mkdir(buf, 0711) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root, kube_error_t *err) {
+  kube_runtime_t *rt = calloc(1, sizeof *rt);
+  if (!rt) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  rt->root_fd = -1;
+  if (!(rt->root = strdup(state_root ? state_root : RT_DEFAULT_ROOT))) {
+    kube_make_oom(err);
+    goto fail;
+  }
+  if (mkdir_p(rt->root) < 0) {
+    kube_make_error(err, errno, "create state directory %s: %s", rt->root, strerror(errno));
+    goto fail;
+  }
+  rt->root_fd = open(rt->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rt->root_fd < 0) {
+    kube_make_error(err, errno, "open %s: %s", rt->root, strerror(errno));
+    goto fail;
+  }
+  if (cg_detect(&rt->cg, err) < 0)
+    goto fail;
+  rt->cgops = cg_ops_for(&rt->cg);
+  return rt;
+fail:
+  kube_runtime_free(rt);
+  return NULL;
+}
+
+void rt_forget_child(struct kube_runtime *rt, pid_t pid) {
+  for (size_t i = 0; i < rt->n_children; i++)
+    if (rt->children[i] == pid) {
+      rt->children[i] = rt->children[--rt->n_children];
+      return;
+    }
+}
+
+bool rt_is_child(struct kube_runtime *rt, pid_t pid) {
+  for (size_t i = 0; i < rt->n_children; i++)
+    if (rt->children[i] == pid)
+      return true;
+  return false;
+}
+
+static void rt_add_child(struct kube_runtime *rt, pid_t pid) {
+  pid_t *n = realloc(rt->children, (rt->n_children + 1) * sizeof *n);
+  if (!n)
+    return; /* only costs a zombie until we exit */
+  rt->children = n;
+  rt->children[rt->n_children++] = pid;
+}
+
+/* Reap our monitors that are done, without blocking. */
+static void rt_reap(struct kube_runtime *rt) {
+  for (size_t i = 0; i < rt->n_children;) {
+    pid_t pid = rt->children[i];
+    pid_t r = waitpid(pid, NULL, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD))
+      rt->children[i] = rt->children[--rt->n_children];
+    else
+      i++;
+  }
+}
+
+KUBE_EXPORT void kube_runtime_free(kube_runtime_t *rt) {
+  if (!rt)
+    return;
+  rt_reap(rt);
+  if (rt->root_fd >= 0)
+    close(rt->root_fd);
+  free(rt->children);
+  free(rt->root);
+  free(rt);
+}
+
+KUBE_EXPORT const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt) {
+  switch (rt->cg.mode) {
+  case CG_MODE_V1: return "v1";
+  case CG_MODE_V2: return "v2";
+  case CG_MODE_HYBRID: return "hybrid";
+  }
+  return "v1";
+}
+
+int rt_validate_id(const char *id, kube_error_t *err) {
+  if (!id || !*id || strlen(id) > 200 || streq(id, ".") || streq(id, ".."))
+    return kube_error_set(err, KUBE_REASON_INVALID, 0, "invalid container id \"%s\"",
+                          id ? id : "");
+  for (const char *s = id; *s; s++)
+    if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
+      return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                            "invalid container id \"%s\": use [A-Za-z0-9_.-]", id);
+  return 0;
+}
+
+int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+  if (rt_validate_id(id, err) < 0)
+    return -1;
+  int fd = openat(rt->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return kube_error_set(err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_INTERNAL,
+                          errno, "container \"%s\" %s", id,
+                          errno == ENOENT ? "does not exist" : strerror(errno));
+  return fd;
+}
+
+/* Receive one sync message; 0 on EOF. */
+static ssize_t sync_recv(int fd, struct sync_msg *m) {
+  ssize_t n;
+  do
+    n = recv(fd, m, sizeof *m, 0);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) {
+    close(*fd);
+    *fd = -1;
+  }
+}
+
+/* Wait for a process that may or may not be our child.  Returns when it is
+ * gone (or timeout_ms elapsed: -1 with ETIMEDOUT). */
+static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
+                     int timeout_ms) {
+  if (rt_is_child(rt, pid)) {
+    if (timeout_ms < 0) {
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+      rt_forget_child(rt, pid);
+      return 0;
+    }
+  }
+  if (!proc_alive(pid, start)) {
+    if (rt_is_child(rt, pid)) {
+      waitpid(pid, NULL, WNOHANG);
+      rt_forget_child(rt, pid);
+    }
+    return 0;
+  }
+  int pfd = pidfd_open_(pid);
+  if (pfd < 0)
+    return 0; /* already gone */
+  if (!proc_alive(pid, start)) { /* the pid was reused before we opened it */
+    close(pfd);
+    return 0;
+  }
+  struct pollfd p = {pfd, POLLIN, 0};
+  int r;
+  do
+    r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  close(pfd);
+  if (r == 0)
+    return errno = ETIMEDOUT, -1;
+  if (rt_is_child(rt, pid)) {
+    waitpid(pid, NULL, 0);
+    rt_forget_child(rt, pid);
+  }
+  return 0;
+}
+
+static int create_common(kube_runtime_t *rt, const char *id,
+                         const kube_container_config_t *cfg,
+                         const kube_container_io_t *io, bool run,
+                         kube_error_t *err) {
+  if (rt_validate_id(id, err) < 0)
+    return -1;
+  if (!cfg)
+    return kube_error_set(err, KUBE_REASON_INVALID, 0, "config: required");
+  rt_reap(rt);
+  if (mkdirat(rt->root_fd, id, 0700) < 0)
+    return kube_error_set(err, errno == EEXIST ? KUBE_REASON_ALREADY_EXISTS
+                                               : KUBE_REASON_INTERNAL,
+                          errno, "container \"%s\": %s", id,
+                          errno == EEXIST ? "already exists" : strerror(errno));
+  struct child_plan plan;
+  struct cg_handle cg;
+  int dirfd = -1, sync[2] = {-1, -1};
+  pid_t monitor = -1, pid = 0;
+  bool cg_made = false;
+  char cgpath[256];
+  const char *log_path = io ? io->log_path : NULL;
+  cg_handle_init(&cg, &rt->cg, "");
+  if (plan_prepare(&plan, cfg, err) < 0)
+    goto fail_plan;
+  dirfd = openat(rt->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    kube_make_error(err, errno, "open state of %s: %s", id, strerror(errno));
+    goto fail;
+  }
+  plan.state_dir_fd = dirfd;
+  if (cfg->cgroups_path && *cfg->cgroups_path)
+    snprintf(cgpath, sizeof cgpath, "%s", cfg->cgroups_path);
+  else
+    snprintf(cgpath, sizeof cgpath, "libkube/%s", id);
+  cg_handle_init(&cg, &rt->cg, cgpath);
+  cg_made = true;
+  if (rt->cgops->create(&cg, &cfg->resources, err) < 0)
+    goto fail;
+  if (!run) {
+    if (mkfifoat(dirfd, "exec.fifo", 0600) < 0 ||
+        (plan.fifo_fd = openat(dirfd, "exec.fifo", O_RDWR | O_CLOEXEC)) < 0) {
+      kube_make_error(err, errno, "exec.fifo: %s", strerror(errno));
+      goto fail;
+    }
+  }
+  if (io) {
+    plan.stdio[0] = io->stdin_fd;
+    plan.stdio[1] = io->stdout_fd;
+    plan.stdio[2] = io->stderr_fd;
+  }
+  if (log_path) {
+    int lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (lf < 0) {
+      kube_error_set(err, KUBE_REASON_INVALID, errno, "log path %s: %s", log_path,
+                     strerror(errno));
+      goto fail;
+    }
+    close(lf);
+    if (pipe2(plan.log_pipe[0], O_CLOEXEC) < 0 || pipe2(plan.log_pipe[1], O_CLOEXEC) < 0) {
+      kube_make_error(err, errno, "pipe: %s", strerror(errno));
+      goto fail;
+    }
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+    kube_make_error(err, errno, "socketpair: %s", strerror(errno));
+    goto fail;
+  }
+  monitor = fork();
+  if (monitor < 0) {
+    kube_make_error(err, errno, "fork: %s", strerror(errno));
+    goto fail;
+  }
+  if (monitor == 0) {
+    close(sync[0]);
+    monitor_main(rt, &plan, &cg, log_path, sync[1]);
+  }
+  rt_add_child(rt, monitor);
+  close_fd(&sync[1]);
+  close_fd(&plan.fifo_fd);
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 2; k++)
+      close_fd(&plan.log_pipe[i][k]);
+  cg_handle_close(&cg);
+  struct sync_msg m;
+  bool ready = false;
+  for (;;) {
+    ssize_t n = sync_recv(sync[0], &m);
+    if (n <= 0) {
+      if (ready && run)
+        break; /* EOF after READY: execve succeeded */
+      kube_make_error(err, n < 0 ? errno : 0,
+                      "container init exited during setup");
+      goto fail;
+    }
+    if (m.type == SYNC_PID) {
+      pid = m.pid;
+    } else if (m.type == SYNC_ERROR) {
+      kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
+      goto fail;
+    } else if (m.type == SYNC_READY) {
+      ready = true;
+      if (!run)
+        break;
+    }
+  }
+  close_fd(&sync[0]);
+  struct rt_state st;
+  memset(&st, 0, sizeof st);
+  snprintf(st.id, sizeof st.id, "%s", id);
+  st.pid = pid;
+  st.pid_start = proc_start_time(pid);
+  st.monitor_pid = monitor;
+  st.monitor_start = proc_start_time(monitor);
+  clock_gettime(CLOCK_REALTIME, &st.created);
+  snprintf(st.cgroup_path, sizeof st.cgroup_path, "%s", cg.path);
+  snprintf(st.bundle, sizeof st.bundle, "%s", cfg->bundle ? cfg->bundle : "");
+  if (state_write(dirfd, &st, err) < 0)
+    goto fail;
+  /* exec needs the container's process settings later. */
+  char *json = kube_container_config_to_json(cfg, NULL);
+  if (json) {
+    int fd = openat(dirfd, "config.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ssize_t w = write(fd, json, strlen(json));
+      (void)w;
+      close(fd);
+    }
+    free(json);
+  }
+  close(dirfd);
+  plan_free(&plan);
+  return 0;
+
+fail:
+  if (pid > 0)
+    kill(pid, SIGKILL);
+  if (monitor > 0)
+    wait_gone(rt, monitor, 0, -1);
+  close_fd(&sync[0]);
+  close_fd(&sync[1]);
+  close_fd(&plan.fifo_fd);
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 2; k++)
+      close_fd(&plan.log_pipe[i][k]);
+  cg_handle_close(&cg);
+  if (cg_made) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    rt->cgops->destroy(&rt->cg, cg.path, &e);
+    kube_error_clear(&e);
+  }
+  if (dirfd >= 0)
+    close(dirfd);
+fail_plan:
+  plan_free(&plan);
+  rm_rf_at(rt->root_fd, id);
+  return -1;
+}
+
+KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
+                                    const kube_container_config_t *cfg,
+                                    const kube_container_io_t *io, kube_error_t *err) {
+  return create_common(rt, id, cfg, io, false, err);
+}
+
+/* Status from what is on disk and in /proc. */
+static kube_container_status_t status_of(kube_runtime_t *rt, int dirfd,
+                                         const struct rt_state *st) {
+  struct stat sb;
+  if (!st)
+    return KUBE_CONTAINER_CREATING;
+  if (faccessat(dirfd, "exit", F_OK, 0) == 0)
+    return KUBE_CONTAINER_STOPPED;
+  if (!proc_alive(st->pid, st->pid_start))
+    return KUBE_CONTAINER_STOPPED;
+  if (fstatat(dirfd, "exec.fifo", &sb, 0) == 0)
+    return KUBE_CONTAINER_CREATED;
+  if (rt->cgops->frozen(&rt->cg, st->cgroup_path))
+    return KUBE_CONTAINER_PAUSED;
+  return KUBE_CONTAINER_RUNNING;
+}
+
+KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  int fd = openat(dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    close(dirfd);
+    return kube_error_set(err, KUBE_REASON_CONFLICT, e,
+                          "container \"%s\" is not in the created state", id);
+  }
+  ssize_t n = write(fd, "s", 1);
+  int e = errno;
+  close(fd);
+  unlinkat(dirfd, "exec.fifo", 0);
+  close(dirfd);
+  if (n != 1)
+    return kube_make_error(err, e, "start %s: %s", id, strerror(e));
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
+                                   kube_container_state_t *out, kube_error_t *err) {
+  memset(out, 0, sizeof *out);
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  kube_error_t e = KUBE_ERROR_INIT;
+  bool has_state = state_read(dirfd, &st, &e) == 0;
+  kube_error_clear(&e);
+  out->status = status_of(rt, dirfd, has_state ? &st : NULL);
+  out->id = strdup(id);
+  if (has_state) {
+    out->bundle = st.bundle[0] ? strdup(st.bundle) : NULL;
+    out->cgroup_path = strdup(st.cgroup_path);
+    out->created = st.created;
+    if (out->status != KUBE_CONTAINER_STOPPED)
+      out->pid = st.pid;
+  }
+  if (out->status == KUBE_CONTAINER_STOPPED) {
+    out->exited = state_read_exit(dirfd, &out->exit) == 0;
+    if (!out->exited) {
+      out->exit.exit_code = 255;
+      snprintf(out->exit.reason, sizeof out->exit.reason, "Unknown");
+    }
+  }
+  close(dirfd);
+  if (!out->id) {
+    kube_container_state_clear(out);
+    return kube_make_oom(err);
+  }
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
+                                  kube_error_t *err) {
+  int fd = dup(rt->root_fd);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0)
+      close(fd);
+    return kube_make_error(err, errno, "list %s: %s", rt->root, strerror(errno));
+  }
+  rewinddir(d);
+  size_t n = 0, cap = 8;
+  char **ids = calloc(cap, sizeof *ids);
+  struct dirent *de;
+  while (ids && (de = readdir(d))) {
+    if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+      continue;
+    if (n + 2 > cap) {
+      char **nids = realloc(ids, (cap *= 2) * sizeof *ids);
+      if (!nids) {
+        for (size_t i = 0; i < n; i++)
+          free(ids[i]);
+        free(ids);
+        ids = NULL;
+        break;
+      }
+      ids = nids;
+    }
+    if (!(ids[n++] = strdup(de->d_name)))
+      n--;
+    ids[n] = NULL;
+  }
+  closedir(d);
+  if (!ids)
+    return kube_make_oom(err);
+  ids[n] = NULL;
+  *ids_out = ids;
+  *n_out = n;
+  return 0;
+}
+
+static int signal_pid(pid_t pid, unsigned long long start, int sig) {
+  int pfd = pidfd_open_(pid);
+  if (pfd < 0)
+    return -1;
+  if (!proc_alive(pid, start)) {
+    close(pfd);
+    return errno = ESRCH, -1;
+  }
+  int r = (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+  int e = errno;
+  close(pfd);
+  errno = e;
+  return r;
+}
+
+static int kill_cgroup(kube_runtime_t *rt, const char *cgpath, int sig) {
+  char *file = rt->cgops->procs_file(&rt->cg, cgpath);
+  if (!file)
+    return -1;
+  FILE *f = fopen(file, "re");
+  free(file);
+  if (!f)
+    return -1;
+  int pid, count = 0;
+  while (fscanf(f, "%d", &pid) == 1)
+    if (pid > 0 && kill(pid, sig) == 0)
+      count++;
+  fclose(f);
+  return count;
+}
+
+KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
+                                  kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  int rc = state_read(dirfd, &st, err);
+  bool has = rc == 0;
+  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  close(dirfd);
+  if (rc < 0)
+    return -1;
+  if (s == KUBE_CONTAINER_STOPPED)
+    return kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH, "container \"%s\" is not running",
+                          id);
+  if (all) {
+    kill_cgroup(rt, st.cgroup_path, sig);
+  }
+  if (signal_pid(st.pid, st.pid_start, sig) < 0 && !(all && errno == ESRCH))
+    return kube_make_error(err, errno, "kill %s: %s", id, strerror(errno));
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
+                                    kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  kube_error_t e = KUBE_ERROR_INIT;
+  bool has = state_read(dirfd, &st, &e) == 0;
+  kube_error_clear(&e);
+  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  close(dirfd);
+  if (!has) {
+    /* A create that died half-way (or one in progress elsewhere). */
+    if (!force)
+      return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                            "container \"%s\" is being created", id);
+    rm_rf_at(rt->root_fd, id);
+    return 0;
+  }
+  if (s != KUBE_CONTAINER_STOPPED && s != KUBE_CONTAINER_CREATED && !force)
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                          "container \"%s\" is %s: stop it or use force", id,
+                          kube_container_status_string(s));
+  if (s != KUBE_CONTAINER_STOPPED) {
+    kill_cgroup(rt, st.cgroup_path, SIGKILL);
+    signal_pid(st.pid, st.pid_start, SIGKILL);
+    if (s == KUBE_CONTAINER_PAUSED) {
+      kube_error_t e2 = KUBE_ERROR_INIT;
+      rt->cgops->freeze(&rt->cg, st.cgroup_path, false, &e2);
+      kube_error_clear(&e2);
+    }
+  }
+  /* The monitor records the exit and goes; wait for it so the cgroup is
+   * empty when we remove it. */
+  wait_gone(rt, st.monitor_pid, st.monitor_start, 5000);
+  if (proc_alive(st.pid, st.pid_start))
+    wait_gone(rt, st.pid, st.pid_start, 5000);
+  if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0) {
+    /* Leftover tasks (no pid namespace): kill them and retry once. */
+    kill_cgroup(rt, st.cgroup_path, SIGKILL);
+    kube_error_clear(err);
+    if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0)
+      return -1;
+  }
+  if (rm_rf_at(rt->root_fd, id) < 0)
+    return kube_make_error(err, errno, "remove state of %s: %s", id, strerror(errno));
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
+                                  kube_container_exit_t *out, kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  if (state_read(dirfd, &st, err) < 0) {
+    close(dirfd);
+    return -1;
+  }
+  if (state_read_exit(dirfd, out) < 0) {
+    if (wait_gone(rt, st.monitor_pid, st.monitor_start, timeout_ms) < 0) {
+      close(dirfd);
+      return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT,
+                            "container \"%s\" still running", id);
+    }
+    if (state_read_exit(dirfd, out) < 0) {
+      /* The monitor was killed: fall back to the init itself. */
+      if (proc_alive(st.pid, st.pid_start) &&
+          wait_gone(rt, st.pid, st.pid_start, timeout_ms) < 0) {
+        close(dirfd);
+        return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT,
+                              "container \"%s\" still running", id);
+      }
+      memset(out, 0, sizeof *out);
+      out->exit_code = 255;
+      snprintf(out->reason, sizeof out->reason, "Unknown");
+      clock_gettime(CLOCK_REALTIME, &out->finished_at);
+    }
+  }
+  close(dirfd);
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
+                                 const kube_container_config_t *cfg,
+                                 const kube_container_io_t *io,
+                                 kube_container_exit_t *exit_out, kube_error_t *err) {
+  if (create_common(rt, id, cfg, io, true, err) < 0)
+    return -1;
+  if (exit_out)
+    return kube_runtime_wait(rt, id, -1, exit_out, err);
+  return 0;
+}
+
+KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
+                                   kube_container_stats_t *out, kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  int rc = state_read(dirfd, &st, err);
+  close(dirfd);
+  if (rc < 0)
+    return -1;
+  return rt->cgops->stats(&rt->cg, st.cgroup_path, out, err);
+}
+
+static int freeze(kube_runtime_t *rt, const char *id, bool frozen, kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  int rc = state_read(dirfd, &st, err);
+  bool has = rc == 0;
+  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  close(dirfd);
+  if (rc < 0)
+    return -1;
+  if (frozen && s != KUBE_CONTAINER_RUNNING)
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is %s", id,
+                          kube_container_status_string(s));
+  if (!frozen && s != KUBE_CONTAINER_PAUSED)
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is not paused",
+                          id);
+  return rt->cgops->freeze(&rt->cg, st.cgroup_path, frozen, err);
+}
+
+KUBE_EXPORT int kube_runtime_pause(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+  return freeze(rt, id, true, err);
+}
+
+KUBE_EXPORT int kube_runtime_resume(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+  return freeze(rt, id, false, err);
+}

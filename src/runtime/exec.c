@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * exec into a running container: a helper (X) joins the cgroup and, through
+ * the init's pidfd, all its namespaces at once; it then clones the process
+ * (Y) with CLONE_PARENT so Y is the caller's child, inside the container's
+ * pid namespace, and exits.  Y takes the container's user, capabilities,
+ * no_new_privs and seccomp filter and execs.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "runtime/internal.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static char *read_file_at(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    kube_strbuf_append_len(&sb, buf, (size_t)n);
+  close(fd);
+  return kube_strbuf_steal(&sb);
+}
+
+#define YFAIL(what)                                                            \
+  do {                                                                         \
+    int e_ = errno;                                                            \
+    child_report(p->sync_fd, SYNC_ERROR, e_, 0, "exec: %s: %s", (what),         \
+                 strerrordesc_np(e_) ? strerrordesc_np(e_) : "error");         \
+    _exit(127);                                                                \
+  } while (0)
+
+static __attribute__((noreturn)) void exec_child(struct child_plan *p,
+                                                 const kube_exec_options_t *o) {
+  const kube_container_config_t *cfg = p->cfg;
+  const char *what = "";
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++)
+    sigaction(s, &sa, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigprocmask(SIG_SETMASK, &set, NULL);
+  int fds[3];
+  for (int i = 0; i < 3; i++) {
+    int src = p->stdio[i] >= 0 ? p->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (src < 0 || (fds[i] = fcntl(src, F_DUPFD_CLOEXEC, 10)) < 0)
+      YFAIL("stdio");
+  }
+  for (int i = 0; i < 3; i++)
+    if (dup2(fds[i], i) < 0)
+      YFAIL("stdio");
+  for (size_t i = 0; i < cfg->n_rlimits; i++) {
+    struct rlimit rl = {cfg->rlimits[i].soft, cfg->rlimits[i].hard};
+    if (setrlimit(cfg->rlimits[i].resource, &rl) < 0)
+      YFAIL("process.rlimits");
+  }
+  if (!cfg->no_new_privileges && child_load_seccomp(p) < 0)
+    YFAIL("linux.seccomp");
+  if (child_set_user(cfg, &what) < 0)
+    YFAIL(what);
+  const char *cwd = o->cwd ? o->cwd : cfg->cwd ? cfg->cwd : "/";
+  if (chdir(cwd) < 0)
+    YFAIL("cwd");
+  if (cfg->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    YFAIL("no_new_privs");
+  if (cfg->no_new_privileges && child_load_seccomp(p) < 0)
+    YFAIL("linux.seccomp");
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  child_exec(p, o->args, o->env ? o->env : cfg->env);
+}
+
+KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
+                                  const kube_exec_options_t *opts, pid_t *pid_out,
+                                  kube_container_exit_t *exit_out, kube_error_t *err) {
+  if (!opts || !opts->args || !opts->args[0])
+    return kube_error_set(err, KUBE_REASON_INVALID, 0, "exec: args required");
+  kube_container_state_t cs;
+  if (kube_runtime_state(rt, id, &cs, err) < 0)
+    return -1;
+  kube_container_status_t cstatus = cs.status;
+  kube_container_state_clear(&cs);
+  if (cstatus != KUBE_CONTAINER_RUNNING)
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                          "container \"%s\" is %s, not running", id,
+                          kube_container_status_string(cstatus));
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  char *json = NULL;
+  kube_container_config_t *cfg = NULL;
+  struct child_plan plan;
+  struct cg_handle cg;
+  int rc = -1, pidfd = -1, sync[2] = {-1, -1};
+  memset(&plan, 0, sizeof plan);
+  for (int i = 0; i < KUBE_NS__COUNT; i++)
+    plan.join_fd[i] = -1;
+  cg_handle_init(&cg, &rt->cg, "");
+  if (state_read(dirfd, &st, err) < 0)
+    goto out;
+  if (!(json = read_file_at(dirfd, "config.json"))) {
+    kube_make_error(err, errno, "exec: container config missing");
+    goto out;
+  }
+  if (!(cfg = kube_container_config_parse(json, NULL, err)))
+    goto out;
+  if (opts->set_user) {
+    cfg->uid = opts->uid;
+    cfg->gid = opts->gid;
+  }
+  plan.cfg = cfg;
+  plan.stdio[0] = opts->io.stdin_fd;
+  plan.stdio[1] = opts->io.stdout_fd;
+  plan.stdio[2] = opts->io.stderr_fd;
+  for (size_t i = 0; i < cfg->n_env; i++)
+    if (str_has_prefix(cfg->env[i], "PATH="))
+      plan.path_env = cfg->env[i] + 5;
+  if (cfg->seccomp &&
+      rt_seccomp_compile(cfg->seccomp, &plan.seccomp_prog, &plan.seccomp_len, err) < 0)
+    goto out;
+  int nsflags = 0;
+  for (size_t i = 0; i < cfg->n_namespaces; i++)
+    nsflags |= rt_ns_clone_flag(cfg->namespaces[i].type);
+  cg_handle_init(&cg, &rt->cg, st.cgroup_path);
+  if (cg_handle_open(&cg, err) < 0)
+    goto out;
+  pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+  if (pidfd < 0 || !proc_alive(st.pid, st.pid_start)) {
+    kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH, "container \"%s\" is not running", id);
+    goto out;
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+    kube_make_error(err, errno, "socketpair: %s", strerror(errno));
+    goto out;
+  }
+  pid_t helper = fork();
+  if (helper < 0) {
+    kube_make_error(err, errno, "fork: %s", strerror(errno));
+    goto out;
+  }
+  if (helper == 0) {
+    close(sync[0]);
+    plan.sync_fd = sync[1];
+    if (cg_handle_enter(&cg, getpid()) < 0) {
+      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join cgroup: %s", strerror(errno));
+      _exit(1);
+    }
+    if (nsflags && setns(pidfd, nsflags) < 0) {
+      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join namespaces: %s",
+                   strerror(errno));
+      _exit(1);
+    }
+    long y = raw_clone3(CLONE_PARENT, NULL, -1);
+    if (y == 0)
+      exec_child(&plan, opts);
+    if (y < 0) {
+      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s", strerror(errno));
+      _exit(1);
+    }
+    child_report(sync[1], SYNC_PID, 0, (pid_t)y, NULL);
+    _exit(0);
+  }
+  close(sync[1]);
+  sync[1] = -1;
+  while (waitpid(helper, NULL, 0) < 0 && errno == EINTR) {
+  }
+  pid_t pid = 0;
+  for (;;) {
+    struct sync_msg m;
+    ssize_t n;
+    do
+      n = recv(sync[0], &m, sizeof m, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+      break;
+    if (m.type == SYNC_PID)
+      pid = m.pid;
+    else if (m.type == SYNC_ERROR) {
+      kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
+      if (pid > 0)
+        waitpid(pid, NULL, 0);
+      goto out;
+    }
+  }
+  if (pid <= 0) {
+    kube_make_error(err, 0, "exec: helper failed");
+    goto out;
+  }
+  if (pid_out)
+    *pid_out = pid;
+  if (exit_out) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    memset(exit_out, 0, sizeof *exit_out);
+    clock_gettime(CLOCK_REALTIME, &exit_out->finished_at);
+    if (WIFSIGNALED(status)) {
+      exit_out->signal = WTERMSIG(status);
+      exit_out->exit_code = 128 + exit_out->signal;
+    } else {
+      exit_out->exit_code = WEXITSTATUS(status);
+    }
+    snprintf(exit_out->reason, sizeof exit_out->reason, "%s",
+             exit_out->exit_code ? "Error" : "Completed");
+  }
+  rc = 0;
+out:
+  if (sync[0] >= 0)
+    close(sync[0]);
+  if (sync[1] >= 0)
+    close(sync[1]);
+  if (pidfd >= 0)
+    close(pidfd);
+  cg_handle_close(&cg);
+  free(plan.seccomp_prog);
+  kube_container_config_free(cfg);
+  free(json);
+  close(dirfd);
+  return rc;
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the runtime module, shared by its files only.
+ *
+ * Process model: the caller (P) forks a monitor (M, own session), M clones
+ * the container init (C) into new namespaces.  P and C talk over a
+ * SOCK_SEQPACKET pair (`sync`): M sends C's pid, C sends READY or ERROR.
+ * M moves C into the cgroups, writes uid/gid maps and then lets C go by
+ * writing one byte to a pipe.  M reaps C and writes <state>/exit.
+ *
+ * Code that runs in M or C after the clone must not allocate: C is made
+ * with the raw clone3 system call, so libc's fork handlers did not run.
+ * Everything C needs is prepared by P in a struct child_plan.
+ */
+#ifndef KUBE_RUNTIME_INTERNAL_H
+#define KUBE_RUNTIME_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libkube/runtime.h>
+
+#include "core/util.h"
+
+#define RT_DEFAULT_ROOT "/run/libkube/runtime"
+#define RT_MAX_V1 16
+
+/* ---- cgroups ------------------------------------------------------------ */
+
+typedef enum cg_mode { CG_MODE_V1 = 0, CG_MODE_V2, CG_MODE_HYBRID } cg_mode_t;
+
+struct cg_v1_ctrl {
+  char name[32];   /* "memory", "cpu,cpuacct" */
+  char mount[128]; /* "/sys/fs/cgroup/memory" */
+};
+
+struct cg_layout {
+  cg_mode_t mode;
+  char unified[128]; /* cgroup2 mount ("" when none) */
+  size_t n_v1;
+  struct cg_v1_ctrl v1[RT_MAX_V1];
+};
+
+/* A container's cgroup, opened by P before the clone. */
+struct cg_handle {
+  const struct cg_layout *layout;
+  char path[256];            /* relative to each hierarchy root, no leading / */
+  int procs_fd[RT_MAX_V1];   /* v1 <ctrl>/<path>/cgroup.procs, -1 */
+  int unified_fd;            /* directory fd of the v2 cgroup, -1 */
+  int unified_procs_fd;      /* v2 cgroup.procs, -1 */
+};
+
+/* The backend for one mode (crun's libcrun_cgroup_manager, much smaller). */
+struct cgroup_ops {
+  const char *name;
+  /* mkdir the cgroup and write the limits. */
+  int (*create)(struct cg_handle *h, const kube_rt_resources_t *res,
+                kube_error_t *err);
+  /* Remove the cgroup (the processes must be gone). */
+  int (*destroy)(const struct cg_layout *l, const char *path, kube_error_t *err);
+  int (*stats)(const struct cg_layout *l, const char *path,
+               kube_container_stats_t *out, kube_error_t *err);
+  int (*freeze)(const struct cg_layout *l, const char *path, bool frozen,
+                kube_error_t *err);
+  /* Path of a cgroup.procs file that lists every process (owned). */
+  char *(*procs_file)(const struct cg_layout *l, const char *path);
+  /* Number of OOM kills so far; -1 if unknown.  Safe in M (no malloc). */
+  long (*oom_kills)(const struct cg_layout *l, const char *path);
+  /* Whether the cgroup is frozen. */
+  bool (*frozen)(const struct cg_layout *l, const char *path);
+};
+
+extern const struct cgroup_ops cgroup_ops_v1;
+extern const struct cgroup_ops cgroup_ops_v2;
+extern const struct cgroup_ops cgroup_ops_hybrid;
+
+int cg_detect(struct cg_layout *l, kube_error_t *err);
+const struct cgroup_ops *cg_ops_for(const struct cg_layout *l);
+void cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
+                    const char *path);
+void cg_handle_close(struct cg_handle *h);
+int cg_handle_open(struct cg_handle *h, kube_error_t *err);
+/* Child-safe: write pid into every hierarchy's cgroup.procs. */
+int cg_handle_enter(const struct cg_handle *h, pid_t pid);
+/* Helpers shared by the backends. */
+int cg_write(const char *dir, const char *file, const char *value,
+             kube_error_t *err);
+int cg_read(const char *dir, const char *file, char *buf, size_t len);
+int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
+               kube_error_t *err);
+int cg_rmdir_retry(const char *dir);
+long cg_read_key(const char *dir, const char *file, const char *key);
+
+/* ---- capabilities -------------------------------------------------------- */
+
+extern const char *const rt_cap_names[];
+int rt_cap_last(void);
+
+/* ---- seccomp --------------------------------------------------------------- */
+
+/* Compile a profile to BPF in P: *prog_out is owned (free()), *len_out is
+ * the number of struct sock_filter entries. */
+int rt_seccomp_compile(const kube_seccomp_t *s, void **prog_out,
+                       size_t *len_out, kube_error_t *err);
+int rt_seccomp_action_parse(const char *s, kube_seccomp_action_t *out);
+const char *rt_seccomp_action_name(kube_seccomp_action_t a);
+
+/* ---- the child plan -------------------------------------------------------- */
+
+/* One prepared mount step for C. */
+struct plan_mount {
+  char target[512];   /* absolute host path under rootfs */
+  char dest[256];                        /* path inside the container */
+  const char *source;
+  const char *type;
+  unsigned long flags;      /* flags for the first mount(2) */
+  unsigned long propagation; /* MS_PRIVATE|MS_REC ... or 0 */
+  unsigned long remount;    /* extra flags for a bind remount (MS_RDONLY ...) */
+  const char *data;         /* fs options ("mode=755"), borrowed from plan */
+  bool is_bind;
+  bool source_is_dir;
+  bool is_dev;              /* tmpfs on /dev: populate it */
+};
+
+struct child_plan {
+  const kube_container_config_t *cfg;
+  int clone_ns_flags;       /* CLONE_NEW* given to clone3 */
+  int unshare_flags;        /* new namespaces made after joining a user ns */
+  bool new_user;
+  bool new_mount;
+  bool new_cgroupns;
+  bool new_uts;
+  bool new_net;
+  int join_fd[KUBE_NS__COUNT]; /* opened namespace files to setns, -1 */
+  char root[512];
+  char *mount_data;          /* NUL-separated data strings (owned) */
+  struct plan_mount *mounts; /* owned */
+  size_t n_mounts;
+  bool has_proc_mount;
+  bool dev_is_tmpfs;
+  void *seccomp_prog;        /* owned */
+  size_t seccomp_len;
+  const char *exec_path;     /* resolved lazily in C; PATH from env */
+  const char *path_env;      /* borrowed from cfg->env */
+  int fifo_fd;               /* exec.fifo opened O_RDWR, -1 for run */
+  int sync_fd;               /* C's end of sync */
+  int go_fd;                 /* read end of the go pipe */
+  int stdio[3];              /* fds C dup2s onto 0, 1, 2 (-1: /dev/null) */
+  int log_pipe[2][2];        /* stdout/stderr pipes for the monitor, -1 */
+  int state_dir_fd;
+};
+
+/* Messages on the sync socket. */
+enum sync_type { SYNC_PID = 1, SYNC_READY, SYNC_ERROR };
+struct sync_msg {
+  int type;
+  int errnum;
+  pid_t pid;
+  char msg[500];
+};
+
+int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
+                 kube_error_t *err);
+void plan_free(struct child_plan *p);
+/* The body of C; never returns. */
+__attribute__((noreturn)) void child_main(struct child_plan *p);
+/* Report an error from C (or M) on the sync socket. */
+void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
+                  ...) KUBE_PRINTF(5, 6);
+/* Mount setup in C; returns -1 with *where and errno set. */
+int child_setup_rootfs(struct child_plan *p, const char **what,
+                       const char **where);
+int child_mask_paths(struct child_plan *p, const char **what,
+                     const char **where);
+int child_set_user(const kube_container_config_t *cfg, const char **what);
+int child_load_seccomp(const struct child_plan *p);
+__attribute__((noreturn)) void child_exec(const struct child_plan *p,
+                                          char *const *args, char *const *env);
+long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
+
+/* ---- state directory -------------------------------------------------------- */
+
+struct rt_state {
+  char id[256];
+  pid_t pid;
+  unsigned long long pid_start;
+  pid_t monitor_pid;
+  unsigned long long monitor_start;
+  char bundle[1024];
+  char cgroup_path[256];
+  struct timespec created;
+};
+
+int state_write(int dirfd, const struct rt_state *st, kube_error_t *err);
+int state_read(int dirfd, struct rt_state *st, kube_error_t *err);
+/* Parse <state>/exit; 0 when present, -1 (no error) when absent. */
+int state_read_exit(int dirfd, kube_container_exit_t *out);
+/* Format the exit record (child-safe) into buf, return its length. */
+int state_format_exit(char *buf, size_t len, const kube_container_exit_t *e);
+unsigned long long proc_start_time(pid_t pid);
+bool proc_alive(pid_t pid, unsigned long long start);
+int rm_rf_at(int dirfd, const char *name);
+
+/* ---- the runtime object ------------------------------------------------------- */
+
+struct kube_runtime {
+  char *root;
+  int root_fd;
+  struct cg_layout cg;
+  const struct cgroup_ops *cgops;
+  pid_t *children; /* monitors forked by this handle, to reap */
+  size_t n_children;
+};
+
+/* The monitor loop (in M): copy logs, reap C, record the exit. Never
+ * returns. */
+__attribute__((noreturn)) void monitor_main(struct kube_runtime *rt,
+                                            struct child_plan *p,
+                                            const struct cg_handle *cg,
+                                            const char *log_path, int sync_fd);
+void rt_forget_child(struct kube_runtime *rt, pid_t pid);
+bool rt_is_child(struct kube_runtime *rt, pid_t pid);
+
+int rt_validate_id(const char *id, kube_error_t *err);
+int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err);
+int rt_ns_clone_flag(kube_ns_type_t t);
+int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg,
+                        kube_error_t *err);
+int state_write_exit(int dirfd, const kube_container_exit_t *e);
+
+#endif /* KUBE_RUNTIME_INTERNAL_H */
