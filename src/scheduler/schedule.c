@@ -293,6 +293,17 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
     return kube_make_oom(err);
   }
   for (size_t i = 0; i < n; i++) {
+    char key[512];
+    uint32_t slot;
+    snprintf(key, sizeof(key), "%s/%s",
+             pods[i].namespace_ ? pods[i].namespace_ : "default",
+             pods[i].name ? pods[i].name : "");
+    if (strmap_get(&s->pod_by_key, key, &slot)) {
+      free(ord);
+      free(bound);
+      return kube_error_set(err, KUBE_REASON_ALREADY_EXISTS, 0,
+                            "pod %s is already bound", key);
+    }
     ord[i].idx = (uint32_t)i;
     ord[i].prio = pods[i].priority;
     ord[i].size = pod_size(s, &pods[i]);
