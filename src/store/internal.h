@@ -203,8 +203,11 @@ void store_apply(kube_store_t *s, kube_store_event_type_t type,
                  struct rec *rec, struct rec *prev);
 /* Mark the store broken after an I/O error (further writes fail). */
 void store_set_broken(kube_store_t *s, const kube_error_t *err);
-/* etcd: forget the state and reload (after the watch lost history). */
-void store_reset_state(kube_store_t *s, int64_t revision);
+/* etcd: replace the whole state with `n` records sorted by key (steals the
+ * references) at `revision`, after the watch lost history.  Watchers end
+ * with Expired (they must relist).  Returns -1 on out-of-memory. */
+int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
+                      int64_t revision);
 
 void op_free(struct store_op *op);
 

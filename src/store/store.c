@@ -146,6 +146,20 @@ void store_op_done(kube_store_t *s, struct store_op *op) {
   s->waiting = op;
 }
 
+int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
+                      int64_t revision) {
+  watch_end_all(s, KUBE_REASON_EXPIRED,
+                "the store lost its watch history; list again");
+  history_clear(s);
+  if (cache_build_sorted(&s->cache, recs, n) < 0)
+    return -1;
+  s->revision = revision;
+  s->compact_rev = revision;
+  if (s->waiting)
+    event_active(s->early_ev, EV_TIMEOUT, 0);
+  return 0;
+}
+
 /* Run the callbacks of writes that failed before reaching the backend, and
  * of etcd writes the cache has caught up with. */
 static void run_early(kube_store_t *s, bool all) {
@@ -407,7 +421,7 @@ KUBE_EXPORT void kube_store_list_clear(kube_store_list_t *list) {
 
 static const struct store_backend *backend_by_name(const char *name) {
   static const struct store_backend *const all[] = {
-      &store_backend_memory, &store_backend_sqlite};
+      &store_backend_memory, &store_backend_sqlite, &store_backend_etcd};
   for (size_t i = 0; i < ARRAY_SIZE(all); i++)
     if (streq(all[i]->name, name))
       return all[i];

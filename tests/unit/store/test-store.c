@@ -87,7 +87,7 @@ static int setup(void **state) {
   f->timer = evtimer_new(f->base, timeout_cb, f);
   serial++;
   snprintf(f->path, sizeof(f->path), "%s/store-%d.db", tmpdir, serial);
-  snprintf(f->prefix, sizeof(f->prefix), "/t%d-%d", (int)getpid(), serial);
+  snprintf(f->prefix, sizeof(f->prefix), "/t%d-%d/", (int)getpid(), serial);
   f->s = fx_open(f, 0);
   *state = f;
   return 0;
