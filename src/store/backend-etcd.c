@@ -166,9 +166,9 @@ static void error_from_response(kube_error_t *err, struct evhttp_request *req,
                    "etcd %s: no response", what);
     return;
   }
-  const char *msg = json_str(obj, "message");
+  const char *msg = etcd_json_str(obj, "message");
   if (!msg)
-    msg = json_str(obj, "error");
+    msg = etcd_json_str(obj, "error");
   kube_error_set(err,
                  code == 503 || code == 502 ? KUBE_REASON_SERVICE_UNAVAILABLE
                  : code == 413              ? KUBE_REASON_TOO_LARGE
@@ -178,17 +178,17 @@ static void error_from_response(kube_error_t *err, struct evhttp_request *req,
 
 /* The record a kv object describes, with the store prefix taken off. */
 static struct rec *rec_from_kv(struct etcd *e, json_object *kv) {
-  const char *k64 = json_str(kv, "key"), *v64 = json_str(kv, "value");
+  const char *k64 = etcd_json_str(kv, "key"), *v64 = etcd_json_str(kv, "value");
   if (!k64)
     return NULL;
   size_t klen, vlen = 0;
-  cleanup_free char *key = b64_decode(k64, &klen);
-  cleanup_free char *val = v64 ? b64_decode(v64, &vlen) : NULL;
+  cleanup_free char *key = etcd_b64_decode(k64, &klen);
+  cleanup_free char *val = v64 ? etcd_b64_decode(v64, &vlen) : NULL;
   if (!key || (v64 && !val) || klen < e->prefix_len)
     return NULL;
-  return rec_new(key + e->prefix_len, klen - e->prefix_len, val ? val : "",
-                 vlen, json_i64(kv, "create_revision"),
-                 json_i64(kv, "mod_revision"));
+  return store_rec_new(key + e->prefix_len, klen - e->prefix_len, val ? val : "",
+                 vlen, etcd_json_i64(kv, "create_revision"),
+                 etcd_json_i64(kv, "mod_revision"));
 }
 
 static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
@@ -196,7 +196,7 @@ static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
   kube_strbuf_t full = KUBE_STRBUF_INIT;
   kube_strbuf_append_len(&full, e->prefix, e->prefix_len);
   kube_strbuf_append_len(&full, key, len);
-  b64_append(sb, full.data ? full.data : "", full.len);
+  etcd_b64_append(sb, full.data ? full.data : "", full.len);
   sb->oom |= full.oom;
   kube_strbuf_free(&full);
 }
@@ -286,9 +286,9 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
     for (;;) {
       kube_strbuf_reset(&body);
       kube_strbuf_append(&body, "{\"key\":\"");
-      b64_append(&body, start.data, start.len);
+      etcd_b64_append(&body, start.data, start.len);
       kube_strbuf_append(&body, "\",\"range_end\":\"");
-      b64_append(&body, e->range_end, e->range_end_len);
+      etcd_b64_append(&body, e->range_end, e->range_end_len);
       kube_strbuf_printf(&body, "\",\"limit\":\"%d\"", RANGE_PAGE);
       if (rev)
         kube_strbuf_printf(&body, ",\"revision\":\"%lld\"", (long long)rev);
@@ -301,8 +301,8 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
         break;
       ep = (int)i;
       if (!rev)
-        rev = json_i64(json_get(obj, "header"), "revision");
-      json_object *kvs = json_get(obj, "kvs");
+        rev = etcd_json_i64(etcd_json_get(obj, "header"), "revision");
+      json_object *kvs = etcd_json_get(obj, "kvs");
       size_t m = kvs ? json_object_array_length(kvs) : 0;
       for (size_t j = 0; j < m; j++) {
         if (n == cap) {
@@ -324,7 +324,7 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
         }
         n++;
       }
-      bool more = json_object_get_boolean(json_get(obj, "more"));
+      bool more = json_object_get_boolean(etcd_json_get(obj, "more"));
       json_object_put(obj);
       if (!more || m == 0)
         break;
@@ -355,7 +355,7 @@ oom:
   kube_make_oom(err);
 out:
   for (size_t i = 0; i < n; i++)
-    rec_unref(recs[i]);
+    store_rec_unref(recs[i]);
   free(recs);
   kube_strbuf_free(&start);
   kube_strbuf_free(&body);
@@ -389,7 +389,7 @@ static void resync(struct etcd *e) {
   }
   if (store_reset_state(e->s, recs, n, rev) < 0) {
     for (size_t i = 0; i < n; i++)
-      rec_unref(recs[i]);
+      store_rec_unref(recs[i]);
     kube_make_oom(&err);
     store_set_broken(e->s, &err);
     kube_error_clear(&err);
@@ -400,35 +400,35 @@ static void resync(struct etcd *e) {
 
 static void apply_event(struct etcd *e, json_object *ev) {
   kube_store_t *s = e->s;
-  json_object *kv = json_get(ev, "kv");
-  json_object *pkv = json_get(ev, "prev_kv");
-  const char *type = json_str(ev, "type");
+  json_object *kv = etcd_json_get(ev, "kv");
+  json_object *pkv = etcd_json_get(ev, "prev_kv");
+  const char *type = etcd_json_str(ev, "type");
   bool del = type && streq(type, "DELETE");
-  int64_t rev = json_i64(kv, "mod_revision");
+  int64_t rev = etcd_json_i64(kv, "mod_revision");
   if (rev <= s->revision)
     return; /* already in the cache (after a restart of the watch) */
   struct rec *prev = pkv ? rec_from_kv(e, pkv) : NULL;
   struct rec *rec = NULL;
   if (del) {
-    const char *k64 = json_str(kv, "key");
+    const char *k64 = etcd_json_str(kv, "key");
     size_t klen = 0;
-    cleanup_free char *key = k64 ? b64_decode(k64, &klen) : NULL;
+    cleanup_free char *key = k64 ? etcd_b64_decode(k64, &klen) : NULL;
     if (!key || klen < e->prefix_len) {
-      rec_unref(prev);
+      store_rec_unref(prev);
       return;
     }
     if (!prev)
-      prev = rec_ref(cache_find(&s->cache, key + e->prefix_len));
-    rec = prev ? rec_with_mod(prev, rev)
-               : rec_new(key + e->prefix_len, klen - e->prefix_len, "", 0, 0,
+      prev = rec_ref(store_cache_find(&s->cache, key + e->prefix_len));
+    rec = prev ? store_rec_with_mod(prev, rev)
+               : store_rec_new(key + e->prefix_len, klen - e->prefix_len, "", 0, 0,
                          rev);
   } else {
     rec = rec_from_kv(e, kv);
     if (rec && !prev)
-      prev = rec_ref(cache_find(&s->cache, rec->pub.key));
+      prev = rec_ref(store_cache_find(&s->cache, rec->pub.key));
   }
   if (!rec) {
-    rec_unref(prev);
+    store_rec_unref(prev);
     kube_error_t err = KUBE_ERROR_INIT;
     kube_error_set(&err, KUBE_REASON_INTERNAL, 0,
                    "etcd watch: malformed event or out of memory");
@@ -442,7 +442,7 @@ static void apply_event(struct etcd *e, json_object *ev) {
           ? KUBE_STORE_EVENT_CREATE
           : KUBE_STORE_EVENT_UPDATE;
   if (t == KUBE_STORE_EVENT_CREATE) {
-    rec_unref(prev); /* a create has no previous record */
+    store_rec_unref(prev); /* a create has no previous record */
     prev = NULL;
   }
   store_apply(s, t, rec, prev);
@@ -455,14 +455,14 @@ static void watch_message(struct etcd *e, const char *line, size_t len) {
   json_tokener_free(tok);
   if (!obj)
     return;
-  json_object *res = json_get(obj, "result");
+  json_object *res = etcd_json_get(obj, "result");
   if (!res) {
     log_warn("etcd store: watch error: %.200s", line);
     json_object_put(obj);
     return;
   }
-  if (json_i64(res, "compact_revision") > 0 &&
-      json_object_get_boolean(json_get(res, "canceled"))) {
+  if (etcd_json_i64(res, "compact_revision") > 0 &&
+      json_object_get_boolean(etcd_json_get(res, "canceled"))) {
     json_object_put(obj);
     /* History we still need is gone: list again, from the timer (not
      * inside evhttp's callback for this very request). */
@@ -471,7 +471,7 @@ static void watch_message(struct etcd *e, const char *line, size_t len) {
     evtimer_add(e->retry_ev, &now);
     return;
   }
-  json_object *events = json_get(res, "events");
+  json_object *events = etcd_json_get(res, "events");
   size_t n = events ? json_object_array_length(events) : 0;
   for (size_t i = 0; i < n; i++)
     apply_event(e, json_object_array_get_idx(events, i));
@@ -517,9 +517,9 @@ static void watch_start(struct etcd *e) {
   }
   kube_strbuf_t body = KUBE_STRBUF_INIT;
   kube_strbuf_append(&body, "{\"create_request\":{\"key\":\"");
-  b64_append(&body, e->prefix, e->prefix_len);
+  etcd_b64_append(&body, e->prefix, e->prefix_len);
   kube_strbuf_append(&body, "\",\"range_end\":\"");
-  b64_append(&body, e->range_end, e->range_end_len);
+  etcd_b64_append(&body, e->range_end, e->range_end_len);
   kube_strbuf_printf(&body,
                      "\",\"start_revision\":\"%lld\",\"prev_kv\":true}}",
                      (long long)(s->revision + 1));
@@ -589,15 +589,15 @@ static void write_result(struct etcd *e, struct store_op *op,
     json_object_put(obj);
     return;
   }
-  int64_t rev = json_i64(json_get(obj, "header"), "revision");
-  json_object *resps = json_get(obj, "responses");
+  int64_t rev = etcd_json_i64(etcd_json_get(obj, "header"), "revision");
+  json_object *resps = etcd_json_get(obj, "responses");
   json_object *r0 = resps && json_object_array_length(resps) > 0
                         ? json_object_array_get_idx(resps, 0)
                         : NULL;
   const char *key = op->rec->pub.key;
-  if (!json_object_get_boolean(json_get(obj, "succeeded"))) {
+  if (!json_object_get_boolean(etcd_json_get(obj, "succeeded"))) {
     op->failed = true;
-    json_object *kvs = json_get(json_get(r0, "response_range"), "kvs");
+    json_object *kvs = etcd_json_get(etcd_json_get(r0, "response_range"), "kvs");
     json_object *kv = kvs && json_object_array_length(kvs) > 0
                           ? json_object_array_get_idx(kvs, 0)
                           : NULL;
@@ -610,7 +610,7 @@ static void write_result(struct etcd *e, struct store_op *op,
     else
       kube_error_set(&op->err, KUBE_REASON_CONFLICT, 0,
                      "key %s: revision is %lld, expected %lld", key,
-                     (long long)json_i64(kv, "mod_revision"),
+                     (long long)etcd_json_i64(kv, "mod_revision"),
                      (long long)op->expected);
     json_object_put(obj);
     return;
@@ -618,20 +618,20 @@ static void write_result(struct etcd *e, struct store_op *op,
   struct rec *written = NULL;
   if (op->type == OP_DELETE) {
     json_object *pkvs =
-        json_get(json_get(r0, "response_delete_range"), "prev_kvs");
+        etcd_json_get(etcd_json_get(r0, "response_delete_range"), "prev_kvs");
     json_object *pkv = pkvs && json_object_array_length(pkvs) > 0
                            ? json_object_array_get_idx(pkvs, 0)
                            : NULL;
     struct rec *prev = pkv ? rec_from_kv(e, pkv) : NULL;
-    written = prev ? rec_with_mod(prev, rev)
-                   : rec_new(key, strlen(key), "", 0, 0, rev);
-    rec_unref(prev);
+    written = prev ? store_rec_with_mod(prev, rev)
+                   : store_rec_new(key, strlen(key), "", 0, 0, rev);
+    store_rec_unref(prev);
   } else {
-    json_object *pkv = json_get(json_get(r0, "response_put"), "prev_kv");
+    json_object *pkv = etcd_json_get(etcd_json_get(r0, "response_put"), "prev_kv");
     int64_t create = op->type == OP_CREATE || !pkv
                          ? rev
-                         : json_i64(pkv, "create_revision");
-    written = rec_new(key, strlen(key), op->rec->pub.value,
+                         : etcd_json_i64(pkv, "create_revision");
+    written = store_rec_new(key, strlen(key), op->rec->pub.value,
                       op->rec->pub.value_len, create, rev);
   }
   json_object_put(obj);
@@ -640,7 +640,7 @@ static void write_result(struct etcd *e, struct store_op *op,
     kube_make_oom(&op->err);
     return;
   }
-  rec_unref(op->rec);
+  store_rec_unref(op->rec);
   op->rec = written;
 }
 
@@ -732,7 +732,7 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
     kube_strbuf_append(&b, ",\"success\":[{\"request_put\":{\"key\":\"");
     append_key(e, &b, r->pub.key, klen);
     kube_strbuf_append(&b, "\",\"value\":\"");
-    b64_append(&b, r->pub.value, r->pub.value_len);
+    etcd_b64_append(&b, r->pub.value, r->pub.value_len);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
   }
   if (op->type != OP_CREATE) {
@@ -848,9 +848,9 @@ static int etcd_open(kube_store_t *s, const kube_store_options_t *opts,
     kube_error_wrap(err, "open etcd store");
     goto fail;
   }
-  if (cache_build_sorted(&s->cache, recs, n) < 0) {
+  if (store_cache_build_sorted(&s->cache, recs, n) < 0) {
     for (size_t i = 0; i < n; i++)
-      rec_unref(recs[i]);
+      store_rec_unref(recs[i]);
     free(recs);
     goto oom;
   }
@@ -862,7 +862,7 @@ static int etcd_open(kube_store_t *s, const kube_store_options_t *opts,
 oom:
   kube_make_oom(err);
 fail:
-  cache_clear(&s->cache);
+  store_cache_clear(&s->cache);
   etcd_release(e);
   return -1;
 }

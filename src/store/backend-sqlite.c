@@ -258,7 +258,7 @@ static int load(kube_store_t *s, struct sq *q, kube_error_t *err) {
     size_t klen = (size_t)sqlite3_column_bytes(st, 0);
     const void *val = sqlite3_column_blob(st, 1);
     size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
-    recs[n] = rec_new(key ? key : "", klen, val, vlen,
+    recs[n] = store_rec_new(key ? key : "", klen, val, vlen,
                       sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
     if (!recs[n])
       goto oom;
@@ -272,7 +272,7 @@ static int load(kube_store_t *s, struct sq *q, kube_error_t *err) {
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (cache_build_sorted(&s->cache, recs, n) < 0)
+  if (store_cache_build_sorted(&s->cache, recs, n) < 0)
     goto oom;
   free(recs);
   s->revision = rev;
@@ -282,7 +282,7 @@ oom:
 fail:
   sqlite3_finalize(st);
   for (size_t i = 0; i < n; i++)
-    rec_unref(recs[i]);
+    store_rec_unref(recs[i]);
   free(recs);
   return -1;
 }
@@ -390,7 +390,7 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
   s->be_data = q;
   return 0;
 fail:
-  cache_clear(&s->cache);
+  store_cache_clear(&s->cache);
   sq_release(q);
   return -1;
 }

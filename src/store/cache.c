@@ -66,7 +66,7 @@ static struct cache_node *balance(struct cache_node *n) {
   return n;
 }
 
-struct rec *cache_find(const struct cache *c, const char *key) {
+struct rec *store_cache_find(const struct cache *c, const char *key) {
   const struct cache_node *n = c->root;
   while (n) {
     int cmp = strcmp(key, nkey(n));
@@ -106,7 +106,7 @@ static struct cache_node *insert(struct cache_node *n, struct rec *r,
   return balance(n);
 }
 
-struct rec *cache_put(struct cache *c, struct rec *r, bool *oom) {
+struct rec *store_cache_put(struct cache *c, struct rec *r, bool *oom) {
   struct cache_node *fresh = malloc(sizeof(*fresh));
   struct rec *replaced = NULL;
   *oom = false;
@@ -165,25 +165,25 @@ static struct cache_node *remove_key(struct cache_node *n, const char *key,
   return balance(n);
 }
 
-struct rec *cache_remove(struct cache *c, const char *key) {
+struct rec *store_cache_remove(struct cache *c, const char *key) {
   struct rec *removed = NULL;
   c->root = remove_key(c->root, key, &removed);
   return removed;
 }
 
-size_t cache_size(const struct cache *c) { return nsize(c->root); }
+size_t store_cache_size(const struct cache *c) { return nsize(c->root); }
 
 static void free_nodes(struct cache_node *n) {
   while (n) {
     free_nodes(n->l);
     struct cache_node *r = n->r;
-    rec_unref(n->rec);
+    store_rec_unref(n->rec);
     free(n);
     n = r;
   }
 }
 
-void cache_clear(struct cache *c) {
+void store_cache_clear(struct cache *c) {
   free_nodes(c->root);
   c->root = NULL;
 }
@@ -202,7 +202,7 @@ static struct cache_node *build(struct rec **recs, struct cache_node **nodes,
   return n;
 }
 
-int cache_build_sorted(struct cache *c, struct rec **recs, size_t n) {
+int store_cache_build_sorted(struct cache *c, struct rec **recs, size_t n) {
   /* Nodes are freed one by one later, so each is its own block. */
   struct cache_node **nodes = calloc(n ? n : 1, sizeof(*nodes));
   if (!nodes)
@@ -216,7 +216,7 @@ int cache_build_sorted(struct cache *c, struct rec **recs, size_t n) {
       return -1;
     }
   }
-  cache_clear(c);
+  store_cache_clear(c);
   c->root = build(recs, nodes, 0, n);
   free(nodes);
   return 0;
@@ -256,24 +256,24 @@ static size_t rank_of(const struct cache_node *n, const char *key,
   return count;
 }
 
-size_t cache_count_prefix(const struct cache *c, const char *prefix) {
+size_t store_cache_count_prefix(const struct cache *c, const char *prefix) {
   if (!prefix || !*prefix)
-    return cache_size(c);
+    return store_cache_size(c);
   return rank_through_prefix(c->root, prefix, strlen(prefix)) -
          rank_of(c->root, prefix, false);
 }
 
-size_t cache_count_prefix_after(const struct cache *c, const char *prefix,
+size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
                                 const char *after) {
   const char *p = prefix ? prefix : "";
-  size_t end = *p ? rank_through_prefix(c->root, p, strlen(p)) : cache_size(c);
+  size_t end = *p ? rank_through_prefix(c->root, p, strlen(p)) : store_cache_size(c);
   size_t start = rank_of(c->root, p, false);
   if (after && strcmp(after, p) >= 0)
     start = rank_of(c->root, after, true);
   return end > start ? end - start : 0;
 }
 
-void cache_iter_seek(struct cache_iter *it, const struct cache *c,
+void store_cache_iter_seek(struct cache_iter *it, const struct cache *c,
                      const char *key, bool exclusive) {
   it->depth = 0;
   struct cache_node *n = c->root;
@@ -289,7 +289,7 @@ void cache_iter_seek(struct cache_iter *it, const struct cache *c,
   }
 }
 
-struct rec *cache_iter_next(struct cache_iter *it) {
+struct rec *store_cache_iter_next(struct cache_iter *it) {
   if (it->depth == 0)
     return NULL;
   struct cache_node *n = it->stack[--it->depth];

@@ -42,16 +42,16 @@ static inline struct rec *rec_of(const kube_store_record_t *r) {
 }
 
 /* New record with one reference, or NULL on out-of-memory. */
-struct rec *rec_new(const char *key, size_t key_len, const char *value,
+struct rec *store_rec_new(const char *key, size_t key_len, const char *value,
                     size_t value_len, int64_t create_rev, int64_t mod_rev);
 /* Copy of `r` with a different mod_revision (deletes). */
-struct rec *rec_with_mod(const struct rec *r, int64_t mod_rev);
+struct rec *store_rec_with_mod(const struct rec *r, int64_t mod_rev);
 static inline struct rec *rec_ref(struct rec *r) {
   if (r)
     atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
   return r;
 }
-void rec_unref(struct rec *r);
+void store_rec_unref(struct rec *r);
 
 /* ---- ordered map of key -> record (cache.c) ---- */
 
@@ -61,22 +61,22 @@ struct cache {
 };
 
 /* Borrowed record for `key`, or NULL. */
-struct rec *cache_find(const struct cache *c, const char *key);
+struct rec *store_cache_find(const struct cache *c, const char *key);
 /* Insert or replace; takes the caller's reference to `r`.  Returns the
  * replaced record (caller's reference now) or NULL.  *oom set on failure
  * (then `r` is not consumed). */
-struct rec *cache_put(struct cache *c, struct rec *r, bool *oom);
+struct rec *store_cache_put(struct cache *c, struct rec *r, bool *oom);
 /* Remove `key`; returns the removed record (reference passed) or NULL. */
-struct rec *cache_remove(struct cache *c, const char *key);
-size_t cache_size(const struct cache *c);
+struct rec *store_cache_remove(struct cache *c, const char *key);
+size_t store_cache_size(const struct cache *c);
 /* Replace the content with `n` records sorted by key (steals references and
  * the array stays owned by the caller).  Returns -1 on out-of-memory. */
-int cache_build_sorted(struct cache *c, struct rec **recs, size_t n);
-void cache_clear(struct cache *c);
+int store_cache_build_sorted(struct cache *c, struct rec **recs, size_t n);
+void store_cache_clear(struct cache *c);
 /* Number of keys with `prefix`. */
-size_t cache_count_prefix(const struct cache *c, const char *prefix);
+size_t store_cache_count_prefix(const struct cache *c, const char *prefix);
 /* Number of keys with `prefix` strictly after `after`. */
-size_t cache_count_prefix_after(const struct cache *c, const char *prefix,
+size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
                                 const char *after);
 
 /* In-order iteration from a lower bound. */
@@ -86,10 +86,10 @@ struct cache_iter {
   int depth;
 };
 /* Position on the first key >= key (strictly > when `exclusive`). */
-void cache_iter_seek(struct cache_iter *it, const struct cache *c,
+void store_cache_iter_seek(struct cache_iter *it, const struct cache *c,
                      const char *key, bool exclusive);
 /* Next record (borrowed) or NULL at the end. */
-struct rec *cache_iter_next(struct cache_iter *it);
+struct rec *store_cache_iter_next(struct cache_iter *it);
 
 /* ---- writes in flight ---- */
 
@@ -209,18 +209,18 @@ void store_set_broken(kube_store_t *s, const kube_error_t *err);
 int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
                       int64_t revision);
 
-void op_free(struct store_op *op);
+void store_op_free(struct store_op *op);
 
-int history_append(kube_store_t *s, kube_store_event_type_t type,
+int store_history_append(kube_store_t *s, kube_store_event_type_t type,
                    struct rec *rec, struct rec *prev);
-void history_trim(kube_store_t *s);
-void history_clear(kube_store_t *s);
-void watch_schedule(kube_store_t *s);
+void store_history_trim(kube_store_t *s);
+void store_history_clear(kube_store_t *s);
+void store_watch_schedule(kube_store_t *s);
 /* End every watcher with `err` (store closing, resync); they stay owned by
  * their callers. */
-void watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg);
-int watch_init(kube_store_t *s, kube_error_t *err);
+void store_watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg);
+int store_watch_init(kube_store_t *s, kube_error_t *err);
 /* Hand every watcher over to its caller (store closing). */
-void watch_detach_all(kube_store_t *s);
+void store_watch_detach_all(kube_store_t *s);
 
 #endif /* KUBE_STORE_INTERNAL_H */

@@ -19,7 +19,7 @@
 
 /* ---- records ---- */
 
-struct rec *rec_new(const char *key, size_t key_len, const char *value,
+struct rec *store_rec_new(const char *key, size_t key_len, const char *value,
                     size_t value_len, int64_t create_rev, int64_t mod_rev) {
   struct rec *r = malloc(sizeof(*r) + key_len + 1 + value_len + 1);
   if (!r)
@@ -40,12 +40,12 @@ struct rec *rec_new(const char *key, size_t key_len, const char *value,
   return r;
 }
 
-struct rec *rec_with_mod(const struct rec *r, int64_t mod_rev) {
-  return rec_new(r->pub.key, strlen(r->pub.key), r->pub.value,
+struct rec *store_rec_with_mod(const struct rec *r, int64_t mod_rev) {
+  return store_rec_new(r->pub.key, strlen(r->pub.key), r->pub.value,
                  r->pub.value_len, r->pub.create_revision, mod_rev);
 }
 
-void rec_unref(struct rec *r) {
+void store_rec_unref(struct rec *r) {
   if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
     free(r);
 }
@@ -57,14 +57,14 @@ kube_store_record_ref(const kube_store_record_t *rec) {
 
 KUBE_EXPORT void kube_store_record_unref(const kube_store_record_t *rec) {
   if (rec)
-    rec_unref(rec_of(rec));
+    store_rec_unref(rec_of(rec));
 }
 
-void op_free(struct store_op *op) {
+void store_op_free(struct store_op *op) {
   if (!op)
     return;
-  rec_unref(op->rec);
-  rec_unref(op->prev);
+  store_rec_unref(op->rec);
+  store_rec_unref(op->prev);
   kube_error_clear(&op->err);
   free(op);
 }
@@ -76,7 +76,7 @@ static void op_callback(struct store_op *op) {
     op->cb(NULL, &op->err, op->arg);
   else
     op->cb(&op->rec->pub, NULL, op->arg);
-  op_free(op);
+  store_op_free(op);
 }
 
 void store_set_broken(kube_store_t *s, const kube_error_t *err) {
@@ -94,27 +94,27 @@ void store_apply(kube_store_t *s, kube_store_event_type_t type,
                  struct rec *rec, struct rec *prev) {
   bool oom = false;
   if (type == KUBE_STORE_EVENT_DELETE) {
-    rec_unref(cache_remove(&s->cache, rec->pub.key));
+    store_rec_unref(store_cache_remove(&s->cache, rec->pub.key));
   } else {
-    struct rec *old = cache_put(&s->cache, rec_ref(rec), &oom);
+    struct rec *old = store_cache_put(&s->cache, rec_ref(rec), &oom);
     if (oom) {
-      rec_unref(rec);
+      store_rec_unref(rec);
       kube_error_t e = KUBE_ERROR_INIT;
       kube_make_oom(&e);
       store_set_broken(s, &e);
       kube_error_clear(&e);
     }
-    rec_unref(old);
+    store_rec_unref(old);
   }
   s->revision = rec->pub.mod_revision;
-  if (history_append(s, type, rec, prev) < 0) {
-    rec_unref(rec);
-    rec_unref(prev);
+  if (store_history_append(s, type, rec, prev) < 0) {
+    store_rec_unref(rec);
+    store_rec_unref(prev);
     /* Without the event, watchers would silently miss a change: end them
      * so that they relist. */
-    watch_end_all(s, KUBE_REASON_EXPIRED, "watch history lost: out of memory");
+    store_watch_end_all(s, KUBE_REASON_EXPIRED, "watch history lost: out of memory");
   }
-  watch_schedule(s);
+  store_watch_schedule(s);
   if (s->waiting)
     event_active(s->early_ev, EV_TIMEOUT, 0);
 }
@@ -127,9 +127,9 @@ static kube_store_event_type_t event_type(enum op_type t) {
 
 void store_op_done(kube_store_t *s, struct store_op *op) {
   if (s->be->authoritative) {
-    struct rec *ov = cache_find(&s->overlay, op->rec->pub.key);
+    struct rec *ov = store_cache_find(&s->overlay, op->rec->pub.key);
     if (ov == op->rec)
-      rec_unref(cache_remove(&s->overlay, op->rec->pub.key));
+      store_rec_unref(store_cache_remove(&s->overlay, op->rec->pub.key));
     if (!op->failed)
       store_apply(s, event_type(op->type), rec_ref(op->rec),
                   rec_ref(op->prev));
@@ -148,10 +148,10 @@ void store_op_done(kube_store_t *s, struct store_op *op) {
 
 int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
                       int64_t revision) {
-  watch_end_all(s, KUBE_REASON_EXPIRED,
+  store_watch_end_all(s, KUBE_REASON_EXPIRED,
                 "the store lost its watch history; list again");
-  history_clear(s);
-  if (cache_build_sorted(&s->cache, recs, n) < 0)
+  store_history_clear(s);
+  if (store_cache_build_sorted(&s->cache, recs, n) < 0)
     return -1;
   s->revision = revision;
   s->compact_rev = revision;
@@ -238,7 +238,7 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
   op->arg = arg;
 
   if (!s->be->authoritative) {
-    op->rec = rec_new(key, strlen(key), value, value_len, 0, 0);
+    op->rec = store_rec_new(key, strlen(key), value, value_len, 0, 0);
     if (!op->rec) {
       free(op);
       return kube_make_oom(err);
@@ -247,11 +247,11 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
     return 0;
   }
 
-  struct rec *cur = cache_find(&s->overlay, key);
+  struct rec *cur = store_cache_find(&s->overlay, key);
   if (cur && cur->tombstone)
     cur = NULL;
   else if (!cur)
-    cur = cache_find(&s->cache, key);
+    cur = store_cache_find(&s->cache, key);
 
   if (type == OP_CREATE && cur) {
     fail_early(s, op, KUBE_REASON_ALREADY_EXISTS, "key %s already exists", key);
@@ -275,11 +275,11 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
 
   int64_t rev = s->assigned + 1;
   if (type == OP_DELETE) {
-    op->rec = rec_with_mod(cur, rev);
+    op->rec = store_rec_with_mod(cur, rev);
     if (op->rec)
       op->rec->tombstone = true;
   } else {
-    op->rec = rec_new(key, strlen(key), value, value_len,
+    op->rec = store_rec_new(key, strlen(key), value, value_len,
                       type == OP_CREATE ? rev : cur->pub.create_revision, rev);
   }
   if (!op->rec) {
@@ -288,13 +288,13 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
   }
   op->prev = rec_ref(cur);
   bool oom;
-  struct rec *old = cache_put(&s->overlay, rec_ref(op->rec), &oom);
+  struct rec *old = store_cache_put(&s->overlay, rec_ref(op->rec), &oom);
   if (oom) {
-    rec_unref(op->rec); /* the overlay's reference */
-    op_free(op);
+    store_rec_unref(op->rec); /* the overlay's reference */
+    store_op_free(op);
     return kube_make_oom(err);
   }
-  rec_unref(old);
+  store_rec_unref(old);
   s->assigned = rev;
   s->be->submit(s, op);
   return 0;
@@ -336,7 +336,7 @@ KUBE_EXPORT int kube_store_compact(kube_store_t *s, int64_t revision,
   if (s->be->compact && s->be->compact(s, revision, err) < 0)
     return -1;
   s->compact_rev = revision;
-  history_trim(s);
+  store_history_trim(s);
   return 0;
 }
 
@@ -357,7 +357,7 @@ KUBE_EXPORT const char *kube_store_backend(const kube_store_t *s) {
 KUBE_EXPORT kube_store_record_t *kube_store_get(kube_store_t *s,
                                                 const char *key,
                                                 kube_error_t *err) {
-  struct rec *r = s && key ? cache_find(&s->cache, key) : NULL;
+  struct rec *r = s && key ? store_cache_find(&s->cache, key) : NULL;
   if (!r) {
     kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "key %s not found",
                    key ? key : "(null)");
@@ -367,7 +367,7 @@ KUBE_EXPORT kube_store_record_t *kube_store_get(kube_store_t *s,
 }
 
 KUBE_EXPORT size_t kube_store_count(kube_store_t *s, const char *prefix) {
-  return s ? cache_count_prefix(&s->cache, prefix ? prefix : "") : 0;
+  return s ? store_cache_count_prefix(&s->cache, prefix ? prefix : "") : 0;
 }
 
 KUBE_EXPORT int kube_store_list(kube_store_t *s, const char *prefix,
@@ -381,7 +381,7 @@ KUBE_EXPORT int kube_store_list(kube_store_t *s, const char *prefix,
   size_t plen = strlen(p);
   bool after = start_after && strcmp(start_after, p) >= 0;
   const char *from = after ? start_after : p;
-  size_t total = cache_count_prefix_after(&s->cache, p, after ? from : NULL);
+  size_t total = store_cache_count_prefix_after(&s->cache, p, after ? from : NULL);
   size_t want = limit && limit < total ? limit : total;
 
   out->revision = s->revision;
@@ -391,9 +391,9 @@ KUBE_EXPORT int kube_store_list(kube_store_t *s, const char *prefix,
   if (!out->items)
     return kube_make_oom(err);
   struct cache_iter it;
-  cache_iter_seek(&it, &s->cache, from, after);
+  store_cache_iter_seek(&it, &s->cache, from, after);
   struct rec *r;
-  while (out->n < want && (r = cache_iter_next(&it)) &&
+  while (out->n < want && (r = store_cache_iter_next(&it)) &&
          strncmp(r->pub.key, p, plen) == 0)
     out->items[out->n++] = &rec_ref(r)->pub;
   if (out->n < total) {
@@ -433,10 +433,10 @@ static void store_free(kube_store_t *s) {
     event_free(s->early_ev);
   if (s->dispatch_ev)
     event_free(s->dispatch_ev);
-  watch_detach_all(s);
-  cache_clear(&s->cache);
-  cache_clear(&s->overlay);
-  history_clear(s);
+  store_watch_detach_all(s);
+  store_cache_clear(&s->cache);
+  store_cache_clear(&s->overlay);
+  store_history_clear(s);
   kube_error_clear(&s->broken_err);
   free(s->path);
   free(s->etcd_endpoints);
@@ -491,7 +491,7 @@ KUBE_EXPORT kube_store_t *kube_store_open(struct event_base *base,
     store_free(s);
     return NULL;
   }
-  if (watch_init(s, err) < 0 || be->open(s, &s->opts, err) < 0) {
+  if (store_watch_init(s, err) < 0 || be->open(s, &s->opts, err) < 0) {
     store_free(s);
     return NULL;
   }
@@ -508,6 +508,6 @@ KUBE_EXPORT void kube_store_close(kube_store_t *s) {
   s->closing = true;
   s->be->close(s);
   run_early(s, true);
-  watch_end_all(s, KUBE_REASON_SERVICE_UNAVAILABLE, "store closed");
+  store_watch_end_all(s, KUBE_REASON_SERVICE_UNAVAILABLE, "store closed");
   store_free(s);
 }

@@ -37,8 +37,8 @@ static int hist_grow(struct history *h) {
 
 static void hist_drop_head(struct history *h) {
   struct hist_event *e = hist_at(h, 0);
-  rec_unref(e->rec);
-  rec_unref(e->prev);
+  store_rec_unref(e->rec);
+  store_rec_unref(e->prev);
   h->head = (h->head + 1) % h->cap;
   h->n--;
 }
@@ -65,7 +65,7 @@ static int64_t min_watcher_rev(kube_store_t *s) {
   return min;
 }
 
-void history_trim(kube_store_t *s) {
+void store_history_trim(kube_store_t *s) {
   struct history *h = &s->hist;
   int64_t keep_from = -1;
   while (h->n > 0) {
@@ -83,7 +83,7 @@ void history_trim(kube_store_t *s) {
   }
 }
 
-int history_append(kube_store_t *s, kube_store_event_type_t type,
+int store_history_append(kube_store_t *s, kube_store_event_type_t type,
                    struct rec *rec, struct rec *prev) {
   struct history *h = &s->hist;
   if (h->n == h->cap && hist_grow(h) < 0)
@@ -95,18 +95,18 @@ int history_append(kube_store_t *s, kube_store_event_type_t type,
   e->prev = prev;
   h->n++;
   if (h->n > (size_t)s->history_max)
-    history_trim(s);
+    store_history_trim(s);
   return 0;
 }
 
-void history_clear(kube_store_t *s) {
+void store_history_clear(kube_store_t *s) {
   while (s->hist.n)
     hist_drop_head(&s->hist);
   free(s->hist.ev);
   memset(&s->hist, 0, sizeof(s->hist));
 }
 
-void watch_schedule(kube_store_t *s) {
+void store_watch_schedule(kube_store_t *s) {
   if (s->watchers && s->dispatch_ev)
     event_active(s->dispatch_ev, EV_TIMEOUT, 0);
 }
@@ -176,27 +176,27 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg) {
       rec_ref(e.rec);
       rec_ref(e.prev);
       w->cb(&ev, NULL, w->arg);
-      rec_unref(e.rec);
-      rec_unref(e.prev);
+      store_rec_unref(e.rec);
+      store_rec_unref(e.prev);
       /* Appends may have re-laid the ring; find our place again. */
       i = hist_lower_bound(h, w->next_rev);
     }
   }
   s->dispatching--;
   reap(s);
-  history_trim(s);
+  store_history_trim(s);
   if (more)
-    watch_schedule(s);
+    store_watch_schedule(s);
 }
 
-int watch_init(kube_store_t *s, kube_error_t *err) {
+int store_watch_init(kube_store_t *s, kube_error_t *err) {
   s->dispatch_ev = event_new(s->base, -1, 0, dispatch_cb, s);
   if (!s->dispatch_ev)
     return kube_make_oom(err);
   return 0;
 }
 
-void watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg) {
+void store_watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg) {
   kube_error_t e = KUBE_ERROR_INIT;
   kube_error_set(&e, reason, 0, "%s", msg);
   s->dispatching++;
@@ -257,7 +257,7 @@ KUBE_EXPORT kube_store_watch_t *kube_store_watch(kube_store_t *s,
     s->watchers->prev_w = w;
   s->watchers = w;
   if (w->next_rev <= s->revision)
-    watch_schedule(s);
+    store_watch_schedule(s);
   return w;
 }
 
@@ -278,12 +278,12 @@ KUBE_EXPORT void kube_store_watch_cancel(kube_store_watch_t *w) {
   watch_unlink(s, w);
   watch_free(w);
   /* Watchers hold back trimming; let the ring shrink now. */
-  history_trim(s);
+  store_history_trim(s);
 }
 
 /* Detach every watcher from a closing store: they stay valid handles that
  * kube_store_watch_cancel frees. */
-void watch_detach_all(kube_store_t *s) {
+void store_watch_detach_all(kube_store_t *s) {
   struct kube_store_watch *w = s->watchers;
   while (w) {
     struct kube_store_watch *next = w->next_w;
