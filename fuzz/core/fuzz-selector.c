@@ -18,8 +18,8 @@
       __builtin_trap();                                                        \
   } while (0)
 
-static const char *const labels[] = {"app", "web", "tier", "", "n", "5",
-                                     "a/b", "x", NULL};
+static const char *const labels[] = {"app", "web", "tier", "",  "n",
+                                     "5",   "a/b", "x",    NULL};
 
 static const char *lookup(void *ctx, const char *key) {
   (void)ctx;

@@ -33,7 +33,9 @@ static const char format_wrong_msg[] =
     "quantities must match the regular expression "
     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 static bool is_suffix_char(char c) {
   return c != '\0' && strchr("eEinumkKMGTP", c) != NULL;

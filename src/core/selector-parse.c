@@ -51,7 +51,13 @@ static bool is_ws(char c) {
 
 static bool is_special(char c) {
   switch (c) {
-  case '=': case '!': case '(': case ')': case ',': case '>': case '<':
+  case '=':
+  case '!':
+  case '(':
+  case ')':
+  case ',':
+  case '>':
+  case '<':
     return true;
   }
   return false;
@@ -61,9 +67,11 @@ static enum token symbol_token(const char *s, size_t len) {
   static const struct {
     const char *s;
     enum token tok;
-  } syms[] = {{")", TOK_CLOSE_PAR}, {",", TOK_COMMA},  {"!", TOK_NOT},
-              {"==", TOK_DOUBLE_EQUALS}, {"=", TOK_EQUALS}, {">", TOK_GT},
-              {"<", TOK_LT},  {"!=", TOK_NOT_EQUALS}, {"(", TOK_OPEN_PAR}};
+  } syms[] = {{")", TOK_CLOSE_PAR}, {",", TOK_COMMA},
+              {"!", TOK_NOT},       {"==", TOK_DOUBLE_EQUALS},
+              {"=", TOK_EQUALS},    {">", TOK_GT},
+              {"<", TOK_LT},        {"!=", TOK_NOT_EQUALS},
+              {"(", TOK_OPEN_PAR}};
   for (size_t i = 0; i < ARRAY_SIZE(syms); i++)
     if (strlen(syms[i].s) == len && memcmp(syms[i].s, s, len) == 0)
       return syms[i].tok;
@@ -138,8 +146,8 @@ static struct item consume(struct parser *p, bool values) {
 }
 
 #define found_error(p, it, expected)                                           \
-  kube_error_set((p)->err, KUBE_REASON_BAD_REQUEST, EINVAL,                   \
-                 "unable to parse requirement: found '%.*s', expected: %s",   \
+  kube_error_set((p)->err, KUBE_REASON_BAD_REQUEST, EINVAL,                    \
+                 "unable to parse requirement: found '%.*s', expected: %s",    \
                  (int)(it).len, (it).lit, expected)
 
 /* A set of values: sorted and unique, like sets.String.List(). */
@@ -281,13 +289,25 @@ static int parse_requirement(struct parser *p, kube_selector_t *sel) {
     /* parseOperator */
     it = consume(p, false);
     switch (it.tok) {
-    case TOK_IN: op = KUBE_SELECTOR_IN; break;
+    case TOK_IN:
+      op = KUBE_SELECTOR_IN;
+      break;
     case TOK_EQUALS:
-    case TOK_DOUBLE_EQUALS: op = KUBE_SELECTOR_EQUALS; break;
-    case TOK_GT: op = KUBE_SELECTOR_GT; break;
-    case TOK_LT: op = KUBE_SELECTOR_LT; break;
-    case TOK_NOT_IN: op = KUBE_SELECTOR_NOT_IN; break;
-    case TOK_NOT_EQUALS: op = KUBE_SELECTOR_NOT_EQUALS; break;
+    case TOK_DOUBLE_EQUALS:
+      op = KUBE_SELECTOR_EQUALS;
+      break;
+    case TOK_GT:
+      op = KUBE_SELECTOR_GT;
+      break;
+    case TOK_LT:
+      op = KUBE_SELECTOR_LT;
+      break;
+    case TOK_NOT_IN:
+      op = KUBE_SELECTOR_NOT_IN;
+      break;
+    case TOK_NOT_EQUALS:
+      op = KUBE_SELECTOR_NOT_EQUALS;
+      break;
     default:
       return found_error(p, it, "in, notin, =, ==, !=, gt, lt");
     }
@@ -300,13 +320,13 @@ static int parse_requirement(struct parser *p, kube_selector_t *sel) {
     }
   }
   kube_selector_requirement_t req;
-  int r = selector_check_requirement(key, op, (const char *const *)vs.v,
-                                     vs.n, "<nil>", p->err);
+  int r = selector_check_requirement(key, op, (const char *const *)vs.v, vs.n,
+                                     "<nil>", p->err);
   if (r < 0) {
     kube_error_wrap(p->err, "unable to parse requirement");
   } else if ((r = selector_req_init(&req, key, strlen(key), op,
-                                    (const char *const *)vs.v, vs.n,
-                                    p->err)) == 0) {
+                                    (const char *const *)vs.v, vs.n, p->err)) ==
+             0) {
     /* Appended in input order; sorted by key once parsing succeeded. */
     r = selector_insert(sel, &req, false, p->err);
     if (r < 0)

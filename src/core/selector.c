@@ -44,7 +44,7 @@ KUBE_EXPORT bool kube_selector_empty(const kube_selector_t *sel) {
  * Kubernetes sorts requirements by key; keeping equal keys in insertion
  * order makes the result deterministic. */
 int selector_insert(kube_selector_t *sel, kube_selector_requirement_t *r,
-                      bool sorted, kube_error_t *err) {
+                    bool sorted, kube_error_t *err) {
   kube_selector_requirement_t *reqs =
       realloc(sel->reqs, (sel->n + 1) * sizeof(*reqs));
   if (!reqs)
@@ -85,14 +85,22 @@ bool selector_parse_int64(const char *s, int64_t *out) {
 
 static const char *op_name(kube_selector_op_t op) {
   switch (op) {
-  case KUBE_SELECTOR_IN: return "in";
-  case KUBE_SELECTOR_NOT_IN: return "notin";
-  case KUBE_SELECTOR_EQUALS: return "=";
-  case KUBE_SELECTOR_NOT_EQUALS: return "!=";
-  case KUBE_SELECTOR_EXISTS: return "exists";
-  case KUBE_SELECTOR_DOES_NOT_EXIST: return "!";
-  case KUBE_SELECTOR_GT: return "gt";
-  case KUBE_SELECTOR_LT: return "lt";
+  case KUBE_SELECTOR_IN:
+    return "in";
+  case KUBE_SELECTOR_NOT_IN:
+    return "notin";
+  case KUBE_SELECTOR_EQUALS:
+    return "=";
+  case KUBE_SELECTOR_NOT_EQUALS:
+    return "!=";
+  case KUBE_SELECTOR_EXISTS:
+    return "exists";
+  case KUBE_SELECTOR_DOES_NOT_EXIST:
+    return "!";
+  case KUBE_SELECTOR_GT:
+    return "gt";
+  case KUBE_SELECTOR_LT:
+    return "lt";
   }
   return "?";
 }
@@ -100,8 +108,8 @@ static const char *op_name(kube_selector_op_t op) {
 /* labels.NewRequirement's checks, with field.Invalid's wording (the parser
  * has no field path, which Kubernetes prints as "<nil>"). */
 int selector_check_requirement(const char *key, kube_selector_op_t op,
-                             const char *const *values, size_t n,
-                             const char *key_path, kube_error_t *err) {
+                               const char *const *values, size_t n,
+                               const char *key_path, kube_error_t *err) {
   const char *msg = kube_validate_label_key(key);
   if (msg)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
@@ -163,8 +171,8 @@ int selector_check_requirement(const char *key, kube_selector_op_t op,
 
 /* Build a requirement owning copies of key and values. */
 int selector_req_init(kube_selector_requirement_t *r, const char *key,
-                    size_t key_len, kube_selector_op_t op,
-                    const char *const *values, size_t n, kube_error_t *err) {
+                      size_t key_len, kube_selector_op_t op,
+                      const char *const *values, size_t n, kube_error_t *err) {
   memset(r, 0, sizeof(*r));
   r->op = op;
   r->key = strndup(key, key_len);
@@ -203,7 +211,8 @@ KUBE_EXPORT int kube_selector_add(kube_selector_t *sel, const char *key,
                             "field selectors support only one value with "
                             "=, == and != (got '%s' with %zu values)",
                             op_name(op), n_values);
-  } else if (selector_check_requirement(key, op, values, n_values, "key", err) < 0) {
+  } else if (selector_check_requirement(key, op, values, n_values, "key", err) <
+             0) {
     return -1;
   }
   kube_selector_requirement_t r;
@@ -290,12 +299,24 @@ static void append_label_req(kube_strbuf_t *sb,
   case KUBE_SELECTOR_EXISTS:
   case KUBE_SELECTOR_DOES_NOT_EXIST:
     return;
-  case KUBE_SELECTOR_EQUALS: kube_strbuf_append(sb, "="); break;
-  case KUBE_SELECTOR_NOT_EQUALS: kube_strbuf_append(sb, "!="); break;
-  case KUBE_SELECTOR_IN: kube_strbuf_append(sb, " in ("); break;
-  case KUBE_SELECTOR_NOT_IN: kube_strbuf_append(sb, " notin ("); break;
-  case KUBE_SELECTOR_GT: kube_strbuf_append(sb, ">"); break;
-  case KUBE_SELECTOR_LT: kube_strbuf_append(sb, "<"); break;
+  case KUBE_SELECTOR_EQUALS:
+    kube_strbuf_append(sb, "=");
+    break;
+  case KUBE_SELECTOR_NOT_EQUALS:
+    kube_strbuf_append(sb, "!=");
+    break;
+  case KUBE_SELECTOR_IN:
+    kube_strbuf_append(sb, " in (");
+    break;
+  case KUBE_SELECTOR_NOT_IN:
+    kube_strbuf_append(sb, " notin (");
+    break;
+  case KUBE_SELECTOR_GT:
+    kube_strbuf_append(sb, ">");
+    break;
+  case KUBE_SELECTOR_LT:
+    kube_strbuf_append(sb, "<");
+    break;
   }
   /* Values print sorted without touching the selector (safeSort). */
   const char **sorted = NULL;
@@ -326,8 +347,7 @@ KUBE_EXPORT char *kube_selector_to_string(const kube_selector_t *sel) {
       kube_strbuf_append_char(&sb, ',');
     if (sel->field_selector) {
       kube_strbuf_append(&sb, r->key);
-      kube_strbuf_append(&sb,
-                         r->op == KUBE_SELECTOR_NOT_EQUALS ? "!=" : "=");
+      kube_strbuf_append(&sb, r->op == KUBE_SELECTOR_NOT_EQUALS ? "!=" : "=");
       append_escaped(&sb, r->n_values ? r->values[0] : "");
     } else {
       append_label_req(&sb, r);

@@ -56,9 +56,8 @@ KUBE_EXPORT char *kube_time_format_micro(const struct timespec *ts, char *buf,
   long usec = ts->tv_nsec / 1000;
   if (usec < 0 || usec > 999999)
     usec = 0;
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-           tm.tm_sec, usec);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
   return buf;
 }
 
@@ -135,8 +134,8 @@ KUBE_EXPORT int kube_time_parse(const char *s, struct timespec *out,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, ERANGE,
                           "invalid RFC 3339 time \"%s\": field out of range",
                           s);
-  int64_t secs = days_from_civil(year, mon, day) * 86400 + hour * 3600 +
-                 min * 60 + sec;
+  int64_t secs =
+      days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
   secs -= (int64_t)sign * (oh * 3600 + om * 60);
   if (out) {
     out->tv_sec = (time_t)secs;

@@ -15,37 +15,36 @@
  * "or" when there are two examples). */
 #define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 #define DNS1123_LABEL_MSG                                                      \
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric "       \
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric "        \
   "characters or '-', and must start and end with an alphanumeric character"
 #define DNS1123_LABEL_ERR                                                      \
-  DNS1123_LABEL_MSG " (e.g. 'my-name',  or '123-abc', regex used for "        \
+  DNS1123_LABEL_MSG " (e.g. 'my-name',  or '123-abc', regex used for "         \
                     "validation is '" DNS1123_LABEL_FMT "')"
 
-#define DNS1123_SUBDOMAIN_FMT                                                  \
-  DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
+#define DNS1123_SUBDOMAIN_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
 #define DNS1123_SUBDOMAIN_MSG                                                  \
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "   \
-  "characters, '-' or '.', and must start and end with an alphanumeric "      \
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "    \
+  "characters, '-' or '.', and must start and end with an alphanumeric "       \
   "character"
 #define DNS1123_SUBDOMAIN_ERR                                                  \
-  DNS1123_SUBDOMAIN_MSG " (e.g. 'example.com', regex used for validation "    \
+  DNS1123_SUBDOMAIN_MSG " (e.g. 'example.com', regex used for validation "     \
                         "is '" DNS1123_SUBDOMAIN_FMT "')"
 
 #define QNAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 #define QNAME_MSG                                                              \
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start " \
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start "  \
   "and end with an alphanumeric character"
 #define QNAME_REGEX_ERR                                                        \
-  QNAME_MSG " (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "  \
+  QNAME_MSG " (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "   \
             "validation is '" QNAME_FMT "')"
 
 #define LABEL_VALUE_FMT "(" QNAME_FMT ")?"
 #define LABEL_VALUE_MSG                                                        \
-  "a valid label must be an empty string or consist of alphanumeric "         \
-  "characters, '-', '_' or '.', and must start and end with an alphanumeric " \
+  "a valid label must be an empty string or consist of alphanumeric "          \
+  "characters, '-', '_' or '.', and must start and end with an alphanumeric "  \
   "character"
 #define LABEL_VALUE_ERR                                                        \
-  LABEL_VALUE_MSG " (e.g. 'MyValue',  or 'my_value',  or '12345', regex "     \
+  LABEL_VALUE_MSG " (e.g. 'MyValue',  or 'my_value',  or '12345', regex "      \
                   "used for validation is '" LABEL_VALUE_FMT "')"
 
 #define MAX_LEN_63 "must be no more than 63 characters"

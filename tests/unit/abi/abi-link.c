@@ -15,8 +15,7 @@ static int failures;
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,        \
-              #cond);                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
       failures++;                                                              \
     }                                                                          \
   } while (0)
@@ -47,8 +46,8 @@ int main(void) {
 
   char uuid[37];
   CHECK(kube_uuid_generate(uuid, sizeof uuid) == uuid && strlen(uuid) == 36);
-  CHECK(strcmp(kube_time_format(0, buf, sizeof buf),
-               "1970-01-01T00:00:00Z") == 0);
+  CHECK(strcmp(kube_time_format(0, buf, sizeof buf), "1970-01-01T00:00:00Z") ==
+        0);
   if (failures)
     return 1;
   printf("libkube.so: public API reachable through <libkube/libkube.h>\n");

@@ -295,14 +295,12 @@ static void test_time_parse(void **state) {
   char buf[64];
   struct timespec in = {1795757176, 987654000}, out;
   assert_int_equal(
-      kube_time_parse(kube_time_format_micro(&in, buf, sizeof buf), &out,
-                      NULL),
+      kube_time_parse(kube_time_format_micro(&in, buf, sizeof buf), &out, NULL),
       0);
   assert_int_equal(out.tv_sec, in.tv_sec);
   assert_int_equal(out.tv_nsec, in.tv_nsec);
   assert_int_equal(
-      kube_time_parse(kube_time_format(in.tv_sec, buf, sizeof buf), &out,
-                      NULL),
+      kube_time_parse(kube_time_format(in.tv_sec, buf, sizeof buf), &out, NULL),
       0);
   assert_int_equal(out.tv_sec, in.tv_sec);
   assert_int_equal(out.tv_nsec, 0);
@@ -351,8 +349,8 @@ static void test_time_age(void **state) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     kube_time_age(now - (time_t)table[i].secs, now, buf, sizeof buf);
     if (strcmp(buf, table[i].want) != 0)
-      fail_msg("age of %lld s: got %s, want %s", (long long)table[i].secs,
-               buf, table[i].want);
+      fail_msg("age of %lld s: got %s, want %s", (long long)table[i].secs, buf,
+               table[i].want);
   }
 }
 
@@ -409,24 +407,24 @@ static void test_uuid(void **state) {
 /* ------------------------------------------------------------------------ */
 
 #define DNS_LABEL_MSG                                                          \
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric "       \
-  "characters or '-', and must start and end with an alphanumeric "           \
-  "character (e.g. 'my-name',  or '123-abc', regex used for validation is "   \
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric "        \
+  "characters or '-', and must start and end with an alphanumeric "            \
+  "character (e.g. 'my-name',  or '123-abc', regex used for validation is "    \
   "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 #define DNS_SUBDOMAIN_MSG                                                      \
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "   \
-  "characters, '-' or '.', and must start and end with an alphanumeric "      \
-  "character (e.g. 'example.com', regex used for validation is "              \
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "    \
+  "characters, '-' or '.', and must start and end with an alphanumeric "       \
+  "character (e.g. 'example.com', regex used for validation is "               \
   "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 #define QNAME_MSG                                                              \
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start " \
-  "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  "   \
-  "or '123-abc', regex used for validation is "                               \
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start "  \
+  "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  "    \
+  "or '123-abc', regex used for validation is "                                \
   "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 #define LABEL_VALUE_MSG                                                        \
-  "a valid label must be an empty string or consist of alphanumeric "         \
-  "characters, '-', '_' or '.', and must start and end with an alphanumeric " \
-  "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "   \
+  "a valid label must be an empty string or consist of alphanumeric "          \
+  "characters, '-', '_' or '.', and must start and end with an alphanumeric "  \
+  "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "    \
   "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 
 struct vcase {

@@ -60,8 +60,7 @@ static void test_quantity_parse_format(void **state) {
       /* BinarySI is capped at 2^63-1 */
       {"9Ei", "9223372036854775807", KUBE_QUANTITY_BINARY_SI},
       {"8Ei", "9223372036854775807", KUBE_QUANTITY_BINARY_SI},
-      {"9223372036854775807Ki", "9223372036854775807",
-       KUBE_QUANTITY_BINARY_SI},
+      {"9223372036854775807Ki", "9223372036854775807", KUBE_QUANTITY_BINARY_SI},
       {"-9Ei", "-9223372036854775807", KUBE_QUANTITY_BINARY_SI},
       {"7.99999Ei", "9223360507639729739530240u", KUBE_QUANTITY_BINARY_SI},
       /* decimal suffixes */
@@ -151,8 +150,8 @@ static void test_quantity_parse_format(void **state) {
       {"0.00000012345", "124n", KUBE_QUANTITY_DECIMAL_SI},
       {"0.00000012354", "124n", KUBE_QUANTITY_DECIMAL_SI},
       {"1.2345", "1234500u", KUBE_QUANTITY_DECIMAL_SI},
-      {"1.000000000000000000000000000000000000000000000001",
-       "1000000001n", KUBE_QUANTITY_DECIMAL_SI},
+      {"1.000000000000000000000000000000000000000000000001", "1000000001n",
+       KUBE_QUANTITY_DECIMAL_SI},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     kube_quantity_t q;
@@ -178,14 +177,44 @@ static void test_quantity_parse_format(void **state) {
 
 static void test_quantity_invalid(void **state) {
   static const char *const bad[] = {
-      "", "abc", "aoeu", "1.2.3", "1.1.M", "1+1.0M", "5Mx", "0.1mi", "0.1am",
-      ".5i", "1i", "-3.01i", "-3.01e-", "1e", "1e+", "1ee3", "1Ee3", "1EE",
-      " 1", "1 ", "--1", "+-1", "1Kii", "1kb", "1KiB", "1 Ki", "1e3.5",
-      "0x10", "1,5", "∞",
+      "",
+      "abc",
+      "aoeu",
+      "1.2.3",
+      "1.1.M",
+      "1+1.0M",
+      "5Mx",
+      "0.1mi",
+      "0.1am",
+      ".5i",
+      "1i",
+      "-3.01i",
+      "-3.01e-",
+      "1e",
+      "1e+",
+      "1ee3",
+      "1Ee3",
+      "1EE",
+      " 1",
+      "1 ",
+      "--1",
+      "+-1",
+      "1Kii",
+      "1kb",
+      "1KiB",
+      "1 Ki",
+      "1e3.5",
+      "0x10",
+      "1,5",
+      "∞",
       /* out of range for a 128-bit nano count */
-      "1e30", "1e1000", "-1e1000", "1000000000000000000000000000000",
+      "1e30",
+      "1e1000",
+      "-1e1000",
+      "1000000000000000000000000000000",
       "170141183460469231731687303715884105728",
-      "1e99999999999999999999", "1e9223372036854775808",
+      "1e99999999999999999999",
+      "1e9223372036854775808",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     kube_quantity_t q = {.nano = 77};
@@ -238,12 +267,10 @@ static void test_quantity_values(void **state) {
     assert_int_equal(kube_quantity_parse(table[i].in, &q, NULL), 0);
     if (kube_quantity_milli(&q) != table[i].milli)
       fail_msg("%s: milli %lld, want %lld", table[i].in,
-               (long long)kube_quantity_milli(&q),
-               (long long)table[i].milli);
+               (long long)kube_quantity_milli(&q), (long long)table[i].milli);
     if (kube_quantity_value(&q) != table[i].value)
       fail_msg("%s: value %lld, want %lld", table[i].in,
-               (long long)kube_quantity_value(&q),
-               (long long)table[i].value);
+               (long long)kube_quantity_value(&q), (long long)table[i].value);
     assert_int_equal(kube_quantity_parse_milli(table[i].in, NULL),
                      table[i].milli);
     assert_int_equal(kube_quantity_parse_value(table[i].in, NULL),
@@ -269,11 +296,11 @@ static void test_quantity_cmp(void **state) {
     const char *a, *b;
     int want;
   } table[] = {
-      {"0", "0", 0},         {"100m", "50m", 1},    {"50m", "100m", -1},
-      {"10000T", "100Gi", 1}, {"1", "1000m", 0},    {"1Ki", "1024", 0},
-      {"1k", "1Ki", -1},     {"-1", "0", -1},       {"1e3", "1k", 0},
-      {"0.5Gi", "512Mi", 0}, {"1n", "0", 1},        {"-1n", "-2n", 1},
-      {"9Ei", "8Ei", 0},     {"1e27", "1e26", 1},
+      {"0", "0", 0},          {"100m", "50m", 1},  {"50m", "100m", -1},
+      {"10000T", "100Gi", 1}, {"1", "1000m", 0},   {"1Ki", "1024", 0},
+      {"1k", "1Ki", -1},      {"-1", "0", -1},     {"1e3", "1k", 0},
+      {"0.5Gi", "512Mi", 0},  {"1n", "0", 1},      {"-1n", "-2n", 1},
+      {"9Ei", "8Ei", 0},      {"1e27", "1e26", 1},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     kube_quantity_t a, b;
@@ -290,7 +317,7 @@ static void test_quantity_add(void **state) {
     const char *a, *b, *sum;
   } table[] = {
       {"100m", "1", "1100m"},
-      {"0", "1Gi", "1Gi"},   /* zero takes the other's format */
+      {"0", "1Gi", "1Gi"}, /* zero takes the other's format */
       {"1Gi", "0", "1Gi"},
       {"0", "100m", "100m"},
       {"1Gi", "512Mi", "1536Mi"},
@@ -341,7 +368,8 @@ static void test_quantity_add(void **state) {
 static void test_quantity_format_edges(void **state) {
   char buf[48];
   /* The largest magnitudes fit the documented 48-byte buffer. */
-  kube_quantity_t q = {.nano = -(((__int128)1 << 126) - 1 + ((__int128)1 << 126)),
+  kube_quantity_t q = {.nano =
+                           -(((__int128)1 << 126) - 1 + ((__int128)1 << 126)),
                        .format = KUBE_QUANTITY_DECIMAL_EXPONENT};
   kube_quantity_format(&q, buf, sizeof buf);
   assert_string_equal(buf, "-170141183460469231731687303715884105727e-9");

@@ -72,8 +72,7 @@ static void test_label_parse_canonical(void **state) {
     assert_false(sel->field_selector);
     char *s = kube_selector_to_string(sel);
     if (strcmp(s, table[i].out) != 0)
-      fail_msg("\"%s\": got \"%s\", want \"%s\"", table[i].in, s,
-               table[i].out);
+      fail_msg("\"%s\": got \"%s\", want \"%s\"", table[i].in, s, table[i].out);
     assert_int_equal(kube_selector_empty(sel), table[i].out[0] == '\0');
     /* The canonical form is a fixed point. */
     kube_selector_t *again = kube_label_selector_parse(s, NULL);
@@ -164,16 +163,16 @@ static void test_label_parse_errors(void **state) {
     }
     assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
     if (table[i].msg && !strstr(err.message, table[i].msg))
-      fail_msg("\"%s\": message \"%s\" lacks \"%s\"", table[i].in,
-               err.message, table[i].msg);
+      fail_msg("\"%s\": message \"%s\" lacks \"%s\"", table[i].in, err.message,
+               table[i].msg);
     kube_error_clear(&err);
   }
   assert_null(kube_label_selector_parse("x in", NULL));
 }
 
 static void test_label_matches(void **state) {
-  const char *const labels[] = {"app", "web", "tier", "frontend", "n", "5",
-                                "empty", "", NULL};
+  const char *const labels[] = {"app", "web",   "tier", "frontend", "n",
+                                "5",   "empty", "",     NULL};
   static const struct {
     const char *sel;
     bool want;
@@ -217,8 +216,7 @@ static void test_label_matches(void **state) {
     kube_selector_t *sel = kube_label_selector_parse(table[i].sel, &err);
     if (!sel)
       fail_msg("\"%s\": %s", table[i].sel, err.message);
-    if (kube_selector_matches(sel, kv_lookup, (void *)labels) !=
-        table[i].want)
+    if (kube_selector_matches(sel, kv_lookup, (void *)labels) != table[i].want)
       fail_msg("\"%s\" should %smatch", table[i].sel,
                table[i].want ? "" : "not ");
     kube_selector_free(sel);
@@ -236,15 +234,14 @@ static void test_selector_add(void **state) {
   assert_non_null(sel);
   assert_true(kube_selector_empty(sel));
   const char *b1[] = {"1"}, *in[] = {"y", "x"}, *gt[] = {"10"};
-  assert_int_equal(kube_selector_add(sel, "b", KUBE_SELECTOR_EQUALS, b1, 1,
-                                     &err),
+  assert_int_equal(
+      kube_selector_add(sel, "b", KUBE_SELECTOR_EQUALS, b1, 1, &err), 0);
+  assert_int_equal(kube_selector_add(sel, "a", KUBE_SELECTOR_IN, in, 2, &err),
                    0);
   assert_int_equal(
-      kube_selector_add(sel, "a", KUBE_SELECTOR_IN, in, 2, &err), 0);
-  assert_int_equal(
       kube_selector_add(sel, "c", KUBE_SELECTOR_EXISTS, NULL, 0, &err), 0);
-  assert_int_equal(
-      kube_selector_add(sel, "a", KUBE_SELECTOR_GT, gt, 1, &err), 0);
+  assert_int_equal(kube_selector_add(sel, "a", KUBE_SELECTOR_GT, gt, 1, &err),
+                   0);
   assert_int_equal(sel->n, 4);
   /* Values are stored as given, printed sorted; keys sorted, stable. */
   assert_string_equal(sel->reqs[0].values[0], "y");
@@ -278,8 +275,8 @@ static void test_selector_add(void **state) {
   const char *vals[] = {"not an int", "x"};
   sel = kube_selector_new();
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    if (kube_selector_add(sel, bad[i].key, bad[i].op, vals, bad[i].n,
-                          &err) == 0)
+    if (kube_selector_add(sel, bad[i].key, bad[i].op, vals, bad[i].n, &err) ==
+        0)
       fail_msg("case %zu accepted", i);
     assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
     if (!strstr(err.message, bad[i].msg))
@@ -287,9 +284,8 @@ static void test_selector_add(void **state) {
     kube_error_clear(&err);
   }
   assert_int_equal(sel->n, 0);
-  assert_int_equal(kube_selector_add(NULL, "a", KUBE_SELECTOR_EXISTS, NULL, 0,
-                                     NULL),
-                   -1);
+  assert_int_equal(
+      kube_selector_add(NULL, "a", KUBE_SELECTOR_EXISTS, NULL, 0, NULL), -1);
   kube_selector_free(sel);
 }
 
@@ -321,8 +317,7 @@ static void test_field_parse(void **state) {
     assert_true(sel->field_selector);
     char *s = kube_selector_to_string(sel);
     if (strcmp(s, table[i].out) != 0)
-      fail_msg("\"%s\": got \"%s\", want \"%s\"", table[i].in, s,
-               table[i].out);
+      fail_msg("\"%s\": got \"%s\", want \"%s\"", table[i].in, s, table[i].out);
     kube_selector_t *again = kube_field_selector_parse(s, NULL);
     char *s2 = kube_selector_to_string(again);
     assert_string_equal(s, s2);
@@ -366,9 +361,9 @@ static void test_field_parse(void **state) {
 }
 
 static void test_field_matches(void **state) {
-  const char *const fields[] = {"metadata.name", "web-1", "status.phase",
-                                "Running", "metadata.namespace", "a,b",
-                                NULL};
+  const char *const fields[] = {
+      "metadata.name", "web-1", "status.phase", "Running", "metadata.namespace",
+      "a,b",           NULL};
   static const struct {
     const char *sel;
     bool want;
@@ -390,8 +385,7 @@ static void test_field_matches(void **state) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     kube_selector_t *sel = kube_field_selector_parse(table[i].sel, NULL);
     assert_non_null(sel);
-    if (kube_selector_matches(sel, kv_lookup, (void *)fields) !=
-        table[i].want)
+    if (kube_selector_matches(sel, kv_lookup, (void *)fields) != table[i].want)
       fail_msg("\"%s\" should %smatch", table[i].sel,
                table[i].want ? "" : "not ");
     kube_selector_free(sel);
@@ -402,8 +396,8 @@ static void test_field_matches(void **state) {
   assert_int_equal(kube_selector_add(sel, "spec.nodeName",
                                      KUBE_SELECTOR_NOT_EQUALS, v, 1, NULL),
                    0);
-  assert_int_equal(
-      kube_selector_add(sel, "x", KUBE_SELECTOR_IN, v, 1, NULL), -1);
+  assert_int_equal(kube_selector_add(sel, "x", KUBE_SELECTOR_IN, v, 1, NULL),
+                   -1);
   char *s = kube_selector_to_string(sel);
   assert_string_equal(s, "spec.nodeName!=Node 1");
   free(s);
