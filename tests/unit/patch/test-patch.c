@@ -446,9 +446,18 @@ const struct CMUnitTest *test_patch_engine_tests(size_t *n) {
 }
 
 int main(void) {
+  static const struct {
+    const char *name;
+    const struct CMUnitTest *(*tests)(size_t *n);
+  } groups[] = {
+      {"patch-engines", test_patch_engine_tests},
+      {"protobuf", test_protobuf_tests},
+  };
   int failed = 0;
-  size_t n;
-  const struct CMUnitTest *t = test_patch_engine_tests(&n);
-  failed += _cmocka_run_group_tests("patch-engines", t, n, NULL, NULL);
+  for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
+    size_t n;
+    const struct CMUnitTest *t = groups[i].tests(&n);
+    failed += _cmocka_run_group_tests(groups[i].name, t, n, NULL, NULL);
+  }
   return failed;
 }
