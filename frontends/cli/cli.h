@@ -8,6 +8,13 @@
 #ifndef KUBE_CLI_H
 #define KUBE_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libkube/api.h>
+#include <libkube/client.h>
+
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 struct cli_command {
@@ -22,5 +29,142 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* OCI runtime CLI (cmd-runtime.c); also run when the binary is invoked as
  * `kube-runtime` (runc/crun-compatible command line). */
 int cmd_runtime(int argc, char **argv);
+
+/* ---- Cluster verbs (kubectl's command line) ---------------------------- */
+
+int cmd_version(int argc, char **argv);
+int cmd_cluster_info(int argc, char **argv);
+int cmd_api_resources(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
+int cmd_patch(int argc, char **argv);
+int cmd_label(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+int cmd_scale(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_expose(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+
+/* ---- Flags (cli-flags.c) ----------------------------------------------- */
+
+enum cli_flag_type {
+  CLI_BOOL,    /* bool *: --x, --x=true|false */
+  CLI_STRING,  /* const char **: --x v, --x=v, -x v, -xv */
+  CLI_INT,     /* int64_t * */
+  CLI_STRINGS, /* struct cli_strv *: repeatable, also comma-free */
+};
+
+struct cli_strv {
+  size_t n;
+  const char **v; /* NULL-terminated (owned array, borrowed strings) */
+};
+
+struct cli_flag {
+  const char *name; /* long name without "--" */
+  char shorthand;   /* 0 = none */
+  enum cli_flag_type type;
+  void *value;
+  bool *set; /* optional: set to true when the flag appears */
+};
+
+/* The flags every verb accepts (kubectl's global flags). */
+struct cli_globals {
+  const char *kubeconfig;
+  const char *context;
+  const char *server;
+  const char *token;
+  const char *namespace_;
+  const char *certificate_authority;
+  bool insecure_skip_tls_verify;
+  const char *request_timeout;
+  int64_t verbosity;
+};
+extern struct cli_globals cli_g;
+
+/* Parse argv[1..argc) against `flags` (terminated by an entry with name
+ * NULL) plus the global flags.  Positional arguments go to *pos (owned
+ * array of borrowed strings, free()), count in *npos; arguments after
+ * "--" are positional too and *dashdash (if not NULL) receives the index
+ * of the first of them in *pos (or -1).  On error prints it and returns
+ * -1. */
+int cli_parse(int argc, char **argv, const struct cli_flag *flags,
+              char ***pos, int *npos, int *dashdash);
+
+/* ---- Shared helpers (cli-common.c) ------------------------------------- */
+
+/* The client for the global flags (created once).  Prints the error and
+ * returns NULL on failure. */
+kube_client_t *cli_client(void);
+/* -n or the context's namespace. */
+const char *cli_namespace(void);
+/* Print err as kubectl does ("Error from server (NotFound): ..." when the
+ * server said so, else "error: ...").  Returns 1. */
+int cli_report(kube_error_t *err);
+/* Print err without deciding the exit code (for loops over objects). */
+void cli_print_error(kube_error_t *err);
+
+/* Resolve a user-typed resource ("po", "deployments.apps", "Pod").  NULL
+ * with err set ("the server doesn't have a resource type") when unknown. */
+const kube_kind_t *cli_resolve(const char *name, kube_error_t *err);
+/* "pod", "deployment.apps": how kubectl names a kind in messages. */
+const char *cli_kind_name(const kube_kind_t *k, char *buf, size_t len);
+
+/* A resource reference from the command line. */
+struct cli_ref {
+  const kube_kind_t *kind;
+  const char *name; /* borrowed, NULL = all of the kind */
+};
+/* Parse "TYPE[,TYPE] [NAME...]" or "TYPE/NAME ..." into refs (owned array,
+ * free()).  "all" expands to the kinds in category "all".  Returns -1 and
+ * prints the error when malformed. */
+int cli_parse_refs(char **args, int n, struct cli_ref **out, size_t *n_out);
+
+/* Read objects from -f arguments (files, directories of .yaml/.yml/.json
+ * files, "-" for stdin, multi-document YAML).  Returns -1 and prints the
+ * error on failure. */
+int cli_read_files(const struct cli_strv *files, bool recursive,
+                   kube_object_t ***objs, size_t *n);
+
+/* The kind of an object from its apiVersion/kind. */
+const kube_kind_t *cli_kind_of(const kube_object_t *obj, kube_error_t *err);
+
+/* The namespace an object from a file goes to: NULL for cluster-scoped
+ * kinds, its own or -n / the context's, "" (after printing the error) when
+ * it conflicts with an explicit -n. */
+const char *cli_object_namespace(const kube_object_t *obj,
+                                 const kube_kind_t *k);
+
+/* -o handling shared by get/create/apply/run ... */
+enum cli_output {
+  CLI_OUT_DEFAULT,
+  CLI_OUT_WIDE,
+  CLI_OUT_JSON,
+  CLI_OUT_YAML,
+  CLI_OUT_NAME,
+  CLI_OUT_JSONPATH,
+  CLI_OUT_CUSTOM_COLUMNS,
+};
+/* Parse an -o value; *arg receives the template of jsonpath=...  Returns
+ * -1 and prints the error for an unknown format. */
+int cli_output_parse(const char *o, enum cli_output *out, const char **arg);
+/* Print one object in a non-table format (json/yaml/name/jsonpath). */
+int cli_print_object(const kube_object_t *obj, enum cli_output fmt,
+                     const char *arg);
+/* The "kind/name" form of -o name. */
+char *cli_object_ref(const kube_object_t *obj);
+/* Print "<kind>/<name> <verb>[ (dry run)]" or the -o form of obj. */
+int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
+                     const char *verb, enum cli_output fmt, const char *arg,
+                     const char *dry_run);
+/* Parse --dry-run (none|client|server, or bare = client).  NULL on error. */
+const char *cli_dry_run(const char *v, bool set);
+
+/* Read a whole stream / file; owned NUL-terminated buffer. */
+char *cli_slurp_fd(int fd, size_t *len);
 
 #endif /* KUBE_CLI_H */

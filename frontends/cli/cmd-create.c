@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kube create -f FILE | deployment | namespace | service. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "core/util.h"
+
+struct create_opts {
+  const char *output, *dry_run_v, *dry_run, *image, *validate, *cluster_ip;
+  const char *field_manager;
+  bool dry_run_set, recursive, save_config;
+  struct cli_strv files, tcp;
+  int64_t replicas, port;
+  enum cli_output fmt;
+  const char *fmt_arg;
+};
+
+/* Create one object (client-side dry run prints it only). */
+static int create_one(kube_client_t *c, kube_object_t *obj,
+                      const kube_kind_t *k, const char *ns,
+                      struct create_opts *o) {
+  if (streq(o->dry_run, "client"))
+    return cli_print_result(obj, k, "created", o->fmt, o->fmt_arg, o->dry_run);
+  kube_client_write_options_t wo = {.struct_size = sizeof wo,
+                                    .dry_run = streq(o->dry_run, "server"),
+                                    .field_manager = o->field_manager,
+                                    .grace_period = -1};
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_object_t *res = kube_client_create(c, k, ns, obj, &wo, &err);
+  if (!res) {
+    cli_print_error(&err);
+    return 1;
+  }
+  cli_print_result(res, k, "created", o->fmt, o->fmt_arg, o->dry_run);
+  kube_object_free(res);
+  return 0;
+}
+
+static int create_from_files(struct create_opts *o) {
+  kube_object_t **objs = NULL;
+  size_t n = 0;
+  if (cli_read_files(&o->files, o->recursive, &objs, &n) < 0)
+    return 1;
+  kube_client_t *c = cli_client();
+  int rc = c ? 0 : 1;
+  for (size_t i = 0; c && i < n; i++) {
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    const kube_kind_t *k = cli_kind_of(objs[i], &err);
+    if (!k) {
+      rc = cli_report(&err);
+      continue;
+    }
+    const char *ns = cli_object_namespace(objs[i], k);
+    if (ns && !*ns) {
+      rc = 1;
+      continue;
+    }
+    if (create_one(c, objs[i], k, ns, o))
+      rc = 1;
+  }
+  kube_object_array_free(objs, n);
+  return rc;
+}
+
+static int create_generated(kube_object_t *obj, struct create_opts *o,
+                            kube_error_t *err) {
+  if (!obj)
+    return cli_report(err);
+  cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
+  const kube_kind_t *k = cli_kind_of(obj, &kerr);
+  kube_client_t *c = cli_client();
+  int rc = 1;
+  if (k && c)
+    rc = create_one(c, obj, k, k->namespaced ? cli_namespace() : NULL, o);
+  kube_object_free(obj);
+  return rc;
+}
+
+int cmd_create(int argc, char **argv) {
+  struct create_opts o = {.replicas = -1};
+  const struct cli_flag flags[] = {
+      {"filename", 'f', CLI_STRINGS, &o.files, NULL},
+      {"recursive", 'R', CLI_BOOL, &o.recursive, NULL},
+      {"output", 'o', CLI_STRING, &o.output, NULL},
+      {"dry-run", 0, CLI_STRING, &o.dry_run_v, &o.dry_run_set},
+      {"save-config", 0, CLI_BOOL, &o.save_config, NULL},
+      {"field-manager", 0, CLI_STRING, &o.field_manager, NULL},
+      {"image", 0, CLI_STRING, &o.image, NULL},
+      {"replicas", 'r', CLI_INT, &o.replicas, NULL},
+      {"port", 0, CLI_INT, &o.port, NULL},
+      {"tcp", 0, CLI_STRINGS, &o.tcp, NULL},
+      {"clusterip", 0, CLI_STRING, &o.cluster_ip, NULL},
+      /* Accepted for kubectl compatibility; the server validates. */
+      {"validate", 0, CLI_STRING, &o.validate, NULL},
+      {NULL, 0, 0, NULL, NULL},
+  };
+  char **pos = NULL;
+  int npos = 0, rc = 1;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
+    goto out;
+  if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
+      cli_output_parse(o.output, &o.fmt, &o.fmt_arg) < 0)
+    goto out;
+  if (o.files.n > 0) {
+    if (npos > 0) {
+      rc = cli_fail("unexpected args: %s", pos[0]);
+      goto out;
+    }
+    rc = create_from_files(&o);
+  } else if (npos == 0) {
+    rc = cli_fail("must specify one of -f and -k");
+  } else if (streq(pos[0], "deployment") || streq(pos[0], "deploy")) {
+    if (npos != 2) {
+      rc = cli_fail("exactly one NAME is required, got %d", npos - 1);
+      goto out;
+    }
+    if (!o.image) {
+      rc = cli_fail("required flag(s) \"image\" not set");
+      goto out;
+    }
+    kube_generate_options_t g = {.struct_size = sizeof g,
+                                 .name = pos[1],
+                                 .image = o.image,
+                                 .replicas = (int32_t)o.replicas,
+                                 .port = (int32_t)(o.port > 0 ? o.port : 0)};
+    rc = create_generated(kube_generate_deployment(&g, &err), &o, &err);
+  } else if (streq(pos[0], "namespace") || streq(pos[0], "ns")) {
+    if (npos != 2) {
+      rc = cli_fail("exactly one NAME is required, got %d", npos - 1);
+      goto out;
+    }
+    rc = create_generated(kube_generate_namespace(pos[1], &err), &o, &err);
+  } else if (streq(pos[0], "service") || streq(pos[0], "svc")) {
+    if (npos != 3) {
+      rc = cli_fail("usage: kube create service clusterip|nodeport|loadbalancer "
+                    "NAME --tcp=port:targetPort");
+      goto out;
+    }
+    if (o.tcp.n == 0 && !(o.cluster_ip && streq(o.cluster_ip, "None"))) {
+      rc = cli_fail("at least one tcp port specifier must be provided");
+      goto out;
+    }
+    rc = create_generated(kube_generate_service(pos[2], NULL, pos[1], o.tcp.v,
+                                                o.cluster_ip, &err),
+                          &o, &err);
+  } else {
+    rc = cli_fail("unknown command \"%s\" for \"kube create\"", pos[0]);
+  }
+out:
+  free(o.files.v);
+  free(o.tcp.v);
+  free(pos);
+  return rc;
+}
