@@ -1,8 +1,151 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libkube apiserver (being written). */
+/*
+ * libkube apiserver: the Kubernetes REST API over HTTP/1.1 (unix socket and
+ * TCP) on one libevent event_base, backed by a kube_store_t.
+ *
+ * Served: discovery (/version, /api, /apis, /api/v1, /apis/<g>/<v>),
+ * /openapi/v2, /healthz, /livez, /readyz; for every kind of the kinds
+ * table create, get, list, watch, update, patch, delete and
+ * deletecollection; subresources status, scale, binding, log, exec; Table
+ * output; Status errors.
+ *
+ * Transport: HTTP/1.1.  TCP listeners speak TLS when a certificate and key
+ * are configured (plain HTTP otherwise; kubectl and client-go send bearer
+ * tokens only over TLS) and require the bearer token given in the options
+ * (401 Status otherwise); a unix socket listener (mode 0600) trusts its
+ * peers and speaks plain HTTP.
+ *
+ * Threading: everything runs on the event_base given to kube_apiserver_new
+ * and every function must be called from that loop's thread; callbacks run
+ * on it too.
+ */
 #ifndef LIBKUBE_APISERVER_H
 #define LIBKUBE_APISERVER_H
 
 #include <libkube/core.h>
+#include <libkube/store.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+
+typedef struct kube_apiserver kube_apiserver_t;
+
+typedef struct kube_apiserver_options {
+  size_t struct_size;       /* sizeof(kube_apiserver_options_t) */
+  /* Bearer token TCP listeners require (copied).  NULL: TCP listeners
+   * accept every request (only sensible in tests on loopback). */
+  const char *token;
+  /* Largest request body accepted; larger ones get 413.  0: 3 MiB. */
+  size_t max_body_bytes;
+  /* Create namespaces default, kube-system, kube-public and the
+   * `kubernetes` Service when missing (asynchronously; /readyz answers 503
+   * until done). */
+  bool bootstrap;
+  /* Address reported in discovery and in the kubernetes Service's
+   * endpoints.  NULL: "127.0.0.1". */
+  const char *advertise_address;
+  int advertise_port;       /* 0: 6443 */
+  /* PEM files of the serving certificate (chain) and its key.  Both set:
+   * TCP listeners speak TLS.  Both NULL: plain HTTP. */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+} kube_apiserver_options_t;
+
+/* Create a server on `base` (borrowed) over `store` (borrowed; both must
+ * outlive the server).  `opts` may be NULL for defaults.  Returns an owned
+ * server (free with kube_apiserver_free) or NULL with err set. */
+kube_apiserver_t *kube_apiserver_new(struct event_base *base,
+                                     kube_store_t *store,
+                                     const kube_apiserver_options_t *opts,
+                                     kube_error_t *err);
+
+/* Listen on "unix:/path/to.sock" (created with mode 0600; a stale socket
+ * file is replaced) or "tcp:ADDR:PORT" ("tcp:127.0.0.1:6443",
+ * "tcp:[::1]:0").  Port 0 picks a free port: see kube_apiserver_port().
+ * Returns 0 or -1 with err set. */
+int kube_apiserver_listen(kube_apiserver_t *srv, const char *spec,
+                          kube_error_t *err);
+
+/* The port of the first TCP listener (useful after "tcp:...:0"), or -1. */
+int kube_apiserver_port(const kube_apiserver_t *srv);
+
+/* True when TCP listeners speak TLS. */
+bool kube_apiserver_tls(const kube_apiserver_t *srv);
+
+/* Generate a self-signed serving certificate (EC P-256, valid 10 years,
+ * CA:TRUE so clients can trust it directly) for localhost, 127.0.0.1,
+ * ::1, 10.96.0.1 and the kubernetes.default.svc names, plus `extra_san`
+ * (OpenSSL syntax, "IP:10.0.0.5,DNS:node1"; may be NULL).  Writes PEM
+ * files: the key with mode 0600.  Returns 0 or -1 with err set. */
+int kube_apiserver_generate_cert(const char *cert_path, const char *key_path,
+                                 const char *extra_san, kube_error_t *err);
+
+/* Write a kubeconfig (mode 0600, atomically) with one cluster `server`
+ * ("https://127.0.0.1:6443"), trusting the PEM certificate in `ca_file`
+ * (may be NULL), one user with bearer `token`, and context "libkube"
+ * (namespace default).  Returns 0 or -1 with err set. */
+int kube_apiserver_write_kubeconfig(const char *path, const char *server,
+                                    const char *ca_file, const char *token,
+                                    kube_error_t *err);
+
+/* True once bootstrap (if requested) has finished. */
+bool kube_apiserver_ready(const kube_apiserver_t *srv);
+
+/* Called once when a shutdown has drained. */
+typedef void (*kube_apiserver_done_cb)(kube_apiserver_t *srv, void *arg);
+
+/* Stop accepting connections, end every watch stream, and call `done`
+ * (may be NULL) from the loop once no request is in flight any more (its
+ * store write finished and its reply was sent).  The server stays valid
+ * until kube_apiserver_free. */
+void kube_apiserver_shutdown(kube_apiserver_t *srv, kube_apiserver_done_cb done,
+                             void *arg);
+
+/* Close listeners and connections and release everything.  Replies still
+ * pending are dropped.  Does not close the store.  Accepts NULL. */
+void kube_apiserver_free(kube_apiserver_t *srv);
+
+/* ---- in-process requests ---- */
+
+/* One request, as an HTTP client would send it.  Strings are borrowed for
+ * the duration of kube_apiserver_request() only (they are copied). */
+typedef struct kube_apiserver_request {
+  size_t struct_size;       /* sizeof(kube_apiserver_request_t) */
+  const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+  const char *path;         /* "/api/v1/namespaces/default/pods?watch=1" */
+  const char *content_type; /* of the body; NULL: application/json */
+  const char *accept;       /* NULL: application/json */
+  const char *body;         /* may be NULL */
+  size_t body_len;
+} kube_apiserver_request_t;
+
+typedef struct kube_apiserver_call kube_apiserver_call_t;
+
+/* Receives the response.  For a plain reply it runs once with done = true
+ * and the whole body.  For a streamed reply (watch) it runs once per chunk
+ * with done = false (the first call carries status and content type) and a
+ * last time with done = true and len 0.  `content_type` and `data` are
+ * borrowed for the call.  After the done call the call handle is gone. */
+typedef void (*kube_apiserver_reply_cb)(int status, const char *content_type,
+                                        const char *data, size_t len,
+                                        bool done, void *arg);
+
+/* Serve one request in-process, as if it came over the unix socket (no
+ * token needed).  The callback never runs inside this call.  Returns a
+ * handle (borrowed; valid until the done callback ran or the call was
+ * cancelled) or NULL with err set. */
+kube_apiserver_call_t *kube_apiserver_request(
+    kube_apiserver_t *srv, const kube_apiserver_request_t *req,
+    kube_apiserver_reply_cb cb, void *arg, kube_error_t *err);
+
+/* Stop delivering a call's reply (e.g. end a watch).  The callback does
+ * not run again.  Accepts NULL. */
+void kube_apiserver_call_cancel(kube_apiserver_call_t *call);
+
+#ifdef __cplusplus
+}
+#endif
 #endif /* LIBKUBE_APISERVER_H */

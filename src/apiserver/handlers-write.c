@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* create, update (PUT), the shared update pipeline used by PATCH and the
+ * subresources, and internal writes. */
+#include <strings.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "apiserver/patch.h"
+
+#pragma weak kube_managed_fields_update
+
+/* A store write on behalf of a request (r may go away only through
+ * req_finish, which happens in the callback). */
+struct wctx {
+  struct req *r;
+  const kube_kind_t *k;
+  json_object *obj;   /* served object (resourceVersion set on success) */
+  int code;           /* reply code on success */
+  bool create;
+};
+
+/* Success replies carry the object, or what a subresource makes of it. */
+static void reply_object(struct req *r, int code, json_object *obj) {
+  if (r->reply_transform)
+    obj = r->reply_transform(r, obj);
+  reply_json(r, code, obj);
+}
+
+static void wctx_free(struct wctx *w) {
+  if (w->obj)
+    json_object_put(w->obj);
+  free(w);
+}
+
+bool dry_run(const struct req *r) {
+  const char *d = req_query(r, "dryRun");
+  return d && *d && strcasecmp(d, "All") == 0;
+}
+
+static const char *field_manager(const struct req *r) {
+  const char *m = req_query(r, "fieldManager");
+  return m && *m ? m : "unknown";
+}
+
+static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
+                       void *arg) {
+  struct wctx *w = arg;
+  struct req *r = w->r;
+  if (err) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    const char *name = tree_str(w->obj, "metadata.name");
+    if (err->reason == KUBE_REASON_ALREADY_EXISTS) {
+      char kb[128];
+      if (w->k->group[0])
+        snprintf(kb, sizeof kb, "%s.%s", w->k->resource, w->k->group);
+      else
+        snprintf(kb, sizeof kb, "%s", w->k->resource);
+      kube_error_set(&e, KUBE_REASON_ALREADY_EXISTS, 0,
+                     "%s \"%s\" already exists", kb, name ? name : "");
+      kube_error_set_details(&e, kb, name);
+    } else if (err->reason == KUBE_REASON_CONFLICT) {
+      error_conflict(&e, w->k, name ? name : "");
+    } else if (err->reason == KUBE_REASON_NOT_FOUND) {
+      error_not_found(&e, w->k, name ? name : "");
+    } else {
+      kube_error_set(&e, err->reason ? err->reason : KUBE_REASON_INTERNAL,
+                     err->errnum, "%s",
+                     err->message ? err->message : "store write failed");
+    }
+    reply_error(r, &e);
+    kube_error_clear(&e);
+    wctx_free(w);
+    return;
+  }
+  tree_set_rv(w->obj, rec->mod_revision);
+  reply_object(r, w->code, json_object_get(w->obj));
+  wctx_free(w);
+}
+
+/* Set kind/apiVersion from the URL when missing; BadRequest on mismatch. */
+static int check_type(json_object *obj, const kube_kind_t *k,
+                      kube_error_t *err) {
+  char apiv[128];
+  kube_kind_api_version(k, apiv, sizeof apiv);
+  const char *av = tree_str(obj, "apiVersion");
+  const char *kd = tree_str(obj, "kind");
+  if (!av || !*av)
+    json_object_object_add(obj, "apiVersion", json_object_new_string(apiv));
+  else if (!streq(av, apiv))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "the API version in the data (%s) does not match "
+                          "the expected API version (%s)",
+                          av, apiv);
+  if (!kd || !*kd)
+    json_object_object_add(obj, "kind", json_object_new_string(k->kind));
+  else if (!streq(kd, k->kind))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "the kind in the data (%s) does not match the "
+                          "expected kind (%s)",
+                          kd, k->kind);
+  return 0;
+}
+
+static int check_namespace(json_object *obj, const kube_kind_t *k,
+                           const char *url_ns, kube_error_t *err) {
+  json_object *meta = meta_of(obj);
+  const char *ns = tree_str(obj, "metadata.namespace");
+  if (!k->namespaced) {
+    json_object_object_del(meta, "namespace");
+    return 0;
+  }
+  if (ns && *ns && url_ns && !streq(ns, url_ns))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "the namespace of the provided object does not "
+                          "match the namespace sent on the request");
+  if (url_ns)
+    json_object_object_add(meta, "namespace", json_object_new_string(url_ns));
+  return 0;
+}
+
+static void random_suffix(char *out, size_t n) {
+  static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  char uuid[40];
+  kube_uuid_generate(uuid, sizeof uuid);
+  unsigned long long seed = 0;
+  for (size_t i = 0; uuid[i]; i++)
+    seed = seed * 131 + (unsigned char)uuid[i];
+  for (size_t i = 0; i < n; i++) {
+    out[i] = alphabet[seed % (sizeof(alphabet) - 1)];
+    seed /= (sizeof(alphabet) - 1);
+    if (!seed)
+      seed = (unsigned long long)kube_time_mono_ns() * 2654435761u;
+  }
+  out[n] = '\0';
+}
+
+static void strip_server_fields(json_object *meta) {
+  json_object_object_del(meta, "resourceVersion");
+  json_object_object_del(meta, "selfLink");
+  json_object_object_del(meta, "deletionTimestamp");
+  json_object_object_del(meta, "deletionGracePeriodSeconds");
+}
+
+static void record_manager(struct req *r, json_object *obj, json_object *old) {
+  if (!kube_managed_fields_update)
+    return;
+  if (r->content_type && strstr(r->content_type, "apply-patch"))
+    return; /* kube_apply recorded it */
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (kube_managed_fields_update(obj, old, field_manager(r), &e) < 0)
+    log_debug("apiserver: managedFields: %s", e.message);
+  kube_error_clear(&e);
+}
+
+void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
+  kube_apiserver_t *srv = r->srv;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  cleanup_free char *key = NULL;
+  cleanup_free char *val = NULL;
+  if (check_type(obj, k, &err) < 0 ||
+      check_namespace(obj, k, r->rt.ns, &err) < 0)
+    goto fail;
+  json_object *meta = meta_of(obj);
+  const char *name = tree_str(obj, "metadata.name");
+  if (!name || !*name) {
+    const char *gen = tree_str(obj, "metadata.generateName");
+    if (gen && *gen) {
+      char suffix[8];
+      random_suffix(suffix, 5);
+      char full[300];
+      snprintf(full, sizeof full, "%.*s%s", 58, gen, suffix);
+      json_object_object_add(meta, "name", json_object_new_string(full));
+    }
+  }
+  const char *ns = k->namespaced ? tree_str(obj, "metadata.namespace") : NULL;
+  if (k->namespaced && (!ns || !*ns)) {
+    kube_error_set(&err, KUBE_REASON_BAD_REQUEST, 0,
+                   "the namespace of the object is missing");
+    goto fail;
+  }
+  if (k->namespaced && namespace_check_active(srv, ns, &err) < 0)
+    goto fail;
+  strip_server_fields(meta);
+  if (api_default(obj, k, &err) < 0 ||
+      api_validate(obj, NULL, k, &err) < 0)
+    goto fail;
+  char uid[40], ts[40];
+  kube_uuid_generate(uid, sizeof uid);
+  json_object_object_add(meta, "uid", json_object_new_string(uid));
+  json_object_object_add(meta, "creationTimestamp",
+                         json_object_new_string(now_rfc3339(ts, sizeof ts)));
+  json_object_object_add(meta, "generation", json_object_new_int64(1));
+  record_manager(r, obj, NULL);
+  name = tree_str(obj, "metadata.name");
+  if (dry_run(r)) {
+    reply_object(r, 201, obj);
+    return;
+  }
+  key = store_key(k, ns, name);
+  size_t vlen = 0;
+  val = tree_to_stored(obj, &vlen);
+  if (!key || !val) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  struct wctx *w = calloc(1, sizeof(*w));
+  if (!w) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  w->r = r;
+  w->k = k;
+  w->obj = obj;
+  w->code = 201;
+  w->create = true;
+  if (kube_store_create(srv->store, key, val, vlen, write_done, w, &err) < 0) {
+    w->obj = NULL;
+    free(w);
+    goto fail;
+  }
+  return;
+fail:
+  json_object_put(obj);
+  reply_error(r, &err);
+}
+
+void handle_create(struct req *r) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  json_object *obj = decode_body(r, &err);
+  if (!obj) {
+    reply_error(r, &err);
+    return;
+  }
+  write_create(r, r->rt.kind, obj);
+}
+
+/* True when anything but metadata and status differs. */
+static bool spec_changed(json_object *a, json_object *b) {
+  json_object_object_foreach(a, ka, va) {
+    if (streq(ka, "metadata") || streq(ka, "status") || streq(ka, "kind") ||
+        streq(ka, "apiVersion"))
+      continue;
+    json_object *vb = NULL;
+    if (!json_object_object_get_ex(b, ka, &vb) || !json_object_equal(va, vb))
+      return true;
+  }
+  json_object_object_foreach(b, kb, vb2) {
+    (void)vb2;
+    if (streq(kb, "metadata") || streq(kb, "status") || streq(kb, "kind") ||
+        streq(kb, "apiVersion"))
+      continue;
+    if (!json_object_object_get_ex(a, kb, NULL))
+      return true;
+  }
+  return false;
+}
+
+static bool kind_has_sub(const kube_kind_t *k, const char *sub) {
+  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
+    if (streq(k->subresources[i], sub))
+      return true;
+  return false;
+}
+
+static void copy_key(json_object *dst, json_object *src, const char *key) {
+  json_object *v = NULL;
+  if (json_object_object_get_ex(src, key, &v))
+    json_object_object_add(dst, key, json_object_get(v));
+  else
+    json_object_object_del(dst, key);
+}
+
+static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
+                        void *arg);
+
+void write_update(struct req *r, const kube_kind_t *k,
+                  const kube_store_record_t *old_rec, json_object *obj,
+                  enum write_mode mode, int reply_code) {
+  kube_apiserver_t *srv = r->srv;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  cleanup_free char *key = NULL;
+  cleanup_free char *val = NULL;
+  json_object *old = record_to_tree(old_rec, &err);
+  if (!old)
+    goto fail;
+  if (check_type(obj, k, &err) < 0 ||
+      check_namespace(obj, k, r->rt.ns, &err) < 0)
+    goto fail;
+  const char *name = tree_str(obj, "metadata.name");
+  if (!name || !streq(name, r->rt.name)) {
+    if (!name || !*name) {
+      json_object_object_add(meta_of(obj), "name",
+                             json_object_new_string(r->rt.name));
+    } else {
+      kube_error_set(&err, KUBE_REASON_BAD_REQUEST, 0,
+                     "the name of the object (%s) does not match the name on "
+                     "the URL (%s)",
+                     name, r->rt.name);
+      goto fail;
+    }
+  }
+  const char *rv = tree_str(obj, "metadata.resourceVersion");
+  if (rv && *rv) {
+    char *end;
+    long long want = strtoll(rv, &end, 10);
+    if (*end || want != old_rec->mod_revision) {
+      error_conflict(&err, k, r->rt.name);
+      goto fail;
+    }
+  }
+  if (mode == WRITE_STATUS) {
+    /* Only status moves; everything else stays as stored. */
+    json_object *n = old;
+    copy_key(n, obj, "status");
+    json_object_put(obj);
+    obj = n;
+    old = record_to_tree(old_rec, &err);
+    if (!old)
+      goto fail;
+  } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {
+    copy_key(obj, old, "status");
+  }
+  json_object *meta = meta_of(obj);
+  json_object *ometa = meta_of(old);
+  static const char *const keep[] = {"uid", "creationTimestamp",
+                                     "deletionTimestamp",
+                                     "deletionGracePeriodSeconds",
+                                     "generation", NULL};
+  for (size_t i = 0; keep[i]; i++)
+    copy_key(meta, ometa, keep[i]);
+  if (!json_object_object_get_ex(meta, "managedFields", NULL))
+    copy_key(meta, ometa, "managedFields");
+  if (api_default(obj, k, &err) < 0 ||
+      api_validate(obj, old, k, &err) < 0)
+    goto fail;
+  if (spec_changed(obj, old)) {
+    json_object *g = NULL;
+    int64_t gen = json_object_object_get_ex(meta, "generation", &g)
+                      ? json_object_get_int64(g)
+                      : 0;
+    json_object_object_add(meta, "generation", json_object_new_int64(gen + 1));
+  }
+  record_manager(r, obj, old);
+  key = store_key(k, r->rt.ns, r->rt.name);
+  /* The last finalizer of a deleted object went away: delete it now. */
+  if (tree_str(obj, "metadata.deletionTimestamp") && !has_finalizers(obj)) {
+    if (dry_run(r)) {
+      reply_object(r, reply_code, obj);
+      json_object_put(old);
+      return;
+    }
+    struct wctx *w = calloc(1, sizeof(*w));
+    if (!w || !key) {
+      free(w);
+      kube_make_oom(&err);
+      goto fail;
+    }
+    w->r = r;
+    w->k = k;
+    w->obj = obj;
+    w->code = reply_code;
+    if (kube_store_delete(srv->store, key, old_rec->mod_revision, delete_done,
+                          w, &err) < 0) {
+      w->obj = NULL;
+      free(w);
+      goto fail;
+    }
+    json_object_put(old);
+    return;
+  }
+  size_t vlen = 0;
+  val = tree_to_stored(obj, &vlen);
+  if (!key || !val) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  json_object_put(old);
+  old = NULL;
+  /* No change: Kubernetes answers without a write (no new revision). */
+  if (vlen == old_rec->value_len && memcmp(val, old_rec->value, vlen) == 0) {
+    tree_set_rv(obj, old_rec->mod_revision);
+    reply_object(r, reply_code, obj);
+    return;
+  }
+  if (dry_run(r)) {
+    tree_set_rv(obj, old_rec->mod_revision);
+    reply_object(r, reply_code, obj);
+    return;
+  }
+  struct wctx *w = calloc(1, sizeof(*w));
+  if (!w) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  w->r = r;
+  w->k = k;
+  w->obj = obj;
+  w->code = reply_code;
+  if (kube_store_update(srv->store, key, val, vlen, old_rec->mod_revision,
+                        write_done, w, &err) < 0) {
+    w->obj = NULL;
+    free(w);
+    goto fail;
+  }
+  return;
+fail:
+  if (old)
+    json_object_put(old);
+  json_object_put(obj);
+  reply_error(r, &err);
+}
+
+void handle_update(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  json_object *obj = decode_body(r, &err);
+  if (!obj) {
+    reply_error(r, &err);
+    return;
+  }
+  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  kube_store_record_t *rec = key ? kube_store_get(r->srv->store, key, &err) : NULL;
+  if (!rec) {
+    json_object_put(obj);
+    if (err.reason == KUBE_REASON_NOT_FOUND || !key)
+      error_not_found(&err, k, r->rt.name);
+    reply_error(r, &err);
+    return;
+  }
+  write_update(r, k, rec, obj, kind_has_sub(k, "status") ? WRITE_MAIN : WRITE_ALL,
+               200);
+  kube_store_record_unref(rec);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Delete                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
+                        void *arg) {
+  struct wctx *w = arg;
+  if (!err) {
+    /* The deleted object carries the delete's revision. */
+    tree_set_rv(w->obj, rec->mod_revision);
+    reply_object(w->r, w->code, json_object_get(w->obj));
+    wctx_free(w);
+    return;
+  }
+  write_done(rec, err, arg);
+}
+
+struct delete_opts {
+  bool has_grace;
+  int64_t grace;
+  char *propagation;
+  char *pre_uid;
+  char *pre_rv;
+  bool dry_run;
+};
+
+static void delete_opts_clear(struct delete_opts *o) {
+  free(o->propagation);
+  free(o->pre_uid);
+  free(o->pre_rv);
+}
+
+static int delete_opts_parse(struct req *r, struct delete_opts *o,
+                             kube_error_t *err) {
+  memset(o, 0, sizeof(*o));
+  o->dry_run = dry_run(r);
+  const char *g = req_query(r, "gracePeriodSeconds");
+  if (g && *g) {
+    o->has_grace = true;
+    o->grace = strtoll(g, NULL, 10);
+  }
+  const char *p = req_query(r, "propagationPolicy");
+  if (p && *p)
+    o->propagation = strdup(p);
+  if (r->body_len == 0)
+    return 0;
+  json_object *b = kube_json_parse(r->body, r->body_len, err);
+  if (!b) {
+    err->reason = KUBE_REASON_BAD_REQUEST;
+    return -1;
+  }
+  if (!json_object_is_type(b, json_type_object)) {
+    json_object_put(b);
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "DeleteOptions must be an object");
+  }
+  json_object *v;
+  if (json_object_object_get_ex(b, "gracePeriodSeconds", &v) &&
+      !json_object_is_type(v, json_type_null)) {
+    o->has_grace = true;
+    o->grace = json_object_get_int64(v);
+  }
+  const char *s = kube_json_get_string(b, "propagationPolicy");
+  if (s) {
+    free(o->propagation);
+    o->propagation = strdup(s);
+  }
+  if (json_object_object_get_ex(b, "orphanDependents", &v) &&
+      json_object_get_boolean(v) && !o->propagation)
+    o->propagation = strdup("Orphan");
+  s = kube_json_get_string(b, "preconditions.uid");
+  if (s)
+    o->pre_uid = strdup(s);
+  s = kube_json_get_string(b, "preconditions.resourceVersion");
+  if (s)
+    o->pre_rv = strdup(s);
+  if (json_object_object_get_ex(b, "dryRun", &v) &&
+      json_object_is_type(v, json_type_array)) {
+    for (size_t i = 0; i < json_object_array_length(v); i++)
+      if (streq(json_object_get_string(json_object_array_get_idx(v, i)),
+                "All"))
+        o->dry_run = true;
+  }
+  json_object_put(b);
+  if (o->has_grace && o->grace < 0)
+    o->grace = 0;
+  return 0;
+}
+
+static void add_finalizer(json_object *obj, const char *f) {
+  json_object *meta = meta_of(obj);
+  json_object *arr = NULL;
+  if (!json_object_object_get_ex(meta, "finalizers", &arr) ||
+      !json_object_is_type(arr, json_type_array)) {
+    arr = json_object_new_array();
+    json_object_object_add(meta, "finalizers", arr);
+  }
+  for (size_t i = 0; i < json_object_array_length(arr); i++)
+    if (streq(json_object_get_string(json_object_array_get_idx(arr, i)), f))
+      return;
+  json_object_array_add(arr, json_object_new_string(f));
+}
+
+/* Delete one stored object as `r` asks (graceful, finalizers, namespace
+ * termination).  Replies to r. */
+static void delete_record(struct req *r, const kube_kind_t *k,
+                          const kube_store_record_t *rec,
+                          struct delete_opts *o) {
+  kube_apiserver_t *srv = r->srv;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  cleanup_free char *key = NULL;
+  cleanup_free char *val = NULL;
+  json_object *obj = record_to_tree(rec, &err);
+  if (!obj) {
+    reply_error(r, &err);
+    return;
+  }
+  const char *name = tree_str(obj, "metadata.name");
+  if (o->pre_uid && !streq(o->pre_uid, tree_str(obj, "metadata.uid") ?: "")) {
+    kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
+                   "Precondition failed: UID in precondition: %s, UID in "
+                   "object meta: %s",
+                   o->pre_uid, tree_str(obj, "metadata.uid") ?: "");
+    goto fail;
+  }
+  if (o->pre_rv) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)rec->mod_revision);
+    if (!streq(o->pre_rv, buf)) {
+      kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
+                     "Precondition failed: ResourceVersion in precondition: "
+                     "%s, ResourceVersion in object meta: %s",
+                     o->pre_rv, buf);
+      goto fail;
+    }
+  }
+  bool is_pod = streq(k->kind, "Pod") && !k->group[0];
+  bool is_ns = streq(k->kind, "Namespace") && !k->group[0];
+  int64_t grace = 0;
+  if (is_pod) {
+    json_object *tg = kube_json_get(obj, "spec.terminationGracePeriodSeconds");
+    grace = o->has_grace ? o->grace : tg ? json_object_get_int64(tg) : 30;
+    const char *node = tree_str(obj, "spec.nodeName");
+    const char *phase = tree_str(obj, "status.phase");
+    /* Never scheduled or already finished: nothing to stop gracefully. */
+    if (!node || !*node || (phase && (streq(phase, "Succeeded") ||
+                                      streq(phase, "Failed"))))
+      grace = 0;
+  }
+  json_object *meta = meta_of(obj);
+  bool already = tree_str(obj, "metadata.deletionTimestamp") != NULL;
+  if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
+    add_finalizer(obj, "foregroundDeletion");
+  else if (o->propagation && strcasecmp(o->propagation, "Orphan") == 0)
+    add_finalizer(obj, "orphan");
+  if (is_ns) {
+    if (!already)
+      add_finalizer(obj, "kubernetes"); /* removed by the namespace cleanup */
+    json_object *st = NULL;
+    if (!json_object_object_get_ex(obj, "status", &st) ||
+        !json_object_is_type(st, json_type_object)) {
+      st = json_object_new_object();
+      json_object_object_add(obj, "status", st);
+    }
+    json_object_object_add(st, "phase", json_object_new_string("Terminating"));
+  }
+  bool keep = has_finalizers(obj) || grace > 0;
+  key = strdup(rec->key);
+  if (!key) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  if (!keep) {
+    if (o->dry_run) {
+      reply_object(r, 200, obj);
+      return;
+    }
+    struct wctx *w = calloc(1, sizeof(*w));
+    if (!w) {
+      kube_make_oom(&err);
+      goto fail;
+    }
+    w->r = r;
+    w->k = k;
+    w->obj = obj;
+    w->code = 200;
+    if (kube_store_delete(srv->store, key, rec->mod_revision, delete_done, w,
+                          &err) < 0) {
+      w->obj = NULL;
+      free(w);
+      goto fail;
+    }
+    return;
+  }
+  /* Graceful or finalized deletion: mark the object, keep it. */
+  if (!already || (is_pod && grace >= 0)) {
+    char ts[40];
+    time_t when = time(NULL) + (time_t)grace;
+    const char *cur = tree_str(obj, "metadata.deletionTimestamp");
+    struct timespec cts;
+    bool sooner = true;
+    if (cur && kube_time_parse(cur, &cts, NULL) == 0 && cts.tv_sec <= when)
+      sooner = false;
+    if (sooner) {
+      json_object_object_add(meta, "deletionTimestamp",
+                             json_object_new_string(
+                                 kube_time_format(when, ts, sizeof ts)));
+      json_object_object_add(meta, "deletionGracePeriodSeconds",
+                             json_object_new_int64(grace));
+    }
+  }
+  if (o->dry_run) {
+    reply_object(r, 200, obj);
+    return;
+  }
+  size_t vlen = 0;
+  val = tree_to_stored(obj, &vlen);
+  struct wctx *w = val ? calloc(1, sizeof(*w)) : NULL;
+  if (!w) {
+    kube_make_oom(&err);
+    goto fail;
+  }
+  w->r = r;
+  w->k = k;
+  w->obj = obj;
+  w->code = 200;
+  if (kube_store_update(srv->store, key, val, vlen, rec->mod_revision,
+                        write_done, w, &err) < 0) {
+    w->obj = NULL;
+    free(w);
+    goto fail;
+  }
+  if (is_pod && grace > 0 && !has_finalizers(obj))
+    graceful_schedule(srv, key, grace);
+  if (is_ns)
+    namespace_start_cleanup(srv, name);
+  return;
+fail:
+  json_object_put(obj);
+  reply_error(r, &err);
+}
+
+void handle_delete(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  struct delete_opts o;
+  if (delete_opts_parse(r, &o, &err) < 0) {
+    delete_opts_clear(&o);
+    reply_error(r, &err);
+    return;
+  }
+  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  kube_store_record_t *rec = key ? kube_store_get(r->srv->store, key, &err) : NULL;
+  if (!rec) {
+    delete_opts_clear(&o);
+    error_not_found(&err, k, r->rt.name);
+    reply_error(r, &err);
+    return;
+  }
+  delete_record(r, k, rec, &o);
+  kube_store_record_unref(rec);
+  delete_opts_clear(&o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Internal writes                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void internal_done(const kube_store_record_t *rec,
+                          const kube_error_t *err, void *arg) {
+  char *key = arg;
+  if (err && err->reason != KUBE_REASON_NOT_FOUND)
+    log_debug("apiserver: internal write of %s: %s", key, err->message);
+  free(key);
+}
+
+void internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev) {
+  char *k = strdup(key);
+  if (!k)
+    return;
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_store_delete(srv->store, key, rev, internal_done, k, &err) < 0) {
+    log_warn("apiserver: delete %s: %s", key, err.message);
+    free(k);
+  }
+  kube_error_clear(&err);
+}
+
+void internal_update(kube_apiserver_t *srv, const char *key, json_object *obj,
+                     int64_t rev) {
+  size_t vlen = 0;
+  char *val = tree_to_stored(obj, &vlen);
+  char *k = strdup(key);
+  if (!val || !k) {
+    free(val);
+    free(k);
+    return;
+  }
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_store_update(srv->store, key, val, vlen, rev, internal_done, k,
+                        &err) < 0) {
+    log_warn("apiserver: update %s: %s", key, err.message);
+    free(k);
+  }
+  free(val);
+  kube_error_clear(&err);
+}
+
+/* ---- deletecollection ---- */
+
+void handle_deletecollection(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  kube_apiserver_t *srv = r->srv;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  struct filter f;
+  struct delete_opts o;
+  if (filter_parse(r, &f, &err) < 0) {
+    reply_error(r, &err);
+    return;
+  }
+  if (delete_opts_parse(r, &o, &err) < 0) {
+    filter_clear(&f);
+    delete_opts_clear(&o);
+    reply_error(r, &err);
+    return;
+  }
+  cleanup_free char *prefix = store_prefix(k, r->rt.ns);
+  kube_store_list_t l = {0};
+  if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, &err) < 0) {
+    filter_clear(&f);
+    delete_opts_clear(&o);
+    reply_error(r, &err);
+    return;
+  }
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  char apiv[128];
+  kube_kind_api_version(k, apiv, sizeof apiv);
+  kube_strbuf_printf(&sb,
+                     "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
+                     "\"resourceVersion\":\"%lld\"},\"items\":[",
+                     k->list_kind, apiv, (long long)l.revision);
+  size_t count = 0;
+  for (size_t i = 0; i < l.n; i++) {
+    const kube_store_record_t *rec = l.items[i];
+    json_object *obj = record_to_tree(rec, NULL);
+    if (!obj)
+      continue;
+    if (!filter_match(&f, obj)) {
+      json_object_put(obj);
+      continue;
+    }
+    if (count++)
+      kube_strbuf_append_char(&sb, ',');
+    kube_strbuf_append(&sb, json_object_to_json_string_ext(
+                                obj, JSON_C_TO_STRING_PLAIN |
+                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (!o.dry_run) {
+      bool is_pod = streq(k->kind, "Pod") && !k->group[0];
+      const char *node = tree_str(obj, "spec.nodeName");
+      int64_t grace = o.has_grace ? o.grace : 30;
+      if (has_finalizers(obj) || (is_pod && node && *node && grace > 0)) {
+        if (!tree_str(obj, "metadata.deletionTimestamp")) {
+          char ts[40];
+          json_object *meta = meta_of(obj);
+          json_object_object_add(
+              meta, "deletionTimestamp",
+              json_object_new_string(kube_time_format(
+                  time(NULL) + (has_finalizers(obj) ? 0 : grace), ts,
+                  sizeof ts)));
+          json_object_object_add(meta, "deletionGracePeriodSeconds",
+                                 json_object_new_int64(grace));
+          internal_update(srv, rec->key, obj, rec->mod_revision);
+          if (!has_finalizers(obj))
+            graceful_schedule(srv, rec->key, grace);
+        }
+      } else {
+        internal_delete(srv, rec->key, rec->mod_revision);
+      }
+    }
+    json_object_put(obj);
+  }
+  kube_strbuf_append(&sb, "]}");
+  kube_store_list_clear(&l);
+  filter_clear(&f);
+  delete_opts_clear(&o);
+  reply_json_str(r, 200, sb.data ? sb.data : "{}", sb.data ? sb.len : 2);
+  kube_strbuf_free(&sb);
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared inside the apiserver module only. */
+#ifndef KUBE_APISERVER_INTERNAL_H
+#define KUBE_APISERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+
+#include <libkube/apiserver.h>
+#include <libkube/store.h>
+
+#include "api/api-private.h"
+#include "core/util.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                            \
+  for ((var) = TAILQ_FIRST((head));                                            \
+       (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
+#endif
+
+/* TEMPORARY until the api module's validation lands: weak, checked. */
+#pragma weak kube_json_default
+#pragma weak kube_json_validate
+static inline int api_default(json_object *o, const kube_kind_t *k,
+                              kube_error_t *err) {
+  return kube_json_default ? kube_json_default(o, k, err) : 0;
+}
+static inline int api_validate(json_object *o, json_object *old,
+                               const kube_kind_t *k, kube_error_t *err) {
+  return kube_json_validate ? kube_json_validate(o, old, k, err) : 0;
+}
+
+#define DEFAULT_MAX_BODY (3u * 1024 * 1024)
+#define KUBE_SERVER_MINOR "32"
+
+struct req;
+struct watcher;
+struct hub;
+
+/* How a reply leaves the server: evhttp or the in-process callback. */
+struct transport {
+  void (*reply)(struct req *r, int code, const char *ctype, const char *body,
+                size_t len);
+  void (*stream_start)(struct req *r, int code, const char *ctype);
+  void (*stream_chunk)(struct req *r, const char *data, size_t len);
+  void (*stream_end)(struct req *r);
+  void (*release)(struct req *r); /* transport-specific cleanup */
+};
+
+enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
+
+/* A parsed request path. */
+struct route {
+  bool is_api;              /* /api/... or /apis/... */
+  char *group;              /* "" for core */
+  char *version;
+  char *ns;                 /* NULL when not namespaced */
+  char *resource;
+  char *name;
+  char *sub;                /* subresource or NULL */
+  bool legacy_watch;        /* /api/v1/watch/... */
+  const kube_kind_t *kind;  /* resolved, or NULL */
+  int depth;                /* segments after /api or /apis */
+};
+
+struct req {
+  kube_apiserver_t *srv;
+  const struct transport *tp;
+  void *tp_ctx;               /* evhttp_request or in-process call */
+  enum method method;
+  char *method_str;
+  char *path;                 /* decoded path without query */
+  struct evkeyvalq query;
+  bool query_init;
+  char *content_type;
+  char *accept;
+  char *body;
+  size_t body_len;
+  struct route rt;
+  bool streaming;
+  bool done;                  /* reply sent / stream ended */
+  struct watcher *watch;      /* when serving a watch */
+  /* Turns the written object into the reply (subresources); takes the
+   * reference it is given and returns an owned one. */
+  json_object *(*reply_transform)(struct req *r, json_object *obj);
+  TAILQ_ENTRY(req) link;      /* srv->inflight */
+  int64_t start_ns;
+};
+TAILQ_HEAD(req_list, req);
+
+struct listener {
+  struct evhttp *http;
+  bool auth;                  /* requires the bearer token */
+  char *unix_path;            /* unlinked on free */
+  int port;
+  struct listener *next;
+};
+
+struct kube_apiserver {
+  struct event_base *base;
+  kube_store_t *store;
+  char *token;
+  size_t max_body;
+  char *advertise_address;
+  int advertise_port;
+  struct listener *listeners;
+  struct req_list inflight;
+  struct hub *hubs;
+  bool ready;
+  bool shutting_down;
+  int bootstrap_pending;
+  bool zombie;                /* freed by the owner, waiting for writes */
+  kube_apiserver_done_cb done_cb;
+  void *done_arg;
+  struct event *drain_ev;
+  struct event *bookmark_ev;
+  struct ns_cleanup *ns_cleanups;
+  struct graceful *gracefuls;
+  void *tls_ctx;              /* SSL_CTX for TCP listeners, or NULL */
+  char *openapi;              /* cached /openapi/v2 document */
+  size_t openapi_len;
+};
+
+/* ---- server.c ---- */
+void req_finish(struct req *r);
+const char *req_query(const struct req *r, const char *key);
+bool req_query_bool(const struct req *r, const char *key);
+void server_check_drained(kube_apiserver_t *srv);
+void server_maybe_release(kube_apiserver_t *srv);
+
+/* ---- tls.c ---- */
+void *tls_ctx_new(const char *cert, const char *key, kube_error_t *err);
+void tls_ctx_free(void *ctx);
+struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
+
+/* ---- status.c ---- */
+void reply_json(struct req *r, int code, json_object *obj);
+void reply_json_str(struct req *r, int code, const char *json, size_t len);
+void reply_error(struct req *r, const kube_error_t *err);
+KUBE_PRINTF(3, 4)
+void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
+void reply_success(struct req *r, const char *kind_plural, const char *name,
+                   const char *uid);
+json_object *status_object(const kube_error_t *err);
+
+/* ---- router.c ---- */
+int route_parse(const char *path, struct route *rt, kube_error_t *err);
+void route_clear(struct route *rt);
+void dispatch(struct req *r);
+char *store_key(const kube_kind_t *k, const char *ns, const char *name);
+char *store_prefix(const kube_kind_t *k, const char *ns);
+
+/* ---- discovery.c / openapi.c ---- */
+bool discovery_serve(struct req *r);
+void openapi_serve(struct req *r);
+
+/* ---- objects.c ---- */
+/* Object JSON as stored (no resourceVersion) -> served JSON text with
+ * metadata.resourceVersion set; owned. */
+char *record_to_json(const kube_store_record_t *rec, size_t *len);
+/* Parse a record into a tree with resourceVersion set; owned. */
+json_object *record_to_tree(const kube_store_record_t *rec,
+                            kube_error_t *err);
+/* Serialize a tree for the store: apiVersion, kind, metadata first; drops
+ * metadata.resourceVersion. Owned. */
+char *tree_to_stored(json_object *obj, size_t *len);
+void tree_set_rv(json_object *obj, int64_t rev);
+json_object *meta_of(json_object *obj); /* metadata, created when missing */
+const char *tree_str(json_object *obj, const char *path);
+char *now_rfc3339(char *buf, size_t len);
+const char *kind_api_version(const kube_kind_t *k, char *buf, size_t len);
+json_object *decode_body(struct req *r, kube_error_t *err);
+void error_not_found(kube_error_t *err, const kube_kind_t *k,
+                     const char *name);
+void error_conflict(kube_error_t *err, const kube_kind_t *k,
+                    const char *name);
+bool has_finalizers(json_object *obj);
+
+/* ---- handlers-read.c ---- */
+void handle_get(struct req *r);
+void handle_list(struct req *r);
+bool accept_table(const struct req *r);
+json_object *table_new(const kube_kind_t *k, bool include_object_full,
+                       bool include_none);
+void table_add_row(json_object *table, const kube_kind_t *k, json_object *obj,
+                   time_t now, int include);
+int table_include_mode(const struct req *r);
+
+/* Selector matching on a tree. */
+struct filter {
+  kube_selector_t *labels;
+  kube_selector_t *fields;
+};
+int filter_parse(const struct req *r, struct filter *f, kube_error_t *err);
+bool filter_active(const struct filter *f);
+bool filter_match(const struct filter *f, json_object *obj);
+void filter_clear(struct filter *f);
+
+/* ---- watch.c ---- */
+void handle_watch(struct req *r);
+void watch_stop_all(kube_apiserver_t *srv);
+void watchers_cancel_req(struct req *r);
+void hubs_free(kube_apiserver_t *srv);
+
+/* ---- handlers-write.c ---- */
+void handle_create(struct req *r);
+void handle_update(struct req *r);
+void handle_patch(struct req *r);
+void handle_delete(struct req *r);
+void handle_deletecollection(struct req *r);
+
+
+/* A write pipeline shared by PUT, PATCH and subresources: `obj` (stolen)
+ * is the new state of the object whose stored record is `old` (borrowed,
+ * may be NULL for create).  `status_only`: keep everything but status
+ * from old; `main_only`: keep old status. */
+enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL };
+void write_update(struct req *r, const kube_kind_t *k,
+                  const kube_store_record_t *old, json_object *obj,
+                  enum write_mode mode, int reply_code);
+void write_create(struct req *r, const kube_kind_t *k, json_object *obj);
+void handle_patch_mode(struct req *r, enum write_mode mode);
+bool dry_run(const struct req *r);
+json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
+                              json_object *orig, kube_error_t *err);
+/* Asynchronous internal store writes not bound to a request. */
+void internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev);
+void internal_update(kube_apiserver_t *srv, const char *key, json_object *obj,
+                     int64_t rev);
+void graceful_schedule(kube_apiserver_t *srv, const char *key,
+                       int64_t delay_sec);
+void gracefuls_free(kube_apiserver_t *srv);
+
+/* ---- namespaces.c ---- */
+void bootstrap_start(kube_apiserver_t *srv);
+void namespace_start_cleanup(kube_apiserver_t *srv, const char *ns);
+void ns_cleanups_free(kube_apiserver_t *srv);
+/* Create `obj` (stolen) with server-set metadata, if absent; async. */
+int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                              json_object *obj);
+/* Forbidden/NotFound when objects cannot be created in ns. */
+int namespace_check_active(kube_apiserver_t *srv, const char *ns,
+                           kube_error_t *err);
+
+/* ---- subresources.c ---- */
+void handle_subresource(struct req *r);
+
+/* ---- events.c ---- */
+void event_record(kube_apiserver_t *srv, json_object *involved,
+                  const kube_kind_t *k, const char *type, const char *reason,
+                  const char *message);
+
+#endif /* KUBE_APISERVER_INTERNAL_H */

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bootstrap objects, namespace lifecycle (creation checks, termination
+ * that removes the namespace's objects) and graceful-deletion timers. */
+#include <time.h>
+
+#include "apiserver/internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Internal creates                                                          */
+/* ------------------------------------------------------------------------ */
+
+struct icreate {
+  kube_apiserver_t *srv;
+  char *key;
+  bool counts_for_bootstrap;
+};
+
+static void bootstrap_step_done(kube_apiserver_t *srv) {
+  if (--srv->bootstrap_pending == 0) {
+    srv->ready = true;
+    log_info("apiserver: bootstrap objects in place");
+  }
+}
+
+static void icreate_done(const kube_store_record_t *rec,
+                         const kube_error_t *err, void *arg) {
+  struct icreate *c = arg;
+  if (err && err->reason != KUBE_REASON_ALREADY_EXISTS)
+    log_warn("apiserver: create %s: %s", c->key, err->message);
+  if (c->counts_for_bootstrap && !c->srv->zombie)
+    bootstrap_step_done(c->srv);
+  free(c->key);
+  free(c);
+}
+
+/* Fill server-set metadata and write `obj` (stolen) if absent. */
+static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                           json_object *obj, bool bootstrap) {
+  char apiv[128], uid[40], ts[40];
+  kube_kind_api_version(k, apiv, sizeof apiv);
+  json_object_object_add(obj, "apiVersion", json_object_new_string(apiv));
+  json_object_object_add(obj, "kind", json_object_new_string(k->kind));
+  json_object *meta = meta_of(obj);
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (api_default(obj, k, &err) < 0) {
+    log_debug("apiserver: defaulting %s: %s", k->kind, err.message);
+    kube_error_clear(&err);
+  }
+  json_object_object_add(meta, "uid",
+                         json_object_new_string(kube_uuid_generate(uid, sizeof uid)));
+  json_object_object_add(meta, "creationTimestamp",
+                         json_object_new_string(now_rfc3339(ts, sizeof ts)));
+  json_object_object_add(meta, "generation", json_object_new_int64(1));
+  const char *ns = tree_str(obj, "metadata.namespace");
+  const char *name = tree_str(obj, "metadata.name");
+  char *key = store_key(k, ns, name ? name : "");
+  size_t vlen = 0;
+  char *val = tree_to_stored(obj, &vlen);
+  json_object_put(obj);
+  struct icreate *c = calloc(1, sizeof(*c));
+  if (!key || !val || !c) {
+    free(key);
+    free(val);
+    free(c);
+    return -1;
+  }
+  c->srv = srv;
+  c->key = key;
+  c->counts_for_bootstrap = bootstrap;
+  if (bootstrap)
+    srv->bootstrap_pending++;
+  int rc = kube_store_create(srv->store, key, val, vlen, icreate_done, c, &err);
+  free(val);
+  if (rc < 0) {
+    log_warn("apiserver: create %s: %s", key, err.message);
+    kube_error_clear(&err);
+    if (bootstrap)
+      srv->bootstrap_pending--;
+    free(c->key);
+    free(c);
+    return -1;
+  }
+  return 0;
+}
+
+int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                              json_object *obj) {
+  return internal_create(srv, k, obj, false);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bootstrap                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static bool exists(kube_apiserver_t *srv, const kube_kind_t *k, const char *ns,
+                   const char *name) {
+  char *key = store_key(k, ns, name);
+  if (!key)
+    return false;
+  kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
+  free(key);
+  kube_store_record_unref(rec);
+  return rec != NULL;
+}
+
+static void resume_terminations(kube_apiserver_t *srv) {
+  const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
+  const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
+  kube_store_list_t l = {0};
+  char *prefix = nsk ? store_prefix(nsk, NULL) : NULL;
+  if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
+    for (size_t i = 0; i < l.n; i++) {
+      json_object *o = record_to_tree(l.items[i], NULL);
+      if (o && tree_str(o, "metadata.deletionTimestamp"))
+        namespace_start_cleanup(srv, tree_str(o, "metadata.name"));
+      if (o)
+        json_object_put(o);
+    }
+    kube_store_list_clear(&l);
+  }
+  free(prefix);
+  prefix = podk ? store_prefix(podk, NULL) : NULL;
+  if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
+    time_t now = time(NULL);
+    for (size_t i = 0; i < l.n; i++) {
+      json_object *o = record_to_tree(l.items[i], NULL);
+      const char *dt = o ? tree_str(o, "metadata.deletionTimestamp") : NULL;
+      struct timespec ts;
+      if (dt && !has_finalizers(o) && kube_time_parse(dt, &ts, NULL) == 0)
+        graceful_schedule(srv, l.items[i]->key,
+                          ts.tv_sec > now ? ts.tv_sec - now : 0);
+      if (o)
+        json_object_put(o);
+    }
+    kube_store_list_clear(&l);
+  }
+  free(prefix);
+}
+
+void bootstrap_start(kube_apiserver_t *srv) {
+  const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
+  const kube_kind_t *svck = kube_kind_by_resource("", "v1", "services");
+  const kube_kind_t *epk = kube_kind_by_resource("", "v1", "endpoints");
+  srv->bootstrap_pending = 1; /* held until every create is queued */
+  static const char *const namespaces[] = {"default", "kube-system",
+                                           "kube-public", "kube-node-lease",
+                                           NULL};
+  for (size_t i = 0; nsk && namespaces[i]; i++) {
+    if (exists(srv, nsk, NULL, namespaces[i]))
+      continue;
+    json_object *o = json_object_new_object();
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "name", json_object_new_string(namespaces[i]));
+    json_object *labels = json_object_new_object();
+    json_object_object_add(labels, "kubernetes.io/metadata.name",
+                           json_object_new_string(namespaces[i]));
+    json_object_object_add(m, "labels", labels);
+    json_object_object_add(o, "metadata", m);
+    json_object *spec = json_object_new_object();
+    json_object *fin = json_object_new_array();
+    json_object_array_add(fin, json_object_new_string("kubernetes"));
+    json_object_object_add(spec, "finalizers", fin);
+    json_object_object_add(o, "spec", spec);
+    json_object *st = json_object_new_object();
+    json_object_object_add(st, "phase", json_object_new_string("Active"));
+    json_object_object_add(o, "status", st);
+    internal_create(srv, nsk, o, true);
+  }
+  if (svck && !exists(srv, svck, "default", "kubernetes")) {
+    const char *svc_json =
+        "{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\","
+        "\"labels\":{\"component\":\"apiserver\",\"provider\":\"kubernetes\"}},"
+        "\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"10.96.0.1\","
+        "\"clusterIPs\":[\"10.96.0.1\"],\"sessionAffinity\":\"None\","
+        "\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\","
+        "\"internalTrafficPolicy\":\"Cluster\","
+        "\"ports\":[{\"name\":\"https\",\"port\":443,\"protocol\":\"TCP\","
+        "\"targetPort\":0}]},\"status\":{\"loadBalancer\":{}}}";
+    json_object *o = kube_json_parse(svc_json, strlen(svc_json), NULL);
+    if (o) {
+      json_object *port = json_object_array_get_idx(
+          kube_json_get(o, "spec.ports"), 0);
+      json_object_object_add(port, "targetPort",
+                             json_object_new_int(srv->advertise_port));
+      internal_create(srv, svck, o, true);
+    }
+  }
+  if (epk && !exists(srv, epk, "default", "kubernetes")) {
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\","
+             "\"labels\":{\"endpointslice.kubernetes.io/skip-mirror\":\"true\"}"
+             "},\"subsets\":[{\"addresses\":[{\"ip\":\"%s\"}],"
+             "\"ports\":[{\"name\":\"https\",\"port\":%d,\"protocol\":\"TCP\"}"
+             "]}]}",
+             srv->advertise_address, srv->advertise_port);
+    json_object *o = kube_json_parse(buf, strlen(buf), NULL);
+    if (o)
+      internal_create(srv, epk, o, true);
+  }
+  resume_terminations(srv);
+  bootstrap_step_done(srv);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Namespaces                                                                */
+/* ------------------------------------------------------------------------ */
+
+int namespace_check_active(kube_apiserver_t *srv, const char *ns,
+                           kube_error_t *err) {
+  const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
+  if (!nsk)
+    return 0;
+  cleanup_free char *key = store_key(nsk, NULL, ns);
+  if (!key)
+    return kube_make_oom(err);
+  kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
+  if (!rec) {
+    error_not_found(err, nsk, ns);
+    return -1;
+  }
+  json_object *o = record_to_tree(rec, NULL);
+  kube_store_record_unref(rec);
+  bool terminating = o && tree_str(o, "metadata.deletionTimestamp");
+  if (o)
+    json_object_put(o);
+  if (terminating)
+    return kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,
+                          "unable to create new content in namespace %s "
+                          "because it is being terminated",
+                          ns);
+  return 0;
+}
+
+struct ns_cleanup {
+  kube_apiserver_t *srv;
+  char *name;
+  struct event *ev;
+  struct ns_cleanup *next;
+};
+
+static void ns_cleanup_free(struct ns_cleanup *c) {
+  if (c->ev)
+    event_free(c->ev);
+  free(c->name);
+  free(c);
+}
+
+static void ns_cleanup_unlink(struct ns_cleanup *c) {
+  for (struct ns_cleanup **p = &c->srv->ns_cleanups; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      return;
+    }
+}
+
+/* Remove the namespace itself once it is empty. */
+static bool finish_namespace(struct ns_cleanup *c) {
+  const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
+  cleanup_free char *key = store_key(nsk, NULL, c->name);
+  kube_store_record_t *rec = key ? kube_store_get(c->srv->store, key, NULL) : NULL;
+  if (!rec)
+    return true;
+  json_object *o = record_to_tree(rec, NULL);
+  if (!o) {
+    kube_store_record_unref(rec);
+    return true;
+  }
+  /* Drop our own finalizers ("kubernetes" in metadata and spec). */
+  json_object *fin = kube_json_get(o, "metadata.finalizers");
+  if (fin && json_object_is_type(fin, json_type_array)) {
+    json_object *keep = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(fin); i++) {
+      json_object *f = json_object_array_get_idx(fin, i);
+      if (!streq(json_object_get_string(f), "kubernetes"))
+        json_object_array_add(keep, json_object_get(f));
+    }
+    if (json_object_array_length(keep))
+      json_object_object_add(meta_of(o), "finalizers", keep);
+    else {
+      json_object_put(keep);
+      json_object_object_del(meta_of(o), "finalizers");
+    }
+  }
+  json_object *spec = kube_json_get(o, "spec");
+  if (spec && json_object_is_type(spec, json_type_object))
+    json_object_object_del(spec, "finalizers");
+  bool done = true;
+  if (has_finalizers(o)) {
+    internal_update(c->srv, key, o, rec->mod_revision);
+    done = false; /* someone else's finalizer: wait for it */
+  } else {
+    internal_delete(c->srv, key, rec->mod_revision);
+  }
+  json_object_put(o);
+  kube_store_record_unref(rec);
+  return done;
+}
+
+static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
+  struct ns_cleanup *c = arg;
+  kube_apiserver_t *srv = c->srv;
+  size_t remaining = 0;
+  for (size_t i = 0; i < kube_kinds_count(); i++) {
+    const kube_kind_t *k = kube_kinds_at(i);
+    if (!k->namespaced)
+      continue;
+    char *prefix = store_prefix(k, c->name);
+    kube_store_list_t l = {0};
+    if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0) {
+      free(prefix);
+      remaining++;
+      continue;
+    }
+    free(prefix);
+    for (size_t j = 0; j < l.n; j++) {
+      const kube_store_record_t *rec = l.items[j];
+      remaining++;
+      json_object *o = record_to_tree(rec, NULL);
+      if (!o)
+        continue;
+      if (has_finalizers(o)) {
+        if (!tree_str(o, "metadata.deletionTimestamp")) {
+          char ts[40];
+          json_object_object_add(meta_of(o), "deletionTimestamp",
+                                 json_object_new_string(now_rfc3339(ts, sizeof ts)));
+          json_object_object_add(meta_of(o), "deletionGracePeriodSeconds",
+                                 json_object_new_int64(0));
+          internal_update(srv, rec->key, o, rec->mod_revision);
+        }
+      } else {
+        internal_delete(srv, rec->key, rec->mod_revision);
+      }
+      json_object_put(o);
+    }
+    kube_store_list_clear(&l);
+  }
+  if (remaining == 0 && finish_namespace(c)) {
+    log_info("apiserver: namespace %s deleted", c->name);
+    ns_cleanup_unlink(c);
+    ns_cleanup_free(c);
+    return;
+  }
+  struct timeval tv = {.tv_sec = 0, .tv_usec = remaining ? 200000 : 500000};
+  evtimer_add(c->ev, &tv);
+}
+
+void namespace_start_cleanup(kube_apiserver_t *srv, const char *ns) {
+  if (!ns)
+    return;
+  for (struct ns_cleanup *c = srv->ns_cleanups; c; c = c->next)
+    if (streq(c->name, ns))
+      return;
+  struct ns_cleanup *c = calloc(1, sizeof(*c));
+  if (!c)
+    return;
+  c->srv = srv;
+  c->name = strdup(ns);
+  c->ev = evtimer_new(srv->base, ns_cleanup_cb, c);
+  if (!c->name || !c->ev) {
+    ns_cleanup_free(c);
+    return;
+  }
+  c->next = srv->ns_cleanups;
+  srv->ns_cleanups = c;
+  /* Let the namespace's own update land first. */
+  struct timeval tv = {.tv_sec = 0, .tv_usec = 1000};
+  evtimer_add(c->ev, &tv);
+  log_info("apiserver: terminating namespace %s", ns);
+}
+
+void ns_cleanups_free(kube_apiserver_t *srv) {
+  while (srv->ns_cleanups) {
+    struct ns_cleanup *c = srv->ns_cleanups;
+    srv->ns_cleanups = c->next;
+    ns_cleanup_free(c);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Graceful deletion: the object goes when its grace period is over, even  */
+/* when no node agent confirmed it.                                          */
+/* ------------------------------------------------------------------------ */
+
+struct graceful {
+  kube_apiserver_t *srv;
+  char *key;
+  struct event *ev;
+  struct graceful *next;
+};
+
+static void graceful_free(struct graceful *g) {
+  if (g->ev)
+    event_free(g->ev);
+  free(g->key);
+  free(g);
+}
+
+static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
+  struct graceful *g = arg;
+  kube_apiserver_t *srv = g->srv;
+  for (struct graceful **p = &srv->gracefuls; *p; p = &(*p)->next)
+    if (*p == g) {
+      *p = g->next;
+      break;
+    }
+  kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
+  if (rec) {
+    json_object *o = record_to_tree(rec, NULL);
+    if (o && tree_str(o, "metadata.deletionTimestamp") && !has_finalizers(o))
+      internal_delete(srv, g->key, rec->mod_revision);
+    if (o)
+      json_object_put(o);
+    kube_store_record_unref(rec);
+  }
+  graceful_free(g);
+}
+
+void graceful_schedule(kube_apiserver_t *srv, const char *key,
+                       int64_t delay_sec) {
+  for (struct graceful *g = srv->gracefuls; g; g = g->next)
+    if (streq(g->key, key)) {
+      struct timeval tv = {.tv_sec = delay_sec};
+      evtimer_add(g->ev, &tv); /* a shorter grace period replaces it */
+      return;
+    }
+  struct graceful *g = calloc(1, sizeof(*g));
+  if (!g)
+    return;
+  g->srv = srv;
+  g->key = strdup(key);
+  g->ev = evtimer_new(srv->base, graceful_cb, g);
+  if (!g->key || !g->ev) {
+    graceful_free(g);
+    return;
+  }
+  struct timeval tv = {.tv_sec = delay_sec};
+  evtimer_add(g->ev, &tv);
+  g->next = srv->gracefuls;
+  srv->gracefuls = g;
+}
+
+void gracefuls_free(kube_apiserver_t *srv) {
+  while (srv->gracefuls) {
+    struct graceful *g = srv->gracefuls;
+    srv->gracefuls = g->next;
+    graceful_free(g);
+  }
+}

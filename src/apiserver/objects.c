@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Objects between the wire and the store: request body decoding, the
+ * stored form (no resourceVersion: it is the record's mod_revision) and
+ * the served form. */
+#include <strings.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "apiserver/patch.h"
+
+char *now_rfc3339(char *buf, size_t len) {
+  return kube_time_format(time(NULL), buf, len);
+}
+
+const char *kind_api_version(const kube_kind_t *k, char *buf, size_t len) {
+  return kube_kind_api_version(k, buf, len);
+}
+
+json_object *meta_of(json_object *obj) {
+  json_object *m = NULL;
+  if (!json_object_object_get_ex(obj, "metadata", &m) ||
+      !json_object_is_type(m, json_type_object)) {
+    m = json_object_new_object();
+    json_object_object_add(obj, "metadata", m);
+  }
+  return m;
+}
+
+const char *tree_str(json_object *obj, const char *path) {
+  return kube_json_get_string(obj, path);
+}
+
+void tree_set_rv(json_object *obj, int64_t rev) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld", (long long)rev);
+  json_object_object_add(meta_of(obj), "resourceVersion",
+                         json_object_new_string(buf));
+}
+
+bool has_finalizers(json_object *obj) {
+  json_object *f = kube_json_get(obj, "metadata.finalizers");
+  return f && json_object_is_type(f, json_type_array) &&
+         json_object_array_length(f) > 0;
+}
+
+char *tree_to_stored(json_object *obj, size_t *len) {
+  json_object *out = json_object_new_object();
+  json_object *v;
+  if (!out)
+    return NULL;
+  if (json_object_object_get_ex(obj, "apiVersion", &v))
+    json_object_object_add(out, "apiVersion", json_object_get(v));
+  if (json_object_object_get_ex(obj, "kind", &v))
+    json_object_object_add(out, "kind", json_object_get(v));
+  json_object *meta = json_object_new_object();
+  json_object_object_add(out, "metadata", meta);
+  if (json_object_object_get_ex(obj, "metadata", &v) &&
+      json_object_is_type(v, json_type_object)) {
+    json_object_object_foreach(v, mk, mv) {
+      if (streq(mk, "resourceVersion") || streq(mk, "selfLink"))
+        continue;
+      json_object_object_add(meta, mk, json_object_get(mv));
+    }
+  }
+  json_object_object_foreach(obj, key, val) {
+    if (streq(key, "apiVersion") || streq(key, "kind") ||
+        streq(key, "metadata"))
+      continue;
+    json_object_object_add(out, key, json_object_get(val));
+  }
+  size_t l = 0;
+  const char *s = json_object_to_json_string_length(
+      out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
+  char *res = s ? strndup(s, l) : NULL;
+  json_object_put(out);
+  if (res && len)
+    *len = l;
+  return res;
+}
+
+json_object *record_to_tree(const kube_store_record_t *rec,
+                            kube_error_t *err) {
+  json_object *o = kube_json_parse(rec->value, rec->value_len, err);
+  if (!o)
+    return NULL;
+  if (!json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "stored value of %s is not "
+                   "an object", rec->key);
+    return NULL;
+  }
+  tree_set_rv(o, rec->mod_revision);
+  return o;
+}
+
+/* The stored text starts {"apiVersion":"..","kind":"..","metadata":{ (we
+ * wrote it): splice resourceVersion in without a parse.  Anything else is
+ * parsed and re-encoded. */
+char *record_to_json(const kube_store_record_t *rec, size_t *len) {
+  const char *v = rec->value;
+  const char *m = NULL;
+  size_t scan = rec->value_len < 512 ? rec->value_len : 512;
+  static const char pat[] = "\"metadata\":{";
+  for (size_t i = 1; i + sizeof(pat) - 1 <= scan; i++) {
+    if (v[i] == '{')
+      break;
+    if (v[i] == '"' && memcmp(v + i, pat, sizeof(pat) - 1) == 0) {
+      m = v + i + sizeof(pat) - 1;
+      break;
+    }
+  }
+  if (v[0] == '{' && m) {
+    char rv[64];
+    int rl = snprintf(rv, sizeof rv, "\"resourceVersion\":\"%lld\"%s",
+                      (long long)rec->mod_revision, *m == '}' ? "" : ",");
+    size_t head = (size_t)(m - v);
+    size_t total = rec->value_len + (size_t)rl;
+    char *out = malloc(total + 1);
+    if (!out)
+      return NULL;
+    memcpy(out, v, head);
+    memcpy(out + head, rv, (size_t)rl);
+    memcpy(out + head + rl, m, rec->value_len - head);
+    out[total] = '\0';
+    if (len)
+      *len = total;
+    return out;
+  }
+  json_object *o = record_to_tree(rec, NULL);
+  if (!o)
+    return NULL;
+  size_t l = 0;
+  const char *s = json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
+  char *res = s ? strndup(s, l) : NULL;
+  json_object_put(o);
+  if (res && len)
+    *len = l;
+  return res;
+}
+
+static bool media_is(const char *ct, const char *type) {
+  size_t n = strlen(type);
+  while (*ct == ' ')
+    ct++;
+  return strncasecmp(ct, type, n) == 0 &&
+         (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Decode the request body into an object tree (owned). */
+json_object *decode_body(struct req *r, kube_error_t *err) {
+  const char *ct = r->content_type;
+  json_object *obj = NULL;
+  if (r->body_len == 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "the request body is empty");
+    return NULL;
+  }
+  if (!ct || !*ct || media_is(ct, "application/json") || media_is(ct, "*/*") ||
+      media_is(ct, "text/plain") ||
+      media_is(ct, "application/merge-patch+json") ||
+      media_is(ct, "application/strategic-merge-patch+json") ||
+      media_is(ct, "application/json-patch+json")) {
+    obj = kube_json_parse(r->body, r->body_len, err);
+  } else if (media_is(ct, "application/yaml") || media_is(ct, "text/yaml") ||
+             media_is(ct, "application/x-yaml") ||
+             media_is(ct, "application/apply-patch+yaml")) {
+    json_object *docs = kube_json_decode_stream(r->body, r->body_len, err);
+    if (!docs)
+      return NULL;
+    if (json_object_array_length(docs) != 1) {
+      json_object_put(docs);
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "the request body must hold exactly one object");
+      return NULL;
+    }
+    obj = json_object_get(json_object_array_get_idx(docs, 0));
+    json_object_put(docs);
+  } else if (media_is(ct, "application/vnd.kubernetes.protobuf")) {
+    obj = kube_protobuf_decode(r->body, r->body_len, err);
+  } else {
+    kube_error_set(err, KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, 0,
+                   "the body of the request was in an unknown format - "
+                   "accepted media types include: application/json, "
+                   "application/yaml, application/vnd.kubernetes.protobuf");
+    return NULL;
+  }
+  if (!obj) {
+    if (err && err->reason != KUBE_REASON_UNSUPPORTED_MEDIA_TYPE)
+      err->reason = KUBE_REASON_BAD_REQUEST;
+    return NULL;
+  }
+  if (!json_object_is_type(obj, json_type_object)) {
+    json_object_put(obj);
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "the request body must be a JSON object");
+    return NULL;
+  }
+  return obj;
+}

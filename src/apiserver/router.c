@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* URL -> group/version/namespace/resource/name/subresource, and dispatch
+ * to the handlers. */
+#include "apiserver/internal.h"
+
+void route_clear(struct route *rt) {
+  free(rt->group);
+  free(rt->version);
+  free(rt->ns);
+  free(rt->resource);
+  free(rt->name);
+  free(rt->sub);
+  memset(rt, 0, sizeof(*rt));
+}
+
+#define MAX_SEGS 12
+
+static int split(const char *path, char **segs, int max) {
+  int n = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    const char *e = strchr(p, '/');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (n == max)
+      return -1;
+    segs[n] = strndup(p, len);
+    if (!segs[n])
+      return -1;
+    n++;
+    p += len;
+  }
+  return n;
+}
+
+static char *take(char **segs, int i) { return steal_pointer(&segs[i]); }
+
+int route_parse(const char *path, struct route *rt, kube_error_t *err) {
+  char *segs[MAX_SEGS] = {0};
+  memset(rt, 0, sizeof(*rt));
+  int n = split(path, segs, MAX_SEGS);
+  int rc = 0;
+  if (n < 0) {
+    rc = kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,
+                        "the server could not find the requested resource");
+    goto out;
+  }
+  int i;
+  if (n >= 1 && streq(segs[0], "api")) {
+    rt->is_api = true;
+    rt->group = strdup("");
+    if (n >= 2)
+      rt->version = take(segs, 1);
+    i = 2;
+  } else if (n >= 1 && streq(segs[0], "apis")) {
+    rt->is_api = true;
+    if (n >= 2)
+      rt->group = take(segs, 1);
+    if (n >= 3)
+      rt->version = take(segs, 2);
+    i = 3;
+  } else {
+    goto out;
+  }
+  rt->depth = n;
+  if (i < n && streq(segs[i], "watch")) {
+    rt->legacy_watch = true;
+    i++;
+  }
+  int rest = n - i;
+  if (rest <= 0)
+    goto out;
+  if (streq(segs[i], "namespaces") && rest >= 3 &&
+      !(rest == 3 && rt->group && !rt->group[0] &&
+        (streq(segs[i + 2], "status") || streq(segs[i + 2], "finalize")))) {
+    rt->ns = take(segs, i + 1);
+    i += 2;
+    rest -= 2;
+  }
+  if (rest > 3) {
+    rc = kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,
+                        "the server could not find the requested resource");
+    goto out;
+  }
+  rt->resource = take(segs, i);
+  if (rest >= 2)
+    rt->name = take(segs, i + 1);
+  if (rest >= 3)
+    rt->sub = take(segs, i + 2);
+out:
+  for (int j = 0; j < MAX_SEGS; j++)
+    free(segs[j]);
+  return rc;
+}
+
+char *store_prefix(const kube_kind_t *k, const char *ns) {
+  char *s = NULL;
+  const char *g = k->group[0] ? k->group : "core";
+  int rc = ns && k->namespaced
+               ? asprintf(&s, "/registry/%s/%s/%s/", g, k->resource, ns)
+               : asprintf(&s, "/registry/%s/%s/", g, k->resource);
+  return rc < 0 ? NULL : s;
+}
+
+char *store_key(const kube_kind_t *k, const char *ns, const char *name) {
+  char *s = NULL;
+  const char *g = k->group[0] ? k->group : "core";
+  int rc = k->namespaced
+               ? asprintf(&s, "/registry/%s/%s/%s/%s", g, k->resource,
+                          ns ? ns : "", name)
+               : asprintf(&s, "/registry/%s/%s/%s", g, k->resource, name);
+  return rc < 0 ? NULL : s;
+}
+
+static void not_found(struct req *r) {
+  reply_status(r, KUBE_REASON_NOT_FOUND,
+               "the server could not find the requested resource");
+}
+
+void dispatch(struct req *r) {
+  if (r->method == M_OTHER) {
+    if (r->method_str && streq(r->method_str, "TOO_LARGE"))
+      reply_status(r, KUBE_REASON_TOO_LARGE,
+                   "the request body exceeds the limit of %zu bytes",
+                   r->srv->max_body);
+    else
+      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                   "method %s is not allowed",
+                   r->method_str ? r->method_str : "");
+    return;
+  }
+  if (streq(r->path, "/openapi/v2")) {
+    openapi_serve(r);
+    return;
+  }
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (route_parse(r->path, &r->rt, &err) < 0) {
+    reply_error(r, &err);
+    kube_error_clear(&err);
+    return;
+  }
+  struct route *rt = &r->rt;
+  if (!rt->resource) {
+    if (!discovery_serve(r))
+      not_found(r);
+    return;
+  }
+  rt->kind = kube_kind_by_resource(rt->group, rt->version ? rt->version : "",
+                                   rt->resource);
+  const kube_kind_t *k = rt->kind;
+  if (!k) {
+    not_found(r);
+    return;
+  }
+  if (rt->ns && !k->namespaced) {
+    not_found(r);
+    return;
+  }
+  if (k->namespaced && !rt->ns && rt->name) {
+    /* /api/v1/pods/x is not a path Kubernetes serves. */
+    not_found(r);
+    return;
+  }
+  if (rt->name && (!rt->name[0] || strchr(rt->name, '/'))) {
+    not_found(r);
+    return;
+  }
+  bool watch = rt->legacy_watch || req_query_bool(r, "watch");
+  if (rt->sub) {
+    handle_subresource(r);
+    return;
+  }
+  switch (r->method) {
+  case M_GET:
+  case M_HEAD:
+    if (watch)
+      handle_watch(r);
+    else if (rt->name)
+      handle_get(r);
+    else
+      handle_list(r);
+    return;
+  case M_POST:
+    if (rt->name) {
+      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                   "POST is not allowed on a named %s", k->resource);
+      return;
+    }
+    handle_create(r);
+    return;
+  case M_PUT:
+    if (!rt->name) {
+      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                   "PUT needs the name of the %s", k->singular);
+      return;
+    }
+    handle_update(r);
+    return;
+  case M_PATCH:
+    if (!rt->name) {
+      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                   "PATCH needs the name of the %s", k->singular);
+      return;
+    }
+    handle_patch(r);
+    return;
+  case M_DELETE:
+    if (rt->name)
+      handle_delete(r);
+    else
+      handle_deletecollection(r);
+    return;
+  default:
+    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED, "method not allowed");
+  }
+}

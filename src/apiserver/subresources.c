@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Subresources: status, scale (autoscaling/v1 Scale), binding, log, exec. */
+#include <time.h>
+
+#include "apiserver/internal.h"
+
+static bool kind_has_sub(const kube_kind_t *k, const char *sub) {
+  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
+    if (streq(k->subresources[i], sub))
+      return true;
+  return false;
+}
+
+static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
+  cleanup_free char *key = store_key(r->rt.kind, r->rt.ns, r->rt.name);
+  if (!key) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  kube_store_record_t *rec = kube_store_get(r->srv->store, key, err);
+  if (!rec && err && err->reason == KUBE_REASON_NOT_FOUND)
+    error_not_found(err, r->rt.kind, r->rt.name);
+  return rec;
+}
+
+/* ---- status ---- */
+
+static void handle_status(struct req *r) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (r->method == M_GET) {
+    handle_get(r);
+    return;
+  }
+  if (r->method == M_PATCH) {
+    handle_patch_mode(r, WRITE_STATUS);
+    return;
+  }
+  if (r->method != M_PUT) {
+    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                 "method %s is not allowed on status", r->method_str);
+    return;
+  }
+  json_object *obj = decode_body(r, &err);
+  if (!obj) {
+    reply_error(r, &err);
+    return;
+  }
+  kube_store_record_t *rec = get_record(r, &err);
+  if (!rec) {
+    json_object_put(obj);
+    reply_error(r, &err);
+    return;
+  }
+  write_update(r, r->rt.kind, rec, obj, WRITE_STATUS, 200);
+  kube_store_record_unref(rec);
+}
+
+/* ---- scale ---- */
+
+static char *selector_string(json_object *obj, bool rc) {
+  json_object *sel = kube_json_get(obj, "spec.selector");
+  if (!sel || !json_object_is_type(sel, json_type_object))
+    return strdup("");
+  json_object *ml = rc ? sel : kube_json_get(sel, "matchLabels");
+  kube_selector_t *s = kube_selector_new();
+  if (!s)
+    return NULL;
+  if (ml && json_object_is_type(ml, json_type_object)) {
+    json_object_object_foreach(ml, key, val) {
+      const char *v = json_object_get_string(val);
+      kube_selector_add(s, key, KUBE_SELECTOR_EQUALS, &v, 1, NULL);
+    }
+  }
+  json_object *me = rc ? NULL : kube_json_get(sel, "matchExpressions");
+  for (size_t i = 0; me && json_object_is_type(me, json_type_array) &&
+                     i < json_object_array_length(me);
+       i++) {
+    json_object *e = json_object_array_get_idx(me, i);
+    const char *key = kube_json_get_string(e, "key");
+    const char *op = kube_json_get_string(e, "operator");
+    json_object *vals = kube_json_get(e, "values");
+    if (!key || !op)
+      continue;
+    const char *vv[64];
+    size_t nv = 0;
+    for (size_t j = 0; vals && json_object_is_type(vals, json_type_array) &&
+                       j < json_object_array_length(vals) && nv < 64;
+         j++)
+      vv[nv++] = json_object_get_string(json_object_array_get_idx(vals, j));
+    kube_selector_op_t o = streq(op, "In")       ? KUBE_SELECTOR_IN
+                           : streq(op, "NotIn")  ? KUBE_SELECTOR_NOT_IN
+                           : streq(op, "Exists") ? KUBE_SELECTOR_EXISTS
+                                                 : KUBE_SELECTOR_DOES_NOT_EXIST;
+    kube_selector_add(s, key, o, vv, nv, NULL);
+  }
+  char *out = kube_selector_to_string(s);
+  kube_selector_free(s);
+  return out;
+}
+
+static json_object *scale_of(json_object *obj, const kube_kind_t *k) {
+  json_object *sc = json_object_new_object();
+  json_object_object_add(sc, "kind", json_object_new_string("Scale"));
+  json_object_object_add(sc, "apiVersion",
+                         json_object_new_string("autoscaling/v1"));
+  json_object *m = json_object_new_object();
+  static const char *const keys[] = {"name", "namespace", "uid",
+                                     "resourceVersion", "creationTimestamp",
+                                     NULL};
+  json_object *om = kube_json_get(obj, "metadata");
+  for (size_t i = 0; keys[i] && om; i++) {
+    json_object *v = NULL;
+    if (json_object_object_get_ex(om, keys[i], &v))
+      json_object_object_add(m, keys[i], json_object_get(v));
+  }
+  json_object_object_add(sc, "metadata", m);
+  json_object *rep = kube_json_get(obj, "spec.replicas");
+  json_object *spec = json_object_new_object();
+  json_object_object_add(spec, "replicas",
+                         json_object_new_int(rep ? json_object_get_int(rep) : 1));
+  json_object_object_add(sc, "spec", spec);
+  json_object *st = json_object_new_object();
+  json_object *srep = kube_json_get(obj, "status.replicas");
+  json_object_object_add(st, "replicas",
+                         json_object_new_int(srep ? json_object_get_int(srep) : 0));
+  char *sel = selector_string(obj, streq(k->kind, "ReplicationController"));
+  if (sel && *sel)
+    json_object_object_add(st, "selector", json_object_new_string(sel));
+  free(sel);
+  json_object_object_add(sc, "status", st);
+  return sc;
+}
+
+static json_object *scale_transform(struct req *r, json_object *obj) {
+  json_object *sc = scale_of(obj, r->rt.kind);
+  json_object_put(obj);
+  return sc;
+}
+
+static void handle_scale(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_store_record_t *rec = get_record(r, &err);
+  if (!rec) {
+    reply_error(r, &err);
+    return;
+  }
+  json_object *obj = record_to_tree(rec, &err);
+  if (!obj) {
+    kube_store_record_unref(rec);
+    reply_error(r, &err);
+    return;
+  }
+  if (r->method == M_GET) {
+    kube_store_record_unref(rec);
+    reply_json(r, 200, scale_transform(r, obj));
+    return;
+  }
+  json_object *scale = NULL;
+  if (r->method == M_PUT) {
+    scale = decode_body(r, &err);
+  } else if (r->method == M_PATCH) {
+    json_object *cur = scale_of(obj, k);
+    scale = patch_apply_body(r, k, cur, &err);
+    json_object_put(cur);
+  } else {
+    kube_error_set(&err, KUBE_REASON_METHOD_NOT_ALLOWED, 0,
+                   "method %s is not allowed on scale", r->method_str);
+  }
+  if (!scale) {
+    json_object_put(obj);
+    kube_store_record_unref(rec);
+    reply_error(r, &err);
+    return;
+  }
+  json_object *rep = kube_json_get(scale, "spec.replicas");
+  if (rep && !json_object_is_type(rep, json_type_int)) {
+    json_object_put(scale);
+    json_object_put(obj);
+    kube_store_record_unref(rec);
+    kube_error_set(&err, KUBE_REASON_INVALID, 0,
+                   "Scale.autoscaling \"%s\" is invalid: spec.replicas: "
+                   "Invalid value: must be an integer", r->rt.name);
+    kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid",
+                         "must be an integer");
+    reply_error(r, &err);
+    return;
+  }
+  if (rep && json_object_get_int64(rep) < 0) {
+    json_object_put(scale);
+    json_object_put(obj);
+    kube_store_record_unref(rec);
+    kube_error_set(&err, KUBE_REASON_INVALID, 0,
+                   "Scale.autoscaling \"%s\" is invalid: spec.replicas: "
+                   "Invalid value: %lld: must be greater than or equal to 0",
+                   r->rt.name, (long long)json_object_get_int64(rep));
+    kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid",
+                         "must be greater than or equal to 0");
+    reply_error(r, &err);
+    return;
+  }
+  /* The Scale's resourceVersion is the object's. */
+  const char *rv = kube_json_get_string(scale, "metadata.resourceVersion");
+  if (rv && *rv)
+    json_object_object_add(meta_of(obj), "resourceVersion",
+                           json_object_new_string(rv));
+  else
+    json_object_object_del(meta_of(obj), "resourceVersion");
+  json_object *spec = kube_json_get(obj, "spec");
+  if (!spec || !json_object_is_type(spec, json_type_object)) {
+    spec = json_object_new_object();
+    json_object_object_add(obj, "spec", spec);
+  }
+  json_object_object_add(spec, "replicas",
+                         json_object_new_int(rep ? json_object_get_int(rep) : 0));
+  json_object_put(scale);
+  r->reply_transform = scale_transform;
+  write_update(r, k, rec, obj, WRITE_MAIN, 200);
+  kube_store_record_unref(rec);
+}
+
+/* ---- binding ---- */
+
+static json_object *binding_transform(struct req *r, json_object *obj) {
+  json_object_put(obj);
+  json_object *st = json_object_new_object();
+  json_object_object_add(st, "kind", json_object_new_string("Status"));
+  json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
+  json_object_object_add(st, "metadata", json_object_new_object());
+  json_object_object_add(st, "status", json_object_new_string("Success"));
+  json_object_object_add(st, "code", json_object_new_int(201));
+  return st;
+}
+
+static void handle_binding(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (r->method != M_POST) {
+    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                 "method %s is not allowed on binding", r->method_str);
+    return;
+  }
+  json_object *b = decode_body(r, &err);
+  if (!b) {
+    reply_error(r, &err);
+    return;
+  }
+  const char *node = kube_json_get_string(b, "target.name");
+  if (!node || !*node) {
+    json_object_put(b);
+    kube_error_set(&err, KUBE_REASON_INVALID, 0,
+                   "Binding \"%s\" is invalid: target.name: Required value",
+                   r->rt.name);
+    kube_error_add_cause(&err, "target.name", "FieldValueRequired",
+                         "Required value");
+    reply_error(r, &err);
+    return;
+  }
+  kube_store_record_t *rec = get_record(r, &err);
+  json_object *pod = rec ? record_to_tree(rec, &err) : NULL;
+  if (!pod) {
+    json_object_put(b);
+    kube_store_record_unref(rec);
+    reply_error(r, &err);
+    return;
+  }
+  const char *cur = kube_json_get_string(pod, "spec.nodeName");
+  if (cur && *cur) {
+    kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
+                   "Operation cannot be fulfilled on pods/binding \"%s\": pod "
+                   "%s is already assigned to node \"%s\"",
+                   r->rt.name, r->rt.name, cur);
+    json_object_put(b);
+    json_object_put(pod);
+    kube_store_record_unref(rec);
+    reply_error(r, &err);
+    return;
+  }
+  if (tree_str(pod, "metadata.deletionTimestamp")) {
+    kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
+                   "Operation cannot be fulfilled on pods/binding \"%s\": pod "
+                   "%s is being deleted, cannot be assigned to a host",
+                   r->rt.name, r->rt.name);
+    json_object_put(b);
+    json_object_put(pod);
+    kube_store_record_unref(rec);
+    reply_error(r, &err);
+    return;
+  }
+  json_object *spec = kube_json_get(pod, "spec");
+  if (!spec || !json_object_is_type(spec, json_type_object)) {
+    spec = json_object_new_object();
+    json_object_object_add(pod, "spec", spec);
+  }
+  json_object_object_add(spec, "nodeName", json_object_new_string(node));
+  json_object_object_del(meta_of(pod), "resourceVersion");
+  /* PodScheduled=True, as the binding registry does. */
+  json_object *st = kube_json_get(pod, "status");
+  if (!st || !json_object_is_type(st, json_type_object)) {
+    st = json_object_new_object();
+    json_object_object_add(pod, "status", st);
+  }
+  json_object *conds = kube_json_get(st, "conditions");
+  if (!conds || !json_object_is_type(conds, json_type_array)) {
+    conds = json_object_new_array();
+    json_object_object_add(st, "conditions", conds);
+  }
+  char ts[40];
+  now_rfc3339(ts, sizeof ts);
+  json_object *c = NULL;
+  for (size_t i = 0; i < json_object_array_length(conds); i++) {
+    json_object *e = json_object_array_get_idx(conds, i);
+    const char *t = kube_json_get_string(e, "type");
+    if (t && streq(t, "PodScheduled"))
+      c = e;
+  }
+  if (!c) {
+    c = json_object_new_object();
+    json_object_array_add(conds, c);
+  }
+  json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
+  json_object_object_add(c, "status", json_object_new_string("True"));
+  json_object_object_add(c, "lastProbeTime", NULL);
+  json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
+  char msg[512];
+  snprintf(msg, sizeof msg, "Successfully assigned %s/%s to %s",
+           r->rt.ns ? r->rt.ns : "", r->rt.name, node);
+  if (!dry_run(r))
+    event_record(r->srv, pod, k, "Normal", "Scheduled", msg);
+  json_object_put(b);
+  r->reply_transform = binding_transform;
+  write_update(r, k, rec, pod, WRITE_ALL, 201);
+  kube_store_record_unref(rec);
+}
+
+/* ---- log / exec: served by the node agent once it exists ---- */
+
+static void handle_node_proxy(struct req *r, const char *what) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_store_record_t *rec = get_record(r, &err);
+  json_object *pod = rec ? record_to_tree(rec, &err) : NULL;
+  kube_store_record_unref(rec);
+  if (!pod) {
+    reply_error(r, &err);
+    return;
+  }
+  const char *node = kube_json_get_string(pod, "spec.nodeName");
+  if (!node || !*node)
+    reply_status(r, KUBE_REASON_BAD_REQUEST,
+                 "pod %s does not have a host assigned", r->rt.name);
+  else
+    reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
+                 "pods/%s is not available for pod %s: no node agent serves "
+                 "node \"%s\" yet",
+                 what, r->rt.name, node);
+  json_object_put(pod);
+}
+
+void handle_subresource(struct req *r) {
+  const kube_kind_t *k = r->rt.kind;
+  const char *sub = r->rt.sub;
+  if (!r->rt.name || !kind_has_sub(k, sub)) {
+    reply_status(r, KUBE_REASON_NOT_FOUND,
+                 "the server could not find the requested resource");
+    return;
+  }
+  if (streq(sub, "status"))
+    handle_status(r);
+  else if (streq(sub, "scale"))
+    handle_scale(r);
+  else if (streq(sub, "binding"))
+    handle_binding(r);
+  else if (streq(sub, "log"))
+    handle_node_proxy(r, "log");
+  else if (streq(sub, "exec") || streq(sub, "attach") ||
+           streq(sub, "portforward"))
+    handle_node_proxy(r, sub);
+  else if (streq(sub, "finalize") && r->method == M_PUT)
+    handle_update(r);
+  else
+    reply_status(r, KUBE_REASON_NOT_FOUND,
+                 "the server could not find the requested resource");
+}

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Watches.  One store watch per resource (a hub) fans each change out to
+ * every HTTP watcher of that resource: the record is parsed and encoded
+ * once per event, whatever the number of watchers.  A watcher that starts
+ * from a revision the hub has already passed gets its own store watch,
+ * which replays history (or reports 410 Expired). */
+#include <strings.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+
+#define BOOKMARK_INTERVAL_SEC 30
+
+struct watcher {
+  struct req *r;
+  struct hub *hub;               /* attached hub, or NULL */
+  kube_store_watch_t *own;       /* dedicated store watch, or NULL */
+  const kube_kind_t *k;
+  char *key_prefix;              /* namespace / single-object filter */
+  bool key_exact;
+  struct filter f;
+  bool filtering;
+  int64_t from;                  /* deliver revisions > from */
+  int64_t last;                  /* last revision known delivered */
+  bool table;
+  int include;
+  bool ended;
+  struct event *timeout_ev;
+  struct event *bookmark_ev;
+  TAILQ_ENTRY(watcher) hub_link;
+  TAILQ_ENTRY(watcher) all_link;
+};
+TAILQ_HEAD(watcher_list, watcher);
+
+struct hub {
+  kube_apiserver_t *srv;
+  const kube_kind_t *k;
+  char *prefix;
+  kube_store_watch_t *sw;
+  int64_t rev;
+  struct watcher_list watchers;
+  struct hub *next;
+};
+
+/* All watchers of all servers (a process rarely has more than one). */
+static struct watcher_list all_watchers = TAILQ_HEAD_INITIALIZER(all_watchers);
+
+/* One event, decoded lazily and shared by every watcher it goes to. */
+struct ev_cache {
+  const kube_store_event_t *ev;
+  const kube_kind_t *k;
+  json_object *cur;     /* object at this revision (for DELETE: last state) */
+  json_object *prev;    /* previous state, resourceVersion = this revision */
+  char *cur_json;       /* encoded cur */
+  size_t cur_len;
+  char *prev_json;
+  size_t prev_len;
+};
+
+static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
+  json_object *o = kube_json_parse(rec->value, rec->value_len, NULL);
+  if (!o)
+    return NULL;
+  if (!json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    return NULL;
+  }
+  tree_set_rv(o, rev);
+  return o;
+}
+
+static json_object *cache_cur(struct ev_cache *c) {
+  if (!c->cur)
+    c->cur = tree_at(c->ev->rec, c->ev->revision);
+  return c->cur;
+}
+
+static json_object *cache_prev(struct ev_cache *c) {
+  if (!c->prev && c->ev->prev)
+    c->prev = tree_at(c->ev->prev, c->ev->revision);
+  return c->prev;
+}
+
+static const char *encode(json_object *o, size_t *len) {
+  return json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+static void cache_clear(struct ev_cache *c) {
+  if (c->cur)
+    json_object_put(c->cur);
+  if (c->prev)
+    json_object_put(c->prev);
+  free(c->cur_json);
+  free(c->prev_json);
+}
+
+static void send_line(struct watcher *w, const char *type, const char *obj,
+                      size_t len) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_printf(&sb, "{\"type\":\"%s\",\"object\":", type);
+  kube_strbuf_append_len(&sb, obj, len);
+  kube_strbuf_append(&sb, "}\n");
+  if (!sb.oom)
+    w->r->tp->stream_chunk(w->r, sb.data, sb.len);
+  kube_strbuf_free(&sb);
+}
+
+static void send_object(struct watcher *w, const char *type, json_object *obj,
+                        const char *json, size_t len) {
+  if (w->table) {
+    json_object *t = table_new(w->k, false, false);
+    table_add_row(t, w->k, obj, time(NULL), w->include);
+    const char *rv = tree_str(obj, "metadata.resourceVersion");
+    if (rv)
+      json_object_object_add(kube_json_get(t, "metadata"), "resourceVersion",
+                             json_object_new_string(rv));
+    size_t tl = 0;
+    const char *ts = encode(t, &tl);
+    if (ts)
+      send_line(w, type, ts, tl);
+    json_object_put(t);
+    return;
+  }
+  if (!json) {
+    json = encode(obj, &len);
+    if (!json)
+      return;
+  }
+  send_line(w, type, json, len);
+}
+
+static void watcher_end(struct watcher *w);
+
+static void send_error(struct watcher *w, const kube_error_t *err) {
+  json_object *st = status_object(err);
+  size_t len = 0;
+  const char *s = encode(st, &len);
+  if (s)
+    send_line(w, "ERROR", s, len);
+  json_object_put(st);
+}
+
+static bool key_matches(const struct watcher *w, const char *key) {
+  if (!w->key_prefix)
+    return true;
+  return w->key_exact ? streq(key, w->key_prefix)
+                      : str_has_prefix(key, w->key_prefix);
+}
+
+/* Deliver one event to one watcher, with Kubernetes' selector semantics:
+ * an update that makes an object enter (leave) the selection is an ADDED
+ * (DELETED). */
+static void deliver(struct watcher *w, struct ev_cache *c) {
+  const kube_store_event_t *ev = c->ev;
+  if (w->ended || ev->revision <= w->from || !key_matches(w, ev->rec->key))
+    return;
+  w->last = ev->revision;
+  json_object *cur = cache_cur(c);
+  if (!cur)
+    return;
+  if (!c->cur_json && !w->table) {
+    const char *s = encode(cur, &c->cur_len);
+    c->cur_json = s ? strndup(s, c->cur_len) : NULL;
+  }
+  if (ev->type == KUBE_STORE_EVENT_DELETE) {
+    if (!w->filtering || filter_match(&w->f, cur))
+      send_object(w, "DELETED", cur, c->cur_json, c->cur_len);
+    return;
+  }
+  if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev) {
+    if (!w->filtering || filter_match(&w->f, cur))
+      send_object(w, "ADDED", cur, c->cur_json, c->cur_len);
+    return;
+  }
+  if (!w->filtering) {
+    send_object(w, "MODIFIED", cur, c->cur_json, c->cur_len);
+    return;
+  }
+  bool now_in = filter_match(&w->f, cur);
+  json_object *prev = cache_prev(c);
+  bool was_in = prev && filter_match(&w->f, prev);
+  if (now_in && was_in) {
+    send_object(w, "MODIFIED", cur, c->cur_json, c->cur_len);
+  } else if (now_in) {
+    send_object(w, "ADDED", cur, c->cur_json, c->cur_len);
+  } else if (was_in) {
+    if (!c->prev_json && !w->table) {
+      const char *s = encode(prev, &c->prev_len);
+      c->prev_json = s ? strndup(s, c->prev_len) : NULL;
+    }
+    send_object(w, "DELETED", prev, c->prev_json, c->prev_len);
+  }
+}
+
+/* ---- hubs ---- */
+
+static void hub_free(struct hub *h) {
+  struct watcher *w, *tmp;
+  TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp) {
+    TAILQ_REMOVE(&h->watchers, w, hub_link);
+    w->hub = NULL;
+  }
+  kube_store_watch_cancel(h->sw);
+  free(h->prefix);
+  free(h);
+}
+
+static void hub_unlink(struct hub *h) {
+  kube_apiserver_t *srv = h->srv;
+  for (struct hub **p = &srv->hubs; *p; p = &(*p)->next)
+    if (*p == h) {
+      *p = h->next;
+      break;
+    }
+}
+
+static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
+                   void *arg) {
+  struct hub *h = arg;
+  if (!ev) {
+    /* The store ended the watch: tell every watcher, drop the hub (the
+     * next watch makes a new one). */
+    hub_unlink(h);
+    struct watcher *w, *tmp;
+    TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp) {
+      TAILQ_REMOVE(&h->watchers, w, hub_link);
+      w->hub = NULL;
+      if (!w->ended) {
+        send_error(w, err);
+        watcher_end(w);
+      }
+    }
+    hub_free(h);
+    return;
+  }
+  if (ev->revision > h->rev)
+    h->rev = ev->revision;
+  if (TAILQ_EMPTY(&h->watchers))
+    return;
+  struct ev_cache c = {.ev = ev, .k = h->k};
+  struct watcher *w, *tmp;
+  TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
+    deliver(w, &c);
+  cache_clear(&c);
+}
+
+static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
+                           kube_error_t *err) {
+  for (struct hub *h = srv->hubs; h; h = h->next)
+    if (h->k == k)
+      return h;
+  struct hub *h = calloc(1, sizeof(*h));
+  if (!h) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  h->srv = srv;
+  h->k = k;
+  TAILQ_INIT(&h->watchers);
+  h->prefix = store_prefix(k, NULL);
+  h->rev = kube_store_revision(srv->store);
+  h->sw = h->prefix ? kube_store_watch(srv->store, h->prefix, h->rev, hub_cb,
+                                       h, err)
+                    : NULL;
+  if (!h->sw) {
+    free(h->prefix);
+    free(h);
+    return NULL;
+  }
+  h->next = srv->hubs;
+  srv->hubs = h;
+  return h;
+}
+
+void hubs_free(kube_apiserver_t *srv) {
+  while (srv->hubs) {
+    struct hub *h = srv->hubs;
+    srv->hubs = h->next;
+    hub_free(h);
+  }
+}
+
+/* ---- watchers ---- */
+
+static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
+                   void *arg) {
+  struct watcher *w = arg;
+  if (w->ended)
+    return;
+  if (!ev) {
+    send_error(w, err);
+    watcher_end(w);
+    return;
+  }
+  struct ev_cache c = {.ev = ev, .k = w->k};
+  deliver(w, &c);
+  cache_clear(&c);
+}
+
+static void watcher_free(struct watcher *w) {
+  if (w->hub) {
+    TAILQ_REMOVE(&w->hub->watchers, w, hub_link);
+    w->hub = NULL;
+  }
+  TAILQ_REMOVE(&all_watchers, w, all_link);
+  kube_store_watch_cancel(w->own);
+  if (w->timeout_ev)
+    event_free(w->timeout_ev);
+  if (w->bookmark_ev)
+    event_free(w->bookmark_ev);
+  filter_clear(&w->f);
+  free(w->key_prefix);
+  free(w);
+}
+
+/* End the stream; the request's finish frees the watcher. */
+static void watcher_end(struct watcher *w) {
+  if (w->ended)
+    return;
+  w->ended = true;
+  struct req *r = w->r;
+  if (!r->done) {
+    r->done = true;
+    r->tp->stream_end(r);
+  }
+}
+
+/* Called from req_finish. */
+void watchers_cancel_req(struct req *r) {
+  struct watcher *w = r->watch;
+  r->watch = NULL;
+  if (w) {
+    w->ended = true;
+    watcher_free(w);
+  }
+}
+
+void watch_stop_all(kube_apiserver_t *srv) {
+  struct watcher *w, *tmp;
+  TAILQ_FOREACH_SAFE(w, &all_watchers, all_link, tmp)
+    if (w->r->srv == srv)
+      watcher_end(w);
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
+  watcher_end(arg);
+}
+
+static void bookmark_cb(evutil_socket_t fd, short what, void *arg) {
+  struct watcher *w = arg;
+  int64_t rev = w->from;
+  if (w->last > rev)
+    rev = w->last;
+  if (w->hub && w->hub->rev > rev)
+    rev = w->hub->rev;
+  char apiv[128];
+  kube_kind_api_version(w->k, apiv, sizeof apiv);
+  char buf[512];
+  int n = snprintf(buf, sizeof buf,
+                   "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
+                   "\"resourceVersion\":\"%lld\"}}",
+                   w->k->kind, apiv, (long long)rev);
+  send_line(w, "BOOKMARK", buf, (size_t)n);
+}
+
+static void initial_events(struct watcher *w, kube_apiserver_t *srv,
+                           const char *prefix, int64_t *rev) {
+  kube_store_list_t l = {0};
+  if (kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0)
+    return;
+  *rev = l.revision;
+  for (size_t i = 0; i < l.n; i++) {
+    const kube_store_record_t *rec = l.items[i];
+    if (!key_matches(w, rec->key))
+      continue;
+    json_object *obj = record_to_tree(rec, NULL);
+    if (!obj)
+      continue;
+    if (!w->filtering || filter_match(&w->f, obj))
+      send_object(w, "ADDED", obj, NULL, 0);
+    json_object_put(obj);
+  }
+  kube_store_list_clear(&l);
+}
+
+void handle_watch(struct req *r) {
+  kube_apiserver_t *srv = r->srv;
+  const kube_kind_t *k = r->rt.kind;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  struct watcher *w = calloc(1, sizeof(*w));
+  if (!w) {
+    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    return;
+  }
+  w->r = r;
+  w->k = k;
+  if (filter_parse(r, &w->f, &err) < 0) {
+    free(w);
+    reply_error(r, &err);
+    return;
+  }
+  w->filtering = filter_active(&w->f);
+  w->table = accept_table(r);
+  w->include = table_include_mode(r);
+  if (r->rt.name) {
+    w->key_prefix = store_key(k, r->rt.ns, r->rt.name);
+    w->key_exact = true;
+  } else if (r->rt.ns) {
+    w->key_prefix = store_prefix(k, r->rt.ns);
+  }
+  const char *rv = req_query(r, "resourceVersion");
+  bool initial = !rv || !*rv || streq(rv, "0");
+  int64_t from = 0;
+  if (!initial) {
+    char *end;
+    long long v = strtoll(rv, &end, 10);
+    if (*end || v < 0) {
+      filter_clear(&w->f);
+      free(w->key_prefix);
+      free(w);
+      reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid resourceVersion %s",
+                   rv);
+      return;
+    }
+    from = v;
+  }
+  struct hub *h = hub_get(srv, k, &err);
+  if (!h) {
+    filter_clear(&w->f);
+    free(w->key_prefix);
+    free(w);
+    reply_error(r, &err);
+    return;
+  }
+  TAILQ_INSERT_TAIL(&all_watchers, w, all_link);
+  r->watch = w;
+  r->tp->stream_start(r, 200, "application/json");
+  if (initial)
+    initial_events(w, srv, w->key_exact ? h->prefix
+                           : w->key_prefix ? w->key_prefix
+                                           : h->prefix,
+                   &from);
+  w->from = from;
+  w->last = from;
+  if (from >= h->rev) {
+    w->hub = h;
+    TAILQ_INSERT_TAIL(&h->watchers, w, hub_link);
+  } else if (from < kube_store_compacted_revision(srv->store)) {
+    kube_error_set(&err, KUBE_REASON_EXPIRED, 0,
+                   "too old resource version: %lld (%lld)", (long long)from,
+                   (long long)kube_store_compacted_revision(srv->store));
+    send_error(w, &err);
+    watcher_end(w);
+    return;
+  } else {
+    w->own = kube_store_watch(srv->store, h->prefix, from, own_cb, w, &err);
+    if (!w->own) {
+      if (err.reason != KUBE_REASON_EXPIRED && err.reason != KUBE_REASON_GONE)
+        err.reason = KUBE_REASON_INTERNAL;
+      send_error(w, &err);
+      watcher_end(w);
+      return;
+    }
+  }
+  const char *ts = req_query(r, "timeoutSeconds");
+  long long tmo = ts ? strtoll(ts, NULL, 10) : 0;
+  if (tmo > 0) {
+    w->timeout_ev = evtimer_new(srv->base, timeout_cb, w);
+    struct timeval tv = {.tv_sec = tmo};
+    if (w->timeout_ev)
+      evtimer_add(w->timeout_ev, &tv);
+  }
+  if (req_query_bool(r, "allowWatchBookmarks")) {
+    w->bookmark_ev = event_new(srv->base, -1, EV_PERSIST, bookmark_cb, w);
+    struct timeval tv = {.tv_sec = BOOKMARK_INTERVAL_SEC};
+    if (w->bookmark_ev)
+      event_add(w->bookmark_ev, &tv);
+  }
+}
