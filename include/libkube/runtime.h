@@ -348,8 +348,12 @@ typedef struct kube_exec_options {
 } kube_exec_options_t;
 
 /* Run a process in the container's namespaces, cgroup, capabilities and
- * seccomp filter.  With exit_out, wait and fill it (exit_code); otherwise
- * return at once with the pid in *pid_out (the caller reaps it). */
+ * seccomp filter.  The process is run through a small relay that is the
+ * caller's child (the exec'd process itself lives in the container's pid
+ * namespace); the relay forwards nothing but exits as the process exits
+ * (128 + signal when killed).  With exit_out, wait and fill it; otherwise
+ * return at once with the relay's pid in *pid_out: the caller reaps it
+ * with waitpid(). */
 int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                       const kube_exec_options_t *opts, pid_t *pid_out,
                       kube_container_exit_t *exit_out, kube_error_t *err);

@@ -164,7 +164,7 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                    strerror(errno));
       _exit(1);
     }
-    long y = raw_clone3(CLONE_PARENT, NULL, -1);
+    long y = raw_clone3(0, NULL, -1);
     if (y == 0)
       exec_child(&plan, opts);
     if (y < 0) {
@@ -172,12 +172,18 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
       _exit(1);
     }
     child_report(sync[1], SYNC_PID, 0, (pid_t)y, NULL);
-    _exit(0);
+    close(sync[1]);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    /* Relay: signals for X go to Y; X ends as Y ended. */
+    int ystatus = 0;
+    while (waitpid((pid_t)y, &ystatus, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(ystatus))
+      _exit(128 + WTERMSIG(ystatus));
+    _exit(WEXITSTATUS(ystatus));
   }
   close(sync[1]);
   sync[1] = -1;
-  while (waitpid(helper, NULL, 0) < 0 && errno == EINTR) {
-  }
   pid_t pid = 0;
   for (;;) {
     struct sync_msg m;
@@ -191,20 +197,20 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
       pid = m.pid;
     else if (m.type == SYNC_ERROR) {
       kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
-      if (pid > 0)
-        waitpid(pid, NULL, 0);
+      waitpid(helper, NULL, 0);
       goto out;
     }
   }
   if (pid <= 0) {
+    waitpid(helper, NULL, 0);
     kube_make_error(err, 0, "exec: helper failed");
     goto out;
   }
   if (pid_out)
-    *pid_out = pid;
+    *pid_out = helper;
   if (exit_out) {
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
     }
     memset(exit_out, 0, sizeof *exit_out);
     clock_gettime(CLOCK_REALTIME, &exit_out->finished_at);

@@ -120,6 +120,7 @@ struct plan_mount {
   bool is_bind;
   bool source_is_dir;
   bool is_dev;              /* tmpfs on /dev: populate it */
+  char label[300];          /* "mounts[2] /dev/pts" for errors */
 };
 
 struct child_plan {

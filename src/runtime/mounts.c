@@ -65,6 +65,7 @@ int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg
                             "mounts[%zu].destination: path too long", i);
     }
     pm->type = m->type;
+    snprintf(pm->label, sizeof pm->label, "mounts[%zu] %s", i, pm->dest);
     pm->source = m->source ? m->source : (m->type ? m->type : "none");
     offsets[i] = data.len;
     bool first = true;
@@ -229,7 +230,7 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
     return -1;
   for (size_t i = 0; i < p->n_mounts; i++) {
     struct plan_mount *m = &p->mounts[i];
-    *where = m->dest;
+    *where = m->label;
     *what = "create mount point";
     if (ensure_target(m->target, !m->is_bind || m->source_is_dir) < 0)
       return -1;

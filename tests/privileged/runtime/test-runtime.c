@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Privileged tests of the container runtime: real containers from a busybox
+ * image (scripts/make-busybox-bundle.sh).  Needs root; skips (77) with the
+ * reason when the kernel refuses namespaces or cgroups.
+ *   test-runtime MAKE_BUNDLE_SCRIPT [TEST-NAME...]
+ * Every test cleans up: containers are force-deleted by id, the state and
+ * bundle dirs are removed, the cgroup parent is removed at the end.
+ */
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libkube/runtime.h>
+
+static char tmpdir[256];
+static char rootfs[512];
+static char state_root[512];
+static char cg_parent[64];
+static const char *cg_mode = "";
+static int failures;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);        \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+      return 1;                                                                \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_OK(rc, err)                                                      \
+  CHECK((rc) == 0, "%s", (err)->message ? (err)->message : "(no message)")
+
+static char **strv(const char *first, ...) {
+  char **v = calloc(16, sizeof *v);
+  va_list ap;
+  va_start(ap, first);
+  size_t n = 0;
+  for (const char *s = first; s && n < 15; s = va_arg(ap, const char *))
+    v[n++] = strdup(s);
+  va_end(ap);
+  return v;
+}
+
+/* The default config on our rootfs, running `sh -c script`. */
+static kube_container_config_t *config_sh(const char *name, const char *script) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = kube_container_config_new_default(&err);
+  if (!c) {
+    fprintf(stderr, "config: %s\n", err.message);
+    kube_error_clear(&err);
+    return NULL;
+  }
+  free(c->root_path);
+  c->root_path = strdup(rootfs);
+  c->root_readonly = true;
+  free(c->hostname);
+  c->hostname = strdup("kubetest");
+  for (size_t i = 0; i < c->n_args; i++)
+    free(c->args[i]);
+  free(c->args);
+  c->args = strv("/bin/sh", "-c", script, NULL);
+  c->n_args = 3;
+  char path[128];
+  snprintf(path, sizeof path, "%s/%s", cg_parent, name);
+  c->cgroups_path = strdup(path);
+  return c;
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return strdup("");
+  char *buf = calloc(1, 1 << 20);
+  size_t n = fread(buf, 1, (1 << 20) - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+/* Run to completion, stdout+stderr captured into *out (owned). */
+static int run_capture(kube_runtime_t *rt, const char *id, kube_container_config_t *cfg,
+                       char **out, kube_container_exit_t *ex, kube_error_t *err) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s.out", tmpdir, id);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  kube_container_io_t io = {-1, fd, fd, NULL};
+  int rc = kube_runtime_run(rt, id, cfg, &io, ex, err);
+  close(fd);
+  *out = slurp(path);
+  unlink(path);
+  if (rc == 0) {
+    kube_error_t e2 = KUBE_ERROR_INIT;
+    if (kube_runtime_delete(rt, id, false, &e2) < 0) {
+      fprintf(stderr, "  delete %s: %s\n", id, e2.message);
+      kube_error_clear(&e2);
+      return -1;
+    }
+  }
+  return rc;
+}
+
+static bool cgroup_exists(const char *name) {
+  static const char *const roots[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
+                                      "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified",
+                                      "/sys/fs/cgroup"};
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s/%s", roots[i], cg_parent, name);
+    if (stat(p, &st) == 0)
+      return true;
+  }
+  return false;
+}
+
+static bool state_exists(const char *id) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s", state_root, id);
+  return access(p, F_OK) == 0;
+}
+
+static bool host_mount_mentions(const char *s) {
+  char *m = slurp("/proc/self/mountinfo");
+  bool found = strstr(m, s) != NULL;
+  free(m);
+  return found;
+}
+
+static void force_delete(kube_runtime_t *rt, const char *id) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_runtime_delete(rt, id, true, &err);
+  kube_error_clear(&err);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static int test_isolation(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh(
+      "iso", "echo pid=$$; echo procs=$(ls -d /proc/[0-9]*) end; hostname; "
+             "echo links=$(ls /sys/class/net | tr '\\n' ' '); "
+             "grep -c . /proc/self/mountinfo; grep -q ' /sys/fs/cgroup/memory ' "
+             "/proc/self/mountinfo && echo hostmounts || echo ownmounts");
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "iso", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  CHECK(strstr(out, "pid=1\n"), "not pid 1");
+  /* sh, the $( ) subshell and ls: nothing of the host */
+  CHECK(strstr(out, "procs=/proc/1 "), "pid 1 missing from /proc");
+  char *p = strstr(out, "procs=");
+  int n = 0;
+  for (char *e = strstr(p, " end"); p && (p = strstr(p + 1, "/proc/")) && p < e;)
+    n++;
+  CHECK(n <= 3, "sees %d processes", n);
+  CHECK(strstr(out, "kubetest\n"), "hostname");
+  CHECK(strstr(out, "links=lo\n"), "host network visible");
+  CHECK(strstr(out, "ownmounts"), "host mount table visible");
+  CHECK(ex.exit_code == 0, "exit %d", ex.exit_code);
+  free(out);
+  return 0;
+}
+
+static int test_security(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh(
+      "sec", "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status; "
+             "unshare -U true 2>&1; echo unshare=$?");
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "sec", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  char want[64];
+  snprintf(want, sizeof want, "CapEff:\t%016llx\n", (unsigned long long)kube_caps_default());
+  CHECK(strstr(out, want), "effective caps, want %s", want);
+  snprintf(want, sizeof want, "CapBnd:\t%016llx\n", (unsigned long long)kube_caps_default());
+  CHECK(strstr(out, want), "bounding caps");
+  CHECK(strstr(out, "NoNewPrivs:\t1\n"), "no_new_privs");
+  CHECK(strstr(out, "Seccomp:\t2\n"), "seccomp filter mode");
+  CHECK(strstr(out, "Operation not permitted"), "unshare not blocked with EPERM");
+  CHECK(!strstr(out, "unshare=0"), "unshare succeeded");
+  free(out);
+  return 0;
+}
+
+static int test_exit_codes(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("exit", "exit 42");
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "exit", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  free(out);
+  CHECK_OK(rc, &err);
+  CHECK(ex.exit_code == 42 && ex.signal == 0, "exit %d signal %d", ex.exit_code, ex.signal);
+  CHECK(strcmp(ex.reason, "Error") == 0, "reason %s", ex.reason);
+  return 0;
+}
+
+static int test_oom(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  /* tail keeps the (endless, newline-free) line in memory. */
+  kube_container_config_t *c = config_sh("oom", "tail /dev/zero; echo survived");
+  c->resources.memory_limit = 32 << 20;
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "oom", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  free(out);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  exit %d signal %d reason %s\n", ex.exit_code, ex.signal, ex.reason);
+  CHECK(ex.oom_killed, "not reported as OOM killed");
+  CHECK(strcmp(ex.reason, "OOMKilled") == 0, "reason %s", ex.reason);
+  CHECK(!cgroup_exists("oom"), "cgroup left behind");
+  return 0;
+}
+
+static int test_pids_limit(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  /* The bomb runs in a subshell that dies when fork fails; init then
+   * execs (no fork needed) so the container stays up to be inspected. */
+  kube_container_config_t *c = config_sh(
+      "pids", "(i=0; while [ $i -lt 60 ]; do sleep 30 & i=$((i+1)); done); "
+              "echo bomb-stopped; exec sleep 30");
+  c->resources.pids_limit = 16;
+  char log[600];
+  snprintf(log, sizeof log, "%s/pids.log", tmpdir);
+  kube_container_io_t io = {-1, -1, -1, log};
+  int rc = kube_runtime_run(rt, "pids", c, &io, NULL, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  char *text = NULL;
+  for (int i = 0; i < 200; i++) { /* until the bomb has hit the wall */
+    usleep(10000);
+    free(text);
+    text = slurp(log);
+    if (strstr(text, "bomb-stopped"))
+      break;
+  }
+  usleep(50000);
+  kube_container_stats_t st = {0};
+  rc = kube_runtime_stats(rt, "pids", &st, &err);
+  kube_container_state_t cs;
+  int rc2 = kube_runtime_state(rt, "pids", &cs, &err);
+  pid_t pid = rc2 == 0 ? cs.pid : 0;
+  kube_container_status_t status = cs.status;
+  kube_container_state_clear(&cs);
+  fprintf(stderr, "  pids.current=%llu\n", (unsigned long long)st.pids_current);
+  force_delete(rt, "pids");
+  CHECK_OK(rc, &err);
+  CHECK(status == KUBE_CONTAINER_RUNNING, "container died: %s", text);
+  CHECK(strstr(text, "can't fork"), "fork never failed: %s", text);
+  CHECK(st.pids_current >= 14 && st.pids_current <= 16, "pids %llu, limit 16",
+        (unsigned long long)st.pids_current);
+  CHECK(pid > 0 && kill(pid, 0) < 0, "init still alive after delete");
+  CHECK(!cgroup_exists("pids"), "cgroup left behind");
+  CHECK(!state_exists("pids"), "state left behind");
+  free(text);
+  return 0;
+}
+
+static int test_cpu_limits(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("cpu", "true");
+  c->resources.cpu_quota = 20000;
+  c->resources.cpu_period = 100000;
+  c->resources.cpu_shares = 256;
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_create(rt, "cpu", c, &io, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  char path[256];
+  char *q, *s;
+  if (strcmp(cg_mode, "v2") == 0) {
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s/cpu/cpu.max", cg_parent);
+    q = slurp(path);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s/cpu/cpu.weight", cg_parent);
+    s = slurp(path);
+    force_delete(rt, "cpu");
+    CHECK(strcmp(q, "20000 100000\n") == 0, "cpu.max %s", q);
+    CHECK(strcmp(s, "10\n") == 0, "cpu.weight %s", s);
+  } else {
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.cfs_quota_us", cg_parent);
+    q = slurp(path);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.shares", cg_parent);
+    s = slurp(path);
+    force_delete(rt, "cpu");
+    CHECK(strcmp(q, "20000\n") == 0, "cfs_quota_us %s", q);
+    CHECK(strcmp(s, "256\n") == 0, "shares %s", s);
+  }
+  free(q);
+  free(s);
+  CHECK(!cgroup_exists("cpu"), "cgroup left behind");
+  return 0;
+}
+
+static int test_lifecycle(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("life", "echo started > /dev/null; sleep 30");
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_create(rt, "life", c, &io, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  kube_container_state_t st;
+  CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
+  CHECK(st.status == KUBE_CONTAINER_CREATED && st.pid > 0, "status %s",
+        kube_container_status_string(st.status));
+  pid_t pid = st.pid;
+  kube_container_state_clear(&st);
+  kube_container_config_t *dup = config_sh("life", "true");
+  rc = kube_runtime_create(rt, "life", dup, &io, &err);
+  kube_container_config_free(dup);
+  CHECK(rc < 0 && err.reason == KUBE_REASON_ALREADY_EXISTS, "duplicate create not refused");
+  kube_error_clear(&err);
+  CHECK_OK(kube_runtime_start(rt, "life", &err), &err);
+  CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
+  CHECK(st.status == KUBE_CONTAINER_RUNNING, "status %s",
+        kube_container_status_string(st.status));
+  kube_container_state_clear(&st);
+  /* pause / resume through the freezer */
+  CHECK_OK(kube_runtime_pause(rt, "life", &err), &err);
+  CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
+  CHECK(st.status == KUBE_CONTAINER_PAUSED, "status %s after pause",
+        kube_container_status_string(st.status));
+  kube_container_state_clear(&st);
+  CHECK_OK(kube_runtime_resume(rt, "life", &err), &err);
+  kube_container_stats_t stats;
+  CHECK_OK(kube_runtime_stats(rt, "life", &stats, &err), &err);
+  CHECK(stats.memory_usage_bytes > 0 && stats.pids_current >= 1, "stats mem %llu pids %llu",
+        (unsigned long long)stats.memory_usage_bytes, (unsigned long long)stats.pids_current);
+  CHECK(kube_runtime_delete(rt, "life", false, &err) < 0 && err.reason == KUBE_REASON_CONFLICT,
+        "delete of a running container without force");
+  kube_error_clear(&err);
+  CHECK_OK(kube_runtime_kill(rt, "life", SIGKILL, false, &err), &err);
+  kube_container_exit_t ex;
+  CHECK_OK(kube_runtime_wait(rt, "life", 5000, &ex, &err), &err);
+  CHECK(ex.exit_code == 137 && ex.signal == SIGKILL, "exit %d", ex.exit_code);
+  CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
+  CHECK(st.status == KUBE_CONTAINER_STOPPED && st.exited && st.exit.exit_code == 137,
+        "state after kill");
+  kube_container_state_clear(&st);
+  CHECK_OK(kube_runtime_delete(rt, "life", false, &err), &err);
+  CHECK(kill(pid, 0) < 0, "process left");
+  CHECK(!cgroup_exists("life"), "cgroup left");
+  CHECK(!state_exists("life"), "state left");
+  CHECK(!host_mount_mentions(rootfs), "mount left on the host");
+  CHECK(kube_runtime_state(rt, "life", &st, &err) < 0 && err.reason == KUBE_REASON_NOT_FOUND,
+        "state of a deleted container");
+  kube_error_clear(&err);
+  return 0;
+}
+
+static int test_join_netns(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *a = config_sh("neta", "sleep 30");
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_run(rt, "neta", a, &io, NULL, &err);
+  kube_container_config_free(a);
+  CHECK_OK(rc, &err);
+  kube_container_state_t st;
+  CHECK_OK(kube_runtime_state(rt, "neta", &st, &err), &err);
+  char nspath[64], want[64] = "";
+  snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", (int)st.pid);
+  kube_container_state_clear(&st);
+  ssize_t n = readlink(nspath, want, sizeof want - 1);
+  if (n > 0)
+    want[n] = 0;
+  kube_container_config_t *b = config_sh("netb", "readlink /proc/self/ns/net");
+  for (size_t i = 0; i < b->n_namespaces; i++)
+    if (b->namespaces[i].type == KUBE_NS_NETWORK)
+      b->namespaces[i].path = strdup(nspath);
+  char *out = NULL;
+  kube_container_exit_t ex;
+  rc = run_capture(rt, "netb", b, &out, &ex, &err);
+  kube_container_config_free(b);
+  force_delete(rt, "neta");
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  want %s got %s", want, out);
+  CHECK(n > 0 && strncmp(out, want, strlen(want)) == 0, "network namespace not shared");
+  free(out);
+  return 0;
+}
+
+static int test_adopt(kube_runtime_t *rt_unused) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_runtime_t *rt1 = kube_runtime_new(state_root, &err);
+  CHECK(rt1, "%s", err.message);
+  kube_container_config_t *c = config_sh("adopt", "sleep 0.3; exit 7");
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_run(rt1, "adopt", c, &io, NULL, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  kube_runtime_free(rt1); /* the container keeps running */
+  kube_runtime_t *rt2 = kube_runtime_new(state_root, &err);
+  CHECK(rt2, "%s", err.message);
+  char **ids = NULL;
+  size_t n = 0;
+  CHECK_OK(kube_runtime_list(rt2, &ids, &n, &err), &err);
+  bool found = false;
+  for (size_t i = 0; i < n; i++) {
+    found |= strcmp(ids[i], "adopt") == 0;
+    free(ids[i]);
+  }
+  free(ids);
+  CHECK(found, "adopted container not listed");
+  kube_container_state_t st;
+  CHECK_OK(kube_runtime_state(rt2, "adopt", &st, &err), &err);
+  CHECK(st.status == KUBE_CONTAINER_RUNNING, "status %s",
+        kube_container_status_string(st.status));
+  kube_container_state_clear(&st);
+  kube_container_exit_t ex;
+  CHECK_OK(kube_runtime_wait(rt2, "adopt", 10000, &ex, &err), &err);
+  CHECK(ex.exit_code == 7, "exit %d", ex.exit_code);
+  CHECK_OK(kube_runtime_delete(rt2, "adopt", false, &err), &err);
+  kube_runtime_free(rt2);
+  CHECK(!cgroup_exists("adopt"), "cgroup left");
+  return 0;
+}
+
+static int test_logs(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("logs", "echo hello out; echo hello err >&2; printf tail");
+  char log[600];
+  snprintf(log, sizeof log, "%s/logs.log", tmpdir);
+  kube_container_io_t io = {-1, -1, -1, log};
+  kube_container_exit_t ex;
+  int rc = kube_runtime_run(rt, "logs", c, &io, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  force_delete(rt, "logs");
+  char *text = slurp(log);
+  fprintf(stderr, "  log:\n%s", text);
+  CHECK(strstr(text, "Z stdout F hello out\n"), "stdout line");
+  CHECK(strstr(text, "Z stderr F hello err\n"), "stderr line");
+  CHECK(strstr(text, "Z stdout F tail\n"), "unterminated last line");
+  CHECK(text[0] >= '2' && text[4] == '-' && text[10] == 'T', "timestamp");
+  free(text);
+  return 0;
+}
+
+static int test_exec(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("exec", "sleep 30");
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_run(rt, "exec", c, &io, NULL, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  char path[600];
+  snprintf(path, sizeof path, "%s/exec.out", tmpdir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  char *args[] = {"/bin/sh", "-c",
+                  "hostname; echo init=$(tr '\\0' ' ' < /proc/1/cmdline); "
+                  "grep NoNewPrivs /proc/self/status; exit 5",
+                  NULL};
+  kube_exec_options_t o = {.struct_size = sizeof o, .args = args, .io = {-1, fd, fd, NULL}};
+  kube_container_exit_t ex;
+  rc = kube_runtime_exec(rt, "exec", &o, NULL, &ex, &err);
+  close(fd);
+  char *out = slurp(path);
+  force_delete(rt, "exec");
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  exec output: %s", out);
+  CHECK(ex.exit_code == 5, "exec exit %d", ex.exit_code);
+  CHECK(strstr(out, "kubetest\n"), "exec not in the uts namespace");
+  CHECK(strstr(out, "init=sleep 30\n"), "exec not in the pid namespace");
+  CHECK(strstr(out, "NoNewPrivs:\t1"), "exec without no_new_privs");
+  free(out);
+  return 0;
+}
+
+static void on_exit_cb(const char *id, const kube_container_exit_t *e, void *ud) {
+  *(int *)ud = e->exit_code;
+}
+
+static int test_wait_async(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh("async", "sleep 0.2; exit 3");
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_run(rt, "async", c, &io, NULL, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  struct event_base *base = event_base_new();
+  int code = -1;
+  rc = kube_runtime_wait_async(rt, "async", base, on_exit_cb, &code, &err);
+  if (rc == 0)
+    event_base_dispatch(base);
+  event_base_free(base);
+  force_delete(rt, "async");
+  CHECK_OK(rc, &err);
+  CHECK(code == 3, "async exit %d", code);
+  return 0;
+}
+
+/* Each bad config fails with an error naming the field and leaves nothing. */
+static int expect_bad(kube_runtime_t *rt, const char *id, kube_container_config_t *c,
+                      const char *field) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  int rc = kube_runtime_create(rt, id, c, &io, &err);
+  kube_container_config_free(c);
+  if (rc == 0)
+    force_delete(rt, id);
+  CHECK(rc < 0, "%s: accepted", field);
+  fprintf(stderr, "  %s -> %s\n", field, err.message);
+  CHECK(strstr(err.message, field), "error does not name %s", field);
+  kube_error_clear(&err);
+  CHECK(!state_exists(id), "state left");
+  CHECK(!cgroup_exists(id), "cgroup left");
+  return 0;
+}
+
+static int expect_bad_json(const char *json, const char *field) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  char bundle[600];
+  snprintf(bundle, sizeof bundle, "%s/bundle", tmpdir);
+  kube_container_config_t *c = kube_container_config_parse(json, bundle, &err);
+  kube_container_config_free(c);
+  CHECK(!c, "%s: accepted", field);
+  fprintf(stderr, "  %s -> %s\n", field, err.message);
+  CHECK(err.reason == KUBE_REASON_INVALID, "reason");
+  CHECK(strstr(err.message, field), "error does not name %s", field);
+  kube_error_clear(&err);
+  return 0;
+}
+
+static int test_bad_configs(kube_runtime_t *rt) {
+  kube_container_config_t *c = config_sh("bad1", "true");
+  free(c->root_path);
+  c->root_path = strdup("/nonexistent/rootfs");
+  if (expect_bad(rt, "bad1", c, "root.path"))
+    return 1;
+  c = config_sh("bad2", "true");
+  free(c->mounts[0].type);
+  c->mounts[0].type = strdup("nosuchfs");
+  if (expect_bad(rt, "bad2", c, "mounts[0]"))
+    return 1;
+  c = config_sh("bad3", "true");
+  c->args[0][1] = 'x'; /* "/xin/sh" */
+  if (expect_bad(rt, "bad3", c, "process.args[0]"))
+    return 1;
+  c = config_sh("bad4", "true");
+  c->resources.cpuset_cpus = strdup("999");
+  if (expect_bad(rt, "bad4", c, "linux.resources.cpu.cpus"))
+    return 1;
+  char json[2048];
+  const char *pre = "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+                    "\"process\":{\"args\":[\"/bin/true\"]}";
+  snprintf(json, sizeof json, "%s,\"linux\":{\"namespaces\":[{\"type\":\"pidx\"}]}}", pre);
+  if (expect_bad_json(json, "linux.namespaces[0].type"))
+    return 1;
+  snprintf(json, sizeof json,
+           "%s,\"linux\":{\"resources\":{\"memory\":{\"limit\":-5}}}}", pre);
+  if (expect_bad_json(json, "linux.resources.memory.limit"))
+    return 1;
+  snprintf(json, sizeof json,
+           "%s,\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent\","
+           "\"options\":[\"rbind\"]}]}", pre);
+  if (expect_bad_json(json, "mounts[0].source"))
+    return 1;
+  snprintf(json, sizeof json,
+           "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"missing\"},"
+           "\"process\":{\"args\":[\"/bin/true\"]}}");
+  if (expect_bad_json(json, "root.path"))
+    return 1;
+  snprintf(json, sizeof json,
+           "%s,\"linux\":{\"resources\":{\"cpu\":{\"quota\":5}}}}", pre);
+  if (expect_bad_json(json, "linux.resources.cpu.quota"))
+    return 1;
+  return 0;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  int (*fn)(kube_runtime_t *rt);
+} tests[] = {
+    {"isolation", test_isolation},   {"security", test_security},
+    {"exit-codes", test_exit_codes}, {"lifecycle", test_lifecycle},
+    {"oom", test_oom},               {"pids-limit", test_pids_limit},
+    {"cpu-limits", test_cpu_limits}, {"join-netns", test_join_netns},
+    {"adopt", test_adopt},           {"logs", test_logs},
+    {"exec", test_exec},             {"wait-async", test_wait_async},
+    {"bad-configs", test_bad_configs},
+};
+
+static void rm_cg_parent(void) {
+  static const char *const roots[] = {"cpu", "cpuacct", "cpuset", "memory", "pids",
+                                      "freezer", "blkio", "devices", "unified", "net_cls",
+                                      "net_prio", "perf_event", "hugetlb", "rdma", "misc"};
+  char p[256];
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", roots[i], cg_parent);
+    rmdir(p);
+  }
+  snprintf(p, sizeof p, "/sys/fs/cgroup/%s", cg_parent);
+  rmdir(p);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: test-runtime MAKE_BUNDLE_SCRIPT [TEST...]\n");
+    return 2;
+  }
+  if (geteuid() != 0) {
+    printf("SKIP: needs root\n");
+    return 77;
+  }
+  if (access("/bin/busybox", X_OK) != 0) {
+    printf("SKIP: /bin/busybox missing (apt-get install busybox-static)\n");
+    return 77;
+  }
+  /* Can this kernel make the namespaces at all? */
+  pid_t probe = fork();
+  if (probe == 0)
+    _exit(unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) == 0
+              ? 0 : 1);
+  int pst = 0;
+  waitpid(probe, &pst, 0);
+  if (!WIFEXITED(pst) || WEXITSTATUS(pst) != 0) {
+    printf("SKIP: the kernel refuses new namespaces\n");
+    return 77;
+  }
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/kube-rt-test-XXXXXX");
+  if (!mkdtemp(tmpdir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  snprintf(cg_parent, sizeof cg_parent, "libkube-test-%d", (int)getpid());
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "NO_CONFIG=1 sh '%s' '%s/bundle'", argv[1], tmpdir);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "making the busybox bundle failed\n");
+    return 1;
+  }
+  snprintf(rootfs, sizeof rootfs, "%s/bundle/rootfs", tmpdir);
+  snprintf(state_root, sizeof state_root, "%s/state", tmpdir);
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_runtime_t *rt = kube_runtime_new(state_root, &err);
+  int rc = 0;
+  if (!rt) {
+    printf("SKIP: runtime: %s\n", err.message);
+    rc = 77;
+  } else {
+    cg_mode = kube_runtime_cgroup_mode(rt);
+    fprintf(stderr, "cgroup mode: %s\n", cg_mode);
+    int run = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+      bool selected = argc <= 2;
+      for (int k = 2; k < argc; k++)
+        selected |= strcmp(argv[k], tests[i].name) == 0;
+      if (!selected)
+        continue;
+      int64_t t0 = kube_time_mono_ns();
+      fprintf(stderr, "== %s\n", tests[i].name);
+      int r = tests[i].fn(rt);
+      fprintf(stderr, "%s %s (%.0f ms)\n", r ? "FAIL" : "ok", tests[i].name,
+              (kube_time_mono_ns() - t0) / 1e6);
+      failures += r != 0;
+      run++;
+      /* whatever a failed test left: remove it by id */
+      char **ids = NULL;
+      size_t n = 0;
+      if (kube_runtime_list(rt, &ids, &n, &err) == 0) {
+        for (size_t k = 0; k < n; k++) {
+          force_delete(rt, ids[k]);
+          free(ids[k]);
+        }
+        free(ids);
+      }
+      kube_error_clear(&err);
+    }
+    kube_runtime_free(rt);
+    rc = failures ? 1 : 0;
+    fprintf(stderr, "%d/%d tests passed\n", run - failures, run);
+  }
+  kube_error_clear(&err);
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  rm_cg_parent();
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0)
+    rc = rc ? rc : 1;
+  return rc;
+}
