@@ -228,12 +228,32 @@ static int ipa_check(const kube_scheduler_t *s, const snode_t *n,
   return IPA_OK;
 }
 
+/* The hot-path version of res_fit without reasons. */
+static inline bool fits(const snode_t *n, const cpod_t *cp) {
+  if (n->used[R_PODS] >= n->alloc[R_PODS] ||
+      (cp->req[R_CPU] > 0 && cp->req[R_CPU] > n->alloc[R_CPU] - n->used[R_CPU]) ||
+      (cp->req[R_MEM] > 0 && cp->req[R_MEM] > n->alloc[R_MEM] - n->used[R_MEM]) ||
+      (cp->req[R_EPH] > 0 && cp->req[R_EPH] > n->alloc[R_EPH] - n->used[R_EPH]))
+    return false;
+  for (uint32_t e = 0; e < cp->n_ext; e++) {
+    int64_t avail = 0;
+    for (uint32_t j = 0; j < n->n_ext; j++)
+      if (n->ext_alloc[j].id == cp->ext[e].id) {
+        avail = n->ext_alloc[j].v - n->ext_used[j];
+        break;
+      }
+    if (cp->ext[e].v > avail)
+      return false;
+  }
+  return true;
+}
+
 bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
                     const cpod_t *cp, const affstate_t *as) {
   if (cp->n_ports && FE(s, NODE_PORTS) &&
       !ports_free(s, n->ports, n->n_ports, cp))
     return false;
-  if (FE(s, NODE_RESOURCES_FIT) && !res_fit(s, n, cp, NULL, NULL, NULL))
+  if (FE(s, NODE_RESOURCES_FIT) && !fits(n, cp))
     return false;
   if (cp->has_pod_affinity && FE(s, INTER_POD_AFFINITY) &&
       ipa_check(s, n, cp, as) != IPA_OK)

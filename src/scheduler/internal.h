@@ -253,6 +253,7 @@ typedef struct kube_scheduler {
   vec_u32_t anti_pods; /* bound pods with required anti-affinity */
 
   u64map_t image_nodes; /* image id -> number of nodes holding it */
+  uint32_t n_soft_taint_nodes; /* nodes with PreferNoSchedule taints */
 
   /* grid */
   uint32_t head[NCELLS], tail[NCELLS];

@@ -242,15 +242,22 @@ KUBE_EXPORT int kube_scheduler_schedule(kube_scheduler_t *s,
 typedef struct order_ent {
   uint32_t idx;
   int32_t prio;
-  double size;
+  int cls;        /* 0: CPU is the dominant share, 1: memory */
+  double fc, fm;  /* shares of the largest node */
+  double size;    /* dominant share */
 } order_ent_t;
 
 static int order_cmp(const void *a, const void *b) {
   const order_ent_t *x = a, *y = b;
   if (x->prio != y->prio)
     return x->prio > y->prio ? -1 : 1;
+  if (x->cls != y->cls)
+    return x->cls < y->cls ? -1 : 1;
   if (x->size != y->size)
     return x->size > y->size ? -1 : 1;
+  double sx = x->fc + x->fm, sy = y->fc + y->fm;
+  if (sx != sy)
+    return sx > sy ? -1 : 1;
   return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -258,17 +265,46 @@ static double eff_req(int64_t req, int64_t lim) {
   return (double)(req > 0 ? req : lim > 0 ? lim : 0);
 }
 
-/* Dominant resource share against the largest node: the order that makes
- * greedy placement behave like first-fit decreasing in both dimensions. */
-static double pod_size(const kube_scheduler_t *s, const kube_sched_pod_t *p) {
-  double c = eff_req(p->requests.cpu_milli, p->limits.cpu_milli);
-  double m = eff_req(p->requests.memory, p->limits.memory);
-  double fc = s->max_alloc[0] > 0 ? c / (double)s->max_alloc[0] : 0;
-  double fm = s->max_alloc[1] > 0 ? m / (double)s->max_alloc[1] : 0;
-  double dom = fc > fm ? fc : fm;
-  /* Secondary: the sum, so that equal dominant shares put the pod that
-   * also needs more of the other resource first. */
-  return dom + (fc + fm) * 1e-6;
+/* Batch order: priority first; within a priority, largest dominant share
+ * first (first-fit-decreasing style), with CPU-dominant and
+ * memory-dominant pods interleaved so that the running CPU and memory
+ * totals stay even.  Placing large pods of one kind back to back fills
+ * nodes in one dimension and strands the other; interleaving lets
+ * MostAllocated pair them on the same node. */
+static void batch_order(const kube_scheduler_t *s, const kube_sched_pod_t *pods,
+                        size_t n, order_ent_t *ord, order_ent_t *tmp) {
+  for (size_t i = 0; i < n; i++) {
+    const kube_sched_pod_t *p = &pods[i];
+    double c = eff_req(p->requests.cpu_milli, p->limits.cpu_milli);
+    double m = eff_req(p->requests.memory, p->limits.memory);
+    ord[i].idx = (uint32_t)i;
+    ord[i].prio = p->priority;
+    ord[i].fc = s->max_alloc[0] > 0 ? c / (double)s->max_alloc[0] : 0;
+    ord[i].fm = s->max_alloc[1] > 0 ? m / (double)s->max_alloc[1] : 0;
+    ord[i].cls = ord[i].fm > ord[i].fc;
+    ord[i].size = ord[i].cls ? ord[i].fm : ord[i].fc;
+  }
+  qsort(ord, n, sizeof(*ord), order_cmp);
+  memcpy(tmp, ord, n * sizeof(*ord));
+  size_t out = 0;
+  for (size_t g = 0; g < n;) {
+    size_t end = g;
+    while (end < n && tmp[end].prio == tmp[g].prio)
+      end++;
+    size_t ci = g, mi = g;
+    while (mi < end && tmp[mi].cls == 0)
+      mi++;
+    size_t cend = mi;
+    double cpu = 0, mem = 0;
+    while (ci < cend || mi < end) {
+      const order_ent_t *e =
+          mi >= end || (ci < cend && cpu <= mem) ? &tmp[ci++] : &tmp[mi++];
+      cpu += e->fc;
+      mem += e->fm;
+      ord[out++] = *e;
+    }
+    g = end;
+  }
 }
 
 KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
@@ -286,9 +322,11 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
   if (s->max_dirty)
     refresh_max_alloc(s);
   order_ent_t *ord = malloc((n ? n : 1) * sizeof(*ord));
+  order_ent_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
   spod_t **bound = malloc((n ? n : 1) * sizeof(*bound));
-  if (!ord || !bound) {
+  if (!ord || !tmp || !bound) {
     free(ord);
+    free(tmp);
     free(bound);
     return kube_make_oom(err);
   }
@@ -300,16 +338,16 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
              pods[i].name ? pods[i].name : "");
     if (strmap_get(&s->pod_by_key, key, &slot)) {
       free(ord);
+      free(tmp);
       free(bound);
       return kube_error_set(err, KUBE_REASON_ALREADY_EXISTS, 0,
                             "pod %s is already bound", key);
     }
     ord[i].idx = (uint32_t)i;
-    ord[i].prio = pods[i].priority;
-    ord[i].size = pod_size(s, &pods[i]);
   }
   if (!(flags & KUBE_SCHED_BATCH_ARRIVAL_ORDER))
-    qsort(ord, n, sizeof(*ord), order_cmp);
+    batch_order(s, pods, n, ord, tmp);
+  free(tmp);
   size_t n_bound = 0;
   int64_t placed = 0;
   for (size_t k = 0; k < n; k++) {

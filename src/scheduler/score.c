@@ -29,30 +29,25 @@ static double shape_score(const kube_scheduler_config_t *c, double util) {
   return c->shape[c->n_shape - 1].score * 10.0;
 }
 
-static double fit_score(const kube_scheduler_t *s, const snode_t *n,
-                        const cpod_t *cp) {
-  const kube_scheduler_config_t *c = &s->cfg;
-  double w[2] = {c->cpu_weight > 0 ? c->cpu_weight : 0,
-                 c->memory_weight > 0 ? c->memory_weight : 0};
-  double total = 0, wsum = 0;
+/* NodeResourcesFit for a node whose CPU and memory utilization after
+ * placement are u[0], u[1] (negative: the node has none of it). */
+static inline double fit_score(const kube_scheduler_config_t *c,
+                               const double *u, const double *w,
+                               double wsum) {
+  double total = 0;
   for (int r = 0; r < 2; r++) {
-    if (w[r] <= 0)
-      continue;
-    wsum += w[r];
-    double cap = (double)n->alloc[r];
-    double req = (double)(n->nz_used[r] + cp->nz[r]);
-    if (cap <= 0)
+    if (w[r] <= 0 || u[r] < 0)
       continue;
     double sc;
     switch (c->strategy) {
     case KUBE_SCHED_LEAST_ALLOCATED:
-      sc = req > cap ? 0 : (cap - req) * 100.0 / cap;
+      sc = u[r] > 1 ? 0 : (1 - u[r]) * 100.0;
       break;
     case KUBE_SCHED_REQUESTED_TO_CAPACITY_RATIO:
-      sc = shape_score(c, req > cap ? 100.0 : req * 100.0 / cap);
+      sc = shape_score(c, u[r] > 1 ? 100.0 : u[r] * 100.0);
       break;
     default:
-      sc = (req > cap ? cap : req) * 100.0 / cap;
+      sc = (u[r] > 1 ? 1 : u[r]) * 100.0;
       break;
     }
     total += w[r] * sc;
@@ -60,19 +55,13 @@ static double fit_score(const kube_scheduler_t *s, const snode_t *n,
   return wsum > 0 ? total / wsum : 0;
 }
 
-static double balanced_score(const snode_t *n, const cpod_t *cp) {
-  double f[2];
-  int k = 0;
-  for (int r = 0; r < 2; r++) {
-    if (n->alloc[r] <= 0)
-      continue;
-    double x = (double)(n->nz_used[r] + cp->nz[r]) / (double)n->alloc[r];
-    f[k++] = x > 1 ? 1 : x;
-  }
-  if (k < 2)
+/* BalancedAllocation: 100 * (1 - standard deviation of the utilizations),
+ * which for two resources is |u0 - u1| / 2. */
+static inline double balanced_score(const double *u) {
+  if (u[0] < 0 || u[1] < 0)
     return 100.0;
-  double sd = (f[0] > f[1] ? f[0] - f[1] : f[1] - f[0]) / 2;
-  return (1 - sd) * 100.0;
+  double a = u[0] > 1 ? 1 : u[0], b = u[1] > 1 ? 1 : u[1];
+  return (1 - (a > b ? a - b : b - a) / 2) * 100.0;
 }
 
 static int64_t node_image_size(const snode_t *n, uint32_t id) {
@@ -87,21 +76,18 @@ static int64_t node_image_size(const snode_t *n, uint32_t id) {
   return lo < n->n_images && n->images[lo].id == id ? n->images[lo].size : -1;
 }
 
-static double image_score(const kube_scheduler_t *s, const snode_t *n,
-                          const cpod_t *cp) {
+/* spread[i]: share of nodes holding the pod's i-th image, computed once
+ * per pod rather than per node. */
+static double image_score(const snode_t *n, const cpod_t *cp,
+                          const double *spread) {
   const double min_t = 23 * MB, max_t = 1000 * MB * cp->n_images;
   double sum = 0;
   if (!n->n_images)
     return 0;
   for (uint32_t i = 0; i < cp->n_images; i++) {
     int64_t size = node_image_size(n, cp->images[i]);
-    if (size < 0)
-      continue;
-    /* Scaled by how widely the image is spread, so that one node holding
-     * a popular image does not attract everything. */
-    uint32_t *cnt = u64map_find(&s->image_nodes, cp->images[i]);
-    double spread = cnt && s->n_nodes ? (double)*cnt / s->n_nodes : 0;
-    sum += (double)size * spread;
+    if (size > 0)
+      sum += (double)size * spread[i];
   }
   if (sum < min_t)
     sum = min_t;
@@ -135,23 +121,45 @@ static uint32_t soft_taint_count(const snode_t *n, const cpod_t *cp) {
 void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
                  const uint32_t *slots, uint32_t k, double *out) {
   double *raw = arena_alloc(&s->scratch, k * sizeof(double));
+  int32_t w;
   for (uint32_t i = 0; i < k; i++)
     out[i] = 0;
 
-  int32_t w = W(s, NODE_RESOURCES_FIT);
-  if (w > 0)
-    for (uint32_t i = 0; i < k; i++)
-      out[i] += w * fit_score(s, s->nodes[slots[i]], cp);
-
-  w = W(s, BALANCED_ALLOCATION);
-  if (w > 0)
-    for (uint32_t i = 0; i < k; i++)
-      out[i] += w * balanced_score(s->nodes[slots[i]], cp);
-
-  w = W(s, IMAGE_LOCALITY);
-  if (w > 0 && cp->n_images)
-    for (uint32_t i = 0; i < k; i++)
-      out[i] += w * image_score(s, s->nodes[slots[i]], cp);
+  const kube_scheduler_config_t *c = &s->cfg;
+  double wr[2] = {c->cpu_weight > 0 ? c->cpu_weight : 0,
+                  c->memory_weight > 0 ? c->memory_weight : 0};
+  double wsum = wr[0] + wr[1];
+  double wf = W(s, NODE_RESOURCES_FIT) > 0 ? W(s, NODE_RESOURCES_FIT) : 0;
+  double wb = W(s, BALANCED_ALLOCATION) > 0 ? W(s, BALANCED_ALLOCATION) : 0;
+  double wi = W(s, IMAGE_LOCALITY) > 0 && cp->n_images ? W(s, IMAGE_LOCALITY)
+                                                       : 0;
+  double *spread = NULL;
+  if (wi > 0) {
+    spread = arena_alloc(&s->scratch, cp->n_images * sizeof(double));
+    if (!spread)
+      wi = 0;
+    for (uint32_t i = 0; wi > 0 && i < cp->n_images; i++) {
+      uint32_t *cnt = u64map_find(&s->image_nodes, cp->images[i]);
+      spread[i] = cnt && s->n_nodes ? (double)*cnt / s->n_nodes : 0;
+    }
+  }
+  if (wf > 0 || wb > 0 || wi > 0)
+    for (uint32_t i = 0; i < k; i++) {
+      const snode_t *n = s->nodes[slots[i]];
+      double u[2];
+      for (int r = 0; r < 2; r++)
+        u[r] = n->alloc[r] > 0 ? (double)(n->nz_used[r] + cp->nz[r]) /
+                                     (double)n->alloc[r]
+                               : -1;
+      double v = 0;
+      if (wf > 0)
+        v += wf * fit_score(c, u, wr, wsum);
+      if (wb > 0)
+        v += wb * balanced_score(u);
+      if (wi > 0)
+        v += wi * image_score(n, cp, spread);
+      out[i] = v;
+    }
 
   /* The plugins below normalize over the scored nodes and need a buffer;
    * on OOM they are skipped (scores stay valid, just coarser). */
@@ -175,7 +183,11 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
   }
 
   w = W(s, TAINT_TOLERATION);
-  if (w > 0) {
+  if (w > 0 && !s->n_soft_taint_nodes) {
+    /* No node prefers to be avoided: every node scores 100. */
+    for (uint32_t i = 0; i < k; i++)
+      out[i] += w * 100.0;
+  } else if (w > 0) {
     double max = 0;
     for (uint32_t i = 0; i < k; i++) {
       const snode_t *n = s->nodes[slots[i]];
@@ -199,10 +211,10 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
         uint32_t v = node_label(n, term->topo_key);
         if (v == NONE)
           continue;
-        uint32_t *c = u64map_find(&as->pref_counts[t], v);
-        if (!c)
+        uint32_t *cnt = u64map_find(&as->pref_counts[t], v);
+        if (!cnt)
           continue;
-        double d = (double)term->weight * *c;
+        double d = (double)term->weight * *cnt;
         raw[i] += t < cp->n_paff ? d : -d;
       }
       if (i == 0 || raw[i] < min)

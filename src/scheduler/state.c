@@ -356,6 +356,8 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
 /* Add (delta = +1) or remove (-1) the node from the label and image
  * indexes. */
 static int node_index(kube_scheduler_t *s, snode_t *n, int delta) {
+  if (n->soft_taints)
+    s->n_soft_taint_nodes += delta;
   for (uint32_t i = 0; i < n->n_labels; i++) {
     vec_u32_t *p = posting(&s->node_label_idx, &s->node_post, &s->n_node_post,
                            &s->cap_node_post,
