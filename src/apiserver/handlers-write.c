@@ -134,6 +134,40 @@ static void random_suffix(char *out, size_t n) {
   out[n] = '\0';
 }
 
+static bool is_core(const kube_kind_t *k, const char *kind) {
+  return !k->group[0] && streq(k->kind, kind);
+}
+
+/* What the registries' PrepareForCreate do: a new pod is Pending. */
+static void prepare_create(const kube_kind_t *k, json_object *obj) {
+  if (is_core(k, "Pod")) {
+    json_object *st = kube_json_get(obj, "status");
+    if (!st || !json_object_is_type(st, json_type_object)) {
+      st = json_object_new_object();
+      json_object_object_add(obj, "status", st);
+    }
+    if (!kube_json_get_string(st, "phase"))
+      json_object_object_add(st, "phase", json_object_new_string("Pending"));
+  } else if (is_core(k, "Namespace")) {
+    json_object *st = kube_json_get(obj, "status");
+    if (!st || !json_object_is_type(st, json_type_object)) {
+      st = json_object_new_object();
+      json_object_object_add(obj, "status", st);
+    }
+    json_object_object_add(st, "phase", json_object_new_string("Active"));
+    const char *name = kube_json_get_string(obj, "metadata.name");
+    json_object *meta = meta_of(obj);
+    json_object *labels = kube_json_get(meta, "labels");
+    if (!labels || !json_object_is_type(labels, json_type_object)) {
+      labels = json_object_new_object();
+      json_object_object_add(meta, "labels", labels);
+    }
+    if (name)
+      json_object_object_add(labels, "kubernetes.io/metadata.name",
+                             json_object_new_string(name));
+  }
+}
+
 static void strip_server_fields(json_object *meta) {
   json_object_object_del(meta, "resourceVersion");
   json_object_object_del(meta, "selfLink");
@@ -181,8 +215,13 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   if (k->namespaced && namespace_check_active(srv, ns, &err) < 0)
     goto fail;
   strip_server_fields(meta);
-  if (api_default(obj, k, &err) < 0 ||
-      api_validate(obj, NULL, k, &err) < 0)
+  if (api_default(obj, k, &err) < 0)
+    goto fail;
+  prepare_create(k, obj);
+  if (is_core(k, "Service") &&
+      services_prepare(srv, k, obj, NULL, NULL, &err) < 0)
+    goto fail;
+  if (api_validate(obj, NULL, k, &err) < 0)
     goto fail;
   char uid[40], ts[40];
   kube_uuid_generate(uid, sizeof uid);
@@ -330,8 +369,12 @@ void write_update(struct req *r, const kube_kind_t *k,
     copy_key(meta, ometa, keep[i]);
   if (!json_object_object_get_ex(meta, "managedFields", NULL))
     copy_key(meta, ometa, "managedFields");
-  if (api_default(obj, k, &err) < 0 ||
-      api_validate(obj, old, k, &err) < 0)
+  if (api_default(obj, k, &err) < 0)
+    goto fail;
+  if (is_core(k, "Service") &&
+      services_prepare(srv, k, obj, old, old_rec->key, &err) < 0)
+    goto fail;
+  if (api_validate(obj, old, k, &err) < 0)
     goto fail;
   if (spec_changed(obj, old)) {
     json_object *g = NULL;

@@ -122,6 +122,8 @@ struct kube_apiserver {
   struct event *bookmark_ev;
   struct ns_cleanup *ns_cleanups;
   struct graceful *gracefuls;
+  uint32_t next_ip_offset;    /* service IP allocator cursor */
+  uint32_t next_node_port;    /* node port allocator cursor */
   void *tls_ctx;              /* SSL_CTX for TCP listeners, or NULL */
   char *openapi;              /* cached /openapi/v2 document */
   size_t openapi_len;
@@ -247,6 +249,11 @@ int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
 /* Forbidden/NotFound when objects cannot be created in ns. */
 int namespace_check_active(kube_apiserver_t *srv, const char *ns,
                            kube_error_t *err);
+
+/* ---- services.c ---- */
+int services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
+                     json_object *svc, json_object *old, const char *key,
+                     kube_error_t *err);
 
 /* ---- subresources.c ---- */
 void handle_subresource(struct req *r);

@@ -72,6 +72,7 @@ def test_crud(k, t):
     t.check(r.status == 201, "create pod", r)
     o = r.json()
     m = o["metadata"]
+    t.check(o.get("status", {}).get("phase") == "Pending", "new pod Pending")
     t.check(m.get("uid") and m.get("creationTimestamp") and
             m.get("resourceVersion") and m.get("generation") == 1,
             "server-set metadata", m)
@@ -189,6 +190,32 @@ def test_errors(k, t):
     t.check(r.status == 400, "kind mismatch 400", r)
     r = k.request("GET", PODS + "?labelSelector=a%20in%20(", )
     t.check(r.status == 400, "bad label selector 400", r)
+
+
+def test_services(k, t):
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s1"},
+           "spec": {"selector": {"app": "a"},
+                    "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+    r = k.request("POST", "/api/v1/namespaces/default/services", svc)
+    ip = r.json()["spec"].get("clusterIP", "") if r.status == 201 else ""
+    t.check(r.status == 201 and ip.startswith("10.") and ip != "10.96.0.1",
+            "clusterIP allocated", r)
+    svc["metadata"]["name"] = "s2"
+    svc["spec"]["type"] = "NodePort"
+    r = k.request("POST", "/api/v1/namespaces/default/services", svc)
+    np = r.json()["spec"]["ports"][0].get("nodePort", 0) if r.status == 201 else 0
+    t.check(r.status == 201 and 30000 <= np <= 32767 and
+            r.json()["spec"]["clusterIP"] != ip, "nodePort allocated", r)
+    svc["metadata"]["name"] = "s3"
+    svc["spec"]["clusterIP"] = ip
+    r = k.request("POST", "/api/v1/namespaces/default/services", svc)
+    t.check(r.status == 422, "clusterIP in use 422", r)
+    cur = k.request("GET", "/api/v1/namespaces/default/services/s2").json()
+    del cur["spec"]["clusterIP"]
+    cur["metadata"]["labels"] = {"x": "y"}
+    r = k.request("PUT", "/api/v1/namespaces/default/services/s2", cur)
+    t.check(r.status == 200 and r.json()["spec"]["ports"][0].get("nodePort") == np,
+            "update keeps allocations", r)
 
 
 def test_lists(k, t):
@@ -504,7 +531,8 @@ def main():
     t = Failures()
     try:
         k.start()
-        for fn in (test_discovery, test_auth, test_crud, test_errors, test_lists,
+        for fn in (test_discovery, test_auth, test_crud, test_errors, test_services,
+                   test_lists,
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
                    test_graceful_delete, test_namespace_delete,
