@@ -188,8 +188,7 @@ static void http_conn_closed(struct evhttp_connection *evcon, void *arg) {
 static void http_stream_start(struct req *r, int code, const char *ctype) {
   struct evhttp_request *er = r->tp_ctx;
   http_add_common_headers(er, ctype);
-  evhttp_add_header(evhttp_request_get_output_headers(er),
-                    "Transfer-Encoding", "chunked");
+  /* evhttp adds Transfer-Encoding: chunked for HTTP/1.1 peers. */
   evhttp_send_reply_start(er, code, code_phrase(code));
   struct evhttp_connection *evcon = evhttp_request_get_connection(er);
   if (evcon)

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""kubed restart: objects and their resourceVersions survive a SIGTERM
+restart and a kill -9 restart (sqlite store, or the one given).
+
+usage: test_restart.py KUBED [STORE]"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "apiserver"))
+from kubed_harness import Failures, Kubed, pod  # noqa: E402
+
+PODS = "/api/v1/namespaces/default/pods"
+
+
+def snapshot(k):
+    out = {}
+    for path in (PODS, "/api/v1/namespaces", "/api/v1/namespaces/default/configmaps",
+                 "/apis/apps/v1/namespaces/default/deployments"):
+        r = k.request("GET", path)
+        for i in r.json()["items"]:
+            m = i["metadata"]
+            out[(path, m["name"])] = (m["resourceVersion"], m["uid"])
+    return out
+
+
+def main():
+    kubed = sys.argv[1]
+    store = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
+    t = Failures()
+    k = Kubed(kubed, store=store)
+    try:
+        k.start()
+        for i in range(20):
+            r = k.request("POST", PODS, pod("r%d" % i, {"i": str(i)}))
+            t.check(r.status == 201, "create r%d" % i, r)
+        k.request("POST", "/api/v1/namespaces/default/configmaps",
+                  {"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "cm"}, "data": {"k": "v"}})
+        k.request("POST", "/apis/apps/v1/namespaces/default/deployments",
+                  {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                   "spec": {"selector": {"matchLabels": {"a": "b"}},
+                            "template": {"metadata": {"labels": {"a": "b"}},
+                                         "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+        cur = k.request("GET", PODS + "/r3").json()
+        cur["metadata"]["labels"]["updated"] = "yes"
+        k.request("PUT", PODS + "/r3", cur)
+        k.request("DELETE", PODS + "/r4")
+        before = snapshot(k)
+        t.check(len(before) >= 25, "objects created", len(before))
+        rc = k.stop()
+        t.check(rc == 0, "SIGTERM exit status 0", rc)
+
+        k.start()
+        after = snapshot(k)
+        t.check(after == before, "same objects and resourceVersions after SIGTERM",
+                set(before.items()) ^ set(after.items()))
+        t.check(k.request("GET", PODS + "/r4").status == 404, "deleted stays deleted")
+        t.check(k.request("GET", PODS + "/r3").json()["metadata"]["labels"].get("updated")
+                == "yes", "update survived")
+        # Write more, then kill -9 right after the acknowledgements.
+        acked = []
+        for i in range(20, 40):
+            r = k.request("POST", PODS, pod("r%d" % i))
+            if r.status == 201:
+                acked.append(("r%d" % i, r.json()["metadata"]["resourceVersion"]))
+        before = snapshot(k)
+        k.stop(kill=True)
+
+        k.start()
+        after = snapshot(k)
+        t.check(after == before, "same objects and resourceVersions after kill -9",
+                set(before.items()) ^ set(after.items()))
+        lost = [n for n, rv in acked
+                if k.request("GET", PODS + "/" + n).json().get("metadata", {})
+                .get("resourceVersion") != rv]
+        t.check(not lost, "every acknowledged write survived kill -9", lost)
+        # New writes continue the revision sequence.
+        r = k.request("POST", PODS, pod("after"))
+        top = max(int(rv) for rv, _ in after.values())
+        t.check(r.status == 201 and int(r.json()["metadata"]["resourceVersion"]) > top,
+                "revisions continue after restart", r)
+        rc = k.stop()
+        t.check(rc == 0, "final SIGTERM exit 0", rc)
+    finally:
+        if t.failed:
+            print(k.read_log()[-4000:])
+        k.cleanup()
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
