@@ -75,11 +75,11 @@ static json_object *three_way(json_object *orig, json_object *mod,
     bool in_live = live && json_object_object_get_ex(live, k, &lv);
     /* A null in the configuration (creationTimestamp: null) states no
      * opinion, like a zero value kubectl drops when decoding. */
-    if (!v || (in_live && subset_equal(v, lv)))
+    if (!v || (!in_live && is_empty(v)))
       continue;
-    if (!in_live && is_empty(v))
-      continue;
-    if (v && lv && json_object_is_type(v, json_type_object) &&
+    /* Maps recurse even when equal so far: the configuration may have
+     * dropped keys that the last-applied one set. */
+    if (lv && json_object_is_type(v, json_type_object) &&
         json_object_is_type(lv, json_type_object)) {
       json_object *ov = NULL;
       if (orig && json_object_is_type(orig, json_type_object))
@@ -90,6 +90,8 @@ static json_object *three_way(json_object *orig, json_object *mod,
         json_object_object_add(patch, k, sub);
       continue;
     }
+    if (in_live && subset_equal(v, lv))
+      continue;
     json_object *copy = NULL;
     if (v && json_object_deep_copy(v, &copy, NULL) != 0) {
       *oom = true;

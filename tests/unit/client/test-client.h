@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef TEST_CLIENT_H
+#define TEST_CLIENT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "api/api-private.h"
+#include "client/internal.h"
+#include "core/util.h"
+
+/* A scripted HTTP server on a unix socket, run in a thread. */
+struct fake_resp {
+  const char *raw;   /* bytes written after reading one request */
+  bool close_after;  /* close the connection after writing */
+};
+
+struct fake_server {
+  char dir[64];
+  char sock[128];
+  int lfd;
+  pthread_t thread;
+  const struct fake_resp *script;
+  size_t n_script, next;
+  /* What the server received, request by request. */
+  char *requests[16];
+  size_t n_requests;
+  int connections;
+};
+
+void fake_start(struct fake_server *fs, const struct fake_resp *script, size_t n);
+void fake_stop(struct fake_server *fs);
+/* A client on the fake server's socket (no kubeconfig). */
+kube_client_t *fake_client(struct fake_server *fs);
+
+int run_http_tests(void);
+int run_print_tests(void);
+
+#endif
