@@ -330,7 +330,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
   if (state_write(dirfd, &st, err) < 0)
     goto fail;
   /* exec needs the container's process settings later. */
-  char *json = kube_container_config_to_json(cfg, NULL);
+  char *json = rt_config_to_json(cfg, false, NULL);
   if (json) {
     int fd = openat(dirfd, "config.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {

@@ -116,7 +116,7 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     kube_make_error(err, errno, "exec: container config missing");
     goto out;
   }
-  if (!(cfg = kube_container_config_parse(json, NULL, err)))
+  if (!(cfg = rt_config_parse_stored(json, err)))
     goto out;
   if (opts->set_user) {
     cfg->uid = opts->uid;

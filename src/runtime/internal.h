@@ -228,5 +228,8 @@ int rt_ns_clone_flag(kube_ns_type_t t);
 int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg,
                         kube_error_t *err);
 int state_write_exit(int dirfd, const kube_container_exit_t *e);
+kube_container_config_t *rt_config_parse_stored(const char *json, kube_error_t *err);
+char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
+                        kube_error_t *err);
 
 #endif /* KUBE_RUNTIME_INTERNAL_H */

@@ -149,8 +149,12 @@ static int mkdir_p(const char *path, mode_t mode) {
 }
 
 static int ensure_target(const char *target, bool dir) {
-  if (dir)
+  if (dir) {
+    /* Usually the directory or at least its parent exists already. */
+    if (mkdir(target, 0755) == 0 || errno == EEXIST)
+      return 0;
     return mkdir_p(target, 0755);
+  }
   struct stat st;
   if (stat(target, &st) == 0)
     return 0;

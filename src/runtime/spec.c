@@ -34,6 +34,10 @@ static const char *const seccomp_ops[] = {
     "SCMP_CMP_EQ",  "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
 };
 
+/* Set while re-reading a stored config (exec): the host paths it names were
+ * checked at create time and may be gone since (a joined namespace). */
+static __thread bool skip_host_checks;
+
 static int invalid(kube_error_t *err, const char *field, const char *fmt, ...)
     KUBE_PRINTF(3, 4);
 static int invalid(kube_error_t *err, const char *field, const char *fmt, ...) {
@@ -320,13 +324,13 @@ static int parse_mounts(json_object *m, kube_container_config_t *c,
     for (size_t k = 0; k < mt->n_options; k++)
       if (streq(mt->options[k], "bind") || streq(mt->options[k], "rbind"))
         bind = true;
-    if (bind) {
+    if (bind && !skip_host_checks) {
       snprintf(field, sizeof field, "mounts[%zu].source", i);
       struct stat st;
       if (!mt->source || stat(mt->source, &st) < 0)
         return invalid(err, field, "bind source \"%s\" does not exist",
                        mt->source ? mt->source : "");
-    } else if (!mt->type) {
+    } else if (!bind && !mt->type) {
       return invalid(err, field, "required for a non-bind mount");
     }
   }
@@ -550,7 +554,7 @@ static int parse_linux(json_object *l, kube_container_config_t *c,
       snprintf(field, sizeof field, "linux.namespaces[%zu].path", i);
       if (get_string(e, "path", field, &dst->path, err) < 0)
         return -1;
-      if (dst->path && access(dst->path, F_OK) < 0)
+      if (dst->path && !skip_host_checks && access(dst->path, F_OK) < 0)
         return invalid(err, field, "namespace \"%s\" does not exist", dst->path);
     }
   }
@@ -642,6 +646,13 @@ fail:
   json_object_put(root);
   kube_container_config_free(c);
   return NULL;
+}
+
+kube_container_config_t *rt_config_parse_stored(const char *json, kube_error_t *err) {
+  skip_host_checks = true;
+  kube_container_config_t *c = kube_container_config_parse(json, NULL, err);
+  skip_host_checks = false;
+  return c;
 }
 
 KUBE_EXPORT kube_container_config_t *
@@ -744,6 +755,11 @@ static json_object *seccomp_json(const kube_seccomp_t *s) {
 
 KUBE_EXPORT char *kube_container_config_to_json(const kube_container_config_t *c,
                                                 kube_error_t *err) {
+  return rt_config_to_json(c, true, err);
+}
+
+char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
+                        kube_error_t *err) {
   json_object *root = json_object_new_object();
   json_object_object_add(root, "ociVersion", json_object_new_string("1.0.2"));
   json_object *p = json_object_new_object();
@@ -856,8 +872,9 @@ KUBE_EXPORT char *kube_container_config_to_json(const kube_container_config_t *c
   if (c->seccomp)
     json_object_object_add(l, "seccomp", seccomp_json(c->seccomp));
   json_object_object_add(root, "linux", l);
-  const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *s = json_object_to_json_string_ext(
+      root, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+                JSON_C_TO_STRING_NOSLASHESCAPE);
   char *out = s ? strdup(s) : NULL;
   json_object_put(root);
   if (!out)
