@@ -412,14 +412,52 @@ char *cli_object_ref(const kube_object_t *obj) {
   return out;
 }
 
+static int cmp_cstr(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy with object keys sorted, as kubectl prints unstructured objects
+ * (Go's encoding/json sorts map keys).  New reference. */
+static json_object *sorted_copy(json_object *v) {
+  if (json_object_is_type(v, json_type_object)) {
+    size_t n = (size_t)json_object_object_length(v), i = 0;
+    const char **keys = calloc(n ? n : 1, sizeof *keys);
+    json_object *out = json_object_new_object();
+    if (!keys || !out) {
+      free(keys);
+      json_object_put(out);
+      return NULL;
+    }
+    json_object_object_foreach(v, k, val) {
+      (void)val;
+      keys[i++] = k;
+    }
+    qsort(keys, n, sizeof *keys, cmp_cstr);
+    for (i = 0; i < n; i++)
+      json_object_object_add(out, keys[i], sorted_copy(json_object_object_get(v, keys[i])));
+    free(keys);
+    return out;
+  }
+  if (json_object_is_type(v, json_type_array)) {
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; out && i < json_object_array_length(v); i++)
+      json_object_array_add(out, sorted_copy(json_object_array_get_idx(v, i)));
+    return out;
+  }
+  return json_object_get(v);
+}
+
 int cli_print_object(const kube_object_t *obj, enum cli_output fmt,
                      const char *arg) {
   cleanup_free char *s = NULL;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   switch (fmt) {
-  case CLI_OUT_JSON:
-    s = kube_object_to_json(obj, KUBE_JSON_PRETTY);
+  case CLI_OUT_JSON: {
+    kube_object_t *sorted = kube_object_wrap(sorted_copy(kube_object_json(obj)));
+    s = sorted ? kube_object_to_json(sorted, KUBE_JSON_PRETTY) : NULL;
+    kube_object_free(sorted);
     break;
+  }
   case CLI_OUT_YAML:
     s = kube_object_to_yaml(obj);
     break;

@@ -204,43 +204,38 @@ static void containers(struct tabw *t, int level, const char *title,
     json_object *c = json_object_array_get_idx(list, i);
     const char *name = S(c, "name");
     json_object *cs = pod ? container_status(pod, name ? name : "") : NULL;
-    /* kubectl indents container names by one extra space in templates. */
-    w(t, level, pod ? "  %s:\n" : "   %s:\n", or_none(name));
-    if (pod)
-      w(t, level + 2, "Container ID:\t%s\n", S(cs, "containerID") ? S(cs, "containerID") : "");
-    w(t, level + 2, "Image:\t%s\n", S(c, "image") ? S(c, "image") : "");
-    if (pod)
-      w(t, level + 2, "Image ID:\t%s\n", S(cs, "imageID") ? S(cs, "imageID") : "");
-    ports_line(t, level + 2, c);
-    string_list(t, level + 2, "Command", kube_json_get(c, "command"));
-    string_list(t, level + 2, "Args", kube_json_get(c, "args"));
-    if (pod) {
-      if (cs) {
-        state_lines(t, level + 2, "State", kube_json_get(cs, "state"));
-        json_object *last = kube_json_get(cs, "lastState");
-        if (last && json_object_object_length(last) > 0)
-          state_lines(t, level + 2, "Last State", last);
-        json_object *ready = kube_json_get(cs, "ready"), *rc = kube_json_get(cs, "restartCount");
-        w(t, level + 2, "Ready:\t%s\n", ready && json_object_get_boolean(ready) ? "True" : "False");
-        w(t, level + 2, "Restart Count:\t%d\n", rc ? json_object_get_int(rc) : 0);
-      } else {
-        w(t, level + 2, "State:\tWaiting\n");
-        w(t, level + 2, "Ready:\tFalse\n");
-        w(t, level + 2, "Restart Count:\t0\n");
-      }
+    /* Names sit one level below the title (one extra space in pod
+     * templates); details always at level 2, as kubectl prints them. */
+    w(t, level, pod ? "  %s:\n" : " %s:\n", or_none(name));
+    if (cs)
+      w(t, 2, "Container ID:\t%s\n", S(cs, "containerID") ? S(cs, "containerID") : "");
+    w(t, 2, "Image:\t%s\n", S(c, "image") ? S(c, "image") : "");
+    if (cs)
+      w(t, 2, "Image ID:\t%s\n", S(cs, "imageID") ? S(cs, "imageID") : "");
+    ports_line(t, 2, c);
+    string_list(t, 2, "Command", kube_json_get(c, "command"));
+    string_list(t, 2, "Args", kube_json_get(c, "args"));
+    if (cs) {
+      state_lines(t, 2, "State", kube_json_get(cs, "state"));
+      json_object *last = kube_json_get(cs, "lastState");
+      if (last && json_object_object_length(last) > 0)
+        state_lines(t, 2, "Last State", last);
+      json_object *ready = kube_json_get(cs, "ready"), *rc = kube_json_get(cs, "restartCount");
+      w(t, 2, "Ready:\t%s\n", ready && json_object_get_boolean(ready) ? "True" : "False");
+      w(t, 2, "Restart Count:\t%d\n", rc ? json_object_get_int(rc) : 0);
     }
     json_object *lim = kube_json_get(c, "resources.limits"),
                 *req = kube_json_get(c, "resources.requests");
     if (lim && json_object_object_length(lim) > 0) {
-      w(t, level + 2, "Limits:\n");
-      json_object_object_foreach(lim, k, v) w(t, level + 3, "%s:\t%s\n", k, json_object_get_string(v));
+      w(t, 2, "Limits:\n");
+      json_object_object_foreach(lim, k, v) w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
     }
     if (req && json_object_object_length(req) > 0) {
-      w(t, level + 2, "Requests:\n");
-      json_object_object_foreach(req, k, v) w(t, level + 3, "%s:\t%s\n", k, json_object_get_string(v));
+      w(t, 2, "Requests:\n");
+      json_object_object_foreach(req, k, v) w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
     }
-    env_lines(t, level + 2, c);
-    mounts_lines(t, level + 2, c);
+    env_lines(t, 2, c);
+    mounts_lines(t, 2, c);
   }
 }
 
@@ -282,11 +277,33 @@ static void conditions(struct tabw *t, json_object *conds, bool with_reason) {
   }
 }
 
+/* The QoS class kubectl computes when the status lacks it. */
+static const char *qos_class(json_object *pod) {
+  json_object *cs = kube_json_get(pod, "spec.containers");
+  bool any = false, guaranteed = true;
+  for (size_t i = 0; cs && i < json_object_array_length(cs); i++) {
+    json_object *c = json_object_array_get_idx(cs, i);
+    json_object *req = kube_json_get(c, "resources.requests"),
+                *lim = kube_json_get(c, "resources.limits");
+    if ((req && json_object_object_length(req)) || (lim && json_object_object_length(lim)))
+      any = true;
+    const char *res[] = {"cpu", "memory"};
+    for (size_t r = 0; r < 2; r++) {
+      json_object *l = lim ? json_object_object_get(lim, res[r]) : NULL;
+      json_object *q = req ? json_object_object_get(req, res[r]) : NULL;
+      if (!l || (q && !streq(json_object_get_string(q), json_object_get_string(l))))
+        guaranteed = false;
+    }
+  }
+  return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+}
+
 static void describe_pod(struct tabw *t, json_object *o) {
   char tb[64];
   name_ns(t, o);
   json_object *prio = kube_json_get(o, "spec.priority");
-  w(t, 0, "Priority:\t%d\n", prio ? json_object_get_int(prio) : 0);
+  if (prio)
+    w(t, 0, "Priority:\t%d\n", json_object_get_int(prio));
   if (S(o, "spec.serviceAccountName"))
     w(t, 0, "Service Account:\t%s\n", S(o, "spec.serviceAccountName"));
   const char *node = S(o, "spec.nodeName"), *host_ip = S(o, "status.hostIP");
@@ -322,7 +339,7 @@ static void describe_pod(struct tabw *t, json_object *o) {
   containers(t, 0, "Containers", kube_json_get(o, "spec.containers"), o);
   conditions(t, kube_json_get(o, "status.conditions"), false);
   volumes(t, 0, kube_json_get(o, "spec"));
-  w(t, 0, "QoS Class:\t%s\n", or_none(S(o, "status.qosClass")));
+  w(t, 0, "QoS Class:\t%s\n", S(o, "status.qosClass") ? S(o, "status.qosClass") : qos_class(o));
   kube_strbuf_t sel = KUBE_STRBUF_INIT;
   labels_inline(&sel, kube_json_get(o, "spec.nodeSelector"), ",");
   w(t, 0, "Node-Selectors:\t%s\n", sel.data ? sel.data : "<none>");
@@ -366,9 +383,9 @@ static void describe_deployment(struct tabw *t, json_object *o) {
     kube_json_get(o, "spec.replicas") ? NUM(o, "spec.replicas") : 1, NUM(st, "updatedReplicas"),
     NUM(st, "replicas"), NUM(st, "availableReplicas"), NUM(st, "unavailableReplicas"));
   const char *stype = S(o, "spec.strategy.type");
-  w(t, 0, "StrategyType:\t%s\n", stype ? stype : "RollingUpdate");
+  w(t, 0, "StrategyType:\t%s\n", stype ? stype : "");
   w(t, 0, "MinReadySeconds:\t%d\n", NUM(o, "spec.minReadySeconds"));
-  if (!stype || streq(stype, "RollingUpdate")) {
+  if (kube_json_get(o, "spec.strategy.rollingUpdate")) {
     const char *mu = S(o, "spec.strategy.rollingUpdate.maxUnavailable");
     const char *ms = S(o, "spec.strategy.rollingUpdate.maxSurge");
     w(t, 0, "RollingUpdateStrategy:\t%s max unavailable, %s max surge\n",
@@ -381,11 +398,43 @@ static void describe_deployment(struct tabw *t, json_object *o) {
   kube_strbuf_free(&tl);
   containers(t, 1, "Containers", kube_json_get(tmpl, "spec.containers"), NULL);
   volumes(t, 1, kube_json_get(tmpl, "spec"));
+  kube_strbuf_t ns_sel = KUBE_STRBUF_INIT;
+  labels_inline(&ns_sel, kube_json_get(tmpl, "spec.nodeSelector"), ",");
+  w(t, 1, "Node-Selectors:\t%s\n", ns_sel.data ? ns_sel.data : "<none>");
+  kube_strbuf_free(&ns_sel);
+  json_object *tols = kube_json_get(tmpl, "spec.tolerations");
+  w(t, 1, "Tolerations:\t%s\n",
+    tols && json_object_array_length(tols) ? json_object_to_json_string(tols) : "<none>");
   conditions(t, kube_json_get(o, "status.conditions"), true);
 #undef NUM
 }
 
-static void describe_service(struct tabw *t, json_object *o) {
+/* "10.1.0.5:8080,10.1.0.6:8080" from the Endpoints of the same name. */
+static char *endpoints_of(kube_client_t *c, json_object *svc) {
+  const kube_kind_t *ek = kube_kind_by_kind("v1", "Endpoints");
+  if (!c || !ek)
+    return NULL;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_object_t *ep = kube_client_get(c, ek, S(svc, "metadata.namespace"),
+                                      S(svc, "metadata.name"), &err);
+  if (!ep)
+    return NULL;
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  json_object *subsets = kube_json_get(kube_object_json(ep), "subsets");
+  for (size_t i = 0; subsets && i < json_object_array_length(subsets); i++) {
+    json_object *ss = json_object_array_get_idx(subsets, i);
+    json_object *addrs = kube_json_get(ss, "addresses"), *ports = kube_json_get(ss, "ports");
+    for (size_t a = 0; addrs && a < json_object_array_length(addrs); a++)
+      for (size_t p = 0; ports && p < json_object_array_length(ports); p++)
+        kube_strbuf_printf(&sb, "%s%s:%d", sb.len ? "," : "",
+                           S(json_object_array_get_idx(addrs, a), "ip"),
+                           json_object_get_int(kube_json_get(json_object_array_get_idx(ports, p), "port")));
+  }
+  kube_object_free(ep);
+  return sb.len ? kube_strbuf_steal(&sb) : (kube_strbuf_free(&sb), NULL);
+}
+
+static void describe_service(struct tabw *t, kube_client_t *c, json_object *o) {
   name_ns(t, o);
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
   map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
@@ -417,7 +466,14 @@ static void describe_service(struct tabw *t, json_object *o) {
       w(t, 0, "NodePort:\t%s\t%d/%s\n", S(p, "name") && *S(p, "name") ? S(p, "name") : "<unset>",
         json_object_get_int(np), proto);
   }
+  char *eps = endpoints_of(c, o);
+  w(t, 0, "Endpoints:\t%s\n", eps ? eps : "<none>");
+  free(eps);
   w(t, 0, "Session Affinity:\t%s\n", S(o, "spec.sessionAffinity") ? S(o, "spec.sessionAffinity") : "None");
+  if (S(o, "spec.externalTrafficPolicy"))
+    w(t, 0, "External Traffic Policy:\t%s\n", S(o, "spec.externalTrafficPolicy"));
+  if (S(o, "spec.internalTrafficPolicy"))
+    w(t, 0, "Internal Traffic Policy:\t%s\n", S(o, "spec.internalTrafficPolicy"));
 }
 
 static void quantity_map(struct tabw *t, const char *title, json_object *m) {
@@ -603,7 +659,7 @@ static int describe_one(kube_client_t *c, const kube_kind_t *k, json_object *o) 
   else if (streq(k->kind, "Deployment"))
     describe_deployment(&t, o);
   else if (streq(k->kind, "Service"))
-    describe_service(&t, o);
+    describe_service(&t, c, o);
   else if (streq(k->kind, "Node"))
     describe_node(&t, o);
   else if (streq(k->kind, "Namespace"))

@@ -182,12 +182,13 @@ static int watch_line(const char *line, size_t len, void *ud) {
       cleanup_free char *ref = cli_object_ref(o);
       printf("%s\n", ref ? ref : "");
     }
-  } else if (w->o->watch_events && w->o->fmt == CLI_OUT_JSON) {
+  } else if (w->o->watch_events &&
+             (w->o->fmt == CLI_OUT_JSON || w->o->fmt == CLI_OUT_YAML)) {
     json_object *e = json_object_new_object();
     json_object_object_add(e, "type", json_object_new_string(type));
     json_object_object_add(e, "object", json_object_get(obj));
     kube_object_t *eo = kube_object_wrap(e);
-    cli_print_object(eo, CLI_OUT_JSON, NULL);
+    cli_print_object(eo, w->o->fmt, NULL);
     kube_object_free(eo);
   } else {
     cli_print_object(o, w->o->fmt, w->o->fmt_arg);
@@ -247,7 +248,7 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
   int rc = 0;
   size_t total = 0;
   json_object *items = json_object_new_array();
-  bool single = ng == 1 && gs[0].n_names == 1 && !o->selector;
+  bool single = ng == 1 && gs[0].n_names == 1 && !o->selector && !o->watch;
   kube_object_t *single_obj = NULL;
   for (size_t gi = 0; gi < ng; gi++) {
     struct group *g = &gs[gi];
@@ -309,6 +310,23 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     return rc;
   }
   total = json_object_array_length(items);
+  if (o->watch) {
+    /* Watching prints objects one by one (as ADDED events with
+     * --output-watch-events), like the events that follow. */
+    for (size_t i = 0; i < total; i++) {
+      json_object *it = json_object_array_get_idx(items, i), *e = NULL;
+      if (o->watch_events) {
+        e = json_object_new_object();
+        json_object_object_add(e, "type", json_object_new_string("ADDED"));
+        json_object_object_add(e, "object", json_object_get(it));
+      }
+      kube_object_t *ko = kube_object_wrap(e ? e : json_object_get(it));
+      cli_print_object(ko, o->fmt, o->fmt_arg);
+      kube_object_free(ko);
+    }
+    json_object_put(items);
+    return rc;
+  }
   if (o->fmt == CLI_OUT_NAME) {
     for (size_t i = 0; i < total; i++) {
       kube_object_t *it = kube_object_wrap(json_object_get(json_object_array_get_idx(items, i)));
