@@ -90,6 +90,9 @@ void format_label_selector(kube_strbuf_t *sb, json_object *sel);
 
 #define KUBE_JSON_MAX_DEPTH 512
 
+/* qos.GetPodQOS over a pod spec: "BestEffort", "Burstable", "Guaranteed". */
+const char *pod_qos_class(json_object *spec);
+
 /* End of the object/array at the start of data (matching brackets). */
 size_t json_value_extent(const char *data, size_t len);
 

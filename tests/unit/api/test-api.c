@@ -525,5 +525,7 @@ int main(void) {
   size_t n = 0;
   const struct CMUnitTest *t = table_tests(&n);
   failed += _cmocka_run_group_tests("api-table", t, n, NULL, NULL);
+  t = validate_tests(&n);
+  failed += _cmocka_run_group_tests("api-validate", t, n, NULL, NULL);
   return failed ? 1 : 0;
 }
