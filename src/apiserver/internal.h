@@ -24,16 +24,13 @@
        (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
 #endif
 
-/* TEMPORARY until the api module's validation lands: weak, checked. */
-#pragma weak kube_json_default
-#pragma weak kube_json_validate
 static inline int api_default(json_object *o, const kube_kind_t *k,
                               kube_error_t *err) {
-  return kube_json_default ? kube_json_default(o, k, err) : 0;
+  return kube_json_default(o, k, err);
 }
 static inline int api_validate(json_object *o, json_object *old,
                                const kube_kind_t *k, kube_error_t *err) {
-  return kube_json_validate ? kube_json_validate(o, old, k, err) : 0;
+  return kube_json_validate(o, old, k, err);
 }
 
 #define DEFAULT_MAX_BODY (3u * 1024 * 1024)
@@ -89,6 +86,9 @@ struct req {
   /* Turns the written object into the reply (subresources); takes the
    * reference it is given and returns an owned one. */
   json_object *(*reply_transform)(struct req *r, json_object *obj);
+  /* The write may change fields updates cannot (binding sets nodeName):
+   * validate as a new object, without the immutability rules. */
+  bool no_update_rules;
   TAILQ_ENTRY(req) link;      /* srv->inflight */
   int64_t start_ns;
 };

@@ -329,6 +329,7 @@ static void handle_binding(struct req *r) {
     event_record(r->srv, pod, k, "Normal", "Scheduled", msg);
   json_object_put(b);
   r->reply_transform = binding_transform;
+  r->no_update_rules = true;
   write_update(r, k, rec, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }
