@@ -228,32 +228,12 @@ static int ipa_check(const kube_scheduler_t *s, const snode_t *n,
   return IPA_OK;
 }
 
-/* The hot-path version of res_fit without reasons. */
-static inline bool fits(const snode_t *n, const cpod_t *cp) {
-  if (n->used[R_PODS] >= n->alloc[R_PODS] ||
-      (cp->req[R_CPU] > 0 && cp->req[R_CPU] > n->alloc[R_CPU] - n->used[R_CPU]) ||
-      (cp->req[R_MEM] > 0 && cp->req[R_MEM] > n->alloc[R_MEM] - n->used[R_MEM]) ||
-      (cp->req[R_EPH] > 0 && cp->req[R_EPH] > n->alloc[R_EPH] - n->used[R_EPH]))
-    return false;
-  for (uint32_t e = 0; e < cp->n_ext; e++) {
-    int64_t avail = 0;
-    for (uint32_t j = 0; j < n->n_ext; j++)
-      if (n->ext_alloc[j].id == cp->ext[e].id) {
-        avail = n->ext_alloc[j].v - n->ext_used[j];
-        break;
-      }
-    if (cp->ext[e].v > avail)
-      return false;
-  }
-  return true;
-}
-
 bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
                     const cpod_t *cp, const affstate_t *as) {
   if (cp->n_ports && FE(s, NODE_PORTS) &&
       !ports_free(s, n->ports, n->n_ports, cp))
     return false;
-  if (FE(s, NODE_RESOURCES_FIT) && !fits(n, cp))
+  if (FE(s, NODE_RESOURCES_FIT) && !fits_resources(n, cp))
     return false;
   if (cp->has_pod_affinity && FE(s, INTER_POD_AFFINITY) &&
       ipa_check(s, n, cp, as) != IPA_OK)
@@ -370,6 +350,37 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
       }
     }
   }
+  if (score && s->sym_pods.n) {
+    /* Existing pods' affinity terms that match the incoming pod score
+     * their topology domain (kube-scheduler's symmetric scoring). */
+    uint32_t cap = 0;
+    for (uint32_t i = 0; i < s->sym_pods.n; i++) {
+      const spod_t *q = s->pods[s->sym_pods.v[i]];
+      for (uint32_t j = 0; j < q->n_sym; j++) {
+        const cpterm_t *t = &q->sym[j];
+        if (!pterm_matches_pod(t, cp->ns, cp->labels, cp->n_labels, &s->in))
+          continue;
+        uint32_t v = node_label(s->nodes[q->node], t->topo_key);
+        if (v == NONE)
+          continue;
+        uint32_t k = 0;
+        while (k < as->n_sym &&
+               !(as->sym[k].k == t->topo_key && as->sym[k].v == v))
+          k++;
+        if (k == as->n_sym) {
+          if (as->n_sym == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct symw *ns = realloc(as->sym, cap * sizeof(*ns));
+            if (!ns)
+              return -1;
+            as->sym = ns;
+          }
+          as->sym[as->n_sym++] = (struct symw){t->topo_key, v, 0};
+        }
+        as->sym[k].w += t->weight;
+      }
+    }
+  }
   if (n_pref) {
     as->pref_counts = calloc(n_pref, sizeof(u64map_t));
     if (!as->pref_counts)
@@ -398,6 +409,7 @@ void affstate_free(affstate_t *as, const cpod_t *cp) {
   free(as->anti_counts);
   free(as->pref_counts);
   free(as->forbid);
+  free(as->sym);
   memset(as, 0, sizeof(*as));
 }
 

@@ -158,23 +158,24 @@ typedef struct ctol {
 } ctol_t;
 
 typedef struct snode {
-  char *name;
-  uint32_t name_id, slot;
-  int64_t alloc[R_N], used[R_N];
+  /* Hot: read for every node the search visits (first two cache lines). */
+  int64_t used[R_N], alloc[R_N];
   int64_t nz_used[2];
-  uint32_t n_ext;
+  double inv_alloc[2]; /* 1 / allocatable CPU, memory; 0 when none */
+  uint32_t prev, next; /* grid cell list */
+  int32_t cell;
+  uint32_t name_id, slot;
+  bool unschedulable, hard_taints, soft_taints;
+  uint32_t n_ext, n_labels, n_taints, n_images, n_ports, cap_ports;
+  /* Cold. */
   ext_res_t *ext_alloc;
   int64_t *ext_used;
-  uint32_t n_labels, n_taints, n_images;
   lab_t *labels; /* sorted by key */
   staint_t *taints;
   simage_t *images; /* sorted by id */
-  bool unschedulable, hard_taints, soft_taints;
-  uint32_t n_ports, cap_ports;
   sport_t *ports;
+  char *name;
   vec_u32_t pods; /* bound pod slots */
-  int32_t cell;
-  uint32_t prev, next; /* grid cell list */
 } snode_t;
 
 typedef struct spod {
@@ -183,13 +184,18 @@ typedef struct spod {
   int64_t req[R_N];
   int64_t nz[2];
   int32_t priority;
-  uint32_t n_ext, n_labels, n_ports, n_anti;
+  uint32_t n_ext, n_labels, n_ports, n_anti, n_sym;
   ext_res_t *ext;
   lab_t *labels;       /* sorted by key */
   uint32_t *label_pos; /* position in each label's posting list */
   sport_t *ports;
   cpterm_t *anti;      /* required anti-affinity terms (symmetry) */
   uint32_t anti_pos;   /* position in s->anti_pods */
+  /* Terms that score the pods scheduled after this one (symmetry):
+   * required affinity (+1, kube-scheduler's hardPodAffinityWeight),
+   * preferred affinity (+weight), preferred anti-affinity (-weight). */
+  cpterm_t *sym;
+  uint32_t sym_pos;    /* position in s->sym_pods */
   arena_t aux;
 } spod_t;
 
@@ -225,6 +231,11 @@ typedef struct affstate {
   uint32_t n_forbid;     /* existing pods' anti-affinity: (key, value) */
   lab_t *forbid;
   u64map_t *pref_counts; /* per preferred term (affinity then anti) */
+  uint32_t n_sym;        /* existing pods' terms matching this pod */
+  struct symw {
+    uint32_t k, v;
+    int64_t w;
+  } *sym;
 } affstate_t;
 
 typedef struct kube_scheduler {
@@ -251,6 +262,7 @@ typedef struct kube_scheduler {
   vec_u32_t *pod_post;
   uint32_t n_pod_post, cap_pod_post;
   vec_u32_t anti_pods; /* bound pods with required anti-affinity */
+  vec_u32_t sym_pods;  /* bound pods with terms that score others */
 
   u64map_t image_nodes; /* image id -> number of nodes holding it */
   uint32_t n_soft_taint_nodes; /* nodes with PreferNoSchedule taints */
@@ -302,6 +314,41 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as);
 void affstate_free(affstate_t *as, const cpod_t *cp);
 int explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
             kube_sched_result_t *r, kube_error_t *err);
+
+/* The search's per-node test: every filter, cheapest checks inline. */
+static inline bool fits_resources(const snode_t *n, const cpod_t *cp) {
+  if (n->used[R_PODS] >= n->alloc[R_PODS] ||
+      (cp->req[R_CPU] > 0 &&
+       cp->req[R_CPU] > n->alloc[R_CPU] - n->used[R_CPU]) ||
+      (cp->req[R_MEM] > 0 &&
+       cp->req[R_MEM] > n->alloc[R_MEM] - n->used[R_MEM]) ||
+      (cp->req[R_EPH] > 0 &&
+       cp->req[R_EPH] > n->alloc[R_EPH] - n->used[R_EPH]))
+    return false;
+  for (uint32_t e = 0; e < cp->n_ext; e++) {
+    int64_t avail = 0;
+    for (uint32_t j = 0; j < n->n_ext; j++)
+      if (n->ext_alloc[j].id == cp->ext[e].id) {
+        avail = n->ext_alloc[j].v - n->ext_used[j];
+        break;
+      }
+    if (cp->ext[e].v > avail)
+      return false;
+  }
+  return true;
+}
+
+static inline bool node_feasible(const kube_scheduler_t *s, const snode_t *n,
+                                 const cpod_t *cp, const affstate_t *as) {
+  if ((n->unschedulable || n->hard_taints || cp->node_name != NONE ||
+       cp->has_node_affinity) &&
+      !filter_static(s, n, cp))
+    return false;
+  if (cp->n_ports || cp->has_pod_affinity)
+    return filter_dynamic(s, n, cp, as);
+  return !s->cfg.filter_enabled[KUBE_SCHED_FILTER_NODE_RESOURCES_FIT] ||
+         fits_resources(n, cp);
+}
 
 /* score.c */
 void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,

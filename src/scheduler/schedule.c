@@ -42,7 +42,7 @@ static inline bool visit(kube_scheduler_t *s, const cpod_t *cp,
                          const affstate_t *as, search_t *st, uint32_t slot) {
   const snode_t *n = s->nodes[slot];
   st->evaluated++;
-  if (filter_static(s, n, cp) && filter_dynamic(s, n, cp, as))
+  if (node_feasible(s, n, cp, as))
     st->out[st->found++] = slot;
   return st->found >= st->limit;
 }
@@ -79,6 +79,61 @@ static const vec_u32_t *selector_posting(kube_scheduler_t *s, const cpod_t *cp,
   return best && (uint64_t)best->n * 4 <= s->n_nodes ? best : NULL;
 }
 
+static const creq_t *term_index_expr(const cnterm_t *t) {
+  for (uint32_t i = 0; i < t->n_expr; i++)
+    if ((t->expr[i].op == KUBE_SELECTOR_IN ||
+         t->expr[i].op == KUBE_SELECTOR_EQUALS) &&
+        t->expr[i].n)
+      return &t->expr[i];
+  return NULL;
+}
+
+/* Required node affinity through the label index: the candidates are the
+ * union, over the ORed terms, of the nodes carrying a value of the term's
+ * first In expression.  Returns false (search everything) when a term has
+ * no such expression or the union is not much smaller than the cluster. */
+static bool search_affinity_index(kube_scheduler_t *s, const cpod_t *cp,
+                                  const affstate_t *as, search_t *st) {
+  if (!cp->n_terms || !FE(s, NODE_AFFINITY))
+    return false;
+  uint64_t total = 0;
+  for (uint32_t t = 0; t < cp->n_terms; t++) {
+    const creq_t *e = term_index_expr(&cp->terms[t]);
+    if (!e)
+      return false;
+    for (uint32_t v = 0; v < e->n; v++) {
+      uint32_t *idx = u64map_find(&s->node_label_idx,
+                                  ((uint64_t)e->key << 32) | e->vals[v]);
+      total += idx ? s->node_post[*idx].n : 0;
+    }
+  }
+  if (total * 4 > s->n_nodes)
+    return false;
+  uint64_t *seen =
+      arena_alloc(&s->scratch, ((s->n_node_slots + 63) / 64) * sizeof(uint64_t));
+  if (!seen)
+    return false;
+  for (uint32_t t = 0; t < cp->n_terms; t++) {
+    const creq_t *e = term_index_expr(&cp->terms[t]);
+    for (uint32_t v = 0; v < e->n; v++) {
+      uint32_t *idx = u64map_find(&s->node_label_idx,
+                                  ((uint64_t)e->key << 32) | e->vals[v]);
+      if (!idx)
+        continue;
+      const vec_u32_t *post = &s->node_post[*idx];
+      for (uint32_t i = 0; i < post->n; i++) {
+        uint32_t slot = post->v[i];
+        if (seen[slot / 64] & (1ULL << (slot % 64)))
+          continue;
+        seen[slot / 64] |= 1ULL << (slot % 64);
+        if (visit(s, cp, as, st, slot))
+          return true;
+      }
+    }
+  }
+  return true;
+}
+
 static void find_feasible(kube_scheduler_t *s, const cpod_t *cp,
                           const affstate_t *as, search_t *st) {
   if (cp->node_name != NONE && FE(s, NODE_NAME)) {
@@ -97,6 +152,8 @@ static void find_feasible(kube_scheduler_t *s, const cpod_t *cp,
         return;
     return;
   }
+  if (search_affinity_index(s, cp, as, st))
+    return;
   bool prune = FE(s, NODE_RESOURCES_FIT);
   if (s->ordered) {
     int cmax = prune ? cell_limit(cp->req[R_CPU], s->max_alloc[0]) : GRID;
@@ -133,7 +190,7 @@ static void find_feasible(kube_scheduler_t *s, const cpod_t *cp,
 
 static bool needs_affstate(const kube_scheduler_t *s, const cpod_t *cp) {
   return cp->n_aff || cp->n_anti || cp->n_paff || cp->n_panti ||
-         s->anti_pods.n;
+         s->anti_pods.n || s->sym_pods.n;
 }
 
 /* One cycle for a compiled pod: fills r (node or explanation).  *slot is

@@ -33,7 +33,7 @@ static double shape_score(const kube_scheduler_config_t *c, double util) {
  * placement are u[0], u[1] (negative: the node has none of it). */
 static inline double fit_score(const kube_scheduler_config_t *c,
                                const double *u, const double *w,
-                               double wsum) {
+                               double inv_wsum) {
   double total = 0;
   for (int r = 0; r < 2; r++) {
     if (w[r] <= 0 || u[r] < 0)
@@ -52,7 +52,7 @@ static inline double fit_score(const kube_scheduler_config_t *c,
     }
     total += w[r] * sc;
   }
-  return wsum > 0 ? total / wsum : 0;
+  return total * inv_wsum;
 }
 
 /* BalancedAllocation: 100 * (1 - standard deviation of the utilizations),
@@ -128,7 +128,7 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
   const kube_scheduler_config_t *c = &s->cfg;
   double wr[2] = {c->cpu_weight > 0 ? c->cpu_weight : 0,
                   c->memory_weight > 0 ? c->memory_weight : 0};
-  double wsum = wr[0] + wr[1];
+  double inv_wsum = wr[0] + wr[1] > 0 ? 1.0 / (wr[0] + wr[1]) : 0;
   double wf = W(s, NODE_RESOURCES_FIT) > 0 ? W(s, NODE_RESOURCES_FIT) : 0;
   double wb = W(s, BALANCED_ALLOCATION) > 0 ? W(s, BALANCED_ALLOCATION) : 0;
   double wi = W(s, IMAGE_LOCALITY) > 0 && cp->n_images ? W(s, IMAGE_LOCALITY)
@@ -148,12 +148,12 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       const snode_t *n = s->nodes[slots[i]];
       double u[2];
       for (int r = 0; r < 2; r++)
-        u[r] = n->alloc[r] > 0 ? (double)(n->nz_used[r] + cp->nz[r]) /
-                                     (double)n->alloc[r]
-                               : -1;
+        u[r] = n->inv_alloc[r] > 0
+                   ? (double)(n->nz_used[r] + cp->nz[r]) * n->inv_alloc[r]
+                   : -1;
       double v = 0;
       if (wf > 0)
-        v += wf * fit_score(c, u, wr, wsum);
+        v += wf * fit_score(c, u, wr, inv_wsum);
       if (wb > 0)
         v += wb * balanced_score(u);
       if (wi > 0)
@@ -200,12 +200,16 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
   }
 
   w = W(s, INTER_POD_AFFINITY);
-  if (w > 0 && as->pref_counts) {
+  if (w > 0 && (as->pref_counts || as->n_sym)) {
     double min = 0, max = 0;
     for (uint32_t i = 0; i < k; i++) {
       const snode_t *n = s->nodes[slots[i]];
       raw[i] = 0;
-      for (uint32_t t = 0; t < cp->n_paff + cp->n_panti; t++) {
+      for (uint32_t t = 0; t < as->n_sym; t++)
+        if (node_label(n, as->sym[t].k) == as->sym[t].v)
+          raw[i] += (double)as->sym[t].w;
+      for (uint32_t t = 0; as->pref_counts && t < cp->n_paff + cp->n_panti;
+           t++) {
         const cpterm_t *term =
             t < cp->n_paff ? &cp->paff[t] : &cp->panti[t - cp->n_paff];
         uint32_t v = node_label(n, term->topo_key);

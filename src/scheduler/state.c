@@ -241,6 +241,7 @@ KUBE_EXPORT void kube_scheduler_free(kube_scheduler_t *s) {
     free(s->pod_post[i].v);
   free(s->pod_post);
   free(s->anti_pods.v);
+  free(s->sym_pods.v);
   u64map_free(&s->image_nodes);
   arena_free(&s->scratch);
   free(s->feasible);
@@ -289,6 +290,8 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
   n->alloc[R_MEM] = a->memory;
   n->alloc[R_EPH] = a->ephemeral_storage;
   n->alloc[R_PODS] = a->pods > 0 ? a->pods : 110;
+  for (int r = 0; r < 2; r++)
+    n->inv_alloc[r] = n->alloc[r] > 0 ? 1.0 / (double)n->alloc[r] : 0;
   n->unschedulable = src->unschedulable;
   n->n_ext = 0;
   if (a->n_extended) {
@@ -582,6 +585,32 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
         goto oom;
     p->n_anti = cp->n_anti;
   }
+  uint32_t n_sym = cp->n_aff + cp->n_paff + cp->n_panti;
+  if (n_sym) {
+    const kube_sched_pod_t *src = cp->src;
+    p->sym = arena_alloc(&p->aux, n_sym * sizeof(cpterm_t));
+    if (!p->sym)
+      goto oom;
+    for (uint32_t i = 0; i < n_sym; i++) {
+      const kube_sched_pod_affinity_term_t *t;
+      int32_t w;
+      if (i < cp->n_aff) {
+        t = &src->pod_affinity[i];
+        w = 1;
+      } else if (i < cp->n_aff + cp->n_paff) {
+        t = &src->preferred_pod_affinity[i - cp->n_aff].term;
+        w = src->preferred_pod_affinity[i - cp->n_aff].weight;
+      } else {
+        t = &src->preferred_pod_anti_affinity[i - cp->n_aff - cp->n_paff].term;
+        w = -src->preferred_pod_anti_affinity[i - cp->n_aff - cp->n_paff]
+                 .weight;
+      }
+      if (compile_pterm(&s->in, &p->aux, t, p->ns, w, &p->sym[i]) < 0)
+        goto oom;
+    }
+    p->n_sym = n_sym;
+  }
+  p->sym_pos = NONE;
   /* Reserve every growth before touching shared state, so that a failure
    * leaves the scheduler unchanged and the commit below cannot fail. */
   if (n->n_ports + p->n_ports > n->cap_ports) {
@@ -601,7 +630,8 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
     s->cap_pods = ncap;
   }
   if (vec_reserve(&n->pods, n->pods.n + 1) < 0 ||
-      (p->n_anti && vec_reserve(&s->anti_pods, s->anti_pods.n + 1) < 0))
+      (p->n_anti && vec_reserve(&s->anti_pods, s->anti_pods.n + 1) < 0) ||
+      (p->n_sym && vec_reserve(&s->sym_pods, s->sym_pods.n + 1) < 0))
     goto oom;
   for (uint32_t i = 0; i < p->n_labels; i++) {
     vec_u32_t *post =
@@ -632,6 +662,10 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
   if (p->n_anti) {
     vec_push(&s->anti_pods, p->slot);
     p->anti_pos = s->anti_pods.n - 1;
+  }
+  if (p->n_sym) {
+    vec_push(&s->sym_pods, p->slot);
+    p->sym_pos = s->sym_pods.n - 1;
   }
   node_account(n, p, +1);
   if (p->n_ports)
@@ -672,6 +706,12 @@ void pod_unbind(kube_scheduler_t *s, spod_t *p) {
     s->anti_pods.v[p->anti_pos] = moved;
     s->pods[moved]->anti_pos = p->anti_pos;
     s->anti_pods.n--;
+  }
+  if (p->sym_pos != NONE) {
+    uint32_t moved = s->sym_pods.v[s->sym_pods.n - 1];
+    s->sym_pods.v[p->sym_pos] = moved;
+    s->pods[moved]->sym_pos = p->sym_pos;
+    s->sym_pods.n--;
   }
   node_account(n, p, -1);
   for (uint32_t i = 0; i < p->n_ports; i++)

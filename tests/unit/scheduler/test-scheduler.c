@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include <libkube/scheduler.h>
 
@@ -350,6 +351,27 @@ static void test_node_selector_and_affinity(void **state) {
   p.required_terms = &term3;
   got = place(s, &p);
   assert_true(atoi(got + 1) % 2 == 1);
+  /* Required affinity with In goes through the label index: only the
+   * nodes of zone z3 are examined. */
+  const char *z3[] = {"z3"};
+  kube_selector_requirement_t in3 = {"zone", KUBE_SELECTOR_IN, 1, (char **)z3};
+  kube_sched_node_selector_term_t term5 = {1, &in3, 0, NULL};
+  p.required_terms = &term5;
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_sched_result_t r;
+  assert_int_equal(kube_scheduler_schedule(s, &p, &r, &err), 0);
+  assert_int_equal(r.evaluated, 4);
+  assert_int_equal(atoi(r.node + 1) % 50, 3);
+  kube_sched_result_clear(&r);
+  /* Relabelling a node re-indexes it. */
+  kube_sched_label_t moved[2] = {{"zone", "z3"}, {"cores", "4"}};
+  kube_sched_node_t n0 = mknode("n000", 4000, 8 * GI);
+  n0.n_labels = 2;
+  n0.labels = moved;
+  assert_int_equal(kube_scheduler_update_node(s, &n0, &err), 0);
+  assert_int_equal(kube_scheduler_schedule(s, &p, &r, &err), 0);
+  assert_int_equal(r.evaluated, 5);
+  kube_sched_result_clear(&r);
   kube_selector_requirement_t dne = {"zone", KUBE_SELECTOR_DOES_NOT_EXIST, 0,
                                      NULL};
   kube_sched_node_selector_term_t term4 = {1, &dne, 0, NULL};
@@ -568,6 +590,39 @@ static void test_preferred_pod_affinity(void **state) {
   kube_scheduler_free(s);
 }
 
+static void test_symmetric_pod_affinity_score(void **state) {
+  /* An existing pod's preferred affinity towards app=web draws web pods to
+   * its zone, though the web pod has no rules of its own. */
+  kube_scheduler_t *s = zoned(1);
+  const char *wv[] = {"web"};
+  kube_selector_requirement_t sel = {"app", KUBE_SELECTOR_IN, 1, (char **)wv};
+  kube_sched_weighted_pod_affinity_term_t pt = {80,
+                                                {1, &sel, 0, NULL, false,
+                                                 "zone"}};
+  kube_sched_pod_t fan = mkpod("fan", 100, MI);
+  fan.n_preferred_pod_affinity = 1;
+  fan.preferred_pod_affinity = &pt;
+  bind(s, &fan, "zb-0");
+  kube_sched_pod_t big = mkpod("big", 3000, 6 * GI);
+  bind(s, &big, "za-0");
+  kube_sched_label_t web_l = {"app", "web"};
+  kube_sched_pod_t w = mkpod("w", 100, MI);
+  assert_string_equal(place(s, &w), "za-0"); /* no label: packing wins */
+  w.n_labels = 1;
+  w.labels = &web_l;
+  assert_string_equal(place(s, &w), "zb-0");
+  /* Preferred anti-affinity of an existing pod pushes it away. */
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(kube_scheduler_remove_pod(s, "default", "fan", &err), 0);
+  kube_sched_pod_t hater = mkpod("hater", 100, MI);
+  hater.n_preferred_pod_anti_affinity = 1;
+  hater.preferred_pod_anti_affinity = &pt;
+  bind(s, &hater, "za-0");
+  const char *got = place(s, &w);
+  assert_string_not_equal(got, "za-0");
+  kube_scheduler_free(s);
+}
+
 /* ---- ImageLocality ---- */
 
 static void test_image_locality(void **state) {
@@ -767,6 +822,60 @@ static void test_batch_priority_and_dry_run(void **state) {
   kube_scheduler_free(s);
 }
 
+static int nodes_in_use(kube_scheduler_t *s, char names[][8], int n) {
+  int used = 0;
+  kube_error_t err = KUBE_ERROR_INIT;
+  for (int i = 0; i < n; i++) {
+    kube_sched_resources_t r;
+    assert_int_equal(kube_scheduler_node_requested(s, names[i], &r, &err), 0);
+    used += r.pods > 0;
+  }
+  return used;
+}
+
+static void test_batch_packing_quality(void **state) {
+  /* CPU-heavy and memory-heavy pods: the batch order interleaves them so
+   * nodes fill in both dimensions; arrival order strands capacity. */
+  static const int64_t shapes[][2] = {
+      {4000, 4 * GI}, {1000, 16 * GI}, {2000, 2 * GI}, {500, 8 * GI},
+      {3000, 6 * GI}, {1500, 12 * GI}, {1000, 4 * GI}, {250, 2 * GI}};
+  enum { NP = 400, NN = 80 };
+  static kube_sched_pod_t pods[NP];
+  static char pn[NP][8], names[NN][8];
+  uint64_t x = 12345;
+  double cpu = 0, mem = 0;
+  for (int i = 0; i < NP; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    int k = (int)((x >> 33) % 8);
+    snprintf(pn[i], sizeof(pn[i]), "p%d", i);
+    pods[i] = mkpod(pn[i], shapes[k][0], shapes[k][1]);
+    cpu += shapes[k][0];
+    mem += shapes[k][1];
+  }
+  int lb = (int)fmax(ceil(cpu / 16000), ceil(mem / (64.0 * GI)));
+  int used[2];
+  for (int v = 0; v < 2; v++) {
+    kube_scheduler_t *s = mksched(NULL);
+    for (int i = 0; i < NN; i++) {
+      snprintf(names[i], sizeof(names[i]), "n%d", i);
+      kube_sched_node_t n = mknode(names[i], 16000, 64 * GI);
+      add_node(s, &n);
+    }
+    kube_sched_result_t res[NP];
+    kube_error_t err = KUBE_ERROR_INIT;
+    assert_int_equal(kube_scheduler_schedule_batch(
+                         s, pods, NP, v ? KUBE_SCHED_BATCH_ARRIVAL_ORDER : 0,
+                         res, &err),
+                     NP);
+    for (int i = 0; i < NP; i++)
+      kube_sched_result_clear(&res[i]);
+    used[v] = nodes_in_use(s, names, NN);
+    kube_scheduler_free(s);
+  }
+  assert_true(used[0] < used[1]);
+  assert_true(used[0] * 100 <= lb * 103);
+}
+
 static void run_fixed(uint64_t seed, char out[40][16]) {
   kube_scheduler_config_t cfg;
   kube_scheduler_config_init(&cfg);
@@ -923,11 +1032,13 @@ int main(void) {
       cmocka_unit_test(test_pod_affinity),
       cmocka_unit_test(test_pod_anti_affinity),
       cmocka_unit_test(test_preferred_pod_affinity),
+      cmocka_unit_test(test_symmetric_pod_affinity_score),
       cmocka_unit_test(test_image_locality),
       cmocka_unit_test(test_preemption_nomination),
       cmocka_unit_test(test_reason_sorting),
       cmocka_unit_test(test_incremental_state),
       cmocka_unit_test(test_batch_priority_and_dry_run),
+      cmocka_unit_test(test_batch_packing_quality),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_sampling_large_cluster),
       cmocka_unit_test(test_config),
