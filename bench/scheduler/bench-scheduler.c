@@ -78,8 +78,8 @@ static cluster_node_t *make_nodes(size_t n, int64_t cpu, int64_t mem) {
   for (size_t i = 0; i < n; i++) {
     snprintf(c[i].name, sizeof(c[i].name), "node-%05zu", i);
     c[i].labels[0] = (kube_sched_label_t){"kubernetes.io/hostname", c[i].name};
-    c[i].labels[1] = (kube_sched_label_t){"topology.kubernetes.io/zone",
-                                          zones[i % 3]};
+    c[i].labels[1] =
+        (kube_sched_label_t){"topology.kubernetes.io/zone", zones[i % 3]};
     c[i].labels[2] = (kube_sched_label_t){"kubernetes.io/os", "linux"};
     c[i].labels[3] = (kube_sched_label_t){"kubernetes.io/arch", "amd64"};
     c[i].images[0] = (kube_sched_image_t){"registry.k8s.io/pause:3.9", 700000};
@@ -104,8 +104,8 @@ typedef struct cluster_pod {
   kube_sched_pod_t pod;
 } cluster_pod_t;
 
-static const char *app_names[] = {"web", "api", "worker", "cache", "batch",
-                                  "auth", "search", "queue"};
+static const char *app_names[] = {"web",   "api",  "worker", "cache",
+                                  "batch", "auth", "search", "queue"};
 
 static cluster_pod_t *make_pods(size_t n, const char *prefix, int64_t cpu,
                                 int64_t mem) {
@@ -143,8 +143,8 @@ static kube_scheduler_t *new_cluster(const kube_scheduler_config_t *cfg,
 }
 
 /* One pod at a time, as a binding loop does: find a node, account it. */
-static double run_one_by_one(kube_scheduler_t *s, cluster_pod_t *pods,
-                             size_t n, size_t *placed, double *wall) {
+static double run_one_by_one(kube_scheduler_t *s, cluster_pod_t *pods, size_t n,
+                             size_t *placed, double *wall) {
   kube_error_t err = KUBE_ERROR_INIT;
   *placed = 0;
   double w0 = now(), t0 = cpu_now();
@@ -205,11 +205,12 @@ static double throughput(size_t n_nodes, size_t n_pods, bool batch) {
   kube_scheduler_t *s = new_cluster(NULL, nodes, n_nodes);
   size_t placed;
   double wall;
-  double dt = batch ? run_batch(s, pods, n_pods,
-                                KUBE_SCHED_BATCH_COMMIT |
-                                    KUBE_SCHED_BATCH_ARRIVAL_ORDER,
-                                &placed, &wall)
-                    : run_one_by_one(s, pods, n_pods, &placed, &wall);
+  double dt =
+      batch
+          ? run_batch(s, pods, n_pods,
+                      KUBE_SCHED_BATCH_COMMIT | KUBE_SCHED_BATCH_ARRIVAL_ORDER,
+                      &placed, &wall)
+          : run_one_by_one(s, pods, n_pods, &placed, &wall);
   double pps = placed / dt;
   say("  %6zu nodes x %6zu pods %-12s %6zu placed in %.3f s CPU (%.3f s "
       "wall) = %7.0f placements/s\n",
@@ -232,8 +233,8 @@ static void scale_150k(figures_t *f) {
   kube_scheduler_t *s = new_cluster(NULL, nodes, n_nodes);
   /* Hollow-node style: the pods are already bound, spread evenly. */
   for (size_t i = 0; i < n_pods; i++)
-    if (kube_scheduler_add_pod(s, &pods[i].pod, nodes[i % n_nodes].name,
-                               &err) < 0)
+    if (kube_scheduler_add_pod(s, &pods[i].pod, nodes[i % n_nodes].name, &err) <
+        0)
       die("add pod", &err);
   f->load_s_5k_150k = now() - t0;
   long rss2 = rss_kb();
@@ -264,10 +265,10 @@ typedef struct shape {
 
 /* CPU-heavy, memory-heavy and balanced pods of several sizes. */
 static const shape_t shapes[] = {
-    {4000, 4 * GI},    {2000, 2 * GI},   {1000, 1 * GI},   {500, 512 * MI},
-    {500, 8 * GI},     {250, 4 * GI},    {1000, 16 * GI},  {250, 2 * GI},
-    {1000, 4 * GI},    {2000, 8 * GI},   {500, 2 * GI},    {3000, 6 * GI},
-    {1500, 12 * GI},   {750, 3 * GI},
+    {4000, 4 * GI},  {2000, 2 * GI}, {1000, 1 * GI},  {500, 512 * MI},
+    {500, 8 * GI},   {250, 4 * GI},  {1000, 16 * GI}, {250, 2 * GI},
+    {1000, 4 * GI},  {2000, 8 * GI}, {500, 2 * GI},   {3000, 6 * GI},
+    {1500, 12 * GI}, {750, 3 * GI},
 };
 
 static uint64_t rng_state;
@@ -314,8 +315,9 @@ static size_t fit_decreasing(const shape_t *items, size_t n, bool best) {
         pick = b;
         break;
       }
-      double left = (double)(PACK_CPU - bins[b].cpu - sorted[i].cpu) / PACK_CPU +
-                    (double)(PACK_MEM - bins[b].mem - sorted[i].mem) / PACK_MEM;
+      double left =
+          (double)(PACK_CPU - bins[b].cpu - sorted[i].cpu) / PACK_CPU +
+          (double)(PACK_MEM - bins[b].mem - sorted[i].mem) / PACK_MEM;
       if (left < best_left) {
         best_left = left;
         pick = b;
@@ -344,12 +346,9 @@ static size_t nodes_used(kube_scheduler_t *s, cluster_node_t *nodes, size_t n) {
 }
 
 static const char *pack_names[] = {
-    "default (MostAllocated, batch)",
-    "MostAllocated, arrival order",
-    "RequestedToCapacityRatio, batch",
-    "LeastAllocated, batch",
-    "BalancedAllocation only, batch",
-    "first-fit decreasing (reference)",
+    "default (MostAllocated, batch)",  "MostAllocated, arrival order",
+    "RequestedToCapacityRatio, batch", "LeastAllocated, batch",
+    "BalancedAllocation only, batch",  "first-fit decreasing (reference)",
     "best-fit decreasing (reference)",
 };
 
@@ -424,9 +423,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--quiet"))
       quiet = true;
     else {
-      fprintf(stderr,
-              "usage: bench-scheduler [--json] [--quick] [--quiet]\n"
-              "  --quick  smaller shapes (a smoke run, figures not comparable)\n");
+      fprintf(
+          stderr,
+          "usage: bench-scheduler [--json] [--quick] [--quiet]\n"
+          "  --quick  smaller shapes (a smoke run, figures not comparable)\n");
       return 2;
     }
   }

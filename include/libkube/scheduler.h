@@ -91,9 +91,9 @@ typedef enum kube_sched_toleration_op {
 
 /* A toleration; an empty key with EXISTS tolerates every taint. */
 typedef struct kube_sched_toleration {
-  const char *key;   /* may be NULL (empty) */
+  const char *key; /* may be NULL (empty) */
   kube_sched_toleration_op_t op;
-  const char *value; /* may be NULL (empty) */
+  const char *value;                /* may be NULL (empty) */
   kube_sched_taint_effect_t effect; /* KUBE_TAINT_ANY for an empty effect */
 } kube_sched_toleration_t;
 
@@ -149,9 +149,9 @@ typedef struct kube_sched_weighted_pod_affinity_term {
 } kube_sched_weighted_pod_affinity_term_t;
 
 typedef struct kube_sched_port {
-  int32_t port;          /* hostPort; entries with 0 are ignored */
-  const char *protocol;  /* "TCP" when NULL */
-  const char *host_ip;   /* "0.0.0.0" when NULL or empty */
+  int32_t port;         /* hostPort; entries with 0 are ignored */
+  const char *protocol; /* "TCP" when NULL */
+  const char *host_ip;  /* "0.0.0.0" when NULL or empty */
 } kube_sched_port_t;
 
 /* A pod, pending or bound.  Requests are the pod's effective requests
@@ -196,8 +196,8 @@ typedef struct kube_sched_pod {
 /* ------------------------------------------------------------------------ */
 
 typedef enum kube_sched_strategy {
-  KUBE_SCHED_MOST_ALLOCATED = 0, /* bin-packing (default) */
-  KUBE_SCHED_LEAST_ALLOCATED,    /* spread */
+  KUBE_SCHED_MOST_ALLOCATED = 0,          /* bin-packing (default) */
+  KUBE_SCHED_LEAST_ALLOCATED,             /* spread */
   KUBE_SCHED_REQUESTED_TO_CAPACITY_RATIO, /* shape */
 } kube_sched_strategy_t;
 
@@ -213,12 +213,12 @@ typedef enum kube_sched_filter {
 } kube_sched_filter_t;
 
 typedef enum kube_sched_score {
-  KUBE_SCHED_SCORE_NODE_RESOURCES_FIT = 0,   /* the strategy; default 1 */
-  KUBE_SCHED_SCORE_BALANCED_ALLOCATION,      /* default 1 */
-  KUBE_SCHED_SCORE_IMAGE_LOCALITY,           /* default 1 */
-  KUBE_SCHED_SCORE_INTER_POD_AFFINITY,       /* default 2 */
-  KUBE_SCHED_SCORE_NODE_AFFINITY,            /* default 2 */
-  KUBE_SCHED_SCORE_TAINT_TOLERATION,         /* default 3 */
+  KUBE_SCHED_SCORE_NODE_RESOURCES_FIT = 0, /* the strategy; default 1 */
+  KUBE_SCHED_SCORE_BALANCED_ALLOCATION,    /* default 1 */
+  KUBE_SCHED_SCORE_IMAGE_LOCALITY,         /* default 1 */
+  KUBE_SCHED_SCORE_INTER_POD_AFFINITY,     /* default 2 */
+  KUBE_SCHED_SCORE_NODE_AFFINITY,          /* default 2 */
+  KUBE_SCHED_SCORE_TAINT_TOLERATION,       /* default 3 */
   KUBE_SCHED_SCORE__COUNT
 } kube_sched_score_t;
 
@@ -323,9 +323,9 @@ typedef struct kube_sched_reason {
 /* A placement or why there is none.  Owned strings: release the whole
  * result with kube_sched_result_clear(). */
 typedef struct kube_sched_result {
-  char *node;     /* chosen node, or NULL when the pod fits nowhere */
-  int64_t score;  /* weighted score of the chosen node (0..100 per weight) */
-  uint32_t feasible;  /* feasible nodes found (<= nodes searched) */
+  char *node;        /* chosen node, or NULL when the pod fits nowhere */
+  int64_t score;     /* weighted score of the chosen node (0..100 per weight) */
+  uint32_t feasible; /* feasible nodes found (<= nodes searched) */
   uint32_t evaluated; /* nodes examined */
   /* When node is NULL: kube-scheduler's FitError text and its histogram,
    * sorted as kube-scheduler sorts it (by the "<count> <reason>" string). */
@@ -348,8 +348,8 @@ int kube_scheduler_schedule(kube_scheduler_t *s, const kube_sched_pod_t *pod,
                             kube_sched_result_t *result, kube_error_t *err);
 
 typedef enum kube_sched_batch_flags {
-  KUBE_SCHED_BATCH_COMMIT = 0,  /* placed pods stay bound (as add_pod) */
-  KUBE_SCHED_BATCH_DRY_RUN = 1, /* "where would these go": undone after */
+  KUBE_SCHED_BATCH_COMMIT = 0,        /* placed pods stay bound (as add_pod) */
+  KUBE_SCHED_BATCH_DRY_RUN = 1,       /* "where would these go": undone after */
   KUBE_SCHED_BATCH_ARRIVAL_ORDER = 2, /* do not sort; place in input order */
 } kube_sched_batch_flags_t;
 

@@ -235,10 +235,10 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "scheduler: pod without a name");
   cp->ns = intern(in, pod->namespace_ ? pod->namespace_ : "default");
-  cp->node_name = pod->node_name && *pod->node_name ? intern(in, pod->node_name)
-                                                     : NONE;
-  if (cp->ns == NONE || (pod->node_name && *pod->node_name &&
-                         cp->node_name == NONE))
+  cp->node_name =
+      pod->node_name && *pod->node_name ? intern(in, pod->node_name) : NONE;
+  if (cp->ns == NONE ||
+      (pod->node_name && *pod->node_name && cp->node_name == NONE))
     goto oom;
 
   const kube_sched_resources_t *rq = &pod->requests, *lm = &pod->limits;

@@ -78,8 +78,8 @@ static int parse_shape(kube_scheduler_config_t *cfg, char *v) {
       return -1;
     if (tmp.n_shape && u <= tmp.shape[tmp.n_shape - 1].utilization)
       return -1; /* utilization must ascend */
-    tmp.shape[tmp.n_shape++] = (kube_sched_shape_point_t){(int32_t)u,
-                                                          (int32_t)sc};
+    tmp.shape[tmp.n_shape++] =
+        (kube_sched_shape_point_t){(int32_t)u, (int32_t)sc};
   }
   if (!tmp.n_shape)
     return -1;

@@ -72,8 +72,7 @@ bool filter_static(const kube_scheduler_t *s, const snode_t *n,
   if (n->unschedulable && !cp->tolerates_unschedulable &&
       FE(s, NODE_UNSCHEDULABLE))
     return false;
-  if (cp->node_name != NONE && n->name_id != cp->node_name &&
-      FE(s, NODE_NAME))
+  if (cp->node_name != NONE && n->name_id != cp->node_name && FE(s, NODE_NAME))
     return false;
   if (n->hard_taints && FE(s, TAINT_TOLERATION) && untolerated(n, cp))
     return false;
@@ -162,16 +161,15 @@ static bool res_fit(const kube_scheduler_t *s, const snode_t *n,
     int64_t avail = 0;
     for (uint32_t j = 0; j < n->n_ext; j++)
       if (n->ext_alloc[j].id == cp->ext[e].id) {
-        avail = n->ext_alloc[j].v - n->ext_used[j] +
-                (ext_minus ? ext_minus[j] : 0);
+        avail =
+            n->ext_alloc[j].v - n->ext_used[j] + (ext_minus ? ext_minus[j] : 0);
         break;
       }
     if (cp->ext[e].v > avail) {
       if (!h)
         return false;
       char buf[320];
-      snprintf(buf, sizeof(buf), "Insufficient %s",
-               s->in.strs[cp->ext[e].id]);
+      snprintf(buf, sizeof(buf), "Insufficient %s", s->in.strs[cp->ext[e].id]);
       hist_add(h, buf);
       ok = false;
     }
@@ -245,8 +243,8 @@ bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
  * using the pod label index when the selector has an equality. */
 typedef int (*pod_fn)(kube_scheduler_t *s, const spod_t *p, void *ctx);
 
-static int for_matching_pods(kube_scheduler_t *s, const cpterm_t *t,
-                             pod_fn fn, void *ctx) {
+static int for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, pod_fn fn,
+                             void *ctx) {
   const creq_t *eq = NULL;
   for (uint32_t i = 0; i < t->n_sel && !eq; i++)
     if ((t->sel[i].op == KUBE_SELECTOR_EQUALS ||
@@ -686,11 +684,11 @@ int explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
     goto oom;
   kube_strbuf_append(&sb, ".");
   if (!can_preempt) {
-    kube_strbuf_append(&sb,
-                       " preemption: not eligible due to preemptionPolicy=Never.");
+    kube_strbuf_append(
+        &sb, " preemption: not eligible due to preemptionPolicy=Never.");
   } else if (!have) {
-    kube_strbuf_printf(&sb, " preemption: 0/%u nodes are available: ",
-                       s->n_nodes);
+    kube_strbuf_printf(&sb,
+                       " preemption: 0/%u nodes are available: ", s->n_nodes);
     if (hist_format(&pre, &sb, NULL, NULL) < 0)
       goto oom;
     kube_strbuf_append(&sb, ".");

@@ -42,9 +42,9 @@ typedef struct arena {
   size_t chunk_size;
 } arena_t;
 
-void *arena_alloc(arena_t *a, size_t size);   /* zeroed; NULL on OOM */
+void *arena_alloc(arena_t *a, size_t size); /* zeroed; NULL on OOM */
 void *arena_dup(arena_t *a, const void *p, size_t size);
-void arena_reset(arena_t *a);                 /* keeps the first chunk */
+void arena_reset(arena_t *a); /* keeps the first chunk */
 void arena_free(arena_t *a);
 
 typedef struct vec_u32 {
@@ -52,7 +52,7 @@ typedef struct vec_u32 {
   uint32_t n, cap;
 } vec_u32_t;
 
-int vec_push(vec_u32_t *vec, uint32_t x); /* -1 on OOM */
+int vec_push(vec_u32_t *vec, uint32_t x);    /* -1 on OOM */
 int vec_reserve(vec_u32_t *vec, uint32_t n); /* capacity >= n */
 
 /* String-keyed open-addressing map (keys borrowed: they must live as long
@@ -189,13 +189,13 @@ typedef struct spod {
   lab_t *labels;       /* sorted by key */
   uint32_t *label_pos; /* position in each label's posting list */
   sport_t *ports;
-  cpterm_t *anti;      /* required anti-affinity terms (symmetry) */
-  uint32_t anti_pos;   /* position in s->anti_pods */
+  cpterm_t *anti;    /* required anti-affinity terms (symmetry) */
+  uint32_t anti_pos; /* position in s->anti_pods */
   /* Terms that score the pods scheduled after this one (symmetry):
    * required affinity (+1, kube-scheduler's hardPodAffinityWeight),
    * preferred affinity (+weight), preferred anti-affinity (-weight). */
   cpterm_t *sym;
-  uint32_t sym_pos;    /* position in s->sym_pods */
+  uint32_t sym_pos; /* position in s->sym_pods */
   arena_t aux;
 } spod_t;
 
@@ -208,9 +208,9 @@ typedef struct cpod {
   uint32_t n_ext, n_labels, n_sel, n_terms, n_pref, n_tol, n_ports, n_images;
   ext_res_t *ext;
   lab_t *labels;
-  lab_t *sel;          /* nodeSelector */
-  cnterm_t *terms;     /* required node affinity (ORed) */
-  cnterm_t *pref;      /* preferred node affinity */
+  lab_t *sel;      /* nodeSelector */
+  cnterm_t *terms; /* required node affinity (ORed) */
+  cnterm_t *pref;  /* preferred node affinity */
   int32_t *pref_w;
   ctol_t *tol;
   sport_t *ports;
@@ -227,15 +227,15 @@ typedef struct affstate {
   u64map_t *aff_counts;  /* per required affinity term: topo value -> n */
   u64map_t *anti_counts; /* per required anti-affinity term */
   uint64_t aff_total;
-  bool self_match;       /* pod matches all its own affinity terms */
-  uint32_t n_forbid;     /* existing pods' anti-affinity: (key, value) */
+  bool self_match;   /* pod matches all its own affinity terms */
+  uint32_t n_forbid; /* existing pods' anti-affinity: (key, value) */
   lab_t *forbid;
   u64map_t *pref_counts; /* per preferred term (affinity then anti) */
   uint32_t n_sym;        /* existing pods' terms matching this pod */
   struct symw {
     uint32_t k, v;
     int64_t w;
-  } *sym;
+  } * sym;
 } affstate_t;
 
 typedef struct kube_scheduler {
@@ -264,7 +264,7 @@ typedef struct kube_scheduler {
   vec_u32_t anti_pods; /* bound pods with required anti-affinity */
   vec_u32_t sym_pods;  /* bound pods with terms that score others */
 
-  u64map_t image_nodes; /* image id -> number of nodes holding it */
+  u64map_t image_nodes;        /* image id -> number of nodes holding it */
   uint32_t n_soft_taint_nodes; /* nodes with PreferNoSchedule taints */
 
   /* grid */
@@ -322,8 +322,7 @@ static inline bool fits_resources(const snode_t *n, const cpod_t *cp) {
        cp->req[R_CPU] > n->alloc[R_CPU] - n->used[R_CPU]) ||
       (cp->req[R_MEM] > 0 &&
        cp->req[R_MEM] > n->alloc[R_MEM] - n->used[R_MEM]) ||
-      (cp->req[R_EPH] > 0 &&
-       cp->req[R_EPH] > n->alloc[R_EPH] - n->used[R_EPH]))
+      (cp->req[R_EPH] > 0 && cp->req[R_EPH] > n->alloc[R_EPH] - n->used[R_EPH]))
     return false;
   for (uint32_t e = 0; e < cp->n_ext; e++) {
     int64_t avail = 0;

@@ -109,8 +109,8 @@ static bool search_affinity_index(kube_scheduler_t *s, const cpod_t *cp,
   }
   if (total * 4 > s->n_nodes)
     return false;
-  uint64_t *seen =
-      arena_alloc(&s->scratch, ((s->n_node_slots + 63) / 64) * sizeof(uint64_t));
+  uint64_t *seen = arena_alloc(&s->scratch, ((s->n_node_slots + 63) / 64) *
+                                                sizeof(uint64_t));
   if (!seen)
     return false;
   for (uint32_t t = 0; t < cp->n_terms; t++) {
@@ -287,8 +287,7 @@ KUBE_EXPORT int kube_scheduler_schedule(kube_scheduler_t *s,
   arena_reset(&s->scratch);
   memset(result, 0, sizeof(*result));
   if (!pod)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "scheduler: no pod");
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "scheduler: no pod");
   if (compile_pod(s, pod, &cp, err) < 0)
     return -1;
   return schedule_compiled(s, &cp, result, &slot, err);
@@ -299,9 +298,9 @@ KUBE_EXPORT int kube_scheduler_schedule(kube_scheduler_t *s,
 typedef struct order_ent {
   uint32_t idx;
   int32_t prio;
-  int cls;        /* 0: CPU is the dominant share, 1: memory */
-  double fc, fm;  /* shares of the largest node */
-  double size;    /* dominant share */
+  int cls;       /* 0: CPU is the dominant share, 1: memory */
+  double fc, fm; /* shares of the largest node */
+  double size;   /* dominant share */
 } order_ent_t;
 
 static int order_cmp(const void *a, const void *b) {
@@ -442,16 +441,12 @@ fail:
   return -1;
 }
 
-KUBE_EXPORT int64_t kube_schedule(const kube_scheduler_config_t *cfg,
-                                  const kube_sched_node_t *nodes,
-                                  size_t n_nodes,
-                                  const kube_sched_pod_t *bound_pods,
-                                  const char *const *bound_nodes,
-                                  size_t n_bound,
-                                  const kube_sched_pod_t *pending,
-                                  size_t n_pending,
-                                  kube_sched_result_t *results,
-                                  kube_error_t *err) {
+KUBE_EXPORT int64_t kube_schedule(
+    const kube_scheduler_config_t *cfg, const kube_sched_node_t *nodes,
+    size_t n_nodes, const kube_sched_pod_t *bound_pods,
+    const char *const *bound_nodes, size_t n_bound,
+    const kube_sched_pod_t *pending, size_t n_pending,
+    kube_sched_result_t *results, kube_error_t *err) {
   kube_scheduler_t *s = kube_scheduler_new(cfg, err);
   if (!s)
     return -1;

@@ -131,8 +131,8 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
   double inv_wsum = wr[0] + wr[1] > 0 ? 1.0 / (wr[0] + wr[1]) : 0;
   double wf = W(s, NODE_RESOURCES_FIT) > 0 ? W(s, NODE_RESOURCES_FIT) : 0;
   double wb = W(s, BALANCED_ALLOCATION) > 0 ? W(s, BALANCED_ALLOCATION) : 0;
-  double wi = W(s, IMAGE_LOCALITY) > 0 && cp->n_images ? W(s, IMAGE_LOCALITY)
-                                                       : 0;
+  double wi =
+      W(s, IMAGE_LOCALITY) > 0 && cp->n_images ? W(s, IMAGE_LOCALITY) : 0;
   double *spread = NULL;
   if (wi > 0) {
     spread = arena_alloc(&s->scratch, cp->n_images * sizeof(double));

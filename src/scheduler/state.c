@@ -154,8 +154,8 @@ static void grid_order(kube_scheduler_t *s) {
 
 /* ---- life cycle ---- */
 
-KUBE_EXPORT kube_scheduler_t *kube_scheduler_new(const kube_scheduler_config_t *cfg,
-                                                 kube_error_t *err) {
+KUBE_EXPORT kube_scheduler_t *
+kube_scheduler_new(const kube_scheduler_config_t *cfg, kube_error_t *err) {
   kube_scheduler_t *s = calloc(1, sizeof(*s));
   if (!s) {
     kube_make_oom(err);
@@ -184,7 +184,8 @@ KUBE_EXPORT kube_scheduler_t *kube_scheduler_new(const kube_scheduler_config_t *
   s->tcp = intern(&s->in, "TCP");
   s->unschedulable_key = intern(&s->in, "node.kubernetes.io/unschedulable");
   s->meta_name = intern(&s->in, "metadata.name");
-  if (s->meta_name == NONE || s->any_ip == NONE || s->tcp == NONE || s->unschedulable_key == NONE) {
+  if (s->meta_name == NONE || s->any_ip == NONE || s->tcp == NONE ||
+      s->unschedulable_key == NONE) {
     kube_scheduler_free(s);
     kube_make_oom(err);
     return NULL;
@@ -362,9 +363,9 @@ static int node_index(kube_scheduler_t *s, snode_t *n, int delta) {
   if (n->soft_taints)
     s->n_soft_taint_nodes += delta;
   for (uint32_t i = 0; i < n->n_labels; i++) {
-    vec_u32_t *p = posting(&s->node_label_idx, &s->node_post, &s->n_node_post,
-                           &s->cap_node_post,
-                           labkey(n->labels[i].k, n->labels[i].v));
+    vec_u32_t *p =
+        posting(&s->node_label_idx, &s->node_post, &s->n_node_post,
+                &s->cap_node_post, labkey(n->labels[i].k, n->labels[i].v));
     if (!p)
       return -1;
     if (delta > 0) {
@@ -561,8 +562,8 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
   p->anti_pos = NONE;
   if (!p->key)
     goto oom;
-  if (p->n_ext && !(p->ext = arena_dup(&p->aux, cp->ext,
-                                       p->n_ext * sizeof(ext_res_t))))
+  if (p->n_ext &&
+      !(p->ext = arena_dup(&p->aux, cp->ext, p->n_ext * sizeof(ext_res_t))))
     goto oom;
   if (p->n_labels) {
     p->labels = malloc(p->n_labels * sizeof(lab_t));
@@ -571,8 +572,8 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
       goto oom;
     memcpy(p->labels, cp->labels, p->n_labels * sizeof(lab_t));
   }
-  if (p->n_ports && !(p->ports = arena_dup(&p->aux, cp->ports,
-                                           p->n_ports * sizeof(sport_t))))
+  if (p->n_ports &&
+      !(p->ports = arena_dup(&p->aux, cp->ports, p->n_ports * sizeof(sport_t))))
     goto oom;
   if (cp->n_anti) {
     /* The terms must outlive the scratch arena: recompile into the pod. */
@@ -640,8 +641,8 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
     if (!post || vec_reserve(post, post->n + 1) < 0)
       goto oom;
   }
-  p->slot = s->free_pods.n ? s->free_pods.v[s->free_pods.n - 1]
-                           : s->n_pod_slots;
+  p->slot =
+      s->free_pods.n ? s->free_pods.v[s->free_pods.n - 1] : s->n_pod_slots;
   if (strmap_put(&s->pod_by_key, p->key, p->slot) < 0)
     goto oom;
   /* Commit: nothing below allocates. */
@@ -653,8 +654,8 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
   vec_push(&n->pods, p->slot);
   p->pos_in_node = n->pods.n - 1;
   for (uint32_t i = 0; i < p->n_labels; i++) {
-    uint32_t *idx = u64map_find(&s->pod_label_idx,
-                                labkey(p->labels[i].k, p->labels[i].v));
+    uint32_t *idx =
+        u64map_find(&s->pod_label_idx, labkey(p->labels[i].k, p->labels[i].v));
     vec_u32_t *post = &s->pod_post[*idx];
     vec_push(post, p->slot);
     p->label_pos[i] = post->n - 1;
@@ -688,8 +689,8 @@ void pod_unbind(kube_scheduler_t *s, spod_t *p) {
   s->pods[last]->pos_in_node = p->pos_in_node;
   n->pods.n--;
   for (uint32_t i = 0; i < p->n_labels; i++) {
-    uint32_t *idx = u64map_find(&s->pod_label_idx,
-                                labkey(p->labels[i].k, p->labels[i].v));
+    uint32_t *idx =
+        u64map_find(&s->pod_label_idx, labkey(p->labels[i].k, p->labels[i].v));
     vec_u32_t *post = &s->pod_post[*idx];
     uint32_t moved = post->v[post->n - 1];
     post->v[p->label_pos[i]] = moved;
@@ -750,8 +751,7 @@ KUBE_EXPORT int kube_scheduler_add_pod(kube_scheduler_t *s,
 
 KUBE_EXPORT int kube_scheduler_remove_pod(kube_scheduler_t *s,
                                           const char *namespace_,
-                                          const char *name,
-                                          kube_error_t *err) {
+                                          const char *name, kube_error_t *err) {
   char key[512];
   snprintf(key, sizeof(key), "%s/%s", namespace_ ? namespace_ : "default",
            name ? name : "");

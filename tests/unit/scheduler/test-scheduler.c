@@ -73,7 +73,8 @@ static const char *place(kube_scheduler_t *s, const kube_sched_pod_t *p) {
 
 static void test_most_allocated_packs(void **state) {
   kube_scheduler_t *s = mksched(NULL);
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   add_node(s, &a);
   add_node(s, &b);
   kube_sched_pod_t p0 = mkpod("p0", 1000, GI);
@@ -88,7 +89,8 @@ static void test_least_allocated_spreads(void **state) {
   kube_scheduler_config_init(&cfg);
   cfg.strategy = KUBE_SCHED_LEAST_ALLOCATED;
   kube_scheduler_t *s = mksched(&cfg);
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   add_node(s, &a);
   add_node(s, &b);
   kube_sched_pod_t p0 = mkpod("p0", 1000, GI);
@@ -103,14 +105,16 @@ static void test_requested_to_capacity_ratio(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_scheduler_config_init(&cfg);
   /* A decreasing shape spreads, an increasing one packs. */
-  assert_int_equal(kube_scheduler_config_parse(&cfg,
-                                               "strategy = RequestedToCapacityRatio\n"
-                                               "shape = 0:10, 100:0\n"
-                                               "score.NodeResourcesBalancedAllocation = 0\n",
-                                               &err),
-                   0);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg,
+                                  "strategy = RequestedToCapacityRatio\n"
+                                  "shape = 0:10, 100:0\n"
+                                  "score.NodeResourcesBalancedAllocation = 0\n",
+                                  &err),
+      0);
   kube_scheduler_t *s = mksched(&cfg);
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   add_node(s, &a);
   add_node(s, &b);
   kube_sched_pod_t p0 = mkpod("p0", 2000, 4 * GI);
@@ -119,7 +123,8 @@ static void test_requested_to_capacity_ratio(void **state) {
   assert_string_equal(place(s, &p), "b");
   kube_scheduler_free(s);
 
-  assert_int_equal(kube_scheduler_config_parse(&cfg, "shape = 0:0, 100:10", &err), 0);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg, "shape = 0:0, 100:10", &err), 0);
   s = mksched(&cfg);
   add_node(s, &a);
   add_node(s, &b);
@@ -133,7 +138,8 @@ static void test_balanced_allocation(void **state) {
   kube_scheduler_config_init(&cfg);
   cfg.score_weight[KUBE_SCHED_SCORE_NODE_RESOURCES_FIT] = 0;
   kube_scheduler_t *s = mksched(&cfg);
-  kube_sched_node_t a = mknode("a", 4000, 4 * GI), b = mknode("b", 4000, 4 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 4 * GI),
+                    b = mknode("b", 4000, 4 * GI);
   add_node(s, &a);
   add_node(s, &b);
   /* a is CPU heavy already; a memory heavy pod balances it. */
@@ -146,14 +152,15 @@ static void test_balanced_allocation(void **state) {
 
 static void test_insufficient_messages(void **state) {
   kube_scheduler_t *s = mksched(NULL);
-  kube_sched_node_t a = mknode("a", 1000, 2 * GI), b = mknode("b", 1000, 2 * GI);
+  kube_sched_node_t a = mknode("a", 1000, 2 * GI),
+                    b = mknode("b", 1000, 2 * GI);
   add_node(s, &a);
   add_node(s, &b);
   kube_sched_pod_t p = mkpod("big", 2000, 1 * GI);
-  assert_string_equal(place(s, &p),
-                      "0/2 nodes are available: 2 Insufficient cpu. preemption: "
-                      "0/2 nodes are available: 2 No preemption victims found "
-                      "for incoming pod.");
+  assert_string_equal(
+      place(s, &p), "0/2 nodes are available: 2 Insufficient cpu. preemption: "
+                    "0/2 nodes are available: 2 No preemption victims found "
+                    "for incoming pod.");
   kube_sched_pod_t q = mkpod("both", 2000, 4 * GI);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_sched_result_t r;
@@ -174,7 +181,8 @@ static void test_insufficient_messages(void **state) {
 static void test_extended_and_pod_count(void **state) {
   kube_scheduler_t *s = mksched(NULL);
   kube_sched_resource_t gpu = {"nvidia.com/gpu", 1};
-  kube_sched_node_t a = mknode("a", 8000, 8 * GI), b = mknode("b", 8000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 8000, 8 * GI),
+                    b = mknode("b", 8000, 8 * GI);
   a.allocatable.n_extended = 1;
   a.allocatable.extended = &gpu;
   b.allocatable.pods = 1;
@@ -248,7 +256,8 @@ static void test_taints(void **state) {
 static void test_prefer_no_schedule(void **state) {
   kube_scheduler_t *s = mksched(NULL);
   kube_sched_taint_t soft = {"spot", "", KUBE_TAINT_PREFER_NO_SCHEDULE};
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   a.n_taints = 1;
   a.taints = &soft;
   add_node(s, &a);
@@ -268,7 +277,8 @@ static void test_prefer_no_schedule(void **state) {
 
 static void test_unschedulable_and_node_name(void **state) {
   kube_scheduler_t *s = mksched(NULL);
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   a.unschedulable = true;
   add_node(s, &a);
   add_node(s, &b);
@@ -383,7 +393,8 @@ static void test_node_selector_and_affinity(void **state) {
 static void test_preferred_node_affinity(void **state) {
   kube_scheduler_t *s = mksched(NULL);
   kube_sched_label_t la = {"disk", "ssd"}, lb = {"disk", "hdd"};
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   a.n_labels = b.n_labels = 1;
   a.labels = &la;
   b.labels = &lb;
@@ -406,7 +417,8 @@ static void test_preferred_node_affinity(void **state) {
 
 static void test_host_ports(void **state) {
   kube_scheduler_t *s = mksched(NULL);
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI);
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI);
   add_node(s, &a);
   add_node(s, &b);
   kube_sched_port_t http = {8080, "TCP", NULL};
@@ -526,8 +538,8 @@ static void test_pod_anti_affinity(void **state) {
   const char *web_v[] = {"web"};
   kube_selector_requirement_t sel = {"app", KUBE_SELECTOR_IN, 1,
                                      (char **)web_v};
-  kube_sched_pod_affinity_term_t term = {1, &sel, 0, NULL, false,
-                                         "kubernetes.io/hostname"};
+  kube_sched_pod_affinity_term_t term = {1,    &sel,  0,
+                                         NULL, false, "kubernetes.io/hostname"};
   kube_sched_label_t web_l = {"app", "web"};
   kube_sched_pod_t w = mkpod("w0", 100, MI);
   w.n_labels = 1;
@@ -575,9 +587,8 @@ static void test_preferred_pod_affinity(void **state) {
   bind(s, &big, "za-0"); /* za-0 is fullest: MostAllocated wants it */
   const char *cv[] = {"cache"};
   kube_selector_requirement_t sel = {"app", KUBE_SELECTOR_IN, 1, (char **)cv};
-  kube_sched_weighted_pod_affinity_term_t pt = {100,
-                                                {1, &sel, 0, NULL, false,
-                                                 "zone"}};
+  kube_sched_weighted_pod_affinity_term_t pt = {
+      100, {1, &sel, 0, NULL, false, "zone"}};
   kube_sched_pod_t p = mkpod("p", 100, MI);
   assert_string_equal(place(s, &p), "za-0");
   p.n_preferred_pod_affinity = 1;
@@ -596,9 +607,8 @@ static void test_symmetric_pod_affinity_score(void **state) {
   kube_scheduler_t *s = zoned(1);
   const char *wv[] = {"web"};
   kube_selector_requirement_t sel = {"app", KUBE_SELECTOR_IN, 1, (char **)wv};
-  kube_sched_weighted_pod_affinity_term_t pt = {80,
-                                                {1, &sel, 0, NULL, false,
-                                                 "zone"}};
+  kube_sched_weighted_pod_affinity_term_t pt = {
+      80, {1, &sel, 0, NULL, false, "zone"}};
   kube_sched_pod_t fan = mkpod("fan", 100, MI);
   fan.n_preferred_pod_affinity = 1;
   fan.preferred_pod_affinity = &pt;
@@ -628,7 +638,8 @@ static void test_symmetric_pod_affinity_score(void **state) {
 static void test_image_locality(void **state) {
   kube_scheduler_t *s = mksched(NULL);
   kube_sched_image_t img = {"registry.local/app:1.0", 800 * MI};
-  kube_sched_node_t a = mknode("a", 4000, 8 * GI), b = mknode("b", 4000, 8 * GI),
+  kube_sched_node_t a = mknode("a", 4000, 8 * GI),
+                    b = mknode("b", 4000, 8 * GI),
                     c = mknode("c", 4000, 8 * GI);
   b.n_images = 1;
   b.images = &img;
@@ -659,11 +670,13 @@ static void test_image_locality(void **state) {
 
 static void test_preemption_nomination(void **state) {
   kube_scheduler_t *s = mksched(NULL);
-  kube_sched_node_t a = mknode("a", 2000, 4 * GI), b = mknode("b", 2000, 4 * GI);
+  kube_sched_node_t a = mknode("a", 2000, 4 * GI),
+                    b = mknode("b", 2000, 4 * GI);
   add_node(s, &a);
   add_node(s, &b);
-  kube_sched_pod_t low1 = mkpod("low1", 1000, GI), low2 = mkpod("low2", 1000, GI),
-                   mid = mkpod("mid", 1500, GI), tiny = mkpod("tiny", 200, MI);
+  kube_sched_pod_t low1 = mkpod("low1", 1000, GI),
+                   low2 = mkpod("low2", 1000, GI), mid = mkpod("mid", 1500, GI),
+                   tiny = mkpod("tiny", 200, MI);
   low1.priority = low2.priority = 0;
   mid.priority = 500;
   tiny.priority = 0;
@@ -677,16 +690,17 @@ static void test_preemption_nomination(void **state) {
   kube_sched_result_t r;
   assert_int_equal(kube_scheduler_schedule(s, &hi, &r, &err), 0);
   assert_null(r.node);
-  assert_string_equal(r.message, "0/2 nodes are available: 2 Insufficient cpu.");
+  assert_string_equal(r.message,
+                      "0/2 nodes are available: 2 Insufficient cpu.");
   /* On a only one of the two low pods must go; on b mid (500) would. */
   assert_string_equal(r.nominated_node, "a");
   assert_int_equal(r.n_victims, 1);
   assert_non_null(strstr(r.victims[0], "default/low"));
   kube_sched_result_clear(&r);
   hi.preemption_never = true;
-  assert_string_equal(place(s, &hi),
-                      "0/2 nodes are available: 2 Insufficient cpu. "
-                      "preemption: not eligible due to preemptionPolicy=Never.");
+  assert_string_equal(
+      place(s, &hi), "0/2 nodes are available: 2 Insufficient cpu. "
+                     "preemption: not eligible due to preemptionPolicy=Never.");
   kube_scheduler_free(s);
 }
 
@@ -786,9 +800,8 @@ static void test_batch_priority_and_dry_run(void **state) {
   kube_sched_result_t res[3];
   kube_error_t err = KUBE_ERROR_INIT;
   /* vip first (priority), then big (size): small does not fit. */
-  assert_int_equal(kube_scheduler_schedule_batch(s, pods, 3,
-                                                 KUBE_SCHED_BATCH_DRY_RUN, res,
-                                                 &err),
+  assert_int_equal(kube_scheduler_schedule_batch(
+                       s, pods, 3, KUBE_SCHED_BATCH_DRY_RUN, res, &err),
                    2);
   assert_string_equal(res[2].node, "a");
   assert_null(res[1].node);
@@ -815,7 +828,8 @@ static void test_batch_priority_and_dry_run(void **state) {
   assert_int_equal(kube_scheduler_pod_count(s), 2);
   /* A batch that names a bound pod fails as a whole and changes nothing. */
   kube_sched_pod_t again[2] = {mkpod("new", 1, 1), mkpod("small", 1, 1)};
-  assert_int_equal(kube_scheduler_schedule_batch(s, again, 2, 0, res, &err), -1);
+  assert_int_equal(kube_scheduler_schedule_batch(s, again, 2, 0, res, &err),
+                   -1);
   assert_int_equal(err.reason, KUBE_REASON_ALREADY_EXISTS);
   kube_error_clear(&err);
   assert_int_equal(kube_scheduler_pod_count(s), 2);
@@ -863,10 +877,10 @@ static void test_batch_packing_quality(void **state) {
     }
     kube_sched_result_t res[NP];
     kube_error_t err = KUBE_ERROR_INIT;
-    assert_int_equal(kube_scheduler_schedule_batch(
-                         s, pods, NP, v ? KUBE_SCHED_BATCH_ARRIVAL_ORDER : 0,
-                         res, &err),
-                     NP);
+    assert_int_equal(
+        kube_scheduler_schedule_batch(
+            s, pods, NP, v ? KUBE_SCHED_BATCH_ARRIVAL_ORDER : 0, res, &err),
+        NP);
     for (int i = 0; i < NP; i++)
       kube_sched_result_clear(&res[i]);
     used[v] = nodes_in_use(s, names, NN);
@@ -894,9 +908,8 @@ static void run_fixed(uint64_t seed, char out[40][16]) {
   }
   kube_sched_result_t res[40];
   kube_error_t err = KUBE_ERROR_INIT;
-  assert_int_equal(kube_schedule(&cfg, nodes, 8, NULL, NULL, 0, pods, 40, res,
-                                 &err),
-                   40);
+  assert_int_equal(
+      kube_schedule(&cfg, nodes, 8, NULL, NULL, 0, pods, 40, res, &err), 40);
   for (int i = 0; i < 40; i++) {
     snprintf(out[i], 16, "%s", res[i].node);
     kube_sched_result_clear(&res[i]);
@@ -960,17 +973,18 @@ static void test_config(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_scheduler_config_init(&cfg);
   assert_int_equal(cfg.score_weight[KUBE_SCHED_SCORE_TAINT_TOLERATION], 3);
-  assert_int_equal(kube_scheduler_config_parse(&cfg,
-                                               "# packing\n"
-                                               "strategy = LeastAllocated\n"
-                                               "\n"
-                                               "percentageOfNodesToScore = 100\n"
-                                               "seed = 42  # fixed\n"
-                                               "score.ImageLocality = 0\n"
-                                               "filter.NodePorts = off\n"
-                                               "resource.memory = 3\n",
-                                               &err),
-                   0);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg,
+                                  "# packing\n"
+                                  "strategy = LeastAllocated\n"
+                                  "\n"
+                                  "percentageOfNodesToScore = 100\n"
+                                  "seed = 42  # fixed\n"
+                                  "score.ImageLocality = 0\n"
+                                  "filter.NodePorts = off\n"
+                                  "resource.memory = 3\n",
+                                  &err),
+      0);
   assert_int_equal(cfg.strategy, KUBE_SCHED_LEAST_ALLOCATED);
   assert_int_equal(cfg.percentage_of_nodes_to_score, 100);
   assert_int_equal(cfg.seed, 42);
@@ -978,21 +992,21 @@ static void test_config(void **state) {
   assert_false(cfg.filter_enabled[KUBE_SCHED_FILTER_NODE_PORTS]);
   assert_int_equal(cfg.memory_weight, 3);
   kube_scheduler_config_t before = cfg;
-  assert_int_equal(kube_scheduler_config_parse(&cfg, "seed = 1\n\nbogus\n", &err),
-                   -1);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg, "seed = 1\n\nbogus\n", &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   assert_non_null(strstr(err.message, "line 3"));
   kube_error_clear(&err);
   assert_memory_equal(&cfg, &before, sizeof(cfg)); /* untouched on error */
-  assert_int_equal(kube_scheduler_config_parse(&cfg, "score.Nope = 1", &err), -1);
-  kube_error_clear(&err);
-  assert_int_equal(kube_scheduler_config_parse(&cfg, "shape = 50:5, 10:1", &err),
+  assert_int_equal(kube_scheduler_config_parse(&cfg, "score.Nope = 1", &err),
                    -1);
   kube_error_clear(&err);
-  assert_int_equal(kube_scheduler_config_parse(&cfg,
-                                               "percentageOfNodesToScore = 101",
-                                               &err),
-                   -1);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg, "shape = 50:5, 10:1", &err), -1);
+  kube_error_clear(&err);
+  assert_int_equal(
+      kube_scheduler_config_parse(&cfg, "percentageOfNodesToScore = 101", &err),
+      -1);
   kube_error_clear(&err);
 
   /* A disabled filter really is off. */
