@@ -331,6 +331,7 @@ static int parse_mounts(json_object *m, kube_container_config_t *c,
         return invalid(err, field, "bind source \"%s\" does not exist",
                        mt->source ? mt->source : "");
     } else if (!bind && !mt->type) {
+      snprintf(field, sizeof field, "mounts[%zu].type", i);
       return invalid(err, field, "required for a non-bind mount");
     }
   }
