@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the apiserver through its in-process request entry point
+ * over a memory store: routing, Status errors, CRUD, conflicts, watches
+ * (selectors, 410 after compaction), Table output and shutdown. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "apiserver/internal.h"
+
+struct fixture {
+  struct event_base *base;
+  kube_store_t *store;
+  kube_apiserver_t *srv;
+};
+
+struct reply {
+  int status;
+  char ctype[128];
+  kube_strbuf_t body;
+  int chunks;
+  bool done;
+  struct event_base *base;
+  size_t want_chunks; /* stop the loop after this many streamed chunks */
+};
+
+static void reply_cb(int status, const char *ctype, const char *data,
+                     size_t len, bool done, void *arg) {
+  struct reply *r = arg;
+  r->status = status;
+  snprintf(r->ctype, sizeof r->ctype, "%s", ctype ? ctype : "");
+  if (len) {
+    kube_strbuf_append_len(&r->body, data, len);
+    r->chunks++;
+  }
+  if (done) {
+    r->done = true;
+    event_base_loopbreak(r->base);
+  } else if (r->want_chunks && (size_t)r->chunks >= r->want_chunks) {
+    event_base_loopbreak(r->base);
+  }
+}
+
+static kube_apiserver_call_t *start(struct fixture *f, struct reply *rep,
+                                    const char *method, const char *path,
+                                    const char *ctype, const char *accept,
+                                    const char *body) {
+  memset(rep, 0, sizeof(*rep));
+  rep->base = f->base;
+  kube_apiserver_request_t rq = {
+      .struct_size = sizeof rq,
+      .method = method,
+      .path = path,
+      .content_type = ctype,
+      .accept = accept,
+      .body = body,
+      .body_len = body ? strlen(body) : 0,
+  };
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_apiserver_call_t *c = kube_apiserver_request(f->srv, &rq, reply_cb, rep,
+                                                    &err);
+  assert_non_null(c);
+  return c;
+}
+
+static void run_until(struct fixture *f, struct reply *rep) {
+  for (int i = 0; i < 1000 && !rep->done; i++)
+    event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+/* Synchronous request; returns the parsed body (owned) or NULL. */
+static json_object *call(struct fixture *f, const char *method,
+                         const char *path, const char *body, int *status) {
+  struct reply rep;
+  start(f, &rep, method, path, body ? "application/json" : NULL, NULL, body);
+  run_until(f, &rep);
+  assert_true(rep.done);
+  *status = rep.status;
+  json_object *o = rep.body.data
+                       ? kube_json_parse(rep.body.data, rep.body.len, NULL)
+                       : NULL;
+  kube_strbuf_free(&rep.body);
+  return o;
+}
+
+static int setup_history(void **state, int64_t history) {
+  struct fixture *f = calloc(1, sizeof(*f));
+  f->base = event_base_new();
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory",
+                             .history = history};
+  kube_error_t err = KUBE_ERROR_INIT;
+  f->store = kube_store_open(f->base, &so, &err);
+  assert_non_null(f->store);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
+  f->srv = kube_apiserver_new(f->base, f->store, &ao, &err);
+  assert_non_null(f->srv);
+  for (int i = 0; i < 200 && !kube_apiserver_ready(f->srv); i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_true(kube_apiserver_ready(f->srv));
+  *state = f;
+  return 0;
+}
+
+static int setup(void **state) { return setup_history(state, 0); }
+static int setup_small(void **state) { return setup_history(state, 5); }
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  kube_apiserver_free(f->srv);
+  kube_store_close(f->store);
+  event_base_free(f->base);
+  free(f);
+  return 0;
+}
+
+static const char *POD =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+    "\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+    "\"image\":\"nginx\"}]}}";
+
+static json_object *create_pod(struct fixture *f, const char *name,
+                               const char *app, int *status) {
+  char body[512];
+  snprintf(body, sizeof body, POD, name, app);
+  return call(f, "POST", "/api/v1/namespaces/default/pods", body, status);
+}
+
+static void test_route_parse(void **state) {
+  struct route rt;
+  assert_int_equal(route_parse("/api/v1/namespaces/ns1/pods/p/status", &rt, NULL), 0);
+  assert_string_equal(rt.group, "");
+  assert_string_equal(rt.version, "v1");
+  assert_string_equal(rt.ns, "ns1");
+  assert_string_equal(rt.resource, "pods");
+  assert_string_equal(rt.name, "p");
+  assert_string_equal(rt.sub, "status");
+  route_clear(&rt);
+  assert_int_equal(route_parse("/apis/apps/v1/deployments", &rt, NULL), 0);
+  assert_string_equal(rt.group, "apps");
+  assert_null(rt.ns);
+  assert_string_equal(rt.resource, "deployments");
+  route_clear(&rt);
+  /* namespaces/X/status is the namespace's subresource */
+  assert_int_equal(route_parse("/api/v1/namespaces/x/status", &rt, NULL), 0);
+  assert_string_equal(rt.resource, "namespaces");
+  assert_string_equal(rt.name, "x");
+  assert_string_equal(rt.sub, "status");
+  route_clear(&rt);
+  assert_int_equal(route_parse("/api/v1/watch/namespaces/d/pods", &rt, NULL), 0);
+  assert_true(rt.legacy_watch);
+  assert_string_equal(rt.ns, "d");
+  route_clear(&rt);
+  assert_int_equal(route_parse("/api/v1/a/b/c/d/e/f", &rt, NULL), -1);
+  route_clear(&rt);
+}
+
+static void test_status_object(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_error_set(&err, KUBE_REASON_INVALID, 0, "bad");
+  kube_error_set_details(&err, "deployments.apps", "d");
+  kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid", "neg");
+  json_object *st = status_object(&err);
+  assert_string_equal(kube_json_get_string(st, "reason"), "Invalid");
+  assert_int_equal(json_object_get_int(kube_json_get(st, "code")), 422);
+  assert_string_equal(kube_json_get_string(st, "details.group"), "apps");
+  assert_string_equal(kube_json_get_string(st, "details.kind"), "deployments");
+  assert_string_equal(kube_json_get_string(st, "details.causes.0.field"),
+                      "spec.replicas");
+  json_object_put(st);
+  kube_error_clear(&err);
+}
+
+static void test_crud(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object *o = create_pod(f, "a", "x", &st);
+  assert_int_equal(st, 201);
+  const char *rv = kube_json_get_string(o, "metadata.resourceVersion");
+  assert_non_null(rv);
+  char rv1[32];
+  snprintf(rv1, sizeof rv1, "%s", rv);
+  json_object_put(o);
+  o = call(f, "GET", "/api/v1/namespaces/default/pods/a", NULL, &st);
+  assert_int_equal(st, 200);
+  assert_string_equal(kube_json_get_string(o, "metadata.resourceVersion"), rv1);
+  json_object_put(o);
+  o = create_pod(f, "a", "x", &st);
+  assert_int_equal(st, 409);
+  assert_string_equal(kube_json_get_string(o, "reason"), "AlreadyExists");
+  json_object_put(o);
+  /* stale update */
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"},"
+           "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}");
+  o = call(f, "PUT", "/api/v1/namespaces/default/pods/a", body, &st);
+  assert_int_equal(st, 409);
+  assert_string_equal(kube_json_get_string(o, "reason"), "Conflict");
+  json_object_put(o);
+  o = call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL, &st);
+  assert_int_equal(st, 200);
+  json_object_put(o);
+  o = call(f, "GET", "/api/v1/namespaces/default/pods/a", NULL, &st);
+  assert_int_equal(st, 404);
+  assert_string_equal(kube_json_get_string(o, "message"),
+                      "pods \"a\" not found");
+  json_object_put(o);
+}
+
+static void test_errors(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object *o = call(f, "POST", "/api/v1/namespaces/default/pods", "{x",
+                        &st);
+  assert_int_equal(st, 400);
+  json_object_put(o);
+  o = call(f, "GET", "/api/v1/namespaces/default/gizmos", NULL, &st);
+  assert_int_equal(st, 404);
+  json_object_put(o);
+  o = call(f, "PUT", "/api/v1/namespaces/default/pods", "{}", &st);
+  assert_int_equal(st, 405);
+  assert_string_equal(kube_json_get_string(o, "kind"), "Status");
+  json_object_put(o);
+  /* a body over the limit (3 MiB) */
+  size_t n = 3u * 1024 * 1024 + 10;
+  char *big = malloc(n + 1);
+  memset(big, ' ', n);
+  big[n] = '\0';
+  big[0] = '{';
+  big[n - 1] = '}';
+  o = call(f, "POST", "/api/v1/namespaces/default/pods", big, &st);
+  free(big);
+  assert_int_equal(st, 413);
+  json_object_put(o);
+}
+
+static void test_list_selector_table(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object_put(create_pod(f, "p1", "web", &st));
+  json_object_put(create_pod(f, "p2", "db", &st));
+  json_object_put(create_pod(f, "p3", "web", &st));
+  json_object *o = call(f, "GET",
+                        "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb",
+                        NULL, &st);
+  assert_int_equal(st, 200);
+  assert_string_equal(kube_json_get_string(o, "kind"), "PodList");
+  assert_int_equal(json_object_array_length(kube_json_get(o, "items")), 2);
+  json_object_put(o);
+  struct reply rep;
+  start(f, &rep, "GET", "/api/v1/namespaces/default/pods", NULL,
+        "application/json;as=Table;v=v1;g=meta.k8s.io", NULL);
+  run_until(f, &rep);
+  o = kube_json_parse(rep.body.data, rep.body.len, NULL);
+  kube_strbuf_free(&rep.body);
+  assert_string_equal(kube_json_get_string(o, "kind"), "Table");
+  assert_int_equal(json_object_array_length(kube_json_get(o, "rows")), 3);
+  json_object_put(o);
+}
+
+static void test_watch_selector(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object *l = call(f, "GET", "/api/v1/namespaces/default/pods", NULL, &st);
+  char path[256];
+  snprintf(path, sizeof path,
+           "/api/v1/namespaces/default/pods?watch=true&resourceVersion=%s"
+           "&labelSelector=app%%3Dweb",
+           kube_json_get_string(l, "metadata.resourceVersion"));
+  json_object_put(l);
+  struct reply rep;
+  kube_apiserver_call_t *c = start(f, &rep, "GET", path, NULL, NULL, NULL);
+  json_object_put(create_pod(f, "w1", "web", &st));
+  json_object_put(create_pod(f, "w2", "db", &st));
+  json_object_put(call(f, "DELETE", "/api/v1/namespaces/default/pods/w1", NULL, &st));
+  rep.want_chunks = 2;
+  for (int i = 0; i < 100 && rep.chunks < 2; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(rep.chunks, 2);
+  assert_non_null(strstr(rep.body.data, "{\"type\":\"ADDED\""));
+  assert_non_null(strstr(rep.body.data, "{\"type\":\"DELETED\""));
+  assert_null(strstr(rep.body.data, "\"w2\""));
+  assert_int_equal(rep.body.data[rep.body.len - 1], '\n');
+  kube_apiserver_call_cancel(c);
+  kube_strbuf_free(&rep.body);
+}
+
+static void test_watch_expired(void **state) {
+  struct fixture *f = *state;
+  int st;
+  for (int i = 0; i < 20; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "e%d", i);
+    json_object_put(create_pod(f, name, "x", &st));
+  }
+  struct reply rep;
+  start(f, &rep, "GET",
+        "/api/v1/namespaces/default/pods?watch=1&resourceVersion=2", NULL,
+        NULL, NULL);
+  run_until(f, &rep);
+  assert_true(rep.done);
+  assert_non_null(strstr(rep.body.data, "\"type\":\"ERROR\""));
+  assert_non_null(strstr(rep.body.data, "\"code\":410"));
+  kube_strbuf_free(&rep.body);
+}
+
+static void test_shutdown_ends_watch(void **state) {
+  struct fixture *f = *state;
+  struct reply rep;
+  start(f, &rep, "GET", "/api/v1/pods?watch=1", NULL, NULL, NULL);
+  for (int i = 0; i < 10; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  kube_apiserver_shutdown(f->srv, NULL, NULL);
+  run_until(f, &rep);
+  assert_true(rep.done);
+  kube_strbuf_free(&rep.body);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_route_parse),
+      cmocka_unit_test(test_status_object),
+      cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list_selector_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_expired, setup_small, teardown),
+      cmocka_unit_test_setup_teardown(test_shutdown_ends_watch, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
