@@ -48,10 +48,16 @@ struct sq {
   struct store_op *d_head, **d_tail; /* done, for the loop */
   bool stop;
   bool failed; /* writer side: an earlier batch failed */
+  /* Writer side statistics, logged at close (debug). */
+  uint64_t stat_batches, stat_writes;
+  int64_t stat_commit_ns, stat_max_ns;
   kube_error_t fail_err;
 
   int efd;
   struct event *ev;
+  /* Loop side: submitted during the current loop turn. */
+  struct store_op *p_head, **p_tail;
+  struct event *flush_ev;
 };
 
 static int sq_error(kube_error_t *err, sqlite3 *db, const char *what) {
@@ -140,7 +146,15 @@ static void *writer_main(void *arg) {
     q->q_tail = &q->q_head;
     pthread_mutex_unlock(&q->mu);
 
+    int64_t t0 = kube_time_mono_ns();
     commit_batch(q, batch);
+    int64_t dt = kube_time_mono_ns() - t0;
+    q->stat_batches++;
+    q->stat_commit_ns += dt;
+    if (dt > q->stat_max_ns)
+      q->stat_max_ns = dt;
+    for (struct store_op *op = batch; op; op = op->next)
+      q->stat_writes++;
 
     pthread_mutex_lock(&q->mu);
     *q->d_tail = batch;
@@ -181,16 +195,35 @@ static void efd_cb(evutil_socket_t fd, short what, void *arg) {
   deliver_done(s);
 }
 
-static void sq_submit(kube_store_t *s, struct store_op *op) {
-  struct sq *q = s->be_data;
-  op->next = NULL;
+/* Hand everything submitted during this loop turn to the writer at once.
+ * Waking the writer per write would let it start a transaction with the
+ * first write of a burst (say, the writes issued by the callbacks of the
+ * previous batch) and leave the rest for the next fsync. */
+static void sq_flush(struct sq *q) {
+  if (!q->p_head)
+    return;
   pthread_mutex_lock(&q->mu);
   bool was_empty = !q->q_head;
-  *q->q_tail = op;
-  q->q_tail = &op->next;
+  *q->q_tail = q->p_head;
+  q->q_tail = q->p_tail;
   if (was_empty)
     pthread_cond_signal(&q->cond);
   pthread_mutex_unlock(&q->mu);
+  q->p_head = NULL;
+  q->p_tail = &q->p_head;
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg) {
+  sq_flush(arg);
+}
+
+static void sq_submit(kube_store_t *s, struct store_op *op) {
+  struct sq *q = s->be_data;
+  op->next = NULL;
+  if (!q->p_head)
+    event_active(q->flush_ev, EV_TIMEOUT, 0);
+  *q->p_tail = op;
+  q->p_tail = &op->next;
 }
 
 static void sq_release(struct sq *q) {
@@ -201,6 +234,8 @@ static void sq_release(struct sq *q) {
     sqlite3_close(q->db);
   if (q->ev)
     event_free(q->ev);
+  if (q->flush_ev)
+    event_free(q->flush_ev);
   if (q->efd >= 0)
     close(q->efd);
   pthread_mutex_destroy(&q->mu);
@@ -211,6 +246,7 @@ static void sq_release(struct sq *q) {
 
 static void sq_close(kube_store_t *s) {
   struct sq *q = s->be_data;
+  sq_flush(q);
   if (q->thread_started) {
     pthread_mutex_lock(&q->mu);
     q->stop = true;
@@ -220,6 +256,13 @@ static void sq_close(kube_store_t *s) {
   }
   /* The writer drained its queue before it stopped. */
   deliver_done(s);
+  if (q->stat_batches)
+    log_debug("sqlite store: %" PRIu64 " writes in %" PRIu64
+              " commits (%.1f per commit), %.3f ms per commit, max %.3f ms",
+              q->stat_writes, q->stat_batches,
+              (double)q->stat_writes / (double)q->stat_batches,
+              (double)q->stat_commit_ns / (double)q->stat_batches / 1e6,
+              (double)q->stat_max_ns / 1e6);
   sq_release(q);
   s->be_data = NULL;
 }
@@ -298,6 +341,7 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
   q->efd = -1;
   q->q_tail = &q->q_head;
   q->d_tail = &q->d_head;
+  q->p_tail = &q->p_head;
   pthread_mutex_init(&q->mu, NULL);
   pthread_cond_init(&q->cond, NULL);
 
@@ -376,7 +420,8 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     goto fail;
   }
   q->ev = event_new(s->base, q->efd, EV_READ | EV_PERSIST, efd_cb, s);
-  if (!q->ev || event_add(q->ev, NULL) < 0) {
+  q->flush_ev = event_new(s->base, -1, 0, flush_cb, q);
+  if (!q->ev || !q->flush_ev || event_add(q->ev, NULL) < 0) {
     kube_make_oom(err);
     goto fail;
   }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -85,6 +86,8 @@ int etcd_start(struct etcd_harness *h, const char *base_dir) {
     if (pid < 0)
       return -1;
     if (pid == 0) {
+      /* Never outlive the test or bench that started it. */
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd >= 0) {
         dup2(fd, 1);

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench-store: durable writes/s with 1, 8 and 64 writers in flight, point
+ * reads/s and LIST of 100,000 objects, for the sqlite store and for a real
+ * etcd started here (same machine, same disk, same ~1 KiB JSON values).
+ * "1 writer" waits for each acknowledgement before the next write.
+ *
+ *   bench-store [--json] [--seconds S] [--objects N] [--dir DIR]
+ *
+ * With --json the last line is one JSON object with every figure and the
+ * ratios ratio_sqlite_etcd_writes_{1,8,64}.
+ */
+#include <event2/event.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libkube/store.h>
+
+#include "etcd-harness.h"
+
+static double seconds = 2.0;     /* per write phase with 1 and 8 writers */
+static size_t objects = 100000;  /* objects for the LIST figure */
+static double cap_s = 40.0;      /* upper bound for filling the objects */
+
+struct figures {
+  bool ran;
+  double writes[3]; /* 1, 8, 64 writers */
+  double reads;
+  double list_ms;
+  size_t list_n;
+  double open_ms;
+};
+
+static const int writers[3] = {1, 8, 64};
+
+static double now_s(void) { return kube_time_mono_ns() / 1e9; }
+
+/* ~1 KiB of JSON shaped like a pod. */
+static size_t make_value(char *buf, size_t len, const char *name) {
+  int n = snprintf(
+      buf, len,
+      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+      "\"namespace\":\"default\",\"labels\":{\"app\":\"kubia\",\"tier\":"
+      "\"web\"},\"annotations\":{\"note\":\"",
+      name);
+  while (n < 900)
+    buf[n++] = 'x';
+  n += snprintf(buf + n, len - n,
+                "\"}},\"spec\":{\"containers\":[{\"name\":\"kubia\",\"image\":"
+                "\"kubia:latest\",\"ports\":[{\"containerPort\":8080}]}]}}");
+  return (size_t)n;
+}
+
+struct writer_run {
+  kube_store_t *s;
+  const char *prefix;
+  size_t next, done, inflight, failed, max;
+  double deadline;
+  bool stop;
+};
+
+static void submit(struct writer_run *w);
+
+static void ack(const kube_store_record_t *rec, const kube_error_t *err,
+                void *arg) {
+  struct writer_run *w = arg;
+  w->inflight--;
+  if (!rec) {
+    if (!w->failed)
+      fprintf(stderr, "write failed: %s\n", err->message);
+    w->failed++;
+    w->stop = true;
+    return;
+  }
+  w->done++;
+  if (w->done >= w->max || now_s() >= w->deadline)
+    w->stop = true;
+  if (!w->stop)
+    submit(w);
+}
+
+static void submit(struct writer_run *w) {
+  char key[96], val[1200];
+  snprintf(key, sizeof(key), "%s%08zu", w->prefix, w->next++);
+  size_t len = make_value(val, sizeof(val), strrchr(key, '/') + 1);
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_store_create(w->s, key, val, len, ack, w, &err) < 0) {
+    fprintf(stderr, "submit: %s\n", err.message);
+    kube_error_clear(&err);
+    w->failed++;
+    w->stop = true;
+    return;
+  }
+  w->inflight++;
+}
+
+/* Keep `conc` creates in flight until `dur` seconds or `max` writes. */
+static double run_writes(struct event_base *base, kube_store_t *s,
+                         const char *prefix, int conc, double dur, size_t max,
+                         size_t *done) {
+  struct writer_run w = {.s = s, .prefix = prefix, .max = max};
+  double t0 = now_s();
+  w.deadline = t0 + dur;
+  for (int i = 0; i < conc && !w.stop; i++)
+    submit(&w);
+  while (w.inflight > 0)
+    event_base_loop(base, EVLOOP_ONCE);
+  double t = now_s() - t0;
+  if (done)
+    *done = w.done;
+  return w.failed ? -1 : w.done / t;
+}
+
+static kube_store_t *open_store(struct event_base *base, const char *backend,
+                                const char *path, const char *endpoint,
+                                double *ms) {
+  kube_store_options_t o = {.struct_size = sizeof(o), .backend = backend,
+                            .path = path, .etcd_endpoints = endpoint,
+                            .etcd_prefix = "/bench"};
+  kube_error_t err = KUBE_ERROR_INIT;
+  double t0 = now_s();
+  kube_store_t *s = kube_store_open(base, &o, &err);
+  if (ms)
+    *ms = (now_s() - t0) * 1000;
+  if (!s)
+    fprintf(stderr, "open %s: %s\n", backend, err.message);
+  kube_error_clear(&err);
+  return s;
+}
+
+static int bench_backend(const char *backend, const char *path,
+                         const char *endpoint, struct figures *f) {
+  struct event_base *base = event_base_new();
+  kube_store_t *s = open_store(base, backend, path, endpoint, NULL);
+  if (!s)
+    return -1;
+  printf("== %s\n", backend);
+  size_t done;
+  for (int i = 0; i < 2; i++) {
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "/warm/w%d/", writers[i]);
+    /* A short warm-up so connection set-up is not measured. */
+    run_writes(base, s, prefix, writers[i], 0.2, SIZE_MAX, NULL);
+    snprintf(prefix, sizeof(prefix), "/w%d/", writers[i]);
+    f->writes[i] =
+        run_writes(base, s, prefix, writers[i], seconds, SIZE_MAX, &done);
+    printf("  durable writes, %2d writer%s: %10.0f /s  (%zu writes)\n",
+           writers[i], writers[i] > 1 ? "s" : " ", f->writes[i], done);
+  }
+  /* 64 writers fill the objects the LIST figure needs. */
+  size_t have = kube_store_count(s, "/pods/");
+  f->writes[2] = run_writes(base, s, "/pods/", 64, cap_s, objects - have, &done);
+  printf("  durable writes, 64 writers: %10.0f /s  (%zu writes)\n",
+         f->writes[2], done);
+  if (f->writes[0] < 0 || f->writes[1] < 0 || f->writes[2] < 0)
+    return -1;
+
+  size_t n = kube_store_count(s, "/pods/");
+  char key[96];
+  size_t reads = 0, hits = 0;
+  double t0 = now_s(), t;
+  unsigned seed = 1;
+  do {
+    for (int i = 0; i < 10000; i++) {
+      snprintf(key, sizeof(key), "/pods/%08zu", (size_t)rand_r(&seed) % n);
+      kube_store_record_t *r = kube_store_get(s, key, NULL);
+      hits += r != NULL;
+      kube_store_record_unref(r);
+      reads++;
+    }
+    t = now_s() - t0;
+  } while (t < 1.0);
+  f->reads = reads / t;
+  printf("  point reads:                %10.0f /s  (%zu of %zu found)\n",
+         f->reads, hits, reads);
+
+  double best = 1e9;
+  for (int i = 0; i < 5; i++) {
+    kube_store_list_t l;
+    t0 = now_s();
+    kube_store_list(s, "/pods/", NULL, 0, &l, NULL);
+    t = (now_s() - t0) * 1000;
+    f->list_n = l.n;
+    kube_store_list_clear(&l);
+    if (t < best)
+      best = t;
+  }
+  f->list_ms = best;
+  printf("  LIST %zu objects:       %10.2f ms\n", f->list_n, f->list_ms);
+  kube_store_close(s);
+
+  /* Reopen: load everything into the cache again. */
+  s = open_store(base, backend, path, endpoint, &f->open_ms);
+  if (s) {
+    printf("  reopen with %zu keys:      %10.0f ms\n",
+           kube_store_count(s, ""), f->open_ms);
+    kube_store_close(s);
+  }
+  event_base_free(base);
+  f->ran = true;
+  return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+  return remove(path);
+}
+
+static void json_num(const char *key, double v, bool ok, bool *first) {
+  printf("%s\"%s\":", *first ? "" : ",", key);
+  *first = false;
+  if (ok)
+    printf("%.2f", v);
+  else
+    printf("null");
+}
+
+int main(int argc, char **argv) {
+  bool json = false;
+  const char *dir_base = NULL, *only = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json"))
+      json = true;
+    else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--objects") && i + 1 < argc)
+      objects = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir_base = argv[++i];
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
+    else {
+      fprintf(stderr,
+              "usage: %s [--json] [--seconds S] [--objects N] [--dir DIR] "
+              "[--only sqlite|etcd]\n",
+              argv[0]);
+      return 2;
+    }
+  }
+  /* Both stores on the same (real) disk: not /tmp when that is tmpfs. */
+  char dir[300];
+  snprintf(dir, sizeof(dir), "%s/bench-store-XXXXXX",
+           dir_base ? dir_base : "/var/tmp");
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  char path[400];
+  snprintf(path, sizeof(path), "%s/store.db", dir);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+
+  struct figures sq = {0}, et = {0};
+  int rc = 0;
+  if ((!only || !strcmp(only, "sqlite")) &&
+      bench_backend("sqlite", path, NULL, &sq) < 0)
+    rc = 1;
+
+  struct etcd_harness h;
+  if (only && strcmp(only, "etcd") != 0) {
+    /* etcd not asked for */
+  } else if (!etcd_available()) {
+    printf("== etcd: skipped, %s is not installed\n", ETCD_BINARY);
+  } else if (etcd_start(&h, dir) < 0) {
+    rc = 1;
+  } else {
+    if (bench_backend("etcd", NULL, h.endpoint, &et) < 0)
+      rc = 1;
+    etcd_stop(&h);
+  }
+
+  double ratio[3] = {0};
+  bool have_ratio = sq.ran && et.ran;
+  if (have_ratio) {
+    printf("== sqlite / etcd\n");
+    for (int i = 0; i < 3; i++) {
+      ratio[i] = et.writes[i] > 0 ? sq.writes[i] / et.writes[i] : 0;
+      printf("  durable writes, %2d writer%s: %8.1fx\n", writers[i],
+             writers[i] > 1 ? "s" : " ", ratio[i]);
+    }
+    printf("  point reads:                %8.1fx\n", sq.reads / et.reads);
+    printf("  LIST:                       %8.1fx\n", et.list_ms / sq.list_ms);
+  }
+  if (json) {
+    bool first = true;
+    printf("{");
+    const struct {
+      const char *name;
+      struct figures *f;
+    } all[] = {{"sqlite", &sq}, {"etcd", &et}};
+    for (int b = 0; b < 2; b++) {
+      char key[64];
+      for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof(key), "%s_writes_%d", all[b].name, writers[i]);
+        json_num(key, all[b].f->writes[i], all[b].f->ran, &first);
+      }
+      snprintf(key, sizeof(key), "%s_reads", all[b].name);
+      json_num(key, all[b].f->reads, all[b].f->ran, &first);
+      snprintf(key, sizeof(key), "%s_list_ms", all[b].name);
+      json_num(key, all[b].f->list_ms, all[b].f->ran, &first);
+      snprintf(key, sizeof(key), "%s_list_objects", all[b].name);
+      json_num(key, (double)all[b].f->list_n, all[b].f->ran, &first);
+      snprintf(key, sizeof(key), "%s_open_ms", all[b].name);
+      json_num(key, all[b].f->open_ms, all[b].f->ran, &first);
+    }
+    for (int i = 0; i < 3; i++) {
+      char key[64];
+      snprintf(key, sizeof(key), "ratio_sqlite_etcd_writes_%d", writers[i]);
+      json_num(key, ratio[i], have_ratio, &first);
+    }
+    printf("}\n");
+  }
+  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
