@@ -143,7 +143,32 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       spread[i] = cnt && s->n_nodes ? (double)*cnt / s->n_nodes : 0;
     }
   }
-  if (wf > 0 || wb > 0 || wi > 0)
+  bool fast = c->strategy == KUBE_SCHED_MOST_ALLOCATED;
+  if (fast) {
+    /* The default profile's hot loop: MostAllocated and BalancedAllocation
+     * on CPU and memory, without the per-resource switch. */
+    double fw0 = wf * wr[0] * inv_wsum * 100.0;
+    double fw1 = wf * wr[1] * inv_wsum * 100.0;
+    for (uint32_t i = 0; i < k; i++) {
+      const snode_t *n = s->nodes[slots[i]];
+      if (n->inv_alloc[0] <= 0 || n->inv_alloc[1] <= 0) {
+        double u[2] = {-1, -1};
+        for (int r = 0; r < 2; r++)
+          if (n->inv_alloc[r] > 0)
+            u[r] = (double)(n->nz_used[r] + cp->nz[r]) * n->inv_alloc[r];
+        out[i] = wf * fit_score(c, u, wr, inv_wsum) + wb * balanced_score(u) +
+                 (wi > 0 ? wi * image_score(n, cp, spread) : 0);
+        continue;
+      }
+      double a = (double)(n->nz_used[0] + cp->nz[0]) * n->inv_alloc[0];
+      double b = (double)(n->nz_used[1] + cp->nz[1]) * n->inv_alloc[1];
+      a = a > 1 ? 1 : a;
+      b = b > 1 ? 1 : b;
+      double d = a > b ? a - b : b - a;
+      out[i] = fw0 * a + fw1 * b + wb * (100.0 - 50.0 * d) +
+               (wi > 0 && n->n_images ? wi * image_score(n, cp, spread) : 0);
+    }
+  } else if (wf > 0 || wb > 0 || wi > 0)
     for (uint32_t i = 0; i < k; i++) {
       const snode_t *n = s->nodes[slots[i]];
       double u[2];
