@@ -10,7 +10,7 @@ static int lab_cmp(const void *a, const void *b) {
   return x->k < y->k ? -1 : x->k > y->k;
 }
 
-uint32_t lab_find(const lab_t *labels, uint32_t n, uint32_t key) {
+uint32_t ks_lab_find(const lab_t *labels, uint32_t n, uint32_t key) {
   if (n <= 8) {
     for (uint32_t i = 0; i < n; i++)
       if (labels[i].k == key)
@@ -74,16 +74,16 @@ static bool req_matches(const creq_t *r, uint32_t v, const interner_t *in) {
   return false;
 }
 
-bool labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
-                  uint32_t n_labels, const interner_t *in) {
+bool ks_labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
+                     uint32_t n_labels, const interner_t *in) {
   for (uint32_t i = 0; i < n; i++)
-    if (!req_matches(&reqs[i], lab_find(labels, n_labels, reqs[i].key), in))
+    if (!req_matches(&reqs[i], ks_lab_find(labels, n_labels, reqs[i].key), in))
       return false;
   return true;
 }
 
-bool pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
-                       uint32_t n_labels, const interner_t *in) {
+bool ks_pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
+                          uint32_t n_labels, const interner_t *in) {
   if (!t->all_ns) {
     bool ok = false;
     for (uint32_t i = 0; i < t->n_ns && !ok; i++)
@@ -91,7 +91,7 @@ bool pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
     if (!ok)
       return false;
   }
-  return labels_match(t->sel, t->n_sel, labels, n_labels, in);
+  return ks_labels_match(t->sel, t->n_sel, labels, n_labels, in);
 }
 
 static int compile_reqs(interner_t *in, arena_t *a,
@@ -100,21 +100,21 @@ static int compile_reqs(interner_t *in, arena_t *a,
   *out = NULL;
   if (!n)
     return 0;
-  creq_t *r = arena_alloc(a, n * sizeof(*r));
+  creq_t *r = ks_arena_alloc(a, n * sizeof(*r));
   if (!r)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    r[i].key = intern(in, src[i].key);
+    r[i].key = ks_intern(in, src[i].key);
     r[i].op = src[i].op;
     r[i].n = (uint32_t)src[i].n_values;
     if (r[i].key == NONE)
       return -1;
     if (r[i].n) {
-      r[i].vals = arena_alloc(a, r[i].n * sizeof(uint32_t));
+      r[i].vals = ks_arena_alloc(a, r[i].n * sizeof(uint32_t));
       if (!r[i].vals)
         return -1;
       for (uint32_t j = 0; j < r[i].n; j++)
-        if ((r[i].vals[j] = intern(in, src[i].values[j])) == NONE)
+        if ((r[i].vals[j] = ks_intern(in, src[i].values[j])) == NONE)
           return -1;
     }
     if ((r[i].op == KUBE_SELECTOR_GT || r[i].op == KUBE_SELECTOR_LT) &&
@@ -139,29 +139,29 @@ static int compile_nterm(interner_t *in, arena_t *a,
   return 0;
 }
 
-int compile_pterm(interner_t *in, arena_t *a,
-                  const kube_sched_pod_affinity_term_t *t, uint32_t pod_ns,
-                  int32_t weight, cpterm_t *out) {
+int ks_compile_pterm(interner_t *in, arena_t *a,
+                     const kube_sched_pod_affinity_term_t *t, uint32_t pod_ns,
+                     int32_t weight, cpterm_t *out) {
   if (compile_reqs(in, a, t->selector, t->n_selector, &out->sel) < 0)
     return -1;
   out->n_sel = (uint32_t)t->n_selector;
   out->all_ns = t->all_namespaces;
   out->weight = weight;
   if (t->n_namespaces) {
-    out->ns = arena_alloc(a, t->n_namespaces * sizeof(uint32_t));
+    out->ns = ks_arena_alloc(a, t->n_namespaces * sizeof(uint32_t));
     if (!out->ns)
       return -1;
     for (size_t i = 0; i < t->n_namespaces; i++)
-      if ((out->ns[i] = intern(in, t->namespaces[i])) == NONE)
+      if ((out->ns[i] = ks_intern(in, t->namespaces[i])) == NONE)
         return -1;
     out->n_ns = (uint32_t)t->n_namespaces;
   } else {
-    out->ns = arena_dup(a, &pod_ns, sizeof(pod_ns));
+    out->ns = ks_arena_dup(a, &pod_ns, sizeof(pod_ns));
     if (!out->ns)
       return -1;
     out->n_ns = 1;
   }
-  out->topo_key = intern(in, t->topology_key ? t->topology_key : "");
+  out->topo_key = ks_intern(in, t->topology_key ? t->topology_key : "");
   return out->topo_key == NONE ? -1 : 0;
 }
 
@@ -172,12 +172,12 @@ static int compile_pterms(interner_t *in, arena_t *a,
   *out = NULL;
   if (!n)
     return 0;
-  cpterm_t *r = arena_alloc(a, n * sizeof(*r));
+  cpterm_t *r = ks_arena_alloc(a, n * sizeof(*r));
   if (!r)
     return -1;
   for (size_t i = 0; i < n; i++) {
     const kube_sched_pod_affinity_term_t *src = t ? &t[i] : &wt[i].term;
-    if (compile_pterm(in, a, src, ns, wt ? wt[i].weight : 0, &r[i]) < 0)
+    if (ks_compile_pterm(in, a, src, ns, wt ? wt[i].weight : 0, &r[i]) < 0)
       return -1;
   }
   *out = r;
@@ -190,12 +190,12 @@ static int compile_labels(interner_t *in, arena_t *a,
   *out = NULL;
   if (!n)
     return 0;
-  lab_t *l = arena_alloc(a, n * sizeof(*l));
+  lab_t *l = ks_arena_alloc(a, n * sizeof(*l));
   if (!l)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    l[i].k = intern(in, src[i].key);
-    l[i].v = intern(in, src[i].value);
+    l[i].k = ks_intern(in, src[i].key);
+    l[i].v = ks_intern(in, src[i].value);
     if (l[i].k == NONE || l[i].v == NONE)
       return -1;
   }
@@ -210,7 +210,7 @@ static int64_t eff(int64_t req, int64_t lim) {
   return lim > 0 ? lim : 0;
 }
 
-bool tolerates_taint(const cpod_t *cp, const staint_t *t) {
+bool ks_tolerates_taint(const cpod_t *cp, const staint_t *t) {
   for (uint32_t i = 0; i < cp->n_tol; i++) {
     const ctol_t *o = &cp->tol[i];
     if (o->effect != KUBE_TAINT_ANY && o->effect != t->effect)
@@ -225,8 +225,8 @@ bool tolerates_taint(const cpod_t *cp, const staint_t *t) {
   return false;
 }
 
-int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
-                kube_error_t *err) {
+int ks_compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
+                   kube_error_t *err) {
   interner_t *in = &s->in;
   arena_t *a = &s->scratch;
   memset(cp, 0, sizeof(*cp));
@@ -234,9 +234,9 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
   if (!pod->name || !*pod->name)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "scheduler: pod without a name");
-  cp->ns = intern(in, pod->namespace_ ? pod->namespace_ : "default");
+  cp->ns = ks_intern(in, pod->namespace_ ? pod->namespace_ : "default");
   cp->node_name =
-      pod->node_name && *pod->node_name ? intern(in, pod->node_name) : NONE;
+      pod->node_name && *pod->node_name ? ks_intern(in, pod->node_name) : NONE;
   if (cp->ns == NONE ||
       (pod->node_name && *pod->node_name && cp->node_name == NONE))
     goto oom;
@@ -251,13 +251,13 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
 
   size_t next = rq->n_extended + lm->n_extended;
   if (next) {
-    cp->ext = arena_alloc(a, next * sizeof(*cp->ext));
+    cp->ext = ks_arena_alloc(a, next * sizeof(*cp->ext));
     if (!cp->ext)
       goto oom;
     for (size_t i = 0; i < rq->n_extended; i++) {
       if (rq->extended[i].value <= 0 || !rq->extended[i].name)
         continue;
-      uint32_t id = intern(in, rq->extended[i].name);
+      uint32_t id = ks_intern(in, rq->extended[i].name);
       if (id == NONE)
         goto oom;
       cp->ext[cp->n_ext++] = (ext_res_t){id, rq->extended[i].value};
@@ -265,7 +265,7 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
     for (size_t i = 0; i < lm->n_extended; i++) {
       if (lm->extended[i].value <= 0 || !lm->extended[i].name)
         continue;
-      uint32_t id = intern(in, lm->extended[i].name);
+      uint32_t id = ks_intern(in, lm->extended[i].name);
       if (id == NONE)
         goto oom;
       bool seen = false;
@@ -284,7 +284,7 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
   cp->n_sel = (uint32_t)pod->n_node_selector;
 
   if (pod->n_required_terms) {
-    cp->terms = arena_alloc(a, pod->n_required_terms * sizeof(cnterm_t));
+    cp->terms = ks_arena_alloc(a, pod->n_required_terms * sizeof(cnterm_t));
     if (!cp->terms)
       goto oom;
     for (size_t i = 0; i < pod->n_required_terms; i++)
@@ -293,8 +293,8 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
     cp->n_terms = (uint32_t)pod->n_required_terms;
   }
   if (pod->n_preferred_terms) {
-    cp->pref = arena_alloc(a, pod->n_preferred_terms * sizeof(cnterm_t));
-    cp->pref_w = arena_alloc(a, pod->n_preferred_terms * sizeof(int32_t));
+    cp->pref = ks_arena_alloc(a, pod->n_preferred_terms * sizeof(cnterm_t));
+    cp->pref_w = ks_arena_alloc(a, pod->n_preferred_terms * sizeof(int32_t));
     if (!cp->pref || !cp->pref_w)
       goto oom;
     for (size_t i = 0; i < pod->n_preferred_terms; i++) {
@@ -307,13 +307,13 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
   cp->has_node_affinity = cp->n_sel || cp->n_terms;
 
   if (pod->n_tolerations) {
-    cp->tol = arena_alloc(a, pod->n_tolerations * sizeof(ctol_t));
+    cp->tol = ks_arena_alloc(a, pod->n_tolerations * sizeof(ctol_t));
     if (!cp->tol)
       goto oom;
     for (size_t i = 0; i < pod->n_tolerations; i++) {
       const kube_sched_toleration_t *t = &pod->tolerations[i];
-      cp->tol[i].key = intern(in, t->key);
-      cp->tol[i].value = intern(in, t->value);
+      cp->tol[i].key = ks_intern(in, t->key);
+      cp->tol[i].value = ks_intern(in, t->value);
       cp->tol[i].op = t->op;
       cp->tol[i].effect = t->effect;
       if (cp->tol[i].key == NONE || cp->tol[i].value == NONE)
@@ -321,11 +321,11 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
     }
     cp->n_tol = (uint32_t)pod->n_tolerations;
     staint_t u = {s->unschedulable_key, 0, KUBE_TAINT_NO_SCHEDULE};
-    cp->tolerates_unschedulable = tolerates_taint(cp, &u);
+    cp->tolerates_unschedulable = ks_tolerates_taint(cp, &u);
   }
 
   if (pod->n_ports) {
-    cp->ports = arena_alloc(a, pod->n_ports * sizeof(sport_t));
+    cp->ports = ks_arena_alloc(a, pod->n_ports * sizeof(sport_t));
     if (!cp->ports)
       goto oom;
     for (size_t i = 0; i < pod->n_ports; i++) {
@@ -334,21 +334,22 @@ int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
         continue;
       sport_t *o = &cp->ports[cp->n_ports++];
       o->port = p->port;
-      o->proto = p->protocol && *p->protocol ? intern(in, p->protocol) : s->tcp;
-      o->ip = p->host_ip && *p->host_ip ? intern(in, p->host_ip) : s->any_ip;
+      o->proto =
+          p->protocol && *p->protocol ? ks_intern(in, p->protocol) : s->tcp;
+      o->ip = p->host_ip && *p->host_ip ? ks_intern(in, p->host_ip) : s->any_ip;
       if (o->proto == NONE || o->ip == NONE)
         goto oom;
     }
   }
 
   if (pod->n_images) {
-    cp->images = arena_alloc(a, pod->n_images * sizeof(uint32_t));
+    cp->images = ks_arena_alloc(a, pod->n_images * sizeof(uint32_t));
     if (!cp->images)
       goto oom;
     for (size_t i = 0; i < pod->n_images; i++) {
       char buf[512];
-      const char *nm = normalize_image(pod->images[i], buf, sizeof(buf));
-      if ((cp->images[i] = intern(in, nm)) == NONE)
+      const char *nm = ks_normalize_image(pod->images[i], buf, sizeof(buf));
+      if ((cp->images[i] = ks_intern(in, nm)) == NONE)
         goto oom;
     }
     cp->n_images = (uint32_t)pod->n_images;

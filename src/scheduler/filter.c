@@ -5,7 +5,7 @@
  * plus what preemption could do).
  *
  * The fast path (filter_static + filter_dynamic) only answers yes/no; the
- * reasons are computed again by explain() when no node fits, so feasible
+ * reasons are computed again by ks_explain() when no node fits, so feasible
  * placements never pay for building strings.
  */
 #include <stdlib.h>
@@ -32,11 +32,11 @@ static bool node_term_matches(const kube_scheduler_t *s, const snode_t *n,
                               const cnterm_t *t) {
   if (!t->n_expr && !t->n_fields)
     return false; /* an empty term matches no node */
-  if (!labels_match(t->expr, t->n_expr, n->labels, n->n_labels, &s->in))
+  if (!ks_labels_match(t->expr, t->n_expr, n->labels, n->n_labels, &s->in))
     return false;
   if (t->n_fields) {
     lab_t name = {s->meta_name, n->name_id};
-    if (!labels_match(t->fields, t->n_fields, &name, 1, &s->in))
+    if (!ks_labels_match(t->fields, t->n_fields, &name, 1, &s->in))
       return false;
   }
   return true;
@@ -45,7 +45,7 @@ static bool node_term_matches(const kube_scheduler_t *s, const snode_t *n,
 static bool node_affinity_ok(const kube_scheduler_t *s, const snode_t *n,
                              const cpod_t *cp) {
   for (uint32_t i = 0; i < cp->n_sel; i++)
-    if (node_label(n, cp->sel[i].k) != cp->sel[i].v)
+    if (ks_node_label(n, cp->sel[i].k) != cp->sel[i].v)
       return false;
   if (!cp->n_terms)
     return true;
@@ -61,14 +61,14 @@ static const staint_t *untolerated(const snode_t *n, const cpod_t *cp) {
     const staint_t *t = &n->taints[i];
     if (t->effect == KUBE_TAINT_PREFER_NO_SCHEDULE)
       continue;
-    if (!tolerates_taint(cp, t))
+    if (!ks_tolerates_taint(cp, t))
       return t;
   }
   return NULL;
 }
 
-bool filter_static(const kube_scheduler_t *s, const snode_t *n,
-                   const cpod_t *cp) {
+bool ks_filter_static(const kube_scheduler_t *s, const snode_t *n,
+                      const cpod_t *cp) {
   if (n->unschedulable && !cp->tolerates_unschedulable &&
       FE(s, NODE_UNSCHEDULABLE))
     return false;
@@ -200,10 +200,10 @@ static int ipa_check(const kube_scheduler_t *s, const snode_t *n,
   if (cp->n_aff) {
     bool exist = true;
     for (uint32_t i = 0; i < cp->n_aff; i++) {
-      uint32_t v = node_label(n, cp->aff[i].topo_key);
+      uint32_t v = ks_node_label(n, cp->aff[i].topo_key);
       if (v == NONE)
         return IPA_AFFINITY; /* every topology label must exist */
-      uint32_t *c = u64map_find(&as->aff_counts[i], v);
+      uint32_t *c = ks_u64map_find(&as->aff_counts[i], v);
       if (!c || !*c)
         exist = false;
     }
@@ -213,21 +213,21 @@ static int ipa_check(const kube_scheduler_t *s, const snode_t *n,
       return IPA_AFFINITY;
   }
   for (uint32_t i = 0; i < cp->n_anti; i++) {
-    uint32_t v = node_label(n, cp->anti[i].topo_key);
+    uint32_t v = ks_node_label(n, cp->anti[i].topo_key);
     if (v == NONE)
       continue;
-    uint32_t *c = u64map_find(&as->anti_counts[i], v);
+    uint32_t *c = ks_u64map_find(&as->anti_counts[i], v);
     if (c && *c)
       return IPA_ANTI;
   }
   for (uint32_t i = 0; i < as->n_forbid; i++)
-    if (node_label(n, as->forbid[i].k) == as->forbid[i].v)
+    if (ks_node_label(n, as->forbid[i].k) == as->forbid[i].v)
       return IPA_EXISTING;
   return IPA_OK;
 }
 
-bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
-                    const cpod_t *cp, const affstate_t *as) {
+bool ks_filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
+                       const cpod_t *cp, const affstate_t *as) {
   if (cp->n_ports && FE(s, NODE_PORTS) &&
       !ports_free(s, n->ports, n->n_ports, cp))
     return false;
@@ -252,14 +252,14 @@ static int for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, pod_fn fn,
       eq = &t->sel[i];
   if (eq) {
     for (uint32_t k = 0; k < eq->n; k++) {
-      uint32_t *idx = u64map_find(&s->pod_label_idx,
-                                  ((uint64_t)eq->key << 32) | eq->vals[k]);
+      uint32_t *idx = ks_u64map_find(&s->pod_label_idx,
+                                     ((uint64_t)eq->key << 32) | eq->vals[k]);
       if (!idx)
         continue;
       const vec_u32_t *post = &s->pod_post[*idx];
       for (uint32_t j = 0; j < post->n; j++) {
         const spod_t *p = s->pods[post->v[j]];
-        if (pterm_matches_pod(t, p->ns, p->labels, p->n_labels, &s->in) &&
+        if (ks_pterm_matches_pod(t, p->ns, p->labels, p->n_labels, &s->in) &&
             fn(s, p, ctx) < 0)
           return -1;
       }
@@ -268,7 +268,7 @@ static int for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, pod_fn fn,
   }
   for (uint32_t i = 0; i < s->n_pod_slots; i++) {
     const spod_t *p = s->pods[i];
-    if (p && pterm_matches_pod(t, p->ns, p->labels, p->n_labels, &s->in) &&
+    if (p && ks_pterm_matches_pod(t, p->ns, p->labels, p->n_labels, &s->in) &&
         fn(s, p, ctx) < 0)
       return -1;
   }
@@ -282,10 +282,10 @@ typedef struct count_ctx {
 
 static int count_pod(kube_scheduler_t *s, const spod_t *p, void *vctx) {
   count_ctx_t *c = vctx;
-  uint32_t v = node_label(s->nodes[p->node], c->topo_key);
+  uint32_t v = ks_node_label(s->nodes[p->node], c->topo_key);
   if (v == NONE)
     return 0;
-  uint32_t *n = u64map_upsert(c->map, v, 0);
+  uint32_t *n = ks_u64map_upsert(c->map, v, 0);
   if (!n)
     return -1;
   (*n)++;
@@ -297,7 +297,7 @@ static int count_term(kube_scheduler_t *s, const cpterm_t *t, u64map_t *map) {
   return for_matching_pods(s, t, count_pod, &c);
 }
 
-int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
+int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   memset(as, 0, sizeof(*as));
   bool filt = FE(s, INTER_POD_AFFINITY);
   bool score = s->cfg.score_weight[KUBE_SCHED_SCORE_INTER_POD_AFFINITY] > 0;
@@ -311,8 +311,8 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
       if (count_term(s, &cp->aff[i], &as->aff_counts[i]) < 0)
         return -1;
       as->aff_total += as->aff_counts[i].len;
-      if (!pterm_matches_pod(&cp->aff[i], cp->ns, cp->labels, cp->n_labels,
-                             &s->in))
+      if (!ks_pterm_matches_pod(&cp->aff[i], cp->ns, cp->labels, cp->n_labels,
+                                &s->in))
         as->self_match = false;
     }
   }
@@ -332,9 +332,9 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
       const spod_t *q = s->pods[s->anti_pods.v[i]];
       for (uint32_t j = 0; j < q->n_anti; j++) {
         const cpterm_t *t = &q->anti[j];
-        if (!pterm_matches_pod(t, cp->ns, cp->labels, cp->n_labels, &s->in))
+        if (!ks_pterm_matches_pod(t, cp->ns, cp->labels, cp->n_labels, &s->in))
           continue;
-        uint32_t v = node_label(s->nodes[q->node], t->topo_key);
+        uint32_t v = ks_node_label(s->nodes[q->node], t->topo_key);
         if (v == NONE)
           continue;
         if (as->n_forbid == cap) {
@@ -356,9 +356,9 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
       const spod_t *q = s->pods[s->sym_pods.v[i]];
       for (uint32_t j = 0; j < q->n_sym; j++) {
         const cpterm_t *t = &q->sym[j];
-        if (!pterm_matches_pod(t, cp->ns, cp->labels, cp->n_labels, &s->in))
+        if (!ks_pterm_matches_pod(t, cp->ns, cp->labels, cp->n_labels, &s->in))
           continue;
-        uint32_t v = node_label(s->nodes[q->node], t->topo_key);
+        uint32_t v = ks_node_label(s->nodes[q->node], t->topo_key);
         if (v == NONE)
           continue;
         uint32_t k = 0;
@@ -393,16 +393,16 @@ int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   return 0;
 }
 
-void affstate_free(affstate_t *as, const cpod_t *cp) {
+void ks_affstate_free(affstate_t *as, const cpod_t *cp) {
   if (as->aff_counts)
     for (uint32_t i = 0; i < cp->n_aff; i++)
-      u64map_free(&as->aff_counts[i]);
+      ks_u64map_free(&as->aff_counts[i]);
   if (as->anti_counts)
     for (uint32_t i = 0; i < cp->n_anti; i++)
-      u64map_free(&as->anti_counts[i]);
+      ks_u64map_free(&as->anti_counts[i]);
   if (as->pref_counts)
     for (uint32_t i = 0; i < cp->n_paff + cp->n_panti; i++)
-      u64map_free(&as->pref_counts[i]);
+      ks_u64map_free(&as->pref_counts[i]);
   free(as->aff_counts);
   free(as->anti_counts);
   free(as->pref_counts);
@@ -583,8 +583,8 @@ out:
 
 /* Run every filter on every node, recording the first failing plugin's
  * reasons per node, and what preemption would do. */
-int explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
-            kube_sched_result_t *r, kube_error_t *err) {
+int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+               kube_sched_result_t *r, kube_error_t *err) {
   hist_t h = {0}, pre = {0};
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   cand_t best = {0};

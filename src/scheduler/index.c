@@ -4,7 +4,7 @@
 
 #define STRMAP_TOMB ((const char *)1)
 
-void *arena_alloc(arena_t *a, size_t size) {
+void *ks_arena_alloc(arena_t *a, size_t size) {
   size = (size + 15) & ~(size_t)15;
   if (size == 0)
     size = 16;
@@ -29,14 +29,14 @@ void *arena_alloc(arena_t *a, size_t size) {
   return p;
 }
 
-void *arena_dup(arena_t *a, const void *p, size_t size) {
-  void *q = arena_alloc(a, size);
+void *ks_arena_dup(arena_t *a, const void *p, size_t size) {
+  void *q = ks_arena_alloc(a, size);
   if (q && size)
     memcpy(q, p, size);
   return q;
 }
 
-void arena_reset(arena_t *a) {
+void ks_arena_reset(arena_t *a) {
   arena_chunk_t *c = a->head;
   if (!c)
     return;
@@ -56,7 +56,7 @@ void arena_reset(arena_t *a) {
   a->head = keep;
 }
 
-void arena_free(arena_t *a) {
+void ks_arena_free(arena_t *a) {
   arena_chunk_t *c = a->head;
   while (c) {
     arena_chunk_t *next = c->next;
@@ -66,7 +66,7 @@ void arena_free(arena_t *a) {
   a->head = NULL;
 }
 
-int vec_reserve(vec_u32_t *vec, uint32_t n) {
+int ks_vec_reserve(vec_u32_t *vec, uint32_t n) {
   if (n <= vec->cap)
     return 0;
   uint32_t ncap = vec->cap ? vec->cap : 4;
@@ -80,14 +80,14 @@ int vec_reserve(vec_u32_t *vec, uint32_t n) {
   return 0;
 }
 
-int vec_push(vec_u32_t *vec, uint32_t x) {
-  if (vec->n == vec->cap && vec_reserve(vec, vec->n + 1) < 0)
+int ks_vec_push(vec_u32_t *vec, uint32_t x) {
+  if (vec->n == vec->cap && ks_vec_reserve(vec, vec->n + 1) < 0)
     return -1;
   vec->v[vec->n++] = x;
   return 0;
 }
 
-uint64_t str_hash(const char *s) {
+uint64_t ks_str_hash(const char *s) {
   /* FNV-1a, then a final mix so that the low bits are usable. */
   uint64_t h = 1469598103934665603ULL;
   for (; *s; s++) {
@@ -123,10 +123,10 @@ static int strmap_grow(strmap_t *m) {
   return 0;
 }
 
-int strmap_put(strmap_t *m, const char *key, uint32_t val) {
+int ks_strmap_put(strmap_t *m, const char *key, uint32_t val) {
   if ((m->len + m->tomb + 1) * 4 >= m->cap * 3 && strmap_grow(m) < 0)
     return -1;
-  uint64_t h = str_hash(key);
+  uint64_t h = ks_str_hash(key);
   uint32_t j = (uint32_t)h & (m->cap - 1);
   int64_t tomb = -1;
   while (m->ents[j].key) {
@@ -152,7 +152,7 @@ int strmap_put(strmap_t *m, const char *key, uint32_t val) {
 static strmap_ent_t *strmap_find(const strmap_t *m, const char *key) {
   if (!m->cap)
     return NULL;
-  uint64_t h = str_hash(key);
+  uint64_t h = ks_str_hash(key);
   uint32_t j = (uint32_t)h & (m->cap - 1);
   while (m->ents[j].key) {
     strmap_ent_t *e = &m->ents[j];
@@ -163,7 +163,7 @@ static strmap_ent_t *strmap_find(const strmap_t *m, const char *key) {
   return NULL;
 }
 
-bool strmap_get(const strmap_t *m, const char *key, uint32_t *val) {
+bool ks_strmap_get(const strmap_t *m, const char *key, uint32_t *val) {
   strmap_ent_t *e = strmap_find(m, key);
   if (!e)
     return false;
@@ -171,7 +171,7 @@ bool strmap_get(const strmap_t *m, const char *key, uint32_t *val) {
   return true;
 }
 
-bool strmap_del(strmap_t *m, const char *key) {
+bool ks_strmap_del(strmap_t *m, const char *key) {
   strmap_ent_t *e = strmap_find(m, key);
   if (!e)
     return false;
@@ -181,7 +181,7 @@ bool strmap_del(strmap_t *m, const char *key) {
   return true;
 }
 
-void strmap_free(strmap_t *m) {
+void ks_strmap_free(strmap_t *m) {
   free(m->ents);
   memset(m, 0, sizeof(*m));
 }
@@ -226,7 +226,7 @@ static int u64map_grow(u64map_t *m) {
   return 0;
 }
 
-uint32_t *u64map_find(const u64map_t *m, uint64_t key) {
+uint32_t *ks_u64map_find(const u64map_t *m, uint64_t key) {
   if (!m->cap)
     return NULL;
   uint32_t j = (uint32_t)mix64(key) & (m->cap - 1);
@@ -238,8 +238,8 @@ uint32_t *u64map_find(const u64map_t *m, uint64_t key) {
   return NULL;
 }
 
-uint32_t *u64map_upsert(u64map_t *m, uint64_t key, uint32_t init) {
-  uint32_t *v = u64map_find(m, key);
+uint32_t *ks_u64map_upsert(u64map_t *m, uint64_t key, uint32_t init) {
+  uint32_t *v = ks_u64map_find(m, key);
   if (v)
     return v;
   if ((m->len + 1) * 4 >= m->cap * 3 && u64map_grow(m) < 0)
@@ -254,20 +254,20 @@ uint32_t *u64map_upsert(u64map_t *m, uint64_t key, uint32_t init) {
   return &m->vals[j];
 }
 
-void u64map_clear(u64map_t *m) {
+void ks_u64map_clear(u64map_t *m) {
   if (m->cap)
     memset(m->used, 0, m->cap);
   m->len = 0;
 }
 
-void u64map_free(u64map_t *m) {
+void ks_u64map_free(u64map_t *m) {
   free(m->keys);
   free(m->vals);
   free(m->used);
   memset(m, 0, sizeof(*m));
 }
 
-uint32_t intern(interner_t *in, const char *s) {
+uint32_t ks_intern(interner_t *in, const char *s) {
   if (!s)
     s = "";
   uint32_t id;
@@ -279,11 +279,11 @@ uint32_t intern(interner_t *in, const char *s) {
     if (!in->strs)
       return NONE;
     in->strs[0] = strdup("");
-    if (!in->strs[0] || strmap_put(&in->map, in->strs[0], 0) < 0)
+    if (!in->strs[0] || ks_strmap_put(&in->map, in->strs[0], 0) < 0)
       return NONE;
     in->n = 1;
   }
-  if (strmap_get(&in->map, s, &id))
+  if (ks_strmap_get(&in->map, s, &id))
     return id;
   if (in->n >= ABSENT - 1)
     return NONE;
@@ -297,7 +297,7 @@ uint32_t intern(interner_t *in, const char *s) {
   char *copy = strdup(s);
   if (!copy)
     return NONE;
-  if (strmap_put(&in->map, copy, in->n) < 0) {
+  if (ks_strmap_put(&in->map, copy, in->n) < 0) {
     free(copy);
     return NONE;
   }
@@ -305,17 +305,17 @@ uint32_t intern(interner_t *in, const char *s) {
   return in->n++;
 }
 
-uint32_t intern_lookup(const interner_t *in, const char *s) {
+uint32_t ks_intern_lookup(const interner_t *in, const char *s) {
   if (!s || !*s)
     return 0;
   uint32_t id;
-  return strmap_get(&in->map, s, &id) ? id : ABSENT;
+  return ks_strmap_get(&in->map, s, &id) ? id : ABSENT;
 }
 
-void interner_free(interner_t *in) {
+void ks_interner_free(interner_t *in) {
   for (uint32_t i = 0; i < in->n; i++)
     free(in->strs[i]);
   free(in->strs);
-  strmap_free(&in->map);
+  ks_strmap_free(&in->map);
   memset(in, 0, sizeof(*in));
 }

@@ -6,6 +6,9 @@
  * interned to uint32 ids so that every comparison on the hot path is an
  * integer compare.  Nodes and bound pods live in slot arrays; slots are
  * reused through free lists and are what the indexes store.
+ *
+ * Functions shared between the files carry the ks_ prefix so that they
+ * cannot collide with another module's internals in the static link.
  */
 #ifndef KUBE_SCHEDULER_INTERNAL_H
 #define KUBE_SCHEDULER_INTERNAL_H
@@ -42,18 +45,18 @@ typedef struct arena {
   size_t chunk_size;
 } arena_t;
 
-void *arena_alloc(arena_t *a, size_t size); /* zeroed; NULL on OOM */
-void *arena_dup(arena_t *a, const void *p, size_t size);
-void arena_reset(arena_t *a); /* keeps the first chunk */
-void arena_free(arena_t *a);
+void *ks_arena_alloc(arena_t *a, size_t size); /* zeroed; NULL on OOM */
+void *ks_arena_dup(arena_t *a, const void *p, size_t size);
+void ks_arena_reset(arena_t *a); /* keeps the first chunk */
+void ks_arena_free(arena_t *a);
 
 typedef struct vec_u32 {
   uint32_t *v;
   uint32_t n, cap;
 } vec_u32_t;
 
-int vec_push(vec_u32_t *vec, uint32_t x);    /* -1 on OOM */
-int vec_reserve(vec_u32_t *vec, uint32_t n); /* capacity >= n */
+int ks_vec_push(vec_u32_t *vec, uint32_t x);    /* -1 on OOM */
+int ks_vec_reserve(vec_u32_t *vec, uint32_t n); /* capacity >= n */
 
 /* String-keyed open-addressing map (keys borrowed: they must live as long
  * as their entry). */
@@ -68,11 +71,11 @@ typedef struct strmap {
   strmap_ent_t *ents;
 } strmap_t;
 
-uint64_t str_hash(const char *s);
-int strmap_put(strmap_t *m, const char *key, uint32_t val);
-bool strmap_get(const strmap_t *m, const char *key, uint32_t *val);
-bool strmap_del(strmap_t *m, const char *key);
-void strmap_free(strmap_t *m);
+uint64_t ks_str_hash(const char *s);
+int ks_strmap_put(strmap_t *m, const char *key, uint32_t val);
+bool ks_strmap_get(const strmap_t *m, const char *key, uint32_t *val);
+bool ks_strmap_del(strmap_t *m, const char *key);
+void ks_strmap_free(strmap_t *m);
 
 /* uint64 -> uint32 map without deletion. */
 typedef struct u64map {
@@ -84,10 +87,10 @@ typedef struct u64map {
 
 /* Returns a pointer to the value for key, inserting `init` when absent;
  * NULL on OOM. */
-uint32_t *u64map_upsert(u64map_t *m, uint64_t key, uint32_t init);
-uint32_t *u64map_find(const u64map_t *m, uint64_t key);
-void u64map_clear(u64map_t *m); /* keeps memory */
-void u64map_free(u64map_t *m);
+uint32_t *ks_u64map_upsert(u64map_t *m, uint64_t key, uint32_t init);
+uint32_t *ks_u64map_find(const u64map_t *m, uint64_t key);
+void ks_u64map_clear(u64map_t *m); /* keeps memory */
+void ks_u64map_free(u64map_t *m);
 
 typedef struct interner {
   strmap_t map;
@@ -96,10 +99,10 @@ typedef struct interner {
 } interner_t;
 
 /* Id of s, adding it; NONE on OOM.  Id 0 is the empty string. */
-uint32_t intern(interner_t *in, const char *s);
+uint32_t ks_intern(interner_t *in, const char *s);
 /* Id of s or ABSENT; NULL and "" are 0. */
-uint32_t intern_lookup(const interner_t *in, const char *s);
-void interner_free(interner_t *in);
+uint32_t ks_intern_lookup(const interner_t *in, const char *s);
+void ks_interner_free(interner_t *in);
 
 /* ---- compiled cluster objects ---- */
 
@@ -283,37 +286,37 @@ typedef struct kube_scheduler {
 } kube_scheduler_t;
 
 /* state.c */
-snode_t *node_get(const kube_scheduler_t *s, const char *name);
-int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
-                      uint32_t node_slot, spod_t **out, kube_error_t *err);
-void pod_unbind(kube_scheduler_t *s, spod_t *p);
-void grid_update(kube_scheduler_t *s, snode_t *n);
-void refresh_max_alloc(kube_scheduler_t *s);
-uint32_t node_label(const snode_t *n, uint32_t key); /* value id or NONE */
-const char *normalize_image(const char *name, char *buf, size_t len);
+snode_t *ks_node_get(const kube_scheduler_t *s, const char *name);
+int ks_pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
+                         uint32_t node_slot, spod_t **out, kube_error_t *err);
+void ks_pod_unbind(kube_scheduler_t *s, spod_t *p);
+void ks_grid_update(kube_scheduler_t *s, snode_t *n);
+void ks_refresh_max_alloc(kube_scheduler_t *s);
+uint32_t ks_node_label(const snode_t *n, uint32_t key); /* value id or NONE */
+const char *ks_normalize_image(const char *name, char *buf, size_t len);
 
 /* compile.c */
-int compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
-                kube_error_t *err);
-int compile_pterm(interner_t *in, arena_t *a,
-                  const kube_sched_pod_affinity_term_t *t, uint32_t pod_ns,
-                  int32_t weight, cpterm_t *out);
-bool labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
-                  uint32_t n_labels, const interner_t *in);
-bool pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
-                       uint32_t n_labels, const interner_t *in);
-uint32_t lab_find(const lab_t *labels, uint32_t n, uint32_t key);
+int ks_compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
+                   kube_error_t *err);
+int ks_compile_pterm(interner_t *in, arena_t *a,
+                     const kube_sched_pod_affinity_term_t *t, uint32_t pod_ns,
+                     int32_t weight, cpterm_t *out);
+bool ks_labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
+                     uint32_t n_labels, const interner_t *in);
+bool ks_pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
+                          uint32_t n_labels, const interner_t *in);
+uint32_t ks_lab_find(const lab_t *labels, uint32_t n, uint32_t key);
 
 /* filter.c */
-bool filter_static(const kube_scheduler_t *s, const snode_t *n,
-                   const cpod_t *cp);
-bool filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
-                    const cpod_t *cp, const affstate_t *as);
-bool tolerates_taint(const cpod_t *cp, const staint_t *t);
-int affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as);
-void affstate_free(affstate_t *as, const cpod_t *cp);
-int explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
-            kube_sched_result_t *r, kube_error_t *err);
+bool ks_filter_static(const kube_scheduler_t *s, const snode_t *n,
+                      const cpod_t *cp);
+bool ks_filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
+                       const cpod_t *cp, const affstate_t *as);
+bool ks_tolerates_taint(const cpod_t *cp, const staint_t *t);
+int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as);
+void ks_affstate_free(affstate_t *as, const cpod_t *cp);
+int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+               kube_sched_result_t *r, kube_error_t *err);
 
 /* The search's per-node test: every filter, cheapest checks inline. */
 static inline bool fits_resources(const snode_t *n, const cpod_t *cp) {
@@ -341,16 +344,16 @@ static inline bool node_feasible(const kube_scheduler_t *s, const snode_t *n,
                                  const cpod_t *cp, const affstate_t *as) {
   if ((n->unschedulable || n->hard_taints || cp->node_name != NONE ||
        cp->has_node_affinity) &&
-      !filter_static(s, n, cp))
+      !ks_filter_static(s, n, cp))
     return false;
   if (cp->n_ports || cp->has_pod_affinity)
-    return filter_dynamic(s, n, cp, as);
+    return ks_filter_dynamic(s, n, cp, as);
   return !s->cfg.filter_enabled[KUBE_SCHED_FILTER_NODE_RESOURCES_FIT] ||
          fits_resources(n, cp);
 }
 
 /* score.c */
-void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
-                 const uint32_t *slots, uint32_t n, double *out);
+void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+                    const uint32_t *slots, uint32_t n, double *out);
 
 #endif /* KUBE_SCHEDULER_INTERNAL_H */

@@ -67,8 +67,8 @@ static const vec_u32_t *selector_posting(kube_scheduler_t *s, const cpod_t *cp,
     return NULL;
   const vec_u32_t *best = NULL;
   for (uint32_t i = 0; i < cp->n_sel; i++) {
-    uint32_t *idx = u64map_find(&s->node_label_idx,
-                                ((uint64_t)cp->sel[i].k << 32) | cp->sel[i].v);
+    uint32_t *idx = ks_u64map_find(
+        &s->node_label_idx, ((uint64_t)cp->sel[i].k << 32) | cp->sel[i].v);
     if (!idx || s->node_post[*idx].n == 0) {
       *none = true;
       return NULL;
@@ -102,22 +102,22 @@ static bool search_affinity_index(kube_scheduler_t *s, const cpod_t *cp,
     if (!e)
       return false;
     for (uint32_t v = 0; v < e->n; v++) {
-      uint32_t *idx = u64map_find(&s->node_label_idx,
-                                  ((uint64_t)e->key << 32) | e->vals[v]);
+      uint32_t *idx = ks_u64map_find(&s->node_label_idx,
+                                     ((uint64_t)e->key << 32) | e->vals[v]);
       total += idx ? s->node_post[*idx].n : 0;
     }
   }
   if (total * 4 > s->n_nodes)
     return false;
-  uint64_t *seen = arena_alloc(&s->scratch, ((s->n_node_slots + 63) / 64) *
-                                                sizeof(uint64_t));
+  uint64_t *seen = ks_arena_alloc(&s->scratch, ((s->n_node_slots + 63) / 64) *
+                                                   sizeof(uint64_t));
   if (!seen)
     return false;
   for (uint32_t t = 0; t < cp->n_terms; t++) {
     const creq_t *e = term_index_expr(&cp->terms[t]);
     for (uint32_t v = 0; v < e->n; v++) {
-      uint32_t *idx = u64map_find(&s->node_label_idx,
-                                  ((uint64_t)e->key << 32) | e->vals[v]);
+      uint32_t *idx = ks_u64map_find(&s->node_label_idx,
+                                     ((uint64_t)e->key << 32) | e->vals[v]);
       if (!idx)
         continue;
       const vec_u32_t *post = &s->node_post[*idx];
@@ -137,7 +137,7 @@ static bool search_affinity_index(kube_scheduler_t *s, const cpod_t *cp,
 static void find_feasible(kube_scheduler_t *s, const cpod_t *cp,
                           const affstate_t *as, search_t *st) {
   if (cp->node_name != NONE && FE(s, NODE_NAME)) {
-    snode_t *n = node_get(s, s->in.strs[cp->node_name]);
+    snode_t *n = ks_node_get(s, s->in.strs[cp->node_name]);
     if (n)
       visit(s, cp, as, st, n->slot);
     return;
@@ -201,10 +201,10 @@ static int schedule_compiled(kube_scheduler_t *s, const cpod_t *cp,
   memset(r, 0, sizeof(*r));
   *slot = NONE;
   if (s->max_dirty)
-    refresh_max_alloc(s);
+    ks_refresh_max_alloc(s);
   affstate_t as = {0};
   int ret = -1;
-  if (needs_affstate(s, cp) && affstate_build(s, cp, &as) < 0) {
+  if (needs_affstate(s, cp) && ks_affstate_build(s, cp, &as) < 0) {
     kube_make_oom(err);
     goto out;
   }
@@ -231,10 +231,10 @@ static int schedule_compiled(kube_scheduler_t *s, const cpod_t *cp,
   r->feasible = st.found;
   r->evaluated = st.evaluated;
   if (st.found == 0) {
-    ret = explain(s, cp, &as, r, err);
+    ret = ks_explain(s, cp, &as, r, err);
     goto out;
   }
-  score_nodes(s, cp, &as, st.out, st.found, s->scores);
+  ks_score_nodes(s, cp, &as, st.out, st.found, s->scores);
   /* Highest score; ties broken uniformly by reservoir sampling with the
    * seeded generator, as kube-scheduler's selectHost does. */
   uint32_t best = 0, ties = 1;
@@ -257,7 +257,7 @@ static int schedule_compiled(kube_scheduler_t *s, const cpod_t *cp,
   *slot = st.out[best];
   ret = 0;
 out:
-  affstate_free(&as, cp);
+  ks_affstate_free(&as, cp);
   if (ret < 0)
     kube_sched_result_clear(r);
   return ret;
@@ -284,11 +284,11 @@ KUBE_EXPORT int kube_scheduler_schedule(kube_scheduler_t *s,
                                         kube_error_t *err) {
   cpod_t cp;
   uint32_t slot;
-  arena_reset(&s->scratch);
+  ks_arena_reset(&s->scratch);
   memset(result, 0, sizeof(*result));
   if (!pod)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "scheduler: no pod");
-  if (compile_pod(s, pod, &cp, err) < 0)
+  if (ks_compile_pod(s, pod, &cp, err) < 0)
     return -1;
   return schedule_compiled(s, &cp, result, &slot, err);
 }
@@ -376,7 +376,7 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
                           "scheduler: batch too large");
   memset(results, 0, n * sizeof(*results));
   if (s->max_dirty)
-    refresh_max_alloc(s);
+    ks_refresh_max_alloc(s);
   order_ent_t *ord = malloc((n ? n : 1) * sizeof(*ord));
   order_ent_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
   spod_t **bound = malloc((n ? n : 1) * sizeof(*bound));
@@ -392,7 +392,7 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
     snprintf(key, sizeof(key), "%s/%s",
              pods[i].namespace_ ? pods[i].namespace_ : "default",
              pods[i].name ? pods[i].name : "");
-    if (strmap_get(&s->pod_by_key, key, &slot)) {
+    if (ks_strmap_get(&s->pod_by_key, key, &slot)) {
       free(ord);
       free(tmp);
       free(bound);
@@ -411,8 +411,8 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
     const kube_sched_pod_t *p = &pods[i];
     cpod_t cp;
     uint32_t slot;
-    arena_reset(&s->scratch);
-    if (compile_pod(s, p, &cp, err) < 0 ||
+    ks_arena_reset(&s->scratch);
+    if (ks_compile_pod(s, p, &cp, err) < 0 ||
         schedule_compiled(s, &cp, &results[i], &slot, err) < 0)
       goto fail;
     if (slot == NONE)
@@ -420,20 +420,20 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
     char key[512];
     snprintf(key, sizeof(key), "%s/%s",
              p->namespace_ ? p->namespace_ : "default", p->name);
-    if (pod_bind_compiled(s, &cp, key, slot, &bound[n_bound], err) < 0)
+    if (ks_pod_bind_compiled(s, &cp, key, slot, &bound[n_bound], err) < 0)
       goto fail;
     n_bound++;
     placed++;
   }
   if (flags & KUBE_SCHED_BATCH_DRY_RUN)
     while (n_bound)
-      pod_unbind(s, bound[--n_bound]);
+      ks_pod_unbind(s, bound[--n_bound]);
   free(ord);
   free(bound);
   return placed;
 fail:
   while (n_bound)
-    pod_unbind(s, bound[--n_bound]);
+    ks_pod_unbind(s, bound[--n_bound]);
   for (size_t i = 0; i < n; i++)
     kube_sched_result_clear(&results[i]);
   free(ord);

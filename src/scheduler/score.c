@@ -100,11 +100,11 @@ static bool pref_term_matches(const kube_scheduler_t *s, const snode_t *n,
                               const cnterm_t *t) {
   if (!t->n_expr && !t->n_fields)
     return false;
-  if (!labels_match(t->expr, t->n_expr, n->labels, n->n_labels, &s->in))
+  if (!ks_labels_match(t->expr, t->n_expr, n->labels, n->n_labels, &s->in))
     return false;
   if (t->n_fields) {
     lab_t name = {s->meta_name, n->name_id};
-    return labels_match(t->fields, t->n_fields, &name, 1, &s->in);
+    return ks_labels_match(t->fields, t->n_fields, &name, 1, &s->in);
   }
   return true;
 }
@@ -113,14 +113,14 @@ static uint32_t soft_taint_count(const snode_t *n, const cpod_t *cp) {
   uint32_t c = 0;
   for (uint32_t i = 0; i < n->n_taints; i++)
     if (n->taints[i].effect == KUBE_TAINT_PREFER_NO_SCHEDULE &&
-        !tolerates_taint(cp, &n->taints[i]))
+        !ks_tolerates_taint(cp, &n->taints[i]))
       c++;
   return c;
 }
 
-void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
-                 const uint32_t *slots, uint32_t k, double *out) {
-  double *raw = arena_alloc(&s->scratch, k * sizeof(double));
+void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
+                    const uint32_t *slots, uint32_t k, double *out) {
+  double *raw = ks_arena_alloc(&s->scratch, k * sizeof(double));
   int32_t w;
   for (uint32_t i = 0; i < k; i++)
     out[i] = 0;
@@ -135,11 +135,11 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       W(s, IMAGE_LOCALITY) > 0 && cp->n_images ? W(s, IMAGE_LOCALITY) : 0;
   double *spread = NULL;
   if (wi > 0) {
-    spread = arena_alloc(&s->scratch, cp->n_images * sizeof(double));
+    spread = ks_arena_alloc(&s->scratch, cp->n_images * sizeof(double));
     if (!spread)
       wi = 0;
     for (uint32_t i = 0; wi > 0 && i < cp->n_images; i++) {
-      uint32_t *cnt = u64map_find(&s->image_nodes, cp->images[i]);
+      uint32_t *cnt = ks_u64map_find(&s->image_nodes, cp->images[i]);
       spread[i] = cnt && s->n_nodes ? (double)*cnt / s->n_nodes : 0;
     }
   }
@@ -231,16 +231,16 @@ void score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       const snode_t *n = s->nodes[slots[i]];
       raw[i] = 0;
       for (uint32_t t = 0; t < as->n_sym; t++)
-        if (node_label(n, as->sym[t].k) == as->sym[t].v)
+        if (ks_node_label(n, as->sym[t].k) == as->sym[t].v)
           raw[i] += (double)as->sym[t].w;
       for (uint32_t t = 0; as->pref_counts && t < cp->n_paff + cp->n_panti;
            t++) {
         const cpterm_t *term =
             t < cp->n_paff ? &cp->paff[t] : &cp->panti[t - cp->n_paff];
-        uint32_t v = node_label(n, term->topo_key);
+        uint32_t v = ks_node_label(n, term->topo_key);
         if (v == NONE)
           continue;
-        uint32_t *cnt = u64map_find(&as->pref_counts[t], v);
+        uint32_t *cnt = ks_u64map_find(&as->pref_counts[t], v);
         if (!cnt)
           continue;
         double d = (double)term->weight * *cnt;

@@ -20,13 +20,13 @@ static int img_cmp(const void *a, const void *b) {
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-uint32_t node_label(const snode_t *n, uint32_t key) {
-  return lab_find(n->labels, n->n_labels, key);
+uint32_t ks_node_label(const snode_t *n, uint32_t key) {
+  return ks_lab_find(n->labels, n->n_labels, key);
 }
 
 /* Kubernetes compares image names after normalizing "nginx" to
  * "nginx:latest"; registries and digests are left as written. */
-const char *normalize_image(const char *name, char *buf, size_t len) {
+const char *ks_normalize_image(const char *name, char *buf, size_t len) {
   if (!name)
     return "";
   if (strchr(name, '@'))
@@ -39,9 +39,9 @@ const char *normalize_image(const char *name, char *buf, size_t len) {
   return w > 0 && (size_t)w < len ? buf : name;
 }
 
-snode_t *node_get(const kube_scheduler_t *s, const char *name) {
+snode_t *ks_node_get(const kube_scheduler_t *s, const char *name) {
   uint32_t slot;
-  if (!name || !strmap_get(&s->node_by_name, name, &slot))
+  if (!name || !ks_strmap_get(&s->node_by_name, name, &slot))
     return NULL;
   return s->nodes[slot];
 }
@@ -77,7 +77,7 @@ static void grid_unlink(kube_scheduler_t *s, snode_t *n) {
   n->prev = n->next = NONE;
 }
 
-void grid_update(kube_scheduler_t *s, snode_t *n) {
+void ks_grid_update(kube_scheduler_t *s, snode_t *n) {
   int cell = frac_cell(n->used[R_CPU], n->alloc[R_CPU]) * (GRID + 1) +
              frac_cell(n->used[R_MEM], n->alloc[R_MEM]);
   if (cell == n->cell)
@@ -93,7 +93,7 @@ void grid_update(kube_scheduler_t *s, snode_t *n) {
   s->tail[cell] = n->slot;
 }
 
-void refresh_max_alloc(kube_scheduler_t *s) {
+void ks_refresh_max_alloc(kube_scheduler_t *s) {
   s->max_alloc[0] = s->max_alloc[1] = 0;
   for (uint32_t i = 0; i < s->n_node_slots; i++) {
     snode_t *n = s->nodes[i];
@@ -180,10 +180,10 @@ kube_scheduler_new(const kube_scheduler_config_t *cfg, kube_error_t *err) {
     s->cfg.n_shape = KUBE_SCHED_MAX_SHAPE;
   for (int c = 0; c < NCELLS; c++)
     s->head[c] = s->tail[c] = NONE;
-  s->any_ip = intern(&s->in, "0.0.0.0");
-  s->tcp = intern(&s->in, "TCP");
-  s->unschedulable_key = intern(&s->in, "node.kubernetes.io/unschedulable");
-  s->meta_name = intern(&s->in, "metadata.name");
+  s->any_ip = ks_intern(&s->in, "0.0.0.0");
+  s->tcp = ks_intern(&s->in, "TCP");
+  s->unschedulable_key = ks_intern(&s->in, "node.kubernetes.io/unschedulable");
+  s->meta_name = ks_intern(&s->in, "metadata.name");
   if (s->meta_name == NONE || s->any_ip == NONE || s->tcp == NONE ||
       s->unschedulable_key == NONE) {
     kube_scheduler_free(s);
@@ -216,7 +216,7 @@ static void pod_free(spod_t *p) {
   free(p->key);
   free(p->labels);
   free(p->label_pos);
-  arena_free(&p->aux);
+  ks_arena_free(&p->aux);
   free(p);
 }
 
@@ -231,23 +231,23 @@ KUBE_EXPORT void kube_scheduler_free(kube_scheduler_t *s) {
   free(s->pods);
   free(s->free_nodes.v);
   free(s->free_pods.v);
-  strmap_free(&s->node_by_name);
-  strmap_free(&s->pod_by_key);
-  u64map_free(&s->node_label_idx);
+  ks_strmap_free(&s->node_by_name);
+  ks_strmap_free(&s->pod_by_key);
+  ks_u64map_free(&s->node_label_idx);
   for (uint32_t i = 0; i < s->n_node_post; i++)
     free(s->node_post[i].v);
   free(s->node_post);
-  u64map_free(&s->pod_label_idx);
+  ks_u64map_free(&s->pod_label_idx);
   for (uint32_t i = 0; i < s->n_pod_post; i++)
     free(s->pod_post[i].v);
   free(s->pod_post);
   free(s->anti_pods.v);
   free(s->sym_pods.v);
-  u64map_free(&s->image_nodes);
-  arena_free(&s->scratch);
+  ks_u64map_free(&s->image_nodes);
+  ks_arena_free(&s->scratch);
   free(s->feasible);
   free(s->scores);
-  interner_free(&s->in);
+  ks_interner_free(&s->in);
   free(s);
 }
 
@@ -263,7 +263,7 @@ KUBE_EXPORT size_t kube_scheduler_pod_count(const kube_scheduler_t *s) {
 
 static vec_u32_t *posting(u64map_t *idx, vec_u32_t **lists, uint32_t *n,
                           uint32_t *cap, uint64_t key) {
-  uint32_t *i = u64map_upsert(idx, key, NONE);
+  uint32_t *i = ks_u64map_upsert(idx, key, NONE);
   if (!i)
     return NULL;
   if (*i == NONE) {
@@ -301,7 +301,7 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
     if (!n->ext_alloc || !n->ext_used)
       return -1;
     for (size_t i = 0; i < a->n_extended; i++) {
-      uint32_t id = intern(in, a->extended[i].name);
+      uint32_t id = ks_intern(in, a->extended[i].name);
       if (id == NONE)
         return -1;
       n->ext_alloc[n->n_ext++] = (ext_res_t){id, a->extended[i].value};
@@ -313,8 +313,8 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
     if (!n->labels)
       return -1;
     for (uint32_t i = 0; i < n->n_labels; i++) {
-      n->labels[i].k = intern(in, src->labels[i].key);
-      n->labels[i].v = intern(in, src->labels[i].value);
+      n->labels[i].k = ks_intern(in, src->labels[i].key);
+      n->labels[i].v = ks_intern(in, src->labels[i].value);
       if (n->labels[i].k == NONE || n->labels[i].v == NONE)
         return -1;
     }
@@ -328,8 +328,8 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
       return -1;
     for (uint32_t i = 0; i < n->n_taints; i++) {
       staint_t *t = &n->taints[i];
-      t->k = intern(in, src->taints[i].key);
-      t->v = intern(in, src->taints[i].value);
+      t->k = ks_intern(in, src->taints[i].key);
+      t->v = ks_intern(in, src->taints[i].value);
       t->effect = (uint8_t)src->taints[i].effect;
       if (t->k == NONE || t->v == NONE)
         return -1;
@@ -346,8 +346,9 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
       return -1;
     for (uint32_t i = 0; i < n->n_images; i++) {
       char buf[512];
-      const char *nm = normalize_image(src->images[i].name, buf, sizeof(buf));
-      n->images[i].id = intern(in, nm);
+      const char *nm =
+          ks_normalize_image(src->images[i].name, buf, sizeof(buf));
+      n->images[i].id = ks_intern(in, nm);
       n->images[i].size = src->images[i].size;
       if (n->images[i].id == NONE)
         return -1;
@@ -369,7 +370,7 @@ static int node_index(kube_scheduler_t *s, snode_t *n, int delta) {
     if (!p)
       return -1;
     if (delta > 0) {
-      if (vec_push(p, n->slot) < 0)
+      if (ks_vec_push(p, n->slot) < 0)
         return -1;
     } else {
       /* Keep postings sorted by insertion; node removal is rare. */
@@ -382,7 +383,7 @@ static int node_index(kube_scheduler_t *s, snode_t *n, int delta) {
     }
   }
   for (uint32_t i = 0; i < n->n_images; i++) {
-    uint32_t *c = u64map_upsert(&s->image_nodes, n->images[i].id, 0);
+    uint32_t *c = ks_u64map_upsert(&s->image_nodes, n->images[i].id, 0);
     if (!c)
       return -1;
     *c = (uint32_t)((int64_t)*c + delta);
@@ -410,7 +411,7 @@ KUBE_EXPORT int kube_scheduler_add_node(kube_scheduler_t *s,
   if (!node || !node->name || !*node->name)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "scheduler: node without a name");
-  if (node_get(s, node->name))
+  if (ks_node_get(s, node->name))
     return kube_error_set(err, KUBE_REASON_ALREADY_EXISTS, 0,
                           "node %s already exists", node->name);
   snode_t *n = calloc(1, sizeof(*n));
@@ -419,7 +420,7 @@ KUBE_EXPORT int kube_scheduler_add_node(kube_scheduler_t *s,
   n->cell = -1;
   n->prev = n->next = NONE;
   n->name = strdup(node->name);
-  if (!n->name || (n->name_id = intern(&s->in, node->name)) == NONE ||
+  if (!n->name || (n->name_id = ks_intern(&s->in, node->name)) == NONE ||
       node_fill(s, n, node) < 0)
     goto oom;
   if (s->free_nodes.n) {
@@ -436,19 +437,19 @@ KUBE_EXPORT int kube_scheduler_add_node(kube_scheduler_t *s,
     n->slot = s->n_node_slots++;
   }
   s->nodes[n->slot] = n;
-  if (strmap_put(&s->node_by_name, n->name, n->slot) < 0) {
+  if (ks_strmap_put(&s->node_by_name, n->name, n->slot) < 0) {
     s->nodes[n->slot] = NULL;
-    vec_push(&s->free_nodes, n->slot);
+    ks_vec_push(&s->free_nodes, n->slot);
     goto oom;
   }
   if (node_index(s, n, +1) < 0) {
     /* Leave the node registered; indexes are best effort only on OOM. */
     s->n_nodes++;
-    grid_update(s, n);
+    ks_grid_update(s, n);
     return kube_make_oom(err);
   }
   s->n_nodes++;
-  grid_update(s, n);
+  ks_grid_update(s, n);
   if (n->alloc[R_CPU] > s->max_alloc[0])
     s->max_alloc[0] = n->alloc[R_CPU];
   if (n->alloc[R_MEM] > s->max_alloc[1])
@@ -462,7 +463,7 @@ oom:
 KUBE_EXPORT int kube_scheduler_update_node(kube_scheduler_t *s,
                                            const kube_sched_node_t *node,
                                            kube_error_t *err) {
-  snode_t *n = node ? node_get(s, node->name) : NULL;
+  snode_t *n = node ? ks_node_get(s, node->name) : NULL;
   if (!n)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
                           node && node->name ? node->name : "(null)");
@@ -483,7 +484,7 @@ KUBE_EXPORT int kube_scheduler_update_node(kube_scheduler_t *s,
   }
   if (node_index(s, n, +1) < 0)
     return kube_make_oom(err);
-  grid_update(s, n);
+  ks_grid_update(s, n);
   s->max_dirty = true;
   return 0;
 }
@@ -491,18 +492,18 @@ KUBE_EXPORT int kube_scheduler_update_node(kube_scheduler_t *s,
 KUBE_EXPORT int kube_scheduler_remove_node(kube_scheduler_t *s,
                                            const char *name,
                                            kube_error_t *err) {
-  snode_t *n = node_get(s, name);
+  snode_t *n = ks_node_get(s, name);
   if (!n)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
                           name ? name : "(null)");
   while (n->pods.n)
-    pod_unbind(s, s->pods[n->pods.v[n->pods.n - 1]]);
+    ks_pod_unbind(s, s->pods[n->pods.v[n->pods.n - 1]]);
   node_index(s, n, -1);
   grid_unlink(s, n);
-  strmap_del(&s->node_by_name, n->name);
+  ks_strmap_del(&s->node_by_name, n->name);
   s->nodes[n->slot] = NULL;
   /* The slot array only grows; a failed push just leaks the slot. */
-  vec_push(&s->free_nodes, n->slot);
+  ks_vec_push(&s->free_nodes, n->slot);
   s->n_nodes--;
   node_free(n);
   s->max_dirty = true;
@@ -513,7 +514,7 @@ KUBE_EXPORT int kube_scheduler_node_requested(const kube_scheduler_t *s,
                                               const char *name,
                                               kube_sched_resources_t *out,
                                               kube_error_t *err) {
-  const snode_t *n = node_get(s, name);
+  const snode_t *n = ks_node_get(s, name);
   if (!n)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
                           name ? name : "(null)");
@@ -538,10 +539,10 @@ static void node_account(snode_t *n, const spod_t *p, int sign) {
         n->ext_used[j] += sign * p->ext[e].v;
 }
 
-int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
-                      uint32_t node_slot, spod_t **out, kube_error_t *err) {
+int ks_pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
+                         uint32_t node_slot, spod_t **out, kube_error_t *err) {
   uint32_t dummy;
-  if (strmap_get(&s->pod_by_key, key, &dummy))
+  if (ks_strmap_get(&s->pod_by_key, key, &dummy))
     return kube_error_set(err, KUBE_REASON_ALREADY_EXISTS, 0,
                           "pod %s is already bound", key);
   snode_t *n = s->nodes[node_slot];
@@ -563,7 +564,7 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
   if (!p->key)
     goto oom;
   if (p->n_ext &&
-      !(p->ext = arena_dup(&p->aux, cp->ext, p->n_ext * sizeof(ext_res_t))))
+      !(p->ext = ks_arena_dup(&p->aux, cp->ext, p->n_ext * sizeof(ext_res_t))))
     goto oom;
   if (p->n_labels) {
     p->labels = malloc(p->n_labels * sizeof(lab_t));
@@ -572,24 +573,24 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
       goto oom;
     memcpy(p->labels, cp->labels, p->n_labels * sizeof(lab_t));
   }
-  if (p->n_ports &&
-      !(p->ports = arena_dup(&p->aux, cp->ports, p->n_ports * sizeof(sport_t))))
+  if (p->n_ports && !(p->ports = ks_arena_dup(&p->aux, cp->ports,
+                                              p->n_ports * sizeof(sport_t))))
     goto oom;
   if (cp->n_anti) {
     /* The terms must outlive the scratch arena: recompile into the pod. */
-    p->anti = arena_alloc(&p->aux, cp->n_anti * sizeof(cpterm_t));
+    p->anti = ks_arena_alloc(&p->aux, cp->n_anti * sizeof(cpterm_t));
     if (!p->anti)
       goto oom;
     for (uint32_t i = 0; i < cp->n_anti; i++)
-      if (compile_pterm(&s->in, &p->aux, &cp->src->pod_anti_affinity[i], p->ns,
-                        0, &p->anti[i]) < 0)
+      if (ks_compile_pterm(&s->in, &p->aux, &cp->src->pod_anti_affinity[i],
+                           p->ns, 0, &p->anti[i]) < 0)
         goto oom;
     p->n_anti = cp->n_anti;
   }
   uint32_t n_sym = cp->n_aff + cp->n_paff + cp->n_panti;
   if (n_sym) {
     const kube_sched_pod_t *src = cp->src;
-    p->sym = arena_alloc(&p->aux, n_sym * sizeof(cpterm_t));
+    p->sym = ks_arena_alloc(&p->aux, n_sym * sizeof(cpterm_t));
     if (!p->sym)
       goto oom;
     for (uint32_t i = 0; i < n_sym; i++) {
@@ -606,7 +607,7 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
         w = -src->preferred_pod_anti_affinity[i - cp->n_aff - cp->n_paff]
                  .weight;
       }
-      if (compile_pterm(&s->in, &p->aux, t, p->ns, w, &p->sym[i]) < 0)
+      if (ks_compile_pterm(&s->in, &p->aux, t, p->ns, w, &p->sym[i]) < 0)
         goto oom;
     }
     p->n_sym = n_sym;
@@ -630,20 +631,20 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
     s->pods = np;
     s->cap_pods = ncap;
   }
-  if (vec_reserve(&n->pods, n->pods.n + 1) < 0 ||
-      (p->n_anti && vec_reserve(&s->anti_pods, s->anti_pods.n + 1) < 0) ||
-      (p->n_sym && vec_reserve(&s->sym_pods, s->sym_pods.n + 1) < 0))
+  if (ks_vec_reserve(&n->pods, n->pods.n + 1) < 0 ||
+      (p->n_anti && ks_vec_reserve(&s->anti_pods, s->anti_pods.n + 1) < 0) ||
+      (p->n_sym && ks_vec_reserve(&s->sym_pods, s->sym_pods.n + 1) < 0))
     goto oom;
   for (uint32_t i = 0; i < p->n_labels; i++) {
     vec_u32_t *post =
         posting(&s->pod_label_idx, &s->pod_post, &s->n_pod_post,
                 &s->cap_pod_post, labkey(p->labels[i].k, p->labels[i].v));
-    if (!post || vec_reserve(post, post->n + 1) < 0)
+    if (!post || ks_vec_reserve(post, post->n + 1) < 0)
       goto oom;
   }
   p->slot =
       s->free_pods.n ? s->free_pods.v[s->free_pods.n - 1] : s->n_pod_slots;
-  if (strmap_put(&s->pod_by_key, p->key, p->slot) < 0)
+  if (ks_strmap_put(&s->pod_by_key, p->key, p->slot) < 0)
     goto oom;
   /* Commit: nothing below allocates. */
   if (s->free_pods.n)
@@ -651,28 +652,28 @@ int pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
   else
     s->n_pod_slots++;
   s->pods[p->slot] = p;
-  vec_push(&n->pods, p->slot);
+  ks_vec_push(&n->pods, p->slot);
   p->pos_in_node = n->pods.n - 1;
   for (uint32_t i = 0; i < p->n_labels; i++) {
-    uint32_t *idx =
-        u64map_find(&s->pod_label_idx, labkey(p->labels[i].k, p->labels[i].v));
+    uint32_t *idx = ks_u64map_find(&s->pod_label_idx,
+                                   labkey(p->labels[i].k, p->labels[i].v));
     vec_u32_t *post = &s->pod_post[*idx];
-    vec_push(post, p->slot);
+    ks_vec_push(post, p->slot);
     p->label_pos[i] = post->n - 1;
   }
   if (p->n_anti) {
-    vec_push(&s->anti_pods, p->slot);
+    ks_vec_push(&s->anti_pods, p->slot);
     p->anti_pos = s->anti_pods.n - 1;
   }
   if (p->n_sym) {
-    vec_push(&s->sym_pods, p->slot);
+    ks_vec_push(&s->sym_pods, p->slot);
     p->sym_pos = s->sym_pods.n - 1;
   }
   node_account(n, p, +1);
   if (p->n_ports)
     memcpy(n->ports + n->n_ports, p->ports, p->n_ports * sizeof(sport_t));
   n->n_ports += p->n_ports;
-  grid_update(s, n);
+  ks_grid_update(s, n);
   s->n_pods++;
   if (out)
     *out = p;
@@ -682,15 +683,15 @@ oom:
   return kube_make_oom(err);
 }
 
-void pod_unbind(kube_scheduler_t *s, spod_t *p) {
+void ks_pod_unbind(kube_scheduler_t *s, spod_t *p) {
   snode_t *n = s->nodes[p->node];
   uint32_t last = n->pods.v[n->pods.n - 1];
   n->pods.v[p->pos_in_node] = last;
   s->pods[last]->pos_in_node = p->pos_in_node;
   n->pods.n--;
   for (uint32_t i = 0; i < p->n_labels; i++) {
-    uint32_t *idx =
-        u64map_find(&s->pod_label_idx, labkey(p->labels[i].k, p->labels[i].v));
+    uint32_t *idx = ks_u64map_find(&s->pod_label_idx,
+                                   labkey(p->labels[i].k, p->labels[i].v));
     vec_u32_t *post = &s->pod_post[*idx];
     uint32_t moved = post->v[post->n - 1];
     post->v[p->label_pos[i]] = moved;
@@ -723,10 +724,10 @@ void pod_unbind(kube_scheduler_t *s, spod_t *p) {
         n->ports[j] = n->ports[--n->n_ports];
         break;
       }
-  grid_update(s, n);
-  strmap_del(&s->pod_by_key, p->key);
+  ks_grid_update(s, n);
+  ks_strmap_del(&s->pod_by_key, p->key);
   s->pods[p->slot] = NULL;
-  vec_push(&s->free_pods, p->slot); /* on OOM the slot is only leaked */
+  ks_vec_push(&s->free_pods, p->slot); /* on OOM the slot is only leaked */
   s->n_pods--;
   pod_free(p);
 }
@@ -735,18 +736,18 @@ KUBE_EXPORT int kube_scheduler_add_pod(kube_scheduler_t *s,
                                        const kube_sched_pod_t *pod,
                                        const char *node_name,
                                        kube_error_t *err) {
-  snode_t *n = node_get(s, node_name);
+  snode_t *n = ks_node_get(s, node_name);
   if (!n)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
                           node_name ? node_name : "(null)");
   cpod_t cp;
-  arena_reset(&s->scratch);
-  if (compile_pod(s, pod, &cp, err) < 0)
+  ks_arena_reset(&s->scratch);
+  if (ks_compile_pod(s, pod, &cp, err) < 0)
     return -1;
   char key[512];
   snprintf(key, sizeof(key), "%s/%s",
            pod->namespace_ ? pod->namespace_ : "default", pod->name);
-  return pod_bind_compiled(s, &cp, key, n->slot, NULL, err);
+  return ks_pod_bind_compiled(s, &cp, key, n->slot, NULL, err);
 }
 
 KUBE_EXPORT int kube_scheduler_remove_pod(kube_scheduler_t *s,
@@ -756,9 +757,9 @@ KUBE_EXPORT int kube_scheduler_remove_pod(kube_scheduler_t *s,
   snprintf(key, sizeof(key), "%s/%s", namespace_ ? namespace_ : "default",
            name ? name : "");
   uint32_t slot;
-  if (!strmap_get(&s->pod_by_key, key, &slot))
+  if (!ks_strmap_get(&s->pod_by_key, key, &slot))
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "pod %s not found",
                           key);
-  pod_unbind(s, s->pods[slot]);
+  ks_pod_unbind(s, s->pods[slot]);
   return 0;
 }
