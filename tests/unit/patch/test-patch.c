@@ -451,6 +451,7 @@ int main(void) {
     const struct CMUnitTest *(*tests)(size_t *n);
   } groups[] = {
       {"patch-engines", test_patch_engine_tests},
+      {"apply", test_apply_tests},
       {"protobuf", test_protobuf_tests},
   };
   int failed = 0;

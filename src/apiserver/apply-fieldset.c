@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Field sets in the FieldsV1 shape (see apply-internal.h): set algebra,
+ * wire conversion, path elements and resolving a path inside an object,
+ * following sigs.k8s.io/structured-merge-diff's fieldpath package.
+ */
+#include "apiserver/apply-internal.h"
+#include "core/util.h"
+
+#define MEMBER "."
+
+static const int to_string_flags =
+    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+
+json_object *fs_new(void) {
+  return json_object_new_object();
+}
+
+static json_object *child(json_object *node, const char *el, bool create) {
+  json_object *c = NULL;
+  if (json_object_object_get_ex(node, el, &c))
+    return c;
+  if (!create)
+    return NULL;
+  c = json_object_new_object();
+  if (!c || json_object_object_add(node, el, c) < 0) {
+    json_object_put(c);
+    return NULL;
+  }
+  return c;
+}
+
+static int mark(json_object *node) {
+  if (json_object_object_get_ex(node, MEMBER, NULL))
+    return 0;
+  json_object *m = json_object_new_object();
+  if (!m || json_object_object_add(node, MEMBER, m) < 0) {
+    json_object_put(m);
+    return -1;
+  }
+  return 0;
+}
+
+int fs_add(json_object *set, const fs_path_t *path) {
+  json_object *node = set;
+  for (size_t i = 0; i < path->n; i++)
+    if (!(node = child(node, path->el[i], true)))
+      return -1;
+  return mark(node);
+}
+
+bool fs_has(json_object *set, const fs_path_t *path) {
+  json_object *node = set;
+  for (size_t i = 0; i < path->n && node; i++)
+    node = child(node, path->el[i], false);
+  return node && json_object_object_get_ex(node, MEMBER, NULL);
+}
+
+bool fs_empty(json_object *set) {
+  json_object_object_foreach(set, key, val) {
+    if (streq(key, MEMBER) || !fs_empty(val))
+      return false;
+  }
+  return true;
+}
+
+int fs_union(json_object *a, json_object *b) {
+  json_object_object_foreach(b, key, val) {
+    if (streq(key, MEMBER)) {
+      if (mark(a) < 0)
+        return -1;
+      continue;
+    }
+    json_object *c = child(a, key, true);
+    if (!c || fs_union(c, val) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+void fs_subtract(json_object *a, json_object *b) {
+  json_object_object_foreach(b, key, val) {
+    if (streq(key, MEMBER)) {
+      json_object_object_del(a, MEMBER);
+      continue;
+    }
+    json_object *c = child(a, key, false);
+    if (!c)
+      continue;
+    fs_subtract(c, val);
+    if (json_object_object_length(c) == 0)
+      json_object_object_del(a, key);
+  }
+}
+
+static void remove_subtree(json_object *node, const fs_path_t *path,
+                           size_t i) {
+  if (i + 1 == path->n) {
+    json_object_object_del(node, path->el[i]);
+    return;
+  }
+  json_object *c = child(node, path->el[i], false);
+  if (!c)
+    return;
+  remove_subtree(c, path, i + 1);
+  if (json_object_object_length(c) == 0)
+    json_object_object_del(node, path->el[i]);
+}
+
+void fs_remove_subtree(json_object *set, const fs_path_t *path) {
+  if (path->n == 0) {
+    json_object_object_foreach(set, key, val) {
+      (void)val;
+      json_object_object_del(set, key);
+    }
+    return;
+  }
+  remove_subtree(set, path, 0);
+}
+
+static int element_rank(const char *el) {
+  switch (el[0]) {
+  case 'f': return 0;
+  case 'k': return 1;
+  case 'v': return 2;
+  case 'i': return 3;
+  default: return 4;
+  }
+}
+
+static int element_cmp(const void *a, const void *b) {
+  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+  int rx = element_rank(x), ry = element_rank(y);
+  if (rx != ry)
+    return rx - ry;
+  return strcmp(x, y);
+}
+
+/* The children of node (without "."), sorted; owned array of borrowed
+ * strings, *n its length. */
+static const char **sorted_children(json_object *node, size_t *n) {
+  size_t len = (size_t)json_object_object_length(node), k = 0;
+  const char **keys = calloc(len + 1, sizeof(*keys));
+  if (!keys)
+    return NULL;
+  json_object_object_foreach(node, key, val) {
+    (void)val;
+    if (!streq(key, MEMBER))
+      keys[k++] = key;
+  }
+  qsort(keys, k, sizeof(*keys), element_cmp);
+  *n = k;
+  return keys;
+}
+
+static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn,
+                void *ctx) {
+  int r;
+  if (json_object_object_get_ex(node, MEMBER, NULL) && (r = fn(path, ctx)))
+    return r;
+  if (path->n >= FS_MAX_DEPTH)
+    return 0;
+  size_t n;
+  const char **keys = sorted_children(node, &n);
+  if (!keys)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    path->el[path->n++] = keys[i];
+    r = walk(child(node, keys[i], false), path, fn, ctx);
+    path->n--;
+    if (r) {
+      free(keys);
+      return r;
+    }
+  }
+  free(keys);
+  return 0;
+}
+
+int fs_walk(json_object *set, fs_visit_fn fn, void *ctx) {
+  fs_path_t path = {.n = 0};
+  return walk(set, &path, fn, ctx);
+}
+
+static bool valid_element(const char *el) {
+  return (el[0] == 'f' || el[0] == 'k' || el[0] == 'v' || el[0] == 'i') &&
+         el[1] == ':';
+}
+
+json_object *fs_from_fieldsv1(json_object *fv1, bool *bad) {
+  *bad = false;
+  if (!json_object_is_type(fv1, json_type_object)) {
+    *bad = true;
+    return NULL;
+  }
+  json_object *node = json_object_new_object();
+  if (!node)
+    return NULL;
+  if (json_object_object_length(fv1) == 0 && mark(node) < 0)
+    goto fail;
+  json_object_object_foreach(fv1, key, val) {
+    if (streq(key, MEMBER)) {
+      if (mark(node) < 0)
+        goto fail;
+      continue;
+    }
+    if (!valid_element(key)) {
+      *bad = true;
+      goto fail;
+    }
+    json_object *c = fs_from_fieldsv1(val, bad);
+    if (!c || json_object_object_add(node, key, c) < 0) {
+      json_object_put(c);
+      goto fail;
+    }
+  }
+  return node;
+fail:
+  json_object_put(node);
+  return NULL;
+}
+
+json_object *fs_to_fieldsv1(json_object *set) {
+  json_object *out = json_object_new_object();
+  size_t n;
+  const char **keys = out ? sorted_children(set, &n) : NULL;
+  if (!keys)
+    goto fail;
+  bool member = json_object_object_get_ex(set, MEMBER, NULL);
+  bool children = false;
+  for (size_t i = 0; i < n && !children; i++)
+    children = !fs_empty(child(set, keys[i], false));
+  /* A member with children is written with "." first; a member leaf is
+   * just {}. */
+  if (member && children && mark(out) < 0)
+    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    json_object *c = child(set, keys[i], false);
+    if (fs_empty(c))
+      continue;
+    json_object *w = fs_to_fieldsv1(c);
+    if (!w || json_object_object_add(out, keys[i], w) < 0) {
+      json_object_put(w);
+      goto fail;
+    }
+  }
+  free(keys);
+  return out;
+fail:
+  free(keys);
+  json_object_put(out);
+  return NULL;
+}
+
+char *fs_field_element(const char *name) {
+  char *s = NULL;
+  if (asprintf(&s, "f:%s", name) < 0)
+    return NULL;
+  return s;
+}
+
+/* JSON text of a scalar for a path element ("x" quoted, 80 bare). */
+static void append_json_value(kube_strbuf_t *sb, json_object *v) {
+  if (json_object_is_type(v, json_type_string))
+    kube_strbuf_append_json_string(sb, json_object_get_string(v));
+  else
+    kube_strbuf_append(sb, json_object_to_json_string_ext(v, to_string_flags));
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A list-map key field missing from an item: the API defaults protocol to
+ * TCP, and apply keys ports by (port, protocol) with that default. */
+static const char *key_default(const char *key) {
+  return streq(key, "protocol") ? "TCP" : NULL;
+}
+
+/* Does item's key field equal want (applying the default above)? */
+static bool key_matches(json_object *item, const char *key,
+                        json_object *want) {
+  json_object *v = NULL;
+  if (json_object_object_get_ex(item, key, &v) && v)
+    return patch_json_equal(v, want);
+  const char *def = key_default(key);
+  return def && json_object_is_type(want, json_type_string) &&
+         streq(json_object_get_string(want), def);
+}
+
+char *fs_key_element(json_object *item, const patch_field_t *field) {
+  const char *keys[4];
+  size_t nk = 0;
+  if (!json_object_is_type(item, json_type_object))
+    return NULL;
+  for (size_t i = 0; i < 3 && field->keys[i]; i++)
+    keys[nk++] = field->keys[i];
+  qsort(keys, nk, sizeof(keys[0]), str_cmp);
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&sb, "k:{");
+  size_t used = 0;
+  for (size_t i = 0; i < nk; i++) {
+    json_object *v = NULL;
+    bool present = json_object_object_get_ex(item, keys[i], &v) && v;
+    const char *def = key_default(keys[i]);
+    if (!present && !def)
+      continue;
+    if (used++)
+      kube_strbuf_append_char(&sb, ',');
+    kube_strbuf_append_json_string(&sb, keys[i]);
+    kube_strbuf_append_char(&sb, ':');
+    if (present)
+      append_json_value(&sb, v);
+    else
+      kube_strbuf_append_json_string(&sb, def);
+  }
+  kube_strbuf_append_char(&sb, '}');
+  if (used == 0) {
+    kube_strbuf_free(&sb);
+    return NULL;
+  }
+  return kube_strbuf_steal(&sb);
+}
+
+char *fs_value_element(json_object *value) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&sb, "v:");
+  if (value)
+    append_json_value(&sb, value);
+  else
+    kube_strbuf_append(&sb, "null");
+  return kube_strbuf_steal(&sb);
+}
+
+static json_object *parse_element_json(const char *text) {
+  enum json_tokener_error jerr;
+  json_object *v = json_tokener_parse_verbose(text, &jerr);
+  if (jerr != json_tokener_success)
+    return NULL;
+  return v;
+}
+
+/* Index of the list item addressed by a k:/v:/i: element, or -1. */
+static long find_item(json_object *list, const char *el) {
+  size_t n = json_object_array_length(list);
+  if (el[0] == 'i') {
+    char *end;
+    long idx = strtol(el + 2, &end, 10);
+    if (*end || idx < 0 || (size_t)idx >= n)
+      return -1;
+    return idx;
+  }
+  json_object *want = parse_element_json(el + 2);
+  long found = -1;
+  if (el[0] == 'v') {
+    for (size_t i = 0; i < n && found < 0; i++)
+      if (patch_json_equal(json_object_array_get_idx(list, i), want))
+        found = (long)i;
+  } else if (json_object_is_type(want, json_type_object)) {
+    for (size_t i = 0; i < n && found < 0; i++) {
+      json_object *item = json_object_array_get_idx(list, i);
+      if (!json_object_is_type(item, json_type_object))
+        continue;
+      bool match = true;
+      json_object_object_foreach(want, k, kv) {
+        if (!key_matches(item, k, kv)) {
+          match = false;
+          break;
+        }
+      }
+      if (match)
+        found = (long)i;
+    }
+  }
+  json_object_put(want);
+  return found;
+}
+
+json_object *fs_lookup(json_object *obj, const fs_path_t *path, bool *found) {
+  json_object *cur = obj;
+  *found = false;
+  for (size_t i = 0; i < path->n; i++) {
+    const char *el = path->el[i];
+    if (el[0] == 'f') {
+      if (!json_object_is_type(cur, json_type_object) ||
+          !json_object_object_get_ex(cur, el + 2, &cur))
+        return NULL;
+    } else {
+      if (!json_object_is_type(cur, json_type_array))
+        return NULL;
+      long idx = find_item(cur, el);
+      if (idx < 0)
+        return NULL;
+      cur = json_object_array_get_idx(cur, (size_t)idx);
+    }
+  }
+  *found = true;
+  return cur;
+}
+
+void fs_remove_value(json_object *obj, const fs_path_t *path) {
+  if (path->n == 0)
+    return;
+  fs_path_t parent = *path;
+  parent.n--;
+  bool found;
+  json_object *p = fs_lookup(obj, &parent, &found);
+  const char *el = path->el[path->n - 1];
+  if (!found || !p)
+    return;
+  if (el[0] == 'f') {
+    if (json_object_is_type(p, json_type_object))
+      json_object_object_del(p, el + 2);
+  } else if (json_object_is_type(p, json_type_array)) {
+    long idx = find_item(p, el);
+    if (idx >= 0)
+      json_object_array_del_idx(p, (size_t)idx, 1);
+  }
+}
+
+char *fs_path_string(const fs_path_t *path) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  for (size_t i = 0; i < path->n; i++) {
+    const char *el = path->el[i];
+    switch (el[0]) {
+    case 'f':
+      kube_strbuf_printf(&sb, ".%s", el + 2);
+      break;
+    case 'i':
+      kube_strbuf_printf(&sb, "[%s]", el + 2);
+      break;
+    case 'v':
+      kube_strbuf_printf(&sb, "[=%s]", el + 2);
+      break;
+    case 'k': {
+      json_object *key = parse_element_json(el + 2);
+      kube_strbuf_append_char(&sb, '[');
+      if (json_object_is_type(key, json_type_object)) {
+        bool first = true;
+        json_object_object_foreach(key, k, v) {
+          kube_strbuf_printf(&sb, "%s%s=", first ? "" : ",", k);
+          append_json_value(&sb, v);
+          first = false;
+        }
+      }
+      kube_strbuf_append_char(&sb, ']');
+      json_object_put(key);
+      break;
+    }
+    }
+  }
+  return kube_strbuf_steal(&sb);
+}
+
+bool fs_path_ignored(const fs_path_t *path) {
+  static const char *const meta[] = {
+      "f:name",       "f:namespace",  "f:creationTimestamp",
+      "f:selfLink",   "f:uid",        "f:clusterName",
+      "f:generation", "f:managedFields", "f:resourceVersion",
+  };
+  if (path->n == 0)
+    return false;
+  if (streq(path->el[0], "f:apiVersion") || streq(path->el[0], "f:kind"))
+    return true;
+  if (!streq(path->el[0], "f:metadata"))
+    return false;
+  if (path->n == 1)
+    return true;
+  for (size_t i = 0; i < ARRAY_SIZE(meta); i++)
+    if (streq(path->el[1], meta[i]))
+      return true;
+  return false;
+}
