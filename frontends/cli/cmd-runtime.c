@@ -104,12 +104,12 @@ static int write_pid_file(const char *path, pid_t pid) {
 }
 
 static int pid_of(kube_runtime_t *rt, const char *id, pid_t *pid) {
-  kube_container_state_t st;
+  kube_rt_state_t st;
   kube_error_t err = KUBE_ERROR_INIT;
   if (kube_runtime_state(rt, id, &st, &err) < 0)
     return rt_fail_err(&err);
   *pid = st.pid;
-  kube_container_state_clear(&st);
+  kube_rt_state_clear(&st);
   return 0;
 }
 
@@ -190,17 +190,17 @@ static int do_start(int argc, char **argv) {
   return rc;
 }
 
-static void print_state_json(const kube_container_state_t *st) {
+static void print_state_json(const kube_rt_state_t *st) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   char created[40];
   kube_time_format_micro(&st->created, created, sizeof created);
   kube_strbuf_append(&sb, "{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": ");
   kube_strbuf_append_json_string(&sb, st->id);
   kube_strbuf_printf(&sb, ",\n  \"pid\": %d,\n  \"status\": \"%s\",\n  \"bundle\": ",
-                     (int)st->pid, kube_container_status_string(st->status));
+                     (int)st->pid, kube_rt_status_string(st->status));
   kube_strbuf_append_json_string(&sb, st->bundle ? st->bundle : "");
   kube_strbuf_printf(&sb, ",\n  \"rootfs\": \"\",\n  \"created\": \"%s\"", created);
-  if (st->status == KUBE_CONTAINER_STOPPED)
+  if (st->status == KUBE_RT_STOPPED)
     kube_strbuf_printf(&sb, ",\n  \"exitCode\": %d,\n  \"reason\": \"%s\"",
                        st->exit.exit_code, st->exit.reason);
   kube_strbuf_append(&sb, ",\n  \"owner\": \"\"\n}\n");
@@ -217,13 +217,13 @@ static int do_state(int argc, char **argv) {
   if (!rt)
     return 1;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_state_t st;
+  kube_rt_state_t st;
   int rc = 0;
   if (kube_runtime_state(rt, id, &st, &err) < 0) {
     rc = rt_fail_err(&err);
   } else {
     print_state_json(&st);
-    kube_container_state_clear(&st);
+    kube_rt_state_clear(&st);
   }
   kube_runtime_free(rt);
   return rc;
@@ -338,7 +338,7 @@ static int do_list(int argc, char **argv) {
   else if (!quiet)
     printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
   for (size_t i = 0; i < n; i++) {
-    kube_container_state_t st;
+    kube_rt_state_t st;
     if (quiet) {
       printf("%s\n", ids[i]);
     } else if (kube_runtime_state(rt, ids[i], &st, &err) == 0) {
@@ -349,7 +349,7 @@ static int do_list(int argc, char **argv) {
         kube_strbuf_append(&sb, i ? ",{\"id\":" : "{\"id\":");
         kube_strbuf_append_json_string(&sb, st.id);
         kube_strbuf_printf(&sb, ",\"pid\":%d,\"status\":\"%s\",\"bundle\":", (int)st.pid,
-                           kube_container_status_string(st.status));
+                           kube_rt_status_string(st.status));
         kube_strbuf_append_json_string(&sb, st.bundle ? st.bundle : "");
         kube_strbuf_printf(&sb, ",\"created\":\"%s\"}", created);
         if (sb.data)
@@ -357,10 +357,10 @@ static int do_list(int argc, char **argv) {
         kube_strbuf_free(&sb);
       } else {
         printf("%-24s %-8d %-10s %-40s %s\n", st.id, (int)st.pid,
-               kube_container_status_string(st.status), st.bundle ? st.bundle : "",
+               kube_rt_status_string(st.status), st.bundle ? st.bundle : "",
                created);
       }
-      kube_container_state_clear(&st);
+      kube_rt_state_clear(&st);
     } else {
       kube_error_clear(&err);
     }

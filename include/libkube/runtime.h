@@ -220,16 +220,16 @@ int kube_cap_from_name(const char *name);
 
 typedef struct kube_runtime kube_runtime_t;
 
-typedef enum kube_container_status {
-  KUBE_CONTAINER_CREATING = 0,
-  KUBE_CONTAINER_CREATED,
-  KUBE_CONTAINER_RUNNING,
-  KUBE_CONTAINER_PAUSED,
-  KUBE_CONTAINER_STOPPED,
-} kube_container_status_t;
+typedef enum kube_rt_status {
+  KUBE_RT_CREATING = 0,
+  KUBE_RT_CREATED,
+  KUBE_RT_RUNNING,
+  KUBE_RT_PAUSED,
+  KUBE_RT_STOPPED,
+} kube_rt_status_t;
 
 /* "creating", "created", "running", "paused", "stopped" (static). */
-const char *kube_container_status_string(kube_container_status_t s);
+const char *kube_rt_status_string(kube_rt_status_t s);
 
 /* How a container ended. */
 typedef struct kube_container_exit {
@@ -240,18 +240,18 @@ typedef struct kube_container_exit {
   struct timespec finished_at;
 } kube_container_exit_t;
 
-typedef struct kube_container_state {
+typedef struct kube_rt_state {
   char *id;     /* owned */
   char *bundle; /* owned, may be NULL */
-  kube_container_status_t status;
+  kube_rt_status_t status;
   pid_t pid;    /* init pid in the caller's pid namespace; 0 when stopped */
   struct timespec created;
   bool exited;  /* `exit` valid (status STOPPED and the exit was recorded) */
   kube_container_exit_t exit;
   char *cgroup_path; /* owned */
-} kube_container_state_t;
+} kube_rt_state_t;
 
-void kube_container_state_clear(kube_container_state_t *st);
+void kube_rt_state_clear(kube_rt_state_t *st);
 
 /* Where a container's stdio goes.  Fds are borrowed (dup'ed into the
  * container); -1 means /dev/null.  When log_path is set, stdout and stderr
@@ -297,9 +297,9 @@ int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
  * removes its cgroup and state. */
 int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
                         kube_error_t *err);
-/* Fill *out (cleared with kube_container_state_clear()). */
+/* Fill *out (cleared with kube_rt_state_clear()). */
 int kube_runtime_state(kube_runtime_t *rt, const char *id,
-                       kube_container_state_t *out, kube_error_t *err);
+                       kube_rt_state_t *out, kube_error_t *err);
 /* The container ids (owned NULL-terminated array; free each and the array). */
 int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
                       kube_error_t *err);

@@ -15,18 +15,18 @@
 
 static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-KUBE_EXPORT const char *kube_container_status_string(kube_container_status_t s) {
+KUBE_EXPORT const char *kube_rt_status_string(kube_rt_status_t s) {
   switch (s) {
-  case KUBE_CONTAINER_CREATING: return "creating";
-  case KUBE_CONTAINER_CREATED: return "created";
-  case KUBE_CONTAINER_RUNNING: return "running";
-  case KUBE_CONTAINER_PAUSED: return "paused";
-  case KUBE_CONTAINER_STOPPED: return "stopped";
+  case KUBE_RT_CREATING: return "creating";
+  case KUBE_RT_CREATED: return "created";
+  case KUBE_RT_RUNNING: return "running";
+  case KUBE_RT_PAUSED: return "paused";
+  case KUBE_RT_STOPPED: return "stopped";
   }
   return "unknown";
 }
 
-KUBE_EXPORT void kube_container_state_clear(kube_container_state_t *st) {
+KUBE_EXPORT void kube_rt_state_clear(kube_rt_state_t *st) {
   if (!st)
     return;
   free(st->id);
@@ -376,20 +376,20 @@ KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
 }
 
 /* Status from what is on disk and in /proc. */
-static kube_container_status_t status_of(kube_runtime_t *rt, int dirfd,
+static kube_rt_status_t status_of(kube_runtime_t *rt, int dirfd,
                                          const struct rt_state *st) {
   struct stat sb;
   if (!st)
-    return KUBE_CONTAINER_CREATING;
+    return KUBE_RT_CREATING;
   if (faccessat(dirfd, "exit", F_OK, 0) == 0)
-    return KUBE_CONTAINER_STOPPED;
+    return KUBE_RT_STOPPED;
   if (!proc_alive(st->pid, st->pid_start))
-    return KUBE_CONTAINER_STOPPED;
+    return KUBE_RT_STOPPED;
   if (fstatat(dirfd, "exec.fifo", &sb, 0) == 0)
-    return KUBE_CONTAINER_CREATED;
+    return KUBE_RT_CREATED;
   if (rt->cgops->frozen(&rt->cg, st->cgroup_path))
-    return KUBE_CONTAINER_PAUSED;
-  return KUBE_CONTAINER_RUNNING;
+    return KUBE_RT_PAUSED;
+  return KUBE_RT_RUNNING;
 }
 
 KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err) {
@@ -414,7 +414,7 @@ KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_erro
 }
 
 KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
-                                   kube_container_state_t *out, kube_error_t *err) {
+                                   kube_rt_state_t *out, kube_error_t *err) {
   memset(out, 0, sizeof *out);
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
@@ -429,10 +429,10 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
     out->bundle = st.bundle[0] ? strdup(st.bundle) : NULL;
     out->cgroup_path = strdup(st.cgroup_path);
     out->created = st.created;
-    if (out->status != KUBE_CONTAINER_STOPPED)
+    if (out->status != KUBE_RT_STOPPED)
       out->pid = st.pid;
   }
-  if (out->status == KUBE_CONTAINER_STOPPED) {
+  if (out->status == KUBE_RT_STOPPED) {
     out->exited = state_read_exit(dirfd, &out->exit) == 0;
     if (!out->exited) {
       out->exit.exit_code = 255;
@@ -441,7 +441,7 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
   }
   close(dirfd);
   if (!out->id) {
-    kube_container_state_clear(out);
+    kube_rt_state_clear(out);
     return kube_make_oom(err);
   }
   return 0;
@@ -526,11 +526,11 @@ KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, b
   struct rt_state st;
   int rc = state_read(dirfd, &st, err);
   bool has = rc == 0;
-  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
   if (rc < 0)
     return -1;
-  if (s == KUBE_CONTAINER_STOPPED)
+  if (s == KUBE_RT_STOPPED)
     return kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH, "container \"%s\" is not running",
                           id);
   if (all) {
@@ -550,7 +550,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool for
   kube_error_t e = KUBE_ERROR_INIT;
   bool has = state_read(dirfd, &st, &e) == 0;
   kube_error_clear(&e);
-  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
   if (!has) {
     /* A create that died half-way (or one in progress elsewhere). */
@@ -560,14 +560,14 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool for
     rm_rf_at(rt->root_fd, id);
     return 0;
   }
-  if (s != KUBE_CONTAINER_STOPPED && s != KUBE_CONTAINER_CREATED && !force)
+  if (s != KUBE_RT_STOPPED && s != KUBE_RT_CREATED && !force)
     return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
                           "container \"%s\" is %s: stop it or use force", id,
-                          kube_container_status_string(s));
-  if (s != KUBE_CONTAINER_STOPPED) {
+                          kube_rt_status_string(s));
+  if (s != KUBE_RT_STOPPED) {
     kill_cgroup(rt, st.cgroup_path, SIGKILL);
     signal_pid(st.pid, st.pid_start, SIGKILL);
-    if (s == KUBE_CONTAINER_PAUSED) {
+    if (s == KUBE_RT_PAUSED) {
       kube_error_t e2 = KUBE_ERROR_INIT;
       rt->cgops->freeze(&rt->cg, st.cgroup_path, false, &e2);
       kube_error_clear(&e2);
@@ -655,14 +655,14 @@ static int freeze(kube_runtime_t *rt, const char *id, bool frozen, kube_error_t 
   struct rt_state st;
   int rc = state_read(dirfd, &st, err);
   bool has = rc == 0;
-  kube_container_status_t s = status_of(rt, dirfd, has ? &st : NULL);
+  kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
   if (rc < 0)
     return -1;
-  if (frozen && s != KUBE_CONTAINER_RUNNING)
+  if (frozen && s != KUBE_RT_RUNNING)
     return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is %s", id,
-                          kube_container_status_string(s));
-  if (!frozen && s != KUBE_CONTAINER_PAUSED)
+                          kube_rt_status_string(s));
+  if (!frozen && s != KUBE_RT_PAUSED)
     return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is not paused",
                           id);
   return rt->cgops->freeze(&rt->cg, st.cgroup_path, frozen, err);

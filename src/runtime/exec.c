@@ -88,15 +88,15 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                                   kube_container_exit_t *exit_out, kube_error_t *err) {
   if (!opts || !opts->args || !opts->args[0])
     return kube_error_set(err, KUBE_REASON_INVALID, 0, "exec: args required");
-  kube_container_state_t cs;
+  kube_rt_state_t cs;
   if (kube_runtime_state(rt, id, &cs, err) < 0)
     return -1;
-  kube_container_status_t cstatus = cs.status;
-  kube_container_state_clear(&cs);
-  if (cstatus != KUBE_CONTAINER_RUNNING)
+  kube_rt_status_t cstatus = cs.status;
+  kube_rt_state_clear(&cs);
+  if (cstatus != KUBE_RT_RUNNING)
     return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
                           "container \"%s\" is %s, not running", id,
-                          kube_container_status_string(cstatus));
+                          kube_rt_status_string(cstatus));
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;

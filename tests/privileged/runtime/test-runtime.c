@@ -257,15 +257,15 @@ static int test_pids_limit(kube_runtime_t *rt) {
   usleep(50000);
   kube_container_stats_t st = {0};
   rc = kube_runtime_stats(rt, "pids", &st, &err);
-  kube_container_state_t cs;
+  kube_rt_state_t cs;
   int rc2 = kube_runtime_state(rt, "pids", &cs, &err);
   pid_t pid = rc2 == 0 ? cs.pid : 0;
-  kube_container_status_t status = cs.status;
-  kube_container_state_clear(&cs);
+  kube_rt_status_t status = cs.status;
+  kube_rt_state_clear(&cs);
   fprintf(stderr, "  pids.current=%llu\n", (unsigned long long)st.pids_current);
   force_delete(rt, "pids");
   CHECK_OK(rc, &err);
-  CHECK(status == KUBE_CONTAINER_RUNNING, "container died: %s", text);
+  CHECK(status == KUBE_RT_RUNNING, "container died: %s", text);
   CHECK(strstr(text, "can't fork"), "fork never failed: %s", text);
   CHECK(st.pids_current >= 14 && st.pids_current <= 16, "pids %llu, limit 16",
         (unsigned long long)st.pids_current);
@@ -318,12 +318,12 @@ static int test_lifecycle(kube_runtime_t *rt) {
   int rc = kube_runtime_create(rt, "life", c, &io, &err);
   kube_container_config_free(c);
   CHECK_OK(rc, &err);
-  kube_container_state_t st;
+  kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_CREATED && st.pid > 0, "status %s",
-        kube_container_status_string(st.status));
+  CHECK(st.status == KUBE_RT_CREATED && st.pid > 0, "status %s",
+        kube_rt_status_string(st.status));
   pid_t pid = st.pid;
-  kube_container_state_clear(&st);
+  kube_rt_state_clear(&st);
   kube_container_config_t *dup = config_sh("life", "true");
   rc = kube_runtime_create(rt, "life", dup, &io, &err);
   kube_container_config_free(dup);
@@ -331,15 +331,15 @@ static int test_lifecycle(kube_runtime_t *rt) {
   kube_error_clear(&err);
   CHECK_OK(kube_runtime_start(rt, "life", &err), &err);
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_RUNNING, "status %s",
-        kube_container_status_string(st.status));
-  kube_container_state_clear(&st);
+  CHECK(st.status == KUBE_RT_RUNNING, "status %s",
+        kube_rt_status_string(st.status));
+  kube_rt_state_clear(&st);
   /* pause / resume through the freezer */
   CHECK_OK(kube_runtime_pause(rt, "life", &err), &err);
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_PAUSED, "status %s after pause",
-        kube_container_status_string(st.status));
-  kube_container_state_clear(&st);
+  CHECK(st.status == KUBE_RT_PAUSED, "status %s after pause",
+        kube_rt_status_string(st.status));
+  kube_rt_state_clear(&st);
   CHECK_OK(kube_runtime_resume(rt, "life", &err), &err);
   kube_container_stats_t stats;
   CHECK_OK(kube_runtime_stats(rt, "life", &stats, &err), &err);
@@ -353,9 +353,9 @@ static int test_lifecycle(kube_runtime_t *rt) {
   CHECK_OK(kube_runtime_wait(rt, "life", 5000, &ex, &err), &err);
   CHECK(ex.exit_code == 137 && ex.signal == SIGKILL, "exit %d", ex.exit_code);
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_STOPPED && st.exited && st.exit.exit_code == 137,
+  CHECK(st.status == KUBE_RT_STOPPED && st.exited && st.exit.exit_code == 137,
         "state after kill");
-  kube_container_state_clear(&st);
+  kube_rt_state_clear(&st);
   CHECK_OK(kube_runtime_delete(rt, "life", false, &err), &err);
   CHECK(kill(pid, 0) < 0, "process left");
   CHECK(!cgroup_exists("life"), "cgroup left");
@@ -374,11 +374,11 @@ static int test_join_netns(kube_runtime_t *rt) {
   int rc = kube_runtime_run(rt, "neta", a, &io, NULL, &err);
   kube_container_config_free(a);
   CHECK_OK(rc, &err);
-  kube_container_state_t st;
+  kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "neta", &st, &err), &err);
   char nspath[64], want[64] = "";
   snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", (int)st.pid);
-  kube_container_state_clear(&st);
+  kube_rt_state_clear(&st);
   ssize_t n = readlink(nspath, want, sizeof want - 1);
   if (n > 0)
     want[n] = 0;
@@ -420,11 +420,11 @@ static int test_adopt(kube_runtime_t *rt_unused) {
   }
   free(ids);
   CHECK(found, "adopted container not listed");
-  kube_container_state_t st;
+  kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt2, "adopt", &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_RUNNING, "status %s",
-        kube_container_status_string(st.status));
-  kube_container_state_clear(&st);
+  CHECK(st.status == KUBE_RT_RUNNING, "status %s",
+        kube_rt_status_string(st.status));
+  kube_rt_state_clear(&st);
   kube_container_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt2, "adopt", 10000, &ex, &err), &err);
   CHECK(ex.exit_code == 7, "exit %d", ex.exit_code);
@@ -632,11 +632,11 @@ static int mode_child(const char *mode) {
     free(procs);
   }
   CHECK_OK(kube_runtime_pause(rt, mode, &err), &err);
-  kube_container_state_t st;
+  kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, mode, &st, &err), &err);
-  CHECK(st.status == KUBE_CONTAINER_PAUSED, "not paused: %s",
-        kube_container_status_string(st.status));
-  kube_container_state_clear(&st);
+  CHECK(st.status == KUBE_RT_PAUSED, "not paused: %s",
+        kube_rt_status_string(st.status));
+  kube_rt_state_clear(&st);
   CHECK_OK(kube_runtime_resume(rt, mode, &err), &err);
   CHECK_OK(kube_runtime_delete(rt, mode, true, &err), &err);
   CHECK(!cgroup_exists(mode), "cgroup left");

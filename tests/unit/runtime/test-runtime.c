@@ -305,7 +305,7 @@ static void test_ids(void **state) {
   kube_error_clear(&err);
   assert_int_equal(rt_validate_id("a/b", &err), -1);
   kube_error_clear(&err);
-  assert_string_equal(kube_container_status_string(KUBE_CONTAINER_PAUSED), "paused");
+  assert_string_equal(kube_rt_status_string(KUBE_RT_PAUSED), "paused");
 }
 
 int main(void) {

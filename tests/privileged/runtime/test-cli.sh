@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The same OCI command lines against kube-runtime, runc and crun (those that
+# are installed): run's exit code, create/start/state/kill/delete, --pid-file.
+#   test-cli.sh KUBE_RUNTIME MAKE_BUNDLE_SCRIPT
+set -u
+kube=$1
+script=$2
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ -x /bin/busybox ] || { echo "SKIP: busybox-static missing"; exit 77; }
+tmp=$(mktemp -d /tmp/kube-rt-cli-XXXXXX)
+cgp=libkube-cli-test-$$
+cleanup() {
+    for r in kube runc crun; do
+        for id in run-$r life-$r; do
+            case $r in
+            kube) "$kube" --root "$tmp/state-kube" delete -f "$id" ;;
+            runc) runc --root "$tmp/state-runc" delete -f "$id" ;;
+            crun) crun_cmd --root "$tmp/state-crun" delete -f "$id" ;;
+            esac
+        done
+    done >/dev/null 2>&1
+    for d in /sys/fs/cgroup/*/$cgp /sys/fs/cgroup/$cgp; do
+        [ -d "$d" ] && rmdir "$d"/* "$d" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+# crun 1.8 refuses hybrid cgroups: run it without the cgroup2 mount.
+crun_cmd() {
+    if [ -d /sys/fs/cgroup/unified ]; then
+        unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified; exec crun "$@"' crun "$@"
+    else
+        crun "$@"
+    fi
+}
+fail=0
+check() { # what expected got
+    if [ "$2" != "$3" ]; then echo "FAIL $1: expected '$2', got '$3'"; fail=1; else echo "ok $1"; fi
+}
+NO_CONFIG=1 sh "$script" "$tmp/rootfs-src" >/dev/null || exit 1
+for r in kube runc crun; do
+    case $r in
+    kube) rt() { "$kube" --root "$tmp/state-kube" "$@"; } ;;
+    runc) command -v runc >/dev/null || { echo "runc not installed: skipped"; continue; }
+          rt() { runc --root "$tmp/state-runc" "$@"; } ;;
+    crun) command -v crun >/dev/null || { echo "crun not installed: skipped"; continue; }
+          rt() { crun_cmd --root "$tmp/state-crun" "$@"; } ;;
+    esac
+    b=$tmp/bundle-$r
+    CGROUPS_PATH=/$cgp/$r sh "$script" "$b" /bin/sh -c 'echo hello-$(hostname); exit 3' >/dev/null
+    out=$(rt run --bundle "$b" "run-$r" </dev/null 2>&1)
+    check "$r run exit code" 3 $?
+    check "$r run output" hello-busybox "$out"
+    CGROUPS_PATH=/$cgp/$r sh "$script" "$b" /bin/sleep 30 >/dev/null
+    rt create --bundle "$b" --pid-file "$tmp/pid-$r" "life-$r" </dev/null >/dev/null 2>&1
+    check "$r create" 0 $?
+    st=$(rt state "life-$r" | grep '"status"' | tr -d ' ,"')
+    check "$r state after create" status:created "$st"
+    pid=$(cat "$tmp/pid-$r" 2>/dev/null)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    check "$r pid-file names a live process" 0 $?
+    rt start "life-$r"
+    check "$r start" 0 $?
+    st=$(rt state "life-$r" | grep '"status"' | tr -d ' ,"')
+    check "$r state after start" status:running "$st"
+    rt kill "life-$r" KILL
+    check "$r kill" 0 $?
+    i=0
+    while [ $i -lt 50 ] && rt state "life-$r" 2>/dev/null | grep -q running; do
+        sleep 0.05; i=$((i+1))
+    done
+    st=$(rt state "life-$r" | grep '"status"' | tr -d ' ,"')
+    check "$r state after kill" status:stopped "$st"
+    rt delete "life-$r"
+    check "$r delete" 0 $?
+    rt state "life-$r" >/dev/null 2>&1
+    check "$r state after delete fails" 1 $([ $? -ne 0 ] && echo 1 || echo 0)
+    # gone, or a zombie waiting for whoever adopted it (runc/crun leave the
+    # reaping of a killed init to the reaper they were reparented to)
+    alive=0
+    if [ -r "/proc/$pid/stat" ]; then
+        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+        [ "$state" = Z ] || [ -z "$state" ] || alive=1
+    fi
+    check "$r no process left" 0 $alive
+    [ -d "/sys/fs/cgroup/memory/$cgp/$r" ] || [ -d "/sys/fs/cgroup/$cgp/$r" ]
+    check "$r no cgroup left" 1 $?
+done
+exit $fail
