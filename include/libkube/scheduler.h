@@ -301,6 +301,11 @@ int kube_scheduler_remove_node(kube_scheduler_t *s, const char *name,
  * pod's requests count even if the node is over-committed. */
 int kube_scheduler_add_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod,
                            const char *node_name, kube_error_t *err);
+/* Replace a bound pod's accounting (requests, labels, ports or node
+ * changed: an informer update), or add it when unknown.  NotFound when
+ * the node is unknown; on out-of-memory the pod ends up forgotten. */
+int kube_scheduler_update_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod,
+                              const char *node_name, kube_error_t *err);
 /* Forget a bound pod (NotFound). */
 int kube_scheduler_remove_pod(kube_scheduler_t *s, const char *namespace_,
                               const char *name, kube_error_t *err);

@@ -750,6 +750,27 @@ KUBE_EXPORT int kube_scheduler_add_pod(kube_scheduler_t *s,
   return ks_pod_bind_compiled(s, &cp, key, n->slot, NULL, err);
 }
 
+KUBE_EXPORT int kube_scheduler_update_pod(kube_scheduler_t *s,
+                                          const kube_sched_pod_t *pod,
+                                          const char *node_name,
+                                          kube_error_t *err) {
+  snode_t *n = ks_node_get(s, node_name);
+  if (!n)
+    return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
+                          node_name ? node_name : "(null)");
+  cpod_t cp;
+  ks_arena_reset(&s->scratch);
+  if (ks_compile_pod(s, pod, &cp, err) < 0)
+    return -1;
+  char key[512];
+  uint32_t slot;
+  snprintf(key, sizeof(key), "%s/%s",
+           pod->namespace_ ? pod->namespace_ : "default", pod->name);
+  if (ks_strmap_get(&s->pod_by_key, key, &slot))
+    ks_pod_unbind(s, s->pods[slot]);
+  return ks_pod_bind_compiled(s, &cp, key, n->slot, NULL, err);
+}
+
 KUBE_EXPORT int kube_scheduler_remove_pod(kube_scheduler_t *s,
                                           const char *namespace_,
                                           const char *name, kube_error_t *err) {

@@ -761,6 +761,16 @@ static void test_incremental_state(void **state) {
   assert_int_equal(used.pods, 1);
   assert_int_equal(kube_scheduler_remove_pod(s, "default", "p", &err), -1);
   kube_error_clear(&err);
+  /* An update (in-place resize) replaces the accounting. */
+  kube_sched_pod_t q2 = mkpod("q", 700, GI);
+  assert_int_equal(kube_scheduler_update_pod(s, &q2, "a", &err), 0);
+  assert_int_equal(kube_scheduler_node_requested(s, "a", &used, &err), 0);
+  assert_int_equal(used.cpu_milli, 700);
+  assert_int_equal(used.pods, 1);
+  q2.requests.cpu_milli = 500;
+  assert_int_equal(kube_scheduler_update_pod(s, &q2, "a", &err), 0);
+  assert_int_equal(kube_scheduler_update_pod(s, &q2, "zz", &err), -1);
+  kube_error_clear(&err);
   /* Limits stand in for missing requests. */
   kube_sched_pod_t l = mkpod("l", 0, 0);
   l.limits.cpu_milli = 250;
