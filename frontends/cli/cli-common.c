@@ -73,15 +73,18 @@ const char *cli_namespace(void) {
   return c ? kube_client_namespace(c) : "default";
 }
 
-void cli_print_error(kube_error_t *err) {
+void cli_print_error(kube_error_t *err) { cli_print_error_ctx(err, NULL); }
+
+void cli_print_error_ctx(kube_error_t *err, const char *context) {
   int status = the_client ? kube_client_last_status(the_client) : 0;
   const char *msg = err && err->message ? err->message : "unknown error";
   if (status >= 400) {
     const char *reason = kube_reason_string(err ? err->reason : 0);
     if (*reason)
-      fprintf(stderr, "Error from server (%s): %s\n", reason, msg);
+      fprintf(stderr, "Error from server (%s): %s%s\n", reason,
+              context ? context : "", msg);
     else
-      fprintf(stderr, "Error from server: %s\n", msg);
+      fprintf(stderr, "Error from server: %s%s\n", context ? context : "", msg);
   } else if (err && err->reason == KUBE_REASON_SERVICE_UNAVAILABLE &&
              status == 0) {
     fprintf(stderr, "%s\n", msg);
@@ -240,6 +243,7 @@ char *cli_slurp_fd(int fd, size_t *len) {
 
 struct objlist {
   kube_object_t **v;
+  char **src; /* the file each object came from (owned) */
   size_t n, cap;
 };
 
@@ -254,13 +258,18 @@ static int decode_into(struct objlist *l, const char *data, size_t len,
     if (l->n == l->cap) {
       size_t nc = l->cap ? l->cap * 2 : 8;
       kube_object_t **nv = realloc(l->v, nc * sizeof *nv);
-      if (!nv) {
+      char **ns = nv ? realloc(l->src, nc * sizeof *ns) : NULL;
+      if (nv)
+        l->v = nv;
+      if (!nv || !ns) {
         kube_object_array_free(objs + i, n - i);
+        free(objs);
         return cli_fail("out of memory"), -1;
       }
-      l->v = nv;
+      l->src = ns;
       l->cap = nc;
     }
+    l->src[l->n] = strdup(source);
     l->v[l->n++] = objs[i];
   }
   free(objs);
@@ -331,20 +340,32 @@ static int read_path(struct objlist *l, const char *path, bool recursive,
   return decode_into(l, data, len, path);
 }
 
+void cli_free_sources(char **sources, size_t n) {
+  for (size_t i = 0; sources && i < n; i++)
+    free(sources[i]);
+  free(sources);
+}
+
 int cli_read_files(const struct cli_strv *files, bool recursive,
-                   kube_object_t ***objs, size_t *n) {
+                   kube_object_t ***objs, size_t *n, char ***sources) {
   struct objlist l = {0};
   for (size_t i = 0; i < files->n; i++)
     if (read_path(&l, files->v[i], recursive, true) < 0) {
       kube_object_array_free(l.v, l.n);
+      cli_free_sources(l.src, l.n);
       return -1;
     }
   if (l.n == 0) {
     kube_object_array_free(l.v, l.n);
+    cli_free_sources(l.src, l.n);
     return cli_fail("no objects passed to apply"), -1;
   }
   *objs = l.v;
   *n = l.n;
+  if (sources)
+    *sources = l.src;
+  else
+    cli_free_sources(l.src, l.n);
   return 0;
 }
 

@@ -107,6 +107,9 @@ const char *cli_namespace(void);
 int cli_report(kube_error_t *err);
 /* Print err without deciding the exit code (for loops over objects). */
 void cli_print_error(kube_error_t *err);
+/* Same, with a context inserted before a server error's message
+ * ("error when creating \"x.yaml\": "). */
+void cli_print_error_ctx(kube_error_t *err, const char *context);
 
 /* Resolve a user-typed resource ("po", "deployments.apps", "Pod").  NULL
  * with err set ("the server doesn't have a resource type") when unknown. */
@@ -125,10 +128,12 @@ struct cli_ref {
 int cli_parse_refs(char **args, int n, struct cli_ref **out, size_t *n_out);
 
 /* Read objects from -f arguments (files, directories of .yaml/.yml/.json
- * files, "-" for stdin, multi-document YAML).  Returns -1 and prints the
- * error on failure. */
+ * files, "-" for stdin, multi-document YAML).  *sources (if not NULL)
+ * receives the file name of each object ("STDIN" for -); free it with
+ * cli_free_sources.  Returns -1 and prints the error on failure. */
 int cli_read_files(const struct cli_strv *files, bool recursive,
-                   kube_object_t ***objs, size_t *n);
+                   kube_object_t ***objs, size_t *n, char ***sources);
+void cli_free_sources(char **sources, size_t n);
 
 /* The kind of an object from its apiVersion/kind. */
 const kube_kind_t *cli_kind_of(const kube_object_t *obj, kube_error_t *err);

@@ -116,7 +116,7 @@ int cmd_apply(int argc, char **argv) {
     rc = cli_fail("Unexpected args: [%s]", pos[0]);
     goto out;
   }
-  if (cli_read_files(&o.files, o.recursive, &objs, &n) < 0)
+  if (cli_read_files(&o.files, o.recursive, &objs, &n, NULL) < 0)
     goto out;
   kube_client_t *c = cli_client();
   if (!c)

@@ -19,7 +19,7 @@ struct create_opts {
 /* Create one object (client-side dry run prints it only). */
 static int create_one(kube_client_t *c, kube_object_t *obj,
                       const kube_kind_t *k, const char *ns,
-                      struct create_opts *o) {
+                      struct create_opts *o, const char *source) {
   if (streq(o->dry_run, "client"))
     return cli_print_result(obj, k, "created", o->fmt, o->fmt_arg, o->dry_run);
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
@@ -29,7 +29,10 @@ static int create_one(kube_client_t *c, kube_object_t *obj,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_object_t *res = kube_client_create(c, k, ns, obj, &wo, &err);
   if (!res) {
-    cli_print_error(&err);
+    cleanup_free char *ctx = NULL;
+    if (source && asprintf(&ctx, "error when creating \"%s\": ", source) < 0)
+      ctx = NULL;
+    cli_print_error_ctx(&err, ctx);
     return 1;
   }
   cli_print_result(res, k, "created", o->fmt, o->fmt_arg, o->dry_run);
@@ -39,8 +42,9 @@ static int create_one(kube_client_t *c, kube_object_t *obj,
 
 static int create_from_files(struct create_opts *o) {
   kube_object_t **objs = NULL;
+  char **sources = NULL;
   size_t n = 0;
-  if (cli_read_files(&o->files, o->recursive, &objs, &n) < 0)
+  if (cli_read_files(&o->files, o->recursive, &objs, &n, &sources) < 0)
     return 1;
   kube_client_t *c = cli_client();
   int rc = c ? 0 : 1;
@@ -56,10 +60,11 @@ static int create_from_files(struct create_opts *o) {
       rc = 1;
       continue;
     }
-    if (create_one(c, objs[i], k, ns, o))
+    if (create_one(c, objs[i], k, ns, o, sources[i]))
       rc = 1;
   }
   kube_object_array_free(objs, n);
+  cli_free_sources(sources, n);
   return rc;
 }
 
@@ -72,7 +77,7 @@ static int create_generated(kube_object_t *obj, struct create_opts *o,
   kube_client_t *c = cli_client();
   int rc = 1;
   if (k && c)
-    rc = create_one(c, obj, k, k->namespaced ? cli_namespace() : NULL, o);
+    rc = create_one(c, obj, k, k->namespaced ? cli_namespace() : NULL, o, NULL);
   kube_object_free(obj);
   return rc;
 }

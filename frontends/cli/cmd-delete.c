@@ -171,7 +171,7 @@ int cmd_delete(int argc, char **argv) {
     goto out;
   const char *ns = o.all_ns ? NULL : cli_namespace();
   if (o.files.n > 0) {
-    if (cli_read_files(&o.files, o.recursive, &objs, &nobjs) < 0)
+    if (cli_read_files(&o.files, o.recursive, &objs, &nobjs, NULL) < 0)
       goto out;
     for (size_t i = 0; i < nobjs; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;

@@ -497,7 +497,7 @@ int cmd_get(int argc, char **argv) {
     goto out;
   }
   if (o.files.n > 0) {
-    if (cli_read_files(&o.files, o.recursive, &objs, &nobjs) < 0)
+    if (cli_read_files(&o.files, o.recursive, &objs, &nobjs, NULL) < 0)
       goto out;
     for (size_t i = 0; i < nobjs; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;

@@ -60,7 +60,7 @@ int cmd_patch(int argc, char **argv) {
   }
   /* Targets from -f or the command line. */
   if (files.n > 0) {
-    if (cli_read_files(&files, false, &objs, &nobjs) < 0)
+    if (cli_read_files(&files, false, &objs, &nobjs, NULL) < 0)
       goto out;
     refs = calloc(nobjs, sizeof *refs);
     if (!refs)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +58,30 @@ int main(int argc, char **argv) {
     return cmd_runtime(argc, argv);
   if (argc < 2)
     return cmd_help(argc, argv) ? 1 : 1;
+  /* Global flags may precede the verb (kube --server X get pods): move
+   * them after it, where every verb's flag parser accepts them. */
+  int verb = 1;
+  while (verb < argc && argv[verb][0] == '-' && argv[verb][1]) {
+    const char *a = argv[verb];
+    bool takes_value = !strchr(a, '=') && strcmp(a, "--insecure-skip-tls-verify") != 0 &&
+                       (a[1] == '-' || strlen(a) == 2);
+    verb += takes_value ? 2 : 1;
+  }
+  if (verb >= argc)
+    return cli_fail("a command is required; see 'kube help'");
+  if (verb > 1) {
+    char **moved = calloc((size_t)argc + 1, sizeof *moved);
+    if (!moved)
+      return cli_fail("out of memory");
+    int n = 0;
+    moved[n++] = argv[0];
+    moved[n++] = argv[verb];
+    for (int i = 1; i < verb; i++)
+      moved[n++] = argv[i];
+    for (int i = verb + 1; i < argc; i++)
+      moved[n++] = argv[i];
+    argv = moved; /* lives until exit */
+  }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(argv[1], commands[i].name) == 0)
       return commands[i].fn(argc - 1, argv + 1);

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""The kube CLI against a real kubed: every shared check (cli_checks.py)
+plus what only kube does (the unix socket, edit, logs/exec reports).
+
+usage: test_cli.py KUBED KUBE"""
+import os
+import re
+import stat
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_checks  # noqa: E402
+from cli_checks import table, write  # noqa: E402
+
+
+def kube_only(t, c, tmp):
+    # The unix socket needs no token and no kubeconfig.
+    rc, out, err = c.run("--server", "unix:" + c.kubed.sock, "get", "ns", "-o", "name",
+                         env={"KUBECONFIG": "/nonexistent"})
+    t.check(rc == 0 and "namespace/default" in out.split(), "unix socket server", (rc, out, err))
+    rc, out, err = c.run("--kubeconfig", "/nonexistent", "get", "ns")
+    t.check(rc == 1 and "/nonexistent" in err, "explicit missing kubeconfig", (rc, err))
+    rc, out, err = c.run("--server", "unix:" + c.kubed.sock + ".nope", "get", "ns")
+    t.check(rc == 1 and "refused" in err and "kubed" in err, "socket not there", (rc, err))
+    rc, out, err = c.run("--token", "wrong", "get", "pods")
+    t.check(rc == 1 and err.startswith("Error from server (Unauthorized)"), "bad token", (rc, err))
+    # Exact layout of a table (kubectl: 3 spaces after the widest cell).
+    rc, out, err = c.run("get", "ns", "default", "kube-system", "--no-headers")
+    t.check(rc == 0 and re.match(r"^default       Active   \S+\nkube-system   Active   \S+\n$", out),
+            "table padding", out)
+    # edit through $EDITOR.
+    editor = write(tmp, "editor.sh",
+                   "#!/bin/sh\nsed -i 's/^  labels:/  labels:\\n    edited: \"yes\"/' \"$1\"\n")
+    os.chmod(editor, stat.S_IRWXU)
+    rc, out, err = c.run("edit", "pod", "kubia", env={"EDITOR": editor})
+    t.check(rc == 0 and out.strip() == "pod/kubia edited", "edit", (rc, out, err))
+    rc, out, err = c.run("get", "pod", "kubia", "-o", "jsonpath={.metadata.labels.edited}")
+    t.check(out == "yes", "edit stored the change", (out, err))
+    rc, out, err = c.run("edit", "pod", "kubia", env={"EDITOR": "true"})
+    t.check(rc == 0 and "Edit cancelled, no changes made." in err, "edit without change", (rc, err))
+    # No node agent runs pods yet: logs and exec say so.
+    rc, out, err = c.run("logs", "kubia")
+    t.check(rc == 1 and "node" in err, "logs reports the missing node agent", (rc, err))
+    rc, out, err = c.run("exec", "kubia", "--", "ls")
+    t.check(rc == 1 and "node agent" in err, "exec reports the missing node agent", (rc, err))
+    rc, out, err = c.run("logs", "nope")
+    t.check(rc == 1 and 'pods "nope" not found' in err, "logs of a missing pod", (rc, err))
+    # api-resources -o name and --namespaced=false.
+    rc, out, err = c.run("api-resources", "--namespaced=false", "-o", "name")
+    names = out.split()
+    t.check(rc == 0 and "namespaces" in names and "nodes" in names and "pods" not in names,
+            "api-resources --namespaced=false -o name", out)
+    rc, out, err = c.run("get", "all")
+    t.check(rc == 0 and "pod/kubia" in out and "deployment.apps/web" in out
+            and "service/kubernetes" in out, "get all", out)
+    rc, out, err = c.run("describe", "nodes")
+    t.check(rc == 0, "describe nodes", (rc, err))
+    rc, out, err = c.run("version", "-o", "json")
+    t.check(rc == 0 and '"serverVersion"' in out, "version -o json", out)
+    rows = table(c.run("get", "deploy", "-o", "wide")[1])
+    t.check(rows and rows[0][-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"], "deploy -o wide", rows)
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    kubed, kube = sys.argv[1], sys.argv[2]
+    return cli_checks.run_all(kube, kubed, "kube", extra=kube_only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
