@@ -53,4 +53,19 @@ const char *kube_json_field_lookup(void *obj, const char *field);
 /* Label lookup: ctx = the json_object; returns metadata.labels[key]. */
 const char *kube_json_label_lookup(void *obj, const char *key);
 
+/* Typed views straight from trees (borrowed; same contracts as the public
+ * kube_*_from_object functions).  `spec` is a PodSpec object. */
+int kube_pod_spec_from_json(json_object *spec, kube_pod_spec_t *out,
+                            kube_error_t *err);
+int kube_pod_status_from_json(json_object *status, kube_pod_status_t *out,
+                              kube_error_t *err);
+int kube_node_from_json(json_object *node, kube_node_t *out,
+                        kube_error_t *err);
+int kube_service_from_json(json_object *svc, kube_service_t *out,
+                           kube_error_t *err);
+int kube_resource_list_from_json(json_object *list, kube_resource_list_t *out,
+                                 kube_error_t *err);
+/* qos.GetPodQOS of a PodSpec tree: "BestEffort", "Burstable", "Guaranteed". */
+const char *kube_json_pod_qos_class(json_object *spec);
+
 #endif /* KUBE_API_PRIVATE_H */

@@ -212,6 +212,10 @@ static void qos_add(struct qos_sum *s, json_object *list, bool *cpu_found,
 }
 
 /* qos.GetPodQOS */
+const char *kube_json_pod_qos_class(json_object *spec) {
+  return pod_qos_class(spec);
+}
+
 const char *pod_qos_class(json_object *spec) {
   struct qos_sum req = {0}, lim = {0};
   bool guaranteed = true;

@@ -527,5 +527,7 @@ int main(void) {
   failed += _cmocka_run_group_tests("api-table", t, n, NULL, NULL);
   t = validate_tests(&n);
   failed += _cmocka_run_group_tests("api-validate", t, n, NULL, NULL);
+  t = view_tests(&n);
+  failed += _cmocka_run_group_tests("api-views", t, n, NULL, NULL);
   return failed ? 1 : 0;
 }

@@ -28,5 +28,6 @@ static inline const char *cell(json_object *cells, size_t i) {
 
 const struct CMUnitTest *table_tests(size_t *n);
 const struct CMUnitTest *validate_tests(size_t *n);
+const struct CMUnitTest *view_tests(size_t *n);
 
 #endif
