@@ -23,9 +23,9 @@
 
 #include "etcd-harness.h"
 
-static double seconds = 2.0;     /* per write phase with 1 and 8 writers */
-static size_t objects = 100000;  /* objects for the LIST figure */
-static double cap_s = 40.0;      /* upper bound for filling the objects */
+static double seconds = 2.0;    /* per write phase with 1 and 8 writers */
+static size_t objects = 100000; /* objects for the LIST figure */
+static double cap_s = 40.0;     /* upper bound for filling the objects */
 
 struct figures {
   bool ran;
@@ -38,7 +38,9 @@ struct figures {
 
 static const int writers[3] = {1, 8, 64};
 
-static double now_s(void) { return kube_time_mono_ns() / 1e9; }
+static double now_s(void) {
+  return kube_time_mono_ns() / 1e9;
+}
 
 /* ~1 KiB of JSON shaped like a pod. */
 static size_t make_value(char *buf, size_t len, const char *name) {
@@ -119,8 +121,10 @@ static double run_writes(struct event_base *base, kube_store_t *s,
 static kube_store_t *open_store(struct event_base *base, const char *backend,
                                 const char *path, const char *endpoint,
                                 double *ms) {
-  kube_store_options_t o = {.struct_size = sizeof(o), .backend = backend,
-                            .path = path, .etcd_endpoints = endpoint,
+  kube_store_options_t o = {.struct_size = sizeof(o),
+                            .backend = backend,
+                            .path = path,
+                            .etcd_endpoints = endpoint,
                             .etcd_prefix = "/bench"};
   kube_error_t err = KUBE_ERROR_INIT;
   double t0 = now_s();
@@ -154,7 +158,8 @@ static int bench_backend(const char *backend, const char *path,
   }
   /* 64 writers fill the objects the LIST figure needs. */
   size_t have = kube_store_count(s, "/pods/");
-  f->writes[2] = run_writes(base, s, "/pods/", 64, cap_s, objects - have, &done);
+  f->writes[2] =
+      run_writes(base, s, "/pods/", 64, cap_s, objects - have, &done);
   printf("  durable writes, 64 writers: %10.0f /s  (%zu writes)\n",
          f->writes[2], done);
   if (f->writes[0] < 0 || f->writes[1] < 0 || f->writes[2] < 0)
@@ -197,8 +202,8 @@ static int bench_backend(const char *backend, const char *path,
   /* Reopen: load everything into the cache again. */
   s = open_store(base, backend, path, endpoint, &f->open_ms);
   if (s) {
-    printf("  reopen with %zu keys:      %10.0f ms\n",
-           kube_store_count(s, ""), f->open_ms);
+    printf("  reopen with %zu keys:      %10.0f ms\n", kube_store_count(s, ""),
+           f->open_ms);
     kube_store_close(s);
   }
   event_base_free(base);

@@ -117,9 +117,8 @@ static int parse_endpoints(struct etcd *e, const char *list,
   return 0;
 }
 
-static struct evhttp_connection *new_conn(struct etcd *e,
-                                          struct event_base *base, int ep,
-                                          int timeout_s) {
+static struct evhttp_connection *
+new_conn(struct etcd *e, struct event_base *base, int ep, int timeout_s) {
   struct evhttp_connection *c = evhttp_connection_base_new(
       base, NULL, e->eps[ep].host, (unsigned short)e->eps[ep].port);
   if (c) {
@@ -129,10 +128,9 @@ static struct evhttp_connection *new_conn(struct etcd *e,
   return c;
 }
 
-static struct evhttp_request *new_request(struct etcd *e, int ep,
-                                          void (*cb)(struct evhttp_request *,
-                                                     void *),
-                                          void *arg, const kube_strbuf_t *body) {
+static struct evhttp_request *
+new_request(struct etcd *e, int ep, void (*cb)(struct evhttp_request *, void *),
+            void *arg, const kube_strbuf_t *body) {
   struct evhttp_request *req = evhttp_request_new(cb, arg);
   if (!req)
     return NULL;
@@ -186,9 +184,9 @@ static struct rec *rec_from_kv(struct etcd *e, json_object *kv) {
   cleanup_free char *val = v64 ? etcd_b64_decode(v64, &vlen) : NULL;
   if (!key || (v64 && !val) || klen < e->prefix_len)
     return NULL;
-  return store_rec_new(key + e->prefix_len, klen - e->prefix_len, val ? val : "",
-                 vlen, etcd_json_i64(kv, "create_revision"),
-                 etcd_json_i64(kv, "mod_revision"));
+  return store_rec_new(
+      key + e->prefix_len, klen - e->prefix_len, val ? val : "", vlen,
+      etcd_json_i64(kv, "create_revision"), etcd_json_i64(kv, "mod_revision"));
 }
 
 static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
@@ -232,8 +230,7 @@ static json_object *post_sync(struct etcd *e, struct event_base *base,
   if (c.code != 200) {
     kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                    "etcd %s at %s:%d: %s%d", path, e->eps[ep].host,
-                   e->eps[ep].port, c.code ? "HTTP " : "no response ",
-                   c.code);
+                   e->eps[ep].port, c.code ? "HTTP " : "no response ", c.code);
     json_object_put(c.obj);
     return NULL;
   }
@@ -420,8 +417,8 @@ static void apply_event(struct etcd *e, json_object *ev) {
     if (!prev)
       prev = rec_ref(store_cache_find(&s->cache, key + e->prefix_len));
     rec = prev ? store_rec_with_mod(prev, rev)
-               : store_rec_new(key + e->prefix_len, klen - e->prefix_len, "", 0, 0,
-                         rev);
+               : store_rec_new(key + e->prefix_len, klen - e->prefix_len, "", 0,
+                               0, rev);
   } else {
     rec = rec_from_kv(e, kv);
     if (rec && !prev)
@@ -520,8 +517,7 @@ static void watch_start(struct etcd *e) {
   etcd_b64_append(&body, e->prefix, e->prefix_len);
   kube_strbuf_append(&body, "\",\"range_end\":\"");
   etcd_b64_append(&body, e->range_end, e->range_end_len);
-  kube_strbuf_printf(&body,
-                     "\",\"start_revision\":\"%lld\",\"prev_kv\":true}}",
+  kube_strbuf_printf(&body, "\",\"start_revision\":\"%lld\",\"prev_kv\":true}}",
                      (long long)(s->revision + 1));
   struct evhttp_request *req =
       body.oom ? NULL : new_request(e, 0, watch_done, e, &body);
@@ -579,9 +575,8 @@ static void ereq_unlink(struct etcd *e, struct ereq *r) {
 
 static void write_result(struct etcd *e, struct store_op *op,
                          struct evhttp_request *req) {
-  json_object *obj = req && evhttp_request_get_response_code(req)
-                         ? response_json(req)
-                         : NULL;
+  json_object *obj =
+      req && evhttp_request_get_response_code(req) ? response_json(req) : NULL;
   int code = req ? evhttp_request_get_response_code(req) : 0;
   if (code != 200 || !obj) {
     op->failed = true;
@@ -597,7 +592,8 @@ static void write_result(struct etcd *e, struct store_op *op,
   const char *key = op->rec->pub.key;
   if (!json_object_get_boolean(etcd_json_get(obj, "succeeded"))) {
     op->failed = true;
-    json_object *kvs = etcd_json_get(etcd_json_get(r0, "response_range"), "kvs");
+    json_object *kvs =
+        etcd_json_get(etcd_json_get(r0, "response_range"), "kvs");
     json_object *kv = kvs && json_object_array_length(kvs) > 0
                           ? json_object_array_get_idx(kvs, 0)
                           : NULL;
@@ -627,12 +623,13 @@ static void write_result(struct etcd *e, struct store_op *op,
                    : store_rec_new(key, strlen(key), "", 0, 0, rev);
     store_rec_unref(prev);
   } else {
-    json_object *pkv = etcd_json_get(etcd_json_get(r0, "response_put"), "prev_kv");
+    json_object *pkv =
+        etcd_json_get(etcd_json_get(r0, "response_put"), "prev_kv");
     int64_t create = op->type == OP_CREATE || !pkv
                          ? rev
                          : etcd_json_i64(pkv, "create_revision");
     written = store_rec_new(key, strlen(key), op->rec->pub.value,
-                      op->rec->pub.value_len, create, rev);
+                            op->rec->pub.value_len, create, rev);
   }
   json_object_put(obj);
   if (!written) {
@@ -663,8 +660,7 @@ static struct conn *pick_conn(struct etcd *e) {
   for (int i = 0; i < N_CONN; i++) {
     struct conn *c = &e->conns[i];
     if (!c->evcon) {
-      c->evcon = new_conn(e, e->s->base, i % (int)e->n_eps,
-                          REQUEST_TIMEOUT_S);
+      c->evcon = new_conn(e, e->s->base, i % (int)e->n_eps, REQUEST_TIMEOUT_S);
       if (!c->evcon)
         continue;
     }
@@ -718,14 +714,16 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
     kube_strbuf_append(&b, "\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
                            "\"create_revision\":\"0\"}]");
   else if (op->expected)
-    kube_strbuf_printf(&b, "\",\"target\":\"MOD\",\"result\":\"EQUAL\","
-                           "\"mod_revision\":\"%lld\"}]",
+    kube_strbuf_printf(&b,
+                       "\",\"target\":\"MOD\",\"result\":\"EQUAL\","
+                       "\"mod_revision\":\"%lld\"}]",
                        (long long)op->expected);
   else
     kube_strbuf_append(&b, "\",\"target\":\"CREATE\",\"result\":\"GREATER\","
                            "\"create_revision\":\"0\"}]");
   if (op->type == OP_DELETE) {
-    kube_strbuf_append(&b, ",\"success\":[{\"request_delete_range\":{\"key\":\"");
+    kube_strbuf_append(&b,
+                       ",\"success\":[{\"request_delete_range\":{\"key\":\"");
     append_key(e, &b, r->pub.key, klen);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
   } else {

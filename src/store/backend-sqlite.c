@@ -301,7 +301,8 @@ static int load(kube_store_t *s, struct sq *q, kube_error_t *err) {
     size_t klen = (size_t)sqlite3_column_bytes(st, 0);
     const void *val = sqlite3_column_blob(st, 1);
     size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
-    recs[n] = store_rec_new(key ? key : "", klen, val, vlen,
+    recs[n] =
+        store_rec_new(key ? key : "", klen, val, vlen,
                       sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
     if (!recs[n])
       goto oom;

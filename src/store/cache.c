@@ -18,7 +18,9 @@ struct cache_node {
   int h;
 };
 
-static inline int height(const struct cache_node *n) { return n ? n->h : 0; }
+static inline int height(const struct cache_node *n) {
+  return n ? n->h : 0;
+}
 static inline size_t nsize(const struct cache_node *n) {
   return n ? n->size : 0;
 }
@@ -171,7 +173,9 @@ struct rec *store_cache_remove(struct cache *c, const char *key) {
   return removed;
 }
 
-size_t store_cache_size(const struct cache *c) { return nsize(c->root); }
+size_t store_cache_size(const struct cache *c) {
+  return nsize(c->root);
+}
 
 static void free_nodes(struct cache_node *n) {
   while (n) {
@@ -264,9 +268,10 @@ size_t store_cache_count_prefix(const struct cache *c, const char *prefix) {
 }
 
 size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
-                                const char *after) {
+                                      const char *after) {
   const char *p = prefix ? prefix : "";
-  size_t end = *p ? rank_through_prefix(c->root, p, strlen(p)) : store_cache_size(c);
+  size_t end =
+      *p ? rank_through_prefix(c->root, p, strlen(p)) : store_cache_size(c);
   size_t start = rank_of(c->root, p, false);
   if (after && strcmp(after, p) >= 0)
     start = rank_of(c->root, after, true);
@@ -274,7 +279,7 @@ size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
 }
 
 void store_cache_iter_seek(struct cache_iter *it, const struct cache *c,
-                     const char *key, bool exclusive) {
+                           const char *key, bool exclusive) {
   it->depth = 0;
   struct cache_node *n = c->root;
   while (n) {

@@ -43,7 +43,8 @@ static inline struct rec *rec_of(const kube_store_record_t *r) {
 
 /* New record with one reference, or NULL on out-of-memory. */
 struct rec *store_rec_new(const char *key, size_t key_len, const char *value,
-                    size_t value_len, int64_t create_rev, int64_t mod_rev);
+                          size_t value_len, int64_t create_rev,
+                          int64_t mod_rev);
 /* Copy of `r` with a different mod_revision (deletes). */
 struct rec *store_rec_with_mod(const struct rec *r, int64_t mod_rev);
 static inline struct rec *rec_ref(struct rec *r) {
@@ -77,7 +78,7 @@ void store_cache_clear(struct cache *c);
 size_t store_cache_count_prefix(const struct cache *c, const char *prefix);
 /* Number of keys with `prefix` strictly after `after`. */
 size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
-                                const char *after);
+                                      const char *after);
 
 /* In-order iteration from a lower bound. */
 #define CACHE_MAX_DEPTH 96
@@ -87,7 +88,7 @@ struct cache_iter {
 };
 /* Position on the first key >= key (strictly > when `exclusive`). */
 void store_cache_iter_seek(struct cache_iter *it, const struct cache *c,
-                     const char *key, bool exclusive);
+                           const char *key, bool exclusive);
 /* Next record (borrowed) or NULL at the end. */
 struct rec *store_cache_iter_next(struct cache_iter *it);
 
@@ -103,12 +104,12 @@ struct store_op {
    * etcd: key and value only (revisions 0) until the backend replaces it
    * with the record etcd wrote. */
   struct rec *rec;
-  struct rec *prev;           /* authoritative: the record replaced, or NULL */
-  int64_t expected;           /* update/delete: expected mod_revision, 0 = any */
+  struct rec *prev; /* authoritative: the record replaced, or NULL */
+  int64_t expected; /* update/delete: expected mod_revision, 0 = any */
   kube_store_write_cb cb;
   void *arg;
   bool failed;
-  kube_error_t err;           /* set when failed */
+  kube_error_t err; /* set when failed */
 };
 
 /* ---- backends ---- */
@@ -151,14 +152,17 @@ struct history {
 
 struct kube_store_watch {
   struct kube_store_watch *prev_w, *next_w;
-  kube_store_t *store;  /* NULL once the store closed */
+  kube_store_t *store; /* NULL once the store closed */
   char *prefix;
   size_t prefix_len;
-  int64_t next_rev;     /* next revision to deliver */
+  /* Position: the next event to deliver is the first with revision >=
+   * next_rev, after `skip` events of revision next_rev already delivered. */
+  int64_t next_rev;
+  size_t skip;
   kube_store_watch_cb cb;
   void *arg;
-  bool dead;            /* cancelled while the dispatcher ran */
-  bool ended;           /* got its final error */
+  bool dead;  /* cancelled while the dispatcher ran */
+  bool ended; /* got its final error */
 };
 
 /* ---- the store ---- */
@@ -171,10 +175,10 @@ struct kube_store {
   char *path, *etcd_endpoints, *etcd_prefix;
 
   struct cache cache;
-  struct cache overlay;    /* authoritative: latest in-flight record per key */
-  int64_t revision;        /* latest revision applied to the cache */
-  int64_t assigned;        /* authoritative: latest revision handed out */
-  int64_t compact_rev;     /* watches may start from revisions >= this */
+  struct cache overlay; /* authoritative: latest in-flight record per key */
+  int64_t revision;     /* latest revision applied to the cache */
+  int64_t assigned;     /* authoritative: latest revision handed out */
+  int64_t compact_rev;  /* watches may start from revisions >= this */
   int64_t history_max;
 
   /* Writes that failed before reaching the backend, and (etcd) writes done
@@ -187,10 +191,10 @@ struct kube_store {
   struct kube_store_watch *watchers;
   struct event *dispatch_ev;
   int dispatching;
-  bool watchers_dirty;     /* a watcher was cancelled during dispatch */
+  bool watchers_dirty; /* a watcher was cancelled during dispatch */
 
   bool closing;
-  bool broken;             /* an I/O error made further writes unsafe */
+  bool broken; /* an I/O error made further writes unsafe */
   kube_error_t broken_err;
 };
 
@@ -199,8 +203,8 @@ struct kube_store {
 void store_op_done(kube_store_t *s, struct store_op *op);
 /* Apply one change to the cache and history (takes the references).
  * Revisions must increase.  Used directly by the etcd backend. */
-void store_apply(kube_store_t *s, kube_store_event_type_t type,
-                 struct rec *rec, struct rec *prev);
+void store_apply(kube_store_t *s, kube_store_event_type_t type, struct rec *rec,
+                 struct rec *prev);
 /* Mark the store broken after an I/O error (further writes fail). */
 void store_set_broken(kube_store_t *s, const kube_error_t *err);
 /* etcd: replace the whole state with `n` records sorted by key (steals the
@@ -212,13 +216,14 @@ int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
 void store_op_free(struct store_op *op);
 
 int store_history_append(kube_store_t *s, kube_store_event_type_t type,
-                   struct rec *rec, struct rec *prev);
+                         struct rec *rec, struct rec *prev);
 void store_history_trim(kube_store_t *s);
 void store_history_clear(kube_store_t *s);
 void store_watch_schedule(kube_store_t *s);
 /* End every watcher with `err` (store closing, resync); they stay owned by
  * their callers. */
-void store_watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg);
+void store_watch_end_all(kube_store_t *s, kube_reason_t reason,
+                         const char *msg);
 int store_watch_init(kube_store_t *s, kube_error_t *err);
 /* Hand every watcher over to its caller (store closing). */
 void store_watch_detach_all(kube_store_t *s);

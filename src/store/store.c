@@ -20,7 +20,8 @@
 /* ---- records ---- */
 
 struct rec *store_rec_new(const char *key, size_t key_len, const char *value,
-                    size_t value_len, int64_t create_rev, int64_t mod_rev) {
+                          size_t value_len, int64_t create_rev,
+                          int64_t mod_rev) {
   struct rec *r = malloc(sizeof(*r) + key_len + 1 + value_len + 1);
   if (!r)
     return NULL;
@@ -42,7 +43,7 @@ struct rec *store_rec_new(const char *key, size_t key_len, const char *value,
 
 struct rec *store_rec_with_mod(const struct rec *r, int64_t mod_rev) {
   return store_rec_new(r->pub.key, strlen(r->pub.key), r->pub.value,
-                 r->pub.value_len, r->pub.create_revision, mod_rev);
+                       r->pub.value_len, r->pub.create_revision, mod_rev);
 }
 
 void store_rec_unref(struct rec *r) {
@@ -83,15 +84,15 @@ void store_set_broken(kube_store_t *s, const kube_error_t *err) {
   if (s->broken)
     return;
   s->broken = true;
-  kube_error_set(&s->broken_err, err && err->reason ? err->reason
-                                                    : KUBE_REASON_INTERNAL,
+  kube_error_set(&s->broken_err,
+                 err && err->reason ? err->reason : KUBE_REASON_INTERNAL,
                  err ? err->errnum : 0, "store failed: %s",
                  err && err->message ? err->message : "I/O error");
   log_error("%s", s->broken_err.message);
 }
 
-void store_apply(kube_store_t *s, kube_store_event_type_t type,
-                 struct rec *rec, struct rec *prev) {
+void store_apply(kube_store_t *s, kube_store_event_type_t type, struct rec *rec,
+                 struct rec *prev) {
   bool oom = false;
   if (type == KUBE_STORE_EVENT_DELETE) {
     store_rec_unref(store_cache_remove(&s->cache, rec->pub.key));
@@ -112,7 +113,8 @@ void store_apply(kube_store_t *s, kube_store_event_type_t type,
     store_rec_unref(prev);
     /* Without the event, watchers would silently miss a change: end them
      * so that they relist. */
-    store_watch_end_all(s, KUBE_REASON_EXPIRED, "watch history lost: out of memory");
+    store_watch_end_all(s, KUBE_REASON_EXPIRED,
+                        "watch history lost: out of memory");
   }
   store_watch_schedule(s);
   if (s->waiting)
@@ -131,8 +133,7 @@ void store_op_done(kube_store_t *s, struct store_op *op) {
     if (ov == op->rec)
       store_rec_unref(store_cache_remove(&s->overlay, op->rec->pub.key));
     if (!op->failed)
-      store_apply(s, event_type(op->type), rec_ref(op->rec),
-                  rec_ref(op->prev));
+      store_apply(s, event_type(op->type), rec_ref(op->rec), rec_ref(op->prev));
     op_callback(op);
     return;
   }
@@ -149,7 +150,7 @@ void store_op_done(kube_store_t *s, struct store_op *op) {
 int store_reset_state(kube_store_t *s, struct rec **recs, size_t n,
                       int64_t revision) {
   store_watch_end_all(s, KUBE_REASON_EXPIRED,
-                "the store lost its watch history; list again");
+                      "the store lost its watch history; list again");
   store_history_clear(s);
   if (store_cache_build_sorted(&s->cache, recs, n) < 0)
     return -1;
@@ -194,8 +195,7 @@ static void early_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void fail_early(kube_store_t *s, struct store_op *op,
-                       kube_reason_t reason, const char *fmt,
-                       const char *key) {
+                       kube_reason_t reason, const char *fmt, const char *key) {
   op->failed = true;
   kube_error_set(&op->err, reason, 0, fmt, key);
   op->next = NULL;
@@ -220,8 +220,8 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
     return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                           "store is closing");
   if (s->broken)
-    return kube_error_set(err, s->broken_err.reason, s->broken_err.errnum,
-                          "%s", s->broken_err.message);
+    return kube_error_set(err, s->broken_err.reason, s->broken_err.errnum, "%s",
+                          s->broken_err.message);
   if (type == OP_DELETE) {
     value = "";
     value_len = 0;
@@ -279,7 +279,8 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
     if (op->rec)
       op->rec->tombstone = true;
   } else {
-    op->rec = store_rec_new(key, strlen(key), value, value_len,
+    op->rec =
+        store_rec_new(key, strlen(key), value, value_len,
                       type == OP_CREATE ? rev : cur->pub.create_revision, rev);
   }
   if (!op->rec) {
@@ -354,9 +355,8 @@ KUBE_EXPORT const char *kube_store_backend(const kube_store_t *s) {
   return s ? s->be->name : NULL;
 }
 
-KUBE_EXPORT kube_store_record_t *kube_store_get(kube_store_t *s,
-                                                const char *key,
-                                                kube_error_t *err) {
+KUBE_EXPORT kube_store_record_t *
+kube_store_get(kube_store_t *s, const char *key, kube_error_t *err) {
   struct rec *r = s && key ? store_cache_find(&s->cache, key) : NULL;
   if (!r) {
     kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "key %s not found",
@@ -381,7 +381,8 @@ KUBE_EXPORT int kube_store_list(kube_store_t *s, const char *prefix,
   size_t plen = strlen(p);
   bool after = start_after && strcmp(start_after, p) >= 0;
   const char *from = after ? start_after : p;
-  size_t total = store_cache_count_prefix_after(&s->cache, p, after ? from : NULL);
+  size_t total =
+      store_cache_count_prefix_after(&s->cache, p, after ? from : NULL);
   size_t want = limit && limit < total ? limit : total;
 
   out->revision = s->revision;

@@ -84,7 +84,7 @@ void store_history_trim(kube_store_t *s) {
 }
 
 int store_history_append(kube_store_t *s, kube_store_event_type_t type,
-                   struct rec *rec, struct rec *prev) {
+                         struct rec *rec, struct rec *prev) {
   struct history *h = &s->hist;
   if (h->n == h->cap && hist_grow(h) < 0)
     return -1;
@@ -150,9 +150,9 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg) {
 
   s->dispatching++;
   for (struct kube_store_watch *w = s->watchers; w; w = w->next_w) {
-    if (w->dead || w->ended || w->next_rev > s->revision)
+    if (w->dead || w->ended)
       continue;
-    size_t i = hist_lower_bound(h, w->next_rev);
+    size_t i = hist_lower_bound(h, w->next_rev) + w->skip;
     while (!w->dead && i < h->n) {
       if (budget == 0) {
         more = true;
@@ -160,8 +160,15 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg) {
       }
       /* Copy: a callback may write, which may grow the ring. */
       struct hist_event e = *hist_at(h, i);
+      /* Several events can share a revision (an etcd transaction written by
+       * another client touching several keys): count them off. */
+      if (e.revision == w->next_rev) {
+        w->skip++;
+      } else {
+        w->next_rev = e.revision;
+        w->skip = 1;
+      }
       i++;
-      w->next_rev = e.revision + 1;
       if (strncmp(e.rec->pub.key, w->prefix, w->prefix_len) != 0)
         continue;
       budget--;
@@ -179,7 +186,7 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg) {
       store_rec_unref(e.rec);
       store_rec_unref(e.prev);
       /* Appends may have re-laid the ring; find our place again. */
-      i = hist_lower_bound(h, w->next_rev);
+      i = hist_lower_bound(h, w->next_rev) + w->skip;
     }
   }
   s->dispatching--;
@@ -196,7 +203,8 @@ int store_watch_init(kube_store_t *s, kube_error_t *err) {
   return 0;
 }
 
-void store_watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg) {
+void store_watch_end_all(kube_store_t *s, kube_reason_t reason,
+                         const char *msg) {
   kube_error_t e = KUBE_ERROR_INIT;
   kube_error_set(&e, reason, 0, "%s", msg);
   s->dispatching++;
@@ -211,12 +219,9 @@ void store_watch_end_all(kube_store_t *s, kube_reason_t reason, const char *msg)
   reap(s);
 }
 
-KUBE_EXPORT kube_store_watch_t *kube_store_watch(kube_store_t *s,
-                                                 const char *prefix,
-                                                 int64_t from_revision,
-                                                 kube_store_watch_cb cb,
-                                                 void *arg,
-                                                 kube_error_t *err) {
+KUBE_EXPORT kube_store_watch_t *
+kube_store_watch(kube_store_t *s, const char *prefix, int64_t from_revision,
+                 kube_store_watch_cb cb, void *arg, kube_error_t *err) {
   if (!s || !cb) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "watch: store and callback are required");
@@ -229,8 +234,7 @@ KUBE_EXPORT kube_store_watch_t *kube_store_watch(kube_store_t *s,
   }
   if (from_revision < 0) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                   "watch: negative revision %lld",
-                   (long long)from_revision);
+                   "watch: negative revision %lld", (long long)from_revision);
     return NULL;
   }
   if (from_revision == 0)

@@ -105,8 +105,8 @@ static void submit_create(struct child *c) {
 
 static void child_main(int round, int fd) {
   struct event_base *base = event_base_new();
-  kube_store_options_t o = {.struct_size = sizeof(o), .backend = "sqlite",
-                            .path = dbpath};
+  kube_store_options_t o = {
+      .struct_size = sizeof(o), .backend = "sqlite", .path = dbpath};
   kube_error_t err = KUBE_ERROR_INIT;
   struct child c = {.round = round};
   c.s = kube_store_open(base, &o, &err);
@@ -194,8 +194,8 @@ static int run_round(int round, int64_t *max_rev) {
 
 static int verify(int upto_round, int64_t max_rev) {
   struct event_base *base = event_base_new();
-  kube_store_options_t o = {.struct_size = sizeof(o), .backend = "sqlite",
-                            .path = dbpath};
+  kube_store_options_t o = {
+      .struct_size = sizeof(o), .backend = "sqlite", .path = dbpath};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_store_t *s = kube_store_open(base, &o, &err);
   if (!s) {
@@ -225,8 +225,9 @@ static int verify(int upto_round, int64_t max_rev) {
       /* A later write may have committed without its ack reaching us; it
        * can only be newer. */
       if (rec->mod_revision < acks[r][i].rev) {
-        fprintf(stderr, "%s: revision %" PRId64 " older than acked %" PRId64
-                        "\n", key, rec->mod_revision, acks[r][i].rev);
+        fprintf(stderr,
+                "%s: revision %" PRId64 " older than acked %" PRId64 "\n", key,
+                rec->mod_revision, acks[r][i].rev);
         bad++;
       } else if (rec->mod_revision == acks[r][i].rev) {
         size_t len = make_value(val, sizeof(val), r, i, acks[r][i].gen);
@@ -238,8 +239,10 @@ static int verify(int upto_round, int64_t max_rev) {
       kube_store_record_unref(rec);
     }
   }
-  printf("verified %ld acknowledged objects, %d problems, store revision %"
-         PRId64 "\n", checked, bad, kube_store_revision(s));
+  printf(
+      "verified %ld acknowledged objects, %d problems, store revision %" PRId64
+      "\n",
+      checked, bad, kube_store_revision(s));
   kube_store_close(s);
   event_base_free(base);
   return bad ? -1 : 0;

@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-bool etcd_available(void) { return access(ETCD_BINARY, X_OK) == 0; }
+bool etcd_available(void) {
+  return access(ETCD_BINARY, X_OK) == 0;
+}
 
 static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -119,8 +121,7 @@ int etcd_start(struct etcd_harness *h, const char *base_dir) {
       h->pid = -1;
     }
   }
-  fprintf(stderr, "etcd did not become healthy (log in %s/etcd.log)\n",
-          h->dir);
+  fprintf(stderr, "etcd did not become healthy (log in %s/etcd.log)\n", h->dir);
   return -1;
 }
 

@@ -38,7 +38,9 @@ struct fx {
   bool timed_out;
 };
 
-static bool durable(void) { return strcmp(backend, "memory") != 0; }
+static bool durable(void) {
+  return strcmp(backend, "memory") != 0;
+}
 
 static kube_store_t *fx_open(struct fx *f, int64_t history) {
   kube_store_options_t o = {.struct_size = sizeof(o)};
@@ -193,8 +195,7 @@ static void test_crud(void **state) {
   assert_int_equal(g->mod_revision, a->mod_revision);
   kube_store_record_unref(g);
 
-  kube_store_record_t *b =
-      must(f, W_UPDATE, "/crud/a", "two", a->mod_revision);
+  kube_store_record_t *b = must(f, W_UPDATE, "/crud/a", "two", a->mod_revision);
   assert_true(b->mod_revision > a->mod_revision);
   assert_int_equal(b->create_revision, a->create_revision);
   assert_string_equal(b->value, "two");
@@ -205,9 +206,8 @@ static void test_crud(void **state) {
 
   /* Values are bytes: embedded NULs survive. */
   struct wres w = {0};
-  assert_int_equal(kube_store_update(f->s, "/crud/a", "x\0y", 3, 0, wcb, &w,
-                                     &err),
-                   0);
+  assert_int_equal(
+      kube_store_update(f->s, "/crud/a", "x\0y", 3, 0, wcb, &w, &err), 0);
   run_until(f, &w.done, 1);
   assert_non_null(w.rec);
   g = kube_store_get(f->s, "/crud/a", NULL);
@@ -265,8 +265,7 @@ static void test_errors(void **state) {
   assert_int_equal(kube_store_create(f->s, "", "x", 1, wcb, &w, &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
-  assert_int_equal(kube_store_create(f->s, "/k", "x", 1, NULL, NULL, &err),
-                   -1);
+  assert_int_equal(kube_store_create(f->s, "/k", "x", 1, NULL, NULL, &err), -1);
   kube_error_clear(&err);
   kube_store_record_unref(a);
   kube_store_record_unref(b);
@@ -787,8 +786,10 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(backend, "etcd")) {
     if (!etcd_available()) {
-      fprintf(stderr, "skip: %s is not installed (apt-get install "
-                      "etcd-server)\n", ETCD_BINARY);
+      fprintf(stderr,
+              "skip: %s is not installed (apt-get install "
+              "etcd-server)\n",
+              ETCD_BINARY);
       rmdir(tmpdir);
       return 77;
     }
