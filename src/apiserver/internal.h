@@ -33,6 +33,9 @@ static inline int api_validate(json_object *o, json_object *old,
   return kube_json_validate(o, old, k, err);
 }
 
+/* A watcher this far behind is cut off (it re-lists, as with
+ * kube-apiserver's slow-watcher handling). */
+#define WATCH_MAX_BACKLOG (64u * 1024 * 1024)
 #define DEFAULT_MAX_BODY (3u * 1024 * 1024)
 #define KUBE_SERVER_MINOR "32"
 
@@ -48,6 +51,7 @@ struct transport {
   void (*stream_chunk)(struct req *r, const char *data, size_t len);
   void (*stream_end)(struct req *r);
   void (*release)(struct req *r); /* transport-specific cleanup */
+  size_t (*backlog)(struct req *r); /* bytes queued to the peer, unsent */
 };
 
 enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #include "apiserver/internal.h"
@@ -182,6 +183,7 @@ static void http_conn_closed(struct evhttp_connection *evcon, void *arg) {
    * detached from the connection and still ours to end. */
   log_debug("apiserver: stream peer closed %s", r->path);
   evhttp_connection_set_closecb(evcon, NULL, NULL);
+  r->done = true;
   r->tp->stream_end(r);
 }
 
@@ -206,6 +208,14 @@ static void http_stream_chunk(struct req *r, const char *data, size_t len) {
   evbuffer_free(buf);
 }
 
+static size_t http_backlog(struct req *r) {
+  struct evhttp_request *er = r->tp_ctx;
+  struct evhttp_connection *evcon = er ? evhttp_request_get_connection(er) : NULL;
+  struct bufferevent *bev =
+      evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+  return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
 static void http_stream_end(struct req *r) {
   struct evhttp_request *er = r->tp_ctx;
   if (er) {
@@ -223,6 +233,7 @@ static const struct transport http_transport = {
     .stream_start = http_stream_start,
     .stream_chunk = http_stream_chunk,
     .stream_end = http_stream_end,
+    .backlog = http_backlog,
 };
 
 static const char *method_string(enum evhttp_cmd_type c) {

@@ -25,6 +25,7 @@ struct watcher {
   bool table;
   int include;
   bool ended;
+  bool slow;                     /* over the backlog limit: end it */
   struct event *timeout_ev;
   struct event *bookmark_ev;
   TAILQ_ENTRY(watcher) hub_link;
@@ -104,6 +105,11 @@ static void send_line(struct watcher *w, const char *type, const char *obj,
   if (!sb.oom)
     w->r->tp->stream_chunk(w->r, sb.data, sb.len);
   kube_strbuf_free(&sb);
+  if (w->r->tp->backlog && w->r->tp->backlog(w->r) > WATCH_MAX_BACKLOG) {
+    log_warn("apiserver: watch of %s is %zu bytes behind, closing it",
+             w->k->resource, w->r->tp->backlog(w->r));
+    w->slow = true;
+  }
 }
 
 static void send_object(struct watcher *w, const char *type, json_object *obj,
@@ -243,6 +249,9 @@ static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
   TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
     deliver(w, &c);
   cache_clear(&c);
+  TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
+    if (w->slow)
+      watcher_end(w);
 }
 
 static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
@@ -296,6 +305,8 @@ static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
   struct ev_cache c = {.ev = ev, .k = w->k};
   deliver(w, &c);
   cache_clear(&c);
+  if (w->slow)
+    watcher_end(w);
 }
 
 static void watcher_free(struct watcher *w) {
