@@ -146,14 +146,14 @@ static bool res_fit(const kube_scheduler_t *s, const snode_t *n,
     hist_add(h, "Too many pods");
     ok = false;
   }
-  static const char *const names[] = {"cpu", "memory", "ephemeral-storage"};
+  static const char *const insufficient[] = {"Insufficient cpu",
+                                             "Insufficient memory",
+                                             "Insufficient ephemeral-storage"};
   for (int r = R_CPU; r <= R_EPH; r++) {
     if (cp->req[r] > 0 && cp->req[r] > n->alloc[r] - used[r]) {
       if (!h)
         return false;
-      char buf[64];
-      snprintf(buf, sizeof(buf), "Insufficient %s", names[r]);
-      hist_add(h, buf);
+      hist_add(h, insufficient[r]);
       ok = false;
     }
   }
@@ -442,6 +442,13 @@ static void ext_adjust(const snode_t *n, const spod_t *p, int64_t *ext_minus,
  * vict, owned by the caller), 0 if not, -1 on OOM. */
 static int try_preempt(kube_scheduler_t *s, const snode_t *n, const cpod_t *cp,
                        cand_t *c, spod_t ***vict) {
+  /* Most nodes in a cluster of equal priorities have nothing to evict:
+   * answer that without allocating. */
+  bool any_low = false;
+  for (uint32_t i = 0; i < n->pods.n && !any_low; i++)
+    any_low = s->pods[n->pods.v[i]]->priority < cp->src->priority;
+  if (!any_low)
+    return 0;
   int64_t minus[R_N] = {0};
   int64_t *ext_minus = n->n_ext ? calloc(n->n_ext, sizeof(int64_t)) : NULL;
   spod_t **low = malloc((n->pods.n + 1) * sizeof(spod_t *));
@@ -592,6 +599,8 @@ int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
   bool have = false;
   int ret = -1;
   bool can_preempt = !cp->src->preemption_never;
+  /* kube-scheduler evaluates max(100, 10% of the nodes) candidates. */
+  uint32_t n_cand = 0, max_cand = s->n_nodes / 10 > 100 ? s->n_nodes / 10 : 100;
 
   if (s->n_nodes == 0) {
     r->message = strdup("no nodes available to schedule pods");
@@ -659,6 +668,8 @@ int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       hist_add(&pre, kind == NO_VICTIMS ? MSG_NO_VICTIMS : MSG_NOT_HELPFUL);
       continue;
     }
+    if (n_cand >= max_cand)
+      continue; /* enough candidates, as kube-scheduler's dry run stops */
     cand_t c;
     spod_t **v = NULL;
     int pr = try_preempt(s, n, cp, &c, &v);
@@ -668,6 +679,7 @@ int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       hist_add(&pre, MSG_NO_VICTIMS);
       continue;
     }
+    n_cand++;
     if (!have || cand_better(&c, &best)) {
       free(best_v);
       best = c;
