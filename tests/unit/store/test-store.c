@@ -766,6 +766,65 @@ static void test_reopen(void **state) {
   kube_store_record_unref(r);
 }
 
+/* A second store on the same data: sqlite refuses it (the first store's
+ * cache must stay authoritative); etcd stores share the data and each one's
+ * cache and watchers follow the other's writes. */
+static void test_second_store(void **state) {
+  struct fx *f = *state;
+  if (!durable())
+    skip();
+  kube_store_options_t o = {.struct_size = sizeof(o)};
+  o.backend = backend;
+  o.path = f->path;
+  o.etcd_endpoints = etcd.endpoint;
+  o.etcd_prefix = f->prefix;
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_store_t *other = kube_store_open(f->base, &o, &err);
+  if (!strcmp(backend, "sqlite")) {
+    assert_null(other);
+    assert_non_null(err.message);
+    kube_error_clear(&err);
+    return;
+  }
+  assert_non_null(other);
+  struct watcher w = {0};
+  w.w = kube_store_watch(f->s, "/two/", 0, watch_cb, &w, &err);
+  assert_non_null(w.w);
+
+  struct wres r = {0};
+  assert_int_equal(kube_store_create(other, "/two/a", "A", 1, wcb, &r, &err),
+                   0);
+  run_until(f, &r.done, 1);
+  assert_non_null(r.rec);
+  run_until(f, &w.n, 1);
+  assert_int_equal(w.ev[0].type, KUBE_STORE_EVENT_CREATE);
+  assert_int_equal(w.ev[0].revision, r.rec->mod_revision);
+  kube_store_record_t *g = kube_store_get(f->s, "/two/a", NULL);
+  assert_non_null(g);
+  assert_int_equal(g->mod_revision, r.rec->mod_revision);
+  kube_store_record_unref(g);
+  /* Conflicts are decided by etcd, across stores. */
+  assert_int_equal(must_fail(f, W_CREATE, "/two/a", "B", 0),
+                   KUBE_REASON_ALREADY_EXISTS);
+  kube_store_record_t *u =
+      must(f, W_UPDATE, "/two/a", "A2", r.rec->mod_revision);
+  struct wres r2 = {0};
+  assert_int_equal(kube_store_update(other, "/two/a", "A3", 2,
+                                     r.rec->mod_revision, wcb, &r2, &err),
+                   0);
+  run_until(f, &r2.done, 1);
+  assert_null(r2.rec);
+  assert_int_equal(r2.reason, KUBE_REASON_CONFLICT);
+  run_until(f, &w.n, 2);
+  assert_int_equal(w.ev[1].type, KUBE_STORE_EVENT_UPDATE);
+  assert_int_equal(w.ev[1].revision, u->mod_revision);
+  assert_string_equal(w.ev[1].prev_value, "A");
+  kube_store_record_unref(u);
+  kube_store_record_unref(r.rec);
+  kube_store_watch_cancel(w.w);
+  kube_store_close(other);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw) {
   return remove(path);
@@ -814,6 +873,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
   };
   char name[64];
   snprintf(name, sizeof(name), "store-%s", backend);
