@@ -14,6 +14,7 @@ static bool is_change(const char *a) {
 static int label_or_annotate(int argc, char **argv, bool annotate) {
   const char *field = annotate ? "annotations" : "labels";
   const char *verb = annotate ? "annotated" : "labeled";
+  bool only_removals = true;
   const char *selector = NULL, *output = NULL, *dry_run_v = NULL, *dry_run;
   const char *resource_version = NULL;
   bool overwrite = false, all = false, dry_run_set = false, list = false;
@@ -62,6 +63,8 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       goto out;
     }
     json_object_object_add(changes, key, eq ? json_object_new_string(eq + 1) : NULL);
+    if (eq)
+      only_removals = false;
   }
   if (nres == 0) {
     rc = cli_fail("one or more resources must be specified as <resource> "
@@ -73,6 +76,9 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
                   annotate ? "annotation" : "label");
     goto out;
   }
+  /* kubectl (since 1.2x) words a pure removal "unlabeled". */
+  if (!annotate && only_removals)
+    verb = "unlabeled";
   if (cli_parse_refs(pos, nres, &refs, &nrefs) < 0)
     goto out;
   kube_client_t *c = cli_client();
