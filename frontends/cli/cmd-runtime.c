@@ -142,7 +142,16 @@ static int do_create(int argc, char **argv, bool run) {
     /* Foreground: signals for us go to the container, as runc forwards. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
-    if (kube_runtime_run(rt, id, cfg, &io, NULL, &err) < 0) {
+    if (!o.pid_file && !o.log_path) {
+      /* The common case: we are the monitor, no extra process. */
+      if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) < 0) {
+        rc = rt_fail_err(&err);
+      } else {
+        rc = ex.exit_code;
+        if (kube_runtime_delete(rt, id, true, &err) < 0)
+          rt_fail_err(&err);
+      }
+    } else if (kube_runtime_run(rt, id, cfg, &io, NULL, &err) < 0) {
       rc = rt_fail_err(&err);
     } else {
       pid_t pid = 0;

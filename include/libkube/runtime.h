@@ -284,7 +284,10 @@ int kube_runtime_create(kube_runtime_t *rt, const char *id,
 /* Let a created container exec its process. */
 int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err);
 /* Create and start in one step (no wait-for-start round trip).  When
- * exit_out is not NULL, also wait for the container to exit and fill it. */
+ * exit_out is not NULL, also wait for the container to exit and fill it;
+ * then (unless io->log_path asks for a log copier) the calling process is
+ * the container's monitor itself: the init is its child until the call
+ * returns, so a SIGCHLD handler of the caller must not reap it. */
 int kube_runtime_run(kube_runtime_t *rt, const char *id,
                      const kube_container_config_t *cfg,
                      const kube_container_io_t *io,

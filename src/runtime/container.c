@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -174,6 +175,8 @@ static void close_fd(int *fd) {
  * gone (or timeout_ms elapsed: -1 with ETIMEDOUT). */
 static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
                      int timeout_ms) {
+  if (pid == getpid())
+    return 0; /* run-and-wait made us the monitor; the exit is recorded */
   if (rt_is_child(rt, pid)) {
     if (timeout_ms < 0) {
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -214,7 +217,7 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
 static int create_common(kube_runtime_t *rt, const char *id,
                          const kube_container_config_t *cfg,
                          const kube_container_io_t *io, bool run,
-                         kube_error_t *err) {
+                         kube_container_exit_t *exit_out, kube_error_t *err) {
   if (rt_validate_id(id, err) < 0)
     return -1;
   if (!cfg)
@@ -227,11 +230,13 @@ static int create_common(kube_runtime_t *rt, const char *id,
                           errno == EEXIST ? "already exists" : strerror(errno));
   struct child_plan plan;
   struct cg_handle cg;
-  int dirfd = -1, sync[2] = {-1, -1};
+  int dirfd = -1, sync[2] = {-1, -1}, child_pidfd = -1;
   pid_t monitor = -1, pid = 0;
   bool cg_made = false;
   char cgpath[256];
   const char *log_path = io ? io->log_path : NULL;
+  /* Run-and-wait without a log to copy needs no separate monitor. */
+  bool direct = run && exit_out && !log_path;
   cg_handle_init(&cg, &rt->cg, "");
   if (plan_prepare(&plan, cfg, err) < 0)
     goto fail_plan;
@@ -278,22 +283,50 @@ static int create_common(kube_runtime_t *rt, const char *id,
     kube_make_error(err, errno, "socketpair: %s", strerror(errno));
     goto fail;
   }
-  monitor = fork();
-  if (monitor < 0) {
-    kube_make_error(err, errno, "fork: %s", strerror(errno));
-    goto fail;
+  if (direct) {
+    /* run-and-wait: this process is the monitor, saving a fork and the
+     * hops through M. */
+    int saved_pidns = -1;
+    const char *what = "";
+    if (plan.join_fd[KUBE_NS_PID] >= 0) {
+      saved_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+      if (saved_pidns < 0 || setns(plan.join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
+        kube_error_set(err, KUBE_REASON_INVALID, errno, "join linux.namespaces pid: %s",
+                       strerror(errno));
+        close_fd(&saved_pidns);
+        goto fail;
+      }
+    }
+    long cpid = monitor_spawn(&plan, &cg, sync[1], &child_pidfd, &what);
+    int e = errno;
+    if (saved_pidns >= 0) {
+      if (setns(saved_pidns, CLONE_NEWPID) < 0)
+        log_warn("runtime: cannot return to the pid namespace: %s", strerror(errno));
+      close(saved_pidns);
+    }
+    if (cpid < 0) {
+      kube_make_error(err, e, "%s: %s", what, strerror(e));
+      goto fail;
+    }
+    pid = (pid_t)cpid;
+    monitor = getpid();
+  } else {
+    monitor = fork();
+    if (monitor < 0) {
+      kube_make_error(err, errno, "fork: %s", strerror(errno));
+      goto fail;
+    }
+    if (monitor == 0) {
+      close(sync[0]);
+      monitor_main(rt, &plan, &cg, log_path, sync[1]);
+    }
+    rt_add_child(rt, monitor);
   }
-  if (monitor == 0) {
-    close(sync[0]);
-    monitor_main(rt, &plan, &cg, log_path, sync[1]);
-  }
-  rt_add_child(rt, monitor);
   close_fd(&sync[1]);
   close_fd(&plan.fifo_fd);
   for (int i = 0; i < 2; i++)
     for (int k = 0; k < 2; k++)
       close_fd(&plan.log_pipe[i][k]);
-  cg_handle_close(&cg);
   struct sync_msg m;
   bool ready = false;
   for (;;) {
@@ -340,6 +373,14 @@ static int create_common(kube_runtime_t *rt, const char *id,
     }
     free(json);
   }
+  if (direct) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    monitor_record_exit(rt, cg.path, dirfd, status, exit_out);
+    close_fd(&child_pidfd);
+  }
+  cg_handle_close(&cg);
   close(dirfd);
   plan_free(&plan);
   return 0;
@@ -347,8 +388,11 @@ static int create_common(kube_runtime_t *rt, const char *id,
 fail:
   if (pid > 0)
     kill(pid, SIGKILL);
-  if (monitor > 0)
+  if (direct && pid > 0)
+    waitpid(pid, NULL, 0);
+  else if (monitor > 0)
     wait_gone(rt, monitor, 0, -1);
+  close_fd(&child_pidfd);
   close_fd(&sync[0]);
   close_fd(&sync[1]);
   close_fd(&plan.fifo_fd);
@@ -372,7 +416,7 @@ fail_plan:
 KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
                                     const kube_container_config_t *cfg,
                                     const kube_container_io_t *io, kube_error_t *err) {
-  return create_common(rt, id, cfg, io, false, err);
+  return create_common(rt, id, cfg, io, false, NULL, err);
 }
 
 /* Status from what is on disk and in /proc. */
@@ -628,9 +672,9 @@ KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
                                  const kube_container_config_t *cfg,
                                  const kube_container_io_t *io,
                                  kube_container_exit_t *exit_out, kube_error_t *err) {
-  if (create_common(rt, id, cfg, io, true, err) < 0)
+  if (create_common(rt, id, cfg, io, true, exit_out, err) < 0)
     return -1;
-  if (exit_out)
+  if (exit_out && io && io->log_path)
     return kube_runtime_wait(rt, id, -1, exit_out, err);
   return 0;
 }

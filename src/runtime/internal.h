@@ -219,6 +219,10 @@ __attribute__((noreturn)) void monitor_main(struct kube_runtime *rt,
                                             struct child_plan *p,
                                             const struct cg_handle *cg,
                                             const char *log_path, int sync_fd);
+long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd,
+                   int *pidfd_out, const char **what);
+void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
+                         int status, kube_container_exit_t *out);
 void rt_forget_child(struct kube_runtime *rt, pid_t pid);
 bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 

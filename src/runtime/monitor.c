@@ -91,6 +91,105 @@ static void close_except(const int *keep, size_t n) {
   syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+/* Clone C into its namespaces and cgroups, write the id maps, let it go.
+ * Used by M and, for run-and-wait, by P itself.  Returns C's pid (and its
+ * pidfd) or -1 with errno set and *what naming the step.  No allocation. */
+long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd,
+                   int *pidfd_out, const char **what) {
+  int go[2];
+  *what = "pipe";
+  if (pipe2(go, O_CLOEXEC) < 0)
+    return -1;
+  int pidfd = -1;
+  int cgfd = cg->unified_fd;
+  long pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, cgfd);
+  if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY)) {
+    cgfd = -1; /* CLONE_INTO_CGROUP refused: write cgroup.procs instead */
+    pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, -1);
+  }
+  if (pid == 0) {
+    close(go[1]);
+    p->go_fd = go[0];
+    p->sync_fd = sync_fd;
+    child_main(p);
+  }
+  int saved = errno;
+  close(go[0]);
+  if (pid < 0) {
+    close(go[1]);
+    errno = saved;
+    *what = "clone3 (linux.namespaces)";
+    return -1;
+  }
+  /* Enter the cgroups before C runs anything. */
+  struct cg_handle enter = *cg;
+  if (cgfd >= 0)
+    enter.unified_procs_fd = -1;
+  *what = "join cgroup";
+  if (cg_handle_enter(&enter, (pid_t)pid) < 0)
+    goto kill_child;
+  if (p->new_user) {
+    const kube_container_config_t *cfg = p->cfg;
+    for (int which = 0; which < 2; which++) {
+      char path[64], buf[1024];
+      size_t n = 0;
+      const kube_rt_id_map_t *m = which ? cfg->gid_mappings : cfg->uid_mappings;
+      size_t cnt = which ? cfg->n_gid_mappings : cfg->n_uid_mappings;
+      for (size_t i = 0; i < cnt && n < sizeof buf - 40; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u %u %u\n", m[i].container_id,
+                              m[i].host_id, m[i].size);
+      snprintf(path, sizeof path, "/proc/%ld/%s", pid, which ? "gid_map" : "uid_map");
+      *what = which ? "write linux.gidMappings" : "write linux.uidMappings";
+      int fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        goto kill_child;
+      if (write(fd, buf, n) != (ssize_t)n) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        goto kill_child;
+      }
+      close(fd);
+    }
+  }
+  *what = "start init";
+  if (write(go[1], "g", 1) != 1)
+    goto kill_child;
+  close(go[1]);
+  *pidfd_out = pidfd;
+  return pid;
+kill_child:
+  saved = errno;
+  close(go[1]);
+  kill((pid_t)pid, SIGKILL);
+  waitpid((pid_t)pid, NULL, 0);
+  if (pidfd >= 0)
+    close(pidfd);
+  errno = saved;
+  return -1;
+}
+
+/* Turn a wait status into the exit record and write it.  No allocation. */
+void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
+                         int status, kube_container_exit_t *out) {
+  kube_container_exit_t e;
+  memset(&e, 0, sizeof e);
+  clock_gettime(CLOCK_REALTIME, &e.finished_at);
+  if (WIFSIGNALED(status)) {
+    e.signal = WTERMSIG(status);
+    e.exit_code = 128 + e.signal;
+  } else {
+    e.exit_code = WEXITSTATUS(status);
+  }
+  long oom = rt->cgops->oom_kills(&rt->cg, cgpath);
+  e.oom_killed = oom > 0;
+  snprintf(e.reason, sizeof e.reason, "%s",
+           e.oom_killed ? "OOMKilled" : e.exit_code == 0 ? "Completed" : "Error");
+  state_write_exit(dirfd, &e);
+  if (out)
+    *out = e;
+}
+
 void monitor_main(struct kube_runtime *rt, struct child_plan *p,
                   const struct cg_handle *cg, const char *log_path, int sync_fd) {
   setsid();
@@ -107,70 +206,14 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
                  strerror(errno));
     _exit(1);
   }
-  int go[2];
-  if (pipe2(go, O_CLOEXEC) < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "pipe: %s", strerror(errno));
-    _exit(1);
-  }
   int pidfd = -1;
-  int cgfd = cg->unified_fd;
-  long pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, cgfd);
-  if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY)) {
-    cgfd = -1; /* CLONE_INTO_CGROUP refused: write cgroup.procs instead */
-    pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, -1);
-  }
-  if (pid == 0) {
-    close(go[1]);
-    p->go_fd = go[0];
-    p->sync_fd = sync_fd;
-    child_main(p);
-  }
-  close(go[0]);
+  const char *what = "";
+  long pid = monitor_spawn(p, cg, sync_fd, &pidfd, &what);
   if (pid < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "clone3 (linux.namespaces): %s",
-                 strerror(errno));
+    child_report(sync_fd, SYNC_ERROR, errno, 0, "%s: %s", what, strerror(errno));
     _exit(1);
   }
   child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
-  /* Enter the cgroups before C runs anything. */
-  struct cg_handle enter = *cg;
-  if (cgfd >= 0)
-    enter.unified_procs_fd = -1;
-  if (cg_handle_enter(&enter, (pid_t)pid) < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "join cgroup %s: %s", cg->path,
-                 strerror(errno));
-    kill((pid_t)pid, SIGKILL);
-    waitpid((pid_t)pid, NULL, 0);
-    _exit(1);
-  }
-  if (p->new_user) {
-    const kube_container_config_t *cfg = p->cfg;
-    for (int which = 0; which < 2; which++) {
-      char path[64], buf[1024];
-      size_t n = 0;
-      const kube_rt_id_map_t *m = which ? cfg->gid_mappings : cfg->uid_mappings;
-      size_t cnt = which ? cfg->n_gid_mappings : cfg->n_uid_mappings;
-      for (size_t i = 0; i < cnt && n < sizeof buf - 40; i++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u %u %u\n", m[i].container_id,
-                              m[i].host_id, m[i].size);
-      snprintf(path, sizeof path, "/proc/%ld/%s", pid, which ? "gid_map" : "uid_map");
-      int fd = open(path, O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write(fd, buf, n) != (ssize_t)n) {
-        child_report(sync_fd, SYNC_ERROR, errno, 0, "write linux.%s: %s",
-                     which ? "gidMappings" : "uidMappings", strerror(errno));
-        kill((pid_t)pid, SIGKILL);
-        waitpid((pid_t)pid, NULL, 0);
-        _exit(1);
-      }
-      close(fd);
-    }
-  }
-  if (write(go[1], "g", 1) != 1) {
-    kill((pid_t)pid, SIGKILL);
-    waitpid((pid_t)pid, NULL, 0);
-    _exit(1);
-  }
-  close(go[1]);
 
   /* From here on M only watches.  Drop everything inherited from P. */
   int logfd = -1;
@@ -188,8 +231,6 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
   }
   int dirfd = p->state_dir_fd;
   const char *cgpath = cg->path;
-  const struct cg_layout *layout = &rt->cg;
-  const struct cgroup_ops *ops = rt->cgops;
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     dup2(devnull, 0);
@@ -239,19 +280,6 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
       close(streams[i].fd);
     }
   }
-  kube_container_exit_t e;
-  memset(&e, 0, sizeof e);
-  clock_gettime(CLOCK_REALTIME, &e.finished_at);
-  if (WIFSIGNALED(status)) {
-    e.signal = WTERMSIG(status);
-    e.exit_code = 128 + e.signal;
-  } else {
-    e.exit_code = WEXITSTATUS(status);
-  }
-  long oom = ops->oom_kills(layout, cgpath);
-  e.oom_killed = oom > 0;
-  snprintf(e.reason, sizeof e.reason, "%s",
-           e.oom_killed ? "OOMKilled" : e.exit_code == 0 ? "Completed" : "Error");
-  state_write_exit(dirfd, &e);
+  monitor_record_exit(rt, cgpath, dirfd, status, NULL);
   _exit(0);
 }
