@@ -7,8 +7,6 @@
 #include "apiserver/internal.h"
 #include "apiserver/patch.h"
 
-#pragma weak kube_managed_fields_update
-
 /* A store write on behalf of a request (r may go away only through
  * req_finish, which happens in the callback). */
 struct wctx {
@@ -37,9 +35,21 @@ bool dry_run(const struct req *r) {
   return d && *d && strcasecmp(d, "All") == 0;
 }
 
-static const char *field_manager(const struct req *r) {
+/* fieldManager, else the User-Agent up to its first '/' (kubectl/v1.32
+ * -> "kubectl"), as kube-apiserver does. */
+static const char *field_manager(struct req *r, char *buf, size_t len) {
   const char *m = req_query(r, "fieldManager");
-  return m && *m ? m : "unknown";
+  if (m && *m)
+    return m;
+  if (r->user_agent && *r->user_agent) {
+    size_t n = strcspn(r->user_agent, "/");
+    if (n > 0 && n < len) {
+      memcpy(buf, r->user_agent, n);
+      buf[n] = '\0';
+      return buf;
+    }
+  }
+  return "unknown";
 }
 
 static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
@@ -176,12 +186,12 @@ static void strip_server_fields(json_object *meta) {
 }
 
 static void record_manager(struct req *r, json_object *obj, json_object *old) {
-  if (!kube_managed_fields_update)
-    return;
   if (r->content_type && strstr(r->content_type, "apply-patch"))
     return; /* kube_apply recorded it */
   kube_error_t e = KUBE_ERROR_INIT;
-  if (kube_managed_fields_update(obj, old, field_manager(r), &e) < 0)
+  char mbuf[128];
+  if (kube_managed_fields_update(obj, old, field_manager(r, mbuf, sizeof mbuf),
+                                 &e) < 0)
     log_debug("apiserver: managedFields: %s", e.message);
   kube_error_clear(&e);
 }

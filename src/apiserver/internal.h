@@ -81,6 +81,7 @@ struct req {
   bool query_init;
   char *content_type;
   char *accept;
+  char *user_agent;
   char *body;
   size_t body_len;
   struct route rt;

@@ -78,6 +78,7 @@ static void req_free(struct req *r) {
   free(r->path);
   free(r->content_type);
   free(r->accept);
+  free(r->user_agent);
   free(r->body);
   free(r);
 }
@@ -287,6 +288,8 @@ static void http_cb(struct evhttp_request *er, void *arg) {
   const char *ac = evhttp_find_header(in, "Accept");
   r->content_type = ct ? strdup(ct) : NULL;
   r->accept = ac ? strdup(ac) : NULL;
+  const char *ua = evhttp_find_header(in, "User-Agent");
+  r->user_agent = ua ? strdup(ua) : NULL;
   int rc = req_set_uri(r, evhttp_request_get_uri(er));
   if (rc == -1 || !r->method_str) {
     reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed request URI");

@@ -435,6 +435,34 @@ def test_patch(k, t):
     t.check(r.status == 404, "patch missing 404", r)
 
 
+def test_server_side_apply(k, t):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"},
+          "data": {"a": "1"}}
+    url = "/api/v1/namespaces/default/configmaps/ssa?fieldManager=mgr1"
+    r = k.request("PATCH", url, json.dumps(cm), ctype="application/apply-patch+yaml")
+    t.check(r.status == 201, "apply creates", r)
+    mf = r.json()["metadata"].get("managedFields", []) if r.status == 201 else []
+    t.check(any(m.get("manager") == "mgr1" and m.get("operation") == "Apply"
+                for m in mf), "managedFields recorded", mf)
+    cm2 = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"},
+           "data": {"a": "2"}}
+    r = k.request("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=mgr2",
+                  json.dumps(cm2), ctype="application/apply-patch+yaml")
+    t.check(r.status == 409 and r.json()["reason"] == "Conflict", "apply conflict 409", r)
+    r = k.request("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=mgr2&force=true",
+                  json.dumps(cm2), ctype="application/apply-patch+yaml")
+    t.check(r.status == 200 and r.json()["data"]["a"] == "2", "apply force", r)
+    r = k.request("PATCH", "/api/v1/namespaces/default/configmaps/ssa",
+                  "data: {b: '3'}\n", ctype="application/apply-patch+yaml")
+    t.check(r.status == 400, "apply without fieldManager 400", r)
+    r = k.request("PATCH", "/api/v1/namespaces/default/configmaps/ssa",
+                  {"data": {"c": "4"}}, ctype="application/merge-patch+json",
+                  headers={"User-Agent": "kubectl/v1.32.0 (linux/amd64)"})
+    mf = r.json()["metadata"].get("managedFields", [])
+    t.check(any(m.get("manager") == "kubectl" and m.get("operation") == "Update"
+                for m in mf), "manager from User-Agent", mf)
+
+
 def test_graceful_delete(k, t):
     k.request("POST", PODS, pod("grace", node="n1", terminationGracePeriodSeconds=1))
     r = k.request("DELETE", PODS + "/grace")
@@ -535,6 +563,7 @@ def main():
                    test_lists,
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
+                   test_server_side_apply,
                    test_graceful_delete, test_namespace_delete,
                    test_deletecollection, test_concurrent_watchers):
             try:
