@@ -798,6 +798,101 @@ static void test_incremental_state(void **state) {
   kube_scheduler_free(s);
 }
 
+static void test_incremental_random(void **state) {
+  /* Random adds, removals, updates and node churn against a model of the
+   * per-node sums; the label index must keep answering selectors right. */
+  enum { NN = 25, NP = 200, OPS = 3000, NC = 5 };
+  kube_scheduler_t *s = mksched(NULL);
+  kube_error_t err = KUBE_ERROR_INIT;
+  static char nn[NN][8], pn[NP][8];
+  static const char *colors[NC] = {"red", "blue", "green", "cyan", "pink"};
+  int color[NN], where[NP];
+  int64_t cpu[NP];
+  kube_sched_label_t pl[NP];
+  uint64_t x = 99;
+#define RND(m) ((int)((x = x * 6364136223846793005ULL + 1) >> 33) % (m))
+  for (int i = 0; i < NN; i++) {
+    snprintf(nn[i], sizeof(nn[i]), "n%d", i);
+    color[i] = i % NC;
+    kube_sched_label_t l = {"color", colors[color[i]]};
+    kube_sched_node_t n = mknode(nn[i], 1000000, 1000 * GI);
+    n.n_labels = 1;
+    n.labels = &l;
+    add_node(s, &n);
+  }
+  for (int i = 0; i < NP; i++) {
+    snprintf(pn[i], sizeof(pn[i]), "p%d", i);
+    where[i] = -1;
+    pl[i] = (kube_sched_label_t){"app", i % 2 ? "a" : "b"};
+  }
+  for (int op = 0; op < OPS; op++) {
+    int k = RND(10), p = RND(NP), n = RND(NN);
+    if (k < 5 && where[p] < 0) {
+      cpu[p] = 1 + RND(1000);
+      kube_sched_pod_t pod = mkpod(pn[p], cpu[p], MI);
+      pod.n_labels = 1;
+      pod.labels = &pl[p];
+      bind(s, &pod, nn[n]);
+      where[p] = n;
+    } else if (k < 8 && where[p] >= 0) {
+      assert_int_equal(kube_scheduler_remove_pod(s, "default", pn[p], &err), 0);
+      where[p] = -1;
+    } else if (k == 8) {
+      color[n] = RND(NC);
+      kube_sched_label_t l = {"color", colors[color[n]]};
+      kube_sched_node_t nd = mknode(nn[n], 1000000, 1000 * GI);
+      nd.n_labels = 1;
+      nd.labels = &l;
+      assert_int_equal(kube_scheduler_update_node(s, &nd, &err), 0);
+    } else if (k == 9 && RND(4) == 0) {
+      assert_int_equal(kube_scheduler_remove_node(s, nn[n], &err), 0);
+      for (int i = 0; i < NP; i++)
+        if (where[i] == n)
+          where[i] = -1;
+      kube_sched_label_t l = {"color", colors[color[n]]};
+      kube_sched_node_t nd = mknode(nn[n], 1000000, 1000 * GI);
+      nd.n_labels = 1;
+      nd.labels = &l;
+      add_node(s, &nd);
+    }
+    if (op % 50 == 0) {
+      size_t total = 0;
+      for (int i = 0; i < NN; i++) {
+        int64_t want_cpu = 0, want_pods = 0;
+        for (int j = 0; j < NP; j++)
+          if (where[j] == i) {
+            want_cpu += cpu[j];
+            want_pods++;
+          }
+        kube_sched_resources_t r;
+        assert_int_equal(kube_scheduler_node_requested(s, nn[i], &r, &err), 0);
+        assert_int_equal(r.cpu_milli, want_cpu);
+        assert_int_equal(r.pods, want_pods);
+        total += (size_t)want_pods;
+      }
+      assert_int_equal(kube_scheduler_pod_count(s), total);
+      /* A selector answered through the index lands on a node of the
+       * right colour. */
+      kube_sched_label_t sel = {"color", colors[op % NC]};
+      kube_sched_pod_t q = mkpod("probe", 1, 1);
+      q.n_node_selector = 1;
+      q.node_selector = &sel;
+      const char *got = place(s, &q);
+      bool any = false;
+      for (int i = 0; i < NN; i++)
+        any |= color[i] == op % NC;
+      if (any) {
+        int idx = atoi(got + 1);
+        assert_int_equal(color[idx], op % NC);
+      } else {
+        assert_non_null(strstr(got, "didn't match Pod's node affinity"));
+      }
+    }
+  }
+#undef RND
+  kube_scheduler_free(s);
+}
+
 /* ---- batches, dry runs, determinism ---- */
 
 static void test_batch_priority_and_dry_run(void **state) {
@@ -1061,6 +1156,7 @@ int main(void) {
       cmocka_unit_test(test_preemption_nomination),
       cmocka_unit_test(test_reason_sorting),
       cmocka_unit_test(test_incremental_state),
+      cmocka_unit_test(test_incremental_random),
       cmocka_unit_test(test_batch_priority_and_dry_run),
       cmocka_unit_test(test_batch_packing_quality),
       cmocka_unit_test(test_deterministic),
