@@ -23,6 +23,7 @@
 #include <libkube/store.h>
 
 #include "etcd-harness.h"
+#include "store/internal.h"
 
 static const char *backend;
 static char tmpdir[256];
@@ -825,6 +826,89 @@ static void test_second_store(void **state) {
   kube_store_close(other);
 }
 
+/* The ordered map against a brute-force model: random puts and removes,
+ * then order, lookups, prefix counts and seeks.  Backend-independent, so it
+ * runs in the memory pass only. */
+static int cmp_rec(const void *a, const void *b) {
+  return strcmp((*(struct rec *const *)a)->pub.key,
+                (*(struct rec *const *)b)->pub.key);
+}
+
+static void test_cache_model(void **state) {
+  if (strcmp(backend, "memory") != 0)
+    skip();
+  enum { KEYS = 3000, OPS = 40000 };
+  struct cache c = {0};
+  static bool present[KEYS];
+  memset(present, 0, sizeof(present));
+  unsigned seed = 7;
+  char key[32];
+  size_t n = 0;
+  for (int op = 0; op < OPS; op++) {
+    int k = rand_r(&seed) % KEYS;
+    snprintf(key, sizeof(key), "/m/%d/%d", k % 13, k);
+    if (rand_r(&seed) % 3) {
+      struct rec *r = store_rec_new(key, strlen(key), "v", 1, op + 1, op + 1);
+      bool oom;
+      struct rec *old = store_cache_put(&c, r, &oom);
+      assert_false(oom);
+      assert_true((old != NULL) == present[k]);
+      store_rec_unref(old);
+      if (!present[k])
+        n++;
+      present[k] = true;
+    } else {
+      struct rec *old = store_cache_remove(&c, key);
+      assert_true((old != NULL) == present[k]);
+      store_rec_unref(old);
+      if (present[k])
+        n--;
+      present[k] = false;
+    }
+  }
+  assert_int_equal(store_cache_size(&c), n);
+  /* In-order walk equals the sorted model. */
+  struct rec **model = calloc(n ? n : 1, sizeof(*model));
+  size_t m = 0;
+  for (int k = 0; k < KEYS; k++) {
+    snprintf(key, sizeof(key), "/m/%d/%d", k % 13, k);
+    struct rec *r = store_cache_find(&c, key);
+    assert_true((r != NULL) == present[k]);
+    if (r)
+      model[m++] = r;
+  }
+  assert_int_equal(m, n);
+  qsort(model, n, sizeof(*model), cmp_rec);
+  struct cache_iter it;
+  store_cache_iter_seek(&it, &c, "", false);
+  for (size_t i = 0; i < n; i++)
+    assert_ptr_equal(store_cache_iter_next(&it), model[i]);
+  assert_null(store_cache_iter_next(&it));
+  /* Prefix counts and seeks. */
+  for (int p = 0; p < 13; p++) {
+    char prefix[16];
+    snprintf(prefix, sizeof(prefix), "/m/%d/", p);
+    size_t expect = 0;
+    for (size_t i = 0; i < n; i++)
+      expect += strncmp(model[i]->pub.key, prefix, strlen(prefix)) == 0;
+    assert_int_equal(store_cache_count_prefix(&c, prefix), expect);
+    if (expect > 2) {
+      /* Count after the second key of the prefix. */
+      size_t first = 0;
+      while (strncmp(model[first]->pub.key, prefix, strlen(prefix)) != 0)
+        first++;
+      assert_int_equal(store_cache_count_prefix_after(
+                           &c, prefix, model[first + 1]->pub.key),
+                       expect - 2);
+      store_cache_iter_seek(&it, &c, model[first + 1]->pub.key, true);
+      assert_ptr_equal(store_cache_iter_next(&it), model[first + 2]);
+    }
+  }
+  free(model);
+  store_cache_clear(&c);
+  assert_int_equal(store_cache_size(&c), 0);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw) {
   return remove(path);
@@ -874,6 +958,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
+      cmocka_unit_test(test_cache_model),
   };
   char name[64];
   snprintf(name, sizeof(name), "store-%s", backend);
