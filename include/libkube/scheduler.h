@@ -359,11 +359,15 @@ typedef enum kube_sched_batch_flags {
 } kube_sched_batch_flags_t;
 
 /* Place many pending pods: sorted by priority (highest first), then size
- * (dominant resource share, largest first), then input order; each placed
- * pod is accounted before the next is placed.  results[i] (caller array of
- * n, overwritten) is the outcome of pods[i].  Preemption is only reported,
- * never performed.  Returns the number of pods placed, or -1 with err
- * (results then hold nothing to clear). */
+ * (dominant resource share of the largest node, largest first), with
+ * CPU-dominant and memory-dominant pods of one priority interleaved so that
+ * their running totals stay even (this is what lets MostAllocated fill
+ * nodes in both dimensions), then input order.  Each placed pod is
+ * accounted before the next is placed.  results[i] (caller array of n,
+ * overwritten) is the outcome of pods[i].  Preemption is only reported,
+ * never performed.  AlreadyExists when a pod is already bound (nothing is
+ * placed).  Returns the number of pods placed, or -1 with err (results then
+ * hold nothing to clear, and the scheduler is unchanged). */
 int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
                                       const kube_sched_pod_t *pods, size_t n,
                                       unsigned flags,

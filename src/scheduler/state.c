@@ -108,8 +108,8 @@ void ks_refresh_max_alloc(kube_scheduler_t *s) {
 }
 
 /* Visiting order of the grid cells for the configured strategy. */
-static int64_t order_key[NCELLS];
-static int order_cmp(const void *a, const void *b) {
+static int order_cmp(const void *a, const void *b, void *ctx) {
+  const int64_t *order_key = ctx;
   uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
   if (order_key[x] != order_key[y])
     return order_key[x] < order_key[y] ? -1 : 1;
@@ -140,8 +140,7 @@ static void grid_order(kube_scheduler_t *s) {
   int64_t wm = s->cfg.memory_weight > 0 ? s->cfg.memory_weight : 0;
   if (wc + wm == 0)
     wc = wm = 1;
-  /* Stable across calls: the comparison only uses order_key, filled here
-   * single-threadedly before qsort (the key table is rebuilt each time). */
+  int64_t order_key[NCELLS];
   for (int c = 0; c < NCELLS; c++) {
     int ci = c / (GRID + 1), mi = c % (GRID + 1);
     int64_t u = wc * ci + wm * mi;
@@ -149,7 +148,7 @@ static void grid_order(kube_scheduler_t *s) {
     order_key[c] = (dir >= 0 ? -u : u) * 1024 + skew;
     s->order[c] = (uint16_t)c;
   }
-  qsort(s->order, NCELLS, sizeof(s->order[0]), order_cmp);
+  qsort_r(s->order, NCELLS, sizeof(s->order[0]), order_cmp, order_key);
 }
 
 /* ---- life cycle ---- */
