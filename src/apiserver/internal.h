@@ -101,6 +101,7 @@ TAILQ_HEAD(req_list, req);
 
 struct listener {
   struct evhttp *http;
+  struct evhttp_bound_socket *bound; /* NULL once we stopped accepting */
   bool auth;                  /* requires the bearer token */
   char *unix_path;            /* unlinked on free */
   int port;

@@ -546,7 +546,7 @@ static int listen_unix(kube_apiserver_t *srv, const char *path,
   struct evconnlistener *el = evconnlistener_new(
       srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
       fd);
-  if (!el || !evhttp_bind_listener(l->http, el)) {
+  if (!el || !(l->bound = evhttp_bind_listener(l->http, el))) {
     if (el)
       evconnlistener_free(el);
     else
@@ -601,6 +601,7 @@ static int listen_tcp(kube_apiserver_t *srv, const char *hostport,
     return kube_make_error(err, e, "cannot listen on %s: %s", hostport,
                            strerror(e));
   }
+  l->bound = bs;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
   if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
@@ -722,6 +723,16 @@ KUBE_EXPORT void kube_apiserver_shutdown(kube_apiserver_t *srv,
   srv->shutting_down = true;
   srv->done_cb = done;
   srv->done_arg = arg;
+  /* No new connections; the open ones finish what they started (new
+   * requests on them get 503). */
+  for (struct listener *l = srv->listeners; l; l = l->next) {
+    if (l->bound) {
+      evhttp_del_accept_socket(l->http, l->bound);
+      l->bound = NULL;
+    }
+    if (l->unix_path)
+      unlink(l->unix_path);
+  }
   /* Watches end first so their connections are idle when evhttp goes. */
   watch_stop_all(srv);
   /* evhttp_free would drop connections whose replies are still pending;

@@ -76,6 +76,40 @@ def main():
                 if k.request("GET", PODS + "/" + n).json().get("metadata", {})
                 .get("resourceVersion") != rv]
         t.check(not lost, "every acknowledged write survived kill -9", lost)
+        # SIGTERM while clients are writing: every acknowledged write is
+        # kept, and the daemon still exits 0.
+        import threading
+        acked2 = []
+        lock = threading.Lock()
+
+        def writer(n):
+            for i in range(200):
+                try:
+                    r = k.request("POST", PODS, pod("c%d-%d" % (n, i)), timeout=5)
+                except OSError:
+                    return
+                if r.status == 201:
+                    with lock:
+                        acked2.append(("c%d-%d" % (n, i),
+                                       r.json()["metadata"]["resourceVersion"]))
+                elif r.status != 503:
+                    return
+        ths = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for th in ths:
+            th.start()
+        import time
+        time.sleep(0.3)
+        rc = k.stop()
+        for th in ths:
+            th.join()
+        t.check(rc == 0, "SIGTERM under load exits 0", rc)
+        k.start()
+        lost = [n for n, rv in acked2
+                if k.request("GET", PODS + "/" + n).json().get("metadata", {})
+                .get("resourceVersion") != rv]
+        t.check(len(acked2) > 0 and not lost,
+                "writes acknowledged before SIGTERM survived", (len(acked2), lost[:5]))
+        after = snapshot(k)
         # New writes continue the revision sequence.
         r = k.request("POST", PODS, pod("after"))
         top = max(int(rv) for rv, _ in after.values())
