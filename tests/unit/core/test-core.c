@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libkube/core.h>
 
@@ -197,6 +198,41 @@ static void test_log_handler_and_level(void **state) {
   assert_int_equal(c.calls, 3);
   kube_log_set_handler(NULL, NULL);
   kube_log_set_level(saved);
+}
+
+/* The default handler writes "<RFC 3339 with millis>Z <LEVEL> <msg>\n" to
+ * stderr in one write; capture it through a pipe. */
+static void test_log_default_handler(void **state) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  int saved_fd = dup(STDERR_FILENO);
+  assert_true(saved_fd >= 0);
+  kube_log_level_t saved = kube_log_get_level();
+  kube_log_set_handler(NULL, NULL);
+  kube_log_set_level(KUBE_LOG_INFO);
+  assert_int_equal(dup2(fds[1], STDERR_FILENO), STDERR_FILENO);
+  kube_log(KUBE_LOG_WARNING, "disk %d%% full", 93);
+  kube_log(KUBE_LOG_DEBUG, "not shown");
+  assert_int_equal(dup2(saved_fd, STDERR_FILENO), STDERR_FILENO);
+  close(saved_fd);
+  close(fds[1]);
+  char line[256] = {0};
+  ssize_t n = read(fds[0], line, sizeof line - 1);
+  close(fds[0]);
+  kube_log_set_level(saved);
+  assert_true(n > 0);
+  /* 2026-11-27T05:26:16.123Z WARNING disk 93% full */
+  assert_int_equal(line[4], '-');
+  assert_int_equal(line[10], 'T');
+  assert_int_equal(line[19], '.');
+  assert_int_equal(line[23], 'Z');
+  assert_string_equal(line + 24, " WARNING disk 93% full\n");
+  char stamp[32];
+  memcpy(stamp, line, 24);
+  stamp[24] = '\0';
+  struct timespec ts;
+  assert_int_equal(kube_time_parse(stamp, &ts, NULL), 0);
+  assert_true(labs((long)(ts.tv_sec - time(NULL))) < 60);
 }
 
 static void test_log_level_parse(void **state) {
@@ -550,6 +586,7 @@ int main(void) {
       cmocka_unit_test(test_reasons),
       cmocka_unit_test(test_strbuf),
       cmocka_unit_test(test_log_handler_and_level),
+      cmocka_unit_test(test_log_default_handler),
       cmocka_unit_test(test_log_level_parse),
       cmocka_unit_test(test_time_format),
       cmocka_unit_test(test_time_parse),
