@@ -183,6 +183,10 @@ typedef struct kube_container_config {
   kube_rt_resources_t resources;
   kube_seccomp_t *seccomp; /* owned, NULL: no filter */
   char *bundle;            /* bundle directory, informational (owned) */
+  /* linux.sysctl: namespaced keys only ("net.ipv4.ip_forward"), owned */
+  char **sysctl_keys;
+  char **sysctl_values;
+  size_t n_sysctl;
 } kube_container_config_t;
 
 /* A config with the defaults of `kube runtime spec` (Docker's defaults):

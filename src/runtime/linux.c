@@ -88,6 +88,22 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
   if (!p->new_mount && cfg->n_mounts > 0 && p->join_fd[KUBE_NS_MOUNT] < 0)
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "mounts: need a new mount namespace");
+  for (size_t i = 0; i < cfg->n_sysctl; i++) {
+    /* Only what the container's own namespaces scope, as runc allows. */
+    const char *k = cfg->sysctl_keys[i];
+    bool ok = false;
+    if (str_has_prefix(k, "net."))
+      ok = p->new_net || p->join_fd[KUBE_NS_NETWORK] >= 0;
+    else if (str_has_prefix(k, "kernel.msg") || str_has_prefix(k, "kernel.shm") ||
+             streq(k, "kernel.sem") || str_has_prefix(k, "fs.mqueue."))
+      ok = (p->clone_ns_flags | p->unshare_flags) & CLONE_NEWIPC ||
+           p->join_fd[KUBE_NS_IPC] >= 0;
+    else if (streq(k, "kernel.hostname") || streq(k, "kernel.domainname"))
+      ok = p->new_uts || p->join_fd[KUBE_NS_UTS] >= 0;
+    if (!ok)
+      return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                            "linux.sysctl.%s: not scoped by the container's namespaces", k);
+  }
   for (size_t i = 0; i < cfg->n_env; i++)
     if (str_has_prefix(cfg->env[i], "PATH="))
       p->path_env = cfg->env[i] + 5;
@@ -293,6 +309,20 @@ void child_main(struct child_plan *p) {
   }
   if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     FAIL("set", "hostname");
+  /* /proc/sys shows the namespaces of the writer, so the host's /proc does
+   * for the container's net/ipc/uts settings (before pivot_root). */
+  for (size_t i = 0; i < cfg->n_sysctl; i++) {
+    char path[512];
+    int n = snprintf(path, sizeof path, "/proc/sys/%s", cfg->sysctl_keys[i]);
+    for (char *s = path + 10; s < path + n; s++)
+      if (*s == '.')
+        *s = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t len = strlen(cfg->sysctl_values[i]);
+    if (fd < 0 || write(fd, cfg->sysctl_values[i], len) != (ssize_t)len)
+      FAIL("write linux.sysctl", cfg->sysctl_keys[i]);
+    close(fd);
+  }
   if (setup_stdio(p) < 0)
     FAIL("set up", "stdio");
   if (p->new_mount) {

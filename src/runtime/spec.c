@@ -101,6 +101,8 @@ KUBE_EXPORT void kube_container_config_free(kube_container_config_t *c) {
   free(c->resources.cpuset_mems);
   kube_seccomp_free(c->seccomp);
   free(c->bundle);
+  free_strv(c->sysctl_keys, c->n_sysctl);
+  free_strv(c->sysctl_values, c->n_sysctl);
   free(c);
 }
 
@@ -219,6 +221,9 @@ static int parse_process(json_object *p, kube_container_config_t *c,
     return -1;
   if (!c->args || c->n_args == 0)
     return invalid(err, "process.args", "must not be empty");
+  json_object *term = get(p, "terminal");
+  if (term && json_object_get_boolean(term))
+    return invalid(err, "process.terminal", "terminals are not supported; use stdio or a log");
   if (c->cwd && c->cwd[0] != '/')
     return invalid(err, "process.cwd", "must be an absolute path");
   json_object *user = get(p, "user");
@@ -577,6 +582,30 @@ static int parse_linux(json_object *l, kube_container_config_t *c,
     return invalid(err, "linux.cgroupsPath", "must not contain \"..\"");
   if (parse_resources(get(l, "resources"), &c->resources, err) < 0)
     return -1;
+  json_object *sc = get(l, "sysctl");
+  if (sc) {
+    if (!json_object_is_type(sc, json_type_object))
+      return invalid(err, "linux.sysctl", "must be an object");
+    size_t n = (size_t)json_object_object_length(sc);
+    c->sysctl_keys = calloc(n + 1, sizeof(char *));
+    c->sysctl_values = calloc(n + 1, sizeof(char *));
+    if (!c->sysctl_keys || !c->sysctl_values)
+      return kube_make_oom(err);
+    json_object_object_foreach(sc, key, val) {
+      char field[300];
+      snprintf(field, sizeof field, "linux.sysctl.%s", key);
+      if (!json_object_is_type(val, json_type_string))
+        return invalid(err, field, "must be a string");
+      if (!*key || strstr(key, "..") || strspn(key, "abcdefghijklmnopqrstuvwxyz"
+                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") !=
+                                             strlen(key))
+        return invalid(err, field, "bad sysctl name");
+      c->sysctl_keys[c->n_sysctl] = strdup(key);
+      c->sysctl_values[c->n_sysctl] = strdup(json_object_get_string(val));
+      if (!c->sysctl_keys[c->n_sysctl] || !c->sysctl_values[c->n_sysctl++])
+        return kube_make_oom(err);
+    }
+  }
   return parse_seccomp(get(l, "seccomp"), c, err);
 }
 
@@ -872,6 +901,12 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   json_object_object_add(l, "readonlyPaths", strv_json(c->readonly_paths, c->n_readonly_paths));
   if (c->seccomp)
     json_object_object_add(l, "seccomp", seccomp_json(c->seccomp));
+  if (c->n_sysctl) {
+    json_object *sc = json_object_new_object();
+    for (size_t i = 0; i < c->n_sysctl; i++)
+      json_object_object_add(sc, c->sysctl_keys[i], json_object_new_string(c->sysctl_values[i]));
+    json_object_object_add(l, "sysctl", sc);
+  }
   json_object_object_add(root, "linux", l);
   const char *s = json_object_to_json_string_ext(
       root, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |

@@ -8,6 +8,7 @@
  * bundle dirs are removed, the cgroup parent is removed at the end.
  */
 #include <event2/event.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -586,6 +587,85 @@ static int test_bad_configs(kube_runtime_t *rt) {
   return 0;
 }
 
+static int test_userns(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh(
+      "userns", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; "
+                "cat /proc/sys/net/ipv4/ip_unprivileged_port_start");
+  c->namespaces = realloc(c->namespaces, (c->n_namespaces + 1) * sizeof *c->namespaces);
+  c->namespaces[c->n_namespaces++] = (kube_rt_namespace_t){KUBE_NS_USER, NULL};
+  c->uid_mappings = calloc(1, sizeof *c->uid_mappings);
+  c->gid_mappings = calloc(1, sizeof *c->gid_mappings);
+  c->uid_mappings[0] = c->gid_mappings[0] = (kube_rt_id_map_t){0, 200000, 65536};
+  c->n_uid_mappings = c->n_gid_mappings = 1;
+  c->sysctl_keys = calloc(2, sizeof(char *));
+  c->sysctl_values = calloc(2, sizeof(char *));
+  c->sysctl_keys[0] = strdup("net.ipv4.ip_unprivileged_port_start");
+  c->sysctl_values[0] = strdup("80");
+  c->n_sysctl = 1;
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "userns", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  if (rc < 0 && err.errnum == EINVAL && strstr(err.message, "clone3")) {
+    fprintf(stderr, "  user namespaces refused by this kernel: skipped\n");
+    kube_error_clear(&err);
+    free(out);
+    return 0;
+  }
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  CHECK(strncmp(out, "0\n", 2) == 0, "not root inside");
+  CHECK(strstr(out, "200000"), "uid map");
+  CHECK(strstr(out, "\n65534\n"), "host root files should be unmapped (nobody)");
+  CHECK(strstr(out, "\n80\n"), "sysctl not applied");
+  free(out);
+  return 0;
+}
+
+static int test_bind_mount(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  char src[600], file[700];
+  snprintf(src, sizeof src, "%s/shared", tmpdir);
+  mkdir(src, 0755);
+  snprintf(file, sizeof file, "%s/hello.txt", src);
+  FILE *f = fopen(file, "we");
+  fputs("from-host\n", f);
+  fclose(f);
+  kube_container_config_t *c = config_sh(
+      "bind", "cat /data/hello.txt; echo x > /data/new 2>/dev/null && echo writable || "
+              "echo readonly; echo y > /tmp/t && echo tmp-writable; "
+              "echo z > /etc/z 2>/dev/null || echo root-readonly");
+  c->mounts = realloc(c->mounts, (c->n_mounts + 2) * sizeof *c->mounts);
+  kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
+  memset(m, 0, sizeof *m);
+  m->destination = strdup("/data");
+  m->type = strdup("bind");
+  m->source = strdup(src);
+  m->options = strv("rbind", "ro", "rprivate", NULL);
+  m->n_options = 3;
+  m = &c->mounts[c->n_mounts++];
+  memset(m, 0, sizeof *m);
+  m->destination = strdup("/tmp");
+  m->type = strdup("tmpfs");
+  m->source = strdup("tmpfs");
+  m->options = strv("nosuid", "size=1m", NULL);
+  m->n_options = 2;
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "bind", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  CHECK(strstr(out, "from-host\n"), "bind content");
+  CHECK(strstr(out, "readonly\n"), "ro bind is writable");
+  CHECK(strstr(out, "tmp-writable\n"), "tmpfs");
+  CHECK(strstr(out, "root-readonly\n"), "read-only root");
+  CHECK(!host_mount_mentions("/data"), "mount leaked to the host");
+  free(out);
+  return 0;
+}
+
 /* The other cgroup modes, in a child with a private mount namespace: v1
  * (the cgroup2 mount removed) and v2 (cgroup2 mounted on /sys/fs/cgroup;
  * this machine's cgroup2 has no memory/cpu/pids controllers, so v2 runs
@@ -673,7 +753,8 @@ static const struct {
     {"cpu-limits", test_cpu_limits}, {"join-netns", test_join_netns},
     {"adopt", test_adopt},           {"logs", test_logs},
     {"exec", test_exec},             {"wait-async", test_wait_async},
-    {"bad-configs", test_bad_configs}, {"cgroup-v1", test_cgroup_v1},
+    {"bad-configs", test_bad_configs}, {"userns", test_userns},
+    {"bind-mount", test_bind_mount},   {"cgroup-v1", test_cgroup_v1},
     {"cgroup-v2", test_cgroup_v2},
 };
 
@@ -719,6 +800,7 @@ int main(int argc, char **argv) {
     perror("mkdtemp");
     return 1;
   }
+  chmod(tmpdir, 0755); /* the user-namespace test's mapped root must reach the rootfs */
   snprintf(cg_parent, sizeof cg_parent, "libkube-test-%d", (int)getpid());
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "NO_CONFIG=1 sh '%s' '%s/bundle'", argv[1], tmpdir);

@@ -49,7 +49,7 @@ static const char *full_config =
     "{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"},{\"type\":\"uts\"}],"
     "\"resources\":{\"memory\":{\"limit\":67108864},\"cpu\":{\"shares\":512,\"quota\":50000,"
     "\"period\":100000,\"cpus\":\"0\"},\"pids\":{\"limit\":64}},"
-    "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
+    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
     "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mount\","
     "\"nosuchsyscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},{\"names\":[\"personality\"],"
     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_NE\"}]}]}}}";
@@ -89,6 +89,9 @@ static void check_full(const kube_container_config_t *c) {
   assert_string_equal(c->resources.cpuset_cpus, "0");
   assert_int_equal(c->resources.pids_limit, 64);
   assert_int_equal(c->n_masked_paths, 1);
+  assert_int_equal(c->n_sysctl, 1);
+  assert_string_equal(c->sysctl_keys[0], "net.ipv4.ip_forward");
+  assert_string_equal(c->sysctl_values[0], "1");
   assert_int_equal(c->n_readonly_paths, 1);
   assert_non_null(c->seccomp);
   assert_int_equal(c->seccomp->n_rules, 2);
@@ -161,6 +164,8 @@ static void test_parse_errors(void **state) {
   expect_invalid(",\"linux\":{\"cgroupsPath\":\"system.slice:kube:x\"}", "linux.cgroupsPath");
   expect_invalid(",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}",
                  "linux.seccomp.defaultAction");
+  expect_invalid(",\"linux\":{\"sysctl\":{\"net..x\":\"1\"}}", "linux.sysctl.net..x");
+  expect_invalid(",\"linux\":{\"sysctl\":{\"net.x\":1}}", "linux.sysctl.net.x");
   expect_invalid(",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":0}]}",
                  "linux.uidMappings");
   /* process-level */
@@ -187,6 +192,11 @@ static void test_parse_errors(void **state) {
            "\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"hard\":1,\"soft\":1}]}}");
   assert_null(kube_container_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.rlimits[0].type"));
+  kube_error_clear(&err);
+  snprintf(json, sizeof json,
+           "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],\"terminal\":true}}");
+  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_non_null(strstr(err.message, "process.terminal"));
   kube_error_clear(&err);
   assert_null(kube_container_config_parse("{not json", bundle, &err));
   assert_int_equal(err.reason, KUBE_REASON_INVALID);
