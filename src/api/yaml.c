@@ -266,7 +266,8 @@ struct frame {
 };
 
 struct loader {
-  struct frame stack[KUBE_JSON_MAX_DEPTH];
+  /* A little deeper than JSON allows, so any tree we emit reads back. */
+  struct frame stack[KUBE_JSON_MAX_DEPTH + 16];
   size_t depth;
   struct anchor *anchors;
   size_t n_anchors;
@@ -550,7 +551,7 @@ static int on_start(struct loader *l, const yaml_event_t *ev, bool is_map) {
     if (p->is_map && !p->have_key)
       return loader_error(l, m, "unsupported complex mapping key");
   }
-  if (l->depth >= KUBE_JSON_MAX_DEPTH)
+  if (l->depth >= ARRAY_SIZE(l->stack))
     return loader_error(l, m, "document nested too deeply");
   const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
                                      : ev->data.sequence_start.anchor;
