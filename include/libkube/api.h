@@ -60,6 +60,10 @@ char *kube_kind_api_version(const kube_kind_t *k, char *buf, size_t len);
 /* The columns served for kinds without a printer of their own: NAME, AGE.
  * Static, terminated by a column with name NULL. */
 const kube_kind_column_t *kube_kind_generic_columns(void);
+/* A column's name as the real API server's Table.columnDefinitions spell
+ * it ("Name", "Nominated Node", "Port(s)"); kubectl upper-cases it.
+ * Static string; NULL for NULL. */
+const char *kube_kind_column_server_name(const kube_kind_column_t *col);
 
 /* ------------------------------------------------------------------------ */
 /* Objects                                                                   */

@@ -490,6 +490,87 @@ static const kube_kind_t kinds[] = {
          NAMES("ev"), verbs_all, NULL, NULL, event_columns, sel_events_v1),
 };
 
+/* The column names as the API server's Table sends them ("Name",
+ * "Nominated Node"); kubectl upper-cases them for display. */
+static const struct {
+  const char *shown, *server;
+} server_names[] = {
+    {"NAME", "Name"},
+    {"READY", "Ready"},
+    {"STATUS", "Status"},
+    {"RESTARTS", "Restarts"},
+    {"AGE", "Age"},
+    {"IP", "IP"},
+    {"NODE", "Node"},
+    {"NOMINATED NODE", "Nominated Node"},
+    {"READINESS GATES", "Readiness Gates"},
+    {"DESIRED", "Desired"},
+    {"CURRENT", "Current"},
+    {"CONTAINERS", "Containers"},
+    {"IMAGES", "Images"},
+    {"SELECTOR", "Selector"},
+    {"UP-TO-DATE", "Up-to-date"},
+    {"AVAILABLE", "Available"},
+    {"NODE SELECTOR", "Node Selector"},
+    {"COMPLETIONS", "Completions"},
+    {"DURATION", "Duration"},
+    {"SCHEDULE", "Schedule"},
+    {"TIMEZONE", "Timezone"},
+    {"SUSPEND", "Suspend"},
+    {"ACTIVE", "Active"},
+    {"LAST SCHEDULE", "Last Schedule"},
+    {"TYPE", "Type"},
+    {"CLUSTER-IP", "Cluster-IP"},
+    {"EXTERNAL-IP", "External-IP"},
+    {"PORT(S)", "Port(s)"},
+    {"ENDPOINTS", "Endpoints"},
+    {"ROLES", "Roles"},
+    {"VERSION", "Version"},
+    {"INTERNAL-IP", "Internal-IP"},
+    {"OS-IMAGE", "OS-Image"},
+    {"KERNEL-VERSION", "Kernel-Version"},
+    {"CONTAINER-RUNTIME", "Container-Runtime"},
+    {"LAST SEEN", "Last Seen"},
+    {"REASON", "Reason"},
+    {"OBJECT", "Object"},
+    {"SUBOBJECT", "Subobject"},
+    {"SOURCE", "Source"},
+    {"MESSAGE", "Message"},
+    {"FIRST SEEN", "First Seen"},
+    {"COUNT", "Count"},
+    {"DATA", "Data"},
+    {"SECRETS", "Secrets"},
+    {"CAPACITY", "Capacity"},
+    {"ACCESS MODES", "Access Modes"},
+    {"RECLAIM POLICY", "Reclaim Policy"},
+    {"CLAIM", "Claim"},
+    {"STORAGECLASS", "StorageClass"},
+    {"VOLUMEATTRIBUTESCLASS", "VolumeAttributesClass"},
+    {"VOLUMEMODE", "VolumeMode"},
+    {"VOLUME", "Volume"},
+    {"REFERENCE", "Reference"},
+    {"TARGETS", "Targets"},
+    {"MINPODS", "MinPods"},
+    {"MAXPODS", "MaxPods"},
+    {"REPLICAS", "Replicas"},
+    {"HOLDER", "Holder"},
+    {"CREATED AT", "Created At"},
+    {"REQUEST", "Request"},
+    {"LIMIT", "Limit"},
+    {"ADDRESSTYPE", "AddressType"},
+    {"PORTS", "Ports"},
+};
+
+KUBE_EXPORT const char *
+kube_kind_column_server_name(const kube_kind_column_t *col) {
+  if (!col || !col->name)
+    return NULL;
+  for (size_t i = 0; i < ARRAY_SIZE(server_names); i++)
+    if (streq(server_names[i].shown, col->name))
+      return server_names[i].server;
+  return col->name;
+}
+
 KUBE_EXPORT size_t kube_kinds_count(void) { return ARRAY_SIZE(kinds); }
 
 KUBE_EXPORT const kube_kind_t *kube_kinds_at(size_t i) {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the api module: kinds table and codec. */
+#include <strings.h>
+
 #include "test-api.h"
 
 /* ---- kinds ---------------------------------------------------------------- */
@@ -125,6 +127,20 @@ static void test_kinds_columns(void **state) {
   }
   assert_null(kube_kinds_at(kube_kinds_count()));
   assert_string_equal(kube_kind_generic_columns()[1].name, "AGE");
+  /* every column has the API server's spelling too */
+  for (size_t i = 0; i < kube_kinds_count(); i++) {
+    const kube_kind_t *kk = kube_kinds_at(i);
+    for (const kube_kind_column_t *c = kk->columns; c->name; c++) {
+      const char *sn = kube_kind_column_server_name(c);
+      assert_non_null(sn);
+      assert_true(strcasecmp(sn, c->name) == 0);
+      if (streq(sn, c->name) && !streq(c->name, "IP"))
+        fail_msg("%s has no server spelling", c->name);
+    }
+  }
+  k = kube_kind_by_resource("", "v1", "pods");
+  assert_string_equal(kube_kind_column_server_name(&k->columns[7]),
+                      "Nominated Node");
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
