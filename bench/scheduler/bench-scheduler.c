@@ -198,6 +198,7 @@ typedef struct figures {
   size_t pack_nodes[8];
   double pack_ratio[8];
   double pack_seconds;
+  double pack_worst;
 } figures_t;
 
 static double throughput(size_t n_nodes, size_t n_pods, bool batch) {
@@ -378,8 +379,10 @@ static const char *pack_names[] = {
     "best-fit decreasing (reference)",
 };
 
-static void packing(figures_t *f, size_t n_pods) {
-  rng_state = 20261127;
+/* Returns the default strategy's ratio to the lower bound.  With full,
+ * every strategy and both references are run and printed. */
+static double packing(figures_t *f, size_t n_pods, uint64_t seed, bool full) {
+  rng_state = seed;
   shape_t *items = malloc(n_pods * sizeof(*items));
   cluster_pod_t *pods = make_pods(n_pods, "mixed", 0, 0);
   double sum_cpu = 0, sum_mem = 0;
@@ -395,12 +398,13 @@ static void packing(figures_t *f, size_t n_pods) {
   f->pack_lb = lb_cpu > lb_mem ? lb_cpu : lb_mem;
   size_t n_nodes = f->pack_lb * 2;
   cluster_node_t *nodes = make_nodes(n_nodes, PACK_CPU, PACK_MEM);
-  say("  %zu pods (%zu shapes) on %zu-node pool of 16 CPU / 64Gi: sum %.0f "
-      "CPU, %.0f Gi; lower bound max(%zu, %zu) = %zu nodes\n",
-      n_pods, sizeof(shapes) / sizeof(shapes[0]), n_nodes, sum_cpu / 1000,
-      sum_mem / GI, lb_cpu, lb_mem, f->pack_lb);
+  if (full)
+    say("  %zu pods (%zu shapes) on %zu-node pool of 16 CPU / 64Gi: sum %.0f "
+        "CPU, %.0f Gi; lower bound max(%zu, %zu) = %zu nodes\n",
+        n_pods, sizeof(shapes) / sizeof(shapes[0]), n_nodes, sum_cpu / 1000,
+        sum_mem / GI, lb_cpu, lb_mem, f->pack_lb);
   double t0 = now();
-  for (int v = 0; v < 5; v++) {
+  for (int v = 0; v < (full ? 5 : 1); v++) {
     kube_scheduler_config_t cfg;
     kube_scheduler_config_init(&cfg);
     unsigned flags = KUBE_SCHED_BATCH_COMMIT;
@@ -428,15 +432,26 @@ static void packing(figures_t *f, size_t n_pods) {
   f->pack_seconds = now() - t0;
   f->pack_nodes[5] = fit_decreasing(items, n_pods, false);
   f->pack_nodes[6] = fit_decreasing(items, n_pods, true);
-  for (int v = 0; v < 7; v++) {
-    f->pack_ratio[v] = (double)f->pack_nodes[v] / f->pack_lb;
-    say("    %-34s %5zu nodes  %+6.2f%% vs lower bound\n", pack_names[v],
-        f->pack_nodes[v], (f->pack_ratio[v] - 1) * 100);
+  double ratio = (double)f->pack_nodes[0] / f->pack_lb;
+  if (full) {
+    for (int v = 0; v < 7; v++) {
+      f->pack_ratio[v] = (double)f->pack_nodes[v] / f->pack_lb;
+      say("    %-34s %5zu nodes  %+6.2f%% vs lower bound\n", pack_names[v],
+          f->pack_nodes[v], (f->pack_ratio[v] - 1) * 100);
+    }
+    f->pack_ratio_default = f->pack_ratio[0];
+  } else {
+    say("    seed %-6llu lower bound %4zu: default %4zu nodes (%+.2f%%), "
+        "FFD %4zu (%+.2f%%), BFD %4zu (%+.2f%%)\n",
+        (unsigned long long)seed, f->pack_lb, f->pack_nodes[0],
+        (ratio - 1) * 100, f->pack_nodes[5],
+        ((double)f->pack_nodes[5] / f->pack_lb - 1) * 100, f->pack_nodes[6],
+        ((double)f->pack_nodes[6] / f->pack_lb - 1) * 100);
   }
-  f->pack_ratio_default = f->pack_ratio[0];
   free(items);
   free(pods);
   free(nodes);
+  return ratio;
 }
 
 int main(int argc, char **argv) {
@@ -476,7 +491,16 @@ int main(int argc, char **argv) {
   if (!quick)
     scale_150k(&f);
   say("packing quality (fixed seed, mixed CPU- and memory-heavy pods):\n");
-  packing(&f, quick ? 600 : 3000);
+  packing(&f, quick ? 600 : 3000, 20261127, true);
+  say("  the default strategy on other seeds:\n");
+  figures_t other = f;
+  double worst = f.pack_ratio_default;
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    double r = packing(&other, quick ? 600 : 3000, seed, false);
+    if (r > worst)
+      worst = r;
+  }
+  f.pack_worst = worst;
   say("end to end against kubed: needs the binding loop (not measured)\n");
   say("total bench time %.1f s\n", now() - t0);
   if (json) {
@@ -496,12 +520,13 @@ int main(int argc, char **argv) {
            "\"packing_nodes_balanced_only\": %zu, "
            "\"packing_nodes_ffd\": %zu, \"packing_nodes_bfd\": %zu, "
            "\"packing_vs_lower_bound\": %.4f, "
+           "\"packing_vs_lower_bound_worst_of_5_seeds\": %.4f, "
            "\"e2e_pods_per_s\": null, \"quick\": %s}\n",
            f.pps_5k_10k, f.pps_5k_10k_batch, f.pps_5k_50k, f.pps_15k_10k,
            f.pps_5k_150k_more, f.explain_5k, f.mem_mb_5k_150k, f.load_s_5k_150k,
            f.pack_lb, f.pack_nodes[0], f.pack_nodes[1], f.pack_nodes[2],
            f.pack_nodes[3], f.pack_nodes[4], f.pack_nodes[5], f.pack_nodes[6],
-           f.pack_ratio_default, quick ? "true" : "false");
+           f.pack_ratio_default, f.pack_worst, quick ? "true" : "false");
   }
   return 0;
 }

@@ -351,10 +351,19 @@ static void batch_order(const kube_scheduler_t *s, const kube_sched_pod_t *pods,
     while (mi < end && tmp[mi].cls == 0)
       mi++;
     size_t cend = mi;
+    /* Keep each resource's share of its own group total even, so that a
+     * workload heavier in one resource overall still mixes evenly. */
+    double tc = 0, tm = 0;
+    for (size_t i = g; i < end; i++) {
+      tc += tmp[i].fc;
+      tm += tmp[i].fm;
+    }
+    double kc = tc > 0 ? 1 / tc : 0, km = tm > 0 ? 1 / tm : 0;
     double cpu = 0, mem = 0;
     while (ci < cend || mi < end) {
-      const order_ent_t *e =
-          mi >= end || (ci < cend && cpu <= mem) ? &tmp[ci++] : &tmp[mi++];
+      const order_ent_t *e = mi >= end || (ci < cend && cpu * kc <= mem * km)
+                                 ? &tmp[ci++]
+                                 : &tmp[mi++];
       cpu += e->fc;
       mem += e->fm;
       ord[out++] = *e;
