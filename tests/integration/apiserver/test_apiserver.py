@@ -41,8 +41,16 @@ def test_discovery(k, t):
             "scale group autoscaling")
     r = k.request("GET", "/apis/apps")
     t.check(r.status == 200 and r.json()["kind"] == "APIGroup", "/apis/apps")
-    r = k.request("GET", "/openapi/v2")
-    t.check(r.status == 200, "/openapi/v2 answers 200", r.status)
+    r = k.request("GET", "/openapi/v2",
+                  accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    t.check(r.status == 200 and r.headers.get("Content-Type") ==
+            "application/octet-stream", "/openapi/v2 protobuf for kubectl", r.status)
+    r = k.request("GET", "/openapi/v2", accept="application/json")
+    doc = r.json() if r.status == 200 else {}
+    t.check(doc.get("swagger") == "2.0" and
+            "io.k8s.api.apps.v1.Deployment" in doc.get("definitions", {}) and
+            "/api/v1/namespaces/{namespace}/pods/{name}" in doc.get("paths", {}),
+            "/openapi/v2 JSON document from the kinds table", list(doc)[:5])
     for p in ("/healthz", "/livez", "/readyz"):
         r = k.request("GET", p, token=False)
         t.check(r.status == 200 and r.body == "ok", p, r)
