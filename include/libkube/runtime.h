@@ -126,6 +126,15 @@ typedef struct kube_seccomp {
   size_t n_rules;
 } kube_seccomp_t;
 
+/* One linux.resources.devices rule (device cgroup). */
+typedef struct kube_rt_device_rule {
+  bool allow;
+  char type;     /* 'a', 'c' or 'b' */
+  int64_t major; /* -1: any */
+  int64_t minor; /* -1: any */
+  char access[4]; /* subset of "rwm" */
+} kube_rt_device_rule_t;
+
 /* Resource limits; a value of -1 (or NULL) means "not set". */
 typedef struct kube_rt_resources {
   int64_t memory_limit;      /* bytes */
@@ -136,6 +145,12 @@ typedef struct kube_rt_resources {
   int64_t pids_limit;        /* max tasks; -1 unset */
   char *cpuset_cpus;         /* "0-1" (owned) */
   char *cpuset_mems;         /* "0" (owned) */
+  /* Device access: every container starts from "deny all" plus the
+   * standard nodes (null, zero, full, random, urandom, tty, ptmx, pts);
+   * these rules are applied after that, in order (owned).  Enforced with
+   * the v1 devices controller; not enforced on cgroup v2. */
+  kube_rt_device_rule_t *device_rules;
+  size_t n_device_rules;
 } kube_rt_resources_t;
 
 /* Capability sets as bit masks of CAP_* numbers (1ULL << CAP_CHOWN ...). */

@@ -72,6 +72,33 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
     if (r->cpuset_mems && cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.mems");
   }
+  if (v1_dir(l, "devices", h->path, dir, sizeof dir)) {
+    /* Docker's default: nothing but the standard nodes; mknod is allowed
+     * (m) so images can carry nodes, using them is not. */
+    static const char *const allowed[] = {
+        "c *:* m",    "b *:* m",    "c 1:3 rwm", "c 1:5 rwm",  "c 1:7 rwm",
+        "c 1:8 rwm",  "c 1:9 rwm",  "c 5:0 rwm", "c 5:1 rwm",  "c 5:2 rwm",
+        "c 136:* rwm", "c 10:200 rwm"};
+    if (cg_write(dir, "devices.deny", "a", err) < 0)
+      return kube_error_wrap(err, "linux.resources.devices");
+    for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+      if (cg_write(dir, "devices.allow", allowed[i], err) < 0)
+        return kube_error_wrap(err, "linux.resources.devices");
+    for (size_t i = 0; i < r->n_device_rules; i++) {
+      const kube_rt_device_rule_t *d = &r->device_rules[i];
+      char rule[64], maj[24] = "*", min[24] = "*";
+      if (d->major >= 0)
+        snprintf(maj, sizeof maj, "%lld", (long long)d->major);
+      if (d->minor >= 0)
+        snprintf(min, sizeof min, "%lld", (long long)d->minor);
+      if (d->type == 'a')
+        snprintf(rule, sizeof rule, "a");
+      else
+        snprintf(rule, sizeof rule, "%c %s:%s %s", d->type, maj, min, d->access);
+      if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, err) < 0)
+        return kube_error_wrap(err, "linux.resources.devices[%zu]", i);
+    }
+  }
   if (v1_dir(l, "pids", h->path, dir, sizeof dir)) {
     if (r->pids_limit > 0 && write_i64(dir, "pids.max", r->pids_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.pids.limit");

@@ -99,6 +99,7 @@ KUBE_EXPORT void kube_container_config_free(kube_container_config_t *c) {
   free(c->cgroups_path);
   free(c->resources.cpuset_cpus);
   free(c->resources.cpuset_mems);
+  free(c->resources.device_rules);
   kube_seccomp_free(c->seccomp);
   free(c->bundle);
   free_strv(c->sysctl_keys, c->n_sysctl);
@@ -517,6 +518,36 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
   for (char *s = res->cpuset_cpus; s && *s; s++)
     if (!strchr("0123456789,-", *s))
       return invalid(err, "linux.resources.cpu.cpus", "bad cpu list");
+  json_object *devs = get(r, "devices");
+  if (devs) {
+    if (!json_object_is_type(devs, json_type_array))
+      return invalid(err, "linux.resources.devices", "must be an array");
+    size_t n = json_object_array_length(devs);
+    res->device_rules = calloc(n + 1, sizeof *res->device_rules);
+    if (!res->device_rules)
+      return kube_make_oom(err);
+    for (size_t i = 0; i < n; i++) {
+      json_object *e = json_object_array_get_idx(devs, i);
+      kube_rt_device_rule_t *d = &res->device_rules[res->n_device_rules++];
+      char field[64];
+      snprintf(field, sizeof field, "linux.resources.devices[%zu]", i);
+      json_object *a = get(e, "allow"), *t = get(e, "type"), *acc = get(e, "access");
+      d->allow = a && json_object_get_boolean(a);
+      const char *ts = t ? json_object_get_string(t) : "a";
+      if (strlen(ts) != 1 || !strchr("acb", ts[0]))
+        return invalid(err, field, "type must be a, c or b");
+      d->type = ts[0];
+      bool has;
+      d->major = d->minor = -1;
+      if (get_int64(e, "major", field, &d->major, &has, err) < 0 ||
+          get_int64(e, "minor", field, &d->minor, &has, err) < 0)
+        return -1;
+      const char *as = acc ? json_object_get_string(acc) : "rwm";
+      if (strlen(as) > 3 || strspn(as, "rwm") != strlen(as))
+        return invalid(err, field, "access must be a subset of rwm");
+      snprintf(d->access, sizeof d->access, "%s", *as ? as : "rwm");
+    }
+  }
   if (get_int64(pids, "limit", "linux.resources.pids.limit", &v, &present, err) < 0)
     return -1;
   if (present) {
@@ -882,6 +913,23 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
     json_object *pids = json_object_new_object();
     json_object_object_add(pids, "limit", json_object_new_int64(rs->pids_limit));
     json_object_object_add(res, "pids", pids);
+  }
+  if (rs->n_device_rules) {
+    json_object *devs = json_object_new_array();
+    for (size_t i = 0; i < rs->n_device_rules; i++) {
+      const kube_rt_device_rule_t *d = &rs->device_rules[i];
+      json_object *e = json_object_new_object();
+      char t[2] = {d->type, 0};
+      json_object_object_add(e, "allow", json_object_new_boolean(d->allow));
+      json_object_object_add(e, "type", json_object_new_string(t));
+      if (d->major >= 0)
+        json_object_object_add(e, "major", json_object_new_int64(d->major));
+      if (d->minor >= 0)
+        json_object_object_add(e, "minor", json_object_new_int64(d->minor));
+      json_object_object_add(e, "access", json_object_new_string(d->access));
+      json_object_array_add(devs, e);
+    }
+    json_object_object_add(res, "devices", devs);
   }
   json_object_object_add(l, "resources", res);
   json_object *ns = json_object_new_array();

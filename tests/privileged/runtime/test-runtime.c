@@ -181,7 +181,9 @@ static int test_security(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = config_sh(
       "sec", "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status; "
-             "unshare -U true 2>&1; echo unshare=$?");
+             "unshare -U true 2>&1; echo unshare=$?; "
+             "mknod /dev/xda b 8 0 && { head -c 1 /dev/xda >/dev/null 2>&1 && "
+             "echo dev-readable || echo dev-blocked; }; echo null-ok > /dev/null && echo null-ok");
   char *out = NULL;
   kube_container_exit_t ex;
   int rc = run_capture(rt, "sec", c, &out, &ex, &err);
@@ -197,6 +199,9 @@ static int test_security(kube_runtime_t *rt) {
   CHECK(strstr(out, "Seccomp:\t2\n"), "seccomp filter mode");
   CHECK(strstr(out, "Operation not permitted"), "unshare not blocked with EPERM");
   CHECK(!strstr(out, "unshare=0"), "unshare succeeded");
+  CHECK(strstr(out, "null-ok\n"), "/dev/null unusable");
+  if (strcmp(cg_mode, "v2") != 0)
+    CHECK(strstr(out, "dev-blocked\n"), "a block device node is usable");
   free(out);
   return 0;
 }

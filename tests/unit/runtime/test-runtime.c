@@ -48,7 +48,8 @@ static const char *full_config =
     "\"linux\":{\"cgroupsPath\":\"/x/y\",\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
     "{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"},{\"type\":\"uts\"}],"
     "\"resources\":{\"memory\":{\"limit\":67108864},\"cpu\":{\"shares\":512,\"quota\":50000,"
-    "\"period\":100000,\"cpus\":\"0\"},\"pids\":{\"limit\":64}},"
+    "\"period\":100000,\"cpus\":\"0\"},\"pids\":{\"limit\":64},"
+    "\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":229,\"access\":\"rw\"}]},"
     "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
     "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mount\","
     "\"nosuchsyscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},{\"names\":[\"personality\"],"
@@ -88,6 +89,9 @@ static void check_full(const kube_container_config_t *c) {
   assert_int_equal(c->resources.cpu_period, 100000);
   assert_string_equal(c->resources.cpuset_cpus, "0");
   assert_int_equal(c->resources.pids_limit, 64);
+  assert_int_equal(c->resources.n_device_rules, 1);
+  assert_int_equal(c->resources.device_rules[0].major, 10);
+  assert_string_equal(c->resources.device_rules[0].access, "rw");
   assert_int_equal(c->n_masked_paths, 1);
   assert_int_equal(c->n_sysctl, 1);
   assert_string_equal(c->sysctl_keys[0], "net.ipv4.ip_forward");
@@ -165,6 +169,8 @@ static void test_parse_errors(void **state) {
   expect_invalid(",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}",
                  "linux.seccomp.defaultAction");
   expect_invalid(",\"linux\":{\"sysctl\":{\"net..x\":\"1\"}}", "linux.sysctl.net..x");
+  expect_invalid(",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"x\"}]}}",
+                 "linux.resources.devices[0]");
   expect_invalid(",\"linux\":{\"sysctl\":{\"net.x\":1}}", "linux.sysctl.net.x");
   expect_invalid(",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":0}]}",
                  "linux.uidMappings");
