@@ -78,6 +78,19 @@ void cli_print_error(kube_error_t *err) { cli_print_error_ctx(err, NULL); }
 void cli_print_error_ctx(kube_error_t *err, const char *context) {
   int status = the_client ? kube_client_last_status(the_client) : 0;
   const char *msg = err && err->message ? err->message : "unknown error";
+  if (status >= 400 && err && err->reason == KUBE_REASON_INVALID &&
+      err->details_kind && err->details_name && err->n_causes > 0) {
+    /* kubectl rebuilds Invalid errors from the Status details. */
+    fprintf(stderr, "The %s \"%s\" is invalid: %s", err->details_kind,
+            err->details_name, err->n_causes > 1 ? "\n* " : "");
+    for (size_t i = 0; i < err->n_causes; i++) {
+      const kube_error_cause_t *c = &err->causes[i];
+      fprintf(stderr, "%s%s%s%s", i ? "\n* " : "", c->field ? c->field : "",
+              c->field && *c->field ? ": " : "", c->message ? c->message : "");
+    }
+    fputc('\n', stderr);
+    return;
+  }
   if (status >= 400) {
     const char *reason = kube_reason_string(err ? err->reason : 0);
     if (*reason)

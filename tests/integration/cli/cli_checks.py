@@ -341,6 +341,28 @@ def check_watch(t, c):
             "get -w --output-watch-events sees ADDED/MODIFIED/DELETED", seen)
 
 
+def check_server_side_apply(t, c, tmp):
+    path = write(tmp, "ssa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                 "  name: ssa\ndata:\n  a: \"1\"\n")
+    rc, out, err = c.run("apply", "--server-side", "-f", path)
+    t.check(rc == 0 and out.strip() == "configmap/ssa serverside-applied",
+            "server-side apply creates", (rc, out, err))
+    rc, out, err = c.run("get", "cm", "ssa", "-o", "jsonpath={.metadata.managedFields[0].operation}")
+    t.check(out == "Apply", "server-side apply records managed fields", (out, err))
+    write(tmp, "ssa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+          "  name: ssa\ndata:\n  a: \"2\"\n")
+    rc, out, err = c.run("apply", "--server-side", "--field-manager=other", "-f", path)
+    t.check(rc == 1 and "Apply failed with 1 conflict" in err and ".data.a" in err
+            and "--force-conflicts" in err,
+            "server-side apply conflict with another manager", (rc, err))
+    rc, out, err = c.run("apply", "--server-side", "--field-manager=other",
+                         "--force-conflicts", "-f", path)
+    t.check(rc == 0 and out.strip() == "configmap/ssa serverside-applied",
+            "--force-conflicts takes the field", (rc, out, err))
+    rc, out, err = c.run("get", "cm", "ssa", "-o", "jsonpath={.data.a}")
+    t.check(out == "2", "forced value stored", out)
+
+
 def check_conflicts_dry_run(t, c):
     rc, out, err = c.run("label", "pod", "kubia", "x=y", "--resource-version=1")
     t.check(rc == 1 and err.startswith("Error from server (Conflict): ")
@@ -400,6 +422,12 @@ def check_bad_input(t, c, tmp):
             "get without a type", (rc, err))
     rc, out, err = c.run("get", "pods", "--no-such-flag")
     t.check(rc == 1 and "unknown flag: --no-such-flag" in err, "unknown flag", (rc, err))
+    rc, out, err = c.run("create", "-f", write(tmp, "noimage.yaml",
+                                               "apiVersion: v1\nkind: Pod\nmetadata:\n"
+                                               "  name: noimage\nspec:\n  containers:\n"
+                                               "  - name: c\n"))
+    t.check(rc == 1 and err.strip() == 'The Pod "noimage" is invalid: '
+            'spec.containers[0].image: Required value', "invalid object", (rc, err))
     rc, out, err = c.run("create", "-f", write(tmp, "nokind.yaml", "metadata:\n  name: x\n"))
     t.check(rc == 1 and "kind" in err.lower(), "object without kind", (rc, err))
 
@@ -454,6 +482,7 @@ def run_all(argv0, kubed_path, flavor, extra=None):
         check_create_apply_scale_expose(t, c, tmp)
         check_label_annotate_patch(t, c)
         check_watch(t, c)
+        check_server_side_apply(t, c, tmp)
         check_conflicts_dry_run(t, c)
         check_bad_input(t, c, tmp)
         check_namespaces(t, c)
