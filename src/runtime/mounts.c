@@ -6,6 +6,7 @@
  * calls on stack buffers.
  */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -159,7 +160,8 @@ static int ensure_target(const char *target, bool dir) {
   if (stat(target, &st) == 0)
     return 0;
   char parent[512];
-  snprintf(parent, sizeof parent, "%s", target);
+  if (snprintf(parent, sizeof parent, "%s", target) >= (int)sizeof parent)
+    return errno = ENAMETOOLONG, -1;
   char *slash = strrchr(parent, '/');
   if (slash && slash != parent) {
     *slash = 0;
@@ -223,6 +225,61 @@ static int populate_dev(const char *dev, bool in_userns) {
   return 0;
 }
 
+/* Open (creating if asked) a path inside the rootfs without following
+ * symlinks out of it: a hostile image with /dev -> /etc must not make us
+ * mount over the host's /etc.  Returns an O_PATH fd, -1 with errno. */
+static int open_in_root(int rootfd, const char *dest, bool mkdirs, bool file) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const char *rel = dest;
+  while (*rel == '/')
+    rel++;
+  if (!*rel)
+    return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+  if (fd >= 0 || errno != ENOENT || !mkdirs)
+    return fd;
+  char prefix[512];
+  size_t len = strlen(rel);
+  if (len >= sizeof prefix)
+    return errno = ENAMETOOLONG, -1;
+  int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  size_t pos = 0;
+  while (cur >= 0 && pos < len) {
+    size_t end = pos;
+    while (end < len && rel[end] != '/')
+      end++;
+    bool last = end == len;
+    memcpy(prefix, rel, end);
+    prefix[end] = 0;
+    const char *comp = prefix + pos;
+    int next = (int)syscall(SYS_openat2, rootfd, prefix, &how, sizeof how);
+    if (next < 0 && errno == ENOENT && *comp) {
+      /* cur was resolved inside the root and comp is one plain name. */
+      if (last && file) {
+        int f = openat(cur, comp, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f >= 0)
+          close(f);
+      } else if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
+        int e = errno;
+        close(cur);
+        return errno = e, -1;
+      }
+      next = (int)syscall(SYS_openat2, rootfd, prefix, &how, sizeof how);
+    } else if (next < 0 && !*comp) {
+      next = fcntl(cur, F_DUPFD_CLOEXEC, 3); /* "a//b" */
+    }
+    int e = errno;
+    close(cur);
+    cur = next;
+    errno = e;
+    pos = end + 1;
+  }
+  return cur;
+}
+
 int child_setup_rootfs(struct child_plan *p, const char **what,
                        const char **where) {
   *where = p->root;
@@ -232,43 +289,57 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
   *what = "bind rootfs";
   if (mount(p->root, p->root, NULL, MS_BIND | MS_REC, NULL) < 0)
     return -1;
+  int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return -1;
   for (size_t i = 0; i < p->n_mounts; i++) {
     struct plan_mount *m = &p->mounts[i];
+    char tpath[32];
     *where = m->label;
     *what = "create mount point";
-    if (ensure_target(m->target, !m->is_bind || m->source_is_dir) < 0)
+    int tfd = open_in_root(rootfd, m->dest, true, !(!m->is_bind || m->source_is_dir));
+    if (tfd < 0)
       return -1;
+    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
     *what = "mount";
     unsigned long flags = m->is_bind ? m->flags & (MS_BIND | MS_REC) : m->flags;
-    if (mount(m->source, m->target, m->type && !m->is_bind ? m->type : NULL, flags,
+    if (mount(m->source, tpath, m->type && !m->is_bind ? m->type : NULL, flags,
               m->is_bind ? NULL : m->data) < 0) {
       bool sysfs = m->type && streq(m->type, "sysfs");
       /* sysfs needs a new network namespace in a user namespace; fall back
        * to a read-only bind of the host's, as runc does. */
-      if (!(sysfs && errno == EPERM) ||
-          mount("/sys", m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+      if (!(sysfs && errno == EPERM) || mount("/sys", tpath, NULL, MS_BIND | MS_REC, NULL) < 0)
         return -1;
-      if (mount(NULL, m->target, NULL,
-                MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(m->target), NULL) < 0)
-        return -1;
+      m->remount |= MS_RDONLY;
+      m->is_bind = true;
     }
+    close(tfd);
+    if (!(m->is_bind && m->remount) && !m->propagation && !m->is_dev)
+      continue;
+    /* Reopen: the fd above names what is now covered by the new mount. */
+    tfd = open_in_root(rootfd, m->dest, false, false);
+    if (tfd < 0)
+      return -1;
+    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
     if (m->is_bind && m->remount) {
       *what = "remount bind";
-      if (mount(NULL, m->target, NULL,
-                MS_BIND | MS_REMOUNT | m->remount | locked_flags(m->target), NULL) < 0)
+      if (mount(NULL, tpath, NULL, MS_BIND | MS_REMOUNT | m->remount | locked_flags(tpath),
+                NULL) < 0)
         return -1;
     }
     if (m->propagation) {
       *what = "set propagation";
-      if (mount(NULL, m->target, NULL, m->propagation, NULL) < 0)
+      if (mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
         return -1;
     }
     if (m->is_dev) {
       *what = "populate /dev";
-      if (populate_dev(m->target, p->new_user) < 0)
+      if (populate_dev(tpath, p->new_user) < 0)
         return -1;
     }
+    close(tfd);
   }
+  close(rootfd);
   *where = p->root;
   *what = "pivot_root";
   if (chdir(p->root) < 0)

@@ -639,9 +639,9 @@ static int test_bind_mount(kube_runtime_t *rt) {
   fclose(f);
   kube_container_config_t *c = config_sh(
       "bind", "cat /data/hello.txt; echo x > /data/new 2>/dev/null && echo writable || "
-              "echo readonly; echo y > /tmp/t && echo tmp-writable; "
+              "echo readonly; echo y > /scratch/t && echo tmp-writable; "
               "echo z > /etc/z 2>/dev/null || echo root-readonly");
-  c->mounts = realloc(c->mounts, (c->n_mounts + 2) * sizeof *c->mounts);
+  c->mounts = realloc(c->mounts, (c->n_mounts + 3) * sizeof *c->mounts);
   kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
   memset(m, 0, sizeof *m);
   m->destination = strdup("/data");
@@ -651,15 +651,35 @@ static int test_bind_mount(kube_runtime_t *rt) {
   m->n_options = 3;
   m = &c->mounts[c->n_mounts++];
   memset(m, 0, sizeof *m);
-  m->destination = strdup("/tmp");
+  m->destination = strdup("/scratch");
   m->type = strdup("tmpfs");
   m->source = strdup("tmpfs");
   m->options = strv("nosuid", "size=1m", NULL);
   m->n_options = 2;
+  /* A hostile image: /evil points at a host directory; a mount below it
+   * must land inside the rootfs, never on the host. */
+  char host_dir[700], evil[700], host_probe[800];
+  snprintf(host_dir, sizeof host_dir, "%s/host-only", tmpdir);
+  mkdir(host_dir, 0755);
+  snprintf(evil, sizeof evil, "%s/evil", rootfs);
+  unlink(evil);
+  if (symlink(host_dir, evil) < 0)
+    CHECK(0, "symlink: %s", strerror(errno));
+  char mk[2048]; /* the same path inside the rootfs, where it must resolve */
+  snprintf(mk, sizeof mk, "mkdir -p '%s%s'", rootfs, host_dir);
+  CHECK(system(mk) == 0, "mkdir");
+  m = &c->mounts[c->n_mounts++];
+  memset(m, 0, sizeof *m);
+  m->destination = strdup("/evil/x");
+  m->type = strdup("tmpfs");
+  m->source = strdup("tmpfs");
   char *out = NULL;
   kube_container_exit_t ex;
   int rc = run_capture(rt, "bind", c, &out, &ex, &err);
   kube_container_config_free(c);
+  unlink(evil);
+  snprintf(host_probe, sizeof host_probe, "%s/x", host_dir);
+  CHECK(access(host_probe, F_OK) != 0, "mount point created outside the rootfs");
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   CHECK(strstr(out, "from-host\n"), "bind content");
