@@ -27,7 +27,7 @@
 
 #include "store/etcd.h"
 
-#define N_CONN 16
+#define N_CONN 64
 #define RANGE_PAGE 5000
 #define REQUEST_TIMEOUT_S 30
 #define WATCH_RETRY_MS 300
