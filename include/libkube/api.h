@@ -112,6 +112,9 @@ int kube_object_set_string(kube_object_t *obj, const char *path,
                            const char *value, kube_error_t *err);
 int kube_object_set_label(kube_object_t *obj, const char *key,
                           const char *value, kube_error_t *err);
+/* Set metadata.annotations[key] (copied); a NULL value removes the key. */
+int kube_object_set_annotation(kube_object_t *obj, const char *key,
+                               const char *value, kube_error_t *err);
 
 /* Validate against the kind's rules.  Invalid with one cause per problem,
  * field paths as Kubernetes writes them ("spec.containers[0].image",

@@ -585,20 +585,33 @@ KUBE_EXPORT int kube_object_set_string(kube_object_t *obj, const char *path,
   return 0;
 }
 
-KUBE_EXPORT int kube_object_set_label(kube_object_t *obj, const char *key,
-                                      const char *value, kube_error_t *err) {
+/* Set or (value NULL) remove metadata.<map>[key]. */
+static int set_meta_map(kube_object_t *obj, const char *map, const char *key,
+                        const char *value, kube_error_t *err) {
   if (!obj || !key)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid label");
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid %s key",
+                          map);
   json_object *m = jensure_obj(obj->root, "metadata");
-  json_object *labels = m ? jensure_obj(m, "labels") : NULL;
-  if (!labels)
+  json_object *dict = m ? jensure_obj(m, map) : NULL;
+  if (!dict)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "metadata.labels is not an object");
+                          "metadata.%s is not an object", map);
   if (!value) {
-    json_object_object_del(labels, key);
+    json_object_object_del(dict, key);
     return 0;
   }
-  if (jset(labels, key, json_object_new_string(value)) < 0)
+  if (jset(dict, key, json_object_new_string(value)) < 0)
     return kube_make_oom(err);
   return 0;
+}
+
+KUBE_EXPORT int kube_object_set_label(kube_object_t *obj, const char *key,
+                                      const char *value, kube_error_t *err) {
+  return set_meta_map(obj, "labels", key, value, err);
+}
+
+KUBE_EXPORT int kube_object_set_annotation(kube_object_t *obj, const char *key,
+                                           const char *value,
+                                           kube_error_t *err) {
+  return set_meta_map(obj, "annotations", key, value, err);
 }

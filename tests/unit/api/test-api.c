@@ -184,6 +184,17 @@ static void test_json_roundtrip(void **state) {
   assert_string_equal(kube_object_get_string(o, "spec.containers.0.image"),
                       "redis");
   assert_string_equal(kube_object_label(o, "tier"), "fe");
+  assert_int_equal(kube_object_set_annotation(o, "x/y", "z", &err), 0);
+  assert_string_equal(kube_object_annotation(o, "x/y"), "z");
+  assert_int_equal(kube_object_set_annotation(o, "x/y", NULL, &err), 0);
+  assert_null(kube_object_annotation(o, "x/y"));
+  assert_int_equal(kube_object_set_label(o, "gone", "1", &err), 0);
+  assert_int_equal(kube_object_set_label(o, "gone", NULL, &err), 0);
+  assert_null(kube_object_label(o, "gone"));
+  assert_int_equal(kube_object_set_string(o, "status.phase", NULL, &err), 0);
+  assert_null(kube_object_get_string(o, "status.phase"));
+  assert_int_equal(kube_object_set_string(o, "status.phase", "Running", &err),
+                   0);
   assert_int_equal(
       kube_object_set_string(o, "spec.containers.0.image.x", "y", &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
