@@ -8,9 +8,14 @@
  * acknowledged write is on stable storage as far as fsync guarantees, which
  * covers kill -9 of the process (the data is already in the kernel) and a
  * power loss (the WAL frames are synced; recovery replays them).
- * Checkpoints (WAL -> database file) run automatically inside commits on
- * the writer thread; with synchronous=FULL sqlite syncs the WAL before a
- * checkpoint and the database after it, so a crash mid-checkpoint is safe.
+ * Checkpoints (WAL -> database file) run on a second connection in a
+ * checkpointer thread, woken when the WAL passes CKPT_FRAMES pages, so the
+ * writer does not stall its batch while pages are copied and the database
+ * file synced.  Both connections use synchronous=FULL: sqlite syncs the WAL
+ * before a checkpoint and the database after it, and only then lets a
+ * writer start the WAL over, so a crash at any point is safe.  Should the
+ * checkpointer fall far behind (CKPT_HARD_FRAMES) the writer checkpoints
+ * itself, which bounds the WAL.
  *
  * Group commit.  One writer thread owns the connection after open.  It
  * takes every write queued so far, applies them in one transaction and
@@ -23,22 +28,34 @@
  * Results go back to the loop through an eventfd watched by a libevent
  * event, so the caller's event_base needs no libevent threading support.
  *
- * The database is opened with locking_mode=EXCLUSIVE: a second process
- * opening the same file fails instead of silently writing behind this
- * store's cache.
+ * An exclusive flock() on "<path>.lock" makes a second opener (another
+ * process, or another store in this one) fail instead of silently writing
+ * behind this store's cache.
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 
 #include "store/internal.h"
+
+#define CKPT_FRAMES 1000
+#define CKPT_HARD_FRAMES 32768
 
 struct sq {
   sqlite3 *db;
   sqlite3_stmt *put, *del, *meta;
+  int lock_fd;
+
+  /* Checkpointer: own connection and thread, shares mu. */
+  sqlite3 *ckpt_db;
+  pthread_t ckpt_thread;
+  bool ckpt_started, ckpt_wanted;
+  pthread_cond_t ckpt_cond;
 
   pthread_t thread;
   bool thread_started;
@@ -74,6 +91,44 @@ static int exec(sqlite3 *db, const char *sql, kube_error_t *err) {
     return -1;
   }
   return 0;
+}
+
+/* ---- checkpointer ---- */
+
+static void *ckpt_main(void *arg) {
+  struct sq *q = arg;
+  pthread_mutex_lock(&q->mu);
+  for (;;) {
+    while (!q->ckpt_wanted && !q->stop)
+      pthread_cond_wait(&q->ckpt_cond, &q->mu);
+    if (q->stop)
+      break;
+    q->ckpt_wanted = false;
+    pthread_mutex_unlock(&q->mu);
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(q->ckpt_db, NULL,
+                                       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_warn("sqlite store: checkpoint: %s", sqlite3_errmsg(q->ckpt_db));
+    pthread_mutex_lock(&q->mu);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return NULL;
+}
+
+/* Runs on the writer thread after each commit, with the WAL's size. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
+  struct sq *q = arg;
+  if (frames >= CKPT_HARD_FRAMES || !q->ckpt_started) {
+    int log = 0, done = 0;
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  } else if (frames >= CKPT_FRAMES) {
+    pthread_mutex_lock(&q->mu);
+    q->ckpt_wanted = true;
+    pthread_cond_signal(&q->ckpt_cond);
+    pthread_mutex_unlock(&q->mu);
+  }
+  return SQLITE_OK;
 }
 
 /* ---- writer thread ---- */
@@ -227,6 +282,15 @@ static void sq_submit(kube_store_t *s, struct store_op *op) {
 }
 
 static void sq_release(struct sq *q) {
+  if (q->ckpt_started) {
+    pthread_mutex_lock(&q->mu);
+    q->stop = true;
+    pthread_cond_signal(&q->ckpt_cond);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->ckpt_thread, NULL);
+  }
+  if (q->ckpt_db)
+    sqlite3_close(q->ckpt_db);
   sqlite3_finalize(q->put);
   sqlite3_finalize(q->del);
   sqlite3_finalize(q->meta);
@@ -238,8 +302,11 @@ static void sq_release(struct sq *q) {
     event_free(q->flush_ev);
   if (q->efd >= 0)
     close(q->efd);
+  if (q->lock_fd >= 0)
+    close(q->lock_fd); /* releases the flock */
   pthread_mutex_destroy(&q->mu);
   pthread_cond_destroy(&q->cond);
+  pthread_cond_destroy(&q->ckpt_cond);
   kube_error_clear(&q->fail_err);
   free(q);
 }
@@ -340,11 +407,34 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
   if (!q)
     return kube_make_oom(err);
   q->efd = -1;
+  q->lock_fd = -1;
   q->q_tail = &q->q_head;
   q->d_tail = &q->d_head;
   q->p_tail = &q->p_head;
   pthread_mutex_init(&q->mu, NULL);
   pthread_cond_init(&q->cond, NULL);
+  pthread_cond_init(&q->ckpt_cond, NULL);
+
+  {
+    cleanup_free char *lock_path = NULL;
+    if (asprintf(&lock_path, "%s.lock", opts->path) < 0) {
+      lock_path = NULL;
+      kube_make_oom(err);
+      goto fail;
+    }
+    q->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (q->lock_fd < 0) {
+      kube_error_set(err, KUBE_REASON_INTERNAL, errno, "open %s: %s", lock_path,
+                     strerror(errno));
+      goto fail;
+    }
+    if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+      kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, errno,
+                     "open %s: the store is in use by another process (%s)",
+                     opts->path, strerror(errno));
+      goto fail;
+    }
+  }
 
   if (sqlite3_open_v2(opts->path, &q->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -355,8 +445,7 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     goto fail;
   }
   sqlite3_busy_timeout(q->db, 2000);
-  if (exec(q->db, "PRAGMA locking_mode=EXCLUSIVE", err) < 0 ||
-      exec(q->db, "PRAGMA journal_mode=WAL", err) < 0 ||
+  if (exec(q->db, "PRAGMA journal_mode=WAL", err) < 0 ||
       exec(q->db, "PRAGMA synchronous=FULL", err) < 0 ||
       exec(q->db, "PRAGMA journal_size_limit=67108864", err) < 0 ||
       exec(q->db,
@@ -407,12 +496,16 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     kube_error_wrap(err, "open %s", opts->path);
     goto fail;
   }
-  /* Take the exclusive lock now (the first write would), so that a second
-   * opener fails here and not in the middle of serving. */
-  if (exec(q->db, "BEGIN IMMEDIATE; COMMIT", err) < 0) {
-    kube_error_wrap(err, "open %s (in use by another process?)", opts->path);
+  /* Checkpoints are ours (wal_hook), not sqlite's automatic ones. */
+  sqlite3_wal_hook(q->db, wal_hook, q);
+  if (sqlite3_open_v2(opts->path, &q->ckpt_db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK ||
+      exec(q->ckpt_db, "PRAGMA synchronous=FULL", err) < 0) {
+    sq_error(err, q->ckpt_db, "open checkpointer");
     goto fail;
   }
+  sqlite3_busy_timeout(q->ckpt_db, 2000);
 
   q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (q->efd < 0) {
@@ -426,7 +519,15 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     kube_make_oom(err);
     goto fail;
   }
-  int rc = pthread_create(&q->thread, NULL, writer_main, q);
+  /* The checkpointer first: the writer reads ckpt_started. */
+  int rc = pthread_create(&q->ckpt_thread, NULL, ckpt_main, q);
+  if (rc != 0) {
+    /* Without it the writer checkpoints itself (wal_hook). */
+    log_warn("sqlite store: checkpointer thread: %s", strerror(rc));
+  } else {
+    q->ckpt_started = true;
+  }
+  rc = pthread_create(&q->thread, NULL, writer_main, q);
   if (rc != 0) {
     kube_error_set(err, KUBE_REASON_INTERNAL, rc, "writer thread: %s",
                    strerror(rc));

@@ -102,8 +102,8 @@ static int teardown(void **state) {
   event_free(f->timer);
   event_base_free(f->base);
   char p[400];
-  const char *sfx[] = {"", "-wal", "-shm"};
-  for (int i = 0; i < 3; i++) {
+  const char *sfx[] = {"", "-wal", "-shm", ".lock"};
+  for (int i = 0; i < 4; i++) {
     snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
     unlink(p);
   }
@@ -897,9 +897,9 @@ static void test_cache_model(void **state) {
       size_t first = 0;
       while (strncmp(model[first]->pub.key, prefix, strlen(prefix)) != 0)
         first++;
-      assert_int_equal(store_cache_count_prefix_after(
-                           &c, prefix, model[first + 1]->pub.key),
-                       expect - 2);
+      assert_int_equal(
+          store_cache_count_prefix_after(&c, prefix, model[first + 1]->pub.key),
+          expect - 2);
       store_cache_iter_seek(&it, &c, model[first + 1]->pub.key, true);
       assert_ptr_equal(store_cache_iter_next(&it), model[first + 2]);
     }
