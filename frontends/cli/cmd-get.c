@@ -173,7 +173,7 @@ static int watch_line(const char *line, size_t len, void *ud) {
   if (w->o->fmt == CLI_OUT_DEFAULT || w->o->fmt == CLI_OUT_WIDE) {
     const char *k = kube_object_kind(o);
     if (k && streq(k, "Table") &&
-        kube_table_printer_add(w->printer, o, w->kind_prefix, &err) == 0) {
+        kube_table_printer_add_event(w->printer, o, w->kind_prefix, type, &err) == 0) {
       char *s = kube_table_printer_render_new(w->printer);
       if (s)
         fputs(s, stdout);
@@ -243,6 +243,9 @@ static void fill_item_kinds(json_object *list, const kube_kind_t *k) {
   }
 }
 
+static int print_custom_columns(json_object *items, const char *spec,
+                                bool no_headers);
+
 static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
                        size_t ng, const char *ns, char **rv_out) {
   int rc = 0;
@@ -303,6 +306,15 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     json_object_put(items);
     return rc;
   }
+  if (o->fmt == CLI_OUT_CUSTOM_COLUMNS) {
+    if (single_obj)
+      json_object_array_add(items, json_object_get(kube_object_json(single_obj)));
+    kube_object_free(single_obj);
+    if (print_custom_columns(items, o->fmt_arg, o->no_headers))
+      rc = 1;
+    json_object_put(items);
+    return rc;
+  }
   if (single_obj) {
     cli_print_object(single_obj, o->fmt, o->fmt_arg);
     kube_object_free(single_obj);
@@ -350,6 +362,106 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
   return rc;
 }
 
+/* -o custom-columns=HEADER:.json.path,...: a Table built client-side.
+ * Several values of one column are joined with ",", as kubectl does. */
+static int print_custom_columns(json_object *items, const char *spec,
+                                bool no_headers) {
+  json_object *t = json_object_new_object(), *defs = json_object_new_array(),
+              *rows = json_object_new_array();
+  json_object_object_add(t, "kind", json_object_new_string("Table"));
+  json_object_object_add(t, "columnDefinitions", defs);
+  json_object_object_add(t, "rows", rows);
+  kube_object_t *to = kube_object_wrap(t);
+  cleanup_free char *copy = strdup(spec);
+  char **tmpls = NULL;
+  size_t ncols = 0;
+  int rc = 0;
+  if (!to || !copy)
+    rc = cli_fail("out of memory");
+  /* Split on commas outside brackets ([*] and filters may hold commas). */
+  int depth = 0;
+  char *start = copy;
+  for (char *q = copy; rc == 0; q++) {
+    if (*q == '[')
+      depth++;
+    else if (*q == ']')
+      depth--;
+    if (*q && (*q != ',' || depth > 0))
+      continue;
+    bool last = !*q;
+    *q = '\0';
+    char *colon = strchr(start, ':');
+    if (!colon || colon == start || !colon[1]) {
+      if (colon)
+        *colon = ':';
+      rc = cli_fail("unexpected custom-columns spec: %s, expected "
+                    "<header>:<json-path-expr>", start);
+      break;
+    }
+    *colon = '\0';
+    const char *expr = colon + 1;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "name", json_object_new_string(start));
+    json_object_array_add(defs, d);
+    char **nt = realloc(tmpls, (ncols + 1) * sizeof *nt);
+    if (!nt) {
+      rc = cli_fail("out of memory");
+      break;
+    }
+    tmpls = nt;
+    /* {range EXPR}{@}{","}{end} prints every value followed by a comma. */
+    bool braced = expr[0] == '{';
+    if (asprintf(&tmpls[ncols], "{range %.*s}{@}{\",\"}{end}",
+                 (int)(braced ? strlen(expr) - 2 : strlen(expr)),
+                 braced ? expr + 1 : expr) < 0) {
+      rc = cli_fail("out of memory");
+      break;
+    }
+    ncols++;
+    if (last)
+      break;
+    start = q + 1;
+  }
+  for (size_t i = 0; rc == 0 && items && i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    kube_object_t *io = kube_object_wrap(json_object_get(it));
+    json_object *row = json_object_new_object(), *cells = json_object_new_array();
+    json_object_object_add(row, "cells", cells);
+    json_object_object_add(row, "object", json_object_get(it));
+    json_object_array_add(rows, row);
+    for (size_t c = 0; c < ncols; c++) {
+      cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+      char *v = kube_jsonpath_eval(io, tmpls[c], &err);
+      if (!v) {
+        rc = cli_fail("%s", err.message);
+        break;
+      }
+      size_t len = strlen(v);
+      if (len > 0 && v[len - 1] == ',')
+        v[--len] = '\0';
+      json_object_array_add(cells, json_object_new_string(len ? v : "<none>"));
+      free(v);
+    }
+    kube_object_free(io);
+  }
+  if (rc == 0) {
+    kube_table_printer_t *p = kube_table_printer_new(no_headers ? KUBE_TABLE_NO_HEADERS : 0);
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    if (p && kube_table_printer_add(p, to, NULL, &err) == 0) {
+      char *out = kube_table_printer_render(p);
+      if (out)
+        fputs(out, stdout);
+      free(out);
+    }
+    kube_table_printer_free(p);
+  }
+  for (size_t i = 0; i < ncols; i++)
+    free(tmpls[i]);
+  free(tmpls);
+  kube_object_free(to);
+  return rc;
+}
+
 static void no_resources(const char *ns, bool cluster_scoped) {
   if (!ns || cluster_scoped)
     fprintf(stderr, "No resources found\n");
@@ -368,6 +480,8 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
     flags |= KUBE_TABLE_SHOW_LABELS;
   if (ng > 1)
     flags |= KUBE_TABLE_KIND_PREFIX;
+  if (o->watch && o->watch_events)
+    flags |= KUBE_TABLE_EVENT;
   bool printed_any = false, all_cluster = true;
   kube_table_printer_t *watch_printer = NULL;
   const char *watch_rv = NULL;
@@ -391,7 +505,8 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
       table = fetch_all(c, path, query, TABLE_ACCEPT, &err);
       if (!table || (!o->watch_only &&
-                     kube_table_printer_add(p, table, kn, &err) < 0)) {
+                     kube_table_printer_add_event(p, table, kn, o->watch_events ? "ADDED" : "",
+                                                  &err) < 0)) {
         cli_print_error(&err);
         rc = 1;
       }
@@ -402,7 +517,8 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
         cleanup_error kube_error_t err = KUBE_ERROR_INIT;
         kube_object_t *t = fetch(c, path, NULL, TABLE_ACCEPT, &err);
         if (!t || (!o->watch_only &&
-                   kube_table_printer_add(p, t, kn, &err) < 0)) {
+                   kube_table_printer_add_event(p, t, kn, o->watch_events ? "ADDED" : "",
+                                                &err) < 0)) {
           if (!(o->ignore_not_found && err.reason == KUBE_REASON_NOT_FOUND)) {
             cli_print_error(&err);
             rc = 1;
@@ -485,10 +601,6 @@ int cmd_get(int argc, char **argv) {
     o.watch = true;
   if (cli_output_parse(o.output, &o.fmt, &o.fmt_arg) < 0)
     goto out;
-  if (o.fmt == CLI_OUT_CUSTOM_COLUMNS) {
-    rc = cli_fail("custom-columns output is not supported yet");
-    goto out;
-  }
   if (npos == 0 && o.files.n == 0) {
     fprintf(stderr,
             "You must specify the type of resource to get. Use \"kube "

@@ -26,7 +26,7 @@ struct kube_table_printer {
   bool header_printed;
 };
 
-enum { SRC_NAMESPACE = -1, SRC_LABELS = -2 };
+enum { SRC_NAMESPACE = -1, SRC_LABELS = -2, SRC_EVENT = -3 };
 
 KUBE_EXPORT kube_table_printer_t *kube_table_printer_new(int flags) {
   kube_table_printer_t *p = calloc(1, sizeof *p);
@@ -71,11 +71,15 @@ static char *upper_dup(const char *s) {
 static int setup_columns(kube_table_printer_t *p, json_object *defs,
                          kube_error_t *err) {
   size_t n = json_object_array_length(defs);
-  p->headers = calloc(n + 2, sizeof *p->headers);
-  p->source = calloc(n + 2, sizeof *p->source);
+  p->headers = calloc(n + 3, sizeof *p->headers);
+  p->source = calloc(n + 3, sizeof *p->source);
   if (!p->headers || !p->source)
     return kube_make_oom(err);
   size_t k = 0;
+  if (p->flags & KUBE_TABLE_EVENT) {
+    p->headers[k] = strdup("EVENT");
+    p->source[k++] = SRC_EVENT;
+  }
   if (p->flags & KUBE_TABLE_NAMESPACE) {
     p->headers[k] = strdup("NAMESPACE");
     p->source[k++] = SRC_NAMESPACE;
@@ -147,10 +151,28 @@ static char *format_cell(json_object *cell) {
   }
 }
 
+static int add_rows(kube_table_printer_t *p, const kube_object_t *table,
+                    const char *kind_prefix, const char *event,
+                    kube_error_t *err);
+
 KUBE_EXPORT int kube_table_printer_add(kube_table_printer_t *p,
                                        const kube_object_t *table,
                                        const char *kind_prefix,
                                        kube_error_t *err) {
+  return add_rows(p, table, kind_prefix, "", err);
+}
+
+KUBE_EXPORT int kube_table_printer_add_event(kube_table_printer_t *p,
+                                             const kube_object_t *table,
+                                             const char *kind_prefix,
+                                             const char *event,
+                                             kube_error_t *err) {
+  return add_rows(p, table, kind_prefix, event ? event : "", err);
+}
+
+static int add_rows(kube_table_printer_t *p, const kube_object_t *table,
+                    const char *kind_prefix, const char *event,
+                    kube_error_t *err) {
   json_object *t = kube_object_json(table), *defs, *rows;
   const char *kind = kube_json_get_string(t, "kind");
   if (!kind || !streq(kind, "Table") ||
@@ -175,7 +197,9 @@ KUBE_EXPORT int kube_table_printer_add(kube_table_printer_t *p,
     bool oom = false;
     for (size_t i = 0; i < p->n_cols; i++) {
       int src = p->source[i];
-      if (src == SRC_NAMESPACE) {
+      if (src == SRC_EVENT) {
+        out[i] = strdup(event);
+      } else if (src == SRC_NAMESPACE) {
         const char *ns = obj ? kube_json_get_string(obj, "metadata.namespace") : NULL;
         out[i] = strdup(ns ? ns : "");
       } else if (src == SRC_LABELS) {

@@ -178,6 +178,11 @@ def check_run_get_describe(t, c):
     rc, out, err = c.run("get", "pod", "kubia", "-o",
                          "jsonpath={.spec.containers[0].image}")
     t.check(rc == 0 and out == "kubia", "get -o jsonpath field", (out, err))
+    rc, out, err = c.run("get", "pods", "-o",
+                         "custom-columns=NAME:.metadata.name,IMAGES:.spec.containers[*].image,"
+                         "PORT:.spec.containers[0].ports[0].containerPort,NODE:.spec.nodeName")
+    t.check(rc == 0 and table(out)[0] == ["NAME", "IMAGES", "PORT", "NODE"]
+            and ["kubia", "kubia", "8080", "<none>"] in table(out), "-o custom-columns", (out, err))
     rc, out, err = c.run("get", "pods", "-l", "run=kubia", "-o", "name")
     t.check(rc == 0 and out.strip() == "pod/kubia", "get -l", (out, err))
     rc, out, err = c.run("get", "pods", "-l", "run=nothing")
@@ -316,13 +321,14 @@ def check_watch(t, c):
     # One watcher prints tables, one prints events as JSON.
     w1 = c.popen("get", "pods", "-w")
     w2 = c.popen("get", "pods", "-w", "--output-watch-events", "-o", "json")
+    w3 = c.popen("get", "pods", "-w", "--output-watch-events")
     time.sleep(1.0)
     c.run("run", "watched", "--image=x")
     c.run("label", "pod", "watched", "seen=yes")
     c.run("delete", "pod", "watched", "--wait=false")
     time.sleep(1.0)
     outs = []
-    for w in (w1, w2):
+    for w in (w1, w2, w3):
         w.send_signal(signal.SIGTERM)
         try:
             o, e = w.communicate(timeout=10)
@@ -333,6 +339,11 @@ def check_watch(t, c):
     rows = table(outs[0])
     t.check(rows and rows[0][0] == "NAME" and sum(1 for r in rows if r[0] == "watched") >= 3,
             "get -w prints a row per change", outs[0])
+    w3_rows = table(outs[2])
+    t.check(w3_rows and w3_rows[0][:2] == ["EVENT", "NAME"]
+            and ["ADDED", "watched"] in [r[:2] for r in w3_rows]
+            and ["DELETED", "watched"] in [r[:2] for r in w3_rows],
+            "get -w --output-watch-events adds an EVENT column", outs[2])
     events = json_stream(outs[1])
     seen = [(e.get("type"), e.get("object", {}).get("metadata", {}).get("name"))
             for e in events]

@@ -80,6 +80,14 @@ static void test_table_watch_widths(void **state) {
   assert_string_equal(s, "y      6s\n");
   free(s);
   kube_table_printer_free(p);
+  /* An EVENT column for watch events. */
+  p = kube_table_printer_new(KUBE_TABLE_EVENT);
+  assert_int_equal(kube_table_printer_add_event(p, t, NULL, "ADDED", &err), 0);
+  assert_int_equal(kube_table_printer_add_event(p, t2, NULL, "DELETED", &err), 0);
+  s = kube_table_printer_render(p);
+  assert_string_equal(s, "EVENT     NAME   AGE\nADDED     x      5s\nDELETED   y      6s\n");
+  free(s);
+  kube_table_printer_free(p);
   kube_object_free(t);
   kube_object_free(t2);
 }
