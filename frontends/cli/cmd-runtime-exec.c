@@ -99,8 +99,15 @@ int rt_cmd_exec(int argc, char **argv) {
   }
   const char *id = argv[optind++];
   if (process) {
-    if (load_process(process, &args, env ? &args : &env, &cwd, &uid, &gid) != 0)
+    char **penv = NULL;
+    if (load_process(process, &args, &penv, &cwd, &uid, &gid) != 0) {
+      free_strv(penv);
       goto out;
+    }
+    if (env) /* --env wins over the process file */
+      free_strv(penv);
+    else
+      env = penv;
   } else {
     if (optind >= argc) {
       cli_fail("exec: no command");
