@@ -206,6 +206,42 @@ static int test_security(kube_runtime_t *rt) {
   return 0;
 }
 
+static int test_process_settings(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh(
+      "proc", "id -u; id -g; id -G; pwd; echo foo=$FOO; ulimit -n; cat /proc/self/oom_score_adj; "
+              "grep CapEff /proc/self/status");
+  c->uid = 1000;
+  c->gid = 1001;
+  c->additional_gids = calloc(2, sizeof(gid_t));
+  c->additional_gids[0] = 10;
+  c->additional_gids[1] = 20;
+  c->n_additional_gids = 2;
+  free(c->cwd);
+  c->cwd = strdup("/dev");
+  c->env = realloc(c->env, (c->n_env + 2) * sizeof(char *));
+  c->env[c->n_env++] = strdup("FOO=bar");
+  c->env[c->n_env] = NULL;
+  c->rlimits[0].soft = c->rlimits[0].hard = 321;
+  c->has_oom_score_adj = true;
+  c->oom_score_adj = 345;
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "proc", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  CHECK(strncmp(out, "1000\n1001\n", 10) == 0, "uid/gid");
+  CHECK(strstr(out, "1001 10 20\n") || strstr(out, "10 20 1001\n"), "groups");
+  CHECK(strstr(out, "\n/dev\n"), "cwd");
+  CHECK(strstr(out, "foo=bar\n"), "env");
+  CHECK(strstr(out, "\n321\n"), "rlimit");
+  CHECK(strstr(out, "\n345\n"), "oom_score_adj");
+  CHECK(strstr(out, "CapEff:\t0000000000000000"), "a non-root user keeps capabilities");
+  free(out);
+  return 0;
+}
+
 static int test_exit_codes(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = config_sh("exit", "exit 42");
@@ -774,6 +810,7 @@ static const struct {
 } tests[] = {
     {"isolation", test_isolation},   {"security", test_security},
     {"exit-codes", test_exit_codes}, {"lifecycle", test_lifecycle},
+    {"process", test_process_settings},
     {"oom", test_oom},               {"pids-limit", test_pids_limit},
     {"cpu-limits", test_cpu_limits}, {"join-netns", test_join_netns},
     {"adopt", test_adopt},           {"logs", test_logs},
