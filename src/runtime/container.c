@@ -460,6 +460,7 @@ KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_erro
 KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
                                    kube_rt_state_t *out, kube_error_t *err) {
   memset(out, 0, sizeof *out);
+  rt_reap(rt);
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -505,8 +506,14 @@ KUBE_EXPORT int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n
   char **ids = calloc(cap, sizeof *ids);
   struct dirent *de;
   while (ids && (de = readdir(d))) {
-    if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+    if (de->d_name[0] == '.')
       continue;
+    if (de->d_type != DT_DIR) {
+      struct stat sb;
+      if (de->d_type != DT_UNKNOWN ||
+          fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
+        continue;
+    }
     if (n + 2 > cap) {
       char **nids = realloc(ids, (cap *= 2) * sizeof *ids);
       if (!nids) {
