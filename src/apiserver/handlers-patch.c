@@ -104,10 +104,10 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
       }
       const char *name = tree_str(obj, "metadata.name");
       if (name && !streq(name, r->rt.name)) {
-        json_object_put(obj);
         reply_status(r, KUBE_REASON_BAD_REQUEST,
                      "the name of the object (%s) does not match the name on "
                      "the URL (%s)", name, r->rt.name);
+        json_object_put(obj);
         return;
       }
       json_object_object_add(meta_of(obj), "name",
