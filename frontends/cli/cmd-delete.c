@@ -166,6 +166,10 @@ int cmd_delete(int argc, char **argv) {
     o.grace_period = 1;
   if (o.force && o.grace_period < 0)
     o.grace_period = 0;
+  if (o.force && o.grace_period == 0)
+    fprintf(stderr, "warning: Immediate deletion does not wait for confirmation "
+                    "that the running resource has been terminated. The resource "
+                    "may continue to run on the cluster indefinitely.\n");
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
@@ -266,7 +270,8 @@ int cmd_delete(int argc, char **argv) {
     if (o.output)
       printf("%s/%s\n", kn, ts[i].name);
     else
-      printf("%s \"%s\" deleted%s\n", kn, ts[i].name, suffix);
+      printf("%s \"%s\" %s%s\n", kn, ts[i].name,
+             o.force && o.grace_period == 0 ? "force deleted" : "deleted", suffix);
     fflush(stdout);
   }
   if (o.wait && !wo.dry_run) {

@@ -79,13 +79,10 @@ int cmd_logs(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c || !(pod = get_pod(c, name)))
     goto out;
+  /* Without a node agent the server explains why there are no logs
+   * ("does not have a host assigned", "no node agent serves node ..."),
+   * which is printed as kubectl prints it. */
   container = pick_container(pod, container);
-  const char *node = kube_object_get_string(pod, "spec.nodeName");
-  if (!node || !*node) {
-    rc = cli_fail("pod %s has not been scheduled to a node: no logs yet (no "
-                  "node agent has run its containers)", name);
-    goto out;
-  }
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   if (container)
@@ -106,12 +103,7 @@ int cmd_logs(int argc, char **argv) {
   kube_client_request_t req = {.struct_size = sizeof req, .method = "GET",
                                .path = path, .query = query, .accept = "*/*"};
   if (kube_client_stream(c, &req, print_line, NULL, &err) < 0) {
-    if (kube_client_last_status(c) == 404 && err.reason == KUBE_REASON_NOT_FOUND &&
-        !strstr(err.message, name))
-      rc = cli_fail("logs of pod %s are not available: the node agent on %s "
-                    "does not serve them (%s)", name, node, err.message);
-    else
-      rc = cli_report(&err);
+    rc = cli_report(&err);
     goto out;
   }
   rc = 0;
@@ -133,6 +125,9 @@ int cmd_exec(int argc, char **argv) {
   char **pos = NULL;
   int npos = 0, dashdash = -1, rc = 1;
   kube_object_t *pod = NULL;
+  kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
+  cleanup_free char *query = NULL, *path = NULL;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
     goto out;
   if (npos < 1 || dashdash == 0) {
@@ -153,17 +148,41 @@ int cmd_exec(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c || !(pod = get_pod(c, name)))
     goto out;
-  const char *phase = kube_object_get_string(pod, "status.phase");
-  const char *node = kube_object_get_string(pod, "spec.nodeName");
-  if (!node || !*node || !phase || !streq(phase, "Running"))
-    rc = cli_fail("cannot exec into a container in a completed pod or one that "
-                  "is not running; current phase is %s (no node agent has "
-                  "started pod %s)", phase && *phase ? phase : "Pending", name);
+  /* Ask the server as kubectl does; it explains when no node agent can
+   * serve the pod.  Should it accept, the streaming protocol (SPDY or
+   * WebSocket channels) is what this CLI still lacks. */
+  kube_strbuf_t q = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&q, "stdout=true&stderr=true");
+  if (stdin_)
+    kube_strbuf_append(&q, "&stdin=true");
+  if (tty)
+    kube_strbuf_append(&q, "&tty=true");
+  container = pick_container(pod, container);
+  if (container)
+    kube_strbuf_printf(&q, "&container=%s", container);
+  for (int i = dashdash >= 0 ? dashdash : 1; i < npos; i++) {
+    kube_strbuf_append(&q, "&command=");
+    for (const unsigned char *p = (const unsigned char *)pos[i]; *p; p++) {
+      if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+        kube_strbuf_append_char(&q, (char)*p);
+      else
+        kube_strbuf_printf(&q, "%%%02X", *p);
+    }
+  }
+  query = kube_strbuf_steal(&q);
+  path = kube_client_path(kube_kind_by_kind("v1", "Pod"),
+                                             cli_namespace(), name, "exec");
+  kube_client_request_t req = {.struct_size = sizeof req, .method = "POST",
+                               .path = path, .query = query};
+  if (kube_client_request(c, &req, &resp, &err) < 0 ||
+      kube_client_check(&resp, &err) < 0)
+    rc = cli_report(&err);
   else
-    rc = cli_fail("unable to upgrade connection: exec streaming (SPDY / "
-                  "WebSocket channel protocol) is not implemented by the kube "
-                  "CLI yet; pod %s runs on node %s", name, node);
+    rc = cli_fail("unable to upgrade connection: the kube CLI does not speak "
+                  "the exec streaming protocol (SPDY / WebSocket channels) yet");
 out:
+  kube_client_response_clear(&resp);
   kube_object_free(pod);
   free(pos);
   return rc;

@@ -40,10 +40,32 @@ def kube_only(t, c, tmp):
     rc, out, err = c.run("edit", "pod", "kubia", env={"EDITOR": "true"})
     t.check(rc == 0 and "Edit cancelled, no changes made." in err, "edit without change", (rc, err))
     # No node agent runs pods yet: logs and exec say so.
-    rc, out, err = c.run("logs", "kubia")
-    t.check(rc == 1 and "node" in err, "logs reports the missing node agent", (rc, err))
-    rc, out, err = c.run("exec", "kubia", "--", "ls")
-    t.check(rc == 1 and "node agent" in err, "exec reports the missing node agent", (rc, err))
+    # As kubectl: the server's explanation (unscheduled pod, or no agent on
+    # its node).
+    c.run("run", "bound", "--image=x")
+    bound = c.kubed.request("POST", "/api/v1/namespaces/default/pods/bound/binding",
+                            {"apiVersion": "v1", "kind": "Binding",
+                             "metadata": {"name": "bound"},
+                             "target": {"kind": "Node", "name": "node-without-agent"}})
+    rc, out, err = c.run("logs", "inteam", "-n", "team")
+    t.check(rc == 1 and err.strip() == "Error from server (BadRequest): pod inteam does not "
+            "have a host assigned", "logs of an unscheduled pod", (rc, err))
+    t.check(bound.status == 201, "bind the pod to a node", bound)
+    if bound.status == 201:
+        rc, out, err = c.run("logs", "bound")
+        t.check(rc == 1 and "no node agent" in err, "logs reports the missing node agent",
+                (rc, err))
+        rc, out, err = c.run("exec", "bound", "--", "ls")
+        t.check(rc == 1 and "no node agent" in err, "exec reports the missing node agent",
+                (rc, err))
+    # A pod on a node is deleted gracefully (its agent confirms); --force
+    # --grace-period=0 removes it at once.
+    rc, out, err = c.run("delete", "pod", "bound", "--force", "--grace-period=0")
+    t.check(rc == 0 and out.strip() == 'pod "bound" force deleted'
+            and err.startswith("warning: Immediate deletion does not wait"),
+            "delete --force --grace-period=0", (rc, out, err))
+    rc, out, err = c.run("get", "pod", "bound")
+    t.check(rc == 1 and "NotFound" in err, "force-deleted pod is gone", (rc, err))
     rc, out, err = c.run("logs", "nope")
     t.check(rc == 1 and 'pods "nope" not found' in err, "logs of a missing pod", (rc, err))
     # api-resources -o name and --namespaced=false.
