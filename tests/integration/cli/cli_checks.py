@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -317,25 +318,58 @@ def check_label_annotate_patch(t, c):
     t.check(out == "nginx:2", "strategic patch merged the container by name", out)
 
 
+class Reader:
+    """Collects a child's stdout in a thread, so a test can wait for the
+    first output (a watcher has listed and is now watching)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.chunks = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        for line in self.proc.stdout:
+            self.chunks.append(line)
+
+    def wait_output(self, timeout=30):
+        deadline = time.time() + timeout
+        while not self.chunks and time.time() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        return bool(self.chunks)
+
+    def finish(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(10)
+        self.proc.stderr.close()
+        return "".join(self.chunks)
+
+
 def check_watch(t, c):
-    # One watcher prints tables, one prints events as JSON.
-    w1 = c.popen("get", "pods", "-w")
-    w2 = c.popen("get", "pods", "-w", "--output-watch-events", "-o", "json")
-    w3 = c.popen("get", "pods", "-w", "--output-watch-events")
-    time.sleep(1.0)
+    # Watchers print tables, events as JSON, and tables with EVENT; each has
+    # listed (printed the existing pod) before the changes begin.
+    readers = [Reader(c.popen("get", "pods", "-w")),
+               Reader(c.popen("get", "pods", "-w", "--output-watch-events", "-o", "json")),
+               Reader(c.popen("get", "pods", "-w", "--output-watch-events"))]
+    for r in readers:
+        t.check(r.wait_output(), "watcher started", r.proc.args)
     c.run("run", "watched", "--image=x")
     c.run("label", "pod", "watched", "seen=yes")
     c.run("delete", "pod", "watched", "--wait=false")
-    time.sleep(1.0)
-    outs = []
-    for w in (w1, w2, w3):
-        w.send_signal(signal.SIGTERM)
-        try:
-            o, e = w.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            o, e = w.communicate()
-        outs.append(o)
+    def done():
+        rows = sum(line.startswith("watched ") for line in readers[0].chunks)
+        return (rows >= 3 and "DELETED" in "".join(readers[1].chunks)
+                and "DELETED" in "".join(readers[2].chunks))
+
+    deadline = time.time() + 20
+    while time.time() < deadline and not done():
+        time.sleep(0.1)
+    outs = [r.finish() for r in readers]
     rows = table(outs[0])
     t.check(rows and rows[0][0] == "NAME" and sum(1 for r in rows if r[0] == "watched") >= 3,
             "get -w prints a row per change", outs[0])
