@@ -56,6 +56,29 @@ bool fs_has(json_object *set, const fs_path_t *path) {
   return node && json_object_object_get_ex(node, MEMBER, NULL);
 }
 
+static json_object *node_at(json_object *set, const fs_path_t *path) {
+  json_object *node = set;
+  for (size_t i = 0; i < path->n && node; i++)
+    node = child(node, path->el[i], false);
+  return node;
+}
+
+bool fs_has_below(json_object *set, const fs_path_t *path) {
+  json_object *node = node_at(set, path);
+  return node && !fs_empty(node);
+}
+
+bool fs_has_children(json_object *set, const fs_path_t *path) {
+  json_object *node = node_at(set, path);
+  if (!node)
+    return false;
+  json_object_object_foreach(node, key, val) {
+    if (!streq(key, MEMBER) && !fs_empty(val))
+      return true;
+  }
+  return false;
+}
+
 bool fs_empty(json_object *set) {
   json_object_object_foreach(set, key, val) {
     if (streq(key, MEMBER) || !fs_empty(val))

@@ -30,6 +30,10 @@ json_object *fs_new(void);
 /* Mark `path` as a member.  -1 on out-of-memory or a path too deep. */
 int fs_add(json_object *set, const fs_path_t *path);
 bool fs_has(json_object *set, const fs_path_t *path);
+/* Is `path` or anything below it a member? */
+bool fs_has_below(json_object *set, const fs_path_t *path);
+/* Does the set hold members strictly below `path`? */
+bool fs_has_children(json_object *set, const fs_path_t *path);
 bool fs_empty(json_object *set);
 /* a ∪= b. */
 int fs_union(json_object *a, json_object *b);

@@ -387,16 +387,33 @@ static void conflict_error(conflicts_t *c, kube_error_t *err) {
 typedef struct prune_ctx {
   json_object *obj;
   mf_list_t *managers;
-  mf_entry_t *self;
+  mf_entry_t *self;     /* its set is still the previous one */
+  json_object *applied; /* the manager's new set */
 } prune_ctx_t;
 
+/* As structured-merge-diff prunes: a field of the previous configuration
+ * goes unless someone (another manager, or the new configuration below
+ * it) still owns it.  A map or struct the manager owned as a whole (".")
+ * is not removed for that alone: its fields are pruned one by one, so
+ * entries other managers or the server added stay.  List items go as a
+ * whole. */
 static int prune_path(const fs_path_t *path, void *data) {
   prune_ctx_t *p = data;
+  if (path->n == 0)
+    return 0;
+  const char *last = path->el[path->n - 1];
+  bool item = last[0] != 'f';
   for (size_t i = 0; i < p->managers->n; i++) {
     mf_entry_t *e = &p->managers->v[i];
-    if (e != p->self && fs_has(e->set, path))
+    if (e == p->self)
+      continue;
+    if (item ? fs_has_below(e->set, path) : fs_has(e->set, path))
       return 0;
   }
+  if (fs_has_below(p->applied, path))
+    return 0;
+  if (!item && fs_has_children(p->self->set, path))
+    return 0;
   fs_remove_value(p->obj, path);
   return 0;
 }
@@ -472,7 +489,7 @@ json_object *kube_apply(json_object *live, json_object *applied,
       goto fail;
     }
     fs_subtract(gone, set);
-    prune_ctx_t p = {merged, &managers, self};
+    prune_ctx_t p = {merged, &managers, self, set};
     fs_walk(gone, prune_path, &p);
     json_object_put(gone);
   } else if (!(self = mf_list_add(&managers, manager, "Apply",

@@ -409,6 +409,9 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
     if (kind != PATCH_LIST_NONE)
       return diff_list(d, had ? o : NULL, n, field, kind);
   }
+  /* A new null is an unset field (creationTimestamp: null), not data. */
+  if (!n && !had)
+    return 0;
   return had && patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
 }
 

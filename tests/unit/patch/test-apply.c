@@ -405,7 +405,39 @@ static void test_managed_fields_update(void **state) {
   json_object_put(obj);
 }
 
+/* After kubectl's client-side to server-side migration the Apply entry
+ * owns maps as a whole ("."); re-applying keeps the map and the entries
+ * other writers added, and prunes only what the manager dropped. */
+static void test_apply_prune_owned_map(void **state) {
+  json_object *live = tp_parse(
+      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+      "\"name\":\"c\",\"labels\":{\"app\":\"a\",\"gone\":\"g\","
+      "\"other\":\"o\"},\"managedFields\":[{\"manager\":\"kubectl\","
+      "\"operation\":\"Apply\",\"apiVersion\":\"v1\",\"fieldsType\":"
+      "\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:labels\":{\".\":{},"
+      "\"f:app\":{},\"f:gone\":{}}},\"f:data\":{\".\":{},\"f:k\":{}}}}]},"
+      "\"data\":{\"k\":\"v\"}}");
+  json_object *cfg = tp_parse(
+      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+      "\"name\":\"c\",\"labels\":{\"app\":\"a\"}}}");
+  kube_error_t err = KUBE_ERROR_INIT;
+  json_object *out =
+      kube_apply(live, cfg, "kubectl", false, &test_kind_configmap, &err);
+  if (!out)
+    fail_msg("%s", err.message);
+  tp_assert_json(jget(out, "metadata", "labels"),
+                 "{\"app\":\"a\",\"other\":\"o\"}");
+  /* data's only entry was the manager's: it goes (the map stays, empty). */
+  assert_null(jget(out, "data", "k"));
+  assert_fields(out, "kubectl", "Apply",
+                "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}}}");
+  json_object_put(out);
+  json_object_put(cfg);
+  json_object_put(live);
+}
+
 static const struct CMUnitTest apply_tests[] = {
+    cmocka_unit_test(test_apply_prune_owned_map),
     cmocka_unit_test(test_apply_create),
     cmocka_unit_test(test_apply_update_same_manager),
     cmocka_unit_test(test_apply_conflict),
