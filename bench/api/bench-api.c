@@ -2,40 +2,60 @@
 /*
  * bench-api: load generator for kubed's API server on loopback.
  *
- * For each store (sqlite, and etcd when /usr/bin/etcd exists) it starts a
- * kubed (plain HTTP on 127.0.0.1, bearer token) and measures:
- *   - pod creates/s and p50/p99 latency with 1 and 32 clients,
- *   - GET p50/p99,
- *   - LIST of N pods (default 10,000),
- *   - fan-out: W watchers (default 1,000) receiving one write.
- * Prints figures; with --json one JSON object on its last line.
+ * It starts its own processes: a kubed with the sqlite store, then an etcd
+ * (/usr/bin/etcd, temp data dir, random loopback ports) and a kubed with
+ * `--store etcd` against it, each kubed with a temp data dir, plain HTTP on
+ * a free 127.0.0.1 port and a fixed bearer token.  For each store it
+ * measures
+ *   - pod creates/s and p50/p99 latency with 1 and 32 clients
+ *     (one keep-alive connection per client, one request in flight each),
+ *   - GET p50/p99 (one client),
+ *   - LIST of every pod created (10,000 by default),
+ *   - watch fan-out: 1,000 `?watch=true&resourceVersion=N` streams on the
+ *     pods of one namespace, one create, time until each stream has the
+ *     ADDED event (p50/p99/max),
+ * plus etcd itself (PUT through its v3 JSON gateway, 1 and 32 clients, the
+ * same value size as a pod body), kubed's idle RSS after bootstrap and the
+ * ratio of kubed(sqlite) creates/s to raw etcd puts/s, one client each.
+ *
+ * The generator is single-threaded: raw sockets and poll(), so on a small
+ * machine it takes little CPU from the server it measures.  Responses are
+ * parsed properly (Content-Length and chunked).  A figure that could not be
+ * taken is printed as "-" and is null in the JSON object that --json prints
+ * on the last line.
  *
  * usage: bench-api [--kubed PATH] [--only sqlite|etcd] [--pods N]
- *                  [--watchers W] [--json]
+ *                  [--creates-1 N] [--watchers W] [--json]
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "etcd-harness.h"
 
-#define TOKEN "bench-token"
+#define TOKEN "bench-api-token"
+/* No single response may take longer than this. */
+#define IO_TIMEOUT_MS 30000
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -43,43 +63,187 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* ---- a minimal blocking HTTP/1.1 client (keep-alive) ---- */
+static void msleep(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
 
-struct conn {
-  int fd;
-  char buf[1 << 16];
-  size_t len;
+static void die_oom(void) {
+  fprintf(stderr, "bench-api: out of memory\n");
+  exit(1);
+}
+
+static void *xrealloc(void *p, size_t n) {
+  p = realloc(p, n ? n : 1);
+  if (!p)
+    die_oom();
+  return p;
+}
+
+static void *xcalloc(size_t n, size_t sz) {
+  void *p = calloc(n ? n : 1, sz);
+  if (!p)
+    die_oom();
+  return p;
+}
+
+/* ---- growable byte buffer ---- */
+
+struct buf {
+  char *data;
+  size_t len, cap;
 };
 
-static int conn_open(struct conn *c, int port) {
-  c->len = 0;
-  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c->fd < 0)
+static void buf_reserve(struct buf *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap)
+    return;
+  size_t cap = b->cap ? b->cap : 4096;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
+  b->data = xrealloc(b->data, cap);
+  b->cap = cap;
+}
+
+static void buf_add(struct buf *b, const char *p, size_t n) {
+  buf_reserve(b, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+static void buf_consume(struct buf *b, size_t n) {
+  memmove(b->data, b->data + n, b->len - n);
+  b->len -= n;
+  if (b->data)
+    b->data[b->len] = '\0';
+}
+
+static void buf_free(struct buf *b) {
+  free(b->data);
+  *b = (struct buf){0};
+}
+
+/* ---- HTTP/1.1 response parsing ---- */
+
+/* Parse one response at p[0..len).  Returns the bytes it spans when it is
+ * complete, 0 when more bytes are needed, -1 when it is malformed.  With
+ * `body` the (de-chunked) body is appended to it, only once complete. */
+static ssize_t http_parse_once(const char *p, size_t len, int *status,
+                               struct buf *body, bool copy) {
+  const char *end = memmem(p, len, "\r\n\r\n", 4);
+  if (!end)
+    return len > (1 << 20) ? -1 : 0;
+  if (len < 12 || strncmp(p, "HTTP/1.", 7) != 0)
+    return -1;
+  *status = atoi(p + 9);
+  size_t hlen = (size_t)(end - p) + 4;
+  bool chunked = false, have_cl = false;
+  size_t clen = 0;
+  /* Header lines between the status line and the blank line. */
+  const char *line = memchr(p, '\n', hlen);
+  while (line && line + 1 < end) {
+    line++;
+    const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
+    if (!eol)
+      break;
+    size_t ll = (size_t)(eol - line);
+    if (ll > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
+      clen = strtoull(line + 15, NULL, 10);
+      have_cl = true;
+    } else if (ll > 18 && strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
+      if (memmem(line, ll, "chunked", 7))
+        chunked = true;
+    }
+    line = eol;
+  }
+  if (*status == 204 || *status == 304 || (*status >= 100 && *status < 200))
+    return (ssize_t)hlen;
+  if (!chunked) {
+    if (!have_cl)
+      clen = 0; /* kubed always sends one of the two */
+    if (len - hlen < clen)
+      return 0;
+    if (copy)
+      buf_add(body, p + hlen, clen);
+    return (ssize_t)(hlen + clen);
+  }
+  size_t pos = hlen;
+  for (;;) {
+    const char *crlf = memmem(p + pos, len - pos, "\r\n", 2);
+    if (!crlf)
+      return 0;
+    char *hexend;
+    unsigned long long sz = strtoull(p + pos, &hexend, 16);
+    if (hexend == p + pos)
+      return -1;
+    pos = (size_t)(crlf - p) + 2;
+    if (sz == 0) {
+      /* Trailers, then the empty line. */
+      for (;;) {
+        const char *t = memmem(p + pos, len - pos, "\r\n", 2);
+        if (!t)
+          return 0;
+        size_t tl = (size_t)(t - (p + pos));
+        pos += tl + 2;
+        if (tl == 0)
+          return (ssize_t)pos;
+      }
+    }
+    if (len - pos < sz + 2)
+      return 0;
+    if (copy)
+      buf_add(body, p + pos, (size_t)sz);
+    pos += (size_t)sz + 2;
+  }
+}
+
+static ssize_t http_parse(const char *p, size_t len, int *status,
+                          struct buf *body) {
+  ssize_t n = http_parse_once(p, len, status, NULL, false);
+  if (n > 0 && body)
+    http_parse_once(p, len, status, body, true);
+  return n;
+}
+
+/* ---- connections ---- */
+
+static int tcp_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
     return -1;
   int one = 1;
-  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct timeval tv = {.tv_sec = IO_TIMEOUT_MS / 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   struct sockaddr_in sa = {.sin_family = AF_INET,
                            .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    close(c->fd);
-    c->fd = -1;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    close(fd);
     return -1;
   }
-  return 0;
+  return fd;
 }
 
-static void conn_close(struct conn *c) {
-  if (c->fd >= 0)
-    close(c->fd);
-  c->fd = -1;
+static int set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Write everything; waits for POLLOUT on a non-blocking socket. */
 static int send_all(int fd, const char *p, size_t n) {
   while (n) {
-    ssize_t w = write(fd, p, n);
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR)
       continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pf = {.fd = fd, .events = POLLOUT};
+      if (poll(&pf, 1, IO_TIMEOUT_MS) <= 0)
+        return -1;
+      continue;
+    }
     if (w <= 0)
       return -1;
     p += w;
@@ -88,71 +252,86 @@ static int send_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-static int send_request(struct conn *c, const char *method, const char *path,
-                        const char *body) {
+struct target {
+  int port;
+  const char *token; /* NULL: no Authorization header (etcd) */
+};
+
+static int send_request(int fd, const struct target *t, const char *method,
+                        const char *path, const char *body) {
   char head[1024];
   size_t bl = body ? strlen(body) : 0;
+  char auth[128] = "";
+  if (t->token)
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", t->token);
   int n = snprintf(head, sizeof head,
-                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Authorization: Bearer " TOKEN "\r\n"
+                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+                   "Accept: application/json\r\n"
                    "Content-Type: application/json\r\n"
                    "Content-Length: %zu\r\n\r\n",
-                   method, path, bl);
-  if (send_all(c->fd, head, (size_t)n) < 0)
+                   method, path, auth, bl);
+  if (n < 0 || (size_t)n >= sizeof head)
     return -1;
-  return bl ? send_all(c->fd, body, bl) : 0;
+  if (send_all(fd, head, (size_t)n) < 0)
+    return -1;
+  return bl ? send_all(fd, body, bl) : 0;
 }
 
-static int fill(struct conn *c) {
-  if (c->len == sizeof c->buf)
-    return -1;
-  ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
-  if (r <= 0)
-    return -1;
-  c->len += (size_t)r;
-  return 0;
+/* A blocking keep-alive connection for one-off requests. */
+struct hconn {
+  int fd;
+  struct target t;
+  struct buf in;
+};
+
+static int hconn_open(struct hconn *c, const struct target *t) {
+  *c = (struct hconn){.t = *t};
+  c->fd = tcp_connect(t->port);
+  return c->fd < 0 ? -1 : 0;
 }
 
-/* Read one Content-Length response; returns the status, body discarded
- * (its length in *body_len). */
-static int read_response(struct conn *c, size_t *body_len) {
-  char *end;
-  while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
-    if (fill(c) < 0)
+static void hconn_close(struct hconn *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+  buf_free(&c->in);
+}
+
+/* One request, one response; returns the status or -1.  `body_out` (may be
+ * NULL) receives the response body. */
+static int hconn_do(struct hconn *c, const char *method, const char *path,
+                    const char *body, struct buf *body_out) {
+  if (send_request(c->fd, &c->t, method, path, body) < 0)
+    return -1;
+  for (;;) {
+    int status = 0;
+    ssize_t n =
+        http_parse(c->in.data ? c->in.data : "", c->in.len, &status, body_out);
+    if (n < 0)
       return -1;
-  int status = atoi(c->buf + 9);
-  size_t hlen = (size_t)(end - c->buf) + 4;
-  size_t clen = 0;
-  char *cl = memmem(c->buf, hlen, "Content-Length:", 15);
-  if (!cl)
-    cl = memmem(c->buf, hlen, "content-length:", 15);
-  if (cl)
-    clen = strtoull(cl + 15, NULL, 10);
-  size_t have = c->len - hlen;
-  size_t total = clen;
-  if (have >= clen) {
-    memmove(c->buf, c->buf + hlen + clen, have - clen);
-    c->len = have - clen;
-  } else {
-    size_t need = clen - have;
-    c->len = 0;
-    while (need) {
-      ssize_t r = read(c->fd, c->buf, need < sizeof c->buf ? need : sizeof c->buf);
-      if (r <= 0)
-        return -1;
-      need -= (size_t)r;
+    if (n > 0) {
+      buf_consume(&c->in, (size_t)n);
+      return status;
     }
+    buf_reserve(&c->in, 1 << 16);
+    ssize_t r = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
+    c->in.len += (size_t)r;
   }
-  if (body_len)
-    *body_len = total;
-  return status;
 }
 
-static int do_request(struct conn *c, const char *method, const char *path,
-                      const char *body, size_t *body_len) {
-  if (send_request(c, method, path, body) < 0)
+/* One request on a fresh connection. */
+static int http_once(const struct target *t, const char *method,
+                     const char *path, const char *body, struct buf *out) {
+  struct hconn c;
+  if (hconn_open(&c, t) < 0)
     return -1;
-  return read_response(c, body_len);
+  int st = hconn_do(&c, method, path, body, out);
+  hconn_close(&c);
+  return st;
 }
 
 /* ---- statistics ---- */
@@ -162,24 +341,174 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double pct_ms(int64_t *v, size_t n, double p) {
+/* v must be sorted. */
+static double pct_ms(const int64_t *v, size_t n, double p) {
   if (!n)
-    return 0;
-  qsort(v, n, sizeof *v, cmp_i64);
-  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return NAN;
+  size_t i = (size_t)ceil(p * (double)n);
+  if (i > 0)
+    i--;
+  if (i >= n)
+    i = n - 1;
   return (double)v[i] / 1e6;
 }
 
-/* ---- kubed process ---- */
+/* ---- closed-loop load: C clients, N requests each, one in flight ---- */
 
-struct kubed {
-  pid_t pid;
-  int port;
-  char dir[256];
+struct req {
+  char method[8];
+  char path[256];
+  const char *body; /* borrowed until the next generate call */
 };
 
+typedef void (*gen_fn)(void *ctx, int client, int i, struct req *r);
+
+struct load_result {
+  bool ok; /* at least one request succeeded */
+  double per_s, p50, p99, max;
+  int done, errors;
+  int first_bad_status;
+};
+
+struct lclient {
+  int fd;
+  int i;
+  int64_t t0;
+  struct buf in;
+  bool active;
+};
+
+static int lclient_send(struct lclient *c, const struct target *t, gen_fn gen,
+                        void *ctx, int id) {
+  struct req r = {0};
+  gen(ctx, id, c->i, &r);
+  c->t0 = now_ns();
+  return send_request(c->fd, t, r.method, r.path, r.body);
+}
+
+/* Runs clients x per_client requests; a request counts as an error unless
+ * it answers `expect`.  A client whose connection fails stops (its
+ * remaining requests count as errors). */
+static void run_load(const struct target *t, int clients, int per_client,
+                     gen_fn gen, void *ctx, int expect,
+                     struct load_result *res) {
+  *res = (struct load_result){0};
+  struct lclient *cl = xcalloc((size_t)clients, sizeof *cl);
+  struct pollfd *pf = xcalloc((size_t)clients, sizeof *pf);
+  int *map = xcalloc((size_t)clients, sizeof *map);
+  int64_t *lat = xcalloc((size_t)clients * (size_t)per_client, sizeof *lat);
+  size_t nlat = 0;
+  int active = 0;
+  for (int k = 0; k < clients; k++) {
+    cl[k].fd = tcp_connect(t->port);
+    if (cl[k].fd < 0 || set_nonblock(cl[k].fd) < 0) {
+      res->errors += per_client;
+      if (cl[k].fd >= 0)
+        close(cl[k].fd);
+      cl[k].fd = -1;
+      continue;
+    }
+    cl[k].active = true;
+    active++;
+  }
+  int64_t start = now_ns();
+  for (int k = 0; k < clients; k++) {
+    if (cl[k].active && lclient_send(&cl[k], t, gen, ctx, k) < 0) {
+      cl[k].active = false;
+      active--;
+      res->errors += per_client;
+    }
+  }
+  int64_t last_progress = now_ns();
+  while (active > 0) {
+    int n = 0;
+    for (int k = 0; k < clients; k++) {
+      if (!cl[k].active)
+        continue;
+      pf[n] = (struct pollfd){.fd = cl[k].fd, .events = POLLIN};
+      map[n++] = k;
+    }
+    int r = poll(pf, (nfds_t)n, 1000);
+    if (r < 0 && errno != EINTR)
+      break;
+    if (r <= 0) {
+      if (now_ns() - last_progress > (int64_t)IO_TIMEOUT_MS * 1000000) {
+        fprintf(stderr, "bench-api: no response for %d s, giving up\n",
+                IO_TIMEOUT_MS / 1000);
+        break;
+      }
+      continue;
+    }
+    for (int j = 0; j < n; j++) {
+      if (!pf[j].revents)
+        continue;
+      struct lclient *c = &cl[map[j]];
+      buf_reserve(&c->in, 1 << 16);
+      ssize_t got =
+          read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
+      bool fail = got <= 0;
+      if (!fail) {
+        c->in.len += (size_t)got;
+        int status = 0;
+        ssize_t used = http_parse(c->in.data, c->in.len, &status, NULL);
+        if (used < 0) {
+          fail = true;
+        } else if (used > 0) {
+          int64_t t1 = now_ns();
+          last_progress = t1;
+          lat[nlat++] = t1 - c->t0;
+          buf_consume(&c->in, (size_t)used);
+          if (status == expect) {
+            res->done++;
+          } else {
+            res->errors++;
+            if (!res->first_bad_status)
+              res->first_bad_status = status;
+          }
+          c->i++;
+          if (c->i >= per_client) {
+            c->active = false;
+            active--;
+          } else if (lclient_send(c, t, gen, ctx, map[j]) < 0) {
+            fail = true;
+          }
+        }
+      }
+      if (fail && c->active) {
+        res->errors += per_client - c->i;
+        c->active = false;
+        active--;
+      }
+    }
+  }
+  double secs = (double)(now_ns() - start) / 1e9;
+  for (int k = 0; k < clients; k++) {
+    if (cl[k].active)
+      res->errors += per_client - cl[k].i;
+    if (cl[k].fd >= 0)
+      close(cl[k].fd);
+    buf_free(&cl[k].in);
+  }
+  qsort(lat, nlat, sizeof *lat, cmp_i64);
+  res->ok = res->done > 0;
+  res->per_s = secs > 0 ? (double)res->done / secs : NAN;
+  res->p50 = pct_ms(lat, nlat, 0.50);
+  res->p99 = pct_ms(lat, nlat, 0.99);
+  res->max = nlat ? (double)lat[nlat - 1] / 1e6 : NAN;
+  if (!res->ok)
+    res->per_s = res->p50 = res->p99 = res->max = NAN;
+  free(lat);
+  free(map);
+  free(pf);
+  free(cl);
+}
+
+/* ---- processes ---- */
+
 static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET,
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t sl = sizeof sa;
@@ -193,358 +522,629 @@ static int free_port(void) {
   return ntohs(sa.sin_port);
 }
 
-static int kubed_start(struct kubed *k, const char *bin, const char *store,
-                       const char *etcd) {
-  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(k->dir, sizeof k->dir, "%s/bench-api-XXXXXX", tmp);
-  if (!mkdtemp(k->dir))
-    return -1;
-  k->port = free_port();
-  char listen[64], data[300], sock[300];
-  snprintf(listen, sizeof listen, "tcp:127.0.0.1:%d", k->port);
-  snprintf(data, sizeof data, "%s/data", k->dir);
-  snprintf(sock, sizeof sock, "unix:%s/kubed.sock", k->dir);
-  k->pid = fork();
-  if (k->pid < 0)
-    return -1;
-  if (k->pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    char log[300];
-    snprintf(log, sizeof log, "%s/kubed.log", k->dir);
-    int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (lfd >= 0)
-      dup2(lfd, 2);
-    const char *argv[20];
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "server";
-    argv[n++] = "--data-dir";
-    argv[n++] = data;
-    argv[n++] = "--listen";
-    argv[n++] = listen;
-    argv[n++] = "--listen";
-    argv[n++] = sock;
-    argv[n++] = "--store";
-    argv[n++] = store;
-    argv[n++] = "--token";
-    argv[n++] = TOKEN;
-    argv[n++] = "--plain-http";
-    argv[n++] = "--log-level";
-    argv[n++] = "warning";
-    if (etcd) {
-      argv[n++] = "--etcd-endpoints";
-      argv[n++] = etcd;
-    }
-    argv[n] = NULL;
-    execv(bin, (char *const *)argv);
-    _exit(127);
-  }
-  /* Wait for /readyz. */
-  for (int i = 0; i < 200; i++) {
-    struct conn c;
-    if (conn_open(&c, k->port) == 0) {
-      int st = do_request(&c, "GET", "/readyz", NULL, NULL);
-      conn_close(&c);
-      if (st == 200)
-        return 0;
-    }
-    int status;
-    if (waitpid(k->pid, &status, WNOHANG) == k->pid) {
-      k->pid = -1;
-      return -1;
-    }
-    usleep(50000);
-  }
-  return -1;
-}
-
 static void rm_rf(const char *dir) {
+  if (!dir[0])
+    return;
   pid_t p = fork();
   if (p == 0) {
-    execl("/bin/rm", "rm", "-rf", dir, (char *)NULL);
+    execl("/bin/rm", "rm", "-rf", "--", dir, (char *)NULL);
     _exit(127);
   }
   if (p > 0)
     waitpid(p, NULL, 0);
 }
 
-static void kubed_stop(struct kubed *k) {
-  if (k->pid > 0) {
-    kill(k->pid, SIGTERM);
-    waitpid(k->pid, NULL, 0);
+/* Stop a child: SIGTERM, up to `grace_ms`, then SIGKILL. */
+static void stop_child(pid_t pid, int grace_ms) {
+  if (pid <= 0)
+    return;
+  kill(pid, SIGTERM);
+  for (int waited = 0; waited < grace_ms; waited += 20) {
+    if (waitpid(pid, NULL, WNOHANG) == pid)
+      return;
+    msleep(20);
   }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+struct kubed {
+  pid_t pid;
+  int port;
+  char dir[256];
+};
+
+static void kubed_log_tail(const struct kubed *k) {
+  char path[300], line[512];
+  snprintf(path, sizeof path, "%s/kubed.log", k->dir);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return;
+  /* Print the last few lines: they say why it failed. */
+  char last[6][512];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    snprintf(last[n++ % 6], sizeof last[0], "%s", line);
+  fclose(f);
+  for (int i = n > 6 ? n - 6 : 0; i < n; i++)
+    fprintf(stderr, "  kubed: %s", last[i % 6]);
+}
+
+static int kubed_start(struct kubed *k, const char *bin, const char *store,
+                       const char *etcd) {
+  *k = (struct kubed){.pid = -1};
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(k->dir, sizeof k->dir, "%s/bench-api-XXXXXX", tmp);
+  if (!mkdtemp(k->dir)) {
+    k->dir[0] = '\0';
+    return -1;
+  }
+  for (int attempt = 0; attempt < 3; attempt++) {
+    k->port = free_port();
+    char listen[64], data[300], log[300];
+    snprintf(listen, sizeof listen, "tcp:127.0.0.1:%d", k->port);
+    snprintf(data, sizeof data, "%s/data", k->dir);
+    snprintf(log, sizeof log, "%s/kubed.log", k->dir);
+    k->pid = fork();
+    if (k->pid < 0)
+      return -1;
+    if (k->pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
+      int devnull = open("/dev/null", O_RDWR);
+      int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      if (lfd >= 0)
+        dup2(lfd, 2);
+      const char *argv[20];
+      int n = 0;
+      argv[n++] = bin;
+      argv[n++] = "server";
+      argv[n++] = "--data-dir";
+      argv[n++] = data;
+      argv[n++] = "--listen";
+      argv[n++] = listen;
+      argv[n++] = "--store";
+      argv[n++] = store;
+      argv[n++] = "--token";
+      argv[n++] = TOKEN;
+      argv[n++] = "--plain-http";
+      argv[n++] = "--log-level";
+      argv[n++] = "warning";
+      if (etcd) {
+        argv[n++] = "--etcd-endpoints";
+        argv[n++] = etcd;
+      }
+      argv[n] = NULL;
+      execv(bin, (char *const *)argv);
+      fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+      _exit(127);
+    }
+    struct target t = {.port = k->port, .token = TOKEN};
+    for (int i = 0; i < 400; i++) { /* up to ~20 s */
+      if (http_once(&t, "GET", "/readyz", NULL, NULL) == 200)
+        return 0;
+      if (waitpid(k->pid, NULL, WNOHANG) == k->pid) {
+        k->pid = -1;
+        break;
+      }
+      msleep(50);
+    }
+    if (k->pid > 0) {
+      stop_child(k->pid, 2000);
+      k->pid = -1;
+    }
+  }
+  kubed_log_tail(k);
+  return -1;
+}
+
+static void kubed_stop(struct kubed *k) {
+  stop_child(k->pid, 10000);
   k->pid = -1;
   rm_rf(k->dir);
+  k->dir[0] = '\0';
+}
+
+/* VmRSS of a process in MiB, NAN when unknown. */
+static double rss_mib(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return NAN;
+  double v = NAN;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0)
+      v = strtod(line + 6, NULL) / 1024.0;
+  fclose(f);
+  return v;
 }
 
 /* ---- workloads ---- */
 
 static const char *POD_FMT =
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
-    "\"namespace\":\"bench\",\"labels\":{\"app\":\"bench\",\"idx\":\"%d\"}},"
+    "\"namespace\":\"%s\",\"labels\":{\"app\":\"bench\",\"idx\":\"%d\"}},"
     "\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"nginx:1.25\","
     "\"ports\":[{\"containerPort\":8080}],\"resources\":{\"requests\":{"
     "\"cpu\":\"100m\",\"memory\":\"64Mi\"}}}]}}";
 
-struct worker {
-  int port;
-  int id;
-  int count;
-  int64_t *lat;
-  int errors;
+struct create_ctx {
+  int id_base;
+  char body[1024];
 };
 
-static void *create_worker(void *arg) {
-  struct worker *w = arg;
-  struct conn *c = malloc(sizeof *c);
-  if (!c || conn_open(c, w->port) < 0) {
-    w->errors = w->count;
-    free(c);
-    return NULL;
-  }
-  char body[1024], name[64];
-  for (int i = 0; i < w->count; i++) {
-    snprintf(name, sizeof name, "p-%d-%d", w->id, i);
-    snprintf(body, sizeof body, POD_FMT, name, i);
-    int64_t t0 = now_ns();
-    int st = do_request(c, "POST", "/api/v1/namespaces/bench/pods", body, NULL);
-    w->lat[i] = now_ns() - t0;
-    if (st != 201)
-      w->errors++;
-    if (st < 0) {
-      conn_close(c);
-      if (conn_open(c, w->port) < 0)
-        break;
-    }
-  }
-  conn_close(c);
-  free(c);
-  return NULL;
+static void gen_create(void *vctx, int client, int i, struct req *r) {
+  struct create_ctx *c = vctx;
+  char name[64];
+  snprintf(name, sizeof name, "p-%d-%d", c->id_base + client, i);
+  snprintf(c->body, sizeof c->body, POD_FMT, name, "bench", i);
+  snprintf(r->method, sizeof r->method, "POST");
+  snprintf(r->path, sizeof r->path, "/api/v1/namespaces/bench/pods");
+  r->body = c->body;
 }
 
-struct create_result {
-  double per_sec, p50, p99;
-  int errors;
+struct get_ctx {
+  int known; /* pods p-0-0 .. p-0-(known-1) exist */
 };
 
-static void run_creates(int port, int clients, int per_client, int id_base,
-                        struct create_result *res) {
-  pthread_t th[64];
-  struct worker ws[64];
-  int64_t t0 = now_ns();
-  for (int i = 0; i < clients; i++) {
-    ws[i] = (struct worker){.port = port, .id = id_base + i,
-                            .count = per_client,
-                            .lat = calloc((size_t)per_client, sizeof(int64_t))};
-    pthread_create(&th[i], NULL, create_worker, &ws[i]);
-  }
-  for (int i = 0; i < clients; i++)
-    pthread_join(th[i], NULL);
-  double secs = (double)(now_ns() - t0) / 1e9;
-  size_t n = (size_t)clients * (size_t)per_client;
-  int64_t *all = calloc(n, sizeof(int64_t));
-  res->errors = 0;
-  for (int i = 0; i < clients; i++) {
-    memcpy(all + (size_t)i * per_client, ws[i].lat,
-           (size_t)per_client * sizeof(int64_t));
-    res->errors += ws[i].errors;
-    free(ws[i].lat);
-  }
-  res->per_sec = (double)n / secs;
-  res->p50 = pct_ms(all, n, 0.50);
-  res->p99 = pct_ms(all, n, 0.99);
-  free(all);
+static void gen_get(void *vctx, int client, int i, struct req *r) {
+  struct get_ctx *c = vctx;
+  unsigned x = (unsigned)i * 2654435761u; /* spread over the pods */
+  snprintf(r->method, sizeof r->method, "GET");
+  snprintf(r->path, sizeof r->path, "/api/v1/namespaces/bench/pods/p-0-%u",
+           x % (unsigned)c->known);
+  r->body = NULL;
 }
 
+static void base64(const unsigned char *in, size_t n, char *out) {
+  static const char tab[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16;
+    if (i + 1 < n)
+      v |= (uint32_t)in[i + 1] << 8;
+    if (i + 2 < n)
+      v |= in[i + 2];
+    out[o++] = tab[(v >> 18) & 63];
+    out[o++] = tab[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < n ? tab[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+struct etcd_put_ctx {
+  int id_base;
+  char value_b64[2048];
+  char body[2400];
+};
+
+static void gen_etcd_put(void *vctx, int client, int i, struct req *r) {
+  struct etcd_put_ctx *c = vctx;
+  char key[96], key64[160];
+  int kl = snprintf(key, sizeof key, "/bench-api/raw/p-%d-%d",
+                    c->id_base + client, i);
+  base64((const unsigned char *)key, (size_t)kl, key64);
+  snprintf(c->body, sizeof c->body, "{\"key\":\"%s\",\"value\":\"%s\"}", key64,
+           c->value_b64);
+  snprintf(r->method, sizeof r->method, "POST");
+  snprintf(r->path, sizeof r->path, "/v3/kv/put");
+  r->body = c->body;
+}
+
+/* Everything measured for one store; NAN = not measured. */
 struct fig {
-  struct create_result c1, c32;
-  double get_p50, get_p99;
+  bool ran;
+  struct load_result c1, c32, get;
+  int pods;
   double list_ms;
-  size_t list_bytes;
   int list_items;
+  size_t list_bytes;
+  int watchers, fan_received;
   double fan_p50, fan_p99, fan_max;
-  int fan_received, watchers;
+  double rss_idle, rss_loaded;
 };
 
-static int ensure_namespace(int port) {
-  struct conn c;
-  if (conn_open(&c, port) < 0)
-    return -1;
-  int st = do_request(&c, "POST", "/api/v1/namespaces",
-                      "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-                      "\"metadata\":{\"name\":\"bench\"}}",
-                      NULL);
-  conn_close(&c);
+static void fig_init(struct fig *f) {
+  *f = (struct fig){0};
+  f->list_ms = f->fan_p50 = f->fan_p99 = f->fan_max = NAN;
+  f->rss_idle = f->rss_loaded = NAN;
+  f->c1.per_s = f->c1.p50 = f->c1.p99 = f->c1.max = NAN;
+  f->c32 = f->get = f->c1;
+}
+
+static int ensure_namespace(const struct target *t, const char *ns) {
+  char body[256];
+  snprintf(body, sizeof body,
+           "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+           "\"metadata\":{\"name\":\"%s\"}}",
+           ns);
+  int st = http_once(t, "POST", "/api/v1/namespaces", body, NULL);
   return st == 201 || st == 409 ? 0 : -1;
 }
 
-static void bench_gets(int port, struct fig *f, int known_pods) {
-  struct conn c;
-  if (conn_open(&c, port) < 0)
-    return;
-  int n = 2000;
-  int64_t *lat = calloc((size_t)n, sizeof(int64_t));
-  char path[128];
-  for (int i = 0; i < n; i++) {
-    snprintf(path, sizeof path, "/api/v1/namespaces/bench/pods/p-0-%d",
-             i % known_pods);
-    int64_t t0 = now_ns();
-    do_request(&c, "GET", path, NULL, NULL);
-    lat[i] = now_ns() - t0;
+static size_t count_str(const char *hay, size_t n, const char *needle) {
+  size_t c = 0, nl = strlen(needle);
+  const char *p = hay, *end = hay + n;
+  while (p < end && (p = memmem(p, (size_t)(end - p), needle, nl))) {
+    c++;
+    p += nl;
   }
-  f->get_p50 = pct_ms(lat, (size_t)n, 0.50);
-  f->get_p99 = pct_ms(lat, (size_t)n, 0.99);
-  free(lat);
-  conn_close(&c);
+  return c;
 }
 
-static void bench_list(int port, struct fig *f, int expect) {
-  struct conn c;
-  if (conn_open(&c, port) < 0)
+/* LIST every pod of the namespace three times on one connection; the
+ * figure is the median. */
+static void bench_list(const struct target *t, struct fig *f) {
+  struct hconn c;
+  if (hconn_open(&c, t) < 0)
     return;
-  double best = 1e18;
+  double ms[3];
+  int ok = 0;
   for (int i = 0; i < 3; i++) {
-    size_t bytes = 0;
+    struct buf body = {0};
     int64_t t0 = now_ns();
-    int st = do_request(&c, "GET", "/api/v1/namespaces/bench/pods", NULL,
-                        &bytes);
-    double ms = (double)(now_ns() - t0) / 1e6;
-    if (st == 200 && ms < best) {
-      best = ms;
-      f->list_bytes = bytes;
+    int st = hconn_do(&c, "GET", "/api/v1/namespaces/bench/pods", NULL, &body);
+    double d = (double)(now_ns() - t0) / 1e6;
+    if (st == 200) {
+      ms[ok++] = d;
+      f->list_bytes = body.len;
+      f->list_items =
+          (int)count_str(body.data ? body.data : "", body.len, "\"name\":\"p-");
+    } else {
+      fprintf(stderr, "bench-api: LIST answered %d\n", st);
     }
+    buf_free(&body);
+    if (st < 0)
+      break;
   }
-  f->list_ms = best;
-  f->list_items = expect;
-  conn_close(&c);
+  hconn_close(&c);
+  if (!ok)
+    return;
+  for (int i = 1; i < ok; i++)
+    for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+      double x = ms[j];
+      ms[j] = ms[j - 1];
+      ms[j - 1] = x;
+    }
+  f->list_ms = ms[ok / 2];
 }
 
-static void bench_fanout(int port, struct fig *f, int watchers) {
-  int *fds = calloc((size_t)watchers, sizeof(int));
-  int64_t *lat = calloc((size_t)watchers, sizeof(int64_t));
-  int opened = 0;
-  /* Start every watch from "now" via the current list revision. */
+/* The list's metadata.resourceVersion, or -1. */
+static long long list_revision(const struct target *t, const char *path) {
+  struct buf body = {0};
+  long long rv = -1;
+  if (http_once(t, "GET", path, NULL, &body) == 200 && body.data) {
+    const char *p = strstr(body.data, "\"resourceVersion\":\"");
+    if (p)
+      rv = strtoll(p + 19, NULL, 10);
+  }
+  buf_free(&body);
+  return rv;
+}
+
+struct watcher {
+  int fd;
+  bool headers, got;
+  int64_t at;
+  size_t hlen;
+  char head[2048];
+  char tail[16]; /* last bytes seen, so a split "ADDED" is still found */
+  size_t tlen;
+};
+
+/* Look for the ADDED event in newly read stream bytes. */
+static bool watcher_scan(struct watcher *w, const char *p, size_t n) {
+  char tmp[16 + 8192];
+  memcpy(tmp, w->tail, w->tlen);
+  size_t m = n > 8192 ? 8192 : n;
+  memcpy(tmp + w->tlen, p + (n - m), m);
+  size_t all = w->tlen + m;
+  bool hit = memmem(tmp, all, "\"ADDED\"", 7) != NULL ||
+             memmem(p, n, "\"ADDED\"", 7) != NULL;
+  w->tlen = all < 8 ? all : 8;
+  memcpy(w->tail, tmp + all - w->tlen, w->tlen);
+  return hit;
+}
+
+/* W watchers on the pods of namespace "fanout" from its current revision,
+ * then one create there; the latency of each watcher is the time from just
+ * before the POST until its stream delivered the ADDED event. */
+static void bench_fanout(const struct target *t, struct fig *f, int watchers) {
+  if (ensure_namespace(t, "fanout") < 0) {
+    fprintf(stderr, "bench-api: cannot create namespace fanout\n");
+    return;
+  }
+  long long rv = list_revision(t, "/api/v1/namespaces/fanout/pods");
+  if (rv < 0) {
+    fprintf(stderr, "bench-api: no resourceVersion in the fanout pod list\n");
+    return;
+  }
   char path[256];
   snprintf(path, sizeof path,
-           "/api/v1/namespaces/bench/configmaps?watch=true&resourceVersion=0");
+           "/api/v1/namespaces/fanout/pods?watch=true&resourceVersion=%lld",
+           rv);
+  struct watcher *ws = xcalloc((size_t)watchers, sizeof *ws);
+  struct pollfd *pf = xcalloc((size_t)watchers, sizeof *pf);
+  int64_t *lat = xcalloc((size_t)watchers, sizeof *lat);
+  int opened = 0;
   for (int i = 0; i < watchers; i++) {
-    struct conn c;
-    if (conn_open(&c, port) < 0)
-      break;
-    if (send_request(&c, "GET", path, NULL) < 0) {
-      conn_close(&c);
+    int fd = tcp_connect(t->port);
+    if (fd < 0) {
+      fprintf(stderr, "bench-api: watcher %d: connect: %s\n", i,
+              strerror(errno));
       break;
     }
-    fds[opened++] = c.fd;
+    if (send_request(fd, t, "GET", path, NULL) < 0 || set_nonblock(fd) < 0) {
+      close(fd);
+      break;
+    }
+    ws[opened++] = (struct watcher){.fd = fd};
   }
-  /* Drain the response headers of every watcher. */
-  char buf[8192];
-  for (int i = 0; i < opened; i++) {
-    struct pollfd p = {.fd = fds[i], .events = POLLIN};
-    if (poll(&p, 1, 5000) > 0)
-      (void)read(fds[i], buf, sizeof buf);
-  }
-  usleep(200000);
-  struct conn w;
-  if (conn_open(&w, port) < 0)
-    goto out;
-  int64_t t0 = now_ns();
-  do_request(&w, "POST", "/api/v1/namespaces/bench/configmaps",
-             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
-             "\"name\":\"fanout\"},\"data\":{\"k\":\"v\"}}",
-             NULL);
-  conn_close(&w);
-  struct pollfd *pfds = calloc((size_t)opened, sizeof(struct pollfd));
-  for (int i = 0; i < opened; i++)
-    pfds[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-  int got = 0;
-  int64_t deadline = now_ns() + 10000000000LL;
-  while (got < opened && now_ns() < deadline) {
-    int r = poll(pfds, (nfds_t)opened, 1000);
-    if (r <= 0)
+  /* Wait until every stream has its response headers: then its watch is
+   * registered.  Bounded: 20 s in all. */
+  int with_headers = 0, failed = 0;
+  int64_t deadline = now_ns() + 20000000000LL;
+  char rd[8192];
+  while (with_headers + failed < opened && now_ns() < deadline) {
+    int n = 0;
+    for (int i = 0; i < opened; i++)
+      if (ws[i].fd >= 0 && !ws[i].headers)
+        pf[n++] = (struct pollfd){.fd = ws[i].fd, .events = POLLIN};
+    if (poll(pf, (nfds_t)n, 500) <= 0)
       continue;
-    int64_t t = now_ns();
-    for (int i = 0; i < opened; i++) {
-      if (pfds[i].fd < 0 || !(pfds[i].revents & POLLIN))
+    for (int i = 0, j = 0; i < opened; i++) {
+      if (ws[i].fd < 0 || ws[i].headers)
         continue;
-      ssize_t n = read(pfds[i].fd, buf, sizeof buf);
-      if (n > 0 && memmem(buf, (size_t)n, "ADDED", 5)) {
-        lat[got++] = t - t0;
-        pfds[i].fd = -1;
-      } else if (n <= 0) {
-        pfds[i].fd = -1;
+      short rev = pf[j++].revents;
+      if (!rev)
+        continue;
+      struct watcher *w = &ws[i];
+      ssize_t r = read(w->fd, w->head + w->hlen, sizeof w->head - 1 - w->hlen);
+      if (r < 0 && errno == EAGAIN)
+        continue;
+      if (r <= 0) {
+        close(w->fd);
+        w->fd = -1;
+        failed++;
+        continue;
+      }
+      w->hlen += (size_t)r;
+      w->head[w->hlen] = '\0';
+      char *end = strstr(w->head, "\r\n\r\n");
+      if (!end && w->hlen < sizeof w->head - 1)
+        continue;
+      if (!end || atoi(w->head + 9) != 200) {
+        if (failed == 0)
+          fprintf(stderr, "bench-api: watch answered: %.60s\n", w->head);
+        close(w->fd);
+        w->fd = -1;
+        failed++;
+        continue;
+      }
+      w->headers = true;
+      with_headers++;
+      size_t rest = w->hlen - (size_t)(end + 4 - w->head);
+      if (rest && watcher_scan(w, end + 4, rest)) {
+        /* An event before our write: not the one we measure. */
+        w->got = true;
       }
     }
   }
-  free(pfds);
+  f->watchers = with_headers;
+  if (with_headers < opened)
+    fprintf(stderr, "bench-api: %d of %d watches started\n", with_headers,
+            opened);
+  if (with_headers == 0)
+    goto out;
+  msleep(300);
+  char body[1024];
+  snprintf(body, sizeof body, POD_FMT, "fanout-0", "fanout", 0);
+  int got = 0;
+  int64_t t0 = now_ns();
+  int st = http_once(t, "POST", "/api/v1/namespaces/fanout/pods", body, NULL);
+  if (st != 201) {
+    fprintf(stderr, "bench-api: fan-out create answered %d\n", st);
+    goto out;
+  }
+  deadline = now_ns() + 15000000000LL;
+  int want = 0;
+  for (int i = 0; i < opened; i++)
+    if (ws[i].fd >= 0 && ws[i].headers && !ws[i].got)
+      want++;
+  while (got < want && now_ns() < deadline) {
+    int n = 0;
+    for (int i = 0; i < opened; i++)
+      if (ws[i].fd >= 0 && ws[i].headers && !ws[i].got)
+        pf[n++] = (struct pollfd){.fd = ws[i].fd, .events = POLLIN};
+    if (poll(pf, (nfds_t)n, 500) <= 0)
+      continue;
+    for (int i = 0, j = 0; i < opened; i++) {
+      struct watcher *w = &ws[i];
+      if (w->fd < 0 || !w->headers || w->got)
+        continue;
+      short rev = pf[j++].revents;
+      if (!rev)
+        continue;
+      ssize_t r = read(w->fd, rd, sizeof rd);
+      int64_t at = now_ns();
+      if (r < 0 && errno == EAGAIN)
+        continue;
+      if (r <= 0) {
+        close(w->fd);
+        w->fd = -1;
+        want--;
+        continue;
+      }
+      if (watcher_scan(w, rd, (size_t)r)) {
+        w->got = true;
+        lat[got++] = at - t0;
+      }
+    }
+  }
+  qsort(lat, (size_t)got, sizeof *lat, cmp_i64);
   f->fan_received = got;
-  f->watchers = opened;
-  f->fan_p50 = pct_ms(lat, (size_t)got, 0.50);
-  f->fan_p99 = pct_ms(lat, (size_t)got, 0.99);
-  f->fan_max = got ? (double)lat[got - 1] / 1e6 : 0;
+  if (got) {
+    f->fan_p50 = pct_ms(lat, (size_t)got, 0.50);
+    f->fan_p99 = pct_ms(lat, (size_t)got, 0.99);
+    f->fan_max = (double)lat[got - 1] / 1e6;
+  }
 out:
   for (int i = 0; i < opened; i++)
-    close(fds[i]);
-  free(fds);
+    if (ws[i].fd >= 0)
+      close(ws[i].fd);
+  free(ws);
+  free(pf);
   free(lat);
 }
 
-static int run_store(const char *kubed, const char *store, const char *etcd,
-                     int pods, int watchers, struct fig *f) {
-  struct kubed k = {0};
-  if (kubed_start(&k, kubed, store, etcd) < 0) {
-    fprintf(stderr, "bench-api: kubed with the %s store did not start\n",
-            store);
+static void print_load(const char *what, const struct load_result *r) {
+  printf("  %-22s %8.0f /s  p50 %7.3f ms  p99 %7.3f ms  max %7.2f ms", what,
+         r->per_s, r->p50, r->p99, r->max);
+  if (r->errors)
+    printf("  (%d errors, first status %d)", r->errors, r->first_bad_status);
+  printf("\n");
+}
+
+struct opts {
+  const char *kubed;
+  int pods;      /* pods created in all (LIST size) */
+  int creates_1; /* of which with one client */
+  int watchers;
+  int gets;
+};
+
+static int run_store(const struct opts *o, const char *store, const char *etcd,
+                     struct fig *f) {
+  struct kubed k;
+  printf("== kubed, %s store\n", store);
+  fflush(stdout);
+  if (kubed_start(&k, o->kubed, store, etcd) < 0) {
+    printf("  FAILED: kubed with --store %s did not become ready\n", store);
     kubed_stop(&k);
     return -1;
   }
-  if (ensure_namespace(k.port) < 0) {
-    fprintf(stderr, "bench-api: cannot create the bench namespace\n");
+  struct target t = {.port = k.port, .token = TOKEN};
+  msleep(1000); /* let bootstrap writes and allocator churn settle */
+  f->rss_idle = rss_mib(k.pid);
+  printf("  idle RSS after bootstrap: %.1f MiB\n", f->rss_idle);
+  if (ensure_namespace(&t, "bench") < 0) {
+    printf("  FAILED: cannot create the bench namespace\n");
     kubed_stop(&k);
     return -1;
   }
-  int n1 = pods < 2000 ? pods / 5 : 2000;
-  run_creates(k.port, 1, n1, 0, &f->c1);
-  int per = (pods - n1) / 32;
+  f->ran = true;
+  int n1 = o->creates_1 < o->pods ? o->creates_1 : o->pods / 5;
+  int per = (o->pods - n1) / 32;
   if (per < 1)
     per = 1;
-  run_creates(k.port, 32, per, 100, &f->c32);
-  int total = n1 + per * 32;
-  bench_gets(k.port, f, n1);
-  bench_list(k.port, f, total);
-  bench_fanout(k.port, f, watchers);
-  printf("== %s store (%d pods)\n", store, total);
-  printf("  create, 1 client:   %8.0f pods/s  p50 %.2f ms  p99 %.2f ms%s\n",
-         f->c1.per_sec, f->c1.p50, f->c1.p99,
-         f->c1.errors ? "  (errors!)" : "");
-  printf("  create, 32 clients: %8.0f pods/s  p50 %.2f ms  p99 %.2f ms%s\n",
-         f->c32.per_sec, f->c32.p50, f->c32.p99,
-         f->c32.errors ? "  (errors!)" : "");
-  printf("  GET:                p50 %.3f ms  p99 %.3f ms\n", f->get_p50,
-         f->get_p99);
-  printf("  LIST %d pods:    %.1f ms (%.1f MiB)\n", f->list_items, f->list_ms,
-         (double)f->list_bytes / (1024.0 * 1024.0));
-  printf("  watch fan-out:      %d/%d watchers got the write, p50 %.2f ms  "
-         "p99 %.2f ms  max %.2f ms\n",
+  struct create_ctx cc = {.id_base = 0};
+  run_load(&t, 1, n1, gen_create, &cc, 201, &f->c1);
+  print_load("create, 1 client:", &f->c1);
+  fflush(stdout);
+  cc.id_base = 100;
+  run_load(&t, 32, per, gen_create, &cc, 201, &f->c32);
+  print_load("create, 32 clients:", &f->c32);
+  fflush(stdout);
+  f->pods = f->c1.done + f->c32.done;
+  if (f->c1.done > 0) {
+    /* Reads on a quiet server: let the store finish what the write burst
+     * left behind (group commits, checkpoints) first. */
+    msleep(1000);
+    struct get_ctx gc = {.known = n1};
+    run_load(&t, 1, o->gets, gen_get, &gc, 200, &f->get);
+    print_load("GET, 1 client:", &f->get);
+  }
+  bench_list(&t, f);
+  printf("  LIST %-5d pods:        %8.1f ms  (%d items, %.1f MiB)\n", f->pods,
+         f->list_ms, f->list_items, (double)f->list_bytes / 1048576.0);
+  fflush(stdout);
+  bench_fanout(&t, f, o->watchers);
+  printf("  watch fan-out:          %d/%d watchers got the write: p50 %.2f ms "
+         " p99 %.2f ms  max %.2f ms\n",
          f->fan_received, f->watchers, f->fan_p50, f->fan_p99, f->fan_max);
+  f->rss_loaded = rss_mib(k.pid);
+  printf("  RSS after the runs:     %.1f MiB\n", f->rss_loaded);
   fflush(stdout);
   kubed_stop(&k);
   return 0;
 }
 
-static void json_fig(const char *name, const struct fig *f, bool comma) {
-  printf("\"%s\":{\"create_1_per_s\":%.1f,\"create_1_p50_ms\":%.3f,"
-         "\"create_1_p99_ms\":%.3f,\"create_32_per_s\":%.1f,"
-         "\"create_32_p50_ms\":%.3f,\"create_32_p99_ms\":%.3f,"
-         "\"create_errors\":%d,\"get_p50_ms\":%.3f,\"get_p99_ms\":%.3f,"
-         "\"list_items\":%d,\"list_ms\":%.2f,\"list_bytes\":%zu,"
-         "\"watchers\":%d,\"fanout_received\":%d,\"fanout_p50_ms\":%.3f,"
-         "\"fanout_p99_ms\":%.3f,\"fanout_max_ms\":%.3f}%s",
-         name, f->c1.per_sec, f->c1.p50, f->c1.p99, f->c32.per_sec, f->c32.p50,
-         f->c32.p99, f->c1.errors + f->c32.errors, f->get_p50, f->get_p99,
-         f->list_items, f->list_ms, f->list_bytes, f->watchers,
-         f->fan_received, f->fan_p50, f->fan_p99, f->fan_max, comma ? "," : "");
+/* ---- output ---- */
+
+static const char *fmt_num(char *b, size_t n, double v, const char *f) {
+  if (isnan(v))
+    snprintf(b, n, "-");
+  else
+    snprintf(b, n, f, v);
+  return b;
+}
+
+static void row(const char *name, double a, double b, const char *f,
+                bool ratio) {
+  char x[32], y[32], z[32];
+  printf("%-32s %12s %12s %10s\n", name, fmt_num(x, sizeof x, a, f),
+         fmt_num(y, sizeof y, b, f),
+         ratio ? fmt_num(z, sizeof z, a / b, "x%.2f") : "");
+}
+
+struct json {
+  bool first;
+};
+
+static void jkey(struct json *j, const char *key, double v) {
+  printf("%s\"%s\":", j->first ? "" : ",", key);
+  j->first = false;
+  if (isnan(v) || isinf(v))
+    printf("null");
+  else
+    printf("%.3f", v);
+}
+
+static void jint(struct json *j, const char *key, long long v) {
+  printf("%s\"%s\":%lld", j->first ? "" : ",", key, v);
+  j->first = false;
+}
+
+static void jstr(struct json *j, const char *key, const char *v) {
+  printf("%s\"%s\":\"", j->first ? "" : ",", key);
+  j->first = false;
+  for (const char *p = v; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      printf("\\%c", *p);
+    else if ((unsigned char)*p < 0x20)
+      printf(" ");
+    else
+      putchar(*p);
+  }
+  printf("\"");
+}
+
+static void json_store(struct json *j, const char *s, const struct fig *f) {
+  char k[96];
+#define K(fmt) (snprintf(k, sizeof k, fmt, s), k)
+  jkey(j, K("creates_per_s_1_%s"), f->c1.per_s);
+  jkey(j, K("p50_ms_create_1_%s"), f->c1.p50);
+  jkey(j, K("p99_ms_create_1_%s"), f->c1.p99);
+  jkey(j, K("creates_per_s_32_%s"), f->c32.per_s);
+  jkey(j, K("p50_ms_create_32_%s"), f->c32.p50);
+  jkey(j, K("p99_ms_create_32_%s"), f->c32.p99);
+  jint(j, K("create_errors_%s"), f->c1.errors + f->c32.errors);
+  jkey(j, K("get_p50_ms_%s"), f->get.p50);
+  jkey(j, K("get_p99_ms_%s"), f->get.p99);
+  jkey(j, K("list_10000_ms_%s"), f->list_ms);
+  jint(j, K("list_items_%s"), f->list_items);
+  jint(j, K("list_bytes_%s"), (long long)f->list_bytes);
+  jint(j, K("watchers_%s"), f->watchers);
+  jint(j, K("watch_fanout_received_%s"), f->fan_received);
+  jkey(j, K("watch_fanout_p50_ms_%s"), f->fan_p50);
+  jkey(j, K("watch_fanout_p99_ms_%s"), f->fan_p99);
+  jkey(j, K("watch_fanout_max_ms_%s"), f->fan_max);
+  jkey(j, K("kubed_rss_after_mb_%s"), f->rss_loaded);
+#undef K
 }
 
 static void default_kubed(char *out, size_t len) {
@@ -560,67 +1160,222 @@ static void default_kubed(char *out, size_t len) {
         return;
     }
   }
-  snprintf(out, len, "kubed");
+#ifdef KUBED_PATH
+  snprintf(out, len, "%s", KUBED_PATH);
+  if (access(out, X_OK) == 0)
+    return;
+#endif
+  snprintf(out, len, "/usr/bin/kubed");
+}
+
+static void machine(char *out, size_t len) {
+  char model[256] = "unknown CPU", line[512];
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (f) {
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "model name", 10) == 0) {
+        char *c = strchr(line, ':');
+        if (c) {
+          c += 2;
+          c[strcspn(c, "\n")] = '\0';
+          snprintf(model, sizeof model, "%s", c);
+        }
+        break;
+      }
+    }
+    fclose(f);
+  }
+  struct utsname u;
+  uname(&u);
+  snprintf(out, len, "%s, %ld CPUs, Linux %s", model,
+           sysconf(_SC_NPROCESSORS_ONLN), u.release);
+}
+
+static double loadavg1(void) {
+  double l[3];
+  return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: bench-api [--kubed PATH] [--only sqlite|etcd] "
+             "[--pods N] [--creates-1 N]\n"
+             "                 [--watchers W] [--gets N] [--json]\n");
 }
 
 int main(int argc, char **argv) {
   char kubed[4200] = "";
   const char *only = NULL;
-  int pods = 10000, watchers = 1000;
+  struct opts o = {
+      .pods = 10000, .creates_1 = 2000, .watchers = 1000, .gets = 2000};
   bool json = false;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--kubed") && i + 1 < argc)
+    bool more = i + 1 < argc;
+    if (!strcmp(argv[i], "--kubed") && more)
       snprintf(kubed, sizeof kubed, "%s", argv[++i]);
-    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+    else if (!strcmp(argv[i], "--only") && more)
       only = argv[++i];
-    else if (!strcmp(argv[i], "--pods") && i + 1 < argc)
-      pods = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--watchers") && i + 1 < argc)
-      watchers = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--pods") && more)
+      o.pods = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--creates-1") && more)
+      o.creates_1 = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--watchers") && more)
+      o.watchers = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--gets") && more)
+      o.gets = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json"))
       json = true;
-    else {
-      fprintf(stderr,
-              "usage: bench-api [--kubed PATH] [--only sqlite|etcd] "
-              "[--pods N] [--watchers W] [--json]\n");
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else {
+      usage(stderr);
       return 2;
     }
   }
-  if (pods < 100)
-    pods = 100;
+  if (only && strcmp(only, "sqlite") && strcmp(only, "etcd")) {
+    usage(stderr);
+    return 2;
+  }
+  /* Bounded load whatever the flags say. */
+  if (o.pods < 100)
+    o.pods = 100;
+  if (o.pods > 100000)
+    o.pods = 100000;
+  if (o.creates_1 < 1 || o.creates_1 > o.pods / 2)
+    o.creates_1 = o.pods / 5;
+  if (o.watchers < 1)
+    o.watchers = 1;
+  if (o.watchers > 5000)
+    o.watchers = 5000;
+  if (o.gets < 1 || o.gets > 100000)
+    o.gets = 2000;
   if (!kubed[0])
     default_kubed(kubed, sizeof kubed);
+  o.kubed = kubed;
+  if (access(kubed, X_OK) < 0) {
+    fprintf(stderr, "bench-api: no kubed at %s (use --kubed PATH)\n", kubed);
+    return 1;
+  }
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rlim_t want = (rlim_t)o.watchers + 256;
+    if (rl.rlim_cur < want) {
+      rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+      setrlimit(RLIMIT_NOFILE, &rl);
+      if (rl.rlim_cur < want)
+        fprintf(stderr, "bench-api: fd limit %llu, fewer watchers will run\n",
+                (unsigned long long)rl.rlim_cur);
+    }
   }
-  struct fig sq = {0}, et = {0};
-  bool have_sq = false, have_et = false;
+
+  char mach[512];
+  machine(mach, sizeof mach);
+  char date[64];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+  double load_start = loadavg1();
+  printf("bench-api: %s; %s; load average %.2f\nkubed: %s\n", date, mach,
+         load_start, kubed);
+  printf("%d pods per store (%d with 1 client, the rest with 32), %d GETs, "
+         "%d watchers\n",
+         o.pods, o.creates_1, o.gets, o.watchers);
+  fflush(stdout);
+
+  struct fig sq, et;
+  fig_init(&sq);
+  fig_init(&et);
+  struct load_result raw1 = {0}, raw32 = {0};
+  raw1.per_s = raw1.p50 = raw1.p99 = raw1.max = NAN;
+  raw32 = raw1;
   if (!only || !strcmp(only, "sqlite"))
-    have_sq = run_store(kubed, "sqlite", NULL, pods, watchers, &sq) == 0;
+    run_store(&o, "sqlite", NULL, &sq);
   if (!only || !strcmp(only, "etcd")) {
     struct etcd_harness h;
+    printf("== etcd %s\n", ETCD_BINARY);
+    fflush(stdout);
     if (!etcd_available()) {
-      printf("== etcd: skipped, %s is not installed\n", ETCD_BINARY);
+      printf("  FAILED: %s is not installed\n", ETCD_BINARY);
     } else if (etcd_start(&h, NULL) < 0) {
-      printf("== etcd: skipped, etcd did not start\n");
+      printf("  FAILED: etcd did not start\n");
+      etcd_stop(&h);
     } else {
-      have_et = run_store(kubed, "etcd", h.endpoint, pods, watchers, &et) == 0;
+      /* Raw etcd: the same bytes a pod create sends, as the value. */
+      struct etcd_put_ctx pc = {.id_base = 0};
+      char pod[1024];
+      int pl = snprintf(pod, sizeof pod, POD_FMT, "p-0-0", "bench", 0);
+      base64((const unsigned char *)pod, (size_t)pl, pc.value_b64);
+      struct target et_t = {.port = h.port, .token = NULL};
+      int n1 = o.creates_1 < o.pods ? o.creates_1 : o.pods / 5;
+      run_load(&et_t, 1, n1, gen_etcd_put, &pc, 200, &raw1);
+      print_load("raw PUT, 1 client:", &raw1);
+      pc.id_base = 100;
+      run_load(&et_t, 32, (o.pods - n1) / 32 > 0 ? (o.pods - n1) / 32 : 1,
+               gen_etcd_put, &pc, 200, &raw32);
+      print_load("raw PUT, 32 clients:", &raw32);
+      fflush(stdout);
+      run_store(&o, "etcd", h.endpoint, &et);
       etcd_stop(&h);
     }
   }
-  if (have_sq && have_et)
-    printf("== sqlite / etcd: creates x%.1f (1 client), x%.1f (32 clients)\n",
-           sq.c1.per_sec / et.c1.per_sec, sq.c32.per_sec / et.c32.per_sec);
+
+  double ratio = sq.c1.per_s / raw1.per_s;
+  printf("\n%-32s %12s %12s %10s\n", "", "sqlite", "etcd", "sqlite/etcd");
+  row("pod creates/s, 1 client", sq.c1.per_s, et.c1.per_s, "%.0f", true);
+  row("  create p50 ms, 1 client", sq.c1.p50, et.c1.p50, "%.2f", true);
+  row("  create p99 ms, 1 client", sq.c1.p99, et.c1.p99, "%.2f", true);
+  row("pod creates/s, 32 clients", sq.c32.per_s, et.c32.per_s, "%.0f", true);
+  row("  create p50 ms, 32 clients", sq.c32.p50, et.c32.p50, "%.2f", true);
+  row("  create p99 ms, 32 clients", sq.c32.p99, et.c32.p99, "%.2f", true);
+  row("GET p50 ms", sq.get.p50, et.get.p50, "%.3f", true);
+  row("GET p99 ms", sq.get.p99, et.get.p99, "%.3f", true);
+  char lbl[64];
+  snprintf(lbl, sizeof lbl, "LIST %d pods ms", sq.pods ? sq.pods : et.pods);
+  row(lbl, sq.list_ms, et.list_ms, "%.1f", true);
+  snprintf(lbl, sizeof lbl, "watch fan-out p50 ms (%d)", o.watchers);
+  row(lbl, sq.fan_p50, et.fan_p50, "%.2f", true);
+  snprintf(lbl, sizeof lbl, "watch fan-out p99 ms (%d)", o.watchers);
+  row(lbl, sq.fan_p99, et.fan_p99, "%.2f", true);
+  snprintf(lbl, sizeof lbl, "watch fan-out max ms (%d)", o.watchers);
+  row(lbl, sq.fan_max, et.fan_max, "%.2f", true);
+  row("kubed idle RSS MiB", sq.rss_idle, et.rss_idle, "%.1f", false);
+  row("kubed RSS after runs MiB", sq.rss_loaded, et.rss_loaded, "%.1f", false);
+  char b1[32], b2[32], b3[32];
+  printf("raw etcd PUT/s (v3 JSON gateway): %s with 1 client, %s with 32\n",
+         fmt_num(b1, sizeof b1, raw1.per_s, "%.0f"),
+         fmt_num(b2, sizeof b2, raw32.per_s, "%.0f"));
+  printf("kubed(sqlite) creates / raw etcd puts, 1 client: %s "
+         "(target >= 10)\n",
+         fmt_num(b3, sizeof b3, ratio, "x%.2f"));
+  printf("kubed idle RSS (sqlite): %s MiB (target <= 20)\n",
+         fmt_num(b1, sizeof b1, sq.rss_idle, "%.1f"));
+  printf("load average: %.2f at the start, %.2f at the end (figures from a "
+         "busy machine are noisy)\n",
+         load_start, loadavg1());
+  if (sq.c1.errors + sq.c32.errors + et.c1.errors + et.c32.errors)
+    printf("NOTE: some creates failed (see above)\n");
+  fflush(stdout);
+
   if (json) {
+    struct json j = {.first = true};
     printf("{");
-    if (have_sq)
-      json_fig("sqlite", &sq, have_et);
-    if (have_et)
-      json_fig("etcd", &et, false);
+    jstr(&j, "date", date);
+    jstr(&j, "machine", mach);
+    jkey(&j, "loadavg_start", load_start);
+    jkey(&j, "loadavg_end", loadavg1());
+    jint(&j, "pods", o.pods);
+    jint(&j, "watchers", o.watchers);
+    json_store(&j, "sqlite", &sq);
+    json_store(&j, "etcd", &et);
+    jkey(&j, "etcd_raw_puts_per_s_1", raw1.per_s);
+    jkey(&j, "etcd_raw_p99_ms_1", raw1.p99);
+    jkey(&j, "etcd_raw_puts_per_s_32", raw32.per_s);
+    jkey(&j, "etcd_raw_p99_ms_32", raw32.p99);
+    jkey(&j, "ratio_kubed_etcd_writes_1", ratio);
+    jkey(&j, "ratio_sqlite_etcd_creates_32", sq.c32.per_s / et.c32.per_s);
+    jkey(&j, "kubed_idle_rss_mb", sq.rss_idle);
+    jkey(&j, "kubed_idle_rss_mb_etcd", et.rss_idle);
     printf("}\n");
   }
-  return have_sq || have_et ? 0 : 1;
+  return sq.ran || et.ran ? 0 : 1;
 }
