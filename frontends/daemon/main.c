@@ -16,7 +16,9 @@
 #include <event2/event.h>
 
 #include <libkube/apiserver.h>
+#include <libkube/client.h>
 #include <libkube/core.h>
+#include <libkube/scheduler.h>
 #include <libkube/store.h>
 
 #include "kube-config.h"
@@ -32,6 +34,8 @@ struct server_opts {
   const char *token;
   size_t max_body;
   bool plain_http;
+  bool disable_scheduler;
+  const char *scheduler_config;
 };
 
 /* A wildcard bind address is reached through loopback. */
@@ -56,6 +60,9 @@ static void usage(FILE *f) {
           "  --max-body-bytes N      largest request body (default 3 MiB)\n"
           "  --plain-http            TCP without TLS (kubectl then sends no\n"
           "                          token: for debugging only)\n"
+          "  --disable-scheduler     do not run the scheduler (pods stay\n"
+          "                          Pending unless something else binds them)\n"
+          "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
           "  --log-level LEVEL       error|warning|info|debug\n",
           KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
 }
@@ -141,6 +148,7 @@ static char *load_token(const char *dir, const char *given) {
 struct daemon {
   struct event_base *base;
   kube_apiserver_t *srv;
+  kube_scheduler_loop_t *sched;
   bool stopping;
 };
 
@@ -160,6 +168,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   d->stopping = true;
   kube_log(KUBE_LOG_INFO, "kubed: %s received, shutting down",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  /* The scheduler's watches would keep the drain waiting. */
+  kube_scheduler_loop_free(d->sched);
+  d->sched = NULL;
   kube_apiserver_shutdown(d->srv, drained, d);
 }
 
@@ -169,7 +180,7 @@ static int cmd_server(int argc, char **argv) {
       .store = "sqlite",
   };
   enum { O_DATA = 1, O_LISTEN, O_STORE, O_ETCD, O_LOG, O_TOKEN, O_MAXBODY,
-         O_PLAIN, O_HELP };
+         O_PLAIN, O_HELP, O_NO_SCHED, O_SCHED_CONFIG };
   static const struct option longopts[] = {
       {"data-dir", required_argument, NULL, O_DATA},
       {"listen", required_argument, NULL, O_LISTEN},
@@ -179,6 +190,8 @@ static int cmd_server(int argc, char **argv) {
       {"token", required_argument, NULL, O_TOKEN},
       {"max-body-bytes", required_argument, NULL, O_MAXBODY},
       {"plain-http", no_argument, NULL, O_PLAIN},
+      {"disable-scheduler", no_argument, NULL, O_NO_SCHED},
+      {"scheduler-config", required_argument, NULL, O_SCHED_CONFIG},
       {"help", no_argument, NULL, O_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -217,6 +230,8 @@ static int cmd_server(int argc, char **argv) {
       break;
     }
     case O_PLAIN: o.plain_http = true; break;
+    case O_NO_SCHED: o.disable_scheduler = true; break;
+    case O_SCHED_CONFIG: o.scheduler_config = optarg; break;
     case O_HELP:
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -350,6 +365,24 @@ static int cmd_server(int argc, char **argv) {
     }
     printf("kubed: kubeconfig written to %s/kubeconfig.yaml\n", o.data_dir);
   }
+  if (!o.disable_scheduler) {
+    kube_scheduler_config_t sc;
+    kube_scheduler_config_init(&sc);
+    if (o.scheduler_config &&
+        kube_scheduler_config_load(&sc, o.scheduler_config, &err) < 0) {
+      kube_log(KUBE_LOG_ERROR, "kubed: scheduler config: %s", err.message);
+      goto out;
+    }
+    kube_transport_t tp;
+    kube_apiserver_transport(d.srv, &tp);
+    kube_scheduler_loop_options_t lo = {.struct_size = sizeof lo,
+                                        .config = &sc};
+    d.sched = kube_scheduler_loop_new(d.base, &tp, &lo, &err);
+    if (!d.sched || kube_scheduler_loop_start(d.sched, &err) < 0) {
+      kube_log(KUBE_LOG_ERROR, "kubed: scheduler: %s", err.message);
+      goto out;
+    }
+  }
   fflush(stdout);
   kube_log(KUBE_LOG_INFO, "kubed: serving with the %s store",
            kube_store_backend(store));
@@ -370,6 +403,7 @@ out:
     event_free(sigterm);
   if (sigint)
     event_free(sigint);
+  kube_scheduler_loop_free(d.sched);
   kube_apiserver_free(d.srv);
   kube_store_close(store); /* finishes writes still queued */
   if (d.base)

@@ -384,6 +384,85 @@ int64_t kube_schedule(const kube_scheduler_config_t *cfg,
                       const kube_sched_pod_t *pending, size_t n_pending,
                       kube_sched_result_t *results, kube_error_t *err);
 
+/* ------------------------------------------------------------------------ */
+/* The binding loop                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The scheduler component of `kubed server`: informers on nodes and pods
+ * feed a kube_scheduler_t; pending pods (no spec.nodeName, one of our
+ * scheduler names, not being deleted, not terminal) wait in a work queue
+ * and are placed in batches (kube_scheduler_schedule_batch: priority, then
+ * size).  Each placement is assumed in the scheduler state at once and a
+ * `pods/NAME/binding` POST is sent (many in flight, so the store's group
+ * commit batches them); a failed binding forgets the assumption and
+ * retries the pod with backoff.  A pod that fits nowhere gets a Warning
+ * event FailedScheduling with the scheduler's explanation ("0/5 nodes are
+ * available: ...") and the condition PodScheduled=False/Unschedulable, and
+ * is retried with backoff (1 s doubling to 10 s) and at once whenever a
+ * node is added or changes or a bound pod goes away.
+ *
+ * Bound pods (spec.nodeName set, not Succeeded/Failed) count as
+ * allocations on their node, whoever bound them.
+ *
+ * Threading: one event loop; everything runs on it. */
+
+struct event_base;
+struct kube_transport;
+
+typedef struct kube_scheduler_loop kube_scheduler_loop_t;
+
+typedef struct kube_scheduler_loop_options {
+  size_t struct_size; /* sizeof(kube_scheduler_loop_options_t) */
+  /* Placement configuration (copied); NULL: kube_scheduler_config_init. */
+  const kube_scheduler_config_t *config;
+  /* spec.schedulerName values this loop serves, NULL-terminated (copied).
+   * NULL: "default-scheduler" and "libkube" (an empty schedulerName is
+   * defaulted to default-scheduler by the API server). */
+  const char *const *scheduler_names;
+  /* Pods placed per pass; 0: 2048. */
+  size_t max_batch;
+  /* Also write `Scheduled` events.  kubed's binding subresource records
+   * them itself, so the default (false) avoids duplicates; set it against
+   * an API server that does not. */
+  bool record_scheduled_events;
+  /* Do not set PodScheduled=False on unschedulable pods (events only). */
+  bool no_unschedulable_condition;
+} kube_scheduler_loop_options_t;
+
+/* Counters since the loop started. */
+typedef struct kube_scheduler_loop_stats {
+  uint64_t passes;           /* batches placed */
+  uint64_t attempts;         /* pods put through the scheduler */
+  uint64_t bindings_ok;      /* binding POSTs that succeeded */
+  uint64_t bindings_failed;  /* binding POSTs that failed */
+  uint64_t unschedulable;    /* attempts that found no node */
+  uint64_t events;           /* FailedScheduling/Scheduled events written */
+  size_t pending;            /* pods queued or backing off */
+  size_t in_flight;          /* bindings not answered yet */
+} kube_scheduler_loop_stats_t;
+
+/* Create a loop on `base` (borrowed) talking to the API through `tp`
+ * (copied; its implementation must outlive the loop), e.g. the
+ * in-process transport from kube_apiserver_transport().  `opts` may be
+ * NULL.  Does not start.  Owned: free with kube_scheduler_loop_free. */
+kube_scheduler_loop_t *kube_scheduler_loop_new(
+    struct event_base *base, const struct kube_transport *tp,
+    const kube_scheduler_loop_options_t *opts, kube_error_t *err);
+/* Start the node informer; pods are listed once nodes are synced and
+ * scheduled once both are.  -1 with err when the first request fails. */
+int kube_scheduler_loop_start(kube_scheduler_loop_t *loop, kube_error_t *err);
+/* True once nodes and pods are synced and pending pods are being placed. */
+bool kube_scheduler_loop_running(const kube_scheduler_loop_t *loop);
+void kube_scheduler_loop_get_stats(const kube_scheduler_loop_t *loop,
+                                   kube_scheduler_loop_stats_t *out);
+/* The scheduler state the loop maintains (borrowed; read it only, from the
+ * loop's thread). */
+const kube_scheduler_t *
+kube_scheduler_loop_scheduler(const kube_scheduler_loop_t *loop);
+/* Cancel informers and requests in flight and free everything.  A binding
+ * already sent may still take effect.  Accepts NULL. */
+void kube_scheduler_loop_free(kube_scheduler_loop_t *loop);
+
 #ifdef __cplusplus
 }
 #endif
