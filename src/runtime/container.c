@@ -252,6 +252,18 @@ static int create_common(kube_runtime_t *rt, const char *id,
     snprintf(cgpath, sizeof cgpath, "libkube/%s", id);
   cg_handle_init(&cg, &rt->cg, cgpath);
   cg_made = true;
+  {
+    /* Record the cgroup before making it: a create that dies half-way can
+     * then be cleaned up by a forced delete. */
+    struct rt_state pre;
+    memset(&pre, 0, sizeof pre);
+    snprintf(pre.id, sizeof pre.id, "%s", id);
+    snprintf(pre.cgroup_path, sizeof pre.cgroup_path, "%s", cg.path);
+    snprintf(pre.bundle, sizeof pre.bundle, "%s", cfg->bundle ? cfg->bundle : "");
+    clock_gettime(CLOCK_REALTIME, &pre.created);
+    if (state_write(dirfd, &pre, err) < 0)
+      goto fail;
+  }
   if (rt->cgops->create(&cg, &cfg->resources, err) < 0)
     goto fail;
   if (!run) {
@@ -423,7 +435,7 @@ KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
 static kube_rt_status_t status_of(kube_runtime_t *rt, int dirfd,
                                          const struct rt_state *st) {
   struct stat sb;
-  if (!st)
+  if (!st || st->pid == 0)
     return KUBE_RT_CREATING;
   if (faccessat(dirfd, "exit", F_OK, 0) == 0)
     return KUBE_RT_STOPPED;
@@ -603,11 +615,17 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool for
   kube_error_clear(&e);
   kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
-  if (!has) {
+  if (s == KUBE_RT_CREATING) {
     /* A create that died half-way (or one in progress elsewhere). */
     if (!force)
       return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
                             "container \"%s\" is being created", id);
+    if (has && st.cgroup_path[0]) {
+      kube_error_t e2 = KUBE_ERROR_INIT;
+      kill_cgroup(rt, st.cgroup_path, SIGKILL);
+      rt->cgops->destroy(&rt->cg, st.cgroup_path, &e2);
+      kube_error_clear(&e2);
+    }
     rm_rf_at(rt->root_fd, id);
     return 0;
   }

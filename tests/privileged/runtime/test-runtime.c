@@ -24,6 +24,8 @@
 
 #include <libkube/runtime.h>
 
+#include "runtime/internal.h"
+
 static char tmpdir[256];
 static char rootfs[512];
 static char state_root[512];
@@ -727,6 +729,41 @@ static int test_bind_mount(kube_runtime_t *rt) {
   return 0;
 }
 
+/* A create that died half-way: the state names the cgroup; a forced
+ * delete removes both. */
+static int test_half_created(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  char dir[700];
+  snprintf(dir, sizeof dir, "%s/half", state_root);
+  CHECK(mkdir(dir, 0700) == 0, "mkdir");
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct rt_state pre;
+  memset(&pre, 0, sizeof pre);
+  snprintf(pre.id, sizeof pre.id, "half");
+  snprintf(pre.cgroup_path, sizeof pre.cgroup_path, "%s/half", cg_parent);
+  CHECK_OK(state_write(dfd, &pre, &err), &err);
+  close(dfd);
+  struct cg_layout layout;
+  CHECK_OK(cg_detect(&layout, &err), &err);
+  struct cg_handle h;
+  cg_handle_init(&h, &layout, pre.cgroup_path);
+  kube_rt_resources_t res = {-1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0};
+  CHECK_OK(cg_ops_for(&layout)->create(&h, &res, &err), &err);
+  cg_handle_close(&h);
+  CHECK(cgroup_exists("half"), "cgroup not made");
+  kube_rt_state_t st;
+  CHECK_OK(kube_runtime_state(rt, "half", &st, &err), &err);
+  CHECK(st.status == KUBE_RT_CREATING, "status %s", kube_rt_status_string(st.status));
+  kube_rt_state_clear(&st);
+  CHECK(kube_runtime_delete(rt, "half", false, &err) < 0 && err.reason == KUBE_REASON_CONFLICT,
+        "delete without force");
+  kube_error_clear(&err);
+  CHECK_OK(kube_runtime_delete(rt, "half", true, &err), &err);
+  CHECK(!cgroup_exists("half"), "cgroup left");
+  CHECK(!state_exists("half"), "state left");
+  return 0;
+}
+
 /* The other cgroup modes, in a child with a private mount namespace: v1
  * (the cgroup2 mount removed) and v2 (cgroup2 mounted on /sys/fs/cgroup;
  * this machine's cgroup2 has no memory/cpu/pids controllers, so v2 runs
@@ -816,7 +853,7 @@ static const struct {
     {"adopt", test_adopt},           {"logs", test_logs},
     {"exec", test_exec},             {"wait-async", test_wait_async},
     {"bad-configs", test_bad_configs}, {"userns", test_userns},
-    {"bind-mount", test_bind_mount},   {"cgroup-v1", test_cgroup_v1},
+    {"bind-mount", test_bind_mount},   {"half-created", test_half_created},   {"cgroup-v1", test_cgroup_v1},
     {"cgroup-v2", test_cgroup_v2},
 };
 
