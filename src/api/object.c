@@ -114,6 +114,8 @@ static size_t value_end(const char *data, size_t start, size_t len,
         i++;
       else if (c == '"')
         in_string = false;
+      else if ((unsigned char)c < 0x20 && *bad == SIZE_MAX)
+        *bad = i; /* JSON strings may not hold raw control characters */
       continue;
     }
     if (c == '"')
@@ -130,13 +132,57 @@ static size_t value_end(const char *data, size_t start, size_t len,
   return len;
 }
 
+/* Offset of the first byte that is not well-formed UTF-8 (no overlongs,
+ * surrogates or code points above U+10FFFF), or -1. */
+static long utf8_error(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return (long)i;
+    }
+    for (size_t k = 1; k <= n; k++) {
+      if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+        return (long)i;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return (long)i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/* Checks json-c leaves to us: numbers must be finite (it reads NaN and
+ * Infinity even in strict mode) and every string and key well-formed
+ * UTF-8 (its validation lets some invalid sequences and \u escapes
+ * through). */
 static bool all_finite(json_object *v, int depth) {
   switch (json_object_get_type(v)) {
   case json_type_double:
     return isfinite(json_object_get_double(v));
+  case json_type_string:
+    return utf8_error((const unsigned char *)json_object_get_string(v),
+                      (size_t)json_object_get_string_len(v)) < 0;
   case json_type_object: {
     json_object_object_foreach(v, k, child) {
-      (void)k;
+      if (utf8_error((const unsigned char *)k, strlen(k)) >= 0)
+        return false;
       if (!all_finite(child, depth + 1))
         return false;
     }
@@ -186,8 +232,9 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
     position_of(data, bad, &line, &col);
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "invalid JSON at offset %zu (line %zu, column %zu): "
-                   "invalid character '\\''",
-                   bad, line, col);
+                   "invalid character in %s",
+                   bad, line, col,
+                   data[bad] == '\'' ? "JSON text" : "string literal");
     return NULL;
   }
   json_tokener *tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
@@ -228,7 +275,8 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
   if (!all_finite(root, 0)) {
     /* json-c reads NaN and Infinity even in strict mode; JSON has neither. */
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "invalid JSON: NaN and Infinity are not JSON numbers");
+                   "invalid JSON: NaN or Infinity, or a string that is not "
+                   "valid UTF-8");
     json_object_put(root);
     return NULL;
   }

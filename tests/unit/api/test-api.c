@@ -242,6 +242,10 @@ static void test_json_errors(void **state) {
   expect_json_error("{\"a\":1,}", "invalid JSON");
   expect_json_error("null", "null");
   expect_json_error("[1,2", "unexpected end");
+  expect_json_error("{\"a\":\"x\ty\"}", "invalid character in string literal");
+  expect_json_error("{\"a\":\"\xf6\x91\x9e\x98\"}", "not valid UTF-8");
+  expect_json_error("{\"\xed\xa0\x80\":1}", "not valid UTF-8");
+  expect_json_error("{\"a\":NaN}", "NaN");
 
   kube_error_t err = KUBE_ERROR_INIT;
   const char bin[] = "{\"a\":\"\0\"}";
