@@ -1330,7 +1330,10 @@ int main(int argc, char **argv) {
   row("GET p50 ms", sq.get.p50, et.get.p50, "%.3f", true);
   row("GET p99 ms", sq.get.p99, et.get.p99, "%.3f", true);
   char lbl[64];
-  snprintf(lbl, sizeof lbl, "LIST %d pods ms", sq.pods ? sq.pods : et.pods);
+  snprintf(lbl, sizeof lbl, "LIST %d pods ms",
+           sq.pods   ? sq.pods
+           : et.pods ? et.pods
+                     : o.pods);
   row(lbl, sq.list_ms, et.list_ms, "%.1f", true);
   snprintf(lbl, sizeof lbl, "watch fan-out p50 ms (%d)", o.watchers);
   row(lbl, sq.fan_p50, et.fan_p50, "%.2f", true);
