@@ -535,6 +535,11 @@ def run_all(argv0, kubed_path, flavor, extra=None):
             extra(t, c, tmp)
         check_delete(t, c, tmp)
     finally:
+        if t.failed:
+            if k.proc and k.proc.poll() is not None:
+                print("kubed exited with status %s" % k.proc.returncode)
+            print("---- kubed log (tail) ----")
+            print("\n".join(k.read_log().splitlines()[-30:]))
         if c:
             c.cleanup()
         k.cleanup()
