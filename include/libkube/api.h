@@ -19,21 +19,21 @@ extern "C" {
 
 /* A column of kubectl's table output for a kind (Table.columnDefinitions). */
 typedef struct kube_kind_column {
-  const char *name;        /* "NAME", "READY", ... as kubectl shows them */
-  const char *type;        /* "string" | "integer" | "date" | ... */
-  const char *format;      /* "name" for the NAME column, else "" */
+  const char *name;   /* "NAME", "READY", ... as kubectl shows them */
+  const char *type;   /* "string" | "integer" | "date" | ... */
+  const char *format; /* "name" for the NAME column, else "" */
   const char *description;
-  int priority;            /* 0 = always, 1 = only with -o wide */
+  int priority; /* 0 = always, 1 = only with -o wide */
 } kube_kind_column_t;
 
 /* One served resource.  All strings static; arrays NULL-terminated. */
 typedef struct kube_kind {
-  const char *group;        /* "" for core, "apps", ... */
-  const char *version;      /* "v1", "v2" */
-  const char *kind;         /* "Pod" */
-  const char *resource;     /* plural, "pods" */
-  const char *singular;     /* "pod" */
-  const char *list_kind;    /* "PodList" */
+  const char *group;     /* "" for core, "apps", ... */
+  const char *version;   /* "v1", "v2" */
+  const char *kind;      /* "Pod" */
+  const char *resource;  /* plural, "pods" */
+  const char *singular;  /* "pod" */
+  const char *list_kind; /* "PodList" */
   bool namespaced;
   const char *const *short_names;  /* {"po", NULL} */
   const char *const *verbs;        /* {"create","delete",...,NULL} */
@@ -85,7 +85,7 @@ void kube_object_array_free(kube_object_t **objs, size_t n);
 
 enum {
   KUBE_JSON_COMPACT = 0,
-  KUBE_JSON_PRETTY = 1 << 0,  /* kubectl -o json style, 4-space indent */
+  KUBE_JSON_PRETTY = 1 << 0, /* kubectl -o json style, 4-space indent */
 };
 /* Encode; owned string, free(). NULL on out-of-memory. */
 char *kube_object_to_json(const kube_object_t *obj, int flags);
@@ -125,7 +125,6 @@ int kube_object_validate(const kube_object_t *obj, const kube_object_t *old,
 /* Apply Kubernetes defaults in place (restartPolicy Always, ...). */
 int kube_object_default(kube_object_t *obj, kube_error_t *err);
 
-
 /* ------------------------------------------------------------------------ */
 /* Typed views                                                               */
 /* ------------------------------------------------------------------------ */
@@ -162,19 +161,19 @@ typedef struct kube_resource_list {
   int64_t memory;            /* bytes */
   int64_t ephemeral_storage; /* bytes */
   int64_t pods;
-  unsigned present;          /* KUBE_RESOURCE_* bits of the keys present */
+  unsigned present; /* KUBE_RESOURCE_* bits of the keys present */
   size_t n_extended;
   kube_resource_t *extended;
 } kube_resource_list_t;
 
 typedef struct kube_env_var {
   char *name;
-  char *value;             /* NULL when valueFrom is used */
-  char *field_path;        /* valueFrom.fieldRef.fieldPath */
-  char *resource;          /* valueFrom.resourceFieldRef.resource */
-  char *config_map_name;   /* valueFrom.configMapKeyRef */
+  char *value;           /* NULL when valueFrom is used */
+  char *field_path;      /* valueFrom.fieldRef.fieldPath */
+  char *resource;        /* valueFrom.resourceFieldRef.resource */
+  char *config_map_name; /* valueFrom.configMapKeyRef */
   char *config_map_key;
-  char *secret_name;       /* valueFrom.secretKeyRef */
+  char *secret_name; /* valueFrom.secretKeyRef */
   char *secret_key;
   bool optional;
 } kube_env_var_t;
@@ -197,13 +196,13 @@ typedef enum kube_probe_type {
 
 typedef struct kube_probe {
   kube_probe_type_t type;
-  char **command;   /* exec: NULL-terminated argv */
+  char **command; /* exec: NULL-terminated argv */
   size_t n_command;
-  char *path;       /* httpGet */
-  char *scheme;     /* "HTTP" | "HTTPS" */
+  char *path;   /* httpGet */
+  char *scheme; /* "HTTP" | "HTTPS" */
   char *host;
-  int32_t port;     /* httpGet/tcpSocket/grpc number, 0 when named */
-  char *port_name;  /* httpGet/tcpSocket named port */
+  int32_t port;    /* httpGet/tcpSocket/grpc number, 0 when named */
+  char *port_name; /* httpGet/tcpSocket named port */
   int32_t initial_delay_seconds;
   int32_t timeout_seconds;   /* defaults: 1 */
   int32_t period_seconds;    /* 10 */
@@ -224,7 +223,7 @@ typedef struct kube_container {
   char *image_pull_policy;
   char **command; /* NULL-terminated; NULL when unset */
   size_t n_command;
-  char **args;    /* NULL-terminated; NULL when unset */
+  char **args; /* NULL-terminated; NULL when unset */
   size_t n_args;
   char *working_dir;
   size_t n_env;
@@ -233,7 +232,7 @@ typedef struct kube_container {
   kube_container_port_t *ports;
   kube_resource_list_t requests;
   kube_resource_list_t limits;
-  kube_probe_t *liveness_probe;  /* NULL when absent */
+  kube_probe_t *liveness_probe; /* NULL when absent */
   kube_probe_t *readiness_probe;
   kube_probe_t *startup_probe;
   size_t n_volume_mounts;
@@ -245,20 +244,20 @@ typedef struct kube_container {
 
 typedef struct kube_volume {
   char *name;
-  char *type;        /* the source's key: "emptyDir", "hostPath", "configMap",
-                        "secret", "persistentVolumeClaim", "projected", ... */
-  char *source;      /* hostPath.path, configMap.name, secret.secretName,
-                        persistentVolumeClaim.claimName; else NULL */
-  char *medium;      /* emptyDir.medium; hostPath.type */
+  char *type;   /* the source's key: "emptyDir", "hostPath", "configMap",
+                   "secret", "persistentVolumeClaim", "projected", ... */
+  char *source; /* hostPath.path, configMap.name, secret.secretName,
+                   persistentVolumeClaim.claimName; else NULL */
+  char *medium; /* emptyDir.medium; hostPath.type */
   int32_t default_mode; /* configMap/secret/projected; -1 when unset */
   bool read_only;
 } kube_volume_t;
 
 typedef struct kube_toleration {
-  char *key;      /* NULL: matches every key (operator Exists) */
-  char *op;       /* "Equal" | "Exists" */
+  char *key; /* NULL: matches every key (operator Exists) */
+  char *op;  /* "Equal" | "Exists" */
   char *value;
-  char *effect;   /* NULL: every effect */
+  char *effect;               /* NULL: every effect */
   int64_t toleration_seconds; /* -1 when unset */
 } kube_toleration_t;
 
@@ -274,10 +273,10 @@ typedef struct kube_preferred_node_term {
 } kube_preferred_node_term_t;
 
 typedef struct kube_pod_affinity_term {
-  int32_t weight;            /* preferred terms; 0 for required ones */
-  kube_selector_t *label_selector;     /* NULL: matches no pods */
+  int32_t weight;                  /* preferred terms; 0 for required ones */
+  kube_selector_t *label_selector; /* NULL: matches no pods */
   kube_selector_t *namespace_selector; /* NULL when unset */
-  char **namespaces;         /* NULL-terminated; NULL when unset */
+  char **namespaces;                   /* NULL-terminated; NULL when unset */
   size_t n_namespaces;
   char *topology_key;
 } kube_pod_affinity_term_t;
@@ -337,7 +336,7 @@ void kube_pod_spec_free(kube_pod_spec_t *spec);
 
 typedef struct kube_condition {
   char *type;
-  char *status;   /* "True" | "False" | "Unknown" */
+  char *status; /* "True" | "False" | "Unknown" */
   char *reason;
   char *message;
   time_t last_transition_time; /* 0 when unset */
@@ -359,7 +358,7 @@ typedef struct kube_container_status {
   bool started;
   int32_t restart_count;
   kube_container_state_t state;
-  char *reason;   /* waiting/terminated reason */
+  char *reason; /* waiting/terminated reason */
   char *message;
   int32_t exit_code; /* terminated */
   int32_t signal;
@@ -368,11 +367,11 @@ typedef struct kube_container_status {
 } kube_container_status_t;
 
 typedef struct kube_pod_status {
-  char *phase;       /* "Pending", "Running", ... */
+  char *phase; /* "Pending", "Running", ... */
   char *reason;
   char *message;
   char *pod_ip;
-  char **pod_ips;    /* NULL-terminated; NULL when unset */
+  char **pod_ips; /* NULL-terminated; NULL when unset */
   size_t n_pod_ips;
   char *host_ip;
   char *nominated_node_name;
@@ -394,12 +393,12 @@ void kube_pod_status_free(kube_pod_status_t *status);
 typedef struct kube_taint {
   char *key;
   char *value;
-  char *effect; /* "NoSchedule" | "PreferNoSchedule" | "NoExecute" */
+  char *effect;      /* "NoSchedule" | "PreferNoSchedule" | "NoExecute" */
   time_t time_added; /* 0 when unset */
 } kube_taint_t;
 
 typedef struct kube_node_address {
-  char *type;    /* "InternalIP", "ExternalIP", "Hostname" */
+  char *type; /* "InternalIP", "ExternalIP", "Hostname" */
   char *address;
 } kube_node_address_t;
 
@@ -442,8 +441,8 @@ typedef struct kube_service_port {
 typedef struct kube_service {
   char *name;
   char *namespace_;
-  char *type;          /* "ClusterIP", "NodePort", "LoadBalancer", "ExternalName" */
-  char *cluster_ip;    /* "None" for headless */
+  char *type; /* "ClusterIP", "NodePort", "LoadBalancer", "ExternalName" */
+  char *cluster_ip; /* "None" for headless */
   bool headless;
   size_t n_ports;
   kube_service_port_t *ports;

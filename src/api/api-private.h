@@ -59,8 +59,7 @@ int kube_pod_spec_from_json(json_object *spec, kube_pod_spec_t *out,
                             kube_error_t *err);
 int kube_pod_status_from_json(json_object *status, kube_pod_status_t *out,
                               kube_error_t *err);
-int kube_node_from_json(json_object *node, kube_node_t *out,
-                        kube_error_t *err);
+int kube_node_from_json(json_object *node, kube_node_t *out, kube_error_t *err);
 int kube_service_from_json(json_object *svc, kube_service_t *out,
                            kube_error_t *err);
 int kube_resource_list_from_json(json_object *list, kube_resource_list_t *out,

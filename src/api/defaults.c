@@ -7,9 +7,15 @@
  */
 #include "api/internal.h"
 
-static json_object *jint(int64_t v) { return json_object_new_int64(v); }
-static json_object *jstr(const char *s) { return json_object_new_string(s); }
-static json_object *jbool(bool b) { return json_object_new_boolean(b); }
+static json_object *jint(int64_t v) {
+  return json_object_new_int64(v);
+}
+static json_object *jstr(const char *s) {
+  return json_object_new_string(s);
+}
+static json_object *jbool(bool b) {
+  return json_object_new_boolean(b);
+}
 
 static bool absent(json_object *o, const char *key) {
   json_object *v = NULL;
@@ -106,14 +112,37 @@ static void container_defaults(json_object *c, bool host_network) {
   lifecycle_handler_defaults(jget_obj(lc, "preStop"));
 }
 
-static const char *const volume_sources[] = {
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore",
-    "gitRepo", "secret", "nfs", "iscsi", "glusterfs",
-    "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs",
-    "flocker", "downwardAPI", "fc", "azureFile", "configMap",
-    "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk",
-    "projected", "portworxVolume", "scaleIO", "storageos", "csi",
-    "ephemeral", "image", NULL};
+static const char *const volume_sources[] = {"hostPath",
+                                             "emptyDir",
+                                             "gcePersistentDisk",
+                                             "awsElasticBlockStore",
+                                             "gitRepo",
+                                             "secret",
+                                             "nfs",
+                                             "iscsi",
+                                             "glusterfs",
+                                             "persistentVolumeClaim",
+                                             "rbd",
+                                             "flexVolume",
+                                             "cinder",
+                                             "cephfs",
+                                             "flocker",
+                                             "downwardAPI",
+                                             "fc",
+                                             "azureFile",
+                                             "configMap",
+                                             "vsphereVolume",
+                                             "quobyte",
+                                             "azureDisk",
+                                             "photonPersistentDisk",
+                                             "projected",
+                                             "portworxVolume",
+                                             "scaleIO",
+                                             "storageos",
+                                             "csi",
+                                             "ephemeral",
+                                             "image",
+                                             NULL};
 
 static void volume_defaults(json_object *v) {
   bool has_source = false;
@@ -176,7 +205,8 @@ static void pod_spec_defaults(json_object *spec) {
     volume_defaults(jarr_at(vols, i));
 }
 
-/* ---- QoS ------------------------------------------------------------------ */
+/* ---- QoS ------------------------------------------------------------------
+ */
 
 struct qos_sum {
   kube_quantity_t cpu, mem;
@@ -492,8 +522,8 @@ static void service_defaults(json_object *obj) {
       jset(p, "targetPort", json_object_get(jget(p, "port")));
   }
   if (streq(jget_str0(spec, "sessionAffinity"), "ClientIP")) {
-    json_object *cfg = jensure_obj(jensure_obj(spec, "sessionAffinityConfig"),
-                                   "clientIP");
+    json_object *cfg =
+        jensure_obj(jensure_obj(spec, "sessionAffinityConfig"), "clientIP");
     jdefault(cfg, "timeoutSeconds", jint(10800));
   }
   if (streq(type, "NodePort") || streq(type, "LoadBalancer")) {

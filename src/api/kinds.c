@@ -15,14 +15,14 @@
   "Name must be unique within a namespace. Is required when creating "         \
   "resources, although some resources may allow a client to request the "      \
   "generation of an appropriate name automatically. Name is primarily "        \
-  "intended for creation idempotence and configuration definition. Cannot "   \
+  "intended for creation idempotence and configuration definition. Cannot "    \
   "be updated. More info: "                                                    \
   "https://kubernetes.io/docs/concepts/overview/working-with-objects/"         \
   "names#names"
 #define DESC_AGE                                                               \
   "CreationTimestamp is a timestamp representing the server time when this "   \
   "object was created. It is not guaranteed to be set in happens-before "      \
-  "order across separate operations. Clients may not set this value. It is "  \
+  "order across separate operations. Clients may not set this value. It is "   \
   "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. "    \
   "Read-only. Null for lists. More info: "                                     \
   "https://git.k8s.io/community/contributors/devel/sig-architecture/"          \
@@ -30,11 +30,16 @@
 #define DESC_CONTAINERS "Names of each container in the template."
 #define DESC_IMAGES "Images referenced by each container in the template."
 
-#define COL_NAME {"NAME", "string", "name", DESC_NAME, 0}
-#define COL_AGE {"AGE", "string", "", DESC_AGE, 0}
-#define COL(n, t, d) {n, t, "", d, 0}
-#define COLW(n, t, d) {n, t, "", d, 1}
-#define COL_END {NULL, NULL, NULL, NULL, 0}
+#define COL_NAME                                                               \
+  { "NAME", "string", "name", DESC_NAME, 0 }
+#define COL_AGE                                                                \
+  { "AGE", "string", "", DESC_AGE, 0 }
+#define COL(n, t, d)                                                           \
+  { n, t, "", d, 0 }
+#define COLW(n, t, d)                                                          \
+  { n, t, "", d, 1 }
+#define COL_END                                                                \
+  { NULL, NULL, NULL, NULL, 0 }
 
 static const kube_kind_column_t generic_columns[] = {COL_NAME, COL_AGE,
                                                      COL_END};
@@ -136,8 +141,7 @@ static const kube_kind_column_t cronjob_columns[] = {
     COL("SCHEDULE", "string",
         "The schedule in Cron format, see "
         "https://en.wikipedia.org/wiki/Cron."),
-    COL("TIMEZONE", "string",
-        "The time zone name for the given schedule."),
+    COL("TIMEZONE", "string", "The time zone name for the given schedule."),
     COL("SUSPEND", "boolean",
         "This flag tells the controller to suspend subsequent executions, it "
         "does not apply to already started executions.  Defaults to false."),
@@ -190,10 +194,8 @@ static const kube_kind_column_t node_columns[] = {
     COL("ROLES", "string", "The roles of the node"),
     COL_AGE,
     COL("VERSION", "string", "Kubelet Version reported by the node."),
-    COLW("INTERNAL-IP", "string",
-         "List of addresses reachable to the node."),
-    COLW("EXTERNAL-IP", "string",
-         "List of addresses reachable to the node."),
+    COLW("INTERNAL-IP", "string", "List of addresses reachable to the node."),
+    COLW("EXTERNAL-IP", "string", "List of addresses reachable to the node."),
     COLW("OS-IMAGE", "string",
          "OS Image reported by the node from /etc/os-release."),
     COLW("KERNEL-VERSION", "string",
@@ -216,8 +218,7 @@ static const kube_kind_column_t event_columns[] = {
          "If referring to a piece of an object instead of an entire object, "
          "this string should contain a valid JSON/Go field access "
          "statement."),
-    COLW("SOURCE", "string",
-         "The component reporting this event."),
+    COLW("SOURCE", "string", "The component reporting this event."),
     COL("MESSAGE", "string",
         "A human-readable description of the status of this operation."),
     COLW("FIRST SEEN", "string",
@@ -232,8 +233,9 @@ static const kube_kind_column_t namespace_columns[] = {
 
 static const kube_kind_column_t secret_columns[] = {
     COL_NAME,
-    COL("TYPE", "string", "Used to facilitate programmatic handling of "
-                          "secret data."),
+    COL("TYPE", "string",
+        "Used to facilitate programmatic handling of "
+        "secret data."),
     COL("DATA", "string",
         "Data contains the secret data. Each key must consist of "
         "alphanumeric characters, '-', '_' or '.'."),
@@ -263,8 +265,7 @@ static const kube_kind_column_t pv_columns[] = {
         "claimRef is part of a bi-directional binding between "
         "PersistentVolume and PersistentVolumeClaim."),
     COL("STORAGECLASS", "string", "StorageClass of the pv"),
-    COL("VOLUMEATTRIBUTESCLASS", "string",
-        "VolumeAttributesClass of the pv"),
+    COL("VOLUMEATTRIBUTESCLASS", "string", "VolumeAttributesClass of the pv"),
     COL("REASON", "string",
         "reason is a brief CamelCase string that describes any failure and "
         "is meant for machine parsing and tidy display in the CLI."),
@@ -288,8 +289,7 @@ static const kube_kind_column_t pvc_columns[] = {
         "accessModes contains the actual access modes the volume backing the "
         "PVC has."),
     COL("STORAGECLASS", "string", "StorageClass of the pvc"),
-    COL("VOLUMEATTRIBUTESCLASS", "string",
-        "VolumeAttributesClass of the pvc"),
+    COL("VOLUMEATTRIBUTESCLASS", "string", "VolumeAttributesClass of the pvc"),
     COL_AGE,
     COLW("VOLUMEMODE", "string",
          "volumeMode defines what type of volume is required by the claim."),
@@ -328,7 +328,8 @@ static const kube_kind_column_t hpa_columns[] = {
     COL("REPLICAS", "string",
         "currentReplicas is current number of replicas of pods managed by "
         "this autoscaler."),
-    COL_AGE, COL_END};
+    COL_AGE,
+    COL_END};
 
 static const kube_kind_column_t configmap_columns[] = {
     COL_NAME,
@@ -367,13 +368,14 @@ static const kube_kind_column_t endpointslice_columns[] = {
         "in this slice."),
     COL("ENDPOINTS", "string",
         "endpoints is a list of unique endpoints in this slice."),
-    COL_AGE, COL_END};
+    COL_AGE,
+    COL_END};
 
 /* ---- verbs, names ------------------------------------------------------ */
 
-static const char *const verbs_all[] = {
-    "create", "delete", "deletecollection", "get", "list", "patch", "update",
-    "watch", NULL};
+static const char *const verbs_all[] = {"create", "delete", "deletecollection",
+                                        "get",    "list",   "patch",
+                                        "update", "watch",  NULL};
 static const char *const verbs_namespace[] = {
     "create", "delete", "get", "list", "patch", "update", "watch", NULL};
 static const char *const cat_all[] = {"all", NULL};
@@ -381,58 +383,71 @@ static const char *const cat_all[] = {"all", NULL};
 #define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static const char *const sub_pods[] = {
-    "attach", "binding", "ephemeralcontainers", "eviction", "exec", "log",
-    "portforward", "proxy", "status", NULL};
+    "attach", "binding", "ephemeralcontainers", "eviction",
+    "exec",   "log",     "portforward",         "proxy",
+    "status", NULL};
 static const char *const sub_status[] = {"status", NULL};
 static const char *const sub_status_scale[] = {"scale", "status", NULL};
 static const char *const sub_status_proxy[] = {"proxy", "status", NULL};
 static const char *const sub_namespace[] = {"finalize", "status", NULL};
 static const char *const sub_sa[] = {"token", NULL};
 
-static const char *const sel_pods[] = {
-    "spec.nodeName",      "spec.restartPolicy", "spec.schedulerName",
-    "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
-    "status.podIP",       "status.podIPs",      "status.nominatedNodeName",
-    NULL};
+static const char *const sel_pods[] = {"spec.nodeName",
+                                       "spec.restartPolicy",
+                                       "spec.schedulerName",
+                                       "spec.serviceAccountName",
+                                       "spec.hostNetwork",
+                                       "status.phase",
+                                       "status.podIP",
+                                       "status.podIPs",
+                                       "status.nominatedNodeName",
+                                       NULL};
 static const char *const sel_nodes[] = {"spec.unschedulable", NULL};
-static const char *const sel_events[] = {
-    "involvedObject.kind",       "involvedObject.namespace",
-    "involvedObject.name",       "involvedObject.uid",
-    "involvedObject.apiVersion", "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",  "reason",
-    "reportingComponent",        "source",
-    "type",                      NULL};
-static const char *const sel_events_v1[] = {
-    "regarding.kind",       "regarding.namespace",
-    "regarding.name",       "regarding.uid",
-    "regarding.apiVersion", "regarding.resourceVersion",
-    "regarding.fieldPath",  "reason",
-    "reportingController",  "type",
-    NULL};
+static const char *const sel_events[] = {"involvedObject.kind",
+                                         "involvedObject.namespace",
+                                         "involvedObject.name",
+                                         "involvedObject.uid",
+                                         "involvedObject.apiVersion",
+                                         "involvedObject.resourceVersion",
+                                         "involvedObject.fieldPath",
+                                         "reason",
+                                         "reportingComponent",
+                                         "source",
+                                         "type",
+                                         NULL};
+static const char *const sel_events_v1[] = {"regarding.kind",
+                                            "regarding.namespace",
+                                            "regarding.name",
+                                            "regarding.uid",
+                                            "regarding.apiVersion",
+                                            "regarding.resourceVersion",
+                                            "regarding.fieldPath",
+                                            "reason",
+                                            "reportingController",
+                                            "type",
+                                            NULL};
 static const char *const sel_secrets[] = {"type", NULL};
 static const char *const sel_namespaces[] = {"status.phase", NULL};
 static const char *const sel_replicas[] = {"status.replicas", NULL};
 static const char *const sel_jobs[] = {"status.successful", NULL};
-static const char *const sel_services[] = {"spec.clusterIP", "spec.type",
-                                           NULL};
+static const char *const sel_services[] = {"spec.clusterIP", "spec.type", NULL};
 
 #define KIND(g, v, k, r, s, ns, shorts, verbs, cats, subs, cols, sel)          \
-  {g, v, k, r, s, k "List", ns, shorts, verbs, cats, subs, cols, sel}
+  { g, v, k, r, s, k "List", ns, shorts, verbs, cats, subs, cols, sel }
 
 static const kube_kind_t kinds[] = {
     /* core/v1 */
-    KIND("", "v1", "Pod", "pods", "pod", true, NAMES("po"), verbs_all,
-         cat_all, sub_pods, pod_columns, sel_pods),
-    KIND("", "v1", "Node", "nodes", "node", false, NAMES("no"), verbs_all,
-         NULL, sub_status_proxy, node_columns, sel_nodes),
+    KIND("", "v1", "Pod", "pods", "pod", true, NAMES("po"), verbs_all, cat_all,
+         sub_pods, pod_columns, sel_pods),
+    KIND("", "v1", "Node", "nodes", "node", false, NAMES("no"), verbs_all, NULL,
+         sub_status_proxy, node_columns, sel_nodes),
     KIND("", "v1", "Service", "services", "service", true, NAMES("svc"),
-         verbs_all, cat_all, sub_status_proxy, service_columns,
-         sel_services),
+         verbs_all, cat_all, sub_status_proxy, service_columns, sel_services),
     KIND("", "v1", "Endpoints", "endpoints", "endpoints", true, NAMES("ep"),
          verbs_all, NULL, NULL, endpoints_columns, NULL),
-    KIND("", "v1", "Namespace", "namespaces", "namespace", false,
-         NAMES("ns"), verbs_namespace, NULL, sub_namespace,
-         namespace_columns, sel_namespaces),
+    KIND("", "v1", "Namespace", "namespaces", "namespace", false, NAMES("ns"),
+         verbs_namespace, NULL, sub_namespace, namespace_columns,
+         sel_namespaces),
     KIND("", "v1", "Event", "events", "event", true, NAMES("ev"), verbs_all,
          NULL, NULL, event_columns, sel_events),
     KIND("", "v1", "ConfigMap", "configmaps", "configmap", true, NAMES("cm"),
@@ -442,14 +457,13 @@ static const kube_kind_t kinds[] = {
     KIND("", "v1", "ReplicationController", "replicationcontrollers",
          "replicationcontroller", true, NAMES("rc"), verbs_all, cat_all,
          sub_status_scale, rc_columns, sel_replicas),
-    KIND("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount",
-         true, NAMES("sa"), verbs_all, NULL, sub_sa, sa_columns, NULL),
+    KIND("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true,
+         NAMES("sa"), verbs_all, NULL, sub_sa, sa_columns, NULL),
     KIND("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
          "persistentvolumeclaim", true, NAMES("pvc"), verbs_all, NULL,
          sub_status, pvc_columns, NULL),
-    KIND("", "v1", "PersistentVolume", "persistentvolumes",
-         "persistentvolume", false, NAMES("pv"), verbs_all, NULL, sub_status,
-         pv_columns, NULL),
+    KIND("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume",
+         false, NAMES("pv"), verbs_all, NULL, sub_status, pv_columns, NULL),
     KIND("", "v1", "LimitRange", "limitranges", "limitrange", true,
          NAMES("limits"), verbs_all, NULL, NULL, limitrange_columns, NULL),
     KIND("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true,
@@ -464,8 +478,7 @@ static const kube_kind_t kinds[] = {
     KIND("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true,
          NAMES("ds"), verbs_all, cat_all, sub_status, ds_columns, NULL),
     KIND("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true,
-         NAMES("sts"), verbs_all, cat_all, sub_status_scale, sts_columns,
-         NULL),
+         NAMES("sts"), verbs_all, cat_all, sub_status_scale, sts_columns, NULL),
     /* autoscaling: v2 is the preferred version */
     KIND("autoscaling", "v2", "HorizontalPodAutoscaler",
          "horizontalpodautoscalers", "horizontalpodautoscaler", true,
@@ -486,8 +499,8 @@ static const kube_kind_t kinds[] = {
          "endpointslice", true, NULL, verbs_all, NULL, NULL,
          endpointslice_columns, NULL),
     /* events.k8s.io/v1 */
-    KIND("events.k8s.io", "v1", "Event", "events", "event", true,
-         NAMES("ev"), verbs_all, NULL, NULL, event_columns, sel_events_v1),
+    KIND("events.k8s.io", "v1", "Event", "events", "event", true, NAMES("ev"),
+         verbs_all, NULL, NULL, event_columns, sel_events_v1),
 };
 
 /* The column names as the API server's Table sends them ("Name",
@@ -571,7 +584,9 @@ kube_kind_column_server_name(const kube_kind_column_t *col) {
   return col->name;
 }
 
-KUBE_EXPORT size_t kube_kinds_count(void) { return ARRAY_SIZE(kinds); }
+KUBE_EXPORT size_t kube_kinds_count(void) {
+  return ARRAY_SIZE(kinds);
+}
 
 KUBE_EXPORT const kube_kind_t *kube_kinds_at(size_t i) {
   return i < ARRAY_SIZE(kinds) ? &kinds[i] : NULL;

@@ -265,8 +265,8 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
                        : is_null ? "the document is null"
                                  : json_tokener_error_desc(jerr);
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "invalid JSON at offset %zu (line %zu, column %zu): %s",
-                   off, line, col, what);
+                   "invalid JSON at offset %zu (line %zu, column %zu): %s", off,
+                   line, col, what);
     json_object_put(root);
     json_tokener_free(tok);
     return NULL;

@@ -202,7 +202,8 @@ static bool has_deletion(json_object *obj) {
   return jget_str(jget_obj(obj, "metadata"), "deletionTimestamp") != NULL;
 }
 
-/* ---- pods ------------------------------------------------------------------ */
+/* ---- pods ------------------------------------------------------------------
+ */
 
 static bool restartable_init(json_object *spec, const char *name) {
   json_object *ics = jget_arr(spec, "initContainers");
@@ -387,7 +388,8 @@ static void pod_cells(json_object *cells, json_object *obj, time_t now) {
   }
 }
 
-/* ---- workloads ------------------------------------------------------------- */
+/* ---- workloads -------------------------------------------------------------
+ */
 
 static void rc_cells(json_object *cells, json_object *obj, time_t now) {
   json_object *spec = jget_obj(obj, "spec"), *st = jget_obj(obj, "status");
@@ -584,8 +586,7 @@ static void service_cells(json_object *cells, json_object *obj, time_t now) {
     int64_t np = jget_int(p, "nodePort", 0);
     if (np > 0)
       kube_strbuf_printf(&ports, "%" PRId64 ":%" PRId64 "/%s",
-                         jget_int(p, "port", 0), np,
-                         jget_str0(p, "protocol"));
+                         jget_int(p, "port", 0), np, jget_str0(p, "protocol"));
     else
       kube_strbuf_printf(&ports, "%" PRId64 "/%s", jget_int(p, "port", 0),
                          jget_str0(p, "protocol"));
@@ -948,8 +949,7 @@ static void pvc_cells(json_object *cells, json_object *obj, time_t now) {
   add_str(cells, vm ? vm : "<unset>");
 }
 
-static void limitrange_cells(json_object *cells, json_object *obj,
-                             time_t now) {
+static void limitrange_cells(json_object *cells, json_object *obj, time_t now) {
   add_str(cells, name_of(obj));
   time_t t;
   char buf[32];
@@ -1082,7 +1082,8 @@ static void lease_cells(json_object *cells, json_object *obj, time_t now) {
   add_age(cells, obj, now);
 }
 
-/* ---- dispatch ---------------------------------------------------------------- */
+/* ---- dispatch
+ * ---------------------------------------------------------------- */
 
 json_object *kube_json_table_cells(const kube_kind_t *kind, json_object *obj,
                                    time_t now) {
@@ -1147,7 +1148,8 @@ json_object *kube_json_table_cells(const kube_kind_t *kind, json_object *obj,
   return cells;
 }
 
-/* ---- field and label lookups ---------------------------------------------- */
+/* ---- field and label lookups ----------------------------------------------
+ */
 
 static bool declared(const kube_kind_t *k, const char *field) {
   for (const char *const *f = k ? k->selectable_fields : NULL; f && *f; f++)

@@ -249,11 +249,14 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
   if (old) {
     json_object *a = NULL, *b = NULL;
     if (json_object_deep_copy(spec, &a, NULL) == 0 &&
-        json_object_deep_copy(jget_obj(old, "spec"), &b, NULL) == 0 && a &&
-        b) {
+        json_object_deep_copy(jget_obj(old, "spec"), &b, NULL) == 0 && a && b) {
       static const char *const mutable[] = {
-          "replicas", "ordinals", "template", "updateStrategy",
-          "persistentVolumeClaimRetentionPolicy", "minReadySeconds"};
+          "replicas",
+          "ordinals",
+          "template",
+          "updateStrategy",
+          "persistentVolumeClaimRetentionPolicy",
+          "minReadySeconds"};
       for (size_t i = 0; i < ARRAY_SIZE(mutable); i++) {
         json_object_object_del(a, mutable[i]);
         json_object_object_del(b, mutable[i]);
@@ -392,8 +395,9 @@ static void validate_cronjob(verrs_t *v, json_object *obj) {
     v_required(v, "spec.schedule", NULL);
   } else if (!cron_ok(sched)) {
     char msg[200];
-    snprintf(msg, sizeof(msg), "unparseable schedule: expected exactly 5 "
-                               "fields or a descriptor, found \"%.100s\"",
+    snprintf(msg, sizeof(msg),
+             "unparseable schedule: expected exactly 5 "
+             "fields or a descriptor, found \"%.100s\"",
              sched);
     v_invalid(v, "spec.schedule", sched, msg);
   }
@@ -414,8 +418,8 @@ static void validate_cronjob(verrs_t *v, json_object *obj) {
   validate_job_spec(v, jget_obj(jt, "spec"), "spec.jobTemplate.spec", true);
 }
 
-static const char *const metric_types[] = {"ContainerResource", "External",
-                                           "Object", "Pods", "Resource", NULL};
+static const char *const metric_types[] = {
+    "ContainerResource", "External", "Object", "Pods", "Resource", NULL};
 static const char *const target_types[] = {"AverageValue", "Utilization",
                                            "Value", NULL};
 
@@ -450,8 +454,7 @@ static void validate_metric_target(verrs_t *v, json_object *t,
     } else {
       validate_quantity(v, q, fp(f, "%s.%s", field, key), true, &qv, &ok);
       if (ok && qv.nano == 0)
-        v_invalid_json(v, fp(f, "%s.%s", field, key), q,
-                       "must be positive");
+        v_invalid_json(v, fp(f, "%s.%s", field, key), q, "must be positive");
     }
   }
 }
@@ -498,8 +501,8 @@ static void validate_hpa(verrs_t *v, json_object *obj, bool v1) {
       continue;
     }
     if (streq(type, "Resource") || streq(type, "ContainerResource")) {
-      const char *key = streq(type, "Resource") ? "resource"
-                                                : "containerResource";
+      const char *key =
+          streq(type, "Resource") ? "resource" : "containerResource";
       json_object *r = jget_obj(m, key);
       if (!r) {
         char detail[96];

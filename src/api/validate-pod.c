@@ -24,9 +24,9 @@ static const char *const termination_message_policies[] = {
     "FallbackToLogsOnError", "File", NULL};
 
 #define ENV_NAME_MSG                                                           \
-  "a valid environment variable name must consist of alphabetic "             \
-  "characters, digits, '_', '-', or '.', and must not start with a digit "    \
-  "(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for " \
+  "a valid environment variable name must consist of alphabetic "              \
+  "characters, digits, '_', '-', or '.', and must not start with a digit "     \
+  "(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for "  \
   "validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
 
 static bool env_name_ok(const char *s) {
@@ -44,8 +44,8 @@ static bool env_name_ok(const char *s) {
 /* ---- resources --------------------------------------------------------- */
 
 static bool standard_resource(const char *name) {
-  static const char *const std[] = {"cpu", "memory", "ephemeral-storage",
-                                    "storage", "pods", NULL};
+  static const char *const std[] = {"cpu",     "memory", "ephemeral-storage",
+                                    "storage", "pods",   NULL};
   return in_set(name, std) || str_has_prefix(name, "hugepages-") ||
          (strchr(name, '/') && !kube_validate_label_key(name));
 }
@@ -93,7 +93,8 @@ static void validate_resources(verrs_t *v, json_object *res,
   }
 }
 
-/* ---- probes ------------------------------------------------------------------ */
+/* ---- probes
+ * ------------------------------------------------------------------ */
 
 static void validate_handler(verrs_t *v, json_object *h, const char *field,
                              bool probe) {
@@ -156,7 +157,8 @@ static void validate_probe(verrs_t *v, json_object *p, const char *field) {
   }
 }
 
-/* ---- containers -------------------------------------------------------------- */
+/* ---- containers
+ * -------------------------------------------------------------- */
 
 struct names {
   const char **v;
@@ -330,16 +332,40 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
   }
 }
 
-/* ---- volumes ------------------------------------------------------------------- */
+/* ---- volumes
+ * ------------------------------------------------------------------- */
 
-static const char *const volume_sources[] = {
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore",
-    "gitRepo", "secret", "nfs", "iscsi", "glusterfs",
-    "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs",
-    "flocker", "downwardAPI", "fc", "azureFile", "configMap",
-    "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk",
-    "projected", "portworxVolume", "scaleIO", "storageos", "csi",
-    "ephemeral", "image", NULL};
+static const char *const volume_sources[] = {"hostPath",
+                                             "emptyDir",
+                                             "gcePersistentDisk",
+                                             "awsElasticBlockStore",
+                                             "gitRepo",
+                                             "secret",
+                                             "nfs",
+                                             "iscsi",
+                                             "glusterfs",
+                                             "persistentVolumeClaim",
+                                             "rbd",
+                                             "flexVolume",
+                                             "cinder",
+                                             "cephfs",
+                                             "flocker",
+                                             "downwardAPI",
+                                             "fc",
+                                             "azureFile",
+                                             "configMap",
+                                             "vsphereVolume",
+                                             "quobyte",
+                                             "azureDisk",
+                                             "photonPersistentDisk",
+                                             "projected",
+                                             "portworxVolume",
+                                             "scaleIO",
+                                             "storageos",
+                                             "csi",
+                                             "ephemeral",
+                                             "image",
+                                             NULL};
 
 static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
                              struct names *names) {
@@ -370,9 +396,15 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
       const char *path = jget_str0(hp, "path");
       if (!*path)
         v_required(v, fp(g, "%s.hostPath.path", f), NULL);
-      static const char *const hp_types[] = {
-          "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate",
-          "File", "FileOrCreate", "Socket", NULL};
+      static const char *const hp_types[] = {"",
+                                             "BlockDevice",
+                                             "CharDevice",
+                                             "Directory",
+                                             "DirectoryOrCreate",
+                                             "File",
+                                             "FileOrCreate",
+                                             "Socket",
+                                             NULL};
       const char *t = jget_str0(hp, "type");
       if (!in_set(t, hp_types))
         v_unsupported(v, fp(g, "%s.hostPath.type", f), t, hp_types + 1);
@@ -394,7 +426,8 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
   }
 }
 
-/* ---- scheduling constraints ------------------------------------------------ */
+/* ---- scheduling constraints ------------------------------------------------
+ */
 
 static void validate_tolerations(verrs_t *v, json_object *tols,
                                  const char *field) {
@@ -463,7 +496,8 @@ static void validate_node_selector_term(verrs_t *v, json_object *term,
                    "must be specified single value when `operator` is 'Lt' "
                    "or 'Gt'");
       } else {
-        const char *s = json_object_get_string(jarr_at(jget_arr(e, "values"), 0));
+        const char *s =
+            json_object_get_string(jarr_at(jget_arr(e, "values"), 0));
         char *end = NULL;
         if (!s || !*s || (strtoll(s, &end, 10), *end))
           v_invalid(v, fp(g, "%s.values[0]", f), s ? s : "",
@@ -527,8 +561,9 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
         jget_obj(na, "requiredDuringSchedulingIgnoredDuringExecution");
     if (req) {
       json_object *terms = jget_arr(req, "nodeSelectorTerms");
-      fp(f, "%s.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
-            "nodeSelectorTerms",
+      fp(f,
+         "%s.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+         "nodeSelectorTerms",
          field);
       if (jarr_len(terms) == 0)
         v_required(v, f, "must have at least one node selector term");
@@ -540,7 +575,8 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
         jget_arr(na, "preferredDuringSchedulingIgnoredDuringExecution");
     for (size_t i = 0; i < jarr_len(pref); i++) {
       json_object *p = jarr_at(pref, i);
-      fp(f, "%s.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[%zu]",
+      fp(f,
+         "%s.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[%zu]",
          field, i);
       validate_weight(v, p, fp(g, "%s.weight", f));
       validate_node_selector_term(v, jget_obj(p, "preference"),
@@ -563,8 +599,8 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
         jget_arr(pa, "preferredDuringSchedulingIgnoredDuringExecution");
     for (size_t i = 0; i < jarr_len(pref); i++) {
       json_object *p = jarr_at(pref, i);
-      fp(f, "%s.%s.preferredDuringSchedulingIgnoredDuringExecution[%zu]",
-         field, kinds[k], i);
+      fp(f, "%s.%s.preferredDuringSchedulingIgnoredDuringExecution[%zu]", field,
+         kinds[k], i);
       validate_weight(v, p, fp(g, "%s.weight", f));
       validate_pod_affinity_term(v, jget_obj(p, "podAffinityTerm"),
                                  fp(h, "%s.podAffinityTerm", f));
@@ -572,7 +608,8 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
   }
 }
 
-/* ---- pod spec ------------------------------------------------------------------- */
+/* ---- pod spec
+ * ------------------------------------------------------------------- */
 
 void validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
                        bool is_template) {
@@ -625,7 +662,8 @@ void validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
       v_invalid_int(v, fp(f, "%s.activeDeadlineSeconds", field), a,
                     "must be between 1 and 2147483647, inclusive");
   }
-  validate_labels(v, jget(spec, "nodeSelector"), fp(f, "%s.nodeSelector", field));
+  validate_labels(v, jget(spec, "nodeSelector"),
+                  fp(f, "%s.nodeSelector", field));
   const char *node = jget_str0(spec, "nodeName");
   if (*node)
     validate_dns_subdomain(v, node, fp(f, "%s.nodeName", field));
@@ -683,7 +721,8 @@ static void validate_pod_spec_update(verrs_t *v, json_object *spec,
     json_object_object_del(b, "activeDeadlineSeconds");
   }
   /* tolerations may only be added */
-  json_object *nt = jget_arr(a, "tolerations"), *ot = jget_arr(b, "tolerations");
+  json_object *nt = jget_arr(a, "tolerations"),
+              *ot = jget_arr(b, "tolerations");
   bool superset = true;
   for (size_t i = 0; i < jarr_len(ot); i++) {
     bool found = false;
@@ -743,8 +782,7 @@ void validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
   if (!spec)
     return;
   const char *rp = jget_str0(spec, "restartPolicy");
-  if (*rp && restart_policies_allowed &&
-      !in_set(rp, restart_policies_allowed))
+  if (*rp && restart_policies_allowed && !in_set(rp, restart_policies_allowed))
     v_unsupported(v, fp(f, "%s.spec.restartPolicy", field), rp,
                   restart_policies_allowed);
   if (owner_kind && jget(spec, "activeDeadlineSeconds")) {

@@ -67,11 +67,21 @@ static void go_quote(kube_strbuf_t *sb, const char *s) {
   for (; s && *s; s++) {
     unsigned char c = (unsigned char)*s;
     switch (c) {
-    case '"': kube_strbuf_append(sb, "\\\""); break;
-    case '\\': kube_strbuf_append(sb, "\\\\"); break;
-    case '\n': kube_strbuf_append(sb, "\\n"); break;
-    case '\t': kube_strbuf_append(sb, "\\t"); break;
-    case '\r': kube_strbuf_append(sb, "\\r"); break;
+    case '"':
+      kube_strbuf_append(sb, "\\\"");
+      break;
+    case '\\':
+      kube_strbuf_append(sb, "\\\\");
+      break;
+    case '\n':
+      kube_strbuf_append(sb, "\\n");
+      break;
+    case '\t':
+      kube_strbuf_append(sb, "\\t");
+      break;
+    case '\r':
+      kube_strbuf_append(sb, "\\r");
+      break;
     default:
       if (c < 0x20 || c == 0x7f)
         kube_strbuf_printf(sb, "\\x%02x", c);
@@ -120,9 +130,9 @@ void v_invalid_json(verrs_t *v, const char *field, json_object *value,
     v_invalid(v, field, json_object_get_string(value), detail);
     return;
   }
-  const char *raw = value ? json_object_to_json_string_ext(
-                                value, JSON_C_TO_STRING_PLAIN)
-                          : "null";
+  const char *raw =
+      value ? json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN)
+            : "null";
   v_invalid_raw(v, field, raw, detail);
 }
 
@@ -231,9 +241,9 @@ void validate_dns_subdomain(verrs_t *v, const char *s, const char *field) {
 }
 
 #define DNS1035_MSG                                                            \
-  "a DNS-1035 label must consist of lower case alphanumeric characters or "   \
-  "'-', start with an alphabetic character, and end with an alphanumeric "    \
-  "character (e.g. 'my-name',  or 'abc-123', regex used for validation is "   \
+  "a DNS-1035 label must consist of lower case alphanumeric characters or "    \
+  "'-', start with an alphabetic character, and end with an alphanumeric "     \
+  "character (e.g. 'my-name',  or 'abc-123', regex used for validation is "    \
   "'[a-z]([-a-z0-9]*[a-z0-9])?')"
 
 static const char *dns1035_label_error(const char *s) {
@@ -392,7 +402,7 @@ void validate_iana_svc_name(verrs_t *v, const char *name, const char *field) {
 }
 
 #define QUANTITY_REGEX_MSG                                                     \
-  "quantities must match the regular expression "                             \
+  "quantities must match the regular expression "                              \
   "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 void validate_quantity(verrs_t *v, json_object *q, const char *field,
@@ -428,7 +438,8 @@ void validate_quantity(verrs_t *v, json_object *q, const char *field,
 
 bool valid_ip(const char *s) {
   unsigned char buf[16];
-  return s && (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
+  return s &&
+         (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
 }
 
 void validate_immutable(verrs_t *v, json_object *now, json_object *old,
@@ -438,7 +449,8 @@ void validate_immutable(verrs_t *v, json_object *now, json_object *old,
   v_invalid_json(v, field, now, "field is immutable");
 }
 
-/* ---- metadata ------------------------------------------------------------- */
+/* ---- metadata -------------------------------------------------------------
+ */
 
 enum name_rule { NAME_SUBDOMAIN, NAME_LABEL, NAME_DNS1035 };
 
@@ -528,8 +540,7 @@ static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
                        "annotation values must be strings");
     }
     if (total > TOTAL_ANNOTATION_SIZE)
-      v_toolong(v, "metadata.annotations",
-                "must have at most 262144 bytes");
+      v_toolong(v, "metadata.annotations", "must have at most 262144 bytes");
   }
   json_object *owners = jget_arr(md, "ownerReferences");
   char f[FP_MAX];
@@ -573,7 +584,8 @@ static void validate_meta_update(verrs_t *v, json_object *obj,
   }
 }
 
-/* ---- services ------------------------------------------------------------- */
+/* ---- services -------------------------------------------------------------
+ */
 
 static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
 static const char *const service_types[] = {"ClusterIP", "ExternalName",
@@ -734,8 +746,7 @@ static void validate_node(verrs_t *v, json_object *obj) {
     if (!*eff)
       v_required(v, fp(f, "spec.taints[%zu].effect", i), NULL);
     else if (!in_set(eff, taint_effects))
-      v_unsupported(v, fp(f, "spec.taints[%zu].effect", i), eff,
-                    taint_effects);
+      v_unsupported(v, fp(f, "spec.taints[%zu].effect", i), eff, taint_effects);
     for (size_t j = 0; j < i; j++) {
       json_object *u = jarr_at(taints, j);
       if (streq(jget_str0(u, "key"), key) &&
@@ -765,11 +776,12 @@ static void validate_node(verrs_t *v, json_object *obj) {
   }
 }
 
-/* ---- config maps, secrets ------------------------------------------------- */
+/* ---- config maps, secrets -------------------------------------------------
+ */
 
 #define CONFIG_KEY_MSG                                                         \
-  "a valid config key must consist of alphanumeric characters, '-', '_' or "  \
-  "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "     \
+  "a valid config key must consist of alphanumeric characters, '-', '_' or "   \
+  "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "      \
   "validation is '[-._a-zA-Z0-9]+')"
 #define MAX_CONFIG_SIZE (1024 * 1024)
 
@@ -853,7 +865,8 @@ static void validate_configmap(verrs_t *v, json_object *obj, json_object *old) {
     if (!json_object_equal(data, jget(old, "data")))
       v_forbidden(v, "data", "field is immutable when `immutable` is set");
     if (!json_object_equal(bin, jget(old, "binaryData")))
-      v_forbidden(v, "binaryData", "field is immutable when `immutable` is set");
+      v_forbidden(v, "binaryData",
+                  "field is immutable when `immutable` is set");
     if (!jget_bool(obj, "immutable", false))
       v_forbidden(v, "immutable", "field is immutable when `immutable` is set");
   }
@@ -875,8 +888,8 @@ static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
     json_object_object_foreach(data, k, val) {
       validate_config_key(v, k, fp(f, "data[%s]", k));
       const char *s = json_object_get_string(val);
-      long bad = json_object_is_type(val, json_type_string) ? base64_error(s)
-                                                            : 0;
+      long bad =
+          json_object_is_type(val, json_type_string) ? base64_error(s) : 0;
       if (bad >= 0) {
         char msg[80];
         snprintf(msg, sizeof(msg), "illegal base64 data at input byte %ld",
@@ -1060,11 +1073,11 @@ static void validate_lease(verrs_t *v, json_object *obj) {
                   "must be greater than or equal to 0");
 }
 
-/* ---- volumes, quotas ------------------------------------------------------- */
+/* ---- volumes, quotas -------------------------------------------------------
+ */
 
-static const char *const access_modes[] = {"ReadOnlyMany", "ReadWriteMany",
-                                           "ReadWriteOnce", "ReadWriteOncePod",
-                                           NULL};
+static const char *const access_modes[] = {
+    "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod", NULL};
 
 static void validate_access_modes(verrs_t *v, json_object *spec) {
   json_object *modes = jget_arr(spec, "accessModes");
@@ -1079,12 +1092,29 @@ static void validate_access_modes(verrs_t *v, json_object *spec) {
   }
 }
 
-static const char *const pv_sources[] = {
-    "hostPath", "gcePersistentDisk", "awsElasticBlockStore", "nfs", "iscsi",
-    "glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc",
-    "azureFile", "vsphereVolume", "quobyte", "azureDisk",
-    "photonPersistentDisk", "portworxVolume", "scaleIO", "local",
-    "storageos", "csi", NULL};
+static const char *const pv_sources[] = {"hostPath",
+                                         "gcePersistentDisk",
+                                         "awsElasticBlockStore",
+                                         "nfs",
+                                         "iscsi",
+                                         "glusterfs",
+                                         "rbd",
+                                         "flexVolume",
+                                         "cinder",
+                                         "cephfs",
+                                         "flocker",
+                                         "fc",
+                                         "azureFile",
+                                         "vsphereVolume",
+                                         "quobyte",
+                                         "azureDisk",
+                                         "photonPersistentDisk",
+                                         "portworxVolume",
+                                         "scaleIO",
+                                         "local",
+                                         "storageos",
+                                         "csi",
+                                         NULL};
 static const char *const reclaim_policies[] = {"Delete", "Recycle", "Retain",
                                                NULL};
 
@@ -1143,7 +1173,8 @@ static void validate_pvc(verrs_t *v, json_object *obj, json_object *old) {
       json_object_object_del(a, "volumeAttributesClassName");
       json_object_object_del(b, "volumeAttributesClassName");
       if (!*jget_str0(b, "volumeName"))
-        json_object_object_del(a, "volumeName"), json_object_object_del(b, "volumeName");
+        json_object_object_del(a, "volumeName"),
+            json_object_object_del(b, "volumeName");
       if (!json_object_equal(a, b))
         v_forbidden(v, "spec",
                     "spec is immutable after creation except "
@@ -1161,8 +1192,7 @@ static const char *const limit_types[] = {"Container", "PersistentVolumeClaim",
 static void validate_limitrange(verrs_t *v, json_object *obj) {
   json_object *limits = jget_arr(jget_obj(obj, "spec"), "limits");
   char f[FP_MAX], g[FP_MAX];
-  static const char *const lists[] = {"max", "min", "default",
-                                      "defaultRequest",
+  static const char *const lists[] = {"max", "min", "default", "defaultRequest",
                                       "maxLimitRequestRatio"};
   for (size_t i = 0; i < jarr_len(limits); i++) {
     json_object *item = jarr_at(limits, i);
@@ -1174,9 +1204,8 @@ static void validate_limitrange(verrs_t *v, json_object *obj) {
       json_object *m = jget_obj(item, lists[l]);
       if (!m)
         continue;
-      json_object_object_foreach(m, k, val)
-          validate_quantity(v, val, fp(g, "%s.%s[%s]", f, lists[l], k), true,
-                            NULL, NULL);
+      json_object_object_foreach(m, k, val) validate_quantity(
+          v, val, fp(g, "%s.%s[%s]", f, lists[l], k), true, NULL, NULL);
     }
     json_object *min = jget_obj(item, "min"), *max = jget_obj(item, "max");
     if (min && max) {
@@ -1189,7 +1218,8 @@ static void validate_limitrange(verrs_t *v, json_object *obj) {
             kube_quantity_parse(json_object_get_string(mx), &b, NULL) == 0 &&
             kube_quantity_cmp(&a, &b) > 0) {
           char msg[160];
-          snprintf(msg, sizeof(msg), "min value %s is greater than max value %s",
+          snprintf(msg, sizeof(msg),
+                   "min value %s is greater than max value %s",
                    json_object_get_string(val), json_object_get_string(mx));
           v_invalid(v, fp(g, "%s.min[%s]", f, k), json_object_get_string(val),
                     msg);
@@ -1199,9 +1229,13 @@ static void validate_limitrange(verrs_t *v, json_object *obj) {
   }
 }
 
-static const char *const quota_scopes[] = {
-    "BestEffort", "CrossNamespacePodAffinity", "NotBestEffort",
-    "NotTerminating", "PriorityClass", "Terminating", NULL};
+static const char *const quota_scopes[] = {"BestEffort",
+                                           "CrossNamespacePodAffinity",
+                                           "NotBestEffort",
+                                           "NotTerminating",
+                                           "PriorityClass",
+                                           "Terminating",
+                                           NULL};
 
 static void validate_quota(verrs_t *v, json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
@@ -1219,7 +1253,8 @@ static void validate_quota(verrs_t *v, json_object *obj) {
   }
 }
 
-/* ---- dispatch ---------------------------------------------------------------- */
+/* ---- dispatch
+ * ---------------------------------------------------------------- */
 
 static void validate_kind(verrs_t *v, json_object *obj, json_object *old,
                           const kube_kind_t *k) {

@@ -95,7 +95,8 @@ static void labels_free(kube_label_t *l, size_t n) {
   free(l);
 }
 
-/* ---- resource lists ------------------------------------------------------- */
+/* ---- resource lists -------------------------------------------------------
+ */
 
 KUBE_EXPORT void kube_resource_list_free(kube_resource_list_t *list) {
   if (!list)
@@ -195,8 +196,8 @@ static void rl_combine(struct ctx *c, kube_resource_list_t *a,
 #define COMBINE(field, bit)                                                    \
   if (b->present & (bit)) {                                                    \
     if (take_max)                                                              \
-      a->field = (a->present & (bit)) && a->field > b->field ? a->field        \
-                                                             : b->field;      \
+      a->field =                                                               \
+          (a->present & (bit)) && a->field > b->field ? a->field : b->field;   \
     else                                                                       \
       a->field += b->field;                                                    \
     a->present |= (bit);                                                       \
@@ -232,7 +233,8 @@ static void rl_combine(struct ctx *c, kube_resource_list_t *a,
   }
 }
 
-/* ---- containers ------------------------------------------------------------ */
+/* ---- containers ------------------------------------------------------------
+ */
 
 static kube_probe_t *probe_of(struct ctx *c, json_object *p) {
   if (!p)
@@ -326,8 +328,8 @@ static void container_of(struct ctx *c, json_object *j, kube_container_t *out,
     cp->name = sget(c, p, "name");
     cp->container_port = (int32_t)jget_int(p, "containerPort", 0);
     cp->host_port = (int32_t)jget_int(p, "hostPort", 0);
-    cp->protocol = dupstr(c, jget_str(p, "protocol") ? jget_str(p, "protocol")
-                                                      : "TCP");
+    cp->protocol =
+        dupstr(c, jget_str(p, "protocol") ? jget_str(p, "protocol") : "TCP");
     cp->host_ip = sget(c, p, "hostIP");
     out->n_ports++;
   }
@@ -408,12 +410,14 @@ static kube_container_t *containers_of(struct ctx *c, json_object *arr,
   return v;
 }
 
-/* ---- volumes, scheduling ----------------------------------------------------- */
+/* ---- volumes, scheduling
+ * ----------------------------------------------------- */
 
 static const char *const volume_types[] = {
-    "emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim",
-    "projected", "downwardAPI", "nfs", "csi", "ephemeral", "image", "iscsi",
-    "gitRepo", "cephfs", "rbd", "fc", NULL};
+    "emptyDir",  "hostPath",    "configMap", "secret", "persistentVolumeClaim",
+    "projected", "downwardAPI", "nfs",       "csi",    "ephemeral",
+    "image",     "iscsi",       "gitRepo",   "cephfs", "rbd",
+    "fc",        NULL};
 
 static void volume_of(struct ctx *c, json_object *j, kube_volume_t *out) {
   out->name = sget(c, j, "name");
@@ -493,8 +497,8 @@ static void add_expressions(struct ctx *c, kube_selector_t *sel,
     kube_error_t sub = KUBE_ERROR_INIT;
     if (kube_selector_add(sel, jget_str0(e, "key"), op, v, nv, &sub) < 0) {
       c->failed = true;
-      kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, 0, "%s[%zu]: %s", what,
-                     i, sub.message ? sub.message : "invalid requirement");
+      kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, 0, "%s[%zu]: %s", what, i,
+                     sub.message ? sub.message : "invalid requirement");
       kube_error_clear(&sub);
     }
     free(v);
@@ -558,9 +562,9 @@ static void pod_term_of(struct ctx *c, json_object *t,
 
 static kube_pod_affinity_term_t *pod_terms(struct ctx *c, json_object *pa,
                                            bool preferred, size_t *n) {
-  json_object *arr =
-      jget_arr(pa, preferred ? "preferredDuringSchedulingIgnoredDuringExecution"
-                             : "requiredDuringSchedulingIgnoredDuringExecution");
+  json_object *arr = jget_arr(
+      pa, preferred ? "preferredDuringSchedulingIgnoredDuringExecution"
+                    : "requiredDuringSchedulingIgnoredDuringExecution");
   *n = 0;
   kube_pod_affinity_term_t *v = calloc_n(c, jarr_len(arr), sizeof(*v));
   for (size_t i = 0; v && i < jarr_len(arr); i++) {
@@ -587,10 +591,11 @@ static void pod_terms_free(kube_pod_affinity_term_t *v, size_t n) {
 
 static void affinity_of(struct ctx *c, json_object *aff, kube_affinity_t *out) {
   json_object *na = jget_obj(aff, "nodeAffinity");
-  json_object *terms = jget_arr(
-      jget_obj(na, "requiredDuringSchedulingIgnoredDuringExecution"),
-      "nodeSelectorTerms");
-  out->node_required = calloc_n(c, jarr_len(terms), sizeof(*out->node_required));
+  json_object *terms =
+      jget_arr(jget_obj(na, "requiredDuringSchedulingIgnoredDuringExecution"),
+               "nodeSelectorTerms");
+  out->node_required =
+      calloc_n(c, jarr_len(terms), sizeof(*out->node_required));
   for (size_t i = 0; out->node_required && i < jarr_len(terms); i++) {
     node_term_of(c, jarr_at(terms, i), &out->node_required[i]);
     out->n_node_required++;
@@ -637,7 +642,8 @@ static void affinity_free(kube_affinity_t *a) {
                  a->n_pod_anti_affinity_preferred);
 }
 
-/* ---- pod spec ------------------------------------------------------------------ */
+/* ---- pod spec
+ * ------------------------------------------------------------------ */
 
 KUBE_EXPORT void kube_pod_spec_free(kube_pod_spec_t *s) {
   if (!s)
@@ -678,8 +684,7 @@ KUBE_EXPORT void kube_pod_spec_free(kube_pod_spec_t *s) {
 
 /* resource.PodRequests: max(sum of containers and sidecars, each init
  * container on top of the sidecars started before it) + overhead. */
-static void pod_requests(struct ctx *c, kube_pod_spec_t *s,
-                         json_object *spec) {
+static void pod_requests(struct ctx *c, kube_pod_spec_t *s, json_object *spec) {
   kube_resource_list_t *req = &s->requests;
   for (size_t i = 0; i < s->n_containers; i++)
     rl_combine(c, req, &s->containers[i].requests, false);
@@ -802,7 +807,8 @@ KUBE_EXPORT int kube_pod_spec_from_object(const kube_object_t *obj,
   return kube_pod_spec_from_json(find_pod_spec(obj->root), out, err);
 }
 
-/* ---- pod status -------------------------------------------------------------- */
+/* ---- pod status
+ * -------------------------------------------------------------- */
 
 static kube_condition_t *conditions_of(struct ctx *c, json_object *arr,
                                        size_t *n) {
@@ -913,7 +919,8 @@ int kube_pod_status_from_json(json_object *st, kube_pod_status_t *out,
     if (!out->pod_ips)
       c.oom = true;
     for (size_t i = 0; out->pod_ips && i < jarr_len(ips); i++)
-      out->pod_ips[out->n_pod_ips++] = dupstr(&c, jget_str0(jarr_at(ips, i), "ip"));
+      out->pod_ips[out->n_pod_ips++] =
+          dupstr(&c, jget_str0(jarr_at(ips, i), "ip"));
   }
   out->host_ip = sget(&c, st, "hostIP");
   out->nominated_node_name = sget(&c, st, "nominatedNodeName");
@@ -921,8 +928,8 @@ int kube_pod_status_from_json(json_object *st, kube_pod_status_t *out,
   out->start_time = tget(st, "startTime");
   out->conditions =
       conditions_of(&c, jget_arr(st, "conditions"), &out->n_conditions);
-  out->container_statuses = statuses_of(
-      &c, jget_arr(st, "containerStatuses"), &out->n_container_statuses);
+  out->container_statuses = statuses_of(&c, jget_arr(st, "containerStatuses"),
+                                        &out->n_container_statuses);
   out->init_container_statuses =
       statuses_of(&c, jget_arr(st, "initContainerStatuses"),
                   &out->n_init_container_statuses);
@@ -943,7 +950,8 @@ KUBE_EXPORT int kube_pod_status_from_object(const kube_object_t *obj,
   return kube_pod_status_from_json(jget(obj->root, "status"), out, err);
 }
 
-/* ---- nodes --------------------------------------------------------------------- */
+/* ---- nodes
+ * --------------------------------------------------------------------- */
 
 KUBE_EXPORT void kube_node_free(kube_node_t *n) {
   if (!n)
@@ -1007,8 +1015,8 @@ int kube_node_from_json(json_object *node, kube_node_t *out,
       conditions_of(&c, jget_arr(st, "conditions"), &out->n_conditions);
   for (size_t i = 0; i < out->n_conditions; i++)
     if (out->conditions[i].type && streq(out->conditions[i].type, "Ready"))
-      out->ready = out->conditions[i].status &&
-                   streq(out->conditions[i].status, "True");
+      out->ready =
+          out->conditions[i].status && streq(out->conditions[i].status, "True");
   json_object *addrs = jget_arr(st, "addresses");
   out->addresses = calloc_n(&c, jarr_len(addrs), sizeof(*out->addresses));
   for (size_t i = 0; out->addresses && i < jarr_len(addrs); i++) {
@@ -1039,7 +1047,8 @@ KUBE_EXPORT int kube_node_from_object(const kube_object_t *obj,
   return kube_node_from_json(obj->root, out, err);
 }
 
-/* ---- services -------------------------------------------------------------------- */
+/* ---- services
+ * -------------------------------------------------------------------- */
 
 KUBE_EXPORT void kube_service_free(kube_service_t *s) {
   if (!s)
@@ -1072,8 +1081,8 @@ int kube_service_from_json(json_object *svc, kube_service_t *out,
   json_object *md = jget_obj(svc, "metadata"), *spec = jget_obj(svc, "spec");
   out->name = sget(&c, md, "name");
   out->namespace_ = sget(&c, md, "namespace");
-  out->type = dupstr(&c, jget_str(spec, "type") ? jget_str(spec, "type")
-                                                 : "ClusterIP");
+  out->type =
+      dupstr(&c, jget_str(spec, "type") ? jget_str(spec, "type") : "ClusterIP");
   out->cluster_ip = sget(&c, spec, "clusterIP");
   out->headless = streq(jget_str0(spec, "clusterIP"), "None");
   json_object *ports = jget_arr(spec, "ports");
@@ -1082,8 +1091,8 @@ int kube_service_from_json(json_object *svc, kube_service_t *out,
     json_object *p = jarr_at(ports, i);
     kube_service_port_t *sp = &out->ports[i];
     sp->name = sget(&c, p, "name");
-    sp->protocol = dupstr(&c, jget_str(p, "protocol") ? jget_str(p, "protocol")
-                                                      : "TCP");
+    sp->protocol =
+        dupstr(&c, jget_str(p, "protocol") ? jget_str(p, "protocol") : "TCP");
     sp->port = (int32_t)jget_int(p, "port", 0);
     json_object *tp = jget(p, "targetPort");
     if (jis_int(tp))
@@ -1118,7 +1127,8 @@ KUBE_EXPORT int kube_service_from_object(const kube_object_t *obj,
   return kube_service_from_json(obj->root, out, err);
 }
 
-/* ---- owner references ------------------------------------------------------------ */
+/* ---- owner references
+ * ------------------------------------------------------------ */
 
 KUBE_EXPORT void kube_owner_refs_free(kube_owner_ref_t *refs, size_t n) {
   for (size_t i = 0; refs && i < n; i++) {

@@ -27,15 +27,13 @@ static bool in_list(const char *s, const char *const *list) {
   return false;
 }
 
-static const char *const null_words[] = {"", "~", "null", "Null", "NULL",
-                                         NULL};
-static const char *const true_words[] = {"y",    "Y",    "yes", "Yes",
-                                         "YES",  "true", "True", "TRUE",
-                                         "on",   "On",   "ON",  NULL};
-static const char *const false_words[] = {"n",     "N",     "no",  "No",
-                                          "NO",    "false", "False",
-                                          "FALSE", "off",   "Off", "OFF",
-                                          NULL};
+static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
+static const char *const true_words[] = {"y",   "Y",    "yes",  "Yes",
+                                         "YES", "true", "True", "TRUE",
+                                         "on",  "On",   "ON",   NULL};
+static const char *const false_words[] = {"n",   "N",     "no",    "No",
+                                          "NO",  "false", "False", "FALSE",
+                                          "off", "Off",   "OFF",   NULL};
 
 /* Copy s without underscores into buf (go-yaml strips them before parsing
  * numbers).  False when it does not fit. */
@@ -91,8 +89,9 @@ static bool parse_go_uint(const char *s, unsigned __int128 *v) {
   }
   unsigned __int128 acc = 0;
   for (; *s; s++) {
-    int d = isdigit((unsigned char)*s) ? *s - '0'
-                                       : (tolower((unsigned char)*s) - 'a' + 10);
+    int d = isdigit((unsigned char)*s)
+                ? *s - '0'
+                : (tolower((unsigned char)*s) - 'a' + 10);
     acc = acc * (unsigned)base + (unsigned)d;
     if (acc > (unsigned __int128)UINT64_MAX)
       return false;
@@ -187,8 +186,7 @@ static enum scalar_kind resolve_plain(const char *s, struct scalar *out) {
       return out->kind = SC_INT;
     }
     if (neg && v <= (unsigned __int128)INT64_MAX + 1) {
-      out->i = v == (unsigned __int128)INT64_MAX + 1 ? INT64_MIN
-                                                     : -(int64_t)v;
+      out->i = v == (unsigned __int128)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
       return out->kind = SC_INT;
     }
     if (!neg) {
@@ -257,11 +255,11 @@ struct anchor {
 struct frame {
   json_object *container; /* owned until delivered */
   bool is_map;
-  char *key;              /* pending key of a mapping (owned) */
+  char *key; /* pending key of a mapping (owned) */
   bool have_key;
   bool key_is_merge;
-  json_object *merges;    /* array of values of "<<" keys */
-  char *anchor;           /* anchor of the container itself */
+  json_object *merges; /* array of values of "<<" keys */
+  char *anchor;        /* anchor of the container itself */
   size_t nodes_at_start;
 };
 
@@ -434,7 +432,8 @@ static int charge(struct loader *l, size_t n, const yaml_mark_t *m) {
 }
 
 /* A key scalar as sigs.k8s.io/yaml turns it into a JSON key. */
-static int scalar_key(struct loader *l, struct frame *f, const yaml_event_t *ev) {
+static int scalar_key(struct loader *l, struct frame *f,
+                      const yaml_event_t *ev) {
   const char *text = (const char *)ev->data.scalar.value;
   bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
                ev->data.scalar.plain_implicit;
@@ -553,8 +552,8 @@ static int on_start(struct loader *l, const yaml_event_t *ev, bool is_map) {
   }
   if (l->depth >= ARRAY_SIZE(l->stack))
     return loader_error(l, m, "document nested too deeply");
-  const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
-                                     : ev->data.sequence_start.anchor;
+  const yaml_char_t *anchor =
+      is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
   struct frame *f = &l->stack[l->depth];
   memset(f, 0, sizeof(*f));
   f->is_map = is_map;
@@ -607,7 +606,8 @@ static int add_document(json_object *out, json_object *doc, size_t index,
   }
   const char *kind = jget_str(doc, "kind");
   json_object *items = jget_arr(doc, "items");
-  if (kind && (streq(kind, "List") || (str_has_suffix(kind, "List") && items))) {
+  if (kind &&
+      (streq(kind, "List") || (str_has_suffix(kind, "List") && items))) {
     size_t n = jarr_len(items);
     for (size_t i = 0; i < n; i++) {
       json_object *it = json_object_array_get_idx(items, i);
@@ -787,11 +787,14 @@ json_object *kube_json_decode_stream(const char *data, size_t len,
   return decode_yaml(data, len, err);
 }
 
-/* ---- YAML output ---------------------------------------------------------- */
+/* ---- YAML output ----------------------------------------------------------
+ */
 
 /* go-yaml v2's keyList.Less: letters before digits compare by rune,
  * non-letters sort before letters, digit runs compare numerically. */
-static bool is_letter(unsigned char c) { return isalpha(c) || c >= 0x80; }
+static bool is_letter(unsigned char c) {
+  return isalpha(c) || c >= 0x80;
+}
 
 static int key_cmp(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
@@ -832,7 +835,8 @@ static int key_qsort_cmp(const void *a, const void *b) {
   return key_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* go-yaml's isBase60Float: ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
+/* go-yaml's isBase60Float: ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$
+ */
 static bool is_base60_float(const char *s) {
   if (*s == '-' || *s == '+')
     s++;
@@ -910,8 +914,8 @@ static int write_handler(void *data, unsigned char *buffer, size_t size) {
 static bool emit_scalar(struct emit *e, const char *s, size_t len,
                         yaml_scalar_style_t style) {
   yaml_event_t ev;
-  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-                                    (int)len, 1, 1, style))
+  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len,
+                                    1, 1, style))
     return false;
   return yaml_emitter_emit(&e->em, &ev);
 }

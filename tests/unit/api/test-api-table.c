@@ -23,7 +23,8 @@ static void test_table_pod(void **state) {
   (void)state;
   json_object *c = row(
       "pods", "",
-      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"kubia\","
+      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+      "\"kubia\","
       "\"creationTimestamp\":\"2026-11-27T05:00:00Z\"},\"spec\":{\"nodeName\":"
       "\"node1\",\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]},"
       "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.1.0.5\",\"podIPs\":[{"
@@ -89,12 +90,13 @@ static void test_table_pod(void **state) {
           T0);
   assert_string_equal(cell(c, 2), "ExitCode:2");
   json_object_put(c);
-  c = row("pods", "",
-          "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":"
-          "\"a\"}]},\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{"
-          "\"name\":\"a\",\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":"
-          "\"Completed\"}}}]}}",
-          T0);
+  c = row(
+      "pods", "",
+      "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":"
+      "\"a\"}]},\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{"
+      "\"name\":\"a\",\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":"
+      "\"Completed\"}}}]}}",
+      T0);
   assert_string_equal(cell(c, 2), "Completed");
   assert_string_equal(cell(c, 1), "0/1");
   json_object_put(c);
@@ -137,13 +139,13 @@ static void test_table_deployment(void **state) {
 
 static void test_table_service(void **state) {
   (void)state;
-  json_object *c = row(
-      "services", "",
-      "{\"metadata\":{\"name\":\"kubia\"},\"spec\":{\"type\":\"NodePort\","
-      "\"clusterIP\":\"10.96.0.10\",\"selector\":{\"app\":\"kubia\"},"
-      "\"ports\":[{\"port\":80,\"nodePort\":30080,\"protocol\":\"TCP\"},{"
-      "\"port\":53,\"protocol\":\"UDP\"}]}}",
-      T0);
+  json_object *c =
+      row("services", "",
+          "{\"metadata\":{\"name\":\"kubia\"},\"spec\":{\"type\":\"NodePort\","
+          "\"clusterIP\":\"10.96.0.10\",\"selector\":{\"app\":\"kubia\"},"
+          "\"ports\":[{\"port\":80,\"nodePort\":30080,\"protocol\":\"TCP\"},{"
+          "\"port\":53,\"protocol\":\"UDP\"}]}}",
+          T0);
   assert_string_equal(cell(c, 1), "NodePort");
   assert_string_equal(cell(c, 2), "10.96.0.10");
   assert_string_equal(cell(c, 3), "<none>");
@@ -176,18 +178,18 @@ static void test_table_service(void **state) {
 
 static void test_table_node_and_misc(void **state) {
   (void)state;
-  json_object *c = row(
-      "nodes", "",
-      "{\"metadata\":{\"name\":\"n1\",\"creationTimestamp\":"
-      "\"2026-11-25T05:00:00Z\",\"labels\":{\"node-role.kubernetes.io/"
-      "control-plane\":\"\",\"kubernetes.io/role\":\"master\"}},\"spec\":{"
-      "\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":"
-      "\"Ready\",\"status\":\"True\"}],\"addresses\":[{\"type\":"
-      "\"InternalIP\",\"address\":\"192.168.1.2\"}],\"nodeInfo\":{"
-      "\"kubeletVersion\":\"v1.32.0\",\"osImage\":\"Debian GNU/Linux 12\","
-      "\"kernelVersion\":\"6.1.0\",\"containerRuntimeVersion\":"
-      "\"libkube://0.1.0\"}}}",
-      T0);
+  json_object *c =
+      row("nodes", "",
+          "{\"metadata\":{\"name\":\"n1\",\"creationTimestamp\":"
+          "\"2026-11-25T05:00:00Z\",\"labels\":{\"node-role.kubernetes.io/"
+          "control-plane\":\"\",\"kubernetes.io/role\":\"master\"}},\"spec\":{"
+          "\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":"
+          "\"Ready\",\"status\":\"True\"}],\"addresses\":[{\"type\":"
+          "\"InternalIP\",\"address\":\"192.168.1.2\"}],\"nodeInfo\":{"
+          "\"kubeletVersion\":\"v1.32.0\",\"osImage\":\"Debian GNU/Linux 12\","
+          "\"kernelVersion\":\"6.1.0\",\"containerRuntimeVersion\":"
+          "\"libkube://0.1.0\"}}}",
+          T0);
   assert_string_equal(cell(c, 1), "Ready,SchedulingDisabled");
   assert_string_equal(cell(c, 2), "control-plane,master");
   assert_string_equal(cell(c, 3), "2d");
@@ -258,10 +260,11 @@ static void test_table_node_and_misc(void **state) {
   assert_int_equal(json_object_get_int(json_object_array_get_idx(c, 4)), 5);
   json_object_put(c);
 
-  c = row("jobs", "batch",
-          "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"completions\":3},"
-          "\"status\":{\"succeeded\":1,\"startTime\":\"2026-11-27T04:59:00Z\"}}",
-          T0);
+  c = row(
+      "jobs", "batch",
+      "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"completions\":3},"
+      "\"status\":{\"succeeded\":1,\"startTime\":\"2026-11-27T04:59:00Z\"}}",
+      T0);
   assert_string_equal(cell(c, 1), "Running");
   assert_string_equal(cell(c, 2), "1/3");
   assert_string_equal(cell(c, 3), "60s");
@@ -289,11 +292,11 @@ static void test_table_node_and_misc(void **state) {
 
 static void test_field_lookup(void **state) {
   (void)state;
-  json_object *pod = tj(
-      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
-      "\"namespace\":\"ns\",\"labels\":{\"app\":\"x\"}},\"spec\":{"
-      "\"nodeName\":\"n1\",\"restartPolicy\":\"Always\"},\"status\":{"
-      "\"phase\":\"Running\",\"podIP\":\"10.0.0.1\"}}");
+  json_object *pod =
+      tj("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+         "\"namespace\":\"ns\",\"labels\":{\"app\":\"x\"}},\"spec\":{"
+         "\"nodeName\":\"n1\",\"restartPolicy\":\"Always\"},\"status\":{"
+         "\"phase\":\"Running\",\"podIP\":\"10.0.0.1\"}}");
   assert_string_equal(kube_json_field_lookup(pod, "metadata.name"), "p");
   assert_string_equal(kube_json_field_lookup(pod, "metadata.namespace"), "ns");
   assert_string_equal(kube_json_field_lookup(pod, "spec.nodeName"), "n1");
@@ -308,11 +311,11 @@ static void test_field_lookup(void **state) {
   assert_null(kube_json_label_lookup(pod, "nope"));
   json_object_put(pod);
 
-  json_object *ev = tj(
-      "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
-      "\"e\"},\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"p\","
-      "\"namespace\":\"ns\",\"uid\":\"u\"},\"reason\":\"Started\","
-      "\"source\":{\"component\":\"kubelet\"},\"type\":\"Normal\"}");
+  json_object *ev =
+      tj("{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
+         "\"e\"},\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"p\","
+         "\"namespace\":\"ns\",\"uid\":\"u\"},\"reason\":\"Started\","
+         "\"source\":{\"component\":\"kubelet\"},\"type\":\"Normal\"}");
   assert_string_equal(kube_json_field_lookup(ev, "involvedObject.name"), "p");
   assert_string_equal(kube_json_field_lookup(ev, "involvedObject.uid"), "u");
   assert_string_equal(kube_json_field_lookup(ev, "involvedObject.fieldPath"),

@@ -55,8 +55,8 @@ static void test_default_pod(void **state) {
              "/dev/termination-log");
   expect_str(o, "spec.containers.0.terminationMessagePolicy", "File");
   expect_str(o, "spec.containers.0.ports.0.protocol", "TCP");
-  assert_true(json_object_is_type(kube_json_get(o, "spec.containers.0.resources"),
-                                  json_type_object));
+  assert_true(json_object_is_type(
+      kube_json_get(o, "spec.containers.0.resources"), json_type_object));
   /* requests default to limits */
   expect_str(o, "spec.containers.1.resources.requests.cpu", "500m");
   expect_str(o, "spec.containers.1.resources.requests.memory", "128Mi");
@@ -154,11 +154,10 @@ static void test_default_others(void **state) {
   expect_int(o, "spec.completions", 1);
   expect_int(o, "spec.parallelism", 1);
   expect_int(o, "spec.backoffLimit", 6);
-  assert_string_equal(
-      json_object_get_string(json_object_object_get(
-          kube_json_get(o, "spec.selector.matchLabels"),
-          "batch.kubernetes.io/controller-uid")),
-      "u1");
+  assert_string_equal(json_object_get_string(json_object_object_get(
+                          kube_json_get(o, "spec.selector.matchLabels"),
+                          "batch.kubernetes.io/controller-uid")),
+                      "u1");
   assert_string_equal(
       json_object_get_string(json_object_object_get(
           kube_json_get(o, "spec.template.metadata.labels"), "job-name")),
@@ -185,7 +184,8 @@ static void test_default_others(void **state) {
   json_object_put(o);
 }
 
-/* ---- validation ------------------------------------------------------------- */
+/* ---- validation -------------------------------------------------------------
+ */
 
 /* Validate a defaulted object and return the error (caller clears). */
 static kube_error_t check(const char *json, const char *old_json) {
@@ -221,8 +221,8 @@ static void expect_cause(const kube_error_t *err, const char *field,
 
 static void test_validate_pod_messages(void **state) {
   (void)state;
-  kube_error_t err = check(
-      PODJ(NS_META("x"), "{\"containers\":[{\"name\":\"c\"}]}"), NULL);
+  kube_error_t err =
+      check(PODJ(NS_META("x"), "{\"containers\":[{\"name\":\"c\"}]}"), NULL);
   assert_int_equal(err.reason, KUBE_REASON_INVALID);
   assert_string_equal(err.message,
                       "Pod \"x\" is invalid: spec.containers[0].image: "
@@ -276,19 +276,20 @@ static void test_validate_pod_messages(void **state) {
   expect_cause(&err, "spec.containers", "FieldValueRequired", NULL);
   kube_error_clear(&err);
 
-  err = check(PODJ("{\"namespace\":\"default\",\"labels\":{\"bad key!\":\"v\","
-                   "\"ok\":\"bad value!\"}}",
-                   "{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
-                   "\"volumeMounts\":[{\"name\":\"nope\",\"mountPath\":\"/d\"}],"
-                   "\"env\":[{\"name\":\"1X\"}]}],\"tolerations\":[{"
-                   "\"key\":\"k\",\"operator\":\"Exists\",\"value\":\"v\"}],"
-                   "\"affinity\":{\"podAntiAffinity\":{"
-                   "\"requiredDuringSchedulingIgnoredDuringExecution\":[{"
-                   "\"labelSelector\":{\"matchLabels\":{\"a\":\"b\"}}}]},"
-                   "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuring"
-                   "Execution\":{\"nodeSelectorTerms\":[{\"matchExpressions\":"
-                   "[{\"key\":\"k\",\"operator\":\"In\"}]}]}}}}"),
-              NULL);
+  err =
+      check(PODJ("{\"namespace\":\"default\",\"labels\":{\"bad key!\":\"v\","
+                 "\"ok\":\"bad value!\"}}",
+                 "{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+                 "\"volumeMounts\":[{\"name\":\"nope\",\"mountPath\":\"/d\"}],"
+                 "\"env\":[{\"name\":\"1X\"}]}],\"tolerations\":[{"
+                 "\"key\":\"k\",\"operator\":\"Exists\",\"value\":\"v\"}],"
+                 "\"affinity\":{\"podAntiAffinity\":{"
+                 "\"requiredDuringSchedulingIgnoredDuringExecution\":[{"
+                 "\"labelSelector\":{\"matchLabels\":{\"a\":\"b\"}}}]},"
+                 "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuring"
+                 "Execution\":{\"nodeSelectorTerms\":[{\"matchExpressions\":"
+                 "[{\"key\":\"k\",\"operator\":\"In\"}]}]}}}}"),
+            NULL);
   expect_cause(&err, "metadata.name", "FieldValueRequired",
                "Required value: name or generateName is required");
   expect_cause(&err, "metadata.labels", "FieldValueInvalid", NULL);
@@ -313,8 +314,8 @@ static void test_validate_pod_messages(void **state) {
 
 static void test_validate_pod_update(void **state) {
   (void)state;
-  const char *old = PODJ(NS_META("p"),
-                         "{\"containers\":[{\"name\":\"c\",\"image\":\"a\"}]}");
+  const char *old =
+      PODJ(NS_META("p"), "{\"containers\":[{\"name\":\"c\",\"image\":\"a\"}]}");
   /* image changes are allowed */
   kube_error_t err = check(
       PODJ(NS_META("p"), "{\"containers\":[{\"name\":\"c\",\"image\":\"b\"}]}"),
@@ -338,18 +339,18 @@ static void test_validate_pod_update(void **state) {
 }
 
 #define DEPJ(spec)                                                             \
-  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"        \
+  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"         \
   "\"name\":\"d\",\"namespace\":\"default\"},\"spec\":" spec "}"
 #define TMPL(labels)                                                           \
-  "\"template\":{\"metadata\":{\"labels\":" labels "},\"spec\":{"             \
+  "\"template\":{\"metadata\":{\"labels\":" labels "},\"spec\":{"              \
   "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}"
 
 static void test_validate_workloads(void **state) {
   (void)state;
-  kube_error_t err = check(
-      DEPJ("{\"selector\":{\"matchLabels\":{\"app\":\"d\"}}," TMPL(
-          "{\"app\":\"d\"}") "}"),
-      NULL);
+  kube_error_t err =
+      check(DEPJ("{\"selector\":{\"matchLabels\":{\"app\":\"d\"}}," TMPL(
+                "{\"app\":\"d\"}") "}"),
+            NULL);
   assert_false(kube_error_is_set(&err));
 
   err = check(DEPJ("{\"replicas\":-1,\"selector\":{\"matchLabels\":{\"app\":"
@@ -374,7 +375,8 @@ static void test_validate_workloads(void **state) {
                    "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{"
                    "\"name\":\"c\",\"image\":\"i\"}]}}}"),
               NULL);
-  expect_cause(&err, "spec.strategy.rollingUpdate", "FieldValueForbidden", NULL);
+  expect_cause(&err, "spec.strategy.rollingUpdate", "FieldValueForbidden",
+               NULL);
   expect_cause(&err, "spec.template.spec.restartPolicy",
                "FieldValueNotSupported",
                "Unsupported value: \"Never\": supported values: \"Always\"");

@@ -251,13 +251,14 @@ static void test_view_node_service(void **state) {
   kube_node_free(&n);
   kube_object_free(o);
 
-  o = obj_of("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{"
-             "\"name\":\"s\",\"namespace\":\"d\"},\"spec\":{\"type\":"
-             "\"NodePort\",\"clusterIP\":\"10.96.0.1\",\"selector\":{\"app\":"
-             "\"x\"},\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":"
-             "8080,\"nodePort\":30080,\"protocol\":\"TCP\"},{\"name\":\"m\","
-             "\"port\":9090,\"targetPort\":\"metrics\"},{\"name\":\"d\","
-             "\"port\":53,\"protocol\":\"UDP\"}],\"externalIPs\":[\"1.2.3.4\"]}}");
+  o = obj_of(
+      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{"
+      "\"name\":\"s\",\"namespace\":\"d\"},\"spec\":{\"type\":"
+      "\"NodePort\",\"clusterIP\":\"10.96.0.1\",\"selector\":{\"app\":"
+      "\"x\"},\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":"
+      "8080,\"nodePort\":30080,\"protocol\":\"TCP\"},{\"name\":\"m\","
+      "\"port\":9090,\"targetPort\":\"metrics\"},{\"name\":\"d\","
+      "\"port\":53,\"protocol\":\"UDP\"}],\"externalIPs\":[\"1.2.3.4\"]}}");
   kube_service_t s;
   assert_int_equal(kube_service_from_object(o, &s, &err), 0);
   assert_string_equal(s.type, "NodePort");

@@ -4,7 +4,8 @@
 
 #include "test-api.h"
 
-/* ---- kinds ---------------------------------------------------------------- */
+/* ---- kinds ----------------------------------------------------------------
+ */
 
 static void test_kinds_lookup(void **state) {
   (void)state;
@@ -32,7 +33,8 @@ static void test_kinds_lookup(void **state) {
   k = kube_kind_by_kind("v1", "Node");
   assert_non_null(k);
   assert_false(k->namespaced);
-  assert_non_null(kube_kind_by_kind("autoscaling/v1", "HorizontalPodAutoscaler"));
+  assert_non_null(
+      kube_kind_by_kind("autoscaling/v1", "HorizontalPodAutoscaler"));
   assert_non_null(kube_kind_by_kind("events.k8s.io/v1", "Event"));
   assert_null(kube_kind_by_resource("apps", "v1", "pods"));
 
@@ -98,8 +100,8 @@ static void test_kinds_columns(void **state) {
   (void)state;
   const kube_kind_t *k = kube_kind_by_resource("", "v1", "pods");
   static const char *const pod_cols[] = {
-      "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
-      "NOMINATED NODE", "READINESS GATES"};
+      "NAME", "READY", "STATUS",         "RESTARTS",       "AGE",
+      "IP",   "NODE",  "NOMINATED NODE", "READINESS GATES"};
   size_t n = 0;
   for (; k->columns[n].name; n++) {
     assert_string_equal(k->columns[n].name, pod_cols[n]);
@@ -109,9 +111,9 @@ static void test_kinds_columns(void **state) {
   assert_string_equal(k->columns[0].format, "name");
 
   k = kube_kind_by_resource("apps", "v1", "deployments");
-  static const char *const dep_cols[] = {"NAME", "READY", "UP-TO-DATE",
-                                         "AVAILABLE", "AGE", "CONTAINERS",
-                                         "IMAGES", "SELECTOR"};
+  static const char *const dep_cols[] = {"NAME",      "READY",   "UP-TO-DATE",
+                                         "AVAILABLE", "AGE",     "CONTAINERS",
+                                         "IMAGES",    "SELECTOR"};
   for (n = 0; k->columns[n].name; n++)
     assert_string_equal(k->columns[n].name, dep_cols[n]);
   assert_int_equal(n, ARRAY_SIZE(dep_cols));
@@ -275,7 +277,8 @@ static void test_json_errors(void **state) {
   kube_strbuf_free(&sb);
 }
 
-/* ---- YAML ------------------------------------------------------------------ */
+/* ---- YAML ------------------------------------------------------------------
+ */
 
 static json_object *decode(const char *src, size_t expect_n) {
   kube_error_t err = KUBE_ERROR_INIT;
@@ -313,7 +316,8 @@ static void test_yaml_multidoc(void **state) {
   json_object *arr = decode(src, 2);
   json_object *pod = json_object_array_get_idx(arr, 0);
   assert_string_equal(kube_json_get_string(pod, "metadata.labels.tier"), "web");
-  json_object *port = kube_json_get(pod, "spec.containers.0.ports.0.containerPort");
+  json_object *port =
+      kube_json_get(pod, "spec.containers.0.ports.0.containerPort");
   assert_true(json_object_is_type(port, json_type_int));
   assert_int_equal(json_object_get_int(port), 8080);
   json_object *svc = json_object_array_get_idx(arr, 1);
@@ -351,14 +355,22 @@ static void test_yaml_scalars(void **state) {
     json_type type;
     const char *text;
   } want[] = {
-      {"a", json_type_boolean, "true"}, {"b", json_type_string, "true"},
-      {"c", json_type_boolean, "true"}, {"d", json_type_string, "no"},
-      {"e", json_type_null, NULL},      {"f", json_type_null, NULL},
-      {"g", json_type_int, "12"},       {"h", json_type_string, "12"},
-      {"i", json_type_double, "1.5"},   {"j", json_type_int, "31"},
-      {"k", json_type_int, "15"},       {"l", json_type_int, "15"},
-      {"m", json_type_int, "1000"},     {"n1", json_type_int, "1000"},
-      {"o", json_type_int, "2"},        {"p", json_type_boolean, "true"},
+      {"a", json_type_boolean, "true"},
+      {"b", json_type_string, "true"},
+      {"c", json_type_boolean, "true"},
+      {"d", json_type_string, "no"},
+      {"e", json_type_null, NULL},
+      {"f", json_type_null, NULL},
+      {"g", json_type_int, "12"},
+      {"h", json_type_string, "12"},
+      {"i", json_type_double, "1.5"},
+      {"j", json_type_int, "31"},
+      {"k", json_type_int, "15"},
+      {"l", json_type_int, "15"},
+      {"m", json_type_int, "1000"},
+      {"n1", json_type_int, "1000"},
+      {"o", json_type_int, "2"},
+      {"p", json_type_boolean, "true"},
       {"q", json_type_string, "hello world"},
       {"r", json_type_int, "-7"},
       {"s", json_type_int, "18446744073709551615"},
@@ -398,19 +410,20 @@ static void test_yaml_scalars(void **state) {
 
 static void test_yaml_anchors_and_lists(void **state) {
   (void)state;
-  const char *src = "kind: List\n"
-                    "apiVersion: v1\n"
-                    "items:\n"
-                    "- &base\n"
-                    "  apiVersion: v1\n"
-                    "  kind: ConfigMap\n"
-                    "  metadata: {name: one}\n"
-                    "  data: &d {k: v}\n"
-                    "- <<: *base\n"
-                    "  metadata: {name: two}\n"
-                    "  data: *d\n"
-                    "---\n"
-                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: three\n";
+  const char *src =
+      "kind: List\n"
+      "apiVersion: v1\n"
+      "items:\n"
+      "- &base\n"
+      "  apiVersion: v1\n"
+      "  kind: ConfigMap\n"
+      "  metadata: {name: one}\n"
+      "  data: &d {k: v}\n"
+      "- <<: *base\n"
+      "  metadata: {name: two}\n"
+      "  data: *d\n"
+      "---\n"
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: three\n";
   json_object *arr = decode(src, 3);
   json_object *one = json_object_array_get_idx(arr, 0);
   json_object *two = json_object_array_get_idx(arr, 1);
@@ -425,9 +438,10 @@ static void test_yaml_anchors_and_lists(void **state) {
   json_object_put(arr);
 
   /* JSON stream and JSON List */
-  arr = decode("{\"kind\":\"List\",\"items\":[{\"kind\":\"A\"},{\"kind\":\"B\"}]}"
-               "\n{\"kind\":\"C\"}",
-               3);
+  arr =
+      decode("{\"kind\":\"List\",\"items\":[{\"kind\":\"A\"},{\"kind\":\"B\"}]}"
+             "\n{\"kind\":\"C\"}",
+             3);
   assert_string_equal(
       kube_json_get_string(json_object_array_get_idx(arr, 2), "kind"), "C");
   json_object_put(arr);
@@ -484,14 +498,15 @@ static void test_yaml_errors(void **state) {
 
 static void test_yaml_output(void **state) {
   (void)state;
-  json_object *o = tj(
-      "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"kubia\","
-      "\"creationTimestamp\":\"2026-11-27T05:26:16Z\",\"labels\":{\"run\":"
-      "\"kubia\"},\"annotations\":{\"n\":\"123\",\"b\":\"true\",\"e\":\"\","
-      "\"s\":\"a: b\",\"m\":\"x\\ny\\n\"}},\"spec\":{\"containers\":[{"
-      "\"name\":\"kubia\",\"image\":\"kubia\",\"ports\":[{\"containerPort\":"
-      "8080,\"protocol\":\"TCP\"}],\"resources\":{},\"args\":[]}],"
-      "\"x10\":1,\"x9\":2,\"ratio\":0.25,\"flag\":false,\"nil\":null}}");
+  json_object *o =
+      tj("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+         "\"kubia\","
+         "\"creationTimestamp\":\"2026-11-27T05:26:16Z\",\"labels\":{\"run\":"
+         "\"kubia\"},\"annotations\":{\"n\":\"123\",\"b\":\"true\",\"e\":\"\","
+         "\"s\":\"a: b\",\"m\":\"x\\ny\\n\"}},\"spec\":{\"containers\":[{"
+         "\"name\":\"kubia\",\"image\":\"kubia\",\"ports\":[{\"containerPort\":"
+         "8080,\"protocol\":\"TCP\"}],\"resources\":{},\"args\":[]}],"
+         "\"x10\":1,\"x9\":2,\"ratio\":0.25,\"flag\":false,\"nil\":null}}");
   char *y = kube_json_to_yaml(o);
   const char *want = "apiVersion: v1\n"
                      "kind: Pod\n"
