@@ -48,7 +48,7 @@
 
 struct sq {
   sqlite3 *db;
-  sqlite3_stmt *put, *del, *meta;
+  sqlite3_stmt *put, *del, *meta, *begin, *commit;
   int lock_fd;
 
   /* Checkpointer: own connection and thread, shares mu. */
@@ -152,12 +152,20 @@ static int apply_op(struct sq *q, struct store_op *op) {
   return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int step_once(sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Commit one batch; on failure mark every op of it failed. */
 static void commit_batch(struct sq *q, struct store_op *batch) {
   if (!q->failed) {
     kube_error_t err = KUBE_ERROR_INIT;
     int64_t last = 0;
-    bool ok = exec(q->db, "BEGIN IMMEDIATE", &err) == 0;
+    bool ok = step_once(q->begin) == 0;
+    if (!ok)
+      sq_error(&err, q->db, "begin");
     for (struct store_op *op = batch; ok && op; op = op->next) {
       if (apply_op(q, op) < 0) {
         sq_error(&err, q->db, "write");
@@ -173,8 +181,10 @@ static void commit_batch(struct sq *q, struct store_op *batch) {
       }
       sqlite3_reset(q->meta);
     }
-    if (ok && exec(q->db, "COMMIT", &err) < 0)
+    if (ok && step_once(q->commit) < 0) {
+      sq_error(&err, q->db, "commit");
       ok = false;
+    }
     if (ok)
       return;
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
@@ -294,6 +304,8 @@ static void sq_release(struct sq *q) {
   sqlite3_finalize(q->put);
   sqlite3_finalize(q->del);
   sqlite3_finalize(q->meta);
+  sqlite3_finalize(q->begin);
+  sqlite3_finalize(q->commit);
   if (q->db)
     sqlite3_close(q->db);
   if (q->ev)
@@ -488,7 +500,10 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
       sqlite3_prepare_v2(q->db, "DELETE FROM kv WHERE key = ?1", -1, &q->del,
                          NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(q->db, "UPDATE meta SET revision = ?1 WHERE id = 1",
-                         -1, &q->meta, NULL) != SQLITE_OK) {
+                         -1, &q->meta, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(q->db, "BEGIN IMMEDIATE", -1, &q->begin, NULL) !=
+          SQLITE_OK ||
+      sqlite3_prepare_v2(q->db, "COMMIT", -1, &q->commit, NULL) != SQLITE_OK) {
     sq_error(err, q->db, "prepare");
     goto fail;
   }

@@ -4,7 +4,7 @@
  * updates of some of them) with many writes in flight and reports every
  * acknowledged write on a pipe; the parent kill -9s it mid-stream, reopens
  * the database and checks that every acknowledged write is there with its
- * revision and value.  Three rounds on the same database.
+ * revision and value.  Five rounds on the same database.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -21,7 +21,7 @@
 
 #include <libkube/store.h>
 
-#define ROUNDS 3
+#define ROUNDS 5
 #define MAX_OBJ 200000
 #define IN_FLIGHT 48
 
