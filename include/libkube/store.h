@@ -131,7 +131,12 @@ int kube_store_delete(kube_store_t *store, const char *key,
                       int64_t expected_revision, kube_store_write_cb cb,
                       void *arg, kube_error_t *err);
 
-/* Drop history up to `revision` (watchers older than it get Expired). */
+/* Drop history up to `revision` (watchers older than it get Expired).
+ * BadRequest when `revision` is in the future.  New watches from before
+ * `revision` fail with Expired; watches already running never lose events
+ * (history they still need is kept until delivered).  History is also
+ * trimmed to opts.history revisions the same way.  etcd: etcd's own
+ * history is compacted too (asynchronously). */
 int kube_store_compact(kube_store_t *store, int64_t revision, kube_error_t *err);
 
 /* ---- watch ---- */
