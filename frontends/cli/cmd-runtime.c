@@ -4,6 +4,8 @@
  * line that accepts runc's and crun's arguments, so the same bundle runs
  * with the same commands under all three.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -113,6 +115,30 @@ static int pid_of(kube_runtime_t *rt, const char *id, pid_t *pid) {
   return 0;
 }
 
+static char fwd_state_path[4096];
+
+/* Async-signal-safe: read the init's pid from the state file and pass the
+ * signal on.  Before the state names a pid there is nothing to forward. */
+static void forward_signal(int sig) {
+  int saved = errno;
+  int fd = open(fwd_state_path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0) {
+      buf[n] = 0;
+      const char *p = strstr(buf, "\npid=");
+      long pid = 0;
+      for (p = p ? p + 5 : NULL; p && *p >= '0' && *p <= '9'; p++)
+        pid = pid * 10 + (*p - '0');
+      if (pid > 1)
+        kill((pid_t)pid, sig);
+    }
+  }
+  errno = saved;
+}
+
 static int do_create(int argc, char **argv, bool run) {
   struct create_opts o = {0};
   const char *id = NULL;
@@ -139,9 +165,16 @@ static int do_create(int argc, char **argv, bool run) {
       rc = rt_fail_err(&err);
   } else {
     kube_container_exit_t ex;
-    /* Foreground: signals for us go to the container, as runc forwards. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+    /* Foreground: signals for us go to the container's init, as runc
+     * forwards them. */
+    snprintf(fwd_state_path, sizeof fwd_state_path, "%s/%s/state", kube_runtime_root(rt), id);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+      sigaction(fwd[i], &sa, NULL);
     if (!o.pid_file && !o.log_path) {
       /* The common case: we are the monitor, no extra process. */
       if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) < 0) {

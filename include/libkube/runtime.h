@@ -291,6 +291,9 @@ kube_runtime_t *kube_runtime_new(const char *state_root, kube_error_t *err);
 /* Release the handle.  Containers keep running; monitors of containers
  * this handle created that already exited are reaped. */
 void kube_runtime_free(kube_runtime_t *rt);
+/* The state directory of this runtime (borrowed, lives as long as rt).
+ * <root>/<id>/state is a key=value text file with the init's "pid=". */
+const char *kube_runtime_root(const kube_runtime_t *rt);
 /* The cgroup mode detected: "v1", "v2" or "hybrid" (static). */
 const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt);
 

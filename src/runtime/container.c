@@ -124,6 +124,8 @@ KUBE_EXPORT void kube_runtime_free(kube_runtime_t *rt) {
   free(rt);
 }
 
+KUBE_EXPORT const char *kube_runtime_root(const kube_runtime_t *rt) { return rt->root; }
+
 KUBE_EXPORT const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt) {
   switch (rt->cg.mode) {
   case CG_MODE_V1: return "v1";
