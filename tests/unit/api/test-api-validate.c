@@ -143,8 +143,14 @@ static void test_default_others(void **state) {
   json_object_put(o);
 
   o = defaulted("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
-                "{\"name\":\"s\"}}");
+                "{\"name\":\"s\"},\"data\":{\"a\":\"eA==\",\"b\":\"eA==\"},"
+                "\"stringData\":{\"b\":\"hello\",\"c\":\"hi!\",\"d\":\"\"}}");
   expect_str(o, "type", "Opaque");
+  expect_str(o, "data.a", "eA==");
+  expect_str(o, "data.b", "aGVsbG8=");
+  expect_str(o, "data.c", "aGkh");
+  expect_str(o, "data.d", "");
+  assert_null(kube_json_get(o, "stringData"));
   json_object_put(o);
 
   o = defaulted("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":"
