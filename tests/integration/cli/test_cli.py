@@ -80,6 +80,52 @@ def kube_only(t, c, tmp):
     t.check(rc == 0, "describe nodes", (rc, err))
     rc, out, err = c.run("version", "-o", "json")
     t.check(rc == 0 and '"serverVersion"' in out, "version -o json", out)
+    # --context picks another context of the kubeconfig (unix socket, other
+    # namespace); TLS is verified unless --insecure-skip-tls-verify.
+    with open(c.env["KUBECONFIG"]) as f:
+        kc = f.read()
+    kc = kc.replace("contexts:\n", "contexts:\n- name: sockctx\n  context:\n"
+                    "    cluster: sock\n    user: admin\n    namespace: team\n", 1)
+    kc = kc.replace("clusters:\n", "clusters:\n- name: sock\n  cluster:\n"
+                    "    server: unix:%s\n" % c.kubed.sock, 1)
+    kcpath = write(tmp, "kubeconfig", kc)
+    rc, out, err = c.run("--kubeconfig", kcpath, "--context", "sockctx", "get", "pods", "-o", "name")
+    t.check(rc == 0 and out.strip() == "pod/inteam", "--context", (rc, out, err))
+    rc, out, err = c.run("--kubeconfig", kcpath, "--context", "nope", "get", "pods")
+    t.check(rc == 1 and "context was not found for specified context: nope" in err,
+            "unknown --context", (rc, err))
+    url = "https://127.0.0.1:%d" % c.kubed.port
+    rc, out, err = c.run("--server", url, "--token", c.kubed.token, "get", "ns", "default",
+                         "-o", "name", env={"KUBECONFIG": "/nonexistent"})
+    t.check(rc == 1 and "x509" in err, "TLS verification without the CA fails", (rc, err))
+    rc, out, err = c.run("--server", url, "--token", c.kubed.token, "--insecure-skip-tls-verify",
+                         "get", "ns", "default", "-o", "name", env={"KUBECONFIG": "/nonexistent"})
+    t.check(rc == 0 and out.strip() == "namespace/default", "--insecure-skip-tls-verify",
+            (rc, out, err))
+    rc, out, err = c.run("--server", url, "--certificate-authority",
+                         os.path.join(c.kubed.data, "tls.crt"), "--token", c.kubed.token,
+                         "get", "ns", "default", "-o", "name", env={"KUBECONFIG": "/nonexistent"})
+    t.check(rc == 0 and out.strip() == "namespace/default", "--certificate-authority",
+            (rc, out, err))
+    # create service, and describe of a node.
+    rc, out, err = c.run("create", "service", "nodeport", "np", "--tcp=80:8080")
+    t.check(rc == 0 and out.strip() == "service/np created", "create service nodeport", (out, err))
+    rc, out, err = c.run("get", "svc", "np", "-o", "jsonpath={.spec.type} {.spec.ports[0].nodePort}")
+    t.check(rc == 0 and out.startswith("NodePort ") and out.split()[1].isdigit(),
+            "node port allocated", out)
+    c.run("delete", "svc", "np")
+    # Unschedulable, so the scheduler binds none of the pending pods to it.
+    node = write(tmp, "node.yaml", "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n"
+                 "  labels:\n    node-role.kubernetes.io/worker: \"\"\n"
+                 "spec:\n  unschedulable: true\n"
+                 "status:\n  capacity:\n    cpu: \"4\"\n    memory: 8Gi\n")
+    rc, out, err = c.run("create", "-f", node)
+    t.check(rc == 0 and out.strip() == "node/n1 created", "create node", (out, err))
+    rc, out, err = c.run("describe", "node", "n1")
+    t.check(rc == 0 and re.search(r"^Name:\s+n1$", out, re.M)
+            and re.search(r"^Roles:\s+worker$", out, re.M)
+            and re.search(r"^Unschedulable:\s+true$", out, re.M), "describe node", out)
+    c.run("delete", "node", "n1")
     rows = table(c.run("get", "deploy", "-o", "wide")[1])
     t.check(rows and rows[0][-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"], "deploy -o wide", rows)
 
