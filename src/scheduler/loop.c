@@ -990,6 +990,8 @@ static void place(kube_scheduler_loop_t *loop, const char *key,
 static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
                     void *arg) {
   kube_scheduler_loop_t *loop = arg;
+  /* Declared before any goto: the cleanup runs at every exit. */
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct pod_conv *convs = calloc(n, sizeof *convs);
   kube_sched_pod_t *pods = calloc(n, sizeof *pods);
   const char **pkeys = calloc(n, sizeof *pkeys);
@@ -1010,10 +1012,10 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
       kube_workqueue_done(q, keys[i]);
       continue;
     }
-    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (pod_convert(obj, &convs[m], &err) < 0) {
       log_warn("scheduler: cannot schedule %s: %s", keys[i], err.message);
       report_unschedulable(loop, keys[i], obj, err.message);
+      kube_error_clear(&err);
       kube_workqueue_done(q, keys[i]);
       continue;
     }
@@ -1025,7 +1027,6 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
   if (!m)
     goto out;
   loop->stats.passes++;
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   int64_t placed = kube_scheduler_schedule_batch(
       loop->sched, pods, m, KUBE_SCHED_BATCH_COMMIT, results, &err);
   if (placed < 0) {
