@@ -322,6 +322,17 @@ static void copy_key(json_object *dst, json_object *src, const char *key) {
 static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
                         void *arg);
 
+static bool deletion_due(json_object *obj) {
+  const char *dt = tree_str(obj, "metadata.deletionTimestamp");
+  if (!dt || has_finalizers(obj))
+    return false;
+  json_object *g = kube_json_get(obj, "metadata.deletionGracePeriodSeconds");
+  if (!g || json_object_get_int64(g) == 0)
+    return true;
+  struct timespec ts;
+  return kube_time_parse(dt, &ts, NULL) == 0 && ts.tv_sec <= time(NULL);
+}
+
 void write_update(struct req *r, const kube_kind_t *k,
                   const kube_store_record_t *old_rec, json_object *obj,
                   enum write_mode mode, int reply_code) {
@@ -395,8 +406,10 @@ void write_update(struct req *r, const kube_kind_t *k,
   }
   record_manager(r, obj, old);
   key = store_key(k, r->rt.ns, r->rt.name);
-  /* The last finalizer of a deleted object went away: delete it now. */
-  if (tree_str(obj, "metadata.deletionTimestamp") && !has_finalizers(obj)) {
+  /* The last finalizer of a deleted object went away: delete it now, unless
+   * a graceful deletion is still running (a kubelet's status updates during
+   * a pod's grace period must not delete it). */
+  if (deletion_due(obj)) {
     if (dry_run(r)) {
       reply_object(r, reply_code, obj);
       json_object_put(old);
@@ -717,7 +730,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     free(w);
     goto fail;
   }
-  if (is_pod && grace > 0 && !has_finalizers(obj))
+  if (is_pod && grace > 0)
     graceful_schedule(srv, key, grace);
   if (is_ns)
     namespace_start_cleanup(srv, name);
@@ -857,7 +870,7 @@ void handle_deletecollection(struct req *r) {
           json_object_object_add(meta, "deletionGracePeriodSeconds",
                                  json_object_new_int64(grace));
           internal_update(srv, rec->key, obj, rec->mod_revision);
-          if (!has_finalizers(obj))
+          if (is_pod && grace > 0)
             graceful_schedule(srv, rec->key, grace);
         }
       } else {

@@ -457,15 +457,29 @@ kube_apiserver_request(kube_apiserver_t *srv,
   return c;
 }
 
-KUBE_EXPORT void kube_apiserver_call_cancel(kube_apiserver_call_t *c) {
-  if (!c)
-    return;
-  c->cancelled = true;
+static void call_end_cb(evutil_socket_t fd, short what, void *arg) {
+  struct kube_apiserver_call *c = arg;
   struct req *r = c->r;
-  /* A running watch is ended now; a pending write completes silently. */
   if (r->streaming && !r->done) {
     r->done = true;
     call_stream_end(r);
+  }
+}
+
+KUBE_EXPORT void kube_apiserver_call_cancel(kube_apiserver_call_t *c) {
+  if (!c || c->cancelled)
+    return;
+  c->cancelled = true;
+  struct req *r = c->r;
+  /* A running watch ends from the loop: the caller may be inside one of
+   * its callbacks, with the watch machinery still on the stack.  A pending
+   * write completes silently.  Either way the callback never runs again. */
+  if (r->streaming && !r->done) {
+    if (c->ev)
+      event_free(c->ev);
+    c->ev = event_new(r->srv->base, -1, 0, call_end_cb, c);
+    if (c->ev)
+      event_active(c->ev, 0, 0);
   }
 }
 

@@ -167,6 +167,9 @@ def pod(name, labels=None, image="nginx", ns=None, node=None, **spec):
         p["metadata"]["namespace"] = ns
     if node:
         p["spec"]["nodeName"] = node
+    # No scheduler in kubed serves this name: the pods stay as the tests
+    # leave them (no binding, no status writes behind their backs).
+    p["spec"]["schedulerName"] = "libkube-test-unscheduled"
     p["spec"].update(spec)
     return p
 

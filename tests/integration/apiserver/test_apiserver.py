@@ -92,7 +92,8 @@ def test_crud(k, t):
     # Python-client style body: no kind/apiVersion, creationTimestamp null.
     body = {"metadata": {"name": "p2", "creationTimestamp": None,
                          "labels": {"app": "b"}},
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+            "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                     "schedulerName": "libkube-test-unscheduled"}}
     r = k.request("POST", PODS, body)
     t.check(r.status == 201 and r.json()["kind"] == "Pod", "create without kind", r)
     r = k.request("POST", PODS, pod("p1"))
@@ -138,8 +139,13 @@ def test_crud(k, t):
     r = k.request("DELETE", PODS + "/p2")
     t.check(r.status == 404, "delete missing 404", r)
     # cluster-scoped
+    # Cordoned and tainted: a scheduler running in kubed leaves it alone,
+    # so the pods these tests bind by hand are the only ones on it.
     r = k.request("POST", "/api/v1/nodes",
-                  {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+                  {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                   "spec": {"unschedulable": True,
+                            "taints": [{"key": "libkube.test/apiserver",
+                                        "effect": "NoSchedule"}]}})
     t.check(r.status == 201 and "namespace" not in r.json()["metadata"],
             "create node", r)
     r = k.request("GET", "/api/v1/nodes/n1")
@@ -149,7 +155,8 @@ def test_crud(k, t):
            "metadata": {"name": "d1"},
            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d1"}},
                     "template": {"metadata": {"labels": {"app": "d1"}},
-                                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+                                 "spec": {"containers": [{"name": "c", "image": "nginx"}],
+                                          "schedulerName": "libkube-test-unscheduled"}}}}
     r = k.request("POST", "/apis/apps/v1/namespaces/default/deployments", dep)
     t.check(r.status == 201, "create deployment", r)
 
@@ -301,7 +308,7 @@ def test_watch(k, t):
     t.check(resp.status == 200, "watch status 200", resp.status)
     # Unfiltered second watcher, and a Table watcher.
     c2 = k.conn(timeout=10)
-    c2.request("GET", PODS + "?watch=1&resourceVersion=%s" % rv,
+    c2.request("GET", PODS + "?watch=1&resourceVersion=%s&labelSelector=w" % rv,
                headers={"Authorization": "Bearer " + k.token,
                         "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
     resp2 = c2.getresponse()
@@ -478,6 +485,11 @@ def test_graceful_delete(k, t):
             "graceful delete sets deletionTimestamp", r)
     t.check(k.request("GET", PODS + "/grace").status == 200,
             "object still there during grace")
+    cur = k.request("GET", PODS + "/grace").json()
+    cur["status"] = {"phase": "Running"}
+    r = k.request("PUT", PODS + "/grace/status", cur)
+    t.check(r.status == 200 and k.request("GET", PODS + "/grace").status == 200,
+            "status update during grace keeps the pod", r)
     deadline = time.time() + 5
     while time.time() < deadline and k.request("GET", PODS + "/grace").status == 200:
         time.sleep(0.1)
@@ -501,7 +513,8 @@ def test_graceful_delete(k, t):
     d = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs1"},
          "spec": {"selector": {"matchLabels": {"a": "b"}},
                   "template": {"metadata": {"labels": {"a": "b"}},
-                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+                               "spec": {"containers": [{"name": "c", "image": "x"}],
+                                        "schedulerName": "libkube-test-unscheduled"}}}}
     k.request("POST", "/apis/apps/v1/namespaces/default/replicasets", d)
     r = k.request("DELETE", "/apis/apps/v1/namespaces/default/replicasets/rs1",
                   {"kind": "DeleteOptions", "apiVersion": "v1",
@@ -548,7 +561,8 @@ def test_concurrent_watchers(k, t):
     conns = []
     for _ in range(50):
         c = k.conn(timeout=10)
-        c.request("GET", PODS + "?watch=1&resourceVersion=" + rv,
+        c.request("GET", PODS + "?watch=1&fieldSelector=metadata.name%3Dfanout"
+                  "&resourceVersion=" + rv,
                   headers={"Authorization": "Bearer " + k.token})
         conns.append((c, c.getresponse()))
     k.request("POST", PODS, pod("fanout"))

@@ -308,6 +308,39 @@ static void test_watch_expired(void **state) {
   kube_strbuf_free(&rep.body);
 }
 
+struct cancel_in_cb {
+  kube_apiserver_call_t *call;
+  int calls;
+};
+
+static void cancel_cb(int status, const char *ctype, const char *data,
+                      size_t len, bool done, void *arg) {
+  struct cancel_in_cb *c = arg;
+  c->calls++;
+  if (len)
+    kube_apiserver_call_cancel(c->call); /* inside the watch's delivery */
+}
+
+/* Informers cancel a watch from inside its callback. */
+static void test_cancel_inside_callback(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object_put(create_pod(f, "c1", "x", &st));
+  struct cancel_in_cb c = {0};
+  kube_apiserver_request_t rq = {.struct_size = sizeof rq, .method = "GET",
+                                 .path = "/api/v1/pods?watch=1"};
+  c.call = kube_apiserver_request(f->srv, &rq, cancel_cb, &c, NULL);
+  assert_non_null(c.call);
+  for (int i = 0; i < 20; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  /* header call + the first ADDED; nothing after the cancel */
+  assert_int_equal(c.calls, 2);
+  json_object_put(create_pod(f, "c2", "x", &st));
+  for (int i = 0; i < 20; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(c.calls, 2);
+}
+
 static void test_shutdown_ends_watch(void **state) {
   struct fixture *f = *state;
   struct reply rep;
@@ -329,6 +362,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_list_selector_table, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_expired, setup_small, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_ends_watch, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
