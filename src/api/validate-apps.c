@@ -235,8 +235,51 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
   }
   nonneg(v, spec, "replicas", "spec.replicas");
   selector_and_template(v, spec, "statefulset");
-  validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
-                        always_only, "StatefulSet");
+  /* Claim templates become volumes of every pod: mounts may name them. */
+  json_object *tmpl = NULL;
+  json_object *claims = jget_arr(spec, "volumeClaimTemplates");
+  if (jget_obj(spec, "template") &&
+      json_object_deep_copy(jget_obj(spec, "template"), &tmpl, NULL) == 0 &&
+      tmpl) {
+    json_object *pspec = jget_obj(tmpl, "spec");
+    json_object *vols = jget_arr(pspec, "volumes");
+    if (pspec && !vols && jarr_len(claims) > 0) {
+      vols = json_object_new_array();
+      if (jset(pspec, "volumes", vols) < 0)
+        vols = NULL;
+    }
+    for (size_t i = 0; vols && i < jarr_len(claims); i++) {
+      const char *cn =
+          jget_str0(jget_obj(jarr_at(claims, i), "metadata"), "name");
+      json_object *vol = json_object_new_object();
+      json_object *pvc = json_object_new_object();
+      if (!vol || !pvc) {
+        json_object_put(vol);
+        json_object_put(pvc);
+        break;
+      }
+      jset(pvc, "claimName", json_object_new_string(cn));
+      jset(vol, "name", json_object_new_string(cn));
+      jset(vol, "persistentVolumeClaim", pvc);
+      json_object_array_add(vols, vol);
+    }
+  }
+  validate_pod_template(v, tmpl, "spec.template", always_only, "StatefulSet");
+  json_object_put(tmpl);
+  char f[FP_MAX];
+  for (size_t i = 0; i < jarr_len(claims); i++) {
+    json_object *c = jarr_at(claims, i);
+    const char *cn = jget_str0(jget_obj(c, "metadata"), "name");
+    if (!*cn)
+      v_required(v, fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i),
+                 NULL);
+    else
+      validate_dns_subdomain(
+          v, cn, fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i));
+    if (jarr_len(jget_arr(jget_obj(c, "spec"), "accessModes")) == 0)
+      v_required(v, fp(f, "spec.volumeClaimTemplates[%zu].spec.accessModes", i),
+                 "at least 1 access mode is required");
+  }
   const char *pm = jget_str0(spec, "podManagementPolicy");
   if (!in_set(pm, pod_mgmt))
     v_unsupported(v, "spec.podManagementPolicy", pm, pod_mgmt);

@@ -523,7 +523,69 @@ static void test_validate_services_and_config(void **state) {
   kube_object_free(o);
 }
 
+/* Realistic manifests must default and validate cleanly, and defaulting
+ * them twice changes nothing. */
+static void check_manifest_file(const char *name) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", API_MANIFESTS_DIR, name);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    fail_msg("cannot open %s", path);
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    kube_strbuf_append_len(&sb, buf, n);
+  fclose(f);
+  kube_error_t err = KUBE_ERROR_INIT;
+  json_object *arr = kube_json_decode_stream(sb.data, sb.len, &err);
+  if (!arr)
+    fail_msg("%s: %s", name, err.message);
+  size_t count = json_object_array_length(arr);
+  assert_true(count >= 10);
+  for (size_t i = 0; i < count; i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    assert_int_equal(kube_json_default(o, NULL, &err), 0);
+    json_object *again = NULL;
+    json_object_deep_copy(o, &again, NULL);
+    assert_int_equal(kube_json_default(again, NULL, &err), 0);
+    assert_true(json_object_equal(o, again));
+    if (kube_json_validate(o, NULL, NULL, &err) < 0)
+      fail_msg("%s document %zu: %s", name, i + 1, err.message);
+    /* an unchanged update is valid too */
+    if (kube_json_validate(o, again, NULL, &err) < 0)
+      fail_msg("%s document %zu (update): %s", name, i + 1, err.message);
+    json_object_put(again);
+    /* every kind prints a full table row */
+    const kube_kind_t *k = kube_kind_by_kind(
+        kube_json_get_string(o, "apiVersion"), kube_json_get_string(o, "kind"));
+    assert_non_null(k);
+    json_object *cells = kube_json_table_cells(k, o, 1795755600);
+    size_t ncols = 0;
+    while (k->columns[ncols].name)
+      ncols++;
+    assert_int_equal(json_object_array_length(cells), ncols);
+    json_object_put(cells);
+    /* -o yaml reads back as the same object */
+    char *y = kube_json_to_yaml(o);
+    json_object *back = kube_json_decode_stream(y, strlen(y), &err);
+    assert_non_null(back);
+    assert_true(json_object_equal(json_object_array_get_idx(back, 0), o));
+    json_object_put(back);
+    free(y);
+  }
+  json_object_put(arr);
+  kube_strbuf_free(&sb);
+}
+
+static void test_validate_real_manifests(void **state) {
+  (void)state;
+  check_manifest_file("workloads.yaml");
+  check_manifest_file("core.yaml");
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_validate_real_manifests),
     cmocka_unit_test(test_default_pod),
     cmocka_unit_test(test_default_others),
     cmocka_unit_test(test_validate_pod_messages),
