@@ -147,8 +147,9 @@ typedef struct kube_rt_resources {
   char *cpuset_mems;         /* "0" (owned) */
   /* Device access: every container starts from "deny all" plus the
    * standard nodes (null, zero, full, random, urandom, tty, ptmx, pts);
-   * these rules are applied after that, in order (owned).  Enforced with
-   * the v1 devices controller; not enforced on cgroup v2. */
+   * these rules are applied after that, in order: a later rule wins
+   * (owned).  Enforced by the devices controller on v1 and hybrid, by a
+   * BPF device program on v2. */
   kube_rt_device_rule_t *device_rules;
   size_t n_device_rules;
 } kube_rt_resources_t;

@@ -107,7 +107,7 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
     return kube_error_wrap(err, "linux.resources.cpu.mems");
   if (r->pids_limit > 0 && write_i64(dir, "pids.max", r->pids_limit, err) < 0)
     return kube_error_wrap(err, "linux.resources.pids.limit");
-  return 0;
+  return cg_bpf_devices_attach(h->unified_fd, r, err);
 }
 
 static int v2_destroy(const struct cg_layout *l, const char *path,

@@ -83,6 +83,9 @@ int cg_handle_open(struct cg_handle *h, kube_error_t *err);
 /* Child-safe: write pid into every hierarchy's cgroup.procs. */
 int cg_handle_enter(const struct cg_handle *h, pid_t pid);
 /* Helpers shared by the backends. */
+/* Attach the device-access BPF program (cgroup v2). */
+int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
+                          kube_error_t *err);
 int cg_write(const char *dir, const char *file, const char *value,
              kube_error_t *err);
 int cg_read(const char *dir, const char *file, char *buf, size_t len);

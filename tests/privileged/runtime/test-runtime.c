@@ -786,6 +786,24 @@ static int mode_child(const char *mode) {
   CHECK(strcmp(kube_runtime_cgroup_mode(rt), mode) == 0, "detected %s",
         kube_runtime_cgroup_mode(rt));
   cg_mode = mode;
+  /* device access is limited in every mode (v2: a BPF device program) */
+  kube_container_config_t *d = config_sh("dev", "mknod /dev/xda b 8 0 && "
+                                                "{ head -c 1 /dev/xda >/dev/null 2>&1 && "
+                                                "echo dev-readable || echo dev-blocked; }; "
+                                                "head -c 1 /dev/zero 2>/dev/null | wc -c; "
+                                                "head -c 1 /dev/full | wc -c");
+  /* a config rule on top of the defaults: /dev/zero (c 1:5) denied */
+  d->resources.device_rules = calloc(1, sizeof *d->resources.device_rules);
+  d->resources.device_rules[0] = (kube_rt_device_rule_t){false, 'c', 1, 5, "rwm"};
+  d->resources.n_device_rules = 1;
+  char *dout = NULL;
+  kube_container_exit_t dex;
+  int drc = run_capture(rt, "dev", d, &dout, &dex, &err);
+  kube_container_config_free(d);
+  CHECK_OK(drc, &err);
+  fprintf(stderr, "  %s devices: %s", mode, dout);
+  CHECK(strstr(dout, "dev-blocked\n0\n1\n"), "device rules in %s", mode);
+  free(dout);
   kube_container_config_t *c = config_sh(mode, "sleep 30");
   bool v1 = strcmp(mode, "v1") == 0;
   if (v1) {
