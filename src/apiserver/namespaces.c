@@ -407,8 +407,15 @@ static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
   kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
   if (rec) {
     json_object *o = record_to_tree(rec, NULL);
-    if (o && tree_str(o, "metadata.deletionTimestamp") && !has_finalizers(o))
+    if (o && tree_str(o, "metadata.deletionTimestamp") && !has_finalizers(o)) {
+      /* No node agent confirmed the stop in time: say so, then delete. */
+      const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
+      if (podk && str_has_prefix(g->key, "/registry/core/pods/"))
+        event_record(srv, o, podk, "Warning", "GracePeriodExpired",
+                     "the grace period ended without a node agent "
+                     "confirming the stop; the pod object was deleted");
       internal_delete(srv, g->key, rec->mod_revision);
+    }
     if (o)
       json_object_put(o);
     kube_store_record_unref(rec);

@@ -322,11 +322,7 @@ static void handle_binding(struct req *r) {
   json_object_object_add(c, "status", json_object_new_string("True"));
   json_object_object_add(c, "lastProbeTime", NULL);
   json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
-  char msg[512];
-  snprintf(msg, sizeof msg, "Successfully assigned %s/%s to %s",
-           r->rt.ns ? r->rt.ns : "", r->rt.name, node);
-  if (!dry_run(r))
-    event_record(r->srv, pod, k, "Normal", "Scheduled", msg);
+  /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;
   r->no_update_rules = true;

@@ -415,10 +415,18 @@ def test_subresources(k, t):
     r = k.request("POST", PODS + "/bindme/binding",
                   {"target": {"kind": "Node", "name": "n2"}})
     t.check(r.status == 409, "second binding 409", r)
+    uid = p["metadata"]["uid"]
+    for name, objname in (("e1", "bindme"), ("e2", "other")):
+        k.request("POST", "/api/v1/namespaces/default/events",
+                  {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                   "involvedObject": {"kind": "Pod", "namespace": "default",
+                                      "name": objname, "uid": uid},
+                   "reason": "Tested", "message": "m", "type": "Normal"})
     ev = k.request("GET", "/api/v1/namespaces/default/events?fieldSelector="
-                   "involvedObject.name%3Dbindme,involvedObject.namespace%3Ddefault")
-    reasons = [e["reason"] for e in ev.json()["items"]]
-    t.check("Scheduled" in reasons, "Scheduled event by field selector", reasons)
+                   "involvedObject.name%3Dbindme,involvedObject.namespace%3Ddefault,"
+                   "involvedObject.uid%3D" + uid)
+    names = [e["metadata"]["name"] for e in ev.json()["items"]]
+    t.check(names == ["e1"], "events by involvedObject field selector", names)
     r = k.request("GET", PODS + "/bindme/log")
     t.check(r.status >= 400 and r.json()["kind"] == "Status", "log answers Status", r)
     r = k.request("GET", PODS + "/l1/log")
@@ -479,7 +487,7 @@ def test_server_side_apply(k, t):
 
 
 def test_graceful_delete(k, t):
-    k.request("POST", PODS, pod("grace", node="n1", terminationGracePeriodSeconds=1))
+    k.request("POST", PODS, pod("grace", node="n1", terminationGracePeriodSeconds=2))
     r = k.request("DELETE", PODS + "/grace")
     t.check(r.status == 200 and r.json()["metadata"].get("deletionTimestamp"),
             "graceful delete sets deletionTimestamp", r)
@@ -490,11 +498,15 @@ def test_graceful_delete(k, t):
     r = k.request("PUT", PODS + "/grace/status", cur)
     t.check(r.status == 200 and k.request("GET", PODS + "/grace").status == 200,
             "status update during grace keeps the pod", r)
-    deadline = time.time() + 5
+    deadline = time.time() + 8
     while time.time() < deadline and k.request("GET", PODS + "/grace").status == 200:
         time.sleep(0.1)
     t.check(k.request("GET", PODS + "/grace").status == 404,
             "deleted after the grace period")
+    ev = k.request("GET", "/api/v1/namespaces/default/events?fieldSelector="
+                   "involvedObject.name%3Dgrace")
+    t.check([e["reason"] for e in ev.json()["items"]] == ["GracePeriodExpired"],
+            "GracePeriodExpired event", ev)
     # finalizers
     p = pod("fin")
     p["metadata"]["finalizers"] = ["example.com/x"]
