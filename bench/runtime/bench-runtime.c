@@ -29,12 +29,15 @@
 #include <libkube/runtime.h>
 
 enum { RT_LIBKUBE_CLI = 0, RT_CRUN, RT_RUNC, RT_LIBKUBE_LIB, RT__COUNT };
-static const char *const rt_names[RT__COUNT] = {"libkube", "crun", "runc", "libkube-lib"};
+static const char *const rt_names[RT__COUNT] = {"libkube", "crun", "runc",
+                                                "libkube-lib"};
 
 static char tmpdir[256];
 static char bundle[512];
 
-static int64_t now_ns(void) { return kube_time_mono_ns(); }
+static int64_t now_ns(void) {
+  return kube_time_mono_ns();
+}
 
 /* fork+exec argv with stdio on /dev/null; returns elapsed ns or -1. */
 static int64_t time_exec(char *const argv[]) {
@@ -60,7 +63,8 @@ static int64_t time_exec(char *const argv[]) {
 
 /* The crun helper: lives in a private mount namespace without the cgroup2
  * mount; reads an id per request on `req`, answers the elapsed ns. */
-static pid_t crun_helper(const char *crun, const char *root, int *req_w, int *resp_r) {
+static pid_t crun_helper(const char *crun, const char *root, int *req_w,
+                         int *resp_r) {
   int req[2], resp[2];
   if (pipe(req) < 0 || pipe(resp) < 0)
     return -1;
@@ -70,15 +74,17 @@ static pid_t crun_helper(const char *crun, const char *root, int *req_w, int *re
   if (pid == 0) {
     close(req[1]);
     close(resp[0]);
-    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
       _exit(1);
-    umount2("/sys/fs/cgroup/unified", MNT_DETACH); /* absent on pure v1/v2: fine */
+    umount2("/sys/fs/cgroup/unified",
+            MNT_DETACH); /* absent on pure v1/v2: fine */
     char id[64];
     ssize_t n;
     while ((n = read(req[0], id, sizeof id - 1)) > 0) {
       id[n] = 0;
-      char *argv[] = {(char *)crun, "--root", (char *)root, "run", "--bundle", bundle, id,
-                      NULL};
+      char *argv[] = {(char *)crun, "--root", (char *)root, "run",
+                      "--bundle",   bundle,   id,           NULL};
       int64_t dt = time_exec(argv);
       if (write(resp[1], &dt, sizeof dt) != sizeof dt)
         _exit(1);
@@ -116,7 +122,9 @@ static void summarize(int64_t *v, int n, struct result *r) {
   double sum = 0;
   for (int i = 0; i < k; i++)
     sum += (double)v[i];
-  r->median_ms = (k % 2 ? (double)v[k / 2] : ((double)v[k / 2 - 1] + (double)v[k / 2]) / 2) / 1e6;
+  r->median_ms = (k % 2 ? (double)v[k / 2]
+                        : ((double)v[k / 2 - 1] + (double)v[k / 2]) / 2) /
+                 1e6;
   int i95 = (int)ceil(0.95 * k) - 1;
   r->p95_ms = (double)v[i95 < 0 ? 0 : i95] / 1e6;
   r->mean_ms = sum / k / 1e6;
@@ -149,19 +157,29 @@ int main(int argc, char **argv) {
   bool json = false;
   char kube[1100] = "";
   const char *script = NULL;
-  static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
-                                           {"kube", required_argument, NULL, 'k'},
-                                           {"script", required_argument, NULL, 's'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"json", no_argument, NULL, 'j'},
+      {"kube", required_argument, NULL, 'k'},
+      {"script", required_argument, NULL, 's'},
+      {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
     switch (c) {
-    case 'n': n = atoi(optarg); break;
-    case 'j': json = true; break;
-    case 'k': snprintf(kube, sizeof kube, "%s", optarg); break;
-    case 's': script = optarg; break;
+    case 'n':
+      n = atoi(optarg);
+      break;
+    case 'j':
+      json = true;
+      break;
+    case 'k':
+      snprintf(kube, sizeof kube, "%s", optarg);
+      break;
+    case 's':
+      script = optarg;
+      break;
     default:
-      fprintf(stderr, "usage: bench-runtime [-n N] [--json] [--kube PATH] [--script PATH]\n");
+      fprintf(stderr, "usage: bench-runtime [-n N] [--json] [--kube PATH] "
+                      "[--script PATH]\n");
       return 2;
     }
   }
@@ -180,7 +198,8 @@ int main(int argc, char **argv) {
     return 1;
   snprintf(bundle, sizeof bundle, "%s/bundle", tmpdir);
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "CGROUPS_PATH=/libkube-bench/%d sh '%s' '%s' /bin/true",
+  snprintf(cmd, sizeof cmd,
+           "CGROUPS_PATH=/libkube-bench/%d sh '%s' '%s' /bin/true",
            (int)getpid(), script, bundle);
   if (system(cmd) != 0) {
     fprintf(stderr, "bench-runtime: making the bundle failed\n");
@@ -189,7 +208,8 @@ int main(int argc, char **argv) {
   char roots[RT__COUNT][600];
   for (int i = 0; i < RT__COUNT; i++)
     snprintf(roots[i], sizeof roots[i], "%s/state-%s", tmpdir, rt_names[i]);
-  bool avail[RT__COUNT] = {access(kube, X_OK) == 0, have("crun"), have("runc"), true};
+  bool avail[RT__COUNT] = {access(kube, X_OK) == 0, have("crun"), have("runc"),
+                           true};
   int64_t *t[RT__COUNT];
   for (int i = 0; i < RT__COUNT; i++) {
     t[i] = calloc((size_t)n, sizeof(int64_t));
@@ -197,7 +217,9 @@ int main(int argc, char **argv) {
       t[i][k] = -1;
   }
   int crun_req = -1, crun_resp = -1;
-  pid_t helper = avail[RT_CRUN] ? crun_helper("crun", roots[RT_CRUN], &crun_req, &crun_resp) : -1;
+  pid_t helper = avail[RT_CRUN] ? crun_helper("crun", roots[RT_CRUN], &crun_req,
+                                              &crun_resp)
+                                : -1;
   if (helper < 0)
     avail[RT_CRUN] = false;
   kube_error_t err = KUBE_ERROR_INIT;
@@ -210,17 +232,21 @@ int main(int argc, char **argv) {
   /* One warm-up round each (page cache, first cgroup mkdirs). */
   for (int round = -1; round < n; round++) {
     for (int k = 0; k < RT__COUNT; k++) {
-      int which = (k + (round < 0 ? 0 : round)) % RT__COUNT; /* rotate the order */
+      int which =
+          (k + (round < 0 ? 0 : round)) % RT__COUNT; /* rotate the order */
       if (!avail[which])
         continue;
       char id[64];
-      snprintf(id, sizeof id, "b%d-%s-%d", (int)getpid(), rt_names[which], round + 1);
+      snprintf(id, sizeof id, "b%d-%s-%d", (int)getpid(), rt_names[which],
+               round + 1);
       int64_t dt = -1;
       if (which == RT_LIBKUBE_CLI) {
-        char *a[] = {kube, "--root", roots[which], "run", "--bundle", bundle, id, NULL};
+        char *a[] = {kube,       "--root", roots[which], "run",
+                     "--bundle", bundle,   id,           NULL};
         dt = time_exec(a);
       } else if (which == RT_RUNC) {
-        char *a[] = {"runc", "--root", roots[which], "run", "--bundle", bundle, id, NULL};
+        char *a[] = {"runc",     "--root", roots[which], "run",
+                     "--bundle", bundle,   id,           NULL};
         dt = time_exec(a);
       } else if (which == RT_CRUN) {
         if (write(crun_req, id, strlen(id)) != (ssize_t)strlen(id) ||
@@ -230,11 +256,12 @@ int main(int argc, char **argv) {
         kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
         kube_container_exit_t ex;
         int64_t t0 = now_ns();
-        if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) == 0 && ex.exit_code == 0 &&
-            kube_runtime_delete(rt, id, false, &err) == 0)
+        if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) == 0 &&
+            ex.exit_code == 0 && kube_runtime_delete(rt, id, false, &err) == 0)
           dt = now_ns() - t0;
         else {
-          fprintf(stderr, "libkube-lib: %s\n", err.message ? err.message : "exit != 0");
+          fprintf(stderr, "libkube-lib: %s\n",
+                  err.message ? err.message : "exit != 0");
           kube_error_clear(&err);
         }
       }
@@ -255,26 +282,31 @@ int main(int argc, char **argv) {
   printf("runtime bench: %d runs of /bin/true per runtime, create to delete "
          "(memory, cpu and pids limits; cgroups %s)\n",
          n, rt ? kube_runtime_cgroup_mode(rt) : "?");
-  printf("%-12s %8s %8s %8s %8s %6s\n", "runtime", "median", "p95", "mean", "min", "fail");
+  printf("%-12s %8s %8s %8s %8s %6s\n", "runtime", "median", "p95", "mean",
+         "min", "fail");
   for (int i = 0; i < RT__COUNT; i++) {
     if (!r[i].available) {
       printf("%-12s   (not available)\n", rt_names[i]);
       continue;
     }
-    printf("%-12s %6.2fms %6.2fms %6.2fms %6.2fms %6d\n", rt_names[i], r[i].median_ms,
-           r[i].p95_ms, r[i].mean_ms, r[i].min_ms, r[i].failed);
+    printf("%-12s %6.2fms %6.2fms %6.2fms %6.2fms %6d\n", rt_names[i],
+           r[i].median_ms, r[i].p95_ms, r[i].mean_ms, r[i].min_ms, r[i].failed);
   }
   double rc = r[RT_LIBKUBE_CLI].ok && r[RT_CRUN].ok
-                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_CRUN].median_ms : NAN;
+                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_CRUN].median_ms
+                  : NAN;
   double rr = r[RT_LIBKUBE_CLI].ok && r[RT_RUNC].ok
-                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_RUNC].median_ms : NAN;
+                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_RUNC].median_ms
+                  : NAN;
   double lc = r[RT_LIBKUBE_LIB].ok && r[RT_CRUN].ok
-                  ? r[RT_LIBKUBE_LIB].median_ms / r[RT_CRUN].median_ms : NAN;
+                  ? r[RT_LIBKUBE_LIB].median_ms / r[RT_CRUN].median_ms
+                  : NAN;
   printf("ratio libkube/crun (median): %.3f\n", rc);
   printf("ratio libkube/runc (median): %.3f\n", rr);
   printf("ratio libkube-lib/crun (median, in-process): %.3f\n", lc);
   if (json) {
-    printf("{\"n\":%d,\"cgroup_mode\":\"%s\"", n, rt ? kube_runtime_cgroup_mode(rt) : "");
+    printf("{\"n\":%d,\"cgroup_mode\":\"%s\"", n,
+           rt ? kube_runtime_cgroup_mode(rt) : "");
     for (int i = 0; i < RT__COUNT; i++) {
       char key[32];
       snprintf(key, sizeof key, "%s", rt_names[i]);
@@ -282,8 +314,8 @@ int main(int argc, char **argv) {
         if (*p == '-')
           *p = '_';
       if (r[i].ok)
-        printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":%.3f,\"%s_failed\":%d", key,
-               r[i].median_ms, key, r[i].p95_ms, key, r[i].failed);
+        printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":%.3f,\"%s_failed\":%d",
+               key, r[i].median_ms, key, r[i].p95_ms, key, r[i].failed);
       else
         printf(",\"%s_median_ms\":null,\"%s_p95_ms\":null", key, key);
     }
@@ -306,9 +338,11 @@ int main(int argc, char **argv) {
   kube_error_clear(&err);
   /* Leftovers of failed runs, then our cgroup parent and temp dir. */
   snprintf(cmd, sizeof cmd,
-           "for d in /sys/fs/cgroup/*/libkube-bench/%d /sys/fs/cgroup/libkube-bench/%d; do "
+           "for d in /sys/fs/cgroup/*/libkube-bench/%d "
+           "/sys/fs/cgroup/libkube-bench/%d; do "
            "[ -d \"$d\" ] && rmdir \"$d\" 2>/dev/null; done; "
-           "for d in /sys/fs/cgroup/*/libkube-bench /sys/fs/cgroup/libkube-bench; do "
+           "for d in /sys/fs/cgroup/*/libkube-bench "
+           "/sys/fs/cgroup/libkube-bench; do "
            "[ -d \"$d\" ] && rmdir \"$d\" 2>/dev/null; done; rm -rf '%s'",
            (int)getpid(), (int)getpid(), tmpdir);
   if (system(cmd) != 0) {

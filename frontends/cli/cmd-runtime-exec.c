@@ -53,10 +53,14 @@ static void free_strv(char **v) {
 
 int rt_cmd_exec(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"detach", no_argument, NULL, 'd'},       {"env", required_argument, NULL, 'e'},
-      {"cwd", required_argument, NULL, 'w'},    {"user", required_argument, NULL, 'u'},
-      {"process", required_argument, NULL, 'p'}, {"pid-file", required_argument, NULL, 'P'},
-      {"tty", no_argument, NULL, 't'},          {"console-socket", required_argument, NULL, 'c'},
+      {"detach", no_argument, NULL, 'd'},
+      {"env", required_argument, NULL, 'e'},
+      {"cwd", required_argument, NULL, 'w'},
+      {"user", required_argument, NULL, 'u'},
+      {"process", required_argument, NULL, 'p'},
+      {"pid-file", required_argument, NULL, 'P'},
+      {"tty", no_argument, NULL, 't'},
+      {"console-socket", required_argument, NULL, 'c'},
       {NULL, 0, NULL, 0}};
   bool detach = false;
   const char *process = NULL, *pid_file = NULL;
@@ -68,7 +72,9 @@ int rt_cmd_exec(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "+de:w:u:p:t", longopts, NULL)) != -1) {
     switch (c) {
-    case 'd': detach = true; break;
+    case 'd':
+      detach = true;
+      break;
     case 'e': {
       char **n = realloc(env, (n_env + 2) * sizeof *n);
       if (!n)
@@ -78,16 +84,25 @@ int rt_cmd_exec(int argc, char **argv) {
       env[n_env] = NULL;
       break;
     }
-    case 'w': free(cwd); cwd = strdup(optarg); break;
+    case 'w':
+      free(cwd);
+      cwd = strdup(optarg);
+      break;
     case 'u': {
       char *colon = NULL;
       uid = strtol(optarg, &colon, 10);
       gid = colon && *colon == ':' ? strtol(colon + 1, NULL, 10) : 0;
       break;
     }
-    case 'p': process = optarg; break;
-    case 'P': pid_file = optarg; break;
-    case 't': case 'c': break;
+    case 'p':
+      process = optarg;
+      break;
+    case 'P':
+      pid_file = optarg;
+      break;
+    case 't':
+    case 'c':
+      break;
     default:
       fprintf(stderr, "usage: kube runtime exec [options] ID CMD...\n");
       goto out;
@@ -121,14 +136,15 @@ int rt_cmd_exec(int argc, char **argv) {
   kube_runtime_t *rt = rt_open();
   if (!rt)
     goto out;
-  kube_exec_options_t o = {.struct_size = sizeof o,
-                           .args = args,
-                           .env = env,
-                           .cwd = cwd,
-                           .set_user = uid >= 0,
-                           .uid = uid >= 0 ? (uid_t)uid : 0,
-                           .gid = gid >= 0 ? (gid_t)gid : 0,
-                           .io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, NULL}};
+  kube_exec_options_t o = {
+      .struct_size = sizeof o,
+      .args = args,
+      .env = env,
+      .cwd = cwd,
+      .set_user = uid >= 0,
+      .uid = uid >= 0 ? (uid_t)uid : 0,
+      .gid = gid >= 0 ? (gid_t)gid : 0,
+      .io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, NULL}};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_exit_t ex;
   pid_t pid = 0;
@@ -153,9 +169,10 @@ out:
 }
 
 int rt_cmd_spec(int argc, char **argv) {
-  static const struct option longopts[] = {{"bundle", required_argument, NULL, 'b'},
-                                           {"rootless", no_argument, NULL, 'r'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"bundle", required_argument, NULL, 'b'},
+      {"rootless", no_argument, NULL, 'r'},
+      {NULL, 0, NULL, 0}};
   const char *bundle = ".";
   int c;
   optind = 1;
@@ -182,7 +199,9 @@ int rt_cmd_spec(int argc, char **argv) {
   }
   size_t len = strlen(json);
   ssize_t w = write(fd, json, len);
-  int rc = (w == (ssize_t)len && write(fd, "\n", 1) == 1) ? 0 : cli_fail("write %s: %m", path);
+  int rc = (w == (ssize_t)len && write(fd, "\n", 1) == 1)
+               ? 0
+               : cli_fail("write %s: %m", path);
   close(fd);
   free(json);
   return rc;

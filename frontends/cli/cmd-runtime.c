@@ -61,7 +61,8 @@ struct create_opts {
   bool detach;
 };
 
-static int parse_create(int argc, char **argv, struct create_opts *o, const char **id) {
+static int parse_create(int argc, char **argv, struct create_opts *o,
+                        const char **id) {
   static const struct option longopts[] = {
       {"bundle", required_argument, NULL, 'b'},
       {"pid-file", required_argument, NULL, 'p'},
@@ -77,12 +78,26 @@ static int parse_create(int argc, char **argv, struct create_opts *o, const char
   optind = 1;
   while ((c = getopt_long(argc, argv, "+b:dp:", longopts, NULL)) != -1) {
     switch (c) {
-    case 'b': o->bundle = optarg; break;
-    case 'p': o->pid_file = optarg; break;
-    case 'd': o->detach = true; break;
-    case 'l': o->log_path = optarg; break;
-    case 'c': case 'N': case 'K': case 'F': case 'k': break;
-    default: return -1;
+    case 'b':
+      o->bundle = optarg;
+      break;
+    case 'p':
+      o->pid_file = optarg;
+      break;
+    case 'd':
+      o->detach = true;
+      break;
+    case 'l':
+      o->log_path = optarg;
+      break;
+    case 'c':
+    case 'N':
+    case 'K':
+    case 'F':
+    case 'k':
+      break;
+    default:
+      return -1;
     }
   }
   if (optind != argc - 1)
@@ -147,7 +162,8 @@ static int do_create(int argc, char **argv, bool run) {
     return 1;
   }
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *cfg = kube_container_config_load(o.bundle ? o.bundle : ".", &err);
+  kube_container_config_t *cfg =
+      kube_container_config_load(o.bundle ? o.bundle : ".", &err);
   if (!cfg)
     return rt_fail_err(&err);
   kube_runtime_t *rt = rt_open();
@@ -155,7 +171,8 @@ static int do_create(int argc, char **argv, bool run) {
     kube_container_config_free(cfg);
     return 1;
   }
-  kube_container_io_t io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, o.log_path};
+  kube_container_io_t io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
+                            o.log_path};
   int rc = 0;
   if (!run) {
     if (kube_runtime_create(rt, id, cfg, &io, &err) < 0)
@@ -167,12 +184,14 @@ static int do_create(int argc, char **argv, bool run) {
     kube_container_exit_t ex;
     /* Foreground: signals for us go to the container's init, as runc
      * forwards them. */
-    snprintf(fwd_state_path, sizeof fwd_state_path, "%s/%s/state", kube_runtime_root(rt), id);
+    snprintf(fwd_state_path, sizeof fwd_state_path, "%s/%s/state",
+             kube_runtime_root(rt), id);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = forward_signal;
     sa.sa_flags = SA_RESTART;
-    static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    static const int fwd[] = {SIGINT,  SIGTERM, SIGHUP,
+                              SIGQUIT, SIGUSR1, SIGUSR2};
     for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
       sigaction(fwd[i], &sa, NULL);
     if (!o.pid_file && !o.log_path) {
@@ -238,10 +257,12 @@ static void print_state_json(const kube_rt_state_t *st) {
   kube_time_format_micro(&st->created, created, sizeof created);
   kube_strbuf_append(&sb, "{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": ");
   kube_strbuf_append_json_string(&sb, st->id);
-  kube_strbuf_printf(&sb, ",\n  \"pid\": %d,\n  \"status\": \"%s\",\n  \"bundle\": ",
+  kube_strbuf_printf(&sb,
+                     ",\n  \"pid\": %d,\n  \"status\": \"%s\",\n  \"bundle\": ",
                      (int)st->pid, kube_rt_status_string(st->status));
   kube_strbuf_append_json_string(&sb, st->bundle ? st->bundle : "");
-  kube_strbuf_printf(&sb, ",\n  \"rootfs\": \"\",\n  \"created\": \"%s\"", created);
+  kube_strbuf_printf(&sb, ",\n  \"rootfs\": \"\",\n  \"created\": \"%s\"",
+                     created);
   if (st->status == KUBE_RT_STOPPED)
     kube_strbuf_printf(&sb, ",\n  \"exitCode\": %d,\n  \"reason\": \"%s\"",
                        st->exit.exit_code, st->exit.reason);
@@ -275,9 +296,10 @@ static int parse_signal(const char *s) {
   static const struct {
     const char *name;
     int sig;
-  } t[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-           {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP},
-           {"CONT", SIGCONT}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}, {"CHLD", SIGCHLD}};
+  } t[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},
+           {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+           {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT},
+           {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}, {"CHLD", SIGCHLD}};
   char *end;
   long n = strtol(s, &end, 10);
   if (*s && !*end)
@@ -315,7 +337,8 @@ static int do_kill(int argc, char **argv) {
   if (!rt)
     return 1;
   kube_error_t err = KUBE_ERROR_INIT;
-  int rc = kube_runtime_kill(rt, id, sig, all, &err) < 0 ? rt_fail_err(&err) : 0;
+  int rc =
+      kube_runtime_kill(rt, id, sig, all, &err) < 0 ? rt_fail_err(&err) : 0;
   kube_runtime_free(rt);
   return rc;
 }
@@ -341,15 +364,18 @@ static int do_delete(int argc, char **argv) {
   if (!rt)
     return 1;
   kube_error_t err = KUBE_ERROR_INIT;
-  int rc = kube_runtime_delete(rt, argv[optind], force, &err) < 0 ? rt_fail_err(&err) : 0;
+  int rc = kube_runtime_delete(rt, argv[optind], force, &err) < 0
+               ? rt_fail_err(&err)
+               : 0;
   kube_runtime_free(rt);
   return rc;
 }
 
 static int do_list(int argc, char **argv) {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
-                                           {"quiet", no_argument, NULL, 'q'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"format", required_argument, NULL, 'f'},
+      {"quiet", no_argument, NULL, 'q'},
+      {NULL, 0, NULL, 0}};
   const char *format = "table";
   bool quiet = false;
   int c;
@@ -378,7 +404,8 @@ static int do_list(int argc, char **argv) {
   if (json)
     printf("[");
   else if (!quiet)
-    printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+    printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+           "CREATED");
   for (size_t i = 0; i < n; i++) {
     kube_rt_state_t st;
     if (quiet) {
@@ -390,8 +417,8 @@ static int do_list(int argc, char **argv) {
         kube_strbuf_t sb = KUBE_STRBUF_INIT;
         kube_strbuf_append(&sb, i ? ",{\"id\":" : "{\"id\":");
         kube_strbuf_append_json_string(&sb, st.id);
-        kube_strbuf_printf(&sb, ",\"pid\":%d,\"status\":\"%s\",\"bundle\":", (int)st.pid,
-                           kube_rt_status_string(st.status));
+        kube_strbuf_printf(&sb, ",\"pid\":%d,\"status\":\"%s\",\"bundle\":",
+                           (int)st.pid, kube_rt_status_string(st.status));
         kube_strbuf_append_json_string(&sb, st.bundle ? st.bundle : "");
         kube_strbuf_printf(&sb, ",\"created\":\"%s\"}", created);
         if (sb.data)
@@ -423,7 +450,8 @@ static int do_freeze(int argc, char **argv, bool pause) {
   if (!rt)
     return 1;
   kube_error_t err = KUBE_ERROR_INIT;
-  int r = pause ? kube_runtime_pause(rt, id, &err) : kube_runtime_resume(rt, id, &err);
+  int r = pause ? kube_runtime_pause(rt, id, &err)
+                : kube_runtime_resume(rt, id, &err);
   int rc = r < 0 ? rt_fail_err(&err) : 0;
   kube_runtime_free(rt);
   return rc;
@@ -444,11 +472,24 @@ int cmd_runtime(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
     switch (c) {
-    case 'r': rt_global.root = optarg; break;
-    case 'd': kube_log_set_level(KUBE_LOG_DEBUG); break;
-    case 'l': case 'f': case 's': case 'R': case 'c': break;
-    case 'h': usage(); return 0;
-    default: usage(); return 1;
+    case 'r':
+      rt_global.root = optarg;
+      break;
+    case 'd':
+      kube_log_set_level(KUBE_LOG_DEBUG);
+      break;
+    case 'l':
+    case 'f':
+    case 's':
+    case 'R':
+    case 'c':
+      break;
+    case 'h':
+      usage();
+      return 0;
+    default:
+      usage();
+      return 1;
     }
   }
   if (optind >= argc) {

@@ -114,14 +114,14 @@ typedef struct kube_seccomp_rule {
   char **names; /* syscall names (owned); unknown names are skipped */
   size_t n_names;
   kube_seccomp_action_t action;
-  int errno_ret; /* for KUBE_SECCOMP_ERRNO; 0 means EPERM */
+  int errno_ret;            /* for KUBE_SECCOMP_ERRNO; 0 means EPERM */
   kube_seccomp_arg_t *args; /* owned */
   size_t n_args;
 } kube_seccomp_rule_t;
 
 typedef struct kube_seccomp {
   kube_seccomp_action_t default_action;
-  int default_errno; /* 0 means EPERM */
+  int default_errno;          /* 0 means EPERM */
   kube_seccomp_rule_t *rules; /* owned */
   size_t n_rules;
 } kube_seccomp_t;
@@ -129,22 +129,22 @@ typedef struct kube_seccomp {
 /* One linux.resources.devices rule (device cgroup). */
 typedef struct kube_rt_device_rule {
   bool allow;
-  char type;     /* 'a', 'c' or 'b' */
-  int64_t major; /* -1: any */
-  int64_t minor; /* -1: any */
+  char type;      /* 'a', 'c' or 'b' */
+  int64_t major;  /* -1: any */
+  int64_t minor;  /* -1: any */
   char access[4]; /* subset of "rwm" */
 } kube_rt_device_rule_t;
 
 /* Resource limits; a value of -1 (or NULL) means "not set". */
 typedef struct kube_rt_resources {
-  int64_t memory_limit;      /* bytes */
-  int64_t memory_swap;       /* bytes (memory+swap), -1 unset */
-  int64_t cpu_shares;        /* v1 shares (2..262144); mapped to weight on v2 */
-  int64_t cpu_quota;         /* microseconds per period; -1 unset */
-  int64_t cpu_period;        /* microseconds; -1 unset (100000) */
-  int64_t pids_limit;        /* max tasks; -1 unset */
-  char *cpuset_cpus;         /* "0-1" (owned) */
-  char *cpuset_mems;         /* "0" (owned) */
+  int64_t memory_limit; /* bytes */
+  int64_t memory_swap;  /* bytes (memory+swap), -1 unset */
+  int64_t cpu_shares;   /* v1 shares (2..262144); mapped to weight on v2 */
+  int64_t cpu_quota;    /* microseconds per period; -1 unset */
+  int64_t cpu_period;   /* microseconds; -1 unset (100000) */
+  int64_t pids_limit;   /* max tasks; -1 unset */
+  char *cpuset_cpus;    /* "0-1" (owned) */
+  char *cpuset_mems;    /* "0" (owned) */
   /* Device access: every container starts from "deny all" plus the
    * standard nodes (null, zero, full, random, urandom, tty, ptmx, pts);
    * these rules are applied after that, in order: a later rule wins
@@ -253,10 +253,10 @@ const char *kube_rt_status_string(kube_rt_status_t s);
 
 /* How a container ended. */
 typedef struct kube_container_exit {
-  int exit_code;     /* WEXITSTATUS, or 128 + signal */
-  int signal;        /* terminating signal, 0 if it exited */
-  bool oom_killed;   /* the kernel OOM killer fired in its cgroup */
-  char reason[32];   /* "Completed", "Error", "OOMKilled", "Unknown" */
+  int exit_code;   /* WEXITSTATUS, or 128 + signal */
+  int signal;      /* terminating signal, 0 if it exited */
+  bool oom_killed; /* the kernel OOM killer fired in its cgroup */
+  char reason[32]; /* "Completed", "Error", "OOMKilled", "Unknown" */
   struct timespec finished_at;
 } kube_container_exit_t;
 
@@ -264,9 +264,9 @@ typedef struct kube_rt_state {
   char *id;     /* owned */
   char *bundle; /* owned, may be NULL */
   kube_rt_status_t status;
-  pid_t pid;    /* init pid in the caller's pid namespace; 0 when stopped */
+  pid_t pid; /* init pid in the caller's pid namespace; 0 when stopped */
   struct timespec created;
-  bool exited;  /* `exit` valid (status STOPPED and the exit was recorded) */
+  bool exited; /* `exit` valid (status STOPPED and the exit was recorded) */
   kube_container_exit_t exit;
   char *cgroup_path; /* owned */
 } kube_rt_state_t;
@@ -284,7 +284,8 @@ typedef struct kube_container_io {
   const char *log_path; /* borrowed */
 } kube_container_io_t;
 
-#define KUBE_CONTAINER_IO_NULL {-1, -1, -1, NULL}
+#define KUBE_CONTAINER_IO_NULL                                                 \
+  { -1, -1, -1, NULL }
 
 /* Open a runtime on state_root (borrowed; NULL for /run/libkube/runtime),
  * creating the directory if needed.  Owned: kube_runtime_free(). */
@@ -324,13 +325,14 @@ int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
 int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
                         kube_error_t *err);
 /* Fill *out (cleared with kube_rt_state_clear()). */
-int kube_runtime_state(kube_runtime_t *rt, const char *id,
-                       kube_rt_state_t *out, kube_error_t *err);
+int kube_runtime_state(kube_runtime_t *rt, const char *id, kube_rt_state_t *out,
+                       kube_error_t *err);
 /* The container ids (owned NULL-terminated array; free each and the array). */
 int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
                       kube_error_t *err);
 /* Block until the container exits (timeout_ms < 0: forever) and fill *out.
- * Works for containers other processes created.  Timeout: KUBE_REASON_TIMEOUT. */
+ * Works for containers other processes created.  Timeout: KUBE_REASON_TIMEOUT.
+ */
 int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
                       kube_container_exit_t *out, kube_error_t *err);
 
@@ -364,8 +366,8 @@ int kube_runtime_resume(kube_runtime_t *rt, const char *id, kube_error_t *err);
 /* A process to run inside a running container. */
 typedef struct kube_exec_options {
   size_t struct_size;
-  char **args; /* NULL-terminated (borrowed) */
-  char **env;  /* NULL-terminated, NULL: the container's env (borrowed) */
+  char **args;     /* NULL-terminated (borrowed) */
+  char **env;      /* NULL-terminated, NULL: the container's env (borrowed) */
   const char *cwd; /* NULL: the container's cwd */
   bool set_user;   /* use uid/gid below instead of the container's user */
   uid_t uid;

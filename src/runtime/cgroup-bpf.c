@@ -15,17 +15,21 @@
 
 /* The default allow list, the same as the v1 devices rules. */
 static const kube_rt_device_rule_t default_rules[] = {
-    {true, 'c', -1, -1, "m"},   {true, 'b', -1, -1, "m"},   {true, 'c', 1, 3, "rwm"},
-    {true, 'c', 1, 5, "rwm"},   {true, 'c', 1, 7, "rwm"},   {true, 'c', 1, 8, "rwm"},
-    {true, 'c', 1, 9, "rwm"},   {true, 'c', 5, 0, "rwm"},   {true, 'c', 5, 1, "rwm"},
-    {true, 'c', 5, 2, "rwm"},   {true, 'c', 136, -1, "rwm"}, {true, 'c', 10, 200, "rwm"},
+    {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"},
+    {true, 'c', 1, 3, "rwm"},    {true, 'c', 1, 5, "rwm"},
+    {true, 'c', 1, 7, "rwm"},    {true, 'c', 1, 8, "rwm"},
+    {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 5, 1, "rwm"},    {true, 'c', 5, 2, "rwm"},
+    {true, 'c', 136, -1, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 
 static int access_bits(const char *a) {
   int m = 0;
   for (; *a; a++)
-    m |= *a == 'm' ? BPF_DEVCG_ACC_MKNOD : *a == 'r' ? BPF_DEVCG_ACC_READ
-                                                       : *a == 'w' ? BPF_DEVCG_ACC_WRITE : 0;
+    m |= *a == 'm'   ? BPF_DEVCG_ACC_MKNOD
+         : *a == 'r' ? BPF_DEVCG_ACC_READ
+         : *a == 'w' ? BPF_DEVCG_ACC_WRITE
+                     : 0;
   return m;
 }
 
@@ -33,9 +37,11 @@ static int access_bits(const char *a) {
 static size_t emit_rule(struct bpf_insn *p, const kube_rt_device_rule_t *r) {
   size_t n = 0;
   int acc = access_bits(r->access);
-  bool all_access = acc == (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE);
+  bool all_access =
+      acc == (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE);
   /* block size: computed first so the "skip" jumps know their distance */
-  size_t size = 2 + (r->type != 'a') + (all_access ? 0 : 3) + (r->major >= 0) + (r->minor >= 0);
+  size_t size = 2 + (r->type != 'a') + (all_access ? 0 : 3) + (r->major >= 0) +
+                (r->minor >= 0);
   size_t left = size;
 #define SKIP() ((short)(left - 1))
   if (r->type != 'a') {
@@ -98,7 +104,8 @@ int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
   free(prog);
   if (fd < 0)
     return kube_error_set(err, KUBE_REASON_INTERNAL, e,
-                          "linux.resources.devices: load the device filter: %s", strerror(e));
+                          "linux.resources.devices: load the device filter: %s",
+                          strerror(e));
   memset(&attr, 0, sizeof attr);
   attr.target_fd = (uint32_t)cgroup_fd;
   attr.attach_bpf_fd = (uint32_t)fd;
@@ -108,8 +115,8 @@ int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
   e = errno;
   close(fd); /* the attachment keeps the program */
   if (r < 0)
-    return kube_error_set(err, KUBE_REASON_INTERNAL, e,
-                          "linux.resources.devices: attach the device filter: %s",
-                          strerror(e));
+    return kube_error_set(
+        err, KUBE_REASON_INTERNAL, e,
+        "linux.resources.devices: attach the device filter: %s", strerror(e));
   return 0;
 }

@@ -7,8 +7,8 @@
 #include "runtime/internal.h"
 
 /* Directory of `path` in the hierarchy holding controller `ctrl`. */
-static bool v1_dir(const struct cg_layout *l, const char *ctrl, const char *path,
-                   char *buf, size_t len) {
+static bool v1_dir(const struct cg_layout *l, const char *ctrl,
+                   const char *path, char *buf, size_t len) {
   for (size_t i = 0; i < l->n_v1; i++) {
     const char *name = l->v1[i].name;
     size_t cl = strlen(ctrl);
@@ -36,7 +36,8 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
     if (cg_mkdir_p(l->v1[i].mount, h->path, cpuset, err) < 0)
       return -1;
     char procs[512];
-    snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount, h->path);
+    snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount,
+             h->path);
     h->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC);
     if (h->procs_fd[i] < 0)
       return kube_make_error(err, errno, "open %s: %s", procs, strerror(errno));
@@ -50,7 +51,8 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
        * container is OOM-killed at its limit instead of swapping. */
       int64_t sw = r->memory_swap > 0 ? r->memory_swap : r->memory_limit;
       char probe[8];
-      if (cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >= 0 &&
+      if (cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >=
+              0 &&
           write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
         return kube_error_wrap(err, "linux.resources.memory.swap");
     }
@@ -59,11 +61,14 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
                           "linux.resources.memory: no memory controller");
   }
   if (v1_dir(l, "cpu", h->path, dir, sizeof dir)) {
-    if (r->cpu_shares > 0 && write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
+    if (r->cpu_shares > 0 &&
+        write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
-    if (r->cpu_period > 0 && write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
+    if (r->cpu_period > 0 &&
+        write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.period");
-    if (r->cpu_quota > 0 && write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
+    if (r->cpu_quota > 0 &&
+        write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.quota");
   }
   if (v1_dir(l, "cpuset", h->path, dir, sizeof dir)) {
@@ -76,9 +81,9 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
     /* Docker's default: nothing but the standard nodes; mknod is allowed
      * (m) so images can carry nodes, using them is not. */
     static const char *const allowed[] = {
-        "c *:* m",    "b *:* m",    "c 1:3 rwm", "c 1:5 rwm",  "c 1:7 rwm",
-        "c 1:8 rwm",  "c 1:9 rwm",  "c 5:0 rwm", "c 5:1 rwm",  "c 5:2 rwm",
-        "c 136:* rwm", "c 10:200 rwm"};
+        "c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:5 rwm",
+        "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",   "c 5:0 rwm",
+        "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
     if (cg_write(dir, "devices.deny", "a", err) < 0)
       return kube_error_wrap(err, "linux.resources.devices");
     for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
@@ -94,8 +99,10 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
       if (d->type == 'a')
         snprintf(rule, sizeof rule, "a");
       else
-        snprintf(rule, sizeof rule, "%c %s:%s %s", d->type, maj, min, d->access);
-      if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, err) < 0)
+        snprintf(rule, sizeof rule, "%c %s:%s %s", d->type, maj, min,
+                 d->access);
+      if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule,
+                   err) < 0)
         return kube_error_wrap(err, "linux.resources.devices[%zu]", i);
     }
   }
@@ -169,13 +176,15 @@ static int v1_freeze(const struct cg_layout *l, const char *path, bool frozen,
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
   }
-  return kube_error_set(err, KUBE_REASON_TIMEOUT, 0, "freezer did not reach %s", want);
+  return kube_error_set(err, KUBE_REASON_TIMEOUT, 0, "freezer did not reach %s",
+                        want);
 }
 
 static bool v1_frozen(const struct cg_layout *l, const char *path) {
   char dir[512], buf[32];
   return v1_dir(l, "freezer", path, dir, sizeof dir) &&
-         cg_read(dir, "freezer.state", buf, sizeof buf) > 0 && !streq(buf, "THAWED");
+         cg_read(dir, "freezer.state", buf, sizeof buf) > 0 &&
+         !streq(buf, "THAWED");
 }
 
 static char *v1_procs_file(const struct cg_layout *l, const char *path) {

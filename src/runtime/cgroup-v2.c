@@ -49,7 +49,8 @@ static int v2_enable_controllers(const char *root, const char *path,
     const char *slash = strchr(p, '/');
     if (!slash)
       break;
-    n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)(slash - p), p);
+    n +=
+        snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)(slash - p), p);
     p = slash + 1;
   }
   (void)err;
@@ -65,16 +66,19 @@ static int unified_open(struct cg_handle *h, kube_error_t *err) {
   h->unified_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (h->unified_fd < 0)
     return kube_make_error(err, errno, "open %s: %s", dir, strerror(errno));
-  h->unified_procs_fd = openat(h->unified_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  h->unified_procs_fd =
+      openat(h->unified_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
   if (h->unified_procs_fd < 0)
-    return kube_make_error(err, errno, "open %s/cgroup.procs: %s", dir, strerror(errno));
+    return kube_make_error(err, errno, "open %s/cgroup.procs: %s", dir,
+                           strerror(errno));
   return 0;
 }
 
 static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
                      kube_error_t *err) {
   const struct cg_layout *l = h->layout;
-  if (v2_enable_controllers(l->unified, h->path, err) < 0 || unified_open(h, err) < 0)
+  if (v2_enable_controllers(l->unified, h->path, err) < 0 ||
+      unified_open(h, err) < 0)
     return -1;
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, h->path);

@@ -17,9 +17,9 @@
 #define CG_ROOT "/sys/fs/cgroup"
 
 static const char *const known_v1[] = {
-    "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio",
-    "devices", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc",
-    NULL};
+    "cpu",        "cpuacct", "cpuset",  "memory",  "pids",
+    "freezer",    "blkio",   "devices", "net_cls", "net_prio",
+    "perf_event", "hugetlb", "rdma",    "misc",    NULL};
 
 static bool is_known_v1(const char *dirname) {
   /* "cpu,cpuacct" counts when each part is known. */
@@ -43,7 +43,8 @@ int cg_detect(struct cg_layout *l, kube_error_t *err) {
   memset(l, 0, sizeof *l);
   struct statfs sfs;
   if (statfs(CG_ROOT, &sfs) < 0)
-    return kube_make_error(err, errno, "statfs %s: %s", CG_ROOT, strerror(errno));
+    return kube_make_error(err, errno, "statfs %s: %s", CG_ROOT,
+                           strerror(errno));
   if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
     l->mode = CG_MODE_V2;
     snprintf(l->unified, sizeof l->unified, "%s", CG_ROOT);
@@ -53,13 +54,16 @@ int cg_detect(struct cg_layout *l, kube_error_t *err) {
     return kube_make_error(err, 0, "%s is neither cgroup2 nor tmpfs", CG_ROOT);
   DIR *d = opendir(CG_ROOT);
   if (!d)
-    return kube_make_error(err, errno, "opendir %s: %s", CG_ROOT, strerror(errno));
+    return kube_make_error(err, errno, "opendir %s: %s", CG_ROOT,
+                           strerror(errno));
   struct dirent *de;
   while ((de = readdir(d))) {
-    if (de->d_name[0] == '.' || de->d_type == DT_LNK || strlen(de->d_name) >= 32)
+    if (de->d_name[0] == '.' || de->d_type == DT_LNK ||
+        strlen(de->d_name) >= 32)
       continue;
     char path[128];
-    if (snprintf(path, sizeof path, "%s/%s", CG_ROOT, de->d_name) >= (int)sizeof path ||
+    if (snprintf(path, sizeof path, "%s/%s", CG_ROOT, de->d_name) >=
+            (int)sizeof path ||
         statfs(path, &sfs) < 0)
       continue;
     if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -73,16 +77,20 @@ int cg_detect(struct cg_layout *l, kube_error_t *err) {
   }
   closedir(d);
   if (l->n_v1 == 0)
-    return kube_make_error(err, 0, "no cgroup hierarchy found under %s", CG_ROOT);
+    return kube_make_error(err, 0, "no cgroup hierarchy found under %s",
+                           CG_ROOT);
   l->mode = l->unified[0] ? CG_MODE_HYBRID : CG_MODE_V1;
   return 0;
 }
 
 const struct cgroup_ops *cg_ops_for(const struct cg_layout *l) {
   switch (l->mode) {
-  case CG_MODE_V1: return &cgroup_ops_v1;
-  case CG_MODE_V2: return &cgroup_ops_v2;
-  case CG_MODE_HYBRID: return &cgroup_ops_hybrid;
+  case CG_MODE_V1:
+    return &cgroup_ops_v1;
+  case CG_MODE_V2:
+    return &cgroup_ops_v2;
+  case CG_MODE_HYBRID:
+    return &cgroup_ops_hybrid;
   }
   return &cgroup_ops_v1;
 }
@@ -120,7 +128,8 @@ int cg_handle_enter(const struct cg_handle *h, pid_t pid) {
   for (size_t i = 0; i < RT_MAX_V1; i++)
     if (h->procs_fd[i] >= 0 && write(h->procs_fd[i], buf, (size_t)n) < 0)
       return -1;
-  if (h->unified_procs_fd >= 0 && write(h->unified_procs_fd, buf, (size_t)n) < 0)
+  if (h->unified_procs_fd >= 0 &&
+      write(h->unified_procs_fd, buf, (size_t)n) < 0)
     return -1;
   return 0;
 }
@@ -136,9 +145,11 @@ int cg_write(const char *dir, const char *file, const char *value,
   int saved = errno;
   close(fd);
   if (n < 0)
-    return kube_error_set(err, saved == EINVAL || saved == ERANGE ? KUBE_REASON_INVALID
-                                                                 : KUBE_REASON_INTERNAL,
-                          saved, "write %s to %s: %s", value, path, strerror(saved));
+    return kube_error_set(
+        err,
+        saved == EINVAL || saved == ERANGE ? KUBE_REASON_INVALID
+                                           : KUBE_REASON_INTERNAL,
+        saved, "write %s to %s: %s", value, path, strerror(saved));
   return 0;
 }
 
@@ -191,7 +202,8 @@ int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
       n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)len, p);
       if (mkdir(dir, 0755) < 0) {
         if (errno != EEXIST)
-          return kube_make_error(err, errno, "mkdir %s: %s", dir, strerror(errno));
+          return kube_make_error(err, errno, "mkdir %s: %s", dir,
+                                 strerror(errno));
       } else if (copy_cpuset) {
         char v[256];
         if (cg_read(parent, "cpuset.cpus", v, sizeof v) > 0 &&
@@ -229,10 +241,12 @@ int cg_handle_open(struct cg_handle *h, kube_error_t *err) {
   char path[512];
   if (l->mode != CG_MODE_V2)
     for (size_t i = 0; i < l->n_v1; i++) {
-      snprintf(path, sizeof path, "%s/%s/cgroup.procs", l->v1[i].mount, h->path);
+      snprintf(path, sizeof path, "%s/%s/cgroup.procs", l->v1[i].mount,
+               h->path);
       h->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
       if (h->procs_fd[i] < 0)
-        return kube_make_error(err, errno, "open %s: %s", path, strerror(errno));
+        return kube_make_error(err, errno, "open %s: %s", path,
+                               strerror(errno));
     }
   if (l->unified[0]) {
     snprintf(path, sizeof path, "%s/%s/cgroup.procs", l->unified, h->path);

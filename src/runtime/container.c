@@ -14,15 +14,22 @@
 
 #include "runtime/internal.h"
 
-static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+static int pidfd_open_(pid_t pid) {
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
 
 KUBE_EXPORT const char *kube_rt_status_string(kube_rt_status_t s) {
   switch (s) {
-  case KUBE_RT_CREATING: return "creating";
-  case KUBE_RT_CREATED: return "created";
-  case KUBE_RT_RUNNING: return "running";
-  case KUBE_RT_PAUSED: return "paused";
-  case KUBE_RT_STOPPED: return "stopped";
+  case KUBE_RT_CREATING:
+    return "creating";
+  case KUBE_RT_CREATED:
+    return "created";
+  case KUBE_RT_RUNNING:
+    return "running";
+  case KUBE_RT_PAUSED:
+    return "paused";
+  case KUBE_RT_STOPPED:
+    return "stopped";
   }
   return "unknown";
 }
@@ -49,7 +56,8 @@ static int mkdir_p(const char *path) {
   return mkdir(buf, 0711) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root, kube_error_t *err) {
+KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root,
+                                             kube_error_t *err) {
   kube_runtime_t *rt = calloc(1, sizeof *rt);
   if (!rt) {
     kube_make_oom(err);
@@ -61,7 +69,8 @@ KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root, kube_error_
     goto fail;
   }
   if (mkdir_p(rt->root) < 0) {
-    kube_make_error(err, errno, "create state directory %s: %s", rt->root, strerror(errno));
+    kube_make_error(err, errno, "create state directory %s: %s", rt->root,
+                    strerror(errno));
     goto fail;
   }
   rt->root_fd = open(rt->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -124,25 +133,31 @@ KUBE_EXPORT void kube_runtime_free(kube_runtime_t *rt) {
   free(rt);
 }
 
-KUBE_EXPORT const char *kube_runtime_root(const kube_runtime_t *rt) { return rt->root; }
+KUBE_EXPORT const char *kube_runtime_root(const kube_runtime_t *rt) {
+  return rt->root;
+}
 
 KUBE_EXPORT const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt) {
   switch (rt->cg.mode) {
-  case CG_MODE_V1: return "v1";
-  case CG_MODE_V2: return "v2";
-  case CG_MODE_HYBRID: return "hybrid";
+  case CG_MODE_V1:
+    return "v1";
+  case CG_MODE_V2:
+    return "v2";
+  case CG_MODE_HYBRID:
+    return "hybrid";
   }
   return "v1";
 }
 
 int rt_validate_id(const char *id, kube_error_t *err) {
   if (!id || !*id || strlen(id) > 200 || streq(id, ".") || streq(id, ".."))
-    return kube_error_set(err, KUBE_REASON_INVALID, 0, "invalid container id \"%s\"",
-                          id ? id : "");
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "invalid container id \"%s\"", id ? id : "");
   for (const char *s = id; *s; s++)
     if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
       return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                            "invalid container id \"%s\": use [A-Za-z0-9_.-]", id);
+                            "invalid container id \"%s\": use [A-Za-z0-9_.-]",
+                            id);
   return 0;
 }
 
@@ -151,9 +166,10 @@ int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err) {
     return -1;
   int fd = openat(rt->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return kube_error_set(err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_INTERNAL,
-                          errno, "container \"%s\" %s", id,
-                          errno == ENOENT ? "does not exist" : strerror(errno));
+    return kube_error_set(
+        err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_INTERNAL,
+        errno, "container \"%s\" %s", id,
+        errno == ENOENT ? "does not exist" : strerror(errno));
   return fd;
 }
 
@@ -196,7 +212,7 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
   }
   int pfd = pidfd_open_(pid);
   if (pfd < 0)
-    return 0; /* already gone */
+    return 0;                    /* already gone */
   if (!proc_alive(pid, start)) { /* the pid was reused before we opened it */
     close(pfd);
     return 0;
@@ -226,8 +242,9 @@ static int create_common(kube_runtime_t *rt, const char *id,
     return kube_error_set(err, KUBE_REASON_INVALID, 0, "config: required");
   rt_reap(rt);
   if (mkdirat(rt->root_fd, id, 0700) < 0)
-    return kube_error_set(err, errno == EEXIST ? KUBE_REASON_ALREADY_EXISTS
-                                               : KUBE_REASON_INTERNAL,
+    return kube_error_set(err,
+                          errno == EEXIST ? KUBE_REASON_ALREADY_EXISTS
+                                          : KUBE_REASON_INTERNAL,
                           errno, "container \"%s\": %s", id,
                           errno == EEXIST ? "already exists" : strerror(errno));
   struct child_plan plan;
@@ -261,7 +278,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
     memset(&pre, 0, sizeof pre);
     snprintf(pre.id, sizeof pre.id, "%s", id);
     snprintf(pre.cgroup_path, sizeof pre.cgroup_path, "%s", cg.path);
-    snprintf(pre.bundle, sizeof pre.bundle, "%s", cfg->bundle ? cfg->bundle : "");
+    snprintf(pre.bundle, sizeof pre.bundle, "%s",
+             cfg->bundle ? cfg->bundle : "");
     clock_gettime(CLOCK_REALTIME, &pre.created);
     if (state_write(dirfd, &pre, err) < 0)
       goto fail;
@@ -283,12 +301,13 @@ static int create_common(kube_runtime_t *rt, const char *id,
   if (log_path) {
     int lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (lf < 0) {
-      kube_error_set(err, KUBE_REASON_INVALID, errno, "log path %s: %s", log_path,
-                     strerror(errno));
+      kube_error_set(err, KUBE_REASON_INVALID, errno, "log path %s: %s",
+                     log_path, strerror(errno));
       goto fail;
     }
     close(lf);
-    if (pipe2(plan.log_pipe[0], O_CLOEXEC) < 0 || pipe2(plan.log_pipe[1], O_CLOEXEC) < 0) {
+    if (pipe2(plan.log_pipe[0], O_CLOEXEC) < 0 ||
+        pipe2(plan.log_pipe[1], O_CLOEXEC) < 0) {
       kube_make_error(err, errno, "pipe: %s", strerror(errno));
       goto fail;
     }
@@ -303,10 +322,12 @@ static int create_common(kube_runtime_t *rt, const char *id,
     int saved_pidns = -1;
     const char *what = "";
     if (plan.join_fd[KUBE_NS_PID] >= 0) {
-      saved_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
-      if (saved_pidns < 0 || setns(plan.join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
-        kube_error_set(err, KUBE_REASON_INVALID, errno, "join linux.namespaces pid: %s",
-                       strerror(errno));
+      saved_pidns =
+          open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+      if (saved_pidns < 0 ||
+          setns(plan.join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
+        kube_error_set(err, KUBE_REASON_INVALID, errno,
+                       "join linux.namespaces pid: %s", strerror(errno));
         close_fd(&saved_pidns);
         goto fail;
       }
@@ -315,7 +336,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
     int e = errno;
     if (saved_pidns >= 0) {
       if (setns(saved_pidns, CLONE_NEWPID) < 0)
-        log_warn("runtime: cannot return to the pid namespace: %s", strerror(errno));
+        log_warn("runtime: cannot return to the pid namespace: %s",
+                 strerror(errno));
       close(saved_pidns);
     }
     if (cpid < 0) {
@@ -379,7 +401,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
   /* exec needs the container's process settings later. */
   char *json = rt_config_to_json(cfg, false, NULL);
   if (json) {
-    int fd = openat(dirfd, "config.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = openat(dirfd, "config.json",
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
       ssize_t w = write(fd, json, strlen(json));
       (void)w;
@@ -429,13 +452,14 @@ fail_plan:
 
 KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
                                     const kube_container_config_t *cfg,
-                                    const kube_container_io_t *io, kube_error_t *err) {
+                                    const kube_container_io_t *io,
+                                    kube_error_t *err) {
   return create_common(rt, id, cfg, io, false, NULL, err);
 }
 
 /* Status from what is on disk and in /proc. */
 static kube_rt_status_t status_of(kube_runtime_t *rt, int dirfd,
-                                         const struct rt_state *st) {
+                                  const struct rt_state *st) {
   struct stat sb;
   if (!st || st->pid == 0)
     return KUBE_RT_CREATING;
@@ -450,7 +474,8 @@ static kube_rt_status_t status_of(kube_runtime_t *rt, int dirfd,
   return KUBE_RT_RUNNING;
 }
 
-KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id,
+                                   kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -506,14 +531,15 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
   return 0;
 }
 
-KUBE_EXPORT int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
-                                  kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_list(kube_runtime_t *rt, char ***ids_out,
+                                  size_t *n_out, kube_error_t *err) {
   int fd = dup(rt->root_fd);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
   if (!d) {
     if (fd >= 0)
       close(fd);
-    return kube_make_error(err, errno, "list %s: %s", rt->root, strerror(errno));
+    return kube_make_error(err, errno, "list %s: %s", rt->root,
+                           strerror(errno));
   }
   rewinddir(d);
   size_t n = 0, cap = 8;
@@ -525,7 +551,8 @@ KUBE_EXPORT int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n
     if (de->d_type != DT_DIR) {
       struct stat sb;
       if (de->d_type != DT_UNKNOWN ||
-          fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
+          fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+          !S_ISDIR(sb.st_mode))
         continue;
     }
     if (n + 2 > cap) {
@@ -583,8 +610,8 @@ static int kill_cgroup(kube_runtime_t *rt, const char *cgpath, int sig) {
   return count;
 }
 
-KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
-                                  kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig,
+                                  bool all, kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -596,8 +623,8 @@ KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, b
   if (rc < 0)
     return -1;
   if (s == KUBE_RT_STOPPED)
-    return kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH, "container \"%s\" is not running",
-                          id);
+    return kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH,
+                          "container \"%s\" is not running", id);
   if (all) {
     kill_cgroup(rt, st.cgroup_path, sig);
   }
@@ -606,8 +633,8 @@ KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, b
   return 0;
 }
 
-KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
-                                    kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
+                                    bool force, kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -657,12 +684,14 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool for
       return -1;
   }
   if (rm_rf_at(rt->root_fd, id) < 0)
-    return kube_make_error(err, errno, "remove state of %s: %s", id, strerror(errno));
+    return kube_make_error(err, errno, "remove state of %s: %s", id,
+                           strerror(errno));
   return 0;
 }
 
-KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
-                                  kube_container_exit_t *out, kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id,
+                                  int timeout_ms, kube_container_exit_t *out,
+                                  kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -698,7 +727,8 @@ KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeou
 KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
                                  const kube_container_config_t *cfg,
                                  const kube_container_io_t *io,
-                                 kube_container_exit_t *exit_out, kube_error_t *err) {
+                                 kube_container_exit_t *exit_out,
+                                 kube_error_t *err) {
   if (create_common(rt, id, cfg, io, true, exit_out, err) < 0)
     return -1;
   if (exit_out && io && io->log_path)
@@ -707,7 +737,8 @@ KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
 }
 
 KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
-                                   kube_container_stats_t *out, kube_error_t *err) {
+                                   kube_container_stats_t *out,
+                                   kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -719,7 +750,8 @@ KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
   return rt->cgops->stats(&rt->cg, st.cgroup_path, out, err);
 }
 
-static int freeze(kube_runtime_t *rt, const char *id, bool frozen, kube_error_t *err) {
+static int freeze(kube_runtime_t *rt, const char *id, bool frozen,
+                  kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -731,18 +763,21 @@ static int freeze(kube_runtime_t *rt, const char *id, bool frozen, kube_error_t 
   if (rc < 0)
     return -1;
   if (frozen && s != KUBE_RT_RUNNING)
-    return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is %s", id,
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                          "container \"%s\" is %s", id,
                           kube_rt_status_string(s));
   if (!frozen && s != KUBE_RT_PAUSED)
-    return kube_error_set(err, KUBE_REASON_CONFLICT, 0, "container \"%s\" is not paused",
-                          id);
+    return kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                          "container \"%s\" is not paused", id);
   return rt->cgops->freeze(&rt->cg, st.cgroup_path, frozen, err);
 }
 
-KUBE_EXPORT int kube_runtime_pause(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_pause(kube_runtime_t *rt, const char *id,
+                                   kube_error_t *err) {
   return freeze(rt, id, true, err);
 }
 
-KUBE_EXPORT int kube_runtime_resume(kube_runtime_t *rt, const char *id, kube_error_t *err) {
+KUBE_EXPORT int kube_runtime_resume(kube_runtime_t *rt, const char *id,
+                                    kube_error_t *err) {
   return freeze(rt, id, false, err);
 }

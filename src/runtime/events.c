@@ -41,8 +41,8 @@ static void on_exit_ready(evutil_socket_t fd, short what, void *arg) {
 
 KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
                                         struct event_base *base,
-                                        kube_container_exit_cb cb, void *userdata,
-                                        kube_error_t *err) {
+                                        kube_container_exit_cb cb,
+                                        void *userdata, kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;
@@ -67,7 +67,8 @@ KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
     close(w->pidfd);
     w->pidfd = -1;
   }
-  w->ev = event_new(base, w->pidfd, w->pidfd >= 0 ? EV_READ : 0, on_exit_ready, w);
+  w->ev =
+      event_new(base, w->pidfd, w->pidfd >= 0 ? EV_READ : 0, on_exit_ready, w);
   if (!w->ev) {
     if (w->pidfd >= 0)
       close(w->pidfd);

@@ -37,7 +37,7 @@ static char *read_file_at(int dirfd, const char *name) {
 #define YFAIL(what)                                                            \
   do {                                                                         \
     int e_ = errno;                                                            \
-    child_report(p->sync_fd, SYNC_ERROR, e_, 0, "exec: %s: %s", (what),         \
+    child_report(p->sync_fd, SYNC_ERROR, e_, 0, "exec: %s: %s", (what),        \
                  strerrordesc_np(e_) ? strerrordesc_np(e_) : "error");         \
     _exit(127);                                                                \
   } while (0)
@@ -56,7 +56,8 @@ static __attribute__((noreturn)) void exec_child(struct child_plan *p,
   sigprocmask(SIG_SETMASK, &set, NULL);
   int fds[3];
   for (int i = 0; i < 3; i++) {
-    int src = p->stdio[i] >= 0 ? p->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+    int src =
+        p->stdio[i] >= 0 ? p->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
     if (src < 0 || (fds[i] = fcntl(src, F_DUPFD_CLOEXEC, 10)) < 0)
       YFAIL("stdio");
   }
@@ -84,8 +85,10 @@ static __attribute__((noreturn)) void exec_child(struct child_plan *p,
 }
 
 KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
-                                  const kube_exec_options_t *opts, pid_t *pid_out,
-                                  kube_container_exit_t *exit_out, kube_error_t *err) {
+                                  const kube_exec_options_t *opts,
+                                  pid_t *pid_out,
+                                  kube_container_exit_t *exit_out,
+                                  kube_error_t *err) {
   if (!opts || !opts->args || !opts->args[0])
     return kube_error_set(err, KUBE_REASON_INVALID, 0, "exec: args required");
   kube_rt_state_t cs;
@@ -129,8 +132,8 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   for (size_t i = 0; i < cfg->n_env; i++)
     if (str_has_prefix(cfg->env[i], "PATH="))
       plan.path_env = cfg->env[i] + 5;
-  if (cfg->seccomp &&
-      rt_seccomp_compile(cfg->seccomp, &plan.seccomp_prog, &plan.seccomp_len, err) < 0)
+  if (cfg->seccomp && rt_seccomp_compile(cfg->seccomp, &plan.seccomp_prog,
+                                         &plan.seccomp_len, err) < 0)
     goto out;
   int nsflags = 0;
   for (size_t i = 0; i < cfg->n_namespaces; i++)
@@ -140,7 +143,8 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     goto out;
   pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
   if (pidfd < 0 || !proc_alive(st.pid, st.pid_start)) {
-    kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH, "container \"%s\" is not running", id);
+    kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH,
+                   "container \"%s\" is not running", id);
     goto out;
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
@@ -156,7 +160,8 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     close(sync[0]);
     plan.sync_fd = sync[1];
     if (cg_handle_enter(&cg, getpid()) < 0) {
-      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join cgroup: %s", strerror(errno));
+      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join cgroup: %s",
+                   strerror(errno));
       _exit(1);
     }
     if (nsflags && setns(pidfd, nsflags) < 0) {
@@ -168,7 +173,8 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     if (y == 0)
       exec_child(&plan, opts);
     if (y < 0) {
-      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s", strerror(errno));
+      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s",
+                   strerror(errno));
       _exit(1);
     }
     child_report(sync[1], SYNC_PID, 0, (pid_t)y, NULL);

@@ -44,10 +44,10 @@ struct cg_layout {
 /* A container's cgroup, opened by P before the clone. */
 struct cg_handle {
   const struct cg_layout *layout;
-  char path[256];            /* relative to each hierarchy root, no leading / */
-  int procs_fd[RT_MAX_V1];   /* v1 <ctrl>/<path>/cgroup.procs, -1 */
-  int unified_fd;            /* directory fd of the v2 cgroup, -1 */
-  int unified_procs_fd;      /* v2 cgroup.procs, -1 */
+  char path[256];          /* relative to each hierarchy root, no leading / */
+  int procs_fd[RT_MAX_V1]; /* v1 <ctrl>/<path>/cgroup.procs, -1 */
+  int unified_fd;          /* directory fd of the v2 cgroup, -1 */
+  int unified_procs_fd;    /* v2 cgroup.procs, -1 */
 };
 
 /* The backend for one mode (crun's libcrun_cgroup_manager, much smaller). */
@@ -57,7 +57,8 @@ struct cgroup_ops {
   int (*create)(struct cg_handle *h, const kube_rt_resources_t *res,
                 kube_error_t *err);
   /* Remove the cgroup (the processes must be gone). */
-  int (*destroy)(const struct cg_layout *l, const char *path, kube_error_t *err);
+  int (*destroy)(const struct cg_layout *l, const char *path,
+                 kube_error_t *err);
   int (*stats)(const struct cg_layout *l, const char *path,
                kube_container_stats_t *out, kube_error_t *err);
   int (*freeze)(const struct cg_layout *l, const char *path, bool frozen,
@@ -99,7 +100,8 @@ long cg_read_key(const char *dir, const char *file, const char *key);
 extern const char *const rt_cap_names[];
 int rt_cap_last(void);
 
-/* ---- seccomp --------------------------------------------------------------- */
+/* ---- seccomp ---------------------------------------------------------------
+ */
 
 /* Compile a profile to BPF in P: *prog_out is owned (free()), *len_out is
  * the number of struct sock_filter entries. */
@@ -108,28 +110,29 @@ int rt_seccomp_compile(const kube_seccomp_t *s, void **prog_out,
 int rt_seccomp_action_parse(const char *s, kube_seccomp_action_t *out);
 const char *rt_seccomp_action_name(kube_seccomp_action_t a);
 
-/* ---- the child plan -------------------------------------------------------- */
+/* ---- the child plan --------------------------------------------------------
+ */
 
 /* One prepared mount step for C. */
 struct plan_mount {
-  char target[512];   /* absolute host path under rootfs */
-  char dest[256];                        /* path inside the container */
+  char target[512]; /* absolute host path under rootfs */
+  char dest[256];   /* path inside the container */
   const char *source;
   const char *type;
-  unsigned long flags;      /* flags for the first mount(2) */
+  unsigned long flags;       /* flags for the first mount(2) */
   unsigned long propagation; /* MS_PRIVATE|MS_REC ... or 0 */
-  unsigned long remount;    /* extra flags for a bind remount (MS_RDONLY ...) */
-  const char *data;         /* fs options ("mode=755"), borrowed from plan */
+  unsigned long remount; /* extra flags for a bind remount (MS_RDONLY ...) */
+  const char *data;      /* fs options ("mode=755"), borrowed from plan */
   bool is_bind;
   bool source_is_dir;
-  bool is_dev;              /* tmpfs on /dev: populate it */
-  char label[300];          /* "mounts[2] /dev/pts" for errors */
+  bool is_dev;     /* tmpfs on /dev: populate it */
+  char label[300]; /* "mounts[2] /dev/pts" for errors */
 };
 
 struct child_plan {
   const kube_container_config_t *cfg;
-  int clone_ns_flags;       /* CLONE_NEW* given to clone3 */
-  int unshare_flags;        /* new namespaces made after joining a user ns */
+  int clone_ns_flags; /* CLONE_NEW* given to clone3 */
+  int unshare_flags;  /* new namespaces made after joining a user ns */
   bool new_user;
   bool new_mount;
   bool new_cgroupns;
@@ -142,15 +145,15 @@ struct child_plan {
   size_t n_mounts;
   bool has_proc_mount;
   bool dev_is_tmpfs;
-  void *seccomp_prog;        /* owned */
+  void *seccomp_prog; /* owned */
   size_t seccomp_len;
-  const char *exec_path;     /* resolved lazily in C; PATH from env */
-  const char *path_env;      /* borrowed from cfg->env */
-  int fifo_fd;               /* exec.fifo opened O_RDWR, -1 for run */
-  int sync_fd;               /* C's end of sync */
-  int go_fd;                 /* read end of the go pipe */
-  int stdio[3];              /* fds C dup2s onto 0, 1, 2 (-1: /dev/null) */
-  int log_pipe[2][2];        /* stdout/stderr pipes for the monitor, -1 */
+  const char *exec_path; /* resolved lazily in C; PATH from env */
+  const char *path_env;  /* borrowed from cfg->env */
+  int fifo_fd;           /* exec.fifo opened O_RDWR, -1 for run */
+  int sync_fd;           /* C's end of sync */
+  int go_fd;             /* read end of the go pipe */
+  int stdio[3];          /* fds C dup2s onto 0, 1, 2 (-1: /dev/null) */
+  int log_pipe[2][2];    /* stdout/stderr pipes for the monitor, -1 */
   int state_dir_fd;
 };
 
@@ -169,8 +172,8 @@ void plan_free(struct child_plan *p);
 /* The body of C; never returns. */
 __attribute__((noreturn)) void child_main(struct child_plan *p);
 /* Report an error from C (or M) on the sync socket. */
-void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
-                  ...) KUBE_PRINTF(5, 6);
+void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt, ...)
+    KUBE_PRINTF(5, 6);
 /* Mount setup in C; returns -1 with *where and errno set. */
 int child_setup_rootfs(struct child_plan *p, const char **what,
                        const char **where);
@@ -182,7 +185,8 @@ __attribute__((noreturn)) void child_exec(const struct child_plan *p,
                                           char *const *args, char *const *env);
 long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
 
-/* ---- state directory -------------------------------------------------------- */
+/* ---- state directory --------------------------------------------------------
+ */
 
 struct rt_state {
   char id[256];
@@ -205,7 +209,8 @@ unsigned long long proc_start_time(pid_t pid);
 bool proc_alive(pid_t pid, unsigned long long start);
 int rm_rf_at(int dirfd, const char *name);
 
-/* ---- the runtime object ------------------------------------------------------- */
+/* ---- the runtime object
+ * ------------------------------------------------------- */
 
 struct kube_runtime {
   char *root;
@@ -222,8 +227,8 @@ __attribute__((noreturn)) void monitor_main(struct kube_runtime *rt,
                                             struct child_plan *p,
                                             const struct cg_handle *cg,
                                             const char *log_path, int sync_fd);
-long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd,
-                   int *pidfd_out, const char **what);
+long monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
+                   int sync_fd, int *pidfd_out, const char **what);
 void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
                          int status, kube_container_exit_t *out);
 void rt_forget_child(struct kube_runtime *rt, pid_t pid);
@@ -232,10 +237,11 @@ bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 int rt_validate_id(const char *id, kube_error_t *err);
 int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err);
 int rt_ns_clone_flag(kube_ns_type_t t);
-int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg,
-                        kube_error_t *err);
+int plan_prepare_mounts(struct child_plan *p,
+                        const kube_container_config_t *cfg, kube_error_t *err);
 int state_write_exit(int dirfd, const kube_container_exit_t *e);
-kube_container_config_t *rt_config_parse_stored(const char *json, kube_error_t *err);
+kube_container_config_t *rt_config_parse_stored(const char *json,
+                                                kube_error_t *err);
 char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
                         kube_error_t *err);
 

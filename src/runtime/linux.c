@@ -22,13 +22,15 @@
 #endif
 
 static const int ns_clone_flag[KUBE_NS__COUNT] = {
-    [KUBE_NS_PID] = CLONE_NEWPID,   [KUBE_NS_NETWORK] = CLONE_NEWNET,
-    [KUBE_NS_MOUNT] = CLONE_NEWNS,  [KUBE_NS_IPC] = CLONE_NEWIPC,
-    [KUBE_NS_UTS] = CLONE_NEWUTS,   [KUBE_NS_USER] = CLONE_NEWUSER,
+    [KUBE_NS_PID] = CLONE_NEWPID,       [KUBE_NS_NETWORK] = CLONE_NEWNET,
+    [KUBE_NS_MOUNT] = CLONE_NEWNS,      [KUBE_NS_IPC] = CLONE_NEWIPC,
+    [KUBE_NS_UTS] = CLONE_NEWUTS,       [KUBE_NS_USER] = CLONE_NEWUSER,
     [KUBE_NS_CGROUP] = CLONE_NEWCGROUP,
 };
 
-int rt_ns_clone_flag(kube_ns_type_t t) { return ns_clone_flag[t]; }
+int rt_ns_clone_flag(kube_ns_type_t t) {
+  return ns_clone_flag[t];
+}
 
 int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
                  kube_error_t *err) {
@@ -46,10 +48,12 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
   struct stat st;
   if (stat(cfg->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
     return kube_error_set(err, KUBE_REASON_INVALID, errno,
-                          "root.path: rootfs \"%s\" does not exist", cfg->root_path);
+                          "root.path: rootfs \"%s\" does not exist",
+                          cfg->root_path);
   snprintf(p->root, sizeof p->root, "%s", cfg->root_path);
   if (!cfg->args || cfg->n_args == 0 || !cfg->args[0])
-    return kube_error_set(err, KUBE_REASON_INVALID, 0, "process.args: must not be empty");
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "process.args: must not be empty");
   for (size_t i = 0; i < cfg->n_namespaces; i++) {
     const kube_rt_namespace_t *ns = &cfg->namespaces[i];
     if ((unsigned)ns->type >= KUBE_NS__COUNT)
@@ -64,18 +68,30 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
       continue;
     }
     switch (ns->type) {
-    case KUBE_NS_USER: p->new_user = true; break;
-    case KUBE_NS_MOUNT: p->new_mount = true; break;
-    case KUBE_NS_CGROUP: p->new_cgroupns = true; continue; /* after cgroup join */
-    case KUBE_NS_UTS: p->new_uts = true; break;
-    case KUBE_NS_NETWORK: p->new_net = true; break;
-    default: break;
+    case KUBE_NS_USER:
+      p->new_user = true;
+      break;
+    case KUBE_NS_MOUNT:
+      p->new_mount = true;
+      break;
+    case KUBE_NS_CGROUP:
+      p->new_cgroupns = true;
+      continue; /* after cgroup join */
+    case KUBE_NS_UTS:
+      p->new_uts = true;
+      break;
+    case KUBE_NS_NETWORK:
+      p->new_net = true;
+      break;
+    default:
+      break;
     }
     p->clone_ns_flags |= ns_clone_flag[ns->type];
   }
   if (p->new_user && (cfg->n_uid_mappings == 0 || cfg->n_gid_mappings == 0))
-    return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                          "linux.uidMappings: required with a new user namespace");
+    return kube_error_set(
+        err, KUBE_REASON_INVALID, 0,
+        "linux.uidMappings: required with a new user namespace");
   if (cfg->hostname && !p->new_uts)
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "hostname: needs a new uts namespace");
@@ -94,15 +110,17 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
     bool ok = false;
     if (str_has_prefix(k, "net."))
       ok = p->new_net || p->join_fd[KUBE_NS_NETWORK] >= 0;
-    else if (str_has_prefix(k, "kernel.msg") || str_has_prefix(k, "kernel.shm") ||
-             streq(k, "kernel.sem") || str_has_prefix(k, "fs.mqueue."))
+    else if (str_has_prefix(k, "kernel.msg") ||
+             str_has_prefix(k, "kernel.shm") || streq(k, "kernel.sem") ||
+             str_has_prefix(k, "fs.mqueue."))
       ok = (p->clone_ns_flags | p->unshare_flags) & CLONE_NEWIPC ||
            p->join_fd[KUBE_NS_IPC] >= 0;
     else if (streq(k, "kernel.hostname") || streq(k, "kernel.domainname"))
       ok = p->new_uts || p->join_fd[KUBE_NS_UTS] >= 0;
     if (!ok)
-      return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                            "linux.sysctl.%s: not scoped by the container's namespaces", k);
+      return kube_error_set(
+          err, KUBE_REASON_INVALID, 0,
+          "linux.sysctl.%s: not scoped by the container's namespaces", k);
   }
   for (size_t i = 0; i < cfg->n_env; i++)
     if (str_has_prefix(cfg->env[i], "PATH="))
@@ -145,7 +163,8 @@ long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd) {
   return syscall(SYS_clone3, &a, sizeof a);
 }
 
-void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt, ...) {
+void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
+                  ...) {
   struct sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = type;
@@ -182,7 +201,10 @@ void child_exec(const struct child_plan *p, char *const *args,
   if (strchr(file, '/')) {
     execve(file, args, env);
   } else {
-    const char *path = p->path_env ? p->path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const char *path =
+        p->path_env
+            ? p->path_env
+            : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     int saved = ENOENT;
     while (*path) {
       const char *colon = strchr(path, ':');
@@ -213,7 +235,10 @@ void child_exec(const struct child_plan *p, char *const *args,
 static int find_executable(const struct child_plan *p, const char *file) {
   if (strchr(file, '/'))
     return access(file, X_OK);
-  const char *path = p->path_env ? p->path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const char *path =
+      p->path_env
+          ? p->path_env
+          : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   while (*path) {
     const char *colon = strchr(path, ':');
     size_t len = colon ? (size_t)(colon - path) : strlen(path);
@@ -278,7 +303,8 @@ void child_main(struct child_plan *p) {
   /* Die with the monitor until we exec: a half-made container must not
    * survive its parent. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (p->join_fd[KUBE_NS_USER] >= 0 && setns(p->join_fd[KUBE_NS_USER], CLONE_NEWUSER) < 0)
+  if (p->join_fd[KUBE_NS_USER] >= 0 &&
+      setns(p->join_fd[KUBE_NS_USER], CLONE_NEWUSER) < 0)
     FAIL("join", "linux.namespaces user");
   if (p->unshare_flags && unshare(p->unshare_flags) < 0)
     FAIL("unshare", "linux.namespaces");
@@ -286,12 +312,12 @@ void child_main(struct child_plan *p) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
       FAIL("become root in", "user namespace");
   }
-  static const kube_ns_type_t join_order[] = {KUBE_NS_IPC, KUBE_NS_UTS, KUBE_NS_NETWORK,
-                                              KUBE_NS_CGROUP, KUBE_NS_MOUNT};
-  static const char *const join_names[] = {"linux.namespaces ipc", "linux.namespaces uts",
-                                           "linux.namespaces network",
-                                           "linux.namespaces cgroup",
-                                           "linux.namespaces mount"};
+  static const kube_ns_type_t join_order[] = {
+      KUBE_NS_IPC, KUBE_NS_UTS, KUBE_NS_NETWORK, KUBE_NS_CGROUP, KUBE_NS_MOUNT};
+  static const char *const join_names[] = {
+      "linux.namespaces ipc", "linux.namespaces uts",
+      "linux.namespaces network", "linux.namespaces cgroup",
+      "linux.namespaces mount"};
   for (size_t i = 0; i < ARRAY_SIZE(join_order); i++) {
     int fd = p->join_fd[join_order[i]];
     if (fd >= 0 && setns(fd, ns_clone_flag[join_order[i]]) < 0)

@@ -31,9 +31,10 @@ static void log_emit(int out, const char *stream, const char *tag,
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
   char head[96];
-  int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %s ",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                   tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
+  int n =
+      snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %s ",
+               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+               tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
   struct iovec iov[3] = {{head, (size_t)n}, {(void *)data, len}, {"\n", 1}};
   ssize_t w;
   do
@@ -94,8 +95,8 @@ static void close_except(const int *keep, size_t n) {
 /* Clone C into its namespaces and cgroups, write the id maps, let it go.
  * Used by M and, for run-and-wait, by P itself.  Returns C's pid (and its
  * pidfd) or -1 with errno set and *what naming the step.  No allocation. */
-long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd,
-                   int *pidfd_out, const char **what) {
+long monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
+                   int sync_fd, int *pidfd_out, const char **what) {
   int go[2];
   *what = "pipe";
   if (pipe2(go, O_CLOEXEC) < 0)
@@ -103,7 +104,8 @@ long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd
   int pidfd = -1;
   int cgfd = cg->unified_fd;
   long pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, cgfd);
-  if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY)) {
+  if (pid < 0 && cgfd >= 0 &&
+      (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY)) {
     cgfd = -1; /* CLONE_INTO_CGROUP refused: write cgroup.procs instead */
     pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, -1);
   }
@@ -136,9 +138,10 @@ long monitor_spawn(struct child_plan *p, const struct cg_handle *cg, int sync_fd
       const kube_rt_id_map_t *m = which ? cfg->gid_mappings : cfg->uid_mappings;
       size_t cnt = which ? cfg->n_gid_mappings : cfg->n_uid_mappings;
       for (size_t i = 0; i < cnt && n < sizeof buf - 40; i++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u %u %u\n", m[i].container_id,
-                              m[i].host_id, m[i].size);
-      snprintf(path, sizeof path, "/proc/%ld/%s", pid, which ? "gid_map" : "uid_map");
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u %u %u\n",
+                              m[i].container_id, m[i].host_id, m[i].size);
+      snprintf(path, sizeof path, "/proc/%ld/%s", pid,
+               which ? "gid_map" : "uid_map");
       *what = which ? "write linux.gidMappings" : "write linux.uidMappings";
       int fd = open(path, O_WRONLY | O_CLOEXEC);
       if (fd < 0)
@@ -184,14 +187,17 @@ void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
   long oom = rt->cgops->oom_kills(&rt->cg, cgpath);
   e.oom_killed = oom > 0;
   snprintf(e.reason, sizeof e.reason, "%s",
-           e.oom_killed ? "OOMKilled" : e.exit_code == 0 ? "Completed" : "Error");
+           e.oom_killed       ? "OOMKilled"
+           : e.exit_code == 0 ? "Completed"
+                              : "Error");
   state_write_exit(dirfd, &e);
   if (out)
     *out = e;
 }
 
 void monitor_main(struct kube_runtime *rt, struct child_plan *p,
-                  const struct cg_handle *cg, const char *log_path, int sync_fd) {
+                  const struct cg_handle *cg, const char *log_path,
+                  int sync_fd) {
   setsid();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -201,7 +207,8 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
   sigset_t set;
   sigemptyset(&set);
   sigprocmask(SIG_SETMASK, &set, NULL);
-  if (p->join_fd[KUBE_NS_PID] >= 0 && setns(p->join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
+  if (p->join_fd[KUBE_NS_PID] >= 0 &&
+      setns(p->join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
     child_report(sync_fd, SYNC_ERROR, errno, 0, "join linux.namespaces pid: %s",
                  strerror(errno));
     _exit(1);
@@ -210,7 +217,8 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
   const char *what = "";
   long pid = monitor_spawn(p, cg, sync_fd, &pidfd, &what);
   if (pid < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "%s: %s", what, strerror(errno));
+    child_report(sync_fd, SYNC_ERROR, errno, 0, "%s: %s", what,
+                 strerror(errno));
     _exit(1);
   }
   child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
@@ -259,7 +267,8 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
     }
     for (nfds_t i = 1; i < n; i++)
       if (pfd[i].revents) {
-        struct log_stream *s = streams[0].fd == pfd[i].fd ? &streams[0] : &streams[1];
+        struct log_stream *s =
+            streams[0].fd == pfd[i].fd ? &streams[0] : &streams[1];
         if (log_read(logfd, s) == 0) {
           log_feed(logfd, s, true);
           close(s->fd);

@@ -20,33 +20,44 @@ static const struct mount_opt {
   bool clear;
   unsigned long flag;
 } mount_opts[] = {
-    {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},     {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},       {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},     {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS},  {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},   {"remount", false, MS_REMOUNT},
-    {"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
-    {"atime", true, MS_NOATIME},      {"noatime", false, MS_NOATIME},
-    {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
-    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},
+    {"noatime", false, MS_NOATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
     {"strictatime", false, MS_STRICTATIME},
     {"nostrictatime", true, MS_STRICTATIME},
-    {"bind", false, MS_BIND},         {"rbind", false, MS_BIND | MS_REC},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
 };
 
 static const struct {
   const char *name;
   unsigned long flag;
 } prop_opts[] = {
-    {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg,
-                        kube_error_t *err) {
+int plan_prepare_mounts(struct child_plan *p,
+                        const kube_container_config_t *cfg, kube_error_t *err) {
   p->mounts = calloc(cfg->n_mounts + 1, sizeof *p->mounts);
   if (!p->mounts)
     return kube_make_oom(err);
@@ -57,9 +68,10 @@ int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const kube_rt_mount_t *m = &cfg->mounts[i];
     struct plan_mount *pm = &p->mounts[p->n_mounts++];
-    if (snprintf(pm->target, sizeof pm->target, "%s%s", p->root, m->destination) >=
-            (int)sizeof pm->target ||
-        snprintf(pm->dest, sizeof pm->dest, "%s", m->destination) >= (int)sizeof pm->dest) {
+    if (snprintf(pm->target, sizeof pm->target, "%s%s", p->root,
+                 m->destination) >= (int)sizeof pm->target ||
+        snprintf(pm->dest, sizeof pm->dest, "%s", m->destination) >=
+            (int)sizeof pm->dest) {
       free(offsets);
       kube_strbuf_free(&data);
       return kube_error_set(err, KUBE_REASON_INVALID, 0,
@@ -123,7 +135,8 @@ int plan_prepare_mounts(struct child_plan *p, const kube_container_config_t *cfg
   }
   p->mount_data = kube_strbuf_steal(&data);
   for (size_t i = 0; i < p->n_mounts; i++)
-    p->mounts[i].data = p->mount_data[offsets[i]] ? p->mount_data + offsets[i] : NULL;
+    p->mounts[i].data =
+        p->mount_data[offsets[i]] ? p->mount_data + offsets[i] : NULL;
   free(offsets);
   return 0;
 }
@@ -198,7 +211,7 @@ static int populate_dev(const char *dev, bool in_userns) {
                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   static const struct {
     const char *name, *to;
-  } links[] = {{"fd", "/proc/self/fd"},        {"stdin", "/proc/self/fd/0"},
+  } links[] = {{"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
                {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
                {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
   char path[600];
@@ -211,7 +224,8 @@ static int populate_dev(const char *dev, bool in_userns) {
     /* In a user namespace mknod is refused: bind the host's node. */
     char host[64];
     snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
-    if (ensure_target(path, false) < 0 || mount(host, path, NULL, MS_BIND, NULL) < 0) {
+    if (ensure_target(path, false) < 0 ||
+        mount(host, path, NULL, MS_BIND, NULL) < 0) {
       umask(old);
       return -1;
     }
@@ -259,7 +273,8 @@ static int open_in_root(int rootfd, const char *dest, bool mkdirs, bool file) {
     if (next < 0 && errno == ENOENT && *comp) {
       /* cur was resolved inside the root and comp is one plain name. */
       if (last && file) {
-        int f = openat(cur, comp, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int f = openat(cur, comp, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                       0644);
         if (f >= 0)
           close(f);
       } else if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
@@ -297,7 +312,8 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
     char tpath[32];
     *where = m->label;
     *what = "create mount point";
-    int tfd = open_in_root(rootfd, m->dest, true, !(!m->is_bind || m->source_is_dir));
+    int tfd =
+        open_in_root(rootfd, m->dest, true, !(!m->is_bind || m->source_is_dir));
     if (tfd < 0)
       return -1;
     snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
@@ -308,7 +324,8 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
       bool sysfs = m->type && streq(m->type, "sysfs");
       /* sysfs needs a new network namespace in a user namespace; fall back
        * to a read-only bind of the host's, as runc does. */
-      if (!(sysfs && errno == EPERM) || mount("/sys", tpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+      if (!(sysfs && errno == EPERM) ||
+          mount("/sys", tpath, NULL, MS_BIND | MS_REC, NULL) < 0)
         return -1;
       m->remount |= MS_RDONLY;
       m->is_bind = true;
@@ -323,7 +340,8 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
     snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
     if (m->is_bind && m->remount) {
       *what = "remount bind";
-      if (mount(NULL, tpath, NULL, MS_BIND | MS_REMOUNT | m->remount | locked_flags(tpath),
+      if (mount(NULL, tpath, NULL,
+                MS_BIND | MS_REMOUNT | m->remount | locked_flags(tpath),
                 NULL) < 0)
         return -1;
     }
@@ -384,15 +402,15 @@ int child_mask_paths(struct child_plan *p, const char **what,
         continue;
       return -1;
     }
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path),
-              NULL) < 0)
+    if (mount(NULL, path, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), NULL) < 0)
       return -1;
   }
   if (cfg->root_readonly) {
     *where = "/";
     *what = "read-only root";
-    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"),
-              NULL) < 0)
+    if (mount(NULL, "/", NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
       return -1;
   }
   return 0;

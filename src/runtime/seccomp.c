@@ -16,12 +16,18 @@
 
 static uint32_t to_scmp(kube_seccomp_action_t a, int errno_ret) {
   switch (a) {
-  case KUBE_SECCOMP_ALLOW: return SCMP_ACT_ALLOW;
-  case KUBE_SECCOMP_ERRNO: return SCMP_ACT_ERRNO(errno_ret ? errno_ret : EPERM);
-  case KUBE_SECCOMP_KILL: return SCMP_ACT_KILL;
-  case KUBE_SECCOMP_KILL_PROCESS: return SCMP_ACT_KILL_PROCESS;
-  case KUBE_SECCOMP_TRAP: return SCMP_ACT_TRAP;
-  case KUBE_SECCOMP_LOG: return SCMP_ACT_LOG;
+  case KUBE_SECCOMP_ALLOW:
+    return SCMP_ACT_ALLOW;
+  case KUBE_SECCOMP_ERRNO:
+    return SCMP_ACT_ERRNO(errno_ret ? errno_ret : EPERM);
+  case KUBE_SECCOMP_KILL:
+    return SCMP_ACT_KILL;
+  case KUBE_SECCOMP_KILL_PROCESS:
+    return SCMP_ACT_KILL_PROCESS;
+  case KUBE_SECCOMP_TRAP:
+    return SCMP_ACT_TRAP;
+  case KUBE_SECCOMP_LOG:
+    return SCMP_ACT_LOG;
   }
   return SCMP_ACT_ALLOW;
 }
@@ -44,7 +50,8 @@ int rt_seccomp_compile(const kube_seccomp_t *s, void **prog_out,
     struct scmp_arg_cmp cmp[6];
     size_t n = r->n_args > 6 ? 6 : r->n_args;
     for (size_t k = 0; k < n; k++)
-      cmp[k] = (struct scmp_arg_cmp){r->args[k].index, (enum scmp_compare)r->args[k].op,
+      cmp[k] = (struct scmp_arg_cmp){r->args[k].index,
+                                     (enum scmp_compare)r->args[k].op,
                                      r->args[k].value, r->args[k].value_two};
     for (size_t k = 0; k < r->n_names; k++) {
       int nr = seccomp_syscall_resolve_name(r->names[k]);
@@ -64,7 +71,8 @@ int rt_seccomp_compile(const kube_seccomp_t *s, void **prog_out,
     int x = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
     off_t size = x == 0 ? lseek(fd, 0, SEEK_END) : -1;
     if (x < 0 || size <= 0) {
-      rc = kube_make_error(err, x < 0 ? -x : errno, "linux.seccomp: export filter");
+      rc = kube_make_error(err, x < 0 ? -x : errno,
+                           "linux.seccomp: export filter");
     } else {
       void *buf = malloc((size_t)size);
       if (!buf) {
@@ -92,22 +100,71 @@ int child_load_seccomp(const struct child_plan *p) {
 /* Syscalls Docker's default profile does not allow for a container without
  * extra capabilities.  Expressed as a deny list, which compiles to a much
  * shorter program than Docker's allow list and blocks the same calls. */
-static const char *const denied[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
-    "delete_module", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick",
-    "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl",
-    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
-    "mbind", "mount", "mount_setattr", "move_mount", "move_pages",
-    "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree",
-    "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev",
-    "ptrace", "query_module", "quotactl", "quotactl_fd", "reboot",
-    "request_key", "set_mempolicy", "setns", "settimeofday", "stime",
-    "swapoff", "swapon", "sysfs", "_sysctl", "umount", "umount2", "unshare",
-    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "io_uring_setup",
-    "io_uring_enter", "io_uring_register", NULL};
+static const char *const denied[] = {"acct",
+                                     "add_key",
+                                     "bpf",
+                                     "clock_adjtime",
+                                     "clock_settime",
+                                     "create_module",
+                                     "delete_module",
+                                     "finit_module",
+                                     "fsconfig",
+                                     "fsmount",
+                                     "fsopen",
+                                     "fspick",
+                                     "get_kernel_syms",
+                                     "get_mempolicy",
+                                     "init_module",
+                                     "ioperm",
+                                     "iopl",
+                                     "kcmp",
+                                     "kexec_file_load",
+                                     "kexec_load",
+                                     "keyctl",
+                                     "lookup_dcookie",
+                                     "mbind",
+                                     "mount",
+                                     "mount_setattr",
+                                     "move_mount",
+                                     "move_pages",
+                                     "name_to_handle_at",
+                                     "nfsservctl",
+                                     "open_by_handle_at",
+                                     "open_tree",
+                                     "perf_event_open",
+                                     "pivot_root",
+                                     "process_vm_readv",
+                                     "process_vm_writev",
+                                     "ptrace",
+                                     "query_module",
+                                     "quotactl",
+                                     "quotactl_fd",
+                                     "reboot",
+                                     "request_key",
+                                     "set_mempolicy",
+                                     "setns",
+                                     "settimeofday",
+                                     "stime",
+                                     "swapoff",
+                                     "swapon",
+                                     "sysfs",
+                                     "_sysctl",
+                                     "umount",
+                                     "umount2",
+                                     "unshare",
+                                     "uselib",
+                                     "userfaultfd",
+                                     "ustat",
+                                     "vm86",
+                                     "vm86old",
+                                     "io_uring_setup",
+                                     "io_uring_enter",
+                                     "io_uring_register",
+                                     NULL};
 
 static int add_rule(kube_seccomp_t *s, const char *const *names, size_t n,
-                    kube_seccomp_action_t act, int eno, const kube_seccomp_arg_t *arg) {
+                    kube_seccomp_action_t act, int eno,
+                    const kube_seccomp_arg_t *arg) {
   kube_seccomp_rule_t *r = &s->rules[s->n_rules++];
   r->action = act;
   r->errno_ret = eno;
@@ -127,9 +184,9 @@ static int add_rule(kube_seccomp_t *s, const char *const *names, size_t n,
 }
 
 KUBE_EXPORT kube_seccomp_t *kube_seccomp_default_profile(void) {
-  static const uint64_t ns_flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
-                                      CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-                                      CLONE_NEWCGROUP};
+  static const uint64_t ns_flags[] = {
+      CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
+      CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
   kube_seccomp_t *s = calloc(1, sizeof *s);
   if (!s)
     return NULL;
@@ -149,7 +206,8 @@ KUBE_EXPORT kube_seccomp_t *kube_seccomp_default_profile(void) {
     goto fail;
   static const char *const cl[] = {"clone"};
   for (size_t i = 0; i < ARRAY_SIZE(ns_flags); i++) {
-    kube_seccomp_arg_t a = {0, ns_flags[i], ns_flags[i], KUBE_SECCOMP_OP_MASKED_EQ};
+    kube_seccomp_arg_t a = {0, ns_flags[i], ns_flags[i],
+                            KUBE_SECCOMP_OP_MASKED_EQ};
     if (add_rule(s, cl, 1, KUBE_SECCOMP_ERRNO, EPERM, &a) < 0)
       goto fail;
   }

@@ -19,19 +19,27 @@ static const struct {
   const char *name;
   int resource;
 } rlimit_names[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
-    {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 static const char *const seccomp_ops[] = {
-    NULL,           "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",  "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
+    NULL,          "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
+    "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
 };
 
 /* Set while re-reading a stored config (exec): the host paths it names were
@@ -126,7 +134,8 @@ static kube_container_config_t *config_alloc(void) {
 static json_object *get(json_object *o, const char *key) {
   json_object *v = NULL;
   if (o && json_object_is_type(o, json_type_object) &&
-      json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null))
+      json_object_object_get_ex(o, key, &v) &&
+      !json_object_is_type(v, json_type_null))
     return v;
   return NULL;
 }
@@ -202,10 +211,12 @@ static int parse_caps(json_object *o, kube_rt_caps_t *caps, kube_error_t *err) {
     if (!json_object_is_type(v, json_type_array))
       return invalid(err, field, "must be an array");
     for (size_t i = 0; i < json_object_array_length(v); i++) {
-      const char *name = json_object_get_string(json_object_array_get_idx(v, i));
+      const char *name =
+          json_object_get_string(json_object_array_get_idx(v, i));
       int cap = kube_cap_from_name(name);
       if (cap < 0)
-        return invalid(err, field, "unknown capability \"%s\"", name ? name : "");
+        return invalid(err, field, "unknown capability \"%s\"",
+                       name ? name : "");
       *dst[s] |= 1ULL << cap;
     }
   }
@@ -216,7 +227,8 @@ static int parse_process(json_object *p, kube_container_config_t *c,
                          kube_error_t *err) {
   if (!p)
     return invalid(err, "process", "required");
-  if (get_strv(p, "args", "process.args", &c->args, &c->n_args, true, err) < 0 ||
+  if (get_strv(p, "args", "process.args", &c->args, &c->n_args, true, err) <
+          0 ||
       get_strv(p, "env", "process.env", &c->env, &c->n_env, true, err) < 0 ||
       get_string(p, "cwd", "process.cwd", &c->cwd, err) < 0)
     return -1;
@@ -224,7 +236,8 @@ static int parse_process(json_object *p, kube_container_config_t *c,
     return invalid(err, "process.args", "must not be empty");
   json_object *term = get(p, "terminal");
   if (term && json_object_get_boolean(term))
-    return invalid(err, "process.terminal", "terminals are not supported; use stdio or a log");
+    return invalid(err, "process.terminal",
+                   "terminals are not supported; use stdio or a log");
   if (c->cwd && c->cwd[0] != '/')
     return invalid(err, "process.cwd", "must be an absolute path");
   json_object *user = get(p, "user");
@@ -249,7 +262,8 @@ static int parse_process(json_object *p, kube_container_config_t *c,
     if (!c->additional_gids)
       return kube_make_oom(err);
     for (size_t i = 0; i < c->n_additional_gids; i++)
-      c->additional_gids[i] = (gid_t)json_object_get_int64(json_object_array_get_idx(ag, i));
+      c->additional_gids[i] =
+          (gid_t)json_object_get_int64(json_object_array_get_idx(ag, i));
   }
   json_object *caps = get(p, "capabilities");
   if (caps && parse_caps(caps, &c->caps, err) < 0)
@@ -290,7 +304,8 @@ static int parse_process(json_object *p, kube_container_config_t *c,
         return -1;
       if ((uint64_t)soft > (uint64_t)hard)
         return invalid(err, field, "soft limit above hard limit");
-      c->rlimits[c->n_rlimits++] = (kube_rt_rlimit_t){res, (uint64_t)soft, (uint64_t)hard};
+      c->rlimits[c->n_rlimits++] =
+          (kube_rt_rlimit_t){res, (uint64_t)soft, (uint64_t)hard};
     }
   }
   return 0;
@@ -315,7 +330,8 @@ static int parse_mounts(json_object *m, kube_container_config_t *c,
       return -1;
     if (!mt->destination || mt->destination[0] != '/')
       return invalid(err, field, "must be an absolute path");
-    if (strstr(mt->destination, "/../") || str_has_suffix(mt->destination, "/.."))
+    if (strstr(mt->destination, "/../") ||
+        str_has_suffix(mt->destination, "/.."))
       return invalid(err, field, "must not contain \"..\"");
     snprintf(field, sizeof field, "mounts[%zu].type", i);
     if (get_string(e, "type", field, &mt->type, err) < 0)
@@ -324,7 +340,8 @@ static int parse_mounts(json_object *m, kube_container_config_t *c,
     if (get_string(e, "source", field, &mt->source, err) < 0)
       return -1;
     snprintf(field, sizeof field, "mounts[%zu].options", i);
-    if (get_strv(e, "options", field, &mt->options, &mt->n_options, true, err) < 0)
+    if (get_strv(e, "options", field, &mt->options, &mt->n_options, true, err) <
+        0)
       return -1;
     bool bind = mt->type && streq(mt->type, "bind");
     for (size_t k = 0; k < mt->n_options; k++)
@@ -362,10 +379,11 @@ static int parse_id_maps(json_object *a, const char *field,
         get_int64(e, "hostID", field, &hid, NULL, err) < 0 ||
         get_int64(e, "size", field, &size, NULL, err) < 0)
       return -1;
-    if (cid < 0 || hid < 0 || size <= 0 || cid > UINT32_MAX || hid > UINT32_MAX ||
-        size > UINT32_MAX)
+    if (cid < 0 || hid < 0 || size <= 0 || cid > UINT32_MAX ||
+        hid > UINT32_MAX || size > UINT32_MAX)
       return invalid(err, field, "entry %zu out of range", i);
-    (*out)[i] = (kube_rt_id_map_t){(uint32_t)cid, (uint32_t)hid, (uint32_t)size};
+    (*out)[i] =
+        (kube_rt_id_map_t){(uint32_t)cid, (uint32_t)hid, (uint32_t)size};
   }
   *n_out = n;
   return 0;
@@ -392,12 +410,18 @@ int rt_seccomp_action_parse(const char *s, kube_seccomp_action_t *out) {
 
 const char *rt_seccomp_action_name(kube_seccomp_action_t a) {
   switch (a) {
-  case KUBE_SECCOMP_ALLOW: return "SCMP_ACT_ALLOW";
-  case KUBE_SECCOMP_ERRNO: return "SCMP_ACT_ERRNO";
-  case KUBE_SECCOMP_KILL: return "SCMP_ACT_KILL";
-  case KUBE_SECCOMP_KILL_PROCESS: return "SCMP_ACT_KILL_PROCESS";
-  case KUBE_SECCOMP_TRAP: return "SCMP_ACT_TRAP";
-  case KUBE_SECCOMP_LOG: return "SCMP_ACT_LOG";
+  case KUBE_SECCOMP_ALLOW:
+    return "SCMP_ACT_ALLOW";
+  case KUBE_SECCOMP_ERRNO:
+    return "SCMP_ACT_ERRNO";
+  case KUBE_SECCOMP_KILL:
+    return "SCMP_ACT_KILL";
+  case KUBE_SECCOMP_KILL_PROCESS:
+    return "SCMP_ACT_KILL_PROCESS";
+  case KUBE_SECCOMP_TRAP:
+    return "SCMP_ACT_TRAP";
+  case KUBE_SECCOMP_LOG:
+    return "SCMP_ACT_LOG";
   }
   return "SCMP_ACT_ALLOW";
 }
@@ -411,7 +435,8 @@ static int parse_seccomp(json_object *s, kube_container_config_t *c,
     return kube_make_oom(err);
   c->seccomp = sc;
   json_object *da = get(s, "defaultAction");
-  if (!da || rt_seccomp_action_parse(json_object_get_string(da), &sc->default_action) < 0)
+  if (!da || rt_seccomp_action_parse(json_object_get_string(da),
+                                     &sc->default_action) < 0)
     return invalid(err, "linux.seccomp.defaultAction", "unknown action \"%s\"",
                    da ? json_object_get_string(da) : "");
   json_object *de = get(s, "defaultErrnoRet");
@@ -433,7 +458,8 @@ static int parse_seccomp(json_object *s, kube_container_config_t *c,
     if (get_strv(e, "names", field, &r->names, &r->n_names, true, err) < 0)
       return -1;
     json_object *a = get(e, "action");
-    if (!a || rt_seccomp_action_parse(json_object_get_string(a), &r->action) < 0)
+    if (!a ||
+        rt_seccomp_action_parse(json_object_get_string(a), &r->action) < 0)
       return invalid(err, field, "unknown action \"%s\"",
                      a ? json_object_get_string(a) : "");
     json_object *er = get(e, "errnoRet");
@@ -458,8 +484,9 @@ static int parse_seccomp(json_object *s, kube_container_config_t *c,
             opi = z;
         if (!opi || idx < 0 || idx > 5)
           return invalid(err, field, "bad argument filter %zu", k);
-        r->args[k] = (kube_seccomp_arg_t){(unsigned)idx, (uint64_t)val,
-                                          (uint64_t)val2, (kube_seccomp_op_t)opi};
+        r->args[k] =
+            (kube_seccomp_arg_t){(unsigned)idx, (uint64_t)val, (uint64_t)val2,
+                                 (kube_seccomp_op_t)opi};
       }
     }
   }
@@ -470,18 +497,22 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
                            kube_error_t *err) {
   if (!r)
     return 0;
-  json_object *mem = get(r, "memory"), *cpu = get(r, "cpu"), *pids = get(r, "pids");
+  json_object *mem = get(r, "memory"), *cpu = get(r, "cpu"),
+              *pids = get(r, "pids");
   bool present;
   int64_t v;
-  if (get_int64(mem, "limit", "linux.resources.memory.limit", &v, &present, err) < 0)
+  if (get_int64(mem, "limit", "linux.resources.memory.limit", &v, &present,
+                err) < 0)
     return -1;
   if (present) {
     if (v == 0 || v < -1 || (v > 0 && v < 4096))
       return invalid(err, "linux.resources.memory.limit",
-                     "must be -1 or at least 4096 bytes, got %lld", (long long)v);
+                     "must be -1 or at least 4096 bytes, got %lld",
+                     (long long)v);
     res->memory_limit = v;
   }
-  if (get_int64(mem, "swap", "linux.resources.memory.swap", &v, &present, err) < 0)
+  if (get_int64(mem, "swap", "linux.resources.memory.swap", &v, &present, err) <
+      0)
     return -1;
   if (present) {
     if (v < -1 || (v > 0 && res->memory_limit > 0 && v < res->memory_limit))
@@ -489,14 +520,17 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
                      "must be -1 or at least the memory limit");
     res->memory_swap = v;
   }
-  if (get_int64(cpu, "shares", "linux.resources.cpu.shares", &v, &present, err) < 0)
+  if (get_int64(cpu, "shares", "linux.resources.cpu.shares", &v, &present,
+                err) < 0)
     return -1;
   if (present && v != 0) {
     if (v < 2 || v > 262144)
-      return invalid(err, "linux.resources.cpu.shares", "must be in [2, 262144]");
+      return invalid(err, "linux.resources.cpu.shares",
+                     "must be in [2, 262144]");
     res->cpu_shares = v;
   }
-  if (get_int64(cpu, "quota", "linux.resources.cpu.quota", &v, &present, err) < 0)
+  if (get_int64(cpu, "quota", "linux.resources.cpu.quota", &v, &present, err) <
+      0)
     return -1;
   if (present && v != 0) {
     if (v != -1 && v < 1000)
@@ -504,7 +538,8 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
                      "must be -1 or at least 1000 microseconds");
     res->cpu_quota = v;
   }
-  if (get_int64(cpu, "period", "linux.resources.cpu.period", &v, &present, err) < 0)
+  if (get_int64(cpu, "period", "linux.resources.cpu.period", &v, &present,
+                err) < 0)
     return -1;
   if (present && v != 0) {
     if (v < 1000 || v > 1000000)
@@ -512,8 +547,10 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
                      "must be in [1000, 1000000] microseconds");
     res->cpu_period = v;
   }
-  if (get_string(cpu, "cpus", "linux.resources.cpu.cpus", &res->cpuset_cpus, err) < 0 ||
-      get_string(cpu, "mems", "linux.resources.cpu.mems", &res->cpuset_mems, err) < 0)
+  if (get_string(cpu, "cpus", "linux.resources.cpu.cpus", &res->cpuset_cpus,
+                 err) < 0 ||
+      get_string(cpu, "mems", "linux.resources.cpu.mems", &res->cpuset_mems,
+                 err) < 0)
     return -1;
   for (char *s = res->cpuset_cpus; s && *s; s++)
     if (!strchr("0123456789,-", *s))
@@ -531,7 +568,8 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
       kube_rt_device_rule_t *d = &res->device_rules[res->n_device_rules++];
       char field[64];
       snprintf(field, sizeof field, "linux.resources.devices[%zu]", i);
-      json_object *a = get(e, "allow"), *t = get(e, "type"), *acc = get(e, "access");
+      json_object *a = get(e, "allow"), *t = get(e, "type"),
+                  *acc = get(e, "access");
       d->allow = a && json_object_get_boolean(a);
       const char *ts = t ? json_object_get_string(t) : "a";
       if (strlen(ts) != 1 || !strchr("acb", ts[0]))
@@ -548,11 +586,13 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
       snprintf(d->access, sizeof d->access, "%s", *as ? as : "rwm");
     }
   }
-  if (get_int64(pids, "limit", "linux.resources.pids.limit", &v, &present, err) < 0)
+  if (get_int64(pids, "limit", "linux.resources.pids.limit", &v, &present,
+                err) < 0)
     return -1;
   if (present) {
     if (v == 0 || v < -1)
-      return invalid(err, "linux.resources.pids.limit", "must be -1 or positive");
+      return invalid(err, "linux.resources.pids.limit",
+                     "must be -1 or positive");
     res->pids_limit = v;
   }
   return 0;
@@ -592,19 +632,21 @@ static int parse_linux(json_object *l, kube_container_config_t *c,
       if (get_string(e, "path", field, &dst->path, err) < 0)
         return -1;
       if (dst->path && !skip_host_checks && access(dst->path, F_OK) < 0)
-        return invalid(err, field, "namespace \"%s\" does not exist", dst->path);
+        return invalid(err, field, "namespace \"%s\" does not exist",
+                       dst->path);
     }
   }
-  if (parse_id_maps(get(l, "uidMappings"), "linux.uidMappings", &c->uid_mappings,
-                    &c->n_uid_mappings, err) < 0 ||
-      parse_id_maps(get(l, "gidMappings"), "linux.gidMappings", &c->gid_mappings,
-                    &c->n_gid_mappings, err) < 0)
+  if (parse_id_maps(get(l, "uidMappings"), "linux.uidMappings",
+                    &c->uid_mappings, &c->n_uid_mappings, err) < 0 ||
+      parse_id_maps(get(l, "gidMappings"), "linux.gidMappings",
+                    &c->gid_mappings, &c->n_gid_mappings, err) < 0)
     return -1;
   if (get_strv(l, "maskedPaths", "linux.maskedPaths", &c->masked_paths,
                &c->n_masked_paths, true, err) < 0 ||
       get_strv(l, "readonlyPaths", "linux.readonlyPaths", &c->readonly_paths,
                &c->n_readonly_paths, true, err) < 0 ||
-      get_string(l, "cgroupsPath", "linux.cgroupsPath", &c->cgroups_path, err) < 0)
+      get_string(l, "cgroupsPath", "linux.cgroupsPath", &c->cgroups_path, err) <
+          0)
     return -1;
   if (c->cgroups_path && strchr(c->cgroups_path, ':'))
     return invalid(err, "linux.cgroupsPath",
@@ -627,9 +669,10 @@ static int parse_linux(json_object *l, kube_container_config_t *c,
       snprintf(field, sizeof field, "linux.sysctl.%s", key);
       if (!json_object_is_type(val, json_type_string))
         return invalid(err, field, "must be a string");
-      if (!*key || strstr(key, "..") || strspn(key, "abcdefghijklmnopqrstuvwxyz"
-                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") !=
-                                             strlen(key))
+      if (!*key || strstr(key, "..") ||
+          strspn(key,
+                 "abcdefghijklmnopqrstuvwxyz"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") != strlen(key))
         return invalid(err, field, "bad sysctl name");
       c->sysctl_keys[c->n_sysctl] = strdup(key);
       c->sysctl_values[c->n_sysctl] = strdup(json_object_get_string(val));
@@ -681,8 +724,10 @@ kube_container_config_parse(const char *json, const char *bundle_dir,
   {
     char real[PATH_MAX];
     struct stat st;
-    if (!realpath(c->root_path, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-      invalid(err, "root.path", "rootfs \"%s\" does not exist or is not a directory",
+    if (!realpath(c->root_path, real) || stat(real, &st) < 0 ||
+        !S_ISDIR(st.st_mode)) {
+      invalid(err, "root.path",
+              "rootfs \"%s\" does not exist or is not a directory",
               c->root_path);
       goto fail;
     }
@@ -709,7 +754,8 @@ fail:
   return NULL;
 }
 
-kube_container_config_t *rt_config_parse_stored(const char *json, kube_error_t *err) {
+kube_container_config_t *rt_config_parse_stored(const char *json,
+                                                kube_error_t *err) {
   skip_host_checks = true;
   kube_container_config_t *c = kube_container_config_parse(json, NULL, err);
   skip_host_checks = false;
@@ -747,7 +793,8 @@ kube_container_config_load(const char *bundle_dir, kube_error_t *err) {
   return c;
 }
 
-/* ---- serialisation --------------------------------------------------------- */
+/* ---- serialisation ---------------------------------------------------------
+ */
 
 static json_object *strv_json(char **v, size_t n) {
   json_object *a = json_object_new_array();
@@ -768,7 +815,8 @@ static json_object *idmap_json(const kube_rt_id_map_t *m, size_t n) {
   json_object *a = json_object_new_array();
   for (size_t i = 0; i < n; i++) {
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "containerID", json_object_new_int64(m[i].container_id));
+    json_object_object_add(e, "containerID",
+                           json_object_new_int64(m[i].container_id));
     json_object_object_add(e, "hostID", json_object_new_int64(m[i].host_id));
     json_object_object_add(e, "size", json_object_new_int64(m[i].size));
     json_object_array_add(a, e);
@@ -778,10 +826,12 @@ static json_object *idmap_json(const kube_rt_id_map_t *m, size_t n) {
 
 static json_object *seccomp_json(const kube_seccomp_t *s) {
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "defaultAction",
-                         json_object_new_string(rt_seccomp_action_name(s->default_action)));
+  json_object_object_add(
+      o, "defaultAction",
+      json_object_new_string(rt_seccomp_action_name(s->default_action)));
   if (s->default_errno)
-    json_object_object_add(o, "defaultErrnoRet", json_object_new_int(s->default_errno));
+    json_object_object_add(o, "defaultErrnoRet",
+                           json_object_new_int(s->default_errno));
   json_object *arch = json_object_new_array();
   json_object_array_add(arch, json_object_new_string("SCMP_ARCH_X86_64"));
   json_object_array_add(arch, json_object_new_string("SCMP_ARCH_X86"));
@@ -792,18 +842,22 @@ static json_object *seccomp_json(const kube_seccomp_t *s) {
     const kube_seccomp_rule_t *r = &s->rules[i];
     json_object *e = json_object_new_object();
     json_object_object_add(e, "names", strv_json(r->names, r->n_names));
-    json_object_object_add(e, "action",
-                           json_object_new_string(rt_seccomp_action_name(r->action)));
+    json_object_object_add(
+        e, "action", json_object_new_string(rt_seccomp_action_name(r->action)));
     if (r->errno_ret)
       json_object_object_add(e, "errnoRet", json_object_new_int(r->errno_ret));
     if (r->n_args) {
       json_object *args = json_object_new_array();
       for (size_t k = 0; k < r->n_args; k++) {
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "index", json_object_new_int(r->args[k].index));
-        json_object_object_add(a, "value", json_object_new_uint64(r->args[k].value));
-        json_object_object_add(a, "valueTwo", json_object_new_uint64(r->args[k].value_two));
-        json_object_object_add(a, "op", json_object_new_string(seccomp_ops[r->args[k].op]));
+        json_object_object_add(a, "index",
+                               json_object_new_int(r->args[k].index));
+        json_object_object_add(a, "value",
+                               json_object_new_uint64(r->args[k].value));
+        json_object_object_add(a, "valueTwo",
+                               json_object_new_uint64(r->args[k].value_two));
+        json_object_object_add(
+            a, "op", json_object_new_string(seccomp_ops[r->args[k].op]));
         json_object_array_add(args, a);
       }
       json_object_object_add(e, "args", args);
@@ -814,8 +868,9 @@ static json_object *seccomp_json(const kube_seccomp_t *s) {
   return o;
 }
 
-KUBE_EXPORT char *kube_container_config_to_json(const kube_container_config_t *c,
-                                                kube_error_t *err) {
+KUBE_EXPORT char *
+kube_container_config_to_json(const kube_container_config_t *c,
+                              kube_error_t *err) {
   return rt_config_to_json(c, true, err);
 }
 
@@ -837,7 +892,8 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   json_object_object_add(p, "user", user);
   json_object_object_add(p, "args", strv_json(c->args, c->n_args));
   json_object_object_add(p, "env", strv_json(c->env, c->n_env));
-  json_object_object_add(p, "cwd", json_object_new_string(c->cwd ? c->cwd : "/"));
+  json_object_object_add(p, "cwd",
+                         json_object_new_string(c->cwd ? c->cwd : "/"));
   json_object *caps = json_object_new_object();
   json_object_object_add(caps, "bounding", caps_json(c->caps.bounding));
   json_object_object_add(caps, "effective", caps_json(c->caps.effective));
@@ -856,62 +912,82 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
         continue;
       json_object *e = json_object_new_object();
       json_object_object_add(e, "type", json_object_new_string(name));
-      json_object_object_add(e, "hard", json_object_new_uint64(c->rlimits[i].hard));
-      json_object_object_add(e, "soft", json_object_new_uint64(c->rlimits[i].soft));
+      json_object_object_add(e, "hard",
+                             json_object_new_uint64(c->rlimits[i].hard));
+      json_object_object_add(e, "soft",
+                             json_object_new_uint64(c->rlimits[i].soft));
       json_object_array_add(rl, e);
     }
     json_object_object_add(p, "rlimits", rl);
   }
-  json_object_object_add(p, "noNewPrivileges", json_object_new_boolean(c->no_new_privileges));
+  json_object_object_add(p, "noNewPrivileges",
+                         json_object_new_boolean(c->no_new_privileges));
   if (c->has_oom_score_adj)
-    json_object_object_add(p, "oomScoreAdj", json_object_new_int(c->oom_score_adj));
+    json_object_object_add(p, "oomScoreAdj",
+                           json_object_new_int(c->oom_score_adj));
   json_object_object_add(root, "process", p);
   json_object *r = json_object_new_object();
-  json_object_object_add(r, "path", json_object_new_string(c->root_path ? c->root_path : "rootfs"));
-  json_object_object_add(r, "readonly", json_object_new_boolean(c->root_readonly));
+  json_object_object_add(
+      r, "path",
+      json_object_new_string(c->root_path ? c->root_path : "rootfs"));
+  json_object_object_add(r, "readonly",
+                         json_object_new_boolean(c->root_readonly));
   json_object_object_add(root, "root", r);
   if (c->hostname)
-    json_object_object_add(root, "hostname", json_object_new_string(c->hostname));
+    json_object_object_add(root, "hostname",
+                           json_object_new_string(c->hostname));
   json_object *mounts = json_object_new_array();
   for (size_t i = 0; i < c->n_mounts; i++) {
     json_object *m = json_object_new_object();
-    json_object_object_add(m, "destination", json_object_new_string(c->mounts[i].destination));
+    json_object_object_add(m, "destination",
+                           json_object_new_string(c->mounts[i].destination));
     if (c->mounts[i].type)
-      json_object_object_add(m, "type", json_object_new_string(c->mounts[i].type));
+      json_object_object_add(m, "type",
+                             json_object_new_string(c->mounts[i].type));
     if (c->mounts[i].source)
-      json_object_object_add(m, "source", json_object_new_string(c->mounts[i].source));
-    json_object_object_add(m, "options", strv_json(c->mounts[i].options, c->mounts[i].n_options));
+      json_object_object_add(m, "source",
+                             json_object_new_string(c->mounts[i].source));
+    json_object_object_add(
+        m, "options", strv_json(c->mounts[i].options, c->mounts[i].n_options));
     json_object_array_add(mounts, m);
   }
   json_object_object_add(root, "mounts", mounts);
   json_object *l = json_object_new_object();
   if (c->cgroups_path)
-    json_object_object_add(l, "cgroupsPath", json_object_new_string(c->cgroups_path));
+    json_object_object_add(l, "cgroupsPath",
+                           json_object_new_string(c->cgroups_path));
   json_object *res = json_object_new_object();
   const kube_rt_resources_t *rs = &c->resources;
   if (rs->memory_limit > 0 || rs->memory_swap > 0) {
     json_object *mem = json_object_new_object();
     if (rs->memory_limit > 0)
-      json_object_object_add(mem, "limit", json_object_new_int64(rs->memory_limit));
+      json_object_object_add(mem, "limit",
+                             json_object_new_int64(rs->memory_limit));
     if (rs->memory_swap > 0)
-      json_object_object_add(mem, "swap", json_object_new_int64(rs->memory_swap));
+      json_object_object_add(mem, "swap",
+                             json_object_new_int64(rs->memory_swap));
     json_object_object_add(res, "memory", mem);
   }
   json_object *cpu = json_object_new_object();
   if (rs->cpu_shares > 0)
-    json_object_object_add(cpu, "shares", json_object_new_int64(rs->cpu_shares));
+    json_object_object_add(cpu, "shares",
+                           json_object_new_int64(rs->cpu_shares));
   if (rs->cpu_quota > 0)
     json_object_object_add(cpu, "quota", json_object_new_int64(rs->cpu_quota));
   if (rs->cpu_period > 0)
-    json_object_object_add(cpu, "period", json_object_new_int64(rs->cpu_period));
+    json_object_object_add(cpu, "period",
+                           json_object_new_int64(rs->cpu_period));
   if (rs->cpuset_cpus)
-    json_object_object_add(cpu, "cpus", json_object_new_string(rs->cpuset_cpus));
+    json_object_object_add(cpu, "cpus",
+                           json_object_new_string(rs->cpuset_cpus));
   if (rs->cpuset_mems)
-    json_object_object_add(cpu, "mems", json_object_new_string(rs->cpuset_mems));
+    json_object_object_add(cpu, "mems",
+                           json_object_new_string(rs->cpuset_mems));
   json_object_object_add(res, "cpu", cpu);
   if (rs->pids_limit > 0) {
     json_object *pids = json_object_new_object();
-    json_object_object_add(pids, "limit", json_object_new_int64(rs->pids_limit));
+    json_object_object_add(pids, "limit",
+                           json_object_new_int64(rs->pids_limit));
     json_object_object_add(res, "pids", pids);
   }
   if (rs->n_device_rules) {
@@ -935,24 +1011,31 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   json_object *ns = json_object_new_array();
   for (size_t i = 0; i < c->n_namespaces; i++) {
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "type", json_object_new_string(ns_names[c->namespaces[i].type]));
+    json_object_object_add(
+        e, "type", json_object_new_string(ns_names[c->namespaces[i].type]));
     if (c->namespaces[i].path)
-      json_object_object_add(e, "path", json_object_new_string(c->namespaces[i].path));
+      json_object_object_add(e, "path",
+                             json_object_new_string(c->namespaces[i].path));
     json_object_array_add(ns, e);
   }
   json_object_object_add(l, "namespaces", ns);
   if (c->n_uid_mappings)
-    json_object_object_add(l, "uidMappings", idmap_json(c->uid_mappings, c->n_uid_mappings));
+    json_object_object_add(l, "uidMappings",
+                           idmap_json(c->uid_mappings, c->n_uid_mappings));
   if (c->n_gid_mappings)
-    json_object_object_add(l, "gidMappings", idmap_json(c->gid_mappings, c->n_gid_mappings));
-  json_object_object_add(l, "maskedPaths", strv_json(c->masked_paths, c->n_masked_paths));
-  json_object_object_add(l, "readonlyPaths", strv_json(c->readonly_paths, c->n_readonly_paths));
+    json_object_object_add(l, "gidMappings",
+                           idmap_json(c->gid_mappings, c->n_gid_mappings));
+  json_object_object_add(l, "maskedPaths",
+                         strv_json(c->masked_paths, c->n_masked_paths));
+  json_object_object_add(l, "readonlyPaths",
+                         strv_json(c->readonly_paths, c->n_readonly_paths));
   if (c->seccomp)
     json_object_object_add(l, "seccomp", seccomp_json(c->seccomp));
   if (c->n_sysctl) {
     json_object *sc = json_object_new_object();
     for (size_t i = 0; i < c->n_sysctl; i++)
-      json_object_object_add(sc, c->sysctl_keys[i], json_object_new_string(c->sysctl_values[i]));
+      json_object_object_add(sc, c->sysctl_keys[i],
+                             json_object_new_string(c->sysctl_values[i]));
     json_object_object_add(l, "sysctl", sc);
   }
   json_object_object_add(root, "linux", l);
@@ -966,10 +1049,11 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   return out;
 }
 
-/* ---- defaults ------------------------------------------------------------------- */
+/* ---- defaults
+ * ------------------------------------------------------------------- */
 
-static int add_mount(kube_container_config_t *c, const char *dest, const char *type,
-                     const char *src, const char *opts) {
+static int add_mount(kube_container_config_t *c, const char *dest,
+                     const char *type, const char *src, const char *opts) {
   kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
   m->destination = strdup(dest);
   m->type = strdup(type);
@@ -1005,20 +1089,30 @@ static int strv_from(char ***out, size_t *n, const char *const *src) {
   return 0;
 }
 
-KUBE_EXPORT kube_container_config_t *kube_container_config_new_default(kube_error_t *err) {
+KUBE_EXPORT kube_container_config_t *
+kube_container_config_new_default(kube_error_t *err) {
   static const char *const args[] = {"sh", NULL};
   static const char *const env[] = {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "TERM=xterm", NULL};
-  static const char *const masked[] = {
-      "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-      "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-      NULL};
-  static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq",
-                                         "/proc/sys", "/proc/sysrq-trigger", NULL};
-  static const kube_ns_type_t nss[] = {KUBE_NS_PID, KUBE_NS_NETWORK, KUBE_NS_IPC,
-                                       KUBE_NS_UTS, KUBE_NS_MOUNT, KUBE_NS_CGROUP};
+  static const char *const masked[] = {"/proc/asound",
+                                       "/proc/acpi",
+                                       "/proc/kcore",
+                                       "/proc/keys",
+                                       "/proc/latency_stats",
+                                       "/proc/timer_list",
+                                       "/proc/timer_stats",
+                                       "/proc/sched_debug",
+                                       "/proc/scsi",
+                                       "/sys/firmware",
+                                       "/sys/devices/virtual/powercap",
+                                       NULL};
+  static const char *const readonly[] = {"/proc/bus",           "/proc/fs",
+                                         "/proc/irq",           "/proc/sys",
+                                         "/proc/sysrq-trigger", NULL};
+  static const kube_ns_type_t nss[] = {KUBE_NS_PID,   KUBE_NS_NETWORK,
+                                       KUBE_NS_IPC,   KUBE_NS_UTS,
+                                       KUBE_NS_MOUNT, KUBE_NS_CGROUP};
   kube_container_config_t *c = config_alloc();
   if (!c)
     goto oom;
@@ -1027,8 +1121,9 @@ KUBE_EXPORT kube_container_config_t *kube_container_config_new_default(kube_erro
   c->rlimits = calloc(1, sizeof *c->rlimits);
   if (!c->mounts || !c->namespaces || !c->rlimits)
     goto oom;
-  if (!(c->root_path = strdup("rootfs")) || !(c->hostname = strdup("libkube")) ||
-      !(c->cwd = strdup("/")) || strv_from(&c->args, &c->n_args, args) < 0 ||
+  if (!(c->root_path = strdup("rootfs")) ||
+      !(c->hostname = strdup("libkube")) || !(c->cwd = strdup("/")) ||
+      strv_from(&c->args, &c->n_args, args) < 0 ||
       strv_from(&c->env, &c->n_env, env) < 0 ||
       strv_from(&c->masked_paths, &c->n_masked_paths, masked) < 0 ||
       strv_from(&c->readonly_paths, &c->n_readonly_paths, readonly) < 0)
@@ -1038,11 +1133,15 @@ KUBE_EXPORT kube_container_config_t *kube_container_config_new_default(kube_erro
   c->no_new_privileges = true;
   c->rlimits[c->n_rlimits++] = (kube_rt_rlimit_t){RLIMIT_NOFILE, 1024, 1024};
   if (add_mount(c, "/proc", "proc", "proc", "nosuid,noexec,nodev") < 0 ||
-      add_mount(c, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k") < 0 ||
+      add_mount(c, "/dev", "tmpfs", "tmpfs",
+                "nosuid,strictatime,mode=755,size=65536k") < 0 ||
       add_mount(c, "/dev/pts", "devpts", "devpts",
-                "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 ||
-      add_mount(c, "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k") < 0 ||
-      add_mount(c, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev") < 0 ||
+                "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5") <
+          0 ||
+      add_mount(c, "/dev/shm", "tmpfs", "shm",
+                "nosuid,noexec,nodev,mode=1777,size=65536k") < 0 ||
+      add_mount(c, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev") <
+          0 ||
       add_mount(c, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro") < 0)
     goto oom;
   for (size_t i = 0; i < ARRAY_SIZE(nss); i++)

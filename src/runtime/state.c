@@ -12,7 +12,8 @@
 
 #include "runtime/internal.h"
 
-static int write_atomic(int dirfd, const char *name, const char *data, size_t len) {
+static int write_atomic(int dirfd, const char *name, const char *data,
+                        size_t len) {
   char tmp[64];
   snprintf(tmp, sizeof tmp, ".%s.tmp", name);
   int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -30,12 +31,13 @@ static int write_atomic(int dirfd, const char *name, const char *data, size_t le
 
 int state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
   char buf[2048];
-  int n = snprintf(buf, sizeof buf,
-                   "id=%s\npid=%d\npid_start=%llu\nmonitor_pid=%d\nmonitor_start=%llu\n"
-                   "created=%lld.%09ld\ncgroup=%s\nbundle=%s\n",
-                   st->id, (int)st->pid, st->pid_start, (int)st->monitor_pid,
-                   st->monitor_start, (long long)st->created.tv_sec,
-                   st->created.tv_nsec, st->cgroup_path, st->bundle);
+  int n = snprintf(
+      buf, sizeof buf,
+      "id=%s\npid=%d\npid_start=%llu\nmonitor_pid=%d\nmonitor_start=%llu\n"
+      "created=%lld.%09ld\ncgroup=%s\nbundle=%s\n",
+      st->id, (int)st->pid, st->pid_start, (int)st->monitor_pid,
+      st->monitor_start, (long long)st->created.tv_sec, st->created.tv_nsec,
+      st->cgroup_path, st->bundle);
   if (n < 0 || (size_t)n >= sizeof buf)
     return kube_make_error(err, 0, "state too large");
   if (write_atomic(dirfd, "state", buf, (size_t)n) < 0)
@@ -59,10 +61,12 @@ int state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
   char buf[2048];
   memset(st, 0, sizeof *st);
   if (read_small(dirfd, "state", buf, sizeof buf) < 0)
-    return kube_error_set(err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_INTERNAL,
-                          errno, "read state: %s", strerror(errno));
+    return kube_error_set(
+        err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_INTERNAL,
+        errno, "read state: %s", strerror(errno));
   char *save = NULL;
-  for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = strtok_r(buf, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
     char *eq = strchr(line, '=');
     if (!eq)
       continue;
@@ -112,8 +116,8 @@ int state_read_exit(int dirfd, kube_container_exit_t *out) {
   long long sec = 0;
   long nsec = 0;
   char reason[32] = "";
-  if (sscanf(buf, "%d %d %d %lld %ld %31s", &out->exit_code, &out->signal, &oom, &sec,
-             &nsec, reason) < 5)
+  if (sscanf(buf, "%d %d %d %lld %ld %31s", &out->exit_code, &out->signal, &oom,
+             &sec, &nsec, reason) < 5)
     return -1;
   out->oom_killed = oom != 0;
   out->finished_at.tv_sec = (time_t)sec;

@@ -58,7 +58,8 @@ static char **strv(const char *first, ...) {
 }
 
 /* The default config on our rootfs, running `sh -c script`. */
-static kube_container_config_t *config_sh(const char *name, const char *script) {
+static kube_container_config_t *config_sh(const char *name,
+                                          const char *script) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = kube_container_config_new_default(&err);
   if (!c) {
@@ -94,8 +95,9 @@ static char *slurp(const char *path) {
 }
 
 /* Run to completion, stdout+stderr captured into *out (owned). */
-static int run_capture(kube_runtime_t *rt, const char *id, kube_container_config_t *cfg,
-                       char **out, kube_container_exit_t *ex, kube_error_t *err) {
+static int run_capture(kube_runtime_t *rt, const char *id,
+                       kube_container_config_t *cfg, char **out,
+                       kube_container_exit_t *ex, kube_error_t *err) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s.out", tmpdir, id);
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -116,9 +118,9 @@ static int run_capture(kube_runtime_t *rt, const char *id, kube_container_config
 }
 
 static bool cgroup_exists(const char *name) {
-  static const char *const roots[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
-                                      "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified",
-                                      "/sys/fs/cgroup"};
+  static const char *const roots[] = {
+      "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu",
+      "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
   for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
     char p[512];
     struct stat st;
@@ -148,15 +150,17 @@ static void force_delete(kube_runtime_t *rt, const char *id) {
   kube_error_clear(&err);
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static int test_isolation(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = config_sh(
-      "iso", "echo pid=$$; echo procs=$(ls -d /proc/[0-9]*) end; hostname; "
-             "echo links=$(ls /sys/class/net | tr '\\n' ' '); "
-             "grep -c . /proc/self/mountinfo; grep -q ' /sys/fs/cgroup/memory ' "
-             "/proc/self/mountinfo && echo hostmounts || echo ownmounts");
+      "iso",
+      "echo pid=$$; echo procs=$(ls -d /proc/[0-9]*) end; hostname; "
+      "echo links=$(ls /sys/class/net | tr '\\n' ' '); "
+      "grep -c . /proc/self/mountinfo; grep -q ' /sys/fs/cgroup/memory ' "
+      "/proc/self/mountinfo && echo hostmounts || echo ownmounts");
   char *out = NULL;
   kube_container_exit_t ex;
   int rc = run_capture(rt, "iso", c, &out, &ex, &err);
@@ -168,7 +172,8 @@ static int test_isolation(kube_runtime_t *rt) {
   CHECK(strstr(out, "procs=/proc/1 "), "pid 1 missing from /proc");
   char *p = strstr(out, "procs=");
   int n = 0;
-  for (char *e = strstr(p, " end"); p && (p = strstr(p + 1, "/proc/")) && p < e;)
+  for (char *e = strstr(p, " end");
+       p && (p = strstr(p + 1, "/proc/")) && p < e;)
     n++;
   CHECK(n <= 3, "sees %d processes", n);
   CHECK(strstr(out, "kubetest\n"), "hostname");
@@ -182,10 +187,12 @@ static int test_isolation(kube_runtime_t *rt) {
 static int test_security(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = config_sh(
-      "sec", "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status; "
+      "sec", "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' "
+             "/proc/self/status; "
              "unshare -U true 2>&1; echo unshare=$?; "
              "mknod /dev/xda b 8 0 && { head -c 1 /dev/xda >/dev/null 2>&1 && "
-             "echo dev-readable || echo dev-blocked; }; echo null-ok > /dev/null && echo null-ok");
+             "echo dev-readable || echo dev-blocked; }; echo null-ok > "
+             "/dev/null && echo null-ok");
   char *out = NULL;
   kube_container_exit_t ex;
   int rc = run_capture(rt, "sec", c, &out, &ex, &err);
@@ -193,13 +200,16 @@ static int test_security(kube_runtime_t *rt) {
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   char want[64];
-  snprintf(want, sizeof want, "CapEff:\t%016llx\n", (unsigned long long)kube_caps_default());
+  snprintf(want, sizeof want, "CapEff:\t%016llx\n",
+           (unsigned long long)kube_caps_default());
   CHECK(strstr(out, want), "effective caps, want %s", want);
-  snprintf(want, sizeof want, "CapBnd:\t%016llx\n", (unsigned long long)kube_caps_default());
+  snprintf(want, sizeof want, "CapBnd:\t%016llx\n",
+           (unsigned long long)kube_caps_default());
   CHECK(strstr(out, want), "bounding caps");
   CHECK(strstr(out, "NoNewPrivs:\t1\n"), "no_new_privs");
   CHECK(strstr(out, "Seccomp:\t2\n"), "seccomp filter mode");
-  CHECK(strstr(out, "Operation not permitted"), "unshare not blocked with EPERM");
+  CHECK(strstr(out, "Operation not permitted"),
+        "unshare not blocked with EPERM");
   CHECK(!strstr(out, "unshare=0"), "unshare succeeded");
   CHECK(strstr(out, "null-ok\n"), "/dev/null unusable");
   if (strcmp(cg_mode, "v2") != 0)
@@ -210,9 +220,10 @@ static int test_security(kube_runtime_t *rt) {
 
 static int test_process_settings(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh(
-      "proc", "id -u; id -g; id -G; pwd; echo foo=$FOO; ulimit -n; cat /proc/self/oom_score_adj; "
-              "grep CapEff /proc/self/status");
+  kube_container_config_t *c =
+      config_sh("proc", "id -u; id -g; id -G; pwd; echo foo=$FOO; ulimit -n; "
+                        "cat /proc/self/oom_score_adj; "
+                        "grep CapEff /proc/self/status");
   c->uid = 1000;
   c->gid = 1001;
   c->additional_gids = calloc(2, sizeof(gid_t));
@@ -239,7 +250,8 @@ static int test_process_settings(kube_runtime_t *rt) {
   CHECK(strstr(out, "foo=bar\n"), "env");
   CHECK(strstr(out, "\n321\n"), "rlimit");
   CHECK(strstr(out, "\n345\n"), "oom_score_adj");
-  CHECK(strstr(out, "CapEff:\t0000000000000000"), "a non-root user keeps capabilities");
+  CHECK(strstr(out, "CapEff:\t0000000000000000"),
+        "a non-root user keeps capabilities");
   free(out);
   return 0;
 }
@@ -253,7 +265,8 @@ static int test_exit_codes(kube_runtime_t *rt) {
   kube_container_config_free(c);
   free(out);
   CHECK_OK(rc, &err);
-  CHECK(ex.exit_code == 42 && ex.signal == 0, "exit %d signal %d", ex.exit_code, ex.signal);
+  CHECK(ex.exit_code == 42 && ex.signal == 0, "exit %d signal %d", ex.exit_code,
+        ex.signal);
   CHECK(strcmp(ex.reason, "Error") == 0, "reason %s", ex.reason);
   return 0;
 }
@@ -261,7 +274,8 @@ static int test_exit_codes(kube_runtime_t *rt) {
 static int test_oom(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   /* tail keeps the (endless, newline-free) line in memory. */
-  kube_container_config_t *c = config_sh("oom", "tail /dev/zero; echo survived");
+  kube_container_config_t *c =
+      config_sh("oom", "tail /dev/zero; echo survived");
   c->resources.memory_limit = 32 << 20;
   char *out = NULL;
   kube_container_exit_t ex;
@@ -269,7 +283,8 @@ static int test_oom(kube_runtime_t *rt) {
   kube_container_config_free(c);
   free(out);
   CHECK_OK(rc, &err);
-  fprintf(stderr, "  exit %d signal %d reason %s\n", ex.exit_code, ex.signal, ex.reason);
+  fprintf(stderr, "  exit %d signal %d reason %s\n", ex.exit_code, ex.signal,
+          ex.reason);
   CHECK(ex.oom_killed, "not reported as OOM killed");
   CHECK(strcmp(ex.reason, "OOMKilled") == 0, "reason %s", ex.reason);
   CHECK(!cgroup_exists("oom"), "cgroup left behind");
@@ -341,9 +356,11 @@ static int test_cpu_limits(kube_runtime_t *rt) {
     CHECK(strcmp(q, "20000 100000\n") == 0, "cpu.max %s", q);
     CHECK(strcmp(s, "10\n") == 0, "cpu.weight %s", s);
   } else {
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.cfs_quota_us", cg_parent);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.cfs_quota_us",
+             cg_parent);
     q = slurp(path);
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.shares", cg_parent);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/%s/cpu/cpu.shares",
+             cg_parent);
     s = slurp(path);
     force_delete(rt, "cpu");
     CHECK(strcmp(q, "20000\n") == 0, "cfs_quota_us %s", q);
@@ -357,7 +374,8 @@ static int test_cpu_limits(kube_runtime_t *rt) {
 
 static int test_lifecycle(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("life", "echo started > /dev/null; sleep 30");
+  kube_container_config_t *c =
+      config_sh("life", "echo started > /dev/null; sleep 30");
   kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
   int rc = kube_runtime_create(rt, "life", c, &io, &err);
   kube_container_config_free(c);
@@ -371,7 +389,8 @@ static int test_lifecycle(kube_runtime_t *rt) {
   kube_container_config_t *dup = config_sh("life", "true");
   rc = kube_runtime_create(rt, "life", dup, &io, &err);
   kube_container_config_free(dup);
-  CHECK(rc < 0 && err.reason == KUBE_REASON_ALREADY_EXISTS, "duplicate create not refused");
+  CHECK(rc < 0 && err.reason == KUBE_REASON_ALREADY_EXISTS,
+        "duplicate create not refused");
   kube_error_clear(&err);
   CHECK_OK(kube_runtime_start(rt, "life", &err), &err);
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
@@ -387,9 +406,12 @@ static int test_lifecycle(kube_runtime_t *rt) {
   CHECK_OK(kube_runtime_resume(rt, "life", &err), &err);
   kube_container_stats_t stats;
   CHECK_OK(kube_runtime_stats(rt, "life", &stats, &err), &err);
-  CHECK(stats.memory_usage_bytes > 0 && stats.pids_current >= 1, "stats mem %llu pids %llu",
-        (unsigned long long)stats.memory_usage_bytes, (unsigned long long)stats.pids_current);
-  CHECK(kube_runtime_delete(rt, "life", false, &err) < 0 && err.reason == KUBE_REASON_CONFLICT,
+  CHECK(stats.memory_usage_bytes > 0 && stats.pids_current >= 1,
+        "stats mem %llu pids %llu",
+        (unsigned long long)stats.memory_usage_bytes,
+        (unsigned long long)stats.pids_current);
+  CHECK(kube_runtime_delete(rt, "life", false, &err) < 0 &&
+            err.reason == KUBE_REASON_CONFLICT,
         "delete of a running container without force");
   kube_error_clear(&err);
   CHECK_OK(kube_runtime_kill(rt, "life", SIGKILL, false, &err), &err);
@@ -405,7 +427,8 @@ static int test_lifecycle(kube_runtime_t *rt) {
   CHECK(!cgroup_exists("life"), "cgroup left");
   CHECK(!state_exists("life"), "state left");
   CHECK(!host_mount_mentions(rootfs), "mount left on the host");
-  CHECK(kube_runtime_state(rt, "life", &st, &err) < 0 && err.reason == KUBE_REASON_NOT_FOUND,
+  CHECK(kube_runtime_state(rt, "life", &st, &err) < 0 &&
+            err.reason == KUBE_REASON_NOT_FOUND,
         "state of a deleted container");
   kube_error_clear(&err);
   return 0;
@@ -437,7 +460,8 @@ static int test_join_netns(kube_runtime_t *rt) {
   force_delete(rt, "neta");
   CHECK_OK(rc, &err);
   fprintf(stderr, "  want %s got %s", want, out);
-  CHECK(n > 0 && strncmp(out, want, strlen(want)) == 0, "network namespace not shared");
+  CHECK(n > 0 && strncmp(out, want, strlen(want)) == 0,
+        "network namespace not shared");
   free(out);
   return 0;
 }
@@ -480,7 +504,8 @@ static int test_adopt(kube_runtime_t *rt_unused) {
 
 static int test_logs(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("logs", "echo hello out; echo hello err >&2; printf tail");
+  kube_container_config_t *c =
+      config_sh("logs", "echo hello out; echo hello err >&2; printf tail");
   char log[600];
   snprintf(log, sizeof log, "%s/logs.log", tmpdir);
   kube_container_io_t io = {-1, -1, -1, log};
@@ -513,7 +538,8 @@ static int test_exec(kube_runtime_t *rt) {
                   "hostname; echo init=$(tr '\\0' ' ' < /proc/1/cmdline); "
                   "grep NoNewPrivs /proc/self/status; exit 5",
                   NULL};
-  kube_exec_options_t o = {.struct_size = sizeof o, .args = args, .io = {-1, fd, fd, NULL}};
+  kube_exec_options_t o = {
+      .struct_size = sizeof o, .args = args, .io = {-1, fd, fd, NULL}};
   kube_container_exit_t ex;
   rc = kube_runtime_exec(rt, "exec", &o, NULL, &ex, &err);
   close(fd);
@@ -529,7 +555,8 @@ static int test_exec(kube_runtime_t *rt) {
   return 0;
 }
 
-static void on_exit_cb(const char *id, const kube_container_exit_t *e, void *ud) {
+static void on_exit_cb(const char *id, const kube_container_exit_t *e,
+                       void *ud) {
   *(int *)ud = e->exit_code;
 }
 
@@ -553,8 +580,8 @@ static int test_wait_async(kube_runtime_t *rt) {
 }
 
 /* Each bad config fails with an error naming the field and leaves nothing. */
-static int expect_bad(kube_runtime_t *rt, const char *id, kube_container_config_t *c,
-                      const char *field) {
+static int expect_bad(kube_runtime_t *rt, const char *id,
+                      kube_container_config_t *c, const char *field) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
   int rc = kube_runtime_create(rt, id, c, &io, &err);
@@ -606,7 +633,8 @@ static int test_bad_configs(kube_runtime_t *rt) {
   char json[2048];
   const char *pre = "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
                     "\"process\":{\"args\":[\"/bin/true\"]}";
-  snprintf(json, sizeof json, "%s,\"linux\":{\"namespaces\":[{\"type\":\"pidx\"}]}}", pre);
+  snprintf(json, sizeof json,
+           "%s,\"linux\":{\"namespaces\":[{\"type\":\"pidx\"}]}}", pre);
   if (expect_bad_json(json, "linux.namespaces[0].type"))
     return 1;
   snprintf(json, sizeof json,
@@ -614,8 +642,10 @@ static int test_bad_configs(kube_runtime_t *rt) {
   if (expect_bad_json(json, "linux.resources.memory.limit"))
     return 1;
   snprintf(json, sizeof json,
-           "%s,\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent\","
-           "\"options\":[\"rbind\"]}]}", pre);
+           "%s,\"mounts\":[{\"destination\":\"/"
+           "x\",\"type\":\"bind\",\"source\":\"/nonexistent\","
+           "\"options\":[\"rbind\"]}]}",
+           pre);
   if (expect_bad_json(json, "mounts[0].source"))
     return 1;
   snprintf(json, sizeof json,
@@ -635,11 +665,13 @@ static int test_userns(kube_runtime_t *rt) {
   kube_container_config_t *c = config_sh(
       "userns", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; "
                 "cat /proc/sys/net/ipv4/ip_unprivileged_port_start");
-  c->namespaces = realloc(c->namespaces, (c->n_namespaces + 1) * sizeof *c->namespaces);
+  c->namespaces =
+      realloc(c->namespaces, (c->n_namespaces + 1) * sizeof *c->namespaces);
   c->namespaces[c->n_namespaces++] = (kube_rt_namespace_t){KUBE_NS_USER, NULL};
   c->uid_mappings = calloc(1, sizeof *c->uid_mappings);
   c->gid_mappings = calloc(1, sizeof *c->gid_mappings);
-  c->uid_mappings[0] = c->gid_mappings[0] = (kube_rt_id_map_t){0, 200000, 65536};
+  c->uid_mappings[0] = c->gid_mappings[0] =
+      (kube_rt_id_map_t){0, 200000, 65536};
   c->n_uid_mappings = c->n_gid_mappings = 1;
   c->sysctl_keys = calloc(2, sizeof(char *));
   c->sysctl_values = calloc(2, sizeof(char *));
@@ -660,7 +692,8 @@ static int test_userns(kube_runtime_t *rt) {
   fprintf(stderr, "  output: %s", out);
   CHECK(strncmp(out, "0\n", 2) == 0, "not root inside");
   CHECK(strstr(out, "200000"), "uid map");
-  CHECK(strstr(out, "\n65534\n"), "host root files should be unmapped (nobody)");
+  CHECK(strstr(out, "\n65534\n"),
+        "host root files should be unmapped (nobody)");
   CHECK(strstr(out, "\n80\n"), "sysctl not applied");
   free(out);
   return 0;
@@ -676,9 +709,10 @@ static int test_bind_mount(kube_runtime_t *rt) {
   fputs("from-host\n", f);
   fclose(f);
   kube_container_config_t *c = config_sh(
-      "bind", "cat /data/hello.txt; echo x > /data/new 2>/dev/null && echo writable || "
-              "echo readonly; echo y > /scratch/t && echo tmp-writable; "
-              "echo z > /etc/z 2>/dev/null || echo root-readonly");
+      "bind",
+      "cat /data/hello.txt; echo x > /data/new 2>/dev/null && echo writable || "
+      "echo readonly; echo y > /scratch/t && echo tmp-writable; "
+      "echo z > /etc/z 2>/dev/null || echo root-readonly");
   c->mounts = realloc(c->mounts, (c->n_mounts + 3) * sizeof *c->mounts);
   kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
   memset(m, 0, sizeof *m);
@@ -717,7 +751,8 @@ static int test_bind_mount(kube_runtime_t *rt) {
   kube_container_config_free(c);
   unlink(evil);
   snprintf(host_probe, sizeof host_probe, "%s/x", host_dir);
-  CHECK(access(host_probe, F_OK) != 0, "mount point created outside the rootfs");
+  CHECK(access(host_probe, F_OK) != 0,
+        "mount point created outside the rootfs");
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   CHECK(strstr(out, "from-host\n"), "bind content");
@@ -753,9 +788,11 @@ static int test_half_created(kube_runtime_t *rt) {
   CHECK(cgroup_exists("half"), "cgroup not made");
   kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "half", &st, &err), &err);
-  CHECK(st.status == KUBE_RT_CREATING, "status %s", kube_rt_status_string(st.status));
+  CHECK(st.status == KUBE_RT_CREATING, "status %s",
+        kube_rt_status_string(st.status));
   kube_rt_state_clear(&st);
-  CHECK(kube_runtime_delete(rt, "half", false, &err) < 0 && err.reason == KUBE_REASON_CONFLICT,
+  CHECK(kube_runtime_delete(rt, "half", false, &err) < 0 &&
+            err.reason == KUBE_REASON_CONFLICT,
         "delete without force");
   kube_error_clear(&err);
   CHECK_OK(kube_runtime_delete(rt, "half", true, &err), &err);
@@ -770,7 +807,8 @@ static int test_half_created(kube_runtime_t *rt) {
  * without limits).  Returns 77 from the child when the layout does not
  * allow the mode. */
 static int mode_child(const char *mode) {
-  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+  if (unshare(CLONE_NEWNS) < 0 ||
+      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return 77;
   if (strcmp(mode, "v1") == 0) {
     if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0)
@@ -787,14 +825,16 @@ static int mode_child(const char *mode) {
         kube_runtime_cgroup_mode(rt));
   cg_mode = mode;
   /* device access is limited in every mode (v2: a BPF device program) */
-  kube_container_config_t *d = config_sh("dev", "mknod /dev/xda b 8 0 && "
-                                                "{ head -c 1 /dev/xda >/dev/null 2>&1 && "
-                                                "echo dev-readable || echo dev-blocked; }; "
-                                                "head -c 1 /dev/zero 2>/dev/null | wc -c; "
-                                                "head -c 1 /dev/full | wc -c");
+  kube_container_config_t *d =
+      config_sh("dev", "mknod /dev/xda b 8 0 && "
+                       "{ head -c 1 /dev/xda >/dev/null 2>&1 && "
+                       "echo dev-readable || echo dev-blocked; }; "
+                       "head -c 1 /dev/zero 2>/dev/null | wc -c; "
+                       "head -c 1 /dev/full | wc -c");
   /* a config rule on top of the defaults: /dev/zero (c 1:5) denied */
   d->resources.device_rules = calloc(1, sizeof *d->resources.device_rules);
-  d->resources.device_rules[0] = (kube_rt_device_rule_t){false, 'c', 1, 5, "rwm"};
+  d->resources.device_rules[0] =
+      (kube_rt_device_rule_t){false, 'c', 1, 5, "rwm"};
   d->resources.n_device_rules = 1;
   char *dout = NULL;
   kube_container_exit_t dex;
@@ -817,7 +857,8 @@ static int mode_child(const char *mode) {
   CHECK_OK(rc, &err);
   char path[256];
   if (v1) {
-    snprintf(path, sizeof path, "/sys/fs/cgroup/memory/%s/v1/memory.limit_in_bytes", cg_parent);
+    snprintf(path, sizeof path,
+             "/sys/fs/cgroup/memory/%s/v1/memory.limit_in_bytes", cg_parent);
     char *m = slurp(path);
     CHECK(strcmp(m, "67108864\n") == 0, "memory limit %s", m);
     free(m);
@@ -854,31 +895,46 @@ static int run_mode(const char *mode) {
   return code == 77 ? 0 : code;
 }
 
-static int test_cgroup_v1(kube_runtime_t *rt) { return run_mode("v1"); }
-static int test_cgroup_v2(kube_runtime_t *rt) { return run_mode("v2"); }
+static int test_cgroup_v1(kube_runtime_t *rt) {
+  return run_mode("v1");
+}
+static int test_cgroup_v2(kube_runtime_t *rt) {
+  return run_mode("v2");
+}
 
-/* ---- main ---------------------------------------------------------------------- */
+/* ---- main
+ * ---------------------------------------------------------------------- */
 
 static const struct {
   const char *name;
   int (*fn)(kube_runtime_t *rt);
 } tests[] = {
-    {"isolation", test_isolation},   {"security", test_security},
-    {"exit-codes", test_exit_codes}, {"lifecycle", test_lifecycle},
+    {"isolation", test_isolation},
+    {"security", test_security},
+    {"exit-codes", test_exit_codes},
+    {"lifecycle", test_lifecycle},
     {"process", test_process_settings},
-    {"oom", test_oom},               {"pids-limit", test_pids_limit},
-    {"cpu-limits", test_cpu_limits}, {"join-netns", test_join_netns},
-    {"adopt", test_adopt},           {"logs", test_logs},
-    {"exec", test_exec},             {"wait-async", test_wait_async},
-    {"bad-configs", test_bad_configs}, {"userns", test_userns},
-    {"bind-mount", test_bind_mount},   {"half-created", test_half_created},   {"cgroup-v1", test_cgroup_v1},
+    {"oom", test_oom},
+    {"pids-limit", test_pids_limit},
+    {"cpu-limits", test_cpu_limits},
+    {"join-netns", test_join_netns},
+    {"adopt", test_adopt},
+    {"logs", test_logs},
+    {"exec", test_exec},
+    {"wait-async", test_wait_async},
+    {"bad-configs", test_bad_configs},
+    {"userns", test_userns},
+    {"bind-mount", test_bind_mount},
+    {"half-created", test_half_created},
+    {"cgroup-v1", test_cgroup_v1},
     {"cgroup-v2", test_cgroup_v2},
 };
 
 static void rm_cg_parent(void) {
-  static const char *const roots[] = {"cpu", "cpuacct", "cpuset", "memory", "pids",
-                                      "freezer", "blkio", "devices", "unified", "net_cls",
-                                      "net_prio", "perf_event", "hugetlb", "rdma", "misc"};
+  static const char *const roots[] = {
+      "cpu",      "cpuacct",    "cpuset",  "memory",  "pids",
+      "freezer",  "blkio",      "devices", "unified", "net_cls",
+      "net_prio", "perf_event", "hugetlb", "rdma",    "misc"};
   char p[256];
   for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
     snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", roots[i], cg_parent);
@@ -904,8 +960,10 @@ int main(int argc, char **argv) {
   /* Can this kernel make the namespaces at all? */
   pid_t probe = fork();
   if (probe == 0)
-    _exit(unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) == 0
-              ? 0 : 1);
+    _exit(unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS |
+                  CLONE_NEWIPC) == 0
+              ? 0
+              : 1);
   int pst = 0;
   waitpid(probe, &pst, 0);
   if (!WIFEXITED(pst) || WEXITSTATUS(pst) != 0) {
@@ -917,7 +975,8 @@ int main(int argc, char **argv) {
     perror("mkdtemp");
     return 1;
   }
-  chmod(tmpdir, 0755); /* the user-namespace test's mapped root must reach the rootfs */
+  chmod(tmpdir,
+        0755); /* the user-namespace test's mapped root must reach the rootfs */
   snprintf(cg_parent, sizeof cg_parent, "libkube-test-%d", (int)getpid());
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "NO_CONFIG=1 sh '%s' '%s/bundle'", argv[1], tmpdir);

@@ -36,24 +36,36 @@ static int teardown(void **state) {
 
 static const char *full_config =
     "{\"ociVersion\":\"1.0.2\","
-    "\"process\":{\"args\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"env\":[\"PATH=/bin\",\"A=b\"],"
-    "\"cwd\":\"/tmp\",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
-    "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"],"
+    "\"process\":{\"args\":[\"/bin/sh\",\"-c\",\"echo "
+    "hi\"],\"env\":[\"PATH=/bin\",\"A=b\"],"
+    "\"cwd\":\"/"
+    "tmp\",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
+    "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":"
+    "[\"CAP_KILL\"],"
     "\"permitted\":[\"CAP_KILL\"],\"ambient\":[]},"
     "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":2048,\"soft\":1024}],"
     "\"noNewPrivileges\":true,\"oomScoreAdj\":500},"
     "\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"h1\","
-    "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-    "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/tmp\",\"options\":[\"rbind\",\"ro\",\"rprivate\"]}],"
-    "\"linux\":{\"cgroupsPath\":\"/x/y\",\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
+    "\"mounts\":[{\"destination\":\"/"
+    "proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+    "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/"
+    "tmp\",\"options\":[\"rbind\",\"ro\",\"rprivate\"]}],"
+    "\"linux\":{\"cgroupsPath\":\"/x/"
+    "y\",\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
     "{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"},{\"type\":\"uts\"}],"
-    "\"resources\":{\"memory\":{\"limit\":67108864},\"cpu\":{\"shares\":512,\"quota\":50000,"
+    "\"resources\":{\"memory\":{\"limit\":67108864},\"cpu\":{\"shares\":512,"
+    "\"quota\":50000,"
     "\"period\":100000,\"cpus\":\"0\"},\"pids\":{\"limit\":64},"
-    "\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":229,\"access\":\"rw\"}]},"
-    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
-    "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mount\","
-    "\"nosuchsyscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},{\"names\":[\"personality\"],"
-    "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_NE\"}]}]}}}";
+    "\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":229,"
+    "\"access\":\"rw\"}]},"
+    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"maskedPaths\":[\"/proc/"
+    "kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
+    "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+    "\"names\":[\"mount\","
+    "\"nosuchsyscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},{"
+    "\"names\":[\"personality\"],"
+    "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":8,\"op\":"
+    "\"SCMP_CMP_NE\"}]}]}}}";
 
 static void check_full(const kube_container_config_t *c) {
   assert_non_null(c);
@@ -106,7 +118,8 @@ static void check_full(const kube_container_config_t *c) {
 
 static void test_parse_full(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = kube_container_config_parse(full_config, bundle, &err);
+  kube_container_config_t *c =
+      kube_container_config_parse(full_config, bundle, &err);
   if (!c)
     fail_msg("%s", err.message);
   check_full(c);
@@ -126,7 +139,8 @@ static void expect_invalid(const char *extra, const char *field) {
   char json[2048];
   snprintf(json, sizeof json,
            "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
-           "\"process\":{\"args\":[\"/bin/true\"]}%s}", extra);
+           "\"process\":{\"args\":[\"/bin/true\"]}%s}",
+           extra);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = kube_container_config_parse(json, bundle, &err);
   if (c)
@@ -140,11 +154,14 @@ static void expect_invalid(const char *extra, const char *field) {
 }
 
 static void test_parse_errors(void **state) {
-  expect_invalid(",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"bogus\"}]}",
-                 "linux.namespaces[1].type");
-  expect_invalid(",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}",
-                 "linux.namespaces[1].type");
-  expect_invalid(",\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/nonexistent\"}]}",
+  expect_invalid(
+      ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"bogus\"}]}",
+      "linux.namespaces[1].type");
+  expect_invalid(
+      ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}",
+      "linux.namespaces[1].type");
+  expect_invalid(",\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":"
+                 "\"/nonexistent\"}]}",
                  "linux.namespaces[0].path");
   expect_invalid(",\"linux\":{\"resources\":{\"memory\":{\"limit\":-7}}}",
                  "linux.resources.memory.limit");
@@ -158,21 +175,28 @@ static void test_parse_errors(void **state) {
                  "linux.resources.pids.limit");
   expect_invalid(",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"a-b\"}}}",
                  "linux.resources.cpu.cpus");
-  expect_invalid(",\"mounts\":[{\"destination\":\"relative\",\"type\":\"tmpfs\"}]",
-                 "mounts[0].destination");
-  expect_invalid(",\"mounts\":[{\"destination\":\"/a/../b\",\"type\":\"tmpfs\"}]",
-                 "mounts[0].destination");
-  expect_invalid(",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nope\"}]",
+  expect_invalid(
+      ",\"mounts\":[{\"destination\":\"relative\",\"type\":\"tmpfs\"}]",
+      "mounts[0].destination");
+  expect_invalid(
+      ",\"mounts\":[{\"destination\":\"/a/../b\",\"type\":\"tmpfs\"}]",
+      "mounts[0].destination");
+  expect_invalid(",\"mounts\":[{\"destination\":\"/"
+                 "x\",\"type\":\"bind\",\"source\":\"/nope\"}]",
                  "mounts[0].source");
   expect_invalid(",\"mounts\":[{\"destination\":\"/x\"}]", "mounts[0].type");
-  expect_invalid(",\"linux\":{\"cgroupsPath\":\"system.slice:kube:x\"}", "linux.cgroupsPath");
-  expect_invalid(",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}",
-                 "linux.seccomp.defaultAction");
-  expect_invalid(",\"linux\":{\"sysctl\":{\"net..x\":\"1\"}}", "linux.sysctl.net..x");
+  expect_invalid(",\"linux\":{\"cgroupsPath\":\"system.slice:kube:x\"}",
+                 "linux.cgroupsPath");
+  expect_invalid(
+      ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}",
+      "linux.seccomp.defaultAction");
+  expect_invalid(",\"linux\":{\"sysctl\":{\"net..x\":\"1\"}}",
+                 "linux.sysctl.net..x");
   expect_invalid(",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"x\"}]}}",
                  "linux.resources.devices[0]");
   expect_invalid(",\"linux\":{\"sysctl\":{\"net.x\":1}}", "linux.sysctl.net.x");
-  expect_invalid(",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":0}]}",
+  expect_invalid(",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":0,"
+                 "\"size\":0}]}",
                  "linux.uidMappings");
   /* process-level */
   kube_error_t err = KUBE_ERROR_INIT;
@@ -182,8 +206,9 @@ static void test_parse_errors(void **state) {
   assert_null(kube_container_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.args"));
   kube_error_clear(&err);
-  snprintf(json, sizeof json,
-           "{\"root\":{\"path\":\"nope\"},\"process\":{\"args\":[\"/bin/true\"]}}");
+  snprintf(
+      json, sizeof json,
+      "{\"root\":{\"path\":\"nope\"},\"process\":{\"args\":[\"/bin/true\"]}}");
   assert_null(kube_container_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "root.path"));
   kube_error_clear(&err);
@@ -200,7 +225,8 @@ static void test_parse_errors(void **state) {
   assert_non_null(strstr(err.message, "process.rlimits[0].type"));
   kube_error_clear(&err);
   snprintf(json, sizeof json,
-           "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],\"terminal\":true}}");
+           "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],"
+           "\"terminal\":true}}");
   assert_null(kube_container_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.terminal"));
   kube_error_clear(&err);
@@ -297,7 +323,8 @@ static void test_state_files(void **state) {
   assert_int_equal(back.pid_start, 99);
   assert_int_equal(back.created.tv_nsec, 5);
   assert_string_equal(back.cgroup_path, "libkube/abc");
-  kube_container_exit_t e = {.exit_code = 137, .signal = 9, .oom_killed = true}, e2;
+  kube_container_exit_t e = {.exit_code = 137, .signal = 9, .oom_killed = true},
+                        e2;
   snprintf(e.reason, sizeof e.reason, "OOMKilled");
   assert_int_equal(state_read_exit(dirfd, &e2), -1);
   assert_int_equal(state_write_exit(dirfd, &e), 0);
@@ -326,10 +353,14 @@ static void test_ids(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_full),    cmocka_unit_test(test_parse_errors),
-      cmocka_unit_test(test_default_config), cmocka_unit_test(test_caps),
-      cmocka_unit_test(test_seccomp_compile), cmocka_unit_test(test_cgroup_detect),
-      cmocka_unit_test(test_state_files),   cmocka_unit_test(test_ids),
+      cmocka_unit_test(test_parse_full),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_default_config),
+      cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_seccomp_compile),
+      cmocka_unit_test(test_cgroup_detect),
+      cmocka_unit_test(test_state_files),
+      cmocka_unit_test(test_ids),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
