@@ -394,8 +394,9 @@ int64_t kube_schedule(const kube_scheduler_config_t *cfg,
  * and are placed in batches (kube_scheduler_schedule_batch: priority, then
  * size).  Each placement is assumed in the scheduler state at once and a
  * `pods/NAME/binding` POST is sent (many in flight, so the store's group
- * commit batches them); a failed binding forgets the assumption and
- * retries the pod with backoff.  A pod that fits nowhere gets a Warning
+ * commit batches them); a successful binding is reported with a Normal
+ * event Scheduled ("Successfully assigned default/x to node1"), a failed
+ * one forgets the assumption and retries the pod with backoff.  A pod that fits nowhere gets a Warning
  * event FailedScheduling with the scheduler's explanation ("0/5 nodes are
  * available: ...") and the condition PodScheduled=False/Unschedulable, and
  * is retried with backoff (1 s doubling to 10 s) and at once whenever a
@@ -421,10 +422,9 @@ typedef struct kube_scheduler_loop_options {
   const char *const *scheduler_names;
   /* Pods placed per pass; 0: 2048. */
   size_t max_batch;
-  /* Also write `Scheduled` events.  kubed's binding subresource records
-   * them itself, so the default (false) avoids duplicates; set it against
-   * an API server that does not. */
-  bool record_scheduled_events;
+  /* Do not write `Scheduled` events ("Successfully assigned ns/pod to
+   * node", reason Scheduled, type Normal) after successful bindings. */
+  bool no_scheduled_events;
   /* Do not set PodScheduled=False on unschedulable pods (events only). */
   bool no_unschedulable_condition;
 } kube_scheduler_loop_options_t;

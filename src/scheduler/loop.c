@@ -711,12 +711,23 @@ static void pending_unlink(kube_scheduler_loop_t *loop, struct pending_call *pc)
   free(pc);
 }
 
+static void write_event(kube_scheduler_loop_t *loop, const kube_object_t *pod,
+                        const char *type, const char *reason,
+                        const char *message);
+
 static void binding_done(kube_scheduler_loop_t *loop, struct pending_call *pc,
                          int status, const char *data, size_t len) {
   const char *key = pc->key;
   loop->stats.in_flight--;
   if (status == 201 || status == 200) {
     loop->stats.bindings_ok++;
+    const kube_object_t *pod = kube_informer_get(loop->pods, key);
+    if (pod && loop->record_scheduled) {
+      char msg[600];
+      snprintf(msg, sizeof msg, "Successfully assigned %s to %s", key,
+               pc->node);
+      write_event(loop, pod, "Normal", "Scheduled", msg);
+    }
     kube_workqueue_forget(loop->queue, key);
     kube_workqueue_done(loop->queue, key);
     return;
@@ -980,11 +991,6 @@ static void place(kube_scheduler_loop_t *loop, const char *key,
     return;
   }
   loop->stats.in_flight++;
-  if (loop->record_scheduled) {
-    char msg[600];
-    snprintf(msg, sizeof msg, "Successfully assigned %s to %s", key, r->node);
-    write_event(loop, obj, "Normal", "Scheduled", msg);
-  }
 }
 
 static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
@@ -1077,7 +1083,7 @@ kube_scheduler_loop_new(struct event_base *base, const struct kube_transport *tp
   }
   loop->base = base;
   loop->tp = *tp;
-  loop->record_scheduled = o.record_scheduled_events;
+  loop->record_scheduled = !o.no_scheduled_events;
   loop->set_condition = !o.no_unschedulable_condition;
   static const char *const default_names[] = {"default-scheduler", "libkube",
                                               NULL};
