@@ -357,8 +357,9 @@ static void describe_pod(struct tabw *t, json_object *o) {
         kube_strbuf_printf(&sb, "=%s", val);
       if (eff && *eff)
         kube_strbuf_printf(&sb, ":%s", eff);
-      if (S(x, "operator") && streq(S(x, "operator"), "Exists") && !key)
-        kube_strbuf_printf(&sb, "%sop=Exists", sb.len ? " " : "");
+      /* operator Exists without a value (kubectl's special case). */
+      if (S(x, "operator") && streq(S(x, "operator"), "Exists") && (!val || !*val))
+        kube_strbuf_printf(&sb, "%sop=Exists", (key && *key) || (eff && *eff) ? " " : "");
       if (secs)
         kube_strbuf_printf(&sb, " for %llds", (long long)json_object_get_int64(secs));
       w(t, 0, "%s\t%s\n", i == 0 ? "Tolerations:" : "", sb.data ? sb.data : "");

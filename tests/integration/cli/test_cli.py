@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_checks  # noqa: E402
@@ -76,6 +77,17 @@ def kube_only(t, c, tmp):
     rc, out, err = c.run("get", "all")
     t.check(rc == 0 and "pod/kubia" in out and "deployment.apps/web" in out
             and "service/kubernetes" in out, "get all", out)
+    # describe shows the pod's Events (the scheduler reports that no node
+    # fits), found with the involvedObject field selector.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        rc, out, err = c.run("describe", "pod", "kubia")
+        if "FailedScheduling" in out:
+            break
+        time.sleep(0.2)
+    t.check(re.search(r"^  Type\s+Reason\s+Age\s+From\s+Message$", out, re.M)
+            and re.search(r"^  Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+", out, re.M),
+            "describe lists the pod's events", out[-600:])
     rc, out, err = c.run("describe", "nodes")
     t.check(rc == 0, "describe nodes", (rc, err))
     rc, out, err = c.run("version", "-o", "json")
