@@ -27,6 +27,61 @@ class Response:
         return "<%d %s>" % (self.status, self.body[:300])
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Etcd:
+    """A private etcd on loopback (Debian's /usr/bin/etcd)."""
+    BINARY = "/usr/bin/etcd"
+
+    def __init__(self, base_dir):
+        self.dir = os.path.join(base_dir, "etcd")
+        self.proc = None
+        self.endpoint = None
+
+    @classmethod
+    def available(cls):
+        return os.access(cls.BINARY, os.X_OK)
+
+    def start(self, timeout=20):
+        cport, pport = free_port(), free_port()
+        curl = "http://127.0.0.1:%d" % cport
+        purl = "http://127.0.0.1:%d" % pport
+        self.log = open(self.dir + ".log", "ab")
+        self.proc = subprocess.Popen(
+            [self.BINARY, "--name", "default", "--data-dir", self.dir,
+             "--listen-client-urls", curl, "--advertise-client-urls", curl,
+             "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+             "--initial-cluster", "default=" + purl, "--log-level", "error"],
+            stdout=self.log, stderr=self.log)
+        self.endpoint = curl
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", cport, timeout=1)
+                c.request("GET", "/health")
+                if c.getresponse().status == 200:
+                    c.close()
+                    return self
+                c.close()
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("etcd did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            self.log.close()
+
+
 class Kubed:
     def __init__(self, kubed, store="memory", extra=(), data_dir=None,
                  token="test-token"):
@@ -41,12 +96,17 @@ class Kubed:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp, "kubed.log")
+        self.etcd = None
 
     def start(self, timeout=10):
         args = [self.kubed, "server", "--data-dir", self.data,
                 "--listen", "unix:" + self.sock,
                 "--listen", "tcp:127.0.0.1:0",
                 "--store", self.store, "--token", self.token] + self.extra
+        if self.store == "etcd":
+            if self.etcd is None:
+                self.etcd = Etcd(self.tmp).start()
+            args += ["--etcd-endpoints", self.etcd.endpoint]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=self.log)
@@ -155,6 +215,8 @@ class Kubed:
 
     def cleanup(self):
         self.stop(kill=True)
+        if self.etcd:
+            self.etcd.stop()
         if self.own_dir:
             shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kubed_harness import Failures, Kubed, pod  # noqa: E402
+from kubed_harness import Etcd, Failures, Kubed, pod  # noqa: E402
 
 PODS = "/api/v1/namespaces/default/pods"
 
@@ -590,6 +590,9 @@ def main():
     kubed = sys.argv[1]
     store = sys.argv[2] if len(sys.argv) > 2 else "memory"
     k = Kubed(kubed, store=store)
+    if store == "etcd" and not Etcd.available():
+        print("SKIP: %s is not installed" % Etcd.BINARY)
+        return 77
     t = Failures()
     try:
         k.start()

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "apiserver"))
-from kubed_harness import Failures, Kubed, pod  # noqa: E402
+from kubed_harness import Etcd, Failures, Kubed, pod  # noqa: E402
 
 PODS = "/api/v1/namespaces/default/pods"
 
@@ -28,6 +28,9 @@ def snapshot(k):
 def main():
     kubed = sys.argv[1]
     store = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
+    if store == "etcd" and not Etcd.available():
+        print("SKIP: %s is not installed" % Etcd.BINARY)
+        return 77
     t = Failures()
     k = Kubed(kubed, store=store)
     try:
