@@ -747,7 +747,7 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
     kube_error_set(&op->err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                    "etcd: cannot send the request");
     /* Report from the loop, like every other outcome. */
-    store_op_done(s, op);
+    store_op_defer(s, op);
   }
 }
 

@@ -201,6 +201,9 @@ struct kube_store {
 /* Backends report a finished write (success: op->rec is the record written
  * with its revisions; failure: op->failed and op->err).  Loop thread. */
 void store_op_done(kube_store_t *s, struct store_op *op);
+/* Report a finished write (failed, usually) from the loop, not from inside
+ * the call that queued it. */
+void store_op_defer(kube_store_t *s, struct store_op *op);
 /* Apply one change to the cache and history (takes the references).
  * Revisions must increase.  Used directly by the etcd backend. */
 void store_apply(kube_store_t *s, kube_store_event_type_t type, struct rec *rec,

@@ -194,14 +194,18 @@ static void early_cb(evutil_socket_t fd, short what, void *arg) {
   run_early(arg, false);
 }
 
-static void fail_early(kube_store_t *s, struct store_op *op,
-                       kube_reason_t reason, const char *fmt, const char *key) {
-  op->failed = true;
-  kube_error_set(&op->err, reason, 0, fmt, key);
+void store_op_defer(kube_store_t *s, struct store_op *op) {
   op->next = NULL;
   *s->early_tail = op;
   s->early_tail = &op->next;
   event_active(s->early_ev, EV_TIMEOUT, 0);
+}
+
+static void fail_early(kube_store_t *s, struct store_op *op,
+                       kube_reason_t reason, const char *fmt, const char *key) {
+  op->failed = true;
+  kube_error_set(&op->err, reason, 0, fmt, key);
+  store_op_defer(s, op);
 }
 
 static int write_op(kube_store_t *s, enum op_type type, const char *key,
@@ -266,10 +270,7 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
     kube_error_set(&op->err, KUBE_REASON_CONFLICT, 0,
                    "key %s: revision is %lld, expected %lld", key,
                    (long long)cur->pub.mod_revision, (long long)expected);
-    op->next = NULL;
-    *s->early_tail = op;
-    s->early_tail = &op->next;
-    event_active(s->early_ev, EV_TIMEOUT, 0);
+    store_op_defer(s, op);
     return 0;
   }
 

@@ -65,6 +65,51 @@ static bool healthy(int port) {
   return ok;
 }
 
+/* Start etcd on h->port / h->peer_port with the data in h->dir; wait until
+ * healthy.  Returns 0, or -1 (and h->pid = -1) when it did not come up. */
+static int launch(struct etcd_harness *h) {
+  char curl[64], purl[64], cluster[96], data[300], log[300];
+  snprintf(curl, sizeof(curl), "http://127.0.0.1:%d", h->port);
+  snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", h->peer_port);
+  snprintf(cluster, sizeof(cluster), "default=%s", purl);
+  snprintf(data, sizeof(data), "%s/data", h->dir);
+  snprintf(log, sizeof(log), "%s/etcd.log", h->dir);
+  snprintf(h->endpoint, sizeof(h->endpoint), "%s", curl);
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    /* Never outlive the test or bench that started it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execl(ETCD_BINARY, ETCD_BINARY, "--name", "default", "--data-dir", data,
+          "--listen-client-urls", curl, "--advertise-client-urls", curl,
+          "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+          "--initial-cluster", cluster, "--log-level", "error", (char *)NULL);
+    _exit(127);
+  }
+  h->pid = pid;
+  for (int i = 0; i < 200; i++) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      h->pid = -1;
+      return -1; /* died (port taken?) */
+    }
+    if (healthy(h->port))
+      return 0;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  kill(h->pid, SIGKILL);
+  waitpid(h->pid, NULL, 0);
+  h->pid = -1;
+  return -1;
+}
+
 int etcd_start(struct etcd_harness *h, const char *base_dir) {
   memset(h, 0, sizeof(*h));
   h->pid = -1;
@@ -75,54 +120,33 @@ int etcd_start(struct etcd_harness *h, const char *base_dir) {
     return -1;
   }
   for (int attempt = 0; attempt < 3; attempt++) {
-    int cport = free_port(), pport = free_port();
-    if (cport < 0 || pport < 0 || cport == pport)
+    h->port = free_port();
+    h->peer_port = free_port();
+    if (h->port < 0 || h->peer_port < 0 || h->port == h->peer_port)
       continue;
-    char curl[64], purl[64], cluster[96], data[300], log[300];
-    snprintf(curl, sizeof(curl), "http://127.0.0.1:%d", cport);
-    snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
-    snprintf(cluster, sizeof(cluster), "default=%s", purl);
-    snprintf(data, sizeof(data), "%s/data", h->dir);
-    snprintf(log, sizeof(log), "%s/etcd.log", h->dir);
-    pid_t pid = fork();
-    if (pid < 0)
-      return -1;
-    if (pid == 0) {
-      /* Never outlive the test or bench that started it. */
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      execl(ETCD_BINARY, ETCD_BINARY, "--name", "default", "--data-dir", data,
-            "--listen-client-urls", curl, "--advertise-client-urls", curl,
-            "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-            "--initial-cluster", cluster, "--log-level", "error", (char *)NULL);
-      _exit(127);
-    }
-    h->pid = pid;
-    h->port = cport;
-    snprintf(h->endpoint, sizeof(h->endpoint), "%s", curl);
-    for (int i = 0; i < 200; i++) {
-      int status;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        h->pid = -1;
-        break; /* died (port taken?): try again with new ports */
-      }
-      if (healthy(cport))
-        return 0;
-      struct timespec ts = {0, 100 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
-    if (h->pid > 0) {
-      kill(h->pid, SIGKILL);
-      waitpid(h->pid, NULL, 0);
-      h->pid = -1;
-    }
+    if (launch(h) == 0)
+      return 0;
   }
   fprintf(stderr, "etcd did not become healthy (log in %s/etcd.log)\n", h->dir);
   return -1;
+}
+
+int etcd_restart(struct etcd_harness *h) {
+  if (h->pid > 0) {
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    h->pid = -1;
+  }
+  return launch(h);
+}
+
+/* Just kill (tests of an unreachable etcd); etcd_restart brings it back. */
+void etcd_kill(struct etcd_harness *h) {
+  if (h->pid > 0) {
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    h->pid = -1;
+  }
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag,

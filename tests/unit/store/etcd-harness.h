@@ -14,6 +14,7 @@ struct etcd_harness {
   char dir[256];
   char endpoint[64]; /* "http://127.0.0.1:PORT" */
   int port;
+  int peer_port;
 };
 
 #define ETCD_BINARY "/usr/bin/etcd"
@@ -24,6 +25,11 @@ bool etcd_available(void);
  * may be NULL (then $TMPDIR or /tmp).  Returns 0 or -1 with a message on
  * stderr. */
 int etcd_start(struct etcd_harness *h, const char *base_dir);
+/* kill -9 it and start it again on the same ports and data (tests of
+ * reconnection).  Returns 0 once it is healthy again. */
+int etcd_restart(struct etcd_harness *h);
+/* kill -9 it, keeping ports and data for etcd_restart. */
+void etcd_kill(struct etcd_harness *h);
 /* Kill it by PID, reap it and remove its data directory. */
 void etcd_stop(struct etcd_harness *h);
 

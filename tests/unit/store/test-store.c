@@ -826,6 +826,44 @@ static void test_second_store(void **state) {
   kube_store_close(other);
 }
 
+/* etcd goes away and comes back (kill -9, same data): writes fail with
+ * ServiceUnavailable meanwhile, then work again; the store's watch resumes
+ * where it was, so a watcher misses nothing and sees nothing twice. */
+static void test_etcd_outage(void **state) {
+  struct fx *f = *state;
+  if (strcmp(backend, "etcd") != 0)
+    skip();
+  struct watcher w = {0};
+  kube_error_t err = KUBE_ERROR_INIT;
+  w.w = kube_store_watch(f->s, "/out/", 0, watch_cb, &w, &err);
+  assert_non_null(w.w);
+  kube_store_record_t *a = must(f, W_CREATE, "/out/a", "1", 0);
+
+  etcd_kill(&etcd);
+  assert_int_equal(must_fail(f, W_CREATE, "/out/b", "2", 0),
+                   KUBE_REASON_SERVICE_UNAVAILABLE);
+  /* Reads keep working from the cache. */
+  kube_store_record_t *g = kube_store_get(f->s, "/out/a", NULL);
+  assert_non_null(g);
+  kube_store_record_unref(g);
+
+  assert_int_equal(etcd_restart(&etcd), 0);
+  kube_store_record_t *c = must(f, W_CREATE, "/out/c", "3", 0);
+  assert_true(c->mod_revision > a->mod_revision);
+  g = kube_store_get(f->s, "/out/c", NULL);
+  assert_non_null(g); /* read-your-writes across the reconnect */
+  kube_store_record_unref(g);
+  run_until(f, &w.n, 2);
+  settle(f);
+  assert_int_equal(w.n, 2);
+  assert_int_equal(w.ev[0].revision, a->mod_revision);
+  assert_int_equal(w.ev[1].revision, c->mod_revision);
+  assert_int_equal(w.errors, 0);
+  kube_store_record_unref(a);
+  kube_store_record_unref(c);
+  kube_store_watch_cancel(w.w);
+}
+
 /* The ordered map against a brute-force model: random puts and removes,
  * then order, lookups, prefix counts and seeks.  Backend-independent, so it
  * runs in the memory pass only. */
@@ -959,6 +997,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
       cmocka_unit_test(test_cache_model),
+      /* Last: it restarts the shared etcd. */
+      cmocka_unit_test_setup_teardown(test_etcd_outage, setup, teardown),
   };
   char name[64];
   snprintf(name, sizeof(name), "store-%s", backend);
