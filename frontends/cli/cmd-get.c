@@ -15,10 +15,12 @@ struct get_opts {
   const char *output, *selector, *field_selector;
   bool watch, watch_only, show_labels, all_ns, no_headers, ignore_not_found;
   bool watch_events, recursive;
-  struct cli_strv files;
+  struct cli_strv files, label_columns;
   int64_t chunk_size;
   enum cli_output fmt;
   const char *fmt_arg;
+  const char **labels_split; /* -L keys, comma lists split (owned array) */
+  char *labels_buf;          /* their storage */
 };
 
 /* One kind with the names asked for (none = list). */
@@ -498,6 +500,13 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
     cli_kind_name(g->kind, kn, sizeof kn);
     if (!p)
       return cli_fail("out of memory");
+    if (o->labels_split) {
+      cleanup_error kube_error_t lerr = KUBE_ERROR_INIT;
+      if (kube_table_printer_set_label_columns(p, o->labels_split, &lerr) < 0) {
+        kube_table_printer_free(p);
+        return cli_report(&lerr);
+      }
+    }
     kube_object_t *table = NULL;
     if (g->n_names == 0) {
       cleanup_free char *path = kube_client_path(g->kind, ns, NULL, NULL);
@@ -585,6 +594,7 @@ int cmd_get(int argc, char **argv) {
       {"filename", 'f', CLI_STRINGS, &o.files, NULL},
       {"recursive", 'R', CLI_BOOL, &o.recursive, NULL},
       {"chunk-size", 0, CLI_INT, &o.chunk_size, NULL},
+      {"label-columns", 'L', CLI_STRINGS, &o.label_columns, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;
@@ -599,6 +609,24 @@ int cmd_get(int argc, char **argv) {
     goto out;
   if (o.watch_only)
     o.watch = true;
+  if (o.label_columns.n > 0) {
+    /* -L a,b -L c: every key, comma lists split. */
+    size_t total = 0, count = 0;
+    for (size_t i = 0; i < o.label_columns.n; i++)
+      total += strlen(o.label_columns.v[i]) + 1;
+    o.labels_buf = malloc(total + 1);
+    o.labels_split = calloc(total + 1, sizeof *o.labels_split);
+    if (!o.labels_buf || !o.labels_split)
+      goto oom;
+    char *w = o.labels_buf;
+    for (size_t i = 0; i < o.label_columns.n; i++) {
+      strcpy(w, o.label_columns.v[i]);
+      char *save = NULL;
+      for (char *k = strtok_r(w, ",", &save); k; k = strtok_r(NULL, ",", &save))
+        o.labels_split[count++] = k;
+      w += strlen(o.label_columns.v[i]) + 1;
+    }
+  }
   if (cli_output_parse(o.output, &o.fmt, &o.fmt_arg) < 0)
     goto out;
   if (npos == 0 && o.files.n == 0) {
@@ -654,6 +682,9 @@ out:
   free(refs);
   kube_object_array_free(objs, nobjs);
   free(o.files.v);
+  free(o.label_columns.v);
+  free(o.labels_split);
+  free(o.labels_buf);
   free(pos);
   return rc;
 }

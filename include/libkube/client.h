@@ -379,6 +379,12 @@ int kube_table_printer_add_event(kube_table_printer_t *p,
                                  const kube_object_t *table,
                                  const char *kind_prefix, const char *event,
                                  kube_error_t *err);
+/* -L: one extra column per label key (header: the key's last path
+ * segment, upper-cased), before any LABELS column.  Call before the first
+ * add; keys are copied (NULL-terminated array). */
+int kube_table_printer_set_label_columns(kube_table_printer_t *p,
+                                         const char *const *keys,
+                                         kube_error_t *err);
 /* Number of rows added so far. */
 size_t kube_table_printer_rows(const kube_table_printer_t *p);
 /* Render all rows added (header first unless NO_HEADERS).  Owned string;

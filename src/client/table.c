@@ -22,11 +22,15 @@ struct kube_table_printer {
   size_t n_rows, cap_rows;
   char ***rows;         /* n_rows x n_cols */
   size_t printed;       /* rows already rendered by render_new */
+  char **label_cols;    /* -L keys (owned), NULL-terminated */
+  size_t n_label_cols;
   size_t *widths;       /* remembered widths (render_new) */
   bool header_printed;
 };
 
 enum { SRC_NAMESPACE = -1, SRC_LABELS = -2, SRC_EVENT = -3 };
+/* Sources <= SRC_LABEL_COL0 are -L label columns. */
+#define SRC_LABEL_COL0 (-100)
 
 KUBE_EXPORT kube_table_printer_t *kube_table_printer_new(int flags) {
   kube_table_printer_t *p = calloc(1, sizeof *p);
@@ -52,7 +56,35 @@ KUBE_EXPORT void kube_table_printer_free(kube_table_printer_t *p) {
   free(p->rows);
   free(p->source);
   free(p->widths);
+  free_row(p->label_cols, p->n_label_cols);
   free(p);
+}
+
+KUBE_EXPORT int kube_table_printer_set_label_columns(kube_table_printer_t *p,
+                                                     const char *const *keys,
+                                                     kube_error_t *err) {
+  if (p->have_columns)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "label columns must be set before rows are added");
+  free_row(p->label_cols, p->n_label_cols);
+  p->label_cols = NULL;
+  p->n_label_cols = 0;
+  size_t n = 0;
+  while (keys && keys[n])
+    n++;
+  if (n == 0)
+    return 0;
+  p->label_cols = calloc(n, sizeof *p->label_cols);
+  if (!p->label_cols)
+    return kube_make_oom(err);
+  for (size_t i = 0; i < n; i++)
+    if (!(p->label_cols[i] = strdup(keys[i]))) {
+      free_row(p->label_cols, i);
+      p->label_cols = NULL;
+      return kube_make_oom(err);
+    }
+  p->n_label_cols = n;
+  return 0;
 }
 
 KUBE_EXPORT size_t kube_table_printer_rows(const kube_table_printer_t *p) {
@@ -71,8 +103,8 @@ static char *upper_dup(const char *s) {
 static int setup_columns(kube_table_printer_t *p, json_object *defs,
                          kube_error_t *err) {
   size_t n = json_object_array_length(defs);
-  p->headers = calloc(n + 3, sizeof *p->headers);
-  p->source = calloc(n + 3, sizeof *p->source);
+  p->headers = calloc(n + 3 + p->n_label_cols, sizeof *p->headers);
+  p->source = calloc(n + 3 + p->n_label_cols, sizeof *p->source);
   if (!p->headers || !p->source)
     return kube_make_oom(err);
   size_t k = 0;
@@ -93,6 +125,12 @@ static int setup_columns(kube_table_printer_t *p, json_object *defs,
                            ? json_object_get_string(v) : "";
     p->headers[k] = upper_dup(name);
     p->source[k++] = (int)i;
+  }
+  for (size_t i = 0; i < p->n_label_cols; i++) {
+    /* kubectl names the column after the key's last path segment. */
+    const char *slash = strrchr(p->label_cols[i], '/');
+    p->headers[k] = upper_dup(slash ? slash + 1 : p->label_cols[i]);
+    p->source[k++] = SRC_LABEL_COL0 - (int)i;
   }
   if (p->flags & KUBE_TABLE_SHOW_LABELS) {
     p->headers[k] = strdup("LABELS");
@@ -202,6 +240,11 @@ static int add_rows(kube_table_printer_t *p, const kube_object_t *table,
       } else if (src == SRC_NAMESPACE) {
         const char *ns = obj ? kube_json_get_string(obj, "metadata.namespace") : NULL;
         out[i] = strdup(ns ? ns : "");
+      } else if (src <= SRC_LABEL_COL0) {
+        json_object *labels = obj ? kube_json_get(obj, "metadata.labels") : NULL, *lv = NULL;
+        if (labels && json_object_is_type(labels, json_type_object))
+          json_object_object_get_ex(labels, p->label_cols[SRC_LABEL_COL0 - src], &lv);
+        out[i] = strdup(lv ? json_object_get_string(lv) : "");
       } else if (src == SRC_LABELS) {
         out[i] = format_labels(obj ? kube_json_get(obj, "metadata.labels") : NULL);
       } else {

@@ -158,6 +158,10 @@ def check_run_get_describe(t, c):
     t.check(rc == 0 and table(out)[0][:6] == ["NAME", "READY", "STATUS", "RESTARTS",
                                               "AGE", "IP"]
             and "NOMINATED NODE" in out, "get -o wide adds priority-1 columns", out)
+    rc, out, err = c.run("get", "pods", "-L", "run,absent")
+    rows = table(out)
+    t.check(rc == 0 and rows[0][-2:] == ["RUN", "ABSENT"] and rows[1][0] == "kubia"
+            and rows[1][-1] == "kubia", "-L label columns", out)
     rc, out, err = c.run("get", "pods", "--show-labels")
     t.check(rc == 0 and "LABELS" in out and "run=kubia" in out, "--show-labels", out)
     rc, out, err = c.run("get", "pod", "kubia", "-o", "json")

@@ -47,6 +47,19 @@ static void test_table_basic(void **state) {
          "kube-system   pod/a-much-longer-name   0/1     12         <none>     <none>\n");
   free(s);
   kube_table_printer_free(p);
+  /* -L run -L app.kubernetes.io/x: label columns after the others. */
+  p = kube_table_printer_new(0);
+  const char *cols[] = {"run", "example.com/a", NULL};
+  assert_int_equal(kube_table_printer_set_label_columns(p, cols, &err), 0);
+  assert_int_equal(kube_table_printer_add(p, t, NULL, &err), 0);
+  s = kube_table_printer_render(p);
+  assert_string_equal(s, "NAME                 READY   RESTARTS   RUN     A\n"
+                         "kubia                1/1     0          kubia   \n"
+                         "a-much-longer-name   0/1     12                 \n");
+  free(s);
+  assert_int_equal(kube_table_printer_set_label_columns(p, cols, &err), -1);
+  kube_error_clear(&err);
+  kube_table_printer_free(p);
   kube_object_free(t);
   /* Not a Table. */
   t = obj("{\"kind\":\"PodList\",\"items\":[]}");
