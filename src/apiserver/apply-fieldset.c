@@ -16,22 +16,30 @@ json_object *fs_new(void) {
   return json_object_new_object();
 }
 
-static json_object *child(json_object *node, const char *el, bool create) {
-  json_object *c = NULL;
-  if (json_object_object_get_ex(node, el, &c))
-    return c;
-  if (!create)
-    return NULL;
-  c = json_object_new_object();
-  if (!c || json_object_object_add(node, el, c) < 0) {
-    json_object_put(c);
-    return NULL;
-  }
-  return c;
+/* The sets are kept in normalized FieldsV1 form, so they are written out
+ * as they are: below the root, a node is a member when it is empty ({}) or
+ * holds "."; every other node has children; "." is never alone. */
+
+static size_t kids(json_object *node) {
+  size_t n = (size_t)json_object_object_length(node);
+  return json_object_object_get_ex(node, MEMBER, NULL) ? n - 1 : n;
 }
 
-static int mark(json_object *node) {
-  if (json_object_object_get_ex(node, MEMBER, NULL))
+static bool has_dot(json_object *node) {
+  return json_object_object_get_ex(node, MEMBER, NULL);
+}
+
+static bool is_member(json_object *node) {
+  return json_object_object_length(node) == 0 || has_dot(node);
+}
+
+static json_object *child(json_object *node, const char *el) {
+  json_object *c = NULL;
+  return json_object_object_get_ex(node, el, &c) ? c : NULL;
+}
+
+static int add_dot(json_object *node) {
+  if (has_dot(node))
     return 0;
   json_object *m = json_object_new_object();
   if (!m || json_object_object_add(node, MEMBER, m) < 0) {
@@ -41,93 +49,162 @@ static int mark(json_object *node) {
   return 0;
 }
 
-int fs_add(json_object *set, const fs_path_t *path) {
-  json_object *node = set;
-  for (size_t i = 0; i < path->n; i++)
-    if (!(node = child(node, path->el[i], true)))
-      return -1;
-  return mark(node);
+/* The node at `el` under `node`, created when missing.  An existing member
+ * leaf that is about to get children keeps its membership with a ".". */
+static json_object *descend(json_object *node, const char *el, bool *fresh) {
+  json_object *c = child(node, el);
+  *fresh = false;
+  if (c)
+    return c;
+  c = json_object_new_object();
+  if (!c || json_object_object_add(node, el, c) < 0) {
+    json_object_put(c);
+    return NULL;
+  }
+  *fresh = true;
+  return c;
 }
 
-bool fs_has(json_object *set, const fs_path_t *path) {
+int fs_add(json_object *set, const fs_path_t *path) {
   json_object *node = set;
-  for (size_t i = 0; i < path->n && node; i++)
-    node = child(node, path->el[i], false);
-  return node && json_object_object_get_ex(node, MEMBER, NULL);
+  bool fresh = false;
+  if (path->n == 0)
+    return 0;
+  for (size_t i = 0; i < path->n; i++) {
+    bool was_fresh = fresh;
+    /* A member leaf (not one just created) gaining a child. */
+    if (i > 0 && !was_fresh && json_object_object_length(node) == 0 &&
+        add_dot(node) < 0)
+      return -1;
+    if (!(node = descend(node, path->el[i], &fresh)))
+      return -1;
+  }
+  if (fresh || is_member(node))
+    return 0;
+  return add_dot(node);
 }
 
 static json_object *node_at(json_object *set, const fs_path_t *path) {
   json_object *node = set;
   for (size_t i = 0; i < path->n && node; i++)
-    node = child(node, path->el[i], false);
+    node = child(node, path->el[i]);
   return node;
+}
+
+bool fs_has(json_object *set, const fs_path_t *path) {
+  json_object *node = node_at(set, path);
+  return node && path->n > 0 && is_member(node);
 }
 
 bool fs_has_below(json_object *set, const fs_path_t *path) {
   json_object *node = node_at(set, path);
-  return node && !fs_empty(node);
+  if (path->n == 0)
+    return json_object_object_length(set) > 0;
+  return node != NULL; /* every node below the root holds a member */
 }
 
 bool fs_has_children(json_object *set, const fs_path_t *path) {
   json_object *node = node_at(set, path);
-  if (!node)
-    return false;
-  json_object_object_foreach(node, key, val) {
-    if (!streq(key, MEMBER) && !fs_empty(val))
+  return node && kids(node) > 0;
+}
+
+bool fs_empty(json_object *set) {
+  return json_object_object_length(set) == 0;
+}
+
+static int union_node(json_object *a, json_object *b, bool root) {
+  json_object_object_foreach(b, key, bv) {
+    if (streq(key, MEMBER))
+      continue;
+    json_object *ac = child(a, key);
+    if (!ac) {
+      json_object *c = patch_json_copy(bv);
+      if (!c || json_object_object_add(a, key, c) < 0) {
+        json_object_put(c);
+        return -1;
+      }
+      continue;
+    }
+    if (json_object_object_length(ac) == 0 && kids(bv) > 0 &&
+        add_dot(ac) < 0)
+      return -1;
+    if (union_node(ac, bv, false) < 0)
+      return -1;
+  }
+  if (!root && is_member(b) && !is_member(a) && add_dot(a) < 0)
+    return -1;
+  return 0;
+}
+
+int fs_union(json_object *a, json_object *b) {
+  return union_node(a, b, true);
+}
+
+static bool intersects(json_object *a, json_object *b, bool root) {
+  if (!root && is_member(a) && is_member(b))
+    return true;
+  json_object_object_foreach(b, key, bv) {
+    if (streq(key, MEMBER))
+      continue;
+    json_object *ac = child(a, key);
+    if (ac && intersects(ac, bv, false))
       return true;
   }
   return false;
 }
 
-bool fs_empty(json_object *set) {
-  json_object_object_foreach(set, key, val) {
-    if (streq(key, MEMBER) || !fs_empty(val))
-      return false;
-  }
-  return true;
+bool fs_intersects(json_object *a, json_object *b) {
+  return intersects(a, b, true);
 }
 
-int fs_union(json_object *a, json_object *b) {
-  json_object_object_foreach(b, key, val) {
-    if (streq(key, MEMBER)) {
-      if (mark(a) < 0)
-        return -1;
-      continue;
-    }
-    json_object *c = child(a, key, true);
-    if (!c || fs_union(c, val) < 0)
-      return -1;
+/* Normalize `a` after its children or membership changed; true when it
+ * must be dropped from its parent (no members left). */
+static bool settle(json_object *a, bool member) {
+  size_t k = kids(a);
+  if (k == 0) {
+    if (!member)
+      return true;
+    json_object_object_del(a, MEMBER); /* a member leaf is {} */
+    return false;
   }
-  return 0;
+  if (member) {
+    if (add_dot(a) < 0)
+      return false; /* out of memory: keep it, over-approximating */
+  } else {
+    json_object_object_del(a, MEMBER);
+  }
+  return false;
+}
+
+static bool subtract_node(json_object *a, json_object *b, bool root) {
+  bool a_member = !root && is_member(a);
+  json_object_object_foreach(b, key, bv) {
+    if (streq(key, MEMBER))
+      continue;
+    json_object *ac = child(a, key);
+    if (ac && subtract_node(ac, bv, false))
+      json_object_object_del(a, key);
+  }
+  if (root)
+    return false;
+  if (is_member(b))
+    a_member = false;
+  return settle(a, a_member);
 }
 
 void fs_subtract(json_object *a, json_object *b) {
-  json_object_object_foreach(b, key, val) {
-    if (streq(key, MEMBER)) {
-      json_object_object_del(a, MEMBER);
-      continue;
-    }
-    json_object *c = child(a, key, false);
-    if (!c)
-      continue;
-    fs_subtract(c, val);
-    if (json_object_object_length(c) == 0)
-      json_object_object_del(a, key);
-  }
+  subtract_node(a, b, true);
 }
 
-static void remove_subtree(json_object *node, const fs_path_t *path,
-                           size_t i) {
-  if (i + 1 == path->n) {
-    json_object_object_del(node, path->el[i]);
-    return;
-  }
-  json_object *c = child(node, path->el[i], false);
+static bool remove_subtree(json_object *node, const fs_path_t *path, size_t i,
+                           bool root) {
+  bool member = !root && is_member(node);
+  json_object *c = child(node, path->el[i]);
   if (!c)
-    return;
-  remove_subtree(c, path, i + 1);
-  if (json_object_object_length(c) == 0)
+    return false;
+  if (i + 1 == path->n || remove_subtree(c, path, i + 1, false))
     json_object_object_del(node, path->el[i]);
+  return root ? false : settle(node, member);
 }
 
 void fs_remove_subtree(json_object *set, const fs_path_t *path) {
@@ -138,7 +215,7 @@ void fs_remove_subtree(json_object *set, const fs_path_t *path) {
     }
     return;
   }
-  remove_subtree(set, path, 0);
+  remove_subtree(set, path, 0, true);
 }
 
 static int element_rank(const char *el) {
@@ -179,7 +256,7 @@ static const char **sorted_children(json_object *node, size_t *n) {
 static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn,
                 void *ctx) {
   int r;
-  if (json_object_object_get_ex(node, MEMBER, NULL) && (r = fn(path, ctx)))
+  if (path->n > 0 && is_member(node) && (r = fn(path, ctx)))
     return r;
   if (path->n >= FS_MAX_DEPTH)
     return 0;
@@ -189,7 +266,7 @@ static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn,
     return -1;
   for (size_t i = 0; i < n; i++) {
     path->el[path->n++] = keys[i];
-    r = walk(child(node, keys[i], false), path, fn, ctx);
+    r = walk(child(node, keys[i]), path, fn, ctx);
     path->n--;
     if (r) {
       free(keys);
@@ -210,8 +287,8 @@ static bool valid_element(const char *el) {
          el[1] == ':';
 }
 
-json_object *fs_from_fieldsv1(json_object *fv1, bool *bad) {
-  *bad = false;
+/* A normalized copy of a FieldsV1 node. */
+static json_object *from_wire(json_object *fv1, bool root, bool *bad) {
   if (!json_object_is_type(fv1, json_type_object)) {
     *bad = true;
     return NULL;
@@ -219,66 +296,66 @@ json_object *fs_from_fieldsv1(json_object *fv1, bool *bad) {
   json_object *node = json_object_new_object();
   if (!node)
     return NULL;
-  if (json_object_object_length(fv1) == 0 && mark(node) < 0)
-    goto fail;
+  bool member = !root && (json_object_object_length(fv1) == 0 ||
+                          json_object_object_get_ex(fv1, MEMBER, NULL));
   json_object_object_foreach(fv1, key, val) {
-    if (streq(key, MEMBER)) {
-      if (mark(node) < 0)
-        goto fail;
+    if (streq(key, MEMBER))
       continue;
-    }
     if (!valid_element(key)) {
       *bad = true;
       goto fail;
     }
-    json_object *c = fs_from_fieldsv1(val, bad);
+    json_object *c = from_wire(val, false, bad);
     if (!c || json_object_object_add(node, key, c) < 0) {
       json_object_put(c);
       goto fail;
     }
   }
+  if (!root)
+    settle(node, member);
   return node;
 fail:
   json_object_put(node);
   return NULL;
 }
 
-json_object *fs_to_fieldsv1(json_object *set) {
-  json_object *out = json_object_new_object();
-  size_t n;
-  const char **keys = out ? sorted_children(set, &n) : NULL;
-  if (!keys)
-    goto fail;
-  bool member = json_object_object_get_ex(set, MEMBER, NULL);
-  bool children = false;
-  for (size_t i = 0; i < n && !children; i++)
-    children = !fs_empty(child(set, keys[i], false));
-  /* A member with children is written with "." first; a member leaf is
-   * just {}. */
-  if (member && children && mark(out) < 0)
-    goto fail;
-  for (size_t i = 0; i < n; i++) {
-    json_object *c = child(set, keys[i], false);
-    if (fs_empty(c))
+/* Already valid and normalized (so it can be used as it is)? */
+static bool normalized(json_object *node, bool root) {
+  if (!json_object_is_type(node, json_type_object))
+    return false;
+  size_t k = 0;
+  json_object_object_foreach(node, key, val) {
+    if (streq(key, MEMBER)) {
+      if (root || !json_object_is_type(val, json_type_object))
+        return false;
       continue;
-    json_object *w = fs_to_fieldsv1(c);
-    if (!w || json_object_object_add(out, keys[i], w) < 0) {
-      json_object_put(w);
-      goto fail;
     }
+    if (!valid_element(key) || !normalized(val, false))
+      return false;
+    k++;
   }
-  free(keys);
-  return out;
-fail:
-  free(keys);
-  json_object_put(out);
-  return NULL;
+  return root || k > 0 || !has_dot(node);
+}
+
+json_object *fs_from_fieldsv1(json_object *fv1, bool share, bool *bad) {
+  *bad = false;
+  if (share && normalized(fv1, true))
+    return json_object_get(fv1);
+  return from_wire(fv1, true, bad);
+}
+
+json_object *fs_to_fieldsv1(json_object *set) {
+  return patch_json_copy(set);
 }
 
 char *fs_field_element(const char *name) {
-  char *s = NULL;
-  if (asprintf(&s, "f:%s", name) < 0)
+  size_t n = strlen(name);
+  char *s = malloc(n + 3);
+  if (!s)
     return NULL;
+  s[0] = 'f';
+  s[1] = ':';
+  memcpy(s + 2, name, n + 1);
   return s;
 }
 

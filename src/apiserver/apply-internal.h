@@ -3,12 +3,12 @@
  * Field sets of server-side apply and managed fields, private to
  * src/apiserver/apply*.c and managed-fields.c.
  *
- * A field set is a json-c tree in the shape of Kubernetes' FieldsV1: keys
- * are path elements ("f:<field>", "k:<json key object>", "v:<json value>",
- * "i:<index>") and a "." child marks that the path itself is a member.
- * Unlike the wire format (where a member leaf is written `{}`), the
- * internal form always uses "." so that an empty node means "no members";
- * fs_from_fieldsv1 / fs_to_fieldsv1 convert.
+ * A field set is a json-c tree in Kubernetes' FieldsV1 form, kept
+ * normalized so it can be written out as it is: keys are path elements
+ * ("f:<field>", "k:<json key object>", "v:<json value>", "i:<index>");
+ * below the root a node is a member when it is empty ({}) or holds a "."
+ * child; every other node has children.  fs_from_fieldsv1 validates and
+ * normalizes what a client sent.
  */
 #ifndef KUBE_APISERVER_APPLY_INTERNAL_H
 #define KUBE_APISERVER_APPLY_INTERNAL_H
@@ -37,6 +37,8 @@ bool fs_has_children(json_object *set, const fs_path_t *path);
 bool fs_empty(json_object *set);
 /* a ∪= b. */
 int fs_union(json_object *a, json_object *b);
+/* Is some member of b a member of a? */
+bool fs_intersects(json_object *a, json_object *b);
 /* a -= members of b; nodes left without members are dropped. */
 void fs_subtract(json_object *a, json_object *b);
 /* Drop `path` and everything below it. */
@@ -47,10 +49,12 @@ void fs_remove_subtree(json_object *set, const fs_path_t *path);
 typedef int (*fs_visit_fn)(const fs_path_t *path, void *ctx);
 int fs_walk(json_object *set, fs_visit_fn fn, void *ctx);
 
-/* Wire format conversion; both return new trees (owned) or NULL on
- * out-of-memory.  fs_from_fieldsv1 returns NULL with *bad set when fv1 is
- * not an object tree. */
-json_object *fs_from_fieldsv1(json_object *fv1, bool *bad);
+/* A set from a FieldsV1 tree: a normalized copy (owned), or with `share`
+ * the tree itself (a new reference; the set is then edited in place) when
+ * it is already normalized.  NULL with *bad set when fv1 is not a valid
+ * FieldsV1 tree, NULL alone on out-of-memory. */
+json_object *fs_from_fieldsv1(json_object *fv1, bool share, bool *bad);
+/* A copy of the set for writing out (owned). */
 json_object *fs_to_fieldsv1(json_object *set);
 
 /* Path element text for a field, a list item key or a set value.  Owned;
@@ -80,7 +84,8 @@ typedef struct mf_entry {
   char *api_version;
   char *subresource; /* "" when none */
   char *time;        /* RFC 3339, may be NULL */
-  json_object *set;  /* internal field set (owned) */
+  json_object *set;  /* field set (owned reference) */
+  bool shared;       /* set is still the object's own fieldsV1 tree */
 } mf_entry_t;
 
 typedef struct mf_list {
@@ -88,8 +93,12 @@ typedef struct mf_list {
   size_t n;
 } mf_list_t;
 
-/* Parse obj's metadata.managedFields.  BadRequest on a malformed entry. */
+/* Parse obj's metadata.managedFields.  BadRequest on a malformed entry.
+ * Entries may share obj's fieldsV1 trees (copy-on-write: mf_entry_own
+ * before editing a set), so obj is never modified. */
 int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err);
+/* Make e->set private before editing it.  -1 on out-of-memory. */
+int mf_entry_own(mf_entry_t *e);
 /* Find (manager, operation, subresource "") or NULL. */
 mf_entry_t *mf_list_find(mf_list_t *l, const char *manager,
                          const char *operation);

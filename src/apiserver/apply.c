@@ -479,8 +479,14 @@ json_object *kube_apply(json_object *live, json_object *applied,
     goto fail;
   }
   /* Forced: the other managers lose the fields taken over. */
-  for (size_t i = 0; i < conflicts.n; i++)
-    fs_subtract(managers.v[conflicts.v[i].entry].set, conflicts.v[i].set);
+  for (size_t i = 0; i < conflicts.n; i++) {
+    mf_entry_t *e = &managers.v[conflicts.v[i].entry];
+    if (mf_entry_own(e) < 0) {
+      kube_make_oom(err);
+      goto fail;
+    }
+    fs_subtract(e->set, conflicts.v[i].set);
+  }
 
   if (self) {
     json_object *gone = patch_json_copy(self->set);
@@ -499,6 +505,7 @@ json_object *kube_apply(json_object *live, json_object *applied,
   }
   json_object_put(self->set);
   self->set = set;
+  self->shared = false;
   set = NULL;
   if (api_version && !streq(self->api_version, api_version)) {
     char *av = strdup(api_version);

@@ -84,7 +84,7 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
       goto oom;
     bool bad = false;
     if (json_object_object_get_ex(o, "fieldsV1", &fv1) && fv1)
-      e->set = fs_from_fieldsv1(fv1, &bad);
+      e->set = fs_from_fieldsv1(fv1, true, &bad);
     else
       e->set = fs_new();
     if (bad) {
@@ -96,11 +96,24 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
     }
     if (!e->set)
       goto oom;
+    e->shared = e->set == fv1;
   }
   return 0;
 oom:
   mf_list_free(out);
   return kube_make_oom(err);
+}
+
+int mf_entry_own(mf_entry_t *e) {
+  if (!e->shared)
+    return 0;
+  json_object *c = patch_json_copy(e->set);
+  if (!c)
+    return -1;
+  json_object_put(e->set);
+  e->set = c;
+  e->shared = false;
+  return 0;
 }
 
 mf_entry_t *mf_list_find(mf_list_t *l, const char *manager,
@@ -161,7 +174,8 @@ static int entry_cmp(const void *a, const void *b) {
 }
 
 static json_object *entry_json(const mf_entry_t *e) {
-  json_object *o = json_object_new_object(), *fv1 = fs_to_fieldsv1(e->set);
+  /* The sets are kept in wire form: shared, not copied. */
+  json_object *o = json_object_new_object(), *fv1 = json_object_get(e->set);
   if (!o || !fv1)
     goto fail;
   struct {
@@ -399,8 +413,10 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
       return had && patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
     bool old_obj = had && json_object_is_type(o, json_type_object);
     const char *last = d->path.n ? d->path.el[d->path.n - 1] : "";
+    /* An empty new object has no fields to stand for it. */
     if (!old_obj && d->path.n > 1 && last[0] == 'f' &&
-        tracked_as_member(last + 2) && dmark(d, d->changed) < 0)
+        (tracked_as_member(last + 2) || json_object_object_length(n) == 0) &&
+        dmark(d, d->changed) < 0)
       return -1;
     return diff_object(d, old_obj ? o : NULL, n, type);
   }
@@ -457,16 +473,32 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
     goto out;
 
   if (!fs_empty(d.changed)) {
-    for (size_t i = 0; i < l.n; i++)
+    for (size_t i = 0; i < l.n; i++) {
+      if (!fs_intersects(l.v[i].set, d.changed))
+        continue;
+      if (mf_entry_own(&l.v[i]) < 0) {
+        kube_make_oom(err);
+        goto out;
+      }
       fs_subtract(l.v[i].set, d.changed);
+    }
     mf_entry_t *e = mf_list_find(&l, manager, "Update");
     const char *av =
         json_object_get_string(json_object_object_get(obj, "apiVersion"));
-    if (!e && !(e = mf_list_add(&l, manager, "Update", av ? av : ""))) {
+    if (!e) {
+      if (!(e = mf_list_add(&l, manager, "Update", av ? av : ""))) {
+        kube_make_oom(err);
+        goto out;
+      }
+      /* A new entry owns exactly what changed. */
+      json_object_put(e->set);
+      e->set = d.changed;
+      d.changed = NULL;
+    } else if (mf_entry_own(e) < 0 || fs_union(e->set, d.changed) < 0) {
       kube_make_oom(err);
       goto out;
     }
-    if (fs_union(e->set, d.changed) < 0 || mf_entry_touch(e) < 0) {
+    if (mf_entry_touch(e) < 0) {
       kube_make_oom(err);
       goto out;
     }
@@ -482,6 +514,10 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
   }
   mf_entry_t *self = mf_list_find(&l, manager, "Update");
   if (self && !fs_empty(d.removed)) {
+    if (mf_entry_own(self) < 0) {
+      kube_make_oom(err);
+      goto out;
+    }
     remove_ctx_t rc = {self->set};
     fs_walk(d.removed, remove_visit, &rc);
   }
