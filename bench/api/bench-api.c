@@ -24,8 +24,13 @@
  * taken is printed as "-" and is null in the JSON object that --json prints
  * on the last line.
  *
+ * The measured kubed runs with --disable-scheduler (the API server alone)
+ * unless --with-scheduler; the idle RSS is that of a kubed with default
+ * flags.
+ *
  * usage: bench-api [--kubed PATH] [--only sqlite|etcd] [--pods N]
- *                  [--creates-1 N] [--watchers W] [--json]
+ *                  [--creates-1 N] [--watchers W] [--gets N]
+ *                  [--with-scheduler] [--json] | --self-test
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -629,8 +634,47 @@ static void kubed_log_tail(const struct kubed *k) {
     fprintf(stderr, "  kubed: %s", last[i % 6]);
 }
 
+/* Whether `kubed server --help` mentions `flag`. */
+static bool kubed_has_flag(const char *bin, const char *flag) {
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return false;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pfd[0]);
+    close(pfd[1]);
+    return false;
+  }
+  if (pid == 0) {
+    dup2(pfd[1], 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 2);
+    execl(bin, bin, "server", "--help", (char *)NULL);
+    _exit(127);
+  }
+  close(pfd[1]);
+  struct buf out = {0};
+  char chunk[4096];
+  ssize_t r;
+  while (out.len < (1 << 20) && (r = read(pfd[0], chunk, sizeof chunk)) != 0) {
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      break;
+    buf_add(&out, chunk, (size_t)r);
+  }
+  close(pfd[0]);
+  waitpid(pid, NULL, 0);
+  bool has = out.data && strstr(out.data, flag);
+  buf_free(&out);
+  return has;
+}
+
+/* Start `bin server` with `store` (and `etcd` endpoints), plus `extra` (one
+ * more flag, may be NULL); wait until /readyz answers 200. */
 static int kubed_start(struct kubed *k, const char *bin, const char *store,
-                       const char *etcd) {
+                       const char *etcd, const char *extra) {
   *k = (struct kubed){.pid = -1};
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-api-XXXXXX", tmp);
@@ -674,6 +718,8 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
         argv[n++] = "--etcd-endpoints";
         argv[n++] = etcd;
       }
+      if (extra)
+        argv[n++] = extra;
       argv[n] = NULL;
       execv(bin, (char *const *)argv);
       fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
@@ -1108,6 +1154,9 @@ struct opts {
   int creates_1; /* of which with one client */
   int watchers;
   int gets;
+  /* Passed to the measured kubed: "--disable-scheduler" (the API alone)
+   * unless --with-scheduler, or NULL when kubed has no such flag. */
+  const char *extra;
 };
 
 static int run_store(const struct opts *o, const char *store, const char *etcd,
@@ -1115,15 +1164,28 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
   struct kubed k;
   printf("== kubed, %s store\n", store);
   fflush(stdout);
-  if (kubed_start(&k, o->kubed, store, etcd) < 0) {
-    printf("  FAILED: kubed with --store %s did not become ready\n", store);
+  /* Idle memory of the daemon as users start it (default flags: the
+   * scheduler runs), in a process of its own. */
+  if (kubed_start(&k, o->kubed, store, etcd, NULL) == 0) {
+    msleep(1000); /* let bootstrap writes and allocator churn settle */
+    f->rss_idle = rss_mib(k.pid);
+    printf("  idle RSS after bootstrap (default flags): %.1f MiB\n",
+           f->rss_idle);
+  } else {
+    printf("  FAILED: kubed with --store %s (default flags) did not become "
+           "ready\n",
+           store);
+  }
+  kubed_stop(&k);
+  if (kubed_start(&k, o->kubed, store, etcd, o->extra) < 0) {
+    printf("  FAILED: kubed with --store %s%s%s did not become ready\n", store,
+           o->extra ? " " : "", o->extra ? o->extra : "");
     kubed_stop(&k);
     return -1;
   }
+  printf("  measured kubed runs with%s%s\n", o->extra ? " " : " default flags",
+         o->extra ? o->extra : "");
   struct target t = {.port = k.port, .token = TOKEN};
-  msleep(1000); /* let bootstrap writes and allocator churn settle */
-  f->rss_idle = rss_mib(k.pid);
-  printf("  idle RSS after bootstrap: %.1f MiB\n", f->rss_idle);
   if (ensure_namespace(&t, "bench") < 0) {
     printf("  FAILED: cannot create the bench namespace\n");
     kubed_stop(&k);
@@ -1294,7 +1356,8 @@ static double loadavg1(void) {
 static void usage(FILE *f) {
   fprintf(f, "usage: bench-api [--kubed PATH] [--only sqlite|etcd] "
              "[--pods N] [--creates-1 N]\n"
-             "                 [--watchers W] [--gets N] [--json]\n");
+             "                 [--watchers W] [--gets N] [--with-scheduler] "
+             "[--json]\n");
 }
 
 int main(int argc, char **argv) {
@@ -1302,7 +1365,7 @@ int main(int argc, char **argv) {
   const char *only = NULL;
   struct opts o = {
       .pods = 10000, .creates_1 = 2000, .watchers = 1000, .gets = 2000};
-  bool json = false;
+  bool json = false, with_scheduler = false;
   for (int i = 1; i < argc; i++) {
     bool more = i + 1 < argc;
     if (!strcmp(argv[i], "--kubed") && more)
@@ -1319,6 +1382,8 @@ int main(int argc, char **argv) {
       o.gets = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json"))
       json = true;
+    else if (!strcmp(argv[i], "--with-scheduler"))
+      with_scheduler = true;
     else if (!strcmp(argv[i], "--self-test"))
       return self_test();
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -1353,6 +1418,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench-api: no kubed at %s (use --kubed PATH)\n", kubed);
     return 1;
   }
+  /* The API server alone: a scheduler would add its own writes (bindings,
+   * FailedScheduling events) to every create. */
+  if (!with_scheduler && kubed_has_flag(kubed, "--disable-scheduler"))
+    o.extra = "--disable-scheduler";
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -1467,6 +1536,7 @@ int main(int argc, char **argv) {
     jkey(&j, "loadavg_end", loadavg1());
     jint(&j, "pods", o.pods);
     jint(&j, "watchers", o.watchers);
+    jstr(&j, "kubed_flags", o.extra ? o.extra : "");
     json_store(&j, "sqlite", &sq);
     json_store(&j, "etcd", &et);
     jkey(&j, "etcd_raw_puts_per_s_1", raw1.per_s);
