@@ -47,16 +47,16 @@ static const char *pull_policy_for(const char *image) {
 static void probe_defaults(json_object *p) {
   if (!p)
     return;
-  jdefault(p, "timeoutSeconds", jint(1));
-  jdefault(p, "periodSeconds", jint(10));
-  jdefault(p, "successThreshold", jint(1));
-  jdefault(p, "failureThreshold", jint(3));
+  api_jdefault(p, "timeoutSeconds", jint(1));
+  api_jdefault(p, "periodSeconds", jint(10));
+  api_jdefault(p, "successThreshold", jint(1));
+  api_jdefault(p, "failureThreshold", jint(3));
   json_object *http = jget_obj(p, "httpGet");
   if (http) {
     if (empty_str(http, "path"))
-      jset(http, "path", jstr("/"));
+      api_jset(http, "path", jstr("/"));
     if (empty_str(http, "scheme"))
-      jset(http, "scheme", jstr("HTTP"));
+      api_jset(http, "scheme", jstr("HTTP"));
   }
 }
 
@@ -64,9 +64,9 @@ static void lifecycle_handler_defaults(json_object *h) {
   json_object *http = jget_obj(h, "httpGet");
   if (http) {
     if (empty_str(http, "path"))
-      jset(http, "path", jstr("/"));
+      api_jset(http, "path", jstr("/"));
     if (empty_str(http, "scheme"))
-      jset(http, "scheme", jstr("HTTP"));
+      api_jset(http, "scheme", jstr("HTTP"));
   }
 }
 
@@ -74,27 +74,27 @@ static void container_defaults(json_object *c, bool host_network) {
   if (!c)
     return;
   if (empty_str(c, "imagePullPolicy"))
-    jset(c, "imagePullPolicy", jstr(pull_policy_for(jget_str(c, "image"))));
+    api_jset(c, "imagePullPolicy", jstr(pull_policy_for(jget_str(c, "image"))));
   if (empty_str(c, "terminationMessagePath"))
-    jset(c, "terminationMessagePath", jstr("/dev/termination-log"));
+    api_jset(c, "terminationMessagePath", jstr("/dev/termination-log"));
   if (empty_str(c, "terminationMessagePolicy"))
-    jset(c, "terminationMessagePolicy", jstr("File"));
+    api_jset(c, "terminationMessagePolicy", jstr("File"));
   json_object *ports = jget_arr(c, "ports");
   for (size_t i = 0; i < jarr_len(ports); i++) {
     json_object *p = jarr_at(ports, i);
     if (empty_str(p, "protocol"))
-      jset(p, "protocol", jstr("TCP"));
+      api_jset(p, "protocol", jstr("TCP"));
     if (host_network && absent(p, "hostPort") && jget(p, "containerPort"))
-      jset(p, "hostPort", json_object_get(jget(p, "containerPort")));
+      api_jset(p, "hostPort", json_object_get(jget(p, "containerPort")));
   }
-  json_object *res = jensure_obj(c, "resources");
+  json_object *res = api_jensure_obj(c, "resources");
   /* Requests default to the limits (SetDefaults_Pod). */
   json_object *limits = jget_obj(res, "limits");
   if (limits && json_object_object_length(limits) > 0) {
-    json_object *req = jensure_obj(res, "requests");
+    json_object *req = api_jensure_obj(res, "requests");
     json_object_object_foreach(limits, k, v) {
       if (req && absent(req, k))
-        jset(req, k, json_object_get(v));
+        api_jset(req, k, json_object_get(v));
     }
   }
   json_object *env = jget_arr(c, "env");
@@ -102,7 +102,7 @@ static void container_defaults(json_object *c, bool host_network) {
     json_object *fr =
         jget_obj(jget_obj(jarr_at(env, i), "valueFrom"), "fieldRef");
     if (fr && empty_str(fr, "apiVersion"))
-      jset(fr, "apiVersion", jstr("v1"));
+      api_jset(fr, "apiVersion", jstr("v1"));
   }
   probe_defaults(jget_obj(c, "livenessProbe"));
   probe_defaults(jget_obj(c, "readinessProbe"));
@@ -149,27 +149,27 @@ static void volume_defaults(json_object *v) {
   for (const char *const *s = volume_sources; *s; s++)
     has_source = has_source || jget(v, *s);
   if (!has_source)
-    jset(v, "emptyDir", json_object_new_object());
+    api_jset(v, "emptyDir", json_object_new_object());
   json_object *o;
   if ((o = jget_obj(v, "secret")))
-    jdefault(o, "defaultMode", jint(0644));
+    api_jdefault(o, "defaultMode", jint(0644));
   if ((o = jget_obj(v, "configMap")))
-    jdefault(o, "defaultMode", jint(0644));
+    api_jdefault(o, "defaultMode", jint(0644));
   if ((o = jget_obj(v, "projected")))
-    jdefault(o, "defaultMode", jint(0644));
+    api_jdefault(o, "defaultMode", jint(0644));
   if ((o = jget_obj(v, "downwardAPI"))) {
-    jdefault(o, "defaultMode", jint(0644));
+    api_jdefault(o, "defaultMode", jint(0644));
     json_object *items = jget_arr(o, "items");
     for (size_t i = 0; i < jarr_len(items); i++) {
       json_object *fr = jget_obj(jarr_at(items, i), "fieldRef");
       if (fr && empty_str(fr, "apiVersion"))
-        jset(fr, "apiVersion", jstr("v1"));
+        api_jset(fr, "apiVersion", jstr("v1"));
     }
   }
   if ((o = jget_obj(v, "hostPath")))
-    jdefault(o, "type", jstr(""));
+    api_jdefault(o, "type", jstr(""));
   if ((o = jget_obj(v, "iscsi")))
-    jdefault(o, "iscsiInterface", jstr("default"));
+    api_jdefault(o, "iscsiInterface", jstr("default"));
 }
 
 /* SetDefaults_PodSpec and what it applies to containers and volumes. */
@@ -177,19 +177,19 @@ static void pod_spec_defaults(json_object *spec) {
   if (!spec)
     return;
   if (empty_str(spec, "dnsPolicy"))
-    jset(spec, "dnsPolicy", jstr("ClusterFirst"));
+    api_jset(spec, "dnsPolicy", jstr("ClusterFirst"));
   if (empty_str(spec, "restartPolicy"))
-    jset(spec, "restartPolicy", jstr("Always"));
-  jdefault(spec, "terminationGracePeriodSeconds", jint(30));
-  jdefault(spec, "securityContext", json_object_new_object());
+    api_jset(spec, "restartPolicy", jstr("Always"));
+  api_jdefault(spec, "terminationGracePeriodSeconds", jint(30));
+  api_jdefault(spec, "securityContext", json_object_new_object());
   if (empty_str(spec, "schedulerName"))
-    jset(spec, "schedulerName", jstr("default-scheduler"));
-  jdefault(spec, "enableServiceLinks", jbool(true));
+    api_jset(spec, "schedulerName", jstr("default-scheduler"));
+  api_jdefault(spec, "enableServiceLinks", jbool(true));
   /* serviceAccount is the deprecated alias of serviceAccountName */
   const char *sa = jget_str(spec, "serviceAccountName");
   const char *dsa = jget_str(spec, "serviceAccount");
   if ((!sa || !*sa) && dsa && *dsa)
-    jset(spec, "serviceAccountName", jstr(dsa));
+    api_jset(spec, "serviceAccountName", jstr(dsa));
   bool host_network = jget_bool(spec, "hostNetwork", false);
   json_object *cs = jget_arr(spec, "containers");
   for (size_t i = 0; i < jarr_len(cs); i++)
@@ -243,10 +243,10 @@ static void qos_add(struct qos_sum *s, json_object *list, bool *cpu_found,
 
 /* qos.GetPodQOS */
 const char *kube_json_pod_qos_class(json_object *spec) {
-  return pod_qos_class(spec);
+  return api_pod_qos_class(spec);
 }
 
-const char *pod_qos_class(json_object *spec) {
+const char *api_pod_qos_class(json_object *spec) {
   struct qos_sum req = {0}, lim = {0};
   bool guaranteed = true;
   const char *lists[] = {"initContainers", "containers"};
@@ -292,16 +292,16 @@ static void add_toleration(json_object *spec, const char *key) {
   }
   if (!tols) {
     tols = json_object_new_array();
-    if (jset(spec, "tolerations", tols) < 0)
+    if (api_jset(spec, "tolerations", tols) < 0)
       return;
   }
   json_object *t = json_object_new_object();
   if (!t)
     return;
-  jset(t, "key", jstr(key));
-  jset(t, "operator", jstr("Exists"));
-  jset(t, "effect", jstr("NoExecute"));
-  jset(t, "tolerationSeconds", jint(300));
+  api_jset(t, "key", jstr(key));
+  api_jset(t, "operator", jstr("Exists"));
+  api_jset(t, "effect", jstr("NoExecute"));
+  api_jset(t, "tolerationSeconds", jint(300));
   if (json_object_array_add(tols, t) < 0)
     json_object_put(t);
 }
@@ -313,19 +313,20 @@ static void pod_defaults(json_object *obj) {
   pod_spec_defaults(spec);
   /* What admission does on a real cluster. */
   if (empty_str(spec, "serviceAccountName"))
-    jset(spec, "serviceAccountName", jstr("default"));
+    api_jset(spec, "serviceAccountName", jstr("default"));
   if (empty_str(spec, "serviceAccount"))
-    jset(spec, "serviceAccount", jstr(jget_str0(spec, "serviceAccountName")));
+    api_jset(spec, "serviceAccount",
+             jstr(jget_str0(spec, "serviceAccountName")));
   if (empty_str(spec, "priorityClassName"))
-    jdefault(spec, "priority", jint(0));
+    api_jdefault(spec, "priority", jint(0));
   add_toleration(spec, "node.kubernetes.io/not-ready");
   add_toleration(spec, "node.kubernetes.io/unreachable");
-  json_object *status = jensure_obj(obj, "status");
+  json_object *status = api_jensure_obj(obj, "status");
   if (status) {
     if (empty_str(status, "phase"))
-      jset(status, "phase", jstr("Pending"));
+      api_jset(status, "phase", jstr("Pending"));
     if (empty_str(status, "qosClass"))
-      jset(status, "qosClass", jstr(pod_qos_class(spec)));
+      api_jset(status, "qosClass", jstr(api_pod_qos_class(spec)));
   }
 }
 
@@ -338,13 +339,13 @@ static void labels_from_template(json_object *obj, json_object *tmpl) {
   json_object *tl = jget_obj(jget_obj(tmpl, "metadata"), "labels");
   if (!tl || json_object_object_length(tl) == 0)
     return;
-  json_object *md = jensure_obj(obj, "metadata");
+  json_object *md = api_jensure_obj(obj, "metadata");
   json_object *l = jget_obj(md, "labels");
   if (l && json_object_object_length(l) > 0)
     return;
   json_object *copy = NULL;
   if (json_object_deep_copy(tl, &copy, NULL) == 0)
-    jset(md, "labels", copy);
+    api_jset(md, "labels", copy);
 }
 
 static void workload_template(json_object *spec) {
@@ -355,19 +356,19 @@ static void deployment_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
-  jdefault(spec, "replicas", jint(1));
-  json_object *strategy = jensure_obj(spec, "strategy");
+  api_jdefault(spec, "replicas", jint(1));
+  json_object *strategy = api_jensure_obj(spec, "strategy");
   if (strategy) {
     if (empty_str(strategy, "type"))
-      jset(strategy, "type", jstr("RollingUpdate"));
+      api_jset(strategy, "type", jstr("RollingUpdate"));
     if (streq(jget_str0(strategy, "type"), "RollingUpdate")) {
-      json_object *ru = jensure_obj(strategy, "rollingUpdate");
-      jdefault(ru, "maxUnavailable", jstr("25%"));
-      jdefault(ru, "maxSurge", jstr("25%"));
+      json_object *ru = api_jensure_obj(strategy, "rollingUpdate");
+      api_jdefault(ru, "maxUnavailable", jstr("25%"));
+      api_jdefault(ru, "maxSurge", jstr("25%"));
     }
   }
-  jdefault(spec, "revisionHistoryLimit", jint(10));
-  jdefault(spec, "progressDeadlineSeconds", jint(600));
+  api_jdefault(spec, "revisionHistoryLimit", jint(10));
+  api_jdefault(spec, "progressDeadlineSeconds", jint(600));
   workload_template(spec);
 }
 
@@ -375,7 +376,7 @@ static void replicaset_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
-  jdefault(spec, "replicas", jint(1));
+  api_jdefault(spec, "replicas", jint(1));
   workload_template(spec);
 }
 
@@ -390,10 +391,10 @@ static void rc_defaults(json_object *obj) {
       (!sel || json_object_object_length(sel) == 0)) {
     json_object *copy = NULL;
     if (json_object_deep_copy(tl, &copy, NULL) == 0)
-      jset(spec, "selector", copy);
+      api_jset(spec, "selector", copy);
   }
   labels_from_template(obj, tmpl);
-  jdefault(spec, "replicas", jint(1));
+  api_jdefault(spec, "replicas", jint(1));
   workload_template(spec);
 }
 
@@ -401,17 +402,17 @@ static void daemonset_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
-  json_object *us = jensure_obj(spec, "updateStrategy");
+  json_object *us = api_jensure_obj(spec, "updateStrategy");
   if (us) {
     if (empty_str(us, "type"))
-      jset(us, "type", jstr("RollingUpdate"));
+      api_jset(us, "type", jstr("RollingUpdate"));
     if (streq(jget_str0(us, "type"), "RollingUpdate")) {
-      json_object *ru = jensure_obj(us, "rollingUpdate");
-      jdefault(ru, "maxUnavailable", jint(1));
-      jdefault(ru, "maxSurge", jint(0));
+      json_object *ru = api_jensure_obj(us, "rollingUpdate");
+      api_jdefault(ru, "maxUnavailable", jint(1));
+      api_jdefault(ru, "maxSurge", jint(0));
     }
   }
-  jdefault(spec, "revisionHistoryLimit", jint(10));
+  api_jdefault(spec, "revisionHistoryLimit", jint(10));
   workload_template(spec);
 }
 
@@ -420,25 +421,26 @@ static void statefulset_defaults(json_object *obj) {
   if (!spec)
     return;
   if (empty_str(spec, "podManagementPolicy"))
-    jset(spec, "podManagementPolicy", jstr("OrderedReady"));
-  json_object *us = jensure_obj(spec, "updateStrategy");
+    api_jset(spec, "podManagementPolicy", jstr("OrderedReady"));
+  json_object *us = api_jensure_obj(spec, "updateStrategy");
   if (us) {
     if (empty_str(us, "type"))
-      jset(us, "type", jstr("RollingUpdate"));
+      api_jset(us, "type", jstr("RollingUpdate"));
     if (streq(jget_str0(us, "type"), "RollingUpdate")) {
-      json_object *ru = jensure_obj(us, "rollingUpdate");
-      jdefault(ru, "partition", jint(0));
+      json_object *ru = api_jensure_obj(us, "rollingUpdate");
+      api_jdefault(ru, "partition", jint(0));
     }
   }
-  json_object *pr = jensure_obj(spec, "persistentVolumeClaimRetentionPolicy");
+  json_object *pr =
+      api_jensure_obj(spec, "persistentVolumeClaimRetentionPolicy");
   if (pr) {
     if (empty_str(pr, "whenDeleted"))
-      jset(pr, "whenDeleted", jstr("Retain"));
+      api_jset(pr, "whenDeleted", jstr("Retain"));
     if (empty_str(pr, "whenScaled"))
-      jset(pr, "whenScaled", jstr("Retain"));
+      api_jset(pr, "whenScaled", jstr("Retain"));
   }
-  jdefault(spec, "replicas", jint(1));
-  jdefault(spec, "revisionHistoryLimit", jint(10));
+  api_jdefault(spec, "replicas", jint(1));
+  api_jdefault(spec, "revisionHistoryLimit", jint(10));
   workload_template(spec);
 }
 
@@ -446,14 +448,14 @@ static void job_spec_defaults(json_object *obj, json_object *spec) {
   if (!spec)
     return;
   if (absent(spec, "completions") && absent(spec, "parallelism")) {
-    jset(spec, "completions", jint(1));
-    jset(spec, "parallelism", jint(1));
+    api_jset(spec, "completions", jint(1));
+    api_jset(spec, "parallelism", jint(1));
   }
-  jdefault(spec, "parallelism", jint(1));
-  jdefault(spec, "backoffLimit", jint(6));
+  api_jdefault(spec, "parallelism", jint(1));
+  api_jdefault(spec, "backoffLimit", jint(6));
   if (empty_str(spec, "completionMode"))
-    jset(spec, "completionMode", jstr("NonIndexed"));
-  jdefault(spec, "suspend", jbool(false));
+    api_jset(spec, "completionMode", jstr("NonIndexed"));
+  api_jdefault(spec, "suspend", jbool(false));
   json_object *tmpl = template_of(spec);
   /* The job strategy generates a selector from the uid unless the user
    * manages it (manualSelector). */
@@ -464,19 +466,20 @@ static void job_spec_defaults(json_object *obj, json_object *spec) {
     json_object *sel = json_object_new_object();
     json_object *ml = json_object_new_object();
     if (sel && ml) {
-      jset(ml, "batch.kubernetes.io/controller-uid", jstr(uid));
-      jset(sel, "matchLabels", ml);
-      jset(spec, "selector", sel);
+      api_jset(ml, "batch.kubernetes.io/controller-uid", jstr(uid));
+      api_jset(sel, "matchLabels", ml);
+      api_jset(spec, "selector", sel);
     } else {
       json_object_put(sel);
       json_object_put(ml);
     }
-    json_object *tl = jensure_obj(jensure_obj(tmpl, "metadata"), "labels");
+    json_object *tl =
+        api_jensure_obj(api_jensure_obj(tmpl, "metadata"), "labels");
     if (tl) {
-      jset(tl, "batch.kubernetes.io/controller-uid", jstr(uid));
-      jset(tl, "batch.kubernetes.io/job-name", jstr(name));
-      jset(tl, "controller-uid", jstr(uid));
-      jset(tl, "job-name", jstr(name));
+      api_jset(tl, "batch.kubernetes.io/controller-uid", jstr(uid));
+      api_jset(tl, "batch.kubernetes.io/job-name", jstr(name));
+      api_jset(tl, "controller-uid", jstr(uid));
+      api_jset(tl, "job-name", jstr(name));
     }
   }
   if (obj)
@@ -489,10 +492,10 @@ static void cronjob_defaults(json_object *obj) {
   if (!spec)
     return;
   if (empty_str(spec, "concurrencyPolicy"))
-    jset(spec, "concurrencyPolicy", jstr("Allow"));
-  jdefault(spec, "suspend", jbool(false));
-  jdefault(spec, "successfulJobsHistoryLimit", jint(3));
-  jdefault(spec, "failedJobsHistoryLimit", jint(1));
+    api_jset(spec, "concurrencyPolicy", jstr("Allow"));
+  api_jdefault(spec, "suspend", jbool(false));
+  api_jdefault(spec, "successfulJobsHistoryLimit", jint(3));
+  api_jdefault(spec, "failedJobsHistoryLimit", jint(1));
   json_object *jspec = jget_obj(jget_obj(spec, "jobTemplate"), "spec");
   if (jspec) {
     /* SetDefaults_Job does not run on templates; only the pod spec. */
@@ -505,42 +508,42 @@ static void service_defaults(json_object *obj) {
   if (!spec)
     return;
   if (empty_str(spec, "sessionAffinity"))
-    jset(spec, "sessionAffinity", jstr("None"));
+    api_jset(spec, "sessionAffinity", jstr("None"));
   if (empty_str(spec, "type"))
-    jset(spec, "type", jstr("ClusterIP"));
+    api_jset(spec, "type", jstr("ClusterIP"));
   const char *type = jget_str0(spec, "type");
   json_object *ports = jget_arr(spec, "ports");
   for (size_t i = 0; i < jarr_len(ports); i++) {
     json_object *p = jarr_at(ports, i);
     if (empty_str(p, "protocol"))
-      jset(p, "protocol", jstr("TCP"));
+      api_jset(p, "protocol", jstr("TCP"));
     json_object *tp = jget(p, "targetPort");
     if ((!tp || (jis_int(tp) && json_object_get_int64(tp) == 0) ||
          (json_object_is_type(tp, json_type_string) &&
           !*json_object_get_string(tp))) &&
         jget(p, "port"))
-      jset(p, "targetPort", json_object_get(jget(p, "port")));
+      api_jset(p, "targetPort", json_object_get(jget(p, "port")));
   }
   if (streq(jget_str0(spec, "sessionAffinity"), "ClientIP")) {
-    json_object *cfg =
-        jensure_obj(jensure_obj(spec, "sessionAffinityConfig"), "clientIP");
-    jdefault(cfg, "timeoutSeconds", jint(10800));
+    json_object *cfg = api_jensure_obj(
+        api_jensure_obj(spec, "sessionAffinityConfig"), "clientIP");
+    api_jdefault(cfg, "timeoutSeconds", jint(10800));
   }
   if (streq(type, "NodePort") || streq(type, "LoadBalancer")) {
     if (empty_str(spec, "externalTrafficPolicy"))
-      jset(spec, "externalTrafficPolicy", jstr("Cluster"));
+      api_jset(spec, "externalTrafficPolicy", jstr("Cluster"));
   }
   if (streq(type, "LoadBalancer"))
-    jdefault(spec, "allocateLoadBalancerNodePorts", jbool(true));
+    api_jdefault(spec, "allocateLoadBalancerNodePorts", jbool(true));
   if (!streq(type, "ExternalName")) {
     if (empty_str(spec, "internalTrafficPolicy"))
-      jset(spec, "internalTrafficPolicy", jstr("Cluster"));
+      api_jset(spec, "internalTrafficPolicy", jstr("Cluster"));
     if (empty_str(spec, "ipFamilyPolicy"))
-      jset(spec, "ipFamilyPolicy", jstr("SingleStack"));
+      api_jset(spec, "ipFamilyPolicy", jstr("SingleStack"));
     if (!jget_arr(spec, "ipFamilies")) {
       json_object *fam = json_object_new_array();
       if (fam && json_object_array_add(fam, jstr("IPv4")) == 0)
-        jset(spec, "ipFamilies", fam);
+        api_jset(spec, "ipFamilies", fam);
       else
         json_object_put(fam);
     }
@@ -548,17 +551,17 @@ static void service_defaults(json_object *obj) {
 }
 
 static void namespace_defaults(json_object *obj) {
-  json_object *spec = jensure_obj(obj, "spec");
+  json_object *spec = api_jensure_obj(obj, "spec");
   if (spec && !jget_arr(spec, "finalizers")) {
     json_object *f = json_object_new_array();
     if (f && json_object_array_add(f, jstr("kubernetes")) == 0)
-      jset(spec, "finalizers", f);
+      api_jset(spec, "finalizers", f);
     else
       json_object_put(f);
   }
-  json_object *status = jensure_obj(obj, "status");
+  json_object *status = api_jensure_obj(obj, "status");
   if (status && empty_str(status, "phase"))
-    jset(status, "phase", jstr("Active"));
+    api_jset(status, "phase", jstr("Active"));
 }
 
 static void node_defaults(json_object *obj) {
@@ -567,7 +570,7 @@ static void node_defaults(json_object *obj) {
   if (cap && absent(status, "allocatable")) {
     json_object *copy = NULL;
     if (json_object_deep_copy(cap, &copy, NULL) == 0)
-      jset(status, "allocatable", copy);
+      api_jset(status, "allocatable", copy);
   }
 }
 
@@ -575,22 +578,22 @@ static void pv_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (spec) {
     if (empty_str(spec, "persistentVolumeReclaimPolicy"))
-      jset(spec, "persistentVolumeReclaimPolicy", jstr("Retain"));
+      api_jset(spec, "persistentVolumeReclaimPolicy", jstr("Retain"));
     if (empty_str(spec, "volumeMode"))
-      jset(spec, "volumeMode", jstr("Filesystem"));
+      api_jset(spec, "volumeMode", jstr("Filesystem"));
   }
-  json_object *status = jensure_obj(obj, "status");
+  json_object *status = api_jensure_obj(obj, "status");
   if (status && empty_str(status, "phase"))
-    jset(status, "phase", jstr("Pending"));
+    api_jset(status, "phase", jstr("Pending"));
 }
 
 static void pvc_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (spec && empty_str(spec, "volumeMode"))
-    jset(spec, "volumeMode", jstr("Filesystem"));
-  json_object *status = jensure_obj(obj, "status");
+    api_jset(spec, "volumeMode", jstr("Filesystem"));
+  json_object *status = api_jensure_obj(obj, "status");
   if (status && empty_str(status, "phase"))
-    jset(status, "phase", jstr("Pending"));
+    api_jset(status, "phase", jstr("Pending"));
 }
 
 static void endpoints_defaults(json_object *obj) {
@@ -599,7 +602,7 @@ static void endpoints_defaults(json_object *obj) {
     json_object *ports = jget_arr(jarr_at(subsets, s), "ports");
     for (size_t i = 0; i < jarr_len(ports); i++)
       if (empty_str(jarr_at(ports, i), "protocol"))
-        jset(jarr_at(ports, i), "protocol", jstr("TCP"));
+        api_jset(jarr_at(ports, i), "protocol", jstr("TCP"));
   }
 }
 
@@ -608,8 +611,8 @@ static void endpointslice_defaults(json_object *obj) {
   for (size_t i = 0; i < jarr_len(ports); i++) {
     json_object *p = jarr_at(ports, i);
     if (empty_str(p, "protocol"))
-      jset(p, "protocol", jstr("TCP"));
-    jdefault(p, "name", jstr(""));
+      api_jset(p, "protocol", jstr("TCP"));
+    api_jdefault(p, "name", jstr(""));
   }
 }
 
@@ -617,10 +620,10 @@ static void copy_missing(json_object *dst_parent, const char *dst_key,
                          json_object *src) {
   if (!src || json_object_object_length(src) == 0)
     return;
-  json_object *dst = jensure_obj(dst_parent, dst_key);
+  json_object *dst = api_jensure_obj(dst_parent, dst_key);
   json_object_object_foreach(src, k, v) {
     if (dst && absent(dst, k))
-      jset(dst, k, json_object_get(v));
+      api_jset(dst, k, json_object_get(v));
   }
 }
 
@@ -642,7 +645,7 @@ static void hpa_defaults(json_object *obj, const kube_kind_t *kind) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
-  jdefault(spec, "minReplicas", jint(1));
+  api_jdefault(spec, "minReplicas", jint(1));
   if (streq(kind->version, "v2") && jarr_len(jget_arr(spec, "metrics")) == 0) {
     json_object *metrics = json_object_new_array();
     json_object *m = json_object_new_object();
@@ -655,14 +658,14 @@ static void hpa_defaults(json_object *obj, const kube_kind_t *kind) {
       json_object_put(target);
       return;
     }
-    jset(target, "type", jstr("Utilization"));
-    jset(target, "averageUtilization", jint(80));
-    jset(res, "name", jstr("cpu"));
-    jset(res, "target", target);
-    jset(m, "type", jstr("Resource"));
-    jset(m, "resource", res);
+    api_jset(target, "type", jstr("Utilization"));
+    api_jset(target, "averageUtilization", jint(80));
+    api_jset(res, "name", jstr("cpu"));
+    api_jset(res, "target", target);
+    api_jset(m, "type", jstr("Resource"));
+    api_jset(m, "resource", res);
     json_object_array_add(metrics, m);
-    jset(spec, "metrics", metrics);
+    api_jset(spec, "metrics", metrics);
   }
 }
 
@@ -692,11 +695,11 @@ static char *base64(const char *s, size_t len) {
  * this: stringData is write-only and wins over data). */
 static void secret_defaults(json_object *obj) {
   if (empty_str(obj, "type"))
-    jset(obj, "type", jstr("Opaque"));
+    api_jset(obj, "type", jstr("Opaque"));
   json_object *sd = jget_obj(obj, "stringData");
   if (!sd)
     return;
-  json_object *data = jensure_obj(obj, "data");
+  json_object *data = api_jensure_obj(obj, "data");
   if (!data)
     return;
   json_object_object_foreach(sd, k, v) {
@@ -705,7 +708,7 @@ static void secret_defaults(json_object *obj) {
     char *enc = base64(json_object_get_string(v),
                        (size_t)json_object_get_string_len(v));
     if (enc)
-      jset(data, k, jstr(enc));
+      api_jset(data, k, jstr(enc));
     free(enc);
   }
   json_object_object_del(obj, "stringData");
@@ -717,7 +720,7 @@ int kube_json_default(json_object *obj, const kube_kind_t *kind,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "object is not a JSON object");
   if (!kind)
-    kind = kind_of_tree(obj);
+    kind = api_kind_of_tree(obj);
   if (!kind)
     return 0; /* unknown kinds have no defaults */
   const char *g = kind->group, *r = kind->resource;

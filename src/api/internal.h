@@ -70,30 +70,30 @@ static inline json_object *jarr_at(json_object *a, size_t i) {
 
 /* Child object `key` of o, created (empty object) when absent or null.
  * NULL when the child exists with another type or on out-of-memory. */
-json_object *jensure_obj(json_object *o, const char *key);
+json_object *api_jensure_obj(json_object *o, const char *key);
 /* Set o[key] only when absent (or null); the value is stolen either way. */
-void jdefault(json_object *o, const char *key, json_object *value);
+void api_jdefault(json_object *o, const char *key, json_object *value);
 /* Replace o[key] (value stolen). 0 or -1 on out-of-memory. */
-int jset(json_object *o, const char *key, json_object *value);
+int api_jset(json_object *o, const char *key, json_object *value);
 
 /* Look the kind of a tree up from apiVersion/kind; NULL when unknown. */
-const kube_kind_t *kind_of_tree(json_object *obj);
+const kube_kind_t *api_kind_of_tree(json_object *obj);
 
 /* Parse an RFC 3339 timestamp string; false when absent or malformed. */
-bool jget_time(json_object *o, const char *key, time_t *out);
+bool api_jget_time(json_object *o, const char *key, time_t *out);
 
 /* Format `labels` (a map of strings) as k=v,k2=v2 sorted by key into sb;
  * appends nothing for an empty or absent map. */
-void format_labels(kube_strbuf_t *sb, json_object *labels);
+void api_format_labels(kube_strbuf_t *sb, json_object *labels);
 /* Format a LabelSelector object as kubectl does ("app=x,tier in (a,b)"). */
-void format_label_selector(kube_strbuf_t *sb, json_object *sel);
+void api_format_label_selector(kube_strbuf_t *sb, json_object *sel);
 
 #define KUBE_JSON_MAX_DEPTH 512
 
 /* qos.GetPodQOS over a pod spec: "BestEffort", "Burstable", "Guaranteed". */
-const char *pod_qos_class(json_object *spec);
+const char *api_pod_qos_class(json_object *spec);
 
 /* End of the object/array at the start of data (matching brackets). */
-size_t json_value_extent(const char *data, size_t len);
+size_t api_json_value_extent(const char *data, size_t len);
 
 #endif /* KUBE_API_INTERNAL_H */

@@ -728,6 +728,6 @@ KUBE_EXPORT char *kube_kind_api_version(const kube_kind_t *k, char *buf,
   return buf;
 }
 
-const kube_kind_t *kind_of_tree(json_object *obj) {
+const kube_kind_t *api_kind_of_tree(json_object *obj) {
   return kube_kind_by_kind(jget_str(obj, "apiVersion"), jget_str(obj, "kind"));
 }

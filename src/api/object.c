@@ -28,7 +28,7 @@ json_object *kube_object_json(const kube_object_t *obj) {
 
 /* ---- small tree helpers used across the module ------------------------ */
 
-json_object *jensure_obj(json_object *o, const char *key) {
+json_object *api_jensure_obj(json_object *o, const char *key) {
   json_object *v = NULL;
   if (!json_object_is_type(o, json_type_object))
     return NULL;
@@ -45,7 +45,7 @@ json_object *jensure_obj(json_object *o, const char *key) {
   return v;
 }
 
-void jdefault(json_object *o, const char *key, json_object *value) {
+void api_jdefault(json_object *o, const char *key, json_object *value) {
   json_object *cur = NULL;
   if (!value)
     return;
@@ -58,7 +58,7 @@ void jdefault(json_object *o, const char *key, json_object *value) {
     json_object_put(value);
 }
 
-int jset(json_object *o, const char *key, json_object *value) {
+int api_jset(json_object *o, const char *key, json_object *value) {
   if (!value || !json_object_is_type(o, json_type_object)) {
     json_object_put(value);
     return -1;
@@ -70,7 +70,7 @@ int jset(json_object *o, const char *key, json_object *value) {
   return 0;
 }
 
-bool jget_time(json_object *o, const char *key, time_t *out) {
+bool api_jget_time(json_object *o, const char *key, time_t *out) {
   const char *s = jget_str(o, key);
   struct timespec ts;
   if (!s || !*s)
@@ -297,7 +297,7 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
 
 /* Length of the next JSON value in a stream starting at data[0] (after
  * whitespace was skipped), for the stream decoder. */
-size_t json_value_extent(const char *data, size_t len) {
+size_t api_json_value_extent(const char *data, size_t len) {
   size_t bad;
   if (len == 0 || (data[0] != '{' && data[0] != '['))
     return len;
@@ -577,7 +577,7 @@ static json_object *walk_create(json_object *root, const char *path,
       next = jget(cur, key);
       if (!next || json_object_is_type(next, json_type_null)) {
         next = json_object_new_object();
-        if (!next || jset(cur, key, next) < 0) {
+        if (!next || api_jset(cur, key, next) < 0) {
           kube_make_oom(err);
           return NULL;
         }
@@ -628,7 +628,7 @@ KUBE_EXPORT int kube_object_set_string(kube_object_t *obj, const char *path,
     json_object_object_del(parent, last);
     return 0;
   }
-  if (jset(parent, last, json_object_new_string(value)) < 0)
+  if (api_jset(parent, last, json_object_new_string(value)) < 0)
     return kube_make_oom(err);
   return 0;
 }
@@ -639,8 +639,8 @@ static int set_meta_map(kube_object_t *obj, const char *map, const char *key,
   if (!obj || !key)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid %s key",
                           map);
-  json_object *m = jensure_obj(obj->root, "metadata");
-  json_object *dict = m ? jensure_obj(m, map) : NULL;
+  json_object *m = api_jensure_obj(obj->root, "metadata");
+  json_object *dict = m ? api_jensure_obj(m, map) : NULL;
   if (!dict)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "metadata.%s is not an object", map);
@@ -648,7 +648,7 @@ static int set_meta_map(kube_object_t *obj, const char *map, const char *key,
     json_object_object_del(dict, key);
     return 0;
   }
-  if (jset(dict, key, json_object_new_string(value)) < 0)
+  if (api_jset(dict, key, json_object_new_string(value)) < 0)
     return kube_make_oom(err);
   return 0;
 }

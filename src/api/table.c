@@ -28,7 +28,7 @@ static void add_sb(json_object *cells, kube_strbuf_t *sb) {
 static void since(char *buf, size_t len, json_object *o, const char *key,
                   time_t now) {
   time_t t;
-  if (!jget_time(o, key, &t)) {
+  if (!api_jget_time(o, key, &t)) {
     snprintf(buf, len, "<unknown>");
     return;
   }
@@ -45,7 +45,7 @@ static int str_ptr_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void format_labels(kube_strbuf_t *sb, json_object *labels) {
+void api_format_labels(kube_strbuf_t *sb, json_object *labels) {
   if (!json_object_is_type(labels, json_type_object))
     return;
   size_t n = (size_t)json_object_object_length(labels), i = 0;
@@ -74,7 +74,7 @@ void format_labels(kube_strbuf_t *sb, json_object *labels) {
 /* labels.FormatLabels: "<none>" when empty. */
 static void add_labels(json_object *cells, json_object *labels) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  format_labels(&sb, labels);
+  api_format_labels(&sb, labels);
   if (sb.len == 0)
     kube_strbuf_append(&sb, "<none>");
   add_sb(cells, &sb);
@@ -93,7 +93,7 @@ static int value_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void format_label_selector(kube_strbuf_t *sb, json_object *sel) {
+void api_format_label_selector(kube_strbuf_t *sb, json_object *sel) {
   json_object *ml = jget_obj(sel, "matchLabels");
   json_object *me = jget_arr(sel, "matchExpressions");
   size_t n = (ml ? (size_t)json_object_object_length(ml) : 0) + jarr_len(me);
@@ -160,14 +160,14 @@ void format_label_selector(kube_strbuf_t *sb, json_object *sel) {
 /* metav1.LabelSelectorAsSelector(...).String() */
 static void add_selector(json_object *cells, json_object *sel) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  format_label_selector(&sb, sel);
+  api_format_label_selector(&sb, sel);
   add_sb(cells, &sb);
 }
 
 /* metav1.FormatLabelSelector: "<none>" when empty. */
 static void add_selector_none(json_object *cells, json_object *sel) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  format_label_selector(&sb, sel);
+  api_format_label_selector(&sb, sel);
   if (sb.len == 0)
     kube_strbuf_append(&sb, "<none>");
   add_sb(cells, &sb);
@@ -228,7 +228,7 @@ static bool condition_true(json_object *status, const char *type) {
 static void note_last_restart(json_object *cs, time_t *last) {
   json_object *term = jget_obj(jget_obj(cs, "lastState"), "terminated");
   time_t t;
-  if (term && jget_time(term, "finishedAt", &t) && t > *last)
+  if (term && api_jget_time(term, "finishedAt", &t) && t > *last)
     *last = t;
 }
 
@@ -489,9 +489,9 @@ static void job_cells(json_object *cells, json_object *obj, time_t now) {
   }
   add_str(cells, buf);
   time_t start, end;
-  if (!jget_time(st, "startTime", &start))
+  if (!api_jget_time(st, "startTime", &start))
     buf[0] = '\0';
-  else if (!jget_time(st, "completionTime", &end))
+  else if (!api_jget_time(st, "completionTime", &end))
     kube_time_age(start, now, buf, sizeof(buf));
   else
     kube_time_age(start, end, buf, sizeof(buf));
@@ -953,7 +953,7 @@ static void limitrange_cells(json_object *cells, json_object *obj, time_t now) {
   add_str(cells, name_of(obj));
   time_t t;
   char buf[32];
-  if (jget_time(jget_obj(obj, "metadata"), "creationTimestamp", &t))
+  if (api_jget_time(jget_obj(obj, "metadata"), "creationTimestamp", &t))
     add_str(cells, kube_time_format(t, buf, sizeof(buf)));
   else
     add_str(cells, "0001-01-01T00:00:00Z");
@@ -1184,7 +1184,7 @@ const char *kube_json_field_lookup(void *ctx, const char *field) {
     return jget_str0(md, "name");
   if (streq(field, "metadata.namespace"))
     return jget_str0(md, "namespace");
-  const kube_kind_t *k = kind_of_tree(obj);
+  const kube_kind_t *k = api_kind_of_tree(obj);
   if (!declared(k, field))
     return NULL;
   const char *path = field;

@@ -16,8 +16,8 @@ static void nonneg(verrs_t *v, json_object *spec, const char *key,
                    const char *field) {
   json_object *x = jget(spec, key);
   if (jis_int(x) && json_object_get_int64(x) < 0)
-    v_invalid_int(v, field, json_object_get_int64(x),
-                  "must be greater than or equal to 0");
+    api_v_invalid_int(v, field, json_object_get_int64(x),
+                      "must be greater than or equal to 0");
 }
 
 /* The selector is required, non-empty, valid and must select the
@@ -28,24 +28,25 @@ static void selector_and_template(verrs_t *v, json_object *spec,
   json_object *tmpl = jget_obj(spec, "template");
   json_object *labels = jget_obj(jget_obj(tmpl, "metadata"), "labels");
   if (!sel) {
-    v_required(v, "spec.selector", NULL);
+    api_v_required(v, "spec.selector", NULL);
     return;
   }
-  validate_label_selector(v, sel, "spec.selector");
+  api_validate_label_selector(v, sel, "spec.selector");
   json_object *ml = jget_obj(sel, "matchLabels");
   size_t n = (ml ? (size_t)json_object_object_length(ml) : 0) +
              jarr_len(jget_arr(sel, "matchExpressions"));
   if (n == 0) {
     char msg[96];
     snprintf(msg, sizeof(msg), "empty selector is invalid for %s", kind_word);
-    v_invalid_raw(v, "spec.selector", "{}", msg);
+    api_v_invalid_raw(v, "spec.selector", "{}", msg);
     return;
   }
-  if (tmpl && !selector_matches_labels(sel, labels)) {
+  if (tmpl && !api_selector_matches_labels(sel, labels)) {
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
-    go_map_string(&sb, labels);
-    v_invalid_raw(v, "spec.template.metadata.labels", sb.data ? sb.data : "",
-                  "`selector` does not match template `labels`");
+    api_go_map_string(&sb, labels);
+    api_v_invalid_raw(v, "spec.template.metadata.labels",
+                      sb.data ? sb.data : "",
+                      "`selector` does not match template `labels`");
     kube_strbuf_free(&sb);
   }
 }
@@ -60,7 +61,7 @@ static bool int_or_percent(verrs_t *v, json_object *x, const char *field,
   if (jis_int(x)) {
     *value = json_object_get_int64(x);
     if (*value < 0) {
-      v_invalid_int(v, field, *value, "must be greater than or equal to 0");
+      api_v_invalid_int(v, field, *value, "must be greater than or equal to 0");
       return false;
     }
     return true;
@@ -71,16 +72,17 @@ static bool int_or_percent(verrs_t *v, json_object *x, const char *field,
   for (size_t i = 0; ok && i + 1 < len; i++)
     ok = isdigit((unsigned char)s[i]);
   if (!ok) {
-    v_invalid(v, field, s ? s : "",
-              "a valid percent string must be a numeric string followed by "
-              "an ending '%' (e.g. '1%',  or '93%', regex used for validation "
-              "is '[0-9]+%')");
+    api_v_invalid(
+        v, field, s ? s : "",
+        "a valid percent string must be a numeric string followed by "
+        "an ending '%' (e.g. '1%',  or '93%', regex used for validation "
+        "is '[0-9]+%')");
     return false;
   }
   *value = strtoll(s, NULL, 10);
   *pct = true;
   if (*value > 100) {
-    v_invalid(v, field, s, "must not be greater than 100%");
+    api_v_invalid(v, field, s, "must not be greater than 100%");
     return false;
   }
   return true;
@@ -92,12 +94,12 @@ static void validate_rolling_update(verrs_t *v, json_object *ru,
   int64_t mu = 0, ms = 0;
   bool pu, ps;
   bool has_u = int_or_percent(v, jget(ru, "maxUnavailable"),
-                              fp(f, "%s.maxUnavailable", field), &mu, &pu);
+                              api_fp(f, "%s.maxUnavailable", field), &mu, &pu);
   bool has_s = int_or_percent(v, jget(ru, "maxSurge"),
-                              fp(g, "%s.maxSurge", field), &ms, &ps);
+                              api_fp(g, "%s.maxSurge", field), &ms, &ps);
   if (surge_allowed && has_u && has_s && mu == 0 && ms == 0)
-    v_invalid_json(v, f, jget(ru, "maxUnavailable"),
-                   "may not be 0 when `maxSurge` is 0");
+    api_v_invalid_json(v, f, jget(ru, "maxUnavailable"),
+                       "may not be 0 when `maxSurge` is 0");
 }
 
 static const char *const deploy_strategies[] = {"Recreate", "RollingUpdate",
@@ -107,20 +109,20 @@ static void validate_deployment(verrs_t *v, json_object *obj,
                                 json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   nonneg(v, spec, "replicas", "spec.replicas");
   selector_and_template(v, spec, "deployment");
-  validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
-                        always_only, "Deployment");
+  api_validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
+                            always_only, "Deployment");
   json_object *strategy = jget_obj(spec, "strategy");
   const char *type = jget_str0(strategy, "type");
-  if (!in_set(type, deploy_strategies)) {
-    v_unsupported(v, "spec.strategy.type", type, deploy_strategies);
+  if (!api_in_set(type, deploy_strategies)) {
+    api_v_unsupported(v, "spec.strategy.type", type, deploy_strategies);
   } else if (streq(type, "Recreate") && jget_obj(strategy, "rollingUpdate")) {
-    v_forbidden(v, "spec.strategy.rollingUpdate",
-                "may not be specified when strategy `type` is 'Recreate'");
+    api_v_forbidden(v, "spec.strategy.rollingUpdate",
+                    "may not be specified when strategy `type` is 'Recreate'");
   } else if (streq(type, "RollingUpdate")) {
     validate_rolling_update(v, jget_obj(strategy, "rollingUpdate"),
                             "spec.strategy.rollingUpdate", true);
@@ -131,13 +133,13 @@ static void validate_deployment(verrs_t *v, json_object *obj,
   if (jis_int(pds)) {
     int64_t p = json_object_get_int64(pds);
     if (p <= jget_int(spec, "minReadySeconds", 0))
-      v_invalid_int(v, "spec.progressDeadlineSeconds", p,
-                    "must be greater than minReadySeconds");
+      api_v_invalid_int(v, "spec.progressDeadlineSeconds", p,
+                        "must be greater than minReadySeconds");
   }
   if (old) {
     json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
     if (os)
-      validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
+      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
   }
 }
 
@@ -145,25 +147,25 @@ static void validate_replicaset(verrs_t *v, json_object *obj,
                                 json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   nonneg(v, spec, "replicas", "spec.replicas");
   nonneg(v, spec, "minReadySeconds", "spec.minReadySeconds");
   selector_and_template(v, spec, "deployment");
-  validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
-                        always_only, "ReplicaSet");
+  api_validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
+                            always_only, "ReplicaSet");
   if (old) {
     json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
     if (os)
-      validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
+      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
   }
 }
 
 static void validate_rc(verrs_t *v, json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   nonneg(v, spec, "replicas", "spec.replicas");
@@ -171,9 +173,9 @@ static void validate_rc(verrs_t *v, json_object *obj) {
   json_object *sel = jget_obj(spec, "selector");
   json_object *tmpl = jget_obj(spec, "template");
   if (!sel || json_object_object_length(sel) == 0) {
-    v_required(v, "spec.selector", NULL);
+    api_v_required(v, "spec.selector", NULL);
   } else {
-    validate_labels(v, sel, "spec.selector");
+    api_validate_labels(v, sel, "spec.selector");
     json_object *labels = jget_obj(jget_obj(tmpl, "metadata"), "labels");
     bool match = true;
     json_object_object_foreach(sel, k, val) {
@@ -184,17 +186,18 @@ static void validate_rc(verrs_t *v, json_object *obj) {
     }
     if (tmpl && !match) {
       kube_strbuf_t sb = KUBE_STRBUF_INIT;
-      go_map_string(&sb, labels);
-      v_invalid_raw(v, "spec.template.metadata.labels", sb.data ? sb.data : "",
-                    "`selector` does not match template `labels`");
+      api_go_map_string(&sb, labels);
+      api_v_invalid_raw(v, "spec.template.metadata.labels",
+                        sb.data ? sb.data : "",
+                        "`selector` does not match template `labels`");
       kube_strbuf_free(&sb);
     }
   }
   if (!tmpl)
-    v_required(v, "spec.template", NULL);
+    api_v_required(v, "spec.template", NULL);
   else
-    validate_pod_template(v, tmpl, "spec.template", always_only,
-                          "ReplicationController");
+    api_validate_pod_template(v, tmpl, "spec.template", always_only,
+                              "ReplicationController");
 }
 
 static const char *const ds_strategies[] = {"OnDelete", "RollingUpdate", NULL};
@@ -202,16 +205,16 @@ static const char *const ds_strategies[] = {"OnDelete", "RollingUpdate", NULL};
 static void validate_daemonset(verrs_t *v, json_object *obj, json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   selector_and_template(v, spec, "daemonset");
-  validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
-                        always_only, "DaemonSet");
+  api_validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
+                            always_only, "DaemonSet");
   json_object *us = jget_obj(spec, "updateStrategy");
   const char *type = jget_str0(us, "type");
-  if (!in_set(type, ds_strategies))
-    v_unsupported(v, "spec.updateStrategy.type", type, ds_strategies);
+  if (!api_in_set(type, ds_strategies))
+    api_v_unsupported(v, "spec.updateStrategy.type", type, ds_strategies);
   else if (streq(type, "RollingUpdate"))
     validate_rolling_update(v, jget_obj(us, "rollingUpdate"),
                             "spec.updateStrategy.rollingUpdate", true);
@@ -220,7 +223,7 @@ static void validate_daemonset(verrs_t *v, json_object *obj, json_object *old) {
   if (old) {
     json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
     if (os)
-      validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
+      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
   }
 }
 
@@ -230,7 +233,7 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
                                  json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   nonneg(v, spec, "replicas", "spec.replicas");
@@ -245,7 +248,7 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
     json_object *vols = jget_arr(pspec, "volumes");
     if (pspec && !vols && jarr_len(claims) > 0) {
       vols = json_object_new_array();
-      if (jset(pspec, "volumes", vols) < 0)
+      if (api_jset(pspec, "volumes", vols) < 0)
         vols = NULL;
     }
     for (size_t i = 0; vols && i < jarr_len(claims); i++) {
@@ -258,35 +261,38 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
         json_object_put(pvc);
         break;
       }
-      jset(pvc, "claimName", json_object_new_string(cn));
-      jset(vol, "name", json_object_new_string(cn));
-      jset(vol, "persistentVolumeClaim", pvc);
+      api_jset(pvc, "claimName", json_object_new_string(cn));
+      api_jset(vol, "name", json_object_new_string(cn));
+      api_jset(vol, "persistentVolumeClaim", pvc);
       json_object_array_add(vols, vol);
     }
   }
-  validate_pod_template(v, tmpl, "spec.template", always_only, "StatefulSet");
+  api_validate_pod_template(v, tmpl, "spec.template", always_only,
+                            "StatefulSet");
   json_object_put(tmpl);
   char f[FP_MAX];
   for (size_t i = 0; i < jarr_len(claims); i++) {
     json_object *c = jarr_at(claims, i);
     const char *cn = jget_str0(jget_obj(c, "metadata"), "name");
     if (!*cn)
-      v_required(v, fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i),
-                 NULL);
+      api_v_required(
+          v, api_fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i),
+          NULL);
     else
-      validate_dns_subdomain(
-          v, cn, fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i));
+      api_validate_dns_subdomain(
+          v, cn, api_fp(f, "spec.volumeClaimTemplates[%zu].metadata.name", i));
     if (jarr_len(jget_arr(jget_obj(c, "spec"), "accessModes")) == 0)
-      v_required(v, fp(f, "spec.volumeClaimTemplates[%zu].spec.accessModes", i),
-                 "at least 1 access mode is required");
+      api_v_required(
+          v, api_fp(f, "spec.volumeClaimTemplates[%zu].spec.accessModes", i),
+          "at least 1 access mode is required");
   }
   const char *pm = jget_str0(spec, "podManagementPolicy");
-  if (!in_set(pm, pod_mgmt))
-    v_unsupported(v, "spec.podManagementPolicy", pm, pod_mgmt);
+  if (!api_in_set(pm, pod_mgmt))
+    api_v_unsupported(v, "spec.podManagementPolicy", pm, pod_mgmt);
   json_object *us = jget_obj(spec, "updateStrategy");
   const char *type = jget_str0(us, "type");
-  if (!in_set(type, ds_strategies))
-    v_unsupported(v, "spec.updateStrategy.type", type, ds_strategies);
+  if (!api_in_set(type, ds_strategies))
+    api_v_unsupported(v, "spec.updateStrategy.type", type, ds_strategies);
   nonneg(v, jget_obj(us, "rollingUpdate"), "partition",
          "spec.updateStrategy.rollingUpdate.partition");
   if (old) {
@@ -305,11 +311,11 @@ static void validate_statefulset(verrs_t *v, json_object *obj,
         json_object_object_del(b, mutable[i]);
       }
       if (!json_object_equal(a, b))
-        v_forbidden(v, "spec",
-                    "updates to statefulset spec for fields other than "
-                    "'replicas', 'ordinals', 'template', 'updateStrategy', "
-                    "'persistentVolumeClaimRetentionPolicy' and "
-                    "'minReadySeconds' are forbidden");
+        api_v_forbidden(v, "spec",
+                        "updates to statefulset spec for fields other than "
+                        "'replicas', 'ordinals', 'template', 'updateStrategy', "
+                        "'persistentVolumeClaimRetentionPolicy' and "
+                        "'minReadySeconds' are forbidden");
     }
     json_object_put(a);
     json_object_put(b);
@@ -320,49 +326,50 @@ static void validate_job_spec(verrs_t *v, json_object *spec, const char *field,
                               bool is_template) {
   char f[FP_MAX];
   if (!spec) {
-    v_required(v, field, NULL);
+    api_v_required(v, field, NULL);
     return;
   }
-  nonneg(v, spec, "parallelism", fp(f, "%s.parallelism", field));
-  nonneg(v, spec, "completions", fp(f, "%s.completions", field));
-  nonneg(v, spec, "backoffLimit", fp(f, "%s.backoffLimit", field));
+  nonneg(v, spec, "parallelism", api_fp(f, "%s.parallelism", field));
+  nonneg(v, spec, "completions", api_fp(f, "%s.completions", field));
+  nonneg(v, spec, "backoffLimit", api_fp(f, "%s.backoffLimit", field));
   json_object *ads = jget(spec, "activeDeadlineSeconds");
   if (jis_int(ads) && json_object_get_int64(ads) <= 0)
-    v_invalid_int(v, fp(f, "%s.activeDeadlineSeconds", field),
-                  json_object_get_int64(ads), "must be greater than 0");
+    api_v_invalid_int(v, api_fp(f, "%s.activeDeadlineSeconds", field),
+                      json_object_get_int64(ads), "must be greater than 0");
   json_object *sel = jget_obj(spec, "selector");
   json_object *tmpl = jget_obj(spec, "template");
   if (sel) {
-    validate_label_selector(v, sel, fp(f, "%s.selector", field));
+    api_validate_label_selector(v, sel, api_fp(f, "%s.selector", field));
     json_object *labels = jget_obj(jget_obj(tmpl, "metadata"), "labels");
-    if (tmpl && !selector_matches_labels(sel, labels)) {
+    if (tmpl && !api_selector_matches_labels(sel, labels)) {
       kube_strbuf_t sb = KUBE_STRBUF_INIT;
-      go_map_string(&sb, labels);
-      v_invalid_raw(v, fp(f, "%s.template.metadata.labels", field),
-                    sb.data ? sb.data : "",
-                    "`selector` does not match template `labels`");
+      api_go_map_string(&sb, labels);
+      api_v_invalid_raw(v, api_fp(f, "%s.template.metadata.labels", field),
+                        sb.data ? sb.data : "",
+                        "`selector` does not match template `labels`");
       kube_strbuf_free(&sb);
     }
   } else if (!is_template && jget_bool(spec, "manualSelector", false)) {
-    v_required(v, fp(f, "%s.selector", field), NULL);
+    api_v_required(v, api_fp(f, "%s.selector", field), NULL);
   }
   const char *cm = jget_str0(spec, "completionMode");
   static const char *const modes[] = {"Indexed", "NonIndexed", NULL};
-  if (*cm && !in_set(cm, modes))
-    v_unsupported(v, fp(f, "%s.completionMode", field), cm, modes);
+  if (*cm && !api_in_set(cm, modes))
+    api_v_unsupported(v, api_fp(f, "%s.completionMode", field), cm, modes);
   if (streq(cm, "Indexed") && !jis_int(jget(spec, "completions")))
-    v_required(v, fp(f, "%s.completions", field),
-               "when completion mode is Indexed");
+    api_v_required(v, api_fp(f, "%s.completions", field),
+                   "when completion mode is Indexed");
   if (!tmpl) {
-    v_required(v, fp(f, "%s.template", field), NULL);
+    api_v_required(v, api_fp(f, "%s.template", field), NULL);
     return;
   }
-  validate_pod_template(v, tmpl, fp(f, "%s.template", field), NULL, NULL);
+  api_validate_pod_template(v, tmpl, api_fp(f, "%s.template", field), NULL,
+                            NULL);
   json_object *pspec = jget_obj(tmpl, "spec");
   const char *rp = jget_str0(pspec, "restartPolicy");
-  if (pspec && !in_set(rp, job_restart))
-    v_unsupported(v, fp(f, "%s.template.spec.restartPolicy", field), rp,
-                  job_restart);
+  if (pspec && !api_in_set(rp, job_restart))
+    api_v_unsupported(v, api_fp(f, "%s.template.spec.restartPolicy", field), rp,
+                      job_restart);
 }
 
 static void validate_job(verrs_t *v, json_object *obj, json_object *old) {
@@ -372,16 +379,17 @@ static void validate_job(verrs_t *v, json_object *obj, json_object *old) {
     json_object *os = jget_obj(old, "spec");
     json_object *osel = jget(os, "selector");
     if (osel)
-      validate_immutable(v, jget(spec, "selector"), osel, "spec.selector");
+      api_validate_immutable(v, jget(spec, "selector"), osel, "spec.selector");
     json_object *oc = jget(os, "completions");
     if (oc && !json_object_equal(jget(spec, "completions"), oc))
-      validate_immutable(v, jget(spec, "completions"), oc, "spec.completions");
+      api_validate_immutable(v, jget(spec, "completions"), oc,
+                             "spec.completions");
     /* The pod template is immutable (apart from scheduling directives of
      * a suspended job, not modelled). */
     json_object *ot = jget(os, "template");
     if (ot && !json_object_equal(jget(spec, "template"), ot))
-      v_invalid_raw(v, "spec.template", "core.PodTemplateSpec{...}",
-                    "field is immutable");
+      api_v_invalid_raw(v, "spec.template", "core.PodTemplateSpec{...}",
+                        "field is immutable");
   }
 }
 
@@ -407,7 +415,7 @@ static bool cron_ok(const char *s) {
   if (str_has_prefix(s, "TZ=") || str_has_prefix(s, "CRON_TZ="))
     return false; /* Kubernetes wants spec.timeZone instead */
   if (*s == '@')
-    return in_set(s, macros) || str_has_prefix(s, "@every ");
+    return api_in_set(s, macros) || str_has_prefix(s, "@every ");
   int fields = 0;
   while (*s) {
     const char *start = s;
@@ -428,36 +436,37 @@ static void validate_cronjob(verrs_t *v, json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   const char *name = jget_str0(jget_obj(obj, "metadata"), "name");
   if (strlen(name) > 52)
-    v_invalid(v, "metadata.name", name, "must be no more than 52 characters");
+    api_v_invalid(v, "metadata.name", name,
+                  "must be no more than 52 characters");
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   const char *sched = jget_str0(spec, "schedule");
   if (!*sched) {
-    v_required(v, "spec.schedule", NULL);
+    api_v_required(v, "spec.schedule", NULL);
   } else if (!cron_ok(sched)) {
     char msg[200];
     snprintf(msg, sizeof(msg),
              "unparseable schedule: expected exactly 5 "
              "fields or a descriptor, found \"%.100s\"",
              sched);
-    v_invalid(v, "spec.schedule", sched, msg);
+    api_v_invalid(v, "spec.schedule", sched, msg);
   }
   const char *cp = jget_str0(spec, "concurrencyPolicy");
-  if (!in_set(cp, concurrency))
-    v_unsupported(v, "spec.concurrencyPolicy", cp, concurrency);
+  if (!api_in_set(cp, concurrency))
+    api_v_unsupported(v, "spec.concurrencyPolicy", cp, concurrency);
   nonneg(v, spec, "startingDeadlineSeconds", "spec.startingDeadlineSeconds");
   nonneg(v, spec, "successfulJobsHistoryLimit",
          "spec.successfulJobsHistoryLimit");
   nonneg(v, spec, "failedJobsHistoryLimit", "spec.failedJobsHistoryLimit");
   json_object *jt = jget_obj(spec, "jobTemplate");
   if (!jt) {
-    v_required(v, "spec.jobTemplate", NULL);
+    api_v_required(v, "spec.jobTemplate", NULL);
     return;
   }
-  validate_labels(v, jget(jget_obj(jt, "metadata"), "labels"),
-                  "spec.jobTemplate.metadata.labels");
+  api_validate_labels(v, jget(jget_obj(jt, "metadata"), "labels"),
+                      "spec.jobTemplate.metadata.labels");
   validate_job_spec(v, jget_obj(jt, "spec"), "spec.jobTemplate.spec", true);
 }
 
@@ -470,34 +479,37 @@ static void validate_metric_target(verrs_t *v, json_object *t,
                                    const char *field) {
   char f[FP_MAX];
   if (!t) {
-    v_required(v, field, NULL);
+    api_v_required(v, field, NULL);
     return;
   }
   const char *type = jget_str0(t, "type");
-  if (!in_set(type, target_types)) {
-    v_unsupported(v, fp(f, "%s.type", field), type, target_types);
+  if (!api_in_set(type, target_types)) {
+    api_v_unsupported(v, api_fp(f, "%s.type", field), type, target_types);
     return;
   }
   if (streq(type, "Utilization")) {
     json_object *au = jget(t, "averageUtilization");
     if (!au)
-      v_required(v, fp(f, "%s.averageUtilization", field),
-                 "must set either a target raw value or a target utilization");
+      api_v_required(
+          v, api_fp(f, "%s.averageUtilization", field),
+          "must set either a target raw value or a target utilization");
     else if (jis_int(au) && json_object_get_int64(au) <= 0)
-      v_invalid_int(v, fp(f, "%s.averageUtilization", field),
-                    json_object_get_int64(au), "must be greater than 0");
+      api_v_invalid_int(v, api_fp(f, "%s.averageUtilization", field),
+                        json_object_get_int64(au), "must be greater than 0");
   } else {
     const char *key = streq(type, "Value") ? "value" : "averageValue";
     json_object *q = jget(t, key);
     kube_quantity_t qv;
     bool ok;
     if (!q) {
-      v_required(v, fp(f, "%s.%s", field, key),
-                 "must set either a target value or averageValue");
+      api_v_required(v, api_fp(f, "%s.%s", field, key),
+                     "must set either a target value or averageValue");
     } else {
-      validate_quantity(v, q, fp(f, "%s.%s", field, key), true, &qv, &ok);
+      api_validate_quantity(v, q, api_fp(f, "%s.%s", field, key), true, &qv,
+                            &ok);
       if (ok && qv.nano == 0)
-        v_invalid_json(v, fp(f, "%s.%s", field, key), q, "must be positive");
+        api_v_invalid_json(v, api_fp(f, "%s.%s", field, key), q,
+                           "must be positive");
     }
   }
 }
@@ -506,41 +518,41 @@ static void validate_hpa(verrs_t *v, json_object *obj, bool v1) {
   json_object *spec = jget_obj(obj, "spec");
   char f[FP_MAX], g[FP_MAX];
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   json_object *ref = jget_obj(spec, "scaleTargetRef");
   if (!*jget_str0(ref, "kind"))
-    v_required(v, "spec.scaleTargetRef.kind", NULL);
+    api_v_required(v, "spec.scaleTargetRef.kind", NULL);
   if (!*jget_str0(ref, "name"))
-    v_required(v, "spec.scaleTargetRef.name", NULL);
+    api_v_required(v, "spec.scaleTargetRef.name", NULL);
   else
-    validate_dns_subdomain(v, jget_str0(ref, "name"),
-                           "spec.scaleTargetRef.name");
+    api_validate_dns_subdomain(v, jget_str0(ref, "name"),
+                               "spec.scaleTargetRef.name");
   int64_t min = jget_int(spec, "minReplicas", 1);
   if (jis_int(jget(spec, "minReplicas")) && min < 1)
-    v_invalid_int(v, "spec.minReplicas", min,
-                  "must be greater than or equal to 1");
+    api_v_invalid_int(v, "spec.minReplicas", min,
+                      "must be greater than or equal to 1");
   int64_t max = jget_int(spec, "maxReplicas", 0);
   if (max < 1)
-    v_invalid_int(v, "spec.maxReplicas", max, "must be greater than 0");
+    api_v_invalid_int(v, "spec.maxReplicas", max, "must be greater than 0");
   else if (max < min)
-    v_invalid_int(v, "spec.maxReplicas", max,
-                  "must be greater than or equal to `minReplicas`");
+    api_v_invalid_int(v, "spec.maxReplicas", max,
+                      "must be greater than or equal to `minReplicas`");
   if (v1) {
     json_object *t = jget(spec, "targetCPUUtilizationPercentage");
     if (jis_int(t) && json_object_get_int64(t) < 1)
-      v_invalid_int(v, "spec.targetCPUUtilizationPercentage",
-                    json_object_get_int64(t), "must be greater than 0");
+      api_v_invalid_int(v, "spec.targetCPUUtilizationPercentage",
+                        json_object_get_int64(t), "must be greater than 0");
     return;
   }
   json_object *metrics = jget_arr(spec, "metrics");
   for (size_t i = 0; i < jarr_len(metrics); i++) {
     json_object *m = jarr_at(metrics, i);
-    fp(f, "spec.metrics[%zu]", i);
+    api_fp(f, "spec.metrics[%zu]", i);
     const char *type = jget_str0(m, "type");
-    if (!in_set(type, metric_types)) {
-      v_unsupported(v, fp(g, "%s.type", f), type, metric_types);
+    if (!api_in_set(type, metric_types)) {
+      api_v_unsupported(v, api_fp(g, "%s.type", f), type, metric_types);
       continue;
     }
     if (streq(type, "Resource") || streq(type, "ContainerResource")) {
@@ -551,35 +563,35 @@ static void validate_hpa(verrs_t *v, json_object *obj, bool v1) {
         char detail[96];
         snprintf(detail, sizeof(detail),
                  "must populate information for the given metric source");
-        v_required(v, fp(g, "%s.%s", f, key), detail);
+        api_v_required(v, api_fp(g, "%s.%s", f, key), detail);
         continue;
       }
       if (!*jget_str0(r, "name"))
-        v_required(v, fp(g, "%s.%s.name", f, key), NULL);
+        api_v_required(v, api_fp(g, "%s.%s.name", f, key), NULL);
       char h[FP_MAX];
       validate_metric_target(v, jget_obj(r, "target"),
-                             fp(h, "%s.%s.target", f, key));
+                             api_fp(h, "%s.%s.target", f, key));
     } else {
       const char *key = streq(type, "Pods")     ? "pods"
                         : streq(type, "Object") ? "object"
                                                 : "external";
       json_object *src = jget_obj(m, key);
       if (!src) {
-        v_required(v, fp(g, "%s.%s", f, key),
-                   "must populate information for the given metric source");
+        api_v_required(v, api_fp(g, "%s.%s", f, key),
+                       "must populate information for the given metric source");
         continue;
       }
       if (!*jget_str0(jget_obj(src, "metric"), "name"))
-        v_required(v, fp(g, "%s.%s.metric.name", f, key), NULL);
+        api_v_required(v, api_fp(g, "%s.%s.metric.name", f, key), NULL);
       char h[FP_MAX];
       validate_metric_target(v, jget_obj(src, "target"),
-                             fp(h, "%s.%s.target", f, key));
+                             api_fp(h, "%s.%s.target", f, key));
     }
   }
 }
 
-void validate_workload(verrs_t *v, json_object *obj, json_object *old,
-                       const kube_kind_t *k) {
+void api_validate_workload(verrs_t *v, json_object *obj, json_object *old,
+                           const kube_kind_t *k) {
   const char *g = k->group, *r = k->resource;
   if (streq(g, "apps") && streq(r, "deployments"))
     validate_deployment(v, obj, old);

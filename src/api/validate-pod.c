@@ -46,7 +46,7 @@ static bool env_name_ok(const char *s) {
 static bool standard_resource(const char *name) {
   static const char *const std[] = {"cpu",     "memory", "ephemeral-storage",
                                     "storage", "pods",   NULL};
-  return in_set(name, std) || str_has_prefix(name, "hugepages-") ||
+  return api_in_set(name, std) || str_has_prefix(name, "hugepages-") ||
          (strchr(name, '/') && !kube_validate_label_key(name));
 }
 
@@ -54,10 +54,11 @@ static void validate_resource_list(verrs_t *v, json_object *list,
                                    const char *field) {
   char f[FP_MAX];
   json_object_object_foreach(list, k, val) {
-    fp(f, "%s[%s]", field, k);
+    api_fp(f, "%s[%s]", field, k);
     if (!standard_resource(k))
-      v_invalid(v, f, k, "must be a standard resource type or fully qualified");
-    validate_quantity(v, val, f, true, NULL, NULL);
+      api_v_invalid(v, f, k,
+                    "must be a standard resource type or fully qualified");
+    api_validate_quantity(v, val, f, true, NULL, NULL);
   }
 }
 
@@ -66,9 +67,9 @@ static void validate_resources(verrs_t *v, json_object *res,
   char f[FP_MAX];
   json_object *lim = jget_obj(res, "limits"), *req = jget_obj(res, "requests");
   if (lim)
-    validate_resource_list(v, lim, fp(f, "%s.limits", field));
+    validate_resource_list(v, lim, api_fp(f, "%s.limits", field));
   if (req)
-    validate_resource_list(v, req, fp(f, "%s.requests", field));
+    validate_resource_list(v, req, api_fp(f, "%s.requests", field));
   if (!lim || !req)
     return;
   json_object_object_foreach(req, k, rv) {
@@ -83,12 +84,12 @@ static void validate_resources(verrs_t *v, json_object *res,
       char msg[200];
       snprintf(msg, sizeof(msg), "must be less than or equal to %s limit of %s",
                k, json_object_get_string(lv));
-      v_invalid(v, fp(f, "%s.requests[%s]", field, k),
-                json_object_get_string(rv), msg);
+      api_v_invalid(v, api_fp(f, "%s.requests[%s]", field, k),
+                    json_object_get_string(rv), msg);
     } else if (strchr(k, '/') && !str_has_prefix(k, "kubernetes.io/") &&
                kube_quantity_cmp(&rq, &lq) != 0) {
-      v_invalid(v, fp(f, "%s.requests[%s]", field, k),
-                json_object_get_string(rv), "must be equal to limit");
+      api_v_invalid(v, api_fp(f, "%s.requests[%s]", field, k),
+                    json_object_get_string(rv), "must be equal to limit");
     }
   }
 }
@@ -105,38 +106,41 @@ static void validate_handler(verrs_t *v, json_object *h, const char *field,
     if (jget(h, kinds[i]))
       n++;
   if (n == 0) {
-    v_required(v, field, "must specify a handler type");
+    api_v_required(v, field, "must specify a handler type");
     return;
   }
   if (n > 1) {
-    v_forbidden(v, field, "may not specify more than 1 handler type");
+    api_v_forbidden(v, field, "may not specify more than 1 handler type");
     return;
   }
   json_object *http = jget_obj(h, "httpGet");
   if (http) {
     json_object *port = jget(http, "port");
     if (json_object_is_type(port, json_type_string))
-      validate_iana_svc_name(v, json_object_get_string(port),
-                             fp(f, "%s.httpGet.port", field));
+      api_validate_iana_svc_name(v, json_object_get_string(port),
+                                 api_fp(f, "%s.httpGet.port", field));
     else
-      validate_port_number(v, port, fp(f, "%s.httpGet.port", field), true);
+      api_validate_port_number(v, port, api_fp(f, "%s.httpGet.port", field),
+                               true);
     const char *scheme = jget_str0(http, "scheme");
     static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
-    if (*scheme && !in_set(scheme, schemes))
-      v_unsupported(v, fp(f, "%s.httpGet.scheme", field), scheme, schemes);
+    if (*scheme && !api_in_set(scheme, schemes))
+      api_v_unsupported(v, api_fp(f, "%s.httpGet.scheme", field), scheme,
+                        schemes);
   }
   json_object *tcp = jget_obj(h, "tcpSocket");
   if (tcp) {
     json_object *port = jget(tcp, "port");
     if (json_object_is_type(port, json_type_string))
-      validate_iana_svc_name(v, json_object_get_string(port),
-                             fp(f, "%s.tcpSocket.port", field));
+      api_validate_iana_svc_name(v, json_object_get_string(port),
+                                 api_fp(f, "%s.tcpSocket.port", field));
     else
-      validate_port_number(v, port, fp(f, "%s.tcpSocket.port", field), true);
+      api_validate_port_number(v, port, api_fp(f, "%s.tcpSocket.port", field),
+                               true);
   }
   json_object *ex = jget_obj(h, "exec");
   if (ex && jarr_len(jget_arr(ex, "command")) == 0)
-    v_required(v, fp(f, "%s.exec.command", field), NULL);
+    api_v_required(v, api_fp(f, "%s.exec.command", field), NULL);
   (void)probe;
 }
 
@@ -151,9 +155,9 @@ static void validate_probe(verrs_t *v, json_object *p, const char *field) {
   for (size_t i = 0; i < ARRAY_SIZE(nonneg); i++) {
     json_object *x = jget(p, nonneg[i]);
     if (jis_int(x) && json_object_get_int64(x) < 0)
-      v_invalid_int(v, fp(f, "%s.%s", field, nonneg[i]),
-                    json_object_get_int64(x),
-                    "must be greater than or equal to 0");
+      api_v_invalid_int(v, api_fp(f, "%s.%s", field, nonneg[i]),
+                        json_object_get_int64(x),
+                        "must be greater than or equal to 0");
   }
 }
 
@@ -191,144 +195,150 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
   char f[FP_MAX], g[FP_MAX];
   const char *name = jget_str0(c, "name");
   if (!*name) {
-    v_required(v, fp(f, "%s.name", field), NULL);
+    api_v_required(v, api_fp(f, "%s.name", field), NULL);
   } else {
-    validate_dns_label(v, name, fp(f, "%s.name", field));
+    api_validate_dns_label(v, name, api_fp(f, "%s.name", field));
     if (names_has(container_names, name))
-      v_duplicate(v, fp(f, "%s.name", field), name);
+      api_v_duplicate(v, api_fp(f, "%s.name", field), name);
     else
       names_add(container_names, name);
   }
   const char *image = jget_str0(c, "image");
   if (!*image)
-    v_required(v, fp(f, "%s.image", field), NULL);
+    api_v_required(v, api_fp(f, "%s.image", field), NULL);
   else if (image[0] == ' ' || image[strlen(image) - 1] == ' ')
-    v_invalid(v, fp(f, "%s.image", field), image,
-              "must not have leading or trailing whitespace");
+    api_v_invalid(v, api_fp(f, "%s.image", field), image,
+                  "must not have leading or trailing whitespace");
   const char *pp = jget_str0(c, "imagePullPolicy");
   if (!*pp)
-    v_required(v, fp(f, "%s.imagePullPolicy", field), NULL);
-  else if (!in_set(pp, pull_policies))
-    v_unsupported(v, fp(f, "%s.imagePullPolicy", field), pp, pull_policies);
+    api_v_required(v, api_fp(f, "%s.imagePullPolicy", field), NULL);
+  else if (!api_in_set(pp, pull_policies))
+    api_v_unsupported(v, api_fp(f, "%s.imagePullPolicy", field), pp,
+                      pull_policies);
   const char *tmp = jget_str0(c, "terminationMessagePolicy");
-  if (*tmp && !in_set(tmp, termination_message_policies))
-    v_unsupported(v, fp(f, "%s.terminationMessagePolicy", field), tmp,
-                  termination_message_policies);
+  if (*tmp && !api_in_set(tmp, termination_message_policies))
+    api_v_unsupported(v, api_fp(f, "%s.terminationMessagePolicy", field), tmp,
+                      termination_message_policies);
 
   json_object *ports = jget_arr(c, "ports");
   struct names port_names = {0};
   for (size_t i = 0; i < jarr_len(ports); i++) {
     json_object *p = jarr_at(ports, i);
-    fp(f, "%s.ports[%zu]", field, i);
+    api_fp(f, "%s.ports[%zu]", field, i);
     const char *pname = jget_str0(p, "name");
     if (*pname) {
-      validate_iana_svc_name(v, pname, fp(g, "%s.name", f));
+      api_validate_iana_svc_name(v, pname, api_fp(g, "%s.name", f));
       if (names_has(&port_names, pname))
-        v_duplicate(v, fp(g, "%s.name", f), pname);
+        api_v_duplicate(v, api_fp(g, "%s.name", f), pname);
       else
         names_add(&port_names, pname);
     }
-    validate_port_number(v, jget(p, "containerPort"),
-                         fp(g, "%s.containerPort", f), true);
+    api_validate_port_number(v, jget(p, "containerPort"),
+                             api_fp(g, "%s.containerPort", f), true);
     json_object *hp = jget(p, "hostPort");
-    validate_port_number(v, hp, fp(g, "%s.hostPort", f), false);
+    api_validate_port_number(v, hp, api_fp(g, "%s.hostPort", f), false);
     if (host_network && jis_int(hp) && json_object_get_int64(hp) != 0 &&
         json_object_get_int64(hp) != jget_int(p, "containerPort", 0))
-      v_invalid_int(v, fp(g, "%s.hostPort", f), json_object_get_int64(hp),
-                    "must match `containerPort` when `hostNetwork` is true");
+      api_v_invalid_int(
+          v, api_fp(g, "%s.hostPort", f), json_object_get_int64(hp),
+          "must match `containerPort` when `hostNetwork` is true");
     const char *proto = jget_str0(p, "protocol");
     if (!*proto)
-      v_required(v, fp(g, "%s.protocol", f), NULL);
-    else if (!in_set(proto, protocols))
-      v_unsupported(v, fp(g, "%s.protocol", f), proto, protocols);
+      api_v_required(v, api_fp(g, "%s.protocol", f), NULL);
+    else if (!api_in_set(proto, protocols))
+      api_v_unsupported(v, api_fp(g, "%s.protocol", f), proto, protocols);
   }
   free(port_names.v);
 
   json_object *env = jget_arr(c, "env");
   for (size_t i = 0; i < jarr_len(env); i++) {
     json_object *e = jarr_at(env, i);
-    fp(f, "%s.env[%zu]", field, i);
+    api_fp(f, "%s.env[%zu]", field, i);
     const char *en = jget_str0(e, "name");
     if (!*en)
-      v_required(v, fp(g, "%s.name", f), NULL);
+      api_v_required(v, api_fp(g, "%s.name", f), NULL);
     else if (!env_name_ok(en))
-      v_invalid(v, fp(g, "%s.name", f), en, ENV_NAME_MSG);
+      api_v_invalid(v, api_fp(g, "%s.name", f), en, ENV_NAME_MSG);
     json_object *vf = jget_obj(e, "valueFrom");
     if (vf) {
       if (jget_str(e, "value") && *jget_str(e, "value"))
-        v_invalid(v, fp(g, "%s.valueFrom", f), "",
-                  "may not be specified when `value` is not empty");
+        api_v_invalid(v, api_fp(g, "%s.valueFrom", f), "",
+                      "may not be specified when `value` is not empty");
       int srcs = !!jget(vf, "fieldRef") + !!jget(vf, "resourceFieldRef") +
                  !!jget(vf, "configMapKeyRef") + !!jget(vf, "secretKeyRef");
       if (srcs == 0)
-        v_invalid(v, fp(g, "%s.valueFrom", f), "",
-                  "must specify one of: `fieldRef`, `resourceFieldRef`, "
-                  "`configMapKeyRef` or `secretKeyRef`");
+        api_v_invalid(v, api_fp(g, "%s.valueFrom", f), "",
+                      "must specify one of: `fieldRef`, `resourceFieldRef`, "
+                      "`configMapKeyRef` or `secretKeyRef`");
       else if (srcs > 1)
-        v_invalid(v, fp(g, "%s.valueFrom", f), "",
-                  "may not have more than one field specified at a time");
+        api_v_invalid(v, api_fp(g, "%s.valueFrom", f), "",
+                      "may not have more than one field specified at a time");
       json_object *fr = jget_obj(vf, "fieldRef");
       if (fr && !*jget_str0(fr, "fieldPath"))
-        v_required(v, fp(g, "%s.valueFrom.fieldRef.fieldPath", f), NULL);
+        api_v_required(v, api_fp(g, "%s.valueFrom.fieldRef.fieldPath", f),
+                       NULL);
     }
   }
-  validate_resources(v, jget_obj(c, "resources"), fp(f, "%s.resources", field));
+  validate_resources(v, jget_obj(c, "resources"),
+                     api_fp(f, "%s.resources", field));
 
   json_object *mounts = jget_arr(c, "volumeMounts");
   struct names paths = {0};
   for (size_t i = 0; i < jarr_len(mounts); i++) {
     json_object *m = jarr_at(mounts, i);
-    fp(f, "%s.volumeMounts[%zu]", field, i);
+    api_fp(f, "%s.volumeMounts[%zu]", field, i);
     const char *mn = jget_str0(m, "name");
     if (!*mn)
-      v_required(v, fp(g, "%s.name", f), NULL);
+      api_v_required(v, api_fp(g, "%s.name", f), NULL);
     else if (!names_has(volume_names, mn))
-      v_notfound(v, fp(g, "%s.name", f), mn);
+      api_v_notfound(v, api_fp(g, "%s.name", f), mn);
     const char *mp = jget_str0(m, "mountPath");
     if (!*mp) {
-      v_required(v, fp(g, "%s.mountPath", f), NULL);
+      api_v_required(v, api_fp(g, "%s.mountPath", f), NULL);
     } else if (names_has(&paths, mp)) {
-      v_invalid(v, fp(g, "%s.mountPath", f), mp, "must be unique");
+      api_v_invalid(v, api_fp(g, "%s.mountPath", f), mp, "must be unique");
     } else {
       names_add(&paths, mp);
     }
     const char *sp = jget_str0(m, "subPath");
     if (*sp && (sp[0] == '/' || strstr(sp, "..")))
-      v_invalid(v, fp(g, "%s.subPath", f), sp,
-                sp[0] == '/' ? "must be a relative path"
-                             : "must not contain '..'");
+      api_v_invalid(v, api_fp(g, "%s.subPath", f), sp,
+                    sp[0] == '/' ? "must be a relative path"
+                                 : "must not contain '..'");
   }
   free(paths.v);
 
   if (!is_init) {
     validate_probe(v, jget_obj(c, "livenessProbe"),
-                   fp(f, "%s.livenessProbe", field));
+                   api_fp(f, "%s.livenessProbe", field));
     validate_probe(v, jget_obj(c, "readinessProbe"),
-                   fp(f, "%s.readinessProbe", field));
+                   api_fp(f, "%s.readinessProbe", field));
     validate_probe(v, jget_obj(c, "startupProbe"),
-                   fp(f, "%s.startupProbe", field));
+                   api_fp(f, "%s.startupProbe", field));
     json_object *lp = jget_obj(c, "livenessProbe");
     if (lp && jget_int(lp, "successThreshold", 1) != 1)
-      v_invalid_int(v, fp(f, "%s.livenessProbe.successThreshold", field),
-                    jget_int(lp, "successThreshold", 1), "must be 1");
+      api_v_invalid_int(v,
+                        api_fp(f, "%s.livenessProbe.successThreshold", field),
+                        jget_int(lp, "successThreshold", 1), "must be 1");
   } else {
     static const char *const no_probe[] = {"livenessProbe", "readinessProbe",
                                            "startupProbe", "lifecycle"};
     bool sidecar = streq(jget_str0(c, "restartPolicy"), "Always");
     for (size_t i = 0; i < ARRAY_SIZE(no_probe); i++)
       if (jget(c, no_probe[i]) && !sidecar)
-        v_forbidden(v, fp(f, "%s.%s", field, no_probe[i]),
-                    "may not be set for init containers without restartPolicy "
-                    "set to Always");
+        api_v_forbidden(
+            v, api_fp(f, "%s.%s", field, no_probe[i]),
+            "may not be set for init containers without restartPolicy "
+            "set to Always");
   }
   json_object *lc = jget_obj(c, "lifecycle");
   if (lc) {
     if (jget(lc, "postStart"))
       validate_handler(v, jget_obj(lc, "postStart"),
-                       fp(f, "%s.lifecycle.postStart", field), false);
+                       api_fp(f, "%s.lifecycle.postStart", field), false);
     if (jget(lc, "preStop"))
       validate_handler(v, jget_obj(lc, "preStop"),
-                       fp(f, "%s.lifecycle.preStop", field), false);
+                       api_fp(f, "%s.lifecycle.preStop", field), false);
   }
 }
 
@@ -372,14 +382,14 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
   char f[FP_MAX], g[FP_MAX];
   for (size_t i = 0; i < jarr_len(vols); i++) {
     json_object *vol = jarr_at(vols, i);
-    fp(f, "%s[%zu]", field, i);
+    api_fp(f, "%s[%zu]", field, i);
     const char *name = jget_str0(vol, "name");
     if (!*name) {
-      v_required(v, fp(g, "%s.name", f), NULL);
+      api_v_required(v, api_fp(g, "%s.name", f), NULL);
     } else {
-      validate_dns_label(v, name, fp(g, "%s.name", f));
+      api_validate_dns_label(v, name, api_fp(g, "%s.name", f));
       if (names_has(names, name))
-        v_duplicate(v, fp(g, "%s.name", f), name);
+        api_v_duplicate(v, api_fp(g, "%s.name", f), name);
       else
         names_add(names, name);
     }
@@ -388,14 +398,14 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
       if (jget(vol, *s))
         n++;
     if (n == 0)
-      v_required(v, f, "must specify a volume type");
+      api_v_required(v, f, "must specify a volume type");
     else if (n > 1)
-      v_forbidden(v, f, "may not specify more than 1 volume type");
+      api_v_forbidden(v, f, "may not specify more than 1 volume type");
     json_object *hp = jget_obj(vol, "hostPath");
     if (hp) {
       const char *path = jget_str0(hp, "path");
       if (!*path)
-        v_required(v, fp(g, "%s.hostPath.path", f), NULL);
+        api_v_required(v, api_fp(g, "%s.hostPath.path", f), NULL);
       static const char *const hp_types[] = {"",
                                              "BlockDevice",
                                              "CharDevice",
@@ -406,23 +416,24 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
                                              "Socket",
                                              NULL};
       const char *t = jget_str0(hp, "type");
-      if (!in_set(t, hp_types))
-        v_unsupported(v, fp(g, "%s.hostPath.type", f), t, hp_types + 1);
+      if (!api_in_set(t, hp_types))
+        api_v_unsupported(v, api_fp(g, "%s.hostPath.type", f), t, hp_types + 1);
     }
     json_object *pvc = jget_obj(vol, "persistentVolumeClaim");
     if (pvc && !*jget_str0(pvc, "claimName"))
-      v_required(v, fp(g, "%s.persistentVolumeClaim.claimName", f), NULL);
+      api_v_required(v, api_fp(g, "%s.persistentVolumeClaim.claimName", f),
+                     NULL);
     json_object *cm = jget_obj(vol, "configMap");
     if (cm && !*jget_str0(cm, "name"))
-      v_required(v, fp(g, "%s.configMap.name", f), NULL);
+      api_v_required(v, api_fp(g, "%s.configMap.name", f), NULL);
     json_object *sec = jget_obj(vol, "secret");
     if (sec && !*jget_str0(sec, "secretName"))
-      v_required(v, fp(g, "%s.secret.secretName", f), NULL);
+      api_v_required(v, api_fp(g, "%s.secret.secretName", f), NULL);
     json_object *ed = jget_obj(vol, "emptyDir");
     json_object *sl = jget(ed, "sizeLimit");
     if (sl)
-      validate_quantity(v, sl, fp(g, "%s.emptyDir.sizeLimit", f), true, NULL,
-                        NULL);
+      api_validate_quantity(v, sl, api_fp(g, "%s.emptyDir.sizeLimit", f), true,
+                            NULL, NULL);
   }
 }
 
@@ -434,41 +445,42 @@ static void validate_tolerations(verrs_t *v, json_object *tols,
   char f[FP_MAX], g[FP_MAX];
   for (size_t i = 0; i < jarr_len(tols); i++) {
     json_object *t = jarr_at(tols, i);
-    fp(f, "%s[%zu]", field, i);
+    api_fp(f, "%s[%zu]", field, i);
     const char *key = jget_str0(t, "key");
     const char *op = jget_str0(t, "operator");
     if (*key) {
       const char *msg = kube_validate_label_key(key);
       if (msg)
-        v_invalid(v, fp(g, "%s.key", f), key, msg);
+        api_v_invalid(v, api_fp(g, "%s.key", f), key, msg);
     }
     if (!*key && *op != '\0' && !streq(op, "Exists"))
-      v_invalid(v, fp(g, "%s.operator", f), op,
-                "operator must be Exists when `key` is empty, which means "
-                "\"match all values and all keys\"");
+      api_v_invalid(v, api_fp(g, "%s.operator", f), op,
+                    "operator must be Exists when `key` is empty, which means "
+                    "\"match all values and all keys\"");
     if (!*key && !*op)
-      v_invalid(v, fp(g, "%s.operator", f), op,
-                "operator must be Exists when `key` is empty, which means "
-                "\"match all values and all keys\"");
+      api_v_invalid(v, api_fp(g, "%s.operator", f), op,
+                    "operator must be Exists when `key` is empty, which means "
+                    "\"match all values and all keys\"");
     const char *val = jget_str0(t, "value");
-    if (*op && !in_set(op, toleration_ops)) {
-      v_unsupported(v, fp(g, "%s.operator", f), op, toleration_ops);
+    if (*op && !api_in_set(op, toleration_ops)) {
+      api_v_unsupported(v, api_fp(g, "%s.operator", f), op, toleration_ops);
     } else if (streq(op, "Exists") && *val) {
-      v_invalid(v, fp(g, "%s.operator", f), val,
-                "value must be empty when `operator` is 'Exists'");
+      api_v_invalid(v, api_fp(g, "%s.operator", f), val,
+                    "value must be empty when `operator` is 'Exists'");
     } else if (!streq(op, "Exists")) {
       const char *msg = kube_validate_label_value(val);
       if (msg)
-        v_invalid(v, fp(g, "%s.value", f), val, msg);
+        api_v_invalid(v, api_fp(g, "%s.value", f), val, msg);
     }
     const char *eff = jget_str0(t, "effect");
-    if (*eff && !in_set(eff, taint_effects))
-      v_unsupported(v, fp(g, "%s.effect", f), eff, taint_effects);
+    if (*eff && !api_in_set(eff, taint_effects))
+      api_v_unsupported(v, api_fp(g, "%s.effect", f), eff, taint_effects);
     if (jget(t, "tolerationSeconds") &&
         !json_object_is_type(jget(t, "tolerationSeconds"), json_type_null) &&
         !streq(eff, "NoExecute"))
-      v_invalid(v, fp(g, "%s.effect", f), eff,
-                "effect must be 'NoExecute' when `tolerationSeconds` is set");
+      api_v_invalid(
+          v, api_fp(g, "%s.effect", f), eff,
+          "effect must be 'NoExecute' when `tolerationSeconds` is set");
   }
 }
 
@@ -478,79 +490,81 @@ static void validate_node_selector_term(verrs_t *v, json_object *term,
   json_object *me = jget_arr(term, "matchExpressions");
   for (size_t i = 0; i < jarr_len(me); i++) {
     json_object *e = jarr_at(me, i);
-    fp(f, "%s.matchExpressions[%zu]", field, i);
+    api_fp(f, "%s.matchExpressions[%zu]", field, i);
     const char *op = jget_str0(e, "operator");
     size_t nv = jarr_len(jget_arr(e, "values"));
-    if (!in_set(op, node_selector_ops)) {
-      v_unsupported(v, fp(g, "%s.operator", f), op, node_selector_ops);
+    if (!api_in_set(op, node_selector_ops)) {
+      api_v_unsupported(v, api_fp(g, "%s.operator", f), op, node_selector_ops);
     } else if ((streq(op, "In") || streq(op, "NotIn")) && nv == 0) {
-      v_required(v, fp(g, "%s.values", f),
-                 "must be specified when `operator` is 'In' or 'NotIn'");
+      api_v_required(v, api_fp(g, "%s.values", f),
+                     "must be specified when `operator` is 'In' or 'NotIn'");
     } else if ((streq(op, "Exists") || streq(op, "DoesNotExist")) && nv) {
-      v_forbidden(v, fp(g, "%s.values", f),
-                  "may not be specified when `operator` is 'Exists' or "
-                  "'DoesNotExist'");
+      api_v_forbidden(v, api_fp(g, "%s.values", f),
+                      "may not be specified when `operator` is 'Exists' or "
+                      "'DoesNotExist'");
     } else if (streq(op, "Gt") || streq(op, "Lt")) {
       if (nv != 1) {
-        v_required(v, fp(g, "%s.values", f),
-                   "must be specified single value when `operator` is 'Lt' "
-                   "or 'Gt'");
+        api_v_required(v, api_fp(g, "%s.values", f),
+                       "must be specified single value when `operator` is 'Lt' "
+                       "or 'Gt'");
       } else {
         const char *s =
             json_object_get_string(jarr_at(jget_arr(e, "values"), 0));
         char *end = NULL;
         if (!s || !*s || (strtoll(s, &end, 10), *end))
-          v_invalid(v, fp(g, "%s.values[0]", f), s ? s : "",
-                    "must be an integer");
+          api_v_invalid(v, api_fp(g, "%s.values[0]", f), s ? s : "",
+                        "must be an integer");
       }
     }
     const char *key = jget_str0(e, "key");
     const char *msg = kube_validate_label_key(key);
     if (msg)
-      v_invalid(v, fp(g, "%s.key", f), key, msg);
+      api_v_invalid(v, api_fp(g, "%s.key", f), key, msg);
   }
   json_object *mf = jget_arr(term, "matchFields");
   for (size_t i = 0; i < jarr_len(mf); i++) {
     json_object *e = jarr_at(mf, i);
-    fp(f, "%s.matchFields[%zu]", field, i);
+    api_fp(f, "%s.matchFields[%zu]", field, i);
     if (!streq(jget_str0(e, "key"), "metadata.name"))
-      v_invalid(v, fp(g, "%s.key", f), jget_str0(e, "key"),
-                "not a valid field selector key");
+      api_v_invalid(v, api_fp(g, "%s.key", f), jget_str0(e, "key"),
+                    "not a valid field selector key");
     const char *op = jget_str0(e, "operator");
     if (!streq(op, "In") && !streq(op, "NotIn"))
-      v_unsupported(v, fp(g, "%s.operator", f), op,
-                    (const char *const[]){"In", "NotIn", NULL});
+      api_v_unsupported(v, api_fp(g, "%s.operator", f), op,
+                        (const char *const[]){"In", "NotIn", NULL});
     if (jarr_len(jget_arr(e, "values")) != 1)
-      v_required(v, fp(g, "%s.values", f),
-                 "must be only one value when `operator` is 'In' or 'NotIn' "
-                 "for node field selector");
+      api_v_required(
+          v, api_fp(g, "%s.values", f),
+          "must be only one value when `operator` is 'In' or 'NotIn' "
+          "for node field selector");
   }
 }
 
 static void validate_pod_affinity_term(verrs_t *v, json_object *term,
                                        const char *field) {
   char f[FP_MAX];
-  validate_label_selector(v, jget_obj(term, "labelSelector"),
-                          fp(f, "%s.labelSelector", field));
+  api_validate_label_selector(v, jget_obj(term, "labelSelector"),
+                              api_fp(f, "%s.labelSelector", field));
   const char *tk = jget_str0(term, "topologyKey");
   if (!*tk) {
-    v_required(v, fp(f, "%s.topologyKey", field), "can not be empty");
+    api_v_required(v, api_fp(f, "%s.topologyKey", field), "can not be empty");
   } else {
     const char *msg = kube_validate_label_key(tk);
     if (msg)
-      v_invalid(v, fp(f, "%s.topologyKey", field), tk, msg);
+      api_v_invalid(v, api_fp(f, "%s.topologyKey", field), tk, msg);
   }
   json_object *nss = jget_arr(term, "namespaces");
   for (size_t i = 0; i < jarr_len(nss); i++) {
     const char *ns = json_object_get_string(jarr_at(nss, i));
-    validate_dns_label(v, ns ? ns : "", fp(f, "%s.namespaces[%zu]", field, i));
+    api_validate_dns_label(v, ns ? ns : "",
+                           api_fp(f, "%s.namespaces[%zu]", field, i));
   }
 }
 
 static void validate_weight(verrs_t *v, json_object *w, const char *field) {
   int64_t weight = jget_int(w, "weight", 0);
   if (weight < 1 || weight > 100)
-    v_invalid_int(v, field, weight, "must be in the range 1-100");
+    api_v_invalid_int(v, field, weight, "must be in the range 1-100");
 }
 
 static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
@@ -561,26 +575,27 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
         jget_obj(na, "requiredDuringSchedulingIgnoredDuringExecution");
     if (req) {
       json_object *terms = jget_arr(req, "nodeSelectorTerms");
-      fp(f,
-         "%s.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
-         "nodeSelectorTerms",
-         field);
+      api_fp(f,
+             "%s.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+             "nodeSelectorTerms",
+             field);
       if (jarr_len(terms) == 0)
-        v_required(v, f, "must have at least one node selector term");
+        api_v_required(v, f, "must have at least one node selector term");
       for (size_t i = 0; i < jarr_len(terms); i++)
         validate_node_selector_term(v, jarr_at(terms, i),
-                                    fp(g, "%s[%zu]", f, i));
+                                    api_fp(g, "%s[%zu]", f, i));
     }
     json_object *pref =
         jget_arr(na, "preferredDuringSchedulingIgnoredDuringExecution");
     for (size_t i = 0; i < jarr_len(pref); i++) {
       json_object *p = jarr_at(pref, i);
-      fp(f,
-         "%s.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[%zu]",
-         field, i);
-      validate_weight(v, p, fp(g, "%s.weight", f));
+      api_fp(f,
+             "%s.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[%"
+             "zu]",
+             field, i);
+      validate_weight(v, p, api_fp(g, "%s.weight", f));
       validate_node_selector_term(v, jget_obj(p, "preference"),
-                                  fp(g, "%s.preference", f));
+                                  api_fp(g, "%s.preference", f));
     }
   }
   static const char *const kinds[] = {"podAffinity", "podAntiAffinity"};
@@ -593,17 +608,17 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
     for (size_t i = 0; i < jarr_len(req); i++)
       validate_pod_affinity_term(
           v, jarr_at(req, i),
-          fp(f, "%s.%s.requiredDuringSchedulingIgnoredDuringExecution[%zu]",
-             field, kinds[k], i));
+          api_fp(f, "%s.%s.requiredDuringSchedulingIgnoredDuringExecution[%zu]",
+                 field, kinds[k], i));
     json_object *pref =
         jget_arr(pa, "preferredDuringSchedulingIgnoredDuringExecution");
     for (size_t i = 0; i < jarr_len(pref); i++) {
       json_object *p = jarr_at(pref, i);
-      fp(f, "%s.%s.preferredDuringSchedulingIgnoredDuringExecution[%zu]", field,
-         kinds[k], i);
-      validate_weight(v, p, fp(g, "%s.weight", f));
+      api_fp(f, "%s.%s.preferredDuringSchedulingIgnoredDuringExecution[%zu]",
+             field, kinds[k], i);
+      validate_weight(v, p, api_fp(g, "%s.weight", f));
       validate_pod_affinity_term(v, jget_obj(p, "podAffinityTerm"),
-                                 fp(h, "%s.podAffinityTerm", f));
+                                 api_fp(h, "%s.podAffinityTerm", f));
     }
   }
 }
@@ -611,79 +626,83 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
 /* ---- pod spec
  * ------------------------------------------------------------------- */
 
-void validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
-                       bool is_template) {
+void api_validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
+                           bool is_template) {
   char f[FP_MAX];
   if (!spec) {
-    v_required(v, field, NULL);
+    api_v_required(v, field, NULL);
     return;
   }
   struct names volume_names = {0}, container_names = {0};
-  validate_volumes(v, jget_arr(spec, "volumes"), fp(f, "%s.volumes", field),
+  validate_volumes(v, jget_arr(spec, "volumes"), api_fp(f, "%s.volumes", field),
                    &volume_names);
   bool host_network = jget_bool(spec, "hostNetwork", false);
   json_object *ics = jget_arr(spec, "initContainers");
   for (size_t i = 0; i < jarr_len(ics); i++)
     validate_container(v, jarr_at(ics, i),
-                       fp(f, "%s.initContainers[%zu]", field, i),
+                       api_fp(f, "%s.initContainers[%zu]", field, i),
                        &container_names, &volume_names, host_network, true);
   json_object *cs = jget_arr(spec, "containers");
   if (jarr_len(cs) == 0)
-    v_required(v, fp(f, "%s.containers", field), NULL);
+    api_v_required(v, api_fp(f, "%s.containers", field), NULL);
   for (size_t i = 0; i < jarr_len(cs); i++)
-    validate_container(v, jarr_at(cs, i), fp(f, "%s.containers[%zu]", field, i),
+    validate_container(v, jarr_at(cs, i),
+                       api_fp(f, "%s.containers[%zu]", field, i),
                        &container_names, &volume_names, host_network, false);
   free(container_names.v);
   free(volume_names.v);
 
   const char *rp = jget_str0(spec, "restartPolicy");
   if (!*rp)
-    v_required(v, fp(f, "%s.restartPolicy", field), NULL);
-  else if (!in_set(rp, restart_policies))
-    v_unsupported(v, fp(f, "%s.restartPolicy", field), rp, restart_policies);
+    api_v_required(v, api_fp(f, "%s.restartPolicy", field), NULL);
+  else if (!api_in_set(rp, restart_policies))
+    api_v_unsupported(v, api_fp(f, "%s.restartPolicy", field), rp,
+                      restart_policies);
   const char *dp = jget_str0(spec, "dnsPolicy");
   if (!*dp)
-    v_required(v, fp(f, "%s.dnsPolicy", field), NULL);
-  else if (!in_set(dp, dns_policies))
-    v_unsupported(v, fp(f, "%s.dnsPolicy", field), dp, dns_policies);
+    api_v_required(v, api_fp(f, "%s.dnsPolicy", field), NULL);
+  else if (!api_in_set(dp, dns_policies))
+    api_v_unsupported(v, api_fp(f, "%s.dnsPolicy", field), dp, dns_policies);
   if (streq(dp, "None") && !jget_obj(spec, "dnsConfig"))
-    v_required(v, fp(f, "%s.dnsConfig", field),
-               "must provide `dnsConfig` when `dnsPolicy` is None");
+    api_v_required(v, api_fp(f, "%s.dnsConfig", field),
+                   "must provide `dnsConfig` when `dnsPolicy` is None");
 
   json_object *tgp = jget(spec, "terminationGracePeriodSeconds");
   if (jis_int(tgp) && json_object_get_int64(tgp) < 0)
-    v_invalid_int(v, fp(f, "%s.terminationGracePeriodSeconds", field),
-                  json_object_get_int64(tgp),
-                  "must be greater than or equal to 0");
+    api_v_invalid_int(v, api_fp(f, "%s.terminationGracePeriodSeconds", field),
+                      json_object_get_int64(tgp),
+                      "must be greater than or equal to 0");
   json_object *ads = jget(spec, "activeDeadlineSeconds");
   if (ads && jis_int(ads)) {
     int64_t a = json_object_get_int64(ads);
     if (a < 1 || a > 2147483647)
-      v_invalid_int(v, fp(f, "%s.activeDeadlineSeconds", field), a,
-                    "must be between 1 and 2147483647, inclusive");
+      api_v_invalid_int(v, api_fp(f, "%s.activeDeadlineSeconds", field), a,
+                        "must be between 1 and 2147483647, inclusive");
   }
-  validate_labels(v, jget(spec, "nodeSelector"),
-                  fp(f, "%s.nodeSelector", field));
+  api_validate_labels(v, jget(spec, "nodeSelector"),
+                      api_fp(f, "%s.nodeSelector", field));
   const char *node = jget_str0(spec, "nodeName");
   if (*node)
-    validate_dns_subdomain(v, node, fp(f, "%s.nodeName", field));
+    api_validate_dns_subdomain(v, node, api_fp(f, "%s.nodeName", field));
   const char *sa = jget_str0(spec, "serviceAccountName");
   if (*sa)
-    validate_dns_subdomain(v, sa, fp(f, "%s.serviceAccountName", field));
+    api_validate_dns_subdomain(v, sa,
+                               api_fp(f, "%s.serviceAccountName", field));
   const char *hn = jget_str0(spec, "hostname");
   if (*hn)
-    validate_dns_label(v, hn, fp(f, "%s.hostname", field));
+    api_validate_dns_label(v, hn, api_fp(f, "%s.hostname", field));
   const char *sd = jget_str0(spec, "subdomain");
   if (*sd)
-    validate_dns_label(v, sd, fp(f, "%s.subdomain", field));
+    api_validate_dns_label(v, sd, api_fp(f, "%s.subdomain", field));
   validate_tolerations(v, jget_arr(spec, "tolerations"),
-                       fp(f, "%s.tolerations", field));
+                       api_fp(f, "%s.tolerations", field));
   json_object *aff = jget_obj(spec, "affinity");
   if (aff)
-    validate_affinity(v, aff, fp(f, "%s.affinity", field));
+    validate_affinity(v, aff, api_fp(f, "%s.affinity", field));
   const char *pcn = jget_str0(spec, "priorityClassName");
   if (*pcn)
-    validate_dns_subdomain(v, pcn, fp(f, "%s.priorityClassName", field));
+    api_validate_dns_subdomain(v, pcn,
+                               api_fp(f, "%s.priorityClassName", field));
   (void)is_template;
 }
 
@@ -697,7 +716,7 @@ static void validate_pod_spec_update(verrs_t *v, json_object *spec,
     json_object_put(a);
     json_object_put(b);
     if (!json_object_equal(spec, old))
-      v_forbidden(v, "spec", "pod updates may not change fields");
+      api_v_forbidden(v, "spec", "pod updates may not change fields");
     return;
   }
   /* images may change */
@@ -708,7 +727,7 @@ static void validate_pod_spec_update(verrs_t *v, json_object *spec,
       for (size_t i = 0; i < jarr_len(ca); i++) {
         json_object *img = jget(jarr_at(cb, i), "image");
         if (img)
-          jset(jarr_at(ca, i), "image", json_object_get(img));
+          api_jset(jarr_at(ca, i), "image", json_object_get(img));
       }
     }
   }
@@ -746,20 +765,21 @@ static void validate_pod_spec_update(verrs_t *v, json_object *spec,
   json_object_object_del(a, "schedulingGates");
   json_object_object_del(b, "schedulingGates");
   if (!json_object_equal(a, b))
-    v_forbidden(v, "spec",
-                "pod updates may not change fields other than "
-                "`spec.containers[*].image`,`spec.initContainers[*].image`,"
-                "`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
-                "additions to existing tolerations),"
-                "`spec.terminationGracePeriodSeconds` (allow it to be set to "
-                "1 if it was previously negative)");
+    api_v_forbidden(
+        v, "spec",
+        "pod updates may not change fields other than "
+        "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+        "`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+        "additions to existing tolerations),"
+        "`spec.terminationGracePeriodSeconds` (allow it to be set to "
+        "1 if it was previously negative)");
   json_object_put(a);
   json_object_put(b);
 }
 
-void validate_pod(verrs_t *v, json_object *obj, json_object *old) {
+void api_validate_pod(verrs_t *v, json_object *obj, json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
-  validate_pod_spec(v, spec, "spec", false);
+  api_validate_pod_spec(v, spec, "spec", false);
   if (old && spec) {
     json_object *ospec = jget_obj(old, "spec");
     if (ospec)
@@ -767,28 +787,30 @@ void validate_pod(verrs_t *v, json_object *obj, json_object *old) {
   }
 }
 
-void validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
-                           const char *const *restart_policies_allowed,
-                           const char *owner_kind) {
+void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
+                               const char *const *restart_policies_allowed,
+                               const char *owner_kind) {
   char f[FP_MAX];
   if (!tmpl) {
-    v_required(v, field, NULL);
+    api_v_required(v, field, NULL);
     return;
   }
   json_object *md = jget_obj(tmpl, "metadata");
-  validate_labels(v, jget(md, "labels"), fp(f, "%s.metadata.labels", field));
+  api_validate_labels(v, jget(md, "labels"),
+                      api_fp(f, "%s.metadata.labels", field));
   json_object *spec = jget_obj(tmpl, "spec");
-  validate_pod_spec(v, spec, fp(f, "%s.spec", field), true);
+  api_validate_pod_spec(v, spec, api_fp(f, "%s.spec", field), true);
   if (!spec)
     return;
   const char *rp = jget_str0(spec, "restartPolicy");
-  if (*rp && restart_policies_allowed && !in_set(rp, restart_policies_allowed))
-    v_unsupported(v, fp(f, "%s.spec.restartPolicy", field), rp,
-                  restart_policies_allowed);
+  if (*rp && restart_policies_allowed &&
+      !api_in_set(rp, restart_policies_allowed))
+    api_v_unsupported(v, api_fp(f, "%s.spec.restartPolicy", field), rp,
+                      restart_policies_allowed);
   if (owner_kind && jget(spec, "activeDeadlineSeconds")) {
     char msg[128];
     snprintf(msg, sizeof(msg), "activeDeadlineSeconds in %s is not Supported",
              owner_kind);
-    v_forbidden(v, fp(f, "%s.spec.activeDeadlineSeconds", field), msg);
+    api_v_forbidden(v, api_fp(f, "%s.spec.activeDeadlineSeconds", field), msg);
   }
 }

@@ -15,7 +15,7 @@
 
 /* ---- accumulator ------------------------------------------------------- */
 
-char *fp(char buf[FP_MAX], const char *fmt, ...) {
+char *api_fp(char buf[FP_MAX], const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, FP_MAX, fmt, ap);
@@ -23,7 +23,8 @@ char *fp(char buf[FP_MAX], const char *fmt, ...) {
   return buf;
 }
 
-void v_add(verrs_t *v, const char *field, const char *type, const char *body) {
+void api_v_add(verrs_t *v, const char *field, const char *type,
+               const char *body) {
   if (v->oom)
     return;
   if (v->n == v->cap) {
@@ -57,7 +58,7 @@ static void add_sb(verrs_t *v, const char *field, const char *type,
   if (sb->oom)
     v->oom = true;
   else
-    v_add(v, field, type, sb->data ? sb->data : "");
+    api_v_add(v, field, type, sb->data ? sb->data : "");
   kube_strbuf_free(sb);
 }
 
@@ -92,15 +93,15 @@ static void go_quote(kube_strbuf_t *sb, const char *s) {
   kube_strbuf_append_char(sb, '"');
 }
 
-void v_required(verrs_t *v, const char *field, const char *detail) {
+void api_v_required(verrs_t *v, const char *field, const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Required value");
   with_detail(&sb, detail);
   add_sb(v, field, "FieldValueRequired", &sb);
 }
 
-void v_invalid(verrs_t *v, const char *field, const char *value,
-               const char *detail) {
+void api_v_invalid(verrs_t *v, const char *field, const char *value,
+                   const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Invalid value: ");
   go_quote(&sb, value);
@@ -108,36 +109,36 @@ void v_invalid(verrs_t *v, const char *field, const char *value,
   add_sb(v, field, "FieldValueInvalid", &sb);
 }
 
-void v_invalid_int(verrs_t *v, const char *field, int64_t value,
-                   const char *detail) {
+void api_v_invalid_int(verrs_t *v, const char *field, int64_t value,
+                       const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_printf(&sb, "Invalid value: %" PRId64, value);
   with_detail(&sb, detail);
   add_sb(v, field, "FieldValueInvalid", &sb);
 }
 
-void v_invalid_raw(verrs_t *v, const char *field, const char *raw,
-                   const char *detail) {
+void api_v_invalid_raw(verrs_t *v, const char *field, const char *raw,
+                       const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_printf(&sb, "Invalid value: %s", raw);
   with_detail(&sb, detail);
   add_sb(v, field, "FieldValueInvalid", &sb);
 }
 
-void v_invalid_json(verrs_t *v, const char *field, json_object *value,
-                    const char *detail) {
+void api_v_invalid_json(verrs_t *v, const char *field, json_object *value,
+                        const char *detail) {
   if (json_object_is_type(value, json_type_string)) {
-    v_invalid(v, field, json_object_get_string(value), detail);
+    api_v_invalid(v, field, json_object_get_string(value), detail);
     return;
   }
   const char *raw =
       value ? json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN)
             : "null";
-  v_invalid_raw(v, field, raw, detail);
+  api_v_invalid_raw(v, field, raw, detail);
 }
 
-void v_unsupported(verrs_t *v, const char *field, const char *value,
-                   const char *const *supported) {
+void api_v_unsupported(verrs_t *v, const char *field, const char *value,
+                       const char *const *supported) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Unsupported value: ");
   go_quote(&sb, value ? value : "");
@@ -152,28 +153,28 @@ void v_unsupported(verrs_t *v, const char *field, const char *value,
   add_sb(v, field, "FieldValueNotSupported", &sb);
 }
 
-void v_duplicate(verrs_t *v, const char *field, const char *value) {
+void api_v_duplicate(verrs_t *v, const char *field, const char *value) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Duplicate value: ");
   go_quote(&sb, value);
   add_sb(v, field, "FieldValueDuplicate", &sb);
 }
 
-void v_forbidden(verrs_t *v, const char *field, const char *detail) {
+void api_v_forbidden(verrs_t *v, const char *field, const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Forbidden");
   with_detail(&sb, detail);
   add_sb(v, field, "FieldValueForbidden", &sb);
 }
 
-void v_toolong(verrs_t *v, const char *field, const char *detail) {
+void api_v_toolong(verrs_t *v, const char *field, const char *detail) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Too long");
   with_detail(&sb, detail);
   add_sb(v, field, "FieldValueTooLong", &sb);
 }
 
-void v_notfound(verrs_t *v, const char *field, const char *value) {
+void api_v_notfound(verrs_t *v, const char *field, const char *value) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "Not found: ");
   go_quote(&sb, value);
@@ -193,7 +194,7 @@ static int str_ptr_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void go_map_string(kube_strbuf_t *sb, json_object *map) {
+void api_go_map_string(kube_strbuf_t *sb, json_object *map) {
   kube_strbuf_append(sb, "map[string]string{");
   size_t n = map ? (size_t)json_object_object_length(map) : 0, i = 0;
   const char **keys = calloc(n ? n : 1, sizeof(*keys));
@@ -215,29 +216,29 @@ void go_map_string(kube_strbuf_t *sb, json_object *map) {
   kube_strbuf_append_char(sb, '}');
 }
 
-bool in_set(const char *s, const char *const *set) {
+bool api_in_set(const char *s, const char *const *set) {
   for (; s && set && *set; set++)
     if (streq(s, *set))
       return true;
   return false;
 }
 
-int64_t jint_or(json_object *o, const char *key, int64_t def) {
+int64_t api_jint_or(json_object *o, const char *key, int64_t def) {
   return jget_int(o, key, def);
 }
 
 /* ---- shared checks ---------------------------------------------------- */
 
-void validate_dns_label(verrs_t *v, const char *s, const char *field) {
+void api_validate_dns_label(verrs_t *v, const char *s, const char *field) {
   const char *msg = kube_validate_dns1123_label(s ? s : "");
   if (msg)
-    v_invalid(v, field, s ? s : "", msg);
+    api_v_invalid(v, field, s ? s : "", msg);
 }
 
-void validate_dns_subdomain(verrs_t *v, const char *s, const char *field) {
+void api_validate_dns_subdomain(verrs_t *v, const char *s, const char *field) {
   const char *msg = kube_validate_dns1123_subdomain(s ? s : "");
   if (msg)
-    v_invalid(v, field, s ? s : "", msg);
+    api_v_invalid(v, field, s ? s : "", msg);
 }
 
 #define DNS1035_MSG                                                            \
@@ -262,68 +263,70 @@ static const char *dns1035_label_error(const char *s) {
   return NULL;
 }
 
-void validate_labels(verrs_t *v, json_object *labels, const char *field) {
+void api_validate_labels(verrs_t *v, json_object *labels, const char *field) {
   if (!labels)
     return;
   if (!json_object_is_type(labels, json_type_object)) {
-    v_invalid_json(v, field, labels, "must be a map of strings");
+    api_v_invalid_json(v, field, labels, "must be a map of strings");
     return;
   }
   json_object_object_foreach(labels, k, val) {
     const char *msg = kube_validate_label_key(k);
     if (msg)
-      v_invalid(v, field, k, msg);
+      api_v_invalid(v, field, k, msg);
     if (!json_object_is_type(val, json_type_string)) {
-      v_invalid_json(v, field, val, "label values must be strings");
+      api_v_invalid_json(v, field, val, "label values must be strings");
       continue;
     }
     msg = kube_validate_label_value(json_object_get_string(val));
     if (msg)
-      v_invalid(v, field, json_object_get_string(val), msg);
+      api_v_invalid(v, field, json_object_get_string(val), msg);
   }
 }
 
 static const char *const selector_ops[] = {"DoesNotExist", "Exists", "In",
                                            "NotIn", NULL};
 
-void validate_label_selector(verrs_t *v, json_object *sel, const char *field) {
+void api_validate_label_selector(verrs_t *v, json_object *sel,
+                                 const char *field) {
   char f[FP_MAX], g[FP_MAX];
   if (!sel)
     return;
-  validate_labels(v, jget_obj(sel, "matchLabels"),
-                  fp(f, "%s.matchLabels", field));
+  api_validate_labels(v, jget_obj(sel, "matchLabels"),
+                      api_fp(f, "%s.matchLabels", field));
   json_object *me = jget_arr(sel, "matchExpressions");
   for (size_t i = 0; i < jarr_len(me); i++) {
     json_object *e = jarr_at(me, i);
     const char *op = jget_str0(e, "operator");
     size_t nv = jarr_len(jget_arr(e, "values"));
-    fp(f, "%s.matchExpressions[%zu]", field, i);
-    if (!in_set(op, selector_ops)) {
-      v_unsupported(v, fp(g, "%s.operator", f), op, selector_ops);
+    api_fp(f, "%s.matchExpressions[%zu]", field, i);
+    if (!api_in_set(op, selector_ops)) {
+      api_v_unsupported(v, api_fp(g, "%s.operator", f), op, selector_ops);
     } else if ((streq(op, "In") || streq(op, "NotIn")) && nv == 0) {
-      v_required(v, fp(g, "%s.values", f),
-                 "must be specified when `operator` is 'In' or 'NotIn'");
+      api_v_required(v, api_fp(g, "%s.values", f),
+                     "must be specified when `operator` is 'In' or 'NotIn'");
     } else if ((streq(op, "Exists") || streq(op, "DoesNotExist")) && nv > 0) {
-      v_forbidden(v, fp(g, "%s.values", f),
-                  "may not be specified when `operator` is 'Exists' or "
-                  "'DoesNotExist'");
+      api_v_forbidden(v, api_fp(g, "%s.values", f),
+                      "may not be specified when `operator` is 'Exists' or "
+                      "'DoesNotExist'");
     }
     const char *key = jget_str0(e, "key");
     const char *msg = kube_validate_label_key(key);
     if (msg)
-      v_invalid(v, fp(g, "%s.key", f), key, msg);
+      api_v_invalid(v, api_fp(g, "%s.key", f), key, msg);
     json_object *vals = jget_arr(e, "values");
     for (size_t j = 0; j < jarr_len(vals); j++) {
       const char *val = json_object_get_string(jarr_at(vals, j));
       msg = kube_validate_label_value(val ? val : "");
       if (msg)
-        v_invalid(v, fp(g, "%s.values[%zu]", f, j), val ? val : "", msg);
+        api_v_invalid(v, api_fp(g, "%s.values[%zu]", f, j), val ? val : "",
+                      msg);
     }
   }
 }
 
 /* Does a LabelSelector match a set of labels? (only valid selectors) */
-bool selector_matches_labels(json_object *sel, json_object *labels) {
+bool api_selector_matches_labels(json_object *sel, json_object *labels) {
   json_object *ml = jget_obj(sel, "matchLabels");
   if (ml) {
     json_object_object_foreach(ml, k, val) {
@@ -358,24 +361,25 @@ bool selector_matches_labels(json_object *sel, json_object *labels) {
 
 #define PORT_RANGE "must be between 1 and 65535, inclusive"
 
-void validate_port_number(verrs_t *v, json_object *port, const char *field,
-                          bool required) {
+void api_validate_port_number(verrs_t *v, json_object *port, const char *field,
+                              bool required) {
   if (!port || (jis_int(port) && json_object_get_int64(port) == 0)) {
     if (required)
-      v_required(v, field, NULL);
+      api_v_required(v, field, NULL);
     return;
   }
   if (!jis_int(port)) {
-    v_invalid_json(v, field, port, "must be an integer");
+    api_v_invalid_json(v, field, port, "must be an integer");
     return;
   }
   int64_t p = json_object_get_int64(port);
   if (p < 1 || p > 65535)
-    v_invalid_int(v, field, p, PORT_RANGE);
+    api_v_invalid_int(v, field, p, PORT_RANGE);
 }
 
 /* IsValidPortName (IANA_SVC_NAME). */
-void validate_iana_svc_name(verrs_t *v, const char *name, const char *field) {
+void api_validate_iana_svc_name(verrs_t *v, const char *name,
+                                const char *field) {
   size_t len = strlen(name);
   bool letter = false, bad = false, dbl = false;
   for (size_t i = 0; i < len; i++) {
@@ -388,25 +392,25 @@ void validate_iana_svc_name(verrs_t *v, const char *name, const char *field) {
       dbl = true;
   }
   if (len > 15)
-    v_invalid(v, field, name, "must be no more than 15 characters");
+    api_v_invalid(v, field, name, "must be no more than 15 characters");
   if (bad)
-    v_invalid(v, field, name,
-              "must contain only alpha-numeric characters (a-z, 0-9), and "
-              "hyphens (-)");
+    api_v_invalid(v, field, name,
+                  "must contain only alpha-numeric characters (a-z, 0-9), and "
+                  "hyphens (-)");
   if (!letter)
-    v_invalid(v, field, name, "must contain at least one letter (a-z)");
+    api_v_invalid(v, field, name, "must contain at least one letter (a-z)");
   if (dbl)
-    v_invalid(v, field, name, "must not contain consecutive hyphens");
+    api_v_invalid(v, field, name, "must not contain consecutive hyphens");
   if (len > 0 && (name[0] == '-' || name[len - 1] == '-'))
-    v_invalid(v, field, name, "must not begin or end with a hyphen");
+    api_v_invalid(v, field, name, "must not begin or end with a hyphen");
 }
 
 #define QUANTITY_REGEX_MSG                                                     \
   "quantities must match the regular expression "                              \
   "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
-void validate_quantity(verrs_t *v, json_object *q, const char *field,
-                       bool nonneg, kube_quantity_t *out, bool *ok) {
+void api_validate_quantity(verrs_t *v, json_object *q, const char *field,
+                           bool nonneg, kube_quantity_t *out, bool *ok) {
   kube_quantity_t tmp;
   if (ok)
     *ok = false;
@@ -421,32 +425,32 @@ void validate_quantity(verrs_t *v, json_object *q, const char *field,
              json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN));
     s = buf;
   } else {
-    v_invalid_json(v, field, q, QUANTITY_REGEX_MSG);
+    api_v_invalid_json(v, field, q, QUANTITY_REGEX_MSG);
     return;
   }
   if (kube_quantity_parse(s, out, NULL) < 0) {
-    v_invalid(v, field, s, QUANTITY_REGEX_MSG);
+    api_v_invalid(v, field, s, QUANTITY_REGEX_MSG);
     return;
   }
   if (nonneg && out->nano < 0) {
-    v_invalid(v, field, s, "must be greater than or equal to 0");
+    api_v_invalid(v, field, s, "must be greater than or equal to 0");
     return;
   }
   if (ok)
     *ok = true;
 }
 
-bool valid_ip(const char *s) {
+bool api_valid_ip(const char *s) {
   unsigned char buf[16];
   return s &&
          (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
 }
 
-void validate_immutable(verrs_t *v, json_object *now, json_object *old,
-                        const char *field) {
+void api_validate_immutable(verrs_t *v, json_object *now, json_object *old,
+                            const char *field) {
   if (json_object_equal(now, old))
     return;
-  v_invalid_json(v, field, now, "field is immutable");
+  api_v_invalid_json(v, field, now, "field is immutable");
 }
 
 /* ---- metadata -------------------------------------------------------------
@@ -478,7 +482,7 @@ static const char *name_error(enum name_rule rule, const char *name) {
 static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
   json_object *md = jget_obj(obj, "metadata");
   if (!md) {
-    v_required(v, "metadata.name", "name or generateName is required");
+    api_v_required(v, "metadata.name", "name or generateName is required");
     return;
   }
   const char *name = jget_str(md, "name");
@@ -486,11 +490,11 @@ static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
   enum name_rule rule = name_rule_for(k);
   if (!name || !*name) {
     if (!gen || !*gen)
-      v_required(v, "metadata.name", "name or generateName is required");
+      api_v_required(v, "metadata.name", "name or generateName is required");
   } else {
     const char *msg = name_error(rule, name);
     if (msg)
-      v_invalid(v, "metadata.name", name, msg);
+      api_v_invalid(v, "metadata.name", name, msg);
   }
   if (gen && *gen) {
     /* A prefix may end in '-': validate it as if completed. */
@@ -499,24 +503,25 @@ static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
              gen[strlen(gen) - 1] == '-' ? "a" : "");
     const char *msg = name_error(rule, buf);
     if (msg)
-      v_invalid(v, "metadata.generateName", gen, msg);
+      api_v_invalid(v, "metadata.generateName", gen, msg);
   }
   const char *ns = jget_str(md, "namespace");
   if (k->namespaced) {
     if (!ns || !*ns) {
-      v_required(v, "metadata.namespace", NULL);
+      api_v_required(v, "metadata.namespace", NULL);
     } else {
       const char *msg = kube_validate_dns1123_label(ns);
       if (msg)
-        v_invalid(v, "metadata.namespace", ns, msg);
+        api_v_invalid(v, "metadata.namespace", ns, msg);
     }
   } else if (ns && *ns) {
-    v_forbidden(v, "metadata.namespace", "not allowed on this type");
+    api_v_forbidden(v, "metadata.namespace", "not allowed on this type");
   }
-  validate_labels(v, jget(md, "labels"), "metadata.labels");
+  api_validate_labels(v, jget(md, "labels"), "metadata.labels");
   json_object *ann = jget(md, "annotations");
   if (ann && !json_object_is_type(ann, json_type_object)) {
-    v_invalid_json(v, "metadata.annotations", ann, "must be a map of strings");
+    api_v_invalid_json(v, "metadata.annotations", ann,
+                       "must be a map of strings");
   } else if (ann) {
     size_t total = 0;
     json_object_object_foreach(ann, key, val) {
@@ -527,44 +532,46 @@ static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
           lower[i] = (char)tolower((unsigned char)key[i]);
         const char *msg = kube_validate_label_key(lower);
         if (msg)
-          v_invalid(v, "metadata.annotations", key, msg);
+          api_v_invalid(v, "metadata.annotations", key, msg);
       } else {
-        v_invalid(v, "metadata.annotations", key,
-                  "name part must be no more than 63 characters");
+        api_v_invalid(v, "metadata.annotations", key,
+                      "name part must be no more than 63 characters");
       }
       total += kl;
       if (json_object_is_type(val, json_type_string))
         total += (size_t)json_object_get_string_len(val);
       else
-        v_invalid_json(v, "metadata.annotations", val,
-                       "annotation values must be strings");
+        api_v_invalid_json(v, "metadata.annotations", val,
+                           "annotation values must be strings");
     }
     if (total > TOTAL_ANNOTATION_SIZE)
-      v_toolong(v, "metadata.annotations", "must have at most 262144 bytes");
+      api_v_toolong(v, "metadata.annotations",
+                    "must have at most 262144 bytes");
   }
   json_object *owners = jget_arr(md, "ownerReferences");
   char f[FP_MAX];
   for (size_t i = 0; i < jarr_len(owners); i++) {
     json_object *o = jarr_at(owners, i);
     if (!*jget_str0(o, "apiVersion"))
-      v_invalid(v, fp(f, "metadata.ownerReferences[%zu].apiVersion", i), "",
-                "version must not be empty");
+      api_v_invalid(v, api_fp(f, "metadata.ownerReferences[%zu].apiVersion", i),
+                    "", "version must not be empty");
     if (!*jget_str0(o, "kind"))
-      v_invalid(v, fp(f, "metadata.ownerReferences[%zu].kind", i), "",
-                "kind must not be empty");
+      api_v_invalid(v, api_fp(f, "metadata.ownerReferences[%zu].kind", i), "",
+                    "kind must not be empty");
     if (!*jget_str0(o, "name"))
-      v_invalid(v, fp(f, "metadata.ownerReferences[%zu].name", i), "",
-                "name must not be empty");
+      api_v_invalid(v, api_fp(f, "metadata.ownerReferences[%zu].name", i), "",
+                    "name must not be empty");
     if (!*jget_str0(o, "uid"))
-      v_invalid(v, fp(f, "metadata.ownerReferences[%zu].uid", i), "",
-                "uid must not be empty");
+      api_v_invalid(v, api_fp(f, "metadata.ownerReferences[%zu].uid", i), "",
+                    "uid must not be empty");
   }
   json_object *fin = jget_arr(md, "finalizers");
   for (size_t i = 0; i < jarr_len(fin); i++) {
     const char *s = json_object_get_string(jarr_at(fin, i));
     const char *msg = kube_validate_label_key(s ? s : "");
     if (msg)
-      v_invalid(v, fp(f, "metadata.finalizers[%zu]", i), s ? s : "", msg);
+      api_v_invalid(v, api_fp(f, "metadata.finalizers[%zu]", i), s ? s : "",
+                    msg);
   }
 }
 
@@ -580,7 +587,7 @@ static void validate_meta_update(verrs_t *v, json_object *obj,
       continue; /* not set before: the server fills it */
     if (!a || json_object_is_type(a, json_type_null))
       continue; /* carried over by the server */
-    validate_immutable(v, a, b, fp(f, "metadata.%s", fields[i]));
+    api_validate_immutable(v, a, b, api_fp(f, "metadata.%s", fields[i]));
   }
 }
 
@@ -597,53 +604,53 @@ static void validate_service(verrs_t *v, json_object *obj, json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   char f[FP_MAX], g[FP_MAX];
   if (!spec) {
-    v_required(v, "spec", NULL);
+    api_v_required(v, "spec", NULL);
     return;
   }
   const char *type = jget_str0(spec, "type");
-  if (!in_set(type, service_types))
-    v_unsupported(v, "spec.type", type, service_types);
+  if (!api_in_set(type, service_types))
+    api_v_unsupported(v, "spec.type", type, service_types);
   const char *cip = jget_str0(spec, "clusterIP");
   bool headless = streq(cip, "None");
   bool extname = streq(type, "ExternalName");
   json_object *ports = jget_arr(spec, "ports");
   size_t np = jarr_len(ports);
   if (np == 0 && !headless && !extname)
-    v_required(v, "spec.ports", NULL);
+    api_v_required(v, "spec.ports", NULL);
   for (size_t i = 0; i < np; i++) {
     json_object *p = jarr_at(ports, i);
-    fp(f, "spec.ports[%zu]", i);
+    api_fp(f, "spec.ports[%zu]", i);
     const char *name = jget_str0(p, "name");
     if (np > 1 && !*name)
-      v_required(v, fp(g, "%s.name", f), NULL);
+      api_v_required(v, api_fp(g, "%s.name", f), NULL);
     else if (*name)
-      validate_dns_label(v, name, fp(g, "%s.name", f));
+      api_validate_dns_label(v, name, api_fp(g, "%s.name", f));
     for (size_t j = 0; *name && j < i; j++)
       if (streq(jget_str0(jarr_at(ports, j), "name"), name)) {
-        v_duplicate(v, fp(g, "%s.name", f), name);
+        api_v_duplicate(v, api_fp(g, "%s.name", f), name);
         break;
       }
-    validate_port_number(v, jget(p, "port"), fp(g, "%s.port", f), true);
+    api_validate_port_number(v, jget(p, "port"), api_fp(g, "%s.port", f), true);
     const char *proto = jget_str0(p, "protocol");
-    if (!in_set(proto, protocols))
-      v_unsupported(v, fp(g, "%s.protocol", f), proto, protocols);
+    if (!api_in_set(proto, protocols))
+      api_v_unsupported(v, api_fp(g, "%s.protocol", f), proto, protocols);
     json_object *tp = jget(p, "targetPort");
     if (json_object_is_type(tp, json_type_string)) {
       const char *tps = json_object_get_string(tp);
       if (*tps)
-        validate_iana_svc_name(v, tps, fp(g, "%s.targetPort", f));
+        api_validate_iana_svc_name(v, tps, api_fp(g, "%s.targetPort", f));
     } else if (tp) {
-      validate_port_number(v, tp, fp(g, "%s.targetPort", f), false);
+      api_validate_port_number(v, tp, api_fp(g, "%s.targetPort", f), false);
     }
     json_object *npv = jget(p, "nodePort");
     if (npv && jis_int(npv) && json_object_get_int64(npv) != 0) {
       if (!streq(type, "NodePort") && !streq(type, "LoadBalancer")) {
         kube_strbuf_t sb = KUBE_STRBUF_INIT;
         kube_strbuf_printf(&sb, "may not be used when `type` is '%s'", type);
-        v_forbidden(v, fp(g, "%s.nodePort", f), sb.data);
+        api_v_forbidden(v, api_fp(g, "%s.nodePort", f), sb.data);
         kube_strbuf_free(&sb);
       } else {
-        validate_port_number(v, npv, fp(g, "%s.nodePort", f), false);
+        api_validate_port_number(v, npv, api_fp(g, "%s.nodePort", f), false);
       }
     }
     for (size_t j = 0; j < i; j++) {
@@ -653,59 +660,60 @@ static void validate_service(verrs_t *v, json_object *obj, json_object *old) {
         char val[64];
         snprintf(val, sizeof(val), "%" PRId64 "/%s", jget_int(p, "port", 0),
                  proto);
-        v_duplicate(v, f, val);
+        api_v_duplicate(v, f, val);
         break;
       }
     }
   }
   const char *aff = jget_str0(spec, "sessionAffinity");
-  if (!in_set(aff, affinities))
-    v_unsupported(v, "spec.sessionAffinity", aff, affinities);
-  if (*cip && !headless && !valid_ip(cip))
-    v_invalid(v, "spec.clusterIP", cip,
-              "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+  if (!api_in_set(aff, affinities))
+    api_v_unsupported(v, "spec.sessionAffinity", aff, affinities);
+  if (*cip && !headless && !api_valid_ip(cip))
+    api_v_invalid(
+        v, "spec.clusterIP", cip,
+        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   json_object *eips = jget_arr(spec, "externalIPs");
   for (size_t i = 0; i < jarr_len(eips); i++) {
     const char *ip = json_object_get_string(jarr_at(eips, i));
-    if (!valid_ip(ip))
-      v_invalid(v, fp(f, "spec.externalIPs[%zu]", i), ip ? ip : "",
-                "must be a valid IP address, (e.g. 10.9.8.7 or "
-                "2001:db8::ffff)");
+    if (!api_valid_ip(ip))
+      api_v_invalid(v, api_fp(f, "spec.externalIPs[%zu]", i), ip ? ip : "",
+                    "must be a valid IP address, (e.g. 10.9.8.7 or "
+                    "2001:db8::ffff)");
   }
   if (extname) {
     const char *en = jget_str0(spec, "externalName");
     if (!*en) {
-      v_required(v, "spec.externalName", NULL);
+      api_v_required(v, "spec.externalName", NULL);
     } else {
       const char *msg = kube_validate_dns1123_subdomain(en);
       if (msg)
-        v_invalid(v, "spec.externalName", en, msg);
+        api_v_invalid(v, "spec.externalName", en, msg);
     }
     if (*cip)
-      v_forbidden(v, "spec.clusterIP",
-                  "may not be set when `type` is 'ExternalName'");
+      api_v_forbidden(v, "spec.clusterIP",
+                      "may not be set when `type` is 'ExternalName'");
   }
   json_object *sel = jget(spec, "selector");
-  validate_labels(v, sel, "spec.selector");
+  api_validate_labels(v, sel, "spec.selector");
   const char *etp = jget_str(spec, "externalTrafficPolicy");
   if (etp && *etp) {
     if (!streq(type, "NodePort") && !streq(type, "LoadBalancer"))
-      v_invalid(v, "spec.externalTrafficPolicy", etp,
-                "may only be set when `type` is 'NodePort' or "
-                "'LoadBalancer'");
-    else if (!in_set(etp, traffic_policies))
-      v_unsupported(v, "spec.externalTrafficPolicy", etp, traffic_policies);
+      api_v_invalid(v, "spec.externalTrafficPolicy", etp,
+                    "may only be set when `type` is 'NodePort' or "
+                    "'LoadBalancer'");
+    else if (!api_in_set(etp, traffic_policies))
+      api_v_unsupported(v, "spec.externalTrafficPolicy", etp, traffic_policies);
   }
   const char *itp = jget_str(spec, "internalTrafficPolicy");
-  if (itp && *itp && !in_set(itp, traffic_policies))
-    v_unsupported(v, "spec.internalTrafficPolicy", itp, traffic_policies);
+  if (itp && *itp && !api_in_set(itp, traffic_policies))
+    api_v_unsupported(v, "spec.internalTrafficPolicy", itp, traffic_policies);
 
   if (old) {
     const char *ocip = jget_str0(jget_obj(old, "spec"), "clusterIP");
     if (*ocip && *cip && !streq(ocip, cip) &&
         !streq(jget_str0(jget_obj(old, "spec"), "type"), "ExternalName") &&
         !extname)
-      v_invalid(v, "spec.clusterIP", cip, "field is immutable");
+      api_v_invalid(v, "spec.clusterIP", cip, "field is immutable");
   }
 }
 
@@ -718,7 +726,7 @@ static void validate_namespace(verrs_t *v, json_object *obj) {
     const char *s = json_object_get_string(jarr_at(fin, i));
     const char *msg = kube_validate_label_key(s ? s : "");
     if (msg)
-      v_invalid(v, fp(f, "spec.finalizers[%zu]", i), s ? s : "", msg);
+      api_v_invalid(v, api_fp(f, "spec.finalizers[%zu]", i), s ? s : "", msg);
   }
 }
 
@@ -732,26 +740,27 @@ static void validate_node(verrs_t *v, json_object *obj) {
     json_object *t = jarr_at(taints, i);
     const char *key = jget_str0(t, "key");
     if (!*key) {
-      v_required(v, fp(f, "spec.taints[%zu].key", i), NULL);
+      api_v_required(v, api_fp(f, "spec.taints[%zu].key", i), NULL);
     } else {
       const char *msg = kube_validate_label_key(key);
       if (msg)
-        v_invalid(v, fp(f, "spec.taints[%zu].key", i), key, msg);
+        api_v_invalid(v, api_fp(f, "spec.taints[%zu].key", i), key, msg);
     }
     const char *val = jget_str0(t, "value");
     const char *msg = kube_validate_label_value(val);
     if (msg)
-      v_invalid(v, fp(f, "spec.taints[%zu].value", i), val, msg);
+      api_v_invalid(v, api_fp(f, "spec.taints[%zu].value", i), val, msg);
     const char *eff = jget_str0(t, "effect");
     if (!*eff)
-      v_required(v, fp(f, "spec.taints[%zu].effect", i), NULL);
-    else if (!in_set(eff, taint_effects))
-      v_unsupported(v, fp(f, "spec.taints[%zu].effect", i), eff, taint_effects);
+      api_v_required(v, api_fp(f, "spec.taints[%zu].effect", i), NULL);
+    else if (!api_in_set(eff, taint_effects))
+      api_v_unsupported(v, api_fp(f, "spec.taints[%zu].effect", i), eff,
+                        taint_effects);
     for (size_t j = 0; j < i; j++) {
       json_object *u = jarr_at(taints, j);
       if (streq(jget_str0(u, "key"), key) &&
           streq(jget_str0(u, "effect"), eff)) {
-        v_duplicate(v, fp(f, "spec.taints[%zu]", i), key);
+        api_v_duplicate(v, api_fp(f, "spec.taints[%zu]", i), key);
         break;
       }
     }
@@ -765,14 +774,14 @@ static void validate_node(verrs_t *v, json_object *obj) {
     if (ok) {
       memcpy(ip, cidr, l);
       ip[l] = '\0';
-      ok = valid_ip(ip);
+      ok = api_valid_ip(ip);
       for (const char *p = slash + 1; ok && *p; p++)
         ok = isdigit((unsigned char)*p);
     }
     if (!ok)
-      v_invalid(v, "spec.podCIDR", cidr,
-                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
-                "2001:db8::/64)");
+      api_v_invalid(v, "spec.podCIDR", cidr,
+                    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
+                    "2001:db8::/64)");
   }
 }
 
@@ -789,7 +798,7 @@ static void validate_config_key(verrs_t *v, const char *key,
                                 const char *field) {
   size_t len = strlen(key);
   if (len > 253)
-    v_invalid(v, field, key, "must be no more than 253 characters");
+    api_v_invalid(v, field, key, "must be no more than 253 characters");
   bool ok = len > 0;
   for (size_t i = 0; i < len; i++) {
     char c = key[i];
@@ -797,13 +806,13 @@ static void validate_config_key(verrs_t *v, const char *key,
       ok = false;
   }
   if (!ok)
-    v_invalid(v, field, key, CONFIG_KEY_MSG);
+    api_v_invalid(v, field, key, CONFIG_KEY_MSG);
   if (streq(key, "."))
-    v_invalid(v, field, key, "must not be '.'");
+    api_v_invalid(v, field, key, "must not be '.'");
   else if (streq(key, ".."))
-    v_invalid(v, field, key, "must not be '..'");
+    api_v_invalid(v, field, key, "must not be '..'");
   else if (str_has_prefix(key, ".."))
-    v_invalid(v, field, key, "must not start with '..'");
+    api_v_invalid(v, field, key, "must not start with '..'");
 }
 
 static bool is_b64(int c) {
@@ -835,47 +844,49 @@ static void validate_configmap(verrs_t *v, json_object *obj, json_object *old) {
   char f[FP_MAX];
   size_t total = 0;
   if (data && !json_object_is_type(data, json_type_object))
-    v_invalid_json(v, "data", data, "must be a map of strings");
+    api_v_invalid_json(v, "data", data, "must be a map of strings");
   if (json_object_is_type(data, json_type_object)) {
     json_object_object_foreach(data, k, val) {
-      validate_config_key(v, k, fp(f, "data[%s]", k));
+      validate_config_key(v, k, api_fp(f, "data[%s]", k));
       if (!json_object_is_type(val, json_type_string))
-        v_invalid_json(v, fp(f, "data[%s]", k), val, "must be a string");
+        api_v_invalid_json(v, api_fp(f, "data[%s]", k), val,
+                           "must be a string");
       else
         total += (size_t)json_object_get_string_len(val);
     }
   }
   if (json_object_is_type(bin, json_type_object)) {
     json_object_object_foreach(bin, k, val) {
-      validate_config_key(v, k, fp(f, "binaryData[%s]", k));
+      validate_config_key(v, k, api_fp(f, "binaryData[%s]", k));
       if (jget(data, k))
-        v_invalid(v, fp(f, "binaryData[%s]", k), k,
-                  "duplicate of key present in data");
+        api_v_invalid(v, api_fp(f, "binaryData[%s]", k), k,
+                      "duplicate of key present in data");
       const char *s = json_object_get_string(val);
       if (!json_object_is_type(val, json_type_string) || base64_error(s) >= 0)
-        v_invalid(v, fp(f, "binaryData[%s]", k), "<binary>",
-                  "must be base64 encoded");
+        api_v_invalid(v, api_fp(f, "binaryData[%s]", k), "<binary>",
+                      "must be base64 encoded");
       else
         total += strlen(s) / 4 * 3;
     }
   }
   if (total > MAX_CONFIG_SIZE)
-    v_toolong(v, "", "must have at most 1048576 bytes");
+    api_v_toolong(v, "", "must have at most 1048576 bytes");
   if (immutable_set(old)) {
     if (!json_object_equal(data, jget(old, "data")))
-      v_forbidden(v, "data", "field is immutable when `immutable` is set");
+      api_v_forbidden(v, "data", "field is immutable when `immutable` is set");
     if (!json_object_equal(bin, jget(old, "binaryData")))
-      v_forbidden(v, "binaryData",
-                  "field is immutable when `immutable` is set");
+      api_v_forbidden(v, "binaryData",
+                      "field is immutable when `immutable` is set");
     if (!jget_bool(obj, "immutable", false))
-      v_forbidden(v, "immutable", "field is immutable when `immutable` is set");
+      api_v_forbidden(v, "immutable",
+                      "field is immutable when `immutable` is set");
   }
 }
 
 static void secret_requires(verrs_t *v, json_object *data, const char *key) {
   char f[FP_MAX];
   if (!jget(data, key))
-    v_required(v, fp(f, "data[%s]", key), NULL);
+    api_v_required(v, api_fp(f, "data[%s]", key), NULL);
 }
 
 static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
@@ -883,10 +894,10 @@ static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
   char f[FP_MAX];
   size_t total = 0;
   if (data && !json_object_is_type(data, json_type_object))
-    v_invalid_json(v, "data", data, "must be a map of strings");
+    api_v_invalid_json(v, "data", data, "must be a map of strings");
   if (json_object_is_type(data, json_type_object)) {
     json_object_object_foreach(data, k, val) {
-      validate_config_key(v, k, fp(f, "data[%s]", k));
+      validate_config_key(v, k, api_fp(f, "data[%s]", k));
       const char *s = json_object_get_string(val);
       long bad =
           json_object_is_type(val, json_type_string) ? base64_error(s) : 0;
@@ -894,7 +905,8 @@ static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
         char msg[80];
         snprintf(msg, sizeof(msg), "illegal base64 data at input byte %ld",
                  bad);
-        v_invalid(v, fp(f, "data[%s]", k), "<secret contents redacted>", msg);
+        api_v_invalid(v, api_fp(f, "data[%s]", k), "<secret contents redacted>",
+                      msg);
       } else {
         total += strlen(s) / 4 * 3;
       }
@@ -903,27 +915,27 @@ static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
   json_object *sdata = jget_obj(obj, "stringData");
   if (sdata) {
     json_object_object_foreach(sdata, k, val) {
-      validate_config_key(v, k, fp(f, "stringData[%s]", k));
+      validate_config_key(v, k, api_fp(f, "stringData[%s]", k));
       if (json_object_is_type(val, json_type_string))
         total += (size_t)json_object_get_string_len(val);
     }
   }
   if (total > MAX_CONFIG_SIZE)
-    v_toolong(v, "data", "must have at most 1048576 bytes");
+    api_v_toolong(v, "data", "must have at most 1048576 bytes");
   const char *type = jget_str0(obj, "type");
   json_object *md = jget_obj(obj, "metadata");
   if (streq(type, "kubernetes.io/service-account-token")) {
     if (!*jget_str0(jget_obj(md, "annotations"),
                     "kubernetes.io/service-account.name"))
-      v_required(v, "metadata.annotations[kubernetes.io/service-account.name]",
-                 NULL);
+      api_v_required(
+          v, "metadata.annotations[kubernetes.io/service-account.name]", NULL);
   } else if (streq(type, "kubernetes.io/dockercfg")) {
     secret_requires(v, data, ".dockercfg");
   } else if (streq(type, "kubernetes.io/dockerconfigjson")) {
     secret_requires(v, data, ".dockerconfigjson");
   } else if (streq(type, "kubernetes.io/basic-auth")) {
     if (!jget(data, "username") && !jget(data, "password"))
-      v_required(v, "data[username]", NULL);
+      api_v_required(v, "data[username]", NULL);
   } else if (streq(type, "kubernetes.io/ssh-auth")) {
     secret_requires(v, data, "ssh-privatekey");
   } else if (streq(type, "kubernetes.io/tls")) {
@@ -933,13 +945,14 @@ static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
   if (old) {
     const char *otype = jget_str0(old, "type");
     if (!streq(otype, type))
-      v_invalid(v, "type", type, "field is immutable");
+      api_v_invalid(v, "type", type, "field is immutable");
     if (immutable_set(old)) {
       if (!json_object_equal(data, jget(old, "data")))
-        v_forbidden(v, "data", "field is immutable when `immutable` is set");
+        api_v_forbidden(v, "data",
+                        "field is immutable when `immutable` is set");
       if (!jget_bool(obj, "immutable", false))
-        v_forbidden(v, "immutable",
-                    "field is immutable when `immutable` is set");
+        api_v_forbidden(v, "immutable",
+                        "field is immutable when `immutable` is set");
     }
   }
 }
@@ -958,25 +971,26 @@ static void validate_endpoints(verrs_t *v, json_object *obj) {
       json_object *addrs = jget_arr(ss, lists[l]);
       for (size_t i = 0; i < jarr_len(addrs); i++) {
         const char *ip = jget_str0(jarr_at(addrs, i), "ip");
-        if (!valid_ip(ip))
-          v_invalid(v, fp(f, "subsets[%zu].%s[%zu].ip", s, lists[l], i), ip,
-                    IP_MSG);
+        if (!api_valid_ip(ip))
+          api_v_invalid(v, api_fp(f, "subsets[%zu].%s[%zu].ip", s, lists[l], i),
+                        ip, IP_MSG);
       }
     }
     json_object *ports = jget_arr(ss, "ports");
     size_t np = jarr_len(ports);
     for (size_t i = 0; i < np; i++) {
       json_object *p = jarr_at(ports, i);
-      fp(f, "subsets[%zu].ports[%zu]", s, i);
+      api_fp(f, "subsets[%zu].ports[%zu]", s, i);
       const char *name = jget_str0(p, "name");
       if (np > 1 && !*name)
-        v_required(v, fp(g, "%s.name", f), NULL);
+        api_v_required(v, api_fp(g, "%s.name", f), NULL);
       else if (*name)
-        validate_dns_label(v, name, fp(g, "%s.name", f));
-      validate_port_number(v, jget(p, "port"), fp(g, "%s.port", f), true);
+        api_validate_dns_label(v, name, api_fp(g, "%s.name", f));
+      api_validate_port_number(v, jget(p, "port"), api_fp(g, "%s.port", f),
+                               true);
       const char *proto = jget_str0(p, "protocol");
-      if (!in_set(proto, protocols))
-        v_unsupported(v, fp(g, "%s.protocol", f), proto, protocols);
+      if (!api_in_set(proto, protocols))
+        api_v_unsupported(v, api_fp(g, "%s.protocol", f), proto, protocols);
     }
   }
 }
@@ -987,32 +1001,32 @@ static void validate_endpointslice(verrs_t *v, json_object *obj) {
   char f[FP_MAX], g[FP_MAX];
   const char *at = jget_str0(obj, "addressType");
   if (!*at)
-    v_required(v, "addressType", NULL);
-  else if (!in_set(at, address_types))
-    v_unsupported(v, "addressType", at, address_types);
+    api_v_required(v, "addressType", NULL);
+  else if (!api_in_set(at, address_types))
+    api_v_unsupported(v, "addressType", at, address_types);
   json_object *eps = jget_arr(obj, "endpoints");
   for (size_t i = 0; i < jarr_len(eps); i++) {
     json_object *addrs = jget_arr(jarr_at(eps, i), "addresses");
     size_t na = jarr_len(addrs);
-    fp(f, "endpoints[%zu].addresses", i);
+    api_fp(f, "endpoints[%zu].addresses", i);
     if (na == 0)
-      v_required(v, f, "must contain at least 1 address");
+      api_v_required(v, f, "must contain at least 1 address");
     else if (na > 100)
-      v_toolong(v, f, "must have at most 100 items");
+      api_v_toolong(v, f, "must have at most 100 items");
     for (size_t a = 0; a < na; a++) {
       const char *ip = json_object_get_string(jarr_at(addrs, a));
       if (!ip)
         ip = "";
       if ((streq(at, "IPv4") && !strchr(ip, '.')) ||
           (streq(at, "IPv6") && !strchr(ip, ':')) ||
-          ((streq(at, "IPv4") || streq(at, "IPv6")) && !valid_ip(ip)))
-        v_invalid(v, fp(g, "%s[%zu]", f, a), ip,
-                  streq(at, "IPv4") ? "must be a valid IPv4 address"
-                                    : "must be a valid IPv6 address");
+          ((streq(at, "IPv4") || streq(at, "IPv6")) && !api_valid_ip(ip)))
+        api_v_invalid(v, api_fp(g, "%s[%zu]", f, a), ip,
+                      streq(at, "IPv4") ? "must be a valid IPv4 address"
+                                        : "must be a valid IPv6 address");
       else if (streq(at, "FQDN")) {
         const char *msg = kube_validate_dns1123_subdomain(ip);
         if (msg)
-          v_invalid(v, fp(g, "%s[%zu]", f, a), ip, msg);
+          api_v_invalid(v, api_fp(g, "%s[%zu]", f, a), ip, msg);
       }
     }
   }
@@ -1023,12 +1037,13 @@ static void validate_endpointslice(verrs_t *v, json_object *obj) {
     if (port && jis_int(port)) {
       int64_t pv = json_object_get_int64(port);
       if (pv < 0 || pv > 65535)
-        v_invalid_int(v, fp(f, "ports[%zu].port", i), pv,
-                      "must be between 0 and 65535, inclusive");
+        api_v_invalid_int(v, api_fp(f, "ports[%zu].port", i), pv,
+                          "must be between 0 and 65535, inclusive");
     }
     const char *proto = jget_str0(p, "protocol");
-    if (*proto && !in_set(proto, protocols))
-      v_unsupported(v, fp(f, "ports[%zu].protocol", i), proto, protocols);
+    if (*proto && !api_in_set(proto, protocols))
+      api_v_unsupported(v, api_fp(f, "ports[%zu].protocol", i), proto,
+                        protocols);
   }
 }
 
@@ -1038,26 +1053,26 @@ static void validate_event(verrs_t *v, json_object *obj, bool v1) {
   const char *ins = jget_str0(inv, "namespace");
   const char *field = v1 ? "regarding.namespace" : "involvedObject.namespace";
   if (*ins && *ns && !streq(ins, ns))
-    v_invalid(v, field, ins, "does not match event.namespace");
+    api_v_invalid(v, field, ins, "does not match event.namespace");
   const char *type = jget_str0(obj, "type");
   static const char *const types[] = {"Normal", "Warning", NULL};
   if (v1 || *type) {
-    if (*type && !in_set(type, types))
-      v_unsupported(v, "type", type, types);
+    if (*type && !api_in_set(type, types))
+      api_v_unsupported(v, "type", type, types);
     else if (v1 && !*type)
-      v_required(v, "type", NULL);
+      api_v_required(v, "type", NULL);
   }
   if (v1) {
     if (!*jget_str0(obj, "reportingController"))
-      v_required(v, "reportingController", NULL);
+      api_v_required(v, "reportingController", NULL);
     if (!*jget_str0(obj, "reportingInstance"))
-      v_required(v, "reportingInstance", NULL);
+      api_v_required(v, "reportingInstance", NULL);
     if (!*jget_str0(obj, "action"))
-      v_required(v, "action", NULL);
+      api_v_required(v, "action", NULL);
     if (!*jget_str0(obj, "reason"))
-      v_required(v, "reason", NULL);
+      api_v_required(v, "reason", NULL);
     if (!jget_str(obj, "eventTime"))
-      v_required(v, "eventTime", NULL);
+      api_v_required(v, "eventTime", NULL);
   }
 }
 
@@ -1065,12 +1080,12 @@ static void validate_lease(verrs_t *v, json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   json_object *d = jget(spec, "leaseDurationSeconds");
   if (d && jis_int(d) && json_object_get_int64(d) <= 0)
-    v_invalid_int(v, "spec.leaseDurationSeconds", json_object_get_int64(d),
-                  "must be greater than 0");
+    api_v_invalid_int(v, "spec.leaseDurationSeconds", json_object_get_int64(d),
+                      "must be greater than 0");
   json_object *t = jget(spec, "leaseTransitions");
   if (t && jis_int(t) && json_object_get_int64(t) < 0)
-    v_invalid_int(v, "spec.leaseTransitions", json_object_get_int64(t),
-                  "must be greater than or equal to 0");
+    api_v_invalid_int(v, "spec.leaseTransitions", json_object_get_int64(t),
+                      "must be greater than or equal to 0");
 }
 
 /* ---- volumes, quotas -------------------------------------------------------
@@ -1083,12 +1098,12 @@ static void validate_access_modes(verrs_t *v, json_object *spec) {
   json_object *modes = jget_arr(spec, "accessModes");
   char f[FP_MAX];
   if (jarr_len(modes) == 0)
-    v_required(v, "spec.accessModes", "at least 1 access mode is required");
+    api_v_required(v, "spec.accessModes", "at least 1 access mode is required");
   for (size_t i = 0; i < jarr_len(modes); i++) {
     const char *m = json_object_get_string(jarr_at(modes, i));
-    if (!in_set(m, access_modes))
-      v_unsupported(v, fp(f, "spec.accessModes[%zu]", i), m ? m : "",
-                    access_modes);
+    if (!api_in_set(m, access_modes))
+      api_v_unsupported(v, api_fp(f, "spec.accessModes[%zu]", i), m ? m : "",
+                        access_modes);
   }
 }
 
@@ -1123,17 +1138,17 @@ static void validate_pv(verrs_t *v, json_object *obj) {
   validate_access_modes(v, spec);
   json_object *cap = jget_obj(spec, "capacity");
   if (!cap || !jget(cap, "storage")) {
-    v_required(v, "spec.capacity", NULL);
+    api_v_required(v, "spec.capacity", NULL);
   } else {
     json_object_object_foreach(cap, k, val) {
       char f[FP_MAX];
       if (!streq(k, "storage")) {
-        v_unsupported(v, "spec.capacity", k,
-                      (const char *const[]){"storage", NULL});
+        api_v_unsupported(v, "spec.capacity", k,
+                          (const char *const[]){"storage", NULL});
         continue;
       }
-      validate_quantity(v, val, fp(f, "spec.capacity[%s]", k), true, NULL,
-                        NULL);
+      api_validate_quantity(v, val, api_fp(f, "spec.capacity[%s]", k), true,
+                            NULL, NULL);
     }
   }
   size_t sources = 0;
@@ -1141,16 +1156,16 @@ static void validate_pv(verrs_t *v, json_object *obj) {
     if (jget(spec, *s))
       sources++;
   if (sources == 0)
-    v_required(v, "spec", "must specify a volume type");
+    api_v_required(v, "spec", "must specify a volume type");
   else if (sources > 1)
-    v_forbidden(v, "spec", "may not specify more than 1 volume type");
+    api_v_forbidden(v, "spec", "may not specify more than 1 volume type");
   const char *rp = jget_str0(spec, "persistentVolumeReclaimPolicy");
-  if (*rp && !in_set(rp, reclaim_policies))
-    v_unsupported(v, "spec.persistentVolumeReclaimPolicy", rp,
-                  reclaim_policies);
+  if (*rp && !api_in_set(rp, reclaim_policies))
+    api_v_unsupported(v, "spec.persistentVolumeReclaimPolicy", rp,
+                      reclaim_policies);
   json_object *hp = jget_obj(spec, "hostPath");
   if (hp && !*jget_str0(hp, "path"))
-    v_required(v, "spec.hostPath.path", NULL);
+    api_v_required(v, "spec.hostPath.path", NULL);
 }
 
 static void validate_pvc(verrs_t *v, json_object *obj, json_object *old) {
@@ -1159,9 +1174,9 @@ static void validate_pvc(verrs_t *v, json_object *obj, json_object *old) {
   json_object *req = jget_obj(jget_obj(spec, "resources"), "requests");
   json_object *st = jget(req, "storage");
   if (!st)
-    v_required(v, "spec.resources[storage]", NULL);
+    api_v_required(v, "spec.resources[storage]", NULL);
   else
-    validate_quantity(v, st, "spec.resources[storage]", true, NULL, NULL);
+    api_validate_quantity(v, st, "spec.resources[storage]", true, NULL, NULL);
   if (old) {
     /* Only the storage request (expansion) and volumeName binding may
      * change after creation. */
@@ -1176,10 +1191,10 @@ static void validate_pvc(verrs_t *v, json_object *obj, json_object *old) {
         json_object_object_del(a, "volumeName"),
             json_object_object_del(b, "volumeName");
       if (!json_object_equal(a, b))
-        v_forbidden(v, "spec",
-                    "spec is immutable after creation except "
-                    "resources.requests and volumeAttributesClassName for "
-                    "bound claims");
+        api_v_forbidden(v, "spec",
+                        "spec is immutable after creation except "
+                        "resources.requests and volumeAttributesClassName for "
+                        "bound claims");
     }
     json_object_put(a);
     json_object_put(b);
@@ -1196,16 +1211,16 @@ static void validate_limitrange(verrs_t *v, json_object *obj) {
                                       "maxLimitRequestRatio"};
   for (size_t i = 0; i < jarr_len(limits); i++) {
     json_object *item = jarr_at(limits, i);
-    fp(f, "spec.limits[%zu]", i);
+    api_fp(f, "spec.limits[%zu]", i);
     const char *type = jget_str0(item, "type");
-    if (!in_set(type, limit_types))
-      v_unsupported(v, fp(g, "%s.type", f), type, limit_types);
+    if (!api_in_set(type, limit_types))
+      api_v_unsupported(v, api_fp(g, "%s.type", f), type, limit_types);
     for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
       json_object *m = jget_obj(item, lists[l]);
       if (!m)
         continue;
-      json_object_object_foreach(m, k, val) validate_quantity(
-          v, val, fp(g, "%s.%s[%s]", f, lists[l], k), true, NULL, NULL);
+      json_object_object_foreach(m, k, val) api_validate_quantity(
+          v, val, api_fp(g, "%s.%s[%s]", f, lists[l], k), true, NULL, NULL);
     }
     json_object *min = jget_obj(item, "min"), *max = jget_obj(item, "max");
     if (min && max) {
@@ -1221,8 +1236,8 @@ static void validate_limitrange(verrs_t *v, json_object *obj) {
           snprintf(msg, sizeof(msg),
                    "min value %s is greater than max value %s",
                    json_object_get_string(val), json_object_get_string(mx));
-          v_invalid(v, fp(g, "%s.min[%s]", f, k), json_object_get_string(val),
-                    msg);
+          api_v_invalid(v, api_fp(g, "%s.min[%s]", f, k),
+                        json_object_get_string(val), msg);
         }
       }
     }
@@ -1242,14 +1257,15 @@ static void validate_quota(verrs_t *v, json_object *obj) {
   json_object *hard = jget_obj(spec, "hard");
   char f[FP_MAX];
   if (hard) {
-    json_object_object_foreach(hard, k, val)
-        validate_quantity(v, val, fp(f, "spec.hard[%s]", k), true, NULL, NULL);
+    json_object_object_foreach(hard, k, val) api_validate_quantity(
+        v, val, api_fp(f, "spec.hard[%s]", k), true, NULL, NULL);
   }
   json_object *scopes = jget_arr(spec, "scopes");
   for (size_t i = 0; i < jarr_len(scopes); i++) {
     const char *s = json_object_get_string(jarr_at(scopes, i));
-    if (!in_set(s, quota_scopes))
-      v_unsupported(v, fp(f, "spec.scopes[%zu]", i), s ? s : "", quota_scopes);
+    if (!api_in_set(s, quota_scopes))
+      api_v_unsupported(v, api_fp(f, "spec.scopes[%zu]", i), s ? s : "",
+                        quota_scopes);
   }
 }
 
@@ -1261,7 +1277,7 @@ static void validate_kind(verrs_t *v, json_object *obj, json_object *old,
   const char *g = k->group, *r = k->resource;
   bool core = !*g;
   if (core && streq(r, "pods"))
-    validate_pod(v, obj, old);
+    api_validate_pod(v, obj, old);
   else if (core && streq(r, "services"))
     validate_service(v, obj, old);
   else if (core && streq(r, "namespaces"))
@@ -1291,7 +1307,7 @@ static void validate_kind(verrs_t *v, json_object *obj, json_object *old,
   else if (core && streq(r, "resourcequotas"))
     validate_quota(v, obj);
   else
-    validate_workload(v, obj, old, k);
+    api_validate_workload(v, obj, old, k);
 }
 
 int kube_json_validate(json_object *obj, json_object *old,
@@ -1300,7 +1316,7 @@ int kube_json_validate(json_object *obj, json_object *old,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "object is not a JSON object");
   if (!kind)
-    kind = kind_of_tree(obj);
+    kind = api_kind_of_tree(obj);
   if (!kind) {
     const char *k = jget_str(obj, "kind");
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,

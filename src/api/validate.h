@@ -25,65 +25,68 @@ typedef struct verrs {
 /* Field paths are composed into fixed buffers of this size. */
 #define FP_MAX 512
 
-/* printf into a path buffer: fp(buf, "%s.containers[%zu]", base, i). */
-KUBE_PRINTF(2, 3) char *fp(char buf[FP_MAX], const char *fmt, ...);
+/* printf into a path buffer: api_fp(buf, "%s.containers[%zu]", base, i). */
+KUBE_PRINTF(2, 3) char *api_fp(char buf[FP_MAX], const char *fmt, ...);
 
-void v_add(verrs_t *v, const char *field, const char *type, const char *body);
+void api_v_add(verrs_t *v, const char *field, const char *type,
+               const char *body);
 /* "Required value[: detail]" */
-void v_required(verrs_t *v, const char *field, const char *detail);
+void api_v_required(verrs_t *v, const char *field, const char *detail);
 /* `Invalid value: "s"[: detail]` (value quoted as Go's %q) */
-void v_invalid(verrs_t *v, const char *field, const char *value,
-               const char *detail);
+void api_v_invalid(verrs_t *v, const char *field, const char *value,
+                   const char *detail);
 /* `Invalid value: 42[: detail]` */
-void v_invalid_int(verrs_t *v, const char *field, int64_t value,
-                   const char *detail);
+void api_v_invalid_int(verrs_t *v, const char *field, int64_t value,
+                       const char *detail);
 /* `Invalid value: <raw>[: detail]` with raw printed as is */
-void v_invalid_raw(verrs_t *v, const char *field, const char *raw,
-                   const char *detail);
+void api_v_invalid_raw(verrs_t *v, const char *field, const char *raw,
+                       const char *detail);
 /* Invalid value for any JSON value: strings quoted, numbers plain. */
-void v_invalid_json(verrs_t *v, const char *field, json_object *value,
-                    const char *detail);
+void api_v_invalid_json(verrs_t *v, const char *field, json_object *value,
+                        const char *detail);
 /* `Unsupported value: "x": supported values: "a", "b"` */
-void v_unsupported(verrs_t *v, const char *field, const char *value,
-                   const char *const *supported);
+void api_v_unsupported(verrs_t *v, const char *field, const char *value,
+                       const char *const *supported);
 /* `Duplicate value: "x"` */
-void v_duplicate(verrs_t *v, const char *field, const char *value);
+void api_v_duplicate(verrs_t *v, const char *field, const char *value);
 /* `Forbidden: detail` */
-void v_forbidden(verrs_t *v, const char *field, const char *detail);
+void api_v_forbidden(verrs_t *v, const char *field, const char *detail);
 /* `Too long: detail` */
-void v_toolong(verrs_t *v, const char *field, const char *detail);
+void api_v_toolong(verrs_t *v, const char *field, const char *detail);
 /* `Not found: "x"` */
-void v_notfound(verrs_t *v, const char *field, const char *value);
+void api_v_notfound(verrs_t *v, const char *field, const char *value);
 
 /* Go's %#v of a map[string]string, keys sorted. */
-void go_map_string(kube_strbuf_t *sb, json_object *map);
+void api_go_map_string(kube_strbuf_t *sb, json_object *map);
 
-bool in_set(const char *s, const char *const *set);
+bool api_in_set(const char *s, const char *const *set);
 
 /* Shared checks. */
-void validate_labels(verrs_t *v, json_object *labels, const char *field);
-void validate_label_selector(verrs_t *v, json_object *sel, const char *field);
-bool selector_matches_labels(json_object *sel, json_object *labels);
-void validate_port_number(verrs_t *v, json_object *port, const char *field,
-                          bool required);
-void validate_iana_svc_name(verrs_t *v, const char *name, const char *field);
-void validate_quantity(verrs_t *v, json_object *q, const char *field,
-                       bool nonneg, kube_quantity_t *out, bool *ok);
-bool valid_ip(const char *s);
-void validate_dns_label(verrs_t *v, const char *s, const char *field);
-void validate_dns_subdomain(verrs_t *v, const char *s, const char *field);
-void validate_immutable(verrs_t *v, json_object *now, json_object *old,
-                        const char *field);
-int64_t jint_or(json_object *o, const char *key, int64_t def);
+void api_validate_labels(verrs_t *v, json_object *labels, const char *field);
+void api_validate_label_selector(verrs_t *v, json_object *sel,
+                                 const char *field);
+bool api_selector_matches_labels(json_object *sel, json_object *labels);
+void api_validate_port_number(verrs_t *v, json_object *port, const char *field,
+                              bool required);
+void api_validate_iana_svc_name(verrs_t *v, const char *name,
+                                const char *field);
+void api_validate_quantity(verrs_t *v, json_object *q, const char *field,
+                           bool nonneg, kube_quantity_t *out, bool *ok);
+bool api_valid_ip(const char *s);
+void api_validate_dns_label(verrs_t *v, const char *s, const char *field);
+void api_validate_dns_subdomain(verrs_t *v, const char *s, const char *field);
+void api_validate_immutable(verrs_t *v, json_object *now, json_object *old,
+                            const char *field);
+int64_t api_jint_or(json_object *o, const char *key, int64_t def);
 
 /* Per-area validators (validate-pod.c, validate-apps.c). */
-void validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
-                       bool is_template);
-void validate_pod(verrs_t *v, json_object *obj, json_object *old);
-void validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
-                           const char *const *restart_policies,
-                           const char *owner_kind);
-void validate_workload(verrs_t *v, json_object *obj, json_object *old,
-                       const kube_kind_t *kind);
+void api_validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
+                           bool is_template);
+void api_validate_pod(verrs_t *v, json_object *obj, json_object *old);
+void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
+                               const char *const *restart_policies,
+                               const char *owner_kind);
+void api_validate_workload(verrs_t *v, json_object *obj, json_object *old,
+                           const kube_kind_t *kind);
 
 #endif /* KUBE_API_VALIDATE_H */

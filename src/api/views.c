@@ -39,7 +39,7 @@ static void *calloc_n(struct ctx *c, size_t n, size_t size) {
 
 static time_t tget(json_object *o, const char *key) {
   time_t t = 0;
-  jget_time(o, key, &t);
+  api_jget_time(o, key, &t);
   return t;
 }
 

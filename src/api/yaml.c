@@ -735,7 +735,7 @@ static json_object *decode_json_stream(const char *data, size_t len,
       off++;
     if (off >= len)
       break;
-    size_t end = json_value_extent(data + off, len - off);
+    size_t end = api_json_value_extent(data + off, len - off);
     kube_error_t sub = KUBE_ERROR_INIT;
     json_object *v = kube_json_parse(data + off, end, &sub);
     if (!v) {
