@@ -45,26 +45,27 @@ static bool streq_any_wildcard(const char *h) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: kubed server [options]\n"
-          "       kubed --version\n\n"
-          "server options:\n"
-          "  --data-dir DIR          state directory (default %s)\n"
-          "  --listen unix:PATH      serve on a unix socket (mode 0600)\n"
-          "  --listen tcp:ADDR:PORT  serve HTTP on TCP; needs the bearer token\n"
-          "                          (default unix:%s and tcp:127.0.0.1:6443)\n"
-          "  --store sqlite|etcd|memory   object store (default sqlite)\n"
-          "  --etcd-endpoints URLS   etcd v3 endpoints for --store etcd\n"
-          "  --token TOKEN           bearer token (default: generated, kept in\n"
-          "                          DIR/token)\n"
-          "  --max-body-bytes N      largest request body (default 3 MiB)\n"
-          "  --plain-http            TCP without TLS (kubectl then sends no\n"
-          "                          token: for debugging only)\n"
-          "  --disable-scheduler     do not run the scheduler (pods stay\n"
-          "                          Pending unless something else binds them)\n"
-          "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
-          "  --log-level LEVEL       error|warning|info|debug\n",
-          KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
+  fprintf(
+      f,
+      "usage: kubed server [options]\n"
+      "       kubed --version\n\n"
+      "server options:\n"
+      "  --data-dir DIR          state directory (default %s)\n"
+      "  --listen unix:PATH      serve on a unix socket (mode 0600)\n"
+      "  --listen tcp:ADDR:PORT  serve HTTP on TCP; needs the bearer token\n"
+      "                          (default unix:%s and tcp:127.0.0.1:6443)\n"
+      "  --store sqlite|etcd|memory   object store (default sqlite)\n"
+      "  --etcd-endpoints URLS   etcd v3 endpoints for --store etcd\n"
+      "  --token TOKEN           bearer token (default: generated, kept in\n"
+      "                          DIR/token)\n"
+      "  --max-body-bytes N      largest request body (default 3 MiB)\n"
+      "  --plain-http            TCP without TLS (kubectl then sends no\n"
+      "                          token: for debugging only)\n"
+      "  --disable-scheduler     do not run the scheduler (pods stay\n"
+      "                          Pending unless something else binds them)\n"
+      "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
+      "  --log-level LEVEL       error|warning|info|debug\n",
+      KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
 }
 
 static int mkdir_p(const char *path, mode_t mode) {
@@ -179,8 +180,19 @@ static int cmd_server(int argc, char **argv) {
       .data_dir = KUBE_DEFAULT_DATA_DIR,
       .store = "sqlite",
   };
-  enum { O_DATA = 1, O_LISTEN, O_STORE, O_ETCD, O_LOG, O_TOKEN, O_MAXBODY,
-         O_PLAIN, O_HELP, O_NO_SCHED, O_SCHED_CONFIG };
+  enum {
+    O_DATA = 1,
+    O_LISTEN,
+    O_STORE,
+    O_ETCD,
+    O_LOG,
+    O_TOKEN,
+    O_MAXBODY,
+    O_PLAIN,
+    O_HELP,
+    O_NO_SCHED,
+    O_SCHED_CONFIG
+  };
   static const struct option longopts[] = {
       {"data-dir", required_argument, NULL, O_DATA},
       {"listen", required_argument, NULL, O_LISTEN},
@@ -199,7 +211,9 @@ static int cmd_server(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
-    case O_DATA: o.data_dir = optarg; break;
+    case O_DATA:
+      o.data_dir = optarg;
+      break;
     case O_LISTEN:
       if (o.n_listen == MAX_LISTEN) {
         fprintf(stderr, "kubed: too many --listen\n");
@@ -207,8 +221,12 @@ static int cmd_server(int argc, char **argv) {
       }
       o.listen[o.n_listen++] = optarg;
       break;
-    case O_STORE: o.store = optarg; break;
-    case O_ETCD: o.etcd_endpoints = optarg; break;
+    case O_STORE:
+      o.store = optarg;
+      break;
+    case O_ETCD:
+      o.etcd_endpoints = optarg;
+      break;
     case O_LOG: {
       int l = kube_log_level_parse(optarg);
       if (l < 0) {
@@ -218,7 +236,9 @@ static int cmd_server(int argc, char **argv) {
       kube_log_set_level((kube_log_level_t)l);
       break;
     }
-    case O_TOKEN: o.token = optarg; break;
+    case O_TOKEN:
+      o.token = optarg;
+      break;
     case O_MAXBODY: {
       char *end;
       unsigned long long v = strtoull(optarg, &end, 10);
@@ -229,12 +249,22 @@ static int cmd_server(int argc, char **argv) {
       o.max_body = (size_t)v;
       break;
     }
-    case O_PLAIN: o.plain_http = true; break;
-    case O_NO_SCHED: o.disable_scheduler = true; break;
-    case O_SCHED_CONFIG: o.scheduler_config = optarg; break;
+    case O_PLAIN:
+      o.plain_http = true;
+      break;
+    case O_NO_SCHED:
+      o.disable_scheduler = true;
+      break;
+    case O_SCHED_CONFIG:
+      o.scheduler_config = optarg;
+      break;
     case O_HELP:
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
     }
   }
   if (optind < argc) {
@@ -348,8 +378,8 @@ static int cmd_server(int argc, char **argv) {
       if (!server_url[0])
         snprintf(server_url, sizeof server_url, "%s://%s:%d", scheme, host,
                  port);
-      printf("kubed: listening on %s://%s:%d (bearer token required)\n",
-             scheme, host, port);
+      printf("kubed: listening on %s://%s:%d (bearer token required)\n", scheme,
+             host, port);
     } else {
       printf("kubed: listening on %s\n", o.listen[i]);
     }
@@ -357,9 +387,8 @@ static int cmd_server(int argc, char **argv) {
   if (server_url[0]) {
     char kc[4200];
     snprintf(kc, sizeof kc, "%s/kubeconfig.yaml", o.data_dir);
-    if (kube_apiserver_write_kubeconfig(kc, server_url,
-                                        o.plain_http ? NULL : cert, token,
-                                        &err) < 0) {
+    if (kube_apiserver_write_kubeconfig(
+            kc, server_url, o.plain_http ? NULL : cert, token, &err) < 0) {
       kube_log(KUBE_LOG_ERROR, "kubed: kubeconfig: %s", err.message);
       goto out;
     }
@@ -416,15 +445,16 @@ out:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1 && (strcmp(argv[1], "--version") == 0 ||
-                   strcmp(argv[1], "version") == 0)) {
+  if (argc > 1 &&
+      (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
     printf("kubed v%s (Kubernetes API v1.32)\n", KUBE_VERSION);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "server") == 0)
     return cmd_server(argc - 1, argv + 1);
-  if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-                   strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
+  if (argc > 1 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+       strcmp(argv[1], "help") == 0)) {
     usage(stdout);
     return 0;
   }

@@ -29,8 +29,8 @@ static void reply_cb(int status, const char *ctype, const char *data,
 
 static void init(void) {
   base = event_base_new();
-  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory",
-                             .history = 1000};
+  kube_store_options_t so = {
+      .struct_size = sizeof so, .backend = "memory", .history = 1000};
   store = kube_store_open(base, &so, NULL);
   kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
   srv = kube_apiserver_new(base, store, &ao, NULL);
@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       .body_len = (size_t)(end - p),
   };
   struct state st = {0};
-  kube_apiserver_call_t *c = kube_apiserver_request(srv, &rq, reply_cb, &st,
-                                                    NULL);
+  kube_apiserver_call_t *c =
+      kube_apiserver_request(srv, &rq, reply_cb, &st, NULL);
   for (int i = 0; c && i < 50 && !st.done; i++)
     event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
   if (c && !st.done)

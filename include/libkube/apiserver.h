@@ -34,7 +34,7 @@ struct event_base;
 typedef struct kube_apiserver kube_apiserver_t;
 
 typedef struct kube_apiserver_options {
-  size_t struct_size;       /* sizeof(kube_apiserver_options_t) */
+  size_t struct_size; /* sizeof(kube_apiserver_options_t) */
   /* Bearer token TCP listeners require (copied).  NULL: TCP listeners
    * accept every request (only sensible in tests on loopback). */
   const char *token;
@@ -47,7 +47,7 @@ typedef struct kube_apiserver_options {
   /* Address reported in discovery and in the kubernetes Service's
    * endpoints.  NULL: "127.0.0.1". */
   const char *advertise_address;
-  int advertise_port;       /* 0: 6443 */
+  int advertise_port; /* 0: 6443 */
   /* PEM files of the serving certificate (chain) and its key.  Both set:
    * TCP listeners speak TLS.  Both NULL: plain HTTP. */
   const char *tls_cert_file;
@@ -130,8 +130,8 @@ typedef struct kube_apiserver_call kube_apiserver_call_t;
  * last time with done = true and len 0.  `content_type` and `data` are
  * borrowed for the call.  After the done call the call handle is gone. */
 typedef void (*kube_apiserver_reply_cb)(int status, const char *content_type,
-                                        const char *data, size_t len,
-                                        bool done, void *arg);
+                                        const char *data, size_t len, bool done,
+                                        void *arg);
 
 /* Serve one request in-process, as if it came over the unix socket (no
  * token needed).  The callback never runs inside this call.  Returns a

@@ -60,7 +60,8 @@ void event_record(kube_apiserver_t *srv, json_object *involved,
                          json_object_new_string(streq(reason, "Scheduled")
                                                     ? "default-scheduler"
                                                     : "kube-apiserver"));
-  json_object_object_add(ev, "reportingInstance", json_object_new_string("kubed"));
+  json_object_object_add(ev, "reportingInstance",
+                         json_object_new_string("kubed"));
   json_object_object_add(ev, "action", json_object_new_string(reason));
   apiserver_internal_create(srv, evk, ev);
 }

@@ -30,8 +30,10 @@ static bool engine_present(enum patch_type t) {
   case P_MERGE:
   case P_STRATEGIC:
   case P_JSON:
-  case P_APPLY: return true;
-  default: return false;
+  case P_APPLY:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -52,8 +54,9 @@ json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "the patch is empty");
     return NULL;
   }
-  json_object *patch = t == P_APPLY ? decode_body(r, err)
-                                    : kube_json_parse(r->body, r->body_len, err);
+  json_object *patch = t == P_APPLY
+                           ? decode_body(r, err)
+                           : kube_json_parse(r->body, r->body_len, err);
   if (!patch) {
     if (err && err->reason != KUBE_REASON_UNSUPPORTED_MEDIA_TYPE)
       err->reason = KUBE_REASON_BAD_REQUEST;
@@ -91,7 +94,8 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
-  kube_store_record_t *rec = key ? kube_store_get(r->srv->store, key, &err) : NULL;
+  kube_store_record_t *rec =
+      key ? kube_store_get(r->srv->store, key, &err) : NULL;
   enum patch_type t = patch_type(r->content_type);
   if (!rec) {
     if (t == P_APPLY && err.reason == KUBE_REASON_NOT_FOUND &&
@@ -106,7 +110,8 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
       if (name && !streq(name, r->rt.name)) {
         reply_status(r, KUBE_REASON_BAD_REQUEST,
                      "the name of the object (%s) does not match the name on "
-                     "the URL (%s)", name, r->rt.name);
+                     "the URL (%s)",
+                     name, r->rt.name);
         json_object_put(obj);
         return;
       }
@@ -131,7 +136,8 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
   if (!json_object_is_type(obj, json_type_object)) {
     json_object_put(obj);
     kube_store_record_unref(rec);
-    reply_status(r, KUBE_REASON_BAD_REQUEST, "the patch did not yield an object");
+    reply_status(r, KUBE_REASON_BAD_REQUEST,
+                 "the patch did not yield an object");
     return;
   }
   write_update(r, k, rec, obj, mode, 200);

@@ -79,8 +79,8 @@ json_object *table_new(const kube_kind_t *k, bool unused1, bool unused2) {
   for (const kube_kind_column_t *c = k->columns; c && c->name; c++) {
     json_object *cd = json_object_new_object();
     json_object_object_add(cd, "name", json_object_new_string(c->name));
-    json_object_object_add(cd, "type",
-                           json_object_new_string(c->type ? c->type : "string"));
+    json_object_object_add(
+        cd, "type", json_object_new_string(c->type ? c->type : "string"));
     json_object_object_add(cd, "format",
                            json_object_new_string(c->format ? c->format : ""));
     json_object_object_add(
@@ -266,8 +266,7 @@ void handle_list(struct req *r) {
     start = hex_decode(cont);
     if (!start || !prefix || !str_has_prefix(start, prefix)) {
       filter_clear(&f);
-      reply_status(r, KUBE_REASON_BAD_REQUEST,
-                   "invalid continue token");
+      reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid continue token");
       return;
     }
   }
@@ -287,8 +286,8 @@ void handle_list(struct req *r) {
   /* Filtered lists read chunks until `limit` items matched. */
   for (;;) {
     kube_store_list_t l = {0};
-    size_t chunk = limit ? (filtering ? (limit > 500 ? limit : 500) : limit - count)
-                         : 0;
+    size_t chunk =
+        limit ? (filtering ? (limit > 500 ? limit : 500) : limit - count) : 0;
     if (kube_store_list(srv->store, prefix, start, chunk, &l, &err) < 0) {
       kube_strbuf_free(&sb);
       if (tbl)

@@ -12,8 +12,8 @@
 struct wctx {
   struct req *r;
   const kube_kind_t *k;
-  json_object *obj;   /* served object (resourceVersion set on success) */
-  int code;           /* reply code on success */
+  json_object *obj; /* served object (resourceVersion set on success) */
+  int code;         /* reply code on success */
   bool create;
 };
 
@@ -382,10 +382,12 @@ void write_update(struct req *r, const kube_kind_t *k,
   }
   json_object *meta = meta_of(obj);
   json_object *ometa = meta_of(old);
-  static const char *const keep[] = {"uid", "creationTimestamp",
+  static const char *const keep[] = {"uid",
+                                     "creationTimestamp",
                                      "deletionTimestamp",
                                      "deletionGracePeriodSeconds",
-                                     "generation", NULL};
+                                     "generation",
+                                     NULL};
   for (size_t i = 0; keep[i]; i++)
     copy_key(meta, ometa, keep[i]);
   if (!json_object_object_get_ex(meta, "managedFields", NULL))
@@ -485,7 +487,8 @@ void handle_update(struct req *r) {
     return;
   }
   cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
-  kube_store_record_t *rec = key ? kube_store_get(r->srv->store, key, &err) : NULL;
+  kube_store_record_t *rec =
+      key ? kube_store_get(r->srv->store, key, &err) : NULL;
   if (!rec) {
     json_object_put(obj);
     if (err.reason == KUBE_REASON_NOT_FOUND || !key)
@@ -493,8 +496,8 @@ void handle_update(struct req *r) {
     reply_error(r, &err);
     return;
   }
-  write_update(r, k, rec, obj, kind_has_sub(k, "status") ? WRITE_MAIN : WRITE_ALL,
-               200);
+  write_update(r, k, rec, obj,
+               kind_has_sub(k, "status") ? WRITE_MAIN : WRITE_ALL, 200);
   kube_store_record_unref(rec);
 }
 
@@ -577,8 +580,7 @@ static int delete_opts_parse(struct req *r, struct delete_opts *o,
   if (json_object_object_get_ex(b, "dryRun", &v) &&
       json_object_is_type(v, json_type_array)) {
     for (size_t i = 0; i < json_object_array_length(v); i++)
-      if (streq(json_object_get_string(json_object_array_get_idx(v, i)),
-                "All"))
+      if (streq(json_object_get_string(json_object_array_get_idx(v, i)), "All"))
         o->dry_run = true;
   }
   json_object_put(b);
@@ -643,8 +645,8 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     const char *node = tree_str(obj, "spec.nodeName");
     const char *phase = tree_str(obj, "status.phase");
     /* Never scheduled or already finished: nothing to stop gracefully. */
-    if (!node || !*node || (phase && (streq(phase, "Succeeded") ||
-                                      streq(phase, "Failed"))))
+    if (!node || !*node ||
+        (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
       grace = 0;
   }
   json_object *meta = meta_of(obj);
@@ -702,9 +704,9 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     if (cur && kube_time_parse(cur, &cts, NULL) == 0 && cts.tv_sec <= when)
       sooner = false;
     if (sooner) {
-      json_object_object_add(meta, "deletionTimestamp",
-                             json_object_new_string(
-                                 kube_time_format(when, ts, sizeof ts)));
+      json_object_object_add(
+          meta, "deletionTimestamp",
+          json_object_new_string(kube_time_format(when, ts, sizeof ts)));
       json_object_object_add(meta, "deletionGracePeriodSeconds",
                              json_object_new_int64(grace));
     }
@@ -750,7 +752,8 @@ void handle_delete(struct req *r) {
     return;
   }
   cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
-  kube_store_record_t *rec = key ? kube_store_get(r->srv->store, key, &err) : NULL;
+  kube_store_record_t *rec =
+      key ? kube_store_get(r->srv->store, key, &err) : NULL;
   if (!rec) {
     delete_opts_clear(&o);
     error_not_found(&err, k, r->rt.name);
@@ -851,9 +854,9 @@ void handle_deletecollection(struct req *r) {
     }
     if (count++)
       kube_strbuf_append_char(&sb, ',');
-    kube_strbuf_append(&sb, json_object_to_json_string_ext(
-                                obj, JSON_C_TO_STRING_PLAIN |
-                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    kube_strbuf_append(
+        &sb, json_object_to_json_string_ext(
+                 obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     if (!o.dry_run) {
       bool is_pod = streq(k->kind, "Pod") && !k->group[0];
       const char *node = tree_str(obj, "spec.nodeName");

@@ -19,7 +19,7 @@
 #include "core/util.h"
 
 #ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                            \
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                             \
   for ((var) = TAILQ_FIRST((head));                                            \
        (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
 #endif
@@ -50,7 +50,7 @@ struct transport {
   void (*stream_start)(struct req *r, int code, const char *ctype);
   void (*stream_chunk)(struct req *r, const char *data, size_t len);
   void (*stream_end)(struct req *r);
-  void (*release)(struct req *r); /* transport-specific cleanup */
+  void (*release)(struct req *r);   /* transport-specific cleanup */
   size_t (*backlog)(struct req *r); /* bytes queued to the peer, unsent */
 };
 
@@ -58,25 +58,25 @@ enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
 
 /* A parsed request path. */
 struct route {
-  bool is_api;              /* /api/... or /apis/... */
-  char *group;              /* "" for core */
+  bool is_api; /* /api/... or /apis/... */
+  char *group; /* "" for core */
   char *version;
-  char *ns;                 /* NULL when not namespaced */
+  char *ns; /* NULL when not namespaced */
   char *resource;
   char *name;
-  char *sub;                /* subresource or NULL */
-  bool legacy_watch;        /* /api/v1/watch/... */
-  const kube_kind_t *kind;  /* resolved, or NULL */
-  int depth;                /* segments after /api or /apis */
+  char *sub;               /* subresource or NULL */
+  bool legacy_watch;       /* /api/v1/watch/... */
+  const kube_kind_t *kind; /* resolved, or NULL */
+  int depth;               /* segments after /api or /apis */
 };
 
 struct req {
   kube_apiserver_t *srv;
   const struct transport *tp;
-  void *tp_ctx;               /* evhttp_request or in-process call */
+  void *tp_ctx; /* evhttp_request or in-process call */
   enum method method;
   char *method_str;
-  char *path;                 /* decoded path without query */
+  char *path; /* decoded path without query */
   struct evkeyvalq query;
   bool query_init;
   char *content_type;
@@ -86,15 +86,15 @@ struct req {
   size_t body_len;
   struct route rt;
   bool streaming;
-  bool done;                  /* reply sent / stream ended */
-  struct watcher *watch;      /* when serving a watch */
+  bool done;             /* reply sent / stream ended */
+  struct watcher *watch; /* when serving a watch */
   /* Turns the written object into the reply (subresources); takes the
    * reference it is given and returns an owned one. */
   json_object *(*reply_transform)(struct req *r, json_object *obj);
   /* The write may change fields updates cannot (binding sets nodeName):
    * validate as a new object, without the immutability rules. */
   bool no_update_rules;
-  TAILQ_ENTRY(req) link;      /* srv->inflight */
+  TAILQ_ENTRY(req) link; /* srv->inflight */
   int64_t start_ns;
 };
 TAILQ_HEAD(req_list, req);
@@ -102,8 +102,8 @@ TAILQ_HEAD(req_list, req);
 struct listener {
   struct evhttp *http;
   struct evhttp_bound_socket *bound; /* NULL once we stopped accepting */
-  bool auth;                  /* requires the bearer token */
-  char *unix_path;            /* unlinked on free */
+  bool auth;                         /* requires the bearer token */
+  char *unix_path;                   /* unlinked on free */
   int port;
   struct listener *next;
 };
@@ -121,17 +121,17 @@ struct kube_apiserver {
   bool ready;
   bool shutting_down;
   int bootstrap_pending;
-  bool zombie;                /* freed by the owner, waiting for writes */
+  bool zombie; /* freed by the owner, waiting for writes */
   kube_apiserver_done_cb done_cb;
   void *done_arg;
   struct event *drain_ev;
   struct event *bookmark_ev;
   struct ns_cleanup *ns_cleanups;
   struct graceful *gracefuls;
-  uint32_t next_ip_offset;    /* service IP allocator cursor */
-  uint32_t next_node_port;    /* node port allocator cursor */
-  void *tls_ctx;              /* SSL_CTX for TCP listeners, or NULL */
-  char *openapi;              /* cached /openapi/v2 document */
+  uint32_t next_ip_offset; /* service IP allocator cursor */
+  uint32_t next_node_port; /* node port allocator cursor */
+  void *tls_ctx;           /* SSL_CTX for TCP listeners, or NULL */
+  char *openapi;           /* cached /openapi/v2 document */
   size_t openapi_len;
 };
 
@@ -173,8 +173,7 @@ void openapi_serve(struct req *r);
  * metadata.resourceVersion set; owned. */
 char *record_to_json(const kube_store_record_t *rec, size_t *len);
 /* Parse a record into a tree with resourceVersion set; owned. */
-json_object *record_to_tree(const kube_store_record_t *rec,
-                            kube_error_t *err);
+json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops
  * metadata.resourceVersion. Owned. */
 char *tree_to_stored(json_object *obj, size_t *len);
@@ -184,10 +183,8 @@ const char *tree_str(json_object *obj, const char *path);
 char *now_rfc3339(char *buf, size_t len);
 const char *kind_api_version(const kube_kind_t *k, char *buf, size_t len);
 json_object *decode_body(struct req *r, kube_error_t *err);
-void error_not_found(kube_error_t *err, const kube_kind_t *k,
-                     const char *name);
-void error_conflict(kube_error_t *err, const kube_kind_t *k,
-                    const char *name);
+void error_not_found(kube_error_t *err, const kube_kind_t *k, const char *name);
+void error_conflict(kube_error_t *err, const kube_kind_t *k, const char *name);
 bool has_finalizers(json_object *obj);
 
 /* ---- handlers-read.c ---- */
@@ -222,7 +219,6 @@ void handle_update(struct req *r);
 void handle_patch(struct req *r);
 void handle_delete(struct req *r);
 void handle_deletecollection(struct req *r);
-
 
 /* A write pipeline shared by PUT, PATCH and subresources: `obj` (stolen)
  * is the new state of the object whose stored record is `old` (borrowed,

@@ -46,8 +46,8 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
     log_debug("apiserver: defaulting %s: %s", k->kind, err.message);
     kube_error_clear(&err);
   }
-  json_object_object_add(meta, "uid",
-                         json_object_new_string(kube_uuid_generate(uid, sizeof uid)));
+  json_object_object_add(
+      meta, "uid", json_object_new_string(kube_uuid_generate(uid, sizeof uid)));
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(now_rfc3339(ts, sizeof ts)));
   json_object_object_add(meta, "generation", json_object_new_int64(1));
@@ -142,9 +142,8 @@ void bootstrap_start(kube_apiserver_t *srv) {
   const kube_kind_t *svck = kube_kind_by_resource("", "v1", "services");
   const kube_kind_t *epk = kube_kind_by_resource("", "v1", "endpoints");
   srv->bootstrap_pending = 1; /* held until every create is queued */
-  static const char *const namespaces[] = {"default", "kube-system",
-                                           "kube-public", "kube-node-lease",
-                                           NULL};
+  static const char *const namespaces[] = {
+      "default", "kube-system", "kube-public", "kube-node-lease", NULL};
   for (size_t i = 0; nsk && namespaces[i]; i++) {
     if (exists(srv, nsk, NULL, namespaces[i]))
       continue;
@@ -178,8 +177,8 @@ void bootstrap_start(kube_apiserver_t *srv) {
         "\"targetPort\":0}]},\"status\":{\"loadBalancer\":{}}}";
     json_object *o = kube_json_parse(svc_json, strlen(svc_json), NULL);
     if (o) {
-      json_object *port = json_object_array_get_idx(
-          kube_json_get(o, "spec.ports"), 0);
+      json_object *port =
+          json_object_array_get_idx(kube_json_get(o, "spec.ports"), 0);
       json_object_object_add(port, "targetPort",
                              json_object_new_int(srv->advertise_port));
       internal_create(srv, svck, o, true);
@@ -258,7 +257,8 @@ static void ns_cleanup_unlink(struct ns_cleanup *c) {
 static bool finish_namespace(struct ns_cleanup *c) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
   cleanup_free char *key = store_key(nsk, NULL, c->name);
-  kube_store_record_t *rec = key ? kube_store_get(c->srv->store, key, NULL) : NULL;
+  kube_store_record_t *rec =
+      key ? kube_store_get(c->srv->store, key, NULL) : NULL;
   if (!rec)
     return true;
   json_object *o = record_to_tree(rec, NULL);
@@ -322,8 +322,9 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
       if (has_finalizers(o)) {
         if (!tree_str(o, "metadata.deletionTimestamp")) {
           char ts[40];
-          json_object_object_add(meta_of(o), "deletionTimestamp",
-                                 json_object_new_string(now_rfc3339(ts, sizeof ts)));
+          json_object_object_add(
+              meta_of(o), "deletionTimestamp",
+              json_object_new_string(now_rfc3339(ts, sizeof ts)));
           json_object_object_add(meta_of(o), "deletionGracePeriodSeconds",
                                  json_object_new_int64(0));
           internal_update(srv, rec->key, o, rec->mod_revision);

@@ -78,15 +78,16 @@ char *tree_to_stored(json_object *obj, size_t *len) {
   return res;
 }
 
-json_object *record_to_tree(const kube_store_record_t *rec,
-                            kube_error_t *err) {
+json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {
   json_object *o = kube_json_parse(rec->value, rec->value_len, err);
   if (!o)
     return NULL;
   if (!json_object_is_type(o, json_type_object)) {
     json_object_put(o);
-    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "stored value of %s is not "
-                   "an object", rec->key);
+    kube_error_set(err, KUBE_REASON_INTERNAL, 0,
+                   "stored value of %s is not "
+                   "an object",
+                   rec->key);
     return NULL;
   }
   tree_set_rv(o, rec->mod_revision);

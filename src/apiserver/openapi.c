@@ -69,8 +69,8 @@ static json_object *definition(const kube_kind_t *k, bool list) {
     json_object *items = prop("array", "List of objects.");
     json_object_object_add(items, "items", ref(item));
     json_object_object_add(p, "items", items);
-    json_object_object_add(p, "metadata",
-                           ref("io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"));
+    json_object_object_add(
+        p, "metadata", ref("io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"));
     json_object *req = json_object_new_array();
     json_object_array_add(req, json_object_new_string("items"));
     json_object_object_add(d, "required", req);
@@ -90,9 +90,10 @@ static json_object *operation(const kube_kind_t *k, const char *action,
                               const char *verb_id, const char *resp_def) {
   json_object *op = json_object_new_object();
   char id[256];
-  snprintf(id, sizeof id, "%s%s%s%s", verb_id, k->namespaced ? "Namespaced" : "",
-           k->kind, streq(action, "list") || streq(action, "deletecollection") ?
-           "List" : "");
+  snprintf(id, sizeof id, "%s%s%s%s", verb_id,
+           k->namespaced ? "Namespaced" : "", k->kind,
+           streq(action, "list") || streq(action, "deletecollection") ? "List"
+                                                                      : "");
   json_object_object_add(op, "operationId", json_object_new_string(id));
   json_object *resp = json_object_new_object();
   json_object *ok = json_object_new_object();
@@ -131,9 +132,14 @@ static json_object *build(void) {
   json_object *om = json_object_new_object();
   json_object_object_add(om, "type", json_object_new_string("object"));
   json_object *omp = json_object_new_object();
-  static const char *const meta_strings[] = {
-      "name", "namespace", "generateName", "uid", "resourceVersion",
-      "creationTimestamp", "deletionTimestamp", NULL};
+  static const char *const meta_strings[] = {"name",
+                                             "namespace",
+                                             "generateName",
+                                             "uid",
+                                             "resourceVersion",
+                                             "creationTimestamp",
+                                             "deletionTimestamp",
+                                             NULL};
   for (size_t i = 0; meta_strings[i]; i++)
     json_object_object_add(omp, meta_strings[i], prop("string", NULL));
   json_object_object_add(omp, "labels", prop("object", NULL));
@@ -141,8 +147,8 @@ static json_object *build(void) {
   json_object_object_add(omp, "finalizers", prop("array", NULL));
   json_object_object_add(omp, "generation", prop("integer", NULL));
   json_object_object_add(om, "properties", omp);
-  json_object_object_add(defs, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-                         om);
+  json_object_object_add(defs,
+                         "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", om);
   json_object *lm = json_object_new_object();
   json_object_object_add(lm, "type", json_object_new_string("object"));
   json_object *lmp = json_object_new_object();
@@ -173,9 +179,9 @@ static json_object *build(void) {
     if (has_verb(k, "create"))
       json_object_object_add(cp, "post", operation(k, "post", "create", dn));
     if (has_verb(k, "deletecollection"))
-      json_object_object_add(cp, "delete",
-                             operation(k, "deletecollection",
-                                       "deleteCollection", ln));
+      json_object_object_add(
+          cp, "delete",
+          operation(k, "deletecollection", "deleteCollection", ln));
     json_object_object_add(paths, coll, cp);
     json_object *ip = json_object_new_object();
     if (has_verb(k, "get"))
@@ -185,7 +191,8 @@ static json_object *build(void) {
     if (has_verb(k, "patch"))
       json_object_object_add(ip, "patch", operation(k, "patch", "patch", dn));
     if (has_verb(k, "delete"))
-      json_object_object_add(ip, "delete", operation(k, "delete", "delete", dn));
+      json_object_object_add(ip, "delete",
+                             operation(k, "delete", "delete", dn));
     json_object_object_add(paths, item, ip);
   }
   json_object_object_add(doc, "paths", paths);
@@ -201,8 +208,8 @@ void openapi_serve(struct req *r) {
   }
   if (r->done)
     return;
-  bool json = r->accept && strstr(r->accept, "json") &&
-              !strstr(r->accept, "protobuf");
+  bool json =
+      r->accept && strstr(r->accept, "json") && !strstr(r->accept, "protobuf");
   if (!json) {
     r->done = true;
     r->tp->reply(r, 200, "application/octet-stream", "", 0);

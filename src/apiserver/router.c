@@ -36,7 +36,9 @@ static int split(const char *path, char **segs, int max) {
   return n;
 }
 
-static char *take(char **segs, int i) { return steal_pointer(&segs[i]); }
+static char *take(char **segs, int i) {
+  return steal_pointer(&segs[i]);
+}
 
 int route_parse(const char *path, struct route *rt, kube_error_t *err) {
   char *segs[MAX_SEGS] = {0};

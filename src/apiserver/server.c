@@ -20,12 +20,18 @@
 /* ------------------------------------------------------------------------ */
 
 static enum method parse_method(const char *m) {
-  if (streq(m, "GET")) return M_GET;
-  if (streq(m, "POST")) return M_POST;
-  if (streq(m, "PUT")) return M_PUT;
-  if (streq(m, "PATCH")) return M_PATCH;
-  if (streq(m, "DELETE")) return M_DELETE;
-  if (streq(m, "HEAD")) return M_HEAD;
+  if (streq(m, "GET"))
+    return M_GET;
+  if (streq(m, "POST"))
+    return M_POST;
+  if (streq(m, "PUT"))
+    return M_PUT;
+  if (streq(m, "PATCH"))
+    return M_PATCH;
+  if (streq(m, "DELETE"))
+    return M_DELETE;
+  if (streq(m, "HEAD"))
+    return M_HEAD;
   return M_OTHER;
 }
 
@@ -92,8 +98,8 @@ void req_finish(struct req *r) {
     r->tp->release(r);
   TAILQ_REMOVE(&srv->inflight, r, link);
   if (kube_log_get_level() >= KUBE_LOG_DEBUG)
-    log_debug("apiserver: %s %s done in %.3f ms", r->method_str ? r->method_str : "?",
-              r->path ? r->path : "?",
+    log_debug("apiserver: %s %s done in %.3f ms",
+              r->method_str ? r->method_str : "?", r->path ? r->path : "?",
               (double)(kube_time_mono_ns() - r->start_ns) / 1e6);
   req_free(r);
   server_check_drained(srv);
@@ -110,8 +116,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 void server_check_drained(kube_apiserver_t *srv) {
-  if (!srv->zombie && srv->shutting_down && srv->done_cb && TAILQ_EMPTY(&srv->inflight) &&
-      srv->drain_ev)
+  if (!srv->zombie && srv->shutting_down && srv->done_cb &&
+      TAILQ_EMPTY(&srv->inflight) && srv->drain_ev)
     event_active(srv->drain_ev, 0, 0);
 }
 
@@ -138,25 +144,44 @@ static void http_add_common_headers(struct evhttp_request *er,
 
 static const char *code_phrase(int code) {
   switch (code) {
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 413: return "Request Entity Too Large";
-  case 415: return "Unsupported Media Type";
-  case 422: return "Unprocessable Entity";
-  case 429: return "Too Many Requests";
-  case 501: return "Not Implemented";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  default: return code >= 500 ? "Internal Server Error" : "OK";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 413:
+    return "Request Entity Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Entity";
+  case 429:
+    return "Too Many Requests";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return code >= 500 ? "Internal Server Error" : "OK";
   }
 }
 
@@ -211,7 +236,8 @@ static void http_stream_chunk(struct req *r, const char *data, size_t len) {
 
 static size_t http_backlog(struct req *r) {
   struct evhttp_request *er = r->tp_ctx;
-  struct evhttp_connection *evcon = er ? evhttp_request_get_connection(er) : NULL;
+  struct evhttp_connection *evcon =
+      er ? evhttp_request_get_connection(er) : NULL;
   struct bufferevent *bev =
       evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
   return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
@@ -239,24 +265,34 @@ static const struct transport http_transport = {
 
 static const char *method_string(enum evhttp_cmd_type c) {
   switch (c) {
-  case EVHTTP_REQ_GET: return "GET";
-  case EVHTTP_REQ_POST: return "POST";
-  case EVHTTP_REQ_HEAD: return "HEAD";
-  case EVHTTP_REQ_PUT: return "PUT";
-  case EVHTTP_REQ_DELETE: return "DELETE";
-  case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-  case EVHTTP_REQ_TRACE: return "TRACE";
-  case EVHTTP_REQ_CONNECT: return "CONNECT";
-  case EVHTTP_REQ_PATCH: return "PATCH";
-  default: return "UNKNOWN";
+  case EVHTTP_REQ_GET:
+    return "GET";
+  case EVHTTP_REQ_POST:
+    return "POST";
+  case EVHTTP_REQ_HEAD:
+    return "HEAD";
+  case EVHTTP_REQ_PUT:
+    return "PUT";
+  case EVHTTP_REQ_DELETE:
+    return "DELETE";
+  case EVHTTP_REQ_OPTIONS:
+    return "OPTIONS";
+  case EVHTTP_REQ_TRACE:
+    return "TRACE";
+  case EVHTTP_REQ_CONNECT:
+    return "CONNECT";
+  case EVHTTP_REQ_PATCH:
+    return "PATCH";
+  default:
+    return "UNKNOWN";
   }
 }
 
 static bool token_ok(kube_apiserver_t *srv, struct evhttp_request *er) {
   if (!srv->token)
     return true;
-  const char *a = evhttp_find_header(evhttp_request_get_input_headers(er),
-                                     "Authorization");
+  const char *a =
+      evhttp_find_header(evhttp_request_get_input_headers(er), "Authorization");
   if (!a || strncasecmp(a, "Bearer ", 7) != 0)
     return false;
   a += 7;
@@ -335,7 +371,7 @@ struct kube_apiserver_call {
   struct req *r;
   kube_apiserver_reply_cb cb;
   void *arg;
-  struct event *ev;          /* defers the start out of the caller's stack */
+  struct event *ev; /* defers the start out of the caller's stack */
   bool cancelled;
 };
 
@@ -393,11 +429,9 @@ static void call_start_cb(evutil_socket_t fd, short what, void *arg) {
   req_start(r);
 }
 
-KUBE_EXPORT kube_apiserver_call_t *
-kube_apiserver_request(kube_apiserver_t *srv,
-                       const kube_apiserver_request_t *rq,
-                       kube_apiserver_reply_cb cb, void *arg,
-                       kube_error_t *err) {
+KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
+    kube_apiserver_t *srv, const kube_apiserver_request_t *rq,
+    kube_apiserver_reply_cb cb, void *arg, kube_error_t *err) {
   if (!srv || !rq || !rq->method || !rq->path || !cb) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "request needs a method, a path and a callback");
@@ -557,9 +591,9 @@ static int listen_unix(kube_apiserver_t *srv, const char *path,
   if (!l)
     return kube_make_oom(err);
   l->unix_path = strdup(path);
-  struct evconnlistener *el = evconnlistener_new(
-      srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-      fd);
+  struct evconnlistener *el =
+      evconnlistener_new(srv->base, NULL, NULL,
+                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   if (!el || !(l->bound = evhttp_bind_listener(l->http, el))) {
     if (el)
       evconnlistener_free(el);
@@ -590,8 +624,7 @@ static int listen_tcp(kube_apiserver_t *srv, const char *hostport,
     const char *colon = strrchr(hostport, ':');
     if (!colon)
       return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                            "bad listen address %s (want ADDR:PORT)",
-                            hostport);
+                            "bad listen address %s (want ADDR:PORT)", hostport);
     host = strndup(hostport, (size_t)(colon - hostport));
     port_s = colon + 1;
   }

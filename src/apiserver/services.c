@@ -6,7 +6,7 @@
 
 #include "apiserver/internal.h"
 
-#define SVC_NET 0x0a600000u  /* 10.96.0.0 */
+#define SVC_NET 0x0a600000u /* 10.96.0.0 */
 #define SVC_MASK_BITS 12
 #define SVC_SIZE (1u << (32 - SVC_MASK_BITS))
 #define NODEPORT_MIN 30000
@@ -77,8 +77,8 @@ static void collect(kube_apiserver_t *srv, const kube_kind_t *k,
   for (size_t i = 0; i < l.n; i++) {
     if (skip_key && streq(l.items[i]->key, skip_key))
       continue;
-    json_object *o = kube_json_parse(l.items[i]->value, l.items[i]->value_len,
-                                     NULL);
+    json_object *o =
+        kube_json_parse(l.items[i]->value, l.items[i]->value_len, NULL);
     if (!o)
       continue;
     uint32_t ip;
@@ -125,7 +125,8 @@ int services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
   if (type && streq(type, "ExternalName"))
     return 0;
   const char *cip = kube_json_get_string(svc, "spec.clusterIP");
-  const char *old_cip = old ? kube_json_get_string(old, "spec.clusterIP") : NULL;
+  const char *old_cip =
+      old ? kube_json_get_string(old, "spec.clusterIP") : NULL;
   if ((!cip || !*cip) && old_cip && *old_cip) {
     json_object_object_add(spec, "clusterIP", json_object_new_string(old_cip));
     json_object *ips = kube_json_get(old, "spec.clusterIPs");
@@ -215,9 +216,8 @@ int services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
       /* Keep the old port of the same service port, else allocate. */
       int keep = 0;
       json_object *pp = kube_json_get(p, "port");
-      for (size_t q = 0; old_ports && pp &&
-                         q < json_object_array_length(old_ports);
-           q++) {
+      for (size_t q = 0;
+           old_ports && pp && q < json_object_array_length(old_ports); q++) {
         json_object *op = json_object_array_get_idx(old_ports, q);
         json_object *opp = kube_json_get(op, "port");
         json_object *onp = kube_json_get(op, "nodePort");

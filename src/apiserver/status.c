@@ -72,10 +72,8 @@ void reply_json(struct req *r, int code, json_object *obj) {
     return;
   }
   size_t len = 0;
-  const char *s =
-      json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE,
-                                        &len);
+  const char *s = json_object_to_json_string_length(
+      obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
   if (!s) {
     json_object_put(obj);
     reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
@@ -137,8 +135,7 @@ void error_not_found(kube_error_t *err, const kube_kind_t *k,
   kube_error_set_details(err, kindbuf, name);
 }
 
-void error_conflict(kube_error_t *err, const kube_kind_t *k,
-                    const char *name) {
+void error_conflict(kube_error_t *err, const kube_kind_t *k, const char *name) {
   char kindbuf[128];
   if (k->group[0])
     snprintf(kindbuf, sizeof kindbuf, "%s.%s", k->resource, k->group);

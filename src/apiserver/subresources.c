@@ -104,9 +104,8 @@ static json_object *scale_of(json_object *obj, const kube_kind_t *k) {
   json_object_object_add(sc, "apiVersion",
                          json_object_new_string("autoscaling/v1"));
   json_object *m = json_object_new_object();
-  static const char *const keys[] = {"name", "namespace", "uid",
-                                     "resourceVersion", "creationTimestamp",
-                                     NULL};
+  static const char *const keys[] = {
+      "name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
   json_object *om = kube_json_get(obj, "metadata");
   for (size_t i = 0; keys[i] && om; i++) {
     json_object *v = NULL;
@@ -116,13 +115,15 @@ static json_object *scale_of(json_object *obj, const kube_kind_t *k) {
   json_object_object_add(sc, "metadata", m);
   json_object *rep = kube_json_get(obj, "spec.replicas");
   json_object *spec = json_object_new_object();
-  json_object_object_add(spec, "replicas",
-                         json_object_new_int(rep ? json_object_get_int(rep) : 1));
+  json_object_object_add(
+      spec, "replicas",
+      json_object_new_int(rep ? json_object_get_int(rep) : 1));
   json_object_object_add(sc, "spec", spec);
   json_object *st = json_object_new_object();
   json_object *srep = kube_json_get(obj, "status.replicas");
-  json_object_object_add(st, "replicas",
-                         json_object_new_int(srep ? json_object_get_int(srep) : 0));
+  json_object_object_add(
+      st, "replicas",
+      json_object_new_int(srep ? json_object_get_int(srep) : 0));
   char *sel = selector_string(obj, streq(k->kind, "ReplicationController"));
   if (sel && *sel)
     json_object_object_add(st, "selector", json_object_new_string(sel));
@@ -180,7 +181,8 @@ static void handle_scale(struct req *r) {
     kube_store_record_unref(rec);
     kube_error_set(&err, KUBE_REASON_INVALID, 0,
                    "Scale.autoscaling \"%s\" is invalid: spec.replicas: "
-                   "Invalid value: must be an integer", r->rt.name);
+                   "Invalid value: must be an integer",
+                   r->rt.name);
     kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid",
                          "must be an integer");
     reply_error(r, &err);
@@ -211,8 +213,9 @@ static void handle_scale(struct req *r) {
     spec = json_object_new_object();
     json_object_object_add(obj, "spec", spec);
   }
-  json_object_object_add(spec, "replicas",
-                         json_object_new_int(rep ? json_object_get_int(rep) : 0));
+  json_object_object_add(
+      spec, "replicas",
+      json_object_new_int(rep ? json_object_get_int(rep) : 0));
   json_object_put(scale);
   r->reply_transform = scale_transform;
   write_update(r, k, rec, obj, WRITE_MAIN, 200);

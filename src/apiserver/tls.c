@@ -89,12 +89,13 @@ KUBE_EXPORT int kube_apiserver_generate_cert(const char *cert_path,
                              (const unsigned char *)"kubed", -1, -1, 0);
   X509_set_issuer_name(cert, name);
   char san[1024];
-  snprintf(san, sizeof san,
-           "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-           "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
-           "IP:127.0.0.1,IP:::1,IP:10.96.0.1%s%s",
-           extra_san && *extra_san ? "," : "",
-           extra_san && *extra_san ? extra_san : "");
+  snprintf(
+      san, sizeof san,
+      "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+      "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
+      "IP:127.0.0.1,IP:::1,IP:10.96.0.1%s%s",
+      extra_san && *extra_san ? "," : "",
+      extra_san && *extra_san ? extra_san : "");
   /* Self-signed and its own CA: clients put it in their trust store. */
   if (add_ext(cert, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
       add_ext(cert, NID_key_usage,
@@ -142,7 +143,9 @@ void *tls_ctx_new(const char *cert, const char *key, kube_error_t *err) {
   return ctx;
 }
 
-void tls_ctx_free(void *ctx) { SSL_CTX_free(ctx); }
+void tls_ctx_free(void *ctx) {
+  SSL_CTX_free(ctx);
+}
 
 /* evhttp asks for each accepted connection's bufferevent. */
 struct bufferevent *tls_bevcb(struct event_base *base, void *arg) {

@@ -13,19 +13,19 @@
 
 struct watcher {
   struct req *r;
-  struct hub *hub;               /* attached hub, or NULL */
-  kube_store_watch_t *own;       /* dedicated store watch, or NULL */
+  struct hub *hub;         /* attached hub, or NULL */
+  kube_store_watch_t *own; /* dedicated store watch, or NULL */
   const kube_kind_t *k;
-  char *key_prefix;              /* namespace / single-object filter */
+  char *key_prefix; /* namespace / single-object filter */
   bool key_exact;
   struct filter f;
   bool filtering;
-  int64_t from;                  /* deliver revisions > from */
-  int64_t last;                  /* last revision known delivered */
+  int64_t from; /* deliver revisions > from */
+  int64_t last; /* last revision known delivered */
   bool table;
   int include;
   bool ended;
-  bool slow;                     /* over the backlog limit: end it */
+  bool slow; /* over the backlog limit: end it */
   struct event *timeout_ev;
   struct event *bookmark_ev;
   TAILQ_ENTRY(watcher) hub_link;
@@ -50,9 +50,9 @@ static struct watcher_list all_watchers = TAILQ_HEAD_INITIALIZER(all_watchers);
 struct ev_cache {
   const kube_store_event_t *ev;
   const kube_kind_t *k;
-  json_object *cur;     /* object at this revision (for DELETE: last state) */
-  json_object *prev;    /* previous state, resourceVersion = this revision */
-  char *cur_json;       /* encoded cur */
+  json_object *cur;  /* object at this revision (for DELETE: last state) */
+  json_object *prev; /* previous state, resourceVersion = this revision */
+  char *cur_json;    /* encoded cur */
   size_t cur_len;
   char *prev_json;
   size_t prev_len;
@@ -247,11 +247,11 @@ static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
   struct ev_cache c = {.ev = ev, .k = h->k};
   struct watcher *w, *tmp;
   TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
-    deliver(w, &c);
+  deliver(w, &c);
   cache_clear(&c);
   TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
-    if (w->slow)
-      watcher_end(w);
+  if (w->slow)
+    watcher_end(w);
 }
 
 static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
@@ -269,9 +269,9 @@ static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
   TAILQ_INIT(&h->watchers);
   h->prefix = store_prefix(k, NULL);
   h->rev = kube_store_revision(srv->store);
-  h->sw = h->prefix ? kube_store_watch(srv->store, h->prefix, h->rev, hub_cb,
-                                       h, err)
-                    : NULL;
+  h->sw = h->prefix
+              ? kube_store_watch(srv->store, h->prefix, h->rev, hub_cb, h, err)
+              : NULL;
   if (!h->sw) {
     free(h->prefix);
     free(h);
@@ -350,8 +350,8 @@ void watchers_cancel_req(struct req *r) {
 void watch_stop_all(kube_apiserver_t *srv) {
   struct watcher *w, *tmp;
   TAILQ_FOREACH_SAFE(w, &all_watchers, all_link, tmp)
-    if (w->r->srv == srv)
-      watcher_end(w);
+  if (w->r->srv == srv)
+    watcher_end(w);
 }
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
@@ -448,9 +448,10 @@ void handle_watch(struct req *r) {
   r->watch = w;
   r->tp->stream_start(r, 200, "application/json");
   if (initial)
-    initial_events(w, srv, w->key_exact ? h->prefix
-                           : w->key_prefix ? w->key_prefix
-                                           : h->prefix,
+    initial_events(w, srv,
+                   w->key_exact    ? h->prefix
+                   : w->key_prefix ? w->key_prefix
+                                   : h->prefix,
                    &from);
   w->from = from;
   w->last = from;

@@ -61,8 +61,8 @@ static kube_apiserver_call_t *start(struct fixture *f, struct reply *rep,
       .body_len = body ? strlen(body) : 0,
   };
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_apiserver_call_t *c = kube_apiserver_request(f->srv, &rq, reply_cb, rep,
-                                                    &err);
+  kube_apiserver_call_t *c =
+      kube_apiserver_request(f->srv, &rq, reply_cb, rep, &err);
   assert_non_null(c);
   return c;
 }
@@ -80,9 +80,8 @@ static json_object *call(struct fixture *f, const char *method,
   run_until(f, &rep);
   assert_true(rep.done);
   *status = rep.status;
-  json_object *o = rep.body.data
-                       ? kube_json_parse(rep.body.data, rep.body.len, NULL)
-                       : NULL;
+  json_object *o =
+      rep.body.data ? kube_json_parse(rep.body.data, rep.body.len, NULL) : NULL;
   kube_strbuf_free(&rep.body);
   return o;
 }
@@ -90,8 +89,8 @@ static json_object *call(struct fixture *f, const char *method,
 static int setup_history(void **state, int64_t history) {
   struct fixture *f = calloc(1, sizeof(*f));
   f->base = event_base_new();
-  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory",
-                             .history = history};
+  kube_store_options_t so = {
+      .struct_size = sizeof so, .backend = "memory", .history = history};
   kube_error_t err = KUBE_ERROR_INIT;
   f->store = kube_store_open(f->base, &so, &err);
   assert_non_null(f->store);
@@ -105,8 +104,12 @@ static int setup_history(void **state, int64_t history) {
   return 0;
 }
 
-static int setup(void **state) { return setup_history(state, 0); }
-static int setup_small(void **state) { return setup_history(state, 5); }
+static int setup(void **state) {
+  return setup_history(state, 0);
+}
+static int setup_small(void **state) {
+  return setup_history(state, 5);
+}
 
 static int teardown(void **state) {
   struct fixture *f = *state;
@@ -131,7 +134,8 @@ static json_object *create_pod(struct fixture *f, const char *name,
 
 static void test_route_parse(void **state) {
   struct route rt;
-  assert_int_equal(route_parse("/api/v1/namespaces/ns1/pods/p/status", &rt, NULL), 0);
+  assert_int_equal(
+      route_parse("/api/v1/namespaces/ns1/pods/p/status", &rt, NULL), 0);
   assert_string_equal(rt.group, "");
   assert_string_equal(rt.version, "v1");
   assert_string_equal(rt.ns, "ns1");
@@ -150,7 +154,8 @@ static void test_route_parse(void **state) {
   assert_string_equal(rt.name, "x");
   assert_string_equal(rt.sub, "status");
   route_clear(&rt);
-  assert_int_equal(route_parse("/api/v1/watch/namespaces/d/pods", &rt, NULL), 0);
+  assert_int_equal(route_parse("/api/v1/watch/namespaces/d/pods", &rt, NULL),
+                   0);
   assert_true(rt.legacy_watch);
   assert_string_equal(rt.ns, "d");
   route_clear(&rt);
@@ -214,8 +219,8 @@ static void test_crud(void **state) {
 static void test_errors(void **state) {
   struct fixture *f = *state;
   int st;
-  json_object *o = call(f, "POST", "/api/v1/namespaces/default/pods", "{x",
-                        &st);
+  json_object *o =
+      call(f, "POST", "/api/v1/namespaces/default/pods", "{x", &st);
   assert_int_equal(st, 400);
   json_object_put(o);
   o = call(f, "GET", "/api/v1/namespaces/default/gizmos", NULL, &st);
@@ -244,9 +249,9 @@ static void test_list_selector_table(void **state) {
   json_object_put(create_pod(f, "p1", "web", &st));
   json_object_put(create_pod(f, "p2", "db", &st));
   json_object_put(create_pod(f, "p3", "web", &st));
-  json_object *o = call(f, "GET",
-                        "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb",
-                        NULL, &st);
+  json_object *o =
+      call(f, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb",
+           NULL, &st);
   assert_int_equal(st, 200);
   assert_string_equal(kube_json_get_string(o, "kind"), "PodList");
   assert_int_equal(json_object_array_length(kube_json_get(o, "items")), 2);
@@ -276,7 +281,8 @@ static void test_watch_selector(void **state) {
   kube_apiserver_call_t *c = start(f, &rep, "GET", path, NULL, NULL, NULL);
   json_object_put(create_pod(f, "w1", "web", &st));
   json_object_put(create_pod(f, "w2", "db", &st));
-  json_object_put(call(f, "DELETE", "/api/v1/namespaces/default/pods/w1", NULL, &st));
+  json_object_put(
+      call(f, "DELETE", "/api/v1/namespaces/default/pods/w1", NULL, &st));
   rep.want_chunks = 2;
   for (int i = 0; i < 100 && rep.chunks < 2; i++)
     event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
@@ -299,8 +305,8 @@ static void test_watch_expired(void **state) {
   }
   struct reply rep;
   start(f, &rep, "GET",
-        "/api/v1/namespaces/default/pods?watch=1&resourceVersion=2", NULL,
-        NULL, NULL);
+        "/api/v1/namespaces/default/pods?watch=1&resourceVersion=2", NULL, NULL,
+        NULL);
   run_until(f, &rep);
   assert_true(rep.done);
   assert_non_null(strstr(rep.body.data, "\"type\":\"ERROR\""));
@@ -327,7 +333,8 @@ static void test_cancel_inside_callback(void **state) {
   int st;
   json_object_put(create_pod(f, "c1", "x", &st));
   struct cancel_in_cb c = {0};
-  kube_apiserver_request_t rq = {.struct_size = sizeof rq, .method = "GET",
+  kube_apiserver_request_t rq = {.struct_size = sizeof rq,
+                                 .method = "GET",
                                  .path = "/api/v1/pods?watch=1"};
   c.call = kube_apiserver_request(f->srv, &rq, cancel_cb, &c, NULL);
   assert_non_null(c.call);
@@ -359,11 +366,15 @@ int main(void) {
       cmocka_unit_test(test_status_object),
       cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_list_selector_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list_selector_table, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_watch_expired, setup_small, teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_shutdown_ends_watch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_expired, setup_small,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_shutdown_ends_watch, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
