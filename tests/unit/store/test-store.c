@@ -864,6 +864,74 @@ static void test_etcd_outage(void **state) {
   kube_store_watch_cancel(w.w);
 }
 
+static void loop_for(struct event_base *base, double secs) {
+  struct timeval tv = {.tv_sec = (time_t)secs,
+                       .tv_usec = (suseconds_t)((secs - (int)secs) * 1e6)};
+  event_base_loopexit(base, &tv);
+  event_base_dispatch(base);
+}
+
+/* The store's watch comes back after etcd compacted past it (another
+ * store wrote and compacted meanwhile): the store lists again, its watchers
+ * end with Expired, and it goes on from the new state. */
+static void test_etcd_resync(void **state) {
+  struct fx *f = *state;
+  if (strcmp(backend, "etcd") != 0)
+    skip();
+  struct watcher w = {0};
+  kube_error_t err = KUBE_ERROR_INIT;
+  w.w = kube_store_watch(f->s, "/rs/", 0, watch_cb, &w, &err);
+  assert_non_null(w.w);
+  kube_store_record_unref(must(f, W_CREATE, "/rs/a", "1", 0));
+  run_until(f, &w.n, 1);
+
+  /* Drop the store's watch stream; f->base does not run until the other
+   * store has written and compacted. */
+  assert_int_equal(etcd_restart(&etcd), 0);
+  struct event_base *base2 = event_base_new();
+  kube_store_options_t o = {.struct_size = sizeof(o),
+                            .backend = "etcd",
+                            .etcd_endpoints = etcd.endpoint,
+                            .etcd_prefix = f->prefix};
+  kube_store_t *other = kube_store_open(base2, &o, &err);
+  assert_non_null(other);
+  struct wres r = {0};
+  for (int i = 0; i < 3; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "/rs/b%d", i);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(kube_store_create(other, key, "x", 1, wcb, &r, &err), 0);
+    while (!r.done)
+      event_base_loop(base2, EVLOOP_ONCE);
+    assert_non_null(r.rec);
+    if (i < 2)
+      kube_store_record_unref(r.rec);
+  }
+  assert_int_equal(kube_store_compact(other, r.rec->mod_revision, &err), 0);
+  loop_for(base2, 0.3); /* let the compaction request finish */
+  kube_store_close(other);
+  event_base_free(base2);
+
+  /* Now the first store reconnects, finds its revision compacted, relists. */
+  run_until(f, &w.errors, 1);
+  assert_int_equal(w.reason, KUBE_REASON_EXPIRED);
+  assert_int_equal(w.n, 1);
+  assert_int_equal(kube_store_revision(f->s), r.rec->mod_revision);
+  assert_int_equal(kube_store_count(f->s, "/rs/"), 4);
+  kube_store_watch_cancel(w.w);
+
+  /* And carries on. */
+  struct watcher w2 = {0};
+  w2.w = kube_store_watch(f->s, "/rs/", 0, watch_cb, &w2, &err);
+  assert_non_null(w2.w);
+  kube_store_record_t *c = must(f, W_CREATE, "/rs/c", "c", 0);
+  run_until(f, &w2.n, 1);
+  assert_int_equal(w2.ev[0].revision, c->mod_revision);
+  kube_store_record_unref(c);
+  kube_store_record_unref(r.rec);
+  kube_store_watch_cancel(w2.w);
+}
+
 /* The ordered map against a brute-force model: random puts and removes,
  * then order, lookups, prefix counts and seeks.  Backend-independent, so it
  * runs in the memory pass only. */
@@ -997,7 +1065,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
       cmocka_unit_test(test_cache_model),
-      /* Last: it restarts the shared etcd. */
+      /* Last: these restart the shared etcd. */
+      cmocka_unit_test_setup_teardown(test_etcd_resync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_etcd_outage, setup, teardown),
   };
   char name[64];
