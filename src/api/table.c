@@ -1119,11 +1119,15 @@ json_object *kube_json_table_cells(const kube_kind_t *kind, json_object *obj,
     node_cells(cells, obj, now);
   else if (core && streq(r, "namespaces"))
     namespace_cells(cells, obj, now);
-  else if (core && streq(r, "events"))
-    event_cells(cells, obj, now, false);
-  else if (streq(g, "events.k8s.io") && streq(r, "events"))
-    event_cells(cells, obj, now, true);
-  else if (core && streq(r, "configmaps"))
+  else if ((core || streq(g, "events.k8s.io")) && streq(r, "events")) {
+    /* Both event APIs share the printer; the object says which shape it
+     * has (the two resources may serve each other's objects). */
+    const char *av = jget_str(obj, "apiVersion");
+    bool v1 = av ? streq(av, "events.k8s.io/v1")
+                 : (jget_obj(obj, "regarding") != NULL ||
+                    (!jget_obj(obj, "involvedObject") && !core));
+    event_cells(cells, obj, now, v1);
+  } else if (core && streq(r, "configmaps"))
     count_cells(cells, obj, now, "data", "binaryData", false);
   else if (core && streq(r, "secrets"))
     secret_cells(cells, obj, now);
@@ -1137,9 +1141,19 @@ json_object *kube_json_table_cells(const kube_kind_t *kind, json_object *obj,
     limitrange_cells(cells, obj, now);
   else if (core && streq(r, "resourcequotas"))
     quota_cells(cells, obj, now);
-  else if (streq(g, "autoscaling") && streq(r, "horizontalpodautoscalers"))
-    hpa_cells(cells, obj, now, streq(kind->version, "v1"));
-  else if (streq(g, "coordination.k8s.io") && streq(r, "leases"))
+  else if (streq(g, "autoscaling") && streq(r, "horizontalpodautoscalers")) {
+    /* Decide by the object, not the URL: a v1 object may be served
+     * unconverted through the v2 endpoint. */
+    json_object *spec = jget_obj(obj, "spec");
+    const char *av = jget_str(obj, "apiVersion");
+    bool v1 = av ? streq(av, "autoscaling/v1")
+                 : (!jget_arr(spec, "metrics") &&
+                    jget(spec, "targetCPUUtilizationPercentage"));
+    if (!av && !jget_arr(spec, "metrics") &&
+        !jget(spec, "targetCPUUtilizationPercentage"))
+      v1 = streq(kind->version, "v1");
+    hpa_cells(cells, obj, now, v1);
+  } else if (streq(g, "coordination.k8s.io") && streq(r, "leases"))
     lease_cells(cells, obj, now);
   else {
     add_str(cells, name_of(obj));
