@@ -19,6 +19,7 @@ struct get_opts {
   int64_t chunk_size;
   enum cli_output fmt;
   const char *fmt_arg;
+  const char *sort_by;       /* --sort-by JSONPath */
   const char **labels_split; /* -L keys, comma lists split (owned array) */
   char *labels_buf;          /* their storage */
 };
@@ -91,6 +92,73 @@ static char *list_query(const struct get_opts *o, const char *name,
     kube_strbuf_printf(&q, "%slimit=%lld", q.len ? "&" : "",
                        (long long)o->chunk_size);
   return kube_strbuf_steal(&q);
+}
+
+struct sort_key {
+  size_t idx;        /* original position: ties keep server order */
+  json_object *elem; /* reference */
+  char *key;
+  double num;
+  bool is_num;
+};
+
+static int cmp_sort_key(const void *a, const void *b) {
+  const struct sort_key *x = a, *y = b;
+  int c;
+  if (x->is_num && y->is_num)
+    c = x->num < y->num ? -1 : x->num > y->num;
+  else
+    c = strcmp(x->key, y->key);
+  return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* --sort-by: order the elements of `arr` (items, or Table rows whose
+ * `object` is evaluated when `in_object`) by a JSONPath.  Numbers compare
+ * numerically, everything else as text; the sort is stable. */
+static int sort_elements(json_object *arr, const char *expr, bool in_object) {
+  size_t n = arr ? json_object_array_length(arr) : 0;
+  if (n < 2)
+    return 0;
+  cleanup_free char *tmpl = NULL;
+  if (asprintf(&tmpl, expr[0] == '{' ? "%s" : "{%s}", expr) < 0)
+    return cli_fail("out of memory");
+  struct sort_key *keys = calloc(n, sizeof *keys);
+  if (!keys)
+    return cli_fail("out of memory");
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    json_object *target = in_object ? kube_json_get(e, "object") : e;
+    kube_object_t *ko = kube_object_wrap(json_object_get(target ? target : e));
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    keys[i].idx = i;
+    keys[i].elem = json_object_get(e);
+    keys[i].key = ko ? kube_jsonpath_eval(ko, tmpl, &err) : NULL;
+    kube_object_free(ko);
+    if (!keys[i].key) {
+      rc = cli_fail("couldn't sort by %s: %s", expr, err.message ? err.message : "out of memory");
+      break;
+    }
+    char *end;
+    keys[i].num = strtod(keys[i].key, &end);
+    keys[i].is_num = *keys[i].key && !*end;
+  }
+  bool found = false;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    found = found || *keys[i].key;
+  if (rc == 0 && !found)
+    rc = cli_fail("couldn't find any field with path \"%s\" in the list of objects", tmpl);
+  if (rc == 0) {
+    qsort(keys, n, sizeof *keys, cmp_sort_key);
+    for (size_t i = 0; i < n; i++)
+      json_object_array_put_idx(arr, i, json_object_get(keys[i].elem));
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object_put(keys[i].elem);
+    free(keys[i].key);
+  }
+  free(keys);
+  return rc;
 }
 
 /* GET path?query with `accept`; returns the decoded object or NULL after
@@ -323,6 +391,11 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     json_object_put(items);
     return rc;
   }
+  if (o->sort_by && sort_elements(items, o->sort_by, false)) {
+    kube_object_free(single_obj);
+    json_object_put(items);
+    return 1;
+  }
   total = json_object_array_length(items);
   if (o->watch) {
     /* Watching prints objects one by one (as ADDED events with
@@ -512,7 +585,21 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
       cleanup_free char *path = kube_client_path(g->kind, ns, NULL, NULL);
       cleanup_free char *query = list_query(o, NULL, false, NULL);
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+      if (o->sort_by && query) {
+        /* Rows must carry the whole object to sort by any field. */
+        char *q2 = NULL;
+        if (asprintf(&q2, "%s%sincludeObject=Object", query, *query ? "&" : "") >= 0) {
+          free(query);
+          query = q2;
+        }
+      }
       table = fetch_all(c, path, query, TABLE_ACCEPT, &err);
+      if (table && o->sort_by &&
+          sort_elements(kube_json_get(kube_object_json(table), "rows"), o->sort_by, true)) {
+        kube_object_free(table);
+        kube_table_printer_free(p);
+        return 1;
+      }
       if (!table || (!o->watch_only &&
                      kube_table_printer_add_event(p, table, kn, o->watch_events ? "ADDED" : "",
                                                   &err) < 0)) {
@@ -595,6 +682,7 @@ int cmd_get(int argc, char **argv) {
       {"recursive", 'R', CLI_BOOL, &o.recursive, NULL},
       {"chunk-size", 0, CLI_INT, &o.chunk_size, NULL},
       {"label-columns", 'L', CLI_STRINGS, &o.label_columns, NULL},
+      {"sort-by", 0, CLI_STRING, &o.sort_by, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;

@@ -162,6 +162,15 @@ def check_run_get_describe(t, c):
     rows = table(out)
     t.check(rc == 0 and rows[0][-2:] == ["RUN", "ABSENT"] and rows[1][0] == "kubia"
             and rows[1][-1] == "kubia", "-L label columns", out)
+    c.run("run", "aaa-first", "--image=x")
+    rc, out, err = c.run("get", "pods", "--sort-by=.metadata.name", "-o", "name")
+    t.check(rc == 0 and out.split()[:2] == ["pod/aaa-first", "pod/kubia"], "--sort-by (objects)",
+            (out, err))
+    rc, out, err = c.run("get", "pods", "--sort-by={.spec.containers[0].image}")
+    rows = table(out)
+    t.check(rc == 0 and [r[0] for r in rows[1:3]] == ["kubia", "aaa-first"], "--sort-by (table)",
+            (out, err))
+    c.run("delete", "pod", "aaa-first")
     rc, out, err = c.run("get", "pods", "--show-labels")
     t.check(rc == 0 and "LABELS" in out and "run=kubia" in out, "--show-labels", out)
     rc, out, err = c.run("get", "pod", "kubia", "-o", "json")
