@@ -342,7 +342,36 @@ static void test_field_lookup(void **state) {
   json_object_put(rs);
 }
 
+static void test_table_hpa_v1(void **state) {
+  (void)state;
+  /* a v1 object printed through the (preferred) v2 kind */
+  json_object *c =
+      row("horizontalpodautoscalers", "autoscaling",
+          "{\"apiVersion\":\"autoscaling/v1\",\"metadata\":{\"name\":\"h\"},"
+          "\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":"
+          "\"kubia\"},\"maxReplicas\":5,\"targetCPUUtilizationPercentage\":30},"
+          "\"status\":{\"currentCPUUtilizationPercentage\":12}}",
+          T0);
+  assert_string_equal(cell(c, 2), "cpu: 12%/30%");
+  assert_string_equal(cell(c, 3), "<unset>");
+  json_object_put(c);
+  /* and an events.k8s.io event through the core kind */
+  c = row("events", "",
+          "{\"apiVersion\":\"events.k8s.io/v1\",\"metadata\":{\"name\":"
+          "\"e\"},\"regarding\":{\"kind\":\"Pod\",\"name\":\"p\"},"
+          "\"note\":\"hello\",\"reason\":\"R\",\"type\":\"Normal\","
+          "\"eventTime\":\"2026-11-27T04:59:58.000000Z\","
+          "\"reportingController\":\"ctl\",\"reportingInstance\":\"i\"}",
+          T0);
+  assert_string_equal(cell(c, 0), "2s");
+  assert_string_equal(cell(c, 3), "pod/p");
+  assert_string_equal(cell(c, 5), "ctl, i");
+  assert_string_equal(cell(c, 6), "hello");
+  json_object_put(c);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_table_hpa_v1),
     cmocka_unit_test(test_table_pod),
     cmocka_unit_test(test_table_deployment),
     cmocka_unit_test(test_table_service),
