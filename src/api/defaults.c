@@ -319,6 +319,8 @@ static void pod_defaults(json_object *obj) {
              jstr(jget_str0(spec, "serviceAccountName")));
   if (empty_str(spec, "priorityClassName"))
     api_jdefault(spec, "priority", jint(0));
+  if (empty_str(spec, "preemptionPolicy"))
+    api_jset(spec, "preemptionPolicy", jstr("PreemptLowerPriority"));
   add_toleration(spec, "node.kubernetes.io/not-ready");
   add_toleration(spec, "node.kubernetes.io/unreachable");
   json_object *status = api_jensure_obj(obj, "status");

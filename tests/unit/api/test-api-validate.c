@@ -48,6 +48,7 @@ static void test_default_pod(void **state) {
       json_object_get_boolean(kube_json_get(o, "spec.enableServiceLinks")));
   expect_str(o, "spec.serviceAccountName", "default");
   expect_int(o, "spec.priority", 0);
+  expect_str(o, "spec.preemptionPolicy", "PreemptLowerPriority");
   expect_str(o, "spec.containers.0.imagePullPolicy", "Always");
   expect_str(o, "spec.containers.1.imagePullPolicy", "IfNotPresent");
   expect_str(o, "spec.containers.2.imagePullPolicy", "Always");
