@@ -276,9 +276,15 @@ void handle_list(struct req *r) {
   int include = table_include_mode(r);
   time_t now = time(NULL);
   json_object *tbl = table ? table_new(k, false, false) : NULL;
+  /* Items first, metadata last (it holds the continue token, known only at
+   * the end): one buffer, no copy of the items. */
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   char apiv[128];
   kube_kind_api_version(k, apiv, sizeof apiv);
+  if (!table)
+    kube_strbuf_printf(&sb,
+                       "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"items\":[",
+                       k->list_kind, apiv);
   size_t count = 0;
   int64_t list_rev = kube_store_revision(srv->store);
   cleanup_free char *next_key = NULL;
@@ -323,14 +329,15 @@ void handle_list(struct req *r) {
         }
         json_object_put(obj);
       } else {
-        size_t jl = 0;
-        char *js = record_to_json(rec, &jl);
-        if (!js)
-          continue;
+        size_t mark = sb.len;
         if (count)
           kube_strbuf_append_char(&sb, ',');
-        kube_strbuf_append_len(&sb, js, jl);
-        free(js);
+        if (record_append_json(&sb, rec) < 0) {
+          sb.len = mark; /* drop the partial item */
+          if (sb.data)
+            sb.data[mark] = '\0';
+          continue;
+        }
       }
       count++;
       free(next_key);
@@ -379,26 +386,19 @@ void handle_list(struct req *r) {
     reply_json(r, 200, tbl);
     return;
   }
-  kube_strbuf_t out = KUBE_STRBUF_INIT;
-  kube_strbuf_printf(&out,
-                     "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
-                     "\"resourceVersion\":\"%lld\"",
-                     k->list_kind, apiv, (long long)list_rev);
+  kube_strbuf_printf(&sb, "],\"metadata\":{\"resourceVersion\":\"%lld\"",
+                     (long long)list_rev);
   if (token) {
-    kube_strbuf_printf(&out, ",\"continue\":\"%s\"", token);
+    kube_strbuf_printf(&sb, ",\"continue\":\"%s\"", token);
     if (remaining)
-      kube_strbuf_printf(&out, ",\"remainingItemCount\":%zu", remaining);
+      kube_strbuf_printf(&sb, ",\"remainingItemCount\":%zu", remaining);
   }
-  kube_strbuf_append(&out, "},\"items\":[");
-  if (sb.len)
-    kube_strbuf_append_len(&out, sb.data, sb.len);
-  kube_strbuf_append(&out, "]}");
-  kube_strbuf_free(&sb);
-  if (out.oom) {
-    kube_strbuf_free(&out);
+  kube_strbuf_append(&sb, "}}");
+  if (sb.oom) {
+    kube_strbuf_free(&sb);
     reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
-  reply_json_str(r, 200, out.data, out.len);
-  kube_strbuf_free(&out);
+  size_t total = sb.len;
+  reply_json_take(r, 200, kube_strbuf_steal(&sb), total);
 }

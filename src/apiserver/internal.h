@@ -52,6 +52,9 @@ struct transport {
   void (*stream_end)(struct req *r);
   void (*release)(struct req *r);   /* transport-specific cleanup */
   size_t (*backlog)(struct req *r); /* bytes queued to the peer, unsent */
+  /* Optional: like reply, but takes `body` (malloc'ed) to avoid a copy. */
+  void (*reply_take)(struct req *r, int code, const char *ctype, char *body,
+                     size_t len);
 };
 
 enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
@@ -150,6 +153,8 @@ struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
 /* ---- status.c ---- */
 void reply_json(struct req *r, int code, json_object *obj);
 void reply_json_str(struct req *r, int code, const char *json, size_t len);
+/* Same, taking ownership of `json` (malloc'ed; freed once sent). */
+void reply_json_take(struct req *r, int code, char *json, size_t len);
 void reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
 void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
@@ -172,6 +177,7 @@ void openapi_serve(struct req *r);
 /* Object JSON as stored (no resourceVersion) -> served JSON text with
  * metadata.resourceVersion set; owned. */
 char *record_to_json(const kube_store_record_t *rec, size_t *len);
+int record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec);
 /* Parse a record into a tree with resourceVersion set; owned. */
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops

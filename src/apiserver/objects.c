@@ -96,8 +96,8 @@ json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {
 
 /* The stored text starts {"apiVersion":"..","kind":"..","metadata":{ (we
  * wrote it): splice resourceVersion in without a parse.  Anything else is
- * parsed and re-encoded. */
-char *record_to_json(const kube_store_record_t *rec, size_t *len) {
+ * parsed and re-encoded.  Appends to sb; -1 when the record is unusable. */
+int record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec) {
   const char *v = rec->value;
   const char *m = NULL;
   size_t scan = rec->value_len < 512 ? rec->value_len : 512;
@@ -111,33 +111,34 @@ char *record_to_json(const kube_store_record_t *rec, size_t *len) {
     }
   }
   if (v[0] == '{' && m) {
-    char rv[64];
-    int rl = snprintf(rv, sizeof rv, "\"resourceVersion\":\"%lld\"%s",
-                      (long long)rec->mod_revision, *m == '}' ? "" : ",");
     size_t head = (size_t)(m - v);
-    size_t total = rec->value_len + (size_t)rl;
-    char *out = malloc(total + 1);
-    if (!out)
-      return NULL;
-    memcpy(out, v, head);
-    memcpy(out + head, rv, (size_t)rl);
-    memcpy(out + head + rl, m, rec->value_len - head);
-    out[total] = '\0';
-    if (len)
-      *len = total;
-    return out;
+    kube_strbuf_append_len(sb, v, head);
+    kube_strbuf_printf(sb, "\"resourceVersion\":\"%lld\"%s",
+                       (long long)rec->mod_revision, *m == '}' ? "" : ",");
+    kube_strbuf_append_len(sb, m, rec->value_len - head);
+    return 0;
   }
   json_object *o = record_to_tree(rec, NULL);
   if (!o)
-    return NULL;
+    return -1;
   size_t l = 0;
   const char *s = json_object_to_json_string_length(
       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
-  char *res = s ? strndup(s, l) : NULL;
+  if (s)
+    kube_strbuf_append_len(sb, s, l);
   json_object_put(o);
-  if (res && len)
-    *len = l;
-  return res;
+  return s ? 0 : -1;
+}
+
+char *record_to_json(const kube_store_record_t *rec, size_t *len) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  if (record_append_json(&sb, rec) < 0 || sb.oom) {
+    kube_strbuf_free(&sb);
+    return NULL;
+  }
+  if (len)
+    *len = sb.len;
+  return kube_strbuf_steal(&sb);
 }
 
 static bool media_is(const char *ct, const char *type) {

@@ -203,6 +203,32 @@ static void http_reply(struct req *r, int code, const char *ctype,
   req_finish(r);
 }
 
+static void free_ref(const void *data, size_t len, void *arg) {
+  free((void *)data);
+}
+
+/* Large replies (lists) are handed to the evbuffer by reference. */
+static void http_reply_take(struct req *r, int code, const char *ctype,
+                            char *body, size_t len) {
+  struct evhttp_request *er = r->tp_ctx;
+  if (!er) {
+    free(body);
+    req_finish(r);
+    return;
+  }
+  http_add_common_headers(er, ctype);
+  struct evbuffer *buf = evbuffer_new();
+  if (buf && r->method != M_HEAD &&
+      evbuffer_add_reference(buf, body, len, free_ref, NULL) == 0)
+    body = NULL;
+  free(body);
+  evhttp_send_reply(er, code, code_phrase(code), buf);
+  if (buf)
+    evbuffer_free(buf);
+  r->tp_ctx = NULL;
+  req_finish(r);
+}
+
 static void http_conn_closed(struct evhttp_connection *evcon, void *arg) {
   struct req *r = arg;
   /* The peer went away in the middle of a stream; the request object is
@@ -261,6 +287,7 @@ static const struct transport http_transport = {
     .stream_chunk = http_stream_chunk,
     .stream_end = http_stream_end,
     .backlog = http_backlog,
+    .reply_take = http_reply_take,
 };
 
 static const char *method_string(enum evhttp_cmd_type c) {

@@ -66,6 +66,20 @@ void reply_json_str(struct req *r, int code, const char *json, size_t len) {
   r->tp->reply(r, code, "application/json", json, len);
 }
 
+void reply_json_take(struct req *r, int code, char *json, size_t len) {
+  if (r->done) {
+    free(json);
+    return;
+  }
+  r->done = true;
+  if (r->tp->reply_take) {
+    r->tp->reply_take(r, code, "application/json", json, len);
+    return;
+  }
+  r->tp->reply(r, code, "application/json", json, len);
+  free(json);
+}
+
 void reply_json(struct req *r, int code, json_object *obj) {
   if (!obj) {
     reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
