@@ -238,7 +238,9 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   json_object_object_add(meta, "uid", json_object_new_string(uid));
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(now_rfc3339(ts, sizeof ts)));
-  json_object_object_add(meta, "generation", json_object_new_int64(1));
+  /* Only objects with a desired state track its generation. */
+  if (json_object_object_get_ex(obj, "spec", NULL))
+    json_object_object_add(meta, "generation", json_object_new_int64(1));
   record_manager(r, obj, NULL);
   name = tree_str(obj, "metadata.name");
   if (dry_run(r)) {
@@ -399,7 +401,7 @@ void write_update(struct req *r, const kube_kind_t *k,
     goto fail;
   if (api_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
     goto fail;
-  if (spec_changed(obj, old)) {
+  if (spec_changed(obj, old) && json_object_object_get_ex(obj, "spec", NULL)) {
     json_object *g = NULL;
     int64_t gen = json_object_object_get_ex(meta, "generation", &g)
                       ? json_object_get_int64(g)

@@ -50,7 +50,9 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
       meta, "uid", json_object_new_string(kube_uuid_generate(uid, sizeof uid)));
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(now_rfc3339(ts, sizeof ts)));
-  json_object_object_add(meta, "generation", json_object_new_int64(1));
+  /* Only objects with a desired state track its generation. */
+  if (json_object_object_get_ex(obj, "spec", NULL))
+    json_object_object_add(meta, "generation", json_object_new_int64(1));
   const char *ns = tree_str(obj, "metadata.namespace");
   const char *name = tree_str(obj, "metadata.name");
   char *key = store_key(k, ns, name ? name : "");
