@@ -16,7 +16,9 @@
 
 static kube_client_t *the_client;
 
-static void free_client(void) { kube_client_free(the_client); }
+static void free_client(void) {
+  kube_client_free(the_client);
+}
 
 /* "30s", "1m", "500ms", "2" (seconds) -> milliseconds; -1 when invalid. */
 static int parse_duration_ms(const char *s) {
@@ -73,7 +75,9 @@ const char *cli_namespace(void) {
   return c ? kube_client_namespace(c) : "default";
 }
 
-void cli_print_error(kube_error_t *err) { cli_print_error_ctx(err, NULL); }
+void cli_print_error(kube_error_t *err) {
+  cli_print_error_ctx(err, NULL);
+}
 
 void cli_print_error_ctx(kube_error_t *err, const char *context) {
   int status = the_client ? kube_client_last_status(the_client) : 0;
@@ -158,12 +162,14 @@ static int add_types(const char *types, const char *name, struct cli_ref **refs,
   if (!copy)
     return -1;
   char *save = NULL;
-  for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+  for (char *t = strtok_r(copy, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
     if (streq(t, "all")) {
       for (size_t i = 0; i < kube_kinds_count(); i++) {
         const kube_kind_t *k = kube_kinds_at(i);
         for (size_t c = 0; k->categories && k->categories[c]; c++)
-          if (streq(k->categories[c], "all") && push_ref(refs, n, cap, k, name) < 0)
+          if (streq(k->categories[c], "all") &&
+              push_ref(refs, n, cap, k, name) < 0)
             return -1;
       }
       continue;
@@ -441,7 +447,8 @@ char *cli_object_ref(const kube_object_t *obj) {
     for (char *p = kn; *p; p++)
       *p = (char)tolower((unsigned char)*p);
   }
-  if (asprintf(&out, "%s/%s", kn, kube_object_name(obj) ? kube_object_name(obj) : "") < 0)
+  if (asprintf(&out, "%s/%s", kn,
+               kube_object_name(obj) ? kube_object_name(obj) : "") < 0)
     return NULL;
   return out;
 }
@@ -468,7 +475,8 @@ static json_object *sorted_copy(json_object *v) {
     }
     qsort(keys, n, sizeof *keys, cmp_cstr);
     for (i = 0; i < n; i++)
-      json_object_object_add(out, keys[i], sorted_copy(json_object_object_get(v, keys[i])));
+      json_object_object_add(out, keys[i],
+                             sorted_copy(json_object_object_get(v, keys[i])));
     free(keys);
     return out;
   }
@@ -487,7 +495,8 @@ int cli_print_object(const kube_object_t *obj, enum cli_output fmt,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   switch (fmt) {
   case CLI_OUT_JSON: {
-    kube_object_t *sorted = kube_object_wrap(sorted_copy(kube_object_json(obj)));
+    kube_object_t *sorted =
+        kube_object_wrap(sorted_copy(kube_object_json(obj)));
     s = sorted ? kube_object_to_json(sorted, KUBE_JSON_PRETTY) : NULL;
     kube_object_free(sorted);
     break;
@@ -538,9 +547,10 @@ int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
   char kn[128];
   if (kind)
     cli_kind_name(kind, kn, sizeof kn);
-  const char *suffix = dry_run && streq(dry_run, "client")   ? " (dry run)"
-                       : dry_run && streq(dry_run, "server") ? " (server dry run)"
-                                                             : "";
+  const char *suffix = dry_run && streq(dry_run, "client") ? " (dry run)"
+                       : dry_run && streq(dry_run, "server")
+                           ? " (server dry run)"
+                           : "";
   if (kind) {
     printf("%s/%s %s%s\n", kn, kube_object_name(obj), verb, suffix);
   } else {
@@ -552,12 +562,14 @@ int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
 
 /* The namespace an object from a file goes to; NULL (after printing) when
  * it conflicts with an explicit -n. */
-const char *cli_object_namespace(const kube_object_t *obj, const kube_kind_t *k) {
+const char *cli_object_namespace(const kube_object_t *obj,
+                                 const kube_kind_t *k) {
   if (!k->namespaced)
     return NULL;
   const char *ons = kube_object_namespace(obj);
   if (ons && *ons) {
-    if (cli_g.namespace_ && *cli_g.namespace_ && !streq(ons, cli_g.namespace_)) {
+    if (cli_g.namespace_ && *cli_g.namespace_ &&
+        !streq(ons, cli_g.namespace_)) {
       cli_fail("the namespace from the provided object \"%s\" does not match "
                "the namespace \"%s\". You must pass '--namespace=%s' to "
                "perform this operation.",

@@ -16,8 +16,10 @@ static const struct cli_flag global_flags[] = {
     {"server", 's', CLI_STRING, &cli_g.server, NULL},
     {"token", 0, CLI_STRING, &cli_g.token, NULL},
     {"namespace", 'n', CLI_STRING, &cli_g.namespace_, NULL},
-    {"certificate-authority", 0, CLI_STRING, &cli_g.certificate_authority, NULL},
-    {"insecure-skip-tls-verify", 0, CLI_BOOL, &cli_g.insecure_skip_tls_verify, NULL},
+    {"certificate-authority", 0, CLI_STRING, &cli_g.certificate_authority,
+     NULL},
+    {"insecure-skip-tls-verify", 0, CLI_BOOL, &cli_g.insecure_skip_tls_verify,
+     NULL},
     {"request-timeout", 0, CLI_STRING, &cli_g.request_timeout, NULL},
     {"v", 'v', CLI_INT, &cli_g.verbosity, NULL},
     {NULL, 0, 0, NULL, NULL},
@@ -95,8 +97,8 @@ static int set_value(const struct cli_flag *f, const char *display,
   return 0;
 }
 
-int cli_parse(int argc, char **argv, const struct cli_flag *flags,
-              char ***pos, int *npos, int *dashdash) {
+int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
+              int *npos, int *dashdash) {
   char **p = calloc((size_t)argc + 1, sizeof *p);
   int n = 0;
   if (!p) {

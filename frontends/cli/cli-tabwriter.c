@@ -64,13 +64,13 @@ static void write_lines(struct ctx *c, size_t l0, size_t l1) {
 
 static void format(struct ctx *c, size_t line0, size_t line1) {
   size_t column = c->nwidths;
-  for (size_t this = line0; this < line1; this++) {
+  for (size_t this = line0; this < line1; this ++) {
     if (column + 1 >= c->lines[this].n)
       continue;
     write_lines(c, line0, this);
     line0 = this;
     size_t width = c->minwidth;
-    for (; this < line1; this++) {
+    for (; this < line1; this ++) {
       struct line *ln = &c->lines[this];
       if (column + 1 >= ln->n)
         break;
@@ -122,7 +122,8 @@ char *tabw_render(struct tabw *t) {
     }
     p = e ? e + 1 : p + len;
   }
-  struct ctx c = {lines, calloc(maxcells + 1, sizeof(size_t)), 0, t->minwidth,
+  struct ctx c = {lines,      calloc(maxcells + 1, sizeof(size_t)),
+                  0,          t->minwidth,
                   t->padding, &out};
   if (lines && c.widths)
     format(&c, 0, li);

@@ -92,8 +92,8 @@ extern struct cli_globals cli_g;
  * "--" are positional too and *dashdash (if not NULL) receives the index
  * of the first of them in *pos (or -1).  On error prints it and returns
  * -1. */
-int cli_parse(int argc, char **argv, const struct cli_flag *flags,
-              char ***pos, int *npos, int *dashdash);
+int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
+              int *npos, int *dashdash);
 
 /* ---- Shared helpers (cli-common.c) ------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kube api-resources: the server's discovery documents as kubectl lists them. */
+/* kube api-resources: the server's discovery documents as kubectl lists them.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,10 +10,12 @@
 
 static json_object *get_json(kube_client_t *c, const char *path,
                              kube_error_t *err) {
-  kube_client_request_t req = {.struct_size = sizeof req, .method = "GET", .path = path};
+  kube_client_request_t req = {
+      .struct_size = sizeof req, .method = "GET", .path = path};
   kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
   json_object *o = NULL;
-  if (kube_client_request(c, &req, &resp, err) == 0 && kube_client_check(&resp, err) == 0)
+  if (kube_client_request(c, &req, &resp, err) == 0 &&
+      kube_client_check(&resp, err) == 0)
     o = kube_json_parse(resp.body, resp.body_len, err);
   kube_client_response_clear(&resp);
   return o;
@@ -28,15 +31,17 @@ static int cmp_res(const void *a, const void *b) {
   int c = strcmp(x->group, y->group);
   if (c)
     return c;
-  return strcmp(kube_json_get_string(x->r, "name"), kube_json_get_string(y->r, "name"));
+  return strcmp(kube_json_get_string(x->r, "name"),
+                kube_json_get_string(y->r, "name"));
 }
 
 static char *join(json_object *arr, const char *sep) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "");
   for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-    kube_strbuf_printf(&sb, "%s%s", i ? sep : "",
-                       json_object_get_string(json_object_array_get_idx(arr, i)));
+    kube_strbuf_printf(
+        &sb, "%s%s", i ? sep : "",
+        json_object_get_string(json_object_array_get_idx(arr, i)));
   return kube_strbuf_steal(&sb);
 }
 
@@ -82,8 +87,10 @@ int cmd_api_resources(int argc, char **argv) {
     if (doc)
       json_object_array_add(docs, doc);
     else
-      fprintf(stderr, "error: unable to retrieve the complete list of server "
-                      "APIs: %s: %s\n", gv, gerr.message);
+      fprintf(stderr,
+              "error: unable to retrieve the complete list of server "
+              "APIs: %s: %s\n",
+              gv, gerr.message);
   }
   json_object_put(groups);
   size_t n = 0, cap = 64;
@@ -102,7 +109,8 @@ int cmd_api_resources(int argc, char **argv) {
         continue;
       json_object *nsd = kube_json_get(r, "namespaced");
       bool is_ns = nsd && json_object_get_boolean(nsd);
-      if (namespaced_set && is_ns != (!namespaced_s || streq(namespaced_s, "true")))
+      if (namespaced_set &&
+          is_ns != (!namespaced_s || streq(namespaced_s, "true")))
         continue;
       if (api_group) {
         size_t glen = slash ? (size_t)(slash - gv) : 0;
@@ -135,8 +143,13 @@ int cmd_api_resources(int argc, char **argv) {
     bool wide = output && streq(output, "wide");
     json_object *t = json_object_new_object(), *defs = json_object_new_array(),
                 *rows = json_object_new_array();
-    const char *cols[] = {"NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND",
-                          wide ? "VERBS" : NULL, wide ? "CATEGORIES" : NULL};
+    const char *cols[] = {"NAME",
+                          "SHORTNAMES",
+                          "APIVERSION",
+                          "NAMESPACED",
+                          "KIND",
+                          wide ? "VERBS" : NULL,
+                          wide ? "CATEGORIES" : NULL};
     for (size_t i = 0; i < 7 && cols[i]; i++) {
       json_object *d = json_object_new_object();
       json_object_object_add(d, "name", json_object_new_string(cols[i]));
@@ -148,11 +161,13 @@ int cmd_api_resources(int argc, char **argv) {
                   *cells = json_object_new_array();
       json_object *nsd = kube_json_get(r, "namespaced");
       char *sn = join(kube_json_get(r, "shortNames"), ",");
-      json_object_array_add(cells, json_object_new_string(kube_json_get_string(r, "name")));
+      json_object_array_add(
+          cells, json_object_new_string(kube_json_get_string(r, "name")));
       json_object_array_add(cells, json_object_new_string(sn ? sn : ""));
       json_object_array_add(cells, json_object_new_string(rs[i].gv));
-      json_object_array_add(cells, json_object_new_string(
-                                       nsd && json_object_get_boolean(nsd) ? "true" : "false"));
+      json_object_array_add(
+          cells, json_object_new_string(
+                     nsd && json_object_get_boolean(nsd) ? "true" : "false"));
       const char *kind = kube_json_get_string(r, "kind");
       json_object_array_add(cells, json_object_new_string(kind ? kind : ""));
       free(sn);
@@ -171,11 +186,13 @@ int cmd_api_resources(int argc, char **argv) {
       json_object_array_add(rows, row);
     }
     json_object_object_add(t, "kind", json_object_new_string("Table"));
-    json_object_object_add(t, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
+    json_object_object_add(t, "apiVersion",
+                           json_object_new_string("meta.k8s.io/v1"));
     json_object_object_add(t, "columnDefinitions", defs);
     json_object_object_add(t, "rows", rows);
     kube_object_t *to = kube_object_wrap(t);
-    kube_table_printer_t *p = kube_table_printer_new(no_headers ? KUBE_TABLE_NO_HEADERS : 0);
+    kube_table_printer_t *p =
+        kube_table_printer_new(no_headers ? KUBE_TABLE_NO_HEADERS : 0);
     if (to && p && kube_table_printer_add(p, to, NULL, &err) == 0) {
       char *s = kube_table_printer_render(p);
       if (s)

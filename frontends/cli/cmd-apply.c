@@ -35,7 +35,8 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
   }
   int rc = 0;
   if (streq(o->dry_run, "client")) {
-    kube_object_t *live = kube_client_get(c, k, ns, kube_object_name(obj), &err);
+    kube_object_t *live =
+        kube_client_get(c, k, ns, kube_object_name(obj), &err);
     if (!live && err.reason != KUBE_REASON_NOT_FOUND) {
       rc = cli_report(&err);
     } else {
@@ -72,20 +73,27 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
   if (!res && o->server_side && err.reason == KUBE_REASON_CONFLICT &&
       kube_client_last_status(c) == 409) {
     /* kubectl explains field-manager conflicts this way. */
-    fprintf(stderr,
-            "error: %s\n"
-            "Please review the fields above--they currently have other managers. Here\n"
-            "are the ways you can resolve this warning:\n"
-            "* If you intend to manage all of these fields, please re-run the apply\n"
-            "  command with the `--force-conflicts` flag.\n"
-            "* If you do not intend to manage all of the fields, please edit your\n"
-            "  manifest to remove references to the fields that should keep their\n"
-            "  current managers.\n"
-            "* You may co-own fields by updating your manifest to match the existing\n"
-            "  value; in this case, you'll become the manager if the other manager(s)\n"
-            "  stop managing the field (remove it from their configuration).\n"
-            "See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts\n",
-            err.message);
+    fprintf(
+        stderr,
+        "error: %s\n"
+        "Please review the fields above--they currently have other managers. "
+        "Here\n"
+        "are the ways you can resolve this warning:\n"
+        "* If you intend to manage all of these fields, please re-run the "
+        "apply\n"
+        "  command with the `--force-conflicts` flag.\n"
+        "* If you do not intend to manage all of the fields, please edit your\n"
+        "  manifest to remove references to the fields that should keep their\n"
+        "  current managers.\n"
+        "* You may co-own fields by updating your manifest to match the "
+        "existing\n"
+        "  value; in this case, you'll become the manager if the other "
+        "manager(s)\n"
+        "  stop managing the field (remove it from their configuration).\n"
+        "See "
+        "https://kubernetes.io/docs/reference/using-api/server-side-apply/"
+        "#conflicts\n",
+        err.message);
     rc = 1;
   } else if (!res) {
     cli_print_error(&err);

@@ -139,8 +139,9 @@ int cmd_create(int argc, char **argv) {
     rc = create_generated(kube_generate_namespace(pos[1], &err), &o, &err);
   } else if (streq(pos[0], "service") || streq(pos[0], "svc")) {
     if (npos != 3) {
-      rc = cli_fail("usage: kube create service clusterip|nodeport|loadbalancer "
-                    "NAME --tcp=port:targetPort");
+      rc =
+          cli_fail("usage: kube create service clusterip|nodeport|loadbalancer "
+                   "NAME --tcp=port:targetPort");
       goto out;
     }
     if (o.tcp.n == 0 && !(o.cluster_ip && streq(o.cluster_ip, "None"))) {

@@ -45,14 +45,14 @@ static const char *propagation(const char *cascade) {
 }
 
 /* Expand -l / --all for one kind into targets. */
-static int list_targets(kube_client_t *c, const kube_kind_t *k,
-                        const char *ns, struct delete_opts *o,
-                        struct target **ts, size_t *n) {
+static int list_targets(kube_client_t *c, const kube_kind_t *k, const char *ns,
+                        struct delete_opts *o, struct target **ts, size_t *n) {
   kube_client_list_options_t lo = {.struct_size = sizeof lo,
                                    .label_selector = o->selector,
                                    .field_selector = o->field_selector};
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_object_t *list = kube_client_list(c, k, k->namespaced ? ns : NULL, &lo, &err);
+  kube_object_t *list =
+      kube_client_list(c, k, k->namespaced ? ns : NULL, &lo, &err);
   if (!list)
     return cli_report(&err), -1;
   json_object *items = kube_json_get(kube_object_json(list), "items");
@@ -155,7 +155,8 @@ int cmd_delete(int argc, char **argv) {
   }
   if (o.output && !streq(o.output, "name")) {
     rc = cli_fail("unexpected -o output mode: %s, the flag 'output' must be "
-                  "one of yaml|wide|name|json", o.output);
+                  "one of yaml|wide|name|json",
+                  o.output);
     goto out;
   }
   if (parse_timeout_ns(o.timeout, &timeout_ns) < 0) {
@@ -167,9 +168,10 @@ int cmd_delete(int argc, char **argv) {
   if (o.force && o.grace_period < 0)
     o.grace_period = 0;
   if (o.force && o.grace_period == 0)
-    fprintf(stderr, "warning: Immediate deletion does not wait for confirmation "
-                    "that the running resource has been terminated. The resource "
-                    "may continue to run on the cluster indefinitely.\n");
+    fprintf(stderr,
+            "warning: Immediate deletion does not wait for confirmation "
+            "that the running resource has been terminated. The resource "
+            "may continue to run on the cluster indefinitely.\n");
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
@@ -241,7 +243,8 @@ int cmd_delete(int argc, char **argv) {
     cli_kind_name(ts[i].kind, kn, sizeof kn);
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (streq(o.dry_run, "client")) {
-      kube_object_t *live = kube_client_get(c, ts[i].kind, ts[i].ns, ts[i].name, &err);
+      kube_object_t *live =
+          kube_client_get(c, ts[i].kind, ts[i].ns, ts[i].name, &err);
       if (!live) {
         if (!(o.ignore_not_found && err.reason == KUBE_REASON_NOT_FOUND)) {
           cli_print_error(&err);
@@ -271,7 +274,8 @@ int cmd_delete(int argc, char **argv) {
       printf("%s/%s\n", kn, ts[i].name);
     else
       printf("%s \"%s\" %s%s\n", kn, ts[i].name,
-             o.force && o.grace_period == 0 ? "force deleted" : "deleted", suffix);
+             o.force && o.grace_period == 0 ? "force deleted" : "deleted",
+             suffix);
     fflush(stdout);
   }
   if (o.wait && !wo.dry_run) {

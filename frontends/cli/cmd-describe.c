@@ -15,7 +15,9 @@
 
 #define S(o, p) (kube_json_get_string((o), (p)))
 
-static const char *or_none(const char *s) { return s && *s ? s : "<none>"; }
+static const char *or_none(const char *s) {
+  return s && *s ? s : "<none>";
+}
 
 /* Write one line at an indentation level (2 spaces per level). */
 KUBE_PRINTF(3, 4)
@@ -36,7 +38,8 @@ static int cmp_keys(const void *a, const void *b) {
 static void map_multiline(struct tabw *t, int level, const char *title,
                           json_object *m, const char *sep) {
   size_t n = m && json_object_is_type(m, json_type_object)
-                 ? (size_t)json_object_object_length(m) : 0;
+                 ? (size_t)json_object_object_length(m)
+                 : 0;
   if (n == 0) {
     w(t, level, "%s:\t<none>\n", title);
     return;
@@ -51,7 +54,8 @@ static void map_multiline(struct tabw *t, int level, const char *title,
   }
   qsort(keys, n, sizeof *keys, cmp_keys);
   for (i = 0; i < n; i++) {
-    const char *val = json_object_get_string(json_object_object_get(m, keys[i]));
+    const char *val =
+        json_object_get_string(json_object_object_get(m, keys[i]));
     /* kubectl elides the huge last-applied annotation's lines the same way:
      * it prints it, we keep it on one line too. */
     if (i == 0)
@@ -64,7 +68,8 @@ static void map_multiline(struct tabw *t, int level, const char *title,
 
 static void labels_inline(kube_strbuf_t *sb, json_object *m, const char *sep) {
   size_t n = m && json_object_is_type(m, json_type_object)
-                 ? (size_t)json_object_object_length(m) : 0;
+                 ? (size_t)json_object_object_length(m)
+                 : 0;
   if (n == 0) {
     kube_strbuf_append(sb, "<none>");
     return;
@@ -79,8 +84,9 @@ static void labels_inline(kube_strbuf_t *sb, json_object *m, const char *sep) {
   }
   qsort(keys, n, sizeof *keys, cmp_keys);
   for (i = 0; i < n; i++)
-    kube_strbuf_printf(sb, "%s%s=%s", i ? sep : "", keys[i],
-                       json_object_get_string(json_object_object_get(m, keys[i])));
+    kube_strbuf_printf(
+        sb, "%s%s=%s", i ? sep : "", keys[i],
+        json_object_get_string(json_object_object_get(m, keys[i])));
   free(keys);
 }
 
@@ -112,12 +118,13 @@ static void ports_line(struct tabw *t, int level, json_object *c) {
   kube_strbuf_t p = KUBE_STRBUF_INIT, h = KUBE_STRBUF_INIT;
   for (size_t i = 0; i < n; i++) {
     json_object *pt = json_object_array_get_idx(ports, i);
-    json_object *cp = kube_json_get(pt, "containerPort"), *hp = kube_json_get(pt, "hostPort");
+    json_object *cp = kube_json_get(pt, "containerPort"),
+                *hp = kube_json_get(pt, "hostPort");
     const char *proto = S(pt, "protocol");
-    kube_strbuf_printf(&p, "%s%d/%s", i ? ", " : "", cp ? json_object_get_int(cp) : 0,
-                       proto ? proto : "TCP");
-    kube_strbuf_printf(&h, "%s%d/%s", i ? ", " : "", hp ? json_object_get_int(hp) : 0,
-                       proto ? proto : "TCP");
+    kube_strbuf_printf(&p, "%s%d/%s", i ? ", " : "",
+                       cp ? json_object_get_int(cp) : 0, proto ? proto : "TCP");
+    kube_strbuf_printf(&h, "%s%d/%s", i ? ", " : "",
+                       hp ? json_object_get_int(hp) : 0, proto ? proto : "TCP");
   }
   w(t, level, "%s:\t%s\n", n > 1 ? "Ports" : "Port", p.data);
   w(t, level, "%s:\t%s\n", n > 1 ? "Host Ports" : "Host Port", h.data);
@@ -131,7 +138,8 @@ static void string_list(struct tabw *t, int level, const char *title,
     return;
   w(t, level, "%s:\n", title);
   for (size_t i = 0; i < json_object_array_length(arr); i++)
-    w(t, level + 1, "%s\n", json_object_get_string(json_object_array_get_idx(arr, i)));
+    w(t, level + 1, "%s\n",
+      json_object_get_string(json_object_array_get_idx(arr, i)));
 }
 
 static void env_lines(struct tabw *t, int level, json_object *c) {
@@ -145,7 +153,9 @@ static void env_lines(struct tabw *t, int level, json_object *c) {
     json_object *e = json_object_array_get_idx(env, i);
     const char *v = S(e, "value");
     w(t, level + 1, "%s:\t%s\n", S(e, "name"),
-      v ? v : kube_json_get(e, "valueFrom") ? "<set from a reference>" : "");
+      v                               ? v
+      : kube_json_get(e, "valueFrom") ? "<set from a reference>"
+                                      : "");
   }
 }
 
@@ -157,7 +167,8 @@ static void mounts_lines(struct tabw *t, int level, json_object *c) {
   }
   w(t, level, "Mounts:\n");
   for (size_t i = 0; i < json_object_array_length(m); i++) {
-    json_object *vm = json_object_array_get_idx(m, i), *ro = kube_json_get(vm, "readOnly");
+    json_object *vm = json_object_array_get_idx(m, i),
+                *ro = kube_json_get(vm, "readOnly");
     w(t, level + 1, "%s from %s (%s)\n", S(vm, "mountPath"), S(vm, "name"),
       ro && json_object_get_boolean(ro) ? "ro" : "rw");
   }
@@ -208,7 +219,8 @@ static void containers(struct tabw *t, int level, const char *title,
      * templates); details always at level 2, as kubectl prints them. */
     w(t, level, pod ? "  %s:\n" : " %s:\n", or_none(name));
     if (cs)
-      w(t, 2, "Container ID:\t%s\n", S(cs, "containerID") ? S(cs, "containerID") : "");
+      w(t, 2, "Container ID:\t%s\n",
+        S(cs, "containerID") ? S(cs, "containerID") : "");
     w(t, 2, "Image:\t%s\n", S(c, "image") ? S(c, "image") : "");
     if (cs)
       w(t, 2, "Image ID:\t%s\n", S(cs, "imageID") ? S(cs, "imageID") : "");
@@ -220,19 +232,23 @@ static void containers(struct tabw *t, int level, const char *title,
       json_object *last = kube_json_get(cs, "lastState");
       if (last && json_object_object_length(last) > 0)
         state_lines(t, 2, "Last State", last);
-      json_object *ready = kube_json_get(cs, "ready"), *rc = kube_json_get(cs, "restartCount");
-      w(t, 2, "Ready:\t%s\n", ready && json_object_get_boolean(ready) ? "True" : "False");
+      json_object *ready = kube_json_get(cs, "ready"),
+                  *rc = kube_json_get(cs, "restartCount");
+      w(t, 2, "Ready:\t%s\n",
+        ready && json_object_get_boolean(ready) ? "True" : "False");
       w(t, 2, "Restart Count:\t%d\n", rc ? json_object_get_int(rc) : 0);
     }
     json_object *lim = kube_json_get(c, "resources.limits"),
                 *req = kube_json_get(c, "resources.requests");
     if (lim && json_object_object_length(lim) > 0) {
       w(t, 2, "Limits:\n");
-      json_object_object_foreach(lim, k, v) w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
+      json_object_object_foreach(lim, k, v)
+          w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
     }
     if (req && json_object_object_length(req) > 0) {
       w(t, 2, "Requests:\n");
-      json_object_object_foreach(req, k, v) w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
+      json_object_object_foreach(req, k, v)
+          w(t, 3, "%s:\t%s\n", k, json_object_get_string(v));
     }
     env_lines(t, 2, c);
     mounts_lines(t, 2, c);
@@ -271,7 +287,8 @@ static void conditions(struct tabw *t, json_object *conds, bool with_reason) {
   for (size_t i = 0; i < json_object_array_length(conds); i++) {
     json_object *c = json_object_array_get_idx(conds, i);
     if (with_reason)
-      w(t, 1, "%s \t%s\t%s\n", S(c, "type"), S(c, "status"), or_none(S(c, "reason")));
+      w(t, 1, "%s \t%s\t%s\n", S(c, "type"), S(c, "status"),
+        or_none(S(c, "reason")));
     else
       w(t, 1, "%s \t%s \n", S(c, "type"), S(c, "status"));
   }
@@ -285,13 +302,15 @@ static const char *qos_class(json_object *pod) {
     json_object *c = json_object_array_get_idx(cs, i);
     json_object *req = kube_json_get(c, "resources.requests"),
                 *lim = kube_json_get(c, "resources.limits");
-    if ((req && json_object_object_length(req)) || (lim && json_object_object_length(lim)))
+    if ((req && json_object_object_length(req)) ||
+        (lim && json_object_object_length(lim)))
       any = true;
     const char *res[] = {"cpu", "memory"};
     for (size_t r = 0; r < 2; r++) {
       json_object *l = lim ? json_object_object_get(lim, res[r]) : NULL;
       json_object *q = req ? json_object_object_get(req, res[r]) : NULL;
-      if (!l || (q && !streq(json_object_get_string(q), json_object_get_string(l))))
+      if (!l ||
+          (q && !streq(json_object_get_string(q), json_object_get_string(l))))
         guaranteed = false;
     }
   }
@@ -314,7 +333,8 @@ static void describe_pod(struct tabw *t, json_object *o) {
   if (S(o, "status.startTime"))
     w(t, 0, "Start Time:\t%s\n", when(S(o, "status.startTime"), tb, sizeof tb));
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
   const char *phase = S(o, "status.phase");
   if (S(o, "metadata.deletionTimestamp"))
     w(t, 0, "Status:\tTerminating\n");
@@ -331,15 +351,18 @@ static void describe_pod(struct tabw *t, json_object *o) {
   }
   json_object *owners = kube_json_get(o, "metadata.ownerReferences");
   for (size_t i = 0; owners && i < json_object_array_length(owners); i++) {
-    json_object *ow = json_object_array_get_idx(owners, i), *ctl = kube_json_get(ow, "controller");
+    json_object *ow = json_object_array_get_idx(owners, i),
+                *ctl = kube_json_get(ow, "controller");
     if (ctl && json_object_get_boolean(ctl))
       w(t, 0, "Controlled By:\t%s/%s\n", S(ow, "kind"), S(ow, "name"));
   }
-  containers(t, 0, "Init Containers", kube_json_get(o, "spec.initContainers"), o);
+  containers(t, 0, "Init Containers", kube_json_get(o, "spec.initContainers"),
+             o);
   containers(t, 0, "Containers", kube_json_get(o, "spec.containers"), o);
   conditions(t, kube_json_get(o, "status.conditions"), false);
   volumes(t, 0, kube_json_get(o, "spec"));
-  w(t, 0, "QoS Class:\t%s\n", S(o, "status.qosClass") ? S(o, "status.qosClass") : qos_class(o));
+  w(t, 0, "QoS Class:\t%s\n",
+    S(o, "status.qosClass") ? S(o, "status.qosClass") : qos_class(o));
   kube_strbuf_t sel = KUBE_STRBUF_INIT;
   labels_inline(&sel, kube_json_get(o, "spec.nodeSelector"), ",");
   w(t, 0, "Node-Selectors:\t%s\n", sel.data ? sel.data : "<none>");
@@ -349,8 +372,10 @@ static void describe_pod(struct tabw *t, json_object *o) {
     w(t, 0, "Tolerations:\t<none>\n");
   } else {
     for (size_t i = 0; i < json_object_array_length(tol); i++) {
-      json_object *x = json_object_array_get_idx(tol, i), *secs = kube_json_get(x, "tolerationSeconds");
-      const char *key = S(x, "key"), *val = S(x, "value"), *eff = S(x, "effect");
+      json_object *x = json_object_array_get_idx(tol, i),
+                  *secs = kube_json_get(x, "tolerationSeconds");
+      const char *key = S(x, "key"), *val = S(x, "value"),
+                 *eff = S(x, "effect");
       kube_strbuf_t sb = KUBE_STRBUF_INIT;
       kube_strbuf_printf(&sb, "%s", key ? key : "");
       if (val && *val)
@@ -358,10 +383,13 @@ static void describe_pod(struct tabw *t, json_object *o) {
       if (eff && *eff)
         kube_strbuf_printf(&sb, ":%s", eff);
       /* operator Exists without a value (kubectl's special case). */
-      if (S(x, "operator") && streq(S(x, "operator"), "Exists") && (!val || !*val))
-        kube_strbuf_printf(&sb, "%sop=Exists", (key && *key) || (eff && *eff) ? " " : "");
+      if (S(x, "operator") && streq(S(x, "operator"), "Exists") &&
+          (!val || !*val))
+        kube_strbuf_printf(&sb, "%sop=Exists",
+                           (key && *key) || (eff && *eff) ? " " : "");
       if (secs)
-        kube_strbuf_printf(&sb, " for %llds", (long long)json_object_get_int64(secs));
+        kube_strbuf_printf(&sb, " for %llds",
+                           (long long)json_object_get_int64(secs));
       w(t, 0, "%s\t%s\n", i == 0 ? "Tolerations:" : "", sb.data ? sb.data : "");
       kube_strbuf_free(&sb);
     }
@@ -371,18 +399,25 @@ static void describe_pod(struct tabw *t, json_object *o) {
 static void describe_deployment(struct tabw *t, json_object *o) {
   char tb[64];
   name_ns(t, o);
-  w(t, 0, "CreationTimestamp:\t%s\n", when(S(o, "metadata.creationTimestamp"), tb, sizeof tb));
+  w(t, 0, "CreationTimestamp:\t%s\n",
+    when(S(o, "metadata.creationTimestamp"), tb, sizeof tb));
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
   kube_strbuf_t sel = KUBE_STRBUF_INIT;
   labels_inline(&sel, kube_json_get(o, "spec.selector.matchLabels"), ",");
   w(t, 0, "Selector:\t%s\n", sel.data);
   kube_strbuf_free(&sel);
   json_object *st = kube_json_get(o, "status");
-#define NUM(obj, p) (kube_json_get((obj), (p)) ? json_object_get_int(kube_json_get((obj), (p))) : 0)
-  w(t, 0, "Replicas:\t%d desired | %d updated | %d total | %d available | %d unavailable\n",
-    kube_json_get(o, "spec.replicas") ? NUM(o, "spec.replicas") : 1, NUM(st, "updatedReplicas"),
-    NUM(st, "replicas"), NUM(st, "availableReplicas"), NUM(st, "unavailableReplicas"));
+#define NUM(obj, p)                                                            \
+  (kube_json_get((obj), (p)) ? json_object_get_int(kube_json_get((obj), (p)))  \
+                             : 0)
+  w(t, 0,
+    "Replicas:\t%d desired | %d updated | %d total | %d available | %d "
+    "unavailable\n",
+    kube_json_get(o, "spec.replicas") ? NUM(o, "spec.replicas") : 1,
+    NUM(st, "updatedReplicas"), NUM(st, "replicas"),
+    NUM(st, "availableReplicas"), NUM(st, "unavailableReplicas"));
   const char *stype = S(o, "spec.strategy.type");
   w(t, 0, "StrategyType:\t%s\n", stype ? stype : "");
   w(t, 0, "MinReadySeconds:\t%d\n", NUM(o, "spec.minReadySeconds"));
@@ -405,7 +440,8 @@ static void describe_deployment(struct tabw *t, json_object *o) {
   kube_strbuf_free(&ns_sel);
   json_object *tols = kube_json_get(tmpl, "spec.tolerations");
   w(t, 1, "Tolerations:\t%s\n",
-    tols && json_object_array_length(tols) ? json_object_to_json_string(tols) : "<none>");
+    tols && json_object_array_length(tols) ? json_object_to_json_string(tols)
+                                           : "<none>");
   conditions(t, kube_json_get(o, "status.conditions"), true);
 #undef NUM
 }
@@ -424,12 +460,14 @@ static char *endpoints_of(kube_client_t *c, json_object *svc) {
   json_object *subsets = kube_json_get(kube_object_json(ep), "subsets");
   for (size_t i = 0; subsets && i < json_object_array_length(subsets); i++) {
     json_object *ss = json_object_array_get_idx(subsets, i);
-    json_object *addrs = kube_json_get(ss, "addresses"), *ports = kube_json_get(ss, "ports");
+    json_object *addrs = kube_json_get(ss, "addresses"),
+                *ports = kube_json_get(ss, "ports");
     for (size_t a = 0; addrs && a < json_object_array_length(addrs); a++)
       for (size_t p = 0; ports && p < json_object_array_length(ports); p++)
         kube_strbuf_printf(&sb, "%s%s:%d", sb.len ? "," : "",
                            S(json_object_array_get_idx(addrs, a), "ip"),
-                           json_object_get_int(kube_json_get(json_object_array_get_idx(ports, p), "port")));
+                           json_object_get_int(kube_json_get(
+                               json_object_array_get_idx(ports, p), "port")));
   }
   kube_object_free(ep);
   return sb.len ? kube_strbuf_steal(&sb) : (kube_strbuf_free(&sb), NULL);
@@ -438,7 +476,8 @@ static char *endpoints_of(kube_client_t *c, json_object *svc) {
 static void describe_service(struct tabw *t, kube_client_t *c, json_object *o) {
   name_ns(t, o);
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
   kube_strbuf_t sel = KUBE_STRBUF_INIT;
   labels_inline(&sel, kube_json_get(o, "spec.selector"), ",");
   w(t, 0, "Selector:\t%s\n", sel.data);
@@ -449,39 +488,48 @@ static void describe_service(struct tabw *t, kube_client_t *c, json_object *o) {
     w(t, 0, "IP Family Policy:\t%s\n", S(o, "spec.ipFamilyPolicy"));
   json_object *fams = kube_json_get(o, "spec.ipFamilies");
   if (fams && json_object_array_length(fams) > 0)
-    w(t, 0, "IP Families:\t%s\n", json_object_get_string(json_object_array_get_idx(fams, 0)));
+    w(t, 0, "IP Families:\t%s\n",
+      json_object_get_string(json_object_array_get_idx(fams, 0)));
   w(t, 0, "IP:\t%s\n", or_none(S(o, "spec.clusterIP")));
   json_object *ips = kube_json_get(o, "spec.clusterIPs");
   if (ips && json_object_array_length(ips) > 0)
-    w(t, 0, "IPs:\t%s\n", json_object_get_string(json_object_array_get_idx(ips, 0)));
+    w(t, 0, "IPs:\t%s\n",
+      json_object_get_string(json_object_array_get_idx(ips, 0)));
   json_object *ports = kube_json_get(o, "spec.ports");
   for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
-    json_object *p = json_object_array_get_idx(ports, i), *tp = kube_json_get(p, "targetPort");
+    json_object *p = json_object_array_get_idx(ports, i),
+                *tp = kube_json_get(p, "targetPort");
     json_object *np = kube_json_get(p, "nodePort");
     const char *proto = S(p, "protocol") ? S(p, "protocol") : "TCP";
-    w(t, 0, "Port:\t%s\t%d/%s\n", S(p, "name") && *S(p, "name") ? S(p, "name") : "<unset>",
+    w(t, 0, "Port:\t%s\t%d/%s\n",
+      S(p, "name") && *S(p, "name") ? S(p, "name") : "<unset>",
       json_object_get_int(kube_json_get(p, "port")), proto);
     if (tp)
       w(t, 0, "TargetPort:\t%s/%s\n", json_object_get_string(tp), proto);
     if (np)
-      w(t, 0, "NodePort:\t%s\t%d/%s\n", S(p, "name") && *S(p, "name") ? S(p, "name") : "<unset>",
+      w(t, 0, "NodePort:\t%s\t%d/%s\n",
+        S(p, "name") && *S(p, "name") ? S(p, "name") : "<unset>",
         json_object_get_int(np), proto);
   }
   char *eps = endpoints_of(c, o);
   w(t, 0, "Endpoints:\t%s\n", eps ? eps : "<none>");
   free(eps);
-  w(t, 0, "Session Affinity:\t%s\n", S(o, "spec.sessionAffinity") ? S(o, "spec.sessionAffinity") : "None");
+  w(t, 0, "Session Affinity:\t%s\n",
+    S(o, "spec.sessionAffinity") ? S(o, "spec.sessionAffinity") : "None");
   if (S(o, "spec.externalTrafficPolicy"))
-    w(t, 0, "External Traffic Policy:\t%s\n", S(o, "spec.externalTrafficPolicy"));
+    w(t, 0, "External Traffic Policy:\t%s\n",
+      S(o, "spec.externalTrafficPolicy"));
   if (S(o, "spec.internalTrafficPolicy"))
-    w(t, 0, "Internal Traffic Policy:\t%s\n", S(o, "spec.internalTrafficPolicy"));
+    w(t, 0, "Internal Traffic Policy:\t%s\n",
+      S(o, "spec.internalTrafficPolicy"));
 }
 
 static void quantity_map(struct tabw *t, const char *title, json_object *m) {
   if (!m)
     return;
   w(t, 0, "%s:\n", title);
-  json_object_object_foreach(m, k, v) w(t, 1, "%s:\t%s\n", k, json_object_get_string(v));
+  json_object_object_foreach(m, k, v)
+      w(t, 1, "%s:\t%s\n", k, json_object_get_string(v));
 }
 
 static void describe_node(struct tabw *t, json_object *o) {
@@ -499,31 +547,37 @@ static void describe_node(struct tabw *t, json_object *o) {
   w(t, 0, "Roles:\t%s\n", roles.len ? roles.data : "<none>");
   kube_strbuf_free(&roles);
   map_multiline(t, 0, "Labels", labels, "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
-  w(t, 0, "CreationTimestamp:\t%s\n", when(S(o, "metadata.creationTimestamp"), tb, sizeof tb));
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
+  w(t, 0, "CreationTimestamp:\t%s\n",
+    when(S(o, "metadata.creationTimestamp"), tb, sizeof tb));
   json_object *taints = kube_json_get(o, "spec.taints");
   if (!taints || json_object_array_length(taints) == 0)
     w(t, 0, "Taints:\t<none>\n");
   for (size_t i = 0; taints && i < json_object_array_length(taints); i++) {
     json_object *x = json_object_array_get_idx(taints, i);
     const char *v = S(x, "value");
-    w(t, 0, "%s\t%s%s%s:%s\n", i ? "" : "Taints:", S(x, "key"), v && *v ? "=" : "",
-      v ? v : "", S(x, "effect"));
+    w(t, 0, "%s\t%s%s%s:%s\n", i ? "" : "Taints:", S(x, "key"),
+      v && *v ? "=" : "", v ? v : "", S(x, "effect"));
   }
   json_object *un = kube_json_get(o, "spec.unschedulable");
-  w(t, 0, "Unschedulable:\t%s\n", un && json_object_get_boolean(un) ? "true" : "false");
+  w(t, 0, "Unschedulable:\t%s\n",
+    un && json_object_get_boolean(un) ? "true" : "false");
   json_object *conds = kube_json_get(o, "status.conditions");
   if (conds && json_object_array_length(conds) > 0) {
     w(t, 0, "Conditions:\n");
-    w(t, 1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n");
-    w(t, 1, "----\t------\t-----------------\t------------------\t------\t-------\n");
+    w(t, 1,
+      "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n");
+    w(t, 1,
+      "----\t------\t-----------------\t------------------\t------\t-------\n");
     for (size_t i = 0; i < json_object_array_length(conds); i++) {
       json_object *c = json_object_array_get_idx(conds, i);
       char t1[64], t2[64];
       w(t, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", S(c, "type"), S(c, "status"),
         when(S(c, "lastHeartbeatTime"), t1, sizeof t1),
         when(S(c, "lastTransitionTime"), t2, sizeof t2),
-        S(c, "reason") ? S(c, "reason") : "", S(c, "message") ? S(c, "message") : "");
+        S(c, "reason") ? S(c, "reason") : "",
+        S(c, "message") ? S(c, "message") : "");
     }
   }
   json_object *addrs = kube_json_get(o, "status.addresses");
@@ -539,15 +593,20 @@ static void describe_node(struct tabw *t, json_object *o) {
   json_object *ni = kube_json_get(o, "status.nodeInfo");
   if (ni) {
     static const char *const fields[][2] = {
-        {"Machine ID", "machineID"}, {"System UUID", "systemUUID"},
-        {"Boot ID", "bootID"}, {"Kernel Version", "kernelVersion"},
-        {"OS Image", "osImage"}, {"Operating System", "operatingSystem"},
+        {"Machine ID", "machineID"},
+        {"System UUID", "systemUUID"},
+        {"Boot ID", "bootID"},
+        {"Kernel Version", "kernelVersion"},
+        {"OS Image", "osImage"},
+        {"Operating System", "operatingSystem"},
         {"Architecture", "architecture"},
         {"Container Runtime Version", "containerRuntimeVersion"},
-        {"Kubelet Version", "kubeletVersion"}, {"Kube-Proxy Version", "kubeProxyVersion"}};
+        {"Kubelet Version", "kubeletVersion"},
+        {"Kube-Proxy Version", "kubeProxyVersion"}};
     w(t, 0, "System Info:\n");
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-      w(t, 1, "%s:\t%s\n", fields[i][0], S(ni, fields[i][1]) ? S(ni, fields[i][1]) : "");
+      w(t, 1, "%s:\t%s\n", fields[i][0],
+        S(ni, fields[i][1]) ? S(ni, fields[i][1]) : "");
   }
   if (S(o, "spec.podCIDR"))
     w(t, 0, "PodCIDR:\t%s\n", S(o, "spec.podCIDR"));
@@ -556,8 +615,10 @@ static void describe_node(struct tabw *t, json_object *o) {
 static void describe_namespace(struct tabw *t, json_object *o) {
   w(t, 0, "Name:\t%s\n", S(o, "metadata.name"));
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
-  w(t, 0, "Status:\t%s\n", S(o, "status.phase") ? S(o, "status.phase") : "Active");
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
+  w(t, 0, "Status:\t%s\n",
+    S(o, "status.phase") ? S(o, "status.phase") : "Active");
   w(t, 0, "\nNo resource quota.\n\nNo LimitRange resource.\n");
 }
 
@@ -572,7 +633,8 @@ static void generic_value(struct tabw *t, int level, const char *key,
     for (size_t i = 0; i < json_object_array_length(v); i++) {
       json_object *e = json_object_array_get_idx(v, i);
       if (json_object_is_type(e, json_type_object)) {
-        json_object_object_foreach(e, k, val) generic_value(t, level + 1, k, val);
+        json_object_object_foreach(e, k, val)
+            generic_value(t, level + 1, k, val);
       } else {
         w(t, level + 1, "%s\n", json_object_get_string(e));
       }
@@ -585,7 +647,8 @@ static void generic_value(struct tabw *t, int level, const char *key,
 static void describe_generic(struct tabw *t, json_object *o) {
   name_ns(t, o);
   map_multiline(t, 0, "Labels", kube_json_get(o, "metadata.labels"), "=");
-  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"), ": ");
+  map_multiline(t, 0, "Annotations", kube_json_get(o, "metadata.annotations"),
+                ": ");
   w(t, 0, "API Version:\t%s\n", S(o, "apiVersion") ? S(o, "apiVersion") : "");
   w(t, 0, "Kind:\t%s\n", S(o, "kind") ? S(o, "kind") : "");
   json_object_object_foreach(o, k, v) {
@@ -604,12 +667,15 @@ static void events(struct tabw *t, kube_client_t *c, json_object *o) {
     kube_strbuf_printf(&fs, ",involvedObject.namespace=%s", ns);
   if (uid)
     kube_strbuf_printf(&fs, ",involvedObject.uid=%s", uid);
-  kube_client_list_options_t lo = {.struct_size = sizeof lo, .field_selector = fs.data};
+  kube_client_list_options_t lo = {.struct_size = sizeof lo,
+                                   .field_selector = fs.data};
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   const kube_kind_t *ek = kube_kind_by_kind("v1", "Event");
-  kube_object_t *list = ek ? kube_client_list(c, ek, ns ? ns : "default", &lo, &err) : NULL;
+  kube_object_t *list =
+      ek ? kube_client_list(c, ek, ns ? ns : "default", &lo, &err) : NULL;
   kube_strbuf_free(&fs);
-  json_object *items = list ? kube_json_get(kube_object_json(list), "items") : NULL;
+  json_object *items =
+      list ? kube_json_get(kube_object_json(list), "items") : NULL;
   if (!items || json_object_array_length(items) == 0) {
     w(t, 0, "Events:\t<none>\n");
     kube_object_free(list);
@@ -637,7 +703,8 @@ static void events(struct tabw *t, kube_client_t *c, json_object *o) {
         kube_time_parse(first, &tsp, NULL) == 0) {
       char over[32];
       kube_time_age(tsp.tv_sec, now, over, sizeof over);
-      snprintf(agebuf, sizeof agebuf, "%s (x%d over %s)", age, json_object_get_int(count), over);
+      snprintf(agebuf, sizeof agebuf, "%s (x%d over %s)", age,
+               json_object_get_int(count), over);
     } else {
       snprintf(agebuf, sizeof agebuf, "%s", age);
     }
@@ -652,7 +719,8 @@ static void events(struct tabw *t, kube_client_t *c, json_object *o) {
   kube_object_free(list);
 }
 
-static int describe_one(kube_client_t *c, const kube_kind_t *k, json_object *o) {
+static int describe_one(kube_client_t *c, const kube_kind_t *k,
+                        json_object *o) {
   struct tabw t;
   tabw_init(&t, 0, 2);
   if (streq(k->kind, "Pod"))
@@ -708,7 +776,8 @@ int cmd_describe(int argc, char **argv) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     const kube_kind_t *k = refs[i].kind;
     if (refs[i].name) {
-      kube_object_t *obj = kube_client_get(c, k, cli_namespace(), refs[i].name, &err);
+      kube_object_t *obj =
+          kube_client_get(c, k, cli_namespace(), refs[i].name, &err);
       if (!obj) {
         cli_print_error(&err);
         rc = 1;
@@ -721,8 +790,10 @@ int cmd_describe(int argc, char **argv) {
       kube_object_free(obj);
       continue;
     }
-    kube_client_list_options_t lo = {.struct_size = sizeof lo, .label_selector = selector};
-    kube_object_t *list = kube_client_list(c, k, all_ns ? NULL : cli_namespace(), &lo, &err);
+    kube_client_list_options_t lo = {.struct_size = sizeof lo,
+                                     .label_selector = selector};
+    kube_object_t *list =
+        kube_client_list(c, k, all_ns ? NULL : cli_namespace(), &lo, &err);
     if (!list) {
       cli_print_error(&err);
       rc = 1;

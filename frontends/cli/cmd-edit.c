@@ -73,9 +73,11 @@ int cmd_edit(int argc, char **argv) {
     goto out;
   }
   have_file = true;
-  const char *hdr = "# Please edit the object below. Lines beginning with a '#' "
-                    "will be ignored,\n# and an empty file will abort the edit.\n#\n";
-  if (write(fd, hdr, strlen(hdr)) < 0 || write(fd, before, strlen(before)) < 0) {
+  const char *hdr =
+      "# Please edit the object below. Lines beginning with a '#' "
+      "will be ignored,\n# and an empty file will abort the edit.\n#\n";
+  if (write(fd, hdr, strlen(hdr)) < 0 ||
+      write(fd, before, strlen(before)) < 0) {
     close(fd);
     rc = cli_fail("writing %s: %s", path, strerror(errno));
     goto out;

@@ -59,7 +59,8 @@ int cmd_expose(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
-  target = kube_client_get(c, refs[0].kind, cli_namespace(), refs[0].name, &err);
+  target =
+      kube_client_get(c, refs[0].kind, cli_namespace(), refs[0].name, &err);
   if (!target) {
     rc = cli_report(&err);
     goto out;
@@ -84,7 +85,8 @@ int cmd_expose(int argc, char **argv) {
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .dry_run = streq(dry_run, "server"),
                                     .grace_period = -1};
-  kube_object_t *res = kube_client_create(c, k, cli_namespace(), svc, &wo, &err);
+  kube_object_t *res =
+      kube_client_create(c, k, cli_namespace(), svc, &wo, &err);
   if (!res) {
     rc = cli_report(&err);
     goto out;

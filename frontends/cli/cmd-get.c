@@ -56,8 +56,8 @@ static int add_group(struct group **gs, size_t *n, const kube_kind_t *k,
   return 0;
 }
 
-static char *list_query(const struct get_opts *o, const char *name,
-                        bool watch, const char *rv) {
+static char *list_query(const struct get_opts *o, const char *name, bool watch,
+                        const char *rv) {
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   struct {
@@ -136,7 +136,8 @@ static int sort_elements(json_object *arr, const char *expr, bool in_object) {
     keys[i].key = ko ? kube_jsonpath_eval(ko, tmpl, &err) : NULL;
     kube_object_free(ko);
     if (!keys[i].key) {
-      rc = cli_fail("couldn't sort by %s: %s", expr, err.message ? err.message : "out of memory");
+      rc = cli_fail("couldn't sort by %s: %s", expr,
+                    err.message ? err.message : "out of memory");
       break;
     }
     char *end;
@@ -147,7 +148,9 @@ static int sort_elements(json_object *arr, const char *expr, bool in_object) {
   for (size_t i = 0; rc == 0 && i < n; i++)
     found = found || *keys[i].key;
   if (rc == 0 && !found)
-    rc = cli_fail("couldn't find any field with path \"%s\" in the list of objects", tmpl);
+    rc = cli_fail(
+        "couldn't find any field with path \"%s\" in the list of objects",
+        tmpl);
   if (rc == 0) {
     qsort(keys, n, sizeof *keys, cmp_sort_key);
     for (size_t i = 0; i < n; i++)
@@ -202,11 +205,14 @@ static kube_object_t *fetch_all(kube_client_t *c, const char *path,
       return NULL;
     }
     json_object *nr = kube_object_json(next);
-    const char *key = json_object_object_get_ex(root, "rows", NULL) ? "rows" : "items";
+    const char *key =
+        json_object_object_get_ex(root, "rows", NULL) ? "rows" : "items";
     json_object *dst = kube_json_get(root, key), *src = kube_json_get(nr, key);
     for (size_t i = 0; src && dst && i < json_object_array_length(src); i++)
-      json_object_array_add(dst, json_object_get(json_object_array_get_idx(src, i)));
-    json_object *meta = kube_json_get(root, "metadata"), *nmeta = kube_json_get(nr, "metadata");
+      json_object_array_add(dst,
+                            json_object_get(json_object_array_get_idx(src, i)));
+    json_object *meta = kube_json_get(root, "metadata"),
+                *nmeta = kube_json_get(nr, "metadata");
     json_object *nc = nmeta ? json_object_object_get(nmeta, "continue") : NULL;
     if (meta)
       json_object_object_add(meta, "continue", nc ? json_object_get(nc) : NULL);
@@ -243,7 +249,8 @@ static int watch_line(const char *line, size_t len, void *ud) {
   if (w->o->fmt == CLI_OUT_DEFAULT || w->o->fmt == CLI_OUT_WIDE) {
     const char *k = kube_object_kind(o);
     if (k && streq(k, "Table") &&
-        kube_table_printer_add_event(w->printer, o, w->kind_prefix, type, &err) == 0) {
+        kube_table_printer_add_event(w->printer, o, w->kind_prefix, type,
+                                     &err) == 0) {
       char *s = kube_table_printer_render_new(w->printer);
       if (s)
         fputs(s, stdout);
@@ -343,14 +350,15 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
       }
       json_object *li = kube_json_get(kube_object_json(list), "items");
       for (size_t i = 0; li && i < json_object_array_length(li); i++)
-        json_object_array_add(items, json_object_get(json_object_array_get_idx(li, i)));
+        json_object_array_add(
+            items, json_object_get(json_object_array_get_idx(li, i)));
       kube_object_free(list);
       continue;
     }
     for (size_t i = 0; i < g->n_names; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      kube_object_t *obj = kube_client_get(c, g->kind, ns ? ns : cli_namespace(),
-                                           g->names[i], &err);
+      kube_object_t *obj = kube_client_get(
+          c, g->kind, ns ? ns : cli_namespace(), g->names[i], &err);
       if (!obj) {
         if (!(o->ignore_not_found && err.reason == KUBE_REASON_NOT_FOUND)) {
           cli_print_error(&err);
@@ -378,7 +386,8 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
   }
   if (o->fmt == CLI_OUT_CUSTOM_COLUMNS) {
     if (single_obj)
-      json_object_array_add(items, json_object_get(kube_object_json(single_obj)));
+      json_object_array_add(items,
+                            json_object_get(kube_object_json(single_obj)));
     kube_object_free(single_obj);
     if (print_custom_columns(items, o->fmt_arg, o->no_headers))
       rc = 1;
@@ -416,7 +425,8 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
   }
   if (o->fmt == CLI_OUT_NAME) {
     for (size_t i = 0; i < total; i++) {
-      kube_object_t *it = kube_object_wrap(json_object_get(json_object_array_get_idx(items, i)));
+      kube_object_t *it = kube_object_wrap(
+          json_object_get(json_object_array_get_idx(items, i)));
       cli_print_object(it, CLI_OUT_NAME, NULL);
       kube_object_free(it);
     }
@@ -470,7 +480,8 @@ static int print_custom_columns(json_object *items, const char *spec,
       if (colon)
         *colon = ':';
       rc = cli_fail("unexpected custom-columns spec: %s, expected "
-                    "<header>:<json-path-expr>", start);
+                    "<header>:<json-path-expr>",
+                    start);
       break;
     }
     *colon = '\0';
@@ -497,10 +508,12 @@ static int print_custom_columns(json_object *items, const char *spec,
       break;
     start = q + 1;
   }
-  for (size_t i = 0; rc == 0 && items && i < json_object_array_length(items); i++) {
+  for (size_t i = 0; rc == 0 && items && i < json_object_array_length(items);
+       i++) {
     json_object *it = json_object_array_get_idx(items, i);
     kube_object_t *io = kube_object_wrap(json_object_get(it));
-    json_object *row = json_object_new_object(), *cells = json_object_new_array();
+    json_object *row = json_object_new_object(),
+                *cells = json_object_new_array();
     json_object_object_add(row, "cells", cells);
     json_object_object_add(row, "object", json_object_get(it));
     json_object_array_add(rows, row);
@@ -520,7 +533,8 @@ static int print_custom_columns(json_object *items, const char *spec,
     kube_object_free(io);
   }
   if (rc == 0) {
-    kube_table_printer_t *p = kube_table_printer_new(no_headers ? KUBE_TABLE_NO_HEADERS : 0);
+    kube_table_printer_t *p =
+        kube_table_printer_new(no_headers ? KUBE_TABLE_NO_HEADERS : 0);
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (p && kube_table_printer_add(p, to, NULL, &err) == 0) {
       char *out = kube_table_printer_render(p);
@@ -588,21 +602,24 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
       if (o->sort_by && query) {
         /* Rows must carry the whole object to sort by any field. */
         char *q2 = NULL;
-        if (asprintf(&q2, "%s%sincludeObject=Object", query, *query ? "&" : "") >= 0) {
+        if (asprintf(&q2, "%s%sincludeObject=Object", query,
+                     *query ? "&" : "") >= 0) {
           free(query);
           query = q2;
         }
       }
       table = fetch_all(c, path, query, TABLE_ACCEPT, &err);
       if (table && o->sort_by &&
-          sort_elements(kube_json_get(kube_object_json(table), "rows"), o->sort_by, true)) {
+          sort_elements(kube_json_get(kube_object_json(table), "rows"),
+                        o->sort_by, true)) {
         kube_object_free(table);
         kube_table_printer_free(p);
         return 1;
       }
-      if (!table || (!o->watch_only &&
-                     kube_table_printer_add_event(p, table, kn, o->watch_events ? "ADDED" : "",
-                                                  &err) < 0)) {
+      if (!table ||
+          (!o->watch_only &&
+           kube_table_printer_add_event(
+               p, table, kn, o->watch_events ? "ADDED" : "", &err) < 0)) {
         cli_print_error(&err);
         rc = 1;
       }
@@ -613,8 +630,8 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
         cleanup_error kube_error_t err = KUBE_ERROR_INIT;
         kube_object_t *t = fetch(c, path, NULL, TABLE_ACCEPT, &err);
         if (!t || (!o->watch_only &&
-                   kube_table_printer_add_event(p, t, kn, o->watch_events ? "ADDED" : "",
-                                                &err) < 0)) {
+                   kube_table_printer_add_event(
+                       p, t, kn, o->watch_events ? "ADDED" : "", &err) < 0)) {
           if (!(o->ignore_not_found && err.reason == KUBE_REASON_NOT_FOUND)) {
             cli_print_error(&err);
             rc = 1;
@@ -642,8 +659,9 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
       if (watch_table) {
         watch_rv = kube_object_resource_version(watch_table);
         if (!watch_rv || !*watch_rv)
-          watch_rv = kube_json_get_string(kube_object_json(watch_table),
-                                          "rows.0.object.metadata.resourceVersion");
+          watch_rv =
+              kube_json_get_string(kube_object_json(watch_table),
+                                   "rows.0.object.metadata.resourceVersion");
       }
       continue;
     }

@@ -52,8 +52,8 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       goto out;
     }
     const char *eq = strchr(pos[i], '=');
-    cleanup_free char *key =
-        eq ? strndup(pos[i], (size_t)(eq - pos[i])) : strndup(pos[i], strlen(pos[i]) - 1);
+    cleanup_free char *key = eq ? strndup(pos[i], (size_t)(eq - pos[i]))
+                                : strndup(pos[i], strlen(pos[i]) - 1);
     if (!key)
       goto out;
     const char *why = kube_validate_label_key(key);
@@ -62,7 +62,8 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
                     pos[i]);
       goto out;
     }
-    json_object_object_add(changes, key, eq ? json_object_new_string(eq + 1) : NULL);
+    json_object_object_add(changes, key,
+                           eq ? json_object_new_string(eq + 1) : NULL);
     if (eq)
       only_removals = false;
   }
@@ -89,7 +90,7 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
   size_t cap = 0;
 #define ADD_TARGET(k, n)                                                       \
   do {                                                                         \
-    size_t len_ = json_object_array_length(names);                            \
+    size_t len_ = json_object_array_length(names);                             \
     if (len_ >= cap) {                                                         \
       cap = cap ? cap * 2 : 16;                                                \
       const kube_kind_t **nk = realloc(kinds, cap * sizeof *nk);               \
@@ -98,7 +99,7 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       kinds = nk;                                                              \
     }                                                                          \
     kinds[len_] = (k);                                                         \
-    json_object_array_add(names, json_object_new_string(n));                  \
+    json_object_array_add(names, json_object_new_string(n));                   \
   } while (0)
   for (size_t i = 0; i < nrefs; i++) {
     if (refs[i].name) {
@@ -112,21 +113,24 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
     kube_client_list_options_t lo = {.struct_size = sizeof lo,
                                      .label_selector = selector};
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    kube_object_t *l = kube_client_list(c, refs[i].kind, cli_namespace(), &lo, &err);
+    kube_object_t *l =
+        kube_client_list(c, refs[i].kind, cli_namespace(), &lo, &err);
     if (!l) {
       rc = cli_report(&err);
       goto out;
     }
     json_object *items = kube_json_get(kube_object_json(l), "items");
     for (size_t k = 0; items && k < json_object_array_length(items); k++)
-      ADD_TARGET(refs[i].kind, kube_json_get_string(json_object_array_get_idx(items, k),
-                                                    "metadata.name"));
+      ADD_TARGET(refs[i].kind,
+                 kube_json_get_string(json_object_array_get_idx(items, k),
+                                      "metadata.name"));
     kube_object_free(l);
   }
   rc = 0;
   for (size_t i = 0; i < json_object_array_length(names); i++) {
     const kube_kind_t *k = kinds[i];
-    const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+    const char *name =
+        json_object_get_string(json_object_array_get_idx(names, i));
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     kube_object_t *live = kube_client_get(c, k, cli_namespace(), name, &err);
     if (!live) {
@@ -134,10 +138,12 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       rc = 1;
       continue;
     }
-    json_object *cur = kube_json_get(kube_object_json(live),
-                                     annotate ? "metadata.annotations" : "metadata.labels");
+    json_object *cur =
+        kube_json_get(kube_object_json(live),
+                      annotate ? "metadata.annotations" : "metadata.labels");
     if (list) {
-      json_object_object_foreach(cur, lk, lv) printf("%s=%s\n", lk, json_object_get_string(lv));
+      json_object_object_foreach(cur, lk, lv)
+          printf("%s=%s\n", lk, json_object_get_string(lv));
       kube_object_free(live);
       continue;
     }
@@ -152,14 +158,16 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
         bad = true;
       }
       if (!cv && !has)
-        fprintf(stderr, "%s \"%s\" not found.\n", annotate ? "annotation" : "label", ck);
+        fprintf(stderr, "%s \"%s\" not found.\n",
+                annotate ? "annotation" : "label", ck);
     }
     if (bad) {
       kube_object_free(live);
       rc = 1;
       continue;
     }
-    json_object *patch = json_object_new_object(), *meta = json_object_new_object();
+    json_object *patch = json_object_new_object(),
+                *meta = json_object_new_object();
     json_object_object_add(meta, field, json_object_get(changes));
     if (resource_version)
       json_object_object_add(meta, "resourceVersion",
@@ -171,9 +179,10 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                         .dry_run = streq(dry_run, "server"),
                                         .grace_period = -1};
-      res = kube_client_patch(c, k, cli_namespace(), name, NULL, KUBE_PATCH_MERGE,
-                              json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
-                              &wo, &err);
+      res = kube_client_patch(
+          c, k, cli_namespace(), name, NULL, KUBE_PATCH_MERGE,
+          json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), &wo,
+          &err);
     }
     json_object_put(patch);
     if (!res) {
@@ -181,9 +190,12 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       rc = 1;
     } else {
       const char *new_rv = kube_object_resource_version(res);
-      bool changed = res == live || !old_rv || !new_rv || !streq(old_rv, new_rv) ||
-                     !streq(dry_run, "none");
-      cli_print_result(res, k, changed ? verb : annotate ? "not annotated" : "not labeled",
+      bool changed = res == live || !old_rv || !new_rv ||
+                     !streq(old_rv, new_rv) || !streq(dry_run, "none");
+      cli_print_result(res, k,
+                       changed    ? verb
+                       : annotate ? "not annotated"
+                                  : "not labeled",
                        fmt, fmt_arg, dry_run);
     }
     if (res != live)

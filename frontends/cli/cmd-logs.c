@@ -94,14 +94,18 @@ int cmd_logs(int argc, char **argv) {
   if (previous)
     kube_strbuf_printf(&q, "%sprevious=true", q.len ? "&" : "");
   if (tail >= 0)
-    kube_strbuf_printf(&q, "%stailLines=%lld", q.len ? "&" : "", (long long)tail);
+    kube_strbuf_printf(&q, "%stailLines=%lld", q.len ? "&" : "",
+                       (long long)tail);
   if (since)
     kube_strbuf_printf(&q, "%ssinceSeconds=%s", q.len ? "&" : "", since);
   query = kube_strbuf_steal(&q);
-  path = kube_client_path(kube_kind_by_kind("v1", "Pod"),
-                                             cli_namespace(), name, "log");
-  kube_client_request_t req = {.struct_size = sizeof req, .method = "GET",
-                               .path = path, .query = query, .accept = "*/*"};
+  path = kube_client_path(kube_kind_by_kind("v1", "Pod"), cli_namespace(), name,
+                          "log");
+  kube_client_request_t req = {.struct_size = sizeof req,
+                               .method = "GET",
+                               .path = path,
+                               .query = query,
+                               .accept = "*/*"};
   if (kube_client_stream(c, &req, print_line, NULL, &err) < 0) {
     rc = cli_report(&err);
     goto out;
@@ -171,16 +175,19 @@ int cmd_exec(int argc, char **argv) {
     }
   }
   query = kube_strbuf_steal(&q);
-  path = kube_client_path(kube_kind_by_kind("v1", "Pod"),
-                                             cli_namespace(), name, "exec");
-  kube_client_request_t req = {.struct_size = sizeof req, .method = "POST",
-                               .path = path, .query = query};
+  path = kube_client_path(kube_kind_by_kind("v1", "Pod"), cli_namespace(), name,
+                          "exec");
+  kube_client_request_t req = {.struct_size = sizeof req,
+                               .method = "POST",
+                               .path = path,
+                               .query = query};
   if (kube_client_request(c, &req, &resp, &err) < 0 ||
       kube_client_check(&resp, &err) < 0)
     rc = cli_report(&err);
   else
-    rc = cli_fail("unable to upgrade connection: the kube CLI does not speak "
-                  "the exec streaming protocol (SPDY / WebSocket channels) yet");
+    rc =
+        cli_fail("unable to upgrade connection: the kube CLI does not speak "
+                 "the exec streaming protocol (SPDY / WebSocket channels) yet");
 out:
   kube_client_response_clear(&resp);
   kube_object_free(pod);

@@ -40,7 +40,8 @@ int cmd_patch(int argc, char **argv) {
     goto out;
   int ptype = kube_patch_type_parse(type);
   if (ptype < 0 || ptype == KUBE_PATCH_APPLY) {
-    rc = cli_fail("--type must be one of [json merge strategic], not \"%s\"", type);
+    rc = cli_fail("--type must be one of [json merge strategic], not \"%s\"",
+                  type);
     goto out;
   }
   if (patch_file) {
@@ -54,8 +55,9 @@ int cmd_patch(int argc, char **argv) {
     patch = file_patch;
   }
   if (!patch || !*patch) {
-    rc = cli_fail("must specify --patch or --patch-file containing the contents "
-                  "of the patch");
+    rc =
+        cli_fail("must specify --patch or --patch-file containing the contents "
+                 "of the patch");
     goto out;
   }
   /* Targets from -f or the command line. */
@@ -95,7 +97,8 @@ int cmd_patch(int argc, char **argv) {
       continue;
     }
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    kube_object_t *live = kube_client_get(c, k, cli_namespace(), refs[i].name, &err);
+    kube_object_t *live =
+        kube_client_get(c, k, cli_namespace(), refs[i].name, &err);
     if (!live) {
       cli_print_error(&err);
       rc = 1;
@@ -106,14 +109,16 @@ int cmd_patch(int argc, char **argv) {
                                       .dry_run = !streq(dry_run, "none"),
                                       .field_manager = field_manager,
                                       .grace_period = -1};
-    kube_object_t *res = kube_client_patch(c, k, cli_namespace(), refs[i].name, sub,
-                                           (kube_patch_type_t)ptype, patch, &wo, &err);
+    kube_object_t *res =
+        kube_client_patch(c, k, cli_namespace(), refs[i].name, sub,
+                          (kube_patch_type_t)ptype, patch, &wo, &err);
     if (!res) {
       cli_print_error(&err);
       rc = 1;
     } else {
       const char *new_rv = kube_object_resource_version(res);
-      bool same = old_rv && new_rv && streq(old_rv, new_rv) && streq(dry_run, "none");
+      bool same =
+          old_rv && new_rv && streq(old_rv, new_rv) && streq(dry_run, "none");
       cli_print_result(res, k, same ? "patched (no change)" : "patched", fmt,
                        fmt_arg, dry_run);
     }

@@ -110,7 +110,8 @@ int cmd_run(int argc, char **argv) {
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .dry_run = streq(dry_run, "server"),
                                     .grace_period = -1};
-  kube_object_t *res = kube_client_create(c, k, cli_namespace(), pod, &wo, &err);
+  kube_object_t *res =
+      kube_client_create(c, k, cli_namespace(), pod, &wo, &err);
   if (!res) {
     rc = cli_report(&err);
     goto out;

@@ -64,8 +64,10 @@ int cmd_scale(int argc, char **argv) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (current >= 0) {
       /* Precondition: the current size must match. */
-      cleanup_free char *path = kube_client_path(k, cli_namespace(), refs[i].name, "scale");
-      kube_client_request_t req = {.struct_size = sizeof req, .method = "GET", .path = path};
+      cleanup_free char *path =
+          kube_client_path(k, cli_namespace(), refs[i].name, "scale");
+      kube_client_request_t req = {
+          .struct_size = sizeof req, .method = "GET", .path = path};
       kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
       json_object *sc = NULL;
       if (kube_client_request(c, &req, &resp, &err) == 0 &&
@@ -81,13 +83,14 @@ int cmd_scale(int argc, char **argv) {
       int64_t cur = r ? json_object_get_int64(r) : 0;
       json_object_put(sc);
       if (cur != current) {
-        rc = cli_fail("Expected replicas to be %lld, was %lld", (long long)current,
-                      (long long)cur);
+        rc = cli_fail("Expected replicas to be %lld, was %lld",
+                      (long long)current, (long long)cur);
         continue;
       }
     }
     char patch[128];
-    snprintf(patch, sizeof patch, "{\"spec\":{\"replicas\":%lld}}", (long long)replicas);
+    snprintf(patch, sizeof patch, "{\"spec\":{\"replicas\":%lld}}",
+             (long long)replicas);
     kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                       .dry_run = streq(dry_run, "server"),
                                       .grace_period = -1};

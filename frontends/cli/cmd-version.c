@@ -29,8 +29,8 @@ int cmd_version(int argc, char **argv) {
     kube_client_t *c = cli_client();
     if (!c)
       return 1;
-    kube_client_request_t req = {.struct_size = sizeof req, .method = "GET",
-                                 .path = "/version"};
+    kube_client_request_t req = {
+        .struct_size = sizeof req, .method = "GET", .path = "/version"};
     kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (kube_client_request(c, &req, &resp, &err) < 0 ||
@@ -46,13 +46,15 @@ int cmd_version(int argc, char **argv) {
   }
   if (output) {
     json_object *v = json_object_new_object(), *cv = json_object_new_object();
-    json_object_object_add(cv, "gitVersion", json_object_new_string("v" KUBE_VERSION));
+    json_object_object_add(cv, "gitVersion",
+                           json_object_new_string("v" KUBE_VERSION));
     json_object_object_add(cv, "platform", json_object_new_string("linux"));
     json_object_object_add(v, "clientVersion", cv);
     if (server)
       json_object_object_add(v, "serverVersion", json_object_get(server));
     kube_object_t *o = kube_object_wrap(v);
-    cli_print_object(o, streq(output, "json") ? CLI_OUT_JSON : CLI_OUT_YAML, NULL);
+    cli_print_object(o, streq(output, "json") ? CLI_OUT_JSON : CLI_OUT_YAML,
+                     NULL);
     kube_object_free(o);
   } else {
     printf("Client Version: v%s\n", KUBE_VERSION);

@@ -13,23 +13,35 @@ static int cmd_help(int argc, char **argv);
 /* Verbs, in the order `kube help` lists them. */
 static const struct cli_command commands[] = {
     {"version", cmd_version, "Print the client and server version"},
-    {"cluster-info", cmd_cluster_info, "Display addresses of the control plane and services"},
-    {"api-resources", cmd_api_resources, "Print the supported API resources on the server"},
+    {"cluster-info", cmd_cluster_info,
+     "Display addresses of the control plane and services"},
+    {"api-resources", cmd_api_resources,
+     "Print the supported API resources on the server"},
     {"get", cmd_get, "Display one or many resources"},
-    {"describe", cmd_describe, "Show details of a specific resource or group of resources"},
-    {"create", cmd_create, "Create a resource from a file or from stdin, or a deployment/namespace/service"},
-    {"apply", cmd_apply, "Apply a configuration to a resource by file name or stdin"},
-    {"delete", cmd_delete, "Delete resources by file names, stdin, resources and names, or by label selector"},
+    {"describe", cmd_describe,
+     "Show details of a specific resource or group of resources"},
+    {"create", cmd_create,
+     "Create a resource from a file or from stdin, or a "
+     "deployment/namespace/service"},
+    {"apply", cmd_apply,
+     "Apply a configuration to a resource by file name or stdin"},
+    {"delete", cmd_delete,
+     "Delete resources by file names, stdin, resources and names, or by label "
+     "selector"},
     {"edit", cmd_edit, "Edit a resource on the server with $EDITOR"},
-    {"patch", cmd_patch, "Update fields of a resource (strategic, merge or JSON patch)"},
+    {"patch", cmd_patch,
+     "Update fields of a resource (strategic, merge or JSON patch)"},
     {"label", cmd_label, "Update the labels on a resource"},
     {"annotate", cmd_annotate, "Update the annotations on a resource"},
-    {"scale", cmd_scale, "Set a new size for a deployment, replica set or replication controller"},
+    {"scale", cmd_scale,
+     "Set a new size for a deployment, replica set or replication controller"},
     {"run", cmd_run, "Run a particular image on the cluster"},
-    {"expose", cmd_expose, "Take a deployment, service or pod and expose it as a new service"},
+    {"expose", cmd_expose,
+     "Take a deployment, service or pod and expose it as a new service"},
     {"logs", cmd_logs, "Print the logs for a container in a pod"},
     {"exec", cmd_exec, "Execute a command in a container"},
-    {"runtime", cmd_runtime, "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
+    {"runtime", cmd_runtime,
+     "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
     {"help", cmd_help, "Show this help"},
 };
 
@@ -63,7 +75,8 @@ int main(int argc, char **argv) {
   int verb = 1;
   while (verb < argc && argv[verb][0] == '-' && argv[verb][1]) {
     const char *a = argv[verb];
-    bool takes_value = !strchr(a, '=') && strcmp(a, "--insecure-skip-tls-verify") != 0 &&
+    bool takes_value = !strchr(a, '=') &&
+                       strcmp(a, "--insecure-skip-tls-verify") != 0 &&
                        (a[1] == '-' || strlen(a) == 2);
     verb += takes_value ? 2 : 1;
   }

@@ -37,22 +37,22 @@ typedef struct kube_client kube_client_t;
 /* The connection settings of one kubeconfig context, resolved.  All strings
  * owned by the struct (free with kube_kubeconfig_free); NULL when absent. */
 typedef struct kube_kubeconfig {
-  char *context;                   /* name of the context used */
-  char *cluster;                   /* name of its cluster */
-  char *user;                      /* name of its user */
-  char *server;                    /* "https://127.0.0.1:6443", "unix:/run/..." */
-  char *namespace_;                /* context namespace, NULL = "default" */
-  char *token;                     /* bearer token (user.token / tokenFile) */
-  char *username, *password;       /* basic auth (user.username/password) */
+  char *context;             /* name of the context used */
+  char *cluster;             /* name of its cluster */
+  char *user;                /* name of its user */
+  char *server;              /* "https://127.0.0.1:6443", "unix:/run/..." */
+  char *namespace_;          /* context namespace, NULL = "default" */
+  char *token;               /* bearer token (user.token / tokenFile) */
+  char *username, *password; /* basic auth (user.username/password) */
   bool insecure_skip_tls_verify;
-  char *certificate_authority;     /* PEM file path */
+  char *certificate_authority;      /* PEM file path */
   char *certificate_authority_data; /* PEM text (decoded from base64) */
-  char *client_certificate;        /* PEM file path */
-  char *client_certificate_data;   /* PEM text */
-  char *client_key;                /* PEM file path */
-  char *client_key_data;           /* PEM text */
+  char *client_certificate;         /* PEM file path */
+  char *client_certificate_data;    /* PEM text */
+  char *client_key;                 /* PEM file path */
+  char *client_key_data;            /* PEM text */
   char *tls_server_name;
-  char *path;                      /* the file it came from */
+  char *path; /* the file it came from */
 } kube_kubeconfig_t;
 
 /* Load the kubeconfig at `path`, or when path is NULL the first of
@@ -76,12 +76,12 @@ void kube_kubeconfig_free(kube_kubeconfig_t *kc);
 /* ------------------------------------------------------------------------ */
 
 typedef struct kube_client_options {
-  size_t struct_size;      /* sizeof(kube_client_options_t) */
+  size_t struct_size; /* sizeof(kube_client_options_t) */
   /* Kubeconfig file (NULL: $KUBECONFIG, ~/.kube/config).  When no file
    * exists and no server is given, the client talks to the default kubed
    * socket (unix:/run/libkube/kubed.sock). */
   const char *kubeconfig;
-  const char *context;     /* NULL: current-context */
+  const char *context; /* NULL: current-context */
   /* Overrides of the kubeconfig's values (NULL / false: keep). */
   const char *server;
   const char *token;
@@ -90,7 +90,7 @@ typedef struct kube_client_options {
   const char *certificate_authority; /* PEM file */
   /* Per-request I/O timeout in milliseconds; 0 = none.  Watches ignore it. */
   int timeout_ms;
-  const char *user_agent;  /* NULL: "kube/<version>" */
+  const char *user_agent; /* NULL: "kube/<version>" */
 } kube_client_options_t;
 
 /* Create a client from options (NULL options: all defaults).  Does not
@@ -115,10 +115,10 @@ int kube_client_last_status(const kube_client_t *c);
 
 /* One HTTP request.  Strings are borrowed for the duration of the call. */
 typedef struct kube_client_request {
-  size_t struct_size;       /* sizeof(kube_client_request_t) */
-  const char *method;       /* "GET", "POST", ... */
-  const char *path;         /* "/api/v1/namespaces/default/pods" */
-  const char *query;        /* "labelSelector=a%3Db&limit=5" (no '?'), or NULL */
+  size_t struct_size; /* sizeof(kube_client_request_t) */
+  const char *method; /* "GET", "POST", ... */
+  const char *path;   /* "/api/v1/namespaces/default/pods" */
+  const char *query;  /* "labelSelector=a%3Db&limit=5" (no '?'), or NULL */
   const char *content_type; /* NULL: none (no body) */
   const char *accept;       /* NULL: "application/json" */
   const char *body;         /* may be NULL */
@@ -127,13 +127,14 @@ typedef struct kube_client_request {
 
 /* A response; release with kube_client_response_clear. */
 typedef struct kube_client_response {
-  int status;           /* HTTP status code */
-  char *content_type;   /* owned, may be NULL */
-  char *body;           /* owned, NUL-terminated (also when empty) */
+  int status;         /* HTTP status code */
+  char *content_type; /* owned, may be NULL */
+  char *body;         /* owned, NUL-terminated (also when empty) */
   size_t body_len;
 } kube_client_response_t;
 
-#define KUBE_CLIENT_RESPONSE_INIT {0}
+#define KUBE_CLIENT_RESPONSE_INIT                                              \
+  { 0 }
 
 /* Send a request and read the whole response into *resp.  Returns 0 when a
  * response arrived, whatever its status (check resp->status or use
@@ -173,17 +174,17 @@ char *kube_client_path(const kube_kind_t *kind, const char *ns,
 
 /* Options of the writing helpers; NULL means all defaults. */
 typedef struct kube_client_write_options {
-  size_t struct_size;          /* sizeof(kube_client_write_options_t) */
-  bool dry_run;                /* dryRun=All: validated, not stored */
-  const char *field_manager;   /* fieldManager= (NULL: none / "kube" for apply) */
-  bool force;                  /* server-side apply: take conflicting fields */
-  int64_t grace_period;        /* delete: gracePeriodSeconds, < 0 = unset */
-  const char *propagation;     /* delete: "Background" | "Foreground" | "Orphan" */
+  size_t struct_size;        /* sizeof(kube_client_write_options_t) */
+  bool dry_run;              /* dryRun=All: validated, not stored */
+  const char *field_manager; /* fieldManager= (NULL: none / "kube" for apply) */
+  bool force;                /* server-side apply: take conflicting fields */
+  int64_t grace_period;      /* delete: gracePeriodSeconds, < 0 = unset */
+  const char *propagation; /* delete: "Background" | "Foreground" | "Orphan" */
 } kube_client_write_options_t;
 
 /* List options; NULL means no selectors. */
 typedef struct kube_client_list_options {
-  size_t struct_size;          /* sizeof(kube_client_list_options_t) */
+  size_t struct_size; /* sizeof(kube_client_list_options_t) */
   const char *label_selector;
   const char *field_selector;
   const char *resource_version; /* watch from / list at; NULL = latest */
@@ -257,8 +258,8 @@ typedef int (*kube_client_watch_fn)(const char *type, const kube_object_t *obj,
 /* Watch a kind (`ns` NULL: all namespaces) from opts->resource_version
  * until the server ends the stream (timeoutSeconds) or `fn` stops it.  An
  * ERROR event whose Status is 410 ends the watch with an Expired error. */
-int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
-                      const char *ns, const kube_client_list_options_t *opts,
+int kube_client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                      const kube_client_list_options_t *opts,
                       kube_client_watch_fn fn, void *userdata,
                       kube_error_t *err);
 
@@ -270,9 +271,9 @@ int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
   "kubectl.kubernetes.io/last-applied-configuration"
 
 typedef enum kube_apply_result {
-  KUBE_APPLY_CREATED = 0,  /* the object did not exist and was created */
-  KUBE_APPLY_CONFIGURED,   /* a strategic-merge patch changed it */
-  KUBE_APPLY_UNCHANGED,    /* nothing to change */
+  KUBE_APPLY_CREATED = 0, /* the object did not exist and was created */
+  KUBE_APPLY_CONFIGURED,  /* a strategic-merge patch changed it */
+  KUBE_APPLY_UNCHANGED,   /* nothing to change */
 } kube_apply_result_t;
 
 /* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration
@@ -283,29 +284,29 @@ typedef enum kube_apply_result {
  * patch (merge patch for kinds without a strategic schema).  *result tells
  * which happened.  Honours opts->dry_run.  Returns the resulting object
  * (owned; the live object when unchanged). */
-kube_object_t *kube_client_apply_client_side(kube_client_t *c,
-                                             const kube_object_t *obj,
-                                             const kube_client_write_options_t *opts,
-                                             kube_apply_result_t *result,
-                                             kube_error_t *err);
+kube_object_t *
+kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
+                              const kube_client_write_options_t *opts,
+                              kube_apply_result_t *result, kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
 /* Generators (kubectl run / create deployment / expose ...)                 */
 /* ------------------------------------------------------------------------ */
 
 typedef struct kube_generate_options {
-  size_t struct_size;          /* sizeof(kube_generate_options_t) */
-  const char *name;            /* object name (required) */
-  const char *namespace_;      /* NULL: none set (the client's default) */
-  const char *image;           /* container image */
-  int32_t port;                /* containerPort, 0 = none */
-  int32_t replicas;            /* deployments; < 0 = 1 */
-  const char *const *labels;   /* "k=v", NULL-terminated; NULL: run=NAME
-                                * for pods, app=NAME for deployments */
-  const char *const *env;      /* "K=V", NULL-terminated, or NULL */
-  const char *const *args;     /* container args, NULL-terminated, or NULL */
-  bool command;                /* args are the command, not the args */
-  const char *restart_policy;  /* pod: "Always" (default), "OnFailure", "Never" */
+  size_t struct_size;        /* sizeof(kube_generate_options_t) */
+  const char *name;          /* object name (required) */
+  const char *namespace_;    /* NULL: none set (the client's default) */
+  const char *image;         /* container image */
+  int32_t port;              /* containerPort, 0 = none */
+  int32_t replicas;          /* deployments; < 0 = 1 */
+  const char *const *labels; /* "k=v", NULL-terminated; NULL: run=NAME
+                              * for pods, app=NAME for deployments */
+  const char *const *env;    /* "K=V", NULL-terminated, or NULL */
+  const char *const *args;   /* container args, NULL-terminated, or NULL */
+  bool command;              /* args are the command, not the args */
+  const char
+      *restart_policy; /* pod: "Always" (default), "OnFailure", "Never" */
   const char *image_pull_policy; /* NULL: server default */
 } kube_generate_options_t;
 
@@ -323,19 +324,17 @@ kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
  * spelling), `tcp` a NULL-terminated list of "port[:targetPort]"; selector
  * app=NAME.  `cluster_ip` may be NULL or "None" (headless). */
 kube_object_t *kube_generate_service(const char *name, const char *ns,
-                                     const char *type,
-                                     const char *const *tcp,
-                                     const char *cluster_ip,
-                                     kube_error_t *err);
+                                     const char *type, const char *const *tcp,
+                                     const char *cluster_ip, kube_error_t *err);
 
 typedef struct kube_expose_options {
-  size_t struct_size;          /* sizeof(kube_expose_options_t) */
-  const char *name;            /* service name; NULL: the target's name */
-  int32_t port;                /* required unless the target declares one */
-  const char *target_port;     /* "8080" or a port name; NULL: = port */
-  const char *protocol;        /* NULL: "TCP" */
-  const char *type;            /* NULL: ClusterIP */
-  const char *selector;        /* "a=b,c=d"; NULL: from the target */
+  size_t struct_size;      /* sizeof(kube_expose_options_t) */
+  const char *name;        /* service name; NULL: the target's name */
+  int32_t port;            /* required unless the target declares one */
+  const char *target_port; /* "8080" or a port name; NULL: = port */
+  const char *protocol;    /* NULL: "TCP" */
+  const char *type;        /* NULL: ClusterIP */
+  const char *selector;    /* "a=b,c=d"; NULL: from the target */
 } kube_expose_options_t;
 
 /* A Service exposing `target` (borrowed: a Deployment, ReplicaSet,
@@ -395,10 +394,10 @@ char *kube_table_printer_render(const kube_table_printer_t *p);
 char *kube_table_printer_render_new(kube_table_printer_t *p);
 
 /* Evaluate a kubectl JSONPath template ("{.metadata.name}",
- * "{.items[*].metadata.name}", "{range .items[*]}{.metadata.name}{\"\\n\"}{end}",
- * filters "[?(@.type==\"Ready\")]") against obj (borrowed).  Owned
- * string; BadRequest on a syntax error.  Missing fields print nothing, as
- * with `kubectl get -o jsonpath`. */
+ * "{.items[*].metadata.name}", "{range
+ * .items[*]}{.metadata.name}{\"\\n\"}{end}", filters "[?(@.type==\"Ready\")]")
+ * against obj (borrowed).  Owned string; BadRequest on a syntax error.  Missing
+ * fields print nothing, as with `kubectl get -o jsonpath`. */
 char *kube_jsonpath_eval(const kube_object_t *obj, const char *tmpl,
                          kube_error_t *err);
 
@@ -430,8 +429,8 @@ typedef struct kube_transport_call kube_transport_call_t;
 
 /* `content_type` and `data` are borrowed for the call. */
 typedef void (*kube_transport_reply_cb)(int status, const char *content_type,
-                                        const char *data, size_t len,
-                                        bool done, void *arg);
+                                        const char *data, size_t len, bool done,
+                                        void *arg);
 
 /* Strings are borrowed for the duration of request() only. */
 typedef struct kube_transport_request {
@@ -463,10 +462,9 @@ typedef struct kube_transport {
 } kube_transport_t;
 
 /* Shorthands for tp->ops->request / cancel.  cancel accepts NULL calls. */
-kube_transport_call_t *kube_transport_request(const kube_transport_t *tp,
-                                              const kube_transport_request_t *req,
-                                              kube_transport_reply_cb cb,
-                                              void *arg, kube_error_t *err);
+kube_transport_call_t *kube_transport_request(
+    const kube_transport_t *tp, const kube_transport_request_t *req,
+    kube_transport_reply_cb cb, void *arg, kube_error_t *err);
 void kube_transport_cancel(const kube_transport_t *tp,
                            kube_transport_call_t *call);
 
@@ -565,10 +563,10 @@ typedef void (*kube_workqueue_process_fn)(kube_workqueue_t *q,
                                           void *arg);
 
 typedef struct kube_workqueue_options {
-  size_t struct_size;     /* sizeof(kube_workqueue_options_t) */
-  size_t max_batch;       /* keys per callback; 0: 1 */
-  int64_t base_delay_ms;  /* first backoff; 0: 5 ms */
-  int64_t max_delay_ms;   /* backoff cap; 0: 60 s */
+  size_t struct_size;    /* sizeof(kube_workqueue_options_t) */
+  size_t max_batch;      /* keys per callback; 0: 1 */
+  int64_t base_delay_ms; /* first backoff; 0: 5 ms */
+  int64_t max_delay_ms;  /* backoff cap; 0: 60 s */
 } kube_workqueue_options_t;
 
 /* Owned: free with kube_workqueue_free.  `opts` may be NULL. */
@@ -579,8 +577,7 @@ kube_workqueue_t *kube_workqueue_new(struct event_base *base,
 /* Queue a key now (copied).  A key already waiting stays where it is; a key
  * waiting for a delay is queued now; a key being processed is queued again
  * after its done.  -1 on out-of-memory. */
-int kube_workqueue_add(kube_workqueue_t *q, const char *key,
-                       kube_error_t *err);
+int kube_workqueue_add(kube_workqueue_t *q, const char *key, kube_error_t *err);
 /* Queue a key after delay_ms (an earlier pending add wins). */
 int kube_workqueue_add_after(kube_workqueue_t *q, const char *key,
                              int64_t delay_ms, kube_error_t *err);

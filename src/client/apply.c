@@ -84,8 +84,9 @@ static json_object *three_way(json_object *orig, json_object *mod,
       json_object *ov = NULL;
       if (orig && json_object_is_type(orig, json_type_object))
         json_object_object_get_ex(orig, k, &ov);
-      json_object *sub = three_way(
-          ov && json_object_is_type(ov, json_type_object) ? ov : NULL, v, lv, oom);
+      json_object *sub =
+          three_way(ov && json_object_is_type(ov, json_type_object) ? ov : NULL,
+                    v, lv, oom);
       if (sub)
         json_object_object_add(patch, k, sub);
       continue;
@@ -117,8 +118,8 @@ static json_object *three_way(json_object *orig, json_object *mod,
 }
 
 static const char *json_text(json_object *o) {
-  return json_object_to_json_string_ext(
-      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 KUBE_EXPORT kube_object_t *
@@ -134,7 +135,8 @@ kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
   const kube_kind_t *kind = kube_kind_by_kind(av, k);
   if (!kind)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,
-                          "no matches for kind \"%s\" in version \"%s\"", k, av),
+                          "no matches for kind \"%s\" in version \"%s\"", k,
+                          av),
            NULL;
   if (!name || !*name)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -197,8 +199,8 @@ kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
   if (last && *last)
     orig = kube_json_parse(last, strlen(last), NULL);
   bool oom = false;
-  json_object *patch = three_way(orig, kube_object_json(modified),
-                                 kube_object_json(live), &oom);
+  json_object *patch =
+      three_way(orig, kube_object_json(modified), kube_object_json(live), &oom);
   json_object_put(orig);
   if (oom) {
     json_object_put(patch);

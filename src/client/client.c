@@ -72,7 +72,8 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
             set_str(&c->namespace_, ns) == 0 && set_str(&c->token, token) == 0;
   if (ok && !token && kc && kc->username) {
     cleanup_free char *up = NULL;
-    if (asprintf(&up, "%s:%s", kc->username, kc->password ? kc->password : "") < 0)
+    if (asprintf(&up, "%s:%s", kc->username, kc->password ? kc->password : "") <
+        0)
       ok = false;
     else if (!(c->basic_auth = base64_encode(up, strlen(up))))
       ok = false;
@@ -80,7 +81,8 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
   if (ok && o.user_agent)
     ok = set_str(&c->user_agent, o.user_agent) == 0;
   else if (ok)
-    ok = asprintf(&c->user_agent, "kube/v%s (linux) libkube", KUBE_VERSION) >= 0 ||
+    ok = asprintf(&c->user_agent, "kube/v%s (linux) libkube", KUBE_VERSION) >=
+             0 ||
          (c->user_agent = NULL, false);
   if (ok && kc && kc->tls_server_name)
     ok = set_str(&c->tls_server_name, kc->tls_server_name) == 0;
@@ -101,8 +103,9 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
       extra.certificate_authority_data = NULL;
       tc = &extra;
     }
-    bool insecure = o.insecure_skip_tls_verify ||
-                    (kc && kc->insecure_skip_tls_verify && !o.certificate_authority);
+    bool insecure =
+        o.insecure_skip_tls_verify ||
+        (kc && kc->insecure_skip_tls_verify && !o.certificate_authority);
     if (tls_context_setup(c, tc, insecure, err) < 0)
       goto fail;
   }
@@ -117,9 +120,8 @@ fail:
 KUBE_EXPORT kube_client_t *kube_client_new_from_kubeconfig(const char *path,
                                                            const char *context,
                                                            kube_error_t *err) {
-  kube_client_options_t o = {.struct_size = sizeof o,
-                             .kubeconfig = path,
-                             .context = context};
+  kube_client_options_t o = {
+      .struct_size = sizeof o, .kubeconfig = path, .context = context};
   return kube_client_new(&o, err);
 }
 
@@ -164,8 +166,8 @@ static int exchange_head(kube_client_t *c, struct conn *cn,
         http_read_head(cn, h, &nothing, &e) == 0)
       return 0;
     conn_close(cn);
-    if (reused && attempt == 0 && (nothing || e.errnum == EPIPE ||
-                                   e.errnum == ECONNRESET))
+    if (reused && attempt == 0 &&
+        (nothing || e.errnum == EPIPE || e.errnum == ECONNRESET))
       continue;
     kube_error_move(err, &e);
     return -1;
@@ -244,11 +246,16 @@ static bool error_from_status(const char *body, size_t len, int code,
         json_object_is_type(causes, json_type_array))
       for (size_t i = 0; i < json_object_array_length(causes); i++) {
         json_object *cz = json_object_array_get_idx(causes, i), *f, *t, *m;
-        kube_error_add_cause(
-            err,
-            json_object_object_get_ex(cz, "field", &f) ? json_object_get_string(f) : "",
-            json_object_object_get_ex(cz, "reason", &t) ? json_object_get_string(t) : "",
-            json_object_object_get_ex(cz, "message", &m) ? json_object_get_string(m) : "");
+        kube_error_add_cause(err,
+                             json_object_object_get_ex(cz, "field", &f)
+                                 ? json_object_get_string(f)
+                                 : "",
+                             json_object_object_get_ex(cz, "reason", &t)
+                                 ? json_object_get_string(t)
+                                 : "",
+                             json_object_object_get_ex(cz, "message", &m)
+                                 ? json_object_get_string(m)
+                                 : "");
       }
   }
   json_object_put(st);
@@ -260,13 +267,28 @@ static int error_from_code(int code, const char *body, kube_error_t *err) {
   kube_reason_t reason = kube_reason_from_http_code(code);
   const char *msg;
   switch (code) {
-  case 401: msg = "Unauthorized"; break;
-  case 403: msg = "Forbidden"; break;
-  case 404: msg = "the server could not find the requested resource"; break;
-  case 405: msg = "the server does not allow this method on the requested resource"; break;
-  case 409: msg = "the server reported a conflict"; break;
-  case 415: msg = "the server responded with the status code 415 but did not return more information"; break;
-  case 422: msg = "the server rejected our request due to an error in our request"; break;
+  case 401:
+    msg = "Unauthorized";
+    break;
+  case 403:
+    msg = "Forbidden";
+    break;
+  case 404:
+    msg = "the server could not find the requested resource";
+    break;
+  case 405:
+    msg = "the server does not allow this method on the requested resource";
+    break;
+  case 409:
+    msg = "the server reported a conflict";
+    break;
+  case 415:
+    msg = "the server responded with the status code 415 but did not return "
+          "more information";
+    break;
+  case 422:
+    msg = "the server rejected our request due to an error in our request";
+    break;
   default:
     if (body && *body && strlen(body) < 512)
       return kube_error_set(err, reason, 0,
@@ -338,8 +360,8 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
     r = http_read_body(&cn, &h, &sink, err);
     if (r >= 0) {
       kube_strbuf_append(&sb, "");
-      kube_client_response_t resp = {.status = h.status, .body = sb.data,
-                                     .body_len = sb.len};
+      kube_client_response_t resp = {
+          .status = h.status, .body = sb.data, .body_len = sb.len};
       r = kube_client_check(&resp, err);
     }
     kube_strbuf_free(&sb);

@@ -20,7 +20,9 @@ static void copy_gen(kube_generate_options_t *dst,
                                                               : sizeof *dst);
 }
 
-static json_object *jstr(const char *s) { return json_object_new_string(s); }
+static json_object *jstr(const char *s) {
+  return json_object_new_string(s);
+}
 
 /* Parse "k=v" items into a map; BadRequest on an item without '='. */
 static json_object *kv_map(const char *const *items, const char *what,
@@ -84,13 +86,14 @@ static json_object *container(const kube_generate_options_t *o,
       if (!eq || eq == o->env[i]) {
         json_object_put(env);
         json_object_put(c);
-        kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                       "invalid env: %s", o->env[i]);
+        kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid env: %s",
+                       o->env[i]);
         return NULL;
       }
       json_object *e = json_object_new_object();
       json_object_object_add(
-          e, "name", json_object_new_string_len(o->env[i], (int)(eq - o->env[i])));
+          e, "name",
+          json_object_new_string_len(o->env[i], (int)(eq - o->env[i])));
       json_object_object_add(e, "value", jstr(eq + 1));
       json_object_array_add(env, e);
     }
@@ -113,8 +116,7 @@ static json_object *container(const kube_generate_options_t *o,
 static int check_name_image(const kube_generate_options_t *o,
                             kube_error_t *err) {
   if (!o->name || !*o->name)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "NAME is required");
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "NAME is required");
   const char *why = kube_validate_dns1123_subdomain(o->name);
   if (why)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -134,8 +136,8 @@ static kube_object_t *wrap(json_object *o, kube_error_t *err) {
   return obj;
 }
 
-KUBE_EXPORT kube_object_t *kube_generate_pod(const kube_generate_options_t *opts,
-                                             kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_generate_pod(const kube_generate_options_t *opts, kube_error_t *err) {
   kube_generate_options_t o;
   copy_gen(&o, opts);
   if (check_name_image(&o, err) < 0)
@@ -154,7 +156,8 @@ KUBE_EXPORT kube_object_t *kube_generate_pod(const kube_generate_options_t *opts
     json_object_put(labels);
     return NULL;
   }
-  json_object *pod = new_object("v1", "Pod", new_meta(o.name, o.namespace_, labels));
+  json_object *pod =
+      new_object("v1", "Pod", new_meta(o.name, o.namespace_, labels));
   json_object *spec = json_object_new_object(), *cs = json_object_new_array();
   json_object_array_add(cs, c);
   json_object_object_add(spec, "containers", cs);
@@ -183,7 +186,8 @@ static char *container_name_for_image(const char *image) {
 }
 
 KUBE_EXPORT kube_object_t *
-kube_generate_deployment(const kube_generate_options_t *opts, kube_error_t *err) {
+kube_generate_deployment(const kube_generate_options_t *opts,
+                         kube_error_t *err) {
   kube_generate_options_t o;
   copy_gen(&o, opts);
   if (check_name_image(&o, err) < 0)
@@ -217,7 +221,8 @@ kube_generate_deployment(const kube_generate_options_t *opts, kube_error_t *err)
   json_object_object_add(sel, "matchLabels", labels2);
   json_object_object_add(spec, "selector", sel);
   json_object_object_add(spec, "strategy", json_object_new_object());
-  json_object *tmpl = json_object_new_object(), *tmeta = json_object_new_object();
+  json_object *tmpl = json_object_new_object(),
+              *tmeta = json_object_new_object();
   json_object_object_add(tmeta, "creationTimestamp", NULL);
   json_object_object_add(tmeta, "labels", labels3);
   json_object_object_add(tmpl, "metadata", tmeta);
@@ -273,12 +278,10 @@ static const char *service_type(const char *t) {
   return NULL;
 }
 
-KUBE_EXPORT kube_object_t *kube_generate_service(const char *name,
-                                                 const char *ns,
-                                                 const char *type,
-                                                 const char *const *tcp,
-                                                 const char *cluster_ip,
-                                                 kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_generate_service(const char *name, const char *ns, const char *type,
+                      const char *const *tcp, const char *cluster_ip,
+                      kube_error_t *err) {
   if (!name || !*name)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "NAME is required"),
            NULL;
@@ -315,7 +318,8 @@ KUBE_EXPORT kube_object_t *kube_generate_service(const char *name,
     json_object_object_add(p, "targetPort", port_value(target));
     json_object_array_add(ports, p);
   }
-  json_object *labels = json_object_new_object(), *sel = json_object_new_object();
+  json_object *labels = json_object_new_object(),
+              *sel = json_object_new_object();
   json_object_object_add(labels, "app", jstr(name));
   json_object_object_add(sel, "app", jstr(name));
   json_object *svc = new_object("v1", "Service", new_meta(name, ns, labels));
@@ -347,8 +351,8 @@ static json_object *target_selector(json_object *t, const char *kind,
              NULL;
     sel = kube_json_get(t, "spec.selector.matchLabels");
   } else {
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "cannot expose a %s", kind),
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "cannot expose a %s",
+                          kind),
            NULL;
   }
   if (!sel || !json_object_is_type(sel, json_type_object) ||
@@ -380,9 +384,9 @@ static json_object *target_port_of(json_object *t, const char *kind) {
   return NULL;
 }
 
-KUBE_EXPORT kube_object_t *kube_generate_expose(const kube_object_t *target,
-                                                const kube_expose_options_t *opts,
-                                                kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_generate_expose(const kube_object_t *target,
+                     const kube_expose_options_t *opts, kube_error_t *err) {
   kube_expose_options_t o = {0};
   if (opts)
     memcpy(&o, opts,
@@ -413,7 +417,8 @@ KUBE_EXPORT kube_object_t *kube_generate_expose(const kube_object_t *target,
       return kube_make_oom(err), NULL;
     size_t k = 0;
     char *save = NULL;
-    for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+    for (char *p = strtok_r(copy, ",", &save); p;
+         p = strtok_r(NULL, ",", &save))
       items[k++] = p;
     sel = kv_map(items, "selector", err);
   } else {
@@ -441,8 +446,8 @@ KUBE_EXPORT kube_object_t *kube_generate_expose(const kube_object_t *target,
     json_object_deep_copy(tl, &labels, NULL);
   json_object *svc = new_object(
       "v1", "Service", new_meta(name, kube_object_namespace(target), labels));
-  json_object *spec = json_object_new_object(), *ports = json_object_new_array(),
-              *p = json_object_new_object();
+  json_object *spec = json_object_new_object(),
+              *ports = json_object_new_array(), *p = json_object_new_object();
   json_object_object_add(p, "port", json_object_new_int(port));
   json_object_object_add(p, "protocol", jstr(o.protocol ? o.protocol : "TCP"));
   json_object_object_add(p, "targetPort", tp);

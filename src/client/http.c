@@ -204,8 +204,8 @@ int conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
 
 static int io_error(kube_error_t *err, const char *what, int e) {
   if (e == EAGAIN || e == EWOULDBLOCK)
-    return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT,
-                          "%s: timed out", what);
+    return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT, "%s: timed out",
+                          what);
   return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, e, "%s: %s", what,
                         strerror(e));
 }
@@ -304,7 +304,8 @@ static int conn_read_line(struct conn *cn, kube_strbuf_t *sb,
   bool any = false;
   for (;;) {
     char *start = cn->buf + cn->pos;
-    char *nl = cn->len > cn->pos ? memchr(start, '\n', cn->len - cn->pos) : NULL;
+    char *nl =
+        cn->len > cn->pos ? memchr(start, '\n', cn->len - cn->pos) : NULL;
     if (nl) {
       size_t n = (size_t)(nl - start);
       kube_strbuf_append_len(sb, start, n);
@@ -362,7 +363,8 @@ int http_send(kube_client_t *c, struct conn *cn,
     kube_strbuf_printf(&sb, "Authorization: Bearer %s\r\n", c->token);
   else if (c->basic_auth)
     kube_strbuf_printf(&sb, "Authorization: Basic %s\r\n", c->basic_auth);
-  size_t blen = req->body ? (req->body_len ? req->body_len : strlen(req->body)) : 0;
+  size_t blen =
+      req->body ? (req->body_len ? req->body_len : strlen(req->body)) : 0;
   if (req->content_type)
     kube_strbuf_printf(&sb, "Content-Type: %s\r\n", req->content_type);
   const char *m = req->method ? req->method : "GET";
@@ -387,8 +389,8 @@ static char *trim(char *s) {
   return s;
 }
 
-int http_read_head(struct conn *cn, struct http_response_head *h,
-                   bool *nothing, kube_error_t *err) {
+int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
+                   kube_error_t *err) {
   cleanup_strbuf kube_strbuf_t line = KUBE_STRBUF_INIT;
   memset(h, 0, sizeof *h);
   h->content_length = -1;

@@ -68,8 +68,8 @@ int http_send(kube_client_t *c, struct conn *cn,
               const kube_client_request_t *req, kube_error_t *err);
 /* Read a response head.  Returns 0, or -1 with err; *nothing is set when
  * the connection closed before any byte arrived (stale keep-alive). */
-int http_read_head(struct conn *cn, struct http_response_head *h,
-                   bool *nothing, kube_error_t *err);
+int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
+                   kube_error_t *err);
 /* Read the body into sink.  Returns 0 when complete, 1 when the sink
  * stopped, -1 with err. */
 int http_read_body(struct conn *cn, const struct http_response_head *h,

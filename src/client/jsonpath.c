@@ -60,14 +60,15 @@ static void recurse_collect(json_object *o, const char *name, size_t nlen,
 static int eval_path(const char *expr, size_t len, json_object *cur,
                      json_object *root, struct nodes *out, kube_error_t *err);
 
-/* Compare a filter operand with a literal: strings by text, numbers by value. */
+/* Compare a filter operand with a literal: strings by text, numbers by value.
+ */
 static bool filter_match(json_object *v, const char *op, const char *lit,
                          size_t lit_len, bool lit_quoted) {
   bool eq;
   if (!v)
     return streq(op, "!=");
   if (lit_quoted || (!json_object_is_type(v, json_type_int) &&
-                        !json_object_is_type(v, json_type_double))) {
+                     !json_object_is_type(v, json_type_double))) {
     const char *s = json_object_get_string(v);
     eq = strlen(s) == lit_len && memcmp(s, lit, lit_len) == 0;
   } else {
@@ -343,7 +344,8 @@ static void print_value(kube_strbuf_t *sb, json_object *v) {
     break;
   case json_type_object:
   case json_type_array:
-    kube_strbuf_append(sb, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    kube_strbuf_append(
+        sb, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     break;
   default:
     kube_strbuf_append(sb, json_object_get_string(v));
@@ -370,10 +372,17 @@ static char *unescape_literal(const char *s, size_t n) {
     if (s[i] == '\\' && i + 1 < n) {
       i++;
       switch (s[i]) {
-      case 'n': kube_strbuf_append_char(&sb, '\n'); break;
-      case 't': kube_strbuf_append_char(&sb, '\t'); break;
-      case 'r': kube_strbuf_append_char(&sb, '\r'); break;
-      default: kube_strbuf_append_char(&sb, s[i]);
+      case 'n':
+        kube_strbuf_append_char(&sb, '\n');
+        break;
+      case 't':
+        kube_strbuf_append_char(&sb, '\t');
+        break;
+      case 'r':
+        kube_strbuf_append_char(&sb, '\r');
+        break;
+      default:
+        kube_strbuf_append_char(&sb, s[i]);
       }
     } else {
       kube_strbuf_append_char(&sb, s[i]);
@@ -514,8 +523,8 @@ static int run(const struct tok *t, size_t from, size_t to, json_object *cur,
   return 0;
 }
 
-KUBE_EXPORT char *kube_jsonpath_eval(const kube_object_t *obj,
-                                     const char *tmpl, kube_error_t *err) {
+KUBE_EXPORT char *kube_jsonpath_eval(const kube_object_t *obj, const char *tmpl,
+                                     kube_error_t *err) {
   struct tok *t = NULL;
   size_t n = 0;
   if (tokenize(tmpl, &t, &n, err) < 0)

@@ -37,8 +37,9 @@ KUBE_EXPORT void kube_kubeconfig_free(kube_kubeconfig_t *kc) {
 static char *read_file(const char *path, size_t *len, kube_error_t *err) {
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return kube_error_set(err, errno == ENOENT ? KUBE_REASON_NOT_FOUND
-                                               : KUBE_REASON_FORBIDDEN,
+    return kube_error_set(err,
+                          errno == ENOENT ? KUBE_REASON_NOT_FOUND
+                                          : KUBE_REASON_FORBIDDEN,
                           errno, "open %s: %s", path, strerror(errno)),
            NULL;
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
@@ -128,11 +129,9 @@ static int dup_b64(char **dst, const char *s, const char *what,
   return 0;
 }
 
-KUBE_EXPORT kube_kubeconfig_t *kube_kubeconfig_parse(const char *data,
-                                                     size_t len,
-                                                     const char *dir,
-                                                     const char *context,
-                                                     kube_error_t *err) {
+KUBE_EXPORT kube_kubeconfig_t *
+kube_kubeconfig_parse(const char *data, size_t len, const char *dir,
+                      const char *context, kube_error_t *err) {
   json_object *docs = kube_json_decode_stream(data, len, err);
   if (!docs) {
     kube_error_wrap(err, "kubeconfig");
@@ -148,8 +147,8 @@ KUBE_EXPORT kube_kubeconfig_t *kube_kubeconfig_parse(const char *data,
     return NULL;
   }
   int r = 0;
-  const char *ctx_name = context && *context ? context
-                                             : str_field(root, "current-context");
+  const char *ctx_name =
+      context && *context ? context : str_field(root, "current-context");
   if (!root || !json_object_is_type(root, json_type_object)) {
     r = kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                        "kubeconfig: not a Config document");
@@ -185,7 +184,8 @@ KUBE_EXPORT kube_kubeconfig_t *kube_kubeconfig_parse(const char *data,
       dup_str(&kc->user, user_name) < 0 ||
       dup_str(&kc->server, str_field(cluster, "server")) < 0 ||
       dup_str(&kc->namespace_, str_field(ctx, "namespace")) < 0 ||
-      dup_str(&kc->tls_server_name, str_field(cluster, "tls-server-name")) < 0 ||
+      dup_str(&kc->tls_server_name, str_field(cluster, "tls-server-name")) <
+          0 ||
       dup_path(&kc->certificate_authority,
                str_field(cluster, "certificate-authority"), dir) < 0 ||
       dup_str(&kc->token, str_field(user, "token")) < 0 ||
@@ -197,7 +197,8 @@ KUBE_EXPORT kube_kubeconfig_t *kube_kubeconfig_parse(const char *data,
     r = kube_make_oom(err);
     goto out;
   }
-  kc->insecure_skip_tls_verify = bool_field(cluster, "insecure-skip-tls-verify");
+  kc->insecure_skip_tls_verify =
+      bool_field(cluster, "insecure-skip-tls-verify");
   if (dup_b64(&kc->certificate_authority_data,
               str_field(cluster, "certificate-authority-data"),
               "certificate-authority-data", err) < 0 ||
@@ -236,9 +237,8 @@ out:
   return kc;
 }
 
-KUBE_EXPORT kube_kubeconfig_t *kube_kubeconfig_load(const char *path,
-                                                    const char *context,
-                                                    kube_error_t *err) {
+KUBE_EXPORT kube_kubeconfig_t *
+kube_kubeconfig_load(const char *path, const char *context, kube_error_t *err) {
   cleanup_free char *chosen = NULL;
   if (path && *path) {
     chosen = strdup(path);

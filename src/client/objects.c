@@ -98,7 +98,8 @@ KUBE_EXPORT kube_object_t *kube_client_get(kube_client_t *c,
                                            const kube_kind_t *kind,
                                            const char *ns, const char *name,
                                            kube_error_t *err) {
-  cleanup_free char *path = kube_client_path(kind, default_ns(c, ns), name, NULL);
+  cleanup_free char *path =
+      kube_client_path(kind, default_ns(c, ns), name, NULL);
   if (!path)
     return kube_make_oom(err), NULL;
   return object_call(c, "GET", path, NULL, NULL, NULL, err);
@@ -121,11 +122,9 @@ static char *list_query(const kube_client_list_options_t *o, bool watch) {
   return kube_strbuf_steal(&q);
 }
 
-KUBE_EXPORT kube_object_t *kube_client_list(kube_client_t *c,
-                                            const kube_kind_t *kind,
-                                            const char *ns,
-                                            const kube_client_list_options_t *opts,
-                                            kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_client_list(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                 const kube_client_list_options_t *opts, kube_error_t *err) {
   kube_client_list_options_t o;
   copy_list_options(&o, opts);
   cleanup_free char *path = kube_client_path(kind, ns, NULL, NULL);
@@ -180,21 +179,18 @@ static kube_object_t *write_object(kube_client_t *c, const char *method,
   return object_call(c, method, path, query, "application/json", body, err);
 }
 
-KUBE_EXPORT kube_object_t *kube_client_create(kube_client_t *c,
-                                              const kube_kind_t *kind,
-                                              const char *ns,
-                                              const kube_object_t *obj,
-                                              const kube_client_write_options_t *opts,
-                                              kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_client_create(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                   const kube_object_t *obj,
+                   const kube_client_write_options_t *opts, kube_error_t *err) {
   return write_object(c, "POST", kind, ns, obj, false, opts, err);
 }
 
-KUBE_EXPORT kube_object_t *kube_client_replace(kube_client_t *c,
-                                               const kube_kind_t *kind,
-                                               const char *ns,
-                                               const kube_object_t *obj,
-                                               const kube_client_write_options_t *opts,
-                                               kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_client_replace(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                    const kube_object_t *obj,
+                    const kube_client_write_options_t *opts,
+                    kube_error_t *err) {
   return write_object(c, "PUT", kind, ns, obj, true, opts, err);
 }
 
@@ -214,11 +210,15 @@ KUBE_EXPORT int kube_patch_type_parse(const char *s) {
 
 KUBE_EXPORT const char *kube_patch_type_content_type(kube_patch_type_t type) {
   switch (type) {
-  case KUBE_PATCH_MERGE: return "application/merge-patch+json";
-  case KUBE_PATCH_JSON: return "application/json-patch+json";
-  case KUBE_PATCH_APPLY: return "application/apply-patch+yaml";
+  case KUBE_PATCH_MERGE:
+    return "application/merge-patch+json";
+  case KUBE_PATCH_JSON:
+    return "application/json-patch+json";
+  case KUBE_PATCH_APPLY:
+    return "application/apply-patch+yaml";
   case KUBE_PATCH_STRATEGIC:
-  default: return "application/strategic-merge-patch+json";
+  default:
+    return "application/strategic-merge-patch+json";
   }
 }
 
@@ -228,7 +228,8 @@ static kube_object_t *do_patch(kube_client_t *c, const kube_kind_t *kind,
                                const char *patch,
                                const kube_client_write_options_t *o,
                                kube_error_t *err) {
-  cleanup_free char *path = kube_client_path(kind, default_ns(c, ns), name, sub);
+  cleanup_free char *path =
+      kube_client_path(kind, default_ns(c, ns), name, sub);
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   query_write_options(&q, o);
@@ -241,14 +242,11 @@ static kube_object_t *do_patch(kube_client_t *c, const kube_kind_t *kind,
                      kube_patch_type_content_type(type), patch, err);
 }
 
-KUBE_EXPORT kube_object_t *kube_client_patch(kube_client_t *c,
-                                             const kube_kind_t *kind,
-                                             const char *ns, const char *name,
-                                             const char *sub,
-                                             kube_patch_type_t type,
-                                             const char *patch,
-                                             const kube_client_write_options_t *opts,
-                                             kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_client_patch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                  const char *name, const char *sub, kube_patch_type_t type,
+                  const char *patch, const kube_client_write_options_t *opts,
+                  kube_error_t *err) {
   if (!name || !*name)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "resource name may not be empty"),
@@ -260,10 +258,9 @@ KUBE_EXPORT kube_object_t *kube_client_patch(kube_client_t *c,
   return do_patch(c, kind, ns, name, sub, type, patch, &o, err);
 }
 
-KUBE_EXPORT kube_object_t *kube_client_apply(kube_client_t *c,
-                                             const kube_object_t *obj,
-                                             const kube_client_write_options_t *opts,
-                                             kube_error_t *err) {
+KUBE_EXPORT kube_object_t *
+kube_client_apply(kube_client_t *c, const kube_object_t *obj,
+                  const kube_client_write_options_t *opts, kube_error_t *err) {
   const kube_kind_t *kind = kind_of(NULL, obj, err);
   if (!kind)
     return NULL;
@@ -284,7 +281,8 @@ KUBE_EXPORT int kube_client_delete(kube_client_t *c, const kube_kind_t *kind,
                           "resource name may not be empty");
   kube_client_write_options_t o;
   copy_write_options(&o, opts);
-  cleanup_free char *path = kube_client_path(kind, default_ns(c, ns), name, NULL);
+  cleanup_free char *path =
+      kube_client_path(kind, default_ns(c, ns), name, NULL);
   kube_strbuf_t b = KUBE_STRBUF_INIT;
   kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
   if (o.grace_period >= 0)
@@ -340,10 +338,12 @@ static int watch_line(const char *line, size_t len, void *ud) {
   if (streq(t, "ERROR")) {
     json_object *code, *msg, *reason;
     int c = json_object_object_get_ex(obj, "code", &code)
-                ? json_object_get_int(code) : 500;
-    kube_reason_t r = json_object_object_get_ex(obj, "reason", &reason)
-                          ? kube_reason_from_string(json_object_get_string(reason))
-                          : KUBE_REASON_UNKNOWN;
+                ? json_object_get_int(code)
+                : 500;
+    kube_reason_t r =
+        json_object_object_get_ex(obj, "reason", &reason)
+            ? kube_reason_from_string(json_object_get_string(reason))
+            : KUBE_REASON_UNKNOWN;
     if (c == 410)
       r = KUBE_REASON_EXPIRED;
     else if (r == KUBE_REASON_UNKNOWN)
@@ -372,10 +372,8 @@ KUBE_EXPORT int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
   cleanup_free char *query = list_query(&o, true);
   if (!path || !query)
     return kube_make_oom(err);
-  kube_client_request_t req = {.struct_size = sizeof req,
-                               .method = "GET",
-                               .path = path,
-                               .query = query};
+  kube_client_request_t req = {
+      .struct_size = sizeof req, .method = "GET", .path = path, .query = query};
   struct watch_ctx w = {fn, userdata, KUBE_ERROR_INIT};
   int r = kube_client_stream(c, &req, watch_line, &w, err);
   if (r == 0 && kube_error_is_set(&w.failure)) {

@@ -16,15 +16,15 @@
 struct kube_table_printer {
   int flags;
   bool have_columns;
-  size_t n_cols;        /* columns shown */
-  char **headers;       /* n_cols */
-  int *source;          /* index into the Table's cells, or -1 namespace, -2 labels */
+  size_t n_cols;  /* columns shown */
+  char **headers; /* n_cols */
+  int *source;    /* index into the Table's cells, or -1 namespace, -2 labels */
   size_t n_rows, cap_rows;
-  char ***rows;         /* n_rows x n_cols */
-  size_t printed;       /* rows already rendered by render_new */
-  char **label_cols;    /* -L keys (owned), NULL-terminated */
+  char ***rows;      /* n_rows x n_cols */
+  size_t printed;    /* rows already rendered by render_new */
+  char **label_cols; /* -L keys (owned), NULL-terminated */
   size_t n_label_cols;
-  size_t *widths;       /* remembered widths (render_new) */
+  size_t *widths; /* remembered widths (render_new) */
   bool header_printed;
 };
 
@@ -118,11 +118,14 @@ static int setup_columns(kube_table_printer_t *p, json_object *defs,
   }
   for (size_t i = 0; i < n; i++) {
     json_object *d = json_object_array_get_idx(defs, i), *v;
-    int prio = json_object_object_get_ex(d, "priority", &v) ? json_object_get_int(v) : 0;
+    int prio = json_object_object_get_ex(d, "priority", &v)
+                   ? json_object_get_int(v)
+                   : 0;
     if (prio != 0 && !(p->flags & KUBE_TABLE_WIDE))
       continue;
     const char *name = json_object_object_get_ex(d, "name", &v)
-                           ? json_object_get_string(v) : "";
+                           ? json_object_get_string(v)
+                           : "";
     p->headers[k] = upper_dup(name);
     p->source[k++] = (int)i;
   }
@@ -238,15 +241,20 @@ static int add_rows(kube_table_printer_t *p, const kube_object_t *table,
       if (src == SRC_EVENT) {
         out[i] = strdup(event);
       } else if (src == SRC_NAMESPACE) {
-        const char *ns = obj ? kube_json_get_string(obj, "metadata.namespace") : NULL;
+        const char *ns =
+            obj ? kube_json_get_string(obj, "metadata.namespace") : NULL;
         out[i] = strdup(ns ? ns : "");
       } else if (src <= SRC_LABEL_COL0) {
-        json_object *labels = obj ? kube_json_get(obj, "metadata.labels") : NULL, *lv = NULL;
+        json_object *labels =
+                        obj ? kube_json_get(obj, "metadata.labels") : NULL,
+                    *lv = NULL;
         if (labels && json_object_is_type(labels, json_type_object))
-          json_object_object_get_ex(labels, p->label_cols[SRC_LABEL_COL0 - src], &lv);
+          json_object_object_get_ex(labels, p->label_cols[SRC_LABEL_COL0 - src],
+                                    &lv);
         out[i] = strdup(lv ? json_object_get_string(lv) : "");
       } else if (src == SRC_LABELS) {
-        out[i] = format_labels(obj ? kube_json_get(obj, "metadata.labels") : NULL);
+        out[i] =
+            format_labels(obj ? kube_json_get(obj, "metadata.labels") : NULL);
       } else {
         json_object *cell = json_object_array_get_idx(cells, (size_t)src);
         out[i] = format_cell(cell);

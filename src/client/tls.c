@@ -128,7 +128,8 @@ int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     int r = 0;
     if (kc && kc->certificate_authority) {
-      if (SSL_CTX_load_verify_locations(ctx, kc->certificate_authority, NULL) != 1)
+      if (SSL_CTX_load_verify_locations(ctx, kc->certificate_authority, NULL) !=
+          1)
         r = ssl_error(err, "loading certificate-authority");
     } else if (kc && kc->certificate_authority_data) {
       r = add_ca_pem(ctx, kc->certificate_authority_data, err);

@@ -13,14 +13,17 @@ static kube_object_t *obj(const char *json) {
 static const char *table_json =
     "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{},"
     "\"columnDefinitions\":["
-    "{\"name\":\"Name\",\"type\":\"string\",\"format\":\"name\",\"priority\":0},"
+    "{\"name\":\"Name\",\"type\":\"string\",\"format\":\"name\",\"priority\":0}"
+    ","
     "{\"name\":\"Ready\",\"type\":\"string\",\"priority\":0},"
     "{\"name\":\"Restarts\",\"type\":\"integer\",\"priority\":0},"
     "{\"name\":\"IP\",\"type\":\"string\",\"priority\":1}],"
     "\"rows\":["
     "{\"cells\":[\"kubia\",\"1/1\",0,\"10.1.0.5\"],\"object\":{\"metadata\":"
-    "{\"name\":\"kubia\",\"namespace\":\"default\",\"labels\":{\"run\":\"kubia\",\"a\":\"b\"}}}},"
-    "{\"cells\":[\"a-much-longer-name\",\"0/1\",12,null],\"object\":{\"metadata\":"
+    "{\"name\":\"kubia\",\"namespace\":\"default\",\"labels\":{\"run\":"
+    "\"kubia\",\"a\":\"b\"}}}},"
+    "{\"cells\":[\"a-much-longer-name\",\"0/"
+    "1\",12,null],\"object\":{\"metadata\":"
     "{\"name\":\"a-much-longer-name\",\"namespace\":\"kube-system\"}}}]}";
 
 static void test_table_basic(void **state) {
@@ -41,10 +44,12 @@ static void test_table_basic(void **state) {
                              KUBE_TABLE_SHOW_LABELS | KUBE_TABLE_KIND_PREFIX);
   assert_int_equal(kube_table_printer_add(p, t, "pod", &err), 0);
   s = kube_table_printer_render(p);
-  assert_string_equal(
-      s, "NAMESPACE     NAME                     READY   RESTARTS   IP         LABELS\n"
-         "default       pod/kubia                1/1     0          10.1.0.5   a=b,run=kubia\n"
-         "kube-system   pod/a-much-longer-name   0/1     12         <none>     <none>\n");
+  assert_string_equal(s, "NAMESPACE     NAME                     READY   "
+                         "RESTARTS   IP         LABELS\n"
+                         "default       pod/kubia                1/1     0     "
+                         "     10.1.0.5   a=b,run=kubia\n"
+                         "kube-system   pod/a-much-longer-name   0/1     12    "
+                         "     <none>     <none>\n");
   free(s);
   kube_table_printer_free(p);
   /* -L run -L app.kubernetes.io/x: label columns after the others. */
@@ -73,12 +78,12 @@ static void test_table_basic(void **state) {
 
 static void test_table_watch_widths(void **state) {
   (void)state;
-  kube_object_t *t = obj(
-      "{\"kind\":\"Table\",\"columnDefinitions\":[{\"name\":\"Name\"},{\"name\":\"Age\"}],"
-      "\"rows\":[{\"cells\":[\"x\",\"5s\"]}]}");
-  kube_object_t *t2 = obj(
-      "{\"kind\":\"Table\",\"columnDefinitions\":[{\"name\":\"Name\"},{\"name\":\"Age\"}],"
-      "\"rows\":[{\"cells\":[\"y\",\"6s\"]}]}");
+  kube_object_t *t = obj("{\"kind\":\"Table\",\"columnDefinitions\":[{\"name\":"
+                         "\"Name\"},{\"name\":\"Age\"}],"
+                         "\"rows\":[{\"cells\":[\"x\",\"5s\"]}]}");
+  kube_object_t *t2 = obj("{\"kind\":\"Table\",\"columnDefinitions\":[{"
+                          "\"name\":\"Name\"},{\"name\":\"Age\"}],"
+                          "\"rows\":[{\"cells\":[\"y\",\"6s\"]}]}");
   kube_error_t err = KUBE_ERROR_INIT;
   kube_table_printer_t *p = kube_table_printer_new(0);
   assert_int_equal(kube_table_printer_add(p, t, NULL, &err), 0);
@@ -96,16 +101,19 @@ static void test_table_watch_widths(void **state) {
   /* An EVENT column for watch events. */
   p = kube_table_printer_new(KUBE_TABLE_EVENT);
   assert_int_equal(kube_table_printer_add_event(p, t, NULL, "ADDED", &err), 0);
-  assert_int_equal(kube_table_printer_add_event(p, t2, NULL, "DELETED", &err), 0);
+  assert_int_equal(kube_table_printer_add_event(p, t2, NULL, "DELETED", &err),
+                   0);
   s = kube_table_printer_render(p);
-  assert_string_equal(s, "EVENT     NAME   AGE\nADDED     x      5s\nDELETED   y      6s\n");
+  assert_string_equal(
+      s, "EVENT     NAME   AGE\nADDED     x      5s\nDELETED   y      6s\n");
   free(s);
   kube_table_printer_free(p);
   kube_object_free(t);
   kube_object_free(t2);
 }
 
-static void check_jp(const kube_object_t *o, const char *tmpl, const char *want) {
+static void check_jp(const kube_object_t *o, const char *tmpl,
+                     const char *want) {
   kube_error_t err = KUBE_ERROR_INIT;
   char *s = kube_jsonpath_eval(o, tmpl, &err);
   if (!s)
@@ -117,12 +125,14 @@ static void check_jp(const kube_object_t *o, const char *tmpl, const char *want)
 
 static void test_jsonpath(void **state) {
   (void)state;
-  kube_object_t *o = obj(
-      "{\"kind\":\"List\",\"items\":["
-      "{\"metadata\":{\"name\":\"a\",\"labels\":{\"app.kubernetes.io/name\":\"x\"}},"
-      "\"spec\":{\"replicas\":2},\"status\":{\"conditions\":[{\"type\":\"Ready\","
-      "\"status\":\"True\"},{\"type\":\"Other\",\"status\":\"False\"}]}},"
-      "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"replicas\":3}}]}");
+  kube_object_t *o =
+      obj("{\"kind\":\"List\",\"items\":["
+          "{\"metadata\":{\"name\":\"a\",\"labels\":{\"app.kubernetes.io/"
+          "name\":\"x\"}},"
+          "\"spec\":{\"replicas\":2},\"status\":{\"conditions\":[{\"type\":"
+          "\"Ready\","
+          "\"status\":\"True\"},{\"type\":\"Other\",\"status\":\"False\"}]}},"
+          "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"replicas\":3}}]}");
   check_jp(o, "{.kind}", "List");
   check_jp(o, "{.items[0].metadata.name}", "a");
   check_jp(o, "{.items[-1].metadata.name}", "b");
@@ -130,9 +140,12 @@ static void test_jsonpath(void **state) {
   check_jp(o, "{.items[0:1].metadata.name}", "a");
   check_jp(o, "{$.items[1].spec.replicas}", "3");
   check_jp(o, "{.items[0].metadata.labels['app.kubernetes.io/name']}", "x");
-  check_jp(o, "{range .items[*]}{.metadata.name}{\"\\t\"}{.spec.replicas}{\"\\n\"}{end}",
+  check_jp(o,
+           "{range "
+           ".items[*]}{.metadata.name}{\"\\t\"}{.spec.replicas}{\"\\n\"}{end}",
            "a\t2\nb\t3\n");
-  check_jp(o, "{.items[0].status.conditions[?(@.type==\"Ready\")].status}", "True");
+  check_jp(o, "{.items[0].status.conditions[?(@.type==\"Ready\")].status}",
+           "True");
   check_jp(o, "{.items[?(@.spec.replicas==3)].metadata.name}", "b");
   check_jp(o, "{..name}", "a b");
   check_jp(o, "names: {.items[*].metadata.name}!", "names: a b!");
@@ -152,33 +165,48 @@ static void test_generators(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
   const char *env[] = {"A=1", NULL};
   const char *args[] = {"sleep", "10", NULL};
-  kube_generate_options_t g = {.struct_size = sizeof g, .name = "kubia",
-                               .image = "kubia", .port = 8080, .env = env,
+  kube_generate_options_t g = {.struct_size = sizeof g,
+                               .name = "kubia",
+                               .image = "kubia",
+                               .port = 8080,
+                               .env = env,
                                .args = args};
   kube_object_t *pod = kube_generate_pod(&g, &err);
   assert_non_null(pod);
   char *js = kube_object_to_json(pod, KUBE_JSON_COMPACT);
   assert_string_equal(
-      js, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"creationTimestamp\":null,"
-          "\"labels\":{\"run\":\"kubia\"},\"name\":\"kubia\"},\"spec\":{\"containers\":[{"
-          "\"args\":[\"sleep\",\"10\"],\"env\":[{\"name\":\"A\",\"value\":\"1\"}],"
-          "\"image\":\"kubia\",\"name\":\"kubia\",\"ports\":[{\"containerPort\":8080}],"
-          "\"resources\":{}}],\"dnsPolicy\":\"ClusterFirst\",\"restartPolicy\":\"Always\"},"
-          "\"status\":{}}");
+      js,
+      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+      "\"creationTimestamp\":null,"
+      "\"labels\":{\"run\":\"kubia\"},\"name\":\"kubia\"},\"spec\":{"
+      "\"containers\":[{"
+      "\"args\":[\"sleep\",\"10\"],\"env\":[{\"name\":\"A\",\"value\":\"1\"}],"
+      "\"image\":\"kubia\",\"name\":\"kubia\",\"ports\":[{\"containerPort\":"
+      "8080}],"
+      "\"resources\":{}}],\"dnsPolicy\":\"ClusterFirst\",\"restartPolicy\":"
+      "\"Always\"},"
+      "\"status\":{}}");
   free(js);
-  kube_generate_options_t d = {.struct_size = sizeof d, .name = "web",
-                               .image = "docker.io/library/nginx:1.25", .replicas = 3};
+  kube_generate_options_t d = {.struct_size = sizeof d,
+                               .name = "web",
+                               .image = "docker.io/library/nginx:1.25",
+                               .replicas = 3};
   kube_object_t *dep = kube_generate_deployment(&d, &err);
   assert_non_null(dep);
-  assert_string_equal(kube_object_get_string(dep, "spec.template.spec.containers.0.name"),
-                      "nginx");
-  assert_string_equal(kube_object_get_string(dep, "spec.selector.matchLabels.app"), "web");
+  assert_string_equal(
+      kube_object_get_string(dep, "spec.template.spec.containers.0.name"),
+      "nginx");
+  assert_string_equal(
+      kube_object_get_string(dep, "spec.selector.matchLabels.app"), "web");
   /* expose a deployment: selector from matchLabels, port from options. */
-  kube_expose_options_t eo = {.struct_size = sizeof eo, .port = 80, .target_port = "8080"};
+  kube_expose_options_t eo = {
+      .struct_size = sizeof eo, .port = 80, .target_port = "8080"};
   kube_object_t *svc = kube_generate_expose(dep, &eo, &err);
   assert_non_null(svc);
   js = kube_object_to_json(svc, KUBE_JSON_COMPACT);
-  assert_non_null(strstr(js, "\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]"));
+  assert_non_null(strstr(
+      js,
+      "\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]"));
   assert_non_null(strstr(js, "\"selector\":{\"app\":\"web\"}"));
   free(js);
   kube_object_free(svc);
@@ -196,11 +224,13 @@ static void test_generators(void **state) {
   svc = kube_generate_service("web", NULL, "nodeport", tcp, NULL, &err);
   assert_non_null(svc);
   assert_string_equal(kube_object_get_string(svc, "spec.type"), "NodePort");
-  assert_string_equal(kube_object_get_string(svc, "spec.ports.0.name"), "80-8080");
+  assert_string_equal(kube_object_get_string(svc, "spec.ports.0.name"),
+                      "80-8080");
   kube_object_free(svc);
   /* Bad input. */
   const char *bad_tcp[] = {"x:1", NULL};
-  assert_null(kube_generate_service("web", NULL, "clusterip", bad_tcp, NULL, &err));
+  assert_null(
+      kube_generate_service("web", NULL, "clusterip", bad_tcp, NULL, &err));
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
   assert_null(kube_generate_service("web", NULL, "weird", tcp, NULL, &err));
@@ -259,8 +289,8 @@ static const char *kubeconfig =
 static void test_kubeconfig(void **state) {
   (void)state;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_kubeconfig_t *kc =
-      kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), "/etc/k", NULL, &err);
+  kube_kubeconfig_t *kc = kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig),
+                                                "/etc/k", NULL, &err);
   assert_non_null(kc);
   assert_string_equal(kc->context, "dev");
   assert_string_equal(kc->server, "https://127.0.0.1:6443");
@@ -269,7 +299,8 @@ static void test_kubeconfig(void **state) {
   assert_string_equal(kc->certificate_authority, "/etc/k/ca.crt");
   assert_false(kc->insecure_skip_tls_verify);
   kube_kubeconfig_free(kc);
-  kc = kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL, "other", &err);
+  kc = kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL, "other",
+                             &err);
   assert_non_null(kc);
   assert_string_equal(kc->server, "unix:/run/kubed.sock");
   assert_true(kc->insecure_skip_tls_verify);
@@ -278,11 +309,13 @@ static void test_kubeconfig(void **state) {
   assert_null(kc->token);
   assert_null(kc->namespace_);
   kube_kubeconfig_free(kc);
-  assert_null(kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL, "missing", &err));
+  assert_null(kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL,
+                                    "missing", &err));
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
   assert_non_null(strstr(err.message, "context was not found"));
   kube_error_clear(&err);
-  assert_null(kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL, "broken", &err));
+  assert_null(kube_kubeconfig_parse(kubeconfig, strlen(kubeconfig), NULL,
+                                    "broken", &err));
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
   kube_error_clear(&err);
   assert_null(kube_kubeconfig_parse("a: [", 4, NULL, NULL, &err));
@@ -304,7 +337,8 @@ static void test_kubeconfig(void **state) {
   assert_string_equal(kube_client_server(c), "unix:/run/kubed.sock");
   assert_string_equal(kube_client_namespace(c), "default");
   kube_client_free(c);
-  kube_client_options_t o = {.struct_size = sizeof o, .namespace_ = "x",
+  kube_client_options_t o = {.struct_size = sizeof o,
+                             .namespace_ = "x",
                              .server = "http://127.0.0.1:1"};
   c = kube_client_new(&o, &err);
   assert_non_null(c);
@@ -312,7 +346,8 @@ static void test_kubeconfig(void **state) {
   assert_string_equal(kube_client_namespace(c), "x");
   kube_client_free(c);
   /* An explicit kubeconfig that does not exist is an error. */
-  assert_null(kube_client_new_from_kubeconfig("/nonexistent/config", NULL, &err));
+  assert_null(
+      kube_client_new_from_kubeconfig("/nonexistent/config", NULL, &err));
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
   kube_error_clear(&err);
   /* No kubeconfig anywhere: the default kubed socket. */

@@ -91,8 +91,10 @@ kube_client_t *fake_client(struct fake_server *fs) {
   snprintf(url, sizeof url, "unix:%s", fs->sock);
   /* No kubeconfig may leak in from the environment. */
   setenv("KUBECONFIG", "/nonexistent/kubeconfig", 1);
-  kube_client_options_t o = {.struct_size = sizeof o, .server = url,
-                             .token = "secret", .timeout_ms = 5000};
+  kube_client_options_t o = {.struct_size = sizeof o,
+                             .server = url,
+                             .token = "secret",
+                             .timeout_ms = 5000};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_client_t *c = kube_client_new(&o, &err);
   if (!c)

@@ -15,8 +15,8 @@
 
 /* A scripted HTTP server on a unix socket, run in a thread. */
 struct fake_resp {
-  const char *raw;   /* bytes written after reading one request */
-  bool close_after;  /* close the connection after writing */
+  const char *raw;  /* bytes written after reading one request */
+  bool close_after; /* close the connection after writing */
 };
 
 struct fake_server {
@@ -32,7 +32,8 @@ struct fake_server {
   int connections;
 };
 
-void fake_start(struct fake_server *fs, const struct fake_resp *script, size_t n);
+void fake_start(struct fake_server *fs, const struct fake_resp *script,
+                size_t n);
 void fake_stop(struct fake_server *fs);
 /* A client on the fake server's socket (no kubeconfig). */
 kube_client_t *fake_client(struct fake_server *fs);
