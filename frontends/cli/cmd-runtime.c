@@ -40,9 +40,10 @@ static void usage(void) {
   fprintf(stderr,
           "usage: kube runtime [--root DIR] COMMAND [OPTIONS] ID\n"
           "commands:\n"
-          "  create [--bundle DIR] [--pid-file F] [--console-socket S] ID\n"
+          "  create [--bundle DIR] [--pid-file F] [--console-socket S] "
+          "[--monitor] [--log-path F] ID\n"
           "  start ID\n"
-          "  run [--bundle DIR] [--pid-file F] [--detach] ID\n"
+          "  run [--bundle DIR] [--pid-file F] [--detach] [--monitor] ID\n"
           "  state ID\n"
           "  kill [--all] ID [SIGNAL]\n"
           "  delete [--force] ID\n"
@@ -59,6 +60,7 @@ struct create_opts {
   const char *pid_file;
   const char *log_path;
   bool detach;
+  bool monitor;
 };
 
 static int parse_create(int argc, char **argv, struct create_opts *o,
@@ -73,6 +75,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o,
       {"no-new-keyring", no_argument, NULL, 'K'},
       {"preserve-fds", required_argument, NULL, 'F'},
       {"keep", no_argument, NULL, 'k'},
+      {"monitor", no_argument, NULL, 'M'},
       {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
@@ -89,6 +92,9 @@ static int parse_create(int argc, char **argv, struct create_opts *o,
       break;
     case 'l':
       o->log_path = optarg;
+      break;
+    case 'M':
+      o->monitor = true;
       break;
     case 'c':
     case 'N':
@@ -175,10 +181,15 @@ static int do_create(int argc, char **argv, bool run) {
                             o.log_path};
   int rc = 0;
   if (!run) {
-    if (kube_runtime_create(rt, id, cfg, &io, &err) < 0)
+    /* As runc and crun: the init is left to our parent's subreaper
+     * (conmon, a shim) unless --monitor asks for libkube's monitor, which
+     * records the exit status for `state`. */
+    unsigned flags = o.monitor ? 0 : KUBE_RT_NO_MONITOR;
+    if (kube_runtime_create_ex(rt, id, cfg, &io, flags, &err) < 0)
       rc = rt_fail_err(&err);
   } else if (o.detach) {
-    if (kube_runtime_run(rt, id, cfg, &io, NULL, &err) < 0)
+    unsigned flags = KUBE_RT_START | (o.monitor ? 0 : KUBE_RT_NO_MONITOR);
+    if (kube_runtime_create_ex(rt, id, cfg, &io, flags, &err) < 0)
       rc = rt_fail_err(&err);
   } else {
     kube_container_exit_t ex;

@@ -305,6 +305,19 @@ const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt);
 int kube_runtime_create(kube_runtime_t *rt, const char *id,
                         const kube_container_config_t *cfg,
                         const kube_container_io_t *io, kube_error_t *err);
+/* Flags of kube_runtime_create_ex(). */
+#define KUBE_RT_START 0x1u /* exec at once (a detached run) */
+/* No monitor process: the init stays the caller's child, to be reaped by
+ * the caller or, once the caller exits, by its subreaper (conmon, a
+ * containerd shim), as with runc and crun.  The exit status is then not
+ * recorded (state reports "Unknown").  Ignored when io->log_path is set. */
+#define KUBE_RT_NO_MONITOR 0x2u
+
+/* kube_runtime_create() with flags (KUBE_RT_*). */
+int kube_runtime_create_ex(kube_runtime_t *rt, const char *id,
+                           const kube_container_config_t *cfg,
+                           const kube_container_io_t *io, unsigned flags,
+                           kube_error_t *err);
 /* Let a created container exec its process. */
 int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err);
 /* Create and start in one step (no wait-for-start round trip).  When

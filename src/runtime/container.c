@@ -235,7 +235,8 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
 static int create_common(kube_runtime_t *rt, const char *id,
                          const kube_container_config_t *cfg,
                          const kube_container_io_t *io, bool run,
-                         kube_container_exit_t *exit_out, kube_error_t *err) {
+                         unsigned flags, kube_container_exit_t *exit_out,
+                         kube_error_t *err) {
   if (rt_validate_id(id, err) < 0)
     return -1;
   if (!cfg)
@@ -255,7 +256,11 @@ static int create_common(kube_runtime_t *rt, const char *id,
   char cgpath[256];
   const char *log_path = io ? io->log_path : NULL;
   /* Run-and-wait without a log to copy needs no separate monitor. */
-  bool direct = run && exit_out && !log_path;
+  bool wait_here = run && exit_out && !log_path;
+  /* Without a monitor the init stays our child, for the caller (or the
+   * subreaper it is reparented to, such as conmon) to reap. */
+  bool no_monitor = (flags & KUBE_RT_NO_MONITOR) && !log_path && !wait_here;
+  bool direct = wait_here || no_monitor;
   cg_handle_init(&cg, &rt->cg, "");
   if (plan_prepare(&plan, cfg, err) < 0)
     goto fail_plan;
@@ -270,6 +275,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
   else
     snprintf(cgpath, sizeof cgpath, "libkube/%s", id);
   cg_handle_init(&cg, &rt->cg, cgpath);
+  plan.cg_layout = &rt->cg;
+  snprintf(plan.cg_path, sizeof plan.cg_path, "%s", cg.path);
   cg_made = true;
   {
     /* Record the cgroup before making it: a create that dies half-way can
@@ -391,8 +398,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
   snprintf(st.id, sizeof st.id, "%s", id);
   st.pid = pid;
   st.pid_start = proc_start_time(pid);
-  st.monitor_pid = monitor;
-  st.monitor_start = proc_start_time(monitor);
+  st.monitor_pid = no_monitor ? 0 : monitor;
+  st.monitor_start = no_monitor ? 0 : proc_start_time(monitor);
   clock_gettime(CLOCK_REALTIME, &st.created);
   snprintf(st.cgroup_path, sizeof st.cgroup_path, "%s", cg.path);
   snprintf(st.bundle, sizeof st.bundle, "%s", cfg->bundle ? cfg->bundle : "");
@@ -410,13 +417,13 @@ static int create_common(kube_runtime_t *rt, const char *id,
     }
     free(json);
   }
-  if (direct) {
+  if (wait_here) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     monitor_record_exit(rt, cg.path, dirfd, status, exit_out);
-    close_fd(&child_pidfd);
   }
+  close_fd(&child_pidfd);
   cg_handle_close(&cg);
   close(dirfd);
   plan_free(&plan);
@@ -454,7 +461,15 @@ KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
                                     const kube_container_config_t *cfg,
                                     const kube_container_io_t *io,
                                     kube_error_t *err) {
-  return create_common(rt, id, cfg, io, false, NULL, err);
+  return create_common(rt, id, cfg, io, false, 0, NULL, err);
+}
+
+KUBE_EXPORT int kube_runtime_create_ex(kube_runtime_t *rt, const char *id,
+                                       const kube_container_config_t *cfg,
+                                       const kube_container_io_t *io,
+                                       unsigned flags, kube_error_t *err) {
+  return create_common(rt, id, cfg, io, flags & KUBE_RT_START, flags, NULL,
+                       err);
 }
 
 /* Status from what is on disk and in /proc. */
@@ -729,7 +744,7 @@ KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
                                  const kube_container_io_t *io,
                                  kube_container_exit_t *exit_out,
                                  kube_error_t *err) {
-  if (create_common(rt, id, cfg, io, true, exit_out, err) < 0)
+  if (create_common(rt, id, cfg, io, true, 0, exit_out, err) < 0)
     return -1;
   if (exit_out && io && io->log_path)
     return kube_runtime_wait(rt, id, -1, exit_out, err);

@@ -126,6 +126,7 @@ struct plan_mount {
   bool is_bind;
   bool source_is_dir;
   bool is_dev;     /* tmpfs on /dev: populate it */
+  bool is_cgroup;  /* type cgroup/cgroup2: the container's own cgroups */
   char label[300]; /* "mounts[2] /dev/pts" for errors */
 };
 
@@ -155,6 +156,8 @@ struct child_plan {
   int stdio[3];          /* fds C dup2s onto 0, 1, 2 (-1: /dev/null) */
   int log_pipe[2][2];    /* stdout/stderr pipes for the monitor, -1 */
   int state_dir_fd;
+  const struct cg_layout *cg_layout; /* for "cgroup" mounts */
+  char cg_path[256];
 };
 
 /* Messages on the sync socket. */

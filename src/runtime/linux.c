@@ -362,8 +362,15 @@ void child_main(struct child_plan *p) {
   }
   for (size_t i = 0; i < cfg->n_rlimits; i++) {
     struct rlimit rl = {cfg->rlimits[i].soft, cfg->rlimits[i].hard};
-    if (setrlimit(cfg->rlimits[i].resource, &rl) < 0)
-      FAIL("set", "process.rlimits");
+    if (setrlimit(cfg->rlimits[i].resource, &rl) < 0) {
+      int e = errno;
+      child_report(p->sync_fd, SYNC_ERROR, e, 0,
+                   "set process.rlimits[%zu] (resource %d, %llu/%llu): %s", i,
+                   cfg->rlimits[i].resource,
+                   (unsigned long long)cfg->rlimits[i].soft,
+                   (unsigned long long)cfg->rlimits[i].hard, errstr(e));
+      _exit(127);
+    }
   }
   /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
    * still have it. */
@@ -379,6 +386,10 @@ void child_main(struct child_plan *p) {
     FAIL("process.args[0]: find", cfg->args[0]);
   if (cfg->no_new_privileges && child_load_seccomp(p) < 0)
     FAIL("load", "linux.seccomp");
+  /* Set up: from now on the container may outlive whoever made it (a
+   * `create` without monitor exits as soon as it reads READY, so this must
+   * come first). */
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   child_report(p->sync_fd, SYNC_READY, 0, 0, NULL);
   if (p->fifo_fd >= 0) {
     /* Created, not started: block until `start` writes to exec.fifo. */
@@ -391,7 +402,6 @@ void child_main(struct child_plan *p) {
       _exit(126);
     close(p->fifo_fd);
   }
-  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); /* would survive execve */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   child_exec(p, cfg->args, cfg->env);
 }

@@ -125,6 +125,10 @@ int plan_prepare_mounts(struct child_plan *p,
       pm->is_dev = true;
       p->dev_is_tmpfs = true;
     }
+    if (m->type && (streq(m->type, "cgroup") || streq(m->type, "cgroup2"))) {
+      pm->is_cgroup = true;
+      pm->is_bind = false;
+    }
     if (m->type && streq(m->type, "proc"))
       p->has_proc_mount = true;
   }
@@ -295,6 +299,54 @@ static int open_in_root(int rootfd, const char *dest, bool mkdirs, bool file) {
   return cur;
 }
 
+/* A "cgroup" mount shows the container its own cgroups: a tmpfs with one
+ * read-only bind per v1 hierarchy (plus "unified" in hybrid mode), or on v2
+ * a bind of the container's cgroup2 directory.  Mounting the cgroup
+ * filesystems themselves fails on v1 (EBUSY) and would show the host. */
+static int mount_cgroups(struct child_plan *p, struct plan_mount *m, int rootfd,
+                         const char *tpath) {
+  const struct cg_layout *l = p->cg_layout;
+  unsigned long keep = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  unsigned long ro = m->flags & MS_RDONLY;
+  char src[512];
+  if (!l)
+    return errno = EINVAL, -1;
+  if (l->mode == CG_MODE_V2) {
+    snprintf(src, sizeof src, "%s/%s", l->unified, p->cg_path);
+    if (mount(src, tpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return -1;
+    return mount(NULL, tpath, NULL, MS_BIND | MS_REMOUNT | keep | ro, NULL);
+  }
+  if (mount("tmpfs", tpath, "tmpfs", keep, "mode=755") < 0)
+    return -1;
+  int top = open_in_root(rootfd, m->dest, false, false);
+  if (top < 0)
+    return -1;
+  char sub[64];
+  size_t n = l->n_v1 + (l->unified[0] ? 1 : 0);
+  for (size_t i = 0; i < n; i++) {
+    bool uni = i == l->n_v1;
+    const char *name = uni ? "unified" : l->v1[i].name;
+    snprintf(src, sizeof src, "%s/%s", uni ? l->unified : l->v1[i].mount,
+             p->cg_path);
+    snprintf(sub, sizeof sub, "/proc/self/fd/%d/%s", top, name);
+    if ((mkdir(sub, 0755) < 0 && errno != EEXIST) ||
+        mount(src, sub, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, sub, NULL, MS_BIND | MS_REMOUNT | keep | ro, NULL) < 0) {
+      int e = errno;
+      close(top);
+      return errno = e, -1;
+    }
+  }
+  snprintf(sub, sizeof sub, "/proc/self/fd/%d", top);
+  int r = ro ? mount(NULL, sub, NULL, MS_REMOUNT | keep | MS_RDONLY, "mode=755")
+             : 0;
+  int e = errno;
+  close(top);
+  errno = e;
+  return r;
+}
+
 int child_setup_rootfs(struct child_plan *p, const char **what,
                        const char **where) {
   *where = p->root;
@@ -317,6 +369,13 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
     if (tfd < 0)
       return -1;
     snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
+    if (m->is_cgroup) {
+      *what = "mount cgroups";
+      if (mount_cgroups(p, m, rootfd, tpath) < 0)
+        return -1;
+      close(tfd);
+      continue;
+    }
     *what = "mount";
     unsigned long flags = m->is_bind ? m->flags & (MS_BIND | MS_REC) : m->flags;
     if (mount(m->source, tpath, m->type && !m->is_bind ? m->type : NULL, flags,
