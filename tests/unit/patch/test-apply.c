@@ -2,6 +2,8 @@
 /* Server-side apply and managed fields. */
 #include "test-patch.h"
 
+#include "apiserver/apply-internal.h"
+
 #define DEPLOY_CFG(replicas, image, extra_labels)                              \
   "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"       \
   "\"name\":\"web\",\"labels\":{\"app\":\"web\"" extra_labels "}},"           \
@@ -436,7 +438,91 @@ static void test_apply_prune_owned_map(void **state) {
   json_object_put(live);
 }
 
+static int collect_path(const fs_path_t *path, void *data) {
+  kube_strbuf_t *sb = data;
+  char *s = fs_path_string(path);
+  kube_strbuf_printf(sb, "%s;", s);
+  free(s);
+  return 0;
+}
+
+/* Field set algebra on the FieldsV1 form Kubernetes writes. */
+static void test_fieldset_algebra(void **state) {
+  const char *fv1 =
+      "{\"f:metadata\":{\"f:labels\":{\".\":{},\"f:app\":{}}},\"f:spec\":{"
+      "\"f:containers\":{\"k:{\\\"name\\\":\\\"web\\\"}\":{\".\":{},"
+      "\"f:image\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,"
+      "\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}}"
+      "}},\"f:finalizers\":{\"v:\\\"a\\\"\":{}}}}";
+  json_object *wire = tp_parse(fv1);
+  bool bad;
+  json_object *set = fs_from_fieldsv1(wire, false, &bad);
+  assert_non_null(set);
+  assert_false(bad);
+  /* Already normalized: it round-trips unchanged. */
+  tp_assert_json(set, fv1);
+
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  fs_walk(set, collect_path, &sb);
+  assert_string_equal(
+      sb.data,
+      ".metadata.labels;.metadata.labels.app;"
+      ".spec.containers[name=\"web\"];"
+      ".spec.containers[name=\"web\"].image;"
+      ".spec.containers[name=\"web\"].ports[containerPort=80,"
+      "protocol=\"TCP\"];"
+      ".spec.containers[name=\"web\"].ports[containerPort=80,"
+      "protocol=\"TCP\"].containerPort;"
+      ".spec.finalizers[=\"a\"];");
+  kube_strbuf_free(&sb);
+
+  /* Removing the item's own membership keeps its owned fields. */
+  json_object *item = tp_parse(
+      "{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"web\\\"}\":{}}},"
+      "\"f:metadata\":{\"f:labels\":{\"f:app\":{}}}}");
+  json_object *b = fs_from_fieldsv1(item, false, &bad);
+  assert_true(fs_intersects(set, b));
+  fs_subtract(set, b);
+  tp_assert_json(
+      set,
+      "{\"f:metadata\":{\"f:labels\":{}},\"f:spec\":{\"f:containers\":{"
+      "\"k:{\\\"name\\\":\\\"web\\\"}\":{\"f:image\":{},\"f:ports\":{"
+      "\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{"
+      "\".\":{},\"f:containerPort\":{}}}}},\"f:finalizers\":{\"v:\\\"a\\\"\":{}}}}");
+  assert_false(fs_intersects(set, b));
+  /* Union restores it; subtracting everything empties the set. */
+  assert_int_equal(fs_union(set, b), 0);
+  json_object *all = fs_from_fieldsv1(wire, false, &bad);
+  assert_int_equal(fs_union(all, set), 0);
+  tp_assert_json(all, fv1);
+  fs_subtract(set, all);
+  assert_true(fs_empty(set));
+
+  /* Malformed FieldsV1. */
+  json_object *junk = tp_parse("{\"x:y\":{}}");
+  assert_null(fs_from_fieldsv1(junk, false, &bad));
+  assert_true(bad);
+  json_object *notobj = tp_parse("{\"f:a\":1}");
+  assert_null(fs_from_fieldsv1(notobj, true, &bad));
+  assert_true(bad);
+  /* {".":{}} alone is normalized to {}. */
+  json_object *dot = tp_parse("{\"f:a\":{\".\":{}}}");
+  json_object *nd = fs_from_fieldsv1(dot, true, &bad);
+  tp_assert_json(nd, "{\"f:a\":{}}");
+
+  json_object_put(nd);
+  json_object_put(dot);
+  json_object_put(notobj);
+  json_object_put(junk);
+  json_object_put(all);
+  json_object_put(b);
+  json_object_put(item);
+  json_object_put(set);
+  json_object_put(wire);
+}
+
 static const struct CMUnitTest apply_tests[] = {
+    cmocka_unit_test(test_fieldset_algebra),
     cmocka_unit_test(test_apply_prune_owned_map),
     cmocka_unit_test(test_apply_create),
     cmocka_unit_test(test_apply_update_same_manager),
