@@ -335,6 +335,36 @@ static int test_pids_limit(kube_runtime_t *rt) {
   return 0;
 }
 
+/* A "cgroup" mount shows the container its own cgroup, read-only. */
+static int test_cgroup_mount(kube_runtime_t *rt) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_config_t *c = config_sh(
+      "cgmount",
+      "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max "
+      "2>/dev/null; echo 5 > /sys/fs/cgroup/pids/pids.max 2>/dev/null "
+      "|| echo 5 > /sys/fs/cgroup/pids.max 2>/dev/null || echo ro");
+  c->resources.pids_limit = 77;
+  c->mounts = realloc(c->mounts, (c->n_mounts + 1) * sizeof *c->mounts);
+  kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
+  memset(m, 0, sizeof *m);
+  m->destination = strdup("/sys/fs/cgroup");
+  m->type = strdup("cgroup");
+  m->source = strdup("cgroup");
+  m->options = strv("nosuid", "noexec", "nodev", "ro", NULL);
+  m->n_options = 4;
+  char *out = NULL;
+  kube_container_exit_t ex;
+  int rc = run_capture(rt, "cgmount", c, &out, &ex, &err);
+  kube_container_config_free(c);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  if (strcmp(cg_mode, "v2") != 0 || strstr(out, "77"))
+    CHECK(strstr(out, "77\n"), "own pids.max not visible");
+  CHECK(strstr(out, "ro\n"), "cgroup mount writable");
+  free(out);
+  return 0;
+}
+
 static int test_cpu_limits(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_config_t *c = config_sh("cpu", "true");
@@ -917,6 +947,7 @@ static const struct {
     {"oom", test_oom},
     {"pids-limit", test_pids_limit},
     {"cpu-limits", test_cpu_limits},
+    {"cgroup-mount", test_cgroup_mount},
     {"join-netns", test_join_netns},
     {"adopt", test_adopt},
     {"logs", test_logs},
