@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                             json_type_string));
   CHECK(json_object_is_type(json_object_object_get(obj, "kind"),
                             json_type_string));
-  const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+  const char *text =
+      json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
   CHECK(text);
   json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 8);
   CHECK(tok);

@@ -125,8 +125,7 @@ static int union_node(json_object *a, json_object *b, bool root) {
       }
       continue;
     }
-    if (json_object_object_length(ac) == 0 && kids(bv) > 0 &&
-        add_dot(ac) < 0)
+    if (json_object_object_length(ac) == 0 && kids(bv) > 0 && add_dot(ac) < 0)
       return -1;
     if (union_node(ac, bv, false) < 0)
       return -1;
@@ -220,11 +219,16 @@ void fs_remove_subtree(json_object *set, const fs_path_t *path) {
 
 static int element_rank(const char *el) {
   switch (el[0]) {
-  case 'f': return 0;
-  case 'k': return 1;
-  case 'v': return 2;
-  case 'i': return 3;
-  default: return 4;
+  case 'f':
+    return 0;
+  case 'k':
+    return 1;
+  case 'v':
+    return 2;
+  case 'i':
+    return 3;
+  default:
+    return 4;
   }
 }
 
@@ -253,8 +257,7 @@ static const char **sorted_children(json_object *node, size_t *n) {
   return keys;
 }
 
-static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn,
-                void *ctx) {
+static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn, void *ctx) {
   int r;
   if (path->n > 0 && is_member(node) && (r = fn(path, ctx)))
     return r;
@@ -378,8 +381,7 @@ static const char *key_default(const char *key) {
 }
 
 /* Does item's key field equal want (applying the default above)? */
-static bool key_matches(json_object *item, const char *key,
-                        json_object *want) {
+static bool key_matches(json_object *item, const char *key, json_object *want) {
   json_object *v = NULL;
   if (json_object_object_get_ex(item, key, &v) && v)
     return patch_json_equal(v, want);
@@ -554,8 +556,8 @@ char *fs_path_string(const fs_path_t *path) {
 
 bool fs_path_ignored(const fs_path_t *path) {
   static const char *const meta[] = {
-      "f:name",       "f:namespace",  "f:creationTimestamp",
-      "f:selfLink",   "f:uid",        "f:clusterName",
+      "f:name",       "f:namespace",     "f:creationTimestamp",
+      "f:selfLink",   "f:uid",           "f:clusterName",
       "f:generation", "f:managedFields", "f:resourceVersion",
   };
   if (path->n == 0)

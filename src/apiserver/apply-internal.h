@@ -80,7 +80,7 @@ bool fs_path_ignored(const fs_path_t *path);
 
 typedef struct mf_entry {
   char *manager;
-  char *operation;   /* "Apply" | "Update" */
+  char *operation; /* "Apply" | "Update" */
   char *api_version;
   char *subresource; /* "" when none */
   char *time;        /* RFC 3339, may be NULL */

@@ -32,8 +32,7 @@ static int push(tofs_t *t, char *el) {
   if (t->path.n >= FS_MAX_DEPTH) {
     free(el);
     return kube_error_set(t->err, KUBE_REASON_BAD_REQUEST, 0,
-                          "object nests deeper than %d levels",
-                          FS_MAX_DEPTH);
+                          "object nests deeper than %d levels", FS_MAX_DEPTH);
   }
   t->owned[t->path.n] = el;
   t->path.el[t->path.n++] = el;
@@ -135,8 +134,7 @@ static json_object *merge_value(json_object *live, json_object *cfg,
                                 const patch_field_t *field, kube_error_t *err);
 
 /* Element identity inside a set or associative list. */
-static char *item_key(json_object *item, const patch_field_t *field,
-                      int kind) {
+static char *item_key(json_object *item, const patch_field_t *field, int kind) {
   return kind == PATCH_LIST_SET ? fs_value_element(item)
                                 : fs_key_element(item, field);
 }
@@ -230,8 +228,7 @@ static json_object *copy_or_oom(json_object *v, kube_error_t *err) {
  * NULL).  NULL only with *err set, except for a JSON null cfg. */
 static json_object *merge_value(json_object *live, json_object *cfg,
                                 const patch_type_t *type,
-                                const patch_field_t *field,
-                                kube_error_t *err) {
+                                const patch_field_t *field, kube_error_t *err) {
   if (json_object_is_type(cfg, json_type_object)) {
     if ((field && (field->flags & PATCH_F_ATOMIC)) ||
         !json_object_is_type(live, json_type_object))
@@ -361,8 +358,8 @@ static void conflict_error(conflicts_t *c, kube_error_t *err) {
         seen = streq(c->v[j].manager, c->v[i].manager);
       if (seen)
         continue;
-      kube_strbuf_printf(&msg, "%sconflicts with %s:",
-                         first_group ? "" : "\n", c->v[i].manager);
+      kube_strbuf_printf(&msg, "%sconflicts with %s:", first_group ? "" : "\n",
+                         c->v[i].manager);
       first_group = false;
       for (size_t j = i; j < c->n; j++)
         if (streq(c->v[j].manager, c->v[i].manager))
@@ -449,10 +446,10 @@ json_object *kube_apply(json_object *live, json_object *applied,
                    "live object is not an object");
     return NULL;
   }
-  const patch_type_t *type = kind ? patch_schema_for_kind(kind)
-                                  : patch_schema_for_object(applied);
-  const char *api_version = json_object_get_string(
-      json_object_object_get(applied, "apiVersion"));
+  const patch_type_t *type =
+      kind ? patch_schema_for_kind(kind) : patch_schema_for_object(applied);
+  const char *api_version =
+      json_object_get_string(json_object_object_get(applied, "apiVersion"));
   if (!api_version && live)
     api_version =
         json_object_get_string(json_object_object_get(live, "apiVersion"));

@@ -65,8 +65,7 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
     if (!json_object_is_type(o, json_type_object)) {
       mf_list_free(out);
       return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                            "metadata.managedFields[%zu] is not an object",
-                            i);
+                            "metadata.managedFields[%zu] is not an object", i);
     }
     mf_entry_t *e = grow(out);
     if (!e)
@@ -181,10 +180,8 @@ static json_object *entry_json(const mf_entry_t *e) {
   struct {
     const char *key, *val;
   } s[] = {
-      {"manager", e->manager},
-      {"operation", e->operation},
-      {"apiVersion", e->api_version},
-      {"time", e->time},
+      {"manager", e->manager},        {"operation", e->operation},
+      {"apiVersion", e->api_version}, {"time", e->time},
       {"fieldsType", "FieldsV1"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
@@ -272,8 +269,7 @@ static int dpush(diff_t *d, char *el) {
   if (d->path.n >= FS_MAX_DEPTH) {
     free(el);
     return kube_error_set(d->err, KUBE_REASON_BAD_REQUEST, 0,
-                          "object nests deeper than %d levels",
-                          FS_MAX_DEPTH);
+                          "object nests deeper than %d levels", FS_MAX_DEPTH);
   }
   d->owned[d->path.n] = el;
   d->path.el[d->path.n++] = el;
@@ -300,13 +296,39 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
  * listed here. */
 static bool tracked_as_member(const char *name) {
   static const char *const names[] = {
-      "labels", "annotations", "matchLabels", "nodeSelector", "selector",
-      "data", "binaryData", "stringData", "limits", "requests", "hard",
-      "capacity", "allocatable", "volumeAttributes", "overhead",
-      "rollingUpdate", "securityContext", "livenessProbe", "readinessProbe",
-      "startupProbe", "lifecycle", "affinity", "valueFrom", "emptyDir",
-      "configMap", "secret", "hostPath", "persistentVolumeClaim",
-      "httpGet", "tcpSocket", "exec", "grpc", "dnsConfig",
+      "labels",
+      "annotations",
+      "matchLabels",
+      "nodeSelector",
+      "selector",
+      "data",
+      "binaryData",
+      "stringData",
+      "limits",
+      "requests",
+      "hard",
+      "capacity",
+      "allocatable",
+      "volumeAttributes",
+      "overhead",
+      "rollingUpdate",
+      "securityContext",
+      "livenessProbe",
+      "readinessProbe",
+      "startupProbe",
+      "lifecycle",
+      "affinity",
+      "valueFrom",
+      "emptyDir",
+      "configMap",
+      "secret",
+      "hostPath",
+      "persistentVolumeClaim",
+      "httpGet",
+      "tcpSocket",
+      "exec",
+      "grpc",
+      "dnsConfig",
   };
   for (size_t i = 0; i < ARRAY_SIZE(names); i++)
     if (streq(names[i], name))
@@ -347,9 +369,8 @@ static int diff_object(diff_t *d, json_object *o, json_object *n,
 static int diff_list(diff_t *d, json_object *o, json_object *n,
                      const patch_field_t *field, int kind) {
   size_t nn = json_object_array_length(n);
-  size_t no = json_object_is_type(o, json_type_array)
-                  ? json_object_array_length(o)
-                  : 0;
+  size_t no =
+      json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
   char **ok = calloc(no + 1, sizeof(char *));
   bool *seen = calloc(no + 1, sizeof(bool));
   int r = 0;

@@ -175,8 +175,8 @@ static int op_replace(json_object **doc, const pointer_t *p, const char *path,
   if (json_object_is_type(parent, json_type_object)) {
     if (patch_json_set(parent, last, val) < 0)
       return kube_make_oom(err);
-  } else if (json_object_array_put_idx(parent, (size_t)parse_index(last),
-                                       val) < 0) {
+  } else if (json_object_array_put_idx(parent, (size_t)parse_index(last), val) <
+             0) {
     json_object_put(val);
     return kube_make_oom(err);
   }

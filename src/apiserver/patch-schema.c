@@ -9,6 +9,7 @@
 #include "apiserver/patch-schema.h"
 #include "core/util.h"
 
+/* clang-format off */
 #define END {NULL, NULL, 0, 0, {NULL}}
 #define MAP1(n, t, k, fl) {n, t, PATCH_LIST_MAP, fl, {k, NULL}}
 #define MAP2(n, t, k1, k2, fl) {n, t, PATCH_LIST_MAP, fl, {k1, k2, NULL}}
@@ -295,6 +296,8 @@ static const struct {
     {"networking.k8s.io", "NetworkPolicy", &meta_only},
 };
 
+/* clang-format on */
+
 const patch_type_t *patch_schema_lookup(const char *group, const char *kind) {
   if (!kind)
     return NULL;
@@ -395,8 +398,7 @@ bool patch_json_equal(json_object *a, json_object *b) {
       return false;
     json_object_object_foreach(a, key, va) {
       json_object *vb = NULL;
-      if (!json_object_object_get_ex(b, key, &vb) ||
-          !patch_json_equal(va, vb))
+      if (!json_object_object_get_ex(b, key, &vb) || !patch_json_equal(va, vb))
         return false;
     }
     return true;
@@ -431,13 +433,19 @@ int patch_json_set(json_object *obj, const char *key, json_object *val) {
 
 const char *patch_json_type_name(json_object *v) {
   switch (json_object_get_type(v)) {
-  case json_type_null: return "null";
-  case json_type_boolean: return "boolean";
+  case json_type_null:
+    return "null";
+  case json_type_boolean:
+    return "boolean";
   case json_type_double:
-  case json_type_int: return "number";
-  case json_type_object: return "object";
-  case json_type_array: return "array";
-  case json_type_string: return "string";
+  case json_type_int:
+    return "number";
+  case json_type_object:
+    return "object";
+  case json_type_array:
+    return "array";
+  case json_type_string:
+    return "string";
   }
   return "value";
 }

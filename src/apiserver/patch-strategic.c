@@ -307,7 +307,8 @@ static int apply_retain_keys(json_object *orig, json_object *patch,
       continue;
     bool found = false;
     for (size_t i = 0; i < json_object_array_length(keys) && !found; i++) {
-      const char *s = json_object_get_string(json_object_array_get_idx(keys, i));
+      const char *s =
+          json_object_get_string(json_object_array_get_idx(keys, i));
       found = s && streq(s, pk);
     }
     if (!found)
@@ -320,7 +321,8 @@ static int apply_retain_keys(json_object *orig, json_object *patch,
     (void)ov;
     bool found = false;
     for (size_t i = 0; i < json_object_array_length(keys) && !found; i++) {
-      const char *s = json_object_get_string(json_object_array_get_idx(keys, i));
+      const char *s =
+          json_object_get_string(json_object_array_get_idx(keys, i));
       found = s && streq(s, ok);
     }
     if (!found)
@@ -433,9 +435,8 @@ static json_object *merge_map(json_object *orig, json_object *patch,
         str_has_prefix(key, SET_ORDER_PREFIX))
       continue;
     if (str_has_prefix(key, DELETE_PRIMITIVE_PREFIX)) {
-      if (delete_from_primitive_list(target,
-                                     key + strlen(DELETE_PRIMITIVE_PREFIX), pv,
-                                     err) < 0)
+      if (delete_from_primitive_list(
+              target, key + strlen(DELETE_PRIMITIVE_PREFIX), pv, err) < 0)
         goto fail;
       continue;
     }

@@ -13,6 +13,7 @@
 
 #include "apiserver/protobuf-schema.h"
 
+/* clang-format off */
 #define END {0, 0, 0, NULL, NULL}
 #define STR(n, j) {n, PB_STRING, 0, j, NULL}
 #define STRK(n, j) {n, PB_STRING, PB_KEEP, j, NULL}
@@ -662,6 +663,8 @@ static const struct {
     {"batch/v1", "Job", &Job},
     {"batch/v1", "CronJob", &CronJob},
 };
+
+/* clang-format on */
 
 const pb_msg_t *pb_schema_lookup(const char *api_version, const char *kind) {
   for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

@@ -22,7 +22,7 @@ enum pb_kind {
   PB_MAP_STR,    /* map<string,string> */
   PB_MAP_BYTES,  /* map<string,bytes> → values base64 */
   PB_MAP_QTY,    /* map<string,resource.Quantity> */
-  PB_TIME,       /* metav1.Time {seconds=1,nanos=2} → RFC 3339, zero → null */
+  PB_TIME,       /* metav1.Time {seconds=1,nanos=2}; zero → null */
   PB_MICROTIME,  /* metav1.MicroTime → RFC 3339 with microseconds */
   PB_QTY,        /* resource.Quantity {string=1} → string */
   PB_INTSTR,     /* intstr.IntOrString {type=1,intVal=2,strVal=3} */
@@ -30,7 +30,7 @@ enum pb_kind {
 };
 
 enum pb_flags {
-  PB_REP = 1 << 0,  /* repeated */
+  PB_REP = 1 << 0, /* repeated */
   /* Emit the zero value too: the Go field is a pointer (so presence on the
    * wire means "set") or has no omitempty. */
   PB_KEEP = 1 << 1,

@@ -343,8 +343,7 @@ static bool is_scalar(int kind) {
   return kind == PB_BOOL || kind == PB_INT32 || kind == PB_INT64;
 }
 
-static json_object *scalar_value(int kind, uint64_t v, bool keep,
-                                 bool *omit) {
+static json_object *scalar_value(int kind, uint64_t v, bool keep, bool *omit) {
   *omit = v == 0 && !keep;
   switch (kind) {
   case PB_BOOL:

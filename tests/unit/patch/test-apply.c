@@ -5,20 +5,20 @@
 #include "apiserver/apply-internal.h"
 
 #define DEPLOY_CFG(replicas, image, extra_labels)                              \
-  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"       \
-  "\"name\":\"web\",\"labels\":{\"app\":\"web\"" extra_labels "}},"           \
-  "\"spec\":{\"replicas\":" replicas ",\"selector\":{\"matchLabels\":{"      \
-  "\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"       \
-  "\"web\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\""     \
-  image "\",\"ports\":[{\"containerPort\":80}]}]}}}}"
+  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"         \
+  "\"name\":\"web\",\"labels\":{\"app\":\"web\"" extra_labels "}},"            \
+  "\"spec\":{\"replicas\":" replicas ",\"selector\":{\"matchLabels\":{"        \
+  "\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"         \
+  "\"web\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"" image \
+  "\",\"ports\":[{\"containerPort\":80}]}]}}}}"
 
 /* The FieldsV1 Kubernetes records for DEPLOY_CFG applied by kubectl. */
 #define DEPLOY_FIELDS                                                          \
-  "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},\"f:spec\":{"                \
-  "\"f:replicas\":{},\"f:selector\":{},\"f:template\":{\"f:metadata\":{"      \
-  "\"f:labels\":{\"f:app\":{}}},\"f:spec\":{\"f:containers\":{"              \
-  "\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\".\":{},\"f:image\":{},"             \
-  "\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,"                 \
+  "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},\"f:spec\":{"                 \
+  "\"f:replicas\":{},\"f:selector\":{},\"f:template\":{\"f:metadata\":{"       \
+  "\"f:labels\":{\"f:app\":{}}},\"f:spec\":{\"f:containers\":{"                \
+  "\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\".\":{},\"f:image\":{},"               \
+  "\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,"                  \
   "\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}}}}}}}}"
 
 static json_object *jget(json_object *obj, const char *a, const char *b) {
@@ -40,7 +40,8 @@ static json_object *entry_of(json_object *obj, const char *manager,
     return NULL;
   for (size_t i = 0; i < json_object_array_length(mf); i++) {
     json_object *e = json_object_array_get_idx(mf, i);
-    const char *m = json_object_get_string(json_object_object_get(e, "manager"));
+    const char *m =
+        json_object_get_string(json_object_object_get(e, "manager"));
     const char *op =
         json_object_get_string(json_object_object_get(e, "operation"));
     if (m && op && streq(m, manager) && streq(op, operation))
@@ -80,17 +81,15 @@ static json_object *apply_ok(json_object *live, const char *cfg,
 }
 
 static void test_apply_create(void **state) {
-  json_object *obj = apply_ok(NULL, DEPLOY_CFG("3", "nginx:1", ""), "kubectl",
-                              false);
+  json_object *obj =
+      apply_ok(NULL, DEPLOY_CFG("3", "nginx:1", ""), "kubectl", false);
   assert_fields(obj, "kubectl", "Apply", DEPLOY_FIELDS);
   json_object *e = entry_of(obj, "kubectl", "Apply");
   assert_string_equal(
       json_object_get_string(json_object_object_get(e, "apiVersion")),
       "apps/v1");
   assert_int_equal(
-      json_object_get_int(jget(
-          jget(obj, "spec", NULL), "replicas", NULL)),
-      3);
+      json_object_get_int(jget(jget(obj, "spec", NULL), "replicas", NULL)), 3);
   json_object_put(obj);
 }
 
@@ -103,10 +102,8 @@ static void test_apply_update_same_manager(void **state) {
   json_object *v2 =
       apply_ok(v1, DEPLOY_CFG("3", "nginx:2", ""), "kubectl", false);
   json_object *c = json_object_array_get_idx(
-      jget(
-          jget(jget(v2, "spec", "template"),
-                             "spec", NULL),
-          "containers", NULL),
+      jget(jget(jget(v2, "spec", "template"), "spec", NULL), "containers",
+           NULL),
       0);
   assert_string_equal(
       json_object_get_string(json_object_object_get(c, "image")), "nginx:2");
@@ -155,8 +152,7 @@ static void test_apply_conflict(void **state) {
   assert_fields(out, "kubectl", "Apply", DEPLOY_FIELDS);
   json_object *other = entry_of(out, "kubectl-client-side-apply", "Update");
   assert_non_null(other);
-  assert_non_null(jget(
-      jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
+  assert_non_null(jget(jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
   json_object_put(out);
 
   /* Several conflicts are listed per manager. */
@@ -183,14 +179,11 @@ static void test_apply_force(void **state) {
   json_object *out =
       apply_ok(live, DEPLOY_CFG("3", "nginx:1", ""), "kubectl", true);
   assert_int_equal(
-      json_object_get_int(jget(
-          jget(out, "spec", NULL), "replicas", NULL)),
-      3);
+      json_object_get_int(jget(jget(out, "spec", NULL), "replicas", NULL)), 3);
   /* Ownership moved: the old manager no longer owns .spec.replicas. */
   json_object *other = entry_of(out, "kubectl-client-side-apply", "Update");
   assert_non_null(other);
-  assert_null(jget(
-      jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
+  assert_null(jget(jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
   assert_fields(out, "kubectl", "Apply", DEPLOY_FIELDS);
   /* Applying again without force no longer conflicts. */
   json_object *again =
@@ -201,25 +194,23 @@ static void test_apply_force(void **state) {
 }
 
 static void test_apply_removal(void **state) {
-  json_object *v1 = apply_ok(NULL, DEPLOY_CFG("3", "nginx:1", ",\"tier\":\"fe\""),
-                             "kubectl", false);
-  assert_non_null(jget(
-      jget(v1, "metadata", "labels"), "tier", NULL));
+  json_object *v1 = apply_ok(
+      NULL, DEPLOY_CFG("3", "nginx:1", ",\"tier\":\"fe\""), "kubectl", false);
+  assert_non_null(jget(jget(v1, "metadata", "labels"), "tier", NULL));
   /* The manager stops applying the label: it is removed. */
   json_object *v2 =
       apply_ok(v1, DEPLOY_CFG("3", "nginx:1", ""), "kubectl", false);
-  assert_null(jget(jget(v2, "metadata", "labels"),
-                                 "tier", NULL));
+  assert_null(jget(jget(v2, "metadata", "labels"), "tier", NULL));
   assert_fields(v2, "kubectl", "Apply", DEPLOY_FIELDS);
 
   /* A field another manager also owns is kept. */
   json_object *v3 = apply_ok(v2, DEPLOY_CFG("3", "nginx:1", ",\"tier\":\"fe\""),
                              "kubectl", false);
   json_object *edited = patch_json_copy(v3);
-  json_object_object_add(jget(edited, "metadata", "labels"),
-                         "owner", json_object_new_string("ops"));
-  json_object_object_add(jget(edited, "metadata", "labels"),
-                         "tier", json_object_new_string("backend"));
+  json_object_object_add(jget(edited, "metadata", "labels"), "owner",
+                         json_object_new_string("ops"));
+  json_object_object_add(jget(edited, "metadata", "labels"), "tier",
+                         json_object_new_string("backend"));
   kube_error_t err = KUBE_ERROR_INIT;
   assert_int_equal(
       kube_managed_fields_update(edited, v3, "kubectl-label", &err), 0);
@@ -255,12 +246,12 @@ static void test_apply_lists(void **state) {
   assert_non_null(v1);
   /* Someone else adds a sidecar and a finalizer with an update. */
   json_object *edited = patch_json_copy(v1);
-  json_object *containers = jget(
-      jget(edited, "spec", NULL), "containers", NULL);
+  json_object *containers =
+      jget(jget(edited, "spec", NULL), "containers", NULL);
   json_object_array_add(containers,
                         tp_parse("{\"name\":\"side\",\"image\":\"s\"}"));
-  json_object_object_add(jget(edited, "metadata", NULL),
-                         "finalizers", tp_parse("[\"f0\"]"));
+  json_object_object_add(jget(edited, "metadata", NULL), "finalizers",
+                         tp_parse("[\"f0\"]"));
   assert_int_equal(kube_managed_fields_update(edited, v1, "ctrl", &err), 0);
   assert_fields(edited, "ctrl", "Update",
                 "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"f0\\\"\":{}}},"
@@ -274,8 +265,7 @@ static void test_apply_lists(void **state) {
                  "[{\"name\":\"a\",\"image\":\"x2\"},{\"name\":\"side\","
                  "\"image\":\"s\"}]");
   /* finalizers is a set: both managers' values are kept. */
-  tp_assert_json(jget(v2, "metadata", "finalizers"),
-                 "[\"f0\",\"f1\"]");
+  tp_assert_json(jget(v2, "metadata", "finalizers"), "[\"f0\",\"f1\"]");
   assert_fields(v2, "mgr", "Apply",
                 "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"f1\\\"\":{}}},"
                 "\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"a\\\"}\":"
@@ -353,28 +343,23 @@ static void test_managed_fields_update(void **state) {
   /* kubectl scale: the scaler takes .spec.replicas over; the PUT body
    * carries no managedFields, so the stored ones are kept. */
   json_object *scaled = patch_json_copy(obj);
-  json_object_object_del(jget(scaled, "metadata", NULL),
-                         "managedFields");
+  json_object_object_del(jget(scaled, "metadata", NULL), "managedFields");
   json_object_object_add(jget(scaled, "spec", NULL), "replicas",
                          json_object_new_int(5));
   kube_error_t err = KUBE_ERROR_INIT;
-  assert_int_equal(kube_managed_fields_update(scaled, obj, "kubectl-scale",
-                                              &err),
-                   0);
+  assert_int_equal(
+      kube_managed_fields_update(scaled, obj, "kubectl-scale", &err), 0);
   assert_fields(scaled, "kubectl-scale", "Update",
                 "{\"f:spec\":{\"f:replicas\":{}}}");
   json_object *creator = entry_of(scaled, "kubectl-create", "Update");
-  assert_null(jget(
-      jget(creator, "fieldsV1", "f:spec"), "f:replicas", NULL));
+  assert_null(jget(jget(creator, "fieldsV1", "f:spec"), "f:replicas", NULL));
 
   /* An update that removes a field drops it from the updater's set; an
    * update that changes nothing records nothing. */
   json_object *unlabeled = patch_json_copy(scaled);
-  json_object_object_del(jget(unlabeled, "metadata", "labels"),
-                         "app");
+  json_object_object_del(jget(unlabeled, "metadata", "labels"), "app");
   assert_int_equal(
-      kube_managed_fields_update(unlabeled, scaled, "kubectl-create", &err),
-      0);
+      kube_managed_fields_update(unlabeled, scaled, "kubectl-create", &err), 0);
   creator = entry_of(unlabeled, "kubectl-create", "Update");
   json_object *labels =
       jget(jget(creator, "fieldsV1", "f:metadata"), "f:labels", NULL);
@@ -390,8 +375,8 @@ static void test_managed_fields_update(void **state) {
   /* Apply entries sort before Update entries. */
   json_object *applied =
       apply_ok(same, DEPLOY_CFG("5", "nginx:1", ""), "kubectl", true);
-  json_object *first = json_object_array_get_idx(
-      jget(applied, "metadata", "managedFields"), 0);
+  json_object *first =
+      json_object_array_get_idx(jget(applied, "metadata", "managedFields"), 0);
   assert_string_equal(
       json_object_get_string(json_object_object_get(first, "operation")),
       "Apply");
@@ -419,9 +404,9 @@ static void test_apply_prune_owned_map(void **state) {
       "\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:labels\":{\".\":{},"
       "\"f:app\":{},\"f:gone\":{}}},\"f:data\":{\".\":{},\"f:k\":{}}}}]},"
       "\"data\":{\"k\":\"v\"}}");
-  json_object *cfg = tp_parse(
-      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
-      "\"name\":\"c\",\"labels\":{\"app\":\"a\"}}}");
+  json_object *cfg =
+      tp_parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+               "\"name\":\"c\",\"labels\":{\"app\":\"a\"}}}");
   kube_error_t err = KUBE_ERROR_INIT;
   json_object *out =
       kube_apply(live, cfg, "kubectl", false, &test_kind_configmap, &err);
@@ -464,16 +449,15 @@ static void test_fieldset_algebra(void **state) {
 
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   fs_walk(set, collect_path, &sb);
-  assert_string_equal(
-      sb.data,
-      ".metadata.labels;.metadata.labels.app;"
-      ".spec.containers[name=\"web\"];"
-      ".spec.containers[name=\"web\"].image;"
-      ".spec.containers[name=\"web\"].ports[containerPort=80,"
-      "protocol=\"TCP\"];"
-      ".spec.containers[name=\"web\"].ports[containerPort=80,"
-      "protocol=\"TCP\"].containerPort;"
-      ".spec.finalizers[=\"a\"];");
+  assert_string_equal(sb.data,
+                      ".metadata.labels;.metadata.labels.app;"
+                      ".spec.containers[name=\"web\"];"
+                      ".spec.containers[name=\"web\"].image;"
+                      ".spec.containers[name=\"web\"].ports[containerPort=80,"
+                      "protocol=\"TCP\"];"
+                      ".spec.containers[name=\"web\"].ports[containerPort=80,"
+                      "protocol=\"TCP\"].containerPort;"
+                      ".spec.finalizers[=\"a\"];");
   kube_strbuf_free(&sb);
 
   /* Removing the item's own membership keeps its owned fields. */
@@ -484,11 +468,11 @@ static void test_fieldset_algebra(void **state) {
   assert_true(fs_intersects(set, b));
   fs_subtract(set, b);
   tp_assert_json(
-      set,
-      "{\"f:metadata\":{\"f:labels\":{}},\"f:spec\":{\"f:containers\":{"
-      "\"k:{\\\"name\\\":\\\"web\\\"}\":{\"f:image\":{},\"f:ports\":{"
-      "\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{"
-      "\".\":{},\"f:containerPort\":{}}}}},\"f:finalizers\":{\"v:\\\"a\\\"\":{}}}}");
+      set, "{\"f:metadata\":{\"f:labels\":{}},\"f:spec\":{\"f:containers\":{"
+           "\"k:{\\\"name\\\":\\\"web\\\"}\":{\"f:image\":{},\"f:ports\":{"
+           "\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{"
+           "\".\":{},\"f:containerPort\":{}}}}},\"f:finalizers\":{\"v:"
+           "\\\"a\\\"\":{}}}}");
   assert_false(fs_intersects(set, b));
   /* Union restores it; subtracting everything empties the set. */
   assert_int_equal(fs_union(set, b), 0);

@@ -6,18 +6,20 @@
  */
 #include "test-patch.h"
 
-const kube_kind_t test_kind_pod = {.group = "", .version = "v1",
-                                   .kind = "Pod", .resource = "pods"};
-const kube_kind_t test_kind_service = {.group = "", .version = "v1",
-                                       .kind = "Service",
-                                       .resource = "services"};
-const kube_kind_t test_kind_deployment = {.group = "apps", .version = "v1",
+const kube_kind_t test_kind_pod = {
+    .group = "", .version = "v1", .kind = "Pod", .resource = "pods"};
+const kube_kind_t test_kind_service = {
+    .group = "", .version = "v1", .kind = "Service", .resource = "services"};
+const kube_kind_t test_kind_deployment = {.group = "apps",
+                                          .version = "v1",
                                           .kind = "Deployment",
                                           .resource = "deployments"};
-const kube_kind_t test_kind_namespace = {.group = "", .version = "v1",
+const kube_kind_t test_kind_namespace = {.group = "",
+                                         .version = "v1",
                                          .kind = "Namespace",
                                          .resource = "namespaces"};
-const kube_kind_t test_kind_configmap = {.group = "", .version = "v1",
+const kube_kind_t test_kind_configmap = {.group = "",
+                                         .version = "v1",
                                          .kind = "ConfigMap",
                                          .resource = "configmaps"};
 
@@ -197,8 +199,7 @@ static const patch_case_t json_cases[] = {
      "{\"op\":\"add\",\"path\":\"/c/b/0\",\"value\":0}]",
      "{\"a\":{\"b\":[1]},\"c\":{\"b\":[0,1]}}"},
     {"replace whole doc", NULL, "{\"a\":1}",
-     "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"b\":2}}]",
-     "{\"b\":2}"},
+     "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"b\":2}}]", "{\"b\":2}"},
     {"add null value", NULL, "{}",
      "[{\"op\":\"add\",\"path\":\"/a\",\"value\":null}]", "{\"a\":null}"},
     {"test 1 == 1.0", NULL, "{\"a\":1}",
@@ -388,9 +389,8 @@ static const patch_case_t smp_cases[] = {
      "{\"spec\":{\"$patch\":\"explode\"}}", NULL, KUBE_REASON_BAD_REQUEST},
     {"non-object patch", &test_kind_pod, POD("{}"), "[1]", NULL,
      KUBE_REASON_BAD_REQUEST},
-    {"type change replaces", &test_kind_pod,
-     "{\"spec\":{\"x\":[1,2]}}", "{\"spec\":{\"x\":{\"a\":1}}}",
-     "{\"spec\":{\"x\":{\"a\":1}}}"},
+    {"type change replaces", &test_kind_pod, "{\"spec\":{\"x\":[1,2]}}",
+     "{\"spec\":{\"x\":{\"a\":1}}}", "{\"spec\":{\"x\":{\"a\":1}}}"},
 };
 
 static void test_strategic_patch(void **state) {
@@ -416,18 +416,17 @@ static void test_strategic_kubectl_apply(void **state) {
       "\"$patch\":\"delete\",\"name\":\"A\"}],\"image\":\"nginx:2\",\"name\":"
       "\"web\"},{\"image\":\"busybox\",\"name\":\"log\"}]}}}}");
   kube_error_t err = KUBE_ERROR_INIT;
-  json_object *got = kube_patch_strategic(live, patch, &test_kind_deployment,
-                                          &err);
+  json_object *got =
+      kube_patch_strategic(live, patch, &test_kind_deployment, &err);
   assert_non_null(got);
   tp_assert_json(
-      got,
-      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
-      "\"name\":\"d\",\"annotations\":{\"kubectl.kubernetes.io/"
-      "last-applied-configuration\":\"new\"}},\"spec\":{\"replicas\":2,"
-      "\"template\":{\"metadata\":{\"labels\":{\"app\":\"d\"}},\"spec\":{"
-      "\"containers\":[{\"name\":\"web\",\"image\":\"nginx:2\",\"env\":[{"
-      "\"name\":\"B\",\"value\":\"2\"}]},{\"image\":\"busybox\",\"name\":"
-      "\"log\"}]}}}}");
+      got, "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+           "\"name\":\"d\",\"annotations\":{\"kubectl.kubernetes.io/"
+           "last-applied-configuration\":\"new\"}},\"spec\":{\"replicas\":2,"
+           "\"template\":{\"metadata\":{\"labels\":{\"app\":\"d\"}},\"spec\":{"
+           "\"containers\":[{\"name\":\"web\",\"image\":\"nginx:2\",\"env\":[{"
+           "\"name\":\"B\",\"value\":\"2\"}]},{\"image\":\"busybox\",\"name\":"
+           "\"log\"}]}}}}");
   json_object_put(got);
   json_object_put(live);
   json_object_put(patch);

@@ -310,9 +310,9 @@ static void test_protobuf_pod(void **state) {
     pb_sub(&probe, 1, &handler); /* ProbeHandler, inlined */
     pb_int(&probe, 4, 5);
     pb_sub(&c, 11, &probe);
-    pb_int(&sc, 4, 0);   /* runAsUser: 0 (root) is meaningful */
-    pb_int(&sc, 2, 0);   /* privileged: false */
-    pb_int(&sc, 8, -1);  /* negative int64 */
+    pb_int(&sc, 4, 0);  /* runAsUser: 0 (root) is meaningful */
+    pb_int(&sc, 2, 0);  /* privileged: false */
+    pb_int(&sc, 8, -1); /* negative int64 */
     pb_sub(&c, 15, &sc);
     pb_sub(&spec, 2, &c);
   }
@@ -324,7 +324,7 @@ static void test_protobuf_pod(void **state) {
     pb_sub(&vol, 2, &src);
     pb_sub(&spec, 1, &vol);
   }
-  pb_int(&spec, 4, 0); /* terminationGracePeriodSeconds: 0 */
+  pb_int(&spec, 4, 0);   /* terminationGracePeriodSeconds: 0 */
   pb_int(&spec, 25, -5); /* priority: int32 sign-extended on the wire */
   /* supplementalGroups, packed */
   {
