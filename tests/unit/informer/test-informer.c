@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the work queue, the informer (over a scripted fake
+ * transport and over a real in-process API server) and the scheduler loop
+ * in-process. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include <libkube/apiserver.h>
+#include <libkube/client.h>
+#include <libkube/scheduler.h>
+#include <libkube/store.h>
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+/* Run the loop until cond() holds or timeout_ms passes. */
+static bool run_until(struct event_base *base, bool (*cond)(void *), void *arg,
+                      int timeout_ms) {
+  int64_t end = kube_time_mono_ns() + (int64_t)timeout_ms * 1000000;
+  while (!cond(arg)) {
+    if (kube_time_mono_ns() > end)
+      return false;
+    struct timeval tv = {0, 2000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+  }
+  return true;
+}
+
+static void run_for(struct event_base *base, int ms) {
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  event_base_loopexit(base, &tv);
+  event_base_dispatch(base);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Work queue                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct wq_rec {
+  char keys[64][32];
+  size_t n;
+  size_t batches;
+  size_t max_batch_seen;
+  bool hold;      /* do not call done (keys stay processing) */
+  bool fail;      /* requeue rate-limited */
+  int64_t at_ns[64];
+};
+
+static void wq_fn(kube_workqueue_t *q, const char *const *keys, size_t n,
+                  void *arg) {
+  struct wq_rec *r = arg;
+  r->batches++;
+  if (n > r->max_batch_seen)
+    r->max_batch_seen = n;
+  for (size_t i = 0; i < n; i++) {
+    if (r->n < 64) {
+      snprintf(r->keys[r->n], sizeof r->keys[0], "%s", keys[i]);
+      r->at_ns[r->n] = kube_time_mono_ns();
+      r->n++;
+    }
+    if (r->hold)
+      continue;
+    if (r->fail)
+      kube_workqueue_add_rate_limited(q, keys[i], NULL);
+    kube_workqueue_done(q, keys[i]);
+  }
+}
+
+static void test_wq_dedupe_and_batch(void **state) {
+  struct event_base *base = event_base_new();
+  struct wq_rec r = {0};
+  kube_workqueue_options_t o = {.struct_size = sizeof o, .max_batch = 3};
+  kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
+  assert_non_null(q);
+  assert_int_equal(kube_workqueue_add(q, "a", NULL), 0);
+  assert_int_equal(kube_workqueue_add(q, "b", NULL), 0);
+  assert_int_equal(kube_workqueue_add(q, "a", NULL), 0); /* already waiting */
+  assert_int_equal(kube_workqueue_add(q, "c", NULL), 0);
+  assert_int_equal(kube_workqueue_add(q, "d", NULL), 0);
+  assert_int_equal(r.n, 0); /* never inside add */
+  assert_int_equal(kube_workqueue_ready(q), 4);
+  run_for(base, 10);
+  assert_int_equal(r.n, 4);
+  assert_string_equal(r.keys[0], "a"); /* FIFO */
+  assert_string_equal(r.keys[1], "b");
+  assert_string_equal(r.keys[2], "c");
+  assert_string_equal(r.keys[3], "d");
+  assert_int_equal(r.max_batch_seen, 3);
+  assert_int_equal(r.batches, 2);
+  assert_int_equal(kube_workqueue_ready(q), 0);
+  assert_int_equal(kube_workqueue_processing(q), 0);
+  kube_workqueue_free(q);
+  event_base_free(base);
+}
+
+static void test_wq_never_twice_at_once(void **state) {
+  struct event_base *base = event_base_new();
+  struct wq_rec r = {.hold = true};
+  kube_workqueue_t *q = kube_workqueue_new(base, NULL, wq_fn, &r, NULL);
+  kube_workqueue_add(q, "k", NULL);
+  run_for(base, 5);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(kube_workqueue_processing(q), 1);
+  /* Added while processing: not handed out again... */
+  kube_workqueue_add(q, "k", NULL);
+  kube_workqueue_add(q, "k", NULL);
+  run_for(base, 5);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(kube_workqueue_ready(q), 0);
+  /* ...but once, right after done. */
+  r.hold = false;
+  kube_workqueue_done(q, "k");
+  assert_int_equal(kube_workqueue_ready(q), 1);
+  run_for(base, 5);
+  assert_int_equal(r.n, 2);
+  assert_int_equal(kube_workqueue_processing(q), 0);
+  run_for(base, 5);
+  assert_int_equal(r.n, 2);
+  kube_workqueue_free(q);
+  event_base_free(base);
+}
+
+static bool have3(void *arg) { return ((struct wq_rec *)arg)->n >= 4; }
+
+static void test_wq_backoff(void **state) {
+  struct event_base *base = event_base_new();
+  struct wq_rec r = {.fail = true};
+  kube_workqueue_options_t o = {.struct_size = sizeof o,
+                                .base_delay_ms = 20,
+                                .max_delay_ms = 80};
+  kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
+  kube_workqueue_add(q, "x", NULL);
+  assert_true(run_until(base, have3, &r, 2000));
+  /* Attempts at 0, +20, +40, +80 ms (capped): gaps grow. */
+  int64_t g1 = r.at_ns[1] - r.at_ns[0], g2 = r.at_ns[2] - r.at_ns[1],
+          g3 = r.at_ns[3] - r.at_ns[2];
+  assert_true(g1 >= 18 * 1000000LL);
+  assert_true(g2 >= 38 * 1000000LL);
+  assert_true(g3 >= 78 * 1000000LL);
+  assert_true(kube_workqueue_failures(q, "x") >= 4);
+  assert_int_equal(kube_workqueue_delayed(q), 1);
+  /* flush_delayed: waiting keys come back at once. */
+  r.fail = false;
+  size_t before = r.n;
+  assert_int_equal(kube_workqueue_flush_delayed(q), 1);
+  assert_int_equal(kube_workqueue_delayed(q), 0);
+  run_for(base, 2);
+  assert_int_equal(r.n, before + 1);
+  kube_workqueue_forget(q, "x");
+  assert_int_equal(kube_workqueue_failures(q, "x"), 0);
+  /* add_after: a later add_after does not postpone an earlier one. */
+  kube_workqueue_add_after(q, "y", 30, NULL);
+  kube_workqueue_add_after(q, "y", 5000, NULL);
+  before = r.n;
+  run_for(base, 80);
+  assert_int_equal(r.n, before + 1);
+  assert_string_equal(r.keys[r.n - 1], "y");
+  kube_workqueue_free(q);
+  event_base_free(base);
+}
+
+static void test_wq_pause(void **state) {
+  struct event_base *base = event_base_new();
+  struct wq_rec r = {0};
+  kube_workqueue_t *q = kube_workqueue_new(base, NULL, wq_fn, &r, NULL);
+  kube_workqueue_pause(q, true);
+  kube_workqueue_add(q, "p", NULL);
+  run_for(base, 5);
+  assert_int_equal(r.n, 0);
+  kube_workqueue_pause(q, false);
+  run_for(base, 5);
+  assert_int_equal(r.n, 1);
+  /* free with delayed keys pending releases their timers */
+  kube_workqueue_add_after(q, "later", 10000, NULL);
+  kube_workqueue_free(q);
+  event_base_free(base);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Informer over a scripted transport                                        */
+/* ------------------------------------------------------------------------ */
+
+struct fake_call {
+  char path[512];
+  kube_transport_reply_cb cb;
+  void *arg;
+  bool live;
+  bool cancelled;
+};
+
+struct fake {
+  struct fake_call calls[32];
+  size_t n;
+};
+
+static kube_transport_call_t *fake_request(void *impl,
+                                           const kube_transport_request_t *req,
+                                           kube_transport_reply_cb cb,
+                                           void *arg, kube_error_t *err) {
+  struct fake *f = impl;
+  if (f->n == 32) {
+    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "too many calls");
+    return NULL;
+  }
+  struct fake_call *c = &f->calls[f->n++];
+  snprintf(c->path, sizeof c->path, "%s", req->path);
+  c->cb = cb;
+  c->arg = arg;
+  c->live = true;
+  return (kube_transport_call_t *)c;
+}
+
+static void fake_cancel(void *impl, kube_transport_call_t *call) {
+  struct fake_call *c = (struct fake_call *)call;
+  c->cancelled = true;
+  c->live = false;
+}
+
+static const kube_transport_ops_t fake_ops = {
+    .version = KUBE_TRANSPORT_OPS_VERSION,
+    .request = fake_request,
+    .cancel = fake_cancel,
+};
+
+static void fake_reply(struct fake_call *c, int status, const char *body) {
+  assert_true(c->live);
+  c->live = false;
+  c->cb(status, "application/json", body, strlen(body), true, c->arg);
+}
+
+static void fake_stream(struct fake_call *c, const char *line) {
+  assert_true(c->live);
+  c->cb(200, "application/json", line, strlen(line), false, c->arg);
+}
+
+struct seen {
+  char log[4096];
+  int synced;
+};
+
+static void seen_add(const char *key, const kube_object_t *obj, void *arg) {
+  struct seen *s = arg;
+  size_t l = strlen(s->log);
+  snprintf(s->log + l, sizeof s->log - l, "add %s %s;", key,
+           kube_object_resource_version(obj));
+}
+static void seen_update(const char *key, const kube_object_t *old_obj,
+                        const kube_object_t *obj, void *arg) {
+  struct seen *s = arg;
+  size_t l = strlen(s->log);
+  snprintf(s->log + l, sizeof s->log - l, "update %s %s->%s;", key,
+           kube_object_resource_version(old_obj),
+           kube_object_resource_version(obj));
+}
+static void seen_delete(const char *key, const kube_object_t *obj, void *arg) {
+  struct seen *s = arg;
+  size_t l = strlen(s->log);
+  snprintf(s->log + l, sizeof s->log - l, "delete %s;", key);
+}
+static void seen_synced(void *arg) { ((struct seen *)arg)->synced++; }
+
+#define CM(name, ns, rv)                                                        \
+  "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name                     \
+  "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"}}"
+
+static void test_informer_list_watch_relist(void **state) {
+  struct event_base *base = event_base_new();
+  struct fake f = {0};
+  kube_transport_t tp = {&fake_ops, &f};
+  struct seen s = {0};
+  kube_informer_handlers_t h = {.struct_size = sizeof h,
+                                .on_add = seen_add,
+                                .on_update = seen_update,
+                                .on_delete = seen_delete,
+                                .on_synced = seen_synced};
+  kube_informer_options_t o = {.struct_size = sizeof o,
+                               .path = "/api/v1/configmaps",
+                               .label_selector = "app=a b"};
+  kube_informer_t *inf = kube_informer_new(base, &tp, &o, &h, &s, NULL);
+  assert_non_null(inf);
+  assert_int_equal(kube_informer_start(inf, NULL), 0);
+  assert_int_equal(f.n, 1);
+  assert_string_equal(f.calls[0].path,
+                      "/api/v1/configmaps?labelSelector=app%3Da%20b");
+  fake_reply(&f.calls[0], 200,
+             "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
+             "\"10\"},\"items\":[" CM("a", "ns1", "5") "," CM("b", "ns1",
+                                                             "7") "]}");
+  assert_int_equal(s.synced, 1);
+  assert_true(kube_informer_synced(inf));
+  assert_int_equal(kube_informer_count(inf), 2);
+  assert_string_equal(kube_informer_resource_version(inf), "10");
+  assert_non_null(strstr(s.log, "add ns1/a 5;"));
+  assert_non_null(strstr(s.log, "add ns1/b 7;"));
+  assert_non_null(kube_informer_get(inf, "ns1/a"));
+  /* The watch starts from the loop, from the list's revision. */
+  run_for(base, 5);
+  assert_int_equal(f.n, 2);
+  assert_non_null(strstr(f.calls[1].path, "watch=1"));
+  assert_non_null(strstr(f.calls[1].path, "resourceVersion=10"));
+  assert_non_null(strstr(f.calls[1].path, "labelSelector=app%3Da%20b"));
+  s.log[0] = '\0';
+  f.calls[1].cb(200, "application/json", "", 0, false, f.calls[1].arg);
+  /* One line split over two chunks, then two lines in one chunk. */
+  fake_stream(&f.calls[1], "{\"type\":\"MODIFIED\",\"object\":" CM("a", "ns1", "11"));
+  fake_stream(&f.calls[1], "}\n");
+  fake_stream(&f.calls[1],
+              "{\"type\":\"ADDED\",\"object\":" CM("c", "ns2", "12") "}\n"
+              "{\"type\":\"DELETED\",\"object\":" CM("b", "ns1", "13") "}\n");
+  assert_string_equal(s.log, "update ns1/a 5->11;add ns2/c 12;delete ns1/b;");
+  assert_int_equal(kube_informer_count(inf), 2);
+  assert_null(kube_informer_get(inf, "ns1/b"));
+  assert_string_equal(kube_informer_resource_version(inf), "13");
+  fake_stream(&f.calls[1], "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":"
+                           "\"ConfigMap\",\"metadata\":{\"resourceVersion\":"
+                           "\"20\"}}}\n");
+  assert_string_equal(kube_informer_resource_version(inf), "20");
+  /* The server ends the stream: watch again from 20, no LIST. */
+  f.calls[1].live = false;
+  f.calls[1].cb(200, "application/json", "", 0, true, f.calls[1].arg);
+  run_for(base, 5);
+  assert_int_equal(f.n, 3);
+  assert_non_null(strstr(f.calls[2].path, "watch=1"));
+  assert_non_null(strstr(f.calls[2].path, "resourceVersion=20"));
+  assert_int_equal(kube_informer_list_count(inf), 1);
+  /* 410 Expired: the informer re-lists and reports the differences. */
+  s.log[0] = '\0';
+  f.calls[2].cb(200, "application/json", "", 0, false, f.calls[2].arg);
+  fake_stream(&f.calls[2], "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+                           "\"code\":410,\"reason\":\"Expired\"}}\n");
+  run_for(base, 5);
+  assert_true(f.calls[2].cancelled || !f.calls[2].live);
+  assert_int_equal(f.n, 4);
+  assert_null(strstr(f.calls[3].path, "watch=1"));
+  assert_int_equal(kube_informer_list_count(inf), 2);
+  fake_reply(&f.calls[3], 200,
+             "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
+             "\"30\"},\"items\":[" CM("a", "ns1", "11") "," CM("d", "ns2",
+                                                              "25") "]}");
+  /* a unchanged (same rv): nothing; c gone; d new. */
+  assert_non_null(strstr(s.log, "add ns2/d 25;"));
+  assert_non_null(strstr(s.log, "delete ns2/c;"));
+  assert_null(strstr(s.log, "ns1/a"));
+  assert_int_equal(s.synced, 1);
+  assert_string_equal(kube_informer_resource_version(inf), "30");
+  /* Failures re-list with backoff: 100 ms, then 200 ms. */
+  run_for(base, 5);
+  assert_int_equal(f.n, 5); /* the watch */
+  fake_reply(&f.calls[4], 500, "{\"kind\":\"Status\",\"code\":500}");
+  run_for(base, 40);
+  assert_int_equal(f.n, 5);
+  run_for(base, 100);
+  assert_int_equal(f.n, 6);
+  assert_null(strstr(f.calls[5].path, "watch=1"));
+  fake_reply(&f.calls[5], 503, "{}");
+  run_for(base, 120);
+  assert_int_equal(f.n, 6); /* still backing off */
+  run_for(base, 120);
+  assert_int_equal(f.n, 7);
+  kube_informer_free(inf);
+  assert_true(f.calls[6].cancelled);
+  event_base_free(base);
+}
+
+/* ------------------------------------------------------------------------ */
+/* In-process: informer and scheduler loop against a real API server          */
+/* ------------------------------------------------------------------------ */
+
+struct env {
+  struct event_base *base;
+  kube_store_t *store;
+  kube_apiserver_t *srv;
+  kube_transport_t tp;
+};
+
+static void env_init(struct env *e) {
+  e->base = event_base_new();
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
+  e->store = kube_store_open(e->base, &so, NULL);
+  assert_non_null(e->store);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
+  e->srv = kube_apiserver_new(e->base, e->store, &ao, NULL);
+  assert_non_null(e->srv);
+  kube_apiserver_transport(e->srv, &e->tp);
+}
+
+static void env_free(struct env *e) {
+  kube_apiserver_free(e->srv);
+  kube_store_close(e->store);
+  event_base_free(e->base);
+}
+
+struct done_flag {
+  int status;
+  bool done;
+  char body[8192];
+};
+
+static void req_cb(int status, const char *ct, const char *data, size_t len,
+                   bool done, void *arg) {
+  struct done_flag *d = arg;
+  d->status = status;
+  d->done = done;
+  snprintf(d->body, sizeof d->body, "%.*s", (int)len, data);
+}
+
+static bool is_done(void *arg) { return ((struct done_flag *)arg)->done; }
+
+static int call(struct env *e, const char *method, const char *path,
+                const char *body, struct done_flag *d) {
+  memset(d, 0, sizeof *d);
+  kube_transport_request_t rq = {.struct_size = sizeof rq,
+                                 .method = method,
+                                 .path = path,
+                                 .body = body,
+                                 .body_len = body ? strlen(body) : 0};
+  assert_non_null(kube_transport_request(&e->tp, &rq, req_cb, d, NULL));
+  assert_true(run_until(e->base, is_done, d, 5000));
+  return d->status;
+}
+
+struct count_ctx {
+  struct seen *s;
+  const char *needle;
+};
+static bool log_has(void *arg) {
+  struct count_ctx *c = arg;
+  return strstr(c->s->log, c->needle) != NULL;
+}
+
+static void test_informer_inprocess(void **state) {
+  struct env e;
+  env_init(&e);
+  struct done_flag d;
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/namespaces/default/configmaps",
+           "{\"metadata\":{\"name\":\"one\"},\"data\":{\"k\":\"v\"}}", &d),
+      201);
+  struct seen s = {0};
+  kube_informer_handlers_t h = {.struct_size = sizeof h,
+                                .on_add = seen_add,
+                                .on_update = seen_update,
+                                .on_delete = seen_delete,
+                                .on_synced = seen_synced};
+  kube_informer_options_t o = {.struct_size = sizeof o,
+                               .path = "/api/v1/namespaces/default/configmaps"};
+  kube_informer_t *inf = kube_informer_new(e.base, &e.tp, &o, &h, &s, NULL);
+  assert_int_equal(kube_informer_start(inf, NULL), 0);
+  struct count_ctx c = {&s, "add default/one"};
+  assert_true(run_until(e.base, log_has, &c, 5000));
+  assert_int_equal(s.synced, 1);
+  assert_int_equal(call(&e, "POST", "/api/v1/namespaces/default/configmaps",
+                        "{\"metadata\":{\"name\":\"two\"}}", &d),
+                   201);
+  c.needle = "add default/two";
+  assert_true(run_until(e.base, log_has, &c, 5000));
+  assert_int_equal(call(&e, "DELETE", "/api/v1/namespaces/default/configmaps/one",
+                        NULL, &d),
+                   200);
+  c.needle = "delete default/one";
+  assert_true(run_until(e.base, log_has, &c, 5000));
+  assert_int_equal(kube_informer_count(inf), 1);
+  assert_non_null(kube_informer_get(inf, "default/two"));
+  kube_informer_free(inf);
+  env_free(&e);
+}
+
+static bool pod_bound(void *arg) {
+  struct done_flag *d = arg;
+  return strstr(d->body, "\"nodeName\"") != NULL;
+}
+
+struct pod_wait {
+  struct env *e;
+  const char *path;
+  struct done_flag d;
+};
+
+static bool poll_pod(void *arg) {
+  struct pod_wait *w = arg;
+  call(w->e, "GET", w->path, NULL, &w->d);
+  return pod_bound(&w->d);
+}
+
+static bool poll_events(void *arg) {
+  struct pod_wait *w = arg;
+  call(w->e, "GET", w->path, NULL, &w->d);
+  return strstr(w->d.body, "FailedScheduling") != NULL;
+}
+
+static void test_scheduler_loop_inprocess(void **state) {
+  struct env e;
+  env_init(&e);
+  struct done_flag d;
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/nodes",
+           "{\"metadata\":{\"name\":\"small\"},\"status\":{\"allocatable\":"
+           "{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"10\"}}}",
+           &d),
+      201);
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/nodes",
+           "{\"metadata\":{\"name\":\"large\"},\"status\":{\"allocatable\":"
+           "{\"cpu\":\"8\",\"memory\":\"16Gi\",\"pods\":\"10\"}}}",
+           &d),
+      201);
+  kube_scheduler_loop_t *loop = kube_scheduler_loop_new(e.base, &e.tp, NULL,
+                                                        NULL);
+  assert_non_null(loop);
+  assert_int_equal(kube_scheduler_loop_start(loop, NULL), 0);
+  /* 1 CPU / 2Gi: "small" ends up fuller (50%) than "large": bin-packing. */
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/namespaces/default/pods",
+           "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"containers\":[{\"name\":"
+           "\"c\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"1\","
+           "\"memory\":\"2Gi\"}}}]}}",
+           &d),
+      201);
+  struct pod_wait w = {&e, "/api/v1/namespaces/default/pods/a"};
+  assert_true(run_until(e.base, poll_pod, &w, 5000));
+  assert_non_null(strstr(w.d.body, "\"nodeName\":\"small\""));
+  const kube_scheduler_t *s = kube_scheduler_loop_scheduler(loop);
+  kube_sched_resources_t used;
+  assert_int_equal(kube_scheduler_node_requested(s, "small", &used, NULL), 0);
+  assert_int_equal(used.cpu_milli, 1000);
+  /* Too big for either node: FailedScheduling, stays unbound. */
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/namespaces/default/pods",
+           "{\"metadata\":{\"name\":\"huge\"},\"spec\":{\"containers\":[{"
+           "\"name\":\"c\",\"image\":\"x\",\"resources\":{\"requests\":{"
+           "\"cpu\":\"64\"}}}]}}",
+           &d),
+      201);
+  struct pod_wait ev = {
+      &e, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dhuge"};
+  assert_true(run_until(e.base, poll_events, &ev, 5000));
+  assert_non_null(strstr(ev.d.body, "0/2 nodes are available"));
+  kube_scheduler_loop_stats_t st;
+  kube_scheduler_loop_get_stats(loop, &st);
+  assert_true(st.bindings_ok >= 1);
+  assert_true(st.unschedulable >= 1);
+  assert_true(kube_scheduler_loop_running(loop));
+  kube_scheduler_loop_free(loop);
+  env_free(&e);
+}
+
+int main(void) {
+  kube_log_set_level(KUBE_LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wq_dedupe_and_batch),
+      cmocka_unit_test(test_wq_never_twice_at_once),
+      cmocka_unit_test(test_wq_backoff),
+      cmocka_unit_test(test_wq_pause),
+      cmocka_unit_test(test_informer_list_watch_relist),
+      cmocka_unit_test(test_informer_inprocess),
+      cmocka_unit_test(test_scheduler_loop_inprocess),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
