@@ -233,6 +233,25 @@ def test_services(k, t):
             "update keeps allocations", r)
 
 
+def test_protobuf(k, t):
+    """Bodies kubectl 1.32 sends (captured in tests/unit/patch/vectors)."""
+    vec = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "..", "..", "unit", "patch", "vectors")
+    for fname, url, name in (
+            ("configmap.pb", "/api/v1/namespaces/default/configmaps", "cfg"),
+            ("deployment.pb", "/apis/apps/v1/namespaces/default/deployments", "web")):
+        with open(os.path.join(vec, fname), "rb") as f:
+            body = f.read()
+        r = k.request("POST", url, body, ctype="application/vnd.kubernetes.protobuf")
+        t.check(r.status == 201 and r.json()["metadata"]["name"] == name,
+                "protobuf create " + fname, r)
+    r = k.request("GET", "/apis/apps/v1/namespaces/default/deployments/web")
+    t.check(r.status == 200 and r.json()["spec"]["replicas"] == 3 and
+            r.json()["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25",
+            "protobuf deployment decoded", r)
+    k.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/web")
+
+
 def test_lists(k, t):
     for i in range(6):
         r = k.request("POST", PODS, pod("l%d" % i, {"tier": "web" if i % 2 else "db",
@@ -596,7 +615,7 @@ def main():
     t = Failures()
     try:
         k.start()
-        for fn in (test_discovery, test_auth, test_crud, test_errors, test_services,
+        for fn in (test_discovery, test_auth, test_crud, test_errors, test_services, test_protobuf,
                    test_lists,
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
