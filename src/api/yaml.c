@@ -530,9 +530,22 @@ static int on_alias(struct loader *l, const yaml_event_t *ev) {
   if (l->depth > 0) {
     struct frame *f = &l->stack[l->depth - 1];
     if (f->is_map && !f->have_key) {
-      if (!json_object_is_type(a->value, json_type_string))
+      switch (json_object_get_type(a->value)) {
+      case json_type_string:
+        return set_key(l, f, json_object_get_string(a->value), false);
+      case json_type_null:
+        return set_key(l, f, "null", false);
+      case json_type_boolean:
+      case json_type_int:
+      case json_type_double:
+        /* a scalar anchored as a value, reused as a key: its JSON text */
+        return set_key(
+            l, f,
+            json_object_to_json_string_ext(a->value, JSON_C_TO_STRING_PLAIN),
+            false);
+      default:
         return loader_error(l, m, "unsupported complex mapping key");
-      return set_key(l, f, json_object_get_string(a->value), false);
+      }
     }
   }
   json_object *copy = NULL;

@@ -406,6 +406,13 @@ static void test_yaml_scalars(void **state) {
   assert_non_null(kube_json_get(o, "5"));
   assert_non_null(kube_json_get(o, "y"));
   json_object_put(arr);
+  /* scalar aliases as keys */
+  arr = decode("a: &n 5\nb: &s str\nc: &z ~\n*n: 1\n*s: 2\n*z: 3\n", 1);
+  o = json_object_array_get_idx(arr, 0);
+  assert_int_equal(json_object_get_int(kube_json_get(o, "5")), 1);
+  assert_int_equal(json_object_get_int(kube_json_get(o, "str")), 2);
+  assert_int_equal(json_object_get_int(kube_json_get(o, "null")), 3);
+  json_object_put(arr);
 }
 
 static void test_yaml_anchors_and_lists(void **state) {
