@@ -95,6 +95,9 @@ static const pb_msg_t RollingUpdateDeployment, DeploymentStrategy,
     StatefulSetSpec, StatefulSetStatus, StatefulSet;
 static const pb_msg_t JobSpec, JobCondition, UncountedTerminatedPods,
     JobStatus, Job, JobTemplateSpec, CronJobSpec, CronJobStatus, CronJob;
+static const pb_msg_t CrossVersionObjectReference,
+    HorizontalPodAutoscalerSpecV1, HorizontalPodAutoscalerStatusV1,
+    HorizontalPodAutoscalerV1;
 
 /* ---- meta/v1 ------------------------------------------------------------ */
 
@@ -635,6 +638,22 @@ MESSAGE(CronJobStatus, RMSG(1, "active", ObjectReference),
 MESSAGE(CronJob, MSG(1, "metadata", ObjectMeta), MSG(2, "spec", CronJobSpec),
         MSG(3, "status", CronJobStatus));
 
+/* ---- autoscaling/v1 (kubectl autoscale) -------------------------------- */
+
+MESSAGE(CrossVersionObjectReference, STR(1, "kind"), STR(2, "name"),
+        STR(3, "apiVersion"));
+MESSAGE(HorizontalPodAutoscalerSpecV1,
+        MSG(1, "scaleTargetRef", CrossVersionObjectReference),
+        I32K(2, "minReplicas"), I32K(3, "maxReplicas"),
+        I32K(4, "targetCPUUtilizationPercentage"));
+MESSAGE(HorizontalPodAutoscalerStatusV1, I64K(1, "observedGeneration"),
+        TIME(2, "lastScaleTime"), I32K(3, "currentReplicas"),
+        I32K(4, "desiredReplicas"),
+        I32K(5, "currentCPUUtilizationPercentage"));
+MESSAGE(HorizontalPodAutoscalerV1, MSG(1, "metadata", ObjectMeta),
+        MSG(2, "spec", HorizontalPodAutoscalerSpecV1),
+        MSG(3, "status", HorizontalPodAutoscalerStatusV1));
+
 /* ---- kinds -------------------------------------------------------------- */
 
 static const struct {
@@ -662,6 +681,7 @@ static const struct {
     {"apps/v1", "StatefulSet", &StatefulSet},
     {"batch/v1", "Job", &Job},
     {"batch/v1", "CronJob", &CronJob},
+    {"autoscaling/v1", "HorizontalPodAutoscaler", &HorizontalPodAutoscalerV1},
 };
 
 /* clang-format on */

@@ -155,6 +155,15 @@ static const struct {
      "\"creationTimestamp\":null},\"spec\":{\"containers\":[{\"name\":\"cj\","
      "\"image\":\"busybox\",\"command\":[\"date\"],\"resources\":{}}],"
      "\"restartPolicy\":\"OnFailure\"}}}}},\"status\":{}}"},
+    /* kubectl autoscale deploy kubia --min=1 --max=3 --cpu-percent=50 */
+    {"hpa-autoscaling-v1.pb",
+     "{\"apiVersion\":\"autoscaling/v1\",\"kind\":"
+     "\"HorizontalPodAutoscaler\",\"metadata\":{\"name\":\"kubia\","
+     "\"creationTimestamp\":null},\"spec\":{\"scaleTargetRef\":{\"kind\":"
+     "\"Deployment\",\"name\":\"kubia\",\"apiVersion\":\"apps/v1\"},"
+     "\"minReplicas\":1,\"maxReplicas\":3,"
+     "\"targetCPUUtilizationPercentage\":50},\"status\":{"
+     "\"currentReplicas\":0,\"desiredReplicas\":0}}"},
     {"resourcequota.pb",
      "{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{"
      "\"name\":\"q\",\"creationTimestamp\":null},\"spec\":{\"hard\":{\"cpu\":"
