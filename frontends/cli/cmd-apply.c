@@ -25,14 +25,12 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
     return 1;
   if (!kube_object_name(in) || !*kube_object_name(in))
     return cli_fail("resource name may not be empty");
-  /* The helpers take the namespace from the object: set it. */
+  /* The recorded configuration is the file's object as written (no
+   * namespace added): the library falls back to the client's namespace,
+   * which is -n or the context's, the same as `ns` here. */
   kube_object_t *obj = kube_object_copy(in);
   if (!obj)
     return cli_fail("out of memory");
-  if (ns && kube_object_set_string(obj, "metadata.namespace", ns, &err) < 0) {
-    kube_object_free(obj);
-    return cli_report(&err);
-  }
   int rc = 0;
   if (streq(o->dry_run, "client")) {
     kube_object_t *live =

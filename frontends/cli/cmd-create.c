@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/api-private.h"
 #include "cli.h"
 #include "core/util.h"
 
@@ -17,9 +18,40 @@ struct create_opts {
 };
 
 /* Create one object (client-side dry run prints it only). */
+/* --save-config: record the configuration as `kubectl apply` would, so a
+ * later apply computes its patch from it. */
+static int save_config(kube_object_t *obj) {
+  json_object *root = kube_object_json(obj);
+  json_object *meta = kube_json_get(root, "metadata");
+  if (!meta || !json_object_is_type(meta, json_type_object))
+    return 0;
+  json_object *ann = kube_json_get(meta, "annotations");
+  if (ann && json_object_is_type(ann, json_type_object))
+    json_object_object_del(ann, KUBE_LAST_APPLIED_ANNOTATION);
+  kube_strbuf_t text = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&text, json_object_to_json_string_ext(
+                                root, JSON_C_TO_STRING_PLAIN |
+                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+  kube_strbuf_append_char(&text, '\n');
+  if (!ann || !json_object_is_type(ann, json_type_object)) {
+    ann = json_object_new_object();
+    json_object_object_add(meta, "annotations", ann);
+  }
+  if (text.oom || !ann) {
+    kube_strbuf_free(&text);
+    return -1;
+  }
+  json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION,
+                         json_object_new_string_len(text.data, (int)text.len));
+  kube_strbuf_free(&text);
+  return 0;
+}
+
 static int create_one(kube_client_t *c, kube_object_t *obj,
                       const kube_kind_t *k, const char *ns,
                       struct create_opts *o, const char *source) {
+  if (o->save_config && save_config(obj) < 0)
+    return cli_fail("out of memory");
   if (streq(o->dry_run, "client"))
     return cli_print_result(obj, k, "created", o->fmt, o->fmt_arg, o->dry_run);
   kube_client_write_options_t wo = {.struct_size = sizeof wo,

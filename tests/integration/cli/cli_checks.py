@@ -285,6 +285,14 @@ def check_create_apply_scale_expose(t, c, tmp):
     rc, out, err = c.run("create", "-f", sub)
     t.check(rc == 0 and out.split() == ["configmap/d1", "created", "configmap/d2", "created"],
             "create -f directory", (out, err))
+    saved = write(tmp, "saved.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                  "  name: saved\ndata:\n  k: v\n")
+    rc, out, err = c.run("create", "--save-config", "-f", saved)
+    t.check(rc == 0 and out.strip() == "configmap/saved created", "create --save-config", (out, err))
+    rc, out, err = c.run("apply", "-f", saved)
+    t.check(rc == 0 and out.strip() == "configmap/saved unchanged",
+            "apply after create --save-config is unchanged", (out, err))
+    c.run("delete", "configmap", "saved")
     rc, out, err = c.run("apply", "-f", "-", stdin="apiVersion: v1\nkind: ConfigMap\n"
                          "metadata:\n  name: s1\n---\napiVersion: v1\nkind: ConfigMap\n"
                          "metadata:\n  name: s2\n")
