@@ -19,6 +19,20 @@
  *
  * Reads (get, list) are served from an in-memory cache of the current state
  * that the store keeps current with its own watch, so they are synchronous.
+ *
+ * Backends:
+ * - "memory": nothing on disk; for tests.
+ * - "sqlite": one database file (`path`, plus `path`-wal, -shm and .lock);
+ *   WAL with synchronous=FULL, a writer thread commits every queued write
+ *   in one transaction (one fsync per batch).  One store per file: a second
+ *   open fails with ServiceUnavailable.  After a reopen, history starts at
+ *   the current revision.
+ * - "etcd": etcd 3.4+ over its v3 JSON gateway; revisions are etcd's.  A
+ *   write's callback runs once the store's watch brought the cache to the
+ *   write's revision, so get/list after the callback see it.  Several
+ *   stores may share one etcd (and prefix); each follows the others'
+ *   writes.
+ * `backend` NULL picks "sqlite" when `path` is set, else "memory".
  */
 #ifndef LIBKUBE_STORE_H
 #define LIBKUBE_STORE_H
