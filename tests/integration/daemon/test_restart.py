@@ -118,6 +118,31 @@ def main():
         top = max(int(rv) for rv, _ in after.values())
         t.check(r.status == 201 and int(r.json()["metadata"]["resourceVersion"]) > top,
                 "revisions continue after restart", r)
+        # A namespace terminating across a restart finishes afterwards.
+        k.request("POST", "/api/v1/namespaces",
+                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "held"}})
+        k.request("POST", "/api/v1/namespaces/held/configmaps",
+                  {"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "cm", "finalizers": ["example.com/hold"]}})
+        r = k.request("DELETE", "/api/v1/namespaces/held")
+        t.check(r.status == 200, "delete namespace held", r)
+        rc = k.stop()
+        t.check(rc == 0, "SIGTERM while a namespace terminates", rc)
+        k.start()
+        ns = k.request("GET", "/api/v1/namespaces/held").json()
+        t.check(ns.get("status", {}).get("phase") == "Terminating",
+                "still Terminating after restart", ns)
+        cm = k.request("GET", "/api/v1/namespaces/held/configmaps/cm").json()
+        t.check(cm["metadata"].get("deletionTimestamp"), "content marked deleted", cm)
+        cm["metadata"]["finalizers"] = []
+        k.request("PUT", "/api/v1/namespaces/held/configmaps/cm", cm)
+        import time
+        deadline = time.time() + 5
+        while time.time() < deadline and \
+                k.request("GET", "/api/v1/namespaces/held").status == 200:
+            time.sleep(0.1)
+        t.check(k.request("GET", "/api/v1/namespaces/held").status == 404,
+                "namespace gone once its content is")
         rc = k.stop()
         t.check(rc == 0, "final SIGTERM exit 0", rc)
     finally:
