@@ -50,6 +50,9 @@ kube_client_t *cli_client(void) {
       .insecure_skip_tls_verify = cli_g.insecure_skip_tls_verify,
       .certificate_authority = cli_g.certificate_authority,
   };
+  /* -v=6 and up show every request, like kubectl's round-trip log. */
+  if (cli_g.verbosity >= 6)
+    kube_log_set_level(KUBE_LOG_DEBUG);
   if (cli_g.request_timeout) {
     int ms = parse_duration_ms(cli_g.request_timeout);
     if (ms < 0) {

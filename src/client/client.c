@@ -205,6 +205,10 @@ KUBE_EXPORT int kube_client_request(kube_client_t *c,
     return kube_make_oom(err);
   }
   c->last_status = resp->status;
+  log_debug("client: %s %s%s%s%s -> %d (%zu bytes)",
+            req->method ? req->method : "GET", c->server,
+            req->path ? req->path : "/", req->query ? "?" : "",
+            req->query ? req->query : "", resp->status, resp->body_len);
   return 0;
 }
 
@@ -353,6 +357,10 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
   if (exchange_head(c, &cn, req, false, &h, err) < 0)
     return -1;
   c->last_status = h.status;
+  log_debug("client: %s %s%s%s%s -> %d (streaming)",
+            req->method ? req->method : "GET", c->server,
+            req->path ? req->path : "/", req->query ? "?" : "",
+            req->query ? req->query : "", h.status);
   int r;
   if (h.status < 200 || h.status >= 300) {
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
