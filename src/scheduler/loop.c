@@ -649,11 +649,24 @@ static void pod_update(const char *key, const kube_object_t *old_obj,
   kube_scheduler_loop_t *loop = arg;
   enum pod_class was = classify(loop, old_obj), now = classify(loop, obj);
   switch (now) {
-  case POD_BOUND:
-    if (was != POD_BOUND || !pod_sched_equal(old_obj, obj) ||
-        strmap_find(&loop->assumed, key))
+  case POD_BOUND: {
+    /* Our own binding coming back: the assumption already accounts the
+     * pod there (kube-scheduler's assume cache confirms it the same way). */
+    const char *assumed = strmap_get(&loop->assumed, key);
+    const char *node = kube_object_get_string(obj, "spec.nodeName");
+    json_object *x = kube_object_json(old_obj), *y = kube_object_json(obj);
+    if (was == POD_PENDING && assumed && node && streq(assumed, node) &&
+        json_object_equal(kube_json_get(x, "metadata.labels"),
+                          kube_json_get(y, "metadata.labels")) &&
+        json_object_equal(kube_json_get(x, "spec.containers"),
+                          kube_json_get(y, "spec.containers"))) {
+      forget_assumed(loop, key);
+      break;
+    }
+    if (was != POD_BOUND || !pod_sched_equal(old_obj, obj) || assumed)
       account_bound(loop, key, obj);
     break;
+  }
   case POD_PENDING:
     if (was != POD_PENDING || !pod_sched_equal(old_obj, obj))
       enqueue_pending(loop, key);
