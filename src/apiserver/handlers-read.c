@@ -28,6 +28,21 @@ int filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
       filter_clear(f);
       return -1;
     }
+    /* Only the fields the kind declares can be selected on, as in
+     * Kubernetes (a typo must not silently match nothing). */
+    const kube_kind_t *k = r->rt.kind;
+    for (size_t i = 0; k && i < f->fields->n; i++) {
+      const char *key = f->fields->reqs[i].key;
+      bool ok = streq(key, "metadata.name") || streq(key, "metadata.namespace");
+      for (const char *const *d = k->selectable_fields; !ok && d && *d; d++)
+        ok = streq(*d, key);
+      if (!ok) {
+        kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                       "field label not supported: %s", key);
+        filter_clear(f);
+        return -1;
+      }
+    }
   }
   return 0;
 }

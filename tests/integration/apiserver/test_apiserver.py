@@ -205,6 +205,11 @@ def test_errors(k, t):
     t.check(r.status == 400, "kind mismatch 400", r)
     r = k.request("GET", PODS + "?labelSelector=a%20in%20(", )
     t.check(r.status == 400, "bad label selector 400", r)
+    r = k.request("GET", PODS + "?fieldSelector=spec.nodeNmae%3Dx")
+    t.check(r.status == 400 and "field label not supported" in r.json()["message"],
+            "unknown field label 400", r)
+    r = k.request("GET", PODS + "?fieldSelector=spec.nodeName%3D,status.phase!%3DFailed")
+    t.check(r.status == 200, "declared field labels accepted", r)
 
 
 def test_services(k, t):
