@@ -443,6 +443,76 @@ static json_object *parse_element_json(const char *text) {
 }
 
 /* Index of the list item addressed by a k:/v:/i: element, or -1. */
+/* The key names of a "k:{...}" element, read without a JSON parser (they
+ * are plain JSON strings of at most 63 bytes without escapes in every
+ * Kubernetes list map).  Returns how many (0 when the element is not of
+ * that simple form; the caller then parses it). */
+static size_t key_names(const char *el, char names[3][64]) {
+  const char *p = el + 2;
+  size_t n = 0;
+  if (*p++ != '{')
+    return 0;
+  while (*p == '"' && n < 3) {
+    const char *start = ++p;
+    while (*p && *p != '"' && *p != '\\')
+      p++;
+    if (*p != '"' || (size_t)(p - start) >= 64)
+      return 0;
+    memcpy(names[n], start, (size_t)(p - start));
+    names[n][p - start] = '\0';
+    n++;
+    if (*++p != ':')
+      return 0;
+    p++;
+    if (*p == '"') { /* skip a string value */
+      for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+          p++;
+      if (*p++ != '"')
+        return 0;
+    } else {
+      while (*p && *p != ',' && *p != '}')
+        p++;
+    }
+    if (*p == ',')
+      p++;
+    else if (*p == '}')
+      return p[1] == '\0' ? n : 0;
+    else
+      return 0;
+  }
+  return 0;
+}
+
+/* Fast path of find_item: encode each item's key (or value) the way
+ * fs_key_element does and compare the text.  -1 when nothing matched
+ * (the caller then compares parsed values, which also catches other
+ * encodings of the same key). */
+static long find_item_by_text(json_object *list, const char *el) {
+  size_t n = json_object_array_length(list);
+  char names[3][64];
+  size_t nn = 0;
+  if (el[0] == 'k' && !(nn = key_names(el, names)))
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(list, i);
+    char *text;
+    if (el[0] == 'v') {
+      text = fs_value_element(item);
+    } else {
+      patch_field_t f = {.name = "", .list = PATCH_LIST_MAP};
+      for (size_t k = 0; k < nn; k++)
+        f.keys[k] = names[k];
+      text = fs_key_element(item, &f);
+    }
+    bool match = text && streq(text, el);
+    free(text);
+    if (match)
+      return (long)i;
+  }
+  return -1;
+}
+
 static long find_item(json_object *list, const char *el) {
   size_t n = json_object_array_length(list);
   if (el[0] == 'i') {
@@ -452,6 +522,9 @@ static long find_item(json_object *list, const char *el) {
       return -1;
     return idx;
   }
+  long fast = find_item_by_text(list, el);
+  if (fast >= 0)
+    return fast;
   json_object *want = parse_element_json(el + 2);
   long found = -1;
   if (el[0] == 'v') {
