@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libkube/store.h>
@@ -864,6 +867,95 @@ static void test_etcd_outage(void **state) {
   kube_store_watch_cancel(w.w);
 }
 
+/* sqlite: a write fails at the file-size limit (an I/O error the store
+ * cannot decide around): that batch reports the error, the store refuses
+ * further writes, and every write acknowledged before is still there after
+ * a reopen.  Runs in a child process that gets RLIMIT_FSIZE. */
+static int io_error_child(const char *path) {
+  struct rlimit rl = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+  signal(SIGXFSZ, SIG_IGN);
+  if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+    return 10;
+  struct event_base *base = event_base_new();
+  kube_store_options_t o = {
+      .struct_size = sizeof(o), .backend = "sqlite", .path = path};
+  kube_store_t *s = kube_store_open(base, &o, NULL);
+  if (!s)
+    return 11;
+  char val[2048];
+  memset(val, 'v', sizeof(val));
+  int64_t acked = 0;
+  for (int i = 0; i < 5000; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "/io/%05d", i);
+    struct wres w = {0};
+    if (kube_store_create(s, key, val, sizeof(val), wcb, &w, NULL) < 0)
+      return 12;
+    while (!w.done)
+      event_base_loop(base, EVLOOP_ONCE);
+    if (!w.rec) {
+      /* The store is now broken: writes are refused up front. */
+      kube_error_t err = KUBE_ERROR_INIT;
+      struct wres w2 = {0};
+      if (kube_store_create(s, "/io/after", "x", 1, wcb, &w2, &err) != -1 ||
+          !err.message)
+        return 13;
+      kube_error_clear(&err);
+      /* Reads still work. */
+      if (acked && kube_store_count(s, "/io/") != (size_t)acked)
+        return 14;
+      kube_store_close(s);
+      event_base_free(base);
+      return acked > 0 ? 0 : 15;
+    }
+    acked++;
+    kube_store_record_unref(w.rec);
+  }
+  return 16; /* the limit never hit */
+}
+
+static void test_sqlite_io_error(void **state) {
+  struct fx *f = *state;
+  if (strcmp(backend, "sqlite") != 0)
+    skip();
+  char path[400];
+  snprintf(path, sizeof(path), "%s-io", f->path);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(io_error_child(path));
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  /* Everything acknowledged is there; the failed write is not. */
+  struct event_base *base = event_base_new();
+  kube_store_options_t o = {
+      .struct_size = sizeof(o), .backend = "sqlite", .path = path};
+  kube_store_t *s = kube_store_open(base, &o, NULL);
+  assert_non_null(s);
+  size_t n = kube_store_count(s, "/io/");
+  assert_true(n > 0);
+  assert_int_equal(kube_store_revision(s), (int64_t)n);
+  for (size_t i = 0; i < n; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "/io/%05zu", i);
+    kube_store_record_t *r = kube_store_get(s, key, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->mod_revision, (int64_t)i + 1);
+    assert_int_equal(r->value_len, 2048);
+    kube_store_record_unref(r);
+  }
+  kube_store_close(s);
+  event_base_free(base);
+  const char *sfx[] = {"", "-wal", "-shm", ".lock"};
+  for (int i = 0; i < 4; i++) {
+    char p[420];
+    snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+    unlink(p);
+  }
+}
+
 static void loop_for(struct event_base *base, double secs) {
   struct timeval tv = {.tv_sec = (time_t)secs,
                        .tv_usec = (suseconds_t)((secs - (int)secs) * 1e6)};
@@ -1065,6 +1157,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
       cmocka_unit_test(test_cache_model),
+      cmocka_unit_test_setup_teardown(test_sqlite_io_error, setup, teardown),
       /* Last: these restart the shared etcd. */
       cmocka_unit_test_setup_teardown(test_etcd_resync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_etcd_outage, setup, teardown),
