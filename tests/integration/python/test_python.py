@@ -147,6 +147,25 @@ def run(t, k):
     listed = [x.metadata.name for x in apps.list_namespaced_deployment(ns).items]
     t.check(listed == ["pyweb"], "list deployments", listed)
 
+    # namespaces, all-namespace lists, field selectors, status reads
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="pyns")))
+    core.create_namespaced_pod("pyns", pod("inns"))
+    everywhere = [(x.metadata.namespace, x.metadata.name)
+                  for x in core.list_pod_for_all_namespaces().items]
+    t.check(("pyns", "inns") in everywhere and ("default", "py2") in everywhere,
+            "list pods in all namespaces", everywhere)
+    fs = [x.metadata.name for x in core.list_pod_for_all_namespaces(
+        field_selector="metadata.namespace=pyns").items]
+    t.check(fs == ["inns"], "field selector", fs)
+    st = core.read_namespaced_pod_status("inns", "pyns")
+    t.check(st.status.phase == "Pending", "read pod status", st.status.phase)
+    p = apps.patch_namespaced_deployment("pyweb", ns, {"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "image": "nginx:2"}]}}}})
+    t.check([c.image for c in p.spec.template.spec.containers] == ["nginx:2"],
+            "strategic patch merges containers by name",
+            [c.image for c in p.spec.template.spec.containers])
+    core.delete_namespace("pyns")
+
     # services and config maps
     svc = core.create_namespaced_service(ns, client.V1Service(
         metadata=client.V1ObjectMeta(name="pysvc"),
