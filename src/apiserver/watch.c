@@ -56,7 +56,11 @@ struct ev_cache {
   size_t cur_len;
   char *prev_json;
   size_t prev_len;
+  /* Whole event lines, built once for every watcher of the event. */
+  kube_strbuf_t lines[4];
 };
+
+enum { LINE_ADDED, LINE_MODIFIED, LINE_DELETED, LINE_DELETED_PREV };
 
 static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
   json_object *o = kube_json_parse(rec->value, rec->value_len, NULL);
@@ -94,22 +98,33 @@ static void cache_clear(struct ev_cache *c) {
     json_object_put(c->prev);
   free(c->cur_json);
   free(c->prev_json);
+  for (size_t i = 0; i < ARRAY_SIZE(c->lines); i++)
+    kube_strbuf_free(&c->lines[i]);
 }
 
-static void send_line(struct watcher *w, const char *type, const char *obj,
-                      size_t len) {
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_printf(&sb, "{\"type\":\"%s\",\"object\":", type);
-  kube_strbuf_append_len(&sb, obj, len);
-  kube_strbuf_append(&sb, "}\n");
-  if (!sb.oom)
-    w->r->tp->stream_chunk(w->r, sb.data, sb.len);
-  kube_strbuf_free(&sb);
+static void build_line(kube_strbuf_t *sb, const char *type, const char *obj,
+                       size_t len) {
+  kube_strbuf_printf(sb, "{\"type\":\"%s\",\"object\":", type);
+  kube_strbuf_append_len(sb, obj, len);
+  kube_strbuf_append(sb, "}\n");
+}
+
+static void send_raw(struct watcher *w, const char *data, size_t len) {
+  w->r->tp->stream_chunk(w->r, data, len);
   if (w->r->tp->backlog && w->r->tp->backlog(w->r) > WATCH_MAX_BACKLOG) {
     log_warn("apiserver: watch of %s is %zu bytes behind, closing it",
              w->k->resource, w->r->tp->backlog(w->r));
     w->slow = true;
   }
+}
+
+static void send_line(struct watcher *w, const char *type, const char *obj,
+                      size_t len) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  build_line(&sb, type, obj, len);
+  if (!sb.oom)
+    send_raw(w, sb.data, sb.len);
+  kube_strbuf_free(&sb);
 }
 
 static void send_object(struct watcher *w, const char *type, json_object *obj,
@@ -134,6 +149,21 @@ static void send_object(struct watcher *w, const char *type, json_object *obj,
       return;
   }
   send_line(w, type, json, len);
+}
+
+/* One event line to one watcher, through the event's line cache. */
+static void emit(struct watcher *w, struct ev_cache *c, int slot,
+                 const char *type, json_object *obj, const char *json,
+                 size_t len) {
+  if (w->table || !json) {
+    send_object(w, type, obj, json, len);
+    return;
+  }
+  kube_strbuf_t *line = &c->lines[slot];
+  if (!line->len)
+    build_line(line, type, json, len);
+  if (!line->oom)
+    send_raw(w, line->data, line->len);
 }
 
 static void watcher_end(struct watcher *w);
@@ -171,31 +201,31 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
   }
   if (ev->type == KUBE_STORE_EVENT_DELETE) {
     if (!w->filtering || filter_match(&w->f, cur))
-      send_object(w, "DELETED", cur, c->cur_json, c->cur_len);
+      emit(w, c, LINE_DELETED, "DELETED", cur, c->cur_json, c->cur_len);
     return;
   }
   if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev) {
     if (!w->filtering || filter_match(&w->f, cur))
-      send_object(w, "ADDED", cur, c->cur_json, c->cur_len);
+      emit(w, c, LINE_ADDED, "ADDED", cur, c->cur_json, c->cur_len);
     return;
   }
   if (!w->filtering) {
-    send_object(w, "MODIFIED", cur, c->cur_json, c->cur_len);
+    emit(w, c, LINE_MODIFIED, "MODIFIED", cur, c->cur_json, c->cur_len);
     return;
   }
   bool now_in = filter_match(&w->f, cur);
   json_object *prev = cache_prev(c);
   bool was_in = prev && filter_match(&w->f, prev);
   if (now_in && was_in) {
-    send_object(w, "MODIFIED", cur, c->cur_json, c->cur_len);
+    emit(w, c, LINE_MODIFIED, "MODIFIED", cur, c->cur_json, c->cur_len);
   } else if (now_in) {
-    send_object(w, "ADDED", cur, c->cur_json, c->cur_len);
+    emit(w, c, LINE_ADDED, "ADDED", cur, c->cur_json, c->cur_len);
   } else if (was_in) {
     if (!c->prev_json && !w->table) {
       const char *s = encode(prev, &c->prev_len);
       c->prev_json = s ? strndup(s, c->prev_len) : NULL;
     }
-    send_object(w, "DELETED", prev, c->prev_json, c->prev_len);
+    emit(w, c, LINE_DELETED_PREV, "DELETED", prev, c->prev_json, c->prev_len);
   }
 }
 
