@@ -67,6 +67,7 @@ struct etcd {
   struct evbuffer *wbuf;
   struct event *retry_ev;
   unsigned next_ep;
+  int wcon_ep; /* endpoint of wcon */
   bool need_resync;
   bool closing;
 };
@@ -505,6 +506,7 @@ static void watch_start(struct etcd *e) {
   kube_store_t *s = e->s;
   if (!e->wcon) {
     int ep = (int)(e->next_ep++ % e->n_eps);
+    e->wcon_ep = ep;
     /* A watch is idle for as long as nothing changes. */
     e->wcon = new_conn(e, s->base, ep, 365 * 24 * 3600);
     if (!e->wcon) {
@@ -520,7 +522,7 @@ static void watch_start(struct etcd *e) {
   kube_strbuf_printf(&body, "\",\"start_revision\":\"%lld\",\"prev_kv\":true}}",
                      (long long)(s->revision + 1));
   struct evhttp_request *req =
-      body.oom ? NULL : new_request(e, 0, watch_done, e, &body);
+      body.oom ? NULL : new_request(e, e->wcon_ep, watch_done, e, &body);
   kube_strbuf_free(&body);
   if (!req) {
     watch_retry_later(e);
