@@ -10,15 +10,27 @@
  * runtime handle on the same directory can list, inspect, wait for, signal
  * and delete them.
  *
- * Every container gets a small monitor process (a fork of the caller, in its
- * own session) that is the parent of the container's init: it copies
- * stdout/stderr to a CRI log file when asked, reaps the init, and records
- * the exit status (and OOM kills) in the state directory before it exits.
+ * A container normally gets a small monitor process (a fork of the caller,
+ * in its own session) that is the parent of the container's init: it
+ * copies stdout/stderr to a CRI log file when asked, reaps the init, and
+ * records the exit status (and OOM kills) in the state directory before it
+ * exits.  Two variants skip it: kube_runtime_run() with exit_out (the
+ * caller waits, so it is the monitor) and KUBE_RT_NO_MONITOR (runc's
+ * model: the init is left to the caller's subreaper, e.g. conmon).
  *
- * Threads: a kube_runtime_t may be used from one thread at a time.  The
- * functions that start processes use clone3/fork and must not be called
- * while another thread of the caller holds libc-internal locks in ways that
- * matter to the child; the child code is restricted to system calls.
+ * cgroups: v1, v2 and hybrid (v1 controllers plus a cgroup2 mount) are
+ * detected once per handle; limits go to the v1 hierarchies in v1 and
+ * hybrid mode, to the unified one in v2 mode, and the cgroup is also made
+ * in the unified hierarchy in hybrid mode.  The cgroup path is
+ * linux.cgroupsPath relative to each hierarchy's root, "libkube/<id>" by
+ * default; it is removed on delete.
+ *
+ * Threads: a kube_runtime_t may be used from one thread at a time; distinct
+ * handles may be used concurrently.  Processes are made with fork() and
+ * clone3(); the code that runs after clone3() in the new process makes only
+ * system calls (no allocation), so a multi-threaded caller is safe.
+ * The calls block (they wait for the container's init to be set up, a few
+ * milliseconds); kube_runtime_wait_async() is the non-blocking wait.
  * Errors: every fallible function takes kube_error_t *err last; bad
  * configurations fail with KUBE_REASON_INVALID and a message that names the
  * field ("linux.resources.memory.limit: ..."), unknown containers with
