@@ -105,7 +105,10 @@ void kube_apiserver_shutdown(kube_apiserver_t *srv, kube_apiserver_done_cb done,
                              void *arg);
 
 /* Close listeners and connections and release everything.  Replies still
- * pending are dropped.  Does not close the store.  Accepts NULL. */
+ * pending are dropped; a request whose store write is still queued keeps a
+ * little memory until that write's callback runs, so close the store
+ * afterwards (kube_store_close finishes queued writes), never before.
+ * Does not close the store.  Accepts NULL. */
 void kube_apiserver_free(kube_apiserver_t *srv);
 
 /* ---- in-process requests ---- */
@@ -134,7 +137,8 @@ typedef void (*kube_apiserver_reply_cb)(int status, const char *content_type,
                                         void *arg);
 
 /* Serve one request in-process, as if it came over the unix socket (no
- * token needed).  The callback never runs inside this call.  Returns a
+ * token needed; the body limit applies: 413).  The callback never runs
+ * inside this call.  Returns a
  * handle (borrowed; valid until the done callback ran or the call was
  * cancelled) or NULL with err set. */
 kube_apiserver_call_t *kube_apiserver_request(
@@ -142,7 +146,9 @@ kube_apiserver_call_t *kube_apiserver_request(
     kube_apiserver_reply_cb cb, void *arg, kube_error_t *err);
 
 /* Stop delivering a call's reply (e.g. end a watch).  The callback does
- * not run again.  Accepts NULL. */
+ * not run again, not even with done = true.  Safe inside the call's own
+ * callback.  A write already queued still completes (its reply is
+ * dropped).  The handle must not be used afterwards.  Accepts NULL. */
 void kube_apiserver_call_cancel(kube_apiserver_call_t *call);
 
 /* ---- in-process transport ---- */
