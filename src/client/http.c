@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -210,15 +211,43 @@ static int io_error(kube_error_t *err, const char *what, int e) {
                         strerror(e));
 }
 
+void sigpipe_block(struct sigpipe_guard *g) {
+  sigset_t pipe_set, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigemptyset(&pending);
+  sigpending(&pending);
+  g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+void sigpipe_restore(struct sigpipe_guard *g, bool got_epipe) {
+  if (got_epipe && !g->was_pending) {
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    int saved = errno;
+    sigtimedwait(&pipe_set, NULL, &zero);
+    errno = saved;
+  }
+  pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 static int conn_write_all(struct conn *cn, const char *p, size_t n,
                           kube_error_t *err) {
   while (n > 0) {
     ssize_t w;
     if (cn->ssl) {
+      struct sigpipe_guard g;
+      sigpipe_block(&g);
+      errno = 0;
       int r = SSL_write(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+      int e = errno;
+      sigpipe_restore(&g, r <= 0 && e == EPIPE);
       if (r <= 0)
-        return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, EIO,
-                              "TLS write failed (%d)",
+        return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE,
+                              e == EPIPE ? EPIPE : EIO, "TLS write failed (%d)",
                               SSL_get_error(cn->ssl, r));
       w = r;
     } else {
@@ -258,17 +287,22 @@ static ssize_t conn_fill(struct conn *cn, kube_error_t *err) {
     ssize_t r;
     size_t room = cn->cap - cn->len;
     if (cn->ssl) {
+      struct sigpipe_guard g;
+      sigpipe_block(&g);
+      errno = 0;
       int n = SSL_read(cn->ssl, cn->buf + cn->len,
                        room > INT32_MAX ? INT32_MAX : (int)room);
+      int sys = errno; /* TLS 1.3 reads may write (key updates, alerts) */
+      sigpipe_restore(&g, n <= 0 && sys == EPIPE);
       if (n <= 0) {
         int e = SSL_get_error(cn->ssl, n);
         if (e == SSL_ERROR_ZERO_RETURN ||
-            (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
+            (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && sys == 0)) {
           cn->eof = true;
           return 0;
         }
-        if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
-          return io_error(err, "read", errno);
+        if (e == SSL_ERROR_SYSCALL && (sys == EAGAIN || sys == EWOULDBLOCK))
+          return io_error(err, "read", sys);
         /* OpenSSL 3 reports an unexpected EOF as an SSL error. */
         cn->eof = true;
         ERR_clear_error();

@@ -3,6 +3,8 @@
 #ifndef KUBE_CLIENT_INTERNAL_H
 #define KUBE_CLIENT_INTERNAL_H
 
+#include <signal.h>
+
 #include <openssl/ssl.h>
 
 #include <libkube/client.h>
@@ -75,6 +77,17 @@ int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
 int http_read_body(struct conn *cn, const struct http_response_head *h,
                    const struct body_sink *sink, kube_error_t *err);
 void http_response_head_clear(struct http_response_head *h);
+
+/* A library must not die of SIGPIPE when a TLS peer goes away, nor
+ * change the process's signal dispositions: block SIGPIPE in this thread
+ * around OpenSSL's socket writes and swallow one it raised (libpq's
+ * approach).  Plain sockets use MSG_NOSIGNAL instead. */
+struct sigpipe_guard {
+  sigset_t old;
+  bool was_pending;
+};
+void sigpipe_block(struct sigpipe_guard *g);
+void sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
 
 /* tls.c */
 int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,

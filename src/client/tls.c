@@ -166,7 +166,12 @@ int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err) {
     }
   }
   SSL_set_fd(ssl, cn->fd);
-  if (SSL_connect(ssl) != 1) {
+  struct sigpipe_guard g;
+  sigpipe_block(&g);
+  errno = 0;
+  int ok = SSL_connect(ssl);
+  sigpipe_restore(&g, ok != 1 && errno == EPIPE);
+  if (ok != 1) {
     long vr = SSL_get_verify_result(ssl);
     SSL_free(ssl);
     if (vr != X509_V_OK) {
