@@ -175,6 +175,16 @@ static void prepare_create(const kube_kind_t *k, json_object *obj) {
     if (name)
       json_object_object_add(labels, "kubernetes.io/metadata.name",
                              json_object_new_string(name));
+    json_object *spec = kube_json_get(obj, "spec");
+    if (!spec || !json_object_is_type(spec, json_type_object)) {
+      spec = json_object_new_object();
+      json_object_object_add(obj, "spec", spec);
+    }
+    if (!kube_json_get(spec, "finalizers")) {
+      json_object *fin = json_object_new_array();
+      json_object_array_add(fin, json_object_new_string("kubernetes"));
+      json_object_object_add(spec, "finalizers", fin);
+    }
   }
 }
 
@@ -658,8 +668,28 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   else if (o->propagation && strcasecmp(o->propagation, "Orphan") == 0)
     add_finalizer(obj, "orphan");
   if (is_ns) {
-    if (!already)
-      add_finalizer(obj, "kubernetes"); /* removed by the namespace cleanup */
+    /* spec.finalizers "kubernetes" holds the namespace until the cleanup
+     * removed its content (and then the finalizer). */
+    json_object *spec = kube_json_get(obj, "spec");
+    if (!spec || !json_object_is_type(spec, json_type_object)) {
+      spec = json_object_new_object();
+      json_object_object_add(obj, "spec", spec);
+    }
+    json_object *sf = kube_json_get(spec, "finalizers");
+    bool have = false;
+    for (size_t i = 0; sf && json_object_is_type(sf, json_type_array) &&
+                       i < json_object_array_length(sf);
+         i++)
+      if (streq(json_object_get_string(json_object_array_get_idx(sf, i)),
+                "kubernetes"))
+        have = true;
+    if (!have && !already) {
+      if (!sf || !json_object_is_type(sf, json_type_array)) {
+        sf = json_object_new_array();
+        json_object_object_add(spec, "finalizers", sf);
+      }
+      json_object_array_add(sf, json_object_new_string("kubernetes"));
+    }
     json_object *st = NULL;
     if (!json_object_object_get_ex(obj, "status", &st) ||
         !json_object_is_type(st, json_type_object)) {

@@ -39,8 +39,19 @@ void tree_set_rv(json_object *obj, int64_t rev) {
 
 bool has_finalizers(json_object *obj) {
   json_object *f = kube_json_get(obj, "metadata.finalizers");
-  return f && json_object_is_type(f, json_type_array) &&
-         json_object_array_length(f) > 0;
+  if (f && json_object_is_type(f, json_type_array) &&
+      json_object_array_length(f) > 0)
+    return true;
+  /* A namespace also waits for spec.finalizers ("kubernetes": its content
+   * is being removed). */
+  const char *kind = kube_json_get_string(obj, "kind");
+  const char *av = kube_json_get_string(obj, "apiVersion");
+  if (kind && av && streq(kind, "Namespace") && streq(av, "v1")) {
+    f = kube_json_get(obj, "spec.finalizers");
+    return f && json_object_is_type(f, json_type_array) &&
+           json_object_array_length(f) > 0;
+  }
+  return false;
 }
 
 char *tree_to_stored(json_object *obj, size_t *len) {
