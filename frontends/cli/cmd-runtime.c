@@ -50,7 +50,7 @@ static void usage(void) {
           "  list [--format table|json] [--quiet]\n"
           "  exec [--detach] [--env K=V] [--cwd DIR] [--user UID[:GID]] "
           "[--process FILE] ID CMD...\n"
-          "  pause ID | resume ID\n"
+          "  pause ID | resume ID | stats ID\n"
           "  spec [--bundle DIR]\n");
 }
 
@@ -453,6 +453,31 @@ static int do_list(int argc, char **argv) {
   return 0;
 }
 
+/* libkube extension: resource usage from the cgroup, as JSON. */
+static int do_stats(int argc, char **argv) {
+  const char *id;
+  if (one_id(argc, argv, &id) < 0)
+    return 1;
+  kube_runtime_t *rt = rt_open();
+  if (!rt)
+    return 1;
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_container_stats_t st;
+  int rc = 0;
+  if (kube_runtime_stats(rt, id, &st, &err) < 0)
+    rc = rt_fail_err(&err);
+  else
+    printf("{\"cpuUsageNanoseconds\":%llu,\"memoryUsageBytes\":%llu,"
+           "\"memoryLimitBytes\":%llu,\"pids\":%llu,\"oomKills\":%llu}\n",
+           (unsigned long long)st.cpu_usage_ns,
+           (unsigned long long)st.memory_usage_bytes,
+           (unsigned long long)st.memory_limit_bytes,
+           (unsigned long long)st.pids_current,
+           (unsigned long long)st.oom_kills);
+  kube_runtime_free(rt);
+  return rc;
+}
+
 static int do_freeze(int argc, char **argv, bool pause) {
   const char *id;
   if (one_id(argc, argv, &id) < 0)
@@ -528,6 +553,8 @@ int cmd_runtime(int argc, char **argv) {
     return do_freeze(sub_argc, sub_argv, true);
   if (strcmp(cmd, "resume") == 0)
     return do_freeze(sub_argc, sub_argv, false);
+  if (strcmp(cmd, "stats") == 0)
+    return do_stats(sub_argc, sub_argv);
   if (strcmp(cmd, "exec") == 0)
     return rt_cmd_exec(sub_argc, sub_argv);
   if (strcmp(cmd, "spec") == 0)

@@ -73,6 +73,16 @@ for r in kube runc crun; do
     check "$r exec exit code" 4 $?
     out=$(rt exec "life-$r" /bin/cat /proc/1/cmdline </dev/null | tr '\0' ' ')
     check "$r exec sees the container's init" "/bin/sleep 30 " "$out"
+    if [ $r = kube ]; then
+        rt stats "life-$r" | grep -q '"pids":1,'
+        check "kube stats" 0 $?
+        rt pause "life-$r" && rt state "life-$r" | grep -q '"paused"'
+        check "kube pause" 0 $?
+        rt resume "life-$r" && rt state "life-$r" | grep -q '"running"'
+        check "kube resume" 0 $?
+        [ "$(rt list -q)" = "life-$r" ]
+        check "kube list -q" 0 $?
+    fi
     rt kill "life-$r" KILL
     check "$r kill" 0 $?
     i=0
