@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "test-client.h"
 
@@ -18,6 +20,17 @@ static void *serve(void *arg) {
     if (fd < 0)
       break;
     fs->connections++;
+    SSL *ssl = NULL;
+    if (fs->tls) {
+      ssl = SSL_new(fs->tls);
+      SSL_set_fd(ssl, fd);
+      if (SSL_accept(ssl) != 1) {
+        /* A client that refused our certificate: not a request. */
+        SSL_free(ssl);
+        close(fd);
+        continue;
+      }
+    }
     kube_strbuf_t in = KUBE_STRBUF_INIT;
     bool closed = false;
     while (!closed && fs->next < fs->n_script) {
@@ -33,7 +46,8 @@ static void *serve(void *arg) {
             break;
         }
         char buf[4096];
-        ssize_t r = read(fd, buf, sizeof buf);
+        ssize_t r =
+            ssl ? SSL_read(ssl, buf, sizeof buf) : read(fd, buf, sizeof buf);
         if (r <= 0) {
           closed = true;
           break;
@@ -50,12 +64,17 @@ static void *serve(void *arg) {
       in.len -= need;
       in.data[in.len] = '\0';
       const struct fake_resp *r = &fs->script[fs->next++];
-      if (write(fd, r->raw, strlen(r->raw)) < 0)
+      int len = (int)strlen(r->raw);
+      if ((ssl ? SSL_write(ssl, r->raw, len) : write(fd, r->raw, len)) < 0)
         break;
       if (r->close_after)
         break;
     }
     kube_strbuf_free(&in);
+    if (ssl) {
+      SSL_shutdown(ssl);
+      SSL_free(ssl);
+    }
     close(fd);
   }
   return NULL;
@@ -78,12 +97,32 @@ void fake_start(struct fake_server *fs, const struct fake_resp *script,
   assert_int_equal(pthread_create(&fs->thread, NULL, serve, fs), 0);
 }
 
+void fake_start_tls(struct fake_server *fs, const struct fake_resp *script,
+                    size_t n, SSL_CTX *ctx) {
+  memset(fs, 0, sizeof *fs);
+  fs->script = script;
+  fs->n_script = n;
+  fs->tls = ctx;
+  fs->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fs->lfd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  assert_int_equal(bind(fs->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(fs->lfd, 8), 0);
+  assert_int_equal(getsockname(fs->lfd, (struct sockaddr *)&sa, &sl), 0);
+  fs->port = ntohs(sa.sin_port);
+  assert_int_equal(pthread_create(&fs->thread, NULL, serve, fs), 0);
+}
+
 void fake_stop(struct fake_server *fs) {
   shutdown(fs->lfd, SHUT_RDWR);
   pthread_join(fs->thread, NULL);
   close(fs->lfd);
-  unlink(fs->sock);
-  rmdir(fs->dir);
+  if (!fs->tls) {
+    unlink(fs->sock);
+    rmdir(fs->dir);
+  }
 }
 
 kube_client_t *fake_client(struct fake_server *fs) {
@@ -106,6 +145,7 @@ int main(void) {
   int failed = 0;
   failed += run_http_tests();
   failed += run_print_tests();
+  failed += run_tls_tests();
   for (size_t i = 0; i < n_recorded; i++)
     free(recorded[i]);
   return failed ? 1 : 0;

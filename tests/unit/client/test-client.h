@@ -30,15 +30,22 @@ struct fake_server {
   char *requests[16];
   size_t n_requests;
   int connections;
+  /* TLS mode (fake_start_tls): TCP on 127.0.0.1:port. */
+  SSL_CTX *tls;
+  int port;
 };
 
 void fake_start(struct fake_server *fs, const struct fake_resp *script,
                 size_t n);
+/* The same over TLS on a loopback TCP port with ctx's certificate. */
+void fake_start_tls(struct fake_server *fs, const struct fake_resp *script,
+                    size_t n, SSL_CTX *ctx);
 void fake_stop(struct fake_server *fs);
 /* A client on the fake server's socket (no kubeconfig). */
 kube_client_t *fake_client(struct fake_server *fs);
 
 int run_http_tests(void);
+int run_tls_tests(void);
 int run_print_tests(void);
 
 #endif
