@@ -522,15 +522,18 @@ int kube_informer_start(kube_informer_t *inf, kube_error_t *err);
 /* True once the first LIST reached the cache. */
 bool kube_informer_synced(const kube_informer_t *inf);
 /* The cached object of a key ("ns/name" or "name"); borrowed, valid until
- * that key changes; NULL when absent. */
+ * that key changes; NULL when absent (or on out-of-memory).  The cache
+ * keeps objects as compact JSON text; the first get of a key parses it and
+ * keeps the tree until the key changes. */
 const kube_object_t *kube_informer_get(const kube_informer_t *inf,
                                        const char *key);
 size_t kube_informer_count(const kube_informer_t *inf);
 /* The resourceVersion the cache is current at ("" before the first LIST).
  * Borrowed. */
 const char *kube_informer_resource_version(const kube_informer_t *inf);
-/* Call fn for every cached object (unspecified order).  fn must not change
- * the informer.  Returns the number of objects visited. */
+/* Call fn for every cached object (unspecified order; objects borrowed
+ * for the call).  fn must not change the informer.  Returns the number of
+ * objects visited. */
 size_t kube_informer_foreach(const kube_informer_t *inf,
                              void (*fn)(const char *key,
                                         const kube_object_t *obj, void *arg),

@@ -71,8 +71,6 @@ struct call_ctx {
   uint64_t gen;
 };
 
-static void free_object(void *v) { kube_object_free(v); }
-
 /* Server output is trusted to be JSON: parse with json-c alone (the API
  * module's stricter checks for client input cost as much again). */
 static json_object *parse_json(kube_informer_t *inf, const char *data,
@@ -150,44 +148,116 @@ static int64_t next_backoff(kube_informer_t *inf) {
   return d;
 }
 
+/* ---- the cache ----
+ *
+ * Entries keep the object's compact JSON text, not a json-c tree: a tree
+ * costs ten to twenty times the text, and an informer over 150,000 pods
+ * must not.  A tree exists while a handler runs and stays only when
+ * kube_informer_get() handed it out (it must stay valid until the key
+ * changes). */
+
+struct entry {
+  char *json;
+  size_t len;
+  char *rv;
+  kube_object_t *obj; /* parsed tree, or NULL */
+  bool pinned;        /* obj was handed out by kube_informer_get */
+};
+
+static void entry_free(void *v) {
+  struct entry *e = v;
+  if (!e)
+    return;
+  kube_object_free(e->obj);
+  free(e->json);
+  free(e->rv);
+  free(e);
+}
+
+/* A new entry for `tree` (borrowed).  `text` is its JSON when the caller
+ * has it (a slice of a watch line), else it is serialised. */
+static struct entry *entry_new(json_object *tree, const char *text,
+                               size_t len) {
+  struct entry *e = calloc(1, sizeof *e);
+  if (!e)
+    return NULL;
+  if (!text)
+    text = json_object_to_json_string_length(
+        tree, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+  e->json = text ? malloc(len + 1) : NULL;
+  const char *rv = kube_json_get_string(tree, "metadata.resourceVersion");
+  e->rv = strdup(rv ? rv : "");
+  e->obj = kube_object_wrap(json_object_get(tree));
+  if (!e->json || !e->rv || !e->obj) {
+    entry_free(e);
+    return NULL;
+  }
+  memcpy(e->json, text, len);
+  e->json[len] = '\0';
+  e->len = len;
+  return e;
+}
+
+/* The entry's tree, parsed when needed.  NULL on out-of-memory. */
+static kube_object_t *entry_object(kube_informer_t *inf, struct entry *e) {
+  if (!e->obj) {
+    json_object *t = parse_json(inf, e->json, e->len);
+    e->obj = t ? kube_object_wrap(t) : NULL;
+  }
+  return e->obj;
+}
+
+/* After a handler: drop the tree unless someone holds it. */
+static void entry_unhold(struct entry *e) {
+  if (e && e->obj && !e->pinned) {
+    kube_object_free(e->obj);
+    e->obj = NULL;
+  }
+}
+
 /* ---- applying changes ---- */
 
-static void apply_upsert(kube_informer_t *inf, json_object *obj) {
+static void apply_upsert(kube_informer_t *inf, json_object *obj,
+                         const char *text, size_t len) {
   cleanup_free char *key = object_key(obj);
   if (!key)
     return;
-  kube_object_t *o = kube_object_wrap(json_object_get(obj));
-  if (!o)
-    return;
+  struct entry *e = entry_new(obj, text, len);
   void *old = NULL;
-  if (!strmap_put(&inf->cache, key, o, &old)) {
-    kube_object_free(o);
+  if (!e || !strmap_put(&inf->cache, key, e, &old)) {
+    entry_free(e);
     log_warn("informer %s: out of memory, dropping %s", inf->path, key);
     return;
   }
-  if (old) {
-    if (inf->h.on_update)
-      inf->h.on_update(key, old, o, inf->arg);
-    kube_object_free(old);
+  struct entry *o = old;
+  if (o) {
+    kube_object_t *prev = entry_object(inf, o);
+    if (inf->h.on_update && prev)
+      inf->h.on_update(key, prev, e->obj, inf->arg);
+    entry_free(o);
   } else if (inf->h.on_add) {
-    inf->h.on_add(key, o, inf->arg);
+    inf->h.on_add(key, e->obj, inf->arg);
   }
+  /* The handler may have changed the cache: look the entry up again. */
+  entry_unhold(strmap_get(&inf->cache, key));
 }
 
 static void apply_delete(kube_informer_t *inf, json_object *obj) {
   cleanup_free char *key = object_key(obj);
   if (!key)
     return;
-  kube_object_t *old = strmap_remove(&inf->cache, key);
+  struct entry *old = strmap_remove(&inf->cache, key);
   if (!old)
     return;
   if (inf->h.on_delete) {
     /* Report the final state the server sent. */
     kube_object_t *last = kube_object_wrap(json_object_get(obj));
-    inf->h.on_delete(key, last ? last : old, inf->arg);
+    kube_object_t *o = last ? last : entry_object(inf, old);
+    if (o)
+      inf->h.on_delete(key, o, inf->arg);
     kube_object_free(last);
   }
-  kube_object_free(old);
+  entry_free(old);
 }
 
 /* Replace the cache with a LIST's items and tell the handlers the
@@ -203,35 +273,41 @@ static int apply_list(kube_informer_t *inf, json_object *list) {
     cleanup_free char *key = object_key(it);
     if (!key)
       continue;
-    kube_object_t *o = kube_object_wrap(json_object_get(it));
+    struct entry *e = entry_new(it, NULL, 0);
     void *dup = NULL;
-    if (!o || !strmap_put(&fresh, key, o, &dup)) {
-      kube_object_free(o);
-      strmap_clear(&fresh, free_object);
+    if (!e || !strmap_put(&fresh, key, e, &dup)) {
+      entry_free(e);
+      strmap_clear(&fresh, entry_free);
       return -1;
     }
-    kube_object_free(dup);
+    entry_free(dup);
   }
   struct strmap old = inf->cache;
   inf->cache = fresh;
   set_rv(inf, kube_json_get_string(list, "metadata.resourceVersion"));
-  for (STRMAP_EACH(&inf->cache, i, e)) {
-    kube_object_t *prev = strmap_get(&old, e->key);
+  for (STRMAP_EACH(&inf->cache, i, ent)) {
+    struct entry *e = ent->value, *prev = strmap_get(&old, ent->key);
     if (!prev) {
       if (inf->h.on_add)
-        inf->h.on_add(e->key, e->value, inf->arg);
+        inf->h.on_add(ent->key, e->obj, inf->arg);
       continue;
     }
-    const char *a = kube_object_resource_version(prev);
-    const char *b = kube_object_resource_version(e->value);
-    if (inf->h.on_update && !(a && b && streq(a, b)))
-      inf->h.on_update(e->key, prev, e->value, inf->arg);
+    if (inf->h.on_update && !streq(prev->rv, e->rv)) {
+      kube_object_t *p = entry_object(inf, prev);
+      if (p)
+        inf->h.on_update(ent->key, p, e->obj, inf->arg);
+    }
   }
-  for (STRMAP_EACH(&old, i, e)) {
-    if (!strmap_find(&inf->cache, e->key) && inf->h.on_delete)
-      inf->h.on_delete(e->key, e->value, inf->arg);
+  for (STRMAP_EACH(&old, i, ent)) {
+    if (!strmap_find(&inf->cache, ent->key) && inf->h.on_delete) {
+      kube_object_t *p = entry_object(inf, ent->value);
+      if (p)
+        inf->h.on_delete(ent->key, p, inf->arg);
+    }
   }
-  strmap_clear(&old, free_object);
+  strmap_clear(&old, entry_free);
+  for (STRMAP_EACH(&inf->cache, i, ent))
+    entry_unhold(ent->value);
   return 0;
 }
 
@@ -341,7 +417,16 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
     schedule_restart(inf, true, next_backoff(inf));
   } else if (streq(type, "ADDED") || streq(type, "MODIFIED")) {
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
-    apply_upsert(inf, obj);
+    /* The object's own text: {"type":"...","object":<obj>} */
+    const char *text = NULL;
+    size_t tlen = 0;
+    const char *p = memmem(line, len, "\",\"object\":", 11);
+    if (p && str_has_prefix(line, "{\"type\":\"") && p + 11 < line + len &&
+        p[11] == '{' && line[len - 1] == '}') {
+      text = p + 11;
+      tlen = (size_t)(line + len - 1 - text);
+    }
+    apply_upsert(inf, obj, text, tlen);
   } else if (streq(type, "DELETED")) {
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
     apply_delete(inf, obj);
@@ -483,7 +568,13 @@ KUBE_EXPORT bool kube_informer_synced(const kube_informer_t *inf) {
 
 KUBE_EXPORT const kube_object_t *kube_informer_get(const kube_informer_t *inf,
                                                    const char *key) {
-  return key ? strmap_get(&inf->cache, key) : NULL;
+  struct entry *e = key ? strmap_get(&inf->cache, key) : NULL;
+  if (!e)
+    return NULL;
+  kube_object_t *o = entry_object((kube_informer_t *)inf, e);
+  if (o)
+    e->pinned = true;
+  return o;
 }
 
 KUBE_EXPORT size_t kube_informer_count(const kube_informer_t *inf) {
@@ -500,8 +591,15 @@ KUBE_EXPORT size_t kube_informer_foreach(
     void (*fn)(const char *key, const kube_object_t *obj, void *arg),
     void *arg) {
   size_t n = 0;
-  for (STRMAP_EACH(&inf->cache, i, e)) {
-    fn(e->key, e->value, arg);
+  for (STRMAP_EACH(&inf->cache, i, ent)) {
+    struct entry *e = ent->value;
+    bool had = e->obj != NULL;
+    kube_object_t *o = entry_object((kube_informer_t *)inf, e);
+    if (!o)
+      continue;
+    fn(ent->key, o, arg);
+    if (!had)
+      entry_unhold(e);
     n++;
   }
   return n;
@@ -518,7 +616,7 @@ KUBE_EXPORT void kube_informer_free(kube_informer_t *inf) {
     kube_transport_cancel(&inf->tp, inf->call);
   if (inf->restart_ev)
     event_free(inf->restart_ev);
-  strmap_clear(&inf->cache, free_object);
+  strmap_clear(&inf->cache, entry_free);
   kube_strbuf_free(&inf->line);
   if (inf->tok)
     json_tokener_free(inf->tok);

@@ -140,12 +140,15 @@ static void test_wq_backoff(void **state) {
   kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
   kube_workqueue_add(q, "x", NULL);
   assert_true(run_until(base, have3, &r, 2000));
-  /* Attempts at 0, +20, +40, +80 ms (capped): gaps grow. */
+  /* Attempts at 0, +20, +40, +80 ms (capped): gaps grow.  libevent
+   * measures delays from the loop's cached time, which may be a little
+   * older than the callback's clock: allow some slack below. */
   int64_t g1 = r.at_ns[1] - r.at_ns[0], g2 = r.at_ns[2] - r.at_ns[1],
           g3 = r.at_ns[3] - r.at_ns[2];
-  assert_true(g1 >= 18 * 1000000LL);
-  assert_true(g2 >= 38 * 1000000LL);
-  assert_true(g3 >= 78 * 1000000LL);
+  assert_true(g1 >= 12 * 1000000LL);
+  assert_true(g2 >= 30 * 1000000LL);
+  assert_true(g3 >= 65 * 1000000LL);
+  assert_true(g3 > g1);
   assert_true(kube_workqueue_failures(q, "x") >= 4);
   assert_int_equal(kube_workqueue_delayed(q), 1);
   /* flush_delayed: waiting keys come back at once. */
@@ -153,7 +156,7 @@ static void test_wq_backoff(void **state) {
   size_t before = r.n;
   assert_int_equal(kube_workqueue_flush_delayed(q), 1);
   assert_int_equal(kube_workqueue_delayed(q), 0);
-  run_for(base, 2);
+  run_for(base, 20);
   assert_int_equal(r.n, before + 1);
   kube_workqueue_forget(q, "x");
   assert_int_equal(kube_workqueue_failures(q, "x"), 0);
@@ -161,7 +164,7 @@ static void test_wq_backoff(void **state) {
   kube_workqueue_add_after(q, "y", 30, NULL);
   kube_workqueue_add_after(q, "y", 5000, NULL);
   before = r.n;
-  run_for(base, 80);
+  run_for(base, 200);
   assert_int_equal(r.n, before + 1);
   assert_string_equal(r.keys[r.n - 1], "y");
   kube_workqueue_free(q);
