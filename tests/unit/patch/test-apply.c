@@ -494,6 +494,26 @@ static void test_fieldset_algebra(void **state) {
   json_object *nd = fs_from_fieldsv1(dot, true, &bad);
   tp_assert_json(nd, "{\"f:a\":{}}");
 
+  /* Items are found by key text, and by value when another encoder wrote
+   * the key (Go escapes '<' as \u003c). */
+  json_object *pod = tp_parse("{\"spec\":{\"containers\":[{\"name\":\"x\"},"
+                              "{\"name\":\"a<b\",\"image\":\"i\"}],"
+                              "\"ports\":[{\"port\":80}]}}");
+  fs_path_t p1 = {
+      {"f:spec", "f:containers", "k:{\"name\":\"a\\u003cb\"}", "f:image"}, 4};
+  bool found;
+  json_object *img = fs_lookup(pod, &p1, &found);
+  assert_true(found);
+  assert_string_equal(json_object_get_string(img), "i");
+  fs_path_t p2 = {{"f:spec", "f:ports", "k:{\"port\":80,\"protocol\":\"TCP\"}"},
+                  3};
+  assert_non_null(fs_lookup(pod, &p2, &found));
+  assert_true(found);
+  fs_path_t p3 = {{"f:spec", "f:ports", "k:{\"port\":81}"}, 3};
+  assert_null(fs_lookup(pod, &p3, &found));
+  assert_false(found);
+  json_object_put(pod);
+
   json_object_put(nd);
   json_object_put(dot);
   json_object_put(notobj);
