@@ -97,6 +97,30 @@ static int set_value(const struct cli_flag *f, const char *display,
   return 0;
 }
 
+static void print_flags(const struct cli_flag *flags) {
+  static const char *const kinds[] = {"", " string", " int", " strings"};
+  for (const struct cli_flag *f = flags; f && f->name; f++) {
+    char buf[64];
+    if (f->shorthand)
+      snprintf(buf, sizeof buf, "-%c, --%s%s", f->shorthand, f->name,
+               kinds[f->type]);
+    else
+      snprintf(buf, sizeof buf, "    --%s%s", f->name, kinds[f->type]);
+    printf("  %s\n", buf);
+  }
+}
+
+/* --help / -h: the verb's flags and the global ones; the CLI exits. */
+static void usage(const char *verb, const struct cli_flag *flags) {
+  printf("Usage:\n  kube %s [flags]\n", verb);
+  if (flags && flags->name) {
+    printf("\nFlags:\n");
+    print_flags(flags);
+  }
+  printf("\nGlobal flags:\n");
+  print_flags(global_flags);
+}
+
 int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
               int *npos, int *dashdash) {
   char **p = calloc((size_t)argc + 1, sizeof *p);
@@ -119,6 +143,12 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
     if (a[0] != '-' || a[1] == '\0') {
       p[n++] = argv[i];
       continue;
+    }
+    if (strcmp(a, "--help") == 0 ||
+        (strcmp(a, "-h") == 0 && !find_short(flags, 'h'))) {
+      usage(argv[0], flags);
+      free(p);
+      exit(0);
     }
     char display[128];
     if (a[1] == '-') {

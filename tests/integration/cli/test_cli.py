@@ -138,6 +138,9 @@ def kube_only(t, c, tmp):
             and re.search(r"^Roles:\s+worker$", out, re.M)
             and re.search(r"^Unschedulable:\s+true$", out, re.M), "describe node", out)
     c.run("delete", "node", "n1")
+    rc, out, err = c.run("get", "--help")
+    t.check(rc == 0 and "kube get [flags]" in out and "--selector" in out
+            and "--kubeconfig" in out, "get --help", (rc, out[:200], err))
     rows = table(c.run("get", "deploy", "-o", "wide")[1])
     t.check(rows and rows[0][-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"], "deploy -o wide", rows)
 
