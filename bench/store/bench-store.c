@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <ftw.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,8 @@ int main(int argc, char **argv) {
   char path[400];
   snprintf(path, sizeof(path), "%s/store.db", dir);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  /* Output piped into head must not skip the clean-up at the end. */
+  signal(SIGPIPE, SIG_IGN);
 
   struct figures sq = {0}, et = {0};
   int rc = 0;
