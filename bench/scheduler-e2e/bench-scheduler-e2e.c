@@ -252,6 +252,25 @@ static long kubed_rss_kb(pid_t pid) {
   return kb;
 }
 
+/* CPU seconds (user + system) the process used so far. */
+static double proc_cpu_s(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  unsigned long ut = 0, st = 0;
+  /* fields after the command: state(3) ... utime(14) stime(15) */
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                   &ut, &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void kubed_stop(struct kubed *k, bool keep) {
   if (k->pid > 0) {
     kill(k->pid, SIGTERM);
@@ -592,11 +611,13 @@ int main(int argc, char **argv) {
     pthread_cond_wait(&w.cv, &w.mu);
   pthread_mutex_unlock(&w.mu);
 
+  double cpu0 = proc_cpu_s(k.pid);
   int64_t t0 = now_ns();
   int64_t creates_done = 0;
   int pod_errors = run_creates(k.port, false, pods, clients, &creates_done);
   pthread_join(wt, NULL);
   long rss = kubed_rss_kb(k.pid);
+  double cpu = proc_cpu_s(k.pid) - cpu0;
 
   double create_s = (double)(creates_done - t0) / 1e9;
   double e2e_s = w.n_bound ? (double)(w.last_ns - t0) / 1e9 : 0;
@@ -616,15 +637,18 @@ int main(int argc, char **argv) {
   printf("  %-34s %10.0f pods/s  (target >= 5000; kube-scheduler ~680)\n",
          "e2e scheduling throughput", e2e);
   printf("  %-34s %10ld kB\n", "kubed RSS after", rss);
+  printf("  %-34s %10.2f s  (%.0f us per pod)\n", "kubed CPU during the pods", cpu,
+         pods ? cpu * 1e6 / pods : 0);
   if (json)
     printf("{\"bench\":\"scheduler-e2e\",\"store\":\"%s\",\"nodes\":%d,"
            "\"pods\":%d,\"clients\":%d,\"pods_bound\":%d,"
            "\"create_pods_per_s\":%.1f,\"e2e_seconds\":%.3f,"
            "\"e2e_pods_per_s\":%.1f,\"first_binding_ms\":%.1f,"
-           "\"last_binding_after_creates_ms\":%.1f,\"kubed_rss_kb\":%ld}\n",
+           "\"last_binding_after_creates_ms\":%.1f,\"kubed_rss_kb\":%ld,"
+           "\"kubed_cpu_us_per_pod\":%.1f}\n",
            store, nodes, pods, clients, w.n_bound,
            create_s > 0 ? pods / create_s : 0, e2e_s, e2e, first_ms, tail_ms,
-           rss);
+           rss, pods ? cpu * 1e6 / pods : 0);
   rc = w.n_bound == pods && !pod_errors && !node_errors ? 0 : 1;
   free(w.bound);
 out:
