@@ -765,6 +765,13 @@ int cmd_get(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
+  if (o.all_ns)
+    for (size_t i = 0; i < ng; i++)
+      if (gs[i].n_names > 0 && gs[i].kind->namespaced) {
+        rc = cli_fail("a resource cannot be retrieved by name across all "
+                      "namespaces");
+        goto out;
+      }
   const char *ns = o.all_ns ? NULL : cli_namespace();
   if (o.fmt == CLI_OUT_DEFAULT || o.fmt == CLI_OUT_WIDE)
     rc = get_tables(c, &o, gs, ng, ns);

@@ -486,6 +486,9 @@ def check_bad_input(t, c, tmp):
     rc, out, err = c.run("get")
     t.check(rc == 1 and "You must specify the type of resource to get" in err,
             "get without a type", (rc, err))
+    rc, out, err = c.run("get", "pod", "kubia", "-A")
+    t.check(rc == 1 and "a resource cannot be retrieved by name across all namespaces" in err,
+            "get NAME -A", (rc, err))
     rc, out, err = c.run("get", "pods", "--no-such-flag")
     t.check(rc == 1 and "unknown flag: --no-such-flag" in err, "unknown flag", (rc, err))
     rc, out, err = c.run("create", "-f", write(tmp, "noimage.yaml",
