@@ -306,7 +306,7 @@ static int test_pids_limit(kube_runtime_t *rt) {
   kube_container_config_free(c);
   CHECK_OK(rc, &err);
   char *text = NULL;
-  for (int i = 0; i < 200; i++) { /* until the bomb has hit the wall */
+  for (int i = 0; i < 1000; i++) { /* until the bomb has hit the wall */
     usleep(10000);
     free(text);
     text = slurp(log);
@@ -500,7 +500,7 @@ static int test_adopt(kube_runtime_t *rt_unused) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_t *rt1 = kube_runtime_new(state_root, &err);
   CHECK(rt1, "%s", err.message);
-  kube_container_config_t *c = config_sh("adopt", "sleep 0.3; exit 7");
+  kube_container_config_t *c = config_sh("adopt", "sleep 1; exit 7");
   kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
   int rc = kube_runtime_run(rt1, "adopt", c, &io, NULL, &err);
   kube_container_config_free(c);
