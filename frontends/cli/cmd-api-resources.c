@@ -174,10 +174,8 @@ int cmd_api_resources(int argc, char **argv) {
       if (wide) {
         char *verbs = join(kube_json_get(r, "verbs"), ",");
         char *cats = join(kube_json_get(r, "categories"), ",");
-        cleanup_free char *vb = NULL;
-        if (asprintf(&vb, "[%s]", verbs ? verbs : "") < 0)
-          vb = NULL;
-        json_object_array_add(cells, json_object_new_string(vb ? vb : ""));
+        /* kubectl 1.2x+ lists them comma-separated, unbracketed. */
+        json_object_array_add(cells, json_object_new_string(verbs ? verbs : ""));
         json_object_array_add(cells, json_object_new_string(cats ? cats : ""));
         free(verbs);
         free(cats);
