@@ -403,8 +403,10 @@ static void apply_event(struct etcd *e, json_object *ev) {
   const char *type = etcd_json_str(ev, "type");
   bool del = type && streq(type, "DELETE");
   int64_t rev = etcd_json_i64(kv, "mod_revision");
-  if (rev <= s->revision)
-    return; /* already in the cache (after a restart of the watch) */
+  /* Already in the cache (defensive: the watch restarts after the cache's
+   * revision).  Equal revisions are further keys of one transaction. */
+  if (rev < s->revision)
+    return;
   struct rec *prev = pkv ? rec_from_kv(e, pkv) : NULL;
   struct rec *rec = NULL;
   if (del) {

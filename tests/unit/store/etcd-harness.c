@@ -149,6 +149,47 @@ void etcd_kill(struct etcd_harness *h) {
   }
 }
 
+int etcd_post(const struct etcd_harness *h, const char *path, const char *body,
+              char *resp, size_t resp_len) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons(h->port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct timeval tv = {.tv_sec = 10};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    close(fd);
+    return -1;
+  }
+  char head[256];
+  int n = snprintf(head, sizeof(head),
+                   "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
+                   "application/json\r\nContent-Length: %zu\r\n\r\n",
+                   path, strlen(body));
+  if (write(fd, head, n) != n ||
+      write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
+    close(fd);
+    return -1;
+  }
+  char buf[65536];
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof(buf) - 1 &&
+         (r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+    got += r;
+  buf[got] = '\0';
+  close(fd);
+  int code = -1;
+  if (sscanf(buf, "HTTP/%*d.%*d %d", &code) != 1)
+    return -1;
+  const char *b = strstr(buf, "\r\n\r\n");
+  if (resp && resp_len)
+    snprintf(resp, resp_len, "%s", b ? b + 4 : "");
+  return code;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw) {
   return remove(path);

@@ -30,6 +30,11 @@ int etcd_start(struct etcd_harness *h, const char *base_dir);
 int etcd_restart(struct etcd_harness *h);
 /* kill -9 it, keeping ports and data for etcd_restart. */
 void etcd_kill(struct etcd_harness *h);
+/* POST a JSON body to etcd's gateway (blocking, HTTP/1.0); the response
+ * body goes to resp (NUL-terminated, truncated).  Returns the HTTP status
+ * or -1. */
+int etcd_post(const struct etcd_harness *h, const char *path, const char *body,
+              char *resp, size_t resp_len);
 /* Kill it by PID, reap it and remove its data directory. */
 void etcd_stop(struct etcd_harness *h);
 

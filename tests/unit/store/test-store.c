@@ -26,6 +26,7 @@
 #include <libkube/store.h>
 
 #include "etcd-harness.h"
+#include "store/etcd.h"
 #include "store/internal.h"
 
 static const char *backend;
@@ -956,6 +957,59 @@ static void test_sqlite_io_error(void **state) {
   }
 }
 
+/* Another etcd client writes two keys in one transaction: one revision,
+ * two events; the store's cache and watchers get both. */
+static void test_etcd_foreign_txn(void **state) {
+  struct fx *f = *state;
+  if (strcmp(backend, "etcd") != 0)
+    skip();
+  struct watcher w = {0};
+  kube_error_t err = KUBE_ERROR_INIT;
+  w.w = kube_store_watch(f->s, "/ft/", 0, watch_cb, &w, &err);
+  assert_non_null(w.w);
+  kube_strbuf_t b = KUBE_STRBUF_INIT;
+  const char *keys[] = {"/ft/a", "/ft/b"};
+  kube_strbuf_append(&b, "{\"success\":[");
+  for (int i = 0; i < 2; i++) {
+    char full[128];
+    snprintf(full, sizeof(full), "%s%s", f->prefix, keys[i]);
+    kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
+                             : "{\"request_put\":{\"key\":\"");
+    etcd_b64_append(&b, full, strlen(full));
+    kube_strbuf_append(&b, "\",\"value\":\"");
+    etcd_b64_append(&b, keys[i], strlen(keys[i]));
+    kube_strbuf_append(&b, "\"}}");
+  }
+  kube_strbuf_append(&b, "]}");
+  char resp[512];
+  assert_int_equal(etcd_post(&etcd, "/v3/kv/txn", b.data, resp, sizeof(resp)),
+                   200);
+  kube_strbuf_free(&b);
+  run_until(f, &w.n, 2);
+  assert_int_equal(w.ev[0].revision, w.ev[1].revision);
+  assert_string_equal(w.ev[0].key, "/ft/a");
+  assert_string_equal(w.ev[1].key, "/ft/b");
+  assert_int_equal(kube_store_revision(f->s), w.ev[0].revision);
+  assert_int_equal(kube_store_count(f->s, "/ft/"), 2);
+  /* A watch started just before that revision gets both, too. */
+  struct watcher w2 = {0};
+  w2.w =
+      kube_store_watch(f->s, "/ft/", w.ev[0].revision - 1, watch_cb, &w2, &err);
+  assert_non_null(w2.w);
+  run_until(f, &w2.n, 2);
+  kube_store_record_t *c = must(f, W_UPDATE, "/ft/a", "new", 0);
+  assert_true(c->mod_revision > w.ev[0].revision);
+  run_until(f, &w.n, 3);
+  run_until(f, &w2.n, 3);
+  settle(f);
+  assert_int_equal(w.n, 3);
+  assert_int_equal(w2.n, 3);
+  assert_string_equal(w.ev[2].prev_value, "/ft/a");
+  kube_store_record_unref(c);
+  kube_store_watch_cancel(w.w);
+  kube_store_watch_cancel(w2.w);
+}
+
 static void loop_for(struct event_base *base, double secs) {
   struct timeval tv = {.tv_sec = (time_t)secs,
                        .tv_usec = (suseconds_t)((secs - (int)secs) * 1e6)};
@@ -1158,6 +1212,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
       cmocka_unit_test(test_cache_model),
       cmocka_unit_test_setup_teardown(test_sqlite_io_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_etcd_foreign_txn, setup, teardown),
       /* Last: these restart the shared etcd. */
       cmocka_unit_test_setup_teardown(test_etcd_resync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_etcd_outage, setup, teardown),
