@@ -517,6 +517,12 @@ json_object *kube_apply(json_object *live, json_object *applied,
     kube_make_oom(err);
     goto fail;
   }
+  /* The result must not share subtrees with the caller's live object. */
+  for (size_t i = 0; i < managers.n; i++)
+    if (mf_entry_own(&managers.v[i]) < 0) {
+      kube_make_oom(err);
+      goto fail;
+    }
   if (mf_list_write(merged, &managers, err) < 0)
     goto fail;
   mf_list_free(&managers);

@@ -542,6 +542,13 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
     remove_ctx_t rc = {self->set};
     fs_walk(d.removed, remove_visit, &rc);
   }
+  /* Entries read from `old` are copied: obj must not share subtrees with
+   * it (sharing within obj itself is fine). */
+  for (size_t i = 0; !own && old && i < l.n; i++)
+    if (mf_entry_own(&l.v[i]) < 0) {
+      kube_make_oom(err);
+      goto out;
+    }
   r = mf_list_write(obj, &l, err);
 out:
   while (d.path.n)

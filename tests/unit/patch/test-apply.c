@@ -185,6 +185,13 @@ static void test_apply_force(void **state) {
   assert_non_null(other);
   assert_null(jget(jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
   assert_fields(out, "kubectl", "Apply", DEPLOY_FIELDS);
+  /* The result shares nothing with the live object. */
+  json_object *live_before = patch_json_copy(live);
+  json_object_object_add(json_object_object_get(other, "fieldsV1"), "f:x",
+                         json_object_new_object());
+  assert_true(patch_json_equal(live, live_before));
+  json_object_object_del(json_object_object_get(other, "fieldsV1"), "f:x");
+  json_object_put(live_before);
   /* Applying again without force no longer conflicts. */
   json_object *again =
       apply_ok(out, DEPLOY_CFG("4", "nginx:1", ""), "kubectl", false);
