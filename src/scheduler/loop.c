@@ -23,11 +23,6 @@
 /* The same FailedScheduling message is not repeated within this time. */
 #define EVENT_REPEAT_NS (60ll * 1000000000ll)
 
-struct orphan {
-  char *key;
-  char *node;
-};
-
 struct last_event {
   char *message;
   int64_t at_ns;
@@ -47,9 +42,9 @@ struct kube_scheduler_loop {
   /* Pods assumed on a node whose binding the informer has not shown yet:
    * key -> node name (owned). */
   struct strmap assumed;
-  /* Bound pods whose node the scheduler does not know (yet). */
-  struct orphan *orphans;
-  size_t n_orphans, cap_orphans;
+  /* Bound pods whose node the scheduler does not know (yet): key -> node
+   * name (owned). */
+  struct strmap orphans;
   /* key -> struct last_event, for unschedulable pods. */
   struct strmap last_events;
   kube_scheduler_loop_stats_t stats;
@@ -386,42 +381,20 @@ static enum pod_class classify(const kube_scheduler_loop_t *loop,
 /* Orphans: bound pods whose node is unknown                                 */
 /* ------------------------------------------------------------------------ */
 
-static ssize_t orphan_find(const kube_scheduler_loop_t *loop, const char *key) {
-  for (size_t i = 0; i < loop->n_orphans; i++)
-    if (streq(loop->orphans[i].key, key))
-      return (ssize_t)i;
-  return -1;
-}
-
 static void orphan_drop(kube_scheduler_loop_t *loop, const char *key) {
-  if (!loop->n_orphans)
-    return;
-  ssize_t i = orphan_find(loop, key);
-  if (i < 0)
-    return;
-  free(loop->orphans[i].key);
-  free(loop->orphans[i].node);
-  loop->orphans[i] = loop->orphans[--loop->n_orphans];
+  if (loop->orphans.n)
+    free(strmap_remove(&loop->orphans, key));
 }
 
 static void orphan_add(kube_scheduler_loop_t *loop, const char *key,
                        const char *node) {
-  orphan_drop(loop, key);
-  if (loop->n_orphans == loop->cap_orphans) {
-    size_t cap = loop->cap_orphans ? loop->cap_orphans * 2 : 16;
-    struct orphan *o = realloc(loop->orphans, cap * sizeof *o);
-    if (!o)
-      return;
-    loop->orphans = o;
-    loop->cap_orphans = cap;
-  }
-  char *k = strdup(key), *n = strdup(node);
-  if (!k || !n) {
-    free(k);
+  char *n = strdup(node);
+  void *old = NULL;
+  if (!n || !strmap_put(&loop->orphans, key, n, &old)) {
     free(n);
     return;
   }
-  loop->orphans[loop->n_orphans++] = (struct orphan){k, n};
+  free(old);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -492,23 +465,23 @@ static void enqueue_pending(kube_scheduler_loop_t *loop, const char *key) {
 /* ------------------------------------------------------------------------ */
 
 static void adopt_orphans(kube_scheduler_loop_t *loop, const char *node) {
-  for (size_t i = 0; i < loop->n_orphans;) {
-    if (!streq(loop->orphans[i].node, node)) {
-      i++;
-      continue;
-    }
-    cleanup_free char *key = strdup(loop->orphans[i].key);
-    const kube_object_t *obj =
-        key ? kube_informer_get(loop->pods, key) : NULL;
-    size_t before = loop->n_orphans;
+  /* Collect first: accounting changes the map. */
+  size_t n = 0;
+  char **keys = calloc(loop->orphans.n, sizeof *keys);
+  if (!keys)
+    return;
+  for (STRMAP_EACH(&loop->orphans, i, e))
+    if (streq(e->value, node) && !(keys[n++] = strdup(e->key)))
+      n--;
+  for (size_t i = 0; i < n; i++) {
+    const kube_object_t *obj = kube_informer_get(loop->pods, keys[i]);
     if (obj && classify(loop, obj) == POD_BOUND)
-      account_bound(loop, key, obj); /* drops the orphan on success */
-    if (loop->n_orphans == before) {
-      free(loop->orphans[i].key);
-      free(loop->orphans[i].node);
-      loop->orphans[i] = loop->orphans[--loop->n_orphans];
-    }
+      account_bound(loop, keys[i], obj); /* drops the orphan on success */
+    else
+      orphan_drop(loop, keys[i]);
+    free(keys[i]);
   }
+  free(keys);
 }
 
 static void node_upsert(kube_scheduler_loop_t *loop, const kube_object_t *obj,
@@ -530,7 +503,7 @@ static void node_upsert(kube_scheduler_loop_t *loop, const kube_object_t *obj,
   }
   if (rc < 0)
     log_warn("scheduler: node %s: %s", nc.node.name, err.message);
-  else if (loop->n_orphans)
+  else if (loop->orphans.n)
     adopt_orphans(loop, nc.node.name);
   node_conv_clear(&nc);
 }
@@ -655,7 +628,9 @@ static void pod_update(const char *key, const kube_object_t *old_obj,
     const char *assumed = strmap_get(&loop->assumed, key);
     const char *node = kube_object_get_string(obj, "spec.nodeName");
     json_object *x = kube_object_json(old_obj), *y = kube_object_json(obj);
+    kube_sched_resources_t r;
     if (was == POD_PENDING && assumed && node && streq(assumed, node) &&
+        kube_scheduler_node_requested(loop->sched, node, &r, NULL) == 0 &&
         json_object_equal(kube_json_get(x, "metadata.labels"),
                           kube_json_get(y, "metadata.labels")) &&
         json_object_equal(kube_json_get(x, "spec.containers"),
@@ -1193,11 +1168,7 @@ KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
   kube_scheduler_free(loop->sched);
   strmap_clear(&loop->assumed, free);
   strmap_clear(&loop->last_events, free_last_event);
-  for (size_t i = 0; i < loop->n_orphans; i++) {
-    free(loop->orphans[i].key);
-    free(loop->orphans[i].node);
-  }
-  free(loop->orphans);
+  strmap_clear(&loop->orphans, free);
   for (char **n = loop->names; n && *n; n++)
     free(*n);
   free(loop->names);

@@ -239,6 +239,15 @@ def main():
         cap = {"n1": 4000, "n2": 8000, "n3": 12000, "n4": 16000, "n5": 16000}
         t.check(all(used[n] <= cap[n] for n in used), "no node over-committed", used)
         t.check(used == cap | {"n3": 10000}, "burst fills n1, n2 and n5", used)
+
+        # A pod bound to a node that does not exist yet counts once the node
+        # appears: n6 (16) with "early" (12) leaves 4 CPUs.
+        s.create(NS + "/pods", pod("early", 12000, node_name="n6"))
+        time.sleep(0.2)
+        s.create("/api/v1/nodes", node("n6", 16, {"zone": "d"}))
+        s.create(NS + "/pods", pod("late", 6000))
+        check_unschedulable(s, t, "late", 6, "Insufficient cpu")
+        s.place("fits", "n6", cpu_milli=4000)
     except Exception as e:  # report, then fail
         t.check(False, "scheduler test raised %r" % e)
         print(k.read_log()[-4000:], file=sys.stderr)
