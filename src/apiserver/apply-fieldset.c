@@ -347,10 +347,6 @@ json_object *fs_from_fieldsv1(json_object *fv1, bool share, bool *bad) {
   return from_wire(fv1, true, bad);
 }
 
-json_object *fs_to_fieldsv1(json_object *set) {
-  return patch_json_copy(set);
-}
-
 char *fs_field_element(const char *name) {
   size_t n = strlen(name);
   char *s = malloc(n + 3);

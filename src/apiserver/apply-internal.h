@@ -54,8 +54,6 @@ int fs_walk(json_object *set, fs_visit_fn fn, void *ctx);
  * it is already normalized.  NULL with *bad set when fv1 is not a valid
  * FieldsV1 tree, NULL alone on out-of-memory. */
 json_object *fs_from_fieldsv1(json_object *fv1, bool share, bool *bad);
-/* A copy of the set for writing out (owned). */
-json_object *fs_to_fieldsv1(json_object *set);
 
 /* Path element text for a field, a list item key or a set value.  Owned;
  * NULL on out-of-memory (or when an item has none of the keys). */
