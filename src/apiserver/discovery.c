@@ -245,7 +245,10 @@ bool discovery_serve(struct req *r) {
   if (!rt->is_api)
     return false;
   if (!rt->group || (!rt->group[0] && !rt->version)) {
-    if (rt->group && !rt->group[0])
+    bool core = rt->group && !rt->group[0];
+    if (discovery_wants_aggregated(r))
+      discovery_serve_aggregated(r, core);
+    else if (core)
       serve_api(r);
     else
       serve_apis(r);

@@ -171,6 +171,8 @@ char *store_prefix(const kube_kind_t *k, const char *ns);
 
 /* ---- discovery.c / openapi.c ---- */
 bool discovery_serve(struct req *r);
+bool discovery_wants_aggregated(const struct req *r);
+void discovery_serve_aggregated(struct req *r, bool core);
 void openapi_serve(struct req *r);
 
 /* ---- objects.c ---- */

@@ -39,6 +39,22 @@ def test_discovery(k, t):
             "apps/v1 deployments + scale")
     t.check(res["deployments/scale"].get("group") == "autoscaling",
             "scale group autoscaling")
+    agg = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+           "application/json")
+    r = k.request("GET", "/apis", accept=agg)
+    t.check(r.status == 200 and "as=APIGroupDiscoveryList" in
+            r.headers.get("Content-Type", ""), "aggregated discovery content type", r)
+    groups = {g["metadata"]["name"]: g for g in r.json().get("items", [])}
+    deps = [x for x in groups.get("apps", {}).get("versions", [{}])[0].get("resources", [])
+            if x["resource"] == "deployments"]
+    t.check(deps and deps[0]["scope"] == "Namespaced" and
+            any(s["subresource"] == "scale" for s in deps[0].get("subresources", [])),
+            "aggregated apps/v1 deployments", deps)
+    r = k.request("GET", "/api", accept=agg)
+    core = r.json().get("items", [{}])[0]
+    t.check(core.get("metadata", {}).get("name") == "" and
+            any(x["resource"] == "pods" for x in core["versions"][0]["resources"]),
+            "aggregated core group", r)
     r = k.request("GET", "/apis/apps")
     t.check(r.status == 200 and r.json()["kind"] == "APIGroup", "/apis/apps")
     r = k.request("GET", "/openapi/v2",

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Aggregated discovery (apidiscovery.k8s.io/v2 APIGroupDiscoveryList) on
+ * /api and /apis: one request instead of one per group-version.  Served
+ * only when the client asks for it in Accept; the content type of the
+ * reply says which form it is, so clients fall back cleanly. */
+#include "apiserver/internal.h"
+
+#define AGG_CTYPE                                                              \
+  "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+bool discovery_wants_aggregated(const struct req *r) {
+  return r->accept && strstr(r->accept, "as=APIGroupDiscoveryList") &&
+         strstr(r->accept, "g=apidiscovery.k8s.io;v=v2");
+}
+
+static json_object *strs(const char *const *v) {
+  json_object *a = json_object_new_array();
+  for (size_t i = 0; v && v[i]; i++)
+    json_object_array_add(a, json_object_new_string(v[i]));
+  return a;
+}
+
+static json_object *gvk(const char *g, const char *v, const char *k) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "group", json_object_new_string(g));
+  json_object_object_add(o, "version", json_object_new_string(v));
+  json_object_object_add(o, "kind", json_object_new_string(k));
+  return o;
+}
+
+static json_object *subresource(const kube_kind_t *k, const char *sub) {
+  static const char *const status_verbs[] = {"get", "patch", "update", NULL};
+  static const char *const get_verbs[] = {"get", NULL};
+  static const char *const create_verbs[] = {"create", NULL};
+  static const char *const exec_verbs[] = {"create", "get", NULL};
+  json_object *s = json_object_new_object();
+  json_object_object_add(s, "subresource", json_object_new_string(sub));
+  const char *const *verbs = get_verbs;
+  json_object *rk;
+  if (streq(sub, "status")) {
+    rk = gvk(k->group, k->version, k->kind);
+    verbs = status_verbs;
+  } else if (streq(sub, "scale")) {
+    rk = gvk("autoscaling", "v1", "Scale");
+    verbs = status_verbs;
+  } else if (streq(sub, "binding")) {
+    rk = gvk("", "v1", "Binding");
+    verbs = create_verbs;
+  } else if (streq(sub, "exec")) {
+    rk = gvk("", "v1", "PodExecOptions");
+    verbs = exec_verbs;
+  } else if (streq(sub, "attach")) {
+    rk = gvk("", "v1", "PodAttachOptions");
+    verbs = exec_verbs;
+  } else if (streq(sub, "portforward")) {
+    rk = gvk("", "v1", "PodPortForwardOptions");
+    verbs = exec_verbs;
+  } else {
+    rk = gvk(k->group, k->version, k->kind);
+  }
+  json_object_object_add(s, "responseKind", rk);
+  json_object_object_add(s, "verbs", strs(verbs));
+  return s;
+}
+
+static json_object *resource(const kube_kind_t *k) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "resource", json_object_new_string(k->resource));
+  json_object_object_add(o, "responseKind", gvk(k->group, k->version, k->kind));
+  json_object_object_add(
+      o, "scope",
+      json_object_new_string(k->namespaced ? "Namespaced" : "Cluster"));
+  json_object_object_add(o, "singularResource",
+                         json_object_new_string(k->singular));
+  json_object_object_add(o, "verbs", strs(k->verbs));
+  if (k->short_names && k->short_names[0])
+    json_object_object_add(o, "shortNames", strs(k->short_names));
+  if (k->categories && k->categories[0])
+    json_object_object_add(o, "categories", strs(k->categories));
+  if (k->subresources && k->subresources[0]) {
+    json_object *subs = json_object_new_array();
+    for (size_t i = 0; k->subresources[i]; i++)
+      json_object_array_add(subs, subresource(k, k->subresources[i]));
+    json_object_object_add(o, "subresources", subs);
+  }
+  return o;
+}
+
+/* The APIGroupDiscovery of one group: its versions in discovery order. */
+static json_object *group(const char *name) {
+  json_object *g = json_object_new_object();
+  json_object *meta = json_object_new_object();
+  json_object_object_add(meta, "name", json_object_new_string(name));
+  json_object_object_add(g, "metadata", meta);
+  json_object *versions = json_object_new_array();
+  const char *seen[16];
+  size_t nv = 0;
+  for (size_t i = 0; i < kube_kinds_count(); i++) {
+    const kube_kind_t *k = kube_kinds_at(i);
+    if (!streq(k->group, name))
+      continue;
+    bool dup = false;
+    for (size_t j = 0; j < nv; j++)
+      dup |= streq(seen[j], k->version);
+    if (dup || nv == 16)
+      continue;
+    seen[nv++] = k->version;
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "version", json_object_new_string(k->version));
+    json_object *res = json_object_new_array();
+    for (size_t j = 0; j < kube_kinds_count(); j++) {
+      const kube_kind_t *kk = kube_kinds_at(j);
+      if (streq(kk->group, name) && streq(kk->version, k->version))
+        json_object_array_add(res, resource(kk));
+    }
+    json_object_object_add(v, "resources", res);
+    json_object_object_add(v, "freshness", json_object_new_string("Current"));
+    json_object_array_add(versions, v);
+  }
+  json_object_object_add(g, "versions", versions);
+  return g;
+}
+
+/* /api (core only) or /apis (every named group). */
+void discovery_serve_aggregated(struct req *r, bool core) {
+  json_object *list = json_object_new_object();
+  json_object_object_add(list, "kind",
+                         json_object_new_string("APIGroupDiscoveryList"));
+  json_object_object_add(list, "apiVersion",
+                         json_object_new_string("apidiscovery.k8s.io/v2"));
+  json_object_object_add(list, "metadata", json_object_new_object());
+  json_object *items = json_object_new_array();
+  if (core) {
+    json_object_array_add(items, group(""));
+  } else {
+    const char *seen[64];
+    size_t n = 0;
+    for (size_t i = 0; i < kube_kinds_count(); i++) {
+      const kube_kind_t *k = kube_kinds_at(i);
+      if (!k->group[0])
+        continue;
+      bool dup = false;
+      for (size_t j = 0; j < n; j++)
+        dup |= streq(seen[j], k->group);
+      if (dup || n == 64)
+        continue;
+      seen[n++] = k->group;
+      json_object_array_add(items, group(k->group));
+    }
+  }
+  json_object_object_add(list, "items", items);
+  size_t len = 0;
+  const char *s = json_object_to_json_string_length(
+      list, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+  if (!s) {
+    json_object_put(list);
+    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    return;
+  }
+  if (!r->done) {
+    r->done = true;
+    r->tp->reply(r, 200, AGG_CTYPE, s, len);
+  }
+  json_object_put(list);
+}
