@@ -202,11 +202,23 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
     if (lfd >= 0)
       dup2(lfd, 2);
     const char *level = getenv("BENCH_KUBED_LOG_LEVEL");
-    const char *argv[] = {bin,         "server",  "--data-dir",  data,
-                          "--listen",  listen,    "--listen",    sock,
-                          "--store",   store,     "--token",     TOKEN,
-                          "--plain-http", "--log-level", level ? level : "warning",
-                          no_scheduler ? "--disable-scheduler" : NULL, NULL};
+    const char *argv[] = {bin,
+                          "server",
+                          "--data-dir",
+                          data,
+                          "--listen",
+                          listen,
+                          "--listen",
+                          sock,
+                          "--store",
+                          store,
+                          "--token",
+                          TOKEN,
+                          "--plain-http",
+                          "--log-level",
+                          level ? level : "warning",
+                          no_scheduler ? "--disable-scheduler" : NULL,
+                          NULL};
     execv(bin, (char *const *)argv);
     _exit(127);
   }
@@ -330,8 +342,8 @@ static void *create_worker(void *arg) {
     int st = do_request(c, "POST", path, body, err, sizeof err);
     if (st != 201) {
       if (w->errors++ < 3)
-        fprintf(stderr, "bench-scheduler-e2e: create answered %d: %.200s\n",
-                st, err);
+        fprintf(stderr, "bench-scheduler-e2e: create answered %d: %.200s\n", st,
+                err);
       if (st < 0) {
         conn_close(c);
         if (conn_open(c, w->port) < 0)
@@ -637,8 +649,8 @@ int main(int argc, char **argv) {
   printf("  %-34s %10.0f pods/s  (target >= 5000; kube-scheduler ~680)\n",
          "e2e scheduling throughput", e2e);
   printf("  %-34s %10ld kB\n", "kubed RSS after", rss);
-  printf("  %-34s %10.2f s  (%.0f us per pod)\n", "kubed CPU during the pods", cpu,
-         pods ? cpu * 1e6 / pods : 0);
+  printf("  %-34s %10.2f s  (%.0f us per pod)\n", "kubed CPU during the pods",
+         cpu, pods ? cpu * 1e6 / pods : 0);
   if (json)
     printf("{\"bench\":\"scheduler-e2e\",\"store\":\"%s\",\"nodes\":%d,"
            "\"pods\":%d,\"clients\":%d,\"pods_bound\":%d,"

@@ -72,9 +72,8 @@ static inline int strmap_grow(struct strmap *m) {
 
 /* Insert or replace.  Returns the entry (its key copied), NULL on
  * out-of-memory.  *old (may be NULL) receives a replaced value or NULL. */
-static inline struct strmap_entry *strmap_put(struct strmap *m,
-                                              const char *key, void *value,
-                                              void **old) {
+static inline struct strmap_entry *strmap_put(struct strmap *m, const char *key,
+                                              void *value, void **old) {
   struct strmap_entry *e = strmap_find(m, key);
   if (old)
     *old = e ? e->value : NULL;
@@ -120,10 +119,11 @@ static inline void *strmap_remove(struct strmap *m, const char *key) {
   return NULL;
 }
 
-/* Iterate: for (STRMAP_EACH(m, i, e)) ...; do not change m inside. */
-#define STRMAP_EACH(m, i, e)                                                   \
-  size_t i = 0; i < (m)->nbuckets; i++)                                       \
-    for (struct strmap_entry *e = (m)->buckets[i]; e; e = e->next
+/* Iterate: STRMAP_FOREACH(m, i, e) { ... e->key, e->value ... }, with `i`
+ * a fresh index name; do not change m inside. */
+#define STRMAP_FOREACH(m, i, e)                                                \
+  for (size_t i = 0; i < (m)->nbuckets; i++)                                   \
+    for (struct strmap_entry *e = (m)->buckets[i]; e; e = e->next)
 
 /* Free every entry, calling free_value (may be NULL) on each value. */
 static inline void strmap_clear(struct strmap *m, void (*free_value)(void *)) {

@@ -20,11 +20,9 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 
-KUBE_EXPORT kube_transport_call_t *
-kube_transport_request(const kube_transport_t *tp,
-                       const kube_transport_request_t *req,
-                       kube_transport_reply_cb cb, void *arg,
-                       kube_error_t *err) {
+KUBE_EXPORT kube_transport_call_t *kube_transport_request(
+    const kube_transport_t *tp, const kube_transport_request_t *req,
+    kube_transport_reply_cb cb, void *arg, kube_error_t *err) {
   if (!tp || !tp->ops || !tp->ops->request) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL, "no transport");
     return NULL;
@@ -46,7 +44,7 @@ struct kube_informer {
   kube_informer_handlers_t h;
   void *arg;
   char *path;
-  char *query; /* "labelSelector=..&fieldSelector=.." or "" */
+  char *query;         /* "labelSelector=..&fieldSelector=.." or "" */
   struct strmap cache; /* key -> kube_object_t * (owned) */
   char *rv;            /* resourceVersion the cache is at */
   bool synced;
@@ -285,7 +283,7 @@ static int apply_list(kube_informer_t *inf, json_object *list) {
   struct strmap old = inf->cache;
   inf->cache = fresh;
   set_rv(inf, kube_json_get_string(list, "metadata.resourceVersion"));
-  for (STRMAP_EACH(&inf->cache, i, ent)) {
+  STRMAP_FOREACH(&inf->cache, i, ent) {
     struct entry *e = ent->value, *prev = strmap_get(&old, ent->key);
     if (!prev) {
       if (inf->h.on_add)
@@ -298,7 +296,7 @@ static int apply_list(kube_informer_t *inf, json_object *list) {
         inf->h.on_update(ent->key, p, e->obj, inf->arg);
     }
   }
-  for (STRMAP_EACH(&old, i, ent)) {
+  STRMAP_FOREACH(&old, i, ent) {
     if (!strmap_find(&inf->cache, ent->key) && inf->h.on_delete) {
       kube_object_t *p = entry_object(inf, ent->value);
       if (p)
@@ -306,8 +304,8 @@ static int apply_list(kube_informer_t *inf, json_object *list) {
     }
   }
   strmap_clear(&old, entry_free);
-  for (STRMAP_EACH(&inf->cache, i, ent))
-    entry_unhold(ent->value);
+  STRMAP_FOREACH(&inf->cache, i, ent)
+  entry_unhold(ent->value);
   return 0;
 }
 
@@ -441,8 +439,7 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
       log_debug("informer %s: %s, re-listing", inf->path, msg ? msg : "gone");
       schedule_restart(inf, true, 0);
     } else {
-      log_warn("informer %s: watch error %d: %s", inf->path, c,
-               msg ? msg : "");
+      log_warn("informer %s: watch error %d: %s", inf->path, c, msg ? msg : "");
       schedule_restart(inf, true, next_backoff(inf));
     }
   }
@@ -586,12 +583,13 @@ kube_informer_resource_version(const kube_informer_t *inf) {
   return inf->rv ? inf->rv : "";
 }
 
-KUBE_EXPORT size_t kube_informer_foreach(
-    const kube_informer_t *inf,
-    void (*fn)(const char *key, const kube_object_t *obj, void *arg),
-    void *arg) {
+KUBE_EXPORT size_t kube_informer_foreach(const kube_informer_t *inf,
+                                         void (*fn)(const char *key,
+                                                    const kube_object_t *obj,
+                                                    void *arg),
+                                         void *arg) {
   size_t n = 0;
-  for (STRMAP_EACH(&inf->cache, i, ent)) {
+  STRMAP_FOREACH(&inf->cache, i, ent) {
     struct entry *e = ent->value;
     bool had = e->obj != NULL;
     kube_object_t *o = entry_object((kube_informer_t *)inf, e);

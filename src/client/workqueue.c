@@ -17,9 +17,9 @@
 struct item {
   const char *key; /* the map entry's key */
   kube_workqueue_t *q;
-  bool queued;     /* in the ready list */
-  bool processing; /* handed out, done() not called yet */
-  bool dirty;      /* added while processing: queue again after done */
+  bool queued;         /* in the ready list */
+  bool processing;     /* handed out, done() not called yet */
+  bool dirty;          /* added while processing: queue again after done */
   struct event *timer; /* delayed add, or NULL */
   int64_t due_ns;      /* monotonic deadline of the timer */
   unsigned failures;
@@ -131,7 +131,8 @@ static void run_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 KUBE_EXPORT kube_workqueue_t *
-kube_workqueue_new(struct event_base *base, const kube_workqueue_options_t *opts,
+kube_workqueue_new(struct event_base *base,
+                   const kube_workqueue_options_t *opts,
                    kube_workqueue_process_fn fn, void *arg, kube_error_t *err) {
   if (!base || !fn) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
@@ -250,7 +251,7 @@ KUBE_EXPORT size_t kube_workqueue_flush_delayed(kube_workqueue_t *q) {
   size_t nv = 0, cap = q->n_delayed;
   if (!v)
     return 0;
-  for (STRMAP_EACH(&q->items, i, e)) {
+  STRMAP_FOREACH(&q->items, i, e) {
     struct item *it = e->value;
     if (it->timer && nv < cap)
       v[nv++] = it;

@@ -213,8 +213,8 @@ static int pod_convert(const kube_object_t *obj, struct pod_conv *c,
   json_object *root = kube_object_json(obj);
   json_object *spec = kube_json_get(root, "spec");
   if (!spec) {
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "pod %s has no spec", kube_object_name(obj));
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "pod %s has no spec",
+                          kube_object_name(obj));
   }
   if (kube_pod_spec_from_json(spec, &c->spec, err) < 0)
     return -1;
@@ -230,18 +230,17 @@ static int pod_convert(const kube_object_t *obj, struct pod_conv *c,
     if (s->containers[i].image)
       n_images++;
   }
-  size_t cap = (n_labels + s->n_node_selector) * sizeof(kube_sched_label_t) +
-               (af->n_node_required) * sizeof(kube_sched_node_selector_term_t) +
-               af->n_node_preferred * sizeof(kube_sched_preferred_term_t) +
-               (af->n_pod_affinity_required + af->n_pod_anti_affinity_required) *
-                   sizeof(kube_sched_pod_affinity_term_t) +
-               (af->n_pod_affinity_preferred + af->n_pod_anti_affinity_preferred) *
-                   sizeof(kube_sched_weighted_pod_affinity_term_t) +
-               s->n_tolerations * sizeof(kube_sched_toleration_t) +
-               n_ports * sizeof(kube_sched_port_t) +
-               n_images * sizeof(char *) +
-               s->requests.n_extended * sizeof(kube_sched_resource_t) +
-               16 * 16;
+  size_t cap =
+      (n_labels + s->n_node_selector) * sizeof(kube_sched_label_t) +
+      (af->n_node_required) * sizeof(kube_sched_node_selector_term_t) +
+      af->n_node_preferred * sizeof(kube_sched_preferred_term_t) +
+      (af->n_pod_affinity_required + af->n_pod_anti_affinity_required) *
+          sizeof(kube_sched_pod_affinity_term_t) +
+      (af->n_pod_affinity_preferred + af->n_pod_anti_affinity_preferred) *
+          sizeof(kube_sched_weighted_pod_affinity_term_t) +
+      s->n_tolerations * sizeof(kube_sched_toleration_t) +
+      n_ports * sizeof(kube_sched_port_t) + n_images * sizeof(char *) +
+      s->requests.n_extended * sizeof(kube_sched_resource_t) + 16 * 16;
   struct arena a = {.p = c->mem = malloc(cap), .cap = cap};
   if (!a.p) {
     pod_conv_clear(c);
@@ -336,9 +335,8 @@ static int pod_convert(const kube_object_t *obj, struct pod_conv *c,
   for (size_t i = 0; i < s->n_containers; i++) {
     const kube_container_t *ct = &s->containers[i];
     for (size_t j = 0; j < ct->n_ports; j++)
-      ports[np++] = (kube_sched_port_t){ct->ports[j].host_port,
-                                        ct->ports[j].protocol,
-                                        ct->ports[j].host_ip};
+      ports[np++] = (kube_sched_port_t){
+          ct->ports[j].host_port, ct->ports[j].protocol, ct->ports[j].host_ip};
     if (ct->image)
       images[nim++] = ct->image;
   }
@@ -470,9 +468,9 @@ static void adopt_orphans(kube_scheduler_loop_t *loop, const char *node) {
   char **keys = calloc(loop->orphans.n, sizeof *keys);
   if (!keys)
     return;
-  for (STRMAP_EACH(&loop->orphans, i, e))
-    if (streq(e->value, node) && !(keys[n++] = strdup(e->key)))
-      n--;
+  STRMAP_FOREACH(&loop->orphans, i, e)
+  if (streq(e->value, node) && !(keys[n++] = strdup(e->key)))
+    n--;
   for (size_t i = 0; i < n; i++) {
     const kube_object_t *obj = kube_informer_get(loop->pods, keys[i]);
     if (obj && classify(loop, obj) == POD_BOUND)
@@ -605,7 +603,8 @@ static void pod_add(const char *key, const kube_object_t *obj, void *arg) {
 /* Did anything scheduling looks at change (not just status)? */
 static bool pod_sched_equal(const kube_object_t *a, const kube_object_t *b) {
   json_object *x = kube_object_json(a), *y = kube_object_json(b);
-  return json_object_equal(kube_json_get(x, "spec"), kube_json_get(y, "spec")) &&
+  return json_object_equal(kube_json_get(x, "spec"),
+                           kube_json_get(y, "spec")) &&
          json_object_equal(kube_json_get(x, "metadata.labels"),
                            kube_json_get(y, "metadata.labels"));
 }
@@ -687,7 +686,8 @@ static void pods_synced(void *arg) {
 /* Requests: bindings, events, status                                        */
 /* ------------------------------------------------------------------------ */
 
-static void pending_unlink(kube_scheduler_loop_t *loop, struct pending_call *pc) {
+static void pending_unlink(kube_scheduler_loop_t *loop,
+                           struct pending_call *pc) {
   if (pc->prev)
     pc->prev->next = pc->next;
   else
@@ -850,7 +850,8 @@ static void write_event(kube_scheduler_loop_t *loop, const kube_object_t *pod,
  * is not already there with the same message. */
 static void set_unschedulable(kube_scheduler_loop_t *loop,
                               const kube_object_t *pod, const char *message) {
-  json_object *conds = kube_json_get(kube_object_json(pod), "status.conditions");
+  json_object *conds =
+      kube_json_get(kube_object_json(pod), "status.conditions");
   size_t n = conds && json_object_is_type(conds, json_type_array)
                  ? json_object_array_length(conds)
                  : 0;
@@ -879,10 +880,9 @@ static void set_unschedulable(kube_scheduler_loop_t *loop,
   snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/status",
            ns && *ns ? ns : "default", kube_object_name(pod));
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (!sb.oom &&
-      send_request(loop, "PATCH", path,
-                   "application/strategic-merge-patch+json", sb.data, sb.len,
-                   NULL, NULL, &err) < 0)
+  if (!sb.oom && send_request(loop, "PATCH", path,
+                              "application/strategic-merge-patch+json", sb.data,
+                              sb.len, NULL, NULL, &err) < 0)
     log_warn("scheduler: status of %s: %s", kube_object_name(pod), err.message);
 }
 
@@ -1050,10 +1050,9 @@ out:
 /* Public                                                                    */
 /* ------------------------------------------------------------------------ */
 
-KUBE_EXPORT kube_scheduler_loop_t *
-kube_scheduler_loop_new(struct event_base *base, const struct kube_transport *tp,
-                        const kube_scheduler_loop_options_t *opts,
-                        kube_error_t *err) {
+KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
+    struct event_base *base, const struct kube_transport *tp,
+    const kube_scheduler_loop_options_t *opts, kube_error_t *err) {
   if (!base || !tp || !tp->ops) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "scheduler loop needs an event loop and a transport");
@@ -1075,8 +1074,8 @@ kube_scheduler_loop_new(struct event_base *base, const struct kube_transport *tp
   loop->set_condition = !o.no_unschedulable_condition;
   static const char *const default_names[] = {"default-scheduler", "libkube",
                                               NULL};
-  const char *const *names = o.scheduler_names ? o.scheduler_names
-                                               : default_names;
+  const char *const *names =
+      o.scheduler_names ? o.scheduler_names : default_names;
   size_t nn = 0;
   while (names[nn])
     nn++;
@@ -1130,7 +1129,8 @@ KUBE_EXPORT int kube_scheduler_loop_start(kube_scheduler_loop_t *loop,
   return kube_informer_start(loop->nodes, err);
 }
 
-KUBE_EXPORT bool kube_scheduler_loop_running(const kube_scheduler_loop_t *loop) {
+KUBE_EXPORT bool
+kube_scheduler_loop_running(const kube_scheduler_loop_t *loop) {
   return loop->running;
 }
 
@@ -1138,8 +1138,8 @@ KUBE_EXPORT void
 kube_scheduler_loop_get_stats(const kube_scheduler_loop_t *loop,
                               kube_scheduler_loop_stats_t *out) {
   *out = loop->stats;
-  out->pending = kube_workqueue_ready(loop->queue) +
-                 kube_workqueue_delayed(loop->queue);
+  out->pending =
+      kube_workqueue_ready(loop->queue) + kube_workqueue_delayed(loop->queue);
 }
 
 KUBE_EXPORT const kube_scheduler_t *

@@ -50,8 +50,8 @@ struct wq_rec {
   size_t n;
   size_t batches;
   size_t max_batch_seen;
-  bool hold;      /* do not call done (keys stay processing) */
-  bool fail;      /* requeue rate-limited */
+  bool hold; /* do not call done (keys stay processing) */
+  bool fail; /* requeue rate-limited */
   int64_t at_ns[64];
 };
 
@@ -129,14 +129,15 @@ static void test_wq_never_twice_at_once(void **state) {
   event_base_free(base);
 }
 
-static bool have3(void *arg) { return ((struct wq_rec *)arg)->n >= 4; }
+static bool have3(void *arg) {
+  return ((struct wq_rec *)arg)->n >= 4;
+}
 
 static void test_wq_backoff(void **state) {
   struct event_base *base = event_base_new();
   struct wq_rec r = {.fail = true};
-  kube_workqueue_options_t o = {.struct_size = sizeof o,
-                                .base_delay_ms = 20,
-                                .max_delay_ms = 80};
+  kube_workqueue_options_t o = {
+      .struct_size = sizeof o, .base_delay_ms = 20, .max_delay_ms = 80};
   kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
   kube_workqueue_add(q, "x", NULL);
   assert_true(run_until(base, have3, &r, 2000));
@@ -269,9 +270,11 @@ static void seen_delete(const char *key, const kube_object_t *obj, void *arg) {
   size_t l = strlen(s->log);
   snprintf(s->log + l, sizeof s->log - l, "delete %s;", key);
 }
-static void seen_synced(void *arg) { ((struct seen *)arg)->synced++; }
+static void seen_synced(void *arg) {
+  ((struct seen *)arg)->synced++;
+}
 
-#define CM(name, ns, rv)                                                        \
+#define CM(name, ns, rv)                                                       \
   "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name                     \
   "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"}}"
 
@@ -294,10 +297,10 @@ static void test_informer_list_watch_relist(void **state) {
   assert_int_equal(f.n, 1);
   assert_string_equal(f.calls[0].path,
                       "/api/v1/configmaps?labelSelector=app%3Da%20b");
-  fake_reply(&f.calls[0], 200,
-             "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
-             "\"10\"},\"items\":[" CM("a", "ns1", "5") "," CM("b", "ns1",
-                                                             "7") "]}");
+  fake_reply(
+      &f.calls[0], 200,
+      "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
+      "\"10\"},\"items\":[" CM("a", "ns1", "5") "," CM("b", "ns1", "7") "]}");
   assert_int_equal(s.synced, 1);
   assert_true(kube_informer_synced(inf));
   assert_int_equal(kube_informer_count(inf), 2);
@@ -314,11 +317,14 @@ static void test_informer_list_watch_relist(void **state) {
   s.log[0] = '\0';
   f.calls[1].cb(200, "application/json", "", 0, false, f.calls[1].arg);
   /* One line split over two chunks, then two lines in one chunk. */
-  fake_stream(&f.calls[1], "{\"type\":\"MODIFIED\",\"object\":" CM("a", "ns1", "11"));
+  fake_stream(&f.calls[1],
+              "{\"type\":\"MODIFIED\",\"object\":" CM("a", "ns1", "11"));
   fake_stream(&f.calls[1], "}\n");
   fake_stream(&f.calls[1],
-              "{\"type\":\"ADDED\",\"object\":" CM("c", "ns2", "12") "}\n"
-              "{\"type\":\"DELETED\",\"object\":" CM("b", "ns1", "13") "}\n");
+              "{\"type\":\"ADDED\",\"object\":" CM(
+                  "c", "ns2", "12") "}\n"
+                                    "{\"type\":\"DELETED\",\"object\":" CM(
+                                        "b", "ns1", "13") "}\n");
   assert_string_equal(s.log, "update ns1/a 5->11;add ns2/c 12;delete ns1/b;");
   assert_int_equal(kube_informer_count(inf), 2);
   assert_null(kube_informer_get(inf, "ns1/b"));
@@ -338,17 +344,18 @@ static void test_informer_list_watch_relist(void **state) {
   /* 410 Expired: the informer re-lists and reports the differences. */
   s.log[0] = '\0';
   f.calls[2].cb(200, "application/json", "", 0, false, f.calls[2].arg);
-  fake_stream(&f.calls[2], "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
-                           "\"code\":410,\"reason\":\"Expired\"}}\n");
+  fake_stream(&f.calls[2],
+              "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+              "\"code\":410,\"reason\":\"Expired\"}}\n");
   run_for(base, 5);
   assert_true(f.calls[2].cancelled || !f.calls[2].live);
   assert_int_equal(f.n, 4);
   assert_null(strstr(f.calls[3].path, "watch=1"));
   assert_int_equal(kube_informer_list_count(inf), 2);
-  fake_reply(&f.calls[3], 200,
-             "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
-             "\"30\"},\"items\":[" CM("a", "ns1", "11") "," CM("d", "ns2",
-                                                              "25") "]}");
+  fake_reply(
+      &f.calls[3], 200,
+      "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
+      "\"30\"},\"items\":[" CM("a", "ns1", "11") "," CM("d", "ns2", "25") "]}");
   /* a unchanged (same rv): nothing; c gone; d new. */
   assert_non_null(strstr(s.log, "add ns2/d 25;"));
   assert_non_null(strstr(s.log, "delete ns2/c;"));
@@ -416,7 +423,9 @@ static void req_cb(int status, const char *ct, const char *data, size_t len,
   snprintf(d->body, sizeof d->body, "%.*s", (int)len, data);
 }
 
-static bool is_done(void *arg) { return ((struct done_flag *)arg)->done; }
+static bool is_done(void *arg) {
+  return ((struct done_flag *)arg)->done;
+}
 
 static int call(struct env *e, const char *method, const char *path,
                 const char *body, struct done_flag *d) {
@@ -466,9 +475,9 @@ static void test_informer_inprocess(void **state) {
                    201);
   c.needle = "add default/two";
   assert_true(run_until(e.base, log_has, &c, 5000));
-  assert_int_equal(call(&e, "DELETE", "/api/v1/namespaces/default/configmaps/one",
-                        NULL, &d),
-                   200);
+  assert_int_equal(
+      call(&e, "DELETE", "/api/v1/namespaces/default/configmaps/one", NULL, &d),
+      200);
   c.needle = "delete default/one";
   assert_true(run_until(e.base, log_has, &c, 5000));
   assert_int_equal(kube_informer_count(inf), 1);
@@ -516,8 +525,8 @@ static void test_scheduler_loop_inprocess(void **state) {
            "{\"cpu\":\"8\",\"memory\":\"16Gi\",\"pods\":\"10\"}}}",
            &d),
       201);
-  kube_scheduler_loop_t *loop = kube_scheduler_loop_new(e.base, &e.tp, NULL,
-                                                        NULL);
+  kube_scheduler_loop_t *loop =
+      kube_scheduler_loop_new(e.base, &e.tp, NULL, NULL);
   assert_non_null(loop);
   assert_int_equal(kube_scheduler_loop_start(loop, NULL), 0);
   /* 1 CPU / 2Gi: "small" ends up fuller (50%) than "large": bin-packing. */
@@ -543,8 +552,8 @@ static void test_scheduler_loop_inprocess(void **state) {
            "\"cpu\":\"64\"}}}]}}",
            &d),
       201);
-  struct pod_wait ev = {
-      &e, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dhuge"};
+  struct pod_wait ev = {&e, "/api/v1/namespaces/default/"
+                            "events?fieldSelector=involvedObject.name%3Dhuge"};
   assert_true(run_until(e.base, poll_events, &ev, 5000));
   assert_non_null(strstr(ev.d.body, "0/2 nodes are available"));
   kube_scheduler_loop_stats_t st;
