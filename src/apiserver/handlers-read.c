@@ -84,7 +84,7 @@ int table_include_mode(const struct req *r) {
   return INCLUDE_METADATA;
 }
 
-json_object *table_new(const kube_kind_t *k, bool unused1, bool unused2) {
+json_object *table_new(const kube_kind_t *k) {
   json_object *t = json_object_new_object();
   json_object_object_add(t, "kind", json_object_new_string("Table"));
   json_object_object_add(t, "apiVersion",
@@ -173,7 +173,7 @@ void handle_get(struct req *r) {
       reply_error(r, &err);
       return;
     }
-    json_object *t = table_new(k, false, false);
+    json_object *t = table_new(k);
     table_add_row(t, k, obj, time(NULL), table_include_mode(r));
     table_set_rv(t, rec->mod_revision, NULL, 0);
     json_object_put(obj);
@@ -290,7 +290,7 @@ void handle_list(struct req *r) {
   bool need_tree = table || filtering;
   int include = table_include_mode(r);
   time_t now = time(NULL);
-  json_object *tbl = table ? table_new(k, false, false) : NULL;
+  json_object *tbl = table ? table_new(k) : NULL;
   /* Items first, metadata last (it holds the continue token, known only at
    * the end): one buffer, no copy of the items. */
   kube_strbuf_t sb = KUBE_STRBUF_INIT;

@@ -199,8 +199,8 @@ bool has_finalizers(json_object *obj);
 void handle_get(struct req *r);
 void handle_list(struct req *r);
 bool accept_table(const struct req *r);
-json_object *table_new(const kube_kind_t *k, bool include_object_full,
-                       bool include_none);
+/* An empty meta.k8s.io/v1 Table with the kind's columns (owned). */
+json_object *table_new(const kube_kind_t *k);
 void table_add_row(json_object *table, const kube_kind_t *k, json_object *obj,
                    time_t now, int include);
 int table_include_mode(const struct req *r);

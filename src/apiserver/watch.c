@@ -130,7 +130,7 @@ static void send_line(struct watcher *w, const char *type, const char *obj,
 static void send_object(struct watcher *w, const char *type, json_object *obj,
                         const char *json, size_t len) {
   if (w->table) {
-    json_object *t = table_new(w->k, false, false);
+    json_object *t = table_new(w->k);
     table_add_row(t, w->k, obj, time(NULL), w->include);
     const char *rv = tree_str(obj, "metadata.resourceVersion");
     if (rv)

@@ -98,7 +98,7 @@ class Kubed:
         self.log_path = os.path.join(self.tmp, "kubed.log")
         self.etcd = None
 
-    def start(self, timeout=10):
+    def start(self, timeout=float(os.environ.get("KUBED_START_TIMEOUT", "10"))):
         args = [self.kubed, "server", "--data-dir", self.data,
                 "--listen", "unix:" + self.sock,
                 "--listen", "tcp:127.0.0.1:0",
