@@ -468,6 +468,23 @@ kube_transport_call_t *kube_transport_request(
 void kube_transport_cancel(const kube_transport_t *tp,
                            kube_transport_call_t *call);
 
+/* The asynchronous HTTP transport: libevent's HTTP client on `base`
+ * (borrowed), configured like kube_client_new() from `opts` (kubeconfig,
+ * server, token, CA; NULL: defaults).  Servers http:// and https:// (unix
+ * sockets are not supported here: use the synchronous client).  Plain
+ * requests share up to four keep-alive connections; a request whose query
+ * has watch= or follow= streams on a connection of its own.  A transport
+ * failure is reported through the callback with status 0.  Owned: free
+ * with kube_http_transport_free (cancels the calls in flight). */
+typedef struct kube_http_transport kube_http_transport_t;
+
+kube_http_transport_t *kube_http_transport_new(struct event_base *base,
+                                               const kube_client_options_t *opts,
+                                               kube_error_t *err);
+/* Fill *out with the transport's interface (valid while t lives). */
+void kube_http_transport_get(kube_http_transport_t *t, kube_transport_t *out);
+void kube_http_transport_free(kube_http_transport_t *t);
+
 /* ------------------------------------------------------------------------ */
 /* Informers                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -565,8 +565,110 @@ static void test_scheduler_loop_inprocess(void **state) {
   env_free(&e);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The asynchronous HTTP transport against the same server over TCP          */
+/* ------------------------------------------------------------------------ */
+
+static void http_roundtrip(bool tls) {
+  struct env e = {0};
+  e.base = event_base_new();
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
+  e.store = kube_store_open(e.base, &so, NULL);
+  char dir[] = "/tmp/test-informer-XXXXXX", cert[300], key[300];
+  assert_non_null(mkdtemp(dir));
+  snprintf(cert, sizeof cert, "%s/tls.crt", dir);
+  snprintf(key, sizeof key, "%s/tls.key", dir);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
+  if (tls) {
+    assert_int_equal(kube_apiserver_generate_cert(cert, key, NULL, NULL), 0);
+    ao.tls_cert_file = cert;
+    ao.tls_key_file = key;
+    ao.token = "sekret";
+  }
+  e.srv = kube_apiserver_new(e.base, e.store, &ao, NULL);
+  assert_non_null(e.srv);
+  assert_int_equal(kube_apiserver_listen(e.srv, "tcp:127.0.0.1:0", NULL), 0);
+  char server[100];
+  snprintf(server, sizeof server, "%s://127.0.0.1:%d", tls ? "https" : "http",
+           kube_apiserver_port(e.srv));
+  kube_client_options_t co = {.struct_size = sizeof co,
+                              .server = server,
+                              .token = tls ? "sekret" : NULL,
+                              .certificate_authority = tls ? cert : NULL};
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_http_transport_t *ht = kube_http_transport_new(e.base, &co, &err);
+  if (!ht)
+    fail_msg("http transport: %s", err.message);
+  kube_http_transport_get(ht, &e.tp);
+  struct done_flag d;
+  /* Bootstrap creates the default namespace asynchronously. */
+  int64_t end = kube_time_mono_ns() + 5000000000LL;
+  while (!kube_apiserver_ready(e.srv) && kube_time_mono_ns() < end)
+    run_for(e.base, 5);
+  assert_int_equal(call(&e, "GET", "/version", NULL, &d), 200);
+  assert_non_null(strstr(d.body, "gitVersion"));
+  assert_int_equal(
+      call(&e, "GET", "/api/v1/namespaces/default/pods/nope", NULL, &d), 404);
+  assert_non_null(strstr(d.body, "NotFound"));
+  struct seen s = {0};
+  kube_informer_handlers_t h = {.struct_size = sizeof h,
+                                .on_add = seen_add,
+                                .on_delete = seen_delete,
+                                .on_synced = seen_synced};
+  kube_informer_options_t o = {.struct_size = sizeof o,
+                               .path = "/api/v1/namespaces/default/configmaps"};
+  kube_informer_t *inf = kube_informer_new(e.base, &e.tp, &o, &h, &s, NULL);
+  assert_int_equal(kube_informer_start(inf, NULL), 0);
+  struct count_ctx c = {&s, NULL};
+  assert_true(
+      run_until(e.base, (bool (*)(void *))kube_informer_synced, inf, 5000));
+  /* Several writes at once go over the pooled connections. */
+  struct done_flag w[6];
+  for (int i = 0; i < 6; i++) {
+    char body[100];
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"cm%d\"}}", i);
+    memset(&w[i], 0, sizeof w[i]);
+    kube_transport_request_t rq = {.struct_size = sizeof rq,
+                                   .method = "POST",
+                                   .path =
+                                       "/api/v1/namespaces/default/configmaps",
+                                   .body = body,
+                                   .body_len = strlen(body)};
+    assert_non_null(kube_transport_request(&e.tp, &rq, req_cb, &w[i], NULL));
+  }
+  for (int i = 0; i < 6; i++) {
+    assert_true(run_until(e.base, is_done, &w[i], 5000));
+    assert_int_equal(w[i].status, 201);
+  }
+  c.needle = "add default/cm5";
+  assert_true(run_until(e.base, log_has, &c, 5000));
+  assert_int_equal(kube_informer_count(inf), 6);
+  assert_int_equal(
+      call(&e, "DELETE", "/api/v1/namespaces/default/configmaps/cm2", NULL, &d),
+      200);
+  c.needle = "delete default/cm2";
+  assert_true(run_until(e.base, log_has, &c, 5000));
+  kube_informer_free(inf);
+  kube_http_transport_free(ht);
+  run_for(e.base, 5); /* deferred connection frees */
+  env_free(&e);
+  unlink(cert);
+  unlink(key);
+  rmdir(dir);
+}
+
+static void test_http_transport_plain(void **state) {
+  http_roundtrip(false);
+}
+static void test_http_transport_tls(void **state) {
+  http_roundtrip(true);
+}
+
 int main(void) {
   kube_log_set_level(KUBE_LOG_ERROR);
+  /* No kubeconfig of the machine may leak into the HTTP transport tests. */
+  setenv("KUBECONFIG", "/nonexistent/kubeconfig", 1);
+  setenv("HOME", "/nonexistent", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wq_dedupe_and_batch),
       cmocka_unit_test(test_wq_never_twice_at_once),
@@ -575,6 +677,8 @@ int main(void) {
       cmocka_unit_test(test_informer_list_watch_relist),
       cmocka_unit_test(test_informer_inprocess),
       cmocka_unit_test(test_scheduler_loop_inprocess),
+      cmocka_unit_test(test_http_transport_plain),
+      cmocka_unit_test(test_http_transport_tls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
