@@ -253,7 +253,43 @@ def main():
         print(k.read_log()[-4000:], file=sys.stderr)
     finally:
         k.cleanup()
+    check_flags(t, sys.argv[1], store)
     return t.finish()
+
+
+def check_flags(t, kubed, store):
+    """--scheduler-config (LeastAllocated spreads) and --disable-scheduler."""
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("# spread instead of packing\nstrategy = LeastAllocated\n")
+        conf = f.name
+    k = Kubed(kubed, store=store, extra=["--scheduler-config", conf])
+    try:
+        k.start()
+        s = T(k, t)
+        s.create("/api/v1/nodes", node("big", 16))
+        s.create("/api/v1/nodes", node("small", 4))
+        s.create(NS + "/pods", pod("a", 1000, node_name="big"))
+        s.place("spread", "big", cpu_milli=1000)  # 2/16 beats 1/4 when spreading
+    except Exception as e:
+        t.check(False, "--scheduler-config raised %r" % e)
+    finally:
+        k.cleanup()
+        os.unlink(conf)
+    k = Kubed(kubed, store=store, extra=["--disable-scheduler"])
+    try:
+        k.start()
+        s = T(k, t)
+        s.create("/api/v1/nodes", node("n1", 4))
+        s.create(NS + "/pods", pod("alone", 100))
+        time.sleep(0.5)
+        p = s.get_pod("alone")
+        t.check(p and not p["spec"].get("nodeName"), "--disable-scheduler leaves pods unbound")
+        t.check(not s.events("alone"), "--disable-scheduler writes no events")
+    except Exception as e:
+        t.check(False, "--disable-scheduler raised %r" % e)
+    finally:
+        k.cleanup()
 
 
 if __name__ == "__main__":
