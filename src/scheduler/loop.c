@@ -456,6 +456,10 @@ static void enqueue_pending(kube_scheduler_loop_t *loop, const char *key) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (kube_workqueue_add(loop->queue, key, &err) < 0)
     log_warn("scheduler: cannot queue %s: %s", key, err.message);
+  /* Keep the parsed object the informer holds during this event: the pass
+   * needs it soon (it is dropped when the pod changes, i.e. is bound). */
+  if (loop->pods)
+    kube_informer_get(loop->pods, key);
 }
 
 /* ------------------------------------------------------------------------ */
