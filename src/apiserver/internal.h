@@ -89,6 +89,7 @@ struct req {
   size_t body_len;
   struct route rt;
   bool streaming;
+  bool started;               /* dispatched (may have a store write queued) */
   bool done;             /* reply sent / stream ended */
   struct watcher *watch; /* when serving a watch */
   /* Turns the written object into the reply (subresources); takes the

@@ -123,6 +123,7 @@ void server_check_drained(kube_apiserver_t *srv) {
 
 static void req_start(struct req *r) {
   kube_apiserver_t *srv = r->srv;
+  r->started = true;
   if (srv->shutting_down) {
     reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
                  "the server is shutting down");
@@ -842,11 +843,16 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
    * write's callback runs (the store finishes writes when it is closed);
    * their replies go nowhere: evhttp frees its connections below. */
   struct req *r;
-  TAILQ_FOREACH(r, &srv->inflight, link) {
-    if (r->tp == &http_transport)
+  struct req *tmp;
+  TAILQ_FOREACH_SAFE(r, &srv->inflight, link, tmp) {
+    if (r->tp == &http_transport) {
       r->tp_ctx = NULL;
-    else if (r->tp_ctx)
+    } else if (r->tp_ctx) {
       ((struct kube_apiserver_call *)r->tp_ctx)->cancelled = true;
+      /* Never started: nothing in the store refers to it. */
+      if (!r->started)
+        req_finish(r);
+    }
   }
   close_listeners(srv);
   hubs_free(srv);
