@@ -337,7 +337,7 @@ static int conn_read_line(struct conn *cn, kube_strbuf_t *sb,
   kube_strbuf_reset(sb);
   bool any = false;
   for (;;) {
-    char *start = cn->buf + cn->pos;
+    char *start = cn->buf ? cn->buf + cn->pos : NULL; /* no NULL + 0 */
     char *nl =
         cn->len > cn->pos ? memchr(start, '\n', cn->len - cn->pos) : NULL;
     if (nl) {
@@ -423,8 +423,20 @@ static char *trim(char *s) {
   return s;
 }
 
+static int read_head(struct conn *cn, struct http_response_head *h,
+                     bool *nothing, kube_error_t *err);
+
+/* On failure the head is cleared, so callers never leak a half-read one. */
 int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
                    kube_error_t *err) {
+  int r = read_head(cn, h, nothing, err);
+  if (r < 0)
+    http_response_head_clear(h);
+  return r;
+}
+
+static int read_head(struct conn *cn, struct http_response_head *h,
+                     bool *nothing, kube_error_t *err) {
   cleanup_strbuf kube_strbuf_t line = KUBE_STRBUF_INIT;
   memset(h, 0, sizeof *h);
   h->content_length = -1;

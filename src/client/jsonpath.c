@@ -295,6 +295,10 @@ static int eval_path(const char *expr, size_t len, json_object *cur,
             r = syntax_error(err, expr, "bad array index");
             break;
           }
+          if (from == LONG_MAX) { /* strtol saturates; no such index */
+            r = syntax_error(err, expr, "array index out of range");
+            break;
+          }
           to = from + 1;
           has_to = true;
           if (from == -1)

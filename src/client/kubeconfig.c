@@ -75,8 +75,9 @@ static json_object *named_entry(json_object *root, const char *list,
   for (size_t i = 0; i < json_object_array_length(arr); i++) {
     json_object *e = json_object_array_get_idx(arr, i);
     json_object *n, *body;
+    const char *ename;
     if (json_object_object_get_ex(e, "name", &n) &&
-        streq(json_object_get_string(n), name) &&
+        (ename = json_object_get_string(n)) && streq(ename, name) &&
         json_object_object_get_ex(e, field, &body))
       return body;
   }
@@ -210,10 +211,11 @@ kube_kubeconfig_parse(const char *data, size_t len, const char *dir,
     r = -1;
     goto out;
   }
-  if (!kc->token && str_field(user, "tokenFile")) {
+  const char *token_file = str_field(user, "tokenFile");
+  if (!kc->token && token_file && *token_file) {
     cleanup_free char *tf = NULL;
     size_t tlen;
-    if (dup_path(&tf, str_field(user, "tokenFile"), dir) < 0) {
+    if (dup_path(&tf, token_file, dir) < 0 || !tf) {
       r = kube_make_oom(err);
       goto out;
     }
