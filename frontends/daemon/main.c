@@ -313,6 +313,9 @@ static int cmd_server(int argc, char **argv) {
       .backend = o.store,
       .path = dbpath,
       .etcd_endpoints = o.etcd_endpoints,
+      /* The apiserver's keys already start with /registry, as Kubernetes
+       * lays them out in etcd; add nothing in front. */
+      .etcd_prefix = "",
   };
   store = kube_store_open(d.base, &so, &err);
   if (!store) {

@@ -235,6 +235,11 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   if (k->namespaced && namespace_check_active(srv, ns, &err) < 0)
     goto fail;
   strip_server_fields(meta);
+  /* The uid exists before defaulting, as in Kubernetes: Job defaulting
+   * derives its controller-uid selector from it. */
+  char uid[40], ts[40];
+  kube_uuid_generate(uid, sizeof uid);
+  json_object_object_add(meta, "uid", json_object_new_string(uid));
   if (api_default(obj, k, &err) < 0)
     goto fail;
   prepare_create(k, obj);
@@ -243,9 +248,6 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
     goto fail;
   if (api_validate(obj, NULL, k, &err) < 0)
     goto fail;
-  char uid[40], ts[40];
-  kube_uuid_generate(uid, sizeof uid);
-  json_object_object_add(meta, "uid", json_object_new_string(uid));
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(now_rfc3339(ts, sizeof ts)));
   /* Only objects with a desired state track its generation. */

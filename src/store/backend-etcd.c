@@ -284,7 +284,11 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
     for (;;) {
       kube_strbuf_reset(&body);
       kube_strbuf_append(&body, "{\"key\":\"");
-      etcd_b64_append(&body, start.data, start.len);
+      /* etcd rejects an empty key; "\0" starts the whole key space. */
+      if (start.len)
+        etcd_b64_append(&body, start.data, start.len);
+      else
+        etcd_b64_append(&body, "", 1);
       kube_strbuf_append(&body, "\",\"range_end\":\"");
       etcd_b64_append(&body, e->range_end, e->range_end_len);
       kube_strbuf_printf(&body, "\",\"limit\":\"%d\"", RANGE_PAGE);
@@ -518,7 +522,8 @@ static void watch_start(struct etcd *e) {
   }
   kube_strbuf_t body = KUBE_STRBUF_INIT;
   kube_strbuf_append(&body, "{\"create_request\":{\"key\":\"");
-  etcd_b64_append(&body, e->prefix, e->prefix_len);
+  /* An empty prefix watches the whole key space, from key "\0". */
+  etcd_b64_append(&body, e->prefix_len ? e->prefix : "", e->prefix_len ? e->prefix_len : 1);
   kube_strbuf_append(&body, "\",\"range_end\":\"");
   etcd_b64_append(&body, e->range_end, e->range_end_len);
   /* No prev_kv: the cache is at the revision before each event, so it holds
