@@ -9,13 +9,34 @@
  * covers kill -9 of the process (the data is already in the kernel) and a
  * power loss (the WAL frames are synced; recovery replays them).
  * Checkpoints (WAL -> database file) run on a second connection in a
- * checkpointer thread, woken when the WAL passes CKPT_FRAMES pages, so the
- * writer does not stall its batch while pages are copied and the database
- * file synced.  Both connections use synchronous=FULL: sqlite syncs the WAL
- * before a checkpoint and the database after it, and only then lets a
- * writer start the WAL over, so a crash at any point is safe.  Should the
- * checkpointer fall far behind (CKPT_HARD_FRAMES) the writer checkpoints
- * itself, which bounds the WAL.
+ * checkpointer thread, woken once when the WAL passes CKPT_FRAMES pages, so
+ * the writer does not stall its batch while pages are copied and the
+ * database file synced.  Both connections use synchronous=FULL: sqlite
+ * syncs the WAL before a checkpoint and the database after it, and only
+ * then lets a writer start the WAL over, so a crash at any point is safe.
+ * Should the checkpointer fall far behind (CKPT_HARD_FRAMES) the writer
+ * checkpoints itself, which bounds the WAL.
+ *
+ * WAL reuse.  What a commit costs is mostly its fdatasync, and on ext4 an
+ * fdatasync of blocks the file already has (written, inside its size) only
+ * flushes the data, while one that grew the file must also wait for a
+ * journal commit (which carries whatever else the machine changed): several
+ * times slower on the virtio disk measured, and noisier.  So:
+ * - the WAL is pre-grown with zeros at open (wal_pregrow), to about twice
+ *   the size at which a cycle restarts it;
+ * - the WAL restarts from its beginning each cycle.  sqlite restarts it at
+ *   the first commit after a *complete* checkpoint, but a PASSIVE
+ *   checkpoint running beside a busy writer is never complete: the writer
+ *   appends while it copies.  (Before, the WAL kept growing, and the
+ *   checkpointer, woken at every commit past CKPT_FRAMES, synced the
+ *   database file about as often as the writer synced the WAL.)  Now a
+ *   cycle is: past CKPT_FRAMES the checkpointer copies the bulk once, off
+ *   the write path; then the connection's owner copies the few frames
+ *   committed meanwhile (wal_hook, between two commits: a short stall per
+ *   cycle), the checkpoint is complete and the next commit starts over at
+ *   the WAL's beginning, overwriting frames already on disk.
+ * A commit is then one pwrite per frame and one fdatasync of the WAL
+ * (strace -e pwrite64,fdatasync), plus a checkpoint's syncs once a cycle.
  *
  * Group commit.  One writer thread owns the connection after open.  It
  * takes every write queued so far, applies them in one transaction and
@@ -24,6 +45,24 @@
  * Conflicts were decided on the loop before queuing (the front keeps the
  * authoritative state), so a batch only fails on an I/O error; then the
  * store stops accepting writes (store_set_broken) rather than guess.
+ *
+ * Inline commits.  Handing a write to the thread and the result back costs
+ * two thread wake-ups (condition variable, then eventfd and the loop's
+ * epoll), each a scheduling delay on top of the fsync: from tens of
+ * microseconds on an idle machine to milliseconds on a busy one.  With the
+ * writer idle, nothing would overlap with the commit anyway, so when a loop
+ * turn's writes are few (INLINE_MAX) and the writer thread holds no batch,
+ * the loop commits them itself (try_inline): it blocks for one commit (one
+ * fsync of already-written WAL blocks, typically 0.1-0.3 ms), which a lone
+ * write waited for anyway, and callbacks run right after.  Larger bursts,
+ * or writes arriving while the thread commits, go to the thread as before,
+ * so a busy store keeps the loop free and pipelines (the loop prepares the
+ * next batch while the thread syncs this one).  Correctness: the loop is
+ * the only one who queues, so while it commits inline the queue stays empty
+ * and the thread asleep: one user of the connection at a time, handed over
+ * under the mutex.  Revisions stay in order because the thread had
+ * finished every earlier batch, whose results are delivered first.  The
+ * write's data is fsynced before its callback runs, as on the thread.
  *
  * Results go back to the loop through an eventfd watched by a libevent
  * event, so the caller's event_base needs no libevent threading support.
@@ -45,6 +84,12 @@
 
 #define CKPT_FRAMES 1000
 #define CKPT_HARD_FRAMES 32768
+/* The WAL is pre-grown to this size at open (see WAL reuse above): about
+ * twice the size at which a checkpoint cycle restarts it. */
+#define WAL_PREGROW_BYTES (8 << 20)
+/* A loop turn's writes are committed inline when there are at most this
+ * many and the writer thread is idle (see Inline commits above). */
+#define INLINE_MAX 16
 
 struct sq {
   sqlite3 *db;
@@ -57,8 +102,14 @@ struct sq {
   bool ckpt_started, ckpt_wanted;
   pthread_cond_t ckpt_cond;
 
+  /* Checkpoint cycle (under mu), see wal_hook. */
+  enum { CKPT_IDLE, CKPT_RUNNING, CKPT_TAIL } ckpt_state;
+
   pthread_t thread;
   bool thread_started;
+  /* The writer thread holds a batch (under mu).  While it is false and
+   * q_head is empty, the connection is free for an inline commit. */
+  bool busy;
   pthread_mutex_t mu;
   pthread_cond_t cond;
   struct store_op *q_head, **q_tail; /* queued for the writer */
@@ -111,22 +162,38 @@ static void *ckpt_main(void *arg) {
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       log_warn("sqlite store: checkpoint: %s", sqlite3_errmsg(q->ckpt_db));
     pthread_mutex_lock(&q->mu);
+    q->ckpt_state = rc == SQLITE_OK ? CKPT_TAIL : CKPT_IDLE;
   }
   pthread_mutex_unlock(&q->mu);
   return NULL;
 }
 
-/* Runs on the writer thread after each commit, with the WAL's size. */
+/* Runs after each commit, with the WAL's size, on the thread that owns the
+ * connection (the writer thread, or the loop for an inline commit). */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
   struct sq *q = arg;
-  if (frames >= CKPT_HARD_FRAMES || !q->ckpt_started) {
-    int log = 0, done = 0;
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  } else if (frames >= CKPT_FRAMES) {
-    pthread_mutex_lock(&q->mu);
+  bool self = frames >= CKPT_HARD_FRAMES || !q->ckpt_started;
+  pthread_mutex_lock(&q->mu);
+  if (frames < CKPT_FRAMES) {
+    /* The WAL restarted: a new cycle (unless a checkpoint still runs). */
+    if (q->ckpt_state == CKPT_TAIL)
+      q->ckpt_state = CKPT_IDLE;
+  } else if (q->ckpt_state == CKPT_IDLE && !self) {
+    /* Once per cycle: the bulk of the copy runs off the write path. */
+    q->ckpt_state = CKPT_RUNNING;
     q->ckpt_wanted = true;
     pthread_cond_signal(&q->ckpt_cond);
-    pthread_mutex_unlock(&q->mu);
+  } else if (q->ckpt_state == CKPT_TAIL) {
+    /* The checkpointer is done: copy the few frames committed since, here
+     * between two commits, so that the checkpoint is complete and the next
+     * commit restarts the WAL from its beginning.  Repeated at each commit
+     * until the restart happened (a no-op when nothing is left to copy). */
+    self = true;
+  }
+  pthread_mutex_unlock(&q->mu);
+  if (self) {
+    int log = 0, done = 0;
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
   }
   return SQLITE_OK;
 }
@@ -163,6 +230,7 @@ static void commit_batch(struct sq *q, struct store_op *batch) {
   if (!q->failed) {
     kube_error_t err = KUBE_ERROR_INIT;
     int64_t last = 0;
+    bool deletes = false;
     bool ok = step_once(q->begin) == 0;
     if (!ok)
       sq_error(&err, q->db, "begin");
@@ -172,8 +240,13 @@ static void commit_batch(struct sq *q, struct store_op *batch) {
         ok = false;
       }
       last = op->rec->pub.mod_revision;
+      deletes |= op->type == OP_DELETE;
     }
-    if (ok) {
+    /* The revision row only matters when a delete may have removed the
+     * record with the latest revision: otherwise load() finds the latest
+     * revision in kv itself (the batch's last record is there).  Skipping
+     * it spares a page (one WAL frame) per commit. */
+    if (ok && deletes) {
       sqlite3_bind_int64(q->meta, 1, last);
       if (sqlite3_step(q->meta) != SQLITE_DONE) {
         sq_error(&err, q->db, "write revision");
@@ -198,6 +271,19 @@ static void commit_batch(struct sq *q, struct store_op *batch) {
   }
 }
 
+/* commit_batch with the statistics; by whoever owns the connection. */
+static void commit_timed(struct sq *q, struct store_op *batch) {
+  int64_t t0 = kube_time_mono_ns();
+  commit_batch(q, batch);
+  int64_t dt = kube_time_mono_ns() - t0;
+  q->stat_batches++;
+  q->stat_commit_ns += dt;
+  if (dt > q->stat_max_ns)
+    q->stat_max_ns = dt;
+  for (struct store_op *op = batch; op; op = op->next)
+    q->stat_writes++;
+}
+
 static void *writer_main(void *arg) {
   struct sq *q = arg;
   pthread_mutex_lock(&q->mu);
@@ -209,19 +295,13 @@ static void *writer_main(void *arg) {
     struct store_op *batch = q->q_head, **tail = q->q_tail;
     q->q_head = NULL;
     q->q_tail = &q->q_head;
+    q->busy = true;
     pthread_mutex_unlock(&q->mu);
 
-    int64_t t0 = kube_time_mono_ns();
-    commit_batch(q, batch);
-    int64_t dt = kube_time_mono_ns() - t0;
-    q->stat_batches++;
-    q->stat_commit_ns += dt;
-    if (dt > q->stat_max_ns)
-      q->stat_max_ns = dt;
-    for (struct store_op *op = batch; op; op = op->next)
-      q->stat_writes++;
+    commit_timed(q, batch);
 
     pthread_mutex_lock(&q->mu);
+    q->busy = false;
     *q->d_tail = batch;
     q->d_tail = tail;
     uint64_t one = 1;
@@ -278,8 +358,44 @@ static void sq_flush(struct sq *q) {
   q->p_tail = &q->p_head;
 }
 
+/* Commit this loop turn's writes on the loop thread when they are few and
+ * the writer thread is idle; returns false (nothing done) otherwise. */
+static bool try_inline(kube_store_t *s, struct sq *q) {
+  size_t n = 0;
+  for (struct store_op *op = q->p_head; op && n <= INLINE_MAX; op = op->next)
+    n++;
+  if (!n || n > INLINE_MAX)
+    return false;
+  pthread_mutex_lock(&q->mu);
+  /* Only the loop queues (sq_flush), so while we commit the queue stays
+   * empty and the writer stays asleep: the connection is ours.  The mutex
+   * orders the writer's use of the connection before ours and ours before
+   * its next one. */
+  bool idle = !q->q_head && !q->busy;
+  pthread_mutex_unlock(&q->mu);
+  if (!idle)
+    return false;
+  struct store_op *batch = q->p_head;
+  q->p_head = NULL;
+  q->p_tail = &q->p_head;
+  commit_timed(q, batch);
+  /* Earlier batches the writer finished come first (revision order). */
+  deliver_done(s);
+  while (batch) {
+    struct store_op *next = batch->next;
+    if (batch->failed)
+      store_set_broken(s, &batch->err);
+    store_op_done(s, batch);
+    batch = next;
+  }
+  return true;
+}
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg) {
-  sq_flush(arg);
+  kube_store_t *s = arg;
+  struct sq *q = s->be_data;
+  if (!try_inline(s, q))
+    sq_flush(q);
 }
 
 static void sq_submit(kube_store_t *s, struct store_op *op) {
@@ -347,6 +463,36 @@ static void sq_close(kube_store_t *s) {
 }
 
 /* ---- open and load ---- */
+
+/* Extend the WAL with zeros, synced once, up to WAL_PREGROW_BYTES (see WAL
+ * reuse above).  Only space past the current end is written (frames not
+ * yet checkpointed are left alone), through sqlite's own handle of the WAL
+ * (no second descriptor whose close could drop sqlite's POSIX locks).
+ * Zeros are never taken for frames: recovery stops at the first frame whose
+ * salt and checksum do not match the header; sqlite itself leaves old
+ * frames past the end after a restart.  A failure only costs speed.  The
+ * WAL is deleted at the last close, so this runs at every open (a few ms). */
+static void wal_pregrow(struct sq *q) {
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(q->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) !=
+          SQLITE_OK ||
+      !f || !f->pMethods)
+    return;
+  sqlite3_int64 size = 0;
+  if (f->pMethods->xFileSize(f, &size) != SQLITE_OK ||
+      size >= WAL_PREGROW_BYTES)
+    return;
+  static const char zeros[65536];
+  for (sqlite3_int64 off = size; off < WAL_PREGROW_BYTES;) {
+    int n = (int)(WAL_PREGROW_BYTES - off < (sqlite3_int64)sizeof(zeros)
+                      ? WAL_PREGROW_BYTES - off
+                      : (sqlite3_int64)sizeof(zeros));
+    if (f->pMethods->xWrite(f, zeros, n, off) != SQLITE_OK)
+      return;
+    off += n;
+  }
+  f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+}
 
 static int load(kube_store_t *s, struct sq *q, kube_error_t *err) {
   sqlite3_stmt *st = NULL;
@@ -491,6 +637,7 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
       goto fail;
     }
   }
+  wal_pregrow(q);
   if (sqlite3_prepare_v2(q->db,
                          "INSERT INTO kv (key, value, create_rev, mod_rev) "
                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE "
@@ -529,7 +676,7 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     goto fail;
   }
   q->ev = event_new(s->base, q->efd, EV_READ | EV_PERSIST, efd_cb, s);
-  q->flush_ev = event_new(s->base, -1, 0, flush_cb, q);
+  q->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
   if (!q->ev || !q->flush_ev || event_add(q->ev, NULL) < 0) {
     kube_make_oom(err);
     goto fail;
