@@ -82,6 +82,21 @@ static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
     wctx_free(w);
     return;
   }
+  /* The stored text is the object (less resourceVersion and selfLink):
+   * serve it as GET would, without encoding the tree again. */
+  json_object *meta = NULL;
+  if (!r->reply_transform &&
+      json_object_object_get_ex(w->obj, "metadata", &meta) &&
+      json_object_is_type(meta, json_type_object) &&
+      !json_object_object_get_ex(meta, "selfLink", NULL)) {
+    size_t len = 0;
+    char *json = record_to_json(rec, &len);
+    if (json) {
+      reply_json_take(r, w->code, json, len);
+      wctx_free(w);
+      return;
+    }
+  }
   tree_set_rv(w->obj, rec->mod_revision);
   reply_object(r, w->code, json_object_get(w->obj));
   wctx_free(w);

@@ -181,6 +181,11 @@ void openapi_serve(struct req *r);
  * metadata.resourceVersion set; owned. */
 char *record_to_json(const kube_store_record_t *rec, size_t *len);
 int record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec);
+/* Same, with resourceVersion `rev` (a delete event's revision). */
+int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
+                           int64_t rev);
+/* Parse a stored value (no resourceVersion set); owned, an object. */
+json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err);
 /* Parse a record into a tree with resourceVersion set; owned. */
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops

@@ -54,6 +54,7 @@ struct ev_cache {
   json_object *prev; /* previous state, resourceVersion = this revision */
   char *cur_json;    /* encoded cur */
   size_t cur_len;
+  bool cur_failed; /* the record cannot be served */
   char *prev_json;
   size_t prev_len;
   /* Whole event lines, built once for every watcher of the event. */
@@ -63,7 +64,7 @@ struct ev_cache {
 enum { LINE_ADDED, LINE_MODIFIED, LINE_DELETED, LINE_DELETED_PREV };
 
 static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
-  json_object *o = kube_json_parse(rec->value, rec->value_len, NULL);
+  json_object *o = record_parse(rec, NULL);
   if (!o)
     return NULL;
   if (!json_object_is_type(o, json_type_object)) {
@@ -72,6 +73,20 @@ static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
   }
   tree_set_rv(o, rev);
   return o;
+}
+
+/* The served JSON of a record at `rev`, spliced from the stored text
+ * without a parse (as GET and LIST serve it); owned, NULL on failure. */
+static char *json_at(const kube_store_record_t *rec, int64_t rev,
+                     size_t *len) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  if (!rec->value || !rec->value_len ||
+      record_append_json_rev(&sb, rec, rev) < 0 || sb.oom) {
+    kube_strbuf_free(&sb);
+    return NULL;
+  }
+  *len = sb.len;
+  return kube_strbuf_steal(&sb);
 }
 
 static json_object *cache_cur(struct ev_cache *c) {
@@ -192,12 +207,31 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
   if (w->ended || ev->revision <= w->from || !key_matches(w, ev->rec->key))
     return;
   w->last = ev->revision;
+  /* Plain JSON watchers without selectors need no tree at all. */
+  if (!w->table && !w->filtering) {
+    if (!c->cur_json && !c->cur_failed) {
+      c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len);
+      c->cur_failed = !c->cur_json;
+    }
+    if (!c->cur_json)
+      return;
+    if (ev->type == KUBE_STORE_EVENT_DELETE)
+      emit(w, c, LINE_DELETED, "DELETED", NULL, c->cur_json, c->cur_len);
+    else if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev)
+      emit(w, c, LINE_ADDED, "ADDED", NULL, c->cur_json, c->cur_len);
+    else
+      emit(w, c, LINE_MODIFIED, "MODIFIED", NULL, c->cur_json, c->cur_len);
+    return;
+  }
   json_object *cur = cache_cur(c);
   if (!cur)
     return;
   if (!c->cur_json && !w->table) {
-    const char *s = encode(cur, &c->cur_len);
-    c->cur_json = s ? strndup(s, c->cur_len) : NULL;
+    c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len);
+    if (!c->cur_json) {
+      const char *s = encode(cur, &c->cur_len);
+      c->cur_json = s ? strndup(s, c->cur_len) : NULL;
+    }
   }
   if (ev->type == KUBE_STORE_EVENT_DELETE) {
     if (!w->filtering || filter_match(&w->f, cur))
@@ -222,8 +256,11 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
     emit(w, c, LINE_ADDED, "ADDED", cur, c->cur_json, c->cur_len);
   } else if (was_in) {
     if (!c->prev_json && !w->table) {
-      const char *s = encode(prev, &c->prev_len);
-      c->prev_json = s ? strndup(s, c->prev_len) : NULL;
+      c->prev_json = json_at(ev->prev, ev->revision, &c->prev_len);
+      if (!c->prev_json) {
+        const char *s = encode(prev, &c->prev_len);
+        c->prev_json = s ? strndup(s, c->prev_len) : NULL;
+      }
     }
     emit(w, c, LINE_DELETED_PREV, "DELETED", prev, c->prev_json, c->prev_len);
   }
