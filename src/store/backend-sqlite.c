@@ -54,7 +54,10 @@
  * turn's writes are few (INLINE_MAX) and the writer thread holds no batch,
  * the loop commits them itself (try_inline): it blocks for one commit (one
  * fsync of already-written WAL blocks, typically 0.1-0.3 ms), which a lone
- * write waited for anyway, and callbacks run right after.  Larger bursts,
+ * write waited for anyway, and callbacks run right after.  While commits
+ * take long on average (INLINE_MAX_COMMIT_NS: a slow or busy disk) the
+ * thread takes every write, so that the loop is not blocked for
+ * milliseconds; the hand-off is small next to such a commit.  Larger bursts,
  * or writes arriving while the thread commits, go to the thread as before,
  * so a busy store keeps the loop free and pipelines (the loop prepares the
  * next batch while the thread syncs this one).  Correctness: the loop is
@@ -90,6 +93,9 @@
 /* A loop turn's writes are committed inline when there are at most this
  * many and the writer thread is idle (see Inline commits above). */
 #define INLINE_MAX 16
+/* ... and when commits take less than this, on average (a slow disk
+ * would block the loop too long: then the thread takes everything). */
+#define INLINE_MAX_COMMIT_NS 1000000
 
 struct sq {
   sqlite3 *db;
@@ -119,6 +125,9 @@ struct sq {
   /* Writer side statistics, logged at close (debug). */
   uint64_t stat_batches, stat_writes;
   int64_t stat_commit_ns, stat_max_ns;
+  /* Moving average of a commit's duration (weight 1/8), by the
+   * connection's owner; read by try_inline once the connection is free. */
+  int64_t avg_commit_ns;
   kube_error_t fail_err;
 
   int efd;
@@ -280,6 +289,7 @@ static void commit_timed(struct sq *q, struct store_op *batch) {
   q->stat_commit_ns += dt;
   if (dt > q->stat_max_ns)
     q->stat_max_ns = dt;
+  q->avg_commit_ns += (dt - q->avg_commit_ns) / 8;
   for (struct store_op *op = batch; op; op = op->next)
     q->stat_writes++;
 }
@@ -371,7 +381,7 @@ static bool try_inline(kube_store_t *s, struct sq *q) {
    * empty and the writer stays asleep: the connection is ours.  The mutex
    * orders the writer's use of the connection before ours and ours before
    * its next one. */
-  bool idle = !q->q_head && !q->busy;
+  bool idle = !q->q_head && !q->busy && q->avg_commit_ns < INLINE_MAX_COMMIT_NS;
   pthread_mutex_unlock(&q->mu);
   if (!idle)
     return false;
