@@ -30,13 +30,116 @@ def find_kubectl(mode):
     return path, "kubectl"
 
 
+DRY_YAML = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: drydep
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: drydep
+  template:
+    metadata:
+      labels:
+        app: drydep
+    spec:
+      containers:
+      - name: c
+        image: x
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: drycm
+data:
+  a: "1"
+"""
+
+
+def check_server_dry_run(t, c, tmp):
+    """--dry-run=server with apply, create and patch.  kubectl 1.20 first
+    looks for a dryRun query parameter on the kind's PATCH operation in the
+    protobuf /openapi/v2 document and refuses ("doesn't support dry-run")
+    when it is missing; kubectl 1.32 sends dryRun=All without asking."""
+    path = cli_checks.write(tmp, "dry.yaml", DRY_YAML)
+
+    def gone(what):
+        rc, out, err = c.run("get", "deployment/drydep", "configmap/drycm",
+                             "deployment/dryd", "-o", "name",
+                             "--ignore-not-found")
+        t.check(rc == 0 and out.strip() == "", what + " stores nothing",
+                (rc, out, err))
+
+    rc, out, err = c.run("apply", "--dry-run=server", "-f", path)
+    t.check(rc == 0 and out.splitlines() == [
+        "deployment.apps/drydep created (server dry run)",
+        "configmap/drycm created (server dry run)"] and err == "",
+        "apply --dry-run=server", (rc, out, err))
+    gone("apply --dry-run=server")
+    rc, out, err = c.run("create", "deployment", "dryd", "--image=x",
+                         "--dry-run=server")
+    t.check(rc == 0 and out.strip() ==
+            "deployment.apps/dryd created (server dry run)" and err == "",
+            "create deployment --dry-run=server", (rc, out, err))
+    rc, out, err = c.run("create", "-f", path, "--dry-run=server")
+    t.check(rc == 0 and out.splitlines() == [
+        "deployment.apps/drydep created (server dry run)",
+        "configmap/drycm created (server dry run)"] and err == "",
+        "create -f --dry-run=server", (rc, out, err))
+    gone("create --dry-run=server")
+    # Plain apply (client-side validation against /openapi/v2) still works.
+    rc, out, err = c.run("apply", "-f", path)
+    t.check(rc == 0 and out.splitlines() == ["deployment.apps/drydep created",
+                                             "configmap/drycm created"]
+            and err == "", "apply after the dry runs", (rc, out, err))
+    rc, out, err = c.run("apply", "-f", path)
+    t.check(rc == 0 and out.splitlines() == ["deployment.apps/drydep unchanged",
+                                             "configmap/drycm unchanged"],
+            "second apply", (rc, out, err))
+    rc, out, err = c.run("patch", "deployment", "drydep", "-p",
+                         '{"spec":{"replicas":3}}', "--dry-run=server")
+    t.check(rc == 0 and out.startswith("deployment.apps/drydep patched")
+            and err == "", "patch --dry-run=server", (rc, out, err))
+    rc, out, err = c.run("patch", "configmap", "drycm", "--type=merge", "-p",
+                         '{"data":{"a":"2"}}', "--dry-run=server")
+    t.check(rc == 0 and out.startswith("configmap/drycm patched")
+            and err == "", "merge patch --dry-run=server", (rc, out, err))
+    rc, out, err = c.run("get", "deployment", "drydep", "-o",
+                         "jsonpath={.spec.replicas}")
+    t.check(out == "1", "patch --dry-run=server stores nothing", (out, err))
+    rc, out, err = c.run("get", "configmap", "drycm", "-o",
+                         "jsonpath={.data.a}")
+    t.check(out == "1", "merge patch --dry-run=server stores nothing",
+            (out, err))
+    rc, out, err = c.run("patch", "deployment", "drydep", "-p",
+                         '{"spec":{"replicas":2}}')
+    t.check(rc == 0 and out.strip() == "deployment.apps/drydep patched",
+            "patch", (rc, out, err))
+    rc, out, err = c.run("get", "deployment", "drydep", "-o",
+                         "jsonpath={.spec.replicas}")
+    t.check(out == "2", "patch stored", (out, err))
+    rc, out, err = c.run("delete", "-f", path, "--dry-run=server")
+    t.check(rc == 0 and 'deployment.apps "drydep" deleted (server dry run)'
+            in out, "delete --dry-run=server", (rc, out, err))
+    rc, out, err = c.run("get", "deployment/drydep", "configmap/drycm",
+                         "-o", "name")
+    t.check(rc == 0 and out.split() == ["deployment.apps/drydep",
+                                        "configmap/drycm"],
+            "delete --dry-run=server keeps the objects", (rc, out, err))
+    rc, out, err = c.run("delete", "-f", path)
+    t.check(rc == 0, "delete -f", (rc, out, err))
+    gone("delete")
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[2] not in ("debian", "system"):
         print(__doc__)
         return 2
     kubectl, flavor = find_kubectl(sys.argv[2])
     print("using", kubectl, flush=True)
-    return cli_checks.run_all(kubectl, sys.argv[1], flavor)
+    return cli_checks.run_all(kubectl, sys.argv[1], flavor,
+                              extra=check_server_dry_run)
 
 
 if __name__ == "__main__":
