@@ -19,9 +19,10 @@
  *
  * WAL reuse.  What a commit costs is mostly its fdatasync, and on ext4 an
  * fdatasync of blocks the file already has (written, inside its size) only
- * flushes the data, while one that grew the file must also wait for a
- * journal commit (which carries whatever else the machine changed): several
- * times slower on the virtio disk measured, and noisier.  So:
+ * writes the data and flushes the device cache, while one that grew the
+ * file must also make its metadata durable (a journal commit, which carries
+ * whatever else the machine changed; on a journal-less ext4 a synchronous
+ * inode write): slower, and noisier, on the virtio disk measured.  So:
  * - the WAL is pre-grown with zeros at open (wal_pregrow), to about twice
  *   the size at which a cycle restarts it;
  * - the WAL restarts from its beginning each cycle.  sqlite restarts it at
@@ -35,8 +36,9 @@
  *   committed meanwhile (wal_hook, between two commits: a short stall per
  *   cycle), the checkpoint is complete and the next commit starts over at
  *   the WAL's beginning, overwriting frames already on disk.
- * A commit is then one pwrite per frame and one fdatasync of the WAL
- * (strace -e pwrite64,fdatasync), plus a checkpoint's syncs once a cycle.
+ * A commit is then the pwrites of its frames (header and page each) inside
+ * the pre-grown WAL and one fdatasync of it (strace -f -e
+ * pwrite64,fdatasync), plus a checkpoint's syncs once a cycle.
  *
  * Group commit.  One writer thread owns the connection after open.  It
  * takes every write queued so far, applies them in one transaction and

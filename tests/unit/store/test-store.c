@@ -771,6 +771,30 @@ static void test_reopen(void **state) {
   kube_store_record_unref(r);
 }
 
+/* The revision survives reopens whether the latest write was a delete (the
+ * record with the latest revision is gone) or a create. */
+static void test_reopen_revision(void **state) {
+  struct fx *f = *state;
+  if (!durable())
+    skip();
+  kube_store_record_unref(must(f, W_CREATE, "/rr/a", "1", 0));
+  kube_store_record_unref(must(f, W_CREATE, "/rr/b", "2", 0));
+  kube_store_record_unref(must(f, W_DELETE, "/rr/b", NULL, 0));
+  int64_t rev = kube_store_revision(f->s);
+  kube_store_close(f->s);
+  f->s = fx_open(f, 0);
+  assert_int_equal(kube_store_revision(f->s), rev);
+  kube_store_record_t *r = must(f, W_CREATE, "/rr/c", "3", 0);
+  assert_int_equal(r->mod_revision, rev + 1);
+  kube_store_record_unref(r);
+  kube_store_close(f->s);
+  f->s = fx_open(f, 0);
+  assert_int_equal(kube_store_revision(f->s), rev + 1);
+  r = must(f, W_UPDATE, "/rr/a", "4", 0);
+  assert_int_equal(r->mod_revision, rev + 2);
+  kube_store_record_unref(r);
+}
+
 /* A second store on the same data: sqlite refuses it (the first store's
  * cache must stay authoritative); etcd stores share the data and each one's
  * cache and watchers follow the other's writes. */
@@ -1209,6 +1233,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reopen_revision, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_store, setup, teardown),
       cmocka_unit_test(test_cache_model),
       cmocka_unit_test_setup_teardown(test_sqlite_io_error, setup, teardown),
