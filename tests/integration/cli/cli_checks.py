@@ -436,21 +436,9 @@ def check_conflicts_dry_run(t, c):
     rc, out, err = c.run("run", "kubia", "--image=kubia")
     t.check(rc == 1 and err.strip() == 'Error from server (AlreadyExists): pods "kubia" already exists',
             "duplicate create", (rc, err))
-    if c.flavor == "kubectl-1.20":
-        # kubectl 1.20 looks for dryRun in the server's OpenAPI document
-        # first; kubed serves an empty one, so use the REST call directly.
-        r = c.kubed.request("POST", "/apis/apps/v1/namespaces/default/deployments?dryRun=All",
-                            {"apiVersion": "apps/v1", "kind": "Deployment",
-                             "metadata": {"name": "dry"},
-                             "spec": {"selector": {"matchLabels": {"a": "b"}},
-                                      "template": {"metadata": {"labels": {"a": "b"}},
-                                                   "spec": {"containers": [
-                                                       {"name": "c", "image": "x"}]}}}})
-        t.check(r.status == 201, "server dry run (REST)", r)
-    else:
-        rc, out, err = c.run("create", "deployment", "dry", "--image=x", "--dry-run=server")
-        t.check(rc == 0 and out.strip() == "deployment.apps/dry created (server dry run)",
-                "server dry run", (out, err))
+    rc, out, err = c.run("create", "deployment", "dry", "--image=x", "--dry-run=server")
+    t.check(rc == 0 and out.strip() == "deployment.apps/dry created (server dry run)",
+            "server dry run", (out, err))
     rc, out, err = c.run("get", "deployment", "dry")
     t.check(rc == 1 and "NotFound" in err, "server dry run stores nothing", (rc, out, err))
     rc, out, err = c.run("run", "dry2", "--image=x", "--dry-run=client", "-o", "yaml")
