@@ -23,8 +23,11 @@
  * Backends:
  * - "memory": nothing on disk; for tests.
  * - "sqlite": one database file (`path`, plus `path`-wal, -shm and .lock);
- *   WAL with synchronous=FULL, a writer thread commits every queued write
- *   in one transaction (one fsync per batch).  One store per file: a second
+ *   WAL with synchronous=FULL; the writes queued in one loop turn commit
+ *   in one transaction (one fsync per batch), on a writer thread, or on
+ *   the loop itself for a small batch while the disk is fast (this saves
+ *   two thread wake-ups; the loop blocks for that one commit).  Callbacks
+ *   run only after the fsync.  One store per file: a second
  *   open fails with ServiceUnavailable.  After a reopen, history starts at
  *   the current revision.
  * - "etcd": etcd 3.4+ over its v3 JSON gateway; revisions are etcd's.  A
