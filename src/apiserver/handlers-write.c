@@ -362,14 +362,23 @@ static bool deletion_due(json_object *obj) {
   return kube_time_parse(dt, &ts, NULL) == 0 && ts.tv_sec <= time(NULL);
 }
 
+
 void write_update(struct req *r, const kube_kind_t *k,
                   const kube_store_record_t *old_rec, json_object *obj,
                   enum write_mode mode, int reply_code) {
+  write_update_old(r, k, old_rec, NULL, obj, mode, reply_code);
+}
+
+void write_update_old(struct req *r, const kube_kind_t *k,
+                      const kube_store_record_t *old_rec, json_object *old,
+                      json_object *obj, enum write_mode mode,
+                      int reply_code) {
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
-  json_object *old = record_to_tree(old_rec, &err);
+  if (!old)
+    old = record_to_tree(old_rec, &err);
   if (!old)
     goto fail;
   if (check_type(obj, k, &err) < 0 ||
@@ -400,10 +409,12 @@ void write_update(struct req *r, const kube_kind_t *k,
   if (mode == WRITE_STATUS) {
     /* Only status moves; everything else stays as stored. */
     json_object *n = old;
+    old = tree_copy(n);
+    if (!old)
+      old = record_to_tree(old_rec, &err);
     copy_key(n, obj, "status");
     json_object_put(obj);
     obj = n;
-    old = record_to_tree(old_rec, &err);
     if (!old)
       goto fail;
   } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {

@@ -135,6 +135,10 @@ struct kube_apiserver {
   uint32_t next_ip_offset; /* service IP allocator cursor */
   uint32_t next_node_port; /* node port allocator cursor */
   void *tls_ctx;           /* SSL_CTX for TCP listeners, or NULL */
+  /* The last namespace found active, at its record's revision: creates
+   * in it need no parse of the namespace while it is unchanged. */
+  char ns_active[64];
+  int64_t ns_active_rev;
   char *openapi;           /* cached /openapi/v2 document */
   size_t openapi_len;
 };
@@ -186,6 +190,9 @@ int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
                            int64_t rev);
 /* Parse a stored value (no resourceVersion set); owned, an object. */
 json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err);
+/* A copy of a tree sharing nothing with it (a few times cheaper than a
+ * parse); owned, NULL when json-c cannot copy it. */
+json_object *tree_copy(json_object *o);
 /* Parse a record into a tree with resourceVersion set; owned. */
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops
@@ -242,6 +249,11 @@ enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL };
 void write_update(struct req *r, const kube_kind_t *k,
                   const kube_store_record_t *old, json_object *obj,
                   enum write_mode mode, int reply_code);
+/* Same, with `old` (stolen; may be NULL: parsed from old_rec) the tree of
+ * old_rec with its resourceVersion set, sharing nothing with obj. */
+void write_update_old(struct req *r, const kube_kind_t *k,
+                      const kube_store_record_t *old_rec, json_object *old,
+                      json_object *obj, enum write_mode mode, int reply_code);
 void write_create(struct req *r, const kube_kind_t *k, json_object *obj);
 void handle_patch_mode(struct req *r, enum write_mode mode);
 bool dry_run(const struct req *r);

@@ -220,9 +220,17 @@ int namespace_check_active(kube_apiserver_t *srv, const char *ns,
     error_not_found(err, nsk, ns);
     return -1;
   }
+  if (srv->ns_active_rev == rec->mod_revision && streq(srv->ns_active, ns)) {
+    kube_store_record_unref(rec);
+    return 0;
+  }
   json_object *o = record_to_tree(rec, NULL);
-  kube_store_record_unref(rec);
   bool terminating = o && tree_str(o, "metadata.deletionTimestamp");
+  if (o && !terminating && strlen(ns) < sizeof srv->ns_active) {
+    strcpy(srv->ns_active, ns);
+    srv->ns_active_rev = rec->mod_revision;
+  }
+  kube_store_record_unref(rec);
   if (o)
     json_object_put(o);
   if (terminating)

@@ -55,7 +55,35 @@ bool has_finalizers(json_object *obj) {
   return false;
 }
 
+/* True when obj already is in stored form: apiVersion, kind and metadata
+ * (an object without resourceVersion and selfLink) come first. */
+static bool in_stored_form(json_object *obj) {
+  static const char *const first[] = {"apiVersion", "kind", "metadata"};
+  size_t i = 0;
+  json_object *meta = NULL;
+  json_object_object_foreach(obj, key, val) {
+    if (!streq(key, first[i]))
+      return false;
+    if (++i == ARRAY_SIZE(first)) {
+      meta = val;
+      break;
+    }
+  }
+  return meta && json_object_is_type(meta, json_type_object) &&
+         !json_object_object_get_ex(meta, "resourceVersion", NULL) &&
+         !json_object_object_get_ex(meta, "selfLink", NULL);
+}
+
 char *tree_to_stored(json_object *obj, size_t *len) {
+  if (in_stored_form(obj)) {
+    size_t l = 0;
+    const char *s = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
+    char *res = s ? strndup(s, l) : NULL;
+    if (res && len)
+      *len = l;
+    return res;
+  }
   json_object *out = json_object_new_object();
   json_object *v;
   if (!out)
@@ -109,6 +137,15 @@ json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err) {
     json_object_put(o);
   }
   return kube_json_parse(v, len, err);
+}
+
+json_object *tree_copy(json_object *o) {
+  json_object *c = NULL;
+  if (!o || json_object_deep_copy(o, &c, NULL) < 0 || !c) {
+    json_object_put(c);
+    return NULL;
+  }
+  return c;
 }
 
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {

@@ -290,6 +290,8 @@ static void handle_binding(struct req *r) {
     reply_error(r, &err);
     return;
   }
+  /* The stored state for the update pipeline, without a second parse. */
+  json_object *old = tree_copy(pod);
   json_object *spec = kube_json_get(pod, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();
@@ -329,7 +331,7 @@ static void handle_binding(struct req *r) {
   json_object_put(b);
   r->reply_transform = binding_transform;
   r->no_update_rules = true;
-  write_update(r, k, rec, pod, WRITE_ALL, 201);
+  write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }
 
