@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libkube/scheduler.h>
 
@@ -454,8 +455,48 @@ static double packing(figures_t *f, size_t n_pods, uint64_t seed, bool full) {
   return ratio;
 }
 
+/* The end-to-end figure comes from bench-scheduler-e2e (kubed with the
+ * binding loop, pods created through the API): run it and take
+ * e2e_pods_per_s from its JSON line.  Returns a negative value when it
+ * could not be run. */
+static double run_e2e(void) {
+#ifdef BENCH_E2E_PATH
+  if (access(BENCH_E2E_PATH, X_OK) < 0) {
+    say("end to end against kubed: %s not built (not measured)\n",
+        BENCH_E2E_PATH);
+    return -1;
+  }
+  say("end to end against kubed (bench-scheduler-e2e: 5,000 Node objects, "
+      "10,000 pods through the API, sqlite store):\n");
+  fflush(stdout);
+  FILE *p = popen(BENCH_E2E_PATH " --json", "r");
+  if (!p)
+    return -1;
+  char line[8192], last[8192] = "";
+  while (fgets(line, sizeof line, p)) {
+    if (line[0] == '{')
+      snprintf(last, sizeof last, "%s", line);
+    else
+      say("  %s", line);
+  }
+  int rc = pclose(p);
+  const char *k = strstr(last, "\"e2e_pods_per_s\":");
+  if (rc != 0 || !k) {
+    say("  bench-scheduler-e2e failed (exit %d)\n", rc);
+    return -1;
+  }
+  k += strlen("\"e2e_pods_per_s\":");
+  while (*k == ' ')
+    k++;
+  return strncmp(k, "null", 4) == 0 ? -1 : strtod(k, NULL);
+#else
+  say("end to end against kubed: not measured\n");
+  return -1;
+#endif
+}
+
 int main(int argc, char **argv) {
-  bool json = false, quick = false, only_tp = false;
+  bool json = false, quick = false, only_tp = false, e2e = true;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json"))
       json = true;
@@ -465,13 +506,16 @@ int main(int argc, char **argv) {
       quiet = true;
     else if (!strcmp(argv[i], "--throughput-only"))
       only_tp = true;
+    else if (!strcmp(argv[i], "--no-e2e"))
+      e2e = false;
     else {
       fprintf(
           stderr,
           "usage: bench-scheduler [--json] [--quick] [--quiet] "
-          "[--throughput-only]\n"
+          "[--throughput-only] [--no-e2e]\n"
           "  --quick  smaller shapes (a smoke run, figures not comparable)\n"
-          "  --throughput-only  only 5,000 nodes x 10,000 pods (profiling)\n");
+          "  --throughput-only  only 5,000 nodes x 10,000 pods (profiling)\n"
+          "  --no-e2e  skip the end-to-end run against kubed\n");
       return 2;
     }
   }
@@ -501,9 +545,12 @@ int main(int argc, char **argv) {
       worst = r;
   }
   f.pack_worst = worst;
-  say("end to end against kubed: needs the binding loop (not measured)\n");
+  double e2e_pps = e2e && !quick ? run_e2e() : -1;
   say("total bench time %.1f s\n", now() - t0);
   if (json) {
+    char e2e_str[32] = "null";
+    if (e2e_pps >= 0)
+      snprintf(e2e_str, sizeof e2e_str, "%.0f", e2e_pps);
     printf("{\"placements_per_s_5000n_10000p\": %.0f, "
            "\"placements_per_s_5000n_10000p_batch\": %.0f, "
            "\"placements_per_s_5000n_50000p\": %.0f, "
@@ -521,12 +568,13 @@ int main(int argc, char **argv) {
            "\"packing_nodes_ffd\": %zu, \"packing_nodes_bfd\": %zu, "
            "\"packing_vs_lower_bound\": %.4f, "
            "\"packing_vs_lower_bound_worst_of_5_seeds\": %.4f, "
-           "\"e2e_pods_per_s\": null, \"quick\": %s}\n",
+           "\"e2e_pods_per_s\": %s, \"quick\": %s}\n",
            f.pps_5k_10k, f.pps_5k_10k_batch, f.pps_5k_50k, f.pps_15k_10k,
            f.pps_5k_150k_more, f.explain_5k, f.mem_mb_5k_150k, f.load_s_5k_150k,
            f.pack_lb, f.pack_nodes[0], f.pack_nodes[1], f.pack_nodes[2],
            f.pack_nodes[3], f.pack_nodes[4], f.pack_nodes[5], f.pack_nodes[6],
-           f.pack_ratio_default, f.pack_worst, quick ? "true" : "false");
+           f.pack_ratio_default, f.pack_worst, e2e_str,
+           quick ? "true" : "false");
   }
   return 0;
 }
