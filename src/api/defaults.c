@@ -112,41 +112,42 @@ static void container_defaults(json_object *c, bool host_network) {
   lifecycle_handler_defaults(jget_obj(lc, "preStop"));
 }
 
-static const char *const volume_sources[] = {"hostPath",
-                                             "emptyDir",
-                                             "gcePersistentDisk",
-                                             "awsElasticBlockStore",
-                                             "gitRepo",
-                                             "secret",
-                                             "nfs",
-                                             "iscsi",
-                                             "glusterfs",
-                                             "persistentVolumeClaim",
-                                             "rbd",
-                                             "flexVolume",
-                                             "cinder",
-                                             "cephfs",
-                                             "flocker",
-                                             "downwardAPI",
-                                             "fc",
-                                             "azureFile",
-                                             "configMap",
-                                             "vsphereVolume",
-                                             "quobyte",
-                                             "azureDisk",
-                                             "photonPersistentDisk",
-                                             "projected",
-                                             "portworxVolume",
-                                             "scaleIO",
-                                             "storageos",
-                                             "csi",
-                                             "ephemeral",
-                                             "image",
-                                             NULL};
+/* Every volume source a Volume may name (exactly one of them). */
+const char *const api_volume_sources[] = {"hostPath",
+                                          "emptyDir",
+                                          "gcePersistentDisk",
+                                          "awsElasticBlockStore",
+                                          "gitRepo",
+                                          "secret",
+                                          "nfs",
+                                          "iscsi",
+                                          "glusterfs",
+                                          "persistentVolumeClaim",
+                                          "rbd",
+                                          "flexVolume",
+                                          "cinder",
+                                          "cephfs",
+                                          "flocker",
+                                          "downwardAPI",
+                                          "fc",
+                                          "azureFile",
+                                          "configMap",
+                                          "vsphereVolume",
+                                          "quobyte",
+                                          "azureDisk",
+                                          "photonPersistentDisk",
+                                          "projected",
+                                          "portworxVolume",
+                                          "scaleIO",
+                                          "storageos",
+                                          "csi",
+                                          "ephemeral",
+                                          "image",
+                                          NULL};
 
 static void volume_defaults(json_object *v) {
   bool has_source = false;
-  for (const char *const *s = volume_sources; *s; s++)
+  for (const char *const *s = api_volume_sources; *s; s++)
     has_source = has_source || jget(v, *s);
   if (!has_source)
     api_jset(v, "emptyDir", json_object_new_object());

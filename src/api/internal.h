@@ -96,4 +96,7 @@ const char *api_pod_qos_class(json_object *spec);
 /* End of the object/array at the start of data (matching brackets). */
 size_t api_json_value_extent(const char *data, size_t len);
 
+/* The volume source fields of a Volume, NULL-terminated (defaults.c). */
+extern const char *const api_volume_sources[];
+
 #endif /* KUBE_API_INTERNAL_H */

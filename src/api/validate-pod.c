@@ -345,37 +345,6 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
 /* ---- volumes
  * ------------------------------------------------------------------- */
 
-static const char *const volume_sources[] = {"hostPath",
-                                             "emptyDir",
-                                             "gcePersistentDisk",
-                                             "awsElasticBlockStore",
-                                             "gitRepo",
-                                             "secret",
-                                             "nfs",
-                                             "iscsi",
-                                             "glusterfs",
-                                             "persistentVolumeClaim",
-                                             "rbd",
-                                             "flexVolume",
-                                             "cinder",
-                                             "cephfs",
-                                             "flocker",
-                                             "downwardAPI",
-                                             "fc",
-                                             "azureFile",
-                                             "configMap",
-                                             "vsphereVolume",
-                                             "quobyte",
-                                             "azureDisk",
-                                             "photonPersistentDisk",
-                                             "projected",
-                                             "portworxVolume",
-                                             "scaleIO",
-                                             "storageos",
-                                             "csi",
-                                             "ephemeral",
-                                             "image",
-                                             NULL};
 
 static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
                              struct names *names) {
@@ -394,7 +363,7 @@ static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
         names_add(names, name);
     }
     size_t n = 0;
-    for (const char *const *s = volume_sources; *s; s++)
+    for (const char *const *s = api_volume_sources; *s; s++)
       if (jget(vol, *s))
         n++;
     if (n == 0)
