@@ -13,12 +13,7 @@
 
 #include "apiserver/patch-schema.h"
 #include "apiserver/patch.h"
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c))                                                                  \
-      __builtin_trap();                                                        \
-  } while (0)
+#include "fuzz-common.h"
 
 static const kube_kind_t kinds[] = {
     {.group = "", .version = "v1", .kind = "Pod"},
@@ -26,22 +21,6 @@ static const kube_kind_t kinds[] = {
     {.group = "", .version = "v1", .kind = "Service"},
     {.group = "", .version = "v1", .kind = "Namespace"},
 };
-
-static json_object *parse(const char *s, size_t n, bool *ok) {
-  json_tokener *tok = json_tokener_new();
-  *ok = false;
-  if (!tok)
-    return NULL;
-  json_object *o = json_tokener_parse_ex(tok, s, (int)n);
-  *ok = json_tokener_get_error(tok) == json_tokener_success &&
-        json_tokener_get_parse_end(tok) == n;
-  json_tokener_free(tok);
-  if (!*ok) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
-}
 
 static bool client_error(const kube_error_t *err) {
   return err->reason == KUBE_REASON_BAD_REQUEST ||
