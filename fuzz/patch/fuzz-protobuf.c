@@ -11,12 +11,7 @@
 
 #include "apiserver/patch-schema.h"
 #include "apiserver/patch.h"
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c))                                                                  \
-      __builtin_trap();                                                        \
-  } while (0)
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kube_error_t err = KUBE_ERROR_INIT;
