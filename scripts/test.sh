@@ -17,9 +17,10 @@ run_suites() { # builddir suites...
 
 ninja -C build || exit 1
 run_suites build unit integration privileged
-cp build/meson-logs/testlog.json /tmp/libkube-testlog-main.json 2>/dev/null
 
+logs=(build/meson-logs/testlog.json)
 if [ "${KUBE_SKIP_FUZZ:-0}" != 1 ]; then
+  logs+=(build-fuzz/meson-logs/testlog.json)
   if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true --buildtype=debugoptimized >/dev/null || status=1
   fi
@@ -31,7 +32,7 @@ if [ "${KUBE_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 
 # One summary line over every run, counted from meson's JSON logs.
-/usr/bin/python3 - build/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
+/usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, sys, os
 p = f = s = 0
 for path in sys.argv[1:]:
