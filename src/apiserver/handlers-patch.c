@@ -145,10 +145,6 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
 }
 
 void handle_patch(struct req *r) {
-  const kube_kind_t *k = r->rt.kind;
-  bool has_status = false;
-  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
-    if (streq(k->subresources[i], "status"))
-      has_status = true;
-  handle_patch_mode(r, has_status ? WRITE_MAIN : WRITE_ALL);
+  handle_patch_mode(r, kind_has_sub(r->rt.kind, "status") ? WRITE_MAIN
+                                                           : WRITE_ALL);
 }

@@ -333,13 +333,6 @@ static bool spec_changed(json_object *a, json_object *b) {
   return false;
 }
 
-static bool kind_has_sub(const kube_kind_t *k, const char *sub) {
-  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
-    if (streq(k->subresources[i], sub))
-      return true;
-  return false;
-}
-
 static void copy_key(json_object *dst, json_object *src, const char *key) {
   json_object *v = NULL;
   if (json_object_object_get_ex(src, key, &v))

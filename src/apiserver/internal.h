@@ -33,6 +33,14 @@ static inline int api_validate(json_object *o, json_object *old,
   return kube_json_validate(o, old, k, err);
 }
 
+/* Whether kind k serves subresource `sub` ("status", "scale", ...). */
+static inline bool kind_has_sub(const kube_kind_t *k, const char *sub) {
+  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
+    if (streq(k->subresources[i], sub))
+      return true;
+  return false;
+}
+
 /* A watcher this far behind is cut off (it re-lists, as with
  * kube-apiserver's slow-watcher handling). */
 #define WATCH_MAX_BACKLOG (64u * 1024 * 1024)

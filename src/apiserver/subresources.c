@@ -4,13 +4,6 @@
 
 #include "apiserver/internal.h"
 
-static bool kind_has_sub(const kube_kind_t *k, const char *sub) {
-  for (size_t i = 0; k->subresources && k->subresources[i]; i++)
-    if (streq(k->subresources[i], sub))
-      return true;
-  return false;
-}
-
 static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
   cleanup_free char *key = store_key(r->rt.kind, r->rt.ns, r->rt.name);
   if (!key) {
