@@ -327,8 +327,8 @@ static int parse_requirement(struct parser *p, kube_selector_t *sel) {
   } else if ((r = selector_req_init(&req, key, strlen(key), op,
                                     (const char *const *)vs.v, vs.n, p->err)) ==
              0) {
-    /* Appended in input order; sorted by key once parsing succeeded. */
-    r = selector_insert(sel, &req, false, p->err);
+    /* Kept sorted by key, equal keys in input order (labels.Parse). */
+    r = selector_insert(sel, &req, true, p->err);
     if (r < 0)
       selector_req_clear(&req);
   }
@@ -365,19 +365,6 @@ static int parse_label(struct parser *p, kube_selector_t *sel) {
   }
 }
 
-/* Stable sort by key (insertion sort; selectors are short). */
-static void sort_by_key(kube_selector_t *sel) {
-  for (size_t i = 1; i < sel->n; i++) {
-    kube_selector_requirement_t r = sel->reqs[i];
-    size_t j = i;
-    while (j > 0 && strcmp(sel->reqs[j - 1].key, r.key) > 0) {
-      sel->reqs[j] = sel->reqs[j - 1];
-      j--;
-    }
-    sel->reqs[j] = r;
-  }
-}
-
 KUBE_EXPORT kube_selector_t *kube_label_selector_parse(const char *s,
                                                        kube_error_t *err) {
   kube_selector_t *sel = kube_selector_new();
@@ -392,7 +379,6 @@ KUBE_EXPORT kube_selector_t *kube_label_selector_parse(const char *s,
     kube_selector_free(sel);
     return NULL;
   }
-  sort_by_key(sel);
   return sel;
 }
 
