@@ -327,13 +327,8 @@ static void *writer_main(void *arg) {
 
 /* ---- loop side ---- */
 
-static void deliver_done(kube_store_t *s) {
-  struct sq *q = s->be_data;
-  pthread_mutex_lock(&q->mu);
-  struct store_op *op = q->d_head;
-  q->d_head = NULL;
-  q->d_tail = &q->d_head;
-  pthread_mutex_unlock(&q->mu);
+/* Report a committed (or failed) batch to the front, in order. */
+static void complete_batch(kube_store_t *s, struct store_op *op) {
   while (op) {
     struct store_op *next = op->next;
     if (op->failed)
@@ -341,6 +336,16 @@ static void deliver_done(kube_store_t *s) {
     store_op_done(s, op);
     op = next;
   }
+}
+
+static void deliver_done(kube_store_t *s) {
+  struct sq *q = s->be_data;
+  pthread_mutex_lock(&q->mu);
+  struct store_op *op = q->d_head;
+  q->d_head = NULL;
+  q->d_tail = &q->d_head;
+  pthread_mutex_unlock(&q->mu);
+  complete_batch(s, op);
 }
 
 static void efd_cb(evutil_socket_t fd, short what, void *arg) {
@@ -393,13 +398,7 @@ static bool try_inline(kube_store_t *s, struct sq *q) {
   commit_timed(q, batch);
   /* Earlier batches the writer finished come first (revision order). */
   deliver_done(s);
-  while (batch) {
-    struct store_op *next = batch->next;
-    if (batch->failed)
-      store_set_broken(s, &batch->err);
-    store_op_done(s, batch);
-    batch = next;
-  }
+  complete_batch(s, batch);
   return true;
 }
 
