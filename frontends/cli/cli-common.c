@@ -12,6 +12,7 @@
 
 #include "api/api-private.h"
 #include "cli.h"
+#include "client/client-private.h"
 #include "core/util.h"
 
 static kube_client_t *the_client;
@@ -244,18 +245,9 @@ int cli_parse_refs(char **args, int nargs, struct cli_ref **out,
 
 char *cli_slurp_fd(int fd, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[16384];
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      kube_strbuf_free(&sb);
-      return NULL;
-    }
-    if (r == 0)
-      break;
-    kube_strbuf_append_len(&sb, buf, (size_t)r);
+  if (kube_read_all(fd, &sb) < 0) {
+    kube_strbuf_free(&sb);
+    return NULL;
   }
   kube_strbuf_append(&sb, "");
   if (len)

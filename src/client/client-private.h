@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The client module's interface for later modules (scheduler, controllers):
- * a small string-keyed hash map, header-only.  Not installed.
+ * The client module's interface for later modules (scheduler, controllers,
+ * the CLI): a small string-keyed hash map, header-only, and kube_read_all().
+ * Not installed.
  */
 #ifndef KUBE_CLIENT_PRIVATE_H
 #define KUBE_CLIENT_PRIVATE_H
@@ -9,6 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libkube/core.h>
+
+/* Append everything up to EOF on `fd` to `sb` (retrying EINTR).  Returns 0,
+ * or -1 with errno set by read(); out of memory shows as sb->oom. */
+int kube_read_all(int fd, kube_strbuf_t *sb);
 
 /* One entry; `key` is owned by the map, `value` by the user. */
 struct strmap_entry {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "api/api-private.h"
+#include "client/client-private.h"
 #include "client/internal.h"
 #include "core/util.h"
 
@@ -33,6 +34,21 @@ KUBE_EXPORT void kube_kubeconfig_free(kube_kubeconfig_t *kc) {
   free(kc);
 }
 
+int kube_read_all(int fd, kube_strbuf_t *sb) {
+  char buf[16384];
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (r == 0)
+      return 0;
+    kube_strbuf_append_len(sb, buf, (size_t)r);
+  }
+}
+
 /* Read a whole file into an owned NUL-terminated buffer. */
 static char *read_file(const char *path, size_t *len, kube_error_t *err) {
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -43,19 +59,10 @@ static char *read_file(const char *path, size_t *len, kube_error_t *err) {
                           errno, "open %s: %s", path, strerror(errno)),
            NULL;
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[8192];
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      kube_make_error(err, errno, "read %s: %s", path, strerror(errno));
-      kube_strbuf_free(&sb);
-      return NULL;
-    }
-    if (r == 0)
-      break;
-    kube_strbuf_append_len(&sb, buf, (size_t)r);
+  if (kube_read_all(fd, &sb) < 0) {
+    kube_make_error(err, errno, "read %s: %s", path, strerror(errno));
+    kube_strbuf_free(&sb);
+    return NULL;
   }
   kube_strbuf_append(&sb, "");
   *len = sb.len;
