@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup v1: one hierarchy per controller (or per co-mounted group). */
 #include <fcntl.h>
-#include <inttypes.h>
 #include <time.h>
 
 #include "runtime/internal.h"
@@ -21,13 +20,6 @@ static bool v1_dir(const struct cg_layout *l, const char *ctrl,
   return false;
 }
 
-static int write_i64(const char *dir, const char *file, int64_t v,
-                     kube_error_t *err) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%" PRId64, v);
-  return cg_write(dir, file, buf, err);
-}
-
 static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
                      kube_error_t *err) {
   const struct cg_layout *l = h->layout;
@@ -45,7 +37,7 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
   char dir[512];
   if (v1_dir(l, "memory", h->path, dir, sizeof dir)) {
     if (r->memory_limit > 0) {
-      if (write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) < 0)
+      if (cg_write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) < 0)
         return kube_error_wrap(err, "linux.resources.memory.limit");
       /* No swap beyond the limit unless asked, as the kubelet does: the
        * container is OOM-killed at its limit instead of swapping. */
@@ -53,7 +45,7 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
       char probe[8];
       if (cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >=
               0 &&
-          write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
+          cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
         return kube_error_wrap(err, "linux.resources.memory.swap");
     }
   } else if (r->memory_limit > 0) {
@@ -62,13 +54,13 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
   }
   if (v1_dir(l, "cpu", h->path, dir, sizeof dir)) {
     if (r->cpu_shares > 0 &&
-        write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
+        cg_write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
     if (r->cpu_period > 0 &&
-        write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
+        cg_write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.period");
     if (r->cpu_quota > 0 &&
-        write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
+        cg_write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.quota");
   }
   if (v1_dir(l, "cpuset", h->path, dir, sizeof dir)) {
@@ -107,7 +99,8 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
     }
   }
   if (v1_dir(l, "pids", h->path, dir, sizeof dir)) {
-    if (r->pids_limit > 0 && write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+    if (r->pids_limit > 0 &&
+        cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.pids.limit");
   } else if (r->pids_limit > 0) {
     return kube_error_set(err, KUBE_REASON_INVALID, 0,

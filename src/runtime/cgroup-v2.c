@@ -10,13 +10,6 @@
 
 #include "runtime/internal.h"
 
-static int write_i64(const char *dir, const char *file, int64_t v,
-                     kube_error_t *err) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%" PRId64, v);
-  return cg_write(dir, file, buf, err);
-}
-
 /* Enable the controllers we use in every ancestor's subtree_control. */
 static int v2_enable_controllers(const char *root, const char *path,
                                  kube_error_t *err) {
@@ -83,16 +76,16 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, h->path);
   if (r->memory_limit > 0) {
-    if (write_i64(dir, "memory.max", r->memory_limit, err) < 0)
+    if (cg_write_i64(dir, "memory.max", r->memory_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.memory.limit");
     int64_t sw = r->memory_swap > 0 ? r->memory_swap - r->memory_limit : 0;
     kube_error_t e = KUBE_ERROR_INIT; /* no swap accounting: fine */
-    write_i64(dir, "memory.swap.max", sw, &e);
+    cg_write_i64(dir, "memory.swap.max", sw, &e);
     kube_error_clear(&e);
   }
   if (r->cpu_shares > 0) {
     int64_t weight = 1 + ((r->cpu_shares - 2) * 9999) / 262142;
-    if (write_i64(dir, "cpu.weight", weight, err) < 0)
+    if (cg_write_i64(dir, "cpu.weight", weight, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
   }
   if (r->cpu_quota > 0 || r->cpu_period > 0) {
@@ -109,7 +102,8 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
     return kube_error_wrap(err, "linux.resources.cpu.cpus");
   if (r->cpuset_mems && cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
     return kube_error_wrap(err, "linux.resources.cpu.mems");
-  if (r->pids_limit > 0 && write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+  if (r->pids_limit > 0 &&
+      cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
     return kube_error_wrap(err, "linux.resources.pids.limit");
   return cg_bpf_devices_attach(h->unified_fd, r, err);
 }

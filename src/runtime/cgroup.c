@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -151,6 +152,13 @@ int cg_write(const char *dir, const char *file, const char *value,
                                            : KUBE_REASON_INTERNAL,
         saved, "write %s to %s: %s", value, path, strerror(saved));
   return 0;
+}
+
+int cg_write_i64(const char *dir, const char *file, int64_t v,
+                 kube_error_t *err) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%" PRId64, v);
+  return cg_write(dir, file, buf, err);
 }
 
 int cg_read(const char *dir, const char *file, char *buf, size_t len) {

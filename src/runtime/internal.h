@@ -89,6 +89,8 @@ int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
                           kube_error_t *err);
 int cg_write(const char *dir, const char *file, const char *value,
              kube_error_t *err);
+int cg_write_i64(const char *dir, const char *file, int64_t v,
+                 kube_error_t *err);
 int cg_read(const char *dir, const char *file, char *buf, size_t len);
 int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
                kube_error_t *err);
