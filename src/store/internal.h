@@ -171,7 +171,6 @@ struct kube_store {
   struct event_base *base;
   const struct store_backend *be;
   void *be_data;
-  kube_store_options_t opts;
   char *path, *etcd_endpoints, *etcd_prefix;
 
   struct cache cache;

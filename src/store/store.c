@@ -486,14 +486,13 @@ KUBE_EXPORT kube_store_t *kube_store_open(struct event_base *base,
   o.etcd_prefix = s->etcd_prefix;
   o.backend = be->name;
   o.history = s->history_max;
-  s->opts = o;
   s->early_ev = event_new(base, -1, 0, early_cb, s);
   if (!s->early_ev) {
     kube_make_oom(err);
     store_free(s);
     return NULL;
   }
-  if (store_watch_init(s, err) < 0 || be->open(s, &s->opts, err) < 0) {
+  if (store_watch_init(s, err) < 0 || be->open(s, &o, err) < 0) {
     store_free(s);
     return NULL;
   }
