@@ -13,13 +13,6 @@ bool discovery_wants_aggregated(const struct req *r) {
          strstr(r->accept, "g=apidiscovery.k8s.io;v=v2");
 }
 
-static json_object *strs(const char *const *v) {
-  json_object *a = json_object_new_array();
-  for (size_t i = 0; v && v[i]; i++)
-    json_object_array_add(a, json_object_new_string(v[i]));
-  return a;
-}
-
 static json_object *gvk(const char *g, const char *v, const char *k) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "group", json_object_new_string(g));
@@ -29,37 +22,13 @@ static json_object *gvk(const char *g, const char *v, const char *k) {
 }
 
 static json_object *subresource(const kube_kind_t *k, const char *sub) {
-  static const char *const status_verbs[] = {"get", "patch", "update", NULL};
-  static const char *const get_verbs[] = {"get", NULL};
-  static const char *const create_verbs[] = {"create", NULL};
-  static const char *const exec_verbs[] = {"create", "get", NULL};
+  struct sub_desc d = discovery_subresource(k, sub);
   json_object *s = json_object_new_object();
   json_object_object_add(s, "subresource", json_object_new_string(sub));
-  const char *const *verbs = get_verbs;
-  json_object *rk;
-  if (streq(sub, "status")) {
-    rk = gvk(k->group, k->version, k->kind);
-    verbs = status_verbs;
-  } else if (streq(sub, "scale")) {
-    rk = gvk("autoscaling", "v1", "Scale");
-    verbs = status_verbs;
-  } else if (streq(sub, "binding")) {
-    rk = gvk("", "v1", "Binding");
-    verbs = create_verbs;
-  } else if (streq(sub, "exec")) {
-    rk = gvk("", "v1", "PodExecOptions");
-    verbs = exec_verbs;
-  } else if (streq(sub, "attach")) {
-    rk = gvk("", "v1", "PodAttachOptions");
-    verbs = exec_verbs;
-  } else if (streq(sub, "portforward")) {
-    rk = gvk("", "v1", "PodPortForwardOptions");
-    verbs = exec_verbs;
-  } else {
-    rk = gvk(k->group, k->version, k->kind);
-  }
-  json_object_object_add(s, "responseKind", rk);
-  json_object_object_add(s, "verbs", strs(verbs));
+  json_object_object_add(s, "responseKind",
+                         gvk(d.group ? d.group : k->group,
+                             d.version ? d.version : k->version, d.kind));
+  json_object_object_add(s, "verbs", str_array(d.verbs));
   return s;
 }
 
@@ -72,11 +41,11 @@ static json_object *resource(const kube_kind_t *k) {
       json_object_new_string(k->namespaced ? "Namespaced" : "Cluster"));
   json_object_object_add(o, "singularResource",
                          json_object_new_string(k->singular));
-  json_object_object_add(o, "verbs", strs(k->verbs));
+  json_object_object_add(o, "verbs", str_array(k->verbs));
   if (k->short_names && k->short_names[0])
-    json_object_object_add(o, "shortNames", strs(k->short_names));
+    json_object_object_add(o, "shortNames", str_array(k->short_names));
   if (k->categories && k->categories[0])
-    json_object_object_add(o, "categories", strs(k->categories));
+    json_object_object_add(o, "categories", str_array(k->categories));
   if (k->subresources && k->subresources[0]) {
     json_object *subs = json_object_new_array();
     for (size_t i = 0; k->subresources[i]; i++)

@@ -10,7 +10,7 @@ static void reply_text(struct req *r, int code, const char *text) {
   r->tp->reply(r, code, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-static json_object *str_array(const char *const *v) {
+json_object *str_array(const char *const *v) {
   json_object *a = json_object_new_array();
   for (size_t i = 0; v && v[i]; i++)
     json_object_array_add(a, json_object_new_string(v[i]));
@@ -139,38 +139,35 @@ static json_object *resource_entry(const char *name, const char *singular,
   return e;
 }
 
-static void add_subresources(json_object *list, const kube_kind_t *k) {
+struct sub_desc discovery_subresource(const kube_kind_t *k, const char *sub) {
   static const char *const status_verbs[] = {"get", "patch", "update", NULL};
   static const char *const get_verbs[] = {"get", NULL};
   static const char *const create_verbs[] = {"create", NULL};
   static const char *const exec_verbs[] = {"create", "get", NULL};
+  if (streq(sub, "status"))
+    return (struct sub_desc){NULL, NULL, k->kind, status_verbs};
+  if (streq(sub, "scale"))
+    return (struct sub_desc){"autoscaling", "v1", "Scale", status_verbs};
+  if (streq(sub, "binding"))
+    return (struct sub_desc){NULL, NULL, "Binding", create_verbs};
+  if (streq(sub, "exec"))
+    return (struct sub_desc){NULL, NULL, "PodExecOptions", exec_verbs};
+  if (streq(sub, "attach"))
+    return (struct sub_desc){NULL, NULL, "PodAttachOptions", exec_verbs};
+  if (streq(sub, "portforward"))
+    return (struct sub_desc){NULL, NULL, "PodPortForwardOptions", exec_verbs};
+  return (struct sub_desc){NULL, NULL, k->kind, get_verbs};
+}
+
+static void add_subresources(json_object *list, const kube_kind_t *k) {
   for (size_t i = 0; k->subresources && k->subresources[i]; i++) {
     const char *sub = k->subresources[i];
     char name[256];
     snprintf(name, sizeof name, "%s/%s", k->resource, sub);
-    json_object *e;
-    if (streq(sub, "status"))
-      e = resource_entry(name, "", k->namespaced, NULL, NULL, k->kind,
-                         status_verbs);
-    else if (streq(sub, "scale"))
-      e = resource_entry(name, "", k->namespaced, "autoscaling", "v1", "Scale",
-                         status_verbs);
-    else if (streq(sub, "binding"))
-      e = resource_entry(name, "", k->namespaced, NULL, NULL, "Binding",
-                         create_verbs);
-    else if (streq(sub, "log"))
-      e = resource_entry(name, "", k->namespaced, NULL, NULL, "Pod", get_verbs);
-    else if (streq(sub, "exec") || streq(sub, "attach") ||
-             streq(sub, "portforward"))
-      e = resource_entry(name, "", k->namespaced, NULL, NULL,
-                         streq(sub, "exec")     ? "PodExecOptions"
-                         : streq(sub, "attach") ? "PodAttachOptions"
-                                                : "PodPortForwardOptions",
-                         exec_verbs);
-    else
-      e = resource_entry(name, "", k->namespaced, NULL, NULL, k->kind,
-                         get_verbs);
-    json_object_array_add(list, e);
+    struct sub_desc d = discovery_subresource(k, sub);
+    json_object_array_add(list, resource_entry(name, "", k->namespaced,
+                                               d.group, d.version, d.kind,
+                                               d.verbs));
   }
 }
 

@@ -184,6 +184,15 @@ char *store_prefix(const kube_kind_t *k, const char *ns);
 
 /* ---- discovery.c / openapi.c ---- */
 bool discovery_serve(struct req *r);
+/* What a subresource of k serves: its response kind (group and version
+ * NULL: the parent's) and its verbs. */
+struct sub_desc {
+  const char *group, *version, *kind;
+  const char *const *verbs;
+};
+struct sub_desc discovery_subresource(const kube_kind_t *k, const char *sub);
+/* A JSON array of the NULL-terminated strings v (may be NULL); owned. */
+json_object *str_array(const char *const *v);
 bool discovery_wants_aggregated(const struct req *r);
 void discovery_serve_aggregated(struct req *r, bool core);
 void openapi_serve(struct req *r);
