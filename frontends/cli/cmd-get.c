@@ -6,6 +6,7 @@
 
 #include "api/api-private.h"
 #include "cli.h"
+#include "client/client-private.h"
 #include "core/util.h"
 
 #define TABLE_ACCEPT                                                           \
@@ -79,14 +80,12 @@ static char *list_query(const struct get_opts *o, const char *name, bool watch,
   for (size_t i = 0; kv[i].k; i++) {
     if (!kv[i].v || !*kv[i].v)
       continue;
-    kube_strbuf_printf(&q, "%s%s=", q.len ? "&" : "", kv[i].k);
-    for (const unsigned char *p = (const unsigned char *)kv[i].v; *p; p++) {
-      if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-        kube_strbuf_append_char(&q, (char)*p);
-      else
-        kube_strbuf_printf(&q, "%%%02X", *p);
+    cleanup_free char *esc = query_escape(kv[i].v);
+    if (!esc) {
+      kube_strbuf_free(&q);
+      return NULL;
     }
+    kube_strbuf_printf(&q, "%s%s=%s", q.len ? "&" : "", kv[i].k, esc);
   }
   if (!watch && !name && o->chunk_size > 0)
     kube_strbuf_printf(&q, "%slimit=%lld", q.len ? "&" : "",

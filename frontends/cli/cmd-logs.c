@@ -5,6 +5,7 @@
 
 #include "api/api-private.h"
 #include "cli.h"
+#include "client/client-private.h"
 #include "core/util.h"
 
 static int print_line(const char *line, size_t len, void *ud) {
@@ -165,14 +166,11 @@ int cmd_exec(int argc, char **argv) {
   if (container)
     kube_strbuf_printf(&q, "&container=%s", container);
   for (int i = dashdash >= 0 ? dashdash : 1; i < npos; i++) {
-    kube_strbuf_append(&q, "&command=");
-    for (const unsigned char *p = (const unsigned char *)pos[i]; *p; p++) {
-      if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-        kube_strbuf_append_char(&q, (char)*p);
-      else
-        kube_strbuf_printf(&q, "%%%02X", *p);
-    }
+    cleanup_free char *esc = query_escape(pos[i]);
+    if (!esc)
+      q.oom = true;
+    else
+      kube_strbuf_printf(&q, "&command=%s", esc);
   }
   query = kube_strbuf_steal(&q);
   path = kube_client_path(kube_kind_by_kind("v1", "Pod"), cli_namespace(), name,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client module's interface for later modules (scheduler, controllers,
- * the CLI): a small string-keyed hash map, header-only, and kube_read_all().
+ * the CLI): a small string-keyed hash map, header-only; kube_read_all() and
+ * query_escape().
  * Not installed.
  */
 #ifndef KUBE_CLIENT_PRIVATE_H
@@ -16,6 +17,9 @@
 /* Append everything up to EOF on `fd` to `sb` (retrying EINTR).  Returns 0,
  * or -1 with errno set by read(); out of memory shows as sb->oom. */
 int kube_read_all(int fd, kube_strbuf_t *sb);
+
+/* Percent-encode a query value (owned; NULL when out of memory). */
+char *query_escape(const char *s);
 
 /* One entry; `key` is owned by the map, `value` by the user. */
 struct strmap_entry {

@@ -93,17 +93,12 @@ static json_object *parse_json(kube_informer_t *inf, const char *data,
 static void append_query(kube_strbuf_t *sb, const char *key, const char *val) {
   if (!val || !*val)
     return;
-  if (sb->len)
-    kube_strbuf_append_char(sb, '&');
-  kube_strbuf_append(sb, key);
-  kube_strbuf_append_char(sb, '=');
-  for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-        (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-      kube_strbuf_append_char(sb, (char)*p);
-    else
-      kube_strbuf_printf(sb, "%%%02X", *p);
+  cleanup_free char *esc = query_escape(val);
+  if (!esc) {
+    sb->oom = true;
+    return;
   }
+  kube_strbuf_printf(sb, "%s%s=%s", sb->len ? "&" : "", key, esc);
 }
 
 static char *object_key(json_object *obj) {

@@ -9,6 +9,8 @@
 
 #include <libkube/client.h>
 
+#include "client/client-private.h"
+
 /* A parsed server URL. */
 struct server_url {
   bool unix_socket;
@@ -96,8 +98,5 @@ int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
 /* base64 decode into an owned NUL-terminated buffer. */
 char *base64_decode(const char *in, size_t *out_len);
 char *base64_encode(const char *in, size_t len);
-
-/* util: percent-encode a query value (owned). */
-char *query_escape(const char *s);
 
 #endif /* KUBE_CLIENT_INTERNAL_H */
