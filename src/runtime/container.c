@@ -43,19 +43,6 @@ KUBE_EXPORT void kube_rt_state_clear(kube_rt_state_t *st) {
   memset(st, 0, sizeof *st);
 }
 
-static int mkdir_p(const char *path) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *s = buf + 1; *s; s++)
-    if (*s == '/') {
-      *s = 0;
-      if (mkdir(buf, 0711) < 0 && errno != EEXIST)
-        return -1;
-      *s = '/';
-    }
-  return mkdir(buf, 0711) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root,
                                              kube_error_t *err) {
   kube_runtime_t *rt = calloc(1, sizeof *rt);
@@ -68,7 +55,7 @@ KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root,
     kube_make_oom(err);
     goto fail;
   }
-  if (mkdir_p(rt->root) < 0) {
+  if (rt_mkdir_p(rt->root, 0711) < 0) {
     kube_make_error(err, errno, "create state directory %s: %s", rt->root,
                     strerror(errno));
     goto fail;

@@ -239,6 +239,9 @@ void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
 void rt_forget_child(struct kube_runtime *rt, pid_t pid);
 bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 
+/* mkdir every component of path with mode; existing ones are fine.  Only
+ * plain syscalls: safe in the container child.  -1 with errno. */
+int rt_mkdir_p(const char *path, mode_t mode);
 int rt_validate_id(const char *id, kube_error_t *err);
 int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err);
 int rt_ns_clone_flag(kube_ns_type_t t);

@@ -147,8 +147,8 @@ int plan_prepare_mounts(struct child_plan *p,
 
 /* ---- in C --------------------------------------------------------------- */
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[512];
+int rt_mkdir_p(const char *path, mode_t mode) {
+  char buf[1024];
   size_t len = strlen(path);
   if (len >= sizeof buf)
     return errno = ENAMETOOLONG, -1;
@@ -171,7 +171,7 @@ static int ensure_target(const char *target, bool dir) {
     /* Usually the directory or at least its parent exists already. */
     if (mkdir(target, 0755) == 0 || errno == EEXIST)
       return 0;
-    return mkdir_p(target, 0755);
+    return rt_mkdir_p(target, 0755);
   }
   struct stat st;
   if (stat(target, &st) == 0)
@@ -182,7 +182,7 @@ static int ensure_target(const char *target, bool dir) {
   char *slash = strrchr(parent, '/');
   if (slash && slash != parent) {
     *slash = 0;
-    if (mkdir_p(parent, 0755) < 0)
+    if (rt_mkdir_p(parent, 0755) < 0)
       return -1;
   }
   int fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
