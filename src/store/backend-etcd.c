@@ -65,6 +65,7 @@ struct etcd {
   struct evhttp_connection *wcon;
   struct evhttp_request *wreq;
   struct evbuffer *wbuf;
+  json_tokener *wtok; /* parses the watch stream's messages */
   struct event *retry_ev;
   unsigned next_ep;
   int wcon_ep; /* endpoint of wcon */
@@ -454,9 +455,8 @@ static void apply_event(struct etcd *e, json_object *ev) {
 
 /* One message of the watch stream. */
 static void watch_message(struct etcd *e, const char *line, size_t len) {
-  json_tokener *tok = json_tokener_new();
-  json_object *obj = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
-  json_tokener_free(tok);
+  json_tokener_reset(e->wtok);
+  json_object *obj = json_tokener_parse_ex(e->wtok, line, (int)len);
   if (!obj)
     return;
   json_object *res = etcd_json_get(obj, "result");
@@ -788,6 +788,8 @@ static void etcd_release(struct etcd *e) {
     event_free(e->retry_ev);
   if (e->wbuf)
     evbuffer_free(e->wbuf);
+  if (e->wtok)
+    json_tokener_free(e->wtok);
   for (size_t i = 0; i < e->n_eps; i++)
     free(e->eps[i].host);
   free(e->eps);
@@ -846,8 +848,9 @@ static int etcd_open(kube_store_t *s, const kube_store_options_t *opts,
     e->range_end[e->range_end_len - 1]++;
   }
   e->wbuf = evbuffer_new();
+  e->wtok = json_tokener_new();
   e->retry_ev = evtimer_new(s->base, retry_cb, e);
-  if (!e->wbuf || !e->retry_ev)
+  if (!e->wbuf || !e->wtok || !e->retry_ev)
     goto oom;
 
   struct rec **recs = NULL;
