@@ -195,8 +195,10 @@ static kube_object_t *fetch_all(kube_client_t *c, const char *path,
     const char *cont = kube_json_get_string(root, "metadata.continue");
     if (!cont || !*cont)
       break;
+    /* Tokens are opaque: a real kube-apiserver's hold '=' and '+'. */
+    cleanup_free char *esc = query_escape(cont);
     cleanup_free char *q = NULL;
-    if (asprintf(&q, "%s&continue=%s", query ? query : "", cont) < 0)
+    if (!esc || asprintf(&q, "%s&continue=%s", query ? query : "", esc) < 0)
       break;
     kube_object_t *next = fetch(c, path, q, accept, err);
     if (!next) {
