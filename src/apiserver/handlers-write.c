@@ -6,6 +6,7 @@
 
 #include "apiserver/internal.h"
 #include "apiserver/patch.h"
+#include "apiserver/patch-schema.h"
 
 /* A store write on behalf of a request (r may go away only through
  * req_finish, which happens in the callback). */
@@ -402,7 +403,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   if (mode == WRITE_STATUS) {
     /* Only status moves; everything else stays as stored. */
     json_object *n = old;
-    old = tree_copy(n);
+    old = patch_json_copy(n);
     if (!old)
       old = record_to_tree(old_rec, &err);
     copy_key(n, obj, "status");

@@ -207,9 +207,6 @@ int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
                            int64_t rev);
 /* Parse a stored value (no resourceVersion set); owned, an object. */
 json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err);
-/* A copy of a tree sharing nothing with it (a few times cheaper than a
- * parse); owned, NULL when json-c cannot copy it. */
-json_object *tree_copy(json_object *o);
 /* Parse a record into a tree with resourceVersion set; owned. */
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops

@@ -163,15 +163,6 @@ json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err) {
   return kube_json_parse(v, len, err);
 }
 
-json_object *tree_copy(json_object *o) {
-  json_object *c = NULL;
-  if (!o || json_object_deep_copy(o, &c, NULL) < 0 || !c) {
-    json_object_put(c);
-    return NULL;
-  }
-  return c;
-}
-
 json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {
   json_object *o = record_parse(rec, err);
   if (!o)

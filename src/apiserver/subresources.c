@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "apiserver/internal.h"
+#include "apiserver/patch-schema.h"
 
 static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
   cleanup_free char *key = store_key(r->rt.kind, r->rt.ns, r->rt.name);
@@ -284,7 +285,7 @@ static void handle_binding(struct req *r) {
     return;
   }
   /* The stored state for the update pipeline, without a second parse. */
-  json_object *old = tree_copy(pod);
+  json_object *old = patch_json_copy(pod);
   json_object *spec = kube_json_get(pod, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();
