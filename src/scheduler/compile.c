@@ -5,7 +5,7 @@
 
 #include "scheduler/internal.h"
 
-static int lab_cmp(const void *a, const void *b) {
+int ks_lab_cmp(const void *a, const void *b) {
   const lab_t *x = a, *y = b;
   return x->k < y->k ? -1 : x->k > y->k;
 }
@@ -199,7 +199,7 @@ static int compile_labels(interner_t *in, arena_t *a,
     if (l[i].k == NONE || l[i].v == NONE)
       return -1;
   }
-  qsort(l, n, sizeof(*l), lab_cmp);
+  qsort(l, n, sizeof(*l), ks_lab_cmp);
   *out = l;
   return 0;
 }

@@ -305,6 +305,8 @@ bool ks_labels_match(const creq_t *reqs, uint32_t n, const lab_t *labels,
                      uint32_t n_labels, const interner_t *in);
 bool ks_pterm_matches_pod(const cpterm_t *t, uint32_t ns, const lab_t *labels,
                           uint32_t n_labels, const interner_t *in);
+/* qsort order of labels: by key id (ks_lab_find relies on it). */
+int ks_lab_cmp(const void *a, const void *b);
 uint32_t ks_lab_find(const lab_t *labels, uint32_t n, uint32_t key);
 
 /* filter.c */

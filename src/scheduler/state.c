@@ -10,11 +10,6 @@
 
 /* ---- helpers ---- */
 
-static int lab_cmp(const void *a, const void *b) {
-  const lab_t *x = a, *y = b;
-  return x->k < y->k ? -1 : x->k > y->k;
-}
-
 static int img_cmp(const void *a, const void *b) {
   const simage_t *x = a, *y = b;
   return x->id < y->id ? -1 : x->id > y->id;
@@ -317,7 +312,7 @@ static int node_fill(kube_scheduler_t *s, snode_t *n,
       if (n->labels[i].k == NONE || n->labels[i].v == NONE)
         return -1;
     }
-    qsort(n->labels, n->n_labels, sizeof(lab_t), lab_cmp);
+    qsort(n->labels, n->n_labels, sizeof(lab_t), ks_lab_cmp);
   }
   n->n_taints = (uint32_t)src->n_taints;
   n->hard_taints = n->soft_taints = false;
