@@ -716,11 +716,15 @@ static int send_request(struct etcd *e, struct store_op *op, const char *path,
 static void etcd_submit(kube_store_t *s, struct store_op *op) {
   struct etcd *e = s->be_data;
   const struct rec *r = op->rec;
-  size_t klen = strlen(r->pub.key);
   kube_strbuf_t b = KUBE_STRBUF_INIT;
+  /* The prefixed key in base64, which the request carries two or three
+   * times. */
+  kube_strbuf_t k64 = KUBE_STRBUF_INIT;
+  append_key(e, &k64, r->pub.key, strlen(r->pub.key));
+  b.oom = k64.oom;
 
   kube_strbuf_append(&b, "{\"compare\":[{\"key\":\"");
-  append_key(e, &b, r->pub.key, klen);
+  kube_strbuf_append_len(&b, k64.data, k64.len);
   if (op->type == OP_CREATE)
     kube_strbuf_append(&b, "\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
                            "\"create_revision\":\"0\"}]");
@@ -735,11 +739,11 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
   if (op->type == OP_DELETE) {
     kube_strbuf_append(&b,
                        ",\"success\":[{\"request_delete_range\":{\"key\":\"");
-    append_key(e, &b, r->pub.key, klen);
+    kube_strbuf_append_len(&b, k64.data, k64.len);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
   } else {
     kube_strbuf_append(&b, ",\"success\":[{\"request_put\":{\"key\":\"");
-    append_key(e, &b, r->pub.key, klen);
+    kube_strbuf_append_len(&b, k64.data, k64.len);
     kube_strbuf_append(&b, "\",\"value\":\"");
     etcd_b64_append(&b, r->pub.value, r->pub.value_len);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
@@ -747,12 +751,13 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
   if (op->type != OP_CREATE) {
     /* On failure, read the key to tell NotFound from Conflict. */
     kube_strbuf_append(&b, ",\"failure\":[{\"request_range\":{\"key\":\"");
-    append_key(e, &b, r->pub.key, klen);
+    kube_strbuf_append_len(&b, k64.data, k64.len);
     kube_strbuf_append(&b, "\"}}]");
   }
   kube_strbuf_append(&b, "}");
   int rc = send_request(e, op, "/v3/kv/txn", &b);
   kube_strbuf_free(&b);
+  kube_strbuf_free(&k64);
   if (rc < 0) {
     op->failed = true;
     kube_error_set(&op->err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
