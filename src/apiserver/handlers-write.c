@@ -256,13 +256,13 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   char uid[40], ts[40];
   kube_uuid_generate(uid, sizeof uid);
   json_object_object_add(meta, "uid", json_object_new_string(uid));
-  if (api_default(obj, k, &err) < 0)
+  if (kube_json_default(obj, k, &err) < 0)
     goto fail;
   prepare_create(k, obj);
   if (is_core(k, "Service") &&
       services_prepare(srv, k, obj, NULL, NULL, &err) < 0)
     goto fail;
-  if (api_validate(obj, NULL, k, &err) < 0)
+  if (kube_json_validate(obj, NULL, k, &err) < 0)
     goto fail;
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(now_rfc3339(ts, sizeof ts)));
@@ -426,12 +426,12 @@ void write_update_old(struct req *r, const kube_kind_t *k,
     copy_key(meta, ometa, keep[i]);
   if (!json_object_object_get_ex(meta, "managedFields", NULL))
     copy_key(meta, ometa, "managedFields");
-  if (api_default(obj, k, &err) < 0)
+  if (kube_json_default(obj, k, &err) < 0)
     goto fail;
   if (is_core(k, "Service") &&
       services_prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
-  if (api_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
+  if (kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
     goto fail;
   if (spec_changed(obj, old) && json_object_object_get_ex(obj, "spec", NULL)) {
     json_object *g = NULL;

@@ -24,15 +24,6 @@
        (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
 #endif
 
-static inline int api_default(json_object *o, const kube_kind_t *k,
-                              kube_error_t *err) {
-  return kube_json_default(o, k, err);
-}
-static inline int api_validate(json_object *o, json_object *old,
-                               const kube_kind_t *k, kube_error_t *err) {
-  return kube_json_validate(o, old, k, err);
-}
-
 /* Whether kind k serves subresource `sub` ("status", "scale", ...). */
 static inline bool kind_has_sub(const kube_kind_t *k, const char *sub) {
   for (size_t i = 0; k->subresources && k->subresources[i]; i++)

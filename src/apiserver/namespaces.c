@@ -42,7 +42,7 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   json_object_object_add(obj, "kind", json_object_new_string(k->kind));
   json_object *meta = meta_of(obj);
   kube_error_t err = KUBE_ERROR_INIT;
-  if (api_default(obj, k, &err) < 0) {
+  if (kube_json_default(obj, k, &err) < 0) {
     log_debug("apiserver: defaulting %s: %s", k->kind, err.message);
     kube_error_clear(&err);
   }
