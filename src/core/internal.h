@@ -23,7 +23,7 @@ int selector_insert(kube_selector_t *sel, kube_selector_requirement_t *r,
 int selector_check_requirement(const char *key, kube_selector_op_t op,
                                const char *const *values, size_t n,
                                const char *key_path, kube_error_t *err);
-/* strconv.ParseInt(s, 10, 64). */
-bool selector_parse_int64(const char *s, int64_t *out);
+/* strconv.ParseInt(s, 10, 64) (selectors, quantity exponents). */
+bool core_parse_int64(const char *s, int64_t *out);
 
 #endif /* KUBE_CORE_INTERNAL_H */

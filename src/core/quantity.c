@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "core/util.h"
 
 typedef unsigned __int128 u128;
@@ -101,26 +102,10 @@ static bool interpret_suffix(const char *suf, size_t len, int *base,
       *base = 2, *exp = bin[i].exp, *fmt = KUBE_QUANTITY_BINARY_SI;
       return true;
     }
-  if (len > 1 && (suf[0] == 'e' || suf[0] == 'E')) {
-    /* strconv.ParseInt(suffix[1:], 10, 64) */
-    size_t i = 1;
-    bool neg = false;
-    if (suf[i] == '+' || suf[i] == '-')
-      neg = suf[i++] == '-';
-    if (i == len)
-      return false;
-    u128 v = 0;
-    for (; i < len; i++) {
-      if (!is_digit(suf[i]))
-        return false;
-      v = v * 10 + (unsigned)(suf[i] - '0');
-      if (v > (u128)INT64_MAX + 1)
-        return false;
-    }
-    if (!neg && v > (u128)INT64_MAX)
-      return false;
+  /* The suffix ends the string: suf[len] is its NUL. */
+  if (len > 1 && (suf[0] == 'e' || suf[0] == 'E') &&
+      core_parse_int64(suf + 1, exp)) {
     *base = 10;
-    *exp = neg ? (int64_t)(-(i128)v) : (int64_t)v;
     *fmt = KUBE_QUANTITY_DECIMAL_EXPONENT;
     return true;
   }

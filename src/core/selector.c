@@ -62,7 +62,7 @@ int selector_insert(kube_selector_t *sel, kube_selector_requirement_t *r,
 }
 
 /* strconv.ParseInt(s, 10, 64) */
-bool selector_parse_int64(const char *s, int64_t *out) {
+bool core_parse_int64(const char *s, int64_t *out) {
   bool neg = false;
   if (*s == '+' || *s == '-')
     neg = *s++ == '-';
@@ -147,7 +147,7 @@ int selector_check_requirement(const char *key, kube_selector_op_t op,
                             n);
     for (size_t i = 0; i < n; i++) {
       int64_t v;
-      if (!values[i] || !selector_parse_int64(values[i], &v))
+      if (!values[i] || !core_parse_int64(values[i], &v))
         return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                               "values[%zu]: Invalid value: \"%s\": for 'Gt', "
                               "'Lt' operators, the value must be an integer",
@@ -251,8 +251,8 @@ static bool req_matches(const kube_selector_requirement_t *r, const char *v) {
   case KUBE_SELECTOR_GT:
   case KUBE_SELECTOR_LT: {
     int64_t have, want;
-    if (!v || r->n_values != 1 || !selector_parse_int64(v, &have) ||
-        !selector_parse_int64(r->values[0], &want))
+    if (!v || r->n_values != 1 || !core_parse_int64(v, &have) ||
+        !core_parse_int64(r->values[0], &want))
       return false;
     return r->op == KUBE_SELECTOR_GT ? have > want : have < want;
   }
