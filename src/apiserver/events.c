@@ -11,10 +11,10 @@ void event_record(kube_apiserver_t *srv, json_object *involved,
   const kube_kind_t *evk = kube_kind_by_resource("", "v1", "events");
   if (!evk || srv->shutting_down)
     return;
-  const char *name = tree_str(involved, "metadata.name");
-  const char *ns = tree_str(involved, "metadata.namespace");
-  const char *uid = tree_str(involved, "metadata.uid");
-  const char *rv = tree_str(involved, "metadata.resourceVersion");
+  const char *name = kube_json_get_string(involved, "metadata.name");
+  const char *ns = kube_json_get_string(involved, "metadata.namespace");
+  const char *uid = kube_json_get_string(involved, "metadata.uid");
+  const char *rv = kube_json_get_string(involved, "metadata.resourceVersion");
   if (!name)
     return;
   if (!ns || !*ns)

@@ -106,7 +106,7 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
         reply_error(r, &err);
         return;
       }
-      const char *name = tree_str(obj, "metadata.name");
+      const char *name = kube_json_get_string(obj, "metadata.name");
       if (name && !streq(name, r->rt.name)) {
         reply_status(r, KUBE_REASON_BAD_REQUEST,
                      "the name of the object (%s) does not match the name on "

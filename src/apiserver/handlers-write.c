@@ -59,7 +59,7 @@ static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
   struct req *r = w->r;
   if (err) {
     kube_error_t e = KUBE_ERROR_INIT;
-    const char *name = tree_str(w->obj, "metadata.name");
+    const char *name = kube_json_get_string(w->obj, "metadata.name");
     if (err->reason == KUBE_REASON_ALREADY_EXISTS) {
       char kb[128];
       if (w->k->group[0])
@@ -108,8 +108,8 @@ static int check_type(json_object *obj, const kube_kind_t *k,
                       kube_error_t *err) {
   char apiv[128];
   kube_kind_api_version(k, apiv, sizeof apiv);
-  const char *av = tree_str(obj, "apiVersion");
-  const char *kd = tree_str(obj, "kind");
+  const char *av = kube_json_get_string(obj, "apiVersion");
+  const char *kd = kube_json_get_string(obj, "kind");
   if (!av || !*av)
     json_object_object_add(obj, "apiVersion", json_object_new_string(apiv));
   else if (!streq(av, apiv))
@@ -130,7 +130,7 @@ static int check_type(json_object *obj, const kube_kind_t *k,
 static int check_namespace(json_object *obj, const kube_kind_t *k,
                            const char *url_ns, kube_error_t *err) {
   json_object *meta = meta_of(obj);
-  const char *ns = tree_str(obj, "metadata.namespace");
+  const char *ns = kube_json_get_string(obj, "metadata.namespace");
   if (!k->namespaced) {
     json_object_object_del(meta, "namespace");
     return 0;
@@ -231,9 +231,9 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
       check_namespace(obj, k, r->rt.ns, &err) < 0)
     goto fail;
   json_object *meta = meta_of(obj);
-  const char *name = tree_str(obj, "metadata.name");
+  const char *name = kube_json_get_string(obj, "metadata.name");
   if (!name || !*name) {
-    const char *gen = tree_str(obj, "metadata.generateName");
+    const char *gen = kube_json_get_string(obj, "metadata.generateName");
     if (gen && *gen) {
       char suffix[8];
       random_suffix(suffix, 5);
@@ -242,7 +242,8 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
       json_object_object_add(meta, "name", json_object_new_string(full));
     }
   }
-  const char *ns = k->namespaced ? tree_str(obj, "metadata.namespace") : NULL;
+  const char *ns =
+      k->namespaced ? kube_json_get_string(obj, "metadata.namespace") : NULL;
   if (k->namespaced && (!ns || !*ns)) {
     kube_error_set(&err, KUBE_REASON_BAD_REQUEST, 0,
                    "the namespace of the object is missing");
@@ -270,7 +271,7 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   if (json_object_object_get_ex(obj, "spec", NULL))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
   record_manager(r, obj, NULL);
-  name = tree_str(obj, "metadata.name");
+  name = kube_json_get_string(obj, "metadata.name");
   if (dry_run(r)) {
     reply_object(r, 201, obj);
     return;
@@ -346,7 +347,7 @@ static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
                         void *arg);
 
 static bool deletion_due(json_object *obj) {
-  const char *dt = tree_str(obj, "metadata.deletionTimestamp");
+  const char *dt = kube_json_get_string(obj, "metadata.deletionTimestamp");
   if (!dt || has_finalizers(obj))
     return false;
   json_object *g = kube_json_get(obj, "metadata.deletionGracePeriodSeconds");
@@ -378,7 +379,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   if (check_type(obj, k, &err) < 0 ||
       check_namespace(obj, k, r->rt.ns, &err) < 0)
     goto fail;
-  const char *name = tree_str(obj, "metadata.name");
+  const char *name = kube_json_get_string(obj, "metadata.name");
   if (!name || !streq(name, r->rt.name)) {
     if (!name || !*name) {
       json_object_object_add(meta_of(obj), "name",
@@ -391,7 +392,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
       goto fail;
     }
   }
-  const char *rv = tree_str(obj, "metadata.resourceVersion");
+  const char *rv = kube_json_get_string(obj, "metadata.resourceVersion");
   if (rv && *rv) {
     char *end;
     long long want = strtoll(rv, &end, 10);
@@ -651,12 +652,13 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     reply_error(r, &err);
     return;
   }
-  const char *name = tree_str(obj, "metadata.name");
-  if (o->pre_uid && !streq(o->pre_uid, tree_str(obj, "metadata.uid") ?: "")) {
+  const char *name = kube_json_get_string(obj, "metadata.name");
+  if (o->pre_uid &&
+      !streq(o->pre_uid, kube_json_get_string(obj, "metadata.uid") ?: "")) {
     kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
                    "Precondition failed: UID in precondition: %s, UID in "
                    "object meta: %s",
-                   o->pre_uid, tree_str(obj, "metadata.uid") ?: "");
+                   o->pre_uid, kube_json_get_string(obj, "metadata.uid") ?: "");
     goto fail;
   }
   if (o->pre_rv) {
@@ -676,15 +678,16 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   if (is_pod) {
     json_object *tg = kube_json_get(obj, "spec.terminationGracePeriodSeconds");
     grace = o->has_grace ? o->grace : tg ? json_object_get_int64(tg) : 30;
-    const char *node = tree_str(obj, "spec.nodeName");
-    const char *phase = tree_str(obj, "status.phase");
+    const char *node = kube_json_get_string(obj, "spec.nodeName");
+    const char *phase = kube_json_get_string(obj, "status.phase");
     /* Never scheduled or already finished: nothing to stop gracefully. */
     if (!node || !*node ||
         (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
       grace = 0;
   }
   json_object *meta = meta_of(obj);
-  bool already = tree_str(obj, "metadata.deletionTimestamp") != NULL;
+  bool already =
+      kube_json_get_string(obj, "metadata.deletionTimestamp") != NULL;
   if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
     add_finalizer(obj, "foregroundDeletion");
   else if (o->propagation && strcasecmp(o->propagation, "Orphan") == 0)
@@ -752,7 +755,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   if (!already || (is_pod && grace >= 0)) {
     char ts[40];
     time_t when = time(NULL) + (time_t)grace;
-    const char *cur = tree_str(obj, "metadata.deletionTimestamp");
+    const char *cur = kube_json_get_string(obj, "metadata.deletionTimestamp");
     struct timespec cts;
     bool sooner = true;
     if (cur && kube_time_parse(cur, &cts, NULL) == 0 && cts.tv_sec <= when)
@@ -913,10 +916,10 @@ void handle_deletecollection(struct req *r) {
                  obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     if (!o.dry_run) {
       bool is_pod = streq(k->kind, "Pod") && !k->group[0];
-      const char *node = tree_str(obj, "spec.nodeName");
+      const char *node = kube_json_get_string(obj, "spec.nodeName");
       int64_t grace = o.has_grace ? o.grace : 30;
       if (has_finalizers(obj) || (is_pod && node && *node && grace > 0)) {
-        if (!tree_str(obj, "metadata.deletionTimestamp")) {
+        if (!kube_json_get_string(obj, "metadata.deletionTimestamp")) {
           char ts[40];
           json_object *meta = meta_of(obj);
           json_object_object_add(

@@ -205,9 +205,7 @@ json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
 char *tree_to_stored(json_object *obj, size_t *len);
 void tree_set_rv(json_object *obj, int64_t rev);
 json_object *meta_of(json_object *obj); /* metadata, created when missing */
-const char *tree_str(json_object *obj, const char *path);
 char *now_rfc3339(char *buf, size_t len);
-const char *kind_api_version(const kube_kind_t *k, char *buf, size_t len);
 json_object *decode_body(struct req *r, kube_error_t *err);
 void error_not_found(kube_error_t *err, const kube_kind_t *k, const char *name);
 void error_conflict(kube_error_t *err, const kube_kind_t *k, const char *name);

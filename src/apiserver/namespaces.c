@@ -53,8 +53,8 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   /* Only objects with a desired state track its generation. */
   if (json_object_object_get_ex(obj, "spec", NULL))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
-  const char *ns = tree_str(obj, "metadata.namespace");
-  const char *name = tree_str(obj, "metadata.name");
+  const char *ns = kube_json_get_string(obj, "metadata.namespace");
+  const char *name = kube_json_get_string(obj, "metadata.name");
   char *key = store_key(k, ns, name ? name : "");
   size_t vlen = 0;
   char *val = tree_to_stored(obj, &vlen);
@@ -113,8 +113,8 @@ static void resume_terminations(kube_apiserver_t *srv) {
   if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
     for (size_t i = 0; i < l.n; i++) {
       json_object *o = record_to_tree(l.items[i], NULL);
-      if (o && tree_str(o, "metadata.deletionTimestamp"))
-        namespace_start_cleanup(srv, tree_str(o, "metadata.name"));
+      if (o && kube_json_get_string(o, "metadata.deletionTimestamp"))
+        namespace_start_cleanup(srv, kube_json_get_string(o, "metadata.name"));
       if (o)
         json_object_put(o);
     }
@@ -126,7 +126,8 @@ static void resume_terminations(kube_apiserver_t *srv) {
     time_t now = time(NULL);
     for (size_t i = 0; i < l.n; i++) {
       json_object *o = record_to_tree(l.items[i], NULL);
-      const char *dt = o ? tree_str(o, "metadata.deletionTimestamp") : NULL;
+      const char *dt =
+          o ? kube_json_get_string(o, "metadata.deletionTimestamp") : NULL;
       struct timespec ts;
       if (dt && !has_finalizers(o) && kube_time_parse(dt, &ts, NULL) == 0)
         graceful_schedule(srv, l.items[i]->key,
@@ -225,7 +226,7 @@ int namespace_check_active(kube_apiserver_t *srv, const char *ns,
     return 0;
   }
   json_object *o = record_to_tree(rec, NULL);
-  bool terminating = o && tree_str(o, "metadata.deletionTimestamp");
+  bool terminating = o && kube_json_get_string(o, "metadata.deletionTimestamp");
   if (o && !terminating && strlen(ns) < sizeof srv->ns_active) {
     strcpy(srv->ns_active, ns);
     srv->ns_active_rev = rec->mod_revision;
@@ -330,7 +331,7 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
       if (!o)
         continue;
       if (has_finalizers(o)) {
-        if (!tree_str(o, "metadata.deletionTimestamp")) {
+        if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
           char ts[40];
           json_object_object_add(
               meta_of(o), "deletionTimestamp",
@@ -418,7 +419,8 @@ static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
   kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
   if (rec) {
     json_object *o = record_to_tree(rec, NULL);
-    if (o && tree_str(o, "metadata.deletionTimestamp") && !has_finalizers(o)) {
+    if (o && kube_json_get_string(o, "metadata.deletionTimestamp") &&
+        !has_finalizers(o)) {
       /* No node agent confirmed the stop in time: say so, then delete. */
       const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
       if (podk && str_has_prefix(g->key, "/registry/core/pods/"))

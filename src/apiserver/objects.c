@@ -14,10 +14,6 @@ char *now_rfc3339(char *buf, size_t len) {
   return kube_time_format(time(NULL), buf, len);
 }
 
-const char *kind_api_version(const kube_kind_t *k, char *buf, size_t len) {
-  return kube_kind_api_version(k, buf, len);
-}
-
 json_object *meta_of(json_object *obj) {
   json_object *m = NULL;
   if (!json_object_object_get_ex(obj, "metadata", &m) ||
@@ -26,10 +22,6 @@ json_object *meta_of(json_object *obj) {
     json_object_object_add(obj, "metadata", m);
   }
   return m;
-}
-
-const char *tree_str(json_object *obj, const char *path) {
-  return kube_json_get_string(obj, path);
 }
 
 void tree_set_rv(json_object *obj, int64_t rev) {

@@ -273,7 +273,7 @@ static void handle_binding(struct req *r) {
     reply_error(r, &err);
     return;
   }
-  if (tree_str(pod, "metadata.deletionTimestamp")) {
+  if (kube_json_get_string(pod, "metadata.deletionTimestamp")) {
     kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
                    "Operation cannot be fulfilled on pods/binding \"%s\": pod "
                    "%s is being deleted, cannot be assigned to a host",

@@ -147,7 +147,7 @@ static void send_object(struct watcher *w, const char *type, json_object *obj,
   if (w->table) {
     json_object *t = table_new(w->k);
     table_add_row(t, w->k, obj, time(NULL), w->include);
-    const char *rv = tree_str(obj, "metadata.resourceVersion");
+    const char *rv = kube_json_get_string(obj, "metadata.resourceVersion");
     if (rv)
       json_object_object_add(kube_json_get(t, "metadata"), "resourceVersion",
                              json_object_new_string(rv));
