@@ -260,13 +260,6 @@ static size_t rank_of(const struct cache_node *n, const char *key,
   return count;
 }
 
-size_t store_cache_count_prefix(const struct cache *c, const char *prefix) {
-  if (!prefix || !*prefix)
-    return store_cache_size(c);
-  return rank_through_prefix(c->root, prefix, strlen(prefix)) -
-         rank_of(c->root, prefix, false);
-}
-
 size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
                                       const char *after) {
   const char *p = prefix ? prefix : "";
@@ -276,6 +269,10 @@ size_t store_cache_count_prefix_after(const struct cache *c, const char *prefix,
   if (after && strcmp(after, p) >= 0)
     start = rank_of(c->root, after, true);
   return end > start ? end - start : 0;
+}
+
+size_t store_cache_count_prefix(const struct cache *c, const char *prefix) {
+  return store_cache_count_prefix_after(c, prefix, NULL);
 }
 
 void store_cache_iter_seek(struct cache_iter *it, const struct cache *c,
