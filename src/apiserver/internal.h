@@ -162,8 +162,6 @@ void reply_json_take(struct req *r, int code, char *json, size_t len);
 void reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
 void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
-void reply_success(struct req *r, const char *kind_plural, const char *name,
-                   const char *uid);
 json_object *status_object(const kube_error_t *err);
 
 /* ---- router.c ---- */

@@ -119,24 +119,6 @@ void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...) {
   kube_error_clear(&err);
 }
 
-void reply_success(struct req *r, const char *kind_plural, const char *name,
-                   const char *uid) {
-  json_object *st = json_object_new_object();
-  json_object_object_add(st, "kind", json_object_new_string("Status"));
-  json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
-  json_object_object_add(st, "metadata", json_object_new_object());
-  json_object_object_add(st, "status", json_object_new_string("Success"));
-  json_object *d = json_object_new_object();
-  if (name)
-    json_object_object_add(d, "name", json_object_new_string(name));
-  if (kind_plural)
-    json_object_object_add(d, "kind", json_object_new_string(kind_plural));
-  if (uid)
-    json_object_object_add(d, "uid", json_object_new_string(uid));
-  json_object_object_add(st, "details", d);
-  reply_json(r, 200, st);
-}
-
 void error_not_found(kube_error_t *err, const kube_kind_t *k,
                      const char *name) {
   char kindbuf[128];
