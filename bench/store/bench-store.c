@@ -173,9 +173,9 @@ static void fill_send(struct fill *fl, struct slot *sl) {
     size_t len = make_value(val, sizeof(val), strrchr(key, '/') + 1);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
-    etcd_b64_append(&b, key, strlen(key));
+    store_etcd_b64_append(&b, key, strlen(key));
     kube_strbuf_append(&b, "\",\"value\":\"");
-    etcd_b64_append(&b, val, len);
+    store_etcd_b64_append(&b, val, len);
     kube_strbuf_append(&b, "\"}}");
   }
   kube_strbuf_append(&b, "]}");

@@ -80,7 +80,7 @@ static char *list_query(const struct get_opts *o, const char *name, bool watch,
   for (size_t i = 0; kv[i].k; i++) {
     if (!kv[i].v || !*kv[i].v)
       continue;
-    cleanup_free char *esc = query_escape(kv[i].v);
+    cleanup_free char *esc = client_query_escape(kv[i].v);
     if (!esc) {
       kube_strbuf_free(&q);
       return NULL;
@@ -196,7 +196,7 @@ static kube_object_t *fetch_all(kube_client_t *c, const char *path,
     if (!cont || !*cont)
       break;
     /* Tokens are opaque: a real kube-apiserver's hold '=' and '+'. */
-    cleanup_free char *esc = query_escape(cont);
+    cleanup_free char *esc = client_query_escape(cont);
     cleanup_free char *q = NULL;
     if (!esc || asprintf(&q, "%s&continue=%s", query ? query : "", esc) < 0)
       break;

@@ -166,7 +166,7 @@ int cmd_exec(int argc, char **argv) {
   if (container)
     kube_strbuf_printf(&q, "&container=%s", container);
   for (int i = dashdash >= 0 ? dashdash : 1; i < npos; i++) {
-    cleanup_free char *esc = query_escape(pos[i]);
+    cleanup_free char *esc = client_query_escape(pos[i]);
     if (!esc)
       q.oom = true;
     else

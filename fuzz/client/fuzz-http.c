@@ -11,8 +11,8 @@
  *    the socketpair, repeated while the connection stays open (so one input
  *    may hold several responses), each checked with kube_client_check;
  *    bit 1 makes the requests HEAD (no body is read).
- *  - odd: the streaming path of kube_client_stream (http_read_head, then
- *    http_read_body into a line splitter that stops after a few lines).
+ *  - odd: the streaming path of kube_client_stream (client_http_read_head, then
+ *    client_http_read_body into a line splitter that stops after a few lines).
  *
  * Connections start with a read buffer, as a used keep-alive connection
  * has.
@@ -107,7 +107,7 @@ static int sink_lines(void *ud, const char *p, size_t n) {
 
 /* Adopt fd as an open connection with an (empty) read buffer. */
 static bool adopt(struct conn *cn, int fd) {
-  conn_init(cn);
+  client_conn_init(cn);
   cn->buf = malloc(4096);
   if (!cn->buf)
     return false;
@@ -125,11 +125,11 @@ static void run_stream(int fd, unsigned mode) {
   struct http_response_head h;
   bool nothing = false;
   kube_error_t err = KUBE_ERROR_INIT;
-  if (http_read_head(&cn, &h, &nothing, &err) < 0) {
+  if (client_http_read_head(&cn, &h, &nothing, &err) < 0) {
     CHECK(kube_error_is_set(&err));
     kube_error_clear(&err);
-    http_response_head_clear(&h);
-    conn_close(&cn);
+    client_http_response_head_clear(&h);
+    client_conn_close(&cn);
     return;
   }
   CHECK(h.status >= 200 && h.status <= 999);
@@ -137,7 +137,7 @@ static void run_stream(int fd, unsigned mode) {
   CHECK(h.content_length >= 0 || h.chunked || h.close);
   struct lines ls = {KUBE_STRBUF_INIT, 0, 1 + (mode >> 1) % 8, 0};
   struct body_sink sink = {sink_lines, &ls};
-  int r = http_read_body(&cn, &h, &sink, &err);
+  int r = client_http_read_body(&cn, &h, &sink, &err);
   CHECK(r >= -1 && r <= 1);
   CHECK((r < 0) == kube_error_is_set(&err));
   if (r == 0 && !h.chunked && h.content_length >= 0)
@@ -145,8 +145,8 @@ static void run_stream(int fd, unsigned mode) {
   CHECK(cn.pos <= cn.len && cn.len <= cn.cap);
   kube_error_clear(&err);
   kube_strbuf_free(&ls.partial);
-  http_response_head_clear(&h);
-  conn_close(&cn);
+  client_http_response_head_clear(&h);
+  client_conn_close(&cn);
 }
 
 static void run_requests(int fd, unsigned mode) {
@@ -184,7 +184,7 @@ static void run_requests(int fd, unsigned mode) {
     kube_error_clear(&err);
     kube_client_response_clear(&resp);
   }
-  conn_close(&client->conn);
+  client_conn_close(&client->conn);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

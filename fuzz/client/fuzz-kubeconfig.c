@@ -76,7 +76,9 @@ static bool input_usable(json_object *o) {
   return true;
 }
 
-static bool absolute_or_null(const char *p) { return !p || p[0] == '/'; }
+static bool absolute_or_null(const char *p) {
+  return !p || p[0] == '/';
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
@@ -110,14 +112,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(absolute_or_null(kc->client_certificate));
   CHECK(absolute_or_null(kc->client_key));
   struct server_url u;
-  if (server_url_parse(kc->server, &u, &err) == 0) {
+  if (client_server_url_parse(kc->server, &u, &err) == 0) {
     CHECK(u.host && *u.host && u.port && u.prefix);
     size_t pl = strlen(u.prefix);
     CHECK(pl == 0 || u.prefix[pl - 1] != '/');
     if (!u.unix_socket)
       for (const char *q = u.port; *q; q++)
         CHECK(*q >= '0' && *q <= '9');
-    server_url_clear(&u);
+    client_server_url_clear(&u);
   } else {
     CHECK(kube_error_is_set(&err));
     CHECK(err.reason == KUBE_REASON_BAD_REQUEST);

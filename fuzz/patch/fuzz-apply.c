@@ -38,12 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_object_put(live);
     live = NULL;
   }
-  json_object *live0 = patch_json_copy(live), *cfg0 = patch_json_copy(cfg);
+  json_object *live0 = as_patch_json_copy(live),
+              *cfg0 = as_patch_json_copy(cfg);
   const kube_kind_t *kind = flags & 2 ? &kinds[(flags >> 3) & 1] : NULL;
   kube_error_t err = KUBE_ERROR_INIT;
   json_object *res = kube_apply(live, cfg, "fuzz", flags & 1, kind, &err);
-  CHECK(patch_json_equal(live, live0));
-  CHECK(patch_json_equal(cfg, cfg0));
+  CHECK(as_patch_json_equal(live, live0));
+  CHECK(as_patch_json_equal(cfg, cfg0));
   if (!res) {
     CHECK(kube_error_is_set(&err));
     CHECK(err.reason == KUBE_REASON_BAD_REQUEST ||

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_object *patch = parse(nul + 1, len - (size_t)(nul - text) - 1, &ok2);
   if (!ok1 || !ok2)
     goto out;
-  json_object *doc0 = patch_json_copy(doc), *patch0 = patch_json_copy(patch);
+  json_object *doc0 = as_patch_json_copy(doc),
+              *patch0 = as_patch_json_copy(patch);
   kube_error_t err = KUBE_ERROR_INIT;
   json_object *res = NULL;
   switch (sel % 3) {
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     res = kube_patch_merge(doc, patch, &err);
     if (res) {
       json_object *again = kube_patch_merge(res, patch, &err);
-      CHECK(again && patch_json_equal(again, res));
+      CHECK(again && as_patch_json_equal(again, res));
       json_object_put(again);
     }
     break;
@@ -66,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(!kube_error_is_set(&err));
   else
     CHECK(kube_error_is_set(&err) && client_error(&err));
-  CHECK(patch_json_equal(doc, doc0));
-  CHECK(patch_json_equal(patch, patch0));
+  CHECK(as_patch_json_equal(doc, doc0));
+  CHECK(as_patch_json_equal(patch, patch0));
   json_object_put(res);
   json_object_put(doc0);
   json_object_put(patch0);

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_object *back = json_tokener_parse_ex(tok, text, (int)strlen(text));
   CHECK(json_tokener_get_error(tok) == json_tokener_success);
   json_tokener_free(tok);
-  CHECK(patch_json_equal(obj, back));
+  CHECK(as_patch_json_equal(obj, back));
   json_object_put(back);
   json_object_put(obj);
   return 0;

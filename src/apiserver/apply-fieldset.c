@@ -12,7 +12,7 @@
 static const int to_string_flags =
     JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 
-json_object *fs_new(void) {
+json_object *as_fs_new(void) {
   return json_object_new_object();
 }
 
@@ -65,7 +65,7 @@ static json_object *descend(json_object *node, const char *el, bool *fresh) {
   return c;
 }
 
-int fs_add(json_object *set, const fs_path_t *path) {
+int as_fs_add(json_object *set, const fs_path_t *path) {
   json_object *node = set;
   bool fresh = false;
   if (path->n == 0)
@@ -91,24 +91,24 @@ static json_object *node_at(json_object *set, const fs_path_t *path) {
   return node;
 }
 
-bool fs_has(json_object *set, const fs_path_t *path) {
+bool as_fs_has(json_object *set, const fs_path_t *path) {
   json_object *node = node_at(set, path);
   return node && path->n > 0 && is_member(node);
 }
 
-bool fs_has_below(json_object *set, const fs_path_t *path) {
+bool as_fs_has_below(json_object *set, const fs_path_t *path) {
   json_object *node = node_at(set, path);
   if (path->n == 0)
     return json_object_object_length(set) > 0;
   return node != NULL; /* every node below the root holds a member */
 }
 
-bool fs_has_children(json_object *set, const fs_path_t *path) {
+bool as_fs_has_children(json_object *set, const fs_path_t *path) {
   json_object *node = node_at(set, path);
   return node && kids(node) > 0;
 }
 
-bool fs_empty(json_object *set) {
+bool as_fs_empty(json_object *set) {
   return json_object_object_length(set) == 0;
 }
 
@@ -118,7 +118,7 @@ static int union_node(json_object *a, json_object *b, bool root) {
       continue;
     json_object *ac = child(a, key);
     if (!ac) {
-      json_object *c = patch_json_copy(bv);
+      json_object *c = as_patch_json_copy(bv);
       if (!c || json_object_object_add(a, key, c) < 0) {
         json_object_put(c);
         return -1;
@@ -135,7 +135,7 @@ static int union_node(json_object *a, json_object *b, bool root) {
   return 0;
 }
 
-int fs_union(json_object *a, json_object *b) {
+int as_fs_union(json_object *a, json_object *b) {
   return union_node(a, b, true);
 }
 
@@ -152,7 +152,7 @@ static bool intersects(json_object *a, json_object *b, bool root) {
   return false;
 }
 
-bool fs_intersects(json_object *a, json_object *b) {
+bool as_fs_intersects(json_object *a, json_object *b) {
   return intersects(a, b, true);
 }
 
@@ -191,7 +191,7 @@ static bool subtract_node(json_object *a, json_object *b, bool root) {
   return settle(a, a_member);
 }
 
-void fs_subtract(json_object *a, json_object *b) {
+void as_fs_subtract(json_object *a, json_object *b) {
   subtract_node(a, b, true);
 }
 
@@ -206,7 +206,7 @@ static bool remove_subtree(json_object *node, const fs_path_t *path, size_t i,
   return root ? false : settle(node, member);
 }
 
-void fs_remove_subtree(json_object *set, const fs_path_t *path) {
+void as_fs_remove_subtree(json_object *set, const fs_path_t *path) {
   if (path->n == 0) {
     json_object_object_foreach(set, key, val) {
       (void)val;
@@ -280,7 +280,7 @@ static int walk(json_object *node, fs_path_t *path, fs_visit_fn fn, void *ctx) {
   return 0;
 }
 
-int fs_walk(json_object *set, fs_visit_fn fn, void *ctx) {
+int as_fs_walk(json_object *set, fs_visit_fn fn, void *ctx) {
   fs_path_t path = {.n = 0};
   return walk(set, &path, fn, ctx);
 }
@@ -340,14 +340,14 @@ static bool normalized(json_object *node, bool root) {
   return root || k > 0 || !has_dot(node);
 }
 
-json_object *fs_from_fieldsv1(json_object *fv1, bool share, bool *bad) {
+json_object *as_fs_from_fieldsv1(json_object *fv1, bool share, bool *bad) {
   *bad = false;
   if (share && normalized(fv1, true))
     return json_object_get(fv1);
   return from_wire(fv1, true, bad);
 }
 
-char *fs_field_element(const char *name) {
+char *as_fs_field_element(const char *name) {
   size_t n = strlen(name);
   char *s = malloc(n + 3);
   if (!s)
@@ -380,13 +380,13 @@ static const char *key_default(const char *key) {
 static bool key_matches(json_object *item, const char *key, json_object *want) {
   json_object *v = NULL;
   if (json_object_object_get_ex(item, key, &v) && v)
-    return patch_json_equal(v, want);
+    return as_patch_json_equal(v, want);
   const char *def = key_default(key);
   return def && json_object_is_type(want, json_type_string) &&
          streq(json_object_get_string(want), def);
 }
 
-char *fs_key_element(json_object *item, const patch_field_t *field) {
+char *as_fs_key_element(json_object *item, const patch_field_t *field) {
   const char *keys[4];
   size_t nk = 0;
   if (!json_object_is_type(item, json_type_object))
@@ -420,7 +420,7 @@ char *fs_key_element(json_object *item, const patch_field_t *field) {
   return kube_strbuf_steal(&sb);
 }
 
-char *fs_value_element(json_object *value) {
+char *as_fs_value_element(json_object *value) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "v:");
   if (value)
@@ -481,7 +481,7 @@ static size_t key_names(const char *el, char names[3][64]) {
 }
 
 /* Fast path of find_item: encode each item's key (or value) the way
- * fs_key_element does and compare the text.  -1 when nothing matched
+ * as_fs_key_element does and compare the text.  -1 when nothing matched
  * (the caller then compares parsed values, which also catches other
  * encodings of the same key). */
 static long find_item_by_text(json_object *list, const char *el) {
@@ -494,12 +494,12 @@ static long find_item_by_text(json_object *list, const char *el) {
     json_object *item = json_object_array_get_idx(list, i);
     char *text;
     if (el[0] == 'v') {
-      text = fs_value_element(item);
+      text = as_fs_value_element(item);
     } else {
       patch_field_t f = {.name = "", .list = PATCH_LIST_MAP};
       for (size_t k = 0; k < nn; k++)
         f.keys[k] = names[k];
-      text = fs_key_element(item, &f);
+      text = as_fs_key_element(item, &f);
     }
     bool match = text && streq(text, el);
     free(text);
@@ -525,7 +525,7 @@ static long find_item(json_object *list, const char *el) {
   long found = -1;
   if (el[0] == 'v') {
     for (size_t i = 0; i < n && found < 0; i++)
-      if (patch_json_equal(json_object_array_get_idx(list, i), want))
+      if (as_patch_json_equal(json_object_array_get_idx(list, i), want))
         found = (long)i;
   } else if (json_object_is_type(want, json_type_object)) {
     for (size_t i = 0; i < n && found < 0; i++) {
@@ -547,7 +547,8 @@ static long find_item(json_object *list, const char *el) {
   return found;
 }
 
-json_object *fs_lookup(json_object *obj, const fs_path_t *path, bool *found) {
+json_object *as_fs_lookup(json_object *obj, const fs_path_t *path,
+                          bool *found) {
   json_object *cur = obj;
   *found = false;
   for (size_t i = 0; i < path->n; i++) {
@@ -569,13 +570,13 @@ json_object *fs_lookup(json_object *obj, const fs_path_t *path, bool *found) {
   return cur;
 }
 
-void fs_remove_value(json_object *obj, const fs_path_t *path) {
+void as_fs_remove_value(json_object *obj, const fs_path_t *path) {
   if (path->n == 0)
     return;
   fs_path_t parent = *path;
   parent.n--;
   bool found;
-  json_object *p = fs_lookup(obj, &parent, &found);
+  json_object *p = as_fs_lookup(obj, &parent, &found);
   const char *el = path->el[path->n - 1];
   if (!found || !p)
     return;
@@ -589,7 +590,7 @@ void fs_remove_value(json_object *obj, const fs_path_t *path) {
   }
 }
 
-char *fs_path_string(const fs_path_t *path) {
+char *as_fs_path_string(const fs_path_t *path) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   for (size_t i = 0; i < path->n; i++) {
     const char *el = path->el[i];
@@ -623,7 +624,7 @@ char *fs_path_string(const fs_path_t *path) {
   return kube_strbuf_steal(&sb);
 }
 
-bool fs_path_ignored(const fs_path_t *path) {
+bool as_fs_path_ignored(const fs_path_t *path) {
   static const char *const meta[] = {
       "f:name",       "f:namespace",     "f:creationTimestamp",
       "f:selfLink",   "f:uid",           "f:clusterName",

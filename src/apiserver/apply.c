@@ -44,9 +44,9 @@ static void pop(tofs_t *t) {
 }
 
 static int add_here(tofs_t *t) {
-  if (fs_path_ignored(&t->path))
+  if (as_fs_path_ignored(&t->path))
     return 0;
-  return fs_add(t->set, &t->path) < 0 ? kube_make_oom(t->err) : 0;
+  return as_fs_add(t->set, &t->path) < 0 ? kube_make_oom(t->err) : 0;
 }
 
 static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
@@ -54,8 +54,8 @@ static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
 
 static int tofs_object(tofs_t *t, json_object *v, const patch_type_t *type) {
   json_object_object_foreach(v, key, cv) {
-    const patch_field_t *f = patch_schema_field(type, key);
-    if (push(t, fs_field_element(key)) < 0)
+    const patch_field_t *f = as_patch_schema_field(type, key);
+    if (push(t, as_fs_field_element(key)) < 0)
       return -1;
     int r;
     if (!cv || (json_object_is_type(cv, json_type_object) &&
@@ -85,10 +85,10 @@ static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
     return add_here(t);
   for (size_t i = 0; i < n; i++) {
     json_object *item = json_object_array_get_idx(v, i);
-    char *el = kind == PATCH_LIST_SET ? fs_value_element(item)
-                                      : fs_key_element(item, field);
+    char *el = kind == PATCH_LIST_SET ? as_fs_value_element(item)
+                                      : as_fs_key_element(item, field);
     if (!el && kind == PATCH_LIST_MAP) {
-      char *where = fs_path_string(&t->path);
+      char *where = as_fs_path_string(&t->path);
       kube_error_set(t->err, KUBE_REASON_BAD_REQUEST, 0,
                      "%s: associative list item without key fields",
                      where ? where : field->name);
@@ -108,9 +108,9 @@ static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
   return 0;
 }
 
-json_object *fs_from_value(json_object *obj, const patch_type_t *type,
-                           kube_error_t *err) {
-  tofs_t t = {.set = fs_new(), .err = err};
+json_object *as_fs_from_value(json_object *obj, const patch_type_t *type,
+                              kube_error_t *err) {
+  tofs_t t = {.set = as_fs_new(), .err = err};
   if (!t.set) {
     kube_make_oom(err);
     return NULL;
@@ -135,8 +135,8 @@ static json_object *merge_value(json_object *live, json_object *cfg,
 
 /* Element identity inside a set or associative list. */
 static char *item_key(json_object *item, const patch_field_t *field, int kind) {
-  return kind == PATCH_LIST_SET ? fs_value_element(item)
-                                : fs_key_element(item, field);
+  return kind == PATCH_LIST_SET ? as_fs_value_element(item)
+                                : as_fs_key_element(item, field);
 }
 
 static long find_key(char **keys, size_t n, const char *key) {
@@ -179,7 +179,7 @@ static json_object *merge_list(json_object *live, json_object *cfg,
   for (size_t li = 0; li <= nl; li++) {
     long j = li < nl ? find_key(ck, nc, lk[li]) : (long)nc - 1;
     if (li < nl && j < 0) {
-      json_object *c = patch_json_copy(json_object_array_get_idx(live, li));
+      json_object *c = as_patch_json_copy(json_object_array_get_idx(live, li));
       if (!c || json_object_array_add(out, c) < 0) {
         json_object_put(c);
         goto oom;
@@ -218,7 +218,7 @@ fail:
 }
 
 static json_object *copy_or_oom(json_object *v, kube_error_t *err) {
-  json_object *c = patch_json_copy(v);
+  json_object *c = as_patch_json_copy(v);
   if (v && !c)
     kube_make_oom(err);
   return c;
@@ -233,7 +233,7 @@ static json_object *merge_value(json_object *live, json_object *cfg,
     if ((field && (field->flags & PATCH_F_ATOMIC)) ||
         !json_object_is_type(live, json_type_object))
       return copy_or_oom(cfg, err);
-    json_object *out = patch_json_copy(live);
+    json_object *out = as_patch_json_copy(live);
     if (!out) {
       kube_make_oom(err);
       return NULL;
@@ -243,7 +243,7 @@ static json_object *merge_value(json_object *live, json_object *cfg,
         json_object_object_del(out, key);
         continue;
       }
-      const patch_field_t *f = patch_schema_field(type, key);
+      const patch_field_t *f = as_patch_schema_field(type, key);
       json_object *cur = NULL;
       json_object_object_get_ex(out, key, &cur);
       json_object *m = merge_value(cur, cv, f ? f->type : NULL, f, err);
@@ -300,18 +300,18 @@ static char *print_manager(const mf_entry_t *e) {
 static int check_path(const fs_path_t *path, void *data) {
   check_ctx_t *c = data;
   bool in_live, in_merged;
-  json_object *lv = fs_lookup(c->live, path, &in_live);
-  json_object *mv = fs_lookup(c->merged, path, &in_merged);
+  json_object *lv = as_fs_lookup(c->live, path, &in_live);
+  json_object *mv = as_fs_lookup(c->merged, path, &in_merged);
   const char *last = path->n ? path->el[path->n - 1] : "";
   /* List items are changed only by appearing; their fields are checked on
    * their own. */
   bool item = last[0] == 'k' || last[0] == 'i' || last[0] == 'v';
-  bool changed = !in_live || (!item && !patch_json_equal(lv, mv));
+  bool changed = !in_live || (!item && !as_patch_json_equal(lv, mv));
   if (!changed)
     return 0;
   for (size_t i = 0; i < c->managers->n; i++) {
     mf_entry_t *e = &c->managers->v[i];
-    if (e == c->self || !fs_has(e->set, path))
+    if (e == c->self || !as_fs_has(e->set, path))
       continue;
     conflict_t *nv = realloc(c->out->v, (c->out->n + 1) * sizeof(*nv));
     if (!nv)
@@ -321,10 +321,10 @@ static int check_path(const fs_path_t *path, void *data) {
     memset(k, 0, sizeof(*k));
     k->entry = i;
     k->manager = print_manager(e);
-    k->path = fs_path_string(path);
-    k->set = fs_new();
+    k->path = as_fs_path_string(path);
+    k->set = as_fs_new();
     c->out->n++;
-    if (!k->manager || !k->path || !k->set || fs_add(k->set, path) < 0)
+    if (!k->manager || !k->path || !k->set || as_fs_add(k->set, path) < 0)
       return -1;
   }
   return 0;
@@ -404,14 +404,14 @@ static int prune_path(const fs_path_t *path, void *data) {
     mf_entry_t *e = &p->managers->v[i];
     if (e == p->self)
       continue;
-    if (item ? fs_has_below(e->set, path) : fs_has(e->set, path))
+    if (item ? as_fs_has_below(e->set, path) : as_fs_has(e->set, path))
       return 0;
   }
-  if (fs_has_below(p->applied, path))
+  if (as_fs_has_below(p->applied, path))
     return 0;
-  if (!item && fs_has_children(p->self->set, path))
+  if (!item && as_fs_has_children(p->self->set, path))
     return 0;
-  fs_remove_value(p->obj, path);
+  as_fs_remove_value(p->obj, path);
   return 0;
 }
 
@@ -427,7 +427,7 @@ json_object *kube_apply(json_object *live, json_object *applied,
   if (!json_object_is_type(applied, json_type_object)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "apply configuration must be an object, not %s",
-                   patch_json_type_name(applied));
+                   as_patch_json_type_name(applied));
     return NULL;
   }
   if (!manager || !*manager) {
@@ -446,27 +446,27 @@ json_object *kube_apply(json_object *live, json_object *applied,
                    "live object is not an object");
     return NULL;
   }
-  const patch_type_t *type =
-      kind ? patch_schema_for_kind(kind) : patch_schema_for_object(applied);
+  const patch_type_t *type = kind ? as_patch_schema_for_kind(kind)
+                                  : as_patch_schema_for_object(applied);
   const char *api_version =
       json_object_get_string(json_object_object_get(applied, "apiVersion"));
   if (!api_version && live)
     api_version =
         json_object_get_string(json_object_object_get(live, "apiVersion"));
 
-  if (!(set = fs_from_value(applied, type, err)))
+  if (!(set = as_fs_from_value(applied, type, err)))
     goto fail;
-  if (live && mf_list_read(live, &managers, err) < 0)
+  if (live && as_mf_list_read(live, &managers, err) < 0)
     goto fail;
   merged = live ? merge_value(live, applied, type, NULL, err)
                 : copy_or_oom(applied, err);
   if (!merged)
     goto fail;
 
-  mf_entry_t *self = mf_list_find(&managers, manager, "Apply");
+  mf_entry_t *self = as_mf_list_find(&managers, manager, "Apply");
   if (live) {
     check_ctx_t c = {live, merged, &managers, self, &conflicts};
-    if (fs_walk(set, check_path, &c) < 0) {
+    if (as_fs_walk(set, check_path, &c) < 0) {
       kube_make_oom(err);
       goto fail;
     }
@@ -478,25 +478,25 @@ json_object *kube_apply(json_object *live, json_object *applied,
   /* Forced: the other managers lose the fields taken over. */
   for (size_t i = 0; i < conflicts.n; i++) {
     mf_entry_t *e = &managers.v[conflicts.v[i].entry];
-    if (mf_entry_own(e) < 0) {
+    if (as_mf_entry_own(e) < 0) {
       kube_make_oom(err);
       goto fail;
     }
-    fs_subtract(e->set, conflicts.v[i].set);
+    as_fs_subtract(e->set, conflicts.v[i].set);
   }
 
   if (self) {
-    json_object *gone = patch_json_copy(self->set);
+    json_object *gone = as_patch_json_copy(self->set);
     if (!gone) {
       kube_make_oom(err);
       goto fail;
     }
-    fs_subtract(gone, set);
+    as_fs_subtract(gone, set);
     prune_ctx_t p = {merged, &managers, self, set};
-    fs_walk(gone, prune_path, &p);
+    as_fs_walk(gone, prune_path, &p);
     json_object_put(gone);
-  } else if (!(self = mf_list_add(&managers, manager, "Apply",
-                                  api_version ? api_version : ""))) {
+  } else if (!(self = as_mf_list_add(&managers, manager, "Apply",
+                                     api_version ? api_version : ""))) {
     kube_make_oom(err);
     goto fail;
   }
@@ -513,25 +513,25 @@ json_object *kube_apply(json_object *live, json_object *applied,
     free(self->api_version);
     self->api_version = av;
   }
-  if (mf_entry_touch(self) < 0) {
+  if (as_mf_entry_touch(self) < 0) {
     kube_make_oom(err);
     goto fail;
   }
   /* The result must not share subtrees with the caller's live object. */
   for (size_t i = 0; i < managers.n; i++)
-    if (mf_entry_own(&managers.v[i]) < 0) {
+    if (as_mf_entry_own(&managers.v[i]) < 0) {
       kube_make_oom(err);
       goto fail;
     }
-  if (mf_list_write(merged, &managers, err) < 0)
+  if (as_mf_list_write(merged, &managers, err) < 0)
     goto fail;
-  mf_list_free(&managers);
+  as_mf_list_free(&managers);
   conflicts_free(&conflicts);
   return merged;
 fail:
   json_object_put(merged);
   json_object_put(set);
-  mf_list_free(&managers);
+  as_mf_list_free(&managers);
   conflicts_free(&conflicts);
   return NULL;
 }

@@ -8,7 +8,7 @@
 #define AGG_CTYPE                                                              \
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
-bool discovery_wants_aggregated(const struct req *r) {
+bool as_discovery_wants_aggregated(const struct req *r) {
   return r->accept && strstr(r->accept, "as=APIGroupDiscoveryList") &&
          strstr(r->accept, "g=apidiscovery.k8s.io;v=v2");
 }
@@ -22,13 +22,13 @@ static json_object *gvk(const char *g, const char *v, const char *k) {
 }
 
 static json_object *subresource(const kube_kind_t *k, const char *sub) {
-  struct sub_desc d = discovery_subresource(k, sub);
+  struct sub_desc d = as_discovery_subresource(k, sub);
   json_object *s = json_object_new_object();
   json_object_object_add(s, "subresource", json_object_new_string(sub));
   json_object_object_add(s, "responseKind",
                          gvk(d.group ? d.group : k->group,
                              d.version ? d.version : k->version, d.kind));
-  json_object_object_add(s, "verbs", str_array(d.verbs));
+  json_object_object_add(s, "verbs", as_str_array(d.verbs));
   return s;
 }
 
@@ -41,11 +41,11 @@ static json_object *resource(const kube_kind_t *k) {
       json_object_new_string(k->namespaced ? "Namespaced" : "Cluster"));
   json_object_object_add(o, "singularResource",
                          json_object_new_string(k->singular));
-  json_object_object_add(o, "verbs", str_array(k->verbs));
+  json_object_object_add(o, "verbs", as_str_array(k->verbs));
   if (k->short_names && k->short_names[0])
-    json_object_object_add(o, "shortNames", str_array(k->short_names));
+    json_object_object_add(o, "shortNames", as_str_array(k->short_names));
   if (k->categories && k->categories[0])
-    json_object_object_add(o, "categories", str_array(k->categories));
+    json_object_object_add(o, "categories", as_str_array(k->categories));
   if (k->subresources && k->subresources[0]) {
     json_object *subs = json_object_new_array();
     for (size_t i = 0; k->subresources[i]; i++)
@@ -91,7 +91,7 @@ static json_object *group(const char *name) {
 }
 
 /* /api (core only) or /apis (every named group). */
-void discovery_serve_aggregated(struct req *r, bool core) {
+void as_discovery_serve_aggregated(struct req *r, bool core) {
   json_object *list = json_object_new_object();
   json_object_object_add(list, "kind",
                          json_object_new_string("APIGroupDiscoveryList"));
@@ -123,7 +123,7 @@ void discovery_serve_aggregated(struct req *r, bool core) {
       list, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
   if (!s) {
     json_object_put(list);
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   if (!r->done) {

@@ -10,7 +10,7 @@ static void reply_text(struct req *r, int code, const char *text) {
   r->tp->reply(r, code, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-json_object *str_array(const char *const *v) {
+json_object *as_str_array(const char *const *v) {
   json_object *a = json_object_new_array();
   for (size_t i = 0; v && v[i]; i++)
     json_object_array_add(a, json_object_new_string(v[i]));
@@ -30,7 +30,7 @@ static void serve_version(struct req *r) {
   json_object_object_add(o, "goVersion", json_object_new_string("go1.23.0"));
   json_object_object_add(o, "compiler", json_object_new_string("gc"));
   json_object_object_add(o, "platform", json_object_new_string("linux/amd64"));
-  reply_json(r, 200, o);
+  as_reply_json(r, 200, o);
 }
 
 static json_object *server_cidrs(struct req *r) {
@@ -52,7 +52,7 @@ static void serve_api(struct req *r) {
   json_object_array_add(v, json_object_new_string("v1"));
   json_object_object_add(o, "versions", v);
   json_object_object_add(o, "serverAddressByClientCIDRs", server_cidrs(r));
-  reply_json(r, 200, o);
+  as_reply_json(r, 200, o);
 }
 
 /* Versions of a group in discovery order (first = preferred). */
@@ -119,7 +119,7 @@ static void serve_apis(struct req *r) {
       json_object_array_add(groups, g);
   }
   json_object_object_add(o, "groups", groups);
-  reply_json(r, 200, o);
+  as_reply_json(r, 200, o);
 }
 
 static json_object *resource_entry(const char *name, const char *singular,
@@ -135,11 +135,12 @@ static json_object *resource_entry(const char *name, const char *singular,
   if (version)
     json_object_object_add(e, "version", json_object_new_string(version));
   json_object_object_add(e, "kind", json_object_new_string(kind));
-  json_object_object_add(e, "verbs", str_array(verbs));
+  json_object_object_add(e, "verbs", as_str_array(verbs));
   return e;
 }
 
-struct sub_desc discovery_subresource(const kube_kind_t *k, const char *sub) {
+struct sub_desc as_discovery_subresource(const kube_kind_t *k,
+                                         const char *sub) {
   static const char *const status_verbs[] = {"get", "patch", "update", NULL};
   static const char *const get_verbs[] = {"get", NULL};
   static const char *const create_verbs[] = {"create", NULL};
@@ -164,10 +165,9 @@ static void add_subresources(json_object *list, const kube_kind_t *k) {
     const char *sub = k->subresources[i];
     char name[256];
     snprintf(name, sizeof name, "%s/%s", k->resource, sub);
-    struct sub_desc d = discovery_subresource(k, sub);
-    json_object_array_add(list, resource_entry(name, "", k->namespaced,
-                                               d.group, d.version, d.kind,
-                                               d.verbs));
+    struct sub_desc d = as_discovery_subresource(k, sub);
+    json_object_array_add(list, resource_entry(name, "", k->namespaced, d.group,
+                                               d.version, d.kind, d.verbs));
   }
 }
 
@@ -183,9 +183,9 @@ static bool serve_resource_list(struct req *r, const char *group,
     json_object *e = resource_entry(k->resource, k->singular, k->namespaced,
                                     NULL, NULL, k->kind, k->verbs);
     if (k->short_names && k->short_names[0])
-      json_object_object_add(e, "shortNames", str_array(k->short_names));
+      json_object_object_add(e, "shortNames", as_str_array(k->short_names));
     if (k->categories && k->categories[0])
-      json_object_object_add(e, "categories", str_array(k->categories));
+      json_object_object_add(e, "categories", as_str_array(k->categories));
     json_object_array_add(resources, e);
     add_subresources(resources, k);
   }
@@ -203,7 +203,7 @@ static bool serve_resource_list(struct req *r, const char *group,
     snprintf(gv, sizeof gv, "%s", version);
   json_object_object_add(o, "groupVersion", json_object_new_string(gv));
   json_object_object_add(o, "resources", resources);
-  reply_json(r, 200, o);
+  as_reply_json(r, 200, o);
   return true;
 }
 
@@ -213,13 +213,13 @@ static bool is_health(const char *path, const char *name) {
 }
 
 /* Serve the non-resource paths; false when the path is not one. */
-bool discovery_serve(struct req *r) {
+bool as_discovery_serve(struct req *r) {
   const char *p = r->path;
   struct route *rt = &r->rt;
   if (r->method != M_GET && r->method != M_HEAD) {
     if (rt->is_api || streq(p, "/version") || is_health(p, "/healthz")) {
-      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                   "method %s is not allowed on %s", r->method_str, p);
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "method %s is not allowed on %s", r->method_str, p);
       return true;
     }
     return false;
@@ -243,8 +243,8 @@ bool discovery_serve(struct req *r) {
     return false;
   if (!rt->group || (!rt->group[0] && !rt->version)) {
     bool core = rt->group && !rt->group[0];
-    if (discovery_wants_aggregated(r))
-      discovery_serve_aggregated(r, core);
+    if (as_discovery_wants_aggregated(r))
+      as_discovery_serve_aggregated(r, core);
     else if (core)
       serve_api(r);
     else
@@ -257,7 +257,7 @@ bool discovery_serve(struct req *r) {
       return false;
     json_object_object_add(g, "kind", json_object_new_string("APIGroup"));
     json_object_object_add(g, "apiVersion", json_object_new_string("v1"));
-    reply_json(r, 200, g);
+    as_reply_json(r, 200, g);
     return true;
   }
   return serve_resource_list(r, rt->group, rt->version);

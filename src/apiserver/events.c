@@ -5,9 +5,9 @@
 
 #include "apiserver/internal.h"
 
-void event_record(kube_apiserver_t *srv, json_object *involved,
-                  const kube_kind_t *k, const char *type, const char *reason,
-                  const char *message) {
+void as_event_record(kube_apiserver_t *srv, json_object *involved,
+                     const kube_kind_t *k, const char *type, const char *reason,
+                     const char *message) {
   const kube_kind_t *evk = kube_kind_by_resource("", "v1", "events");
   if (!evk || srv->shutting_down)
     return;
@@ -63,5 +63,5 @@ void event_record(kube_apiserver_t *srv, json_object *involved,
   json_object_object_add(ev, "reportingInstance",
                          json_object_new_string("kubed"));
   json_object_object_add(ev, "action", json_object_new_string(reason));
-  apiserver_internal_create(srv, evk, ev);
+  as_apiserver_internal_create(srv, evk, ev);
 }

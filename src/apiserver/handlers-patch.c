@@ -38,8 +38,8 @@ static bool engine_present(enum patch_type t) {
 }
 
 /* Apply the request's patch to `orig` (borrowed; NULL only for apply). */
-json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
-                              json_object *orig, kube_error_t *err) {
+json_object *as_patch_apply_body(struct req *r, const kube_kind_t *k,
+                                 json_object *orig, kube_error_t *err) {
   enum patch_type t = patch_type(r->content_type);
   if (t == P_UNKNOWN || !engine_present(t)) {
     kube_error_set(err, KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, 0,
@@ -55,7 +55,7 @@ json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
     return NULL;
   }
   json_object *patch = t == P_APPLY
-                           ? decode_body(r, err)
+                           ? as_decode_body(r, err)
                            : kube_json_parse(r->body, r->body_len, err);
   if (!patch) {
     if (err && err->reason != KUBE_REASON_UNSUPPORTED_MEDIA_TYPE)
@@ -74,13 +74,13 @@ json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
     out = kube_patch_json(orig, patch, err);
     break;
   case P_APPLY: {
-    const char *mgr = req_query(r, "fieldManager");
+    const char *mgr = as_req_query(r, "fieldManager");
     if (!mgr || !*mgr) {
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                      "fieldManager is required for apply requests");
       break;
     }
-    out = kube_apply(orig, patch, mgr, req_query_bool(r, "force"), k, err);
+    out = kube_apply(orig, patch, mgr, as_req_query_bool(r, "force"), k, err);
     break;
   }
   default:
@@ -90,10 +90,10 @@ json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
   return out;
 }
 
-void handle_patch_mode(struct req *r, enum write_mode mode) {
+void as_handle_patch_mode(struct req *r, enum write_mode mode) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  cleanup_free char *key = as_store_key(k, r->rt.ns, r->rt.name);
   kube_store_record_t *rec =
       key ? kube_store_get(r->srv->store, key, &err) : NULL;
   enum patch_type t = patch_type(r->content_type);
@@ -101,50 +101,51 @@ void handle_patch_mode(struct req *r, enum write_mode mode) {
     if (t == P_APPLY && err.reason == KUBE_REASON_NOT_FOUND &&
         mode != WRITE_STATUS) {
       kube_error_clear(&err);
-      json_object *obj = patch_apply_body(r, k, NULL, &err);
+      json_object *obj = as_patch_apply_body(r, k, NULL, &err);
       if (!obj) {
-        reply_error(r, &err);
+        as_reply_error(r, &err);
         return;
       }
       const char *name = kube_json_get_string(obj, "metadata.name");
       if (name && !streq(name, r->rt.name)) {
-        reply_status(r, KUBE_REASON_BAD_REQUEST,
-                     "the name of the object (%s) does not match the name on "
-                     "the URL (%s)",
-                     name, r->rt.name);
+        as_reply_status(
+            r, KUBE_REASON_BAD_REQUEST,
+            "the name of the object (%s) does not match the name on "
+            "the URL (%s)",
+            name, r->rt.name);
         json_object_put(obj);
         return;
       }
-      json_object_object_add(meta_of(obj), "name",
+      json_object_object_add(as_meta_of(obj), "name",
                              json_object_new_string(r->rt.name));
-      write_create(r, k, obj);
+      as_write_create(r, k, obj);
       return;
     }
-    error_not_found(&err, k, r->rt.name);
-    reply_error(r, &err);
+    as_error_not_found(&err, k, r->rt.name);
+    as_reply_error(r, &err);
     return;
   }
-  json_object *orig = record_to_tree(rec, &err);
-  json_object *obj = orig ? patch_apply_body(r, k, orig, &err) : NULL;
+  json_object *orig = as_record_to_tree(rec, &err);
+  json_object *obj = orig ? as_patch_apply_body(r, k, orig, &err) : NULL;
   if (orig)
     json_object_put(orig);
   if (!obj) {
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   if (!json_object_is_type(obj, json_type_object)) {
     json_object_put(obj);
     kube_store_record_unref(rec);
-    reply_status(r, KUBE_REASON_BAD_REQUEST,
-                 "the patch did not yield an object");
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST,
+                    "the patch did not yield an object");
     return;
   }
-  write_update(r, k, rec, obj, mode, 200);
+  as_write_update(r, k, rec, obj, mode, 200);
   kube_store_record_unref(rec);
 }
 
-void handle_patch(struct req *r) {
-  handle_patch_mode(r, kind_has_sub(r->rt.kind, "status") ? WRITE_MAIN
-                                                           : WRITE_ALL);
+void as_handle_patch(struct req *r) {
+  as_handle_patch_mode(r, kind_has_sub(r->rt.kind, "status") ? WRITE_MAIN
+                                                             : WRITE_ALL);
 }

@@ -8,10 +8,10 @@
 
 /* ---- selectors ---- */
 
-int filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
+int as_filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
   memset(f, 0, sizeof(*f));
-  const char *ls = req_query(r, "labelSelector");
-  const char *fs = req_query(r, "fieldSelector");
+  const char *ls = as_req_query(r, "labelSelector");
+  const char *fs = as_req_query(r, "fieldSelector");
   if (ls && *ls) {
     f->labels = kube_label_selector_parse(ls, err);
     if (!f->labels) {
@@ -25,7 +25,7 @@ int filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
     if (!f->fields) {
       if (err)
         err->reason = KUBE_REASON_BAD_REQUEST;
-      filter_clear(f);
+      as_filter_clear(f);
       return -1;
     }
     /* Only the fields the kind declares can be selected on, as in
@@ -39,7 +39,7 @@ int filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
       if (!ok) {
         kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                        "field label not supported: %s", key);
-        filter_clear(f);
+        as_filter_clear(f);
         return -1;
       }
     }
@@ -47,11 +47,11 @@ int filter_parse(const struct req *r, struct filter *f, kube_error_t *err) {
   return 0;
 }
 
-bool filter_active(const struct filter *f) {
+bool as_filter_active(const struct filter *f) {
   return !kube_selector_empty(f->labels) || !kube_selector_empty(f->fields);
 }
 
-bool filter_match(const struct filter *f, json_object *obj) {
+bool as_filter_match(const struct filter *f, json_object *obj) {
   if (!kube_selector_empty(f->labels) &&
       !kube_selector_matches(f->labels, kube_json_label_lookup, obj))
     return false;
@@ -61,7 +61,7 @@ bool filter_match(const struct filter *f, json_object *obj) {
   return true;
 }
 
-void filter_clear(struct filter *f) {
+void as_filter_clear(struct filter *f) {
   kube_selector_free(f->labels);
   kube_selector_free(f->fields);
   f->labels = f->fields = NULL;
@@ -69,14 +69,14 @@ void filter_clear(struct filter *f) {
 
 /* ---- Table ---- */
 
-bool accept_table(const struct req *r) {
+bool as_accept_table(const struct req *r) {
   return r->accept && strstr(r->accept, "as=Table") != NULL;
 }
 
 enum { INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT };
 
-int table_include_mode(const struct req *r) {
-  const char *v = req_query(r, "includeObject");
+int as_table_include_mode(const struct req *r) {
+  const char *v = as_req_query(r, "includeObject");
   if (v && strcasecmp(v, "None") == 0)
     return INCLUDE_NONE;
   if (v && strcasecmp(v, "Object") == 0)
@@ -84,7 +84,7 @@ int table_include_mode(const struct req *r) {
   return INCLUDE_METADATA;
 }
 
-json_object *table_new(const kube_kind_t *k) {
+json_object *as_table_new(const kube_kind_t *k) {
   json_object *t = json_object_new_object();
   json_object_object_add(t, "kind", json_object_new_string("Table"));
   json_object_object_add(t, "apiVersion",
@@ -109,8 +109,8 @@ json_object *table_new(const kube_kind_t *k) {
   return t;
 }
 
-void table_add_row(json_object *table, const kube_kind_t *k, json_object *obj,
-                   time_t now, int include) {
+void as_table_add_row(json_object *table, const kube_kind_t *k,
+                      json_object *obj, time_t now, int include) {
   json_object *rows = NULL;
   json_object_object_get_ex(table, "rows", &rows);
   json_object *row = json_object_new_object();
@@ -151,44 +151,44 @@ static void table_set_rv(json_object *t, int64_t rev, const char *cont,
 
 /* ---- GET ---- */
 
-void handle_get(struct req *r) {
+void as_handle_get(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  cleanup_free char *key = as_store_key(k, r->rt.ns, r->rt.name);
   if (!key) {
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   kube_store_record_t *rec = kube_store_get(r->srv->store, key, &err);
   if (!rec) {
     if (err.reason == KUBE_REASON_NOT_FOUND)
-      error_not_found(&err, k, r->rt.name);
-    reply_error(r, &err);
+      as_error_not_found(&err, k, r->rt.name);
+    as_reply_error(r, &err);
     return;
   }
-  if (accept_table(r)) {
-    json_object *obj = record_to_tree(rec, &err);
+  if (as_accept_table(r)) {
+    json_object *obj = as_record_to_tree(rec, &err);
     if (!obj) {
       kube_store_record_unref(rec);
-      reply_error(r, &err);
+      as_reply_error(r, &err);
       return;
     }
-    json_object *t = table_new(k);
-    table_add_row(t, k, obj, time(NULL), table_include_mode(r));
+    json_object *t = as_table_new(k);
+    as_table_add_row(t, k, obj, time(NULL), as_table_include_mode(r));
     table_set_rv(t, rec->mod_revision, NULL, 0);
     json_object_put(obj);
     kube_store_record_unref(rec);
-    reply_json(r, 200, t);
+    as_reply_json(r, 200, t);
     return;
   }
   size_t len = 0;
-  char *json = record_to_json(rec, &len);
+  char *json = as_record_to_json(rec, &len);
   kube_store_record_unref(rec);
   if (!json) {
-    reply_status(r, KUBE_REASON_INTERNAL, "cannot encode object");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "cannot encode object");
     return;
   }
-  reply_json_str(r, 200, json, len);
+  as_reply_json_str(r, 200, json, len);
   free(json);
 }
 
@@ -227,8 +227,8 @@ static char *hex_decode(const char *s) {
 /* Checks resourceVersion / resourceVersionMatch against what the cache can
  * serve: the cache holds only the current state. */
 static int check_list_rv(struct req *r, kube_error_t *err) {
-  const char *rv = req_query(r, "resourceVersion");
-  const char *match = req_query(r, "resourceVersionMatch");
+  const char *rv = as_req_query(r, "resourceVersion");
+  const char *match = as_req_query(r, "resourceVersionMatch");
   if (!rv || !*rv || streq(rv, "0")) {
     if (match && *match && strcasecmp(match, "NotOlderThan") &&
         strcasecmp(match, "Exact"))
@@ -253,44 +253,44 @@ static int check_list_rv(struct req *r, kube_error_t *err) {
   return 0;
 }
 
-void handle_list(struct req *r) {
+void as_handle_list(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct filter f;
-  if (check_list_rv(r, &err) < 0 || filter_parse(r, &f, &err) < 0) {
-    reply_error(r, &err);
+  if (check_list_rv(r, &err) < 0 || as_filter_parse(r, &f, &err) < 0) {
+    as_reply_error(r, &err);
     return;
   }
   size_t limit = 0;
-  const char *ls = req_query(r, "limit");
+  const char *ls = as_req_query(r, "limit");
   if (ls && *ls) {
     char *end;
     long long l = strtoll(ls, &end, 10);
     if (*end || l < 0) {
-      filter_clear(&f);
-      reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid limit %s", ls);
+      as_filter_clear(&f);
+      as_reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid limit %s", ls);
       return;
     }
     limit = (size_t)l;
   }
   cleanup_free char *start = NULL;
-  const char *cont = req_query(r, "continue");
-  cleanup_free char *prefix = store_prefix(k, r->rt.ns);
+  const char *cont = as_req_query(r, "continue");
+  cleanup_free char *prefix = as_store_prefix(k, r->rt.ns);
   if (cont && *cont) {
     start = hex_decode(cont);
     if (!start || !prefix || !str_has_prefix(start, prefix)) {
-      filter_clear(&f);
-      reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid continue token");
+      as_filter_clear(&f);
+      as_reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid continue token");
       return;
     }
   }
-  bool table = accept_table(r);
-  bool filtering = filter_active(&f);
+  bool table = as_accept_table(r);
+  bool filtering = as_filter_active(&f);
   bool need_tree = table || filtering;
-  int include = table_include_mode(r);
+  int include = as_table_include_mode(r);
   time_t now = time(NULL);
-  json_object *tbl = table ? table_new(k) : NULL;
+  json_object *tbl = table ? as_table_new(k) : NULL;
   /* Items first, metadata last (it holds the continue token, known only at
    * the end): one buffer, no copy of the items. */
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
@@ -313,8 +313,8 @@ void handle_list(struct req *r) {
       kube_strbuf_free(&sb);
       if (tbl)
         json_object_put(tbl);
-      filter_clear(&f);
-      reply_error(r, &err);
+      as_filter_clear(&f);
+      as_reply_error(r, &err);
       return;
     }
     list_rev = l.revision;
@@ -324,15 +324,15 @@ void handle_list(struct req *r) {
         break;
       const kube_store_record_t *rec = l.items[i];
       if (need_tree) {
-        json_object *obj = record_to_tree(rec, NULL);
+        json_object *obj = as_record_to_tree(rec, NULL);
         if (!obj)
           continue;
-        if (filtering && !filter_match(&f, obj)) {
+        if (filtering && !as_filter_match(&f, obj)) {
           json_object_put(obj);
           continue;
         }
         if (table) {
-          table_add_row(tbl, k, obj, now, include);
+          as_table_add_row(tbl, k, obj, now, include);
         } else {
           size_t jl = 0;
           const char *js = json_object_to_json_string_length(
@@ -347,7 +347,7 @@ void handle_list(struct req *r) {
         size_t mark = sb.len;
         if (count)
           kube_strbuf_append_char(&sb, ',');
-        if (record_append_json(&sb, rec) < 0) {
+        if (as_record_append_json(&sb, rec) < 0) {
           sb.len = mark; /* drop the partial item */
           if (sb.data)
             sb.data[mark] = '\0';
@@ -363,8 +363,8 @@ void handle_list(struct req *r) {
       /* Only report a continue token when something still matches. */
       more_in_chunk = false;
       for (size_t j = i; j < l.n && !more_in_chunk; j++) {
-        json_object *o = record_to_tree(l.items[j], NULL);
-        more_in_chunk = o && filter_match(&f, o);
+        json_object *o = as_record_to_tree(l.items[j], NULL);
+        more_in_chunk = o && as_filter_match(&f, o);
         if (o)
           json_object_put(o);
       }
@@ -393,12 +393,12 @@ void handle_list(struct req *r) {
     if (!start)
       break;
   }
-  filter_clear(&f);
+  as_filter_clear(&f);
   cleanup_free char *token = next_key ? hex_encode(next_key) : NULL;
   if (table) {
     table_set_rv(tbl, list_rev, token, remaining);
     kube_strbuf_free(&sb);
-    reply_json(r, 200, tbl);
+    as_reply_json(r, 200, tbl);
     return;
   }
   kube_strbuf_printf(&sb, "],\"metadata\":{\"resourceVersion\":\"%lld\"",
@@ -411,9 +411,9 @@ void handle_list(struct req *r) {
   kube_strbuf_append(&sb, "}}");
   if (sb.oom) {
     kube_strbuf_free(&sb);
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   size_t total = sb.len;
-  reply_json_take(r, 200, kube_strbuf_steal(&sb), total);
+  as_reply_json_take(r, 200, kube_strbuf_steal(&sb), total);
 }

@@ -9,7 +9,7 @@
 #include "apiserver/patch-schema.h"
 
 /* A store write on behalf of a request (r may go away only through
- * req_finish, which happens in the callback). */
+ * as_req_finish, which happens in the callback). */
 struct wctx {
   struct req *r;
   const kube_kind_t *k;
@@ -22,7 +22,7 @@ struct wctx {
 static void reply_object(struct req *r, int code, json_object *obj) {
   if (r->reply_transform)
     obj = r->reply_transform(r, obj);
-  reply_json(r, code, obj);
+  as_reply_json(r, code, obj);
 }
 
 static void wctx_free(struct wctx *w) {
@@ -31,15 +31,15 @@ static void wctx_free(struct wctx *w) {
   free(w);
 }
 
-bool dry_run(const struct req *r) {
-  const char *d = req_query(r, "dryRun");
+bool as_dry_run(const struct req *r) {
+  const char *d = as_req_query(r, "dryRun");
   return d && *d && strcasecmp(d, "All") == 0;
 }
 
 /* fieldManager, else the User-Agent up to its first '/' (kubectl/v1.32
  * -> "kubectl"), as kube-apiserver does. */
 static const char *field_manager(struct req *r, char *buf, size_t len) {
-  const char *m = req_query(r, "fieldManager");
+  const char *m = as_req_query(r, "fieldManager");
   if (m && *m)
     return m;
   if (r->user_agent && *r->user_agent) {
@@ -70,15 +70,15 @@ static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
                      "%s \"%s\" already exists", kb, name ? name : "");
       kube_error_set_details(&e, kb, name);
     } else if (err->reason == KUBE_REASON_CONFLICT) {
-      error_conflict(&e, w->k, name ? name : "");
+      as_error_conflict(&e, w->k, name ? name : "");
     } else if (err->reason == KUBE_REASON_NOT_FOUND) {
-      error_not_found(&e, w->k, name ? name : "");
+      as_error_not_found(&e, w->k, name ? name : "");
     } else {
       kube_error_set(&e, err->reason ? err->reason : KUBE_REASON_INTERNAL,
                      err->errnum, "%s",
                      err->message ? err->message : "store write failed");
     }
-    reply_error(r, &e);
+    as_reply_error(r, &e);
     kube_error_clear(&e);
     wctx_free(w);
     return;
@@ -91,14 +91,14 @@ static void write_done(const kube_store_record_t *rec, const kube_error_t *err,
       json_object_is_type(meta, json_type_object) &&
       !json_object_object_get_ex(meta, "selfLink", NULL)) {
     size_t len = 0;
-    char *json = record_to_json(rec, &len);
+    char *json = as_record_to_json(rec, &len);
     if (json) {
-      reply_json_take(r, w->code, json, len);
+      as_reply_json_take(r, w->code, json, len);
       wctx_free(w);
       return;
     }
   }
-  tree_set_rv(w->obj, rec->mod_revision);
+  as_tree_set_rv(w->obj, rec->mod_revision);
   reply_object(r, w->code, json_object_get(w->obj));
   wctx_free(w);
 }
@@ -129,7 +129,7 @@ static int check_type(json_object *obj, const kube_kind_t *k,
 
 static int check_namespace(json_object *obj, const kube_kind_t *k,
                            const char *url_ns, kube_error_t *err) {
-  json_object *meta = meta_of(obj);
+  json_object *meta = as_meta_of(obj);
   const char *ns = kube_json_get_string(obj, "metadata.namespace");
   if (!k->namespaced) {
     json_object_object_del(meta, "namespace");
@@ -182,7 +182,7 @@ static void prepare_create(const kube_kind_t *k, json_object *obj) {
     }
     json_object_object_add(st, "phase", json_object_new_string("Active"));
     const char *name = kube_json_get_string(obj, "metadata.name");
-    json_object *meta = meta_of(obj);
+    json_object *meta = as_meta_of(obj);
     json_object *labels = kube_json_get(meta, "labels");
     if (!labels || !json_object_is_type(labels, json_type_object)) {
       labels = json_object_new_object();
@@ -222,7 +222,7 @@ static void record_manager(struct req *r, json_object *obj, json_object *old) {
   kube_error_clear(&e);
 }
 
-void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
+void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
@@ -230,7 +230,7 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   if (check_type(obj, k, &err) < 0 ||
       check_namespace(obj, k, r->rt.ns, &err) < 0)
     goto fail;
-  json_object *meta = meta_of(obj);
+  json_object *meta = as_meta_of(obj);
   const char *name = kube_json_get_string(obj, "metadata.name");
   if (!name || !*name) {
     const char *gen = kube_json_get_string(obj, "metadata.generateName");
@@ -249,7 +249,7 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
                    "the namespace of the object is missing");
     goto fail;
   }
-  if (k->namespaced && namespace_check_active(srv, ns, &err) < 0)
+  if (k->namespaced && as_namespace_check_active(srv, ns, &err) < 0)
     goto fail;
   strip_server_fields(meta);
   /* The uid exists before defaulting, as in Kubernetes: Job defaulting
@@ -261,24 +261,24 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
     goto fail;
   prepare_create(k, obj);
   if (is_core(k, "Service") &&
-      services_prepare(srv, k, obj, NULL, NULL, &err) < 0)
+      as_services_prepare(srv, k, obj, NULL, NULL, &err) < 0)
     goto fail;
   if (kube_json_validate(obj, NULL, k, &err) < 0)
     goto fail;
   json_object_object_add(meta, "creationTimestamp",
-                         json_object_new_string(now_rfc3339(ts, sizeof ts)));
+                         json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
   /* Only objects with a desired state track its generation. */
   if (json_object_object_get_ex(obj, "spec", NULL))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
   record_manager(r, obj, NULL);
   name = kube_json_get_string(obj, "metadata.name");
-  if (dry_run(r)) {
+  if (as_dry_run(r)) {
     reply_object(r, 201, obj);
     return;
   }
-  key = store_key(k, ns, name);
+  key = as_store_key(k, ns, name);
   size_t vlen = 0;
-  val = tree_to_stored(obj, &vlen);
+  val = as_tree_to_stored(obj, &vlen);
   if (!key || !val) {
     kube_make_oom(&err);
     goto fail;
@@ -301,17 +301,17 @@ void write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   return;
 fail:
   json_object_put(obj);
-  reply_error(r, &err);
+  as_reply_error(r, &err);
 }
 
-void handle_create(struct req *r) {
+void as_handle_create(struct req *r) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  json_object *obj = decode_body(r, &err);
+  json_object *obj = as_decode_body(r, &err);
   if (!obj) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  write_create(r, r->rt.kind, obj);
+  as_write_create(r, r->rt.kind, obj);
 }
 
 /* True when anything but metadata and status differs. */
@@ -348,7 +348,7 @@ static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
 
 static bool deletion_due(json_object *obj) {
   const char *dt = kube_json_get_string(obj, "metadata.deletionTimestamp");
-  if (!dt || has_finalizers(obj))
+  if (!dt || as_has_finalizers(obj))
     return false;
   json_object *g = kube_json_get(obj, "metadata.deletionGracePeriodSeconds");
   if (!g || json_object_get_int64(g) == 0)
@@ -357,23 +357,22 @@ static bool deletion_due(json_object *obj) {
   return kube_time_parse(dt, &ts, NULL) == 0 && ts.tv_sec <= time(NULL);
 }
 
-
-void write_update(struct req *r, const kube_kind_t *k,
-                  const kube_store_record_t *old_rec, json_object *obj,
-                  enum write_mode mode, int reply_code) {
-  write_update_old(r, k, old_rec, NULL, obj, mode, reply_code);
+void as_write_update(struct req *r, const kube_kind_t *k,
+                     const kube_store_record_t *old_rec, json_object *obj,
+                     enum write_mode mode, int reply_code) {
+  as_write_update_old(r, k, old_rec, NULL, obj, mode, reply_code);
 }
 
-void write_update_old(struct req *r, const kube_kind_t *k,
-                      const kube_store_record_t *old_rec, json_object *old,
-                      json_object *obj, enum write_mode mode,
-                      int reply_code) {
+void as_write_update_old(struct req *r, const kube_kind_t *k,
+                         const kube_store_record_t *old_rec, json_object *old,
+                         json_object *obj, enum write_mode mode,
+                         int reply_code) {
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
   if (!old)
-    old = record_to_tree(old_rec, &err);
+    old = as_record_to_tree(old_rec, &err);
   if (!old)
     goto fail;
   if (check_type(obj, k, &err) < 0 ||
@@ -382,7 +381,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   const char *name = kube_json_get_string(obj, "metadata.name");
   if (!name || !streq(name, r->rt.name)) {
     if (!name || !*name) {
-      json_object_object_add(meta_of(obj), "name",
+      json_object_object_add(as_meta_of(obj), "name",
                              json_object_new_string(r->rt.name));
     } else {
       kube_error_set(&err, KUBE_REASON_BAD_REQUEST, 0,
@@ -397,16 +396,16 @@ void write_update_old(struct req *r, const kube_kind_t *k,
     char *end;
     long long want = strtoll(rv, &end, 10);
     if (*end || want != old_rec->mod_revision) {
-      error_conflict(&err, k, r->rt.name);
+      as_error_conflict(&err, k, r->rt.name);
       goto fail;
     }
   }
   if (mode == WRITE_STATUS) {
     /* Only status moves; everything else stays as stored. */
     json_object *n = old;
-    old = patch_json_copy(n);
+    old = as_patch_json_copy(n);
     if (!old)
-      old = record_to_tree(old_rec, &err);
+      old = as_record_to_tree(old_rec, &err);
     copy_key(n, obj, "status");
     json_object_put(obj);
     obj = n;
@@ -415,8 +414,8 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {
     copy_key(obj, old, "status");
   }
-  json_object *meta = meta_of(obj);
-  json_object *ometa = meta_of(old);
+  json_object *meta = as_meta_of(obj);
+  json_object *ometa = as_meta_of(old);
   static const char *const keep[] = {"uid",
                                      "creationTimestamp",
                                      "deletionTimestamp",
@@ -430,7 +429,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   if (kube_json_default(obj, k, &err) < 0)
     goto fail;
   if (is_core(k, "Service") &&
-      services_prepare(srv, k, obj, old, old_rec->key, &err) < 0)
+      as_services_prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
   if (kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
     goto fail;
@@ -442,12 +441,12 @@ void write_update_old(struct req *r, const kube_kind_t *k,
     json_object_object_add(meta, "generation", json_object_new_int64(gen + 1));
   }
   record_manager(r, obj, old);
-  key = store_key(k, r->rt.ns, r->rt.name);
+  key = as_store_key(k, r->rt.ns, r->rt.name);
   /* The last finalizer of a deleted object went away: delete it now, unless
    * a graceful deletion is still running (a kubelet's status updates during
    * a pod's grace period must not delete it). */
   if (deletion_due(obj)) {
-    if (dry_run(r)) {
+    if (as_dry_run(r)) {
       reply_object(r, reply_code, obj);
       json_object_put(old);
       return;
@@ -472,7 +471,7 @@ void write_update_old(struct req *r, const kube_kind_t *k,
     return;
   }
   size_t vlen = 0;
-  val = tree_to_stored(obj, &vlen);
+  val = as_tree_to_stored(obj, &vlen);
   if (!key || !val) {
     kube_make_oom(&err);
     goto fail;
@@ -481,12 +480,12 @@ void write_update_old(struct req *r, const kube_kind_t *k,
   old = NULL;
   /* No change: Kubernetes answers without a write (no new revision). */
   if (vlen == old_rec->value_len && memcmp(val, old_rec->value, vlen) == 0) {
-    tree_set_rv(obj, old_rec->mod_revision);
+    as_tree_set_rv(obj, old_rec->mod_revision);
     reply_object(r, reply_code, obj);
     return;
   }
-  if (dry_run(r)) {
-    tree_set_rv(obj, old_rec->mod_revision);
+  if (as_dry_run(r)) {
+    as_tree_set_rv(obj, old_rec->mod_revision);
     reply_object(r, reply_code, obj);
     return;
   }
@@ -510,29 +509,29 @@ fail:
   if (old)
     json_object_put(old);
   json_object_put(obj);
-  reply_error(r, &err);
+  as_reply_error(r, &err);
 }
 
-void handle_update(struct req *r) {
+void as_handle_update(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  json_object *obj = decode_body(r, &err);
+  json_object *obj = as_decode_body(r, &err);
   if (!obj) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  cleanup_free char *key = as_store_key(k, r->rt.ns, r->rt.name);
   kube_store_record_t *rec =
       key ? kube_store_get(r->srv->store, key, &err) : NULL;
   if (!rec) {
     json_object_put(obj);
     if (err.reason == KUBE_REASON_NOT_FOUND || !key)
-      error_not_found(&err, k, r->rt.name);
-    reply_error(r, &err);
+      as_error_not_found(&err, k, r->rt.name);
+    as_reply_error(r, &err);
     return;
   }
-  write_update(r, k, rec, obj,
-               kind_has_sub(k, "status") ? WRITE_MAIN : WRITE_ALL, 200);
+  as_write_update(r, k, rec, obj,
+                  kind_has_sub(k, "status") ? WRITE_MAIN : WRITE_ALL, 200);
   kube_store_record_unref(rec);
 }
 
@@ -545,7 +544,7 @@ static void delete_done(const kube_store_record_t *rec, const kube_error_t *err,
   struct wctx *w = arg;
   if (!err) {
     /* The deleted object carries the delete's revision. */
-    tree_set_rv(w->obj, rec->mod_revision);
+    as_tree_set_rv(w->obj, rec->mod_revision);
     reply_object(w->r, w->code, json_object_get(w->obj));
     wctx_free(w);
     return;
@@ -571,13 +570,13 @@ static void delete_opts_clear(struct delete_opts *o) {
 static int delete_opts_parse(struct req *r, struct delete_opts *o,
                              kube_error_t *err) {
   memset(o, 0, sizeof(*o));
-  o->dry_run = dry_run(r);
-  const char *g = req_query(r, "gracePeriodSeconds");
+  o->dry_run = as_dry_run(r);
+  const char *g = as_req_query(r, "gracePeriodSeconds");
   if (g && *g) {
     o->has_grace = true;
     o->grace = strtoll(g, NULL, 10);
   }
-  const char *p = req_query(r, "propagationPolicy");
+  const char *p = as_req_query(r, "propagationPolicy");
   if (p && *p)
     o->propagation = strdup(p);
   if (r->body_len == 0)
@@ -625,7 +624,7 @@ static int delete_opts_parse(struct req *r, struct delete_opts *o,
 }
 
 static void add_finalizer(json_object *obj, const char *f) {
-  json_object *meta = meta_of(obj);
+  json_object *meta = as_meta_of(obj);
   json_object *arr = NULL;
   if (!json_object_object_get_ex(meta, "finalizers", &arr) ||
       !json_object_is_type(arr, json_type_array)) {
@@ -647,9 +646,9 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
-  json_object *obj = record_to_tree(rec, &err);
+  json_object *obj = as_record_to_tree(rec, &err);
   if (!obj) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   const char *name = kube_json_get_string(obj, "metadata.name");
@@ -685,7 +684,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
         (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
       grace = 0;
   }
-  json_object *meta = meta_of(obj);
+  json_object *meta = as_meta_of(obj);
   bool already =
       kube_json_get_string(obj, "metadata.deletionTimestamp") != NULL;
   if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
@@ -723,7 +722,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     }
     json_object_object_add(st, "phase", json_object_new_string("Terminating"));
   }
-  bool keep = has_finalizers(obj) || grace > 0;
+  bool keep = as_has_finalizers(obj) || grace > 0;
   key = strdup(rec->key);
   if (!key) {
     kube_make_oom(&err);
@@ -773,7 +772,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     return;
   }
   size_t vlen = 0;
-  val = tree_to_stored(obj, &vlen);
+  val = as_tree_to_stored(obj, &vlen);
   struct wctx *w = val ? calloc(1, sizeof(*w)) : NULL;
   if (!w) {
     kube_make_oom(&err);
@@ -790,31 +789,31 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     goto fail;
   }
   if (is_pod && grace > 0)
-    graceful_schedule(srv, key, grace);
+    as_graceful_schedule(srv, key, grace);
   if (is_ns)
-    namespace_start_cleanup(srv, name);
+    as_namespace_start_cleanup(srv, name);
   return;
 fail:
   json_object_put(obj);
-  reply_error(r, &err);
+  as_reply_error(r, &err);
 }
 
-void handle_delete(struct req *r) {
+void as_handle_delete(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct delete_opts o;
   if (delete_opts_parse(r, &o, &err) < 0) {
     delete_opts_clear(&o);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  cleanup_free char *key = store_key(k, r->rt.ns, r->rt.name);
+  cleanup_free char *key = as_store_key(k, r->rt.ns, r->rt.name);
   kube_store_record_t *rec =
       key ? kube_store_get(r->srv->store, key, &err) : NULL;
   if (!rec) {
     delete_opts_clear(&o);
-    error_not_found(&err, k, r->rt.name);
-    reply_error(r, &err);
+    as_error_not_found(&err, k, r->rt.name);
+    as_reply_error(r, &err);
     return;
   }
   delete_record(r, k, rec, &o);
@@ -834,7 +833,7 @@ static void internal_done(const kube_store_record_t *rec,
   free(key);
 }
 
-void internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev) {
+void as_internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev) {
   char *k = strdup(key);
   if (!k)
     return;
@@ -846,10 +845,10 @@ void internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev) {
   kube_error_clear(&err);
 }
 
-void internal_update(kube_apiserver_t *srv, const char *key, json_object *obj,
-                     int64_t rev) {
+void as_internal_update(kube_apiserver_t *srv, const char *key,
+                        json_object *obj, int64_t rev) {
   size_t vlen = 0;
-  char *val = tree_to_stored(obj, &vlen);
+  char *val = as_tree_to_stored(obj, &vlen);
   char *k = strdup(key);
   if (!val || !k) {
     free(val);
@@ -868,28 +867,28 @@ void internal_update(kube_apiserver_t *srv, const char *key, json_object *obj,
 
 /* ---- deletecollection ---- */
 
-void handle_deletecollection(struct req *r) {
+void as_handle_deletecollection(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct filter f;
   struct delete_opts o;
-  if (filter_parse(r, &f, &err) < 0) {
-    reply_error(r, &err);
+  if (as_filter_parse(r, &f, &err) < 0) {
+    as_reply_error(r, &err);
     return;
   }
   if (delete_opts_parse(r, &o, &err) < 0) {
-    filter_clear(&f);
+    as_filter_clear(&f);
     delete_opts_clear(&o);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  cleanup_free char *prefix = store_prefix(k, r->rt.ns);
+  cleanup_free char *prefix = as_store_prefix(k, r->rt.ns);
   kube_store_list_t l = {0};
   if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, &err) < 0) {
-    filter_clear(&f);
+    as_filter_clear(&f);
     delete_opts_clear(&o);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
@@ -902,10 +901,10 @@ void handle_deletecollection(struct req *r) {
   size_t count = 0;
   for (size_t i = 0; i < l.n; i++) {
     const kube_store_record_t *rec = l.items[i];
-    json_object *obj = record_to_tree(rec, NULL);
+    json_object *obj = as_record_to_tree(rec, NULL);
     if (!obj)
       continue;
-    if (!filter_match(&f, obj)) {
+    if (!as_filter_match(&f, obj)) {
       json_object_put(obj);
       continue;
     }
@@ -918,31 +917,31 @@ void handle_deletecollection(struct req *r) {
       bool is_pod = streq(k->kind, "Pod") && !k->group[0];
       const char *node = kube_json_get_string(obj, "spec.nodeName");
       int64_t grace = o.has_grace ? o.grace : 30;
-      if (has_finalizers(obj) || (is_pod && node && *node && grace > 0)) {
+      if (as_has_finalizers(obj) || (is_pod && node && *node && grace > 0)) {
         if (!kube_json_get_string(obj, "metadata.deletionTimestamp")) {
           char ts[40];
-          json_object *meta = meta_of(obj);
+          json_object *meta = as_meta_of(obj);
           json_object_object_add(
               meta, "deletionTimestamp",
               json_object_new_string(kube_time_format(
-                  time(NULL) + (has_finalizers(obj) ? 0 : grace), ts,
+                  time(NULL) + (as_has_finalizers(obj) ? 0 : grace), ts,
                   sizeof ts)));
           json_object_object_add(meta, "deletionGracePeriodSeconds",
                                  json_object_new_int64(grace));
-          internal_update(srv, rec->key, obj, rec->mod_revision);
+          as_internal_update(srv, rec->key, obj, rec->mod_revision);
           if (is_pod && grace > 0)
-            graceful_schedule(srv, rec->key, grace);
+            as_graceful_schedule(srv, rec->key, grace);
         }
       } else {
-        internal_delete(srv, rec->key, rec->mod_revision);
+        as_internal_delete(srv, rec->key, rec->mod_revision);
       }
     }
     json_object_put(obj);
   }
   kube_strbuf_append(&sb, "]}");
   kube_store_list_clear(&l);
-  filter_clear(&f);
+  as_filter_clear(&f);
   delete_opts_clear(&o);
-  reply_json_str(r, 200, sb.data ? sb.data : "{}", sb.data ? sb.len : 2);
+  as_reply_json_str(r, 200, sb.data ? sb.data : "{}", sb.data ? sb.len : 2);
   kube_strbuf_free(&sb);
 }

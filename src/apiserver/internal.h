@@ -88,7 +88,7 @@ struct req {
   size_t body_len;
   struct route rt;
   bool streaming;
-  bool started;               /* dispatched (may have a store write queued) */
+  bool started;          /* dispatched (may have a store write queued) */
   bool done;             /* reply sent / stream ended */
   struct watcher *watch; /* when serving a watch */
   /* Turns the written object into the reply (subresources); takes the
@@ -138,158 +138,162 @@ struct kube_apiserver {
    * in it need no parse of the namespace while it is unchanged. */
   char ns_active[64];
   int64_t ns_active_rev;
-  char *openapi;           /* cached /openapi/v2 document */
+  char *openapi; /* cached /openapi/v2 document */
   size_t openapi_len;
 };
 
 /* ---- server.c ---- */
-void req_finish(struct req *r);
-const char *req_query(const struct req *r, const char *key);
-bool req_query_bool(const struct req *r, const char *key);
-void server_check_drained(kube_apiserver_t *srv);
-void server_maybe_release(kube_apiserver_t *srv);
+void as_req_finish(struct req *r);
+const char *as_req_query(const struct req *r, const char *key);
+bool as_req_query_bool(const struct req *r, const char *key);
+void as_server_check_drained(kube_apiserver_t *srv);
+void as_server_maybe_release(kube_apiserver_t *srv);
 
 /* ---- tls.c ---- */
-void *tls_ctx_new(const char *cert, const char *key, kube_error_t *err);
-void tls_ctx_free(void *ctx);
-struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
+void *as_tls_ctx_new(const char *cert, const char *key, kube_error_t *err);
+void as_tls_ctx_free(void *ctx);
+struct bufferevent *as_tls_bevcb(struct event_base *base, void *arg);
 
 /* ---- status.c ---- */
-void reply_json(struct req *r, int code, json_object *obj);
-void reply_json_str(struct req *r, int code, const char *json, size_t len);
+void as_reply_json(struct req *r, int code, json_object *obj);
+void as_reply_json_str(struct req *r, int code, const char *json, size_t len);
 /* Same, taking ownership of `json` (malloc'ed; freed once sent). */
-void reply_json_take(struct req *r, int code, char *json, size_t len);
-void reply_error(struct req *r, const kube_error_t *err);
+void as_reply_json_take(struct req *r, int code, char *json, size_t len);
+void as_reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
-void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
-json_object *status_object(const kube_error_t *err);
+void as_reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
+json_object *as_status_object(const kube_error_t *err);
 
 /* ---- router.c ---- */
-int route_parse(const char *path, struct route *rt, kube_error_t *err);
-void route_clear(struct route *rt);
-void dispatch(struct req *r);
-char *store_key(const kube_kind_t *k, const char *ns, const char *name);
-char *store_prefix(const kube_kind_t *k, const char *ns);
+int as_route_parse(const char *path, struct route *rt, kube_error_t *err);
+void as_route_clear(struct route *rt);
+void as_dispatch(struct req *r);
+char *as_store_key(const kube_kind_t *k, const char *ns, const char *name);
+char *as_store_prefix(const kube_kind_t *k, const char *ns);
 
 /* ---- discovery.c / openapi.c ---- */
-bool discovery_serve(struct req *r);
+bool as_discovery_serve(struct req *r);
 /* What a subresource of k serves: its response kind (group and version
  * NULL: the parent's) and its verbs. */
 struct sub_desc {
   const char *group, *version, *kind;
   const char *const *verbs;
 };
-struct sub_desc discovery_subresource(const kube_kind_t *k, const char *sub);
+struct sub_desc as_discovery_subresource(const kube_kind_t *k, const char *sub);
 /* A JSON array of the NULL-terminated strings v (may be NULL); owned. */
-json_object *str_array(const char *const *v);
-bool discovery_wants_aggregated(const struct req *r);
-void discovery_serve_aggregated(struct req *r, bool core);
-void openapi_serve(struct req *r);
+json_object *as_str_array(const char *const *v);
+bool as_discovery_wants_aggregated(const struct req *r);
+void as_discovery_serve_aggregated(struct req *r, bool core);
+void as_openapi_serve(struct req *r);
 
 /* ---- objects.c ---- */
 /* Object JSON as stored (no resourceVersion) -> served JSON text with
  * metadata.resourceVersion set; owned. */
-char *record_to_json(const kube_store_record_t *rec, size_t *len);
-int record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec);
+char *as_record_to_json(const kube_store_record_t *rec, size_t *len);
+int as_record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec);
 /* Same, with resourceVersion `rev` (a delete event's revision). */
-int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
-                           int64_t rev);
+int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
+                              int64_t rev);
 /* Parse a stored value (no resourceVersion set); owned, an object. */
-json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err);
+json_object *as_record_parse(const kube_store_record_t *rec, kube_error_t *err);
 /* Parse a record into a tree with resourceVersion set; owned. */
-json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err);
+json_object *as_record_to_tree(const kube_store_record_t *rec,
+                               kube_error_t *err);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops
  * metadata.resourceVersion. Owned. */
-char *tree_to_stored(json_object *obj, size_t *len);
-void tree_set_rv(json_object *obj, int64_t rev);
-json_object *meta_of(json_object *obj); /* metadata, created when missing */
-char *now_rfc3339(char *buf, size_t len);
-json_object *decode_body(struct req *r, kube_error_t *err);
-void error_not_found(kube_error_t *err, const kube_kind_t *k, const char *name);
-void error_conflict(kube_error_t *err, const kube_kind_t *k, const char *name);
-bool has_finalizers(json_object *obj);
+char *as_tree_to_stored(json_object *obj, size_t *len);
+void as_tree_set_rv(json_object *obj, int64_t rev);
+json_object *as_meta_of(json_object *obj); /* metadata, created when missing */
+char *as_now_rfc3339(char *buf, size_t len);
+json_object *as_decode_body(struct req *r, kube_error_t *err);
+void as_error_not_found(kube_error_t *err, const kube_kind_t *k,
+                        const char *name);
+void as_error_conflict(kube_error_t *err, const kube_kind_t *k,
+                       const char *name);
+bool as_has_finalizers(json_object *obj);
 
 /* ---- handlers-read.c ---- */
-void handle_get(struct req *r);
-void handle_list(struct req *r);
-bool accept_table(const struct req *r);
+void as_handle_get(struct req *r);
+void as_handle_list(struct req *r);
+bool as_accept_table(const struct req *r);
 /* An empty meta.k8s.io/v1 Table with the kind's columns (owned). */
-json_object *table_new(const kube_kind_t *k);
-void table_add_row(json_object *table, const kube_kind_t *k, json_object *obj,
-                   time_t now, int include);
-int table_include_mode(const struct req *r);
+json_object *as_table_new(const kube_kind_t *k);
+void as_table_add_row(json_object *table, const kube_kind_t *k,
+                      json_object *obj, time_t now, int include);
+int as_table_include_mode(const struct req *r);
 
 /* Selector matching on a tree. */
 struct filter {
   kube_selector_t *labels;
   kube_selector_t *fields;
 };
-int filter_parse(const struct req *r, struct filter *f, kube_error_t *err);
-bool filter_active(const struct filter *f);
-bool filter_match(const struct filter *f, json_object *obj);
-void filter_clear(struct filter *f);
+int as_filter_parse(const struct req *r, struct filter *f, kube_error_t *err);
+bool as_filter_active(const struct filter *f);
+bool as_filter_match(const struct filter *f, json_object *obj);
+void as_filter_clear(struct filter *f);
 
 /* ---- watch.c ---- */
-void handle_watch(struct req *r);
-void watch_stop_all(kube_apiserver_t *srv);
-void watchers_cancel_req(struct req *r);
-void hubs_free(kube_apiserver_t *srv);
+void as_handle_watch(struct req *r);
+void as_watch_stop_all(kube_apiserver_t *srv);
+void as_watchers_cancel_req(struct req *r);
+void as_hubs_free(kube_apiserver_t *srv);
 
 /* ---- handlers-write.c ---- */
-void handle_create(struct req *r);
-void handle_update(struct req *r);
-void handle_patch(struct req *r);
-void handle_delete(struct req *r);
-void handle_deletecollection(struct req *r);
+void as_handle_create(struct req *r);
+void as_handle_update(struct req *r);
+void as_handle_patch(struct req *r);
+void as_handle_delete(struct req *r);
+void as_handle_deletecollection(struct req *r);
 
 /* A write pipeline shared by PUT, PATCH and subresources: `obj` (stolen)
  * is the new state of the object whose stored record is `old` (borrowed,
  * may be NULL for create).  `status_only`: keep everything but status
  * from old; `main_only`: keep old status. */
 enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL };
-void write_update(struct req *r, const kube_kind_t *k,
-                  const kube_store_record_t *old, json_object *obj,
-                  enum write_mode mode, int reply_code);
+void as_write_update(struct req *r, const kube_kind_t *k,
+                     const kube_store_record_t *old, json_object *obj,
+                     enum write_mode mode, int reply_code);
 /* Same, with `old` (stolen; may be NULL: parsed from old_rec) the tree of
  * old_rec with its resourceVersion set, sharing nothing with obj. */
-void write_update_old(struct req *r, const kube_kind_t *k,
-                      const kube_store_record_t *old_rec, json_object *old,
-                      json_object *obj, enum write_mode mode, int reply_code);
-void write_create(struct req *r, const kube_kind_t *k, json_object *obj);
-void handle_patch_mode(struct req *r, enum write_mode mode);
-bool dry_run(const struct req *r);
-json_object *patch_apply_body(struct req *r, const kube_kind_t *k,
-                              json_object *orig, kube_error_t *err);
+void as_write_update_old(struct req *r, const kube_kind_t *k,
+                         const kube_store_record_t *old_rec, json_object *old,
+                         json_object *obj, enum write_mode mode,
+                         int reply_code);
+void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj);
+void as_handle_patch_mode(struct req *r, enum write_mode mode);
+bool as_dry_run(const struct req *r);
+json_object *as_patch_apply_body(struct req *r, const kube_kind_t *k,
+                                 json_object *orig, kube_error_t *err);
 /* Asynchronous internal store writes not bound to a request. */
-void internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev);
-void internal_update(kube_apiserver_t *srv, const char *key, json_object *obj,
-                     int64_t rev);
-void graceful_schedule(kube_apiserver_t *srv, const char *key,
-                       int64_t delay_sec);
-void gracefuls_free(kube_apiserver_t *srv);
+void as_internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev);
+void as_internal_update(kube_apiserver_t *srv, const char *key,
+                        json_object *obj, int64_t rev);
+void as_graceful_schedule(kube_apiserver_t *srv, const char *key,
+                          int64_t delay_sec);
+void as_gracefuls_free(kube_apiserver_t *srv);
 
 /* ---- namespaces.c ---- */
-void bootstrap_start(kube_apiserver_t *srv);
-void namespace_start_cleanup(kube_apiserver_t *srv, const char *ns);
-void ns_cleanups_free(kube_apiserver_t *srv);
+void as_bootstrap_start(kube_apiserver_t *srv);
+void as_namespace_start_cleanup(kube_apiserver_t *srv, const char *ns);
+void as_ns_cleanups_free(kube_apiserver_t *srv);
 /* Create `obj` (stolen) with server-set metadata, if absent; async. */
-int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
-                              json_object *obj);
+int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                                 json_object *obj);
 /* Forbidden/NotFound when objects cannot be created in ns. */
-int namespace_check_active(kube_apiserver_t *srv, const char *ns,
-                           kube_error_t *err);
+int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,
+                              kube_error_t *err);
 
 /* ---- services.c ---- */
-int services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
-                     json_object *svc, json_object *old, const char *key,
-                     kube_error_t *err);
+int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
+                        json_object *svc, json_object *old, const char *key,
+                        kube_error_t *err);
 
 /* ---- subresources.c ---- */
-void handle_subresource(struct req *r);
+void as_handle_subresource(struct req *r);
 
 /* ---- events.c ---- */
-void event_record(kube_apiserver_t *srv, json_object *involved,
-                  const kube_kind_t *k, const char *type, const char *reason,
-                  const char *message);
+void as_event_record(kube_apiserver_t *srv, json_object *involved,
+                     const kube_kind_t *k, const char *type, const char *reason,
+                     const char *message);
 
 #endif /* KUBE_APISERVER_INTERNAL_H */

@@ -24,7 +24,7 @@ static void entry_clear(mf_entry_t *e) {
   memset(e, 0, sizeof(*e));
 }
 
-void mf_list_free(mf_list_t *l) {
+void as_mf_list_free(mf_list_t *l) {
   for (size_t i = 0; i < l->n; i++)
     entry_clear(&l->v[i]);
   free(l->v);
@@ -49,7 +49,7 @@ static mf_entry_t *grow(mf_list_t *l) {
   return &nv[l->n++];
 }
 
-int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
+int as_mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
   json_object *meta = NULL, *arr = NULL;
   out->v = NULL;
   out->n = 0;
@@ -63,7 +63,7 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
   for (size_t i = 0; i < n; i++) {
     json_object *o = json_object_array_get_idx(arr, i), *fv1 = NULL;
     if (!json_object_is_type(o, json_type_object)) {
-      mf_list_free(out);
+      as_mf_list_free(out);
       return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                             "metadata.managedFields[%zu] is not an object", i);
     }
@@ -83,11 +83,11 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
       goto oom;
     bool bad = false;
     if (json_object_object_get_ex(o, "fieldsV1", &fv1) && fv1)
-      e->set = fs_from_fieldsv1(fv1, true, &bad);
+      e->set = as_fs_from_fieldsv1(fv1, true, &bad);
     else
-      e->set = fs_new();
+      e->set = as_fs_new();
     if (bad) {
-      mf_list_free(out);
+      as_mf_list_free(out);
       return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                             "metadata.managedFields[%zu].fieldsV1 is not a "
                             "valid field set",
@@ -99,14 +99,14 @@ int mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err) {
   }
   return 0;
 oom:
-  mf_list_free(out);
+  as_mf_list_free(out);
   return kube_make_oom(err);
 }
 
-int mf_entry_own(mf_entry_t *e) {
+int as_mf_entry_own(mf_entry_t *e) {
   if (!e->shared)
     return 0;
-  json_object *c = patch_json_copy(e->set);
+  json_object *c = as_patch_json_copy(e->set);
   if (!c)
     return -1;
   json_object_put(e->set);
@@ -115,8 +115,8 @@ int mf_entry_own(mf_entry_t *e) {
   return 0;
 }
 
-mf_entry_t *mf_list_find(mf_list_t *l, const char *manager,
-                         const char *operation) {
+mf_entry_t *as_mf_list_find(mf_list_t *l, const char *manager,
+                            const char *operation) {
   for (size_t i = 0; i < l->n; i++)
     if (streq(l->v[i].manager, manager) &&
         streq(l->v[i].operation, operation) && !*l->v[i].subresource)
@@ -124,8 +124,8 @@ mf_entry_t *mf_list_find(mf_list_t *l, const char *manager,
   return NULL;
 }
 
-mf_entry_t *mf_list_add(mf_list_t *l, const char *manager,
-                        const char *operation, const char *api_version) {
+mf_entry_t *as_mf_list_add(mf_list_t *l, const char *manager,
+                           const char *operation, const char *api_version) {
   mf_entry_t *e = grow(l);
   if (!e)
     return NULL;
@@ -133,7 +133,7 @@ mf_entry_t *mf_list_add(mf_list_t *l, const char *manager,
   e->operation = strdup(operation);
   e->api_version = strdup(api_version);
   e->subresource = strdup("");
-  e->set = fs_new();
+  e->set = as_fs_new();
   if (!e->manager || !e->operation || !e->api_version || !e->subresource ||
       !e->set) {
     entry_clear(e);
@@ -143,7 +143,7 @@ mf_entry_t *mf_list_add(mf_list_t *l, const char *manager,
   return e;
 }
 
-int mf_entry_touch(mf_entry_t *e) {
+int as_mf_entry_touch(mf_entry_t *e) {
   char buf[32];
   time_t now = time(NULL);
   struct tm tm;
@@ -210,7 +210,7 @@ fail:
   return NULL;
 }
 
-int mf_list_write(json_object *obj, mf_list_t *l, kube_error_t *err) {
+int as_mf_list_write(json_object *obj, mf_list_t *l, kube_error_t *err) {
   json_object *meta = NULL;
   if (!json_object_object_get_ex(obj, "metadata", &meta) ||
       !json_object_is_type(meta, json_type_object)) {
@@ -226,7 +226,7 @@ int mf_list_write(json_object *obj, mf_list_t *l, kube_error_t *err) {
   if (!order || !arr)
     goto oom;
   for (size_t i = 0; i < l->n; i++)
-    if (!fs_empty(l->v[i].set))
+    if (!as_fs_empty(l->v[i].set))
       order[k++] = &l->v[i];
   qsort(order, k, sizeof(*order), entry_cmp);
   for (size_t i = 0; i < k; i++) {
@@ -281,9 +281,9 @@ static void dpop(diff_t *d) {
 }
 
 static int dmark(diff_t *d, json_object *set) {
-  if (fs_path_ignored(&d->path))
+  if (as_fs_path_ignored(&d->path))
     return 0;
-  return fs_add(set, &d->path) < 0 ? kube_make_oom(d->err) : 0;
+  return as_fs_add(set, &d->path) < 0 ? kube_make_oom(d->err) : 0;
 }
 
 static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
@@ -342,8 +342,8 @@ static int diff_object(diff_t *d, json_object *o, json_object *n,
   json_object_object_foreach(n, key, nv) {
     json_object *ov = NULL;
     bool had = old_obj && json_object_object_get_ex(o, key, &ov);
-    const patch_field_t *f = patch_schema_field(type, key);
-    if (dpush(d, fs_field_element(key)) < 0)
+    const patch_field_t *f = as_patch_schema_field(type, key);
+    if (dpush(d, as_fs_field_element(key)) < 0)
       return -1;
     int r = diff_value(d, had, ov, nv, f ? f->type : NULL, f);
     dpop(d);
@@ -356,7 +356,7 @@ static int diff_object(diff_t *d, json_object *o, json_object *n,
     (void)oval;
     if (json_object_object_get_ex(n, okey, NULL))
       continue;
-    if (dpush(d, fs_field_element(okey)) < 0)
+    if (dpush(d, as_fs_field_element(okey)) < 0)
       return -1;
     int r = dmark(d, d->removed);
     dpop(d);
@@ -380,16 +380,16 @@ static int diff_list(diff_t *d, json_object *o, json_object *n,
   }
   for (size_t i = 0; i < no; i++) {
     json_object *item = json_object_array_get_idx(o, i);
-    ok[i] = kind == PATCH_LIST_SET ? fs_value_element(item)
-                                   : fs_key_element(item, field);
+    ok[i] = kind == PATCH_LIST_SET ? as_fs_value_element(item)
+                                   : as_fs_key_element(item, field);
   }
   for (size_t i = 0; i < nn && r == 0; i++) {
     json_object *item = json_object_array_get_idx(n, i);
-    char *el = kind == PATCH_LIST_SET ? fs_value_element(item)
-                                      : fs_key_element(item, field);
+    char *el = kind == PATCH_LIST_SET ? as_fs_value_element(item)
+                                      : as_fs_key_element(item, field);
     if (!el) {
       /* An item without keys: fall back to treating the list as atomic. */
-      r = patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
+      r = as_patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
       goto out;
     }
     long at = -1;
@@ -431,7 +431,7 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
                       const patch_type_t *type, const patch_field_t *field) {
   if (json_object_is_type(n, json_type_object)) {
     if (field && (field->flags & PATCH_F_ATOMIC))
-      return had && patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
+      return had && as_patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
     bool old_obj = had && json_object_is_type(o, json_type_object);
     const char *last = d->path.n ? d->path.el[d->path.n - 1] : "";
     /* An empty new object has no fields to stand for it. */
@@ -449,7 +449,7 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
   /* A new null is an unset field (creationTimestamp: null), not data. */
   if (!n && !had)
     return 0;
-  return had && patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
+  return had && as_patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
 }
 
 typedef struct remove_ctx {
@@ -458,7 +458,7 @@ typedef struct remove_ctx {
 
 static int remove_visit(const fs_path_t *path, void *data) {
   remove_ctx_t *r = data;
-  fs_remove_subtree(r->set, path);
+  as_fs_remove_subtree(r->set, path);
   return 0;
 }
 
@@ -480,12 +480,12 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
   /* managedFields absent from the new object: keep the stored ones. */
   bool own = json_object_object_get_ex(obj, "metadata", &meta) &&
              json_object_object_get_ex(meta, "managedFields", &mf) && mf;
-  if (mf_list_read(own || !old ? obj : old, &l, err) < 0)
+  if (as_mf_list_read(own || !old ? obj : old, &l, err) < 0)
     return -1;
 
-  const patch_type_t *type = patch_schema_for_object(obj);
-  d.changed = fs_new();
-  d.removed = fs_new();
+  const patch_type_t *type = as_patch_schema_for_object(obj);
+  d.changed = as_fs_new();
+  d.removed = as_fs_new();
   if (!d.changed || !d.removed) {
     kube_make_oom(err);
     goto out;
@@ -493,21 +493,21 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
   if (diff_object(&d, old, obj, type) < 0)
     goto out;
 
-  if (!fs_empty(d.changed)) {
+  if (!as_fs_empty(d.changed)) {
     for (size_t i = 0; i < l.n; i++) {
-      if (!fs_intersects(l.v[i].set, d.changed))
+      if (!as_fs_intersects(l.v[i].set, d.changed))
         continue;
-      if (mf_entry_own(&l.v[i]) < 0) {
+      if (as_mf_entry_own(&l.v[i]) < 0) {
         kube_make_oom(err);
         goto out;
       }
-      fs_subtract(l.v[i].set, d.changed);
+      as_fs_subtract(l.v[i].set, d.changed);
     }
-    mf_entry_t *e = mf_list_find(&l, manager, "Update");
+    mf_entry_t *e = as_mf_list_find(&l, manager, "Update");
     const char *av =
         json_object_get_string(json_object_object_get(obj, "apiVersion"));
     if (!e) {
-      if (!(e = mf_list_add(&l, manager, "Update", av ? av : ""))) {
+      if (!(e = as_mf_list_add(&l, manager, "Update", av ? av : ""))) {
         kube_make_oom(err);
         goto out;
       }
@@ -515,11 +515,11 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
       json_object_put(e->set);
       e->set = d.changed;
       d.changed = NULL;
-    } else if (mf_entry_own(e) < 0 || fs_union(e->set, d.changed) < 0) {
+    } else if (as_mf_entry_own(e) < 0 || as_fs_union(e->set, d.changed) < 0) {
       kube_make_oom(err);
       goto out;
     }
-    if (mf_entry_touch(e) < 0) {
+    if (as_mf_entry_touch(e) < 0) {
       kube_make_oom(err);
       goto out;
     }
@@ -533,28 +533,28 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
       e->api_version = c;
     }
   }
-  mf_entry_t *self = mf_list_find(&l, manager, "Update");
-  if (self && !fs_empty(d.removed)) {
-    if (mf_entry_own(self) < 0) {
+  mf_entry_t *self = as_mf_list_find(&l, manager, "Update");
+  if (self && !as_fs_empty(d.removed)) {
+    if (as_mf_entry_own(self) < 0) {
       kube_make_oom(err);
       goto out;
     }
     remove_ctx_t rc = {self->set};
-    fs_walk(d.removed, remove_visit, &rc);
+    as_fs_walk(d.removed, remove_visit, &rc);
   }
   /* Entries read from `old` are copied: obj must not share subtrees with
    * it (sharing within obj itself is fine). */
   for (size_t i = 0; !own && old && i < l.n; i++)
-    if (mf_entry_own(&l.v[i]) < 0) {
+    if (as_mf_entry_own(&l.v[i]) < 0) {
       kube_make_oom(err);
       goto out;
     }
-  r = mf_list_write(obj, &l, err);
+  r = as_mf_list_write(obj, &l, err);
 out:
   while (d.path.n)
     dpop(&d);
   json_object_put(d.changed);
   json_object_put(d.removed);
-  mf_list_free(&l);
+  as_mf_list_free(&l);
   return r;
 }

@@ -40,7 +40,7 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   kube_kind_api_version(k, apiv, sizeof apiv);
   json_object_object_add(obj, "apiVersion", json_object_new_string(apiv));
   json_object_object_add(obj, "kind", json_object_new_string(k->kind));
-  json_object *meta = meta_of(obj);
+  json_object *meta = as_meta_of(obj);
   kube_error_t err = KUBE_ERROR_INIT;
   if (kube_json_default(obj, k, &err) < 0) {
     log_debug("apiserver: defaulting %s: %s", k->kind, err.message);
@@ -49,15 +49,15 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   json_object_object_add(
       meta, "uid", json_object_new_string(kube_uuid_generate(uid, sizeof uid)));
   json_object_object_add(meta, "creationTimestamp",
-                         json_object_new_string(now_rfc3339(ts, sizeof ts)));
+                         json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
   /* Only objects with a desired state track its generation. */
   if (json_object_object_get_ex(obj, "spec", NULL))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
   const char *ns = kube_json_get_string(obj, "metadata.namespace");
   const char *name = kube_json_get_string(obj, "metadata.name");
-  char *key = store_key(k, ns, name ? name : "");
+  char *key = as_store_key(k, ns, name ? name : "");
   size_t vlen = 0;
-  char *val = tree_to_stored(obj, &vlen);
+  char *val = as_tree_to_stored(obj, &vlen);
   json_object_put(obj);
   struct icreate *c = calloc(1, sizeof(*c));
   if (!key || !val || !c) {
@@ -85,8 +85,8 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   return 0;
 }
 
-int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
-                              json_object *obj) {
+int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                                 json_object *obj) {
   return internal_create(srv, k, obj, false);
 }
 
@@ -96,7 +96,7 @@ int apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
 
 static bool exists(kube_apiserver_t *srv, const kube_kind_t *k, const char *ns,
                    const char *name) {
-  char *key = store_key(k, ns, name);
+  char *key = as_store_key(k, ns, name);
   if (!key)
     return false;
   kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
@@ -109,29 +109,30 @@ static void resume_terminations(kube_apiserver_t *srv) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
   const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
   kube_store_list_t l = {0};
-  char *prefix = nsk ? store_prefix(nsk, NULL) : NULL;
+  char *prefix = nsk ? as_store_prefix(nsk, NULL) : NULL;
   if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
     for (size_t i = 0; i < l.n; i++) {
-      json_object *o = record_to_tree(l.items[i], NULL);
+      json_object *o = as_record_to_tree(l.items[i], NULL);
       if (o && kube_json_get_string(o, "metadata.deletionTimestamp"))
-        namespace_start_cleanup(srv, kube_json_get_string(o, "metadata.name"));
+        as_namespace_start_cleanup(srv,
+                                   kube_json_get_string(o, "metadata.name"));
       if (o)
         json_object_put(o);
     }
     kube_store_list_clear(&l);
   }
   free(prefix);
-  prefix = podk ? store_prefix(podk, NULL) : NULL;
+  prefix = podk ? as_store_prefix(podk, NULL) : NULL;
   if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
     time_t now = time(NULL);
     for (size_t i = 0; i < l.n; i++) {
-      json_object *o = record_to_tree(l.items[i], NULL);
+      json_object *o = as_record_to_tree(l.items[i], NULL);
       const char *dt =
           o ? kube_json_get_string(o, "metadata.deletionTimestamp") : NULL;
       struct timespec ts;
-      if (dt && !has_finalizers(o) && kube_time_parse(dt, &ts, NULL) == 0)
-        graceful_schedule(srv, l.items[i]->key,
-                          ts.tv_sec > now ? ts.tv_sec - now : 0);
+      if (dt && !as_has_finalizers(o) && kube_time_parse(dt, &ts, NULL) == 0)
+        as_graceful_schedule(srv, l.items[i]->key,
+                             ts.tv_sec > now ? ts.tv_sec - now : 0);
       if (o)
         json_object_put(o);
     }
@@ -140,7 +141,7 @@ static void resume_terminations(kube_apiserver_t *srv) {
   free(prefix);
 }
 
-void bootstrap_start(kube_apiserver_t *srv) {
+void as_bootstrap_start(kube_apiserver_t *srv) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
   const kube_kind_t *svck = kube_kind_by_resource("", "v1", "services");
   const kube_kind_t *epk = kube_kind_by_resource("", "v1", "endpoints");
@@ -208,24 +209,24 @@ void bootstrap_start(kube_apiserver_t *srv) {
 /* Namespaces                                                                */
 /* ------------------------------------------------------------------------ */
 
-int namespace_check_active(kube_apiserver_t *srv, const char *ns,
-                           kube_error_t *err) {
+int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,
+                              kube_error_t *err) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
   if (!nsk)
     return 0;
-  cleanup_free char *key = store_key(nsk, NULL, ns);
+  cleanup_free char *key = as_store_key(nsk, NULL, ns);
   if (!key)
     return kube_make_oom(err);
   kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
   if (!rec) {
-    error_not_found(err, nsk, ns);
+    as_error_not_found(err, nsk, ns);
     return -1;
   }
   if (srv->ns_active_rev == rec->mod_revision && streq(srv->ns_active, ns)) {
     kube_store_record_unref(rec);
     return 0;
   }
-  json_object *o = record_to_tree(rec, NULL);
+  json_object *o = as_record_to_tree(rec, NULL);
   bool terminating = o && kube_json_get_string(o, "metadata.deletionTimestamp");
   if (o && !terminating && strlen(ns) < sizeof srv->ns_active) {
     strcpy(srv->ns_active, ns);
@@ -267,12 +268,12 @@ static void ns_cleanup_unlink(struct ns_cleanup *c) {
 /* Remove the namespace itself once it is empty. */
 static bool finish_namespace(struct ns_cleanup *c) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
-  cleanup_free char *key = store_key(nsk, NULL, c->name);
+  cleanup_free char *key = as_store_key(nsk, NULL, c->name);
   kube_store_record_t *rec =
       key ? kube_store_get(c->srv->store, key, NULL) : NULL;
   if (!rec)
     return true;
-  json_object *o = record_to_tree(rec, NULL);
+  json_object *o = as_record_to_tree(rec, NULL);
   if (!o) {
     kube_store_record_unref(rec);
     return true;
@@ -287,21 +288,21 @@ static bool finish_namespace(struct ns_cleanup *c) {
         json_object_array_add(keep, json_object_get(f));
     }
     if (json_object_array_length(keep))
-      json_object_object_add(meta_of(o), "finalizers", keep);
+      json_object_object_add(as_meta_of(o), "finalizers", keep);
     else {
       json_object_put(keep);
-      json_object_object_del(meta_of(o), "finalizers");
+      json_object_object_del(as_meta_of(o), "finalizers");
     }
   }
   json_object *spec = kube_json_get(o, "spec");
   if (spec && json_object_is_type(spec, json_type_object))
     json_object_object_del(spec, "finalizers");
   bool done = true;
-  if (has_finalizers(o)) {
-    internal_update(c->srv, key, o, rec->mod_revision);
+  if (as_has_finalizers(o)) {
+    as_internal_update(c->srv, key, o, rec->mod_revision);
     done = false; /* someone else's finalizer: wait for it */
   } else {
-    internal_delete(c->srv, key, rec->mod_revision);
+    as_internal_delete(c->srv, key, rec->mod_revision);
   }
   json_object_put(o);
   kube_store_record_unref(rec);
@@ -316,7 +317,7 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
     const kube_kind_t *k = kube_kinds_at(i);
     if (!k->namespaced)
       continue;
-    char *prefix = store_prefix(k, c->name);
+    char *prefix = as_store_prefix(k, c->name);
     kube_store_list_t l = {0};
     if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0) {
       free(prefix);
@@ -327,21 +328,21 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
     for (size_t j = 0; j < l.n; j++) {
       const kube_store_record_t *rec = l.items[j];
       remaining++;
-      json_object *o = record_to_tree(rec, NULL);
+      json_object *o = as_record_to_tree(rec, NULL);
       if (!o)
         continue;
-      if (has_finalizers(o)) {
+      if (as_has_finalizers(o)) {
         if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
           char ts[40];
           json_object_object_add(
-              meta_of(o), "deletionTimestamp",
-              json_object_new_string(now_rfc3339(ts, sizeof ts)));
-          json_object_object_add(meta_of(o), "deletionGracePeriodSeconds",
+              as_meta_of(o), "deletionTimestamp",
+              json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
+          json_object_object_add(as_meta_of(o), "deletionGracePeriodSeconds",
                                  json_object_new_int64(0));
-          internal_update(srv, rec->key, o, rec->mod_revision);
+          as_internal_update(srv, rec->key, o, rec->mod_revision);
         }
       } else {
-        internal_delete(srv, rec->key, rec->mod_revision);
+        as_internal_delete(srv, rec->key, rec->mod_revision);
       }
       json_object_put(o);
     }
@@ -357,7 +358,7 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
   evtimer_add(c->ev, &tv);
 }
 
-void namespace_start_cleanup(kube_apiserver_t *srv, const char *ns) {
+void as_namespace_start_cleanup(kube_apiserver_t *srv, const char *ns) {
   if (!ns)
     return;
   for (struct ns_cleanup *c = srv->ns_cleanups; c; c = c->next)
@@ -381,7 +382,7 @@ void namespace_start_cleanup(kube_apiserver_t *srv, const char *ns) {
   log_info("apiserver: terminating namespace %s", ns);
 }
 
-void ns_cleanups_free(kube_apiserver_t *srv) {
+void as_ns_cleanups_free(kube_apiserver_t *srv) {
   while (srv->ns_cleanups) {
     struct ns_cleanup *c = srv->ns_cleanups;
     srv->ns_cleanups = c->next;
@@ -418,16 +419,16 @@ static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
     }
   kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
   if (rec) {
-    json_object *o = record_to_tree(rec, NULL);
+    json_object *o = as_record_to_tree(rec, NULL);
     if (o && kube_json_get_string(o, "metadata.deletionTimestamp") &&
-        !has_finalizers(o)) {
+        !as_has_finalizers(o)) {
       /* No node agent confirmed the stop in time: say so, then delete. */
       const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
       if (podk && str_has_prefix(g->key, "/registry/core/pods/"))
-        event_record(srv, o, podk, "Warning", "GracePeriodExpired",
-                     "the grace period ended without a node agent "
-                     "confirming the stop; the pod object was deleted");
-      internal_delete(srv, g->key, rec->mod_revision);
+        as_event_record(srv, o, podk, "Warning", "GracePeriodExpired",
+                        "the grace period ended without a node agent "
+                        "confirming the stop; the pod object was deleted");
+      as_internal_delete(srv, g->key, rec->mod_revision);
     }
     if (o)
       json_object_put(o);
@@ -436,8 +437,8 @@ static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
   graceful_free(g);
 }
 
-void graceful_schedule(kube_apiserver_t *srv, const char *key,
-                       int64_t delay_sec) {
+void as_graceful_schedule(kube_apiserver_t *srv, const char *key,
+                          int64_t delay_sec) {
   for (struct graceful *g = srv->gracefuls; g; g = g->next)
     if (streq(g->key, key)) {
       struct timeval tv = {.tv_sec = delay_sec};
@@ -460,7 +461,7 @@ void graceful_schedule(kube_apiserver_t *srv, const char *key,
   srv->gracefuls = g;
 }
 
-void gracefuls_free(kube_apiserver_t *srv) {
+void as_gracefuls_free(kube_apiserver_t *srv) {
   while (srv->gracefuls) {
     struct graceful *g = srv->gracefuls;
     srv->gracefuls = g->next;

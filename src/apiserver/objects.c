@@ -10,11 +10,11 @@
 #include "apiserver/internal.h"
 #include "apiserver/patch.h"
 
-char *now_rfc3339(char *buf, size_t len) {
+char *as_now_rfc3339(char *buf, size_t len) {
   return kube_time_format(time(NULL), buf, len);
 }
 
-json_object *meta_of(json_object *obj) {
+json_object *as_meta_of(json_object *obj) {
   json_object *m = NULL;
   if (!json_object_object_get_ex(obj, "metadata", &m) ||
       !json_object_is_type(m, json_type_object)) {
@@ -24,14 +24,14 @@ json_object *meta_of(json_object *obj) {
   return m;
 }
 
-void tree_set_rv(json_object *obj, int64_t rev) {
+void as_tree_set_rv(json_object *obj, int64_t rev) {
   char buf[32];
   snprintf(buf, sizeof buf, "%lld", (long long)rev);
-  json_object_object_add(meta_of(obj), "resourceVersion",
+  json_object_object_add(as_meta_of(obj), "resourceVersion",
                          json_object_new_string(buf));
 }
 
-bool has_finalizers(json_object *obj) {
+bool as_has_finalizers(json_object *obj) {
   json_object *f = kube_json_get(obj, "metadata.finalizers");
   if (f && json_object_is_type(f, json_type_array) &&
       json_object_array_length(f) > 0)
@@ -67,7 +67,7 @@ static bool in_stored_form(json_object *obj) {
          !json_object_object_get_ex(meta, "selfLink", NULL);
 }
 
-char *tree_to_stored(json_object *obj, size_t *len) {
+char *as_tree_to_stored(json_object *obj, size_t *len) {
   if (in_stored_form(obj)) {
     size_t l = 0;
     const char *s = json_object_to_json_string_length(
@@ -111,7 +111,7 @@ char *tree_to_stored(json_object *obj, size_t *len) {
   return res;
 }
 
-/* Stored values are our own output (tree_to_stored): json-c alone parses
+/* Stored values are our own output (as_tree_to_stored): json-c alone parses
  * them, without the strict checks client input needs (they cost as much
  * again).  Anything json-c does not take whole goes through the strict
  * parser, which reports the error. */
@@ -119,7 +119,9 @@ static pthread_key_t tok_key;
 static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
 static bool tok_key_ok;
 
-static void tok_free(void *p) { json_tokener_free(p); }
+static void tok_free(void *p) {
+  json_tokener_free(p);
+}
 static void tok_key_init(void) {
   tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
 }
@@ -138,7 +140,8 @@ static json_tokener *thread_tokener(void) {
   return tok;
 }
 
-json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err) {
+json_object *as_record_parse(const kube_store_record_t *rec,
+                             kube_error_t *err) {
   const char *v = rec->value;
   size_t len = rec->value_len;
   json_tokener *tok = NULL;
@@ -155,8 +158,9 @@ json_object *record_parse(const kube_store_record_t *rec, kube_error_t *err) {
   return kube_json_parse(v, len, err);
 }
 
-json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {
-  json_object *o = record_parse(rec, err);
+json_object *as_record_to_tree(const kube_store_record_t *rec,
+                               kube_error_t *err) {
+  json_object *o = as_record_parse(rec, err);
   if (!o)
     return NULL;
   if (!json_object_is_type(o, json_type_object)) {
@@ -167,19 +171,19 @@ json_object *record_to_tree(const kube_store_record_t *rec, kube_error_t *err) {
                    rec->key);
     return NULL;
   }
-  tree_set_rv(o, rec->mod_revision);
+  as_tree_set_rv(o, rec->mod_revision);
   return o;
 }
 
 /* The stored text starts {"apiVersion":"..","kind":"..","metadata":{ (we
  * wrote it): splice resourceVersion in without a parse.  Anything else is
  * parsed and re-encoded.  Appends to sb; -1 when the record is unusable. */
-int record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec) {
-  return record_append_json_rev(sb, rec, rec->mod_revision);
+int as_record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec) {
+  return as_record_append_json_rev(sb, rec, rec->mod_revision);
 }
 
-int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
-                           int64_t rev) {
+int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
+                              int64_t rev) {
   const char *v = rec->value;
   const char *m = NULL;
   size_t scan = rec->value_len < 512 ? rec->value_len : 512;
@@ -195,15 +199,15 @@ int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
   if (v[0] == '{' && m) {
     size_t head = (size_t)(m - v);
     kube_strbuf_append_len(sb, v, head);
-    kube_strbuf_printf(sb, "\"resourceVersion\":\"%lld\"%s",
-                       (long long)rev, *m == '}' ? "" : ",");
+    kube_strbuf_printf(sb, "\"resourceVersion\":\"%lld\"%s", (long long)rev,
+                       *m == '}' ? "" : ",");
     kube_strbuf_append_len(sb, m, rec->value_len - head);
     return 0;
   }
-  json_object *o = record_to_tree(rec, NULL);
+  json_object *o = as_record_to_tree(rec, NULL);
   if (!o)
     return -1;
-  tree_set_rv(o, rev);
+  as_tree_set_rv(o, rev);
   size_t l = 0;
   const char *s = json_object_to_json_string_length(
       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
@@ -213,9 +217,9 @@ int record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
   return s ? 0 : -1;
 }
 
-char *record_to_json(const kube_store_record_t *rec, size_t *len) {
+char *as_record_to_json(const kube_store_record_t *rec, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  if (record_append_json(&sb, rec) < 0 || sb.oom) {
+  if (as_record_append_json(&sb, rec) < 0 || sb.oom) {
     kube_strbuf_free(&sb);
     return NULL;
   }
@@ -233,7 +237,7 @@ static bool media_is(const char *ct, const char *type) {
 }
 
 /* Decode the request body into an object tree (owned). */
-json_object *decode_body(struct req *r, kube_error_t *err) {
+json_object *as_decode_body(struct req *r, kube_error_t *err) {
   const char *ct = r->content_type;
   json_object *obj = NULL;
   if (r->body_len == 0) {

@@ -542,10 +542,10 @@ static void pb_build(void) {
   json_object_put(doc);
 }
 
-void openapi_serve(struct req *r) {
+void as_openapi_serve(struct req *r) {
   if (r->method != M_GET && r->method != M_HEAD) {
-    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                 "method %s is not allowed on /openapi/v2", r->method_str);
+    as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                    "method %s is not allowed on /openapi/v2", r->method_str);
     return;
   }
   if (r->done)
@@ -555,7 +555,7 @@ void openapi_serve(struct req *r) {
   if (!json) {
     pthread_once(&pb_once, pb_build);
     if (!pb_doc) {
-      reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+      as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
       return;
     }
     r->done = true;
@@ -572,9 +572,9 @@ void openapi_serve(struct req *r) {
     srv->openapi_len = len;
     json_object_put(doc);
     if (!srv->openapi) {
-      reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+      as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
       return;
     }
   }
-  reply_json_str(r, 200, srv->openapi, srv->openapi_len);
+  as_reply_json_str(r, 200, srv->openapi, srv->openapi_len);
 }

@@ -118,7 +118,7 @@ static int op_add(json_object **doc, const pointer_t *p, const char *path,
   }
   const char *last = p->tok[p->n - 1];
   if (json_object_is_type(parent, json_type_object)) {
-    if (patch_json_set(parent, last, val) < 0)
+    if (as_patch_json_set(parent, last, val) < 0)
       return kube_make_oom(err);
     return 0;
   }
@@ -132,7 +132,7 @@ static int op_add(json_object **doc, const pointer_t *p, const char *path,
                             "bounds in \"%s\"",
                             path);
     }
-    if (patch_json_array_insert(parent, (size_t)idx, val) < 0)
+    if (as_patch_json_array_insert(parent, (size_t)idx, val) < 0)
       return kube_make_oom(err);
     return 0;
   }
@@ -173,7 +173,7 @@ static int op_replace(json_object **doc, const pointer_t *p, const char *path,
   resolve(*doc, p, p->n - 1, &parent);
   const char *last = p->tok[p->n - 1];
   if (json_object_is_type(parent, json_type_object)) {
-    if (patch_json_set(parent, last, val) < 0)
+    if (as_patch_json_set(parent, last, val) < 0)
       return kube_make_oom(err);
   } else if (json_object_array_put_idx(parent, (size_t)parse_index(last), val) <
              0) {
@@ -199,7 +199,7 @@ static int op_value(json_object *op, const char *name, json_object **out,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "%s operation is missing \"value\"", name);
   *out = NULL;
-  if (v && !(*out = patch_json_copy(v)))
+  if (v && !(*out = as_patch_json_copy(v)))
     return kube_make_oom(err);
   return 0;
 }
@@ -239,7 +239,7 @@ static int apply_op(json_object **doc, json_object *op, size_t index,
       goto out;
     if (resolve(*doc, &p, p.n, &target) < 0)
       r = missing(err, "test operation does not apply", path);
-    else if (!patch_json_equal(target, val))
+    else if (!as_patch_json_equal(target, val))
       r = kube_error_set(err, KUBE_REASON_INVALID, 0,
                          "testing value %s failed: test failed", path);
     else
@@ -260,7 +260,7 @@ static int apply_op(json_object **doc, json_object *op, size_t index,
       goto out;
     }
     if (streq(name, "copy")) {
-      json_object *copy = src ? patch_json_copy(src) : NULL;
+      json_object *copy = src ? as_patch_json_copy(src) : NULL;
       if (src && !copy)
         r = kube_make_oom(err);
       else
@@ -297,11 +297,11 @@ json_object *kube_patch_json(json_object *orig, json_object *ops,
   if (!json_object_is_type(ops, json_type_array)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "json patch must be an array of operations, not %s",
-                   patch_json_type_name(ops));
+                   as_patch_json_type_name(ops));
     return NULL;
   }
   json_object *doc = NULL;
-  if (orig && !(doc = patch_json_copy(orig))) {
+  if (orig && !(doc = as_patch_json_copy(orig))) {
     kube_make_oom(err);
     return NULL;
   }

@@ -10,7 +10,7 @@
 static json_object *merge(json_object *target, json_object *patch) {
   if (!json_object_is_type(patch, json_type_object)) {
     json_object_put(target);
-    return patch_json_copy(patch);
+    return as_patch_json_copy(patch);
   }
   if (!json_object_is_type(target, json_type_object)) {
     json_object_put(target);
@@ -27,7 +27,7 @@ static json_object *merge(json_object *target, json_object *patch) {
     if (json_object_object_get_ex(target, key, &cur))
       json_object_get(cur);
     json_object *merged = merge(cur, value);
-    if (!merged || patch_json_set(target, key, merged) < 0) {
+    if (!merged || as_patch_json_set(target, key, merged) < 0) {
       json_object_put(target);
       return NULL;
     }
@@ -40,12 +40,12 @@ json_object *kube_patch_merge(json_object *orig, json_object *patch,
   if (!json_object_is_type(patch, json_type_object)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "merge patch must be a JSON object, not %s",
-                   patch_json_type_name(patch));
+                   as_patch_json_type_name(patch));
     return NULL;
   }
   json_object *target = NULL;
   if (orig) {
-    target = patch_json_copy(orig);
+    target = as_patch_json_copy(orig);
     if (!target) {
       kube_make_oom(err);
       return NULL;

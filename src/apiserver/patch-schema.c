@@ -298,7 +298,8 @@ static const struct {
 
 /* clang-format on */
 
-const patch_type_t *patch_schema_lookup(const char *group, const char *kind) {
+const patch_type_t *as_patch_schema_lookup(const char *group,
+                                           const char *kind) {
   if (!kind)
     return NULL;
   if (!group)
@@ -309,13 +310,13 @@ const patch_type_t *patch_schema_lookup(const char *group, const char *kind) {
   return NULL;
 }
 
-const patch_type_t *patch_schema_for_kind(const kube_kind_t *kind) {
+const patch_type_t *as_patch_schema_for_kind(const kube_kind_t *kind) {
   if (!kind)
     return NULL;
-  return patch_schema_lookup(kind->group, kind->kind);
+  return as_patch_schema_lookup(kind->group, kind->kind);
 }
 
-const patch_type_t *patch_schema_for_object(json_object *obj) {
+const patch_type_t *as_patch_schema_for_object(json_object *obj) {
   json_object *av = NULL, *k = NULL;
   if (!json_object_is_type(obj, json_type_object) ||
       !json_object_object_get_ex(obj, "apiVersion", &av) ||
@@ -333,11 +334,11 @@ const patch_type_t *patch_schema_for_object(json_object *obj) {
     memcpy(group, api_version, n);
     group[n] = '\0';
   }
-  return patch_schema_lookup(group, json_object_get_string(k));
+  return as_patch_schema_lookup(group, json_object_get_string(k));
 }
 
-const patch_field_t *patch_schema_field(const patch_type_t *t,
-                                        const char *name) {
+const patch_field_t *as_patch_schema_field(const patch_type_t *t,
+                                           const char *name) {
   if (!t)
     return NULL;
   for (const patch_field_t *f = t->fields; f->name; f++)
@@ -348,7 +349,7 @@ const patch_field_t *patch_schema_field(const patch_type_t *t,
 
 /* ---- json helpers ------------------------------------------------------- */
 
-json_object *patch_json_copy(json_object *src) {
+json_object *as_patch_json_copy(json_object *src) {
   json_object *dst = NULL;
   if (!src)
     return NULL;
@@ -362,7 +363,7 @@ static bool is_number(json_object *v) {
          json_object_is_type(v, json_type_double);
 }
 
-bool patch_json_equal(json_object *a, json_object *b) {
+bool as_patch_json_equal(json_object *a, json_object *b) {
   if (!a || !b)
     return a == b;
   if (is_number(a) && is_number(b)) {
@@ -388,8 +389,8 @@ bool patch_json_equal(json_object *a, json_object *b) {
     if (n != json_object_array_length(b))
       return false;
     for (size_t i = 0; i < n; i++)
-      if (!patch_json_equal(json_object_array_get_idx(a, i),
-                            json_object_array_get_idx(b, i)))
+      if (!as_patch_json_equal(json_object_array_get_idx(a, i),
+                               json_object_array_get_idx(b, i)))
         return false;
     return true;
   }
@@ -398,7 +399,8 @@ bool patch_json_equal(json_object *a, json_object *b) {
       return false;
     json_object_object_foreach(a, key, va) {
       json_object *vb = NULL;
-      if (!json_object_object_get_ex(b, key, &vb) || !patch_json_equal(va, vb))
+      if (!json_object_object_get_ex(b, key, &vb) ||
+          !as_patch_json_equal(va, vb))
         return false;
     }
     return true;
@@ -408,7 +410,7 @@ bool patch_json_equal(json_object *a, json_object *b) {
   }
 }
 
-int patch_json_array_insert(json_object *arr, size_t idx, json_object *val) {
+int as_patch_json_array_insert(json_object *arr, size_t idx, json_object *val) {
   size_t n = json_object_array_length(arr);
   if (idx > n || json_object_array_add(arr, NULL) < 0) {
     json_object_put(val);
@@ -423,7 +425,7 @@ int patch_json_array_insert(json_object *arr, size_t idx, json_object *val) {
   return 0;
 }
 
-int patch_json_set(json_object *obj, const char *key, json_object *val) {
+int as_patch_json_set(json_object *obj, const char *key, json_object *val) {
   if (json_object_object_add(obj, key, val) < 0) {
     json_object_put(val);
     return -1;
@@ -431,7 +433,7 @@ int patch_json_set(json_object *obj, const char *key, json_object *val) {
   return 0;
 }
 
-const char *patch_json_type_name(json_object *v) {
+const char *as_patch_json_type_name(json_object *v) {
   switch (json_object_get_type(v)) {
   case json_type_null:
     return "null";

@@ -57,14 +57,14 @@ struct patch_type {
 
 /* Root type of a kind, by API group ("" core, "apps", "batch") and Kind.
  * NULL when the kind has no schema (lists are then replaced). */
-const patch_type_t *patch_schema_lookup(const char *group, const char *kind);
+const patch_type_t *as_patch_schema_lookup(const char *group, const char *kind);
 /* Same from a kinds-table entry (NULL kind → NULL). */
-const patch_type_t *patch_schema_for_kind(const kube_kind_t *kind);
+const patch_type_t *as_patch_schema_for_kind(const kube_kind_t *kind);
 /* Same from an object's apiVersion/kind fields. */
-const patch_type_t *patch_schema_for_object(json_object *obj);
+const patch_type_t *as_patch_schema_for_object(json_object *obj);
 /* The field `name` of type t, or NULL (also when t is NULL). */
-const patch_field_t *patch_schema_field(const patch_type_t *t,
-                                        const char *name);
+const patch_field_t *as_patch_schema_field(const patch_type_t *t,
+                                           const char *name);
 
 /* Is the field a list merged by key (SMP view)? */
 static inline bool patch_field_smp_map(const patch_field_t *f) {
@@ -85,16 +85,16 @@ static inline int patch_field_ssa_list(const patch_field_t *f) {
 
 /* Deep copy (owned) or NULL on out-of-memory.  NULL in → JSON null out is
  * not representable, so callers check `src` themselves. */
-json_object *patch_json_copy(json_object *src);
+json_object *as_patch_json_copy(json_object *src);
 /* Semantic equality: numbers compare by value (1 == 1.0), objects ignore
  * key order.  Two NULLs (JSON null) are equal. */
-bool patch_json_equal(json_object *a, json_object *b);
+bool as_patch_json_equal(json_object *a, json_object *b);
 /* Insert `val` (stolen) into arr at idx (0..len), shifting the tail right.
  * -1 when idx is out of range or on out-of-memory (val released then). */
-int patch_json_array_insert(json_object *arr, size_t idx, json_object *val);
+int as_patch_json_array_insert(json_object *arr, size_t idx, json_object *val);
 /* Add key→val (stolen) to obj; -1 on out-of-memory (val released). */
-int patch_json_set(json_object *obj, const char *key, json_object *val);
+int as_patch_json_set(json_object *obj, const char *key, json_object *val);
 /* Short type name for messages ("object", "array", "string", ...). */
-const char *patch_json_type_name(json_object *v);
+const char *as_patch_json_type_name(json_object *v);
 
 #endif /* KUBE_APISERVER_PATCH_SCHEMA_H */

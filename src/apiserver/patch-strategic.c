@@ -45,7 +45,7 @@ static long index_in(json_object *list, json_object *item, const char *mk) {
     if (mk && (!json_object_is_type(e, json_type_object) ||
                !json_object_object_get_ex(e, mk, &ek)))
       continue;
-    if (patch_json_equal(ek, key))
+    if (as_patch_json_equal(ek, key))
       return (long)i;
   }
   return -1;
@@ -138,7 +138,7 @@ static json_object *clean_value(json_object *pv, const patch_field_t *field,
   if (json_object_is_type(pv, json_type_array) &&
       (patch_field_smp_map(field) || patch_field_smp_set(field)))
     return merge_list(NULL, pv, field, err);
-  json_object *c = patch_json_copy(pv);
+  json_object *c = as_patch_json_copy(pv);
   if (!c)
     kube_make_oom(err);
   return c;
@@ -187,7 +187,7 @@ static void delete_matching(json_object *list, const char *mk,
   for (size_t i = json_object_array_length(list); i-- > 0;) {
     json_object *e = json_object_array_get_idx(list, i), *ek = NULL;
     if (json_object_is_type(e, json_type_object) &&
-        json_object_object_get_ex(e, mk, &ek) && patch_json_equal(ek, key))
+        json_object_object_get_ex(e, mk, &ek) && as_patch_json_equal(ek, key))
       json_object_array_del_idx(list, i, 1);
   }
 }
@@ -214,7 +214,7 @@ static json_object *merge_list(json_object *orig, json_object *patch,
   bool replace = false;
   if (!plain)
     goto oom;
-  work = orig ? patch_json_copy(orig) : json_object_new_array();
+  work = orig ? as_patch_json_copy(orig) : json_object_new_array();
   if (!work)
     goto oom;
   /* Special elements first ($patch directives). */
@@ -351,7 +351,7 @@ static int delete_from_primitive_list(json_object *orig, const char *key,
 static int set_element_order(json_object *orig, json_object *patch,
                              const char *key, json_object *order,
                              const patch_type_t *type, kube_error_t *err) {
-  const patch_field_t *field = patch_schema_field(type, key);
+  const patch_field_t *field = as_patch_schema_field(type, key);
   const char *mk = patch_field_smp_map(field) ? field->keys[0] : NULL;
   json_object *ol = NULL, *pl = NULL, *merged = NULL;
   bool has_o = json_object_object_get_ex(orig, key, &ol);
@@ -378,7 +378,7 @@ static int set_element_order(json_object *orig, json_object *patch,
   }
   json_object *out = order_list(merged, order, ol, mk);
   json_object_put(merged);
-  if (!out || patch_json_set(orig, key, out) < 0)
+  if (!out || as_patch_json_set(orig, key, out) < 0)
     return kube_make_oom(err);
   return 0;
 }
@@ -456,7 +456,7 @@ static json_object *merge_map(json_object *orig, json_object *patch,
       json_object_object_del(target, key);
       continue;
     }
-    const patch_field_t *field = patch_schema_field(type, key);
+    const patch_field_t *field = as_patch_schema_field(type, key);
     json_object *cur = NULL, *nv = NULL;
     bool has = json_object_object_get_ex(target, key, &cur);
     bool gone = false;
@@ -477,7 +477,7 @@ static json_object *merge_map(json_object *orig, json_object *patch,
       json_object_object_del(target, key);
       continue;
     }
-    if (patch_json_set(target, key, nv) < 0)
+    if (as_patch_json_set(target, key, nv) < 0)
       goto oom;
   }
   return target;
@@ -493,13 +493,13 @@ json_object *kube_patch_strategic(json_object *orig, json_object *patch,
   if (!json_object_is_type(patch, json_type_object)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "strategic merge patch must be a JSON object, not %s",
-                   patch_json_type_name(patch));
+                   as_patch_json_type_name(patch));
     return NULL;
   }
-  const patch_type_t *type = patch_schema_for_kind(kind);
+  const patch_type_t *type = as_patch_schema_for_kind(kind);
   json_object *copy = NULL;
   if (json_object_is_type(orig, json_type_object) &&
-      !(copy = patch_json_copy(orig))) {
+      !(copy = as_patch_json_copy(orig))) {
     kube_make_oom(err);
     return NULL;
   }

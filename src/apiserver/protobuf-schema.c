@@ -686,7 +686,7 @@ static const struct {
 
 /* clang-format on */
 
-const pb_msg_t *pb_schema_lookup(const char *api_version, const char *kind) {
+const pb_msg_t *as_pb_schema_lookup(const char *api_version, const char *kind) {
   for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
     if (strcmp(kinds[i].api_version, api_version) == 0 &&
         strcmp(kinds[i].kind, kind) == 0)

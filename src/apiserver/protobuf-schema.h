@@ -52,6 +52,6 @@ struct pb_msg {
 };
 
 /* The top-level message of apiVersion/kind, or NULL when not served. */
-const pb_msg_t *pb_schema_lookup(const char *api_version, const char *kind);
+const pb_msg_t *as_pb_schema_lookup(const char *api_version, const char *kind);
 
 #endif /* KUBE_APISERVER_PROTOBUF_SCHEMA_H */

@@ -579,7 +579,7 @@ json_object *kube_protobuf_decode(const void *data, size_t len,
                    "malformed protobuf body: missing apiVersion or kind");
     return NULL;
   }
-  const pb_msg_t *msg = pb_schema_lookup(api_version, kind);
+  const pb_msg_t *msg = as_pb_schema_lookup(api_version, kind);
   if (!msg) {
     kube_error_set(err, KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, 0,
                    "protobuf encoding of %s %s is not supported; send JSON",

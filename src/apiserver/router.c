@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* URL -> group/version/namespace/resource/name/subresource, and dispatch
+/* URL -> group/version/namespace/resource/name/subresource, and as_dispatch
  * to the handlers. */
 #include "apiserver/internal.h"
 
-void route_clear(struct route *rt) {
+void as_route_clear(struct route *rt) {
   free(rt->group);
   free(rt->version);
   free(rt->ns);
@@ -40,7 +40,7 @@ static char *take(char **segs, int i) {
   return steal_pointer(&segs[i]);
 }
 
-int route_parse(const char *path, struct route *rt, kube_error_t *err) {
+int as_route_parse(const char *path, struct route *rt, kube_error_t *err) {
   char *segs[MAX_SEGS] = {0};
   memset(rt, 0, sizeof(*rt));
   int n = split(path, segs, MAX_SEGS);
@@ -98,7 +98,7 @@ out:
   return rc;
 }
 
-char *store_prefix(const kube_kind_t *k, const char *ns) {
+char *as_store_prefix(const kube_kind_t *k, const char *ns) {
   char *s = NULL;
   const char *g = k->group[0] ? k->group : "core";
   int rc = ns && k->namespaced
@@ -107,7 +107,7 @@ char *store_prefix(const kube_kind_t *k, const char *ns) {
   return rc < 0 ? NULL : s;
 }
 
-char *store_key(const kube_kind_t *k, const char *ns, const char *name) {
+char *as_store_key(const kube_kind_t *k, const char *ns, const char *name) {
   char *s = NULL;
   const char *g = k->group[0] ? k->group : "core";
   int rc = k->namespaced
@@ -118,35 +118,35 @@ char *store_key(const kube_kind_t *k, const char *ns, const char *name) {
 }
 
 static void not_found(struct req *r) {
-  reply_status(r, KUBE_REASON_NOT_FOUND,
-               "the server could not find the requested resource");
+  as_reply_status(r, KUBE_REASON_NOT_FOUND,
+                  "the server could not find the requested resource");
 }
 
-void dispatch(struct req *r) {
+void as_dispatch(struct req *r) {
   if (r->method == M_OTHER) {
     if (r->method_str && streq(r->method_str, "TOO_LARGE"))
-      reply_status(r, KUBE_REASON_TOO_LARGE,
-                   "the request body exceeds the limit of %zu bytes",
-                   r->srv->max_body);
+      as_reply_status(r, KUBE_REASON_TOO_LARGE,
+                      "the request body exceeds the limit of %zu bytes",
+                      r->srv->max_body);
     else
-      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                   "method %s is not allowed",
-                   r->method_str ? r->method_str : "");
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "method %s is not allowed",
+                      r->method_str ? r->method_str : "");
     return;
   }
   if (streq(r->path, "/openapi/v2")) {
-    openapi_serve(r);
+    as_openapi_serve(r);
     return;
   }
   kube_error_t err = KUBE_ERROR_INIT;
-  if (route_parse(r->path, &r->rt, &err) < 0) {
-    reply_error(r, &err);
+  if (as_route_parse(r->path, &r->rt, &err) < 0) {
+    as_reply_error(r, &err);
     kube_error_clear(&err);
     return;
   }
   struct route *rt = &r->rt;
   if (!rt->resource) {
-    if (!discovery_serve(r))
+    if (!as_discovery_serve(r))
       not_found(r);
     return;
   }
@@ -170,52 +170,52 @@ void dispatch(struct req *r) {
     not_found(r);
     return;
   }
-  bool watch = rt->legacy_watch || req_query_bool(r, "watch");
+  bool watch = rt->legacy_watch || as_req_query_bool(r, "watch");
   if (rt->sub) {
-    handle_subresource(r);
+    as_handle_subresource(r);
     return;
   }
   switch (r->method) {
   case M_GET:
   case M_HEAD:
     if (watch)
-      handle_watch(r);
+      as_handle_watch(r);
     else if (rt->name)
-      handle_get(r);
+      as_handle_get(r);
     else
-      handle_list(r);
+      as_handle_list(r);
     return;
   case M_POST:
     if (rt->name) {
-      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                   "POST is not allowed on a named %s", k->resource);
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "POST is not allowed on a named %s", k->resource);
       return;
     }
-    handle_create(r);
+    as_handle_create(r);
     return;
   case M_PUT:
     if (!rt->name) {
-      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                   "PUT needs the name of the %s", k->singular);
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "PUT needs the name of the %s", k->singular);
       return;
     }
-    handle_update(r);
+    as_handle_update(r);
     return;
   case M_PATCH:
     if (!rt->name) {
-      reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                   "PATCH needs the name of the %s", k->singular);
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "PATCH needs the name of the %s", k->singular);
       return;
     }
-    handle_patch(r);
+    as_handle_patch(r);
     return;
   case M_DELETE:
     if (rt->name)
-      handle_delete(r);
+      as_handle_delete(r);
     else
-      handle_deletecollection(r);
+      as_handle_deletecollection(r);
     return;
   default:
-    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED, "method not allowed");
+    as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED, "method not allowed");
   }
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Listeners, authentication, body limits and the two transports (evhttp
- * and in-process calls) that feed dispatch(). */
+ * and in-process calls) that feed as_dispatch(). */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -65,12 +65,12 @@ static int req_set_uri(struct req *r, const char *uri) {
   return 0;
 }
 
-const char *req_query(const struct req *r, const char *key) {
+const char *as_req_query(const struct req *r, const char *key) {
   return evhttp_find_header(&((struct req *)r)->query, key);
 }
 
-bool req_query_bool(const struct req *r, const char *key) {
-  const char *v = req_query(r, key);
+bool as_req_query_bool(const struct req *r, const char *key) {
+  const char *v = as_req_query(r, key);
   if (!v)
     return false;
   return strcasecmp(v, "true") == 0 || streq(v, "1") || strcasecmp(v, "t") == 0;
@@ -79,7 +79,7 @@ bool req_query_bool(const struct req *r, const char *key) {
 static void req_free(struct req *r) {
   if (r->query_init)
     evhttp_clear_headers(&r->query);
-  route_clear(&r->rt);
+  as_route_clear(&r->rt);
   free(r->method_str);
   free(r->path);
   free(r->content_type);
@@ -90,10 +90,10 @@ static void req_free(struct req *r) {
 }
 
 /* The reply has left (or was dropped): forget the request. */
-void req_finish(struct req *r) {
+void as_req_finish(struct req *r) {
   kube_apiserver_t *srv = r->srv;
   if (r->watch)
-    watchers_cancel_req(r);
+    as_watchers_cancel_req(r);
   if (r->tp->release)
     r->tp->release(r);
   TAILQ_REMOVE(&srv->inflight, r, link);
@@ -102,8 +102,8 @@ void req_finish(struct req *r) {
               r->method_str ? r->method_str : "?", r->path ? r->path : "?",
               (double)(kube_time_mono_ns() - r->start_ns) / 1e6);
   req_free(r);
-  server_check_drained(srv);
-  server_maybe_release(srv);
+  as_server_check_drained(srv);
+  as_server_maybe_release(srv);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg) {
@@ -115,7 +115,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg) {
   cb(srv, srv->done_arg);
 }
 
-void server_check_drained(kube_apiserver_t *srv) {
+void as_server_check_drained(kube_apiserver_t *srv) {
   if (!srv->zombie && srv->shutting_down && srv->done_cb &&
       TAILQ_EMPTY(&srv->inflight) && srv->drain_ev)
     event_active(srv->drain_ev, 0, 0);
@@ -125,11 +125,11 @@ static void req_start(struct req *r) {
   kube_apiserver_t *srv = r->srv;
   r->started = true;
   if (srv->shutting_down) {
-    reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
-                 "the server is shutting down");
+    as_reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
+                    "the server is shutting down");
     return;
   }
-  dispatch(r);
+  as_dispatch(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -190,7 +190,7 @@ static void http_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
   struct evhttp_request *er = r->tp_ctx;
   if (!er) { /* server freed under this request: nowhere to answer */
-    req_finish(r);
+    as_req_finish(r);
     return;
   }
   http_add_common_headers(er, ctype);
@@ -201,7 +201,7 @@ static void http_reply(struct req *r, int code, const char *ctype,
   if (buf)
     evbuffer_free(buf);
   r->tp_ctx = NULL;
-  req_finish(r);
+  as_req_finish(r);
 }
 
 static void free_ref(const void *data, size_t len, void *arg) {
@@ -214,7 +214,7 @@ static void http_reply_take(struct req *r, int code, const char *ctype,
   struct evhttp_request *er = r->tp_ctx;
   if (!er) {
     free(body);
-    req_finish(r);
+    as_req_finish(r);
     return;
   }
   http_add_common_headers(er, ctype);
@@ -227,7 +227,7 @@ static void http_reply_take(struct req *r, int code, const char *ctype,
   if (buf)
     evbuffer_free(buf);
   r->tp_ctx = NULL;
-  req_finish(r);
+  as_req_finish(r);
 }
 
 static void http_conn_closed(struct evhttp_connection *evcon, void *arg) {
@@ -279,7 +279,7 @@ static void http_stream_end(struct req *r) {
     evhttp_send_reply_end(er);
   }
   r->tp_ctx = NULL;
-  req_finish(r);
+  as_req_finish(r);
 }
 
 static const struct transport http_transport = {
@@ -356,24 +356,25 @@ static void http_cb(struct evhttp_request *er, void *arg) {
   r->user_agent = ua ? strdup(ua) : NULL;
   int rc = req_set_uri(r, evhttp_request_get_uri(er));
   if (rc == -1 || !r->method_str) {
-    reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed request URI");
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed request URI");
     return;
   }
   if (rc == -2) {
-    reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed query string");
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed query string");
     return;
   }
   struct evbuffer *b = evhttp_request_get_input_buffer(er);
   size_t blen = evbuffer_get_length(b);
   if (blen > srv->max_body) {
-    reply_status(r, KUBE_REASON_TOO_LARGE,
-                 "the request body of %zu bytes exceeds the limit of %zu bytes",
-                 blen, srv->max_body);
+    as_reply_status(
+        r, KUBE_REASON_TOO_LARGE,
+        "the request body of %zu bytes exceeds the limit of %zu bytes", blen,
+        srv->max_body);
     return;
   }
   r->body = malloc(blen + 1);
   if (!r->body) {
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   evbuffer_remove(b, r->body, blen);
@@ -384,7 +385,7 @@ static void http_cb(struct evhttp_request *er, void *arg) {
     if (!(r->method == M_GET &&
           (streq(r->path, "/healthz") || streq(r->path, "/livez") ||
            streq(r->path, "/readyz") || streq(r->path, "/version")))) {
-      reply_status(r, KUBE_REASON_UNAUTHORIZED, "Unauthorized");
+      as_reply_status(r, KUBE_REASON_UNAUTHORIZED, "Unauthorized");
       return;
     }
   }
@@ -408,7 +409,7 @@ static void call_reply(struct req *r, int code, const char *ctype,
   struct kube_apiserver_call *c = r->tp_ctx;
   if (!c->cancelled)
     c->cb(code, ctype, body, len, true, c->arg);
-  req_finish(r);
+  as_req_finish(r);
 }
 
 static void call_stream_start(struct req *r, int code, const char *ctype) {
@@ -428,7 +429,7 @@ static void call_stream_end(struct req *r) {
   struct kube_apiserver_call *c = r->tp_ctx;
   if (!c->cancelled)
     c->cb(200, "application/json", "", 0, true, c->arg);
-  req_finish(r);
+  as_req_finish(r);
 }
 
 static void call_release(struct req *r) {
@@ -451,7 +452,7 @@ static void call_start_cb(evutil_socket_t fd, short what, void *arg) {
   struct kube_apiserver_call *c = arg;
   struct req *r = c->r;
   if (c->cancelled) {
-    req_finish(r);
+    as_req_finish(r);
     return;
   }
   req_start(r);
@@ -496,13 +497,13 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
   int rc = req_set_uri(r, rq->path);
   if (!r->method_str || !r->body || rc == -1) {
     c->cancelled = true;
-    req_finish(r);
+    as_req_finish(r);
     kube_make_oom(err);
     return NULL;
   }
   if (rc == -2) {
     c->cancelled = true;
-    req_finish(r);
+    as_req_finish(r);
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "malformed query string");
     return NULL;
   }
@@ -667,7 +668,7 @@ static int listen_tcp(kube_apiserver_t *srv, const char *hostport,
   if (!l)
     return kube_make_oom(err);
   if (srv->tls_ctx)
-    evhttp_set_bevcb(l->http, tls_bevcb, srv->tls_ctx);
+    evhttp_set_bevcb(l->http, as_tls_bevcb, srv->tls_ctx);
   struct evhttp_bound_socket *bs =
       evhttp_bind_socket_with_handle(l->http, host, (uint16_t)port);
   if (!bs) {
@@ -762,7 +763,7 @@ kube_apiserver_new(struct event_base *base, kube_store_t *store,
                      "TLS needs both a certificate and a key");
       return NULL;
     }
-    srv->tls_ctx = tls_ctx_new(o.tls_cert_file, o.tls_key_file, err);
+    srv->tls_ctx = as_tls_ctx_new(o.tls_cert_file, o.tls_key_file, err);
     if (!srv->tls_ctx) {
       kube_apiserver_free(srv);
       return NULL;
@@ -774,7 +775,7 @@ kube_apiserver_new(struct event_base *base, kube_store_t *store,
     return NULL;
   }
   if (o.bootstrap)
-    bootstrap_start(srv);
+    as_bootstrap_start(srv);
   else
     srv->ready = true;
   return srv;
@@ -809,11 +810,11 @@ KUBE_EXPORT void kube_apiserver_shutdown(kube_apiserver_t *srv,
       unlink(l->unix_path);
   }
   /* Watches end first so their connections are idle when evhttp goes. */
-  watch_stop_all(srv);
+  as_watch_stop_all(srv);
   /* evhttp_free would drop connections whose replies are still pending;
    * keep listeners until the drain finishes, but refuse new requests
    * (req_start answers 503). */
-  server_check_drained(srv);
+  as_server_check_drained(srv);
 }
 
 static void server_release(kube_apiserver_t *srv) {
@@ -824,11 +825,11 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->token);
   free(srv->advertise_address);
   free(srv->openapi);
-  tls_ctx_free(srv->tls_ctx);
+  as_tls_ctx_free(srv->tls_ctx);
   free(srv);
 }
 
-void server_maybe_release(kube_apiserver_t *srv) {
+void as_server_maybe_release(kube_apiserver_t *srv) {
   if (srv->zombie && TAILQ_EMPTY(&srv->inflight))
     server_release(srv);
 }
@@ -838,7 +839,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
     return;
   srv->shutting_down = true;
   srv->done_cb = NULL;
-  watch_stop_all(srv);
+  as_watch_stop_all(srv);
   /* Requests still waiting for a store write keep their memory until the
    * write's callback runs (the store finishes writes when it is closed);
    * their replies go nowhere: evhttp frees its connections below. */
@@ -851,13 +852,13 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
       ((struct kube_apiserver_call *)r->tp_ctx)->cancelled = true;
       /* Never started: nothing in the store refers to it. */
       if (!r->started)
-        req_finish(r);
+        as_req_finish(r);
     }
   }
   close_listeners(srv);
-  hubs_free(srv);
-  ns_cleanups_free(srv);
-  gracefuls_free(srv);
+  as_hubs_free(srv);
+  as_ns_cleanups_free(srv);
+  as_gracefuls_free(srv);
   if (TAILQ_EMPTY(&srv->inflight))
     server_release(srv);
   else

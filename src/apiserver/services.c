@@ -67,7 +67,7 @@ static bool parse_ip(const char *s, uint32_t *out) {
 
 static void collect(kube_apiserver_t *srv, const kube_kind_t *k,
                     const char *skip_key, struct used *u) {
-  char *prefix = store_prefix(k, NULL);
+  char *prefix = as_store_prefix(k, NULL);
   kube_store_list_t l = {0};
   if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0) {
     free(prefix);
@@ -114,9 +114,9 @@ static bool wants_node_ports(json_object *svc) {
 
 /* Allocate what the Service needs.  `old` (borrowed, may be NULL) is the
  * stored version on update: its allocations carry over. */
-int services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
-                     json_object *svc, json_object *old, const char *key,
-                     kube_error_t *err) {
+int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
+                        json_object *svc, json_object *old, const char *key,
+                        kube_error_t *err) {
   json_object *spec = kube_json_get(svc, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object))
     return 0; /* validation reports it */

@@ -4,7 +4,7 @@
 
 #include "apiserver/internal.h"
 
-json_object *status_object(const kube_error_t *err) {
+json_object *as_status_object(const kube_error_t *err) {
   json_object *st = json_object_new_object();
   kube_reason_t reason = err ? err->reason : KUBE_REASON_INTERNAL;
   int code = kube_reason_http_code(reason);
@@ -59,14 +59,14 @@ json_object *status_object(const kube_error_t *err) {
   return st;
 }
 
-void reply_json_str(struct req *r, int code, const char *json, size_t len) {
+void as_reply_json_str(struct req *r, int code, const char *json, size_t len) {
   if (r->done)
     return;
   r->done = true;
   r->tp->reply(r, code, "application/json", json, len);
 }
 
-void reply_json_take(struct req *r, int code, char *json, size_t len) {
+void as_reply_json_take(struct req *r, int code, char *json, size_t len) {
   if (r->done) {
     free(json);
     return;
@@ -80,9 +80,9 @@ void reply_json_take(struct req *r, int code, char *json, size_t len) {
   free(json);
 }
 
-void reply_json(struct req *r, int code, json_object *obj) {
+void as_reply_json(struct req *r, int code, json_object *obj) {
   if (!obj) {
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   size_t len = 0;
@@ -90,14 +90,14 @@ void reply_json(struct req *r, int code, json_object *obj) {
       obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
   if (!s) {
     json_object_put(obj);
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
-  reply_json_str(r, code, s, len);
+  as_reply_json_str(r, code, s, len);
   json_object_put(obj);
 }
 
-void reply_error(struct req *r, const kube_error_t *err) {
+void as_reply_error(struct req *r, const kube_error_t *err) {
   int code = kube_reason_http_code(err ? err->reason : KUBE_REASON_INTERNAL);
   if (code < 400)
     code = 500;
@@ -106,21 +106,22 @@ void reply_error(struct req *r, const kube_error_t *err) {
              "apiserver: %s %s -> %d %s", r->method_str ? r->method_str : "?",
              r->path ? r->path : "?", code,
              err && err->message ? err->message : "");
-  reply_json(r, code, status_object(err));
+  as_reply_json(r, code, as_status_object(err));
 }
 
-void reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...) {
+void as_reply_status(struct req *r, kube_reason_t reason, const char *fmt,
+                     ...) {
   kube_error_t err = KUBE_ERROR_INIT;
   va_list ap;
   va_start(ap, fmt);
   kube_error_setv(&err, reason, 0, fmt, ap);
   va_end(ap);
-  reply_error(r, &err);
+  as_reply_error(r, &err);
   kube_error_clear(&err);
 }
 
-void error_not_found(kube_error_t *err, const kube_kind_t *k,
-                     const char *name) {
+void as_error_not_found(kube_error_t *err, const kube_kind_t *k,
+                        const char *name) {
   char kindbuf[128];
   if (k->group[0])
     snprintf(kindbuf, sizeof kindbuf, "%s.%s", k->resource, k->group);
@@ -131,7 +132,8 @@ void error_not_found(kube_error_t *err, const kube_kind_t *k,
   kube_error_set_details(err, kindbuf, name);
 }
 
-void error_conflict(kube_error_t *err, const kube_kind_t *k, const char *name) {
+void as_error_conflict(kube_error_t *err, const kube_kind_t *k,
+                       const char *name) {
   char kindbuf[128];
   if (k->group[0])
     snprintf(kindbuf, sizeof kindbuf, "%s.%s", k->resource, k->group);

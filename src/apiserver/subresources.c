@@ -6,14 +6,14 @@
 #include "apiserver/patch-schema.h"
 
 static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
-  cleanup_free char *key = store_key(r->rt.kind, r->rt.ns, r->rt.name);
+  cleanup_free char *key = as_store_key(r->rt.kind, r->rt.ns, r->rt.name);
   if (!key) {
     kube_make_oom(err);
     return NULL;
   }
   kube_store_record_t *rec = kube_store_get(r->srv->store, key, err);
   if (!rec && err && err->reason == KUBE_REASON_NOT_FOUND)
-    error_not_found(err, r->rt.kind, r->rt.name);
+    as_error_not_found(err, r->rt.kind, r->rt.name);
   return rec;
 }
 
@@ -22,30 +22,30 @@ static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
 static void handle_status(struct req *r) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (r->method == M_GET) {
-    handle_get(r);
+    as_handle_get(r);
     return;
   }
   if (r->method == M_PATCH) {
-    handle_patch_mode(r, WRITE_STATUS);
+    as_handle_patch_mode(r, WRITE_STATUS);
     return;
   }
   if (r->method != M_PUT) {
-    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                 "method %s is not allowed on status", r->method_str);
+    as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                    "method %s is not allowed on status", r->method_str);
     return;
   }
-  json_object *obj = decode_body(r, &err);
+  json_object *obj = as_decode_body(r, &err);
   if (!obj) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   kube_store_record_t *rec = get_record(r, &err);
   if (!rec) {
     json_object_put(obj);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  write_update(r, r->rt.kind, rec, obj, WRITE_STATUS, 200);
+  as_write_update(r, r->rt.kind, rec, obj, WRITE_STATUS, 200);
   kube_store_record_unref(rec);
 }
 
@@ -137,26 +137,26 @@ static void handle_scale(struct req *r) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_store_record_t *rec = get_record(r, &err);
   if (!rec) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  json_object *obj = record_to_tree(rec, &err);
+  json_object *obj = as_record_to_tree(rec, &err);
   if (!obj) {
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   if (r->method == M_GET) {
     kube_store_record_unref(rec);
-    reply_json(r, 200, scale_transform(r, obj));
+    as_reply_json(r, 200, scale_transform(r, obj));
     return;
   }
   json_object *scale = NULL;
   if (r->method == M_PUT) {
-    scale = decode_body(r, &err);
+    scale = as_decode_body(r, &err);
   } else if (r->method == M_PATCH) {
     json_object *cur = scale_of(obj, k);
-    scale = patch_apply_body(r, k, cur, &err);
+    scale = as_patch_apply_body(r, k, cur, &err);
     json_object_put(cur);
   } else {
     kube_error_set(&err, KUBE_REASON_METHOD_NOT_ALLOWED, 0,
@@ -165,7 +165,7 @@ static void handle_scale(struct req *r) {
   if (!scale) {
     json_object_put(obj);
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   json_object *rep = kube_json_get(scale, "spec.replicas");
@@ -179,7 +179,7 @@ static void handle_scale(struct req *r) {
                    r->rt.name);
     kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid",
                          "must be an integer");
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   if (rep && json_object_get_int64(rep) < 0) {
@@ -192,16 +192,16 @@ static void handle_scale(struct req *r) {
                    r->rt.name, (long long)json_object_get_int64(rep));
     kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid",
                          "must be greater than or equal to 0");
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   /* The Scale's resourceVersion is the object's. */
   const char *rv = kube_json_get_string(scale, "metadata.resourceVersion");
   if (rv && *rv)
-    json_object_object_add(meta_of(obj), "resourceVersion",
+    json_object_object_add(as_meta_of(obj), "resourceVersion",
                            json_object_new_string(rv));
   else
-    json_object_object_del(meta_of(obj), "resourceVersion");
+    json_object_object_del(as_meta_of(obj), "resourceVersion");
   json_object *spec = kube_json_get(obj, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();
@@ -212,7 +212,7 @@ static void handle_scale(struct req *r) {
       json_object_new_int(rep ? json_object_get_int(rep) : 0));
   json_object_put(scale);
   r->reply_transform = scale_transform;
-  write_update(r, k, rec, obj, WRITE_MAIN, 200);
+  as_write_update(r, k, rec, obj, WRITE_MAIN, 200);
   kube_store_record_unref(rec);
 }
 
@@ -233,13 +233,13 @@ static void handle_binding(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (r->method != M_POST) {
-    reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                 "method %s is not allowed on binding", r->method_str);
+    as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                    "method %s is not allowed on binding", r->method_str);
     return;
   }
-  json_object *b = decode_body(r, &err);
+  json_object *b = as_decode_body(r, &err);
   if (!b) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   const char *node = kube_json_get_string(b, "target.name");
@@ -250,15 +250,15 @@ static void handle_binding(struct req *r) {
                    r->rt.name);
     kube_error_add_cause(&err, "target.name", "FieldValueRequired",
                          "Required value");
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   kube_store_record_t *rec = get_record(r, &err);
-  json_object *pod = rec ? record_to_tree(rec, &err) : NULL;
+  json_object *pod = rec ? as_record_to_tree(rec, &err) : NULL;
   if (!pod) {
     json_object_put(b);
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   const char *cur = kube_json_get_string(pod, "spec.nodeName");
@@ -270,7 +270,7 @@ static void handle_binding(struct req *r) {
     json_object_put(b);
     json_object_put(pod);
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   if (kube_json_get_string(pod, "metadata.deletionTimestamp")) {
@@ -281,18 +281,18 @@ static void handle_binding(struct req *r) {
     json_object_put(b);
     json_object_put(pod);
     kube_store_record_unref(rec);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   /* The stored state for the update pipeline, without a second parse. */
-  json_object *old = patch_json_copy(pod);
+  json_object *old = as_patch_json_copy(pod);
   json_object *spec = kube_json_get(pod, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();
     json_object_object_add(pod, "spec", spec);
   }
   json_object_object_add(spec, "nodeName", json_object_new_string(node));
-  json_object_object_del(meta_of(pod), "resourceVersion");
+  json_object_object_del(as_meta_of(pod), "resourceVersion");
   /* PodScheduled=True, as the binding registry does. */
   json_object *st = kube_json_get(pod, "status");
   if (!st || !json_object_is_type(st, json_type_object)) {
@@ -305,7 +305,7 @@ static void handle_binding(struct req *r) {
     json_object_object_add(st, "conditions", conds);
   }
   char ts[40];
-  now_rfc3339(ts, sizeof ts);
+  as_now_rfc3339(ts, sizeof ts);
   json_object *c = NULL;
   for (size_t i = 0; i < json_object_array_length(conds); i++) {
     json_object *e = json_object_array_get_idx(conds, i);
@@ -325,7 +325,7 @@ static void handle_binding(struct req *r) {
   json_object_put(b);
   r->reply_transform = binding_transform;
   r->no_update_rules = true;
-  write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
+  as_write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }
 
@@ -334,30 +334,30 @@ static void handle_binding(struct req *r) {
 static void handle_node_proxy(struct req *r, const char *what) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_store_record_t *rec = get_record(r, &err);
-  json_object *pod = rec ? record_to_tree(rec, &err) : NULL;
+  json_object *pod = rec ? as_record_to_tree(rec, &err) : NULL;
   kube_store_record_unref(rec);
   if (!pod) {
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   const char *node = kube_json_get_string(pod, "spec.nodeName");
   if (!node || !*node)
-    reply_status(r, KUBE_REASON_BAD_REQUEST,
-                 "pod %s does not have a host assigned", r->rt.name);
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST,
+                    "pod %s does not have a host assigned", r->rt.name);
   else
-    reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
-                 "pods/%s is not available for pod %s: no node agent serves "
-                 "node \"%s\" yet",
-                 what, r->rt.name, node);
+    as_reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
+                    "pods/%s is not available for pod %s: no node agent serves "
+                    "node \"%s\" yet",
+                    what, r->rt.name, node);
   json_object_put(pod);
 }
 
-void handle_subresource(struct req *r) {
+void as_handle_subresource(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   const char *sub = r->rt.sub;
   if (!r->rt.name || !kind_has_sub(k, sub)) {
-    reply_status(r, KUBE_REASON_NOT_FOUND,
-                 "the server could not find the requested resource");
+    as_reply_status(r, KUBE_REASON_NOT_FOUND,
+                    "the server could not find the requested resource");
     return;
   }
   if (streq(sub, "status"))
@@ -372,8 +372,8 @@ void handle_subresource(struct req *r) {
            streq(sub, "portforward"))
     handle_node_proxy(r, sub);
   else if (streq(sub, "finalize") && r->method == M_PUT)
-    handle_update(r);
+    as_handle_update(r);
   else
-    reply_status(r, KUBE_REASON_NOT_FOUND,
-                 "the server could not find the requested resource");
+    as_reply_status(r, KUBE_REASON_NOT_FOUND,
+                    "the server could not find the requested resource");
 }

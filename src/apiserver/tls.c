@@ -120,7 +120,7 @@ out:
   return rc;
 }
 
-void *tls_ctx_new(const char *cert, const char *key, kube_error_t *err) {
+void *as_tls_ctx_new(const char *cert, const char *key, kube_error_t *err) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) {
     ssl_error(err, "SSL_CTX_new");
@@ -143,12 +143,12 @@ void *tls_ctx_new(const char *cert, const char *key, kube_error_t *err) {
   return ctx;
 }
 
-void tls_ctx_free(void *ctx) {
+void as_tls_ctx_free(void *ctx) {
   SSL_CTX_free(ctx);
 }
 
 /* evhttp asks for each accepted connection's bufferevent. */
-struct bufferevent *tls_bevcb(struct event_base *base, void *arg) {
+struct bufferevent *as_tls_bevcb(struct event_base *base, void *arg) {
   SSL *ssl = SSL_new(arg);
   if (!ssl)
     return NULL;

@@ -64,24 +64,23 @@ struct ev_cache {
 enum { LINE_ADDED, LINE_MODIFIED, LINE_DELETED, LINE_DELETED_PREV };
 
 static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
-  json_object *o = record_parse(rec, NULL);
+  json_object *o = as_record_parse(rec, NULL);
   if (!o)
     return NULL;
   if (!json_object_is_type(o, json_type_object)) {
     json_object_put(o);
     return NULL;
   }
-  tree_set_rv(o, rev);
+  as_tree_set_rv(o, rev);
   return o;
 }
 
 /* The served JSON of a record at `rev`, spliced from the stored text
  * without a parse (as GET and LIST serve it); owned, NULL on failure. */
-static char *json_at(const kube_store_record_t *rec, int64_t rev,
-                     size_t *len) {
+static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (!rec->value || !rec->value_len ||
-      record_append_json_rev(&sb, rec, rev) < 0 || sb.oom) {
+      as_record_append_json_rev(&sb, rec, rev) < 0 || sb.oom) {
     kube_strbuf_free(&sb);
     return NULL;
   }
@@ -145,8 +144,8 @@ static void send_line(struct watcher *w, const char *type, const char *obj,
 static void send_object(struct watcher *w, const char *type, json_object *obj,
                         const char *json, size_t len) {
   if (w->table) {
-    json_object *t = table_new(w->k);
-    table_add_row(t, w->k, obj, time(NULL), w->include);
+    json_object *t = as_table_new(w->k);
+    as_table_add_row(t, w->k, obj, time(NULL), w->include);
     const char *rv = kube_json_get_string(obj, "metadata.resourceVersion");
     if (rv)
       json_object_object_add(kube_json_get(t, "metadata"), "resourceVersion",
@@ -184,7 +183,7 @@ static void emit(struct watcher *w, struct ev_cache *c, int slot,
 static void watcher_end(struct watcher *w);
 
 static void send_error(struct watcher *w, const kube_error_t *err) {
-  json_object *st = status_object(err);
+  json_object *st = as_status_object(err);
   size_t len = 0;
   const char *s = encode(st, &len);
   if (s)
@@ -234,12 +233,12 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
     }
   }
   if (ev->type == KUBE_STORE_EVENT_DELETE) {
-    if (!w->filtering || filter_match(&w->f, cur))
+    if (!w->filtering || as_filter_match(&w->f, cur))
       emit(w, c, LINE_DELETED, "DELETED", cur, c->cur_json, c->cur_len);
     return;
   }
   if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev) {
-    if (!w->filtering || filter_match(&w->f, cur))
+    if (!w->filtering || as_filter_match(&w->f, cur))
       emit(w, c, LINE_ADDED, "ADDED", cur, c->cur_json, c->cur_len);
     return;
   }
@@ -247,9 +246,9 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
     emit(w, c, LINE_MODIFIED, "MODIFIED", cur, c->cur_json, c->cur_len);
     return;
   }
-  bool now_in = filter_match(&w->f, cur);
+  bool now_in = as_filter_match(&w->f, cur);
   json_object *prev = cache_prev(c);
-  bool was_in = prev && filter_match(&w->f, prev);
+  bool was_in = prev && as_filter_match(&w->f, prev);
   if (now_in && was_in) {
     emit(w, c, LINE_MODIFIED, "MODIFIED", cur, c->cur_json, c->cur_len);
   } else if (now_in) {
@@ -334,7 +333,7 @@ static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
   h->srv = srv;
   h->k = k;
   TAILQ_INIT(&h->watchers);
-  h->prefix = store_prefix(k, NULL);
+  h->prefix = as_store_prefix(k, NULL);
   h->rev = kube_store_revision(srv->store);
   h->sw = h->prefix
               ? kube_store_watch(srv->store, h->prefix, h->rev, hub_cb, h, err)
@@ -349,7 +348,7 @@ static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
   return h;
 }
 
-void hubs_free(kube_apiserver_t *srv) {
+void as_hubs_free(kube_apiserver_t *srv) {
   while (srv->hubs) {
     struct hub *h = srv->hubs;
     srv->hubs = h->next;
@@ -387,7 +386,7 @@ static void watcher_free(struct watcher *w) {
     event_free(w->timeout_ev);
   if (w->bookmark_ev)
     event_free(w->bookmark_ev);
-  filter_clear(&w->f);
+  as_filter_clear(&w->f);
   free(w->key_prefix);
   free(w);
 }
@@ -404,8 +403,8 @@ static void watcher_end(struct watcher *w) {
   }
 }
 
-/* Called from req_finish. */
-void watchers_cancel_req(struct req *r) {
+/* Called from as_req_finish. */
+void as_watchers_cancel_req(struct req *r) {
   struct watcher *w = r->watch;
   r->watch = NULL;
   if (w) {
@@ -414,7 +413,7 @@ void watchers_cancel_req(struct req *r) {
   }
 }
 
-void watch_stop_all(kube_apiserver_t *srv) {
+void as_watch_stop_all(kube_apiserver_t *srv) {
   struct watcher *w, *tmp;
   TAILQ_FOREACH_SAFE(w, &all_watchers, all_link, tmp)
   if (w->r->srv == srv)
@@ -452,63 +451,63 @@ static void initial_events(struct watcher *w, kube_apiserver_t *srv,
     const kube_store_record_t *rec = l.items[i];
     if (!key_matches(w, rec->key))
       continue;
-    json_object *obj = record_to_tree(rec, NULL);
+    json_object *obj = as_record_to_tree(rec, NULL);
     if (!obj)
       continue;
-    if (!w->filtering || filter_match(&w->f, obj))
+    if (!w->filtering || as_filter_match(&w->f, obj))
       send_object(w, "ADDED", obj, NULL, 0);
     json_object_put(obj);
   }
   kube_store_list_clear(&l);
 }
 
-void handle_watch(struct req *r) {
+void as_handle_watch(struct req *r) {
   kube_apiserver_t *srv = r->srv;
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct watcher *w = calloc(1, sizeof(*w));
   if (!w) {
-    reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
   w->r = r;
   w->k = k;
-  if (filter_parse(r, &w->f, &err) < 0) {
+  if (as_filter_parse(r, &w->f, &err) < 0) {
     free(w);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
-  w->filtering = filter_active(&w->f);
-  w->table = accept_table(r);
-  w->include = table_include_mode(r);
+  w->filtering = as_filter_active(&w->f);
+  w->table = as_accept_table(r);
+  w->include = as_table_include_mode(r);
   if (r->rt.name) {
-    w->key_prefix = store_key(k, r->rt.ns, r->rt.name);
+    w->key_prefix = as_store_key(k, r->rt.ns, r->rt.name);
     w->key_exact = true;
   } else if (r->rt.ns) {
-    w->key_prefix = store_prefix(k, r->rt.ns);
+    w->key_prefix = as_store_prefix(k, r->rt.ns);
   }
-  const char *rv = req_query(r, "resourceVersion");
+  const char *rv = as_req_query(r, "resourceVersion");
   bool initial = !rv || !*rv || streq(rv, "0");
   int64_t from = 0;
   if (!initial) {
     char *end;
     long long v = strtoll(rv, &end, 10);
     if (*end || v < 0) {
-      filter_clear(&w->f);
+      as_filter_clear(&w->f);
       free(w->key_prefix);
       free(w);
-      reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid resourceVersion %s",
-                   rv);
+      as_reply_status(r, KUBE_REASON_BAD_REQUEST, "invalid resourceVersion %s",
+                      rv);
       return;
     }
     from = v;
   }
   struct hub *h = hub_get(srv, k, &err);
   if (!h) {
-    filter_clear(&w->f);
+    as_filter_clear(&w->f);
     free(w->key_prefix);
     free(w);
-    reply_error(r, &err);
+    as_reply_error(r, &err);
     return;
   }
   TAILQ_INSERT_TAIL(&all_watchers, w, all_link);
@@ -542,7 +541,7 @@ void handle_watch(struct req *r) {
       return;
     }
   }
-  const char *ts = req_query(r, "timeoutSeconds");
+  const char *ts = as_req_query(r, "timeoutSeconds");
   long long tmo = ts ? strtoll(ts, NULL, 10) : 0;
   if (tmo > 0) {
     w->timeout_ev = evtimer_new(srv->base, timeout_cb, w);
@@ -550,7 +549,7 @@ void handle_watch(struct req *r) {
     if (w->timeout_ev)
       evtimer_add(w->timeout_ev, &tv);
   }
-  if (req_query_bool(r, "allowWatchBookmarks")) {
+  if (as_req_query_bool(r, "allowWatchBookmarks")) {
     w->bookmark_ev = event_new(srv->base, -1, EV_PERSIST, bookmark_cb, w);
     struct timeval tv = {.tv_sec = BOOKMARK_INTERVAL_SEC};
     if (w->bookmark_ev)

@@ -2,7 +2,7 @@
 /*
  * The client module's interface for later modules (scheduler, controllers,
  * the CLI): a small string-keyed hash map, header-only; kube_read_all() and
- * query_escape().
+ * client_query_escape().
  * Not installed.
  */
 #ifndef KUBE_CLIENT_PRIVATE_H
@@ -19,7 +19,7 @@
 int kube_read_all(int fd, kube_strbuf_t *sb);
 
 /* Percent-encode a query value (owned; NULL when out of memory). */
-char *query_escape(const char *s);
+char *client_query_escape(const char *s);
 
 /* One entry; `key` is owned by the map, `value` by the user. */
 struct strmap_entry {

@@ -13,8 +13,8 @@
 KUBE_EXPORT void kube_client_free(kube_client_t *c) {
   if (!c)
     return;
-  conn_close(&c->conn);
-  server_url_clear(&c->url);
+  client_conn_close(&c->conn);
+  client_server_url_clear(&c->url);
   free(c->server);
   free(c->namespace_);
   free(c->token);
@@ -59,7 +59,7 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
     kube_kubeconfig_free(kc);
     return kube_make_oom(err), NULL;
   }
-  conn_init(&c->conn);
+  client_conn_init(&c->conn);
   c->timeout_ms = o.timeout_ms;
   const char *server = o.server && *o.server ? o.server
                        : kc                  ? kc->server
@@ -75,7 +75,7 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
     if (asprintf(&up, "%s:%s", kc->username, kc->password ? kc->password : "") <
         0)
       ok = false;
-    else if (!(c->basic_auth = base64_encode(up, strlen(up))))
+    else if (!(c->basic_auth = client_base64_encode(up, strlen(up))))
       ok = false;
   }
   if (ok && o.user_agent)
@@ -90,7 +90,7 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
     kube_make_oom(err);
     goto fail;
   }
-  if (server_url_parse(c->server, &c->url, err) < 0)
+  if (client_server_url_parse(c->server, &c->url, err) < 0)
     goto fail;
   if (c->url.tls) {
     kube_kubeconfig_t extra = {0};
@@ -106,7 +106,7 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
     bool insecure =
         o.insecure_skip_tls_verify ||
         (kc && kc->insecure_skip_tls_verify && !o.certificate_authority);
-    if (tls_context_setup(c, tc, insecure, err) < 0)
+    if (client_tls_context_setup(c, tc, insecure, err) < 0)
       goto fail;
   }
   kube_kubeconfig_free(kc);
@@ -158,14 +158,14 @@ static int exchange_head(kube_client_t *c, struct conn *cn,
                          struct http_response_head *h, kube_error_t *err) {
   for (int attempt = 0;; attempt++) {
     bool reused = cn->fd >= 0;
-    if (!reused && conn_open(c, cn, use_timeout, err) < 0)
+    if (!reused && client_conn_open(c, cn, use_timeout, err) < 0)
       return -1;
     cleanup_error kube_error_t e = KUBE_ERROR_INIT;
     bool nothing = false;
-    if (http_send(c, cn, req, &e) == 0 &&
-        http_read_head(cn, h, &nothing, &e) == 0)
+    if (client_http_send(c, cn, req, &e) == 0 &&
+        client_http_read_head(cn, h, &nothing, &e) == 0)
       return 0;
-    conn_close(cn);
+    client_conn_close(cn);
     if (reused && attempt == 0 &&
         (nothing || e.errnum == EPIPE || e.errnum == ECONNRESET))
       continue;
@@ -186,20 +186,20 @@ KUBE_EXPORT int kube_client_request(kube_client_t *c,
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   struct body_sink sink = {sink_strbuf, &sb};
   bool head_only = req->method && streq(req->method, "HEAD");
-  if (!head_only && http_read_body(&c->conn, &h, &sink, err) < 0) {
-    conn_close(&c->conn);
-    http_response_head_clear(&h);
+  if (!head_only && client_http_read_body(&c->conn, &h, &sink, err) < 0) {
+    client_conn_close(&c->conn);
+    client_http_response_head_clear(&h);
     kube_strbuf_free(&sb);
     return -1;
   }
   if (h.close)
-    conn_close(&c->conn);
+    client_conn_close(&c->conn);
   kube_strbuf_append(&sb, "");
   resp->status = h.status;
   resp->content_type = steal_pointer(&h.content_type);
   resp->body_len = sb.len;
   resp->body = kube_strbuf_steal(&sb);
-  http_response_head_clear(&h);
+  client_http_response_head_clear(&h);
   if (!resp->body) {
     kube_client_response_clear(resp);
     return kube_make_oom(err);
@@ -351,7 +351,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
                                    kube_client_line_fn fn, void *userdata,
                                    kube_error_t *err) {
   struct conn cn;
-  conn_init(&cn);
+  client_conn_init(&cn);
   c->last_status = 0;
   struct http_response_head h;
   if (exchange_head(c, &cn, req, false, &h, err) < 0)
@@ -365,7 +365,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
   if (h.status < 200 || h.status >= 300) {
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
     struct body_sink sink = {sink_strbuf, &sb};
-    r = http_read_body(&cn, &h, &sink, err);
+    r = client_http_read_body(&cn, &h, &sink, err);
     if (r >= 0) {
       kube_strbuf_append(&sb, "");
       kube_client_response_t resp = {
@@ -376,7 +376,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
   } else {
     struct line_splitter ls = {KUBE_STRBUF_INIT, fn, userdata};
     struct body_sink sink = {sink_lines, &ls};
-    r = http_read_body(&cn, &h, &sink, err);
+    r = client_http_read_body(&cn, &h, &sink, err);
     /* A final line without a newline still counts. */
     if (r == 0 && ls.partial.len > 0)
       fn(ls.partial.data, ls.partial.len, userdata);
@@ -384,7 +384,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
     if (r > 0)
       r = 0;
   }
-  http_response_head_clear(&h);
-  conn_close(&cn);
+  client_http_response_head_clear(&h);
+  client_conn_close(&cn);
   return r < 0 ? -1 : 0;
 }

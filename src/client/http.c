@@ -19,15 +19,15 @@
 #include "client/internal.h"
 #include "core/util.h"
 
-void server_url_clear(struct server_url *u) {
+void client_server_url_clear(struct server_url *u) {
   free(u->host);
   free(u->port);
   free(u->prefix);
   memset(u, 0, sizeof *u);
 }
 
-int server_url_parse(const char *url, struct server_url *out,
-                     kube_error_t *err) {
+int client_server_url_parse(const char *url, struct server_url *out,
+                            kube_error_t *err) {
   memset(out, 0, sizeof *out);
   if (!url || !*url)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "no server given");
@@ -44,7 +44,7 @@ int server_url_parse(const char *url, struct server_url *out,
     out->port = strdup("");
     out->prefix = strdup("");
     if (!out->host || !out->port || !out->prefix) {
-      server_url_clear(out);
+      client_server_url_clear(out);
       return kube_make_oom(err);
     }
     return 0;
@@ -104,7 +104,7 @@ int server_url_parse(const char *url, struct server_url *out,
   out->port = strdup(port ? port : out->tls ? "443" : "80");
   out->prefix = slash ? strdup(slash) : strdup("");
   if (!out->host || !out->port || !out->prefix) {
-    server_url_clear(out);
+    client_server_url_clear(out);
     return kube_make_oom(err);
   }
   size_t pl = strlen(out->prefix);
@@ -113,12 +113,12 @@ int server_url_parse(const char *url, struct server_url *out,
   return 0;
 }
 
-void conn_init(struct conn *cn) {
+void client_conn_init(struct conn *cn) {
   memset(cn, 0, sizeof *cn);
   cn->fd = -1;
 }
 
-void conn_close(struct conn *cn) {
+void client_conn_close(struct conn *cn) {
   if (cn->ssl) {
     SSL_free(cn->ssl);
     cn->ssl = NULL;
@@ -126,7 +126,7 @@ void conn_close(struct conn *cn) {
   if (cn->fd >= 0)
     close(cn->fd);
   free(cn->buf);
-  conn_init(cn);
+  client_conn_init(cn);
 }
 
 static void set_timeouts(int fd, int ms) {
@@ -186,9 +186,9 @@ static int connect_tcp(const char *host, const char *port, kube_error_t *err) {
   return fd;
 }
 
-int conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
-              kube_error_t *err) {
-  conn_close(cn);
+int client_conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
+                     kube_error_t *err) {
+  client_conn_close(cn);
   int fd = c->url.unix_socket ? connect_unix(c->url.host, err)
                               : connect_tcp(c->url.host, c->url.port, err);
   if (fd < 0)
@@ -196,8 +196,8 @@ int conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
   cn->fd = fd;
   if (use_timeout && c->timeout_ms > 0)
     set_timeouts(fd, c->timeout_ms);
-  if (c->url.tls && tls_connect(c, cn, err) < 0) {
-    conn_close(cn);
+  if (c->url.tls && client_tls_connect(c, cn, err) < 0) {
+    client_conn_close(cn);
     return -1;
   }
   return 0;
@@ -211,7 +211,7 @@ static int io_error(kube_error_t *err, const char *what, int e) {
                         strerror(e));
 }
 
-void sigpipe_block(struct sigpipe_guard *g) {
+void client_sigpipe_block(struct sigpipe_guard *g) {
   sigset_t pipe_set, pending;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
@@ -221,7 +221,7 @@ void sigpipe_block(struct sigpipe_guard *g) {
   pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
 }
 
-void sigpipe_restore(struct sigpipe_guard *g, bool got_epipe) {
+void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe) {
   if (got_epipe && !g->was_pending) {
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
@@ -240,11 +240,11 @@ static int conn_write_all(struct conn *cn, const char *p, size_t n,
     ssize_t w;
     if (cn->ssl) {
       struct sigpipe_guard g;
-      sigpipe_block(&g);
+      client_sigpipe_block(&g);
       errno = 0;
       int r = SSL_write(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
       int e = errno;
-      sigpipe_restore(&g, r <= 0 && e == EPIPE);
+      client_sigpipe_restore(&g, r <= 0 && e == EPIPE);
       if (r <= 0)
         return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE,
                               e == EPIPE ? EPIPE : EIO, "TLS write failed (%d)",
@@ -288,12 +288,12 @@ static ssize_t conn_fill(struct conn *cn, kube_error_t *err) {
     size_t room = cn->cap - cn->len;
     if (cn->ssl) {
       struct sigpipe_guard g;
-      sigpipe_block(&g);
+      client_sigpipe_block(&g);
       errno = 0;
       int n = SSL_read(cn->ssl, cn->buf + cn->len,
                        room > INT32_MAX ? INT32_MAX : (int)room);
       int sys = errno; /* TLS 1.3 reads may write (key updates, alerts) */
-      sigpipe_restore(&g, n <= 0 && sys == EPIPE);
+      client_sigpipe_restore(&g, n <= 0 && sys == EPIPE);
       if (n <= 0) {
         int e = SSL_get_error(cn->ssl, n);
         if (e == SSL_ERROR_ZERO_RETURN ||
@@ -370,13 +370,13 @@ static int conn_read_line(struct conn *cn, kube_strbuf_t *sb,
   }
 }
 
-void http_response_head_clear(struct http_response_head *h) {
+void client_http_response_head_clear(struct http_response_head *h) {
   free(h->content_type);
   memset(h, 0, sizeof *h);
 }
 
-int http_send(kube_client_t *c, struct conn *cn,
-              const kube_client_request_t *req, kube_error_t *err) {
+int client_http_send(kube_client_t *c, struct conn *cn,
+                     const kube_client_request_t *req, kube_error_t *err) {
   cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
   const char *path = req->path && *req->path ? req->path : "/";
   kube_strbuf_printf(&sb, "%s %s%s", req->method ? req->method : "GET",
@@ -427,11 +427,11 @@ static int read_head(struct conn *cn, struct http_response_head *h,
                      bool *nothing, kube_error_t *err);
 
 /* On failure the head is cleared, so callers never leak a half-read one. */
-int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
-                   kube_error_t *err) {
+int client_http_read_head(struct conn *cn, struct http_response_head *h,
+                          bool *nothing, kube_error_t *err) {
   int r = read_head(cn, h, nothing, err);
   if (r < 0)
-    http_response_head_clear(h);
+    client_http_response_head_clear(h);
   return r;
 }
 
@@ -496,7 +496,7 @@ static int read_head(struct conn *cn, struct http_response_head *h,
     }
     if (!interim)
       break;
-    http_response_head_clear(h);
+    client_http_response_head_clear(h);
     h->content_length = -1;
   }
   if (h->status == 204 || h->status == 304)
@@ -540,8 +540,8 @@ static int read_exact(struct conn *cn, unsigned long long n,
   return 0;
 }
 
-int http_read_body(struct conn *cn, const struct http_response_head *h,
-                   const struct body_sink *sink, kube_error_t *err) {
+int client_http_read_body(struct conn *cn, const struct http_response_head *h,
+                          const struct body_sink *sink, kube_error_t *err) {
   if (h->chunked) {
     cleanup_strbuf kube_strbuf_t line = KUBE_STRBUF_INIT;
     for (;;) {
@@ -593,7 +593,7 @@ int http_read_body(struct conn *cn, const struct http_response_head *h,
   }
 }
 
-char *query_escape(const char *s) {
+char *client_query_escape(const char *s) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   static const char hex[] = "0123456789ABCDEF";
   kube_strbuf_append(&sb, "");

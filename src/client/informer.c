@@ -93,7 +93,7 @@ static json_object *parse_json(kube_informer_t *inf, const char *data,
 static void append_query(kube_strbuf_t *sb, const char *key, const char *val) {
   if (!val || !*val)
     return;
-  cleanup_free char *esc = query_escape(val);
+  cleanup_free char *esc = client_query_escape(val);
   if (!esc) {
     sb->oom = true;
     return;

@@ -20,9 +20,9 @@ struct server_url {
   char *prefix; /* path prefix without trailing '/', "" for none */
 };
 
-int server_url_parse(const char *url, struct server_url *out,
-                     kube_error_t *err);
-void server_url_clear(struct server_url *u);
+int client_server_url_parse(const char *url, struct server_url *out,
+                            kube_error_t *err);
+void client_server_url_clear(struct server_url *u);
 
 /* One HTTP/1.1 connection (blocking). */
 struct conn {
@@ -63,22 +63,22 @@ struct kube_client {
 };
 
 /* http.c */
-void conn_init(struct conn *cn);
-void conn_close(struct conn *cn);
-int conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
-              kube_error_t *err);
+void client_conn_init(struct conn *cn);
+void client_conn_close(struct conn *cn);
+int client_conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
+                     kube_error_t *err);
 /* Write the request head and body.  -1 with err on failure. */
-int http_send(kube_client_t *c, struct conn *cn,
-              const kube_client_request_t *req, kube_error_t *err);
+int client_http_send(kube_client_t *c, struct conn *cn,
+                     const kube_client_request_t *req, kube_error_t *err);
 /* Read a response head.  Returns 0, or -1 with err; *nothing is set when
  * the connection closed before any byte arrived (stale keep-alive). */
-int http_read_head(struct conn *cn, struct http_response_head *h, bool *nothing,
-                   kube_error_t *err);
+int client_http_read_head(struct conn *cn, struct http_response_head *h,
+                          bool *nothing, kube_error_t *err);
 /* Read the body into sink.  Returns 0 when complete, 1 when the sink
  * stopped, -1 with err. */
-int http_read_body(struct conn *cn, const struct http_response_head *h,
-                   const struct body_sink *sink, kube_error_t *err);
-void http_response_head_clear(struct http_response_head *h);
+int client_http_read_body(struct conn *cn, const struct http_response_head *h,
+                          const struct body_sink *sink, kube_error_t *err);
+void client_http_response_head_clear(struct http_response_head *h);
 
 /* A library must not die of SIGPIPE when a TLS peer goes away, nor
  * change the process's signal dispositions: block SIGPIPE in this thread
@@ -88,15 +88,15 @@ struct sigpipe_guard {
   sigset_t old;
   bool was_pending;
 };
-void sigpipe_block(struct sigpipe_guard *g);
-void sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
+void client_sigpipe_block(struct sigpipe_guard *g);
+void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
 
 /* tls.c */
-int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
-                      bool insecure, kube_error_t *err);
-int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
+int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
+                             bool insecure, kube_error_t *err);
+int client_tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
 /* base64 decode into an owned NUL-terminated buffer. */
-char *base64_decode(const char *in, size_t *out_len);
-char *base64_encode(const char *in, size_t len);
+char *client_base64_decode(const char *in, size_t *out_len);
+char *client_base64_encode(const char *in, size_t len);
 
 #endif /* KUBE_CLIENT_INTERNAL_H */

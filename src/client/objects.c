@@ -28,7 +28,7 @@ KUBE_EXPORT char *kube_client_path(const kube_kind_t *kind, const char *ns,
 static void query_add(kube_strbuf_t *q, const char *key, const char *value) {
   if (!value)
     return;
-  char *esc = query_escape(value);
+  char *esc = client_query_escape(value);
   if (!esc) {
     q->oom = true;
     return;

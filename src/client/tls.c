@@ -23,7 +23,7 @@ static int ssl_error(kube_error_t *err, const char *what) {
                         *buf ? ": " : "", buf);
 }
 
-char *base64_decode(const char *in, size_t *out_len) {
+char *client_base64_decode(const char *in, size_t *out_len) {
   size_t n = strlen(in);
   cleanup_free char *clean = malloc(n + 4);
   if (!clean)
@@ -52,7 +52,7 @@ char *base64_decode(const char *in, size_t *out_len) {
   return out;
 }
 
-char *base64_encode(const char *in, size_t len) {
+char *client_base64_encode(const char *in, size_t len) {
   char *out = malloc(4 * ((len + 2) / 3) + 1);
   if (!out)
     return NULL;
@@ -116,8 +116,8 @@ static int use_client_cert(SSL_CTX *ctx, const kube_kubeconfig_t *kc,
   return 0;
 }
 
-int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
-                      bool insecure, kube_error_t *err) {
+int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
+                             bool insecure, kube_error_t *err) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx)
     return ssl_error(err, "creating TLS context");
@@ -149,7 +149,7 @@ int tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
   return 0;
 }
 
-int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err) {
+int client_tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err) {
   if (!c->ssl_ctx)
     return kube_error_set(err, KUBE_REASON_INTERNAL, 0, "TLS not configured");
   SSL *ssl = SSL_new(c->ssl_ctx);
@@ -167,10 +167,10 @@ int tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err) {
   }
   SSL_set_fd(ssl, cn->fd);
   struct sigpipe_guard g;
-  sigpipe_block(&g);
+  client_sigpipe_block(&g);
   errno = 0;
   int ok = SSL_connect(ssl);
-  sigpipe_restore(&g, ok != 1 && errno == EPIPE);
+  client_sigpipe_restore(&g, ok != 1 && errno == EPIPE);
   if (ok != 1) {
     long vr = SSL_get_verify_result(ssl);
     SSL_free(ssl);

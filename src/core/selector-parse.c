@@ -320,17 +320,17 @@ static int parse_requirement(struct parser *p, kube_selector_t *sel) {
     }
   }
   kube_selector_requirement_t req;
-  int r = selector_check_requirement(key, op, (const char *const *)vs.v, vs.n,
-                                     "<nil>", p->err);
+  int r = core_selector_check_requirement(key, op, (const char *const *)vs.v,
+                                          vs.n, "<nil>", p->err);
   if (r < 0) {
     kube_error_wrap(p->err, "unable to parse requirement");
-  } else if ((r = selector_req_init(&req, key, strlen(key), op,
-                                    (const char *const *)vs.v, vs.n, p->err)) ==
-             0) {
+  } else if ((r = core_selector_req_init(&req, key, strlen(key), op,
+                                         (const char *const *)vs.v, vs.n,
+                                         p->err)) == 0) {
     /* Kept sorted by key, equal keys in input order (labels.Parse). */
-    r = selector_insert(sel, &req, true, p->err);
+    r = core_selector_insert(sel, &req, true, p->err);
     if (r < 0)
-      selector_req_clear(&req);
+      core_selector_req_clear(&req);
   }
   valset_free(&vs);
   return r;
@@ -469,10 +469,10 @@ static int parse_field_term(kube_selector_t *sel, const char *selector,
     return -1;
   const char *values[] = {value};
   kube_selector_requirement_t req;
-  if (selector_req_init(&req, t->s, i, op, values, 1, err) < 0)
+  if (core_selector_req_init(&req, t->s, i, op, values, 1, err) < 0)
     return -1;
-  if (selector_insert(sel, &req, false, err) < 0) {
-    selector_req_clear(&req);
+  if (core_selector_insert(sel, &req, false, err) < 0) {
+    core_selector_req_clear(&req);
     return -1;
   }
   return 0;

@@ -15,7 +15,7 @@
 /* Requirements and the selector container                                  */
 /* ------------------------------------------------------------------------ */
 
-void selector_req_clear(kube_selector_requirement_t *r) {
+void core_selector_req_clear(kube_selector_requirement_t *r) {
   free(r->key);
   for (size_t i = 0; i < r->n_values; i++)
     free(r->values[i]);
@@ -31,7 +31,7 @@ KUBE_EXPORT void kube_selector_free(kube_selector_t *sel) {
   if (!sel)
     return;
   for (size_t i = 0; i < sel->n; i++)
-    selector_req_clear(&sel->reqs[i]);
+    core_selector_req_clear(&sel->reqs[i]);
   free(sel->reqs);
   free(sel);
 }
@@ -43,8 +43,8 @@ KUBE_EXPORT bool kube_selector_empty(const kube_selector_t *sel) {
 /* Insert r (moved in) after every requirement whose key sorts <= r's key:
  * Kubernetes sorts requirements by key; keeping equal keys in insertion
  * order makes the result deterministic. */
-int selector_insert(kube_selector_t *sel, kube_selector_requirement_t *r,
-                    bool sorted, kube_error_t *err) {
+int core_selector_insert(kube_selector_t *sel, kube_selector_requirement_t *r,
+                         bool sorted, kube_error_t *err) {
   kube_selector_requirement_t *reqs =
       realloc(sel->reqs, (sel->n + 1) * sizeof(*reqs));
   if (!reqs)
@@ -107,9 +107,9 @@ static const char *op_name(kube_selector_op_t op) {
 
 /* labels.NewRequirement's checks, with field.Invalid's wording (the parser
  * has no field path, which Kubernetes prints as "<nil>"). */
-int selector_check_requirement(const char *key, kube_selector_op_t op,
-                               const char *const *values, size_t n,
-                               const char *key_path, kube_error_t *err) {
+int core_selector_check_requirement(const char *key, kube_selector_op_t op,
+                                    const char *const *values, size_t n,
+                                    const char *key_path, kube_error_t *err) {
   const char *msg = kube_validate_label_key(key);
   if (msg)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
@@ -170,9 +170,10 @@ int selector_check_requirement(const char *key, kube_selector_op_t op,
 }
 
 /* Build a requirement owning copies of key and values. */
-int selector_req_init(kube_selector_requirement_t *r, const char *key,
-                      size_t key_len, kube_selector_op_t op,
-                      const char *const *values, size_t n, kube_error_t *err) {
+int core_selector_req_init(kube_selector_requirement_t *r, const char *key,
+                           size_t key_len, kube_selector_op_t op,
+                           const char *const *values, size_t n,
+                           kube_error_t *err) {
   memset(r, 0, sizeof(*r));
   r->op = op;
   r->key = strndup(key, key_len);
@@ -181,14 +182,14 @@ int selector_req_init(kube_selector_requirement_t *r, const char *key,
   if (n) {
     r->values = calloc(n, sizeof(char *));
     if (!r->values) {
-      selector_req_clear(r);
+      core_selector_req_clear(r);
       return kube_make_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
       r->values[i] = strdup(values[i] ? values[i] : "");
       if (!r->values[i]) {
         r->n_values = i;
-        selector_req_clear(r);
+        core_selector_req_clear(r);
         return kube_make_oom(err);
       }
     }
@@ -211,15 +212,16 @@ KUBE_EXPORT int kube_selector_add(kube_selector_t *sel, const char *key,
                             "field selectors support only one value with "
                             "=, == and != (got '%s' with %zu values)",
                             op_name(op), n_values);
-  } else if (selector_check_requirement(key, op, values, n_values, "key", err) <
-             0) {
+  } else if (core_selector_check_requirement(key, op, values, n_values, "key",
+                                             err) < 0) {
     return -1;
   }
   kube_selector_requirement_t r;
-  if (selector_req_init(&r, key, strlen(key), op, values, n_values, err) < 0)
+  if (core_selector_req_init(&r, key, strlen(key), op, values, n_values, err) <
+      0)
     return -1;
-  if (selector_insert(sel, &r, true, err) < 0) {
-    selector_req_clear(&r);
+  if (core_selector_insert(sel, &r, true, err) < 0) {
+    core_selector_req_clear(&r);
     return -1;
   }
   return 0;

@@ -72,8 +72,8 @@ static size_t emit_rule(struct bpf_insn *p, const kube_rt_device_rule_t *r) {
   return n;
 }
 
-int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
-                          kube_error_t *err) {
+int rt_cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
+                             kube_error_t *err) {
   size_t n_rules = ARRAY_SIZE(default_rules) + res->n_device_rules;
   struct bpf_insn *prog = calloc(8 + n_rules * 9, sizeof *prog);
   if (!prog)

@@ -25,7 +25,7 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
   const struct cg_layout *l = h->layout;
   for (size_t i = 0; i < l->n_v1; i++) {
     bool cpuset = strstr(l->v1[i].name, "cpuset") != NULL;
-    if (cg_mkdir_p(l->v1[i].mount, h->path, cpuset, err) < 0)
+    if (rt_cg_mkdir_p(l->v1[i].mount, h->path, cpuset, err) < 0)
       return -1;
     char procs[512];
     snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount,
@@ -37,15 +37,16 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
   char dir[512];
   if (v1_dir(l, "memory", h->path, dir, sizeof dir)) {
     if (r->memory_limit > 0) {
-      if (cg_write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) < 0)
+      if (rt_cg_write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) <
+          0)
         return kube_error_wrap(err, "linux.resources.memory.limit");
       /* No swap beyond the limit unless asked, as the kubelet does: the
        * container is OOM-killed at its limit instead of swapping. */
       int64_t sw = r->memory_swap > 0 ? r->memory_swap : r->memory_limit;
       char probe[8];
-      if (cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >=
+      if (rt_cg_read(dir, "memory.memsw.limit_in_bytes", probe, sizeof probe) >=
               0 &&
-          cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
+          rt_cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw, err) < 0)
         return kube_error_wrap(err, "linux.resources.memory.swap");
     }
   } else if (r->memory_limit > 0) {
@@ -54,19 +55,21 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
   }
   if (v1_dir(l, "cpu", h->path, dir, sizeof dir)) {
     if (r->cpu_shares > 0 &&
-        cg_write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
+        rt_cg_write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
     if (r->cpu_period > 0 &&
-        cg_write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
+        rt_cg_write_i64(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.period");
     if (r->cpu_quota > 0 &&
-        cg_write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
+        rt_cg_write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.quota");
   }
   if (v1_dir(l, "cpuset", h->path, dir, sizeof dir)) {
-    if (r->cpuset_cpus && cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
+    if (r->cpuset_cpus &&
+        rt_cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.cpus");
-    if (r->cpuset_mems && cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
+    if (r->cpuset_mems &&
+        rt_cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.mems");
   }
   if (v1_dir(l, "devices", h->path, dir, sizeof dir)) {
@@ -76,10 +79,10 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
         "c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:5 rwm",
         "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",   "c 5:0 rwm",
         "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
-    if (cg_write(dir, "devices.deny", "a", err) < 0)
+    if (rt_cg_write(dir, "devices.deny", "a", err) < 0)
       return kube_error_wrap(err, "linux.resources.devices");
     for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-      if (cg_write(dir, "devices.allow", allowed[i], err) < 0)
+      if (rt_cg_write(dir, "devices.allow", allowed[i], err) < 0)
         return kube_error_wrap(err, "linux.resources.devices");
     for (size_t i = 0; i < r->n_device_rules; i++) {
       const kube_rt_device_rule_t *d = &r->device_rules[i];
@@ -93,14 +96,14 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
       else
         snprintf(rule, sizeof rule, "%c %s:%s %s", d->type, maj, min,
                  d->access);
-      if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule,
-                   err) < 0)
+      if (rt_cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule,
+                      err) < 0)
         return kube_error_wrap(err, "linux.resources.devices[%zu]", i);
     }
   }
   if (v1_dir(l, "pids", h->path, dir, sizeof dir)) {
     if (r->pids_limit > 0 &&
-        cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+        rt_cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.pids.limit");
   } else if (r->pids_limit > 0) {
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
@@ -115,7 +118,7 @@ static int v1_destroy(const struct cg_layout *l, const char *path,
   for (size_t i = 0; i < l->n_v1; i++) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", l->v1[i].mount, path);
-    if (cg_rmdir_retry(dir) < 0 && rc == 0)
+    if (rt_cg_rmdir_retry(dir) < 0 && rc == 0)
       rc = kube_make_error(err, errno, "rmdir %s: %s", dir, strerror(errno));
   }
   return rc;
@@ -123,7 +126,7 @@ static int v1_destroy(const struct cg_layout *l, const char *path,
 
 static uint64_t read_u64(const char *dir, const char *file) {
   char buf[64];
-  if (cg_read(dir, file, buf, sizeof buf) <= 0)
+  if (rt_cg_read(dir, file, buf, sizeof buf) <= 0)
     return 0;
   return strtoull(buf, NULL, 10);
 }
@@ -132,7 +135,7 @@ static long v1_oom_kills(const struct cg_layout *l, const char *path) {
   char dir[512];
   if (!v1_dir(l, "memory", path, dir, sizeof dir))
     return -1;
-  return cg_read_key(dir, "memory.oom_control", "oom_kill");
+  return rt_cg_read_key(dir, "memory.oom_control", "oom_kill");
 }
 
 static int v1_stats(const struct cg_layout *l, const char *path,
@@ -161,10 +164,11 @@ static int v1_freeze(const struct cg_layout *l, const char *path, bool frozen,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "no freezer cgroup");
   const char *want = frozen ? "FROZEN" : "THAWED";
   for (int i = 0; i < 1000; i++) {
-    if (cg_write(dir, "freezer.state", want, err) < 0)
+    if (rt_cg_write(dir, "freezer.state", want, err) < 0)
       return -1;
     char buf[32];
-    if (cg_read(dir, "freezer.state", buf, sizeof buf) > 0 && streq(buf, want))
+    if (rt_cg_read(dir, "freezer.state", buf, sizeof buf) > 0 &&
+        streq(buf, want))
       return 0;
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
@@ -176,7 +180,7 @@ static int v1_freeze(const struct cg_layout *l, const char *path, bool frozen,
 static bool v1_frozen(const struct cg_layout *l, const char *path) {
   char dir[512], buf[32];
   return v1_dir(l, "freezer", path, dir, sizeof dir) &&
-         cg_read(dir, "freezer.state", buf, sizeof buf) > 0 &&
+         rt_cg_read(dir, "freezer.state", buf, sizeof buf) > 0 &&
          !streq(buf, "THAWED");
 }
 
@@ -189,7 +193,7 @@ static char *v1_procs_file(const struct cg_layout *l, const char *path) {
   return asprintf(&s, "%s/cgroup.procs", dir) < 0 ? NULL : s;
 }
 
-const struct cgroup_ops cgroup_ops_v1 = {
+const struct cgroup_ops rt_cgroup_ops_v1 = {
     .name = "v1",
     .create = v1_create,
     .destroy = v1_destroy,

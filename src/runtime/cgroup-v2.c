@@ -14,7 +14,7 @@
 static int v2_enable_controllers(const char *root, const char *path,
                                  kube_error_t *err) {
   char avail[512];
-  if (cg_read(root, "cgroup.controllers", avail, sizeof avail) < 0)
+  if (rt_cg_read(root, "cgroup.controllers", avail, sizeof avail) < 0)
     return 0;
   char want[256] = "";
   static const char *const ctrls[] = {"cpu", "memory", "pids", "cpuset", NULL};
@@ -37,7 +37,7 @@ static int v2_enable_controllers(const char *root, const char *path,
     snprintf(cur, sizeof cur, "%s", dir);
     kube_error_t e = KUBE_ERROR_INIT;
     /* Best effort per level: a level with processes refuses (EBUSY). */
-    cg_write(cur, "cgroup.subtree_control", want, &e);
+    rt_cg_write(cur, "cgroup.subtree_control", want, &e);
     kube_error_clear(&e);
     const char *slash = strchr(p, '/');
     if (!slash)
@@ -52,7 +52,7 @@ static int v2_enable_controllers(const char *root, const char *path,
 
 static int unified_open(struct cg_handle *h, kube_error_t *err) {
   const struct cg_layout *l = h->layout;
-  if (cg_mkdir_p(l->unified, h->path, false, err) < 0)
+  if (rt_cg_mkdir_p(l->unified, h->path, false, err) < 0)
     return -1;
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, h->path);
@@ -76,16 +76,16 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, h->path);
   if (r->memory_limit > 0) {
-    if (cg_write_i64(dir, "memory.max", r->memory_limit, err) < 0)
+    if (rt_cg_write_i64(dir, "memory.max", r->memory_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.memory.limit");
     int64_t sw = r->memory_swap > 0 ? r->memory_swap - r->memory_limit : 0;
     kube_error_t e = KUBE_ERROR_INIT; /* no swap accounting: fine */
-    cg_write_i64(dir, "memory.swap.max", sw, &e);
+    rt_cg_write_i64(dir, "memory.swap.max", sw, &e);
     kube_error_clear(&e);
   }
   if (r->cpu_shares > 0) {
     int64_t weight = 1 + ((r->cpu_shares - 2) * 9999) / 262142;
-    if (cg_write_i64(dir, "cpu.weight", weight, err) < 0)
+    if (rt_cg_write_i64(dir, "cpu.weight", weight, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
   }
   if (r->cpu_quota > 0 || r->cpu_period > 0) {
@@ -95,31 +95,33 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
       snprintf(v, sizeof v, "%" PRId64 " %" PRId64, r->cpu_quota, period);
     else
       snprintf(v, sizeof v, "max %" PRId64, period);
-    if (cg_write(dir, "cpu.max", v, err) < 0)
+    if (rt_cg_write(dir, "cpu.max", v, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.quota");
   }
-  if (r->cpuset_cpus && cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
+  if (r->cpuset_cpus &&
+      rt_cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
     return kube_error_wrap(err, "linux.resources.cpu.cpus");
-  if (r->cpuset_mems && cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
+  if (r->cpuset_mems &&
+      rt_cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
     return kube_error_wrap(err, "linux.resources.cpu.mems");
   if (r->pids_limit > 0 &&
-      cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+      rt_cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
     return kube_error_wrap(err, "linux.resources.pids.limit");
-  return cg_bpf_devices_attach(h->unified_fd, r, err);
+  return rt_cg_bpf_devices_attach(h->unified_fd, r, err);
 }
 
 static int v2_destroy(const struct cg_layout *l, const char *path,
                       kube_error_t *err) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
-  if (cg_rmdir_retry(dir) < 0)
+  if (rt_cg_rmdir_retry(dir) < 0)
     return kube_make_error(err, errno, "rmdir %s: %s", dir, strerror(errno));
   return 0;
 }
 
 static uint64_t read_u64(const char *dir, const char *file) {
   char buf[64];
-  if (cg_read(dir, file, buf, sizeof buf) <= 0)
+  if (rt_cg_read(dir, file, buf, sizeof buf) <= 0)
     return 0;
   return strtoull(buf, NULL, 10);
 }
@@ -127,7 +129,7 @@ static uint64_t read_u64(const char *dir, const char *file) {
 static long v2_oom_kills(const struct cg_layout *l, const char *path) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
-  return cg_read_key(dir, "memory.events", "oom_kill");
+  return rt_cg_read_key(dir, "memory.events", "oom_kill");
 }
 
 static int v2_stats(const struct cg_layout *l, const char *path,
@@ -135,7 +137,7 @@ static int v2_stats(const struct cg_layout *l, const char *path,
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
   memset(out, 0, sizeof *out);
-  long usec = cg_read_key(dir, "cpu.stat", "usage_usec");
+  long usec = rt_cg_read_key(dir, "cpu.stat", "usage_usec");
   out->cpu_usage_ns = usec > 0 ? (uint64_t)usec * 1000 : 0;
   out->memory_usage_bytes = read_u64(dir, "memory.current");
   out->memory_limit_bytes = read_u64(dir, "memory.max"); /* "max" -> 0 */
@@ -149,10 +151,10 @@ static int v2_freeze(const struct cg_layout *l, const char *path, bool frozen,
                      kube_error_t *err) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
-  if (cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
+  if (rt_cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
     return -1;
   for (int i = 0; i < 1000; i++) {
-    if (cg_read_key(dir, "cgroup.events", "frozen") == (frozen ? 1 : 0))
+    if (rt_cg_read_key(dir, "cgroup.events", "frozen") == (frozen ? 1 : 0))
       return 0;
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
@@ -164,8 +166,8 @@ static int v2_freeze(const struct cg_layout *l, const char *path, bool frozen,
 static bool v2_frozen(const struct cg_layout *l, const char *path) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
-  return cg_read_key(dir, "cgroup.freeze", "") == 1 ||
-         cg_read_key(dir, "cgroup.events", "frozen") == 1;
+  return rt_cg_read_key(dir, "cgroup.freeze", "") == 1 ||
+         rt_cg_read_key(dir, "cgroup.events", "frozen") == 1;
 }
 
 static char *v2_procs_file(const struct cg_layout *l, const char *path) {
@@ -173,7 +175,7 @@ static char *v2_procs_file(const struct cg_layout *l, const char *path) {
   return asprintf(&s, "%s/%s/cgroup.procs", l->unified, path) < 0 ? NULL : s;
 }
 
-const struct cgroup_ops cgroup_ops_v2 = {
+const struct cgroup_ops rt_cgroup_ops_v2 = {
     .name = "v2",
     .create = v2_create,
     .destroy = v2_destroy,
@@ -188,14 +190,14 @@ const struct cgroup_ops cgroup_ops_v2 = {
 
 static int hybrid_create(struct cg_handle *h, const kube_rt_resources_t *r,
                          kube_error_t *err) {
-  if (cgroup_ops_v1.create(h, r, err) < 0)
+  if (rt_cgroup_ops_v1.create(h, r, err) < 0)
     return -1;
   return unified_open(h, err);
 }
 
 static int hybrid_destroy(const struct cg_layout *l, const char *path,
                           kube_error_t *err) {
-  int rc = cgroup_ops_v1.destroy(l, path, err);
+  int rc = rt_cgroup_ops_v1.destroy(l, path, err);
   kube_error_t e = KUBE_ERROR_INIT;
   if (v2_destroy(l, path, rc < 0 ? &e : err) < 0 && rc == 0)
     rc = -1;
@@ -206,23 +208,23 @@ static int hybrid_destroy(const struct cg_layout *l, const char *path,
 /* The v1 controllers hold the numbers and the freezer. */
 static int hybrid_stats(const struct cg_layout *l, const char *path,
                         kube_container_stats_t *out, kube_error_t *err) {
-  return cgroup_ops_v1.stats(l, path, out, err);
+  return rt_cgroup_ops_v1.stats(l, path, out, err);
 }
 static int hybrid_freeze(const struct cg_layout *l, const char *path,
                          bool frozen, kube_error_t *err) {
-  return cgroup_ops_v1.freeze(l, path, frozen, err);
+  return rt_cgroup_ops_v1.freeze(l, path, frozen, err);
 }
 static char *hybrid_procs_file(const struct cg_layout *l, const char *path) {
-  return cgroup_ops_v1.procs_file(l, path);
+  return rt_cgroup_ops_v1.procs_file(l, path);
 }
 static long hybrid_oom_kills(const struct cg_layout *l, const char *path) {
-  return cgroup_ops_v1.oom_kills(l, path);
+  return rt_cgroup_ops_v1.oom_kills(l, path);
 }
 static bool hybrid_frozen(const struct cg_layout *l, const char *path) {
-  return cgroup_ops_v1.frozen(l, path);
+  return rt_cgroup_ops_v1.frozen(l, path);
 }
 
-const struct cgroup_ops cgroup_ops_hybrid = {
+const struct cgroup_ops rt_cgroup_ops_hybrid = {
     .name = "hybrid",
     .create = hybrid_create,
     .destroy = hybrid_destroy,

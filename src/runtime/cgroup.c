@@ -40,7 +40,7 @@ static bool is_known_v1(const char *dirname) {
   return any;
 }
 
-int cg_detect(struct cg_layout *l, kube_error_t *err) {
+int rt_cg_detect(struct cg_layout *l, kube_error_t *err) {
   memset(l, 0, sizeof *l);
   struct statfs sfs;
   if (statfs(CG_ROOT, &sfs) < 0)
@@ -84,20 +84,20 @@ int cg_detect(struct cg_layout *l, kube_error_t *err) {
   return 0;
 }
 
-const struct cgroup_ops *cg_ops_for(const struct cg_layout *l) {
+const struct cgroup_ops *rt_cg_ops_for(const struct cg_layout *l) {
   switch (l->mode) {
   case CG_MODE_V1:
-    return &cgroup_ops_v1;
+    return &rt_cgroup_ops_v1;
   case CG_MODE_V2:
-    return &cgroup_ops_v2;
+    return &rt_cgroup_ops_v2;
   case CG_MODE_HYBRID:
-    return &cgroup_ops_hybrid;
+    return &rt_cgroup_ops_hybrid;
   }
-  return &cgroup_ops_v1;
+  return &rt_cgroup_ops_v1;
 }
 
-void cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
-                    const char *path) {
+void rt_cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
+                       const char *path) {
   memset(h, 0, sizeof *h);
   h->layout = l;
   while (*path == '/')
@@ -109,7 +109,7 @@ void cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
   h->unified_procs_fd = -1;
 }
 
-void cg_handle_close(struct cg_handle *h) {
+void rt_cg_handle_close(struct cg_handle *h) {
   for (size_t i = 0; i < RT_MAX_V1; i++)
     if (h->procs_fd[i] >= 0) {
       close(h->procs_fd[i]);
@@ -123,7 +123,7 @@ void cg_handle_close(struct cg_handle *h) {
 }
 
 /* Runs in M: no allocation. */
-int cg_handle_enter(const struct cg_handle *h, pid_t pid) {
+int rt_cg_handle_enter(const struct cg_handle *h, pid_t pid) {
   char buf[24];
   int n = snprintf(buf, sizeof buf, "%d", (int)pid);
   for (size_t i = 0; i < RT_MAX_V1; i++)
@@ -135,8 +135,8 @@ int cg_handle_enter(const struct cg_handle *h, pid_t pid) {
   return 0;
 }
 
-int cg_write(const char *dir, const char *file, const char *value,
-             kube_error_t *err) {
+int rt_cg_write(const char *dir, const char *file, const char *value,
+                kube_error_t *err) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -154,14 +154,14 @@ int cg_write(const char *dir, const char *file, const char *value,
   return 0;
 }
 
-int cg_write_i64(const char *dir, const char *file, int64_t v,
-                 kube_error_t *err) {
+int rt_cg_write_i64(const char *dir, const char *file, int64_t v,
+                    kube_error_t *err) {
   char buf[32];
   snprintf(buf, sizeof buf, "%" PRId64, v);
-  return cg_write(dir, file, buf, err);
+  return rt_cg_write(dir, file, buf, err);
 }
 
-int cg_read(const char *dir, const char *file, char *buf, size_t len) {
+int rt_cg_read(const char *dir, const char *file, char *buf, size_t len) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -179,9 +179,9 @@ int cg_read(const char *dir, const char *file, char *buf, size_t len) {
 
 /* Value of "key N" in a flat-keyed file (memory.events, oom_control); no
  * allocation, so it is usable in M. */
-long cg_read_key(const char *dir, const char *file, const char *key) {
+long rt_cg_read_key(const char *dir, const char *file, const char *key) {
   char buf[2048];
-  if (cg_read(dir, file, buf, sizeof buf) < 0)
+  if (rt_cg_read(dir, file, buf, sizeof buf) < 0)
     return -1;
   size_t kl = strlen(key);
   for (char *line = buf; line && *line;) {
@@ -196,8 +196,8 @@ long cg_read_key(const char *dir, const char *file, const char *key) {
 
 /* mkdir every component of path below root.  v1 cpuset children start with
  * empty cpus/mems, which makes attaching fail: copy them from the parent. */
-int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
-               kube_error_t *err) {
+int rt_cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
+                  kube_error_t *err) {
   char dir[512];
   int n = snprintf(dir, sizeof dir, "%s", root);
   const char *p = path;
@@ -214,11 +214,11 @@ int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
                                  strerror(errno));
       } else if (copy_cpuset) {
         char v[256];
-        if (cg_read(parent, "cpuset.cpus", v, sizeof v) > 0 &&
-            cg_write(dir, "cpuset.cpus", v, err) < 0)
+        if (rt_cg_read(parent, "cpuset.cpus", v, sizeof v) > 0 &&
+            rt_cg_write(dir, "cpuset.cpus", v, err) < 0)
           return -1;
-        if (cg_read(parent, "cpuset.mems", v, sizeof v) > 0 &&
-            cg_write(dir, "cpuset.mems", v, err) < 0)
+        if (rt_cg_read(parent, "cpuset.mems", v, sizeof v) > 0 &&
+            rt_cg_write(dir, "cpuset.mems", v, err) < 0)
           return -1;
       }
     }
@@ -231,7 +231,7 @@ int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
 
 /* rmdir, retrying briefly while the last tasks of a killed container are
  * still being torn down (EBUSY). */
-int cg_rmdir_retry(const char *dir) {
+int rt_cg_rmdir_retry(const char *dir) {
   for (int i = 0; i < 200; i++) {
     if (rmdir(dir) == 0 || errno == ENOENT)
       return 0;
@@ -244,7 +244,7 @@ int cg_rmdir_retry(const char *dir) {
 }
 
 /* Open the cgroup.procs files of an existing cgroup (for exec). */
-int cg_handle_open(struct cg_handle *h, kube_error_t *err) {
+int rt_cg_handle_open(struct cg_handle *h, kube_error_t *err) {
   const struct cg_layout *l = h->layout;
   char path[512];
   if (l->mode != CG_MODE_V2)

@@ -65,9 +65,9 @@ KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root,
     kube_make_error(err, errno, "open %s: %s", rt->root, strerror(errno));
     goto fail;
   }
-  if (cg_detect(&rt->cg, err) < 0)
+  if (rt_cg_detect(&rt->cg, err) < 0)
     goto fail;
-  rt->cgops = cg_ops_for(&rt->cg);
+  rt->cgops = rt_cg_ops_for(&rt->cg);
   return rt;
 fail:
   kube_runtime_free(rt);
@@ -190,7 +190,7 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
       return 0;
     }
   }
-  if (!proc_alive(pid, start)) {
+  if (!rt_proc_alive(pid, start)) {
     if (rt_is_child(rt, pid)) {
       waitpid(pid, NULL, WNOHANG);
       rt_forget_child(rt, pid);
@@ -199,8 +199,8 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
   }
   int pfd = pidfd_open_(pid);
   if (pfd < 0)
-    return 0;                    /* already gone */
-  if (!proc_alive(pid, start)) { /* the pid was reused before we opened it */
+    return 0;                       /* already gone */
+  if (!rt_proc_alive(pid, start)) { /* the pid was reused before we opened it */
     close(pfd);
     return 0;
   }
@@ -248,8 +248,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
    * subreaper it is reparented to, such as conmon) to reap. */
   bool no_monitor = (flags & KUBE_RT_NO_MONITOR) && !log_path && !wait_here;
   bool direct = wait_here || no_monitor;
-  cg_handle_init(&cg, &rt->cg, "");
-  if (plan_prepare(&plan, cfg, err) < 0)
+  rt_cg_handle_init(&cg, &rt->cg, "");
+  if (rt_plan_prepare(&plan, cfg, err) < 0)
     goto fail_plan;
   dirfd = openat(rt->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) {
@@ -261,7 +261,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
     snprintf(cgpath, sizeof cgpath, "%s", cfg->cgroups_path);
   else
     snprintf(cgpath, sizeof cgpath, "libkube/%s", id);
-  cg_handle_init(&cg, &rt->cg, cgpath);
+  rt_cg_handle_init(&cg, &rt->cg, cgpath);
   plan.cg_layout = &rt->cg;
   snprintf(plan.cg_path, sizeof plan.cg_path, "%s", cg.path);
   cg_made = true;
@@ -275,7 +275,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
     snprintf(pre.bundle, sizeof pre.bundle, "%s",
              cfg->bundle ? cfg->bundle : "");
     clock_gettime(CLOCK_REALTIME, &pre.created);
-    if (state_write(dirfd, &pre, err) < 0)
+    if (rt_state_write(dirfd, &pre, err) < 0)
       goto fail;
   }
   if (rt->cgops->create(&cg, &cfg->resources, err) < 0)
@@ -326,7 +326,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
         goto fail;
       }
     }
-    long cpid = monitor_spawn(&plan, &cg, sync[1], &child_pidfd, &what);
+    long cpid = rt_monitor_spawn(&plan, &cg, sync[1], &child_pidfd, &what);
     int e = errno;
     if (saved_pidns >= 0) {
       if (setns(saved_pidns, CLONE_NEWPID) < 0)
@@ -348,7 +348,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
     }
     if (monitor == 0) {
       close(sync[0]);
-      monitor_main(rt, &plan, &cg, log_path, sync[1]);
+      rt_monitor_main(rt, &plan, &cg, log_path, sync[1]);
     }
     rt_add_child(rt, monitor);
   }
@@ -384,13 +384,13 @@ static int create_common(kube_runtime_t *rt, const char *id,
   memset(&st, 0, sizeof st);
   snprintf(st.id, sizeof st.id, "%s", id);
   st.pid = pid;
-  st.pid_start = proc_start_time(pid);
+  st.pid_start = rt_proc_start_time(pid);
   st.monitor_pid = no_monitor ? 0 : monitor;
-  st.monitor_start = no_monitor ? 0 : proc_start_time(monitor);
+  st.monitor_start = no_monitor ? 0 : rt_proc_start_time(monitor);
   clock_gettime(CLOCK_REALTIME, &st.created);
   snprintf(st.cgroup_path, sizeof st.cgroup_path, "%s", cg.path);
   snprintf(st.bundle, sizeof st.bundle, "%s", cfg->bundle ? cfg->bundle : "");
-  if (state_write(dirfd, &st, err) < 0)
+  if (rt_state_write(dirfd, &st, err) < 0)
     goto fail;
   /* exec needs the container's process settings later. */
   char *json = rt_config_to_json(cfg, false, NULL);
@@ -408,12 +408,12 @@ static int create_common(kube_runtime_t *rt, const char *id,
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    monitor_record_exit(rt, cg.path, dirfd, status, exit_out);
+    rt_monitor_record_exit(rt, cg.path, dirfd, status, exit_out);
   }
   close_fd(&child_pidfd);
-  cg_handle_close(&cg);
+  rt_cg_handle_close(&cg);
   close(dirfd);
-  plan_free(&plan);
+  rt_plan_free(&plan);
   return 0;
 
 fail:
@@ -430,7 +430,7 @@ fail:
   for (int i = 0; i < 2; i++)
     for (int k = 0; k < 2; k++)
       close_fd(&plan.log_pipe[i][k]);
-  cg_handle_close(&cg);
+  rt_cg_handle_close(&cg);
   if (cg_made) {
     kube_error_t e = KUBE_ERROR_INIT;
     rt->cgops->destroy(&rt->cg, cg.path, &e);
@@ -439,8 +439,8 @@ fail:
   if (dirfd >= 0)
     close(dirfd);
 fail_plan:
-  plan_free(&plan);
-  rm_rf_at(rt->root_fd, id);
+  rt_plan_free(&plan);
+  rt_rm_rf_at(rt->root_fd, id);
   return -1;
 }
 
@@ -467,7 +467,7 @@ static kube_rt_status_t status_of(kube_runtime_t *rt, int dirfd,
     return KUBE_RT_CREATING;
   if (faccessat(dirfd, "exit", F_OK, 0) == 0)
     return KUBE_RT_STOPPED;
-  if (!proc_alive(st->pid, st->pid_start))
+  if (!rt_proc_alive(st->pid, st->pid_start))
     return KUBE_RT_STOPPED;
   if (fstatat(dirfd, "exec.fifo", &sb, 0) == 0)
     return KUBE_RT_CREATED;
@@ -507,7 +507,7 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
     return -1;
   struct rt_state st;
   kube_error_t e = KUBE_ERROR_INIT;
-  bool has_state = state_read(dirfd, &st, &e) == 0;
+  bool has_state = rt_state_read(dirfd, &st, &e) == 0;
   kube_error_clear(&e);
   out->status = status_of(rt, dirfd, has_state ? &st : NULL);
   out->id = strdup(id);
@@ -519,7 +519,7 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
       out->pid = st.pid;
   }
   if (out->status == KUBE_RT_STOPPED) {
-    out->exited = state_read_exit(dirfd, &out->exit) == 0;
+    out->exited = rt_state_read_exit(dirfd, &out->exit) == 0;
     if (!out->exited) {
       out->exit.exit_code = 255;
       snprintf(out->exit.reason, sizeof out->exit.reason, "Unknown");
@@ -585,7 +585,7 @@ static int signal_pid(pid_t pid, unsigned long long start, int sig) {
   int pfd = pidfd_open_(pid);
   if (pfd < 0)
     return -1;
-  if (!proc_alive(pid, start)) {
+  if (!rt_proc_alive(pid, start)) {
     close(pfd);
     return errno = ESRCH, -1;
   }
@@ -618,7 +618,7 @@ KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig,
   if (dirfd < 0)
     return -1;
   struct rt_state st;
-  int rc = state_read(dirfd, &st, err);
+  int rc = rt_state_read(dirfd, &st, err);
   bool has = rc == 0;
   kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
@@ -642,7 +642,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
     return -1;
   struct rt_state st;
   kube_error_t e = KUBE_ERROR_INIT;
-  bool has = state_read(dirfd, &st, &e) == 0;
+  bool has = rt_state_read(dirfd, &st, &e) == 0;
   kube_error_clear(&e);
   kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);
@@ -657,7 +657,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
       rt->cgops->destroy(&rt->cg, st.cgroup_path, &e2);
       kube_error_clear(&e2);
     }
-    rm_rf_at(rt->root_fd, id);
+    rt_rm_rf_at(rt->root_fd, id);
     return 0;
   }
   if (s != KUBE_RT_STOPPED && s != KUBE_RT_CREATED && !force)
@@ -676,7 +676,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
   /* The monitor records the exit and goes; wait for it so the cgroup is
    * empty when we remove it. */
   wait_gone(rt, st.monitor_pid, st.monitor_start, 5000);
-  if (proc_alive(st.pid, st.pid_start))
+  if (rt_proc_alive(st.pid, st.pid_start))
     wait_gone(rt, st.pid, st.pid_start, 5000);
   if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0) {
     /* Leftover tasks (no pid namespace): kill them and retry once. */
@@ -685,7 +685,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
     if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0)
       return -1;
   }
-  if (rm_rf_at(rt->root_fd, id) < 0)
+  if (rt_rm_rf_at(rt->root_fd, id) < 0)
     return kube_make_error(err, errno, "remove state of %s: %s", id,
                            strerror(errno));
   return 0;
@@ -698,19 +698,19 @@ KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id,
   if (dirfd < 0)
     return -1;
   struct rt_state st;
-  if (state_read(dirfd, &st, err) < 0) {
+  if (rt_state_read(dirfd, &st, err) < 0) {
     close(dirfd);
     return -1;
   }
-  if (state_read_exit(dirfd, out) < 0) {
+  if (rt_state_read_exit(dirfd, out) < 0) {
     if (wait_gone(rt, st.monitor_pid, st.monitor_start, timeout_ms) < 0) {
       close(dirfd);
       return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT,
                             "container \"%s\" still running", id);
     }
-    if (state_read_exit(dirfd, out) < 0) {
+    if (rt_state_read_exit(dirfd, out) < 0) {
       /* The monitor was killed: fall back to the init itself. */
-      if (proc_alive(st.pid, st.pid_start) &&
+      if (rt_proc_alive(st.pid, st.pid_start) &&
           wait_gone(rt, st.pid, st.pid_start, timeout_ms) < 0) {
         close(dirfd);
         return kube_error_set(err, KUBE_REASON_TIMEOUT, ETIMEDOUT,
@@ -745,7 +745,7 @@ KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
   if (dirfd < 0)
     return -1;
   struct rt_state st;
-  int rc = state_read(dirfd, &st, err);
+  int rc = rt_state_read(dirfd, &st, err);
   close(dirfd);
   if (rc < 0)
     return -1;
@@ -758,7 +758,7 @@ static int freeze(kube_runtime_t *rt, const char *id, bool frozen,
   if (dirfd < 0)
     return -1;
   struct rt_state st;
-  int rc = state_read(dirfd, &st, err);
+  int rc = rt_state_read(dirfd, &st, err);
   bool has = rc == 0;
   kube_rt_status_t s = status_of(rt, dirfd, has ? &st : NULL);
   close(dirfd);

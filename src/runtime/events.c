@@ -47,7 +47,7 @@ KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
   if (dirfd < 0)
     return -1;
   struct rt_state st;
-  int rc = state_read(dirfd, &st, err);
+  int rc = rt_state_read(dirfd, &st, err);
   close(dirfd);
   if (rc < 0)
     return -1;
@@ -61,9 +61,9 @@ KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
   w->userdata = userdata;
   w->monitor = st.monitor_pid;
   w->pidfd = -1;
-  if (proc_alive(st.monitor_pid, st.monitor_start))
+  if (rt_proc_alive(st.monitor_pid, st.monitor_start))
     w->pidfd = (int)syscall(SYS_pidfd_open, st.monitor_pid, 0);
-  if (w->pidfd >= 0 && !proc_alive(st.monitor_pid, st.monitor_start)) {
+  if (w->pidfd >= 0 && !rt_proc_alive(st.monitor_pid, st.monitor_start)) {
     close(w->pidfd);
     w->pidfd = -1;
   }

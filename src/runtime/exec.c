@@ -37,8 +37,8 @@ static char *read_file_at(int dirfd, const char *name) {
 #define YFAIL(what)                                                            \
   do {                                                                         \
     int e_ = errno;                                                            \
-    child_report(p->sync_fd, SYNC_ERROR, e_, 0, "exec: %s: %s", (what),        \
-                 strerrordesc_np(e_) ? strerrordesc_np(e_) : "error");         \
+    rt_child_report(p->sync_fd, SYNC_ERROR, e_, 0, "exec: %s: %s", (what),     \
+                    strerrordesc_np(e_) ? strerrordesc_np(e_) : "error");      \
     _exit(127);                                                                \
   } while (0)
 
@@ -69,19 +69,19 @@ static __attribute__((noreturn)) void exec_child(struct child_plan *p,
     if (setrlimit(cfg->rlimits[i].resource, &rl) < 0)
       YFAIL("process.rlimits");
   }
-  if (!cfg->no_new_privileges && child_load_seccomp(p) < 0)
+  if (!cfg->no_new_privileges && rt_child_load_seccomp(p) < 0)
     YFAIL("linux.seccomp");
-  if (child_set_user(cfg, &what) < 0)
+  if (rt_child_set_user(cfg, &what) < 0)
     YFAIL(what);
   const char *cwd = o->cwd ? o->cwd : cfg->cwd ? cfg->cwd : "/";
   if (chdir(cwd) < 0)
     YFAIL("cwd");
   if (cfg->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     YFAIL("no_new_privs");
-  if (cfg->no_new_privileges && child_load_seccomp(p) < 0)
+  if (cfg->no_new_privileges && rt_child_load_seccomp(p) < 0)
     YFAIL("linux.seccomp");
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  child_exec(p, o->args, o->env ? o->env : cfg->env);
+  rt_child_exec(p, o->args, o->env ? o->env : cfg->env);
 }
 
 KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
@@ -112,8 +112,8 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   memset(&plan, 0, sizeof plan);
   for (int i = 0; i < KUBE_NS__COUNT; i++)
     plan.join_fd[i] = -1;
-  cg_handle_init(&cg, &rt->cg, "");
-  if (state_read(dirfd, &st, err) < 0)
+  rt_cg_handle_init(&cg, &rt->cg, "");
+  if (rt_state_read(dirfd, &st, err) < 0)
     goto out;
   if (!(json = read_file_at(dirfd, "config.json"))) {
     kube_make_error(err, errno, "exec: container config missing");
@@ -138,11 +138,11 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   int nsflags = 0;
   for (size_t i = 0; i < cfg->n_namespaces; i++)
     nsflags |= rt_ns_clone_flag(cfg->namespaces[i].type);
-  cg_handle_init(&cg, &rt->cg, st.cgroup_path);
-  if (cg_handle_open(&cg, err) < 0)
+  rt_cg_handle_init(&cg, &rt->cg, st.cgroup_path);
+  if (rt_cg_handle_open(&cg, err) < 0)
     goto out;
   pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
-  if (pidfd < 0 || !proc_alive(st.pid, st.pid_start)) {
+  if (pidfd < 0 || !rt_proc_alive(st.pid, st.pid_start)) {
     kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH,
                    "container \"%s\" is not running", id);
     goto out;
@@ -159,25 +159,25 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   if (helper == 0) {
     close(sync[0]);
     plan.sync_fd = sync[1];
-    if (cg_handle_enter(&cg, getpid()) < 0) {
-      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join cgroup: %s",
-                   strerror(errno));
+    if (rt_cg_handle_enter(&cg, getpid()) < 0) {
+      rt_child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join cgroup: %s",
+                      strerror(errno));
       _exit(1);
     }
     if (nsflags && setns(pidfd, nsflags) < 0) {
-      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: join namespaces: %s",
-                   strerror(errno));
+      rt_child_report(sync[1], SYNC_ERROR, errno, 0,
+                      "exec: join namespaces: %s", strerror(errno));
       _exit(1);
     }
-    long y = raw_clone3(0, NULL, -1);
+    long y = rt_raw_clone3(0, NULL, -1);
     if (y == 0)
       exec_child(&plan, opts);
     if (y < 0) {
-      child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s",
-                   strerror(errno));
+      rt_child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s",
+                      strerror(errno));
       _exit(1);
     }
-    child_report(sync[1], SYNC_PID, 0, (pid_t)y, NULL);
+    rt_child_report(sync[1], SYNC_PID, 0, (pid_t)y, NULL);
     close(sync[1]);
     syscall(SYS_close_range, 3, ~0U, 0);
     /* Relay: signals for X go to Y; X ends as Y ended. */
@@ -237,7 +237,7 @@ out:
     close(sync[1]);
   if (pidfd >= 0)
     close(pidfd);
-  cg_handle_close(&cg);
+  rt_cg_handle_close(&cg);
   free(plan.seccomp_prog);
   kube_container_config_free(cfg);
   free(json);

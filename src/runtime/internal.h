@@ -71,31 +71,31 @@ struct cgroup_ops {
   bool (*frozen)(const struct cg_layout *l, const char *path);
 };
 
-extern const struct cgroup_ops cgroup_ops_v1;
-extern const struct cgroup_ops cgroup_ops_v2;
-extern const struct cgroup_ops cgroup_ops_hybrid;
+extern const struct cgroup_ops rt_cgroup_ops_v1;
+extern const struct cgroup_ops rt_cgroup_ops_v2;
+extern const struct cgroup_ops rt_cgroup_ops_hybrid;
 
-int cg_detect(struct cg_layout *l, kube_error_t *err);
-const struct cgroup_ops *cg_ops_for(const struct cg_layout *l);
-void cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
-                    const char *path);
-void cg_handle_close(struct cg_handle *h);
-int cg_handle_open(struct cg_handle *h, kube_error_t *err);
+int rt_cg_detect(struct cg_layout *l, kube_error_t *err);
+const struct cgroup_ops *rt_cg_ops_for(const struct cg_layout *l);
+void rt_cg_handle_init(struct cg_handle *h, const struct cg_layout *l,
+                       const char *path);
+void rt_cg_handle_close(struct cg_handle *h);
+int rt_cg_handle_open(struct cg_handle *h, kube_error_t *err);
 /* Child-safe: write pid into every hierarchy's cgroup.procs. */
-int cg_handle_enter(const struct cg_handle *h, pid_t pid);
+int rt_cg_handle_enter(const struct cg_handle *h, pid_t pid);
 /* Helpers shared by the backends. */
 /* Attach the device-access BPF program (cgroup v2). */
-int cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
-                          kube_error_t *err);
-int cg_write(const char *dir, const char *file, const char *value,
-             kube_error_t *err);
-int cg_write_i64(const char *dir, const char *file, int64_t v,
-                 kube_error_t *err);
-int cg_read(const char *dir, const char *file, char *buf, size_t len);
-int cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
-               kube_error_t *err);
-int cg_rmdir_retry(const char *dir);
-long cg_read_key(const char *dir, const char *file, const char *key);
+int rt_cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
+                             kube_error_t *err);
+int rt_cg_write(const char *dir, const char *file, const char *value,
+                kube_error_t *err);
+int rt_cg_write_i64(const char *dir, const char *file, int64_t v,
+                    kube_error_t *err);
+int rt_cg_read(const char *dir, const char *file, char *buf, size_t len);
+int rt_cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
+                  kube_error_t *err);
+int rt_cg_rmdir_retry(const char *dir);
+long rt_cg_read_key(const char *dir, const char *file, const char *key);
 
 /* ---- capabilities -------------------------------------------------------- */
 
@@ -171,24 +171,24 @@ struct sync_msg {
   char msg[500];
 };
 
-int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
-                 kube_error_t *err);
-void plan_free(struct child_plan *p);
+int rt_plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
+                    kube_error_t *err);
+void rt_plan_free(struct child_plan *p);
 /* The body of C; never returns. */
-__attribute__((noreturn)) void child_main(struct child_plan *p);
+__attribute__((noreturn)) void rt_child_main(struct child_plan *p);
 /* Report an error from C (or M) on the sync socket. */
-void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt, ...)
-    KUBE_PRINTF(5, 6);
+void rt_child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
+                     ...) KUBE_PRINTF(5, 6);
 /* Mount setup in C; returns -1 with *where and errno set. */
-int child_setup_rootfs(struct child_plan *p, const char **what,
-                       const char **where);
-int child_mask_paths(struct child_plan *p, const char **what,
-                     const char **where);
-int child_set_user(const kube_container_config_t *cfg, const char **what);
-int child_load_seccomp(const struct child_plan *p);
-__attribute__((noreturn)) void child_exec(const struct child_plan *p,
-                                          char *const *args, char *const *env);
-long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
+int rt_child_setup_rootfs(struct child_plan *p, const char **what,
+                          const char **where);
+int rt_child_mask_paths(struct child_plan *p, const char **what,
+                        const char **where);
+int rt_child_set_user(const kube_container_config_t *cfg, const char **what);
+int rt_child_load_seccomp(const struct child_plan *p);
+__attribute__((noreturn)) void
+rt_child_exec(const struct child_plan *p, char *const *args, char *const *env);
+long rt_raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
 
 /* ---- state directory --------------------------------------------------------
  */
@@ -204,15 +204,15 @@ struct rt_state {
   struct timespec created;
 };
 
-int state_write(int dirfd, const struct rt_state *st, kube_error_t *err);
-int state_read(int dirfd, struct rt_state *st, kube_error_t *err);
+int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err);
+int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err);
 /* Parse <state>/exit; 0 when present, -1 (no error) when absent. */
-int state_read_exit(int dirfd, kube_container_exit_t *out);
+int rt_state_read_exit(int dirfd, kube_container_exit_t *out);
 /* Format the exit record (child-safe) into buf, return its length. */
-int state_format_exit(char *buf, size_t len, const kube_container_exit_t *e);
-unsigned long long proc_start_time(pid_t pid);
-bool proc_alive(pid_t pid, unsigned long long start);
-int rm_rf_at(int dirfd, const char *name);
+int rt_state_format_exit(char *buf, size_t len, const kube_container_exit_t *e);
+unsigned long long rt_proc_start_time(pid_t pid);
+bool rt_proc_alive(pid_t pid, unsigned long long start);
+int rt_rm_rf_at(int dirfd, const char *name);
 
 /* ---- the runtime object
  * ------------------------------------------------------- */
@@ -228,14 +228,13 @@ struct kube_runtime {
 
 /* The monitor loop (in M): copy logs, reap C, record the exit. Never
  * returns. */
-__attribute__((noreturn)) void monitor_main(struct kube_runtime *rt,
-                                            struct child_plan *p,
-                                            const struct cg_handle *cg,
-                                            const char *log_path, int sync_fd);
-long monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
-                   int sync_fd, int *pidfd_out, const char **what);
-void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
-                         int status, kube_container_exit_t *out);
+__attribute__((noreturn)) void
+rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
+                const struct cg_handle *cg, const char *log_path, int sync_fd);
+long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
+                      int sync_fd, int *pidfd_out, const char **what);
+void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
+                            int dirfd, int status, kube_container_exit_t *out);
 void rt_forget_child(struct kube_runtime *rt, pid_t pid);
 bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 
@@ -245,9 +244,10 @@ int rt_mkdir_p(const char *path, mode_t mode);
 int rt_validate_id(const char *id, kube_error_t *err);
 int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err);
 int rt_ns_clone_flag(kube_ns_type_t t);
-int plan_prepare_mounts(struct child_plan *p,
-                        const kube_container_config_t *cfg, kube_error_t *err);
-int state_write_exit(int dirfd, const kube_container_exit_t *e);
+int rt_plan_prepare_mounts(struct child_plan *p,
+                           const kube_container_config_t *cfg,
+                           kube_error_t *err);
+int rt_state_write_exit(int dirfd, const kube_container_exit_t *e);
 kube_container_config_t *rt_config_parse_stored(const char *json,
                                                 kube_error_t *err);
 char *rt_config_to_json(const kube_container_config_t *c, bool pretty,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The container's init (C): namespaces, rootfs, limits, user, capabilities,
- * no_new_privs, seccomp, then execve.  Prepared by P in plan_prepare();
+ * no_new_privs, seccomp, then execve.  Prepared by P in rt_plan_prepare();
  * everything after the clone is system calls on stack buffers.
  */
 #include <fcntl.h>
@@ -32,8 +32,8 @@ int rt_ns_clone_flag(kube_ns_type_t t) {
   return ns_clone_flag[t];
 }
 
-int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
-                 kube_error_t *err) {
+int rt_plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
+                    kube_error_t *err) {
   memset(p, 0, sizeof *p);
   p->cfg = cfg;
   for (int i = 0; i < KUBE_NS__COUNT; i++)
@@ -125,7 +125,7 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
   for (size_t i = 0; i < cfg->n_env; i++)
     if (str_has_prefix(cfg->env[i], "PATH="))
       p->path_env = cfg->env[i] + 5;
-  if (plan_prepare_mounts(p, cfg, err) < 0)
+  if (rt_plan_prepare_mounts(p, cfg, err) < 0)
     return -1;
   if (cfg->seccomp && rt_seccomp_compile(cfg->seccomp, &p->seccomp_prog,
                                          &p->seccomp_len, err) < 0)
@@ -133,7 +133,7 @@ int plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
   return 0;
 }
 
-void plan_free(struct child_plan *p) {
+void rt_plan_free(struct child_plan *p) {
   for (int i = 0; i < KUBE_NS__COUNT; i++)
     if (p->join_fd[i] >= 0) {
       close(p->join_fd[i]);
@@ -147,7 +147,7 @@ void plan_free(struct child_plan *p) {
   p->seccomp_prog = NULL;
 }
 
-long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd) {
+long rt_raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd) {
   struct clone_args a;
   memset(&a, 0, sizeof a);
   a.flags = flags;
@@ -163,8 +163,8 @@ long raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd) {
   return syscall(SYS_clone3, &a, sizeof a);
 }
 
-void child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
-                  ...) {
+void rt_child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
+                     ...) {
   struct sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = type;
@@ -190,13 +190,13 @@ static const char *errstr(int e) {
 #define FAIL(what, where)                                                      \
   do {                                                                         \
     int e_ = errno;                                                            \
-    child_report(p->sync_fd, SYNC_ERROR, e_, 0, "%s %s: %s", (what), (where),  \
-                 errstr(e_));                                                  \
+    rt_child_report(p->sync_fd, SYNC_ERROR, e_, 0, "%s %s: %s", (what),        \
+                    (where), errstr(e_));                                      \
     _exit(127);                                                                \
   } while (0)
 
-void child_exec(const struct child_plan *p, char *const *args,
-                char *const *env) {
+void rt_child_exec(const struct child_plan *p, char *const *args,
+                   char *const *env) {
   const char *file = args[0];
   if (strchr(file, '/')) {
     execve(file, args, env);
@@ -225,8 +225,8 @@ void child_exec(const struct child_plan *p, char *const *args,
     errno = saved;
   }
   int e = errno;
-  child_report(p->sync_fd, SYNC_ERROR, e, 0, "process.args[0]: exec \"%s\": %s",
-               file, errstr(e));
+  rt_child_report(p->sync_fd, SYNC_ERROR, e, 0,
+                  "process.args[0]: exec \"%s\": %s", file, errstr(e));
   _exit(127);
 }
 
@@ -292,7 +292,7 @@ static int setup_stdio(struct child_plan *p) {
   return 0;
 }
 
-void child_main(struct child_plan *p) {
+void rt_child_main(struct child_plan *p) {
   const kube_container_config_t *cfg = p->cfg;
   const char *what = "", *where = "";
   char go;
@@ -352,9 +352,9 @@ void child_main(struct child_plan *p) {
   if (setup_stdio(p) < 0)
     FAIL("set up", "stdio");
   if (p->new_mount) {
-    if (child_setup_rootfs(p, &what, &where) < 0)
+    if (rt_child_setup_rootfs(p, &what, &where) < 0)
       FAIL(what, where);
-    if (child_mask_paths(p, &what, &where) < 0)
+    if (rt_child_mask_paths(p, &what, &where) < 0)
       FAIL(what, where);
   } else if (p->join_fd[KUBE_NS_MOUNT] < 0) {
     if (chroot(p->root) < 0 || chdir("/") < 0)
@@ -364,19 +364,19 @@ void child_main(struct child_plan *p) {
     struct rlimit rl = {cfg->rlimits[i].soft, cfg->rlimits[i].hard};
     if (setrlimit(cfg->rlimits[i].resource, &rl) < 0) {
       int e = errno;
-      child_report(p->sync_fd, SYNC_ERROR, e, 0,
-                   "set process.rlimits[%zu] (resource %d, %llu/%llu): %s", i,
-                   cfg->rlimits[i].resource,
-                   (unsigned long long)cfg->rlimits[i].soft,
-                   (unsigned long long)cfg->rlimits[i].hard, errstr(e));
+      rt_child_report(p->sync_fd, SYNC_ERROR, e, 0,
+                      "set process.rlimits[%zu] (resource %d, %llu/%llu): %s",
+                      i, cfg->rlimits[i].resource,
+                      (unsigned long long)cfg->rlimits[i].soft,
+                      (unsigned long long)cfg->rlimits[i].hard, errstr(e));
       _exit(127);
     }
   }
   /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
    * still have it. */
-  if (!cfg->no_new_privileges && child_load_seccomp(p) < 0)
+  if (!cfg->no_new_privileges && rt_child_load_seccomp(p) < 0)
     FAIL("load", "linux.seccomp");
-  if (child_set_user(cfg, &what) < 0)
+  if (rt_child_set_user(cfg, &what) < 0)
     FAIL("set", what);
   if (chdir(cfg->cwd ? cfg->cwd : "/") < 0)
     FAIL("chdir", "process.cwd");
@@ -384,13 +384,13 @@ void child_main(struct child_plan *p) {
     FAIL("set", "process.noNewPrivileges");
   if (find_executable(p, cfg->args[0]) < 0)
     FAIL("process.args[0]: find", cfg->args[0]);
-  if (cfg->no_new_privileges && child_load_seccomp(p) < 0)
+  if (cfg->no_new_privileges && rt_child_load_seccomp(p) < 0)
     FAIL("load", "linux.seccomp");
   /* Set up: from now on the container may outlive whoever made it (a
    * `create` without monitor exits as soon as it reads READY, so this must
    * come first). */
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  child_report(p->sync_fd, SYNC_READY, 0, 0, NULL);
+  rt_child_report(p->sync_fd, SYNC_READY, 0, 0, NULL);
   if (p->fifo_fd >= 0) {
     /* Created, not started: block until `start` writes to exec.fifo. */
     char b;
@@ -403,5 +403,5 @@ void child_main(struct child_plan *p) {
     close(p->fifo_fd);
   }
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  child_exec(p, cfg->args, cfg->env);
+  rt_child_exec(p, cfg->args, cfg->env);
 }

@@ -95,25 +95,25 @@ static void close_except(const int *keep, size_t n) {
 /* Clone C into its namespaces and cgroups, write the id maps, let it go.
  * Used by M and, for run-and-wait, by P itself.  Returns C's pid (and its
  * pidfd) or -1 with errno set and *what naming the step.  No allocation. */
-long monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
-                   int sync_fd, int *pidfd_out, const char **what) {
+long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
+                      int sync_fd, int *pidfd_out, const char **what) {
   int go[2];
   *what = "pipe";
   if (pipe2(go, O_CLOEXEC) < 0)
     return -1;
   int pidfd = -1;
   int cgfd = cg->unified_fd;
-  long pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, cgfd);
+  long pid = rt_raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, cgfd);
   if (pid < 0 && cgfd >= 0 &&
       (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY)) {
     cgfd = -1; /* CLONE_INTO_CGROUP refused: write cgroup.procs instead */
-    pid = raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, -1);
+    pid = rt_raw_clone3((uint64_t)p->clone_ns_flags, &pidfd, -1);
   }
   if (pid == 0) {
     close(go[1]);
     p->go_fd = go[0];
     p->sync_fd = sync_fd;
-    child_main(p);
+    rt_child_main(p);
   }
   int saved = errno;
   close(go[0]);
@@ -128,7 +128,7 @@ long monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
   if (cgfd >= 0)
     enter.unified_procs_fd = -1;
   *what = "join cgroup";
-  if (cg_handle_enter(&enter, (pid_t)pid) < 0)
+  if (rt_cg_handle_enter(&enter, (pid_t)pid) < 0)
     goto kill_child;
   if (p->new_user) {
     const kube_container_config_t *cfg = p->cfg;
@@ -173,8 +173,8 @@ kill_child:
 }
 
 /* Turn a wait status into the exit record and write it.  No allocation. */
-void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
-                         int status, kube_container_exit_t *out) {
+void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
+                            int dirfd, int status, kube_container_exit_t *out) {
   kube_container_exit_t e;
   memset(&e, 0, sizeof e);
   clock_gettime(CLOCK_REALTIME, &e.finished_at);
@@ -190,14 +190,14 @@ void monitor_record_exit(struct kube_runtime *rt, const char *cgpath, int dirfd,
            e.oom_killed       ? "OOMKilled"
            : e.exit_code == 0 ? "Completed"
                               : "Error");
-  state_write_exit(dirfd, &e);
+  rt_state_write_exit(dirfd, &e);
   if (out)
     *out = e;
 }
 
-void monitor_main(struct kube_runtime *rt, struct child_plan *p,
-                  const struct cg_handle *cg, const char *log_path,
-                  int sync_fd) {
+void rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
+                     const struct cg_handle *cg, const char *log_path,
+                     int sync_fd) {
   setsid();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -209,19 +209,19 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
   sigprocmask(SIG_SETMASK, &set, NULL);
   if (p->join_fd[KUBE_NS_PID] >= 0 &&
       setns(p->join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "join linux.namespaces pid: %s",
-                 strerror(errno));
+    rt_child_report(sync_fd, SYNC_ERROR, errno, 0,
+                    "join linux.namespaces pid: %s", strerror(errno));
     _exit(1);
   }
   int pidfd = -1;
   const char *what = "";
-  long pid = monitor_spawn(p, cg, sync_fd, &pidfd, &what);
+  long pid = rt_monitor_spawn(p, cg, sync_fd, &pidfd, &what);
   if (pid < 0) {
-    child_report(sync_fd, SYNC_ERROR, errno, 0, "%s: %s", what,
-                 strerror(errno));
+    rt_child_report(sync_fd, SYNC_ERROR, errno, 0, "%s: %s", what,
+                    strerror(errno));
     _exit(1);
   }
-  child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
+  rt_child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
 
   /* From here on M only watches.  Drop everything inherited from P. */
   int logfd = -1;
@@ -289,6 +289,6 @@ void monitor_main(struct kube_runtime *rt, struct child_plan *p,
       close(streams[i].fd);
     }
   }
-  monitor_record_exit(rt, cgpath, dirfd, status, NULL);
+  rt_monitor_record_exit(rt, cgpath, dirfd, status, NULL);
   _exit(0);
 }

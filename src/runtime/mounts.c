@@ -56,8 +56,9 @@ static const struct {
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-int plan_prepare_mounts(struct child_plan *p,
-                        const kube_container_config_t *cfg, kube_error_t *err) {
+int rt_plan_prepare_mounts(struct child_plan *p,
+                           const kube_container_config_t *cfg,
+                           kube_error_t *err) {
   p->mounts = calloc(cfg->n_mounts + 1, sizeof *p->mounts);
   if (!p->mounts)
     return kube_make_oom(err);
@@ -347,8 +348,8 @@ static int mount_cgroups(struct child_plan *p, struct plan_mount *m, int rootfd,
   return r;
 }
 
-int child_setup_rootfs(struct child_plan *p, const char **what,
-                       const char **where) {
+int rt_child_setup_rootfs(struct child_plan *p, const char **what,
+                          const char **where) {
   *where = p->root;
   *what = "make / private";
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -432,8 +433,8 @@ int child_setup_rootfs(struct child_plan *p, const char **what,
   return 0;
 }
 
-int child_mask_paths(struct child_plan *p, const char **what,
-                     const char **where) {
+int rt_child_mask_paths(struct child_plan *p, const char **what,
+                        const char **where) {
   const kube_container_config_t *cfg = p->cfg;
   for (size_t i = 0; i < cfg->n_masked_paths; i++) {
     const char *path = cfg->masked_paths[i];

@@ -90,7 +90,7 @@ int rt_seccomp_compile(const kube_seccomp_t *s, void **prog_out,
   return rc;
 }
 
-int child_load_seccomp(const struct child_plan *p) {
+int rt_child_load_seccomp(const struct child_plan *p) {
   if (!p->seccomp_prog)
     return 0;
   struct sock_fprog prog = {(unsigned short)p->seccomp_len, p->seccomp_prog};

@@ -29,7 +29,7 @@ static int write_atomic(int dirfd, const char *name, const char *data,
   return renameat(dirfd, tmp, dirfd, name);
 }
 
-int state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
+int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
   char buf[2048];
   int n = snprintf(
       buf, sizeof buf,
@@ -57,7 +57,7 @@ static int read_small(int dirfd, const char *name, char *buf, size_t len) {
   return (int)n;
 }
 
-int state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
+int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
   char buf[2048];
   memset(st, 0, sizeof *st);
   if (read_small(dirfd, "state", buf, sizeof buf) < 0)
@@ -95,19 +95,20 @@ int state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
 }
 
 /* Runs in M: stack only. */
-int state_format_exit(char *buf, size_t len, const kube_container_exit_t *e) {
+int rt_state_format_exit(char *buf, size_t len,
+                         const kube_container_exit_t *e) {
   return snprintf(buf, len, "%d %d %d %lld %ld %s\n", e->exit_code, e->signal,
                   e->oom_killed ? 1 : 0, (long long)e->finished_at.tv_sec,
                   e->finished_at.tv_nsec, e->reason);
 }
 
-int state_write_exit(int dirfd, const kube_container_exit_t *e) {
+int rt_state_write_exit(int dirfd, const kube_container_exit_t *e) {
   char buf[128];
-  int n = state_format_exit(buf, sizeof buf, e);
+  int n = rt_state_format_exit(buf, sizeof buf, e);
   return write_atomic(dirfd, "exit", buf, (size_t)n);
 }
 
-int state_read_exit(int dirfd, kube_container_exit_t *out) {
+int rt_state_read_exit(int dirfd, kube_container_exit_t *out) {
   char buf[256];
   memset(out, 0, sizeof *out);
   if (read_small(dirfd, "exit", buf, sizeof buf) < 0)
@@ -128,7 +129,7 @@ int state_read_exit(int dirfd, kube_container_exit_t *out) {
 
 /* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot.  Pid
  * plus start time names a process without the pid-reuse race. */
-unsigned long long proc_start_time(pid_t pid) {
+unsigned long long rt_proc_start_time(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -153,14 +154,14 @@ unsigned long long proc_start_time(pid_t pid) {
   return p ? strtoull(p, NULL, 10) : 0;
 }
 
-bool proc_alive(pid_t pid, unsigned long long start) {
+bool rt_proc_alive(pid_t pid, unsigned long long start) {
   if (pid <= 0)
     return false;
-  unsigned long long now = proc_start_time(pid);
+  unsigned long long now = rt_proc_start_time(pid);
   return now != 0 && (start == 0 || now == start);
 }
 
-int rm_rf_at(int dirfd, const char *name) {
+int rt_rm_rf_at(int dirfd, const char *name) {
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
@@ -174,7 +175,7 @@ int rm_rf_at(int dirfd, const char *name) {
     if (streq(de->d_name, ".") || streq(de->d_name, ".."))
       continue;
     if (de->d_type == DT_DIR)
-      rm_rf_at(fd, de->d_name);
+      rt_rm_rf_at(fd, de->d_name);
     else
       unlinkat(fd, de->d_name, 0);
   }

@@ -166,9 +166,9 @@ static void error_from_response(kube_error_t *err, struct evhttp_request *req,
                    "etcd %s: no response", what);
     return;
   }
-  const char *msg = etcd_json_str(obj, "message");
+  const char *msg = store_etcd_json_str(obj, "message");
   if (!msg)
-    msg = etcd_json_str(obj, "error");
+    msg = store_etcd_json_str(obj, "error");
   kube_error_set(err,
                  code == 503 || code == 502 ? KUBE_REASON_SERVICE_UNAVAILABLE
                  : code == 413              ? KUBE_REASON_TOO_LARGE
@@ -178,17 +178,19 @@ static void error_from_response(kube_error_t *err, struct evhttp_request *req,
 
 /* The record a kv object describes, with the store prefix taken off. */
 static struct rec *rec_from_kv(struct etcd *e, json_object *kv) {
-  const char *k64 = etcd_json_str(kv, "key"), *v64 = etcd_json_str(kv, "value");
+  const char *k64 = store_etcd_json_str(kv, "key"),
+             *v64 = store_etcd_json_str(kv, "value");
   if (!k64)
     return NULL;
   size_t klen, vlen = 0;
-  cleanup_free char *key = etcd_b64_decode(k64, &klen);
-  cleanup_free char *val = v64 ? etcd_b64_decode(v64, &vlen) : NULL;
+  cleanup_free char *key = store_etcd_b64_decode(k64, &klen);
+  cleanup_free char *val = v64 ? store_etcd_b64_decode(v64, &vlen) : NULL;
   if (!key || (v64 && !val) || klen < e->prefix_len)
     return NULL;
-  return store_rec_new(
-      key + e->prefix_len, klen - e->prefix_len, val ? val : "", vlen,
-      etcd_json_i64(kv, "create_revision"), etcd_json_i64(kv, "mod_revision"));
+  return store_rec_new(key + e->prefix_len, klen - e->prefix_len,
+                       val ? val : "", vlen,
+                       store_etcd_json_i64(kv, "create_revision"),
+                       store_etcd_json_i64(kv, "mod_revision"));
 }
 
 static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
@@ -196,7 +198,7 @@ static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
   kube_strbuf_t full = KUBE_STRBUF_INIT;
   kube_strbuf_append_len(&full, e->prefix, e->prefix_len);
   kube_strbuf_append_len(&full, key, len);
-  etcd_b64_append(sb, full.data ? full.data : "", full.len);
+  store_etcd_b64_append(sb, full.data ? full.data : "", full.len);
   sb->oom |= full.oom;
   kube_strbuf_free(&full);
 }
@@ -287,11 +289,11 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
       kube_strbuf_append(&body, "{\"key\":\"");
       /* etcd rejects an empty key; "\0" starts the whole key space. */
       if (start.len)
-        etcd_b64_append(&body, start.data, start.len);
+        store_etcd_b64_append(&body, start.data, start.len);
       else
-        etcd_b64_append(&body, "", 1);
+        store_etcd_b64_append(&body, "", 1);
       kube_strbuf_append(&body, "\",\"range_end\":\"");
-      etcd_b64_append(&body, e->range_end, e->range_end_len);
+      store_etcd_b64_append(&body, e->range_end, e->range_end_len);
       kube_strbuf_printf(&body, "\",\"limit\":\"%d\"", RANGE_PAGE);
       if (rev)
         kube_strbuf_printf(&body, ",\"revision\":\"%lld\"", (long long)rev);
@@ -304,8 +306,9 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
         break;
       ep = (int)i;
       if (!rev)
-        rev = etcd_json_i64(etcd_json_get(obj, "header"), "revision");
-      json_object *kvs = etcd_json_get(obj, "kvs");
+        rev =
+            store_etcd_json_i64(store_etcd_json_get(obj, "header"), "revision");
+      json_object *kvs = store_etcd_json_get(obj, "kvs");
       size_t m = kvs ? json_object_array_length(kvs) : 0;
       for (size_t j = 0; j < m; j++) {
         if (n == cap) {
@@ -327,7 +330,7 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
         }
         n++;
       }
-      bool more = json_object_get_boolean(etcd_json_get(obj, "more"));
+      bool more = json_object_get_boolean(store_etcd_json_get(obj, "more"));
       json_object_put(obj);
       if (!more || m == 0)
         break;
@@ -403,11 +406,11 @@ static void resync(struct etcd *e) {
 
 static void apply_event(struct etcd *e, json_object *ev) {
   kube_store_t *s = e->s;
-  json_object *kv = etcd_json_get(ev, "kv");
-  json_object *pkv = etcd_json_get(ev, "prev_kv");
-  const char *type = etcd_json_str(ev, "type");
+  json_object *kv = store_etcd_json_get(ev, "kv");
+  json_object *pkv = store_etcd_json_get(ev, "prev_kv");
+  const char *type = store_etcd_json_str(ev, "type");
   bool del = type && streq(type, "DELETE");
-  int64_t rev = etcd_json_i64(kv, "mod_revision");
+  int64_t rev = store_etcd_json_i64(kv, "mod_revision");
   /* Already in the cache (defensive: the watch restarts after the cache's
    * revision).  Equal revisions are further keys of one transaction. */
   if (rev < s->revision)
@@ -415,9 +418,9 @@ static void apply_event(struct etcd *e, json_object *ev) {
   struct rec *prev = pkv ? rec_from_kv(e, pkv) : NULL;
   struct rec *rec = NULL;
   if (del) {
-    const char *k64 = etcd_json_str(kv, "key");
+    const char *k64 = store_etcd_json_str(kv, "key");
     size_t klen = 0;
-    cleanup_free char *key = k64 ? etcd_b64_decode(k64, &klen) : NULL;
+    cleanup_free char *key = k64 ? store_etcd_b64_decode(k64, &klen) : NULL;
     if (!key || klen < e->prefix_len) {
       store_rec_unref(prev);
       return;
@@ -459,14 +462,14 @@ static void watch_message(struct etcd *e, const char *line, size_t len) {
   json_object *obj = json_tokener_parse_ex(e->wtok, line, (int)len);
   if (!obj)
     return;
-  json_object *res = etcd_json_get(obj, "result");
+  json_object *res = store_etcd_json_get(obj, "result");
   if (!res) {
     log_warn("etcd store: watch error: %.200s", line);
     json_object_put(obj);
     return;
   }
-  if (etcd_json_i64(res, "compact_revision") > 0 &&
-      json_object_get_boolean(etcd_json_get(res, "canceled"))) {
+  if (store_etcd_json_i64(res, "compact_revision") > 0 &&
+      json_object_get_boolean(store_etcd_json_get(res, "canceled"))) {
     json_object_put(obj);
     /* History we still need is gone: list again, from the timer (not
      * inside evhttp's callback for this very request). */
@@ -475,7 +478,7 @@ static void watch_message(struct etcd *e, const char *line, size_t len) {
     evtimer_add(e->retry_ev, &now);
     return;
   }
-  json_object *events = etcd_json_get(res, "events");
+  json_object *events = store_etcd_json_get(res, "events");
   size_t n = events ? json_object_array_length(events) : 0;
   for (size_t i = 0; i < n; i++)
     apply_event(e, json_object_array_get_idx(events, i));
@@ -523,9 +526,10 @@ static void watch_start(struct etcd *e) {
   kube_strbuf_t body = KUBE_STRBUF_INIT;
   kube_strbuf_append(&body, "{\"create_request\":{\"key\":\"");
   /* An empty prefix watches the whole key space, from key "\0". */
-  etcd_b64_append(&body, e->prefix_len ? e->prefix : "", e->prefix_len ? e->prefix_len : 1);
+  store_etcd_b64_append(&body, e->prefix_len ? e->prefix : "",
+                        e->prefix_len ? e->prefix_len : 1);
   kube_strbuf_append(&body, "\",\"range_end\":\"");
-  etcd_b64_append(&body, e->range_end, e->range_end_len);
+  store_etcd_b64_append(&body, e->range_end, e->range_end_len);
   /* No prev_kv: the cache is at the revision before each event, so it holds
    * the previous record; asking etcd for it costs etcd a read per event. */
   kube_strbuf_printf(&body, "\",\"start_revision\":\"%lld\"}}",
@@ -595,16 +599,17 @@ static void write_result(struct etcd *e, struct store_op *op,
     json_object_put(obj);
     return;
   }
-  int64_t rev = etcd_json_i64(etcd_json_get(obj, "header"), "revision");
-  json_object *resps = etcd_json_get(obj, "responses");
+  int64_t rev =
+      store_etcd_json_i64(store_etcd_json_get(obj, "header"), "revision");
+  json_object *resps = store_etcd_json_get(obj, "responses");
   json_object *r0 = resps && json_object_array_length(resps) > 0
                         ? json_object_array_get_idx(resps, 0)
                         : NULL;
   const char *key = op->rec->pub.key;
-  if (!json_object_get_boolean(etcd_json_get(obj, "succeeded"))) {
+  if (!json_object_get_boolean(store_etcd_json_get(obj, "succeeded"))) {
     op->failed = true;
     json_object *kvs =
-        etcd_json_get(etcd_json_get(r0, "response_range"), "kvs");
+        store_etcd_json_get(store_etcd_json_get(r0, "response_range"), "kvs");
     json_object *kv = kvs && json_object_array_length(kvs) > 0
                           ? json_object_array_get_idx(kvs, 0)
                           : NULL;
@@ -617,15 +622,15 @@ static void write_result(struct etcd *e, struct store_op *op,
     else
       kube_error_set(&op->err, KUBE_REASON_CONFLICT, 0,
                      "key %s: revision is %lld, expected %lld", key,
-                     (long long)etcd_json_i64(kv, "mod_revision"),
+                     (long long)store_etcd_json_i64(kv, "mod_revision"),
                      (long long)op->expected);
     json_object_put(obj);
     return;
   }
   struct rec *written = NULL;
   if (op->type == OP_DELETE) {
-    json_object *pkvs =
-        etcd_json_get(etcd_json_get(r0, "response_delete_range"), "prev_kvs");
+    json_object *pkvs = store_etcd_json_get(
+        store_etcd_json_get(r0, "response_delete_range"), "prev_kvs");
     json_object *pkv = pkvs && json_object_array_length(pkvs) > 0
                            ? json_object_array_get_idx(pkvs, 0)
                            : NULL;
@@ -635,10 +640,10 @@ static void write_result(struct etcd *e, struct store_op *op,
     store_rec_unref(prev);
   } else {
     json_object *pkv =
-        etcd_json_get(etcd_json_get(r0, "response_put"), "prev_kv");
+        store_etcd_json_get(store_etcd_json_get(r0, "response_put"), "prev_kv");
     int64_t create = op->type == OP_CREATE || !pkv
                          ? rev
-                         : etcd_json_i64(pkv, "create_revision");
+                         : store_etcd_json_i64(pkv, "create_revision");
     written = store_rec_new(key, strlen(key), op->rec->pub.value,
                             op->rec->pub.value_len, create, rev);
   }
@@ -745,7 +750,7 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
     kube_strbuf_append(&b, ",\"success\":[{\"request_put\":{\"key\":\"");
     kube_strbuf_append_len(&b, k64.data, k64.len);
     kube_strbuf_append(&b, "\",\"value\":\"");
-    etcd_b64_append(&b, r->pub.value, r->pub.value_len);
+    store_etcd_b64_append(&b, r->pub.value, r->pub.value_len);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
   }
   if (op->type != OP_CREATE) {

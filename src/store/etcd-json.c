@@ -12,7 +12,7 @@
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-void etcd_b64_append(kube_strbuf_t *sb, const void *data, size_t len) {
+void store_etcd_b64_append(kube_strbuf_t *sb, const void *data, size_t len) {
   const unsigned char *p = data;
   size_t need = (len + 2) / 3 * 4;
   /* Grow once, then write in place. */
@@ -53,7 +53,7 @@ static int b64val(unsigned char c) {
   return -1;
 }
 
-char *etcd_b64_decode(const char *in, size_t *out_len) {
+char *store_etcd_b64_decode(const char *in, size_t *out_len) {
   size_t n = strlen(in);
   char *out = malloc(n / 4 * 3 + 4);
   if (!out)
@@ -81,7 +81,7 @@ char *etcd_b64_decode(const char *in, size_t *out_len) {
   return out;
 }
 
-int64_t etcd_json_i64(json_object *obj, const char *field) {
+int64_t store_etcd_json_i64(json_object *obj, const char *field) {
   json_object *v;
   if (!obj || !json_object_object_get_ex(obj, field, &v))
     return 0;
@@ -90,7 +90,7 @@ int64_t etcd_json_i64(json_object *obj, const char *field) {
   return json_object_get_int64(v);
 }
 
-const char *etcd_json_str(json_object *obj, const char *field) {
+const char *store_etcd_json_str(json_object *obj, const char *field) {
   json_object *v;
   if (!obj || !json_object_object_get_ex(obj, field, &v) ||
       !json_object_is_type(v, json_type_string))
@@ -98,7 +98,7 @@ const char *etcd_json_str(json_object *obj, const char *field) {
   return json_object_get_string(v);
 }
 
-json_object *etcd_json_get(json_object *obj, const char *field) {
+json_object *store_etcd_json_get(json_object *obj, const char *field) {
   json_object *v;
   if (!obj || !json_object_object_get_ex(obj, field, &v))
     return NULL;

@@ -135,32 +135,32 @@ static json_object *create_pod(struct fixture *f, const char *name,
 static void test_route_parse(void **state) {
   struct route rt;
   assert_int_equal(
-      route_parse("/api/v1/namespaces/ns1/pods/p/status", &rt, NULL), 0);
+      as_route_parse("/api/v1/namespaces/ns1/pods/p/status", &rt, NULL), 0);
   assert_string_equal(rt.group, "");
   assert_string_equal(rt.version, "v1");
   assert_string_equal(rt.ns, "ns1");
   assert_string_equal(rt.resource, "pods");
   assert_string_equal(rt.name, "p");
   assert_string_equal(rt.sub, "status");
-  route_clear(&rt);
-  assert_int_equal(route_parse("/apis/apps/v1/deployments", &rt, NULL), 0);
+  as_route_clear(&rt);
+  assert_int_equal(as_route_parse("/apis/apps/v1/deployments", &rt, NULL), 0);
   assert_string_equal(rt.group, "apps");
   assert_null(rt.ns);
   assert_string_equal(rt.resource, "deployments");
-  route_clear(&rt);
+  as_route_clear(&rt);
   /* namespaces/X/status is the namespace's subresource */
-  assert_int_equal(route_parse("/api/v1/namespaces/x/status", &rt, NULL), 0);
+  assert_int_equal(as_route_parse("/api/v1/namespaces/x/status", &rt, NULL), 0);
   assert_string_equal(rt.resource, "namespaces");
   assert_string_equal(rt.name, "x");
   assert_string_equal(rt.sub, "status");
-  route_clear(&rt);
-  assert_int_equal(route_parse("/api/v1/watch/namespaces/d/pods", &rt, NULL),
+  as_route_clear(&rt);
+  assert_int_equal(as_route_parse("/api/v1/watch/namespaces/d/pods", &rt, NULL),
                    0);
   assert_true(rt.legacy_watch);
   assert_string_equal(rt.ns, "d");
-  route_clear(&rt);
-  assert_int_equal(route_parse("/api/v1/a/b/c/d/e/f", &rt, NULL), -1);
-  route_clear(&rt);
+  as_route_clear(&rt);
+  assert_int_equal(as_route_parse("/api/v1/a/b/c/d/e/f", &rt, NULL), -1);
+  as_route_clear(&rt);
 }
 
 static void test_status_object(void **state) {
@@ -168,7 +168,7 @@ static void test_status_object(void **state) {
   kube_error_set(&err, KUBE_REASON_INVALID, 0, "bad");
   kube_error_set_details(&err, "deployments.apps", "d");
   kube_error_add_cause(&err, "spec.replicas", "FieldValueInvalid", "neg");
-  json_object *st = status_object(&err);
+  json_object *st = as_status_object(&err);
   assert_string_equal(kube_json_get_string(st, "reason"), "Invalid");
   assert_int_equal(json_object_get_int(kube_json_get(st, "code")), 422);
   assert_string_equal(kube_json_get_string(st, "details.group"), "apps");

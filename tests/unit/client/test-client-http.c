@@ -29,38 +29,38 @@ static char *chunked(const char *const *pieces) {
 static void test_url_parse(void **state) {
   (void)state;
   struct server_url u;
-  assert_int_equal(server_url_parse("http://127.0.0.1:6443/prefix/", &u, NULL),
-                   0);
+  assert_int_equal(
+      client_server_url_parse("http://127.0.0.1:6443/prefix/", &u, NULL), 0);
   assert_false(u.tls);
   assert_string_equal(u.host, "127.0.0.1");
   assert_string_equal(u.port, "6443");
   assert_string_equal(u.prefix, "/prefix");
-  server_url_clear(&u);
-  assert_int_equal(server_url_parse("https://example.com", &u, NULL), 0);
+  client_server_url_clear(&u);
+  assert_int_equal(client_server_url_parse("https://example.com", &u, NULL), 0);
   assert_true(u.tls);
   assert_string_equal(u.port, "443");
   assert_string_equal(u.prefix, "");
-  server_url_clear(&u);
-  assert_int_equal(server_url_parse("https://[::1]:8443", &u, NULL), 0);
+  client_server_url_clear(&u);
+  assert_int_equal(client_server_url_parse("https://[::1]:8443", &u, NULL), 0);
   assert_string_equal(u.host, "::1");
   assert_string_equal(u.port, "8443");
-  server_url_clear(&u);
-  assert_int_equal(server_url_parse("unix:///run/x.sock", &u, NULL), 0);
+  client_server_url_clear(&u);
+  assert_int_equal(client_server_url_parse("unix:///run/x.sock", &u, NULL), 0);
   assert_true(u.unix_socket);
   assert_string_equal(u.host, "/run/x.sock");
-  server_url_clear(&u);
-  assert_int_equal(server_url_parse("unix:/run/y.sock", &u, NULL), 0);
+  client_server_url_clear(&u);
+  assert_int_equal(client_server_url_parse("unix:/run/y.sock", &u, NULL), 0);
   assert_string_equal(u.host, "/run/y.sock");
-  server_url_clear(&u);
+  client_server_url_clear(&u);
   kube_error_t err = KUBE_ERROR_INIT;
-  assert_int_equal(server_url_parse("ftp://x", &u, &err), -1);
+  assert_int_equal(client_server_url_parse("ftp://x", &u, &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
-  assert_int_equal(server_url_parse("http://x:12a", &u, &err), -1);
+  assert_int_equal(client_server_url_parse("http://x:12a", &u, &err), -1);
   kube_error_clear(&err);
-  assert_int_equal(server_url_parse("http://:80", &u, &err), -1);
+  assert_int_equal(client_server_url_parse("http://:80", &u, &err), -1);
   kube_error_clear(&err);
-  assert_int_equal(server_url_parse("unix:", &u, &err), -1);
+  assert_int_equal(client_server_url_parse("unix:", &u, &err), -1);
   kube_error_clear(&err);
 }
 

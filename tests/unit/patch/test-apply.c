@@ -186,10 +186,10 @@ static void test_apply_force(void **state) {
   assert_null(jget(jget(other, "fieldsV1", "f:spec"), "f:replicas", NULL));
   assert_fields(out, "kubectl", "Apply", DEPLOY_FIELDS);
   /* The result shares nothing with the live object. */
-  json_object *live_before = patch_json_copy(live);
+  json_object *live_before = as_patch_json_copy(live);
   json_object_object_add(json_object_object_get(other, "fieldsV1"), "f:x",
                          json_object_new_object());
-  assert_true(patch_json_equal(live, live_before));
+  assert_true(as_patch_json_equal(live, live_before));
   json_object_object_del(json_object_object_get(other, "fieldsV1"), "f:x");
   json_object_put(live_before);
   /* Applying again without force no longer conflicts. */
@@ -213,7 +213,7 @@ static void test_apply_removal(void **state) {
   /* A field another manager also owns is kept. */
   json_object *v3 = apply_ok(v2, DEPLOY_CFG("3", "nginx:1", ",\"tier\":\"fe\""),
                              "kubectl", false);
-  json_object *edited = patch_json_copy(v3);
+  json_object *edited = as_patch_json_copy(v3);
   json_object_object_add(jget(edited, "metadata", "labels"), "owner",
                          json_object_new_string("ops"));
   json_object_object_add(jget(edited, "metadata", "labels"), "tier",
@@ -252,7 +252,7 @@ static void test_apply_lists(void **state) {
   json_object *v1 = kube_apply(NULL, c2, "mgr", false, &test_kind_pod, &err);
   assert_non_null(v1);
   /* Someone else adds a sidecar and a finalizer with an update. */
-  json_object *edited = patch_json_copy(v1);
+  json_object *edited = as_patch_json_copy(v1);
   json_object *containers =
       jget(jget(edited, "spec", NULL), "containers", NULL);
   json_object_array_add(containers,
@@ -349,7 +349,7 @@ static void test_managed_fields_update(void **state) {
 
   /* kubectl scale: the scaler takes .spec.replicas over; the PUT body
    * carries no managedFields, so the stored ones are kept. */
-  json_object *scaled = patch_json_copy(obj);
+  json_object *scaled = as_patch_json_copy(obj);
   json_object_object_del(jget(scaled, "metadata", NULL), "managedFields");
   json_object_object_add(jget(scaled, "spec", NULL), "replicas",
                          json_object_new_int(5));
@@ -363,7 +363,7 @@ static void test_managed_fields_update(void **state) {
 
   /* An update that removes a field drops it from the updater's set; an
    * update that changes nothing records nothing. */
-  json_object *unlabeled = patch_json_copy(scaled);
+  json_object *unlabeled = as_patch_json_copy(scaled);
   json_object_object_del(jget(unlabeled, "metadata", "labels"), "app");
   assert_int_equal(
       kube_managed_fields_update(unlabeled, scaled, "kubectl-create", &err), 0);
@@ -373,7 +373,7 @@ static void test_managed_fields_update(void **state) {
   assert_non_null(labels); /* the map itself is still owned */
   assert_null(json_object_object_get(labels, "f:app"));
   size_t before = entry_count(unlabeled);
-  json_object *same = patch_json_copy(unlabeled);
+  json_object *same = as_patch_json_copy(unlabeled);
   assert_int_equal(kube_managed_fields_update(same, unlabeled, "nobody", &err),
                    0);
   assert_int_equal(entry_count(same), before);
@@ -432,7 +432,7 @@ static void test_apply_prune_owned_map(void **state) {
 
 static int collect_path(const fs_path_t *path, void *data) {
   kube_strbuf_t *sb = data;
-  char *s = fs_path_string(path);
+  char *s = as_fs_path_string(path);
   kube_strbuf_printf(sb, "%s;", s);
   free(s);
   return 0;
@@ -448,14 +448,14 @@ static void test_fieldset_algebra(void **state) {
       "}},\"f:finalizers\":{\"v:\\\"a\\\"\":{}}}}";
   json_object *wire = tp_parse(fv1);
   bool bad;
-  json_object *set = fs_from_fieldsv1(wire, false, &bad);
+  json_object *set = as_fs_from_fieldsv1(wire, false, &bad);
   assert_non_null(set);
   assert_false(bad);
   /* Already normalized: it round-trips unchanged. */
   tp_assert_json(set, fv1);
 
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  fs_walk(set, collect_path, &sb);
+  as_fs_walk(set, collect_path, &sb);
   assert_string_equal(sb.data,
                       ".metadata.labels;.metadata.labels.app;"
                       ".spec.containers[name=\"web\"];"
@@ -471,34 +471,34 @@ static void test_fieldset_algebra(void **state) {
   json_object *item = tp_parse(
       "{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"web\\\"}\":{}}},"
       "\"f:metadata\":{\"f:labels\":{\"f:app\":{}}}}");
-  json_object *b = fs_from_fieldsv1(item, false, &bad);
-  assert_true(fs_intersects(set, b));
-  fs_subtract(set, b);
+  json_object *b = as_fs_from_fieldsv1(item, false, &bad);
+  assert_true(as_fs_intersects(set, b));
+  as_fs_subtract(set, b);
   tp_assert_json(
       set, "{\"f:metadata\":{\"f:labels\":{}},\"f:spec\":{\"f:containers\":{"
            "\"k:{\\\"name\\\":\\\"web\\\"}\":{\"f:image\":{},\"f:ports\":{"
            "\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{"
            "\".\":{},\"f:containerPort\":{}}}}},\"f:finalizers\":{\"v:"
            "\\\"a\\\"\":{}}}}");
-  assert_false(fs_intersects(set, b));
+  assert_false(as_fs_intersects(set, b));
   /* Union restores it; subtracting everything empties the set. */
-  assert_int_equal(fs_union(set, b), 0);
-  json_object *all = fs_from_fieldsv1(wire, false, &bad);
-  assert_int_equal(fs_union(all, set), 0);
+  assert_int_equal(as_fs_union(set, b), 0);
+  json_object *all = as_fs_from_fieldsv1(wire, false, &bad);
+  assert_int_equal(as_fs_union(all, set), 0);
   tp_assert_json(all, fv1);
-  fs_subtract(set, all);
-  assert_true(fs_empty(set));
+  as_fs_subtract(set, all);
+  assert_true(as_fs_empty(set));
 
   /* Malformed FieldsV1. */
   json_object *junk = tp_parse("{\"x:y\":{}}");
-  assert_null(fs_from_fieldsv1(junk, false, &bad));
+  assert_null(as_fs_from_fieldsv1(junk, false, &bad));
   assert_true(bad);
   json_object *notobj = tp_parse("{\"f:a\":1}");
-  assert_null(fs_from_fieldsv1(notobj, true, &bad));
+  assert_null(as_fs_from_fieldsv1(notobj, true, &bad));
   assert_true(bad);
   /* {".":{}} alone is normalized to {}. */
   json_object *dot = tp_parse("{\"f:a\":{\".\":{}}}");
-  json_object *nd = fs_from_fieldsv1(dot, true, &bad);
+  json_object *nd = as_fs_from_fieldsv1(dot, true, &bad);
   tp_assert_json(nd, "{\"f:a\":{}}");
 
   /* Items are found by key text, and by value when another encoder wrote
@@ -509,15 +509,15 @@ static void test_fieldset_algebra(void **state) {
   fs_path_t p1 = {
       {"f:spec", "f:containers", "k:{\"name\":\"a\\u003cb\"}", "f:image"}, 4};
   bool found;
-  json_object *img = fs_lookup(pod, &p1, &found);
+  json_object *img = as_fs_lookup(pod, &p1, &found);
   assert_true(found);
   assert_string_equal(json_object_get_string(img), "i");
   fs_path_t p2 = {{"f:spec", "f:ports", "k:{\"port\":80,\"protocol\":\"TCP\"}"},
                   3};
-  assert_non_null(fs_lookup(pod, &p2, &found));
+  assert_non_null(as_fs_lookup(pod, &p2, &found));
   assert_true(found);
   fs_path_t p3 = {{"f:spec", "f:ports", "k:{\"port\":81}"}, 3};
-  assert_null(fs_lookup(pod, &p3, &found));
+  assert_null(as_fs_lookup(pod, &p3, &found));
   assert_false(found);
   json_object_put(pod);
 

@@ -33,7 +33,7 @@ json_object *tp_parse(const char *text) {
 
 void tp_assert_json(json_object *got, const char *want) {
   json_object *w = tp_parse(want);
-  if (!patch_json_equal(got, w)) {
+  if (!as_patch_json_equal(got, w)) {
     print_error("got:  %s\nwant: %s\n",
                 json_object_to_json_string_ext(got, JSON_C_TO_STRING_PLAIN),
                 json_object_to_json_string_ext(w, JSON_C_TO_STRING_PLAIN));
@@ -68,8 +68,8 @@ static void run_cases(engine_fn fn, const patch_case_t *cases, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const patch_case_t *c = &cases[i];
     json_object *orig = tp_parse(c->orig), *patch = tp_parse(c->patch);
-    json_object *orig_before = patch_json_copy(orig);
-    json_object *patch_before = patch_json_copy(patch);
+    json_object *orig_before = as_patch_json_copy(orig);
+    json_object *patch_before = as_patch_json_copy(patch);
     kube_error_t err = KUBE_ERROR_INIT;
     json_object *got = fn(orig, patch, c->kind, &err);
     if (c->want) {
@@ -87,8 +87,8 @@ static void run_cases(engine_fn fn, const patch_case_t *cases, size_t n) {
                  err.message);
     }
     /* The engines never modify their inputs. */
-    assert_true(patch_json_equal(orig, orig_before));
-    assert_true(patch_json_equal(patch, patch_before));
+    assert_true(as_patch_json_equal(orig, orig_before));
+    assert_true(as_patch_json_equal(patch, patch_before));
     json_object_put(got);
     json_object_put(orig);
     json_object_put(patch);

@@ -289,11 +289,11 @@ static void test_seccomp_compile(void **state) {
 static void test_cgroup_detect(void **state) {
   struct cg_layout l;
   kube_error_t err = KUBE_ERROR_INIT;
-  if (cg_detect(&l, &err) < 0) {
+  if (rt_cg_detect(&l, &err) < 0) {
     kube_error_clear(&err);
     skip();
   }
-  const struct cgroup_ops *ops = cg_ops_for(&l);
+  const struct cgroup_ops *ops = rt_cg_ops_for(&l);
   assert_non_null(ops->create);
   if (l.mode == CG_MODE_V2)
     assert_string_equal(ops->name, "v2");
@@ -316,8 +316,8 @@ static void test_state_files(void **state) {
   snprintf(st.cgroup_path, sizeof st.cgroup_path, "libkube/abc");
   snprintf(st.bundle, sizeof st.bundle, "/b");
   kube_error_t err = KUBE_ERROR_INIT;
-  assert_int_equal(state_write(dirfd, &st, &err), 0);
-  assert_int_equal(state_read(dirfd, &back, &err), 0);
+  assert_int_equal(rt_state_write(dirfd, &st, &err), 0);
+  assert_int_equal(rt_state_read(dirfd, &back, &err), 0);
   assert_string_equal(back.id, "abc");
   assert_int_equal(back.pid, 1234);
   assert_int_equal(back.pid_start, 99);
@@ -326,17 +326,17 @@ static void test_state_files(void **state) {
   kube_container_exit_t e = {.exit_code = 137, .signal = 9, .oom_killed = true},
                         e2;
   snprintf(e.reason, sizeof e.reason, "OOMKilled");
-  assert_int_equal(state_read_exit(dirfd, &e2), -1);
-  assert_int_equal(state_write_exit(dirfd, &e), 0);
-  assert_int_equal(state_read_exit(dirfd, &e2), 0);
+  assert_int_equal(rt_state_read_exit(dirfd, &e2), -1);
+  assert_int_equal(rt_state_write_exit(dirfd, &e), 0);
+  assert_int_equal(rt_state_read_exit(dirfd, &e2), 0);
   assert_int_equal(e2.exit_code, 137);
   assert_true(e2.oom_killed);
   assert_string_equal(e2.reason, "OOMKilled");
   unlinkat(dirfd, "state", 0);
   unlinkat(dirfd, "exit", 0);
   close(dirfd);
-  assert_true(proc_alive(getpid(), proc_start_time(getpid())));
-  assert_false(proc_alive(getpid(), 1));
+  assert_true(rt_proc_alive(getpid(), rt_proc_start_time(getpid())));
+  assert_false(rt_proc_alive(getpid(), 1));
 }
 
 static void test_ids(void **state) {

@@ -999,9 +999,9 @@ static void test_etcd_foreign_txn(void **state) {
     snprintf(full, sizeof(full), "%s%s", f->prefix, keys[i]);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
-    etcd_b64_append(&b, full, strlen(full));
+    store_etcd_b64_append(&b, full, strlen(full));
     kube_strbuf_append(&b, "\",\"value\":\"");
-    etcd_b64_append(&b, keys[i], strlen(keys[i]));
+    store_etcd_b64_append(&b, keys[i], strlen(keys[i]));
     kube_strbuf_append(&b, "\"}}");
   }
   kube_strbuf_append(&b, "]}");
