@@ -140,6 +140,7 @@ struct slot {
 
 struct fill {
   struct event_base *base;
+  kube_loop_t *base_loop;
   struct slot slots[MAX_RAW_CONN];
   int n_conn;
   int per_txn; /* puts per request */
@@ -173,9 +174,9 @@ static void fill_send(struct fill *fl, struct slot *sl) {
     size_t len = make_value(val, sizeof(val), strrchr(key, '/') + 1);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
-    store_etcd_b64_append(&b, key, strlen(key));
+    kube_strbuf_append_base64(&b, key, strlen(key));
     kube_strbuf_append(&b, "\",\"value\":\"");
-    store_etcd_b64_append(&b, val, len);
+    kube_strbuf_append_base64(&b, val, len);
     kube_strbuf_append(&b, "\"}}");
   }
   kube_strbuf_append(&b, "]}");
@@ -222,11 +223,11 @@ static double etcd_direct(const char *endpoint, const char *prefix, size_t from,
   double t = now_s() - t0;
   for (int c = 0; c < n_conn; c++)
     evhttp_connection_free(fl.slots[c].con);
-  event_base_free(fl.base);
+  kube_loop_free(fl.base_loop);
   return fl.failed ? -1 : fl.done / t;
 }
 
-static kube_store_t *open_store(struct event_base *base, const char *backend,
+static kube_store_t *open_store(kube_loop_t *base_loop, const char *backend,
                                 const char *path, const char *endpoint,
                                 double *ms) {
   kube_store_options_t o = {.struct_size = sizeof(o),
@@ -236,7 +237,7 @@ static kube_store_t *open_store(struct event_base *base, const char *backend,
                             .etcd_prefix = "/bench"};
   kube_error_t err = KUBE_ERROR_INIT;
   double t0 = now_s();
-  kube_store_t *s = kube_store_open(base, &o, &err);
+  kube_store_t *s = kube_store_open(base_loop, &o, &err);
   if (ms)
     *ms = (now_s() - t0) * 1000;
   if (!s)
@@ -247,8 +248,9 @@ static kube_store_t *open_store(struct event_base *base, const char *backend,
 
 static int bench_backend(const char *backend, const char *path,
                          const char *endpoint, struct figures *f) {
-  struct event_base *base = event_base_new();
-  kube_store_t *s = open_store(base, backend, path, endpoint, NULL);
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
+  kube_store_t *s = open_store(base_loop, backend, path, endpoint, NULL);
   if (!s)
     return -1;
   printf("== %s\n", backend);
@@ -272,7 +274,7 @@ static int bench_backend(const char *backend, const char *path,
     return -1;
   if (writes_only) {
     kube_store_close(s);
-    event_base_free(base);
+    kube_loop_free(base_loop);
     f->ran = true;
     return 0;
   }
@@ -301,7 +303,7 @@ static int bench_backend(const char *backend, const char *path,
       kube_store_close(s);
       if (etcd_direct(endpoint, "/bench/pods/", have, objects, 100, 8, 600) < 0)
         return -1;
-      s = open_store(base, backend, path, endpoint, NULL);
+      s = open_store(base_loop, backend, path, endpoint, NULL);
       if (!s)
         return -1;
     } else {
@@ -347,14 +349,14 @@ static int bench_backend(const char *backend, const char *path,
   kube_store_close(s);
 
   /* Reopen: load everything into the cache again. */
-  s = open_store(base, backend, path, endpoint, &f->open_ms);
+  s = open_store(base_loop, backend, path, endpoint, &f->open_ms);
   if (s) {
     f->open_keys = kube_store_count(s, "");
     printf("  reopen, load %zu keys:    %10.0f ms  (%.0f keys/s)\n",
            f->open_keys, f->open_ms, f->open_keys / (f->open_ms / 1000));
     kube_store_close(s);
   }
-  event_base_free(base);
+  kube_loop_free(base_loop);
   f->ran = true;
   return 0;
 }

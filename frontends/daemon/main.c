@@ -148,6 +148,7 @@ static char *load_token(const char *dir, const char *given) {
 }
 
 struct daemon {
+  kube_loop_t *loop;
   struct event_base *base;
   kube_apiserver_t *srv;
   kube_scheduler_loop_t *sched;
@@ -301,7 +302,8 @@ static int cmd_server(int argc, char **argv) {
   kube_store_t *store = NULL;
   struct event *sigterm = NULL, *sigint = NULL;
   kube_error_t err = KUBE_ERROR_INIT;
-  d.base = event_base_new();
+  d.loop = kube_loop_new(NULL);
+  d.base = kube_loop_base(d.loop);
   if (!d.base) {
     kube_log(KUBE_LOG_ERROR, "kubed: cannot create the event loop");
     goto out;
@@ -317,7 +319,7 @@ static int cmd_server(int argc, char **argv) {
        * lays them out in etcd; add nothing in front. */
       .etcd_prefix = "",
   };
-  store = kube_store_open(d.base, &so, &err);
+  store = kube_store_open(d.loop, &so, &err);
   if (!store) {
     kube_log(KUBE_LOG_ERROR, "kubed: open %s store: %s", o.store, err.message);
     goto out;
@@ -348,7 +350,7 @@ static int cmd_server(int argc, char **argv) {
       break;
     }
   }
-  d.srv = kube_apiserver_new(d.base, store, &ao, &err);
+  d.srv = kube_apiserver_new(d.loop, store, &ao, &err);
   if (!d.srv) {
     kube_log(KUBE_LOG_ERROR, "kubed: apiserver: %s", err.message);
     goto out;
@@ -410,7 +412,7 @@ static int cmd_server(int argc, char **argv) {
     kube_apiserver_transport(d.srv, &tp);
     kube_scheduler_loop_options_t lo = {.struct_size = sizeof lo,
                                         .config = &sc};
-    d.sched = kube_scheduler_loop_new(d.base, &tp, &lo, &err);
+    d.sched = kube_scheduler_loop_new(d.loop, &tp, &lo, &err);
     if (!d.sched || kube_scheduler_loop_start(d.sched, &err) < 0) {
       kube_log(KUBE_LOG_ERROR, "kubed: scheduler: %s", err.message);
       goto out;
@@ -439,8 +441,7 @@ out:
   kube_scheduler_loop_free(d.sched);
   kube_apiserver_free(d.srv);
   kube_store_close(store); /* finishes writes still queued */
-  if (d.base)
-    event_base_free(d.base);
+  kube_loop_free(d.loop);
   kube_error_clear(&err);
   free(token);
   if (rc == 0)

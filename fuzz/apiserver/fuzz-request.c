@@ -13,6 +13,7 @@
 #include <libkube/store.h>
 
 static struct event_base *base;
+static kube_loop_t *base_loop;
 static kube_store_t *store;
 static kube_apiserver_t *srv;
 
@@ -31,9 +32,9 @@ static void init(void) {
   base = event_base_new();
   kube_store_options_t so = {
       .struct_size = sizeof so, .backend = "memory", .history = 1000};
-  store = kube_store_open(base, &so, NULL);
+  store = kube_store_open(base_loop, &so, NULL);
   kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
-  srv = kube_apiserver_new(base, store, &ao, NULL);
+  srv = kube_apiserver_new(base_loop, store, &ao, NULL);
   if (!srv)
     abort();
   for (int i = 0; i < 100 && !kube_apiserver_ready(srv); i++)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libkube apiserver: the Kubernetes REST API over HTTP/1.1 (unix socket and
- * TCP) on one libevent event_base, backed by a kube_store_t.
+ * TCP) on one kube_loop_t, backed by a kube_store_t.
  *
  * Served: discovery (/version, /api, /apis, /api/v1, /apis/<g>/<v>),
  * /openapi/v2, /healthz, /livez, /readyz; for every kind of the kinds
@@ -15,7 +15,7 @@
  * (401 Status otherwise); a unix socket listener (mode 0600) trusts its
  * peers and speaks plain HTTP.
  *
- * Threading: everything runs on the event_base given to kube_apiserver_new
+ * Threading: everything runs on the loop given to kube_apiserver_new
  * and every function must be called from that loop's thread; callbacks run
  * on it too.
  */
@@ -29,7 +29,6 @@
 extern "C" {
 #endif
 
-struct event_base;
 
 typedef struct kube_apiserver kube_apiserver_t;
 
@@ -54,10 +53,10 @@ typedef struct kube_apiserver_options {
   const char *tls_key_file;
 } kube_apiserver_options_t;
 
-/* Create a server on `base` (borrowed) over `store` (borrowed; both must
+/* Create a server on `loop` (borrowed) over `store` (borrowed; both must
  * outlive the server).  `opts` may be NULL for defaults.  Returns an owned
  * server (free with kube_apiserver_free) or NULL with err set. */
-kube_apiserver_t *kube_apiserver_new(struct event_base *base,
+kube_apiserver_t *kube_apiserver_new(kube_loop_t *loop,
                                      kube_store_t *store,
                                      const kube_apiserver_options_t *opts,
                                      kube_error_t *err);

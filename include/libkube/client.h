@@ -423,7 +423,6 @@ char *kube_jsonpath_eval(const kube_object_t *obj, const char *tmpl,
  *   already sent may still take effect.
  * - Every call and callback happens on the loop's thread. */
 
-struct event_base;
 
 typedef struct kube_transport_call kube_transport_call_t;
 
@@ -468,7 +467,7 @@ kube_transport_call_t *kube_transport_request(
 void kube_transport_cancel(const kube_transport_t *tp,
                            kube_transport_call_t *call);
 
-/* The asynchronous HTTP transport: libevent's HTTP client on `base`
+/* The asynchronous HTTP transport: libevent's HTTP client on `loop`
  * (borrowed), configured like kube_client_new() from `opts` (kubeconfig,
  * server, token, CA; NULL: defaults).  Servers http:// and https:// (unix
  * sockets are not supported here: use the synchronous client).  Plain
@@ -478,7 +477,7 @@ void kube_transport_cancel(const kube_transport_t *tp,
  * with kube_http_transport_free (cancels the calls in flight). */
 typedef struct kube_http_transport kube_http_transport_t;
 
-kube_http_transport_t *kube_http_transport_new(struct event_base *base,
+kube_http_transport_t *kube_http_transport_new(kube_loop_t *loop,
                                                const kube_client_options_t *opts,
                                                kube_error_t *err);
 /* Fill *out with the transport's interface (valid while t lives). */
@@ -526,10 +525,10 @@ typedef struct kube_informer_options {
 } kube_informer_options_t;
 
 /* Create an informer over `tp` (copied; its impl must outlive the
- * informer) on `base` (borrowed).  `handlers` is copied; any handler may
+ * informer) on `loop` (borrowed).  `handlers` is copied; any handler may
  * be NULL.  Does not start: call kube_informer_start().  Owned: free with
  * kube_informer_free. */
-kube_informer_t *kube_informer_new(struct event_base *base,
+kube_informer_t *kube_informer_new(kube_loop_t *loop,
                                    const kube_transport_t *tp,
                                    const kube_informer_options_t *opts,
                                    const kube_informer_handlers_t *handlers,
@@ -590,7 +589,7 @@ typedef struct kube_workqueue_options {
 } kube_workqueue_options_t;
 
 /* Owned: free with kube_workqueue_free.  `opts` may be NULL. */
-kube_workqueue_t *kube_workqueue_new(struct event_base *base,
+kube_workqueue_t *kube_workqueue_new(kube_loop_t *loop,
                                      const kube_workqueue_options_t *opts,
                                      kube_workqueue_process_fn fn, void *arg,
                                      kube_error_t *err);

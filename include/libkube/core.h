@@ -192,6 +192,111 @@ int64_t kube_time_mono_ns(void);
 char *kube_uuid_generate(char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
+/* Base64                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Standard base64 (RFC 4648, with padding) of len bytes.  Owned string,
+ * free(); NULL on out-of-memory. */
+char *kube_base64_encode(const void *data, size_t len);
+/* Decode standard or URL-safe base64; padding optional, whitespace
+ * (\r, \n, space, tab) ignored.  Owned buffer (NUL-terminated for
+ * convenience, *out_len excludes the NUL).  NULL with BadRequest on invalid
+ * input. */
+unsigned char *kube_base64_decode(const char *s, size_t len, size_t *out_len,
+                                  kube_error_t *err);
+/* Append the standard base64 of len bytes to sb. */
+void kube_strbuf_append_base64(kube_strbuf_t *sb, const void *data,
+                               size_t len);
+/* URL-safe base64 without padding (JWT, RFC 7515).  Owned; NULL on OOM. */
+char *kube_base64url_encode(const void *data, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Event loop and worker pool                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Everything in a libkube process runs on one event loop: a kube_loop_t,
+ * a thin wrapper over libevent's event_base that an embedder can run on a
+ * thread of its own (kube_loop_run), drive from its own loop
+ * (kube_loop_iterate), or build around an event_base it already has
+ * (kube_loop_new_from_base).  Objects of the library are used only on
+ * their loop's thread; kube_loop_invoke() is how other threads reach it.
+ *
+ * Blocking work (runtime calls, layer unpacking, fsync-heavy writes,
+ * probes) runs on a kube_workers_t pool and reports back on the loop. */
+
+typedef struct kube_loop kube_loop_t;
+struct event_base;
+
+/* A loop with an event_base of its own.  Owned: free with kube_loop_free.
+ * NULL with err on failure. */
+kube_loop_t *kube_loop_new(kube_error_t *err);
+/* A loop over an embedder's event_base (borrowed: it must outlive the
+ * loop, and kube_loop_free does not free it). */
+kube_loop_t *kube_loop_new_from_base(struct event_base *base,
+                                     kube_error_t *err);
+/* Frees the loop (and its event_base when it created it).  Functions
+ * invoked and not yet run are dropped.  Every object using the loop must
+ * have been freed first.  Accepts NULL. */
+void kube_loop_free(kube_loop_t *loop);
+/* The libevent base (borrowed), for code that uses libevent directly. */
+struct event_base *kube_loop_base(kube_loop_t *loop);
+/* Run until kube_loop_quit().  The calling thread becomes the loop's
+ * thread.  0 after a quit, -1 with err when the loop failed. */
+int kube_loop_run(kube_loop_t *loop, kube_error_t *err);
+/* Run one pass: wait up to timeout_ms (0: do not wait; < 0: until
+ * something happens) and handle what is ready.  0, or -1 when the loop
+ * failed.  For embedders that drive the loop from their own. */
+int kube_loop_iterate(kube_loop_t *loop, int timeout_ms);
+/* Make kube_loop_run() return after the current callbacks.  Any thread. */
+void kube_loop_quit(kube_loop_t *loop);
+/* Run fn(arg) on the loop's thread, soon (never inside this call, even on
+ * the loop's thread).  Any thread; calls from one thread run in order.
+ * -1 with err only on out-of-memory. */
+int kube_loop_invoke(kube_loop_t *loop, void (*fn)(void *arg), void *arg,
+                     kube_error_t *err);
+/* True when called on the thread currently running the loop (or when no
+ * thread runs it yet). */
+bool kube_loop_in_thread(const kube_loop_t *loop);
+
+/* A timer on a loop: fn(arg) runs on the loop thread when it fires. */
+typedef struct kube_timer kube_timer_t;
+/* Owned: free with kube_timer_free (which also disarms it). */
+kube_timer_t *kube_timer_new(kube_loop_t *loop, void (*fn)(void *arg),
+                             void *arg, kube_error_t *err);
+/* Fire once after ms milliseconds (re-arming replaces the pending time). */
+void kube_timer_arm(kube_timer_t *t, int64_t ms);
+/* Fire every ms milliseconds until disarmed. */
+void kube_timer_arm_periodic(kube_timer_t *t, int64_t ms);
+void kube_timer_disarm(kube_timer_t *t);
+bool kube_timer_pending(const kube_timer_t *t);
+void kube_timer_free(kube_timer_t *t); /* accepts NULL */
+
+/* A pool of worker threads that run blocking work for a loop. */
+typedef struct kube_workers kube_workers_t;
+/* Blocking work, run on a worker thread.  It must not touch objects of
+ * the loop; it reads and writes only what `arg` gives it. */
+typedef void (*kube_work_fn)(void *arg);
+/* Completion, run on the loop's thread after the work returned. */
+typedef void (*kube_work_done_fn)(void *arg);
+
+/* Start `threads` worker threads (0: the number of CPUs, at least 2) for
+ * `loop` (borrowed; must outlive the pool).  Owned: free with
+ * kube_workers_free. */
+kube_workers_t *kube_workers_new(kube_loop_t *loop, unsigned threads,
+                                 kube_error_t *err);
+/* Queue work(arg) for a worker; done(arg) (may be NULL) follows on the
+ * loop.  Jobs start in submission order.  Any thread.  -1 with err on
+ * out-of-memory or after kube_workers_free began. */
+int kube_workers_submit(kube_workers_t *w, kube_work_fn work,
+                        kube_work_done_fn done, void *arg, kube_error_t *err);
+/* Jobs queued or running (not yet completed on the loop). */
+size_t kube_workers_pending(const kube_workers_t *w);
+/* Wait for every submitted job to finish, run the done callbacks not yet
+ * delivered (on the calling thread, which must be the loop's), stop the
+ * threads and free the pool.  Accepts NULL. */
+void kube_workers_free(kube_workers_t *w);
+
+/* ------------------------------------------------------------------------ */
 /* Resource quantities                                                       */
 /* ------------------------------------------------------------------------ */
 

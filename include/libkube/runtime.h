@@ -52,7 +52,6 @@
 extern "C" {
 #endif
 
-struct event_base;
 
 /* ------------------------------------------------------------------------ */
 /* Configuration (the OCI runtime spec as C structs)                         */
@@ -366,10 +365,10 @@ int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
 typedef void (*kube_container_exit_cb)(const char *id,
                                        const kube_container_exit_t *exit,
                                        void *userdata);
-/* Watch for the exit on `base` through a pidfd (no thread, no polling).
+/* Watch for the exit on `loop` through a pidfd (no thread, no polling).
  * The watch frees itself after the callback. */
 int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
-                            struct event_base *base, kube_container_exit_cb cb,
+                            kube_loop_t *loop, kube_container_exit_cb cb,
                             void *userdata, kube_error_t *err);
 
 /* Resource usage read from the container's cgroup. */

@@ -407,7 +407,6 @@ int64_t kube_schedule(const kube_scheduler_config_t *cfg,
  *
  * Threading: one event loop; everything runs on it. */
 
-struct event_base;
 struct kube_transport;
 
 typedef struct kube_scheduler_loop kube_scheduler_loop_t;
@@ -441,12 +440,12 @@ typedef struct kube_scheduler_loop_stats {
   size_t in_flight;          /* bindings not answered yet */
 } kube_scheduler_loop_stats_t;
 
-/* Create a loop on `base` (borrowed) talking to the API through `tp`
+/* Create a loop on `loop` (borrowed) talking to the API through `tp`
  * (copied; its implementation must outlive the loop), e.g. the
  * in-process transport from kube_apiserver_transport().  `opts` may be
  * NULL.  Does not start.  Owned: free with kube_scheduler_loop_free. */
 kube_scheduler_loop_t *kube_scheduler_loop_new(
-    struct event_base *base, const struct kube_transport *tp,
+    kube_loop_t *loop, const struct kube_transport *tp,
     const kube_scheduler_loop_options_t *opts, kube_error_t *err);
 /* Start the node informer; pods are listed once nodes are synced and
  * scheduled once both are.  -1 with err when the first request fails. */

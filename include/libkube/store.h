@@ -13,7 +13,7 @@
  * - A write whose callback reported success survives kill -9 (sqlite, etcd).
  * - After a write's callback reported success, get and list reflect it.
  *
- * Threading: a store belongs to one libevent event_base; every function
+ * Threading: a store belongs to one kube_loop_t; every function
  * must be called from that loop's thread and every callback runs on it.
  * Backends may use worker threads internally (sqlite group commit).
  *
@@ -46,7 +46,6 @@
 extern "C" {
 #endif
 
-struct event_base;
 
 typedef struct kube_store kube_store_t;
 
@@ -75,9 +74,9 @@ typedef struct kube_store_record {
 kube_store_record_t *kube_store_record_ref(const kube_store_record_t *rec);
 void kube_store_record_unref(const kube_store_record_t *rec);
 
-/* Open a store on `base` (borrowed; must outlive the store).  Returns an
+/* Open a store on `loop` (borrowed; must outlive the store).  Returns an
  * owned store (close with kube_store_close) or NULL with err set. */
-kube_store_t *kube_store_open(struct event_base *base,
+kube_store_t *kube_store_open(kube_loop_t *loop,
                               const kube_store_options_t *opts,
                               kube_error_t *err);
 /* Finish in-flight writes (their callbacks run), cancel watches, release

@@ -672,28 +672,6 @@ static void hpa_defaults(json_object *obj, const kube_kind_t *kind) {
   }
 }
 
-static char *base64(const char *s, size_t len) {
-  static const char tbl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char *out = malloc((len + 2) / 3 * 4 + 1);
-  if (!out)
-    return NULL;
-  size_t o = 0;
-  for (size_t i = 0; i < len; i += 3) {
-    uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
-    if (i + 1 < len)
-      v |= (uint32_t)(unsigned char)s[i + 1] << 8;
-    if (i + 2 < len)
-      v |= (uint32_t)(unsigned char)s[i + 2];
-    out[o++] = tbl[(v >> 18) & 63];
-    out[o++] = tbl[(v >> 12) & 63];
-    out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-    out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-  }
-  out[o] = '\0';
-  return out;
-}
-
 /* type Opaque, and stringData folded into data (the v1 conversion does
  * this: stringData is write-only and wins over data). */
 static void secret_defaults(json_object *obj) {
@@ -708,7 +686,7 @@ static void secret_defaults(json_object *obj) {
   json_object_object_foreach(sd, k, v) {
     if (!json_object_is_type(v, json_type_string))
       continue;
-    char *enc = base64(json_object_get_string(v),
+    char *enc = kube_base64_encode(json_object_get_string(v),
                        (size_t)json_object_get_string_len(v));
     if (enc)
       api_jset(data, k, jstr(enc));

@@ -91,34 +91,9 @@ static int read_tag(reader_t *r, uint32_t *num, unsigned *wt,
   return 0;
 }
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_object *base64_string(const uint8_t *p, size_t n) {
-  size_t outlen = 4 * ((n + 2) / 3);
-  char *buf = malloc(outlen + 1), *o = buf;
-  if (!buf)
-    return NULL;
-  size_t i = 0;
-  for (; i + 2 < n; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    *o++ = b64[v >> 18];
-    *o++ = b64[(v >> 12) & 63];
-    *o++ = b64[(v >> 6) & 63];
-    *o++ = b64[v & 63];
-  }
-  if (i < n) {
-    uint32_t v = (uint32_t)p[i] << 16;
-    if (i + 1 < n)
-      v |= (uint32_t)p[i + 1] << 8;
-    *o++ = b64[v >> 18];
-    *o++ = b64[(v >> 12) & 63];
-    *o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-    *o++ = '=';
-  }
-  json_object *s = json_object_new_string_len(buf, (int)(o - buf));
-  free(buf);
-  return s;
+  cleanup_free char *buf = kube_base64_encode(p, n);
+  return buf ? json_object_new_string(buf) : NULL;
 }
 
 static json_object *string_of(const reader_t *r) {

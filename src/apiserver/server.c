@@ -728,8 +728,9 @@ KUBE_EXPORT bool kube_apiserver_ready(const kube_apiserver_t *srv) {
 /* ------------------------------------------------------------------------ */
 
 KUBE_EXPORT kube_apiserver_t *
-kube_apiserver_new(struct event_base *base, kube_store_t *store,
+kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
                    const kube_apiserver_options_t *opts, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   if (!base || !store) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "apiserver needs an event base and a store");

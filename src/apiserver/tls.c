@@ -159,13 +159,6 @@ struct bufferevent *as_tls_bevcb(struct event_base *base, void *arg) {
   return bev;
 }
 
-static char *b64(const unsigned char *data, size_t len) {
-  char *out = malloc(4 * ((len + 2) / 3) + 1);
-  if (out)
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-  return out;
-}
-
 KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,
                                                 const char *server,
                                                 const char *ca_file,
@@ -180,7 +173,7 @@ KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,
     unsigned char buf[16384];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    ca_b64 = b64(buf, n);
+    ca_b64 = kube_base64_encode(buf, n);
     if (!ca_b64)
       return kube_make_oom(err);
   }

@@ -75,7 +75,7 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
     if (asprintf(&up, "%s:%s", kc->username, kc->password ? kc->password : "") <
         0)
       ok = false;
-    else if (!(c->basic_auth = client_base64_encode(up, strlen(up))))
+    else if (!(c->basic_auth = kube_base64_encode(up, strlen(up))))
       ok = false;
   }
   if (ok && o.user_agent)

@@ -508,10 +508,11 @@ static void reply_cb(int status, const char *ctype, const char *data,
 /* ---- public ---- */
 
 KUBE_EXPORT kube_informer_t *
-kube_informer_new(struct event_base *base, const kube_transport_t *tp,
+kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
                   const kube_informer_options_t *opts,
                   const kube_informer_handlers_t *handlers, void *arg,
                   kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   if (!base || !tp || !tp->ops || !opts || !opts->path) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "informer needs an event loop, a transport and a path");

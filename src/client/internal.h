@@ -95,8 +95,5 @@ void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
 int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
                              bool insecure, kube_error_t *err);
 int client_tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
-/* base64 decode into an owned NUL-terminated buffer. */
-char *client_base64_decode(const char *in, size_t *out_len);
-char *client_base64_encode(const char *in, size_t len);
 
 #endif /* KUBE_CLIENT_INTERNAL_H */

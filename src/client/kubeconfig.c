@@ -130,7 +130,7 @@ static int dup_b64(char **dst, const char *s, const char *what,
                    kube_error_t *err) {
   if (!s || !*s)
     return 0;
-  *dst = client_base64_decode(s, NULL);
+  *dst = (char *)kube_base64_decode(s, strlen(s), NULL, NULL);
   if (!*dst)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "kubeconfig: %s is not valid base64", what);

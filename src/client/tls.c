@@ -23,43 +23,6 @@ static int ssl_error(kube_error_t *err, const char *what) {
                         *buf ? ": " : "", buf);
 }
 
-char *client_base64_decode(const char *in, size_t *out_len) {
-  size_t n = strlen(in);
-  cleanup_free char *clean = malloc(n + 4);
-  if (!clean)
-    return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!strchr(" \t\r\n", in[i]))
-      clean[k++] = in[i];
-  while (k % 4)
-    clean[k++] = '=';
-  clean[k] = '\0';
-  char *out = malloc(k / 4 * 3 + 1);
-  if (!out)
-    return NULL;
-  int r = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)k);
-  if (r < 0) {
-    free(out);
-    return NULL;
-  }
-  size_t len = (size_t)r;
-  for (size_t i = k; i > 0 && clean[i - 1] == '='; i--)
-    len--;
-  out[len] = '\0';
-  if (out_len)
-    *out_len = len;
-  return out;
-}
-
-char *client_base64_encode(const char *in, size_t len) {
-  char *out = malloc(4 * ((len + 2) / 3) + 1);
-  if (!out)
-    return NULL;
-  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
-  return out;
-}
-
 static int add_ca_pem(SSL_CTX *ctx, const char *pem, kube_error_t *err) {
   BIO *bio = BIO_new_mem_buf(pem, -1);
   if (!bio)

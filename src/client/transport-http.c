@@ -311,8 +311,9 @@ static const kube_transport_ops_t http_ops = {
 };
 
 KUBE_EXPORT kube_http_transport_t *
-kube_http_transport_new(struct event_base *base,
+kube_http_transport_new(kube_loop_t *kloop,
                         const kube_client_options_t *opts, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   if (!base) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL, "no event loop");
     return NULL;

@@ -131,9 +131,10 @@ static void run_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 KUBE_EXPORT kube_workqueue_t *
-kube_workqueue_new(struct event_base *base,
+kube_workqueue_new(kube_loop_t *kloop,
                    const kube_workqueue_options_t *opts,
                    kube_workqueue_process_fn fn, void *arg, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   if (!base || !fn) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "work queue needs an event loop and a callback");

@@ -27,4 +27,9 @@ int core_selector_check_requirement(const char *key, kube_selector_op_t op,
 /* strconv.ParseInt(s, 10, 64) (selectors, quantity exponents). */
 bool core_parse_int64(const char *s, int64_t *out);
 
+/* loop.c: turn on libevent's pthreads locking (once per process). */
+void core_loop_threads_init(void);
+/* loop.c: remove invokes of fn(arg) not yet run (kube_workers_free). */
+void core_loop_drop_invokes(kube_loop_t *loop, void (*fn)(void *), void *arg);
+
 #endif /* KUBE_CORE_INTERNAL_H */

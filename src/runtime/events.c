@@ -40,9 +40,10 @@ static void on_exit_ready(evutil_socket_t fd, short what, void *arg) {
 }
 
 KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
-                                        struct event_base *base,
+                                        kube_loop_t *kloop,
                                         kube_container_exit_cb cb,
                                         void *userdata, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
     return -1;

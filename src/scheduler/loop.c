@@ -30,6 +30,7 @@ struct last_event {
 
 struct kube_scheduler_loop {
   struct event_base *base;
+  kube_loop_t *kloop;
   kube_transport_t tp;
   kube_scheduler_t *sched;
   kube_informer_t *nodes;
@@ -578,7 +579,7 @@ static void nodes_synced(void *arg) {
   };
   kube_informer_options_t o = {.struct_size = sizeof o, .path = "/api/v1/pods"};
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  loop->pods = kube_informer_new(loop->base, &loop->tp, &o, &h, loop, &err);
+  loop->pods = kube_informer_new(loop->kloop, &loop->tp, &o, &h, loop, &err);
   if (!loop->pods || kube_informer_start(loop->pods, &err) < 0) {
     log_error("scheduler: cannot watch pods: %s", err.message);
     return;
@@ -1055,8 +1056,9 @@ out:
 /* ------------------------------------------------------------------------ */
 
 KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
-    struct event_base *base, const struct kube_transport *tp,
+    kube_loop_t *kloop, const struct kube_transport *tp,
     const kube_scheduler_loop_options_t *opts, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   if (!base || !tp || !tp->ops) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "scheduler loop needs an event loop and a transport");
@@ -1073,6 +1075,7 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
     return NULL;
   }
   loop->base = base;
+  loop->kloop = kloop;
   loop->tp = *tp;
   loop->record_scheduled = !o.no_scheduled_events;
   loop->set_condition = !o.no_unschedulable_condition;
@@ -1106,7 +1109,7 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
       .base_delay_ms = RETRY_BASE_MS,
       .max_delay_ms = RETRY_MAX_MS,
   };
-  loop->queue = kube_workqueue_new(base, &qo, process, loop, err);
+  loop->queue = kube_workqueue_new(kloop, &qo, process, loop, err);
   if (!loop->queue) {
     kube_scheduler_loop_free(loop);
     return NULL;
@@ -1120,7 +1123,7 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
   };
   kube_informer_options_t io = {.struct_size = sizeof io,
                                 .path = "/api/v1/nodes"};
-  loop->nodes = kube_informer_new(base, tp, &io, &h, loop, err);
+  loop->nodes = kube_informer_new(kloop, tp, &io, &h, loop, err);
   if (!loop->nodes) {
     kube_scheduler_loop_free(loop);
     return NULL;

@@ -183,8 +183,8 @@ static struct rec *rec_from_kv(struct etcd *e, json_object *kv) {
   if (!k64)
     return NULL;
   size_t klen, vlen = 0;
-  cleanup_free char *key = store_etcd_b64_decode(k64, &klen);
-  cleanup_free char *val = v64 ? store_etcd_b64_decode(v64, &vlen) : NULL;
+  cleanup_free char *key = (char *)kube_base64_decode(k64, strlen(k64), &klen, NULL);
+  cleanup_free char *val = v64 ? (char *)kube_base64_decode(v64, strlen(v64), &vlen, NULL) : NULL;
   if (!key || (v64 && !val) || klen < e->prefix_len)
     return NULL;
   return store_rec_new(key + e->prefix_len, klen - e->prefix_len,
@@ -198,7 +198,7 @@ static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
   kube_strbuf_t full = KUBE_STRBUF_INIT;
   kube_strbuf_append_len(&full, e->prefix, e->prefix_len);
   kube_strbuf_append_len(&full, key, len);
-  store_etcd_b64_append(sb, full.data ? full.data : "", full.len);
+  kube_strbuf_append_base64(sb, full.data ? full.data : "", full.len);
   sb->oom |= full.oom;
   kube_strbuf_free(&full);
 }
@@ -289,11 +289,11 @@ static int range_all_err(struct etcd *e, struct rec ***out, size_t *out_n,
       kube_strbuf_append(&body, "{\"key\":\"");
       /* etcd rejects an empty key; "\0" starts the whole key space. */
       if (start.len)
-        store_etcd_b64_append(&body, start.data, start.len);
+        kube_strbuf_append_base64(&body, start.data, start.len);
       else
-        store_etcd_b64_append(&body, "", 1);
+        kube_strbuf_append_base64(&body, "", 1);
       kube_strbuf_append(&body, "\",\"range_end\":\"");
-      store_etcd_b64_append(&body, e->range_end, e->range_end_len);
+      kube_strbuf_append_base64(&body, e->range_end, e->range_end_len);
       kube_strbuf_printf(&body, "\",\"limit\":\"%d\"", RANGE_PAGE);
       if (rev)
         kube_strbuf_printf(&body, ",\"revision\":\"%lld\"", (long long)rev);
@@ -420,7 +420,7 @@ static void apply_event(struct etcd *e, json_object *ev) {
   if (del) {
     const char *k64 = store_etcd_json_str(kv, "key");
     size_t klen = 0;
-    cleanup_free char *key = k64 ? store_etcd_b64_decode(k64, &klen) : NULL;
+    cleanup_free char *key = k64 ? (char *)kube_base64_decode(k64, strlen(k64), &klen, NULL) : NULL;
     if (!key || klen < e->prefix_len) {
       store_rec_unref(prev);
       return;
@@ -526,10 +526,10 @@ static void watch_start(struct etcd *e) {
   kube_strbuf_t body = KUBE_STRBUF_INIT;
   kube_strbuf_append(&body, "{\"create_request\":{\"key\":\"");
   /* An empty prefix watches the whole key space, from key "\0". */
-  store_etcd_b64_append(&body, e->prefix_len ? e->prefix : "",
+  kube_strbuf_append_base64(&body, e->prefix_len ? e->prefix : "",
                         e->prefix_len ? e->prefix_len : 1);
   kube_strbuf_append(&body, "\",\"range_end\":\"");
-  store_etcd_b64_append(&body, e->range_end, e->range_end_len);
+  kube_strbuf_append_base64(&body, e->range_end, e->range_end_len);
   /* No prev_kv: the cache is at the revision before each event, so it holds
    * the previous record; asking etcd for it costs etcd a read per event. */
   kube_strbuf_printf(&body, "\",\"start_revision\":\"%lld\"}}",
@@ -750,7 +750,7 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
     kube_strbuf_append(&b, ",\"success\":[{\"request_put\":{\"key\":\"");
     kube_strbuf_append_len(&b, k64.data, k64.len);
     kube_strbuf_append(&b, "\",\"value\":\"");
-    store_etcd_b64_append(&b, r->pub.value, r->pub.value_len);
+    kube_strbuf_append_base64(&b, r->pub.value, r->pub.value_len);
     kube_strbuf_append(&b, "\",\"prev_kv\":true}}]");
   }
   if (op->type != OP_CREATE) {

@@ -446,9 +446,10 @@ static void store_free(kube_store_t *s) {
   free(s);
 }
 
-KUBE_EXPORT kube_store_t *kube_store_open(struct event_base *base,
+KUBE_EXPORT kube_store_t *kube_store_open(kube_loop_t *kloop,
                                           const kube_store_options_t *opts,
                                           kube_error_t *err) {
+  struct event_base *base = kube_loop_base(kloop);
   kube_store_options_t o = {0};
   if (!base || !opts) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,

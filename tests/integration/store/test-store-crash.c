@@ -104,12 +104,13 @@ static void submit_create(struct child *c) {
 }
 
 static void child_main(int round, int fd) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   kube_store_options_t o = {
       .struct_size = sizeof(o), .backend = "sqlite", .path = dbpath};
   kube_error_t err = KUBE_ERROR_INIT;
   struct child c = {.round = round};
-  c.s = kube_store_open(base, &o, &err);
+  c.s = kube_store_open(base_loop, &o, &err);
   if (!c.s) {
     fprintf(stderr, "child: open: %s\n", err.message);
     _exit(2);
@@ -193,11 +194,11 @@ static int run_round(int round, int64_t *max_rev) {
 }
 
 static int verify(int upto_round, int64_t max_rev) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
   kube_store_options_t o = {
       .struct_size = sizeof(o), .backend = "sqlite", .path = dbpath};
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_store_t *s = kube_store_open(base, &o, &err);
+  kube_store_t *s = kube_store_open(base_loop, &o, &err);
   if (!s) {
     fprintf(stderr, "reopen: %s\n", err.message);
     return -1;
@@ -244,7 +245,7 @@ static int verify(int upto_round, int64_t max_rev) {
       "\n",
       checked, bad, kube_store_revision(s));
   kube_store_close(s);
-  event_base_free(base);
+  kube_loop_free(base_loop);
   return bad ? -1 : 0;
 }
 

@@ -597,12 +597,13 @@ static int test_wait_async(kube_runtime_t *rt) {
   int rc = kube_runtime_run(rt, "async", c, &io, NULL, &err);
   kube_container_config_free(c);
   CHECK_OK(rc, &err);
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   int code = -1;
-  rc = kube_runtime_wait_async(rt, "async", base, on_exit_cb, &code, &err);
+  rc = kube_runtime_wait_async(rt, "async", base_loop, on_exit_cb, &code, &err);
   if (rc == 0)
     event_base_dispatch(base);
-  event_base_free(base);
+  kube_loop_free(base_loop);
   force_delete(rt, "async");
   CHECK_OK(rc, &err);
   CHECK(code == 3, "async exit %d", code);

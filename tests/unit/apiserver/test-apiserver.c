@@ -14,6 +14,7 @@
 
 struct fixture {
   struct event_base *base;
+  kube_loop_t *base_loop;
   kube_store_t *store;
   kube_apiserver_t *srv;
 };
@@ -88,14 +89,15 @@ static json_object *call(struct fixture *f, const char *method,
 
 static int setup_history(void **state, int64_t history) {
   struct fixture *f = calloc(1, sizeof(*f));
-  f->base = event_base_new();
+  f->base_loop = kube_loop_new(NULL);
+  f->base = kube_loop_base(f->base_loop);
   kube_store_options_t so = {
       .struct_size = sizeof so, .backend = "memory", .history = history};
   kube_error_t err = KUBE_ERROR_INIT;
-  f->store = kube_store_open(f->base, &so, &err);
+  f->store = kube_store_open(f->base_loop, &so, &err);
   assert_non_null(f->store);
   kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
-  f->srv = kube_apiserver_new(f->base, f->store, &ao, &err);
+  f->srv = kube_apiserver_new(f->base_loop, f->store, &ao, &err);
   assert_non_null(f->srv);
   for (int i = 0; i < 200 && !kube_apiserver_ready(f->srv); i++)
     event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
@@ -115,7 +117,7 @@ static int teardown(void **state) {
   struct fixture *f = *state;
   kube_apiserver_free(f->srv);
   kube_store_close(f->store);
-  event_base_free(f->base);
+  kube_loop_free(f->base_loop);
   free(f);
   return 0;
 }

@@ -58,7 +58,7 @@ static char *cert_pem(X509 *cert) {
 
 /* A kubeconfig for the server with the CA inline (base64). */
 static char *write_kubeconfig(const char *dir, int port, const char *ca_pem) {
-  char *b64 = client_base64_encode(ca_pem, strlen(ca_pem));
+  char *b64 = kube_base64_encode(ca_pem, strlen(ca_pem));
   char *path = NULL;
   assert_true(asprintf(&path, "%s/config", dir) > 0);
   FILE *f = fopen(path, "w");

@@ -599,5 +599,6 @@ int main(void) {
   int failed = cmocka_run_group_tests_name("core", tests, NULL, NULL);
   failed += run_quantity_tests();
   failed += run_selector_tests();
+  failed += run_loop_tests();
   return failed ? 1 : 0;
 }

@@ -12,5 +12,6 @@
 
 int run_quantity_tests(void);
 int run_selector_tests(void);
+int run_loop_tests(void);
 
 #endif

@@ -76,10 +76,11 @@ static void wq_fn(kube_workqueue_t *q, const char *const *keys, size_t n,
 }
 
 static void test_wq_dedupe_and_batch(void **state) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   struct wq_rec r = {0};
   kube_workqueue_options_t o = {.struct_size = sizeof o, .max_batch = 3};
-  kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
+  kube_workqueue_t *q = kube_workqueue_new(base_loop, &o, wq_fn, &r, NULL);
   assert_non_null(q);
   assert_int_equal(kube_workqueue_add(q, "a", NULL), 0);
   assert_int_equal(kube_workqueue_add(q, "b", NULL), 0);
@@ -99,13 +100,14 @@ static void test_wq_dedupe_and_batch(void **state) {
   assert_int_equal(kube_workqueue_ready(q), 0);
   assert_int_equal(kube_workqueue_processing(q), 0);
   kube_workqueue_free(q);
-  event_base_free(base);
+  kube_loop_free(base_loop);
 }
 
 static void test_wq_never_twice_at_once(void **state) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   struct wq_rec r = {.hold = true};
-  kube_workqueue_t *q = kube_workqueue_new(base, NULL, wq_fn, &r, NULL);
+  kube_workqueue_t *q = kube_workqueue_new(base_loop, NULL, wq_fn, &r, NULL);
   kube_workqueue_add(q, "k", NULL);
   run_for(base, 5);
   assert_int_equal(r.n, 1);
@@ -126,7 +128,7 @@ static void test_wq_never_twice_at_once(void **state) {
   run_for(base, 5);
   assert_int_equal(r.n, 2);
   kube_workqueue_free(q);
-  event_base_free(base);
+  kube_loop_free(base_loop);
 }
 
 static bool have3(void *arg) {
@@ -134,11 +136,12 @@ static bool have3(void *arg) {
 }
 
 static void test_wq_backoff(void **state) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   struct wq_rec r = {.fail = true};
   kube_workqueue_options_t o = {
       .struct_size = sizeof o, .base_delay_ms = 20, .max_delay_ms = 80};
-  kube_workqueue_t *q = kube_workqueue_new(base, &o, wq_fn, &r, NULL);
+  kube_workqueue_t *q = kube_workqueue_new(base_loop, &o, wq_fn, &r, NULL);
   kube_workqueue_add(q, "x", NULL);
   assert_true(run_until(base, have3, &r, 2000));
   /* Attempts at 0, +20, +40, +80 ms (capped): gaps grow.  libevent
@@ -169,13 +172,14 @@ static void test_wq_backoff(void **state) {
   assert_int_equal(r.n, before + 1);
   assert_string_equal(r.keys[r.n - 1], "y");
   kube_workqueue_free(q);
-  event_base_free(base);
+  kube_loop_free(base_loop);
 }
 
 static void test_wq_pause(void **state) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   struct wq_rec r = {0};
-  kube_workqueue_t *q = kube_workqueue_new(base, NULL, wq_fn, &r, NULL);
+  kube_workqueue_t *q = kube_workqueue_new(base_loop, NULL, wq_fn, &r, NULL);
   kube_workqueue_pause(q, true);
   kube_workqueue_add(q, "p", NULL);
   run_for(base, 5);
@@ -186,7 +190,7 @@ static void test_wq_pause(void **state) {
   /* free with delayed keys pending releases their timers */
   kube_workqueue_add_after(q, "later", 10000, NULL);
   kube_workqueue_free(q);
-  event_base_free(base);
+  kube_loop_free(base_loop);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -279,7 +283,8 @@ static void seen_synced(void *arg) {
   "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"}}"
 
 static void test_informer_list_watch_relist(void **state) {
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   struct fake f = {0};
   kube_transport_t tp = {&fake_ops, &f};
   struct seen s = {0};
@@ -291,7 +296,7 @@ static void test_informer_list_watch_relist(void **state) {
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/configmaps",
                                .label_selector = "app=a b"};
-  kube_informer_t *inf = kube_informer_new(base, &tp, &o, &h, &s, NULL);
+  kube_informer_t *inf = kube_informer_new(base_loop, &tp, &o, &h, &s, NULL);
   assert_non_null(inf);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
   assert_int_equal(f.n, 1);
@@ -378,7 +383,7 @@ static void test_informer_list_watch_relist(void **state) {
   assert_int_equal(f.n, 7);
   kube_informer_free(inf);
   assert_true(f.calls[6].cancelled);
-  event_base_free(base);
+  kube_loop_free(base_loop);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -387,18 +392,20 @@ static void test_informer_list_watch_relist(void **state) {
 
 struct env {
   struct event_base *base;
+  kube_loop_t *base_loop;
   kube_store_t *store;
   kube_apiserver_t *srv;
   kube_transport_t tp;
 };
 
 static void env_init(struct env *e) {
-  e->base = event_base_new();
+  e->base_loop = kube_loop_new(NULL);
+  e->base = kube_loop_base(e->base_loop);
   kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
-  e->store = kube_store_open(e->base, &so, NULL);
+  e->store = kube_store_open(e->base_loop, &so, NULL);
   assert_non_null(e->store);
   kube_apiserver_options_t ao = {.struct_size = sizeof ao, .bootstrap = true};
-  e->srv = kube_apiserver_new(e->base, e->store, &ao, NULL);
+  e->srv = kube_apiserver_new(e->base_loop, e->store, &ao, NULL);
   assert_non_null(e->srv);
   kube_apiserver_transport(e->srv, &e->tp);
 }
@@ -406,7 +413,7 @@ static void env_init(struct env *e) {
 static void env_free(struct env *e) {
   kube_apiserver_free(e->srv);
   kube_store_close(e->store);
-  event_base_free(e->base);
+  kube_loop_free(e->base_loop);
 }
 
 struct done_flag {
@@ -465,7 +472,7 @@ static void test_informer_inprocess(void **state) {
                                 .on_synced = seen_synced};
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/namespaces/default/configmaps"};
-  kube_informer_t *inf = kube_informer_new(e.base, &e.tp, &o, &h, &s, NULL);
+  kube_informer_t *inf = kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
   struct count_ctx c = {&s, "add default/one"};
   assert_true(run_until(e.base, log_has, &c, 5000));
@@ -526,7 +533,7 @@ static void test_scheduler_loop_inprocess(void **state) {
            &d),
       201);
   kube_scheduler_loop_t *loop =
-      kube_scheduler_loop_new(e.base, &e.tp, NULL, NULL);
+      kube_scheduler_loop_new(e.base_loop, &e.tp, NULL, NULL);
   assert_non_null(loop);
   assert_int_equal(kube_scheduler_loop_start(loop, NULL), 0);
   /* 1 CPU / 2Gi: "small" ends up fuller (50%) than "large": bin-packing. */
@@ -571,9 +578,10 @@ static void test_scheduler_loop_inprocess(void **state) {
 
 static void http_roundtrip(bool tls) {
   struct env e = {0};
-  e.base = event_base_new();
+  e.base_loop = kube_loop_new(NULL);
+  e.base = kube_loop_base(e.base_loop);
   kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
-  e.store = kube_store_open(e.base, &so, NULL);
+  e.store = kube_store_open(e.base_loop, &so, NULL);
   char dir[] = "/tmp/test-informer-XXXXXX", cert[300], key[300];
   assert_non_null(mkdtemp(dir));
   snprintf(cert, sizeof cert, "%s/tls.crt", dir);
@@ -585,7 +593,7 @@ static void http_roundtrip(bool tls) {
     ao.tls_key_file = key;
     ao.token = "sekret";
   }
-  e.srv = kube_apiserver_new(e.base, e.store, &ao, NULL);
+  e.srv = kube_apiserver_new(e.base_loop, e.store, &ao, NULL);
   assert_non_null(e.srv);
   assert_int_equal(kube_apiserver_listen(e.srv, "tcp:127.0.0.1:0", NULL), 0);
   char server[100];
@@ -596,7 +604,7 @@ static void http_roundtrip(bool tls) {
                               .token = tls ? "sekret" : NULL,
                               .certificate_authority = tls ? cert : NULL};
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_http_transport_t *ht = kube_http_transport_new(e.base, &co, &err);
+  kube_http_transport_t *ht = kube_http_transport_new(e.base_loop, &co, &err);
   if (!ht)
     fail_msg("http transport: %s", err.message);
   kube_http_transport_get(ht, &e.tp);
@@ -617,7 +625,7 @@ static void http_roundtrip(bool tls) {
                                 .on_synced = seen_synced};
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/namespaces/default/configmaps"};
-  kube_informer_t *inf = kube_informer_new(e.base, &e.tp, &o, &h, &s, NULL);
+  kube_informer_t *inf = kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
   struct count_ctx c = {&s, NULL};
   assert_true(

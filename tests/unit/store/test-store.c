@@ -36,6 +36,7 @@ static int serial;
 
 struct fx {
   struct event_base *base;
+  kube_loop_t *base_loop;
   struct event *timer;
   kube_store_t *s;
   char path[320];
@@ -55,7 +56,7 @@ static kube_store_t *fx_open(struct fx *f, int64_t history) {
   o.etcd_prefix = f->prefix;
   o.history = history;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_store_t *s = kube_store_open(f->base, &o, &err);
+  kube_store_t *s = kube_store_open(f->base_loop, &o, &err);
   if (!s)
     fail_msg("open %s: %s", backend, err.message);
   assert_string_equal(kube_store_backend(s), backend);
@@ -90,7 +91,8 @@ static void settle(struct fx *f) {
 
 static int setup(void **state) {
   struct fx *f = calloc(1, sizeof(*f));
-  f->base = event_base_new();
+  f->base_loop = kube_loop_new(NULL);
+  f->base = kube_loop_base(f->base_loop);
   f->timer = evtimer_new(f->base, timeout_cb, f);
   serial++;
   snprintf(f->path, sizeof(f->path), "%s/store-%d.db", tmpdir, serial);
@@ -104,7 +106,7 @@ static int teardown(void **state) {
   struct fx *f = *state;
   kube_store_close(f->s);
   event_free(f->timer);
-  event_base_free(f->base);
+  kube_loop_free(f->base_loop);
   char p[400];
   const char *sfx[] = {"", "-wal", "-shm", ".lock"};
   for (int i = 0; i < 4; i++) {
@@ -808,7 +810,7 @@ static void test_second_store(void **state) {
   o.etcd_endpoints = etcd.endpoint;
   o.etcd_prefix = f->prefix;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_store_t *other = kube_store_open(f->base, &o, &err);
+  kube_store_t *other = kube_store_open(f->base_loop, &o, &err);
   if (!strcmp(backend, "sqlite")) {
     assert_null(other);
     assert_non_null(err.message);
@@ -901,10 +903,11 @@ static int io_error_child(const char *path) {
   signal(SIGXFSZ, SIG_IGN);
   if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
     return 10;
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
+  struct event_base *base = kube_loop_base(base_loop);
   kube_store_options_t o = {
       .struct_size = sizeof(o), .backend = "sqlite", .path = path};
-  kube_store_t *s = kube_store_open(base, &o, NULL);
+  kube_store_t *s = kube_store_open(base_loop, &o, NULL);
   if (!s)
     return 11;
   char val[2048];
@@ -930,7 +933,7 @@ static int io_error_child(const char *path) {
       if (acked && kube_store_count(s, "/io/") != (size_t)acked)
         return 14;
       kube_store_close(s);
-      event_base_free(base);
+      kube_loop_free(base_loop);
       return acked > 0 ? 0 : 15;
     }
     acked++;
@@ -954,10 +957,10 @@ static void test_sqlite_io_error(void **state) {
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   /* Everything acknowledged is there; the failed write is not. */
-  struct event_base *base = event_base_new();
+  kube_loop_t *base_loop = kube_loop_new(NULL);
   kube_store_options_t o = {
       .struct_size = sizeof(o), .backend = "sqlite", .path = path};
-  kube_store_t *s = kube_store_open(base, &o, NULL);
+  kube_store_t *s = kube_store_open(base_loop, &o, NULL);
   assert_non_null(s);
   size_t n = kube_store_count(s, "/io/");
   assert_true(n > 0);
@@ -972,7 +975,7 @@ static void test_sqlite_io_error(void **state) {
     kube_store_record_unref(r);
   }
   kube_store_close(s);
-  event_base_free(base);
+  kube_loop_free(base_loop);
   const char *sfx[] = {"", "-wal", "-shm", ".lock"};
   for (int i = 0; i < 4; i++) {
     char p[420];
@@ -999,9 +1002,9 @@ static void test_etcd_foreign_txn(void **state) {
     snprintf(full, sizeof(full), "%s%s", f->prefix, keys[i]);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
-    store_etcd_b64_append(&b, full, strlen(full));
+    kube_strbuf_append_base64(&b, full, strlen(full));
     kube_strbuf_append(&b, "\",\"value\":\"");
-    store_etcd_b64_append(&b, keys[i], strlen(keys[i]));
+    kube_strbuf_append_base64(&b, keys[i], strlen(keys[i]));
     kube_strbuf_append(&b, "\"}}");
   }
   kube_strbuf_append(&b, "]}");
@@ -1058,12 +1061,13 @@ static void test_etcd_resync(void **state) {
   /* Drop the store's watch stream; f->base does not run until the other
    * store has written and compacted. */
   assert_int_equal(etcd_restart(&etcd), 0);
-  struct event_base *base2 = event_base_new();
+  kube_loop_t *base2_loop = kube_loop_new(NULL);
+  struct event_base *base2 = kube_loop_base(base2_loop);
   kube_store_options_t o = {.struct_size = sizeof(o),
                             .backend = "etcd",
                             .etcd_endpoints = etcd.endpoint,
                             .etcd_prefix = f->prefix};
-  kube_store_t *other = kube_store_open(base2, &o, &err);
+  kube_store_t *other = kube_store_open(base2_loop, &o, &err);
   assert_non_null(other);
   struct wres r = {0};
   for (int i = 0; i < 3; i++) {
@@ -1080,7 +1084,7 @@ static void test_etcd_resync(void **state) {
   assert_int_equal(kube_store_compact(other, r.rec->mod_revision, &err), 0);
   loop_for(base2, 0.3); /* let the compaction request finish */
   kube_store_close(other);
-  event_base_free(base2);
+  kube_loop_free(base2_loop);
 
   /* Now the first store reconnects, finds its revision compacted, relists. */
   run_until(f, &w.errors, 1);
