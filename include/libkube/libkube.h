@@ -10,5 +10,6 @@
 #include <libkube/apiserver.h>
 #include <libkube/scheduler.h>
 #include <libkube/runtime.h>
+#include <libkube/server.h>
 
 #endif /* LIBKUBE_H */

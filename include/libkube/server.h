@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libkube server: a whole control plane (and later a node) composed in one
+ * process from one options struct: the event loop, the object store, the
+ * API server with its listeners, and components — the scheduler today;
+ * controllers, the node agent, the registry and the dashboard plug in the
+ * same way, and so do an embedder's own components.
+ *
+ * A component is an implementation pointer plus a table of operations
+ * (kube_component_ops_t).  The server calls them in a fixed order:
+ *
+ *   start:    init (composition order)  ->  start (composition order)
+ *   shutdown: drain (reverse order, each may finish asynchronously)
+ *             -> the API server drains its requests
+ *             -> stop (reverse order) -> free (reverse order)
+ *             -> the store finishes queued writes and closes.
+ *
+ * So a component may still use the API while it drains (a node agent
+ * finishing a status write) and never sees the API vanish under it.
+ *
+ * Threading: every function runs on the server's loop thread, except
+ * kube_server_stop(), which any thread (or a signal handler's loop
+ * callback) may call.
+ */
+#ifndef LIBKUBE_SERVER_H
+#define LIBKUBE_SERVER_H
+
+#include <libkube/apiserver.h>
+#include <libkube/core.h>
+#include <libkube/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kube_server kube_server_t;
+
+/* ------------------------------------------------------------------------ */
+/* Components                                                                */
+/* ------------------------------------------------------------------------ */
+
+#define KUBE_COMPONENT_OPS_VERSION 1
+
+/* Tells the server a component finished draining.  Call it exactly once,
+ * on the loop thread, inline or later. */
+typedef void (*kube_component_drained_fn)(void *token);
+
+typedef struct kube_component_ops {
+  uint32_t version; /* KUBE_COMPONENT_OPS_VERSION */
+  const char *name; /* "scheduler", "node", ...: for logs and lookups */
+  /* Once, after the store and the API server exist and before any
+   * component starts: look up what it needs (kube_server_loop,
+   * kube_server_transport, ...).  May be NULL.  -1 with err aborts the
+   * server's start. */
+  int (*init)(void *impl, kube_server_t *srv, kube_error_t *err);
+  /* Begin work (watches, timers, listeners).  May be NULL. */
+  int (*start)(void *impl, kube_error_t *err);
+  /* Stop taking new work and finish what is in flight, then call
+   * drained(token).  May be NULL (drained at once). */
+  void (*drain)(void *impl, kube_component_drained_fn drained, void *token);
+  /* Release watches, timers and connections; the loop still runs.  May
+   * be NULL. */
+  void (*stop)(void *impl);
+  /* Free impl.  May be NULL (the server does not own impl then). */
+  void (*free)(void *impl);
+} kube_component_ops_t;
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A zeroed struct (with struct_size set) is a working server with the
+ * defaults of `kubed server`.  Strings are borrowed for kube_server_new()
+ * only (they are copied). */
+typedef struct kube_server_options {
+  size_t struct_size; /* sizeof(kube_server_options_t) */
+  /* The loop to run on (borrowed; must outlive the server).  NULL: the
+   * server creates one and frees it. */
+  kube_loop_t *loop;
+  /* State directory (store.db, token, tls.*, kubeconfig.yaml), created
+   * with mode 0700.  NULL: the build's default (/var/lib/libkube), except
+   * for the memory store with no TCP listener, which needs none. */
+  const char *data_dir;
+  /* NULL-terminated listen specs ("unix:PATH", "tcp:ADDR:PORT").  NULL:
+   * the unix socket /run/libkube/kubed.sock and tcp:127.0.0.1:6443.  An
+   * empty array ({NULL}): no listener; in-process clients only. */
+  const char *const *listen;
+  const char *store;          /* "sqlite" (default), "etcd", "memory" */
+  const char *etcd_endpoints; /* for "etcd": "http://127.0.0.1:2379,..." */
+  /* Bearer token TCP clients must send.  NULL: kept in DATA/token,
+   * generated on first start. */
+  const char *token;
+  size_t max_body_bytes;        /* 0: the API server's default (3 MiB) */
+  bool plain_http;              /* TCP without TLS (debugging only) */
+  bool no_scheduler;            /* do not run the scheduler */
+  const char *scheduler_config; /* file with scheduler settings, or NULL */
+  /* Install SIGTERM/SIGINT handlers on the loop while kube_server_run
+   * runs: the first signal stops gracefully, the second at once. */
+  bool handle_signals;
+} kube_server_options_t;
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Create the server: data directory, token, serving certificate, store,
+ * API server and its listeners, kubeconfig (DATA/kubeconfig.yaml when a
+ * TCP listener exists), and the built-in components the options ask for.
+ * Nothing runs until kube_server_start/run.  Owned: free with
+ * kube_server_free.  NULL with err (BadRequest for bad options, the
+ * store's or listener's error otherwise). */
+kube_server_t *kube_server_new(const kube_server_options_t *opts,
+                               kube_error_t *err);
+
+/* Add a component after the built-in ones (before kube_server_start).
+ * `ops` is borrowed (usually static) and must outlive the server; `impl`
+ * is passed to every operation and freed through ops->free, also when
+ * this call fails.  -1 with err (BadRequest: unknown ops version, or the
+ * server already started). */
+int kube_server_add_component(kube_server_t *srv,
+                              const kube_component_ops_t *ops, void *impl,
+                              kube_error_t *err);
+
+/* Init and start every component.  0, or -1 with err (components started
+ * so far are stopped again). */
+int kube_server_start(kube_server_t *srv, kube_error_t *err);
+
+/* Start (if not started) and run the loop until kube_server_stop() (or a
+ * signal, with handle_signals) and the shutdown sequence finished.  0, or
+ * -1 with err.  When the server runs on an embedder's loop, prefer
+ * kube_server_start + kube_server_shutdown. */
+int kube_server_run(kube_server_t *srv, kube_error_t *err);
+
+/* Ask a running server to shut down (the sequence at the top of this
+ * header).  Any thread.  Idempotent. */
+void kube_server_stop(kube_server_t *srv);
+
+/* Called once the shutdown sequence finished. */
+typedef void (*kube_server_done_fn)(kube_server_t *srv, void *arg);
+/* Run the shutdown sequence on the loop (for servers on an embedder's
+ * loop); `done` (may be NULL) runs when it finished.  Loop thread. */
+void kube_server_shutdown(kube_server_t *srv, kube_server_done_fn done,
+                          void *arg);
+
+/* Free everything the server created (running the shutdown sequence
+ * synchronously first if it did not run).  Accepts NULL. */
+void kube_server_free(kube_server_t *srv);
+
+/* ------------------------------------------------------------------------ */
+/* What components use                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* All borrowed, valid until kube_server_free. */
+kube_loop_t *kube_server_loop(kube_server_t *srv);
+kube_store_t *kube_server_store(kube_server_t *srv);
+kube_apiserver_t *kube_server_apiserver(kube_server_t *srv);
+/* Worker threads for blocking work (created on first use).  NULL with err
+ * when threads cannot start. */
+kube_workers_t *kube_server_workers(kube_server_t *srv, kube_error_t *err);
+/* The data directory, or NULL when the server has none. */
+const char *kube_server_data_dir(const kube_server_t *srv);
+/* The in-process transport (no socket) to the server's API (see
+ * <libkube/kit.h>; it is valid until kube_server_free). */
+struct kube_transport;
+void kube_server_transport(kube_server_t *srv, struct kube_transport *out);
+/* The URL of the first TCP listener ("https://127.0.0.1:6443"), or NULL. */
+const char *kube_server_url(const kube_server_t *srv);
+/* DATA/kubeconfig.yaml when it was written, else NULL. */
+const char *kube_server_kubeconfig(const kube_server_t *srv);
+/* The implementation of the component named `name`, or NULL. */
+void *kube_server_component(kube_server_t *srv, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKUBE_SERVER_H */

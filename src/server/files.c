@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server's files in its data directory: the directory itself, the
+ * bearer token, the serving certificate. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <libkube/apiserver.h>
+
+#include "server/internal.h"
+
+int srv_mkdir_p(const char *path, mode_t mode, kube_error_t *err) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, ENAMETOOLONG,
+                          "path too long: %s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+      return kube_make_error(err, errno, "cannot create %s: %s", buf,
+                             strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, mode) < 0 && errno != EEXIST)
+    return kube_make_error(err, errno, "cannot create %s: %s", buf,
+                           strerror(errno));
+  return 0;
+}
+
+int srv_write_file(const char *path, const char *data, mode_t mode,
+                   kube_error_t *err) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return kube_make_error(err, errno, "cannot write %s: %s", tmp,
+                           strerror(errno));
+  size_t len = strlen(data), off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return kube_make_error(err, e, "cannot write %s: %s", tmp, strerror(e));
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return kube_make_error(err, e, "cannot write %s: %s", path, strerror(e));
+  }
+  return 0;
+}
+
+char *srv_load_token(const char *dir, const char *given, kube_error_t *err) {
+  if (given) {
+    char *t = strdup(given);
+    if (!t)
+      kube_make_oom(err);
+    return t;
+  }
+  char path[4200];
+  snprintf(path, sizeof path, "%s/token", dir);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    char buf[256] = "";
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (ok && buf[0]) {
+      char *t = strdup(buf);
+      if (!t)
+        kube_make_oom(err);
+      return t;
+    }
+  }
+  unsigned char rnd[24];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    kube_make_error(err, e, "cannot read /dev/urandom: %s", strerror(e));
+    return NULL;
+  }
+  close(fd);
+  char hex[sizeof rnd * 2 + 2];
+  for (size_t i = 0; i < sizeof rnd; i++)
+    snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+  char line[sizeof hex + 2];
+  snprintf(line, sizeof line, "%s\n", hex);
+  if (srv_write_file(path, line, 0600, err) < 0)
+    return NULL;
+  char *t = strdup(hex);
+  if (!t)
+    kube_make_oom(err);
+  return t;
+}
+
+int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
+                    kube_error_t *err) {
+  if (asprintf(cert_out, "%s/tls.crt", dir) < 0 ||
+      asprintf(key_out, "%s/tls.key", dir) < 0)
+    return kube_make_oom(err);
+  if (access(*cert_out, R_OK) == 0 && access(*key_out, R_OK) == 0)
+    return 0;
+  if (kube_apiserver_generate_cert(*cert_out, *key_out, NULL, err) < 0)
+    return kube_error_wrap(err, "serving certificate");
+  log_info("kubed: generated serving certificate %s", *cert_out);
+  return 0;
+}

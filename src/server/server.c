@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kube_server_t: composes the loop, the store, the API server and the
+ * components from one options struct, and owns the order in which they
+ * start and stop (stated once, in include/libkube/server.h).
+ */
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+
+#include <libkube/client.h>
+
+#include "kube-config.h"
+#include "server/internal.h"
+
+struct component {
+  const kube_component_ops_t *ops;
+  void *impl;
+  bool inited, started, drained;
+};
+
+enum state { S_NEW, S_STARTED, S_DRAINING, S_DONE };
+
+struct kube_server {
+  kube_loop_t *loop;
+  bool own_loop;
+  char *data_dir;
+  char *token;
+  char *cert, *key;
+  char *url;
+  char *kubeconfig;
+  kube_store_t *store;
+  kube_apiserver_t *api;
+  kube_workers_t *workers;
+  struct component *comps;
+  size_t n_comps;
+  enum state state;
+  size_t draining; /* components that have not called drained() yet */
+  bool handle_signals;
+  bool stop_requested;
+  struct event *sigterm, *sigint;
+  kube_server_done_fn done;
+  void *done_arg;
+  bool run_quits_loop; /* kube_server_run waits for the sequence */
+};
+
+/* ---- options ---- */
+
+static const char *const default_listen[] = {"unix:" KUBE_DEFAULT_SOCKET,
+                                             "tcp:127.0.0.1:6443", NULL};
+
+static bool has_tcp(const char *const *listen) {
+  for (size_t i = 0; listen[i]; i++)
+    if (str_has_prefix(listen[i], "tcp:"))
+      return true;
+  return false;
+}
+
+/* A wildcard bind address is reached through loopback. */
+static bool is_wildcard(const char *h) {
+  return !*h || streq(h, "0.0.0.0") || streq(h, "::") || streq(h, "[::]");
+}
+
+/* ---- construction ---- */
+
+static int open_listeners(kube_server_t *srv, const char *const *listen,
+                          bool plain, kube_error_t *err) {
+  for (size_t i = 0; listen[i]; i++) {
+    const char *spec = listen[i];
+    if (str_has_prefix(spec, "unix:")) {
+      cleanup_free char *dir = strdup(spec + 5);
+      char *slash = dir ? strrchr(dir, '/') : NULL;
+      if (slash && slash != dir) {
+        *slash = '\0';
+        if (srv_mkdir_p(dir, 0755, err) < 0)
+          return -1;
+      }
+    }
+    int before = kube_apiserver_port(srv->api);
+    if (kube_apiserver_listen(srv->api, spec, err) < 0)
+      return -1;
+    int port = kube_apiserver_port(srv->api);
+    if (str_has_prefix(spec, "tcp:") && port != before && !srv->url) {
+      const char *hp = spec + 4, *colon = strrchr(hp, ':');
+      char host[256];
+      snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
+      if (is_wildcard(host))
+        snprintf(host, sizeof host, "127.0.0.1");
+      if (asprintf(&srv->url, "%s://%s:%d", plain ? "http" : "https", host,
+                   port) < 0)
+        return kube_make_oom(err);
+    }
+    log_info("kubed: listening on %s", spec);
+  }
+  return 0;
+}
+
+static int add_component(kube_server_t *srv, const kube_component_ops_t *ops,
+                         void *impl, kube_error_t *err) {
+  struct component *c =
+      realloc(srv->comps, (srv->n_comps + 1) * sizeof *srv->comps);
+  if (!c) {
+    if (ops->free)
+      ops->free(impl);
+    return kube_make_oom(err);
+  }
+  srv->comps = c;
+  srv->comps[srv->n_comps++] = (struct component){.ops = ops, .impl = impl};
+  return 0;
+}
+
+KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
+                                           kube_error_t *err) {
+  kube_server_options_t o = {0};
+  if (opts)
+    memcpy(&o, opts,
+           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
+                                                             : sizeof o);
+  const char *store = o.store ? o.store : "sqlite";
+  const char *const *listen = o.listen ? o.listen : default_listen;
+  bool tcp = has_tcp(listen);
+  if (!streq(store, "sqlite") && !streq(store, "etcd") &&
+      !streq(store, "memory")) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "unknown store %s (sqlite, etcd or memory)", store);
+    return NULL;
+  }
+  kube_server_t *srv = calloc(1, sizeof *srv);
+  if (!srv) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  srv->handle_signals = o.handle_signals;
+  srv->loop = o.loop;
+  if (!srv->loop) {
+    if (!(srv->loop = kube_loop_new(err)))
+      goto fail;
+    srv->own_loop = true;
+  }
+  /* The memory store without TCP needs no files (an embedder's or the
+   * Python bindings' in-process cluster). */
+  bool needs_dir = o.data_dir || !streq(store, "memory") || tcp;
+  if (needs_dir) {
+    if (!(srv->data_dir =
+              strdup(o.data_dir ? o.data_dir : KUBE_DEFAULT_DATA_DIR))) {
+      kube_make_oom(err);
+      goto fail;
+    }
+    if (srv_mkdir_p(srv->data_dir, 0700, err) < 0)
+      goto fail;
+  }
+  if (tcp || o.token) {
+    if (!srv->data_dir && !o.token) {
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "a TCP listener needs a data directory or a token");
+      goto fail;
+    }
+    if (!(srv->token = srv_load_token(srv->data_dir, o.token, err)))
+      goto fail;
+  }
+  if (tcp && !o.plain_http &&
+      srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0)
+    goto fail;
+
+  cleanup_free char *dbpath = NULL;
+  if (srv->data_dir && asprintf(&dbpath, "%s/store.db", srv->data_dir) < 0) {
+    kube_make_oom(err);
+    goto fail;
+  }
+  kube_store_options_t so = {
+      .struct_size = sizeof so,
+      .backend = store,
+      .path = dbpath,
+      .etcd_endpoints = o.etcd_endpoints,
+      /* The apiserver's keys already start with /registry, as Kubernetes
+       * lays them out in etcd; add nothing in front. */
+      .etcd_prefix = "",
+  };
+  if (!(srv->store = kube_store_open(srv->loop, &so, err))) {
+    kube_error_wrap(err, "open %s store", store);
+    goto fail;
+  }
+  kube_apiserver_options_t ao = {
+      .struct_size = sizeof ao,
+      .token = srv->token,
+      .max_body_bytes = o.max_body_bytes,
+      .bootstrap = true,
+      .tls_cert_file = srv->cert,
+      .tls_key_file = srv->key,
+  };
+  /* The advertised port is the first TCP listener's. */
+  for (size_t i = 0; listen[i]; i++) {
+    const char *colon = strrchr(listen[i], ':');
+    if (str_has_prefix(listen[i], "tcp:") && colon) {
+      ao.advertise_port = atoi(colon + 1);
+      break;
+    }
+  }
+  if (!(srv->api = kube_apiserver_new(srv->loop, srv->store, &ao, err))) {
+    kube_error_wrap(err, "apiserver");
+    goto fail;
+  }
+  if (open_listeners(srv, listen, o.plain_http, err) < 0)
+    goto fail;
+  if (srv->url) {
+    if (asprintf(&srv->kubeconfig, "%s/kubeconfig.yaml", srv->data_dir) < 0) {
+      kube_make_oom(err);
+      goto fail;
+    }
+    if (kube_apiserver_write_kubeconfig(srv->kubeconfig, srv->url, srv->cert,
+                                        srv->token, err) < 0) {
+      kube_error_wrap(err, "kubeconfig");
+      goto fail;
+    }
+  }
+  if (!o.no_scheduler) {
+    void *impl = srv_scheduler_new(o.scheduler_config, err);
+    if (!impl || add_component(srv, &srv_scheduler_ops, impl, err) < 0)
+      goto fail;
+  }
+  return srv;
+fail:
+  kube_server_free(srv);
+  return NULL;
+}
+
+KUBE_EXPORT int kube_server_add_component(kube_server_t *srv,
+                                          const kube_component_ops_t *ops,
+                                          void *impl, kube_error_t *err) {
+  if (!ops || ops->version != KUBE_COMPONENT_OPS_VERSION ||
+      srv->state != S_NEW) {
+    if (ops && ops->free)
+      ops->free(impl);
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "%s",
+                          srv->state != S_NEW
+                              ? "components are added before the server starts"
+                              : "unknown component ops version");
+  }
+  return add_component(srv, ops, impl, err);
+}
+
+/* ---- start ---- */
+
+static void stop_components(kube_server_t *srv) {
+  for (size_t i = srv->n_comps; i-- > 0;) {
+    struct component *c = &srv->comps[i];
+    if (c->inited && c->ops->stop)
+      c->ops->stop(c->impl);
+    c->started = false;
+    c->inited = false;
+  }
+}
+
+KUBE_EXPORT int kube_server_start(kube_server_t *srv, kube_error_t *err) {
+  if (srv->state != S_NEW)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "the server was already started");
+  for (size_t i = 0; i < srv->n_comps; i++) {
+    struct component *c = &srv->comps[i];
+    if (c->ops->init && c->ops->init(c->impl, srv, err) < 0)
+      goto fail;
+    c->inited = true;
+  }
+  for (size_t i = 0; i < srv->n_comps; i++) {
+    struct component *c = &srv->comps[i];
+    if (c->ops->start && c->ops->start(c->impl, err) < 0)
+      goto fail;
+    c->started = true;
+  }
+  srv->state = S_STARTED;
+  log_info("kubed: serving with the %s store", kube_store_backend(srv->store));
+  return 0;
+fail:
+  stop_components(srv);
+  return -1;
+}
+
+/* ---- shutdown ---- */
+
+static void finish_shutdown(kube_server_t *srv) {
+  stop_components(srv);
+  srv->state = S_DONE;
+  log_info("kubed: stopped");
+  if (srv->done)
+    srv->done(srv, srv->done_arg);
+  if (srv->run_quits_loop)
+    kube_loop_quit(srv->loop);
+}
+
+static void api_drained(kube_apiserver_t *api, void *arg) {
+  kube_server_t *srv = arg;
+  log_info("kubed: requests drained, stopping");
+  finish_shutdown(srv);
+}
+
+/* Drain one component after another, last first: a later component may
+ * depend on an earlier one (the node agent on the informers), never the
+ * reverse. */
+static void drain_next(kube_server_t *srv);
+
+struct drain_token {
+  kube_server_t *srv;
+  size_t index;
+};
+
+static void drained_cb(void *token) {
+  struct drain_token *t = token;
+  kube_server_t *srv = t->srv;
+  srv->comps[t->index].drained = true;
+  free(t);
+  drain_next(srv);
+}
+
+static void drain_next(kube_server_t *srv) {
+  for (size_t i = srv->n_comps; i-- > 0;) {
+    struct component *c = &srv->comps[i];
+    if (c->drained || !c->started)
+      continue;
+    if (!c->ops->drain) {
+      c->drained = true;
+      continue;
+    }
+    struct drain_token *t = malloc(sizeof *t);
+    if (!t) {
+      c->drained = true; /* cannot wait for it without memory */
+      continue;
+    }
+    *t = (struct drain_token){srv, i};
+    c->ops->drain(c->impl, drained_cb, t);
+    return; /* drained_cb continues (possibly already did, inline) */
+  }
+  /* Every component drained: the API server next. */
+  kube_apiserver_shutdown(srv->api, api_drained, srv);
+}
+
+KUBE_EXPORT void kube_server_shutdown(kube_server_t *srv,
+                                      kube_server_done_fn done, void *arg) {
+  srv->done = done;
+  srv->done_arg = arg;
+  if (srv->state == S_DRAINING)
+    return;
+  if (srv->state == S_DONE || srv->state == S_NEW) {
+    srv->state = S_DONE;
+    if (done)
+      done(srv, arg);
+    if (srv->run_quits_loop)
+      kube_loop_quit(srv->loop);
+    return;
+  }
+  srv->state = S_DRAINING;
+  drain_next(srv);
+}
+
+static void stop_on_loop(void *arg) {
+  kube_server_t *srv = arg;
+  if (srv->state == S_DRAINING) {
+    /* A second request while draining: stop at once. */
+    log_warn("kubed: stopping without waiting for the drain");
+    kube_loop_quit(srv->loop);
+    return;
+  }
+  kube_server_shutdown(srv, srv->done, srv->done_arg);
+}
+
+KUBE_EXPORT void kube_server_stop(kube_server_t *srv) {
+  kube_loop_invoke(srv->loop, stop_on_loop, srv, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  kube_server_t *srv = arg;
+  log_info("kubed: %s received, shutting down",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  stop_on_loop(srv);
+}
+
+static int install_signals(kube_server_t *srv, kube_error_t *err) {
+  struct event_base *base = kube_loop_base(srv->loop);
+  srv->sigterm = evsignal_new(base, SIGTERM, on_signal, srv);
+  srv->sigint = evsignal_new(base, SIGINT, on_signal, srv);
+  if (!srv->sigterm || !srv->sigint || evsignal_add(srv->sigterm, NULL) < 0 ||
+      evsignal_add(srv->sigint, NULL) < 0)
+    return kube_make_error(err, errno, "cannot install signal handlers");
+  return 0;
+}
+
+KUBE_EXPORT int kube_server_run(kube_server_t *srv, kube_error_t *err) {
+  if (srv->state == S_NEW && kube_server_start(srv, err) < 0)
+    return -1;
+  if (srv->handle_signals && install_signals(srv, err) < 0)
+    return -1;
+  srv->run_quits_loop = true;
+  int rc = 0;
+  if (srv->state != S_DONE)
+    rc = kube_loop_run(srv->loop, err);
+  srv->run_quits_loop = false;
+  return rc;
+}
+
+/* ---- accessors ---- */
+
+KUBE_EXPORT kube_loop_t *kube_server_loop(kube_server_t *srv) {
+  return srv->loop;
+}
+KUBE_EXPORT kube_store_t *kube_server_store(kube_server_t *srv) {
+  return srv->store;
+}
+KUBE_EXPORT kube_apiserver_t *kube_server_apiserver(kube_server_t *srv) {
+  return srv->api;
+}
+KUBE_EXPORT const char *kube_server_data_dir(const kube_server_t *srv) {
+  return srv->data_dir;
+}
+KUBE_EXPORT const char *kube_server_url(const kube_server_t *srv) {
+  return srv->url;
+}
+KUBE_EXPORT const char *kube_server_kubeconfig(const kube_server_t *srv) {
+  return srv->kubeconfig;
+}
+KUBE_EXPORT void kube_server_transport(kube_server_t *srv,
+                                       struct kube_transport *out) {
+  kube_apiserver_transport(srv->api, out);
+}
+
+KUBE_EXPORT kube_workers_t *kube_server_workers(kube_server_t *srv,
+                                                kube_error_t *err) {
+  if (!srv->workers)
+    srv->workers = kube_workers_new(srv->loop, 0, err);
+  return srv->workers;
+}
+
+KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
+  for (size_t i = 0; i < srv->n_comps; i++)
+    if (streq(srv->comps[i].ops->name, name))
+      return srv->comps[i].impl;
+  return NULL;
+}
+
+/* ---- free ---- */
+
+KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
+  if (!srv)
+    return;
+  if (srv->state == S_STARTED || srv->state == S_DRAINING) {
+    /* Not shut down: stop the components now (their drains are skipped:
+     * nothing runs the loop to wait for them). */
+    stop_components(srv);
+    srv->state = S_DONE;
+  }
+  /* Completions of blocking work may still reference components' data:
+   * the pool finishes (running them) before the components are freed. */
+  kube_workers_free(srv->workers);
+  for (size_t i = srv->n_comps; i-- > 0;)
+    if (srv->comps[i].ops->free)
+      srv->comps[i].ops->free(srv->comps[i].impl);
+  free(srv->comps);
+  if (srv->sigterm)
+    event_free(srv->sigterm);
+  if (srv->sigint)
+    event_free(srv->sigint);
+  kube_apiserver_free(srv->api);
+  kube_store_close(srv->store); /* finishes writes still queued */
+  if (srv->own_loop)
+    kube_loop_free(srv->loop);
+  free(srv->data_dir);
+  free(srv->token);
+  free(srv->cert);
+  free(srv->key);
+  free(srv->url);
+  free(srv->kubeconfig);
+  free(srv);
+}
