@@ -4,11 +4,13 @@
 #  1. libkube.so exports only kube_* symbols (the version script and
 #     -fvisibility=hidden must keep every other symbol local);
 #  2. every exported symbol is declared in a public header;
-#  3. each public header compiles on its own, twice included, as C11.
-# usage: check-abi.sh LIBKUBE_SO INCLUDE_DIR CC [CC ARGS...]
+#  3. each public header compiles on its own, twice included, as C11;
+#  4. every exported symbol is listed by name in a version node of the
+#     version script (no wildcard catches a new function unversioned).
+# usage: check-abi.sh LIBKUBE_SO INCLUDE_DIR VERSION_SCRIPT CC [CC ARGS...]
 set -eu
-lib=$1 incdir=$2
-shift 2
+lib=$1 incdir=$2 symfile=$3
+shift 3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0
@@ -40,6 +42,15 @@ while read -r s; do
   fi
 done <"$tmp/syms"
 
+unlisted=0
+while read -r s; do
+  if ! grep -qE "^[[:space:]]+$s;" "$symfile"; then
+    echo "FAIL: $s is exported but not listed in $(basename "$symfile") (add it, sorted, to the newest version node)"
+    unlisted=$((unlisted + 1))
+    status=1
+  fi
+done <"$tmp/syms"
+
 headers=0
 for h in "$incdir"/libkube/*.h; do
   name=$(basename "$h")
@@ -54,5 +65,6 @@ for h in "$incdir"/libkube/*.h; do
   headers=$((headers + 1))
 done
 echo "$total exported symbols, all kube_*: $([ -s "$tmp/leaks" ] && echo no || echo yes);" \
-  "$undeclared undeclared; $headers headers compiled standalone"
+  "$undeclared undeclared; $unlisted not in the version script;" \
+  "$headers headers compiled standalone"
 exit $status
