@@ -126,6 +126,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
                    "unknown store %s (sqlite, etcd or memory)", store);
     return NULL;
   }
+  cleanup_free char *dbpath = NULL;
   kube_server_t *srv = calloc(1, sizeof *srv);
   if (!srv) {
     kube_make_oom(err);
@@ -163,7 +164,6 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0)
     goto fail;
 
-  cleanup_free char *dbpath = NULL;
   if (srv->data_dir && asprintf(&dbpath, "%s/store.db", srv->data_dir) < 0) {
     kube_make_oom(err);
     goto fail;
