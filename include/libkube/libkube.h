@@ -11,5 +11,6 @@
 #include <libkube/scheduler.h>
 #include <libkube/runtime.h>
 #include <libkube/server.h>
+#include <libkube/stream.h>
 
 #endif /* LIBKUBE_H */
