@@ -322,6 +322,15 @@ static void spdy_fin(void *up, uint32_t id) {
     deliver_eof(st);
   else if (id == st->error_id && !s->server) {
     st->error_done = true;
+    if (st->pending.len) {
+      /* Forwarding failed: report it and drop the pair (kubectl gives up
+       * on the connection then). */
+      if (s->ccb.stream_error)
+        s->ccb.stream_error(s->data, st, st->user, st->pending.data);
+      kube_strbuf_reset(&st->pending);
+      kube_portforward_stream_reset(st);
+      return;
+    }
     client_pair_check(st);
   }
 }
