@@ -39,6 +39,11 @@ struct pf_session {
   size_t n_st, cap_st;
   unsigned next_request;
   bool started, done, closing;
+  /* Streams closed inside callbacks stay allocated until the outermost
+   * public call returns, so code up the stack may still look at them. */
+  kube_portforward_stream_t **dead;
+  size_t n_dead;
+  int depth;
 };
 
 struct kube_portforward_server {
@@ -102,15 +107,42 @@ static kube_portforward_stream_t *st_new(pf_session_t *s, kube_error_t *err) {
   return st;
 }
 
-static void st_remove(pf_session_t *s, kube_portforward_stream_t *st) {
+static void st_unlink(pf_session_t *s, kube_portforward_stream_t *st) {
   for (size_t i = 0; i < s->n_st; i++)
     if (s->st[i] == st) {
       memmove(s->st + i, s->st + i + 1, (s->n_st - i - 1) * sizeof *s->st);
       s->n_st--;
       break;
     }
+}
+
+static void st_free(kube_portforward_stream_t *st) {
   kube_strbuf_free(&st->pending);
   free(st);
+}
+
+static void st_remove(pf_session_t *s, kube_portforward_stream_t *st) {
+  st_unlink(s, st);
+  kube_portforward_stream_t **v = realloc(s->dead, (s->n_dead + 1) * sizeof *v);
+  if (!v) {
+    /* Cannot defer: free now (only reached on out-of-memory). */
+    st_free(st);
+    return;
+  }
+  s->dead = v;
+  s->dead[s->n_dead++] = st;
+}
+
+static void enter(pf_session_t *s) {
+  s->depth++;
+}
+
+static void leave(pf_session_t *s) {
+  if (--s->depth > 0)
+    return;
+  for (size_t i = 0; i < s->n_dead; i++)
+    st_free(s->dead[i]);
+  s->n_dead = 0;
 }
 
 static kube_portforward_stream_t *by_id(pf_session_t *s, uint32_t id) {
@@ -185,17 +217,16 @@ static void link_closed(void *up, const kube_error_t *err) {
 
 static void spdy_end_error_stream(kube_portforward_stream_t *st) {
   pf_session_t *s = st->s;
-  if (st->error_id && !st->error_done) {
-    /* FIN, or a reset when the stream is already half-closed by us. */
-    if (kube_spdy_send(s->link.spdy, st->error_id, NULL, 0, true, NULL) < 0)
-      kube_spdy_reset(s->link.spdy, st->error_id, KUBE_SPDY_CANCEL, NULL);
-  }
+  uint32_t id = st->error_done ? 0 : st->error_id;
   st->error_done = true;
+  /* FIN, or a reset when the stream is already half-closed by us. */
+  if (id && kube_spdy_send(s->link.spdy, id, NULL, 0, true, NULL) < 0)
+    kube_spdy_reset(s->link.spdy, id, KUBE_SPDY_CANCEL, NULL);
 }
 
 /* Server: the pair ends when its data stream is gone. */
 static void server_pair_check(kube_portforward_stream_t *st) {
-  if (!st->data_done)
+  if (!st->data_done || st->closed)
     return;
   spdy_end_error_stream(st);
   st_close(st);
@@ -204,7 +235,7 @@ static void server_pair_check(kube_portforward_stream_t *st) {
 /* Client: the pair ends when both streams are gone. */
 static void client_pair_check(kube_portforward_stream_t *st) {
   pf_session_t *s = st->s;
-  if (!st->error_done || !st->data_done)
+  if (!st->error_done || !st->data_done || st->closed)
     return;
   if (st->pending.len && s->ccb.stream_error)
     s->ccb.stream_error(s->data, st, st->user, st->pending.data);
@@ -440,17 +471,19 @@ static int session_init(pf_session_t *s, const kube_stream_upgrade_t *up,
 }
 
 static void session_clear(pf_session_t *s) {
-  while (s->n_st)
-    st_remove(s, s->st[s->n_st - 1]);
+  for (size_t i = 0; i < s->n_st; i++)
+    st_free(s->st[i]);
+  for (size_t i = 0; i < s->n_dead; i++)
+    st_free(s->dead[i]);
   free(s->st);
+  free(s->dead);
   stream_link_clear(&s->link);
 }
 
 /* ---- streams, both ends ------------------------------------------------ */
 
-KUBE_EXPORT int kube_portforward_stream_write(kube_portforward_stream_t *st,
-                                              const void *buf, size_t len,
-                                              kube_error_t *err) {
+static int do_stream_write(kube_portforward_stream_t *st, const void *buf,
+                           size_t len, kube_error_t *err) {
   pf_session_t *s = st->s;
   if (st->closed || st->write_closed || !st->opened)
     return kube_error_set(err, KUBE_REASON_GONE, EPIPE,
@@ -463,9 +496,8 @@ KUBE_EXPORT int kube_portforward_stream_write(kube_portforward_stream_t *st,
   return kube_spdy_send(s->link.spdy, st->data_id, buf, len, false, err);
 }
 
-KUBE_EXPORT int
-kube_portforward_stream_close_write(kube_portforward_stream_t *st,
-                                    kube_error_t *err) {
+static int do_stream_close_write(kube_portforward_stream_t *st,
+                                 kube_error_t *err) {
   pf_session_t *s = st->s;
   if (st->closed || st->write_closed)
     return 0;
@@ -475,9 +507,8 @@ kube_portforward_stream_close_write(kube_portforward_stream_t *st,
   return kube_spdy_send(s->link.spdy, st->data_id, NULL, 0, true, err);
 }
 
-KUBE_EXPORT int kube_portforward_stream_fail(kube_portforward_stream_t *st,
-                                             const char *message,
-                                             kube_error_t *err) {
+static int do_stream_fail(kube_portforward_stream_t *st, const char *message,
+                          kube_error_t *err) {
   pf_session_t *s = st->s;
   if (st->closed)
     return 0;
@@ -502,7 +533,7 @@ KUBE_EXPORT int kube_portforward_stream_fail(kube_portforward_stream_t *st,
   return rc;
 }
 
-KUBE_EXPORT void kube_portforward_stream_reset(kube_portforward_stream_t *st) {
+static void do_stream_reset(kube_portforward_stream_t *st) {
   pf_session_t *s = st->s;
   if (st->closed)
     return;
@@ -552,8 +583,7 @@ kube_portforward_server_new(const kube_stream_upgrade_t *up,
   return srv;
 }
 
-KUBE_EXPORT int kube_portforward_server_start(kube_portforward_server_t *srv,
-                                              kube_error_t *err) {
+static int do_server_start(kube_portforward_server_t *srv, kube_error_t *err) {
   pf_session_t *s = &srv->s;
   if (s->started)
     return 0;
@@ -596,13 +626,12 @@ KUBE_EXPORT int kube_portforward_server_start(kube_portforward_server_t *srv,
   return 0;
 }
 
-KUBE_EXPORT int kube_portforward_server_feed(kube_portforward_server_t *srv,
-                                             const void *buf, size_t len,
-                                             kube_error_t *err) {
+static int do_server_feed(kube_portforward_server_t *srv, const void *buf,
+                          size_t len, kube_error_t *err) {
   return stream_link_feed(&srv->s.link, buf, len, err);
 }
 
-KUBE_EXPORT void kube_portforward_server_eof(kube_portforward_server_t *srv) {
+static void do_server_eof(kube_portforward_server_t *srv) {
   stream_link_eof(&srv->s.link);
 }
 
@@ -622,8 +651,7 @@ static int session_close(pf_session_t *s, kube_error_t *err) {
   return stream_link_close(&s->link, err);
 }
 
-KUBE_EXPORT int kube_portforward_server_close(kube_portforward_server_t *srv,
-                                              kube_error_t *err) {
+static int do_server_close(kube_portforward_server_t *srv, kube_error_t *err) {
   return session_close(&srv->s, err);
 }
 
@@ -661,19 +689,18 @@ kube_portforward_client_new(const kube_stream_upgrade_t *up,
   return c;
 }
 
-KUBE_EXPORT int kube_portforward_client_feed(kube_portforward_client_t *c,
-                                             const void *buf, size_t len,
-                                             kube_error_t *err) {
+static int do_client_feed(kube_portforward_client_t *c, const void *buf,
+                          size_t len, kube_error_t *err) {
   return stream_link_feed(&c->s.link, buf, len, err);
 }
 
-KUBE_EXPORT void kube_portforward_client_eof(kube_portforward_client_t *c) {
+static void do_client_eof(kube_portforward_client_t *c) {
   stream_link_eof(&c->s.link);
 }
 
-KUBE_EXPORT kube_portforward_stream_t *
-kube_portforward_client_open(kube_portforward_client_t *c, uint16_t port,
-                             void *user, kube_error_t *err) {
+static kube_portforward_stream_t *do_client_open(kube_portforward_client_t *c,
+                                                 uint16_t port, void *user,
+                                                 kube_error_t *err) {
   pf_session_t *s = &c->s;
   if (s->done || s->closing) {
     kube_error_set(err, KUBE_REASON_GONE, EPIPE,
@@ -729,8 +756,7 @@ kube_portforward_client_open(kube_portforward_client_t *c, uint16_t port,
   return st;
 }
 
-KUBE_EXPORT int kube_portforward_client_close(kube_portforward_client_t *c,
-                                              kube_error_t *err) {
+static int do_client_close(kube_portforward_client_t *c, kube_error_t *err) {
   return session_close(&c->s, err);
 }
 
@@ -739,4 +765,115 @@ KUBE_EXPORT void kube_portforward_client_free(kube_portforward_client_t *c) {
     return;
   session_clear(&c->s);
   free(c);
+}
+
+/* Public entry points: each defers the freeing of streams closed while it
+ * runs (see pf_session.dead). */
+
+KUBE_EXPORT int kube_portforward_stream_write(kube_portforward_stream_t *st,
+                                              const void *buf, size_t len,
+                                              kube_error_t *err) {
+  pf_session_t *s = st->s;
+  enter(s);
+  int r = do_stream_write(st, buf, len, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT int
+kube_portforward_stream_close_write(kube_portforward_stream_t *st,
+                                    kube_error_t *err) {
+  pf_session_t *s = st->s;
+  enter(s);
+  int r = do_stream_close_write(st, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT int kube_portforward_stream_fail(kube_portforward_stream_t *st,
+                                             const char *message,
+                                             kube_error_t *err) {
+  pf_session_t *s = st->s;
+  enter(s);
+  int r = do_stream_fail(st, message, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT void kube_portforward_stream_reset(kube_portforward_stream_t *st) {
+  pf_session_t *s = st->s;
+  enter(s);
+  do_stream_reset(st);
+  leave(s);
+}
+
+KUBE_EXPORT int kube_portforward_server_start(kube_portforward_server_t *srv,
+                                              kube_error_t *err) {
+  pf_session_t *s = &srv->s;
+  enter(s);
+  int r = do_server_start(srv, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT int kube_portforward_server_feed(kube_portforward_server_t *srv,
+                                             const void *buf, size_t len,
+                                             kube_error_t *err) {
+  pf_session_t *s = &srv->s;
+  enter(s);
+  int r = do_server_feed(srv, buf, len, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT void kube_portforward_server_eof(kube_portforward_server_t *srv) {
+  pf_session_t *s = &srv->s;
+  enter(s);
+  do_server_eof(srv);
+  leave(s);
+}
+
+KUBE_EXPORT int kube_portforward_server_close(kube_portforward_server_t *srv,
+                                              kube_error_t *err) {
+  pf_session_t *s = &srv->s;
+  enter(s);
+  int r = do_server_close(srv, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT int kube_portforward_client_feed(kube_portforward_client_t *c,
+                                             const void *buf, size_t len,
+                                             kube_error_t *err) {
+  pf_session_t *s = &c->s;
+  enter(s);
+  int r = do_client_feed(c, buf, len, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT void kube_portforward_client_eof(kube_portforward_client_t *c) {
+  pf_session_t *s = &c->s;
+  enter(s);
+  do_client_eof(c);
+  leave(s);
+}
+
+KUBE_EXPORT kube_portforward_stream_t *
+kube_portforward_client_open(kube_portforward_client_t *c, uint16_t port,
+                             void *user, kube_error_t *err) {
+  pf_session_t *s = &c->s;
+  enter(s);
+  kube_portforward_stream_t *r = do_client_open(c, port, user, err);
+  leave(s);
+  return r;
+}
+
+KUBE_EXPORT int kube_portforward_client_close(kube_portforward_client_t *c,
+                                              kube_error_t *err) {
+  pf_session_t *s = &c->s;
+  enter(s);
+  int r = do_client_close(c, err);
+  leave(s);
+  return r;
 }
