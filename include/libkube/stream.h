@@ -359,7 +359,8 @@ typedef struct kube_spdy_callbacks {
   /* A PING we sent came back. */
   void (*pong)(void *data, uint32_t id);
   /* The connection broke the protocol (err) or reached EOF (err NULL);
-   * the session wrote a GOAWAY when it could.  Called once. */
+   * the session wrote a GOAWAY when it could, and every open stream got
+   * stream_end (CANCEL) first.  Called once. */
   void (*closed)(void *data, const kube_error_t *err);
 } kube_spdy_callbacks_t;
 

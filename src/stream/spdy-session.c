@@ -175,6 +175,16 @@ static void report_closed(kube_spdy_t *s, const kube_error_t *err) {
     s->cb.closed(s->data, err);
 }
 
+/* Every stream ends (CANCEL): the connection is over. */
+static void end_all(kube_spdy_t *s) {
+  while (s->n_streams > 0) {
+    uint32_t id = s->streams[s->n_streams - 1]->id;
+    remove_stream(s, id);
+    if (s->cb.stream_end)
+      s->cb.stream_end(s->data, id, KUBE_SPDY_CANCEL);
+  }
+}
+
 static int protocol_error(kube_spdy_t *s, kube_error_t *err) {
   if (!s->goaway_sent) {
     kube_spdy_frame_t f = {.type = KUBE_SPDY_GOAWAY,
@@ -183,6 +193,7 @@ static int protocol_error(kube_spdy_t *s, kube_error_t *err) {
     write_frame(s, &f);
     s->goaway_sent = true;
   }
+  end_all(s);
   report_closed(s, err);
   return -1;
 }
@@ -425,14 +436,7 @@ KUBE_EXPORT int kube_spdy_feed(kube_spdy_t *s, const void *buf, size_t len,
 }
 
 KUBE_EXPORT void kube_spdy_eof(kube_spdy_t *s) {
-  if (s->closed)
-    return;
-  while (s->n_streams > 0) {
-    uint32_t id = s->streams[s->n_streams - 1]->id;
-    remove_stream(s, id);
-    if (s->cb.stream_end)
-      s->cb.stream_end(s->data, id, KUBE_SPDY_CANCEL);
-  }
+  end_all(s);
   report_closed(s, NULL);
 }
 
