@@ -175,7 +175,8 @@ static void query_get(const char *query, const char *name, const char *sep,
   if (!query)
     return;
   char *q = strdup(query), *save = NULL;
-  for (char *kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+  for (char *kv = strtok_r(q, "&", &save); kv;
+       kv = strtok_r(NULL, "&", &save)) {
     char *eq = strchr(kv, '=');
     if (!eq)
       continue;
@@ -235,7 +236,8 @@ static const char pod_json[] =
     "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
     "\"namespace\":\"default\",\"uid\":\"1b4e28ba-2fa1-11d2-883f-0016d3cca427\""
     ",\"resourceVersion\":\"1\"},\"spec\":{\"containers\":[{\"name\":\"c1\","
-    "\"image\":\"busybox\",\"ports\":[{\"containerPort\":8080}]}]},"
+    "\"image\":\"busybox\",\"stdin\":true,\"tty\":true,\"ports\":[{"
+    "\"containerPort\":8080}]}]},"
     "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"c1\","
     "\"ready\":true,\"restartCount\":0,\"image\":\"busybox\",\"imageID\":\"\","
     "\"state\":{\"running\":{}}}]}}";
@@ -257,7 +259,8 @@ static void handle_get(conn_t *c, const char *path) {
   if (strcmp(path, "/api/v1") == 0)
     return reply(c, 200, "application/json", api_resources);
   const char *pre = "/api/v1/namespaces/default/pods/";
-  if (strncmp(path, pre, strlen(pre)) == 0 && !strchr(path + strlen(pre), '/')) {
+  if (strncmp(path, pre, strlen(pre)) == 0 &&
+      !strchr(path + strlen(pre), '/')) {
     char body[8192];
     snprintf(body, sizeof body, pod_json, path + strlen(pre));
     return reply(c, 200, "application/json", body);
@@ -283,10 +286,10 @@ static void handle_upgrade(conn_t *c, const char *method, const char *path,
       .connection = header(c->head, "Connection", h[1], sizeof h[1]),
       .ws_key = header(c->head, "Sec-WebSocket-Key", h[2], sizeof h[2]),
       .ws_version = header(c->head, "Sec-WebSocket-Version", h[3], sizeof h[3]),
-      .ws_protocol = header(c->head, "Sec-WebSocket-Protocol", h[4],
-                            sizeof h[4]),
-      .stream_protocol = header(c->head, "X-Stream-Protocol-Version", h[5],
-                                sizeof h[5])};
+      .ws_protocol =
+          header(c->head, "Sec-WebSocket-Protocol", h[4], sizeof h[4]),
+      .stream_protocol =
+          header(c->head, "X-Stream-Protocol-Version", h[5], sizeof h[5])};
   kube_stream_upgrade_t up;
   kube_error_t err = KUBE_ERROR_INIT;
   kube_stream_kind_t kind = pf ? KUBE_STREAM_PORTFORWARD : KUBE_STREAM_EXEC;
@@ -338,14 +341,18 @@ static void handle_upgrade(conn_t *c, const char *method, const char *path,
     query_get(query, "tty", ",", v, sizeof v);
     o.tty = kube_stream_query_bool(v);
     query_get(query, "command", " ", c->command, sizeof c->command);
-    kube_exec_server_callbacks_t cb = {
-        .version = KUBE_EXEC_SERVER_CALLBACKS_VERSION,
-        .write = conn_write,
-        .ready = ex_ready,
-        .stdin_data = ex_stdin,
-        .stdin_eof = ex_stdin_eof,
-        .resize = ex_resize,
-        .done = sess_done};
+    /* Attach joins the container's main process: a shell that prints
+     * the terminal size with a tty and copies stdin without one. */
+    if (strstr(path, "/attach") && !c->command[0])
+      snprintf(c->command, sizeof c->command, "%s", o.tty ? "size" : "cat");
+    kube_exec_server_callbacks_t cb = {.version =
+                                           KUBE_EXEC_SERVER_CALLBACKS_VERSION,
+                                       .write = conn_write,
+                                       .ready = ex_ready,
+                                       .stdin_data = ex_stdin,
+                                       .stdin_eof = ex_stdin_eof,
+                                       .resize = ex_resize,
+                                       .done = sess_done};
     c->exec = kube_exec_server_new(&up, &o, &cb, c, &err);
     if (!c->exec || kube_exec_server_start(c->exec, &err) < 0) {
       fprintf(stderr, "exec: %s\n", err.message);

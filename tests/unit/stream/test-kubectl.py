@@ -82,7 +82,27 @@ def exec_cases(ver, binary, env, want):
         assert "not running" in r.stderr, r.stderr
         upgrade_line()
 
+    def tty_resize(verb, cols, rows):
+        # A real terminal (script(1) gives kubectl a pty of that size):
+        # kubectl sends the size on the resize stream.
+        args = [binary, f"--server=http://127.0.0.1:{port}"] + verb
+        cmd = f"stty cols {cols} rows {rows}; " + " ".join(args)
+        e = dict(os.environ, HOME=home, KUBECONFIG="/dev/null", **(env or {}))
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], env=e,
+                           capture_output=True, text=True, timeout=60)
+        assert upgrade_line() == want
+        # attach first sends the size plus one, to make the program
+        # redraw; the scripted container reports the first size.
+        if verb[0] == "attach":
+            cols, rows = cols + 1, rows + 1
+        assert f"{cols}x{rows}\n" in r.stdout, (r.returncode, r.stdout)
+
     check(f"kubectl {ver} exec exit code ({' '.join(want)})", exit_code)
+    if shutil.which("script"):
+        check(f"kubectl {ver} exec -it resize ({' '.join(want)})",
+              lambda: tty_resize(["exec", "-it", "p", "--", "size"], 123, 45))
+        check(f"kubectl {ver} attach -it resize ({' '.join(want)})",
+              lambda: tty_resize(["attach", "-it", "p"], 91, 37))
     check(f"kubectl {ver} exec stdin ({' '.join(want)})", stdin_cat)
     check(f"kubectl {ver} exec error ({' '.join(want)})", internal_error)
 

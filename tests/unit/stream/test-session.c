@@ -74,10 +74,8 @@ static bool pump(peer_t *a, peer_t *b, bool (*cond)(void *), void *arg) {
     if (cond(arg) && a->out.len == 0 && b->out.len == 0)
       return true;
     struct pollfd pf[2] = {
-        {.fd = a->fd,
-         .events = (short)(POLLIN | (a->out.len ? POLLOUT : 0))},
-        {.fd = b->fd,
-         .events = (short)(POLLIN | (b->out.len ? POLLOUT : 0))}};
+        {.fd = a->fd, .events = (short)(POLLIN | (a->out.len ? POLLOUT : 0))},
+        {.fd = b->fd, .events = (short)(POLLIN | (b->out.len ? POLLOUT : 0))}};
     if (a->got_eof)
       pf[0].events &= ~POLLIN;
     if (b->got_eof)
@@ -186,7 +184,9 @@ struct exec_ctx {
 static void s_write(void *d, const void *b, size_t n) {
   peer_write(&((struct exec_ctx *)d)->sp, b, n);
 }
-static void s_ready(void *d) { ((struct exec_ctx *)d)->srv_ready = true; }
+static void s_ready(void *d) {
+  ((struct exec_ctx *)d)->srv_ready = true;
+}
 static void s_stdin(void *d, const void *b, size_t n) {
   kube_strbuf_append_len(&((struct exec_ctx *)d)->srv_stdin, b, n);
 }
@@ -208,7 +208,9 @@ static void s_done(void *d, const kube_error_t *err) {
 static void c_write(void *d, const void *b, size_t n) {
   peer_write(&((struct exec_ctx *)d)->cp, b, n);
 }
-static void c_ready(void *d) { ((struct exec_ctx *)d)->cli_ready = true; }
+static void c_ready(void *d) {
+  ((struct exec_ctx *)d)->cli_ready = true;
+}
 static void c_stdout(void *d, const void *b, size_t n) {
   kube_strbuf_append_len(&((struct exec_ctx *)d)->cli_stdout, b, n);
 }
@@ -234,8 +236,8 @@ static bool both_ready(void *a) {
 }
 static bool got_hello(void *a) {
   struct exec_ctx *c = a;
-  return c->srv_stdin.len >= 6 && (c->n_resize > 0 || !c->cli_ready ||
-                                   c->resize_w == -1);
+  return c->srv_stdin.len >= 6 &&
+         (c->n_resize > 0 || !c->cli_ready || c->resize_w == -1);
 }
 static bool got_stdin_eof(void *a) {
   return ((struct exec_ctx *)a)->srv_stdin_eof;
@@ -248,11 +250,15 @@ static bool all_done(void *a) {
 static int exec_feed_s(void *s, const void *b, size_t n, kube_error_t *e) {
   return kube_exec_server_feed(s, b, n, e);
 }
-static void exec_eof_s(void *s) { kube_exec_server_eof(s); }
+static void exec_eof_s(void *s) {
+  kube_exec_server_eof(s);
+}
 static int exec_feed_c(void *s, const void *b, size_t n, kube_error_t *e) {
   return kube_exec_client_feed(s, b, n, e);
 }
-static void exec_eof_c(void *s) { kube_exec_client_eof(s); }
+static void exec_eof_c(void *s) {
+  kube_exec_client_eof(s);
+}
 
 static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
                      int want_version, bool tty) {
@@ -262,26 +268,24 @@ static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
   kube_stream_upgrade_t cu, su;
   negotiate(KUBE_STREAM_EXEC, tr, ws_protocol, &cu, &su);
   assert_int_equal(su.version, want_version);
-  kube_exec_streams_t o = {.use_stdin = true,
-                           .use_stdout = true,
-                           .use_stderr = true,
-                           .tty = tty};
-  kube_exec_server_callbacks_t scb = {
-      .version = KUBE_EXEC_SERVER_CALLBACKS_VERSION,
-      .write = s_write,
-      .ready = s_ready,
-      .stdin_data = s_stdin,
-      .stdin_eof = s_stdin_eof,
-      .resize = s_resize,
-      .done = s_done};
-  kube_exec_client_callbacks_t ccb = {
-      .version = KUBE_EXEC_CLIENT_CALLBACKS_VERSION,
-      .write = c_write,
-      .ready = c_ready,
-      .stdout_data = c_stdout,
-      .stderr_data = c_stderr,
-      .exit = c_exit,
-      .done = c_done};
+  kube_exec_streams_t o = {
+      .use_stdin = true, .use_stdout = true, .use_stderr = true, .tty = tty};
+  kube_exec_server_callbacks_t scb = {.version =
+                                          KUBE_EXEC_SERVER_CALLBACKS_VERSION,
+                                      .write = s_write,
+                                      .ready = s_ready,
+                                      .stdin_data = s_stdin,
+                                      .stdin_eof = s_stdin_eof,
+                                      .resize = s_resize,
+                                      .done = s_done};
+  kube_exec_client_callbacks_t ccb = {.version =
+                                          KUBE_EXEC_CLIENT_CALLBACKS_VERSION,
+                                      .write = c_write,
+                                      .ready = c_ready,
+                                      .stdout_data = c_stdout,
+                                      .stderr_data = c_stderr,
+                                      .exit = c_exit,
+                                      .done = c_done};
   kube_error_t err = KUBE_ERROR_INIT;
   c.srv = kube_exec_server_new(&su, &o, &scb, &c, &err);
   c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, &err);
@@ -317,8 +321,7 @@ static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
   if (eof_signal)
     assert_true(pump(&c.sp, &c.cp, got_stdin_eof, &c));
 
-  assert_int_equal(kube_exec_server_write_stdout(c.srv, "HELLO\n", 6, NULL),
-                   0);
+  assert_int_equal(kube_exec_server_write_stdout(c.srv, "HELLO\n", 6, NULL), 0);
   assert_int_equal(kube_exec_server_write_stderr(c.srv, "warn\n", 5, NULL), 0);
   assert_int_equal(kube_exec_server_finish(c.srv, 3, NULL, NULL), 0);
   assert_int_equal(kube_exec_server_write_stdout(c.srv, "x", 1, &err), -1);
@@ -381,9 +384,8 @@ static void run_exec_spdy_version(const char *proto, int version, bool tty) {
                                .connection = "Upgrade",
                                .stream_protocol = proto};
   kube_stream_upgrade_t su;
-  assert_int_equal(kube_stream_upgrade_negotiate(KUBE_STREAM_EXEC, &req, &su,
-                                                 NULL),
-                   0);
+  assert_int_equal(
+      kube_stream_upgrade_negotiate(KUBE_STREAM_EXEC, &req, &su, NULL), 0);
   assert_int_equal(su.version, version);
   assert_int_equal(su.transport, KUBE_STREAM_SPDY);
   (void)tty;
@@ -448,24 +450,28 @@ static void run_exec_spdy_old(const char *proto, int version, bool tty) {
   assert_int_equal(
       kube_stream_upgrade_negotiate(KUBE_STREAM_EXEC, &req, &su, NULL), 0);
   cu = su;
-  kube_exec_streams_t o = {.use_stdin = true,
-                           .use_stdout = true,
-                           .use_stderr = true,
-                           .tty = tty};
-  kube_exec_server_callbacks_t scb = {
-      .version = 1, .write = s_write, .ready = s_ready,
-      .stdin_data = s_stdin, .stdin_eof = s_stdin_eof,
-      .resize = s_resize, .done = s_done};
-  kube_exec_client_callbacks_t ccb = {
-      .version = 1, .write = c_write, .ready = c_ready,
-      .stdout_data = c_stdout, .stderr_data = c_stderr,
-      .exit = c_exit, .done = c_done};
+  kube_exec_streams_t o = {
+      .use_stdin = true, .use_stdout = true, .use_stderr = true, .tty = tty};
+  kube_exec_server_callbacks_t scb = {.version = 1,
+                                      .write = s_write,
+                                      .ready = s_ready,
+                                      .stdin_data = s_stdin,
+                                      .stdin_eof = s_stdin_eof,
+                                      .resize = s_resize,
+                                      .done = s_done};
+  kube_exec_client_callbacks_t ccb = {.version = 1,
+                                      .write = c_write,
+                                      .ready = c_ready,
+                                      .stdout_data = c_stdout,
+                                      .stderr_data = c_stderr,
+                                      .exit = c_exit,
+                                      .done = c_done};
   c.srv = kube_exec_server_new(&su, &o, &scb, &c, NULL);
   c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, NULL);
-  c.sp = (peer_t){.fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s,
-                  .eof = exec_eof_s};
-  c.cp = (peer_t){.fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c,
-                  .eof = exec_eof_c};
+  c.sp = (peer_t){
+      .fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s, .eof = exec_eof_s};
+  c.cp = (peer_t){
+      .fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c, .eof = exec_eof_c};
   kube_exec_server_start(c.srv, NULL);
   kube_exec_client_start(c.cli, NULL);
   assert_true(pump(&c.sp, &c.cp, both_ready, &c));
@@ -511,23 +517,28 @@ static void test_exec_client_vanishes(void **s) {
   kube_stream_upgrade_t cu, su;
   negotiate(KUBE_STREAM_EXEC, KUBE_STREAM_SPDY, NULL, &cu, &su);
   kube_exec_streams_t o = {.use_stdin = true, .use_stdout = true};
-  kube_exec_server_callbacks_t scb = {
-      .version = 1, .write = s_write, .ready = s_ready,
-      .stdin_data = s_stdin, .stdin_eof = s_stdin_eof, .done = s_done};
-  kube_exec_client_callbacks_t ccb = {.version = 1, .write = c_write,
-                                      .ready = c_ready, .done = c_done};
+  kube_exec_server_callbacks_t scb = {.version = 1,
+                                      .write = s_write,
+                                      .ready = s_ready,
+                                      .stdin_data = s_stdin,
+                                      .stdin_eof = s_stdin_eof,
+                                      .done = s_done};
+  kube_exec_client_callbacks_t ccb = {
+      .version = 1, .write = c_write, .ready = c_ready, .done = c_done};
   c.srv = kube_exec_server_new(&su, &o, &scb, &c, NULL);
   c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, NULL);
-  c.sp = (peer_t){.fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s,
-                  .eof = exec_eof_s};
-  c.cp = (peer_t){.fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c,
-                  .eof = exec_eof_c};
+  c.sp = (peer_t){
+      .fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s, .eof = exec_eof_s};
+  c.cp = (peer_t){
+      .fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c, .eof = exec_eof_c};
   kube_exec_server_start(c.srv, NULL);
   kube_exec_client_start(c.cli, NULL);
   assert_true(pump(&c.sp, &c.cp, both_ready, &c));
   shutdown(c.cp.fd, SHUT_RDWR);
   c.cp.sess = NULL;
-  bool done(void *a) { return ((struct exec_ctx *)a)->srv_done; }
+  bool done(void *a) {
+    return ((struct exec_ctx *)a)->srv_done;
+  }
   assert_true(pump(&c.sp, &c.cp, done, &c));
   assert_true(c.srv_stdin_eof);
   assert_true(c.srv_done_err);
@@ -610,11 +621,15 @@ static void pc_done(void *d, const kube_error_t *err) {
 static int pf_feed_s(void *s, const void *b, size_t n, kube_error_t *e) {
   return kube_portforward_server_feed(s, b, n, e);
 }
-static void pf_eof_s(void *s) { kube_portforward_server_eof(s); }
+static void pf_eof_s(void *s) {
+  kube_portforward_server_eof(s);
+}
 static int pf_feed_c(void *s, const void *b, size_t n, kube_error_t *e) {
   return kube_portforward_client_feed(s, b, n, e);
 }
-static void pf_eof_c(void *s) { kube_portforward_client_eof(s); }
+static void pf_eof_c(void *s) {
+  kube_portforward_client_eof(s);
+}
 
 static bool pf_echoed(void *a) {
   struct pf_ctx *c = a;
@@ -686,7 +701,9 @@ static void run_pf(kube_stream_transport_t tr) {
   }
   /* The refused port reports the server's message. */
   if (tr == KUBE_STREAM_WEBSOCKET) {
-    bool seen(void *x) { return ((struct pf_ctx *)x)->error[0] != 0; }
+    bool seen(void *x) {
+      return ((struct pf_ctx *)x)->error[0] != 0;
+    }
     assert_true(pump(&c.sp, &c.cp, seen, &c));
   } else {
     assert_true(pump(&c.sp, &c.cp, pf_error_seen, &c));
@@ -710,7 +727,9 @@ static void run_pf(kube_stream_transport_t tr) {
     a = kube_portforward_client_open(c.cli, 8080, (void *)0, &err);
     assert_non_null(a);
     kube_portforward_stream_write(a, "def", 3, NULL);
-    bool again(void *x) { return ((struct pf_ctx *)x)->got[0].len == 3; }
+    bool again(void *x) {
+      return ((struct pf_ctx *)x)->got[0].len == 3;
+    }
     assert_true(pump(&c.sp, &c.cp, again, &c));
     assert_memory_equal(c.got[0].data, "DEF", 3);
   }
@@ -724,11 +743,15 @@ static void run_pf(kube_stream_transport_t tr) {
     kube_strbuf_free(&c.got[i]);
 }
 
-static void test_pf_spdy(void **s) { run_pf(KUBE_STREAM_SPDY); }
+static void test_pf_spdy(void **s) {
+  run_pf(KUBE_STREAM_SPDY);
+}
 static void test_pf_tunnel(void **s) {
   run_pf(KUBE_STREAM_SPDY_OVER_WEBSOCKET);
 }
-static void test_pf_ws(void **s) { run_pf(KUBE_STREAM_WEBSOCKET); }
+static void test_pf_ws(void **s) {
+  run_pf(KUBE_STREAM_WEBSOCKET);
+}
 
 /* ---- SPDY with flow control -------------------------------------------- */
 
@@ -758,12 +781,18 @@ static void fb_data(void *d, uint32_t id, const void *b, size_t n) {
     c->sum = c->sum * 31 + ((const uint8_t *)b)[i];
   c->received += n;
 }
-static void fb_fin(void *d, uint32_t id) { ((struct flow_ctx *)d)->fin = true; }
-static void fa_pong(void *d, uint32_t id) { ((struct flow_ctx *)d)->pong = true; }
+static void fb_fin(void *d, uint32_t id) {
+  ((struct flow_ctx *)d)->fin = true;
+}
+static void fa_pong(void *d, uint32_t id) {
+  ((struct flow_ctx *)d)->pong = true;
+}
 static int spdy_feed(void *s, const void *b, size_t n, kube_error_t *e) {
   return kube_spdy_feed(s, b, n, e);
 }
-static void spdy_eof(void *s) { kube_spdy_eof(s); }
+static void spdy_eof(void *s) {
+  kube_spdy_eof(s);
+}
 static bool flow_done(void *x) {
   struct flow_ctx *c = x;
   return c->fin && c->pong;
@@ -776,17 +805,18 @@ static void test_spdy_flow_control(void **s) {
   kube_spdy_options_t oc = {.struct_size = sizeof oc, .flow_control = true};
   kube_spdy_options_t os = {
       .struct_size = sizeof os, .server = true, .flow_control = true};
-  kube_spdy_callbacks_t ca = {.version = 1, .write = fa_write,
-                              .pong = fa_pong};
-  kube_spdy_callbacks_t cb = {.version = 1, .write = fb_write,
-                              .stream_open = fb_open, .stream_data = fb_data,
+  kube_spdy_callbacks_t ca = {.version = 1, .write = fa_write, .pong = fa_pong};
+  kube_spdy_callbacks_t cb = {.version = 1,
+                              .write = fb_write,
+                              .stream_open = fb_open,
+                              .stream_data = fb_data,
                               .stream_fin = fb_fin};
   c.cli = kube_spdy_new(&oc, &ca, &c, NULL);
   c.srv = kube_spdy_new(&os, &cb, &c, NULL);
-  c.a = (peer_t){.fd = c.a.fd, .sess = c.cli, .feed = spdy_feed,
-                 .eof = spdy_eof};
-  c.b = (peer_t){.fd = c.b.fd, .sess = c.srv, .feed = spdy_feed,
-                 .eof = spdy_eof};
+  c.a =
+      (peer_t){.fd = c.a.fd, .sess = c.cli, .feed = spdy_feed, .eof = spdy_eof};
+  c.b =
+      (peer_t){.fd = c.b.fd, .sess = c.srv, .feed = spdy_feed, .eof = spdy_eof};
   kube_spdy_header_t h = {.name = "X-Test", .value = "flow", .value_len = 4};
   uint32_t id = kube_spdy_open(c.cli, &h, 1, false, NULL);
   assert_int_equal(id, 1);

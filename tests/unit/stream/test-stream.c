@@ -51,13 +51,12 @@ static void test_ws_accept(void **state) {
   kube_error_clear(&err);
 
   /* The client's check of the answer. */
-  assert_int_equal(kube_ws_check_response(101, "websocket", "Upgrade",
-                                          "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
-                                          "dGhlIHNhbXBsZSBub25jZQ==",
-                                          "v4.channel.k8s.io",
-                                          "v5.channel.k8s.io, v4.channel.k8s.io",
-                                          NULL),
-                   0);
+  assert_int_equal(
+      kube_ws_check_response(101, "websocket", "Upgrade",
+                             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+                             "dGhlIHNhbXBsZSBub25jZQ==", "v4.channel.k8s.io",
+                             "v5.channel.k8s.io, v4.channel.k8s.io", NULL),
+      0);
   assert_int_equal(kube_ws_check_response(101, "websocket", "Upgrade", "bad",
                                           "dGhlIHNhbXBsZSBub25jZQ==", NULL,
                                           NULL, NULL),
@@ -67,22 +66,20 @@ static void test_ws_accept(void **state) {
                                           "dGhlIHNhbXBsZSBub25jZQ==", "other",
                                           "v4.channel.k8s.io", NULL),
                    -1);
-  assert_int_equal(kube_ws_check_response(403, NULL, NULL, NULL, "x", NULL,
-                                          NULL, NULL),
-                   -1);
+  assert_int_equal(
+      kube_ws_check_response(403, NULL, NULL, NULL, "x", NULL, NULL, NULL), -1);
 }
 
 static void test_ws_select_protocol(void **state) {
-  static const char *const server[] = {"v5.channel.k8s.io",
-                                       "v4.channel.k8s.io", "", NULL};
+  static const char *const server[] = {"v5.channel.k8s.io", "v4.channel.k8s.io",
+                                       "", NULL};
   assert_string_equal(kube_ws_select_protocol("v4.channel.k8s.io, "
                                               "v5.channel.k8s.io",
                                               server),
                       "v5.channel.k8s.io");
-  assert_string_equal(
-      kube_ws_select_protocol("base64.channel.k8s.io,v4.channel.k8s.io",
-                              server),
-      "v4.channel.k8s.io");
+  assert_string_equal(kube_ws_select_protocol(
+                          "base64.channel.k8s.io,v4.channel.k8s.io", server),
+                      "v4.channel.k8s.io");
   assert_string_equal(kube_ws_select_protocol(NULL, server), "");
   assert_string_equal(kube_ws_select_protocol(" ", server), "");
   assert_null(kube_ws_select_protocol("v6.channel.k8s.io", server));
@@ -94,13 +91,13 @@ static void test_utf8(void **state) {
   assert_true(kube_utf8_valid("", 0));
   assert_true(kube_utf8_valid("hello", 5));
   assert_true(kube_utf8_valid("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5",
-                              11)); /* κόσμε */
-  assert_true(kube_utf8_valid("\xf4\x8f\xbf\xbf", 4));     /* U+10FFFF */
-  assert_false(kube_utf8_valid("\xf4\x90\x80\x80", 4));    /* > U+10FFFF */
-  assert_false(kube_utf8_valid("\xed\xa0\x80", 3));        /* surrogate */
-  assert_false(kube_utf8_valid("\xc0\xaf", 2));            /* overlong */
-  assert_false(kube_utf8_valid("\xe0\x80\xaf", 3));        /* overlong */
-  assert_false(kube_utf8_valid("\xce\xba\xe1", 3));        /* truncated */
+                              11));                     /* κόσμε */
+  assert_true(kube_utf8_valid("\xf4\x8f\xbf\xbf", 4));  /* U+10FFFF */
+  assert_false(kube_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+  assert_false(kube_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+  assert_false(kube_utf8_valid("\xc0\xaf", 2));         /* overlong */
+  assert_false(kube_utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
+  assert_false(kube_utf8_valid("\xce\xba\xe1", 3));     /* truncated */
   assert_false(kube_utf8_valid("\xff", 1));
 }
 
@@ -111,23 +108,20 @@ static const uint8_t hello_masked[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
                                        0x7f, 0x9f, 0x4d, 0x51, 0x58};
 static const uint8_t hel_lo[] = {0x01, 0x03, 0x48, 0x65, 0x6c,
                                  0x80, 0x02, 0x6c, 0x6f};
-static const uint8_t ping_hello[] = {0x89, 0x05, 0x48, 0x65,
-                                     0x6c, 0x6c, 0x6f};
+static const uint8_t ping_hello[] = {0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
 static const uint8_t pong_masked[] = {0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
                                       0x7f, 0x9f, 0x4d, 0x51, 0x58};
 static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 
 static void test_ws_frame_vectors(void **state) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  assert_int_equal(kube_ws_frame_encode(&sb, KUBE_WS_TEXT, true, "Hello", 5,
-                                        NULL, NULL),
-                   0);
+  assert_int_equal(
+      kube_ws_frame_encode(&sb, KUBE_WS_TEXT, true, "Hello", 5, NULL, NULL), 0);
   assert_int_equal(sb.len, sizeof hello_unmasked);
   assert_memory_equal(sb.data, hello_unmasked, sb.len);
   kube_strbuf_reset(&sb);
-  assert_int_equal(kube_ws_frame_encode(&sb, KUBE_WS_TEXT, true, "Hello", 5,
-                                        mask, NULL),
-                   0);
+  assert_int_equal(
+      kube_ws_frame_encode(&sb, KUBE_WS_TEXT, true, "Hello", 5, mask, NULL), 0);
   assert_memory_equal(sb.data, hello_masked, sizeof hello_masked);
   kube_strbuf_reset(&sb);
   kube_ws_frame_encode(&sb, KUBE_WS_TEXT, false, "Hel", 3, NULL, NULL);
@@ -326,7 +320,10 @@ static void test_ws_session(void **state) {
   ws = kube_ws_new(KUBE_WS_SERVER, &rec_cb, &r4, 0, NULL);
   assert_int_equal(kube_ws_close(ws, 1000, "bye", NULL), 0);
   assert_false(r4.closed);
-  assert_memory_equal(r4.out.data, "\x88\x05\x03\xe8" "bye", 7);
+  assert_memory_equal(r4.out.data,
+                      "\x88\x05\x03\xe8"
+                      "bye",
+                      7);
   kube_strbuf_reset(&sb);
   kube_ws_frame_encode(&sb, KUBE_WS_CLOSE, true, "\x03\xe8", 2, mask, NULL);
   assert_int_equal(kube_ws_feed(ws, sb.data, sb.len, NULL), 0);
@@ -343,9 +340,9 @@ static void test_ws_session(void **state) {
 static void test_spdy_dictionary(void **state) {
   /* The dictionary id a SPDY/3 peer finds in the zlib header. */
   assert_int_equal(sizeof stream_spdy_dictionary, 1423);
-  assert_int_equal(adler32(1, stream_spdy_dictionary,
-                           sizeof stream_spdy_dictionary),
-                   0xe3c6a7c2u);
+  assert_int_equal(
+      adler32(1, stream_spdy_dictionary, sizeof stream_spdy_dictionary),
+      0xe3c6a7c2u);
   /* It starts with "\0\0\0\7options" and ends with ",enq=0." as in the
    * draft. */
   assert_memory_equal(stream_spdy_dictionary, "\0\0\0\7options", 11);
@@ -366,9 +363,8 @@ static void test_spdy_control_frames(void **state) {
   expect_bytes(&sb, ping, sizeof ping);
 
   kube_strbuf_reset(&sb);
-  f = (kube_spdy_frame_t){.type = KUBE_SPDY_RST_STREAM,
-                          .stream_id = 5,
-                          .status = KUBE_SPDY_CANCEL};
+  f = (kube_spdy_frame_t){
+      .type = KUBE_SPDY_RST_STREAM, .stream_id = 5, .status = KUBE_SPDY_CANCEL};
   kube_spdy_frame_encode(NULL, &f, &sb, NULL);
   const uint8_t rst[] = {0x80, 3, 0, 3, 0, 0, 0, 8, 0, 0, 0, 5, 0, 0, 0, 5};
   expect_bytes(&sb, rst, sizeof rst);
@@ -380,9 +376,8 @@ static void test_spdy_control_frames(void **state) {
   expect_bytes(&sb, goaway, sizeof goaway);
 
   kube_strbuf_reset(&sb);
-  f = (kube_spdy_frame_t){.type = KUBE_SPDY_WINDOW_UPDATE,
-                          .stream_id = 3,
-                          .value = 0x10000};
+  f = (kube_spdy_frame_t){
+      .type = KUBE_SPDY_WINDOW_UPDATE, .stream_id = 3, .value = 0x10000};
   kube_spdy_frame_encode(NULL, &f, &sb, NULL);
   const uint8_t wu[] = {0x80, 3, 0, 9, 0, 0, 0, 8, 0, 0, 0, 3, 0, 1, 0, 0};
   expect_bytes(&sb, wu, sizeof wu);
@@ -392,8 +387,8 @@ static void test_spdy_control_frames(void **state) {
   f = (kube_spdy_frame_t){
       .type = KUBE_SPDY_SETTINGS, .settings = &set, .n_settings = 1};
   kube_spdy_frame_encode(NULL, &f, &sb, NULL);
-  const uint8_t settings[] = {0x80, 3, 0, 4, 0, 0, 0, 12, 0, 0, 0, 1,
-                              1,    0, 0, 7, 0, 2, 0, 0};
+  const uint8_t settings[] = {0x80, 3, 0, 4, 0, 0, 0, 12, 0, 0,
+                              0,    1, 1, 0, 0, 7, 0, 2,  0, 0};
   expect_bytes(&sb, settings, sizeof settings);
 
   kube_strbuf_reset(&sb);
@@ -409,12 +404,11 @@ static void test_spdy_control_frames(void **state) {
   /* Decoding the hand-built bytes gives the fields back. */
   kube_spdy_frame_t d;
   size_t used;
-  assert_int_equal(kube_spdy_frame_decode(NULL, data, sizeof data - 1, 0, &d,
-                                          &used, NULL),
-                   0);
-  assert_int_equal(kube_spdy_frame_decode(NULL, data, sizeof data, 0, &d,
-                                          &used, NULL),
-                   1);
+  assert_int_equal(
+      kube_spdy_frame_decode(NULL, data, sizeof data - 1, 0, &d, &used, NULL),
+      0);
+  assert_int_equal(
+      kube_spdy_frame_decode(NULL, data, sizeof data, 0, &d, &used, NULL), 1);
   assert_int_equal(d.type, KUBE_SPDY_DATA);
   assert_int_equal(d.stream_id, 1);
   assert_int_equal(d.flags, KUBE_SPDY_FLAG_FIN);
@@ -428,14 +422,13 @@ static void test_spdy_control_frames(void **state) {
   assert_int_equal(d.settings[0].flags, 1);
   assert_int_equal(d.settings[0].value, 0x20000);
   kube_spdy_frame_clear(&d);
-  assert_int_equal(kube_spdy_frame_decode(NULL, rst, sizeof rst, 0, &d, &used,
-                                          NULL),
-                   1);
+  assert_int_equal(
+      kube_spdy_frame_decode(NULL, rst, sizeof rst, 0, &d, &used, NULL), 1);
   assert_int_equal(d.type, KUBE_SPDY_RST_STREAM);
   assert_int_equal(d.status, KUBE_SPDY_CANCEL);
-  assert_int_equal(kube_spdy_frame_decode(NULL, goaway, sizeof goaway, 0, &d,
-                                          &used, NULL),
-                   1);
+  assert_int_equal(
+      kube_spdy_frame_decode(NULL, goaway, sizeof goaway, 0, &d, &used, NULL),
+      1);
   assert_int_equal(d.type, KUBE_SPDY_GOAWAY);
   assert_int_equal(d.stream_id, 7);
 
@@ -470,7 +463,7 @@ static void test_spdy_control_frames(void **state) {
 
 /* The raw (uncompressed) name/value block for streamtype=error, port=80. */
 static const uint8_t raw_block[] = {
-    0, 0, 0, 2,                                                /* pairs */
+    0, 0, 0, 2,                                                    /* pairs */
     0, 0, 0, 10, 's', 't', 'r', 'e', 'a', 'm', 't', 'y', 'p', 'e', /* */
     0, 0, 0, 5,  'e', 'r', 'r', 'o', 'r',                          /* */
     0, 0, 0, 4,  'p', 'o', 'r', 't',                               /* */
@@ -495,11 +488,11 @@ static void test_spdy_headers_zlib(void **state) {
                                         sizeof stream_spdy_dictionary),
                    Z_OK);
   uint8_t comp[512];
-  size_t clen = ref_deflate(&ref, raw_block, sizeof raw_block, comp,
-                            sizeof comp);
+  size_t clen =
+      ref_deflate(&ref, raw_block, sizeof raw_block, comp, sizeof comp);
   /* A SYN_STREAM built by hand around it: stream 1, priority 0. */
-  uint8_t frame[600] = {0x80, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                        0,    0, 0, 0, 0, 0};
+  uint8_t frame[600] = {0x80, 3, 0, 1, 0, 0, 0, 0, 0,
+                        0,    0, 1, 0, 0, 0, 0, 0, 0};
   stream_put_be32(frame + 4, (uint32_t)(10 + clen));
   memcpy(frame + 18, comp, clen);
   kube_spdy_zlib_t *inf = kube_spdy_zlib_new(false, NULL);
@@ -595,8 +588,7 @@ static void test_status_json(void **state) {
   stream_status_json(&sb, 3, NULL);
   assert_non_null(strstr(sb.data, "\"reason\":\"NonZeroExitCode\""));
   assert_non_null(strstr(
-      sb.data,
-      "\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]"));
+      sb.data, "\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]"));
   int code;
   char *msg;
   stream_status_decode(4, sb.data, sb.len, &code, &msg);
@@ -677,9 +669,8 @@ static void test_ports_and_flags(void **state) {
   assert_int_equal(kube_portforward_parse_ports("70000", ports, 4, &n, &err),
                    -1);
   kube_error_clear(&err);
-  assert_int_equal(kube_portforward_parse_ports("1,2,3,4,5", ports, 4, &n,
-                                                &err),
-                   -1);
+  assert_int_equal(
+      kube_portforward_parse_ports("1,2,3,4,5", ports, 4, &n, &err), -1);
   kube_error_clear(&err);
   assert_true(kube_stream_query_bool("1"));
   assert_true(kube_stream_query_bool("true"));
