@@ -10,22 +10,7 @@
  *  3: a port-forward session as server;
  *  4: a port-forward session tunnelled in WebSocket, as server.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <libkube/stream.h>
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c))                                                                  \
-      __builtin_trap();                                                        \
-  } while (0)
-
-static void sink(void *d, const void *buf, size_t len) {
-  (void)d;
-  CHECK(len == 0 || buf != NULL);
-}
+#include "fuzz-stream.h"
 
 static void decode_all(const uint8_t *buf, size_t len) {
   kube_spdy_zlib_t *z = kube_spdy_zlib_new(false, NULL);
@@ -103,28 +88,9 @@ static void spdy_session(const uint8_t *buf, size_t len, bool flow) {
   g_spdy = NULL;
 }
 
-static void ready(void *d) {
-  (void)d;
-}
-static void data_cb(void *d, const void *b, size_t n) {
-  (void)d, (void)b, (void)n;
-}
-static void eof_cb(void *d) {
-  (void)d;
-}
-static void resize_cb(void *d, uint16_t w, uint16_t h) {
-  (void)d, (void)w, (void)h;
-}
-static void done_cb(void *d, const kube_error_t *e) {
-  (void)d, (void)e;
-}
-
 static void exec_session(const uint8_t *buf, size_t len) {
-  kube_stream_upgrade_t up;
-  memset(&up, 0, sizeof up);
-  up.kind = KUBE_STREAM_EXEC;
-  up.transport = KUBE_STREAM_SPDY;
-  up.version = 4;
+  kube_stream_upgrade_t up =
+      fuzz_upgrade(KUBE_STREAM_EXEC, KUBE_STREAM_SPDY, 4, false);
   kube_exec_streams_t o = {.use_stdin = true, .use_stdout = true, .tty = true};
   kube_exec_server_callbacks_t cb = {.version =
                                          KUBE_EXEC_SERVER_CALLBACKS_VERSION,
@@ -167,11 +133,9 @@ static void pf_eof(void *d, kube_portforward_stream_t *st, void *u) {
 }
 
 static void pf_session(const uint8_t *buf, size_t len, bool tunnel) {
-  kube_stream_upgrade_t up;
-  memset(&up, 0, sizeof up);
-  up.kind = KUBE_STREAM_PORTFORWARD;
-  up.transport = tunnel ? KUBE_STREAM_SPDY_OVER_WEBSOCKET : KUBE_STREAM_SPDY;
-  up.version = 1;
+  kube_stream_upgrade_t up = fuzz_upgrade(
+      KUBE_STREAM_PORTFORWARD,
+      tunnel ? KUBE_STREAM_SPDY_OVER_WEBSOCKET : KUBE_STREAM_SPDY, 1, false);
   kube_portforward_server_callbacks_t cb = {
       .version = KUBE_PORTFORWARD_SERVER_CALLBACKS_VERSION,
       .write = sink,

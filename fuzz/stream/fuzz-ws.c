@@ -10,22 +10,7 @@
  *  4:   a base64 exec session (v4.base64) as server;
  *  5:   a WebSocket client session.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <libkube/stream.h>
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c))                                                                  \
-      __builtin_trap();                                                        \
-  } while (0)
-
-static void sink(void *d, const void *buf, size_t len) {
-  (void)d;
-  CHECK(len == 0 || buf != NULL);
-}
+#include "fuzz-stream.h"
 
 static void decode_all(uint8_t *buf, size_t len, kube_ws_role_t role) {
   uint8_t *orig = malloc(len ? len : 1);
@@ -59,36 +44,9 @@ static void decode_all(uint8_t *buf, size_t len, kube_ws_role_t role) {
   free(orig);
 }
 
-static void ready(void *d) {
-  (void)d;
-}
-static void data_cb(void *d, const void *b, size_t n) {
-  (void)d, (void)b, (void)n;
-}
-static void eof_cb(void *d) {
-  (void)d;
-}
-static void resize_cb(void *d, uint16_t w, uint16_t h) {
-  (void)d, (void)w, (void)h;
-}
-static void done_cb(void *d, const kube_error_t *e) {
-  (void)d, (void)e;
-}
-
-static kube_stream_upgrade_t ws_upgrade(kube_stream_kind_t kind, int version,
-                                        bool base64) {
-  kube_stream_upgrade_t up;
-  memset(&up, 0, sizeof up);
-  up.kind = kind;
-  up.transport = KUBE_STREAM_WEBSOCKET;
-  up.version = version;
-  up.base64 = base64;
-  return up;
-}
-
 static void exec_session(const uint8_t *buf, size_t len, bool base64) {
-  kube_stream_upgrade_t up =
-      ws_upgrade(KUBE_STREAM_EXEC, base64 ? 4 : 5, base64);
+  kube_stream_upgrade_t up = fuzz_upgrade(
+      KUBE_STREAM_EXEC, KUBE_STREAM_WEBSOCKET, base64 ? 4 : 5, base64);
   kube_exec_streams_t o = {.use_stdin = true, .use_stdout = true, .tty = true};
   kube_exec_server_callbacks_t cb = {.version =
                                          KUBE_EXEC_SERVER_CALLBACKS_VERSION,
@@ -127,7 +85,8 @@ static void pf_eof(void *d, kube_portforward_stream_t *st, void *u) {
 }
 
 static void pf_session(const uint8_t *buf, size_t len) {
-  kube_stream_upgrade_t up = ws_upgrade(KUBE_STREAM_PORTFORWARD, 4, false);
+  kube_stream_upgrade_t up =
+      fuzz_upgrade(KUBE_STREAM_PORTFORWARD, KUBE_STREAM_WEBSOCKET, 4, false);
   const uint16_t ports[] = {1, 2, 3};
   kube_portforward_server_callbacks_t cb = {
       .version = KUBE_PORTFORWARD_SERVER_CALLBACKS_VERSION,

@@ -659,8 +659,10 @@ typedef struct kube_portforward_stream kube_portforward_stream_t;
 int kube_portforward_stream_write(kube_portforward_stream_t *st,
                                   const void *buf, size_t len,
                                   kube_error_t *err);
-/* Half-close: no more data from us (SPDY FIN; WebSocket has no such signal
- * and just stops sending). */
+/* Half-close: no more data from us (SPDY FIN).  WebSocket has no such
+ * signal: a client just stops sending; on a server the stream ends (its
+ * `stream_close` follows) and the connection closes after the last one, as
+ * the kubelet does when the pod's side of every port closed. */
 int kube_portforward_stream_close_write(kube_portforward_stream_t *st,
                                         kube_error_t *err);
 /* Server: report an error for this stream on its error stream (as the

@@ -502,7 +502,15 @@ static int do_stream_close_write(kube_portforward_stream_t *st,
   if (st->closed || st->write_closed)
     return 0;
   st->write_closed = true;
-  if (s->link.transport == KUBE_STREAM_WEBSOCKET || !st->data_id)
+  if (s->link.transport == KUBE_STREAM_WEBSOCKET) {
+    /* No half-close in the channel protocol: as the kubelet's, the
+     * server's forwarding of this port ends with the pod's side, and the
+     * connection closes with the last port. */
+    if (s->server)
+      st_close(st);
+    return 0;
+  }
+  if (!st->data_id)
     return 0;
   return kube_spdy_send(s->link.spdy, st->data_id, NULL, 0, true, err);
 }

@@ -260,47 +260,80 @@ static void exec_eof_c(void *s) {
   kube_exec_client_eof(s);
 }
 
+static const kube_exec_server_callbacks_t exec_scb = {
+    .version = KUBE_EXEC_SERVER_CALLBACKS_VERSION,
+    .write = s_write,
+    .ready = s_ready,
+    .stdin_data = s_stdin,
+    .stdin_eof = s_stdin_eof,
+    .resize = s_resize,
+    .done = s_done};
+static const kube_exec_client_callbacks_t exec_ccb = {
+    .version = KUBE_EXEC_CLIENT_CALLBACKS_VERSION,
+    .write = c_write,
+    .ready = c_ready,
+    .stdout_data = c_stdout,
+    .stderr_data = c_stderr,
+    .exit = c_exit,
+    .done = c_done};
+
+/* Both sessions on a fresh socketpair, started and ready. */
+static void exec_setup(struct exec_ctx *c, const kube_stream_upgrade_t *su,
+                       const kube_stream_upgrade_t *cu,
+                       const kube_exec_streams_t *o) {
+  memset(c, 0, sizeof *c);
+  peers_init(&c->sp, &c->cp);
+  kube_error_t err = KUBE_ERROR_INIT;
+  c->srv = kube_exec_server_new(su, o, &exec_scb, c, &err);
+  c->cli = kube_exec_client_new(cu, o, &exec_ccb, c, &err);
+  assert_non_null(c->srv);
+  assert_non_null(c->cli);
+  assert_int_equal(kube_exec_server_version(c->srv), su->version);
+  c->sp.sess = c->srv;
+  c->sp.feed = exec_feed_s;
+  c->sp.eof = exec_eof_s;
+  c->cp.sess = c->cli;
+  c->cp.feed = exec_feed_c;
+  c->cp.eof = exec_eof_c;
+  assert_int_equal(kube_exec_server_start(c->srv, NULL), 0);
+  assert_int_equal(kube_exec_client_start(c->cli, NULL), 0);
+  assert_true(pump(&c->sp, &c->cp, both_ready, c));
+}
+
+static void exec_teardown(struct exec_ctx *c) {
+  kube_exec_server_free(c->srv);
+  kube_exec_client_free(c->cli);
+  peers_clear(&c->sp, &c->cp);
+  kube_strbuf_free(&c->srv_stdin);
+  kube_strbuf_free(&c->cli_stdout);
+  kube_strbuf_free(&c->cli_stderr);
+}
+
+/* What the client made of exit code `code` at `version`. */
+static void expect_exit(const struct exec_ctx *c, int version, int code) {
+  assert_true(c->cli_exited);
+  if (version >= 4 || code == 0) {
+    assert_int_equal(c->cli_exit, code);
+  } else {
+    assert_int_equal(c->cli_exit, -1);
+    assert_non_null(strstr(c->cli_msg, "non-zero exit code"));
+  }
+}
+
+static bool srv_done(void *a) {
+  return ((struct exec_ctx *)a)->srv_done;
+}
+
 static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
                      int want_version, bool tty) {
   struct exec_ctx c;
-  memset(&c, 0, sizeof c);
-  peers_init(&c.sp, &c.cp);
   kube_stream_upgrade_t cu, su;
   negotiate(KUBE_STREAM_EXEC, tr, ws_protocol, &cu, &su);
   assert_int_equal(su.version, want_version);
   kube_exec_streams_t o = {
       .use_stdin = true, .use_stdout = true, .use_stderr = true, .tty = tty};
-  kube_exec_server_callbacks_t scb = {.version =
-                                          KUBE_EXEC_SERVER_CALLBACKS_VERSION,
-                                      .write = s_write,
-                                      .ready = s_ready,
-                                      .stdin_data = s_stdin,
-                                      .stdin_eof = s_stdin_eof,
-                                      .resize = s_resize,
-                                      .done = s_done};
-  kube_exec_client_callbacks_t ccb = {.version =
-                                          KUBE_EXEC_CLIENT_CALLBACKS_VERSION,
-                                      .write = c_write,
-                                      .ready = c_ready,
-                                      .stdout_data = c_stdout,
-                                      .stderr_data = c_stderr,
-                                      .exit = c_exit,
-                                      .done = c_done};
   kube_error_t err = KUBE_ERROR_INIT;
-  c.srv = kube_exec_server_new(&su, &o, &scb, &c, &err);
-  c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, &err);
-  assert_non_null(c.srv);
-  assert_non_null(c.cli);
-  assert_int_equal(kube_exec_server_version(c.srv), want_version);
-  c.sp.sess = c.srv;
-  c.sp.feed = exec_feed_s;
-  c.sp.eof = exec_eof_s;
-  c.cp.sess = c.cli;
-  c.cp.feed = exec_feed_c;
-  c.cp.eof = exec_eof_c;
-  assert_int_equal(kube_exec_server_start(c.srv, NULL), 0);
-  assert_int_equal(kube_exec_client_start(c.cli, NULL), 0);
-  assert_true(pump(&c.sp, &c.cp, both_ready, &c));
+  exec_setup(&c, &su, &cu, &o);
 
   /* Resize works for tty sessions from v3 on (and always over WebSocket). */
   bool resize = tty && (want_version >= 3 || tr == KUBE_STREAM_WEBSOCKET);
@@ -329,7 +362,6 @@ static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
   assert_true(pump(&c.sp, &c.cp, all_done, &c));
   assert_false(c.srv_done_err);
   assert_false(c.cli_done_err);
-  assert_true(c.cli_exited);
   assert_int_equal(c.cli_stdout.len, 6);
   assert_memory_equal(c.cli_stdout.data, "HELLO\n", 6);
   if (tty) {
@@ -338,18 +370,8 @@ static void run_exec(kube_stream_transport_t tr, const char *ws_protocol,
     assert_int_equal(c.cli_stderr.len, 5);
     assert_memory_equal(c.cli_stderr.data, "warn\n", 5);
   }
-  if (want_version >= 4) {
-    assert_int_equal(c.cli_exit, 3);
-  } else {
-    assert_int_equal(c.cli_exit, -1);
-    assert_non_null(strstr(c.cli_msg, "non-zero exit code"));
-  }
-  kube_exec_server_free(c.srv);
-  kube_exec_client_free(c.cli);
-  peers_clear(&c.sp, &c.cp);
-  kube_strbuf_free(&c.srv_stdin);
-  kube_strbuf_free(&c.cli_stdout);
-  kube_strbuf_free(&c.cli_stderr);
+  expect_exit(&c, want_version, 3);
+  exec_teardown(&c);
 }
 
 static void test_exec_ws_v5(void **s) {
@@ -439,42 +461,17 @@ static void test_exec_spdy_versions(void **s) {
 /* A full SPDY round trip at v1..v3 with a client that offers one version:
  * negotiate directly with the server's answer. */
 static void run_exec_spdy_old(const char *proto, int version, bool tty) {
-  struct exec_ctx c;
-  memset(&c, 0, sizeof c);
-  peers_init(&c.sp, &c.cp);
   kube_stream_request_t req = {.method = "POST",
                                .upgrade = "SPDY/3.1",
                                .connection = "Upgrade",
                                .stream_protocol = proto};
-  kube_stream_upgrade_t su, cu;
+  kube_stream_upgrade_t su;
   assert_int_equal(
       kube_stream_upgrade_negotiate(KUBE_STREAM_EXEC, &req, &su, NULL), 0);
-  cu = su;
   kube_exec_streams_t o = {
       .use_stdin = true, .use_stdout = true, .use_stderr = true, .tty = tty};
-  kube_exec_server_callbacks_t scb = {.version = 1,
-                                      .write = s_write,
-                                      .ready = s_ready,
-                                      .stdin_data = s_stdin,
-                                      .stdin_eof = s_stdin_eof,
-                                      .resize = s_resize,
-                                      .done = s_done};
-  kube_exec_client_callbacks_t ccb = {.version = 1,
-                                      .write = c_write,
-                                      .ready = c_ready,
-                                      .stdout_data = c_stdout,
-                                      .stderr_data = c_stderr,
-                                      .exit = c_exit,
-                                      .done = c_done};
-  c.srv = kube_exec_server_new(&su, &o, &scb, &c, NULL);
-  c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, NULL);
-  c.sp = (peer_t){
-      .fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s, .eof = exec_eof_s};
-  c.cp = (peer_t){
-      .fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c, .eof = exec_eof_c};
-  kube_exec_server_start(c.srv, NULL);
-  kube_exec_client_start(c.cli, NULL);
-  assert_true(pump(&c.sp, &c.cp, both_ready, &c));
+  struct exec_ctx c;
+  exec_setup(&c, &su, &su, &o);
   if (version >= 2) {
     /* v1 servers close stdin at once (the 1.0 quirk): no input there. */
     c.resize_w = -1;
@@ -484,22 +481,9 @@ static void run_exec_spdy_old(const char *proto, int version, bool tty) {
   kube_exec_server_write_stdout(c.srv, "out", 3, NULL);
   kube_exec_server_finish(c.srv, version == 3 ? 0 : 2, NULL, NULL);
   assert_true(pump(&c.sp, &c.cp, all_done, &c));
-  assert_true(c.cli_exited);
   assert_memory_equal(c.cli_stdout.data, "out", 3);
-  if (version == 3) {
-    assert_int_equal(c.cli_exit, 0);
-  } else if (version == 4) {
-    assert_int_equal(c.cli_exit, 2);
-  } else {
-    assert_int_equal(c.cli_exit, -1);
-    assert_non_null(strstr(c.cli_msg, "non-zero exit code"));
-  }
-  kube_exec_server_free(c.srv);
-  kube_exec_client_free(c.cli);
-  peers_clear(&c.sp, &c.cp);
-  kube_strbuf_free(&c.srv_stdin);
-  kube_strbuf_free(&c.cli_stdout);
-  kube_strbuf_free(&c.cli_stderr);
+  expect_exit(&c, version, version == 3 ? 0 : 2);
+  exec_teardown(&c);
 }
 
 static void test_exec_spdy_old(void **s) {
@@ -511,40 +495,17 @@ static void test_exec_spdy_old(void **s) {
 
 /* The client goes away in the middle: the server hears it. */
 static void test_exec_client_vanishes(void **s) {
-  struct exec_ctx c;
-  memset(&c, 0, sizeof c);
-  peers_init(&c.sp, &c.cp);
   kube_stream_upgrade_t cu, su;
   negotiate(KUBE_STREAM_EXEC, KUBE_STREAM_SPDY, NULL, &cu, &su);
   kube_exec_streams_t o = {.use_stdin = true, .use_stdout = true};
-  kube_exec_server_callbacks_t scb = {.version = 1,
-                                      .write = s_write,
-                                      .ready = s_ready,
-                                      .stdin_data = s_stdin,
-                                      .stdin_eof = s_stdin_eof,
-                                      .done = s_done};
-  kube_exec_client_callbacks_t ccb = {
-      .version = 1, .write = c_write, .ready = c_ready, .done = c_done};
-  c.srv = kube_exec_server_new(&su, &o, &scb, &c, NULL);
-  c.cli = kube_exec_client_new(&cu, &o, &ccb, &c, NULL);
-  c.sp = (peer_t){
-      .fd = c.sp.fd, .sess = c.srv, .feed = exec_feed_s, .eof = exec_eof_s};
-  c.cp = (peer_t){
-      .fd = c.cp.fd, .sess = c.cli, .feed = exec_feed_c, .eof = exec_eof_c};
-  kube_exec_server_start(c.srv, NULL);
-  kube_exec_client_start(c.cli, NULL);
-  assert_true(pump(&c.sp, &c.cp, both_ready, &c));
+  struct exec_ctx c;
+  exec_setup(&c, &su, &cu, &o);
   shutdown(c.cp.fd, SHUT_RDWR);
   c.cp.sess = NULL;
-  bool done(void *a) {
-    return ((struct exec_ctx *)a)->srv_done;
-  }
-  assert_true(pump(&c.sp, &c.cp, done, &c));
+  assert_true(pump(&c.sp, &c.cp, srv_done, &c));
   assert_true(c.srv_stdin_eof);
   assert_true(c.srv_done_err);
-  kube_exec_server_free(c.srv);
-  kube_exec_client_free(c.cli);
-  peers_clear(&c.sp, &c.cp);
+  exec_teardown(&c);
 }
 
 /* ---- port-forward ------------------------------------------------------ */
@@ -561,6 +522,7 @@ struct pf_ctx {
     uint16_t port;
     int idx;
   } h[8];
+  kube_portforward_stream_t *sst[8]; /* the server's streams */
 };
 
 static void ps_write(void *d, const void *b, size_t n) {
@@ -576,6 +538,7 @@ static int ps_open(void *d, kube_portforward_stream_t *st, uint16_t port,
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,
                           "error forwarding port 666: connection refused");
   c->h[c->opened].port = port;
+  c->sst[c->opened] = st;
   *user = &c->h[c->opened++];
   return 0;
 }
@@ -634,6 +597,12 @@ static void pf_eof_c(void *s) {
 static bool pf_echoed(void *a) {
   struct pf_ctx *c = a;
   return c->got[0].len == 3 && c->got[1].len == 3;
+}
+static bool pf_error_text(void *a) {
+  return ((struct pf_ctx *)a)->error[0] != 0;
+}
+static bool pf_echoed_first(void *a) {
+  return ((struct pf_ctx *)a)->got[0].len == 3;
 }
 static bool pf_error_seen(void *a) {
   struct pf_ctx *c = a;
@@ -701,10 +670,7 @@ static void run_pf(kube_stream_transport_t tr) {
   }
   /* The refused port reports the server's message. */
   if (tr == KUBE_STREAM_WEBSOCKET) {
-    bool seen(void *x) {
-      return ((struct pf_ctx *)x)->error[0] != 0;
-    }
-    assert_true(pump(&c.sp, &c.cp, seen, &c));
+    assert_true(pump(&c.sp, &c.cp, pf_error_text, &c));
   } else {
     assert_true(pump(&c.sp, &c.cp, pf_error_seen, &c));
   }
@@ -727,14 +693,20 @@ static void run_pf(kube_stream_transport_t tr) {
     a = kube_portforward_client_open(c.cli, 8080, (void *)0, &err);
     assert_non_null(a);
     kube_portforward_stream_write(a, "def", 3, NULL);
-    bool again(void *x) {
-      return ((struct pf_ctx *)x)->got[0].len == 3;
-    }
-    assert_true(pump(&c.sp, &c.cp, again, &c));
+    assert_true(pump(&c.sp, &c.cp, pf_echoed_first, &c));
     assert_memory_equal(c.got[0].data, "DEF", 3);
   }
-  assert_int_equal(kube_portforward_client_close(c.cli, NULL), 0);
+  if (tr == KUBE_STREAM_WEBSOCKET) {
+    /* The pod closes both ports: the server ends the connection with the
+     * last one, as the kubelet does. */
+    kube_portforward_stream_close_write(c.sst[0], NULL);
+    assert_false(c.srv_done);
+    kube_portforward_stream_close_write(c.sst[1], NULL);
+  } else {
+    assert_int_equal(kube_portforward_client_close(c.cli, NULL), 0);
+  }
   assert_true(pump(&c.sp, &c.cp, pf_all_done, &c));
+  assert_int_equal(c.cli_closed, tr == KUBE_STREAM_WEBSOCKET ? 3 : 4);
   assert_int_equal(c.srv_closed, c.opened);
   kube_portforward_server_free(c.srv);
   kube_portforward_client_free(c.cli);
