@@ -9,6 +9,7 @@
 #include "cli.h"
 
 struct cli_globals cli_g;
+const char *cli_list_flags;
 
 static const struct cli_flag global_flags[] = {
     {"kubeconfig", 0, CLI_STRING, &cli_g.kubeconfig, NULL},
@@ -121,8 +122,30 @@ static void usage(const char *verb, const struct cli_flag *flags) {
   print_flags(global_flags);
 }
 
+/* `kube __complete VERB -...`: the flag names the verb takes that start
+ * with `prefix`. */
+static void list_flags(const struct cli_flag *flags, const char *prefix) {
+  size_t plen = strlen(prefix);
+  for (int pass = 0; pass < 2; pass++)
+    for (const struct cli_flag *f = pass ? global_flags : flags; f && f->name;
+         f++) {
+      char name[128];
+      snprintf(name, sizeof name, "--%s", f->name);
+      if (strncmp(name, prefix, plen) == 0)
+        printf("%s\n", name);
+      snprintf(name, sizeof name, "-%c", f->shorthand);
+      if (f->shorthand && strncmp(name, prefix, plen) == 0)
+        printf("%s\n", name);
+    }
+}
+
 int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
               int *npos, int *dashdash) {
+  if (cli_list_flags) {
+    list_flags(flags, cli_list_flags);
+    fflush(stdout);
+    exit(0);
+  }
   char **p = calloc((size_t)argc + 1, sizeof *p);
   int n = 0;
   if (!p) {

@@ -11,9 +11,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <libkube/api.h>
 #include <libkube/client.h>
+#include <libkube/kubectl.h>
+
+/* ---- Small helpers (the CLI sees only public headers) ------------------- */
+
+static inline void cli_freep(void *p) {
+  free(*(void **)p);
+}
+static inline void cli_closep(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+}
+static inline void cli_error_clearp(kube_error_t *e) {
+  kube_error_clear(e);
+}
+#define cleanup_free __attribute__((cleanup(cli_freep)))
+#define cleanup_close __attribute__((cleanup(cli_closep)))
+#define cleanup_error __attribute__((cleanup(cli_error_clearp)))
+#define streq(a, b) (strcmp((a), (b)) == 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+static inline bool str_has_prefix(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 typedef int (*cli_command_fn)(int argc, char **argv);
 
@@ -22,6 +47,10 @@ struct cli_command {
   cli_command_fn fn;
   const char *help; /* one line for `kube help` */
 };
+
+/* Every verb, in `kube help` order (main.c). */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
 
 /* Print "error: <msg>" to stderr; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,6 +78,10 @@ int cmd_run(int argc, char **argv);
 int cmd_expose(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+/* Hidden: `kube __complete WORD...` prints the candidates for the last
+ * word, one per line (the completion scripts call it). */
+int cmd_complete(int argc, char **argv);
 
 /* ---- Flags (cli-flags.c) ----------------------------------------------- */
 
@@ -86,6 +119,11 @@ struct cli_globals {
 };
 extern struct cli_globals cli_g;
 
+/* Set by `kube __complete`: cli_parse then prints the names of the flags
+ * a verb accepts ("--output", "-o", ...) that start with this prefix and
+ * exits instead of parsing. */
+extern const char *cli_list_flags;
+
 /* Parse argv[1..argc) against `flags` (terminated by an entry with name
  * NULL) plus the global flags.  Positional arguments go to *pos (owned
  * array of borrowed strings, free()), count in *npos; arguments after
@@ -111,12 +149,6 @@ void cli_print_error(kube_error_t *err);
  * ("error when creating \"x.yaml\": "). */
 void cli_print_error_ctx(kube_error_t *err, const char *context);
 
-/* Resolve a user-typed resource ("po", "deployments.apps", "Pod").  NULL
- * with err set ("the server doesn't have a resource type") when unknown. */
-const kube_kind_t *cli_resolve(const char *name, kube_error_t *err);
-/* "pod", "deployment.apps": how kubectl names a kind in messages. */
-const char *cli_kind_name(const kube_kind_t *k, char *buf, size_t len);
-
 /* A resource reference from the command line. */
 struct cli_ref {
   const kube_kind_t *kind;
@@ -128,15 +160,10 @@ struct cli_ref {
 int cli_parse_refs(char **args, int n, struct cli_ref **out, size_t *n_out);
 
 /* Read objects from -f arguments (files, directories of .yaml/.yml/.json
- * files, "-" for stdin, multi-document YAML).  *sources (if not NULL)
- * receives the file name of each object ("STDIN" for -); free it with
- * cli_free_sources.  Returns -1 and prints the error on failure. */
+ * files, "-" for stdin, multi-document YAML) into m.  Returns -1 and
+ * prints the error on failure (m cleared). */
 int cli_read_files(const struct cli_strv *files, bool recursive,
-                   kube_object_t ***objs, size_t *n, char ***sources);
-void cli_free_sources(char **sources, size_t n);
-
-/* The kind of an object from its apiVersion/kind. */
-const kube_kind_t *cli_kind_of(const kube_object_t *obj, kube_error_t *err);
+                   kube_manifest_t *m);
 
 /* The namespace an object from a file goes to: NULL for cluster-scoped
  * kinds, its own or -n / the context's, "" (after printing the error) when
@@ -144,32 +171,20 @@ const kube_kind_t *cli_kind_of(const kube_object_t *obj, kube_error_t *err);
 const char *cli_object_namespace(const kube_object_t *obj,
                                  const kube_kind_t *k);
 
-/* -o handling shared by get/create/apply/run ... */
-enum cli_output {
-  CLI_OUT_DEFAULT,
-  CLI_OUT_WIDE,
-  CLI_OUT_JSON,
-  CLI_OUT_YAML,
-  CLI_OUT_NAME,
-  CLI_OUT_JSONPATH,
-  CLI_OUT_CUSTOM_COLUMNS,
-};
-/* Parse an -o value; *arg receives the template of jsonpath=...  Returns
- * -1 and prints the error for an unknown format. */
-int cli_output_parse(const char *o, enum cli_output *out, const char **arg);
+/* Parse an -o value.  Returns -1 and prints the error for an unknown
+ * format. */
+int cli_output_parse(const char *o, kube_output_t *out);
 /* Print one object in a non-table format (json/yaml/name/jsonpath). */
-int cli_print_object(const kube_object_t *obj, enum cli_output fmt,
-                     const char *arg);
-/* The "kind/name" form of -o name. */
-char *cli_object_ref(const kube_object_t *obj);
+int cli_print_object(const kube_object_t *obj, const kube_output_t *out);
 /* Print "<kind>/<name> <verb>[ (dry run)]" or the -o form of obj. */
 int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
-                     const char *verb, enum cli_output fmt, const char *arg,
+                     const char *verb, const kube_output_t *out,
                      const char *dry_run);
 /* Parse --dry-run (none|client|server, or bare = client).  NULL on error. */
 const char *cli_dry_run(const char *v, bool set);
 
-/* Read a whole stream / file; owned NUL-terminated buffer. */
+/* Read a whole stream / file; owned NUL-terminated buffer, NULL with errno
+ * set on a read error. */
 char *cli_slurp_fd(int fd, size_t *len);
 
 #endif /* KUBE_CLI_H */

@@ -4,20 +4,18 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "core/util.h"
 
 struct apply_opts {
   const char *output, *dry_run_v, *dry_run, *field_manager, *validate;
   bool dry_run_set, recursive, server_side, force_conflicts;
   struct cli_strv files;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
 };
 
 static int apply_one(kube_client_t *c, const kube_object_t *in,
                      struct apply_opts *o) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  const kube_kind_t *k = cli_kind_of(in, &err);
+  const kube_kind_t *k = kube_kind_of_object(in, &err);
   if (!k)
     return cli_report(&err);
   const char *ns = cli_object_namespace(in, k);
@@ -38,8 +36,8 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
     if (!live && err.reason != KUBE_REASON_NOT_FOUND) {
       rc = cli_report(&err);
     } else {
-      cli_print_result(obj, k, live ? "configured" : "created", o->fmt,
-                       o->fmt_arg, o->dry_run);
+      cli_print_result(obj, k, live ? "configured" : "created", &o->out,
+                       o->dry_run);
     }
     kube_object_free(live);
     kube_object_free(obj);
@@ -97,7 +95,7 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
     cli_print_error(&err);
     rc = 1;
   } else {
-    cli_print_result(res, k, verb, o->fmt, o->fmt_arg, o->dry_run);
+    cli_print_result(res, k, verb, &o->out, o->dry_run);
   }
   kube_object_free(res);
   kube_object_free(obj);
@@ -120,12 +118,11 @@ int cmd_apply(int argc, char **argv) {
   };
   char **pos = NULL;
   int npos = 0, rc = 1;
-  kube_object_t **objs = NULL;
-  size_t n = 0;
+  kube_manifest_t m = KUBE_MANIFEST_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
-      cli_output_parse(o.output, &o.fmt, &o.fmt_arg) < 0)
+      cli_output_parse(o.output, &o.out) < 0)
     goto out;
   if (npos > 0 && streq(pos[0], "view-last-applied")) {
     rc = cli_fail("apply view-last-applied is not supported; use "
@@ -140,17 +137,17 @@ int cmd_apply(int argc, char **argv) {
     rc = cli_fail("Unexpected args: [%s]", pos[0]);
     goto out;
   }
-  if (cli_read_files(&o.files, o.recursive, &objs, &n, NULL) < 0)
+  if (cli_read_files(&o.files, o.recursive, &m) < 0)
     goto out;
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
   rc = 0;
-  for (size_t i = 0; i < n; i++)
-    if (apply_one(c, objs[i], &o))
+  for (size_t i = 0; i < m.n; i++)
+    if (apply_one(c, m.objects[i], &o))
       rc = 1;
 out:
-  kube_object_array_free(objs, n);
+  kube_manifest_clear(&m);
   free(o.files.v);
   free(pos);
   return rc;

@@ -4,9 +4,40 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
+
+struct service_links {
+  const char *server, *green, *yellow, *reset;
+};
+
+/* "<name> is running at <URL>": the load balancer's address, else the
+ * API server's proxy path of the service (with its first port's name). */
+static int print_service(const kube_object_t *svc, void *ud) {
+  const struct service_links *l = ud;
+  const char *name = kube_object_name(svc);
+  const char *shown = kube_object_label(svc, "kubernetes.io/name");
+  if (!shown)
+    shown = name;
+  cleanup_free char *link = NULL;
+  const char *lb_ip =
+      kube_object_get_string(svc, "status.loadBalancer.ingress.0.ip");
+  const char *pname = kube_object_get_string(svc, "spec.ports.0.name");
+  if (lb_ip) {
+    if (asprintf(&link, "http://%s", lb_ip) < 0)
+      link = NULL;
+  } else if (pname && *pname) {
+    if (asprintf(&link, "%s/api/v1/namespaces/kube-system/services/%s:%s/proxy",
+                 l->server, name, pname) < 0)
+      link = NULL;
+  } else if (asprintf(&link,
+                      "%s/api/v1/namespaces/kube-system/services/%s/proxy",
+                      l->server, name) < 0) {
+    link = NULL;
+  }
+  printf("%s%s%s is running at %s%s%s\n", l->green, shown, l->reset, l->yellow,
+         link ? link : "", l->reset);
+  return 0;
+}
 
 int cmd_cluster_info(int argc, char **argv) {
   char **pos = NULL;
@@ -41,45 +72,8 @@ int cmd_cluster_info(int argc, char **argv) {
   const char *server = kube_client_server(c);
   printf("%sKubernetes control plane%s is running at %s%s%s\n", green, reset,
          yellow, server, reset);
-  json_object *items = kube_json_get(kube_object_json(list), "items");
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    json_object *svc = json_object_array_get_idx(items, i);
-    const char *name = kube_json_get_string(svc, "metadata.name");
-    const char *shown =
-        kube_json_get_string(svc, "metadata.labels.kubernetes\\.io/name");
-    json_object *labels = kube_json_get(svc, "metadata.labels"), *lv;
-    if (labels && json_object_object_get_ex(labels, "kubernetes.io/name", &lv))
-      shown = json_object_get_string(lv);
-    if (!shown)
-      shown = name;
-    cleanup_free char *link = NULL;
-    const char *lb_ip =
-        kube_json_get_string(svc, "status.loadBalancer.ingress.0.ip");
-    json_object *ports = kube_json_get(svc, "spec.ports");
-    if (lb_ip) {
-      if (asprintf(&link, "http://%s", lb_ip) < 0)
-        link = NULL;
-    } else {
-      const char *pname = ports && json_object_array_length(ports) > 0
-                              ? kube_json_get_string(
-                                    json_object_array_get_idx(ports, 0), "name")
-                              : NULL;
-      if (asprintf(&link,
-                   "%s/api/v1/namespaces/kube-system/services/%s%s%s/proxy",
-                   server, pname && *pname ? "" : "", name,
-                   pname && *pname ? ":" : "") < 0)
-        link = NULL;
-      if (link && pname && *pname) {
-        free(link);
-        if (asprintf(&link,
-                     "%s/api/v1/namespaces/kube-system/services/%s:%s/proxy",
-                     server, name, pname) < 0)
-          link = NULL;
-      }
-    }
-    printf("%s%s%s is running at %s%s%s\n", green, shown, reset, yellow,
-           link ? link : "", reset);
-  }
+  struct service_links sl = {server, green, yellow, reset};
+  kube_list_foreach(list, print_service, &sl);
   kube_object_free(list);
   printf("\nTo further debug and diagnose cluster problems, use 'kube "
          "cluster-info dump'.\n");

@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
 
 struct create_opts {
   const char *output, *dry_run_v, *dry_run, *image, *validate, *cluster_ip;
@@ -13,52 +11,24 @@ struct create_opts {
   bool dry_run_set, recursive, save_config;
   struct cli_strv files, tcp;
   int64_t replicas, port;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
 };
 
-/* Create one object (client-side dry run prints it only). */
-/* --save-config: record the configuration as `kubectl apply` would, so a
+/* Create one object (client-side dry run prints it only).
+ * --save-config records the configuration as `kubectl apply` would, so a
  * later apply computes its patch from it. */
-static int save_config(kube_object_t *obj) {
-  json_object *root = kube_object_json(obj);
-  json_object *meta = kube_json_get(root, "metadata");
-  if (!meta || !json_object_is_type(meta, json_type_object))
-    return 0;
-  json_object *ann = kube_json_get(meta, "annotations");
-  if (ann && json_object_is_type(ann, json_type_object))
-    json_object_object_del(ann, KUBE_LAST_APPLIED_ANNOTATION);
-  kube_strbuf_t text = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&text, json_object_to_json_string_ext(
-                                root, JSON_C_TO_STRING_PLAIN |
-                                          JSON_C_TO_STRING_NOSLASHESCAPE));
-  kube_strbuf_append_char(&text, '\n');
-  if (!ann || !json_object_is_type(ann, json_type_object)) {
-    ann = json_object_new_object();
-    json_object_object_add(meta, "annotations", ann);
-  }
-  if (text.oom || !ann) {
-    kube_strbuf_free(&text);
-    return -1;
-  }
-  json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION,
-                         json_object_new_string_len(text.data, (int)text.len));
-  kube_strbuf_free(&text);
-  return 0;
-}
-
 static int create_one(kube_client_t *c, kube_object_t *obj,
                       const kube_kind_t *k, const char *ns,
                       struct create_opts *o, const char *source) {
-  if (o->save_config && save_config(obj) < 0)
-    return cli_fail("out of memory");
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (o->save_config && kube_object_set_last_applied(obj, &err) < 0)
+    return cli_report(&err);
   if (streq(o->dry_run, "client"))
-    return cli_print_result(obj, k, "created", o->fmt, o->fmt_arg, o->dry_run);
+    return cli_print_result(obj, k, "created", &o->out, o->dry_run);
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .dry_run = streq(o->dry_run, "server"),
                                     .field_manager = o->field_manager,
                                     .grace_period = -1};
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_object_t *res = kube_client_create(c, k, ns, obj, &wo, &err);
   if (!res) {
     cleanup_free char *ctx = NULL;
@@ -67,36 +37,33 @@ static int create_one(kube_client_t *c, kube_object_t *obj,
     cli_print_error_ctx(&err, ctx);
     return 1;
   }
-  cli_print_result(res, k, "created", o->fmt, o->fmt_arg, o->dry_run);
+  cli_print_result(res, k, "created", &o->out, o->dry_run);
   kube_object_free(res);
   return 0;
 }
 
 static int create_from_files(struct create_opts *o) {
-  kube_object_t **objs = NULL;
-  char **sources = NULL;
-  size_t n = 0;
-  if (cli_read_files(&o->files, o->recursive, &objs, &n, &sources) < 0)
+  kube_manifest_t m = KUBE_MANIFEST_INIT;
+  if (cli_read_files(&o->files, o->recursive, &m) < 0)
     return 1;
   kube_client_t *c = cli_client();
   int rc = c ? 0 : 1;
-  for (size_t i = 0; c && i < n; i++) {
+  for (size_t i = 0; c && i < m.n; i++) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = cli_kind_of(objs[i], &err);
+    const kube_kind_t *k = kube_kind_of_object(m.objects[i], &err);
     if (!k) {
       rc = cli_report(&err);
       continue;
     }
-    const char *ns = cli_object_namespace(objs[i], k);
+    const char *ns = cli_object_namespace(m.objects[i], k);
     if (ns && !*ns) {
       rc = 1;
       continue;
     }
-    if (create_one(c, objs[i], k, ns, o, sources[i]))
+    if (create_one(c, m.objects[i], k, ns, o, m.sources[i]))
       rc = 1;
   }
-  kube_object_array_free(objs, n);
-  cli_free_sources(sources, n);
+  kube_manifest_clear(&m);
   return rc;
 }
 
@@ -105,7 +72,7 @@ static int create_generated(kube_object_t *obj, struct create_opts *o,
   if (!obj)
     return cli_report(err);
   cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
-  const kube_kind_t *k = cli_kind_of(obj, &kerr);
+  const kube_kind_t *k = kube_kind_of_object(obj, &kerr);
   kube_client_t *c = cli_client();
   int rc = 1;
   if (k && c)
@@ -138,7 +105,7 @@ int cmd_create(int argc, char **argv) {
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
-      cli_output_parse(o.output, &o.fmt, &o.fmt_arg) < 0)
+      cli_output_parse(o.output, &o.out) < 0)
     goto out;
   if (o.files.n > 0) {
     if (npos > 0) {

@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
 
 struct delete_opts {
   const char *selector, *field_selector, *dry_run_v, *dry_run, *cascade;
@@ -44,6 +42,19 @@ static const char *propagation(const char *cascade) {
   return NULL;
 }
 
+struct list_targets {
+  struct target **ts;
+  size_t *n;
+  const kube_kind_t *kind;
+};
+
+static int add_item(const kube_object_t *item, void *ud) {
+  struct list_targets *l = ud;
+  const char *name = kube_object_name(item);
+  return add_target(l->ts, l->n, l->kind, kube_object_namespace(item),
+                    name ? name : "") < 0;
+}
+
 /* Expand -l / --all for one kind into targets. */
 static int list_targets(kube_client_t *c, const kube_kind_t *k, const char *ns,
                         struct delete_opts *o, struct target **ts, size_t *n) {
@@ -55,16 +66,11 @@ static int list_targets(kube_client_t *c, const kube_kind_t *k, const char *ns,
       kube_client_list(c, k, k->namespaced ? ns : NULL, &lo, &err);
   if (!list)
     return cli_report(&err), -1;
-  json_object *items = kube_json_get(kube_object_json(list), "items");
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    json_object *it = json_object_array_get_idx(items, i);
-    if (add_target(ts, n, k, kube_json_get_string(it, "metadata.namespace"),
-                   kube_json_get_string(it, "metadata.name")) < 0) {
-      kube_object_free(list);
-      return cli_fail("out of memory"), -1;
-    }
-  }
+  struct list_targets lt = {ts, n, k};
+  int r = kube_list_foreach(list, add_item, &lt);
   kube_object_free(list);
+  if (r)
+    return cli_fail("out of memory"), -1;
   return 0;
 }
 
@@ -87,7 +93,7 @@ static int wait_gone(kube_client_t *c, const struct target *t,
     if (deadline_ns > 0 && kube_time_mono_ns() > deadline_ns) {
       char kn[128];
       return cli_fail("timed out waiting for the condition on %s/%s",
-                      cli_kind_name(t->kind, kn, sizeof kn), t->name);
+                      kube_kind_display_name(t->kind, kn, sizeof kn), t->name);
     }
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -140,8 +146,7 @@ int cmd_delete(int argc, char **argv) {
   size_t nt = 0;
   struct cli_ref *refs = NULL;
   size_t nrefs = 0;
-  kube_object_t **objs = NULL;
-  size_t nobjs = 0;
+  kube_manifest_t m = KUBE_MANIFEST_INIT;
   int64_t timeout_ns = 0;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
@@ -177,19 +182,19 @@ int cmd_delete(int argc, char **argv) {
     goto out;
   const char *ns = o.all_ns ? NULL : cli_namespace();
   if (o.files.n > 0) {
-    if (cli_read_files(&o.files, o.recursive, &objs, &nobjs, NULL) < 0)
+    if (cli_read_files(&o.files, o.recursive, &m) < 0)
       goto out;
-    for (size_t i = 0; i < nobjs; i++) {
+    for (size_t i = 0; i < m.n; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      const kube_kind_t *k = cli_kind_of(objs[i], &err);
+      const kube_kind_t *k = kube_kind_of_object(m.objects[i], &err);
       if (!k) {
         rc = cli_report(&err);
         goto out;
       }
-      const char *ons = cli_object_namespace(objs[i], k);
+      const char *ons = cli_object_namespace(m.objects[i], k);
       if (ons && !*ons)
         goto out;
-      if (add_target(&ts, &nt, k, ons, kube_object_name(objs[i])) < 0)
+      if (add_target(&ts, &nt, k, ons, kube_object_name(m.objects[i])) < 0)
         goto oom;
     }
   } else {
@@ -240,7 +245,7 @@ int cmd_delete(int argc, char **argv) {
     goto oom;
   for (size_t i = 0; i < nt; i++) {
     char kn[128];
-    cli_kind_name(ts[i].kind, kn, sizeof kn);
+    kube_kind_display_name(ts[i].kind, kn, sizeof kn);
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (streq(o.dry_run, "client")) {
       kube_object_t *live =
@@ -265,7 +270,7 @@ int cmd_delete(int argc, char **argv) {
       }
       const char *uid = res ? kube_object_uid(res) : NULL;
       if (!uid && res)
-        uid = kube_json_get_string(kube_object_json(res), "details.uid");
+        uid = kube_object_get_string(res, "details.uid");
       ts[i].uid = uid ? strdup(uid) : NULL;
       kube_object_free(res);
       deleted[i] = true;
@@ -296,7 +301,7 @@ out:
   }
   free(ts);
   free(refs);
-  kube_object_array_free(objs, nobjs);
+  kube_manifest_clear(&m);
   free(o.files.v);
   free(pos);
   return rc;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kube edit TYPE NAME: YAML in $KUBE_EDITOR / $EDITOR, then replace. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
 #include "cli.h"
-#include "core/util.h"
 
 /* Run the editor on path through the shell, as kubectl does. */
 static int run_editor(const char *path) {
@@ -46,11 +46,10 @@ int cmd_edit(int argc, char **argv) {
   bool have_file = false;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *edited_yaml = NULL;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
-  if (cli_output_parse(output, &fmt, &fmt_arg) < 0)
+  if (cli_output_parse(output, &out) < 0)
     goto out;
   if (cli_parse_refs(pos, npos, &refs, &nrefs) < 0)
     goto out;
@@ -119,7 +118,7 @@ int cmd_edit(int argc, char **argv) {
     have_file = false;
     goto out;
   }
-  rc = cli_print_result(res, refs[0].kind, "edited", fmt, fmt_arg, "none");
+  rc = cli_print_result(res, refs[0].kind, "edited", &out, "none");
   kube_object_free(res);
 out:
   if (have_file)

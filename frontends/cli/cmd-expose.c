@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "core/util.h"
 
 int cmd_expose(int argc, char **argv) {
   const char *port_s = NULL, *target_port = NULL, *name = NULL, *type = NULL;
@@ -28,12 +27,11 @@ int cmd_expose(int argc, char **argv) {
   size_t nrefs = 0;
   kube_object_t *target = NULL, *svc = NULL;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
-      cli_output_parse(output, &fmt, &fmt_arg) < 0)
+      cli_output_parse(output, &out) < 0)
     goto out;
   if (npos == 0) {
     rc = cli_fail("You must provide one or more resources by argument or "
@@ -79,7 +77,7 @@ int cmd_expose(int argc, char **argv) {
   }
   const kube_kind_t *k = kube_kind_by_kind("v1", "Service");
   if (streq(dry_run, "client")) {
-    rc = cli_print_result(svc, k, "exposed", fmt, fmt_arg, dry_run);
+    rc = cli_print_result(svc, k, "exposed", &out, dry_run);
     goto out;
   }
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
@@ -91,7 +89,7 @@ int cmd_expose(int argc, char **argv) {
     rc = cli_report(&err);
     goto out;
   }
-  rc = cli_print_result(res, k, "exposed", fmt, fmt_arg, dry_run);
+  rc = cli_print_result(res, k, "exposed", &out, dry_run);
   kube_object_free(res);
 out:
   kube_object_free(target);

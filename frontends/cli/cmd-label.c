@@ -3,18 +3,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
 
-static bool is_change(const char *a) {
-  return strchr(a, '=') || (strlen(a) > 1 && str_has_suffix(a, "-"));
+/* One object to change. */
+struct target {
+  const kube_kind_t *kind;
+  char *name;
+};
+
+static int add_target(struct target **ts, size_t *n, const kube_kind_t *k,
+                      const char *name) {
+  struct target *nt = realloc(*ts, (*n + 1) * sizeof *nt);
+  if (!nt)
+    return -1;
+  *ts = nt;
+  nt[*n] = (struct target){k, strdup(name ? name : "")};
+  if (!nt[*n].name)
+    return -1;
+  (*n)++;
+  return 0;
+}
+
+struct list_targets {
+  struct target **ts;
+  size_t *n;
+  const kube_kind_t *kind;
+};
+
+static int add_item(const kube_object_t *item, void *ud) {
+  struct list_targets *l = ud;
+  return add_target(l->ts, l->n, l->kind, kube_object_name(item)) < 0;
+}
+
+static void print_label(const char *key, const char *value, void *ud) {
+  printf("%s=%s\n", key, value);
+}
+
+/* Refuse to overwrite without --overwrite; say which removals find no
+ * key.  False when the object must not be changed. */
+static bool check_changes(const kube_object_t *live,
+                          const kube_meta_change_t *ch, size_t n, bool annotate,
+                          bool overwrite) {
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
+    const char *old = annotate ? kube_object_annotation(live, ch[i].key)
+                               : kube_object_label(live, ch[i].key);
+    if (ch[i].value && old && !overwrite && !streq(old, ch[i].value)) {
+      cli_fail("'%s' already has a value (%s), and --overwrite is false",
+               ch[i].key, old);
+      ok = false;
+    }
+    if (!ch[i].value && !old)
+      fprintf(stderr, "%s \"%s\" not found.\n",
+              annotate ? "annotation" : "label", ch[i].key);
+  }
+  return ok;
 }
 
 static int label_or_annotate(int argc, char **argv, bool annotate) {
-  const char *field = annotate ? "annotations" : "labels";
   const char *verb = annotate ? "annotated" : "labeled";
-  bool only_removals = true;
   const char *selector = NULL, *output = NULL, *dry_run_v = NULL, *dry_run;
   const char *resource_version = NULL;
   bool overwrite = false, all = false, dry_run_set = false, list = false;
@@ -31,48 +78,49 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
   char **pos = NULL;
   int npos = 0, rc = 1;
   struct cli_ref *refs = NULL;
-  size_t nrefs = 0;
-  json_object *changes = NULL, *names = NULL;
-  const kube_kind_t **kinds = NULL;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  size_t nrefs = 0, nt = 0, nch = 0;
+  struct target *ts = NULL;
+  kube_meta_change_t *ch = NULL;
+  kube_output_t out;
+  cleanup_error kube_error_t perr = KUBE_ERROR_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
-      cli_output_parse(output, &fmt, &fmt_arg) < 0)
+      cli_output_parse(output, &out) < 0)
     goto out;
   int nres = 0;
-  while (nres < npos && !is_change(pos[nres]))
+  while (nres < npos && !kube_meta_change_arg(pos[nres]))
     nres++;
-  changes = json_object_new_object();
+  bool only_removals = true;
   for (int i = nres; i < npos; i++) {
-    if (!is_change(pos[i])) {
+    if (!kube_meta_change_arg(pos[i])) {
       rc = cli_fail("all resources must be specified before %s changes: %s",
                     annotate ? "annotation" : "label", pos[i]);
       goto out;
     }
-    const char *eq = strchr(pos[i], '=');
-    cleanup_free char *key = eq ? strndup(pos[i], (size_t)(eq - pos[i]))
-                                : strndup(pos[i], strlen(pos[i]) - 1);
-    if (!key)
-      goto out;
-    const char *why = kube_validate_label_key(key);
-    if (why || (eq && !annotate && kube_validate_label_value(eq + 1))) {
-      rc = cli_fail("invalid %s spec: %s", annotate ? "annotation" : "label",
-                    pos[i]);
+    kube_meta_change_t *one = NULL;
+    size_t n1 = 0;
+    if (kube_meta_changes_parse((const char *const *)&pos[i], 1, annotate, &one,
+                                &n1, &perr) < 0) {
+      rc = cli_fail("%s", perr.message);
       goto out;
     }
-    json_object_object_add(changes, key,
-                           eq ? json_object_new_string(eq + 1) : NULL);
-    if (eq)
+    kube_meta_changes_free(one, n1);
+    if (strchr(pos[i], '='))
       only_removals = false;
+  }
+  if (kube_meta_changes_parse((const char *const *)pos + nres,
+                              (size_t)(npos - nres), annotate, &ch, &nch,
+                              &perr) < 0) {
+    rc = cli_fail("%s", perr.message);
+    goto out;
   }
   if (nres == 0) {
     rc = cli_fail("one or more resources must be specified as <resource> "
                   "<name> or <resource>/<name>");
     goto out;
   }
-  if (json_object_object_length(changes) == 0 && !list) {
+  if (nch == 0 && !list) {
     rc = cli_fail("at least one %s update is required",
                   annotate ? "annotation" : "label");
     goto out;
@@ -86,24 +134,10 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
   if (!c)
     goto out;
   /* Targets: named refs, or every object of the kind matching -l/--all. */
-  names = json_object_new_array();
-  size_t cap = 0;
-#define ADD_TARGET(k, n)                                                       \
-  do {                                                                         \
-    size_t len_ = json_object_array_length(names);                             \
-    if (len_ >= cap) {                                                         \
-      cap = cap ? cap * 2 : 16;                                                \
-      const kube_kind_t **nk = realloc(kinds, cap * sizeof *nk);               \
-      if (!nk)                                                                 \
-        goto out;                                                              \
-      kinds = nk;                                                              \
-    }                                                                          \
-    kinds[len_] = (k);                                                         \
-    json_object_array_add(names, json_object_new_string(n));                   \
-  } while (0)
   for (size_t i = 0; i < nrefs; i++) {
     if (refs[i].name) {
-      ADD_TARGET(refs[i].kind, refs[i].name);
+      if (add_target(&ts, &nt, refs[i].kind, refs[i].name) < 0)
+        goto oom;
       continue;
     }
     if (!all && !selector) {
@@ -119,18 +153,16 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       rc = cli_report(&err);
       goto out;
     }
-    json_object *items = kube_json_get(kube_object_json(l), "items");
-    for (size_t k = 0; items && k < json_object_array_length(items); k++)
-      ADD_TARGET(refs[i].kind,
-                 kube_json_get_string(json_object_array_get_idx(items, k),
-                                      "metadata.name"));
+    struct list_targets lt = {&ts, &nt, refs[i].kind};
+    int r = kube_list_foreach(l, add_item, &lt);
     kube_object_free(l);
+    if (r)
+      goto oom;
   }
   rc = 0;
-  for (size_t i = 0; i < json_object_array_length(names); i++) {
-    const kube_kind_t *k = kinds[i];
-    const char *name =
-        json_object_get_string(json_object_array_get_idx(names, i));
+  for (size_t i = 0; i < nt; i++) {
+    const kube_kind_t *k = ts[i].kind;
+    const char *name = ts[i].name;
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     kube_object_t *live = kube_client_get(c, k, cli_namespace(), name, &err);
     if (!live) {
@@ -138,53 +170,28 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
       rc = 1;
       continue;
     }
-    json_object *cur =
-        kube_json_get(kube_object_json(live),
-                      annotate ? "metadata.annotations" : "metadata.labels");
     if (list) {
-      json_object_object_foreach(cur, lk, lv)
-          printf("%s=%s\n", lk, json_object_get_string(lv));
+      kube_object_foreach_label(live, annotate, print_label, NULL);
       kube_object_free(live);
       continue;
     }
-    bool bad = false;
-    json_object_object_foreach(changes, ck, cv) {
-      json_object *old = NULL;
-      bool has = cur && json_object_object_get_ex(cur, ck, &old);
-      if (cv && has && !overwrite &&
-          !streq(json_object_get_string(old), json_object_get_string(cv))) {
-        cli_fail("'%s' already has a value (%s), and --overwrite is false", ck,
-                 json_object_get_string(old));
-        bad = true;
-      }
-      if (!cv && !has)
-        fprintf(stderr, "%s \"%s\" not found.\n",
-                annotate ? "annotation" : "label", ck);
-    }
-    if (bad) {
+    if (!check_changes(live, ch, nch, annotate, overwrite)) {
       kube_object_free(live);
       rc = 1;
       continue;
     }
-    json_object *patch = json_object_new_object(),
-                *meta = json_object_new_object();
-    json_object_object_add(meta, field, json_object_get(changes));
-    if (resource_version)
-      json_object_object_add(meta, "resourceVersion",
-                             json_object_new_string(resource_version));
-    json_object_object_add(patch, "metadata", meta);
     const char *old_rv = kube_object_resource_version(live);
     kube_object_t *res = live;
     if (!streq(dry_run, "client")) {
+      cleanup_free char *patch =
+          kube_meta_changes_patch(ch, nch, annotate, resource_version, &err);
       kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                         .dry_run = streq(dry_run, "server"),
                                         .grace_period = -1};
-      res = kube_client_patch(
-          c, k, cli_namespace(), name, NULL, KUBE_PATCH_MERGE,
-          json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), &wo,
-          &err);
+      res = patch ? kube_client_patch(c, k, cli_namespace(), name, NULL,
+                                      KUBE_PATCH_MERGE, patch, &wo, &err)
+                  : NULL;
     }
-    json_object_put(patch);
     if (!res) {
       cli_print_error(&err);
       rc = 1;
@@ -196,16 +203,20 @@ static int label_or_annotate(int argc, char **argv, bool annotate) {
                        changed    ? verb
                        : annotate ? "not annotated"
                                   : "not labeled",
-                       fmt, fmt_arg, dry_run);
+                       &out, dry_run);
     }
     if (res != live)
       kube_object_free(res);
     kube_object_free(live);
   }
+  goto out;
+oom:
+  rc = cli_fail("out of memory");
 out:
-  json_object_put(changes);
-  json_object_put(names);
-  free(kinds);
+  kube_meta_changes_free(ch, nch);
+  for (size_t i = 0; i < nt; i++)
+    free(ts[i].name);
+  free(ts);
   free(refs);
   free(pos);
   return rc;

@@ -3,10 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "client/client-private.h"
-#include "core/util.h"
 
 static int print_line(const char *line, size_t len, void *ud) {
   fwrite(line, 1, len, stdout);
@@ -36,13 +33,13 @@ static kube_object_t *get_pod(kube_client_t *c, const char *name) {
   return pod;
 }
 
+/* -c, else the only container of the pod (borrowed from the pod). */
 static const char *pick_container(kube_object_t *pod, const char *container) {
   if (container)
     return container;
-  json_object *cs = kube_json_get(kube_object_json(pod), "spec.containers");
-  if (cs && json_object_array_length(cs) == 1)
-    return kube_json_get_string(json_object_array_get_idx(cs, 0), "name");
-  return NULL;
+  if (kube_object_get_string(pod, "spec.containers.1.name"))
+    return NULL;
+  return kube_object_get_string(pod, "spec.containers.0.name");
 }
 
 int cmd_logs(int argc, char **argv) {
@@ -166,7 +163,7 @@ int cmd_exec(int argc, char **argv) {
   if (container)
     kube_strbuf_printf(&q, "&container=%s", container);
   for (int i = dashdash >= 0 ? dashdash : 1; i < npos; i++) {
-    cleanup_free char *esc = client_query_escape(pos[i]);
+    cleanup_free char *esc = kube_client_query_escape(pos[i]);
     if (!esc)
       q.oom = true;
     else

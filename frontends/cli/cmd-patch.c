@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kube patch TYPE NAME -p PATCH [--type strategic|merge|json]. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
-#include "core/util.h"
 
 int cmd_patch(int argc, char **argv) {
   const char *patch = NULL, *patch_file = NULL, *type = "strategic";
@@ -28,15 +28,13 @@ int cmd_patch(int argc, char **argv) {
   int npos = 0, rc = 1;
   struct cli_ref *refs = NULL;
   size_t nrefs = 0;
-  kube_object_t **objs = NULL;
-  size_t nobjs = 0;
+  kube_manifest_t m = KUBE_MANIFEST_INIT;
   char *file_patch = NULL;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
-      cli_output_parse(output, &fmt, &fmt_arg) < 0)
+      cli_output_parse(output, &out) < 0)
     goto out;
   int ptype = kube_patch_type_parse(type);
   if (ptype < 0 || ptype == KUBE_PATCH_APPLY) {
@@ -62,21 +60,21 @@ int cmd_patch(int argc, char **argv) {
   }
   /* Targets from -f or the command line. */
   if (files.n > 0) {
-    if (cli_read_files(&files, false, &objs, &nobjs, NULL) < 0)
+    if (cli_read_files(&files, false, &m) < 0)
       goto out;
-    refs = calloc(nobjs, sizeof *refs);
+    refs = calloc(m.n, sizeof *refs);
     if (!refs)
       goto out;
-    for (size_t i = 0; i < nobjs; i++) {
+    for (size_t i = 0; i < m.n; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      refs[i].kind = cli_kind_of(objs[i], &err);
-      refs[i].name = kube_object_name(objs[i]);
+      refs[i].kind = kube_kind_of_object(m.objects[i], &err);
+      refs[i].name = kube_object_name(m.objects[i]);
       if (!refs[i].kind) {
         rc = cli_report(&err);
         goto out;
       }
     }
-    nrefs = nobjs;
+    nrefs = m.n;
   } else {
     if (npos == 0) {
       rc = cli_fail("You must provide one or more resources by argument or "
@@ -119,14 +117,14 @@ int cmd_patch(int argc, char **argv) {
       const char *new_rv = kube_object_resource_version(res);
       bool same =
           old_rv && new_rv && streq(old_rv, new_rv) && streq(dry_run, "none");
-      cli_print_result(res, k, same ? "patched (no change)" : "patched", fmt,
-                       fmt_arg, dry_run);
+      cli_print_result(res, k, same ? "patched (no change)" : "patched", &out,
+                       dry_run);
     }
     kube_object_free(res);
     kube_object_free(live);
   }
 out:
-  kube_object_array_free(objs, nobjs);
+  kube_manifest_clear(&m);
   free(file_patch);
   free(files.v);
   free(refs);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "core/util.h"
 
 int cmd_run(int argc, char **argv) {
   const char *image = NULL, *labels = NULL, *restart = NULL, *pull = NULL;
@@ -28,14 +27,14 @@ int cmd_run(int argc, char **argv) {
   const char **label_items = NULL;
   char *label_copy = NULL;
   const char **args = NULL;
-  enum cli_output fmt;
-  const char *fmt_arg, *dry_run;
+  kube_output_t out;
+  const char *dry_run;
   kube_object_t *pod = NULL;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
-      cli_output_parse(output, &fmt, &fmt_arg) < 0)
+      cli_output_parse(output, &out) < 0)
     goto out;
   if (npos < 1 || dashdash == 0) {
     rc = cli_fail("NAME is required for run");
@@ -101,7 +100,7 @@ int cmd_run(int argc, char **argv) {
   }
   const kube_kind_t *k = kube_kind_by_kind("v1", "Pod");
   if (streq(dry_run, "client")) {
-    rc = cli_print_result(pod, k, "created", fmt, fmt_arg, dry_run);
+    rc = cli_print_result(pod, k, "created", &out, dry_run);
     goto out;
   }
   kube_client_t *c = cli_client();
@@ -116,7 +115,7 @@ int cmd_run(int argc, char **argv) {
     rc = cli_report(&err);
     goto out;
   }
-  rc = cli_print_result(res, k, "created", fmt, fmt_arg, dry_run);
+  rc = cli_print_result(res, k, "created", &out, dry_run);
   kube_object_free(res);
   goto out;
 oom:

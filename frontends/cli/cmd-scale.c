@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
 
 int cmd_scale(int argc, char **argv) {
   int64_t replicas = -1, current = -1;
@@ -22,12 +20,11 @@ int cmd_scale(int argc, char **argv) {
   int npos = 0, rc = 1;
   struct cli_ref *refs = NULL;
   size_t nrefs = 0;
-  enum cli_output fmt;
-  const char *fmt_arg;
+  kube_output_t out;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
-      cli_output_parse(output, &fmt, &fmt_arg) < 0)
+      cli_output_parse(output, &out) < 0)
     goto out;
   if (replicas < 0) {
     rc = cli_fail("The --replicas=COUNT flag is required, and COUNT must be "
@@ -48,7 +45,7 @@ int cmd_scale(int argc, char **argv) {
   for (size_t i = 0; i < nrefs; i++) {
     const kube_kind_t *k = refs[i].kind;
     char kn[128];
-    cli_kind_name(k, kn, sizeof kn);
+    kube_kind_display_name(k, kn, sizeof kn);
     bool has_scale = false;
     for (size_t s = 0; k->subresources && k->subresources[s]; s++)
       if (streq(k->subresources[s], "scale"))
@@ -69,19 +66,20 @@ int cmd_scale(int argc, char **argv) {
       kube_client_request_t req = {
           .struct_size = sizeof req, .method = "GET", .path = path};
       kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
-      json_object *sc = NULL;
+      kube_object_t *sc = NULL;
       if (kube_client_request(c, &req, &resp, &err) == 0 &&
           kube_client_check(&resp, &err) == 0)
-        sc = kube_json_parse(resp.body, resp.body_len, &err);
+        sc = kube_object_from_json(resp.body, resp.body_len, &err);
       kube_client_response_clear(&resp);
-      if (!sc) {
+      cleanup_free char *r =
+          sc ? kube_jsonpath_eval(sc, "{.spec.replicas}", &err) : NULL;
+      kube_object_free(sc);
+      if (!r) {
         cli_print_error(&err);
         rc = 1;
         continue;
       }
-      json_object *r = kube_json_get(sc, "spec.replicas");
-      int64_t cur = r ? json_object_get_int64(r) : 0;
-      json_object_put(sc);
+      int64_t cur = strtoll(r, NULL, 10);
       if (cur != current) {
         rc = cli_fail("Expected replicas to be %lld, was %lld",
                       (long long)current, (long long)cur);
@@ -104,13 +102,13 @@ int cmd_scale(int argc, char **argv) {
         continue;
       }
     }
-    if (fmt == CLI_OUT_DEFAULT || !res) {
+    if (out.format == KUBE_OUTPUT_DEFAULT || !res) {
       const char *suffix = streq(dry_run, "client")   ? " (dry run)"
                            : streq(dry_run, "server") ? " (server dry run)"
                                                       : "";
       printf("%s/%s scaled%s\n", kn, refs[i].name, suffix);
     } else {
-      cli_print_object(res, fmt, fmt_arg);
+      cli_print_object(res, &out);
     }
     kube_object_free(res);
   }

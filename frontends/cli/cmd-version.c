@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/api-private.h"
 #include "cli.h"
-#include "core/util.h"
 #include "kube-config.h"
 
 int cmd_version(int argc, char **argv) {
@@ -23,8 +21,8 @@ int cmd_version(int argc, char **argv) {
   free(pos);
   if (output && !streq(output, "json") && !streq(output, "yaml"))
     return cli_fail("--output must be 'yaml' or 'json'");
-  json_object *server = NULL;
-  int rc = 0;
+  kube_object_t *server = NULL;
+  cleanup_free char *server_json = NULL;
   if (!client_only) {
     kube_client_t *c = cli_client();
     if (!c)
@@ -33,36 +31,40 @@ int cmd_version(int argc, char **argv) {
         .struct_size = sizeof req, .method = "GET", .path = "/version"};
     kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    if (kube_client_request(c, &req, &resp, &err) < 0 ||
-        kube_client_check(&resp, &err) < 0 ||
-        !(server = kube_json_parse(resp.body, resp.body_len, &err)))
-      rc = -1;
+    if (kube_client_request(c, &req, &resp, &err) == 0 &&
+        kube_client_check(&resp, &err) == 0 &&
+        (server = kube_object_from_json(resp.body, resp.body_len, &err)))
+      server_json = resp.body, resp.body = NULL;
     kube_client_response_clear(&resp);
-    if (rc < 0) {
+    if (!server) {
       if (!output)
         printf("Client Version: v%s\n", KUBE_VERSION);
       return cli_report(&err);
     }
   }
   if (output) {
-    json_object *v = json_object_new_object(), *cv = json_object_new_object();
-    json_object_object_add(cv, "gitVersion",
-                           json_object_new_string("v" KUBE_VERSION));
-    json_object_object_add(cv, "platform", json_object_new_string("linux"));
-    json_object_object_add(v, "clientVersion", cv);
-    if (server)
-      json_object_object_add(v, "serverVersion", json_object_get(server));
-    kube_object_t *o = kube_object_wrap(v);
-    cli_print_object(o, streq(output, "json") ? CLI_OUT_JSON : CLI_OUT_YAML,
-                     NULL);
+    cleanup_free char *text = NULL;
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    if (asprintf(&text,
+                 "{\"clientVersion\":{\"gitVersion\":\"v%s\",\"platform\":"
+                 "\"linux\"}%s%s}",
+                 KUBE_VERSION, server_json ? ",\"serverVersion\":" : "",
+                 server_json ? server_json : "") < 0)
+      text = NULL;
+    kube_object_t *o =
+        text ? kube_object_from_json(text, strlen(text), &err) : NULL;
+    kube_output_t out = {
+        streq(output, "json") ? KUBE_OUTPUT_JSON : KUBE_OUTPUT_YAML, NULL};
+    if (o)
+      cli_print_object(o, &out);
     kube_object_free(o);
   } else {
     printf("Client Version: v%s\n", KUBE_VERSION);
     if (server) {
-      const char *gv = kube_json_get_string(server, "gitVersion");
+      const char *gv = kube_object_get_string(server, "gitVersion");
       printf("Server Version: %s\n", gv ? gv : "unknown");
     }
   }
-  json_object_put(server);
+  kube_object_free(server);
   return 0;
 }

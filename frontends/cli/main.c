@@ -11,7 +11,7 @@
 static int cmd_help(int argc, char **argv);
 
 /* Verbs, in the order `kube help` lists them. */
-static const struct cli_command commands[] = {
+const struct cli_command cli_commands[] = {
     {"version", cmd_version, "Print the client and server version"},
     {"cluster-info", cmd_cluster_info,
      "Display addresses of the control plane and services"},
@@ -42,8 +42,18 @@ static const struct cli_command commands[] = {
     {"exec", cmd_exec, "Execute a command in a container"},
     {"runtime", cmd_runtime,
      "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
+    {"completion", cmd_completion,
+     "Output shell completion code for bash or zsh"},
     {"help", cmd_help, "Show this help"},
 };
+const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
+
+static const struct cli_command *find_command(const char *name) {
+  for (size_t i = 0; i < cli_n_commands; i++)
+    if (strcmp(name, cli_commands[i].name) == 0)
+      return &cli_commands[i];
+  return NULL;
+}
 
 int cli_fail(const char *fmt, ...) {
   va_list ap;
@@ -55,10 +65,20 @@ int cli_fail(const char *fmt, ...) {
   return 1;
 }
 
+/* `kube help`, `kube --help`; `kube help VERB` is `kube VERB --help`. */
 static int cmd_help(int argc, char **argv) {
+  if (argc > 1) {
+    const struct cli_command *c = find_command(argv[1]);
+    if (!c || c->fn == cmd_help)
+      return cli_fail("unknown command \"%s\" for \"kube\"", argv[1]);
+    char *help_argv[] = {argv[1], "--help", NULL};
+    return c->fn(2, help_argv);
+  }
   printf("kube controls a libkube cluster and its containers.\n\nCommands:\n");
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    printf("  %-14s %s\n", commands[i].name, commands[i].help);
+  for (size_t i = 0; i < cli_n_commands; i++)
+    printf("  %-14s %s\n", cli_commands[i].name, cli_commands[i].help);
+  printf("\nUse \"kube <command> --help\" for more information about a "
+         "command.\n");
   return 0;
 }
 
@@ -69,12 +89,18 @@ int main(int argc, char **argv) {
   if (strcmp(self, "kube-runtime") == 0)
     return cmd_runtime(argc, argv);
   if (argc < 2)
-    return cmd_help(argc, argv) ? 1 : 1;
+    return cmd_help(1, argv) ? 1 : 1;
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+    return cmd_help(1, argv);
+  if (strcmp(argv[1], "__complete") == 0)
+    return cmd_complete(argc - 1, argv + 1);
   /* Global flags may precede the verb (kube --server X get pods): move
    * them after it, where every verb's flag parser accepts them. */
   int verb = 1;
   while (verb < argc && argv[verb][0] == '-' && argv[verb][1]) {
     const char *a = argv[verb];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+      return cmd_help(1, argv);
     bool takes_value = !strchr(a, '=') &&
                        strcmp(a, "--insecure-skip-tls-verify") != 0 &&
                        (a[1] == '-' || strlen(a) == 2);
@@ -95,8 +121,8 @@ int main(int argc, char **argv) {
       moved[n++] = argv[i];
     argv = moved; /* lives until exit */
   }
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(argv[1], commands[i].name) == 0)
-      return commands[i].fn(argc - 1, argv + 1);
+  const struct cli_command *c = find_command(argv[1]);
+  if (c)
+    return c->fn(argc - 1, argv + 1);
   return cli_fail("unknown command \"%s\" for \"kube\"", argv[1]);
 }

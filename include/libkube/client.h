@@ -14,6 +14,9 @@
  *   whether the last failure came from the server (HTTP code) or from the
  *   transport (0).
  *
+ * kubectl's printers, Table GETs, describe and generators over this client
+ * are in <libkube/kubectl.h>.
+ *
  * Threading: a kube_client_t is used by one thread at a time.  Watches use
  * their own connection, so a watch callback may issue requests on the same
  * client.
@@ -171,6 +174,9 @@ int kube_client_stream(kube_client_t *c, const kube_client_request_t *req,
  * namespaces"; `name` and `sub` may be NULL.  Owned string (free). */
 char *kube_client_path(const kube_kind_t *kind, const char *ns,
                        const char *name, const char *sub);
+/* Percent-encode a query value ("a=b,c" -> "a%3Db%2Cc").  Owned string;
+ * NULL on out-of-memory. */
+char *kube_client_query_escape(const char *value);
 
 /* Options of the writing helpers; NULL means all defaults. */
 typedef struct kube_client_write_options {
@@ -262,144 +268,6 @@ int kube_client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
                       const kube_client_list_options_t *opts,
                       kube_client_watch_fn fn, void *userdata,
                       kube_error_t *err);
-
-/* ------------------------------------------------------------------------ */
-/* Client-side apply (kubectl apply without --server-side)                   */
-/* ------------------------------------------------------------------------ */
-
-#define KUBE_LAST_APPLIED_ANNOTATION                                           \
-  "kubectl.kubernetes.io/last-applied-configuration"
-
-typedef enum kube_apply_result {
-  KUBE_APPLY_CREATED = 0, /* the object did not exist and was created */
-  KUBE_APPLY_CONFIGURED,  /* a strategic-merge patch changed it */
-  KUBE_APPLY_UNCHANGED,   /* nothing to change */
-} kube_apply_result_t;
-
-/* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration
- * in the last-applied annotation; create the object when missing, else
- * compute a three-way patch (last-applied, new configuration, live object:
- * fields removed from the configuration are deleted, fields it sets are
- * changed, fields others set are kept) and send it as a strategic merge
- * patch (merge patch for kinds without a strategic schema).  *result tells
- * which happened.  Honours opts->dry_run.  Returns the resulting object
- * (owned; the live object when unchanged). */
-kube_object_t *
-kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
-                              const kube_client_write_options_t *opts,
-                              kube_apply_result_t *result, kube_error_t *err);
-
-/* ------------------------------------------------------------------------ */
-/* Generators (kubectl run / create deployment / expose ...)                 */
-/* ------------------------------------------------------------------------ */
-
-typedef struct kube_generate_options {
-  size_t struct_size;        /* sizeof(kube_generate_options_t) */
-  const char *name;          /* object name (required) */
-  const char *namespace_;    /* NULL: none set (the client's default) */
-  const char *image;         /* container image */
-  int32_t port;              /* containerPort, 0 = none */
-  int32_t replicas;          /* deployments; < 0 = 1 */
-  const char *const *labels; /* "k=v", NULL-terminated; NULL: run=NAME
-                              * for pods, app=NAME for deployments */
-  const char *const *env;    /* "K=V", NULL-terminated, or NULL */
-  const char *const *args;   /* container args, NULL-terminated, or NULL */
-  bool command;              /* args are the command, not the args */
-  const char
-      *restart_policy; /* pod: "Always" (default), "OnFailure", "Never" */
-  const char *image_pull_policy; /* NULL: server default */
-} kube_generate_options_t;
-
-/* A Pod as `kubectl run NAME --image=... --port=...` builds it.  Owned.
- * BadRequest when name or image is missing or a label/env is malformed. */
-kube_object_t *kube_generate_pod(const kube_generate_options_t *o,
-                                 kube_error_t *err);
-/* A Deployment as `kubectl create deployment NAME --image=...`. */
-kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
-                                        kube_error_t *err);
-/* A Namespace. */
-kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
-/* A Service as `kubectl create service TYPE NAME --tcp=80:8080,...`:
- * `type` "clusterip" | "nodeport" | "loadbalancer" (or the Kubernetes
- * spelling), `tcp` a NULL-terminated list of "port[:targetPort]"; selector
- * app=NAME.  `cluster_ip` may be NULL or "None" (headless). */
-kube_object_t *kube_generate_service(const char *name, const char *ns,
-                                     const char *type, const char *const *tcp,
-                                     const char *cluster_ip, kube_error_t *err);
-
-typedef struct kube_expose_options {
-  size_t struct_size;      /* sizeof(kube_expose_options_t) */
-  const char *name;        /* service name; NULL: the target's name */
-  int32_t port;            /* required unless the target declares one */
-  const char *target_port; /* "8080" or a port name; NULL: = port */
-  const char *protocol;    /* NULL: "TCP" */
-  const char *type;        /* NULL: ClusterIP */
-  const char *selector;    /* "a=b,c=d"; NULL: from the target */
-} kube_expose_options_t;
-
-/* A Service exposing `target` (borrowed: a Deployment, ReplicaSet,
- * ReplicationController, Pod or Service) as `kubectl expose` builds it:
- * selector from spec.selector.matchLabels (pod: its labels), labels copied
- * from the target, port from the options or the target's first container
- * port.  Owned. */
-kube_object_t *kube_generate_expose(const kube_object_t *target,
-                                    const kube_expose_options_t *o,
-                                    kube_error_t *err);
-
-/* ------------------------------------------------------------------------ */
-/* Printing (kubectl's output formats, for CLIs and bindings)                */
-/* ------------------------------------------------------------------------ */
-
-enum {
-  KUBE_TABLE_WIDE = 1 << 0,        /* show priority > 0 columns (-o wide) */
-  KUBE_TABLE_NO_HEADERS = 1 << 1,  /* --no-headers */
-  KUBE_TABLE_SHOW_LABELS = 1 << 2, /* add a LABELS column */
-  KUBE_TABLE_NAMESPACE = 1 << 3,   /* add a NAMESPACE column first (-A) */
-  KUBE_TABLE_KIND_PREFIX = 1 << 4, /* NAME cells as "pod/x" */
-  KUBE_TABLE_EVENT = 1 << 5,       /* an EVENT column first (watch events) */
-};
-
-/* Accumulates the rows of one or more meta.k8s.io/v1 Table objects and
- * renders them as kubectl does: upper-case headers, columns padded to the
- * widest cell plus 3 spaces.  Owned; free with kube_table_printer_free. */
-typedef struct kube_table_printer kube_table_printer_t;
-
-kube_table_printer_t *kube_table_printer_new(int flags);
-void kube_table_printer_free(kube_table_printer_t *p);
-/* Add the rows of `table` (borrowed; a Table object as the server returns
- * it for Accept: application/json;as=Table;v=v1;g=meta.k8s.io).  The first
- * table added fixes the columns.  `kind_prefix` ("pod", "deployment.apps")
- * is used with KUBE_TABLE_KIND_PREFIX.  BadRequest when not a Table. */
-int kube_table_printer_add(kube_table_printer_t *p, const kube_object_t *table,
-                           const char *kind_prefix, kube_error_t *err);
-/* The same for the one-row Table of a watch event: with KUBE_TABLE_EVENT
- * the EVENT column shows `event` ("ADDED", "MODIFIED", ...; borrowed). */
-int kube_table_printer_add_event(kube_table_printer_t *p,
-                                 const kube_object_t *table,
-                                 const char *kind_prefix, const char *event,
-                                 kube_error_t *err);
-/* -L: one extra column per label key (header: the key's last path
- * segment, upper-cased), before any LABELS column.  Call before the first
- * add; keys are copied (NULL-terminated array). */
-int kube_table_printer_set_label_columns(kube_table_printer_t *p,
-                                         const char *const *keys,
-                                         kube_error_t *err);
-/* Number of rows added so far. */
-size_t kube_table_printer_rows(const kube_table_printer_t *p);
-/* Render all rows added (header first unless NO_HEADERS).  Owned string;
- * empty when there are no rows.  NULL on out-of-memory. */
-char *kube_table_printer_render(const kube_table_printer_t *p);
-/* Render only the rows added since the last call, padded to the widths
- * fixed by the first call (for `get -w`).  Owned string. */
-char *kube_table_printer_render_new(kube_table_printer_t *p);
-
-/* Evaluate a kubectl JSONPath template ("{.metadata.name}",
- * "{.items[*].metadata.name}", "{range
- * .items[*]}{.metadata.name}{\"\\n\"}{end}", filters "[?(@.type==\"Ready\")]")
- * against obj (borrowed).  Owned string; BadRequest on a syntax error.  Missing
- * fields print nothing, as with `kubectl get -o jsonpath`. */
-char *kube_jsonpath_eval(const kube_object_t *obj, const char *tmpl,
-                         kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
 /* Asynchronous transport                                                    */

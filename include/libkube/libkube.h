@@ -12,5 +12,6 @@
 #include <libkube/runtime.h>
 #include <libkube/server.h>
 #include <libkube/stream.h>
+#include <libkube/kubectl.h>
 
 #endif /* LIBKUBE_H */

@@ -64,6 +64,12 @@ int kube_service_from_json(json_object *svc, kube_service_t *out,
                            kube_error_t *err);
 int kube_resource_list_from_json(json_object *list, kube_resource_list_t *out,
                                  kube_error_t *err);
+/* A map of labels (or annotations, selectors) as text: "k" eq "v" pairs
+ * sorted by key, joined by sep ("=" and "," give labels.FormatLabels'
+ * "a=b,c=d").  Non-string values print as their JSON text.  Appends
+ * nothing for an absent or empty map. */
+void kube_json_format_labels(kube_strbuf_t *sb, json_object *map,
+                             const char *eq, const char *sep);
 /* qos.GetPodQOS of a PodSpec tree: "BestEffort", "Burstable", "Guaranteed". */
 const char *kube_json_pod_qos_class(json_object *spec);
 

@@ -46,29 +46,7 @@ static int str_ptr_cmp(const void *a, const void *b) {
 }
 
 void api_format_labels(kube_strbuf_t *sb, json_object *labels) {
-  if (!json_object_is_type(labels, json_type_object))
-    return;
-  size_t n = (size_t)json_object_object_length(labels), i = 0;
-  if (n == 0)
-    return;
-  const char **keys = calloc(n, sizeof(*keys));
-  if (!keys)
-    return;
-  json_object_object_foreach(labels, k, v) {
-    (void)v;
-    keys[i++] = k;
-  }
-  qsort(keys, n, sizeof(*keys), str_ptr_cmp);
-  for (i = 0; i < n; i++) {
-    if (i)
-      kube_strbuf_append_char(sb, ',');
-    json_object *val = jget(labels, keys[i]);
-    kube_strbuf_printf(sb, "%s=%s", keys[i],
-                       json_object_is_type(val, json_type_string)
-                           ? json_object_get_string(val)
-                           : "");
-  }
-  free(keys);
+  kube_json_format_labels(sb, labels, "=", ",");
 }
 
 /* labels.FormatLabels: "<none>" when empty. */

@@ -122,6 +122,38 @@ static const char *json_text(json_object *o) {
                                                JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+KUBE_EXPORT int kube_object_set_last_applied(kube_object_t *obj,
+                                             kube_error_t *err) {
+  json_object *root = kube_object_json(obj);
+  json_object *meta = kube_json_get(root, "metadata");
+  if (!json_object_is_type(meta, json_type_object))
+    return 0;
+  /* kubectl serialises the object without the annotation (an emptied
+   * annotations map stays), then stores that text in it. */
+  json_object *ann = kube_json_get(meta, "annotations");
+  if (json_object_is_type(ann, json_type_object))
+    json_object_object_del(ann, KUBE_LAST_APPLIED_ANNOTATION);
+  kube_strbuf_t text = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&text, json_text(root));
+  kube_strbuf_append_char(&text, '\n');
+  if (!json_object_is_type(ann, json_type_object)) {
+    ann = json_object_new_object();
+    if (ann && json_object_object_add(meta, "annotations", ann) < 0) {
+      json_object_put(ann);
+      ann = NULL;
+    }
+  }
+  json_object *v =
+      text.oom ? NULL : json_object_new_string_len(text.data, (int)text.len);
+  kube_strbuf_free(&text);
+  if (!ann || !v ||
+      json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION, v) < 0) {
+    json_object_put(v);
+    return kube_make_oom(err);
+  }
+  return 0;
+}
+
 KUBE_EXPORT kube_object_t *
 kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
                               const kube_client_write_options_t *opts,

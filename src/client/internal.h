@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include <libkube/client.h>
+#include <libkube/kubectl.h>
 
 #include "client/client-private.h"
 
@@ -90,6 +91,28 @@ struct sigpipe_guard {
 };
 void client_sigpipe_block(struct sigpipe_guard *g);
 void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
+
+/* objects.c: kube_client_watch with an Accept header (NULL: JSON);
+ * BOOKMARK events optionally skipped. */
+int client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                 const kube_client_list_options_t *opts, const char *accept,
+                 bool skip_bookmarks, kube_client_watch_fn fn, void *userdata,
+                 kube_error_t *err);
+
+/* tabwriter.c: Go's text/tabwriter column algorithm (kubectl describe's
+ * layout): cells end with '\t'; consecutive lines that have a cell in a
+ * column form a block as wide as its widest cell plus padding. */
+struct client_tabw {
+  kube_strbuf_t text;
+  size_t minwidth, padding;
+};
+
+void client_tabw_init(struct client_tabw *t, size_t minwidth, size_t padding);
+void client_tabw_printf(struct client_tabw *t, const char *fmt, ...)
+    KUBE_PRINTF(2, 3);
+/* Align everything written so far; owned string (NULL on out-of-memory).
+ * Resets t. */
+char *client_tabw_render(struct client_tabw *t);
 
 /* tls.c */
 int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,

@@ -314,9 +314,14 @@ KUBE_EXPORT int kube_client_delete(kube_client_t *c, const kube_kind_t *kind,
   return 0;
 }
 
+KUBE_EXPORT char *kube_client_query_escape(const char *value) {
+  return client_query_escape(value);
+}
+
 struct watch_ctx {
   kube_client_watch_fn fn;
   void *ud;
+  bool skip_bookmarks;
   kube_error_t failure; /* set when an ERROR event ended the watch */
 };
 
@@ -335,6 +340,10 @@ static int watch_line(const char *line, size_t len, void *ud) {
     return 1;
   }
   const char *t = json_object_get_string(type);
+  if (w->skip_bookmarks && streq(t, "BOOKMARK")) {
+    json_object_put(ev);
+    return 0;
+  }
   if (streq(t, "ERROR")) {
     json_object *code, *msg, *reason;
     int c = json_object_object_get_ex(obj, "code", &code)
@@ -361,20 +370,22 @@ static int watch_line(const char *line, size_t len, void *ud) {
   return error_event ? 1 : stop;
 }
 
-KUBE_EXPORT int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
-                                  const char *ns,
-                                  const kube_client_list_options_t *opts,
-                                  kube_client_watch_fn fn, void *userdata,
-                                  kube_error_t *err) {
+int client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                 const kube_client_list_options_t *opts, const char *accept,
+                 bool skip_bookmarks, kube_client_watch_fn fn, void *userdata,
+                 kube_error_t *err) {
   kube_client_list_options_t o;
   copy_list_options(&o, opts);
   cleanup_free char *path = kube_client_path(kind, ns, NULL, NULL);
   cleanup_free char *query = list_query(&o, true);
   if (!path || !query)
     return kube_make_oom(err);
-  kube_client_request_t req = {
-      .struct_size = sizeof req, .method = "GET", .path = path, .query = query};
-  struct watch_ctx w = {fn, userdata, KUBE_ERROR_INIT};
+  kube_client_request_t req = {.struct_size = sizeof req,
+                               .method = "GET",
+                               .path = path,
+                               .query = query,
+                               .accept = accept};
+  struct watch_ctx w = {fn, userdata, skip_bookmarks, KUBE_ERROR_INIT};
   int r = kube_client_stream(c, &req, watch_line, &w, err);
   if (r == 0 && kube_error_is_set(&w.failure)) {
     kube_error_move(err, &w.failure);
@@ -382,4 +393,12 @@ KUBE_EXPORT int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
   }
   kube_error_clear(&w.failure);
   return r;
+}
+
+KUBE_EXPORT int kube_client_watch(kube_client_t *c, const kube_kind_t *kind,
+                                  const char *ns,
+                                  const kube_client_list_options_t *opts,
+                                  kube_client_watch_fn fn, void *userdata,
+                                  kube_error_t *err) {
+  return client_watch(c, kind, ns, opts, NULL, false, fn, userdata, err);
 }

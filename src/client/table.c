@@ -147,32 +147,12 @@ static int setup_columns(kube_table_printer_t *p, json_object *defs,
   return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* "a=b,c=d" sorted by key, or "<none>" (labels.FormatLabels). */
 static char *format_labels(json_object *labels) {
-  if (!labels || !json_object_is_type(labels, json_type_object) ||
-      json_object_object_length(labels) == 0)
-    return strdup("<none>");
-  size_t n = (size_t)json_object_object_length(labels), i = 0;
-  const char **keys = calloc(n, sizeof *keys);
-  if (!keys)
-    return NULL;
-  json_object_object_foreach(labels, key, val) {
-    (void)val;
-    keys[i++] = key;
-  }
-  qsort(keys, n, sizeof *keys, cmp_str);
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&sb, "");
-  for (i = 0; i < n; i++) {
-    json_object *v = json_object_object_get(labels, keys[i]);
-    kube_strbuf_printf(&sb, "%s%s=%s", i ? "," : "", keys[i],
-                       v ? json_object_get_string(v) : "");
-  }
-  free(keys);
+  kube_json_format_labels(&sb, labels, "=", ",");
+  if (sb.len == 0)
+    kube_strbuf_append(&sb, "<none>");
   return kube_strbuf_steal(&sb);
 }
 

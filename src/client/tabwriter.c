@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli-tabwriter.h"
+#include "client/internal.h"
 #include "core/util.h"
 
-void tabw_init(struct tabw *t, size_t minwidth, size_t padding) {
+void client_tabw_init(struct client_tabw *t, size_t minwidth, size_t padding) {
   memset(t, 0, sizeof *t);
   t->minwidth = minwidth;
   t->padding = padding;
 }
 
-void tabw_printf(struct tabw *t, const char *fmt, ...) {
+void client_tabw_printf(struct client_tabw *t, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   kube_strbuf_vprintf(&t->text, fmt, ap);
@@ -88,7 +88,7 @@ static void format(struct ctx *c, size_t line0, size_t line1) {
   write_lines(c, line0, line1);
 }
 
-char *tabw_render(struct tabw *t) {
+char *client_tabw_render(struct client_tabw *t) {
   kube_strbuf_t out = KUBE_STRBUF_INIT;
   kube_strbuf_append(&out, "");
   const char *text = t->text.data ? t->text.data : "";
