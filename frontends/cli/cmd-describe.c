@@ -77,7 +77,8 @@ int cmd_describe(int argc, char **argv) {
       continue;
     }
     kube_list_foreach(list, describe_one, &d);
-    if (d.first && !all_ns && d.kind->namespaced)
+    /* kubectl names the namespace for cluster-scoped kinds too. */
+    if (d.first && !all_ns)
       fprintf(stderr, "No resources found in %s namespace.\n", cli_namespace());
     else if (d.first)
       fprintf(stderr, "No resources found\n");

@@ -70,6 +70,9 @@ int kube_resource_list_from_json(json_object *list, kube_resource_list_t *out,
  * nothing for an absent or empty map. */
 void kube_json_format_labels(kube_strbuf_t *sb, json_object *map,
                              const char *eq, const char *sep);
+/* A LabelSelector object as selector text, requirements sorted by key
+ * ("app=x,tier in (a,b),!gone"); appends nothing for an empty one. */
+void kube_json_format_label_selector(kube_strbuf_t *sb, json_object *sel);
 /* qos.GetPodQOS of a PodSpec tree: "BestEffort", "Burstable", "Guaranteed". */
 const char *kube_json_pod_qos_class(json_object *spec);
 

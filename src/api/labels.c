@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "api/api-private.h"
+#include "api/internal.h"
 #include "core/util.h"
 
 static int cmp_keys(const void *a, const void *b) {
@@ -38,4 +39,8 @@ void kube_json_format_labels(kube_strbuf_t *sb, json_object *map,
                        val ? val : "");
   }
   free(keys);
+}
+
+void kube_json_format_label_selector(kube_strbuf_t *sb, json_object *sel) {
+  api_format_label_selector(sb, sel);
 }
