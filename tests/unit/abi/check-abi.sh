@@ -51,6 +51,22 @@ while read -r s; do
   fi
 done <"$tmp/syms"
 
+# Every function a public header declares is exported: a definition
+# missing from the version script is silently local otherwise.
+unexported=0
+for h in "$incdir"/libkube/*.h; do
+  grep -v '^[[:space:]]*\*\|^[[:space:]]*/\*' "$h" |
+    grep -oE '(^|[ *])kube_[a-z0-9_]+\(' | grep -v '(\*' |
+    sed 's/^[ *]*//; s/($//'
+done | sort -u >"$tmp/declared"
+while read -r s; do
+  if ! grep -qx "$s" "$tmp/syms"; then
+    echo "FAIL: $s is declared in a public header but not exported (list it in $(basename "$symfile"))"
+    unexported=$((unexported + 1))
+    status=1
+  fi
+done <"$tmp/declared"
+
 headers=0
 for h in "$incdir"/libkube/*.h; do
   name=$(basename "$h")
@@ -65,6 +81,6 @@ for h in "$incdir"/libkube/*.h; do
   headers=$((headers + 1))
 done
 echo "$total exported symbols, all kube_*: $([ -s "$tmp/leaks" ] && echo no || echo yes);" \
-  "$undeclared undeclared; $unlisted not in the version script;" \
+  "$undeclared undeclared; $unlisted not in the version script; $unexported declared but not exported;" \
   "$headers headers compiled standalone"
 exit $status
