@@ -9,7 +9,7 @@
 struct get_opts {
   const char *output, *selector, *field_selector;
   bool watch, watch_only, show_labels, all_ns, no_headers, ignore_not_found;
-  bool watch_events, recursive;
+  bool watch_events, recursive, show_managed_fields;
   struct cli_strv files, label_columns;
   int64_t chunk_size;
   kube_output_t out;
@@ -241,6 +241,8 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     rc = cli_fail("%s", lerr.message);
   } else if (o->watch) {
     kube_list_foreach(items, print_added, o);
+    /* The listed objects show before the first change arrives. */
+    fflush(stdout);
   } else if (o->out.format == KUBE_OUTPUT_NAME) {
     kube_list_foreach(items, print_name, &o->out);
   } else {
@@ -387,6 +389,7 @@ int cmd_get(int argc, char **argv) {
       {"chunk-size", 0, CLI_INT, &o.chunk_size, NULL},
       {"label-columns", 'L', CLI_STRINGS, &o.label_columns, NULL},
       {"sort-by", 0, CLI_STRING, &o.sort_by, NULL},
+      {"show-managed-fields", 0, CLI_BOOL, &o.show_managed_fields, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;
@@ -420,6 +423,7 @@ int cmd_get(int argc, char **argv) {
   }
   if (cli_output_parse(o.output, &o.out) < 0)
     goto out;
+  o.out.show_managed_fields = o.show_managed_fields;
   if (npos == 0 && o.files.n == 0) {
     fprintf(stderr,
             "You must specify the type of resource to get. Use \"kube "

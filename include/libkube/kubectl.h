@@ -102,6 +102,9 @@ typedef struct kube_output {
   /* The template of jsonpath= / custom-columns=, borrowed from the string
    * given to kube_output_parse; NULL for the other formats. */
   const char *arg;
+  /* --show-managed-fields: keep metadata.managedFields in json and yaml
+   * (kubectl leaves them out).  kube_output_parse sets it to false. */
+  bool show_managed_fields;
 } kube_output_t;
 
 /* Parse an -o value (NULL or "" is the default).  BadRequest "unable to
@@ -111,6 +114,8 @@ int kube_output_parse(const char *spec, kube_output_t *out, kube_error_t *err);
 bool kube_output_is_table(const kube_output_t *out);
 /* One object (borrowed) in a non-table format: json (sorted keys, as Go
  * prints unstructured objects), yaml, name ("kind/name\n") or jsonpath.
+ * json and yaml leave out metadata.managedFields (also of a List's items
+ * and of a watch event's object) unless out->show_managed_fields.
  * Owned string.  BadRequest for a JSONPath syntax error or a table
  * format. */
 char *kube_output_object(const kube_object_t *obj, const kube_output_t *out,

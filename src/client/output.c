@@ -86,6 +86,7 @@ KUBE_EXPORT char *kube_object_ref(const kube_object_t *obj) {
 KUBE_EXPORT int kube_output_parse(const char *o, kube_output_t *out,
                                   kube_error_t *err) {
   out->arg = NULL;
+  out->show_managed_fields = false;
   if (!o || !*o)
     out->format = KUBE_OUTPUT_DEFAULT;
   else if (streq(o, "wide"))
@@ -152,21 +153,48 @@ static json_object *sorted_copy(json_object *v) {
   return json_object_get(v);
 }
 
+static void drop_managed_fields(json_object *o) {
+  json_object *meta = kube_json_get(o, "metadata");
+  if (json_object_is_type(meta, json_type_object))
+    json_object_object_del(meta, "managedFields");
+}
+
+/* kubectl's OmitManagedFieldsPrinter: the object, a list's items and a
+ * watch event's object. */
+static void omit_managed_fields(json_object *root) {
+  drop_managed_fields(root);
+  json_object *items = kube_json_get(root, "items");
+  for (size_t i = 0; json_object_is_type(items, json_type_array) &&
+                     i < json_object_array_length(items);
+       i++)
+    drop_managed_fields(json_object_array_get_idx(items, i));
+  json_object *ev = kube_json_get(root, "object");
+  if (kube_json_get(root, "type") && json_object_is_type(ev, json_type_object))
+    drop_managed_fields(ev);
+}
+
 KUBE_EXPORT char *kube_output_object(const kube_object_t *obj,
                                      const kube_output_t *out,
                                      kube_error_t *err) {
   char *s = NULL;
   switch (out->format) {
-  case KUBE_OUTPUT_JSON: {
-    kube_object_t *sorted =
-        kube_object_wrap(sorted_copy(kube_object_json(obj)));
-    s = sorted ? kube_object_to_json(sorted, KUBE_JSON_PRETTY) : NULL;
-    kube_object_free(sorted);
+  case KUBE_OUTPUT_JSON:
+  case KUBE_OUTPUT_YAML: {
+    /* A sorted copy: JSON prints in that order, and the managed fields
+     * can go without touching the caller's object. */
+    json_object *copy = sorted_copy(kube_object_json(obj));
+    if (copy && !out->show_managed_fields)
+      omit_managed_fields(copy);
+    kube_object_t *c = copy ? kube_object_wrap(copy) : NULL;
+    if (c)
+      s = out->format == KUBE_OUTPUT_JSON
+              ? kube_object_to_json(c, KUBE_JSON_PRETTY)
+              : kube_object_to_yaml(c);
+    else
+      json_object_put(copy);
+    kube_object_free(c);
     break;
   }
-  case KUBE_OUTPUT_YAML:
-    s = kube_object_to_yaml(obj);
-    break;
   case KUBE_OUTPUT_NAME: {
     cleanup_free char *ref = kube_object_ref(obj);
     if (ref && asprintf(&s, "%s\n", ref) < 0)

@@ -145,6 +145,7 @@ int main(void) {
   int failed = 0;
   failed += run_http_tests();
   failed += run_print_tests();
+  failed += run_kubectl_tests();
   failed += run_tls_tests();
   for (size_t i = 0; i < n_recorded; i++)
     free(recorded[i]);

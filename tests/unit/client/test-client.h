@@ -47,5 +47,6 @@ kube_client_t *fake_client(struct fake_server *fs);
 int run_http_tests(void);
 int run_tls_tests(void);
 int run_print_tests(void);
+int run_kubectl_tests(void);
 
 #endif
