@@ -231,7 +231,8 @@ static void complete_args(const struct complete *cp, const char *verb,
     if (nargs == 0)
       complete_names(cp, "pods", "");
   } else if (streq(verb, "create")) {
-    static const char *const subs[] = {"deployment", "namespace", "service"};
+    static const char *const subs[] = {"configmap", "deployment", "job",
+                                       "namespace", "secret",     "service"};
     static const char *const types[] = {"clusterip", "loadbalancer",
                                         "nodeport"};
     if (nargs == 0)
@@ -240,6 +241,8 @@ static void complete_args(const struct complete *cp, const char *verb,
     else if (nargs == 1 && (streq(args[0], "service") || streq(args[0], "svc")))
       for (size_t i = 0; i < ARRAY_SIZE(types); i++)
         candidate(cp, types[i]);
+    else if (nargs == 1 && streq(args[0], "secret"))
+      candidate(cp, "generic");
   } else if (streq(verb, "completion")) {
     if (nargs == 0) {
       candidate(cp, "bash");

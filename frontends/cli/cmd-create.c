@@ -9,7 +9,8 @@ struct create_opts {
   const char *output, *dry_run_v, *dry_run, *image, *validate, *cluster_ip;
   const char *field_manager;
   bool dry_run_set, recursive, save_config;
-  struct cli_strv files, tcp;
+  struct cli_strv files, tcp, from_literal, from_file, from_env_file;
+  const char *type;
   int64_t replicas, port;
   kube_output_t out;
 };
@@ -95,14 +96,18 @@ int cmd_create(int argc, char **argv) {
       {"port", 0, CLI_INT, &o.port, NULL},
       {"tcp", 0, CLI_STRINGS, &o.tcp, NULL},
       {"clusterip", 0, CLI_STRING, &o.cluster_ip, NULL},
+      {"from-literal", 0, CLI_STRINGS, &o.from_literal, NULL},
+      {"from-file", 0, CLI_STRINGS, &o.from_file, NULL},
+      {"from-env-file", 0, CLI_STRINGS, &o.from_env_file, NULL},
+      {"type", 0, CLI_STRING, &o.type, NULL},
       /* Accepted for kubectl compatibility; the server validates. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;
-  int npos = 0, rc = 1;
+  int npos = 0, dashdash = -1, rc = 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
+  if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
       cli_output_parse(o.output, &o.out) < 0)
@@ -150,12 +155,52 @@ int cmd_create(int argc, char **argv) {
     rc = create_generated(kube_generate_service(pos[2], NULL, pos[1], o.tcp.v,
                                                 o.cluster_ip, &err),
                           &o, &err);
+  } else if (streq(pos[0], "configmap") || streq(pos[0], "cm") ||
+             streq(pos[0], "secret")) {
+    bool secret = streq(pos[0], "secret");
+    int first = secret ? 2 : 1;
+    if (secret && (npos < 2 || !streq(pos[1], "generic"))) {
+      rc = cli_fail(npos < 2 ? "usage: kube create secret generic NAME "
+                               "[--from-literal=k=v] [--from-file=[k=]path]"
+                             : "unknown command \"%s\" for \"kube create "
+                               "secret\" (only generic is supported)",
+                    npos < 2 ? "" : pos[1]);
+      goto out;
+    }
+    if (npos != first + 1) {
+      rc = cli_fail("exactly one NAME is required, got %d", npos - first);
+      goto out;
+    }
+    kube_generate_data_options_t g = {.struct_size = sizeof g,
+                                      .name = pos[first],
+                                      .files = o.from_file.v,
+                                      .literals = o.from_literal.v,
+                                      .env_files = o.from_env_file.v,
+                                      .type = o.type};
+    rc = create_generated(secret ? kube_generate_secret(&g, &err)
+                                 : kube_generate_configmap(&g, &err),
+                          &o, &err);
+  } else if (streq(pos[0], "job")) {
+    int names = dashdash >= 0 ? dashdash - 1 : npos - 1;
+    if (names != 1) {
+      rc = cli_fail("exactly one NAME is required, got %d", names);
+      goto out;
+    }
+    kube_generate_options_t g = {
+        .struct_size = sizeof g,
+        .name = pos[1],
+        .image = o.image,
+        .args = dashdash >= 0 ? (const char *const *)pos + dashdash : NULL};
+    rc = create_generated(kube_generate_job(&g, &err), &o, &err);
   } else {
     rc = cli_fail("unknown command \"%s\" for \"kube create\"", pos[0]);
   }
 out:
   free(o.files.v);
   free(o.tcp.v);
+  free(o.from_literal.v);
+  free(o.from_file.v);
+  free(o.from_env_file.v);
   free(pos);
   return rc;
 }

@@ -22,7 +22,7 @@ const struct cli_command cli_commands[] = {
      "Show details of a specific resource or group of resources"},
     {"create", cmd_create,
      "Create a resource from a file or from stdin, or a "
-     "deployment/namespace/service"},
+     "configmap/deployment/job/namespace/secret/service"},
     {"apply", cmd_apply,
      "Apply a configuration to a resource by file name or stdin"},
     {"delete", cmd_delete,

@@ -333,6 +333,40 @@ kube_object_t *kube_generate_service(const char *name, const char *ns,
                                      const char *type, const char *const *tcp,
                                      const char *cluster_ip, kube_error_t *err);
 
+/* Data of `kubectl create configmap` / `kubectl create secret generic`.
+ * Sources are read in this order: files, literals, env files.  Strings and
+ * arrays are borrowed for the call. */
+typedef struct kube_generate_data_options {
+  size_t struct_size;     /* sizeof(kube_generate_data_options_t) */
+  const char *name;       /* required */
+  const char *namespace_; /* NULL: none set */
+  /* --from-file "[key=]path", NULL-terminated or NULL: a file (key: its
+   * base name), or each regular file of a directory. */
+  const char *const *files;
+  /* --from-literal "key=value". */
+  const char *const *literals;
+  /* --from-env-file paths: KEY=VALUE lines, '#' comments; a KEY alone
+   * takes its value from the process environment. */
+  const char *const *env_files;
+  const char *type; /* secrets: --type; NULL: none set, as kubectl */
+} kube_generate_data_options_t;
+
+/* A ConfigMap as `kubectl create configmap NAME --from-...` builds it:
+ * UTF-8 content in data, other bytes in binaryData.  BadRequest with
+ * kubectl's message for a malformed source, an invalid or duplicate key,
+ * an unreadable file.  Owned. */
+kube_object_t *
+kube_generate_configmap(const kube_generate_data_options_t *o,
+                        kube_error_t *err);
+/* A Secret as `kubectl create secret generic NAME --from-...`: every value
+ * base64 in data. */
+kube_object_t *kube_generate_secret(const kube_generate_data_options_t *o,
+                                    kube_error_t *err);
+/* A Job as `kubectl create job NAME --image=IMAGE [-- COMMAND...]`: one
+ * container named NAME (o->args its command), restartPolicy Never. */
+kube_object_t *kube_generate_job(const kube_generate_options_t *o,
+                                 kube_error_t *err);
+
 typedef struct kube_expose_options {
   size_t struct_size;      /* sizeof(kube_expose_options_t) */
   const char *name;        /* service name; NULL: the target's name */

@@ -86,7 +86,8 @@ def offline(t, k):
             k.complete("get", "--sel"))
     t.check("--kubeconfig" in k.complete("describe", "--"), "global flags after a verb")
     t.check(k.complete("get", "-o", "ya") == ["yaml"], "-o formats", k.complete("get", "-o", "ya"))
-    t.check(k.complete("create", "") == ["deployment", "namespace", "service"],
+    t.check(k.complete("create", "") == ["configmap", "deployment", "job", "namespace",
+                                         "secret", "service"],
             "create subcommands", k.complete("create", ""))
     t.check(k.complete("create", "service", "n") == ["nodeport"], "service types")
     t.check(k.complete("completion", "") == ["bash", "zsh"], "completion shells")
