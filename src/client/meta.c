@@ -92,8 +92,8 @@ KUBE_EXPORT char *kube_meta_changes_patch(const kube_meta_change_t *changes,
     json_object_object_add(meta, "resourceVersion",
                            json_object_new_string(resource_version));
   json_object_object_add(patch, "metadata", meta);
-  char *s =
-      strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
+  char *s = strdup(json_object_to_json_string_ext(
+      patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(patch);
   if (!s)
     kube_make_oom(err);

@@ -60,14 +60,6 @@ static void assert_same_text(const char *what, const char *want,
 
 /* ---- a server answering from the fixture ---------------------------- */
 
-struct canned {
-  char dir[40], sock[64];
-  int lfd;
-  pthread_t thread;
-  json_object *responses; /* "path?query" -> {"status", "body"} */
-  char misses[512];       /* requests the fixture has no answer for */
-};
-
 static void respond(int fd, int status, const char *body) {
   char head[256];
   size_t len = strlen(body);
@@ -117,7 +109,7 @@ static void *canned_serve(void *arg) {
   }
 }
 
-static kube_client_t *canned_start(struct canned *s, json_object *responses) {
+kube_client_t *canned_start(struct canned *s, json_object *responses) {
   memset(s, 0, sizeof *s);
   s->responses = responses;
   snprintf(s->dir, sizeof s->dir, "/tmp/kube-kubectl-XXXXXX");
@@ -143,7 +135,7 @@ static kube_client_t *canned_start(struct canned *s, json_object *responses) {
   return c;
 }
 
-static void canned_stop(struct canned *s, kube_client_t *c) {
+void canned_stop(struct canned *s, kube_client_t *c) {
   kube_client_free(c); /* closes its connection: the server sees EOF */
   shutdown(s->lfd, SHUT_RDWR);
   close(s->lfd);

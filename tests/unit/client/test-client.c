@@ -146,6 +146,7 @@ int main(void) {
   failed += run_http_tests();
   failed += run_print_tests();
   failed += run_kubectl_tests();
+  failed += run_kubectl_lib_tests();
   failed += run_tls_tests();
   for (size_t i = 0; i < n_recorded; i++)
     free(recorded[i]);

@@ -44,9 +44,23 @@ void fake_stop(struct fake_server *fs);
 /* A client on the fake server's socket (no kubeconfig). */
 kube_client_t *fake_client(struct fake_server *fs);
 
+/* A server on a unix socket that answers GET requests from a map of
+ * "path?query" -> {"status": N, "body": "..."} (404 and a note in misses
+ * for anything else), and a client on it. */
+struct canned {
+  char dir[40], sock[64];
+  int lfd;
+  pthread_t thread;
+  json_object *responses; /* borrowed */
+  char misses[512];
+};
+kube_client_t *canned_start(struct canned *s, json_object *responses);
+void canned_stop(struct canned *s, kube_client_t *c);
+
 int run_http_tests(void);
 int run_tls_tests(void);
 int run_print_tests(void);
 int run_kubectl_tests(void);
+int run_kubectl_lib_tests(void);
 
 #endif
