@@ -5,7 +5,6 @@
  * Job running one container.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/stat.h>
@@ -156,10 +155,6 @@ static int add_file(struct data_ctx *c, const char *key, const char *path) {
   return data ? add_key(c, key, data, len) : -1;
 }
 
-static int cmp_names(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* --from-file=[key=]path: a file, or each regular file of a directory. */
 static int add_file_source(struct data_ctx *c, const char *src) {
   const char *eq = strchr(src, '=');
@@ -191,28 +186,12 @@ static int add_file_source(struct data_ctx *c, const char *src) {
   if (key)
     return kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, 0,
                           "cannot give a key name for a directory path");
-  DIR *d = opendir(path);
-  if (!d)
+  char **names = NULL;
+  size_t n = 0;
+  if (client_dir_names(path, false, &names, &n) < 0)
     return kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, errno,
                           "error reading %s: %s", path,
                           go_strerror(errno, eb, sizeof eb));
-  char **names = NULL;
-  size_t n = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-      continue;
-    char **nn = realloc(names, (n + 1) * sizeof *nn);
-    if (!nn || !(nn[n] = strdup(de->d_name))) {
-      names = nn ? nn : names;
-      break;
-    }
-    names = nn;
-    n++;
-  }
-  closedir(d);
-  if (n)
-    qsort(names, n, sizeof *names, cmp_names);
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     char *full = NULL;
@@ -222,9 +201,8 @@ static int add_file_source(struct data_ctx *c, const char *src) {
         lstat(full, &fs) == 0 && S_ISREG(fs.st_mode))
       rc = add_file(c, names[i], full);
     free(full);
-    free(names[i]);
   }
-  free(names);
+  client_dir_names_free(names, n);
   return rc;
 }
 

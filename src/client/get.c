@@ -18,23 +18,13 @@ static void copy_get_options(kube_get_options_t *dst,
                                                               : sizeof *dst);
 }
 
-static void query_add(kube_strbuf_t *q, const char *key, const char *value) {
-  if (!value || !*value)
-    return;
-  char *esc = client_query_escape(value);
-  if (!esc) {
-    q->oom = true;
-    return;
-  }
-  kube_strbuf_printf(q, "%s%s=%s", q->len ? "&" : "", key, esc);
-  free(esc);
-}
-
 static char *collection_query(const kube_get_options_t *o, bool table) {
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
-  query_add(&q, "labelSelector", o->label_selector);
-  query_add(&q, "fieldSelector", o->field_selector);
+  if (o->label_selector && *o->label_selector)
+    client_query_add(&q, "labelSelector", o->label_selector);
+  if (o->field_selector && *o->field_selector)
+    client_query_add(&q, "fieldSelector", o->field_selector);
   if (o->chunk_size > 0)
     kube_strbuf_printf(&q, "%slimit=%lld", q.len ? "&" : "",
                        (long long)o->chunk_size);

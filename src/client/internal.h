@@ -92,6 +92,15 @@ struct sigpipe_guard {
 void client_sigpipe_block(struct sigpipe_guard *g);
 void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe);
 
+/* objects.c: append "&key=<escaped value>" to a query (nothing for a NULL
+ * value; out of memory shows as q->oom). */
+void client_query_add(kube_strbuf_t *q, const char *key, const char *value);
+/* manifest.c: the names in a directory, sorted ("." and ".." left out,
+ * and every dot file with `skip_hidden`).  *names: owned array of owned
+ * strings.  -1 with errno set when the directory cannot be read. */
+int client_dir_names(const char *path, bool skip_hidden, char ***names,
+                     size_t *n);
+void client_dir_names_free(char **names, size_t n);
 /* objects.c: kube_client_watch with an Accept header (NULL: JSON);
  * BOOKMARK events optionally skipped. */
 int client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,

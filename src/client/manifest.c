@@ -57,6 +57,43 @@ static int cmp_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int client_dir_names(const char *path, bool skip_hidden, char ***names,
+                     size_t *n) {
+  *names = NULL;
+  *n = 0;
+  DIR *d = opendir(path);
+  if (!d)
+    return -1;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+        (skip_hidden && de->d_name[0] == '.'))
+      continue;
+    char **nn = realloc(*names, (*n + 1) * sizeof *nn);
+    if (!nn || !(nn[*n] = strdup(de->d_name))) {
+      *names = nn ? nn : *names;
+      closedir(d);
+      client_dir_names_free(*names, *n);
+      *names = NULL;
+      *n = 0;
+      errno = ENOMEM;
+      return -1;
+    }
+    *names = nn;
+    (*n)++;
+  }
+  closedir(d);
+  if (*n)
+    qsort(*names, *n, sizeof **names, cmp_names);
+  return 0;
+}
+
+void client_dir_names_free(char **names, size_t n) {
+  for (size_t i = 0; names && i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
 static int read_path(kube_manifest_t *m, const char *path, bool recursive,
                      bool top, kube_error_t *err) {
   if (streq(path, "-")) {
@@ -74,38 +111,26 @@ static int read_path(kube_manifest_t *m, const char *path, bool recursive,
   if (S_ISDIR(st.st_mode)) {
     if (!top && !recursive)
       return 0;
-    DIR *d = opendir(path);
-    if (!d)
-      return kube_error_set(err, KUBE_REASON_INTERNAL, errno, "open %s: %s",
-                            path, strerror(errno));
     char **names = NULL;
     size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-      if (de->d_name[0] == '.')
-        continue;
-      char **nn = realloc(names, (n + 1) * sizeof *nn);
-      if (!nn || asprintf(&nn[n], "%s/%s", path, de->d_name) < 0) {
-        names = nn ? nn : names;
+    if (client_dir_names(path, true, &names, &n) < 0)
+      return kube_error_set(err, KUBE_REASON_INTERNAL, errno, "open %s: %s",
+                            path, strerror(errno));
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+      struct stat es;
+      char *full = NULL;
+      if (asprintf(&full, "%s/%s", path, names[i]) < 0) {
+        r = kube_make_oom(err);
         break;
       }
-      names = nn;
-      n++;
+      if (stat(full, &es) == 0 &&
+          (S_ISDIR(es.st_mode) || str_has_suffix(full, ".yaml") ||
+           str_has_suffix(full, ".yml") || str_has_suffix(full, ".json")))
+        r = read_path(m, full, recursive, false, err);
+      free(full);
     }
-    closedir(d);
-    if (n)
-      qsort(names, n, sizeof *names, cmp_names);
-    int r = 0;
-    for (size_t i = 0; i < n; i++) {
-      struct stat es;
-      if (r == 0 && stat(names[i], &es) == 0 &&
-          (S_ISDIR(es.st_mode) || str_has_suffix(names[i], ".yaml") ||
-           str_has_suffix(names[i], ".yml") ||
-           str_has_suffix(names[i], ".json")))
-        r = read_path(m, names[i], recursive, false, err);
-      free(names[i]);
-    }
-    free(names);
+    client_dir_names_free(names, n);
     return r;
   }
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -25,7 +25,7 @@ KUBE_EXPORT char *kube_client_path(const kube_kind_t *kind, const char *ns,
   return kube_strbuf_steal(&sb);
 }
 
-static void query_add(kube_strbuf_t *q, const char *key, const char *value) {
+void client_query_add(kube_strbuf_t *q, const char *key, const char *value) {
   if (!value)
     return;
   char *esc = client_query_escape(value);
@@ -42,9 +42,9 @@ static void query_write_options(kube_strbuf_t *q,
   if (!o)
     return;
   if (o->dry_run)
-    query_add(q, "dryRun", "All");
+    client_query_add(q, "dryRun", "All");
   if (o->field_manager)
-    query_add(q, "fieldManager", o->field_manager);
+    client_query_add(q, "fieldManager", o->field_manager);
 }
 
 static void copy_write_options(kube_client_write_options_t *dst,
@@ -109,13 +109,13 @@ static char *list_query(const kube_client_list_options_t *o, bool watch) {
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   if (watch)
-    query_add(&q, "watch", "true");
+    client_query_add(&q, "watch", "true");
   if (o->label_selector && *o->label_selector)
-    query_add(&q, "labelSelector", o->label_selector);
+    client_query_add(&q, "labelSelector", o->label_selector);
   if (o->field_selector && *o->field_selector)
-    query_add(&q, "fieldSelector", o->field_selector);
+    client_query_add(&q, "fieldSelector", o->field_selector);
   if (o->resource_version && *o->resource_version)
-    query_add(&q, "resourceVersion", o->resource_version);
+    client_query_add(&q, "resourceVersion", o->resource_version);
   if (o->timeout_seconds > 0)
     kube_strbuf_printf(&q, "%stimeoutSeconds=%d", q.len ? "&" : "",
                        o->timeout_seconds);
@@ -234,7 +234,7 @@ static kube_object_t *do_patch(kube_client_t *c, const kube_kind_t *kind,
   kube_strbuf_append(&q, "");
   query_write_options(&q, o);
   if (type == KUBE_PATCH_APPLY && o->force)
-    query_add(&q, "force", "true");
+    client_query_add(&q, "force", "true");
   cleanup_free char *query = kube_strbuf_steal(&q);
   if (!path || !query)
     return kube_make_oom(err), NULL;
@@ -299,7 +299,7 @@ KUBE_EXPORT int kube_client_delete(kube_client_t *c, const kube_kind_t *kind,
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   if (o.dry_run)
-    query_add(&q, "dryRun", "All");
+    client_query_add(&q, "dryRun", "All");
   cleanup_free char *query = kube_strbuf_steal(&q);
   if (!path || !body || !query)
     return kube_make_oom(err);
