@@ -355,9 +355,8 @@ typedef struct kube_generate_data_options {
  * UTF-8 content in data, other bytes in binaryData.  BadRequest with
  * kubectl's message for a malformed source, an invalid or duplicate key,
  * an unreadable file.  Owned. */
-kube_object_t *
-kube_generate_configmap(const kube_generate_data_options_t *o,
-                        kube_error_t *err);
+kube_object_t *kube_generate_configmap(const kube_generate_data_options_t *o,
+                                       kube_error_t *err);
 /* A Secret as `kubectl create secret generic NAME --from-...`: every value
  * base64 in data. */
 kube_object_t *kube_generate_secret(const kube_generate_data_options_t *o,
