@@ -52,7 +52,6 @@
 extern "C" {
 #endif
 
-
 /* ------------------------------------------------------------------------ */
 /* Configuration (the OCI runtime spec as C structs)                         */
 /* ------------------------------------------------------------------------ */
@@ -170,6 +169,33 @@ typedef struct kube_rt_caps {
   uint64_t bounding, effective, inheritable, permitted, ambient;
 } kube_rt_caps_t;
 
+/* OCI hooks (config.json "hooks"), run as the runtime spec says: the
+ * container's state JSON on stdin, killed after `timeout` seconds.
+ * prestart and createRuntime run in the runtime's namespaces during create
+ * (after the container's namespaces and mounts exist, before pivot_root);
+ * createContainer in the container's namespaces at the same point (path
+ * resolved on the host); startContainer in the container just before the
+ * process execs (path resolved in the container); poststart after start,
+ * poststop after delete (failures of these two are logged, not fatal). */
+typedef enum kube_rt_hook_kind {
+  KUBE_HOOK_PRESTART = 0,
+  KUBE_HOOK_CREATE_RUNTIME,
+  KUBE_HOOK_CREATE_CONTAINER,
+  KUBE_HOOK_START_CONTAINER,
+  KUBE_HOOK_POSTSTART,
+  KUBE_HOOK_POSTSTOP,
+  KUBE_HOOK__COUNT
+} kube_rt_hook_kind_t;
+
+typedef struct kube_rt_hook {
+  char *path;  /* absolute path of the program (owned) */
+  char **args; /* NULL-terminated argv incl. argv[0] (owned); NULL: {path} */
+  size_t n_args;
+  char **env; /* NULL-terminated "K=V" (owned); NULL: empty environment */
+  size_t n_env;
+  int timeout; /* seconds; 0: none */
+} kube_rt_hook_t;
+
 typedef struct kube_container_config {
   size_t struct_size; /* sizeof(kube_container_config_t) */
 
@@ -214,6 +240,20 @@ typedef struct kube_container_config {
   char **sysctl_keys;
   char **sysctl_values;
   size_t n_sysctl;
+
+  /* process.terminal: the process gets a pty as its controlling terminal
+   * and stdio.  The pty master goes to io->console_socket, to
+   * io->terminal_fd_out, or stays with the monitor (attach, logs). */
+  bool terminal;
+  unsigned console_height, console_width; /* process.consoleSize, 0: unset */
+  /* hooks[kind] is an array of n_hooks[kind] (owned). */
+  kube_rt_hook_t *hooks[KUBE_HOOK__COUNT];
+  size_t n_hooks[KUBE_HOOK__COUNT];
+  /* "annotations": kept with the container and returned by
+   * kube_runtime_state() (owned; e.g. the pod uid and container name). */
+  char **annotation_keys;
+  char **annotation_values;
+  size_t n_annotations;
 } kube_container_config_t;
 
 /* A config with the defaults of `kube runtime spec` (Docker's defaults):
@@ -236,6 +276,17 @@ kube_container_config_t *kube_container_config_load(const char *bundle_dir,
 char *kube_container_config_to_json(const kube_container_config_t *cfg,
                                     kube_error_t *err);
 void kube_container_config_free(kube_container_config_t *cfg);
+/* Set (replace) annotation key to value (both borrowed, copied). */
+int kube_container_config_annotate(kube_container_config_t *cfg,
+                                   const char *key, const char *value,
+                                   kube_error_t *err);
+/* Join the namespaces pinned in sandbox_dir (see kube_runtime_sandbox_pin):
+ * each pinned net/ipc/uts/user/cgroup namespace replaces the config's
+ * namespace of that type with a join by path, and the hostname (owned by
+ * the sandbox's uts namespace) is dropped.  sandbox_dir is borrowed. */
+int kube_container_config_join_sandbox(kube_container_config_t *cfg,
+                                       const char *sandbox_dir,
+                                       kube_error_t *err);
 /* Docker's default seccomp profile (blocks mount, reboot, kexec, bpf,
  * ptrace, keyctl, unshare, ... with EPERM).  Owned: kube_seccomp_free(). */
 kube_seccomp_t *kube_seccomp_default_profile(void);
@@ -280,6 +331,15 @@ typedef struct kube_rt_state {
   bool exited; /* `exit` valid (status STOPPED and the exit was recorded) */
   kube_container_exit_t exit;
   char *cgroup_path; /* owned */
+  /* Since libkube 0.2 (adoption after a restart of the caller): */
+  struct timespec started; /* when started (0 while created) */
+  char *log_path;          /* the CRI log (owned, NULL without one) */
+  bool terminal;           /* process.terminal */
+  bool stdin_open;         /* created with io->open_stdin */
+  bool attachable;        /* the monitor keeps the stdio: kube_runtime_attach */
+  char **annotation_keys; /* the config's annotations (owned) */
+  char **annotation_values;
+  size_t n_annotations;
 } kube_rt_state_t;
 
 void kube_rt_state_clear(kube_rt_state_t *st);
@@ -287,16 +347,35 @@ void kube_rt_state_clear(kube_rt_state_t *st);
 /* Where a container's stdio goes.  Fds are borrowed (dup'ed into the
  * container); -1 means /dev/null.  When log_path is set, stdout and stderr
  * are written there instead as CRI log lines
- * ("<RFC3339Nano> stdout F <line>"). */
+ * ("<RFC3339Nano> stdout F <line>").
+ *
+ * The monitor keeps the container's stdio (conmon's job) when log_path,
+ * open_stdin or attachable is set, or for a terminal without
+ * console_socket / terminal_fd_out: output goes to the log (rotated by
+ * size) and to every client of kube_runtime_attach(); stdin, when open,
+ * comes from attach clients.  Fields after log_path are zero when unused. */
 typedef struct kube_container_io {
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
   const char *log_path; /* borrowed */
+  /* With cfg->terminal: connect to this AF_UNIX stream socket and send the
+   * pty master over it (SCM_RIGHTS), as runc's --console-socket (borrowed).
+   */
+  const char *console_socket;
+  /* With cfg->terminal: also receive the pty master here (owned by the
+   * caller after a successful create: close it). */
+  int *terminal_fd_out;
+  bool open_stdin; /* stdin is a pipe the monitor feeds from attach */
+  bool stdin_once; /* close stdin when the first attach with stdin ends */
+  bool attachable; /* the monitor keeps stdout/stderr even without a log */
+  int64_t
+      log_max_size;  /* rotate the log above this size; 0: 10 MiB, <0: never */
+  int log_max_files; /* files kept, the current one included; 0: 5 */
 } kube_container_io_t;
 
 #define KUBE_CONTAINER_IO_NULL                                                 \
-  { -1, -1, -1, NULL }
+  { -1, -1, -1, NULL, NULL, NULL, false, false, false, 0, 0 }
 
 /* Open a runtime on state_root (borrowed; NULL for /run/libkube/runtime),
  * creating the directory if needed.  Owned: kube_runtime_free(). */
@@ -378,6 +457,10 @@ typedef struct kube_container_stats {
   uint64_t memory_limit_bytes; /* 0 if unlimited */
   uint64_t pids_current;
   uint64_t oom_kills;
+  /* usage minus inactive file pages (what the kubelet and cAdvisor call
+   * the working set, and evict on) */
+  uint64_t memory_working_set_bytes;
+  struct timespec timestamp; /* CLOCK_REALTIME when read */
 } kube_container_stats_t;
 
 int kube_runtime_stats(kube_runtime_t *rt, const char *id,
@@ -396,7 +479,14 @@ typedef struct kube_exec_options {
   bool set_user;   /* use uid/gid below instead of the container's user */
   uid_t uid;
   gid_t gid;
-  kube_container_io_t io;
+  kube_container_io_t io; /* only the three fds are used */
+  /* A pty as the process's controlling terminal and stdio (io fds are then
+   * ignored); its master goes to console_socket (runc's protocol) and/or
+   * *terminal_fd_out (owned by the caller: close it).  One is required. */
+  bool terminal;
+  unsigned short rows, cols;  /* initial window size; 0: leave */
+  const char *console_socket; /* borrowed */
+  int *terminal_fd_out;
 } kube_exec_options_t;
 
 /* Run a process in the container's namespaces, cgroup, capabilities and
@@ -409,6 +499,142 @@ typedef struct kube_exec_options {
 int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                       const kube_exec_options_t *opts, pid_t *pid_out,
                       kube_container_exit_t *exit_out, kube_error_t *err);
+
+/* Set a terminal's window size (TIOCSWINSZ on a pty master, e.g. the one
+ * an exec with a terminal returned). */
+int kube_rt_terminal_resize(int pty_master, unsigned short rows,
+                            unsigned short cols, kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* Attach: the stdio the monitor keeps (see kube_container_io_t)             */
+/* ------------------------------------------------------------------------ */
+
+/* An attach session: a connection to the container's monitor, so it works
+ * from any process, also after the one that created the container exited.
+ * Output is what the container writes from the moment of attaching. */
+typedef struct kube_rt_attach kube_rt_attach_t;
+
+typedef struct kube_attach_options {
+  size_t struct_size;
+  bool stdin;  /* send stdin (the container must have been made open_stdin) */
+  bool stdout; /* receive stdout (in terminal mode: the terminal's output) */
+  bool stderr; /* receive stderr (nothing in terminal mode) */
+} kube_attach_options_t;
+
+#define KUBE_RT_STDOUT 1
+#define KUBE_RT_STDERR 2
+
+/* Attach to a running container.  Fails with Conflict when the container is
+ * not running or its stdio is not kept by a monitor.  *out is owned: free
+ * with kube_rt_attach_free(). */
+int kube_runtime_attach(kube_runtime_t *rt, const char *id,
+                        const kube_attach_options_t *opts,
+                        kube_rt_attach_t **out, kube_error_t *err);
+/* The connection's fd, to poll for POLLIN on a loop (borrowed). */
+int kube_rt_attach_fd(const kube_rt_attach_t *a);
+/* Whether the container has a terminal (output is all KUBE_RT_STDOUT). */
+bool kube_rt_attach_terminal(const kube_rt_attach_t *a);
+/* Read output into buf: the number of bytes and *stream (KUBE_RT_STDOUT or
+ * KUBE_RT_STDERR); 0 once the container exited and all its output was
+ * delivered; -1 on error, or with KUBE_REASON_TIMEOUT when nothing came in
+ * timeout_ms (0: do not wait, < 0: wait forever). */
+ssize_t kube_rt_attach_read(kube_rt_attach_t *a, int *stream, void *buf,
+                            size_t len, int timeout_ms, kube_error_t *err);
+/* Send stdin bytes (blocks while the container does not read them). */
+int kube_rt_attach_write(kube_rt_attach_t *a, const void *buf, size_t len,
+                         kube_error_t *err);
+/* Close the container's stdin (in terminal mode: send EOF, ^D). */
+int kube_rt_attach_close_stdin(kube_rt_attach_t *a, kube_error_t *err);
+/* Resize the container's terminal. */
+int kube_rt_attach_resize(kube_rt_attach_t *a, unsigned short rows,
+                          unsigned short cols, kube_error_t *err);
+void kube_rt_attach_free(kube_rt_attach_t *a);
+
+/* One-shot requests to the monitor (they wait for it to act): resize the
+ * terminal; close stdin; reopen the log file at its path (after the caller
+ * renamed it, as the kubelet's ReopenContainerLog: no line is lost). */
+int kube_runtime_resize(kube_runtime_t *rt, const char *id, unsigned short rows,
+                        unsigned short cols, kube_error_t *err);
+int kube_runtime_close_stdin(kube_runtime_t *rt, const char *id,
+                             kube_error_t *err);
+int kube_runtime_reopen_log(kube_runtime_t *rt, const char *id,
+                            kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* Pod sandboxes: pinned namespaces (CRI-O's pinns, no infra process)       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kube_sandbox_options {
+  size_t struct_size;
+  /* Bit mask of (1u << KUBE_NS_NETWORK | ...): net, ipc, uts and optionally
+   * user and cgroup; 0 means net|ipc|uts. */
+  unsigned namespaces;
+  const char *hostname; /* set in the new uts namespace (borrowed) */
+  /* Namespaced sysctls set inside ("net.ipv4.ip_unprivileged_port_start",
+   * "kernel.shmmax", ...), borrowed arrays of n_sysctl strings. */
+  char **sysctl_keys;
+  char **sysctl_values;
+  size_t n_sysctl;
+  /* With a user namespace (borrowed). */
+  const kube_rt_id_map_t *uid_mappings, *gid_mappings;
+  size_t n_uid_mappings, n_gid_mappings;
+} kube_sandbox_options_t;
+
+/* Make the namespaces and bind-mount them on <dir>/net, <dir>/ipc,
+ * <dir>/uts (<dir>/user, <dir>/cgroup), creating dir.  The loopback
+ * interface is brought up.  <dir>/net is the path to give CNI plugins and
+ * containers (kube_container_config_join_sandbox).  No process stays
+ * behind.  On failure nothing is left pinned. */
+int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
+                             const kube_sandbox_options_t *opts,
+                             kube_error_t *err);
+/* Unmount and remove every pinned namespace in dir, then dir itself when
+ * empty.  Idempotent: a missing dir is fine. */
+int kube_runtime_sandbox_unpin(kube_runtime_t *rt, const char *dir,
+                               kube_error_t *err);
+/* Bit mask of the namespaces pinned in dir (0 when none). */
+unsigned kube_runtime_sandbox_pinned(const char *dir);
+/* "net", "ipc", "uts", "user", "cgroup", "pid", "mnt": the file name of a
+ * namespace in a sandbox dir and in /proc/<pid>/ns (static). */
+const char *kube_ns_file_name(kube_ns_type_t t);
+
+/* ------------------------------------------------------------------------ */
+/* Pod cgroups                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum kube_qos_class {
+  KUBE_QOS_GUARANTEED = 0,
+  KUBE_QOS_BURSTABLE,
+  KUBE_QOS_BESTEFFORT,
+} kube_qos_class_t;
+
+/* The kubelet's layout: "<parent>/pod<uid>" for guaranteed pods,
+ * "<parent>/burstable/pod<uid>", "<parent>/besteffort/pod<uid>".  Owned
+ * (free()); NULL on a bad uid or parent. */
+char *kube_pod_cgroup_path(const char *parent, kube_qos_class_t qos,
+                           const char *pod_uid);
+/* Create the cgroup `path` (relative to each hierarchy's root, in every
+ * hierarchy of the mode) with the limits in res (borrowed; -1 fields are
+ * left alone).  Missing ancestors are made; a "besteffort" level gets the
+ * minimum CPU weight, as the kubelet's.  Containers go below it:
+ * cfg->cgroups_path = "<path>/<container id>".  Existing: limits updated. */
+int kube_runtime_pod_cgroup_create(kube_runtime_t *rt, const char *path,
+                                   const kube_rt_resources_t *res,
+                                   kube_error_t *err);
+/* Write new limits (set fields only) to an existing cgroup. */
+int kube_runtime_pod_cgroup_update(kube_runtime_t *rt, const char *path,
+                                   const kube_rt_resources_t *res,
+                                   kube_error_t *err);
+/* Kill every process left in the cgroup and below it (cgroup.kill, or
+ * freeze + SIGKILL + thaw on v1), then remove it and its sub-cgroups,
+ * retrying until they are empty or timeout_ms (< 0: 10 s) passed.  A
+ * missing cgroup is fine. */
+int kube_runtime_pod_cgroup_remove(kube_runtime_t *rt, const char *path,
+                                   int timeout_ms, kube_error_t *err);
+/* Usage of a cgroup and everything below it (a pod, a QoS level). */
+int kube_runtime_pod_cgroup_stats(kube_runtime_t *rt, const char *path,
+                                  kube_container_stats_t *out,
+                                  kube_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -20,22 +20,21 @@ static bool v1_dir(const struct cg_layout *l, const char *ctrl,
   return false;
 }
 
-static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
+static int v1_mkdirs(const struct cg_layout *l, const char *path,
                      kube_error_t *err) {
-  const struct cg_layout *l = h->layout;
   for (size_t i = 0; i < l->n_v1; i++) {
     bool cpuset = strstr(l->v1[i].name, "cpuset") != NULL;
-    if (rt_cg_mkdir_p(l->v1[i].mount, h->path, cpuset, err) < 0)
+    if (rt_cg_mkdir_p(l->v1[i].mount, path, cpuset, err) < 0)
       return -1;
-    char procs[512];
-    snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount,
-             h->path);
-    h->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC);
-    if (h->procs_fd[i] < 0)
-      return kube_make_error(err, errno, "open %s: %s", procs, strerror(errno));
   }
+  return 0;
+}
+
+/* Memory, CPU, cpuset and pids limits (set fields only). */
+static int v1_limits(const struct cg_layout *l, const char *path,
+                     const kube_rt_resources_t *r, kube_error_t *err) {
   char dir[512];
-  if (v1_dir(l, "memory", h->path, dir, sizeof dir)) {
+  if (v1_dir(l, "memory", path, dir, sizeof dir)) {
     if (r->memory_limit > 0) {
       if (rt_cg_write_i64(dir, "memory.limit_in_bytes", r->memory_limit, err) <
           0)
@@ -53,7 +52,7 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "linux.resources.memory: no memory controller");
   }
-  if (v1_dir(l, "cpu", h->path, dir, sizeof dir)) {
+  if (v1_dir(l, "cpu", path, dir, sizeof dir)) {
     if (r->cpu_shares > 0 &&
         rt_cg_write_i64(dir, "cpu.shares", r->cpu_shares, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.shares");
@@ -64,7 +63,7 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
         rt_cg_write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.quota");
   }
-  if (v1_dir(l, "cpuset", h->path, dir, sizeof dir)) {
+  if (v1_dir(l, "cpuset", path, dir, sizeof dir)) {
     if (r->cpuset_cpus &&
         rt_cg_write(dir, "cpuset.cpus", r->cpuset_cpus, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.cpus");
@@ -72,6 +71,33 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
         rt_cg_write(dir, "cpuset.mems", r->cpuset_mems, err) < 0)
       return kube_error_wrap(err, "linux.resources.cpu.mems");
   }
+  if (v1_dir(l, "pids", path, dir, sizeof dir)) {
+    if (r->pids_limit > 0 &&
+        rt_cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
+      return kube_error_wrap(err, "linux.resources.pids.limit");
+  } else if (r->pids_limit > 0) {
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "linux.resources.pids: no pids controller");
+  }
+  return 0;
+}
+
+static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
+                     kube_error_t *err) {
+  const struct cg_layout *l = h->layout;
+  if (v1_mkdirs(l, h->path, err) < 0)
+    return -1;
+  for (size_t i = 0; i < l->n_v1; i++) {
+    char procs[512];
+    snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", l->v1[i].mount,
+             h->path);
+    h->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC);
+    if (h->procs_fd[i] < 0)
+      return kube_make_error(err, errno, "open %s: %s", procs, strerror(errno));
+  }
+  if (v1_limits(l, h->path, r, err) < 0)
+    return -1;
+  char dir[512];
   if (v1_dir(l, "devices", h->path, dir, sizeof dir)) {
     /* Docker's default: nothing but the standard nodes; mknod is allowed
      * (m) so images can carry nodes, using them is not. */
@@ -101,15 +127,16 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
         return kube_error_wrap(err, "linux.resources.devices[%zu]", i);
     }
   }
-  if (v1_dir(l, "pids", h->path, dir, sizeof dir)) {
-    if (r->pids_limit > 0 &&
-        rt_cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
-      return kube_error_wrap(err, "linux.resources.pids.limit");
-  } else if (r->pids_limit > 0) {
-    return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                          "linux.resources.pids: no pids controller");
-  }
   return 0;
+}
+
+/* A pod or QoS cgroup: no processes of its own, no device rules (those
+ * would bound what its containers may allow). */
+static int v1_create_parent(const struct cg_layout *l, const char *path,
+                            const kube_rt_resources_t *r, kube_error_t *err) {
+  if (v1_mkdirs(l, path, err) < 0)
+    return -1;
+  return v1_limits(l, path, r, err);
 }
 
 static int v1_destroy(const struct cg_layout *l, const char *path,
@@ -146,6 +173,11 @@ static int v1_stats(const struct cg_layout *l, const char *path,
     out->cpu_usage_ns = read_u64(dir, "cpuacct.usage");
   if (v1_dir(l, "memory", path, dir, sizeof dir)) {
     out->memory_usage_bytes = read_u64(dir, "memory.usage_in_bytes");
+    long inactive = rt_cg_read_key(dir, "memory.stat", "total_inactive_file");
+    out->memory_working_set_bytes =
+        inactive > 0 && (uint64_t)inactive < out->memory_usage_bytes
+            ? out->memory_usage_bytes - (uint64_t)inactive
+            : (inactive > 0 ? 0 : out->memory_usage_bytes);
     out->memory_limit_bytes = read_u64(dir, "memory.limit_in_bytes");
     if (out->memory_limit_bytes >= (UINT64_C(1) << 62))
       out->memory_limit_bytes = 0;
@@ -202,4 +234,6 @@ const struct cgroup_ops rt_cgroup_ops_v1 = {
     .procs_file = v1_procs_file,
     .oom_kills = v1_oom_kills,
     .frozen = v1_frozen,
+    .create_parent = v1_create_parent,
+    .update = v1_limits,
 };

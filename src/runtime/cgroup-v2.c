@@ -11,8 +11,11 @@
 #include "runtime/internal.h"
 
 /* Enable the controllers we use in every ancestor's subtree_control. */
+/* Enable the controllers we use in the subtree_control of root and every
+ * directory on the way to path (path itself too with include_last: a
+ * parent cgroup whose children need them).  The directories must exist. */
 static int v2_enable_controllers(const char *root, const char *path,
-                                 kube_error_t *err) {
+                                 bool include_last, kube_error_t *err) {
   char avail[512];
   if (rt_cg_read(root, "cgroup.controllers", avail, sizeof avail) < 0)
     return 0;
@@ -40,10 +43,15 @@ static int v2_enable_controllers(const char *root, const char *path,
     rt_cg_write(cur, "cgroup.subtree_control", want, &e);
     kube_error_clear(&e);
     const char *slash = strchr(p, '/');
-    if (!slash)
+    if (!slash && !(include_last && *p))
       break;
-    n +=
-        snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)(slash - p), p);
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)len, p);
+    if (!slash) {
+      include_last = false;
+      p += len;
+      continue;
+    }
     p = slash + 1;
   }
   (void)err;
@@ -67,14 +75,10 @@ static int unified_open(struct cg_handle *h, kube_error_t *err) {
   return 0;
 }
 
-static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
-                     kube_error_t *err) {
-  const struct cg_layout *l = h->layout;
-  if (v2_enable_controllers(l->unified, h->path, err) < 0 ||
-      unified_open(h, err) < 0)
-    return -1;
+static int v2_limits(const struct cg_layout *l, const char *path,
+                     const kube_rt_resources_t *r, kube_error_t *err) {
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/%s", l->unified, h->path);
+  snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
   if (r->memory_limit > 0) {
     if (rt_cg_write_i64(dir, "memory.max", r->memory_limit, err) < 0)
       return kube_error_wrap(err, "linux.resources.memory.limit");
@@ -107,7 +111,26 @@ static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
   if (r->pids_limit > 0 &&
       rt_cg_write_i64(dir, "pids.max", r->pids_limit, err) < 0)
     return kube_error_wrap(err, "linux.resources.pids.limit");
+  return 0;
+}
+
+static int v2_create(struct cg_handle *h, const kube_rt_resources_t *r,
+                     kube_error_t *err) {
+  const struct cg_layout *l = h->layout;
+  /* mkdir first: subtree_control can only be written on what exists. */
+  if (unified_open(h, err) < 0 ||
+      v2_enable_controllers(l->unified, h->path, false, err) < 0 ||
+      v2_limits(l, h->path, r, err) < 0)
+    return -1;
   return rt_cg_bpf_devices_attach(h->unified_fd, r, err);
+}
+
+static int v2_create_parent(const struct cg_layout *l, const char *path,
+                            const kube_rt_resources_t *r, kube_error_t *err) {
+  if (rt_cg_mkdir_p(l->unified, path, false, err) < 0 ||
+      v2_enable_controllers(l->unified, path, true, err) < 0)
+    return -1;
+  return v2_limits(l, path, r, err);
 }
 
 static int v2_destroy(const struct cg_layout *l, const char *path,
@@ -141,6 +164,11 @@ static int v2_stats(const struct cg_layout *l, const char *path,
   out->cpu_usage_ns = usec > 0 ? (uint64_t)usec * 1000 : 0;
   out->memory_usage_bytes = read_u64(dir, "memory.current");
   out->memory_limit_bytes = read_u64(dir, "memory.max"); /* "max" -> 0 */
+  long inactive = rt_cg_read_key(dir, "memory.stat", "inactive_file");
+  out->memory_working_set_bytes =
+      inactive > 0 && (uint64_t)inactive < out->memory_usage_bytes
+          ? out->memory_usage_bytes - (uint64_t)inactive
+          : (inactive > 0 ? 0 : out->memory_usage_bytes);
   out->pids_current = read_u64(dir, "pids.current");
   long oom = v2_oom_kills(l, path);
   out->oom_kills = oom > 0 ? (uint64_t)oom : 0;
@@ -184,6 +212,8 @@ const struct cgroup_ops rt_cgroup_ops_v2 = {
     .procs_file = v2_procs_file,
     .oom_kills = v2_oom_kills,
     .frozen = v2_frozen,
+    .create_parent = v2_create_parent,
+    .update = v2_limits,
 };
 
 /* ---- hybrid ------------------------------------------------------------- */
@@ -223,6 +253,19 @@ static long hybrid_oom_kills(const struct cg_layout *l, const char *path) {
 static bool hybrid_frozen(const struct cg_layout *l, const char *path) {
   return rt_cgroup_ops_v1.frozen(l, path);
 }
+/* The unified hierarchy holds the same tree (for cgroup.kill and tools),
+ * without limits: its controllers are few or none here. */
+static int hybrid_create_parent(const struct cg_layout *l, const char *path,
+                                const kube_rt_resources_t *r,
+                                kube_error_t *err) {
+  if (rt_cgroup_ops_v1.create_parent(l, path, r, err) < 0)
+    return -1;
+  return rt_cg_mkdir_p(l->unified, path, false, err);
+}
+static int hybrid_update(const struct cg_layout *l, const char *path,
+                         const kube_rt_resources_t *r, kube_error_t *err) {
+  return rt_cgroup_ops_v1.update(l, path, r, err);
+}
 
 const struct cgroup_ops rt_cgroup_ops_hybrid = {
     .name = "hybrid",
@@ -233,4 +276,6 @@ const struct cgroup_ops rt_cgroup_ops_hybrid = {
     .procs_file = hybrid_procs_file,
     .oom_kills = hybrid_oom_kills,
     .frozen = hybrid_frozen,
+    .create_parent = hybrid_create_parent,
+    .update = hybrid_update,
 };

@@ -40,6 +40,13 @@ KUBE_EXPORT void kube_rt_state_clear(kube_rt_state_t *st) {
   free(st->id);
   free(st->bundle);
   free(st->cgroup_path);
+  free(st->log_path);
+  for (size_t i = 0; i < st->n_annotations; i++) {
+    free(st->annotation_keys[i]);
+    free(st->annotation_values[i]);
+  }
+  free(st->annotation_keys);
+  free(st->annotation_values);
   memset(st, 0, sizeof *st);
 }
 
@@ -160,13 +167,50 @@ int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err) {
   return fd;
 }
 
-/* Receive one sync message; 0 on EOF. */
-static ssize_t sync_recv(int fd, struct sync_msg *m) {
-  ssize_t n;
-  do
-    n = recv(fd, m, sizeof *m, 0);
-  while (n < 0 && errno == EINTR);
+/* Receive one sync message (and the fd it may carry); 0 on EOF. */
+static ssize_t sync_recv(int fd, struct sync_msg *m, int *fd_out) {
+  int got = -1;
+  ssize_t n = rt_recv_fd(fd, m, sizeof *m, &got);
+  if (fd_out && *fd_out < 0)
+    *fd_out = got;
+  else if (got >= 0)
+    close(got);
   return n;
+}
+
+/* prestart and createRuntime, asked for by C once its mounts exist. */
+static int run_runtime_hooks(const kube_container_config_t *cfg, const char *id,
+                             pid_t pid, kube_error_t *err) {
+  char *state =
+      rt_hook_state_json(id, "creating", pid, cfg->bundle, cfg->annotation_keys,
+                         cfg->annotation_values, cfg->n_annotations);
+  if (!state)
+    return kube_make_oom(err);
+  int rc = rt_hooks_run_list(cfg->hooks[KUBE_HOOK_PRESTART],
+                             cfg->n_hooks[KUBE_HOOK_PRESTART],
+                             KUBE_HOOK_PRESTART, state, err);
+  if (rc == 0)
+    rc = rt_hooks_run_list(cfg->hooks[KUBE_HOOK_CREATE_RUNTIME],
+                           cfg->n_hooks[KUBE_HOOK_CREATE_RUNTIME],
+                           KUBE_HOOK_CREATE_RUNTIME, state, err);
+  free(state);
+  return rc;
+}
+
+static void run_poststart(const kube_container_config_t *cfg, const char *id,
+                          pid_t pid) {
+  if (!cfg->n_hooks[KUBE_HOOK_POSTSTART])
+    return;
+  char *state =
+      rt_hook_state_json(id, "running", pid, cfg->bundle, cfg->annotation_keys,
+                         cfg->annotation_values, cfg->n_annotations);
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (state && rt_hooks_run_list(cfg->hooks[KUBE_HOOK_POSTSTART],
+                                 cfg->n_hooks[KUBE_HOOK_POSTSTART],
+                                 KUBE_HOOK_POSTSTART, state, &e) < 0)
+    log_warn("runtime: container %s: %s", id, e.message);
+  kube_error_clear(&e);
+  free(state);
 }
 
 static void close_fd(int *fd) {
@@ -219,6 +263,75 @@ static int wait_gone(kube_runtime_t *rt, pid_t pid, unsigned long long start,
   return 0;
 }
 
+/* P's copies of what C and M got: closed once they run (or on failure). */
+static void close_plan_io(struct child_plan *p) {
+  close_fd(&p->fifo_fd);
+  for (int i = 0; i < 2; i++) {
+    for (int k = 0; k < 2; k++)
+      close_fd(&p->log_pipe[i][k]);
+    close_fd(&p->console_pair[i]);
+    close_fd(&p->stdin_pipe[i]);
+  }
+  close_fd(&p->console_fd);
+  close_fd(&p->attach_fd);
+}
+
+/* Terminal, stdin, output pipes and the attach socket for the plan. */
+static int prepare_io(struct child_plan *p, const kube_container_config_t *cfg,
+                      const kube_container_io_t *io, int dirfd,
+                      const char *console_path, int *term_out, bool monitor_tty,
+                      bool owns_stdio, kube_error_t *err) {
+  if (console_path) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    p->console_fd = rt_unix_connect(console_path, SOCK_STREAM, &e);
+    if (p->console_fd < 0) {
+      kube_error_set(err, KUBE_REASON_INVALID, e.errnum, "console socket: %s",
+                     e.message);
+      kube_error_clear(&e);
+      return -1;
+    }
+  }
+  p->pty_to_parent = term_out != NULL;
+  if (monitor_tty) {
+    p->monitor_tty = true;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->console_pair) <
+        0)
+      return kube_make_error(err, errno, "socketpair: %s", strerror(errno));
+  }
+  if (!owns_stdio)
+    return 0;
+  if (io->open_stdin && pipe2(p->stdin_pipe, O_CLOEXEC) < 0)
+    return kube_make_error(err, errno, "pipe: %s", strerror(errno));
+  p->stdin_once = io->stdin_once;
+  if (!cfg->terminal && (pipe2(p->log_pipe[0], O_CLOEXEC) < 0 ||
+                         pipe2(p->log_pipe[1], O_CLOEXEC) < 0))
+    return kube_make_error(err, errno, "pipe: %s", strerror(errno));
+  p->log_max_size = io->log_max_size;
+  p->log_max_files = io->log_max_files;
+  p->attach_fd = rt_unix_listen_at(dirfd, "attach", err);
+  return p->attach_fd < 0 ? -1 : 0;
+}
+
+static int prepare_hooks(struct child_plan *p,
+                         const kube_container_config_t *cfg, const char *id,
+                         kube_error_t *err) {
+  p->runtime_hooks = cfg->n_hooks[KUBE_HOOK_PRESTART] ||
+                     cfg->n_hooks[KUBE_HOOK_CREATE_RUNTIME];
+  static const kube_rt_hook_kind_t kinds[2] = {KUBE_HOOK_CREATE_CONTAINER,
+                                               KUBE_HOOK_START_CONTAINER};
+  static const char *const status[2] = {"creating", "created"};
+  for (int i = 0; i < 2; i++) {
+    if (!cfg->n_hooks[kinds[i]])
+      continue;
+    p->hook_state[i] =
+        rt_hook_state_json(id, status[i], -1, cfg->bundle, cfg->annotation_keys,
+                           cfg->annotation_values, cfg->n_annotations);
+    if (!p->hook_state[i])
+      return kube_make_oom(err);
+  }
+  return 0;
+}
+
 static int create_common(kube_runtime_t *rt, const char *id,
                          const kube_container_config_t *cfg,
                          const kube_container_io_t *io, bool run,
@@ -242,11 +355,20 @@ static int create_common(kube_runtime_t *rt, const char *id,
   bool cg_made = false;
   char cgpath[256];
   const char *log_path = io ? io->log_path : NULL;
-  /* Run-and-wait without a log to copy needs no separate monitor. */
-  bool wait_here = run && exit_out && !log_path;
+  const char *console_path = io && cfg->terminal ? io->console_socket : NULL;
+  int *term_out = io && cfg->terminal ? io->terminal_fd_out : NULL;
+  int pty_fd = -1;
+  bool open_stdin = io && io->open_stdin;
+  /* A terminal nobody else takes stays with the monitor. */
+  bool monitor_tty = cfg->terminal && !console_path && !term_out;
+  /* The monitor keeps the stdio (conmon's job): logs and attach. */
+  bool owns_stdio =
+      log_path || open_stdin || (io && io->attachable) || monitor_tty;
+  /* Run-and-wait without stdio to keep needs no separate monitor. */
+  bool wait_here = run && exit_out && !owns_stdio;
   /* Without a monitor the init stays our child, for the caller (or the
    * subreaper it is reparented to, such as conmon) to reap. */
-  bool no_monitor = (flags & KUBE_RT_NO_MONITOR) && !log_path && !wait_here;
+  bool no_monitor = (flags & KUBE_RT_NO_MONITOR) && !owns_stdio && !wait_here;
   bool direct = wait_here || no_monitor;
   rt_cg_handle_init(&cg, &rt->cg, "");
   if (rt_plan_prepare(&plan, cfg, err) < 0)
@@ -292,6 +414,11 @@ static int create_common(kube_runtime_t *rt, const char *id,
     plan.stdio[1] = io->stdout_fd;
     plan.stdio[2] = io->stderr_fd;
   }
+  if (prepare_io(&plan, cfg, io, dirfd, console_path, term_out, monitor_tty,
+                 owns_stdio, err) < 0)
+    goto fail;
+  if (prepare_hooks(&plan, cfg, id, err) < 0)
+    goto fail;
   if (log_path) {
     int lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (lf < 0) {
@@ -300,11 +427,6 @@ static int create_common(kube_runtime_t *rt, const char *id,
       goto fail;
     }
     close(lf);
-    if (pipe2(plan.log_pipe[0], O_CLOEXEC) < 0 ||
-        pipe2(plan.log_pipe[1], O_CLOEXEC) < 0) {
-      kube_make_error(err, errno, "pipe: %s", strerror(errno));
-      goto fail;
-    }
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
     kube_make_error(err, errno, "socketpair: %s", strerror(errno));
@@ -353,14 +475,11 @@ static int create_common(kube_runtime_t *rt, const char *id,
     rt_add_child(rt, monitor);
   }
   close_fd(&sync[1]);
-  close_fd(&plan.fifo_fd);
-  for (int i = 0; i < 2; i++)
-    for (int k = 0; k < 2; k++)
-      close_fd(&plan.log_pipe[i][k]);
+  close_plan_io(&plan);
   struct sync_msg m;
   bool ready = false;
   for (;;) {
-    ssize_t n = sync_recv(sync[0], &m);
+    ssize_t n = sync_recv(sync[0], &m, &pty_fd);
     if (n <= 0) {
       if (ready && run)
         break; /* EOF after READY: execve succeeded */
@@ -373,6 +492,16 @@ static int create_common(kube_runtime_t *rt, const char *id,
     } else if (m.type == SYNC_ERROR) {
       kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
       goto fail;
+    } else if (m.type == SYNC_HOOKS) {
+      struct sync_msg reply;
+      memset(&reply, 0, sizeof reply);
+      reply.type = SYNC_RESUME;
+      if (run_runtime_hooks(cfg, id, pid, err) < 0) {
+        reply.type = SYNC_ERROR;
+        send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
+        goto fail;
+      }
+      send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
     } else if (m.type == SYNC_READY) {
       ready = true;
       if (!run)
@@ -390,7 +519,14 @@ static int create_common(kube_runtime_t *rt, const char *id,
   clock_gettime(CLOCK_REALTIME, &st.created);
   snprintf(st.cgroup_path, sizeof st.cgroup_path, "%s", cg.path);
   snprintf(st.bundle, sizeof st.bundle, "%s", cfg->bundle ? cfg->bundle : "");
-  if (rt_state_write(dirfd, &st, err) < 0)
+  if (run)
+    st.started = st.created;
+  if (log_path)
+    snprintf(st.log_path, sizeof st.log_path, "%s", log_path);
+  st.terminal = cfg->terminal;
+  st.stdin_open = open_stdin;
+  st.attachable = owns_stdio;
+  if (rt_state_write(dirfd, &st, err) < 0 || rt_meta_write(dirfd, cfg, err) < 0)
     goto fail;
   /* exec needs the container's process settings later. */
   char *json = rt_config_to_json(cfg, false, NULL);
@@ -404,6 +540,15 @@ static int create_common(kube_runtime_t *rt, const char *id,
     }
     free(json);
   }
+  if (term_out) {
+    if (pty_fd < 0) {
+      kube_make_error(err, 0, "process.terminal: no pty master received");
+      goto fail;
+    }
+    *term_out = steal_fd(&pty_fd);
+  }
+  if (run)
+    run_poststart(cfg, id, pid);
   if (wait_here) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -417,6 +562,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
   return 0;
 
 fail:
+  close_fd(&pty_fd);
+  close_plan_io(&plan);
   if (pid > 0)
     kill(pid, SIGKILL);
   if (direct && pid > 0)
@@ -426,10 +573,6 @@ fail:
   close_fd(&child_pidfd);
   close_fd(&sync[0]);
   close_fd(&sync[1]);
-  close_fd(&plan.fifo_fd);
-  for (int i = 0; i < 2; i++)
-    for (int k = 0; k < 2; k++)
-      close_fd(&plan.log_pipe[i][k]);
   rt_cg_handle_close(&cg);
   if (cg_made) {
     kube_error_t e = KUBE_ERROR_INIT;
@@ -492,9 +635,20 @@ KUBE_EXPORT int kube_runtime_start(kube_runtime_t *rt, const char *id,
   int e = errno;
   close(fd);
   unlinkat(dirfd, "exec.fifo", 0);
-  close(dirfd);
-  if (n != 1)
+  if (n != 1) {
+    close(dirfd);
     return kube_make_error(err, e, "start %s: %s", id, strerror(e));
+  }
+  struct rt_state st;
+  kube_error_t e2 = KUBE_ERROR_INIT;
+  if (rt_state_read(dirfd, &st, &e2) == 0) {
+    clock_gettime(CLOCK_REALTIME, &st.started);
+    rt_state_write(dirfd, &st, &e2);
+    rt_meta_run_hooks(dirfd, id, st.bundle, KUBE_HOOK_POSTSTART, "running",
+                      st.pid);
+  }
+  kube_error_clear(&e2);
+  close(dirfd);
   return 0;
 }
 
@@ -515,8 +669,21 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
     out->bundle = st.bundle[0] ? strdup(st.bundle) : NULL;
     out->cgroup_path = strdup(st.cgroup_path);
     out->created = st.created;
+    out->started = st.started;
+    out->log_path = st.log_path[0] ? strdup(st.log_path) : NULL;
+    out->terminal = st.terminal;
+    out->stdin_open = st.stdin_open;
+    out->attachable = st.attachable;
     if (out->status != KUBE_RT_STOPPED)
       out->pid = st.pid;
+  }
+  struct rt_meta meta;
+  if (rt_meta_read(dirfd, &meta) == 0) {
+    out->annotation_keys = steal_pointer(&meta.ann_keys);
+    out->annotation_values = steal_pointer(&meta.ann_values);
+    out->n_annotations = meta.n_ann;
+    meta.n_ann = 0;
+    rt_meta_clear(&meta);
   }
   if (out->status == KUBE_RT_STOPPED) {
     out->exited = rt_state_read_exit(dirfd, &out->exit) == 0;
@@ -627,9 +794,10 @@ KUBE_EXPORT int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig,
   if (s == KUBE_RT_STOPPED)
     return kube_error_set(err, KUBE_REASON_CONFLICT, ESRCH,
                           "container \"%s\" is not running", id);
-  if (all) {
+  if (all && sig == SIGKILL)
+    rt_cg_kill_all(rt, st.cgroup_path, 0); /* cgroup.kill: no fork races */
+  else if (all)
     kill_cgroup(rt, st.cgroup_path, sig);
-  }
   if (signal_pid(st.pid, st.pid_start, sig) < 0 && !(all && errno == ESRCH))
     return kube_make_error(err, errno, "kill %s: %s", id, strerror(errno));
   return 0;
@@ -665,13 +833,10 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
                           "container \"%s\" is %s: stop it or use force", id,
                           kube_rt_status_string(s));
   if (s != KUBE_RT_STOPPED) {
-    kill_cgroup(rt, st.cgroup_path, SIGKILL);
     signal_pid(st.pid, st.pid_start, SIGKILL);
-    if (s == KUBE_RT_PAUSED) {
-      kube_error_t e2 = KUBE_ERROR_INIT;
-      rt->cgops->freeze(&rt->cg, st.cgroup_path, false, &e2);
-      kube_error_clear(&e2);
-    }
+    /* Everything in the cgroup, however fast it forks (a paused container
+     * is thawed so the kill lands). */
+    rt_cg_kill_all(rt, st.cgroup_path, 0);
   }
   /* The monitor records the exit and goes; wait for it so the cgroup is
    * empty when we remove it. */
@@ -679,11 +844,18 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
   if (rt_proc_alive(st.pid, st.pid_start))
     wait_gone(rt, st.pid, st.pid_start, 5000);
   if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0) {
-    /* Leftover tasks (no pid namespace): kill them and retry once. */
-    kill_cgroup(rt, st.cgroup_path, SIGKILL);
+    /* Leftover tasks (no pid namespace, a stopped init whose children
+     * live on): kill them all and retry. */
     kube_error_clear(err);
+    rt_cg_kill_all(rt, st.cgroup_path, 5000);
     if (rt->cgops->destroy(&rt->cg, st.cgroup_path, err) < 0)
       return -1;
+  }
+  dirfd = openat(rt->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd >= 0) {
+    rt_meta_run_hooks(dirfd, id, st.bundle, KUBE_HOOK_POSTSTOP, "stopped",
+                      st.pid);
+    close(dirfd);
   }
   if (rt_rm_rf_at(rt->root_fd, id) < 0)
     return kube_make_error(err, errno, "remove state of %s: %s", id,

@@ -69,6 +69,13 @@ struct cgroup_ops {
   long (*oom_kills)(const struct cg_layout *l, const char *path);
   /* Whether the cgroup is frozen. */
   bool (*frozen)(const struct cg_layout *l, const char *path);
+  /* mkdir a cgroup that holds cgroups, not processes (a pod, a QoS
+   * level), with limits but no device rules. */
+  int (*create_parent)(const struct cg_layout *l, const char *path,
+                       const kube_rt_resources_t *res, kube_error_t *err);
+  /* Write the set limits of res to an existing cgroup. */
+  int (*update)(const struct cg_layout *l, const char *path,
+                const kube_rt_resources_t *res, kube_error_t *err);
 };
 
 extern const struct cgroup_ops rt_cgroup_ops_v1;
@@ -160,10 +167,32 @@ struct child_plan {
   int state_dir_fd;
   const struct cg_layout *cg_layout; /* for "cgroup" mounts */
   char cg_path[256];
+  /* libkube 0.2 */
+  pid_t host_pid;      /* C's pid as P sees it, sent by M with "go" */
+  int console_fd;      /* C sends the pty master here (console socket), -1 */
+  int console_pair[2]; /* [0] M's end, [1] C's: the pty master for M, -1 */
+  bool pty_to_parent;  /* also send the master to P on the sync socket */
+  int stdin_pipe[2];   /* [0] C's stdin, [1] M writes, -1 */
+  bool runtime_hooks;  /* C asks P to run prestart + createRuntime */
+  char *hook_state[2]; /* open state JSON for createContainer and
+                          startContainer, "...\"pid\":" (owned) */
+  /* for M */
+  int attach_fd; /* listening attach socket, -1 */
+  bool stdin_once;
+  bool monitor_tty; /* M gets the master on console_pair */
+  int64_t log_max_size;
+  int log_max_files;
 };
 
 /* Messages on the sync socket. */
-enum sync_type { SYNC_PID = 1, SYNC_READY, SYNC_ERROR };
+enum sync_type {
+  SYNC_PID = 1,
+  SYNC_READY,
+  SYNC_ERROR,
+  SYNC_HOOKS,  /* C -> P: run prestart and createRuntime now */
+  SYNC_RESUME, /* P -> C: they ran */
+  SYNC_PTY,    /* C -> P: the pty master (SCM_RIGHTS) */
+};
 struct sync_msg {
   int type;
   int errnum;
@@ -182,6 +211,8 @@ void rt_child_report(int fd, int type, int errnum, pid_t pid, const char *fmt,
 /* Mount setup in C; returns -1 with *where and errno set. */
 int rt_child_setup_rootfs(struct child_plan *p, const char **what,
                           const char **where);
+int rt_child_pivot_root(struct child_plan *p, const char **what,
+                        const char **where);
 int rt_child_mask_paths(struct child_plan *p, const char **what,
                         const char **where);
 int rt_child_set_user(const kube_container_config_t *cfg, const char **what);
@@ -202,6 +233,9 @@ struct rt_state {
   char bundle[1024];
   char cgroup_path[256];
   struct timespec created;
+  struct timespec started;
+  char log_path[1024];
+  bool terminal, stdin_open, attachable;
 };
 
 int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err);
@@ -231,6 +265,12 @@ struct kube_runtime {
 __attribute__((noreturn)) void
 rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
                 const struct cg_handle *cg, const char *log_path, int sync_fd);
+/* M's stdio loop (monitor-io.c): logs, attach clients, exit. */
+__attribute__((noreturn)) void
+rt_monitor_loop(struct kube_runtime *rt, struct child_plan *p,
+                const char *cgpath, const char *log_path, int pidfd, pid_t pid);
+/* Close every fd from 3 up except those in keep (no allocation). */
+void rt_close_except(const int *keep, size_t n);
 long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
                       int sync_fd, int *pidfd_out, const char **what);
 void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
@@ -252,5 +292,82 @@ kube_container_config_t *rt_config_parse_stored(const char *json,
                                                 kube_error_t *err);
 char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
                         kube_error_t *err);
+
+/* ---- spec extensions, hooks (spec-hooks.c, hooks.c) ------------------ */
+
+struct json_object;
+const char *rt_hook_name(kube_rt_hook_kind_t k);
+void rt_hooks_free(kube_rt_hook_t *h, size_t n);
+void rt_spec_extra_free(kube_container_config_t *c);
+int rt_spec_parse_extra(struct json_object *root, kube_container_config_t *c,
+                        kube_error_t *err);
+void rt_spec_extra_json(struct json_object *root, struct json_object *process,
+                        const kube_container_config_t *c);
+int rt_hooks_parse(struct json_object *hooks,
+                   kube_rt_hook_t *out[KUBE_HOOK__COUNT],
+                   size_t n_out[KUBE_HOOK__COUNT], kube_error_t *err);
+struct json_object *rt_hooks_json(kube_rt_hook_t *const h[KUBE_HOOK__COUNT],
+                                  const size_t n[KUBE_HOOK__COUNT]);
+int rt_annotations_parse(struct json_object *a, char ***keys, char ***values,
+                         size_t *n, kube_error_t *err);
+struct json_object *rt_annotations_json(char **keys, char **values, size_t n);
+
+int rt_hook_run(const kube_rt_hook_t *h, const char *state, pid_t pid,
+                char *msg, size_t msglen);
+char *rt_hook_state_json(const char *id, const char *status, pid_t pid,
+                         const char *bundle, char **ann_keys, char **ann_values,
+                         size_t n_ann);
+int rt_hooks_run_list(const kube_rt_hook_t *hooks, size_t n,
+                      kube_rt_hook_kind_t kind, const char *state,
+                      kube_error_t *err);
+
+/* What <state>/meta.json keeps: hooks and annotations. */
+struct rt_meta {
+  kube_rt_hook_t *hooks[KUBE_HOOK__COUNT];
+  size_t n_hooks[KUBE_HOOK__COUNT];
+  char **ann_keys, **ann_values;
+  size_t n_ann;
+};
+int rt_meta_write(int dirfd, const kube_container_config_t *c,
+                  kube_error_t *err);
+int rt_meta_read(int dirfd, struct rt_meta *m);
+void rt_meta_clear(struct rt_meta *m);
+void rt_meta_run_hooks(int dirfd, const char *id, const char *bundle,
+                       kube_rt_hook_kind_t kind, const char *status, pid_t pid);
+
+/* ---- terminals, fd passing, sockets (tty.c) ------------------------------ */
+
+int rt_send_fd(int sock, int fd, const void *data, size_t len);
+ssize_t rt_recv_fd(int sock, void *buf, size_t len, int *fd_out);
+int rt_pty_open(unsigned rows, unsigned cols, int *master_out, int *slave_out);
+int rt_pty_become_tty(int slave);
+int rt_tty_resize(int fd, unsigned short rows, unsigned short cols);
+int rt_unix_connect(const char *path, int type, kube_error_t *err);
+int rt_unix_listen_at(int dirfd, const char *name, kube_error_t *err);
+
+/* ---- the attach protocol (monitor.c <-> attach.c) ------------------------
+ * SOCK_SEQPACKET at <state>/attach; one message = one type byte + data. */
+enum {
+  ATT_HELLO = 'H',  /* client: u8 flags (ATT_WANT_*) */
+  ATT_STDIN = 'I',  /* client: stdin bytes */
+  ATT_CLOSE = 'C',  /* client: close stdin */
+  ATT_RESIZE = 'R', /* client: u16 rows, u16 cols */
+  ATT_REOPEN = 'O', /* client: reopen the log */
+  ATT_ACK = 'A',    /* monitor: i32 errno of a request (0: done) */
+  ATT_OUT = '1',    /* monitor: stdout bytes */
+  ATT_ERR = '2',    /* monitor: stderr bytes */
+};
+#define ATT_WANT_STDOUT 1u
+#define ATT_WANT_STDERR 2u
+#define ATT_WANT_STDIN 4u
+#define ATT_MAX_DATA 32768
+
+/* ---- cgroup helpers for pods and kills (cgroup-pod.c) -------------------- */
+
+/* Kill every process in path and below (cgroup.kill, or freeze + kill +
+ * thaw), waiting up to timeout_ms for the cgroup to be empty. */
+int rt_cg_kill_all(kube_runtime_t *rt, const char *path, int timeout_ms);
+/* UTC "2006-01-02T15:04:05.000000000Z" without locks (monitor-safe). */
+int rt_format_utc(char *buf, size_t len, const struct timespec *ts);
 
 #endif /* KUBE_RUNTIME_INTERNAL_H */

@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -40,6 +42,9 @@ int rt_plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
     p->join_fd[i] = -1;
   p->fifo_fd = p->sync_fd = p->go_fd = p->state_dir_fd = -1;
   p->stdio[0] = p->stdio[1] = p->stdio[2] = -1;
+  p->console_fd = p->attach_fd = -1;
+  p->console_pair[0] = p->console_pair[1] = -1;
+  p->stdin_pipe[0] = p->stdin_pipe[1] = -1;
   for (int i = 0; i < 2; i++)
     p->log_pipe[i][0] = p->log_pipe[i][1] = -1;
   if (!cfg->root_path || cfg->root_path[0] != '/')
@@ -145,6 +150,10 @@ void rt_plan_free(struct child_plan *p) {
   p->mount_data = NULL;
   free(p->seccomp_prog);
   p->seccomp_prog = NULL;
+  for (int i = 0; i < 2; i++) {
+    free(p->hook_state[i]);
+    p->hook_state[i] = NULL;
+  }
 }
 
 long rt_raw_clone3(uint64_t flags, int *pidfd, int cgroup_fd) {
@@ -273,6 +282,8 @@ static int setup_stdio(struct child_plan *p) {
   int fds[3];
   for (int i = 0; i < 3; i++) {
     int src = p->stdio[i];
+    if (i == 0 && p->stdin_pipe[0] >= 0)
+      src = p->stdin_pipe[0];
     if (i > 0 && p->log_pipe[i - 1][1] >= 0)
       src = p->log_pipe[i - 1][1];
     if (src < 0)
@@ -292,12 +303,101 @@ static int setup_stdio(struct child_plan *p) {
   return 0;
 }
 
+/* The mounts exist, pivot_root has not happened: P runs prestart and
+ * createRuntime (runtime namespace), then we run createContainer here. */
+static void child_create_hooks(struct child_plan *p) {
+  const kube_container_config_t *cfg = p->cfg;
+  if (p->runtime_hooks) {
+    rt_child_report(p->sync_fd, SYNC_HOOKS, 0, 0, NULL);
+    struct sync_msg m;
+    ssize_t n;
+    do
+      n = recv(p->sync_fd, &m, sizeof m, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof m || m.type != SYNC_RESUME)
+      _exit(127); /* P reports the hook's error */
+  }
+  for (size_t i = 0; i < cfg->n_hooks[KUBE_HOOK_CREATE_CONTAINER]; i++) {
+    char msg[400];
+    if (rt_hook_run(&cfg->hooks[KUBE_HOOK_CREATE_CONTAINER][i],
+                    p->hook_state[0], p->host_pid, msg, sizeof msg) < 0) {
+      rt_child_report(p->sync_fd, SYNC_ERROR, 0, 0,
+                      "hooks.createContainer[%zu]: %s", i, msg);
+      _exit(127);
+    }
+  }
+}
+
+/* After exec.fifo: startContainer hooks, in the container.  Nobody waits
+ * on the sync socket any more: a failure ends the container (exit 127)
+ * with the reason on its stderr. */
+static void child_start_hooks(struct child_plan *p) {
+  const kube_container_config_t *cfg = p->cfg;
+  for (size_t i = 0; i < cfg->n_hooks[KUBE_HOOK_START_CONTAINER]; i++) {
+    char msg[400];
+    if (rt_hook_run(&cfg->hooks[KUBE_HOOK_START_CONTAINER][i], p->hook_state[1],
+                    p->host_pid, msg, sizeof msg) < 0) {
+      char line[512];
+      int n = snprintf(line, sizeof line, "hooks.startContainer[%zu]: %s\n", i,
+                       msg);
+      ssize_t w = write(2, line, (size_t)n);
+      (void)w;
+      _exit(127);
+    }
+  }
+}
+
+/* process.terminal: a pty from the container's own devpts, its slave as
+ * the controlling terminal and stdio, its master sent away. */
+static void child_terminal(struct child_plan *p) {
+  const kube_container_config_t *cfg = p->cfg;
+  int master, slave;
+  if (rt_pty_open(cfg->console_height, cfg->console_width, &master, &slave) < 0)
+    FAIL("open /dev/ptmx for", "process.terminal");
+  if (p->new_mount) {
+    /* /dev/console is the terminal too, as runc does (best effort: the
+     * image may have no writable /dev). */
+    unsigned ptn = 0;
+    if (ioctl(master, TIOCGPTN, &ptn) == 0) {
+      char pts[32];
+      snprintf(pts, sizeof pts, "/dev/pts/%u", ptn);
+      int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
+      if (f >= 0) {
+        close(f);
+        mount(pts, "/dev/console", NULL, MS_BIND, NULL);
+      }
+    }
+  }
+  if (p->console_fd >= 0 &&
+      rt_send_fd(p->console_fd, master, "/dev/ptmx", 9) < 0)
+    FAIL("send the pty master to", "the console socket");
+  if (p->console_pair[1] >= 0 &&
+      rt_send_fd(p->console_pair[1], master, "t", 1) < 0)
+    FAIL("send the pty master to", "the monitor");
+  if (p->pty_to_parent) {
+    struct sync_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SYNC_PTY;
+    if (rt_send_fd(p->sync_fd, master, &m, sizeof m) < 0)
+      FAIL("send the pty master to", "the caller");
+  }
+  close(master);
+  if (p->console_fd >= 0)
+    close(p->console_fd);
+  if (p->console_pair[1] >= 0)
+    close(p->console_pair[1]);
+  if (rt_pty_become_tty(slave) < 0)
+    FAIL("make the pty the controlling terminal:", "process.terminal");
+}
+
 void rt_child_main(struct child_plan *p) {
   const kube_container_config_t *cfg = p->cfg;
   const char *what = "", *where = "";
-  char go;
-  if (read(p->go_fd, &go, 1) != 1)
+  pid_t go;
+  if (read(p->go_fd, &go, sizeof go) != (ssize_t)sizeof go)
     _exit(126); /* the monitor died before letting us go */
+  p->host_pid = go;
   close(p->go_fd);
   reset_signals();
   /* Die with the monitor until we exec: a half-made container must not
@@ -351,8 +451,11 @@ void rt_child_main(struct child_plan *p) {
   }
   if (setup_stdio(p) < 0)
     FAIL("set up", "stdio");
+  if (p->new_mount && rt_child_setup_rootfs(p, &what, &where) < 0)
+    FAIL(what, where);
+  child_create_hooks(p);
   if (p->new_mount) {
-    if (rt_child_setup_rootfs(p, &what, &where) < 0)
+    if (rt_child_pivot_root(p, &what, &where) < 0)
       FAIL(what, where);
     if (rt_child_mask_paths(p, &what, &where) < 0)
       FAIL(what, where);
@@ -360,6 +463,8 @@ void rt_child_main(struct child_plan *p) {
     if (chroot(p->root) < 0 || chdir("/") < 0)
       FAIL("chroot", "root.path");
   }
+  if (cfg->terminal)
+    child_terminal(p);
   for (size_t i = 0; i < cfg->n_rlimits; i++) {
     struct rlimit rl = {cfg->rlimits[i].soft, cfg->rlimits[i].hard};
     if (setrlimit(cfg->rlimits[i].resource, &rl) < 0) {
@@ -402,6 +507,7 @@ void rt_child_main(struct child_plan *p) {
       _exit(126);
     close(p->fifo_fd);
   }
+  child_start_hooks(p);
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   rt_child_exec(p, cfg->args, cfg->env);
 }

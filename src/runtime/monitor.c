@@ -17,62 +17,8 @@
 
 #include "runtime/internal.h"
 
-struct log_stream {
-  int fd;
-  const char *name;
-  size_t len;
-  char buf[16384];
-};
-
-static void log_emit(int out, const char *stream, const char *tag,
-                     const char *data, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char head[96];
-  int n =
-      snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %s ",
-               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-               tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
-  struct iovec iov[3] = {{head, (size_t)n}, {(void *)data, len}, {"\n", 1}};
-  ssize_t w;
-  do
-    w = writev(out, iov, 3);
-  while (w < 0 && errno == EINTR);
-}
-
-/* Split what arrived into CRI lines: full lines are "F", a buffer that fills
- * up without a newline goes out as a partial "P" line. */
-static void log_feed(int out, struct log_stream *s, bool flush) {
-  size_t start = 0;
-  for (size_t i = 0; i < s->len; i++)
-    if (s->buf[i] == '\n') {
-      log_emit(out, s->name, "F", s->buf + start, i - start);
-      start = i + 1;
-    }
-  memmove(s->buf, s->buf + start, s->len - start);
-  s->len -= start;
-  if (s->len == sizeof s->buf || (flush && s->len)) {
-    log_emit(out, s->name, flush ? "F" : "P", s->buf, s->len);
-    s->len = 0;
-  }
-}
-
-/* 1: data, 0: end of stream, -1: nothing right now. */
-static int log_read(int out, struct log_stream *s) {
-  ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
-  if (n < 0)
-    return errno == EAGAIN || errno == EINTR ? -1 : 0;
-  if (n == 0)
-    return 0;
-  s->len += (size_t)n;
-  log_feed(out, s, false);
-  return 1;
-}
-
-static void close_except(const int *keep, size_t n) {
-  int sorted[8];
+void rt_close_except(const int *keep, size_t n) {
+  int sorted[16];
   size_t k = 0;
   for (size_t i = 0; i < n && k < ARRAY_SIZE(sorted); i++)
     if (keep[i] > 2)
@@ -156,7 +102,8 @@ long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
     }
   }
   *what = "start init";
-  if (write(go[1], "g", 1) != 1)
+  pid_t go_pid = (pid_t)pid;
+  if (write(go[1], &go_pid, sizeof go_pid) != (ssize_t)sizeof go_pid)
     goto kill_child;
   close(go[1]);
   *pidfd_out = pidfd;
@@ -221,74 +168,11 @@ void rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
                     strerror(errno));
     _exit(1);
   }
+  /* C has its ends: drop ours so EOF means C is done with them. */
+  if (p->console_pair[1] >= 0)
+    close(p->console_pair[1]);
+  if (p->stdin_pipe[0] >= 0)
+    close(p->stdin_pipe[0]);
   rt_child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
-
-  /* From here on M only watches.  Drop everything inherited from P. */
-  int logfd = -1;
-  struct log_stream streams[2];
-  size_t n_streams = 0;
-  if (log_path && p->log_pipe[0][0] >= 0) {
-    logfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    streams[0].fd = p->log_pipe[0][0];
-    streams[0].name = "stdout";
-    streams[0].len = 0;
-    streams[1].fd = p->log_pipe[1][0];
-    streams[1].name = "stderr";
-    streams[1].len = 0;
-    n_streams = 2;
-  }
-  int dirfd = p->state_dir_fd;
-  const char *cgpath = cg->path;
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull >= 0) {
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-  }
-  int keep[] = {pidfd, dirfd, logfd, n_streams ? streams[0].fd : -1,
-                n_streams ? streams[1].fd : -1};
-  close_except(keep, ARRAY_SIZE(keep));
-  for (size_t i = 0; i < n_streams; i++)
-    fcntl(streams[i].fd, F_SETFL, O_NONBLOCK);
-
-  bool exited = false;
-  int status = 0;
-  while (!exited) {
-    struct pollfd pfd[3];
-    nfds_t n = 0;
-    pfd[n++] = (struct pollfd){pidfd, POLLIN, 0};
-    for (size_t i = 0; i < n_streams; i++)
-      if (streams[i].fd >= 0)
-        pfd[n++] = (struct pollfd){streams[i].fd, POLLIN, 0};
-    if (poll(pfd, n, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    for (nfds_t i = 1; i < n; i++)
-      if (pfd[i].revents) {
-        struct log_stream *s =
-            streams[0].fd == pfd[i].fd ? &streams[0] : &streams[1];
-        if (log_read(logfd, s) == 0) {
-          log_feed(logfd, s, true);
-          close(s->fd);
-          s->fd = -1;
-        }
-      }
-    if (pfd[0].revents) {
-      if (waitpid((pid_t)pid, &status, 0) == (pid_t)pid)
-        exited = true;
-    }
-  }
-  /* The pid namespace is gone with its init; drain what is left. */
-  for (size_t i = 0; i < n_streams; i++) {
-    while (streams[i].fd >= 0 && log_read(logfd, &streams[i]) == 1) {
-    }
-    if (streams[i].fd >= 0) {
-      log_feed(logfd, &streams[i], true);
-      close(streams[i].fd);
-    }
-  }
-  rt_monitor_record_exit(rt, cgpath, dirfd, status, NULL);
-  _exit(0);
+  rt_monitor_loop(rt, p, cg->path, log_path, pidfd, (pid_t)pid);
 }

@@ -418,6 +418,11 @@ int rt_child_setup_rootfs(struct child_plan *p, const char **what,
     close(tfd);
   }
   close(rootfd);
+  return 0;
+}
+
+int rt_child_pivot_root(struct child_plan *p, const char **what,
+                        const char **where) {
   *where = p->root;
   *what = "pivot_root";
   if (chdir(p->root) < 0)

@@ -112,6 +112,7 @@ KUBE_EXPORT void kube_container_config_free(kube_container_config_t *c) {
   free(c->bundle);
   free_strv(c->sysctl_keys, c->n_sysctl);
   free_strv(c->sysctl_values, c->n_sysctl);
+  rt_spec_extra_free(c);
   free(c);
 }
 
@@ -234,10 +235,6 @@ static int parse_process(json_object *p, kube_container_config_t *c,
     return -1;
   if (!c->args || c->n_args == 0)
     return invalid(err, "process.args", "must not be empty");
-  json_object *term = get(p, "terminal");
-  if (term && json_object_get_boolean(term))
-    return invalid(err, "process.terminal",
-                   "terminals are not supported; use stdio or a log");
   if (c->cwd && c->cwd[0] != '/')
     return invalid(err, "process.cwd", "must be an absolute path");
   json_object *user = get(p, "user");
@@ -740,7 +737,8 @@ kube_container_config_parse(const char *json, const char *bundle_dir,
   if (get_string(root, "hostname", "hostname", &c->hostname, err) < 0 ||
       parse_process(get(root, "process"), c, err) < 0 ||
       parse_mounts(get(root, "mounts"), c, err) < 0 ||
-      parse_linux(get(root, "linux"), c, err) < 0)
+      parse_linux(get(root, "linux"), c, err) < 0 ||
+      rt_spec_parse_extra(root, c, err) < 0)
     goto fail;
   if (bundle_dir && !(c->bundle = strdup(bundle_dir))) {
     kube_make_oom(err);
@@ -879,7 +877,6 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   json_object *root = json_object_new_object();
   json_object_object_add(root, "ociVersion", json_object_new_string("1.0.2"));
   json_object *p = json_object_new_object();
-  json_object_object_add(p, "terminal", json_object_new_boolean(false));
   json_object *user = json_object_new_object();
   json_object_object_add(user, "uid", json_object_new_int64(c->uid));
   json_object_object_add(user, "gid", json_object_new_int64(c->gid));
@@ -925,6 +922,7 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
   if (c->has_oom_score_adj)
     json_object_object_add(p, "oomScoreAdj",
                            json_object_new_int(c->oom_score_adj));
+  rt_spec_extra_json(root, p, c);
   json_object_object_add(root, "process", p);
   json_object *r = json_object_new_object();
   json_object_object_add(

@@ -30,14 +30,17 @@ static int write_atomic(int dirfd, const char *name, const char *data,
 }
 
 int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
-  char buf[2048];
+  char buf[4096];
   int n = snprintf(
       buf, sizeof buf,
       "id=%s\npid=%d\npid_start=%llu\nmonitor_pid=%d\nmonitor_start=%llu\n"
-      "created=%lld.%09ld\ncgroup=%s\nbundle=%s\n",
+      "created=%lld.%09ld\nstarted=%lld.%09ld\ncgroup=%s\nbundle=%s\n"
+      "log=%s\nflags=%s%s%s\n",
       st->id, (int)st->pid, st->pid_start, (int)st->monitor_pid,
       st->monitor_start, (long long)st->created.tv_sec, st->created.tv_nsec,
-      st->cgroup_path, st->bundle);
+      (long long)st->started.tv_sec, st->started.tv_nsec, st->cgroup_path,
+      st->bundle, st->log_path, st->terminal ? "t" : "",
+      st->stdin_open ? "i" : "", st->attachable ? "a" : "");
   if (n < 0 || (size_t)n >= sizeof buf)
     return kube_make_error(err, 0, "state too large");
   if (write_atomic(dirfd, "state", buf, (size_t)n) < 0)
@@ -58,7 +61,7 @@ static int read_small(int dirfd, const char *name, char *buf, size_t len) {
 }
 
 int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
-  char buf[2048];
+  char buf[4096];
   memset(st, 0, sizeof *st);
   if (read_small(dirfd, "state", buf, sizeof buf) < 0)
     return kube_error_set(
@@ -82,10 +85,17 @@ int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
       st->monitor_pid = (pid_t)atoi(v);
     else if (streq(k, "monitor_start"))
       st->monitor_start = strtoull(v, NULL, 10);
-    else if (streq(k, "created")) {
+    else if (streq(k, "created") || streq(k, "started")) {
+      struct timespec *ts = streq(k, "created") ? &st->created : &st->started;
       char *dot = NULL;
-      st->created.tv_sec = (time_t)strtoll(v, &dot, 10);
-      st->created.tv_nsec = dot && *dot == '.' ? strtol(dot + 1, NULL, 10) : 0;
+      ts->tv_sec = (time_t)strtoll(v, &dot, 10);
+      ts->tv_nsec = dot && *dot == '.' ? strtol(dot + 1, NULL, 10) : 0;
+    } else if (streq(k, "log"))
+      snprintf(st->log_path, sizeof st->log_path, "%s", v);
+    else if (streq(k, "flags")) {
+      st->terminal = strchr(v, 't') != NULL;
+      st->stdin_open = strchr(v, 'i') != NULL;
+      st->attachable = strchr(v, 'a') != NULL;
     } else if (streq(k, "cgroup"))
       snprintf(st->cgroup_path, sizeof st->cgroup_path, "%s", v);
     else if (streq(k, "bundle"))
