@@ -186,9 +186,13 @@ KUBE_EXPORT int kube_runtime_pod_cgroup_create(kube_runtime_t *rt,
     char level[256];
     snprintf(level, sizeof level, "%.*s", (int)(be - path + 10), path);
     kube_rt_resources_t r = no_limits;
-    r.cpu_shares = 2;
     if (rt->cgops->create_parent(&rt->cg, level, &r, err) < 0)
       return kube_error_wrap(err, "cgroup %s", level);
+    /* Best effort: a cgroup2 without the cpu controller has no weight. */
+    r.cpu_shares = 2;
+    kube_error_t e = KUBE_ERROR_INIT;
+    rt->cgops->update(&rt->cg, level, &r, &e);
+    kube_error_clear(&e);
   }
   if (rt->cgops->create_parent(&rt->cg, path, res ? res : &no_limits, err) <
       0) {

@@ -7,6 +7,7 @@
  * no_new_privs and seccomp filter and execs.
  */
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -42,8 +43,32 @@ static char *read_file_at(int dirfd, const char *name) {
     _exit(127);                                                                \
   } while (0)
 
-static __attribute__((noreturn)) void exec_child(struct child_plan *p,
-                                                 const kube_exec_options_t *o) {
+/* The exec'd process's own pty, from the container's devpts (we are in
+ * its mount namespace): master to the console socket and/or the caller. */
+static void exec_terminal(struct child_plan *p, unsigned short rows,
+                          unsigned short cols) {
+  int master, slave;
+  if (rt_pty_open(rows, cols, &master, &slave) < 0)
+    YFAIL("open /dev/ptmx for the terminal");
+  if (p->console_fd >= 0 &&
+      rt_send_fd(p->console_fd, master, "/dev/ptmx", 9) < 0)
+    YFAIL("send the pty master to the console socket");
+  if (p->pty_to_parent) {
+    struct sync_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SYNC_PTY;
+    if (rt_send_fd(p->sync_fd, master, &m, sizeof m) < 0)
+      YFAIL("send the pty master");
+  }
+  close(master);
+  if (p->console_fd >= 0)
+    close(p->console_fd);
+  if (rt_pty_become_tty(slave) < 0)
+    YFAIL("make the pty the controlling terminal");
+}
+
+static __attribute__((noreturn)) void
+exec_child(struct child_plan *p, const kube_exec_options_t *o, bool terminal) {
   const kube_container_config_t *cfg = p->cfg;
   const char *what = "";
   struct sigaction sa;
@@ -64,6 +89,8 @@ static __attribute__((noreturn)) void exec_child(struct child_plan *p,
   for (int i = 0; i < 3; i++)
     if (dup2(fds[i], i) < 0)
       YFAIL("stdio");
+  if (terminal)
+    exec_terminal(p, o->rows, o->cols);
   for (size_t i = 0; i < cfg->n_rlimits; i++) {
     struct rlimit rl = {cfg->rlimits[i].soft, cfg->rlimits[i].hard};
     if (setrlimit(cfg->rlimits[i].resource, &rl) < 0)
@@ -91,6 +118,15 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                                   kube_error_t *err) {
   if (!opts || !opts->args || !opts->args[0])
     return kube_error_set(err, KUBE_REASON_INVALID, 0, "exec: args required");
+  /* The terminal fields exist for callers built against libkube 0.2. */
+  bool terminal =
+      opts->struct_size >=
+          offsetof(kube_exec_options_t, terminal_fd_out) + sizeof(int *) &&
+      opts->terminal;
+  if (terminal && !opts->console_socket && !opts->terminal_fd_out)
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "exec: a terminal needs console_socket or "
+                          "terminal_fd_out");
   kube_rt_state_t cs;
   if (kube_runtime_state(rt, id, &cs, err) < 0)
     return -1;
@@ -108,10 +144,11 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   kube_container_config_t *cfg = NULL;
   struct child_plan plan;
   struct cg_handle cg;
-  int rc = -1, pidfd = -1, sync[2] = {-1, -1};
+  int rc = -1, pidfd = -1, sync[2] = {-1, -1}, pty = -1;
   memset(&plan, 0, sizeof plan);
   for (int i = 0; i < KUBE_NS__COUNT; i++)
     plan.join_fd[i] = -1;
+  plan.console_fd = -1;
   rt_cg_handle_init(&cg, &rt->cg, "");
   if (rt_state_read(dirfd, &st, err) < 0)
     goto out;
@@ -147,6 +184,17 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                    "container \"%s\" is not running", id);
     goto out;
   }
+  if (terminal && opts->console_socket) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    plan.console_fd = rt_unix_connect(opts->console_socket, SOCK_STREAM, &e);
+    if (plan.console_fd < 0) {
+      kube_error_set(err, KUBE_REASON_INVALID, e.errnum,
+                     "exec: console socket: %s", e.message);
+      kube_error_clear(&e);
+      goto out;
+    }
+  }
+  plan.pty_to_parent = terminal && opts->terminal_fd_out;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
     kube_make_error(err, errno, "socketpair: %s", strerror(errno));
     goto out;
@@ -171,7 +219,7 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     }
     long y = rt_raw_clone3(0, NULL, -1);
     if (y == 0)
-      exec_child(&plan, opts);
+      exec_child(&plan, opts, terminal);
     if (y < 0) {
       rt_child_report(sync[1], SYNC_ERROR, errno, 0, "exec: clone: %s",
                       strerror(errno));
@@ -190,13 +238,19 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   }
   close(sync[1]);
   sync[1] = -1;
+  if (plan.console_fd >= 0) {
+    close(plan.console_fd);
+    plan.console_fd = -1;
+  }
   pid_t pid = 0;
   for (;;) {
     struct sync_msg m;
-    ssize_t n;
-    do
-      n = recv(sync[0], &m, sizeof m, 0);
-    while (n < 0 && errno == EINTR);
+    int got = -1;
+    ssize_t n = rt_recv_fd(sync[0], &m, sizeof m, &got);
+    if (got >= 0 && pty < 0 && m.type == SYNC_PTY)
+      pty = got;
+    else if (got >= 0)
+      close(got);
     if (n <= 0)
       break;
     if (m.type == SYNC_PID)
@@ -211,6 +265,15 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     waitpid(helper, NULL, 0);
     kube_make_error(err, 0, "exec: helper failed");
     goto out;
+  }
+  if (plan.pty_to_parent) {
+    if (pty < 0) {
+      kill(helper, SIGKILL);
+      waitpid(helper, NULL, 0);
+      kube_make_error(err, 0, "exec: no pty master received");
+      goto out;
+    }
+    *opts->terminal_fd_out = steal_fd(&pty);
   }
   if (pid_out)
     *pid_out = helper;
@@ -231,6 +294,10 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   }
   rc = 0;
 out:
+  if (pty >= 0)
+    close(pty);
+  if (plan.console_fd >= 0)
+    close(plan.console_fd);
   if (sync[0] >= 0)
     close(sync[0]);
   if (sync[1] >= 0)

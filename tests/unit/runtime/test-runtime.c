@@ -200,7 +200,7 @@ static void test_parse_errors(void **state) {
                  "linux.uidMappings");
   /* process-level */
   kube_error_t err = KUBE_ERROR_INIT;
-  char json[512];
+  char json[1024];
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[]}}");
   assert_null(kube_container_config_parse(json, bundle, &err));
@@ -224,11 +224,37 @@ static void test_parse_errors(void **state) {
   assert_null(kube_container_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.rlimits[0].type"));
   kube_error_clear(&err);
+  /* terminal, consoleSize, hooks and annotations round-trip */
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],"
-           "\"terminal\":true}}");
+           "\"terminal\":true,\"consoleSize\":{\"height\":30,\"width\":90}},"
+           "\"annotations\":{\"a\":\"b\"},\"hooks\":{\"poststop\":[{\"path\":"
+           "\"/bin/true\",\"args\":[\"true\",\"x\"],\"timeout\":3}]}}");
+  kube_container_config_t *t = kube_container_config_parse(json, bundle, &err);
+  assert_non_null(t);
+  assert_true(t->terminal);
+  assert_int_equal(t->console_height, 30);
+  assert_int_equal(t->console_width, 90);
+  assert_int_equal(t->n_hooks[KUBE_HOOK_POSTSTOP], 1);
+  assert_int_equal(t->hooks[KUBE_HOOK_POSTSTOP][0].timeout, 3);
+  assert_string_equal(t->hooks[KUBE_HOOK_POSTSTOP][0].args[1], "x");
+  assert_int_equal(t->n_annotations, 1);
+  char *back = kube_container_config_to_json(t, &err);
+  assert_non_null(back);
+  assert_non_null(strstr(back, "\"poststop\""));
+  assert_non_null(strstr(back, "\"terminal\":true"));
+  kube_container_config_t *t2 = kube_container_config_parse(back, bundle, &err);
+  assert_non_null(t2);
+  assert_int_equal(t2->n_hooks[KUBE_HOOK_POSTSTOP], 1);
+  assert_int_equal(t2->console_width, 90);
+  kube_container_config_free(t2);
+  free(back);
+  kube_container_config_free(t);
+  snprintf(json, sizeof json,
+           "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"]},"
+           "\"hooks\":{\"poststart\":[{\"path\":\"/x\",\"timeout\":-1}]}}");
   assert_null(kube_container_config_parse(json, bundle, &err));
-  assert_non_null(strstr(err.message, "process.terminal"));
+  assert_non_null(strstr(err.message, "hooks.poststart[0].timeout"));
   kube_error_clear(&err);
   assert_null(kube_container_config_parse("{not json", bundle, &err));
   assert_int_equal(err.reason, KUBE_REASON_INVALID);
