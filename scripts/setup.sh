@@ -9,7 +9,7 @@ PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
   libevent-dev libjson-c-dev libyaml-dev libsqlite3-dev libssl-dev \
   libarchive-dev libbpf-dev libseccomp-dev libcmocka-dev zlib1g-dev \
   etcd-server python3 python3-kubernetes python3-pytest python3-websocket \
-  busybox-static crun runc curl iproute2 procps util-linux binutils zsh"
+  busybox-static crun runc podman curl iproute2 procps util-linux binutils zsh"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `kube runtime exec` and `kube runtime spec`. */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -14,7 +16,8 @@
 
 /* --process FILE: an OCI process object (args, env, cwd, user). */
 static int load_process(const char *path, char ***args, char ***env, char **cwd,
-                        long *uid, long *gid) {
+                        long *uid, long *gid, bool *terminal,
+                        unsigned short *rows, unsigned short *cols) {
   json_object *o = json_object_from_file(path);
   if (!o)
     return cli_fail("--process %s: cannot parse", path);
@@ -32,6 +35,16 @@ static int load_process(const char *path, char ***args, char ***env, char **cwd,
   }
   if (json_object_object_get_ex(o, "cwd", &v))
     *cwd = strdup(json_object_get_string(v));
+  if (json_object_object_get_ex(o, "terminal", &v) &&
+      json_object_get_boolean(v))
+    *terminal = true;
+  json_object *cs;
+  if (json_object_object_get_ex(o, "consoleSize", &cs)) {
+    if (json_object_object_get_ex(cs, "height", &v))
+      *rows = (unsigned short)json_object_get_int(v);
+    if (json_object_object_get_ex(cs, "width", &v))
+      *cols = (unsigned short)json_object_get_int(v);
+  }
   json_object *user;
   if (json_object_object_get_ex(o, "user", &user)) {
     if (json_object_object_get_ex(user, "uid", &v))
@@ -62,8 +75,9 @@ int rt_cmd_exec(int argc, char **argv) {
       {"tty", no_argument, NULL, 't'},
       {"console-socket", required_argument, NULL, 'c'},
       {NULL, 0, NULL, 0}};
-  bool detach = false;
-  const char *process = NULL, *pid_file = NULL;
+  bool detach = false, tty = false;
+  unsigned short rows = 0, cols = 0;
+  const char *process = NULL, *pid_file = NULL, *console = NULL;
   char *cwd = NULL;
   long uid = -1, gid = -1;
   char **env = NULL, **args = NULL;
@@ -101,7 +115,10 @@ int rt_cmd_exec(int argc, char **argv) {
       pid_file = optarg;
       break;
     case 't':
+      tty = true;
+      break;
     case 'c':
+      console = optarg;
       break;
     default:
       fprintf(stderr, "usage: kube runtime exec [options] ID CMD...\n");
@@ -115,7 +132,8 @@ int rt_cmd_exec(int argc, char **argv) {
   const char *id = argv[optind++];
   if (process) {
     char **penv = NULL;
-    if (load_process(process, &args, &penv, &cwd, &uid, &gid) != 0) {
+    if (load_process(process, &args, &penv, &cwd, &uid, &gid, &tty, &rows,
+                     &cols) != 0) {
       free_strv(penv);
       goto out;
     }
@@ -133,9 +151,18 @@ int rt_cmd_exec(int argc, char **argv) {
     for (size_t i = 0; args && i < n; i++)
       args[i] = strdup(argv[optind + (int)i]);
   }
+  if (tty && detach && !console) {
+    cli_fail("exec: a detached terminal needs --console-socket");
+    goto out;
+  }
+  if (console && !tty) {
+    cli_fail("exec: --console-socket given without --tty");
+    goto out;
+  }
   kube_runtime_t *rt = rt_open();
   if (!rt)
     goto out;
+  int master = -1;
   kube_exec_options_t o = {
       .struct_size = sizeof o,
       .args = args,
@@ -144,12 +171,27 @@ int rt_cmd_exec(int argc, char **argv) {
       .set_user = uid >= 0,
       .uid = uid >= 0 ? (uid_t)uid : 0,
       .gid = gid >= 0 ? (gid_t)gid : 0,
-      .io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, NULL}};
+      .io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, NULL},
+      .terminal = tty,
+      .rows = rows,
+      .cols = cols,
+      .console_socket = console,
+      .terminal_fd_out = tty && !console ? &master : NULL};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_exit_t ex;
   pid_t pid = 0;
-  if (kube_runtime_exec(rt, id, &o, &pid, detach ? NULL : &ex, &err) < 0) {
+  /* With our own terminal to proxy, wait after proxying. */
+  bool proxy = tty && !console;
+  if (kube_runtime_exec(rt, id, &o, &pid, detach || proxy ? NULL : &ex, &err) <
+      0) {
     rc = rt_fail_err(&err);
+  } else if (proxy) {
+    rt_proxy_pty(master);
+    close(master);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   } else {
     rc = detach ? 0 : ex.exit_code;
     if (pid_file) {

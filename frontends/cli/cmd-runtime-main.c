@@ -20,4 +20,6 @@ int cli_fail(const char *fmt, ...) {
   return 1;
 }
 
-int main(int argc, char **argv) { return cmd_runtime(argc, argv); }
+int main(int argc, char **argv) {
+  return cmd_runtime(argc, argv);
+}

@@ -51,7 +51,12 @@ static void usage(void) {
           "  exec [--detach] [--env K=V] [--cwd DIR] [--user UID[:GID]] "
           "[--process FILE] ID CMD...\n"
           "  pause ID | resume ID | stats ID\n"
-          "  spec [--bundle DIR]\n");
+          "  spec [--bundle DIR]\n"
+          "libkube extensions:\n"
+          "  attach [--no-stdin] ID | resize ID ROWS COLS | reopen-log ID |"
+          " close-stdin ID\n"
+          "  sandbox pin [--hostname H] [--sysctl K=V]... DIR | sandbox "
+          "unpin DIR\n");
 }
 
 /* Options shared by create and run. */
@@ -59,6 +64,7 @@ struct create_opts {
   const char *bundle;
   const char *pid_file;
   const char *log_path;
+  const char *console_socket;
   bool detach;
   bool monitor;
 };
@@ -97,6 +103,8 @@ static int parse_create(int argc, char **argv, struct create_opts *o,
       o->monitor = true;
       break;
     case 'c':
+      o->console_socket = optarg;
+      break;
     case 'N':
     case 'K':
     case 'F':
@@ -160,6 +168,32 @@ static void forward_signal(int sig) {
   errno = saved;
 }
 
+static int run_terminal(kube_runtime_t *rt, const char *id,
+                        const kube_container_config_t *cfg,
+                        kube_container_io_t *io) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  io->stdin_fd = io->stdout_fd = io->stderr_fd = -1;
+  if (kube_runtime_create_ex(rt, id, cfg, io, KUBE_RT_START, &err) < 0)
+    return rt_fail_err(&err);
+  kube_attach_options_t ao = {sizeof ao, true, true, true};
+  kube_rt_attach_t *a = NULL;
+  int rc = 0;
+  if (kube_runtime_attach(rt, id, &ao, &a, &err) < 0) {
+    rc = rt_fail_err(&err);
+  } else {
+    rt_proxy_attach(a);
+    kube_rt_attach_free(a);
+  }
+  kube_container_exit_t ex;
+  if (kube_runtime_wait(rt, id, -1, &ex, &err) < 0)
+    rc = rt_fail_err(&err);
+  else if (rc == 0)
+    rc = ex.exit_code;
+  if (kube_runtime_delete(rt, id, true, &err) < 0)
+    rt_fail_err(&err);
+  return rc;
+}
+
 static int do_create(int argc, char **argv, bool run) {
   struct create_opts o = {0};
   const char *id = NULL;
@@ -179,8 +213,18 @@ static int do_create(int argc, char **argv, bool run) {
   }
   kube_container_io_t io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
                             o.log_path};
+  io.console_socket = o.console_socket;
   int rc = 0;
-  if (!run) {
+  /* runc's rules: a console socket only with a terminal, and a detached
+   * terminal needs one. */
+  if (o.console_socket && !cfg->terminal) {
+    rc = cli_fail("--console-socket given but process.terminal is false");
+  } else if (cfg->terminal && !o.console_socket && (!run || o.detach)) {
+    rc = cli_fail("process.terminal needs --console-socket when detached");
+  } else if (run && !o.detach && cfg->terminal && !o.console_socket) {
+    /* Foreground with a terminal: the monitor keeps the pty, we attach. */
+    rc = run_terminal(rt, id, cfg, &io);
+  } else if (!run) {
     /* As runc and crun: the init is left to our parent's subreaper
      * (conmon, a shim) unless --monitor asks for libkube's monitor, which
      * records the exit status for `state`. */
@@ -559,6 +603,13 @@ int cmd_runtime(int argc, char **argv) {
     return rt_cmd_exec(sub_argc, sub_argv);
   if (strcmp(cmd, "spec") == 0)
     return rt_cmd_spec(sub_argc, sub_argv);
+  if (strcmp(cmd, "attach") == 0)
+    return rt_cmd_attach(sub_argc, sub_argv);
+  if (strcmp(cmd, "resize") == 0 || strcmp(cmd, "reopen-log") == 0 ||
+      strcmp(cmd, "close-stdin") == 0)
+    return rt_cmd_control(sub_argc, sub_argv);
+  if (strcmp(cmd, "sandbox") == 0)
+    return rt_cmd_sandbox(sub_argc, sub_argv);
   usage();
   return cli_fail("unknown runtime command \"%s\"", cmd);
 }

@@ -16,5 +16,11 @@ int rt_fail_err(kube_error_t *err);
 kube_runtime_t *rt_open(void);
 int rt_cmd_exec(int argc, char **argv);
 int rt_cmd_spec(int argc, char **argv);
+/* cmd-runtime-tty.c */
+int rt_proxy_pty(int master);
+int rt_proxy_attach(kube_rt_attach_t *a);
+int rt_cmd_attach(int argc, char **argv);
+int rt_cmd_control(int argc, char **argv);
+int rt_cmd_sandbox(int argc, char **argv);
 
 #endif

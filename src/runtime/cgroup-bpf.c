@@ -23,6 +23,16 @@ static const kube_rt_device_rule_t default_rules[] = {
     {true, 'c', 136, -1, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 
+/* Terminals (tty, console, ptmx, pts) stay usable whatever the config's
+ * own rules say, as runc appends them after the config's: a "deny all"
+ * first rule (podman's) must not break process.terminal. */
+static const kube_rt_device_rule_t rt_terminal_device_rules[4] = {
+    {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 5, 1, "rwm"},
+    {true, 'c', 5, 2, "rwm"},
+    {true, 'c', 136, -1, "rwm"},
+};
+
 static int access_bits(const char *a) {
   int m = 0;
   for (; *a; a++)
@@ -74,7 +84,7 @@ static size_t emit_rule(struct bpf_insn *p, const kube_rt_device_rule_t *r) {
 
 int rt_cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
                              kube_error_t *err) {
-  size_t n_rules = ARRAY_SIZE(default_rules) + res->n_device_rules;
+  size_t n_rules = ARRAY_SIZE(default_rules) + res->n_device_rules + 4;
   struct bpf_insn *prog = calloc(8 + n_rules * 9, sizeof *prog);
   if (!prog)
     return kube_make_oom(err);
@@ -86,6 +96,8 @@ int rt_cg_bpf_devices_attach(int cgroup_fd, const kube_rt_resources_t *res,
   prog[n++] = INSN(BPF_ALU64 | BPF_RSH | BPF_K, 3, 0, 0, 16);
   prog[n++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 4, 1, 4, 0);
   prog[n++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 5, 1, 8, 0);
+  for (size_t i = 4; i-- > 0;) /* checked first: they win */
+    n += emit_rule(prog + n, &rt_terminal_device_rules[i]);
   for (size_t i = res->n_device_rules; i-- > 0;)
     n += emit_rule(prog + n, &res->device_rules[i]);
   for (size_t i = ARRAY_SIZE(default_rules); i-- > 0;)

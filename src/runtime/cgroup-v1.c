@@ -126,6 +126,13 @@ static int v1_create(struct cg_handle *h, const kube_rt_resources_t *r,
                       err) < 0)
         return kube_error_wrap(err, "linux.resources.devices[%zu]", i);
     }
+    /* terminals after the config's rules, as in cgroup-bpf.c */
+    static const char *const tty_rules[] = {"c 5:0 rwm", "c 5:1 rwm",
+                                            "c 5:2 rwm", "c 136:* rwm"};
+    if (r->n_device_rules)
+      for (size_t i = 0; i < ARRAY_SIZE(tty_rules); i++)
+        if (rt_cg_write(dir, "devices.allow", tty_rules[i], err) < 0)
+          return kube_error_wrap(err, "linux.resources.devices");
   }
   return 0;
 }

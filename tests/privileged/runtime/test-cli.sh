@@ -2,17 +2,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # The same OCI command lines against kube-runtime, runc and crun (those that
 # are installed): run's exit code, create/start/state/kill/delete, --pid-file.
-#   test-cli.sh KUBE_RUNTIME MAKE_BUNDLE_SCRIPT
+# Terminals through --console-socket (create and exec -t) with recvtty.
+#   test-cli.sh KUBE_RUNTIME MAKE_BUNDLE_SCRIPT [RECVTTY]
 set -u
 kube=$1
 script=$2
+recvtty=${3:-}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static missing"; exit 77; }
 tmp=$(mktemp -d /tmp/kube-rt-cli-XXXXXX)
 cgp=libkube-cli-test-$$
 cleanup() {
     for r in kube runc crun; do
-        for id in run-$r life-$r; do
+        for id in run-$r life-$r tty-$r; do
             case $r in
             kube) "$kube" --root "$tmp/state-kube" delete -f "$id" ;;
             runc) runc --root "$tmp/state-runc" delete -f "$id" ;;
@@ -83,6 +85,21 @@ for r in kube runc crun; do
         [ "$(rt list -q)" = "life-$r" ]
         check "kube list -q" 0 $?
     fi
+    if [ -n "$recvtty" ]; then
+        # exec -d -t --console-socket, as conmon runs it for podman exec -t
+        "$recvtty" "$tmp/ex-$r.sock" 'stty size; echo ex-$((1+1)); exit 5
+' "$tmp/ex-$r.out" 10 &
+        rpid=$!
+        i=0; while [ ! -S "$tmp/ex-$r.sock" ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i+1)); done
+        printf '{"args":["/bin/sh"],"cwd":"/","env":["PATH=/bin"],"terminal":true,"consoleSize":{"height":21,"width":77},"user":{"uid":0,"gid":0}}' > "$tmp/proc-$r.json"
+        rt exec -d -t --console-socket "$tmp/ex-$r.sock" --pid-file "$tmp/expid-$r" \
+            --process "$tmp/proc-$r.json" "life-$r" </dev/null
+        check "$r exec -t --console-socket" 0 $?
+        wait $rpid
+        out=$(tr -d '\r' < "$tmp/ex-$r.out")
+        case $out in *"21 77"*ex-2*) ok=0 ;; *) ok=1; echo "$out" ;; esac
+        check "$r exec terminal output and size" 0 $ok
+    fi
     rt kill "life-$r" KILL
     check "$r kill" 0 $?
     i=0
@@ -106,6 +123,48 @@ for r in kube runc crun; do
     [ -d "/sys/fs/cgroup/memory/$cgp/$r" ] || [ -d "/sys/fs/cgroup/$cgp/$r" ]
     check "$r no cgroup left" 1 $?
 done
+# process.terminal through --console-socket on create, for all three
+for r in kube runc crun; do
+    [ -n "$recvtty" ] || break
+    case $r in
+    kube) rt() { "$kube" --root "$tmp/state-kube" "$@"; } ;;
+    runc) command -v runc >/dev/null || continue
+          rt() { runc --root "$tmp/state-runc" "$@"; } ;;
+    crun) command -v crun >/dev/null || continue
+          rt() { crun_cmd --root "$tmp/state-crun" "$@"; } ;;
+    esac
+    b=$tmp/bundle-tty-$r
+    CGROUPS_PATH=/$cgp/tty-$r sh "$script" "$b" /bin/sh -c 'tty; read x; echo got-$x-$((1+1)); exit 6' >/dev/null
+    sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
+    "$recvtty" "$tmp/tty-$r.sock" 'hello
+' "$tmp/tty-$r.out" 10 &
+    rpid=$!
+    i=0; while [ ! -S "$tmp/tty-$r.sock" ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i+1)); done
+    rt create --bundle "$b" --console-socket "$tmp/tty-$r.sock" "tty-$r" </dev/null >/dev/null 2>&1
+    check "$r create --console-socket" 0 $?
+    rt start "tty-$r"
+    check "$r start with a terminal" 0 $?
+    wait $rpid
+    out=$(tr -d '\r' < "$tmp/tty-$r.out")
+    case $out in */dev/pts/0*got-hello-2*) ok=0 ;; *) ok=1; echo "$out" ;; esac
+    check "$r terminal output" 0 $ok
+    rt delete -f "tty-$r" >/dev/null 2>&1
+    [ -d "/sys/fs/cgroup/memory/$cgp/tty-$r" ]
+    check "$r no cgroup left (tty)" 1 $?
+done
+# kube only: a terminal without a console socket is refused when detached
+b=$tmp/bundle-tty-kube
+"$kube" --root "$tmp/state-kube" create --bundle "$b" tty-nosock </dev/null >/dev/null 2>&1
+check "kube create of a terminal without --console-socket fails" 1 $?
+# kube only: pin a sandbox from the command line
+"$kube" --root "$tmp/state-kube" sandbox pin --hostname cli-sbx --sysctl net.ipv4.ip_forward=1 "$tmp/sbx"
+check "kube sandbox pin" 0 $?
+out=$(nsenter --uts="$tmp/sbx/uts" --net="$tmp/sbx/net" sh -c 'hostname; cat /proc/sys/net/ipv4/ip_forward' | tr '\n' ' ')
+check "kube sandbox hostname and sysctl" "cli-sbx 1 " "$out"
+"$kube" --root "$tmp/state-kube" sandbox unpin "$tmp/sbx"
+check "kube sandbox unpin" 0 $?
+grep -q "$tmp/sbx" /proc/self/mountinfo
+check "kube sandbox: no mount left" 1 $?
 # kube only: the spec template runs as is on the busybox rootfs.
 mkdir -p "$tmp/spec" && cp -a "$tmp/rootfs-src/rootfs" "$tmp/spec/rootfs"
 "$kube" spec --bundle "$tmp/spec"

@@ -38,10 +38,20 @@ ul="--ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=1024:1024"
 out=$(P run --rm --network none $ul localhost/kube-busybox /bin/sh -c 'echo hello; exit 3' 2>&1)
 check "podman run exit code" 3 $?
 check "podman run output" hello "$out"
+out=$(P run --rm -t --network none $ul localhost/kube-busybox /bin/sh -c 'tty; echo tty-$((1+1)); exit 4' </dev/null 2>&1)
+rc=$?
+check "podman run -t exit code" 4 $rc
+out=$(printf '%s' "$out" | tr -d '\r' | tr '\n' ' ')
+case $out in */dev/pts/0*tty-2*) ok=0 ;; *) ok=1; echo "$out" ;; esac
+check "podman run -t output" 0 $ok
 P run -d --name kube-pd --network none $ul localhost/kube-busybox /bin/sleep 30 >/dev/null 2>&1
 check "podman run -d" 0 $?
 out=$(P exec kube-pd /bin/cat /proc/1/cmdline 2>&1 | tr '\0' ' ')
 check "podman exec" "/bin/sleep 30 " "$out"
+# terminals: conmon hands kube-runtime a --console-socket
+out=$(P exec -t kube-pd /bin/sh -c 'tty; echo exec-$((1+1))' </dev/null 2>&1 | tr -d '\r' | tr '\n' ' ')
+case $out in */dev/pts/*exec-2*) ok=0 ;; *) ok=1; echo "$out" ;; esac
+check "podman exec -t" 0 $ok
 P stop -t 1 kube-pd >/dev/null 2>&1
 check "podman stop" 0 $?
 P rm kube-pd >/dev/null 2>&1
