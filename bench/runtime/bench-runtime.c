@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-runtime: the same busybox bundle (/bin/true, with memory, CPU and
- * pids limits) run N times, create to delete, by libkube's runtime, crun and
- * runc, interleaved.  Every runtime is timed the same way: fork + exec of
- * `<runtime> --root R run --bundle B ID` until it exits (a foreground `run`
- * deletes the container on exit in all three).  libkube is also timed
- * in-process through the library (kube_runtime_run + delete).
+ * pids limits) run N times (default 200, the least for a p95 worth
+ * reporting), create to delete, by libkube's runtime, crun and runc,
+ * interleaved, in wall-clock time.  Every CLI is timed the same way: fork +
+ * exec of `<runtime> --root R run --bundle B ID` until it exits (a
+ * foreground `run` deletes the container on exit in all three).  libkube is
+ * also timed in-process through the library (kube_runtime_run + delete).
+ *
+ * Second figure: a container joining a pinned pod sandbox (net, ipc, uts
+ * namespaces pinned once by kube_runtime_sandbox_pin, joined by path),
+ * create -> start -> delete: three CLI invocations (`create`, `start`,
+ * `delete -f`) for each CLI, kube_runtime_create/start/wait/delete for the
+ * library.
  *
  * crun 1.8 refuses hybrid cgroups, so crun alone runs from a helper process
  * that made a private mount namespace and unmounted /sys/fs/cgroup/unified
- * once; the helper times each crun run itself, so crun pays nothing extra.
+ * once; the helper times each crun command itself, so crun pays nothing
+ * extra.  How each peer is reached is printed with its figures.
  *
  *   bench-runtime [-n N] [--json] [--kube PATH] [--script PATH]
  */
@@ -22,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,9 +40,21 @@
 enum { RT_LIBKUBE_CLI = 0, RT_CRUN, RT_RUNC, RT_LIBKUBE_LIB, RT__COUNT };
 static const char *const rt_names[RT__COUNT] = {"libkube", "crun", "runc",
                                                 "libkube-lib"};
+static const char *const rt_how[RT__COUNT] = {
+    "fork+exec of kube-runtime (the runc-compatible CLI)",
+    "fork+exec of crun from a helper in a private mount namespace without "
+    "/sys/fs/cgroup/unified (crun 1.8 refuses hybrid cgroups)",
+    "fork+exec of runc", "in-process library calls (no fork+exec)"};
 
 static char tmpdir[256];
 static char bundle[512];
+static char sbx_bundle[512];
+
+/* Reap whatever our runtimes left to us as the subreaper (not timed). */
+static void reap_strays(void) {
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
 
 static int64_t now_ns(void) {
   return kube_time_mono_ns();
@@ -61,6 +82,22 @@ static int64_t time_exec(char *const argv[]) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? dt : -1;
 }
 
+/* create -> start -> delete -f of the sandbox bundle through a CLI: the
+ * sum of the three commands' wall times, or -1. */
+static int64_t time_sandbox_cli(const char *prog, const char *root,
+                                const char *id) {
+  char *create[] = {(char *)prog, "--root",   (char *)root, "create",
+                    "--bundle",   sbx_bundle, (char *)id,   NULL};
+  char *start[] = {(char *)prog, "--root",   (char *)root,
+                   "start",      (char *)id, NULL};
+  char *del[] = {(char *)prog, "--root",   (char *)root, "delete",
+                 "-f",         (char *)id, NULL};
+  int64_t a = time_exec(create);
+  int64_t b = a >= 0 ? time_exec(start) : -1;
+  int64_t c = time_exec(del);
+  return a >= 0 && b >= 0 && c >= 0 ? a + b + c : -1;
+}
+
 /* The crun helper: lives in a private mount namespace without the cgroup2
  * mount; reads an id per request on `req`, answers the elapsed ns. */
 static pid_t crun_helper(const char *crun, const char *root, int *req_w,
@@ -79,13 +116,21 @@ static pid_t crun_helper(const char *crun, const char *root, int *req_w,
       _exit(1);
     umount2("/sys/fs/cgroup/unified",
             MNT_DETACH); /* absent on pure v1/v2: fine */
-    char id[64];
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    char buf[64];
     ssize_t n;
-    while ((n = read(req[0], id, sizeof id - 1)) > 0) {
-      id[n] = 0;
-      char *argv[] = {(char *)crun, "--root", (char *)root, "run",
-                      "--bundle",   bundle,   id,           NULL};
-      int64_t dt = time_exec(argv);
+    while ((n = read(req[0], buf, sizeof buf - 1)) > 0) {
+      buf[n] = 0;
+      char *id = buf + 2;
+      int64_t dt;
+      if (buf[0] == 'r') {
+        char *argv[] = {(char *)crun, "--root", (char *)root, "run",
+                        "--bundle",   bundle,   id,           NULL};
+        dt = time_exec(argv);
+      } else {
+        dt = time_sandbox_cli(crun, root, id);
+      }
+      reap_strays();
       if (write(resp[1], &dt, sizeof dt) != sizeof dt)
         _exit(1);
     }
@@ -106,7 +151,7 @@ static int cmp_i64(const void *a, const void *b) {
 struct result {
   bool available;
   int ok, failed;
-  double median_ms, p95_ms, mean_ms, min_ms;
+  double median_ms, p95_ms, p99_ms, mean_ms, min_ms;
 };
 
 static void summarize(int64_t *v, int n, struct result *r) {
@@ -125,8 +170,9 @@ static void summarize(int64_t *v, int n, struct result *r) {
   r->median_ms = (k % 2 ? (double)v[k / 2]
                         : ((double)v[k / 2 - 1] + (double)v[k / 2]) / 2) /
                  1e6;
-  int i95 = (int)ceil(0.95 * k) - 1;
+  int i95 = (int)ceil(0.95 * k) - 1, i99 = (int)ceil(0.99 * k) - 1;
   r->p95_ms = (double)v[i95 < 0 ? 0 : i95] / 1e6;
+  r->p99_ms = (double)v[i99 < 0 ? 0 : i99] / 1e6;
   r->mean_ms = sum / k / 1e6;
   r->min_ms = (double)v[0] / 1e6;
 }
@@ -152,8 +198,73 @@ static void default_kube(char *out, size_t len, const char *argv0) {
   (void)argv0;
 }
 
+static void print_table(const char *title, struct result *r) {
+  printf("%s\n", title);
+  printf("%-12s %8s %8s %8s %8s %8s %6s  %s\n", "runtime", "median", "p95",
+         "p99", "mean", "min", "fail", "reached through");
+  for (int i = 0; i < RT__COUNT; i++) {
+    if (!r[i].available) {
+      printf("%-12s   (not available)\n", rt_names[i]);
+      continue;
+    }
+    printf("%-12s %6.2fms %6.2fms %6.2fms %6.2fms %6.2fms %6d  %s\n",
+           rt_names[i], r[i].median_ms, r[i].p95_ms, r[i].p99_ms, r[i].mean_ms,
+           r[i].min_ms, r[i].failed, rt_how[i]);
+  }
+}
+
+static double ratio(const struct result *a, const struct result *b) {
+  return a->ok && b->ok ? a->median_ms / b->median_ms : NAN;
+}
+
+static void json_results(const char *prefix, const struct result *r) {
+  for (int i = 0; i < RT__COUNT; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s%s", prefix, rt_names[i]);
+    for (char *p = key; *p; p++)
+      if (*p == '-')
+        *p = '_';
+    if (r[i].ok)
+      printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":%.3f,\"%s_p99_ms\":%.3f,"
+             "\"%s_failed\":%d",
+             key, r[i].median_ms, key, r[i].p95_ms, key, r[i].p99_ms, key,
+             r[i].failed);
+    else
+      printf(",\"%s_median_ms\":null,\"%s_p95_ms\":null", key, key);
+  }
+}
+
+static void json_ratio(const char *key, double v) {
+  if (isnan(v))
+    printf(",\"%s\":null", key);
+  else
+    printf(",\"%s\":%.4f", key, v);
+}
+
+/* The sandbox bundle: the same config joining the pinned namespaces. */
+static int make_sandbox_bundle(const char *sbx_dir, kube_error_t *err) {
+  kube_container_config_t *cfg = kube_container_config_load(bundle, err);
+  if (!cfg || kube_container_config_join_sandbox(cfg, sbx_dir, err) < 0) {
+    kube_container_config_free(cfg);
+    return -1;
+  }
+  char *json = kube_container_config_to_json(cfg, err);
+  kube_container_config_free(cfg);
+  if (!json)
+    return -1;
+  mkdir(sbx_bundle, 0755);
+  char path[700];
+  snprintf(path, sizeof path, "%s/config.json", sbx_bundle);
+  FILE *f = fopen(path, "we");
+  int rc = f && fputs(json, f) >= 0 ? 0 : -1;
+  if (f && fclose(f) != 0)
+    rc = -1;
+  free(json);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  int n = 50;
+  int n = 200;
   bool json = false;
   char kube[1100] = "";
   const char *script = NULL;
@@ -185,10 +296,17 @@ int main(int argc, char **argv) {
   }
   if (n < 1)
     n = 1;
+  if (n < 200)
+    fprintf(stderr,
+            "bench-runtime: n=%d: percentiles of fewer than 200 "
+            "samples are noise\n",
+            n);
   if (geteuid() != 0) {
     fprintf(stderr, "bench-runtime: needs root\n");
     return 77;
   }
+  /* runc and our CLI leave a created container's init to the subreaper. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (!kube[0])
     default_kube(kube, sizeof kube, argv[0]);
   if (!script)
@@ -197,6 +315,7 @@ int main(int argc, char **argv) {
   if (!mkdtemp(tmpdir))
     return 1;
   snprintf(bundle, sizeof bundle, "%s/bundle", tmpdir);
+  snprintf(sbx_bundle, sizeof sbx_bundle, "%s/bundle-sandbox", tmpdir);
   char cmd[2048];
   snprintf(cmd, sizeof cmd,
            "CGROUPS_PATH=/libkube-bench/%d sh '%s' '%s' /bin/true",
@@ -210,18 +329,6 @@ int main(int argc, char **argv) {
     snprintf(roots[i], sizeof roots[i], "%s/state-%s", tmpdir, rt_names[i]);
   bool avail[RT__COUNT] = {access(kube, X_OK) == 0, have("crun"), have("runc"),
                            true};
-  int64_t *t[RT__COUNT];
-  for (int i = 0; i < RT__COUNT; i++) {
-    t[i] = calloc((size_t)n, sizeof(int64_t));
-    for (int k = 0; k < n; k++)
-      t[i][k] = -1;
-  }
-  int crun_req = -1, crun_resp = -1;
-  pid_t helper = avail[RT_CRUN] ? crun_helper("crun", roots[RT_CRUN], &crun_req,
-                                              &crun_resp)
-                                : -1;
-  if (helper < 0)
-    avail[RT_CRUN] = false;
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_t *rt = kube_runtime_new(roots[RT_LIBKUBE_LIB], &err);
   kube_container_config_t *cfg = kube_container_config_load(bundle, &err);
@@ -229,113 +336,160 @@ int main(int argc, char **argv) {
     fprintf(stderr, "libkube: %s\n", err.message);
     avail[RT_LIBKUBE_LIB] = false;
   }
+  kube_error_clear(&err);
+  /* The pod sandbox every sandbox run joins, pinned before the crun
+   * helper copies the mount table. */
+  char sbx_dir[600];
+  snprintf(sbx_dir, sizeof sbx_dir, "%s/sandbox/ns", tmpdir);
+  kube_sandbox_options_t so = {.struct_size = sizeof so, .hostname = "bench"};
+  kube_container_config_t *scfg = NULL;
+  bool sbx_ok = rt && kube_runtime_sandbox_pin(rt, sbx_dir, &so, &err) == 0 &&
+                make_sandbox_bundle(sbx_dir, &err) == 0 &&
+                (scfg = kube_container_config_load(sbx_bundle, &err));
+  if (!sbx_ok) {
+    fprintf(stderr, "sandbox: %s\n", err.message ? err.message : "?");
+    kube_error_clear(&err);
+  }
+  int64_t *t[2][RT__COUNT];
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < RT__COUNT; i++) {
+      t[s][i] = calloc((size_t)n, sizeof(int64_t));
+      for (int k = 0; k < n; k++)
+        t[s][i][k] = -1;
+    }
+  int crun_req = -1, crun_resp = -1;
+  pid_t helper = avail[RT_CRUN] ? crun_helper("crun", roots[RT_CRUN], &crun_req,
+                                              &crun_resp)
+                                : -1;
+  if (helper < 0)
+    avail[RT_CRUN] = false;
   /* One warm-up round each (page cache, first cgroup mkdirs). */
   for (int round = -1; round < n; round++) {
-    for (int k = 0; k < RT__COUNT; k++) {
-      int which =
-          (k + (round < 0 ? 0 : round)) % RT__COUNT; /* rotate the order */
-      if (!avail[which])
+    for (int scen = 0; scen < 2; scen++) {
+      if (scen == 1 && !sbx_ok)
         continue;
-      char id[64];
-      snprintf(id, sizeof id, "b%d-%s-%d", (int)getpid(), rt_names[which],
-               round + 1);
-      int64_t dt = -1;
-      if (which == RT_LIBKUBE_CLI) {
-        char *a[] = {kube,       "--root", roots[which], "run",
-                     "--bundle", bundle,   id,           NULL};
-        dt = time_exec(a);
-      } else if (which == RT_RUNC) {
-        char *a[] = {"runc",     "--root", roots[which], "run",
-                     "--bundle", bundle,   id,           NULL};
-        dt = time_exec(a);
-      } else if (which == RT_CRUN) {
-        if (write(crun_req, id, strlen(id)) != (ssize_t)strlen(id) ||
-            read(crun_resp, &dt, sizeof dt) != sizeof dt)
-          dt = -1;
-      } else {
-        kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
-        kube_container_exit_t ex;
-        int64_t t0 = now_ns();
-        if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) == 0 &&
-            ex.exit_code == 0 && kube_runtime_delete(rt, id, false, &err) == 0)
-          dt = now_ns() - t0;
-        else {
-          fprintf(stderr, "libkube-lib: %s\n",
-                  err.message ? err.message : "exit != 0");
-          kube_error_clear(&err);
+      for (int k = 0; k < RT__COUNT; k++) {
+        int which =
+            (k + (round < 0 ? 0 : round)) % RT__COUNT; /* rotate the order */
+        if (!avail[which])
+          continue;
+        char id[64];
+        snprintf(id, sizeof id, "b%d-%s-%c%d", (int)getpid(), rt_names[which],
+                 scen ? 's' : 'r', round + 1);
+        int64_t dt = -1;
+        if (which == RT_LIBKUBE_CLI || which == RT_RUNC) {
+          const char *prog = which == RT_RUNC ? "runc" : kube;
+          if (scen == 0) {
+            char *a[] = {(char *)prog, "--root", roots[which], "run",
+                         "--bundle",   bundle,   id,           NULL};
+            dt = time_exec(a);
+          } else {
+            dt = time_sandbox_cli(prog, roots[which], id);
+          }
+        } else if (which == RT_CRUN) {
+          char req[80];
+          int len = snprintf(req, sizeof req, "%c %s", scen ? 's' : 'r', id);
+          if (write(crun_req, req, (size_t)len) != len ||
+              read(crun_resp, &dt, sizeof dt) != sizeof dt)
+            dt = -1;
+        } else {
+          kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+          kube_container_exit_t ex;
+          int64_t t0 = now_ns();
+          int rc;
+          if (scen == 0)
+            rc = kube_runtime_run(rt, id, cfg, &io, &ex, &err);
+          else
+            rc = kube_runtime_create(rt, id, scfg, &io, &err) == 0 &&
+                         kube_runtime_start(rt, id, &err) == 0 &&
+                         kube_runtime_wait(rt, id, 10000, &ex, &err) == 0
+                     ? 0
+                     : -1;
+          if (rc == 0 && ex.exit_code == 0 &&
+              kube_runtime_delete(rt, id, false, &err) == 0)
+            dt = now_ns() - t0;
+          else {
+            fprintf(stderr, "libkube-lib: %s\n",
+                    err.message ? err.message : "exit != 0");
+            kube_error_clear(&err);
+            kube_runtime_delete(rt, id, true, &err);
+            kube_error_clear(&err);
+          }
         }
+        reap_strays();
+        if (round >= 0)
+          t[scen][which][round] = dt;
       }
-      if (round >= 0)
-        t[which][round] = dt;
     }
   }
   if (helper > 0) {
     close(crun_req);
     waitpid(helper, NULL, 0);
   }
-  struct result r[RT__COUNT] = {0};
-  for (int i = 0; i < RT__COUNT; i++) {
-    r[i].available = avail[i];
-    if (avail[i])
-      summarize(t[i], n, &r[i]);
-  }
-  printf("runtime bench: %d runs of /bin/true per runtime, create to delete "
-         "(memory, cpu and pids limits; cgroups %s)\n",
-         n, rt ? kube_runtime_cgroup_mode(rt) : "?");
-  printf("%-12s %8s %8s %8s %8s %6s\n", "runtime", "median", "p95", "mean",
-         "min", "fail");
-  for (int i = 0; i < RT__COUNT; i++) {
-    if (!r[i].available) {
-      printf("%-12s   (not available)\n", rt_names[i]);
-      continue;
+  struct result r[2][RT__COUNT];
+  memset(r, 0, sizeof r);
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < RT__COUNT; i++) {
+      r[s][i].available = avail[i] && (s == 0 || sbx_ok);
+      if (r[s][i].available)
+        summarize(t[s][i], n, &r[s][i]);
     }
-    printf("%-12s %6.2fms %6.2fms %6.2fms %6.2fms %6d\n", rt_names[i],
-           r[i].median_ms, r[i].p95_ms, r[i].mean_ms, r[i].min_ms, r[i].failed);
-  }
-  double rc = r[RT_LIBKUBE_CLI].ok && r[RT_CRUN].ok
-                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_CRUN].median_ms
-                  : NAN;
-  double rr = r[RT_LIBKUBE_CLI].ok && r[RT_RUNC].ok
-                  ? r[RT_LIBKUBE_CLI].median_ms / r[RT_RUNC].median_ms
-                  : NAN;
-  double lc = r[RT_LIBKUBE_LIB].ok && r[RT_CRUN].ok
-                  ? r[RT_LIBKUBE_LIB].median_ms / r[RT_CRUN].median_ms
-                  : NAN;
+  const char *mode = rt ? kube_runtime_cgroup_mode(rt) : "?";
+  char title[256];
+  snprintf(title, sizeof title,
+           "runtime bench: %d runs of /bin/true per runtime, create to delete "
+           "(`run`; memory, cpu and pids limits; cgroups %s; wall time)",
+           n, mode);
+  print_table(title, r[0]);
+  double rc = ratio(&r[0][RT_LIBKUBE_CLI], &r[0][RT_CRUN]);
+  double rr = ratio(&r[0][RT_LIBKUBE_CLI], &r[0][RT_RUNC]);
+  double lc = ratio(&r[0][RT_LIBKUBE_LIB], &r[0][RT_CRUN]);
   printf("ratio libkube/crun (median): %.3f\n", rc);
   printf("ratio libkube/runc (median): %.3f\n", rr);
   printf("ratio libkube-lib/crun (median, in-process): %.3f\n", lc);
+  snprintf(title, sizeof title,
+           "\nsandbox bench: %d containers joining a pinned pod sandbox "
+           "(net+ipc+uts by path), create -> start -> delete",
+           n);
+  print_table(title, r[1]);
+  double sc = ratio(&r[1][RT_LIBKUBE_CLI], &r[1][RT_CRUN]);
+  double sr = ratio(&r[1][RT_LIBKUBE_CLI], &r[1][RT_RUNC]);
+  double slc = ratio(&r[1][RT_LIBKUBE_LIB], &r[1][RT_CRUN]);
+  printf("ratio libkube/crun (median): %.3f\n", sc);
+  printf("ratio libkube/runc (median): %.3f\n", sr);
+  printf("ratio libkube-lib/crun (median, in-process): %.3f\n", slc);
   if (json) {
-    printf("{\"n\":%d,\"cgroup_mode\":\"%s\"", n,
-           rt ? kube_runtime_cgroup_mode(rt) : "");
+    printf("{\"n\":%d,\"cgroup_mode\":\"%s\",\"clock\":\"wall\"", n, mode);
     for (int i = 0; i < RT__COUNT; i++) {
       char key[32];
       snprintf(key, sizeof key, "%s", rt_names[i]);
       for (char *p = key; *p; p++)
         if (*p == '-')
           *p = '_';
-      if (r[i].ok)
-        printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":%.3f,\"%s_failed\":%d",
-               key, r[i].median_ms, key, r[i].p95_ms, key, r[i].failed);
-      else
-        printf(",\"%s_median_ms\":null,\"%s_p95_ms\":null", key, key);
+      printf(",\"%s_how\":\"%s\"", key, rt_how[i]);
     }
-    if (isnan(rc))
-      printf(",\"ratio_libkube_crun\":null");
-    else
-      printf(",\"ratio_libkube_crun\":%.4f", rc);
-    if (isnan(rr))
-      printf(",\"ratio_libkube_runc\":null");
-    else
-      printf(",\"ratio_libkube_runc\":%.4f", rr);
-    if (!isnan(lc))
-      printf(",\"ratio_libkube_lib_crun\":%.4f", lc);
+    json_results("", r[0]);
+    json_ratio("ratio_libkube_crun", rc);
+    json_ratio("ratio_libkube_runc", rr);
+    json_ratio("ratio_libkube_lib_crun", lc);
+    json_results("sandbox_", r[1]);
+    json_ratio("ratio_sandbox_libkube_crun", sc);
+    json_ratio("ratio_sandbox_libkube_runc", sr);
+    json_ratio("ratio_sandbox_libkube_lib_crun", slc);
     printf("}\n");
   }
   kube_container_config_free(cfg);
+  kube_container_config_free(scfg);
+  if (rt) {
+    kube_runtime_sandbox_unpin(rt, sbx_dir, &err);
+    kube_error_clear(&err);
+  }
   kube_runtime_free(rt);
-  for (int i = 0; i < RT__COUNT; i++)
-    free(t[i]);
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < RT__COUNT; i++)
+      free(t[s][i]);
   kube_error_clear(&err);
+  reap_strays();
   /* Leftovers of failed runs, then our cgroup parent and temp dir. */
   snprintf(cmd, sizeof cmd,
            "for d in /sys/fs/cgroup/*/libkube-bench/%d "
