@@ -11,12 +11,16 @@
  * and delete them.
  *
  * A container normally gets a small monitor process (a fork of the caller,
- * in its own session) that is the parent of the container's init: it
- * copies stdout/stderr to a CRI log file when asked, reaps the init, and
- * records the exit status (and OOM kills) in the state directory before it
- * exits.  Two variants skip it: kube_runtime_run() with exit_out (the
- * caller waits, so it is the monitor) and KUBE_RT_NO_MONITOR (runc's
- * model: the init is left to the caller's subreaper, e.g. conmon).
+ * in its own session) that is the parent of the container's init, conmon's
+ * role: it reaps the init and records the exit status (and OOM kills) in
+ * the state directory before it exits, and when asked keeps the
+ * container's stdio: stdout/stderr to a CRI log file rotated by size and
+ * to attach clients, stdin from them, a terminal's pty master, resize and
+ * log reopen requests (kube_runtime_attach() and friends reach it through
+ * a socket in the state directory, from any process).  Two variants skip it:
+ * kube_runtime_run() with exit_out (the caller waits, so it is the monitor) and
+ * KUBE_RT_NO_MONITOR (runc's model: the init is left to the caller's subreaper,
+ * e.g. conmon).
  *
  * cgroups: v1, v2 and hybrid (v1 controllers plus a cgroup2 mount) are
  * detected once per handle; limits go to the v1 hierarchies in v1 and
@@ -400,7 +404,8 @@ int kube_runtime_create(kube_runtime_t *rt, const char *id,
 /* No monitor process: the init stays the caller's child, to be reaped by
  * the caller or, once the caller exits, by its subreaper (conmon, a
  * containerd shim), as with runc and crun.  The exit status is then not
- * recorded (state reports "Unknown").  Ignored when io->log_path is set. */
+ * recorded (state reports "Unknown").  Ignored when the monitor must keep
+ * the stdio (see kube_container_io_t). */
 #define KUBE_RT_NO_MONITOR 0x2u
 
 /* kube_runtime_create() with flags (KUBE_RT_*). */
@@ -423,6 +428,14 @@ int kube_runtime_run(kube_runtime_t *rt, const char *id,
  * container's cgroup. */
 int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
                       kube_error_t *err);
+/* Stop a running container the kubelet's way: send sig (0: SIGTERM, or the
+ * image's STOPSIGNAL the caller passes) to the init, wait up to grace_ms
+ * for it to exit, then SIGKILL everything in its cgroup and wait for the
+ * exit to be recorded.  *out (may be NULL) gets the exit.  A container
+ * already stopped is fine.  Blocks up to grace_ms plus a few ms: call it on
+ * a worker thread. */
+int kube_runtime_stop(kube_runtime_t *rt, const char *id, int sig, int grace_ms,
+                      kube_container_exit_t *out, kube_error_t *err);
 /* Remove a stopped (or, with force, any) container: kills it if needed,
  * removes its cgroup and state. */
 int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
@@ -490,12 +503,13 @@ typedef struct kube_exec_options {
 } kube_exec_options_t;
 
 /* Run a process in the container's namespaces, cgroup, capabilities and
- * seccomp filter.  The process is run through a small relay that is the
- * caller's child (the exec'd process itself lives in the container's pid
- * namespace); the relay forwards nothing but exits as the process exits
- * (128 + signal when killed).  With exit_out, wait and fill it; otherwise
- * return at once with the relay's pid in *pid_out: the caller reaps it
- * with waitpid(). */
+ * seccomp filter.  With opts->terminal, pass pid_out and no exit_out, keep
+ * the master read while the process runs, and reap the relay.  The process is
+ * run through a small relay that is the caller's child (the exec'd process
+ * itself lives in the container's pid namespace); the relay forwards nothing
+ * but exits as the process exits (128 + signal when killed).  With exit_out,
+ * wait and fill it; otherwise return at once with the relay's pid in *pid_out:
+ * the caller reaps it with waitpid(). */
 int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                       const kube_exec_options_t *opts, pid_t *pid_out,
                       kube_container_exit_t *exit_out, kube_error_t *err);

@@ -955,3 +955,44 @@ KUBE_EXPORT int kube_runtime_resume(kube_runtime_t *rt, const char *id,
                                     kube_error_t *err) {
   return freeze(rt, id, false, err);
 }
+
+KUBE_EXPORT int kube_runtime_stop(kube_runtime_t *rt, const char *id, int sig,
+                                  int grace_ms, kube_container_exit_t *out,
+                                  kube_error_t *err) {
+  kube_container_exit_t ex;
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (kube_runtime_kill(rt, id, sig > 0 ? sig : SIGTERM, false, &e) < 0) {
+    bool stopped = e.reason == KUBE_REASON_CONFLICT;
+    if (!stopped) {
+      kube_error_move(err, &e);
+      return -1;
+    }
+    kube_error_clear(&e);
+  }
+  if (kube_runtime_wait(rt, id, grace_ms > 0 ? grace_ms : 0, &ex, &e) == 0) {
+    if (out)
+      *out = ex;
+    return 0;
+  }
+  if (e.reason != KUBE_REASON_TIMEOUT) {
+    kube_error_move(err, &e);
+    return -1;
+  }
+  kube_error_clear(&e);
+  /* Grace is over: everything in the cgroup, however fast it forks. */
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct rt_state st;
+  int rc = rt_state_read(dirfd, &st, err);
+  close(dirfd);
+  if (rc < 0)
+    return -1;
+  signal_pid(st.pid, st.pid_start, SIGKILL);
+  rt_cg_kill_all(rt, st.cgroup_path, 0);
+  if (kube_runtime_wait(rt, id, 10000, &ex, err) < 0)
+    return -1;
+  if (out)
+    *out = ex;
+  return 0;
+}
