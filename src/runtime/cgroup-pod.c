@@ -150,6 +150,23 @@ static int check_path(const char *path, kube_error_t *err) {
   return 0;
 }
 
+/* path without leading slashes, when it is valid and exists. */
+static const char *existing_cgroup(kube_runtime_t *rt, const char *path,
+                                   kube_error_t *err) {
+  if (check_path(path, err) < 0)
+    return NULL;
+  while (*path == '/')
+    path++;
+  char dir[4096];
+  struct stat st;
+  if (!procs_dir(rt, path, dir, sizeof dir) || stat(dir, &st) < 0) {
+    kube_error_set(err, KUBE_REASON_NOT_FOUND, ENOENT,
+                   "cgroup %s does not exist", path);
+    return NULL;
+  }
+  return path;
+}
+
 KUBE_EXPORT char *kube_pod_cgroup_path(const char *parent, kube_qos_class_t qos,
                                        const char *pod_uid) {
   if (!parent || !pod_uid || !*pod_uid || strstr(parent, ".."))
@@ -206,15 +223,8 @@ KUBE_EXPORT int kube_runtime_pod_cgroup_update(kube_runtime_t *rt,
                                                const char *path,
                                                const kube_rt_resources_t *res,
                                                kube_error_t *err) {
-  if (check_path(path, err) < 0)
+  if (!(path = existing_cgroup(rt, path, err)))
     return -1;
-  while (*path == '/')
-    path++;
-  char dir[4096];
-  struct stat st;
-  if (!procs_dir(rt, path, dir, sizeof dir) || stat(dir, &st) < 0)
-    return kube_error_set(err, KUBE_REASON_NOT_FOUND, ENOENT,
-                          "cgroup %s does not exist", path);
   if (rt->cgops->update(&rt->cg, path, res ? res : &no_limits, err) < 0)
     return kube_error_wrap(err, "cgroup %s", path);
   return 0;
@@ -250,15 +260,8 @@ KUBE_EXPORT int kube_runtime_pod_cgroup_stats(kube_runtime_t *rt,
                                               const char *path,
                                               kube_container_stats_t *out,
                                               kube_error_t *err) {
-  if (check_path(path, err) < 0)
+  if (!(path = existing_cgroup(rt, path, err)))
     return -1;
-  while (*path == '/')
-    path++;
-  char dir[4096];
-  struct stat st;
-  if (!procs_dir(rt, path, dir, sizeof dir) || stat(dir, &st) < 0)
-    return kube_error_set(err, KUBE_REASON_NOT_FOUND, ENOENT,
-                          "cgroup %s does not exist", path);
   if (rt->cgops->stats(&rt->cg, path, out, err) < 0)
     return -1;
   clock_gettime(CLOCK_REALTIME, &out->timestamp);

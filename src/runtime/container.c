@@ -155,6 +155,16 @@ int rt_validate_id(const char *id, kube_error_t *err) {
   return 0;
 }
 
+int rt_load_state(kube_runtime_t *rt, const char *id, struct rt_state *st,
+                  kube_error_t *err) {
+  int dirfd = rt_open_container(rt, id, err);
+  if (dirfd < 0)
+    return -1;
+  int rc = rt_state_read(dirfd, st, err);
+  close(dirfd);
+  return rc;
+}
+
 int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err) {
   if (rt_validate_id(id, err) < 0)
     return -1;
@@ -913,13 +923,8 @@ KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
 KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
                                    kube_container_stats_t *out,
                                    kube_error_t *err) {
-  int dirfd = rt_open_container(rt, id, err);
-  if (dirfd < 0)
-    return -1;
   struct rt_state st;
-  int rc = rt_state_read(dirfd, &st, err);
-  close(dirfd);
-  if (rc < 0)
+  if (rt_load_state(rt, id, &st, err) < 0)
     return -1;
   return rt->cgops->stats(&rt->cg, st.cgroup_path, out, err);
 }
@@ -980,13 +985,8 @@ KUBE_EXPORT int kube_runtime_stop(kube_runtime_t *rt, const char *id, int sig,
   }
   kube_error_clear(&e);
   /* Grace is over: everything in the cgroup, however fast it forks. */
-  int dirfd = rt_open_container(rt, id, err);
-  if (dirfd < 0)
-    return -1;
   struct rt_state st;
-  int rc = rt_state_read(dirfd, &st, err);
-  close(dirfd);
-  if (rc < 0)
+  if (rt_load_state(rt, id, &st, err) < 0)
     return -1;
   signal_pid(st.pid, st.pid_start, SIGKILL);
   rt_cg_kill_all(rt, st.cgroup_path, 0);

@@ -44,13 +44,8 @@ KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
                                         kube_container_exit_cb cb,
                                         void *userdata, kube_error_t *err) {
   struct event_base *base = kube_loop_base(kloop);
-  int dirfd = rt_open_container(rt, id, err);
-  if (dirfd < 0)
-    return -1;
   struct rt_state st;
-  int rc = rt_state_read(dirfd, &st, err);
-  close(dirfd);
-  if (rc < 0)
+  if (rt_load_state(rt, id, &st, err) < 0)
     return -1;
   struct exit_watch *w = calloc(1, sizeof *w);
   if (!w || !(w->id = strdup(id))) {

@@ -22,7 +22,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static char *read_file_at(int dirfd, const char *name) {
+char *rt_read_file_at(int dirfd, const char *name) {
   int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return NULL;
@@ -152,7 +152,7 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
   rt_cg_handle_init(&cg, &rt->cg, "");
   if (rt_state_read(dirfd, &st, err) < 0)
     goto out;
-  if (!(json = read_file_at(dirfd, "config.json"))) {
+  if (!(json = rt_read_file_at(dirfd, "config.json"))) {
     kube_make_error(err, errno, "exec: container config missing");
     goto out;
   }

@@ -36,6 +36,7 @@ int rt_hook_run(const kube_rt_hook_t *h, const char *state, pid_t pid,
   if (child < 0 && errno == ENOSYS) /* a seccomp profile refusing clone3 */
     child = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
   if (child == 0) {
+    setsid(); /* a group of its own: a timeout kills what it started too */
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(out[1], 2);
@@ -72,6 +73,7 @@ int rt_hook_run(const kube_rt_hook_t *h, const char *state, pid_t pid,
     int wait = deadline < 0 ? -1 : (int)(deadline - mono_ms());
     if (deadline >= 0 && wait <= 0) {
       timed_out = true;
+      kill(-(pid_t)child, SIGKILL);
       syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
       break;
     }
@@ -203,17 +205,9 @@ int rt_meta_write(int dirfd, const kube_container_config_t *c,
 
 int rt_meta_read(int dirfd, struct rt_meta *m) {
   memset(m, 0, sizeof *m);
-  int fd = openat(dirfd, "meta.json", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0)
-    kube_strbuf_append_len(&sb, buf, (size_t)n);
-  close(fd);
-  json_object *o = sb.data ? json_tokener_parse(sb.data) : NULL;
-  kube_strbuf_free(&sb);
+  char *text = rt_read_file_at(dirfd, "meta.json");
+  json_object *o = text ? json_tokener_parse(text) : NULL;
+  free(text);
   if (!o)
     return -1;
   kube_error_t e = KUBE_ERROR_INIT;

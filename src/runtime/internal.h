@@ -283,6 +283,13 @@ bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 int rt_mkdir_p(const char *path, mode_t mode);
 int rt_validate_id(const char *id, kube_error_t *err);
 int rt_open_container(kube_runtime_t *rt, const char *id, kube_error_t *err);
+/* Read the state of container id (open + read + close). */
+int rt_load_state(kube_runtime_t *rt, const char *id, struct rt_state *st,
+                  kube_error_t *err);
+/* A whole small file of dirfd (owned, free()); NULL with errno. */
+char *rt_read_file_at(int dirfd, const char *name);
+/* The value of key in an object, NULL when absent or null (borrowed). */
+struct json_object *rt_json_get(struct json_object *o, const char *key);
 int rt_ns_clone_flag(kube_ns_type_t t);
 int rt_plan_prepare_mounts(struct child_plan *p,
                            const kube_container_config_t *cfg,

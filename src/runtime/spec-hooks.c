@@ -21,14 +21,7 @@ const char *rt_hook_name(kube_rt_hook_kind_t k) {
   return (unsigned)k < KUBE_HOOK__COUNT ? hook_names[k] : "?";
 }
 
-static json_object *get(json_object *o, const char *key) {
-  json_object *v = NULL;
-  if (o && json_object_is_type(o, json_type_object) &&
-      json_object_object_get_ex(o, key, &v) &&
-      !json_object_is_type(v, json_type_null))
-    return v;
-  return NULL;
-}
+#define get rt_json_get
 
 static void strv_free(char **v, size_t n) {
   for (size_t i = 0; v && i < n; i++)

@@ -132,7 +132,9 @@ static kube_container_config_t *config_alloc(void) {
 
 /* ---- parsing ------------------------------------------------------------- */
 
-static json_object *get(json_object *o, const char *key) {
+#define get rt_json_get
+
+json_object *rt_json_get(json_object *o, const char *key) {
   json_object *v = NULL;
   if (o && json_object_is_type(o, json_type_object) &&
       json_object_object_get_ex(o, key, &v) &&

@@ -715,15 +715,8 @@ static int test_pod_cgroups(kube_runtime_t *rt) {
 /* v1 (the cgroup2 mount hidden) and v2 (cgroup2 on /sys/fs/cgroup) in a
  * child with its own mount namespace; 77 when the layout does not allow. */
 static int pod_mode_child(const char *mode) {
-  if (unshare(CLONE_NEWNS) < 0 ||
-      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+  if (enter_cgroup_mode(mode) < 0)
     return 77;
-  if (strcmp(mode, "v1") == 0) {
-    if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0)
-      return 77;
-  } else if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL) < 0) {
-    return 77;
-  }
   kube_error_t err = KUBE_ERROR_INIT;
   char root[600];
   snprintf(root, sizeof root, "%s/state-pod-%s", tmpdir, mode);
@@ -738,26 +731,14 @@ static int pod_mode_child(const char *mode) {
   return rc;
 }
 
-static int run_pod_mode(const char *mode) {
-  pid_t pid = fork();
-  if (pid == 0)
-    _exit(pod_mode_child(mode));
-  int st = 0;
-  waitpid(pid, &st, 0);
-  int code = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-  if (code == 77)
-    fprintf(stderr, "  %s mode not possible here: skipped\n", mode);
-  return code == 77 ? 0 : code;
-}
-
 static int test_pod_cgroups_v1(kube_runtime_t *rt) {
   (void)rt;
-  return run_pod_mode("v1");
+  return run_in_mode("v1", pod_mode_child);
 }
 
 static int test_pod_cgroups_v2(kube_runtime_t *rt) {
   (void)rt;
-  return run_pod_mode("v2");
+  return run_in_mode("v2", pod_mode_child);
 }
 
 /* ---- hooks ----------------------------------------------------------------
@@ -1080,6 +1061,12 @@ static int test_failure_leaks(kube_runtime_t *rt) {
     if (kids <= 0)
       break;
     sleep_ms(10);
+  }
+  if (kids > 0) {
+    snprintf(cmd, sizeof cmd, "ps -o pid,stat,args --ppid %d >&2",
+             (int)getpid());
+    if (system(cmd) != 0)
+      kids = kids + 0;
   }
   CHECK(kids <= 0, "%d child processes left", kids);
   return 0;
