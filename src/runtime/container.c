@@ -499,6 +499,8 @@ static int create_common(kube_runtime_t *rt, const char *id,
     }
     if (m.type == SYNC_PID) {
       pid = m.pid;
+      if (ready && !run)
+        break;
     } else if (m.type == SYNC_ERROR) {
       kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
       goto fail;
@@ -513,8 +515,9 @@ static int create_common(kube_runtime_t *rt, const char *id,
       }
       send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
     } else if (m.type == SYNC_READY) {
+      /* C may be ready before M got to report its pid: wait for both. */
       ready = true;
-      if (!run)
+      if (!run && pid > 0)
         break;
     }
   }
