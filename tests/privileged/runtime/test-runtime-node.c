@@ -192,9 +192,9 @@ static int test_exec_tty(kube_runtime_t *rt) {
   CHECK_OK(kube_rt_terminal_resize(master, 45, 130, &err), &err);
   CHECK(write(master, "yes\n", 4) == 4, "write");
   r = pty_read_until(master, out, sizeof out, "got-yes-2");
-  close(master);
   int st = 0;
-  waitpid(pid, &st, 0);
+  waitpid(pid, &st, 0); /* before the hangup of closing the master */
+  close(master);
   CHECK(r == 0, "second output: %s", out);
   CHECK(strstr(out, "45 130"), "resize not seen: %s", out);
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 6, "exec exit %d", WEXITSTATUS(st));
