@@ -5,11 +5,40 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
-  libevent-dev libjson-c-dev libyaml-dev libsqlite3-dev libssl-dev \
-  libarchive-dev libbpf-dev libseccomp-dev libcmocka-dev zlib1g-dev \
-  etcd-server python3 python3-kubernetes python3-pytest python3-websocket \
-  busybox-static crun runc podman curl iproute2 procps util-linux binutils zsh"
+# One package per line, sorted (branches add lines without colliding).
+PACKAGES="
+  binutils
+  busybox-static
+  clang
+  crun
+  curl
+  etcd-server
+  gcc
+  iproute2
+  libarchive-dev
+  libbpf-dev
+  libclang-rt-14-dev
+  libcmocka-dev
+  libevent-dev
+  libjson-c-dev
+  libseccomp-dev
+  libsqlite3-dev
+  libssl-dev
+  libyaml-dev
+  meson
+  ninja-build
+  pkg-config
+  podman
+  procps
+  python3
+  python3-kubernetes
+  python3-pytest
+  python3-websocket
+  runc
+  util-linux
+  zlib1g-dev
+  zsh
+"
 
 missing=""
 for p in $PACKAGES; do
