@@ -20,6 +20,7 @@ PACKAGES="
   libclang-rt-14-dev
   libcmocka-dev
   libevent-dev
+  libhttp-parser-dev
   libjson-c-dev
   libseccomp-dev
   libsqlite3-dev

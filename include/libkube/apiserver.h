@@ -9,11 +9,18 @@
  * deletecollection; subresources status, scale, binding, log, exec; Table
  * output; Status errors.
  *
- * Transport: HTTP/1.1.  TCP listeners speak TLS when a certificate and key
- * are configured (plain HTTP otherwise; kubectl and client-go send bearer
- * tokens only over TLS) and require the bearer token given in the options
- * (401 Status otherwise); a unix socket listener (mode 0600) trusts its
- * peers and speaks plain HTTP.
+ * Transport: HTTP/1.1 through <libkube/http.h> (its limits and timeouts
+ * apply; every refusal is a Status).  TCP listeners speak TLS when a
+ * certificate and key are configured (plain HTTP otherwise; kubectl and
+ * client-go send bearer tokens only over TLS) and require the bearer token
+ * given in the options (401 Status otherwise); a unix socket listener
+ * (mode 0600) trusts its peers and speaks plain HTTP.
+ *
+ * Extension points: components register handlers for non-API path
+ * prefixes (/ui/, /metrics), for an API group/version served elsewhere
+ * (metrics.k8s.io, listed in discovery) and for subresources (pods/exec,
+ * pods/log, nodes/proxy, ...).  Authentication runs before any of them and
+ * hands them the authenticated user.
  *
  * Threading: everything runs on the loop given to kube_apiserver_new
  * and every function must be called from that loop's thread; callbacks run
@@ -23,6 +30,7 @@
 #define LIBKUBE_APISERVER_H
 
 #include <libkube/core.h>
+#include <libkube/http.h>
 #include <libkube/store.h>
 
 #ifdef __cplusplus
@@ -51,6 +59,10 @@ typedef struct kube_apiserver_options {
    * TCP listeners speak TLS.  Both NULL: plain HTTP. */
   const char *tls_cert_file;
   const char *tls_key_file;
+  /* HTTP limits and timeouts (see kube_http_server_options_t); NULL: the
+   * defaults.  Its max_body_bytes and error_body are ignored (the API
+   * server's own apply). */
+  const kube_http_server_options_t *http;
 } kube_apiserver_options_t;
 
 /* Create a server on `loop` (borrowed) over `store` (borrowed; both must
@@ -109,6 +121,79 @@ void kube_apiserver_shutdown(kube_apiserver_t *srv, kube_apiserver_done_cb done,
  * afterwards (kube_store_close finishes queued writes), never before.
  * Does not close the store.  Accepts NULL. */
 void kube_apiserver_free(kube_apiserver_t *srv);
+
+/* ---- extension handlers ---- */
+
+/* Who sent a request, as authentication found it.  Today: the bearer
+ * token's user is "admin" in group "system:masters"; unix socket peers are
+ * "system:admin" (system:masters); in-process calls "system:apiserver"
+ * (system:masters); requests without credentials (health probes, TCP with
+ * no token configured) "system:anonymous" (system:unauthenticated).
+ * Authenticated users are also in "system:authenticated". */
+typedef struct kube_apiserver_user {
+  const char *name;
+  const char *const *groups; /* NULL-terminated */
+} kube_apiserver_user_t;
+
+/* What an extension handler gets.  Everything is borrowed for the call,
+ * except `request`, which is stolen: the handler finishes it (reply,
+ * stream, upgrade, hijack or kube_http_proxy; see <libkube/http.h>). */
+typedef struct kube_apiserver_handler_ctx {
+  size_t struct_size; /* sizeof(kube_apiserver_handler_ctx_t) */
+  kube_http_request_t *request;
+  const kube_apiserver_user_t *user;
+  /* Subresource handlers: the parsed route; NULL otherwise (namespace
+   * NULL for a cluster-scoped resource too). */
+  const char *group; /* "" for the core group */
+  const char *version;
+  const char *resource;
+  const char *namespace_;
+  const char *name;
+  const char *subresource;
+} kube_apiserver_handler_ctx_t;
+
+typedef void (*kube_apiserver_handler_fn)(
+    const kube_apiserver_handler_ctx_t *ctx, void *arg);
+
+/* Serve every non-API path that starts with `prefix` ("/ui/", "/metrics")
+ * with fn, after authentication; the longest prefix wins over the
+ * server's own non-API paths too.  Paths under /api and /apis are refused
+ * (EINVAL): use the two functions below.  Registering a prefix again
+ * replaces it.  0 or -1 with err.  In-process requests
+ * (kube_apiserver_request) reach these handlers too; upgrade and hijack
+ * fail for them. */
+int kube_apiserver_handle_path(kube_apiserver_t *srv, const char *prefix,
+                               kube_apiserver_handler_fn fn, void *arg,
+                               kube_error_t *err);
+
+/* Serve /apis/<group>/<version>/... with fn, as an aggregated API would
+ * be (metrics.k8s.io/v1beta1).  The group-version is listed in discovery
+ * (/apis, aggregated discovery), /apis/<group> is answered by the server,
+ * and /apis/<group>/<version> too when `resources_json` is given: the
+ * JSON array of its APIResource entries ([{"name":"pods","singularName":
+ * "","namespaced":true,"kind":"PodMetrics","verbs":["get","list"]}]),
+ * copied.  Everything below goes to fn.  The group must not be one the
+ * server serves itself.  0 or -1 with err. */
+int kube_apiserver_handle_group_version(kube_apiserver_t *srv,
+                                        const char *group, const char *version,
+                                        const char *resources_json,
+                                        kube_apiserver_handler_fn fn, void *arg,
+                                        kube_error_t *err);
+
+/* Serve subresource `sub` of `resource` in `group` ("" for core):
+ * ("", "pods", "exec"), ("", "pods", "log"), ("", "nodes", "proxy").  fn
+ * gets the parsed namespace and name, for every version and method;
+ * "proxy" also matches deeper paths (nodes/N/proxy/stats/summary).  It
+ * replaces the server's own handling of that subresource.  0 or -1 with
+ * err. */
+int kube_apiserver_handle_subresource(kube_apiserver_t *srv, const char *group,
+                                      const char *resource, const char *sub,
+                                      kube_apiserver_handler_fn fn, void *arg,
+                                      kube_error_t *err);
+
+/* The HTTP server under the API server (borrowed), e.g. to read its
+ * listeners' connection counts. */
+kube_http_server_t *kube_apiserver_http(kube_apiserver_t *srv);
 
 /* ---- in-process requests ---- */
 

@@ -4,6 +4,7 @@
 #define LIBKUBE_H
 
 #include <libkube/core.h>
+#include <libkube/http.h>
 #include <libkube/api.h>
 #include <libkube/store.h>
 #include <libkube/client.h>

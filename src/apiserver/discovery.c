@@ -118,6 +118,7 @@ static void serve_apis(struct req *r) {
     if (g)
       json_object_array_add(groups, g);
   }
+  as_ext_discovery_groups(r->srv, groups);
   json_object_object_add(o, "groups", groups);
   as_reply_json(r, 200, o);
 }

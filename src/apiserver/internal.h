@@ -8,11 +8,10 @@
 #include <sys/queue.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
 #include <libkube/apiserver.h>
+#include <libkube/http.h>
 #include <libkube/store.h>
 
 #include "api/api-private.h"
@@ -42,7 +41,8 @@ struct req;
 struct watcher;
 struct hub;
 
-/* How a reply leaves the server: evhttp or the in-process callback. */
+/* How a reply leaves the server: the HTTP connection or the in-process
+ * callback. */
 struct transport {
   void (*reply)(struct req *r, int code, const char *ctype, const char *body,
                 size_t len);
@@ -75,16 +75,22 @@ struct route {
 struct req {
   kube_apiserver_t *srv;
   const struct transport *tp;
-  void *tp_ctx; /* evhttp_request or in-process call */
+  void *tp_ctx; /* in-process call, or NULL */
+  /* The HTTP request (network or in-process): query, headers, body.
+   * Owned until a reply finishes it or it is handed to an extension. */
+  kube_http_request_t *hreq;
+  /* An in-process request handed to an extension handler (borrowed). */
+  kube_http_request_t *ext_local;
+  const kube_apiserver_user_t *user; /* authenticated; static or &own_user */
+  kube_apiserver_user_t own_user;    /* from a client certificate */
+  char **own_groups;
   enum method method;
   char *method_str;
   char *path; /* decoded path without query */
-  struct evkeyvalq query;
-  bool query_init;
   char *content_type;
   char *accept;
   char *user_agent;
-  char *body;
+  const char *body; /* borrowed from hreq */
   size_t body_len;
   struct route rt;
   bool streaming;
@@ -103,13 +109,12 @@ struct req {
 TAILQ_HEAD(req_list, req);
 
 struct listener {
-  struct evhttp *http;
-  struct evhttp_bound_socket *bound; /* NULL once we stopped accepting */
-  bool auth;                         /* requires the bearer token */
-  char *unix_path;                   /* unlinked on free */
+  kube_http_listener_t *l; /* NULL once we stopped accepting */
   int port;
   struct listener *next;
 };
+
+struct as_ext; /* extensions.c */
 
 struct kube_apiserver {
   struct event_base *base;
@@ -118,7 +123,9 @@ struct kube_apiserver {
   size_t max_body;
   char *advertise_address;
   int advertise_port;
+  kube_http_server_t *http;
   struct listener *listeners;
+  struct as_ext *exts;
   struct req_list inflight;
   struct hub *hubs;
   bool ready;
@@ -133,7 +140,7 @@ struct kube_apiserver {
   struct graceful *gracefuls;
   uint32_t next_ip_offset; /* service IP allocator cursor */
   uint32_t next_node_port; /* node port allocator cursor */
-  void *tls_ctx;           /* SSL_CTX for TCP listeners, or NULL */
+  char *tls_cert, *tls_key; /* TCP listeners speak TLS when set */
   /* The last namespace found active, at its record's revision: creates
    * in it need no parse of the namespace while it is unchanged. */
   char ns_active[64];
@@ -149,10 +156,19 @@ bool as_req_query_bool(const struct req *r, const char *key);
 void as_server_check_drained(kube_apiserver_t *srv);
 void as_server_maybe_release(kube_apiserver_t *srv);
 
-/* ---- tls.c ---- */
-void *as_tls_ctx_new(const char *cert, const char *key, kube_error_t *err);
-void as_tls_ctx_free(void *ctx);
-struct bufferevent *as_tls_bevcb(struct event_base *base, void *arg);
+/* ---- extensions.c ---- */
+/* Hand r to a registered extension handler when one serves it (true). */
+bool as_ext_dispatch_path(struct req *r);
+bool as_ext_dispatch_subresource(struct req *r);
+/* Pass r's HTTP request to fn, then finish r (network) or let the reply
+ * finish it (in-process). */
+void as_ext_hand_off(struct req *r, kube_apiserver_handler_fn fn, void *arg,
+                     bool with_route);
+/* Discovery: the registered group-versions. */
+void as_ext_discovery_groups(kube_apiserver_t *srv, json_object *groups);
+void as_ext_discovery_aggregated(kube_apiserver_t *srv, json_object *items);
+bool as_ext_serves_group(kube_apiserver_t *srv, const char *group);
+void as_exts_free(kube_apiserver_t *srv);
 
 /* ---- status.c ---- */
 void as_reply_json(struct req *r, int code, json_object *obj);

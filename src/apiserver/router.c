@@ -82,7 +82,8 @@ int as_route_parse(const char *path, struct route *rt, kube_error_t *err) {
     i += 2;
     rest -= 2;
   }
-  if (rest > 3) {
+  /* nodes/N/proxy/<path...>: the rest of the path is the proxied one. */
+  if (rest > 3 && !streq(segs[i + 2], "proxy")) {
     rc = kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,
                         "the server could not find the requested resource");
     goto out;
@@ -134,6 +135,8 @@ void as_dispatch(struct req *r) {
                       r->method_str ? r->method_str : "");
     return;
   }
+  if (as_ext_dispatch_path(r))
+    return;
   if (streq(r->path, "/openapi/v2")) {
     as_openapi_serve(r);
     return;
@@ -171,6 +174,8 @@ void as_dispatch(struct req *r) {
     return;
   }
   bool watch = rt->legacy_watch || as_req_query_bool(r, "watch");
+  if (as_ext_dispatch_subresource(r))
+    return;
   if (rt->sub) {
     as_handle_subresource(r);
     return;

@@ -1,19 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Listeners, authentication, body limits and the two transports (evhttp
- * and in-process calls) that feed as_dispatch(). */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+/* Listeners, authentication and the two transports (HTTP connections of
+ * the http module, and in-process calls) that feed as_dispatch(). */
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/listener.h>
 
 #include "apiserver/internal.h"
+#include "http/http-private.h"
 
 /* ------------------------------------------------------------------------ */
 /* Request lifecycle                                                         */
@@ -44,29 +35,12 @@ static struct req *req_new(kube_apiserver_t *srv, const struct transport *tp,
   r->tp = tp;
   r->tp_ctx = tp_ctx;
   r->start_ns = kube_time_mono_ns();
-  TAILQ_INIT(&r->query);
-  r->query_init = true;
   TAILQ_INSERT_TAIL(&srv->inflight, r, link);
   return r;
 }
 
-/* Split "path?query" into the decoded path and parsed query. */
-static int req_set_uri(struct req *r, const char *uri) {
-  const char *q = strchr(uri, '?');
-  size_t plen = q ? (size_t)(q - uri) : strlen(uri);
-  cleanup_free char *raw = strndup(uri, plen);
-  if (!raw)
-    return -1;
-  r->path = evhttp_uridecode(raw, 0, NULL);
-  if (!r->path)
-    return -1;
-  if (q && evhttp_parse_query_str(q + 1, &r->query) < 0)
-    return -2;
-  return 0;
-}
-
 const char *as_req_query(const struct req *r, const char *key) {
-  return evhttp_find_header(&((struct req *)r)->query, key);
+  return r->hreq ? kube_http_request_query_param(r->hreq, key) : NULL;
 }
 
 bool as_req_query_bool(const struct req *r, const char *key) {
@@ -77,15 +51,20 @@ bool as_req_query_bool(const struct req *r, const char *key) {
 }
 
 static void req_free(struct req *r) {
-  if (r->query_init)
-    evhttp_clear_headers(&r->query);
+  /* Not answered (the server is going away): drop the connection rather
+   * than leave the client waiting. */
+  if (r->hreq)
+    kube_http_stream_abort(r->hreq);
+  for (size_t i = 0; r->own_groups && r->own_groups[i]; i++)
+    free(r->own_groups[i]);
+  free(r->own_groups);
+  free((char *)r->own_user.name);
   as_route_clear(&r->rt);
   free(r->method_str);
   free(r->path);
   free(r->content_type);
   free(r->accept);
   free(r->user_agent);
-  free(r->body);
   free(r);
 }
 
@@ -133,152 +112,65 @@ static void req_start(struct req *r) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* evhttp transport                                                          */
+/* HTTP transport                                                            */
 /* ------------------------------------------------------------------------ */
 
-static void http_add_common_headers(struct evhttp_request *er,
-                                    const char *ctype) {
-  struct evkeyvalq *h = evhttp_request_get_output_headers(er);
-  evhttp_add_header(h, "Content-Type", ctype);
-  evhttp_add_header(h, "Cache-Control", "no-cache, private");
-}
-
-static const char *code_phrase(int code) {
-  switch (code) {
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 202:
-    return "Accepted";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 406:
-    return "Not Acceptable";
-  case 409:
-    return "Conflict";
-  case 410:
-    return "Gone";
-  case 413:
-    return "Request Entity Too Large";
-  case 415:
-    return "Unsupported Media Type";
-  case 422:
-    return "Unprocessable Entity";
-  case 429:
-    return "Too Many Requests";
-  case 501:
-    return "Not Implemented";
-  case 503:
-    return "Service Unavailable";
-  case 504:
-    return "Gateway Timeout";
-  default:
-    return code >= 500 ? "Internal Server Error" : "OK";
-  }
+static kube_http_request_t *take_hreq(struct req *r) {
+  kube_http_request_t *h = r->hreq;
+  r->hreq = NULL;
+  if (h)
+    kube_http_response_add_header(h, "Cache-Control", "no-cache, private",
+                                  NULL);
+  return h;
 }
 
 static void http_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
-  struct evhttp_request *er = r->tp_ctx;
-  if (!er) { /* server freed under this request: nowhere to answer */
-    as_req_finish(r);
-    return;
-  }
-  http_add_common_headers(er, ctype);
-  struct evbuffer *buf = evbuffer_new();
-  if (buf && r->method != M_HEAD)
-    evbuffer_add(buf, body, len);
-  evhttp_send_reply(er, code, code_phrase(code), buf);
-  if (buf)
-    evbuffer_free(buf);
-  r->tp_ctx = NULL;
+  kube_http_reply(take_hreq(r), code, ctype, body, len);
   as_req_finish(r);
 }
 
-static void free_ref(const void *data, size_t len, void *arg) {
-  free((void *)data);
-}
-
-/* Large replies (lists) are handed to the evbuffer by reference. */
+/* Large replies (lists) are handed over without a copy. */
 static void http_reply_take(struct req *r, int code, const char *ctype,
                             char *body, size_t len) {
-  struct evhttp_request *er = r->tp_ctx;
-  if (!er) {
-    free(body);
-    as_req_finish(r);
-    return;
-  }
-  http_add_common_headers(er, ctype);
-  struct evbuffer *buf = evbuffer_new();
-  if (buf && r->method != M_HEAD &&
-      evbuffer_add_reference(buf, body, len, free_ref, NULL) == 0)
-    body = NULL;
-  free(body);
-  evhttp_send_reply(er, code, code_phrase(code), buf);
-  if (buf)
-    evbuffer_free(buf);
-  r->tp_ctx = NULL;
+  kube_http_reply_take(take_hreq(r), code, ctype, body, len);
   as_req_finish(r);
 }
 
-static void http_conn_closed(struct evhttp_connection *evcon, void *arg) {
+static void http_peer_gone(kube_http_request_t *h, void *arg) {
   struct req *r = arg;
-  /* The peer went away in the middle of a stream; the request object is
-   * detached from the connection and still ours to end. */
+  /* The peer went away in the middle of a stream (a watch): end it. */
   log_debug("apiserver: stream peer closed %s", r->path);
-  evhttp_connection_set_closecb(evcon, NULL, NULL);
   r->done = true;
   r->tp->stream_end(r);
 }
 
 static void http_stream_start(struct req *r, int code, const char *ctype) {
-  struct evhttp_request *er = r->tp_ctx;
-  http_add_common_headers(er, ctype);
-  /* evhttp adds Transfer-Encoding: chunked for HTTP/1.1 peers. */
-  evhttp_send_reply_start(er, code, code_phrase(code));
-  struct evhttp_connection *evcon = evhttp_request_get_connection(er);
-  if (evcon)
-    evhttp_connection_set_closecb(evcon, http_conn_closed, r);
   r->streaming = true;
+  if (!r->hreq)
+    return;
+  kube_http_response_add_header(r->hreq, "Cache-Control", "no-cache, private",
+                                NULL);
+  kube_http_stream_begin(r->hreq, code, ctype, -1);
+  kube_http_request_set_close_cb(r->hreq, http_peer_gone, r);
 }
 
 static void http_stream_chunk(struct req *r, const char *data, size_t len) {
-  struct evhttp_request *er = r->tp_ctx;
-  struct evbuffer *buf = er ? evbuffer_new() : NULL;
-  if (!buf)
-    return;
-  evbuffer_add(buf, data, len);
-  evhttp_send_reply_chunk(er, buf);
-  evbuffer_free(buf);
+  if (r->hreq)
+    kube_http_stream_write(r->hreq, data, len);
 }
 
 static size_t http_backlog(struct req *r) {
-  struct evhttp_request *er = r->tp_ctx;
-  struct evhttp_connection *evcon =
-      er ? evhttp_request_get_connection(er) : NULL;
-  struct bufferevent *bev =
-      evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-  return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+  return r->hreq ? kube_http_stream_backlog(r->hreq) : 0;
 }
 
 static void http_stream_end(struct req *r) {
-  struct evhttp_request *er = r->tp_ctx;
-  if (er) {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(er);
-    if (evcon)
-      evhttp_connection_set_closecb(evcon, NULL, NULL);
-    evhttp_send_reply_end(er);
+  kube_http_request_t *h = r->hreq;
+  r->hreq = NULL;
+  if (h) {
+    kube_http_request_set_close_cb(h, NULL, NULL);
+    kube_http_stream_end(h);
   }
-  r->tp_ctx = NULL;
   as_req_finish(r);
 }
 
@@ -291,36 +183,18 @@ static const struct transport http_transport = {
     .reply_take = http_reply_take,
 };
 
-static const char *method_string(enum evhttp_cmd_type c) {
-  switch (c) {
-  case EVHTTP_REQ_GET:
-    return "GET";
-  case EVHTTP_REQ_POST:
-    return "POST";
-  case EVHTTP_REQ_HEAD:
-    return "HEAD";
-  case EVHTTP_REQ_PUT:
-    return "PUT";
-  case EVHTTP_REQ_DELETE:
-    return "DELETE";
-  case EVHTTP_REQ_OPTIONS:
-    return "OPTIONS";
-  case EVHTTP_REQ_TRACE:
-    return "TRACE";
-  case EVHTTP_REQ_CONNECT:
-    return "CONNECT";
-  case EVHTTP_REQ_PATCH:
-    return "PATCH";
-  default:
-    return "UNKNOWN";
-  }
-}
+/* ---- authentication ---- */
 
-static bool token_ok(kube_apiserver_t *srv, struct evhttp_request *er) {
-  if (!srv->token)
-    return true;
-  const char *a =
-      evhttp_find_header(evhttp_request_get_input_headers(er), "Authorization");
+static const char *const masters[] = {"system:masters", "system:authenticated",
+                                      NULL};
+static const char *const unauthenticated[] = {"system:unauthenticated", NULL};
+static const kube_apiserver_user_t user_admin = {"admin", masters};
+static const kube_apiserver_user_t user_unix = {"system:admin", masters};
+static const kube_apiserver_user_t user_inproc = {"system:apiserver", masters};
+static const kube_apiserver_user_t user_anonymous = {"system:anonymous",
+                                                     unauthenticated};
+
+static bool token_ok(kube_apiserver_t *srv, const char *a) {
   if (!a || strncasecmp(a, "Bearer ", 7) != 0)
     return false;
   a += 7;
@@ -334,60 +208,83 @@ static bool token_ok(kube_apiserver_t *srv, struct evhttp_request *er) {
   return diff == 0;
 }
 
-static void http_cb(struct evhttp_request *er, void *arg) {
-  struct listener *l = arg;
-  kube_apiserver_t *srv = NULL;
-  /* The listener's owner is found through the list head stored in the
-   * evhttp's callback argument chain; listeners keep a back pointer. */
-  srv = *(kube_apiserver_t **)(l + 1);
-  struct req *r = req_new(srv, &http_transport, er);
+/* A client certificate the TLS layer verified: CN is the user, O the
+ * groups (as kube-apiserver's x509 authenticator). */
+static bool cert_user(struct req *r, const kube_http_peer_cert_t *pc) {
+  size_t n = 0;
+  while (pc->organizations[n])
+    n++;
+  r->own_groups = calloc(n + 2, sizeof *r->own_groups);
+  r->own_user.name = strdup(pc->common_name);
+  if (!r->own_groups || !r->own_user.name || !pc->common_name[0])
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!(r->own_groups[i] = strdup(pc->organizations[i])))
+      return false;
+  if (!(r->own_groups[n] = strdup("system:authenticated")))
+    return false;
+  r->own_user.groups = (const char *const *)r->own_groups;
+  r->user = &r->own_user;
+  return true;
+}
+
+static bool is_probe(const struct req *r) {
+  return r->method == M_GET &&
+         (streq(r->path, "/healthz") || streq(r->path, "/livez") ||
+          streq(r->path, "/readyz") || streq(r->path, "/version"));
+}
+
+/* Who sent r; false when it must be refused with 401. */
+static bool authenticate(kube_apiserver_t *srv, struct req *r) {
+  kube_http_request_t *h = r->hreq;
+  if (kube_http_request_listener_type(h) == KUBE_HTTP_UNIX) {
+    r->user = &user_unix; /* mode 0600: only our own user connects */
+    return true;
+  }
+  const kube_http_peer_cert_t *pc = kube_http_request_peer_cert(h);
+  if (pc && cert_user(r, pc))
+    return true;
+  if (!srv->token) {
+    r->user = &user_anonymous;
+    return true;
+  }
+  if (token_ok(srv, kube_http_request_header(h, "Authorization"))) {
+    r->user = &user_admin;
+    return true;
+  }
+  /* Health probes stay open as in Kubernetes' default RBAC. */
+  r->user = &user_anonymous;
+  return is_probe(r);
+}
+
+static char *dup_header(kube_http_request_t *h, const char *name) {
+  const char *v = kube_http_request_header(h, name);
+  return v ? strdup(v) : NULL;
+}
+
+/* Every request of every listener comes here. */
+static void http_handler(kube_http_request_t *h, void *arg) {
+  kube_apiserver_t *srv = arg;
+  struct req *r = req_new(srv, &http_transport, NULL);
   if (!r) {
-    evhttp_send_error(er, 500, "out of memory");
+    kube_http_reply_error(h, 500, "out of memory");
     return;
   }
-  r->method_str = strdup(method_string(evhttp_request_get_command(er)));
+  r->hreq = h;
+  r->method_str = strdup(kube_http_request_method(h));
   r->method = parse_method(r->method_str ? r->method_str : "");
-  struct evkeyvalq *in = evhttp_request_get_input_headers(er);
-  const char *ct = evhttp_find_header(in, "Content-Type");
-  const char *ac = evhttp_find_header(in, "Accept");
-  r->content_type = ct ? strdup(ct) : NULL;
-  r->accept = ac ? strdup(ac) : NULL;
-  const char *ua = evhttp_find_header(in, "User-Agent");
-  r->user_agent = ua ? strdup(ua) : NULL;
-  int rc = req_set_uri(r, evhttp_request_get_uri(er));
-  if (rc == -1 || !r->method_str) {
-    as_reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed request URI");
-    return;
-  }
-  if (rc == -2) {
-    as_reply_status(r, KUBE_REASON_BAD_REQUEST, "malformed query string");
-    return;
-  }
-  struct evbuffer *b = evhttp_request_get_input_buffer(er);
-  size_t blen = evbuffer_get_length(b);
-  if (blen > srv->max_body) {
-    as_reply_status(
-        r, KUBE_REASON_TOO_LARGE,
-        "the request body of %zu bytes exceeds the limit of %zu bytes", blen,
-        srv->max_body);
-    return;
-  }
-  r->body = malloc(blen + 1);
-  if (!r->body) {
+  r->path = strdup(kube_http_request_path(h));
+  r->content_type = dup_header(h, "Content-Type");
+  r->accept = dup_header(h, "Accept");
+  r->user_agent = dup_header(h, "User-Agent");
+  r->body = kube_http_request_body(h, &r->body_len);
+  if (!r->method_str || !r->path) {
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
-  evbuffer_remove(b, r->body, blen);
-  r->body[blen] = '\0';
-  r->body_len = blen;
-  if (l->auth && !token_ok(srv, er)) {
-    /* Health probes stay open as in Kubernetes' default RBAC. */
-    if (!(r->method == M_GET &&
-          (streq(r->path, "/healthz") || streq(r->path, "/livez") ||
-           streq(r->path, "/readyz") || streq(r->path, "/version")))) {
-      as_reply_status(r, KUBE_REASON_UNAUTHORIZED, "Unauthorized");
-      return;
-    }
+  if (!authenticate(srv, r)) {
+    as_reply_status(r, KUBE_REASON_UNAUTHORIZED, "Unauthorized");
+    return;
   }
   req_start(r);
 }
@@ -487,30 +384,37 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
   r->method = parse_method(rq->method);
   r->content_type = rq->content_type ? strdup(rq->content_type) : NULL;
   r->accept = rq->accept ? strdup(rq->accept) : NULL;
-  r->body = malloc(rq->body_len + 1);
-  if (r->body) {
-    if (rq->body_len)
-      memcpy(r->body, rq->body, rq->body_len);
-    r->body[rq->body_len] = '\0';
-    r->body_len = rq->body_len;
+  r->user = &user_inproc;
+  const char *hdrs[5] = {0};
+  int nh = 0;
+  if (rq->content_type) {
+    hdrs[nh++] = "Content-Type";
+    hdrs[nh++] = rq->content_type;
   }
-  int rc = req_set_uri(r, rq->path);
-  if (!r->method_str || !r->body || rc == -1) {
+  if (rq->accept) {
+    hdrs[nh++] = "Accept";
+    hdrs[nh++] = rq->accept;
+  }
+  kube_error_t e = KUBE_ERROR_INIT;
+  r->hreq = http_request_new_local(rq->method, rq->path, hdrs, rq->body,
+                                   rq->body_len, &e);
+  if (r->hreq) {
+    r->path = strdup(kube_http_request_path(r->hreq));
+    r->body = kube_http_request_body(r->hreq, &r->body_len);
+  }
+  if (!r->method_str || !r->hreq || !r->path) {
     c->cancelled = true;
     as_req_finish(r);
-    kube_make_oom(err);
-    return NULL;
-  }
-  if (rc == -2) {
-    c->cancelled = true;
-    as_req_finish(r);
-    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "malformed query string");
+    if (!kube_error_is_set(&e))
+      kube_make_oom(&e);
+    if (err)
+      kube_error_move(err, &e);
+    kube_error_clear(&e);
     return NULL;
   }
   if (r->body_len > srv->max_body) {
     /* Answer asynchronously like every other reply. */
-    free(r->body);
-    r->body = NULL;
+    r->body = "";
     r->body_len = 0;
     r->method = M_OTHER;
     free(r->method_str);
@@ -529,11 +433,32 @@ static void call_end_cb(evutil_socket_t fd, short what, void *arg) {
   }
 }
 
+/* A call handed to an extension handler ends when its caller cancels. */
+static void call_abandon_cb(evutil_socket_t fd, short what, void *arg) {
+  struct kube_apiserver_call *c = arg;
+  struct req *r = c->r;
+  if (!r->done) {
+    r->done = true;
+    as_req_finish(r);
+  }
+}
+
 KUBE_EXPORT void kube_apiserver_call_cancel(kube_apiserver_call_t *c) {
   if (!c || c->cancelled)
     return;
   c->cancelled = true;
   struct req *r = c->r;
+  if (r->ext_local) {
+    kube_http_request_t *h = r->ext_local;
+    r->ext_local = NULL;
+    http_request_local_disconnect(h); /* its close callback runs */
+    if (c->ev)
+      event_free(c->ev);
+    c->ev = event_new(r->srv->base, -1, 0, call_abandon_cb, c);
+    if (c->ev)
+      event_active(c->ev, 0, 0);
+    return;
+  }
   /* A running watch ends from the loop: the caller may be inside one of
    * its callbacks, with the watch machinery still on the stack.  A pending
    * write completes silently.  Either way the callback never runs again. */
@@ -550,161 +475,28 @@ KUBE_EXPORT void kube_apiserver_call_cancel(kube_apiserver_call_t *c) {
 /* Listeners                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static struct listener *listener_new(kube_apiserver_t *srv, bool auth) {
-  /* The server pointer lives right after the struct so http_cb finds it
-   * without a global. */
-  struct listener *l = calloc(1, sizeof(*l) + sizeof(kube_apiserver_t *));
-  if (!l)
-    return NULL;
-  *(kube_apiserver_t **)(l + 1) = srv;
-  l->auth = auth;
-  l->port = -1;
-  l->http = evhttp_new(srv->base);
-  if (!l->http) {
-    free(l);
-    return NULL;
-  }
-  evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                          EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-  /* evhttp answers an over-large body itself (without a Status); keep its
-   * bound well above ours so normal over-limit bodies get our 413. */
-  size_t cap = srv->max_body * 2 + 1024 * 1024;
-  evhttp_set_max_body_size(l->http, (ev_ssize_t)cap);
-  evhttp_set_max_headers_size(l->http, 64 * 1024);
-  evhttp_set_timeout(l->http, 3600);
-  evhttp_set_gencb(l->http, http_cb, l);
-  return l;
-}
-
-static void listener_free(struct listener *l) {
-  if (!l)
-    return;
-  if (l->http)
-    evhttp_free(l->http);
-  if (l->unix_path) {
-    unlink(l->unix_path);
-    free(l->unix_path);
-  }
-  free(l);
-}
-
-static int listen_unix(kube_apiserver_t *srv, const char *path,
-                       kube_error_t *err) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof(sa.sun_path))
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, ENAMETOOLONG,
-                          "unix socket path too long: %s", path);
-  strcpy(sa.sun_path, path);
-  cleanup_close int fd =
-      socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return kube_make_error(err, errno, "socket: %s", strerror(errno));
-  /* Replace a stale socket, never a regular file. */
-  struct stat st;
-  if (lstat(path, &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      return kube_error_set(err, KUBE_REASON_INTERNAL, EEXIST,
-                            "%s exists and is not a socket", path);
-    unlink(path);
-  }
-  mode_t old = umask(0177);
-  int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-  umask(old);
-  if (rc < 0)
-    return kube_make_error(err, errno, "bind %s: %s", path, strerror(errno));
-  chmod(path, 0600);
-  if (listen(fd, 1024) < 0)
-    return kube_make_error(err, errno, "listen %s: %s", path, strerror(errno));
-  struct listener *l = listener_new(srv, false);
-  if (!l)
-    return kube_make_oom(err);
-  l->unix_path = strdup(path);
-  struct evconnlistener *el =
-      evconnlistener_new(srv->base, NULL, NULL,
-                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-  if (!el || !(l->bound = evhttp_bind_listener(l->http, el))) {
-    if (el)
-      evconnlistener_free(el);
-    else
-      close(fd);
-    fd = -1;
-    listener_free(l);
-    return kube_make_error(err, 0, "cannot serve %s", path);
-  }
-  fd = -1;
-  l->next = srv->listeners;
-  srv->listeners = l;
-  return 0;
-}
-
-static int listen_tcp(kube_apiserver_t *srv, const char *hostport,
-                      kube_error_t *err) {
-  cleanup_free char *host = NULL;
-  const char *port_s;
-  if (hostport[0] == '[') {
-    const char *end = strchr(hostport, ']');
-    if (!end || end[1] != ':')
-      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                            "bad listen address %s", hostport);
-    host = strndup(hostport + 1, (size_t)(end - hostport - 1));
-    port_s = end + 2;
-  } else {
-    const char *colon = strrchr(hostport, ':');
-    if (!colon)
-      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                            "bad listen address %s (want ADDR:PORT)", hostport);
-    host = strndup(hostport, (size_t)(colon - hostport));
-    port_s = colon + 1;
-  }
-  if (!host)
-    return kube_make_oom(err);
-  char *end;
-  long port = strtol(port_s, &end, 10);
-  if (*port_s == '\0' || *end || port < 0 || port > 65535)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                          "bad port in %s", hostport);
-  struct listener *l = listener_new(srv, true);
-  if (!l)
-    return kube_make_oom(err);
-  if (srv->tls_ctx)
-    evhttp_set_bevcb(l->http, as_tls_bevcb, srv->tls_ctx);
-  struct evhttp_bound_socket *bs =
-      evhttp_bind_socket_with_handle(l->http, host, (uint16_t)port);
-  if (!bs) {
-    int e = errno;
-    listener_free(l);
-    return kube_make_error(err, e, "cannot listen on %s: %s", hostport,
-                           strerror(e));
-  }
-  l->bound = bs;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
-                  &sl) == 0) {
-    if (ss.ss_family == AF_INET)
-      l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6)
-      l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-  }
-  l->next = srv->listeners;
-  srv->listeners = l;
-  return 0;
-}
-
 KUBE_EXPORT int kube_apiserver_listen(kube_apiserver_t *srv, const char *spec,
                                       kube_error_t *err) {
   if (!srv || !spec)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "no listen address");
-  if (str_has_prefix(spec, "unix:"))
-    return listen_unix(srv, spec + 5, err);
-  if (str_has_prefix(spec, "tcp:"))
-    return listen_tcp(srv, spec + 4, err);
-  return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                        "bad listen address %s (want unix:PATH or "
-                        "tcp:ADDR:PORT)",
-                        spec);
+  kube_http_listen_options_t lo = {.struct_size = sizeof lo};
+  if (str_has_prefix(spec, "tcp:")) {
+    lo.tls_cert_file = srv->tls_cert;
+    lo.tls_key_file = srv->tls_key;
+  }
+  struct listener *l = calloc(1, sizeof *l);
+  if (!l)
+    return kube_make_oom(err);
+  l->l = kube_http_server_listen(srv->http, spec, &lo, err);
+  if (!l->l) {
+    free(l);
+    return -1;
+  }
+  l->port = kube_http_listener_port(l->l);
+  l->next = srv->listeners;
+  srv->listeners = l;
+  return 0;
 }
 
 KUBE_EXPORT int kube_apiserver_port(const kube_apiserver_t *srv) {
@@ -716,7 +508,11 @@ KUBE_EXPORT int kube_apiserver_port(const kube_apiserver_t *srv) {
 }
 
 KUBE_EXPORT bool kube_apiserver_tls(const kube_apiserver_t *srv) {
-  return srv && srv->tls_ctx;
+  return srv && srv->tls_cert;
+}
+
+KUBE_EXPORT kube_http_server_t *kube_apiserver_http(kube_apiserver_t *srv) {
+  return srv ? srv->http : NULL;
 }
 
 KUBE_EXPORT bool kube_apiserver_ready(const kube_apiserver_t *srv) {
@@ -727,10 +523,29 @@ KUBE_EXPORT bool kube_apiserver_ready(const kube_apiserver_t *srv) {
 /* Lifecycle                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Refusals written by the http layer (413 before the body, 414, 431,
+ * timeouts) are Kubernetes Status objects like every other error. */
+static char *status_body(int code, const char *message, void *arg) {
+  kube_error_t e = KUBE_ERROR_INIT;
+  kube_error_set(&e, kube_reason_from_http_code(code), 0, "%s", message);
+  json_object *st = as_status_object(&e);
+  kube_error_clear(&e);
+  json_object_object_add(st, "code", json_object_new_int(code));
+  const char *s = json_object_to_json_string_ext(
+      st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *out = s ? strdup(s) : NULL;
+  json_object_put(st);
+  return out;
+}
+
 KUBE_EXPORT kube_apiserver_t *
 kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
                    const kube_apiserver_options_t *opts, kube_error_t *err) {
-  struct event_base *base = kube_loop_base(kloop);
+  struct event_base *base = kloop ? kube_loop_base(kloop) : NULL;
   if (!base || !store) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "apiserver needs an event base and a store");
@@ -742,6 +557,11 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
                    ? opts->struct_size
                    : sizeof(o);
     memcpy(&o, opts, n);
+  }
+  if ((o.tls_cert_file == NULL) != (o.tls_key_file == NULL)) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                   "TLS needs both a certificate and a key");
+    return NULL;
   }
   kube_apiserver_t *srv = calloc(1, sizeof(*srv));
   if (!srv) {
@@ -757,20 +577,33 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
       strdup(o.advertise_address ? o.advertise_address : "127.0.0.1");
   srv->advertise_port = o.advertise_port ? o.advertise_port : 6443;
   srv->drain_ev = event_new(base, -1, 0, drain_cb, srv);
-  if (o.tls_cert_file || o.tls_key_file) {
-    if (!o.tls_cert_file || !o.tls_key_file) {
-      kube_apiserver_free(srv);
-      kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                     "TLS needs both a certificate and a key");
-      return NULL;
-    }
-    srv->tls_ctx = as_tls_ctx_new(o.tls_cert_file, o.tls_key_file, err);
-    if (!srv->tls_ctx) {
-      kube_apiserver_free(srv);
-      return NULL;
-    }
+  if (o.tls_cert_file) {
+    srv->tls_cert = strdup(o.tls_cert_file);
+    srv->tls_key = strdup(o.tls_key_file);
   }
-  if ((o.token && !srv->token) || !srv->advertise_address || !srv->drain_ev) {
+  kube_http_server_options_t ho = {.struct_size = sizeof ho};
+  if (o.http) {
+    size_t n = o.http->struct_size && o.http->struct_size < sizeof ho
+                   ? o.http->struct_size
+                   : sizeof ho;
+    memcpy(&ho, o.http, n);
+    ho.struct_size = sizeof ho;
+  }
+  ho.max_body_bytes = srv->max_body;
+  ho.error_body = status_body;
+  ho.error_body_arg = srv;
+  kube_error_t e = KUBE_ERROR_INIT;
+  srv->http = kube_http_server_new(kloop, &ho, &e);
+  if (!srv->http ||
+      kube_http_server_handle(srv->http, "/", http_handler, srv, &e) < 0) {
+    kube_apiserver_free(srv);
+    if (err)
+      kube_error_move(err, &e);
+    kube_error_clear(&e);
+    return NULL;
+  }
+  if ((o.token && !srv->token) || !srv->advertise_address || !srv->drain_ev ||
+      (o.tls_cert_file && (!srv->tls_cert || !srv->tls_key))) {
     kube_apiserver_free(srv);
     kube_make_oom(err);
     return NULL;
@@ -787,7 +620,8 @@ static void close_listeners(kube_apiserver_t *srv) {
   srv->listeners = NULL;
   while (l) {
     struct listener *next = l->next;
-    listener_free(l);
+    kube_http_listener_close(l->l);
+    free(l);
     l = next;
   }
 }
@@ -801,20 +635,12 @@ KUBE_EXPORT void kube_apiserver_shutdown(kube_apiserver_t *srv,
   srv->done_cb = done;
   srv->done_arg = arg;
   /* No new connections; the open ones finish what they started (new
-   * requests on them get 503). */
+   * requests on them get 503 from req_start). */
   for (struct listener *l = srv->listeners; l; l = l->next) {
-    if (l->bound) {
-      evhttp_del_accept_socket(l->http, l->bound);
-      l->bound = NULL;
-    }
-    if (l->unix_path)
-      unlink(l->unix_path);
+    kube_http_listener_close(l->l);
+    l->l = NULL;
   }
-  /* Watches end first so their connections are idle when evhttp goes. */
   as_watch_stop_all(srv);
-  /* evhttp_free would drop connections whose replies are still pending;
-   * keep listeners until the drain finishes, but refuse new requests
-   * (req_start answers 503). */
   as_server_check_drained(srv);
 }
 
@@ -826,7 +652,8 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->token);
   free(srv->advertise_address);
   free(srv->openapi);
-  as_tls_ctx_free(srv->tls_ctx);
+  free(srv->tls_cert);
+  free(srv->tls_key);
   free(srv);
 }
 
@@ -843,13 +670,11 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_watch_stop_all(srv);
   /* Requests still waiting for a store write keep their memory until the
    * write's callback runs (the store finishes writes when it is closed);
-   * their replies go nowhere: evhttp frees its connections below. */
+   * their replies go nowhere: the http server detaches them below. */
   struct req *r;
   struct req *tmp;
   TAILQ_FOREACH_SAFE(r, &srv->inflight, link, tmp) {
-    if (r->tp == &http_transport) {
-      r->tp_ctx = NULL;
-    } else if (r->tp_ctx) {
+    if (r->tp != &http_transport && r->tp_ctx) {
       ((struct kube_apiserver_call *)r->tp_ctx)->cancelled = true;
       /* Never started: nothing in the store refers to it. */
       if (!r->started)
@@ -857,6 +682,9 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
     }
   }
   close_listeners(srv);
+  kube_http_server_free(srv->http);
+  srv->http = NULL;
+  as_exts_free(srv);
   as_hubs_free(srv);
   as_ns_cleanups_free(srv);
   as_gracefuls_free(srv);

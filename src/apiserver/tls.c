@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* TLS for the TCP listeners (kubectl and client-go send bearer tokens
  * only over TLS): a self-signed serving certificate generated on first
- * start, an SSL_CTX, and the kubeconfig that trusts it. */
+ * start and the kubeconfig that trusts it.  The SSL_CTX is the http
+ * module's (src/http/tls.c). */
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -118,45 +117,6 @@ out:
   X509_free(cert);
   EVP_PKEY_free(key);
   return rc;
-}
-
-void *as_tls_ctx_new(const char *cert, const char *key, kube_error_t *err) {
-  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) {
-    ssl_error(err, "SSL_CTX_new");
-    return NULL;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-    ssl_error(err, cert);
-    SSL_CTX_free(ctx);
-    return NULL;
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    ssl_error(err, key);
-    SSL_CTX_free(ctx);
-    return NULL;
-  }
-  return ctx;
-}
-
-void as_tls_ctx_free(void *ctx) {
-  SSL_CTX_free(ctx);
-}
-
-/* evhttp asks for each accepted connection's bufferevent. */
-struct bufferevent *as_tls_bevcb(struct event_base *base, void *arg) {
-  SSL *ssl = SSL_new(arg);
-  if (!ssl)
-    return NULL;
-  struct bufferevent *bev = bufferevent_openssl_socket_new(
-      base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-  if (bev)
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  return bev;
 }
 
 KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,

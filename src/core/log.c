@@ -95,3 +95,41 @@ KUBE_EXPORT void kube_log(kube_log_level_t level, const char *fmt, ...) {
   kube_logv(level, fmt, ap);
   va_end(ap);
 }
+
+/* Repeated lines (accept() failures under a flood, refused connections)
+ * must not fill the disk: at most `burst` lines per interval, and the
+ * first line of the next interval says how many were dropped. */
+bool core_ratelimit_test(struct core_ratelimit *rl, unsigned *suppressed) {
+  int64_t now = kube_time_mono_ns();
+  *suppressed = 0;
+  if (rl->begin_ns == 0 || now - rl->begin_ns >= rl->interval_ns) {
+    *suppressed = rl->suppressed;
+    rl->begin_ns = now;
+    rl->num = 0;
+    rl->suppressed = 0;
+  }
+  if (rl->num < rl->burst) {
+    rl->num++;
+    return true;
+  }
+  rl->suppressed++;
+  return false;
+}
+
+void core_log_ratelimited(struct core_ratelimit *rl, kube_log_level_t level,
+                          const char *fmt, ...) {
+  if ((int)level > (int)kube_log_get_level())
+    return;
+  unsigned dropped;
+  if (!core_ratelimit_test(rl, &dropped))
+    return;
+  char buf[1800];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (dropped)
+    kube_log(level, "%s (%u similar messages suppressed)", buf, dropped);
+  else
+    kube_log(level, "%s", buf);
+}

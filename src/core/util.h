@@ -80,4 +80,25 @@ static inline bool str_has_suffix(const char *s, const char *suffix) {
       kube_log(KUBE_LOG_DEBUG, __VA_ARGS__);                                   \
   } while (0)
 
+
+/* A rate limit for repeated log lines: at most `burst` per `interval_ns`.
+ * Zero-initialise the counters: CORE_RATELIMIT_INIT(5000, 10). */
+struct core_ratelimit {
+  int64_t interval_ns;
+  unsigned burst;
+  int64_t begin_ns;
+  unsigned num;
+  unsigned suppressed;
+};
+#define CORE_RATELIMIT_INIT(interval_ms, nburst)                               \
+  {.interval_ns = (int64_t)(interval_ms) * 1000000, .burst = (nburst)}
+/* True when one more line may go out now; *suppressed gets the count of
+ * lines dropped in the interval that just ended (0 otherwise). */
+bool core_ratelimit_test(struct core_ratelimit *rl, unsigned *suppressed);
+/* kube_log() through a rate limit; the first line after a suppressed run
+ * says how many were dropped. */
+KUBE_PRINTF(3, 4)
+void core_log_ratelimited(struct core_ratelimit *rl, kube_log_level_t level,
+                          const char *fmt, ...);
+
 #endif /* KUBE_CORE_UTIL_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OpenSSL contexts: serving (optionally asking for client certificates),
+ * the proxy's client side, and the subject of a verified peer
+ * certificate. */
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "http/internal.h"
+
+static int ssl_error(kube_error_t *err, const char *what) {
+  char buf[256] = "";
+  unsigned long e = ERR_get_error();
+  if (e)
+    ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return kube_make_error(err, 0, "%s: %s", what, buf[0] ? buf : "failed");
+}
+
+static void harden(SSL_CTX *ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+                               SSL_OP_NO_RENEGOTIATION);
+}
+
+SSL_CTX *http_tls_server_ctx(const kube_http_listen_options_t *o,
+                             kube_error_t *err) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    ssl_error(err, "SSL_CTX_new");
+    return NULL;
+  }
+  harden(ctx);
+  if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert_file) != 1) {
+    ssl_error(err, o->tls_cert_file);
+    goto fail;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key_file, SSL_FILETYPE_PEM) !=
+          1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    ssl_error(err, o->tls_key_file);
+    goto fail;
+  }
+  if (o->tls_client_ca_file) {
+    if (SSL_CTX_load_verify_locations(ctx, o->tls_client_ca_file, NULL) != 1) {
+      ssl_error(err, o->tls_client_ca_file);
+      goto fail;
+    }
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_client_ca_file);
+    if (names)
+      SSL_CTX_set_client_CA_list(ctx, names);
+    /* Optional: bearer tokens stay valid; a certificate that is presented
+     * must verify. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    static const unsigned char sid[] = "libkube";
+    SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+  }
+  return ctx;
+fail:
+  SSL_CTX_free(ctx);
+  return NULL;
+}
+
+SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
+                             kube_error_t *err) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    ssl_error(err, "SSL_CTX_new");
+    return NULL;
+  }
+  harden(ctx);
+  if (o->tls_insecure_skip_verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  } else {
+    int ok = o->tls_ca_file
+                 ? SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL)
+                 : SSL_CTX_set_default_verify_paths(ctx);
+    if (ok != 1) {
+      ssl_error(err, o->tls_ca_file ? o->tls_ca_file : "default CA paths");
+      goto fail;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  }
+  if (o->tls_cert_file || o->tls_key_file) {
+    if (!o->tls_cert_file || !o->tls_key_file) {
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                     "a client certificate needs both a certificate and a key");
+      goto fail;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert_file) != 1) {
+      ssl_error(err, o->tls_cert_file);
+      goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key_file, SSL_FILETYPE_PEM) !=
+        1) {
+      ssl_error(err, o->tls_key_file);
+      goto fail;
+    }
+  }
+  return ctx;
+fail:
+  SSL_CTX_free(ctx);
+  return NULL;
+}
+
+struct http_cert *http_cert_ref(struct http_cert *c) {
+  if (c)
+    c->refs++;
+  return c;
+}
+
+void http_cert_unref(struct http_cert *c) {
+  if (!c || --c->refs > 0)
+    return;
+  for (size_t i = 0; c->orgs && c->orgs[i]; i++)
+    free(c->orgs[i]);
+  free(c->orgs);
+  free(c->cn);
+  free(c);
+}
+
+static char *entry_text(X509_NAME_ENTRY *e) {
+  unsigned char *utf8 = NULL;
+  int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+  if (n < 0)
+    return NULL;
+  /* An embedded NUL would cut the name a later authorizer compares. */
+  char *s =
+      memchr(utf8, '\0', (size_t)n) ? NULL : strndup((char *)utf8, (size_t)n);
+  OPENSSL_free(utf8);
+  return s;
+}
+
+/* The subject of the peer certificate, if one was presented and verified
+ * against the listener's client CA. */
+struct http_cert *http_cert_from_ssl(SSL *ssl) {
+  X509 *x = SSL_get0_peer_certificate(ssl);
+  if (!x || SSL_get_verify_result(ssl) != X509_V_OK)
+    return NULL;
+  X509_NAME *name = X509_get_subject_name(x);
+  struct http_cert *c = calloc(1, sizeof *c);
+  int count = X509_NAME_entry_count(name);
+  if (!c || !(c->orgs = calloc((size_t)count + 1, sizeof *c->orgs))) {
+    free(c);
+    return NULL;
+  }
+  c->refs = 1;
+  size_t no = 0;
+  for (int i = 0; i < count; i++) {
+    X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    if (nid == NID_commonName && !c->cn)
+      c->cn = entry_text(e);
+    else if (nid == NID_organizationName) {
+      char *o = entry_text(e);
+      if (o)
+        c->orgs[no++] = o;
+    }
+  }
+  if (!c->cn)
+    c->cn = strdup("");
+  if (!c->cn) {
+    http_cert_unref(c);
+    return NULL;
+  }
+  c->pub.common_name = c->cn;
+  c->pub.organizations = (const char *const *)c->orgs;
+  return c;
+}
