@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The API server's extension points over real sockets: path,
+ * group-version and subresource handlers run after authentication with
+ * the authenticated user, the group appears in discovery, a subresource
+ * handler can upgrade the connection, and in-process requests reach the
+ * handlers too. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include <libkube/apiserver.h>
+
+#include "../http/test-client.h"
+#include "core/util.h"
+
+#define TOKEN "ext-token"
+
+struct fx {
+  kube_loop_t *loop;
+  kube_store_t *store;
+  kube_apiserver_t *srv;
+  pthread_t th;
+  int port;
+  char dir[64], sock[100];
+};
+
+static void reply_text(kube_http_request_t *r, const char *fmt, ...)
+    KUBE_PRINTF(2, 3);
+static void reply_text(kube_http_request_t *r, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  kube_http_reply(r, 200, "text/plain", buf, (size_t)n);
+}
+
+static void ui(const kube_apiserver_handler_ctx_t *c, void *arg) {
+  reply_text(c->request, "ui user=%s group0=%s path=%s", c->user->name,
+             c->user->groups[0], kube_http_request_path(c->request));
+}
+
+static void metrics(const kube_apiserver_handler_ctx_t *c, void *arg) {
+  reply_text(c->request, "metrics path=%s", kube_http_request_path(c->request));
+}
+
+static void echo_read(kube_http_conn_t *c, const void *d, size_t n, void *a) {
+  kube_http_conn_write(c, "echo:", 5);
+  kube_http_conn_write(c, d, n);
+}
+
+static void echo_closed(kube_http_conn_t *c, void *a) {
+  kube_http_conn_close(c);
+}
+
+static const kube_http_conn_callbacks_t echo_cbs = {
+    .version = KUBE_HTTP_CONN_CALLBACKS_VERSION,
+    .read = echo_read,
+    .closed = echo_closed,
+};
+
+static void exec_sub(const kube_apiserver_handler_ctx_t *c, void *arg) {
+  const char *up = kube_http_request_upgrade(c->request);
+  if (!up) {
+    reply_text(c->request, "exec ns=%s name=%s sub=%s user=%s cmd=%s",
+               c->namespace_, c->name, c->subresource, c->user->name,
+               kube_http_request_query_param(c->request, "command"));
+    return;
+  }
+  kube_http_response_add_header(c->request, "Connection", "Upgrade", NULL);
+  kube_http_response_add_header(c->request, "Upgrade", up, NULL);
+  kube_http_conn_t *conn = kube_http_upgrade(c->request, NULL);
+  if (conn)
+    kube_http_conn_set_callbacks(conn, &echo_cbs, 0, NULL);
+}
+
+static void node_proxy(const kube_apiserver_handler_ctx_t *c, void *arg) {
+  reply_text(c->request, "proxy name=%s ns=%s path=%s", c->name,
+             c->namespace_ ? c->namespace_ : "-",
+             kube_http_request_path(c->request));
+}
+
+static void *loop_main(void *arg) {
+  struct fx *f = arg;
+  kube_loop_run(f->loop, NULL);
+  return NULL;
+}
+
+static void fx_init(struct fx *f) {
+  memset(f, 0, sizeof *f);
+  kube_error_t err = KUBE_ERROR_INIT;
+  f->loop = kube_loop_new(&err);
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
+  f->store = kube_store_open(f->loop, &so, &err);
+  assert_non_null(f->store);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao, .token = TOKEN};
+  f->srv = kube_apiserver_new(f->loop, f->store, &ao, &err);
+  assert_non_null(f->srv);
+  assert_int_equal(kube_apiserver_listen(f->srv, "tcp:127.0.0.1:0", &err), 0);
+  f->port = kube_apiserver_port(f->srv);
+  snprintf(f->dir, sizeof f->dir, "/tmp/test-ext-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->sock, sizeof f->sock, "%s/s.sock", f->dir);
+  char spec[160];
+  snprintf(spec, sizeof spec, "unix:%s", f->sock);
+  assert_int_equal(kube_apiserver_listen(f->srv, spec, &err), 0);
+  assert_int_equal(kube_apiserver_handle_path(f->srv, "/ui/", ui, NULL, &err),
+                   0);
+  assert_int_equal(
+      kube_apiserver_handle_group_version(
+          f->srv, "metrics.k8s.io", "v1beta1",
+          "[{\"name\":\"pods\",\"singularName\":\"\",\"namespaced\":true,"
+          "\"kind\":\"PodMetrics\",\"verbs\":[\"get\",\"list\"]}]",
+          metrics, NULL, &err),
+      0);
+  assert_int_equal(kube_apiserver_handle_subresource(f->srv, "", "pods", "exec",
+                                                     exec_sub, NULL, &err),
+                   0);
+  assert_int_equal(kube_apiserver_handle_subresource(
+                       f->srv, "", "nodes", "proxy", node_proxy, NULL, &err),
+                   0);
+  /* What registration refuses. */
+  assert_int_equal(
+      kube_apiserver_handle_path(f->srv, "/apis/x", ui, NULL, NULL), -1);
+  assert_int_equal(kube_apiserver_handle_group_version(f->srv, "apps", "v1",
+                                                       NULL, metrics, NULL,
+                                                       NULL),
+                   -1);
+}
+
+static void fx_free(struct fx *f) {
+  kube_apiserver_free(f->srv);
+  for (int i = 0; i < 3; i++)
+    kube_loop_iterate(f->loop, 0);
+  kube_store_close(f->store);
+  kube_loop_free(f->loop);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "cleanup of %s failed\n", f->dir);
+}
+
+static char *get(int fd, const char *req, const char *until) {
+  static char buf[1 << 16];
+  SEND(fd, req);
+  read_until(fd, buf, sizeof buf, until, 5000);
+  return buf;
+}
+
+static void test_network(void **state) {
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(pthread_create(&f.th, NULL, loop_main, &f), 0);
+  int fd = tcp_connect(f.port);
+  /* Authentication runs before any handler. */
+  char *r = get(fd, "GET /ui/x HTTP/1.1\r\n\r\n", "}");
+  assert_non_null(strstr(r, "HTTP/1.1 401"));
+  assert_non_null(strstr(r, "\"kind\":\"Status\""));
+  r = get(fd, "GET /ui/x HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
+          "path=/ui/x");
+  assert_non_null(
+      strstr(r, "ui user=admin group0=system:masters path=/ui/x"));
+  close(fd);
+  fd = unix_connect(f.sock);
+  r = get(fd, "GET /ui/ HTTP/1.1\r\n\r\n", "path=/ui/");
+  assert_non_null(strstr(r, "ui user=system:admin"));
+  /* Discovery lists the group; its resource list comes from the
+   * registration; everything below goes to the handler. */
+  r = get(fd, "GET /apis HTTP/1.1\r\n\r\n", "metrics.k8s.io/v1beta1");
+  assert_non_null(strstr(r, "\"name\":\"metrics.k8s.io\""));
+  r = get(fd,
+          "GET /apis HTTP/1.1\r\nAccept: application/json;g=apidiscovery.k8s.io;"
+          "v=v2;as=APIGroupDiscoveryList\r\n\r\n",
+          "PodMetrics");
+  assert_non_null(strstr(r, "APIGroupDiscoveryList"));
+  assert_non_null(strstr(r, "\"kind\":\"PodMetrics\""));
+  r = get(fd, "GET /apis/metrics.k8s.io HTTP/1.1\r\n\r\n", "preferredVersion");
+  assert_non_null(strstr(r, "\"kind\":\"APIGroup\""));
+  r = get(fd, "GET /apis/metrics.k8s.io/v1beta1 HTTP/1.1\r\n\r\n", "]}");
+  assert_non_null(strstr(r, "APIResourceList"));
+  assert_non_null(strstr(r, "PodMetrics"));
+  r = get(fd,
+          "GET /apis/metrics.k8s.io/v1beta1/namespaces/a/pods HTTP/1.1\r\n\r\n",
+          "pods");
+  assert_non_null(
+      strstr(r, "metrics path=/apis/metrics.k8s.io/v1beta1/namespaces/a/pods"));
+  /* Subresources: parsed route; node proxy with a deeper path. */
+  r = get(fd,
+          "GET /api/v1/namespaces/ns1/pods/p1/exec?command=ls HTTP/1.1\r\n\r\n",
+          "cmd=ls");
+  assert_non_null(
+      strstr(r, "exec ns=ns1 name=p1 sub=exec user=system:admin cmd=ls"));
+  r = get(fd, "GET /api/v1/nodes/n1/proxy/stats/summary HTTP/1.1\r\n\r\n",
+          "summary");
+  assert_non_null(strstr(
+      r, "proxy name=n1 ns=- path=/api/v1/nodes/n1/proxy/stats/summary"));
+  /* The API itself still answers on the same connection. */
+  r = get(fd, "GET /api/v1/namespaces HTTP/1.1\r\n\r\n", "NamespaceList");
+  assert_non_null(strstr(r, "HTTP/1.1 200"));
+  close(fd);
+  /* A subresource handler upgrades the connection (exec over SPDY). */
+  fd = tcp_connect(f.port);
+  r = get(fd,
+          "POST /api/v1/namespaces/ns1/pods/p1/exec?command=sh HTTP/1.1\r\n"
+          "Authorization: Bearer " TOKEN "\r\nConnection: Upgrade\r\n"
+          "Upgrade: SPDY/3.1\r\nContent-Length: 0\r\n\r\n",
+          "\r\n\r\n");
+  assert_non_null(strstr(r, "HTTP/1.1 101"));
+  r = get(fd, "stdin-bytes", "echo:stdin-bytes");
+  assert_non_null(strstr(r, "echo:stdin-bytes"));
+  close(fd);
+  kube_loop_quit(f.loop);
+  pthread_join(f.th, NULL);
+  fx_free(&f);
+}
+
+struct result {
+  int status;
+  kube_strbuf_t body;
+  bool done;
+};
+
+static void inproc_cb(int status, const char *ctype, const char *data,
+                      size_t len, bool done, void *arg) {
+  struct result *res = arg;
+  res->status = status;
+  kube_strbuf_append_len(&res->body, data, len);
+  res->done = done;
+}
+
+static void test_in_process(void **state) {
+  struct fx f;
+  fx_init(&f);
+  struct result res = {0};
+  kube_apiserver_request_t rq = {.struct_size = sizeof rq,
+                                 .method = "GET",
+                                 .path = "/ui/inproc?x=1"};
+  assert_non_null(kube_apiserver_request(f.srv, &rq, inproc_cb, &res, NULL));
+  for (int i = 0; i < 100 && !res.done; i++)
+    kube_loop_iterate(f.loop, 10);
+  assert_true(res.done);
+  assert_int_equal(res.status, 200);
+  assert_non_null(strstr(res.body.data, "ui user=system:apiserver"));
+  assert_non_null(strstr(res.body.data, "path=/ui/inproc"));
+  kube_strbuf_free(&res.body);
+  /* Subresource handlers get the parsed route in-process too. */
+  memset(&res, 0, sizeof res);
+  rq.path = "/api/v1/namespaces/a/pods/b/exec?command=x";
+  assert_non_null(kube_apiserver_request(f.srv, &rq, inproc_cb, &res, NULL));
+  for (int i = 0; i < 100 && !res.done; i++)
+    kube_loop_iterate(f.loop, 10);
+  assert_true(res.done);
+  assert_non_null(strstr(res.body.data, "exec ns=a name=b sub=exec"));
+  kube_strbuf_free(&res.body);
+  fx_free(&f);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_network),
+      cmocka_unit_test(test_in_process),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
