@@ -83,7 +83,7 @@ struct kube_http_server {
   unsigned tcp_conns, unix_conns;
   struct http_peer *peers[HTTP_PEER_BUCKETS];
   int reserve_fd; /* spent to accept-and-close when out of descriptors */
-  struct core_ratelimit accept_rl, refuse_rl;
+  struct core_ratelimit accept_rl, refuse_rl, cap_rl;
   time_t date_at;
   char date[40];
 };

@@ -73,6 +73,7 @@ kube_http_server_new(kube_loop_t *loop, const kube_http_server_options_t *opts,
   srv->error_body_arg = o.error_body_arg;
   srv->accept_rl = (struct core_ratelimit)CORE_RATELIMIT_INIT(5000, 5);
   srv->refuse_rl = (struct core_ratelimit)CORE_RATELIMIT_INIT(5000, 5);
+  srv->cap_rl = (struct core_ratelimit)CORE_RATELIMIT_INIT(5000, 5);
   TAILQ_INIT(&srv->listeners);
   TAILQ_INIT(&srv->conns);
   srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -275,7 +276,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
     }
     const char *cap = over_cap(l, (struct sockaddr *)&ss);
     if (cap) {
-      core_log_ratelimited(&srv->refuse_rl, KUBE_LOG_WARNING,
+      core_log_ratelimited(&srv->cap_rl, KUBE_LOG_WARNING,
                            "http: %s connection limit reached, closing a new "
                            "connection",
                            cap);

@@ -84,8 +84,9 @@ class Etcd:
 
 class Kubed:
     def __init__(self, kubed, store="memory", extra=(), data_dir=None,
-                 token="test-token"):
+                 token="test-token", preexec_fn=None):
         self.kubed = kubed
+        self.preexec_fn = preexec_fn
         self.own_dir = data_dir is None
         self.tmp = data_dir or tempfile.mkdtemp(prefix="kubed-test-")
         self.data = os.path.join(self.tmp, "data")
@@ -109,7 +110,8 @@ class Kubed:
             args += ["--etcd-endpoints", self.etcd.endpoint]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=self.log)
+                                     stderr=self.log,
+                                     preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         buf = b""
         while time.time() < deadline:
