@@ -14,6 +14,9 @@
  *   - watch fan-out: 1,000 `?watch=true&resourceVersion=N` streams on the
  *     pods of one namespace, one create, time until each stream has the
  *     ADDED event (p50/p99/max),
+ *   - (sqlite) GETs with 8 clients over the unix socket and over TLS
+ *     keep-alive connections of a kubed serving HTTPS, and their ratio
+ *     (ratio_tls_vs_unix_get, time per GET; goal <= 1.5),
  * plus etcd itself (PUT through its v3 JSON gateway, 1 and 32 clients, the
  * same value size as a pod body), kubed's idle RSS after bootstrap and the
  * ratio of kubed(sqlite) creates/s to raw etcd puts/s, one client each.
@@ -58,6 +61,7 @@
 
 #include "etcd-harness.h"
 #include "loadgen.h"
+#include "tls-unix.h"
 
 #define TOKEN "bench-api-token"
 /* ---- processes ---- */
@@ -163,9 +167,12 @@ static bool kubed_has_flag(const char *bin, const char *flag) {
 }
 
 /* Start `bin server` with `store` (and `etcd` endpoints), plus `extra` (one
- * more flag, may be NULL); wait until /readyz answers 200. */
-static int kubed_start(struct kubed *k, const char *bin, const char *store,
-                       const char *etcd, const char *extra) {
+ * more flag, may be NULL); wait until /readyz answers 200.  `tls`: HTTPS
+ * on the TCP port (its certificate DIR/data/tls.crt) and a unix socket
+ * DIR/kubed.sock; plain HTTP on TCP otherwise. */
+static int kubed_start_mode(struct kubed *k, const char *bin,
+                            const char *store, const char *etcd,
+                            const char *extra, bool tls) {
   *k = (struct kubed){.pid = -1};
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-api-XXXXXX", tmp);
@@ -175,8 +182,10 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
   }
   for (int attempt = 0; attempt < 3; attempt++) {
     k->port = free_port();
-    char listen[64], data[300], log[300];
+    char listen[64], data[300], log[300], unix_spec[340], sock[320];
     snprintf(listen, sizeof listen, "tcp:127.0.0.1:%d", k->port);
+    snprintf(sock, sizeof sock, "%s/kubed.sock", k->dir);
+    snprintf(unix_spec, sizeof unix_spec, "unix:%s", sock);
     snprintf(data, sizeof data, "%s/data", k->dir);
     snprintf(log, sizeof log, "%s/kubed.log", k->dir);
     k->pid = fork();
@@ -202,7 +211,12 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
       argv[n++] = store;
       argv[n++] = "--token";
       argv[n++] = TOKEN;
-      argv[n++] = "--plain-http";
+      if (tls) {
+        argv[n++] = "--listen";
+        argv[n++] = unix_spec;
+      } else {
+        argv[n++] = "--plain-http";
+      }
       argv[n++] = "--log-level";
       argv[n++] = "warning";
       if (etcd) {
@@ -218,7 +232,8 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
     }
     struct target t = {.port = k->port, .token = TOKEN};
     for (int i = 0; i < 400; i++) { /* up to ~20 s */
-      if (http_once(&t, "GET", "/readyz", NULL, NULL) == 200)
+      if ((tls ? bench_unix_status(sock, "/readyz", TOKEN)
+               : http_once(&t, "GET", "/readyz", NULL, NULL)) == 200)
         return 0;
       if (waitpid(k->pid, NULL, WNOHANG) == k->pid) {
         k->pid = -1;
@@ -233,6 +248,11 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store,
   }
   kubed_log_tail(k);
   return -1;
+}
+
+static int kubed_start(struct kubed *k, const char *bin, const char *store,
+                       const char *etcd, const char *extra) {
+  return kubed_start_mode(k, bin, store, etcd, extra, false);
 }
 
 static void kubed_stop(struct kubed *k) {
@@ -720,6 +740,36 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
   return 0;
 }
 
+/* GETs of one object with 8 clients over the unix socket, then over TLS
+ * keep-alive, against a kubed serving HTTPS (sqlite store). */
+static void run_tls_unix(const struct opts *o, struct load_result *ux,
+                         struct load_result *tl) {
+  struct kubed k;
+  printf("== kubed over TLS and the unix socket (sqlite store)\n");
+  fflush(stdout);
+  ux->per_s = ux->p50 = ux->p99 = ux->max = NAN;
+  *tl = *ux;
+  if (kubed_start_mode(&k, o->kubed, "sqlite", NULL, o->extra, true) < 0) {
+    printf("  FAILED: kubed with TLS did not become ready\n");
+    kubed_stop(&k);
+    return;
+  }
+  char sock[320], ca[320];
+  snprintf(sock, sizeof sock, "%s/kubed.sock", k.dir);
+  snprintf(ca, sizeof ca, "%s/data/tls.crt", k.dir);
+  struct tls_unix_target t = {.sock = sock,
+                              .port = k.port,
+                              .ca_file = ca,
+                              .token = TOKEN,
+                              .path = "/api/v1/namespaces/default"};
+  int per = o->gets / 8 > 50 ? o->gets / 8 : 50;
+  bench_tls_unix(&t, 8, per, ux, tl);
+  print_load("GET, 8 clients, unix:", ux);
+  print_load("GET, 8 clients, TLS:", tl);
+  fflush(stdout);
+  kubed_stop(&k);
+}
+
 /* ---- output ---- */
 
 static const char *fmt_num(char *b, size_t n, double v, const char *f) {
@@ -942,11 +992,14 @@ int main(int argc, char **argv) {
   struct fig sq, et;
   fig_init(&sq);
   fig_init(&et);
-  struct load_result raw1 = {0}, raw32 = {0};
+  struct load_result raw1 = {0}, raw32 = {0}, tu_unix = {0}, tu_tls = {0};
+  tu_unix.per_s = tu_tls.per_s = tu_unix.p50 = tu_tls.p50 = NAN;
   raw1.per_s = raw1.p50 = raw1.p99 = raw1.max = NAN;
   raw32 = raw1;
-  if (!only || !strcmp(only, "sqlite"))
+  if (!only || !strcmp(only, "sqlite")) {
     run_store(&o, "sqlite", NULL, &sq);
+    run_tls_unix(&o, &tu_unix, &tu_tls);
+  }
   if (!only || !strcmp(only, "etcd")) {
     struct etcd_harness h;
     printf("== etcd %s\n", ETCD_BINARY);
@@ -977,6 +1030,7 @@ int main(int argc, char **argv) {
   }
 
   double ratio = sq.c1.per_s / raw1.per_s;
+  char b3_early[32];
   printf("\n%-32s %12s %12s %10s\n", "", "sqlite", "etcd", "sqlite/etcd");
   row("pod creates/s, 1 client", sq.c1.per_s, et.c1.per_s, "%.0f", true);
   row("  create p50 ms, 1 client", sq.c1.p50, et.c1.p50, "%.2f", true);
@@ -1001,6 +1055,13 @@ int main(int argc, char **argv) {
   row("  its POST answered in ms", sq.fan_write_ms, et.fan_write_ms, "%.2f",
       true);
   row("kubed idle RSS MiB", sq.rss_idle, et.rss_idle, "%.1f", false);
+  printf("\n%-32s %12s %12s\n", "(sqlite, 8 clients)", "unix", "TLS");
+  row("GET/s", tu_unix.per_s, tu_tls.per_s, "%.0f", false);
+  row("  GET p50 ms", tu_unix.p50, tu_tls.p50, "%.3f", false);
+  row("  GET p99 ms", tu_unix.p99, tu_tls.p99, "%.3f", false);
+  double ratio_tls = tu_unix.per_s / tu_tls.per_s;
+  printf("ratio_tls_vs_unix_get (time per GET, TLS / unix): %s (goal <= 1.5)\n",
+         fmt_num(b3_early, sizeof b3_early, ratio_tls, "x%.2f"));
   row("kubed RSS after runs MiB", sq.rss_loaded, et.rss_loaded, "%.1f", false);
   char b1[32], b2[32], b3[32];
   printf("raw etcd PUT/s (v3 JSON gateway): %s with 1 client, %s with 32\n",
@@ -1038,6 +1099,11 @@ int main(int argc, char **argv) {
     jkey(&j, "ratio_sqlite_etcd_creates_32", sq.c32.per_s / et.c32.per_s);
     jkey(&j, "kubed_idle_rss_mb", sq.rss_idle);
     jkey(&j, "kubed_idle_rss_mb_etcd", et.rss_idle);
+    jkey(&j, "get_per_s_unix_8", tu_unix.per_s);
+    jkey(&j, "get_per_s_tls_8", tu_tls.per_s);
+    jkey(&j, "get_p50_ms_unix_8", tu_unix.p50);
+    jkey(&j, "get_p50_ms_tls_8", tu_tls.p50);
+    jkey(&j, "ratio_tls_vs_unix_get", ratio_tls);
     printf("}\n");
   }
   return sq.ran || et.ran ? 0 : 1;
