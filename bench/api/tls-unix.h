@@ -13,8 +13,9 @@ struct tls_unix_target {
   const char *path; /* what each GET fetches */
 };
 
-/* `clients` threads, `per` GETs each, first over the unix socket, then
- * over TLS; figures NAN when not taken. */
+/* `clients` threads, `per` GETs each, over the unix socket and over TLS
+ * in five alternating rounds: per_s is the median round's, the latencies
+ * those of the last round; NAN when not taken. */
 void bench_tls_unix(const struct tls_unix_target *t, int clients, int per,
                     struct load_result *unix_res, struct load_result *tls_res);
 

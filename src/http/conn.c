@@ -14,6 +14,11 @@
 static void conn_parse(struct kube_http_conn *c);
 static void conn_die(struct kube_http_conn *c);
 
+void http_conn_enable_read(struct kube_http_conn *c) {
+  if (c->bev)
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 /* ---- timers ---- */
 
 static void timer_arm(struct kube_http_conn *c, enum http_timer kind, int ms) {
@@ -406,7 +411,7 @@ void http_conn_request_done(struct kube_http_conn *c, bool keep_alive) {
   c->state = HC_IDLE;
   parser_reset(c);
   timer_arm(c, HT_IDLE, c->srv->idle_ms);
-  bufferevent_enable(c->bev, EV_READ);
+  http_conn_enable_read(c);
   /* Pipelined bytes may be waiting: parse them from the loop, not from
    * inside the handler's reply call. */
   if (evbuffer_get_length(bufferevent_get_input(c->bev)))
@@ -684,7 +689,7 @@ kube_http_conn_set_callbacks(kube_http_conn_t *c,
   if (c->bev) {
     bufferevent_setwatermark(c->bev, EV_WRITE, c->low_water, 0);
     if (!c->paused)
-      bufferevent_enable(c->bev, EV_READ);
+      http_conn_enable_read(c);
   }
   /* Bytes already buffered, or a close that already happened, are
    * delivered from the loop, never inside this call. */
@@ -713,7 +718,7 @@ KUBE_EXPORT void kube_http_conn_pause_reading(kube_http_conn_t *c,
   if (paused) {
     bufferevent_disable(c->bev, EV_READ);
   } else if (c->cbs) {
-    bufferevent_enable(c->bev, EV_READ);
+    http_conn_enable_read(c);
     event_active(c->process_ev, 0, 0);
   }
 }

@@ -27,6 +27,9 @@
 #define HTTP_DEFAULT_IDLE_TIMEOUT_MS 90000
 #define HTTP_DEFAULT_WRITE_TIMEOUT_MS 60000
 #define HTTP_DEFAULT_UNIX_CONNS 256u
+/* Replies up to this size are copied next to their head (one write, one
+ * TLS record); larger ones are handed over by reference. */
+#define HTTP_COALESCE_MAX (64u * 1024)
 /* Pipelined bytes buffered while a request is being answered. */
 #define HTTP_MAX_PIPELINE_BUFFER (256u * 1024)
 /* A refused connection is drained this long before it is closed, so the
@@ -208,6 +211,7 @@ char *http_error_body(kube_http_server_t *srv, int code, const char *message,
                       size_t *len);
 
 /* ---- conn.c ---- */
+void http_conn_enable_read(struct kube_http_conn *c);
 void http_conn_accepted(kube_http_listener_t *l, int fd,
                         const struct sockaddr *sa, socklen_t sl);
 /* Close the socket now (no flush); the struct stays for its owner. */

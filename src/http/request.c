@@ -413,11 +413,15 @@ static void reply_common(kube_http_request_t *r, int status, const char *ctype,
   struct kube_http_conn *c = r->conn;
   if (c && c->bev && !r->started) {
     bool has_body = status_has_body(status);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    /* Head and a small body in one contiguous chain: over TLS each chain
+     * becomes a record of its own (and a segment, with TCP_NODELAY). */
+    if (len <= HTTP_COALESCE_MAX)
+      evbuffer_expand(out, 512 + r->resp_hdrs.len + (r->head ? 0 : len));
     send_head(r, status, ctype, has_body ? BODY_LENGTH : BODY_NONE,
               has_body ? len : 0);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     if (has_body && !r->head && len) {
-      if (take &&
+      if (take && len > HTTP_COALESCE_MAX &&
           evbuffer_add_reference(out, body, len, cleanup_ref, NULL) == 0)
         take = false;
       else
@@ -498,6 +502,8 @@ KUBE_EXPORT int kube_http_stream_write(kube_http_request_t *r, const void *data,
   if (!len || r->head)
     return 0;
   struct evbuffer *out = bufferevent_get_output(c->bev);
+  if (len <= HTTP_COALESCE_MAX)
+    evbuffer_expand(out, len + 24); /* one chain: one TLS record */
   if (r->chunked) {
     char sz[24];
     int n = snprintf(sz, sizeof sz, "%zx\r\n", len);

@@ -18,6 +18,8 @@ static int ssl_error(kube_error_t *err, const char *what) {
 
 static void harden(SSL_CTX *ctx) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  /* No SSL_CTX_set_read_ahead: bufferevent_openssl does not look at what
+   * OpenSSL buffered and connections stall or drop (tried). */
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
                                SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
                                SSL_OP_NO_RENEGOTIATION);
