@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include <libkube/apiserver.h>
 #include <libkube/http.h>
@@ -628,6 +629,59 @@ static void test_proxy(void **state) {
   kube_error_clear(&err);
 }
 
+/* TLS: keep-alive, pipelining and a client certificate on one
+ * connection. */
+static void test_tls(void **state) {
+  struct fx f;
+  fx_init(&f, NULL, NULL);
+  char cert[128], key[128];
+  snprintf(cert, sizeof cert, "%s/c.crt", f.dir);
+  snprintf(key, sizeof key, "%s/c.key", f.dir);
+  assert_int_equal(kube_apiserver_generate_cert(cert, key, NULL, NULL), 0);
+  kube_http_listen_options_t lo = {.struct_size = sizeof lo,
+                                   .tls_cert_file = cert,
+                                   .tls_key_file = key,
+                                   .tls_client_ca_file = cert};
+  kube_http_listener_t *tl =
+      kube_http_server_listen(f.srv, "tcp:127.0.0.1:0", &lo, NULL);
+  assert_non_null(tl);
+  assert_int_equal(kube_http_listener_type(tl), KUBE_HTTP_TLS);
+  test_loop = f.loop;
+  fx_start(&f);
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  assert_int_equal(SSL_CTX_load_verify_locations(ctx, cert, NULL), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  assert_int_equal(SSL_CTX_use_certificate_chain_file(ctx, cert), 1);
+  assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
+  int fd = tcp_connect(kube_http_listener_port(tl));
+  SSL *ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set1_host(ssl, "127.0.0.1");
+  assert_int_equal(SSL_connect(ssl), 1);
+  const char *reqs = "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /cert HTTP/1.1\r\nHost: t\r\n\r\n";
+  assert_true(SSL_write(ssl, reqs, (int)strlen(reqs)) > 0);
+  char buf[8192];
+  size_t len = 0;
+  while (len < sizeof buf - 1 && !strstr(buf, "o=libkube")) {
+    int n = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len));
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+  }
+  char *one = strstr(buf, "GET /one x=- type=2");
+  char *two = strstr(buf, "cn=kubed o=libkube");
+  assert_non_null(one);
+  assert_non_null(two);
+  assert_true(one < two);
+  SSL_shutdown(ssl);
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(ctx);
+  fx_stop(&f);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -638,6 +692,7 @@ int main(void) {
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_tls),
       cmocka_unit_test(test_proxy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
