@@ -106,8 +106,9 @@ kube_http_server_t *kube_http_server_new(kube_loop_t *loop,
 /* Close every listener and connection and free the server.  Requests and
  * connections still held by handlers stay valid until their owners finish
  * them (their close callbacks run during this call); nothing more is
- * sent.  Must not be called from a callback of this server.  Accepts
- * NULL. */
+ * sent.  Must not be called from a callback of this server.  libevent
+ * releases closed connections from the loop: iterate it once more before
+ * kube_loop_free, or their last few KiB are not freed.  Accepts NULL. */
 void kube_http_server_free(kube_http_server_t *srv);
 
 /* ---- listeners ---- */
