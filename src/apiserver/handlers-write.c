@@ -867,6 +867,70 @@ void as_internal_update(kube_apiserver_t *srv, const char *key,
 
 /* ---- deletecollection ---- */
 
+/* deletecollection answers once its writes are in the store, so that a
+ * LIST right after the reply does not still see what it deleted. */
+struct dc {
+  struct req *r;
+  unsigned pending; /* writes in flight, +1 while the list is walked */
+  kube_strbuf_t sb;
+};
+
+struct dc_write {
+  struct dc *d;
+  char *key;
+};
+
+static void dc_release(struct dc *d) {
+  if (--d->pending)
+    return;
+  as_reply_json_str(d->r, 200, d->sb.data ? d->sb.data : "{}",
+                    d->sb.data ? d->sb.len : 2);
+  kube_strbuf_free(&d->sb);
+  free(d);
+}
+
+static void dc_write_done(const kube_store_record_t *rec,
+                          const kube_error_t *err, void *arg) {
+  struct dc_write *w = arg;
+  if (err && err->reason != KUBE_REASON_NOT_FOUND)
+    log_debug("apiserver: deletecollection write of %s: %s", w->key,
+              err->message);
+  struct dc *d = w->d;
+  free(w->key);
+  free(w);
+  dc_release(d);
+}
+
+static void dc_write(struct dc *d, const char *key, json_object *obj,
+                     int64_t rev) {
+  kube_apiserver_t *srv = d->r->srv;
+  struct dc_write *w = calloc(1, sizeof *w);
+  size_t vlen = 0;
+  char *val = obj ? as_tree_to_stored(obj, &vlen) : NULL;
+  if (!w || !(w->key = strdup(key)) || (obj && !val)) {
+    if (w)
+      free(w->key);
+    free(w);
+    free(val);
+    return;
+  }
+  w->d = d;
+  d->pending++;
+  kube_error_t err = KUBE_ERROR_INIT;
+  int rc =
+      obj ? kube_store_update(srv->store, key, val, vlen, rev, dc_write_done, w,
+                              &err)
+          : kube_store_delete(srv->store, key, rev, dc_write_done, w, &err);
+  free(val);
+  if (rc < 0) {
+    log_warn("apiserver: deletecollection of %s: %s", key, err.message);
+    free(w->key);
+    free(w);
+    d->pending--;
+  }
+  kube_error_clear(&err);
+}
+
 void as_handle_deletecollection(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   kube_apiserver_t *srv = r->srv;
@@ -891,10 +955,19 @@ void as_handle_deletecollection(struct req *r) {
     as_reply_error(r, &err);
     return;
   }
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  struct dc *d = calloc(1, sizeof *d);
+  if (!d) {
+    kube_store_list_clear(&l);
+    as_filter_clear(&f);
+    delete_opts_clear(&o);
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    return;
+  }
+  d->r = r;
+  d->pending = 1;
   char apiv[128];
   kube_kind_api_version(k, apiv, sizeof apiv);
-  kube_strbuf_printf(&sb,
+  kube_strbuf_printf(&d->sb,
                      "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
                      "\"resourceVersion\":\"%lld\"},\"items\":[",
                      k->list_kind, apiv, (long long)l.revision);
@@ -909,10 +982,10 @@ void as_handle_deletecollection(struct req *r) {
       continue;
     }
     if (count++)
-      kube_strbuf_append_char(&sb, ',');
-    kube_strbuf_append(
-        &sb, json_object_to_json_string_ext(
-                 obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+      kube_strbuf_append_char(&d->sb, ',');
+    kube_strbuf_append(&d->sb, json_object_to_json_string_ext(
+                                   obj, JSON_C_TO_STRING_PLAIN |
+                                            JSON_C_TO_STRING_NOSLASHESCAPE));
     if (!o.dry_run) {
       bool is_pod = streq(k->kind, "Pod") && !k->group[0];
       const char *node = kube_json_get_string(obj, "spec.nodeName");
@@ -928,20 +1001,19 @@ void as_handle_deletecollection(struct req *r) {
                   sizeof ts)));
           json_object_object_add(meta, "deletionGracePeriodSeconds",
                                  json_object_new_int64(grace));
-          as_internal_update(srv, rec->key, obj, rec->mod_revision);
+          dc_write(d, rec->key, obj, rec->mod_revision);
           if (is_pod && grace > 0)
             as_graceful_schedule(srv, rec->key, grace);
         }
       } else {
-        as_internal_delete(srv, rec->key, rec->mod_revision);
+        dc_write(d, rec->key, NULL, rec->mod_revision);
       }
     }
     json_object_put(obj);
   }
-  kube_strbuf_append(&sb, "]}");
+  kube_strbuf_append(&d->sb, "]}");
   kube_store_list_clear(&l);
   as_filter_clear(&f);
   delete_opts_clear(&o);
-  as_reply_json_str(r, 200, sb.data ? sb.data : "{}", sb.data ? sb.len : 2);
-  kube_strbuf_free(&sb);
+  dc_release(d);
 }
