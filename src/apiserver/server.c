@@ -531,7 +531,10 @@ KUBE_EXPORT bool kube_apiserver_ready(const kube_apiserver_t *srv) {
  * timeouts) are Kubernetes Status objects like every other error. */
 static char *status_body(int code, const char *message, void *arg) {
   kube_error_t e = KUBE_ERROR_INIT;
-  kube_error_set(&e, kube_reason_from_http_code(code), 0, "%s", message);
+  kube_reason_t reason = kube_reason_from_http_code(code);
+  if (reason == KUBE_REASON_UNKNOWN && code >= 400 && code < 500)
+    reason = KUBE_REASON_BAD_REQUEST; /* 414, 431: no reason of their own */
+  kube_error_set(&e, reason, 0, "%s", message);
   json_object *st = as_status_object(&e);
   kube_error_clear(&e);
   json_object_object_add(st, "code", json_object_new_int(code));

@@ -163,11 +163,10 @@ static int on_headers_complete(http_parser *p) {
   /* Refused from the header alone, before one byte of the body is read. */
   if (p->content_length != ULLONG_MAX &&
       p->content_length > (uint64_t)c->srv->max_body) {
-    static char msg[160];
-    snprintf(msg, sizeof msg,
+    snprintf(c->refuse_buf, sizeof c->refuse_buf,
              "the request body of %llu bytes exceeds the limit of %zu bytes",
              (unsigned long long)p->content_length, c->srv->max_body);
-    return refuse_cb(c, 413, msg);
+    return refuse_cb(c, 413, c->refuse_buf);
   }
   if ((p->flags & F_CHUNKED) ||
       (p->content_length != ULLONG_MAX && p->content_length > 0)) {
@@ -181,10 +180,10 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   struct kube_http_conn *c = p->data;
   kube_http_request_t *r = c->cur;
   if (r->body.len + len > c->srv->max_body) {
-    static char msg[160];
-    snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes",
+    snprintf(c->refuse_buf, sizeof c->refuse_buf,
+             "the request body exceeds the limit of %zu bytes",
              c->srv->max_body);
-    return refuse_cb(c, 413, msg);
+    return refuse_cb(c, 413, c->refuse_buf);
   }
   kube_strbuf_append_len(&r->body, at, len);
   if (r->body.oom)
@@ -448,12 +447,9 @@ static void conn_parse(struct kube_http_conn *c) {
       return;
     }
     if (e != HPE_OK && e != HPE_PAUSED) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "malformed HTTP request: %s",
-               http_errno_description(e));
-      static char keep[160];
-      memcpy(keep, msg, sizeof keep);
-      http_conn_refuse(c, 400, keep);
+      snprintf(c->refuse_buf, sizeof c->refuse_buf,
+               "malformed HTTP request: %s", http_errno_description(e));
+      http_conn_refuse(c, 400, c->refuse_buf);
       return;
     }
     evbuffer_drain(in, done);

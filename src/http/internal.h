@@ -180,6 +180,7 @@ struct kube_http_conn {
   size_t header_bytes;
   int refuse_code; /* set by a parser callback that refuses the request */
   const char *refuse_msg;
+  char refuse_buf[192]; /* a refusal message made for this request */
   bool msg_done; /* the parser completed a request */
   bool counted;  /* accounted in the listener / server / peer counts */
   unsigned char peer_addr[16];
