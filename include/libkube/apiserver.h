@@ -59,6 +59,11 @@ typedef struct kube_apiserver_options {
    * TCP listeners speak TLS.  Both NULL: plain HTTP. */
   const char *tls_cert_file;
   const char *tls_key_file;
+  /* PEM CA bundle for client certificates on the TLS listeners (as
+   * kube-apiserver's --client-ca-file): a certificate verified against it
+   * authenticates its subject CN as the user and its O values as groups.
+   * NULL: client certificates are not asked for. */
+  const char *tls_client_ca_file;
   /* HTTP limits and timeouts (see kube_http_server_options_t); NULL: the
    * defaults.  Its max_body_bytes and error_body are ignored (the API
    * server's own apply). */
@@ -127,8 +132,10 @@ void kube_apiserver_free(kube_apiserver_t *srv);
 /* Who sent a request, as authentication found it.  Today: the bearer
  * token's user is "admin" in group "system:masters"; unix socket peers are
  * "system:admin" (system:masters); in-process calls "system:apiserver"
- * (system:masters); requests without credentials (health probes, TCP with
- * no token configured) "system:anonymous" (system:unauthenticated).
+ * (system:masters); a client certificate verified against
+ * tls_client_ca_file is its subject CN in its O groups; requests without
+ * credentials (health probes, TCP with no token configured)
+ * "system:anonymous" (system:unauthenticated).
  * Authenticated users are also in "system:authenticated". */
 typedef struct kube_apiserver_user {
   const char *name;

@@ -141,6 +141,7 @@ struct kube_apiserver {
   uint32_t next_ip_offset; /* service IP allocator cursor */
   uint32_t next_node_port; /* node port allocator cursor */
   char *tls_cert, *tls_key; /* TCP listeners speak TLS when set */
+  char *tls_client_ca;       /* client certificates verified against it */
   /* The last namespace found active, at its record's revision: creates
    * in it need no parse of the namespace while it is unchanged. */
   char ns_active[64];

@@ -484,6 +484,7 @@ KUBE_EXPORT int kube_apiserver_listen(kube_apiserver_t *srv, const char *spec,
   if (str_has_prefix(spec, "tcp:")) {
     lo.tls_cert_file = srv->tls_cert;
     lo.tls_key_file = srv->tls_key;
+    lo.tls_client_ca_file = srv->tls_cert ? srv->tls_client_ca : NULL;
   }
   struct listener *l = calloc(1, sizeof *l);
   if (!l)
@@ -584,6 +585,8 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     srv->tls_cert = strdup(o.tls_cert_file);
     srv->tls_key = strdup(o.tls_key_file);
   }
+  if (o.tls_client_ca_file)
+    srv->tls_client_ca = strdup(o.tls_client_ca_file);
   kube_http_server_options_t ho = {.struct_size = sizeof ho};
   if (o.http) {
     size_t n = o.http->struct_size && o.http->struct_size < sizeof ho
@@ -606,7 +609,8 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     return NULL;
   }
   if ((o.token && !srv->token) || !srv->advertise_address || !srv->drain_ev ||
-      (o.tls_cert_file && (!srv->tls_cert || !srv->tls_key))) {
+      (o.tls_cert_file && (!srv->tls_cert || !srv->tls_key)) ||
+      (o.tls_client_ca_file && !srv->tls_client_ca)) {
     kube_apiserver_free(srv);
     kube_make_oom(err);
     return NULL;
@@ -657,6 +661,7 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->openapi);
   free(srv->tls_cert);
   free(srv->tls_key);
+  free(srv->tls_client_ca);
   free(srv);
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include <cmocka.h>
+#include <openssl/ssl.h>
 
 #include <libkube/apiserver.h>
 
@@ -129,9 +130,8 @@ static void fx_init(struct fx *f) {
   /* What registration refuses. */
   assert_int_equal(
       kube_apiserver_handle_path(f->srv, "/apis/x", ui, NULL, NULL), -1);
-  assert_int_equal(kube_apiserver_handle_group_version(f->srv, "apps", "v1",
-                                                       NULL, metrics, NULL,
-                                                       NULL),
+  assert_int_equal(kube_apiserver_handle_group_version(
+                       f->srv, "apps", "v1", NULL, metrics, NULL, NULL),
                    -1);
 }
 
@@ -165,8 +165,7 @@ static void test_network(void **state) {
   assert_non_null(strstr(r, "\"kind\":\"Status\""));
   r = get(fd, "GET /ui/x HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
           "path=/ui/x");
-  assert_non_null(
-      strstr(r, "ui user=admin group0=system:masters path=/ui/x"));
+  assert_non_null(strstr(r, "ui user=admin group0=system:masters path=/ui/x"));
   close(fd);
   fd = unix_connect(f.sock);
   r = get(fd, "GET /ui/ HTTP/1.1\r\n\r\n", "path=/ui/");
@@ -175,10 +174,11 @@ static void test_network(void **state) {
    * registration; everything below goes to the handler. */
   r = get(fd, "GET /apis HTTP/1.1\r\n\r\n", "metrics.k8s.io/v1beta1");
   assert_non_null(strstr(r, "\"name\":\"metrics.k8s.io\""));
-  r = get(fd,
-          "GET /apis HTTP/1.1\r\nAccept: application/json;g=apidiscovery.k8s.io;"
-          "v=v2;as=APIGroupDiscoveryList\r\n\r\n",
-          "PodMetrics");
+  r = get(
+      fd,
+      "GET /apis HTTP/1.1\r\nAccept: application/json;g=apidiscovery.k8s.io;"
+      "v=v2;as=APIGroupDiscoveryList\r\n\r\n",
+      "PodMetrics");
   assert_non_null(strstr(r, "APIGroupDiscoveryList"));
   assert_non_null(strstr(r, "\"kind\":\"PodMetrics\""));
   r = get(fd, "GET /apis/metrics.k8s.io HTTP/1.1\r\n\r\n", "preferredVersion");
@@ -239,9 +239,8 @@ static void test_in_process(void **state) {
   struct fx f;
   fx_init(&f);
   struct result res = {0};
-  kube_apiserver_request_t rq = {.struct_size = sizeof rq,
-                                 .method = "GET",
-                                 .path = "/ui/inproc?x=1"};
+  kube_apiserver_request_t rq = {
+      .struct_size = sizeof rq, .method = "GET", .path = "/ui/inproc?x=1"};
   assert_non_null(kube_apiserver_request(f.srv, &rq, inproc_cb, &res, NULL));
   for (int i = 0; i < 100 && !res.done; i++)
     kube_loop_iterate(f.loop, 10);
@@ -262,11 +261,85 @@ static void test_in_process(void **state) {
   fx_free(&f);
 }
 
+/* A client certificate signed by the configured CA authenticates its CN
+ * as the user and its O values as groups; without one the bearer token
+ * still works on the same listener. */
+static void test_client_cert(void **state) {
+  char dir[] = "/tmp/test-ext-cert-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char cert[128], key[128];
+  snprintf(cert, sizeof cert, "%s/c.crt", dir);
+  snprintf(key, sizeof key, "%s/c.key", dir);
+  assert_int_equal(kube_apiserver_generate_cert(cert, key, NULL, NULL), 0);
+  kube_loop_t *loop = kube_loop_new(NULL);
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
+  kube_store_t *store = kube_store_open(loop, &so, NULL);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao,
+                                 .token = TOKEN,
+                                 .tls_cert_file = cert,
+                                 .tls_key_file = key,
+                                 .tls_client_ca_file = cert};
+  kube_apiserver_t *srv = kube_apiserver_new(loop, store, &ao, NULL);
+  assert_non_null(srv);
+  assert_int_equal(kube_apiserver_listen(srv, "tcp:127.0.0.1:0", NULL), 0);
+  assert_int_equal(kube_apiserver_handle_path(srv, "/ui/", ui, NULL, NULL), 0);
+  struct fx f = {.loop = loop};
+  assert_int_equal(pthread_create(&f.th, NULL, loop_main, &f), 0);
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  assert_int_equal(SSL_CTX_load_verify_locations(ctx, cert, NULL), 1);
+  char buf[4096];
+  for (int with_cert = 1; with_cert >= 0; with_cert--) {
+    if (with_cert) {
+      assert_int_equal(SSL_CTX_use_certificate_chain_file(ctx, cert), 1);
+      assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM),
+                       1);
+    }
+    SSL_CTX *use = with_cert ? ctx : SSL_CTX_new(TLS_client_method());
+    int fd = tcp_connect(kube_apiserver_port(srv));
+    SSL *ssl = SSL_new(use);
+    SSL_set_fd(ssl, fd);
+    assert_int_equal(SSL_connect(ssl), 1);
+    const char *req = with_cert
+                          ? "GET /ui/c HTTP/1.1\r\n\r\n"
+                          : "GET /ui/c HTTP/1.1\r\nAuthorization: Bearer " TOKEN
+                            "\r\n\r\n";
+    assert_true(SSL_write(ssl, req, (int)strlen(req)) > 0);
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len < sizeof buf - 1 && !strstr(buf, "path=/ui/c")) {
+      int n = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len));
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+      buf[len] = '\0';
+    }
+    assert_non_null(strstr(buf, with_cert ? "ui user=kubed group0=libkube"
+                                          : "ui user=admin"));
+    SSL_free(ssl);
+    close(fd);
+    if (!with_cert)
+      SSL_CTX_free(use);
+  }
+  SSL_CTX_free(ctx);
+  kube_loop_quit(loop);
+  pthread_join(f.th, NULL);
+  kube_apiserver_free(srv);
+  for (int i = 0; i < 3; i++)
+    kube_loop_iterate(loop, 0);
+  kube_store_close(store);
+  kube_loop_free(loop);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_network),
       cmocka_unit_test(test_in_process),
+      cmocka_unit_test(test_client_cert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

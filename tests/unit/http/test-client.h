@@ -52,8 +52,8 @@ static inline void send_str(int fd, const char *s, size_t n) {
 #define SEND(fd, s) send_str((fd), (s), strlen(s))
 
 /* Read until `until` appears, EOF, or timeout_ms.  Returns bytes read. */
-static inline size_t read_until(int fd, char *buf, size_t cap, const char *until,
-                         int timeout_ms) {
+static inline size_t read_until(int fd, char *buf, size_t cap,
+                                const char *until, int timeout_ms) {
   size_t len = 0;
   buf[0] = '\0';
   int64_t deadline = kube_time_mono_ns() + (int64_t)timeout_ms * 1000000;

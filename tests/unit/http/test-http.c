@@ -187,8 +187,7 @@ static void h_upgrade(kube_http_request_t *r, void *arg) {
 static void h_cert(kube_http_request_t *r, void *arg) {
   const kube_http_peer_cert_t *pc = kube_http_request_peer_cert(r);
   char out[256];
-  int n = snprintf(out, sizeof out, "cn=%s o=%s",
-                   pc ? pc->common_name : "-",
+  int n = snprintf(out, sizeof out, "cn=%s o=%s", pc ? pc->common_name : "-",
                    pc && pc->organizations[0] ? pc->organizations[0] : "-");
   kube_http_reply(r, 200, "text/plain", out, (size_t)n);
 }
@@ -210,9 +209,10 @@ static void h_proxy(kube_http_request_t *r, void *arg) {
 
 static void handlers(kube_http_server_t *srv) {
   assert_int_equal(kube_http_server_handle(srv, "/", h_echo, srv, NULL), 0);
-  assert_int_equal(kube_http_server_handle(srv, "/stream", h_stream2, srv, NULL),
+  assert_int_equal(
+      kube_http_server_handle(srv, "/stream", h_stream2, srv, NULL), 0);
+  assert_int_equal(kube_http_server_handle(srv, "/up", h_upgrade, srv, NULL),
                    0);
-  assert_int_equal(kube_http_server_handle(srv, "/up", h_upgrade, srv, NULL), 0);
   assert_int_equal(kube_http_server_handle(srv, "/cert", h_cert, srv, NULL), 0);
   assert_int_equal(kube_http_server_handle(srv, "/p/", h_proxy, srv, NULL), 0);
 }
@@ -307,16 +307,17 @@ static void test_refusals(void **state) {
                           "}"),
                 400, "BadRequest");
   /* Content-Length with Transfer-Encoding. */
-  expect_status(roundtrip(f.port,
-                          "POST /x HTTP/1.1\r\nContent-Length: 3\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-                          "}"),
-                400, NULL);
+  expect_status(
+      roundtrip(f.port,
+                "POST /x HTTP/1.1\r\nContent-Length: 3\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                "}"),
+      400, NULL);
   /* Over the limit from the header alone: no body byte is sent. */
-  expect_status(roundtrip(f.port,
-                          "POST /x HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n",
-                          "}"),
-                413, "RequestEntityTooLarge");
+  expect_status(
+      roundtrip(f.port, "POST /x HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n",
+                "}"),
+      413, "RequestEntityTooLarge");
   /* A chunked body is cut off as soon as it passes the limit. */
   char big[4096];
   int n = snprintf(big, sizeof big,
@@ -324,7 +325,8 @@ static void test_refusals(void **state) {
                    "400\r\n");
   memset(big + n, 'a', 1024);
   n += 1024;
-  n += snprintf(big + n, sizeof big - (size_t)n, "\r\n10\r\n0123456789abcdef\r\n");
+  n += snprintf(big + n, sizeof big - (size_t)n,
+                "\r\n10\r\n0123456789abcdef\r\n");
   expect_status(roundtrip(f.port, big, "}"), 413, NULL);
   /* NUL in the request line, %00 in the path, an oversize URI. */
   int fd = tcp_connect(f.port);
@@ -348,11 +350,12 @@ static void test_refusals(void **state) {
   expect_status(roundtrip(f.port, hdrs, "}"), 431, NULL);
   /* Garbage and a bad chunk size. */
   expect_status(roundtrip(f.port, "HELLO\r\n\r\n", "}"), 400, NULL);
-  expect_status(roundtrip(f.port,
-                          "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "zz\r\nab\r\n0\r\n\r\n",
-                          "}"),
-                400, NULL);
+  expect_status(
+      roundtrip(f.port,
+                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "zz\r\nab\r\n0\r\n\r\n",
+                "}"),
+      400, NULL);
   /* No handler matched: the server's 404 is JSON too (only "/" above
    * is registered for everything; this server has it). */
   fx_stop(&f);
