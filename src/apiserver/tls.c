@@ -14,15 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "apiserver/internal.h"
-
-static int ssl_error(kube_error_t *err, const char *what) {
-  char buf[256] = "";
-  unsigned long e = ERR_get_error();
-  if (e)
-    ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return kube_make_error(err, 0, "%s: %s", what, buf[0] ? buf : "failed");
-}
+#include "http/http-private.h"
 
 static int add_ext(X509 *cert, int nid, const char *value) {
   X509V3_CTX ctx;
@@ -49,7 +41,7 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
   int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
                : PEM_write_X509(f, cert);
   if (fclose(f) != 0 || !ok)
-    return ssl_error(err, "write PEM");
+    return http_ssl_error(err, "write PEM");
   return 0;
 }
 
@@ -61,10 +53,10 @@ KUBE_EXPORT int kube_apiserver_generate_cert(const char *cert_path,
   X509 *cert = NULL;
   EVP_PKEY *key = EVP_EC_gen("P-256");
   if (!key)
-    return ssl_error(err, "generate key");
+    return http_ssl_error(err, "generate key");
   cert = X509_new();
   if (!cert) {
-    ssl_error(err, "X509_new");
+    http_ssl_error(err, "X509_new");
     goto out;
   }
   unsigned char serial[16];
@@ -73,7 +65,7 @@ KUBE_EXPORT int kube_apiserver_generate_cert(const char *cert_path,
   BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
   if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))) {
     BN_free(bn);
-    ssl_error(err, "serial");
+    http_ssl_error(err, "serial");
     goto out;
   }
   BN_free(bn);
@@ -102,11 +94,11 @@ KUBE_EXPORT int kube_apiserver_generate_cert(const char *cert_path,
       add_ext(cert, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
       add_ext(cert, NID_subject_key_identifier, "hash") < 0 ||
       add_ext(cert, NID_subject_alt_name, san) < 0) {
-    ssl_error(err, "certificate extensions");
+    http_ssl_error(err, "certificate extensions");
     goto out;
   }
   if (!X509_sign(cert, key, EVP_sha256())) {
-    ssl_error(err, "sign certificate");
+    http_ssl_error(err, "sign certificate");
     goto out;
   }
   if (write_pem(key_path, 0600, key, NULL, err) < 0 ||

@@ -19,6 +19,10 @@ kube_http_request_t *http_request_new_local(const char *method,
                                             const char *body, size_t len,
                                             kube_error_t *err);
 
+/* Fill err with `what` and OpenSSL's last error (its queue is cleared).
+ * Returns -1. */
+int http_ssl_error(kube_error_t *err, const char *what);
+
 /* Where the replies of a local request go (instead of nowhere).  Each
  * runs at most once per request, in order: reply, or stream_begin,
  * stream_data..., stream_end.  `arg` as given. */

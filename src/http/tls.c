@@ -5,9 +5,10 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "http/http-private.h"
 #include "http/internal.h"
 
-static int ssl_error(kube_error_t *err, const char *what) {
+int http_ssl_error(kube_error_t *err, const char *what) {
   char buf[256] = "";
   unsigned long e = ERR_get_error();
   if (e)
@@ -29,23 +30,23 @@ SSL_CTX *http_tls_server_ctx(const kube_http_listen_options_t *o,
                              kube_error_t *err) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) {
-    ssl_error(err, "SSL_CTX_new");
+    http_ssl_error(err, "SSL_CTX_new");
     return NULL;
   }
   harden(ctx);
   if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert_file) != 1) {
-    ssl_error(err, o->tls_cert_file);
+    http_ssl_error(err, o->tls_cert_file);
     goto fail;
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key_file, SSL_FILETYPE_PEM) !=
           1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
-    ssl_error(err, o->tls_key_file);
+    http_ssl_error(err, o->tls_key_file);
     goto fail;
   }
   if (o->tls_client_ca_file) {
     if (SSL_CTX_load_verify_locations(ctx, o->tls_client_ca_file, NULL) != 1) {
-      ssl_error(err, o->tls_client_ca_file);
+      http_ssl_error(err, o->tls_client_ca_file);
       goto fail;
     }
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_client_ca_file);
@@ -67,7 +68,7 @@ SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
                              kube_error_t *err) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) {
-    ssl_error(err, "SSL_CTX_new");
+    http_ssl_error(err, "SSL_CTX_new");
     return NULL;
   }
   harden(ctx);
@@ -78,7 +79,7 @@ SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
                  ? SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL)
                  : SSL_CTX_set_default_verify_paths(ctx);
     if (ok != 1) {
-      ssl_error(err, o->tls_ca_file ? o->tls_ca_file : "default CA paths");
+      http_ssl_error(err, o->tls_ca_file ? o->tls_ca_file : "default CA paths");
       goto fail;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -90,12 +91,12 @@ SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
       goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert_file) != 1) {
-      ssl_error(err, o->tls_cert_file);
+      http_ssl_error(err, o->tls_cert_file);
       goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key_file, SSL_FILETYPE_PEM) !=
         1) {
-      ssl_error(err, o->tls_key_file);
+      http_ssl_error(err, o->tls_key_file);
       goto fail;
     }
   }
