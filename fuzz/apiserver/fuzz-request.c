@@ -30,6 +30,7 @@ static void reply_cb(int status, const char *ctype, const char *data,
 
 static void init(void) {
   base = event_base_new();
+  base_loop = kube_loop_new_from_base(base, NULL);
   kube_store_options_t so = {
       .struct_size = sizeof so, .backend = "memory", .history = 1000};
   store = kube_store_open(base_loop, &so, NULL);
