@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,7 +208,16 @@ static void h_proxy(kube_http_request_t *r, void *arg) {
   kube_http_proxy(r, url, &pcfg.o, NULL);
 }
 
+/* 16 MiB nobody reads. */
+static void h_big(kube_http_request_t *r, void *arg) {
+  size_t n = 16u << 20;
+  char *body = malloc(n);
+  memset(body, 'b', n);
+  kube_http_reply_take(r, 200, "text/plain", body, n);
+}
+
 static void handlers(kube_http_server_t *srv) {
+  assert_int_equal(kube_http_server_handle(srv, "/big", h_big, srv, NULL), 0);
   assert_int_equal(kube_http_server_handle(srv, "/", h_echo, srv, NULL), 0);
   assert_int_equal(
       kube_http_server_handle(srv, "/stream", h_stream2, srv, NULL), 0);
@@ -405,6 +415,50 @@ static void test_timeouts(void **state) {
   close(body);
   close(idle);
   close(stream);
+  fx_stop(&f);
+}
+
+/* The listener's open connections, read on the loop thread. */
+struct count_q {
+  kube_http_listener_t *l;
+  atomic_uint n;
+  atomic_bool done;
+};
+static void count_on_loop(void *arg) {
+  struct count_q *q = arg;
+  atomic_store(&q->n, kube_http_listener_connections(q->l));
+  atomic_store(&q->done, true);
+}
+static unsigned conns_of(struct fx *f) {
+  struct count_q q = {.l = f->tcp};
+  kube_loop_invoke(f->loop, count_on_loop, &q, NULL);
+  while (!atomic_load(&q.done))
+    usleep(1000);
+  return atomic_load(&q.n);
+}
+
+/* A reply the peer never reads is dropped after the write timeout. */
+static void test_write_timeout(void **state) {
+  kube_http_server_options_t o = {.struct_size = sizeof o,
+                                  .write_timeout_ms = 300};
+  struct fx f;
+  fx_init(&f, &o, NULL);
+  test_loop = f.loop;
+  fx_start(&f);
+  int fd = tcp_connect(f.port);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  SEND(fd, "GET /big HTTP/1.1\r\n\r\n");
+  unsigned n = 1;
+  /* The reply has begun (so the connection is accepted and counted);
+   * then read nothing more. */
+  char head[64];
+  assert_true(recv(fd, head, sizeof head, 0) > 0);
+  assert_true(conns_of(&f) == 1);
+  for (int i = 0; i < 100 && (n = conns_of(&f)) > 0; i++)
+    usleep(100000);
+  assert_int_equal(n, 0);
+  close(fd);
   fx_stop(&f);
 }
 
@@ -693,6 +747,7 @@ int main(void) {
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_timeouts),
       cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_write_timeout),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_tls),
