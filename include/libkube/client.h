@@ -108,6 +108,40 @@ kube_client_t *kube_client_new_from_kubeconfig(const char *path,
 /* Closes the connection and frees everything.  Accepts NULL. */
 void kube_client_free(kube_client_t *c);
 
+/* ---- A synchronous client over an asynchronous transport ---------------
+ *
+ * The same kube_client_* calls (request, stream, get, list, create, ...,
+ * watch) served by a kube_transport_t that runs on `loop` in another
+ * thread: typically the in-process transport of an API server
+ * (kube_server_transport()), so a thread of an embedding program or a
+ * language binding talks to a server in the same process with no socket.
+ * Each request is handed to the loop with kube_loop_invoke() and the
+ * calling thread waits until the reply came; a watch's events are
+ * delivered to the calling thread (its callback never runs on the loop).
+ *
+ * Threading: unlike a socket client, such a client may be used by any
+ * number of threads at once (kube_client_last_status() then tells the
+ * status of whichever request finished last).  It must not be used on
+ * the loop's own thread, nor while no thread runs the loop: such a call
+ * fails with BadRequest (EDEADLK) instead of waiting forever.  The loop
+ * must keep running until every call in flight returned: a call handed to
+ * a loop that stops is never answered.  A server that shuts down answers
+ * its calls (503 for new ones) and ends its watches, so stop the server,
+ * wait for the calling threads, then stop the loop.
+ *
+ * `loop` (borrowed) and the implementation behind `tp` (copied; its impl
+ * borrowed) must outlive the client.  From `opts` (may be NULL) only
+ * namespace_ (default "default") and timeout_ms (per request; a request
+ * not answered in time fails with Timeout and is cancelled) are used.
+ * kube_client_server() returns "in-process".  Owned: free with
+ * kube_client_free (no call may be in flight).  NULL with err
+ * (BadRequest: no loop, or an unknown transport version). */
+struct kube_transport;
+kube_client_t *kube_client_new_transport(kube_loop_t *loop,
+                                         const struct kube_transport *tp,
+                                         const kube_client_options_t *opts,
+                                         kube_error_t *err);
+
 /* The server URL and default namespace (borrowed, valid for the client's
  * lifetime). */
 const char *kube_client_server(const kube_client_t *c);

@@ -14,6 +14,7 @@ KUBE_EXPORT void kube_client_free(kube_client_t *c) {
   if (!c)
     return;
   client_conn_close(&c->conn);
+  client_tp_free(c->tp);
   client_server_url_clear(&c->url);
   free(c->server);
   free(c->namespace_);
@@ -134,7 +135,11 @@ KUBE_EXPORT const char *kube_client_namespace(const kube_client_t *c) {
 }
 
 KUBE_EXPORT int kube_client_last_status(const kube_client_t *c) {
-  return c->last_status;
+  return __atomic_load_n(&c->last_status, __ATOMIC_RELAXED);
+}
+
+void client_set_last_status(kube_client_t *c, int status) {
+  __atomic_store_n(&c->last_status, status, __ATOMIC_RELAXED);
 }
 
 KUBE_EXPORT void kube_client_response_clear(kube_client_response_t *resp) {
@@ -178,8 +183,10 @@ KUBE_EXPORT int kube_client_request(kube_client_t *c,
                                     const kube_client_request_t *req,
                                     kube_client_response_t *resp,
                                     kube_error_t *err) {
+  if (c->tp)
+    return client_tp_request(c, req, resp, err);
   memset(resp, 0, sizeof *resp);
-  c->last_status = 0;
+  client_set_last_status(c, 0);
   struct http_response_head h;
   if (exchange_head(c, &c->conn, req, true, &h, err) < 0)
     return -1;
@@ -204,7 +211,7 @@ KUBE_EXPORT int kube_client_request(kube_client_t *c,
     kube_client_response_clear(resp);
     return kube_make_oom(err);
   }
-  c->last_status = resp->status;
+  client_set_last_status(c, resp->status);
   log_debug("client: %s %s%s%s%s -> %d (%zu bytes)",
             req->method ? req->method : "GET", c->server,
             req->path ? req->path : "/", req->query ? "?" : "",
@@ -316,14 +323,7 @@ KUBE_EXPORT int kube_client_check(const kube_client_response_t *resp,
   return error_from_code(resp->status, resp->body, err);
 }
 
-/* Splits a streamed body into lines for the caller's callback. */
-struct line_splitter {
-  kube_strbuf_t partial;
-  kube_client_line_fn fn;
-  void *ud;
-};
-
-static int sink_lines(void *ud, const char *p, size_t n) {
+int client_lines_feed(void *ud, const char *p, size_t n) {
   struct line_splitter *ls = ud;
   while (n > 0) {
     const char *nl = memchr(p, '\n', n);
@@ -350,13 +350,15 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
                                    const kube_client_request_t *req,
                                    kube_client_line_fn fn, void *userdata,
                                    kube_error_t *err) {
+  if (c->tp)
+    return client_tp_stream(c, req, fn, userdata, err);
   struct conn cn;
   client_conn_init(&cn);
-  c->last_status = 0;
+  client_set_last_status(c, 0);
   struct http_response_head h;
   if (exchange_head(c, &cn, req, false, &h, err) < 0)
     return -1;
-  c->last_status = h.status;
+  client_set_last_status(c, h.status);
   log_debug("client: %s %s%s%s%s -> %d (streaming)",
             req->method ? req->method : "GET", c->server,
             req->path ? req->path : "/", req->query ? "?" : "",
@@ -375,7 +377,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
     kube_strbuf_free(&sb);
   } else {
     struct line_splitter ls = {KUBE_STRBUF_INIT, fn, userdata};
-    struct body_sink sink = {sink_lines, &ls};
+    struct body_sink sink = {client_lines_feed, &ls};
     r = client_http_read_body(&cn, &h, &sink, err);
     /* A final line without a newline still counts. */
     if (r == 0 && ls.partial.len > 0)

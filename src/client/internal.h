@@ -60,7 +60,10 @@ struct kube_client {
   SSL_CTX *ssl_ctx;
   int timeout_ms;
   struct conn conn; /* keep-alive connection, fd < 0 when closed */
-  int last_status;
+  int last_status;  /* atomic: a transport client serves several threads */
+  /* Set for a client over an asynchronous transport (transport-sync.c);
+   * requests then never touch url/conn/ssl_ctx. */
+  struct client_tp *tp;
 };
 
 /* http.c */
@@ -122,6 +125,24 @@ void client_tabw_printf(struct client_tabw *t, const char *fmt, ...)
 /* Align everything written so far; owned string (NULL on out-of-memory).
  * Resets t. */
 char *client_tabw_render(struct client_tabw *t);
+
+/* client.c: split a streamed body into lines for a kube_client_line_fn. */
+struct line_splitter {
+  kube_strbuf_t partial;
+  kube_client_line_fn fn;
+  void *ud;
+};
+/* Feed n bytes; 0 to go on, 1 when fn stopped, -1 on out-of-memory. */
+int client_lines_feed(void *ud, const char *p, size_t n);
+void client_set_last_status(kube_client_t *c, int status);
+
+/* transport-sync.c: the request and stream of a client over a transport. */
+int client_tp_request(kube_client_t *c, const kube_client_request_t *req,
+                      kube_client_response_t *resp, kube_error_t *err);
+int client_tp_stream(kube_client_t *c, const kube_client_request_t *req,
+                     kube_client_line_fn fn, void *userdata,
+                     kube_error_t *err);
+void client_tp_free(struct client_tp *tp);
 
 /* tls.c */
 int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
