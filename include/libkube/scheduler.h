@@ -38,6 +38,7 @@
 #ifndef LIBKUBE_SCHEDULER_H
 #define LIBKUBE_SCHEDULER_H
 
+#include <libkube/api.h>
 #include <libkube/core.h>
 
 #ifdef __cplusplus
@@ -383,6 +384,46 @@ int64_t kube_schedule(const kube_scheduler_config_t *cfg,
                       const char *const *bound_nodes, size_t n_bound,
                       const kube_sched_pod_t *pending, size_t n_pending,
                       kube_sched_result_t *results, kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* Kubernetes objects in                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The same operations fed with Node and Pod objects (borrowed for the
+ * call), read as the binding loop reads its informers' objects: a node's
+ * name, status.allocatable, labels, spec.taints, spec.unschedulable and
+ * status.images; a pod's namespace, name, labels, effective requests and
+ * limits (containers, init containers, overhead), priority, nodeSelector,
+ * affinity, tolerations, host ports, images and preemptionPolicy.  For
+ * language bindings and embedders that hold JSON.  Errors as the struct
+ * functions, plus BadRequest for an object that is not a usable Node or
+ * Pod (no name, malformed quantities). */
+int kube_scheduler_add_node_object(kube_scheduler_t *s,
+                                   const kube_object_t *node,
+                                   kube_error_t *err);
+int kube_scheduler_update_node_object(kube_scheduler_t *s,
+                                      const kube_object_t *node,
+                                      kube_error_t *err);
+/* Account a placed pod on `node_name`, or on its spec.nodeName when
+ * node_name is NULL (BadRequest when it has neither). */
+int kube_scheduler_add_pod_object(kube_scheduler_t *s, const kube_object_t *pod,
+                                  const char *node_name, kube_error_t *err);
+int kube_scheduler_update_pod_object(kube_scheduler_t *s,
+                                     const kube_object_t *pod,
+                                     const char *node_name, kube_error_t *err);
+/* kube_scheduler_schedule for a Pod object. */
+int kube_scheduler_schedule_object(kube_scheduler_t *s,
+                                   const kube_object_t *pod,
+                                   kube_sched_result_t *result,
+                                   kube_error_t *err);
+/* kube_scheduler_schedule_batch for n Pod objects (pods[i] borrowed);
+ * an unusable pod fails the whole call (BadRequest naming its index) and
+ * places nothing. */
+int64_t kube_scheduler_schedule_objects(kube_scheduler_t *s,
+                                        const kube_object_t *const *pods,
+                                        size_t n, unsigned flags,
+                                        kube_sched_result_t *results,
+                                        kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
 /* The binding loop                                                          */

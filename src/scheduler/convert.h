@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Node and Pod objects in the scheduler's terms (kube_sched_node_t,
+ * kube_sched_pod_t), shared by the binding loop and the public object
+ * functions of objects.c.  Scheduler module only.
+ */
+#ifndef KUBE_SCHEDULER_CONVERT_H
+#define KUBE_SCHEDULER_CONVERT_H
+
+#include <libkube/api.h>
+#include <libkube/scheduler.h>
+
+/* A node in the scheduler's terms; everything borrowed from `view` and
+ * the object, arrays owned here. */
+struct ks_node_conv {
+  kube_node_t view;
+  kube_sched_node_t node;
+  kube_sched_label_t *labels;
+  kube_sched_taint_t *taints;
+  kube_sched_image_t *images;
+  kube_sched_resource_t *ext;
+};
+
+/* A pod in the scheduler's terms. */
+struct ks_pod_conv {
+  kube_pod_spec_t spec;
+  kube_sched_pod_t pod;
+  /* One allocation for every array below. */
+  void *mem;
+};
+
+/* Fill *c from a Node object (borrowed: c->node points into it and must
+ * not outlive it).  -1 with err (BadRequest for a malformed node). */
+int ks_node_convert(const kube_object_t *obj, struct ks_node_conv *c,
+                    kube_error_t *err);
+void ks_node_conv_clear(struct ks_node_conv *c);
+/* Fill *c from a Pod object (borrowed, as above). */
+int ks_pod_convert(const kube_object_t *obj, struct ks_pod_conv *c,
+                   kube_error_t *err);
+void ks_pod_conv_clear(struct ks_pod_conv *c);
+
+#endif /* KUBE_SCHEDULER_CONVERT_H */
