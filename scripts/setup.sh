@@ -32,6 +32,7 @@ PACKAGES="
   podman
   procps
   python3
+  python3-dev
   python3-kubernetes
   python3-pytest
   python3-websocket
