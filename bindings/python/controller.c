@@ -24,6 +24,8 @@
 
 #include "pykube.h"
 
+#include <structmember.h>
+
 struct key_item {
   struct key_item *next;
   char key[];
@@ -62,6 +64,7 @@ typedef struct {
   PyObject *reconcile;
   int workers;
   bool running; /* run() is active (GIL-protected) */
+  PyObject *weakrefs;
 } ControllerObject;
 
 /* ---- the loop's side ---- */
@@ -695,6 +698,8 @@ static void ctl_dealloc(PyObject *self) {
   ControllerObject *o = (ControllerObject *)self;
   PyTypeObject *tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  if (o->weakrefs)
+    PyObject_ClearWeakRefs(self);
   ctl_clear(self);
   ctl_free(o->c);
   freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
@@ -726,7 +731,14 @@ static PyGetSetDef ctl_getset[] = {
     {"failed", ctl_failed, NULL, "reconcile() calls that raised.", NULL},
     {NULL}};
 
+/* The limited API's way to declare tp_weaklistoffset (3.9+). */
+static PyMemberDef ctl_members[] = {{"__weaklistoffset__", T_PYSSIZET,
+                                     offsetof(ControllerObject, weakrefs),
+                                     READONLY, NULL},
+                                    {NULL}};
+
 static PyType_Slot ctl_slots[] = {
+    {Py_tp_members, ctl_members},
     {Py_tp_new, ctl_new},
     {Py_tp_init, ctl_init},
     {Py_tp_dealloc, ctl_dealloc},

@@ -186,7 +186,8 @@ static const char *lookup(void *arg, const char *key) {
 }
 
 static PyObject *selector_matches(PyObject *self, PyObject *labels) {
-  if (labels != Py_None && !PyMapping_Check(labels))
+  if (labels != Py_None && !PyDict_Check(labels) &&
+      !(PyMapping_Check(labels) && PyObject_HasAttrString(labels, "keys")))
     return PyErr_Format(PyExc_TypeError,
                         "labels must be a mapping of str to str, not %s",
                         pyk_tname(labels));

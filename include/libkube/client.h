@@ -134,8 +134,10 @@ void kube_client_free(kube_client_t *c);
  * namespace_ (default "default") and timeout_ms (per request; a request
  * not answered in time fails with Timeout and is cancelled) are used.
  * kube_client_server() returns "in-process".  Owned: free with
- * kube_client_free (no call may be in flight).  NULL with err
- * (BadRequest: no loop, or an unknown transport version). */
+ * kube_client_free (no call may be in flight; the cancellation of a watch
+ * whose callback stopped it may still be on its way to the loop and runs
+ * there later, or, if the loop never runs again, only leaks its record).
+ * NULL with err (BadRequest: no loop, or an unknown transport version). */
 struct kube_transport;
 kube_client_t *kube_client_new_transport(kube_loop_t *loop,
                                          const struct kube_transport *tp,

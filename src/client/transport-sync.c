@@ -31,7 +31,10 @@ struct tp_call {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int refs; /* under mu */
-  const struct client_tp *ctp;
+  /* Copies, not the client's: a cancel may reach the loop after the
+   * client was freed. */
+  kube_loop_t *loop;
+  kube_transport_t tp;
   /* The request (owned copies), read on the loop. */
   char *method, *path, *content_type, *accept, *body;
   size_t body_len;
@@ -90,7 +93,8 @@ static struct tp_call *call_new(const struct client_tp *ctp,
   pthread_cond_init(&t->cv, &ca);
   pthread_condattr_destroy(&ca);
   t->refs = 1;
-  t->ctp = ctp;
+  t->loop = ctp->loop;
+  t->tp = ctp->tp;
   bool oom = false;
   t->method = dup_or_null(req->method ? req->method : "GET", &oom);
   if (asprintf(&t->path, "%s%s%s", req->path ? req->path : "/",
@@ -167,7 +171,7 @@ static void call_start(void *arg) {
       .body_len = t->body_len,
   };
   kube_error_t e = KUBE_ERROR_INIT;
-  t->call = kube_transport_request(&t->ctp->tp, &rq, call_reply, t, &e);
+  t->call = kube_transport_request(&t->tp, &rq, call_reply, t, &e);
   if (!t->call) {
     pthread_mutex_lock(&t->mu);
     kube_error_move(&t->failure, &e);
@@ -183,7 +187,7 @@ static void call_start(void *arg) {
 static void call_cancel(void *arg) {
   struct tp_call *t = arg;
   if (t->loop_ref && t->call) {
-    kube_transport_cancel(&t->ctp->tp, t->call);
+    kube_transport_cancel(&t->tp, t->call);
     t->call = NULL;
     loop_release(t);
   }
@@ -194,14 +198,14 @@ static void call_cancel(void *arg) {
 
 /* Hand the call to the loop: the loop holds one reference from now on. */
 static int call_submit(struct tp_call *t, kube_error_t *err) {
-  if (kube_loop_in_thread(t->ctp->loop))
+  if (kube_loop_in_thread(t->loop))
     return kube_error_set(
         err, KUBE_REASON_BAD_REQUEST, EDEADLK,
         "synchronous request on the loop's own thread (or on a loop no "
         "thread runs) would never be answered");
   t->refs = 2;
   t->loop_ref = true;
-  if (kube_loop_invoke(t->ctp->loop, call_start, t, err) < 0) {
+  if (kube_loop_invoke(t->loop, call_start, t, err) < 0) {
     t->refs = 1;
     t->loop_ref = false;
     return -1;
@@ -217,7 +221,7 @@ static void call_give_up(struct tp_call *t) {
   if (!done)
     t->refs++;
   pthread_mutex_unlock(&t->mu);
-  if (!done && kube_loop_invoke(t->ctp->loop, call_cancel, t, NULL) < 0)
+  if (!done && kube_loop_invoke(t->loop, call_cancel, t, NULL) < 0)
     call_unref(t); /* out of memory: the call finishes on its own */
 }
 

@@ -321,6 +321,35 @@ static void test_watch(void **state) {
   kube_server_free(r.srv);
 }
 
+/* A watch stopped by its callback leaves a cancellation on its way to the
+ * loop; freeing the client at once must not leave it a dangling pointer
+ * (run under valgrind / MALLOC_PERTURB_). */
+static void test_free_after_watch_stop(void **state) {
+  struct running r;
+  start(&r, 0);
+  kube_transport_t tp;
+  kube_server_transport(r.srv, &tp);
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_object_t *cm = configmap("present", "x");
+  kube_object_t *made = kube_client_create(r.c, NULL, NULL, cm, NULL, &err);
+  assert_non_null(made);
+  kube_object_free(made);
+  kube_object_free(cm);
+  for (int i = 0; i < 20; i++) {
+    kube_client_t *c = kube_client_new_transport(r.loop, &tp, NULL, &err);
+    assert_non_null(c);
+    struct watcher w = {.c = c, .want = 1};
+    watch_thread(&w); /* the existing objects come as ADDED first */
+    assert_int_equal(w.rc, 0);
+    kube_client_free(c);
+  }
+  /* The loop ran every cancellation: the server still answers. */
+  kube_object_t *list = kube_client_list(r.c, cm_kind(), NULL, NULL, &err);
+  assert_non_null(list);
+  kube_object_free(list);
+  stop(&r);
+}
+
 /* ---- timeouts and the loop's own thread ---- */
 
 struct on_loop {
@@ -395,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_verbs),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_watch),
+      cmocka_unit_test(test_free_after_watch_stop),
       cmocka_unit_test(test_timeout_and_loop_thread),
       cmocka_unit_test(test_bad_arguments),
   };
