@@ -36,7 +36,6 @@
 
 extern PyObject *pyk_ApiError;      /* libkube.ApiError(Exception) */
 extern PyObject *pyk_Unschedulable; /* libkube.Unschedulable(Exception) */
-extern PyObject *pyk_json_dumps;    /* json.dumps */
 extern PyObject *pyk_json_loads;    /* json.loads */
 extern PyObject *pyk_Decimal;       /* decimal.Decimal */
 

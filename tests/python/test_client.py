@@ -302,3 +302,47 @@ def test_client_timeout(tls_server):
     c = tls_server.client(timeout=0.2)
     c.list("v1", "ConfigMap")
     assert libkube.Client(tls_server.kubeconfig, timeout=5).list("v1", "Namespace")
+
+
+def test_json_encoding(client):
+    c, ns = client
+    tricky = {"quote": 'a"b', "backslash": "c\\d", "controls": "\n\r\t\x01\x1f",
+              "unicode": "é日😀", "empty": ""}
+    c.create(configmap("enc", ns, tricky))
+    assert c.get("v1", "ConfigMap", "enc", ns)["data"] == tricky
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "nums", "namespace": ns},
+           "spec": {"activeDeadlineSeconds": 2 ** 31 - 1,
+                    "terminationGracePeriodSeconds": 0,
+                    "automountServiceAccountToken": False,
+                    "containers": ({"name": "c", "image": "busybox",
+                                    "ports": [{"containerPort": 80}]},)}}
+    out = c.create(pod)
+    assert out["spec"]["activeDeadlineSeconds"] == 2 ** 31 - 1
+    assert out["spec"]["automountServiceAccountToken"] is False
+    assert out["spec"]["containers"][0]["ports"][0]["containerPort"] == 80
+    # An integer beyond int64 is sent as written; the server refuses it.
+    pod["metadata"]["name"] = "huge"
+    pod["spec"]["activeDeadlineSeconds"] = 10 ** 30
+    with pytest.raises(libkube.ApiError) as e:
+        c.create(pod)
+    assert e.value.code in (400, 422)
+
+
+def test_json_encoding_errors(client):
+    c, ns = client
+    cm = configmap("bad", ns)
+    with pytest.raises(ValueError, match="JSON compliant"):
+        c.create(dict(cm, extra=float("nan")))
+    with pytest.raises(ValueError, match="JSON compliant"):
+        c.create(dict(cm, extra=float("inf")))
+    with pytest.raises(TypeError, match="keys must be str"):
+        c.create(dict(cm, data={1: "x"}))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        c.create(dict(cm, data={"x": {1, 2}}))
+    loop = []
+    loop.append(loop)
+    with pytest.raises(RecursionError):
+        c.create(dict(cm, extra=loop))
+    with pytest.raises(UnicodeEncodeError):
+        c.create(configmap("bad", ns, {"k": "\udc80"}))
