@@ -125,8 +125,12 @@ static void args_clear(struct args *a) {
   a->n = 0;
 }
 
+/* The functions below do nothing once an argument failed: one call after
+ * the other, then one check of a->failed. */
 static const char *arg_str(struct args *a, PyObject *o, const char *what) {
   PyObject *h;
+  if (a->failed)
+    return NULL;
   if (a->n == sizeof a->holds / sizeof a->holds[0]) {
     PyErr_SetString(PyExc_SystemError, "too many string arguments");
     a->failed = true;
@@ -161,6 +165,42 @@ static const kube_kind_t *resolve_kind(const char *api_version,
                  "no matches for kind \"%s\" in version \"%s\"", kind,
                  api_version);
   return k;
+}
+
+/* api_version and kind: the kinds table entry. */
+static const kube_kind_t *arg_kind(struct args *a, PyObject *av, PyObject *kd) {
+  const char *api_version = arg_str(a, av, "api_version");
+  const char *kind = arg_str(a, kd, "kind");
+  const kube_kind_t *k = a->failed ? NULL : resolve_kind(api_version, kind);
+  if (!k)
+    a->failed = true;
+  return k;
+}
+
+/* An object name: a str, not empty. */
+static const char *arg_name(struct args *a, PyObject *o) {
+  const char *name = arg_str(a, o, "name");
+  if (name && !*name) {
+    PyErr_SetString(PyExc_ValueError, "name must not be empty");
+    a->failed = true;
+  }
+  return a->failed ? NULL : name;
+}
+
+/* An optional integer >= min (None: *out untouched). */
+static void arg_int(struct args *a, PyObject *o, const char *what,
+                    long long min, long long *out) {
+  if (a->failed || o == Py_None)
+    return;
+  long long v = PyLong_AsLongLong(o);
+  if (v == -1 && PyErr_Occurred()) {
+    a->failed = true;
+  } else if (v < min) {
+    PyErr_Format(PyExc_ValueError, "%s must be >= %lld", what, min);
+    a->failed = true;
+  } else {
+    *out = v;
+  }
 }
 
 static void query_add(kube_strbuf_t *q, const char *key, const char *value) {
@@ -340,6 +380,28 @@ static PyObject *path_request(pyk_conn_t *k, const char *method,
   return r;
 }
 
+/* A write: `body` (owned, NULL after a Python error) goes with the query
+ * dryRun / fieldManager / force. */
+static PyObject *send_write(pyk_conn_t *k, const char *method,
+                            const kube_kind_t *kind, const char *ns,
+                            const char *name, const char *sub,
+                            const char *content_type, char *body, size_t len,
+                            int dry_run, const char *field_manager,
+                            bool force) {
+  if (!body)
+    return NULL;
+  kube_strbuf_t q = KUBE_STRBUF_INIT;
+  query_write(&q, dry_run, field_manager);
+  if (force)
+    query_add(&q, "force", "true");
+  char *query = steal_query(&q);
+  PyObject *r = query ? path_request(k, method, kind, ns, name, sub, query,
+                                     content_type, body, len)
+                      : NULL;
+  free(body);
+  return r;
+}
+
 static PyObject *client_get(PyObject *self, PyObject *args, PyObject *kwds) {
   static char *kwlist[] = {"api_version", "kind", "name", "namespace", NULL};
   PyObject *av, *kd, *nm, *ns = Py_None;
@@ -348,32 +410,15 @@ static PyObject *client_get(PyObject *self, PyObject *args, PyObject *kwds) {
     return NULL;
   CONN(self);
   struct args a = {0};
-  const char *api_version = arg_str(&a, av, "api_version");
-  const char *kind_s = a.failed ? NULL : arg_str(&a, kd, "kind");
-  const char *name = a.failed ? NULL : arg_str(&a, nm, "name");
-  const char *nss = a.failed ? NULL : arg_opt(&a, ns, "namespace");
-  const kube_kind_t *kind = a.failed ? NULL : resolve_kind(api_version, kind_s);
-  PyObject *r = NULL;
-  if (kind && !*name)
-    PyErr_SetString(PyExc_ValueError, "name must not be empty");
-  else if (kind)
-    r = path_request(k, "GET", kind, ns_or_default(k, kind, nss), name, NULL,
-                     NULL, NULL, NULL, 0);
+  const kube_kind_t *kind = arg_kind(&a, av, kd);
+  const char *name = arg_name(&a, nm);
+  const char *nss = arg_opt(&a, ns, "namespace");
+  PyObject *r = a.failed
+                    ? NULL
+                    : path_request(k, "GET", kind, ns_or_default(k, kind, nss),
+                                   name, NULL, NULL, NULL, NULL, 0);
   args_clear(&a);
   return r;
-}
-
-static int limit_arg(PyObject *o, long long *out) {
-  if (o == Py_None)
-    return 0;
-  *out = PyLong_AsLongLong(o);
-  if (*out == -1 && PyErr_Occurred())
-    return -1;
-  if (*out <= 0) {
-    PyErr_SetString(PyExc_ValueError, "limit must be > 0");
-    return -1;
-  }
-  return 0;
 }
 
 static PyObject *client_list(PyObject *self, PyObject *args, PyObject *kwds) {
@@ -394,18 +439,15 @@ static PyObject *client_list(PyObject *self, PyObject *args, PyObject *kwds) {
   CONN(self);
   struct args a = {0};
   long long limit = 0;
-  const char *api_version = arg_str(&a, av, "api_version");
-  const char *kind_s = a.failed ? NULL : arg_str(&a, kd, "kind");
-  const char *nss = a.failed ? NULL : arg_opt(&a, ns, "namespace");
-  const char *lss = a.failed ? NULL : arg_opt(&a, ls, "label_selector");
-  const char *fss = a.failed ? NULL : arg_opt(&a, fs, "field_selector");
-  const char *conts = a.failed ? NULL : arg_opt(&a, cont, "continue_token");
-  const char *rvs = a.failed ? NULL : arg_opt(&a, rv, "resource_version");
-  if (!a.failed && limit_arg(lim, &limit) < 0)
-    a.failed = true;
-  const kube_kind_t *kind = a.failed ? NULL : resolve_kind(api_version, kind_s);
+  const kube_kind_t *kind = arg_kind(&a, av, kd);
+  const char *nss = arg_opt(&a, ns, "namespace");
+  const char *lss = arg_opt(&a, ls, "label_selector");
+  const char *fss = arg_opt(&a, fs, "field_selector");
+  const char *conts = arg_opt(&a, cont, "continue_token");
+  const char *rvs = arg_opt(&a, rv, "resource_version");
+  arg_int(&a, lim, "limit", 1, &limit);
   PyObject *r = NULL;
-  if (kind) {
+  if (!a.failed) {
     kube_strbuf_t q = KUBE_STRBUF_INIT;
     query_add(&q, "labelSelector", lss);
     query_add(&q, "fieldSelector", fss);
@@ -459,17 +501,10 @@ static PyObject *write_object(PyObject *self, PyObject *args, PyObject *kwds,
   if (kind) {
     size_t len;
     char *body = pyk_to_json(obj, &len);
-    kube_strbuf_t q = KUBE_STRBUF_INIT;
-    query_write(&q, dry_run, fms);
-    char *query = body ? steal_query(&q) : (kube_strbuf_free(&q), NULL);
-    if (body && query)
-      r = path_request(k, replace ? "PUT" : "POST", kind,
-                       ns_or_default(k, kind, nss ? nss : obj_ns),
-                       replace ? name : NULL, NULL, query, "application/json",
-                       body, len);
-    else
-      free(query);
-    free(body);
+    r = send_write(k, replace ? "PUT" : "POST", kind,
+                   ns_or_default(k, kind, nss ? nss : obj_ns),
+                   replace ? name : NULL, NULL, "application/json", body, len,
+                   dry_run, fms, false);
   }
   args_clear(&a);
   return r;
@@ -497,28 +532,20 @@ static PyObject *client_patch(PyObject *self, PyObject *args, PyObject *kwds) {
     return NULL;
   CONN(self);
   struct args a = {0};
-  const char *api_version = arg_str(&a, av, "api_version");
-  const char *kind_s = a.failed ? NULL : arg_str(&a, kd, "kind");
-  const char *name = a.failed ? NULL : arg_str(&a, nm, "name");
-  const char *pts = a.failed || !pt ? "merge" : arg_str(&a, pt, "patch_type");
-  const char *nss = a.failed ? NULL : arg_opt(&a, ns, "namespace");
-  const char *subs = a.failed ? NULL : arg_opt(&a, sub, "subresource");
-  const char *fms = a.failed ? NULL : arg_opt(&a, fm, "field_manager");
+  const kube_kind_t *kind = arg_kind(&a, av, kd);
+  const char *name = arg_name(&a, nm);
+  const char *pts = pt ? arg_str(&a, pt, "patch_type") : "merge";
+  const char *nss = arg_opt(&a, ns, "namespace");
+  const char *subs = arg_opt(&a, sub, "subresource");
+  const char *fms = arg_opt(&a, fm, "field_manager");
   int type = a.failed ? -1 : kube_patch_type_parse(pts);
-  const kube_kind_t *kind = NULL;
   PyObject *r = NULL;
-  if (a.failed) {
-  } else if (type < 0 || type == KUBE_PATCH_APPLY) {
+  if (!a.failed && (type < 0 || type == KUBE_PATCH_APPLY))
     PyErr_Format(PyExc_ValueError,
                  "patch_type must be \"merge\", \"strategic\" or \"json\", "
                  "not \"%s\" (server-side apply is Client.apply)",
                  pts);
-  } else if (!*name) {
-    PyErr_SetString(PyExc_ValueError, "name must not be empty");
-  } else {
-    kind = resolve_kind(api_version, kind_s);
-  }
-  if (kind) {
+  else if (!a.failed) {
     char *body = NULL;
     size_t len = 0;
     if (PyUnicode_Check(patch)) {
@@ -534,16 +561,9 @@ static PyObject *client_patch(PyObject *self, PyObject *args, PyObject *kwds) {
                    "patch must be a dict, a list or a JSON str, not %s",
                    pyk_tname(patch));
     }
-    kube_strbuf_t q = KUBE_STRBUF_INIT;
-    query_write(&q, dry_run, fms);
-    char *query = body ? steal_query(&q) : (kube_strbuf_free(&q), NULL);
-    if (body && query)
-      r = path_request(k, "PATCH", kind, ns_or_default(k, kind, nss), name,
-                       subs, query, kube_patch_type_content_type(type), body,
-                       len);
-    else
-      free(query);
-    free(body);
+    r = send_write(k, "PATCH", kind, ns_or_default(k, kind, nss), name, subs,
+                   kube_patch_type_content_type(type), body, len, dry_run, fms,
+                   false);
   }
   args_clear(&a);
   return r;
@@ -584,19 +604,9 @@ static PyObject *client_apply(PyObject *self, PyObject *args, PyObject *kwds) {
   if (kind) {
     size_t len;
     char *body = pyk_to_json(obj, &len);
-    kube_strbuf_t q = KUBE_STRBUF_INIT;
-    query_write(&q, dry_run, fms);
-    if (force)
-      query_add(&q, "force", "true");
-    char *query = body ? steal_query(&q) : (kube_strbuf_free(&q), NULL);
-    if (body && query)
-      r = path_request(k, "PATCH", kind,
-                       ns_or_default(k, kind, nss ? nss : obj_ns), name, NULL,
-                       query, kube_patch_type_content_type(KUBE_PATCH_APPLY),
-                       body, len);
-    else
-      free(query);
-    free(body);
+    r = send_write(k, "PATCH", kind, ns_or_default(k, kind, nss ? nss : obj_ns),
+                   name, NULL, kube_patch_type_content_type(KUBE_PATCH_APPLY),
+                   body, len, dry_run, fms, force);
   }
   args_clear(&a);
   return r;
@@ -613,36 +623,20 @@ static PyObject *client_delete(PyObject *self, PyObject *args, PyObject *kwds) {
     return NULL;
   CONN(self);
   struct args a = {0};
-  const char *api_version = arg_str(&a, av, "api_version");
-  const char *kind_s = a.failed ? NULL : arg_str(&a, kd, "kind");
-  const char *name = a.failed ? NULL : arg_str(&a, nm, "name");
-  const char *nss = a.failed ? NULL : arg_opt(&a, ns, "namespace");
-  const char *props = a.failed ? NULL : arg_opt(&a, prop, "propagation");
   long long gp = -1;
-  if (!a.failed && grace != Py_None) {
-    gp = PyLong_AsLongLong(grace);
-    if (gp == -1 && PyErr_Occurred())
-      a.failed = true;
-    else if (gp < 0) {
-      PyErr_SetString(PyExc_ValueError, "grace_period must be >= 0");
-      a.failed = true;
-    }
-  }
-  const kube_kind_t *kind = NULL;
+  const kube_kind_t *kind = arg_kind(&a, av, kd);
+  const char *name = arg_name(&a, nm);
+  const char *nss = arg_opt(&a, ns, "namespace");
+  const char *props = arg_opt(&a, prop, "propagation");
+  arg_int(&a, grace, "grace_period", 0, &gp);
   PyObject *r = NULL;
-  if (a.failed) {
-  } else if (props && strcmp(props, "Background") != 0 &&
-             strcmp(props, "Foreground") != 0 && strcmp(props, "Orphan") != 0) {
+  if (!a.failed && props && strcmp(props, "Background") != 0 &&
+      strcmp(props, "Foreground") != 0 && strcmp(props, "Orphan") != 0)
     PyErr_Format(PyExc_ValueError,
                  "propagation must be \"Background\", \"Foreground\" or "
                  "\"Orphan\", not \"%s\"",
                  props);
-  } else if (!*name) {
-    PyErr_SetString(PyExc_ValueError, "name must not be empty");
-  } else {
-    kind = resolve_kind(api_version, kind_s);
-  }
-  if (kind) {
+  else if (!a.failed) {
     kube_strbuf_t b = KUBE_STRBUF_INIT;
     kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
     if (gp >= 0)
@@ -655,16 +649,9 @@ static PyObject *client_delete(PyObject *self, PyObject *args, PyObject *kwds) {
       kube_strbuf_append(&b, ",\"dryRun\":[\"All\"]");
     kube_strbuf_append(&b, "}");
     size_t len = b.len;
-    char *body = steal_query(&b);
-    kube_strbuf_t q = KUBE_STRBUF_INIT;
-    query_write(&q, dry_run, NULL);
-    char *query = body ? steal_query(&q) : (kube_strbuf_free(&q), NULL);
-    if (body && query)
-      r = path_request(k, "DELETE", kind, ns_or_default(k, kind, nss), name,
-                       NULL, query, "application/json", body, len);
-    else
-      free(query);
-    free(body);
+    r = send_write(k, "DELETE", kind, ns_or_default(k, kind, nss), name, NULL,
+                   "application/json", steal_query(&b), len, dry_run, NULL,
+                   false);
   }
   args_clear(&a);
   return r;
@@ -695,25 +682,15 @@ static PyObject *client_watch(PyObject *self, PyObject *args, PyObject *kwds) {
     return NULL;
   CONN(self);
   struct args a = {0};
-  const char *api_version = arg_str(&a, av, "api_version");
-  const char *kind_s = a.failed ? NULL : arg_str(&a, kd, "kind");
-  const char *nss = a.failed ? NULL : arg_opt(&a, ns, "namespace");
-  const char *rvs = a.failed ? NULL : arg_opt(&a, rv, "resource_version");
-  const char *lss = a.failed ? NULL : arg_opt(&a, ls, "label_selector");
-  const char *fss = a.failed ? NULL : arg_opt(&a, fs, "field_selector");
   long long timeout = 0;
-  if (!a.failed && to != Py_None) {
-    timeout = PyLong_AsLongLong(to);
-    if (timeout == -1 && PyErr_Occurred())
-      a.failed = true;
-    else if (timeout <= 0) {
-      PyErr_SetString(PyExc_ValueError, "timeout must be > 0 seconds");
-      a.failed = true;
-    }
-  }
-  const kube_kind_t *kind = a.failed ? NULL : resolve_kind(api_version, kind_s);
+  const kube_kind_t *kind = arg_kind(&a, av, kd);
+  const char *nss = arg_opt(&a, ns, "namespace");
+  const char *rvs = arg_opt(&a, rv, "resource_version");
+  const char *lss = arg_opt(&a, ls, "label_selector");
+  const char *fss = arg_opt(&a, fs, "field_selector");
+  arg_int(&a, to, "timeout", 1, &timeout);
   PyObject *r = NULL;
-  if (kind) {
+  if (!a.failed) {
     kube_strbuf_t q = KUBE_STRBUF_INIT;
     query_add(&q, "watch", "true");
     query_add(&q, "resourceVersion", rvs);

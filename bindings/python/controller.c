@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pykube.h"
 
@@ -234,16 +233,8 @@ static void reconcile_one(ControllerObject *o, const char *key) {
  * (owned) or NULL. */
 static struct key_item *next_key(struct ctl *c, bool *stopping) {
   pthread_mutex_lock(&c->mu);
-  if (!c->head && !c->stopping) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 200 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-  }
+  if (!c->head && !c->stopping)
+    pyk_cond_wait_ms(&c->cv, &c->mu, 200);
   struct key_item *k = NULL;
   if (!c->stopping && (k = c->head)) {
     c->head = k->next;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pykube.h"
 
@@ -362,6 +363,24 @@ PyObject *pyk_raise(const kube_error_t *err) {
       PyErr_SetString(PyExc_RuntimeError, msg);
   }
   return NULL;
+}
+
+PyObject *pyk_raise_clear(kube_error_t *err) {
+  pyk_raise(err);
+  kube_error_clear(err);
+  return NULL;
+}
+
+void pyk_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(cv, mu, &ts);
 }
 
 /* ---- the Server gate ---- */

@@ -78,9 +78,29 @@ PyObject *pyk_object_to_dict(const kube_object_t *obj);
  * BadRequest / Invalid / AlreadyExists, KeyError for NotFound, MemoryError
  * for out of memory, RuntimeError otherwise.  Returns NULL. */
 PyObject *pyk_raise(const kube_error_t *err);
+/* pyk_raise(err), then clear *err.  Returns NULL. */
+PyObject *pyk_raise_clear(kube_error_t *err);
 /* Raise ApiError for a server's error answer. */
 PyObject *pyk_raise_api(int code, const char *body, size_t len,
                         const kube_error_t *err);
+
+/* ---- waiting without the GIL ---- */
+
+/* Run `stmt` with the GIL released and `mu` (a pthread_mutex_t *) held:
+ * the C object behind mu is used by one Python thread at a time, and a
+ * thread waiting for it does not hold the GIL. */
+#define PYK_LOCKED(mu, stmt)                                                   \
+  do {                                                                         \
+    Py_BEGIN_ALLOW_THREADS;                                                    \
+    pthread_mutex_lock(mu);                                                    \
+    stmt;                                                                      \
+    pthread_mutex_unlock(mu);                                                  \
+    Py_END_ALLOW_THREADS;                                                      \
+  } while (0)
+
+/* pthread_cond_timedwait for at most ms milliseconds (mu held): a thread
+ * that waits in slices like this can check for Ctrl-C in between. */
+void pyk_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms);
 
 /* ---- Server gate ---- */
 

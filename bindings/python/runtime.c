@@ -87,16 +87,6 @@ static void rt_dealloc(PyObject *self) {
     return NULL;                                                               \
   }
 
-/* Run `call` with the GIL released and the runtime's mutex held. */
-#define LOCKED(o, call)                                                        \
-  do {                                                                         \
-    Py_BEGIN_ALLOW_THREADS;                                                    \
-    pthread_mutex_lock(&(o)->mu);                                              \
-    call;                                                                      \
-    pthread_mutex_unlock(&(o)->mu);                                            \
-    Py_END_ALLOW_THREADS;                                                      \
-  } while (0)
-
 static PyObject *fail(kube_error_t *err) {
   if (err->reason == KUBE_REASON_NOT_FOUND)
     PyErr_SetString(PyExc_KeyError, err->message);
@@ -194,42 +184,21 @@ static int launch_args(struct launch *l, PyObject *id, PyObject *bundle,
   return 0;
 }
 
-static PyObject *rt_create(PyObject *self, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"id",     "bundle",   "config", "stdin", "stdout",
-                           "stderr", "log_path", "start",  NULL};
-  PyObject *id, *bundle, *config = Py_None, *in = Py_None, *out = Py_None,
-                         *errf = Py_None, *log = Py_None;
-  int start = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O$OOOOp:create", kwlist, &id,
-                                   &bundle, &config, &in, &out, &errf, &log,
-                                   &start))
-    return NULL;
-  RT(self);
-  struct launch l;
-  PyObject *ret = NULL;
-  if (launch_args(&l, id, bundle, config, in, out, errf, log) == 0) {
-    kube_error_t err = KUBE_ERROR_INIT;
-    int r;
-    LOCKED(o, r = kube_runtime_create_ex(o->rt, l.id, l.cfg, &l.io,
-                                         start ? KUBE_RT_START : 0, &err));
-    if (r < 0)
-      fail(&err);
-    else
-      ret = Py_None, Py_INCREF(ret);
-  }
-  launch_clear(&l);
-  return ret;
-}
-
-static PyObject *rt_run(PyObject *self, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"id",     "bundle",   "config", "stdin", "stdout",
+/* create() and run() take the same arguments but for their last flag
+ * (start / wait). */
+static PyObject *rt_launch(PyObject *self, PyObject *args, PyObject *kwds,
+                           bool run) {
+  static char *create_kw[] = {"id",     "bundle",   "config", "stdin", "stdout",
+                              "stderr", "log_path", "start",  NULL};
+  static char *run_kw[] = {"id",     "bundle",   "config", "stdin", "stdout",
                            "stderr", "log_path", "wait",   NULL};
   PyObject *id, *bundle, *config = Py_None, *in = Py_None, *out = Py_None,
                          *errf = Py_None, *log = Py_None;
-  int wait = 1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O$OOOOp:run", kwlist, &id,
-                                   &bundle, &config, &in, &out, &errf, &log,
-                                   &wait))
+  int flag = run; /* start=False, wait=True */
+  if (!PyArg_ParseTupleAndKeywords(args, kwds,
+                                   run ? "OO|O$OOOOp:run" : "OO|O$OOOOp:create",
+                                   run ? run_kw : create_kw, &id, &bundle,
+                                   &config, &in, &out, &errf, &log, &flag))
     return NULL;
   RT(self);
   struct launch l;
@@ -238,11 +207,16 @@ static PyObject *rt_run(PyObject *self, PyObject *args, PyObject *kwds) {
     kube_error_t err = KUBE_ERROR_INIT;
     kube_container_exit_t ex;
     int r;
-    LOCKED(o, r = kube_runtime_run(o->rt, l.id, l.cfg, &l.io, wait ? &ex : NULL,
-                                   &err));
+    if (run)
+      PYK_LOCKED(&o->mu, r = kube_runtime_run(o->rt, l.id, l.cfg, &l.io,
+                                              flag ? &ex : NULL, &err));
+    else
+      PYK_LOCKED(&o->mu,
+                 r = kube_runtime_create_ex(o->rt, l.id, l.cfg, &l.io,
+                                            flag ? KUBE_RT_START : 0, &err));
     if (r < 0)
       fail(&err);
-    else if (wait)
+    else if (run && flag)
       ret = exit_dict(&ex);
     else
       ret = Py_None, Py_INCREF(ret);
@@ -251,34 +225,91 @@ static PyObject *rt_run(PyObject *self, PyObject *args, PyObject *kwds) {
   return ret;
 }
 
-/* Operations on one container id. */
-enum id_op { OP_START, OP_PAUSE, OP_RESUME };
+static PyObject *rt_create(PyObject *self, PyObject *args, PyObject *kwds) {
+  return rt_launch(self, args, kwds, false);
+}
 
-static PyObject *id_op(PyObject *self, PyObject *arg, enum id_op op) {
-  RT(self);
+static PyObject *rt_run(PyObject *self, PyObject *args, PyObject *kwds) {
+  return rt_launch(self, args, kwds, true);
+}
+
+/* Operations on one container id: the arguments in, the results out. */
+enum id_op {
+  OP_START,
+  OP_PAUSE,
+  OP_RESUME,
+  OP_KILL,
+  OP_DELETE,
+  OP_STATE,
+  OP_WAIT,
+  OP_STATS
+};
+
+struct id_call {
+  enum id_op op;
+  int sig;
+  bool all, force;
+  int timeout_ms;
+  kube_rt_state_t state;
+  kube_container_exit_t exit;
+  kube_container_stats_t stats;
+};
+
+static int id_run(kube_runtime_t *rt, const char *id, struct id_call *c,
+                  kube_error_t *err) {
+  switch (c->op) {
+  case OP_START:
+    return kube_runtime_start(rt, id, err);
+  case OP_PAUSE:
+    return kube_runtime_pause(rt, id, err);
+  case OP_RESUME:
+    return kube_runtime_resume(rt, id, err);
+  case OP_KILL:
+    return kube_runtime_kill(rt, id, c->sig, c->all, err);
+  case OP_DELETE:
+    return kube_runtime_delete(rt, id, c->force, err);
+  case OP_STATE:
+    return kube_runtime_state(rt, id, &c->state, err);
+  case OP_WAIT:
+    return kube_runtime_wait(rt, id, c->timeout_ms, &c->exit, err);
+  default:
+    return kube_runtime_stats(rt, id, &c->stats, err);
+  }
+}
+
+/* Run c->op on the container `idp` names, under the runtime's lock.  0, or
+ * -1 with the Python error. */
+static int with_id(RuntimeObject *o, PyObject *idp, struct id_call *c) {
   PyObject *h;
-  const char *id = pyk_utf8(arg, "id", &h);
+  const char *id = pyk_utf8(idp, "id", &h);
   if (!id)
-    return NULL;
+    return -1;
   kube_error_t err = KUBE_ERROR_INIT;
   int r;
-  LOCKED(o, r = op == OP_START   ? kube_runtime_start(o->rt, id, &err)
-                : op == OP_PAUSE ? kube_runtime_pause(o->rt, id, &err)
-                                 : kube_runtime_resume(o->rt, id, &err));
+  PYK_LOCKED(&o->mu, r = id_run(o->rt, id, c, &err));
   Py_DECREF(h);
   if (r < 0)
-    return fail(&err);
+    fail(&err);
+  return r < 0 ? -1 : 0;
+}
+
+static PyObject *none_or_null(int r) {
+  if (r < 0)
+    return NULL;
   Py_RETURN_NONE;
 }
 
 static PyObject *rt_start(PyObject *self, PyObject *id) {
-  return id_op(self, id, OP_START);
+  RT(self);
+  return none_or_null(with_id(o, id, &(struct id_call){.op = OP_START}));
 }
 static PyObject *rt_pause(PyObject *self, PyObject *id) {
-  return id_op(self, id, OP_PAUSE);
+  RT(self);
+  return none_or_null(with_id(o, id, &(struct id_call){.op = OP_PAUSE}));
 }
 static PyObject *rt_resume(PyObject *self, PyObject *id) {
-  return id_op(self, id, OP_RESUME);
+  RT(self);
+  return none_or_null(with_id(o, id, &(struct id_call){.op = OP_RESUME}));
 }
 
 static PyObject *rt_kill(PyObject *self, PyObject *args, PyObject *kwds) {
@@ -291,17 +322,8 @@ static PyObject *rt_kill(PyObject *self, PyObject *args, PyObject *kwds) {
   RT(self);
   if (sig <= 0 || sig >= NSIG)
     return PyErr_Format(PyExc_ValueError, "signal %d is not a signal", sig);
-  PyObject *h;
-  const char *id = pyk_utf8(idp, "id", &h);
-  if (!id)
-    return NULL;
-  kube_error_t err = KUBE_ERROR_INIT;
-  int r;
-  LOCKED(o, r = kube_runtime_kill(o->rt, id, sig, all, &err));
-  Py_DECREF(h);
-  if (r < 0)
-    return fail(&err);
-  Py_RETURN_NONE;
+  struct id_call c = {.op = OP_KILL, .sig = sig, .all = all};
+  return none_or_null(with_id(o, idp, &c));
 }
 
 static PyObject *rt_delete(PyObject *self, PyObject *args, PyObject *kwds) {
@@ -312,43 +334,28 @@ static PyObject *rt_delete(PyObject *self, PyObject *args, PyObject *kwds) {
                                    &force))
     return NULL;
   RT(self);
-  PyObject *h;
-  const char *id = pyk_utf8(idp, "id", &h);
-  if (!id)
-    return NULL;
-  kube_error_t err = KUBE_ERROR_INIT;
-  int r;
-  LOCKED(o, r = kube_runtime_delete(o->rt, id, force, &err));
-  Py_DECREF(h);
-  if (r < 0)
-    return fail(&err);
-  Py_RETURN_NONE;
+  struct id_call c = {.op = OP_DELETE, .force = force};
+  return none_or_null(with_id(o, idp, &c));
 }
 
 static PyObject *rt_state(PyObject *self, PyObject *arg) {
   RT(self);
-  PyObject *h;
-  const char *id = pyk_utf8(arg, "id", &h);
-  if (!id)
+  struct id_call c = {.op = OP_STATE};
+  if (with_id(o, arg, &c) < 0)
     return NULL;
-  kube_error_t err = KUBE_ERROR_INIT;
-  kube_rt_state_t st = {0};
-  int r;
-  LOCKED(o, r = kube_runtime_state(o->rt, id, &st, &err));
-  Py_DECREF(h);
-  if (r < 0)
-    return fail(&err);
-  PyObject *ex = st.exited ? exit_dict(&st.exit) : Py_None;
-  if (!st.exited)
+  kube_rt_state_t *st = &c.state;
+  PyObject *ex = st->exited ? exit_dict(&st->exit) : Py_None;
+  if (!st->exited)
     Py_INCREF(ex);
   PyObject *d =
-      ex ? Py_BuildValue("{s:s,s:z,s:s,s:i,s:d,s:N,s:z}", "id", st.id, "bundle",
-                         st.bundle, "status", kube_rt_status_string(st.status),
-                         "pid", (int)st.pid, "created",
-                         (double)st.created.tv_sec + st.created.tv_nsec / 1e9,
-                         "exit", ex, "cgroup_path", st.cgroup_path)
+      ex ? Py_BuildValue("{s:s,s:z,s:s,s:i,s:d,s:N,s:z}", "id", st->id,
+                         "bundle", st->bundle, "status",
+                         kube_rt_status_string(st->status), "pid", (int)st->pid,
+                         "created",
+                         (double)st->created.tv_sec + st->created.tv_nsec / 1e9,
+                         "exit", ex, "cgroup_path", st->cgroup_path)
          : NULL;
-  kube_rt_state_clear(&st);
+  kube_rt_state_clear(st);
   return d;
 }
 
@@ -358,7 +365,7 @@ static PyObject *rt_list(PyObject *self, PyObject *unused) {
   size_t n = 0;
   kube_error_t err = KUBE_ERROR_INIT;
   int r;
-  LOCKED(o, r = kube_runtime_list(o->rt, &ids, &n, &err));
+  PYK_LOCKED(&o->mu, r = kube_runtime_list(o->rt, &ids, &n, &err));
   if (r < 0)
     return fail(&err);
   PyObject *list = PyList_New((Py_ssize_t)n);
@@ -380,49 +387,31 @@ static PyObject *rt_wait(PyObject *self, PyObject *args, PyObject *kwds) {
   if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:wait", kwlist, &idp, &to))
     return NULL;
   RT(self);
-  int timeout_ms = -1;
+  struct id_call c = {.op = OP_WAIT, .timeout_ms = -1};
   if (to != Py_None) {
     double t = PyFloat_AsDouble(to);
     if (t == -1.0 && PyErr_Occurred())
       return NULL;
     if (t < 0 || t > 86400.0 * 365)
       return PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds");
-    timeout_ms = (int)(t * 1000.0);
+    c.timeout_ms = (int)(t * 1000.0);
   }
-  PyObject *h;
-  const char *id = pyk_utf8(idp, "id", &h);
-  if (!id)
-    return NULL;
-  kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_exit_t ex;
-  int r;
-  LOCKED(o, r = kube_runtime_wait(o->rt, id, timeout_ms, &ex, &err));
-  Py_DECREF(h);
-  if (r < 0)
-    return fail(&err);
-  return exit_dict(&ex);
+  return with_id(o, idp, &c) < 0 ? NULL : exit_dict(&c.exit);
 }
 
 static PyObject *rt_stats(PyObject *self, PyObject *arg) {
   RT(self);
-  PyObject *h;
-  const char *id = pyk_utf8(arg, "id", &h);
-  if (!id)
+  struct id_call c = {.op = OP_STATS};
+  if (with_id(o, arg, &c) < 0)
     return NULL;
-  kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_stats_t st;
-  int r;
-  LOCKED(o, r = kube_runtime_stats(o->rt, id, &st, &err));
-  Py_DECREF(h);
-  if (r < 0)
-    return fail(&err);
+  kube_container_stats_t *st = &c.stats;
   return Py_BuildValue(
       "{s:K,s:K,s:K,s:K,s:K}", "cpu_usage_ns",
-      (unsigned long long)st.cpu_usage_ns, "memory_usage_bytes",
-      (unsigned long long)st.memory_usage_bytes, "memory_limit_bytes",
-      (unsigned long long)st.memory_limit_bytes, "pids_current",
-      (unsigned long long)st.pids_current, "oom_kills",
-      (unsigned long long)st.oom_kills);
+      (unsigned long long)st->cpu_usage_ns, "memory_usage_bytes",
+      (unsigned long long)st->memory_usage_bytes, "memory_limit_bytes",
+      (unsigned long long)st->memory_limit_bytes, "pids_current",
+      (unsigned long long)st->pids_current, "oom_kills",
+      (unsigned long long)st->oom_kills);
 }
 
 /* A sequence of str as an owned NULL-terminated array borrowing from
@@ -508,7 +497,7 @@ static PyObject *rt_exec(PyObject *self, PyObject *args, PyObject *kwds) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_container_exit_t ex;
   int r;
-  LOCKED(o, r = kube_runtime_exec(o->rt, id, &eo, NULL, &ex, &err));
+  PYK_LOCKED(&o->mu, r = kube_runtime_exec(o->rt, id, &eo, NULL, &ex, &err));
   if (r < 0)
     fail(&err);
   else

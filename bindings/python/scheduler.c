@@ -84,11 +84,8 @@ static int sched_init(PyObject *self, PyObject *args, PyObject *kwds) {
     }
   }
   kube_scheduler_t *s = kube_scheduler_new(&cfg, &err);
-  if (!s) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
-    return -1;
-  }
+  if (!s)
+    return pyk_raise_clear(&err), -1;
   SchedulerObject *o = (SchedulerObject *)self;
   Py_BEGIN_ALLOW_THREADS;
   pthread_mutex_lock(&o->mu);
@@ -131,7 +128,7 @@ static PyObject *object_op(PyObject *self, PyObject *arg, enum op op,
   int r;
   Py_BEGIN_ALLOW_THREADS;
   pthread_mutex_lock(&o->mu);
-  switch (op) {
+  switch (op) { /* (PYK_LOCKED cannot hold a switch) */
   case ADD_NODE:
     r = kube_scheduler_add_node_object(o->s, obj, &err);
     break;
@@ -148,11 +145,8 @@ static PyObject *object_op(PyObject *self, PyObject *arg, enum op op,
   pthread_mutex_unlock(&o->mu);
   kube_object_free(obj);
   Py_END_ALLOW_THREADS;
-  if (r < 0) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
-    return NULL;
-  }
+  if (r < 0)
+    return pyk_raise_clear(&err);
   Py_RETURN_NONE;
 }
 
@@ -179,17 +173,10 @@ static PyObject *sched_remove_node(PyObject *self, PyObject *arg) {
     return NULL;
   kube_error_t err = KUBE_ERROR_INIT;
   int r;
-  Py_BEGIN_ALLOW_THREADS;
-  pthread_mutex_lock(&o->mu);
-  r = kube_scheduler_remove_node(o->s, name, &err);
-  pthread_mutex_unlock(&o->mu);
-  Py_END_ALLOW_THREADS;
+  PYK_LOCKED(&o->mu, r = kube_scheduler_remove_node(o->s, name, &err));
   Py_DECREF(h);
-  if (r < 0) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
-    return NULL;
-  }
+  if (r < 0)
+    return pyk_raise_clear(&err);
   Py_RETURN_NONE;
 }
 
@@ -213,18 +200,12 @@ static PyObject *sched_remove_pod(PyObject *self, PyObject *args,
   }
   kube_error_t err = KUBE_ERROR_INIT;
   int r;
-  Py_BEGIN_ALLOW_THREADS;
-  pthread_mutex_lock(&o->mu);
-  r = kube_scheduler_remove_pod(o->s, nss ? nss : "default", name, &err);
-  pthread_mutex_unlock(&o->mu);
-  Py_END_ALLOW_THREADS;
+  PYK_LOCKED(&o->mu, r = kube_scheduler_remove_pod(o->s, nss ? nss : "default",
+                                                   name, &err));
   Py_DECREF(hn);
   Py_XDECREF(hs);
-  if (r < 0) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
-    return NULL;
-  }
+  if (r < 0)
+    return pyk_raise_clear(&err);
   Py_RETURN_NONE;
 }
 
@@ -271,17 +252,10 @@ static PyObject *sched_schedule(PyObject *self, PyObject *pod) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_sched_result_t res;
   int r;
-  Py_BEGIN_ALLOW_THREADS;
-  pthread_mutex_lock(&o->mu);
-  r = kube_scheduler_schedule_object(o->s, obj, &res, &err);
-  pthread_mutex_unlock(&o->mu);
+  PYK_LOCKED(&o->mu, r = kube_scheduler_schedule_object(o->s, obj, &res, &err));
   kube_object_free(obj);
-  Py_END_ALLOW_THREADS;
-  if (r < 0) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
-    return NULL;
-  }
+  if (r < 0)
+    return pyk_raise_clear(&err);
   PyObject *ret = NULL;
   if (res.node) {
     ret = PyUnicode_FromString(res.node);
@@ -330,15 +304,11 @@ static PyObject *sched_schedule_batch(PyObject *self, PyObject *args,
                    (arrival ? KUBE_SCHED_BATCH_ARRIVAL_ORDER : 0);
   kube_error_t err = KUBE_ERROR_INIT;
   int64_t r;
-  Py_BEGIN_ALLOW_THREADS;
-  pthread_mutex_lock(&o->mu);
-  r = kube_scheduler_schedule_objects(o->s, (const kube_object_t *const *)objs,
-                                      (size_t)n, flags, res, &err);
-  pthread_mutex_unlock(&o->mu);
-  Py_END_ALLOW_THREADS;
+  PYK_LOCKED(&o->mu, r = kube_scheduler_schedule_objects(
+                         o->s, (const kube_object_t *const *)objs, (size_t)n,
+                         flags, res, &err));
   if (r < 0) {
-    pyk_raise(&err);
-    kube_error_clear(&err);
+    pyk_raise_clear(&err);
     goto out;
   }
   list = PyList_New(n);
@@ -366,11 +336,8 @@ static PyObject *count(PyObject *self, bool pods) {
   if (!ready(o))
     return NULL;
   size_t n;
-  Py_BEGIN_ALLOW_THREADS;
-  pthread_mutex_lock(&o->mu);
-  n = pods ? kube_scheduler_pod_count(o->s) : kube_scheduler_node_count(o->s);
-  pthread_mutex_unlock(&o->mu);
-  Py_END_ALLOW_THREADS;
+  PYK_LOCKED(&o->mu, n = pods ? kube_scheduler_pod_count(o->s)
+                              : kube_scheduler_node_count(o->s));
   return PyLong_FromSize_t(n);
 }
 

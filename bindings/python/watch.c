@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pykube.h"
 
@@ -244,16 +243,8 @@ static PyObject *watch_next(PyObject *self) {
     bool done = false;
     Py_BEGIN_ALLOW_THREADS;
     pthread_mutex_lock(&w->mu);
-    if (!w->head && !w->done) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 200 * 1000000L;
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-    }
+    if (!w->head && !w->done)
+      pyk_cond_wait_ms(&w->cv, &w->mu, 200);
     if ((l = w->head)) {
       w->head = l->next;
       if (!w->head)

@@ -213,6 +213,18 @@ static int call_submit(struct tp_call *t, kube_error_t *err) {
   return 0;
 }
 
+/* A new call handed to the loop: the caller's reference, or NULL. */
+static struct tp_call *call_begin(kube_client_t *c,
+                                  const kube_client_request_t *req,
+                                  kube_error_t *err) {
+  struct tp_call *t = call_new(c->tp, req, err);
+  if (t && call_submit(t, err) < 0) {
+    call_unref(t);
+    t = NULL;
+  }
+  return t;
+}
+
 /* Tell the loop to stop the call (mu not held). */
 static void call_give_up(struct tp_call *t) {
   pthread_mutex_lock(&t->mu);
@@ -261,13 +273,9 @@ int client_tp_request(kube_client_t *c, const kube_client_request_t *req,
                       kube_client_response_t *resp, kube_error_t *err) {
   memset(resp, 0, sizeof *resp);
   client_set_last_status(c, 0);
-  struct tp_call *t = call_new(c->tp, req, err);
+  struct tp_call *t = call_begin(c, req, err);
   if (!t)
     return -1;
-  if (call_submit(t, err) < 0) {
-    call_unref(t);
-    return -1;
-  }
   struct timespec dl;
   if (c->timeout_ms > 0)
     deadline_after(&dl, c->timeout_ms);
@@ -344,13 +352,9 @@ int client_tp_stream(kube_client_t *c, const kube_client_request_t *req,
                      kube_client_line_fn fn, void *userdata,
                      kube_error_t *err) {
   client_set_last_status(c, 0);
-  struct tp_call *t = call_new(c->tp, req, err);
+  struct tp_call *t = call_begin(c, req, err);
   if (!t)
     return -1;
-  if (call_submit(t, err) < 0) {
-    call_unref(t);
-    return -1;
-  }
   int rc;
   pthread_mutex_lock(&t->mu);
   while (!t->answered && !t->done)
