@@ -449,6 +449,7 @@ static PyMethodDef server_methods[] = {
      "each request is handed to the server's loop and the calling thread "
      "waits for the answer with the GIL released."},
     {"close", server_close, METH_NOARGS,
+     "close() -> None\n\n"
      "Shut down: new calls fail with ConnectionError, watches end, "
      "requests in flight are answered, then the loop thread stops and "
      "everything is freed (a data directory the server made is removed). "

@@ -320,6 +320,7 @@ static void watch_dealloc(PyObject *self) {
 
 static PyMethodDef watch_methods[] = {
     {"close", watch_close, METH_NOARGS,
+     "close() -> None\n\n"
      "Stop the watch: no more events are delivered (the stream's thread "
      "ends at the next event or when the server ends the stream)."},
     {"__enter__", watch_enter, METH_NOARGS, NULL},
