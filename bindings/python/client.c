@@ -206,7 +206,7 @@ static void arg_int(struct args *a, PyObject *o, const char *what,
 static void query_add(kube_strbuf_t *q, const char *key, const char *value) {
   if (!value)
     return;
-  char *esc = pyk_query_escape(value);
+  char *esc = kube_client_query_escape(value);
   if (!esc) {
     q->oom = true;
     return;

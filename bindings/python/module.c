@@ -66,25 +66,6 @@ const char *pyk_utf8_opt(PyObject *obj, const char *what, PyObject **hold,
   return s;
 }
 
-char *pyk_query_escape(const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  char *out = malloc(strlen(s) * 3 + 1), *o = out;
-  if (!out)
-    return NULL;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-        (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-      *o++ = (char)*p;
-    } else {
-      *o++ = '%';
-      *o++ = hex[*p >> 4];
-      *o++ = hex[*p & 15];
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 /* ---- JSON bridge ---- */
 
 /* JSON text of a Python value, written here rather than by json.dumps:

@@ -54,8 +54,6 @@ const char *pyk_utf8(PyObject *obj, const char *what, PyObject **hold);
 /* The same for an optional argument: NULL (no error) for None. */
 const char *pyk_utf8_opt(PyObject *obj, const char *what, PyObject **hold,
                          bool *failed);
-/* Percent-encode a query value (owned; NULL on out of memory). */
-char *pyk_query_escape(const char *s);
 
 /* ---- JSON bridge ---- */
 
