@@ -8,7 +8,9 @@
 set -eu
 build=$1 src=$2 py=$3
 tmp=$(mktemp -d /tmp/libkube-install-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+set -x  # the commands go to stderr: the test log shows where it stopped
 meson install -C "$build" --destdir "$tmp" --no-rebuild >"$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; exit 1; }
 pc=$(find "$tmp" -name libkube.pc | head -1)
