@@ -11,6 +11,7 @@
 #include <libkube/apiserver.h>
 #include <libkube/scheduler.h>
 #include <libkube/runtime.h>
+#include <libkube/image.h>
 #include <libkube/server.h>
 #include <libkube/stream.h>
 #include <libkube/kubectl.h>
