@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-image.h"
 #include "kube-config.h"
 
 static int cmd_help(int argc, char **argv);
@@ -40,6 +41,9 @@ const struct cli_command cli_commands[] = {
      "Take a deployment, service or pod and expose it as a new service"},
     {"logs", cmd_logs, "Print the logs for a container in a pod"},
     {"exec", cmd_exec, "Execute a command in a container"},
+    {"build", cmd_build, "Build an image from a Dockerfile"},
+    {"image", cmd_image, "Manage images: ls|inspect|pull|push|tag|rm|prune|import|export"},
+    {"push", cmd_push, "Push an image to a registry"},
     {"runtime", cmd_runtime,
      "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
     {"completion", cmd_completion,
