@@ -194,7 +194,7 @@ static int read_files(const kube_image_store_t *s, int fd, struct files *out,
         }
         f->size = w.size;
         if (img_blob_writer_commit(&w, expect, &f->digest, err) < 0) {
-          kube_error_wrap(err, "%s: ", name);
+          kube_error_wrap(err, "%s", name);
           goto out;
         }
       }
@@ -273,7 +273,7 @@ static char *apply_changes(const char *config_json,
         img_df_apply_config(cfg, &in, '\\', lookup_env, cfg, err) < 0) {
       img_df_instr_clear(&in);
       json_object_put(root);
-      kube_error_wrap(err, "--change \"%s\": ", o->changes[i]);
+      kube_error_wrap(err, "--change \"%s\"", o->changes[i]);
       return NULL;
     }
     img_df_instr_clear(&in);
@@ -603,7 +603,7 @@ KUBE_EXPORT int kube_image_import(kube_image_store_t *s, const char *path,
   img_unlock(gc);
   if (rc < 0) {
     img_strv_free(names);
-    return kube_error_wrap(err, "import %s: ", path);
+    return kube_error_wrap(err, "import %s", path);
   }
   if (names_out)
     *names_out = names;
@@ -840,14 +840,8 @@ static int export_docker(struct out *w, const kube_image_store_t *s,
     json_object_object_add(entry, "Config", json_object_new_string(cname));
     json_object *tags = json_object_new_array();
     if (ims[i].name && !strchr(ims[i].name, '@')) {
-      kube_image_ref_t r;
-      if (kube_image_ref_parse(ims[i].name, &r, NULL) == 0) {
-        char *f = kube_image_ref_familiar(&r);
-        if (f)
-          json_object_array_add(tags, json_object_new_string(f));
-        free(f);
-        kube_image_ref_clear(&r);
-      }
+      /* the full name: podman reads a short one as localhost/NAME */
+      json_object_array_add(tags, json_object_new_string(ims[i].name));
     }
     json_object_object_add(entry, "RepoTags", tags);
     json_object *layers = json_object_new_array();
@@ -946,5 +940,5 @@ KUBE_EXPORT int kube_image_export(kube_image_store_t *s,
     free(ims[i].name);
   }
   free(ims);
-  return rc < 0 ? kube_error_wrap(err, "export: ") : 0;
+  return rc < 0 ? kube_error_wrap(err, "export") : 0;
 }

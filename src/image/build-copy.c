@@ -584,7 +584,7 @@ int img_copy_apply(const img_copy_list_t *l, int src_root, int dst_root,
       int r = img_unpack_fd(in, dfd, &uo, NULL, err);
       close(dfd);
       if (r < 0)
-        return kube_error_wrap(err, "ADD %s: ", it->path);
+        return kube_error_wrap(err, "ADD %s", it->path);
       continue;
     }
     /* where this item goes */

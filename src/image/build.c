@@ -753,7 +753,7 @@ static int do_copy(struct build *b, struct stage *sg,
   for (size_t i = 0; i + 1 < nw; i++)
     if (img_copy_list_add(&l, src_root, w[i], from ? NULL : &b->ignore,
                           err) < 0) {
-      kube_error_wrap(err, "Dockerfile:%d: %s failed: ", in->line,
+      kube_error_wrap(err, "Dockerfile:%d: %s failed", in->line,
                       add ? "ADD" : "COPY");
       goto out;
     }
@@ -801,7 +801,7 @@ static int do_copy(struct build *b, struct stage *sg,
                         .chmod = mode,
                         .add = add};
   if (img_copy_apply(&l, src_root, m.root_fd, dest, dest_dir, &co, err) < 0) {
-    kube_error_wrap(err, "Dockerfile:%d: %s failed: ", in->line,
+    kube_error_wrap(err, "Dockerfile:%d: %s failed", in->line,
                     add ? "ADD" : "COPY");
     goto out;
   }
@@ -995,7 +995,7 @@ static int do_from(struct build *b, struct stage *sg,
       logf_(b, "Pulling %s", base);
       kube_image_info_t info;
       if (kube_image_pull(b->s, base, b->o->pull, &info, err) < 0)
-        return kube_error_wrap(err, "Dockerfile:%d: FROM %s: ", in->line,
+        return kube_error_wrap(err, "Dockerfile:%d: FROM %s", in->line,
                                base);
       md = steal_pointer(&info.manifest_digest);
       kube_image_info_clear(&info);
@@ -1246,7 +1246,7 @@ KUBE_EXPORT int kube_image_build(kube_image_store_t *s,
   for (size_t i = 0; i < o->n_tags; i++) {
     kube_image_ref_t r;
     if (kube_image_ref_parse(o->tags[i], &r, err) < 0)
-      return kube_error_wrap(err, "tag %s: ", o->tags[i]);
+      return kube_error_wrap(err, "tag %s", o->tags[i]);
     bool digest = r.digest != NULL;
     kube_image_ref_clear(&r);
     if (digest)

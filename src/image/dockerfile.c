@@ -834,7 +834,7 @@ int img_df_apply_config(json_object *config, const img_df_instr_t *in,
                   NULL);
     img_df_instr_t sub;
     if (img_dockerfile_parse_line(in->rest, escape, &sub, err) < 0)
-      return kube_error_wrap(err, "Dockerfile:%d: ONBUILD: ", in->line);
+      return kube_error_wrap(err, "Dockerfile:%d: ONBUILD", in->line);
     bool bad = streq(sub.cmd, "onbuild") || streq(sub.cmd, "from") ||
                streq(sub.cmd, "maintainer");
     img_df_instr_clear(&sub);

@@ -204,7 +204,7 @@ int img_manifest_parse(const char *json, size_t len, img_manifest_t *out,
   memset(out, 0, sizeof *out);
   json_object *o = parse_json(json, len, err);
   if (!o)
-    return kube_error_wrap(err, "manifest: ");
+    return kube_error_wrap(err, "manifest");
   int rc = -1;
   const char *mt = img_json_str(o, "mediaType");
   json_object *sv = NULL, *cfg = NULL, *layers = NULL, *mans = NULL;
@@ -232,7 +232,7 @@ int img_manifest_parse(const char *json, size_t len, img_manifest_t *out,
       img_desc_from_json(cfg, &out->config, err) < 0) {
     if (!kube_error_is_set(err))
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "no config");
-    kube_error_wrap(err, "manifest config: ");
+    kube_error_wrap(err, "manifest config");
     goto out;
   }
   if (json_object_object_get_ex(o, "layers", &layers) &&
@@ -250,7 +250,7 @@ int img_manifest_parse(const char *json, size_t len, img_manifest_t *out,
   for (size_t i = 0; i < n; i++) {
     if (img_desc_from_json(json_object_array_get_idx(layers, i),
                            &out->layers[i], err) < 0) {
-      kube_error_wrap(err, "manifest layer %zu: ", i);
+      kube_error_wrap(err, "manifest layer %zu", i);
       goto out;
     }
     out->n_layers++;
@@ -314,7 +314,7 @@ int img_index_select(const char *json, size_t len, const char *platform,
   }
   json_object *o = parse_json(json, len, err);
   if (!o)
-    return kube_error_wrap(err, "index: ");
+    return kube_error_wrap(err, "index");
   json_object *mans = NULL;
   int rc = -1;
   if (!json_object_object_get_ex(o, "manifests", &mans) ||
@@ -374,7 +374,7 @@ int img_image_load(const kube_image_store_t *s, const char *manifest_digest,
     goto fail;
   out->config = parse_json(cj, clen, err);
   if (!out->config) {
-    kube_error_wrap(err, "image config %s: ", out->m.config.digest);
+    kube_error_wrap(err, "image config %s", out->m.config.digest);
     goto fail;
   }
   json_object *rootfs = NULL, *ids = NULL;

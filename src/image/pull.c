@@ -154,7 +154,7 @@ static int fetch_blob(const kube_image_store_t *s, img_reg_session_t *ss,
   if (resp.status != 200) {
     img_blob_writer_abort(&b.w);
     img_reg_error(ss, &resp, "fetch blob", err);
-    kube_error_wrap(err, "%s: ", d->digest);
+    kube_error_wrap(err, "%s", d->digest);
     img_reg_response_clear(&resp);
     goto out;
   }
@@ -414,7 +414,7 @@ int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
   if (rc < 0) {
     cleanup_free char *name = kube_image_ref_string(ref);
     kube_error_move(err, &last);
-    kube_error_wrap(err, "pull %s: ", name ? name : ref->path);
+    kube_error_wrap(err, "pull %s", name ? name : ref->path);
   }
   kube_error_clear(&last);
   for (size_t i = 0; i < n; i++)

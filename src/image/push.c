@@ -357,7 +357,7 @@ KUBE_EXPORT int kube_image_push(kube_image_store_t *s, const char *src,
     if (rc < 0) {
       kube_error_move(err, &perr);
       cleanup_free char *name = kube_image_ref_string(&r);
-      kube_error_wrap(err, "push %s: ", name ? name : target);
+      kube_error_wrap(err, "push %s", name ? name : target);
     }
     kube_error_clear(&perr);
   }

@@ -106,7 +106,7 @@ static int unpack_one(const kube_image_store_t *s, const img_image_t *im,
                          strerror(errno));
   if (rc < 0) {
     img_rmtree(tmp);
-    kube_error_wrap(err, "unpack layer %s: ", l->digest);
+    kube_error_wrap(err, "unpack layer %s", l->digest);
   }
   return rc;
 }

@@ -350,7 +350,7 @@ static int apply_entry(struct unpack *u, struct archive *a,
       img_resolve_parent(u->root, path, true, &base, &perr);
   if (parent < 0) {
     kube_error_move(u->err, &perr);
-    return kube_error_wrap(u->err, "layer entry %s: ", raw);
+    return kube_error_wrap(u->err, "layer entry %s", raw);
   }
   if (!u->o->no_whiteouts && str_has_prefix(base, ".wh.")) {
     if (!u->o->overlay)
