@@ -83,7 +83,9 @@ static bool match_parts(char **pat, size_t np, char **path, size_t n) {
   if (np == 0)
     return n == 0;
   if (streq(pat[0], "**")) {
-    for (size_t k = 0; k <= n; k++)
+    /* a trailing "**" stands for something below (docs-slash-** is not
+     * "docs"), elsewhere for zero or more directories */
+    for (size_t k = np == 1 ? 1 : 0; k <= n; k++)
       if (match_parts(pat + 1, np - 1, path + k, n - k))
         return true;
     return false;

@@ -103,6 +103,24 @@ oom:
   return NULL;
 }
 
+/* An unquoted variable's value splits into words at its spaces, as
+ * BuildKit's ProcessWords does. */
+static int add_split(kube_strbuf_t *w, bool *have, char ***v, size_t *n,
+                     size_t *cap, const char *val) {
+  for (const char *p = val; *p; p++) {
+    if (isspace((unsigned char)*p)) {
+      if (*have && w->len &&
+          push_word(v, n, cap, kube_strbuf_steal(w)) < 0)
+        return -1;
+      *have = false;
+      continue;
+    }
+    *have = true;
+    kube_strbuf_append_char(w, *p);
+  }
+  return 0;
+}
+
 static bool is_name_char(char c) {
   return isalnum((unsigned char)c) || c == '_';
 }
@@ -223,7 +241,10 @@ static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
           use = exp;
         }
       }
-      if (use)
+      if (use && split && !quote) {
+        if (add_split(&w, &have, &v, &n, &cap, use) < 0)
+          goto oom;
+      } else if (use)
         kube_strbuf_append(&w, use);
       p = q;
       continue;
@@ -236,7 +257,10 @@ static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
       if (!nm)
         goto oom;
       const char *val = lookup ? lookup(ctx, nm) : NULL;
-      if (val)
+      if (val && split && !quote) {
+        if (add_split(&w, &have, &v, &n, &cap, val) < 0)
+          goto oom;
+      } else if (val)
         kube_strbuf_append(&w, val);
       p = q - 1;
       continue;
