@@ -361,6 +361,15 @@ KUBE_EXPORT int kube_image_push(kube_image_store_t *s, const char *src,
     }
     kube_error_clear(&perr);
   }
+  if (rc == 0 && r.tag) {
+    /* as docker push: the destination names the image here too, with its
+     * repository digest (and a later push to a sibling mounts from it) */
+    cleanup_free char *name = kube_image_ref_string(&r);
+    rc = name ? img_store_name(s, name, im.manifest_digest, im.m.media_type,
+                               (int64_t)im.manifest_len, im.manifest_digest,
+                               err)
+              : kube_make_oom(err);
+  }
   for (size_t i = 0; from && i < im.m.n_layers; i++)
     free(from[i]);
   free(from);
