@@ -1130,7 +1130,7 @@ static int split_stages(struct build *b, kube_error_t *err) {
                             b->o->target);
     b->target = (size_t)(t - b->stages);
   }
-  b->total = b->stages[b->target].end;
+  b->total = b->stages[b->target].end - b->stages[0].first;
   return 0;
 }
 
