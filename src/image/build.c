@@ -668,7 +668,7 @@ static int do_copy(struct build *b, struct stage *sg,
   struct mnt m = {.root_fd = -1};
   struct mnt from_m = {.root_fd = -1};
   int src_root = -1;
-  bool close_src = false;
+  char *dest = NULL;
   if (nw < 2) {
     kube_error_set(err, KUBE_REASON_INVALID, 0,
                    "Dockerfile:%d: %s requires at least two arguments",
@@ -689,7 +689,6 @@ static int do_copy(struct build *b, struct stage *sg,
   }
   /* relative destinations are relative to WORKDIR */
   const char *wd = img_json_str(config_of(&sg->st), "WorkingDir");
-  cleanup_free char *dest = NULL;
   if (asprintf(&dest, "%s%s%s", dest_raw[0] == '/' ? "" : (wd ? wd : "/"),
                dest_raw[0] == '/' || !wd || str_has_suffix(wd, "/") ? "" : "/",
                dest_raw) < 0) {
@@ -818,7 +817,7 @@ out:
   mnt_release(&from_m);
   img_copy_list_clear(&l);
   img_strv_free(w);
-  (void)close_src;
+  free(dest);
   return rc;
 }
 

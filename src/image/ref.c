@@ -371,7 +371,13 @@ KUBE_EXPORT char *kube_image_ref_normalize(const char *s, kube_error_t *err) {
 
 KUBE_EXPORT char *kube_image_ref_familiar(const kube_image_ref_t *ref) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  if (streq(ref->domain, "docker.io")) {
+  const char *slash = strchr(ref->path, '/');
+  size_t first = slash ? (size_t)(slash - ref->path) : 0;
+  /* "docker.io/a.b/c" stays whole: "a.b/c" would read as registry a.b */
+  bool looks_like_domain =
+      slash && (memchr(ref->path, '.', first) || memchr(ref->path, ':', first) ||
+                (first == 9 && !strncmp(ref->path, "localhost", 9)));
+  if (streq(ref->domain, "docker.io") && !looks_like_domain) {
     const char *p = ref->path;
     if (str_has_prefix(p, "library/") && !strchr(p + 8, '/'))
       p += 8;

@@ -92,6 +92,10 @@ static const struct norm_case norm_cases[] = {
     {"[2001:db8::1]:5000/repo:tag", "[2001:db8::1]:5000", "repo", "tag", NULL,
      NULL},
     {"a__b/c--d/e.f_g", "docker.io", "a__b/c--d/e.f_g", "latest", NULL, NULL},
+    /* found by the fuzzer: the short form must not read as another
+     * registry */
+    {"docker.io/ocker.io/oaoa", "docker.io", "ocker.io/oaoa", "latest", NULL,
+     "docker.io/ocker.io/oaoa:latest"},
     {"docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
      "docker.io",
      "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
