@@ -5,6 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+<<<<<<< HEAD
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
   binutils
@@ -41,6 +42,14 @@ PACKAGES="
   zlib1g-dev
   zsh
 "
+=======
+PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
+  libevent-dev libjson-c-dev libyaml-dev libsqlite3-dev libssl-dev \
+  libarchive-dev libbpf-dev libseccomp-dev libcmocka-dev zlib1g-dev \
+  etcd-server python3 python3-kubernetes python3-pytest python3-websocket \
+  busybox-static crun runc curl iproute2 procps util-linux binutils \
+  libcurl4-openssl-dev nodejs skopeo umoci podman buildah"
+>>>>>>> 6a82133 (setup.sh: libcurl, zlib, nodejs, skopeo, umoci, podman, buildah; load the offline base images)
 
 missing=""
 for p in $PACKAGES; do
@@ -60,3 +69,10 @@ if [ ! -f build/build.ninja ]; then
   meson setup build --buildtype=debugoptimized
 fi
 ninja -C build
+
+# Offline base images (busybox, node) into kubed's default store; the
+# scripts cache their archives, so this is quick after the first run.
+if [ "$(id -u)" = 0 ]; then
+  sh images/busybox.sh --kube build/frontends/cli/kube >/dev/null
+  sh images/node.sh --kube build/frontends/cli/kube >/dev/null
+fi
