@@ -138,11 +138,10 @@ int main(int argc, char **argv) {
   snprintf(script, sizeof script, "%s/images/busybox.sh", KUBE_SOURCE_ROOT);
   snprintf(archive, sizeof archive, "%s/busybox.tar", tmp);
   make_context();
-  char *base[] = {"sh", script, "--data-dir", data, "--kube", (char *)kube,
-                  NULL};
-  char *exp[] = {(char *)kube, "image", "export", "--data-dir", data,
-                 "busybox:latest", archive, "--format", "docker-archive",
-                 NULL};
+  char *base[] = {"sh",     script,       "--data-dir", data,
+                  "--kube", (char *)kube, NULL};
+  char *exp[] = {(char *)kube,     "image", "export",   "--data-dir",     data,
+                 "busybox:latest", archive, "--format", "docker-archive", NULL};
   if (run(base, true) != 0 || run(exp, true) != 0) {
     fprintf(stderr, "bench-image: cannot make the busybox base\n");
     return 1;
@@ -152,18 +151,23 @@ int main(int argc, char **argv) {
   char proot[256], prun[256];
   snprintf(proot, sizeof proot, "--root=%s/proot", tmp);
   snprintf(prun, sizeof prun, "--runroot=%s/prun", tmp);
-  char *pfx[] = {"podman", proot, prun, "--storage-driver=overlay",
-                 "--cgroup-manager=cgroupfs", "--events-backend=file",
+  char *pfx[] = {"podman",
+                 proot,
+                 prun,
+                 "--storage-driver=overlay",
+                 "--cgroup-manager=cgroupfs",
+                 "--events-backend=file",
                  "--runtime=runc"};
-#define P(...) {pfx[0], pfx[1], pfx[2], pfx[3], pfx[4], pfx[5], pfx[6], __VA_ARGS__, NULL}
+#define P(...)                                                                 \
+  { pfx[0], pfx[1], pfx[2], pfx[3], pfx[4], pfx[5], pfx[6], __VA_ARGS__, NULL }
   char *pload[] = P("load", "-i", archive);
   bool podman = run(pload, true) == 0;
   char *kcold[] = {(char *)kube, "build", "--data-dir", data, "--no-cache",
-                   "-q", "-t", "bench:1", ctx, NULL};
-  char *kwarm[] = {(char *)kube, "build", "--data-dir", data, "-q", "-t",
-                   "bench:1", ctx, NULL};
-  char *pcold[] = P("build", "--network=none", "--no-cache", "-q", "-t",
-                    "bench:1", ctx);
+                   "-q",         "-t",    "bench:1",    ctx,  NULL};
+  char *kwarm[] = {(char *)kube, "build",   "--data-dir", data, "-q",
+                   "-t",         "bench:1", ctx,          NULL};
+  char *pcold[] =
+      P("build", "--network=none", "--no-cache", "-q", "-t", "bench:1", ctx);
   char *pwarm[] = P("build", "--network=none", "-q", "-t", "bench:1", ctx);
   double kc[64], kw[64], pc[64], pw[64];
   if (n > 64)
@@ -180,7 +184,8 @@ int main(int argc, char **argv) {
     }
   }
   double k_cold = median(kc, n), k_warm = median(kw, n);
-  double p_cold = podman ? median(pc, n) : -1, p_warm = podman ? median(pw, n) : -1;
+  double p_cold = podman ? median(pc, n) : -1,
+         p_warm = podman ? median(pw, n) : -1;
   char *prm[] = P("rmi", "-a", "-f");
   if (podman)
     run(prm, true);

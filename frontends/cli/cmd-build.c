@@ -66,21 +66,20 @@ int cmd_build(int argc, char **argv) {
   if (rc == 0 && !(s = cli_image_store(data_dir)))
     rc = 1;
   if (rc == 0) {
-    kube_image_build_options_t o = {
-        .struct_size = sizeof o,
-        .context_dir = pos[0],
-        .dockerfile = file,
-        .tags = tags.v,
-        .n_tags = tags.n,
-        .build_args = args.v,
-        .n_build_args = args.n,
-        .target = target,
-        .no_cache = no_cache,
-        .network = net,
-        .runtime_root = runtime_root,
-        .cgroup_parent = cgroup_parent,
-        .progress = progress,
-        .userdata = &quiet};
+    kube_image_build_options_t o = {.struct_size = sizeof o,
+                                    .context_dir = pos[0],
+                                    .dockerfile = file,
+                                    .tags = tags.v,
+                                    .n_tags = tags.n,
+                                    .build_args = args.v,
+                                    .n_build_args = args.n,
+                                    .target = target,
+                                    .no_cache = no_cache,
+                                    .network = net,
+                                    .runtime_root = runtime_root,
+                                    .cgroup_parent = cgroup_parent,
+                                    .progress = progress,
+                                    .userdata = &quiet};
     kube_error_t err = KUBE_ERROR_INIT;
     kube_image_info_t info;
     if (kube_image_build(s, &o, &info, &err) < 0) {

@@ -148,7 +148,8 @@ static int image_ls(int argc, char **argv) {
   time_t now = time(NULL);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     char idbuf[80];
-    const char *id = no_trunc ? v[i].id : short_id(v[i].id, idbuf, sizeof idbuf);
+    const char *id =
+        no_trunc ? v[i].id : short_id(v[i].id, idbuf, sizeof idbuf);
     if (quiet) {
       printf("%s\n", id);
       continue;
@@ -235,8 +236,8 @@ static int image_inspect(int argc, char **argv) {
     kube_strbuf_append(&sb, ", \"RepoDigests\": ");
     json_strv(&sb, info.repo_digest ? &info.repo_digest : NULL,
               info.repo_digest ? 1 : 0);
-    kube_strbuf_printf(&sb, ", \"Size\": %lld, \"Layers\": ",
-                       (long long)info.size);
+    kube_strbuf_printf(&sb,
+                       ", \"Size\": %lld, \"Layers\": ", (long long)info.size);
     json_strv(&sb, info.diff_ids, info.n_layers);
     kube_strbuf_printf(&sb, ", \"InUse\": %s, \"Image\": %s}",
                        info.in_use ? "true" : "false", config);
@@ -297,16 +298,15 @@ static int transfer(int argc, char **argv, bool push) {
   if (!s)
     rc = 1;
   struct progress_state ps = {isatty(2), quiet};
-  kube_image_transfer_options_t o = {
-      .struct_size = sizeof o,
-      .auth_configs = (const char *const *)auths,
-      .n_auth_configs = authfiles.n,
-      .username = user,
-      .password = pass,
-      .insecure = !tls_verify,
-      .platform = platform,
-      .progress = cli_image_progress,
-      .userdata = &ps};
+  kube_image_transfer_options_t o = {.struct_size = sizeof o,
+                                     .auth_configs = (const char *const *)auths,
+                                     .n_auth_configs = authfiles.n,
+                                     .username = user,
+                                     .password = pass,
+                                     .insecure = !tls_verify,
+                                     .platform = platform,
+                                     .progress = cli_image_progress,
+                                     .userdata = &ps};
   kube_error_t err = KUBE_ERROR_INIT;
   if (rc == 0 && push) {
     char *digest = NULL;
@@ -459,13 +459,13 @@ static int image_import(int argc, char **argv) {
     rc = 1;
   if (rc == 0) {
     struct progress_state ps = {isatty(2), quiet};
-    kube_image_import_options_t o = {
-        .struct_size = sizeof o,
-        .ref = npos > 1 ? pos[1] : NULL,
-        .changes = changes.v,
-        .n_changes = changes.n,
-        .progress = isatty(2) ? cli_image_progress : NULL,
-        .userdata = &ps};
+    kube_image_import_options_t o = {.struct_size = sizeof o,
+                                     .ref = npos > 1 ? pos[1] : NULL,
+                                     .changes = changes.v,
+                                     .n_changes = changes.n,
+                                     .progress =
+                                         isatty(2) ? cli_image_progress : NULL,
+                                     .userdata = &ps};
     kube_error_t err = KUBE_ERROR_INIT;
     char **names = NULL;
     size_t n = 0;
@@ -501,8 +501,8 @@ static int image_export(int argc, char **argv) {
     output = pos[--npos]; /* kube image export REF FILE */
   kube_image_store_t *s = NULL;
   if (fmt < 0)
-    rc = cli_fail("--format: oci-archive or docker-archive, not \"%s\"",
-                  format);
+    rc =
+        cli_fail("--format: oci-archive or docker-archive, not \"%s\"", format);
   else if (npos < 1 || !output)
     rc = cli_fail("usage: kube image export IMAGE... FILE [--format "
                   "oci-archive|docker-archive]");
@@ -565,4 +565,6 @@ int cmd_image(int argc, char **argv) {
   return cli_fail("unknown command \"%s\" for \"kube image\"", v);
 }
 
-int cmd_push(int argc, char **argv) { return transfer(argc, argv, true); }
+int cmd_push(int argc, char **argv) {
+  return transfer(argc, argv, true);
+}

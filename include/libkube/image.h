@@ -103,7 +103,7 @@ typedef struct kube_image_config {
   char **env; /* "K=V" */
   size_t n_env;
   char *working_dir;
-  char *user; /* "1000", "node", "uid:gid" */
+  char *user;           /* "1000", "node", "uid:gid" */
   char **exposed_ports; /* "8080/tcp" */
   size_t n_exposed_ports;
   char **volumes; /* "/data" */
@@ -113,7 +113,7 @@ typedef struct kube_image_config {
   char **label_values;
   size_t n_labels;
   kube_image_healthcheck_t *healthcheck; /* NULL: none */
-  char **on_build; /* ONBUILD triggers, stored */
+  char **on_build;                       /* ONBUILD triggers, stored */
   size_t n_on_build;
   char **shell; /* SHELL, NULL: default */
   size_t n_shell;
@@ -131,11 +131,11 @@ typedef struct kube_image_info {
   char *repo_digest;
   char **names; /* normalized references that name it, sorted */
   size_t n_names;
-  int64_t size;        /* config + compressed layers, bytes */
-  time_t created;      /* from the config (0 when absent) */
-  time_t last_used;    /* last ensure/rootfs_prepare/build use, 0: never */
-  bool in_use;         /* a rootfs lease or a use mark holds it */
-  char **diff_ids;     /* uncompressed layer digests, base first */
+  int64_t size;     /* config + compressed layers, bytes */
+  time_t created;   /* from the config (0 when absent) */
+  time_t last_used; /* last ensure/rootfs_prepare/build use, 0: never */
+  bool in_use;      /* a rootfs lease or a use mark holds it */
+  char **diff_ids;  /* uncompressed layer digests, base first */
   size_t n_layers;
   kube_image_config_t config;
 } kube_image_info_t;
@@ -151,7 +151,7 @@ void kube_image_info_free_array(kube_image_info_t *infos, size_t n);
 typedef struct kube_image_store kube_image_store_t;
 
 typedef struct kube_image_store_options {
-  size_t struct_size; /* sizeof(kube_image_store_options_t) */
+  size_t struct_size;   /* sizeof(kube_image_store_options_t) */
   const char *data_dir; /* DATA (borrowed); the store is DATA/images */
   /* k3s registries.yaml (borrowed path); NULL: DATA/registries.yaml when
    * it exists.  `mirrors:` endpoints + rewrites, `configs:` auth and TLS. */
@@ -193,8 +193,8 @@ char *kube_image_config_json(kube_image_store_t *store, const char *ref,
 char *kube_image_manifest_json(kube_image_store_t *store, const char *ref,
                                kube_error_t *err);
 /* Name the image `src` also `dst` (normalized; replaces what dst named). */
-int kube_image_tag(kube_image_store_t *store, const char *src,
-                   const char *dst, kube_error_t *err);
+int kube_image_tag(kube_image_store_t *store, const char *src, const char *dst,
+                   kube_error_t *err);
 /* Remove the name `ref`; when ref is an image ID, every name of it.  The
  * content goes at the next prune.  Conflict when the image is in use and
  * this was its last name, unless force. */
@@ -236,18 +236,18 @@ int kube_image_prune(kube_image_store_t *store,
 
 typedef enum kube_image_progress_kind {
   KUBE_IMAGE_PROGRESS_RESOLVE = 0, /* message: "Resolving <ref>" */
-  KUBE_IMAGE_PROGRESS_LAYER,  /* id: blob digest; current/total bytes */
-  KUBE_IMAGE_PROGRESS_LAYER_DONE, /* id; message "exists", "done", "mounted" */
-  KUBE_IMAGE_PROGRESS_UNPACK, /* id: diffID being unpacked */
-  KUBE_IMAGE_PROGRESS_STEP,   /* build: message "Step 3/7 : RUN ..." */
-  KUBE_IMAGE_PROGRESS_LOG,    /* build: one line (output, " ---> ...") */
-  KUBE_IMAGE_PROGRESS_DONE,   /* message: the summary line */
+  KUBE_IMAGE_PROGRESS_LAYER,       /* id: blob digest; current/total bytes */
+  KUBE_IMAGE_PROGRESS_LAYER_DONE,  /* id; message "exists", "done", "mounted" */
+  KUBE_IMAGE_PROGRESS_UNPACK,      /* id: diffID being unpacked */
+  KUBE_IMAGE_PROGRESS_STEP,        /* build: message "Step 3/7 : RUN ..." */
+  KUBE_IMAGE_PROGRESS_LOG,         /* build: one line (output, " ---> ...") */
+  KUBE_IMAGE_PROGRESS_DONE,        /* message: the summary line */
 } kube_image_progress_kind_t;
 
 typedef struct kube_image_progress {
   kube_image_progress_kind_t kind;
-  const char *id;      /* borrowed, may be NULL */
-  const char *message; /* borrowed, may be NULL */
+  const char *id;         /* borrowed, may be NULL */
+  const char *message;    /* borrowed, may be NULL */
   int64_t current, total; /* bytes; total -1 when unknown */
 } kube_image_progress_t;
 
@@ -294,8 +294,8 @@ int kube_image_pull(kube_image_store_t *store, const char *ref,
  * mounted, others uploaded in chunks that resume after a failed chunk;
  * then the manifest.  *digest_out (may be NULL) receives the manifest
  * digest (owned, free()). */
-int kube_image_push(kube_image_store_t *store, const char *src,
-                    const char *dst, const kube_image_transfer_options_t *opts,
+int kube_image_push(kube_image_store_t *store, const char *src, const char *dst,
+                    const kube_image_transfer_options_t *opts,
                     char **digest_out, kube_error_t *err);
 
 typedef enum kube_image_pull_policy {

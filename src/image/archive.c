@@ -25,8 +25,8 @@
 enum kind { K_ROOTFS, K_DOCKER, K_OCI };
 
 struct file {
-  char *name;   /* cleaned path in the archive */
-  char *json;   /* *.json, index.json, oci-layout: the text */
+  char *name; /* cleaned path in the archive */
+  char *json; /* *.json, index.json, oci-layout: the text */
   size_t len;
   char *digest; /* other files: the blob they became */
   int64_t size;
@@ -320,9 +320,8 @@ static int name_manifest(const kube_image_store_t *s, const char *name,
 /* Store config + layers as a new image and name it. */
 static int finish_image(const kube_image_store_t *s, const char *config,
                         const img_desc_t *layers, size_t n_layers,
-                        const kube_image_import_options_t *o,
-                        const char *name, char ***names, size_t *n_names,
-                        kube_error_t *err) {
+                        const kube_image_import_options_t *o, const char *name,
+                        char ***names, size_t *n_names, kube_error_t *err) {
   cleanup_free char *changed = NULL;
   if (o && o->n_changes) {
     changed = apply_changes(config, o, err);
@@ -374,8 +373,7 @@ static int import_rootfs(const kube_image_store_t *s, int fd,
   cleanup_free char *cfg = strdup(json_object_to_json_string_ext(
       root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(root);
-  int rc = cfg ? finish_image(s, cfg, &layer, 1, o, o->ref, names, n_names,
-                              err)
+  int rc = cfg ? finish_image(s, cfg, &layer, 1, o, o->ref, names, n_names, err)
                : kube_make_oom(err);
   img_desc_clear(&layer);
   return rc;
@@ -579,9 +577,9 @@ KUBE_EXPORT int kube_image_import(kube_image_store_t *s, const char *path,
   }
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return kube_error_set(err, errno == ENOENT ? KUBE_REASON_NOT_FOUND
-                                               : KUBE_REASON_BAD_REQUEST,
-                          errno, "%s: %s", path, strerror(errno));
+    return kube_error_set(
+        err, errno == ENOENT ? KUBE_REASON_NOT_FOUND : KUBE_REASON_BAD_REQUEST,
+        errno, "%s: %s", path, strerror(errno));
   int gc = img_lock(s, "gc.lock", false, err);
   if (gc < 0)
     return -1;
@@ -593,8 +591,8 @@ KUBE_EXPORT int kube_image_import(kube_image_store_t *s, const char *path,
   if (rc == 0 && k == K_ROOTFS)
     rc = import_rootfs(s, fd, o, &names, &n, err);
   else if (rc == 0) {
-    rc = read_files(s, fd, &fs, o ? o->progress : NULL,
-                    o ? o->userdata : NULL, err);
+    rc = read_files(s, fd, &fs, o ? o->progress : NULL, o ? o->userdata : NULL,
+                    err);
     if (rc == 0)
       rc = k == K_DOCKER ? import_docker(s, &fs, o, &names, &n, err)
                          : import_oci(s, &fs, o, &names, &n, err);
@@ -744,8 +742,8 @@ static int put_layer_tar(struct out *w, const kube_image_store_t *s,
   char d[72];
   img_hash_final(&h, d);
   if (n < 0 || !streq(d, diff_id)) {
-    kube_make_error(w->err, 0, "layer %s does not decompress to %s",
-                    l->digest, diff_id);
+    kube_make_error(w->err, 0, "layer %s does not decompress to %s", l->digest,
+                    diff_id);
     goto done;
   }
   lseek(out, 0, SEEK_SET);

@@ -265,8 +265,8 @@ static int list_dir(img_copy_list_t *l, size_t item, int dfd,
         close(fd);
       }
     } else if (rc == 0 && S_ISDIR(st.st_mode)) {
-      int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                          O_CLOEXEC);
+      int sub = openat(dfd, names[i],
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0)
         rc = kube_make_error(err, errno, "%s: %s", cr, strerror(errno));
       else {
@@ -283,7 +283,9 @@ static int list_dir(img_copy_list_t *l, size_t item, int dfd,
   return rc;
 }
 
-static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+static bool has_glob(const char *s) {
+  return strpbrk(s, "*?[") != NULL;
+}
 
 /* Expand a glob pattern (component by component) under root. */
 static int glob_walk(int root, const char *dir_rel, char **parts, size_t np,
@@ -455,9 +457,9 @@ static int copy_data(int in, int out, const char *what, kube_error_t *err) {
   }
 }
 
-static int set_meta(int parent, const char *base, int fd,
-                    const struct stat *st, const img_copy_opts_t *o,
-                    kube_error_t *err, const char *what) {
+static int set_meta(int parent, const char *base, int fd, const struct stat *st,
+                    const img_copy_opts_t *o, kube_error_t *err,
+                    const char *what) {
   uid_t uid = o->uid >= 0 ? (uid_t)o->uid : 0;
   gid_t gid = o->gid >= 0 ? (gid_t)o->gid : 0;
   int r = fd >= 0 ? fchown(fd, uid, gid)
@@ -468,8 +470,7 @@ static int set_meta(int parent, const char *base, int fd,
     mode_t m = o->chmod >= 0 ? (mode_t)o->chmod : st->st_mode & 07777;
     r = fd >= 0 ? fchmod(fd, m) : fchmodat(parent, base, m, 0);
     if (r < 0)
-      return kube_make_error(err, errno, "chmod %s: %s", what,
-                             strerror(errno));
+      return kube_make_error(err, errno, "chmod %s: %s", what, strerror(errno));
   }
   struct timespec ts[2] = {st->st_mtim, st->st_mtim};
   r = fd >= 0 ? futimens(fd, ts)
@@ -484,7 +485,8 @@ static int copy_one(int src_root, const char *src_path, int dst_root,
                     const char *dst, const img_copy_entry_t *e,
                     const img_copy_opts_t *o, kube_error_t *err) {
   cleanup_free char *base = NULL;
-  cleanup_close int parent = img_resolve_parent(dst_root, dst, true, &base, err);
+  cleanup_close int parent =
+      img_resolve_parent(dst_root, dst, true, &base, err);
   if (parent < 0)
     return -1;
   if (!*base)
@@ -496,8 +498,8 @@ static int copy_one(int src_root, const char *src_path, int dst_root,
       return kube_make_error(err, errno, "replace %s", dst);
     if ((!exists || !S_ISDIR(cur.st_mode)) && mkdirat(parent, base, 0755) < 0)
       return kube_make_error(err, errno, "mkdir %s: %s", dst, strerror(errno));
-    cleanup_close int fd = openat(parent, base, O_RDONLY | O_DIRECTORY |
-                                                    O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int fd =
+        openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
       return kube_make_error(err, errno, "open %s: %s", dst, strerror(errno));
     return set_meta(parent, base, fd, &e->st, o, err, dst);
@@ -519,9 +521,8 @@ static int copy_one(int src_root, const char *src_path, int dst_root,
   if (in < 0)
     return kube_make_error(err, errno, "open %s: %s", src_path,
                            strerror(errno));
-  cleanup_close int out = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL |
-                                                   O_NOFOLLOW | O_CLOEXEC,
-                                 0600);
+  cleanup_close int out = openat(
+      parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
     return kube_make_error(err, errno, "create %s: %s", dst, strerror(errno));
   if (copy_data(in, out, dst, err) < 0)
@@ -568,8 +569,8 @@ int img_copy_apply(const img_copy_list_t *l, int src_root, int dst_root,
       if (*base) {
         if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
           return kube_make_error(err, errno, "mkdir %s", dest);
-        dfd = openat(parent, base, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-                                       O_CLOEXEC);
+        dfd =
+            openat(parent, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       } else
         dfd = fcntl(parent, F_DUPFD_CLOEXEC, 0);
       cleanup_close int in = openat2_root(src_root, it->path, O_RDONLY, 0);

@@ -41,7 +41,7 @@ struct bstate {
 };
 
 struct stage {
-  char *name; /* AS name (lowercase) or NULL */
+  char *name;        /* AS name (lowercase) or NULL */
   size_t first, end; /* instructions [first, end) incl. the FROM */
   struct bstate st;
   json_object *args; /* ARGs declared in the stage: name -> value|null */
@@ -107,9 +107,8 @@ static int state_add_layer(struct bstate *st, const img_desc_t *d,
   nd[st->n] = strdup(diff_id);
   nd[st->n + 1] = NULL;
   st->n++;
-  return nl[st->n - 1].media_type && nl[st->n - 1].digest && nd[st->n - 1]
-             ? 0
-             : -1;
+  return nl[st->n - 1].media_type && nl[st->n - 1].digest && nd[st->n - 1] ? 0
+                                                                           : -1;
 }
 
 static int state_copy(struct bstate *dst, const struct bstate *src) {
@@ -310,8 +309,7 @@ static const char *lookup(void *arg, const char *name) {
 /* "K=V" of the stage's ARGs (for RUN and the cache key). */
 static char **arg_env(struct build *b, struct stage *sg) {
   size_t n = 0;
-  char **v = calloc((size_t)json_object_object_length(sg->args) + 1,
-                    sizeof *v);
+  char **v = calloc((size_t)json_object_object_length(sg->args) + 1, sizeof *v);
   if (!v)
     return NULL;
   json_object_object_foreach(sg->args, k, val) {
@@ -447,8 +445,8 @@ static int mkdir_in(int root, const char *path, kube_error_t *err) {
     return -1;
   int rc = 0;
   struct stat st;
-  if (*base && fstatat(fd, base, &st, 0) < 0 &&
-      mkdirat(fd, base, 0755) < 0 && errno != EEXIST)
+  if (*base && fstatat(fd, base, &st, 0) < 0 && mkdirat(fd, base, 0755) < 0 &&
+      errno != EEXIST)
     rc = kube_make_error(err, errno, "mkdir %s: %s", path, strerror(errno));
   close(fd);
   return rc;
@@ -456,8 +454,7 @@ static int mkdir_in(int root, const char *path, kube_error_t *err) {
 
 /* Mount points the runtime makes (/proc, /dev, /sys) must not end up in
  * the layer when the image did not have them. */
-static const char *const runtime_mounts[] = {"proc", "dev", "sys", "etc",
-                                             NULL};
+static const char *const runtime_mounts[] = {"proc", "dev", "sys", "etc", NULL};
 
 static void note_missing(int root, bool missing[]) {
   for (size_t i = 0; runtime_mounts[i]; i++) {
@@ -490,8 +487,8 @@ static void drop_created(const char *upper, const bool missing[]) {
 
 /* ---- steps --------------------------------------------------------------- */
 
-static int do_run(struct build *b, struct stage *sg,
-                  const img_df_instr_t *in, kube_error_t *err) {
+static int do_run(struct build *b, struct stage *sg, const img_df_instr_t *in,
+                  kube_error_t *err) {
   json_object *c = config_of(&sg->st);
   char **argv = NULL;
   if (in->json)
@@ -554,8 +551,7 @@ static int do_run(struct build *b, struct stage *sg,
   char id[64], cg[512];
   snprintf(id, sizeof id, "kube-build-%s-%zu", b->id, b->step);
   if (b->o->cgroup_parent)
-    snprintf(cg, sizeof cg, "%s/%s-%zu", b->o->cgroup_parent, b->id,
-             b->step);
+    snprintf(cg, sizeof cg, "%s/%s-%zu", b->o->cgroup_parent, b->id, b->step);
   else
     snprintf(cg, sizeof cg, "/libkube-build-%s-%zu", b->id, b->step);
   if (!all) {
@@ -630,13 +626,12 @@ static struct stage *find_stage(struct build *b, const char *name,
 static int build_stage(struct build *b, size_t idx, kube_error_t *err);
 
 /* COPY/ADD: key from the sources' content, then the copy on a miss. */
-static int do_copy(struct build *b, struct stage *sg,
-                   const img_df_instr_t *in, bool *cached,
-                   kube_error_t *err) {
+static int do_copy(struct build *b, struct stage *sg, const img_df_instr_t *in,
+                   bool *cached, kube_error_t *err) {
   bool add = streq(in->cmd, "add");
-  static const char *const ok[] = {"from", "chown", "chmod", "link",
-                                   "parents", "exclude", "keep-git-dir",
-                                   "checksum", NULL};
+  static const char *const ok[] = {"from",         "chown",    "chmod",
+                                   "link",         "parents",  "exclude",
+                                   "keep-git-dir", "checksum", NULL};
   for (size_t i = 0; i < in->n_flags; i++) {
     bool known = false;
     for (size_t k = 0; ok[k]; k++)
@@ -652,8 +647,7 @@ static int do_copy(struct build *b, struct stage *sg,
   if (in->json) {
     w = calloc(in->n_args + 1, sizeof *w);
     for (size_t i = 0; w && i < in->n_args; i++, nw++)
-      if (!(w[i] = img_df_expand(in->args[i], b->df.escape, lookup, &lc,
-                                 err)))
+      if (!(w[i] = img_df_expand(in->args[i], b->df.escape, lookup, &lc, err)))
         break;
     if (w && nw < in->n_args) {
       img_strv_free(w);
@@ -713,8 +707,7 @@ static int do_copy(struct build *b, struct stage *sg,
   const char *from = flag_of(in, "from");
   char from_id[80] = "";
   if (from) {
-    cleanup_free char *fx = img_df_expand(from, b->df.escape, lookup, &lc,
-                                          err);
+    cleanup_free char *fx = img_df_expand(from, b->df.escape, lookup, &lc, err);
     if (!fx)
       goto out;
     struct stage *fs = find_stage(b, fx, (size_t)(sg - b->stages));
@@ -750,8 +743,8 @@ static int do_copy(struct build *b, struct stage *sg,
   } else
     src_root = b->ctx_fd;
   for (size_t i = 0; i + 1 < nw; i++)
-    if (img_copy_list_add(&l, src_root, w[i], from ? NULL : &b->ignore,
-                          err) < 0) {
+    if (img_copy_list_add(&l, src_root, w[i], from ? NULL : &b->ignore, err) <
+        0) {
       kube_error_wrap(err, "Dockerfile:%d: %s failed", in->line,
                       add ? "ADD" : "COPY");
       goto out;
@@ -763,8 +756,8 @@ static int do_copy(struct build *b, struct stage *sg,
     long v = strtol(chmod_s, &e, 8);
     if (!*chmod_s || *e || v < 0 || v > 07777) {
       kube_error_set(err, KUBE_REASON_INVALID, 0,
-                     "Dockerfile:%d: --chmod=%s: want an octal mode",
-                     in->line, chmod_s);
+                     "Dockerfile:%d: --chmod=%s: want an octal mode", in->line,
+                     chmod_s);
       goto out;
     }
     mode = v;
@@ -944,8 +937,8 @@ static void log_id(struct build *b, struct stage *sg) {
   kube_error_clear(&e);
 }
 
-static int do_from(struct build *b, struct stage *sg,
-                   const img_df_instr_t *in, kube_error_t *err) {
+static int do_from(struct build *b, struct stage *sg, const img_df_instr_t *in,
+                   kube_error_t *err) {
   b->step++;
   char line[4096];
   snprintf(line, sizeof line, "Step %zu/%zu : %s", b->step, b->total,
@@ -994,8 +987,7 @@ static int do_from(struct build *b, struct stage *sg,
       logf_(b, "Pulling %s", base);
       kube_image_info_t info;
       if (kube_image_pull(b->s, base, b->o->pull, &info, err) < 0)
-        return kube_error_wrap(err, "Dockerfile:%d: FROM %s", in->line,
-                               base);
+        return kube_error_wrap(err, "Dockerfile:%d: FROM %s", in->line, base);
       md = steal_pointer(&info.manifest_digest);
       kube_image_info_clear(&info);
     }
@@ -1040,8 +1032,7 @@ static int build_stage(struct build *b, size_t idx, kube_error_t *err) {
       log_id(b, sg);
   }
   /* a stage of only FROM still needs a state written */
-  if (!sg->st.manifest &&
-      state_commit(b->s, &sg->st, "FROM", true, err) < 0)
+  if (!sg->st.manifest && state_commit(b->s, &sg->st, "FROM", true, err) < 0)
     return -1;
   sg->built = true;
   return 0;
@@ -1088,9 +1079,9 @@ static int split_stages(struct build *b, kube_error_t *err) {
                             in->line);
     for (size_t k = 0; k < in->n_args; k++) {
       char *eq = strchr(in->args[k], '=');
-      cleanup_free char *name = eq ? strndup(in->args[k],
-                                             (size_t)(eq - in->args[k]))
-                                   : strdup(in->args[k]);
+      cleanup_free char *name =
+          eq ? strndup(in->args[k], (size_t)(eq - in->args[k]))
+             : strdup(in->args[k]);
       cleanup_free char *def =
           eq ? img_df_expand(eq + 1, b->df.escape, lookup, &meta, err) : NULL;
       if (!name || (eq && !def))
@@ -1140,10 +1131,10 @@ static int parse_build_args(struct build *b, kube_error_t *err) {
   /* BuildKit's automatic platform ARGs */
   char plat[64];
   snprintf(plat, sizeof plat, "linux/%s", host_arch());
-  const char *autos[][2] = {{"TARGETPLATFORM", plat}, {"TARGETOS", "linux"},
-                            {"TARGETARCH", host_arch()},
-                            {"BUILDPLATFORM", plat},  {"BUILDOS", "linux"},
-                            {"BUILDARCH", host_arch()}};
+  const char *autos[][2] = {
+      {"TARGETPLATFORM", plat},    {"TARGETOS", "linux"},
+      {"TARGETARCH", host_arch()}, {"BUILDPLATFORM", plat},
+      {"BUILDOS", "linux"},        {"BUILDARCH", host_arch()}};
   for (size_t i = 0; i < ARRAY_SIZE(autos); i++)
     json_object_object_add(b->meta_args, autos[i][0],
                            json_object_new_string(autos[i][1]));
@@ -1214,8 +1205,7 @@ static int build_prepare(struct build *b, kube_error_t *err) {
     return -1;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  snprintf(b->id, sizeof b->id, "%06x%06x",
-           (unsigned)(ts.tv_nsec & 0xffffff),
+  snprintf(b->id, sizeof b->id, "%06x%06x", (unsigned)(ts.tv_nsec & 0xffffff),
            (unsigned)((getpid() ^ (unsigned)ts.tv_sec) & 0xffffff));
   if (asprintf(&b->tmp, "%s/tmp/build-%s-XXXXXX", b->s->state, b->id) < 0 ||
       !mkdtemp(b->tmp)) {
@@ -1226,8 +1216,7 @@ static int build_prepare(struct build *b, kube_error_t *err) {
   if (o->runtime_root)
     b->rt_root = strdup(o->runtime_root);
   else {
-    b->own_rt_root =
-        asprintf(&b->rt_root, "/run/libkube/build-%s", b->id) >= 0;
+    b->own_rt_root = asprintf(&b->rt_root, "/run/libkube/build-%s", b->id) >= 0;
     if (!b->own_rt_root)
       b->rt_root = NULL;
   }
@@ -1276,8 +1265,7 @@ KUBE_EXPORT int kube_image_build(kube_image_store_t *s,
     json_object_object_foreach(b.build_args, k, v) {
       (void)v;
       if (!json_object_object_get_ex(b.used_args, k, NULL))
-        logf_(&b, "[Warning] One or more build-args [%s] were not consumed",
-              k);
+        logf_(&b, "[Warning] One or more build-args [%s] were not consumed", k);
     }
     logf_(&b, "Successfully built %.12s", img_digest_hex(im.m.config.digest));
   }

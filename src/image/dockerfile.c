@@ -109,8 +109,7 @@ static int add_split(kube_strbuf_t *w, bool *have, char ***v, size_t *n,
                      size_t *cap, const char *val) {
   for (const char *p = val; *p; p++) {
     if (isspace((unsigned char)*p)) {
-      if (*have && w->len &&
-          push_word(v, n, cap, kube_strbuf_steal(w)) < 0)
+      if (*have && w->len && push_word(v, n, cap, kube_strbuf_steal(w)) < 0)
         return -1;
       *have = false;
       continue;
@@ -128,8 +127,7 @@ static bool is_name_char(char c) {
 /* Expand one word: variables, quotes removed, escapes resolved.  With
  * `split`, unquoted whitespace separates words (ProcessWords). */
 static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
-                     void *ctx, bool split, size_t *n_out,
-                     kube_error_t *err) {
+                     void *ctx, bool split, size_t *n_out, kube_error_t *err) {
   char **v = NULL;
   size_t n = 0, cap = 0;
   kube_strbuf_t w = KUBE_STRBUF_INIT;
@@ -208,8 +206,7 @@ static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
           q++;
       }
       if (*q != '}') {
-        kube_error_set(err, KUBE_REASON_INVALID, 0,
-                       "missing '}' in \"%s\"", s);
+        kube_error_set(err, KUBE_REASON_INVALID, 0, "missing '}' in \"%s\"", s);
         goto fail;
       }
       cleanup_free char *nm = strndup(name, nl);
@@ -268,8 +265,10 @@ static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
     kube_strbuf_append_char(&w, '$');
   }
   if (quote) {
-    kube_error_set(err, KUBE_REASON_INVALID, 0, "unexpected end of statement "
-                   "while looking for matching %c in \"%s\"", quote, s);
+    kube_error_set(err, KUBE_REASON_INVALID, 0,
+                   "unexpected end of statement "
+                   "while looking for matching %c in \"%s\"",
+                   quote, s);
     goto fail;
   }
   if ((have || !split) &&
@@ -328,10 +327,9 @@ static bool trim_continuation(kube_strbuf_t *line, char escape) {
 
 static bool is_known(const char *cmd) {
   static const char *const known[] = {
-      "add",        "arg",     "cmd",   "copy",    "entrypoint", "env",
-      "expose",     "from",    "healthcheck", "label", "maintainer",
-      "onbuild",    "run",     "shell", "stopsignal", "user",   "volume",
-      "workdir"};
+      "add",    "arg",   "cmd",         "copy",  "entrypoint", "env",
+      "expose", "from",  "healthcheck", "label", "maintainer", "onbuild",
+      "run",    "shell", "stopsignal",  "user",  "volume",     "workdir"};
   for (size_t i = 0; i < ARRAY_SIZE(known); i++)
     if (streq(cmd, known[i]))
       return true;
@@ -385,8 +383,8 @@ static int parse_instruction(const char *line, int lineno, char escape,
   /* JSON (exec) form: an array of strings, nothing else */
   if (out->rest[0] == '[') {
     json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, out->rest, (int)rl)
-                         : NULL;
+    json_object *o =
+        tok ? json_tokener_parse_ex(tok, out->rest, (int)rl) : NULL;
     bool ok = o && json_tokener_get_error(tok) == json_tokener_success &&
               (size_t)tok->char_offset == rl &&
               json_object_is_type(o, json_type_array);
@@ -419,7 +417,9 @@ int img_dockerfile_parse_line(const char *line, char escape,
   return r;
 }
 
-static bool is_comment(const char *s) { return *skip_ws(s) == '#'; }
+static bool is_comment(const char *s) {
+  return *skip_ws(s) == '#';
+}
 
 static bool blank(const char *s) {
   for (; *s; s++)
@@ -587,8 +587,7 @@ static int name_vals(const img_df_instr_t *in, char escape,
   *keys = *vals = NULL;
   *n = 0;
   if (in->n_args == 0)
-    return perr(err, in->line, in->cmd,
-                " requires at least one argument");
+    return perr(err, in->line, in->cmd, " requires at least one argument");
   size_t cap = in->n_args + 1;
   char **k = calloc(cap, sizeof *k), **v = calloc(cap, sizeof *v);
   if (!k || !v) {
@@ -602,8 +601,8 @@ static int name_vals(const img_df_instr_t *in, char escape,
     /* legacy "ENV key value with spaces" */
     if (in->n_args < 2) {
       rc = kube_error_set(err, KUBE_REASON_INVALID, 0,
-                          "Dockerfile:%d: %s must have two arguments",
-                          in->line, in->cmd);
+                          "Dockerfile:%d: %s must have two arguments", in->line,
+                          in->cmd);
       goto out;
     }
     const char *rest = skip_ws(in->rest + strlen(in->args[0]));
@@ -732,7 +731,7 @@ static int check_flags(const img_df_instr_t *in, const char *const *allowed,
 
 static int healthcheck(json_object *config, const img_df_instr_t *in,
                        kube_error_t *err) {
-  static const char *const ok[] = {"interval", "timeout", "start-period",
+  static const char *const ok[] = {"interval",       "timeout", "start-period",
                                    "start-interval", "retries", NULL};
   if (check_flags(in, ok, err) < 0)
     return -1;
@@ -821,8 +820,8 @@ int img_df_apply_config(json_object *config, const img_df_instr_t *in,
     size_t n;
     if (name_vals(in, escape, lookup, ctx, &k, &v, &n, err) < 0)
       return -1;
-    json_object *labels = streq(c, "label") ? obj_child(config, "Labels")
-                                            : NULL;
+    json_object *labels =
+        streq(c, "label") ? obj_child(config, "Labels") : NULL;
     for (size_t i = 0; i < n; i++) {
       if (labels)
         json_object_object_add(labels, k[i], json_object_new_string(v[i]));
@@ -916,8 +915,8 @@ int img_df_apply_config(json_object *config, const img_df_instr_t *in,
       char *e;
       long port = strtol(w[i], &e, 10);
       if (e == w[i] || (e != slash && *e) || port <= 0 || port > 65535 ||
-          (slash && strcasecmp(slash + 1, "tcp") && strcasecmp(slash + 1, "udp") &&
-           strcasecmp(slash + 1, "sctp"))) {
+          (slash && strcasecmp(slash + 1, "tcp") &&
+           strcasecmp(slash + 1, "udp") && strcasecmp(slash + 1, "sctp"))) {
         rc = kube_error_set(err, KUBE_REASON_INVALID, 0,
                             "Dockerfile:%d: invalid port \"%s\"", in->line,
                             w[i]);

@@ -62,8 +62,8 @@ static int openat2_in_root(int root_fd, const char *path, int flags) {
   return (int)fd;
 }
 
-int img_resolve_parent(int root_fd, const char *path, bool mkdirs,
-                       char **base, kube_error_t *err) {
+int img_resolve_parent(int root_fd, const char *path, bool mkdirs, char **base,
+                       kube_error_t *err) {
   *base = NULL;
   cleanup_free char *clean = img_clean_path(path);
   if (!clean)
@@ -129,8 +129,7 @@ int img_rmtree_at(int dirfd, const char *name) {
     return errno == ENOENT ? 0 : -1;
   if (!S_ISDIR(st.st_mode))
     return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-  int fd = openat(dirfd, name,
-                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return -1;
   DIR *d = fdopendir(fd);

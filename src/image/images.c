@@ -172,8 +172,8 @@ out:
   return rc;
 }
 
-int img_resolve(const kube_image_store_t *s, const char *ref,
-                char **digest_out, char **name_out, kube_error_t *err) {
+int img_resolve(const kube_image_store_t *s, const char *ref, char **digest_out,
+                char **name_out, kube_error_t *err) {
   json_object *index = img_index_load(s, err);
   if (!index)
     return -1;
@@ -409,8 +409,8 @@ static char *resolve_blob(kube_image_store_t *s, const char *ref, bool config,
   return img_blob_read(s, cd, IMG_MAX_CONFIG, NULL, err);
 }
 
-KUBE_EXPORT char *kube_image_config_json(kube_image_store_t *s,
-                                         const char *ref, kube_error_t *err) {
+KUBE_EXPORT char *kube_image_config_json(kube_image_store_t *s, const char *ref,
+                                         kube_error_t *err) {
   return resolve_blob(s, ref, true, err);
 }
 

@@ -80,7 +80,9 @@ bool img_digest_valid(const char *d);
 /* Any OCI digest: algorithm ":" encoded (for error messages). */
 bool img_digest_syntax_valid(const char *d);
 /* The hex part of a valid digest (borrowed from d). */
-static inline const char *img_digest_hex(const char *d) { return d + 7; }
+static inline const char *img_digest_hex(const char *d) {
+  return d + 7;
+}
 /* sha256(parent + " " + diff_id), or diff_id when parent is NULL. */
 char *img_chain_id(const char *parent, const char *diff_id);
 
@@ -140,16 +142,16 @@ int img_blob_put(const kube_image_store_t *s, const void *data, size_t len,
                  const char *expect, char **digest_out, kube_error_t *err);
 /* Read a blob of at most max bytes, verified against its digest (owned,
  * NUL-terminated; *len may be NULL). */
-char *img_blob_read(const kube_image_store_t *s, const char *digest,
-                    size_t max, size_t *len, kube_error_t *err);
+char *img_blob_read(const kube_image_store_t *s, const char *digest, size_t max,
+                    size_t *len, kube_error_t *err);
 
 /* index.json: load (owned json) and atomic read-modify-write under
  * index.lock. */
 json_object *img_index_load(const kube_image_store_t *s, kube_error_t *err);
 typedef int (*img_index_edit_fn)(json_object *index, void *arg,
                                  kube_error_t *err);
-int img_index_edit(const kube_image_store_t *s, img_index_edit_fn fn,
-                   void *arg, kube_error_t *err);
+int img_index_edit(const kube_image_store_t *s, img_index_edit_fn fn, void *arg,
+                   kube_error_t *err);
 /* The manifests array of an index (created when absent; borrowed). */
 json_object *img_index_manifests(json_object *index);
 /* Name `name` (normalized) -> manifest descriptor in the index, replacing
@@ -227,8 +229,8 @@ const char *img_json_str(json_object *o, const char *key);
 /* Resolve a user's reference to a manifest digest (owned) in the store;
  * *name_out (may be NULL) receives the normalized name matched (or NULL
  * for digest/ID lookups).  NotFound when absent. */
-int img_resolve(const kube_image_store_t *s, const char *ref,
-                char **digest_out, char **name_out, kube_error_t *err);
+int img_resolve(const kube_image_store_t *s, const char *ref, char **digest_out,
+                char **name_out, kube_error_t *err);
 int img_info_fill(const kube_image_store_t *s, const img_image_t *im,
                   json_object *index, kube_image_info_t *out,
                   kube_error_t *err);
@@ -269,8 +271,8 @@ int img_unpack_fd(int fd, int root_fd, const img_unpack_options_t *o,
  * directories (mode 0755) when mkdirs; returns an O_PATH|O_DIRECTORY fd
  * of the parent of the last component, *base (owned) the last component.
  * path "" or "/" gives root_fd dup'ed and base "". */
-int img_resolve_parent(int root_fd, const char *path, bool mkdirs,
-                       char **base, kube_error_t *err);
+int img_resolve_parent(int root_fd, const char *path, bool mkdirs, char **base,
+                       kube_error_t *err);
 /* Lexically clean `path` as Go's filepath.Clean("/" + path) minus the
  * leading slash: "" for the root (owned). */
 char *img_clean_path(const char *path);
@@ -280,8 +282,8 @@ char *img_clean_path(const char *path);
  * gzip-compressed (level 1) unless !compress.  *desc_out gets the layer
  * descriptor, *diff_id_out the uncompressed digest (owned). */
 int img_layer_from_dir(const kube_image_store_t *s, const char *dir,
-                       bool compress, img_desc_t *desc_out,
-                       char **diff_id_out, kube_error_t *err);
+                       bool compress, img_desc_t *desc_out, char **diff_id_out,
+                       kube_error_t *err);
 /* Store a tar (optionally compressed) read from fd as an uncompressed
  * layer blob; its digest is also the diffID. */
 int img_layer_store_tar(const kube_image_store_t *s, int fd,
@@ -304,9 +306,8 @@ int img_snapshot_adopt(const kube_image_store_t *s, const char *chain_id,
                        const char *dir, kube_error_t *err);
 /* Overlay options "lowerdir=a:b,upperdir=..,workdir=.." and mount.  With
  * upper NULL a read-only overlay of the lowers (at least 1). */
-int img_overlay_mount(char *const *lowers, const char *upper,
-                      const char *work, const char *target,
-                      kube_error_t *err);
+int img_overlay_mount(char *const *lowers, const char *upper, const char *work,
+                      const char *target, kube_error_t *err);
 /* An empty directory for images without layers (owned path). */
 char *img_empty_snapshot(const kube_image_store_t *s, kube_error_t *err);
 /* rm -rf (no crossing mount points; unmounts nothing). */
@@ -340,8 +341,8 @@ typedef struct img_df_instr {
   size_t n_flags;
   char **args; /* words (exec/JSON form: the array items) */
   size_t n_args;
-  bool json;     /* JSON (exec) form */
-  char *rest;    /* everything after the flags (shell form text) */
+  bool json;  /* JSON (exec) form */
+  char *rest; /* everything after the flags (shell form text) */
   struct img_df_instr *next_onbuild; /* unused */
 } img_df_instr_t;
 
@@ -408,11 +409,11 @@ int img_auth_from_docker_config(const char *json, const char *host,
 
 /* One place to fetch from / push to. */
 typedef struct img_endpoint {
-  char *base;     /* "https://host:port" */
-  char *v2;       /* path prefix, "/v2" normally */
-  char *repo;     /* repository path on that endpoint (after rewrites) */
-  char *host;     /* host[:port] for auth/TLS config lookups */
-  bool insecure;  /* skip TLS verification */
+  char *base;         /* "https://host:port" */
+  char *v2;           /* path prefix, "/v2" normally */
+  char *repo;         /* repository path on that endpoint (after rewrites) */
+  char *host;         /* host[:port] for auth/TLS config lookups */
+  bool insecure;      /* skip TLS verification */
   bool http_fallback; /* loopback: retry over http when https fails */
   char *ca_file, *cert_file, *key_file;
   img_auth_t auth; /* from registries.yaml configs */
@@ -423,8 +424,7 @@ void img_endpoint_clear(img_endpoint_t *e);
  * itself.  push=true: only the registry itself. */
 int img_regconf_endpoints(const struct img_regconf *rc,
                           const kube_image_ref_t *ref, bool push,
-                          img_endpoint_t **out, size_t *n,
-                          kube_error_t *err);
+                          img_endpoint_t **out, size_t *n, kube_error_t *err);
 /* Credentials from docker config.json for host (false when none). */
 bool img_regconf_docker_auth(const struct img_regconf *rc, const char *host,
                              img_auth_t *out);
@@ -446,8 +446,7 @@ void img_progress_clear(img_progress_t *p);
 
 int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
              const kube_image_transfer_options_t *o, bool resolve_only,
-             char **manifest_out, char **remote_digest_out,
-             kube_error_t *err);
+             char **manifest_out, char **remote_digest_out, kube_error_t *err);
 
 /* ---- archives (archive.c) ------------------------------------------------ */
 

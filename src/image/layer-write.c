@@ -153,16 +153,17 @@ static int cmp_name(const void *a, const void *b) {
 static int walk_fail(struct walk *w, const char *path, const char *what) {
   if (!kube_error_is_set(w->err))
     kube_error_set(w->err, KUBE_REASON_INTERNAL, errno, "layer %s: %s: %s",
-                   path, what, w->a && archive_errno(w->a)
-                                       ? archive_error_string(w->a)
-                                       : strerror(errno));
+                   path, what,
+                   w->a && archive_errno(w->a) ? archive_error_string(w->a)
+                                               : strerror(errno));
   return -1;
 }
 
 static void add_xattrs(struct archive_entry *e, const char *full) {
   char names[8192];
   ssize_t n = llistxattr(full, names, sizeof names);
-  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+  for (ssize_t off = 0; n > 0 && off < n;
+       off += (ssize_t)strlen(names + off) + 1) {
     const char *name = names + off;
     if (str_has_prefix(name, "trusted.overlay.") ||
         str_has_prefix(name, "user.overlay."))

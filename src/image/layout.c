@@ -193,8 +193,8 @@ int img_blob_put(const kube_image_store_t *s, const void *data, size_t len,
   return 0;
 }
 
-char *img_blob_read(const kube_image_store_t *s, const char *digest,
-                    size_t max, size_t *len, kube_error_t *err) {
+char *img_blob_read(const kube_image_store_t *s, const char *digest, size_t max,
+                    size_t *len, kube_error_t *err) {
   if (!img_digest_valid(digest)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid digest \"%s\"",
                    digest ? digest : "");
@@ -292,17 +292,15 @@ json_object *img_index_load(const kube_image_store_t *s, kube_error_t *err) {
     return NULL;
   }
   json_tokener *tok = json_tokener_new();
-  json_object *o =
-      tok ? json_tokener_parse_ex(tok, data.data ? data.data : "",
-                                  (int)data.len)
-          : NULL;
+  json_object *o = tok ? json_tokener_parse_ex(tok, data.data ? data.data : "",
+                                               (int)data.len)
+                       : NULL;
   if (tok)
     json_tokener_free(tok);
   kube_strbuf_free(&data);
   if (!o || !json_object_is_type(o, json_type_object)) {
     json_object_put(o);
-    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "%s is not valid JSON",
-                   path);
+    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "%s is not valid JSON", path);
     return NULL;
   }
   img_index_manifests(o);
@@ -345,17 +343,16 @@ static int write_file_atomic(const char *path, const char *data, size_t len,
   return 0;
 }
 
-int img_index_edit(const kube_image_store_t *s, img_index_edit_fn fn,
-                   void *arg, kube_error_t *err) {
+int img_index_edit(const kube_image_store_t *s, img_index_edit_fn fn, void *arg,
+                   kube_error_t *err) {
   int lk = img_lock(s, "index.lock", true, err);
   if (lk < 0)
     return -1;
   int rc = -1;
   json_object *index = img_index_load(s, err);
   if (index && fn(index, arg, err) == 0) {
-    const char *text =
-        json_object_to_json_string_ext(index, JSON_C_TO_STRING_PLAIN |
-                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(
+        index, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
     kube_strbuf_printf(&sb, "%s/index.json", s->layout);
     cleanup_free char *path = kube_strbuf_steal(&sb);
@@ -426,8 +423,8 @@ static int ensure_layout(kube_image_store_t *s, kube_error_t *err) {
     if (img_mkdir_p(dirs[i], 0755) < 0)
       return kube_make_error(err, errno, "create %s: %s", dirs[i],
                              strerror(errno));
-  const char *sub[] = {"tmp", "locks", "uploads", "snap", "used", "leases",
-                       "cache"};
+  const char *sub[] = {"tmp",  "locks",  "uploads", "snap",
+                       "used", "leases", "cache"};
   for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
     cleanup_free char *p = img_state_path(s, sub[i]);
     if (!p || (mkdir(p, 0700) < 0 && errno != EEXIST))

@@ -174,8 +174,7 @@ static json_object *parse_json(const char *json, size_t len,
   if (!o || e != json_tokener_success || off != len ||
       !json_object_is_type(o, json_type_object)) {
     json_object_put(o);
-    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "not a JSON object (%s)",
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "not a JSON object (%s)",
                    e != json_tokener_success ? json_tokener_error_desc(e)
                                              : "trailing data");
     return NULL;
@@ -192,7 +191,8 @@ bool img_is_index(const char *media_type, const char *json, size_t len) {
   if (o) {
     const char *mt = img_json_str(o, "mediaType");
     json_object *m = NULL;
-    r = (mt && (streq(mt, IMG_MT_OCI_INDEX) || streq(mt, IMG_MT_DOCKER_LIST))) ||
+    r = (mt &&
+         (streq(mt, IMG_MT_OCI_INDEX) || streq(mt, IMG_MT_DOCKER_LIST))) ||
         (!mt && json_object_object_get_ex(o, "manifests", &m));
     json_object_put(o);
   }
@@ -445,7 +445,9 @@ KUBE_EXPORT void kube_image_config_clear(kube_image_config_t *c) {
   memset(c, 0, sizeof *c);
 }
 
-static char *dup_opt(const char *s) { return s && *s ? strdup(s) : NULL; }
+static char *dup_opt(const char *s) {
+  return s && *s ? strdup(s) : NULL;
+}
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);

@@ -157,8 +157,7 @@ static int64_t tree_size(int dirfd, const char *name) {
     return 0;
   if (!S_ISDIR(st.st_mode))
     return st.st_blocks * 512;
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                   O_CLOEXEC);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
   if (!d) {
     if (fd >= 0)
@@ -289,8 +288,8 @@ static int unname_edit(json_object *index, void *arg, kube_error_t *err) {
   if (!pe->o->all && pe->o->high_percent > 0) {
     struct statvfs v;
     if (statvfs(pe->s->layout, &v) == 0) {
-      double total = (double)(v.f_blocks - v.f_bfree + v.f_bavail) *
-                     (double)v.f_frsize;
+      double total =
+          (double)(v.f_blocks - v.f_bfree + v.f_bavail) * (double)v.f_frsize;
       double used = (double)(v.f_blocks - v.f_bfree) * (double)v.f_frsize;
       to_free = (int64_t)(used - total * pe->o->low_percent / 100.0);
     }
@@ -307,8 +306,7 @@ static int unname_edit(json_object *index, void *arg, kube_error_t *err) {
     }
     kube_error_clear(&e2);
     for (size_t j = json_object_array_length(arr); j-- > 0;) {
-      const char *d =
-          img_json_str(json_object_array_get_idx(arr, j), "digest");
+      const char *d = img_json_str(json_object_array_get_idx(arr, j), "digest");
       if (d && streq(d, c[i].digest)) {
         json_object_array_del_idx(arr, j, 1);
         pe->removed++;

@@ -116,8 +116,8 @@ static int fetch_blob(const kube_image_store_t *s, img_reg_session_t *ss,
                       const img_desc_t *d, img_progress_t *prog,
                       kube_error_t *err) {
   if (img_blob_exists(s, d->digest, NULL)) {
-    img_progress_emit(prog, KUBE_IMAGE_PROGRESS_LAYER_DONE, d->digest,
-                      "exists", d->size, d->size);
+    img_progress_emit(prog, KUBE_IMAGE_PROGRESS_LAYER_DONE, d->digest, "exists",
+                      d->size, d->size);
     return 0;
   }
   int lk = img_lock_key(s, "blob", d->digest, err);
@@ -125,8 +125,8 @@ static int fetch_blob(const kube_image_store_t *s, img_reg_session_t *ss,
     return -1;
   int rc = -1;
   if (img_blob_exists(s, d->digest, NULL)) {
-    img_progress_emit(prog, KUBE_IMAGE_PROGRESS_LAYER_DONE, d->digest,
-                      "exists", d->size, d->size);
+    img_progress_emit(prog, KUBE_IMAGE_PROGRESS_LAYER_DONE, d->digest, "exists",
+                      d->size, d->size);
     rc = 0;
     goto out;
   }
@@ -162,8 +162,8 @@ static int fetch_blob(const kube_image_store_t *s, img_reg_session_t *ss,
   if (b.w.size != d->size) {
     img_blob_writer_abort(&b.w);
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "blob %s: got %lld bytes, the manifest says %lld",
-                   d->digest, (long long)b.w.size, (long long)d->size);
+                   "blob %s: got %lld bytes, the manifest says %lld", d->digest,
+                   (long long)b.w.size, (long long)d->size);
     goto out;
   }
   if (img_blob_writer_commit(&b.w, d->digest, NULL, err) < 0)
@@ -214,8 +214,8 @@ static void *fetch_worker(void *arg) {
 static int fetch_layers(const kube_image_store_t *s, img_reg_session_t *ss,
                         const img_manifest_t *m, img_progress_t *prog,
                         kube_error_t *err) {
-  struct fetch_pool fp = {.s = s, .ss = ss, .descs = m->layers,
-                          .n = m->n_layers, .prog = prog};
+  struct fetch_pool fp = {
+      .s = s, .ss = ss, .descs = m->layers, .n = m->n_layers, .prog = prog};
   pthread_mutex_init(&fp.mu, NULL);
   size_t nt = s->parallel < m->n_layers ? s->parallel : m->n_layers;
   pthread_t th[nt ? nt : 1];
@@ -314,8 +314,7 @@ static int pull_from(kube_image_store_t *s, const kube_image_ref_t *ref,
                    &digest, &mt, err) < 0)
     goto out;
   *remote_out = strdup(digest);
-  if (img_is_index(mt, body, len) ||
-      (!mt && img_is_index(NULL, body, len))) {
+  if (img_is_index(mt, body, len) || (!mt && img_is_index(NULL, body, len))) {
     img_desc_t sel;
     if (img_index_select(body, len, o ? o->platform : NULL, &sel, err) < 0)
       goto out;
@@ -369,8 +368,7 @@ static bool try_next(const kube_error_t *e) {
 
 int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
              const kube_image_transfer_options_t *o, bool resolve_only,
-             char **manifest_out, char **remote_digest_out,
-             kube_error_t *err) {
+             char **manifest_out, char **remote_digest_out, kube_error_t *err) {
   (void)resolve_only;
   *manifest_out = *remote_digest_out = NULL;
   if (s->local_is_mirror) {

@@ -98,12 +98,12 @@ static int upload_blob(struct push_ctx *pc, const img_desc_t *d,
   }
   img_reg_response_clear(&resp);
   if (from)
-    kube_strbuf_printf(&sb, "/%s/blobs/uploads/?mount=%s&from=%s",
-                       ss->ep->repo, d->digest, from);
+    kube_strbuf_printf(&sb, "/%s/blobs/uploads/?mount=%s&from=%s", ss->ep->repo,
+                       d->digest, from);
   else
     kube_strbuf_printf(&sb, "/%s/blobs/uploads/", ss->ep->repo);
-  img_reg_request_t post = {.method = "POST", .path = sb.data, .body = "",
-                            .body_len = 0};
+  img_reg_request_t post = {
+      .method = "POST", .path = sb.data, .body = "", .body_len = 0};
   int r = img_reg_request(ss, &post, &resp, err);
   kube_strbuf_free(&sb);
   if (r < 0)
@@ -277,8 +277,8 @@ static int push_to(struct push_ctx *pc, const img_image_t *im,
                            .body = im->manifest_json,
                            .body_len = im->manifest_len};
   img_reg_response_t resp;
-  int rc = path.oom ? kube_make_oom(err)
-                    : img_reg_request(pc->ss, &put, &resp, err);
+  int rc =
+      path.oom ? kube_make_oom(err) : img_reg_request(pc->ss, &put, &resp, err);
   kube_strbuf_free(&path);
   if (rc < 0)
     return -1;
@@ -336,8 +336,7 @@ KUBE_EXPORT int kube_image_push(kube_image_store_t *s, const char *src,
     kube_error_t perr = KUBE_ERROR_INIT;
     for (int attempt = 0; attempt < 2; attempt++) {
       img_reg_session_t ss;
-      rc = img_reg_session_init(&ss, &ep, &auth, o && o->insecure, true,
-                                &perr);
+      rc = img_reg_session_init(&ss, &ep, &auth, o && o->insecure, true, &perr);
       struct push_ctx pc = {s, &ss, &prog, from};
       if (rc == 0)
         rc = push_to(&pc, &im, r.tag ? r.tag : r.digest, digest_out, &perr);
@@ -365,10 +364,10 @@ KUBE_EXPORT int kube_image_push(kube_image_store_t *s, const char *src,
     /* as docker push: the destination names the image here too, with its
      * repository digest (and a later push to a sibling mounts from it) */
     cleanup_free char *name = kube_image_ref_string(&r);
-    rc = name ? img_store_name(s, name, im.manifest_digest, im.m.media_type,
-                               (int64_t)im.manifest_len, im.manifest_digest,
-                               err)
-              : kube_make_oom(err);
+    rc = name
+             ? img_store_name(s, name, im.manifest_digest, im.m.media_type,
+                              (int64_t)im.manifest_len, im.manifest_digest, err)
+             : kube_make_oom(err);
   }
   for (size_t i = 0; from && i < im.m.n_layers; i++)
     free(from[i]);

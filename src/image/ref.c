@@ -302,8 +302,8 @@ KUBE_EXPORT int kube_image_ref_parse(const char *s, kube_image_ref_t *out,
     domain = "docker.io";
     dlen = 9;
   }
-  bool official = dlen == 9 && memcmp(domain, "docker.io", 9) == 0 &&
-                  !strchr(rest, '/');
+  bool official =
+      dlen == 9 && memcmp(domain, "docker.io", 9) == 0 && !strchr(rest, '/');
   /* The repository part (before the first ':') must be lowercase. */
   size_t rlen = strcspn(rest, ":");
   for (size_t i = 0; i < rlen; i++)
@@ -375,8 +375,9 @@ KUBE_EXPORT char *kube_image_ref_familiar(const kube_image_ref_t *ref) {
   size_t first = slash ? (size_t)(slash - ref->path) : 0;
   /* "docker.io/a.b/c" stays whole: "a.b/c" would read as registry a.b */
   bool looks_like_domain =
-      slash && (memchr(ref->path, '.', first) || memchr(ref->path, ':', first) ||
-                (first == 9 && !strncmp(ref->path, "localhost", 9)));
+      slash &&
+      (memchr(ref->path, '.', first) || memchr(ref->path, ':', first) ||
+       (first == 9 && !strncmp(ref->path, "localhost", 9)));
   if (streq(ref->domain, "docker.io") && !looks_like_domain) {
     const char *p = ref->path;
     if (str_has_prefix(p, "library/") && !strchr(p + 8, '/'))

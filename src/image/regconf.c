@@ -299,8 +299,7 @@ out:
   return r;
 }
 
-struct img_regconf *img_regconf_load(const char *yaml_path,
-                                     bool yaml_optional,
+struct img_regconf *img_regconf_load(const char *yaml_path, bool yaml_optional,
                                      const char *docker_config,
                                      kube_error_t *err) {
   struct img_regconf *rc = calloc(1, sizeof *rc);
@@ -472,7 +471,8 @@ int img_regconf_endpoints(const struct img_regconf *rc,
   size_t k = 0;
   for (size_t i = 0; m && i < m->n_endpoints; i++) {
     cleanup_free char *repo = rewrite_repo(m, ref->path);
-    if (!repo || endpoint_fill(rc, m->endpoints[i], repo, false, &v[k], err) < 0)
+    if (!repo ||
+        endpoint_fill(rc, m->endpoints[i], repo, false, &v[k], err) < 0)
       goto fail;
     k++;
   }

@@ -16,7 +16,9 @@
 #include "kube-config.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init_once(void) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 void img_reg_response_clear(img_reg_response_t *r) {
   if (!r)
@@ -276,9 +278,8 @@ static int fetch_token(img_reg_session_t *ss, const char *challenge,
   char want[1024];
   snprintf(want, sizeof want, "repository:%s:%s", ss->ep->repo,
            ss->push ? "pull,push" : "pull");
-  char *e = curl_easy_escape(c, scope && strstr(scope, ss->ep->repo) ? scope
-                                                                      : want,
-                             0);
+  char *e = curl_easy_escape(
+      c, scope && strstr(scope, ss->ep->repo) ? scope : want, 0);
   kube_strbuf_printf(&url, "%cscope=%s", sep, e ? e : "");
   curl_free(e);
   img_reg_response_t resp = {.content_length = -1};
@@ -305,14 +306,15 @@ static int fetch_token(img_reg_session_t *ss, const char *challenge,
   if (cr != CURLE_OK) {
     curl_fail(cr, url.data, errbuf, err);
   } else if (resp.status == 401 || resp.status == 403) {
-    kube_error_set(err, resp.status == 401 ? KUBE_REASON_UNAUTHORIZED
-                                           : KUBE_REASON_FORBIDDEN,
+    kube_error_set(err,
+                   resp.status == 401 ? KUBE_REASON_UNAUTHORIZED
+                                      : KUBE_REASON_FORBIDDEN,
                    0, "registry %s: token request refused (HTTP %d)",
                    ss->ep->host, resp.status);
   } else if (resp.status != 200) {
     kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
-                   "registry %s: token request failed (HTTP %d)",
-                   ss->ep->host, resp.status);
+                   "registry %s: token request failed (HTTP %d)", ss->ep->host,
+                   resp.status);
   } else {
     json_object *o = json_tokener_parse(resp.body ? resp.body : "");
     const char *t = img_json_str(o, "token");
@@ -326,8 +328,7 @@ static int fetch_token(img_reg_session_t *ss, const char *challenge,
       rc = 0;
     } else
       kube_error_set(err, KUBE_REASON_UNAUTHORIZED, 0,
-                     "registry %s: token response has no token",
-                     ss->ep->host);
+                     "registry %s: token response has no token", ss->ep->host);
     json_object_put(o);
   }
   kube_strbuf_free(&url);
@@ -347,7 +348,8 @@ int img_reg_request(img_reg_session_t *ss, const img_reg_request_t *rq,
   if (str_has_prefix(rq->path, "http://") ||
       str_has_prefix(rq->path, "https://"))
     kube_strbuf_append(&url, rq->path);
-  else if (rq->path[0] == '/' && strncmp(rq->path, ss->ep->v2, strlen(ss->ep->v2)) == 0)
+  else if (rq->path[0] == '/' &&
+           strncmp(rq->path, ss->ep->v2, strlen(ss->ep->v2)) == 0)
     kube_strbuf_printf(&url, "%s%s", ss->base, rq->path);
   else
     kube_strbuf_printf(&url, "%s%s%s", ss->base, ss->ep->v2, rq->path);
@@ -422,9 +424,9 @@ int img_reg_request(img_reg_session_t *ss, const img_reg_request_t *rq,
       curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
       curl_easy_setopt(c, CURLOPT_READDATA, &ctx);
-      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-                       (curl_off_t)(rq->source ? rq->source_len
-                                               : (int64_t)rq->body_len));
+      curl_easy_setopt(
+          c, CURLOPT_INFILESIZE_LARGE,
+          (curl_off_t)(rq->source ? rq->source_len : (int64_t)rq->body_len));
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
     } else if (!streq(m, "GET"))
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
@@ -441,8 +443,7 @@ int img_reg_request(img_reg_session_t *ss, const img_reg_request_t *rq,
       curl_fail(cr, url.data, errbuf, err);
       break;
     }
-    if (resp->status == 401 && resp->www_auth && attempt < 2 &&
-        !rq->source) {
+    if (resp->status == 401 && resp->www_auth && attempt < 2 && !rq->source) {
       if (strncasecmp(resp->www_auth, "Bearer", 6) == 0) {
         if (fetch_token(ss, resp->www_auth, err) < 0)
           break;

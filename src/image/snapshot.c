@@ -15,8 +15,7 @@
 
 char *img_snapshot_dir(const kube_image_store_t *s, const char *chain_id) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_printf(&sb, "%s/snap/%.16s", s->state,
-                     img_digest_hex(chain_id));
+  kube_strbuf_printf(&sb, "%s/snap/%.16s", s->state, img_digest_hex(chain_id));
   return kube_strbuf_steal(&sb);
 }
 
@@ -72,8 +71,7 @@ static int unpack_one(const kube_image_store_t *s, const img_image_t *im,
   kube_strbuf_printf(&sb, "%s/snap/tmp-XXXXXX", s->state);
   cleanup_free char *tmp = kube_strbuf_steal(&sb);
   if (!tmp || !mkdtemp(tmp))
-    return kube_make_error(err, errno, "create snapshot: %s",
-                           strerror(errno));
+    return kube_make_error(err, errno, "create snapshot: %s", strerror(errno));
   chmod(tmp, 0755);
   int lowers[i ? i : 1];
   size_t nl = 0;
@@ -212,9 +210,8 @@ static bool path_ok_for_option(const char *p) {
   return !strchr(p, ':') && !strchr(p, ',') && !strchr(p, '\\');
 }
 
-int img_overlay_mount(char *const *lowers, const char *upper,
-                      const char *work, const char *target,
-                      kube_error_t *err) {
+int img_overlay_mount(char *const *lowers, const char *upper, const char *work,
+                      const char *target, kube_error_t *err) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "lowerdir=");
   size_t n = 0;
@@ -322,8 +319,7 @@ static char *holder_of(const char *dir) {
 
 KUBE_EXPORT int kube_image_rootfs_prepare(kube_image_store_t *s,
                                           const char *image, const char *dir,
-                                          char **mount_out,
-                                          kube_error_t *err) {
+                                          char **mount_out, kube_error_t *err) {
   *mount_out = NULL;
   if (!dir || dir[0] != '/')
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -351,7 +347,8 @@ KUBE_EXPORT int kube_image_rootfs_prepare(kube_image_store_t *s,
     if (!dirs || !(dirs[0] = img_empty_snapshot(s, err)))
       goto out;
   }
-  if (img_mkdir_p(dir, 0700) < 0 || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+  if (img_mkdir_p(dir, 0700) < 0 ||
+      (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
       (mkdir(work, 0700) < 0 && errno != EEXIST) ||
       (mkdir(root, 0755) < 0 && errno != EEXIST)) {
     kube_make_error(err, errno, "create %s: %s", dir, strerror(errno));
@@ -382,8 +379,7 @@ KUBE_EXPORT int kube_image_rootfs_release(kube_image_store_t *s,
     return kube_make_oom(err);
   if (is_mountpoint(root, dir) && umount2(root, 0) < 0 &&
       umount2(root, MNT_DETACH) < 0)
-    return kube_make_error(err, errno, "unmount %s: %s", root,
-                           strerror(errno));
+    return kube_make_error(err, errno, "unmount %s: %s", root, strerror(errno));
   if ((img_rmtree(root) < 0 && errno != ENOENT) ||
       (img_rmtree(upper) < 0 && errno != ENOENT) ||
       (img_rmtree(work) < 0 && errno != ENOENT))

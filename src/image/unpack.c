@@ -44,8 +44,8 @@ static la_ssize_t inner_read(struct archive *a, void *arg, const void **buf) {
     return 0;
   la_ssize_t n = archive_read_data(st->outer, st->buf, BLOCK);
   if (n < 0) {
-    kube_error_set(st->err, KUBE_REASON_BAD_REQUEST, 0,
-                   "layer: decompress: %s", archive_error_string(st->outer));
+    kube_error_set(st->err, KUBE_REASON_BAD_REQUEST, 0, "layer: decompress: %s",
+                   archive_error_string(st->outer));
     st->failed = 1;
     return -1;
   }
@@ -246,9 +246,9 @@ static int link_from_lower(struct unpack *u, const char *target, int parent,
       close(in);
       continue;
     }
-    int out = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                       O_CLOEXEC,
-                     0600);
+    int out =
+        openat(parent, base,
+               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0) {
       close(in);
       return fail(u, errno, path, "create");
@@ -320,8 +320,8 @@ static int whiteout(struct unpack *u, int parent, const char *name,
     return fail(u, errno, path, "whiteout");
   uid_t uid = (uid_t)archive_entry_uid(e);
   gid_t gid = (gid_t)archive_entry_gid(e);
-  if (u->o->keep_owner && fchownat(parent, name, uid, gid,
-                                   AT_SYMLINK_NOFOLLOW) < 0)
+  if (u->o->keep_owner &&
+      fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
     return fail(u, errno, path, "chown");
   return 0;
 }
@@ -377,8 +377,8 @@ static int apply_entry(struct unpack *u, struct archive *a,
   case AE_IFDIR: {
     if (!kept && mkdirat(parent, base, 0700) < 0)
       return fail(u, errno, path, "mkdir");
-    cleanup_close int fd = openat(
-        parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int fd =
+        openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
       return fail(u, errno, path, "open");
     return apply_meta(u, e, parent, base, fd, path);
@@ -394,7 +394,7 @@ static int apply_entry(struct unpack *u, struct archive *a,
   case AE_IFCHR:
   case AE_IFBLK:
   case AE_IFIFO: {
-    mode_t m = (type == AE_IFCHR ? S_IFCHR
+    mode_t m = (type == AE_IFCHR   ? S_IFCHR
                 : type == AE_IFBLK ? S_IFBLK
                                    : S_IFIFO) |
                0600;
@@ -415,8 +415,8 @@ static int finish_dirs(struct unpack *u) {
   for (size_t i = u->n_dirs; i-- > 0;) {
     char *base = NULL;
     kube_error_t e2 = KUBE_ERROR_INIT;
-    int parent = img_resolve_parent(u->root, u->dirs[i].path, false, &base,
-                                    &e2);
+    int parent =
+        img_resolve_parent(u->root, u->dirs[i].path, false, &base, &e2);
     kube_error_clear(&e2);
     if (parent >= 0) {
       utimensat(parent, base, u->dirs[i].ts, AT_SYMLINK_NOFOLLOW);

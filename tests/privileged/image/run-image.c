@@ -63,8 +63,7 @@ int main(int argc, char **argv) {
     args = vec_add(args, &n_args, argv[i]);
 
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_image_store_options_t so = {.struct_size = sizeof so,
-                                   .data_dir = data};
+  kube_image_store_options_t so = {.struct_size = sizeof so, .data_dir = data};
   kube_image_store_t *s = kube_image_store_open(&so, &err);
   if (!s)
     return fail("open store", &err);

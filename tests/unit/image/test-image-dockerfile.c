@@ -28,19 +28,19 @@ static img_dockerfile_t parse_ok(const char *text) {
 
 static void test_basic(void **state) {
   (void)state;
-  img_dockerfile_t df = parse_ok(
-      "# syntax=docker/dockerfile:1\n"
-      "# a comment\n"
-      "\n"
-      "FROM node:20 AS build\n"
-      "  RUN apt-get update && \\\n"
-      "# a comment inside a continuation is dropped\n"
-      "\n"
-      "      apt-get install -y x\n"
-      "COPY --chown=node:node --chmod=644 a b /dst/\n"
-      "CMD [\"node\", \"app.js\"]\n"
-      "ENTRYPOINT [\"broken json\"\n"
-      "run echo lower case\r\n");
+  img_dockerfile_t df =
+      parse_ok("# syntax=docker/dockerfile:1\n"
+               "# a comment\n"
+               "\n"
+               "FROM node:20 AS build\n"
+               "  RUN apt-get update && \\\n"
+               "# a comment inside a continuation is dropped\n"
+               "\n"
+               "      apt-get install -y x\n"
+               "COPY --chown=node:node --chmod=644 a b /dst/\n"
+               "CMD [\"node\", \"app.js\"]\n"
+               "ENTRYPOINT [\"broken json\"\n"
+               "run echo lower case\r\n");
   assert_int_equal(df.escape, '\\');
   assert_int_equal(df.n, 6);
   assert_string_equal(df.instrs[0].cmd, "from");
@@ -97,9 +97,8 @@ static void test_errors(void **state) {
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     img_dockerfile_t df;
     kube_error_t err = KUBE_ERROR_INIT;
-    assert_int_equal(img_dockerfile_parse(bad[i][0], strlen(bad[i][0]), &df,
-                                          &err),
-                     -1);
+    assert_int_equal(
+        img_dockerfile_parse(bad[i][0], strlen(bad[i][0]), &df, &err), -1);
     if (!strstr(err.message, bad[i][1]))
       fail_msg("\"%s\" lacks \"%s\"", err.message, bad[i][1]);
     assert_int_equal(err.reason, KUBE_REASON_INVALID);
@@ -272,8 +271,7 @@ static void test_dockerignore(void **state) {
   const char *yes[] = {"node_modules", "node_modules/x/y.js", "a.log",
                        "build/out",    "deep/er/x.tmp",       "x.tmp",
                        "docs/a.md",    "secret.txt"};
-  const char *no[] = {"src/a.log", "app.js", "docs/keep.md", "buildx",
-                      "docs"};
+  const char *no[] = {"src/a.log", "app.js", "docs/keep.md", "buildx", "docs"};
   for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
     if (!img_ignore_match(&ig, yes[i]))
       fail_msg("%s should be excluded", yes[i]);

@@ -53,8 +53,7 @@ static const struct norm_case norm_cases[] = {
      NULL, NULL},
     {"localhost/privatebase", "localhost", "privatebase", "latest", NULL,
      "localhost/privatebase:latest"},
-    {"index.docker.io/fooo/bar", "docker.io", "fooo/bar", "latest", NULL,
-     NULL},
+    {"index.docker.io/fooo/bar", "docker.io", "fooo/bar", "latest", NULL, NULL},
     {"docker.io/ubuntu", "docker.io", "library/ubuntu", "latest", NULL, NULL},
     {"docker.io/library/ubuntu:22.04", "docker.io", "library/ubuntu", "22.04",
      NULL, "ubuntu:22.04"},
@@ -72,16 +71,16 @@ static const struct norm_case norm_cases[] = {
     {"localhost:5000", "docker.io", "library/localhost", "5000", NULL,
      "localhost:5000"},
     {"test.com:tag", "docker.io", "library/test.com", "tag", NULL, NULL},
-    {"lowercase:Uppercase", "docker.io", "library/lowercase", "Uppercase",
-     NULL, NULL},
+    {"lowercase:Uppercase", "docker.io", "library/lowercase", "Uppercase", NULL,
+     NULL},
     {"sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com", "bar/baz/quux",
      "latest", NULL, NULL},
     {"sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com",
      "bar/baz/quux", "some-long-tag", NULL, NULL},
     {"b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io",
      "test.example.com/my-app", "test.example.com", NULL, NULL},
-    {"xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com", "myimage",
-     "xn--n3h.com", NULL, NULL},
+    {"xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com", "myimage", "xn--n3h.com",
+     NULL, NULL},
     {"foo_bar.com:8080", "docker.io", "library/foo_bar.com", "8080", NULL,
      NULL},
     {"foo/foo_bar.com:8080", "docker.io", "foo/foo_bar.com", "8080", NULL,
@@ -96,7 +95,8 @@ static const struct norm_case norm_cases[] = {
      * registry */
     {"docker.io/ocker.io/oaoa", "docker.io", "ocker.io/oaoa", "latest", NULL,
      "docker.io/ocker.io/oaoa:latest"},
-    {"docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
+    {"docker.io/"
+     "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
      "docker.io",
      "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
      "latest", NULL, NULL},
@@ -286,8 +286,8 @@ static void test_digests(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_normalize), cmocka_unit_test(test_reject),
-      cmocka_unit_test(test_lengths),   cmocka_unit_test(test_strings),
+      cmocka_unit_test(test_normalize),   cmocka_unit_test(test_reject),
+      cmocka_unit_test(test_lengths),     cmocka_unit_test(test_strings),
       cmocka_unit_test(test_pull_policy), cmocka_unit_test(test_digests),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

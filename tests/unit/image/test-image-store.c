@@ -32,8 +32,8 @@ static kube_image_store_t *store;
 
 static kube_image_store_t *open_store(const char *dir) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_image_store_options_t o = {.struct_size = sizeof o, .data_dir = dir,
-                                  .docker_config = ""};
+  kube_image_store_options_t o = {
+      .struct_size = sizeof o, .data_dir = dir, .docker_config = ""};
   kube_image_store_t *s = kube_image_store_open(&o, &err);
   if (!s)
     fail_msg("open %s: %s", dir, err.message);
@@ -134,9 +134,10 @@ static void test_layout(void **state) {
   img_blob_writer_t w;
   assert_int_equal(img_blob_writer_open(store, &w, &err), 0);
   assert_int_equal(img_blob_writer_write(&w, "abc", 3, &err), 0);
-  assert_int_equal(img_blob_writer_commit(&w, "sha256:1111111111111111111111"
-                                                "11111111111111111111111111"
-                                                "111111111111111111",
+  assert_int_equal(img_blob_writer_commit(&w,
+                                          "sha256:1111111111111111111111"
+                                          "11111111111111111111111111"
+                                          "111111111111111111",
                                           NULL, &err),
                    -1);
   kube_error_clear(&err);
@@ -199,10 +200,13 @@ static void test_names(void **state) {
   assert_int_equal(kube_image_tag(store, "nope", "x", &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
   kube_error_clear(&err);
-  assert_int_equal(kube_image_tag(store, "busybox", "x@sha256:" "000000000000"
-                   "0000000000000000000000000000000000000000000000000000",
-                                  &err),
-                   -1);
+  assert_int_equal(
+      kube_image_tag(store, "busybox",
+                     "x@sha256:"
+                     "000000000000"
+                     "0000000000000000000000000000000000000000000000000000",
+                     &err),
+      -1);
   kube_error_clear(&err);
   /* rm a name; the image stays under its other one */
   assert_int_equal(kube_image_remove(store, "busybox", false, &err), 0);
@@ -236,9 +240,10 @@ static void test_names(void **state) {
 static void test_import_changes_and_errors(void **state) {
   (void)state;
   kube_error_t err = KUBE_ERROR_INIT;
-  const char *changes[] = {"CMD [\"sh\"]", "ENV A=1 B=\"two words\"",
-                           "WORKDIR /srv", "EXPOSE 8080 53/udp",
-                           "LABEL k=v", "USER 1000:1000", "STOPSIGNAL SIGINT"};
+  const char *changes[] = {"CMD [\"sh\"]",     "ENV A=1 B=\"two words\"",
+                           "WORKDIR /srv",     "EXPOSE 8080 53/udp",
+                           "LABEL k=v",        "USER 1000:1000",
+                           "STOPSIGNAL SIGINT"};
   kube_image_import_options_t o = {.struct_size = sizeof o,
                                    .ref = "cfg:1",
                                    .changes = changes,
@@ -273,9 +278,8 @@ static void test_import_changes_and_errors(void **state) {
                                      NULL, NULL, &err),
                    -1);
   kube_error_clear(&err);
-  assert_int_equal(kube_image_import(store, "/nonexistent.tar", &o, NULL,
-                                     NULL, &err),
-                   -1);
+  assert_int_equal(
+      kube_image_import(store, "/nonexistent.tar", &o, NULL, NULL, &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
   kube_error_clear(&err);
   char g[400];
@@ -312,8 +316,7 @@ static void test_archives(void **state) {
     snprintf(dir, sizeof dir, "%s/other-%zu", base, i);
     const char *refs[] = {"app:1", "app:2"};
     assert_int_equal(kube_image_export(store, refs, 2, out,
-                                       kube_image_archive_format_parse(
-                                           fmts[i]),
+                                       kube_image_archive_format_parse(fmts[i]),
                                        &err),
                      0);
     kube_image_store_t *o = open_store(dir);
@@ -365,8 +368,7 @@ static void test_regconf(void **state) {
   assert_int_equal(kube_image_ref_parse("busybox", &r, &err), 0);
   img_endpoint_t *eps;
   size_t n;
-  assert_int_equal(img_regconf_endpoints(s->regconf, &r, false, &eps, &n,
-                                         &err),
+  assert_int_equal(img_regconf_endpoints(s->regconf, &r, false, &eps, &n, &err),
                    0);
   assert_int_equal(n, 3);
   assert_string_equal(eps[0].base, "http://127.0.0.1:5000");
@@ -381,8 +383,7 @@ static void test_regconf(void **state) {
     img_endpoint_clear(&eps[i]);
   free(eps);
   /* push goes to the registry itself only */
-  assert_int_equal(img_regconf_endpoints(s->regconf, &r, true, &eps, &n,
-                                         &err),
+  assert_int_equal(img_regconf_endpoints(s->regconf, &r, true, &eps, &n, &err),
                    0);
   assert_int_equal(n, 1);
   img_endpoint_clear(&eps[0]);
@@ -391,8 +392,7 @@ static void test_regconf(void **state) {
   /* other registries: the "*" mirror, then themselves; loopback may fall
    * back to plain HTTP */
   assert_int_equal(kube_image_ref_parse("localhost:5001/a", &r, &err), 0);
-  assert_int_equal(img_regconf_endpoints(s->regconf, &r, false, &eps, &n,
-                                         &err),
+  assert_int_equal(img_regconf_endpoints(s->regconf, &r, false, &eps, &n, &err),
                    0);
   assert_int_equal(n, 2);
   assert_string_equal(eps[0].base, "https://catchall.example.com");
@@ -423,8 +423,7 @@ static void test_regconf(void **state) {
   assert_string_equal(a.username, "u1");
   assert_string_equal(a.password, "p1");
   img_auth_clear(&a);
-  assert_int_equal(img_auth_from_docker_config(cfg, "reg.corp.example", &a),
-                   0);
+  assert_int_equal(img_auth_from_docker_config(cfg, "reg.corp.example", &a), 0);
   assert_string_equal(a.username, "u2");
   img_auth_clear(&a);
   assert_int_equal(img_auth_from_docker_config(cfg, "localhost:5000", &a), 0);
@@ -600,9 +599,8 @@ static void test_rootfs(void **state) {
   assert_int_equal(access(p, F_OK), 0);
   /* idempotent */
   char *again = NULL;
-  assert_int_equal(kube_image_rootfs_prepare(store, "multi:1", dir, &again,
-                                             &err),
-                   0);
+  assert_int_equal(
+      kube_image_rootfs_prepare(store, "multi:1", dir, &again, &err), 0);
   assert_string_equal(again, mnt);
   free(again);
   /* in use: rm refuses, prune -a keeps it */
@@ -660,10 +658,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
       cmocka_unit_test_setup_teardown(test_regconf, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_never_and_default, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_concurrent_ensure, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_never_and_default, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_ensure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rootfs, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

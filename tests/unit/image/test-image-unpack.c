@@ -27,7 +27,7 @@
 
 #include "image/internal.h"
 
-static char base[256];   /* per test: base/target, base/outside */
+static char base[256]; /* per test: base/target, base/outside */
 static char target[300];
 static char outside[300];
 
@@ -309,8 +309,8 @@ static void test_whiteouts(void **state) {
   mkdir(target, 0755);
   int fd = open(t.path, O_RDONLY);
   int root = open(target, O_PATH | O_DIRECTORY);
-  img_unpack_options_t o = {.no_whiteouts = true, .force_uid = -1,
-                            .force_gid = -1};
+  img_unpack_options_t o = {
+      .no_whiteouts = true, .force_uid = -1, .force_gid = -1};
   assert_int_equal(img_unpack_fd(fd, root, &o, NULL, &err), 0);
   close(fd);
   close(root);
