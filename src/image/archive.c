@@ -303,20 +303,6 @@ static int add_name(char ***names, size_t *n, const char *name) {
   return v[(*n)++] ? 0 : -1;
 }
 
-static int name_manifest(const kube_image_store_t *s, const char *name,
-                         const char *md, kube_error_t *err) {
-  size_t len = 0;
-  cleanup_free char *j = img_blob_read(s, md, IMG_MAX_MANIFEST, &len, err);
-  if (!j)
-    return -1;
-  img_manifest_t m;
-  if (img_manifest_parse(j, len, &m, err) < 0)
-    return -1;
-  int rc = img_store_name(s, name, md, m.media_type, (int64_t)len, NULL, err);
-  img_manifest_clear(&m);
-  return rc;
-}
-
 /* Store config + layers as a new image and name it. */
 static int finish_image(const kube_image_store_t *s, const char *config,
                         const img_desc_t *layers, size_t n_layers,
@@ -334,7 +320,7 @@ static int finish_image(const kube_image_store_t *s, const char *config,
   if (!norm)
     return -1;
   if (img_write_image(s, config, layers, n_layers, &md, NULL, err) < 0 ||
-      name_manifest(s, norm, md, err) < 0)
+      img_name_manifest(s, norm, md, NULL, err) < 0)
     return -1;
   return add_name(names, n_names, norm) < 0 ? kube_make_oom(err) : 0;
 }
@@ -547,7 +533,7 @@ static int import_oci(const kube_image_store_t *s, const struct files *fs,
              : -1;
     } else if (r == 0) {
       cleanup_free char *norm = kube_image_ref_normalize(name, err);
-      r = norm ? name_manifest(s, norm, md, err) : -1;
+      r = norm ? img_name_manifest(s, norm, md, NULL, err) : -1;
       if (r == 0 && add_name(names, n_names, norm) < 0)
         r = kube_make_oom(err);
     }

@@ -30,15 +30,9 @@ static char *read_in_root(int root, const char *path) {
   int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
   if (fd < 0)
     return NULL;
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0 && sb.len < (1 << 20))
-    kube_strbuf_append_len(&sb, buf, (size_t)n);
+  char *r = img_read_fd(fd, 1 << 20, NULL);
   close(fd);
-  if (!sb.data)
-    kube_strbuf_append(&sb, "");
-  return kube_strbuf_steal(&sb);
+  return r;
 }
 
 /* Field 3 (id) and 4 (primary gid) of the line whose field 1 is name (or

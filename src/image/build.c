@@ -306,6 +306,22 @@ static const char *lookup(void *arg, const char *name) {
   return arg_value(c->b, c->sg->args, name);
 }
 
+/* "NAME[=DEFAULT]" of an ARG: the name and the expanded default (owned;
+ * *def NULL when none). */
+static int arg_decl(struct build *b, const char *word, struct lookup_ctx *lc,
+                    char **name, char **def, kube_error_t *err) {
+  const char *eq = strchr(word, '=');
+  *name = eq ? strndup(word, (size_t)(eq - word)) : strdup(word);
+  *def = eq ? img_df_expand(eq + 1, b->df.escape, lookup, lc, err) : NULL;
+  if (!*name || (eq && !*def)) {
+    free(*name);
+    free(*def);
+    *name = *def = NULL;
+    return kube_error_is_set(err) ? -1 : kube_make_oom(err);
+  }
+  return 0;
+}
+
 /* "K=V" of the stage's ARGs (for RUN and the cache key). */
 static char **arg_env(struct build *b, struct stage *sg) {
   size_t n = 0;
@@ -850,13 +866,8 @@ static int step(struct build *b, struct stage *sg, const img_df_instr_t *in,
                             in->line);
     kube_strbuf_t kb = KUBE_STRBUF_INIT;
     for (size_t i = 0; i < in->n_args; i++) {
-      char *eq = strchr(in->args[i], '=');
-      cleanup_free char *name =
-          eq ? strndup(in->args[i], (size_t)(eq - in->args[i]))
-             : strdup(in->args[i]);
-      cleanup_free char *def =
-          eq ? img_df_expand(eq + 1, b->df.escape, lookup, &lc, err) : NULL;
-      if (!name || (eq && !def)) {
+      cleanup_free char *name = NULL, *def = NULL;
+      if (arg_decl(b, in->args[i], &lc, &name, &def, err) < 0) {
         kube_strbuf_free(&kb);
         return -1;
       }
@@ -1046,16 +1057,10 @@ static char *read_file(int dirfd, const char *path, size_t max, int *eno) {
     *eno = errno;
     return NULL;
   }
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0 && sb.len <= max)
-    kube_strbuf_append_len(&sb, buf, (size_t)n);
+  char *r = img_read_fd(fd, max, NULL);
+  *eno = r ? 0 : errno;
   close(fd);
-  if (!sb.data)
-    kube_strbuf_append(&sb, "");
-  *eno = sb.len > max ? EFBIG : 0;
-  return kube_strbuf_steal(&sb);
+  return r;
 }
 
 static int split_stages(struct build *b, kube_error_t *err) {
@@ -1078,13 +1083,8 @@ static int split_stages(struct build *b, kube_error_t *err) {
                             "context (only ARG may come before FROM)",
                             in->line);
     for (size_t k = 0; k < in->n_args; k++) {
-      char *eq = strchr(in->args[k], '=');
-      cleanup_free char *name =
-          eq ? strndup(in->args[k], (size_t)(eq - in->args[k]))
-             : strdup(in->args[k]);
-      cleanup_free char *def =
-          eq ? img_df_expand(eq + 1, b->df.escape, lookup, &meta, err) : NULL;
-      if (!name || (eq && !def))
+      cleanup_free char *name = NULL, *def = NULL;
+      if (arg_decl(b, in->args[k], &meta, &name, &def, err) < 0)
         return -1;
       json_object_object_add(b->meta_args, name,
                              def ? json_object_new_string(def) : NULL);

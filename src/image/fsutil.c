@@ -163,6 +163,33 @@ int img_rmtree(const char *path) {
   return img_rmtree_at(AT_FDCWD, path);
 }
 
+char *img_read_fd(int fd, size_t max, size_t *len) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 || sb.len + (size_t)n > max) {
+      int e = n < 0 ? errno : EFBIG;
+      kube_strbuf_free(&sb);
+      errno = e;
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    kube_strbuf_append_len(&sb, buf, (size_t)n);
+  }
+  if (!sb.data)
+    kube_strbuf_append(&sb, "");
+  if (len)
+    *len = sb.len;
+  char *r = kube_strbuf_steal(&sb);
+  if (!r)
+    errno = ENOMEM;
+  return r;
+}
+
 int img_mkdir_p(const char *path, mode_t mode) {
   cleanup_free char *p = strdup(path);
   if (!p)

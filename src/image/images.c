@@ -430,16 +430,7 @@ KUBE_EXPORT int kube_image_tag(kube_image_store_t *s, const char *src,
   cleanup_free char *md = NULL;
   if (img_resolve(s, src, &md, NULL, err) < 0)
     return -1;
-  size_t len = 0;
-  cleanup_free char *j = img_blob_read(s, md, IMG_MAX_MANIFEST, &len, err);
-  if (!j)
-    return -1;
-  img_manifest_t m;
-  if (img_manifest_parse(j, len, &m, err) < 0)
-    return -1;
-  int rc = img_store_name(s, name, md, m.media_type, (int64_t)len, NULL, err);
-  img_manifest_clear(&m);
-  return rc;
+  return img_name_manifest(s, name, md, NULL, err);
 }
 
 struct rm_args {
@@ -486,6 +477,22 @@ KUBE_EXPORT int kube_image_remove(kube_image_store_t *s, const char *ref,
                                   bool force, kube_error_t *err) {
   struct rm_args a = {s, ref, force, 0};
   return img_index_edit(s, rm_edit, &a, err);
+}
+
+int img_name_manifest(const kube_image_store_t *s, const char *name,
+                      const char *md, const char *repo_digest,
+                      kube_error_t *err) {
+  size_t len = 0;
+  cleanup_free char *j = img_blob_read(s, md, IMG_MAX_MANIFEST, &len, err);
+  if (!j)
+    return -1;
+  img_manifest_t m;
+  if (img_manifest_parse(j, len, &m, err) < 0)
+    return -1;
+  int rc =
+      img_store_name(s, name, md, m.media_type, (int64_t)len, repo_digest, err);
+  img_manifest_clear(&m);
+  return rc;
 }
 
 int img_write_image(const kube_image_store_t *s, const char *config_json,

@@ -234,6 +234,14 @@ int img_resolve(const kube_image_store_t *s, const char *ref, char **digest_out,
 int img_info_fill(const kube_image_store_t *s, const img_image_t *im,
                   json_object *index, kube_image_info_t *out,
                   kube_error_t *err);
+/* Name the stored manifest md `name` (normalized), with its media type
+ * and size from the blob; repo_digest may be NULL. */
+int img_name_manifest(const kube_image_store_t *s, const char *name,
+                      const char *md, const char *repo_digest,
+                      kube_error_t *err);
+/* Read fd to its end, at most max bytes (owned, NUL-terminated; *len may
+ * be NULL); NULL with errno set on a read error or when longer. */
+char *img_read_fd(int fd, size_t max, size_t *len);
 /* Record a use now (images.d/used/<hex>). */
 void img_touch_used(const kube_image_store_t *s, const char *manifest_digest);
 /* Store a new image: config json text + layers -> config blob, manifest

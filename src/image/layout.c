@@ -276,28 +276,16 @@ json_object *img_index_load(const kube_image_store_t *s, kube_error_t *err) {
     kube_make_error(err, errno, "open %s: %s", path, strerror(errno));
     return NULL;
   }
-  kube_strbuf_t data = KUBE_STRBUF_INIT;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    kube_strbuf_append_len(&data, buf, (size_t)n);
-  }
-  if (data.oom) {
-    kube_strbuf_free(&data);
-    kube_make_oom(err);
+  size_t len = 0;
+  cleanup_free char *data = img_read_fd(fd, 256 << 20, &len);
+  if (!data) {
+    kube_make_error(err, errno, "read %s: %s", path, strerror(errno));
     return NULL;
   }
   json_tokener *tok = json_tokener_new();
-  json_object *o = tok ? json_tokener_parse_ex(tok, data.data ? data.data : "",
-                                               (int)data.len)
-                       : NULL;
+  json_object *o = tok ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
   if (tok)
     json_tokener_free(tok);
-  kube_strbuf_free(&data);
   if (!o || !json_object_is_type(o, json_type_object)) {
     json_object_put(o);
     kube_error_set(err, KUBE_REASON_INTERNAL, 0, "%s is not valid JSON", path);

@@ -425,18 +425,8 @@ int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
 static int name_pulled(kube_image_store_t *s, const kube_image_ref_t *r,
                        const char *md, const char *remote, kube_error_t *err) {
   cleanup_free char *name = kube_image_ref_string(r);
-  if (!name)
-    return kube_make_oom(err);
-  size_t len = 0;
-  cleanup_free char *j = img_blob_read(s, md, IMG_MAX_MANIFEST, &len, err);
-  if (!j)
-    return -1;
-  img_manifest_t m;
-  if (img_manifest_parse(j, len, &m, err) < 0)
-    return -1;
-  int rc = img_store_name(s, name, md, m.media_type, (int64_t)len, remote, err);
-  img_manifest_clear(&m);
-  return rc;
+  return name ? img_name_manifest(s, name, md, remote, err)
+              : kube_make_oom(err);
 }
 
 KUBE_EXPORT int kube_image_pull(kube_image_store_t *s, const char *ref,

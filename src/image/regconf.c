@@ -101,20 +101,11 @@ static char *slurp(const char *path, size_t max, bool *missing) {
     *missing = errno == ENOENT;
     return NULL;
   }
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || sb.len > max)
-      break;
-    kube_strbuf_append_len(&sb, buf, (size_t)n);
-  }
+  char *r = img_read_fd(fd, max, NULL);
+  int e = errno;
   close(fd);
-  if (!sb.data)
-    kube_strbuf_append(&sb, "");
-  return kube_strbuf_steal(&sb);
+  errno = e;
+  return r;
 }
 
 /* Decode "user:pass" base64 (the `auth` field). */
