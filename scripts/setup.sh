@@ -5,10 +5,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-<<<<<<< HEAD
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
   binutils
+  buildah
   busybox-static
   clang
   crun
@@ -20,6 +20,7 @@ PACKAGES="
   libbpf-dev
   libclang-rt-14-dev
   libcmocka-dev
+  libcurl4-openssl-dev
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
@@ -29,6 +30,7 @@ PACKAGES="
   libyaml-dev
   meson
   ninja-build
+  nodejs
   pkg-config
   podman
   procps
@@ -38,18 +40,12 @@ PACKAGES="
   python3-pytest
   python3-websocket
   runc
+  skopeo
+  umoci
   util-linux
   zlib1g-dev
   zsh
 "
-=======
-PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
-  libevent-dev libjson-c-dev libyaml-dev libsqlite3-dev libssl-dev \
-  libarchive-dev libbpf-dev libseccomp-dev libcmocka-dev zlib1g-dev \
-  etcd-server python3 python3-kubernetes python3-pytest python3-websocket \
-  busybox-static crun runc curl iproute2 procps util-linux binutils \
-  libcurl4-openssl-dev nodejs skopeo umoci podman buildah"
->>>>>>> 6a82133 (setup.sh: libcurl, zlib, nodejs, skopeo, umoci, podman, buildah; load the offline base images)
 
 missing=""
 for p in $PACKAGES; do
