@@ -93,16 +93,16 @@ int rt_child_set_user(const kube_container_config_t *cfg, const char **what) {
     *what = "keepcaps";
     return -1;
   }
-  if (setgroups(cfg->n_additional_gids, cfg->additional_gids) < 0 &&
+  if (rt_sys_setgroups(cfg->n_additional_gids, cfg->additional_gids) < 0 &&
       !(errno == EPERM && cfg->n_additional_gids == 0)) {
     *what = "process.user.additionalGids";
     return -1;
   }
-  if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0) {
+  if (rt_sys_setresgid(cfg->gid, cfg->gid, cfg->gid) < 0) {
     *what = "process.user.gid";
     return -1;
   }
-  if (setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
+  if (rt_sys_setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
     *what = "process.user.uid";
     return -1;
   }

@@ -22,6 +22,24 @@
 
 #include "core/util.h"
 
+#include <sys/syscall.h>
+
+/* Credentials in a child made by a raw clone3: glibc's setresuid/setgroups
+ * broadcast the change to every thread glibc believes the process has
+ * (__nptl_setxid), and after a raw clone of a multi-threaded caller
+ * (kubed's worker threads) those threads do not exist in the child, so the
+ * wrapper waits forever.  The child has one thread: the raw system calls
+ * are what it needs. */
+static inline int rt_sys_setresuid(uid_t r, uid_t e, uid_t s) {
+  return (int)syscall(SYS_setresuid, r, e, s);
+}
+static inline int rt_sys_setresgid(gid_t r, gid_t e, gid_t s) {
+  return (int)syscall(SYS_setresgid, r, e, s);
+}
+static inline int rt_sys_setgroups(size_t n, const gid_t *list) {
+  return (int)syscall(SYS_setgroups, n, list);
+}
+
 #define RT_DEFAULT_ROOT "/run/libkube/runtime"
 #define RT_MAX_V1 16
 

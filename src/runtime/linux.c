@@ -409,7 +409,7 @@ void rt_child_main(struct child_plan *p) {
   if (p->unshare_flags && unshare(p->unshare_flags) < 0)
     FAIL("unshare", "linux.namespaces");
   if (p->new_user || p->join_fd[KUBE_NS_USER] >= 0) {
-    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    if (rt_sys_setresgid(0, 0, 0) < 0 || rt_sys_setresuid(0, 0, 0) < 0)
       FAIL("become root in", "user namespace");
   }
   static const kube_ns_type_t join_order[] = {

@@ -100,7 +100,7 @@ pin_child(unsigned mask, const kube_sandbox_options_t *o, int rep, int go) {
     if (read(go, &c, 1) != 1 || c != 'g')
       _exit(1);
     step = "become root in the user namespace";
-    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    if (rt_sys_setresgid(0, 0, 0) < 0 || rt_sys_setresuid(0, 0, 0) < 0)
       goto fail;
   }
   if (mask & (1u << KUBE_NS_NETWORK))

@@ -7,6 +7,8 @@
  * Every test cleans up: containers are force-deleted by id, the state and
  * bundle dirs are removed, the cgroup parent is removed at the end.
  */
+#include <pthread.h>
+
 #include "rt-test.h"
 
 /* ---- tests ----------------------------------------------------------------
@@ -113,6 +115,27 @@ static int test_process_settings(kube_runtime_t *rt) {
         "a non-root user keeps capabilities");
   free(out);
   return 0;
+}
+
+static void *idle_thread(void *arg) {
+  char c;
+  while (read(*(int *)arg, &c, 1) < 0 && errno == EINTR)
+    ;
+  return NULL;
+}
+
+/* The same user switch from a process with other threads (kubed has worker
+ * threads): the child of the raw clone3 must not wait for them. */
+static int test_threaded_caller(kube_runtime_t *rt) {
+  int p[2];
+  CHECK(pipe(p) == 0, "pipe");
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, idle_thread, &p[0]) == 0, "thread");
+  int rc = test_process_settings(rt);
+  close(p[1]);
+  pthread_join(th, NULL);
+  close(p[0]);
+  return rc;
 }
 
 static int test_exit_codes(kube_runtime_t *rt) {
@@ -784,6 +807,7 @@ static const struct rt_test tests[] = {
     {"exit-codes", test_exit_codes},
     {"lifecycle", test_lifecycle},
     {"process", test_process_settings},
+    {"threaded-caller", test_threaded_caller},
     {"oom", test_oom},
     {"pids-limit", test_pids_limit},
     {"cpu-limits", test_cpu_limits},
