@@ -247,7 +247,7 @@ void kube_apiserver_call_cancel(kube_apiserver_call_t *call);
 struct kube_transport;
 
 /* Fill *out with the in-process kube_transport_t of `srv` (declared in
- * <libkube/client.h>): requests go to kube_apiserver_request() and cancels
+ * <libkube/kit.h>): requests go to kube_apiserver_request() and cancels
  * to kube_apiserver_call_cancel().  `srv` is borrowed and must outlive
  * every user of the transport. */
 void kube_apiserver_transport(kube_apiserver_t *srv,

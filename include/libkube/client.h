@@ -15,7 +15,8 @@
  *   transport (0).
  *
  * kubectl's printers, Table GETs, describe and generators over this client
- * are in <libkube/kubectl.h>.
+ * are in <libkube/kubectl.h>; the asynchronous transport, informers, work
+ * queues and the rest of the controller kit in <libkube/kit.h>.
  *
  * Threading: a kube_client_t is used by one thread at a time.  Watches use
  * their own connection, so a watch callback may issue requests on the same
@@ -222,6 +223,10 @@ typedef struct kube_client_write_options {
   bool force;                /* server-side apply: take conflicting fields */
   int64_t grace_period;      /* delete: gracePeriodSeconds, < 0 = unset */
   const char *propagation; /* delete: "Background" | "Foreground" | "Orphan" */
+  /* delete (and eviction): preconditions; the server answers Conflict when
+   * the object's uid / resourceVersion differ.  NULL: none. */
+  const char *precondition_uid;
+  const char *precondition_resource_version;
 } kube_client_write_options_t;
 
 /* List options; NULL means no selectors. */
@@ -304,229 +309,6 @@ int kube_client_watch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
                       const kube_client_list_options_t *opts,
                       kube_client_watch_fn fn, void *userdata,
                       kube_error_t *err);
-
-/* ------------------------------------------------------------------------ */
-/* Asynchronous transport                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* Asynchronous requests on a libevent loop, behind a table of function
- * pointers chosen once: the in-process transport of an API server
- * (kube_apiserver_transport() in <libkube/apiserver.h>) or any other
- * implementation with the same contract.  Informers, work queues, the
- * scheduler loop and controllers use only this interface.
- *
- * Contract of an implementation:
- * - request() starts a request and returns a handle (borrowed, valid until
- *   the done callback ran or the call was cancelled), or NULL with err.
- *   The callback never runs inside request().
- * - A plain reply arrives in one callback with done = true.  A streamed
- *   reply (watch) arrives as callbacks with done = false (the first carries
- *   status and content type; each later one a piece of the body, usually
- *   one watch line) and a last one with done = true and len 0.
- * - cancel() stops the callbacks of a call (they never run again); a write
- *   already sent may still take effect.
- * - Every call and callback happens on the loop's thread. */
-
-
-typedef struct kube_transport_call kube_transport_call_t;
-
-/* `content_type` and `data` are borrowed for the call. */
-typedef void (*kube_transport_reply_cb)(int status, const char *content_type,
-                                        const char *data, size_t len, bool done,
-                                        void *arg);
-
-/* Strings are borrowed for the duration of request() only. */
-typedef struct kube_transport_request {
-  size_t struct_size;       /* sizeof(kube_transport_request_t) */
-  const char *method;       /* "GET", "POST", ... */
-  const char *path;         /* with the query: "/api/v1/pods?watch=1" */
-  const char *content_type; /* of the body; NULL: application/json */
-  const char *accept;       /* NULL: application/json */
-  const char *body;         /* may be NULL */
-  size_t body_len;
-} kube_transport_request_t;
-
-#define KUBE_TRANSPORT_OPS_VERSION 1
-
-typedef struct kube_transport_ops {
-  uint32_t version; /* KUBE_TRANSPORT_OPS_VERSION */
-  kube_transport_call_t *(*request)(void *impl,
-                                    const kube_transport_request_t *req,
-                                    kube_transport_reply_cb cb, void *arg,
-                                    kube_error_t *err);
-  void (*cancel)(void *impl, kube_transport_call_t *call);
-} kube_transport_ops_t;
-
-/* A transport: its operations (static) and the implementation they act on
- * (borrowed; must outlive every user of the transport).  Passed by value. */
-typedef struct kube_transport {
-  const kube_transport_ops_t *ops;
-  void *impl;
-} kube_transport_t;
-
-/* Shorthands for tp->ops->request / cancel.  cancel accepts NULL calls. */
-kube_transport_call_t *kube_transport_request(
-    const kube_transport_t *tp, const kube_transport_request_t *req,
-    kube_transport_reply_cb cb, void *arg, kube_error_t *err);
-void kube_transport_cancel(const kube_transport_t *tp,
-                           kube_transport_call_t *call);
-
-/* The asynchronous HTTP transport: libevent's HTTP client on `loop`
- * (borrowed), configured like kube_client_new() from `opts` (kubeconfig,
- * server, token, CA; NULL: defaults).  Servers http:// and https:// (unix
- * sockets are not supported here: use the synchronous client).  Plain
- * requests share up to four keep-alive connections; a request whose query
- * has watch= or follow= streams on a connection of its own.  A transport
- * failure is reported through the callback with status 0.  Owned: free
- * with kube_http_transport_free (cancels the calls in flight). */
-typedef struct kube_http_transport kube_http_transport_t;
-
-kube_http_transport_t *kube_http_transport_new(kube_loop_t *loop,
-                                               const kube_client_options_t *opts,
-                                               kube_error_t *err);
-/* Fill *out with the transport's interface (valid while t lives). */
-void kube_http_transport_get(kube_http_transport_t *t, kube_transport_t *out);
-void kube_http_transport_free(kube_http_transport_t *t);
-
-/* ------------------------------------------------------------------------ */
-/* Informers                                                                 */
-/* ------------------------------------------------------------------------ */
-
-/* An informer keeps a cache of one collection (a kind, optionally one
- * namespace and selectors) current: LIST, then WATCH from the list's
- * resourceVersion; a watch that ends is restarted from the last
- * resourceVersion seen, and a watch that fails (410 Expired, any error
- * status) leads to a new LIST after a backoff (0.1 s doubling to 30 s),
- * whose differences with the cache are delivered as add/update/delete.
- * Handlers are told about every change after the cache holds it.
- *
- * Keys are "namespace/name" for namespaced objects, "name" otherwise.
- * Threading: one event loop; handlers run on it. */
-
-typedef struct kube_informer kube_informer_t;
-
-/* Objects are borrowed for the call (copy them to keep them; the cache's
- * object stays valid until the next change of that key). */
-typedef struct kube_informer_handlers {
-  size_t struct_size; /* sizeof(kube_informer_handlers_t) */
-  void (*on_add)(const char *key, const kube_object_t *obj, void *arg);
-  void (*on_update)(const char *key, const kube_object_t *old_obj,
-                    const kube_object_t *obj, void *arg);
-  /* `obj` is the last state known (for a delete noticed by a re-list, the
-   * cached one). */
-  void (*on_delete)(const char *key, const kube_object_t *obj, void *arg);
-  /* Once, after the first LIST was delivered. */
-  void (*on_synced)(void *arg);
-} kube_informer_handlers_t;
-
-typedef struct kube_informer_options {
-  size_t struct_size; /* sizeof(kube_informer_options_t) */
-  /* Collection path, without a query: "/api/v1/pods",
-   * "/apis/apps/v1/namespaces/default/deployments".  Required. */
-  const char *path;
-  const char *label_selector; /* may be NULL */
-  const char *field_selector; /* may be NULL */
-} kube_informer_options_t;
-
-/* Create an informer over `tp` (copied; its impl must outlive the
- * informer) on `loop` (borrowed).  `handlers` is copied; any handler may
- * be NULL.  Does not start: call kube_informer_start().  Owned: free with
- * kube_informer_free. */
-kube_informer_t *kube_informer_new(kube_loop_t *loop,
-                                   const kube_transport_t *tp,
-                                   const kube_informer_options_t *opts,
-                                   const kube_informer_handlers_t *handlers,
-                                   void *arg, kube_error_t *err);
-/* Issue the first LIST.  -1 with err when the request cannot be started. */
-int kube_informer_start(kube_informer_t *inf, kube_error_t *err);
-/* True once the first LIST reached the cache. */
-bool kube_informer_synced(const kube_informer_t *inf);
-/* The cached object of a key ("ns/name" or "name"); borrowed, valid until
- * that key changes; NULL when absent (or on out-of-memory).  The cache
- * keeps objects as compact JSON text; the first get of a key parses it and
- * keeps the tree until the key changes. */
-const kube_object_t *kube_informer_get(const kube_informer_t *inf,
-                                       const char *key);
-size_t kube_informer_count(const kube_informer_t *inf);
-/* The resourceVersion the cache is current at ("" before the first LIST).
- * Borrowed. */
-const char *kube_informer_resource_version(const kube_informer_t *inf);
-/* Call fn for every cached object (unspecified order; objects borrowed
- * for the call).  fn must not change the informer.  Returns the number of
- * objects visited. */
-size_t kube_informer_foreach(const kube_informer_t *inf,
-                             void (*fn)(const char *key,
-                                        const kube_object_t *obj, void *arg),
-                             void *arg);
-/* Number of LISTs issued so far (1 after a start without failures). */
-uint64_t kube_informer_list_count(const kube_informer_t *inf);
-/* Cancel the requests in flight and free the cache.  No handler runs
- * after or inside this call.  Accepts NULL. */
-void kube_informer_free(kube_informer_t *inf);
-
-/* ------------------------------------------------------------------------ */
-/* Work queue                                                                */
-/* ------------------------------------------------------------------------ */
-
-/* A queue of string keys processed on the event loop, after client-go's
- * rate-limited work queue: a key waits in the queue at most once; a key
- * being processed is never handed out again until kube_workqueue_done()
- * (an add meanwhile marks it to be queued once more after done); keys that
- * failed come back after a per-key exponential backoff.
- *
- * The process callback runs from the loop (never inside an add) with up
- * to `max_batch` ready keys in FIFO order.  Keys are borrowed for the call
- * and stay valid until kube_workqueue_done() for that key, which the
- * callback or a later completion must call exactly once per key. */
-
-typedef struct kube_workqueue kube_workqueue_t;
-
-typedef void (*kube_workqueue_process_fn)(kube_workqueue_t *q,
-                                          const char *const *keys, size_t n,
-                                          void *arg);
-
-typedef struct kube_workqueue_options {
-  size_t struct_size;    /* sizeof(kube_workqueue_options_t) */
-  size_t max_batch;      /* keys per callback; 0: 1 */
-  int64_t base_delay_ms; /* first backoff; 0: 5 ms */
-  int64_t max_delay_ms;  /* backoff cap; 0: 60 s */
-} kube_workqueue_options_t;
-
-/* Owned: free with kube_workqueue_free.  `opts` may be NULL. */
-kube_workqueue_t *kube_workqueue_new(kube_loop_t *loop,
-                                     const kube_workqueue_options_t *opts,
-                                     kube_workqueue_process_fn fn, void *arg,
-                                     kube_error_t *err);
-/* Queue a key now (copied).  A key already waiting stays where it is; a key
- * waiting for a delay is queued now; a key being processed is queued again
- * after its done.  -1 on out-of-memory. */
-int kube_workqueue_add(kube_workqueue_t *q, const char *key, kube_error_t *err);
-/* Queue a key after delay_ms (an earlier pending add wins). */
-int kube_workqueue_add_after(kube_workqueue_t *q, const char *key,
-                             int64_t delay_ms, kube_error_t *err);
-/* Queue a key after its backoff: base * 2^failures, capped; counts one more
- * failure for the key. */
-int kube_workqueue_add_rate_limited(kube_workqueue_t *q, const char *key,
-                                    kube_error_t *err);
-/* Reset a key's failure count (call after it was processed successfully). */
-void kube_workqueue_forget(kube_workqueue_t *q, const char *key);
-/* Failures counted for a key. */
-unsigned kube_workqueue_failures(const kube_workqueue_t *q, const char *key);
-/* Processing of `key` ended. */
-void kube_workqueue_done(kube_workqueue_t *q, const char *key);
-/* Queue every key waiting for a delay now (a change that may let
- * failed keys succeed: kube-scheduler's "move to active queue").  Returns
- * the number of keys moved. */
-size_t kube_workqueue_flush_delayed(kube_workqueue_t *q);
-/* Keys ready, delayed and being processed. */
-size_t kube_workqueue_ready(const kube_workqueue_t *q);
-size_t kube_workqueue_delayed(const kube_workqueue_t *q);
-size_t kube_workqueue_processing(const kube_workqueue_t *q);
-/* Stop handing out keys (adds are still recorded) / hand them out again. */
-void kube_workqueue_pause(kube_workqueue_t *q, bool paused);
-/* Frees every key and timer.  Must not be called from the process
- * callback.  Accepts NULL. */
-void kube_workqueue_free(kube_workqueue_t *q);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <libkube/api.h>
 #include <libkube/store.h>
 #include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/apiserver.h>
 #include <libkube/scheduler.h>
 #include <libkube/runtime.h>

@@ -449,6 +449,7 @@ int64_t kube_scheduler_schedule_objects(kube_scheduler_t *s,
  * Threading: one event loop; everything runs on it. */
 
 struct kube_transport;
+struct kube_informer_factory;
 
 typedef struct kube_scheduler_loop kube_scheduler_loop_t;
 
@@ -467,6 +468,11 @@ typedef struct kube_scheduler_loop_options {
   bool no_scheduled_events;
   /* Do not set PodScheduled=False on unschedulable pods (events only). */
   bool no_unschedulable_condition;
+  /* The process's shared informer factory (<libkube/kit.h>; borrowed, must
+   * outlive the loop), whose node and pod informers the loop registers
+   * with (it adds the spec.nodeName index to the pods).  NULL: the loop
+   * makes a factory of its own over `tp`. */
+  struct kube_informer_factory *informers;
 } kube_scheduler_loop_options_t;
 
 /* Counters since the loop started. */

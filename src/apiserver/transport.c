@@ -3,7 +3,7 @@
  * scheduler loop and controllers in the same process talk to the server
  * through kube_apiserver_request() without sockets or HTTP framing. */
 #include <libkube/apiserver.h>
-#include <libkube/client.h>
+#include <libkube/kit.h>
 
 #include "core/util.h"
 

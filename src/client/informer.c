@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Informers: LIST + WATCH of one collection into a cache keyed by
- * namespace/name, over the asynchronous transport interface.
+ * namespace/name, over the asynchronous transport interface, with any
+ * number of handler registrations and indexes (informer-index.c).
  *
  * Restarts never happen inside a transport callback (an implementation may
  * still be using the call on its stack): they go through `restart_ev`,
  * which cancels what is left of the old call and issues the next request.
+ *
+ * Registrations made after objects were cached get their synthetic adds
+ * from `deliver_ev`; any change of the cache first delivers those still
+ * owed, so a registration never sees an update before the add.
  */
 #include <limits.h>
 
 #include <event2/event.h>
 
-#include <libkube/client.h>
-
 #include "api/api-private.h"
-#include "client/client-private.h"
+#include "client/internal.h"
 #include "core/util.h"
 
 #define BACKOFF_MIN_MS 100
@@ -36,35 +39,10 @@ KUBE_EXPORT void kube_transport_cancel(const kube_transport_t *tp,
     tp->ops->cancel(tp->impl, call);
 }
 
-enum phase { P_IDLE, P_LISTING, P_WATCHING };
-
-struct kube_informer {
-  struct event_base *base;
-  kube_transport_t tp;
-  kube_informer_handlers_t h;
-  void *arg;
-  char *path;
-  char *query;         /* "labelSelector=..&fieldSelector=.." or "" */
-  struct strmap cache; /* key -> kube_object_t * (owned) */
-  char *rv;            /* resourceVersion the cache is at */
-  bool synced;
-  enum phase phase;
-  kube_transport_call_t *call; /* live call, NULL when none */
-  uint64_t gen;                /* bumps when a call is abandoned */
-  struct call_ctx *ctx;        /* context of the live call */
-  kube_strbuf_t line;          /* partial watch line */
-  bool watch_events;           /* the current watch delivered something */
-  bool relist;                 /* next restart LISTs (else WATCHes) */
-  int64_t backoff_ms;
-  struct event *restart_ev;
-  uint64_t lists;
-  json_tokener *tok;
-};
-
 /* Callback argument: outlives the informer's interest in a call so a late
  * callback of a cancelled call is recognised (it never comes with the
  * transports we have, but the generation check costs nothing). */
-struct call_ctx {
+struct client_call_ctx {
   kube_informer_t *inf;
   uint64_t gen;
 };
@@ -141,58 +119,141 @@ static int64_t next_backoff(kube_informer_t *inf) {
   return d;
 }
 
-/* ---- the cache ----
- *
- * Entries keep the object's compact JSON text, not a json-c tree: a tree
+/* ------------------------------------------------------------------------ */
+/* Registrations and dispatch                                                */
+/* ------------------------------------------------------------------------ */
+
+static void reap_registrations(kube_informer_t *inf) {
+  if (inf->dispatching || !inf->reap)
+    return;
+  inf->reap = false;
+  struct kube_informer_registration **pp = &inf->regs;
+  while (*pp) {
+    struct kube_informer_registration *r = *pp;
+    if (r->removed) {
+      *pp = r->next;
+      free(r);
+    } else {
+      pp = &r->next;
+    }
+  }
+}
+
+/* A registration receives live changes once its synthetic adds are out. */
+static bool live(const struct kube_informer_registration *r) {
+  return !r->removed && !r->initial_pending;
+}
+
+static void notify_add(kube_informer_t *inf, const char *key,
+                       const kube_object_t *obj) {
+  inf->dispatching++;
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next)
+    if (live(r) && r->h.on_add)
+      r->h.on_add(key, obj, r->arg);
+  inf->dispatching--;
+  reap_registrations(inf);
+}
+
+static bool wants_update(const kube_informer_t *inf) {
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next)
+    if (live(r) && r->h.on_update)
+      return true;
+  return false;
+}
+
+static void notify_update(kube_informer_t *inf, const char *key,
+                          const kube_object_t *old_obj,
+                          const kube_object_t *obj) {
+  inf->dispatching++;
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next)
+    if (live(r) && r->h.on_update)
+      r->h.on_update(key, old_obj, obj, r->arg);
+  inf->dispatching--;
+  reap_registrations(inf);
+}
+
+static void notify_delete(kube_informer_t *inf, const char *key,
+                          const kube_object_t *obj) {
+  inf->dispatching++;
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next)
+    if (live(r) && r->h.on_delete)
+      r->h.on_delete(key, obj, r->arg);
+  inf->dispatching--;
+  reap_registrations(inf);
+}
+
+static void notify_synced(kube_informer_t *inf) {
+  inf->dispatching++;
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next) {
+    if (!live(r) || r->synced)
+      continue;
+    r->synced = true;
+    if (r->h.on_synced)
+      r->h.on_synced(r->arg);
+  }
+  inf->dispatching--;
+  reap_registrations(inf);
+  if (inf->synced_hook)
+    inf->synced_hook(inf->synced_hook_arg);
+}
+
+/* Deliver the synthetic adds owed to late registrations. */
+static void flush_initial(kube_informer_t *inf) {
+  if (!inf->n_initial)
+    return;
+  inf->dispatching++;
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next) {
+    if (!r->initial_pending)
+      continue;
+    r->initial_pending = false;
+    inf->n_initial--;
+    if (r->removed)
+      continue;
+    if (r->h.on_add) {
+      /* (STRMAP_FOREACH is two loops: skip rather than break.) */
+      STRMAP_FOREACH(&inf->cache, i, ent) {
+        struct client_entry *e = ent->value;
+        if (r->removed)
+          continue; /* it removed itself meanwhile */
+        bool had = e->obj != NULL;
+        kube_object_t *o = client_entry_object(inf, e);
+        if (o)
+          r->h.on_add(e->key, o, r->arg);
+        if (!had)
+          client_entry_unhold(e);
+      }
+    }
+    if (inf->synced && !r->removed && !r->synced) {
+      r->synced = true;
+      if (r->h.on_synced)
+        r->h.on_synced(r->arg);
+    }
+  }
+  inf->dispatching--;
+  reap_registrations(inf);
+}
+
+static void deliver_cb(evutil_socket_t fd, short what, void *arg) {
+  flush_initial(arg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The cache                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Entries keep the object's compact JSON text, not a json-c tree: a tree
  * costs ten to twenty times the text, and an informer over 150,000 pods
- * must not.  A tree exists while a handler runs and stays only when
+ * must not.  A tree exists while handlers run and stays only when
  * kube_informer_get() handed it out (it must stay valid until the key
  * changes). */
 
-struct entry {
-  char *json;
-  size_t len;
-  char *rv;
-  kube_object_t *obj; /* parsed tree, or NULL */
-  bool pinned;        /* obj was handed out by kube_informer_get */
-};
-
-static void entry_free(void *v) {
-  struct entry *e = v;
-  if (!e)
-    return;
-  kube_object_free(e->obj);
-  free(e->json);
-  free(e->rv);
-  free(e);
+static size_t entry_bytes(const struct client_entry *e) {
+  return sizeof *e + e->len + 1 + strlen(e->key) + 1 +
+         sizeof(struct strmap_entry) + e->n_refs * sizeof *e->refs;
 }
 
-/* A new entry for `tree` (borrowed).  `text` is its JSON when the caller
- * has it (a slice of a watch line), else it is serialised. */
-static struct entry *entry_new(json_object *tree, const char *text,
-                               size_t len) {
-  struct entry *e = calloc(1, sizeof *e);
-  if (!e)
-    return NULL;
-  if (!text)
-    text = json_object_to_json_string_length(
-        tree, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-  e->json = text ? malloc(len + 1) : NULL;
-  const char *rv = kube_json_get_string(tree, "metadata.resourceVersion");
-  e->rv = strdup(rv ? rv : "");
-  e->obj = kube_object_wrap(json_object_get(tree));
-  if (!e->json || !e->rv || !e->obj) {
-    entry_free(e);
-    return NULL;
-  }
-  memcpy(e->json, text, len);
-  e->json[len] = '\0';
-  e->len = len;
-  return e;
-}
-
-/* The entry's tree, parsed when needed.  NULL on out-of-memory. */
-static kube_object_t *entry_object(kube_informer_t *inf, struct entry *e) {
+kube_object_t *client_entry_object(kube_informer_t *inf,
+                                   struct client_entry *e) {
   if (!e->obj) {
     json_object *t = parse_json(inf, e->json, e->len);
     e->obj = t ? kube_object_wrap(t) : NULL;
@@ -200,111 +261,213 @@ static kube_object_t *entry_object(kube_informer_t *inf, struct entry *e) {
   return e->obj;
 }
 
-/* After a handler: drop the tree unless someone holds it. */
-static void entry_unhold(struct entry *e) {
+void client_entry_unhold(struct client_entry *e) {
   if (e && e->obj && !e->pinned) {
     kube_object_free(e->obj);
     e->obj = NULL;
   }
 }
 
-/* ---- applying changes ---- */
+static void entry_free(void *v) {
+  struct client_entry *e = v;
+  if (!e)
+    return;
+  kube_object_free(e->obj);
+  free(e->refs);
+  free(e->json);
+  free(e);
+}
 
+static void drop_managed_fields(kube_informer_t *inf, json_object *tree) {
+  json_object *meta = NULL;
+  if (!inf->keep_managed_fields &&
+      json_object_object_get_ex(tree, "metadata", &meta) && meta)
+    json_object_object_del(meta, "managedFields");
+}
+
+/* Give `e` the text of `tree` (borrowed): `text` when the caller has it (a
+ * slice of a watch line, managedFields still in), else serialised.  Keeps
+ * a reference to the tree as e->obj. */
+static int entry_set(kube_informer_t *inf, struct client_entry *e,
+                     json_object *tree, const char *text, size_t len) {
+  char *copy = NULL;
+  size_t n = 0;
+  if (text) {
+    if (!inf->keep_managed_fields &&
+        client_json_strip_managed(text, len, &copy, &n) < 0)
+      return -1;
+    if (!copy) {
+      copy = malloc(len + 1);
+      if (!copy)
+        return -1;
+      memcpy(copy, text, len);
+      copy[len] = '\0';
+      n = len;
+    }
+  } else {
+    const char *s = json_object_to_json_string_length(
+        tree, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    copy = s ? strndup(s, n) : NULL;
+    if (!copy)
+      return -1;
+  }
+  if (n > UINT32_MAX) {
+    free(copy);
+    return -1;
+  }
+  kube_object_t *obj = kube_object_wrap(json_object_get(tree));
+  if (!obj) {
+    free(copy);
+    return -1;
+  }
+  free(e->json);
+  kube_object_free(e->obj);
+  e->json = copy;
+  e->len = (uint32_t)n;
+  e->obj = obj;
+  e->pinned = false;
+  client_json_find_rv(e->json, e->len, &e->rv_off, &e->rv_len);
+  return 0;
+}
+
+static bool entry_rv_is(const struct client_entry *e, const char *rv) {
+  size_t n = rv ? strlen(rv) : 0;
+  return n == e->rv_len && memcmp(e->json + e->rv_off, rv, n) == 0;
+}
+
+/* Add or change the object `obj` (borrowed tree, managedFields dropped);
+ * `text` is its JSON when the caller has it. */
 static void apply_upsert(kube_informer_t *inf, json_object *obj,
                          const char *text, size_t len) {
   cleanup_free char *key = object_key(obj);
   if (!key)
     return;
-  struct entry *e = entry_new(obj, text, len);
-  void *old = NULL;
-  if (!e || !strmap_put(&inf->cache, key, e, &old)) {
-    entry_free(e);
-    log_warn("informer %s: out of memory, dropping %s", inf->path, key);
+  struct client_entry *e = strmap_get(&inf->cache, key);
+  if (!e) {
+    e = calloc(1, sizeof *e);
+    struct strmap_entry *me = NULL;
+    if (!e || entry_set(inf, e, obj, text, len) < 0 ||
+        !(me = strmap_put(&inf->cache, key, e, NULL))) {
+      entry_free(e);
+      log_warn("informer %s: out of memory, dropping %s", inf->path, key);
+      return;
+    }
+    e->key = me->key;
+    e->mark = inf->mark;
+    if (client_index_insert(inf, e) < 0)
+      log_warn("informer %s: out of memory indexing %s", inf->path, key);
+    inf->bytes += entry_bytes(e);
+    notify_add(inf, e->key, e->obj);
+    client_entry_unhold(strmap_get(&inf->cache, key));
     return;
   }
-  struct entry *o = old;
-  if (o) {
-    kube_object_t *prev = entry_object(inf, o);
-    if (inf->h.on_update && prev)
-      inf->h.on_update(key, prev, e->obj, inf->arg);
-    entry_free(o);
-  } else if (inf->h.on_add) {
-    inf->h.on_add(key, e->obj, inf->arg);
+  /* The previous state, for on_update: parsed only when someone wants it
+   * (a pinned tree is at hand already). */
+  kube_object_t *prev = NULL;
+  if (wants_update(inf)) {
+    client_entry_object(inf, e);
+    prev = e->obj;
+    e->obj = NULL; /* entry_set must not free it */
   }
-  /* The handler may have changed the cache: look the entry up again. */
-  entry_unhold(strmap_get(&inf->cache, key));
+  inf->bytes -= entry_bytes(e);
+  if (entry_set(inf, e, obj, text, len) < 0) {
+    /* Keep the old state rather than lose the object. */
+    log_warn("informer %s: out of memory, %s stays stale", inf->path, key);
+    if (prev && !e->obj)
+      e->obj = prev;
+    else
+      kube_object_free(prev);
+    inf->bytes += entry_bytes(e);
+    return;
+  }
+  e->mark = inf->mark;
+  if (client_index_update(inf, e) < 0)
+    log_warn("informer %s: out of memory indexing %s", inf->path, key);
+  inf->bytes += entry_bytes(e);
+  if (prev)
+    notify_update(inf, e->key, prev, e->obj);
+  kube_object_free(prev);
+  /* A handler may have pinned the tree: look the entry up again. */
+  client_entry_unhold(strmap_get(&inf->cache, key));
 }
 
-static void apply_delete(kube_informer_t *inf, json_object *obj) {
-  cleanup_free char *key = object_key(obj);
-  if (!key)
-    return;
-  struct entry *old = strmap_remove(&inf->cache, key);
+/* Take `key` out of the cache, telling the handlers with `last` (may be
+ * NULL: the cached state). */
+static void remove_key(kube_informer_t *inf, const char *key,
+                       json_object *last) {
+  struct client_entry *old = strmap_get(&inf->cache, key);
   if (!old)
     return;
-  if (inf->h.on_delete) {
-    /* Report the final state the server sent. */
-    kube_object_t *last = kube_object_wrap(json_object_get(obj));
-    kube_object_t *o = last ? last : entry_object(inf, old);
-    if (o)
-      inf->h.on_delete(key, o, inf->arg);
-    kube_object_free(last);
-  }
+  client_index_remove(inf, old);
+  inf->bytes -= entry_bytes(old);
+  /* Keep the key alive for the handlers: the map frees its copy. */
+  cleanup_free char *k = strdup(key);
+  strmap_remove(&inf->cache, key);
+  old->key = k;
+  kube_object_t *wrapped =
+      last ? kube_object_wrap(json_object_get(last)) : NULL;
+  kube_object_t *o = wrapped ? wrapped : client_entry_object(inf, old);
+  if (o && k)
+    notify_delete(inf, k, o);
+  kube_object_free(wrapped);
   entry_free(old);
 }
 
-/* Replace the cache with a LIST's items and tell the handlers the
- * differences. */
+/* Bring the cache to a LIST's items, telling the handlers the
+ * differences: new keys are adds, changed resourceVersions updates, keys
+ * the list lacks deletes. */
 static int apply_list(kube_informer_t *inf, json_object *list) {
   json_object *items = kube_json_get(list, "items");
-  struct strmap fresh = {0};
   size_t n = items && json_object_is_type(items, json_type_array)
                  ? json_object_array_length(items)
                  : 0;
+  uint32_t mark = ++inf->mark;
   for (size_t i = 0; i < n; i++) {
     json_object *it = json_object_array_get_idx(items, i);
+    if (!it || !json_object_is_type(it, json_type_object))
+      continue;
+    drop_managed_fields(inf, it);
     cleanup_free char *key = object_key(it);
     if (!key)
       continue;
-    struct entry *e = entry_new(it, NULL, 0);
-    void *dup = NULL;
-    if (!e || !strmap_put(&fresh, key, e, &dup)) {
-      entry_free(e);
-      strmap_clear(&fresh, entry_free);
-      return -1;
-    }
-    entry_free(dup);
-  }
-  struct strmap old = inf->cache;
-  inf->cache = fresh;
-  set_rv(inf, kube_json_get_string(list, "metadata.resourceVersion"));
-  STRMAP_FOREACH(&inf->cache, i, ent) {
-    struct entry *e = ent->value, *prev = strmap_get(&old, ent->key);
-    if (!prev) {
-      if (inf->h.on_add)
-        inf->h.on_add(ent->key, e->obj, inf->arg);
+    struct client_entry *e = strmap_get(&inf->cache, key);
+    if (e &&
+        entry_rv_is(e, kube_json_get_string(it, "metadata.resourceVersion"))) {
+      e->mark = mark;
       continue;
     }
-    if (inf->h.on_update && !streq(prev->rv, e->rv)) {
-      kube_object_t *p = entry_object(inf, prev);
-      if (p)
-        inf->h.on_update(ent->key, p, e->obj, inf->arg);
-    }
+    apply_upsert(inf, it, NULL, 0);
   }
-  STRMAP_FOREACH(&old, i, ent) {
-    if (!strmap_find(&inf->cache, ent->key) && inf->h.on_delete) {
-      kube_object_t *p = entry_object(inf, ent->value);
-      if (p)
-        inf->h.on_delete(ent->key, p, inf->arg);
+  set_rv(inf, kube_json_get_string(list, "metadata.resourceVersion"));
+  /* Entries the list did not refresh are gone. */
+  size_t ngone = 0, cap = 0;
+  char **gone = NULL;
+  STRMAP_FOREACH(&inf->cache, i, ent) {
+    struct client_entry *e = ent->value;
+    if (e->mark == mark)
+      continue;
+    if (ngone == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      char **g = realloc(gone, nc * sizeof *g);
+      if (!g)
+        break;
+      gone = g;
+      cap = nc;
     }
+    if ((gone[ngone] = strdup(ent->key)))
+      ngone++;
   }
-  strmap_clear(&old, entry_free);
-  STRMAP_FOREACH(&inf->cache, i, ent)
-  entry_unhold(ent->value);
+  for (size_t i = 0; i < ngone; i++) {
+    remove_key(inf, gone[i], NULL);
+    free(gone[i]);
+  }
+  free(gone);
   return 0;
 }
 
-/* ---- requests ---- */
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                  */
+/* ------------------------------------------------------------------------ */
 
 static void reply_cb(int status, const char *ctype, const char *data,
                      size_t len, bool done, void *arg);
@@ -324,7 +487,7 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
     kube_strbuf_free(&sb);
     return kube_make_oom(err);
   }
-  struct call_ctx *ctx = calloc(1, sizeof *ctx);
+  struct client_call_ctx *ctx = calloc(1, sizeof *ctx);
   if (!ctx) {
     kube_strbuf_free(&sb);
     return kube_make_oom(err);
@@ -344,7 +507,7 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
   }
   free(inf->ctx);
   inf->ctx = ctx;
-  inf->phase = watch ? P_WATCHING : P_LISTING;
+  inf->phase = watch ? CLIENT_P_WATCHING : CLIENT_P_LISTING;
   kube_strbuf_reset(&inf->line);
   inf->watch_events = false;
   if (!watch)
@@ -376,21 +539,31 @@ static void handle_list_reply(kube_informer_t *inf, int status,
     return;
   }
   json_object *list = parse_json(inf, data, len);
-  if (!list || apply_list(inf, list) < 0) {
-    if (list)
-      json_object_put(list);
-    log_warn("informer %s: %s", inf->path,
-             list ? "out of memory" : "malformed list");
+  if (!list) {
+    log_warn("informer %s: malformed list", inf->path);
     schedule_restart(inf, true, next_backoff(inf));
     return;
   }
+  flush_initial(inf);
+  apply_list(inf, list);
   json_object_put(list);
   bool first = !inf->synced;
   inf->synced = true;
   /* Watch right away, from the list's resourceVersion. */
   schedule_restart(inf, false, 0);
-  if (first && inf->h.on_synced)
-    inf->h.on_synced(inf->arg);
+  if (first)
+    notify_synced(inf);
+}
+
+/* The object's own text in a watch line {"type":"...","object":<obj>}. */
+static const char *object_text(const char *line, size_t len, size_t *tlen) {
+  const char *p = memmem(line, len, "\",\"object\":", 11);
+  if (p && str_has_prefix(line, "{\"type\":\"") && p + 11 < line + len &&
+      p[11] == '{' && line[len - 1] == '}') {
+    *tlen = (size_t)(line + len - 1 - (p + 11));
+    return p + 11;
+  }
+  return NULL;
 }
 
 /* One watch line.  Returns false when the watch must be abandoned. */
@@ -405,24 +578,23 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
   const char *type = kube_json_get_string(ev, "type");
   json_object *obj = kube_json_get(ev, "object");
   bool ok = true;
-  if (!type || !obj) {
+  if (!type || !obj || !json_object_is_type(obj, json_type_object)) {
     ok = false;
     schedule_restart(inf, true, next_backoff(inf));
   } else if (streq(type, "ADDED") || streq(type, "MODIFIED")) {
+    flush_initial(inf);
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
-    /* The object's own text: {"type":"...","object":<obj>} */
-    const char *text = NULL;
+    drop_managed_fields(inf, obj);
     size_t tlen = 0;
-    const char *p = memmem(line, len, "\",\"object\":", 11);
-    if (p && str_has_prefix(line, "{\"type\":\"") && p + 11 < line + len &&
-        p[11] == '{' && line[len - 1] == '}') {
-      text = p + 11;
-      tlen = (size_t)(line + len - 1 - text);
-    }
+    const char *text = object_text(line, len, &tlen);
     apply_upsert(inf, obj, text, tlen);
   } else if (streq(type, "DELETED")) {
+    flush_initial(inf);
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
-    apply_delete(inf, obj);
+    drop_managed_fields(inf, obj);
+    cleanup_free char *key = object_key(obj);
+    if (key)
+      remove_key(inf, key, obj);
   } else if (streq(type, "BOOKMARK")) {
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
   } else if (streq(type, "ERROR")) {
@@ -475,14 +647,19 @@ static void handle_watch_data(kube_informer_t *inf, const char *data,
 
 static void reply_cb(int status, const char *ctype, const char *data,
                      size_t len, bool done, void *arg) {
-  struct call_ctx *ctx = arg;
+  struct client_call_ctx *ctx = arg;
   kube_informer_t *inf = ctx->inf;
-  if (!inf || ctx->gen != inf->gen) {
+  /* After its done callback the handle is gone, even for a call we gave
+   * up on (a 410 inside the stream, then the server closing it before the
+   * restart ran): the restart must not cancel it. */
+  if (done && inf->ctx == ctx)
+    inf->call = NULL;
+  if (ctx->gen != inf->gen) {
     /* An abandoned call: its last callback releases nothing of ours
      * (ctx is freed with the next call or the informer). */
     return;
   }
-  if (inf->phase == P_LISTING) {
+  if (inf->phase == CLIENT_P_LISTING) {
     if (done)
       handle_list_reply(inf, status, data, len);
     return;
@@ -505,7 +682,9 @@ static void reply_cb(int status, const char *ctype, const char *data,
   }
 }
 
-/* ---- public ---- */
+/* ------------------------------------------------------------------------ */
+/* Public                                                                    */
+/* ------------------------------------------------------------------------ */
 
 KUBE_EXPORT kube_informer_t *
 kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
@@ -513,11 +692,15 @@ kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
                   const kube_informer_handlers_t *handlers, void *arg,
                   kube_error_t *err) {
   struct event_base *base = kube_loop_base(kloop);
-  if (!base || !tp || !tp->ops || !opts || !opts->path) {
+  if (!base || !tp || !tp->ops || !opts || !opts->path || !*opts->path) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "informer needs an event loop, a transport and a path");
     return NULL;
   }
+  kube_informer_options_t o = {0};
+  memcpy(&o, opts,
+         opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
+                                                           : sizeof o);
   kube_informer_t *inf = calloc(1, sizeof *inf);
   if (!inf) {
     kube_make_oom(err);
@@ -525,21 +708,21 @@ kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
   }
   inf->base = base;
   inf->tp = *tp;
-  if (handlers) {
-    size_t n = handlers->struct_size && handlers->struct_size < sizeof inf->h
-                   ? handlers->struct_size
-                   : sizeof inf->h;
-    memcpy(&inf->h, handlers, n);
-  }
-  inf->arg = arg;
+  inf->keep_managed_fields = o.keep_managed_fields;
   kube_strbuf_t q = KUBE_STRBUF_INIT;
-  append_query(&q, "labelSelector", opts->label_selector);
-  append_query(&q, "fieldSelector", opts->field_selector);
+  kube_strbuf_append(&q, "");
+  append_query(&q, "labelSelector", o.label_selector);
+  append_query(&q, "fieldSelector", o.field_selector);
   inf->query = kube_strbuf_steal(&q);
-  inf->path = strdup(opts->path);
+  inf->path = strdup(o.path);
+  inf->label_selector = strdup(o.label_selector ? o.label_selector : "");
+  inf->field_selector = strdup(o.field_selector ? o.field_selector : "");
   inf->restart_ev = evtimer_new(base, restart_cb, inf);
-  if (!inf->query || !inf->path || !inf->restart_ev) {
-    kube_informer_free(inf);
+  inf->deliver_ev = event_new(base, -1, 0, deliver_cb, inf);
+  if (!inf->query || !inf->path || !inf->label_selector ||
+      !inf->field_selector || !inf->restart_ev || !inf->deliver_ev ||
+      (handlers && !kube_informer_add_handlers(inf, handlers, arg, err))) {
+    client_informer_free_owned(inf);
     kube_make_oom(err);
     return NULL;
   }
@@ -547,27 +730,96 @@ kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
 }
 
 KUBE_EXPORT int kube_informer_start(kube_informer_t *inf, kube_error_t *err) {
-  if (inf->phase != P_IDLE) {
+  if (inf->phase != CLIENT_P_IDLE) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EALREADY,
                    "informer %s already started", inf->path);
     return -1;
   }
+  inf->backoff_ms = 0;
+  inf->relist = false;
   return start_call(inf, false, err);
+}
+
+KUBE_EXPORT void kube_informer_stop(kube_informer_t *inf) {
+  if (!inf)
+    return;
+  event_del(inf->restart_ev);
+  if (inf->call) {
+    kube_transport_cancel(&inf->tp, inf->call);
+    inf->call = NULL;
+  }
+  inf->gen++;
+  inf->phase = CLIENT_P_IDLE;
+}
+
+KUBE_EXPORT bool kube_informer_running(const kube_informer_t *inf) {
+  return inf->phase != CLIENT_P_IDLE;
 }
 
 KUBE_EXPORT bool kube_informer_synced(const kube_informer_t *inf) {
   return inf->synced;
 }
 
+KUBE_EXPORT kube_informer_registration_t *
+kube_informer_add_handlers(kube_informer_t *inf,
+                           const kube_informer_handlers_t *handlers, void *arg,
+                           kube_error_t *err) {
+  struct kube_informer_registration *r = calloc(1, sizeof *r);
+  if (!r) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  r->inf = inf;
+  r->arg = arg;
+  if (handlers) {
+    size_t n = handlers->struct_size && handlers->struct_size < sizeof r->h
+                   ? handlers->struct_size
+                   : sizeof r->h;
+    memcpy(&r->h, handlers, n);
+  }
+  r->h.struct_size = sizeof r->h;
+  /* Late: owed an add per cached object (and on_synced), from the loop. */
+  if (inf->synced || inf->cache.n) {
+    r->initial_pending = true;
+    inf->n_initial++;
+    event_active(inf->deliver_ev, 0, 0);
+  }
+  struct kube_informer_registration **pp = &inf->regs;
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = r;
+  return r;
+}
+
+KUBE_EXPORT void
+kube_informer_remove_handlers(kube_informer_t *inf,
+                              kube_informer_registration_t *reg) {
+  if (!inf || !reg || reg->removed)
+    return;
+  reg->removed = true;
+  inf->reap = true;
+  reap_registrations(inf);
+}
+
+KUBE_EXPORT bool
+kube_informer_registration_synced(const kube_informer_registration_t *reg) {
+  return reg && reg->synced;
+}
+
 KUBE_EXPORT const kube_object_t *kube_informer_get(const kube_informer_t *inf,
                                                    const char *key) {
-  struct entry *e = key ? strmap_get(&inf->cache, key) : NULL;
+  struct client_entry *e = key ? strmap_get(&inf->cache, key) : NULL;
   if (!e)
     return NULL;
-  kube_object_t *o = entry_object((kube_informer_t *)inf, e);
+  kube_object_t *o = client_entry_object((kube_informer_t *)inf, e);
   if (o)
     e->pinned = true;
   return o;
+}
+
+KUBE_EXPORT bool kube_informer_has(const kube_informer_t *inf,
+                                   const char *key) {
+  return key && strmap_find(&inf->cache, key);
 }
 
 KUBE_EXPORT size_t kube_informer_count(const kube_informer_t *inf) {
@@ -579,6 +831,10 @@ kube_informer_resource_version(const kube_informer_t *inf) {
   return inf->rv ? inf->rv : "";
 }
 
+KUBE_EXPORT const char *kube_informer_path(const kube_informer_t *inf) {
+  return inf->path;
+}
+
 KUBE_EXPORT size_t kube_informer_foreach(const kube_informer_t *inf,
                                          void (*fn)(const char *key,
                                                     const kube_object_t *obj,
@@ -586,14 +842,14 @@ KUBE_EXPORT size_t kube_informer_foreach(const kube_informer_t *inf,
                                          void *arg) {
   size_t n = 0;
   STRMAP_FOREACH(&inf->cache, i, ent) {
-    struct entry *e = ent->value;
+    struct client_entry *e = ent->value;
     bool had = e->obj != NULL;
-    kube_object_t *o = entry_object((kube_informer_t *)inf, e);
+    kube_object_t *o = client_entry_object((kube_informer_t *)inf, e);
     if (!o)
       continue;
     fn(ent->key, o, arg);
     if (!had)
-      entry_unhold(e);
+      client_entry_unhold(e);
     n++;
   }
   return n;
@@ -603,14 +859,36 @@ KUBE_EXPORT uint64_t kube_informer_list_count(const kube_informer_t *inf) {
   return inf->lists;
 }
 
-KUBE_EXPORT void kube_informer_free(kube_informer_t *inf) {
+KUBE_EXPORT size_t kube_informer_cache_bytes(const kube_informer_t *inf) {
+  size_t n = inf->bytes + inf->cache.nbuckets * sizeof(void *);
+  for (struct client_index *ix = inf->indexes; ix; ix = ix->next) {
+    n += ix->buckets.nbuckets * sizeof(void *);
+    STRMAP_FOREACH(&ix->buckets, i, ent) {
+      struct client_bucket *b = ent->value;
+      n += sizeof *b + sizeof(struct strmap_entry) + strlen(ent->key) + 1 +
+           b->cap * sizeof *b->v;
+    }
+  }
+  return n;
+}
+
+void client_informer_free_owned(kube_informer_t *inf) {
   if (!inf)
     return;
   if (inf->call)
     kube_transport_cancel(&inf->tp, inf->call);
   if (inf->restart_ev)
     event_free(inf->restart_ev);
+  if (inf->deliver_ev)
+    event_free(inf->deliver_ev);
+  client_index_free_all(inf);
   strmap_clear(&inf->cache, entry_free);
+  for (struct kube_informer_registration *r = inf->regs, *next; r; r = next) {
+    next = r->next;
+    free(r);
+  }
+  client_index_values_clear(&inf->scratch);
+  free(inf->scratch.v);
   kube_strbuf_free(&inf->line);
   if (inf->tok)
     json_tokener_free(inf->tok);
@@ -618,5 +896,17 @@ KUBE_EXPORT void kube_informer_free(kube_informer_t *inf) {
   free(inf->rv);
   free(inf->path);
   free(inf->query);
+  free(inf->label_selector);
+  free(inf->field_selector);
   free(inf);
+}
+
+KUBE_EXPORT void kube_informer_free(kube_informer_t *inf) {
+  if (!inf)
+    return;
+  if (inf->owned_by_factory) {
+    log_warn("informer %s belongs to its factory: not freed", inf->path);
+    return;
+  }
+  client_informer_free_owned(inf);
 }

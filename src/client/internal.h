@@ -9,6 +9,7 @@
 
 #include <libkube/client.h>
 #include <libkube/kubectl.h>
+#include <libkube/kit.h>
 
 #include "client/client-private.h"
 
@@ -148,5 +149,171 @@ void client_tp_free(struct client_tp *tp);
 int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
                              bool insecure, kube_error_t *err);
 int client_tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
+
+/* ---- the controller kit (informer*.c, factory.c, writer.c, recorder.c,
+ * controller.c) ---- */
+
+struct event_base;
+struct event;
+typedef struct json_tokener json_tokener;
+
+/* One cached object: its compact JSON text, where its resourceVersion sits
+ * in the text, and its memberships in the informer's indexes. */
+struct client_iref {
+  struct client_bucket *b; /* the bucket it is in */
+  uint32_t pos;            /* its slot in b->v */
+};
+
+struct client_entry {
+  const char *key;    /* the cache map's key */
+  char *json;         /* compact JSON text, NUL-terminated */
+  uint32_t len;       /* of json */
+  uint32_t rv_off;    /* metadata.resourceVersion inside json */
+  uint16_t rv_len;    /* 0: none */
+  uint16_t n_refs;    /* index memberships */
+  bool pinned;        /* obj handed out by kube_informer_get */
+  uint32_t mark;      /* generation of the last LIST that had it */
+  kube_object_t *obj; /* parsed tree, or NULL */
+  struct client_iref *refs;
+};
+
+/* The objects having one value in one index. */
+struct client_bucket {
+  struct client_index *ix;
+  const char *value; /* the index map's key */
+  struct client_entry **v;
+  uint32_t n, cap;
+};
+
+struct client_index {
+  char *name;
+  kube_index_fn fn;
+  void *arg;
+  struct strmap buckets; /* value -> struct client_bucket * */
+  struct client_index *next;
+};
+
+struct kube_index_values {
+  char **v;
+  size_t n, cap;
+  bool oom;
+};
+
+struct kube_informer_registration {
+  kube_informer_t *inf;
+  kube_informer_handlers_t h;
+  void *arg;
+  bool initial_pending; /* synthetic adds not delivered yet */
+  bool synced;          /* on_synced delivered */
+  bool removed;         /* reaped once no dispatch is running */
+  struct kube_informer_registration *next;
+};
+
+enum client_informer_phase {
+  CLIENT_P_IDLE,
+  CLIENT_P_LISTING,
+  CLIENT_P_WATCHING
+};
+
+struct kube_informer {
+  struct event_base *base;
+  kube_transport_t tp;
+  char *path;
+  char *query; /* "labelSelector=..&fieldSelector=.." or "" */
+  char *label_selector, *field_selector; /* as given, for the factory */
+  bool keep_managed_fields;
+  struct strmap cache; /* key -> struct client_entry * (owned) */
+  size_t bytes;        /* what the cache holds, approximately */
+  char *rv;            /* resourceVersion the cache is at */
+  bool synced;
+  uint32_t mark; /* LIST generation */
+  enum client_informer_phase phase;
+  kube_transport_call_t *call; /* live call, NULL when none */
+  uint64_t gen;                /* bumps when a call is abandoned */
+  struct client_call_ctx *ctx; /* context of the live call */
+  kube_strbuf_t line;          /* partial watch line */
+  bool watch_events;           /* the current watch delivered something */
+  bool relist;                 /* next restart LISTs (else WATCHes) */
+  int64_t backoff_ms;
+  struct event *restart_ev;
+  struct event *deliver_ev; /* synthetic adds of late registrations */
+  uint64_t lists;
+  json_tokener *tok;
+  struct kube_informer_registration *regs;
+  unsigned dispatching; /* nesting depth of handler calls */
+  bool reap;            /* removed registrations wait */
+  size_t n_initial;     /* registrations waiting for their adds */
+  struct client_index *indexes;
+  struct kube_index_values scratch;
+  /* The factory's interest: told when the informer becomes synced. */
+  void (*synced_hook)(void *arg);
+  void *synced_hook_arg;
+  bool owned_by_factory;
+};
+
+/* informer.c */
+/* The entry's tree, parsed when needed (NULL on out-of-memory). */
+kube_object_t *client_entry_object(kube_informer_t *inf,
+                                   struct client_entry *e);
+/* Drop the entry's tree unless it was handed out. */
+void client_entry_unhold(struct client_entry *e);
+void client_informer_free_owned(kube_informer_t *inf);
+
+/* informer-index.c */
+/* Put a new entry (its tree parsed) into every index.  -1 on OOM (the
+ * entry is then in none). */
+int client_index_insert(kube_informer_t *inf, struct client_entry *e);
+/* Bring an entry's memberships up to date with its new tree. */
+int client_index_update(kube_informer_t *inf, struct client_entry *e);
+/* Take an entry out of every index. */
+void client_index_remove(kube_informer_t *inf, struct client_entry *e);
+void client_index_free_all(kube_informer_t *inf);
+void client_index_values_clear(struct kube_index_values *v);
+
+/* informer-text.c: the compact JSON text of cached objects. */
+/* The value of member `name` in the JSON object text [p, end): returns its
+ * start and sets *vend; *ms and *me (may be NULL) receive the member's span
+ * including one separating comma, for cutting it out.  NULL when absent or
+ * when the text is not an object. */
+const char *client_json_member(const char *p, const char *end, const char *name,
+                               const char **vend, const char **ms,
+                               const char **me);
+/* Where metadata.resourceVersion's characters are in `text` (0 length:
+ * none). */
+void client_json_find_rv(const char *text, size_t len, uint32_t *off,
+                         uint16_t *rlen);
+/* `text` without metadata.managedFields: a new owned copy in *out (NULL
+ * when there are none: keep text). -1 on OOM. */
+int client_json_strip_managed(const char *text, size_t len, char **out,
+                              size_t *out_len);
+
+/* objects.c: pieces shared by the synchronous client and the writer. */
+void client_query_add(kube_strbuf_t *q, const char *key, const char *value);
+/* dryRun= and fieldManager= of opts (may be NULL). */
+void client_write_query(kube_strbuf_t *q, const kube_client_write_options_t *o);
+/* Copy caller options honouring struct_size; NULL: defaults (grace period
+ * unset). */
+void client_write_options_copy(kube_client_write_options_t *dst,
+                               const kube_client_write_options_t *src);
+/* `kind`, or the kind the object's apiVersion/kind name (NotFound). */
+const kube_kind_t *client_kind_of(const kube_kind_t *kind,
+                                  const kube_object_t *obj, kube_error_t *err);
+/* The DeleteOptions body for o (owned; NULL on OOM). */
+char *client_delete_options_json(const kube_client_write_options_t *o);
+
+/* writer.c */
+/* The error a failed reply (status 0: none came) stands for. */
+void client_reply_error(int status, const char *data, size_t len,
+                        kube_error_t *err);
+/* Send a request; cb (may be NULL) gets the parsed reply only when
+ * want_result, else a NULL result. */
+int client_writer_send(kube_writer_t *w, const char *method, const char *path,
+                       const char *content_type, const char *body, size_t len,
+                       bool want_result, kube_writer_cb cb, void *arg,
+                       kube_error_t *err);
+
+/* recorder.c: tests replace the monotonic clock of the correlator. */
+void client_recorder_set_clock(kube_event_recorder_t *r,
+                               int64_t (*now_ns)(void *arg), void *arg);
 
 #endif /* KUBE_CLIENT_INTERNAL_H */

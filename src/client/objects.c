@@ -37,8 +37,8 @@ void client_query_add(kube_strbuf_t *q, const char *key, const char *value) {
   free(esc);
 }
 
-static void query_write_options(kube_strbuf_t *q,
-                                const kube_client_write_options_t *o) {
+void client_write_query(kube_strbuf_t *q,
+                        const kube_client_write_options_t *o) {
   if (!o)
     return;
   if (o->dry_run)
@@ -47,7 +47,7 @@ static void query_write_options(kube_strbuf_t *q,
     client_query_add(q, "fieldManager", o->field_manager);
 }
 
-static void copy_write_options(kube_client_write_options_t *dst,
+void client_write_options_copy(kube_client_write_options_t *dst,
                                const kube_client_write_options_t *src) {
   memset(dst, 0, sizeof *dst);
   dst->grace_period = -1;
@@ -94,6 +94,36 @@ static const char *default_ns(kube_client_t *c, const char *ns) {
   return ns && *ns ? ns : c->namespace_;
 }
 
+char *client_delete_options_json(const kube_client_write_options_t *o) {
+  kube_strbuf_t b = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
+  if (o->grace_period >= 0)
+    kube_strbuf_printf(&b, ",\"gracePeriodSeconds\":%lld",
+                       (long long)o->grace_period);
+  if (o->propagation) {
+    kube_strbuf_append(&b, ",\"propagationPolicy\":");
+    kube_strbuf_append_json_string(&b, o->propagation);
+  }
+  if (o->precondition_uid || o->precondition_resource_version) {
+    const char *sep = "";
+    kube_strbuf_append(&b, ",\"preconditions\":{");
+    if (o->precondition_uid) {
+      kube_strbuf_append(&b, "\"uid\":");
+      kube_strbuf_append_json_string(&b, o->precondition_uid);
+      sep = ",";
+    }
+    if (o->precondition_resource_version) {
+      kube_strbuf_printf(&b, "%s\"resourceVersion\":", sep);
+      kube_strbuf_append_json_string(&b, o->precondition_resource_version);
+    }
+    kube_strbuf_append(&b, "}");
+  }
+  if (o->dry_run)
+    kube_strbuf_append(&b, ",\"dryRun\":[\"All\"]");
+  kube_strbuf_append(&b, "}");
+  return kube_strbuf_steal(&b);
+}
+
 KUBE_EXPORT kube_object_t *kube_client_get(kube_client_t *c,
                                            const kube_kind_t *kind,
                                            const char *ns, const char *name,
@@ -134,7 +164,7 @@ kube_client_list(kube_client_t *c, const kube_kind_t *kind, const char *ns,
   return object_call(c, "GET", path, query, NULL, NULL, err);
 }
 
-static const kube_kind_t *kind_of(const kube_kind_t *kind,
+const kube_kind_t *client_kind_of(const kube_kind_t *kind,
                                   const kube_object_t *obj, kube_error_t *err) {
   if (kind)
     return kind;
@@ -155,7 +185,7 @@ static kube_object_t *write_object(kube_client_t *c, const char *method,
                                    const kube_object_t *obj, bool with_name,
                                    const kube_client_write_options_t *opts,
                                    kube_error_t *err) {
-  kind = kind_of(kind, obj, err);
+  kind = client_kind_of(kind, obj, err);
   if (!kind)
     return NULL;
   if (!ns || !*ns)
@@ -166,13 +196,13 @@ static kube_object_t *write_object(kube_client_t *c, const char *method,
                           "resource name may not be empty"),
            NULL;
   kube_client_write_options_t o;
-  copy_write_options(&o, opts);
+  client_write_options_copy(&o, opts);
   cleanup_free char *path =
       kube_client_path(kind, default_ns(c, ns), with_name ? name : NULL, NULL);
   cleanup_free char *body = kube_object_to_json(obj, KUBE_JSON_COMPACT);
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
-  query_write_options(&q, &o);
+  client_write_query(&q, &o);
   cleanup_free char *query = kube_strbuf_steal(&q);
   if (!path || !body || !query)
     return kube_make_oom(err), NULL;
@@ -232,7 +262,7 @@ static kube_object_t *do_patch(kube_client_t *c, const kube_kind_t *kind,
       kube_client_path(kind, default_ns(c, ns), name, sub);
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
-  query_write_options(&q, o);
+  client_write_query(&q, o);
   if (type == KUBE_PATCH_APPLY && o->force)
     client_query_add(&q, "force", "true");
   cleanup_free char *query = kube_strbuf_steal(&q);
@@ -252,7 +282,7 @@ kube_client_patch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
                           "resource name may not be empty"),
            NULL;
   kube_client_write_options_t o;
-  copy_write_options(&o, opts);
+  client_write_options_copy(&o, opts);
   if (type == KUBE_PATCH_APPLY && !o.field_manager)
     o.field_manager = "kube";
   return do_patch(c, kind, ns, name, sub, type, patch, &o, err);
@@ -261,7 +291,7 @@ kube_client_patch(kube_client_t *c, const kube_kind_t *kind, const char *ns,
 KUBE_EXPORT kube_object_t *
 kube_client_apply(kube_client_t *c, const kube_object_t *obj,
                   const kube_client_write_options_t *opts, kube_error_t *err) {
-  const kube_kind_t *kind = kind_of(NULL, obj, err);
+  const kube_kind_t *kind = client_kind_of(NULL, obj, err);
   if (!kind)
     return NULL;
   cleanup_free char *body = kube_object_to_json(obj, KUBE_JSON_COMPACT);
@@ -280,22 +310,10 @@ KUBE_EXPORT int kube_client_delete(kube_client_t *c, const kube_kind_t *kind,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "resource name may not be empty");
   kube_client_write_options_t o;
-  copy_write_options(&o, opts);
+  client_write_options_copy(&o, opts);
   cleanup_free char *path =
       kube_client_path(kind, default_ns(c, ns), name, NULL);
-  kube_strbuf_t b = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
-  if (o.grace_period >= 0)
-    kube_strbuf_printf(&b, ",\"gracePeriodSeconds\":%lld",
-                       (long long)o.grace_period);
-  if (o.propagation) {
-    kube_strbuf_append(&b, ",\"propagationPolicy\":");
-    kube_strbuf_append_json_string(&b, o.propagation);
-  }
-  if (o.dry_run)
-    kube_strbuf_append(&b, ",\"dryRun\":[\"All\"]");
-  kube_strbuf_append(&b, "}");
-  cleanup_free char *body = kube_strbuf_steal(&b);
+  cleanup_free char *body = client_delete_options_json(&o);
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
   if (o.dry_run)

@@ -9,7 +9,7 @@
 
 #include <event2/event.h>
 
-#include <libkube/client.h>
+#include <libkube/kit.h>
 
 #include "client/client-private.h"
 #include "core/util.h"
@@ -131,8 +131,7 @@ static void run_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 KUBE_EXPORT kube_workqueue_t *
-kube_workqueue_new(kube_loop_t *kloop,
-                   const kube_workqueue_options_t *opts,
+kube_workqueue_new(kube_loop_t *kloop, const kube_workqueue_options_t *opts,
                    kube_workqueue_process_fn fn, void *arg, kube_error_t *err) {
   struct event_base *base = kube_loop_base(kloop);
   if (!base || !fn) {
@@ -240,6 +239,12 @@ KUBE_EXPORT void kube_workqueue_done(kube_workqueue_t *q, const char *key) {
     return;
   }
   maybe_release(q, it);
+}
+
+KUBE_EXPORT bool kube_workqueue_is_processing(const kube_workqueue_t *q,
+                                              const char *key) {
+  struct item *it = key ? strmap_get(&q->items, key) : NULL;
+  return it && it->processing;
 }
 
 KUBE_EXPORT size_t kube_workqueue_flush_delayed(kube_workqueue_t *q) {

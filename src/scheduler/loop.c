@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The binding loop: node and pod informers feed the scheduler state,
- * pending pods go through a work queue in batches, placements are assumed
- * at once and bound with POST pods/NAME/binding.
+ * The binding loop: node and pod informers (from a shared informer
+ * factory) feed the scheduler state, pending pods go through a work queue
+ * in batches, placements are assumed at once and bound through the kit's
+ * writer; events go through the kit's recorder.
  *
  * Pod conversion borrows strings from the informer's cached objects: a pass
  * runs without returning to the event loop, so the cache cannot change
@@ -10,7 +11,7 @@
  */
 #include <event2/event.h>
 
-#include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/scheduler.h>
 
 #include "api/api-private.h"
@@ -21,21 +22,18 @@
 #define DEFAULT_MAX_BATCH 2048
 #define RETRY_BASE_MS 1000
 #define RETRY_MAX_MS 10000
-/* The same FailedScheduling message is not repeated within this time. */
-#define EVENT_REPEAT_NS (60ll * 1000000000ll)
-
-struct last_event {
-  char *message;
-  int64_t at_ns;
-};
 
 struct kube_scheduler_loop {
-  struct event_base *base;
   kube_loop_t *kloop;
-  kube_transport_t tp;
   kube_scheduler_t *sched;
+  kube_informer_factory_t *factory;
+  bool own_factory;
   kube_informer_t *nodes;
   kube_informer_t *pods;
+  kube_informer_registration_t *node_reg, *pod_reg;
+  kube_writer_t *writer;
+  kube_event_recorder_t *recorder;
+  const kube_kind_t *pod_kind;
   kube_workqueue_t *queue;
   char **names; /* scheduler names served, NULL-terminated */
   bool record_scheduled;
@@ -47,21 +45,18 @@ struct kube_scheduler_loop {
   /* Bound pods whose node the scheduler does not know (yet): key -> node
    * name (owned). */
   struct strmap orphans;
-  /* key -> struct last_event, for unschedulable pods. */
-  struct strmap last_events;
   kube_scheduler_loop_stats_t stats;
-  /* Outstanding request contexts, so free can cancel them. */
-  struct pending_call *calls;
+  /* Bindings in flight: their callback arguments, freed with the loop
+   * when the writer cancels them. */
+  struct binding *bindings;
 };
 
-/* A binding (or event/status write) in flight. */
-struct pending_call {
+/* A binding in flight. */
+struct binding {
   kube_scheduler_loop_t *loop;
-  kube_transport_call_t *call;
-  char *key;  /* pod key, for bindings */
-  char *node; /* bindings */
-  bool binding;
-  struct pending_call *prev, *next;
+  char *key;
+  char *node;
+  struct binding *prev, *next;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -165,15 +160,17 @@ static void cluster_changed(kube_scheduler_loop_t *loop) {
     kube_workqueue_flush_delayed(loop->queue);
 }
 
+/* Queue a pending pod.  Before the pods are synced the queue is paused:
+ * no pass may run before every bound pod is accounted. */
 static void enqueue_pending(kube_scheduler_loop_t *loop, const char *key) {
-  if (!loop->running)
-    return;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (kube_workqueue_add(loop->queue, key, &err) < 0)
     log_warn("scheduler: cannot queue %s: %s", key, err.message);
   /* Keep the parsed object the informer holds during this event: the pass
-   * needs it soon (it is dropped when the pod changes, i.e. is bound). */
-  if (loop->pods)
+   * needs it soon (it is dropped when the pod changes, i.e. is bound).
+   * During the initial sync, pending pods may be many: parse them in the
+   * pass instead. */
+  if (loop->running && loop->pods)
     kube_informer_get(loop->pods, key);
 }
 
@@ -253,27 +250,22 @@ static void node_update(const char *key, const kube_object_t *old_obj,
   cluster_changed(loop);
 }
 
-struct node_gone_ctx {
-  kube_scheduler_loop_t *loop;
-  const char *node;
-};
-
-static void orphan_pods_of(const char *key, const kube_object_t *obj,
-                           void *arg) {
-  struct node_gone_ctx *c = arg;
-  const char *n = kube_object_get_string(obj, "spec.nodeName");
-  if (n && streq(n, c->node) && classify(c->loop, obj) == POD_BOUND)
-    orphan_add(c->loop, key, n);
+static void orphan_pod_of(const char *key, const kube_object_t *obj,
+                          void *arg) {
+  kube_scheduler_loop_t *loop = arg;
+  if (classify(loop, obj) == POD_BOUND)
+    orphan_add(loop, key, kube_object_get_string(obj, "spec.nodeName"));
 }
 
 static void node_delete(const char *key, const kube_object_t *obj, void *arg) {
   kube_scheduler_loop_t *loop = arg;
   /* The scheduler forgets the node's pods; remember them in case the node
-   * comes back (a re-registering kubelet). */
+   * comes back (a re-registering kubelet).  The nodeName index hands out
+   * the node's pods without a scan of every pod. */
   kube_scheduler_remove_node(loop->sched, key, NULL);
-  struct node_gone_ctx c = {loop, key};
   if (loop->pods)
-    kube_informer_foreach(loop->pods, orphan_pods_of, &c);
+    kube_informer_index_foreach(loop->pods, KUBE_INDEX_NODE_NAME, key,
+                                orphan_pod_of, loop);
 }
 
 static void pods_synced(void *arg);
@@ -293,8 +285,16 @@ static void nodes_synced(void *arg) {
   };
   kube_informer_options_t o = {.struct_size = sizeof o, .path = "/api/v1/pods"};
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  loop->pods = kube_informer_new(loop->kloop, &loop->tp, &o, &h, loop, &err);
-  if (!loop->pods || kube_informer_start(loop->pods, &err) < 0) {
+  if (loop->pods)
+    return; /* the node informer re-synced after a stop */
+  loop->pods = kube_informer_factory_informer(loop->factory, &o, &err);
+  if (!loop->pods ||
+      kube_informer_add_index(loop->pods, KUBE_INDEX_NODE_NAME,
+                              kube_index_node_name, NULL, &err) < 0 ||
+      !(loop->pod_reg =
+            kube_informer_add_handlers(loop->pods, &h, loop, &err)) ||
+      (!kube_informer_running(loop->pods) &&
+       kube_informer_start(loop->pods, &err) < 0)) {
     log_error("scheduler: cannot watch pods: %s", err.message);
     return;
   }
@@ -377,71 +377,74 @@ static void pod_update(const char *key, const kube_object_t *old_obj,
 static void pod_delete(const char *key, const kube_object_t *obj, void *arg) {
   kube_scheduler_loop_t *loop = arg;
   kube_workqueue_forget(loop->queue, key);
-  struct last_event *le = strmap_remove(&loop->last_events, key);
-  if (le) {
-    free(le->message);
-    free(le);
-  }
   if (classify(loop, obj) == POD_BOUND || strmap_find(&loop->assumed, key))
     pod_gone(loop, key);
 }
 
-static void queue_pending(const char *key, const kube_object_t *obj,
-                          void *arg) {
-  kube_scheduler_loop_t *loop = arg;
-  if (classify(loop, obj) == POD_PENDING)
-    enqueue_pending(loop, key);
-}
-
 static void pods_synced(void *arg) {
   kube_scheduler_loop_t *loop = arg;
+  /* Pending pods were queued as they were added; the queue waited for
+   * every bound pod to be accounted. */
   loop->running = true;
-  kube_informer_foreach(loop->pods, queue_pending, loop);
+  kube_workqueue_pause(loop->queue, false);
   log_info("scheduler: %zu pods synced, %zu pending",
            kube_informer_count(loop->pods), kube_workqueue_ready(loop->queue));
 }
 
 /* ------------------------------------------------------------------------ */
-/* Requests: bindings, events, status                                        */
+/* Writes: bindings, events, status                                          */
 /* ------------------------------------------------------------------------ */
 
-static void pending_unlink(kube_scheduler_loop_t *loop,
-                           struct pending_call *pc) {
-  if (pc->prev)
-    pc->prev->next = pc->next;
-  else
-    loop->calls = pc->next;
-  if (pc->next)
-    pc->next->prev = pc->prev;
-  free(pc->key);
-  free(pc->node);
-  free(pc);
+static void record_event(kube_scheduler_loop_t *loop, const kube_object_t *pod,
+                         const char *type, const char *reason,
+                         const char *action, const char *message) {
+  kube_event_ref_t ref = {
+      .kind = "Pod",
+      .api_version = "v1",
+      .namespace_ = kube_object_namespace(pod),
+      .name = kube_object_name(pod),
+      .uid = kube_object_uid(pod),
+      .resource_version = kube_object_resource_version(pod),
+  };
+  kube_event_recorder_record(loop->recorder, &ref, type, reason, action,
+                             message);
+  loop->stats.events++;
 }
 
-static void write_event(kube_scheduler_loop_t *loop, const kube_object_t *pod,
-                        const char *type, const char *reason,
-                        const char *message);
+static void binding_free(kube_scheduler_loop_t *loop, struct binding *b) {
+  if (b->prev)
+    b->prev->next = b->next;
+  else
+    loop->bindings = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  free(b->key);
+  free(b->node);
+  free(b);
+}
 
-static void binding_done(kube_scheduler_loop_t *loop, struct pending_call *pc,
-                         int status, const char *data, size_t len) {
-  const char *key = pc->key;
+static void binding_done(const kube_object_t *res, const kube_error_t *err,
+                         void *arg) {
+  struct binding *b = arg;
+  kube_scheduler_loop_t *loop = b->loop;
+  const char *key = b->key;
   loop->stats.in_flight--;
-  if (status == 201 || status == 200) {
+  if (!err) {
     loop->stats.bindings_ok++;
     const kube_object_t *pod = kube_informer_get(loop->pods, key);
     if (pod && loop->record_scheduled) {
       char msg[600];
-      snprintf(msg, sizeof msg, "Successfully assigned %s to %s", key,
-               pc->node);
-      write_event(loop, pod, "Normal", "Scheduled", msg);
+      snprintf(msg, sizeof msg, "Successfully assigned %s to %s", key, b->node);
+      record_event(loop, pod, "Normal", "Scheduled", "Binding", msg);
     }
     kube_workqueue_forget(loop->queue, key);
     kube_workqueue_done(loop->queue, key);
+    binding_free(loop, b);
     return;
   }
   loop->stats.bindings_failed++;
-  log_info("scheduler: binding %s to %s failed (%d): %.*s", key, pc->node,
-           status, (int)(len > 300 ? 300 : len), data ? data : "");
+  log_info("scheduler: binding %s to %s failed (%s): %s", key, b->node,
+           kube_reason_string(err->reason), err->message);
   const kube_object_t *obj = kube_informer_get(loop->pods, key);
   /* Forget the assumption unless the informer already accounted the pod
    * where it really is. */
@@ -453,116 +456,14 @@ static void binding_done(kube_scheduler_loop_t *loop, struct pending_call *pc,
   kube_workqueue_done(loop->queue, key);
   if (obj && classify(loop, obj) == POD_PENDING)
     kube_workqueue_add_rate_limited(loop->queue, key, NULL);
+  binding_free(loop, b);
 }
 
-static void call_reply(int status, const char *ctype, const char *data,
-                       size_t len, bool done, void *arg) {
-  struct pending_call *pc = arg;
-  if (!done)
-    return; /* plain replies only */
-  kube_scheduler_loop_t *loop = pc->loop;
-  pc->call = NULL;
-  if (pc->binding)
-    binding_done(loop, pc, status, data, len);
-  else if (status >= 300)
-    log_info("scheduler: write answered %d: %.*s", status,
-             (int)(len > 300 ? 300 : len), data ? data : "");
-  pending_unlink(loop, pc);
-}
-
-static int send_request(kube_scheduler_loop_t *loop, const char *method,
-                        const char *path, const char *ctype, const char *body,
-                        size_t body_len, const char *key, const char *node,
-                        kube_error_t *err) {
-  struct pending_call *pc = calloc(1, sizeof *pc);
-  if (!pc)
-    return kube_make_oom(err);
-  pc->loop = loop;
-  pc->binding = node != NULL;
-  pc->key = key ? strdup(key) : NULL;
-  pc->node = node ? strdup(node) : NULL;
-  if ((key && !pc->key) || (node && !pc->node)) {
-    free(pc->key);
-    free(pc->node);
-    free(pc);
-    return kube_make_oom(err);
-  }
-  kube_transport_request_t req = {
-      .struct_size = sizeof req,
-      .method = method,
-      .path = path,
-      .content_type = ctype,
-      .body = body,
-      .body_len = body_len,
-  };
-  pc->call = kube_transport_request(&loop->tp, &req, call_reply, pc, err);
-  if (!pc->call) {
-    free(pc->key);
-    free(pc->node);
-    free(pc);
-    return -1;
-  }
-  pc->next = loop->calls;
-  if (loop->calls)
-    loop->calls->prev = pc;
-  loop->calls = pc;
-  return 0;
-}
-
-static void write_event(kube_scheduler_loop_t *loop, const kube_object_t *pod,
-                        const char *type, const char *reason,
-                        const char *message) {
-  const char *ns = kube_object_namespace(pod), *name = kube_object_name(pod);
-  const char *uid = kube_object_uid(pod);
-  const char *rv = kube_object_resource_version(pod);
-  if (!ns || !*ns)
-    ns = "default";
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  char ts[40], micro[40];
-  kube_time_format(now.tv_sec, ts, sizeof ts);
-  kube_time_format_micro(&now, micro, sizeof micro);
-  cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_printf(&sb,
-                     "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":"
-                     "{\"name\":\"%.200s.%016llx\",\"namespace\":",
-                     name,
-                     (unsigned long long)now.tv_sec * 1000000000ull +
-                         (unsigned long long)now.tv_nsec);
-  kube_strbuf_append_json_string(&sb, ns);
-  kube_strbuf_append(&sb, "},\"involvedObject\":{\"kind\":\"Pod\","
-                          "\"apiVersion\":\"v1\",\"namespace\":");
-  kube_strbuf_append_json_string(&sb, ns);
-  kube_strbuf_append(&sb, ",\"name\":");
-  kube_strbuf_append_json_string(&sb, name);
-  if (uid) {
-    kube_strbuf_append(&sb, ",\"uid\":");
-    kube_strbuf_append_json_string(&sb, uid);
-  }
-  if (rv) {
-    kube_strbuf_append(&sb, ",\"resourceVersion\":");
-    kube_strbuf_append_json_string(&sb, rv);
-  }
-  kube_strbuf_printf(&sb, "},\"reason\":\"%s\",\"message\":", reason);
-  kube_strbuf_append_json_string(&sb, message);
-  kube_strbuf_printf(&sb,
-                     ",\"type\":\"%s\",\"source\":{\"component\":"
-                     "\"default-scheduler\"},\"firstTimestamp\":\"%s\","
-                     "\"lastTimestamp\":\"%s\",\"eventTime\":\"%s\","
-                     "\"count\":1,\"action\":\"%s\",\"reportingComponent\":"
-                     "\"default-scheduler\",\"reportingInstance\":\"kubed\"}",
-                     type, ts, ts, micro,
-                     streq(reason, "Scheduled") ? "Binding" : "Scheduling");
-  if (sb.oom)
-    return;
-  char path[320];
-  snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (send_request(loop, "POST", path, NULL, sb.data, sb.len, NULL, NULL,
-                   &err) < 0)
-    log_warn("scheduler: event for %s/%s: %s", ns, name, err.message);
-  else
-    loop->stats.events++;
+static void status_done(const kube_object_t *res, const kube_error_t *err,
+                        void *arg) {
+  if (err)
+    log_info("scheduler: pod status write failed (%s): %s",
+             kube_reason_string(err->reason), err->message);
 }
 
 /* PodScheduled=False/Unschedulable, as kube-scheduler sets it; only when it
@@ -594,38 +495,21 @@ static void set_unschedulable(kube_scheduler_loop_t *loop,
                      ts);
   kube_strbuf_append_json_string(&sb, message);
   kube_strbuf_append(&sb, "}]}}");
-  const char *ns = kube_object_namespace(pod);
-  char path[600];
-  snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/status",
-           ns && *ns ? ns : "default", kube_object_name(pod));
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (!sb.oom && send_request(loop, "PATCH", path,
-                              "application/strategic-merge-patch+json", sb.data,
-                              sb.len, NULL, NULL, &err) < 0)
+  if (!sb.oom && kube_writer_patch(
+                     loop->writer, loop->pod_kind, kube_object_namespace(pod),
+                     kube_object_name(pod), "status", KUBE_PATCH_STRATEGIC,
+                     sb.data, NULL, status_done, NULL, &err) < 0)
     log_warn("scheduler: status of %s: %s", kube_object_name(pod), err.message);
 }
 
+/* kube-scheduler records FailedScheduling at every failed attempt; the
+ * recorder folds repeats into one Event (count, series) and its spam
+ * filter bounds what a pod that never fits costs. */
 static void report_unschedulable(kube_scheduler_loop_t *loop, const char *key,
                                  const kube_object_t *pod,
                                  const char *message) {
-  int64_t now = kube_time_mono_ns();
-  struct last_event *le = strmap_get(&loop->last_events, key);
-  if (le && le->message && streq(le->message, message) &&
-      now - le->at_ns < EVENT_REPEAT_NS)
-    return;
-  if (!le) {
-    le = calloc(1, sizeof *le);
-    if (!le || !strmap_put(&loop->last_events, key, le, NULL)) {
-      free(le);
-      le = NULL;
-    }
-  }
-  if (le) {
-    free(le->message);
-    le->message = strdup(message);
-    le->at_ns = now;
-  }
-  write_event(loop, pod, "Warning", "FailedScheduling", message);
+  record_event(loop, pod, "Warning", "FailedScheduling", "Scheduling", message);
   if (loop->set_condition)
     set_unschedulable(loop, pod, message);
 }
@@ -633,31 +517,27 @@ static void report_unschedulable(kube_scheduler_loop_t *loop, const char *key,
 static int post_binding(kube_scheduler_loop_t *loop, const char *key,
                         const kube_object_t *pod, const char *node,
                         kube_error_t *err) {
-  const char *ns = kube_object_namespace(pod), *name = kube_object_name(pod);
-  const char *uid = kube_object_uid(pod);
-  if (!ns || !*ns)
-    ns = "default";
-  cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&sb, "{\"apiVersion\":\"v1\",\"kind\":\"Binding\","
-                          "\"metadata\":{\"name\":");
-  kube_strbuf_append_json_string(&sb, name);
-  kube_strbuf_append(&sb, ",\"namespace\":");
-  kube_strbuf_append_json_string(&sb, ns);
-  if (uid) {
-    kube_strbuf_append(&sb, ",\"uid\":");
-    kube_strbuf_append_json_string(&sb, uid);
-  }
-  kube_strbuf_append(&sb, "},\"target\":{\"apiVersion\":\"v1\",\"kind\":"
-                          "\"Node\",\"name\":");
-  kube_strbuf_append_json_string(&sb, node);
-  kube_strbuf_append(&sb, "}}");
-  if (sb.oom)
+  struct binding *b = calloc(1, sizeof *b);
+  if (!b || !(b->key = strdup(key)) || !(b->node = strdup(node))) {
+    if (b)
+      free(b->key);
+    free(b);
     return kube_make_oom(err);
-  char path[600];
-  snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/binding", ns,
-           name);
-  return send_request(loop, "POST", path, NULL, sb.data, sb.len, key, node,
-                      err);
+  }
+  b->loop = loop;
+  if (kube_writer_bind(loop->writer, kube_object_namespace(pod),
+                       kube_object_name(pod), kube_object_uid(pod), node, NULL,
+                       binding_done, b, err) < 0) {
+    free(b->key);
+    free(b->node);
+    free(b);
+    return -1;
+  }
+  b->next = loop->bindings;
+  if (loop->bindings)
+    loop->bindings->prev = b;
+  loop->bindings = b;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -769,30 +649,29 @@ out:
 /* Public                                                                    */
 /* ------------------------------------------------------------------------ */
 
-KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
-    kube_loop_t *kloop, const struct kube_transport *tp,
-    const kube_scheduler_loop_options_t *opts, kube_error_t *err) {
-  struct event_base *base = kube_loop_base(kloop);
-  if (!base || !tp || !tp->ops) {
-    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
-                   "scheduler loop needs an event loop and a transport");
-    return NULL;
-  }
+KUBE_EXPORT kube_scheduler_loop_t *
+kube_scheduler_loop_new(kube_loop_t *kloop, const struct kube_transport *tp,
+                        const kube_scheduler_loop_options_t *opts,
+                        kube_error_t *err) {
   kube_scheduler_loop_options_t o = {0};
   if (opts)
     memcpy(&o, opts,
            opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
                                                              : sizeof o);
+  if (!kube_loop_base(kloop) || !tp || !tp->ops) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                   "scheduler loop needs an event loop and a transport");
+    return NULL;
+  }
   kube_scheduler_loop_t *loop = calloc(1, sizeof *loop);
   if (!loop) {
     kube_make_oom(err);
     return NULL;
   }
-  loop->base = base;
   loop->kloop = kloop;
-  loop->tp = *tp;
   loop->record_scheduled = !o.no_scheduled_events;
   loop->set_condition = !o.no_unschedulable_condition;
+  loop->pod_kind = kube_kind_by_resource("", "v1", "pods");
   static const char *const default_names[] = {"default-scheduler", "libkube",
                                               NULL};
   const char *const *names =
@@ -807,7 +686,7 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
       kube_make_oom(err);
       return NULL;
     }
-  if (!loop->names) {
+  if (!loop->names || !loop->pod_kind) {
     kube_scheduler_loop_free(loop);
     kube_make_oom(err);
     return NULL;
@@ -828,6 +707,22 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
     kube_scheduler_loop_free(loop);
     return NULL;
   }
+  kube_workqueue_pause(loop->queue, true);
+  kube_event_recorder_options_t ro = {.struct_size = sizeof ro,
+                                      .component = "default-scheduler",
+                                      .instance = "kubed"};
+  loop->writer = kube_writer_new(kloop, tp, err);
+  loop->recorder =
+      loop->writer ? kube_event_recorder_new(kloop, tp, &ro, err) : NULL;
+  if (!loop->recorder) {
+    kube_scheduler_loop_free(loop);
+    return NULL;
+  }
+  loop->factory = o.informers;
+  if (!loop->factory) {
+    loop->factory = kube_informer_factory_new(kloop, tp, err);
+    loop->own_factory = true;
+  }
   kube_informer_handlers_t h = {
       .struct_size = sizeof h,
       .on_add = node_add,
@@ -837,8 +732,11 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
   };
   kube_informer_options_t io = {.struct_size = sizeof io,
                                 .path = "/api/v1/nodes"};
-  loop->nodes = kube_informer_new(kloop, tp, &io, &h, loop, err);
-  if (!loop->nodes) {
+  if (!loop->factory ||
+      !(loop->nodes =
+            kube_informer_factory_informer(loop->factory, &io, err)) ||
+      !(loop->node_reg =
+            kube_informer_add_handlers(loop->nodes, &h, loop, err))) {
     kube_scheduler_loop_free(loop);
     return NULL;
   }
@@ -847,6 +745,9 @@ KUBE_EXPORT kube_scheduler_loop_t *kube_scheduler_loop_new(
 
 KUBE_EXPORT int kube_scheduler_loop_start(kube_scheduler_loop_t *loop,
                                           kube_error_t *err) {
+  /* A shared factory may run the informer already. */
+  if (kube_informer_running(loop->nodes))
+    return 0;
   return kube_informer_start(loop->nodes, err);
 }
 
@@ -868,27 +769,24 @@ kube_scheduler_loop_scheduler(const kube_scheduler_loop_t *loop) {
   return loop->sched;
 }
 
-static void free_last_event(void *v) {
-  struct last_event *le = v;
-  if (le)
-    free(le->message);
-  free(le);
-}
-
 KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
   if (!loop)
     return;
-  while (loop->calls) {
-    struct pending_call *pc = loop->calls;
-    kube_transport_cancel(&loop->tp, pc->call);
-    pending_unlink(loop, pc);
-  }
-  kube_informer_free(loop->pods);
-  kube_informer_free(loop->nodes);
+  /* No handler of ours may run again, whoever owns the informers. */
+  if (loop->pods)
+    kube_informer_remove_handlers(loop->pods, loop->pod_reg);
+  if (loop->nodes)
+    kube_informer_remove_handlers(loop->nodes, loop->node_reg);
+  /* Cancels the bindings in flight: their callbacks never run. */
+  kube_writer_free(loop->writer);
+  while (loop->bindings)
+    binding_free(loop, loop->bindings);
+  kube_event_recorder_free(loop->recorder);
+  if (loop->own_factory)
+    kube_informer_factory_free(loop->factory);
   kube_workqueue_free(loop->queue);
   kube_scheduler_free(loop->sched);
   strmap_clear(&loop->assumed, free);
-  strmap_clear(&loop->last_events, free_last_event);
   strmap_clear(&loop->orphans, free);
   for (char **n = loop->names; n && *n; n++)
     free(*n);

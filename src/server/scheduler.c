@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The scheduler as a server component: kube_scheduler_loop over the
  * server's in-process transport. */
-#include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/scheduler.h>
 
 #include "server/internal.h"

@@ -9,7 +9,7 @@
 
 #include <event2/event.h>
 
-#include <libkube/client.h>
+#include <libkube/kit.h>
 
 #include "kube-config.h"
 #include "server/internal.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the work queue, the informer (over a scripted fake
- * transport and over a real in-process API server) and the scheduler loop
- * in-process. */
+/* Unit tests of the work queue, the informer (over the fake transport of
+ * tests/lib and over a real in-process API server), the HTTP transport and
+ * the scheduler loop (over the fake, the sample-controller way, and
+ * in-process). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,11 @@
 #include <event2/event.h>
 
 #include <libkube/apiserver.h>
-#include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/scheduler.h>
 #include <libkube/store.h>
+
+#include "kube-test.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
@@ -194,61 +197,8 @@ static void test_wq_pause(void **state) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Informer over a scripted transport                                        */
+/* Informer over the fake transport                                          */
 /* ------------------------------------------------------------------------ */
-
-struct fake_call {
-  char path[512];
-  kube_transport_reply_cb cb;
-  void *arg;
-  bool live;
-  bool cancelled;
-};
-
-struct fake {
-  struct fake_call calls[32];
-  size_t n;
-};
-
-static kube_transport_call_t *fake_request(void *impl,
-                                           const kube_transport_request_t *req,
-                                           kube_transport_reply_cb cb,
-                                           void *arg, kube_error_t *err) {
-  struct fake *f = impl;
-  if (f->n == 32) {
-    kube_error_set(err, KUBE_REASON_INTERNAL, 0, "too many calls");
-    return NULL;
-  }
-  struct fake_call *c = &f->calls[f->n++];
-  snprintf(c->path, sizeof c->path, "%s", req->path);
-  c->cb = cb;
-  c->arg = arg;
-  c->live = true;
-  return (kube_transport_call_t *)c;
-}
-
-static void fake_cancel(void *impl, kube_transport_call_t *call) {
-  struct fake_call *c = (struct fake_call *)call;
-  c->cancelled = true;
-  c->live = false;
-}
-
-static const kube_transport_ops_t fake_ops = {
-    .version = KUBE_TRANSPORT_OPS_VERSION,
-    .request = fake_request,
-    .cancel = fake_cancel,
-};
-
-static void fake_reply(struct fake_call *c, int status, const char *body) {
-  assert_true(c->live);
-  c->live = false;
-  c->cb(status, "application/json", body, strlen(body), true, c->arg);
-}
-
-static void fake_stream(struct fake_call *c, const char *line) {
-  assert_true(c->live);
-  c->cb(200, "application/json", line, strlen(line), false, c->arg);
-}
 
 struct seen {
   char log[4096];
@@ -279,14 +229,40 @@ static void seen_synced(void *arg) {
 }
 
 #define CM(name, ns, rv)                                                       \
-  "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name                     \
-  "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"}}"
+  "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"      \
+  "\"" name "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv            \
+  "\",\"labels\":"                                                             \
+  "{\"app\":\"web\"}}}"
+
+struct watching {
+  kt_fake_t *f;
+  size_t n;
+};
+static bool watches_open(void *arg) {
+  struct watching *w = arg;
+  return kt_fake_watches(w->f, "/api/v1/configmaps") == w->n;
+}
+
+struct list_wait {
+  kube_informer_t *inf;
+  uint64_t n;
+};
+static bool lists_at_least(void *arg) {
+  struct list_wait *w = arg;
+  return kube_informer_list_count(w->inf) >= w->n;
+}
 
 static void test_informer_list_watch_relist(void **state) {
-  kube_loop_t *base_loop = kube_loop_new(NULL);
-  struct event_base *base = kube_loop_base(base_loop);
-  struct fake f = {0};
-  kube_transport_t tp = {&fake_ops, &f};
+  kube_loop_t *loop = kube_loop_new(NULL);
+  kt_fake_t *f = kt_fake_new(loop);
+  kube_transport_t tp;
+  kt_fake_transport(f, &tp);
+  assert_true(kt_fake_add(f, CM("a", "ns1", "")) > 0);
+  assert_true(kt_fake_add(f, CM("b", "ns1", "")) > 0);
+  /* Filtered out by the label selector. */
+  assert_true(kt_fake_add(f, "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\","
+                             "\"metadata\":{\"name\":\"other\",\"namespace\":"
+                             "\"ns1\"}}") > 0);
   struct seen s = {0};
   kube_informer_handlers_t h = {.struct_size = sizeof h,
                                 .on_add = seen_add,
@@ -295,95 +271,225 @@ static void test_informer_list_watch_relist(void **state) {
                                 .on_synced = seen_synced};
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/configmaps",
-                               .label_selector = "app=a b"};
-  kube_informer_t *inf = kube_informer_new(base_loop, &tp, &o, &h, &s, NULL);
+                               .label_selector = "app=web"};
+  kube_informer_t *inf = kube_informer_new(loop, &tp, &o, &h, &s, NULL);
   assert_non_null(inf);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
-  assert_int_equal(f.n, 1);
-  assert_string_equal(f.calls[0].path,
-                      "/api/v1/configmaps?labelSelector=app%3Da%20b");
-  fake_reply(
-      &f.calls[0], 200,
-      "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
-      "\"10\"},\"items\":[" CM("a", "ns1", "5") "," CM("b", "ns1", "7") "]}");
+  assert_int_equal(kt_fake_n_actions(f), 1);
+  assert_string_equal(kt_fake_action(f, 0)->path, "/api/v1/configmaps");
+  assert_string_equal(kt_fake_action(f, 0)->query, "labelSelector=app%3Dweb");
+  assert_int_equal(s.synced, 0); /* never inside the request */
+  assert_true(
+      kt_run_until(loop, (bool (*)(void *))kube_informer_synced, inf, 5000));
   assert_int_equal(s.synced, 1);
-  assert_true(kube_informer_synced(inf));
   assert_int_equal(kube_informer_count(inf), 2);
-  assert_string_equal(kube_informer_resource_version(inf), "10");
-  assert_non_null(strstr(s.log, "add ns1/a 5;"));
-  assert_non_null(strstr(s.log, "add ns1/b 7;"));
+  assert_string_equal(kube_informer_resource_version(inf), "3");
+  assert_string_equal(s.log, "add ns1/a 1;add ns1/b 2;");
   assert_non_null(kube_informer_get(inf, "ns1/a"));
+  assert_false(kube_informer_has(inf, "ns1/other"));
   /* The watch starts from the loop, from the list's revision. */
-  run_for(base, 5);
-  assert_int_equal(f.n, 2);
-  assert_non_null(strstr(f.calls[1].path, "watch=1"));
-  assert_non_null(strstr(f.calls[1].path, "resourceVersion=10"));
-  assert_non_null(strstr(f.calls[1].path, "labelSelector=app%3Da%20b"));
+  struct watching w = {f, 1};
+  assert_true(kt_run_until(loop, watches_open, &w, 5000));
+  const kt_action_t *a = kt_fake_find(f, "GET", "/api/v1/configmaps");
+  assert_non_null(strstr(a->query, "watch=1"));
+  assert_non_null(strstr(a->query, "resourceVersion=3"));
+  assert_non_null(strstr(a->query, "labelSelector=app%3Dweb"));
   s.log[0] = '\0';
-  f.calls[1].cb(200, "application/json", "", 0, false, f.calls[1].arg);
   /* One line split over two chunks, then two lines in one chunk. */
-  fake_stream(&f.calls[1],
-              "{\"type\":\"MODIFIED\",\"object\":" CM("a", "ns1", "11"));
-  fake_stream(&f.calls[1], "}\n");
-  fake_stream(&f.calls[1],
-              "{\"type\":\"ADDED\",\"object\":" CM(
-                  "c", "ns2", "12") "}\n"
-                                    "{\"type\":\"DELETED\",\"object\":" CM(
-                                        "b", "ns1", "13") "}\n");
-  assert_string_equal(s.log, "update ns1/a 5->11;add ns2/c 12;delete ns1/b;");
+  kt_fake_push_raw(f, "/api/v1/configmaps",
+                   "{\"type\":\"MODIFIED\",\"object\":" CM("a", "ns1", "11"));
+  kt_fake_push_raw(f, "/api/v1/configmaps", "}\n");
+  kt_fake_push_raw(
+      f, "/api/v1/configmaps",
+      "{\"type\":\"ADDED\",\"object\":" CM(
+          "c", "ns2",
+          "12") "}\n{\"type\":\"DELETED\",\"object\":" CM("b", "ns1",
+                                                          "13") "}\n");
+  kt_run_for(loop, 5);
+  assert_string_equal(s.log, "update ns1/a 1->11;add ns2/c 12;delete ns1/b;");
   assert_int_equal(kube_informer_count(inf), 2);
   assert_null(kube_informer_get(inf, "ns1/b"));
   assert_string_equal(kube_informer_resource_version(inf), "13");
-  fake_stream(&f.calls[1], "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":"
-                           "\"ConfigMap\",\"metadata\":{\"resourceVersion\":"
-                           "\"20\"}}}\n");
+  kt_fake_push_raw(f, "/api/v1/configmaps",
+                   "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\","
+                   "\"metadata\":{\"resourceVersion\":\"20\"}}}\n");
+  kt_run_for(loop, 5);
   assert_string_equal(kube_informer_resource_version(inf), "20");
   /* The server ends the stream: watch again from 20, no LIST. */
-  f.calls[1].live = false;
-  f.calls[1].cb(200, "application/json", "", 0, true, f.calls[1].arg);
-  run_for(base, 5);
-  assert_int_equal(f.n, 3);
-  assert_non_null(strstr(f.calls[2].path, "watch=1"));
-  assert_non_null(strstr(f.calls[2].path, "resourceVersion=20"));
+  kt_fake_clear_actions(f);
+  kt_fake_end_watches(f, "/api/v1/configmaps");
+  assert_true(kt_run_until(loop, watches_open, &w, 5000));
+  a = kt_fake_find(f, "GET", "/api/v1/configmaps");
+  assert_non_null(strstr(a->query, "watch=1"));
+  assert_non_null(strstr(a->query, "resourceVersion=20"));
   assert_int_equal(kube_informer_list_count(inf), 1);
-  /* 410 Expired: the informer re-lists and reports the differences. */
+  /* 410 Expired: the informer re-lists and reports the differences with
+   * its cache (a: 11 -> its stored 1; b: back, its delete was only pushed;
+   * c: gone; d: new). */
   s.log[0] = '\0';
-  f.calls[2].cb(200, "application/json", "", 0, false, f.calls[2].arg);
-  fake_stream(&f.calls[2],
-              "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
-              "\"code\":410,\"reason\":\"Expired\"}}\n");
-  run_for(base, 5);
-  assert_true(f.calls[2].cancelled || !f.calls[2].live);
-  assert_int_equal(f.n, 4);
-  assert_null(strstr(f.calls[3].path, "watch=1"));
-  assert_int_equal(kube_informer_list_count(inf), 2);
-  fake_reply(
-      &f.calls[3], 200,
-      "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":"
-      "\"30\"},\"items\":[" CM("a", "ns1", "11") "," CM("d", "ns2", "25") "]}");
-  /* a unchanged (same rv): nothing; c gone; d new. */
-  assert_non_null(strstr(s.log, "add ns2/d 25;"));
+  kt_fake_push_raw(f, "/api/v1/configmaps",
+                   "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+                   "\"code\":410,\"reason\":\"Expired\"}}\n");
+  long rv_d = kt_fake_add(f, CM("d", "ns2", ""));
+  struct list_wait lw = {inf, 2};
+  assert_true(kt_run_until(loop, lists_at_least, &lw, 5000));
+  assert_true(kt_run_until(loop, watches_open, &w, 5000));
+  char want[64];
+  snprintf(want, sizeof want, "add ns2/d %ld;", rv_d);
+  assert_non_null(strstr(s.log, want));
+  assert_non_null(strstr(s.log, "update ns1/a 11->1;"));
+  assert_non_null(strstr(s.log, "add ns1/b 2;"));
   assert_non_null(strstr(s.log, "delete ns2/c;"));
-  assert_null(strstr(s.log, "ns1/a"));
   assert_int_equal(s.synced, 1);
-  assert_string_equal(kube_informer_resource_version(inf), "30");
-  /* Failures re-list with backoff: 100 ms, then 200 ms. */
-  run_for(base, 5);
-  assert_int_equal(f.n, 5); /* the watch */
-  fake_reply(&f.calls[4], 500, "{\"kind\":\"Status\",\"code\":500}");
-  run_for(base, 40);
-  assert_int_equal(f.n, 5);
-  run_for(base, 100);
-  assert_int_equal(f.n, 6);
-  assert_null(strstr(f.calls[5].path, "watch=1"));
-  fake_reply(&f.calls[5], 503, "{}");
-  run_for(base, 120);
-  assert_int_equal(f.n, 6); /* still backing off */
-  run_for(base, 120);
-  assert_int_equal(f.n, 7);
+  assert_int_equal(kube_informer_count(inf), 3);
+  assert_true(kt_fake_cancelled(f) >= 1); /* the 410 watch */
+  /* A watch and a list failing: the informer backs off, re-lists and
+   * recovers. */
+  kt_fake_reply(f, "GET", "/api/v1/configmaps", 500, NULL, 2);
+  kt_fake_end_watches(f, "/api/v1/configmaps");
+  lw.n = 4;
+  assert_true(kt_run_until(loop, lists_at_least, &lw, 5000));
+  assert_true(kt_run_until(loop, watches_open, &w, 5000));
+  assert_int_equal(kube_informer_count(inf), 3);
+  size_t cancelled = kt_fake_cancelled(f);
   kube_informer_free(inf);
-  assert_true(f.calls[6].cancelled);
-  kube_loop_free(base_loop);
+  assert_int_equal(kt_fake_cancelled(f), cancelled + 1);
+  kt_fake_free(f);
+  kube_loop_free(loop);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The scheduler loop over the fake: prefill, one pass, recorded actions     */
+/* ------------------------------------------------------------------------ */
+
+#define NODE(name, cpu)                                                        \
+  "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" name    \
+  "\"},\"status\":{\"allocatable\":{\"cpu\":\"" cpu "\",\"memory\":\"16Gi\","  \
+  "\"pods\":\"110\"}}}"
+#define POD(name, cpu, node)                                                   \
+  "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name     \
+  "\",\"namespace\":\"default\"},\"spec\":{" node "\"containers\":[{\"name\":" \
+  "\"c\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"" cpu          \
+  "\"}}}]}}"
+
+struct sched_wait {
+  kt_fake_t *f;
+  size_t writes;
+};
+static bool writes_seen(void *arg) {
+  struct sched_wait *w = arg;
+  size_t n = 0;
+  for (size_t i = 0; i < kt_fake_n_actions(w->f); i++)
+    if (!streq(kt_fake_action(w->f, i)->method, "GET"))
+      n++;
+  return n >= w->writes;
+}
+
+static int cmp_line(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The recorded writes, sorted (one pass writes in an order the batch
+ * decides), as "METHOD path reason|nodeName" lines. */
+static char *sorted_writes(kt_fake_t *f) {
+  char *lines[64];
+  size_t n = 0;
+  for (size_t i = 0; i < kt_fake_n_actions(f) && n < 64; i++) {
+    const kt_action_t *a = kt_fake_action(f, i);
+    if (streq(a->method, "GET"))
+      continue;
+    const char *what = "";
+    if (strstr(a->body, "\"reason\":\"Scheduled\""))
+      what = " Scheduled";
+    else if (strstr(a->body, "\"reason\":\"FailedScheduling\""))
+      what = " FailedScheduling";
+    else if (strstr(a->body, "\"name\":\"n1\""))
+      what = " ->n1";
+    else if (strstr(a->body, "Unschedulable"))
+      what = " Unschedulable";
+    if (asprintf(&lines[n++], "%s %s%s\n", a->method, a->path, what) < 0)
+      abort();
+  }
+  qsort(lines, n, sizeof *lines, cmp_line);
+  char *out = calloc(1, 4096);
+  for (size_t i = 0; i < n; i++) {
+    strncat(out, lines[i], 4095 - strlen(out));
+    free(lines[i]);
+  }
+  return out;
+}
+
+static void test_scheduler_loop_fake(void **state) {
+  kube_loop_t *loop = kube_loop_new(NULL);
+  kt_fake_t *f = kt_fake_new(loop);
+  kube_transport_t tp;
+  kt_fake_transport(f, &tp);
+  assert_true(kt_fake_add(f, NODE("n1", "4")) > 0);
+  assert_true(kt_fake_add(f, POD("bound", "3", "\"nodeName\":\"n1\",")) > 0);
+  assert_true(kt_fake_add(f, POD("fits", "1", "")) > 0);
+  assert_true(kt_fake_add(f, POD("huge", "8", "")) > 0);
+  /* Shared factory: another component's registration on the same pods. */
+  kube_informer_factory_t *fac = kube_informer_factory_new(loop, &tp, NULL);
+  kube_scheduler_loop_options_t o = {.struct_size = sizeof o, .informers = fac};
+  kube_scheduler_loop_t *sl = kube_scheduler_loop_new(loop, &tp, &o, NULL);
+  assert_non_null(sl);
+  assert_int_equal(kube_scheduler_loop_start(sl, NULL), 0);
+  /* The pass: a binding, its Scheduled event, and for the pod that fits
+   * nowhere an event and the PodScheduled condition (its retry comes 1 s
+   * later). */
+  struct sched_wait w = {f, 4};
+  assert_true(kt_run_until(loop, writes_seen, &w, 5000));
+  char *got = sorted_writes(f);
+  assert_string_equal(
+      got, "PATCH /api/v1/namespaces/default/pods/huge/status "
+           "Unschedulable\n"
+           "POST /api/v1/namespaces/default/events "
+           "FailedScheduling\n"
+           "POST /api/v1/namespaces/default/events Scheduled\n"
+           "POST /api/v1/namespaces/default/pods/fits/binding ->n1\n");
+  free(got);
+  const kt_action_t *ev = kt_fake_find(f, "POST",
+                                       "/api/v1/namespaces/default/"
+                                       "events");
+  assert_non_null(strstr(ev->body, "\"component\":\"default-scheduler\""));
+  char *fits = kt_fake_get(f, "v1", "Pod", "default", "fits");
+  assert_non_null(strstr(fits, "\"nodeName\":\"n1\""));
+  free(fits);
+  /* One informer per collection: nodes and pods, each listed once. */
+  assert_int_equal(kube_informer_factory_count(fac), 2);
+  assert_int_equal(kt_fake_count_actions(f, "GET", "/api/v1/pods"), 2);
+  kube_informer_options_t po = {.struct_size = sizeof po,
+                                .path = "/api/v1/pods"};
+  kube_informer_t *pods = kube_informer_factory_informer(fac, &po, NULL);
+  assert_true(kube_informer_has_index(pods, KUBE_INDEX_NODE_NAME));
+  assert_int_equal(kube_informer_index_count(pods, KUBE_INDEX_NODE_NAME, "n1"),
+                   2);
+  /* The node goes: its pods become orphans found through the index, the
+   * pending one waits. */
+  kt_fake_clear_actions(f);
+  assert_int_equal(kt_fake_delete(f, "v1", "Node", NULL, "n1"), 0);
+  kt_run_for(loop, 20);
+  kube_sched_resources_t used;
+  assert_int_equal(kube_scheduler_node_requested(
+                       kube_scheduler_loop_scheduler(sl), "n1", &used, NULL),
+                   -1);
+  /* It comes back: the orphans count on it again (3 + 1 CPUs), so huge
+   * still does not fit and nothing is bound twice. */
+  assert_true(kt_fake_add(f, NODE("n1", "4")) > 0);
+  kt_run_for(loop, 50);
+  assert_int_equal(kube_scheduler_node_requested(
+                       kube_scheduler_loop_scheduler(sl), "n1", &used, NULL),
+                   0);
+  assert_int_equal(used.cpu_milli, 4000);
+  assert_int_equal(kt_fake_count_actions(f, "POST",
+                                         "/api/v1/namespaces/"
+                                         "default/pods/fits"),
+                   0);
+  kube_scheduler_loop_free(sl);
+  /* The loop removed its registrations from the shared informers. */
+  kube_informer_factory_free(fac);
+  kt_fake_free(f);
+  kube_loop_free(loop);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -472,7 +578,8 @@ static void test_informer_inprocess(void **state) {
                                 .on_synced = seen_synced};
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/namespaces/default/configmaps"};
-  kube_informer_t *inf = kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
+  kube_informer_t *inf =
+      kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
   struct count_ctx c = {&s, "add default/one"};
   assert_true(run_until(e.base, log_has, &c, 5000));
@@ -625,7 +732,8 @@ static void http_roundtrip(bool tls) {
                                 .on_synced = seen_synced};
   kube_informer_options_t o = {.struct_size = sizeof o,
                                .path = "/api/v1/namespaces/default/configmaps"};
-  kube_informer_t *inf = kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
+  kube_informer_t *inf =
+      kube_informer_new(e.base_loop, &e.tp, &o, &h, &s, NULL);
   assert_int_equal(kube_informer_start(inf, NULL), 0);
   struct count_ctx c = {&s, NULL};
   assert_true(
@@ -683,6 +791,7 @@ int main(void) {
       cmocka_unit_test(test_wq_backoff),
       cmocka_unit_test(test_wq_pause),
       cmocka_unit_test(test_informer_list_watch_relist),
+      cmocka_unit_test(test_scheduler_loop_fake),
       cmocka_unit_test(test_informer_inprocess),
       cmocka_unit_test(test_scheduler_loop_inprocess),
       cmocka_unit_test(test_http_transport_plain),
