@@ -8,6 +8,8 @@
  * successfully just before, so the scanner may assume valid JSON; it still
  * never reads past `end`, and returns NULL on anything unexpected.
  */
+#include <stddef.h>
+
 #include "client/internal.h"
 #include "core/util.h"
 
@@ -19,14 +21,26 @@ static const char *skip_ws(const char *p, const char *end) {
 
 /* p at the opening quote; returns the position after the closing one. */
 static const char *skip_string(const char *p, const char *end) {
-  for (p++; p < end; p++) {
-    if (*p == '\\')
-      p++;
-    else if (*p == '"')
-      return p + 1;
+  const char *start = ++p;
+  while (p < end) {
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q)
+      return NULL;
+    /* Escaped when an odd number of backslashes precede it. */
+    size_t bs = 0;
+    while (q - bs > start && q[-1 - (ptrdiff_t)bs] == '\\')
+      bs++;
+    if (!(bs & 1))
+      return q + 1;
+    p = q + 1;
   }
   return NULL;
 }
+
+/* The bytes a container scan must look at. */
+static const unsigned char special[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
 
 static const char *skip_value(const char *p, const char *end) {
   p = skip_ws(p, end);
@@ -36,7 +50,11 @@ static const char *skip_value(const char *p, const char *end) {
     return skip_string(p, end);
   if (*p == '{' || *p == '[') {
     int depth = 0;
-    while (p < end) {
+    for (;;) {
+      while (p < end && !special[(unsigned char)*p])
+        p++;
+      if (p >= end)
+        return NULL;
       char c = *p;
       if (c == '"') {
         p = skip_string(p, end);
@@ -46,11 +64,10 @@ static const char *skip_value(const char *p, const char *end) {
       }
       if (c == '{' || c == '[')
         depth++;
-      else if ((c == '}' || c == ']') && --depth == 0)
+      else if (--depth == 0)
         return p + 1;
       p++;
     }
-    return NULL;
   }
   /* number, true, false, null */
   while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
@@ -59,93 +76,174 @@ static const char *skip_value(const char *p, const char *end) {
   return p;
 }
 
+/* One member of an object: its key (with quotes), value, and what follows
+ * it; *cursor starts at the '{' and advances. */
+struct member {
+  const char *kstart, *kend; /* "key" including the quotes */
+  const char *v, *ve;        /* the value */
+  const char *after;         /* ',' or '}' */
+  const char *prev_comma;    /* the comma before this member, or NULL */
+};
+
+/* 1: next member in *m; 0: end of the object; -1: malformed. */
+static int member_next(const char *end, const char **cursor, struct member *m) {
+  const char *p = skip_ws(*cursor, end);
+  if (p >= end)
+    return -1;
+  if (*p == '{') {
+    m->prev_comma = NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}')
+      return 0;
+  } else if (*p == '}') {
+    return 0;
+  } else if (*p == ',') {
+    m->prev_comma = p;
+    p = skip_ws(p + 1, end);
+  } else {
+    return -1;
+  }
+  if (p >= end || *p != '"')
+    return -1;
+  m->kstart = p;
+  m->kend = skip_string(p, end);
+  if (!m->kend)
+    return -1;
+  p = skip_ws(m->kend, end);
+  if (p >= end || *p != ':')
+    return -1;
+  m->v = skip_ws(p + 1, end);
+  m->ve = skip_value(m->v, end);
+  if (!m->ve)
+    return -1;
+  m->after = skip_ws(m->ve, end);
+  if (m->after >= end || (*m->after != ',' && *m->after != '}'))
+    return -1;
+  *cursor = m->after;
+  return 1;
+}
+
+static bool key_is(const struct member *m, const char *name, size_t nlen) {
+  return (size_t)(m->kend - m->kstart) == nlen + 2 &&
+         memcmp(m->kstart + 1, name, nlen) == 0;
+}
+
+/* The span that cutting member m out of its object removes: the member and
+ * one separating comma. */
+static void member_span(const struct member *m, const char **ms,
+                        const char **me) {
+  if (*m->after == ',') {
+    *ms = m->kstart;
+    *me = m->after + 1;
+  } else if (m->prev_comma) {
+    *ms = m->prev_comma;
+    *me = m->ve;
+  } else {
+    *ms = m->kstart;
+    *me = m->ve;
+  }
+}
+
 const char *client_json_member(const char *p, const char *end, const char *name,
                                const char **vend, const char **ms,
                                const char **me) {
   size_t nlen = strlen(name);
-  p = skip_ws(p, end);
-  if (p >= end || *p != '{')
+  const char *cursor = p;
+  struct member m = {0};
+  while (member_next(end, &cursor, &m) == 1) {
+    if (!key_is(&m, name, nlen))
+      continue;
+    if (vend)
+      *vend = m.ve;
+    if (ms && me)
+      member_span(&m, ms, me);
+    return m.v;
+  }
+  return NULL;
+}
+
+/* A string value's characters when it has no escapes (names, namespaces
+ * and resourceVersions have none; anything else makes callers parse). */
+static const char *plain_string(const char *v, const char *ve, uint32_t *n) {
+  if (ve - v < 2 || *v != '"' || memchr(v + 1, '\\', (size_t)(ve - v - 2)))
     return NULL;
-  const char *prev_comma = NULL;
+  *n = (uint32_t)(ve - v - 2);
+  return v + 1;
+}
+
+void client_json_scan_meta(const char *text, size_t len,
+                           struct client_json_meta *out) {
+  const char *end = text + len, *p = skip_ws(text, end);
+  memset(out, 0, sizeof *out);
+  if (p >= end || *p != '{')
+    return;
   p++;
+  /* Top-level members until metadata, which is walked in place (no scan
+   * to its end first: it holds most of the text, managedFields). */
   for (;;) {
     p = skip_ws(p, end);
+    if (p < end && *p == ',')
+      p = skip_ws(p + 1, end);
     if (p >= end || *p != '"')
-      return NULL; /* '}' (not found) or malformed */
-    const char *kstart = p;
-    const char *kend = skip_string(p, end);
+      return;
+    const char *kstart = p, *kend = skip_string(p, end);
     if (!kend)
-      return NULL;
+      return;
     p = skip_ws(kend, end);
     if (p >= end || *p != ':')
-      return NULL;
-    const char *vstart = skip_ws(p + 1, end);
-    const char *ve = skip_value(vstart, end);
-    if (!ve)
-      return NULL;
-    const char *after = skip_ws(ve, end);
-    if (after >= end)
-      return NULL;
-    if ((size_t)(kend - kstart) == nlen + 2 &&
-        memcmp(kstart + 1, name, nlen) == 0) {
-      if (vend)
-        *vend = ve;
-      if (ms && me) {
-        if (*after == ',') {
-          *ms = kstart;
-          *me = after + 1;
-        } else if (prev_comma) {
-          *ms = prev_comma;
-          *me = ve;
-        } else {
-          *ms = kstart;
-          *me = ve;
-        }
+      return;
+    const char *v = skip_ws(p + 1, end);
+    if (kend - kstart == 10 && memcmp(kstart + 1, "metadata", 8) == 0) {
+      if (v >= end || *v != '{')
+        return;
+      const char *mc = v;
+      struct member f = {0};
+      int r;
+      while ((r = member_next(end, &mc, &f)) == 1) {
+        if (key_is(&f, "name", 4))
+          out->name = plain_string(f.v, f.ve, &out->name_len);
+        else if (key_is(&f, "namespace", 9))
+          out->ns = plain_string(f.v, f.ve, &out->ns_len);
+        else if (key_is(&f, "resourceVersion", 15))
+          out->rv = plain_string(f.v, f.ve, &out->rv_len);
+        else if (key_is(&f, "managedFields", 13))
+          member_span(&f, &out->mf_start, &out->mf_end);
       }
-      return vstart;
+      out->found = r == 0;
+      return;
     }
-    if (*after != ',')
-      return NULL;
-    prev_comma = after;
-    p = after + 1;
+    p = skip_value(v, end);
+    if (!p)
+      return;
   }
 }
 
-void client_json_find_rv(const char *text, size_t len, uint32_t *off,
-                         uint16_t *rlen) {
-  const char *end = text + len, *mend = NULL, *vend = NULL;
-  *off = 0;
-  *rlen = 0;
-  const char *meta =
-      client_json_member(text, end, "metadata", &mend, NULL, NULL);
-  if (!meta)
-    return;
-  const char *v =
-      client_json_member(meta, mend, "resourceVersion", &vend, NULL, NULL);
-  /* resourceVersions are digits: no escapes to worry about. */
-  if (!v || *v != '"' || vend - v < 2 || vend - v - 2 > UINT16_MAX)
-    return;
-  *off = (uint32_t)(v + 1 - text);
-  *rlen = (uint16_t)(vend - v - 2);
+int client_json_array_next(const char *end, const char **cursor, const char **v,
+                           const char **vend) {
+  const char *p = skip_ws(*cursor, end);
+  if (p >= end)
+    return -1;
+  if (*p == '[') {
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == ']')
+      return 0;
+  } else if (*p == ']') {
+    return 0;
+  } else if (*p == ',') {
+    p = skip_ws(p + 1, end);
+  } else {
+    return -1;
+  }
+  const char *ve = skip_value(p, end);
+  if (!ve)
+    return -1;
+  *v = p;
+  *vend = ve;
+  *cursor = ve;
+  return 1;
 }
 
-int client_json_strip_managed(const char *text, size_t len, char **out,
-                              size_t *out_len) {
-  const char *end = text + len, *mend = NULL, *ms = NULL, *me = NULL;
-  *out = NULL;
-  const char *meta =
-      client_json_member(text, end, "metadata", &mend, NULL, NULL);
-  if (!meta || !client_json_member(meta, mend, "managedFields", NULL, &ms, &me))
-    return 0;
-  size_t n = len - (size_t)(me - ms);
-  char *s = malloc(n + 1);
-  if (!s)
-    return -1;
-  size_t head = (size_t)(ms - text);
-  memcpy(s, text, head);
-  memcpy(s + head, me, (size_t)(end - me));
-  s[n] = '\0';
-  *out = s;
-  *out_len = n;
-  return 0;
+bool client_json_is_value(const char *text, size_t len) {
+  const char *end = text + len, *ve = skip_value(text, end);
+  return ve && skip_ws(ve, end) == end;
 }

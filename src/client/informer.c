@@ -286,35 +286,40 @@ static void drop_managed_fields(kube_informer_t *inf, json_object *tree) {
 }
 
 /* Give `e` the text of `tree` (borrowed): `text` when the caller has it (a
- * slice of a watch line, managedFields still in), else serialised.  Keeps
- * a reference to the tree as e->obj. */
+ * slice of a watch line or a list, managedFields still in; `meta` its scan
+ * when the caller made one, else NULL), else serialised.  Keeps a
+ * reference to the tree as e->obj. */
 static int entry_set(kube_informer_t *inf, struct client_entry *e,
-                     json_object *tree, const char *text, size_t len) {
+                     json_object *tree, const char *text, size_t len,
+                     const struct client_json_meta *meta) {
   char *copy = NULL;
   size_t n = 0;
-  if (text) {
-    if (!inf->keep_managed_fields &&
-        client_json_strip_managed(text, len, &copy, &n) < 0)
+  struct client_json_meta scanned;
+  if (!text) {
+    text = json_object_to_json_string_length(
+        tree, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (!text)
       return -1;
-    if (!copy) {
-      copy = malloc(len + 1);
-      if (!copy)
-        return -1;
-      memcpy(copy, text, len);
-      copy[len] = '\0';
-      n = len;
-    }
-  } else {
-    const char *s = json_object_to_json_string_length(
-        tree, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    copy = s ? strndup(s, n) : NULL;
-    if (!copy)
-      return -1;
+    meta = NULL;
   }
-  if (n > UINT32_MAX) {
-    free(copy);
+  if (!meta) {
+    client_json_scan_meta(text, len, &scanned);
+    meta = &scanned;
+  }
+  size_t cut = !inf->keep_managed_fields && meta->mf_start
+                   ? (size_t)(meta->mf_end - meta->mf_start)
+                   : 0;
+  n = len - cut;
+  if (n > UINT32_MAX || !(copy = malloc(n + 1)))
     return -1;
+  if (cut) {
+    size_t head = (size_t)(meta->mf_start - text);
+    memcpy(copy, text, head);
+    memcpy(copy + head, meta->mf_end, len - head - cut);
+  } else {
+    memcpy(copy, text, len);
   }
+  copy[n] = '\0';
   kube_object_t *obj = kube_object_wrap(json_object_get(tree));
   if (!obj) {
     free(copy);
@@ -326,19 +331,23 @@ static int entry_set(kube_informer_t *inf, struct client_entry *e,
   e->len = (uint32_t)n;
   e->obj = obj;
   e->pinned = false;
-  client_json_find_rv(e->json, e->len, &e->rv_off, &e->rv_len);
+  e->rv_off = 0;
+  e->rv_len = 0;
+  if (meta->rv && meta->rv_len <= UINT16_MAX) {
+    size_t off = (size_t)(meta->rv - text);
+    if (cut && meta->rv > meta->mf_start)
+      off -= cut;
+    e->rv_off = (uint32_t)off;
+    e->rv_len = (uint16_t)meta->rv_len;
+  }
   return 0;
-}
-
-static bool entry_rv_is(const struct client_entry *e, const char *rv) {
-  size_t n = rv ? strlen(rv) : 0;
-  return n == e->rv_len && memcmp(e->json + e->rv_off, rv, n) == 0;
 }
 
 /* Add or change the object `obj` (borrowed tree, managedFields dropped);
  * `text` is its JSON when the caller has it. */
 static void apply_upsert(kube_informer_t *inf, json_object *obj,
-                         const char *text, size_t len) {
+                         const char *text, size_t len,
+                         const struct client_json_meta *meta) {
   cleanup_free char *key = object_key(obj);
   if (!key)
     return;
@@ -346,7 +355,7 @@ static void apply_upsert(kube_informer_t *inf, json_object *obj,
   if (!e) {
     e = calloc(1, sizeof *e);
     struct strmap_entry *me = NULL;
-    if (!e || entry_set(inf, e, obj, text, len) < 0 ||
+    if (!e || entry_set(inf, e, obj, text, len, meta) < 0 ||
         !(me = strmap_put(&inf->cache, key, e, NULL))) {
       entry_free(e);
       log_warn("informer %s: out of memory, dropping %s", inf->path, key);
@@ -370,7 +379,7 @@ static void apply_upsert(kube_informer_t *inf, json_object *obj,
     e->obj = NULL; /* entry_set must not free it */
   }
   inf->bytes -= entry_bytes(e);
-  if (entry_set(inf, e, obj, text, len) < 0) {
+  if (entry_set(inf, e, obj, text, len, meta) < 0) {
     /* Keep the old state rather than lose the object. */
     log_warn("informer %s: out of memory, %s stays stale", inf->path, key);
     if (prev && !e->obj)
@@ -413,44 +422,90 @@ static void remove_key(kube_informer_t *inf, const char *key,
   entry_free(old);
 }
 
+/* One item of a LIST, its text [v, ve): skipped without parsing when the
+ * cache has it at the same resourceVersion (a re-list of 150,000 pods that
+ * did not change parses none of them). */
+static int list_item(kube_informer_t *inf, const char *v, const char *ve) {
+  size_t len = (size_t)(ve - v);
+  struct client_json_meta m;
+  client_json_scan_meta(v, len, &m);
+  if (m.found && m.name && m.rv) {
+    char stack[256];
+    size_t kl = m.name_len + (m.ns ? m.ns_len + 1 : 0);
+    char *key = kl < sizeof stack ? stack : malloc(kl + 1);
+    if (!key)
+      return -1;
+    if (m.ns) {
+      memcpy(key, m.ns, m.ns_len);
+      key[m.ns_len] = '/';
+      memcpy(key + m.ns_len + 1, m.name, m.name_len);
+    } else {
+      memcpy(key, m.name, m.name_len);
+    }
+    key[kl] = '\0';
+    struct client_entry *e = strmap_get(&inf->cache, key);
+    if (key != stack)
+      free(key);
+    if (e && m.rv_len == e->rv_len &&
+        memcmp(m.rv, e->json + e->rv_off, m.rv_len) == 0) {
+      e->mark = inf->mark;
+      return 0;
+    }
+  }
+  json_object *it = parse_json(inf, v, len);
+  if (!it)
+    return -1;
+  drop_managed_fields(inf, it);
+  apply_upsert(inf, it, v, len, m.found ? &m : NULL);
+  json_object_put(it);
+  return 0;
+}
+
 /* Bring the cache to a LIST's items, telling the handlers the
  * differences: new keys are adds, changed resourceVersions updates, keys
- * the list lacks deletes. */
-static int apply_list(kube_informer_t *inf, json_object *list) {
-  json_object *items = kube_json_get(list, "items");
-  size_t n = items && json_object_is_type(items, json_type_array)
-                 ? json_object_array_length(items)
-                 : 0;
-  uint32_t mark = ++inf->mark;
-  for (size_t i = 0; i < n; i++) {
-    json_object *it = json_object_array_get_idx(items, i);
-    if (!it || !json_object_is_type(it, json_type_object))
-      continue;
-    drop_managed_fields(inf, it);
-    cleanup_free char *key = object_key(it);
-    if (!key)
-      continue;
-    struct client_entry *e = strmap_get(&inf->cache, key);
-    if (e &&
-        entry_rv_is(e, kube_json_get_string(it, "metadata.resourceVersion"))) {
-      e->mark = mark;
-      continue;
-    }
-    apply_upsert(inf, it, NULL, 0);
+ * the list lacks deletes.  The list is walked as text, one item parsed at
+ * a time: a tree of the whole list of 150,000 pods would take gigabytes.
+ * -1 when the text is malformed (what was applied stays; nothing is
+ * deleted). */
+static int apply_list(kube_informer_t *inf, const char *data, size_t len) {
+  const char *end = data + len, *iend = NULL, *mend = NULL, *rve = NULL;
+  const char *items = client_json_member(data, end, "items", &iend, NULL, NULL);
+  const char *meta =
+      client_json_member(data, end, "metadata", &mend, NULL, NULL);
+  const char *rv =
+      meta ? client_json_member(meta, mend, "resourceVersion", &rve, NULL, NULL)
+           : NULL;
+  /* No items: an empty list, or text cut short before them. */
+  if (!items && !client_json_is_value(data, len))
+    return -1;
+  inf->mark++;
+  if (items && *items == '[') {
+    const char *cursor = items, *v, *ve;
+    int r;
+    while ((r = client_json_array_next(iend, &cursor, &v, &ve)) == 1)
+      if (list_item(inf, v, ve) < 0)
+        return -1;
+    if (r < 0)
+      return -1;
+  } else if (items && !str_has_prefix(items, "null")) {
+    return -1;
   }
-  set_rv(inf, kube_json_get_string(list, "metadata.resourceVersion"));
+  if (rv && *rv == '"' && rve - rv >= 2) {
+    cleanup_free char *s = strndup(rv + 1, (size_t)(rve - rv - 2));
+    set_rv(inf, s);
+  }
   /* Entries the list did not refresh are gone. */
   size_t ngone = 0, cap = 0;
   char **gone = NULL;
   STRMAP_FOREACH(&inf->cache, i, ent) {
     struct client_entry *e = ent->value;
-    if (e->mark == mark)
+    if (e->mark == inf->mark)
       continue;
     if (ngone == cap) {
       size_t nc = cap ? cap * 2 : 16;
       char **g = realloc(gone, nc * sizeof *g);
       if (!g)
-        break;
+        continue; /* out of memory: it stays until the next list */
       gone = g;
       cap = nc;
     }
@@ -538,15 +593,12 @@ static void handle_list_reply(kube_informer_t *inf, int status,
     schedule_restart(inf, true, next_backoff(inf));
     return;
   }
-  json_object *list = parse_json(inf, data, len);
-  if (!list) {
+  flush_initial(inf);
+  if (apply_list(inf, data, len) < 0) {
     log_warn("informer %s: malformed list", inf->path);
     schedule_restart(inf, true, next_backoff(inf));
     return;
   }
-  flush_initial(inf);
-  apply_list(inf, list);
-  json_object_put(list);
   bool first = !inf->synced;
   inf->synced = true;
   /* Watch right away, from the list's resourceVersion. */
@@ -587,7 +639,7 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
     drop_managed_fields(inf, obj);
     size_t tlen = 0;
     const char *text = object_text(line, len, &tlen);
-    apply_upsert(inf, obj, text, tlen);
+    apply_upsert(inf, obj, text, tlen, NULL);
   } else if (streq(type, "DELETED")) {
     flush_initial(inf);
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));

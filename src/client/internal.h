@@ -278,15 +278,27 @@ void client_index_values_clear(struct kube_index_values *v);
 const char *client_json_member(const char *p, const char *end, const char *name,
                                const char **vend, const char **ms,
                                const char **me);
-/* Where metadata.resourceVersion's characters are in `text` (0 length:
- * none). */
-void client_json_find_rv(const char *text, size_t len, uint32_t *off,
-                         uint16_t *rlen);
-/* `text` without metadata.managedFields: a new owned copy in *out (NULL
- * when there are none: keep text). -1 on OOM. */
-int client_json_strip_managed(const char *text, size_t len, char **out,
-                              size_t *out_len);
+/* What an object's text says of its metadata, found in one pass.  String
+ * values point into the text, without quotes (NULL when absent or written
+ * with escapes). */
+struct client_json_meta {
+  bool found; /* metadata is an object, scanned to its end */
+  const char *name, *ns, *rv;
+  uint32_t name_len, ns_len, rv_len;
+  /* The managedFields member with one separating comma, for cutting out;
+   * NULL when there is none. */
+  const char *mf_start, *mf_end;
+};
+void client_json_scan_meta(const char *text, size_t len,
+                           struct client_json_meta *out);
 
+/* Walk the elements of the JSON array at *cursor (start with the '['
+ * position; the cursor advances): 1 with the next element in [*v, *vend),
+ * 0 at the end, -1 on malformed text. */
+int client_json_array_next(const char *end, const char **cursor, const char **v,
+                           const char **vend);
+/* True when [text, text + len) is one JSON value (structure only). */
+bool client_json_is_value(const char *text, size_t len);
 /* objects.c: pieces shared by the synchronous client and the writer. */
 void client_query_add(kube_strbuf_t *q, const char *key, const char *value);
 /* dryRun= and fieldManager= of opts (may be NULL). */

@@ -431,25 +431,100 @@ static void test_managed_fields(void **state) {
     free(s);
   }
   assert_true(kube_informer_cache_bytes(inf) < kube_informer_cache_bytes(keep));
-  /* The scanner on its own. */
-  const char *t = "{\"a\":1,\"metadata\":{\"resourceVersion\":\"42\","
-                  "\"managedFields\":[1,{\"b\":\"]\"}]}}";
-  uint32_t off;
-  uint16_t len;
-  client_json_find_rv(t, strlen(t), &off, &len);
-  assert_int_equal(len, 2);
-  assert_memory_equal(t + off, "42", 2);
-  char *out = NULL;
-  size_t n = 0;
-  assert_int_equal(client_json_strip_managed(t, strlen(t), &out, &n), 0);
-  assert_string_equal(out,
-                      "{\"a\":1,\"metadata\":{\"resourceVersion\":\"42\"}}");
-  free(out);
-  assert_int_equal(client_json_strip_managed("{\"metadata\":{}}", 15, &out, &n),
-                   0);
-  assert_null(out);
+  /* The scanner on its own: one pass finds name, namespace, rv and the
+   * managedFields span (strings in strings and brackets in strings do not
+   * fool it). */
+  const char *t = "{\"a\":\"}\",\"metadata\":{\"resourceVersion\":\"42\","
+                  "\"managedFields\":[1,{\"b\":\"]\\\"\"}],\"name\":\"x\"},"
+                  "\"name\":\"not this\"}";
+  struct client_json_meta m;
+  client_json_scan_meta(t, strlen(t), &m);
+  assert_true(m.found);
+  assert_int_equal(m.rv_len, 2);
+  assert_memory_equal(m.rv, "42", 2);
+  assert_int_equal(m.name_len, 1);
+  assert_memory_equal(m.name, "x", 1);
+  assert_null(m.ns);
+  assert_non_null(m.mf_start);
+  char cut[256];
+  snprintf(cut, sizeof cut, "%.*s%s", (int)(m.mf_start - t), t, m.mf_end);
+  assert_string_equal(cut, "{\"a\":\"}\",\"metadata\":{\"resourceVersion\":"
+                           "\"42\",\"name\":\"x\"},\"name\":\"not this\"}");
+  /* managedFields last in metadata: the comma before it goes. */
+  const char *t2 = "{\"metadata\":{\"name\":\"y\",\"managedFields\":[]}}";
+  client_json_scan_meta(t2, strlen(t2), &m);
+  snprintf(cut, sizeof cut, "%.*s%s", (int)(m.mf_start - t2), t2, m.mf_end);
+  assert_string_equal(cut, "{\"metadata\":{\"name\":\"y\"}}");
+  /* Escapes: the name is left to the parser. */
+  const char *t3 = "{\"metadata\":{\"name\":\"a\\u0062\"}}";
+  client_json_scan_meta(t3, strlen(t3), &m);
+  assert_true(m.found);
+  assert_null(m.name);
+  /* Broken text: not found. */
+  client_json_scan_meta("{\"metadata\":{\"name\":", 20, &m);
+  assert_false(m.found);
+  assert_false(client_json_is_value("{\"a\":[1,2}", 11));
+  assert_true(client_json_is_value(" {\"a\":[1,2]} ", 13));
   kube_informer_free(inf);
   kube_informer_free(keep);
+  env_free(&e);
+}
+
+struct list_count {
+  kube_informer_t *inf;
+  uint64_t n;
+};
+static bool lists_reached(void *arg) {
+  struct list_count *c = arg;
+  return kube_informer_list_count(c->inf) >= c->n;
+}
+
+/* Malformed lists: nothing applied is lost, nothing deleted, the informer
+ * tries again; "items": null is an empty list. */
+static void test_bad_lists(void **state) {
+  struct env e;
+  env_init(&e);
+  add_pod(&e, "a", "p1", NULL, NULL, "web");
+  /* Cut short: nothing applied. */
+  kt_fake_reply(e.f, "GET", "/api/v1/pods", 200,
+                "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":"
+                "\"9\"},\"items\":[{\"metadata\":{\"name\":\"x\",\"namespace\""
+                ":\"a\",\"resourceVersion\":\"3\"}},{\"metadata\":",
+                1);
+  /* Then an item that is not an object: what came before it stays. */
+  kt_fake_reply(e.f, "GET", "/api/v1/pods", 200,
+                "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":"
+                "\"9\"},\"items\":[{\"metadata\":{\"name\":\"x\",\"namespace\""
+                ":\"a\",\"resourceVersion\":\"3\"}},42]}",
+                1);
+  kube_informer_options_t o = {.struct_size = sizeof o, .path = "/api/v1/pods"};
+  struct rec r = {0};
+  kube_informer_t *inf =
+      kube_informer_new(e.loop, &e.tp, &o, &rec_handlers, &r, NULL);
+  kube_informer_start(inf, NULL);
+  kt_run_for(e.loop, 20);
+  assert_false(kube_informer_synced(inf));
+  assert_string_equal(r.log, "");
+  struct list_count lc = {inf, 2};
+  assert_true(kt_run_until(e.loop, lists_reached, &lc, 5000));
+  kt_run_for(e.loop, 5);
+  assert_false(kube_informer_synced(inf));
+  assert_string_equal(r.log, "add a/x;");
+  /* After the backoff, the real list: x goes, p1 comes. */
+  assert_true(
+      kt_run_until(e.loop, (bool (*)(void *))kube_informer_synced, inf, 5000));
+  assert_string_equal(r.log, "add a/x;add a/p1;delete a/x;");
+  kube_informer_stop(inf);
+  kt_fake_reply(e.f, "GET", "/api/v1/pods", 200,
+                "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":"
+                "\"12\"},\"items\":null}",
+                1);
+  kube_informer_start(inf, NULL);
+  kt_run_for(e.loop, 20);
+  assert_string_equal(r.log, "add a/x;add a/p1;delete a/x;delete a/p1;");
+  assert_string_equal(kube_informer_resource_version(inf), "12");
+  assert_int_equal(r.synced, 1);
+  kube_informer_free(inf);
   env_free(&e);
 }
 
@@ -1359,6 +1434,7 @@ int main(void) {
       cmocka_unit_test(test_factory_sharing_and_late_handlers),
       cmocka_unit_test(test_indexes),
       cmocka_unit_test(test_managed_fields),
+      cmocka_unit_test(test_bad_lists),
       cmocka_unit_test(test_writer_verbs),
       cmocka_unit_test(test_recorder_counts_repeats),
       cmocka_unit_test(test_recorder_aggregates),
