@@ -32,24 +32,7 @@
 #include <libkube/kit.h>
 #include <libkube/store.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kb = -1;
-  if (!f)
-    return -1;
-  while (fgets(line, sizeof(line), f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kb = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kb;
-}
+#include "bench-util.h"
 
 static void die(const char *what) {
   fprintf(stderr, "bench-informer: %s\n", what);

@@ -17,6 +17,8 @@
 
 #include <libkube/scheduler.h>
 
+#include "bench-util.h"
+
 #define GI (1024LL * 1024 * 1024)
 #define MI (1024LL * 1024)
 
@@ -27,12 +29,6 @@ static bool quiet;
       printf(__VA_ARGS__);                                                     \
   } while (0)
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Throughput is measured in CPU time of this (only) thread, so that other
  * work on the machine does not distort the figures; wall time is shown
  * next to it. */
@@ -40,19 +36,6 @@ static double cpu_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kb = -1;
-  if (!f)
-    return -1;
-  while (fgets(line, sizeof(line), f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kb = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kb;
 }
 
 static void die(const char *what, kube_error_t *err) {

@@ -730,9 +730,10 @@ void kube_controller_sync_done(kube_controller_t *c, const char *key,
 kube_workqueue_t *kube_controller_queue(kube_controller_t *c);
 void kube_controller_get_stats(const kube_controller_t *c,
                                kube_controller_stats_t *out);
-/* Remove the handler registrations and free the queue.  Pending syncs are
- * forgotten (a later sync_done for them is ignored... and must not come:
- * free the writers first).  Accepts NULL. */
+/* Remove the handler registrations and free the queue; pending syncs are
+ * forgotten.  Free the writers whose callbacks call
+ * kube_controller_sync_done first (freeing a writer cancels its
+ * callbacks).  Accepts NULL. */
 void kube_controller_free(kube_controller_t *c);
 
 #ifdef __cplusplus

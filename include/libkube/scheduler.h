@@ -434,14 +434,17 @@ int64_t kube_scheduler_schedule_objects(kube_scheduler_t *s,
  * scheduler names, not being deleted, not terminal) wait in a work queue
  * and are placed in batches (kube_scheduler_schedule_batch: priority, then
  * size).  Each placement is assumed in the scheduler state at once and a
- * `pods/NAME/binding` POST is sent (many in flight, so the store's group
- * commit batches them); a successful binding is reported with a Normal
- * event Scheduled ("Successfully assigned default/x to node1"), a failed
- * one forgets the assumption and retries the pod with backoff.  A pod that fits nowhere gets a Warning
- * event FailedScheduling with the scheduler's explanation ("0/5 nodes are
- * available: ...") and the condition PodScheduled=False/Unschedulable, and
- * is retried with backoff (1 s doubling to 10 s) and at once whenever a
- * node is added or changes or a bound pod goes away.
+ * `pods/NAME/binding` POST is sent through the kit's writer (many in
+ * flight, so the store's group commit batches them); a successful binding
+ * is reported with a Normal event Scheduled ("Successfully assigned
+ * default/x to node1"), a failed one forgets the assumption and retries the
+ * pod with backoff.  A pod that fits nowhere gets a Warning event
+ * FailedScheduling with the scheduler's explanation ("0/5 nodes are
+ * available: ...") at every attempt (the kit's event recorder counts
+ * repeats into one Event and rate-limits each pod's events) and the
+ * condition PodScheduled=False/Unschedulable, and is retried with backoff
+ * (1 s doubling to 10 s) and at once whenever a node is added or changes or
+ * a bound pod goes away.
  *
  * Bound pods (spec.nodeName set, not Succeeded/Failed) count as
  * allocations on their node, whoever bound them.

@@ -253,30 +253,19 @@ KUBE_EXPORT int kube_controller_enqueue_owner(kube_controller_t *c,
                                               const kube_object_t *obj,
                                               const char *owner_kind,
                                               kube_error_t *err) {
-  json_object *refs =
-      kube_json_get(kube_object_json(obj), "metadata.ownerReferences");
-  size_t n = refs && json_object_is_type(refs, json_type_array)
-                 ? json_object_array_length(refs)
-                 : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *r = json_object_array_get_idx(refs, i), *ctl = NULL;
-    if (!json_object_object_get_ex(r, "controller", &ctl) ||
-        !json_object_get_boolean(ctl))
-      continue;
-    const char *kind = kube_json_get_string(r, "kind");
-    const char *name = kube_json_get_string(r, "name");
-    if (!kind || !name || !owner_kind || !streq(kind, owner_kind))
-      return 0;
-    const char *ns = kube_object_namespace(obj);
-    cleanup_free char *key = NULL;
-    if (ns && *ns ? asprintf(&key, "%s/%s", ns, name) < 0
-                  : !(key = strdup(name))) {
-      key = NULL;
-      return kube_make_oom(err);
-    }
-    return kube_workqueue_add(c->q, key, err) < 0 ? -1 : 1;
+  json_object *ref = client_controller_ref(obj);
+  const char *kind = kube_json_get_string(ref, "kind");
+  const char *name = kube_json_get_string(ref, "name");
+  if (!kind || !name || !owner_kind || !streq(kind, owner_kind))
+    return 0;
+  const char *ns = kube_object_namespace(obj);
+  cleanup_free char *key = NULL;
+  if (ns && *ns ? asprintf(&key, "%s/%s", ns, name) < 0
+                : !(key = strdup(name))) {
+    key = NULL;
+    return kube_make_oom(err);
   }
-  return 0;
+  return kube_workqueue_add(c->q, key, err) < 0 ? -1 : 1;
 }
 
 KUBE_EXPORT int kube_controller_start(kube_controller_t *c, kube_error_t *err) {

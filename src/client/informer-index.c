@@ -59,9 +59,7 @@ KUBE_EXPORT void kube_index_node_name(const kube_object_t *obj,
     kube_index_values_add(out, n);
 }
 
-KUBE_EXPORT void kube_index_controller_uid(const kube_object_t *obj,
-                                           kube_index_values_t *out,
-                                           void *arg) {
+json_object *client_controller_ref(const kube_object_t *obj) {
   json_object *refs =
       kube_json_get(kube_object_json(obj), "metadata.ownerReferences");
   size_t n = refs && json_object_is_type(refs, json_type_array)
@@ -69,14 +67,19 @@ KUBE_EXPORT void kube_index_controller_uid(const kube_object_t *obj,
                  : 0;
   for (size_t i = 0; i < n; i++) {
     json_object *r = json_object_array_get_idx(refs, i), *c = NULL;
-    if (!json_object_object_get_ex(r, "controller", &c) ||
-        !json_object_get_boolean(c))
-      continue;
-    const char *uid = kube_json_get_string(r, "uid");
-    if (uid && *uid)
-      kube_index_values_add(out, uid);
-    return; /* at most one controller */
+    if (json_object_object_get_ex(r, "controller", &c) &&
+        json_object_get_boolean(c))
+      return r;
   }
+  return NULL;
+}
+
+KUBE_EXPORT void kube_index_controller_uid(const kube_object_t *obj,
+                                           kube_index_values_t *out,
+                                           void *arg) {
+  const char *uid = kube_json_get_string(client_controller_ref(obj), "uid");
+  if (uid && *uid)
+    kube_index_values_add(out, uid);
 }
 
 KUBE_EXPORT void kube_index_labels(const kube_object_t *obj,

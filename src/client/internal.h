@@ -156,6 +156,7 @@ int client_tls_connect(kube_client_t *c, struct conn *cn, kube_error_t *err);
 struct event_base;
 struct event;
 typedef struct json_tokener json_tokener;
+typedef struct json_object json_object;
 
 /* One cached object: its compact JSON text, where its resourceVersion sits
  * in the text, and its memberships in the informer's indexes. */
@@ -269,6 +270,8 @@ int client_index_update(kube_informer_t *inf, struct client_entry *e);
 void client_index_remove(kube_informer_t *inf, struct client_entry *e);
 void client_index_free_all(kube_informer_t *inf);
 void client_index_values_clear(struct kube_index_values *v);
+/* The ownerReference with controller: true (borrowed), or NULL. */
+json_object *client_controller_ref(const kube_object_t *obj);
 
 /* informer-text.c: the compact JSON text of cached objects. */
 /* The value of member `name` in the JSON object text [p, end): returns its
