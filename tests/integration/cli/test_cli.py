@@ -78,7 +78,8 @@ def kube_only(t, c, tmp):
     t.check(rc == 0 and "pod/kubia" in out and "deployment.apps/web" in out
             and "service/kubernetes" in out, "get all", out)
     # describe shows the pod's Events (the scheduler reports that no node
-    # fits), found with the involvedObject field selector.
+    # fits at every attempt: one Event with a count, "1s (x3 over 5s)"),
+    # found with the involvedObject field selector.
     deadline = time.time() + 10
     while time.time() < deadline:
         rc, out, err = c.run("describe", "pod", "kubia")
@@ -86,7 +87,8 @@ def kube_only(t, c, tmp):
             break
         time.sleep(0.2)
     t.check(re.search(r"^  Type\s+Reason\s+Age\s+From\s+Message$", out, re.M)
-            and re.search(r"^  Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+", out, re.M),
+            and re.search(r"^  Warning\s+FailedScheduling\s+\S+(?: \(x\d+ over \S+\))?\s+"
+                          r"default-scheduler\s+", out, re.M),
             "describe lists the pod's events", out[-600:])
     rc, out, err = c.run("describe", "nodes")
     t.check(rc == 0, "describe nodes", (rc, err))
