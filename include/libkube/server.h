@@ -163,6 +163,17 @@ const char *kube_server_data_dir(const kube_server_t *srv);
  * <libkube/kit.h>; it is valid until kube_server_free). */
 struct kube_transport;
 void kube_server_transport(kube_server_t *srv, struct kube_transport *out);
+/* The process's shared informer factory (<libkube/kit.h>) over the
+ * in-process transport, created on first use: components take their
+ * informers from it, so each collection (150,000 pods) is cached once.  A
+ * component starts the informers it needs (or the factory); the server
+ * stops them once every component drained (their watches would hold the
+ * API server's drain) and frees the factory after the components, which
+ * must have removed their handler registrations.  NULL with err on
+ * out-of-memory. */
+struct kube_informer_factory;
+struct kube_informer_factory *kube_server_informers(kube_server_t *srv,
+                                                    kube_error_t *err);
 /* The URL of the first TCP listener ("https://127.0.0.1:6443"), or NULL. */
 const char *kube_server_url(const kube_server_t *srv);
 /* DATA/kubeconfig.yaml when it was written, else NULL. */

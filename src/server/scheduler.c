@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The scheduler as a server component: kube_scheduler_loop over the
- * server's in-process transport. */
+ * server's in-process transport and shared informers. */
 #include <libkube/kit.h>
 #include <libkube/scheduler.h>
 
@@ -34,7 +34,11 @@ static int sched_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   kube_transport_t tp;
   kube_server_transport(srv, &tp);
   kube_scheduler_loop_options_t lo = {.struct_size = sizeof lo,
-                                      .config = &c->config};
+                                      .config = &c->config,
+                                      .informers =
+                                          kube_server_informers(srv, err)};
+  if (!lo.informers)
+    return kube_error_wrap(err, "scheduler");
   c->loop = kube_scheduler_loop_new(kube_server_loop(srv), &tp, &lo, err);
   return c->loop ? 0 : kube_error_wrap(err, "scheduler");
 }

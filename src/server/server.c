@@ -33,6 +33,7 @@ struct kube_server {
   kube_store_t *store;
   kube_apiserver_t *api;
   kube_workers_t *workers;
+  kube_informer_factory_t *informers; /* shared by the components */
   struct component *comps;
   size_t n_comps;
   enum state state;
@@ -330,7 +331,9 @@ static void drain_next(kube_server_t *srv) {
     c->ops->drain(c->impl, drained_cb, t);
     return; /* drained_cb continues (possibly already did, inline) */
   }
-  /* Every component drained: the API server next. */
+  /* Every component drained: the shared informers' watches would keep the
+   * API server's drain waiting; then the API server. */
+  kube_informer_factory_stop(srv->informers);
   kube_apiserver_shutdown(srv->api, api_drained, srv);
 }
 
@@ -429,6 +432,16 @@ KUBE_EXPORT kube_workers_t *kube_server_workers(kube_server_t *srv,
   return srv->workers;
 }
 
+KUBE_EXPORT kube_informer_factory_t *kube_server_informers(kube_server_t *srv,
+                                                          kube_error_t *err) {
+  if (!srv->informers) {
+    kube_transport_t tp;
+    kube_server_transport(srv, &tp);
+    srv->informers = kube_informer_factory_new(srv->loop, &tp, err);
+  }
+  return srv->informers;
+}
+
 KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
   for (size_t i = 0; i < srv->n_comps; i++)
     if (streq(srv->comps[i].ops->name, name))
@@ -454,6 +467,8 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
     if (srv->comps[i].ops->free)
       srv->comps[i].ops->free(srv->comps[i].impl);
   free(srv->comps);
+  /* After the components: they remove their registrations first. */
+  kube_informer_factory_free(srv->informers);
   if (srv->sigterm)
     event_free(srv->sigterm);
   if (srv->sigint)

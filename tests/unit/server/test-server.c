@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/server.h>
 
 /* Every call of every test component, in order: "init:a", "drain:b", ... */
@@ -204,6 +204,11 @@ static void test_stop_from_thread(void **state) {
   pthread_create(&th, NULL, stopper, srv);
   assert_int_equal(kube_server_run(srv, NULL), 0);
   pthread_join(th, NULL);
+  /* The scheduler took its informers from the server's shared factory,
+   * which the shutdown stopped (the drain could not finish otherwise). */
+  kube_informer_factory_t *f = kube_server_informers(srv, NULL);
+  assert_non_null(f);
+  assert_true(kube_informer_factory_count(f) >= 1);
   kube_server_free(srv);
 }
 
