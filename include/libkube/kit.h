@@ -187,7 +187,8 @@ void kube_http_transport_free(kube_http_transport_t *t);
  * whose differences with the cache are delivered as add/update/delete.
  *
  * Handlers are told about every change after the cache holds it, in the
- * order of their registration.  Any number of handler sets may be
+ * order of their registration (during a LIST, item by item as the cache
+ * takes them, the deletes last).  Any number of handler sets may be
  * registered, at any time: a set registered after objects were cached
  * first gets an add for every cached object (from the loop, never inside
  * kube_informer_add_handlers) and then its on_synced.
