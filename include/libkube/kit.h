@@ -491,8 +491,9 @@ void kube_workqueue_free(kube_workqueue_t *q);
 typedef struct kube_writer kube_writer_t;
 
 /* Completion.  On success err is NULL and `result` is what the server
- * returned, parsed (the stored object; a Status for bindings, evictions and
- * some deletes); on failure `result` is NULL and err carries the reason
+ * returned, parsed (the stored object; a Status for some deletes; NULL for
+ * bindings and evictions, whose Status says only Success); on failure
+ * `result` is NULL and err carries the reason
  * from the server's Status (Conflict, NotFound, AlreadyExists, Invalid
  * with causes, ...) or ServiceUnavailable when no reply came (status 0).
  * Both borrowed for the call (kube_object_copy to keep the object). */

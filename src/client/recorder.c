@@ -276,13 +276,6 @@ static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
 
 /* ---- writing ---- */
 
-static void now_strings(char ts[32], char micro[40]) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  kube_time_format(now.tv_sec, ts, 32);
-  kube_time_format_micro(&now, micro, 40);
-}
-
 static char *build_full(const kube_event_recorder_t *r, const struct ev *e,
                         const struct log_rec *l, const char *ts,
                         const char *micro) {
@@ -435,9 +428,7 @@ static void pump(kube_event_recorder_t *r) {
 /* Hand the event's current state to its write (new, queued or in
  * flight). */
 static void submit(kube_event_recorder_t *r, const struct ev *e,
-                   struct log_rec *l) {
-  char ts[32], micro[40];
-  now_strings(ts, micro);
+                   struct log_rec *l, const char *ts, const char *micro) {
   char *full = build_full(r, e, l, ts, micro);
   char *patch = l->count > 1 ? build_patch(e, l, ts, micro) : NULL;
   if (!full || (l->count > 1 && !patch)) {
@@ -578,15 +569,16 @@ KUBE_EXPORT void kube_event_recorder_record(
     return;
   }
   /* Observe: a repeat of a known event counts up. */
+  char ts[32], micro[40];
+  struct timespec rt;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  kube_time_format(rt.tv_sec, ts, sizeof ts);
+  kube_time_format_micro(&rt, micro, sizeof micro);
   struct log_rec *l = (struct log_rec *)lru_get(&r->log, key);
   if (l) {
     l->count++;
   } else {
     l = calloc(1, sizeof *l);
-    char ts[32], micro[40];
-    now_strings(ts, micro);
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
     if (l) {
       l->count = 1;
       snprintf(l->first, sizeof l->first, "%s", ts);
@@ -613,7 +605,7 @@ KUBE_EXPORT void kube_event_recorder_record(
     return;
   }
   r->st.recorded++;
-  submit(r, &e, l);
+  submit(r, &e, l, ts, micro);
   free(e.own_message);
 }
 
