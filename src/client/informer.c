@@ -68,17 +68,6 @@ static json_object *parse_json(kube_informer_t *inf, const char *data,
   return o;
 }
 
-static void append_query(kube_strbuf_t *sb, const char *key, const char *val) {
-  if (!val || !*val)
-    return;
-  cleanup_free char *esc = client_query_escape(val);
-  if (!esc) {
-    sb->oom = true;
-    return;
-  }
-  kube_strbuf_printf(sb, "%s%s=%s", sb->len ? "&" : "", key, esc);
-}
-
 static char *object_key(json_object *obj) {
   const char *name = kube_json_get_string(obj, "metadata.name");
   const char *ns = kube_json_get_string(obj, "metadata.namespace");
@@ -763,8 +752,10 @@ kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
   inf->keep_managed_fields = o.keep_managed_fields;
   kube_strbuf_t q = KUBE_STRBUF_INIT;
   kube_strbuf_append(&q, "");
-  append_query(&q, "labelSelector", o.label_selector);
-  append_query(&q, "fieldSelector", o.field_selector);
+  if (o.label_selector && *o.label_selector)
+    client_query_add(&q, "labelSelector", o.label_selector);
+  if (o.field_selector && *o.field_selector)
+    client_query_add(&q, "fieldSelector", o.field_selector);
   inf->query = kube_strbuf_steal(&q);
   inf->path = strdup(o.path);
   inf->label_selector = strdup(o.label_selector ? o.label_selector : "");

@@ -302,8 +302,8 @@ int client_json_array_next(const char *end, const char **cursor, const char **v,
                            const char **vend);
 /* True when [text, text + len) is one JSON value (structure only). */
 bool client_json_is_value(const char *text, size_t len);
-/* objects.c: pieces shared by the synchronous client and the writer. */
-void client_query_add(kube_strbuf_t *q, const char *key, const char *value);
+/* objects.c: pieces shared by the synchronous client and the writer
+ * (with client_query_add above). */
 /* dryRun= and fieldManager= of opts (may be NULL). */
 void client_write_query(kube_strbuf_t *q, const kube_client_write_options_t *o);
 /* Copy caller options honouring struct_size; NULL: defaults (grace period
