@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include <libkube/api.h>
-#include <libkube/client.h>
+#include <libkube/kit.h>
 #include <libkube/server.h>
 
 static const char *const no_listen[] = {NULL};
