@@ -45,16 +45,20 @@ static inline uint64_t strmap_hash(const char *s) {
   return h;
 }
 
-static inline struct strmap_entry *strmap_find(const struct strmap *m,
-                                               const char *key) {
+static inline struct strmap_entry *
+strmap_find_hashed(const struct strmap *m, const char *key, uint64_t h) {
   if (!m->nbuckets)
     return NULL;
-  uint64_t h = strmap_hash(key);
   for (struct strmap_entry *e = m->buckets[h & (m->nbuckets - 1)]; e;
        e = e->next)
     if (e->hash == h && strcmp(e->key, key) == 0)
       return e;
   return NULL;
+}
+
+static inline struct strmap_entry *strmap_find(const struct strmap *m,
+                                               const char *key) {
+  return m->nbuckets ? strmap_find_hashed(m, key, strmap_hash(key)) : NULL;
 }
 
 static inline void *strmap_get(const struct strmap *m, const char *key) {
@@ -85,7 +89,8 @@ static inline int strmap_grow(struct strmap *m) {
  * out-of-memory.  *old (may be NULL) receives a replaced value or NULL. */
 static inline struct strmap_entry *strmap_put(struct strmap *m, const char *key,
                                               void *value, void **old) {
-  struct strmap_entry *e = strmap_find(m, key);
+  uint64_t h = strmap_hash(key); /* once: keys may be long (event keys) */
+  struct strmap_entry *e = strmap_find_hashed(m, key, h);
   if (old)
     *old = e ? e->value : NULL;
   if (e) {
@@ -103,7 +108,7 @@ static inline struct strmap_entry *strmap_put(struct strmap *m, const char *key,
     return NULL;
   }
   e->value = value;
-  e->hash = strmap_hash(key);
+  e->hash = h;
   e->next = m->buckets[e->hash & (m->nbuckets - 1)];
   m->buckets[e->hash & (m->nbuckets - 1)] = e;
   m->n++;

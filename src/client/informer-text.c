@@ -247,3 +247,52 @@ bool client_json_is_value(const char *text, size_t len) {
   const char *end = text + len, *ve = skip_value(text, end);
   return ve && skip_ws(ve, end) == end;
 }
+
+int client_json_quick_meta(const char *text, size_t len, const char *rv,
+                           struct client_json_meta *out) {
+  const char *end = text + len;
+  memset(out, 0, sizeof *out);
+  out->found = true;
+  if (rv && *rv) {
+    /* Where the value is does not matter, only that it is that value: a
+     * first match elsewhere (an Event's involvedObject) holds the same. */
+    char needle[96];
+    int n = snprintf(needle, sizeof needle, "\"resourceVersion\":\"%s\"", rv);
+    const char *p = n > 0 && (size_t)n < sizeof needle
+                        ? memmem(text, len, needle, n)
+                        : NULL;
+    if (!p)
+      return -1;
+    out->rv = p + 19; /* past "resourceVersion":" */
+    out->rv_len = (uint32_t)strlen(rv);
+  }
+  const char *key = "\"managedFields\":";
+  const char *p = memmem(text, len, key, 16);
+  if (!p)
+    return 0;
+  /* Only when it is the one key of that name (else: the full scan). */
+  if (memmem(p + 16, (size_t)(end - p - 16), key, 16))
+    return -1;
+  const char *ve = skip_value(p + 16, end);
+  if (!ve)
+    return -1;
+  const char *after = skip_ws(ve, end), *before = p;
+  while (before > text && (before[-1] == ' ' || before[-1] == '\n' ||
+                           before[-1] == '\r' || before[-1] == '\t'))
+    before--;
+  if (before == text || after >= end ||
+      (before[-1] != ',' && before[-1] != '{') ||
+      (*after != ',' && *after != '}'))
+    return -1;
+  if (*after == ',') {
+    out->mf_start = p;
+    out->mf_end = after + 1;
+  } else if (before[-1] == ',') {
+    out->mf_start = before - 1;
+    out->mf_end = ve;
+  } else {
+    out->mf_start = p;
+    out->mf_end = ve;
+  }
+  return 0;
+}

@@ -292,7 +292,10 @@ static int entry_set(kube_informer_t *inf, struct client_entry *e,
     meta = NULL;
   }
   if (!meta) {
-    client_json_scan_meta(text, len, &scanned);
+    if (client_json_quick_meta(
+            text, len, kube_json_get_string(tree, "metadata.resourceVersion"),
+            &scanned) < 0)
+      client_json_scan_meta(text, len, &scanned);
     meta = &scanned;
   }
   size_t cut = !inf->keep_managed_fields && meta->mf_start

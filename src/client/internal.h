@@ -141,8 +141,7 @@ void client_set_last_status(kube_client_t *c, int status);
 int client_tp_request(kube_client_t *c, const kube_client_request_t *req,
                       kube_client_response_t *resp, kube_error_t *err);
 int client_tp_stream(kube_client_t *c, const kube_client_request_t *req,
-                     kube_client_line_fn fn, void *userdata,
-                     kube_error_t *err);
+                     kube_client_line_fn fn, void *userdata, kube_error_t *err);
 void client_tp_free(struct client_tp *tp);
 
 /* tls.c */
@@ -293,6 +292,12 @@ struct client_json_meta {
   const char *mf_start, *mf_end;
 };
 void client_json_scan_meta(const char *text, size_t len,
+                           struct client_json_meta *out);
+/* The same for an object whose tree says its resourceVersion is `rv`,
+ * found with memmem (watch events: several times cheaper than the scan);
+ * name and namespace are not filled.  -1 when the text is ambiguous (a
+ * second "managedFields" key): scan instead. */
+int client_json_quick_meta(const char *text, size_t len, const char *rv,
                            struct client_json_meta *out);
 
 /* Walk the elements of the JSON array at *cursor (start with the '['

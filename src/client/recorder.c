@@ -188,13 +188,23 @@ struct ev {
   const char *ns;      /* of the Event */
 };
 
+/* Keys are parts joined by SEP, appended without printf (several per
+ * event, on the scheduler's hot path). */
+static void key_add(kube_strbuf_t *sb, const char *part) {
+  if (sb->len)
+    kube_strbuf_append_char(sb, SEP[0]);
+  kube_strbuf_append(sb, part ? part : "");
+}
+
 static void ref_key(kube_strbuf_t *sb, const kube_event_recorder_t *r,
                     const kube_event_ref_t *ref) {
-  kube_strbuf_printf(sb,
-                     "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s",
-                     r->component, r->host ? r->host : "", ref->kind,
-                     ref->namespace_ ? ref->namespace_ : "", ref->name,
-                     ref->uid ? ref->uid : "", ref->api_version);
+  key_add(sb, r->component);
+  key_add(sb, r->host);
+  key_add(sb, ref->kind);
+  key_add(sb, ref->namespace_);
+  key_add(sb, ref->name);
+  key_add(sb, ref->uid);
+  key_add(sb, ref->api_version);
 }
 
 /* The token bucket of source + object: true when the event may pass. */
@@ -230,13 +240,16 @@ static bool spam_allows(kube_event_recorder_t *r, const struct ev *e,
 static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
   kube_strbuf_t agg = KUBE_STRBUF_INIT;
   ref_key(&agg, r, e->ref);
-  kube_strbuf_printf(&agg, SEP "%s" SEP "%s" SEP "%s" SEP "%s", e->type,
-                     e->reason, r->component, r->instance);
+  key_add(&agg, e->type);
+  key_add(&agg, e->reason);
+  key_add(&agg, r->component);
+  key_add(&agg, r->instance);
   kube_strbuf_t full = KUBE_STRBUF_INIT;
   ref_key(&full, r, e->ref);
-  kube_strbuf_printf(&full, SEP "%s" SEP "%s" SEP "%s" SEP "%s",
-                     e->ref->field_path ? e->ref->field_path : "", e->type,
-                     e->reason, e->message);
+  key_add(&full, e->ref->field_path);
+  key_add(&full, e->type);
+  key_add(&full, e->reason);
+  key_add(&full, e->message);
   if (agg.oom || full.oom) {
     kube_strbuf_free(&agg);
     kube_strbuf_free(&full);
@@ -318,10 +331,19 @@ static char *build_full(const kube_event_recorder_t *r, const struct ev *e,
     kube_strbuf_append(&sb, ",\"host\":");
     kube_strbuf_append_json_string(&sb, r->host);
   }
-  kube_strbuf_printf(&sb,
-                     "},\"firstTimestamp\":\"%s\",\"lastTimestamp\":\"%s\","
-                     "\"eventTime\":\"%s\",\"count\":%u,\"type\":",
-                     l->first, ts, micro, l->count);
+  /* Appends, not printf: a recorder writes one of these per scheduled
+   * pod. */
+  char count[16];
+  snprintf(count, sizeof count, "%u", l->count);
+  kube_strbuf_append(&sb, "},\"firstTimestamp\":\"");
+  kube_strbuf_append(&sb, l->first);
+  kube_strbuf_append(&sb, "\",\"lastTimestamp\":\"");
+  kube_strbuf_append(&sb, ts);
+  kube_strbuf_append(&sb, "\",\"eventTime\":\"");
+  kube_strbuf_append(&sb, micro);
+  kube_strbuf_append(&sb, "\",\"count\":");
+  kube_strbuf_append(&sb, count);
+  kube_strbuf_append(&sb, ",\"type\":");
   kube_strbuf_append_json_string(&sb, e->type);
   if (e->action && *e->action) {
     kube_strbuf_append(&sb, ",\"action\":");
@@ -331,10 +353,13 @@ static char *build_full(const kube_event_recorder_t *r, const struct ev *e,
   kube_strbuf_append_json_string(&sb, r->component);
   kube_strbuf_append(&sb, ",\"reportingInstance\":");
   kube_strbuf_append_json_string(&sb, r->instance);
-  if (l->count > 1)
-    kube_strbuf_printf(&sb,
-                       ",\"series\":{\"count\":%u,\"lastObservedTime\":\"%s\"}",
-                       l->count, micro);
+  if (l->count > 1) {
+    kube_strbuf_append(&sb, ",\"series\":{\"count\":");
+    kube_strbuf_append(&sb, count);
+    kube_strbuf_append(&sb, ",\"lastObservedTime\":\"");
+    kube_strbuf_append(&sb, micro);
+    kube_strbuf_append(&sb, "\"}");
+  }
   kube_strbuf_append_char(&sb, '}');
   return kube_strbuf_steal(&sb);
 }

@@ -308,16 +308,27 @@ static int pod_subresource_post(kube_writer_t *w, const char *ns,
                                 const kube_client_write_options_t *o,
                                 kube_writer_cb cb, void *arg,
                                 kube_error_t *err) {
-  const kube_kind_t *pods = kube_kind_by_resource("", "v1", "pods");
-  if (!pods)
-    return kube_error_set(err, KUBE_REASON_INTERNAL, 0, "no pods kind");
-  cleanup_free char *target =
-      write_target(pods, ns && *ns ? ns : "default", name, sub, o, false);
-  if (!target)
-    return kube_make_oom(err);
+  /* One binding per scheduled pod: the path in one snprintf when no query
+   * is needed. */
+  char path[768];
+  cleanup_free char *target = NULL;
+  if (!o->dry_run && !o->field_manager) {
+    int n = snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/%s", ns,
+                     name, sub);
+    if (n < 0 || (size_t)n >= sizeof path)
+      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                            "pod name too long");
+  } else {
+    const kube_kind_t *pods = kube_kind_by_resource("", "v1", "pods");
+    if (!pods)
+      return kube_error_set(err, KUBE_REASON_INTERNAL, 0, "no pods kind");
+    target = write_target(pods, ns, name, sub, o, false);
+    if (!target)
+      return kube_make_oom(err);
+  }
   /* The reply is a Status saying Success: not worth parsing. */
-  return client_writer_send(w, "POST", target, "application/json", body, len,
-                            false, cb, arg, err);
+  return client_writer_send(w, "POST", target ? target : path,
+                            "application/json", body, len, false, cb, arg, err);
 }
 
 KUBE_EXPORT int kube_writer_bind(kube_writer_t *w, const char *ns,

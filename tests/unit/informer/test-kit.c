@@ -460,6 +460,24 @@ static void test_managed_fields(void **state) {
   client_json_scan_meta(t3, strlen(t3), &m);
   assert_true(m.found);
   assert_null(m.name);
+  /* The quick variant (watch events) agrees with the scan. */
+  struct client_json_meta q;
+  client_json_scan_meta(t2, strlen(t2), &m);
+  assert_int_equal(client_json_quick_meta(t2, strlen(t2), NULL, &q), 0);
+  assert_ptr_equal(q.mf_start, m.mf_start);
+  assert_ptr_equal(q.mf_end, m.mf_end);
+  client_json_scan_meta(t, strlen(t), &m);
+  assert_int_equal(client_json_quick_meta(t, strlen(t), "42", &q), 0);
+  assert_ptr_equal(q.rv, m.rv);
+  assert_int_equal(q.rv_len, 2);
+  assert_ptr_equal(q.mf_start, m.mf_start);
+  assert_ptr_equal(q.mf_end, m.mf_end);
+  /* Two keys of that name: it gives up (the scan decides). */
+  const char *t4 = "{\"metadata\":{\"managedFields\":[]},\"data\":{"
+                   "\"managedFields\":\"x\"}}";
+  assert_int_equal(client_json_quick_meta(t4, strlen(t4), NULL, &q), -1);
+  /* A resourceVersion not in the text: gives up too. */
+  assert_int_equal(client_json_quick_meta(t, strlen(t), "7", &q), -1);
   /* Broken text: not found. */
   client_json_scan_meta("{\"metadata\":{\"name\":", 20, &m);
   assert_false(m.found);
