@@ -243,13 +243,13 @@ static void json_ratio(const char *key, double v) {
 
 /* The sandbox bundle: the same config joining the pinned namespaces. */
 static int make_sandbox_bundle(const char *sbx_dir, kube_error_t *err) {
-  kube_container_config_t *cfg = kube_container_config_load(bundle, err);
-  if (!cfg || kube_container_config_join_sandbox(cfg, sbx_dir, err) < 0) {
-    kube_container_config_free(cfg);
+  kube_rt_config_t *cfg = kube_rt_config_load(bundle, err);
+  if (!cfg || kube_rt_config_join_sandbox(cfg, sbx_dir, err) < 0) {
+    kube_rt_config_free(cfg);
     return -1;
   }
-  char *json = kube_container_config_to_json(cfg, err);
-  kube_container_config_free(cfg);
+  char *json = kube_rt_config_to_json(cfg, err);
+  kube_rt_config_free(cfg);
   if (!json)
     return -1;
   mkdir(sbx_bundle, 0755);
@@ -331,7 +331,7 @@ int main(int argc, char **argv) {
                            true};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_t *rt = kube_runtime_new(roots[RT_LIBKUBE_LIB], &err);
-  kube_container_config_t *cfg = kube_container_config_load(bundle, &err);
+  kube_rt_config_t *cfg = kube_rt_config_load(bundle, &err);
   if (!rt || !cfg) {
     fprintf(stderr, "libkube: %s\n", err.message);
     avail[RT_LIBKUBE_LIB] = false;
@@ -342,10 +342,10 @@ int main(int argc, char **argv) {
   char sbx_dir[600];
   snprintf(sbx_dir, sizeof sbx_dir, "%s/sandbox/ns", tmpdir);
   kube_sandbox_options_t so = {.struct_size = sizeof so, .hostname = "bench"};
-  kube_container_config_t *scfg = NULL;
+  kube_rt_config_t *scfg = NULL;
   bool sbx_ok = rt && kube_runtime_sandbox_pin(rt, sbx_dir, &so, &err) == 0 &&
                 make_sandbox_bundle(sbx_dir, &err) == 0 &&
-                (scfg = kube_container_config_load(sbx_bundle, &err));
+                (scfg = kube_rt_config_load(sbx_bundle, &err));
   if (!sbx_ok) {
     fprintf(stderr, "sandbox: %s\n", err.message ? err.message : "?");
     kube_error_clear(&err);
@@ -393,8 +393,8 @@ int main(int argc, char **argv) {
               read(crun_resp, &dt, sizeof dt) != sizeof dt)
             dt = -1;
         } else {
-          kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
-          kube_container_exit_t ex;
+          kube_rt_io_t io = KUBE_RT_IO_NULL;
+          kube_rt_exit_t ex;
           int64_t t0 = now_ns();
           int rc;
           if (scen == 0)
@@ -478,8 +478,8 @@ int main(int argc, char **argv) {
     json_ratio("ratio_sandbox_libkube_lib_crun", slc);
     printf("}\n");
   }
-  kube_container_config_free(cfg);
-  kube_container_config_free(scfg);
+  kube_rt_config_free(cfg);
+  kube_rt_config_free(scfg);
   if (rt) {
     kube_runtime_sandbox_unpin(rt, sbx_dir, &err);
     kube_error_clear(&err);

@@ -115,12 +115,12 @@ static int fd_arg(PyObject *o, const char *what, int *fd) {
 
 /* The config of a create/run: config (a dict, config.json's shape) or
  * bundle/config.json. */
-static kube_container_config_t *config_of(const char *bundle, PyObject *config,
-                                          kube_error_t *err) {
+static kube_rt_config_t *config_of(const char *bundle, PyObject *config,
+                                   kube_error_t *err) {
   if (config == Py_None) {
-    kube_container_config_t *c;
+    kube_rt_config_t *c;
     Py_BEGIN_ALLOW_THREADS;
-    c = kube_container_config_load(bundle, err);
+    c = kube_rt_config_load(bundle, err);
     Py_END_ALLOW_THREADS;
     return c;
   }
@@ -132,12 +132,12 @@ static kube_container_config_t *config_of(const char *bundle, PyObject *config,
   char *json = pyk_to_json(config, NULL);
   if (!json)
     return NULL;
-  kube_container_config_t *c = kube_container_config_parse(json, bundle, err);
+  kube_rt_config_t *c = kube_rt_config_parse(json, bundle, err);
   free(json);
   return c;
 }
 
-static PyObject *exit_dict(const kube_container_exit_t *e) {
+static PyObject *exit_dict(const kube_rt_exit_t *e) {
   return Py_BuildValue(
       "{s:i,s:i,s:O,s:s,s:d}", "exit_code", e->exit_code, "signal", e->signal,
       "oom_killed", e->oom_killed ? Py_True : Py_False, "reason", e->reason,
@@ -149,21 +149,21 @@ static PyObject *exit_dict(const kube_container_exit_t *e) {
 struct launch {
   PyObject *holds[3];
   const char *id, *bundle, *log_path;
-  kube_container_config_t *cfg;
-  kube_container_io_t io;
+  kube_rt_config_t *cfg;
+  kube_rt_io_t io;
 };
 
 static void launch_clear(struct launch *l) {
   for (size_t i = 0; i < 3; i++)
     Py_XDECREF(l->holds[i]);
-  kube_container_config_free(l->cfg);
+  kube_rt_config_free(l->cfg);
 }
 
 static int launch_args(struct launch *l, PyObject *id, PyObject *bundle,
                        PyObject *config, PyObject *in, PyObject *out,
                        PyObject *errf, PyObject *log) {
   memset(l, 0, sizeof *l);
-  l->io = (kube_container_io_t)KUBE_CONTAINER_IO_NULL;
+  l->io = (kube_rt_io_t)KUBE_RT_IO_NULL;
   if (!(l->id = pyk_utf8(id, "id", &l->holds[0])) ||
       !(l->bundle = path_arg(bundle, "bundle", &l->holds[1])))
     return -1;
@@ -205,7 +205,7 @@ static PyObject *rt_launch(PyObject *self, PyObject *args, PyObject *kwds,
   PyObject *ret = NULL;
   if (launch_args(&l, id, bundle, config, in, out, errf, log) == 0) {
     kube_error_t err = KUBE_ERROR_INIT;
-    kube_container_exit_t ex;
+    kube_rt_exit_t ex;
     int r;
     if (run)
       PYK_LOCKED(&o->mu, r = kube_runtime_run(o->rt, l.id, l.cfg, &l.io,
@@ -251,8 +251,8 @@ struct id_call {
   bool all, force;
   int timeout_ms;
   kube_rt_state_t state;
-  kube_container_exit_t exit;
-  kube_container_stats_t stats;
+  kube_rt_exit_t exit;
+  kube_rt_stats_t stats;
 };
 
 static int id_run(kube_runtime_t *rt, const char *id, struct id_call *c,
@@ -404,7 +404,7 @@ static PyObject *rt_stats(PyObject *self, PyObject *arg) {
   struct id_call c = {.op = OP_STATS};
   if (with_id(o, arg, &c) < 0)
     return NULL;
-  kube_container_stats_t *st = &c.stats;
+  kube_rt_stats_t *st = &c.stats;
   return Py_BuildValue(
       "{s:K,s:K,s:K,s:K,s:K}", "cpu_usage_ns",
       (unsigned long long)st->cpu_usage_ns, "memory_usage_bytes",
@@ -461,8 +461,7 @@ static PyObject *rt_exec(PyObject *self, PyObject *args, PyObject *kwds) {
     return NULL;
   PyObject *ret = NULL;
   char **av = NULL, **ev = NULL;
-  kube_exec_options_t eo = {.struct_size = sizeof eo,
-                            .io = KUBE_CONTAINER_IO_NULL};
+  kube_exec_options_t eo = {.struct_size = sizeof eo, .io = KUBE_RT_IO_NULL};
   const char *id = pyk_utf8(idp, "id", &h);
   if (!id || PyList_Append(holds, h) < 0)
     goto out;
@@ -495,7 +494,7 @@ static PyObject *rt_exec(PyObject *self, PyObject *args, PyObject *kwds) {
       fd_arg(errf, "stderr", &eo.io.stderr_fd) < 0)
     goto out;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int r;
   PYK_LOCKED(&o->mu, r = kube_runtime_exec(o->rt, id, &eo, NULL, &ex, &err));
   if (r < 0)

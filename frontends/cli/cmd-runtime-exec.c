@@ -178,7 +178,7 @@ int rt_cmd_exec(int argc, char **argv) {
       .console_socket = console,
       .terminal_fd_out = tty && !console ? &master : NULL};
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   pid_t pid = 0;
   /* With our own terminal to proxy, wait after proxying. */
   bool proxy = tty && !console;
@@ -225,11 +225,11 @@ int rt_cmd_spec(int argc, char **argv) {
       return cli_fail("usage: kube runtime spec [--bundle DIR]");
   }
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *cfg = kube_container_config_new_default(&err);
+  kube_rt_config_t *cfg = kube_rt_config_new_default(&err);
   if (!cfg)
     return rt_fail_err(&err);
-  char *json = kube_container_config_to_json(cfg, &err);
-  kube_container_config_free(cfg);
+  char *json = kube_rt_config_to_json(cfg, &err);
+  kube_rt_config_free(cfg);
   if (!json)
     return rt_fail_err(&err);
   char path[4096];

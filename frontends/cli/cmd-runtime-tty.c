@@ -187,7 +187,7 @@ int rt_cmd_attach(int argc, char **argv) {
   } else {
     rc = rt_proxy_attach(a);
     kube_rt_attach_free(a);
-    kube_container_exit_t ex;
+    kube_rt_exit_t ex;
     if (rc == 0 && kube_runtime_wait(rt, id, 2000, &ex, &err) == 0)
       rc = ex.exit_code;
     kube_error_clear(&err);

@@ -169,8 +169,7 @@ static void forward_signal(int sig) {
 }
 
 static int run_terminal(kube_runtime_t *rt, const char *id,
-                        const kube_container_config_t *cfg,
-                        kube_container_io_t *io) {
+                        const kube_rt_config_t *cfg, kube_rt_io_t *io) {
   kube_error_t err = KUBE_ERROR_INIT;
   io->stdin_fd = io->stdout_fd = io->stderr_fd = -1;
   if (kube_runtime_create_ex(rt, id, cfg, io, KUBE_RT_START, &err) < 0)
@@ -184,7 +183,7 @@ static int run_terminal(kube_runtime_t *rt, const char *id,
     rt_proxy_attach(a);
     kube_rt_attach_free(a);
   }
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   if (kube_runtime_wait(rt, id, -1, &ex, &err) < 0)
     rc = rt_fail_err(&err);
   else if (rc == 0)
@@ -202,17 +201,15 @@ static int do_create(int argc, char **argv, bool run) {
     return 1;
   }
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *cfg =
-      kube_container_config_load(o.bundle ? o.bundle : ".", &err);
+  kube_rt_config_t *cfg = kube_rt_config_load(o.bundle ? o.bundle : ".", &err);
   if (!cfg)
     return rt_fail_err(&err);
   kube_runtime_t *rt = rt_open();
   if (!rt) {
-    kube_container_config_free(cfg);
+    kube_rt_config_free(cfg);
     return 1;
   }
-  kube_container_io_t io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
-                            o.log_path};
+  kube_rt_io_t io = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, o.log_path};
   io.console_socket = o.console_socket;
   int rc = 0;
   /* runc's rules: a console socket only with a terminal, and a detached
@@ -236,7 +233,7 @@ static int do_create(int argc, char **argv, bool run) {
     if (kube_runtime_create_ex(rt, id, cfg, &io, flags, &err) < 0)
       rc = rt_fail_err(&err);
   } else {
-    kube_container_exit_t ex;
+    kube_rt_exit_t ex;
     /* Foreground: signals for us go to the container's init, as runc
      * forwards them. */
     snprintf(fwd_state_path, sizeof fwd_state_path, "%s/%s/state",
@@ -280,7 +277,7 @@ static int do_create(int argc, char **argv, bool run) {
       rc = write_pid_file(o.pid_file, pid);
   }
   kube_runtime_free(rt);
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   return rc;
 }
 
@@ -506,7 +503,7 @@ static int do_stats(int argc, char **argv) {
   if (!rt)
     return 1;
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_stats_t st;
+  kube_rt_stats_t st;
   int rc = 0;
   if (kube_runtime_stats(rt, id, &st, &err) < 0)
     rc = rt_fail_err(&err);

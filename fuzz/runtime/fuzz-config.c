@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(s, data, size);
   s[size] = '\0';
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = kube_container_config_parse(s, "/", &err);
+  kube_rt_config_t *c = kube_rt_config_parse(s, "/", &err);
   free(s);
   if (!c) {
     CHECK(kube_error_is_set(&err));
@@ -32,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   CHECK(!kube_error_is_set(&err));
-  char *json = kube_container_config_to_json(c, &err);
+  char *json = kube_rt_config_to_json(c, &err);
   CHECK(json);
-  kube_container_config_t *c2 = kube_container_config_parse(json, "/", &err);
+  kube_rt_config_t *c2 = kube_rt_config_parse(json, "/", &err);
   CHECK(c2);
-  char *json2 = kube_container_config_to_json(c2, &err);
+  char *json2 = kube_rt_config_to_json(c2, &err);
   CHECK(json2 && strcmp(json, json2) == 0);
   if (c->seccomp) {
     void *prog = NULL;
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   free(json);
   free(json2);
-  kube_container_config_free(c);
-  kube_container_config_free(c2);
+  kube_rt_config_free(c);
+  kube_rt_config_free(c2);
   return 0;
 }

@@ -2,7 +2,7 @@
 /*
  * libkube runtime: Linux containers from an OCI runtime configuration.
  *
- * A container is described by a kube_container_config_t, either parsed from
+ * A container is described by a kube_rt_config_t, either parsed from
  * an OCI bundle (config.json + rootfs) or filled in by the caller.  A
  * kube_runtime_t is a handle on a state directory (default
  * /run/libkube/runtime); every container has a sub-directory there holding
@@ -200,8 +200,8 @@ typedef struct kube_rt_hook {
   int timeout; /* seconds; 0: none */
 } kube_rt_hook_t;
 
-typedef struct kube_container_config {
-  size_t struct_size; /* sizeof(kube_container_config_t) */
+typedef struct kube_rt_config {
+  size_t struct_size; /* sizeof(kube_rt_config_t) */
 
   /* root */
   char *root_path; /* absolute path of the rootfs (owned) */
@@ -258,39 +258,35 @@ typedef struct kube_container_config {
   char **annotation_keys;
   char **annotation_values;
   size_t n_annotations;
-} kube_container_config_t;
+} kube_rt_config_t;
 
 /* A config with the defaults of `kube runtime spec` (Docker's defaults):
  * /bin/sh, rootfs "rootfs", pid/net/ipc/uts/mount namespaces, proc, /dev,
  * devpts, shm, mqueue, sysfs, Docker's capability list, masked and
  * read-only paths, no_new_privs, the default seccomp profile.  Owned: free
- * with kube_container_config_free(). */
-kube_container_config_t *kube_container_config_new_default(kube_error_t *err);
+ * with kube_rt_config_free(). */
+kube_rt_config_t *kube_rt_config_new_default(kube_error_t *err);
 /* Parse an OCI config.json text.  Relative root.path is resolved against
  * bundle_dir (borrowed, may be NULL for the current directory).  Unknown
  * namespace types, bad mounts, bad limits fail with Invalid naming the
- * field.  Owned: free with kube_container_config_free(). */
-kube_container_config_t *kube_container_config_parse(const char *json,
-                                                     const char *bundle_dir,
-                                                     kube_error_t *err);
+ * field.  Owned: free with kube_rt_config_free(). */
+kube_rt_config_t *kube_rt_config_parse(const char *json, const char *bundle_dir,
+                                       kube_error_t *err);
 /* Read <bundle_dir>/config.json and parse it. */
-kube_container_config_t *kube_container_config_load(const char *bundle_dir,
-                                                    kube_error_t *err);
+kube_rt_config_t *kube_rt_config_load(const char *bundle_dir,
+                                      kube_error_t *err);
 /* The OCI config.json text for a config (owned, free()). */
-char *kube_container_config_to_json(const kube_container_config_t *cfg,
-                                    kube_error_t *err);
-void kube_container_config_free(kube_container_config_t *cfg);
+char *kube_rt_config_to_json(const kube_rt_config_t *cfg, kube_error_t *err);
+void kube_rt_config_free(kube_rt_config_t *cfg);
 /* Set (replace) annotation key to value (both borrowed, copied). */
-int kube_container_config_annotate(kube_container_config_t *cfg,
-                                   const char *key, const char *value,
-                                   kube_error_t *err);
+int kube_rt_config_annotate(kube_rt_config_t *cfg, const char *key,
+                            const char *value, kube_error_t *err);
 /* Join the namespaces pinned in sandbox_dir (see kube_runtime_sandbox_pin):
  * each pinned net/ipc/uts/user/cgroup namespace replaces the config's
  * namespace of that type with a join by path, and the hostname (owned by
  * the sandbox's uts namespace) is dropped.  sandbox_dir is borrowed. */
-int kube_container_config_join_sandbox(kube_container_config_t *cfg,
-                                       const char *sandbox_dir,
-                                       kube_error_t *err);
+int kube_rt_config_join_sandbox(kube_rt_config_t *cfg, const char *sandbox_dir,
+                                kube_error_t *err);
 /* Docker's default seccomp profile (blocks mount, reboot, kexec, bpf,
  * ptrace, keyctl, unshare, ... with EPERM).  Owned: kube_seccomp_free(). */
 kube_seccomp_t *kube_seccomp_default_profile(void);
@@ -318,13 +314,13 @@ typedef enum kube_rt_status {
 const char *kube_rt_status_string(kube_rt_status_t s);
 
 /* How a container ended. */
-typedef struct kube_container_exit {
+typedef struct kube_rt_exit {
   int exit_code;   /* WEXITSTATUS, or 128 + signal */
   int signal;      /* terminating signal, 0 if it exited */
   bool oom_killed; /* the kernel OOM killer fired in its cgroup */
   char reason[32]; /* "Completed", "Error", "OOMKilled", "Unknown" */
   struct timespec finished_at;
-} kube_container_exit_t;
+} kube_rt_exit_t;
 
 typedef struct kube_rt_state {
   char *id;     /* owned */
@@ -333,7 +329,7 @@ typedef struct kube_rt_state {
   pid_t pid; /* init pid in the caller's pid namespace; 0 when stopped */
   struct timespec created;
   bool exited; /* `exit` valid (status STOPPED and the exit was recorded) */
-  kube_container_exit_t exit;
+  kube_rt_exit_t exit;
   char *cgroup_path; /* owned */
   /* Since libkube 0.2 (adoption after a restart of the caller): */
   struct timespec started; /* when started (0 while created) */
@@ -358,7 +354,7 @@ void kube_rt_state_clear(kube_rt_state_t *st);
  * console_socket / terminal_fd_out: output goes to the log (rotated by
  * size) and to every client of kube_runtime_attach(); stdin, when open,
  * comes from attach clients.  Fields after log_path are zero when unused. */
-typedef struct kube_container_io {
+typedef struct kube_rt_io {
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
@@ -376,9 +372,9 @@ typedef struct kube_container_io {
   int64_t
       log_max_size;  /* rotate the log above this size; 0: 10 MiB, <0: never */
   int log_max_files; /* files kept, the current one included; 0: 5 */
-} kube_container_io_t;
+} kube_rt_io_t;
 
-#define KUBE_CONTAINER_IO_NULL                                                 \
+#define KUBE_RT_IO_NULL                                                        \
   { -1, -1, -1, NULL, NULL, NULL, false, false, false, 0, 0 }
 
 /* Open a runtime on state_root (borrowed; NULL for /run/libkube/runtime),
@@ -397,22 +393,21 @@ const char *kube_runtime_cgroup_mode(const kube_runtime_t *rt);
  * the init process waits before exec until kube_runtime_start().  cfg and io
  * are borrowed.  On failure nothing is left behind. */
 int kube_runtime_create(kube_runtime_t *rt, const char *id,
-                        const kube_container_config_t *cfg,
-                        const kube_container_io_t *io, kube_error_t *err);
+                        const kube_rt_config_t *cfg, const kube_rt_io_t *io,
+                        kube_error_t *err);
 /* Flags of kube_runtime_create_ex(). */
 #define KUBE_RT_START 0x1u /* exec at once (a detached run) */
 /* No monitor process: the init stays the caller's child, to be reaped by
  * the caller or, once the caller exits, by its subreaper (conmon, a
  * containerd shim), as with runc and crun.  The exit status is then not
  * recorded (state reports "Unknown").  Ignored when the monitor must keep
- * the stdio (see kube_container_io_t). */
+ * the stdio (see kube_rt_io_t). */
 #define KUBE_RT_NO_MONITOR 0x2u
 
 /* kube_runtime_create() with flags (KUBE_RT_*). */
 int kube_runtime_create_ex(kube_runtime_t *rt, const char *id,
-                           const kube_container_config_t *cfg,
-                           const kube_container_io_t *io, unsigned flags,
-                           kube_error_t *err);
+                           const kube_rt_config_t *cfg, const kube_rt_io_t *io,
+                           unsigned flags, kube_error_t *err);
 /* Let a created container exec its process. */
 int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err);
 /* Create and start in one step (no wait-for-start round trip).  When
@@ -421,9 +416,8 @@ int kube_runtime_start(kube_runtime_t *rt, const char *id, kube_error_t *err);
  * the container's monitor itself: the init is its child until the call
  * returns, so a SIGCHLD handler of the caller must not reap it. */
 int kube_runtime_run(kube_runtime_t *rt, const char *id,
-                     const kube_container_config_t *cfg,
-                     const kube_container_io_t *io,
-                     kube_container_exit_t *exit_out, kube_error_t *err);
+                     const kube_rt_config_t *cfg, const kube_rt_io_t *io,
+                     kube_rt_exit_t *exit_out, kube_error_t *err);
 /* Send sig to the init process, or with all=true to every process in the
  * container's cgroup. */
 int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
@@ -435,7 +429,7 @@ int kube_runtime_kill(kube_runtime_t *rt, const char *id, int sig, bool all,
  * already stopped is fine.  Blocks up to grace_ms plus a few ms: call it on
  * a worker thread. */
 int kube_runtime_stop(kube_runtime_t *rt, const char *id, int sig, int grace_ms,
-                      kube_container_exit_t *out, kube_error_t *err);
+                      kube_rt_exit_t *out, kube_error_t *err);
 /* Remove a stopped (or, with force, any) container: kills it if needed,
  * removes its cgroup and state. */
 int kube_runtime_delete(kube_runtime_t *rt, const char *id, bool force,
@@ -450,21 +444,20 @@ int kube_runtime_list(kube_runtime_t *rt, char ***ids_out, size_t *n_out,
  * Works for containers other processes created.  Timeout: KUBE_REASON_TIMEOUT.
  */
 int kube_runtime_wait(kube_runtime_t *rt, const char *id, int timeout_ms,
-                      kube_container_exit_t *out, kube_error_t *err);
+                      kube_rt_exit_t *out, kube_error_t *err);
 
 /* Called once on the loop thread when the container exits; `exit` is
  * borrowed for the call; `id` is borrowed. */
-typedef void (*kube_container_exit_cb)(const char *id,
-                                       const kube_container_exit_t *exit,
-                                       void *userdata);
+typedef void (*kube_rt_exit_cb)(const char *id, const kube_rt_exit_t *exit,
+                                void *userdata);
 /* Watch for the exit on `loop` through a pidfd (no thread, no polling).
  * The watch frees itself after the callback. */
 int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
-                            kube_loop_t *loop, kube_container_exit_cb cb,
+                            kube_loop_t *loop, kube_rt_exit_cb cb,
                             void *userdata, kube_error_t *err);
 
 /* Resource usage read from the container's cgroup. */
-typedef struct kube_container_stats {
+typedef struct kube_rt_stats {
   uint64_t cpu_usage_ns;
   uint64_t memory_usage_bytes;
   uint64_t memory_limit_bytes; /* 0 if unlimited */
@@ -474,10 +467,10 @@ typedef struct kube_container_stats {
    * the working set, and evict on) */
   uint64_t memory_working_set_bytes;
   struct timespec timestamp; /* CLOCK_REALTIME when read */
-} kube_container_stats_t;
+} kube_rt_stats_t;
 
-int kube_runtime_stats(kube_runtime_t *rt, const char *id,
-                       kube_container_stats_t *out, kube_error_t *err);
+int kube_runtime_stats(kube_runtime_t *rt, const char *id, kube_rt_stats_t *out,
+                       kube_error_t *err);
 
 /* Freeze / thaw every process of the container (freezer cgroup). */
 int kube_runtime_pause(kube_runtime_t *rt, const char *id, kube_error_t *err);
@@ -492,7 +485,7 @@ typedef struct kube_exec_options {
   bool set_user;   /* use uid/gid below instead of the container's user */
   uid_t uid;
   gid_t gid;
-  kube_container_io_t io; /* only the three fds are used */
+  kube_rt_io_t io; /* only the three fds are used */
   /* A pty as the process's controlling terminal and stdio (io fds are then
    * ignored); its master goes to console_socket (runc's protocol) and/or
    * *terminal_fd_out (owned by the caller: close it).  One is required. */
@@ -512,7 +505,7 @@ typedef struct kube_exec_options {
  * the caller reaps it with waitpid(). */
 int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                       const kube_exec_options_t *opts, pid_t *pid_out,
-                      kube_container_exit_t *exit_out, kube_error_t *err);
+                      kube_rt_exit_t *exit_out, kube_error_t *err);
 
 /* Set a terminal's window size (TIOCSWINSZ on a pty master, e.g. the one
  * an exec with a terminal returned). */
@@ -520,7 +513,7 @@ int kube_rt_terminal_resize(int pty_master, unsigned short rows,
                             unsigned short cols, kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
-/* Attach: the stdio the monitor keeps (see kube_container_io_t)             */
+/* Attach: the stdio the monitor keeps (see kube_rt_io_t)             */
 /* ------------------------------------------------------------------------ */
 
 /* An attach session: a connection to the container's monitor, so it works
@@ -597,7 +590,7 @@ typedef struct kube_sandbox_options {
 /* Make the namespaces and bind-mount them on <dir>/net, <dir>/ipc,
  * <dir>/uts (<dir>/user, <dir>/cgroup), creating dir.  The loopback
  * interface is brought up.  <dir>/net is the path to give CNI plugins and
- * containers (kube_container_config_join_sandbox).  No process stays
+ * containers (kube_rt_config_join_sandbox).  No process stays
  * behind.  On failure nothing is left pinned. */
 int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
                              const kube_sandbox_options_t *opts,
@@ -647,8 +640,7 @@ int kube_runtime_pod_cgroup_remove(kube_runtime_t *rt, const char *path,
                                    int timeout_ms, kube_error_t *err);
 /* Usage of a cgroup and everything below it (a pod, a QoS level). */
 int kube_runtime_pod_cgroup_stats(kube_runtime_t *rt, const char *path,
-                                  kube_container_stats_t *out,
-                                  kube_error_t *err);
+                                  kube_rt_stats_t *out, kube_error_t *err);
 
 #ifdef __cplusplus
 }

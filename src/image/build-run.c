@@ -202,9 +202,9 @@ static int set_strv(char ***dst, size_t *n, char *const *src,
   return 0;
 }
 
-static int make_config(const img_run_t *r, kube_container_config_t **out,
+static int make_config(const img_run_t *r, kube_rt_config_t **out,
                        kube_error_t *err) {
-  kube_container_config_t *cfg = kube_container_config_new_default(err);
+  kube_rt_config_t *cfg = kube_rt_config_new_default(err);
   *out = cfg;
   if (!cfg)
     return -1;
@@ -240,11 +240,11 @@ static int make_config(const img_run_t *r, kube_container_config_t **out,
 static void helper(const img_run_t *r, int out_fd, int res_fd) {
   struct run_result res = {.rc = -1, .exit_code = -1};
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *cfg = NULL;
+  kube_rt_config_t *cfg = NULL;
   kube_runtime_t *rt = kube_runtime_new(r->runtime_root, &err);
   if (rt && make_config(r, &cfg, &err) == 0) {
-    kube_container_io_t io = {-1, out_fd, out_fd, NULL};
-    kube_container_exit_t ex;
+    kube_rt_io_t io = {-1, out_fd, out_fd, NULL};
+    kube_rt_exit_t ex;
     res.rc = kube_runtime_run(rt, r->id, cfg, &io, &ex, &err);
     if (res.rc == 0)
       res.exit_code = ex.exit_code;

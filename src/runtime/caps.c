@@ -79,7 +79,7 @@ KUBE_EXPORT uint64_t kube_caps_default(void) {
 /* Runs in C: drop the bounding set while we still hold CAP_SETPCAP, switch
  * to the configured user keeping the permitted set, then install the
  * effective/permitted/inheritable and ambient sets. */
-int rt_child_set_user(const kube_container_config_t *cfg, const char **what) {
+int rt_child_set_user(const kube_rt_config_t *cfg, const char **what) {
   const kube_rt_caps_t *caps = &cfg->caps;
   for (int i = 0; i <= 63; i++) {
     if (caps->bounding & (1ULL << i))

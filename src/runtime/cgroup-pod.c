@@ -258,7 +258,7 @@ KUBE_EXPORT int kube_runtime_pod_cgroup_remove(kube_runtime_t *rt,
 
 KUBE_EXPORT int kube_runtime_pod_cgroup_stats(kube_runtime_t *rt,
                                               const char *path,
-                                              kube_container_stats_t *out,
+                                              kube_rt_stats_t *out,
                                               kube_error_t *err) {
   if (!(path = existing_cgroup(rt, path, err)))
     return -1;

@@ -173,7 +173,7 @@ static long v1_oom_kills(const struct cg_layout *l, const char *path) {
 }
 
 static int v1_stats(const struct cg_layout *l, const char *path,
-                    kube_container_stats_t *out, kube_error_t *err) {
+                    kube_rt_stats_t *out, kube_error_t *err) {
   char dir[512];
   memset(out, 0, sizeof *out);
   if (v1_dir(l, "cpuacct", path, dir, sizeof dir))

@@ -156,7 +156,7 @@ static long v2_oom_kills(const struct cg_layout *l, const char *path) {
 }
 
 static int v2_stats(const struct cg_layout *l, const char *path,
-                    kube_container_stats_t *out, kube_error_t *err) {
+                    kube_rt_stats_t *out, kube_error_t *err) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
   memset(out, 0, sizeof *out);
@@ -237,7 +237,7 @@ static int hybrid_destroy(const struct cg_layout *l, const char *path,
 
 /* The v1 controllers hold the numbers and the freezer. */
 static int hybrid_stats(const struct cg_layout *l, const char *path,
-                        kube_container_stats_t *out, kube_error_t *err) {
+                        kube_rt_stats_t *out, kube_error_t *err) {
   return rt_cgroup_ops_v1.stats(l, path, out, err);
 }
 static int hybrid_freeze(const struct cg_layout *l, const char *path,

@@ -189,7 +189,7 @@ static ssize_t sync_recv(int fd, struct sync_msg *m, int *fd_out) {
 }
 
 /* prestart and createRuntime, asked for by C once its mounts exist. */
-static int run_runtime_hooks(const kube_container_config_t *cfg, const char *id,
+static int run_runtime_hooks(const kube_rt_config_t *cfg, const char *id,
                              pid_t pid, kube_error_t *err) {
   char *state =
       rt_hook_state_json(id, "creating", pid, cfg->bundle, cfg->annotation_keys,
@@ -207,7 +207,7 @@ static int run_runtime_hooks(const kube_container_config_t *cfg, const char *id,
   return rc;
 }
 
-static void run_poststart(const kube_container_config_t *cfg, const char *id,
+static void run_poststart(const kube_rt_config_t *cfg, const char *id,
                           pid_t pid) {
   if (!cfg->n_hooks[KUBE_HOOK_POSTSTART])
     return;
@@ -287,8 +287,8 @@ static void close_plan_io(struct child_plan *p) {
 }
 
 /* Terminal, stdin, output pipes and the attach socket for the plan. */
-static int prepare_io(struct child_plan *p, const kube_container_config_t *cfg,
-                      const kube_container_io_t *io, int dirfd,
+static int prepare_io(struct child_plan *p, const kube_rt_config_t *cfg,
+                      const kube_rt_io_t *io, int dirfd,
                       const char *console_path, int *term_out, bool monitor_tty,
                       bool owns_stdio, kube_error_t *err) {
   if (console_path) {
@@ -322,9 +322,8 @@ static int prepare_io(struct child_plan *p, const kube_container_config_t *cfg,
   return p->attach_fd < 0 ? -1 : 0;
 }
 
-static int prepare_hooks(struct child_plan *p,
-                         const kube_container_config_t *cfg, const char *id,
-                         kube_error_t *err) {
+static int prepare_hooks(struct child_plan *p, const kube_rt_config_t *cfg,
+                         const char *id, kube_error_t *err) {
   p->runtime_hooks = cfg->n_hooks[KUBE_HOOK_PRESTART] ||
                      cfg->n_hooks[KUBE_HOOK_CREATE_RUNTIME];
   static const kube_rt_hook_kind_t kinds[2] = {KUBE_HOOK_CREATE_CONTAINER,
@@ -343,9 +342,8 @@ static int prepare_hooks(struct child_plan *p,
 }
 
 static int create_common(kube_runtime_t *rt, const char *id,
-                         const kube_container_config_t *cfg,
-                         const kube_container_io_t *io, bool run,
-                         unsigned flags, kube_container_exit_t *exit_out,
+                         const kube_rt_config_t *cfg, const kube_rt_io_t *io,
+                         bool run, unsigned flags, kube_rt_exit_t *exit_out,
                          kube_error_t *err) {
   if (rt_validate_id(id, err) < 0)
     return -1;
@@ -487,7 +485,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
   close_fd(&sync[1]);
   close_plan_io(&plan);
   struct sync_msg m;
-  bool ready = false;
+  bool ready = false, hooks_pending = false;
   for (;;) {
     ssize_t n = sync_recv(sync[0], &m, &pty_fd);
     if (n <= 0) {
@@ -497,23 +495,31 @@ static int create_common(kube_runtime_t *rt, const char *id,
                       "container init exited during setup");
       goto fail;
     }
-    if (m.type == SYNC_PID) {
+    /* C asks for the prestart/createRuntime hooks and M reports C's pid
+     * from two processes: the hooks wait until the pid is known (their
+     * state carries it). */
+    if (m.type == SYNC_PID)
       pid = m.pid;
-      if (ready && !run)
+    if (m.type == SYNC_HOOKS)
+      hooks_pending = true;
+    if (m.type == SYNC_PID || m.type == SYNC_HOOKS) {
+      if (hooks_pending && pid > 0) {
+        hooks_pending = false;
+        struct sync_msg reply;
+        memset(&reply, 0, sizeof reply);
+        reply.type = SYNC_RESUME;
+        if (run_runtime_hooks(cfg, id, pid, err) < 0) {
+          reply.type = SYNC_ERROR;
+          send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
+          goto fail;
+        }
+        send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
+      }
+      if (m.type == SYNC_PID && ready && !run)
         break;
     } else if (m.type == SYNC_ERROR) {
       kube_error_set(err, KUBE_REASON_INVALID, m.errnum, "%s", m.msg);
       goto fail;
-    } else if (m.type == SYNC_HOOKS) {
-      struct sync_msg reply;
-      memset(&reply, 0, sizeof reply);
-      reply.type = SYNC_RESUME;
-      if (run_runtime_hooks(cfg, id, pid, err) < 0) {
-        reply.type = SYNC_ERROR;
-        send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
-        goto fail;
-      }
-      send(sync[0], &reply, sizeof reply, MSG_NOSIGNAL);
     } else if (m.type == SYNC_READY) {
       /* C may be ready before M got to report its pid: wait for both. */
       ready = true;
@@ -601,16 +607,15 @@ fail_plan:
 }
 
 KUBE_EXPORT int kube_runtime_create(kube_runtime_t *rt, const char *id,
-                                    const kube_container_config_t *cfg,
-                                    const kube_container_io_t *io,
-                                    kube_error_t *err) {
+                                    const kube_rt_config_t *cfg,
+                                    const kube_rt_io_t *io, kube_error_t *err) {
   return create_common(rt, id, cfg, io, false, 0, NULL, err);
 }
 
 KUBE_EXPORT int kube_runtime_create_ex(kube_runtime_t *rt, const char *id,
-                                       const kube_container_config_t *cfg,
-                                       const kube_container_io_t *io,
-                                       unsigned flags, kube_error_t *err) {
+                                       const kube_rt_config_t *cfg,
+                                       const kube_rt_io_t *io, unsigned flags,
+                                       kube_error_t *err) {
   return create_common(rt, id, cfg, io, flags & KUBE_RT_START, flags, NULL,
                        err);
 }
@@ -877,7 +882,7 @@ KUBE_EXPORT int kube_runtime_delete(kube_runtime_t *rt, const char *id,
 }
 
 KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id,
-                                  int timeout_ms, kube_container_exit_t *out,
+                                  int timeout_ms, kube_rt_exit_t *out,
                                   kube_error_t *err) {
   int dirfd = rt_open_container(rt, id, err);
   if (dirfd < 0)
@@ -912,10 +917,9 @@ KUBE_EXPORT int kube_runtime_wait(kube_runtime_t *rt, const char *id,
 }
 
 KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
-                                 const kube_container_config_t *cfg,
-                                 const kube_container_io_t *io,
-                                 kube_container_exit_t *exit_out,
-                                 kube_error_t *err) {
+                                 const kube_rt_config_t *cfg,
+                                 const kube_rt_io_t *io,
+                                 kube_rt_exit_t *exit_out, kube_error_t *err) {
   if (create_common(rt, id, cfg, io, true, 0, exit_out, err) < 0)
     return -1;
   if (exit_out && io && io->log_path)
@@ -924,8 +928,7 @@ KUBE_EXPORT int kube_runtime_run(kube_runtime_t *rt, const char *id,
 }
 
 KUBE_EXPORT int kube_runtime_stats(kube_runtime_t *rt, const char *id,
-                                   kube_container_stats_t *out,
-                                   kube_error_t *err) {
+                                   kube_rt_stats_t *out, kube_error_t *err) {
   struct rt_state st;
   if (rt_load_state(rt, id, &st, err) < 0)
     return -1;
@@ -965,9 +968,9 @@ KUBE_EXPORT int kube_runtime_resume(kube_runtime_t *rt, const char *id,
 }
 
 KUBE_EXPORT int kube_runtime_stop(kube_runtime_t *rt, const char *id, int sig,
-                                  int grace_ms, kube_container_exit_t *out,
+                                  int grace_ms, kube_rt_exit_t *out,
                                   kube_error_t *err) {
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   kube_error_t e = KUBE_ERROR_INIT;
   if (kube_runtime_kill(rt, id, sig > 0 ? sig : SIGTERM, false, &e) < 0) {
     bool stopped = e.reason == KUBE_REASON_CONFLICT;

@@ -12,13 +12,13 @@ struct exit_watch {
   struct event *ev;
   int pidfd;
   pid_t monitor;
-  kube_container_exit_cb cb;
+  kube_rt_exit_cb cb;
   void *userdata;
 };
 
 static void on_exit_ready(evutil_socket_t fd, short what, void *arg) {
   struct exit_watch *w = arg;
-  kube_container_exit_t e;
+  kube_rt_exit_t e;
   kube_error_t err = KUBE_ERROR_INIT;
   if (w->monitor > 0 && rt_is_child(w->rt, w->monitor)) {
     waitpid(w->monitor, NULL, 0);
@@ -40,8 +40,7 @@ static void on_exit_ready(evutil_socket_t fd, short what, void *arg) {
 }
 
 KUBE_EXPORT int kube_runtime_wait_async(kube_runtime_t *rt, const char *id,
-                                        kube_loop_t *kloop,
-                                        kube_container_exit_cb cb,
+                                        kube_loop_t *kloop, kube_rt_exit_cb cb,
                                         void *userdata, kube_error_t *err) {
   struct event_base *base = kube_loop_base(kloop);
   struct rt_state st;

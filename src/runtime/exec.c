@@ -69,16 +69,9 @@ static void exec_terminal(struct child_plan *p, unsigned short rows,
 
 static __attribute__((noreturn)) void
 exec_child(struct child_plan *p, const kube_exec_options_t *o, bool terminal) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   const char *what = "";
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++)
-    sigaction(s, &sa, NULL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigprocmask(SIG_SETMASK, &set, NULL);
+  rt_reset_signals();
   int fds[3];
   for (int i = 0; i < 3; i++) {
     int src =
@@ -113,8 +106,7 @@ exec_child(struct child_plan *p, const kube_exec_options_t *o, bool terminal) {
 
 KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
                                   const kube_exec_options_t *opts,
-                                  pid_t *pid_out,
-                                  kube_container_exit_t *exit_out,
+                                  pid_t *pid_out, kube_rt_exit_t *exit_out,
                                   kube_error_t *err) {
   if (!opts || !opts->args || !opts->args[0])
     return kube_error_set(err, KUBE_REASON_INVALID, 0, "exec: args required");
@@ -141,7 +133,7 @@ KUBE_EXPORT int kube_runtime_exec(kube_runtime_t *rt, const char *id,
     return -1;
   struct rt_state st;
   char *json = NULL;
-  kube_container_config_t *cfg = NULL;
+  kube_rt_config_t *cfg = NULL;
   struct child_plan plan;
   struct cg_handle cg;
   int rc = -1, pidfd = -1, sync[2] = {-1, -1}, pty = -1;
@@ -306,7 +298,7 @@ out:
     close(pidfd);
   rt_cg_handle_close(&cg);
   free(plan.seccomp_prog);
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   free(json);
   close(dirfd);
   return rc;

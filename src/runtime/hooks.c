@@ -178,8 +178,7 @@ int rt_hooks_run_list(const kube_rt_hook_t *hooks, size_t n,
 /* The hooks and annotations a container keeps in its state dir
  * ("hooks.json", only when it has hooks or annotations), for start,
  * delete and state. */
-int rt_meta_write(int dirfd, const kube_container_config_t *c,
-                  kube_error_t *err) {
+int rt_meta_write(int dirfd, const kube_rt_config_t *c, kube_error_t *err) {
   json_object *h = rt_hooks_json(c->hooks, c->n_hooks);
   if (!h && !c->n_annotations)
     return 0;

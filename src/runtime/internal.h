@@ -30,6 +30,10 @@
  * (kubed's worker threads) those threads do not exist in the child, so the
  * wrapper waits forever.  The child has one thread: the raw system calls
  * are what it needs. */
+/* linux.c: every signal back to its default disposition, none blocked
+ * (children of the runtime start from a clean slate). */
+void rt_reset_signals(void);
+
 static inline int rt_sys_setresuid(uid_t r, uid_t e, uid_t s) {
   return (int)syscall(SYS_setresuid, r, e, s);
 }
@@ -78,7 +82,7 @@ struct cgroup_ops {
   int (*destroy)(const struct cg_layout *l, const char *path,
                  kube_error_t *err);
   int (*stats)(const struct cg_layout *l, const char *path,
-               kube_container_stats_t *out, kube_error_t *err);
+               kube_rt_stats_t *out, kube_error_t *err);
   int (*freeze)(const struct cg_layout *l, const char *path, bool frozen,
                 kube_error_t *err);
   /* Path of a cgroup.procs file that lists every process (owned). */
@@ -158,7 +162,7 @@ struct plan_mount {
 };
 
 struct child_plan {
-  const kube_container_config_t *cfg;
+  const kube_rt_config_t *cfg;
   int clone_ns_flags; /* CLONE_NEW* given to clone3 */
   int unshare_flags;  /* new namespaces made after joining a user ns */
   bool new_user;
@@ -218,7 +222,7 @@ struct sync_msg {
   char msg[500];
 };
 
-int rt_plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
+int rt_plan_prepare(struct child_plan *p, const kube_rt_config_t *cfg,
                     kube_error_t *err);
 void rt_plan_free(struct child_plan *p);
 /* The body of C; never returns. */
@@ -233,7 +237,7 @@ int rt_child_pivot_root(struct child_plan *p, const char **what,
                         const char **where);
 int rt_child_mask_paths(struct child_plan *p, const char **what,
                         const char **where);
-int rt_child_set_user(const kube_container_config_t *cfg, const char **what);
+int rt_child_set_user(const kube_rt_config_t *cfg, const char **what);
 int rt_child_load_seccomp(const struct child_plan *p);
 __attribute__((noreturn)) void
 rt_child_exec(const struct child_plan *p, char *const *args, char *const *env);
@@ -259,9 +263,9 @@ struct rt_state {
 int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err);
 int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err);
 /* Parse <state>/exit; 0 when present, -1 (no error) when absent. */
-int rt_state_read_exit(int dirfd, kube_container_exit_t *out);
+int rt_state_read_exit(int dirfd, kube_rt_exit_t *out);
 /* Format the exit record (child-safe) into buf, return its length. */
-int rt_state_format_exit(char *buf, size_t len, const kube_container_exit_t *e);
+int rt_state_format_exit(char *buf, size_t len, const kube_rt_exit_t *e);
 unsigned long long rt_proc_start_time(pid_t pid);
 bool rt_proc_alive(pid_t pid, unsigned long long start);
 int rt_rm_rf_at(int dirfd, const char *name);
@@ -292,7 +296,7 @@ void rt_close_except(const int *keep, size_t n);
 long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
                       int sync_fd, int *pidfd_out, const char **what);
 void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
-                            int dirfd, int status, kube_container_exit_t *out);
+                            int dirfd, int status, kube_rt_exit_t *out);
 void rt_forget_child(struct kube_runtime *rt, pid_t pid);
 bool rt_is_child(struct kube_runtime *rt, pid_t pid);
 
@@ -309,13 +313,11 @@ char *rt_read_file_at(int dirfd, const char *name);
 /* The value of key in an object, NULL when absent or null (borrowed). */
 struct json_object *rt_json_get(struct json_object *o, const char *key);
 int rt_ns_clone_flag(kube_ns_type_t t);
-int rt_plan_prepare_mounts(struct child_plan *p,
-                           const kube_container_config_t *cfg,
+int rt_plan_prepare_mounts(struct child_plan *p, const kube_rt_config_t *cfg,
                            kube_error_t *err);
-int rt_state_write_exit(int dirfd, const kube_container_exit_t *e);
-kube_container_config_t *rt_config_parse_stored(const char *json,
-                                                kube_error_t *err);
-char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
+int rt_state_write_exit(int dirfd, const kube_rt_exit_t *e);
+kube_rt_config_t *rt_config_parse_stored(const char *json, kube_error_t *err);
+char *rt_config_to_json(const kube_rt_config_t *c, bool pretty,
                         kube_error_t *err);
 
 /* ---- spec extensions, hooks (spec-hooks.c, hooks.c) ------------------ */
@@ -323,11 +325,11 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
 struct json_object;
 const char *rt_hook_name(kube_rt_hook_kind_t k);
 void rt_hooks_free(kube_rt_hook_t *h, size_t n);
-void rt_spec_extra_free(kube_container_config_t *c);
-int rt_spec_parse_extra(struct json_object *root, kube_container_config_t *c,
+void rt_spec_extra_free(kube_rt_config_t *c);
+int rt_spec_parse_extra(struct json_object *root, kube_rt_config_t *c,
                         kube_error_t *err);
 void rt_spec_extra_json(struct json_object *root, struct json_object *process,
-                        const kube_container_config_t *c);
+                        const kube_rt_config_t *c);
 int rt_hooks_parse(struct json_object *hooks,
                    kube_rt_hook_t *out[KUBE_HOOK__COUNT],
                    size_t n_out[KUBE_HOOK__COUNT], kube_error_t *err);
@@ -353,8 +355,7 @@ struct rt_meta {
   char **ann_keys, **ann_values;
   size_t n_ann;
 };
-int rt_meta_write(int dirfd, const kube_container_config_t *c,
-                  kube_error_t *err);
+int rt_meta_write(int dirfd, const kube_rt_config_t *c, kube_error_t *err);
 int rt_meta_read(int dirfd, struct rt_meta *m);
 void rt_meta_clear(struct rt_meta *m);
 void rt_meta_run_hooks(int dirfd, const char *id, const char *bundle,

@@ -34,7 +34,7 @@ int rt_ns_clone_flag(kube_ns_type_t t) {
   return ns_clone_flag[t];
 }
 
-int rt_plan_prepare(struct child_plan *p, const kube_container_config_t *cfg,
+int rt_plan_prepare(struct child_plan *p, const kube_rt_config_t *cfg,
                     kube_error_t *err) {
   memset(p, 0, sizeof *p);
   p->cfg = cfg;
@@ -267,7 +267,7 @@ static int find_executable(const struct child_plan *p, const char *file) {
   return -1;
 }
 
-static void reset_signals(void) {
+void rt_reset_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
@@ -306,7 +306,7 @@ static int setup_stdio(struct child_plan *p) {
 /* The mounts exist, pivot_root has not happened: P runs prestart and
  * createRuntime (runtime namespace), then we run createContainer here. */
 static void child_create_hooks(struct child_plan *p) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   if (p->runtime_hooks) {
     rt_child_report(p->sync_fd, SYNC_HOOKS, 0, 0, NULL);
     struct sync_msg m;
@@ -332,7 +332,7 @@ static void child_create_hooks(struct child_plan *p) {
  * on the sync socket any more: a failure ends the container (exit 127)
  * with the reason on its stderr. */
 static void child_start_hooks(struct child_plan *p) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   for (size_t i = 0; i < cfg->n_hooks[KUBE_HOOK_START_CONTAINER]; i++) {
     char msg[400];
     if (rt_hook_run(&cfg->hooks[KUBE_HOOK_START_CONTAINER][i], p->hook_state[1],
@@ -350,7 +350,7 @@ static void child_start_hooks(struct child_plan *p) {
 /* process.terminal: a pty from the container's own devpts, its slave as
  * the controlling terminal and stdio, its master sent away. */
 static void child_terminal(struct child_plan *p) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   int master, slave;
   if (rt_pty_open(cfg->console_height, cfg->console_width, &master, &slave) < 0)
     FAIL("open /dev/ptmx for", "process.terminal");
@@ -392,14 +392,14 @@ static void child_terminal(struct child_plan *p) {
 }
 
 void rt_child_main(struct child_plan *p) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   const char *what = "", *where = "";
   pid_t go;
   if (read(p->go_fd, &go, sizeof go) != (ssize_t)sizeof go)
     _exit(126); /* the monitor died before letting us go */
   p->host_pid = go;
   close(p->go_fd);
-  reset_signals();
+  rt_reset_signals();
   /* Die with the monitor until we exec: a half-made container must not
    * survive its parent. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -77,7 +77,7 @@ long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
   if (rt_cg_handle_enter(&enter, (pid_t)pid) < 0)
     goto kill_child;
   if (p->new_user) {
-    const kube_container_config_t *cfg = p->cfg;
+    const kube_rt_config_t *cfg = p->cfg;
     for (int which = 0; which < 2; which++) {
       char path[64], buf[1024];
       size_t n = 0;
@@ -121,8 +121,8 @@ kill_child:
 
 /* Turn a wait status into the exit record and write it.  No allocation. */
 void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
-                            int dirfd, int status, kube_container_exit_t *out) {
-  kube_container_exit_t e;
+                            int dirfd, int status, kube_rt_exit_t *out) {
+  kube_rt_exit_t e;
   memset(&e, 0, sizeof e);
   clock_gettime(CLOCK_REALTIME, &e.finished_at);
   if (WIFSIGNALED(status)) {
@@ -146,14 +146,7 @@ void rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
                      const struct cg_handle *cg, const char *log_path,
                      int sync_fd) {
   setsid();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++)
-    sigaction(s, &sa, NULL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigprocmask(SIG_SETMASK, &set, NULL);
+  rt_reset_signals();
   if (p->join_fd[KUBE_NS_PID] >= 0 &&
       setns(p->join_fd[KUBE_NS_PID], CLONE_NEWPID) < 0) {
     rt_child_report(sync_fd, SYNC_ERROR, errno, 0,

@@ -56,8 +56,7 @@ static const struct {
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-int rt_plan_prepare_mounts(struct child_plan *p,
-                           const kube_container_config_t *cfg,
+int rt_plan_prepare_mounts(struct child_plan *p, const kube_rt_config_t *cfg,
                            kube_error_t *err) {
   p->mounts = calloc(cfg->n_mounts + 1, sizeof *p->mounts);
   if (!p->mounts)
@@ -440,7 +439,7 @@ int rt_child_pivot_root(struct child_plan *p, const char **what,
 
 int rt_child_mask_paths(struct child_plan *p, const char **what,
                         const char **where) {
-  const kube_container_config_t *cfg = p->cfg;
+  const kube_rt_config_t *cfg = p->cfg;
   for (size_t i = 0; i < cfg->n_masked_paths; i++) {
     const char *path = cfg->masked_paths[i];
     struct stat st;

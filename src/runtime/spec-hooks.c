@@ -38,7 +38,7 @@ void rt_hooks_free(kube_rt_hook_t *h, size_t n) {
   free(h);
 }
 
-void rt_spec_extra_free(kube_container_config_t *c) {
+void rt_spec_extra_free(kube_rt_config_t *c) {
   for (int k = 0; k < KUBE_HOOK__COUNT; k++) {
     rt_hooks_free(c->hooks[k], c->n_hooks[k]);
     c->hooks[k] = NULL;
@@ -153,7 +153,7 @@ int rt_annotations_parse(json_object *a, char ***keys, char ***values,
   return 0;
 }
 
-int rt_spec_parse_extra(json_object *root, kube_container_config_t *c,
+int rt_spec_parse_extra(json_object *root, kube_rt_config_t *c,
                         kube_error_t *err) {
   json_object *p = get(root, "process");
   json_object *term = get(p, "terminal");
@@ -216,7 +216,7 @@ json_object *rt_annotations_json(char **keys, char **values, size_t n) {
 }
 
 void rt_spec_extra_json(json_object *root, json_object *process,
-                        const kube_container_config_t *c) {
+                        const kube_rt_config_t *c) {
   json_object_object_add(process, "terminal",
                          json_object_new_boolean(c->terminal));
   if (c->console_height || c->console_width) {
@@ -237,10 +237,8 @@ void rt_spec_extra_json(json_object *root, json_object *process,
                                                c->n_annotations));
 }
 
-KUBE_EXPORT int kube_container_config_annotate(kube_container_config_t *c,
-                                               const char *key,
-                                               const char *value,
-                                               kube_error_t *err) {
+KUBE_EXPORT int kube_rt_config_annotate(kube_rt_config_t *c, const char *key,
+                                        const char *value, kube_error_t *err) {
   if (!key || !*key || !value)
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "annotations: key and value required");
@@ -273,9 +271,9 @@ KUBE_EXPORT int kube_container_config_annotate(kube_container_config_t *c,
   return 0;
 }
 
-KUBE_EXPORT int kube_container_config_join_sandbox(kube_container_config_t *c,
-                                                   const char *dir,
-                                                   kube_error_t *err) {
+KUBE_EXPORT int kube_rt_config_join_sandbox(kube_rt_config_t *c,
+                                            const char *dir,
+                                            kube_error_t *err) {
   static const kube_ns_type_t joinable[] = {
       KUBE_NS_NETWORK, KUBE_NS_IPC, KUBE_NS_UTS, KUBE_NS_USER, KUBE_NS_CGROUP};
   unsigned pinned = kube_runtime_sandbox_pinned(dir);

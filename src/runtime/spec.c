@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* OCI config.json <-> kube_container_config_t. */
+/* OCI config.json <-> kube_rt_config_t. */
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -80,7 +80,7 @@ KUBE_EXPORT void kube_seccomp_free(kube_seccomp_t *s) {
   free(s);
 }
 
-KUBE_EXPORT void kube_container_config_free(kube_container_config_t *c) {
+KUBE_EXPORT void kube_rt_config_free(kube_rt_config_t *c) {
   if (!c)
     return;
   free(c->root_path);
@@ -116,8 +116,8 @@ KUBE_EXPORT void kube_container_config_free(kube_container_config_t *c) {
   free(c);
 }
 
-static kube_container_config_t *config_alloc(void) {
-  kube_container_config_t *c = calloc(1, sizeof *c);
+static kube_rt_config_t *config_alloc(void) {
+  kube_rt_config_t *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
   c->struct_size = sizeof *c;
@@ -226,7 +226,7 @@ static int parse_caps(json_object *o, kube_rt_caps_t *caps, kube_error_t *err) {
   return 0;
 }
 
-static int parse_process(json_object *p, kube_container_config_t *c,
+static int parse_process(json_object *p, kube_rt_config_t *c,
                          kube_error_t *err) {
   if (!p)
     return invalid(err, "process", "required");
@@ -310,7 +310,7 @@ static int parse_process(json_object *p, kube_container_config_t *c,
   return 0;
 }
 
-static int parse_mounts(json_object *m, kube_container_config_t *c,
+static int parse_mounts(json_object *m, kube_rt_config_t *c,
                         kube_error_t *err) {
   if (!m)
     return 0;
@@ -425,7 +425,7 @@ const char *rt_seccomp_action_name(kube_seccomp_action_t a) {
   return "SCMP_ACT_ALLOW";
 }
 
-static int parse_seccomp(json_object *s, kube_container_config_t *c,
+static int parse_seccomp(json_object *s, kube_rt_config_t *c,
                          kube_error_t *err) {
   if (!s)
     return 0;
@@ -597,8 +597,7 @@ static int parse_resources(json_object *r, kube_rt_resources_t *res,
   return 0;
 }
 
-static int parse_linux(json_object *l, kube_container_config_t *c,
-                       kube_error_t *err) {
+static int parse_linux(json_object *l, kube_rt_config_t *c, kube_error_t *err) {
   if (!l)
     return 0;
   json_object *ns = get(l, "namespaces");
@@ -682,9 +681,9 @@ static int parse_linux(json_object *l, kube_container_config_t *c,
   return parse_seccomp(get(l, "seccomp"), c, err);
 }
 
-KUBE_EXPORT kube_container_config_t *
-kube_container_config_parse(const char *json, const char *bundle_dir,
-                            kube_error_t *err) {
+KUBE_EXPORT kube_rt_config_t *kube_rt_config_parse(const char *json,
+                                                   const char *bundle_dir,
+                                                   kube_error_t *err) {
   enum json_tokener_error jerr;
   json_object *root = json_tokener_parse_verbose(json, &jerr);
   if (!root || !json_object_is_type(root, json_type_object)) {
@@ -693,7 +692,7 @@ kube_container_config_parse(const char *json, const char *bundle_dir,
                    root ? "not an object" : json_tokener_error_desc(jerr));
     return NULL;
   }
-  kube_container_config_t *c = config_alloc();
+  kube_rt_config_t *c = config_alloc();
   if (!c) {
     json_object_put(root);
     kube_make_oom(err);
@@ -750,20 +749,19 @@ kube_container_config_parse(const char *json, const char *bundle_dir,
   return c;
 fail:
   json_object_put(root);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   return NULL;
 }
 
-kube_container_config_t *rt_config_parse_stored(const char *json,
-                                                kube_error_t *err) {
+kube_rt_config_t *rt_config_parse_stored(const char *json, kube_error_t *err) {
   skip_host_checks = true;
-  kube_container_config_t *c = kube_container_config_parse(json, NULL, err);
+  kube_rt_config_t *c = kube_rt_config_parse(json, NULL, err);
   skip_host_checks = false;
   return c;
 }
 
-KUBE_EXPORT kube_container_config_t *
-kube_container_config_load(const char *bundle_dir, kube_error_t *err) {
+KUBE_EXPORT kube_rt_config_t *kube_rt_config_load(const char *bundle_dir,
+                                                  kube_error_t *err) {
   char real[PATH_MAX];
   if (!realpath(bundle_dir ? bundle_dir : ".", real)) {
     kube_error_set(err, KUBE_REASON_NOT_FOUND, errno, "bundle %s: %s",
@@ -788,7 +786,7 @@ kube_container_config_load(const char *bundle_dir, kube_error_t *err) {
     kube_make_error(err, errno, "read %s", path);
     return NULL;
   }
-  kube_container_config_t *c = kube_container_config_parse(sb.data, real, err);
+  kube_rt_config_t *c = kube_rt_config_parse(sb.data, real, err);
   kube_strbuf_free(&sb);
   return c;
 }
@@ -868,13 +866,12 @@ static json_object *seccomp_json(const kube_seccomp_t *s) {
   return o;
 }
 
-KUBE_EXPORT char *
-kube_container_config_to_json(const kube_container_config_t *c,
-                              kube_error_t *err) {
+KUBE_EXPORT char *kube_rt_config_to_json(const kube_rt_config_t *c,
+                                         kube_error_t *err) {
   return rt_config_to_json(c, true, err);
 }
 
-char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
+char *rt_config_to_json(const kube_rt_config_t *c, bool pretty,
                         kube_error_t *err) {
   json_object *root = json_object_new_object();
   json_object_object_add(root, "ociVersion", json_object_new_string("1.0.2"));
@@ -1052,8 +1049,8 @@ char *rt_config_to_json(const kube_container_config_t *c, bool pretty,
 /* ---- defaults
  * ------------------------------------------------------------------- */
 
-static int add_mount(kube_container_config_t *c, const char *dest,
-                     const char *type, const char *src, const char *opts) {
+static int add_mount(kube_rt_config_t *c, const char *dest, const char *type,
+                     const char *src, const char *opts) {
   kube_rt_mount_t *m = &c->mounts[c->n_mounts++];
   m->destination = strdup(dest);
   m->type = strdup(type);
@@ -1089,8 +1086,7 @@ static int strv_from(char ***out, size_t *n, const char *const *src) {
   return 0;
 }
 
-KUBE_EXPORT kube_container_config_t *
-kube_container_config_new_default(kube_error_t *err) {
+KUBE_EXPORT kube_rt_config_t *kube_rt_config_new_default(kube_error_t *err) {
   static const char *const args[] = {"sh", NULL};
   static const char *const env[] = {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -1113,7 +1109,7 @@ kube_container_config_new_default(kube_error_t *err) {
   static const kube_ns_type_t nss[] = {KUBE_NS_PID,   KUBE_NS_NETWORK,
                                        KUBE_NS_IPC,   KUBE_NS_UTS,
                                        KUBE_NS_MOUNT, KUBE_NS_CGROUP};
-  kube_container_config_t *c = config_alloc();
+  kube_rt_config_t *c = config_alloc();
   if (!c)
     goto oom;
   c->mounts = calloc(8, sizeof *c->mounts);
@@ -1150,7 +1146,7 @@ kube_container_config_new_default(kube_error_t *err) {
     goto oom;
   return c;
 oom:
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   kube_make_oom(err);
   return NULL;
 }

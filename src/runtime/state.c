@@ -105,20 +105,19 @@ int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
 }
 
 /* Runs in M: stack only. */
-int rt_state_format_exit(char *buf, size_t len,
-                         const kube_container_exit_t *e) {
+int rt_state_format_exit(char *buf, size_t len, const kube_rt_exit_t *e) {
   return snprintf(buf, len, "%d %d %d %lld %ld %s\n", e->exit_code, e->signal,
                   e->oom_killed ? 1 : 0, (long long)e->finished_at.tv_sec,
                   e->finished_at.tv_nsec, e->reason);
 }
 
-int rt_state_write_exit(int dirfd, const kube_container_exit_t *e) {
+int rt_state_write_exit(int dirfd, const kube_rt_exit_t *e) {
   char buf[128];
   int n = rt_state_format_exit(buf, sizeof buf, e);
   return write_atomic(dirfd, "exit", buf, (size_t)n);
 }
 
-int rt_state_read_exit(int dirfd, kube_container_exit_t *out) {
+int rt_state_read_exit(int dirfd, kube_rt_exit_t *out) {
   char buf[256];
   memset(out, 0, sizeof *out);
   if (read_small(dirfd, "exit", buf, sizeof buf) < 0)

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   if (kube_image_rootfs_prepare(s, info.id, dir, &rootfs, &err) < 0)
     return fail("rootfs", &err);
 
-  kube_container_config_t *cfg = kube_container_config_new_default(&err);
+  kube_rt_config_t *cfg = kube_rt_config_new_default(&err);
   if (!cfg)
     return fail("config", &err);
   /* command: Entrypoint + Cmd, or Entrypoint + the given args (the
@@ -139,8 +139,8 @@ int main(int argc, char **argv) {
   kube_runtime_t *rt = kube_runtime_new(rtroot, &err);
   if (!rt)
     return fail("runtime", &err);
-  kube_container_io_t io = {-1, 1, 2, NULL};
-  kube_container_exit_t ex;
+  kube_rt_io_t io = {-1, 1, 2, NULL};
+  kube_rt_exit_t ex;
   char id[64];
   snprintf(id, sizeof id, "run-image-%d", (int)getpid());
   fflush(stdout);
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
   kube_runtime_delete(rt, id, true, NULL);
   kube_runtime_free(rt);
   rmdir(rtroot);
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   if (rc < 0)
     fail("run", &err);
   if (kube_image_rootfs_release(s, dir, &err) < 0)

@@ -60,10 +60,9 @@ static char **strv(const char *first, ...) {
 }
 
 /* The default config on our rootfs, running `sh -c script`. */
-static kube_container_config_t *config_sh(const char *name,
-                                          const char *script) {
+static kube_rt_config_t *config_sh(const char *name, const char *script) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = kube_container_config_new_default(&err);
+  kube_rt_config_t *c = kube_rt_config_new_default(&err);
   if (!c) {
     fprintf(stderr, "config: %s\n", err.message);
     kube_error_clear(&err);
@@ -98,12 +97,12 @@ static char *slurp(const char *path) {
 
 /* Run to completion, stdout+stderr captured into *out (owned). */
 static int run_capture(kube_runtime_t *rt, const char *id,
-                       kube_container_config_t *cfg, char **out,
-                       kube_container_exit_t *ex, kube_error_t *err) {
+                       kube_rt_config_t *cfg, char **out, kube_rt_exit_t *ex,
+                       kube_error_t *err) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s.out", tmpdir, id);
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  kube_container_io_t io = {-1, fd, fd, NULL};
+  kube_rt_io_t io = {-1, fd, fd, NULL};
   int rc = kube_runtime_run(rt, id, cfg, &io, ex, err);
   close(fd);
   *out = slurp(path);

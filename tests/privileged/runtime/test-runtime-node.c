@@ -71,16 +71,16 @@ static int attach_until(kube_rt_attach_t *a, char *out, size_t olen, char *errb,
 /* The monitor keeps the pty: attach, type, resize, exit code, log. */
 static int test_tty_monitor(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("ttym", "exec /bin/sh");
+  kube_rt_config_t *c = config_sh("ttym", "exec /bin/sh");
   c->terminal = true;
   c->console_height = 24;
   c->console_width = 80;
   char log[600];
   snprintf(log, sizeof log, "%s/ttym.log", tmpdir);
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = log;
   int rc = kube_runtime_create_ex(rt, "ttym", c, &io, KUBE_RT_START, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_rt_attach_t *a = NULL;
   kube_attach_options_t ao = {sizeof ao, true, true, true};
@@ -115,7 +115,7 @@ static int test_tty_monitor(kube_runtime_t *rt) {
     kube_error_clear(&err);
   CHECK(n == 0, "attach did not end with the container");
   kube_rt_attach_free(a);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "ttym", 5000, &ex, &err), &err);
   CHECK(ex.exit_code == 3, "exit %d", ex.exit_code);
   /* a resize of a stopped container is a clear error */
@@ -134,13 +134,13 @@ static int test_tty_monitor(kube_runtime_t *rt) {
 /* The caller takes the pty master (terminal_fd_out). */
 static int test_tty_fd(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("ttyf", "exec /bin/sh");
+  kube_rt_config_t *c = config_sh("ttyf", "exec /bin/sh");
   c->terminal = true;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int master = -1;
   io.terminal_fd_out = &master;
   int rc = kube_runtime_create(rt, "ttyf", c, &io, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   CHECK(master >= 0, "no master");
   CHECK_OK(kube_rt_terminal_resize(master, 50, 160, &err), &err);
@@ -152,7 +152,7 @@ static int test_tty_fd(kube_runtime_t *rt) {
   CHECK(r == 0, "output: %s", out);
   /* keep the master open until the shell is gone: a hangup first would
    * end it with a read error instead of its `exit 4` */
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   rc = kube_runtime_wait(rt, "ttyf", 5000, &ex, &err);
   close(master);
   CHECK_OK(rc, &err);
@@ -167,10 +167,10 @@ static int test_tty_fd(kube_runtime_t *rt) {
 /* exec with a terminal, and TIOCSWINSZ while it runs. */
 static int test_exec_tty(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("exect", "sleep 30");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("exect", "sleep 30");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, "exect", c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char *args[] = {
       "/bin/sh", "-c",
@@ -228,10 +228,10 @@ static int test_attach_after_exit(kube_runtime_t *rt_unused) {
   if (creator == 0) {
     kube_error_t err = KUBE_ERROR_INIT;
     kube_runtime_t *rt = kube_runtime_new(state_root, &err);
-    kube_container_config_t *c =
+    kube_rt_config_t *c =
         config_sh("att", "while read l; do echo got:$l; echo err:$l >&2; "
                          "done; echo bye; exit 7");
-    kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+    kube_rt_io_t io = KUBE_RT_IO_NULL;
     io.log_path = log;
     io.open_stdin = true;
     io.stdin_once = true;
@@ -240,7 +240,7 @@ static int test_attach_after_exit(kube_runtime_t *rt_unused) {
                 : -1;
     if (rc < 0)
       fprintf(stderr, "  create: %s\n", err.message);
-    kube_container_config_free(c);
+    kube_rt_config_free(c);
     kube_runtime_free(rt);
     _exit(rc < 0 ? 1 : 0);
   }
@@ -268,7 +268,7 @@ static int test_attach_after_exit(kube_runtime_t *rt_unused) {
   CHECK(strstr(out, "got:a\ngot:b\n") && strstr(errb, "err:a\nerr:b\n"),
         "streams mixed up: out=%s err=%s", out, errb);
   kube_rt_attach_free(a); /* stdinOnce: stdin closes, the loop ends */
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "att", 5000, &ex, &err), &err);
   CHECK(ex.exit_code == 7, "exit %d", ex.exit_code);
   CHECK_OK(kube_runtime_delete(rt, "att", false, &err), &err);
@@ -286,11 +286,11 @@ static int test_attach_after_exit(kube_runtime_t *rt_unused) {
  * the monitor does not keep is refused. */
 static int test_close_stdin(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("cls", "cat; exit 9");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("cls", "cat; exit 9");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.open_stdin = true;
   int rc = kube_runtime_create_ex(rt, "cls", c, &io, KUBE_RT_START, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_rt_attach_t *a = NULL;
   kube_attach_options_t ao = {sizeof ao, true, true, false};
@@ -307,15 +307,15 @@ static int test_close_stdin(kube_runtime_t *rt) {
   kube_rt_state_clear(&st);
   CHECK(s == KUBE_RT_RUNNING, "stopped when the session ended");
   CHECK_OK(kube_runtime_close_stdin(rt, "cls", &err), &err);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "cls", 5000, &ex, &err), &err);
   CHECK(ex.exit_code == 9, "exit %d", ex.exit_code);
   CHECK_OK(kube_runtime_delete(rt, "cls", false, &err), &err);
   /* stdio to caller fds: no attach */
   c = config_sh("noatt", "sleep 30");
-  kube_container_io_t io2 = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io2 = KUBE_RT_IO_NULL;
   CHECK_OK(kube_runtime_run(rt, "noatt", c, &io2, NULL, &err), &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   rc = kube_runtime_attach(rt, "noatt", &ao, &a, &err);
   CHECK(rc < 0 && err.reason == KUBE_REASON_CONFLICT, "attach accepted");
   kube_error_clear(&err);
@@ -336,13 +336,13 @@ static int test_log_rotation(kube_runtime_t *rt) {
   snprintf(script, sizeof script,
            "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done",
            LINES);
-  kube_container_config_t *c = config_sh("rot", script);
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("rot", script);
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = log;
   io.log_max_size = 64 << 10;
   io.log_max_files = 100;
   int rc = kube_runtime_create_ex(rt, "rot", c, &io, KUBE_RT_START, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   int reopens = 0;
   for (int k = 0; k < 200; k++) {
@@ -364,7 +364,7 @@ static int test_log_rotation(kube_runtime_t *rt) {
     }
     sleep_ms(15);
   }
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "rot", 20000, &ex, &err), &err);
   CHECK_OK(kube_runtime_delete(rt, "rot", false, &err), &err);
   char cmd[1024];
@@ -395,7 +395,7 @@ static int test_log_rotation(kube_runtime_t *rt) {
   io.log_max_size = 16 << 10;
   io.log_max_files = 3;
   rc = kube_runtime_run(rt, "rot2", c, &io, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   CHECK_OK(kube_runtime_delete(rt, "rot2", false, &err), &err);
   char p[800];
@@ -447,27 +447,26 @@ static int sandbox_body(kube_runtime_t *rt, const char *dir) {
   fprintf(stderr, "  lo: %s", lo ? lo : "(none)\n");
   CHECK(lo && strstr(lo, "UP"), "loopback not up in the pinned netns");
   free(lo);
-  kube_container_config_t *a =
-      config_sh("sba", "touch /dev/mqueue/from-a; "
-                       "echo hello-from-a | nc -l -p 8080 "
-                       "127.0.0.1; sleep 30");
-  CHECK_OK(kube_container_config_join_sandbox(a, dir, &err), &err);
+  kube_rt_config_t *a = config_sh("sba", "touch /dev/mqueue/from-a; "
+                                         "echo hello-from-a | nc -l -p 8080 "
+                                         "127.0.0.1; sleep 30");
+  CHECK_OK(kube_rt_config_join_sandbox(a, dir, &err), &err);
   CHECK(!a->hostname, "hostname kept");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, "sba", a, &io, NULL, &err);
-  kube_container_config_free(a);
+  kube_rt_config_free(a);
   CHECK_OK(rc, &err);
-  kube_container_config_t *b = config_sh(
+  kube_rt_config_t *b = config_sh(
       "sbb", "for i in $(seq 100); do nc 127.0.0.1 8080 2>/dev/null && break; "
              "sleep 0.05; done; hostname; cat /proc/sys/kernel/shmmni; "
              "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
              "for n in net ipc uts; do readlink /proc/self/ns/$n; done; "
              "ls /dev/mqueue");
-  CHECK_OK(kube_container_config_join_sandbox(b, dir, &err), &err);
+  CHECK_OK(kube_rt_config_join_sandbox(b, dir, &err), &err);
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   rc = run_capture(rt, "sbb", b, &out, &ex, &err);
-  kube_container_config_free(b);
+  kube_rt_config_free(b);
   force_delete(rt, "sba");
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
@@ -623,7 +622,7 @@ static int pod_cgroups(kube_runtime_t *rt, bool limits) {
   /* a container in the pod */
   char id[64];
   snprintf(id, sizeof id, "podc-%s", mode);
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh(id, "i=0; while [ $i -lt 5 ]; do sleep 30 & i=$((i+1)); "
                     "done; head -c 8000000 /dev/zero | tail -c 1 >/dev/null; "
                     "exec sleep 30");
@@ -632,12 +631,12 @@ static int pod_cgroups(kube_runtime_t *rt, bool limits) {
     return 1;
   if (limits)
     c->resources.memory_limit = 128 << 20;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, id, c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   sleep_ms(300);
-  kube_container_stats_t ps, cs;
+  kube_rt_stats_t ps, cs;
   CHECK_OK(kube_runtime_pod_cgroup_stats(rt, pod, &ps, &err), &err);
   CHECK_OK(kube_runtime_stats(rt, id, &cs, &err), &err);
   fprintf(stderr,
@@ -693,7 +692,7 @@ static int pod_cgroups(kube_runtime_t *rt, bool limits) {
         "pod cgroup left");
   if (strcmp(mode, "hybrid") == 0)
     CHECK(!cg_dir_exists("unified", pod), "unified pod cgroup left");
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, id, 5000, &ex, &err), &err);
   CHECK(ex.signal == SIGKILL, "exit %d signal %d", ex.exit_code, ex.signal);
   CHECK_OK(kube_runtime_delete(rt, id, false, &err), &err);
@@ -753,7 +752,7 @@ static kube_rt_hook_t *hook_sh(const char *script, int timeout) {
   return h;
 }
 
-static void set_hook(kube_container_config_t *c, kube_rt_hook_kind_t k,
+static void set_hook(kube_rt_config_t *c, kube_rt_hook_kind_t k,
                      const char *script, int timeout) {
   c->hooks[k] = hook_sh(script, timeout);
   c->n_hooks[k] = 1;
@@ -764,11 +763,10 @@ static int test_hooks(kube_runtime_t *rt) {
   char d[600];
   snprintf(d, sizeof d, "%s/hooks", tmpdir);
   mkdir(d, 0755);
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh("hooks", "cat /dev/shm/start-state; echo; exit 0");
-  CHECK_OK(
-      kube_container_config_annotate(c, "io.kubernetes.pod.uid", "u-77", &err),
-      &err);
+  CHECK_OK(kube_rt_config_annotate(c, "io.kubernetes.pod.uid", "u-77", &err),
+           &err);
   static const char *const names[] = {"prestart",        "createRuntime",
                                       "createContainer", "startContainer",
                                       "poststart",       "poststop"};
@@ -785,7 +783,7 @@ static int test_hooks(kube_runtime_t *rt) {
     set_hook(c, (kube_rt_hook_kind_t)k, script, 5);
   }
   /* through config.json and back: the hooks survive */
-  char *json = kube_container_config_to_json(c, &err);
+  char *json = kube_rt_config_to_json(c, &err);
   CHECK(json && strstr(json, "\"createContainer\"") &&
             strstr(json, "io.kubernetes.pod.uid"),
         "hooks not serialized");
@@ -793,10 +791,10 @@ static int test_hooks(kube_runtime_t *rt) {
   char path[700];
   snprintf(path, sizeof path, "%s/hooks.out", tmpdir);
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  kube_container_io_t io = {-1, fd, fd, NULL};
+  kube_rt_io_t io = {-1, fd, fd, NULL};
   int rc = kube_runtime_create(rt, "hooks", c, &io, &err);
   close(fd);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "hooks", &st, &err), &err);
@@ -805,7 +803,7 @@ static int test_hooks(kube_runtime_t *rt) {
         "annotations not in the state");
   kube_rt_state_clear(&st);
   CHECK_OK(kube_runtime_start(rt, "hooks", &err), &err);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "hooks", 5000, &ex, &err), &err);
   CHECK_OK(kube_runtime_delete(rt, "hooks", false, &err), &err);
   char want[128];
@@ -836,9 +834,9 @@ static int test_hooks(kube_runtime_t *rt) {
   /* a failing createRuntime hook fails the create, leaving nothing */
   c = config_sh("hookfail", "true");
   set_hook(c, KUBE_HOOK_CREATE_RUNTIME, "echo broken-hook >&2; exit 3", 0);
-  kube_container_io_t nio = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t nio = KUBE_RT_IO_NULL;
   rc = kube_runtime_create(rt, "hookfail", c, &nio, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0, "failing hook accepted");
   fprintf(stderr, "  -> %s\n", err.message);
   CHECK(strstr(err.message, "hooks.createRuntime[0]") &&
@@ -851,7 +849,7 @@ static int test_hooks(kube_runtime_t *rt) {
   set_hook(c, KUBE_HOOK_PRESTART, "sleep 20", 1);
   int64_t t0 = kube_time_mono_ns();
   rc = kube_runtime_create(rt, "hooktime", c, &nio, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0 && strstr(err.message, "timed out"), "timeout: %s",
         err.message ? err.message : "accepted");
   fprintf(stderr, "  -> %s (%.1f s)\n", err.message,
@@ -862,13 +860,13 @@ static int test_hooks(kube_runtime_t *rt) {
   c = config_sh("hookcc", "true");
   set_hook(c, KUBE_HOOK_CREATE_CONTAINER, "exit 5", 0);
   rc = kube_runtime_create(rt, "hookcc", c, &nio, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0 && strstr(err.message, "hooks.createContainer[0]"), "cc: %s",
         err.message ? err.message : "accepted");
   kube_error_clear(&err);
   CHECK(!state_exists("hookcc") && !cgroup_exists("hookcc"), "leftovers");
   /* bad hooks in config.json are named */
-  kube_container_config_t *bad = kube_container_config_parse(
+  kube_rt_config_t *bad = kube_rt_config_parse(
       "{\"root\":{\"path\":\"/\"},\"process\":{\"args\":[\"true\"]},"
       "\"hooks\":{\"prestart\":[{\"path\":\"relative\"}]}}",
       NULL, &err);
@@ -881,13 +879,13 @@ static int test_hooks(kube_runtime_t *rt) {
  * whole cgroup killed. */
 static int test_stop(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   /* pid 1 gets SIGTERM only with a handler, as in any pid namespace */
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh("stop1", "trap 'exit 43' TERM; sleep 30 & wait");
   CHECK_OK(kube_runtime_run(rt, "stop1", c, &io, NULL, &err), &err);
-  kube_container_config_free(c);
-  kube_container_exit_t ex;
+  kube_rt_config_free(c);
+  kube_rt_exit_t ex;
   sleep_ms(100); /* until the shell has set its trap */
   CHECK_OK(kube_runtime_stop(rt, "stop1", SIGTERM, 5000, &ex, &err), &err);
   CHECK(ex.signal == 0 && ex.exit_code == 43, "exit %d", ex.exit_code);
@@ -895,7 +893,7 @@ static int test_stop(kube_runtime_t *rt) {
   CHECK_OK(kube_runtime_delete(rt, "stop1", false, &err), &err);
   c = config_sh("stop2", "trap '' TERM; sleep 30 & sleep 30 & wait; wait");
   CHECK_OK(kube_runtime_run(rt, "stop2", c, &io, NULL, &err), &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   int64_t t0 = kube_time_mono_ns();
   CHECK_OK(kube_runtime_stop(rt, "stop2", SIGTERM, 300, &ex, &err), &err);
   double ms = (kube_time_mono_ns() - t0) / 1e6;
@@ -914,7 +912,7 @@ static int test_stop(kube_runtime_t *rt) {
  * them all and removes the cgroup. */
 static int test_fork_bomb(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh("bomb", "i=0; while [ $i -lt 1000 ]; do sleep 1000 & "
                         "i=$((i+1)); done; echo forked; "
                         "while :; do (sleep 1000 &) ; done");
@@ -924,10 +922,10 @@ static int test_fork_bomb(kube_runtime_t *rt) {
   c->resources.pids_limit = 3000;
   char log[600];
   snprintf(log, sizeof log, "%s/bomb.log", tmpdir);
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = log;
   int rc = kube_runtime_create_ex(rt, "bomb", c, &io, KUBE_RT_START, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char *text = NULL;
   for (int i = 0; i < 1500; i++) {
@@ -981,13 +979,13 @@ static int test_fork_bomb(kube_runtime_t *rt) {
  * process (the harness also compares the mount table over the run). */
 static int test_failure_leaks(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   /* console socket that does not exist */
-  kube_container_config_t *c = config_sh("lk1", "true");
+  kube_rt_config_t *c = config_sh("lk1", "true");
   c->terminal = true;
   io.console_socket = "/nonexistent/socket";
   int rc = kube_runtime_create(rt, "lk1", c, &io, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0 && strstr(err.message, "console socket"), "lk1: %s",
         err.message ? err.message : "accepted");
   kube_error_clear(&err);
@@ -1006,12 +1004,12 @@ static int test_failure_leaks(kube_runtime_t *rt) {
       c->mounts[i] = c->mounts[--c->n_mounts];
       break;
     }
-  kube_container_io_t io2 = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io2 = KUBE_RT_IO_NULL;
   char log[600];
   snprintf(log, sizeof log, "%s/lk2.log", tmpdir);
   io2.log_path = log;
   rc = kube_runtime_create(rt, "lk2", c, &io2, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0 && strstr(err.message, "process.terminal"), "lk2: %s",
         err.message ? err.message : "accepted");
   kube_error_clear(&err);
@@ -1020,15 +1018,15 @@ static int test_failure_leaks(kube_runtime_t *rt) {
   c = config_sh("lk3", "true");
   io2.log_path = "/nonexistent/dir/x.log";
   rc = kube_runtime_create(rt, "lk3", c, &io2, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK(rc < 0, "lk3 accepted");
   kube_error_clear(&err);
   CHECK(!state_exists("lk3") && !cgroup_exists("lk3"), "lk3 leftovers");
   /* exec into a stopped container */
   c = config_sh("lk4", "true");
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   rc = kube_runtime_run(rt, "lk4", c, &io, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   if (rc < 0) /* io still names the missing console socket: no terminal */
     CHECK_OK(rc, &err);
   char *args[] = {"/bin/true", NULL};

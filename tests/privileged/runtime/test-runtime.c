@@ -16,16 +16,16 @@
 
 static int test_isolation(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "iso",
       "echo pid=$$; echo procs=$(ls -d /proc/[0-9]*) end; hostname; "
       "echo links=$(ls /sys/class/net | tr '\\n' ' '); "
       "grep -c . /proc/self/mountinfo; grep -q ' /sys/fs/cgroup/memory ' "
       "/proc/self/mountinfo && echo hostmounts || echo ownmounts");
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "iso", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   CHECK(strstr(out, "pid=1\n"), "not pid 1");
@@ -47,7 +47,7 @@ static int test_isolation(kube_runtime_t *rt) {
 
 static int test_security(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "sec", "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' "
              "/proc/self/status; "
              "unshare -U true 2>&1; echo unshare=$?; "
@@ -55,9 +55,9 @@ static int test_security(kube_runtime_t *rt) {
              "echo dev-readable || echo dev-blocked; }; echo null-ok > "
              "/dev/null && echo null-ok");
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "sec", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   char want[64];
@@ -81,7 +81,7 @@ static int test_security(kube_runtime_t *rt) {
 
 static int test_process_settings(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh("proc", "id -u; id -g; id -G; pwd; echo foo=$FOO; ulimit -n; "
                         "cat /proc/self/oom_score_adj; "
                         "grep CapEff /proc/self/status");
@@ -100,9 +100,9 @@ static int test_process_settings(kube_runtime_t *rt) {
   c->has_oom_score_adj = true;
   c->oom_score_adj = 345;
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "proc", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   CHECK(strncmp(out, "1000\n1001\n", 10) == 0, "uid/gid");
@@ -140,11 +140,11 @@ static int test_threaded_caller(kube_runtime_t *rt) {
 
 static int test_exit_codes(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("exit", "exit 42");
+  kube_rt_config_t *c = config_sh("exit", "exit 42");
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "exit", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   free(out);
   CHECK_OK(rc, &err);
   CHECK(ex.exit_code == 42 && ex.signal == 0, "exit %d signal %d", ex.exit_code,
@@ -156,13 +156,12 @@ static int test_exit_codes(kube_runtime_t *rt) {
 static int test_oom(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   /* tail keeps the (endless, newline-free) line in memory. */
-  kube_container_config_t *c =
-      config_sh("oom", "tail /dev/zero; echo survived");
+  kube_rt_config_t *c = config_sh("oom", "tail /dev/zero; echo survived");
   c->resources.memory_limit = 32 << 20;
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "oom", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   free(out);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  exit %d signal %d reason %s\n", ex.exit_code, ex.signal,
@@ -177,15 +176,15 @@ static int test_pids_limit(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   /* The bomb runs in a subshell that dies when fork fails; init then
    * execs (no fork needed) so the container stays up to be inspected. */
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "pids", "(i=0; while [ $i -lt 60 ]; do sleep 30 & i=$((i+1)); done); "
               "echo bomb-stopped; exec sleep 30");
   c->resources.pids_limit = 16;
   char log[600];
   snprintf(log, sizeof log, "%s/pids.log", tmpdir);
-  kube_container_io_t io = {-1, -1, -1, log};
+  kube_rt_io_t io = {-1, -1, -1, log};
   int rc = kube_runtime_run(rt, "pids", c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char *text = NULL;
   for (int i = 0; i < 1000; i++) { /* until the bomb has hit the wall */
@@ -196,7 +195,7 @@ static int test_pids_limit(kube_runtime_t *rt) {
       break;
   }
   usleep(50000);
-  kube_container_stats_t st = {0};
+  kube_rt_stats_t st = {0};
   rc = kube_runtime_stats(rt, "pids", &st, &err);
   kube_rt_state_t cs;
   int rc2 = kube_runtime_state(rt, "pids", &cs, &err);
@@ -220,7 +219,7 @@ static int test_pids_limit(kube_runtime_t *rt) {
 /* A "cgroup" mount shows the container its own cgroup, read-only. */
 static int test_cgroup_mount(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "cgmount",
       "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max "
       "2>/dev/null; echo 5 > /sys/fs/cgroup/pids/pids.max 2>/dev/null "
@@ -235,9 +234,9 @@ static int test_cgroup_mount(kube_runtime_t *rt) {
   m->options = strv("nosuid", "noexec", "nodev", "ro", NULL);
   m->n_options = 4;
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "cgmount", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   if (strcmp(cg_mode, "v2") != 0 || strstr(out, "77"))
@@ -249,13 +248,13 @@ static int test_cgroup_mount(kube_runtime_t *rt) {
 
 static int test_cpu_limits(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("cpu", "true");
+  kube_rt_config_t *c = config_sh("cpu", "true");
   c->resources.cpu_quota = 20000;
   c->resources.cpu_period = 100000;
   c->resources.cpu_shares = 256;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_create(rt, "cpu", c, &io, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char path[256];
   char *q, *s;
@@ -286,11 +285,10 @@ static int test_cpu_limits(kube_runtime_t *rt) {
 
 static int test_lifecycle(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c =
-      config_sh("life", "echo started > /dev/null; sleep 30");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("life", "echo started > /dev/null; sleep 30");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_create(rt, "life", c, &io, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
@@ -298,9 +296,9 @@ static int test_lifecycle(kube_runtime_t *rt) {
         kube_rt_status_string(st.status));
   pid_t pid = st.pid;
   kube_rt_state_clear(&st);
-  kube_container_config_t *dup = config_sh("life", "true");
+  kube_rt_config_t *dup = config_sh("life", "true");
   rc = kube_runtime_create(rt, "life", dup, &io, &err);
-  kube_container_config_free(dup);
+  kube_rt_config_free(dup);
   CHECK(rc < 0 && err.reason == KUBE_REASON_ALREADY_EXISTS,
         "duplicate create not refused");
   kube_error_clear(&err);
@@ -316,7 +314,7 @@ static int test_lifecycle(kube_runtime_t *rt) {
         kube_rt_status_string(st.status));
   kube_rt_state_clear(&st);
   CHECK_OK(kube_runtime_resume(rt, "life", &err), &err);
-  kube_container_stats_t stats;
+  kube_rt_stats_t stats;
   CHECK_OK(kube_runtime_stats(rt, "life", &stats, &err), &err);
   CHECK(stats.memory_usage_bytes > 0 && stats.pids_current >= 1,
         "stats mem %llu pids %llu",
@@ -327,7 +325,7 @@ static int test_lifecycle(kube_runtime_t *rt) {
         "delete of a running container without force");
   kube_error_clear(&err);
   CHECK_OK(kube_runtime_kill(rt, "life", SIGKILL, false, &err), &err);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt, "life", 5000, &ex, &err), &err);
   CHECK(ex.exit_code == 137 && ex.signal == SIGKILL, "exit %d", ex.exit_code);
   CHECK_OK(kube_runtime_state(rt, "life", &st, &err), &err);
@@ -348,10 +346,10 @@ static int test_lifecycle(kube_runtime_t *rt) {
 
 static int test_join_netns(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *a = config_sh("neta", "sleep 30");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *a = config_sh("neta", "sleep 30");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, "neta", a, &io, NULL, &err);
-  kube_container_config_free(a);
+  kube_rt_config_free(a);
   CHECK_OK(rc, &err);
   kube_rt_state_t st;
   CHECK_OK(kube_runtime_state(rt, "neta", &st, &err), &err);
@@ -361,14 +359,14 @@ static int test_join_netns(kube_runtime_t *rt) {
   ssize_t n = readlink(nspath, want, sizeof want - 1);
   if (n > 0)
     want[n] = 0;
-  kube_container_config_t *b = config_sh("netb", "readlink /proc/self/ns/net");
+  kube_rt_config_t *b = config_sh("netb", "readlink /proc/self/ns/net");
   for (size_t i = 0; i < b->n_namespaces; i++)
     if (b->namespaces[i].type == KUBE_NS_NETWORK)
       b->namespaces[i].path = strdup(nspath);
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   rc = run_capture(rt, "netb", b, &out, &ex, &err);
-  kube_container_config_free(b);
+  kube_rt_config_free(b);
   force_delete(rt, "neta");
   CHECK_OK(rc, &err);
   fprintf(stderr, "  want %s got %s", want, out);
@@ -382,10 +380,10 @@ static int test_adopt(kube_runtime_t *rt_unused) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_t *rt1 = kube_runtime_new(state_root, &err);
   CHECK(rt1, "%s", err.message);
-  kube_container_config_t *c = config_sh("adopt", "sleep 1; exit 7");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("adopt", "sleep 1; exit 7");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt1, "adopt", c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_runtime_free(rt1); /* the container keeps running */
   kube_runtime_t *rt2 = kube_runtime_new(state_root, &err);
@@ -405,7 +403,7 @@ static int test_adopt(kube_runtime_t *rt_unused) {
   CHECK(st.status == KUBE_RT_RUNNING, "status %s",
         kube_rt_status_string(st.status));
   kube_rt_state_clear(&st);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   CHECK_OK(kube_runtime_wait(rt2, "adopt", 10000, &ex, &err), &err);
   CHECK(ex.exit_code == 7, "exit %d", ex.exit_code);
   CHECK_OK(kube_runtime_delete(rt2, "adopt", false, &err), &err);
@@ -416,14 +414,14 @@ static int test_adopt(kube_runtime_t *rt_unused) {
 
 static int test_logs(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c =
+  kube_rt_config_t *c =
       config_sh("logs", "echo hello out; echo hello err >&2; printf tail");
   char log[600];
   snprintf(log, sizeof log, "%s/logs.log", tmpdir);
-  kube_container_io_t io = {-1, -1, -1, log};
-  kube_container_exit_t ex;
+  kube_rt_io_t io = {-1, -1, -1, log};
+  kube_rt_exit_t ex;
   int rc = kube_runtime_run(rt, "logs", c, &io, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   force_delete(rt, "logs");
   char *text = slurp(log);
@@ -438,10 +436,10 @@ static int test_logs(kube_runtime_t *rt) {
 
 static int test_exec(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("exec", "sleep 30");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("exec", "sleep 30");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, "exec", c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char path[600];
   snprintf(path, sizeof path, "%s/exec.out", tmpdir);
@@ -452,7 +450,7 @@ static int test_exec(kube_runtime_t *rt) {
                   NULL};
   kube_exec_options_t o = {
       .struct_size = sizeof o, .args = args, .io = {-1, fd, fd, NULL}};
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   rc = kube_runtime_exec(rt, "exec", &o, NULL, &ex, &err);
   close(fd);
   char *out = slurp(path);
@@ -467,17 +465,16 @@ static int test_exec(kube_runtime_t *rt) {
   return 0;
 }
 
-static void on_exit_cb(const char *id, const kube_container_exit_t *e,
-                       void *ud) {
+static void on_exit_cb(const char *id, const kube_rt_exit_t *e, void *ud) {
   *(int *)ud = e->exit_code;
 }
 
 static int test_wait_async(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh("async", "sleep 0.2; exit 3");
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_config_t *c = config_sh("async", "sleep 0.2; exit 3");
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, "async", c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   kube_loop_t *base_loop = kube_loop_new(NULL);
   struct event_base *base = kube_loop_base(base_loop);
@@ -493,12 +490,12 @@ static int test_wait_async(kube_runtime_t *rt) {
 }
 
 /* Each bad config fails with an error naming the field and leaves nothing. */
-static int expect_bad(kube_runtime_t *rt, const char *id,
-                      kube_container_config_t *c, const char *field) {
+static int expect_bad(kube_runtime_t *rt, const char *id, kube_rt_config_t *c,
+                      const char *field) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_create(rt, id, c, &io, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   if (rc == 0)
     force_delete(rt, id);
   CHECK(rc < 0, "%s: accepted", field);
@@ -514,8 +511,8 @@ static int expect_bad_json(const char *json, const char *field) {
   kube_error_t err = KUBE_ERROR_INIT;
   char bundle[600];
   snprintf(bundle, sizeof bundle, "%s/bundle", tmpdir);
-  kube_container_config_t *c = kube_container_config_parse(json, bundle, &err);
-  kube_container_config_free(c);
+  kube_rt_config_t *c = kube_rt_config_parse(json, bundle, &err);
+  kube_rt_config_free(c);
   CHECK(!c, "%s: accepted", field);
   fprintf(stderr, "  %s -> %s\n", field, err.message);
   CHECK(err.reason == KUBE_REASON_INVALID, "reason");
@@ -525,7 +522,7 @@ static int expect_bad_json(const char *json, const char *field) {
 }
 
 static int test_bad_configs(kube_runtime_t *rt) {
-  kube_container_config_t *c = config_sh("bad1", "true");
+  kube_rt_config_t *c = config_sh("bad1", "true");
   free(c->root_path);
   c->root_path = strdup("/nonexistent/rootfs");
   if (expect_bad(rt, "bad1", c, "root.path"))
@@ -575,7 +572,7 @@ static int test_bad_configs(kube_runtime_t *rt) {
 
 static int test_userns(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "userns", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; "
                 "cat /proc/sys/net/ipv4/ip_unprivileged_port_start");
   c->namespaces =
@@ -592,9 +589,9 @@ static int test_userns(kube_runtime_t *rt) {
   c->sysctl_values[0] = strdup("80");
   c->n_sysctl = 1;
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "userns", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   if (rc < 0 && err.errnum == EINVAL && strstr(err.message, "clone3")) {
     fprintf(stderr, "  user namespaces refused by this kernel: skipped\n");
     kube_error_clear(&err);
@@ -621,7 +618,7 @@ static int test_bind_mount(kube_runtime_t *rt) {
   FILE *f = fopen(file, "we");
   fputs("from-host\n", f);
   fclose(f);
-  kube_container_config_t *c = config_sh(
+  kube_rt_config_t *c = config_sh(
       "bind",
       "cat /data/hello.txt; echo x > /data/new 2>/dev/null && echo writable || "
       "echo readonly; echo y > /scratch/t && echo tmp-writable; "
@@ -659,9 +656,9 @@ static int test_bind_mount(kube_runtime_t *rt) {
   m->type = strdup("tmpfs");
   m->source = strdup("tmpfs");
   char *out = NULL;
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   int rc = run_capture(rt, "bind", c, &out, &ex, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   unlink(evil);
   snprintf(host_probe, sizeof host_probe, "%s/x", host_dir);
   CHECK(access(host_probe, F_OK) != 0,
@@ -733,7 +730,7 @@ static int mode_child(const char *mode) {
         kube_runtime_cgroup_mode(rt));
   cg_mode = mode;
   /* device access is limited in every mode (v2: a BPF device program) */
-  kube_container_config_t *d =
+  kube_rt_config_t *d =
       config_sh("dev", "mknod /dev/xda b 8 0 && "
                        "{ head -c 1 /dev/xda >/dev/null 2>&1 && "
                        "echo dev-readable || echo dev-blocked; }; "
@@ -745,23 +742,23 @@ static int mode_child(const char *mode) {
       (kube_rt_device_rule_t){false, 'c', 1, 5, "rwm"};
   d->resources.n_device_rules = 1;
   char *dout = NULL;
-  kube_container_exit_t dex;
+  kube_rt_exit_t dex;
   int drc = run_capture(rt, "dev", d, &dout, &dex, &err);
-  kube_container_config_free(d);
+  kube_rt_config_free(d);
   CHECK_OK(drc, &err);
   fprintf(stderr, "  %s devices: %s", mode, dout);
   CHECK(strstr(dout, "dev-blocked\n0\n1\n"), "device rules in %s", mode);
   free(dout);
-  kube_container_config_t *c = config_sh(mode, "sleep 30");
+  kube_rt_config_t *c = config_sh(mode, "sleep 30");
   bool v1 = strcmp(mode, "v1") == 0;
   if (v1) {
     c->resources.cpu_quota = 30000;
     c->resources.memory_limit = 64 << 20;
     c->resources.pids_limit = 32;
   }
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   int rc = kube_runtime_run(rt, mode, c, &io, NULL, &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   CHECK_OK(rc, &err);
   char path[256];
   if (v1) {

@@ -67,7 +67,7 @@ static const char *full_config =
     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":8,\"op\":"
     "\"SCMP_CMP_NE\"}]}]}}}";
 
-static void check_full(const kube_container_config_t *c) {
+static void check_full(const kube_rt_config_t *c) {
   assert_non_null(c);
   assert_true(str_has_suffix(c->root_path, "/rootfs"));
   assert_true(c->root_readonly);
@@ -118,21 +118,20 @@ static void check_full(const kube_container_config_t *c) {
 
 static void test_parse_full(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c =
-      kube_container_config_parse(full_config, bundle, &err);
+  kube_rt_config_t *c = kube_rt_config_parse(full_config, bundle, &err);
   if (!c)
     fail_msg("%s", err.message);
   check_full(c);
   /* JSON round trip keeps everything we act on. */
-  char *json = kube_container_config_to_json(c, &err);
+  char *json = kube_rt_config_to_json(c, &err);
   assert_non_null(json);
-  kube_container_config_t *c2 = kube_container_config_parse(json, bundle, &err);
+  kube_rt_config_t *c2 = kube_rt_config_parse(json, bundle, &err);
   if (!c2)
     fail_msg("%s", err.message);
   check_full(c2);
   free(json);
-  kube_container_config_free(c2);
-  kube_container_config_free(c);
+  kube_rt_config_free(c2);
+  kube_rt_config_free(c);
 }
 
 static void expect_invalid(const char *extra, const char *field) {
@@ -142,7 +141,7 @@ static void expect_invalid(const char *extra, const char *field) {
            "\"process\":{\"args\":[\"/bin/true\"]}%s}",
            extra);
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = kube_container_config_parse(json, bundle, &err);
+  kube_rt_config_t *c = kube_rt_config_parse(json, bundle, &err);
   if (c)
     fail_msg("accepted: %s", extra);
   assert_int_equal(err.reason, KUBE_REASON_INVALID);
@@ -203,25 +202,25 @@ static void test_parse_errors(void **state) {
   char json[1024];
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[]}}");
-  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_null(kube_rt_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.args"));
   kube_error_clear(&err);
   snprintf(
       json, sizeof json,
       "{\"root\":{\"path\":\"nope\"},\"process\":{\"args\":[\"/bin/true\"]}}");
-  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_null(kube_rt_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "root.path"));
   kube_error_clear(&err);
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],"
            "\"capabilities\":{\"bounding\":[\"CAP_FLY\"]}}}");
-  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_null(kube_rt_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.capabilities.bounding"));
   kube_error_clear(&err);
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],"
            "\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"hard\":1,\"soft\":1}]}}");
-  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_null(kube_rt_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "process.rlimits[0].type"));
   kube_error_clear(&err);
   /* terminal, consoleSize, hooks and annotations round-trip */
@@ -230,7 +229,7 @@ static void test_parse_errors(void **state) {
            "\"terminal\":true,\"consoleSize\":{\"height\":30,\"width\":90}},"
            "\"annotations\":{\"a\":\"b\"},\"hooks\":{\"poststop\":[{\"path\":"
            "\"/bin/true\",\"args\":[\"true\",\"x\"],\"timeout\":3}]}}");
-  kube_container_config_t *t = kube_container_config_parse(json, bundle, &err);
+  kube_rt_config_t *t = kube_rt_config_parse(json, bundle, &err);
   assert_non_null(t);
   assert_true(t->terminal);
   assert_int_equal(t->console_height, 30);
@@ -239,45 +238,45 @@ static void test_parse_errors(void **state) {
   assert_int_equal(t->hooks[KUBE_HOOK_POSTSTOP][0].timeout, 3);
   assert_string_equal(t->hooks[KUBE_HOOK_POSTSTOP][0].args[1], "x");
   assert_int_equal(t->n_annotations, 1);
-  char *back = kube_container_config_to_json(t, &err);
+  char *back = kube_rt_config_to_json(t, &err);
   assert_non_null(back);
   assert_non_null(strstr(back, "\"poststop\""));
   assert_non_null(strstr(back, "\"terminal\":true"));
-  kube_container_config_t *t2 = kube_container_config_parse(back, bundle, &err);
+  kube_rt_config_t *t2 = kube_rt_config_parse(back, bundle, &err);
   assert_non_null(t2);
   assert_int_equal(t2->n_hooks[KUBE_HOOK_POSTSTOP], 1);
   assert_int_equal(t2->console_width, 90);
-  kube_container_config_free(t2);
+  kube_rt_config_free(t2);
   free(back);
-  kube_container_config_free(t);
+  kube_rt_config_free(t);
   snprintf(json, sizeof json,
            "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"]},"
            "\"hooks\":{\"poststart\":[{\"path\":\"/x\",\"timeout\":-1}]}}");
-  assert_null(kube_container_config_parse(json, bundle, &err));
+  assert_null(kube_rt_config_parse(json, bundle, &err));
   assert_non_null(strstr(err.message, "hooks.poststart[0].timeout"));
   kube_error_clear(&err);
-  assert_null(kube_container_config_parse("{not json", bundle, &err));
+  assert_null(kube_rt_config_parse("{not json", bundle, &err));
   assert_int_equal(err.reason, KUBE_REASON_INVALID);
   kube_error_clear(&err);
 }
 
 static void test_default_config(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_container_config_t *c = kube_container_config_new_default(&err);
+  kube_rt_config_t *c = kube_rt_config_new_default(&err);
   assert_non_null(c);
   assert_int_equal(c->caps.bounding, kube_caps_default());
   assert_true(c->no_new_privileges);
   assert_non_null(c->seccomp);
   assert_true(c->n_masked_paths > 5);
   assert_true(c->n_mounts >= 6);
-  char *json = kube_container_config_to_json(c, &err);
+  char *json = kube_rt_config_to_json(c, &err);
   assert_non_null(json);
   assert_non_null(strstr(json, "\"CAP_NET_BIND_SERVICE\""));
   assert_non_null(strstr(json, "\"SCMP_ACT_ERRNO\""));
   assert_null(strstr(json, "CAP_SYS_ADMIN"));
   free(json);
-  kube_container_config_free(c);
-  kube_container_config_free(NULL);
+  kube_rt_config_free(c);
+  kube_rt_config_free(NULL);
 }
 
 static void test_caps(void **state) {
@@ -349,8 +348,7 @@ static void test_state_files(void **state) {
   assert_int_equal(back.pid_start, 99);
   assert_int_equal(back.created.tv_nsec, 5);
   assert_string_equal(back.cgroup_path, "libkube/abc");
-  kube_container_exit_t e = {.exit_code = 137, .signal = 9, .oom_killed = true},
-                        e2;
+  kube_rt_exit_t e = {.exit_code = 137, .signal = 9, .oom_killed = true}, e2;
   snprintf(e.reason, sizeof e.reason, "OOMKilled");
   assert_int_equal(rt_state_read_exit(dirfd, &e2), -1);
   assert_int_equal(rt_state_write_exit(dirfd, &e), 0);
