@@ -184,7 +184,7 @@ static void fill_send(struct fill *fl, struct slot *sl) {
   evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
                     "127.0.0.1");
   evbuffer_add(evhttp_request_get_output_buffer(req), b.data, b.len);
-  kube_strbuf_free(&b);
+  kube_strbuf_clear(&b);
   if (evhttp_make_request(sl->con, req, EVHTTP_REQ_POST, "/v3/kv/txn") < 0) {
     fl->failed = 1;
     return;

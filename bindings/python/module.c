@@ -201,7 +201,7 @@ char *pyk_to_json(PyObject *obj, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_append(&sb, "");
   if (json_value(&sb, obj) < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   if (len)

@@ -53,7 +53,7 @@ static char *config_text(PyObject *config) {
     Py_XDECREF(hv);
     Py_XDECREF(vs);
     if (!v) {
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       return NULL;
     }
   }

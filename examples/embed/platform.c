@@ -69,9 +69,9 @@ static void reconcile(kube_workqueue_t *q, const char *const *keys, size_t n,
     char *key = strdup(keys[i]);
     if (!kube_transport_request(&g.tp, &rq, written, key, NULL))
       written(0, NULL, NULL, 0, true, key);
-    kube_strbuf_free(&path);
-    kube_strbuf_free(&body);
-    kube_strbuf_free(&hello);
+    kube_strbuf_clear(&path);
+    kube_strbuf_clear(&body);
+    kube_strbuf_clear(&hello);
   }
 }
 

@@ -247,7 +247,7 @@ static int image_inspect(int argc, char **argv) {
   kube_strbuf_append(&sb, "\n]\n");
   if (sb.len > 5)
     fputs(sb.data, stdout);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   kube_image_store_free(s);
   free(pos);
   return rc;

@@ -321,7 +321,7 @@ static void print_state_json(const kube_rt_state_t *st) {
   kube_strbuf_append(&sb, ",\n  \"owner\": \"\"\n}\n");
   if (sb.data)
     fputs(sb.data, stdout);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 static int do_state(int argc, char **argv) {
@@ -475,7 +475,7 @@ static int do_list(int argc, char **argv) {
         kube_strbuf_printf(&sb, ",\"created\":\"%s\"}", created);
         if (sb.data)
           fputs(sb.data, stdout);
-        kube_strbuf_free(&sb);
+        kube_strbuf_clear(&sb);
       } else {
         printf("%-24s %-8d %-10s %-40s %s\n", st.id, (int)st.pid,
                kube_rt_status_string(st.status), st.bundle ? st.bundle : "",

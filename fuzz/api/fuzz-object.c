@@ -58,19 +58,19 @@ static void exercise(json_object *o) {
   kube_object_t *obj = kube_object_wrap(json_object_get(o));
   kube_pod_spec_t spec;
   if (kube_pod_spec_from_object(obj, &spec, &err) == 0)
-    kube_pod_spec_free(&spec);
+    kube_pod_spec_clear(&spec);
   kube_error_clear(&err);
   kube_pod_status_t st;
   if (kube_pod_status_from_object(obj, &st, &err) == 0)
-    kube_pod_status_free(&st);
+    kube_pod_status_clear(&st);
   kube_error_clear(&err);
   kube_node_t node;
   if (kube_node_from_object(obj, &node, &err) == 0)
-    kube_node_free(&node);
+    kube_node_clear(&node);
   kube_error_clear(&err);
   kube_service_t svc;
   if (kube_service_from_object(obj, &svc, &err) == 0)
-    kube_service_free(&svc);
+    kube_service_clear(&svc);
   kube_error_clear(&err);
   kube_owner_ref_t *refs;
   size_t n;

@@ -144,7 +144,7 @@ static void run_stream(int fd, unsigned mode) {
     CHECK(ls.bytes == (size_t)h.content_length);
   CHECK(cn.pos <= cn.len && cn.len <= cn.cap);
   kube_error_clear(&err);
-  kube_strbuf_free(&ls.partial);
+  kube_strbuf_clear(&ls.partial);
   client_http_response_head_clear(&h);
   client_conn_close(&cn);
 }

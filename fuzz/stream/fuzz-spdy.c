@@ -43,7 +43,7 @@ static void decode_all(const uint8_t *buf, size_t len) {
         CHECK(sb.len == used);
         CHECK(memcmp(sb.data, p, used) == 0);
       }
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
     kube_spdy_frame_clear(&f);
     off += used;

@@ -38,7 +38,7 @@ static void decode_all(uint8_t *buf, size_t len, kube_ws_role_t role) {
                                f.masked ? f.mask : NULL, NULL) == 0);
     CHECK(sb.len == used);
     CHECK(memcmp(sb.data, orig + off, used) == 0);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     off += used;
   }
   free(orig);

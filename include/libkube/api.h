@@ -332,7 +332,7 @@ typedef struct kube_pod_spec {
  * ReplicationController, DaemonSet, StatefulSet, Job or CronJob. */
 int kube_pod_spec_from_object(const kube_object_t *obj, kube_pod_spec_t *out,
                               kube_error_t *err);
-void kube_pod_spec_free(kube_pod_spec_t *spec);
+void kube_pod_spec_clear(kube_pod_spec_t *spec);
 
 typedef struct kube_condition {
   char *type;
@@ -388,7 +388,7 @@ typedef struct kube_pod_status {
 /* status of a Pod (an absent status gives an empty view). */
 int kube_pod_status_from_object(const kube_object_t *obj,
                                 kube_pod_status_t *out, kube_error_t *err);
-void kube_pod_status_free(kube_pod_status_t *status);
+void kube_pod_status_clear(kube_pod_status_t *status);
 
 typedef struct kube_taint {
   char *key;
@@ -427,7 +427,7 @@ typedef struct kube_node {
 
 int kube_node_from_object(const kube_object_t *obj, kube_node_t *out,
                           kube_error_t *err);
-void kube_node_free(kube_node_t *node);
+void kube_node_clear(kube_node_t *node);
 
 typedef struct kube_service_port {
   char *name;
@@ -457,7 +457,7 @@ typedef struct kube_service {
 
 int kube_service_from_object(const kube_object_t *obj, kube_service_t *out,
                              kube_error_t *err);
-void kube_service_free(kube_service_t *svc);
+void kube_service_clear(kube_service_t *svc);
 
 typedef struct kube_owner_ref {
   char *api_version;
@@ -478,7 +478,7 @@ void kube_owner_refs_free(kube_owner_ref_t *refs, size_t n);
 /* Parse a ResourceList object given as JSON text ({"cpu":"1"}). */
 int kube_resource_list_parse(const char *json, kube_resource_list_t *out,
                              kube_error_t *err);
-void kube_resource_list_free(kube_resource_list_t *list);
+void kube_resource_list_clear(kube_resource_list_t *list);
 
 #ifdef __cplusplus
 }

@@ -165,7 +165,7 @@ void kube_strbuf_reset(kube_strbuf_t *sb); /* len = 0, keeps memory */
 /* Take the buffer (owned, free with free()); sb becomes empty.  Returns an
  * empty string for an empty buffer, NULL after an allocation failure. */
 char *kube_strbuf_steal(kube_strbuf_t *sb);
-void kube_strbuf_free(kube_strbuf_t *sb); /* releases memory, sb reusable */
+void kube_strbuf_clear(kube_strbuf_t *sb); /* releases memory, sb reusable */
 
 /* ------------------------------------------------------------------------ */
 /* Time and identifiers                                                      */

@@ -21,7 +21,7 @@ static void add_int(json_object *cells, int64_t v) {
 }
 static void add_sb(json_object *cells, kube_strbuf_t *sb) {
   add_str(cells, sb->data ? sb->data : "");
-  kube_strbuf_free(sb);
+  kube_strbuf_clear(sb);
 }
 
 /* translateTimestampSince: "<unknown>" for a zero time. */

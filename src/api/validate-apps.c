@@ -47,7 +47,7 @@ static void selector_and_template(verrs_t *v, json_object *spec,
     api_v_invalid_raw(v, "spec.template.metadata.labels",
                       sb.data ? sb.data : "",
                       "`selector` does not match template `labels`");
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
 }
 
@@ -190,7 +190,7 @@ static void validate_rc(verrs_t *v, json_object *obj) {
       api_v_invalid_raw(v, "spec.template.metadata.labels",
                         sb.data ? sb.data : "",
                         "`selector` does not match template `labels`");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
   }
   if (!tmpl)
@@ -347,7 +347,7 @@ static void validate_job_spec(verrs_t *v, json_object *spec, const char *field,
       api_v_invalid_raw(v, api_fp(f, "%s.template.metadata.labels", field),
                         sb.data ? sb.data : "",
                         "`selector` does not match template `labels`");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
   } else if (!is_template && jget_bool(spec, "manualSelector", false)) {
     api_v_required(v, api_fp(f, "%s.selector", field), NULL);

@@ -59,7 +59,7 @@ static void add_sb(verrs_t *v, const char *field, const char *type,
     v->oom = true;
   else
     api_v_add(v, field, type, sb->data ? sb->data : "");
-  kube_strbuf_free(sb);
+  kube_strbuf_clear(sb);
 }
 
 /* Go's %q for the strings we print. */
@@ -648,7 +648,7 @@ static void validate_service(verrs_t *v, json_object *obj, json_object *old) {
         kube_strbuf_t sb = KUBE_STRBUF_INIT;
         kube_strbuf_printf(&sb, "may not be used when `type` is '%s'", type);
         api_v_forbidden(v, api_fp(g, "%s.nodePort", f), sb.data);
-        kube_strbuf_free(&sb);
+        kube_strbuf_clear(&sb);
       } else {
         api_validate_port_number(v, npv, api_fp(g, "%s.nodePort", f), false);
       }
@@ -1356,7 +1356,7 @@ int kube_json_validate(json_object *obj, json_object *old,
     kube_strbuf_append_char(&sb, ']');
   kube_error_set(err, KUBE_REASON_INVALID, 0, "%s",
                  sb.data ? sb.data : "invalid object");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   for (size_t i = 0; i < v.n; i++)
     kube_error_add_cause(err, v.causes[i].field, v.causes[i].type,
                          v.causes[i].body);

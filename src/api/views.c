@@ -98,7 +98,7 @@ static void labels_free(kube_label_t *l, size_t n) {
 /* ---- resource lists -------------------------------------------------------
  */
 
-KUBE_EXPORT void kube_resource_list_free(kube_resource_list_t *list) {
+KUBE_EXPORT void kube_resource_list_clear(kube_resource_list_t *list) {
   if (!list)
     return;
   for (size_t i = 0; i < list->n_extended; i++)
@@ -172,7 +172,7 @@ int kube_resource_list_from_json(json_object *list, kube_resource_list_t *out,
   struct ctx c = {.err = err};
   rl_fill(&c, list, out, "resources");
   if (finish(&c) < 0) {
-    kube_resource_list_free(out);
+    kube_resource_list_clear(out);
     return -1;
   }
   return 0;
@@ -384,8 +384,8 @@ static void container_free(kube_container_t *ct) {
     free(ct->ports[i].host_ip);
   }
   free(ct->ports);
-  kube_resource_list_free(&ct->requests);
-  kube_resource_list_free(&ct->limits);
+  kube_resource_list_clear(&ct->requests);
+  kube_resource_list_clear(&ct->limits);
   probe_free(ct->liveness_probe);
   probe_free(ct->readiness_probe);
   probe_free(ct->startup_probe);
@@ -645,7 +645,7 @@ static void affinity_free(kube_affinity_t *a) {
 /* ---- pod spec
  * ------------------------------------------------------------------ */
 
-KUBE_EXPORT void kube_pod_spec_free(kube_pod_spec_t *s) {
+KUBE_EXPORT void kube_pod_spec_clear(kube_pod_spec_t *s) {
   if (!s)
     return;
   for (size_t i = 0; i < s->n_containers; i++)
@@ -678,7 +678,7 @@ KUBE_EXPORT void kube_pod_spec_free(kube_pod_spec_t *s) {
   free(s->service_account_name);
   free(s->hostname);
   free(s->subdomain);
-  kube_resource_list_free(&s->requests);
+  kube_resource_list_clear(&s->requests);
   memset(s, 0, sizeof(*s));
 }
 
@@ -699,18 +699,18 @@ static void pod_requests(struct ctx *c, kube_pod_spec_t *s, json_object *spec) {
     rl_combine(c, &one, &sidecars, false);
     rl_combine(c, &one, &ic->requests, false);
     rl_combine(c, &init_max, &one, true);
-    kube_resource_list_free(&one);
+    kube_resource_list_clear(&one);
   }
   rl_combine(c, req, &sidecars, false);
   rl_combine(c, req, &init_max, true);
-  kube_resource_list_free(&sidecars);
-  kube_resource_list_free(&init_max);
+  kube_resource_list_clear(&sidecars);
+  kube_resource_list_clear(&init_max);
   json_object *oh = jget_obj(spec, "overhead");
   if (oh) {
     kube_resource_list_t o;
     if (rl_fill(c, oh, &o, "spec.overhead") == 0)
       rl_combine(c, req, &o, false);
-    kube_resource_list_free(&o);
+    kube_resource_list_clear(&o);
   }
 }
 
@@ -773,7 +773,7 @@ int kube_pod_spec_from_json(json_object *spec, kube_pod_spec_t *out,
   if (!c.failed && !c.oom)
     pod_requests(&c, out, spec);
   if (finish(&c) < 0) {
-    kube_pod_spec_free(out);
+    kube_pod_spec_clear(out);
     return -1;
   }
   return 0;
@@ -885,7 +885,7 @@ static void statuses_free(kube_container_status_t *v, size_t n) {
   free(v);
 }
 
-KUBE_EXPORT void kube_pod_status_free(kube_pod_status_t *s) {
+KUBE_EXPORT void kube_pod_status_clear(kube_pod_status_t *s) {
   if (!s)
     return;
   free(s->phase);
@@ -934,7 +934,7 @@ int kube_pod_status_from_json(json_object *st, kube_pod_status_t *out,
       statuses_of(&c, jget_arr(st, "initContainerStatuses"),
                   &out->n_init_container_statuses);
   if (finish(&c) < 0) {
-    kube_pod_status_free(out);
+    kube_pod_status_clear(out);
     return -1;
   }
   return 0;
@@ -953,7 +953,7 @@ KUBE_EXPORT int kube_pod_status_from_object(const kube_object_t *obj,
 /* ---- nodes
  * --------------------------------------------------------------------- */
 
-KUBE_EXPORT void kube_node_free(kube_node_t *n) {
+KUBE_EXPORT void kube_node_clear(kube_node_t *n) {
   if (!n)
     return;
   free(n->name);
@@ -965,8 +965,8 @@ KUBE_EXPORT void kube_node_free(kube_node_t *n) {
   }
   free(n->taints);
   free(n->pod_cidr);
-  kube_resource_list_free(&n->capacity);
-  kube_resource_list_free(&n->allocatable);
+  kube_resource_list_clear(&n->capacity);
+  kube_resource_list_clear(&n->allocatable);
   conditions_free(n->conditions, n->n_conditions);
   for (size_t i = 0; i < n->n_addresses; i++) {
     free(n->addresses[i].type);
@@ -1032,7 +1032,7 @@ int kube_node_from_json(json_object *node, kube_node_t *out,
   out->architecture = sget(&c, info, "architecture");
   out->operating_system = sget(&c, info, "operatingSystem");
   if (finish(&c) < 0) {
-    kube_node_free(out);
+    kube_node_clear(out);
     return -1;
   }
   return 0;
@@ -1050,7 +1050,7 @@ KUBE_EXPORT int kube_node_from_object(const kube_object_t *obj,
 /* ---- services
  * -------------------------------------------------------------------- */
 
-KUBE_EXPORT void kube_service_free(kube_service_t *s) {
+KUBE_EXPORT void kube_service_clear(kube_service_t *s) {
   if (!s)
     return;
   free(s->name);
@@ -1111,7 +1111,7 @@ int kube_service_from_json(json_object *svc, kube_service_t *out,
   out->external_name = sget(&c, spec, "externalName");
   out->external_traffic_policy = sget(&c, spec, "externalTrafficPolicy");
   if (finish(&c) < 0) {
-    kube_service_free(out);
+    kube_service_clear(out);
     return -1;
   }
   return 0;

@@ -677,7 +677,7 @@ static json_object *decode_yaml(const char *data, size_t len,
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                      "yaml: line %zu, column %zu: %s", (size_t)mk.line + 1,
                      (size_t)mk.column + 1, sb.data ? sb.data : problem);
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       failed = true;
       break;
     }
@@ -1029,7 +1029,7 @@ char *kube_json_to_yaml(json_object *obj) {
             yaml_emitter_emit(&e.em, &ev) && yaml_emitter_flush(&e.em);
   yaml_emitter_delete(&e.em);
   if (!ok) {
-    kube_strbuf_free(&e.sb);
+    kube_strbuf_clear(&e.sb);
     return NULL;
   }
   return kube_strbuf_steal(&e.sb);

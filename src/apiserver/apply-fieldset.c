@@ -414,7 +414,7 @@ char *as_fs_key_element(json_object *item, const patch_field_t *field) {
   }
   kube_strbuf_append_char(&sb, '}');
   if (used == 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   return kube_strbuf_steal(&sb);

@@ -368,7 +368,7 @@ static void conflict_error(conflicts_t *c, kube_error_t *err) {
   }
   kube_error_set(err, KUBE_REASON_CONFLICT, 0, "%s",
                  msg.data ? msg.data : "Apply failed with conflicts");
-  kube_strbuf_free(&msg);
+  kube_strbuf_clear(&msg);
   for (size_t i = 0; i < c->n; i++) {
     char *m = NULL;
     if (asprintf(&m, "conflict with %s", c->v[i].manager) < 0)

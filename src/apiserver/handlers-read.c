@@ -310,7 +310,7 @@ void as_handle_list(struct req *r) {
     size_t chunk =
         limit ? (filtering ? (limit > 500 ? limit : 500) : limit - count) : 0;
     if (kube_store_list(srv->store, prefix, start, chunk, &l, &err) < 0) {
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       if (tbl)
         json_object_put(tbl);
       as_filter_clear(&f);
@@ -397,7 +397,7 @@ void as_handle_list(struct req *r) {
   cleanup_free char *token = next_key ? hex_encode(next_key) : NULL;
   if (table) {
     table_set_rv(tbl, list_rev, token, remaining);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     as_reply_json(r, 200, tbl);
     return;
   }
@@ -410,7 +410,7 @@ void as_handle_list(struct req *r) {
   }
   kube_strbuf_append(&sb, "}}");
   if (sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }

@@ -885,7 +885,7 @@ static void dc_release(struct dc *d) {
     return;
   as_reply_json_str(d->r, 200, d->sb.data ? d->sb.data : "{}",
                     d->sb.data ? d->sb.len : 2);
-  kube_strbuf_free(&d->sb);
+  kube_strbuf_clear(&d->sb);
   free(d);
 }
 

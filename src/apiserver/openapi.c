@@ -410,7 +410,7 @@ static void pb_vendor_extension(kube_strbuf_t *sb, unsigned field,
   kube_strbuf_append_len(&yaml, y, n);
   kube_strbuf_append_char(&yaml, '\n');
   pb_bytes(&any, 2, yaml.data ? yaml.data : "", yaml.len);
-  kube_strbuf_free(&yaml);
+  kube_strbuf_clear(&yaml);
   pb_string(&named, 1, name);
   pb_msg(&named, 2, &any);
   pb_msg(sb, field, &named);

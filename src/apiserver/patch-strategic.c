@@ -444,11 +444,11 @@ static json_object *merge_map(json_object *orig, json_object *patch,
     kube_strbuf_t name = KUBE_STRBUF_INIT;
     kube_strbuf_printf(&name, SET_ORDER_PREFIX "%s", key);
     if (!name.data) {
-      kube_strbuf_free(&name);
+      kube_strbuf_clear(&name);
       goto oom;
     }
     bool ordered = json_object_object_get_ex(patch, name.data, NULL);
-    kube_strbuf_free(&name);
+    kube_strbuf_clear(&name);
     if (ordered)
       continue;
 

@@ -156,14 +156,14 @@ KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,
                      token ? token : "");
   free(ca_b64);
   if (sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_make_oom(err);
   }
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_make_error(err, errno, "open %s: %s", tmp, strerror(errno));
   }
   size_t off = 0, total = sb.len;
@@ -175,7 +175,7 @@ KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,
       break;
     off += (size_t)w;
   }
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (off < total || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
     int e = errno;
     unlink(tmp);

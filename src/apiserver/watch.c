@@ -81,7 +81,7 @@ static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (!rec->value || !rec->value_len ||
       as_record_append_json_rev(&sb, rec, rev) < 0 || sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   *len = sb.len;
@@ -113,7 +113,7 @@ static void cache_clear(struct ev_cache *c) {
   free(c->cur_json);
   free(c->prev_json);
   for (size_t i = 0; i < ARRAY_SIZE(c->lines); i++)
-    kube_strbuf_free(&c->lines[i]);
+    kube_strbuf_clear(&c->lines[i]);
 }
 
 static void build_line(kube_strbuf_t *sb, const char *type, const char *obj,
@@ -138,7 +138,7 @@ static void send_line(struct watcher *w, const char *type, const char *obj,
   build_line(&sb, type, obj, len);
   if (!sb.oom)
     send_raw(w, sb.data, sb.len);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 static void send_object(struct watcher *w, const char *type, json_object *obj,

@@ -145,7 +145,7 @@ KUBE_EXPORT int kube_object_set_last_applied(kube_object_t *obj,
   }
   json_object *v =
       text.oom ? NULL : json_object_new_string_len(text.data, (int)text.len);
-  kube_strbuf_free(&text);
+  kube_strbuf_clear(&text);
   if (!ann || !v ||
       json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION, v) < 0) {
     json_object_put(v);
@@ -199,13 +199,13 @@ kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
     json_object_object_add(meta, "annotations", ann);
   }
   if (text.oom || !ann) {
-    kube_strbuf_free(&text);
+    kube_strbuf_clear(&text);
     json_object_put(config);
     return kube_make_oom(err), NULL;
   }
   json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION,
                          json_object_new_string_len(text.data, (int)text.len));
-  kube_strbuf_free(&text);
+  kube_strbuf_clear(&text);
   kube_object_t *modified = kube_object_wrap(config);
   if (!modified) {
     json_object_put(config);

@@ -196,7 +196,7 @@ KUBE_EXPORT int kube_client_request(kube_client_t *c,
   if (!head_only && client_http_read_body(&c->conn, &h, &sink, err) < 0) {
     client_conn_close(&c->conn);
     client_http_response_head_clear(&h);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return -1;
   }
   if (h.close)
@@ -374,7 +374,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
           .status = h.status, .body = sb.data, .body_len = sb.len};
       r = kube_client_check(&resp, err);
     }
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   } else {
     struct line_splitter ls = {KUBE_STRBUF_INIT, fn, userdata};
     struct body_sink sink = {client_lines_feed, &ls};
@@ -382,7 +382,7 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
     /* A final line without a newline still counts. */
     if (r == 0 && ls.partial.len > 0)
       fn(ls.partial.data, ls.partial.len, userdata);
-    kube_strbuf_free(&ls.partial);
+    kube_strbuf_clear(&ls.partial);
     if (r > 0)
       r = 0;
   }

@@ -120,7 +120,7 @@ static void replica_sets_line(struct describe *d, const char *title,
                        (long long)client_dint(s->v[i], "status.replicas", 0),
                        (long long)client_dint(s->v[i], "spec.replicas", 1));
   client_dw(d, 0, "%s:\t%s\n", title, sb.len ? sb.data : "<none>");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* The Deployment's ReplicaSets: the new one has the Deployment's template,
@@ -216,7 +216,7 @@ static void describe_deployment(struct describe *d, json_object *o) {
   client_describe_pod_template(d, kube_json_get(o, "spec.template"));
   conditions_with_reason(d, o);
   deployment_replica_sets(d, o, sel.data);
-  kube_strbuf_free(&sel);
+  kube_strbuf_clear(&sel);
   client_describe_events(d, o, "Deployment");
 }
 
@@ -249,7 +249,7 @@ static void describe_replica_set(struct describe *d, json_object *o, bool rc) {
     pods_status(d, &pc);
   client_describe_pod_template(d, kube_json_get(o, "spec.template"));
   conditions_with_reason(d, o);
-  kube_strbuf_free(&sel);
+  kube_strbuf_clear(&sel);
   client_describe_events(d, o, rc ? "ReplicationController" : "ReplicaSet");
 }
 
@@ -282,8 +282,8 @@ static void describe_daemon_set(struct describe *d, json_object *o) {
               (long long)client_dint(st, lines[i][1], 0));
   pods_status(d, &pc);
   client_describe_pod_template(d, kube_json_get(o, "spec.template"));
-  kube_strbuf_free(&sel);
-  kube_strbuf_free(&ns);
+  kube_strbuf_clear(&sel);
+  kube_strbuf_clear(&ns);
   client_describe_events(d, o, "DaemonSet");
 }
 
@@ -343,10 +343,10 @@ static void describe_stateful_set(struct describe *d, json_object *o) {
       client_dw(d, 1, "Capacity:\t%s\n",
                 cap ? client_dquantity(cap, q, sizeof q) : "<default>");
       client_dw(d, 1, "Access Modes:\t%s\n", am.data ? am.data : "[]");
-      kube_strbuf_free(&am);
+      kube_strbuf_clear(&am);
     }
   }
-  kube_strbuf_free(&sel);
+  kube_strbuf_clear(&sel);
   client_describe_events(d, o, "StatefulSet");
 }
 
@@ -430,7 +430,7 @@ static void describe_job(struct describe *d, json_object *o) {
       client_dw(d, 0, "Completed Indexes:\t%.*s...\n", (int)cut + 1, ix);
   }
   client_describe_pod_template(d, kube_json_get(spec, "template"));
-  kube_strbuf_free(&sel);
+  kube_strbuf_clear(&sel);
   client_describe_events(d, o, "Job");
 }
 
@@ -470,7 +470,7 @@ static void describe_cron_job(struct describe *d, json_object *o) {
     kube_strbuf_t sel = KUBE_STRBUF_INIT;
     selector_text(&sel, kube_json_get(js, "selector"));
     client_dw(d, 0, "Selector:\t%s\n", sel.data ? sel.data : "");
-    kube_strbuf_free(&sel);
+    kube_strbuf_clear(&sel);
   } else {
     client_dw(d, 0, "Selector:\t<unset>\n");
   }

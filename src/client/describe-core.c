@@ -209,7 +209,7 @@ static void describe_service(struct describe *d, json_object *o) {
   if (*client_dstr(spec, "trafficDistribution"))
     client_dw(d, 0, "Traffic Distribution:\t%s\n",
               client_dstr(spec, "trafficDistribution"));
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   kube_object_free(slices);
   kube_object_free(ep);
   client_describe_events(d, o, "Service");
@@ -230,7 +230,7 @@ static void describe_endpoints(struct describe *d, json_object *o) {
         kube_strbuf_printf(&sb, "%s%s", j ? "," : "",
                            client_dstr(AT(a, j), "ip"));
       client_dw(d, 1, "%s:\t%s\n", which[w][0], sb.len ? sb.data : "<none>");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
     json_object *ports = kube_json_get(s, "ports");
     if (arr_len(ports)) {
@@ -511,7 +511,7 @@ static void describe_node(struct describe *d, json_object *o) {
     kube_strbuf_printf(&sb, "%s%s", i ? "," : "", roles[i]);
   client_dw(d, 0, "Name:\t%s\n", name);
   client_dw(d, 0, "Roles:\t%s\n", sb.len ? sb.data : "<none>");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   free(roles);
   free(keys);
   client_describe_labels(d, "", "Labels", labels);
@@ -592,7 +592,7 @@ static void describe_node(struct describe *d, json_object *o) {
     kube_strbuf_t c = KUBE_STRBUF_INIT;
     join_strings(&c, kube_json_get(o, "spec.podCIDRs"), ",");
     client_dw(d, 0, "PodCIDRs:\t%s\n", c.data ? c.data : "");
-    kube_strbuf_free(&c);
+    kube_strbuf_clear(&c);
   }
   if (*client_dstr(o, "spec.providerID"))
     client_dw(d, 0, "ProviderID:\t%s\n", client_dstr(o, "spec.providerID"));
@@ -641,7 +641,7 @@ static void resource_quotas(struct describe *d, json_object *items) {
       kube_strbuf_t sb = KUBE_STRBUF_INIT;
       join_strings(&sb, scopes, ", ");
       client_dw(d, 1, "Scopes:\t%s\n", sb.data ? sb.data : "");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
     client_dw(d, 1, "Resource\tUsed\tHard\n");
     client_dw(d, 1, "--------\t---\t---\n");
@@ -738,7 +738,7 @@ static void describe_quota(struct describe *d, json_object *o) {
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
     join_strings(&sb, scopes, ", ");
     client_dw(d, 0, "Scopes:\t%s\n", sb.data ? sb.data : "");
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
   client_dw(d, 0, "Resource\tUsed\tHard\n");
   client_dw(d, 0, "--------\t----\t----\n");
@@ -838,7 +838,7 @@ static void describe_pvc(struct describe *d, json_object *o) {
   }
   client_dw(d, 0, "Capacity:\t%s\n", cap);
   client_dw(d, 0, "Access Modes:\t%s\n", sb.data ? sb.data : "");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (kube_json_get(spec, "volumeMode"))
     client_dw(d, 0, "VolumeMode:\t%s\n", client_dstr(spec, "volumeMode"));
   json_object *ds = kube_json_get(spec, "dataSource");
@@ -1031,7 +1031,7 @@ static void describe_service_account(struct describe *d, json_object *o) {
                 name, missing ? " (not found)" : "");
     }
   }
-  kube_strbuf_free(&sn.names);
+  kube_strbuf_clear(&sn.names);
   json_object_put(sn.tokens);
   kube_object_free(secrets);
   client_describe_events(d, o, "ServiceAccount");
@@ -1148,7 +1148,7 @@ static void unstructured(struct describe *d, int level, json_object *m,
     } else {
       client_dw(d, level, "%s:\t%s\n", l, scalar_text(v));
     }
-    kube_strbuf_free(&label);
+    kube_strbuf_clear(&label);
   }
   free(keys);
 }

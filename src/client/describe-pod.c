@@ -36,7 +36,7 @@ static void container_ports(struct describe *d, json_object *c) {
     bool many = sb.data && strchr(sb.data, ',');
     client_dw(d, 2, "%s%s:\t%s\n", host ? "Host " : "", many ? "Ports" : "Port",
               sb.len ? sb.data : "<none>");
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
 }
 
@@ -174,7 +174,7 @@ static void probe_line(struct describe *d, const char *title, json_object *p) {
       (long long)client_dint(p, "successThreshold", 0),
       (long long)client_dint(p, "failureThreshold", 0));
   client_dw(d, 2, "%s:\t%s\n", title, sb.data ? sb.data : "");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* The value a fieldRef of the pod resolves to (kubectl's
@@ -361,7 +361,7 @@ static void mount_lines(struct describe *d, json_object *c) {
     }
     client_dw(d, 3, "%s from %s (%s)\n", client_dstr(v[i], "mountPath"),
               client_dstr(v[i], "name"), flags.data ? flags.data : "");
-    kube_strbuf_free(&flags);
+    kube_strbuf_clear(&flags);
   }
   free(v);
   json_object *devs = kube_json_get(c, "volumeDevices");
@@ -621,7 +621,7 @@ static void spread_constraints(struct describe *d, json_object *spec,
       kube_strbuf_t sb = KUBE_STRBUF_INIT;
       kube_json_format_label_selector(&sb, sel);
       client_dw(d, 0, " for selector %s", sb.len ? sb.data : "<none>");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
     }
     client_dw(d, 0, "\n");
   }

@@ -108,8 +108,8 @@ void client_describe_labels(struct describe *d, const char *indent,
   kube_strbuf_printf(&sep, "\n%s\t", indent);
   kube_json_format_labels(&sb, map, "=", sep.data ? sep.data : "\n\t");
   client_dw(d, 0, "%s%s:\t%s\n", indent, title, sb.len ? sb.data : "<none>");
-  kube_strbuf_free(&sb);
-  kube_strbuf_free(&sep);
+  kube_strbuf_clear(&sb);
+  kube_strbuf_clear(&sep);
 }
 
 /* kubectl folds annotations longer than this (key, ": " and value). */
@@ -326,7 +326,7 @@ static kube_object_t *search_events(struct describe *d, json_object *o,
       fs.oom ? NULL
              : client_describe_list(d, "v1", "Event", ns && *ns ? ns : NULL,
                                     NULL, fs.data);
-  kube_strbuf_free(&fs);
+  kube_strbuf_clear(&fs);
   return l;
 }
 

@@ -138,7 +138,7 @@ static char *read_file(const char *path, size_t *len, kube_error_t *err) {
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (fd < 0 || kube_read_all(fd, &sb) < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     char eb[128];
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, errno, "error reading %s: %s",
                    path, go_strerror(errno, eb, sizeof eb));

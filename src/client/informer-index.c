@@ -94,7 +94,7 @@ KUBE_EXPORT void kube_index_labels(const kube_object_t *obj,
     if (!sb.oom)
       kube_index_values_add(out, sb.data);
   }
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* ---- buckets ---- */

@@ -531,12 +531,12 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
     kube_strbuf_printf(&sb, "&resourceVersion=%s", inf->rv ? inf->rv : "0");
   }
   if (sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_make_oom(err);
   }
   struct client_call_ctx *ctx = calloc(1, sizeof *ctx);
   if (!ctx) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_make_oom(err);
   }
   ctx->inf = inf;
@@ -547,7 +547,7 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
       .path = sb.data,
   };
   inf->call = kube_transport_request(&inf->tp, &req, reply_cb, ctx, err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (!inf->call) {
     free(ctx);
     return -1;
@@ -935,7 +935,7 @@ void client_informer_free_owned(kube_informer_t *inf) {
   }
   client_index_values_clear(&inf->scratch);
   free(inf->scratch.v);
-  kube_strbuf_free(&inf->line);
+  kube_strbuf_clear(&inf->line);
   if (inf->tok)
     json_tokener_free(inf->tok);
   free(inf->ctx);

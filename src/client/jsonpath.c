@@ -539,7 +539,7 @@ KUBE_EXPORT char *kube_jsonpath_eval(const kube_object_t *obj, const char *tmpl,
   int r = run(t, 0, n, root, root, &sb, err);
   toks_free(t, n);
   if (r < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   char *s = kube_strbuf_steal(&sb);

@@ -61,7 +61,7 @@ static char *read_file(const char *path, size_t *len, kube_error_t *err) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (kube_read_all(fd, &sb) < 0) {
     kube_make_error(err, errno, "read %s: %s", path, strerror(errno));
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   kube_strbuf_append(&sb, "");

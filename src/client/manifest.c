@@ -45,7 +45,7 @@ static int decode_into(kube_manifest_t *m, const char *data, size_t len,
 static char *slurp(int fd, size_t *len) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (kube_read_all(fd, &sb) < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   kube_strbuf_append(&sb, "");

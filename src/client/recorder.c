@@ -251,8 +251,8 @@ static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
   key_add(&full, e->reason);
   key_add(&full, e->message);
   if (agg.oom || full.oom) {
-    kube_strbuf_free(&agg);
-    kube_strbuf_free(&full);
+    kube_strbuf_clear(&agg);
+    kube_strbuf_clear(&full);
     return NULL;
   }
   struct agg_rec *a = (struct agg_rec *)lru_get(&r->agg, agg.data);
@@ -260,7 +260,7 @@ static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
     a = calloc(1, sizeof *a);
     if (!a || lru_add(&r->agg, agg.data, &a->node) < 0) {
       free(a);
-      kube_strbuf_free(&agg);
+      kube_strbuf_clear(&agg);
       return kube_strbuf_steal(&full);
     }
   } else if (now - a->last_ns > r->agg_interval_ns) {
@@ -269,7 +269,7 @@ static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
   a->last_ns = now;
   strmap_put(&a->messages, e->message, NULL, NULL);
   if (a->messages.n < r->agg_max) {
-    kube_strbuf_free(&agg);
+    kube_strbuf_clear(&agg);
     return kube_strbuf_steal(&full);
   }
   /* Over the threshold: keep the set at max - 1 and become the aggregate. */
@@ -278,7 +278,7 @@ static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
       strmap_remove(&a->messages, a->messages.buckets[i]->key);
       break;
     }
-  kube_strbuf_free(&full);
+  kube_strbuf_clear(&full);
   if (asprintf(&e->own_message, "(combined from similar events): %s",
                e->message) >= 0)
     e->message = e->own_message;

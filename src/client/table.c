@@ -299,7 +299,7 @@ static char *render(kube_table_printer_t *p, size_t from, bool remember,
     return kube_strbuf_steal(&sb);
   size_t *widths = calloc(p->n_cols ? p->n_cols : 1, sizeof *widths);
   if (!widths) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   for (size_t i = 0; i < p->n_cols; i++) {

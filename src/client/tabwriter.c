@@ -131,6 +131,6 @@ char *client_tabw_render(struct client_tabw *t) {
     free(lines[i].cells);
   free(lines);
   free(c.widths);
-  kube_strbuf_free(&t->text);
+  kube_strbuf_clear(&t->text);
   return kube_strbuf_steal(&out);
 }

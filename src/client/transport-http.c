@@ -277,7 +277,7 @@ static kube_transport_call_t *http_request(void *impl,
   if (path.oom ||
       evhttp_make_request(conn, c->req, method_of(rq->method), path.data) < 0) {
     /* evhttp_make_request frees the request on failure. */
-    kube_strbuf_free(&path);
+    kube_strbuf_clear(&path);
     if (c->own)
       evhttp_connection_free(c->own);
     evbuffer_free(c->body);
@@ -286,7 +286,7 @@ static kube_transport_call_t *http_request(void *impl,
                    "cannot send a request to %s", cl->server);
     return NULL;
   }
-  kube_strbuf_free(&path);
+  kube_strbuf_clear(&path);
   c->next = t->calls;
   if (t->calls)
     t->calls->prev = c;

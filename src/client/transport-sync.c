@@ -60,7 +60,7 @@ static void call_free(struct tp_call *t) {
   free(t->accept);
   free(t->body);
   free(t->reply_type);
-  kube_strbuf_free(&t->data);
+  kube_strbuf_clear(&t->data);
   kube_error_clear(&t->failure);
   free(t);
 }
@@ -331,7 +331,7 @@ static int stream_lines(struct tp_call *t, kube_client_line_fn fn, void *ud) {
     bool done = t->done;
     pthread_mutex_unlock(&t->mu);
     r = chunk.oom ? -1 : client_lines_feed(&ls, chunk.data, chunk.len);
-    kube_strbuf_free(&chunk);
+    kube_strbuf_clear(&chunk);
     if (r != 0)
       break;
     if (done) {
@@ -342,7 +342,7 @@ static int stream_lines(struct tp_call *t, kube_client_line_fn fn, void *ud) {
     }
     pthread_mutex_lock(&t->mu);
   }
-  kube_strbuf_free(&ls.partial);
+  kube_strbuf_clear(&ls.partial);
   if (r != 0)
     call_give_up(t);
   return r < 0 ? -1 : 0;

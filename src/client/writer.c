@@ -202,7 +202,7 @@ static char *write_target(const kube_kind_t *kind, const char *ns,
     kube_strbuf_printf(&sb, "?%s", q.data ? q.data : "");
   if (q.oom)
     sb.oom = true;
-  kube_strbuf_free(&q);
+  kube_strbuf_clear(&q);
   return kube_strbuf_steal(&sb);
 }
 

@@ -109,7 +109,7 @@ KUBE_EXPORT void kube_strbuf_reset(kube_strbuf_t *sb) {
 
 KUBE_EXPORT char *kube_strbuf_steal(kube_strbuf_t *sb) {
   if (sb->oom) {
-    kube_strbuf_free(sb);
+    kube_strbuf_clear(sb);
     return NULL;
   }
   char *d = sb->data ? sb->data : strdup("");
@@ -118,7 +118,7 @@ KUBE_EXPORT char *kube_strbuf_steal(kube_strbuf_t *sb) {
   return d;
 }
 
-KUBE_EXPORT void kube_strbuf_free(kube_strbuf_t *sb) {
+KUBE_EXPORT void kube_strbuf_clear(kube_strbuf_t *sb) {
   free(sb->data);
   memset(sb, 0, sizeof(*sb));
 }

@@ -31,7 +31,7 @@ static inline void cleanup_fclosep(FILE **f) {
     fclose(*f);
 }
 static inline void cleanup_errorp(kube_error_t *e) { kube_error_clear(e); }
-static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_free(sb); }
+static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_clear(sb); }
 
 #define cleanup_free __attribute__((cleanup(cleanup_freep)))
 #define cleanup_close __attribute__((cleanup(cleanup_closep)))

@@ -243,8 +243,8 @@ void http_conn_free_struct(struct kube_http_conn *c) {
     event_free(c->timer);
   if (c->process_ev)
     event_free(c->process_ev);
-  kube_strbuf_free(&c->field);
-  kube_strbuf_free(&c->value);
+  kube_strbuf_clear(&c->field);
+  kube_strbuf_clear(&c->value);
   http_cert_unref(c->cert);
   free(c);
 }

@@ -40,8 +40,8 @@ static void proxy_free(struct proxy *p) {
   if (p->timer)
     event_free(p->timer);
   SSL_CTX_free(p->ctx);
-  kube_strbuf_free(&p->field);
-  kube_strbuf_free(&p->value);
+  kube_strbuf_clear(&p->field);
+  kube_strbuf_clear(&p->value);
   free(p->ctype);
   free(p);
 }
@@ -570,14 +570,14 @@ KUBE_EXPORT int kube_http_proxy(kube_http_request_t *r, const char *url,
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   build_request(&sb, r, &t, &o);
   if (sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     p->req = NULL;
     proxy_free(p);
     kube_http_reply_error(r, 500, "out of memory");
     return kube_make_oom(err);
   }
   evbuffer_add(bufferevent_get_output(p->bev), sb.data, sb.len);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   bufferevent_setcb(p->bev, backend_read, backend_write, backend_event, p);
   bufferevent_enable(p->bev, EV_READ | EV_WRITE);
   kube_http_request_set_close_cb(r, client_gone, p);

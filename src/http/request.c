@@ -36,8 +36,8 @@ void http_request_free(kube_http_request_t *r) {
   free(r->target);
   free(r->path);
   free(r->method_buf);
-  kube_strbuf_free(&r->body);
-  kube_strbuf_free(&r->resp_hdrs);
+  kube_strbuf_clear(&r->body);
+  kube_strbuf_clear(&r->resp_hdrs);
   http_cert_unref(r->cert);
   free(r);
 }

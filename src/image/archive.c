@@ -150,7 +150,7 @@ static int read_files(const kube_image_store_t *s, int fd, struct files *out,
       while ((n = archive_read_data(a, buf, BLOCK)) > 0)
         kube_strbuf_append_len(&sb, buf, (size_t)n);
       if (n < 0 || sb.oom) {
-        kube_strbuf_free(&sb);
+        kube_strbuf_clear(&sb);
         kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "%s: %s", name,
                        archive_error_string(a));
         goto out;

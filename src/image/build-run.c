@@ -176,7 +176,7 @@ static void read_output(struct reader *r, int fd) {
   }
   if (r->line.len)
     emit_line(r);
-  kube_strbuf_free(&r->line);
+  kube_strbuf_clear(&r->line);
 }
 
 /* What the helper process reports. */

@@ -868,7 +868,7 @@ static int step(struct build *b, struct stage *sg, const img_df_instr_t *in,
     for (size_t i = 0; i < in->n_args; i++) {
       cleanup_free char *name = NULL, *def = NULL;
       if (arg_decl(b, in->args[i], &lc, &name, &def, err) < 0) {
-        kube_strbuf_free(&kb);
+        kube_strbuf_clear(&kb);
         return -1;
       }
       json_object *mv = NULL;
@@ -882,7 +882,7 @@ static int step(struct build *b, struct stage *sg, const img_df_instr_t *in,
     }
     char key[72];
     key_next(key, sg->st.key, "arg", kb.data, kb.len);
-    kube_strbuf_free(&kb);
+    kube_strbuf_clear(&kb);
     memcpy(sg->st.key, key, sizeof key);
     return 0;
   }
@@ -898,7 +898,7 @@ static int step(struct build *b, struct stage *sg, const img_df_instr_t *in,
     kube_strbuf_printf(&kb, "net=%d\n", (int)b->o->network);
   char key[72];
   if (streq(c, "copy") || streq(c, "add")) {
-    kube_strbuf_free(&kb);
+    kube_strbuf_clear(&kb);
     bool cached = false;
     if (do_copy(b, sg, in, &cached, err) < 0)
       return -1;
@@ -907,7 +907,7 @@ static int step(struct build *b, struct stage *sg, const img_df_instr_t *in,
     return 0;
   }
   key_next(key, sg->st.key, "step", kb.data, kb.len);
-  kube_strbuf_free(&kb);
+  kube_strbuf_clear(&kb);
   struct bstate hit;
   if (cache_get(b, key, &hit)) {
     state_clear(&sg->st);

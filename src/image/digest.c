@@ -62,6 +62,6 @@ char *img_chain_id(const char *parent, const char *diff_id) {
   if (sb.oom)
     return NULL;
   char *d = img_digest_of(sb.data, sb.len);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   return d;
 }

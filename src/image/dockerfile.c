@@ -98,7 +98,7 @@ static char **split_raw(const char *s, char escape, size_t *n_out) {
   *n_out = n;
   return v;
 oom:
-  kube_strbuf_free(&w);
+  kube_strbuf_clear(&w);
   img_strv_free(v);
   return NULL;
 }
@@ -276,13 +276,13 @@ static char **expand(const char *s, char escape, img_df_lookup_fn lookup,
     goto oom;
   if (!v)
     v = calloc(1, sizeof *v);
-  kube_strbuf_free(&w);
+  kube_strbuf_clear(&w);
   *n_out = n;
   return v;
 oom:
   kube_make_oom(err);
 fail:
-  kube_strbuf_free(&w);
+  kube_strbuf_clear(&w);
   img_strv_free(v);
   return NULL;
 }
@@ -507,19 +507,19 @@ int img_dockerfile_parse(const char *text, size_t len, img_dockerfile_t *out,
     if (line.oom)
       goto oom;
     if (blank(line.data ? line.data : "")) {
-      kube_strbuf_free(&line);
+      kube_strbuf_clear(&line);
       continue;
     }
     img_df_instr_t *n =
         realloc(out->instrs, (out->n + 1) * sizeof *out->instrs);
     if (!n) {
-      kube_strbuf_free(&line);
+      kube_strbuf_clear(&line);
       goto oom;
     }
     out->instrs = n;
     int r = parse_instruction(line.data, start, out->escape,
                               &out->instrs[out->n], err);
-    kube_strbuf_free(&line);
+    kube_strbuf_clear(&line);
     if (r < 0) {
       img_df_instr_clear(&out->instrs[out->n]);
       goto fail;
@@ -572,12 +572,12 @@ static void env_set(json_object *config, const char *k, const char *v) {
     const char *e = json_object_get_string(json_object_array_get_idx(env, i));
     if (e && strncmp(e, k, kl) == 0 && e[kl] == '=') {
       json_object_array_put_idx(env, i, json_object_new_string(sb.data));
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       return;
     }
   }
   json_object_array_add(env, json_object_new_string(sb.data));
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* Parse ENV/LABEL arguments into key/value pairs (expanded). */

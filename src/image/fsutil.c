@@ -172,7 +172,7 @@ char *img_read_fd(int fd, size_t max, size_t *len) {
       continue;
     if (n < 0 || sb.len + (size_t)n > max) {
       int e = n < 0 ? errno : EFBIG;
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       errno = e;
       return NULL;
     }

@@ -145,7 +145,7 @@ static int fetch_blob(const kube_image_store_t *s, img_reg_session_t *ss,
                           .progress_arg = &lp};
   img_reg_response_t resp;
   int r = path.oom ? kube_make_oom(err) : img_reg_request(ss, &rq, &resp, err);
-  kube_strbuf_free(&path);
+  kube_strbuf_clear(&path);
   if (r < 0) {
     img_blob_writer_abort(&b.w);
     img_reg_response_clear(&resp);
@@ -251,7 +251,7 @@ static int get_manifest(img_reg_session_t *ss, const char *tag_or_digest,
                           .follow = true};
   img_reg_response_t resp;
   int rc = path.oom ? kube_make_oom(err) : img_reg_request(ss, &rq, &resp, err);
-  kube_strbuf_free(&path);
+  kube_strbuf_clear(&path);
   if (rc < 0) {
     img_reg_response_clear(&resp);
     return -1;

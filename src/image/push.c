@@ -86,10 +86,10 @@ static int upload_blob(struct push_ctx *pc, const img_desc_t *d,
   kube_strbuf_printf(&sb, "/%s/blobs/%s", ss->ep->repo, d->digest);
   img_reg_request_t head = {.method = "HEAD", .path = sb.data};
   if (img_reg_request(ss, &head, &resp, err) < 0) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return -1;
   }
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (resp.status == 200) {
     img_reg_response_clear(&resp);
     img_progress_emit(pc->prog, KUBE_IMAGE_PROGRESS_LAYER_DONE, d->digest,
@@ -105,7 +105,7 @@ static int upload_blob(struct push_ctx *pc, const img_desc_t *d,
   img_reg_request_t post = {
       .method = "POST", .path = sb.data, .body = "", .body_len = 0};
   int r = img_reg_request(ss, &post, &resp, err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (r < 0)
     return -1;
   if (resp.status == 201) {
@@ -279,7 +279,7 @@ static int push_to(struct push_ctx *pc, const img_image_t *im,
   img_reg_response_t resp;
   int rc =
       path.oom ? kube_make_oom(err) : img_reg_request(pc->ss, &put, &resp, err);
-  kube_strbuf_free(&path);
+  kube_strbuf_clear(&path);
   if (rc < 0)
     return -1;
   if (resp.status != 201 && resp.status != 200 && resp.status != 202) {

@@ -331,7 +331,7 @@ static int fetch_token(img_reg_session_t *ss, const char *challenge,
                      "registry %s: token response has no token", ss->ep->host);
     json_object_put(o);
   }
-  kube_strbuf_free(&url);
+  kube_strbuf_clear(&url);
   img_reg_response_clear(&resp);
 out:
   free(scheme);
@@ -459,7 +459,7 @@ int img_reg_request(img_reg_session_t *ss, const img_reg_request_t *rq,
     rc = 0;
     break;
   }
-  kube_strbuf_free(&url);
+  kube_strbuf_clear(&url);
   return rc;
 }
 

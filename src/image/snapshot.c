@@ -234,7 +234,7 @@ int img_overlay_mount(char *const *lowers, const char *upper, const char *work,
   if (sb.oom)
     return kube_make_oom(err);
   if (sb.len >= 4096) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "overlay: %zu layers do not fit in one mount", n);
   }
@@ -245,7 +245,7 @@ int img_overlay_mount(char *const *lowers, const char *upper, const char *work,
     rc = mount("overlay", target, "overlay", flags, sb.data);
   }
   int e = errno;
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   if (rc < 0)
     return kube_make_error(err, e, "mount overlay on %s: %s", target,
                            strerror(e));

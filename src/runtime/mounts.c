@@ -73,7 +73,7 @@ int rt_plan_prepare_mounts(struct child_plan *p, const kube_rt_config_t *cfg,
         snprintf(pm->dest, sizeof pm->dest, "%s", m->destination) >=
             (int)sizeof pm->dest) {
       free(offsets);
-      kube_strbuf_free(&data);
+      kube_strbuf_clear(&data);
       return kube_error_set(err, KUBE_REASON_INVALID, 0,
                             "mounts[%zu].destination: path too long", i);
     }
@@ -112,7 +112,7 @@ int rt_plan_prepare_mounts(struct child_plan *p, const kube_rt_config_t *cfg,
       struct stat st;
       if (stat(pm->source, &st) < 0) {
         free(offsets);
-        kube_strbuf_free(&data);
+        kube_strbuf_clear(&data);
         return kube_error_set(err, KUBE_REASON_INVALID, errno,
                               "mounts[%zu].source: %s: %s", i, pm->source,
                               strerror(errno));
@@ -134,7 +134,7 @@ int rt_plan_prepare_mounts(struct child_plan *p, const kube_rt_config_t *cfg,
   }
   if (data.oom) {
     free(offsets);
-    kube_strbuf_free(&data);
+    kube_strbuf_clear(&data);
     return kube_make_oom(err);
   }
   p->mount_data = kube_strbuf_steal(&data);

@@ -782,12 +782,12 @@ KUBE_EXPORT kube_rt_config_t *kube_rt_config_load(const char *bundle_dir,
   while ((n = read(fd, buf, sizeof buf)) > 0)
     kube_strbuf_append_len(&sb, buf, (size_t)n);
   if (n < 0 || sb.oom || !sb.data) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     kube_make_error(err, errno, "read %s", path);
     return NULL;
   }
   kube_rt_config_t *c = kube_rt_config_parse(sb.data, real, err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   return c;
 }
 

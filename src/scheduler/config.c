@@ -207,14 +207,14 @@ KUBE_EXPORT int kube_scheduler_config_load(kube_scheduler_config_t *cfg,
   while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
     kube_strbuf_append_len(&sb, buf, n);
     if (sb.len > 1024 * 1024) {
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                             "scheduler config %s: too large", path);
     }
   }
   if (ferror(f)) {
     int e = errno;
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return kube_error_set(err, KUBE_REASON_INTERNAL, e,
                           "read scheduler config %s", path);
   }

@@ -35,7 +35,7 @@ static void resources_of(const kube_resource_list_t *rl,
 }
 
 void ks_node_conv_clear(struct ks_node_conv *c) {
-  kube_node_free(&c->view);
+  kube_node_clear(&c->view);
   free(c->labels);
   free(c->taints);
   free(c->images);
@@ -91,7 +91,7 @@ int ks_node_convert(const kube_object_t *obj, struct ks_node_conv *c,
 }
 
 void ks_pod_conv_clear(struct ks_pod_conv *c) {
-  kube_pod_spec_free(&c->spec);
+  kube_pod_spec_clear(&c->spec);
   free(c->mem);
   memset(c, 0, sizeof *c);
 }

@@ -726,6 +726,6 @@ out:
   free(best_v);
   hist_free(&h);
   hist_free(&pre);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   return ret;
 }

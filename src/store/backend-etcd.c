@@ -200,7 +200,7 @@ static void append_key(struct etcd *e, kube_strbuf_t *sb, const char *key,
   kube_strbuf_append_len(&full, key, len);
   kube_strbuf_append_base64(sb, full.data ? full.data : "", full.len);
   sb->oom |= full.oom;
-  kube_strbuf_free(&full);
+  kube_strbuf_clear(&full);
 }
 
 /* ---- synchronous range (open, resync) on a private loop ---- */
@@ -363,8 +363,8 @@ out:
   for (size_t i = 0; i < n; i++)
     store_rec_unref(recs[i]);
   free(recs);
-  kube_strbuf_free(&start);
-  kube_strbuf_free(&body);
+  kube_strbuf_clear(&start);
+  kube_strbuf_clear(&body);
   if (con)
     evhttp_connection_free(con);
   event_base_free(base);
@@ -536,7 +536,7 @@ static void watch_start(struct etcd *e) {
                      (long long)(s->revision + 1));
   struct evhttp_request *req =
       body.oom ? NULL : new_request(e, e->wcon_ep, watch_done, e, &body);
-  kube_strbuf_free(&body);
+  kube_strbuf_clear(&body);
   if (!req) {
     watch_retry_later(e);
     return;
@@ -761,8 +761,8 @@ static void etcd_submit(kube_store_t *s, struct store_op *op) {
   }
   kube_strbuf_append(&b, "}");
   int rc = send_request(e, op, "/v3/kv/txn", &b);
-  kube_strbuf_free(&b);
-  kube_strbuf_free(&k64);
+  kube_strbuf_clear(&b);
+  kube_strbuf_clear(&k64);
   if (rc < 0) {
     op->failed = true;
     kube_error_set(&op->err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
@@ -777,7 +777,7 @@ static int etcd_compact(kube_store_t *s, int64_t rev, kube_error_t *err) {
   kube_strbuf_t b = KUBE_STRBUF_INIT;
   kube_strbuf_printf(&b, "{\"revision\":\"%lld\"}", (long long)rev);
   int rc = send_request(e, NULL, "/v3/kv/compaction", &b);
-  kube_strbuf_free(&b);
+  kube_strbuf_clear(&b);
   if (rc < 0)
     return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                           "etcd: cannot send the compaction request");

@@ -197,7 +197,7 @@ KUBE_EXPORT void kube_exec_client_free(kube_exec_client_t *c) {
   if (!c)
     return;
   stream_link_clear(&c->link);
-  kube_strbuf_free(&c->error);
+  kube_strbuf_clear(&c->error);
   free(c);
 }
 

@@ -117,7 +117,7 @@ static void st_unlink(pf_session_t *s, kube_portforward_stream_t *st) {
 }
 
 static void st_free(kube_portforward_stream_t *st) {
-  kube_strbuf_free(&st->pending);
+  kube_strbuf_clear(&st->pending);
   free(st);
 }
 
@@ -727,7 +727,7 @@ static kube_portforward_stream_t *do_client_open(kube_portforward_client_t *c,
         kube_strbuf_t pend = st->pending;
         memset(&st->pending, 0, sizeof st->pending);
         deliver_data(st, pend.data, pend.len);
-        kube_strbuf_free(&pend);
+        kube_strbuf_clear(&pend);
       }
       return st;
     }

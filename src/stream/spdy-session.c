@@ -94,7 +94,7 @@ KUBE_EXPORT kube_spdy_t *kube_spdy_new(const kube_spdy_options_t *opts,
 static void stream_free(spdy_stream_t *st) {
   if (!st)
     return;
-  kube_strbuf_free(&st->queue);
+  kube_strbuf_clear(&st->queue);
   free(st);
 }
 

@@ -236,5 +236,5 @@ int stream_resize_feed(stream_resize_parser_t *p, const void *buf, size_t len,
 }
 
 void stream_resize_clear(stream_resize_parser_t *p) {
-  kube_strbuf_free(&p->buf);
+  kube_strbuf_clear(&p->buf);
 }

@@ -50,7 +50,7 @@ KUBE_EXPORT void kube_ws_free(kube_ws_t *ws) {
   if (!ws)
     return;
   stream_inbuf_clear(&ws->in);
-  kube_strbuf_free(&ws->msg);
+  kube_strbuf_clear(&ws->msg);
   free(ws);
 }
 

@@ -288,7 +288,7 @@ static void reply_status(kt_fake_t *f, struct fcall *c, int code,
   kube_strbuf_append_json_string(&sb, msg);
   kube_strbuf_printf(&sb, ",\"reason\":\"%s\",\"code\":%d}", reason, code);
   reply(f, c, code, sb.data);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   free(msg);
 }
 
@@ -547,7 +547,7 @@ static void do_list(kt_fake_t *f, struct fcall *c, const struct fpath *p,
   }
   kube_strbuf_append(&sb, "]}");
   reply(f, c, 200, sb.data);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   free(keys);
   kube_selector_free(lsel);
   kube_selector_free(fsel);

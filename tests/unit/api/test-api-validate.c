@@ -576,7 +576,7 @@ static void check_manifest_file(const char *name) {
     free(y);
   }
   json_object_put(arr);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 static void test_validate_real_manifests(void **state) {

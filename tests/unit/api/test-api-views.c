@@ -154,8 +154,8 @@ static void test_view_pod_spec(void **state) {
   assert_int_equal(s.requests.cpu_milli, 2000);
   assert_int_equal(s.requests.memory, 192 * 1024 * 1024);
   assert_int_equal(s.requests.n_extended, 1);
-  kube_pod_spec_free(&s);
-  kube_pod_spec_free(&s); /* zeroed: harmless */
+  kube_pod_spec_clear(&s);
+  kube_pod_spec_clear(&s); /* zeroed: harmless */
 
   kube_pod_status_t st;
   assert_int_equal(kube_pod_status_from_object(o, &st, &err), 0);
@@ -172,7 +172,7 @@ static void test_view_pod_spec(void **state) {
   assert_int_equal(st.container_statuses[1].state, KUBE_CONTAINER_TERMINATED);
   assert_int_equal(st.container_statuses[1].exit_code, 137);
   assert_string_equal(st.container_statuses[1].reason, "OOMKilled");
-  kube_pod_status_free(&st);
+  kube_pod_status_clear(&st);
 
   kube_owner_ref_t *refs;
   size_t n;
@@ -191,7 +191,7 @@ static void test_view_pod_spec(void **state) {
   assert_int_equal(kube_pod_spec_from_object(o, &s, &err), 0);
   assert_int_equal(s.n_containers, 1);
   assert_int_equal(s.requests.present, 0);
-  kube_pod_spec_free(&s);
+  kube_pod_spec_clear(&s);
   kube_object_free(o);
   o = obj_of("{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}");
   assert_int_equal(kube_pod_spec_from_object(o, &s, &err), -1);
@@ -239,7 +239,7 @@ static void test_view_node_service(void **state) {
   assert_string_equal(n.kubelet_version, "v1.32.0");
   assert_string_equal(n.architecture, "amd64");
   assert_null(n.os_image);
-  kube_node_free(&n);
+  kube_node_clear(&n);
   kube_object_free(o);
 
   /* allocatable defaults to capacity */
@@ -248,7 +248,7 @@ static void test_view_node_service(void **state) {
   assert_int_equal(kube_node_from_object(o, &n, &err), 0);
   assert_int_equal(n.allocatable.cpu_milli, 2000);
   assert_false(n.ready);
-  kube_node_free(&n);
+  kube_node_clear(&n);
   kube_object_free(o);
 
   o = obj_of(
@@ -275,7 +275,7 @@ static void test_view_node_service(void **state) {
   assert_int_equal(s.n_selector, 1);
   assert_string_equal(s.selector[0].value, "x");
   assert_int_equal(s.n_external_ips, 1);
-  kube_service_free(&s);
+  kube_service_clear(&s);
   kube_object_free(o);
 
   kube_resource_list_t rl;
@@ -289,7 +289,7 @@ static void test_view_node_service(void **state) {
   assert_int_equal(rl.ephemeral_storage, 1000000000);
   assert_int_equal(rl.n_extended, 1);
   assert_int_equal(rl.extended[0].value, 3);
-  kube_resource_list_free(&rl);
+  kube_resource_list_clear(&rl);
   assert_int_equal(kube_resource_list_parse("{\"cpu\":\"x\"}", &rl, &err), -1);
   kube_error_clear(&err);
 }

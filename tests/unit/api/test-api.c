@@ -274,7 +274,7 @@ static void test_json_errors(void **state) {
   ok = kube_json_parse(sb.data, sb.len, &err);
   assert_non_null(ok);
   json_object_put(ok);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* ---- YAML ------------------------------------------------------------------
@@ -500,7 +500,7 @@ static void test_yaml_errors(void **state) {
   json_object *arr = kube_json_decode_stream(sb.data, sb.len, &err);
   assert_null(arr);
   kube_error_clear(&err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 static void test_yaml_output(void **state) {

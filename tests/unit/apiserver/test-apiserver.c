@@ -83,7 +83,7 @@ static json_object *call(struct fixture *f, const char *method,
   *status = rep.status;
   json_object *o =
       rep.body.data ? kube_json_parse(rep.body.data, rep.body.len, NULL) : NULL;
-  kube_strbuf_free(&rep.body);
+  kube_strbuf_clear(&rep.body);
   return o;
 }
 
@@ -263,7 +263,7 @@ static void test_list_selector_table(void **state) {
         "application/json;as=Table;v=v1;g=meta.k8s.io", NULL);
   run_until(f, &rep);
   o = kube_json_parse(rep.body.data, rep.body.len, NULL);
-  kube_strbuf_free(&rep.body);
+  kube_strbuf_clear(&rep.body);
   assert_string_equal(kube_json_get_string(o, "kind"), "Table");
   assert_int_equal(json_object_array_length(kube_json_get(o, "rows")), 3);
   json_object_put(o);
@@ -294,7 +294,7 @@ static void test_watch_selector(void **state) {
   assert_null(strstr(rep.body.data, "\"w2\""));
   assert_int_equal(rep.body.data[rep.body.len - 1], '\n');
   kube_apiserver_call_cancel(c);
-  kube_strbuf_free(&rep.body);
+  kube_strbuf_clear(&rep.body);
 }
 
 static void test_watch_expired(void **state) {
@@ -313,7 +313,7 @@ static void test_watch_expired(void **state) {
   assert_true(rep.done);
   assert_non_null(strstr(rep.body.data, "\"type\":\"ERROR\""));
   assert_non_null(strstr(rep.body.data, "\"code\":410"));
-  kube_strbuf_free(&rep.body);
+  kube_strbuf_clear(&rep.body);
 }
 
 struct cancel_in_cb {
@@ -359,7 +359,7 @@ static void test_shutdown_ends_watch(void **state) {
   kube_apiserver_shutdown(f->srv, NULL, NULL);
   run_until(f, &rep);
   assert_true(rep.done);
-  kube_strbuf_free(&rep.body);
+  kube_strbuf_clear(&rep.body);
 }
 
 static void ignore_cb(int status, const char *ctype, const char *data,

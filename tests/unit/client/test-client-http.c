@@ -377,7 +377,7 @@ static void test_client_side_apply(void **state) {
   kube_strbuf_append(&last, "\n");
   json_object_object_add(ann, KUBE_LAST_APPLIED_ANNOTATION,
                          json_object_new_string(last.data));
-  kube_strbuf_free(&last);
+  kube_strbuf_clear(&last);
   json_object_object_add(meta, "annotations", ann);
   json_object_object_add(meta, "uid", json_object_new_string("u"));
   json_object_object_add(meta, "resourceVersion", json_object_new_string("5"));

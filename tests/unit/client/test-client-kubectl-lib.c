@@ -287,7 +287,7 @@ static void test_meta_changes(void **state) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   assert_int_equal(kube_object_foreach_label(p, false, collect_label, &sb), 2);
   assert_string_equal(sb.data, "b=2;a=1;"); /* the object's order */
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   assert_int_equal(kube_object_foreach_label(p, true, collect_label, &sb), 0);
   kube_object_free(p);
 }

@@ -104,7 +104,7 @@ static void *canned_serve(void *arg) {
         in.len -= used;
       }
     }
-    kube_strbuf_free(&in);
+    kube_strbuf_clear(&in);
     close(fd);
   }
 }

@@ -70,7 +70,7 @@ static void *serve(void *arg) {
       if (r->close_after)
         break;
     }
-    kube_strbuf_free(&in);
+    kube_strbuf_clear(&in);
     if (ssl) {
       SSL_shutdown(ssl);
       SSL_free(ssl);

@@ -151,7 +151,7 @@ static void test_strbuf(void **state) {
   assert_string_equal(s, "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/é\"");
   free(s);
   kube_strbuf_append(&sb, "x");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   assert_null(sb.data);
   assert_int_equal(sb.cap, 0);
 }

@@ -281,7 +281,7 @@ static void test_digests(void **state) {
   free(c1);
   free(c2);
   free(want);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 int main(void) {

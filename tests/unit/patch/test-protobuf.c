@@ -36,7 +36,7 @@ static void pb_str(kube_strbuf_t *b, uint32_t num, const char *s) {
 /* Append sub (consumed) as a length-delimited field. */
 static void pb_sub(kube_strbuf_t *b, uint32_t num, kube_strbuf_t *sub) {
   pb_bytes(b, num, sub->data ? sub->data : "", sub->len);
-  kube_strbuf_free(sub);
+  kube_strbuf_clear(sub);
 }
 static void pb_int(kube_strbuf_t *b, uint32_t num, int64_t v) {
   pb_tag(b, num, 0);
@@ -389,7 +389,7 @@ static void test_protobuf_pod(void **state) {
       "\"containerStatuses\":[{\"name\":\"kubia\",\"ready\":false,"
       "\"restartCount\":0}]}}");
   json_object_put(o);
-  kube_strbuf_free(&body);
+  kube_strbuf_clear(&body);
 }
 
 static void test_protobuf_event_microtime(void **state) {
@@ -413,7 +413,7 @@ static void test_protobuf_event_microtime(void **state) {
                     "\"name\":\"kubia\"},\"reason\":\"Started\",\"count\":2,"
                     "\"eventTime\":\"2025-11-27T05:46:16.123456Z\"}");
   json_object_put(o);
-  kube_strbuf_free(&body);
+  kube_strbuf_clear(&body);
 }
 
 static void test_protobuf_malformed(void **state) {
@@ -503,7 +503,7 @@ static void test_protobuf_malformed(void **state) {
     expect_error(b.data, b.len, KUBE_REASON_BAD_REQUEST);
     kube_strbuf_reset(&b);
   }
-  kube_strbuf_free(&b);
+  kube_strbuf_clear(&b);
 }
 
 static const struct CMUnitTest protobuf_tests[] = {

@@ -1011,7 +1011,7 @@ static void test_etcd_foreign_txn(void **state) {
   char resp[512];
   assert_int_equal(etcd_post(&etcd, "/v3/kv/txn", b.data, resp, sizeof(resp)),
                    200);
-  kube_strbuf_free(&b);
+  kube_strbuf_clear(&b);
   run_until(f, &w.n, 2);
   assert_int_equal(w.ev[0].revision, w.ev[1].revision);
   assert_string_equal(w.ev[0].key, "/ft/a");

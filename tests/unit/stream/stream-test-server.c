@@ -391,8 +391,8 @@ static void conn_free(conn_t *c) {
   close(c->fd);
   kube_exec_server_free(c->exec);
   kube_portforward_server_free(c->pf);
-  kube_strbuf_free(&c->out);
-  kube_strbuf_free(&c->in);
+  kube_strbuf_clear(&c->out);
+  kube_strbuf_clear(&c->in);
   free(c);
 }
 

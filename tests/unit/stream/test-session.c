@@ -105,8 +105,8 @@ static void peers_init(peer_t *a, peer_t *b) {
 static void peers_clear(peer_t *a, peer_t *b) {
   close(a->fd);
   close(b->fd);
-  kube_strbuf_free(&a->out);
-  kube_strbuf_free(&b->out);
+  kube_strbuf_clear(&a->out);
+  kube_strbuf_clear(&b->out);
 }
 
 static const char *find_header(const kube_stream_upgrade_t *up,
@@ -139,7 +139,7 @@ static void negotiate(kube_stream_kind_t kind, kube_stream_transport_t tr,
   kube_stream_upgrade_response(su, &head);
   assert_non_null(strstr(head.data, "HTTP/1.1 101 Switching Protocols\r\n"));
   assert_non_null(strstr(head.data, "\r\n\r\n"));
-  kube_strbuf_free(&head);
+  kube_strbuf_clear(&head);
   kube_stream_response_t resp = {
       .status = 101,
       .upgrade = find_header(su, "Upgrade"),
@@ -304,9 +304,9 @@ static void exec_teardown(struct exec_ctx *c) {
   kube_exec_server_free(c->srv);
   kube_exec_client_free(c->cli);
   peers_clear(&c->sp, &c->cp);
-  kube_strbuf_free(&c->srv_stdin);
-  kube_strbuf_free(&c->cli_stdout);
-  kube_strbuf_free(&c->cli_stderr);
+  kube_strbuf_clear(&c->srv_stdin);
+  kube_strbuf_clear(&c->cli_stdout);
+  kube_strbuf_clear(&c->cli_stderr);
 }
 
 /* What the client made of exit code `code` at `version`. */
@@ -712,7 +712,7 @@ static void run_pf(kube_stream_transport_t tr) {
   kube_portforward_client_free(c.cli);
   peers_clear(&c.sp, &c.cp);
   for (int i = 0; i < 3; i++)
-    kube_strbuf_free(&c.got[i]);
+    kube_strbuf_clear(&c.got[i]);
 }
 
 static void test_pf_spdy(void **s) {

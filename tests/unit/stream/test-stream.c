@@ -210,7 +210,7 @@ static void test_ws_frame_vectors(void **state) {
                                         126, NULL, &err),
                    -1);
   kube_error_clear(&err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* A WebSocket session fed raw bytes, recording what it does. */
@@ -278,8 +278,8 @@ static void test_ws_session(void **state) {
   assert_true(kube_ws_is_closed(ws));
   assert_int_equal(kube_ws_send(ws, KUBE_WS_TEXT, "x", 1, NULL), -1);
   kube_ws_free(ws);
-  kube_strbuf_free(&r.out);
-  kube_strbuf_free(&r.msgs);
+  kube_strbuf_clear(&r.out);
+  kube_strbuf_clear(&r.msgs);
 
   /* A server gets invalid UTF-8: closes with 1007. */
   struct rec r2 = {0};
@@ -295,8 +295,8 @@ static void test_ws_session(void **state) {
   assert_int_equal((uint8_t)r2.out.data[2] << 8 | (uint8_t)r2.out.data[3],
                    1007);
   kube_ws_free(ws);
-  kube_strbuf_free(&r2.out);
-  kube_strbuf_free(&r2.msgs);
+  kube_strbuf_clear(&r2.out);
+  kube_strbuf_clear(&r2.msgs);
 
   /* Too big after reassembly: 1009. */
   struct rec r3 = {0};
@@ -312,8 +312,8 @@ static void test_ws_session(void **state) {
   assert_int_equal(r3.closed_code, KUBE_WS_CLOSE_TOO_BIG);
   assert_int_equal(r3.n_msgs, 0);
   kube_ws_free(ws);
-  kube_strbuf_free(&r3.out);
-  kube_strbuf_free(&r3.msgs);
+  kube_strbuf_clear(&r3.out);
+  kube_strbuf_clear(&r3.msgs);
 
   /* Our close, then the peer's answer. */
   struct rec r4 = {0};
@@ -330,9 +330,9 @@ static void test_ws_session(void **state) {
   assert_true(r4.closed);
   assert_int_equal(r4.out.len, 7); /* no second close frame */
   kube_ws_free(ws);
-  kube_strbuf_free(&r4.out);
-  kube_strbuf_free(&r4.msgs);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&r4.out);
+  kube_strbuf_clear(&r4.msgs);
+  kube_strbuf_clear(&sb);
 }
 
 /* ---- SPDY -------------------------------------------------------------- */
@@ -458,7 +458,7 @@ static void test_spdy_control_frames(void **state) {
       kube_spdy_frame_decode(NULL, cred, sizeof cred, 0, &d, &used, NULL), 1);
   assert_int_equal(d.type, KUBE_SPDY_UNKNOWN);
   assert_int_equal(used, sizeof cred);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* The raw (uncompressed) name/value block for streamtype=error, port=80. */
@@ -551,7 +551,7 @@ static void test_spdy_headers_zlib(void **state) {
     assert_int_equal(r, Z_OK);
     assert_int_equal(sizeof out - rin.avail_out, sizeof raw_block);
     assert_memory_equal(out, raw_block, sizeof raw_block);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
   inflateEnd(&rin);
   kube_spdy_zlib_free(def);
@@ -610,7 +610,7 @@ static void test_status_json(void **state) {
   free(msg);
   stream_status_decode(2, "", 0, &code, &msg);
   assert_int_equal(code, 0);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 struct sizes {
