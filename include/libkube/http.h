@@ -168,6 +168,41 @@ int kube_http_server_handle(kube_http_server_t *srv, const char *prefix,
                             kube_http_handler_fn fn, void *arg,
                             kube_error_t *err);
 
+/* ---- streaming request bodies ---- */
+
+/* Like kube_http_server_handle, for handlers that take large bodies (a
+ * registry's blob uploads): fn runs as soon as a request's headers have
+ * arrived, before any body byte is read, and reads the body itself, piece
+ * by piece, with kube_http_request_read_body.  max_body_bytes does not
+ * apply (the handler enforces its own limit); the body timeout runs only
+ * while a read waits for the peer.  A handler that finishes the request
+ * without reading the whole body gets its reply sent, after which the
+ * connection closes (lingering, so a client still sending reads it).
+ * Upgrade requests on such a prefix are not streamed. */
+int kube_http_server_handle_streaming(kube_http_server_t *srv,
+                                      const char *prefix,
+                                      kube_http_handler_fn fn, void *arg,
+                                      kube_error_t *err);
+
+/* The next piece of a streamed body: status 1 with len > 0 bytes (data
+ * borrowed for the call), 0 once the whole body has arrived (len 0), -1
+ * when it is malformed (bad chunked framing; the connection closes after
+ * the reply).  The handler may finish the request inside. */
+typedef void (*kube_http_body_fn)(kube_http_request_t *req, int status,
+                                  const void *data, size_t len, void *arg);
+
+/* Ask for the next piece of the body, at most `max` bytes (0: 256 KiB):
+ * fn runs once, on the loop, never inside this call.  Only what is asked
+ * for is read (about 256 KiB more are buffered at most): backpressure for
+ * a handler that hands pieces to worker threads.  A request sent with
+ * "Expect: 100-continue" is answered "100 Continue" at the first read.
+ * When the connection closes while a read waits, the read is dropped (fn
+ * never runs) and the request's close callback runs instead.  0, or -1
+ * when the request was not streamed, a read is already pending, or the
+ * peer is gone. */
+int kube_http_request_read_body(kube_http_request_t *req, size_t max,
+                                kube_http_body_fn fn, void *arg);
+
 /* ---- the request ---- */
 
 /* All strings returned below are borrowed from the request and valid
@@ -189,7 +224,8 @@ const char *kube_http_request_header(const kube_http_request_t *req,
 /* Header i (in arrival order); false past the last. */
 bool kube_http_request_header_at(const kube_http_request_t *req, size_t i,
                                  const char **name, const char **value);
-/* The body (NUL-terminated for convenience; *len excludes the NUL). */
+/* The body (NUL-terminated for convenience; *len excludes the NUL).
+ * Empty for a streamed body (see kube_http_request_read_body). */
 const char *kube_http_request_body(const kube_http_request_t *req, size_t *len);
 /* HTTP/1.x minor version (0 or 1). */
 int kube_http_request_version_minor(const kube_http_request_t *req);

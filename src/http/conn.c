@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <strings.h>
+
 #include <event2/bufferevent_ssl.h>
 
 #include "http/internal.h"
@@ -160,6 +162,16 @@ static int on_headers_complete(http_parser *p) {
     return refuse_cb(c, 400, bad);
   if (p->upgrade && p->method != HTTP_CONNECT)
     r->upgrade = kube_http_request_header(r, "Upgrade");
+  /* A streaming-body handler gets the request now and reads the body
+   * itself (no size limit here: the handler sets its own).  The parser
+   * stays paused until it asks. */
+  const struct http_handler *h = http_server_route(c->srv, r->path);
+  if (h && h->streaming && !r->upgrade) {
+    r->stream_body = true;
+    c->head_done = true;
+    http_parser_pause(p, 1);
+    return 0;
+  }
   /* Refused from the header alone, before one byte of the body is read. */
   if (p->content_length != ULLONG_MAX &&
       p->content_length > (uint64_t)c->srv->max_body) {
@@ -179,6 +191,14 @@ static int on_headers_complete(http_parser *p) {
 static int on_body(http_parser *p, const char *at, size_t len) {
   struct kube_http_conn *c = p->data;
   kube_http_request_t *r = c->cur;
+  if (r->stream_body) {
+    kube_strbuf_append_len(&r->body, at, len);
+    if (r->body.oom)
+      return refuse_cb(c, 500, "out of memory");
+    if (r->body.len >= r->body_max)
+      http_parser_pause(p, 1); /* a piece is full: hand it over */
+    return 0;
+  }
   if (r->body.len + len > c->srv->max_body) {
     snprintf(c->refuse_buf, sizeof c->refuse_buf,
              "the request body exceeds the limit of %zu bytes",
@@ -255,6 +275,7 @@ void http_conn_detach_request(struct kube_http_conn *c) {
     return;
   c->cur = NULL;
   r->conn = NULL;
+  r->body_fn = NULL; /* a pending body read never completes */
   void (*cb)(kube_http_request_t *, void *) = r->close_cb;
   r->close_cb = NULL;
   if (cb)
@@ -396,14 +417,17 @@ void http_conn_set_stream_mode(struct kube_http_conn *c, bool streaming) {
 }
 
 void http_conn_request_done(struct kube_http_conn *c, bool keep_alive) {
+  /* A streamed body left unread: the peer may still be sending it, so
+   * linger to let it read the answer. */
+  bool unread = c->cur && c->cur->stream_body && !c->cur->body_end;
   c->cur = NULL;
   if (!c->bev) {
     http_conn_free_struct(c);
     return;
   }
   bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-  if (!keep_alive || c->read_eof || !c->srv) {
-    conn_close_after_flush(c, false);
+  if (!keep_alive || unread || c->read_eof || !c->srv) {
+    conn_close_after_flush(c, unread);
     return;
   }
   http_conn_set_stream_mode(c, false);
@@ -455,14 +479,79 @@ static void conn_parse(struct kube_http_conn *c) {
     evbuffer_drain(in, done);
     if (c->state == HC_BODY && c->srv)
       timer_arm(c, HT_BODY, c->srv->body_ms); /* progress */
-    if (c->msg_done) {
+    if (c->msg_done || c->head_done) {
       c->msg_done = false;
+      c->head_done = false;
       dispatch(c);
       return;
     }
     if (done < n)
       return; /* cannot happen without a completed message */
   }
+}
+
+/* ---- streamed request bodies ---- */
+
+void http_conn_body_wake(struct kube_http_conn *c) {
+  if (c->process_ev)
+    event_active(c->process_ev, 0, 0);
+}
+
+/* Parse buffered input into the request's next body piece and hand it to
+ * the pending read.  Nothing may touch c or r after the callback: it may
+ * finish the request and free the connection. */
+static void body_pump(struct kube_http_conn *c) {
+  kube_http_request_t *r = c->cur;
+  if (c->state != HC_HANDLING || !r || !r->stream_body || !r->body_fn ||
+      !c->bev)
+    return;
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  if (!r->continue_sent && !r->body_end) {
+    const char *expect = kube_http_request_header(r, "Expect");
+    r->continue_sent = true;
+    if (expect && strcasecmp(expect, "100-continue") == 0 && r->minor >= 1)
+      evbuffer_add_printf(bufferevent_get_output(c->bev),
+                          "HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  while (!r->body_end && !r->body_error && r->body.len < r->body_max) {
+    size_t n = evbuffer_get_contiguous_space(in);
+    if (n == 0)
+      break;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    http_parser_pause(&c->parser, 0);
+    size_t done = http_parser_execute(&c->parser, &parser_settings, p, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (c->refuse_code || (e != HPE_OK && e != HPE_PAUSED)) {
+      r->body_error = true;
+      break;
+    }
+    evbuffer_drain(in, done);
+    if (c->msg_done) {
+      c->msg_done = false;
+      r->body_end = true;
+    }
+  }
+  if (!r->body.len && !r->body_end && !r->body_error) {
+    /* Wait for the peer, which must keep making progress. */
+    bufferevent_enable(c->bev, EV_READ);
+    if (c->srv)
+      timer_arm(c, HT_BODY, c->srv->body_ms);
+    return;
+  }
+  timer_disarm(c);
+  /* Keep reading while the handler works on this piece (read_cb stops at
+   * HTTP_MAX_PIPELINE_BUFFER: the backpressure). */
+  if (!r->body_end && !r->body_error &&
+      evbuffer_get_length(in) <= HTTP_MAX_PIPELINE_BUFFER)
+    bufferevent_enable(c->bev, EV_READ);
+  kube_http_body_fn fn = r->body_fn;
+  void *arg = r->body_arg;
+  r->body_fn = NULL;
+  kube_strbuf_t piece = r->body;
+  r->body = (kube_strbuf_t)KUBE_STRBUF_INIT;
+  int status = piece.len ? 1 : r->body_error ? -1 : 0;
+  fn(r, status, piece.data ? piece.data : "", piece.len, arg);
+  kube_strbuf_free(&piece);
 }
 
 /* ---- bufferevent callbacks ---- */
@@ -524,8 +613,13 @@ static void read_cb(struct bufferevent *bev, void *arg) {
     evbuffer_drain(in, evbuffer_get_length(in));
     return;
   default:
+    if (c->state == HC_HANDLING && c->cur && c->cur->body_fn) {
+      body_pump(c);
+      return;
+    }
     /* Answering: keep reading to notice the peer leaving, but do not
-     * buffer an unbounded pipeline. */
+     * buffer an unbounded pipeline (or more of a streamed body than the
+     * handler asked for). */
     if (evbuffer_get_length(in) > HTTP_MAX_PIPELINE_BUFFER)
       bufferevent_disable(bev, EV_READ);
     return;
@@ -598,6 +692,10 @@ static void process_cb(evutil_socket_t fd, short what, void *arg) {
   }
   if (c->closed_pending && c->cbs && (c->state == HC_DEAD || !c->bev)) {
     notify_closed(c);
+    return;
+  }
+  if (c->state == HC_HANDLING && c->cur && c->cur->body_fn) {
+    body_pump(c);
     return;
   }
   if (c->bev)

@@ -43,6 +43,7 @@ struct http_handler {
   size_t len;
   kube_http_handler_fn fn;
   void *arg;
+  bool streaming; /* runs at the headers; reads the body itself */
   struct http_handler *next;
 };
 
@@ -158,6 +159,15 @@ struct kube_http_request {
   void *drained_arg;
   size_t low_water;
   void *data;
+  /* streamed request body (a handler registered with
+   * kube_http_server_handle_streaming) */
+  bool stream_body;    /* the body is read by the handler */
+  bool body_end;       /* the parser completed the message */
+  bool body_error;     /* malformed body: the connection closes */
+  bool continue_sent;  /* "100 Continue" answered an Expect */
+  kube_http_body_fn body_fn; /* a pending read */
+  void *body_arg;
+  size_t body_max;
   const struct http_local_sink *sink; /* in-process requests */
   void *sink_arg;
 };
@@ -182,6 +192,7 @@ struct kube_http_conn {
   const char *refuse_msg;
   char refuse_buf[192]; /* a refusal message made for this request */
   bool msg_done; /* the parser completed a request */
+  bool head_done; /* headers of a streaming-body request: dispatch now */
   bool counted;  /* accounted in the listener / server / peer counts */
   unsigned char peer_addr[16];
   uint8_t peer_len;
@@ -227,6 +238,8 @@ void http_conn_free_struct(struct kube_http_conn *c);
 void http_conn_server_gone(struct kube_http_conn *c);
 /* Detach c's current request (runs its close callback). */
 void http_conn_detach_request(struct kube_http_conn *c);
+/* Schedule a pending streamed-body read of c's request (from the loop). */
+void http_conn_body_wake(struct kube_http_conn *c);
 
 /* ---- request.c ---- */
 kube_http_request_t *http_request_new(struct kube_http_conn *c);

@@ -269,6 +269,18 @@ KUBE_EXPORT void *kube_http_request_get_data(const kube_http_request_t *r) {
   return r->data;
 }
 
+KUBE_EXPORT int kube_http_request_read_body(kube_http_request_t *r, size_t max,
+                                            kube_http_body_fn fn, void *arg) {
+  if (!r || !fn || !r->stream_body || r->body_fn || r->finished || !r->conn ||
+      !r->conn->bev)
+    return -1;
+  r->body_fn = fn;
+  r->body_arg = arg;
+  r->body_max = max ? max : 256 * 1024;
+  http_conn_body_wake(r->conn);
+  return 0;
+}
+
 /* ---- replies ---- */
 
 const char *http_reason_phrase(int code) {
@@ -372,6 +384,8 @@ static void send_head(kube_http_request_t *r, int status, const char *ctype,
   struct kube_http_conn *c = r->conn;
   if (r->upgrade && status != 101)
     r->keep_alive = false;
+  if (r->stream_body && !r->body_end)
+    r->keep_alive = false; /* the rest of the body is not read */
   if (mode == BODY_CLOSE)
     r->keep_alive = false;
   struct evbuffer *out = bufferevent_get_output(c->bev);

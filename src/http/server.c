@@ -519,10 +519,9 @@ kube_http_listener_connections(const kube_http_listener_t *l) {
 
 /* ---- handlers ---- */
 
-KUBE_EXPORT int kube_http_server_handle(kube_http_server_t *srv,
-                                        const char *prefix,
-                                        kube_http_handler_fn fn, void *arg,
-                                        kube_error_t *err) {
+static int add_handler(kube_http_server_t *srv, const char *prefix,
+                       kube_http_handler_fn fn, void *arg, bool streaming,
+                       kube_error_t *err) {
   if (!srv || !prefix || prefix[0] != '/' || !fn)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "a handler needs a prefix starting with / and a "
@@ -531,6 +530,7 @@ KUBE_EXPORT int kube_http_server_handle(kube_http_server_t *srv,
     if (streq(h->prefix, prefix)) {
       h->fn = fn;
       h->arg = arg;
+      h->streaming = streaming;
       return 0;
     }
   struct http_handler *h = calloc(1, sizeof *h);
@@ -541,9 +541,25 @@ KUBE_EXPORT int kube_http_server_handle(kube_http_server_t *srv,
   h->len = strlen(prefix);
   h->fn = fn;
   h->arg = arg;
+  h->streaming = streaming;
   h->next = srv->handlers;
   srv->handlers = h;
   return 0;
+}
+
+KUBE_EXPORT int kube_http_server_handle(kube_http_server_t *srv,
+                                        const char *prefix,
+                                        kube_http_handler_fn fn, void *arg,
+                                        kube_error_t *err) {
+  return add_handler(srv, prefix, fn, arg, false, err);
+}
+
+KUBE_EXPORT int kube_http_server_handle_streaming(kube_http_server_t *srv,
+                                                  const char *prefix,
+                                                  kube_http_handler_fn fn,
+                                                  void *arg,
+                                                  kube_error_t *err) {
+  return add_handler(srv, prefix, fn, arg, true, err);
 }
 
 const struct http_handler *http_server_route(kube_http_server_t *srv,

@@ -216,7 +216,55 @@ static void h_big(kube_http_request_t *r, void *arg) {
   kube_http_reply_take(r, 200, "text/plain", body, n);
 }
 
+/* Streamed bodies: /s/ counts and sums the body piece by piece;
+ * /s/reject answers before reading it. */
+struct sbody {
+  uint64_t n, sum;
+  unsigned pieces;
+};
+static atomic_int s_closed;
+
+static void s_close(kube_http_request_t *r, void *arg) {
+  atomic_fetch_add(&s_closed, 1);
+  free(arg);
+  kube_http_reply(r, 500, NULL, NULL, 0); /* goes nowhere: releases it */
+}
+
+static void s_piece(kube_http_request_t *r, int status, const void *data,
+                    size_t len, void *arg) {
+  struct sbody *b = arg;
+  if (status > 0) {
+    for (size_t i = 0; i < len; i++)
+      b->sum += ((const unsigned char *)data)[i];
+    b->n += len;
+    b->pieces++;
+    assert_true(len <= 64 * 1024);
+    assert_int_equal(kube_http_request_read_body(r, 64 * 1024, s_piece, b), 0);
+    /* a second read while one is pending is refused */
+    assert_int_equal(kube_http_request_read_body(r, 0, s_piece, b), -1);
+    return;
+  }
+  kube_http_request_set_close_cb(r, NULL, NULL);
+  char out[128];
+  int n = snprintf(out, sizeof out, "status=%d n=%llu sum=%llu|", status,
+                   (unsigned long long)b->n, (unsigned long long)b->sum);
+  free(b);
+  kube_http_reply(r, status < 0 ? 400 : 200, "text/plain", out, (size_t)n);
+}
+
+static void h_sbody(kube_http_request_t *r, void *arg) {
+  if (streq(kube_http_request_path(r), "/s/reject")) {
+    kube_http_reply(r, 403, "text/plain", "no|", 3);
+    return;
+  }
+  struct sbody *b = calloc(1, sizeof *b);
+  kube_http_request_set_close_cb(r, s_close, b);
+  assert_int_equal(kube_http_request_read_body(r, 64 * 1024, s_piece, b), 0);
+}
+
 static void handlers(kube_http_server_t *srv) {
+  assert_int_equal(
+      kube_http_server_handle_streaming(srv, "/s/", h_sbody, srv, NULL), 0);
   assert_int_equal(kube_http_server_handle(srv, "/big", h_big, srv, NULL), 0);
   assert_int_equal(kube_http_server_handle(srv, "/", h_echo, srv, NULL), 0);
   assert_int_equal(
@@ -283,6 +331,82 @@ static void test_chunked_body_extensions(void **state) {
       "5;name=value\r\nhello\r\n6;a;b=\"c\"\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
       "|");
   assert_non_null(strstr(r, "body=hello world|"));
+  fx_stop(&f);
+}
+
+static void test_streaming_body(void **state) {
+  kube_http_server_options_t o = {.struct_size = sizeof o,
+                                  .max_body_bytes = 1024};
+  struct fx f;
+  fx_init(&f, &o, NULL);
+  test_loop = f.loop;
+  fx_start(&f);
+  /* 8 MiB with Content-Length, far over max_body_bytes, then a second
+   * request on the same connection. */
+  size_t big = 8u << 20;
+  char *body = malloc(big);
+  unsigned long long sum = 0;
+  for (size_t i = 0; i < big; i++) {
+    body[i] = (char)(i * 7 + 3);
+    sum += (unsigned char)body[i];
+  }
+  int fd = tcp_connect(f.port);
+  assert_true(fd >= 0);
+  char head[256];
+  snprintf(head, sizeof head,
+           "PUT /s/blob HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+           big);
+  SEND(fd, head);
+  send_str(fd, body, big);
+  char buf[8192], want[128];
+  snprintf(want, sizeof want, "status=0 n=%zu sum=%llu|", big, sum);
+  read_until(fd, buf, sizeof buf, "|", 10000);
+  if (!strstr(buf, want))
+    fail_msg("want %s, got %.300s", want, buf);
+  assert_null(strstr(buf, "Connection: close"));
+  /* chunked, with Expect: 100-continue answered before the body */
+  SEND(fd, "POST /s/c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+           "Expect: 100-continue\r\n\r\n");
+  read_until(fd, buf, sizeof buf, "\r\n\r\n", 5000);
+  assert_non_null(strstr(buf, "HTTP/1.1 100 Continue"));
+  SEND(fd, "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  read_until(fd, buf, sizeof buf, "|", 5000);
+  snprintf(want, sizeof want, "status=0 n=5 sum=%d|",
+           'a' + 'b' + 'c' + 'd' + 'e');
+  assert_non_null(strstr(buf, want));
+  /* an empty body, then a plain handler on the same connection */
+  SEND(fd, "POST /s/e HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+           "GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+  read_until(fd, buf, sizeof buf, "body=|", 5000);
+  assert_non_null(strstr(buf, "status=0 n=0 sum=0|"));
+  assert_non_null(strstr(buf, "GET /plain"));
+  close(fd);
+  /* answered before the body was read: the reply, then the close */
+  fd = tcp_connect(f.port);
+  SEND(fd,
+       "PUT /s/reject HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n");
+  send_str(fd, body, 1 << 20);
+  read_until(fd, buf, sizeof buf, NULL, 5000);
+  assert_non_null(strstr(buf, "HTTP/1.1 403"));
+  assert_non_null(strstr(buf, "Connection: close"));
+  close(fd);
+  /* malformed chunked framing: status -1 */
+  char *r = roundtrip(f.port,
+                      "PUT /s/m HTTP/1.1\r\nHost: t\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+                      "|");
+  assert_non_null(strstr(r, "HTTP/1.1 400"));
+  assert_non_null(strstr(r, "status=-1"));
+  /* the peer leaves mid-body: the close callback runs */
+  fd = tcp_connect(f.port);
+  SEND(fd, head);
+  send_str(fd, body, 100000);
+  usleep(100000);
+  close(fd);
+  for (int i = 0; i < 500 && atomic_load(&s_closed) == 0; i++)
+    usleep(10000);
+  assert_int_equal(atomic_load(&s_closed), 1);
+  free(body);
   fx_stop(&f);
 }
 
@@ -744,6 +868,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic_keepalive_pipeline),
       cmocka_unit_test(test_chunked_body_extensions),
+      cmocka_unit_test(test_streaming_body),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_timeouts),
       cmocka_unit_test(test_caps),
