@@ -37,6 +37,11 @@ static void usage(FILE *f) {
       "                          unless something else binds them; alias\n"
       "                          --disable-scheduler)\n"
       "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
+      "  --registry-listen tcp:ADDR:PORT  serve the built-in OCI registry\n"
+      "                          there (repeatable; default "
+      "tcp:127.0.0.1:5000;\n"
+      "                          plain HTTP on loopback, else TLS + token)\n"
+      "  --no-registry           do not run the built-in registry\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
 }
@@ -53,6 +58,8 @@ enum {
   O_HELP,
   O_NO_SCHED,
   O_SCHED_CONFIG,
+  O_REG_LISTEN,
+  O_NO_REG,
 };
 
 static const struct option server_longopts[] = {
@@ -67,14 +74,16 @@ static const struct option server_longopts[] = {
     {"no-scheduler", no_argument, NULL, O_NO_SCHED},
     {"disable-scheduler", no_argument, NULL, O_NO_SCHED},
     {"scheduler-config", required_argument, NULL, O_SCHED_CONFIG},
+    {"registry-listen", required_argument, NULL, O_REG_LISTEN},
+    {"no-registry", no_argument, NULL, O_NO_REG},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 /* Fill *o from argv; 0, or an exit code (the help was printed: -1). */
 static int parse_server(int argc, char **argv, kube_server_options_t *o,
-                        const char **listen) {
-  int c, n_listen = 0;
+                        const char **listen, const char **reg_listen) {
+  int c, n_listen = 0, n_reg = 0;
   char *end;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", server_longopts, NULL)) != -1) {
@@ -124,6 +133,23 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_SCHED_CONFIG:
       o->scheduler_config = optarg;
       break;
+    case O_REG_LISTEN:
+      if (strncmp(optarg, "tcp:", 4) != 0 || !strrchr(optarg + 4, ':')) {
+        fprintf(stderr,
+                "kubed: bad --registry-listen %s (want tcp:ADDR:PORT)\n",
+                optarg);
+        return 2;
+      }
+      if (n_reg == MAX_LISTEN - 1) {
+        fprintf(stderr, "kubed: too many --registry-listen\n");
+        return 2;
+      }
+      reg_listen[n_reg++] = optarg;
+      o->registry_listen = reg_listen;
+      break;
+    case O_NO_REG:
+      o->no_registry = true;
+      break;
     case O_HELP:
     case 'h':
       usage(stdout);
@@ -141,9 +167,9 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
 }
 
 static int cmd_server(int argc, char **argv) {
-  const char *listen[MAX_LISTEN] = {0};
+  const char *listen[MAX_LISTEN] = {0}, *reg_listen[MAX_LISTEN] = {0};
   kube_server_options_t o = {.struct_size = sizeof o, .handle_signals = true};
-  int rc = parse_server(argc, argv, &o, listen);
+  int rc = parse_server(argc, argv, &o, listen, reg_listen);
   if (rc)
     return rc < 0 ? 0 : rc;
   signal(SIGPIPE, SIG_IGN);

@@ -437,6 +437,74 @@ int kube_image_build(kube_image_store_t *store,
                      const kube_image_build_options_t *opts,
                      kube_image_info_t *out, kube_error_t *err);
 
+/* ------------------------------------------------------------------------ */
+/* The built-in registry                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* An OCI distribution API v1.1 registry serving the store itself (no
+ * copy: a pushed image is runnable at once, a built or pulled one is
+ * pullable at once).  A stored "docker.io/library/kubia:latest" is tag
+ * latest of repository library/kubia (docker.io's one-component names
+ * also answer as "kubia"), any other HOST/PATH:TAG tag TAG of PATH; a tag
+ * pushed to repository R keeps the name it has, else becomes docker.io/R
+ * (docker.io/library/R for a one-component R), so the registry is the
+ * mirror of docker.io that kubed configures by default.
+ *
+ * It serves GET/HEAD of manifests and blobs (Range), monolithic and
+ * chunked uploads (resumable: a chunk that broke off is dropped whole),
+ * cross-repository mounts, tags/list and _catalog with n/last paging,
+ * DELETE of manifests, tags and blobs (names and links go; content goes
+ * at the next prune), the referrers API, with Docker-Content-Digest,
+ * OCI-Subject and the spec's error codes.  Uploads are staged under
+ * DATA/images.d/uploads and become blobs only once their digest checks.
+ *
+ * Loopback listeners are plain HTTP without authentication; any other
+ * listener speaks TLS and wants the token (Bearer TOKEN, or Basic with
+ * the token as password, or a token from its /v2/token endpoint, which
+ * takes either).
+ *
+ * Threading: the registry runs on `loop`; its calls are made from the
+ * loop's thread.  Store I/O runs on worker threads. */
+typedef struct kube_image_registry kube_image_registry_t;
+
+typedef struct kube_image_registry_options {
+  size_t struct_size; /* sizeof(kube_image_registry_options_t) */
+  /* Token for non-loopback listeners (borrowed, copied).  Required when
+   * such a listener is opened. */
+  const char *token;
+  /* PEM certificate and key for non-loopback listeners (borrowed paths,
+   * copied; read when the listener opens). */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+  /* Worker threads for store I/O (borrowed; must outlive the registry).
+   * NULL: a pool of 4 of its own. */
+  kube_workers_t *workers;
+  /* Largest manifest accepted (0: 4 MiB). */
+  size_t max_manifest_bytes;
+} kube_image_registry_options_t;
+
+/* A registry for `store` (borrowed; must outlive it) on `loop`
+ * (borrowed).  opts may be NULL.  Owned: kube_image_registry_free. */
+kube_image_registry_t *
+kube_image_registry_new(kube_loop_t *loop, kube_image_store_t *store,
+                        const kube_image_registry_options_t *opts,
+                        kube_error_t *err);
+/* Listen on "tcp:ADDR:PORT" (port 0 picks one).  Returns the bound port,
+ * or -1 with err (BadRequest for a bad spec, or a TLS listener without a
+ * token or certificate). */
+int kube_image_registry_listen(kube_image_registry_t *reg, const char *spec,
+                               kube_error_t *err);
+/* "HOST:PORT" of the first listener (borrowed; NULL before one), the
+ * address clients (and mirrors) use.  A wildcard address reads as
+ * 127.0.0.1. */
+const char *kube_image_registry_address(const kube_image_registry_t *reg);
+/* Stop accepting, let requests in flight finish, then call done(arg) on
+ * the loop (possibly inline). */
+void kube_image_registry_drain(kube_image_registry_t *reg,
+                               void (*done)(void *arg), void *arg);
+/* Close everything (requests in flight are cut off).  Accepts NULL. */
+void kube_image_registry_free(kube_image_registry_t *reg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,9 +2,9 @@
 /*
  * libkube server: a whole control plane (and later a node) composed in one
  * process from one options struct: the event loop, the object store, the
- * API server with its listeners, and components — the scheduler today;
- * controllers, the node agent, the registry and the dashboard plug in the
- * same way, and so do an embedder's own components.
+ * API server with its listeners, and components — the scheduler and the
+ * built-in registry today; controllers, the node agent and the dashboard
+ * plug in the same way, and so do an embedder's own components.
  *
  * A component is an implementation pointer plus a table of operations
  * (kube_component_ops_t).  The server calls them in a fixed order:
@@ -94,6 +94,15 @@ typedef struct kube_server_options {
   bool plain_http;              /* TCP without TLS (debugging only) */
   bool no_scheduler;            /* do not run the scheduler */
   const char *scheduler_config; /* file with scheduler settings, or NULL */
+  /* The built-in OCI registry serving DATA/images: NULL-terminated
+   * "tcp:ADDR:PORT" specs (NULL: tcp:127.0.0.1:5000; later also the node
+   * IP).  Loopback listeners are plain HTTP; others TLS with the token.
+   * Its address goes to ConfigMap kube-system/libkube-cluster (key
+   * "registry", other keys kept) and, unless the operator wrote one, to
+   * DATA/registries.yaml as the mirror of every registry.  No registry
+   * without a data directory. */
+  const char *const *registry_listen;
+  bool no_registry;
   /* Install SIGTERM/SIGINT handlers on the loop while kube_server_run
    * runs: the first signal stops gracefully, the second at once. */
   bool handle_signals;

@@ -168,6 +168,12 @@ static int on_headers_complete(http_parser *p) {
   const struct http_handler *h = http_server_route(c->srv, r->path);
   if (h && h->streaming && !r->upgrade) {
     r->stream_body = true;
+    if (!(p->flags & F_CHUNKED) &&
+        (p->content_length == ULLONG_MAX || p->content_length == 0)) {
+      /* No body: dispatched whole, as any request (keep-alive intact). */
+      r->body_end = true;
+      return 0;
+    }
     c->head_done = true;
     http_parser_pause(p, 1);
     return 0;

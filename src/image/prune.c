@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image/internal.h"
+#include "image/regserver.h"
 
 struct set {
   char **v;
@@ -109,8 +110,19 @@ static char *read_text(int dirfd, const char *name) {
   return strdup(buf);
 }
 
-/* Roots other than index.json: leases (always) and the build cache
- * (unless dropping it). */
+struct link_mark {
+  const kube_image_store_t *s;
+  struct set *blobs, *snaps;
+};
+
+static void mark_link(void *arg, const char *digest) {
+  struct link_mark *m = arg;
+  mark(m->s, digest, m->blobs, m->snaps);
+}
+
+/* Roots other than index.json: leases (always), the build cache (unless
+ * dropping it) and the registry's fresh blob links (a blob pushed before
+ * its manifest). */
 static void mark_state_roots(const kube_image_store_t *s, bool drop_cache,
                              struct set *blobs, struct set *snaps,
                              struct set *leased, size_t *removed) {
@@ -131,6 +143,8 @@ static void mark_state_roots(const kube_image_store_t *s, bool drop_cache,
   }
   if (d)
     closedir(d);
+  struct link_mark lm = {s, blobs, snaps};
+  img_rs_link_roots(s, mark_link, &lm);
   cleanup_free char *cd = img_state_path(s, "cache");
   d = cd ? opendir(cd) : NULL;
   while (d && (de = readdir(d))) {

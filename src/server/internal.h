@@ -24,5 +24,21 @@ int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
 /* Built-in components (one file each). */
 extern const kube_component_ops_t srv_scheduler_ops;
 void *srv_scheduler_new(const char *config_file, kube_error_t *err);
+/* The built-in registry (registry.c): listen specs NULL-terminated (NULL
+ * or empty: tcp:127.0.0.1:5000). */
+extern const kube_component_ops_t srv_registry_ops;
+void *srv_registry_new(const char *const *listen, kube_error_t *err);
+/* Hook for the node agent: once it knows the node's IP, the registry
+ * listens there too (TLS + token; the port of the first listener). */
+int srv_registry_listen_node(void *impl, const char *node_ip,
+                             kube_error_t *err);
+/* "HOST:PORT" clients use (borrowed), NULL before the start. */
+const char *srv_registry_address(void *impl);
+
+/* server.c: what built-in components need of the server's own state
+ * (borrowed; NULL when absent). */
+const char *srv_token(const kube_server_t *srv);
+void srv_tls_files(const kube_server_t *srv, const char **cert,
+                   const char **key);
 
 #endif /* KUBE_SERVER_INTERNAL_H */

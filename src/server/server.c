@@ -220,6 +220,13 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_scheduler_ops, impl, err) < 0)
       goto fail;
   }
+  /* The registry serves the data directory's image store: none without
+   * one (an embedder's in-memory cluster). */
+  if (!o.no_registry && srv->data_dir) {
+    void *impl = srv_registry_new(o.registry_listen, err);
+    if (!impl || add_component(srv, &srv_registry_ops, impl, err) < 0)
+      goto fail;
+  }
   return srv;
 fail:
   kube_server_free(srv);
@@ -440,6 +447,16 @@ KUBE_EXPORT kube_informer_factory_t *kube_server_informers(kube_server_t *srv,
     srv->informers = kube_informer_factory_new(srv->loop, &tp, err);
   }
   return srv->informers;
+}
+
+const char *srv_token(const kube_server_t *srv) {
+  return srv->token;
+}
+
+void srv_tls_files(const kube_server_t *srv, const char **cert,
+                   const char **key) {
+  *cert = srv->cert;
+  *key = srv->key;
 }
 
 KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
