@@ -231,6 +231,7 @@ static void work_upload_new(void *arg) {
 static void work_upload_open(void *arg) {
   img_rs_job_t *j = arg;
   kube_error_t err = KUBE_ERROR_INIT;
+  snprintf(j->uuid, sizeof j->uuid, "%.32s", j->route.ref);
   j->fd = img_rs_upload_open(j->reg->store, j->route.name, j->route.ref,
                              &j->size, &err);
   if (j->fd < 0) {

@@ -441,6 +441,23 @@ struct del_args {
   size_t removed;
 };
 
+/* Whether an entry other than `skip` of repo has digest d. */
+static bool digest_elsewhere(json_object *arr, size_t skip, const char *repo,
+                             const char *d) {
+  for (size_t i = 0; i < json_object_array_length(arr); i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    const char *dd = img_json_str(e, "digest");
+    char *have = NULL, *tag = NULL;
+    bool same = i != skip && dd && streq(dd, d) && entry_repo(e, &have, &tag) &&
+                repo_matches(e, have, repo);
+    free(have);
+    free(tag);
+    if (same)
+      return true;
+  }
+  return false;
+}
+
 static int del_edit(json_object *index, void *arg, kube_error_t *err) {
   struct del_args *a = arg;
   json_object *arr = img_index_manifests(index);
@@ -451,12 +468,20 @@ static int del_edit(json_object *index, void *arg, kube_error_t *err) {
     bool hit = d && entry_repo(e, &have, &tag) &&
                repo_matches(e, have, a->repo) &&
                (a->is_digest ? streq(d, a->ref) : tag && streq(tag, a->ref));
-    free(have);
     free(tag);
     if (hit) {
-      json_object_array_del_idx(arr, i, 1);
       a->removed++;
+      if (!a->is_digest && !digest_elsewhere(arr, i, a->repo, d)) {
+        /* Untagging keeps the manifest, by digest, as registries do. */
+        json_object *ann = json_object_new_object();
+        json_object_object_add(ann, IMG_ANN_REGISTRY_REPO,
+                               json_object_new_string(have));
+        json_object_object_add(e, "annotations", ann);
+      } else {
+        json_object_array_del_idx(arr, i, 1);
+      }
     }
+    free(have);
   }
   if (!a->removed)
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "manifest %s unknown",

@@ -111,13 +111,13 @@ void img_rs_job_finish(img_rs_job_t *j) {
   j->req = NULL;
   if (req) {
     kube_http_request_set_close_cb(req, NULL, NULL);
+    for (size_t i = 0; i < j->n_hdrs; i++)
+      kube_http_response_add_header(req, j->hdrs[i].name, j->hdrs[i].value,
+                                    NULL);
     if (j->code != RS_OK) {
       img_rs_reply_error(req, j->code, j->status, j->msg);
     } else {
       add_api_headers(req);
-      for (size_t i = 0; i < j->n_hdrs; i++)
-        kube_http_response_add_header(req, j->hdrs[i].name, j->hdrs[i].value,
-                                      NULL);
       img_rs_send(req, j->status ? j->status : 200,
                   j->ctype[0] ? j->ctype : NULL, j->out.data ? j->out.data : "",
                   j->out.len);
