@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube build -t NAME[:TAG] [-f Dockerfile] [--build-arg K=V] [--target S]
- *   [--no-cache] [--network host|none] [-q] CONTEXT
+ *   [--no-cache] [--network host|none] [--push [--tls-verify=false]] [-q]
+ *   CONTEXT
+ * --push sends every -t name to its registry afterwards (docker build
+ * --push), e.g. -t 127.0.0.1:5000/app:1 to kubed's built-in registry.
  * Docker-like progress ("Step 3/7 : RUN ...", " ---> Using cache").
  */
 #include <stdio.h>
@@ -36,7 +39,7 @@ int cmd_build(int argc, char **argv) {
   const char *data_dir = NULL, *file = NULL, *target = NULL;
   const char *network = "none", *runtime_root = NULL, *cgroup_parent = NULL;
   struct cli_strv tags = {0}, args = {0};
-  bool no_cache = false, quiet = false;
+  bool no_cache = false, quiet = false, push = false, tls_verify = true;
   const struct cli_flag flags[] = {
       {"data-dir", 0, CLI_STRING, &data_dir, NULL},
       {"tag", 't', CLI_STRINGS, &tags, NULL},
@@ -46,6 +49,8 @@ int cmd_build(int argc, char **argv) {
       {"no-cache", 0, CLI_BOOL, &no_cache, NULL},
       {"network", 0, CLI_STRING, &network, NULL},
       {"quiet", 'q', CLI_BOOL, &quiet, NULL},
+      {"push", 0, CLI_BOOL, &push, NULL},
+      {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL},
       {"runtime-root", 0, CLI_STRING, &runtime_root, NULL},
       {"cgroup-parent", 0, CLI_STRING, &cgroup_parent, NULL},
       {NULL, 0, 0, NULL, NULL},
@@ -63,6 +68,8 @@ int cmd_build(int argc, char **argv) {
     net = KUBE_IMAGE_BUILD_NETWORK_HOST;
   else if (strcmp(network, "none") && strcmp(network, "default"))
     rc = cli_fail("--network: host or none, not \"%s\"", network);
+  else if (push && tags.n == 0)
+    rc = cli_fail("--push needs at least one -t NAME to push to");
   if (rc == 0 && !(s = cli_image_store(data_dir)))
     rc = 1;
   if (rc == 0) {
@@ -89,6 +96,20 @@ int cmd_build(int argc, char **argv) {
       if (quiet)
         printf("%s\n", info.id);
       kube_image_info_clear(&info);
+    }
+    for (size_t i = 0; rc == 0 && push && i < tags.n; i++) {
+      kube_image_transfer_options_t to = {.struct_size = sizeof to,
+                                          .insecure = !tls_verify,
+                                          .progress = progress,
+                                          .userdata = &quiet};
+      char *digest = NULL;
+      if (kube_image_push(s, tags.v[i], NULL, &to, &digest, &err) < 0) {
+        rc = cli_fail("push %s: %s", tags.v[i], err.message);
+        kube_error_clear(&err);
+      } else if (!quiet) {
+        printf("Pushed %s %s\n", tags.v[i], digest);
+      }
+      free(digest);
     }
   }
   kube_image_store_free(s);

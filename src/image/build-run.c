@@ -5,13 +5,13 @@
  * to the progress callback; and user lookups in the image's /etc files.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libkube/runtime.h>
@@ -179,13 +179,6 @@ static void read_output(struct reader *r, int fd) {
   kube_strbuf_clear(&r->line);
 }
 
-/* What the helper process reports. */
-struct run_result {
-  int rc;
-  int exit_code;
-  char msg[2048];
-};
-
 static int set_strv(char ***dst, size_t *n, char *const *src,
                     kube_error_t *err) {
   for (size_t i = 0; i < *n; i++)
@@ -236,84 +229,59 @@ static int make_config(const img_run_t *r, kube_rt_config_t **out,
   return 0;
 }
 
-/* In the helper process: run the container, report, exit. */
-static void helper(const img_run_t *r, int out_fd, int res_fd) {
-  struct run_result res = {.rc = -1, .exit_code = -1};
-  kube_error_t err = KUBE_ERROR_INIT;
-  kube_rt_config_t *cfg = NULL;
-  kube_runtime_t *rt = kube_runtime_new(r->runtime_root, &err);
-  if (rt && make_config(r, &cfg, &err) == 0) {
-    kube_rt_io_t io = {-1, out_fd, out_fd, NULL};
-    kube_rt_exit_t ex;
-    res.rc = kube_runtime_run(rt, r->id, cfg, &io, &ex, &err);
-    if (res.rc == 0)
-      res.exit_code = ex.exit_code;
-    kube_runtime_delete(rt, r->id, true, NULL);
-  }
-  if (res.rc < 0)
-    snprintf(res.msg, sizeof res.msg, "%s",
-             err.message ? err.message : "failed");
-  ssize_t n = write(res_fd, &res, sizeof res);
-  (void)n;
-  _exit(0);
+struct reader_thread {
+  struct reader rd;
+  int fd;
+};
+
+static void *reader_main(void *arg) {
+  struct reader_thread *t = arg;
+  read_output(&t->rd, t->fd);
+  return NULL;
 }
 
+/* The container runs from this (possibly multi-threaded) process: the
+ * runtime's child switches credentials with raw system calls, which do
+ * not wait for threads the child does not have.  A thread of our own
+ * copies the output meanwhile, so a chatty RUN never blocks on the pipe. */
 int img_build_run(img_run_t *r, kube_error_t *err) {
   r->exit_code = -1;
   r->tail = NULL;
-  int out[2], res[2];
+  int out[2];
   if (pipe2(out, O_CLOEXEC) < 0)
     return kube_make_error(err, errno, "pipe: %s", strerror(errno));
-  if (pipe2(res, O_CLOEXEC) < 0) {
+  struct reader_thread t = {.rd = {.prog = r->prog}, .fd = out[0]};
+  pthread_t th;
+  int e = pthread_create(&th, NULL, reader_main, &t);
+  if (e) {
     close(out[0]);
     close(out[1]);
-    return kube_make_error(err, errno, "pipe: %s", strerror(errno));
+    return kube_make_error(err, e, "RUN: thread: %s", strerror(e));
   }
-  /* The container is started from a single-threaded helper process: the
-   * caller may have threads (kubed's workers), and a process that has
-   * threads cannot safely change credentials in a child made with a raw
-   * clone (glibc's setuid waits for the other threads, which the child
-   * does not have). */
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close(out[0]);
-    close(out[1]);
-    close(res[0]);
-    close(res[1]);
-    return kube_make_error(err, e, "fork: %s", strerror(e));
+  int rc = -1;
+  kube_rt_config_t *cfg = NULL;
+  kube_runtime_t *rt = kube_runtime_new(r->runtime_root, err);
+  if (rt && make_config(r, &cfg, err) == 0) {
+    kube_rt_io_t io = {-1, out[1], out[1], NULL};
+    kube_rt_exit_t ex;
+    rc = kube_runtime_run(rt, r->id, cfg, &io, &ex, err);
+    if (rc == 0)
+      r->exit_code = ex.exit_code;
+    else
+      kube_error_wrap(err, "RUN");
+    kube_runtime_delete(rt, r->id, true, NULL);
   }
-  if (pid == 0) {
-    close(out[0]);
-    close(res[0]);
-    helper(r, out[1], res[1]);
-  }
+  /* The reader ends once every writer is gone: the container's copies
+   * went with it, ours goes now. */
   close(out[1]);
-  close(res[1]);
-  struct reader rd = {.prog = r->prog};
-  read_output(&rd, out[0]);
+  pthread_join(th, NULL);
   close(out[0]);
-  struct run_result rr = {.rc = -1};
-  ssize_t n;
-  do
-    n = read(res[0], &rr, sizeof rr);
-  while (n < 0 && errno == EINTR);
-  close(res[0]);
-  int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  int rc = 0;
-  if (n != (ssize_t)sizeof rr)
-    rc = kube_make_error(err, 0, "RUN: the runtime helper died");
-  else if (rr.rc < 0) {
-    rr.msg[sizeof rr.msg - 1] = '\0';
-    rc = kube_make_error(err, 0, "RUN: %s", rr.msg);
-  } else
-    r->exit_code = rr.exit_code;
+  kube_rt_config_free(cfg);
+  kube_runtime_free(rt);
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  for (size_t i = 0; i < rd.n_tail; i++) {
-    kube_strbuf_printf(&sb, "%s%s", i ? "\n" : "", rd.tail[i]);
-    free(rd.tail[i]);
+  for (size_t i = 0; i < t.rd.n_tail; i++) {
+    kube_strbuf_printf(&sb, "%s%s", i ? "\n" : "", t.rd.tail[i]);
+    free(t.rd.tail[i]);
   }
   r->tail = kube_strbuf_steal(&sb);
   return rc;

@@ -95,6 +95,14 @@ case $out in "$exp"*) ok "image content (ENV, ARG, COPY --chown, COPY --from, AD
     *) bad "image content" "$out" ;; esac
 echo "$out" | grep -q "nsswitch.conf: No such file" && ok "whiteout hides a base file" || bad "whiteout" "$out"
 [ "$(echo "$out" | tail -1)" = 65534 ] && ok "USER" || bad "USER" "$out"
+# RUN as another user, from the builder's own process (which has a thread
+# copying the output while the runtime clones and switches credentials:
+# no forked helper any more).
+uctx=$tmp/uctx; mkdir -p "$uctx"
+printf 'FROM busybox\nUSER 65534:65534\nRUN id -u; id -g\nUSER 0\nRUN id -u\n' > "$uctx/Dockerfile"
+out=$(timeout 120 "$kube" build --data-dir "$D" --no-cache -t runuser:1 "$uctx" 2>&1)
+echo "$out" | grep -qx 65534 && echo "$out" | grep -qx 0 &&
+    ok "RUN switches users from a multi-threaded builder" || bad "RUN as a user" "$out"
 echo "$out" | grep -q "secret.key" && bad ".dockerignore" "$out" || ok ".dockerignore"
 cfg=$(K image inspect demo:1)
 for want in '"Entrypoint":\["/bin/sh","-c"\]' '"8080/tcp"' '"/srv/app/state"' '"StopSignal":"SIGTERM"' \
