@@ -405,7 +405,11 @@ img_rs_code_t img_rs_manifest_check(const char *body, size_t len,
         goto oom;
     }
   } else {
-    if (!has_config || !desc_ok(config, msg, ml, "config"))
+    if (!has_config) {
+      snprintf(msg, ml, "an image manifest needs a config descriptor");
+      goto out;
+    }
+    if (!desc_ok(config, msg, ml, "config"))
       goto out;
     if (add_ref(out, img_json_str(config, "digest")) < 0)
       goto oom;
