@@ -33,6 +33,7 @@ struct reg_component {
   char *address;
   kube_component_drained_fn drained;
   void *drain_token;
+  char *own_token, *own_cert, *own_key; /* when the API server has none */
 };
 
 void *srv_registry_new(const char *const *listen, kube_error_t *err) {
@@ -76,10 +77,28 @@ static int reg_init(void *impl, kube_server_t *srv, kube_error_t *err) {
       .struct_size = sizeof so, .data_dir = dir, .local_is_mirror = true};
   if (!(c->store = kube_image_store_open(&so, err)))
     return kube_error_wrap(err, "registry: image store");
-  const char *cert = NULL, *key = NULL;
+  const char *cert = NULL, *key = NULL, *token = srv_token(srv);
   srv_tls_files(srv, &cert, &key);
+  /* A listener off loopback wants TLS and the token: the API server's,
+   * or (no TCP API listener) the same files made for the registry. */
+  bool remote = false;
+  for (size_t i = 0; c->listen[i]; i++)
+    remote = remote || !(str_has_prefix(c->listen[i], "tcp:127.") ||
+                         str_has_prefix(c->listen[i], "tcp:[::1]:") ||
+                         str_has_prefix(c->listen[i], "tcp:localhost:"));
+  if (remote && !token) {
+    if (!(c->own_token = srv_load_token(dir, NULL, err)))
+      return kube_error_wrap(err, "registry token");
+    token = c->own_token;
+  }
+  if (remote && !cert) {
+    if (srv_ensure_cert(dir, &c->own_cert, &c->own_key, err) < 0)
+      return kube_error_wrap(err, "registry certificate");
+    cert = c->own_cert;
+    key = c->own_key;
+  }
   kube_image_registry_options_t ro = {.struct_size = sizeof ro,
-                                      .token = srv_token(srv),
+                                      .token = token,
                                       .tls_cert_file = cert,
                                       .tls_key_file = key};
   if (!(c->reg =
@@ -259,6 +278,9 @@ static void reg_free(void *impl) {
     free(c->listen[i]);
   free(c->listen);
   free(c->address);
+  free(c->own_token);
+  free(c->own_cert);
+  free(c->own_key);
   free(c);
 }
 

@@ -132,11 +132,15 @@ def blob_file(d):
 tmp = tempfile.mkdtemp(prefix="kube-regconf-")
 data = os.path.join(tmp, "data")
 PORT = free_port()
+TLS_PORT = free_port()
 log = open(os.path.join(tmp, "kubed.log"), "w")
 proc = subprocess.Popen(
     [KUBED, "server", "--data-dir", data, "--store", "memory",
      "--listen", "unix:" + os.path.join(tmp, "kubed.sock"), "--no-scheduler",
-     "--registry-listen", "tcp:127.0.0.1:%d" % PORT],
+     "--registry-listen", "tcp:127.0.0.1:%d" % PORT,
+     # a wildcard listener is not loopback: TLS and the token (the test
+     # talks to it over loopback all the same)
+     "--registry-listen", "tcp:0.0.0.0:%d" % TLS_PORT],
     stdout=log, stderr=subprocess.STDOUT)
 try:
     for _ in range(200):
@@ -422,6 +426,35 @@ try:
     check(r.status == 405 and r.code() == "UNSUPPORTED", "a method a route does not take: 405 UNSUPPORTED", r)
     p = subprocess.run([KUBE, "image", "ls", "--data-dir", data], capture_output=True, text=True)
     check(p.returncode == 0 and "conf/app " not in p.stdout, "kube image ls no longer lists the deleted tag", p.stdout)
+
+    # off loopback: TLS, and the token as Bearer, Basic, or from /v2/token
+    import base64
+    import ssl
+    with open(os.path.join(data, "token")) as f:
+        token = f.read().strip()
+    ctx = ssl.create_default_context(cafile=os.path.join(data, "tls.crt"))
+    ctx.check_hostname = False
+
+    def treq(path, auth=None):
+        c = http.client.HTTPSConnection("127.0.0.1", TLS_PORT, timeout=30, context=ctx)
+        c.request("GET", path, headers={"Authorization": auth} if auth else {})
+        r = Resp(c.getresponse())
+        c.close()
+        return r
+    r = treq("/v2/")
+    ch = r.h("WWW-Authenticate") or ""
+    check(r.status == 401 and r.code() == "UNAUTHORIZED" and ch.startswith("Bearer realm=\"https://") and
+          "/v2/token" in ch, "TLS listener: 401 with a Bearer challenge", r)
+    check(treq("/v2/_catalog", "Bearer wrong").status == 401, "a wrong token: 401")
+    check(treq("/v2/_catalog", "Bearer " + token).status == 200, "Bearer token: 200")
+    basic = "Basic " + base64.b64encode(("anyone:" + token).encode()).decode()
+    check(treq("/v2/_catalog", basic).status == 200, "Basic with the token as password: 200")
+    r = treq("/v2/token?service=libkube-registry&scope=repository:conf/app:pull", basic)
+    issued = json.loads(r.body).get("token") if r.status == 200 else None
+    check(issued and treq("/v2/_catalog", "Bearer " + issued).status == 200,
+          "the token endpoint issues a token that works", r)
+    r = treq("/v2/token", "Basic " + base64.b64encode(b"anyone:nope").decode())
+    check(r.status == 401, "the token endpoint refuses a wrong password", r)
 
     # the settings ConfigMap carries the address
     kc = os.path.join(tmp, "kc.yaml")
