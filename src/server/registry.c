@@ -13,8 +13,8 @@
 
 #include <json-c/json.h>
 
-#include <libkube/client.h>
 #include <libkube/image.h>
+#include <libkube/kit.h>
 
 #include "server/internal.h"
 
