@@ -209,9 +209,9 @@ static struct pull_result pull_half(const char *data, int n) {
   char ctx[256], sock[256], ref[128], listen[64], spec[300];
   snprintf(ctx, sizeof ctx, "%s/bigctx", tmp);
   make_big_context(ctx);
-  char *build[] = {(char *)kube, "build", "--data-dir",          data,
-                   "-q",         "-t",    (char *)"bench/big:1", ctx,
-                   NULL};
+  char *build[] = {(char *)kube,          "build", "--data-dir",
+                   (char *)data,          "-q",    "-t",
+                   (char *)"bench/big:1", ctx,     NULL};
   if (run(build, true) != 0) {
     fprintf(stderr, "bench-image: cannot build the multi-layer image\n");
     return r;
