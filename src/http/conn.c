@@ -557,7 +557,7 @@ static void body_pump(struct kube_http_conn *c) {
   r->body = (kube_strbuf_t)KUBE_STRBUF_INIT;
   int status = piece.len ? 1 : r->body_error ? -1 : 0;
   fn(r, status, piece.data ? piece.data : "", piece.len, arg);
-  kube_strbuf_free(&piece);
+  kube_strbuf_clear(&piece);
 }
 
 /* ---- bufferevent callbacks ---- */

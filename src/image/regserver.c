@@ -197,8 +197,8 @@ void img_rs_job_free(img_rs_job_t *j) {
   free(j->h_ctype);
   free(j->h_crange);
   free(j->h_range);
-  kube_strbuf_free(&j->out);
-  kube_strbuf_free(&j->in);
+  kube_strbuf_clear(&j->out);
+  kube_strbuf_clear(&j->in);
   free(j->buf);
   free(j->piece);
   free(j->stash);

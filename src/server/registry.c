@@ -138,7 +138,7 @@ static void write_mirrors(struct reg_component *c) {
     log_warn("registry: cannot write %s: %s", path,
              err.message ? err.message : "out of memory");
   kube_error_clear(&err);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 static void settings_reply(int status, const char *ct, const char *data,
