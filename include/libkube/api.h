@@ -26,7 +26,14 @@ typedef struct kube_kind_column {
   int priority; /* 0 = always, 1 = only with -o wide */
 } kube_kind_column_t;
 
-/* One served resource.  All strings static; arrays NULL-terminated. */
+/* What libkube knows about a kind besides its names (validation,
+ * defaulting, table cells, schema, ...): private to the library. */
+struct kube_kind_strategy;
+
+/* One served resource.  The built-in kinds are static; kinds registered
+ * at run time (CustomResourceDefinitions) belong to the API server that
+ * serves them and live as long as their definition.  Strings and arrays
+ * are owned by the kind; arrays NULL-terminated. */
 typedef struct kube_kind {
   const char *group;     /* "" for core, "apps", ... */
   const char *version;   /* "v1", "v2" */
@@ -42,6 +49,9 @@ typedef struct kube_kind {
   const kube_kind_column_t *columns; /* terminated by a column with name NULL */
   /* Fields a field selector may use besides metadata.name/namespace. */
   const char *const *selectable_fields;
+  /* The library's strategy for the kind; NULL in kinds made by a caller
+   * (the built-in kind of the same group and Kind is used then). */
+  const struct kube_kind_strategy *strategy;
 } kube_kind_t;
 
 /* Every served kind, in discovery order.  Static. */

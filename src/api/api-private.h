@@ -33,6 +33,115 @@ char *kube_json_to_yaml(json_object *obj);
 json_object *kube_json_get(json_object *obj, const char *path);
 const char *kube_json_get_string(json_object *obj, const char *path);
 
+/* ------------------------------------------------------------------------ */
+/* Per-kind strategy                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Everything the library knows about one kind besides its names (the
+ * public kube_kind_t), as Kubernetes' registry strategies hold it: a
+ * built-in kind is one file in src/api/kinds/ defining its kube_kind_t, its
+ * columns and this table, plus its entry in kinds.c.  Every hook may be
+ * NULL (nothing to do).  Hooks get the kind, so one strategy can serve
+ * several kinds (custom resources: src/api/kinds/custom.c). */
+
+struct verrs;
+struct api_type;
+struct api_schema;
+
+/* The rule for metadata.name. */
+enum api_name_rule {
+  API_NAME_SUBDOMAIN = 0, /* DNS-1123 subdomain (most kinds) */
+  API_NAME_LABEL,         /* DNS-1123 label (namespaces) */
+  API_NAME_DNS1035,       /* DNS-1035 label (services) */
+};
+
+enum api_kind_flags {
+  /* Deleting a pod bound to a node waits for its grace period. */
+  API_KIND_GRACEFUL_DELETE = 1 << 0,
+  /* spec.finalizers hold the object too (namespaces). */
+  API_KIND_SPEC_FINALIZERS = 1 << 1,
+  /* A custom resource: body errors are schema validation (422) rather
+   * than decoding (400); strategic merge patch is refused (415). */
+  API_KIND_CUSTOM = 1 << 2,
+  /* metadata.generation is set on create and bumped on every change of
+   * anything but metadata (and status, with a status subresource), with
+   * or without a spec (custom resources). */
+  API_KIND_GENERATION_ALWAYS = 1 << 3,
+  /* Creation drops status (kinds whose status only the status
+   * subresource writes: custom resources with it). */
+  API_KIND_CREATE_DROPS_STATUS = 1 << 4,
+};
+
+/* A field-selector field whose value lives elsewhere or has a default
+ * when absent ("status.successful" is status.succeeded, 0 when absent). */
+typedef struct api_field_path {
+  const char *field;
+  const char *path;   /* dotted path; NULL: the field itself */
+  const char *absent; /* value when absent; NULL: "" */
+} api_field_path_t;
+
+enum api_selector_form {
+  API_SCALE_SELECTOR_NONE = 0,
+  API_SCALE_SELECTOR_LABEL_SELECTOR, /* a metav1.LabelSelector object */
+  API_SCALE_SELECTOR_MAP,            /* a map of labels (rc) */
+  API_SCALE_SELECTOR_STRING,         /* a serialized selector (CRs) */
+};
+
+/* Where the scale subresource (autoscaling/v1 Scale) reads and writes. */
+typedef struct api_scale {
+  const char *spec_replicas;   /* dotted path */
+  const char *status_replicas; /* dotted path */
+  const char *selector;        /* dotted path or NULL */
+  int selector_form;           /* enum api_selector_form */
+} api_scale_t;
+
+/* What an update may change: the main resource, the status subresource,
+ * or everything (kinds without a status subresource). */
+enum api_update_mode { API_UPDATE_MAIN, API_UPDATE_STATUS, API_UPDATE_ALL };
+
+struct kube_kind_strategy {
+  unsigned flags; /* enum api_kind_flags */
+  int name_rule;  /* enum api_name_rule */
+  /* The kind's type (protobuf field numbers, merge keys, field types):
+   * types.h.  NULL: none (no protobuf, lists replaced, untyped). */
+  const struct api_type *type;
+  /* Kind-specific validation (metadata is validated for every kind);
+   * `old` is NULL on create. */
+  void (*validate)(struct verrs *v, json_object *obj, json_object *old,
+                   const kube_kind_t *k);
+  /* Defaults, in place. */
+  void (*defaults)(json_object *obj, const kube_kind_t *k);
+  /* The cells of a Table row, one per k->columns entry.  NULL: NAME and
+   * AGE. */
+  void (*cells)(json_object *cells, json_object *obj, time_t now,
+                const kube_kind_t *k);
+  /* Server-set state of a new object (a Pod is Pending), before
+   * validation. */
+  void (*prepare_create)(json_object *obj, const kube_kind_t *k);
+  /* What an update keeps from the stored object beyond the generic rules
+   * (the main resource keeps status, the status subresource everything
+   * but status). */
+  void (*prepare_update)(json_object *obj, json_object *old,
+                         enum api_update_mode mode, const kube_kind_t *k);
+  /* Field-selector fields with another path or a default; terminated by
+   * a NULL field. */
+  const api_field_path_t *field_paths;
+  /* The scale subresource, when the kind has one. */
+  const api_scale_t *(*scale)(const kube_kind_t *k);
+  /* The root schema when it is not the compiled type (custom resources). */
+  const struct api_schema *(*schema)(const kube_kind_t *k);
+};
+
+/* The built-in kind of a tree (apiVersion/kind); NULL when unknown. */
+const kube_kind_t *api_kind_of_tree(json_object *obj);
+
+/* The strategy of a kind; an empty one for kinds without (made by a
+ * caller), looked up by group and kind in the table first. */
+const struct kube_kind_strategy *api_kind_strategy(const kube_kind_t *k);
+
+/* The scale subresource of k, or NULL. */
+const api_scale_t *api_kind_scale(const kube_kind_t *k);
+
 /* Validation and defaulting of a tree of the given kind (kind may be NULL:
  * it is looked up from apiVersion/kind).  `old` is NULL on create. */
 int kube_json_validate(json_object *obj, json_object *old,

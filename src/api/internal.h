@@ -76,9 +76,6 @@ void api_jdefault(json_object *o, const char *key, json_object *value);
 /* Replace o[key] (value stolen). 0 or -1 on out-of-memory. */
 int api_jset(json_object *o, const char *key, json_object *value);
 
-/* Look the kind of a tree up from apiVersion/kind; NULL when unknown. */
-const kube_kind_t *api_kind_of_tree(json_object *obj);
-
 /* Parse an RFC 3339 timestamp string; false when absent or malformed. */
 bool api_jget_time(json_object *o, const char *key, time_t *out);
 

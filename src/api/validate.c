@@ -190,7 +190,7 @@ static void verrs_free(verrs_t *v) {
   memset(v, 0, sizeof(*v));
 }
 
-static int str_ptr_cmp(const void *a, const void *b) {
+int api_str_ptr_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
@@ -203,7 +203,7 @@ void api_go_map_string(kube_strbuf_t *sb, json_object *map) {
       (void)val;
       keys[i++] = k;
     }
-    qsort(keys, i, sizeof(*keys), str_ptr_cmp);
+    qsort(keys, i, sizeof(*keys), api_str_ptr_cmp);
   }
   for (size_t j = 0; j < i; j++) {
     if (j)
@@ -456,21 +456,11 @@ void api_validate_immutable(verrs_t *v, json_object *now, json_object *old,
 /* ---- metadata -------------------------------------------------------------
  */
 
-enum name_rule { NAME_SUBDOMAIN, NAME_LABEL, NAME_DNS1035 };
-
-static enum name_rule name_rule_for(const kube_kind_t *k) {
-  if (!*k->group && (streq(k->resource, "services")))
-    return NAME_DNS1035;
-  if (!*k->group && streq(k->resource, "namespaces"))
-    return NAME_LABEL;
-  return NAME_SUBDOMAIN;
-}
-
-static const char *name_error(enum name_rule rule, const char *name) {
+static const char *name_error(int rule, const char *name) {
   switch (rule) {
-  case NAME_LABEL:
+  case API_NAME_LABEL:
     return kube_validate_dns1123_label(name);
-  case NAME_DNS1035:
+  case API_NAME_DNS1035:
     return dns1035_label_error(name);
   default:
     return kube_validate_dns1123_subdomain(name);
@@ -487,7 +477,7 @@ static void validate_meta(verrs_t *v, json_object *obj, const kube_kind_t *k) {
   }
   const char *name = jget_str(md, "name");
   const char *gen = jget_str(md, "generateName");
-  enum name_rule rule = name_rule_for(k);
+  int rule = api_kind_strategy(k)->name_rule;
   if (!name || !*name) {
     if (!gen || !*gen)
       api_v_required(v, "metadata.name", "name or generateName is required");
@@ -594,721 +584,7 @@ static void validate_meta_update(verrs_t *v, json_object *obj,
 /* ---- services -------------------------------------------------------------
  */
 
-static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
-static const char *const service_types[] = {"ClusterIP", "ExternalName",
-                                            "LoadBalancer", "NodePort", NULL};
-static const char *const affinities[] = {"ClientIP", "None", NULL};
-static const char *const traffic_policies[] = {"Cluster", "Local", NULL};
-
-static void validate_service(verrs_t *v, json_object *obj, json_object *old) {
-  json_object *spec = jget_obj(obj, "spec");
-  char f[FP_MAX], g[FP_MAX];
-  if (!spec) {
-    api_v_required(v, "spec", NULL);
-    return;
-  }
-  const char *type = jget_str0(spec, "type");
-  if (!api_in_set(type, service_types))
-    api_v_unsupported(v, "spec.type", type, service_types);
-  const char *cip = jget_str0(spec, "clusterIP");
-  bool headless = streq(cip, "None");
-  bool extname = streq(type, "ExternalName");
-  json_object *ports = jget_arr(spec, "ports");
-  size_t np = jarr_len(ports);
-  if (np == 0 && !headless && !extname)
-    api_v_required(v, "spec.ports", NULL);
-  for (size_t i = 0; i < np; i++) {
-    json_object *p = jarr_at(ports, i);
-    api_fp(f, "spec.ports[%zu]", i);
-    const char *name = jget_str0(p, "name");
-    if (np > 1 && !*name)
-      api_v_required(v, api_fp(g, "%s.name", f), NULL);
-    else if (*name)
-      api_validate_dns_label(v, name, api_fp(g, "%s.name", f));
-    for (size_t j = 0; *name && j < i; j++)
-      if (streq(jget_str0(jarr_at(ports, j), "name"), name)) {
-        api_v_duplicate(v, api_fp(g, "%s.name", f), name);
-        break;
-      }
-    api_validate_port_number(v, jget(p, "port"), api_fp(g, "%s.port", f), true);
-    const char *proto = jget_str0(p, "protocol");
-    if (!api_in_set(proto, protocols))
-      api_v_unsupported(v, api_fp(g, "%s.protocol", f), proto, protocols);
-    json_object *tp = jget(p, "targetPort");
-    if (json_object_is_type(tp, json_type_string)) {
-      const char *tps = json_object_get_string(tp);
-      if (*tps)
-        api_validate_iana_svc_name(v, tps, api_fp(g, "%s.targetPort", f));
-    } else if (tp) {
-      api_validate_port_number(v, tp, api_fp(g, "%s.targetPort", f), false);
-    }
-    json_object *npv = jget(p, "nodePort");
-    if (npv && jis_int(npv) && json_object_get_int64(npv) != 0) {
-      if (!streq(type, "NodePort") && !streq(type, "LoadBalancer")) {
-        kube_strbuf_t sb = KUBE_STRBUF_INIT;
-        kube_strbuf_printf(&sb, "may not be used when `type` is '%s'", type);
-        api_v_forbidden(v, api_fp(g, "%s.nodePort", f), sb.data);
-        kube_strbuf_clear(&sb);
-      } else {
-        api_validate_port_number(v, npv, api_fp(g, "%s.nodePort", f), false);
-      }
-    }
-    for (size_t j = 0; j < i; j++) {
-      json_object *q = jarr_at(ports, j);
-      if (jget_int(q, "port", -1) == jget_int(p, "port", -2) &&
-          streq(jget_str0(q, "protocol"), proto)) {
-        char val[64];
-        snprintf(val, sizeof(val), "%" PRId64 "/%s", jget_int(p, "port", 0),
-                 proto);
-        api_v_duplicate(v, f, val);
-        break;
-      }
-    }
-  }
-  const char *aff = jget_str0(spec, "sessionAffinity");
-  if (!api_in_set(aff, affinities))
-    api_v_unsupported(v, "spec.sessionAffinity", aff, affinities);
-  if (*cip && !headless && !api_valid_ip(cip))
-    api_v_invalid(
-        v, "spec.clusterIP", cip,
-        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
-  json_object *eips = jget_arr(spec, "externalIPs");
-  for (size_t i = 0; i < jarr_len(eips); i++) {
-    const char *ip = json_object_get_string(jarr_at(eips, i));
-    if (!api_valid_ip(ip))
-      api_v_invalid(v, api_fp(f, "spec.externalIPs[%zu]", i), ip ? ip : "",
-                    "must be a valid IP address, (e.g. 10.9.8.7 or "
-                    "2001:db8::ffff)");
-  }
-  if (extname) {
-    const char *en = jget_str0(spec, "externalName");
-    if (!*en) {
-      api_v_required(v, "spec.externalName", NULL);
-    } else {
-      const char *msg = kube_validate_dns1123_subdomain(en);
-      if (msg)
-        api_v_invalid(v, "spec.externalName", en, msg);
-    }
-    if (*cip)
-      api_v_forbidden(v, "spec.clusterIP",
-                      "may not be set when `type` is 'ExternalName'");
-  }
-  json_object *sel = jget(spec, "selector");
-  api_validate_labels(v, sel, "spec.selector");
-  const char *etp = jget_str(spec, "externalTrafficPolicy");
-  if (etp && *etp) {
-    if (!streq(type, "NodePort") && !streq(type, "LoadBalancer"))
-      api_v_invalid(v, "spec.externalTrafficPolicy", etp,
-                    "may only be set when `type` is 'NodePort' or "
-                    "'LoadBalancer'");
-    else if (!api_in_set(etp, traffic_policies))
-      api_v_unsupported(v, "spec.externalTrafficPolicy", etp, traffic_policies);
-  }
-  const char *itp = jget_str(spec, "internalTrafficPolicy");
-  if (itp && *itp && !api_in_set(itp, traffic_policies))
-    api_v_unsupported(v, "spec.internalTrafficPolicy", itp, traffic_policies);
-
-  if (old) {
-    const char *ocip = jget_str0(jget_obj(old, "spec"), "clusterIP");
-    if (*ocip && *cip && !streq(ocip, cip) &&
-        !streq(jget_str0(jget_obj(old, "spec"), "type"), "ExternalName") &&
-        !extname)
-      api_v_invalid(v, "spec.clusterIP", cip, "field is immutable");
-  }
-}
-
-/* ---- namespaces, nodes -------------------------------------------------- */
-
-static void validate_namespace(verrs_t *v, json_object *obj) {
-  json_object *fin = jget_arr(jget_obj(obj, "spec"), "finalizers");
-  char f[FP_MAX];
-  for (size_t i = 0; i < jarr_len(fin); i++) {
-    const char *s = json_object_get_string(jarr_at(fin, i));
-    const char *msg = kube_validate_label_key(s ? s : "");
-    if (msg)
-      api_v_invalid(v, api_fp(f, "spec.finalizers[%zu]", i), s ? s : "", msg);
-  }
-}
-
-static const char *const taint_effects[] = {"NoExecute", "NoSchedule",
-                                            "PreferNoSchedule", NULL};
-
-static void validate_node(verrs_t *v, json_object *obj) {
-  json_object *taints = jget_arr(jget_obj(obj, "spec"), "taints");
-  char f[FP_MAX];
-  for (size_t i = 0; i < jarr_len(taints); i++) {
-    json_object *t = jarr_at(taints, i);
-    const char *key = jget_str0(t, "key");
-    if (!*key) {
-      api_v_required(v, api_fp(f, "spec.taints[%zu].key", i), NULL);
-    } else {
-      const char *msg = kube_validate_label_key(key);
-      if (msg)
-        api_v_invalid(v, api_fp(f, "spec.taints[%zu].key", i), key, msg);
-    }
-    const char *val = jget_str0(t, "value");
-    const char *msg = kube_validate_label_value(val);
-    if (msg)
-      api_v_invalid(v, api_fp(f, "spec.taints[%zu].value", i), val, msg);
-    const char *eff = jget_str0(t, "effect");
-    if (!*eff)
-      api_v_required(v, api_fp(f, "spec.taints[%zu].effect", i), NULL);
-    else if (!api_in_set(eff, taint_effects))
-      api_v_unsupported(v, api_fp(f, "spec.taints[%zu].effect", i), eff,
-                        taint_effects);
-    for (size_t j = 0; j < i; j++) {
-      json_object *u = jarr_at(taints, j);
-      if (streq(jget_str0(u, "key"), key) &&
-          streq(jget_str0(u, "effect"), eff)) {
-        api_v_duplicate(v, api_fp(f, "spec.taints[%zu]", i), key);
-        break;
-      }
-    }
-  }
-  const char *cidr = jget_str(jget_obj(obj, "spec"), "podCIDR");
-  if (cidr && *cidr) {
-    char ip[64];
-    const char *slash = strchr(cidr, '/');
-    size_t l = slash ? (size_t)(slash - cidr) : 0;
-    bool ok = slash && l < sizeof(ip) && slash[1];
-    if (ok) {
-      memcpy(ip, cidr, l);
-      ip[l] = '\0';
-      ok = api_valid_ip(ip);
-      for (const char *p = slash + 1; ok && *p; p++)
-        ok = isdigit((unsigned char)*p);
-    }
-    if (!ok)
-      api_v_invalid(v, "spec.podCIDR", cidr,
-                    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
-                    "2001:db8::/64)");
-  }
-}
-
-/* ---- config maps, secrets -------------------------------------------------
- */
-
-#define CONFIG_KEY_MSG                                                         \
-  "a valid config key must consist of alphanumeric characters, '-', '_' or "   \
-  "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "      \
-  "validation is '[-._a-zA-Z0-9]+')"
-#define MAX_CONFIG_SIZE (1024 * 1024)
-
-static void validate_config_key(verrs_t *v, const char *key,
-                                const char *field) {
-  size_t len = strlen(key);
-  if (len > 253)
-    api_v_invalid(v, field, key, "must be no more than 253 characters");
-  bool ok = len > 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = key[i];
-    if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.')
-      ok = false;
-  }
-  if (!ok)
-    api_v_invalid(v, field, key, CONFIG_KEY_MSG);
-  if (streq(key, "."))
-    api_v_invalid(v, field, key, "must not be '.'");
-  else if (streq(key, ".."))
-    api_v_invalid(v, field, key, "must not be '..'");
-  else if (str_has_prefix(key, ".."))
-    api_v_invalid(v, field, key, "must not start with '..'");
-}
-
-static bool is_b64(int c) {
-  return isalnum(c) || c == '+' || c == '/';
-}
-
-/* Standard base64 with padding; -1 when valid, else the bad offset. */
-static long base64_error(const char *s) {
-  size_t len = strlen(s);
-  size_t i = 0;
-  for (; i < len && is_b64((unsigned char)s[i]); i++)
-    ;
-  size_t pad = 0;
-  for (; i < len && s[i] == '='; i++, pad++)
-    ;
-  if (i != len)
-    return (long)i;
-  if (pad > 2 || (len % 4) != 0)
-    return (long)(len - pad - ((len - pad) % 4));
-  return -1;
-}
-
-static bool immutable_set(json_object *old) {
-  return old && jget_bool(old, "immutable", false);
-}
-
-static void validate_configmap(verrs_t *v, json_object *obj, json_object *old) {
-  json_object *data = jget(obj, "data"), *bin = jget(obj, "binaryData");
-  char f[FP_MAX];
-  size_t total = 0;
-  if (data && !json_object_is_type(data, json_type_object))
-    api_v_invalid_json(v, "data", data, "must be a map of strings");
-  if (json_object_is_type(data, json_type_object)) {
-    json_object_object_foreach(data, k, val) {
-      validate_config_key(v, k, api_fp(f, "data[%s]", k));
-      if (!json_object_is_type(val, json_type_string))
-        api_v_invalid_json(v, api_fp(f, "data[%s]", k), val,
-                           "must be a string");
-      else
-        total += (size_t)json_object_get_string_len(val);
-    }
-  }
-  if (json_object_is_type(bin, json_type_object)) {
-    json_object_object_foreach(bin, k, val) {
-      validate_config_key(v, k, api_fp(f, "binaryData[%s]", k));
-      if (jget(data, k))
-        api_v_invalid(v, api_fp(f, "binaryData[%s]", k), k,
-                      "duplicate of key present in data");
-      const char *s = json_object_get_string(val);
-      if (!json_object_is_type(val, json_type_string) || base64_error(s) >= 0)
-        api_v_invalid(v, api_fp(f, "binaryData[%s]", k), "<binary>",
-                      "must be base64 encoded");
-      else
-        total += strlen(s) / 4 * 3;
-    }
-  }
-  if (total > MAX_CONFIG_SIZE)
-    api_v_toolong(v, "", "must have at most 1048576 bytes");
-  if (immutable_set(old)) {
-    if (!json_object_equal(data, jget(old, "data")))
-      api_v_forbidden(v, "data", "field is immutable when `immutable` is set");
-    if (!json_object_equal(bin, jget(old, "binaryData")))
-      api_v_forbidden(v, "binaryData",
-                      "field is immutable when `immutable` is set");
-    if (!jget_bool(obj, "immutable", false))
-      api_v_forbidden(v, "immutable",
-                      "field is immutable when `immutable` is set");
-  }
-}
-
-static void secret_requires(verrs_t *v, json_object *data, const char *key) {
-  char f[FP_MAX];
-  if (!jget(data, key))
-    api_v_required(v, api_fp(f, "data[%s]", key), NULL);
-}
-
-static void validate_secret(verrs_t *v, json_object *obj, json_object *old) {
-  json_object *data = jget(obj, "data");
-  char f[FP_MAX];
-  size_t total = 0;
-  if (data && !json_object_is_type(data, json_type_object))
-    api_v_invalid_json(v, "data", data, "must be a map of strings");
-  if (json_object_is_type(data, json_type_object)) {
-    json_object_object_foreach(data, k, val) {
-      validate_config_key(v, k, api_fp(f, "data[%s]", k));
-      const char *s = json_object_get_string(val);
-      long bad =
-          json_object_is_type(val, json_type_string) ? base64_error(s) : 0;
-      if (bad >= 0) {
-        char msg[80];
-        snprintf(msg, sizeof(msg), "illegal base64 data at input byte %ld",
-                 bad);
-        api_v_invalid(v, api_fp(f, "data[%s]", k), "<secret contents redacted>",
-                      msg);
-      } else {
-        total += strlen(s) / 4 * 3;
-      }
-    }
-  }
-  json_object *sdata = jget_obj(obj, "stringData");
-  if (sdata) {
-    json_object_object_foreach(sdata, k, val) {
-      validate_config_key(v, k, api_fp(f, "stringData[%s]", k));
-      if (json_object_is_type(val, json_type_string))
-        total += (size_t)json_object_get_string_len(val);
-    }
-  }
-  if (total > MAX_CONFIG_SIZE)
-    api_v_toolong(v, "data", "must have at most 1048576 bytes");
-  const char *type = jget_str0(obj, "type");
-  json_object *md = jget_obj(obj, "metadata");
-  if (streq(type, "kubernetes.io/service-account-token")) {
-    if (!*jget_str0(jget_obj(md, "annotations"),
-                    "kubernetes.io/service-account.name"))
-      api_v_required(
-          v, "metadata.annotations[kubernetes.io/service-account.name]", NULL);
-  } else if (streq(type, "kubernetes.io/dockercfg")) {
-    secret_requires(v, data, ".dockercfg");
-  } else if (streq(type, "kubernetes.io/dockerconfigjson")) {
-    secret_requires(v, data, ".dockerconfigjson");
-  } else if (streq(type, "kubernetes.io/basic-auth")) {
-    if (!jget(data, "username") && !jget(data, "password"))
-      api_v_required(v, "data[username]", NULL);
-  } else if (streq(type, "kubernetes.io/ssh-auth")) {
-    secret_requires(v, data, "ssh-privatekey");
-  } else if (streq(type, "kubernetes.io/tls")) {
-    secret_requires(v, data, "tls.crt");
-    secret_requires(v, data, "tls.key");
-  }
-  if (old) {
-    const char *otype = jget_str0(old, "type");
-    if (!streq(otype, type))
-      api_v_invalid(v, "type", type, "field is immutable");
-    if (immutable_set(old)) {
-      if (!json_object_equal(data, jget(old, "data")))
-        api_v_forbidden(v, "data",
-                        "field is immutable when `immutable` is set");
-      if (!jget_bool(obj, "immutable", false))
-        api_v_forbidden(v, "immutable",
-                        "field is immutable when `immutable` is set");
-    }
-  }
-}
-
-/* ---- endpoints, events, leases ------------------------------------------ */
-
-#define IP_MSG "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
-
-static void validate_endpoints(verrs_t *v, json_object *obj) {
-  json_object *subsets = jget_arr(obj, "subsets");
-  char f[FP_MAX], g[FP_MAX];
-  for (size_t s = 0; s < jarr_len(subsets); s++) {
-    json_object *ss = jarr_at(subsets, s);
-    const char *lists[] = {"addresses", "notReadyAddresses"};
-    for (size_t l = 0; l < 2; l++) {
-      json_object *addrs = jget_arr(ss, lists[l]);
-      for (size_t i = 0; i < jarr_len(addrs); i++) {
-        const char *ip = jget_str0(jarr_at(addrs, i), "ip");
-        if (!api_valid_ip(ip))
-          api_v_invalid(v, api_fp(f, "subsets[%zu].%s[%zu].ip", s, lists[l], i),
-                        ip, IP_MSG);
-      }
-    }
-    json_object *ports = jget_arr(ss, "ports");
-    size_t np = jarr_len(ports);
-    for (size_t i = 0; i < np; i++) {
-      json_object *p = jarr_at(ports, i);
-      api_fp(f, "subsets[%zu].ports[%zu]", s, i);
-      const char *name = jget_str0(p, "name");
-      if (np > 1 && !*name)
-        api_v_required(v, api_fp(g, "%s.name", f), NULL);
-      else if (*name)
-        api_validate_dns_label(v, name, api_fp(g, "%s.name", f));
-      api_validate_port_number(v, jget(p, "port"), api_fp(g, "%s.port", f),
-                               true);
-      const char *proto = jget_str0(p, "protocol");
-      if (!api_in_set(proto, protocols))
-        api_v_unsupported(v, api_fp(g, "%s.protocol", f), proto, protocols);
-    }
-  }
-}
-
-static const char *const address_types[] = {"FQDN", "IPv4", "IPv6", NULL};
-
-static void validate_endpointslice(verrs_t *v, json_object *obj) {
-  char f[FP_MAX], g[FP_MAX];
-  const char *at = jget_str0(obj, "addressType");
-  if (!*at)
-    api_v_required(v, "addressType", NULL);
-  else if (!api_in_set(at, address_types))
-    api_v_unsupported(v, "addressType", at, address_types);
-  json_object *eps = jget_arr(obj, "endpoints");
-  for (size_t i = 0; i < jarr_len(eps); i++) {
-    json_object *addrs = jget_arr(jarr_at(eps, i), "addresses");
-    size_t na = jarr_len(addrs);
-    api_fp(f, "endpoints[%zu].addresses", i);
-    if (na == 0)
-      api_v_required(v, f, "must contain at least 1 address");
-    else if (na > 100)
-      api_v_toolong(v, f, "must have at most 100 items");
-    for (size_t a = 0; a < na; a++) {
-      const char *ip = json_object_get_string(jarr_at(addrs, a));
-      if (!ip)
-        ip = "";
-      if ((streq(at, "IPv4") && !strchr(ip, '.')) ||
-          (streq(at, "IPv6") && !strchr(ip, ':')) ||
-          ((streq(at, "IPv4") || streq(at, "IPv6")) && !api_valid_ip(ip)))
-        api_v_invalid(v, api_fp(g, "%s[%zu]", f, a), ip,
-                      streq(at, "IPv4") ? "must be a valid IPv4 address"
-                                        : "must be a valid IPv6 address");
-      else if (streq(at, "FQDN")) {
-        const char *msg = kube_validate_dns1123_subdomain(ip);
-        if (msg)
-          api_v_invalid(v, api_fp(g, "%s[%zu]", f, a), ip, msg);
-      }
-    }
-  }
-  json_object *ports = jget_arr(obj, "ports");
-  for (size_t i = 0; i < jarr_len(ports); i++) {
-    json_object *p = jarr_at(ports, i);
-    json_object *port = jget(p, "port");
-    if (port && jis_int(port)) {
-      int64_t pv = json_object_get_int64(port);
-      if (pv < 0 || pv > 65535)
-        api_v_invalid_int(v, api_fp(f, "ports[%zu].port", i), pv,
-                          "must be between 0 and 65535, inclusive");
-    }
-    const char *proto = jget_str0(p, "protocol");
-    if (*proto && !api_in_set(proto, protocols))
-      api_v_unsupported(v, api_fp(f, "ports[%zu].protocol", i), proto,
-                        protocols);
-  }
-}
-
-static void validate_event(verrs_t *v, json_object *obj, bool v1) {
-  json_object *inv = jget_obj(obj, v1 ? "regarding" : "involvedObject");
-  const char *ns = jget_str0(jget_obj(obj, "metadata"), "namespace");
-  const char *ins = jget_str0(inv, "namespace");
-  const char *field = v1 ? "regarding.namespace" : "involvedObject.namespace";
-  if (*ins && *ns && !streq(ins, ns))
-    api_v_invalid(v, field, ins, "does not match event.namespace");
-  const char *type = jget_str0(obj, "type");
-  static const char *const types[] = {"Normal", "Warning", NULL};
-  if (v1 || *type) {
-    if (*type && !api_in_set(type, types))
-      api_v_unsupported(v, "type", type, types);
-    else if (v1 && !*type)
-      api_v_required(v, "type", NULL);
-  }
-  if (v1) {
-    if (!*jget_str0(obj, "reportingController"))
-      api_v_required(v, "reportingController", NULL);
-    if (!*jget_str0(obj, "reportingInstance"))
-      api_v_required(v, "reportingInstance", NULL);
-    if (!*jget_str0(obj, "action"))
-      api_v_required(v, "action", NULL);
-    if (!*jget_str0(obj, "reason"))
-      api_v_required(v, "reason", NULL);
-    if (!jget_str(obj, "eventTime"))
-      api_v_required(v, "eventTime", NULL);
-  }
-}
-
-static void validate_lease(verrs_t *v, json_object *obj) {
-  json_object *spec = jget_obj(obj, "spec");
-  json_object *d = jget(spec, "leaseDurationSeconds");
-  if (d && jis_int(d) && json_object_get_int64(d) <= 0)
-    api_v_invalid_int(v, "spec.leaseDurationSeconds", json_object_get_int64(d),
-                      "must be greater than 0");
-  json_object *t = jget(spec, "leaseTransitions");
-  if (t && jis_int(t) && json_object_get_int64(t) < 0)
-    api_v_invalid_int(v, "spec.leaseTransitions", json_object_get_int64(t),
-                      "must be greater than or equal to 0");
-}
-
-/* ---- volumes, quotas -------------------------------------------------------
- */
-
-static const char *const access_modes[] = {
-    "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod", NULL};
-
-static void validate_access_modes(verrs_t *v, json_object *spec) {
-  json_object *modes = jget_arr(spec, "accessModes");
-  char f[FP_MAX];
-  if (jarr_len(modes) == 0)
-    api_v_required(v, "spec.accessModes", "at least 1 access mode is required");
-  for (size_t i = 0; i < jarr_len(modes); i++) {
-    const char *m = json_object_get_string(jarr_at(modes, i));
-    if (!api_in_set(m, access_modes))
-      api_v_unsupported(v, api_fp(f, "spec.accessModes[%zu]", i), m ? m : "",
-                        access_modes);
-  }
-}
-
-static const char *const pv_sources[] = {"hostPath",
-                                         "gcePersistentDisk",
-                                         "awsElasticBlockStore",
-                                         "nfs",
-                                         "iscsi",
-                                         "glusterfs",
-                                         "rbd",
-                                         "flexVolume",
-                                         "cinder",
-                                         "cephfs",
-                                         "flocker",
-                                         "fc",
-                                         "azureFile",
-                                         "vsphereVolume",
-                                         "quobyte",
-                                         "azureDisk",
-                                         "photonPersistentDisk",
-                                         "portworxVolume",
-                                         "scaleIO",
-                                         "local",
-                                         "storageos",
-                                         "csi",
-                                         NULL};
-static const char *const reclaim_policies[] = {"Delete", "Recycle", "Retain",
-                                               NULL};
-
-static void validate_pv(verrs_t *v, json_object *obj) {
-  json_object *spec = jget_obj(obj, "spec");
-  validate_access_modes(v, spec);
-  json_object *cap = jget_obj(spec, "capacity");
-  if (!cap || !jget(cap, "storage")) {
-    api_v_required(v, "spec.capacity", NULL);
-  } else {
-    json_object_object_foreach(cap, k, val) {
-      char f[FP_MAX];
-      if (!streq(k, "storage")) {
-        api_v_unsupported(v, "spec.capacity", k,
-                          (const char *const[]){"storage", NULL});
-        continue;
-      }
-      api_validate_quantity(v, val, api_fp(f, "spec.capacity[%s]", k), true,
-                            NULL, NULL);
-    }
-  }
-  size_t sources = 0;
-  for (const char *const *s = pv_sources; *s; s++)
-    if (jget(spec, *s))
-      sources++;
-  if (sources == 0)
-    api_v_required(v, "spec", "must specify a volume type");
-  else if (sources > 1)
-    api_v_forbidden(v, "spec", "may not specify more than 1 volume type");
-  const char *rp = jget_str0(spec, "persistentVolumeReclaimPolicy");
-  if (*rp && !api_in_set(rp, reclaim_policies))
-    api_v_unsupported(v, "spec.persistentVolumeReclaimPolicy", rp,
-                      reclaim_policies);
-  json_object *hp = jget_obj(spec, "hostPath");
-  if (hp && !*jget_str0(hp, "path"))
-    api_v_required(v, "spec.hostPath.path", NULL);
-}
-
-static void validate_pvc(verrs_t *v, json_object *obj, json_object *old) {
-  json_object *spec = jget_obj(obj, "spec");
-  validate_access_modes(v, spec);
-  json_object *req = jget_obj(jget_obj(spec, "resources"), "requests");
-  json_object *st = jget(req, "storage");
-  if (!st)
-    api_v_required(v, "spec.resources[storage]", NULL);
-  else
-    api_validate_quantity(v, st, "spec.resources[storage]", true, NULL, NULL);
-  if (old) {
-    /* Only the storage request (expansion) and volumeName binding may
-     * change after creation. */
-    json_object *a = NULL, *b = NULL;
-    if (json_object_deep_copy(spec, &a, NULL) == 0 &&
-        json_object_deep_copy(jget_obj(old, "spec"), &b, NULL) == 0 && a && b) {
-      json_object_object_del(a, "resources");
-      json_object_object_del(b, "resources");
-      json_object_object_del(a, "volumeAttributesClassName");
-      json_object_object_del(b, "volumeAttributesClassName");
-      if (!*jget_str0(b, "volumeName"))
-        json_object_object_del(a, "volumeName"),
-            json_object_object_del(b, "volumeName");
-      if (!json_object_equal(a, b))
-        api_v_forbidden(v, "spec",
-                        "spec is immutable after creation except "
-                        "resources.requests and volumeAttributesClassName for "
-                        "bound claims");
-    }
-    json_object_put(a);
-    json_object_put(b);
-  }
-}
-
-static const char *const limit_types[] = {"Container", "PersistentVolumeClaim",
-                                          "Pod", NULL};
-
-static void validate_limitrange(verrs_t *v, json_object *obj) {
-  json_object *limits = jget_arr(jget_obj(obj, "spec"), "limits");
-  char f[FP_MAX], g[FP_MAX];
-  static const char *const lists[] = {"max", "min", "default", "defaultRequest",
-                                      "maxLimitRequestRatio"};
-  for (size_t i = 0; i < jarr_len(limits); i++) {
-    json_object *item = jarr_at(limits, i);
-    api_fp(f, "spec.limits[%zu]", i);
-    const char *type = jget_str0(item, "type");
-    if (!api_in_set(type, limit_types))
-      api_v_unsupported(v, api_fp(g, "%s.type", f), type, limit_types);
-    for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
-      json_object *m = jget_obj(item, lists[l]);
-      if (!m)
-        continue;
-      json_object_object_foreach(m, k, val) api_validate_quantity(
-          v, val, api_fp(g, "%s.%s[%s]", f, lists[l], k), true, NULL, NULL);
-    }
-    json_object *min = jget_obj(item, "min"), *max = jget_obj(item, "max");
-    if (min && max) {
-      json_object_object_foreach(min, k, val) {
-        json_object *mx = jget(max, k);
-        kube_quantity_t a, b;
-        if (mx && json_object_is_type(val, json_type_string) &&
-            json_object_is_type(mx, json_type_string) &&
-            kube_quantity_parse(json_object_get_string(val), &a, NULL) == 0 &&
-            kube_quantity_parse(json_object_get_string(mx), &b, NULL) == 0 &&
-            kube_quantity_cmp(&a, &b) > 0) {
-          char msg[160];
-          snprintf(msg, sizeof(msg),
-                   "min value %s is greater than max value %s",
-                   json_object_get_string(val), json_object_get_string(mx));
-          api_v_invalid(v, api_fp(g, "%s.min[%s]", f, k),
-                        json_object_get_string(val), msg);
-        }
-      }
-    }
-  }
-}
-
-static const char *const quota_scopes[] = {"BestEffort",
-                                           "CrossNamespacePodAffinity",
-                                           "NotBestEffort",
-                                           "NotTerminating",
-                                           "PriorityClass",
-                                           "Terminating",
-                                           NULL};
-
-static void validate_quota(verrs_t *v, json_object *obj) {
-  json_object *spec = jget_obj(obj, "spec");
-  json_object *hard = jget_obj(spec, "hard");
-  char f[FP_MAX];
-  if (hard) {
-    json_object_object_foreach(hard, k, val) api_validate_quantity(
-        v, val, api_fp(f, "spec.hard[%s]", k), true, NULL, NULL);
-  }
-  json_object *scopes = jget_arr(spec, "scopes");
-  for (size_t i = 0; i < jarr_len(scopes); i++) {
-    const char *s = json_object_get_string(jarr_at(scopes, i));
-    if (!api_in_set(s, quota_scopes))
-      api_v_unsupported(v, api_fp(f, "spec.scopes[%zu]", i), s ? s : "",
-                        quota_scopes);
-  }
-}
-
-/* ---- dispatch
- * ---------------------------------------------------------------- */
-
-static void validate_kind(verrs_t *v, json_object *obj, json_object *old,
-                          const kube_kind_t *k) {
-  const char *g = k->group, *r = k->resource;
-  bool core = !*g;
-  if (core && streq(r, "pods"))
-    api_validate_pod(v, obj, old);
-  else if (core && streq(r, "services"))
-    validate_service(v, obj, old);
-  else if (core && streq(r, "namespaces"))
-    validate_namespace(v, obj);
-  else if (core && streq(r, "nodes"))
-    validate_node(v, obj);
-  else if (core && streq(r, "configmaps"))
-    validate_configmap(v, obj, old);
-  else if (core && streq(r, "secrets"))
-    validate_secret(v, obj, old);
-  else if (core && streq(r, "endpoints"))
-    validate_endpoints(v, obj);
-  else if (core && streq(r, "events"))
-    validate_event(v, obj, false);
-  else if (streq(g, "events.k8s.io") && streq(r, "events"))
-    validate_event(v, obj, true);
-  else if (streq(g, "coordination.k8s.io") && streq(r, "leases"))
-    validate_lease(v, obj);
-  else if (streq(g, "discovery.k8s.io") && streq(r, "endpointslices"))
-    validate_endpointslice(v, obj);
-  else if (core && streq(r, "persistentvolumes"))
-    validate_pv(v, obj);
-  else if (core && streq(r, "persistentvolumeclaims"))
-    validate_pvc(v, obj, old);
-  else if (core && streq(r, "limitranges"))
-    validate_limitrange(v, obj);
-  else if (core && streq(r, "resourcequotas"))
-    validate_quota(v, obj);
-  else
-    api_validate_workload(v, obj, old, k);
-}
+/* ---- dispatch ------------------------------------------------------------ */
 
 int kube_json_validate(json_object *obj, json_object *old,
                        const kube_kind_t *kind, kube_error_t *err) {
@@ -1327,7 +603,9 @@ int kube_json_validate(json_object *obj, json_object *old,
   validate_meta(&v, obj, kind);
   if (old)
     validate_meta_update(&v, obj, old);
-  validate_kind(&v, obj, old, kind);
+  const struct kube_kind_strategy *st = api_kind_strategy(kind);
+  if (st->validate)
+    st->validate(&v, obj, old, kind);
   if (v.oom) {
     verrs_free(&v);
     return kube_make_oom(err);
@@ -1371,4 +649,94 @@ KUBE_EXPORT int kube_object_validate(const kube_object_t *obj,
   if (!obj)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "no object");
   return kube_json_validate(obj->root, old ? old->root : NULL, NULL, err);
+}
+void api_validate_nonneg(verrs_t *v, json_object *spec, const char *key,
+                         const char *field) {
+  json_object *x = jget(spec, key);
+  if (jis_int(x) && json_object_get_int64(x) < 0)
+    api_v_invalid_int(v, field, json_object_get_int64(x),
+                      "must be greater than or equal to 0");
+}
+
+/* The selector is required, non-empty, valid and must select the
+ * template's labels. */
+void api_validate_selector_template(verrs_t *v, json_object *spec,
+                                    const char *kind_word) {
+  json_object *sel = jget_obj(spec, "selector");
+  json_object *tmpl = jget_obj(spec, "template");
+  json_object *labels = jget_obj(jget_obj(tmpl, "metadata"), "labels");
+  if (!sel) {
+    api_v_required(v, "spec.selector", NULL);
+    return;
+  }
+  api_validate_label_selector(v, sel, "spec.selector");
+  json_object *ml = jget_obj(sel, "matchLabels");
+  size_t n = (ml ? (size_t)json_object_object_length(ml) : 0) +
+             jarr_len(jget_arr(sel, "matchExpressions"));
+  if (n == 0) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "empty selector is invalid for %s", kind_word);
+    api_v_invalid_raw(v, "spec.selector", "{}", msg);
+    return;
+  }
+  if (tmpl && !api_selector_matches_labels(sel, labels)) {
+    kube_strbuf_t sb = KUBE_STRBUF_INIT;
+    api_go_map_string(&sb, labels);
+    api_v_invalid_raw(v, "spec.template.metadata.labels",
+                      sb.data ? sb.data : "",
+                      "`selector` does not match template `labels`");
+    kube_strbuf_clear(&sb);
+  }
+}
+
+/* An int-or-percent: "25%" or 3. Returns the value; *pct tells which. */
+bool api_int_or_percent(verrs_t *v, json_object *x, const char *field,
+                        int64_t *value, bool *pct) {
+  *pct = false;
+  *value = 0;
+  if (!x)
+    return false;
+  if (jis_int(x)) {
+    *value = json_object_get_int64(x);
+    if (*value < 0) {
+      api_v_invalid_int(v, field, *value, "must be greater than or equal to 0");
+      return false;
+    }
+    return true;
+  }
+  const char *s = json_object_get_string(x);
+  size_t len = s ? strlen(s) : 0;
+  bool ok = len >= 2 && s[len - 1] == '%';
+  for (size_t i = 0; ok && i + 1 < len; i++)
+    ok = isdigit((unsigned char)s[i]);
+  if (!ok) {
+    api_v_invalid(
+        v, field, s ? s : "",
+        "a valid percent string must be a numeric string followed by "
+        "an ending '%' (e.g. '1%',  or '93%', regex used for validation "
+        "is '[0-9]+%')");
+    return false;
+  }
+  *value = strtoll(s, NULL, 10);
+  *pct = true;
+  if (*value > 100) {
+    api_v_invalid(v, field, s, "must not be greater than 100%");
+    return false;
+  }
+  return true;
+}
+
+void api_validate_rolling_update(verrs_t *v, json_object *ru, const char *field,
+                                 bool surge_allowed) {
+  char f[FP_MAX], g[FP_MAX];
+  int64_t mu = 0, ms = 0;
+  bool pu, ps;
+  bool has_u =
+      api_int_or_percent(v, jget(ru, "maxUnavailable"),
+                         api_fp(f, "%s.maxUnavailable", field), &mu, &pu);
+  bool has_s = api_int_or_percent(v, jget(ru, "maxSurge"),
+                                  api_fp(g, "%s.maxSurge", field), &ms, &ps);
+  if (surge_allowed && has_u && has_s && mu == 0 && ms == 0)
+    api_v_invalid_json(v, f, jget(ru, "maxUnavailable"),
+                       "may not be 0 when `maxSurge` is 0");
 }

@@ -60,6 +60,8 @@ void api_v_notfound(verrs_t *v, const char *field, const char *value);
 void api_go_map_string(kube_strbuf_t *sb, json_object *map);
 
 bool api_in_set(const char *s, const char *const *set);
+/* qsort comparator of an array of strings. */
+int api_str_ptr_cmp(const void *a, const void *b);
 
 /* Shared checks. */
 void api_validate_labels(verrs_t *v, json_object *labels, const char *field);
@@ -79,14 +81,24 @@ void api_validate_immutable(verrs_t *v, json_object *now, json_object *old,
                             const char *field);
 int64_t api_jint_or(json_object *o, const char *key, int64_t def);
 
-/* Per-area validators (validate-pod.c, validate-apps.c). */
+/* Workload helpers: o[key] >= 0; the selector is required, valid and
+ * selects the template's labels; an int-or-percent ("25%" or 3); a
+ * rolling update's maxUnavailable/maxSurge. */
+void api_validate_nonneg(verrs_t *v, json_object *o, const char *key,
+                         const char *field);
+void api_validate_selector_template(verrs_t *v, json_object *spec,
+                                    const char *kind_word);
+bool api_int_or_percent(verrs_t *v, json_object *x, const char *field,
+                        int64_t *value, bool *pct);
+void api_validate_rolling_update(verrs_t *v, json_object *ru, const char *field,
+                                 bool surge_allowed);
+
+/* Pod validators (validate-pod.c). */
 void api_validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
                            bool is_template);
 void api_validate_pod(verrs_t *v, json_object *obj, json_object *old);
 void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
                                const char *const *restart_policies,
                                const char *owner_kind);
-void api_validate_workload(verrs_t *v, json_object *obj, json_object *old,
-                           const kube_kind_t *kind);
 
 #endif /* KUBE_API_VALIDATE_H */

@@ -496,7 +496,7 @@ static long find_item_by_text(json_object *list, const char *el) {
     if (el[0] == 'v') {
       text = as_fs_value_element(item);
     } else {
-      patch_field_t f = {.name = "", .list = PATCH_LIST_MAP};
+      patch_field_t f = {.list = PATCH_LIST_MAP};
       for (size_t k = 0; k < nn; k++)
         f.keys[k] = names[k];
       text = as_fs_key_element(item, &f);

@@ -62,7 +62,7 @@ static int tofs_object(tofs_t *t, json_object *v, const patch_type_t *type) {
                 json_object_object_length(cv) == 0))
       r = add_here(t);
     else
-      r = tofs_value(t, cv, f ? f->type : NULL, f);
+      r = tofs_value(t, cv, f ? patch_field_type(f) : NULL, f);
     pop(t);
     if (r < 0)
       return -1;
@@ -73,7 +73,7 @@ static int tofs_object(tofs_t *t, json_object *v, const patch_type_t *type) {
 static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
                       const patch_field_t *field) {
   if (json_object_is_type(v, json_type_object)) {
-    if (field && (field->flags & PATCH_F_ATOMIC))
+    if (field && (field->mflags & PATCH_F_ATOMIC))
       return add_here(t);
     return tofs_object(t, v, type);
   }
@@ -91,7 +91,7 @@ static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
       char *where = as_fs_path_string(&t->path);
       kube_error_set(t->err, KUBE_REASON_BAD_REQUEST, 0,
                      "%s: associative list item without key fields",
-                     where ? where : field->name);
+                     where ? where : "list");
       free(where);
       return -1;
     }
@@ -100,7 +100,7 @@ static int tofs_value(tofs_t *t, json_object *v, const patch_type_t *type,
     int r = add_here(t);
     if (r == 0 && kind == PATCH_LIST_MAP &&
         json_object_is_type(item, json_type_object))
-      r = tofs_object(t, item, field->type);
+      r = tofs_object(t, item, patch_field_type(field));
     pop(t);
     if (r < 0)
       return -1;
@@ -171,7 +171,8 @@ static json_object *merge_list(json_object *live, json_object *cfg,
     ck[i] = item_key(json_object_array_get_idx(cfg, i), field, kind);
     if (!ck[i]) {
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                     "list %s: item without key fields", field->name);
+                     "associative list item without its key field %s",
+                     field->keys[0] ? field->keys[0] : "");
       goto fail;
     }
   }
@@ -194,7 +195,7 @@ static json_object *merge_list(json_object *live, json_object *cfg,
       json_object *m = merge_value(
           at >= 0 ? json_object_array_get_idx(live, (size_t)at) : NULL,
           json_object_array_get_idx(cfg, next),
-          kind == PATCH_LIST_MAP ? field->type : NULL, NULL, err);
+          kind == PATCH_LIST_MAP ? patch_field_type(field) : NULL, NULL, err);
       if (!m && json_object_array_get_idx(cfg, next))
         goto fail;
       if (json_object_array_add(out, m) < 0) {
@@ -230,7 +231,7 @@ static json_object *merge_value(json_object *live, json_object *cfg,
                                 const patch_type_t *type,
                                 const patch_field_t *field, kube_error_t *err) {
   if (json_object_is_type(cfg, json_type_object)) {
-    if ((field && (field->flags & PATCH_F_ATOMIC)) ||
+    if ((field && (field->mflags & PATCH_F_ATOMIC)) ||
         !json_object_is_type(live, json_type_object))
       return copy_or_oom(cfg, err);
     json_object *out = as_patch_json_copy(live);
@@ -246,7 +247,8 @@ static json_object *merge_value(json_object *live, json_object *cfg,
       const patch_field_t *f = as_patch_schema_field(type, key);
       json_object *cur = NULL;
       json_object_object_get_ex(out, key, &cur);
-      json_object *m = merge_value(cur, cv, f ? f->type : NULL, f, err);
+      json_object *m =
+          merge_value(cur, cv, f ? patch_field_type(f) : NULL, f, err);
       if (!m || json_object_object_add(out, key, m) < 0) {
         if (m)
           kube_make_oom(err);

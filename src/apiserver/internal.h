@@ -228,6 +228,9 @@ void as_error_not_found(kube_error_t *err, const kube_kind_t *k,
 void as_error_conflict(kube_error_t *err, const kube_kind_t *k,
                        const char *name);
 bool as_has_finalizers(json_object *obj);
+/* Set the value at a dotted path (objects made as needed); val stolen.
+ * -1 on out-of-memory or when a path element is not an object. */
+int as_json_set_path(json_object *obj, const char *path, json_object *val);
 
 /* ---- handlers-read.c ---- */
 void as_handle_get(struct req *r);
@@ -256,11 +259,28 @@ void as_watchers_cancel_req(struct req *r);
 void as_hubs_free(kube_apiserver_t *srv);
 
 /* ---- handlers-write.c ---- */
+/* A store write on behalf of a request (r may go away only through
+ * as_req_finish, which happens in the callback). */
+struct wctx {
+  struct req *r;
+  const kube_kind_t *k;
+  json_object *obj; /* served object (resourceVersion set on success) */
+  int code;         /* reply code on success */
+  bool create;
+};
+
+void as_wctx_free(struct wctx *w);
+/* Store write callbacks replying to w->r with w->obj (arg is a wctx). */
+void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
+                   void *arg);
+void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
+                    void *arg);
+/* Reply with obj (stolen), through r->reply_transform when set. */
+void as_reply_object(struct req *r, int code, json_object *obj);
+
 void as_handle_create(struct req *r);
 void as_handle_update(struct req *r);
 void as_handle_patch(struct req *r);
-void as_handle_delete(struct req *r);
-void as_handle_deletecollection(struct req *r);
 
 /* A write pipeline shared by PUT, PATCH and subresources: `obj` (stolen)
  * is the new state of the object whose stored record is `old` (borrowed,
@@ -289,6 +309,10 @@ void as_graceful_schedule(kube_apiserver_t *srv, const char *key,
                           int64_t delay_sec);
 void as_gracefuls_free(kube_apiserver_t *srv);
 
+/* ---- handlers-delete.c ---- */
+void as_handle_delete(struct req *r);
+void as_handle_deletecollection(struct req *r);
+
 /* ---- namespaces.c ---- */
 void as_bootstrap_start(kube_apiserver_t *srv);
 void as_namespace_start_cleanup(kube_apiserver_t *srv, const char *ns);
@@ -299,6 +323,28 @@ int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
 /* Forbidden/NotFound when objects cannot be created in ns. */
 int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,
                               kube_error_t *err);
+
+/* ---- registry.c ---- */
+/* A kind's steps that need server state; every hook may be NULL. */
+struct as_kind_hooks {
+  /* Create (old NULL) or update, after defaulting, before validation
+   * (allocations). */
+  int (*prepare)(kube_apiserver_t *srv, const kube_kind_t *k, json_object *obj,
+                 json_object *old, const char *key, kube_error_t *err);
+  /* Whether obj may be created now (Forbidden, MethodNotAllowed...). */
+  int (*admit_create)(kube_apiserver_t *srv, const kube_kind_t *k,
+                      json_object *obj, kube_error_t *err);
+  /* A delete request: mark what keeps obj (spec finalizers, a Terminating
+   * phase or condition).  `already`: it was being deleted before. */
+  void (*mark_deleting)(kube_apiserver_t *srv, const kube_kind_t *k,
+                        json_object *obj, bool already);
+  /* obj's marked deletion was written: start what ends it. */
+  void (*deleting)(kube_apiserver_t *srv, const kube_kind_t *k,
+                   const char *name);
+};
+const struct as_kind_hooks *as_kind_hooks(const kube_kind_t *k);
+/* The hooks of custom resources (crd-*.c). */
+const struct as_kind_hooks *as_cr_hooks(void);
 
 /* ---- services.c ---- */
 int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,

@@ -345,7 +345,7 @@ static int diff_object(diff_t *d, json_object *o, json_object *n,
     const patch_field_t *f = as_patch_schema_field(type, key);
     if (dpush(d, as_fs_field_element(key)) < 0)
       return -1;
-    int r = diff_value(d, had, ov, nv, f ? f->type : NULL, f);
+    int r = diff_value(d, had, ov, nv, f ? patch_field_type(f) : NULL, f);
     dpop(d);
     if (r < 0)
       return -1;
@@ -401,12 +401,12 @@ static int diff_list(diff_t *d, json_object *o, json_object *n,
     if (at < 0) {
       r = dmark(d, d->changed);
       if (r == 0 && kind == PATCH_LIST_MAP)
-        r = diff_object(d, NULL, item, field->type);
+        r = diff_object(d, NULL, item, patch_field_type(field));
     } else {
       seen[at] = true;
       if (kind == PATCH_LIST_MAP)
         r = diff_object(d, json_object_array_get_idx(o, (size_t)at), item,
-                        field->type);
+                        patch_field_type(field));
     }
     dpop(d);
   }
@@ -430,7 +430,7 @@ out:
 static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
                       const patch_type_t *type, const patch_field_t *field) {
   if (json_object_is_type(n, json_type_object)) {
-    if (field && (field->flags & PATCH_F_ATOMIC))
+    if (field && (field->mflags & PATCH_F_ATOMIC))
       return had && as_patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
     bool old_obj = had && json_object_is_type(o, json_type_object);
     const char *last = d->path.n ? d->path.el[d->path.n - 1] : "";

@@ -31,6 +31,37 @@ void as_tree_set_rv(json_object *obj, int64_t rev) {
                          json_object_new_string(buf));
 }
 
+int as_json_set_path(json_object *obj, const char *path, json_object *val) {
+  char buf[256];
+  if (!val || !path || strlen(path) >= sizeof buf) {
+    json_object_put(val);
+    return -1;
+  }
+  strcpy(buf, path);
+  json_object *cur = obj;
+  char *save = NULL;
+  char *part = strtok_r(buf, ".", &save);
+  while (part) {
+    char *next = strtok_r(NULL, ".", &save);
+    if (!next)
+      return json_object_object_add(cur, part, val) < 0 ? -1 : 0;
+    json_object *child = NULL;
+    if (!json_object_object_get_ex(cur, part, &child) ||
+        !json_object_is_type(child, json_type_object)) {
+      child = json_object_new_object();
+      if (!child || json_object_object_add(cur, part, child) < 0) {
+        json_object_put(child);
+        json_object_put(val);
+        return -1;
+      }
+    }
+    cur = child;
+    part = next;
+  }
+  json_object_put(val);
+  return -1;
+}
+
 bool as_has_finalizers(json_object *obj) {
   json_object *f = kube_json_get(obj, "metadata.finalizers");
   if (f && json_object_is_type(f, json_type_array) &&
@@ -38,9 +69,8 @@ bool as_has_finalizers(json_object *obj) {
     return true;
   /* A namespace also waits for spec.finalizers ("kubernetes": its content
    * is being removed). */
-  const char *kind = kube_json_get_string(obj, "kind");
-  const char *av = kube_json_get_string(obj, "apiVersion");
-  if (kind && av && streq(kind, "Namespace") && streq(av, "v1")) {
+  if (api_kind_strategy(api_kind_of_tree(obj))->flags &
+      API_KIND_SPEC_FINALIZERS) {
     f = kube_json_get(obj, "spec.finalizers");
     return f && json_object_is_type(f, json_type_array) &&
            json_object_array_length(f) > 0;

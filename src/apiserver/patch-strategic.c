@@ -25,7 +25,8 @@ static json_object *merge_map(json_object *orig, json_object *patch,
                               const patch_type_t *type, bool *deleted,
                               kube_error_t *err);
 static json_object *merge_list(json_object *orig, json_object *patch,
-                               const patch_field_t *field, kube_error_t *err);
+                               const char *name, const patch_field_t *field,
+                               kube_error_t *err);
 
 static int bad_patch(kube_error_t *err, const char *what) {
   return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -130,14 +131,16 @@ oom:
 
 /* Copy of a patch value with its directives processed against nothing
  * (a value added where the live object has none). */
-static json_object *clean_value(json_object *pv, const patch_field_t *field,
-                                bool *deleted, kube_error_t *err) {
+static json_object *clean_value(json_object *pv, const char *name,
+                                const patch_field_t *field, bool *deleted,
+                                kube_error_t *err) {
   *deleted = false;
   if (json_object_is_type(pv, json_type_object))
-    return merge_map(NULL, pv, field ? field->type : NULL, deleted, err);
+    return merge_map(NULL, pv, field ? patch_field_type(field) : NULL, deleted,
+                     err);
   if (json_object_is_type(pv, json_type_array) &&
       (patch_field_smp_map(field) || patch_field_smp_set(field)))
-    return merge_list(NULL, pv, field, err);
+    return merge_list(NULL, pv, name, field, err);
   json_object *c = as_patch_json_copy(pv);
   if (!c)
     kube_make_oom(err);
@@ -195,7 +198,8 @@ static void delete_matching(json_object *list, const char *mk,
 /* mergeSlice for patchStrategy=merge lists.  `orig` is borrowed (may be
  * NULL).  Returns a new array (owned). */
 static json_object *merge_list(json_object *orig, json_object *patch,
-                               const patch_field_t *field, kube_error_t *err) {
+                               const char *name, const patch_field_t *field,
+                               kube_error_t *err) {
   const char *mk = field->keys[0];
   size_t np = json_object_array_length(patch);
   bool scalars = !patch_field_smp_map(field);
@@ -234,7 +238,7 @@ static json_object *merge_list(json_object *orig, json_object *patch,
         kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                        "invalid strategic merge patch: %s directive without "
                        "merge key \"%s\" in list %s",
-                       "$patch: delete", mk, field->name);
+                       "$patch: delete", mk, name);
         goto fail;
       }
       delete_matching(work, mk, key);
@@ -247,7 +251,7 @@ static json_object *merge_list(json_object *orig, json_object *patch,
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                      "invalid strategic merge patch: unknown patch type "
                      "\"%s\" in list %s",
-                     ds ? ds : "", field->name);
+                     ds ? ds : "", name);
       goto fail;
     }
   }
@@ -265,14 +269,14 @@ static json_object *merge_list(json_object *orig, json_object *patch,
       kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                      "invalid strategic merge patch: list %s item does not "
                      "contain declared merge key \"%s\"",
-                     field->name, mk);
+                     name, mk);
       goto fail;
     }
     long at = index_in(work, e, mk);
     bool deleted = false;
     json_object *merged =
         merge_map(at >= 0 ? json_object_array_get_idx(work, (size_t)at) : NULL,
-                  e, field->type, &deleted, err);
+                  e, patch_field_type(field), &deleted, err);
     if (!merged)
       goto fail;
     if (at >= 0) {
@@ -365,12 +369,12 @@ static int set_element_order(json_object *orig, json_object *patch,
   if (!has_o && !has_p)
     return 0;
   if (has_p && (patch_field_smp_map(field) || patch_field_smp_set(field))) {
-    merged = merge_list(has_o ? ol : NULL, pl, field, err);
+    merged = merge_list(has_o ? ol : NULL, pl, key, field, err);
     if (!merged)
       return -1;
   } else if (has_p) {
     bool deleted;
-    merged = clean_value(pl, field, &deleted, err);
+    merged = clean_value(pl, key, field, &deleted, err);
     if (!merged)
       return -1;
   } else {
@@ -462,13 +466,14 @@ static json_object *merge_map(json_object *orig, json_object *patch,
     bool gone = false;
     if (has && json_object_is_type(pv, json_type_object) &&
         json_object_is_type(cur, json_type_object)) {
-      nv = merge_map(cur, pv, field ? field->type : NULL, &gone, err);
+      nv = merge_map(cur, pv, field ? patch_field_type(field) : NULL, &gone,
+                     err);
     } else if (has && json_object_is_type(pv, json_type_array) &&
                json_object_is_type(cur, json_type_array) &&
                (patch_field_smp_map(field) || patch_field_smp_set(field))) {
-      nv = merge_list(cur, pv, field, err);
+      nv = merge_list(cur, pv, key, field, err);
     } else {
-      nv = clean_value(pv, field, &gone, err);
+      nv = clean_value(pv, key, field, &gone, err);
     }
     if (!nv)
       goto fail;

@@ -5,13 +5,13 @@
  * {typeMeta{apiVersion=1,kind=2}=1, raw=2, contentEncoding=3,
  * contentType=4} whose raw bytes are the object's own message.  The object
  * is decoded into the JSON tree a JSON client would have sent, driven by
- * the tables of protobuf-schema.c.  Every length is checked against the
+ * the type tables of src/api/types/.  Every length is checked against the
  * bytes left; malformed input is a BadRequest, never a crash.
  */
 #include <time.h>
 
 #include "apiserver/patch.h"
-#include "apiserver/protobuf-schema.h"
+#include "api/schema.h"
 #include "core/util.h"
 
 #define MAX_DEPTH 64
@@ -283,9 +283,9 @@ static int decode_map_entry(reader_t r, json_object *obj, const char *name,
   if (!k)
     return kube_make_oom(err);
   json_object *v = NULL;
-  if (kind == PB_MAP_STR) {
+  if (kind == API_T_MAP_STR) {
     v = string_of(&value);
-  } else if (kind == PB_MAP_BYTES) {
+  } else if (kind == API_T_MAP_BYTES) {
     v = base64_string(value.p, (size_t)(value.end - value.p));
   } else {
     reader_t q;
@@ -304,35 +304,35 @@ static int decode_map_entry(reader_t r, json_object *obj, const char *name,
   return r2;
 }
 
-static int decode_message(reader_t r, const pb_msg_t *msg, json_object *out,
+static int decode_message(reader_t r, const api_type_t *msg, json_object *out,
                           int depth, kube_error_t *err);
 
-static const pb_field_t *find_field(const pb_msg_t *msg, uint32_t num) {
-  for (const pb_field_t *f = msg->fields; f->num; f++)
-    if (f->num == num)
+static const api_field_t *find_field(const api_type_t *msg, uint32_t num) {
+  for (const api_field_t *f = msg->fields; f->kind != API_T_END; f++)
+    if (f->num == num && num != 0)
       return f;
   return NULL;
 }
 
 static bool is_scalar(int kind) {
-  return kind == PB_BOOL || kind == PB_INT32 || kind == PB_INT64;
+  return kind == API_T_BOOL || kind == API_T_INT32 || kind == API_T_INT64;
 }
 
 static json_object *scalar_value(int kind, uint64_t v, bool keep, bool *omit) {
   *omit = v == 0 && !keep;
   switch (kind) {
-  case PB_BOOL:
+  case API_T_BOOL:
     return json_object_new_boolean(v != 0);
-  case PB_INT32:
+  case API_T_INT32:
     return json_object_new_int((int32_t)(uint32_t)v);
   default:
     return json_object_new_int64((int64_t)v);
   }
 }
 
-static int decode_field(reader_t *r, const pb_field_t *f, unsigned wt,
+static int decode_field(reader_t *r, const api_field_t *f, unsigned wt,
                         json_object *out, int depth, kube_error_t *err) {
-  bool rep = f->flags & PB_REP, keep = f->flags & PB_KEEP;
+  bool rep = f->flags & API_F_REP, keep = f->flags & API_F_KEEP;
   reader_t sub;
   json_object *val = NULL;
 
@@ -386,41 +386,41 @@ static int decode_field(reader_t *r, const pb_field_t *f, unsigned wt,
     return -1;
 
   switch (f->kind) {
-  case PB_STRING:
+  case API_T_STRING:
     if (sub.p == sub.end && !keep && !rep) {
       json_object_object_del(out, f->json);
       return 0;
     }
     val = string_of(&sub);
     break;
-  case PB_BYTES:
+  case API_T_BYTES:
     val = base64_string(sub.p, (size_t)(sub.end - sub.p));
     break;
-  case PB_MSG:
+  case API_T_MSG:
     if (depth >= MAX_DEPTH)
       return malformed(err, "nesting too deep");
     val = json_object_new_object();
     if (!val)
       return kube_make_oom(err);
-    if (decode_message(sub, f->msg, val, depth + 1, err) < 0) {
+    if (decode_message(sub, f->type, val, depth + 1, err) < 0) {
       json_object_put(val);
       return -1;
     }
     break;
-  case PB_INLINE:
+  case API_T_INLINE:
     if (depth >= MAX_DEPTH)
       return malformed(err, "nesting too deep");
-    return decode_message(sub, f->msg, out, depth + 1, err);
-  case PB_MAP_STR:
-  case PB_MAP_BYTES:
-  case PB_MAP_QTY:
+    return decode_message(sub, f->type, out, depth + 1, err);
+  case API_T_MAP_STR:
+  case API_T_MAP_BYTES:
+  case API_T_MAP_QTY:
     return decode_map_entry(sub, out, f->json, f->kind, err);
-  case PB_TIME:
-  case PB_MICROTIME:
-    if (decode_time(sub, f->kind == PB_MICROTIME, &val, err) < 0)
+  case API_T_TIME:
+  case API_T_MICROTIME:
+    if (decode_time(sub, f->kind == API_T_MICROTIME, &val, err) < 0)
       return -1;
     return put_value(out, f->json, rep, val, err);
-  case PB_QTY: {
+  case API_T_QTY: {
     reader_t q;
     if (decode_single_bytes(sub, &q, err) < 0)
       return -1;
@@ -429,13 +429,13 @@ static int decode_field(reader_t *r, const pb_field_t *f, unsigned wt,
     val = string_of(&q);
     break;
   }
-  case PB_INTSTR:
+  case API_T_INTSTR:
     if (decode_intstr(sub, keep || rep, &val, err) < 0)
       return -1;
     if (!val)
       return 0;
     break;
-  case PB_RAWJSON: {
+  case API_T_RAWJSON: {
     reader_t raw;
     if (decode_single_bytes(sub, &raw, err) < 0 ||
         parse_raw_json(&raw, &val, err) < 0)
@@ -452,14 +452,14 @@ static int decode_field(reader_t *r, const pb_field_t *f, unsigned wt,
   return put_value(out, f->json, rep, val, err);
 }
 
-static int decode_message(reader_t r, const pb_msg_t *msg, json_object *out,
+static int decode_message(reader_t r, const api_type_t *msg, json_object *out,
                           int depth, kube_error_t *err) {
   while (r.p < r.end) {
     uint32_t num;
     unsigned wt;
     if (read_tag(&r, &num, &wt, err) < 0)
       return -1;
-    const pb_field_t *f = find_field(msg, num);
+    const api_field_t *f = find_field(msg, num);
     if (!f) {
       if (skip_field(&r, wt, err) < 0)
         return -1;
@@ -469,6 +469,14 @@ static int decode_message(reader_t r, const pb_msg_t *msg, json_object *out,
       return -1;
   }
   return 0;
+}
+
+/* Whether the type has protobuf field numbers (JSON-only types do not). */
+static bool has_numbers(const api_type_t *t) {
+  for (const api_field_t *f = t->fields; f->kind != API_T_END; f++)
+    if (f->num)
+      return true;
+  return false;
 }
 
 /* runtime.Unknown */
@@ -554,7 +562,9 @@ json_object *kube_protobuf_decode(const void *data, size_t len,
                    "malformed protobuf body: missing apiVersion or kind");
     return NULL;
   }
-  const pb_msg_t *msg = as_pb_schema_lookup(api_version, kind);
+  const api_type_t *msg = api_kind_type(kube_kind_by_kind(api_version, kind));
+  if (msg && !has_numbers(msg))
+    msg = NULL; /* a JSON-only type */
   if (!msg) {
     kube_error_set(err, KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, 0,
                    "protobuf encoding of %s %s is not supported; send JSON",

@@ -51,11 +51,18 @@ static void handle_status(struct req *r) {
 
 /* ---- scale ---- */
 
-static char *selector_string(json_object *obj, bool rc) {
-  json_object *sel = kube_json_get(obj, "spec.selector");
+/* The selector of a Scale's status: a LabelSelector or a label map
+ * serialized, or a string as it is (custom resources). */
+static char *selector_string(json_object *obj, const api_scale_t *sc) {
+  json_object *sel = sc->selector ? kube_json_get(obj, sc->selector) : NULL;
+  if (sc->selector_form == API_SCALE_SELECTOR_STRING)
+    return strdup(json_object_is_type(sel, json_type_string)
+                      ? json_object_get_string(sel)
+                      : "");
   if (!sel || !json_object_is_type(sel, json_type_object))
     return strdup("");
-  json_object *ml = rc ? sel : kube_json_get(sel, "matchLabels");
+  bool map = sc->selector_form == API_SCALE_SELECTOR_MAP;
+  json_object *ml = map ? sel : kube_json_get(sel, "matchLabels");
   kube_selector_t *s = kube_selector_new();
   if (!s)
     return NULL;
@@ -65,7 +72,7 @@ static char *selector_string(json_object *obj, bool rc) {
       kube_selector_add(s, key, KUBE_SELECTOR_EQUALS, &v, 1, NULL);
     }
   }
-  json_object *me = rc ? NULL : kube_json_get(sel, "matchExpressions");
+  json_object *me = map ? NULL : kube_json_get(sel, "matchExpressions");
   for (size_t i = 0; me && json_object_is_type(me, json_type_array) &&
                      i < json_object_array_length(me);
        i++) {
@@ -93,6 +100,7 @@ static char *selector_string(json_object *obj, bool rc) {
 }
 
 static json_object *scale_of(json_object *obj, const kube_kind_t *k) {
+  const api_scale_t *scp = api_kind_scale(k);
   json_object *sc = json_object_new_object();
   json_object_object_add(sc, "kind", json_object_new_string("Scale"));
   json_object_object_add(sc, "apiVersion",
@@ -107,18 +115,23 @@ static json_object *scale_of(json_object *obj, const kube_kind_t *k) {
       json_object_object_add(m, keys[i], json_object_get(v));
   }
   json_object_object_add(sc, "metadata", m);
-  json_object *rep = kube_json_get(obj, "spec.replicas");
+  json_object *rep = scp ? kube_json_get(obj, scp->spec_replicas) : NULL;
   json_object *spec = json_object_new_object();
+  /* An absent spec.replicas is 1 for the built-in workloads (their
+   * default), 0 for custom resources. */
+  int dflt = scp && scp->selector_form == API_SCALE_SELECTOR_STRING ? 0 : 1;
   json_object_object_add(
       spec, "replicas",
-      json_object_new_int(rep ? json_object_get_int(rep) : 1));
+      json_object_new_int(rep ? json_object_get_int(rep) : dflt));
   json_object_object_add(sc, "spec", spec);
   json_object *st = json_object_new_object();
-  json_object *srep = kube_json_get(obj, "status.replicas");
+  json_object *srep = scp && scp->status_replicas
+                          ? kube_json_get(obj, scp->status_replicas)
+                          : NULL;
   json_object_object_add(
       st, "replicas",
       json_object_new_int(srep ? json_object_get_int(srep) : 0));
-  char *sel = selector_string(obj, streq(k->kind, "ReplicationController"));
+  char *sel = scp ? selector_string(obj, scp) : NULL;
   if (sel && *sel)
     json_object_object_add(st, "selector", json_object_new_string(sel));
   free(sel);
@@ -202,14 +215,17 @@ static void handle_scale(struct req *r) {
                            json_object_new_string(rv));
   else
     json_object_object_del(as_meta_of(obj), "resourceVersion");
-  json_object *spec = kube_json_get(obj, "spec");
-  if (!spec || !json_object_is_type(spec, json_type_object)) {
-    spec = json_object_new_object();
-    json_object_object_add(obj, "spec", spec);
+  const api_scale_t *scp = api_kind_scale(k);
+  if (!scp || as_json_set_path(obj, scp->spec_replicas,
+                               json_object_new_int(
+                                   rep ? json_object_get_int(rep) : 0)) < 0) {
+    json_object_put(scale);
+    json_object_put(obj);
+    kube_store_record_unref(rec);
+    as_reply_status(r, KUBE_REASON_INTERNAL, "cannot set %s",
+                    scp ? scp->spec_replicas : "the replicas");
+    return;
   }
-  json_object_object_add(
-      spec, "replicas",
-      json_object_new_int(rep ? json_object_get_int(rep) : 0));
   json_object_put(scale);
   r->reply_transform = scale_transform;
   as_write_update(r, k, rec, obj, WRITE_MAIN, 200);
