@@ -24,6 +24,7 @@ PACKAGES="
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
+  libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
   libssl-dev

@@ -29,6 +29,13 @@ json_object *kube_json_decode_stream(const char *data, size_t len,
 /* YAML text of a tree (kubectl -o yaml layout); owned string. */
 char *kube_json_to_yaml(json_object *obj);
 
+/* Duplicate keys of the objects in JSON text the parser accepted, as
+ * strict decoding reports them: *out is an owned array of owned paths
+ * ("spec.replicas", "metadata.labels.app"); free each and the array.
+ * -1 on out-of-memory. */
+int api_json_duplicates(const char *data, size_t len, char ***out,
+                        size_t *n_out);
+
 /* Dotted-path helpers over trees ("metadata.labels", "spec.containers.0"). */
 json_object *kube_json_get(json_object *obj, const char *path);
 const char *kube_json_get_string(json_object *obj, const char *path);

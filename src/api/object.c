@@ -102,27 +102,38 @@ static void position_of(const char *data, size_t off, size_t *line,
 /* End (exclusive) of the object or array starting at data[start], found by
  * matching brackets outside strings; len when it never closes (the parser
  * then reports the truncation).  Scalars extend to the end. */
-static size_t value_end(const char *data, size_t start, size_t len,
-                        size_t *bad) {
+static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
+                        const char **why) {
   *bad = SIZE_MAX;
   size_t depth = 0;
   bool in_string = false;
   for (size_t i = start; i < len; i++) {
     char c = data[i];
     if (in_string) {
-      if (c == '\\')
+      if (c == '\\') {
+        /* An escaped NUL would end the C string of a name, key or value
+         * early (issue: "a\u0000b" stored as "a"): refused outright. */
+        if (i + 5 < len && data[i + 1] == 'u' && data[i + 2] == '0' &&
+            data[i + 3] == '0' && data[i + 4] == '0' && data[i + 5] == '0' &&
+            *bad == SIZE_MAX) {
+          *bad = i;
+          *why = "NUL character (\\u0000) in a string";
+        }
         i++;
-      else if (c == '"')
+      } else if (c == '"')
         in_string = false;
-      else if ((unsigned char)c < 0x20 && *bad == SIZE_MAX)
+      else if ((unsigned char)c < 0x20 && *bad == SIZE_MAX) {
         *bad = i; /* JSON strings may not hold raw control characters */
+        *why = "invalid character in string literal";
+      }
       continue;
     }
     if (c == '"')
       in_string = true;
-    else if (c == '\'' && *bad == SIZE_MAX)
+    else if (c == '\'' && *bad == SIZE_MAX) {
       *bad = i; /* json-c accepts single-quoted strings even when strict */
-    else if (data[start] != '{' && data[start] != '[')
+      *why = "invalid character in JSON text";
+    } else if (data[start] != '{' && data[start] != '[')
       continue;
     else if (c == '{' || c == '[')
       depth++;
@@ -226,15 +237,14 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
     return NULL;
   }
   size_t bad;
-  size_t end = value_end(data, start, len, &bad);
+  const char *why = "";
+  size_t end = value_end(data, start, len, &bad, &why);
   if (bad < end) {
     size_t line, col;
     position_of(data, bad, &line, &col);
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "invalid JSON at offset %zu (line %zu, column %zu): "
-                   "invalid character in %s",
-                   bad, line, col,
-                   data[bad] == '\'' ? "JSON text" : "string literal");
+                   "invalid JSON at offset %zu (line %zu, column %zu): %s", bad,
+                   line, col, why);
     return NULL;
   }
   json_tokener *tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
@@ -301,7 +311,8 @@ size_t api_json_value_extent(const char *data, size_t len) {
   size_t bad;
   if (len == 0 || (data[0] != '{' && data[0] != '['))
     return len;
-  return value_end(data, 0, len, &bad);
+  const char *why;
+  return value_end(data, 0, len, &bad, &why);
 }
 
 KUBE_EXPORT kube_object_t *kube_object_from_json(const char *json, size_t len,

@@ -5,7 +5,8 @@
  * patch engines and checkers use.
  */
 #include <pthread.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "api/kinds/kind.h"
 
@@ -14,7 +15,7 @@
 struct api_arena {
   void **ptrs; /* malloc'ed blocks */
   size_t n, cap;
-  regex_t **res; /* compiled patterns */
+  pcre2_code **res; /* compiled patterns */
   size_t n_res, cap_res;
   json_object **jsons; /* owned references */
   size_t n_jsons, cap_jsons;
@@ -29,10 +30,8 @@ void api_arena_free(api_arena_t *a) {
     return;
   for (size_t i = 0; i < a->n; i++)
     free(a->ptrs[i]);
-  for (size_t i = 0; i < a->n_res; i++) {
-    regfree(a->res[i]);
-    free(a->res[i]);
-  }
+  for (size_t i = 0; i < a->n_res; i++)
+    pcre2_code_free(a->res[i]);
   for (size_t i = 0; i < a->n_jsons; i++)
     json_object_put(a->jsons[i]);
   free(a->ptrs);
@@ -87,8 +86,7 @@ void api_arena_regex(api_arena_t *a, void *re) {
   if (!re)
     return;
   if (!grow((void ***)&a->res, &a->n_res, &a->cap_res)) {
-    regfree(re);
-    free(re);
+    pcre2_code_free(re);
     return;
   }
   a->res[a->n_res++] = re;

@@ -100,7 +100,7 @@ struct api_schema {
   int64_t min_items, max_items;
   int64_t min_props, max_props;
   const char *pattern;
-  void *regex; /* compiled pattern (regex_t) */
+  void *regex; /* compiled pattern (pcre2_code) */
   /* x-kubernetes-validations as given (published, never evaluated). */
   json_object *validations;
 };
@@ -111,8 +111,13 @@ api_arena_t *api_arena_new(void);
 void api_arena_free(api_arena_t *a);
 api_schema_t *api_arena_node(api_arena_t *a);
 char *api_arena_strdup(api_arena_t *a, const char *s);
-/* Remember `re` (a compiled regex_t, malloc'ed) for regfree on free. */
+/* Remember `re` (a pcre2_code, stolen) to free with the arena. */
 void api_arena_regex(api_arena_t *a, void *re);
+/* A zeroed block / a JSON value (reference stolen) owned by the arena. */
+void *api_arena_alloc(api_arena_t *a, size_t size);
+json_object *api_arena_json(api_arena_t *a, json_object *v);
+/* Sort an object node's properties (after filling them). */
+void api_schema_sort_props(api_schema_t *s);
 
 /* The compiled schema of a static type (NULL for NULL).  Built once per
  * process, thread-safe, never freed. */

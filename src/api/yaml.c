@@ -471,6 +471,10 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev) {
   size_t len = ev->data.scalar.length;
   if (charge(l, 1, m) < 0)
     return -1;
+  /* A NUL ("\0" in a double-quoted scalar) would cut names, keys and
+   * values short: refused, as in JSON. */
+  if (memchr(text, '\0', len))
+    return loader_error(l, m, "NUL character in a scalar");
   if (l->depth > 0) {
     struct frame *f = &l->stack[l->depth - 1];
     if (f->is_map && !f->have_key) {

@@ -174,7 +174,8 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
   if (check_type(obj, k, &err) < 0 ||
-      check_namespace(obj, k, r->rt.ns, &err) < 0)
+      check_namespace(obj, k, r->rt.ns, &err) < 0 ||
+      as_check_fields(r, k, obj, &err) < 0)
     goto fail;
   json_object *meta = as_meta_of(obj);
   const char *name = kube_json_get_string(obj, "metadata.name");
@@ -360,6 +361,8 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {
     copy_key(obj, old, "status");
   }
+  if (as_check_fields(r, k, obj, &err) < 0)
+    goto fail;
   json_object *meta = as_meta_of(obj);
   json_object *ometa = as_meta_of(old);
   static const char *const keep[] = {"uid",

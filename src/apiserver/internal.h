@@ -15,6 +15,7 @@
 #include <libkube/store.h>
 
 #include "api/api-private.h"
+#include "api/schema.h"
 #include "core/util.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -103,6 +104,10 @@ struct req {
   /* The write may change fields updates cannot (binding sets nodeName):
    * validate as a new object, without the immutability rules. */
   bool no_update_rules;
+  /* Warning header values ("299 - \"unknown field \\\"x\\\"\""), sent with
+   * the reply (as_req_warn). */
+  char **warnings;
+  size_t n_warnings;
   TAILQ_ENTRY(req) link; /* srv->inflight */
   int64_t start_ns;
 };
@@ -323,6 +328,19 @@ int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
 /* Forbidden/NotFound when objects cannot be created in ns. */
 int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,
                               kube_error_t *err);
+
+/* ---- fields.c ---- */
+enum as_field_validation { AS_FV_WARN, AS_FV_IGNORE, AS_FV_STRICT };
+/* The request's fieldValidation directive; BadRequest when unknown. */
+int as_field_validation(const struct req *r, kube_error_t *err);
+/* Check a write's object against its kind's schema: type errors fail
+ * (BadRequest), unknown fields are dropped and reported as the
+ * directive says (Strict fails, Warn adds warnings). */
+int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
+                    kube_error_t *err);
+/* Add a `Warning: 299 - "<text>"` header to the reply. */
+KUBE_PRINTF(2, 3) void as_req_warn(struct req *r, const char *fmt, ...);
+void as_req_warnings_clear(struct req *r);
 
 /* ---- registry.c ---- */
 /* A kind's steps that need server state; every hook may be NULL. */

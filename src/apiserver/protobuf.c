@@ -96,6 +96,10 @@ static json_object *base64_string(const uint8_t *p, size_t n) {
   return buf ? json_object_new_string(buf) : NULL;
 }
 
+static bool has_nul(const reader_t *r) {
+  return memchr(r->p, '\0', (size_t)(r->end - r->p)) != NULL;
+}
+
 static json_object *string_of(const reader_t *r) {
   return json_object_new_string_len((const char *)r->p, (int)(r->end - r->p));
 }
@@ -283,6 +287,10 @@ static int decode_map_entry(reader_t r, json_object *obj, const char *name,
   if (!k)
     return kube_make_oom(err);
   json_object *v = NULL;
+  if (kind == API_T_MAP_STR && has_nul(&value)) {
+    free(k);
+    return malformed(err, "map value contains NUL");
+  }
   if (kind == API_T_MAP_STR) {
     v = string_of(&value);
   } else if (kind == API_T_MAP_BYTES) {
@@ -391,6 +399,8 @@ static int decode_field(reader_t *r, const api_field_t *f, unsigned wt,
       json_object_object_del(out, f->json);
       return 0;
     }
+    if (has_nul(&sub))
+      return malformed(err, "string contains NUL");
     val = string_of(&sub);
     break;
   case API_T_BYTES:

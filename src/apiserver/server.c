@@ -65,6 +65,7 @@ static void req_free(struct req *r) {
   free(r->content_type);
   free(r->accept);
   free(r->user_agent);
+  as_req_warnings_clear(r);
   free(r);
 }
 
@@ -118,9 +119,12 @@ static void req_start(struct req *r) {
 static kube_http_request_t *take_hreq(struct req *r) {
   kube_http_request_t *h = r->hreq;
   r->hreq = NULL;
-  if (h)
+  if (h) {
     kube_http_response_add_header(h, "Cache-Control", "no-cache, private",
                                   NULL);
+    for (size_t i = 0; i < r->n_warnings; i++)
+      kube_http_response_add_header(h, "Warning", r->warnings[i], NULL);
+  }
   return h;
 }
 
