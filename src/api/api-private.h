@@ -36,6 +36,13 @@ char *kube_json_to_yaml(json_object *obj);
 int api_json_duplicates(const char *data, size_t len, char ***out,
                         size_t *n_out);
 
+/* kubectl JSONPath: the template's text over root (owned string) /
+ * the first node an expression (".spec.replicas", with or without braces)
+ * selects, borrowed, *out NULL when none.  BadRequest on a syntax error. */
+char *api_jsonpath_eval(json_object *root, const char *tmpl, kube_error_t *err);
+int api_jsonpath_first(json_object *root, const char *expr, json_object **out,
+                       kube_error_t *err);
+
 /* Dotted-path helpers over trees ("metadata.labels", "spec.containers.0"). */
 json_object *kube_json_get(json_object *obj, const char *path);
 const char *kube_json_get_string(json_object *obj, const char *path);
@@ -148,6 +155,30 @@ const struct kube_kind_strategy *api_kind_strategy(const kube_kind_t *k);
 
 /* The scale subresource of k, or NULL. */
 const api_scale_t *api_kind_scale(const kube_kind_t *k);
+
+/* ---- custom resources (kinds/custom.c, kinds/crd.c) ---------------------- */
+
+/* A custom resource's kind: built at run time from a
+ * CustomResourceDefinition, refcounted (the built-in kinds are static;
+ * ref and unref do nothing for them). */
+bool api_kind_is_custom(const kube_kind_t *k);
+const kube_kind_t *api_kind_ref(const kube_kind_t *k);
+void api_kind_unref(const kube_kind_t *k);
+/* The kinds a CustomResourceDefinition tree serves, one per served version
+ * in the definition's order: *out is an owned array of owned kinds
+ * (api_kind_unref each, free the array).  The definition is assumed valid
+ * (kube_json_validate); InvalidError when it has no storage version. */
+int api_crd_build_kinds(json_object *crd, kube_kind_t ***out, size_t *n,
+                        kube_error_t *err);
+/* "crontabs.stable.example.com" / "stable.example.com/v1" (the version
+ * objects are stored in) / a deprecated version's warning; NULL for
+ * built-in kinds. */
+const char *api_cr_crd_name(const kube_kind_t *k);
+const char *api_cr_storage_api_version(const kube_kind_t *k);
+const char *api_cr_deprecation(const kube_kind_t *k);
+/* Kubernetes' version priority (v2 > v1 > v1beta2 > v1beta1 > v1alpha1 >
+ * other): < 0 when a sorts before b. */
+int api_version_cmp(const char *a, const char *b);
 
 /* Validation and defaulting of a tree of the given kind (kind may be NULL:
  * it is looked up from apiVersion/kind).  `old` is NULL on create. */

@@ -57,6 +57,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_endpointslice,
     /* events.k8s.io/v1 */
     &api_kind_event_v1,
+    /* apiextensions.k8s.io/v1 */
+    &api_kind_crd,
 };
 
 /* The column names as the API server's Table sends them ("Name",
@@ -291,6 +293,48 @@ const kube_kind_t *api_kind_of_tree(json_object *obj) {
 /* ---- strategies ------------------------------------------------------- */
 
 static const struct kube_kind_strategy no_strategy;
+
+/* The number of a version ("v2beta1": major 2, stability beta, minor 1);
+ * false for a version that does not look like one. */
+static bool version_parts(const char *s, long *major, int *stab, long *minor) {
+  char *end;
+  if (!s || s[0] != 'v' || !isdigit((unsigned char)s[1]))
+    return false;
+  *major = strtol(s + 1, &end, 10);
+  *minor = 0;
+  if (!*end) {
+    *stab = 3;
+    return true;
+  }
+  if (strncmp(end, "beta", 4) == 0)
+    *stab = 2, end += 4;
+  else if (strncmp(end, "alpha", 5) == 0)
+    *stab = 1, end += 5;
+  else
+    return false;
+  if (!isdigit((unsigned char)*end))
+    return false;
+  *minor = strtol(end, &end, 10);
+  return *end == '\0';
+}
+
+int api_version_cmp(const char *a, const char *b) {
+  long ma, mia, mb, mib;
+  int sa, sb;
+  bool ka = version_parts(a, &ma, &sa, &mia);
+  bool kb = version_parts(b, &mb, &sb, &mib);
+  if (ka != kb)
+    return ka ? -1 : 1;
+  if (!ka)
+    return strcmp(a, b);
+  if (sa != sb)
+    return sb - sa;
+  if (ma != mb)
+    return ma > mb ? -1 : 1;
+  if (mia != mib)
+    return mia > mib ? -1 : 1;
+  return 0;
+}
 
 const struct kube_kind_strategy *api_kind_strategy(const kube_kind_t *k) {
   if (!k)

@@ -380,7 +380,13 @@ static const api_schema_t *implicit_prop(const api_schema_t *s,
                                          const char *key) {
   if (!(s->flags & API_SF_EMBEDDED))
     return NULL;
-  static const api_schema_t str = {.type = API_S_STRING};
+  static const api_schema_t str = {.type = API_S_STRING,
+                                   .min_length = -1,
+                                   .max_length = -1,
+                                   .min_items = -1,
+                                   .max_items = -1,
+                                   .min_props = -1,
+                                   .max_props = -1};
   if (streq(key, "apiVersion") || streq(key, "kind"))
     return &str;
   if (streq(key, "metadata"))
@@ -452,7 +458,7 @@ static void walk_object(struct walk *w, json_object *obj,
         &sb, "Too many: %" PRId64 ": must have at most %" PRId64 " items", np,
         s->max_props);
     api_v_add(w->c->errs, path_of(w), "FieldValueTooMany", sb.data);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
   if (s->min_props >= 0 && np < s->min_props) {
     snprintf(detail, sizeof detail,
@@ -500,7 +506,7 @@ static void walk_array(struct walk *w, json_object *arr,
                        "Too many: %zu: must have at most %" PRId64 " items", n,
                        s->max_items);
     api_v_add(w->c->errs, path_of(w), "FieldValueTooMany", sb.data);
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   }
   if (s->min_items >= 0 && (int64_t)n < s->min_items) {
     snprintf(detail, sizeof detail,
@@ -519,7 +525,7 @@ static void walk_array(struct walk *w, json_object *arr,
         kube_strbuf_printf(&sb, "Duplicate value: %s", r);
         api_v_add(w->c->errs, api_fp(f, "%s[%zu]", path_of(w), i),
                   "FieldValueDuplicate", sb.data);
-        kube_strbuf_free(&sb);
+        kube_strbuf_clear(&sb);
         break;
       }
   }
@@ -538,7 +544,7 @@ static void walk_array(struct walk *w, json_object *arr,
           kube_strbuf_printf(&sb, "Duplicate value: %s", r);
           api_v_add(w->c->errs, api_fp(f, "%s[%zu]", path_of(w), i),
                     "FieldValueDuplicate", sb.data);
-          kube_strbuf_free(&sb);
+          kube_strbuf_clear(&sb);
           break;
         }
     }
@@ -672,8 +678,8 @@ int api_schema_check(json_object *obj, const api_schema_t *root,
     return 0;
   struct walk w = {.c = c};
   walk_value(&w, obj, root);
-  kube_strbuf_free(&w.path);
-  kube_strbuf_free(&w.gopath);
+  kube_strbuf_clear(&w.path);
+  kube_strbuf_clear(&w.gopath);
   if (w.path.oom || w.gopath.oom)
     c->oom = true;
   return c->oom ? -1 : 0;

@@ -138,6 +138,14 @@ static inline const api_schema_t *api_schema_elem(const api_schema_t *s) {
   return s && s->type == API_S_ARRAY ? s->items : s;
 }
 
+/* The schema of a CRD version's openAPIV3Schema (props, borrowed) built in
+ * arena a.  Problems of the definition go to v (may be NULL) under `field`
+ * ("spec.versions[0].schema.openAPIV3Schema"), as apiextensions words
+ * them.  NULL on out-of-memory or when props is not an object. */
+struct verrs;
+api_schema_t *api_crd_schema_build(api_arena_t *a, json_object *props,
+                                   struct verrs *v, const char *field);
+
 /* ---- checking a request body (schema-check.c) --------------------------- */
 
 enum api_check_flags {

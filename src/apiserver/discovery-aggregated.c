@@ -56,29 +56,28 @@ static json_object *resource(const kube_kind_t *k) {
 }
 
 /* The APIGroupDiscovery of one group: its versions in discovery order. */
-static json_object *group(const char *name) {
+static json_object *group(kube_apiserver_t *srv, const char *name) {
   json_object *g = json_object_new_object();
   json_object *meta = json_object_new_object();
   json_object_object_add(meta, "name", json_object_new_string(name));
   json_object_object_add(g, "metadata", meta);
   json_object *versions = json_object_new_array();
-  const char *seen[16];
-  size_t nv = 0;
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  for (size_t i = 0; i < as_kinds_count(srv); i++) {
+    const kube_kind_t *k = as_kinds_at(srv, i);
     if (!streq(k->group, name))
       continue;
     bool dup = false;
-    for (size_t j = 0; j < nv; j++)
-      dup |= streq(seen[j], k->version);
-    if (dup || nv == 16)
+    for (size_t j = 0; j < i && !dup; j++) {
+      const kube_kind_t *kj = as_kinds_at(srv, j);
+      dup = streq(kj->group, name) && streq(kj->version, k->version);
+    }
+    if (dup)
       continue;
-    seen[nv++] = k->version;
     json_object *v = json_object_new_object();
     json_object_object_add(v, "version", json_object_new_string(k->version));
     json_object *res = json_object_new_array();
-    for (size_t j = 0; j < kube_kinds_count(); j++) {
-      const kube_kind_t *kk = kube_kinds_at(j);
+    for (size_t j = 0; j < as_kinds_count(srv); j++) {
+      const kube_kind_t *kk = as_kinds_at(srv, j);
       if (streq(kk->group, name) && streq(kk->version, k->version))
         json_object_array_add(res, resource(kk));
     }
@@ -100,21 +99,18 @@ void as_discovery_serve_aggregated(struct req *r, bool core) {
   json_object_object_add(list, "metadata", json_object_new_object());
   json_object *items = json_object_new_array();
   if (core) {
-    json_object_array_add(items, group(""));
+    json_object_array_add(items, group(r->srv, ""));
   } else {
-    const char *seen[64];
-    size_t n = 0;
-    for (size_t i = 0; i < kube_kinds_count(); i++) {
-      const kube_kind_t *k = kube_kinds_at(i);
+    for (size_t i = 0; i < as_kinds_count(r->srv); i++) {
+      const kube_kind_t *k = as_kinds_at(r->srv, i);
       if (!k->group[0])
         continue;
       bool dup = false;
-      for (size_t j = 0; j < n; j++)
-        dup |= streq(seen[j], k->group);
-      if (dup || n == 64)
+      for (size_t j = 0; j < i && !dup; j++)
+        dup = streq(as_kinds_at(r->srv, j)->group, k->group);
+      if (dup)
         continue;
-      seen[n++] = k->group;
-      json_object_array_add(items, group(k->group));
+      json_object_array_add(items, group(r->srv, k->group));
     }
     as_ext_discovery_aggregated(r->srv, items);
   }

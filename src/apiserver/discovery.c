@@ -56,10 +56,11 @@ static void serve_api(struct req *r) {
 }
 
 /* Versions of a group in discovery order (first = preferred). */
-static size_t group_versions(const char *group, const char **out, size_t max) {
+static size_t group_versions(kube_apiserver_t *srv, const char *group,
+                             const char **out, size_t max) {
   size_t n = 0;
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  for (size_t i = 0; i < as_kinds_count(srv); i++) {
+    const kube_kind_t *k = as_kinds_at(srv, i);
     if (!streq(k->group, group))
       continue;
     bool seen = false;
@@ -72,9 +73,9 @@ static size_t group_versions(const char *group, const char **out, size_t max) {
   return n;
 }
 
-static json_object *group_object(const char *group) {
+static json_object *group_object(kube_apiserver_t *srv, const char *group) {
   const char *versions[16];
-  size_t nv = group_versions(group, versions, 16);
+  size_t nv = group_versions(srv, group, versions, 16);
   if (nv == 0)
     return NULL;
   json_object *g = json_object_new_object();
@@ -101,20 +102,16 @@ static void serve_apis(struct req *r) {
   json_object_object_add(o, "kind", json_object_new_string("APIGroupList"));
   json_object_object_add(o, "apiVersion", json_object_new_string("v1"));
   json_object *groups = json_object_new_array();
-  const char *seen[64];
-  size_t ns = 0;
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  for (size_t i = 0; i < as_kinds_count(r->srv); i++) {
+    const kube_kind_t *k = as_kinds_at(r->srv, i);
     if (!k->group[0])
       continue;
     bool dup = false;
-    for (size_t j = 0; j < ns; j++)
-      if (streq(seen[j], k->group))
-        dup = true;
-    if (dup || ns == 64)
+    for (size_t j = 0; j < i && !dup; j++)
+      dup = streq(as_kinds_at(r->srv, j)->group, k->group);
+    if (dup)
       continue;
-    seen[ns++] = k->group;
-    json_object *g = group_object(k->group);
+    json_object *g = group_object(r->srv, k->group);
     if (g)
       json_object_array_add(groups, g);
   }
@@ -176,8 +173,8 @@ static bool serve_resource_list(struct req *r, const char *group,
                                 const char *version) {
   json_object *resources = json_object_new_array();
   size_t found = 0;
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  for (size_t i = 0; i < as_kinds_count(r->srv); i++) {
+    const kube_kind_t *k = as_kinds_at(r->srv, i);
     if (!streq(k->group, group) || !streq(k->version, version))
       continue;
     found++;
@@ -253,7 +250,7 @@ bool as_discovery_serve(struct req *r) {
     return true;
   }
   if (!rt->version) {
-    json_object *g = group_object(rt->group);
+    json_object *g = group_object(r->srv, rt->group);
     if (!g)
       return false;
     json_object_object_add(g, "kind", json_object_new_string("APIGroup"));

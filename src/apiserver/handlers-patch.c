@@ -50,6 +50,16 @@ json_object *as_patch_apply_body(struct req *r, const kube_kind_t *k,
                    "application/apply-patch+yaml");
     return NULL;
   }
+  if (t == P_STRATEGIC && api_kind_is_custom(k)) {
+    /* Custom resources have no Go struct tags to merge lists by, so
+     * Kubernetes refuses strategic merge patches for them. */
+    kube_error_set(
+        err, KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, 0,
+        "the body of the request was in an unknown format - "
+        "accepted media types include: application/json-patch+json, "
+        "application/merge-patch+json, application/apply-patch+yaml");
+    return NULL;
+  }
   if (r->body_len == 0) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "the patch is empty");
     return NULL;
@@ -125,7 +135,7 @@ void as_handle_patch_mode(struct req *r, enum write_mode mode) {
     as_reply_error(r, &err);
     return;
   }
-  json_object *orig = as_record_to_tree(rec, &err);
+  json_object *orig = as_record_to_tree_for(rec, k, &err);
   json_object *obj = orig ? as_patch_apply_body(r, k, orig, &err) : NULL;
   if (orig)
     json_object_put(orig);

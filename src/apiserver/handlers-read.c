@@ -167,7 +167,7 @@ void as_handle_get(struct req *r) {
     return;
   }
   if (as_accept_table(r)) {
-    json_object *obj = as_record_to_tree(rec, &err);
+    json_object *obj = as_record_to_tree_for(rec, k, &err);
     if (!obj) {
       kube_store_record_unref(rec);
       as_reply_error(r, &err);
@@ -182,7 +182,7 @@ void as_handle_get(struct req *r) {
     return;
   }
   size_t len = 0;
-  char *json = as_record_to_json(rec, &len);
+  char *json = as_record_to_json_for(rec, k, &len);
   kube_store_record_unref(rec);
   if (!json) {
     as_reply_status(r, KUBE_REASON_INTERNAL, "cannot encode object");
@@ -324,7 +324,7 @@ void as_handle_list(struct req *r) {
         break;
       const kube_store_record_t *rec = l.items[i];
       if (need_tree) {
-        json_object *obj = as_record_to_tree(rec, NULL);
+        json_object *obj = as_record_to_tree_for(rec, k, NULL);
         if (!obj)
           continue;
         if (filtering && !as_filter_match(&f, obj)) {
@@ -347,7 +347,7 @@ void as_handle_list(struct req *r) {
         size_t mark = sb.len;
         if (count)
           kube_strbuf_append_char(&sb, ',');
-        if (as_record_append_json(&sb, rec) < 0) {
+        if (as_record_append_json_for(&sb, rec, rec->mod_revision, k) < 0) {
           sb.len = mark; /* drop the partial item */
           if (sb.data)
             sb.data[mark] = '\0';

@@ -73,6 +73,9 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     as_wctx_free(w);
     return;
   }
+  const struct as_kind_hooks *hooks = as_kind_hooks(w->k);
+  if (hooks->written)
+    hooks->written(r->srv, w->k, rec);
   /* The stored text is the object (less resourceVersion and selfLink):
    * serve it as GET would, without encoding the tree again. */
   json_object *meta = NULL;
@@ -81,7 +84,7 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
       json_object_is_type(meta, json_type_object) &&
       !json_object_object_get_ex(meta, "selfLink", NULL)) {
     size_t len = 0;
-    char *json = as_record_to_json(rec, &len);
+    char *json = as_record_to_json_for(rec, w->k, &len);
     if (json) {
       as_reply_json_take(r, w->code, json, len);
       as_wctx_free(w);
@@ -198,6 +201,10 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   }
   if (k->namespaced && as_namespace_check_active(srv, ns, &err) < 0)
     goto fail;
+  const struct kube_kind_strategy *st = api_kind_strategy(k);
+  const struct as_kind_hooks *hooks = as_kind_hooks(k);
+  if (hooks->admit_create && hooks->admit_create(srv, k, obj, &err) < 0)
+    goto fail;
   strip_server_fields(meta);
   /* The uid exists before defaulting, as in Kubernetes: Job defaulting
    * derives its controller-uid selector from it. */
@@ -206,8 +213,6 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   json_object_object_add(meta, "uid", json_object_new_string(uid));
   if (kube_json_default(obj, k, &err) < 0)
     goto fail;
-  const struct kube_kind_strategy *st = api_kind_strategy(k);
-  const struct as_kind_hooks *hooks = as_kind_hooks(k);
   if (st->prepare_create)
     st->prepare_create(obj, k);
   if (hooks->prepare && hooks->prepare(srv, k, obj, NULL, NULL, &err) < 0)
@@ -216,10 +221,15 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
     goto fail;
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
-  /* Only objects with a desired state track its generation. */
-  if (json_object_object_get_ex(obj, "spec", NULL))
+  /* Only objects with a desired state track its generation (custom
+   * resources always do). */
+  if (json_object_object_get_ex(obj, "spec", NULL) ||
+      (st->flags & API_KIND_GENERATION_ALWAYS))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
   record_manager(r, obj, NULL);
+  const char *deprecation = api_cr_deprecation(k);
+  if (deprecation)
+    as_req_warn(r, "%s", deprecation);
   name = kube_json_get_string(obj, "metadata.name");
   if (as_dry_run(r)) {
     as_reply_object(r, 201, obj);
@@ -227,7 +237,9 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
   }
   key = as_store_key(k, ns, name);
   size_t vlen = 0;
+  as_tree_set_api_version(obj, k, true);
   val = as_tree_to_stored(obj, &vlen);
+  as_tree_set_api_version(obj, k, false);
   if (!key || !val) {
     kube_make_oom(&err);
     goto fail;
@@ -285,6 +297,28 @@ static bool spec_changed(json_object *a, json_object *b) {
   return false;
 }
 
+/* True when anything but metadata (and status, when `skip_status`)
+ * differs. */
+static bool desired_changed(json_object *a, json_object *b, bool skip_status) {
+  json_object_object_foreach(a, ka, va) {
+    if (streq(ka, "metadata") || streq(ka, "kind") || streq(ka, "apiVersion") ||
+        (skip_status && streq(ka, "status")))
+      continue;
+    json_object *vb = NULL;
+    if (!json_object_object_get_ex(b, ka, &vb) || !json_object_equal(va, vb))
+      return true;
+  }
+  json_object_object_foreach(b, kb, vb2) {
+    (void)vb2;
+    if (streq(kb, "metadata") || streq(kb, "kind") || streq(kb, "apiVersion") ||
+        (skip_status && streq(kb, "status")))
+      continue;
+    if (!json_object_object_get_ex(a, kb, NULL))
+      return true;
+  }
+  return false;
+}
+
 static void copy_key(json_object *dst, json_object *src, const char *key) {
   json_object *v = NULL;
   if (json_object_object_get_ex(src, key, &v))
@@ -319,7 +353,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
   if (!old)
-    old = as_record_to_tree(old_rec, &err);
+    old = as_record_to_tree_for(old_rec, k, &err);
   if (!old)
     goto fail;
   if (check_type(obj, k, &err) < 0 ||
@@ -352,7 +386,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     json_object *n = old;
     old = as_patch_json_copy(n);
     if (!old)
-      old = as_record_to_tree(old_rec, &err);
+      old = as_record_to_tree_for(old_rec, k, &err);
     copy_key(n, obj, "status");
     json_object_put(obj);
     obj = n;
@@ -361,6 +395,13 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {
     copy_key(obj, old, "status");
   }
+  const struct kube_kind_strategy *st = api_kind_strategy(k);
+  if (st->prepare_update)
+    st->prepare_update(obj, old,
+                       mode == WRITE_STATUS ? API_UPDATE_STATUS
+                       : mode == WRITE_MAIN ? API_UPDATE_MAIN
+                                            : API_UPDATE_ALL,
+                       k);
   if (as_check_fields(r, k, obj, &err) < 0)
     goto fail;
   json_object *meta = as_meta_of(obj);
@@ -383,7 +424,13 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     goto fail;
   if (kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
     goto fail;
-  if (spec_changed(obj, old) && json_object_object_get_ex(obj, "spec", NULL)) {
+  /* Custom resources count every change but metadata (and status, when
+   * the status subresource owns it); the built-in kinds their spec. */
+  bool always = st->flags & API_KIND_GENERATION_ALWAYS;
+  bool status_sub = kind_has_sub(k, "status");
+  if (always ? desired_changed(obj, old, status_sub)
+             : (spec_changed(obj, old) &&
+                json_object_object_get_ex(obj, "spec", NULL))) {
     json_object *g = NULL;
     int64_t gen = json_object_object_get_ex(meta, "generation", &g)
                       ? json_object_get_int64(g)
@@ -421,7 +468,9 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     return;
   }
   size_t vlen = 0;
+  as_tree_set_api_version(obj, k, true);
   val = as_tree_to_stored(obj, &vlen);
+  as_tree_set_api_version(obj, k, false);
   if (!key || !val) {
     kube_make_oom(&err);
     goto fail;

@@ -151,8 +151,12 @@ struct kube_apiserver {
    * in it need no parse of the namespace while it is unchanged. */
   char ns_active[64];
   int64_t ns_active_rev;
-  char *openapi; /* cached /openapi/v2 document */
+  char *openapi; /* cached /openapi/v2 document (JSON) */
   size_t openapi_len;
+  char *openapi_pb; /* cached /openapi/v2 document (protobuf) */
+  size_t openapi_pb_len;
+  uint64_t openapi_gen; /* as_crds_generation() the caches were built at */
+  struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
 };
 
 /* ---- server.c ---- */
@@ -207,6 +211,16 @@ json_object *as_str_array(const char *const *v);
 bool as_discovery_wants_aggregated(const struct req *r);
 void as_discovery_serve_aggregated(struct req *r, bool core);
 void as_openapi_serve(struct req *r);
+/* openapi-schema.c: a runtime schema as an OpenAPI v2 schema object
+ * (owned); the built-in types it uses are added to `defs` and referred to
+ * by $ref.  The definition of a custom resource kind. */
+json_object *as_openapi_schema(const api_schema_t *s, json_object *defs);
+json_object *as_openapi_cr_definition(const kube_kind_t *k, json_object *defs);
+void as_openapi_def_name(const api_type_t *t, char *buf, size_t len);
+/* openapi-pb.c: the protobuf form of the JSON document, with the
+ * definitions named in defs_wanted (an object used as a set).  Owned. */
+char *as_openapi_pb_document(json_object *doc, json_object *defs_wanted,
+                             size_t *len);
 
 /* ---- objects.c ---- */
 /* Object JSON as stored (no resourceVersion) -> served JSON text with
@@ -226,6 +240,21 @@ json_object *as_record_to_tree(const kube_store_record_t *rec,
 char *as_tree_to_stored(json_object *obj, size_t *len);
 void as_tree_set_rv(json_object *obj, int64_t rev);
 json_object *as_meta_of(json_object *obj); /* metadata, created when missing */
+/* Custom resources stored in another version than kind k serves (strategy
+ * None: apiVersion changes): whether the record needs it, and the served
+ * forms of a record for k. */
+bool as_record_needs_conversion(const kube_store_record_t *rec,
+                                const kube_kind_t *k);
+json_object *as_record_to_tree_for(const kube_store_record_t *rec,
+                                   const kube_kind_t *k, kube_error_t *err);
+int as_record_append_json_for(kube_strbuf_t *sb, const kube_store_record_t *rec,
+                              int64_t rev, const kube_kind_t *k);
+char *as_record_to_json_for(const kube_store_record_t *rec,
+                            const kube_kind_t *k, size_t *len);
+/* Set obj's apiVersion to k's storage version (storage) or to the version k
+ * serves; built-in kinds are stored as served. */
+void as_tree_set_api_version(json_object *obj, const kube_kind_t *k,
+                             bool storage);
 char *as_now_rfc3339(char *buf, size_t len);
 json_object *as_decode_body(struct req *r, kube_error_t *err);
 void as_error_not_found(kube_error_t *err, const kube_kind_t *k,
@@ -262,6 +291,8 @@ void as_handle_watch(struct req *r);
 void as_watch_stop_all(kube_apiserver_t *srv);
 void as_watchers_cancel_req(struct req *r);
 void as_hubs_free(kube_apiserver_t *srv);
+/* End every watch of kind k (its definition changed or went away). */
+void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k);
 
 /* ---- handlers-write.c ---- */
 /* A store write on behalf of a request (r may go away only through
@@ -359,10 +390,35 @@ struct as_kind_hooks {
   /* obj's marked deletion was written: start what ends it. */
   void (*deleting)(kube_apiserver_t *srv, const kube_kind_t *k,
                    const char *name);
+  /* A write of the kind succeeded (before the reply). */
+  void (*written)(kube_apiserver_t *srv, const kube_kind_t *k,
+                  const kube_store_record_t *rec);
 };
 const struct as_kind_hooks *as_kind_hooks(const kube_kind_t *k);
-/* The hooks of custom resources (crd-*.c). */
+/* The hooks of custom resources and of their definitions
+ * (crd-registry.c). */
 const struct as_kind_hooks *as_cr_hooks(void);
+const struct as_kind_hooks *as_crd_hooks(void);
+
+/* ---- crd-registry.c ---- */
+/* Every kind the server serves: the built-in ones, then those of its
+ * CustomResourceDefinitions (valid until the next change of those). */
+size_t as_kinds_count(kube_apiserver_t *srv);
+const kube_kind_t *as_kinds_at(kube_apiserver_t *srv, size_t i);
+/* Changes at every registration change (caches of discovery, OpenAPI). */
+uint64_t as_crds_generation(const kube_apiserver_t *srv);
+/* A custom kind served at group/version/resource (version NULL: any);
+ * borrowed (api_kind_ref to keep it). */
+const kube_kind_t *as_crds_lookup(kube_apiserver_t *srv, const char *group,
+                                  const char *version, const char *resource);
+/* Read the definitions from the store, register them, watch for more. */
+void as_crds_start(kube_apiserver_t *srv);
+void as_crds_free(kube_apiserver_t *srv);
+/* Register (or update) the definition `crd` as stored at `key` (NULL:
+ * leave its status alone), and forget one. */
+void as_crd_sync(kube_apiserver_t *srv, json_object *crd, const char *key,
+                 int64_t rev);
+void as_crd_forget(kube_apiserver_t *srv, const char *name);
 
 /* ---- services.c ---- */
 int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,

@@ -313,9 +313,18 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
   struct ns_cleanup *c = arg;
   kube_apiserver_t *srv = c->srv;
   size_t remaining = 0;
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  /* Every namespaced kind, custom resources too; versions of one
+   * resource share its objects, so each prefix is listed once. */
+  for (size_t i = 0; i < as_kinds_count(srv); i++) {
+    const kube_kind_t *k = as_kinds_at(srv, i);
     if (!k->namespaced)
+      continue;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) {
+      const kube_kind_t *kj = as_kinds_at(srv, j);
+      seen = streq(kj->group, k->group) && streq(kj->resource, k->resource);
+    }
+    if (seen)
       continue;
     char *prefix = as_store_prefix(k, c->name);
     kube_store_list_t l = {0};

@@ -1,36 +1,57 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /openapi/v2, generated from the kinds table.
+/* /openapi/v2, generated from the kinds a server serves (the built-in
+ * ones and those of its CustomResourceDefinitions).
  *
  * Clients that accept JSON get a Swagger 2.0 document: a definition per
- * kind (with x-kubernetes-group-version-kind), its REST paths, and on every
- * operation its query parameters and x-kubernetes-group-version-kind /
- * x-kubernetes-action, as kube-apiserver publishes them.
+ * kind (with x-kubernetes-group-version-kind; the built-in ones compiled
+ * from the type tables, custom resources from their schemas), its REST
+ * paths, and on every operation its query parameters and
+ * x-kubernetes-group-version-kind / x-kubernetes-action, as kube-apiserver
+ * publishes them.
  *
  * kubectl asks for the protobuf encoding (gnostic's openapi_v2.Document,
  * Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf) and
- * refuses JSON, so everything else gets the same paths encoded as that
- * protobuf: swagger, info, and paths with their operations (operationId,
- * non-body parameters as path/query sub-schemas, response descriptions,
- * vendor extensions as NamedAny with the value in Any.yaml).  kubectl 1.20
- * decides whether a kind supports --dry-run=server by finding the PATCH
- * operation whose x-kubernetes-group-version-kind matches and looking for a
- * `dryRun` query parameter on it (k8s.io/kubectl/pkg/util/openapi
- * SupportsDryRun); newer kubectls look for `fieldValidation` the same way,
- * which kubed does not implement and so does not advertise.
- * The protobuf form leaves the definitions out on purpose: kubectl looks
- * kinds up in them (by x-kubernetes-group-version-kind) for client-side
- * validation and for computing apply patches, and these schemas are too
- * loose for either (a ConfigMap's `data` would be an unknown field), so
- * without them kubectl keeps its built-in types as before.  The body is
- * built once per process and served as application/octet-stream.  /openapi/v3
- * answers 404 (kubectl falls back to v2). */
-#include <pthread.h>
+ * refuses JSON, so everything else gets that protobuf: swagger, info, the
+ * paths with their operations (operationId, non-body parameters as
+ * path/query sub-schemas, response descriptions, vendor extensions as
+ * NamedAny with the value in Any.yaml), and the definitions of custom
+ * resources with the meta/v1 types they refer to.  kubectl 1.20 decides
+ * whether a kind supports --dry-run=server by finding the PATCH operation
+ * whose x-kubernetes-group-version-kind matches and looking for a `dryRun`
+ * query parameter on it (k8s.io/kubectl/pkg/util/openapi SupportsDryRun);
+ * newer kubectls look for `fieldValidation` the same way before leaving
+ * validation to the server.  `kubectl explain` of a custom resource reads
+ * its definition (kubectl 1.32 falls back to v2 when /openapi/v3 answers
+ * 404).  The built-in kinds' definitions stay out of the protobuf form on
+ * purpose: kubectl looks kinds up in them for client-side validation and
+ * apply patches, where its own compiled-in types serve better.  Both
+ * encodings are built once per server and rebuilt when its
+ * CustomResourceDefinitions change. */
 #include <strings.h>
 
 #include "apiserver/internal.h"
+#include "api/types/decl.h"
 
 static void def_name(const kube_kind_t *k, const char *kind, char *buf,
                      size_t len) {
+  if (api_kind_is_custom(k)) {
+    /* com.example.stable.v1.CronTab: the group reversed, as
+     * apiextensions-apiserver names custom resource definitions. */
+    char rev[256] = "";
+    const char *g = k->group;
+    size_t n = strlen(g), used = 0;
+    while (n > 0 && used < sizeof rev - 2) {
+      size_t end = n;
+      while (n > 0 && g[n - 1] != '.')
+        n--;
+      used += (size_t)snprintf(rev + used, sizeof rev - used, "%s%.*s",
+                               used ? "." : "", (int)(end - n), g + n);
+      if (n > 0)
+        n--;
+    }
+    snprintf(buf, len, "%s.%s.%s", rev, k->version, kind);
+    return;
+  }
   const char *g = k->group[0] ? k->group : "core";
   /* io.k8s.api.apps.v1.Deployment, as the real document names them. */
   char gbuf[128];
@@ -77,6 +98,10 @@ static json_object *param(const char *name, const char *in, const char *type,
 static const char dry_run_desc[] =
     "When present, indicates that modifications should not be persisted. "
     "Valid values are: - All: all dry run stages will be processed";
+static const char field_validation_desc[] =
+    "fieldValidation instructs the server on how to handle objects in the "
+    "request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid "
+    "values are: - Ignore - Warn (the default) - Strict";
 static const char field_manager_desc[] =
     "fieldManager is a name associated with the actor or entity that is "
     "making these changes.";
@@ -125,9 +150,12 @@ static json_object *parameters(const char *action, const char *body_ref) {
       streq(action, "delete") || streq(action, "deletecollection"))
     json_object_array_add(
         a, param("dryRun", "query", "string", false, dry_run_desc));
-  if (streq(action, "post") || streq(action, "put") || streq(action, "patch"))
+  if (streq(action, "post") || streq(action, "put") || streq(action, "patch")) {
     json_object_array_add(
         a, param("fieldManager", "query", "string", false, field_manager_desc));
+    json_object_array_add(a, param("fieldValidation", "query", "string", false,
+                                   field_validation_desc));
+  }
   if (streq(action, "patch"))
     json_object_array_add(a,
                           param("force", "query", "boolean", false,
@@ -176,7 +204,30 @@ static json_object *ref(const char *name) {
   return r;
 }
 
-static json_object *definition(const kube_kind_t *k, bool list) {
+static json_object *definition(const kube_kind_t *k, bool list,
+                               json_object *defs) {
+  if (!list && api_kind_is_custom(k)) {
+    json_object *d = as_openapi_cr_definition(k, defs);
+    json_object_object_add(d, "x-kubernetes-group-version-kind",
+                           gvk(k, k->kind));
+    return d;
+  }
+  if (!list && api_kind_type(k)) {
+    /* The compiled type, with the kind's GVK on its own copy. */
+    json_object *r = as_openapi_schema(api_kind_schema(k), defs);
+    json_object *ref = NULL, *src = NULL, *d = NULL;
+    char name[256];
+    if (json_object_object_get_ex(r, "$ref", &ref) &&
+        sscanf(json_object_get_string(ref), "#/definitions/%255s", name) == 1 &&
+        json_object_object_get_ex(defs, name, &src))
+      json_object_deep_copy(src, &d, NULL);
+    json_object_put(r);
+    if (d) {
+      json_object_object_add(d, "x-kubernetes-group-version-kind",
+                             gvk(k, k->kind));
+      return d;
+    }
+  }
   json_object *d = json_object_new_object();
   json_object_object_add(d, "type", json_object_new_string("object"));
   if (list) {
@@ -252,7 +303,7 @@ static bool has_verb(const kube_kind_t *k, const char *v) {
   return false;
 }
 
-static json_object *build(void) {
+static json_object *build(kube_apiserver_t *srv, json_object *pb_defs) {
   json_object *doc = json_object_new_object();
   json_object_object_add(doc, "swagger", json_object_new_string("2.0"));
   json_object *info = json_object_new_object();
@@ -262,32 +313,16 @@ static json_object *build(void) {
   json_object_object_add(doc, "info", info);
   json_object *paths = json_object_new_object();
   json_object *defs = json_object_new_object();
-  json_object *om = json_object_new_object();
-  json_object_object_add(om, "type", json_object_new_string("object"));
-  json_object *omp = json_object_new_object();
-  static const char *const meta_strings[] = {"name",
-                                             "namespace",
-                                             "generateName",
-                                             "uid",
-                                             "resourceVersion",
-                                             "creationTimestamp",
-                                             "deletionTimestamp",
-                                             NULL};
-  for (size_t i = 0; meta_strings[i]; i++)
-    json_object_object_add(omp, meta_strings[i], prop("string", NULL));
-  json_object_object_add(omp, "labels", prop("object", NULL));
-  json_object_object_add(omp, "annotations", prop("object", NULL));
-  json_object_object_add(omp, "finalizers", prop("array", NULL));
-  json_object_object_add(omp, "generation", prop("integer", NULL));
-  json_object_object_add(om, "properties", omp);
-  json_object_object_add(defs,
-                         "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", om);
+  /* ObjectMeta and what it holds, from the type tables. */
+  json_object_put(
+      as_openapi_schema(api_schema_of_type(&api_t_ObjectMeta), defs));
   json_object *lm = json_object_new_object();
   json_object_object_add(lm, "type", json_object_new_string("object"));
   json_object *lmp = json_object_new_object();
   json_object_object_add(lmp, "resourceVersion", prop("string", NULL));
   json_object_object_add(lmp, "continue", prop("string", NULL));
   json_object_object_add(lmp, "remainingItemCount", prop("integer", NULL));
+  json_object_object_add(lmp, "selfLink", prop("string", NULL));
   json_object_object_add(lm, "properties", lmp);
   json_object_object_add(defs, "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
                          lm);
@@ -300,13 +335,17 @@ static json_object *build(void) {
   json_object_object_add(patch, "type", json_object_new_string("object"));
   json_object_object_add(defs, "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
                          patch);
-  for (size_t i = 0; i < kube_kinds_count(); i++) {
-    const kube_kind_t *k = kube_kinds_at(i);
+  for (size_t i = 0; i < as_kinds_count(srv); i++) {
+    const kube_kind_t *k = as_kinds_at(srv, i);
     char dn[256], ln[256];
     def_name(k, k->kind, dn, sizeof dn);
     def_name(k, k->list_kind, ln, sizeof ln);
-    json_object_object_add(defs, dn, definition(k, false));
-    json_object_object_add(defs, ln, definition(k, true));
+    json_object_object_add(defs, dn, definition(k, false, defs));
+    json_object_object_add(defs, ln, definition(k, true, defs));
+    if (api_kind_is_custom(k)) {
+      json_object_object_add(pb_defs, dn, NULL);
+      json_object_object_add(pb_defs, ln, NULL);
+    }
     char base[256], coll[512], item[600];
     if (k->group[0])
       snprintf(base, sizeof base, "/apis/%s/%s", k->group, k->version);
@@ -344,202 +383,72 @@ static json_object *build(void) {
   return doc;
 }
 
-/* ---- protobuf (gnostic openapi_v2) ----------------------------------- */
-
-enum { PB_VARINT = 0, PB_LEN = 2 };
-
-static void pb_varint(kube_strbuf_t *sb, uint64_t v) {
-  char b[10];
-  size_t n = 0;
-  do {
-    b[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-    v >>= 7;
-  } while (v);
-  kube_strbuf_append_len(sb, b, n);
-}
-
-static void pb_bytes(kube_strbuf_t *sb, unsigned field, const char *s,
-                     size_t len) {
-  pb_varint(sb, (uint64_t)field << 3 | PB_LEN);
-  pb_varint(sb, len);
-  kube_strbuf_append_len(sb, s, len);
-}
-
-/* proto3: empty strings and false are left out. */
-static void pb_string(kube_strbuf_t *sb, unsigned field, const char *s) {
-  if (s && *s)
-    pb_bytes(sb, field, s, strlen(s));
-}
-
-static void pb_bool(kube_strbuf_t *sb, unsigned field, bool v) {
-  if (v) {
-    pb_varint(sb, (uint64_t)field << 3 | PB_VARINT);
-    pb_varint(sb, 1);
-  }
-}
-
-/* Append sub as a length-delimited field and empty it. */
-static void pb_msg(kube_strbuf_t *sb, unsigned field, kube_strbuf_t *sub) {
-  pb_bytes(sb, field, sub->data ? sub->data : "", sub->len);
-  kube_strbuf_reset(sub);
-}
-
-static const char *jstr(json_object *o, const char *key) {
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-static bool jbool(json_object *o, const char *key) {
-  json_object *v;
-  return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
-
-/* NamedAny{name, Any{yaml}}: JSON is YAML (flow style), which is what
- * kubectl unmarshals x-kubernetes-group-version-kind from. */
-static void pb_vendor_extension(kube_strbuf_t *sb, unsigned field,
-                                const char *name, json_object *v) {
-  cleanup_strbuf kube_strbuf_t any = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t named = KUBE_STRBUF_INIT;
-  size_t n = 0;
-  const char *y = json_object_to_json_string_length(
-      v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-  kube_strbuf_t yaml = KUBE_STRBUF_INIT;
-  kube_strbuf_append_len(&yaml, y, n);
-  kube_strbuf_append_char(&yaml, '\n');
-  pb_bytes(&any, 2, yaml.data ? yaml.data : "", yaml.len);
-  kube_strbuf_clear(&yaml);
-  pb_string(&named, 1, name);
-  pb_msg(&named, 2, &any);
-  pb_msg(sb, field, &named);
-}
-
-/* ParametersItem{parameter: Parameter{non_body_parameter: ...}} for path
- * and query parameters; body parameters are left out with the
- * definitions they refer to. */
-static void pb_parameters(kube_strbuf_t *sb, unsigned field, json_object *a) {
-  if (!a)
+/* Add to `set` every definition the definitions in it refer to. */
+static void collect_refs(json_object *v, json_object *defs, json_object *set) {
+  if (json_object_is_type(v, json_type_array)) {
+    for (size_t i = 0; i < json_object_array_length(v); i++)
+      collect_refs(json_object_array_get_idx(v, i), defs, set);
     return;
-  cleanup_strbuf kube_strbuf_t sub = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t nb = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t par = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t item = KUBE_STRBUF_INIT;
-  for (size_t i = 0; i < json_object_array_length(a); i++) {
-    json_object *p = json_object_array_get_idx(a, i);
-    const char *in = jstr(p, "in");
-    unsigned which; /* NonBodyParameter oneof field */
-    if (in && streq(in, "query"))
-      which = 3;
-    else if (in && streq(in, "path"))
-      which = 4;
-    else
-      continue;
-    /* Query: required 1, in 2, description 3, name 4, type 6;
-     * path: the same but type 5. */
-    pb_bool(&sub, 1, jbool(p, "required"));
-    pb_string(&sub, 2, in);
-    pb_string(&sub, 3, jstr(p, "description"));
-    pb_string(&sub, 4, jstr(p, "name"));
-    pb_string(&sub, which == 3 ? 6 : 5, jstr(p, "type"));
-    pb_msg(&nb, which, &sub);
-    pb_msg(&par, 2, &nb);
-    pb_msg(&item, 1, &par);
-    pb_msg(sb, field, &item);
   }
-}
-
-static void pb_operation(kube_strbuf_t *sb, json_object *op) {
-  pb_string(sb, 3, jstr(op, "description"));
-  pb_string(sb, 5, jstr(op, "operationId"));
-  json_object *v;
-  if (json_object_object_get_ex(op, "parameters", &v))
-    pb_parameters(sb, 8, v);
-  if (json_object_object_get_ex(op, "responses", &v)) {
-    /* Responses{response_code: NamedResponseValue{name,
-     * ResponseValue{response: Response{description}}}} */
-    cleanup_strbuf kube_strbuf_t resps = KUBE_STRBUF_INIT;
-    cleanup_strbuf kube_strbuf_t named = KUBE_STRBUF_INIT;
-    cleanup_strbuf kube_strbuf_t rv = KUBE_STRBUF_INIT;
-    cleanup_strbuf kube_strbuf_t resp = KUBE_STRBUF_INIT;
-    json_object_object_foreach(v, code, r) {
-      pb_string(&resp, 1, jstr(r, "description"));
-      pb_msg(&rv, 1, &resp);
-      pb_string(&named, 1, code);
-      pb_msg(&named, 2, &rv);
-      pb_msg(&resps, 1, &named);
+  if (!json_object_is_type(v, json_type_object))
+    return;
+  json_object_object_foreach(v, key, val) {
+    const char *name;
+    if (streq(key, "$ref") && json_object_is_type(val, json_type_string) &&
+        (name = json_object_get_string(val)) &&
+        str_has_prefix(name, "#/definitions/")) {
+      name += strlen("#/definitions/");
+      json_object *d = NULL;
+      if (!json_object_object_get_ex(set, name, NULL) &&
+          json_object_object_get_ex(defs, name, &d)) {
+        json_object_object_add(set, name, NULL);
+        collect_refs(d, defs, set);
+      }
+    } else {
+      collect_refs(val, defs, set);
     }
-    pb_msg(sb, 9, &resps);
-  }
-  json_object_object_foreach(op, key, val) {
-    if (strncmp(key, "x-", 2) == 0)
-      pb_vendor_extension(sb, 13, key, val);
   }
 }
 
-static void pb_path_item(kube_strbuf_t *sb, json_object *pi) {
-  static const struct {
-    const char *method;
-    unsigned field;
-  } ops[] = {{"get", 2}, {"put", 3}, {"post", 4}, {"delete", 5}, {"patch", 8}};
-  cleanup_strbuf kube_strbuf_t op = KUBE_STRBUF_INIT;
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-    json_object *o;
-    if (!json_object_object_get_ex(pi, ops[i].method, &o))
-      continue;
-    pb_operation(&op, o);
-    pb_msg(sb, ops[i].field, &op);
+/* Build both documents for the server's current kinds. */
+static int rebuild(kube_apiserver_t *srv) {
+  json_object *pb_defs = json_object_new_object();
+  json_object *doc = pb_defs ? build(srv, pb_defs) : NULL;
+  if (!doc) {
+    json_object_put(pb_defs);
+    return -1;
   }
-  json_object *v;
-  if (json_object_object_get_ex(pi, "parameters", &v))
-    pb_parameters(sb, 9, v);
-}
-
-/* Document{swagger 1, info 2 {title 1, version 2}, paths 8 {path 2:
- * NamedPathItem{name 1, value 2}}}.  NULL on allocation failure. */
-static char *pb_document(json_object *doc, size_t *len) {
-  kube_strbuf_t out = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t sub = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t paths = KUBE_STRBUF_INIT;
-  cleanup_strbuf kube_strbuf_t named = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&out, "");
-  pb_string(&out, 1, jstr(doc, "swagger"));
-  json_object *v;
-  if (json_object_object_get_ex(doc, "info", &v)) {
-    pb_string(&sub, 1, jstr(v, "title"));
-    pb_string(&sub, 2, jstr(v, "version"));
-    pb_msg(&out, 2, &sub);
+  json_object *defs = NULL;
+  json_object_object_get_ex(doc, "definitions", &defs);
+  json_object *roots = NULL;
+  json_object_deep_copy(pb_defs, &roots, NULL);
+  json_object_object_foreach(roots, name, unused) {
+    (void)unused;
+    json_object *d = NULL;
+    if (json_object_object_get_ex(defs, name, &d))
+      collect_refs(d, defs, pb_defs);
   }
-  if (json_object_object_get_ex(doc, "paths", &v)) {
-    json_object_object_foreach(v, path, item) {
-      pb_path_item(&sub, item);
-      pb_string(&named, 1, path);
-      pb_msg(&named, 2, &sub);
-      pb_msg(&paths, 2, &named);
-    }
-    pb_msg(&out, 8, &paths);
-  }
-  bool oom = out.oom || sub.oom || paths.oom || named.oom;
-  *len = out.len;
-  char *s = kube_strbuf_steal(&out);
-  if (oom) {
-    free(s);
-    return NULL;
-  }
-  return s;
-}
-
-/* Both encodings depend only on the static kinds table: built once per
- * process. */
-static pthread_once_t pb_once = PTHREAD_ONCE_INIT;
-static char *pb_doc;
-static size_t pb_doc_len;
-
-static void pb_build(void) {
-  json_object *doc = build();
-  pb_doc = pb_document(doc, &pb_doc_len);
+  json_object_put(roots);
+  size_t len = 0, pb_len = 0;
+  const char *s = json_object_to_json_string_length(
+      doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+  char *json = s ? strndup(s, len) : NULL;
+  char *pb = as_openapi_pb_document(doc, pb_defs, &pb_len);
   json_object_put(doc);
+  json_object_put(pb_defs);
+  if (!json || !pb) {
+    free(json);
+    free(pb);
+    return -1;
+  }
+  free(srv->openapi);
+  free(srv->openapi_pb);
+  srv->openapi = json;
+  srv->openapi_len = len;
+  srv->openapi_pb = pb;
+  srv->openapi_pb_len = pb_len;
+  srv->openapi_gen = as_crds_generation(srv);
+  return 0;
 }
 
 void as_openapi_serve(struct req *r) {
@@ -550,31 +459,19 @@ void as_openapi_serve(struct req *r) {
   }
   if (r->done)
     return;
+  kube_apiserver_t *srv = r->srv;
+  if ((!srv->openapi || srv->openapi_gen != as_crds_generation(srv)) &&
+      rebuild(srv) < 0) {
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    return;
+  }
   bool json =
       r->accept && strstr(r->accept, "json") && !strstr(r->accept, "protobuf");
   if (!json) {
-    pthread_once(&pb_once, pb_build);
-    if (!pb_doc) {
-      as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
-      return;
-    }
     r->done = true;
-    r->tp->reply(r, 200, "application/octet-stream", pb_doc, pb_doc_len);
+    r->tp->reply(r, 200, "application/octet-stream", srv->openapi_pb,
+                 srv->openapi_pb_len);
     return;
-  }
-  kube_apiserver_t *srv = r->srv;
-  if (!srv->openapi) {
-    json_object *doc = build();
-    size_t len = 0;
-    const char *s = json_object_to_json_string_length(
-        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    srv->openapi = s ? strndup(s, len) : NULL;
-    srv->openapi_len = len;
-    json_object_put(doc);
-    if (!srv->openapi) {
-      as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
-      return;
-    }
   }
   as_reply_json_str(r, 200, srv->openapi, srv->openapi_len);
 }

@@ -75,13 +75,10 @@ static const struct {
 } table[] = {
     {"", "services", &service_hooks},
     {"", "namespaces", &namespace_hooks},
+    {"apiextensions.k8s.io", "customresourcedefinitions", NULL},
 };
 
 static const struct as_kind_hooks no_hooks;
-
-const struct as_kind_hooks *as_cr_hooks(void) {
-  return &no_hooks;
-}
 
 const struct as_kind_hooks *as_kind_hooks(const kube_kind_t *k) {
   if (!k)
@@ -91,6 +88,6 @@ const struct as_kind_hooks *as_kind_hooks(const kube_kind_t *k) {
   for (size_t i = 0; i < ARRAY_SIZE(table); i++)
     if (streq(table[i].group, k->group) &&
         streq(table[i].resource, k->resource))
-      return table[i].hooks;
+      return table[i].hooks ? table[i].hooks : as_crd_hooks();
   return &no_hooks;
 }

@@ -4,6 +4,7 @@
 #include "apiserver/internal.h"
 
 void as_route_clear(struct route *rt) {
+  api_kind_unref(rt->kind);
   free(rt->group);
   free(rt->version);
   free(rt->ns);
@@ -155,6 +156,9 @@ void as_dispatch(struct req *r) {
   }
   rt->kind = kube_kind_by_resource(rt->group, rt->version ? rt->version : "",
                                    rt->resource);
+  if (!rt->kind)
+    rt->kind = api_kind_ref(as_crds_lookup(
+        r->srv, rt->group, rt->version ? rt->version : "", rt->resource));
   const kube_kind_t *k = rt->kind;
   if (!k) {
     not_found(r);

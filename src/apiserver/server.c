@@ -623,6 +623,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     as_bootstrap_start(srv);
   else
     srv->ready = true;
+  as_crds_start(srv);
   return srv;
 }
 
@@ -666,6 +667,7 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->tls_cert);
   free(srv->tls_key);
   free(srv->tls_client_ca);
+  free(srv->openapi_pb);
   free(srv);
 }
 
@@ -698,6 +700,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   srv->http = NULL;
   as_exts_free(srv);
   as_hubs_free(srv);
+  as_crds_free(srv);
   as_ns_cleanups_free(srv);
   as_gracefuls_free(srv);
   if (TAILQ_EMPTY(&srv->inflight))

@@ -153,7 +153,7 @@ static void handle_scale(struct req *r) {
     as_reply_error(r, &err);
     return;
   }
-  json_object *obj = as_record_to_tree(rec, &err);
+  json_object *obj = as_record_to_tree_for(rec, k, &err);
   if (!obj) {
     kube_store_record_unref(rec);
     as_reply_error(r, &err);

@@ -63,7 +63,8 @@ struct ev_cache {
 
 enum { LINE_ADDED, LINE_MODIFIED, LINE_DELETED, LINE_DELETED_PREV };
 
-static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
+static json_object *tree_at(const kube_store_record_t *rec, int64_t rev,
+                            const kube_kind_t *k) {
   json_object *o = as_record_parse(rec, NULL);
   if (!o)
     return NULL;
@@ -72,15 +73,18 @@ static json_object *tree_at(const kube_store_record_t *rec, int64_t rev) {
     return NULL;
   }
   as_tree_set_rv(o, rev);
+  if (as_record_needs_conversion(rec, k))
+    as_tree_set_api_version(o, k, false);
   return o;
 }
 
 /* The served JSON of a record at `rev`, spliced from the stored text
  * without a parse (as GET and LIST serve it); owned, NULL on failure. */
-static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len) {
+static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len,
+                     const kube_kind_t *k) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (!rec->value || !rec->value_len ||
-      as_record_append_json_rev(&sb, rec, rev) < 0 || sb.oom) {
+      as_record_append_json_for(&sb, rec, rev, k) < 0 || sb.oom) {
     kube_strbuf_clear(&sb);
     return NULL;
   }
@@ -90,13 +94,13 @@ static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len) {
 
 static json_object *cache_cur(struct ev_cache *c) {
   if (!c->cur)
-    c->cur = tree_at(c->ev->rec, c->ev->revision);
+    c->cur = tree_at(c->ev->rec, c->ev->revision, c->k);
   return c->cur;
 }
 
 static json_object *cache_prev(struct ev_cache *c) {
   if (!c->prev && c->ev->prev)
-    c->prev = tree_at(c->ev->prev, c->ev->revision);
+    c->prev = tree_at(c->ev->prev, c->ev->revision, c->k);
   return c->prev;
 }
 
@@ -209,7 +213,7 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
   /* Plain JSON watchers without selectors need no tree at all. */
   if (!w->table && !w->filtering) {
     if (!c->cur_json && !c->cur_failed) {
-      c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len);
+      c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len, c->k);
       c->cur_failed = !c->cur_json;
     }
     if (!c->cur_json)
@@ -226,7 +230,7 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
   if (!cur)
     return;
   if (!c->cur_json && !w->table) {
-    c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len);
+    c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len, c->k);
     if (!c->cur_json) {
       const char *s = encode(cur, &c->cur_len);
       c->cur_json = s ? strndup(s, c->cur_len) : NULL;
@@ -255,7 +259,7 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
     emit(w, c, LINE_ADDED, "ADDED", cur, c->cur_json, c->cur_len);
   } else if (was_in) {
     if (!c->prev_json && !w->table) {
-      c->prev_json = json_at(ev->prev, ev->revision, &c->prev_len);
+      c->prev_json = json_at(ev->prev, ev->revision, &c->prev_len, c->k);
       if (!c->prev_json) {
         const char *s = encode(prev, &c->prev_len);
         c->prev_json = s ? strndup(s, c->prev_len) : NULL;
@@ -274,6 +278,7 @@ static void hub_free(struct hub *h) {
     w->hub = NULL;
   }
   kube_store_watch_cancel(h->sw);
+  api_kind_unref(h->k);
   free(h->prefix);
   free(h);
 }
@@ -331,7 +336,7 @@ static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
     return NULL;
   }
   h->srv = srv;
-  h->k = k;
+  h->k = api_kind_ref(k);
   TAILQ_INIT(&h->watchers);
   h->prefix = as_store_prefix(k, NULL);
   h->rev = kube_store_revision(srv->store);
@@ -339,6 +344,7 @@ static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
               ? kube_store_watch(srv->store, h->prefix, h->rev, hub_cb, h, err)
               : NULL;
   if (!h->sw) {
+    api_kind_unref(h->k);
     free(h->prefix);
     free(h);
     return NULL;
@@ -353,6 +359,22 @@ void as_hubs_free(kube_apiserver_t *srv) {
     struct hub *h = srv->hubs;
     srv->hubs = h->next;
     hub_free(h);
+  }
+}
+
+void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k) {
+  struct watcher *w, *tmp;
+  TAILQ_FOREACH_SAFE(w, &all_watchers, all_link, tmp)
+  if (w->r->srv == srv && w->k == k)
+    watcher_end(w);
+  for (struct hub **p = &srv->hubs; *p;) {
+    struct hub *h = *p;
+    if (h->k == k) {
+      *p = h->next;
+      hub_free(h);
+    } else {
+      p = &h->next;
+    }
   }
 }
 
@@ -451,7 +473,7 @@ static void initial_events(struct watcher *w, kube_apiserver_t *srv,
     const kube_store_record_t *rec = l.items[i];
     if (!key_matches(w, rec->key))
       continue;
-    json_object *obj = as_record_to_tree(rec, NULL);
+    json_object *obj = as_record_to_tree_for(rec, w->k, NULL);
     if (!obj)
       continue;
     if (!w->filtering || as_filter_match(&w->f, obj))

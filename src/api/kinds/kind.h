@@ -9,6 +9,7 @@
 #ifndef KUBE_API_KINDS_KIND_H
 #define KUBE_API_KINDS_KIND_H
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <time.h>
 
