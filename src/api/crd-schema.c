@@ -252,7 +252,8 @@ static api_schema_t *build(struct build *b, json_object *p, const char *field) {
   }
   build_list_type(b, s, p, field);
   /* A structural schema types every field it specifies. */
-  if (s->type == API_S_ANY &&
+  const char *given = jget_str(p, "type");
+  if (s->type == API_S_ANY && !(given && *given) &&
       !(s->flags & (API_SF_INT_OR_STRING | API_SF_PRESERVE_UNKNOWN)) && b->v)
     api_v_required(b->v, api_fp(f, "%s.type", field),
                    b->depth == 1 ? "must not be empty at the root"
@@ -268,19 +269,10 @@ static api_schema_t *build(struct build *b, json_object *p, const char *field) {
     if (b->v && s->type != API_S_ANY) {
       json_object *copy = NULL;
       if (json_object_deep_copy(def, &copy, NULL) == 0) {
-        api_check_t c = {.flags = API_CHECK_VALIDATE, .errs = b->v};
-        size_t before = b->v->n;
+        api_check_t c = {.flags = API_CHECK_VALIDATE,
+                         .errs = b->v,
+                         .base = api_fp(f, "%s.default", field)};
         api_schema_check(copy, s, &c);
-        for (size_t i = before; i < b->v->n; i++) {
-          /* Report the default's problems under its own path. */
-          char *nf = NULL;
-          if (asprintf(&nf, "%s.default%s%s", field,
-                       *b->v->causes[i].field ? "." : "",
-                       b->v->causes[i].field) >= 0) {
-            free(b->v->causes[i].field);
-            b->v->causes[i].field = nf;
-          }
-        }
         api_check_clear(&c);
         json_object_put(copy);
       }

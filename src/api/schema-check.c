@@ -677,6 +677,8 @@ int api_schema_check(json_object *obj, const api_schema_t *root,
   if (!root || !obj)
     return 0;
   struct walk w = {.c = c};
+  if (c->base && *c->base)
+    kube_strbuf_append(&w.path, c->base);
   walk_value(&w, obj, root);
   kube_strbuf_clear(&w.path);
   kube_strbuf_clear(&w.gopath);

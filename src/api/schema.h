@@ -161,7 +161,8 @@ enum api_check_flags {
 struct verrs;
 
 typedef struct api_check {
-  unsigned flags; /* enum api_check_flags */
+  unsigned flags;   /* enum api_check_flags */
+  const char *base; /* path of the checked value ("" or NULL: the root) */
   /* Unknown fields found ("spec.foo", "spec.containers[0].bar"); owned. */
   char **unknown;
   size_t n_unknown;

@@ -607,9 +607,65 @@ static void crd_written(kube_apiserver_t *srv, const kube_kind_t *k,
   }
 }
 
+#define FP_PATH_MAX 512
+
+/* x-kubernetes-validations in a CRD's schemas: accepted, stored and
+ * published, but their CEL rules are never evaluated; the client hears it
+ * once per schema node that has some. */
+static void warn_cel(struct req *r, json_object *node, char *path, size_t len,
+                     int depth) {
+  if (!json_object_is_type(node, json_type_object) || depth > 64)
+    return;
+  json_object *rules = NULL;
+  if (json_object_object_get_ex(node, "x-kubernetes-validations", &rules) &&
+      json_object_is_type(rules, json_type_array) &&
+      json_object_array_length(rules))
+    as_req_warn(r,
+                "%s.x-kubernetes-validations: CEL validation rules are not "
+                "evaluated by this server",
+                path);
+  static const char *const nested[] = {"items", "additionalProperties", "not"};
+  for (size_t i = 0; i < ARRAY_SIZE(nested); i++) {
+    json_object *c = NULL;
+    if (json_object_object_get_ex(node, nested[i], &c)) {
+      int n = snprintf(path + len, FP_PATH_MAX - len, ".%s", nested[i]);
+      if (n > 0 && len + (size_t)n < FP_PATH_MAX)
+        warn_cel(r, c, path, len + (size_t)n, depth + 1);
+      path[len] = '\0';
+    }
+  }
+  json_object *props = NULL;
+  if (json_object_object_get_ex(node, "properties", &props) &&
+      json_object_is_type(props, json_type_object)) {
+    json_object_object_foreach(props, name, child) {
+      int n = snprintf(path + len, FP_PATH_MAX - len, ".properties[%s]", name);
+      if (n > 0 && len + (size_t)n < FP_PATH_MAX)
+        warn_cel(r, child, path, len + (size_t)n, depth + 1);
+      path[len] = '\0';
+    }
+  }
+}
+
+static void crd_warnings(struct req *r, const kube_kind_t *k,
+                         json_object *crd) {
+  json_object *versions = kube_json_get(crd, "spec.versions");
+  for (size_t i = 0; json_object_is_type(versions, json_type_array) &&
+                     i < json_object_array_length(versions);
+       i++) {
+    char path[FP_PATH_MAX];
+    int n = snprintf(path, sizeof path,
+                     "spec.versions[%zu].schema.openAPIV3Schema", i);
+    json_object *schema = kube_json_get(json_object_array_get_idx(versions, i),
+                                        "schema.openAPIV3Schema");
+    if (n > 0 && (size_t)n < sizeof path)
+      warn_cel(r, schema, path, (size_t)n, 0);
+  }
+}
+
 static const struct as_kind_hooks crd_hooks = {
     .mark_deleting = crd_mark_deleting,
     .written = crd_written,
+    .warnings = crd_warnings,
 };
 
 const struct as_kind_hooks *as_crd_hooks(void) {

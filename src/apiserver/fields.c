@@ -142,6 +142,9 @@ int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
                 "x-kubernetes-validations rules at %s were not evaluated "
                 "(CEL is not supported by this server)",
                 *c.skipped_rules[i] ? c.skipped_rules[i] : "<root>");
+  const struct as_kind_hooks *hooks = as_kind_hooks(k);
+  if (rc == 0 && hooks->warnings)
+    hooks->warnings(r, k, obj);
   for (size_t i = 0; i < n_dups; i++)
     free(dups[i]);
   free(dups);

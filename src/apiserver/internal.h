@@ -390,6 +390,8 @@ struct as_kind_hooks {
   /* obj's marked deletion was written: start what ends it. */
   void (*deleting)(kube_apiserver_t *srv, const kube_kind_t *k,
                    const char *name);
+  /* Warnings about a write's object (as_req_warn), once it is checked. */
+  void (*warnings)(struct req *r, const kube_kind_t *k, json_object *obj);
   /* A write of the kind succeeded (before the reply). */
   void (*written)(kube_apiserver_t *srv, const kube_kind_t *k,
                   const kube_store_record_t *rec);

@@ -582,5 +582,7 @@ int main(void) {
   failed += _cmocka_run_group_tests("api-validate", t, n, NULL, NULL);
   t = view_tests(&n);
   failed += _cmocka_run_group_tests("api-views", t, n, NULL, NULL);
+  t = schema_tests(&n);
+  failed += _cmocka_run_group_tests("api-schema", t, n, NULL, NULL);
   return failed ? 1 : 0;
 }
