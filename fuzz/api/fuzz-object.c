@@ -5,6 +5,8 @@
  * idempotent. */
 #include "fuzz-common.h"
 
+#include "api/schema.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void exercise(json_object *o) {
@@ -14,6 +16,10 @@ static void exercise(json_object *o) {
   json_object *old = NULL;
   json_object_deep_copy(o, &old, NULL);
 
+  /* The typed check of a write body: types, ranges, unknown fields. */
+  api_check_t chk = {.flags = API_CHECK_PRUNE};
+  api_schema_check(o, api_kind_schema(kind), &chk);
+  api_check_clear(&chk);
   if (kube_json_default(o, kind, &err) < 0)
     kube_error_clear(&err);
   json_object *twice = NULL;

@@ -3,11 +3,24 @@
  * libkube apiserver: the Kubernetes REST API over HTTP/1.1 (unix socket and
  * TCP) on one kube_loop_t, backed by a kube_store_t.
  *
- * Served: discovery (/version, /api, /apis, /api/v1, /apis/<g>/<v>),
- * /openapi/v2, /healthz, /livez, /readyz; for every kind of the kinds
- * table create, get, list, watch, update, patch, delete and
- * deletecollection; subresources status, scale, binding, log, exec; Table
- * output; Status errors.
+ * Served: discovery (/version, /api, /apis, /api/v1, /apis/<g>/<v>, and
+ * aggregated discovery), /openapi/v2, /healthz, /livez, /readyz; for every
+ * kind of the kinds table create, get, list, watch, update, patch, delete
+ * and deletecollection; subresources status, scale, binding, log, exec;
+ * Table output; Status errors.  Write bodies are checked against the
+ * kind's schema (types, int32 ranges; unknown and duplicate fields are
+ * dropped and reported as the `fieldValidation` query parameter asks:
+ * Strict fails the request, Warn, the default, answers with `Warning`
+ * headers, Ignore says nothing).
+ *
+ * apiextensions.k8s.io/v1 CustomResourceDefinitions add kinds at run time,
+ * to this server only (two servers in one process keep their own): their
+ * objects are validated against the definition's structural schema,
+ * pruned and defaulted, printed with its additionalPrinterColumns, and
+ * served with the status and scale subresources and every version the
+ * definition serves (conversion strategy None).  Definitions are read back
+ * from the store when the server starts; deleting one deletes its objects
+ * first.
  *
  * Transport: HTTP/1.1 through <libkube/http.h> (its limits and timeouts
  * apply; every refusal is a Status).  TCP listeners speak TLS when a

@@ -227,9 +227,6 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
       (st->flags & API_KIND_GENERATION_ALWAYS))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
   record_manager(r, obj, NULL);
-  const char *deprecation = api_cr_deprecation(k);
-  if (deprecation)
-    as_req_warn(r, "%s", deprecation);
   name = kube_json_get_string(obj, "metadata.name");
   if (as_dry_run(r)) {
     as_reply_object(r, 201, obj);

@@ -164,6 +164,11 @@ void as_dispatch(struct req *r) {
     not_found(r);
     return;
   }
+  /* A deprecated version of a custom resource says so on every request,
+   * as kube-apiserver does. */
+  const char *deprecation = api_cr_deprecation(k);
+  if (deprecation)
+    as_req_warn(r, "%s", deprecation);
   if (rt->ns && !k->namespaced) {
     not_found(r);
     return;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 #include <event2/event.h>
 
 #include "apiserver/internal.h"
@@ -392,6 +393,151 @@ static void test_free_with_pending_calls(void **state) {
   assert_int_equal(calls, before);
 }
 
+/* ---- field validation and CustomResourceDefinitions -----------------------
+ */
+
+static void test_field_validation(void **state) {
+  struct fixture *f = *state;
+  int st;
+  const char *cm = "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"a\":\"1\"},"
+                   "\"extra\":1,\"extra\":2}";
+  char body[256];
+  snprintf(body, sizeof body, cm, "strict");
+  json_object *o = call(f, "POST",
+                        "/api/v1/namespaces/default/configmaps?"
+                        "fieldValidation=Strict",
+                        body, &st);
+  assert_int_equal(st, 400);
+  assert_string_equal(kube_json_get_string(o, "message"),
+                      "strict decoding error: unknown field \"extra\", "
+                      "duplicate field \"extra\"");
+  json_object_put(o);
+  snprintf(body, sizeof body, cm, "ignored");
+  o = call(f, "POST",
+           "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", body,
+           &st);
+  assert_int_equal(st, 201);
+  assert_null(kube_json_get(o, "extra"));
+  json_object_put(o);
+  o = call(f, "POST",
+           "/api/v1/namespaces/default/configmaps?fieldValidation=Loose", body,
+           &st);
+  assert_int_equal(st, 400);
+  json_object_put(o);
+  o = call(f, "POST", "/apis/apps/v1/namespaces/default/deployments",
+           "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":1e23}}", &st);
+  assert_int_equal(st, 400);
+  assert_string_equal(
+      kube_json_get_string(o, "message"),
+      "Deployment in version \"v1\" cannot be handled as a "
+      "Deployment: json: cannot unmarshal number 1e23 into Go "
+      "struct field DeploymentSpec.spec.replicas of type int32");
+  json_object_put(o);
+  o = call(f, "POST", "/api/v1/namespaces/default/configmaps",
+           "{\"metadata\":{\"name\":\"a\\u0000b\"}}", &st);
+  assert_int_equal(st, 400);
+  json_object_put(o);
+}
+
+static const char *CRD =
+    "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":"
+    "\"CustomResourceDefinition\",\"metadata\":{\"name\":"
+    "\"gizmos.example.com\"},\"spec\":{\"group\":\"example.com\",\"scope\":"
+    "\"Namespaced\",\"names\":{\"plural\":\"gizmos\",\"kind\":\"Gizmo\"},"
+    "\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,"
+    "\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\",\"properties\":{"
+    "\"spec\":{\"type\":\"object\",\"properties\":{\"n\":{\"type\":"
+    "\"integer\",\"default\":7}}}}}}}]}}";
+static const char *GIZMO = "{\"apiVersion\":\"example.com/v1\",\"kind\":"
+                           "\"Gizmo\",\"metadata\":{\"name\":\"g\"},"
+                           "\"spec\":{\"junk\":true}}";
+#define GIZMOS "/apis/example.com/v1/namespaces/default/gizmos"
+
+/* Run the loop until `path` answers `want` (status). */
+static bool wait_status(struct fixture *f, const char *path, int want) {
+  for (int i = 0; i < 100; i++) {
+    int st;
+    json_object *o = call(f, "GET", path, NULL, &st);
+    json_object_put(o);
+    if (st == want)
+      return true;
+    for (int j = 0; j < 20; j++)
+      event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    usleep(5000);
+  }
+  return false;
+}
+
+static void test_crd_lifecycle(void **state) {
+  struct fixture *f = *state;
+  int st;
+  json_object *o = call(f, "POST",
+                        "/apis/apiextensions.k8s.io/v1/"
+                        "customresourcedefinitions",
+                        CRD, &st);
+  assert_int_equal(st, 201);
+  json_object_put(o);
+  /* Served as soon as the definition is acknowledged. */
+  o = call(f, "POST", GIZMOS, GIZMO, &st);
+  assert_int_equal(st, 201);
+  assert_int_equal(json_object_get_int(kube_json_get(o, "spec.n")), 7);
+  assert_null(kube_json_get(o, "spec.junk")); /* pruned */
+  json_object_put(o);
+  /* A second server over another store does not share definitions. */
+  struct fixture *g = NULL;
+  setup((void **)&g);
+  o = call(g, "GET", GIZMOS, NULL, &st);
+  assert_int_equal(st, 404);
+  json_object_put(o);
+  teardown((void **)&g);
+  /* Another server over the same store reads the definition back. */
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao};
+  kube_apiserver_t *again =
+      kube_apiserver_new(f->base_loop, f->store, &ao, &err);
+  assert_non_null(again);
+  kube_apiserver_t *first = f->srv;
+  f->srv = again;
+  o = call(f, "GET", GIZMOS "/g", NULL, &st);
+  assert_int_equal(st, 200);
+  json_object_put(o);
+  kube_apiserver_free(again);
+  f->srv = first;
+  /* The definition's status says Established. */
+  assert_true(wait_status(f, GIZMOS, 200));
+  o = call(f, "GET",
+           "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+           "gizmos.example.com",
+           NULL, &st);
+  json_object *conds = kube_json_get(o, "status.conditions");
+  bool established = false;
+  for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
+    json_object *c = json_object_array_get_idx(conds, i);
+    if (streq(kube_json_get_string(c, "type"), "Established"))
+      established = streq(kube_json_get_string(c, "status"), "True");
+  }
+  assert_true(established);
+  json_object_put(o);
+  /* Deleting the definition deletes its objects, then itself. */
+  o = call(f, "DELETE",
+           "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+           "gizmos.example.com",
+           NULL, &st);
+  assert_int_equal(st, 200);
+  assert_non_null(
+      strstr(json_object_to_json_string(kube_json_get(o, "metadata")),
+             "customresourcecleanup.apiextensions.k8s.io"));
+  json_object_put(o);
+  assert_true(wait_status(f,
+                          "/apis/apiextensions.k8s.io/v1/"
+                          "customresourcedefinitions/gizmos.example.com",
+                          404));
+  assert_true(wait_status(f, GIZMOS, 404));
+  kube_store_record_t *rec =
+      kube_store_get(f->store, "/registry/example.com/gizmos/default/g", NULL);
+  assert_null(rec);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_route_parse),
@@ -407,6 +553,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_ends_watch, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_field_validation, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_crd_lifecycle, setup, teardown),
       cmocka_unit_test_setup_teardown(test_free_with_pending_calls, setup,
                                       teardown),
   };
