@@ -100,22 +100,8 @@ static const char *json_type_word(json_object *v) {
 static const char *schema_type_word(const api_schema_t *s) {
   if (s->flags & API_SF_INT_OR_STRING)
     return "integer,string";
-  switch (s->type) {
-  case API_S_OBJECT:
-    return "object";
-  case API_S_ARRAY:
-    return "array";
-  case API_S_STRING:
-    return "string";
-  case API_S_INTEGER:
-    return "integer";
-  case API_S_NUMBER:
-    return "number";
-  case API_S_BOOLEAN:
-    return "boolean";
-  default:
-    return "any";
-  }
+  const char *t = api_schema_type_name(s->type);
+  return t ? t : "any";
 }
 
 /* The Go type of a built-in schema node, as encoding/json prints it. */

@@ -105,6 +105,25 @@ json_object *api_arena_json(api_arena_t *a, json_object *v) {
 
 /* ---- lookups ------------------------------------------------------------- */
 
+const char *api_schema_type_name(int type) {
+  switch (type) {
+  case API_S_OBJECT:
+    return "object";
+  case API_S_ARRAY:
+    return "array";
+  case API_S_STRING:
+    return "string";
+  case API_S_INTEGER:
+    return "integer";
+  case API_S_NUMBER:
+    return "number";
+  case API_S_BOOLEAN:
+    return "boolean";
+  default:
+    return NULL;
+  }
+}
+
 static int prop_cmp(const void *key, const void *elem) {
   return strcmp(key, ((const api_schema_prop_t *)elem)->name);
 }

@@ -133,6 +133,9 @@ const api_type_t *api_kind_type(const kube_kind_t *k);
 /* Property `name` of an object schema: the declared property, else the
  * additionalProperties schema.  NULL when neither (or s is NULL). */
 const api_schema_t *api_schema_prop(const api_schema_t *s, const char *name);
+/* "object", "array", "string", "integer", "number", "boolean"; NULL for
+ * API_S_ANY. */
+const char *api_schema_type_name(int type);
 /* The schema a value's own fields follow: the items of an array, else s. */
 static inline const api_schema_t *api_schema_elem(const api_schema_t *s) {
   return s && s->type == API_S_ARRAY ? s->items : s;

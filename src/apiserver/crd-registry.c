@@ -414,36 +414,7 @@ static void cleanup_cb(evutil_socket_t fd, short what, void *arg) {
   if (asprintf(&prefix, "/registry/%s/%s/", e->group ? e->group : "",
                e->plural ? e->plural : "") < 0)
     prefix = NULL;
-  kube_store_list_t l = {0};
-  size_t remaining = 0;
-  if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0) {
-    remaining = 1;
-  } else {
-    for (size_t i = 0; i < l.n; i++) {
-      const kube_store_record_t *rec = l.items[i];
-      remaining++;
-      json_object *o = as_record_to_tree(rec, NULL);
-      if (!o)
-        continue;
-      if (as_has_finalizers(o)) {
-        /* Someone else's finalizer: mark it and wait for them. */
-        if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
-          char ts[40];
-          json_object_object_add(
-              as_meta_of(o), "deletionTimestamp",
-              json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
-          json_object_object_add(as_meta_of(o), "deletionGracePeriodSeconds",
-                                 json_object_new_int64(0));
-          json_object_object_del(as_meta_of(o), "resourceVersion");
-          as_internal_update(srv, rec->key, o, rec->mod_revision);
-        }
-      } else {
-        as_internal_delete(srv, rec->key, rec->mod_revision);
-      }
-      json_object_put(o);
-    }
-    kube_store_list_clear(&l);
-  }
+  size_t remaining = prefix ? as_delete_under(srv, prefix) : 1;
   free(prefix);
   if (remaining == 0 && finish(e))
     return; /* the watch's DELETE event removes the entry */

@@ -217,6 +217,8 @@ void as_openapi_serve(struct req *r);
 json_object *as_openapi_schema(const api_schema_t *s, json_object *defs);
 json_object *as_openapi_cr_definition(const kube_kind_t *k, json_object *defs);
 void as_openapi_def_name(const api_type_t *t, char *buf, size_t len);
+/* {"$ref": "#/definitions/<name>"} (owned). */
+json_object *as_openapi_ref(const char *name);
 /* openapi-pb.c: the protobuf form of the JSON document, with the
  * definitions named in defs_wanted (an object used as a set).  Owned. */
 char *as_openapi_pb_document(json_object *doc, json_object *defs_wanted,
@@ -352,6 +354,10 @@ void as_handle_deletecollection(struct req *r);
 /* ---- namespaces.c ---- */
 void as_bootstrap_start(kube_apiserver_t *srv);
 void as_namespace_start_cleanup(kube_apiserver_t *srv, const char *ns);
+/* Delete every object stored under `prefix` (those with finalizers are
+ * marked for deletion instead); returns how many were found (1 when the
+ * list failed: try again). */
+size_t as_delete_under(kube_apiserver_t *srv, const char *prefix);
 void as_ns_cleanups_free(kube_apiserver_t *srv);
 /* Create `obj` (stolen) with server-set metadata, if absent; async. */
 int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,

@@ -243,6 +243,36 @@ int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,
   return 0;
 }
 
+size_t as_delete_under(kube_apiserver_t *srv, const char *prefix) {
+  kube_store_list_t l = {0};
+  if (kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0)
+    return 1;
+  size_t remaining = l.n;
+  for (size_t j = 0; j < l.n; j++) {
+    const kube_store_record_t *rec = l.items[j];
+    json_object *o = as_record_to_tree(rec, NULL);
+    if (!o)
+      continue;
+    if (as_has_finalizers(o)) {
+      /* Someone else's finalizer: mark the object and wait for them. */
+      if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
+        char ts[40];
+        json_object_object_add(
+            as_meta_of(o), "deletionTimestamp",
+            json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
+        json_object_object_add(as_meta_of(o), "deletionGracePeriodSeconds",
+                               json_object_new_int64(0));
+        as_internal_update(srv, rec->key, o, rec->mod_revision);
+      }
+    } else {
+      as_internal_delete(srv, rec->key, rec->mod_revision);
+    }
+    json_object_put(o);
+  }
+  kube_store_list_clear(&l);
+  return remaining;
+}
+
 struct ns_cleanup {
   kube_apiserver_t *srv;
   char *name;
@@ -327,35 +357,8 @@ static void ns_cleanup_cb(evutil_socket_t fd, short what, void *arg) {
     if (seen)
       continue;
     char *prefix = as_store_prefix(k, c->name);
-    kube_store_list_t l = {0};
-    if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0) {
-      free(prefix);
-      remaining++;
-      continue;
-    }
+    remaining += prefix ? as_delete_under(srv, prefix) : 1;
     free(prefix);
-    for (size_t j = 0; j < l.n; j++) {
-      const kube_store_record_t *rec = l.items[j];
-      remaining++;
-      json_object *o = as_record_to_tree(rec, NULL);
-      if (!o)
-        continue;
-      if (as_has_finalizers(o)) {
-        if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
-          char ts[40];
-          json_object_object_add(
-              as_meta_of(o), "deletionTimestamp",
-              json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
-          json_object_object_add(as_meta_of(o), "deletionGracePeriodSeconds",
-                                 json_object_new_int64(0));
-          as_internal_update(srv, rec->key, o, rec->mod_revision);
-        }
-      } else {
-        as_internal_delete(srv, rec->key, rec->mod_revision);
-      }
-      json_object_put(o);
-    }
-    kube_store_list_clear(&l);
   }
   if (remaining == 0 && finish_namespace(c)) {
     log_info("apiserver: namespace %s deleted", c->name);

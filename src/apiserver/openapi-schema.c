@@ -20,35 +20,8 @@ static void set_description(json_object *o, const char *d) {
     json_object_object_add(o, "description", jstr(d));
 }
 
-static const char *type_word(uint8_t t) {
-  switch (t) {
-  case API_S_OBJECT:
-    return "object";
-  case API_S_ARRAY:
-    return "array";
-  case API_S_STRING:
-    return "string";
-  case API_S_INTEGER:
-    return "integer";
-  case API_S_NUMBER:
-    return "number";
-  case API_S_BOOLEAN:
-    return "boolean";
-  default:
-    return NULL;
-  }
-}
-
 void as_openapi_def_name(const api_type_t *t, char *buf, size_t len) {
   snprintf(buf, len, "%s.%s", t->pkg ? t->pkg : "io.k8s.api", t->name);
-}
-
-static json_object *ref_to(const char *name) {
-  char buf[512];
-  snprintf(buf, sizeof buf, "#/definitions/%s", name);
-  json_object *r = json_object_new_object();
-  json_object_object_add(r, "$ref", jstr(buf));
-  return r;
 }
 
 static json_object *emit(const api_schema_t *s, json_object *defs, int depth);
@@ -66,7 +39,7 @@ static json_object *type_ref(const api_schema_t *s, json_object *defs,
     json_object *d = emit(&copy, defs, depth + 1);
     json_object_object_add(defs, name, d);
   }
-  return ref_to(name);
+  return as_openapi_ref(name);
 }
 
 static void add_number(json_object *o, const char *key, double d) {
@@ -98,7 +71,7 @@ static json_object *emit(const api_schema_t *s, json_object *defs, int depth) {
   if (preserve)
     json_object_object_add(o, "x-kubernetes-preserve-unknown-fields",
                            json_object_new_boolean(true));
-  const char *t = type_word(s->type);
+  const char *t = api_schema_type_name(s->type);
   if (t && !(preserve && s->type == API_S_OBJECT))
     json_object_object_add(o, "type", jstr(t));
   if (s->format_name && *s->format_name && s->format != API_FMT_QUANTITY)

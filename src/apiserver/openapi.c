@@ -72,8 +72,6 @@ static json_object *gvk(const kube_kind_t *k, const char *kind) {
   return a;
 }
 
-static json_object *ref(const char *name);
-
 /* Operations carry one GVK object, definitions a list of them. */
 static json_object *gvk_object(const kube_kind_t *k) {
   json_object *e = json_object_new_object();
@@ -114,7 +112,7 @@ static json_object *parameters(const char *action, const char *body_ref) {
     json_object_object_add(b, "in", json_object_new_string("body"));
     json_object_object_add(b, "name", json_object_new_string("body"));
     json_object_object_add(b, "required", json_object_new_boolean(true));
-    json_object_object_add(b, "schema", ref(body_ref));
+    json_object_object_add(b, "schema", as_openapi_ref(body_ref));
     json_object_array_add(a, b);
   }
   if (streq(action, "list") || streq(action, "deletecollection")) {
@@ -196,7 +194,7 @@ static json_object *prop(const char *type, const char *desc) {
   return p;
 }
 
-static json_object *ref(const char *name) {
+json_object *as_openapi_ref(const char *name) {
   char buf[320];
   snprintf(buf, sizeof buf, "#/definitions/%s", name);
   json_object *r = json_object_new_object();
@@ -246,16 +244,18 @@ static json_object *definition(const kube_kind_t *k, bool list,
     char item[256];
     def_name(k, k->kind, item, sizeof item);
     json_object *items = prop("array", "List of objects.");
-    json_object_object_add(items, "items", ref(item));
+    json_object_object_add(items, "items", as_openapi_ref(item));
     json_object_object_add(p, "items", items);
     json_object_object_add(
-        p, "metadata", ref("io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"));
+        p, "metadata",
+        as_openapi_ref("io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"));
     json_object *req = json_object_new_array();
     json_object_array_add(req, json_object_new_string("items"));
     json_object_object_add(d, "required", req);
   } else {
     json_object_object_add(
-        p, "metadata", ref("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+        p, "metadata",
+        as_openapi_ref("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
     json_object_object_add(p, "spec", prop("object", NULL));
     json_object_object_add(p, "status", prop("object", NULL));
   }
@@ -283,7 +283,7 @@ static json_object *operation(const kube_kind_t *k, const char *action,
   json_object *resp = json_object_new_object();
   json_object *ok = json_object_new_object();
   json_object_object_add(ok, "description", json_object_new_string("OK"));
-  json_object_object_add(ok, "schema", ref(resp_def));
+  json_object_object_add(ok, "schema", as_openapi_ref(resp_def));
   json_object_object_add(resp, streq(action, "post") ? "201" : "200", ok);
   json_object *unauth = json_object_new_object();
   json_object_object_add(unauth, "description",
