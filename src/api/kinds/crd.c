@@ -278,10 +278,18 @@ static void add_stored_version(json_object *obj) {
   json_object_array_add(sv, jstr(storage));
 }
 
+/* A new definition's status: no names accepted yet (the API server
+ * accepts them once it registered the kinds), its storage version. */
 static void crd_prepare_create(json_object *obj, const kube_kind_t *k) {
   json_object *st = json_object_new_object();
-  if (st)
-    api_jset(obj, "status", st);
+  json_object *names = json_object_new_object();
+  if (!st || !names || api_jset(obj, "status", st) < 0) {
+    json_object_put(names);
+    return;
+  }
+  api_jset(names, "plural", jstr(""));
+  api_jset(names, "kind", jstr(""));
+  api_jset(st, "acceptedNames", names);
   add_stored_version(obj);
 }
 
