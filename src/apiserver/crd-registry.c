@@ -22,6 +22,8 @@
 struct as_crd {
   kube_apiserver_t *srv;
   char *name;           /* metadata.name */
+  char *uid;            /* metadata.uid: a definition recreated under the
+                           same name is another one */
   char *group, *plural; /* where its objects are stored */
   int64_t generation;   /* of the spec the kinds were built from */
   kube_kind_t **kinds;  /* served versions, highest priority first; */
@@ -205,6 +207,7 @@ static void entry_free(struct as_crd *e) {
   if (e->cleanup_ev)
     event_free(e->cleanup_ev);
   free(e->name);
+  free(e->uid);
   free(e->group);
   free(e->plural);
   free(e->conflict_message);
@@ -222,9 +225,23 @@ void as_crd_sync(kube_apiserver_t *srv, json_object *crd, const char *key,
   const char *name = kube_json_get_string(crd, "metadata.name");
   if (!name)
     return;
+  const char *uid = kube_json_get_string(crd, "metadata.uid");
   struct as_crd *e = find(srv->crds, name);
+  if (e && uid && e->uid && !streq(uid, e->uid)) {
+    /* The watch has not seen the old definition's deletion yet: this one
+     * starts afresh. */
+    drop_kinds(e);
+    e->generation = -1;
+    e->terminating = false;
+    if (e->cleanup_ev)
+      event_del(e->cleanup_ev);
+  }
   if (!e && !(e = entry_new(srv, name)))
     return;
+  if (uid && (!e->uid || !streq(uid, e->uid))) {
+    free(e->uid);
+    e->uid = strdup(uid);
+  }
   json_object *spec = kube_json_get(crd, "spec");
   json_object *g = kube_json_get(crd, "metadata.generation");
   int64_t gen = g ? json_object_get_int64(g) : 0;
@@ -267,15 +284,43 @@ void as_crd_sync(kube_apiserver_t *srv, json_object *crd, const char *key,
     reconcile_status(srv, e, crd, key, rev);
 }
 
-void as_crd_forget(kube_apiserver_t *srv, const char *name) {
+/* Names freed by a definition that went away may let another of its
+ * group be accepted now: look at those again, as stored. */
+static void recheck_group(kube_apiserver_t *srv, const char *group) {
+  for (struct as_crd *e = srv->crds ? srv->crds->list : NULL; e;) {
+    struct as_crd *next = e->next;
+    if (!e->accepted && e->group && streq(e->group, group)) {
+      cleanup_free char *key = as_store_key(crd_kind(), NULL, e->name);
+      kube_store_record_t *rec =
+          key ? kube_store_get(srv->store, key, NULL) : NULL;
+      json_object *o = rec ? as_record_to_tree(rec, NULL) : NULL;
+      if (o) {
+        e->generation = -1; /* rebuild */
+        as_crd_sync(srv, o, rec->key, rec->mod_revision);
+        json_object_put(o);
+      }
+      kube_store_record_unref(rec);
+    }
+    e = next;
+  }
+}
+
+void as_crd_forget(kube_apiserver_t *srv, const char *name, const char *uid) {
   struct as_crds *c = srv->crds;
   for (struct as_crd **p = c ? &c->list : NULL; p && *p; p = &(*p)->next)
     if (streq((*p)->name, name)) {
+      /* A newer definition of the same name is already registered. */
+      if (uid && (*p)->uid && !streq(uid, (*p)->uid))
+        return;
       struct as_crd *e = *p;
+      char *group = e->group ? strdup(e->group) : NULL;
       *p = e->next;
       entry_free(e);
       rebuild_flat(c);
       log_info("apiserver: customresourcedefinition %s removed", name);
+      if (group)
+        recheck_group(srv, group);
+      free(group);
       return;
     }
 }
@@ -453,7 +498,7 @@ static void watch_cb(const kube_store_event_t *ev, const kube_error_t *err,
     json_object *o = as_record_parse(ev->rec, NULL);
     const char *name = o ? kube_json_get_string(o, "metadata.name") : NULL;
     if (name)
-      as_crd_forget(srv, name);
+      as_crd_forget(srv, name, kube_json_get_string(o, "metadata.uid"));
     if (o)
       json_object_put(o);
     return;

@@ -273,27 +273,6 @@ void as_handle_create(struct req *r) {
   as_write_create(r, r->rt.kind, obj);
 }
 
-/* True when anything but metadata and status differs. */
-static bool spec_changed(json_object *a, json_object *b) {
-  json_object_object_foreach(a, ka, va) {
-    if (streq(ka, "metadata") || streq(ka, "status") || streq(ka, "kind") ||
-        streq(ka, "apiVersion"))
-      continue;
-    json_object *vb = NULL;
-    if (!json_object_object_get_ex(b, ka, &vb) || !json_object_equal(va, vb))
-      return true;
-  }
-  json_object_object_foreach(b, kb, vb2) {
-    (void)vb2;
-    if (streq(kb, "metadata") || streq(kb, "status") || streq(kb, "kind") ||
-        streq(kb, "apiVersion"))
-      continue;
-    if (!json_object_object_get_ex(a, kb, NULL))
-      return true;
-  }
-  return false;
-}
-
 /* True when anything but metadata (and status, when `skip_status`)
  * differs. */
 static bool desired_changed(json_object *a, json_object *b, bool skip_status) {
@@ -426,7 +405,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   bool always = st->flags & API_KIND_GENERATION_ALWAYS;
   bool status_sub = kind_has_sub(k, "status");
   if (always ? desired_changed(obj, old, status_sub)
-             : (spec_changed(obj, old) &&
+             : (desired_changed(obj, old, true) &&
                 json_object_object_get_ex(obj, "spec", NULL))) {
     json_object *g = NULL;
     int64_t gen = json_object_object_get_ex(meta, "generation", &g)

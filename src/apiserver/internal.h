@@ -423,10 +423,11 @@ const kube_kind_t *as_crds_lookup(kube_apiserver_t *srv, const char *group,
 void as_crds_start(kube_apiserver_t *srv);
 void as_crds_free(kube_apiserver_t *srv);
 /* Register (or update) the definition `crd` as stored at `key` (NULL:
- * leave its status alone), and forget one. */
+ * leave its status alone), and forget one (uid: unless the registered
+ * definition of that name is another, newer one). */
 void as_crd_sync(kube_apiserver_t *srv, json_object *crd, const char *key,
                  int64_t rev);
-void as_crd_forget(kube_apiserver_t *srv, const char *name);
+void as_crd_forget(kube_apiserver_t *srv, const char *name, const char *uid);
 
 /* ---- services.c ---- */
 int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,

@@ -538,6 +538,44 @@ static void test_crd_lifecycle(void **state) {
   assert_null(rec);
 }
 
+/* A definition deleted and created again under the same name, before the
+ * watch delivered the deletion: the new one is served and not
+ * terminating, and the late deletion of the old one leaves it alone. */
+static void test_crd_recreated(void **state) {
+  struct fixture *f = *state;
+  json_object *old = kube_json_parse(CRD, strlen(CRD), NULL);
+  json_object *meta = kube_json_get(old, "metadata");
+  json_object_object_add(meta, "uid", json_object_new_string("uid-a"));
+  json_object_object_add(meta, "generation", json_object_new_int(1));
+  json_object_object_add(meta, "deletionTimestamp",
+                         json_object_new_string("2026-01-01T00:00:00Z"));
+  json_object *cur = NULL;
+  json_object_deep_copy(old, &cur, NULL);
+  json_object_object_del(kube_json_get(cur, "metadata"), "deletionTimestamp");
+  json_object_object_add(kube_json_get(cur, "metadata"), "uid",
+                         json_object_new_string("uid-b"));
+  kube_error_t err = KUBE_ERROR_INIT;
+  const kube_kind_t *crdk = kube_kind_resolve("crd");
+  assert_int_equal(kube_json_default(old, crdk, &err), 0);
+  assert_int_equal(kube_json_default(cur, crdk, &err), 0);
+  as_crd_sync(f->srv, old, NULL, 1);
+  assert_non_null(as_crds_lookup(f->srv, "example.com", "v1", "gizmos"));
+  as_crd_sync(f->srv, cur, NULL, 2);
+  const kube_kind_t *k = as_crds_lookup(f->srv, "example.com", "v1", "gizmos");
+  assert_non_null(k);
+  /* Not terminating: objects may be created. */
+  const struct as_kind_hooks *hooks = as_kind_hooks(k);
+  json_object *g = kube_json_parse(GIZMO, strlen(GIZMO), NULL);
+  assert_int_equal(hooks->admit_create(f->srv, k, g, &err), 0);
+  json_object_put(g);
+  as_crd_forget(f->srv, "gizmos.example.com", "uid-a");
+  assert_non_null(as_crds_lookup(f->srv, "example.com", "v1", "gizmos"));
+  as_crd_forget(f->srv, "gizmos.example.com", "uid-b");
+  assert_null(as_crds_lookup(f->srv, "example.com", "v1", "gizmos"));
+  json_object_put(old);
+  json_object_put(cur);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_route_parse),
@@ -555,6 +593,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_field_validation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_crd_lifecycle, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_crd_recreated, setup, teardown),
       cmocka_unit_test_setup_teardown(test_free_with_pending_calls, setup,
                                       teardown),
   };
