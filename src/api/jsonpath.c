@@ -144,6 +144,38 @@ static int apply_filter(const char *f, size_t flen, struct nodes *in,
   return 0;
 }
 
+/* Every member of the objects and every element of the arrays in `in`
+ * (".*" and "[*]"). */
+static void children_collect(const struct nodes *in, struct nodes *out) {
+  for (size_t k = 0; k < in->n; k++) {
+    json_object *o = in->v[k];
+    if (json_object_is_type(o, json_type_object)) {
+      json_object_object_foreach(o, key, val) {
+        (void)key;
+        nodes_push(out, val);
+      }
+    } else if (json_object_is_type(o, json_type_array)) {
+      for (size_t e = 0; e < json_object_array_length(o); e++)
+        nodes_push(out, json_object_array_get_idx(o, e));
+    }
+  }
+}
+
+/* The member `name` (nlen bytes) of every object in `in`. */
+static int member_collect(const struct nodes *in, const char *name, size_t nlen,
+                          struct nodes *out, kube_error_t *err) {
+  cleanup_free char *key = strndup(name, nlen);
+  if (!key)
+    return kube_make_oom(err);
+  for (size_t k = 0; k < in->n; k++) {
+    json_object *v;
+    if (json_object_is_type(in->v[k], json_type_object) &&
+        json_object_object_get_ex(in->v[k], key, &v))
+      nodes_push(out, v);
+  }
+  return 0;
+}
+
 static bool is_name_char(char c) {
   return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '/' ||
          c == '$' || (unsigned char)c >= 0x80;
@@ -179,18 +211,7 @@ static int eval_path(const char *expr, size_t len, json_object *cur,
       size_t s = i;
       if (i < len && expr[i] == '*') {
         i++;
-        for (size_t k = 0; k < a.n; k++) {
-          json_object *o = a.v[k];
-          if (json_object_is_type(o, json_type_object)) {
-            json_object_object_foreach(o, key, val) {
-              (void)key;
-              nodes_push(&b, val);
-            }
-          } else if (json_object_is_type(o, json_type_array)) {
-            for (size_t e = 0; e < json_object_array_length(o); e++)
-              nodes_push(&b, json_object_array_get_idx(o, e));
-          }
-        }
+        children_collect(&a, &b);
       } else {
         while (i < len && is_name_char(expr[i]))
           i++;
@@ -199,15 +220,7 @@ static int eval_path(const char *expr, size_t len, json_object *cur,
           for (size_t k = 0; k < a.n; k++)
             nodes_push(&b, a.v[k]);
         } else {
-          cleanup_free char *key = strndup(expr + s, i - s);
-          if (!key)
-            r = kube_make_oom(err);
-          for (size_t k = 0; key && k < a.n; k++) {
-            json_object *v;
-            if (json_object_is_type(a.v[k], json_type_object) &&
-                json_object_object_get_ex(a.v[k], key, &v))
-              nodes_push(&b, v);
-          }
+          r = member_collect(&a, expr + s, i - s, &b, err);
         }
       }
     } else if (c == '[') {
@@ -240,29 +253,10 @@ static int eval_path(const char *expr, size_t len, json_object *cur,
         }
         r = apply_filter(in + 2, ilen - 3, &a, root, &b, err);
       } else if (ilen == 1 && in[0] == '*') {
-        for (size_t k = 0; k < a.n; k++) {
-          json_object *o = a.v[k];
-          if (json_object_is_type(o, json_type_array)) {
-            for (size_t x = 0; x < json_object_array_length(o); x++)
-              nodes_push(&b, json_object_array_get_idx(o, x));
-          } else if (json_object_is_type(o, json_type_object)) {
-            json_object_object_foreach(o, key, val) {
-              (void)key;
-              nodes_push(&b, val);
-            }
-          }
-        }
+        children_collect(&a, &b);
       } else if (ilen >= 2 && (in[0] == '\'' || in[0] == '"') &&
                  in[ilen - 1] == in[0]) {
-        cleanup_free char *key = strndup(in + 1, ilen - 2);
-        if (!key)
-          r = kube_make_oom(err);
-        for (size_t k = 0; key && k < a.n; k++) {
-          json_object *v;
-          if (json_object_is_type(a.v[k], json_type_object) &&
-              json_object_object_get_ex(a.v[k], key, &v))
-            nodes_push(&b, v);
-        }
+        r = member_collect(&a, in + 1, ilen - 2, &b, err);
       } else {
         char buf[64];
         if (ilen >= sizeof buf) {

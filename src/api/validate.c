@@ -679,14 +679,17 @@ void api_validate_selector_template(verrs_t *v, json_object *spec,
     api_v_invalid_raw(v, "spec.selector", "{}", msg);
     return;
   }
-  if (tmpl && !api_selector_matches_labels(sel, labels)) {
-    kube_strbuf_t sb = KUBE_STRBUF_INIT;
-    api_go_map_string(&sb, labels);
-    api_v_invalid_raw(v, "spec.template.metadata.labels",
-                      sb.data ? sb.data : "",
-                      "`selector` does not match template `labels`");
-    kube_strbuf_clear(&sb);
-  }
+  if (tmpl && !api_selector_matches_labels(sel, labels))
+    api_v_template_labels(v, labels);
+}
+
+/* The template's labels, which the selector does not select. */
+void api_v_template_labels(verrs_t *v, json_object *labels) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  api_go_map_string(&sb, labels);
+  api_v_invalid_raw(v, "spec.template.metadata.labels", sb.data ? sb.data : "",
+                    "`selector` does not match template `labels`");
+  kube_strbuf_clear(&sb);
 }
 
 /* An int-or-percent: "25%" or 3. Returns the value; *pct tells which. */

@@ -56,6 +56,9 @@ void api_v_toolong(verrs_t *v, const char *field, const char *detail);
 /* `Not found: "x"` */
 void api_v_notfound(verrs_t *v, const char *field, const char *value);
 
+/* spec.template.metadata.labels: `selector` does not match them. */
+void api_v_template_labels(verrs_t *v, json_object *labels);
+
 /* Go's %#v of a map[string]string, keys sorted. */
 void api_go_map_string(kube_strbuf_t *sb, json_object *map);
 

@@ -176,15 +176,11 @@ static void delete_record(struct req *r, const kube_kind_t *k,
       as_reply_object(r, 200, obj);
       return;
     }
-    struct wctx *w = calloc(1, sizeof(*w));
+    struct wctx *w = as_wctx_new(r, k, obj, 200);
     if (!w) {
       kube_make_oom(&err);
       goto fail;
     }
-    w->r = r;
-    w->k = k;
-    w->obj = obj;
-    w->code = 200;
     if (kube_store_delete(srv->store, key, rec->mod_revision, as_delete_done, w,
                           &err) < 0) {
       w->obj = NULL;
@@ -216,15 +212,11 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   }
   size_t vlen = 0;
   val = as_tree_to_stored(obj, &vlen);
-  struct wctx *w = val ? calloc(1, sizeof(*w)) : NULL;
+  struct wctx *w = val ? as_wctx_new(r, k, obj, 200) : NULL;
   if (!w) {
     kube_make_oom(&err);
     goto fail;
   }
-  w->r = r;
-  w->k = k;
-  w->obj = obj;
-  w->code = 200;
   if (kube_store_update(srv->store, key, val, vlen, rec->mod_revision,
                         as_write_done, w, &err) < 0) {
     w->obj = NULL;

@@ -15,6 +15,18 @@ void as_reply_object(struct req *r, int code, json_object *obj) {
   as_reply_json(r, code, obj);
 }
 
+struct wctx *as_wctx_new(struct req *r, const kube_kind_t *k, json_object *obj,
+                         int code) {
+  struct wctx *w = calloc(1, sizeof(*w));
+  if (!w)
+    return NULL;
+  w->r = r;
+  w->k = k;
+  w->obj = obj;
+  w->code = code;
+  return w;
+}
+
 void as_wctx_free(struct wctx *w) {
   if (w->obj)
     json_object_put(w->obj);
@@ -241,15 +253,11 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
     kube_make_oom(&err);
     goto fail;
   }
-  struct wctx *w = calloc(1, sizeof(*w));
+  struct wctx *w = as_wctx_new(r, k, obj, 201);
   if (!w) {
     kube_make_oom(&err);
     goto fail;
   }
-  w->r = r;
-  w->k = k;
-  w->obj = obj;
-  w->code = 201;
   w->create = true;
   if (kube_store_create(srv->store, key, val, vlen, as_write_done, w, &err) <
       0) {
@@ -424,16 +432,12 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
       json_object_put(old);
       return;
     }
-    struct wctx *w = calloc(1, sizeof(*w));
+    struct wctx *w = as_wctx_new(r, k, obj, reply_code);
     if (!w || !key) {
       free(w);
       kube_make_oom(&err);
       goto fail;
     }
-    w->r = r;
-    w->k = k;
-    w->obj = obj;
-    w->code = reply_code;
     if (kube_store_delete(srv->store, key, old_rec->mod_revision,
                           as_delete_done, w, &err) < 0) {
       w->obj = NULL;
@@ -464,15 +468,11 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     as_reply_object(r, reply_code, obj);
     return;
   }
-  struct wctx *w = calloc(1, sizeof(*w));
+  struct wctx *w = as_wctx_new(r, k, obj, reply_code);
   if (!w) {
     kube_make_oom(&err);
     goto fail;
   }
-  w->r = r;
-  w->k = k;
-  w->obj = obj;
-  w->code = reply_code;
   if (kube_store_update(srv->store, key, val, vlen, old_rec->mod_revision,
                         as_write_done, w, &err) < 0) {
     w->obj = NULL;

@@ -307,6 +307,10 @@ struct wctx {
   bool create;
 };
 
+/* A write context replying `code` with `obj` (stolen only on success);
+ * NULL when out of memory. */
+struct wctx *as_wctx_new(struct req *r, const kube_kind_t *k, json_object *obj,
+                         int code);
 void as_wctx_free(struct wctx *w);
 /* Store write callbacks replying to w->r with w->obj (arg is a wctx). */
 void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,

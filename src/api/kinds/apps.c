@@ -336,14 +336,8 @@ static void validate_rc(verrs_t *v, json_object *obj, json_object *old,
       if (!have || !want || !streq(have, want))
         match = false;
     }
-    if (tmpl && !match) {
-      kube_strbuf_t sb = KUBE_STRBUF_INIT;
-      api_go_map_string(&sb, labels);
-      api_v_invalid_raw(v, "spec.template.metadata.labels",
-                        sb.data ? sb.data : "",
-                        "`selector` does not match template `labels`");
-      kube_strbuf_clear(&sb);
-    }
+    if (tmpl && !match)
+      api_v_template_labels(v, labels);
   }
   if (!tmpl)
     api_v_required(v, "spec.template", NULL);
