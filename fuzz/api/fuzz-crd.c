@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kube_error_clear(&err);
     return 0;
   }
-  const kube_kind_t *crdk = kube_kind_by_resource(
-      "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  const kube_kind_t *crdk = kube_kind_by_resource("apiextensions.k8s.io", "v1",
+                                                  "customresourcedefinitions");
   json_object *crd = json_object_array_get_idx(docs, 0);
   if (!crd || !crdk) {
     json_object_put(docs);
