@@ -878,8 +878,17 @@ int img_df_apply_config(json_object *config, const img_df_instr_t *in,
   char **w = NULL;
   if (in->json) {
     w = calloc(in->n_args + 1, sizeof *w);
-    for (size_t i = 0; w && i < in->n_args; i++)
-      w[n++] = img_df_expand(in->args[i], escape, lookup, ctx, err);
+    if (!w)
+      return kube_make_oom(err);
+    for (size_t i = 0; i < in->n_args; i++) {
+      /* A failed expansion (bad ${...}) ends the instruction: no NULL
+       * word may reach the handlers below. */
+      if (!(w[n] = img_df_expand(in->args[i], escape, lookup, ctx, err))) {
+        img_strv_free(w);
+        return -1;
+      }
+      n++;
+    }
   } else
     w = img_df_words(in->rest, escape, lookup, ctx, &n, err);
   if (!w)
