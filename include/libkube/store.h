@@ -147,6 +147,18 @@ int kube_store_delete(kube_store_t *store, const char *key,
                       int64_t expected_revision, kube_store_write_cb cb,
                       void *arg, kube_error_t *err);
 
+/* For a writer that lost a compare-and-swap (Conflict) and retries on
+ * what won: call cb(arg) on the loop once the cache holds that winner — no
+ * write to `key` in flight any more, and the cached key is no longer at
+ * `lost_revision` (the revision the failed write expected) or is gone.
+ * The retry then reads the winner instead of losing again (with etcd the
+ * cache learns of it from the watch, later than the Conflict).  cb never
+ * runs inside this call; it runs at the latest when the store closes.  -1
+ * with err only on out-of-memory. */
+int kube_store_when_settled(kube_store_t *store, const char *key,
+                            int64_t lost_revision, void (*cb)(void *arg),
+                            void *arg, kube_error_t *err);
+
 /* Drop history up to `revision` (watchers older than it get Expired).
  * BadRequest when `revision` is in the future.  New watches from before
  * `revision` fail with Expired; watches already running never lose events

@@ -55,10 +55,33 @@ static const char *field_manager(struct req *r, char *buf, size_t len) {
   return "unknown";
 }
 
+/* Store conflicts an update retries before answering 409.  Each retry
+ * waits until the write it lost to is in the cache, so every round some
+ * writer wins; with n writers racing on one object a given one loses a
+ * round with odds (n-1)/n, which a small bound would turn into 409s
+ * (kube-apiserver retries until the request's deadline). */
+#define MAX_CONFLICT_RETRIES 256
+
+static void redispatch_cb(void *arg) { as_redispatch(arg); }
+
 void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
                    void *arg) {
   struct wctx *w = arg;
   struct req *r = w->r;
+  if (err && err->reason == KUBE_REASON_CONFLICT &&
+      (r->method == M_PUT || r->method == M_PATCH) &&
+      r->conflict_retries < MAX_CONFLICT_RETRIES && !r->done) {
+    /* Lost to a concurrent write: serve the request again on what won,
+     * once the store holds it (a resourceVersion the client gave makes
+     * the new attempt a 409 of its own). */
+    cleanup_free char *key = as_store_key(w->k, r->rt.ns, r->rt.name);
+    if (key && kube_store_when_settled(r->srv->store, key, w->expected,
+                                       redispatch_cb, r, NULL) == 0) {
+      r->conflict_retries++;
+      as_wctx_free(w);
+      return;
+    }
+  }
   if (err) {
     kube_error_t e = KUBE_ERROR_INIT;
     const char *name = kube_json_get_string(w->obj, "metadata.name");
@@ -473,6 +496,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     kube_make_oom(&err);
     goto fail;
   }
+  w->expected = old_rec->mod_revision;
   if (kube_store_update(srv->store, key, val, vlen, old_rec->mod_revision,
                         as_write_done, w, &err) < 0) {
     w->obj = NULL;

@@ -104,6 +104,8 @@ struct req {
   /* The write may change fields updates cannot (binding sets nodeName):
    * validate as a new object, without the immutability rules. */
   bool no_update_rules;
+  /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
+  int conflict_retries;
   /* Warning header values ("299 - \"unknown field \\\"x\\\"\""), sent with
    * the reply (as_req_warn). */
   char **warnings;
@@ -194,6 +196,11 @@ json_object *as_status_object(const kube_error_t *err);
 int as_route_parse(const char *path, struct route *rt, kube_error_t *err);
 void as_route_clear(struct route *rt);
 void as_dispatch(struct req *r);
+/* Serve the request again from the start: an update whose compare-and-swap
+ * lost to a concurrent write is re-applied to the new state, as
+ * kube-apiserver's GuaranteedUpdate does.  A resourceVersion the client
+ * gave still makes the new attempt fail with Conflict. */
+void as_redispatch(struct req *r);
 char *as_store_key(const kube_kind_t *k, const char *ns, const char *name);
 char *as_store_prefix(const kube_kind_t *k, const char *ns);
 
@@ -305,6 +312,7 @@ struct wctx {
   json_object *obj; /* served object (resourceVersion set on success) */
   int code;         /* reply code on success */
   bool create;
+  int64_t expected; /* updates: the revision the write expected */
 };
 
 /* A write context replying `code` with `obj` (stolen only on success);

@@ -124,6 +124,13 @@ static void not_found(struct req *r) {
                   "the server could not find the requested resource");
 }
 
+void as_redispatch(struct req *r) {
+  as_route_clear(&r->rt);
+  r->reply_transform = NULL;
+  r->no_update_rules = false;
+  as_dispatch(r);
+}
+
 void as_dispatch(struct req *r) {
   if (r->method == M_OTHER) {
     if (r->method_str && streq(r->method_str, "TOO_LARGE"))

@@ -185,6 +185,8 @@ struct kube_store {
   struct store_op *early_head, **early_tail;
   struct store_op *waiting;
   struct event *early_ev;
+  /* kube_store_when_settled callers, oldest first. */
+  struct store_settle *settle_head, **settle_tail;
 
   struct history hist;
   struct kube_store_watch *watchers;

@@ -117,7 +117,7 @@ void store_apply(kube_store_t *s, kube_store_event_type_t type, struct rec *rec,
                         "watch history lost: out of memory");
   }
   store_watch_schedule(s);
-  if (s->waiting)
+  if (s->waiting || s->settle_head)
     event_active(s->early_ev, EV_TIMEOUT, 0);
 }
 
@@ -130,8 +130,11 @@ static kube_store_event_type_t event_type(enum op_type t) {
 void store_op_done(kube_store_t *s, struct store_op *op) {
   if (s->be->authoritative) {
     struct rec *ov = store_cache_find(&s->overlay, op->rec->pub.key);
-    if (ov == op->rec)
+    if (ov == op->rec) {
       store_rec_unref(store_cache_remove(&s->overlay, op->rec->pub.key));
+      if (s->settle_head)
+        event_active(s->early_ev, EV_TIMEOUT, 0);
+    }
     if (!op->failed)
       store_apply(s, event_type(op->type), rec_ref(op->rec), rec_ref(op->prev));
     op_callback(op);
@@ -190,8 +193,72 @@ static void run_early(kube_store_t *s, bool all) {
   }
 }
 
+struct store_settle {
+  char *key;
+  int64_t lost; /* the revision of key the caller's write expected */
+  void (*cb)(void *arg);
+  void *arg;
+  struct store_settle *next;
+};
+
+/* Whether the cache holds what a waiter's write lost to: no write of ours
+ * in flight for the key (authoritative backends), and the cached key newer
+ * than the revision the write expected, or gone (etcd's cache learns of
+ * the winner from its watch, later). */
+static bool settled(kube_store_t *s, const struct store_settle *w) {
+  if (s->be->authoritative && store_cache_find(&s->overlay, w->key))
+    return false;
+  const struct rec *cur = store_cache_find(&s->cache, w->key);
+  return !cur || cur->tombstone || cur->pub.mod_revision != w->lost;
+}
+
+static void run_settled(kube_store_t *s, bool all) {
+  struct store_settle *ready = NULL, **rt = &ready, **pp = &s->settle_head;
+  while (*pp) {
+    struct store_settle *w = *pp;
+    if (all || settled(s, w)) {
+      *pp = w->next;
+      w->next = NULL;
+      *rt = w;
+      rt = &w->next;
+    } else {
+      pp = &w->next;
+    }
+  }
+  s->settle_tail = pp;
+  while (ready) {
+    struct store_settle *w = ready;
+    ready = w->next;
+    w->cb(w->arg);
+    free(w->key);
+    free(w);
+  }
+}
+
 static void early_cb(evutil_socket_t fd, short what, void *arg) {
   run_early(arg, false);
+  run_settled(arg, false);
+}
+
+KUBE_EXPORT int kube_store_when_settled(kube_store_t *s, const char *key,
+                                        int64_t lost_revision,
+                                        void (*cb)(void *arg), void *arg,
+                                        kube_error_t *err) {
+  struct store_settle *w = calloc(1, sizeof *w);
+  if (!w || !(w->key = strdup(key))) {
+    free(w);
+    return kube_make_oom(err);
+  }
+  w->lost = lost_revision;
+  w->cb = cb;
+  w->arg = arg;
+  *s->settle_tail = w;
+  s->settle_tail = &w->next;
+  /* Settled already (or never in flight): the callback still runs from
+   * the loop, never inside this call. */
+  if (settled(s, w))
+    event_active(s->early_ev, EV_TIMEOUT, 0);
+  return 0;
 }
 
 void store_op_defer(kube_store_t *s, struct store_op *op) {
@@ -474,6 +541,7 @@ KUBE_EXPORT kube_store_t *kube_store_open(kube_loop_t *kloop,
   s->base = base;
   s->be = be;
   s->early_tail = &s->early_head;
+  s->settle_tail = &s->settle_head;
   s->history_max = o.history > 0 ? o.history : DEFAULT_HISTORY;
   if ((o.path && !(s->path = strdup(o.path))) ||
       (o.etcd_endpoints && !(s->etcd_endpoints = strdup(o.etcd_endpoints))) ||
@@ -510,6 +578,7 @@ KUBE_EXPORT void kube_store_close(kube_store_t *s) {
   s->closing = true;
   s->be->close(s);
   run_early(s, true);
+  run_settled(s, true);
   store_watch_end_all(s, KUBE_REASON_SERVICE_UNAVAILABLE, "store closed");
   store_free(s);
 }

@@ -607,6 +607,37 @@ def test_deletecollection(k, t):
     t.check(sorted(left) == ["l1", "l3", "l5"], "deletecollection by selector", left)
 
 
+def test_racing_patches(k, t):
+    """Merge patches racing each other on one object all apply: a lost
+    compare-and-swap is retried on the new state (GuaranteedUpdate), and a
+    stale resourceVersion in a patch is still a 409."""
+    cm = "/api/v1/namespaces/default/configmaps"
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "race"}, "data": {}})
+    results = []
+
+    def writer(i):
+        for j in range(10):
+            r = k.request("PATCH", cm + "/race",
+                          {"data": {"w%d-%d" % (i, j): "x"}},
+                          ctype="application/merge-patch+json")
+            results.append(r.status)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.check(results.count(200) == 80, "80 racing patches answered 200",
+            sorted(set(results)))
+    data = k.request("GET", cm + "/race").json().get("data", {})
+    t.check(len(data) == 80, "every racing patch applied", len(data))
+    r = k.request("PATCH", cm + "/race",
+                  {"metadata": {"resourceVersion": "1"}, "data": {"z": "1"}},
+                  ctype="application/merge-patch+json")
+    t.check(r.status == 409, "a stale resourceVersion in a patch is 409", r)
+
+
 def test_concurrent_watchers(k, t):
     """Many watchers: each gets the one write."""
     rv = k.request("GET", PODS).json()["metadata"]["resourceVersion"]
@@ -637,7 +668,7 @@ def main():
     try:
         k.start()
         for fn in (test_discovery, test_auth, test_crud, test_errors, test_services, test_protobuf,
-                   test_lists,
+                   test_lists, test_racing_patches,
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
                    test_server_side_apply,

@@ -278,6 +278,54 @@ static void test_errors(void **state) {
   kube_store_record_unref(b);
 }
 
+struct settle_rec {
+  kube_store_t *s;
+  size_t done;
+  int64_t cached; /* the key's revision in the cache when cb ran */
+};
+
+static void settled_cb(void *arg) {
+  struct settle_rec *r = arg;
+  kube_store_record_t *g = kube_store_get(r->s, "/settle/a", NULL);
+  r->cached = g ? g->mod_revision : -1;
+  kube_store_record_unref(g);
+  r->done++;
+}
+
+/* Two writes race on one key: the loser learns when the winner is in the
+ * cache, so a retry reads it (on etcd the cache hears of it later than
+ * the Conflict). */
+static void test_when_settled(void **state) {
+  struct fx *f = *state;
+  kube_store_record_t *a = must(f, W_CREATE, "/settle/a", "1", 0);
+  struct wres w1 = {0}, w2 = {0};
+  assert_int_equal(kube_store_update(f->s, "/settle/a", "2", 1, a->mod_revision,
+                                     wcb, &w1, NULL),
+                   0);
+  assert_int_equal(kube_store_update(f->s, "/settle/a", "3", 1, a->mod_revision,
+                                     wcb, &w2, NULL),
+                   0);
+  run_until(f, &w2.done, 1);
+  assert_int_equal(w2.reason, KUBE_REASON_CONFLICT);
+  struct settle_rec r = {.s = f->s};
+  assert_int_equal(
+      kube_store_when_settled(f->s, "/settle/a", a->mod_revision, settled_cb,
+                              &r, NULL),
+      0);
+  assert_int_equal(r.done, 0); /* never inside the call */
+  run_until(f, &r.done, 1);
+  run_until(f, &w1.done, 1);
+  assert_non_null(w1.rec);
+  assert_int_equal(r.cached, w1.rec->mod_revision);
+  /* Nothing in flight: the callback comes at once (from the loop). */
+  struct settle_rec r2 = {.s = f->s};
+  kube_store_when_settled(f->s, "/settle/a", a->mod_revision, settled_cb, &r2,
+                          NULL);
+  run_until(f, &r2.done, 1);
+  kube_store_record_unref(w1.rec);
+  kube_store_record_unref(a);
+}
+
 static void test_revisions(void **state) {
   struct fx *f = *state;
   int64_t prev = kube_store_revision(f->s);
@@ -1224,6 +1272,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_when_settled, setup, teardown),
       cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_list, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_live, setup, teardown),
