@@ -340,6 +340,7 @@ typedef struct kube_rt_state {
   char **annotation_keys; /* the config's annotations (owned) */
   char **annotation_values;
   size_t n_annotations;
+  bool stdin_once; /* created with io->stdin_once (and open_stdin) */
 } kube_rt_state_t;
 
 void kube_rt_state_clear(kube_rt_state_t *st);

@@ -544,6 +544,7 @@ static int create_common(kube_runtime_t *rt, const char *id,
     snprintf(st.log_path, sizeof st.log_path, "%s", log_path);
   st.terminal = cfg->terminal;
   st.stdin_open = open_stdin;
+  st.stdin_once = open_stdin && io && io->stdin_once;
   st.attachable = owns_stdio;
   if (rt_state_write(dirfd, &st, err) < 0 || rt_meta_write(dirfd, cfg, err) < 0)
     goto fail;
@@ -691,6 +692,7 @@ KUBE_EXPORT int kube_runtime_state(kube_runtime_t *rt, const char *id,
     out->log_path = st.log_path[0] ? strdup(st.log_path) : NULL;
     out->terminal = st.terminal;
     out->stdin_open = st.stdin_open;
+    out->stdin_once = st.stdin_once;
     out->attachable = st.attachable;
     if (out->status != KUBE_RT_STOPPED)
       out->pid = st.pid;

@@ -257,7 +257,7 @@ struct rt_state {
   struct timespec created;
   struct timespec started;
   char log_path[1024];
-  bool terminal, stdin_open, attachable;
+  bool terminal, stdin_open, stdin_once, attachable;
 };
 
 int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err);

@@ -35,12 +35,13 @@ int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
       buf, sizeof buf,
       "id=%s\npid=%d\npid_start=%llu\nmonitor_pid=%d\nmonitor_start=%llu\n"
       "created=%lld.%09ld\nstarted=%lld.%09ld\ncgroup=%s\nbundle=%s\n"
-      "log=%s\nflags=%s%s%s\n",
+      "log=%s\nflags=%s%s%s%s\n",
       st->id, (int)st->pid, st->pid_start, (int)st->monitor_pid,
       st->monitor_start, (long long)st->created.tv_sec, st->created.tv_nsec,
       (long long)st->started.tv_sec, st->started.tv_nsec, st->cgroup_path,
       st->bundle, st->log_path, st->terminal ? "t" : "",
-      st->stdin_open ? "i" : "", st->attachable ? "a" : "");
+      st->stdin_open ? "i" : "", st->stdin_once ? "o" : "",
+      st->attachable ? "a" : "");
   if (n < 0 || (size_t)n >= sizeof buf)
     return kube_make_error(err, 0, "state too large");
   if (write_atomic(dirfd, "state", buf, (size_t)n) < 0)
@@ -95,6 +96,7 @@ int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
     else if (streq(k, "flags")) {
       st->terminal = strchr(v, 't') != NULL;
       st->stdin_open = strchr(v, 'i') != NULL;
+      st->stdin_once = strchr(v, 'o') != NULL;
       st->attachable = strchr(v, 'a') != NULL;
     } else if (streq(k, "cgroup"))
       snprintf(st->cgroup_path, sizeof st->cgroup_path, "%s", v);
