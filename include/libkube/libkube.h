@@ -15,6 +15,7 @@
 #include <libkube/image.h>
 #include <libkube/server.h>
 #include <libkube/stream.h>
+#include <libkube/node.h>
 #include <libkube/kubectl.h>
 
 #endif /* LIBKUBE_H */

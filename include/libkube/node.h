@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libkube node: the node agent (what the kubelet is to Kubernetes).
+ *
+ * Sections:
+ *  - Streaming: the kubelet's streaming server (container logs, exec,
+ *    attach, port-forward) over a resolver the agent provides, reachable
+ *    in-process from the API server and over the agent's own HTTPS port
+ *    with the kubelet's paths.
+ *
+ * Threading: every function runs on the loop given to the object that owns
+ * it, and callbacks run there too.  Blocking work (runtime calls, log
+ * files, connects inside a pod's network namespace) goes to worker threads
+ * that report back on that loop; the loop never blocks.
+ */
+#ifndef LIBKUBE_NODE_H
+#define LIBKUBE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libkube/core.h>
+#include <libkube/http.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* Streaming: logs, exec, attach, port-forward                              */
+/* ======================================================================== */
+
+/* A streaming server: serves the pods of one node, knowing nothing about
+ * pods itself.  For each request it asks the agent's resolver which
+ * container (and log file, and network namespace) the request means, then
+ * streams from the runtime:
+ *
+ *  - logs: the container's CRI log file as text (options follow, previous,
+ *    tailLines, sinceSeconds, sinceTime, timestamps, limitBytes, as the
+ *    kubelet reads them); follow waits for new lines with inotify, follows
+ *    the file across rotations, and ends once the container stopped and
+ *    everything it wrote was sent.
+ *  - exec (query command=..., stdin, stdout, stderr, tty): a process in
+ *    the container through kube_runtime_exec, over every protocol of
+ *    <libkube/stream.h> (WebSocket v1..v5 channels, SPDY/3.1 v1..v5); the
+ *    exit code goes back as the Status the clients expect; terminal
+ *    resize.
+ *  - attach (stdin, stdout, stderr, tty): the container's own stdio
+ *    through kube_runtime_attach.
+ *  - portforward (ports=...): each forwarded connection connects to
+ *    localhost:PORT inside the pod's network namespace (SPDY
+ *    portforward.k8s.io, WebSocket v4.channel.k8s.io, SPDY tunnelled in
+ *    WebSocket); several ports and connections at once.
+ *
+ * Errors are answered as the kubelet answers them: exec, attach and
+ * port-forward refusals before the upgrade as text/plain (clients print
+ * "unable to upgrade connection: <text>"), log errors as a Kubernetes
+ * Status (what kube-apiserver turns the kubelet's text into). */
+typedef struct kube_node_stream kube_node_stream_t;
+
+typedef enum kube_node_stream_op {
+  KUBE_NODE_STREAM_LOGS = 1,
+  KUBE_NODE_STREAM_EXEC,
+  KUBE_NODE_STREAM_ATTACH,
+  KUBE_NODE_STREAM_PORTFORWARD,
+} kube_node_stream_op_t;
+
+/* What a request asks for.  Strings are borrowed for the resolver call. */
+typedef struct kube_node_stream_query {
+  size_t struct_size; /* sizeof(kube_node_stream_query_t) */
+  kube_node_stream_op_t op;
+  const char *namespace_;
+  const char *pod;
+  /* The pod's UID when the request named one (kubelet paths
+   * /exec/NS/POD/UID/CONTAINER); NULL otherwise.  A pod with another UID
+   * is not the one asked for: NotFound. */
+  const char *pod_uid;
+  /* The container (NULL for port-forward). */
+  const char *container;
+  /* Logs: the previous instance of the container (kubectl logs -p). */
+  bool previous;
+} kube_node_stream_query_t;
+
+/* The resolver's answer.  The resolver fills the fields its op needs with
+ * malloc'ed strings; the server owns them afterwards and releases them
+ * with kube_node_stream_target_clear.  Fields it does not know stay NULL. */
+typedef struct kube_node_stream_target {
+  /* The runtime container id of the container's current instance
+   * (exec, attach).  It may be stopped: exec and attach then fail with
+   * the kubelet's "container not found" answer. */
+  char *container_id;
+  /* The CRI log file of the current instance, and of the previous one
+   * (NULL when it never restarted or that file is gone).  Logs use
+   * previous_log_path when query->previous. */
+  char *log_path;
+  char *previous_log_path;
+  /* The pod's network namespace (port-forward), e.g. the sandbox's
+   * <dir>/net of kube_runtime_sandbox_pin. */
+  char *netns_path;
+  char *pod_uid;
+} kube_node_stream_target_t;
+
+/* Release the strings of *t and zero it.  Accepts NULL. */
+void kube_node_stream_target_clear(kube_node_stream_target_t *t);
+
+/* The agent maps a request to its container.  Runs on the loop and must
+ * not block.  Return 0 with *out filled (zeroed on entry), or -1 with err:
+ * the reason picks the HTTP status and the message is what the client
+ * sees, so use the kubelet's wording:
+ *   NotFound    "pod does not exist" (exec, attach, port-forward),
+ *               "pod \"y\" does not exist" and
+ *               "container \"x\" not found in pod \"y\"" (logs);
+ *   BadRequest  (logs) "container \"x\" in pod \"y\" is waiting to start:
+ *               ContainerCreating" (the waiting reason; for ErrImagePull
+ *               "... is waiting to start: image can't be pulled", for
+ *               ImagePullBackOff "... is waiting to start: trying and
+ *               failing to pull image"), "previous terminated container
+ *               \"x\" in pod \"y\" not found", "container \"x\" in pod \"y\"
+ *               is terminated".
+ * When the resolver succeeds without the field an op needs, the server
+ * answers for it: exec/attach without container_id "container not found
+ * (\"x\")"; logs without the path "previous terminated container \"x\" in
+ * pod \"y\" not found" (previous) or "container \"x\" in pod \"y\" is
+ * waiting to start - no logs yet"; port-forward without netns_path "pod
+ * not found (\"y\")". */
+typedef int (*kube_node_stream_resolve_fn)(void *arg,
+                                           const kube_node_stream_query_t *q,
+                                           kube_node_stream_target_t *out,
+                                           kube_error_t *err);
+
+typedef struct kube_node_stream_options {
+  size_t struct_size; /* sizeof(kube_node_stream_options_t) */
+  /* The loop (borrowed; must outlive the server).  Required. */
+  kube_loop_t *loop;
+  /* The runtime's state root the containers live in (copied; NULL: the
+   * runtime's default /run/libkube/runtime).  The server opens runtime
+   * handles of its own for its worker threads. */
+  const char *runtime_root;
+  /* Required. */
+  kube_node_stream_resolve_fn resolve;
+  void *resolve_arg;
+  /* Worker threads for blocking work (0: 2). */
+  unsigned threads;
+  /* Close exec/attach/port-forward connections idle this long (the
+   * kubelet's streamingConnectionIdleTimeout; 0: 4 hours, < 0: never).
+   * Milliseconds. */
+  int64_t idle_timeout_ms;
+  /* Logs with follow: how often to check whether the container still
+   * runs when no line arrives (0: 1000).  Milliseconds. */
+  int follow_check_ms;
+} kube_node_stream_options_t;
+
+/* A streaming server.  Owned: free with kube_node_stream_free.  NULL with
+ * err (BadRequest: no loop or resolver). */
+kube_node_stream_t *kube_node_stream_new(const kube_node_stream_options_t *opts,
+                                         kube_error_t *err);
+
+/* Close every session and listener, wait for the worker threads, free.
+ * Loop thread; not from a callback of this server.  Accepts NULL. */
+void kube_node_stream_free(kube_node_stream_t *s);
+
+/* Serve one request for a pod of this node: `subresource` "log", "exec",
+ * "attach" or "portforward" (anything else: 404).  The options come from
+ * the request's query (as the API server's pods/<sub> take them); the
+ * container is `container` when not NULL, else the query's `container`.
+ * `req` is stolen (answered, streamed or upgraded here); the other strings
+ * are borrowed for the call.  `stream` is the kube_node_stream_t.
+ *
+ * The signature is the API server's kube_apiserver_node_fn, so an API
+ * server in the same process serves the pods of this node directly:
+ *   kube_apiserver_add_node(api, node_name, kube_node_stream_serve_pod,
+ *                           stream, &err); */
+void kube_node_stream_serve_pod(kube_http_request_t *req,
+                                const char *subresource, const char *namespace_,
+                                const char *pod, const char *container,
+                                void *stream);
+
+/* Sessions (exec, attach, port-forward connections, log streams) open. */
+size_t kube_node_stream_sessions(const kube_node_stream_t *s);
+
+/* The agent's own HTTPS server, for API servers in other processes. */
+typedef struct kube_node_stream_listen_options {
+  size_t struct_size; /* sizeof(kube_node_stream_listen_options_t) */
+  /* PEM serving certificate and key (both required for TCP). */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+  /* PEM CA bundle: clients must present a certificate signed by it (the
+   * API server's kubelet client certificate, as the kubelet's
+   * --client-ca-file).  NULL: every client is served (tests only). */
+  const char *tls_client_ca_file;
+} kube_node_stream_listen_options_t;
+
+/* Listen on spec ("tcp:ADDR:PORT", port 0 picks one; "unix:PATH" for
+ * tests) with the kubelet's paths:
+ *   /containerLogs/NS/POD/CONTAINER      (GET; the log options)
+ *   /exec/NS/POD[/UID]/CONTAINER         (GET/POST upgrade; command=...)
+ *   /attach/NS/POD[/UID]/CONTAINER       (GET/POST upgrade)
+ *   /portForward/NS/POD[/UID]            (GET/POST upgrade; ports=...)
+ *   /healthz                             ("ok", without a certificate)
+ * Other paths: 404.  Without a verified client certificate (when a CA is
+ * set): 401 "Unauthorized".  0 or -1 with err.  May be called more than
+ * once; the listeners close with the server. */
+int kube_node_stream_listen(kube_node_stream_t *s, const char *spec,
+                            const kube_node_stream_listen_options_t *opts,
+                            kube_error_t *err);
+/* The port of the first TCP listener, or -1. */
+int kube_node_stream_port(const kube_node_stream_t *s);
+
+/* ---- CRI log files (what the streaming server reads) ---- */
+
+/* How to render a CRI log as text (PodLogOptions). */
+typedef struct kube_node_log_options {
+  size_t struct_size;  /* sizeof(kube_node_log_options_t) */
+  bool follow;         /* wait for more */
+  bool timestamps;     /* prefix each line with its RFC 3339 time */
+  int64_t tail_lines;  /* the last N lines only; < 0: all */
+  int64_t limit_bytes; /* stop after N bytes of output; <= 0: no limit */
+  /* Lines older than this are skipped (all zero: none). */
+  struct timespec since;
+} kube_node_log_options_t;
+
+/* Parse the log options of a query (follow, previous, timestamps,
+ * tailLines, limitBytes, sinceSeconds, sinceTime) into *o and *previous
+ * (may be NULL), validated as kube-apiserver validates PodLogOptions
+ * (Invalid for negative or zero values, both since options).  `pod` names
+ * the pod in the messages.  `param` returns the first value of a query
+ * parameter or NULL (e.g. a wrapper around kube_http_request_query_param).
+ * 0 or -1 with err. */
+int kube_node_log_options_parse(const char *(*param)(void *arg,
+                                                     const char *key),
+                                void *arg, const char *pod,
+                                kube_node_log_options_t *o, bool *previous,
+                                kube_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKUBE_NODE_H */
