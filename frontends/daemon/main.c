@@ -42,6 +42,13 @@ static void usage(FILE *f) {
       "tcp:127.0.0.1:5000;\n"
       "                          plain HTTP on loopback, else TLS + token)\n"
       "  --no-registry           do not run the built-in registry\n"
+      "  --kubelet-client-certificate FILE, --kubelet-client-key FILE\n"
+      "                          client certificate (PEM) for the kubelet\n"
+      "                          ports of nodes in other processes (logs,\n"
+      "                          exec, attach, port-forward)\n"
+      "  --kubelet-certificate-authority FILE\n"
+      "                          CA of the kubelets' serving certificates\n"
+      "                          (default: not verified)\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
 }
@@ -60,6 +67,9 @@ enum {
   O_SCHED_CONFIG,
   O_REG_LISTEN,
   O_NO_REG,
+  O_KUBELET_CERT,
+  O_KUBELET_KEY,
+  O_KUBELET_CA,
 };
 
 static const struct option server_longopts[] = {
@@ -76,6 +86,9 @@ static const struct option server_longopts[] = {
     {"scheduler-config", required_argument, NULL, O_SCHED_CONFIG},
     {"registry-listen", required_argument, NULL, O_REG_LISTEN},
     {"no-registry", no_argument, NULL, O_NO_REG},
+    {"kubelet-client-certificate", required_argument, NULL, O_KUBELET_CERT},
+    {"kubelet-client-key", required_argument, NULL, O_KUBELET_KEY},
+    {"kubelet-certificate-authority", required_argument, NULL, O_KUBELET_CA},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -149,6 +162,14 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_NO_REG:
       o->no_registry = true;
+    case O_KUBELET_CERT:
+      o->kubelet_client_cert_file = optarg;
+      break;
+    case O_KUBELET_KEY:
+      o->kubelet_client_key_file = optarg;
+      break;
+    case O_KUBELET_CA:
+      o->kubelet_ca_file = optarg;
       break;
     case O_HELP:
     case 'h':

@@ -6,8 +6,8 @@
  * Served: discovery (/version, /api, /apis, /api/v1, /apis/<g>/<v>, and
  * aggregated discovery), /openapi/v2, /healthz, /livez, /readyz; for every
  * kind of the kinds table create, get, list, watch, update, patch, delete
- * and deletecollection; subresources status, scale, binding, log, exec;
- * Table output; Status errors.  Write bodies are checked against the
+ * and deletecollection; subresources status, scale, binding; Table output;
+ * Status errors.  Write bodies are checked against the
  * kind's schema (types, int32 ranges; unknown and duplicate fields are
  * dropped and reported as the `fieldValidation` query parameter asks:
  * Strict fails the request, Warn, the default, answers with `Warning`
@@ -21,6 +21,10 @@
  * definition serves (conversion strategy None).  Definitions are read back
  * from the store when the server starts; deleting one deletes its objects
  * first.
+ *
+ * A pod's log, exec, attach and portforward go to the node it is bound
+ * to: a node agent in the same process (kube_apiserver_add_node) or the
+ * node's kubelet port over HTTPS.
  *
  * Transport: HTTP/1.1 through <libkube/http.h> (its limits and timeouts
  * apply; every refusal is a Status).  TCP listeners speak TLS when a
@@ -81,6 +85,16 @@ typedef struct kube_apiserver_options {
    * defaults.  Its max_body_bytes and error_body are ignored (the API
    * server's own apply). */
   const kube_http_server_options_t *http;
+  /* Pods' log/exec/attach/portforward on nodes in other processes are
+   * proxied to https://<Node InternalIP>:<daemonEndpoints.kubeletEndpoint
+   * .Port> (kube-apiserver's --kubelet-client-certificate, --kubelet-
+   * client-key, --kubelet-certificate-authority): the client certificate
+   * and key to present (PEM files, both or neither) and the CA the
+   * kubelet's serving certificate must chain to (NULL: not verified, as
+   * kube-apiserver without --kubelet-certificate-authority). */
+  const char *kubelet_client_cert_file;
+  const char *kubelet_client_key_file;
+  const char *kubelet_ca_file;
 } kube_apiserver_options_t;
 
 /* Create a server on `loop` (borrowed) over `store` (borrowed; both must
@@ -210,6 +224,31 @@ int kube_apiserver_handle_subresource(kube_apiserver_t *srv, const char *group,
                                       const char *resource, const char *sub,
                                       kube_apiserver_handler_fn fn, void *arg,
                                       kube_error_t *err);
+
+/* ---- pods' streaming subresources and the nodes that serve them ---- */
+
+/* Serves pods/<subresource> ("log", "exec", "attach", "portforward") of
+ * a pod bound to a node of this process.  `req` is stolen (the handler
+ * answers, streams, upgrades or proxies it); the strings are borrowed for
+ * the call.  `container` is the container the API server resolved (the
+ * query's `container`, or the pod's only container), NULL for
+ * portforward.  The options are the request's query.  The node module's
+ * kube_node_stream_serve_pod has this signature. */
+typedef void (*kube_apiserver_node_fn)(kube_http_request_t *req,
+                                       const char *subresource,
+                                       const char *namespace_, const char *pod,
+                                       const char *container, void *arg);
+
+/* The pods of node `node` are served in this process by fn: their
+ * log/exec/attach/portforward requests go to fn directly (after the API
+ * server checked the pod, its node and the container as kube-apiserver
+ * does) instead of over HTTPS to the node's kubelet port.  Registering a
+ * node again replaces its handler.  0 or -1 with err. */
+int kube_apiserver_add_node(kube_apiserver_t *srv, const char *node,
+                            kube_apiserver_node_fn fn, void *arg,
+                            kube_error_t *err);
+/* Forget a node registered above (requests then go over HTTPS). */
+void kube_apiserver_remove_node(kube_apiserver_t *srv, const char *node);
 
 /* The HTTP server under the API server (borrowed), e.g. to read its
  * listeners' connection counts. */

@@ -106,6 +106,13 @@ typedef struct kube_server_options {
   /* Install SIGTERM/SIGINT handlers on the loop while kube_server_run
    * runs: the first signal stops gracefully, the second at once. */
   bool handle_signals;
+  /* How the API server reaches kubelet ports for pods on nodes in other
+   * processes (see kube_apiserver_options_t): PEM client certificate and
+   * key, and the CA of the kubelets' serving certificates (NULL: not
+   * verified). */
+  const char *kubelet_client_cert_file;
+  const char *kubelet_client_key_file;
+  const char *kubelet_ca_file;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

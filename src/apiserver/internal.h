@@ -159,6 +159,8 @@ struct kube_apiserver {
   size_t openapi_pb_len;
   uint64_t openapi_gen; /* as_crds_generation() the caches were built at */
   struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
+  struct as_node *nodes; /* nodes served in this process (pod-stream.c) */
+  char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
 };
 
 /* ---- server.c ---- */
@@ -181,6 +183,11 @@ void as_ext_discovery_groups(kube_apiserver_t *srv, json_object *groups);
 void as_ext_discovery_aggregated(kube_apiserver_t *srv, json_object *items);
 bool as_ext_serves_group(kube_apiserver_t *srv, const char *group);
 void as_exts_free(kube_apiserver_t *srv);
+
+/* ---- pod-stream.c ---- */
+/* pods/log, exec, attach, portforward: to the pod's node. */
+void as_handle_pod_stream(struct req *r);
+void as_nodes_free(kube_apiserver_t *srv);
 
 /* ---- status.c ---- */
 void as_reply_json(struct req *r, int code, json_object *obj);

@@ -550,6 +550,8 @@ static char *status_body(int code, const char *message, void *arg) {
   return out;
 }
 
+static void server_release(kube_apiserver_t *srv);
+
 KUBE_EXPORT kube_apiserver_t *
 kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
                    const kube_apiserver_options_t *opts, kube_error_t *err) {
@@ -591,6 +593,22 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
   }
   if (o.tls_client_ca_file)
     srv->tls_client_ca = strdup(o.tls_client_ca_file);
+  if ((o.kubelet_client_cert_file == NULL) !=
+      (o.kubelet_client_key_file == NULL)) {
+    server_release(srv);
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                   "the kubelet client certificate needs its key (and the "
+                   "key its certificate)");
+    return NULL;
+  }
+  bool kubelet_oom = false;
+  if (o.kubelet_client_cert_file) {
+    srv->kubelet_cert = strdup(o.kubelet_client_cert_file);
+    srv->kubelet_key = strdup(o.kubelet_client_key_file);
+    kubelet_oom = !srv->kubelet_cert || !srv->kubelet_key;
+  }
+  if (o.kubelet_ca_file)
+    kubelet_oom |= !(srv->kubelet_ca = strdup(o.kubelet_ca_file));
   kube_http_server_options_t ho = {.struct_size = sizeof ho};
   if (o.http) {
     size_t n = o.http->struct_size && o.http->struct_size < sizeof ho
@@ -614,7 +632,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
   }
   if ((o.token && !srv->token) || !srv->advertise_address || !srv->drain_ev ||
       (o.tls_cert_file && (!srv->tls_cert || !srv->tls_key)) ||
-      (o.tls_client_ca_file && !srv->tls_client_ca)) {
+      (o.tls_client_ca_file && !srv->tls_client_ca) || kubelet_oom) {
     kube_apiserver_free(srv);
     kube_make_oom(err);
     return NULL;
@@ -668,6 +686,9 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->tls_key);
   free(srv->tls_client_ca);
   free(srv->openapi_pb);
+  free(srv->kubelet_cert);
+  free(srv->kubelet_key);
+  free(srv->kubelet_ca);
   free(srv);
 }
 
@@ -699,6 +720,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   kube_http_server_free(srv->http);
   srv->http = NULL;
   as_exts_free(srv);
+  as_nodes_free(srv);
   as_hubs_free(srv);
   as_crds_free(srv);
   as_ns_cleanups_free(srv);

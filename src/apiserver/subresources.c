@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Subresources: status, scale (autoscaling/v1 Scale), binding, log, exec. */
+/* Subresources: status, scale (autoscaling/v1 Scale), binding; log, exec,
+ * attach and portforward go to the pod's node (pod-stream.c). */
 #include <time.h>
 
 #include "apiserver/internal.h"
@@ -345,29 +346,6 @@ static void handle_binding(struct req *r) {
   kube_store_record_unref(rec);
 }
 
-/* ---- log / exec: served by the node agent once it exists ---- */
-
-static void handle_node_proxy(struct req *r, const char *what) {
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_store_record_t *rec = get_record(r, &err);
-  json_object *pod = rec ? as_record_to_tree(rec, &err) : NULL;
-  kube_store_record_unref(rec);
-  if (!pod) {
-    as_reply_error(r, &err);
-    return;
-  }
-  const char *node = kube_json_get_string(pod, "spec.nodeName");
-  if (!node || !*node)
-    as_reply_status(r, KUBE_REASON_BAD_REQUEST,
-                    "pod %s does not have a host assigned", r->rt.name);
-  else
-    as_reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE,
-                    "pods/%s is not available for pod %s: no node agent serves "
-                    "node \"%s\" yet",
-                    what, r->rt.name, node);
-  json_object_put(pod);
-}
-
 void as_handle_subresource(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   const char *sub = r->rt.sub;
@@ -382,11 +360,9 @@ void as_handle_subresource(struct req *r) {
     handle_scale(r);
   else if (streq(sub, "binding"))
     handle_binding(r);
-  else if (streq(sub, "log"))
-    handle_node_proxy(r, "log");
-  else if (streq(sub, "exec") || streq(sub, "attach") ||
+  else if (streq(sub, "log") || streq(sub, "exec") || streq(sub, "attach") ||
            streq(sub, "portforward"))
-    handle_node_proxy(r, sub);
+    as_handle_pod_stream(r);
   else if (streq(sub, "finalize") && r->method == M_PUT)
     as_handle_update(r);
   else

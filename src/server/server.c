@@ -189,6 +189,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .bootstrap = true,
       .tls_cert_file = srv->cert,
       .tls_key_file = srv->key,
+      .kubelet_client_cert_file = o.kubelet_client_cert_file,
+      .kubelet_client_key_file = o.kubelet_client_key_file,
+      .kubelet_ca_file = o.kubelet_ca_file,
   };
   /* The advertised port is the first TCP listener's. */
   for (size_t i = 0; listen[i]; i++) {
