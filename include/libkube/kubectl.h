@@ -11,7 +11,8 @@
  *   the rest;
  * - generators (run, create deployment|service|namespace, expose);
  * - label/annotate changes, client-side apply and --save-config;
- * - discovery listings (api-resources).
+ * - discovery listings (api-resources);
+ * - copying files to and from containers (cp: tar over exec).
  *
  * Texts come back as owned strings (free()) and never go to a stream: the
  * library prints nothing.  Error messages are kubectl's wording (a CLI
@@ -497,6 +498,51 @@ void kube_api_resource_list_clear(kube_api_resource_list_t *list);
  * VERBS CATEGORIES when `wide`) for kube_table_printer_add.  Owned. */
 kube_object_t *kube_api_resources_table(const kube_api_resource_list_t *list,
                                         bool wide, kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* cp: files to and from a container (tar over exec)                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kube_cp_options {
+  size_t struct_size;     /* sizeof(kube_cp_options_t) */
+  const char *namespace_; /* NULL: the client's */
+  const char *pod;        /* required */
+  const char *container;  /* NULL: the server picks the only one */
+  bool no_preserve; /* to a pod: tar --no-same-permissions --no-same-owner */
+  kube_client_stream_transport_t transport;
+  /* The remote tar's own messages ("tar: removing leading '/' from member
+   * names") go here (-1: dropped). */
+  int stderr_fd;
+  /* kubectl's warnings about what is not copied ("skipping symlink ...",
+   * "file ... is outside target destination, skipping"): one line without
+   * its newline, borrowed for the call.  May be NULL. */
+  void (*warn)(void *arg, const char *line);
+  void *arg;
+} kube_cp_options_t;
+
+/* Split a kubectl cp file spec "[[namespace/]pod:]path" into its parts
+ * (owned strings; *ns and *pod NULL for a local path).  BadRequest
+ * "filespec must match the canonical format: [[namespace/]pod:]file/path". */
+int kube_cp_parse_spec(const char *spec, char **ns, char **pod, char **path,
+                       kube_error_t *err);
+
+/* kubectl cp POD:SRC DST: `tar cf - SRC` in the container, unpacked under
+ * DST with kubectl's rules (the remote path prefix stripped, nothing
+ * outside DST, symlinks skipped with a warning).  -1 with err (the exec's
+ * errors; "tar contents corrupted"; local I/O); when the remote tar
+ * failed, *exit_code (may be NULL) is its exit code and the message
+ * "command terminated with exit code N". */
+int kube_cp_from_pod(kube_client_t *c, const kube_cp_options_t *o,
+                     const char *remote_src, const char *local_dst,
+                     int *exit_code, kube_error_t *err);
+/* kubectl cp SRC POD:DST: SRC (a file or directory tree) packed as DST
+ * (DST/basename(SRC) when DST is a directory in the container: `test -d`)
+ * and unpacked by `tar -xmf - -C dir(DST)` in the container.  -1 with err
+ * ("SRC doesn't exist in local filesystem", the exec's errors, a non-zero
+ * exit of tar: *exit_code, as above). */
+int kube_cp_to_pod(kube_client_t *c, const kube_cp_options_t *o,
+                   const char *local_src, const char *remote_dst,
+                   int *exit_code, kube_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -372,11 +372,22 @@ static int conn_read_line(struct conn *cn, kube_strbuf_t *sb,
 
 void client_http_response_head_clear(struct http_response_head *h) {
   free(h->content_type);
+  free(h->upgrade);
+  free(h->connection);
+  free(h->ws_accept);
+  free(h->ws_protocol);
+  free(h->stream_protocol);
   memset(h, 0, sizeof *h);
 }
 
 int client_http_send(kube_client_t *c, struct conn *cn,
                      const kube_client_request_t *req, kube_error_t *err) {
+  return client_http_send_ex(c, cn, req, NULL, err);
+}
+
+int client_http_send_ex(kube_client_t *c, struct conn *cn,
+                        const kube_client_request_t *req,
+                        const char *const *extra, kube_error_t *err) {
   cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
   const char *path = req->path && *req->path ? req->path : "/";
   kube_strbuf_printf(&sb, "%s %s%s", req->method ? req->method : "GET",
@@ -404,6 +415,8 @@ int client_http_send(kube_client_t *c, struct conn *cn,
   const char *m = req->method ? req->method : "GET";
   if (req->body || streq(m, "POST") || streq(m, "PUT") || streq(m, "PATCH"))
     kube_strbuf_printf(&sb, "Content-Length: %zu\r\n", blen);
+  for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+    kube_strbuf_printf(&sb, "%s: %s\r\n", extra[i], extra[i + 1]);
   kube_strbuf_append(&sb, "\r\n");
   if (sb.oom)
     return kube_make_oom(err);
@@ -459,7 +472,8 @@ static int read_head(struct conn *cn, struct http_response_head *h,
                             "malformed HTTP status line \"%.80s\"", line.data);
     h->status = status;
     h->close = (major == 1 && minor == 0);
-    bool interim = status >= 100 && status < 200;
+    /* 101 Switching Protocols is the final answer to an upgrade. */
+    bool interim = status >= 100 && status < 200 && status != 101;
     for (;;) {
       r = conn_read_line(cn, &line, err);
       if (r < 0)
@@ -492,7 +506,18 @@ static int read_head(struct conn *cn, struct http_response_head *h,
       } else if (strcasecmp(name, "Content-Type") == 0) {
         free(h->content_type);
         h->content_type = strdup(value);
+      } else {
+        static const char *const keep[] = {
+            "Upgrade", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol",
+            "X-Stream-Protocol-Version"};
+        char **slot[] = {&h->upgrade, &h->ws_accept, &h->ws_protocol,
+                         &h->stream_protocol};
+        for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+          if (strcasecmp(name, keep[i]) == 0 && !*slot[i])
+            *slot[i] = strdup(value);
       }
+      if (strcasecmp(name, "Connection") == 0 && !h->connection)
+        h->connection = strdup(value);
     }
     if (!interim)
       break;

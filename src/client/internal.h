@@ -10,6 +10,7 @@
 #include <libkube/client.h>
 #include <libkube/kubectl.h>
 #include <libkube/kit.h>
+#include <libkube/stream.h>
 
 #include "client/client-private.h"
 
@@ -45,6 +46,8 @@ struct body_sink {
 struct http_response_head {
   int status;
   char *content_type;
+  /* The headers of a protocol switch (101), owned, NULL when absent. */
+  char *upgrade, *connection, *ws_accept, *ws_protocol, *stream_protocol;
   bool chunked;
   long long content_length; /* -1 = unknown */
   bool close;               /* Connection: close or HTTP/1.0 */
@@ -75,6 +78,11 @@ int client_conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
 /* Write the request head and body.  -1 with err on failure. */
 int client_http_send(kube_client_t *c, struct conn *cn,
                      const kube_client_request_t *req, kube_error_t *err);
+/* Same, with extra request headers: "Name", "value" pairs, NULL-terminated
+ * (may be NULL). */
+int client_http_send_ex(kube_client_t *c, struct conn *cn,
+                        const kube_client_request_t *req,
+                        const char *const *extra, kube_error_t *err);
 /* Read a response head.  Returns 0, or -1 with err; *nothing is set when
  * the connection closed before any byte arrived (stale keep-alive). */
 int client_http_read_head(struct conn *cn, struct http_response_head *h,
@@ -143,6 +151,38 @@ int client_tp_request(kube_client_t *c, const kube_client_request_t *req,
 int client_tp_stream(kube_client_t *c, const kube_client_request_t *req,
                      kube_client_line_fn fn, void *userdata, kube_error_t *err);
 void client_tp_free(struct client_tp *tp);
+
+/* upgrade.c: a connection upgraded to a streaming protocol, driven by a
+ * poll loop of the caller. */
+struct client_up {
+  struct conn cn;    /* non-blocking after the upgrade; cn.buf holds bytes
+                        that came with the 101 */
+  kube_strbuf_t out; /* queued for the server */
+  size_t out_off;
+  bool read_wants_write, write_wants_read; /* TLS renegotiation states */
+};
+void client_up_init(struct client_up *u);
+void client_up_close(struct client_up *u);
+/* Connect and ask for the upgrade.  0 with *up negotiated; 1 when the
+ * server answered otherwise (*refused filled: clear it); -1 with err. */
+int client_up_open(kube_client_t *c, const char *path, const char *query,
+                   kube_stream_kind_t kind, kube_stream_transport_t tr,
+                   struct client_up *u, kube_stream_upgrade_t *up,
+                   kube_client_response_t *refused, kube_error_t *err);
+/* The error a refused upgrade means, as client-go reports it.  -1. */
+int client_up_refused_error(const kube_client_response_t *resp,
+                            kube_error_t *err);
+/* Bytes to read without waiting (leftovers, TLS records). */
+bool client_up_buffered(const struct client_up *u);
+/* > 0 bytes, 0 EOF, -1 nothing now, -2 error (err set). */
+ssize_t client_up_read(struct client_up *u, void *buf, size_t len,
+                       kube_error_t *err);
+void client_up_queue(struct client_up *u, const void *buf, size_t len);
+size_t client_up_pending(const struct client_up *u);
+/* Write what the socket takes now.  0, or -1 with err. */
+int client_up_flush(struct client_up *u, kube_error_t *err);
+/* poll() events to wait for. */
+short client_up_events(const struct client_up *u);
 
 /* tls.c */
 int client_tls_context_setup(kube_client_t *c, const kube_kubeconfig_t *kc,
