@@ -31,9 +31,7 @@ static int parse_duration_ms(const char *s) {
   return -1;
 }
 
-kube_client_t *cli_client(void) {
-  if (the_client)
-    return the_client;
+kube_client_t *cli_client_new(void) {
   kube_client_options_t o = {
       .struct_size = sizeof o,
       .kubeconfig = cli_g.kubeconfig,
@@ -56,11 +54,17 @@ kube_client_t *cli_client(void) {
     o.timeout_ms = ms;
   }
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  the_client = kube_client_new(&o, &err);
-  if (!the_client) {
+  kube_client_t *c = kube_client_new(&o, &err);
+  if (!c)
     cli_fail("%s", err.message);
+  return c;
+}
+
+kube_client_t *cli_client(void) {
+  if (the_client)
+    return the_client;
+  if (!(the_client = cli_client_new()))
     return NULL;
-  }
   atexit(free_client);
   return the_client;
 }

@@ -78,6 +78,9 @@ int cmd_run(int argc, char **argv);
 int cmd_expose(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_port_forward(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 /* Hidden: `kube __complete WORD...` prints the candidates for the last
  * word, one per line (the completion scripts call it). */
@@ -138,6 +141,9 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
 /* The client for the global flags (created once).  Prints the error and
  * returns NULL on failure. */
 kube_client_t *cli_client(void);
+/* Another client with the same settings (owned: kube_client_free), for a
+ * second thread.  Prints the error and returns NULL on failure. */
+kube_client_t *cli_client_new(void);
 /* -n or the context's namespace. */
 const char *cli_namespace(void);
 /* Print err as kubectl does ("Error from server (NotFound): ..." when the
@@ -182,6 +188,26 @@ int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
                      const char *dry_run);
 /* Parse --dry-run (none|client|server, or bare = client).  NULL on error. */
 const char *cli_dry_run(const char *v, bool set);
+
+/* ---- Pods (cli-pod.c) ---------------------------------------------------- */
+
+/* "POD", "pod/POD", "pods/POD", "po/POD" -> POD (borrowed); NULL for
+ * another type. */
+const char *cli_pod_arg(const char *arg);
+/* GET the pod; prints the error and returns NULL when it fails. */
+kube_object_t *cli_get_pod(kube_client_t *c, const char *name);
+bool cli_pod_has_container(const kube_object_t *pod, const char *name);
+/* "a, b, e (ephem), i (init)" (owned). */
+char *cli_pod_container_names(const kube_object_t *pod);
+/* kubectl's podcmd.FindOrDefaultContainerByName: `name` when the pod has
+ * it, else the default-container annotation's, else the first one
+ * ("Defaulted container ..." on stderr unless quiet).  Borrowed; NULL
+ * after printing the error. */
+const char *cli_pod_container(const kube_object_t *pod, const char *name,
+                              bool quiet);
+/* Go's time.ParseDuration ("1h30m", "90s", "1.5h") in seconds, rounded as
+ * kubectl rounds --since; -1 when malformed. */
+int64_t cli_parse_duration_s(const char *s);
 
 /* Read a whole stream / file; owned NUL-terminated buffer, NULL with errno
  * set on a read error. */

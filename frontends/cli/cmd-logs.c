@@ -1,191 +1,324 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kube logs POD and kube exec POD -- CMD. */
+/* kube logs [-f] [-p] [-c C | --all-containers] (POD [C] | -l SELECTOR):
+ * kubectl logs over kube_client_logs.  One source after the other, or all
+ * at once when following several (a thread and a client each). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli.h"
 
-static int print_line(const char *line, size_t len, void *ud) {
-  fwrite(line, 1, len, stdout);
-  fputc('\n', stdout);
+struct source {
+  const char *pod;
+  const char *container;
+  char prefix[512]; /* "[pod/P/C] " with --prefix, else "" */
+  bool at_line_start;
+};
+
+struct logs_run {
+  kube_client_logs_options_t o; /* shared options; pod/container per source */
+  bool ignore_errors;
+  pthread_mutex_t lock;
+  int rc;
+};
+
+/* Write one source's bytes, with its prefix at every line start.  Holding
+ * the lock per call keeps the lines of followed sources whole. */
+static int out_write(struct logs_run *run, struct source *s, const char *buf,
+                     size_t len) {
+  pthread_mutex_lock(&run->lock);
+  if (!s->prefix[0]) {
+    fwrite(buf, 1, len, stdout);
+  } else {
+    while (len) {
+      if (s->at_line_start)
+        fputs(s->prefix, stdout);
+      const char *nl = memchr(buf, '\n', len);
+      size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+      fwrite(buf, 1, n, stdout);
+      s->at_line_start = nl != NULL;
+      buf += n;
+      len -= n;
+    }
+  }
   fflush(stdout);
-  return 0;
+  pthread_mutex_unlock(&run->lock);
+  return ferror(stdout) ? 1 : 0;
 }
 
-/* "POD", "pod/POD", "pods/POD". */
-static const char *pod_name(const char *arg) {
-  const char *slash = strchr(arg, '/');
-  if (!slash)
-    return arg;
-  if (str_has_prefix(arg, "pod/") || str_has_prefix(arg, "pods/") ||
-      str_has_prefix(arg, "po/"))
-    return slash + 1;
+struct sink {
+  struct logs_run *run;
+  struct source *src;
+};
+
+static int on_output(void *arg, int stream, const void *buf, size_t len) {
+  struct sink *k = arg;
+  return out_write(k->run, k->src, buf, len);
+}
+
+/* "Error from server (Reason): msg" when the server said so. */
+static void report(kube_client_t *c, kube_error_t *err) {
+  int status = kube_client_last_status(c);
+  const char *reason = kube_reason_string(err->reason);
+  if (status >= 400 && *reason)
+    fprintf(stderr, "Error from server (%s): %s\n", reason,
+            err->message ? err->message : "");
+  else
+    fprintf(stderr, "error: %s\n", err->message ? err->message : "");
+}
+
+static int consume(struct logs_run *run, kube_client_t *c, struct source *s) {
+  kube_client_logs_options_t o = run->o;
+  struct sink k = {run, s};
+  o.pod = s->pod;
+  o.container = s->container;
+  o.output = on_output;
+  o.arg = &k;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_client_logs(c, &o, &err) == 0)
+    return 0;
+  if (run->ignore_errors) {
+    pthread_mutex_lock(&run->lock);
+    printf("error: %s\n", err.message ? err.message : "");
+    pthread_mutex_unlock(&run->lock);
+    return 0;
+  }
+  pthread_mutex_lock(&run->lock);
+  report(c, &err);
+  pthread_mutex_unlock(&run->lock);
+  return 1;
+}
+
+struct worker {
+  struct logs_run *run;
+  struct source *src;
+  pthread_t th;
+};
+
+static void *follow_one(void *arg) {
+  struct worker *w = arg;
+  kube_client_t *c = cli_client_new();
+  if (!c || consume(w->run, c, w->src)) {
+    /* As kubectl: the first stream that fails ends the command. */
+    fflush(stdout);
+    exit(1);
+  }
+  kube_client_free(c);
   return NULL;
 }
 
-/* GET the pod; reports and returns NULL when missing. */
-static kube_object_t *get_pod(kube_client_t *c, const char *name) {
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_object_t *pod = kube_client_get(c, kube_kind_by_kind("v1", "Pod"),
-                                       cli_namespace(), name, &err);
-  if (!pod)
-    cli_report(&err);
-  return pod;
+/* Add the sources of one pod. */
+static int add_pod(const kube_object_t *pod, const char *container, bool all,
+                   bool prefix, struct source **v, size_t *n) {
+  static const char *const lists[] = {"initContainers", "containers",
+                                      "ephemeralContainers"};
+  const char *name = kube_object_get_string(pod, "metadata.name");
+  const char *names[256];
+  size_t nn = 0;
+  if (all) {
+    for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+      for (size_t i = 0; nn < ARRAY_SIZE(names); i++) {
+        char path[96];
+        snprintf(path, sizeof path, "spec.%s.%zu.name", lists[l], i);
+        const char *c = kube_object_get_string(pod, path);
+        if (!c)
+          break;
+        names[nn++] = c;
+      }
+  } else if (container) {
+    if (!cli_pod_has_container(pod, container))
+      return cli_fail("container %s is not valid for pod %s", container, name);
+    names[nn++] = container;
+  } else {
+    const char *c = cli_pod_container(pod, NULL, false);
+    if (!c)
+      return 1;
+    names[nn++] = c;
+  }
+  struct source *nv = realloc(*v, (*n + nn) * sizeof *nv);
+  if (!nv)
+    return cli_fail("out of memory");
+  *v = nv;
+  for (size_t i = 0; i < nn; i++) {
+    struct source *s = &nv[(*n)++];
+    memset(s, 0, sizeof *s);
+    s->pod = name;
+    s->container = names[i];
+    s->at_line_start = true;
+    if (prefix)
+      snprintf(s->prefix, sizeof s->prefix, "[pod/%s/%s] ", name, names[i]);
+  }
+  return 0;
 }
 
-/* -c, else the only container of the pod (borrowed from the pod). */
-static const char *pick_container(kube_object_t *pod, const char *container) {
-  if (container)
-    return container;
-  if (kube_object_get_string(pod, "spec.containers.1.name"))
-    return NULL;
-  return kube_object_get_string(pod, "spec.containers.0.name");
+struct logs_flags {
+  const char *container, *since, *since_time, *selector;
+  bool follow, previous, timestamps, all, prefix, ignore_errors;
+  bool tail_set, container_set;
+  int64_t tail, limit_bytes, max_requests;
+};
+
+static int validate(struct logs_flags *f, int npos, int64_t *since_s) {
+  *since_s = 0;
+  if (f->since) {
+    *since_s = cli_parse_duration_s(f->since);
+    if (*since_s < 0 && f->since[0] != '-')
+      return cli_fail("invalid argument \"%s\" for \"--since\" flag: time: "
+                      "invalid duration \"%s\"",
+                      f->since, f->since);
+  }
+  if (f->since_time && *f->since_time && *since_s != 0)
+    return cli_fail("at most one of `sinceTime` or `sinceSeconds` may be "
+                    "specified");
+  if (f->limit_bytes < 0)
+    return cli_fail("--limit-bytes must be greater than 0");
+  if (f->all && f->container && *f->container)
+    return cli_fail("--all-containers=true should not be specified with "
+                    "container name %s",
+                    f->container);
+  if (f->container_set && npos == 2)
+    return cli_fail("only one of -c or an inline [CONTAINER] arg is allowed");
+  if (*since_s < 0)
+    return cli_fail("--since must be greater than 0");
+  if (f->tail < -1)
+    return cli_fail("--tail must be greater than or equal to -1");
+  return 0;
+}
+
+struct add_ctx {
+  struct logs_flags *f;
+  struct source **src;
+  size_t *nsrc;
+};
+
+/* The names live in the list's tree, which outlives the sources. */
+static int add_item(const kube_object_t *pod, void *arg) {
+  struct add_ctx *a = arg;
+  return add_pod(pod, NULL, a->f->all, a->f->prefix, a->src, a->nsrc);
+}
+
+static int collect(kube_client_t *c, struct logs_flags *f, const char *pod_arg,
+                   kube_object_t **list, kube_object_t **single,
+                   struct source **src, size_t *nsrc) {
+  if (f->selector) {
+    kube_client_list_options_t lo = {.struct_size = sizeof lo,
+                                     .label_selector = f->selector};
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    *list = kube_client_list(c, kube_kind_by_kind("v1", "Pod"), cli_namespace(),
+                             &lo, &err);
+    if (!*list)
+      return cli_report(&err);
+    if (kube_list_length(*list) == 0)
+      fprintf(stderr, "No resources found in %s namespace.\n", cli_namespace());
+    struct add_ctx a = {f, src, nsrc};
+    return kube_list_foreach(*list, add_item, &a);
+  }
+  const char *name = cli_pod_arg(pod_arg);
+  if (!name)
+    return cli_fail("logs: only pods are supported (got \"%s\")", pod_arg);
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  *single = kube_client_get(c, kube_kind_by_kind("v1", "Pod"), cli_namespace(),
+                            name, &err);
+  if (!*single) {
+    if (err.reason == KUBE_REASON_NOT_FOUND)
+      return cli_fail("error from server (NotFound): pods \"%s\" not found in "
+                      "namespace \"%s\"",
+                      name, cli_namespace());
+    return cli_report(&err);
+  }
+  return add_pod(*single, f->container && *f->container ? f->container : NULL,
+                 f->all, f->prefix, src, nsrc);
 }
 
 int cmd_logs(int argc, char **argv) {
-  const char *container = NULL, *since = NULL;
-  bool follow = false, timestamps = false, previous = false;
-  int64_t tail = -1;
+  struct logs_flags f = {.tail = -1, .max_requests = 5};
   const struct cli_flag flags[] = {
-      {"container", 'c', CLI_STRING, &container, NULL},
-      {"follow", 'f', CLI_BOOL, &follow, NULL},
-      {"timestamps", 0, CLI_BOOL, &timestamps, NULL},
-      {"previous", 'p', CLI_BOOL, &previous, NULL},
-      {"tail", 0, CLI_INT, &tail, NULL},
-      {"since", 0, CLI_STRING, &since, NULL},
+      {"container", 'c', CLI_STRING, &f.container, &f.container_set},
+      {"follow", 'f', CLI_BOOL, &f.follow, NULL},
+      {"timestamps", 0, CLI_BOOL, &f.timestamps, NULL},
+      {"previous", 'p', CLI_BOOL, &f.previous, NULL},
+      {"tail", 0, CLI_INT, &f.tail, &f.tail_set},
+      {"since", 0, CLI_STRING, &f.since, NULL},
+      {"since-time", 0, CLI_STRING, &f.since_time, NULL},
+      {"limit-bytes", 0, CLI_INT, &f.limit_bytes, NULL},
+      {"all-containers", 0, CLI_BOOL, &f.all, NULL},
+      {"selector", 'l', CLI_STRING, &f.selector, NULL},
+      {"prefix", 0, CLI_BOOL, &f.prefix, NULL},
+      {"max-log-requests", 0, CLI_INT, &f.max_requests, NULL},
+      {"ignore-errors", 0, CLI_BOOL, &f.ignore_errors, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;
   int npos = 0, rc = 1;
-  kube_object_t *pod = NULL;
-  cleanup_free char *query = NULL, *path = NULL;
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_object_t *list = NULL, *single = NULL;
+  struct source *src = NULL;
+  size_t nsrc = 0;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
-  if (npos < 1 || npos > 2) {
-    rc = cli_fail("expected POD or TYPE/NAME is a required argument for the "
-                  "logs command");
+  if (f.selector && !*f.selector)
+    f.selector = NULL;
+  if ((npos == 0 && !f.selector) || npos > 2) {
+    rc = cli_fail("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c "
+                  "CONTAINER]'.\nPOD or TYPE/NAME is a required argument for "
+                  "the logs command\nSee 'kube logs -h' for help and "
+                  "examples");
     goto out;
   }
-  const char *name = pod_name(pos[0]);
-  if (!name) {
-    rc = cli_fail("logs: only pods are supported (got \"%s\")", pos[0]);
+  if (npos == 1 && f.selector) {
+    rc = cli_fail("only a selector (-l) or a POD name is allowed\nSee 'kube "
+                  "logs -h' for help and examples");
     goto out;
   }
-  if (npos == 2 && !container)
-    container = pos[1];
+  if (npos == 2 && !f.container_set)
+    f.container = pos[1];
+  int64_t since_s;
+  if ((rc = validate(&f, npos, &since_s)))
+    goto out;
+  rc = 1;
   kube_client_t *c = cli_client();
-  if (!c || !(pod = get_pod(c, name)))
+  if (!c || collect(c, &f, npos ? pos[0] : NULL, &list, &single, &src, &nsrc))
     goto out;
-  /* Without a node agent the server explains why there are no logs
-   * ("does not have a host assigned", "no node agent serves node ..."),
-   * which is printed as kubectl prints it. */
-  container = pick_container(pod, container);
-  kube_strbuf_t q = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&q, "");
-  if (container)
-    kube_strbuf_printf(&q, "container=%s", container);
-  if (follow)
-    kube_strbuf_printf(&q, "%sfollow=true", q.len ? "&" : "");
-  if (timestamps)
-    kube_strbuf_printf(&q, "%stimestamps=true", q.len ? "&" : "");
-  if (previous)
-    kube_strbuf_printf(&q, "%sprevious=true", q.len ? "&" : "");
-  if (tail >= 0)
-    kube_strbuf_printf(&q, "%stailLines=%lld", q.len ? "&" : "",
-                       (long long)tail);
-  if (since)
-    kube_strbuf_printf(&q, "%ssinceSeconds=%s", q.len ? "&" : "", since);
-  query = kube_strbuf_steal(&q);
-  path = kube_client_path(kube_kind_by_kind("v1", "Pod"), cli_namespace(), name,
-                          "log");
-  kube_client_request_t req = {.struct_size = sizeof req,
-                               .method = "GET",
-                               .path = path,
-                               .query = query,
-                               .accept = "*/*"};
-  if (kube_client_stream(c, &req, print_line, NULL, &err) < 0) {
-    rc = cli_report(&err);
-    goto out;
+  struct logs_run run = {.o = {.struct_size = sizeof run.o,
+                               .namespace_ = cli_namespace(),
+                               .follow = f.follow,
+                               .previous = f.previous,
+                               .timestamps = f.timestamps,
+                               .limit_bytes = f.limit_bytes,
+                               .since_seconds = since_s,
+                               .since_time = f.since_time},
+                         .ignore_errors = f.ignore_errors};
+  /* A selector shows the last 10 lines unless --tail says otherwise. */
+  if (f.tail != -1 || (f.selector && !f.tail_set)) {
+    run.o.tail = true;
+    run.o.tail_lines = f.tail != -1 ? f.tail : 10;
   }
+  pthread_mutex_init(&run.lock, NULL);
   rc = 0;
+  if (f.follow && nsrc > 1) {
+    if ((int64_t)nsrc > f.max_requests) {
+      rc = cli_fail("you are attempting to follow %zu log streams, but "
+                    "maximum allowed concurrency is %lld, use "
+                    "--max-log-requests to increase the limit",
+                    nsrc, (long long)f.max_requests);
+      goto out;
+    }
+    struct worker *w = calloc(nsrc, sizeof *w);
+    for (size_t i = 0; w && i < nsrc; i++) {
+      w[i] = (struct worker){.run = &run, .src = &src[i]};
+      pthread_create(&w[i].th, NULL, follow_one, &w[i]);
+    }
+    for (size_t i = 0; w && i < nsrc; i++)
+      pthread_join(w[i].th, NULL);
+    free(w);
+  } else {
+    for (size_t i = 0; i < nsrc && rc == 0; i++)
+      rc = consume(&run, c, &src[i]);
+  }
 out:
-  kube_object_free(pod);
-  free(pos);
-  return rc;
-}
-
-int cmd_exec(int argc, char **argv) {
-  const char *container = NULL;
-  bool stdin_ = false, tty = false;
-  const struct cli_flag flags[] = {
-      {"container", 'c', CLI_STRING, &container, NULL},
-      {"stdin", 'i', CLI_BOOL, &stdin_, NULL},
-      {"tty", 't', CLI_BOOL, &tty, NULL},
-      {NULL, 0, 0, NULL, NULL},
-  };
-  char **pos = NULL;
-  int npos = 0, dashdash = -1, rc = 1;
-  kube_object_t *pod = NULL;
-  kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
-  cleanup_free char *query = NULL, *path = NULL;
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
-    goto out;
-  if (npos < 1 || dashdash == 0) {
-    rc = cli_fail("expected 'exec (POD | TYPE/NAME) COMMAND [ARG1] [ARG2] ... "
-                  "[ARGN]'.\nPOD or TYPE/NAME is a required argument for the "
-                  "exec command");
-    goto out;
-  }
-  if (npos < 2) {
-    rc = cli_fail("you must specify at least one command for the container");
-    goto out;
-  }
-  const char *name = pod_name(pos[0]);
-  if (!name) {
-    rc = cli_fail("exec: only pods are supported (got \"%s\")", pos[0]);
-    goto out;
-  }
-  kube_client_t *c = cli_client();
-  if (!c || !(pod = get_pod(c, name)))
-    goto out;
-  /* Ask the server as kubectl does; it explains when no node agent can
-   * serve the pod.  Should it accept, the streaming protocol (SPDY or
-   * WebSocket channels) is what this CLI still lacks. */
-  kube_strbuf_t q = KUBE_STRBUF_INIT;
-  kube_strbuf_append(&q, "stdout=true&stderr=true");
-  if (stdin_)
-    kube_strbuf_append(&q, "&stdin=true");
-  if (tty)
-    kube_strbuf_append(&q, "&tty=true");
-  container = pick_container(pod, container);
-  if (container)
-    kube_strbuf_printf(&q, "&container=%s", container);
-  for (int i = dashdash >= 0 ? dashdash : 1; i < npos; i++) {
-    cleanup_free char *esc = kube_client_query_escape(pos[i]);
-    if (!esc)
-      q.oom = true;
-    else
-      kube_strbuf_printf(&q, "&command=%s", esc);
-  }
-  query = kube_strbuf_steal(&q);
-  path = kube_client_path(kube_kind_by_kind("v1", "Pod"), cli_namespace(), name,
-                          "exec");
-  kube_client_request_t req = {.struct_size = sizeof req,
-                               .method = "POST",
-                               .path = path,
-                               .query = query};
-  if (kube_client_request(c, &req, &resp, &err) < 0 ||
-      kube_client_check(&resp, &err) < 0)
-    rc = cli_report(&err);
-  else
-    rc =
-        cli_fail("unable to upgrade connection: the kube CLI does not speak "
-                 "the exec streaming protocol (SPDY / WebSocket channels) yet");
-out:
-  kube_client_response_clear(&resp);
-  kube_object_free(pod);
+  free(src);
+  kube_object_free(list);
+  kube_object_free(single);
   free(pos);
   return rc;
 }
