@@ -345,6 +345,14 @@ void kube_http_conn_set_callbacks(kube_http_conn_t *c,
                                   size_t low_water, void *arg);
 /* Queue bytes to the peer (copied).  0, or -1 when closed. */
 int kube_http_conn_write(kube_http_conn_t *c, const void *data, size_t len);
+/* Same, but the bytes leave as a unit of their own: over TLS in records of
+ * their own, never sharing one with the bytes before or after.  For
+ * message protocols (a WebSocket frame per call, as Go servers send them):
+ * some clients (the Python client's WebSocket loop) poll the socket
+ * between messages and miss a message that arrived in the same TLS record
+ * as the one they read. */
+int kube_http_conn_write_unit(kube_http_conn_t *c, const void *data,
+                              size_t len);
 /* Bytes queued to the peer and not yet sent. */
 size_t kube_http_conn_pending(const kube_http_conn_t *c);
 /* Stop (true) or resume (false) reading from the peer: backpressure when

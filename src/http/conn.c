@@ -804,6 +804,30 @@ KUBE_EXPORT int kube_http_conn_write(kube_http_conn_t *c, const void *data,
   return evbuffer_add(bufferevent_get_output(c->bev), data, len) == 0 ? 0 : -1;
 }
 
+static void free_unit(const void *data, size_t len, void *arg) {
+  free((void *)data);
+}
+
+KUBE_EXPORT int kube_http_conn_write_unit(kube_http_conn_t *c, const void *data,
+                                          size_t len) {
+  if (!c || !c->bev || c->state != HC_UPGRADED)
+    return -1;
+  if (len == 0)
+    return 0;
+  /* A chain of its own: bufferevent_openssl hands each chain to one
+   * SSL_write, so the bytes become TLS records of their own. */
+  void *copy = malloc(len);
+  if (!copy)
+    return -1;
+  memcpy(copy, data, len);
+  if (evbuffer_add_reference(bufferevent_get_output(c->bev), copy, len,
+                             free_unit, NULL) < 0) {
+    free(copy);
+    return -1;
+  }
+  return 0;
+}
+
 KUBE_EXPORT size_t kube_http_conn_pending(const kube_http_conn_t *c) {
   return c && c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }

@@ -30,6 +30,11 @@
 /* After the process exited, how long its pipes may stay open (a child it
  * left behind holding them) before the status goes out anyway. */
 #define EX_DRAIN_MS 2000
+/* With a terminal, how long to wait for the client's first size before
+ * starting the process anyway: a process started at 0x0 and resized a
+ * moment later reads the wrong size (`stty size`, full-screen programs).
+ * kubectl sends its size right after the streams are set up. */
+#define EX_FIRST_SIZE_MS 500
 
 struct nd_exec {
   struct nd_session ss;
@@ -66,6 +71,7 @@ struct nd_exec {
   struct nd_fdio in, out, err; /* tty: `out` is the pty master */
   bool out_open, err_open, in_open;
   kube_timer_t *drain_timer;
+  kube_timer_t *size_timer; /* waiting for the first terminal size */
 
   /* input and size that came before the start */
   kube_strbuf_t pending_in;
@@ -84,6 +90,7 @@ enum { JOB_CHECK = 1, JOB_START };
 
 static void ex_teardown(struct nd_exec *ex, const char *why);
 static void ex_maybe_free(struct nd_exec *ex);
+static void start_job(struct nd_exec *ex);
 
 /* ---- life cycle ---- */
 
@@ -146,6 +153,8 @@ static void ex_teardown(struct nd_exec *ex, const char *why) {
   nd_fdio_clear(&ex->err);
   kube_timer_free(ex->drain_timer);
   ex->drain_timer = NULL;
+  kube_timer_free(ex->size_timer);
+  ex->size_timer = NULL;
   if (ex->pid_ev) {
     event_free(ex->pid_ev);
     ex->pid_ev = NULL;
@@ -214,7 +223,7 @@ static void sess_write(void *data, const void *buf, size_t len) {
   struct nd_exec *ex = data;
   if (!ex->conn)
     return;
-  kube_http_conn_write(ex->conn, buf, len);
+  kube_http_conn_write_unit(ex->conn, buf, len);
   if (kube_http_conn_pending(ex->conn) > EX_OUT_HIGH)
     ex_pause_output(ex, true);
 }
@@ -483,6 +492,8 @@ static void sess_resize(void *data, uint16_t w, uint16_t h) {
   ex->have_size = true;
   if (ex->started)
     apply_size(ex);
+  else if (ex->size_timer)
+    start_job(ex);
 }
 
 static void sess_done(void *data, const kube_error_t *err) {
@@ -494,9 +505,12 @@ static void sess_done(void *data, const kube_error_t *err) {
 static void job_run(void *arg);
 static void job_done(void *arg);
 
-static void sess_ready(void *data) {
-  struct nd_exec *ex = data;
+static void start_job(struct nd_exec *ex) {
   kube_error_t e = KUBE_ERROR_INIT;
+  kube_timer_free(ex->size_timer);
+  ex->size_timer = NULL;
+  if (ex->job || ex->started || ex->dead)
+    return;
   ex->job_kind = JOB_START;
   ex->job_w = ex->have_size ? ex->w : 0;
   ex->job_h = ex->have_size ? ex->h : 0;
@@ -507,6 +521,22 @@ static void sess_ready(void *data) {
     kube_exec_server_finish(ex->sess, 0, e.message, NULL);
   }
   kube_error_clear(&e);
+}
+
+static void size_timeout(void *arg) {
+  start_job(arg);
+}
+
+static void sess_ready(void *data) {
+  struct nd_exec *ex = data;
+  /* exec with a terminal: start at the client's size when it sends one. */
+  if (!ex->attach && ex->st.tty && !ex->have_size &&
+      (ex->up.transport == KUBE_STREAM_WEBSOCKET || ex->up.version >= 3) &&
+      (ex->size_timer = kube_timer_new(ex->s->loop, size_timeout, ex, NULL))) {
+    kube_timer_arm(ex->size_timer, EX_FIRST_SIZE_MS);
+    return;
+  }
+  start_job(ex);
 }
 
 static const kube_exec_server_callbacks_t sess_cbs = {

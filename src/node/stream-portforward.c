@@ -294,7 +294,7 @@ static void sess_write(void *data, const void *buf, size_t len) {
   struct nd_pf *pf = data;
   if (!pf->conn)
     return;
-  kube_http_conn_write(pf->conn, buf, len);
+  kube_http_conn_write_unit(pf->conn, buf, len);
   if (kube_http_conn_pending(pf->conn) > PF_HIGH)
     pf_pause_output(pf, true);
 }
