@@ -669,7 +669,10 @@ static PyObject *client_server(PyObject *self, void *closure) {
 
 /* In watch.c. */
 PyObject *pyk_watch_start(PyObject *client, pyk_conn_t *k, char *path,
-                          char *query);
+                          char *query, bool raw);
+/* In pods.c. */
+PyObject *pyk_client_logs(PyObject *self, PyObject *args, PyObject *kwds);
+PyObject *pyk_client_exec(PyObject *self, PyObject *args, PyObject *kwds);
 
 static PyObject *client_watch(PyObject *self, PyObject *args, PyObject *kwds) {
   static char *kwlist[] = {"api_version",      "kind",    "namespace",
@@ -705,7 +708,7 @@ static PyObject *client_watch(PyObject *self, PyObject *args, PyObject *kwds) {
     if (query && !path)
       PyErr_NoMemory();
     if (path && query)
-      r = pyk_watch_start(self, k, path, query);
+      r = pyk_watch_start(self, k, path, query, false);
     else {
       free(path);
       free(query);
@@ -716,6 +719,26 @@ static PyObject *client_watch(PyObject *self, PyObject *args, PyObject *kwds) {
 }
 
 static PyMethodDef client_methods[] = {
+    {"logs", (PyCFunction)(void (*)(void))pyk_client_logs,
+     METH_VARARGS | METH_KEYWORDS,
+     "logs(name, namespace=None, container=None, follow=False, tail=None, "
+     "previous=False, timestamps=False, since_seconds=None, "
+     "limit_bytes=None) -> str | Watch\n\n"
+     "A container's log (pods/log): the whole text, or with follow=True an "
+     "iterator of its lines (without their newline) that ends when the "
+     "container stops.  container None: the pod's only container.  "
+     "ApiError \"NotFound\", \"BadRequest\" (\"container ... is waiting to "
+     "start: ...\")."},
+    {"exec", (PyCFunction)(void (*)(void))pyk_client_exec,
+     METH_VARARGS | METH_KEYWORDS,
+     "exec(name, command, namespace=None, container=None, stdin=None) -> "
+     "(exit_code, stdout, stderr)\n\n"
+     "Run command (a list of str) in a container of pod `name` (pods/exec, "
+     "WebSocket or SPDY as kubectl), sending stdin (bytes or str) and "
+     "closing it, and wait for the end.  A network client only (not "
+     "Server.client()).  ApiError when the server refuses (\"NotFound\", "
+     "\"BadRequest\") or the command could not start (\"InternalError\"); "
+     "ConnectionError when the connection is lost."},
     {"get", (PyCFunction)(void (*)(void))client_get,
      METH_VARARGS | METH_KEYWORDS,
      "get(api_version, kind, name, namespace=None) -> dict\n\n"

@@ -91,6 +91,16 @@ class Client:
               timeout: Optional[int] = None,
               label_selector: Optional[str] = None,
               field_selector: Optional[str] = None) -> Watch: ...
+    def logs(self, name: str, namespace: Optional[str] = None,
+             container: Optional[str] = None, follow: bool = False,
+             tail: Optional[int] = None, previous: bool = False,
+             timestamps: bool = False,
+             since_seconds: Optional[int] = None,
+             limit_bytes: Optional[int] = None) -> Union[str, Watch]: ...
+    def exec(self, name: str, command: Sequence[str],
+             namespace: Optional[str] = None,
+             container: Optional[str] = None,
+             stdin: Union[bytes, str, None] = None) -> Tuple[int, str, str]: ...
 
 
 class Server:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libkube.Watch: the iterator Client.watch() returns.
+ * libkube.Watch: the iterator Client.watch() returns (and, in raw mode,
+ * Client.logs(follow=True): the log's lines as str).
  *
  * kube_client_stream() delivers lines through a callback until the stream
  * ends; a Python iterator pulls.  A detached thread of our own runs the
@@ -30,6 +31,7 @@ struct watch_state {
   int refs; /* under mu */
   pyk_conn_t *conn;
   char *path, *query;
+  bool raw; /* lines as str (Client.logs follow), not watch events */
   /* Under mu. */
   struct line *head, *tail;
   bool done; /* the stream ended */
@@ -130,7 +132,7 @@ static void watch_close_state(WatchObject *o) {
 }
 
 PyObject *pyk_watch_start(PyObject *client, pyk_conn_t *k, char *path,
-                          char *query) {
+                          char *query, bool raw) {
   struct watch_state *w = calloc(1, sizeof *w);
   if (!w) {
     free(path);
@@ -144,6 +146,7 @@ PyObject *pyk_watch_start(PyObject *client, pyk_conn_t *k, char *path,
   pyk_conn_ref(k);
   w->path = path;
   w->query = query;
+  w->raw = raw;
   WatchObject *o = PyObject_New(WatchObject, watch_type);
   if (!o) {
     state_unref(w);
@@ -253,6 +256,12 @@ static PyObject *watch_next(PyObject *self) {
     done = w->done;
     pthread_mutex_unlock(&w->mu);
     Py_END_ALLOW_THREADS;
+    if (l && w->raw) {
+      PyObject *line =
+          PyUnicode_DecodeUTF8(l->text, (Py_ssize_t)l->len, "replace");
+      free(l);
+      return line;
+    }
     if (l) {
       PyObject *ev = pyk_from_json(l->text, l->len);
       free(l);
