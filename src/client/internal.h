@@ -160,6 +160,7 @@ struct client_up {
   kube_strbuf_t out; /* queued for the server */
   size_t out_off;
   bool read_wants_write, write_wants_read; /* TLS renegotiation states */
+  size_t retry_len; /* a TLS write to repeat with this length */
 };
 void client_up_init(struct client_up *u);
 void client_up_close(struct client_up *u);
@@ -170,7 +171,8 @@ int client_up_open(kube_client_t *c, const char *path, const char *query,
                    struct client_up *u, kube_stream_upgrade_t *up,
                    kube_client_response_t *refused, kube_error_t *err);
 /* The error a refused upgrade means, as client-go reports it.  -1. */
-int client_up_refused_error(const kube_client_response_t *resp,
+int client_up_refused_error(kube_client_t *c,
+                            const kube_client_response_t *resp,
                             kube_error_t *err);
 /* Bytes to read without waiting (leftovers, TLS records). */
 bool client_up_buffered(const struct client_up *u);

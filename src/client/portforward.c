@@ -355,7 +355,7 @@ static int connect_session(kube_client_t *c, struct pf_run *r, const char *path,
     if (rc < 0)
       return -1;
     if (i + 1 == n) {
-      client_up_refused_error(&refused, err);
+      client_up_refused_error(c, &refused, err);
       kube_client_response_clear(&refused);
       return -1;
     }

@@ -104,10 +104,16 @@ int client_up_open(kube_client_t *c, const char *path, const char *query,
   }
   int fl = fcntl(u->cn.fd, F_GETFL);
   fcntl(u->cn.fd, F_SETFL, fl | O_NONBLOCK);
+  /* Non-blocking TLS writes: a write retried after WANT_WRITE may come
+   * from a buffer that moved (the queue grew), and may be partial. */
+  if (u->cn.ssl)
+    SSL_set_mode(u->cn.ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                SSL_MODE_ENABLE_PARTIAL_WRITE);
   return 0;
 }
 
-int client_up_refused_error(const kube_client_response_t *resp,
+int client_up_refused_error(kube_client_t *c,
+                            const kube_client_response_t *resp,
                             kube_error_t *err) {
   /* A Status body is the server's error as is; text (the kubelet's
    * answers) is what client-go prints after "unable to upgrade
@@ -115,6 +121,9 @@ int client_up_refused_error(const kube_client_response_t *resp,
   if (resp->body && resp->body_len && resp->body[0] == '{' &&
       kube_client_check(resp, err) < 0 && err && err->message)
     return -1;
+  /* Not the API server's Status: reported as client-go does, an error of
+   * the client ("error: unable to upgrade connection: ..."). */
+  client_set_last_status(c, 0);
   size_t n = resp->body ? resp->body_len : 0;
   while (n && (resp->body[n - 1] == '\n' || resp->body[n - 1] == ' ' ||
                resp->body[n - 1] == '\r'))
@@ -192,18 +201,23 @@ int client_up_flush(struct client_up *u, kube_error_t *err) {
     size_t n = u->out.len - u->out_off;
     ssize_t w;
     if (cn->ssl) {
+      /* A retry after WANT_WRITE repeats the same length (OpenSSL's
+       * rule); new bytes queued meanwhile wait for the next write. */
+      if (u->retry_len && u->retry_len <= n)
+        n = u->retry_len;
+      else if (n > 1 << 20)
+        n = 1 << 20;
       struct sigpipe_guard g;
       client_sigpipe_block(&g);
       errno = 0;
-      int r = SSL_write(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+      int r = SSL_write(cn->ssl, p, (int)n);
       int sys = errno;
       client_sigpipe_restore(&g, r <= 0 && sys == EPIPE);
       if (r <= 0) {
         int e = SSL_get_error(cn->ssl, r);
-        if (e == SSL_ERROR_WANT_WRITE)
-          return 0;
-        if (e == SSL_ERROR_WANT_READ) {
-          u->write_wants_read = true;
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+          u->retry_len = n;
+          u->write_wants_read = e == SSL_ERROR_WANT_READ;
           return 0;
         }
         ERR_clear_error();
@@ -211,6 +225,7 @@ int client_up_flush(struct client_up *u, kube_error_t *err) {
                               "write: the connection to the server broke");
       }
       w = r;
+      u->retry_len = 0;
     } else {
       w = send(cn->fd, p, n, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR)

@@ -600,14 +600,19 @@ static int job_start_exec(struct nd_exec *ex, kube_runtime_t *rt) {
     o.cols = ex->job_w;
     o.terminal_fd_out = &ex->j_pty;
   } else {
-    /* stdin is a socket so that our writes can say MSG_NOSIGNAL. */
+    /* Sockets, not pipes: our writes say MSG_NOSIGNAL, and a process that
+     * splices between its stdio (busybox cat's sendfile from a socket
+     * stdin into a pipe stdout) holds the pipe's lock while it waits for
+     * input, which would block our non-blocking read of that pipe (and
+     * the loop with it) until the input we cannot send arrives. */
     if ((ex->st.use_stdin &&
          socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0) ||
-        (ex->st.use_stdout && pipe2(out, O_CLOEXEC) < 0) ||
-        (ex->st.use_stderr && pipe2(errp, O_CLOEXEC) < 0)) {
+        (ex->st.use_stdout &&
+         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) < 0) ||
+        (ex->st.use_stderr &&
+         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, errp) < 0)) {
       kube_make_error(&ex->jerr, errno,
-                      "error executing command in "
-                      "container: pipes: %s",
+                      "error executing command in container: socketpair: %s",
                       strerror(errno));
       goto out;
     }
@@ -677,12 +682,12 @@ static void start_exec_io(struct nd_exec *ex) {
   if (ex->j_out >= 0) {
     ex->out.on_read = out_read;
     ex->out_open =
-        nd_fdio_init(&ex->out, base, steal_fd(&ex->j_out), false, ex) == 0;
+        nd_fdio_init(&ex->out, base, steal_fd(&ex->j_out), true, ex) == 0;
   }
   if (ex->j_err >= 0) {
     ex->err.on_read = err_read;
     ex->err_open =
-        nd_fdio_init(&ex->err, base, steal_fd(&ex->j_err), false, ex) == 0;
+        nd_fdio_init(&ex->err, base, steal_fd(&ex->j_err), true, ex) == 0;
   }
 }
 
