@@ -79,7 +79,7 @@ static char *logs_query(const kube_client_logs_options_t *o) {
   if (o->timestamps)
     kube_strbuf_append(&q, "&timestamps=true");
   if (q.oom) {
-    kube_strbuf_free(&q);
+    kube_strbuf_clear(&q);
     return NULL;
   }
   return kube_strbuf_steal(&q);
@@ -159,7 +159,7 @@ PyObject *pyk_client_logs(PyObject *self, PyObject *args, PyObject *kwds) {
   else
     r = PyUnicode_DecodeUTF8(text.data ? text.data : "", (Py_ssize_t)text.len,
                              "replace");
-  kube_strbuf_free(&text);
+  kube_strbuf_clear(&text);
   kube_error_clear(&err);
 out:
   for (size_t i = 0; i < 3; i++)
@@ -281,8 +281,8 @@ PyObject *pyk_client_exec(PyObject *self, PyObject *args, PyObject *kwds) {
                                            (Py_ssize_t)x.out.len, "replace"),
                       PyUnicode_DecodeUTF8(x.err.data ? x.err.data : "",
                                            (Py_ssize_t)x.err.len, "replace"));
-  kube_strbuf_free(&x.out);
-  kube_strbuf_free(&x.err);
+  kube_strbuf_clear(&x.out);
+  kube_strbuf_clear(&x.err);
   kube_error_clear(&err);
 out:
   free(argv);

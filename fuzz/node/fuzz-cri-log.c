@@ -40,7 +40,7 @@ static char *render_chunks(const kube_node_log_options_t *o, const char *buf,
   }
   if (len == 0)
     nd_log_render_feed(&r, "", 0, true, &out);
-  kube_strbuf_free(&carry);
+  kube_strbuf_clear(&carry);
   *out_len = out.len;
   return kube_strbuf_steal(&out);
 }

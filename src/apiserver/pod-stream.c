@@ -162,7 +162,7 @@ static char *pick_container(json_object *pod, const char *name,
   }
   kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "%s",
                  sb.data ? sb.data : "a container name must be specified");
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
   return NULL;
 }
 

@@ -471,7 +471,7 @@ KUBE_EXPORT int kube_client_logs(kube_client_t *c,
           .status = h.status, .body = sb.data, .body_len = sb.len};
       r = kube_client_check(&resp, err);
     }
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
   } else {
     struct body_sink sink = {logs_data, &o};
     r = client_http_read_body(&cn, &h, &sink, err);

@@ -270,7 +270,7 @@ static int untar(const kube_cp_options_t *o, int fd, const char *prefix,
       quote(&sb, target);
       kube_strbuf_append(&sb, " is outside target destination, skipping");
       warnf(o, "%s", sb.data ? sb.data : "");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       continue;
     }
     char cmd[PATH_MAX + 32];
@@ -320,7 +320,7 @@ static int untar(const kube_cp_options_t *o, int fd, const char *prefix,
         warned_link = true;
       }
       warnf(o, "%s", sb.data ? sb.data : "");
-      kube_strbuf_free(&sb);
+      kube_strbuf_clear(&sb);
       continue;
     }
     int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);

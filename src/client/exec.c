@@ -137,7 +137,7 @@ static char *exec_query(const kube_client_exec_options_t *o) {
   if (o->tty)
     kube_strbuf_append(&q, "&tty=true");
   if (q.oom) {
-    kube_strbuf_free(&q);
+    kube_strbuf_clear(&q);
     return NULL;
   }
   char *s = kube_strbuf_steal(&q);

@@ -153,7 +153,7 @@ static int open_listeners(struct pf_run *r, kube_error_t *err) {
   for (size_t i = 0; o->ports[i]; i++) {
     uint16_t lport, rport;
     if (kube_client_forward_parse(o->ports[i], &lport, &rport, err) < 0) {
-      kube_strbuf_free(&failed);
+      kube_strbuf_clear(&failed);
       return -1;
     }
     size_t before = r->n_ls;
@@ -182,16 +182,16 @@ static int open_listeners(struct pf_run *r, kube_error_t *err) {
     if (r->n_ls == before)
       kube_strbuf_printf(&failed, "%s{%s %u}", failed.len ? " " : "",
                          o->ports[i], rport);
-    kube_strbuf_free(&why);
+    kube_strbuf_clear(&why);
   }
   if (failed.len) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EADDRINUSE,
                    "unable to listen on any of the requested ports: [%s]",
                    failed.data);
-    kube_strbuf_free(&failed);
+    kube_strbuf_clear(&failed);
     return -1;
   }
-  kube_strbuf_free(&failed);
+  kube_strbuf_clear(&failed);
   return 0;
 }
 
@@ -206,7 +206,7 @@ static void local_free(struct pf_run *r, struct pf_local *l) {
   r->n_locals--;
   if (l->fd >= 0)
     close(l->fd);
-  kube_strbuf_free(&l->out);
+  kube_strbuf_clear(&l->out);
   free(l);
 }
 
@@ -508,7 +508,7 @@ kube_client_portforward(kube_client_t *c,
   }
   if (rc == 0)
     rc = connect_session(c, &r, path, q.data, err);
-  kube_strbuf_free(&q);
+  kube_strbuf_clear(&q);
   if (rc == 0 && o.ready) {
     kube_client_forward_t fw[PF_MAX_FORWARDS];
     for (size_t i = 0; i < r.n_ls; i++)

@@ -23,7 +23,7 @@ void client_up_init(struct client_up *u) {
 
 void client_up_close(struct client_up *u) {
   client_conn_close(&u->cn);
-  kube_strbuf_free(&u->out);
+  kube_strbuf_clear(&u->out);
   u->out_off = 0;
 }
 

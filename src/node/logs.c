@@ -65,8 +65,8 @@ static void logs_free(struct nd_logs *lg) {
   kube_timer_free(lg->timer);
   if (lg->fd >= 0)
     close(lg->fd);
-  kube_strbuf_free(&lg->carry);
-  kube_strbuf_free(&lg->out);
+  kube_strbuf_clear(&lg->carry);
+  kube_strbuf_clear(&lg->out);
   kube_error_clear(&lg->jerr);
   free(lg->pod);
   free(lg->container);

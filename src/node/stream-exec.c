@@ -105,7 +105,7 @@ static void ex_free(struct nd_exec *ex) {
                           "the streaming server is shutting down");
   }
   kube_error_clear(&ex->jerr);
-  kube_strbuf_free(&ex->pending_in);
+  kube_strbuf_clear(&ex->pending_in);
   free(ex->pod);
   free(ex->container);
   free(ex->container_id);
@@ -593,7 +593,7 @@ static int job_start_attach(struct nd_exec *ex, kube_runtime_t *rt) {
 static int job_start_exec(struct nd_exec *ex, kube_runtime_t *rt) {
   int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, rc = -1;
   kube_exec_options_t o = {.struct_size = sizeof o, .args = ex->argv};
-  o.io = (kube_container_io_t)KUBE_CONTAINER_IO_NULL;
+  o.io = (kube_rt_io_t)KUBE_RT_IO_NULL;
   if (ex->st.tty) {
     o.terminal = true;
     o.rows = ex->job_h;
@@ -712,7 +712,7 @@ static void started(struct nd_exec *ex) {
   apply_size(ex);
   if (ex->pending_in.len)
     deliver_stdin(ex, ex->pending_in.data, ex->pending_in.len);
-  kube_strbuf_free(&ex->pending_in);
+  kube_strbuf_clear(&ex->pending_in);
   if (ex->pending_eof)
     deliver_stdin_eof(ex);
   if (ex->output_paused) {

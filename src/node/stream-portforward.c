@@ -98,7 +98,7 @@ static void stream_release(struct pf_stream *ps) {
   if (ps->connecting)
     return;
   stream_unlink(ps);
-  kube_strbuf_free(&ps->pending);
+  kube_strbuf_clear(&ps->pending);
   kube_error_clear(&ps->jerr);
   free(ps);
 }
@@ -283,7 +283,7 @@ static void connect_done(void *arg) {
     nd_fdio_pause(&ps->io, true);
   if (ps->pending.len)
     nd_fdio_write(&ps->io, ps->pending.data, ps->pending.len);
-  kube_strbuf_free(&ps->pending);
+  kube_strbuf_clear(&ps->pending);
   if (ps->pending_eof)
     nd_fdio_shutdown_write(&ps->io);
 }
@@ -412,7 +412,7 @@ static int parse_ports(kube_http_request_t *req, struct nd_pf *pf,
   if (all.len)
     rc = kube_portforward_parse_ports(all.data, pf->ports, PF_MAX_PORTS,
                                       &pf->n_ports, err);
-  kube_strbuf_free(&all);
+  kube_strbuf_clear(&all);
   return rc;
 }
 

@@ -241,7 +241,7 @@ void nd_reply_status_error(kube_http_request_t *req, const kube_error_t *err) {
   }
   kube_strbuf_printf(&sb, ",\"code\":%d}", code);
   if (sb.oom) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     kube_http_reply_error(req, 500, "out of memory");
     return;
   }
@@ -351,7 +351,7 @@ kube_http_conn_t *nd_upgrade(kube_http_request_t *req, kube_stream_kind_t kind,
   };
   int rc = kube_stream_upgrade_negotiate(kind, &sr, up, err);
   for (int i = 0; i < 3; i++)
-    kube_strbuf_free(&h[i]);
+    kube_strbuf_clear(&h[i]);
   if (rc < 0) {
     nd_reply_text_error(req, err);
     return NULL;

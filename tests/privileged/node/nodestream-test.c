@@ -88,7 +88,7 @@ static int cmd_start(int argc, char **argv) {
   kube_runtime_t *rt = kube_runtime_new(root, &err);
   if (!rt)
     return fail("runtime", &err);
-  kube_container_config_t *c = kube_container_config_new_default(&err);
+  kube_rt_config_t *c = kube_rt_config_new_default(&err);
   if (!c)
     return fail("config", &err);
   free(c->root_path);
@@ -120,10 +120,10 @@ static int cmd_start(int argc, char **argv) {
       if (kube_runtime_sandbox_pin(rt, sandbox, &so, &err) < 0)
         return fail("sandbox", &err);
     }
-    if (kube_container_config_join_sandbox(c, sandbox, &err) < 0)
+    if (kube_rt_config_join_sandbox(c, sandbox, &err) < 0)
       return fail("join sandbox", &err);
   }
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = log;
   io.open_stdin = in;
   io.stdin_once = once;
@@ -132,7 +132,7 @@ static int cmd_start(int argc, char **argv) {
   io.log_max_files = max_files;
   if (kube_runtime_create_ex(rt, id, c, &io, KUBE_RT_START, &err) < 0)
     return fail("create", &err);
-  kube_container_config_free(c);
+  kube_rt_config_free(c);
   kube_runtime_free(rt);
   return 0;
 }
@@ -142,7 +142,7 @@ static int cmd_wait(int argc, char **argv) {
     return 2;
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_t *rt = kube_runtime_new(argv[1], &err);
-  kube_container_exit_t ex;
+  kube_rt_exit_t ex;
   if (!rt || kube_runtime_wait(rt, argv[2], 60000, &ex, &err) < 0)
     return fail("wait", &err);
   printf("%d\n", ex.exit_code);

@@ -89,13 +89,12 @@ static char *render(const kube_node_log_options_t *o, const char *in,
   return kube_strbuf_steal(&out);
 }
 
-static const char sample[] =
-    "2026-01-02T03:04:05.100Z stdout F one\n"
-    "garbage that is skipped\n"
-    "2026-01-02T03:04:06.200Z stderr P par\n"
-    "2026-01-02T03:04:07.300Z stderr F tial\n"
-    "2026-01-02T03:04:08Z stdout F three\n"
-    "2026-01-02T03:04:09Z stdout F unfini";
+static const char sample[] = "2026-01-02T03:04:05.100Z stdout F one\n"
+                             "garbage that is skipped\n"
+                             "2026-01-02T03:04:06.200Z stderr P par\n"
+                             "2026-01-02T03:04:07.300Z stderr F tial\n"
+                             "2026-01-02T03:04:08Z stdout F three\n"
+                             "2026-01-02T03:04:09Z stdout F unfini";
 
 static void test_render(void **state) {
   kube_node_log_options_t o = {.struct_size = sizeof o, .tail_lines = -1};
@@ -172,7 +171,7 @@ static void test_tail(void **state) {
   assert_int_equal(nd_log_tail_offset(fd, 999), 10);
   assert_int_equal(nd_log_tail_offset(fd, 1000), 0);
   close(fd);
-  kube_strbuf_free(&sb);
+  kube_strbuf_clear(&sb);
 }
 
 /* ---- PodLogOptions ---- */
@@ -193,12 +192,10 @@ static void test_options(void **state) {
   kube_node_log_options_t o;
   bool prev = false;
   kube_error_t err = KUBE_ERROR_INIT;
-  struct q q = {{"follow", "previous", "tailLines", "limitBytes",
-                 "timestamps"},
+  struct q q = {{"follow", "previous", "tailLines", "limitBytes", "timestamps"},
                 {"1", "true", "5", "100", "True"}};
-  assert_int_equal(kube_node_log_options_parse(qparam, &q, "p", &o, &prev,
-                                               &err),
-                   0);
+  assert_int_equal(
+      kube_node_log_options_parse(qparam, &q, "p", &o, &prev, &err), 0);
   assert_true(o.follow && prev && o.timestamps);
   assert_int_equal(o.tail_lines, 5);
   assert_int_equal(o.limit_bytes, 100);
@@ -273,7 +270,9 @@ static void *loop_thread(void *arg) {
   return NULL;
 }
 
-static void quit_cb(void *arg) { kube_loop_quit(arg); }
+static void quit_cb(void *arg) {
+  kube_loop_quit(arg);
+}
 
 static void srv_start(struct srv *v) {
   snprintf(v->dir, sizeof v->dir, "/tmp/nodelogs-XXXXXX");
@@ -426,8 +425,8 @@ static void test_kubelet_follow(void **state) {
   kube_strbuf_append(&seen, r);
   free(r);
   /* File by file: l10 l11 | l100 l12 l13 | l101 l14 l15 | l102 l200. */
-  static const char *const want[] = {"l10\n",  "l11\n", "l100\n", "l12\n",
-                                     "l13\n",  "l101\n", "l14\n", "l15\n",
+  static const char *const want[] = {"l10\n",  "l11\n",  "l100\n", "l12\n",
+                                     "l13\n",  "l101\n", "l14\n",  "l15\n",
                                      "l102\n", "l200\n"};
   const char *p = seen.data;
   for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
@@ -435,7 +434,7 @@ static void test_kubelet_follow(void **state) {
     assert_non_null(at); /* present, and in order */
     p = at + strlen(want[i]);
   }
-  kube_strbuf_free(&seen);
+  kube_strbuf_clear(&seen);
   close(fd); /* the client leaves: the stream ends */
   for (int i = 0; i < 200 && kube_node_stream_sessions(v.s) > 0; i++)
     usleep(10000);
