@@ -53,6 +53,40 @@ static PyObject *raise_call(kube_client_t *c, kube_error_t *err) {
   return pyk_raise(err);
 }
 
+/* Run a logs or exec call without the GIL, through an in-process
+ * server's gate.  0, or -1 with a Python exception (the server is closed,
+ * or the call failed). */
+struct call {
+  pyk_conn_t *k;
+  const kube_client_logs_options_t *logs; /* one of these two */
+  const kube_client_exec_options_t *exec;
+  int exit_code;
+};
+
+static int run_call(struct call *c) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  int rc = 0;
+  bool closed = false;
+  pyk_conn_t *k = c->k;
+  Py_BEGIN_ALLOW_THREADS;
+  if (k->gate && pyk_gate_enter(k->gate) < 0)
+    closed = true;
+  else if (c->logs)
+    rc = kube_client_logs(k->c, c->logs, &err);
+  else
+    rc = kube_client_exec(k->c, c->exec, &c->exit_code, &err);
+  if (!closed && k->gate)
+    pyk_gate_leave(k->gate);
+  Py_END_ALLOW_THREADS;
+  if (closed)
+    PyErr_SetString(PyExc_ConnectionError,
+                    "the in-process server is stopped (Server.close() ran)");
+  else if (rc < 0)
+    raise_call(k->c, &err);
+  kube_error_clear(&err);
+  return closed || rc < 0 ? -1 : 0;
+}
+
 /* ---- logs ---- */
 
 static int collect(void *arg, int stream, const void *buf, size_t len) {
@@ -136,31 +170,15 @@ PyObject *pyk_client_logs(PyObject *self, PyObject *args, PyObject *kwds) {
     goto out;
   }
   kube_strbuf_t text = KUBE_STRBUF_INIT;
-  kube_error_t err = KUBE_ERROR_INIT;
   o.output = collect;
   o.arg = &text;
-  int rc = 0;
-  bool closed = false;
-  Py_BEGIN_ALLOW_THREADS;
-  if (k->gate && pyk_gate_enter(k->gate) < 0)
-    closed = true;
-  else
-    rc = kube_client_logs(k->c, &o, &err);
-  if (!closed && k->gate)
-    pyk_gate_leave(k->gate);
-  Py_END_ALLOW_THREADS;
-  if (closed)
-    PyErr_SetString(PyExc_ConnectionError,
-                    "the in-process server is stopped (Server.close() ran)");
-  else if (rc < 0)
-    raise_call(k->c, &err);
-  else if (text.oom)
+  struct call call = {.k = k, .logs = &o};
+  if (run_call(&call) == 0 && text.oom)
     PyErr_NoMemory();
-  else
+  else if (!PyErr_Occurred())
     r = PyUnicode_DecodeUTF8(text.data ? text.data : "", (Py_ssize_t)text.len,
                              "replace");
   kube_strbuf_clear(&text);
-  kube_error_clear(&err);
 out:
   for (size_t i = 0; i < 3; i++)
     Py_XDECREF(h[i]);
@@ -257,33 +275,17 @@ PyObject *pyk_client_exec(PyObject *self, PyObject *args, PyObject *kwds) {
   struct exec_out x = {KUBE_STRBUF_INIT, KUBE_STRBUF_INIT};
   o.output = exec_output;
   o.arg = &x;
-  kube_error_t err = KUBE_ERROR_INIT;
-  int code = 0, rc = 0;
-  bool closed = false;
-  Py_BEGIN_ALLOW_THREADS;
-  if (k->gate && pyk_gate_enter(k->gate) < 0)
-    closed = true;
-  else
-    rc = kube_client_exec(k->c, &o, &code, &err);
-  if (!closed && k->gate)
-    pyk_gate_leave(k->gate);
-  Py_END_ALLOW_THREADS;
-  if (closed)
-    PyErr_SetString(PyExc_ConnectionError,
-                    "the in-process server is stopped (Server.close() ran)");
-  else if (rc < 0)
-    raise_call(k->c, &err);
-  else if (x.out.oom || x.err.oom)
+  struct call call = {.k = k, .exec = &o};
+  if (run_call(&call) == 0 && (x.out.oom || x.err.oom))
     PyErr_NoMemory();
-  else
-    r = Py_BuildValue("(iNN)", code,
+  else if (!PyErr_Occurred())
+    r = Py_BuildValue("(iNN)", call.exit_code,
                       PyUnicode_DecodeUTF8(x.out.data ? x.out.data : "",
                                            (Py_ssize_t)x.out.len, "replace"),
                       PyUnicode_DecodeUTF8(x.err.data ? x.err.data : "",
                                            (Py_ssize_t)x.err.len, "replace"));
   kube_strbuf_clear(&x.out);
   kube_strbuf_clear(&x.err);
-  kube_error_clear(&err);
 out:
   free(argv);
   Py_XDECREF(holds);

@@ -82,6 +82,23 @@ static int run_session(kube_client_t *c, kube_client_exec_options_t *o) {
   return code;
 }
 
+/* exec (command) or attach (NULL) with the terminal's stdio. */
+static int pod_session(kube_client_t *c, const char *pod, const char *container,
+                       const char *const *command, bool in, bool tty) {
+  kube_client_exec_options_t o = KUBE_CLIENT_EXEC_OPTIONS_INIT;
+  o.namespace_ = cli_namespace();
+  o.pod = pod;
+  o.container = container;
+  o.command = command;
+  o.stdin_ = in;
+  o.tty = tty;
+  o.stdin_fd = in ? STDIN_FILENO : -1;
+  o.stdout_fd = STDOUT_FILENO;
+  o.stderr_fd = STDERR_FILENO;
+  o.transport = remote_command_transport();
+  return run_session(c, &o);
+}
+
 /* -t needs -i and a terminal on stdin, as kubectl's setupTTY. */
 static void check_tty(bool *tty, bool in) {
   if (!*tty)
@@ -95,6 +112,27 @@ static void check_tty(bool *tty, bool in) {
                     "right kind of file\n");
     *tty = false;
   }
+}
+
+/* The pod named by `arg`, unless it is not a pod or has completed
+ * (kubectl refuses both: "cannot <what> a container in a completed pod").
+ * Prints the error and returns NULL. */
+static kube_object_t *live_pod(kube_client_t *c, const char *verb,
+                               const char *what, const char *arg,
+                               const char **name) {
+  if (!(*name = cli_pod_arg(arg))) {
+    cli_fail("%s: only pods are supported (got \"%s\")", verb, arg);
+    return NULL;
+  }
+  kube_object_t *pod = cli_get_pod(c, *name);
+  const char *phase = pod ? kube_object_get_string(pod, "status.phase") : NULL;
+  if (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))) {
+    cli_fail("cannot %s a container in a completed pod; current phase is %s",
+             what, phase);
+    kube_object_free(pod);
+    return NULL;
+  }
+  return pod;
 }
 
 int cmd_exec(int argc, char **argv) {
@@ -129,36 +167,15 @@ int cmd_exec(int argc, char **argv) {
     rc = cli_fail("you must specify at least one command for the container");
     goto out;
   }
-  const char *name = cli_pod_arg(pos[0]);
-  if (!name) {
-    rc = cli_fail("exec: only pods are supported (got \"%s\")", pos[0]);
-    goto out;
-  }
+  const char *name = NULL;
   kube_client_t *c = cli_client();
-  if (!c || !(pod = cli_get_pod(c, name)))
+  if (!c || !(pod = live_pod(c, "exec", "exec into", pos[0], &name)))
     goto out;
-  const char *phase = kube_object_get_string(pod, "status.phase");
-  if (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))) {
-    rc = cli_fail("cannot exec into a container in a completed pod; current "
-                  "phase is %s",
-                  phase);
-    goto out;
-  }
   if (!container && !(container = cli_pod_container(pod, NULL, quiet)))
     goto out;
   check_tty(&tty, in);
-  kube_client_exec_options_t o = KUBE_CLIENT_EXEC_OPTIONS_INIT;
-  o.namespace_ = cli_namespace();
-  o.pod = name;
-  o.container = container;
-  o.command = (const char *const *)(pos + dashdash);
-  o.stdin_ = in;
-  o.tty = tty;
-  o.stdin_fd = in ? STDIN_FILENO : -1;
-  o.stdout_fd = STDOUT_FILENO;
-  o.stderr_fd = STDERR_FILENO;
-  o.transport = remote_command_transport();
-  rc = run_session(c, &o);
+  rc = pod_session(c, name, container, (const char *const *)(pos + dashdash),
+                   in, tty);
 out:
   kube_object_free(pod);
   free(pos);
@@ -208,21 +225,10 @@ int cmd_attach(int argc, char **argv) {
                   npos, npos ? pos[0] : "[]");
     goto out;
   }
-  const char *name = cli_pod_arg(pos[0]);
-  if (!name) {
-    rc = cli_fail("attach: only pods are supported (got \"%s\")", pos[0]);
-    goto out;
-  }
+  const char *name = NULL;
   kube_client_t *c = cli_client();
-  if (!c || !(pod = cli_get_pod(c, name)))
+  if (!c || !(pod = live_pod(c, "attach", "attach", pos[0], &name)))
     goto out;
-  const char *phase = kube_object_get_string(pod, "status.phase");
-  if (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))) {
-    rc = cli_fail("cannot attach a container in a completed pod; current "
-                  "phase is %s",
-                  phase);
-    goto out;
-  }
   if (!(container = cli_pod_container(pod, container, quiet)))
     goto out;
   if (tty && !container_tty(pod, container)) {
@@ -237,17 +243,7 @@ int cmd_attach(int argc, char **argv) {
   if (!quiet)
     fprintf(stderr, "If you don't see a command prompt, try pressing "
                     "enter.\n");
-  kube_client_exec_options_t o = KUBE_CLIENT_EXEC_OPTIONS_INIT;
-  o.namespace_ = cli_namespace();
-  o.pod = name;
-  o.container = container;
-  o.stdin_ = in;
-  o.tty = tty;
-  o.stdin_fd = in ? STDIN_FILENO : -1;
-  o.stdout_fd = STDOUT_FILENO;
-  o.stderr_fd = STDERR_FILENO;
-  o.transport = remote_command_transport();
-  rc = run_session(c, &o);
+  rc = pod_session(c, name, container, NULL, in, tty);
 out:
   kube_object_free(pod);
   free(pos);

@@ -162,6 +162,7 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_NO_REG:
       o->no_registry = true;
+      break;
     case O_KUBELET_CERT:
       o->kubelet_client_cert_file = optarg;
       break;

@@ -216,6 +216,11 @@ const char *kube_http_request_query(const kube_http_request_t *req);
  * NULL.  A parameter without '=' has the value "". */
 const char *kube_http_request_query_param(const kube_http_request_t *req,
                                           const char *key);
+/* Query parameter i (in order, decoded as above); false past the last.
+ * For repeated parameters (exec's command=, port-forward's ports=). */
+bool kube_http_request_query_param_at(const kube_http_request_t *req,
+                                      size_t i, const char **key,
+                                      const char **value);
 /* The raw request target as sent ("/api/v1/pods?watch=1"). */
 const char *kube_http_request_target(const kube_http_request_t *req);
 /* The first header named `name` (case-insensitive), or NULL. */

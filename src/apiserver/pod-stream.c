@@ -92,29 +92,32 @@ static json_object *get_object(struct req *r, const kube_kind_t *k,
   return obj;
 }
 
+static size_t list_len(json_object *list) {
+  return list && json_object_is_type(list, json_type_array)
+             ? json_object_array_length(list)
+             : 0;
+}
+
+/* The name of container i of a containers list ("" when it has none). */
+static const char *nth_name(json_object *list, size_t i) {
+  const char *c =
+      kube_json_get_string(json_object_array_get_idx(list, i), "name");
+  return c ? c : "";
+}
+
 static bool has_container(json_object *list, const char *name) {
-  size_t n = list && json_object_is_type(list, json_type_array)
-                 ? json_object_array_length(list)
-                 : 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *c =
-        kube_json_get_string(json_object_array_get_idx(list, i), "name");
-    if (c && streq(c, name))
+  for (size_t i = 0; i < list_len(list); i++)
+    if (streq(nth_name(list, i), name))
       return true;
-  }
   return false;
 }
 
+/* "a b c", as getContainerNames. */
 static void names(json_object *list, kube_strbuf_t *sb) {
-  size_t n = list && json_object_is_type(list, json_type_array)
-                 ? json_object_array_length(list)
-                 : 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *c =
-        kube_json_get_string(json_object_array_get_idx(list, i), "name");
+  for (size_t i = 0; i < list_len(list); i++) {
     if (i)
       kube_strbuf_append_char(sb, ' ');
-    kube_strbuf_append(sb, c ? c : "");
+    kube_strbuf_append(sb, nth_name(list, i));
   }
 }
 
@@ -134,14 +137,9 @@ static char *pick_container(json_object *pod, const char *name,
     }
     return strdup(asked);
   }
-  size_t n = cs && json_object_is_type(cs, json_type_array)
-                 ? json_object_array_length(cs)
-                 : 0;
-  if (n == 1) {
-    const char *c =
-        kube_json_get_string(json_object_array_get_idx(cs, 0), "name");
-    return strdup(c ? c : "");
-  }
+  size_t n = list_len(cs);
+  if (n == 1)
+    return strdup(nth_name(cs, 0));
   if (n == 0) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "a container name must be specified for pod %s", name);
@@ -154,8 +152,7 @@ static char *pick_container(json_object *pod, const char *name,
                      name);
   names(cs, &sb);
   kube_strbuf_append_char(&sb, ']');
-  if (ics && json_object_is_type(ics, json_type_array) &&
-      json_object_array_length(ics)) {
+  if (list_len(ics)) {
     kube_strbuf_append(&sb, " or one of the init containers: [");
     names(ics, &sb);
     kube_strbuf_append_char(&sb, ']');
@@ -208,9 +205,7 @@ static char *kubelet_url(struct req *r, const char *node, const char *path,
   const char *addr = NULL;
   static const char *const types[] = {"InternalIP", "ExternalIP", NULL};
   json_object *as = kube_json_get(obj, "status.addresses");
-  size_t n = as && json_object_is_type(as, json_type_array)
-                 ? json_object_array_length(as)
-                 : 0;
+  size_t n = list_len(as);
   for (size_t t = 0; types[t] && !addr; t++)
     for (size_t i = 0; i < n && !addr; i++) {
       json_object *a = json_object_array_get_idx(as, i);

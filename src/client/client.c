@@ -346,12 +346,11 @@ int client_lines_feed(void *ud, const char *p, size_t n) {
   return 0;
 }
 
-KUBE_EXPORT int kube_client_stream(kube_client_t *c,
-                                   const kube_client_request_t *req,
-                                   kube_client_line_fn fn, void *userdata,
-                                   kube_error_t *err) {
-  if (c->tp)
-    return client_tp_stream(c, req, fn, userdata, err);
+/* Send on a dedicated connection; a 2xx body goes to `sink` as it
+ * arrives, any other answer becomes the error kube_client_check makes.  0
+ * when the server ended the body, 1 when the sink stopped, -1 with err. */
+static int stream_body(kube_client_t *c, const kube_client_request_t *req,
+                       const struct body_sink *sink, kube_error_t *err) {
   struct conn cn;
   client_conn_init(&cn);
   client_set_last_status(c, 0);
@@ -366,8 +365,8 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
   int r;
   if (h.status < 200 || h.status >= 300) {
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
-    struct body_sink sink = {sink_strbuf, &sb};
-    r = client_http_read_body(&cn, &h, &sink, err);
+    struct body_sink errsink = {sink_strbuf, &sb};
+    r = client_http_read_body(&cn, &h, &errsink, err);
     if (r >= 0) {
       kube_strbuf_append(&sb, "");
       kube_client_response_t resp = {
@@ -376,18 +375,26 @@ KUBE_EXPORT int kube_client_stream(kube_client_t *c,
     }
     kube_strbuf_clear(&sb);
   } else {
-    struct line_splitter ls = {KUBE_STRBUF_INIT, fn, userdata};
-    struct body_sink sink = {client_lines_feed, &ls};
-    r = client_http_read_body(&cn, &h, &sink, err);
-    /* A final line without a newline still counts. */
-    if (r == 0 && ls.partial.len > 0)
-      fn(ls.partial.data, ls.partial.len, userdata);
-    kube_strbuf_clear(&ls.partial);
-    if (r > 0)
-      r = 0;
+    r = client_http_read_body(&cn, &h, sink, err);
   }
   client_http_response_head_clear(&h);
   client_conn_close(&cn);
+  return r < 0 ? -1 : r;
+}
+
+KUBE_EXPORT int kube_client_stream(kube_client_t *c,
+                                   const kube_client_request_t *req,
+                                   kube_client_line_fn fn, void *userdata,
+                                   kube_error_t *err) {
+  if (c->tp)
+    return client_tp_stream(c, req, fn, userdata, err);
+  struct line_splitter ls = {KUBE_STRBUF_INIT, fn, userdata};
+  struct body_sink sink = {client_lines_feed, &ls};
+  int r = stream_body(c, req, &sink, err);
+  /* A final line without a newline still counts (unless fn stopped). */
+  if (r == 0 && ls.partial.len > 0)
+    fn(ls.partial.data, ls.partial.len, userdata);
+  kube_strbuf_clear(&ls.partial);
   return r < 0 ? -1 : 0;
 }
 
@@ -453,30 +460,6 @@ KUBE_EXPORT int kube_client_logs(kube_client_t *c,
                                .accept = "*/*"};
   if (c->tp)
     return client_tp_stream(c, &req, logs_line, &o, err);
-  struct conn cn;
-  client_conn_init(&cn);
-  client_set_last_status(c, 0);
-  struct http_response_head h;
-  if (exchange_head(c, &cn, &req, false, &h, err) < 0)
-    return -1;
-  client_set_last_status(c, h.status);
-  int r;
-  if (h.status < 200 || h.status >= 300) {
-    kube_strbuf_t sb = KUBE_STRBUF_INIT;
-    struct body_sink sink = {sink_strbuf, &sb};
-    r = client_http_read_body(&cn, &h, &sink, err);
-    if (r >= 0) {
-      kube_strbuf_append(&sb, "");
-      kube_client_response_t resp = {
-          .status = h.status, .body = sb.data, .body_len = sb.len};
-      r = kube_client_check(&resp, err);
-    }
-    kube_strbuf_clear(&sb);
-  } else {
-    struct body_sink sink = {logs_data, &o};
-    r = client_http_read_body(&cn, &h, &sink, err);
-  }
-  client_http_response_head_clear(&h);
-  client_conn_close(&cn);
-  return r < 0 ? -1 : 0;
+  struct body_sink sink = {logs_data, &o};
+  return stream_body(c, &req, &sink, err) < 0 ? -1 : 0;
 }

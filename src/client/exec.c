@@ -159,21 +159,9 @@ static int connect_session(kube_client_t *c, struct exec_run *r,
   if (o->transport != KUBE_CLIENT_STREAM_WEBSOCKET)
     order[n++] = KUBE_STREAM_SPDY;
   kube_stream_upgrade_t up;
-  for (size_t i = 0; i < n; i++) {
-    kube_client_response_t refused = KUBE_CLIENT_RESPONSE_INIT;
-    int rc = client_up_open(c, path, query, KUBE_STREAM_EXEC, order[i], &r->u,
-                            &up, &refused, err);
-    if (rc == 0)
-      break;
-    if (rc < 0)
-      return -1;
-    if (i + 1 == n) {
-      client_up_refused_error(c, &refused, err);
-      kube_client_response_clear(&refused);
-      return -1;
-    }
-    kube_client_response_clear(&refused);
-  }
+  if (client_up_connect(c, path, query, KUBE_STREAM_EXEC, order, n, &r->u, &up,
+                        err) < 0)
+    return -1;
   kube_exec_streams_t st = {.use_stdin = o->stdin_,
                             .use_stdout = true,
                             .use_stderr = !o->tty,
@@ -184,22 +172,18 @@ static int connect_session(kube_client_t *c, struct exec_run *r,
   return 0;
 }
 
-/* Read what the server sent; -1 with err on a broken connection. */
+static void feed(void *arg, const void *buf, size_t len) {
+  struct exec_run *r = arg;
+  kube_exec_client_feed(r->sess, buf, len, NULL);
+}
+
+static void eof(void *arg) {
+  struct exec_run *r = arg;
+  kube_exec_client_eof(r->sess);
+}
+
 static int pump_conn(struct exec_run *r, kube_error_t *err) {
-  char buf[65536];
-  for (int i = 0; i < 64 && !r->done; i++) {
-    ssize_t n = client_up_read(&r->u, buf, sizeof buf, err);
-    if (n == -1)
-      return 0;
-    if (n == -2)
-      return -1;
-    if (n == 0) {
-      kube_exec_client_eof(r->sess);
-      return 0;
-    }
-    kube_exec_client_feed(r->sess, buf, (size_t)n, NULL);
-  }
-  return 0;
+  return client_up_pump(&r->u, feed, eof, r, &r->done, err);
 }
 
 static void pump_stdin(struct exec_run *r) {

@@ -170,6 +170,14 @@ int client_up_open(kube_client_t *c, const char *path, const char *query,
                    kube_stream_kind_t kind, kube_stream_transport_t tr,
                    struct client_up *u, kube_stream_upgrade_t *up,
                    kube_client_response_t *refused, kube_error_t *err);
+/* client_up_open with each transport of order[0..n) until one is
+ * accepted, as kubectl falls back from WebSocket to SPDY.  0, or -1 with
+ * err (the last refusal's, as client-go reports it). */
+int client_up_connect(kube_client_t *c, const char *path, const char *query,
+                      kube_stream_kind_t kind,
+                      const kube_stream_transport_t *order, size_t n,
+                      struct client_up *u, kube_stream_upgrade_t *up,
+                      kube_error_t *err);
 /* The error a refused upgrade means, as client-go reports it.  -1. */
 int client_up_refused_error(kube_client_t *c,
                             const kube_client_response_t *resp,
@@ -179,6 +187,12 @@ bool client_up_buffered(const struct client_up *u);
 /* > 0 bytes, 0 EOF, -1 nothing now, -2 error (err set). */
 ssize_t client_up_read(struct client_up *u, void *buf, size_t len,
                        kube_error_t *err);
+/* Read what the server sent (up to 64 reads) into feed, eof at its end;
+ * stops early once *done.  0, or -1 with err on a broken connection. */
+int client_up_pump(struct client_up *u,
+                   void (*feed)(void *arg, const void *buf, size_t len),
+                   void (*eof)(void *arg), void *arg, const bool *done,
+                   kube_error_t *err);
 void client_up_queue(struct client_up *u, const void *buf, size_t len);
 size_t client_up_pending(const struct client_up *u);
 /* Write what the socket takes now.  0, or -1 with err. */

@@ -346,21 +346,9 @@ static int connect_session(kube_client_t *c, struct pf_run *r, const char *path,
   if (r->o->transport != KUBE_CLIENT_STREAM_WEBSOCKET)
     order[n++] = KUBE_STREAM_SPDY;
   kube_stream_upgrade_t up;
-  for (size_t i = 0; i < n; i++) {
-    kube_client_response_t refused = KUBE_CLIENT_RESPONSE_INIT;
-    int rc = client_up_open(c, path, query, KUBE_STREAM_PORTFORWARD, order[i],
-                            &r->u, &up, &refused, err);
-    if (rc == 0)
-      break;
-    if (rc < 0)
-      return -1;
-    if (i + 1 == n) {
-      client_up_refused_error(c, &refused, err);
-      kube_client_response_clear(&refused);
-      return -1;
-    }
-    kube_client_response_clear(&refused);
-  }
+  if (client_up_connect(c, path, query, KUBE_STREAM_PORTFORWARD, order, n,
+                        &r->u, &up, err) < 0)
+    return -1;
   uint16_t ports[PF_MAX_FORWARDS];
   size_t np = 0;
   for (size_t i = 0; i < r->n_ls; i++)
@@ -369,21 +357,18 @@ static int connect_session(kube_client_t *c, struct pf_run *r, const char *path,
   return r->sess ? 0 : -1;
 }
 
+static void feed(void *arg, const void *buf, size_t len) {
+  struct pf_run *r = arg;
+  kube_portforward_client_feed(r->sess, buf, len, NULL);
+}
+
+static void eof(void *arg) {
+  struct pf_run *r = arg;
+  kube_portforward_client_eof(r->sess);
+}
+
 static int pump_conn(struct pf_run *r, kube_error_t *err) {
-  char buf[65536];
-  for (int i = 0; i < 64 && !r->done; i++) {
-    ssize_t n = client_up_read(&r->u, buf, sizeof buf, err);
-    if (n == -1)
-      return 0;
-    if (n == -2)
-      return -1;
-    if (n == 0) {
-      kube_portforward_client_eof(r->sess);
-      return 0;
-    }
-    kube_portforward_client_feed(r->sess, buf, (size_t)n, NULL);
-  }
-  return 0;
+  return client_up_pump(&r->u, feed, eof, r, &r->done, err);
 }
 
 static int run_loop(struct pf_run *r, kube_error_t *err) {

@@ -249,3 +249,44 @@ short client_up_events(const struct client_up *u) {
     ev |= POLLOUT;
   return ev;
 }
+
+int client_up_connect(kube_client_t *c, const char *path, const char *query,
+                      kube_stream_kind_t kind,
+                      const kube_stream_transport_t *order, size_t n,
+                      struct client_up *u, kube_stream_upgrade_t *up,
+                      kube_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    kube_client_response_t refused = KUBE_CLIENT_RESPONSE_INIT;
+    int rc =
+        client_up_open(c, path, query, kind, order[i], u, up, &refused, err);
+    if (rc <= 0)
+      return rc;
+    /* kubectl falls back to the next protocol whatever the refusal; the
+     * last one's is the error. */
+    if (i + 1 == n)
+      client_up_refused_error(c, &refused, err);
+    kube_client_response_clear(&refused);
+  }
+  return -1;
+}
+
+int client_up_pump(struct client_up *u,
+                   void (*feed)(void *arg, const void *buf, size_t len),
+                   void (*eof)(void *arg), void *arg, const bool *done,
+                   kube_error_t *err) {
+  char buf[65536];
+  /* A bounded number of reads, so local input gets its turn. */
+  for (int i = 0; i < 64 && !*done; i++) {
+    ssize_t n = client_up_read(u, buf, sizeof buf, err);
+    if (n == -1)
+      return 0;
+    if (n == -2)
+      return -1;
+    if (n == 0) {
+      eof(arg);
+      return 0;
+    }
+    feed(arg, buf, (size_t)n);
+  }
+  return 0;
+}

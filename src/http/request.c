@@ -193,6 +193,21 @@ kube_http_request_query_param(const kube_http_request_t *cr, const char *key) {
   return NULL;
 }
 
+KUBE_EXPORT bool kube_http_request_query_param_at(const kube_http_request_t *cr,
+                                                  size_t i, const char **key,
+                                                  const char **value) {
+  kube_http_request_t *r = (kube_http_request_t *)cr;
+  if (!r->params_parsed)
+    parse_params(r);
+  if (i >= r->n_params)
+    return false;
+  if (key)
+    *key = r->params[i].key;
+  if (value)
+    *value = r->params[i].value;
+  return true;
+}
+
 KUBE_EXPORT const char *kube_http_request_header(const kube_http_request_t *r,
                                                  const char *name) {
   for (size_t i = 0; i < r->n_hdrs; i++)

@@ -250,34 +250,6 @@ void nd_reply_status_error(kube_http_request_t *req, const kube_error_t *err) {
                        len);
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static char *query_decode(const char *s, size_t n) {
-  char *out = malloc(n + 1), *o = out;
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-        hexval((unsigned char)s[i + 2]) >= 0) {
-      *o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                    hexval((unsigned char)s[i + 2]));
-      i += 2;
-    } else {
-      *o++ = s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 void nd_strv_free(char **v) {
   for (size_t i = 0; v && v[i]; i++)
     free(v[i]);
@@ -285,42 +257,22 @@ void nd_strv_free(char **v) {
 }
 
 char **nd_query_values(kube_http_request_t *req, const char *key, size_t *n) {
-  const char *q = kube_http_request_query(req);
-  size_t kl = strlen(key), cnt = 0, cap = 4;
-  char **v = calloc(cap + 1, sizeof *v);
-  if (!v)
+  size_t cnt = 0;
+  const char *k, *v;
+  for (size_t i = 0; kube_http_request_query_param_at(req, i, &k, &v); i++)
+    cnt += streq(k, key);
+  char **out = calloc(cnt + 1, sizeof *out);
+  if (!out)
     return NULL;
-  for (const char *p = q ? q : ""; *p;) {
-    const char *amp = strchr(p, '&');
-    size_t len = amp ? (size_t)(amp - p) : strlen(p);
-    const char *eq = memchr(p, '=', len);
-    size_t klen = eq ? (size_t)(eq - p) : len;
-    cleanup_free char *k = query_decode(p, klen);
-    if (!k)
-      goto oom;
-    if (strlen(k) == kl && memcmp(k, key, kl) == 0) {
-      if (cnt == cap) {
-        char **nv = realloc(v, (cap * 2 + 1) * sizeof *v);
-        if (!nv)
-          goto oom;
-        v = nv;
-        cap *= 2;
-      }
-      v[cnt] = eq ? query_decode(eq + 1, len - klen - 1) : strdup("");
-      if (!v[cnt])
-        goto oom;
-      v[++cnt] = NULL;
+  cnt = 0;
+  for (size_t i = 0; kube_http_request_query_param_at(req, i, &k, &v); i++)
+    if (streq(k, key) && !(out[cnt++] = strdup(v))) {
+      nd_strv_free(out);
+      return NULL;
     }
-    p += len;
-    if (*p == '&')
-      p++;
-  }
   if (n)
     *n = cnt;
-  return v;
-oom:
-  nd_strv_free(v);
-  return NULL;
+  return out;
 }
 
 /* Every line of header `name`, joined with ", " (stored in sb). */
