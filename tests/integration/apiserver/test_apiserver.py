@@ -469,8 +469,12 @@ def test_subresources(k, t):
     t.check(names == ["e1"], "events by involvedObject field selector", names)
     r = k.request("GET", PODS + "/bindme/log")
     t.check(r.status >= 400 and r.json()["kind"] == "Status", "log answers Status", r)
+    # As kube-apiserver: no host, no location, an empty log; exec needs one.
     r = k.request("GET", PODS + "/l1/log")
-    t.check(r.status == 400, "log of unscheduled pod 400", r)
+    t.check(r.status == 200 and r.body == "", "log of unscheduled pod: empty", r)
+    r = k.request("POST", PODS + "/l1/exec?command=true&stdout=true")
+    t.check(r.status == 400 and "does not have a host assigned" in r.json()["message"],
+            "exec into an unscheduled pod 400", r)
 
 
 def test_patch(k, t):
