@@ -21,6 +21,8 @@ const char *const api_verbs_all[] = {"create", "delete", "deletecollection",
 const char *const api_verbs_namespace[] = {"create", "delete", "get",   "list",
                                            "patch",  "update", "watch", NULL};
 const char *const api_categories_all[] = {"all", NULL};
+const char *const api_sub_status[] = {"status", NULL};
+const char *const api_sub_status_scale[] = {"scale", "status", NULL};
 
 /* Every built-in kind, in discovery order (a group's preferred version
  * first).  A new kind is one file in kinds/ and one line here. */

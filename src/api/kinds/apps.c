@@ -473,9 +473,6 @@ static void validate_statefulset(verrs_t *v, json_object *obj, json_object *old,
 /* ---- strategies ------------------------------------------------------------
  */
 
-static const char *const sub_status_scale[] = {"scale", "status", NULL};
-static const char *const sub_status[] = {"status", NULL};
-
 static const api_field_path_t replica_paths[] = {
     {"status.replicas", NULL, "0"},
     {NULL, NULL, NULL},
@@ -534,21 +531,21 @@ static const struct kube_kind_strategy statefulset_strategy = {
 const kube_kind_t api_kind_rc =
     KIND("", "v1", "ReplicationController", "replicationcontrollers",
          "replicationcontroller", true, NAMES("rc"), api_verbs_all,
-         api_categories_all, sub_status_scale, rc_columns, sel_replicas,
+         api_categories_all, api_sub_status_scale, rc_columns, sel_replicas,
          &rc_strategy);
 const kube_kind_t api_kind_deployment =
     KIND("apps", "v1", "Deployment", "deployments", "deployment", true,
-         NAMES("deploy"), api_verbs_all, api_categories_all, sub_status_scale,
-         deployment_columns, NULL, &deployment_strategy);
+         NAMES("deploy"), api_verbs_all, api_categories_all,
+         api_sub_status_scale, deployment_columns, NULL, &deployment_strategy);
 const kube_kind_t api_kind_replicaset =
     KIND("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true,
-         NAMES("rs"), api_verbs_all, api_categories_all, sub_status_scale,
+         NAMES("rs"), api_verbs_all, api_categories_all, api_sub_status_scale,
          rs_columns, sel_replicas, &replicaset_strategy);
 const kube_kind_t api_kind_daemonset =
     KIND("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true,
-         NAMES("ds"), api_verbs_all, api_categories_all, sub_status, ds_columns,
-         NULL, &daemonset_strategy);
+         NAMES("ds"), api_verbs_all, api_categories_all, api_sub_status,
+         ds_columns, NULL, &daemonset_strategy);
 const kube_kind_t api_kind_statefulset =
     KIND("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true,
-         NAMES("sts"), api_verbs_all, api_categories_all, sub_status_scale,
+         NAMES("sts"), api_verbs_all, api_categories_all, api_sub_status_scale,
          sts_columns, NULL, &statefulset_strategy);

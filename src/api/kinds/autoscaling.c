@@ -265,8 +265,6 @@ static void validate_hpa(verrs_t *v, json_object *obj, bool v1) {
 /* ---- strategies ------------------------------------------------------------
  */
 
-static const char *const sub_status[] = {"status", NULL};
-
 static void cells(json_object *c, json_object *obj, time_t now,
                   const kube_kind_t *kind) {
   /* Decide by the object, not the URL: a v1 object may be served
@@ -303,8 +301,8 @@ static const struct kube_kind_strategy v1_strategy = {
 const kube_kind_t api_kind_hpa_v2 = KIND(
     "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
     "horizontalpodautoscaler", true, NAMES("hpa"), api_verbs_all,
-    api_categories_all, sub_status, hpa_columns, NULL, &v2_strategy);
+    api_categories_all, api_sub_status, hpa_columns, NULL, &v2_strategy);
 const kube_kind_t api_kind_hpa_v1 = KIND(
     "autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
     "horizontalpodautoscaler", true, NAMES("hpa"), api_verbs_all,
-    api_categories_all, sub_status, hpa_columns, NULL, &v1_strategy);
+    api_categories_all, api_sub_status, hpa_columns, NULL, &v1_strategy);

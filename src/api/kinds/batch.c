@@ -337,8 +337,6 @@ static void validate_cronjob(verrs_t *v, json_object *obj, json_object *old,
 /* ---- strategies ------------------------------------------------------------
  */
 
-static const char *const sub_status[] = {"status", NULL};
-
 static void job_defaults(json_object *obj, const kube_kind_t *kind) {
   job_spec_defaults(obj, jget_obj(obj, "spec"));
 }
@@ -362,10 +360,10 @@ static const struct kube_kind_strategy cronjob_strategy = {
     .cells = cronjob_cells,
 };
 
-const kube_kind_t api_kind_job =
-    KIND("batch", "v1", "Job", "jobs", "job", true, NULL, api_verbs_all,
-         api_categories_all, sub_status, job_columns, sel_jobs, &job_strategy);
+const kube_kind_t api_kind_job = KIND(
+    "batch", "v1", "Job", "jobs", "job", true, NULL, api_verbs_all,
+    api_categories_all, api_sub_status, job_columns, sel_jobs, &job_strategy);
 const kube_kind_t api_kind_cronjob =
     KIND("batch", "v1", "CronJob", "cronjobs", "cronjob", true, NAMES("cj"),
-         api_verbs_all, api_categories_all, sub_status, cronjob_columns, NULL,
-         &cronjob_strategy);
+         api_verbs_all, api_categories_all, api_sub_status, cronjob_columns,
+         NULL, &cronjob_strategy);

@@ -309,10 +309,8 @@ static const struct kube_kind_strategy crd_strategy = {
     .prepare_update = crd_prepare_update,
 };
 
-static const char *const sub_status[] = {"status", NULL};
-
 const kube_kind_t api_kind_crd =
     KIND("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
          "customresourcedefinitions", "customresourcedefinition", false,
          NAMES("crd", "crds"), api_verbs_all, NAMES("api-extensions"),
-         sub_status, crd_columns, NULL, &crd_strategy);
+         api_sub_status, crd_columns, NULL, &crd_strategy);

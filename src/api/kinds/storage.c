@@ -421,8 +421,6 @@ static void validate_quota(verrs_t *v, json_object *obj, json_object *old,
 /* ---- strategies ------------------------------------------------------------
  */
 
-static const char *const sub_status[] = {"status", NULL};
-
 static const struct kube_kind_strategy pvc_strategy = {
     .type = &api_t_PersistentVolumeClaim,
     .validate = validate_pvc,
@@ -450,15 +448,15 @@ static const struct kube_kind_strategy quota_strategy = {
 const kube_kind_t api_kind_pvc =
     KIND("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
          "persistentvolumeclaim", true, NAMES("pvc"), api_verbs_all, NULL,
-         sub_status, pvc_columns, NULL, &pvc_strategy);
+         api_sub_status, pvc_columns, NULL, &pvc_strategy);
 const kube_kind_t api_kind_pv =
     KIND("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume",
-         false, NAMES("pv"), api_verbs_all, NULL, sub_status, pv_columns, NULL,
-         &pv_strategy);
+         false, NAMES("pv"), api_verbs_all, NULL, api_sub_status, pv_columns,
+         NULL, &pv_strategy);
 const kube_kind_t api_kind_limitrange = KIND(
     "", "v1", "LimitRange", "limitranges", "limitrange", true, NAMES("limits"),
     api_verbs_all, NULL, NULL, limitrange_columns, NULL, &limitrange_strategy);
 const kube_kind_t api_kind_resourcequota =
     KIND("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true,
-         NAMES("quota"), api_verbs_all, NULL, sub_status, quota_columns, NULL,
-         &quota_strategy);
+         NAMES("quota"), api_verbs_all, NULL, api_sub_status, quota_columns,
+         NULL, &quota_strategy);
