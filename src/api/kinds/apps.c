@@ -158,21 +158,27 @@ static void sts_cells(json_object *cells, json_object *obj, time_t now,
   api_cell_containers(cells, api_template_spec(obj));
 }
 
+/* spec[key].type defaults to RollingUpdate; the strategy's rollingUpdate
+ * (created) when that is its type, else NULL. */
+static json_object *default_rolling_update(json_object *spec, const char *key) {
+  json_object *strategy = api_jensure_obj(spec, key);
+  if (!strategy)
+    return NULL;
+  if (empty_str(strategy, "type"))
+    api_jset(strategy, "type", jstr("RollingUpdate"));
+  if (!streq(jget_str0(strategy, "type"), "RollingUpdate"))
+    return NULL;
+  return api_jensure_obj(strategy, "rollingUpdate");
+}
+
 static void deployment_defaults(json_object *obj, const kube_kind_t *kind) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
   api_jdefault(spec, "replicas", jint(1));
-  json_object *strategy = api_jensure_obj(spec, "strategy");
-  if (strategy) {
-    if (empty_str(strategy, "type"))
-      api_jset(strategy, "type", jstr("RollingUpdate"));
-    if (streq(jget_str0(strategy, "type"), "RollingUpdate")) {
-      json_object *ru = api_jensure_obj(strategy, "rollingUpdate");
-      api_jdefault(ru, "maxUnavailable", jstr("25%"));
-      api_jdefault(ru, "maxSurge", jstr("25%"));
-    }
-  }
+  json_object *ru = default_rolling_update(spec, "strategy");
+  api_jdefault(ru, "maxUnavailable", jstr("25%"));
+  api_jdefault(ru, "maxSurge", jstr("25%"));
   api_jdefault(spec, "revisionHistoryLimit", jint(10));
   api_jdefault(spec, "progressDeadlineSeconds", jint(600));
   api_default_template(spec);
@@ -208,16 +214,9 @@ static void daemonset_defaults(json_object *obj, const kube_kind_t *kind) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
-  json_object *us = api_jensure_obj(spec, "updateStrategy");
-  if (us) {
-    if (empty_str(us, "type"))
-      api_jset(us, "type", jstr("RollingUpdate"));
-    if (streq(jget_str0(us, "type"), "RollingUpdate")) {
-      json_object *ru = api_jensure_obj(us, "rollingUpdate");
-      api_jdefault(ru, "maxUnavailable", jint(1));
-      api_jdefault(ru, "maxSurge", jint(0));
-    }
-  }
+  json_object *ru = default_rolling_update(spec, "updateStrategy");
+  api_jdefault(ru, "maxUnavailable", jint(1));
+  api_jdefault(ru, "maxSurge", jint(0));
   api_jdefault(spec, "revisionHistoryLimit", jint(10));
   api_default_template(spec);
 }
@@ -228,15 +227,8 @@ static void statefulset_defaults(json_object *obj, const kube_kind_t *kind) {
     return;
   if (empty_str(spec, "podManagementPolicy"))
     api_jset(spec, "podManagementPolicy", jstr("OrderedReady"));
-  json_object *us = api_jensure_obj(spec, "updateStrategy");
-  if (us) {
-    if (empty_str(us, "type"))
-      api_jset(us, "type", jstr("RollingUpdate"));
-    if (streq(jget_str0(us, "type"), "RollingUpdate")) {
-      json_object *ru = api_jensure_obj(us, "rollingUpdate");
-      api_jdefault(ru, "partition", jint(0));
-    }
-  }
+  api_jdefault(default_rolling_update(spec, "updateStrategy"), "partition",
+               jint(0));
   json_object *pr =
       api_jensure_obj(spec, "persistentVolumeClaimRetentionPolicy");
   if (pr) {
@@ -248,6 +240,14 @@ static void statefulset_defaults(json_object *obj, const kube_kind_t *kind) {
   api_jdefault(spec, "replicas", jint(1));
   api_jdefault(spec, "revisionHistoryLimit", jint(10));
   api_default_template(spec);
+}
+
+/* spec.selector of an apps/v1 workload cannot change once set. */
+static void validate_selector_unchanged(verrs_t *v, json_object *spec,
+                                        json_object *old) {
+  json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
+  if (os)
+    api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
 }
 
 static const char *const always_only[] = {"Always", NULL};
@@ -287,11 +287,7 @@ static void validate_deployment(verrs_t *v, json_object *obj, json_object *old,
       api_v_invalid_int(v, "spec.progressDeadlineSeconds", p,
                         "must be greater than minReadySeconds");
   }
-  if (old) {
-    json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
-    if (os)
-      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
-  }
+  validate_selector_unchanged(v, spec, old);
 }
 
 static void validate_replicaset(verrs_t *v, json_object *obj, json_object *old,
@@ -306,11 +302,7 @@ static void validate_replicaset(verrs_t *v, json_object *obj, json_object *old,
   api_validate_selector_template(v, spec, "deployment");
   api_validate_pod_template(v, jget_obj(spec, "template"), "spec.template",
                             always_only, "ReplicaSet");
-  if (old) {
-    json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
-    if (os)
-      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
-  }
+  validate_selector_unchanged(v, spec, old);
 }
 
 static void validate_rc(verrs_t *v, json_object *obj, json_object *old,
@@ -368,11 +360,7 @@ static void validate_daemonset(verrs_t *v, json_object *obj, json_object *old,
   api_validate_nonneg(v, spec, "minReadySeconds", "spec.minReadySeconds");
   api_validate_nonneg(v, spec, "revisionHistoryLimit",
                       "spec.revisionHistoryLimit");
-  if (old) {
-    json_object *os = jget_obj(jget_obj(old, "spec"), "selector");
-    if (os)
-      api_validate_immutable(v, jget(spec, "selector"), os, "spec.selector");
-  }
+  validate_selector_unchanged(v, spec, old);
 }
 
 static const char *const pod_mgmt[] = {"OrderedReady", "Parallel", NULL};
