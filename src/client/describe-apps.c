@@ -503,24 +503,21 @@ static void describe_cron_job(struct describe *d, json_object *o) {
   client_describe_events(d, o, "CronJob");
 }
 
-bool client_describe_workload(struct describe *d, const kube_kind_t *k,
-                              json_object *o) {
-  const char *kind = k->kind;
-  if (streq(kind, "Deployment"))
-    describe_deployment(d, o);
-  else if (streq(kind, "ReplicaSet"))
-    describe_replica_set(d, o, false);
-  else if (streq(kind, "ReplicationController"))
-    describe_replica_set(d, o, true);
-  else if (streq(kind, "DaemonSet"))
-    describe_daemon_set(d, o);
-  else if (streq(kind, "StatefulSet"))
-    describe_stateful_set(d, o);
-  else if (streq(kind, "Job"))
-    describe_job(d, o);
-  else if (streq(kind, "CronJob"))
-    describe_cron_job(d, o);
-  else
-    return false;
-  return true;
+static void describe_rs(struct describe *d, json_object *o) {
+  describe_replica_set(d, o, false);
 }
+
+static void describe_rc(struct describe *d, json_object *o) {
+  describe_replica_set(d, o, true);
+}
+
+const struct client_describer client_workload_describers[] = {
+    {"apps", "Deployment", describe_deployment},
+    {"apps", "ReplicaSet", describe_rs},
+    {"", "ReplicationController", describe_rc},
+    {"apps", "DaemonSet", describe_daemon_set},
+    {"apps", "StatefulSet", describe_stateful_set},
+    {"batch", "Job", describe_job},
+    {"batch", "CronJob", describe_cron_job},
+    {NULL, NULL, NULL},
+};

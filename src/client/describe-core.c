@@ -1173,33 +1173,36 @@ void client_describe_generic(struct describe *d, const kube_kind_t *k,
   json_object_put(copy);
 }
 
+static const struct client_describer core_describers[] = {
+    {"", "Pod", client_describe_pod},
+    {"", "Service", describe_service},
+    {"", "Endpoints", describe_endpoints},
+    {"", "Node", describe_node},
+    {"", "Namespace", describe_namespace},
+    {"", "ConfigMap", describe_config_map},
+    {"", "Secret", describe_secret},
+    {"", "ServiceAccount", describe_service_account},
+    {"", "ResourceQuota", describe_quota},
+    {"", "LimitRange", describe_limit_range},
+    {"", "PersistentVolumeClaim", describe_pvc},
+    {NULL, NULL, NULL},
+};
+
+bool client_describe_with(const struct client_describer *table,
+                          struct describe *d, const kube_kind_t *k,
+                          json_object *o) {
+  const char *group = k->group ? k->group : "";
+  for (const struct client_describer *e = table; e->kind; e++) {
+    if (streq(e->kind, k->kind) && streq(e->group, group)) {
+      e->fn(d, o);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool client_describe_kind(struct describe *d, const kube_kind_t *k,
                           json_object *o) {
-  const char *kind = k->kind;
-  bool core = !k->group || !*k->group;
-  if (core && streq(kind, "Pod"))
-    client_describe_pod(d, o);
-  else if (core && streq(kind, "Service"))
-    describe_service(d, o);
-  else if (core && streq(kind, "Endpoints"))
-    describe_endpoints(d, o);
-  else if (core && streq(kind, "Node"))
-    describe_node(d, o);
-  else if (core && streq(kind, "Namespace"))
-    describe_namespace(d, o);
-  else if (core && streq(kind, "ConfigMap"))
-    describe_config_map(d, o);
-  else if (core && streq(kind, "Secret"))
-    describe_secret(d, o);
-  else if (core && streq(kind, "ServiceAccount"))
-    describe_service_account(d, o);
-  else if (core && streq(kind, "ResourceQuota"))
-    describe_quota(d, o);
-  else if (core && streq(kind, "LimitRange"))
-    describe_limit_range(d, o);
-  else if (core && streq(kind, "PersistentVolumeClaim"))
-    describe_pvc(d, o);
-  else
-    return client_describe_workload(d, k, o);
-  return true;
+  return client_describe_with(core_describers, d, k, o) ||
+         client_describe_with(client_workload_describers, d, k, o);
 }

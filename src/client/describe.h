@@ -78,13 +78,26 @@ void client_describe_pod(struct describe *d, json_object *o);
 /* DescribePodTemplate. */
 void client_describe_pod_template(struct describe *d, json_object *tmpl);
 
-/* describe-apps.c: Deployments, ReplicaSets, ReplicationControllers,
- * DaemonSets, StatefulSets, Jobs, CronJobs; false for other kinds. */
-bool client_describe_workload(struct describe *d, const kube_kind_t *k,
-                              json_object *o);
+/* A describer of its own for one group and Kind; tables of them end with
+ * a NULL kind.  Matched on the group too, as kubectl's describer map is
+ * keyed by GroupKind: a custom resource named "Deployment" is described
+ * generically. */
+struct client_describer {
+  const char *group; /* "" for core */
+  const char *kind;
+  void (*fn)(struct describe *d, json_object *o);
+};
+/* Runs the entry of `table` for k's group and Kind; false when none is. */
+bool client_describe_with(const struct client_describer *table,
+                          struct describe *d, const kube_kind_t *k,
+                          json_object *o);
 
-/* describe-core.c: the describers of the other kinds; false when the
- * kind has no describer of its own. */
+/* describe-apps.c: Deployments, ReplicaSets, ReplicationControllers,
+ * DaemonSets, StatefulSets, Jobs, CronJobs. */
+extern const struct client_describer client_workload_describers[];
+
+/* describe-core.c: the describers of every kind that has one; false when
+ * the kind has no describer of its own. */
 bool client_describe_kind(struct describe *d, const kube_kind_t *k,
                           json_object *o);
 void client_describe_generic(struct describe *d, const kube_kind_t *k,

@@ -529,6 +529,41 @@ static void test_paged_gets(void **state) {
   json_object_put(m);
 }
 
+/* Describers are chosen by group and Kind, as kubectl's map is keyed by
+ * GroupKind: a custom resource that happens to be called Deployment is
+ * described generically, not as an apps/v1 Deployment. */
+static void test_describe_by_group(void **state) {
+  (void)state;
+  static const char *const verbs[] = {"get", NULL};
+  const kube_kind_t custom = {.group = "example.com",
+                              .version = "v1",
+                              .kind = "Deployment",
+                              .resource = "deployments",
+                              .singular = "deployment",
+                              .list_kind = "DeploymentList",
+                              .namespaced = true,
+                              .verbs = verbs};
+  kube_object_t *o =
+      obj("{\"apiVersion\":\"example.com/v1\",\"kind\":\"Deployment\","
+          "\"metadata\":{\"name\":\"d\",\"namespace\":\"ns\"},"
+          "\"spec\":{\"replicas\":3,\"pipeline\":\"blue\"}}");
+  kube_describe_options_t opts = {.struct_size = sizeof opts, .now = 1};
+  kube_error_t err = KUBE_ERROR_INIT;
+  char *got = kube_describe_object(NULL, &custom, o, &opts, &err);
+  assert_non_null(got);
+  assert_non_null(strstr(got, "Pipeline:  blue"));
+  assert_null(strstr(got, "desired |"));
+  free(got);
+  const kube_kind_t *apps = kube_kind_lookup("deployment.apps", &err);
+  assert_non_null(apps);
+  got = kube_describe_object(NULL, apps, o, &opts, &err);
+  assert_non_null(got);
+  assert_non_null(strstr(got, "3 desired |"));
+  assert_null(strstr(got, "Pipeline:"));
+  free(got);
+  kube_object_free(o);
+}
+
 int run_kubectl_lib_tests(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),
@@ -540,6 +575,7 @@ int run_kubectl_lib_tests(void) {
       cmocka_unit_test(test_data_generators),
       cmocka_unit_test(test_api_resources),
       cmocka_unit_test(test_paged_gets),
+      cmocka_unit_test(test_describe_by_group),
   };
   return cmocka_run_group_tests_name("kubectl-lib", tests, NULL, NULL);
 }
