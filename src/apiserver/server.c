@@ -562,12 +562,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     return NULL;
   }
   kube_apiserver_options_t o = {0};
-  if (opts) {
-    size_t n = opts->struct_size && opts->struct_size < sizeof(o)
-                   ? opts->struct_size
-                   : sizeof(o);
-    memcpy(&o, opts, n);
-  }
+  core_opts_copy(&o, opts);
   if ((o.tls_cert_file == NULL) != (o.tls_key_file == NULL)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "TLS needs both a certificate and a key");
@@ -611,10 +606,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     kubelet_oom |= !(srv->kubelet_ca = strdup(o.kubelet_ca_file));
   kube_http_server_options_t ho = {.struct_size = sizeof ho};
   if (o.http) {
-    size_t n = o.http->struct_size && o.http->struct_size < sizeof ho
-                   ? o.http->struct_size
-                   : sizeof ho;
-    memcpy(&ho, o.http, n);
+    core_opts_copy(&ho, o.http);
     ho.struct_size = sizeof ho;
   }
   ho.max_body_bytes = srv->max_body;

@@ -36,10 +36,7 @@ static int set_str(char **dst, const char *s) {
 KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
                                            kube_error_t *err) {
   kube_client_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   kube_kubeconfig_t *kc = NULL;
   cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
   kc = kube_kubeconfig_load(o.kubeconfig, o.context, &kerr);

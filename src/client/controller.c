@@ -187,10 +187,7 @@ kube_controller_new(kube_loop_t *loop, const kube_controller_options_t *opts,
                     kube_controller_sync_fn sync, void *arg,
                     kube_error_t *err) {
   kube_controller_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   if (!sync) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "a controller needs a sync function");

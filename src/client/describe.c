@@ -415,10 +415,7 @@ KUBE_EXPORT char *kube_describe_object(kube_client_t *c, const kube_kind_t *k,
                                        const kube_describe_options_t *opts,
                                        kube_error_t *err) {
   kube_describe_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   json_object *root = kube_object_json(obj);
   if (!k)
     k = kube_kind_of_object(obj, err);

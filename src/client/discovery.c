@@ -141,10 +141,7 @@ kube_client_api_resources(kube_client_t *c,
                           const kube_api_resources_options_t *opts,
                           kube_api_resource_list_t *out, kube_error_t *err) {
   kube_api_resources_options_t o = {.namespaced = -1};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   memset(out, 0, sizeof *out);
   size_t cap = 0;
   json_object *core = get_json(c, "/api/v1", err);

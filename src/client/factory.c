@@ -90,9 +90,7 @@ kube_informer_factory_informer(kube_informer_factory_t *f,
     return NULL;
   }
   kube_informer_options_t o = {0};
-  memcpy(&o, opts,
-         opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                           : sizeof o);
+  core_opts_copy(&o, opts);
   for (size_t i = 0; i < f->n; i++) {
     kube_informer_t *inf = f->informers[i];
     if (streq(inf->path, o.path) &&

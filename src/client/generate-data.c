@@ -16,10 +16,7 @@
 static void copy_data_options(kube_generate_data_options_t *dst,
                               const kube_generate_data_options_t *src) {
   memset(dst, 0, sizeof *dst);
-  if (src)
-    memcpy(dst, src,
-           src->struct_size && src->struct_size < sizeof *dst ? src->struct_size
-                                                              : sizeof *dst);
+  core_opts_copy(dst, src);
 }
 
 /* [-._a-zA-Z0-9]+ (IsConfigMapKey), not "." or "..", at most 253. */

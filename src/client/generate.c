@@ -14,10 +14,7 @@ static void copy_gen(kube_generate_options_t *dst,
                      const kube_generate_options_t *src) {
   memset(dst, 0, sizeof *dst);
   dst->replicas = -1;
-  if (src)
-    memcpy(dst, src,
-           src->struct_size && src->struct_size < sizeof *dst ? src->struct_size
-                                                              : sizeof *dst);
+  core_opts_copy(dst, src);
 }
 
 static json_object *jstr(const char *s) {
@@ -388,10 +385,7 @@ KUBE_EXPORT kube_object_t *
 kube_generate_expose(const kube_object_t *target,
                      const kube_expose_options_t *opts, kube_error_t *err) {
   kube_expose_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   json_object *t = kube_object_json(target);
   const char *kind = kube_object_kind(target);
   if (!kind)

@@ -12,10 +12,7 @@
 static void copy_get_options(kube_get_options_t *dst,
                              const kube_get_options_t *src) {
   memset(dst, 0, sizeof *dst);
-  if (src)
-    memcpy(dst, src,
-           src->struct_size && src->struct_size < sizeof *dst ? src->struct_size
-                                                              : sizeof *dst);
+  core_opts_copy(dst, src);
 }
 
 static char *collection_query(const kube_get_options_t *o, bool table) {

@@ -742,9 +742,7 @@ kube_informer_new(kube_loop_t *kloop, const kube_transport_t *tp,
     return NULL;
   }
   kube_informer_options_t o = {0};
-  memcpy(&o, opts,
-         opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                           : sizeof o);
+  core_opts_copy(&o, opts);
   kube_informer_t *inf = calloc(1, sizeof *inf);
   if (!inf) {
     kube_make_oom(err);
@@ -817,12 +815,7 @@ kube_informer_add_handlers(kube_informer_t *inf,
   }
   r->inf = inf;
   r->arg = arg;
-  if (handlers) {
-    size_t n = handlers->struct_size && handlers->struct_size < sizeof r->h
-                   ? handlers->struct_size
-                   : sizeof r->h;
-    memcpy(&r->h, handlers, n);
-  }
+  core_opts_copy(&r->h, handlers);
   r->h.struct_size = sizeof r->h;
   /* Late: owed an add per cached object (and on_synced), from the loop. */
   if (inf->synced || inf->cache.n) {

@@ -51,19 +51,13 @@ void client_write_options_copy(kube_client_write_options_t *dst,
                                const kube_client_write_options_t *src) {
   memset(dst, 0, sizeof *dst);
   dst->grace_period = -1;
-  if (src)
-    memcpy(dst, src,
-           src->struct_size && src->struct_size < sizeof *dst ? src->struct_size
-                                                              : sizeof *dst);
+  core_opts_copy(dst, src);
 }
 
 static void copy_list_options(kube_client_list_options_t *dst,
                               const kube_client_list_options_t *src) {
   memset(dst, 0, sizeof *dst);
-  if (src)
-    memcpy(dst, src,
-           src->struct_size && src->struct_size < sizeof *dst ? src->struct_size
-                                                              : sizeof *dst);
+  core_opts_copy(dst, src);
 }
 
 /* Send a request whose successful answer is one object. */

@@ -514,10 +514,7 @@ kube_event_recorder_new(kube_loop_t *loop, const kube_transport_t *tp,
                         const kube_event_recorder_options_t *opts,
                         kube_error_t *err) {
   kube_event_recorder_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   if (!o.component || !*o.component) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "an event recorder needs a component name");

@@ -402,10 +402,7 @@ kube_client_new_transport(kube_loop_t *loop, const struct kube_transport *tp,
                           "transport of a known version"),
            NULL;
   kube_client_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   kube_client_t *c = calloc(1, sizeof *c);
   if (!c)
     return kube_make_oom(err), NULL;

@@ -54,6 +54,22 @@ static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_clear(sb); }
     _fd;                                                                       \
   })
 
+/* Copy a caller's options (`src`, may be NULL: *dst is kept) over `*dst`,
+ * which holds the defaults.  Options structs start with `size_t
+ * struct_size`: only that many bytes are taken (0: all of it), so a caller
+ * built against an older, shorter version leaves the newer fields at their
+ * defaults.  dst and src are of the same type. */
+#define core_opts_copy(dst, src)                                               \
+  do {                                                                         \
+    __typeof__(*(dst)) *_od = (dst);                                           \
+    const __typeof__(*(dst)) *_os = (src);                                     \
+    if (_os)                                                                   \
+      memcpy(_od, _os,                                                         \
+             _os->struct_size && _os->struct_size < sizeof *_od                \
+                 ? _os->struct_size                                            \
+                 : sizeof *_od);                                               \
+  } while (0)
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define streq(a, b) (strcmp((a), (b)) == 0)
 

@@ -504,12 +504,7 @@ KUBE_EXPORT int kube_http_proxy(kube_http_request_t *r, const char *url,
   if (!r)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL, "no request");
   kube_http_proxy_options_t o = {0};
-  if (opts) {
-    size_t n = opts->struct_size && opts->struct_size < sizeof o
-                   ? opts->struct_size
-                   : sizeof o;
-    memcpy(&o, opts, n);
-  }
+  core_opts_copy(&o, opts);
   struct target t = {0};
   struct kube_http_conn *c = r->conn;
   if (!url || parse_url(url, &t, err) < 0 || !c || !c->srv) {

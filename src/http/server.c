@@ -33,12 +33,7 @@ kube_http_server_new(kube_loop_t *loop, const kube_http_server_options_t *opts,
     return NULL;
   }
   kube_http_server_options_t o = {0};
-  if (opts) {
-    size_t n = opts->struct_size && opts->struct_size < sizeof o
-                   ? opts->struct_size
-                   : sizeof o;
-    memcpy(&o, opts, n);
-  }
+  core_opts_copy(&o, opts);
   kube_http_server_t *srv = calloc(1, sizeof *srv);
   if (!srv) {
     kube_make_oom(err);
@@ -422,12 +417,7 @@ kube_http_server_listen(kube_http_server_t *srv, const char *spec,
     return NULL;
   }
   kube_http_listen_options_t o = {0};
-  if (opts) {
-    size_t n = opts->struct_size && opts->struct_size < sizeof o
-                   ? opts->struct_size
-                   : sizeof o;
-    memcpy(&o, opts, n);
-  }
+  core_opts_copy(&o, opts);
   bool tls = o.tls_cert_file || o.tls_key_file;
   if (tls && (!o.tls_cert_file || !o.tls_key_file)) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,

@@ -624,10 +624,7 @@ kube_image_registry_new(kube_loop_t *loop, kube_image_store_t *store,
                         const kube_image_registry_options_t *opts,
                         kube_error_t *err) {
   kube_image_registry_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   kube_image_registry_t *reg = calloc(1, sizeof *reg);
   if (!reg) {
     kube_make_oom(err);

@@ -654,10 +654,7 @@ kube_scheduler_loop_new(kube_loop_t *kloop, const struct kube_transport *tp,
                         const kube_scheduler_loop_options_t *opts,
                         kube_error_t *err) {
   kube_scheduler_loop_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   if (!kube_loop_base(kloop) || !tp || !tp->ops) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                    "scheduler loop needs an event loop and a transport");

@@ -157,10 +157,7 @@ kube_scheduler_new(const kube_scheduler_config_t *cfg, kube_error_t *err) {
   }
   kube_scheduler_config_init(&s->cfg);
   if (cfg) {
-    size_t sz = cfg->struct_size && cfg->struct_size < sizeof(*cfg)
-                    ? cfg->struct_size
-                    : sizeof(*cfg);
-    memcpy(&s->cfg, cfg, sz);
+    core_opts_copy(&s->cfg, cfg);
     s->cfg.struct_size = sizeof(s->cfg);
   }
   if (s->cfg.percentage_of_nodes_to_score < 0 ||

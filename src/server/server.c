@@ -114,10 +114,7 @@ static int add_component(kube_server_t *srv, const kube_component_ops_t *ops,
 KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
                                            kube_error_t *err) {
   kube_server_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   const char *store = o.store ? o.store : "sqlite";
   const char *const *listen = o.listen ? o.listen : default_listen;
   bool tcp = has_tcp(listen);

@@ -523,9 +523,7 @@ KUBE_EXPORT kube_store_t *kube_store_open(kube_loop_t *kloop,
                    "open store: event base and options are required");
     return NULL;
   }
-  memcpy(&o, opts,
-         opts->struct_size && opts->struct_size < sizeof(o) ? opts->struct_size
-                                                            : sizeof(o));
+  core_opts_copy(&o, opts);
   const char *name = o.backend ? o.backend : o.path ? "sqlite" : "memory";
   const struct store_backend *be = backend_by_name(name);
   if (!be) {
