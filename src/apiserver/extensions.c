@@ -345,13 +345,6 @@ bool as_ext_dispatch_subresource(struct req *r) {
   return false;
 }
 
-bool as_ext_serves_group(kube_apiserver_t *srv, const char *group) {
-  for (struct as_ext *e = srv->exts; e; e = e->next)
-    if (e->type == EXT_GV && streq(e->group, group))
-      return true;
-  return false;
-}
-
 /* Each group once, in registration order. */
 static bool first_of_group(kube_apiserver_t *srv, const struct as_ext *e) {
   for (struct as_ext *o = e->next; o; o = o->next)

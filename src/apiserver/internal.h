@@ -181,7 +181,6 @@ void as_ext_hand_off(struct req *r, kube_apiserver_handler_fn fn, void *arg,
 /* Discovery: the registered group-versions. */
 void as_ext_discovery_groups(kube_apiserver_t *srv, json_object *groups);
 void as_ext_discovery_aggregated(kube_apiserver_t *srv, json_object *items);
-bool as_ext_serves_group(kube_apiserver_t *srv, const char *group);
 void as_exts_free(kube_apiserver_t *srv);
 
 /* ---- pod-stream.c ---- */
@@ -240,8 +239,7 @@ char *as_openapi_pb_document(json_object *doc, json_object *defs_wanted,
 
 /* ---- objects.c ---- */
 /* Object JSON as stored (no resourceVersion) -> served JSON text with
- * metadata.resourceVersion set; owned. */
-char *as_record_to_json(const kube_store_record_t *rec, size_t *len);
+ * metadata.resourceVersion set, appended to sb. */
 int as_record_append_json(kube_strbuf_t *sb, const kube_store_record_t *rec);
 /* Same, with resourceVersion `rev` (a delete event's revision). */
 int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,

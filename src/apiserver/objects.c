@@ -247,17 +247,6 @@ int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
   return s ? 0 : -1;
 }
 
-char *as_record_to_json(const kube_store_record_t *rec, size_t *len) {
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  if (as_record_append_json(&sb, rec) < 0 || sb.oom) {
-    kube_strbuf_clear(&sb);
-    return NULL;
-  }
-  if (len)
-    *len = sb.len;
-  return kube_strbuf_steal(&sb);
-}
-
 /* ---- custom resource versions ---------------------------------------- */
 
 /* Objects of a custom resource are stored in their definition's storage
