@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "image/regserver-job.h"
 
@@ -464,20 +463,10 @@ static bool credentials_ok(kube_image_registry_t *reg, const char *auth) {
     return token_eq(auth + 7, reg->token);
   if (strncasecmp(auth, "Basic ", 6) != 0)
     return false;
-  const char *b64 = auth + 6;
-  size_t n = strlen(b64);
-  if (n == 0 || n > 4096 || n % 4)
-    return false;
-  unsigned char dec[3100];
-  int len = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)n);
-  if (len < 0)
-    return false;
-  while (n && b64[n - 1] == '=') {
-    len--;
-    n--;
-  }
-  dec[len] = '\0';
-  char *colon = strchr((char *)dec, ':');
+  size_t len = 0;
+  cleanup_free unsigned char *dec =
+      kube_base64_decode(auth + 6, strlen(auth + 6), &len, NULL);
+  char *colon = dec ? memchr(dec, ':', len) : NULL;
   return colon && token_eq(colon + 1, reg->token);
 }
 
