@@ -73,6 +73,8 @@ int cmd_port_forward(int argc, char **argv) {
   int npos = 0, rc = 1;
   kube_object_t *pod = NULL;
   const char **addr_list = NULL;
+  /* Before the first goto: its cleanup runs at every return. */
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (npos < 2) {
@@ -109,7 +111,6 @@ int cmd_port_forward(int argc, char **argv) {
   }
   for (int i = 1; i < npos; i++) {
     uint16_t l, r;
-    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     if (kube_client_forward_parse(pos[i], &l, &r, &err) < 0) {
       rc = cli_report(&err);
       free(addr_buf);
@@ -152,7 +153,6 @@ int cmd_port_forward(int argc, char **argv) {
   const char *ws = getenv("KUBECTL_PORT_FORWARD_WEBSOCKETS");
   if (ws && (streq(ws, "false") || streq(ws, "0")))
     o.transport = KUBE_CLIENT_STREAM_SPDY;
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (kube_client_portforward(c, &o, &err) < 0)
     rc = cli_report(&err);
   else if (st.failed)
