@@ -125,7 +125,7 @@ static void run_stream(int fd, unsigned mode) {
   struct http_response_head h;
   bool nothing = false;
   kube_error_t err = KUBE_ERROR_INIT;
-  if (client_http_read_head(&cn, &h, &nothing, &err) < 0) {
+  if (client_http_read_head(&cn, &h, false, &nothing, &err) < 0) {
     CHECK(kube_error_is_set(&err));
     kube_error_clear(&err);
     client_http_response_head_clear(&h);

@@ -165,7 +165,7 @@ static int exchange_head(kube_client_t *c, struct conn *cn,
     cleanup_error kube_error_t e = KUBE_ERROR_INIT;
     bool nothing = false;
     if (client_http_send(c, cn, req, &e) == 0 &&
-        client_http_read_head(cn, h, &nothing, &e) == 0)
+        client_http_read_head(cn, h, false, &nothing, &e) == 0)
       return 0;
     client_conn_close(cn);
     if (reused && attempt == 0 &&

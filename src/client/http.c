@@ -437,19 +437,19 @@ static char *trim(char *s) {
 }
 
 static int read_head(struct conn *cn, struct http_response_head *h,
-                     bool *nothing, kube_error_t *err);
+                     bool upgrade, bool *nothing, kube_error_t *err);
 
 /* On failure the head is cleared, so callers never leak a half-read one. */
 int client_http_read_head(struct conn *cn, struct http_response_head *h,
-                          bool *nothing, kube_error_t *err) {
-  int r = read_head(cn, h, nothing, err);
+                          bool upgrade, bool *nothing, kube_error_t *err) {
+  int r = read_head(cn, h, upgrade, nothing, err);
   if (r < 0)
     client_http_response_head_clear(h);
   return r;
 }
 
 static int read_head(struct conn *cn, struct http_response_head *h,
-                     bool *nothing, kube_error_t *err) {
+                     bool upgrade, bool *nothing, kube_error_t *err) {
   cleanup_strbuf kube_strbuf_t line = KUBE_STRBUF_INIT;
   memset(h, 0, sizeof *h);
   h->content_length = -1;
@@ -470,6 +470,10 @@ static int read_head(struct conn *cn, struct http_response_head *h,
         status < 100 || status > 999)
       return kube_error_set(err, KUBE_REASON_INTERNAL, 0,
                             "malformed HTTP status line \"%.80s\"", line.data);
+    if (status == 101 && !upgrade)
+      return kube_error_set(err, KUBE_REASON_INTERNAL, EPROTO,
+                            "the server switched protocols (101) on a request "
+                            "that asked for no upgrade");
     h->status = status;
     h->close = (major == 1 && minor == 0);
     /* 101 Switching Protocols is the final answer to an upgrade. */

@@ -83,10 +83,13 @@ int client_http_send(kube_client_t *c, struct conn *cn,
 int client_http_send_ex(kube_client_t *c, struct conn *cn,
                         const kube_client_request_t *req,
                         const char *const *extra, kube_error_t *err);
-/* Read a response head.  Returns 0, or -1 with err; *nothing is set when
- * the connection closed before any byte arrived (stale keep-alive). */
+/* Read a response head.  `upgrade`: the request asked for a protocol
+ * switch, so 101 is a final answer; otherwise a 101 is an error (RFC 9110
+ * 15.2.2: a server switches only to a protocol the client offered).
+ * Returns 0, or -1 with err; *nothing is set when the connection closed
+ * before any byte arrived (stale keep-alive). */
 int client_http_read_head(struct conn *cn, struct http_response_head *h,
-                          bool *nothing, kube_error_t *err);
+                          bool upgrade, bool *nothing, kube_error_t *err);
 /* Read the body into sink.  Returns 0 when complete, 1 when the sink
  * stopped, -1 with err. */
 int client_http_read_body(struct conn *cn, const struct http_response_head *h,

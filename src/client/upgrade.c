@@ -68,7 +68,7 @@ int client_up_open(kube_client_t *c, const char *path, const char *query,
   struct http_response_head h;
   bool nothing = false;
   if (client_http_send_ex(c, &u->cn, &req, extra, err) < 0 ||
-      client_http_read_head(&u->cn, &h, &nothing, err) < 0) {
+      client_http_read_head(&u->cn, &h, true, &nothing, err) < 0) {
     client_up_close(u);
     return -1;
   }

@@ -185,6 +185,31 @@ static void test_status_errors(void **state) {
   free(raw);
 }
 
+/* 101 is final only in answer to an upgrade: a server that switches
+ * protocols on a plain request is refused, not handed back as a
+ * response with status 101 (found by fuzz-http). */
+static void test_unasked_switch(void **state) {
+  (void)state;
+  struct fake_resp script[] = {
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+       "Connection: Upgrade\r\n\r\nframes",
+       true},
+  };
+  struct fake_server fs;
+  fake_start(&fs, script, 1);
+  kube_client_t *cl = fake_client(&fs);
+  kube_client_request_t req = {
+      .struct_size = sizeof req, .method = "GET", .path = "/x"};
+  kube_client_response_t r = KUBE_CLIENT_RESPONSE_INIT;
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(kube_client_request(cl, &req, &r, &err), -1);
+  assert_non_null(strstr(err.message, "switched protocols (101)"));
+  assert_int_equal(kube_client_last_status(cl), 0);
+  kube_error_clear(&err);
+  kube_client_free(cl);
+  fake_stop(&fs);
+}
+
 static void test_connection_refused(void **state) {
   (void)state;
   setenv("KUBECONFIG", "/nonexistent/kubeconfig", 1);
@@ -435,6 +460,7 @@ int run_http_tests(void) {
       cmocka_unit_test(test_keepalive_and_reconnect),
       cmocka_unit_test(test_chunked_and_close_delimited),
       cmocka_unit_test(test_status_errors),
+      cmocka_unit_test(test_unasked_switch),
       cmocka_unit_test(test_connection_refused),
       cmocka_unit_test(test_watch),
       cmocka_unit_test(test_writes),
