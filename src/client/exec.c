@@ -250,10 +250,7 @@ KUBE_EXPORT int kube_client_exec(kube_client_t *c,
                                  const kube_client_exec_options_t *opts,
                                  int *exit_code, kube_error_t *err) {
   kube_client_exec_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   if (!o.pod || !*o.pod)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "exec: a pod name is required");

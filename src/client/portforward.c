@@ -465,10 +465,7 @@ kube_client_portforward(kube_client_t *c,
                         const kube_client_portforward_options_t *opts,
                         kube_error_t *err) {
   kube_client_portforward_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   if (!o.pod || !*o.pod || !o.ports || !o.ports[0])
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "port-forward: a pod and at least one port are "
