@@ -37,6 +37,13 @@ static void usage(FILE *f) {
       "                          unless something else binds them; alias\n"
       "                          --disable-scheduler)\n"
       "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
+      "  --controllers LIST      controllers to run, as kube-controller-manager's\n"
+      "                          flag: '*' (default), names or aliases, '-name'\n"
+      "                          to turn one off (\"*,-nodelifecycle\")\n"
+      "  --no-controllers        run no controller\n"
+      "  --leader-elect=false    schedule and reconcile without taking the\n"
+      "                          kube-scheduler / kube-controller-manager\n"
+      "                          Leases (default true)\n"
       "  --registry-listen tcp:ADDR:PORT  serve the built-in OCI registry\n"
       "                          there (repeatable; default "
       "tcp:127.0.0.1:5000;\n"
@@ -70,6 +77,9 @@ enum {
   O_KUBELET_CERT,
   O_KUBELET_KEY,
   O_KUBELET_CA,
+  O_CONTROLLERS,
+  O_NO_CONTROLLERS,
+  O_LEADER_ELECT,
 };
 
 static const struct option server_longopts[] = {
@@ -89,6 +99,9 @@ static const struct option server_longopts[] = {
     {"kubelet-client-certificate", required_argument, NULL, O_KUBELET_CERT},
     {"kubelet-client-key", required_argument, NULL, O_KUBELET_KEY},
     {"kubelet-certificate-authority", required_argument, NULL, O_KUBELET_CA},
+    {"controllers", required_argument, NULL, O_CONTROLLERS},
+    {"no-controllers", no_argument, NULL, O_NO_CONTROLLERS},
+    {"leader-elect", optional_argument, NULL, O_LEADER_ELECT},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -171,6 +184,20 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_KUBELET_CA:
       o->kubelet_ca_file = optarg;
+      break;
+    case O_CONTROLLERS:
+      o->controllers = optarg;
+      break;
+    case O_NO_CONTROLLERS:
+      o->no_controllers = true;
+      break;
+    case O_LEADER_ELECT:
+      if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+        fprintf(stderr, "kubed: bad --leader-elect %s (true or false)\n",
+                optarg);
+        return 2;
+      }
+      o->no_leader_elect = optarg && !strcmp(optarg, "false");
       break;
     case O_HELP:
     case 'h':

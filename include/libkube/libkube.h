@@ -11,6 +11,7 @@
 #include <libkube/kit.h>
 #include <libkube/apiserver.h>
 #include <libkube/scheduler.h>
+#include <libkube/controller.h>
 #include <libkube/runtime.h>
 #include <libkube/image.h>
 #include <libkube/server.h>

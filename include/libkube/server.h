@@ -94,6 +94,18 @@ typedef struct kube_server_options {
   bool plain_http;              /* TCP without TLS (debugging only) */
   bool no_scheduler;            /* do not run the scheduler */
   const char *scheduler_config; /* file with scheduler settings, or NULL */
+  /* The controller manager (component "controller-manager", after the
+   * scheduler): kube-controller-manager's --controllers list
+   * ("*,-nodelifecycle"; NULL: "*"; see <libkube/controller.h>).
+   * BadRequest for an unknown controller name. */
+  const char *controllers;
+  bool no_controllers; /* do not run any controller */
+  /* The scheduler and the controller manager take a Lease each
+   * (kube-system/kube-scheduler, kube-system/kube-controller-manager) and
+   * work only while they hold it, so several servers on one store
+   * schedule and reconcile once.  A single server takes them at once (its
+   * identity is kept in DATA/identity).  Set to work without Leases. */
+  bool no_leader_elect;
   /* The built-in OCI registry serving DATA/images: NULL-terminated
    * "tcp:ADDR:PORT" specs (NULL: tcp:127.0.0.1:5000; later also the node
    * IP).  Loopback listeners are plain HTTP; others TLS with the token.

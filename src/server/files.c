@@ -114,3 +114,40 @@ int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
   log_info("kubed: generated serving certificate %s", *cert_out);
   return 0;
 }
+
+char *srv_load_identity(const char *dir, kube_error_t *err) {
+  char host[256] = "localhost", uuid[40], *id = NULL;
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  kube_uuid_generate(uuid, sizeof uuid);
+  if (asprintf(&id, "%s_%s", host, uuid) < 0) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  if (!dir)
+    return id;
+  /* Kept across restarts: a restarted server still holds its Leases and
+   * takes them back at once instead of waiting for them to expire. */
+  char path[4200];
+  snprintf(path, sizeof path, "%s/identity", dir);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    char buf[512] = "";
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (ok && buf[0]) {
+      free(id);
+      if (!(id = strdup(buf)))
+        kube_make_oom(err);
+      return id;
+    }
+  }
+  char line[600];
+  snprintf(line, sizeof line, "%s\n", id);
+  if (srv_write_file(path, line, 0600, err) < 0) {
+    free(id);
+    return NULL;
+  }
+  return id;
+}

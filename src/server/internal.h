@@ -17,13 +17,23 @@ int srv_write_file(const char *path, const char *data, mode_t mode,
 /* The bearer token: `given`, or DIR/token, or a new one written there.
  * Owned. */
 char *srv_load_token(const char *dir, const char *given, kube_error_t *err);
+/* The leader-election identity "<hostname>_<uuid>", kept in DIR/identity
+ * (dir NULL: a new one each time).  Owned. */
+char *srv_load_identity(const char *dir, kube_error_t *err);
 /* DIR/tls.crt and DIR/tls.key, generated when missing (owned paths). */
 int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
                     kube_error_t *err);
 
 /* Built-in components (one file each). */
 extern const kube_component_ops_t srv_scheduler_ops;
-void *srv_scheduler_new(const char *config_file, kube_error_t *err);
+/* leader_elect: schedule only while holding kube-system/kube-scheduler. */
+void *srv_scheduler_new(const char *config_file, bool leader_elect,
+                        kube_error_t *err);
+/* The controller manager (controllers.c): `controllers` as
+ * kube-controller-manager's --controllers (NULL: "*"). */
+extern const kube_component_ops_t srv_controllers_ops;
+void *srv_controllers_new(const char *controllers, bool leader_elect,
+                          kube_error_t *err);
 /* The built-in registry (registry.c): listen specs NULL-terminated (NULL
  * or empty: tcp:127.0.0.1:5000). */
 extern const kube_component_ops_t srv_registry_ops;

@@ -216,8 +216,14 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     }
   }
   if (!o.no_scheduler) {
-    void *impl = srv_scheduler_new(o.scheduler_config, err);
+    void *impl =
+        srv_scheduler_new(o.scheduler_config, !o.no_leader_elect, err);
     if (!impl || add_component(srv, &srv_scheduler_ops, impl, err) < 0)
+      goto fail;
+  }
+  if (!o.no_controllers) {
+    void *impl = srv_controllers_new(o.controllers, !o.no_leader_elect, err);
+    if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
   /* The registry serves the data directory's image store: none without

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libkube controller: kube-controller-manager's reconciliation loops on the
+ * controller kit (<libkube/kit.h>), leader election on a
+ * coordination.k8s.io Lease, and the library side of `kubectl rollout`.
+ *
+ * - kube_leader_elector_t: client-go's leaderelection (a Lease with
+ *   holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
+ *   leaseTransitions; lease duration 15 s, renew deadline 10 s, retry
+ *   period 2 s by default).
+ * - kube_controller_manager_t: the controllers kube-controller-manager
+ *   names (replicaset-controller, deployment-controller, ...; the short
+ *   aliases "replicaset", "deployment", ... too), chosen with a
+ *   `--controllers` list ("*,-nodelifecycle"), all on one shared informer
+ *   factory, optionally behind a leader elector.
+ * - kube_rollout_*: what `kubectl rollout status|history|undo|pause|resume|
+ *   restart` compute, with kubectl's wording, over a synchronous client.
+ * - kube_pod_template_hash(): the pod-template-hash label
+ *   kube-controller-manager gives a Deployment's ReplicaSets.
+ *
+ * Threading: the elector and the manager belong to one kube_loop_t and are
+ * used on its thread only; their callbacks run there.  The rollout helpers
+ * are synchronous (they block on the client) and use no loop.
+ *
+ * Errors: `kube_error_t *err` last; < 0 or NULL on failure.
+ *
+ * Ownership: every pointer is borrowed unless a comment says otherwise.
+ */
+#ifndef LIBKUBE_CONTROLLER_H
+#define LIBKUBE_CONTROLLER_H
+
+#include <libkube/api.h>
+#include <libkube/client.h>
+#include <libkube/core.h>
+#include <libkube/kit.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Leader election                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Candidates race for a Lease: the one whose identity the Lease holds
+ * leads while it renews the Lease before the renew deadline; the others
+ * retry every retry period and take over once the Lease was not renewed
+ * for a lease duration (measured on their own clock from the moment they
+ * last saw the Lease change, as client-go does).  A leader that cannot
+ * renew within the renew deadline stops leading.  Stopping a leader
+ * releases the Lease (holderIdentity "", leaseDurationSeconds 1), so the
+ * next candidate takes it at once. */
+
+typedef struct kube_leader_elector kube_leader_elector_t;
+
+typedef struct kube_leader_elector_callbacks {
+  size_t struct_size; /* sizeof(kube_leader_elector_callbacks_t) */
+  /* This candidate leads now. */
+  void (*on_started_leading)(void *arg);
+  /* It stopped leading (lost the Lease or stopped).  Not called when it
+   * never led. */
+  void (*on_stopped_leading)(void *arg);
+  /* The observed leader changed (`identity` borrowed; "" when none). */
+  void (*on_new_leader)(const char *identity, void *arg);
+} kube_leader_elector_callbacks_t;
+
+typedef struct kube_leader_elector_options {
+  size_t struct_size;          /* sizeof(kube_leader_elector_options_t) */
+  const char *lease_namespace; /* NULL: "kube-system" */
+  const char *lease_name;      /* required: "kube-controller-manager" */
+  /* Who this candidate is; NULL: "<hostname>_<random uuid>". */
+  const char *identity;
+  int64_t lease_duration_ms; /* 0: 15000 */
+  int64_t renew_deadline_ms; /* 0: 10000 (must be < lease duration) */
+  int64_t retry_period_ms;   /* 0: 2000 (must be < renew deadline) */
+} kube_leader_elector_options_t;
+
+/* An elector over `tp` (copied; its impl must outlive the elector).
+ * Callbacks and opts copied.  BadRequest without a lease name or with
+ * inconsistent durations.  Owned: free with kube_leader_elector_free. */
+kube_leader_elector_t *
+kube_leader_elector_new(kube_loop_t *loop, const kube_transport_t *tp,
+                        const kube_leader_elector_options_t *opts,
+                        const kube_leader_elector_callbacks_t *cbs, void *arg,
+                        kube_error_t *err);
+/* Begin trying to acquire (the first attempt is made at once). */
+int kube_leader_elector_start(kube_leader_elector_t *e, kube_error_t *err);
+/* Stop: no callback runs from now on (on_stopped_leading included); a
+ * leader releases the Lease, and `done` (may be NULL) runs once that write
+ * finished (at once when there is nothing to release). */
+void kube_leader_elector_stop(kube_leader_elector_t *e, void (*done)(void *),
+                              void *arg);
+bool kube_leader_elector_is_leader(const kube_leader_elector_t *e);
+/* The identity the Lease names as holder ("" when none); borrowed, valid
+ * until the next loop iteration. */
+const char *kube_leader_elector_leader(const kube_leader_elector_t *e);
+const char *kube_leader_elector_identity(const kube_leader_elector_t *e);
+/* Cancels requests in flight (a release not finished is dropped).
+ * Accepts NULL. */
+void kube_leader_elector_free(kube_leader_elector_t *e);
+
+/* ------------------------------------------------------------------------ */
+/* Controller manager                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kube_controller_manager kube_controller_manager_t;
+
+typedef struct kube_controller_manager_options {
+  size_t struct_size; /* sizeof(kube_controller_manager_options_t) */
+  /* The informers to share (borrowed; must outlive the manager).  NULL:
+   * the manager makes its own over the transport. */
+  kube_informer_factory_t *informers;
+  /* Controllers to run, as kube-controller-manager's --controllers:
+   * comma-separated names, "*" for every controller on by default,
+   * "-name" to turn one off ("*,-nodelifecycle").  Names are
+   * kube-controller-manager's ("replicaset-controller") or their aliases
+   * ("replicaset").  NULL: "*".  BadRequest for an unknown name. */
+  const char *controllers;
+  /* Run the controllers only while holding the Lease
+   * kube-system/kube-controller-manager (leader_* below). */
+  bool leader_elect;
+  const char *leader_identity; /* NULL: "<hostname>_<uuid>" */
+  const char *lease_namespace; /* NULL: "kube-system" */
+  const char *lease_name;      /* NULL: "kube-controller-manager" */
+  int64_t lease_duration_ms;   /* 0: 15000 */
+  int64_t renew_deadline_ms;   /* 0: 10000 */
+  int64_t retry_period_ms;     /* 0: 2000 */
+  /* Syncs each controller keeps in flight (0: 64). */
+  unsigned concurrent_syncs;
+  /* Identity of the events' source (source.host); NULL: none. */
+  const char *host;
+} kube_controller_manager_options_t;
+
+/* Check a --controllers value without creating anything.  BadRequest
+ * naming the first unknown controller. */
+int kube_controller_manager_check(const char *controllers, kube_error_t *err);
+
+/* Owned: free with kube_controller_manager_free.  Nothing runs until
+ * kube_controller_manager_start. */
+kube_controller_manager_t *
+kube_controller_manager_new(kube_loop_t *loop, const kube_transport_t *tp,
+                            const kube_controller_manager_options_t *opts,
+                            kube_error_t *err);
+/* Start the elector (with leader_elect) or the controllers at once.  The
+ * controllers start the informers they need. */
+int kube_controller_manager_start(kube_controller_manager_t *m,
+                                  kube_error_t *err);
+/* Stop the controllers (their writes in flight are cancelled) and, with
+ * leader election, release the Lease; `done` (may be NULL) runs when the
+ * release finished. */
+void kube_controller_manager_stop(kube_controller_manager_t *m,
+                                  void (*done)(void *), void *arg);
+/* True while the controllers run (leading, or without election). */
+bool kube_controller_manager_running(const kube_controller_manager_t *m);
+/* The elector (borrowed), or NULL without leader election. */
+kube_leader_elector_t *
+kube_controller_manager_elector(kube_controller_manager_t *m);
+/* Names of the controllers enabled (kube-controller-manager's names),
+ * whether implemented or not: a NULL-terminated static array, sorted. */
+const char *const *
+kube_controller_manager_enabled(const kube_controller_manager_t *m);
+/* The kit skeleton of a running controller (borrowed, for its queue and
+ * counters), by name or alias; NULL when not running. */
+kube_controller_t *
+kube_controller_manager_controller(kube_controller_manager_t *m,
+                                   const char *name);
+/* Stops and frees.  Accepts NULL. */
+void kube_controller_manager_free(kube_controller_manager_t *m);
+
+/* ------------------------------------------------------------------------ */
+/* Pod template hash                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The pod-template-hash kube-controller-manager computes for a
+ * PodTemplateSpec (`tmpl`: the Deployment's spec.template as stored, i.e.
+ * defaulted) and the Deployment's status.collisionCount (may be NULL):
+ * FNV-32a over go-spew's dump of the Go struct, encoded with
+ * rand.SafeEncodeString.  Written to out (>= 11 bytes).  BadRequest for a
+ * template that is not an object. */
+int kube_pod_template_hash(const kube_object_t *tmpl,
+                           const int32_t *collision_count, char *out,
+                           size_t len, kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* kubectl rollout                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The rollout state of a Deployment, DaemonSet or StatefulSet `obj`, as
+ * kubectl rollout status words it: *msg (owned, free()) is the line to
+ * print ("Waiting for deployment \"x\" rollout to finish: 1 of 3 updated
+ * replicas are available...\n" or "deployment \"x\" successfully rolled
+ * out\n"), *done whether the rollout finished.  `revision` > 0 asks for
+ * that revision (Deployments).  Failures: Invalid "deployment \"x\"
+ * exceeded its progress deadline", NotFound for a revision that is not
+ * the latest, BadRequest for another kind. */
+int kube_rollout_status(const kube_object_t *obj, int64_t revision, char **msg,
+                        bool *done, kube_error_t *err);
+
+/* `kubectl rollout history`: the REVISION/CHANGE-CAUSE table of a
+ * Deployment (revision 0), or the pod template of one revision, as kubectl
+ * prints them (without the "deployment.apps/x" header line).  Owned text
+ * in *out.  NotFound "unable to find the specified revision". */
+int kube_rollout_history(kube_client_t *c, const char *ns, const char *name,
+                         int64_t revision, char **out, kube_error_t *err);
+
+/* `kubectl rollout undo`: restore the template of revision to_revision (0:
+ * the previous one) with kubectl's JSON patch.  *result (owned) is what
+ * kubectl prints after "deployment.apps/x ": "rolled back", "skipped
+ * rollback (current template already matches revision N)", or, with
+ * dry_run, the template that would be restored.  Errors as kubectl's:
+ * "unable to find specified revision N in history", "no rollout history
+ * found for deployment \"x\"", "you cannot rollback a paused deployment;
+ * ...". */
+int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
+                      int64_t to_revision, bool dry_run, char **result,
+                      kube_error_t *err);
+
+/* `kubectl rollout pause|resume|restart` on a Deployment (restart also
+ * DaemonSets and StatefulSets): the patch kubectl sends.  *result (owned)
+ * is "paused", "resumed" or "restarted".  Errors as kubectl's: "is already
+ * paused", "is not paused", "can't restart paused deployment (run rollout
+ * resume first)". */
+typedef enum kube_rollout_action {
+  KUBE_ROLLOUT_PAUSE,
+  KUBE_ROLLOUT_RESUME,
+  KUBE_ROLLOUT_RESTART,
+} kube_rollout_action_t;
+int kube_rollout_set(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                     const char *name, kube_rollout_action_t action,
+                     char **result, kube_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKUBE_CONTROLLER_H */

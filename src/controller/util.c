@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers every controller uses: keys, times, label selectors. */
+#include "controller/internal.h"
+
+json_object *ctl_json_ensure(json_object *o, const char *key) {
+  json_object *v = cj_obj(o, key);
+  if (v || !o)
+    return v;
+  v = json_object_new_object();
+  if (v && json_object_object_add(o, key, v) < 0) {
+    json_object_put(v);
+    return NULL;
+  }
+  return v;
+}
+
+json_object *ctl_json_copy(json_object *o) {
+  json_object *c = NULL;
+  if (!o || json_object_deep_copy(o, &c, NULL) < 0)
+    return NULL;
+  return c;
+}
+
+int64_t ctl_time_ns(const char *s) {
+  struct timespec ts;
+  if (!s || !*s || kube_time_parse(s, &ts, NULL) < 0)
+    return 0;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Tests move the controllers' clock instead of sleeping (minReadySeconds,
+ * progress deadlines). */
+static int64_t clock_offset_ns;
+
+void ctl_clock_set_offset(int64_t offset_ns) {
+  clock_offset_ns = offset_ns;
+}
+
+int64_t ctl_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + clock_offset_ns;
+}
+
+char *ctl_now_rfc3339(char *buf, size_t len) {
+  return kube_time_format((time_t)(ctl_now_ns() / 1000000000), buf, len);
+}
+
+char *ctl_key(const char *ns, const char *name) {
+  char *k = NULL;
+  if (ns && *ns) {
+    if (asprintf(&k, "%s/%s", ns, name) < 0)
+      return NULL;
+    return k;
+  }
+  return strdup(name);
+}
+
+void ctl_split_key(const char *key, char *ns, size_t nslen, const char **name) {
+  const char *slash = strchr(key, '/');
+  if (!slash) {
+    if (nslen)
+      ns[0] = '\0';
+    *name = key;
+    return;
+  }
+  snprintf(ns, nslen, "%.*s", (int)(slash - key), key);
+  *name = slash + 1;
+}
+
+/* ---- selectors ---- */
+
+static kube_selector_op_t selector_op(const char *s, bool *ok) {
+  *ok = true;
+  if (streq(s, "In"))
+    return KUBE_SELECTOR_IN;
+  if (streq(s, "NotIn"))
+    return KUBE_SELECTOR_NOT_IN;
+  if (streq(s, "Exists"))
+    return KUBE_SELECTOR_EXISTS;
+  if (streq(s, "DoesNotExist"))
+    return KUBE_SELECTOR_DOES_NOT_EXIST;
+  *ok = false;
+  return KUBE_SELECTOR_EQUALS;
+}
+
+static int add_map(kube_selector_t *s, json_object *map, kube_error_t *err) {
+  if (!map)
+    return 0;
+  if (!json_object_is_type(map, json_type_object))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "matchLabels is not a map");
+  json_object_object_foreach(map, k, v) {
+    const char *val = json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : "";
+    if (kube_selector_add(s, k, KUBE_SELECTOR_EQUALS, &val, 1, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+kube_selector_t *ctl_label_selector(json_object *sel, kube_error_t *err) {
+  kube_selector_t *s = kube_selector_new();
+  if (!s) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  if (!sel) {
+    /* LabelSelectorAsSelector(nil) is labels.Nothing(): "x" and "!x"
+     * together, which no label set meets. */
+    if (kube_selector_add(s, "x", KUBE_SELECTOR_EXISTS, NULL, 0, err) < 0 ||
+        kube_selector_add(s, "x", KUBE_SELECTOR_DOES_NOT_EXIST, NULL, 0, err) <
+            0) {
+      kube_selector_free(s);
+      return NULL;
+    }
+    return s;
+  }
+  if (add_map(s, cj(sel, "matchLabels"), err) < 0)
+    goto fail;
+  json_object *ex = cj_arr(sel, "matchExpressions");
+  for (size_t i = 0; i < cj_len(ex); i++) {
+    json_object *e = cj_at(ex, i);
+    bool ok;
+    kube_selector_op_t op = selector_op(cj_str0(e, "operator"), &ok);
+    if (!ok) {
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "\"%s\" is not a valid label selector operator",
+                     cj_str0(e, "operator"));
+      goto fail;
+    }
+    json_object *vals = cj_arr(e, "values");
+    size_t nv = cj_len(vals);
+    const char **v = calloc(nv + 1, sizeof *v);
+    if (!v) {
+      kube_make_oom(err);
+      goto fail;
+    }
+    for (size_t k = 0; k < nv; k++) {
+      const char *x = json_object_get_string(cj_at(vals, k));
+      v[k] = x ? x : "";
+    }
+    int rc = kube_selector_add(s, cj_str0(e, "key"), op, v, nv, err);
+    free(v);
+    if (rc < 0)
+      goto fail;
+  }
+  return s;
+fail:
+  kube_selector_free(s);
+  return NULL;
+}
+
+kube_selector_t *ctl_map_selector(json_object *map, kube_error_t *err) {
+  kube_selector_t *s = kube_selector_new();
+  if (!s) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  if (add_map(s, map, err) < 0) {
+    kube_selector_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+const char *ctl_pairs_get(char *const *pairs, const char *key) {
+  for (size_t i = 0; pairs && pairs[i]; i += 2)
+    if (streq(pairs[i], key))
+      return pairs[i + 1];
+  return NULL;
+}
+
+static const char *pairs_lookup(void *ctx, const char *key) {
+  return ctl_pairs_get(ctx, key);
+}
+
+bool ctl_selector_matches_pairs(const kube_selector_t *sel,
+                                char *const *pairs) {
+  return kube_selector_matches(sel, pairs_lookup, (void *)pairs);
+}
+
+bool ctl_map_subset_of_pairs(json_object *map, char *const *pairs) {
+  if (!map)
+    return true;
+  json_object_object_foreach(map, k, v) {
+    const char *have = ctl_pairs_get(pairs, k);
+    const char *want = json_object_get_string(v);
+    if (!have || !want || !streq(have, want))
+      return false;
+  }
+  return true;
+}
