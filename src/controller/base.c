@@ -206,3 +206,53 @@ void ctl_eventf(struct ctl_base *b, json_object *obj, const char *kind,
     kube_event_recorder_record(b->rec, &ref, type, reason, NULL, msg);
   free(msg);
 }
+
+json_object *ctl_controller_ref(const char *api_version, const char *kind,
+                                const char *name, const char *uid) {
+  json_object *ref = json_object_new_object();
+  if (!ref)
+    return NULL;
+  cj_set(ref, "apiVersion", json_object_new_string(api_version));
+  cj_set(ref, "kind", json_object_new_string(kind));
+  cj_set(ref, "name", json_object_new_string(name));
+  cj_set(ref, "uid", json_object_new_string(uid));
+  cj_set(ref, "controller", json_object_new_boolean(1));
+  cj_set(ref, "blockOwnerDeletion", json_object_new_boolean(1));
+  return ref;
+}
+
+char *ctl_owner_patch(json_object *obj, json_object *add, const char *remove) {
+  json_object *refs = cj_arr(cj_obj(obj, "metadata"), "ownerReferences");
+  json_object *nrefs = json_object_new_array();
+  json_object *patch = json_object_new_object();
+  json_object *meta = json_object_new_object();
+  if (!nrefs || !patch || !meta) {
+    json_object_put(nrefs);
+    json_object_put(patch);
+    json_object_put(meta);
+    json_object_put(add);
+    return NULL;
+  }
+  for (size_t i = 0; i < cj_len(refs); i++) {
+    json_object *ref = cj_at(refs, i);
+    if (remove && streq(cj_str0(ref, "uid"), remove))
+      continue;
+    json_object_array_add(nrefs, json_object_get(ref));
+  }
+  if (add)
+    json_object_array_add(nrefs, add);
+  if (json_object_array_length(nrefs)) {
+    cj_set(meta, "ownerReferences", nrefs);
+  } else {
+    json_object_put(nrefs);
+    cj_set(meta, "ownerReferences", NULL);
+  }
+  cj_set(meta, "resourceVersion",
+         json_object_new_string(
+             cj_str0(cj_obj(obj, "metadata"), "resourceVersion")));
+  cj_set(patch, "metadata", meta);
+  char *text =
+      strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
+  json_object_put(patch);
+  return text;
+}

@@ -269,6 +269,16 @@ int ctl_op_started(struct ctl_op *op, int rc);
 /* The writer callback every ctl_op uses. */
 void ctl_op_cb(const kube_object_t *res, const kube_error_t *err, void *arg);
 
+/* A controller reference (controller and blockOwnerDeletion true); owned
+ * tree. */
+json_object *ctl_controller_ref(const char *api_version, const char *kind,
+                                const char *name, const char *uid);
+/* A merge patch (owned text) setting metadata.ownerReferences of `obj`
+ * (borrowed) to its own with `add` (stolen, may be NULL) added and the
+ * reference to uid `remove` (may be NULL) removed, guarded by obj's
+ * resourceVersion (Conflict when it changed meanwhile). */
+char *ctl_owner_patch(json_object *obj, json_object *add, const char *remove);
+
 /* Events about a referenced object. */
 KUBE_PRINTF(7, 8)
 void ctl_eventf(struct ctl_base *b, json_object *obj, const char *kind,

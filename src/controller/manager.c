@@ -30,7 +30,7 @@ static const struct ctl_def defs[] = {
      NULL},
     {"cronjob-controller", "cronjob", false, NULL},
     {"daemonset-controller", "daemonset", false, NULL},
-    {"deployment-controller", "deployment", false, NULL /*DEPLOY*/},
+    {"deployment-controller", "deployment", false, &ctl_deployment_ops},
     {"disruption-controller", "disruption", false, NULL},
     {"endpoints-controller", "endpoint", false, NULL /*EP*/},
     {"endpointslice-controller", "endpointslice", false, NULL /*EPS*/},

@@ -284,16 +284,8 @@ static void step_status(struct ctl_sync *s);
 
 /* The controllerRef kube-controller-manager writes. */
 static json_object *controller_ref(struct work *w) {
-  json_object *ref = json_object_new_object();
-  if (!ref)
-    return NULL;
-  cj_set(ref, "apiVersion", json_object_new_string(w->r->k->api_version));
-  cj_set(ref, "kind", json_object_new_string(w->r->k->kind));
-  cj_set(ref, "name", json_object_new_string(w->name));
-  cj_set(ref, "uid", json_object_new_string(w->uid));
-  cj_set(ref, "controller", json_object_new_boolean(1));
-  cj_set(ref, "blockOwnerDeletion", json_object_new_boolean(1));
-  return ref;
+  return ctl_controller_ref(w->r->k->api_version, w->r->k->kind, w->name,
+                            w->uid);
 }
 
 static char *pod_path(const char *ns, const char *name) {
@@ -395,36 +387,9 @@ static char *owner_patch(struct work *w, const char *key, bool adopt) {
   const kube_object_t *pod = kube_informer_get(w->r->pod_inf, key);
   if (!pod)
     return NULL;
-  json_object *o = kube_object_json(pod);
-  json_object *refs = cj_arr(cj_obj(o, "metadata"), "ownerReferences");
-  json_object *nrefs = json_object_new_array();
-  json_object *patch = json_object_new_object();
-  json_object *meta = json_object_new_object();
-  if (!nrefs || !patch || !meta) {
-    json_object_put(nrefs);
-    json_object_put(patch);
-    json_object_put(meta);
-    return NULL;
-  }
-  for (size_t i = 0; i < cj_len(refs); i++) {
-    json_object *ref = cj_at(refs, i);
-    if (!adopt && streq(cj_str0(ref, "uid"), w->uid))
-      continue;
-    json_object_array_add(nrefs, json_object_get(ref));
-  }
-  if (adopt)
-    json_object_array_add(nrefs, controller_ref(w));
-  cj_set(meta, "ownerReferences",
-         json_object_array_length(nrefs) ? nrefs : NULL);
-  if (!json_object_array_length(nrefs))
-    json_object_put(nrefs);
-  cj_set(meta, "resourceVersion",
-         json_object_new_string(kube_object_resource_version(pod) ?: ""));
-  cj_set(patch, "metadata", meta);
-  char *text =
-      strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
-  json_object_put(patch);
-  return text;
+  return ctl_owner_patch(kube_object_json(pod),
+                         adopt ? controller_ref(w) : NULL,
+                         adopt ? NULL : w->uid);
 }
 
 static int patch_pod(struct ctl_sync *s, struct work *w, const char *key,
