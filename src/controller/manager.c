@@ -37,7 +37,7 @@ static const struct ctl_def defs[] = {
     {"endpointslice-mirroring-controller", "endpointslicemirroring", false,
      NULL},
     {"ephemeral-volume-controller", "ephemeral-volume", false, NULL},
-    {"garbage-collector-controller", "garbagecollector", false, NULL /*GC*/},
+    {"garbage-collector-controller", "garbagecollector", false, &ctl_gc_ops},
     {"horizontal-pod-autoscaler-controller", "horizontalpodautoscaling", false,
      NULL},
     {"job-controller", "job", false, NULL},
