@@ -74,6 +74,17 @@ int ctl_expect_deletions(struct ctl_expectations *e, const char *key,
   return 0;
 }
 
+int ctl_expect(struct ctl_expectations *e, const char *key, int64_t add,
+               const char *const *del_keys, size_t n_del) {
+  struct ctl_expect *x = set_expect(e, key, add, (int64_t)n_del);
+  if (!x)
+    return -1;
+  for (size_t i = 0; i < n_del; i++)
+    if (!strmap_put(&x->deleting, del_keys[i], NULL, NULL))
+      return -1;
+  return 0;
+}
+
 void ctl_creation_observed(struct ctl_expectations *e, const char *key) {
   struct ctl_expect *x = strmap_get(&e->m, key);
   if (x)

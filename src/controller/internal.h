@@ -304,6 +304,9 @@ int ctl_expect_creations(struct ctl_expectations *e, const char *key,
 /* Deletions of the pods whose keys are given (tracked by key). */
 int ctl_expect_deletions(struct ctl_expectations *e, const char *key,
                          const char *const *pod_keys, size_t n);
+/* Both at once (a second call replaces the first's record). */
+int ctl_expect(struct ctl_expectations *e, const char *key, int64_t add,
+               const char *const *del_keys, size_t n_del);
 void ctl_creation_observed(struct ctl_expectations *e, const char *key);
 /* Lowers the deletions once per tracked pod key. */
 void ctl_deletion_observed(struct ctl_expectations *e, const char *key,
