@@ -13,14 +13,12 @@
  *   aliases "replicaset", "deployment", ... too), chosen with a
  *   `--controllers` list ("*,-nodelifecycle"), all on one shared informer
  *   factory, optionally behind a leader elector.
- * - kube_rollout_*: what `kubectl rollout status|history|undo|pause|resume|
- *   restart` compute, with kubectl's wording, over a synchronous client.
  * - kube_pod_template_hash(): the pod-template-hash label
  *   kube-controller-manager gives a Deployment's ReplicaSets.
  *
  * Threading: the elector and the manager belong to one kube_loop_t and are
- * used on its thread only; their callbacks run there.  The rollout helpers
- * are synchronous (they block on the client) and use no loop.
+ * used on its thread only; their callbacks run there.  The library side of
+ * `kubectl rollout` (kube_rollout_*) is in <libkube/kubectl.h>.
  *
  * Errors: `kube_error_t *err` last; < 0 or NULL on failure.
  *
@@ -180,54 +178,6 @@ void kube_controller_manager_free(kube_controller_manager_t *m);
 int kube_pod_template_hash(const kube_object_t *tmpl,
                            const int32_t *collision_count, char *out,
                            size_t len, kube_error_t *err);
-
-/* ------------------------------------------------------------------------ */
-/* kubectl rollout                                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The rollout state of a Deployment, DaemonSet or StatefulSet `obj`, as
- * kubectl rollout status words it: *msg (owned, free()) is the line to
- * print ("Waiting for deployment \"x\" rollout to finish: 1 of 3 updated
- * replicas are available...\n" or "deployment \"x\" successfully rolled
- * out\n"), *done whether the rollout finished.  `revision` > 0 asks for
- * that revision (Deployments).  Failures: Invalid "deployment \"x\"
- * exceeded its progress deadline", NotFound for a revision that is not
- * the latest, BadRequest for another kind. */
-int kube_rollout_status(const kube_object_t *obj, int64_t revision, char **msg,
-                        bool *done, kube_error_t *err);
-
-/* `kubectl rollout history`: the REVISION/CHANGE-CAUSE table of a
- * Deployment (revision 0), or the pod template of one revision, as kubectl
- * prints them (without the "deployment.apps/x" header line).  Owned text
- * in *out.  NotFound "unable to find the specified revision". */
-int kube_rollout_history(kube_client_t *c, const char *ns, const char *name,
-                         int64_t revision, char **out, kube_error_t *err);
-
-/* `kubectl rollout undo`: restore the template of revision to_revision (0:
- * the previous one) with kubectl's JSON patch.  *result (owned) is what
- * kubectl prints after "deployment.apps/x ": "rolled back", "skipped
- * rollback (current template already matches revision N)", or, with
- * dry_run, the template that would be restored.  Errors as kubectl's:
- * "unable to find specified revision N in history", "no rollout history
- * found for deployment \"x\"", "you cannot rollback a paused deployment;
- * ...". */
-int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
-                      int64_t to_revision, bool dry_run, char **result,
-                      kube_error_t *err);
-
-/* `kubectl rollout pause|resume|restart` on a Deployment (restart also
- * DaemonSets and StatefulSets): the patch kubectl sends.  *result (owned)
- * is "paused", "resumed" or "restarted".  Errors as kubectl's: "is already
- * paused", "is not paused", "can't restart paused deployment (run rollout
- * resume first)". */
-typedef enum kube_rollout_action {
-  KUBE_ROLLOUT_PAUSE,
-  KUBE_ROLLOUT_RESUME,
-  KUBE_ROLLOUT_RESTART,
-} kube_rollout_action_t;
-int kube_rollout_set(kube_client_t *c, const kube_kind_t *kind, const char *ns,
-                     const char *name, kube_rollout_action_t action,
-                     char **result, kube_error_t *err);
 
 #ifdef __cplusplus
 }
