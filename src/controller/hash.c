@@ -232,8 +232,49 @@ interpret_it:;
       }
     }
   }
-  /* The inf.Dec path: kept approximately (value rounded to nano units). */
+  /* The inf.Dec path: the exact value rounded up to nano units (what
+   * inf.Dec holds), kept as nano units so that its canonical text is
+   * right; kube-controller-manager re-parses that text. */
   q->fast = false;
+  __int128 v = 0;
+  const char *digits[2] = {num, denom};
+  for (int d = 0; d < 2; d++)
+    for (const char *c = digits[d]; *c; c++) {
+      v = v * 10 + (*c - '0');
+      if (v > ((__int128)1 << 100))
+        return -1;
+    }
+  int32_t dscale = -(int32_t)strlen(denom); /* v * 10^dscale */
+  if (base == 10)
+    dscale += exponent;
+  else
+    for (int32_t i = 0; i < exponent; i++)
+      if ((v *= 2) > ((__int128)1 << 110))
+        return -1;
+  /* to nano units, rounding away from zero */
+  int32_t shift = dscale + 9;
+  for (; shift > 0; shift--)
+    if ((v *= 10) > ((__int128)1 << 120))
+      return -1;
+  bool frac = false;
+  for (; shift < 0; shift++) {
+    frac = frac || v % 10;
+    v /= 10;
+  }
+  if (frac)
+    v++;
+  bool below_one = v > 0 && v < 1000000000;
+  int32_t nscale = -9;
+  while (v != 0 && v % 10 == 0) {
+    v /= 10;
+    nscale++;
+  }
+  if (v > INT64_MAX)
+    return -1;
+  q->value = (int64_t)(positive ? v : -v);
+  q->scale = nscale;
+  if (streq(format, "BinarySI") && below_one)
+    q->format = "DecimalSI";
   return 0;
 }
 
@@ -272,10 +313,18 @@ char *ctl_goquantity_string(const struct ctl_goquantity *q, char *buf,
   const char *format = q->format;
   int64_t whole = 0;
   if (streq(format, "BinarySI")) {
-    bool small = q->scale <= 0 && q->value > -1024 && q->value < 1024;
-    if (q->scale > 0 && scaled_int(q, &whole))
-      small = whole > -1024 && whole < 1024;
-    if (small || q->scale < 0 || !scaled_int(q, &whole))
+    bool exact = true;
+    if (q->scale >= 0) {
+      exact = scaled_int(q, &whole);
+    } else {
+      int64_t v = q->value;
+      for (int32_t i = q->scale; i < 0 && exact; i++) {
+        exact = v % 10 == 0;
+        v /= 10;
+      }
+      whole = v;
+    }
+    if (!exact || (whole > -1024 && whole < 1024))
       format = "DecimalSI";
   } else if (!streq(format, "DecimalSI") && !streq(format, "DecimalExponent")) {
     format = "DecimalExponent";
@@ -330,7 +379,7 @@ char *ctl_quantity_canonical(const char *s, kube_error_t *err) {
                    s ? s : "(null)");
     return NULL;
   }
-  char *out = strdup(q.fast ? ctl_goquantity_string(&q, buf, sizeof buf) : s);
+  char *out = strdup(ctl_goquantity_string(&q, buf, sizeof buf));
   if (!out)
     kube_make_oom(err);
   return out;
@@ -355,7 +404,7 @@ static void print_quantity(kube_strbuf_t *sb, json_object *v) {
     char canon[96];
     const char *text = json_object_get_string(v);
     struct ctl_goquantity first;
-    if (text && ctl_goquantity_parse(text, &first) == 0 && first.fast &&
+    if (text && ctl_goquantity_parse(text, &first) == 0 &&
         ctl_goquantity_parse(ctl_goquantity_string(&first, canon, sizeof canon),
                              &q) == 0) {
       /* parsed */
