@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the controller suites share: a kubed with its controllers and
+scheduler but no node agent (`--no-node` when kubed has one), Node objects
+for the scheduler, and a stand-in kubelet that marks bound pods Running and
+Ready and finishes the graceful deletion of bound pods, as a kubelet would,
+so that no container is needed."""
+import datetime
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "apiserver"))
+sys.path.insert(0, os.path.join(HERE, "..", "cli"))
+from kubed_harness import Failures, Kubed  # noqa: E402,F401
+from cli_checks import Cli  # noqa: E402,F401
+
+KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+# Pods with this label stay not ready (the stand-in kubelet leaves them).
+UNREADY = "test.libkube.io/unready"
+
+
+def kubed_args(kubed):
+    """--no-node when this kubed runs a node agent by default."""
+    p = subprocess.run([kubed, "server", "--help"], capture_output=True,
+                       text=True, timeout=10)
+    return ["--no-node"] if "--no-node" in p.stdout + p.stderr else []
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def wait(cond, timeout=30.0, step=0.05):
+    """Poll cond until it returns something true; that value, or None."""
+    deadline = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(step)
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+def node(name, cpu=64):
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name,
+                         "labels": {"kubernetes.io/hostname": name}},
+            "spec": {},
+            "status": {"allocatable": {"cpu": str(cpu), "memory": "256Gi",
+                                       "pods": "1000"},
+                       "capacity": {"cpu": str(cpu), "memory": "256Gi",
+                                    "pods": "1000"},
+                       "conditions": [{"type": "Ready", "status": "True",
+                                       "lastHeartbeatTime": now(),
+                                       "lastTransitionTime": now()}]}}
+
+
+def add_nodes(k, names):
+    for n in names:
+        obj = node(n)
+        r = k.request("POST", "/api/v1/nodes", obj)
+        if r.status not in (201, 409):
+            raise RuntimeError("node %s: %r" % (n, r))
+        r = k.request("PATCH", "/api/v1/nodes/%s/status" % n,
+                      {"status": obj["status"]},
+                      ctype="application/merge-patch+json")
+        if r.status != 200:
+            raise RuntimeError("node %s status: %r" % (n, r))
+
+
+class FakeKubelet:
+    """Bound pods become Running and Ready (a podIP each); bound pods being
+    deleted go at once (DELETE with gracePeriodSeconds 0, as the kubelet
+    ends a graceful deletion).  Pods labelled UNREADY stay not ready."""
+
+    def __init__(self, k):
+        self.k = k
+        self.stop_ev = threading.Event()
+        self.ips = {}
+        self.ready = 0
+        self.errors = []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join(10)
+
+    def ip(self, uid):
+        if uid not in self.ips:
+            n = len(self.ips) + 10
+            self.ips[uid] = "10.244.%d.%d" % (n // 250, n % 250 + 2)
+        return self.ips[uid]
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            try:
+                self.step()
+            except Exception as e:  # kubed restarting: try again
+                self.errors.append(repr(e))
+            self.stop_ev.wait(0.05)
+
+    def step(self):
+        r = self.k.request("GET", "/api/v1/pods")
+        if r.status != 200:
+            return
+        for p in r.json()["items"]:
+            m = p["metadata"]
+            path = "/api/v1/namespaces/%s/pods/%s" % (m["namespace"], m["name"])
+            if not p["spec"].get("nodeName"):
+                continue
+            if m.get("deletionTimestamp"):
+                self.k.request("DELETE", path, {
+                    "kind": "DeleteOptions", "apiVersion": "v1",
+                    "gracePeriodSeconds": 0,
+                    "preconditions": {"uid": m["uid"]}})
+                continue
+            if m.get("labels", {}).get(UNREADY) == "true":
+                continue
+            st = p.get("status", {})
+            ready = [c for c in st.get("conditions", [])
+                     if c.get("type") == "Ready" and c.get("status") == "True"]
+            if st.get("phase") == "Running" and ready:
+                continue
+            t = now()
+            conds = [{"type": c, "status": "True", "lastTransitionTime": t}
+                     for c in ("PodScheduled", "Initialized", "ContainersReady",
+                               "Ready")]
+            cs = [{"name": c["name"], "image": c["image"], "imageID": "",
+                   "ready": True, "restartCount": 0, "started": True,
+                   "state": {"running": {"startedAt": t}}}
+                  for c in p["spec"]["containers"]]
+            ip = self.ip(m["uid"])
+            r = self.k.request("PATCH", path + "/status", {"status": {
+                "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                "hostIP": "192.168.0.1", "startTime": t, "conditions": conds,
+                "containerStatuses": cs}},
+                ctype="application/merge-patch+json")
+            if r.status == 200:
+                self.ready += 1
+
+
+class Api:
+    """Small typed helpers over Kubed.request."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def get(self, path):
+        r = self.k.request("GET", path)
+        return r.json() if r.status == 200 else None
+
+    def items(self, path, selector=None):
+        if selector:
+            path += "?labelSelector=" + q(selector)
+        r = self.k.request("GET", path)
+        return r.json()["items"] if r.status == 200 else []
+
+    def create(self, path, obj):
+        r = self.k.request("POST", path, obj)
+        if r.status != 201:
+            raise RuntimeError("create %s: %r" % (path, r))
+        return r.json()
+
+    def patch(self, path, body, ctype="application/merge-patch+json"):
+        return self.k.request("PATCH", path, body, ctype=ctype)
+
+    def events(self, ns, name=None, reason=None):
+        path = "/api/v1/namespaces/%s/events" % ns
+        evs = self.items(path)
+        return [e for e in evs
+                if (name is None or e["involvedObject"].get("name") == name) and
+                (reason is None or e.get("reason") == reason)]
+
+
+def ready_pods(pods):
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp") and
+            p.get("status", {}).get("phase") == "Running"]
+
+
+def template(labels, image="nginx:1", name="nginx"):
+    return {"metadata": {"labels": dict(labels)},
+            "spec": {"containers": [{"name": name, "image": image}]}}
