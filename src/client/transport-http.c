@@ -266,6 +266,12 @@ static kube_transport_call_t *http_request(void *impl,
     evhttp_add_header(h, "Authorization", auth);
   }
   if (rq->body && rq->body_len) {
+    /* libevent adds Content-Length to POST and PUT only: a PATCH or a
+     * DELETE with a body went out without one, so the server read an empty
+     * body and took the body for the next request on the connection. */
+    char clen[24];
+    snprintf(clen, sizeof clen, "%zu", rq->body_len);
+    evhttp_add_header(h, "Content-Length", clen);
     evhttp_add_header(h, "Content-Type",
                       rq->content_type ? rq->content_type : "application/json");
     evbuffer_add(evhttp_request_get_output_buffer(c->req), rq->body,
@@ -311,8 +317,8 @@ static const kube_transport_ops_t http_ops = {
 };
 
 KUBE_EXPORT kube_http_transport_t *
-kube_http_transport_new(kube_loop_t *kloop,
-                        const kube_client_options_t *opts, kube_error_t *err) {
+kube_http_transport_new(kube_loop_t *kloop, const kube_client_options_t *opts,
+                        kube_error_t *err) {
   struct event_base *base = kube_loop_base(kloop);
   if (!base) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL, "no event loop");
