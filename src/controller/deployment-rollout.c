@@ -17,65 +17,65 @@ static void finish_rollout(struct dwork *w);
 /* ------------------------------------------------------------------------ */
 
 static void rolling_done_scaling(struct dwork *w) {
-  dw_sync_rollout_status(w);
+  ctl_dw_sync_rollout_status(w);
 }
 
 /* reconcileOldReplicaSets, part 2: scaleDownOldReplicaSetsForRollingUpdate
  * with the ReplicaSets as the unhealthy cleanup left them. */
 static void scale_down_old(struct dwork *w) {
-  int32_t min_available = du_replicas(w->d) - du_max_unavailable(w->d);
-  int32_t available = du_sum_status(w->rss, w->n_rs, "availableReplicas");
+  int32_t min_available = ctl_du_replicas(w->d) - ctl_du_max_unavailable(w->d);
+  int32_t available = ctl_du_sum_status(w->rss, w->n_rs, "availableReplicas");
   int32_t scaled = 0;
   if (available > min_available) {
     size_t n;
-    json_object **old = dw_old(w, &n);
+    json_object **old = ctl_dw_old(w, &n);
     if (!old) {
       w->s->result = -1;
       return;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-      if (du_replicas(old[i]) > 0)
+      if (ctl_du_replicas(old[i]) > 0)
         old[k++] = old[i];
-    du_sort_by_creation(old, k);
+    ctl_du_sort_by_creation(old, k);
     int32_t total = available - min_available;
     for (size_t i = 0; i < k && scaled < total; i++) {
-      int32_t r = du_replicas(old[i]);
+      int32_t r = ctl_du_replicas(old[i]);
       int32_t down = r < total - scaled ? r : total - scaled;
       /* Failures are logged only: the next sync tries again. */
-      if (dw_scale_rs(w, dw_index(w, old[i]), r - down, false) < 0)
+      if (ctl_dw_scale_rs(w, ctl_dw_index(w, old[i]), r - down, false) < 0)
         break;
       scaled += down;
     }
     free(old);
   }
   w->counted += scaled;
-  dw_wait(w, w->counted > 0 ? rolling_done_scaling : finish_rollout);
+  ctl_dw_wait(w, w->counted > 0 ? rolling_done_scaling : finish_rollout);
 }
 
 /* reconcileOldReplicaSets */
 static void reconcile_old(struct dwork *w) {
   size_t n;
-  json_object **old = dw_old(w, &n);
+  json_object **old = ctl_dw_old(w, &n);
   if (!old) {
     w->s->result = -1;
     return;
   }
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
-    if (du_replicas(old[i]) > 0)
+    if (ctl_du_replicas(old[i]) > 0)
       old[k++] = old[i];
   w->counted = 0;
-  if (du_sum_replicas(old, k) == 0) {
+  if (ctl_du_sum_replicas(old, k) == 0) {
     free(old);
     finish_rollout(w);
     return;
   }
-  json_object *nrs = dw_new(w);
-  int32_t all = du_sum_replicas(w->rss, w->n_rs);
-  int32_t min_available = du_replicas(w->d) - du_max_unavailable(w->d);
+  json_object *nrs = ctl_dw_new(w);
+  int32_t all = ctl_du_sum_replicas(w->rss, w->n_rs);
+  int32_t min_available = ctl_du_replicas(w->d) - ctl_du_max_unavailable(w->d);
   int32_t new_unavailable =
-      du_replicas(nrs) - du_status(nrs, "availableReplicas");
+      ctl_du_replicas(nrs) - ctl_du_status(nrs, "availableReplicas");
   int32_t max_down = all - min_available - new_unavailable;
   if (max_down <= 0) {
     free(old);
@@ -84,83 +84,83 @@ static void reconcile_old(struct dwork *w) {
   }
   /* cleanupUnhealthyReplicas: scaling down replicas that are not available
    * never lowers availability. */
-  du_sort_by_creation(old, k);
+  ctl_du_sort_by_creation(old, k);
   int32_t cleaned = 0;
   for (size_t i = 0; i < k && cleaned < max_down; i++) {
-    int32_t r = du_replicas(old[i]);
-    int32_t avail = du_status(old[i], "availableReplicas");
+    int32_t r = ctl_du_replicas(old[i]);
+    int32_t avail = ctl_du_status(old[i], "availableReplicas");
     if (r == 0 || r == avail)
       continue;
     int32_t down =
         max_down - cleaned < r - avail ? max_down - cleaned : r - avail;
-    if (dw_scale_rs(w, dw_index(w, old[i]), r - down, false) < 0)
+    if (ctl_dw_scale_rs(w, ctl_dw_index(w, old[i]), r - down, false) < 0)
       break;
     cleaned += down;
   }
   free(old);
   w->counted = cleaned;
-  dw_wait(w, scale_down_old);
+  ctl_dw_wait(w, scale_down_old);
 }
 
 static void scaled_new(struct dwork *w) {
-  dw_sync_rollout_status(w);
+  ctl_dw_sync_rollout_status(w);
 }
 
 /* reconcileNewReplicaSet */
 static void rolling_reconcile(struct dwork *w) {
-  json_object *nrs = dw_new(w);
+  json_object *nrs = ctl_dw_new(w);
   if (!nrs) {
     w->s->result = -1;
     return;
   }
-  int32_t want = du_replicas(w->d), have = du_replicas(nrs);
+  int32_t want = ctl_du_replicas(w->d), have = ctl_du_replicas(nrs);
   size_t idx = (size_t)w->new_idx;
   int rc = 0;
   if (have > want) {
-    rc = dw_scale_rs(w, idx, want, true);
+    rc = ctl_dw_scale_rs(w, idx, want, true);
   } else if (have < want) {
     int32_t count;
-    if (du_new_rs_new_replicas(w->d, w->rss, w->n_rs, nrs, &count) < 0) {
+    if (ctl_du_new_rs_new_replicas(w->d, w->rss, w->n_rs, nrs, &count) < 0) {
       w->s->result = -1;
       return;
     }
-    rc = dw_scale_rs(w, idx, count, true);
+    rc = ctl_dw_scale_rs(w, idx, count, true);
   }
   if (rc < 0)
     return;
-  dw_wait(w, rc > 0 ? scaled_new : reconcile_old);
+  ctl_dw_wait(w, rc > 0 ? scaled_new : reconcile_old);
 }
 
-void dw_rollout_rolling(struct dwork *w) {
-  dw_get_all(w, true, rolling_reconcile);
+void ctl_dw_rollout_rolling(struct dwork *w) {
+  ctl_dw_get_all(w, true, rolling_reconcile);
 }
 
 /* The end of a rollout pass: old ReplicaSets beyond the history limit go
  * once the rollout completed, then the status. */
 static void finish_rollout(struct dwork *w) {
-  if (du_complete(w->d, cj_obj(w->d, "status")))
-    dw_cleanup(w, dw_sync_rollout_status);
+  if (ctl_du_complete(w->d, cj_obj(w->d, "status")))
+    ctl_dw_cleanup(w, ctl_dw_sync_rollout_status);
   else
-    dw_sync_rollout_status(w);
+    ctl_dw_sync_rollout_status(w);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Recreate                                                                  */
 /* ------------------------------------------------------------------------ */
 
-bool dw_old_pods_running(struct dwork *w) {
+bool ctl_dw_old_pods_running(struct dwork *w) {
   size_t n;
-  json_object **old = dw_old(w, &n);
+  json_object **old = ctl_dw_old(w, &n);
   if (!old)
     return true;
-  bool running = du_sum_status(old, n, "replicas") > 0;
+  bool running = ctl_du_sum_status(old, n, "replicas") > 0;
   free(old);
   if (running)
     return true;
   /* Pods of any ReplicaSet of the Deployment but the new one that are not
    * in a terminal phase. */
   struct ctl_podstore *ps = w->dc->pods;
-  json_object *nrs = dw_new(w);
+  json_object *nrs = ctl_dw_new(w);
   for (size_t i = 0; i < w->n_rs; i++) {
     if (w->rss[i] == nrs)
       continue;
@@ -179,26 +179,26 @@ static void recreate_finish(struct dwork *w) {
 }
 
 static void recreate_scale_up(struct dwork *w) {
-  if (!dw_new(w)) {
+  if (!ctl_dw_new(w)) {
     w->s->result = -1;
     return;
   }
-  if (dw_scale_rs(w, (size_t)w->new_idx, du_replicas(w->d), true) < 0)
+  if (ctl_dw_scale_rs(w, (size_t)w->new_idx, ctl_du_replicas(w->d), true) < 0)
     return;
-  dw_wait(w, recreate_finish);
+  ctl_dw_wait(w, recreate_finish);
 }
 
 static void recreate_after_down(struct dwork *w) {
   if (w->counted > 0) {
-    dw_sync_rollout_status(w);
+    ctl_dw_sync_rollout_status(w);
     return;
   }
-  if (dw_old_pods_running(w)) {
-    dw_sync_rollout_status(w);
+  if (ctl_dw_old_pods_running(w)) {
+    ctl_dw_sync_rollout_status(w);
     return;
   }
-  if (!dw_new(w)) {
-    dw_get_all(w, true, recreate_scale_up);
+  if (!ctl_dw_new(w)) {
+    ctl_dw_get_all(w, true, recreate_scale_up);
     return;
   }
   recreate_scale_up(w);
@@ -208,27 +208,27 @@ static void recreate_start(struct dwork *w) {
   /* scaleDownOldReplicaSetsForRecreate */
   int32_t scaled = 0;
   size_t n;
-  json_object **old = dw_old(w, &n);
+  json_object **old = ctl_dw_old(w, &n);
   if (!old) {
     w->s->result = -1;
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    if (du_replicas(old[i]) == 0)
+    if (ctl_du_replicas(old[i]) == 0)
       continue;
-    int rc = dw_scale_rs(w, dw_index(w, old[i]), 0, true);
+    int rc = ctl_dw_scale_rs(w, ctl_dw_index(w, old[i]), 0, true);
     if (rc < 0)
       break;
     scaled += rc;
   }
   free(old);
   w->counted = scaled;
-  dw_wait(w, recreate_after_down);
+  ctl_dw_wait(w, recreate_after_down);
 }
 
-void dw_rollout_recreate(struct dwork *w) {
+void ctl_dw_rollout_recreate(struct dwork *w) {
   /* No new ReplicaSet yet: never scale up before the old ones are down. */
-  dw_get_all(w, false, recreate_start);
+  ctl_dw_get_all(w, false, recreate_start);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,22 +237,22 @@ void dw_rollout_recreate(struct dwork *w) {
 
 /* FindActiveOrLatest */
 static json_object *active_or_latest(struct dwork *w) {
-  json_object *nrs = dw_new(w);
+  json_object *nrs = ctl_dw_new(w);
   size_t n;
-  json_object **old = dw_old(w, &n);
+  json_object **old = ctl_dw_old(w, &n);
   if (!old || (!nrs && n == 0)) {
     free(old);
     return NULL;
   }
-  du_sort_by_creation(old, n); /* reversed below: newest first */
+  ctl_du_sort_by_creation(old, n); /* reversed below: newest first */
   json_object *active = NULL;
   size_t n_active = 0;
   for (size_t i = n; i-- > 0;)
-    if (du_replicas(old[i]) > 0) {
+    if (ctl_du_replicas(old[i]) > 0) {
       active = old[i];
       n_active++;
     }
-  if (nrs && du_replicas(nrs) > 0) {
+  if (nrs && ctl_du_replicas(nrs) > 0) {
     active = nrs;
     n_active++;
   }
@@ -263,27 +263,27 @@ static json_object *active_or_latest(struct dwork *w) {
   return n_active == 1 ? active : NULL;
 }
 
-void dw_scale(struct dwork *w, dstep_fn then) {
-  int32_t want = du_replicas(w->d);
+void ctl_dw_scale(struct dwork *w, dstep_fn then) {
+  int32_t want = ctl_du_replicas(w->d);
   json_object *one = active_or_latest(w);
   if (one) {
-    if (du_replicas(one) != want &&
-        dw_scale_rs(w, dw_index(w, one), want, true) < 0)
+    if (ctl_du_replicas(one) != want &&
+        ctl_dw_scale_rs(w, ctl_dw_index(w, one), want, true) < 0)
       return;
-    dw_wait(w, then);
+    ctl_dw_wait(w, then);
     return;
   }
-  json_object *nrs = dw_new(w);
-  if (du_saturated(w->d, nrs)) {
+  json_object *nrs = ctl_dw_new(w);
+  if (ctl_du_saturated(w->d, nrs)) {
     /* The new ReplicaSet is saturated: the old ones go to zero. */
     for (size_t i = 0; i < w->n_rs; i++)
-      if (w->rss[i] != nrs && du_replicas(w->rss[i]) > 0 &&
-          dw_scale_rs(w, i, 0, true) < 0)
+      if (w->rss[i] != nrs && ctl_du_replicas(w->rss[i]) > 0 &&
+          ctl_dw_scale_rs(w, i, 0, true) < 0)
         return;
-    dw_wait(w, then);
+    ctl_dw_wait(w, then);
     return;
   }
-  if (!du_rolling(w->d)) {
+  if (!ctl_du_rolling(w->d)) {
     then(w);
     return;
   }
@@ -298,23 +298,23 @@ void dw_scale(struct dwork *w, dstep_fn then) {
   }
   size_t n = 0;
   for (size_t i = 0; i < w->n_rs; i++)
-    if (du_replicas(w->rss[i]) > 0)
+    if (ctl_du_replicas(w->rss[i]) > 0)
       all[n++] = w->rss[i];
-  int32_t replicas = du_sum_replicas(all, n);
-  int32_t allowed = want > 0 ? want + du_max_surge(w->d) : 0;
+  int32_t replicas = ctl_du_sum_replicas(all, n);
+  int32_t allowed = want > 0 ? want + ctl_du_max_surge(w->d) : 0;
   int32_t to_add = allowed - replicas;
   if (to_add > 0)
-    du_sort_by_size(all, n, true);
+    ctl_du_sort_by_size(all, n, true);
   else if (to_add < 0)
-    du_sort_by_size(all, n, false);
+    ctl_du_sort_by_size(all, n, false);
   int32_t added = 0;
   for (size_t i = 0; i < n; i++) {
     if (to_add != 0) {
-      int32_t p = du_proportion(all[i], w->d, to_add, added);
-      size[i] = du_replicas(all[i]) + p;
+      int32_t p = ctl_du_proportion(all[i], w->d, to_add, added);
+      size[i] = ctl_du_replicas(all[i]) + p;
       added += p;
     } else {
-      size[i] = du_replicas(all[i]);
+      size[i] = ctl_du_replicas(all[i]);
     }
   }
   for (size_t i = 0; i < n; i++) {
@@ -324,10 +324,10 @@ void dw_scale(struct dwork *w, dstep_fn then) {
       if (size[i] < 0)
         size[i] = 0;
     }
-    if (dw_scale_rs(w, dw_index(w, all[i]), size[i], true) < 0)
+    if (ctl_dw_scale_rs(w, ctl_dw_index(w, all[i]), size[i], true) < 0)
       break;
   }
   free(all);
   free(size);
-  dw_wait(w, then);
+  ctl_dw_wait(w, then);
 }

@@ -14,30 +14,30 @@
 /* Fields                                                                    */
 /* ------------------------------------------------------------------------ */
 
-int32_t du_replicas(json_object *o) {
+int32_t ctl_du_replicas(json_object *o) {
   return (int32_t)cj_int(cj_obj(o, "spec"), "replicas", 1);
 }
 
-int32_t du_status(json_object *o, const char *field) {
+int32_t ctl_du_status(json_object *o, const char *field) {
   return (int32_t)cj_int(cj_obj(o, "status"), field, 0);
 }
 
-int64_t du_created_ns(json_object *o) {
+int64_t ctl_du_created_ns(json_object *o) {
   return ctl_time_ns(cj_str(cj_obj(o, "metadata"), "creationTimestamp"));
 }
 
-bool du_deleting(json_object *o) {
+bool ctl_du_deleting(json_object *o) {
   json_object *dt = cj(cj_obj(o, "metadata"), "deletionTimestamp");
   return dt && !json_object_is_type(dt, json_type_null);
 }
 
-bool du_rolling(json_object *d) {
+bool ctl_du_rolling(json_object *d) {
   const char *t = cj_str(cj_obj(cj_obj(d, "spec"), "strategy"), "type");
   return !t || streq(t, "RollingUpdate");
 }
 
-int du_scaled_value(json_object *v, int32_t total, bool round_up,
-                    int32_t *out) {
+int ctl_du_scaled_value(json_object *v, int32_t total, bool round_up,
+                        int32_t *out) {
   if (!v || json_object_is_type(v, json_type_null)) {
     *out = 0;
     return 0;
@@ -68,32 +68,33 @@ static json_object *rolling_params(json_object *d) {
 /* ResolveFenceposts */
 static void fenceposts(json_object *d, int32_t *surge, int32_t *unavail) {
   json_object *ru = rolling_params(d);
-  int32_t desired = du_replicas(d);
-  if (du_scaled_value(cj(ru, "maxSurge"), desired, true, surge) < 0)
+  int32_t desired = ctl_du_replicas(d);
+  if (ctl_du_scaled_value(cj(ru, "maxSurge"), desired, true, surge) < 0)
     *surge = 0;
-  if (du_scaled_value(cj(ru, "maxUnavailable"), desired, false, unavail) < 0)
+  if (ctl_du_scaled_value(cj(ru, "maxUnavailable"), desired, false, unavail) <
+      0)
     *unavail = 0;
   if (*surge == 0 && *unavail == 0)
     *unavail = 1;
 }
 
-int32_t du_max_surge(json_object *d) {
-  if (!du_rolling(d))
+int32_t ctl_du_max_surge(json_object *d) {
+  if (!ctl_du_rolling(d))
     return 0;
   int32_t s, u;
   fenceposts(d, &s, &u);
   return s;
 }
 
-int32_t du_max_unavailable(json_object *d) {
-  if (!du_rolling(d) || du_replicas(d) == 0)
+int32_t ctl_du_max_unavailable(json_object *d) {
+  if (!ctl_du_rolling(d) || ctl_du_replicas(d) == 0)
     return 0;
   int32_t s, u;
   fenceposts(d, &s, &u);
-  return u > du_replicas(d) ? du_replicas(d) : u;
+  return u > ctl_du_replicas(d) ? ctl_du_replicas(d) : u;
 }
 
-bool du_has_progress_deadline(json_object *d) {
+bool ctl_du_has_progress_deadline(json_object *d) {
   json_object *p = cj(cj_obj(d, "spec"), "progressDeadlineSeconds");
   return p && json_object_is_type(p, json_type_int) &&
          json_object_get_int64(p) != INT32_MAX;
@@ -103,50 +104,50 @@ bool du_has_progress_deadline(json_object *d) {
 /* Lists                                                                     */
 /* ------------------------------------------------------------------------ */
 
-int32_t du_sum_replicas(json_object *const *v, size_t n) {
+int32_t ctl_du_sum_replicas(json_object *const *v, size_t n) {
   int32_t s = 0;
   for (size_t i = 0; i < n; i++)
     if (v[i])
-      s += du_replicas(v[i]);
+      s += ctl_du_replicas(v[i]);
   return s;
 }
 
-int32_t du_sum_status(json_object *const *v, size_t n, const char *field) {
+int32_t ctl_du_sum_status(json_object *const *v, size_t n, const char *field) {
   int32_t s = 0;
   for (size_t i = 0; i < n; i++)
     if (v[i])
-      s += du_status(v[i], field);
+      s += ctl_du_status(v[i], field);
   return s;
 }
 
 static int by_creation(const void *pa, const void *pb) {
   json_object *a = *(json_object *const *)pa, *b = *(json_object *const *)pb;
-  int64_t ta = du_created_ns(a), tb = du_created_ns(b);
+  int64_t ta = ctl_du_created_ns(a), tb = ctl_du_created_ns(b);
   if (ta != tb)
     return ta < tb ? -1 : 1;
   return strcmp(cj_str0(cj_obj(a, "metadata"), "name"),
                 cj_str0(cj_obj(b, "metadata"), "name"));
 }
 
-void du_sort_by_creation(json_object **v, size_t n) {
+void ctl_du_sort_by_creation(json_object **v, size_t n) {
   qsort(v, n, sizeof *v, by_creation);
 }
 
 static int by_size_newer(const void *pa, const void *pb) {
   json_object *a = *(json_object *const *)pa, *b = *(json_object *const *)pb;
-  if (du_replicas(a) != du_replicas(b))
-    return du_replicas(a) > du_replicas(b) ? -1 : 1;
+  if (ctl_du_replicas(a) != ctl_du_replicas(b))
+    return ctl_du_replicas(a) > ctl_du_replicas(b) ? -1 : 1;
   return by_creation(pb, pa);
 }
 
 static int by_size_older(const void *pa, const void *pb) {
   json_object *a = *(json_object *const *)pa, *b = *(json_object *const *)pb;
-  if (du_replicas(a) != du_replicas(b))
-    return du_replicas(a) > du_replicas(b) ? -1 : 1;
+  if (ctl_du_replicas(a) != ctl_du_replicas(b))
+    return ctl_du_replicas(a) > ctl_du_replicas(b) ? -1 : 1;
   return by_creation(pa, pb);
 }
 
-void du_sort_by_size(json_object **v, size_t n, bool newer_first) {
+void ctl_du_sort_by_size(json_object **v, size_t n, bool newer_first) {
   qsort(v, n, sizeof *v, newer_first ? by_size_newer : by_size_older);
 }
 
@@ -158,11 +159,11 @@ static int by_revision(const void *pa, const void *pb) {
   return ra < rb ? -1 : 1;
 }
 
-void du_sort_by_revision(json_object **v, size_t n) {
+void ctl_du_sort_by_revision(json_object **v, size_t n) {
   qsort(v, n, sizeof *v, by_revision);
 }
 
-json_object *du_find_new(json_object *d, json_object *const *v, size_t n) {
+json_object *ctl_du_find_new(json_object *d, json_object *const *v, size_t n) {
   json_object *best = NULL;
   json_object *dt = cj_obj(cj_obj(d, "spec"), "template");
   for (size_t i = 0; i < n; i++) {
@@ -176,7 +177,7 @@ json_object *du_find_new(json_object *d, json_object *const *v, size_t n) {
   return best;
 }
 
-int64_t du_max_revision(json_object *const *v, size_t n) {
+int64_t ctl_du_max_revision(json_object *const *v, size_t n) {
   int64_t max = 0;
   for (size_t i = 0; i < n; i++) {
     int64_t r = ctl_revision(v[i]);
@@ -248,8 +249,8 @@ static bool copy_annotations(json_object *d, json_object *rs) {
 
 #define MAX_REV_HISTORY_CHARS 2000
 
-bool du_set_new_rs_annotations(json_object *d, json_object *rs,
-                               const char *new_revision, bool exists) {
+bool ctl_du_set_new_rs_annotations(json_object *d, json_object *rs,
+                                   const char *new_revision, bool exists) {
   bool changed = copy_annotations(d, rs);
   json_object *a = annotations(rs, true);
   const char *old = cj_str(a, CTL_REVISION_ANNOTATION);
@@ -294,14 +295,15 @@ bool du_set_new_rs_annotations(json_object *d, json_object *rs,
       }
     }
   }
-  if (!exists && du_set_replicas_annotations(rs, du_replicas(d),
-                                             du_replicas(d) + du_max_surge(d)))
+  if (!exists &&
+      ctl_du_set_replicas_annotations(rs, ctl_du_replicas(d),
+                                      ctl_du_replicas(d) + ctl_du_max_surge(d)))
     changed = true;
   return changed;
 }
 
-bool du_set_replicas_annotations(json_object *rs, int32_t desired,
-                                 int32_t max) {
+bool ctl_du_set_replicas_annotations(json_object *rs, int32_t desired,
+                                     int32_t max) {
   char b1[16], b2[16];
   snprintf(b1, sizeof b1, "%d", desired);
   snprintf(b2, sizeof b2, "%d", max);
@@ -310,8 +312,8 @@ bool du_set_replicas_annotations(json_object *rs, int32_t desired,
   return c1 || c2;
 }
 
-bool du_replicas_annotations_need_update(json_object *rs, int32_t desired,
-                                         int32_t max) {
+bool ctl_du_replicas_annotations_need_update(json_object *rs, int32_t desired,
+                                             int32_t max) {
   char b1[16], b2[16];
   snprintf(b1, sizeof b1, "%d", desired);
   snprintf(b2, sizeof b2, "%d", max);
@@ -333,15 +335,15 @@ static bool int_annotation(json_object *rs, const char *key, int32_t *out) {
   return true;
 }
 
-bool du_desired_annotation(json_object *rs, int32_t *out) {
+bool ctl_du_desired_annotation(json_object *rs, int32_t *out) {
   return int_annotation(rs, CTL_DESIRED_REPLICAS_ANNOTATION, out);
 }
 
-bool du_max_annotation(json_object *rs, int32_t *out) {
+bool ctl_du_max_annotation(json_object *rs, int32_t *out) {
   return int_annotation(rs, CTL_MAX_REPLICAS_ANNOTATION, out);
 }
 
-bool du_set_deployment_revision(json_object *d, const char *rev) {
+bool ctl_du_set_deployment_revision(json_object *d, const char *rev) {
   return set_annotation(d, CTL_REVISION_ANNOTATION, rev);
 }
 
@@ -455,7 +457,7 @@ out:
 /* Conditions                                                                */
 /* ------------------------------------------------------------------------ */
 
-json_object *du_condition(json_object *status, const char *type) {
+json_object *ctl_du_condition(json_object *status, const char *type) {
   json_object *c = cj_arr(status, "conditions");
   for (size_t i = 0; i < cj_len(c); i++)
     if (streq(cj_str0(cj_at(c, i), "type"), type))
@@ -463,7 +465,7 @@ json_object *du_condition(json_object *status, const char *type) {
   return NULL;
 }
 
-void du_remove_condition(json_object *status, const char *type) {
+void ctl_du_remove_condition(json_object *status, const char *type) {
   json_object *c = cj_arr(status, "conditions");
   if (!c)
     return;
@@ -474,9 +476,9 @@ void du_remove_condition(json_object *status, const char *type) {
   cj_set(status, "conditions", keep);
 }
 
-void du_set_condition(json_object *status, const char *type, const char *st,
-                      const char *reason, const char *message) {
-  json_object *cur = du_condition(status, type);
+void ctl_du_set_condition(json_object *status, const char *type, const char *st,
+                          const char *reason, const char *message) {
+  json_object *cur = ctl_du_condition(status, type);
   if (cur && streq(cj_str0(cur, "status"), st) &&
       streq(cj_str0(cur, "reason"), reason))
     return;
@@ -495,7 +497,7 @@ void du_set_condition(json_object *status, const char *type, const char *st,
          json_object_new_string(transition ? transition : now));
   cj_set(c, "reason", json_object_new_string(reason));
   cj_set(c, "message", json_object_new_string(message));
-  du_remove_condition(status, type);
+  ctl_du_remove_condition(status, type);
   json_object *arr = cj_arr(status, "conditions");
   if (!arr) {
     arr = json_object_new_array();
@@ -508,8 +510,8 @@ void du_set_condition(json_object *status, const char *type, const char *st,
 /* Predicates                                                                */
 /* ------------------------------------------------------------------------ */
 
-bool du_complete(json_object *d, json_object *status) {
-  int32_t r = du_replicas(d);
+bool ctl_du_complete(json_object *d, json_object *status) {
+  int32_t r = ctl_du_replicas(d);
   return cj_int(status, "updatedReplicas", 0) == r &&
          cj_int(status, "replicas", 0) == r &&
          cj_int(status, "availableReplicas", 0) == r &&
@@ -517,7 +519,7 @@ bool du_complete(json_object *d, json_object *status) {
              cj_int(cj_obj(d, "metadata"), "generation", 0);
 }
 
-bool du_progressing(json_object *d, json_object *ns) {
+bool ctl_du_progressing(json_object *d, json_object *ns) {
   json_object *os = cj_obj(d, "status");
   int64_t old_old =
       cj_int(os, "replicas", 0) - cj_int(os, "updatedReplicas", 0);
@@ -530,10 +532,10 @@ bool du_progressing(json_object *d, json_object *ns) {
              cj_int(os, "availableReplicas", 0);
 }
 
-bool du_timed_out(json_object *d, json_object *ns) {
-  if (!du_has_progress_deadline(d))
+bool ctl_du_timed_out(json_object *d, json_object *ns) {
+  if (!ctl_du_has_progress_deadline(d))
     return false;
-  json_object *c = du_condition(ns, "Progressing");
+  json_object *c = ctl_du_condition(ns, "Progressing");
   if (!c)
     return false;
   const char *reason = cj_str0(c, "reason");
@@ -546,34 +548,34 @@ bool du_timed_out(json_object *d, json_object *ns) {
   return from + deadline * 1000000000LL < ctl_now_ns();
 }
 
-bool du_saturated(json_object *d, json_object *rs) {
+bool ctl_du_saturated(json_object *d, json_object *rs) {
   if (!rs)
     return false;
   int32_t desired;
-  if (!du_desired_annotation(rs, &desired))
+  if (!ctl_du_desired_annotation(rs, &desired))
     return false;
-  int32_t r = du_replicas(d);
-  return desired == r && du_replicas(rs) == r &&
-         du_status(rs, "availableReplicas") == r;
+  int32_t r = ctl_du_replicas(d);
+  return desired == r && ctl_du_replicas(rs) == r &&
+         ctl_du_status(rs, "availableReplicas") == r;
 }
 
 /* getReplicaSetFraction */
 static int32_t fraction(json_object *rs, json_object *d) {
-  if (du_replicas(d) == 0)
-    return -du_replicas(rs);
-  int32_t deployment_replicas = du_replicas(d) + du_max_surge(d);
+  if (ctl_du_replicas(d) == 0)
+    return -ctl_du_replicas(rs);
+  int32_t deployment_replicas = ctl_du_replicas(d) + ctl_du_max_surge(d);
   int32_t annotated;
-  if (!du_max_annotation(rs, &annotated))
-    annotated = du_status(d, "replicas");
+  if (!ctl_du_max_annotation(rs, &annotated))
+    annotated = ctl_du_status(d, "replicas");
   if (annotated == 0)
     return 0;
-  double size = (double)du_replicas(rs) * deployment_replicas / annotated;
-  return (int32_t)lround(size) - du_replicas(rs);
+  double size = (double)ctl_du_replicas(rs) * deployment_replicas / annotated;
+  return (int32_t)lround(size) - ctl_du_replicas(rs);
 }
 
-int32_t du_proportion(json_object *rs, json_object *d, int32_t to_add,
-                      int32_t added) {
-  if (!rs || du_replicas(rs) == 0 || to_add == 0 || to_add == added)
+int32_t ctl_du_proportion(json_object *rs, json_object *d, int32_t to_add,
+                          int32_t added) {
+  if (!rs || ctl_du_replicas(rs) == 0 || to_add == 0 || to_add == added)
     return 0;
   int32_t f = fraction(rs, d);
   int32_t allowed = to_add - added;
@@ -582,26 +584,26 @@ int32_t du_proportion(json_object *rs, json_object *d, int32_t to_add,
   return f > allowed ? f : allowed;
 }
 
-int du_new_rs_new_replicas(json_object *d, json_object *const *all, size_t n,
-                           json_object *new_rs, int32_t *out) {
-  int32_t want = du_replicas(d);
-  if (!du_rolling(d)) {
+int ctl_du_new_rs_new_replicas(json_object *d, json_object *const *all,
+                               size_t n, json_object *new_rs, int32_t *out) {
+  int32_t want = ctl_du_replicas(d);
+  if (!ctl_du_rolling(d)) {
     *out = want;
     return 0;
   }
   int32_t surge;
-  if (du_scaled_value(cj(rolling_params(d), "maxSurge"), want, true, &surge) <
-      0)
+  if (ctl_du_scaled_value(cj(rolling_params(d), "maxSurge"), want, true,
+                          &surge) < 0)
     return -1;
-  int32_t current = du_sum_replicas(all, n);
+  int32_t current = ctl_du_sum_replicas(all, n);
   int32_t max_total = want + surge;
   if (current >= max_total) {
-    *out = du_replicas(new_rs);
+    *out = ctl_du_replicas(new_rs);
     return 0;
   }
   int32_t up = max_total - current;
-  if (up > want - du_replicas(new_rs))
-    up = want - du_replicas(new_rs);
-  *out = du_replicas(new_rs) + up;
+  if (up > want - ctl_du_replicas(new_rs))
+    up = want - ctl_du_replicas(new_rs);
+  *out = ctl_du_replicas(new_rs) + up;
   return 0;
 }

@@ -49,16 +49,16 @@ static void resume(struct ctl_sync *s) {
   t(w);
 }
 
-void dw_wait(struct dwork *w, dstep_fn then) {
+void ctl_dw_wait(struct dwork *w, dstep_fn then) {
   w->then = then;
   w->s->drained = resume;
 }
 
-json_object *dw_new(struct dwork *w) {
+json_object *ctl_dw_new(struct dwork *w) {
   return w->new_idx >= 0 ? w->rss[w->new_idx] : NULL;
 }
 
-json_object **dw_old(struct dwork *w, size_t *n) {
+json_object **ctl_dw_old(struct dwork *w, size_t *n) {
   json_object **v = calloc(w->n_rs + 1, sizeof *v);
   *n = 0;
   for (size_t i = 0; v && i < w->n_rs; i++)
@@ -67,7 +67,7 @@ json_object **dw_old(struct dwork *w, size_t *n) {
   return v;
 }
 
-size_t dw_index(struct dwork *w, json_object *rs) {
+size_t ctl_dw_index(struct dwork *w, json_object *rs) {
   for (size_t i = 0; i < w->n_rs; i++)
     if (w->rss[i] == rs)
       return i;
@@ -162,18 +162,18 @@ static int update_rs_tree(struct dwork *w, size_t idx, json_object *tree,
   return rc;
 }
 
-int dw_update_rs(struct dwork *w, size_t idx, bool fail_sync) {
+int ctl_dw_update_rs(struct dwork *w, size_t idx, bool fail_sync) {
   return update_rs_tree(w, idx, w->rss[idx], fail_sync, 0, 0);
 }
 
-int dw_scale_rs(struct dwork *w, size_t idx, int32_t new_scale,
-                bool fail_sync) {
+int ctl_dw_scale_rs(struct dwork *w, size_t idx, int32_t new_scale,
+                    bool fail_sync) {
   json_object *rs = w->rss[idx];
-  int32_t old = du_replicas(rs);
-  int32_t want = du_replicas(w->d);
-  int32_t max = want + du_max_surge(w->d);
+  int32_t old = ctl_du_replicas(rs);
+  int32_t want = ctl_du_replicas(w->d);
+  int32_t max = want + ctl_du_max_surge(w->d);
   bool size = old != new_scale;
-  if (!size && !du_replicas_annotations_need_update(rs, want, max))
+  if (!size && !ctl_du_replicas_annotations_need_update(rs, want, max))
     return 0;
   /* The change goes on a copy: the working copy (which callers may hold)
    * stays as read until the write's result replaces it. */
@@ -185,7 +185,7 @@ int dw_scale_rs(struct dwork *w, size_t idx, int32_t new_scale,
   }
   cj_set(ctl_json_ensure(copy, "spec"), "replicas",
          json_object_new_int64(new_scale));
-  du_set_replicas_annotations(copy, want, max);
+  ctl_du_set_replicas_annotations(copy, want, max);
   int rc = update_rs_tree(w, idx, copy, fail_sync, old, new_scale);
   json_object_put(copy);
   if (rc < 0)
@@ -238,7 +238,7 @@ static void put_pending_status(struct dwork *w) {
   if (st && put_status(w, st, true) < 0)
     w->s->result = -1;
   json_object_put(st);
-  dw_wait(w, w->after_write);
+  ctl_dw_wait(w, w->after_write);
 }
 
 /* Write the revision annotation (when `revision` is set) and then
@@ -253,7 +253,7 @@ static void write_deployment(struct dwork *w, json_object *status,
       w->s->result = -1;
       return;
     }
-    dw_wait(w, put_pending_status);
+    ctl_dw_wait(w, put_pending_status);
     return;
   }
   put_pending_status(w);
@@ -327,16 +327,16 @@ static json_object *new_rs_object(struct dwork *w, const char *hash,
   cj_set(rs, "spec", spec);
   /* NewRSNewReplicas counts the new one (with 0) among all. */
   size_t n_old;
-  json_object **all = dw_old(w, &n_old);
+  json_object **all = ctl_dw_old(w, &n_old);
   int32_t replicas = 0;
   if (all) {
     all[n_old] = rs;
-    if (du_new_rs_new_replicas(w->d, all, n_old + 1, rs, &replicas) < 0)
+    if (ctl_du_new_rs_new_replicas(w->d, all, n_old + 1, rs, &replicas) < 0)
       replicas = 0;
   }
   free(all);
   cj_set(spec, "replicas", json_object_new_int64(replicas));
-  du_set_new_rs_annotations(w->d, rs, revision, false);
+  ctl_du_set_new_rs_annotations(w->d, rs, revision, false);
   return rs;
 }
 
@@ -417,11 +417,12 @@ static void new_rs_created(struct ctl_op *op, const kube_object_t *res,
     if (asprintf(&msg, "Failed to create new replica set \"%s\": %s", c->name,
                  err->message) < 0)
       return;
-    if (du_has_progress_deadline(w->d)) {
+    if (ctl_du_has_progress_deadline(w->d)) {
       json_object *st = ctl_json_copy(cj_obj(w->d, "status"));
       if (!st)
         st = json_object_new_object();
-      du_set_condition(st, "Progressing", "False", DR_FAILED_RS_CREATE, msg);
+      ctl_du_set_condition(st, "Progressing", "False", DR_FAILED_RS_CREATE,
+                           msg);
       put_status(w, st, false);
       json_object_put(st);
     }
@@ -445,11 +446,11 @@ static void new_rs_created(struct ctl_op *op, const kube_object_t *res,
   json_object *st = ctl_json_copy(cj_obj(w->d, "status"));
   if (!st)
     st = json_object_new_object();
-  if (du_has_progress_deadline(w->d)) {
+  if (ctl_du_has_progress_deadline(w->d)) {
     char msg[600];
     snprintf(msg, sizeof msg, "Created new replica set \"%s\"",
              cj_str0(cj_obj(copy, "metadata"), "name"));
-    du_set_condition(st, "Progressing", "True", DR_NEW_RS_CREATED, msg);
+    ctl_du_set_condition(st, "Progressing", "True", DR_NEW_RS_CREATED, msg);
   }
   cleanup_free char *rev = revision_to_write(w, c->revision);
   write_deployment(w, st, rev, w->after);
@@ -457,13 +458,14 @@ static void new_rs_created(struct ctl_op *op, const kube_object_t *res,
 
 /* getNewReplicaSet for an existing new ReplicaSet. */
 static void sync_existing_new(struct dwork *w, const char *new_revision) {
-  json_object *rs = dw_new(w);
+  json_object *rs = ctl_dw_new(w);
   json_object *copy = ctl_json_copy(rs);
   if (!copy) {
     w->s->result = -1;
     return;
   }
-  bool annotations = du_set_new_rs_annotations(w->d, copy, new_revision, true);
+  bool annotations =
+      ctl_du_set_new_rs_annotations(w->d, copy, new_revision, true);
   int64_t dmrs = cj_int(cj_obj(w->d, "spec"), "minReadySeconds", 0);
   bool mrs = cj_int(cj_obj(copy, "spec"), "minReadySeconds", 0) != dmrs;
   if (annotations || mrs) {
@@ -474,24 +476,24 @@ static void sync_existing_new(struct dwork *w, const char *new_revision) {
     w->rss[idx] = copy;
     /* kube-controller-manager returns the updated ReplicaSet here, the
      * Deployment's revision follows on the next sync. */
-    if (dw_update_rs(w, idx, true) < 0)
+    if (ctl_dw_update_rs(w, idx, true) < 0)
       return;
-    dw_wait(w, w->after);
+    ctl_dw_wait(w, w->after);
     return;
   }
   json_object_put(copy);
   cleanup_free char *rev =
       revision_to_write(w, annotation_of(rs, CTL_REVISION_ANNOTATION));
   json_object *st = NULL;
-  if (du_has_progress_deadline(w->d) &&
-      !du_condition(cj_obj(w->d, "status"), "Progressing")) {
+  if (ctl_du_has_progress_deadline(w->d) &&
+      !ctl_du_condition(cj_obj(w->d, "status"), "Progressing")) {
     char msg[600];
     snprintf(msg, sizeof msg, "Found new replica set \"%s\"",
              cj_str0(cj_obj(rs, "metadata"), "name"));
     st = ctl_json_copy(cj_obj(w->d, "status"));
     if (!st)
       st = json_object_new_object();
-    du_set_condition(st, "Progressing", "True", DR_FOUND_NEW_RS, msg);
+    ctl_du_set_condition(st, "Progressing", "True", DR_FOUND_NEW_RS, msg);
   }
   if (!rev && !st) {
     w->after(w);
@@ -500,19 +502,19 @@ static void sync_existing_new(struct dwork *w, const char *new_revision) {
   write_deployment(w, st, rev, w->after);
 }
 
-void dw_get_all(struct dwork *w, bool create, dstep_fn after) {
+void ctl_dw_get_all(struct dwork *w, bool create, dstep_fn after) {
   w->after = after;
-  json_object *nrs = du_find_new(w->d, w->rss, w->n_rs);
-  w->new_idx = nrs ? (int)dw_index(w, nrs) : -1;
+  json_object *nrs = ctl_du_find_new(w->d, w->rss, w->n_rs);
+  w->new_idx = nrs ? (int)ctl_dw_index(w, nrs) : -1;
   size_t n_old;
-  json_object **old = dw_old(w, &n_old);
+  json_object **old = ctl_dw_old(w, &n_old);
   if (!old) {
     w->s->result = -1;
     return;
   }
   char new_revision[32];
   snprintf(new_revision, sizeof new_revision, "%lld",
-           (long long)(du_max_revision(old, n_old) + 1));
+           (long long)(ctl_du_max_revision(old, n_old) + 1));
   free(old);
   if (nrs) {
     sync_existing_new(w, new_revision);
@@ -548,7 +550,7 @@ void dw_get_all(struct dwork *w, bool create, dstep_fn after) {
   c->w = w;
   c->revision = strdup(new_revision);
   c->name = strdup(cj_str0(cj_obj(rs, "metadata"), "name"));
-  c->replicas = du_replicas(rs);
+  c->replicas = ctl_du_replicas(rs);
   op->data = c;
   op->free_data = create_ctx_free;
   kube_object_t *o = kube_object_wrap(rs);
@@ -570,9 +572,9 @@ void dw_get_all(struct dwork *w, bool create, dstep_fn after) {
 
 /* calculateStatus: a new status tree (owned). */
 static json_object *calculate_status(struct dwork *w) {
-  json_object *nrs = dw_new(w);
-  int32_t available = du_sum_status(w->rss, w->n_rs, "availableReplicas");
-  int32_t total = du_sum_replicas(w->rss, w->n_rs);
+  json_object *nrs = ctl_dw_new(w);
+  int32_t available = ctl_du_sum_status(w->rss, w->n_rs, "availableReplicas");
+  int32_t total = ctl_du_sum_replicas(w->rss, w->n_rs);
   int32_t unavailable = total - available;
   if (unavailable < 0)
     unavailable = 0;
@@ -584,12 +586,12 @@ static json_object *calculate_status(struct dwork *w) {
       st, "observedGeneration",
       json_object_new_int64(cj_int(cj_obj(w->d, "metadata"), "generation", 0)));
   cj_set(st, "replicas",
-         json_object_new_int64(du_sum_status(w->rss, w->n_rs, "replicas")));
+         json_object_new_int64(ctl_du_sum_status(w->rss, w->n_rs, "replicas")));
   cj_set(st, "updatedReplicas",
-         json_object_new_int64(nrs ? du_status(nrs, "replicas") : 0));
-  cj_set(
-      st, "readyReplicas",
-      json_object_new_int64(du_sum_status(w->rss, w->n_rs, "readyReplicas")));
+         json_object_new_int64(nrs ? ctl_du_status(nrs, "replicas") : 0));
+  cj_set(st, "readyReplicas",
+         json_object_new_int64(
+             ctl_du_sum_status(w->rss, w->n_rs, "readyReplicas")));
   cj_set(st, "availableReplicas", json_object_new_int64(available));
   cj_set(st, "unavailableReplicas", json_object_new_int64(unavailable));
   if (cj(old, "collisionCount"))
@@ -597,12 +599,12 @@ static json_object *calculate_status(struct dwork *w) {
   json_object *conds = cj_arr(old, "conditions");
   if (conds)
     cj_set(st, "conditions", ctl_json_copy(conds));
-  if (available >= du_replicas(w->d) - du_max_unavailable(w->d))
-    du_set_condition(st, "Available", "True", DR_MIN_AVAILABLE,
-                     "Deployment has minimum availability.");
+  if (available >= ctl_du_replicas(w->d) - ctl_du_max_unavailable(w->d))
+    ctl_du_set_condition(st, "Available", "True", DR_MIN_AVAILABLE,
+                         "Deployment has minimum availability.");
   else
-    du_set_condition(st, "Available", "False", DR_MIN_UNAVAILABLE,
-                     "Deployment does not have minimum availability.");
+    ctl_du_set_condition(st, "Available", "False", DR_MIN_UNAVAILABLE,
+                         "Deployment does not have minimum availability.");
   return st;
 }
 
@@ -632,7 +634,7 @@ static void finish(struct dwork *w) {
   (void)w; /* the sync ends with the writes in flight */
 }
 
-void dw_sync_status(struct dwork *w) {
+void ctl_dw_sync_status(struct dwork *w) {
   json_object *st = calculate_status(w);
   if (!st) {
     w->s->result = -1;
@@ -641,15 +643,15 @@ void dw_sync_status(struct dwork *w) {
   if (!status_equal(cj_obj(w->d, "status"), st) && put_status(w, st, true) < 0)
     w->s->result = -1;
   json_object_put(st);
-  dw_wait(w, finish);
+  ctl_dw_wait(w, finish);
 }
 
 /* requeueStuckDeployment */
 static void requeue_stuck(struct dwork *w, json_object *new_status) {
-  json_object *cur = du_condition(cj_obj(w->d, "status"), "Progressing");
-  if (!du_has_progress_deadline(w->d) || !cur)
+  json_object *cur = ctl_du_condition(cj_obj(w->d, "status"), "Progressing");
+  if (!ctl_du_has_progress_deadline(w->d) || !cur)
     return;
-  if (du_complete(w->d, new_status) ||
+  if (ctl_du_complete(w->d, new_status) ||
       streq(cj_str0(cur, "reason"), DR_TIMED_OUT))
     return;
   int64_t deadline = cj_int(cj_obj(w->d, "spec"), "progressDeadlineSeconds", 0);
@@ -663,31 +665,31 @@ static void requeue_stuck(struct dwork *w, json_object *new_status) {
   kube_controller_enqueue_after(c, w->s->key, after_ns / 1000000 + 1000, NULL);
 }
 
-void dw_sync_rollout_status(struct dwork *w) {
+void ctl_dw_sync_rollout_status(struct dwork *w) {
   json_object *st = calculate_status(w);
   if (!st) {
     w->s->result = -1;
     return;
   }
-  json_object *nrs = dw_new(w);
+  json_object *nrs = ctl_dw_new(w);
   const char *nrs_name = nrs ? cj_str0(cj_obj(nrs, "metadata"), "name") : NULL;
-  if (!du_has_progress_deadline(w->d))
-    du_remove_condition(st, "Progressing");
-  json_object *cur = du_condition(cj_obj(w->d, "status"), "Progressing");
+  if (!ctl_du_has_progress_deadline(w->d))
+    ctl_du_remove_condition(st, "Progressing");
+  json_object *cur = ctl_du_condition(cj_obj(w->d, "status"), "Progressing");
   bool complete_before =
       cj_int(st, "replicas", 0) == cj_int(st, "updatedReplicas", 0) && cur &&
       streq(cj_str0(cur, "reason"), DR_NEW_RS_AVAILABLE);
   char msg[600];
-  if (du_has_progress_deadline(w->d) && !complete_before) {
-    if (du_complete(w->d, st)) {
+  if (ctl_du_has_progress_deadline(w->d) && !complete_before) {
+    if (ctl_du_complete(w->d, st)) {
       if (nrs_name)
         snprintf(msg, sizeof msg,
                  "ReplicaSet \"%s\" has successfully progressed.", nrs_name);
       else
         snprintf(msg, sizeof msg,
                  "Deployment \"%s\" has successfully progressed.", w->name);
-      du_set_condition(st, "Progressing", "True", DR_NEW_RS_AVAILABLE, msg);
-    } else if (du_progressing(w->d, st)) {
+      ctl_du_set_condition(st, "Progressing", "True", DR_NEW_RS_AVAILABLE, msg);
+    } else if (ctl_du_progressing(w->d, st)) {
       if (nrs_name)
         snprintf(msg, sizeof msg, "ReplicaSet \"%s\" is progressing.",
                  nrs_name);
@@ -700,27 +702,27 @@ void dw_sync_rollout_status(struct dwork *w) {
                   cj_str(cur, "lastTransitionTime")
               ? strdup(cj_str(cur, "lastTransitionTime"))
               : NULL;
-      du_remove_condition(st, "Progressing");
-      du_set_condition(st, "Progressing", "True", DR_RS_UPDATED, msg);
-      json_object *nc = du_condition(st, "Progressing");
+      ctl_du_remove_condition(st, "Progressing");
+      ctl_du_set_condition(st, "Progressing", "True", DR_RS_UPDATED, msg);
+      json_object *nc = ctl_du_condition(st, "Progressing");
       if (transition && nc)
         cj_set(nc, "lastTransitionTime", json_object_new_string(transition));
-    } else if (du_timed_out(w->d, st)) {
+    } else if (ctl_du_timed_out(w->d, st)) {
       if (nrs_name)
         snprintf(msg, sizeof msg,
                  "ReplicaSet \"%s\" has timed out progressing.", nrs_name);
       else
         snprintf(msg, sizeof msg,
                  "Deployment \"%s\" has timed out progressing.", w->name);
-      du_set_condition(st, "Progressing", "False", DR_TIMED_OUT, msg);
+      ctl_du_set_condition(st, "Progressing", "False", DR_TIMED_OUT, msg);
     }
   }
   /* ReplicaFailure conditions of the ReplicaSets, the new one's first. */
   json_object *failure = NULL;
   if (nrs)
-    failure = du_condition(cj_obj(nrs, "status"), "ReplicaFailure");
+    failure = ctl_du_condition(cj_obj(nrs, "status"), "ReplicaFailure");
   for (size_t i = 0; !failure && i < w->n_rs; i++)
-    failure = du_condition(cj_obj(w->rss[i], "status"), "ReplicaFailure");
+    failure = ctl_du_condition(cj_obj(w->rss[i], "status"), "ReplicaFailure");
   if (failure) {
     json_object *c = json_object_new_object();
     cj_set(c, "type", json_object_new_string("ReplicaFailure"));
@@ -731,10 +733,10 @@ void dw_sync_rollout_status(struct dwork *w) {
            json_object_new_string(cj_str0(failure, "lastTransitionTime")));
     cj_set(c, "reason", json_object_new_string(cj_str0(failure, "reason")));
     cj_set(c, "message", json_object_new_string(cj_str0(failure, "message")));
-    json_object *have = du_condition(st, "ReplicaFailure");
+    json_object *have = ctl_du_condition(st, "ReplicaFailure");
     if (!have || !streq(cj_str0(have, "status"), cj_str0(c, "status")) ||
         !streq(cj_str0(have, "reason"), cj_str0(c, "reason"))) {
-      du_remove_condition(st, "ReplicaFailure");
+      ctl_du_remove_condition(st, "ReplicaFailure");
       json_object *arr = cj_arr(st, "conditions");
       if (!arr) {
         arr = json_object_new_array();
@@ -745,7 +747,7 @@ void dw_sync_rollout_status(struct dwork *w) {
       json_object_put(c);
     }
   } else {
-    du_remove_condition(st, "ReplicaFailure");
+    ctl_du_remove_condition(st, "ReplicaFailure");
   }
   if (status_equal(cj_obj(w->d, "status"), st)) {
     requeue_stuck(w, st);
@@ -753,7 +755,7 @@ void dw_sync_rollout_status(struct dwork *w) {
     w->s->result = -1;
   }
   json_object_put(st);
-  dw_wait(w, finish);
+  ctl_dw_wait(w, finish);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -767,7 +769,7 @@ static void rs_deleted(struct ctl_op *op, const kube_object_t *res,
     op->sync->result = -1;
 }
 
-void dw_cleanup(struct dwork *w, dstep_fn then) {
+void ctl_dw_cleanup(struct dwork *w, dstep_fn then) {
   json_object *lim = cj(cj_obj(w->d, "spec"), "revisionHistoryLimit");
   if (!lim || !json_object_is_type(lim, json_type_int) ||
       json_object_get_int64(lim) == INT32_MAX) {
@@ -775,23 +777,23 @@ void dw_cleanup(struct dwork *w, dstep_fn then) {
     return;
   }
   size_t n_old;
-  json_object **old = dw_old(w, &n_old);
+  json_object **old = ctl_dw_old(w, &n_old);
   if (!old) {
     w->s->result = -1;
     return;
   }
   size_t n = 0;
   for (size_t i = 0; i < n_old; i++)
-    if (!du_deleting(old[i]))
+    if (!ctl_du_deleting(old[i]))
       old[n++] = old[i];
   int64_t diff = (int64_t)n - json_object_get_int64(lim);
   if (diff > 0) {
-    du_sort_by_revision(old, n);
+    ctl_du_sort_by_revision(old, n);
     for (int64_t i = 0; i < diff; i++) {
       json_object *rs = old[i];
-      if (du_status(rs, "replicas") != 0 || du_replicas(rs) != 0 ||
+      if (ctl_du_status(rs, "replicas") != 0 || ctl_du_replicas(rs) != 0 ||
           cj_int(cj_obj(rs, "metadata"), "generation", 0) >
-              du_status(rs, "observedGeneration"))
+              ctl_du_status(rs, "observedGeneration"))
         continue;
       const char *name = cj_str0(cj_obj(rs, "metadata"), "name");
       log_debug("deployment: %s/%s: cleaning up replica set %s", w->ns, w->name,
@@ -805,7 +807,7 @@ void dw_cleanup(struct dwork *w, dstep_fn then) {
     }
   }
   free(old);
-  dw_wait(w, then);
+  ctl_dw_wait(w, then);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -821,42 +823,42 @@ static void check_scaling(struct dwork *w) {
   bool scaling = false;
   for (size_t i = 0; i < w->n_rs && !scaling; i++) {
     int32_t desired;
-    if (du_replicas(w->rss[i]) > 0 &&
-        du_desired_annotation(w->rss[i], &desired) &&
-        desired != du_replicas(w->d))
+    if (ctl_du_replicas(w->rss[i]) > 0 &&
+        ctl_du_desired_annotation(w->rss[i], &desired) &&
+        desired != ctl_du_replicas(w->d))
       scaling = true;
   }
   if (scaling) {
-    dw_scale(w, dw_sync_status);
+    ctl_dw_scale(w, ctl_dw_sync_status);
     return;
   }
-  if (du_rolling(w->d))
-    dw_rollout_rolling(w);
+  if (ctl_du_rolling(w->d))
+    ctl_dw_rollout_rolling(w);
   else
-    dw_rollout_recreate(w);
+    ctl_dw_rollout_recreate(w);
 }
 
 static void paused_cleanup(struct dwork *w) {
-  dw_cleanup(w, dw_sync_status);
+  ctl_dw_cleanup(w, ctl_dw_sync_status);
 }
 
 static void paused_sync(struct dwork *w) {
-  dw_scale(w, paused_cleanup);
+  ctl_dw_scale(w, paused_cleanup);
 }
 
 static void after_paused(struct dwork *w) {
   bool paused = cj_bool(cj_obj(w->d, "spec"), "paused", false);
-  dw_get_all(w, false, paused ? paused_sync : check_scaling);
+  ctl_dw_get_all(w, false, paused ? paused_sync : check_scaling);
 }
 
 /* checkPausedConditions: a paused (resumed) Deployment says so in its
  * Progressing condition, so the time paused never counts as no progress. */
 static void check_paused(struct dwork *w) {
-  if (!du_has_progress_deadline(w->d)) {
+  if (!ctl_du_has_progress_deadline(w->d)) {
     after_paused(w);
     return;
   }
-  json_object *cond = du_condition(cj_obj(w->d, "status"), "Progressing");
+  json_object *cond = ctl_du_condition(cj_obj(w->d, "status"), "Progressing");
   if (cond && streq(cj_str0(cond, "reason"), DR_TIMED_OUT)) {
     after_paused(w);
     return;
@@ -871,17 +873,17 @@ static void check_paused(struct dwork *w) {
   if (!st)
     st = json_object_new_object();
   if (paused)
-    du_set_condition(st, "Progressing", "Unknown", DR_PAUSED,
-                     "Deployment is paused");
+    ctl_du_set_condition(st, "Progressing", "Unknown", DR_PAUSED,
+                         "Deployment is paused");
   else
-    du_set_condition(st, "Progressing", "Unknown", DR_RESUMED,
-                     "Deployment is resumed");
+    ctl_du_set_condition(st, "Progressing", "Unknown", DR_RESUMED,
+                         "Deployment is resumed");
   write_deployment(w, st, NULL, after_paused);
 }
 
 static void after_claim(struct dwork *w) {
-  if (du_deleting(w->d)) {
-    dw_get_all(w, false, dw_sync_status);
+  if (ctl_du_deleting(w->d)) {
+    ctl_dw_get_all(w, false, ctl_dw_sync_status);
     return;
   }
   check_paused(w);
@@ -950,13 +952,13 @@ static void claim_one(const char *key, const kube_object_t *obj, void *arg) {
         json_object_put(copy);
         c->failed = true;
       }
-    } else if (!du_deleting(w->d) &&
+    } else if (!ctl_du_deleting(w->d) &&
                strv_push(&w->release.v, &w->release.n, key) < 0) {
       c->failed = true;
     }
     return;
   }
-  if (has_ctrl || !match || du_deleting(w->d) || du_deleting(o))
+  if (has_ctrl || !match || ctl_du_deleting(w->d) || ctl_du_deleting(o))
     return;
   if (strv_push(&w->adopt.v, &w->adopt.n, key) < 0)
     c->failed = true;
@@ -971,7 +973,7 @@ static void recheck_done(struct ctl_op *op, const kube_object_t *res,
     return;
   }
   w->recheck_ok = res && streq(kube_object_uid(res) ?: "", w->uid) &&
-                  !du_deleting(kube_object_json(res));
+                  !ctl_du_deleting(kube_object_json(res));
 }
 
 static void rs_patched(struct ctl_op *op, const kube_object_t *res,
@@ -1022,7 +1024,7 @@ static void adopt_step(struct dwork *w) {
     patch_owner(w, w->adopt.v[i], true);
   for (size_t i = 0; i < w->release.n; i++)
     patch_owner(w, w->release.v[i], false);
-  dw_wait(w, after_claim);
+  ctl_dw_wait(w, after_claim);
 }
 
 static int claim(struct dwork *w) {
@@ -1049,7 +1051,7 @@ static int claim(struct dwork *w) {
                                             ctl_op_cb, op, &err)) < 0)
       return -1;
   }
-  dw_wait(w, adopt_step);
+  ctl_dw_wait(w, adopt_step);
   return 0;
 }
 
@@ -1093,7 +1095,7 @@ static int d_sync(kube_controller_t *c, const char *key, void *arg) {
           "This deployment is selecting all pods. A non-empty selector is "
           "required.");
     int64_t gen = cj_int(cj_obj(w->d, "metadata"), "generation", 0);
-    if (du_status(w->d, "observedGeneration") < gen) {
+    if (ctl_du_status(w->d, "observedGeneration") < gen) {
       json_object *st = ctl_json_copy(cj_obj(w->d, "status"));
       if (!st)
         st = json_object_new_object();
@@ -1188,7 +1190,7 @@ static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
   const kube_object_t *rs = rskey ? kube_informer_get(dc->rsinf, rskey) : NULL;
   cleanup_free char *dkey = rs ? owner_of_rs(dc, kube_object_json(rs)) : NULL;
   const kube_object_t *d = dkey ? kube_informer_get(dc->dinf, dkey) : NULL;
-  if (d && !du_rolling(kube_object_json(d)))
+  if (d && !ctl_du_rolling(kube_object_json(d)))
     kube_controller_enqueue(dc->b.c, dkey, NULL);
 }
 

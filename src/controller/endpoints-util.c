@@ -21,8 +21,8 @@ static void sel_free(void *v) {
   free(s);
 }
 
-int ep_services_init(struct ep_services *es, kube_controller_manager_t *m,
-                     kube_error_t *err) {
+int ctl_ep_services_init(struct ep_services *es, kube_controller_manager_t *m,
+                         kube_error_t *err) {
   memset(es, 0, sizeof *es);
   if (!(es->inf = ctl_manager_informer(m, "/api/v1/services", err)) ||
       kube_informer_add_index(es->inf, KUBE_INDEX_NAMESPACE,
@@ -31,16 +31,17 @@ int ep_services_init(struct ep_services *es, kube_controller_manager_t *m,
   return 0;
 }
 
-void ep_services_clear(struct ep_services *es) {
+void ctl_ep_services_clear(struct ep_services *es) {
   strmap_clear(&es->sel, sel_free);
 }
 
-void ep_services_forget(struct ep_services *es, const char *key) {
+void ctl_ep_services_forget(struct ep_services *es, const char *key) {
   sel_free(strmap_remove(&es->sel, key));
 }
 
-const kube_selector_t *ep_service_selector(struct ep_services *es,
-                                           const char *key, json_object *svc) {
+const kube_selector_t *ctl_ep_service_selector(struct ep_services *es,
+                                               const char *key,
+                                               json_object *svc) {
   const char *rv = cj_str0(cj_obj(svc, "metadata"), "resourceVersion");
   struct ep_sel *s = strmap_get(&es->sel, key);
   if (s && streq(s->rv, rv))
@@ -75,14 +76,15 @@ struct match_ctx {
 static void match_one(const char *key, const kube_object_t *obj, void *arg) {
   struct match_ctx *m = arg;
   const kube_selector_t *sel =
-      ep_service_selector(m->es, key, kube_object_json(obj));
+      ctl_ep_service_selector(m->es, key, kube_object_json(obj));
   if (sel && ctl_selector_matches_pairs(sel, m->labels))
     m->fn(key, m->arg);
 }
 
-void ep_services_matching(struct ep_services *es, const char *ns,
-                          char *const *labels,
-                          void (*fn)(const char *key, void *arg), void *arg) {
+void ctl_ep_services_matching(struct ep_services *es, const char *ns,
+                              char *const *labels,
+                              void (*fn)(const char *key, void *arg),
+                              void *arg) {
   struct match_ctx m = {es, labels, fn, arg};
   kube_informer_index_foreach(es->inf, KUBE_INDEX_NAMESPACE, ns, match_one, &m);
 }
@@ -99,7 +101,7 @@ static bool strv_equal(char *const *a, char *const *b) {
   return (!a || !a[i]) && (!b || !b[i]);
 }
 
-bool ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b) {
+bool ctl_ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b) {
   if (a->deleting != b->deleting || a->ready != b->ready ||
       a->phase != b->phase || !strs_equal(a->node, b->node) ||
       !strs_equal(a->hostname, b->hostname) ||
@@ -113,7 +115,7 @@ bool ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b) {
   return false;
 }
 
-bool ep_pod_included(const struct ctl_pod *p, bool include_terminating) {
+bool ctl_ep_pod_included(const struct ctl_pod *p, bool include_terminating) {
   if (p->phase == CTL_PHASE_SUCCEEDED || p->phase == CTL_PHASE_FAILED)
     return false;
   if (!p->ips || !p->ips[0])
@@ -121,14 +123,14 @@ bool ep_pod_included(const struct ctl_pod *p, bool include_terminating) {
   return include_terminating || !p->deleting;
 }
 
-bool ep_set_hostname(const struct ctl_pod *p, json_object *svc) {
+bool ctl_ep_set_hostname(const struct ctl_pod *p, json_object *svc) {
   json_object *meta = cj_obj(svc, "metadata");
   return p->hostname && *p->hostname && p->subdomain &&
          streq(p->subdomain, cj_str0(meta, "name")) &&
          streq(p->ns, cj_str0(meta, "namespace"));
 }
 
-const char *ep_pod_ip(const struct ctl_pod *p, json_object *svc) {
+const char *ctl_ep_pod_ip(const struct ctl_pod *p, json_object *svc) {
   json_object *fams = cj_arr(cj_obj(svc, "spec"), "ipFamilies");
   bool v6 = cj_len(fams) &&
             streq(json_object_get_string(cj_at(fams, 0)) ?: "", "IPv6");
@@ -138,7 +140,7 @@ const char *ep_pod_ip(const struct ctl_pod *p, json_object *svc) {
   return NULL;
 }
 
-int32_t ep_find_port(const struct ctl_pod *p, json_object *svc_port) {
+int32_t ctl_ep_find_port(const struct ctl_pod *p, json_object *svc_port) {
   json_object *tp = cj(svc_port, "targetPort");
   const char *proto = cj_str(svc_port, "protocol");
   if (!proto)
@@ -160,7 +162,7 @@ int32_t ep_find_port(const struct ctl_pod *p, json_object *svc_port) {
   return (int32_t)(v ? v : cj_int(svc_port, "port", 0));
 }
 
-bool ep_service_ip_set(json_object *svc) {
+bool ctl_ep_service_ip_set(json_object *svc) {
   const char *ip = cj_str(cj_obj(svc, "spec"), "clusterIP");
   return ip && *ip && !streq(ip, "None");
 }

@@ -42,7 +42,7 @@ struct entry {
 static json_object *address_of(const struct entry *e, json_object *svc) {
   json_object *a = json_object_new_object();
   cj_set(a, "ip", json_object_new_string(e->ip));
-  if (ep_set_hostname(e->p, svc))
+  if (ctl_ep_set_hostname(e->p, svc))
     cj_set(a, "hostname", json_object_new_string(e->p->hostname));
   if (e->p->node)
     cj_set(a, "nodeName", json_object_new_string(e->p->node));
@@ -350,17 +350,17 @@ static int ep_sync(kube_controller_t *c, const char *key, void *arg) {
                                                 NULL, ctl_op_cb, op, &err)) < 0)
         s->result = -1;
     }
-    ep_services_forget(&e->svcs, key);
+    ctl_ep_services_forget(&e->svcs, key);
     return ctl_sync_finish(s);
   }
   json_object *svc = kube_object_json(so);
-  const kube_selector_t *sel = ep_service_selector(&e->svcs, key, svc);
+  const kube_selector_t *sel = ctl_ep_service_selector(&e->svcs, key, svc);
   if (!sel)
     return ctl_sync_finish(s);
   json_object *spec = cj_obj(svc, "spec");
   bool publish = cj_bool(spec, "publishNotReadyAddresses", false);
   json_object *sports = cj_arr(spec, "ports");
-  bool headless = !ep_service_ip_set(svc);
+  bool headless = !ctl_ep_service_ip_set(svc);
   const struct ctl_podlist *pl = ctl_podstore_in_ns(e->pods, ns);
   size_t cap = pl->n * (cj_len(sports) ? cj_len(sports) : 1) + 1;
   struct entry *v = calloc(cap, sizeof *v);
@@ -375,9 +375,9 @@ static int ep_sync(kube_controller_t *c, const char *key, void *arg) {
   for (size_t i = 0; i < pl->n; i++) {
     const struct ctl_pod *p = pl->v[i];
     if (!ctl_selector_matches_pairs(sel, p->labels) ||
-        !ep_pod_included(p, publish))
+        !ctl_ep_pod_included(p, publish))
       continue;
-    const char *ip = ep_pod_ip(p, svc);
+    const char *ip = ctl_ep_pod_ip(p, svc);
     if (!ip)
       continue;
     bool ready = publish || p->ready;
@@ -388,7 +388,7 @@ static int ep_sync(kube_controller_t *c, const char *key, void *arg) {
     }
     for (size_t k = 0; k < cj_len(sports); k++) {
       json_object *sp = cj_at(sports, k);
-      int32_t num = ep_find_port(p, sp);
+      int32_t num = ctl_ep_find_port(p, sp);
       if (num < 0)
         continue;
       json_object *port = json_object_new_object();
@@ -481,12 +481,12 @@ static void enqueue_key(const char *key, void *arg) {
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epc *e = arg;
-  if (old && cur && !ep_pod_changed(old, cur))
+  if (old && cur && !ctl_ep_pod_changed(old, cur))
     return;
   if (old)
-    ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
+    ctl_ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
   if (cur)
-    ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
+    ctl_ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
 }
 
 static void noop_map(kube_controller_t *c, const char *key,
@@ -504,7 +504,7 @@ static void *ep_create(kube_controller_manager_t *m, kube_error_t *err) {
     free(e);
     return NULL;
   }
-  if (ep_services_init(&e->svcs, m, err) < 0 ||
+  if (ctl_ep_services_init(&e->svcs, m, err) < 0 ||
       !(e->einf = ctl_manager_informer(m, "/api/v1/endpoints", err)) ||
       !(e->pods = ctl_manager_pods(m, err)) ||
       kube_controller_watch(e->b.c, e->svcs.inf, NULL, NULL, err) < 0 ||
@@ -515,7 +515,7 @@ static void *ep_create(kube_controller_manager_t *m, kube_error_t *err) {
                             NULL, err) < 0 ||
       ctl_podstore_listen(e->pods, pod_changed, NULL, e, err) < 0) {
     ctl_podstore_unlisten(e->pods, e);
-    ep_services_clear(&e->svcs);
+    ctl_ep_services_clear(&e->svcs);
     ctl_base_clear(&e->b);
     free(e);
     return NULL;
@@ -533,7 +533,7 @@ static void ep_free(void *impl) {
     return;
   ctl_podstore_unlisten(e->pods, e);
   ctl_base_clear(&e->b);
-  ep_services_clear(&e->svcs);
+  ctl_ep_services_clear(&e->svcs);
   free(e);
 }
 

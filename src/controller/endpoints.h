@@ -13,33 +13,35 @@ struct ep_services {
   struct strmap sel; /* service key -> struct ep_sel */
 };
 
-int ep_services_init(struct ep_services *es, kube_controller_manager_t *m,
-                     kube_error_t *err);
-void ep_services_clear(struct ep_services *es);
+int ctl_ep_services_init(struct ep_services *es, kube_controller_manager_t *m,
+                         kube_error_t *err);
+void ctl_ep_services_clear(struct ep_services *es);
 /* Drop the cached selector of a Service that went away. */
-void ep_services_forget(struct ep_services *es, const char *key);
+void ctl_ep_services_forget(struct ep_services *es, const char *key);
 /* The selector of a Service (NULL: no selector, or not ours to manage:
  * ExternalName).  Borrowed, valid until the Service changes. */
-const kube_selector_t *ep_service_selector(struct ep_services *es,
-                                           const char *key, json_object *svc);
+const kube_selector_t *ctl_ep_service_selector(struct ep_services *es,
+                                               const char *key,
+                                               json_object *svc);
 /* Call fn for every Service of ns whose selector matches the labels. */
-void ep_services_matching(struct ep_services *es, const char *ns,
-                          char *const *labels,
-                          void (*fn)(const char *key, void *arg), void *arg);
+void ctl_ep_services_matching(struct ep_services *es, const char *ns,
+                              char *const *labels,
+                              void (*fn)(const char *key, void *arg),
+                              void *arg);
 /* podEndpointsChanged: whether a pod change can change endpoints. */
-bool ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b);
+bool ctl_ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b);
 
 /* ShouldPodBeInEndpoints */
-bool ep_pod_included(const struct ctl_pod *p, bool include_terminating);
+bool ctl_ep_pod_included(const struct ctl_pod *p, bool include_terminating);
 /* ShouldSetHostname */
-bool ep_set_hostname(const struct ctl_pod *p, json_object *svc);
+bool ctl_ep_set_hostname(const struct ctl_pod *p, json_object *svc);
 /* The pod IP of the Service's family (IPv4 unless the Service says IPv6),
  * or NULL. */
-const char *ep_pod_ip(const struct ctl_pod *p, json_object *svc);
+const char *ctl_ep_pod_ip(const struct ctl_pod *p, json_object *svc);
 /* FindPort: the container port a service port targets on the pod; -1 when
  * a named port is not found. */
-int32_t ep_find_port(const struct ctl_pod *p, json_object *svc_port);
+int32_t ctl_ep_find_port(const struct ctl_pod *p, json_object *svc_port);
 /* Whether the Service has a ClusterIP (not headless). */
-bool ep_service_ip_set(json_object *svc);
+bool ctl_ep_service_ip_set(json_object *svc);
 
 #endif /* KUBE_CONTROLLER_ENDPOINTS_H */

@@ -102,7 +102,7 @@ static json_object *endpoint_of(struct epsc *e, const struct ctl_pod *p,
   cj_set(c, "serving", json_object_new_boolean(serving));
   cj_set(c, "terminating", json_object_new_boolean(terminating));
   cj_set(ep, "conditions", c);
-  if (ep_set_hostname(p, svc))
+  if (ctl_ep_set_hostname(p, svc))
     cj_set(ep, "hostname", json_object_new_string(p->hostname));
   json_object *ref = json_object_new_object();
   cj_set(ref, "kind", json_object_new_string("Pod"));
@@ -125,7 +125,7 @@ static json_object *ports_of(const struct ctl_pod *p, json_object *sports) {
   json_object *ports = json_object_new_array();
   for (size_t k = 0; k < cj_len(sports); k++) {
     json_object *sp = cj_at(sports, k);
-    int32_t num = ep_find_port(p, sp);
+    int32_t num = ctl_ep_find_port(p, sp);
     if (num < 0)
       continue;
     json_object *port = json_object_new_object();
@@ -150,9 +150,9 @@ static int build_desired(struct epsc *e, json_object *svc,
   for (size_t i = 0; i < pl->n; i++) {
     const struct ctl_pod *p = pl->v[i];
     if (!ctl_selector_matches_pairs(sel, p->labels) ||
-        !ep_pod_included(p, true))
+        !ctl_ep_pod_included(p, true))
       continue;
-    const char *ip = ep_pod_ip(p, svc);
+    const char *ip = ctl_ep_pod_ip(p, svc);
     if (!ip)
       continue;
     json_object *ports = ports_of(p, sports);
@@ -184,7 +184,7 @@ static json_object *slice_labels(json_object *svc) {
       cj_set(l, k, json_object_get(v));
     }
   }
-  if (!ep_service_ip_set(svc))
+  if (!ctl_ep_service_ip_set(svc))
     cj_set(l, HEADLESS_LABEL, json_object_new_string(""));
   cj_set(l, LABEL_SERVICE,
          json_object_new_string(cj_str0(cj_obj(svc, "metadata"), "name")));
@@ -335,12 +335,12 @@ static int eps_sync(kube_controller_t *c, const char *key, void *arg) {
     return -1; /* the slice cache is behind our own writes: later */
   const kube_object_t *so = kube_informer_get(e->svcs.inf, key);
   if (!so) {
-    ep_services_forget(&e->svcs, key);
+    ctl_ep_services_forget(&e->svcs, key);
     ctl_expectations_delete(&e->exp, key);
     return 0; /* the garbage collector takes the slices it owned */
   }
   json_object *svc = kube_object_json(so);
-  const kube_selector_t *sel = ep_service_selector(&e->svcs, key, svc);
+  const kube_selector_t *sel = ctl_ep_service_selector(&e->svcs, key, svc);
   if (!sel)
     return 0;
   struct ctl_sync *s = ctl_sync_new(&e->b, key);
@@ -541,12 +541,12 @@ static void enqueue_key(const char *key, void *arg) {
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epsc *e = arg;
-  if (old && cur && !ep_pod_changed(old, cur))
+  if (old && cur && !ctl_ep_pod_changed(old, cur))
     return;
   if (old)
-    ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
+    ctl_ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
   if (cur)
-    ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
+    ctl_ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
 }
 
 static void noop_map(kube_controller_t *c, const char *key,
@@ -574,7 +574,7 @@ static void *eps_create(kube_controller_manager_t *m, kube_error_t *err) {
   kube_informer_handlers_t h = {.struct_size = sizeof h,
                                 .on_add = slice_added,
                                 .on_delete = slice_deleted};
-  if (ep_services_init(&e->svcs, m, err) < 0 ||
+  if (ctl_ep_services_init(&e->svcs, m, err) < 0 ||
       !(e->sinf = ctl_manager_informer(
             m, "/apis/discovery.k8s.io/v1/endpointslices", err)) ||
       kube_informer_add_index(e->sinf, KUBE_INDEX_LABEL, kube_index_labels,
@@ -591,7 +591,7 @@ static void *eps_create(kube_controller_manager_t *m, kube_error_t *err) {
     ctl_podstore_unlisten(e->pods, e);
     if (x->reg)
       kube_informer_remove_handlers(e->sinf, x->reg);
-    ep_services_clear(&e->svcs);
+    ctl_ep_services_clear(&e->svcs);
     ctl_base_clear(&e->b);
     free(x);
     return NULL;
@@ -611,7 +611,7 @@ static void eps_free(void *impl) {
   ctl_podstore_unlisten(e->pods, e);
   kube_informer_remove_handlers(e->sinf, x->reg);
   ctl_base_clear(&e->b);
-  ep_services_clear(&e->svcs);
+  ctl_ep_services_clear(&e->svcs);
   ctl_expectations_clear(&e->exp);
   free(x);
 }

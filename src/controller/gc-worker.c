@@ -48,7 +48,7 @@ static const kube_kind_t *kind_of(struct gc *gc, const char *api_version,
   const kube_kind_t *k = kube_kind_by_kind(api_version, kind);
   if (k)
     return k;
-  struct gmonitor *mon = gc_monitor(gc, api_version, kind);
+  struct gmonitor *mon = ctl_gc_monitor(gc, api_version, kind);
   return mon ? mon->kind : NULL;
 }
 
@@ -168,7 +168,7 @@ static void item_read(struct ctl_op *op, const kube_object_t *res,
   struct dwork_gc *w = op->sync->data;
   struct gc *gc = w->gc;
   struct ctl_sync *s = op->sync;
-  struct gnode *n = gc_node(gc, w->uid);
+  struct gnode *n = ctl_gc_node(gc, w->uid);
   if (!n)
     return;
   if (err && err->reason != KUBE_REASON_NOT_FOUND) {
@@ -180,7 +180,7 @@ static void item_read(struct ctl_op *op, const kube_object_t *res,
      * dependents lost an owner. */
     log_debug("garbagecollector: %s/%s %s gone, dependents follow", n->kind,
               n->name, n->uid);
-    gc_virtual_delete(gc, n);
+    ctl_gc_virtual_delete(gc, n);
     return;
   }
   w->latest = ctl_json_copy(kube_object_json(res));
@@ -193,7 +193,7 @@ static void item_read(struct ctl_op *op, const kube_object_t *res,
     n->virtual_ = false;
   }
   if (n->deleting_dependents) {
-    size_t blocking = gc_blocking_dependents(n, NULL, 0);
+    size_t blocking = ctl_gc_blocking_dependents(n, NULL, 0);
     if (!blocking) {
       log_debug("garbagecollector: removing foregroundDeletion from %s/%s",
                 n->kind, n->name);
@@ -207,10 +207,10 @@ static void item_read(struct ctl_op *op, const kube_object_t *res,
       s->result = -1;
       return;
     }
-    gc_blocking_dependents(n, deps, blocking);
+    ctl_gc_blocking_dependents(n, deps, blocking);
     for (size_t i = 0; i < blocking; i++)
       if (!deps[i]->deleting_dependents)
-        gc_enqueue_delete(gc, deps[i]->uid);
+        ctl_gc_enqueue_delete(gc, deps[i]->uid);
     free(deps);
     return;
   }
@@ -326,7 +326,7 @@ static char *refs_patch(struct dwork_gc *w, bool unblock) {
 
 static void delete_foreground(struct ctl_sync *s) {
   struct dwork_gc *w = s->data;
-  struct gnode *n = gc_node(w->gc, w->uid);
+  struct gnode *n = ctl_gc_node(w->gc, w->uid);
   if (s->result < 0 || !n)
     return;
   if (delete_item(w->gc, s, w, n, "Foreground") < 0)
@@ -336,7 +336,7 @@ static void delete_foreground(struct ctl_sync *s) {
 static void classified(struct ctl_sync *s) {
   struct dwork_gc *w = s->data;
   struct gc *gc = w->gc;
-  struct gnode *n = gc_node(gc, w->uid);
+  struct gnode *n = ctl_gc_node(gc, w->uid);
   if (s->result < 0 || !n)
     return;
   size_t solid = 0, dangling = 0, waiting = 0;
@@ -382,9 +382,9 @@ static void classified(struct ctl_sync *s) {
     s->result = -1;
 }
 
-int gc_attempt_to_delete(kube_controller_t *c, const char *uid, void *arg) {
+int ctl_gc_attempt_to_delete(kube_controller_t *c, const char *uid, void *arg) {
   struct gc *gc = arg;
-  struct gnode *n = gc_node(gc, uid);
+  struct gnode *n = ctl_gc_node(gc, uid);
   if (!n)
     return 0;
   /* Being deleted is a one-way trip: its final deletion will be seen. */
@@ -429,7 +429,7 @@ static void owork_free(void *v) {
 
 static const kube_object_t *cached(struct gc *gc, struct gnode *n,
                                    struct gmonitor **mon_out) {
-  struct gmonitor *mon = gc_monitor(gc, n->api_version, n->kind);
+  struct gmonitor *mon = ctl_gc_monitor(gc, n->api_version, n->kind);
   if (mon_out)
     *mon_out = mon;
   if (!mon)
@@ -441,7 +441,7 @@ static const kube_object_t *cached(struct gc *gc, struct gnode *n,
 
 static void orphaned(struct ctl_sync *s) {
   struct owork *w = s->data;
-  struct gnode *n = gc_node(w->gc, w->uid);
+  struct gnode *n = ctl_gc_node(w->gc, w->uid);
   if (s->result < 0 || !n)
     return;
   /* Every dependent let go: the owner's orphan finalizer goes. */
@@ -454,9 +454,9 @@ static void orphaned(struct ctl_sync *s) {
     s->result = -1;
 }
 
-int gc_attempt_to_orphan(kube_controller_t *c, const char *uid, void *arg) {
+int ctl_gc_attempt_to_orphan(kube_controller_t *c, const char *uid, void *arg) {
   struct gc *gc = arg;
-  struct gnode *n = gc_node(gc, uid);
+  struct gnode *n = ctl_gc_node(gc, uid);
   if (!n)
     return 0;
   struct owork *w = calloc(1, sizeof *w);

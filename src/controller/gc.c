@@ -40,11 +40,11 @@ static void node_free(void *v) {
   free(n);
 }
 
-struct gnode *gc_node(struct gc *gc, const char *uid) {
+struct gnode *ctl_gc_node(struct gc *gc, const char *uid) {
   return strmap_get(&gc->nodes, uid);
 }
 
-void gc_enqueue_delete(struct gc *gc, const char *uid) {
+void ctl_gc_enqueue_delete(struct gc *gc, const char *uid) {
   kube_controller_enqueue(gc->del.c, uid, NULL);
 }
 
@@ -71,7 +71,8 @@ static void del_dep(struct gnode *owner, struct gnode *dep) {
     }
 }
 
-size_t gc_blocking_dependents(struct gnode *n, struct gnode **out, size_t max) {
+size_t ctl_gc_blocking_dependents(struct gnode *n, struct gnode **out,
+                                  size_t max) {
   size_t k = 0;
   for (size_t i = 0; i < n->n_deps; i++) {
     struct gnode *d = n->deps[i];
@@ -128,7 +129,7 @@ static const struct gowner *find_owner(const struct gowner *v, size_t n,
 /* An owner the cache of its kind holds (same uid): real at once. */
 static bool owner_cached(struct gc *gc, const struct gowner *o,
                          const char *ns) {
-  struct gmonitor *mon = gc_monitor(gc, o->api_version, o->kind);
+  struct gmonitor *mon = ctl_gc_monitor(gc, o->api_version, o->kind);
   if (!mon)
     return false;
   cleanup_free char *key = ctl_key(mon->kind->namespaced ? ns : NULL, o->name);
@@ -156,14 +157,14 @@ static struct gnode *virtual_owner(struct gc *gc, const struct gowner *o,
     return NULL;
   }
   if (!cached)
-    gc_enqueue_delete(gc, n->uid);
+    ctl_gc_enqueue_delete(gc, n->uid);
   return n;
 }
 
 static void link_owners(struct gc *gc, struct gnode *n, const struct gowner *o,
                         size_t k) {
   for (size_t i = 0; i < k; i++) {
-    struct gnode *owner = gc_node(gc, o[i].uid);
+    struct gnode *owner = ctl_gc_node(gc, o[i].uid);
     if (!owner)
       owner = virtual_owner(gc, &o[i], n->ns);
     if (owner)
@@ -174,7 +175,7 @@ static void link_owners(struct gc *gc, struct gnode *n, const struct gowner *o,
 static void unlink_owners(struct gc *gc, struct gnode *n,
                           const struct gowner *o, size_t k) {
   for (size_t i = 0; i < k; i++) {
-    struct gnode *owner = gc_node(gc, o[i].uid);
+    struct gnode *owner = ctl_gc_node(gc, o[i].uid);
     if (!owner)
       continue;
     del_dep(owner, n);
@@ -217,8 +218,8 @@ static void process_transitions(struct gc *gc, json_object *old,
   if (starts_waiting(old, cur, GC_FOREGROUND)) {
     n->deleting_dependents = true;
     for (size_t i = 0; i < n->n_deps; i++)
-      gc_enqueue_delete(gc, n->deps[i]->uid);
-    gc_enqueue_delete(gc, n->uid);
+      ctl_gc_enqueue_delete(gc, n->deps[i]->uid);
+    ctl_gc_enqueue_delete(gc, n->uid);
   }
 }
 
@@ -229,9 +230,9 @@ static void unblocked_owners(struct gc *gc, const struct gowner *old, size_t no,
     const struct gowner *now = find_owner(cur, nc, old[i].uid);
     bool unblocked = !now ? old[i].block : (old[i].block && !now->block);
     struct gnode *owner;
-    if (unblocked && (owner = gc_node(gc, old[i].uid)) &&
+    if (unblocked && (owner = ctl_gc_node(gc, old[i].uid)) &&
         owner->deleting_dependents)
-      gc_enqueue_delete(gc, owner->uid);
+      ctl_gc_enqueue_delete(gc, owner->uid);
   }
 }
 
@@ -254,7 +255,7 @@ static void observe(struct gmonitor *mon, json_object *old, json_object *cur) {
   const char *uid = cj_str(meta, "uid");
   if (!uid)
     return;
-  struct gnode *n = gc_node(gc, uid);
+  struct gnode *n = ctl_gc_node(gc, uid);
   bool refs = cj_len(cj_arr(meta, "ownerReferences")) > 0;
   bool fin = being_deleted(cur) && (has_finalizer(cur, GC_FOREGROUND) ||
                                     has_finalizer(cur, GC_ORPHAN));
@@ -312,14 +313,14 @@ static void removed(struct gc *gc, struct gnode *n, bool absent) {
     strmap_put(&gc->absent, key, NULL, NULL);
   }
   for (size_t i = 0; i < n->n_deps; i++)
-    gc_enqueue_delete(gc, n->deps[i]->uid);
+    ctl_gc_enqueue_delete(gc, n->deps[i]->uid);
   for (size_t i = 0; i < n->n_owners; i++) {
-    struct gnode *owner = gc_node(gc, n->owners[i].uid);
+    struct gnode *owner = ctl_gc_node(gc, n->owners[i].uid);
     if (!owner)
       continue;
     del_dep(owner, n);
     if (owner->deleting_dependents)
-      gc_enqueue_delete(gc, owner->uid);
+      ctl_gc_enqueue_delete(gc, owner->uid);
     else if (owner->virtual_ && !owner->n_deps)
       node_free(strmap_remove(&gc->nodes, owner->uid));
   }
@@ -329,7 +330,7 @@ static void removed(struct gc *gc, struct gnode *n, bool absent) {
   node_free(n);
 }
 
-void gc_virtual_delete(struct gc *gc, struct gnode *n) {
+void ctl_gc_virtual_delete(struct gc *gc, struct gnode *n) {
   removed(gc, n, true);
 }
 
@@ -345,13 +346,13 @@ static void on_update(const char *key, const kube_object_t *old_obj,
 static void on_delete(const char *key, const kube_object_t *obj, void *arg) {
   struct gmonitor *mon = arg;
   const char *uid = kube_object_uid(obj);
-  struct gnode *n = uid ? gc_node(mon->gc, uid) : NULL;
+  struct gnode *n = uid ? ctl_gc_node(mon->gc, uid) : NULL;
   if (n)
     removed(mon->gc, n, true);
 }
 
-struct gmonitor *gc_monitor(struct gc *gc, const char *api_version,
-                            const char *kind) {
+struct gmonitor *ctl_gc_monitor(struct gc *gc, const char *api_version,
+                                const char *kind) {
   for (size_t i = 0; i < gc->n_monitors; i++)
     if (streq(gc->monitors[i].kind->kind, kind) &&
         streq(gc->monitors[i].api_version, api_version))
@@ -445,11 +446,11 @@ static void *gc_create(kube_controller_manager_t *m, kube_error_t *err) {
   }
   gc->m = m;
   if (ctl_base_init(&gc->del, m, "garbagecollector",
-                    "garbage-collector-controller", gc_attempt_to_delete, gc,
-                    err) < 0 ||
+                    "garbage-collector-controller", ctl_gc_attempt_to_delete,
+                    gc, err) < 0 ||
       ctl_base_init(&gc->orph, m, "garbagecollector-orphan",
-                    "garbage-collector-controller", gc_attempt_to_orphan, gc,
-                    err) < 0) {
+                    "garbage-collector-controller", ctl_gc_attempt_to_orphan,
+                    gc, err) < 0) {
     gc_free(gc);
     return NULL;
   }

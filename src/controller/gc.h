@@ -50,18 +50,19 @@ struct gmonitor {
   kube_informer_registration_t *reg;
 };
 
-struct gnode *gc_node(struct gc *gc, const char *uid);
+struct gnode *ctl_gc_node(struct gc *gc, const char *uid);
 /* The informer of a kind (NULL when not watched). */
-struct gmonitor *gc_monitor(struct gc *gc, const char *api_version,
-                            const char *kind);
+struct gmonitor *ctl_gc_monitor(struct gc *gc, const char *api_version,
+                                const char *kind);
 /* A virtual delete: the object `uid` (identity `n`) does not exist. */
-void gc_virtual_delete(struct gc *gc, struct gnode *n);
-void gc_enqueue_delete(struct gc *gc, const char *uid);
+void ctl_gc_virtual_delete(struct gc *gc, struct gnode *n);
+void ctl_gc_enqueue_delete(struct gc *gc, const char *uid);
 /* Dependents whose reference to n blocks its deletion. */
-size_t gc_blocking_dependents(struct gnode *n, struct gnode **out, size_t max);
+size_t ctl_gc_blocking_dependents(struct gnode *n, struct gnode **out,
+                                  size_t max);
 
 /* gc-worker.c: the two queues' syncs. */
-int gc_attempt_to_delete(kube_controller_t *c, const char *uid, void *arg);
-int gc_attempt_to_orphan(kube_controller_t *c, const char *uid, void *arg);
+int ctl_gc_attempt_to_delete(kube_controller_t *c, const char *uid, void *arg);
+int ctl_gc_attempt_to_orphan(kube_controller_t *c, const char *uid, void *arg);
 
 #endif /* KUBE_CONTROLLER_GC_H */

@@ -105,8 +105,9 @@ static void count_related(struct node_count *nc, const struct ctl_podlist *l) {
 }
 
 const struct ctl_pod **
-rs_pods_to_delete(const struct ctl_pod **pods, size_t n, size_t diff,
-                  const struct ctl_podlist *const *related, size_t n_related) {
+ctl_rs_pods_to_delete(const struct ctl_pod **pods, size_t n, size_t diff,
+                      const struct ctl_podlist *const *related,
+                      size_t n_related) {
   const struct ctl_pod **out = calloc(diff ? diff : 1, sizeof *out);
   if (!out)
     return NULL;

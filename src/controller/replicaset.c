@@ -588,7 +588,7 @@ static void delete_pods(struct ctl_sync *s, const struct ctl_pod **active,
   const struct ctl_podlist *related[64];
   size_t n_related = related_lists(w, related, ARRAY_SIZE(related));
   const struct ctl_pod **victims =
-      rs_pods_to_delete(active, n_active, diff, related, n_related);
+      ctl_rs_pods_to_delete(active, n_active, diff, related, n_related);
   if (!victims) {
     s->result = -1;
     return;

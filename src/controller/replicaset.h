@@ -13,7 +13,8 @@
  * borrowed pointers; free() it), ranked against the active pods of
  * `related` lists on the same node. */
 const struct ctl_pod **
-rs_pods_to_delete(const struct ctl_pod **pods, size_t n, size_t diff,
-                  const struct ctl_podlist *const *related, size_t n_related);
+ctl_rs_pods_to_delete(const struct ctl_pod **pods, size_t n, size_t diff,
+                      const struct ctl_podlist *const *related,
+                      size_t n_related);
 
 #endif /* KUBE_CONTROLLER_REPLICASET_H */
