@@ -66,6 +66,9 @@ static void op_free(struct ctl_op *op) {
   free(op);
 }
 
+void ctl_map_nothing(kube_controller_t *c, const char *key,
+                     const kube_object_t *obj, void *arg) {}
+
 void ctl_base_clear(struct ctl_base *b) {
   /* Cancels every write: no op callback runs after this. */
   kube_writer_free(b->w);

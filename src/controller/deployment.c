@@ -1194,9 +1194,6 @@ static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
     kube_controller_enqueue(dc->b.c, dkey, NULL);
 }
 
-static void noop_map(kube_controller_t *c, const char *key,
-                     const kube_object_t *obj, void *arg) {}
-
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
@@ -1231,7 +1228,7 @@ static void *d_create(kube_controller_manager_t *m, kube_error_t *err) {
       !(pod_inf = ctl_podstore_informer(dc->pods)) ||
       kube_controller_watch(dc->b.c, dc->dinf, NULL, NULL, err) < 0 ||
       kube_controller_watch(dc->b.c, dc->rsinf, rs_changed, dc, err) < 0 ||
-      kube_controller_watch(dc->b.c, pod_inf, noop_map, NULL, err) < 0 ||
+      kube_controller_watch(dc->b.c, pod_inf, ctl_map_nothing, NULL, err) < 0 ||
       ctl_podstore_listen(dc->pods, pod_changed, NULL, dc, err) < 0) {
     ctl_podstore_unlisten(dc->pods, dc);
     ctl_base_clear(&dc->b);

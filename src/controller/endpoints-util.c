@@ -115,6 +115,20 @@ bool ctl_ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b) {
   return false;
 }
 
+static void enqueue_key(const char *key, void *arg) {
+  kube_controller_enqueue(arg, key, NULL);
+}
+
+void ctl_ep_pod_enqueue(struct ep_services *es, kube_controller_t *c,
+                        const struct ctl_pod *old, const struct ctl_pod *cur) {
+  if (old && cur && !ctl_ep_pod_changed(old, cur))
+    return;
+  if (old)
+    ctl_ep_services_matching(es, old->ns, old->labels, enqueue_key, c);
+  if (cur)
+    ctl_ep_services_matching(es, cur->ns, cur->labels, enqueue_key, c);
+}
+
 bool ctl_ep_pod_included(const struct ctl_pod *p, bool include_terminating) {
   if (p->phase == CTL_PHASE_SUCCEEDED || p->phase == CTL_PHASE_FAILED)
     return false;

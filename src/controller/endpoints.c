@@ -473,24 +473,11 @@ static int ep_sync(kube_controller_t *c, const char *key, void *arg) {
 /* Events                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void enqueue_key(const char *key, void *arg) {
-  struct epc *e = arg;
-  kube_controller_enqueue(e->b.c, key, NULL);
-}
-
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epc *e = arg;
-  if (old && cur && !ctl_ep_pod_changed(old, cur))
-    return;
-  if (old)
-    ctl_ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
-  if (cur)
-    ctl_ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
+  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur);
 }
-
-static void noop_map(kube_controller_t *c, const char *key,
-                     const kube_object_t *obj, void *arg) {}
 
 static void *ep_create(kube_controller_manager_t *m, kube_error_t *err) {
   struct epc *e = calloc(1, sizeof *e);
@@ -511,8 +498,8 @@ static void *ep_create(kube_controller_manager_t *m, kube_error_t *err) {
       /* An Endpoints object changed or deleted by someone else is looked
        * at again. */
       kube_controller_watch(e->b.c, e->einf, NULL, NULL, err) < 0 ||
-      kube_controller_watch(e->b.c, ctl_podstore_informer(e->pods), noop_map,
-                            NULL, err) < 0 ||
+      kube_controller_watch(e->b.c, ctl_podstore_informer(e->pods),
+                            ctl_map_nothing, NULL, err) < 0 ||
       ctl_podstore_listen(e->pods, pod_changed, NULL, e, err) < 0) {
     ctl_podstore_unlisten(e->pods, e);
     ctl_ep_services_clear(&e->svcs);

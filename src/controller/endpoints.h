@@ -30,6 +30,10 @@ void ctl_ep_services_matching(struct ep_services *es, const char *ns,
                               void *arg);
 /* podEndpointsChanged: whether a pod change can change endpoints. */
 bool ctl_ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b);
+/* A pod listener's work: when pod old -> cur (either NULL) can change
+ * endpoints, the Services matching either go into c's queue. */
+void ctl_ep_pod_enqueue(struct ep_services *es, kube_controller_t *c,
+                        const struct ctl_pod *old, const struct ctl_pod *cur);
 
 /* ShouldPodBeInEndpoints */
 bool ctl_ep_pod_included(const struct ctl_pod *p, bool include_terminating);

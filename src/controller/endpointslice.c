@@ -533,24 +533,11 @@ static void slice_deleted(const char *key, const kube_object_t *obj,
     ctl_deletion_observed(&e->exp, svc, key);
 }
 
-static void enqueue_key(const char *key, void *arg) {
-  struct epsc *e = arg;
-  kube_controller_enqueue(e->b.c, key, NULL);
-}
-
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epsc *e = arg;
-  if (old && cur && !ctl_ep_pod_changed(old, cur))
-    return;
-  if (old)
-    ctl_ep_services_matching(&e->svcs, old->ns, old->labels, enqueue_key, e);
-  if (cur)
-    ctl_ep_services_matching(&e->svcs, cur->ns, cur->labels, enqueue_key, e);
+  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur);
 }
-
-static void noop_map(kube_controller_t *c, const char *key,
-                     const kube_object_t *obj, void *arg) {}
 
 struct eps_impl {
   struct epsc e;
@@ -584,9 +571,9 @@ static void *eps_create(kube_controller_manager_t *m, kube_error_t *err) {
       !(e->pods = ctl_manager_pods(m, err)) ||
       kube_controller_watch(e->b.c, e->svcs.inf, NULL, NULL, err) < 0 ||
       kube_controller_watch(e->b.c, e->sinf, slice_map, NULL, err) < 0 ||
-      kube_controller_watch(e->b.c, e->ninf, noop_map, NULL, err) < 0 ||
-      kube_controller_watch(e->b.c, ctl_podstore_informer(e->pods), noop_map,
-                            NULL, err) < 0 ||
+      kube_controller_watch(e->b.c, e->ninf, ctl_map_nothing, NULL, err) < 0 ||
+      kube_controller_watch(e->b.c, ctl_podstore_informer(e->pods),
+                            ctl_map_nothing, NULL, err) < 0 ||
       ctl_podstore_listen(e->pods, pod_changed, NULL, e, err) < 0) {
     ctl_podstore_unlisten(e->pods, e);
     if (x->reg)

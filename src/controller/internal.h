@@ -253,6 +253,10 @@ int ctl_base_init(struct ctl_base *b, kube_controller_manager_t *m,
                   kube_controller_sync_fn sync, void *arg, kube_error_t *err);
 /* Cancels the writes (no callback runs) and frees everything. */
 void ctl_base_clear(struct ctl_base *b);
+/* A kube_controller_watch map that enqueues nothing: the informer is
+ * watched only so that syncs wait for its cache. */
+void ctl_map_nothing(kube_controller_t *c, const char *key,
+                     const kube_object_t *obj, void *arg);
 
 struct ctl_sync *ctl_sync_new(struct ctl_base *b, const char *key);
 /* End the synchronous part of a sync: returns what the sync function
