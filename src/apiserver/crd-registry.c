@@ -420,13 +420,16 @@ static void reconcile_status(kube_apiserver_t *srv, struct as_crd *e,
  * ------------------------------------------------------------------- */
 
 /* Every object of the definition is gone: drop our finalizer, and with
- * it the definition unless another finalizer holds it. */
+ * it the definition unless another finalizer holds it.  True once the
+ * stored definition is gone or no longer carries our finalizer; false
+ * while our write (which may lose to a concurrent one) is on its way. */
 static bool finish(struct as_crd *e) {
   kube_apiserver_t *srv = e->srv;
   cleanup_free char *key = as_store_key(crd_kind(), NULL, e->name);
   kube_store_record_t *rec = key ? kube_store_get(srv->store, key, NULL) : NULL;
   if (!rec)
     return true;
+  bool done = true;
   json_object *o = as_record_to_tree(rec, NULL);
   if (o) {
     json_object *fin = kube_json_get(o, "metadata.finalizers");
@@ -441,15 +444,20 @@ static bool finish(struct as_crd *e) {
     if (json_object_array_length(keep) == 0) {
       json_object_put(keep);
       as_internal_delete(srv, key, rec->mod_revision);
-    } else {
+      done = false;
+    } else if (json_object_array_length(keep) <
+               json_object_array_length(fin)) {
       json_object_object_add(as_meta_of(o), "finalizers", keep);
       json_object_object_del(as_meta_of(o), "resourceVersion");
       as_internal_update(srv, key, o, rec->mod_revision);
+      done = false;
+    } else {
+      json_object_put(keep);
     }
     json_object_put(o);
   }
   kube_store_record_unref(rec);
-  return true;
+  return done;
 }
 
 static void cleanup_cb(evutil_socket_t fd, short what, void *arg) {
@@ -461,8 +469,12 @@ static void cleanup_cb(evutil_socket_t fd, short what, void *arg) {
     prefix = NULL;
   size_t remaining = prefix ? as_delete_under(srv, prefix) : 1;
   free(prefix);
+  /* finish's write is checked on the next round: it may lose to the
+   * Terminating condition's status update (a Conflict nothing else would
+   * retry, leaving the definition stuck with our finalizer).  The watch's
+   * DELETE event removes the entry and this timer with it. */
   if (remaining == 0 && finish(e))
-    return; /* the watch's DELETE event removes the entry */
+    return;
   struct timeval tv = {.tv_sec = 0, .tv_usec = remaining ? 200000 : 500000};
   evtimer_add(e->cleanup_ev, &tv);
 }
