@@ -181,6 +181,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
       kube_make_oom(&err);
       goto fail;
     }
+    w->expected = rec->mod_revision; /* a conflict retries (as_write_done) */
     if (kube_store_delete(srv->store, key, rec->mod_revision, as_delete_done, w,
                           &err) < 0) {
       w->obj = NULL;
@@ -217,6 +218,7 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     kube_make_oom(&err);
     goto fail;
   }
+  w->expected = rec->mod_revision;
   if (kube_store_update(srv->store, key, val, vlen, rec->mod_revision,
                         as_write_done, w, &err) < 0) {
     w->obj = NULL;

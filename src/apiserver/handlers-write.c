@@ -62,18 +62,23 @@ static const char *field_manager(struct req *r, char *buf, size_t len) {
  * (kube-apiserver retries until the request's deadline). */
 #define MAX_CONFLICT_RETRIES 256
 
-static void redispatch_cb(void *arg) { as_redispatch(arg); }
+static void redispatch_cb(void *arg) {
+  as_redispatch(arg);
+}
 
 void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
                    void *arg) {
   struct wctx *w = arg;
   struct req *r = w->r;
   if (err && err->reason == KUBE_REASON_CONFLICT &&
-      (r->method == M_PUT || r->method == M_PATCH) &&
+      (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE) &&
       r->conflict_retries < MAX_CONFLICT_RETRIES && !r->done) {
     /* Lost to a concurrent write: serve the request again on what won,
      * once the store holds it (a resourceVersion the client gave makes
-     * the new attempt a 409 of its own). */
+     * the new attempt a 409 of its own; a DELETE's preconditions are
+     * checked again on the new object, as kube-apiserver's
+     * GuaranteedUpdate does: a controller's status write racing a
+     * `kubectl delete` is no 409). */
     cleanup_free char *key = as_store_key(w->k, r->rt.ns, r->rt.name);
     if (key && kube_store_when_settled(r->srv->store, key, w->expected,
                                        redispatch_cb, r, NULL) == 0) {

@@ -642,6 +642,57 @@ def test_racing_patches(k, t):
     t.check(r.status == 409, "a stale resourceVersion in a patch is 409", r)
 
 
+def test_racing_deletes(k, t):
+    """A DELETE that keeps the object (a finalizer) racing patches of it is
+    retried on the new state as an update is, never a 409 (a controller's
+    status write racing `kubectl delete`); its preconditions still are."""
+    cm = "/api/v1/namespaces/default/configmaps"
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "race-del",
+                                        "finalizers": ["example.com/keep"]},
+                           "data": {}})
+    results = []
+
+    def patcher(i):
+        for j in range(10):
+            k.request("PATCH", cm + "/race-del", {"data": {"p%d-%d" % (i, j): "x"}},
+                      ctype="application/merge-patch+json")
+
+    def deleter(i):
+        for j in range(5):
+            r = k.request("DELETE", cm + "/race-del",
+                          {"kind": "DeleteOptions", "apiVersion": "v1",
+                           "propagationPolicy": "Foreground"})
+            results.append(r.status)
+
+    threads = [threading.Thread(target=patcher, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=deleter, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.check(results.count(200) == 20, "20 racing deletes answered 200",
+            sorted(set(results)))
+    cur = k.request("GET", cm + "/race-del").json()
+    # The garbage collector (when kubed runs it) may already have ended
+    # the foreground deletion of an object that has no dependents.
+    fins = cur["metadata"].get("finalizers", [])
+    t.check("example.com/keep" in fins and
+            set(fins) <= {"example.com/keep", "foregroundDeletion"} and
+            len(cur.get("data", {})) == 40 and
+            cur["metadata"].get("deletionTimestamp"),
+            "every racing delete and patch applied", cur["metadata"])
+    r = k.request("DELETE", cm + "/race-del",
+                  {"kind": "DeleteOptions", "apiVersion": "v1",
+                   "preconditions": {"resourceVersion": "1"}})
+    t.check(r.status == 409, "a stale resourceVersion precondition is 409", r)
+    r = k.request("PATCH", cm + "/race-del", {"metadata": {"finalizers": None}},
+                  ctype="application/merge-patch+json")
+    t.check(r.status == 200 and
+            k.request("GET", cm + "/race-del").status == 404,
+            "gone with its finalizers", r)
+
+
 def test_concurrent_watchers(k, t):
     """Many watchers: each gets the one write."""
     rv = k.request("GET", PODS).json()["metadata"]["resourceVersion"]
@@ -672,7 +723,7 @@ def main():
     try:
         k.start()
         for fn in (test_discovery, test_auth, test_crud, test_errors, test_services, test_protobuf,
-                   test_lists, test_racing_patches,
+                   test_lists, test_racing_patches, test_racing_deletes,
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
                    test_server_side_apply,
