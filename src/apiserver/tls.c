@@ -31,8 +31,13 @@ static int add_ext(X509 *cert, int nid, const char *value) {
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
                      kube_error_t *err) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0)
-    return kube_make_error(err, errno, "open %s: %s", path, strerror(errno));
+  /* An existing file keeps its mode through O_CREAT: set it. */
+  if (fd < 0 || fchmod(fd, mode) < 0) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return kube_make_error(err, e, "open %s: %s", path, strerror(e));
+  }
   FILE *f = fdopen(fd, "w");
   if (!f) {
     close(fd);
@@ -162,9 +167,12 @@ KUBE_EXPORT int kube_apiserver_write_kubeconfig(const char *path,
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  if (fd < 0 || fchmod(fd, 0600) < 0) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
     kube_strbuf_clear(&sb);
-    return kube_make_error(err, errno, "open %s: %s", tmp, strerror(errno));
+    return kube_make_error(err, e, "open %s: %s", tmp, strerror(e));
   }
   size_t off = 0, total = sb.len;
   while (off < total) {

@@ -36,6 +36,13 @@ int srv_write_file(const char *path, const char *data, mode_t mode,
   if (fd < 0)
     return kube_make_error(err, errno, "cannot write %s: %s", tmp,
                            strerror(errno));
+  /* A stale temp file keeps its old mode through O_CREAT. */
+  if (fchmod(fd, mode) < 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    return kube_make_error(err, e, "cannot write %s: %s", tmp, strerror(e));
+  }
   size_t len = strlen(data), off = 0;
   while (off < len) {
     ssize_t n = write(fd, data + off, len - off);
@@ -111,6 +118,10 @@ int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
     return 0;
   if (kube_apiserver_generate_cert(*cert_out, *key_out, NULL, err) < 0)
     return kube_error_wrap(err, "serving certificate");
+  /* Public, but the data directory's files are its owner's alone. */
+  if (chmod(*cert_out, 0600) < 0)
+    return kube_make_error(err, errno, "chmod %s: %s", *cert_out,
+                           strerror(errno));
   log_info("kubed: generated serving certificate %s", *cert_out);
   return 0;
 }
@@ -150,4 +161,58 @@ char *srv_load_identity(const char *dir, kube_error_t *err) {
     return NULL;
   }
   return id;
+}
+
+/* The data directory holds the store (every Secret), the token and the
+ * key: only its owner may enter it.  One others can read or write is
+ * tightened, and the log says so; one that cannot be tightened safely is
+ * refused: not ours (chmod would fail or take it from its owner) or a
+ * shared sticky directory such as /tmp (tightening it breaks everyone
+ * else). */
+int srv_private_dir(const char *path, kube_error_t *err) {
+  struct stat st;
+  if (lstat(path, &st) < 0)
+    return kube_make_error(err, errno, "data directory %s: %s", path,
+                           strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, ENOTDIR,
+                          "data directory %s is not a directory", path);
+  if (!(st.st_mode & 077))
+    return 0;
+  if (st.st_uid != geteuid())
+    return kube_error_set(err, KUBE_REASON_FORBIDDEN, EPERM,
+                          "data directory %s (mode %04o) is owned by uid %u "
+                          "and open to other users: refusing it",
+                          path, (unsigned)(st.st_mode & 07777),
+                          (unsigned)st.st_uid);
+  if ((st.st_mode & S_ISVTX) && (st.st_mode & 002))
+    return kube_error_set(err, KUBE_REASON_FORBIDDEN, EPERM,
+                          "data directory %s (mode %04o) is a shared "
+                          "directory: refusing it",
+                          path, (unsigned)(st.st_mode & 07777));
+  if (chmod(path, 0700) < 0)
+    return kube_make_error(err, errno,
+                           "data directory %s is open to other users (mode "
+                           "%04o) and cannot be tightened: %s",
+                           path, (unsigned)(st.st_mode & 07777),
+                           strerror(errno));
+  log_warn("kubed: data directory %s was mode %04o (open to other users); "
+           "tightened to 0700",
+           path, (unsigned)(st.st_mode & 07777));
+  return 0;
+}
+
+/* Files an older kubed (or an operator) left readable by others. */
+int srv_private_file(const char *path, kube_error_t *err) {
+  struct stat st;
+  if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 077))
+    return 0;
+  if (chmod(path, st.st_mode & 0700) < 0)
+    return kube_make_error(err, errno,
+                           "%s is open to other users and cannot "
+                           "be made private: %s",
+                           path, strerror(errno));
+  log_warn("kubed: %s was mode %04o; tightened to %04o", path,
+           (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
+  return 0;
 }

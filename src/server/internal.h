@@ -14,6 +14,10 @@ int srv_mkdir_p(const char *path, mode_t mode, kube_error_t *err);
 /* Write `data` to path atomically (temp file, fsync, rename) with mode. */
 int srv_write_file(const char *path, const char *data, mode_t mode,
                    kube_error_t *err);
+/* Make the data directory private (0700), or refuse it (see files.c). */
+int srv_private_dir(const char *path, kube_error_t *err);
+/* chmod go-rwx a regular file left open to others (logged). */
+int srv_private_file(const char *path, kube_error_t *err);
 /* The bearer token: `given`, or DIR/token, or a new one written there.
  * Owned. */
 char *srv_load_token(const char *dir, const char *given, kube_error_t *err);

@@ -134,7 +134,7 @@ static void write_mirrors(struct reg_component *c) {
                      "mirrors:\n  \"*\":\n    endpoint:\n      - \"%s%s\"\n",
       str_has_prefix(c->address, "127.") ? "http://" : "https://", c->address);
   kube_error_t err = KUBE_ERROR_INIT;
-  if (sb.oom || srv_write_file(path, sb.data, 0644, &err) < 0)
+  if (sb.oom || srv_write_file(path, sb.data, 0600, &err) < 0)
     log_warn("registry: cannot write %s: %s", path,
              err.message ? err.message : "out of memory");
   kube_error_clear(&err);

@@ -146,8 +146,17 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       kube_make_oom(err);
       goto fail;
     }
-    if (srv_mkdir_p(srv->data_dir, 0700, err) < 0)
+    if (srv_mkdir_p(srv->data_dir, 0700, err) < 0 ||
+        srv_private_dir(srv->data_dir, err) < 0)
       goto fail;
+    static const char *const files[] = {"token", "tls.key", "tls.crt",
+                                        "kubeconfig.yaml", "registries.yaml"};
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+      char path[4200];
+      snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
+      if (srv_private_file(path, err) < 0)
+        goto fail;
+    }
   }
   if (tcp || o.token) {
     if (!srv->data_dir && !o.token) {
@@ -183,6 +192,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .struct_size = sizeof ao,
       .token = srv->token,
       .max_body_bytes = o.max_body_bytes,
+      .watch_budget_bytes = o.watch_budget_bytes,
       .bootstrap = true,
       .tls_cert_file = srv->cert,
       .tls_key_file = srv->key,

@@ -84,6 +84,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "store/internal.h"
 
@@ -567,6 +568,36 @@ fail:
   return -1;
 }
 
+/* The database and its -wal, -shm and .lock files hold every Secret:
+ * readable by their owner only.  sqlite creates the -wal and -shm files
+ * with the mode of the database file (its robust_open copies it), so
+ * creating the database 0600 first is enough for new files; files left
+ * looser by an older version are tightened. */
+static int private_files(const char *path, kube_error_t *err) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return kube_error_set(err, KUBE_REASON_INTERNAL, errno, "open %s: %s", path,
+                          strerror(errno));
+  close(fd);
+  static const char *const suffixes[] = {"", "-wal", "-shm", "-journal",
+                                         ".lock"};
+  for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+    struct stat st;
+    if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 077))
+      continue;
+    if (chmod(p, st.st_mode & 0700) < 0)
+      return kube_error_set(err, KUBE_REASON_INTERNAL, errno,
+                            "%s is readable by others and cannot be made "
+                            "private: %s",
+                            p, strerror(errno));
+    log_warn("sqlite store: %s was mode %04o, now %04o", p,
+             (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
+  }
+  return 0;
+}
+
 static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
                    kube_error_t *err) {
   if (!opts->path || !*opts->path)
@@ -605,6 +636,8 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
     }
   }
 
+  if (private_files(opts->path, err) < 0)
+    goto fail;
   if (sqlite3_open_v2(opts->path, &q->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX,
