@@ -31,6 +31,9 @@ static void usage(FILE *f) {
       "  --token TOKEN           bearer token (default: generated, kept in\n"
       "                          DIR/token)\n"
       "  --max-body-bytes N      largest request body (default 3 MiB)\n"
+      "  --watch-budget-bytes N  bytes all watch streams may hold queued\n"
+      "                          for slow clients; past it the furthest\n"
+      "                          behind are ended (default 256 MiB)\n"
       "  --plain-http            TCP without TLS (kubectl then sends no\n"
       "                          token: for debugging only)\n"
       "  --no-scheduler          do not run the scheduler (pods stay Pending\n"
@@ -80,6 +83,7 @@ enum {
   O_CONTROLLERS,
   O_NO_CONTROLLERS,
   O_LEADER_ELECT,
+  O_WATCH_BUDGET,
 };
 
 static const struct option server_longopts[] = {
@@ -90,6 +94,7 @@ static const struct option server_longopts[] = {
     {"log-level", required_argument, NULL, O_LOG},
     {"token", required_argument, NULL, O_TOKEN},
     {"max-body-bytes", required_argument, NULL, O_MAXBODY},
+    {"watch-budget-bytes", required_argument, NULL, O_WATCH_BUDGET},
     {"plain-http", no_argument, NULL, O_PLAIN},
     {"no-scheduler", no_argument, NULL, O_NO_SCHED},
     {"disable-scheduler", no_argument, NULL, O_NO_SCHED},
@@ -147,6 +152,13 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       o->max_body_bytes = (size_t)strtoull(optarg, &end, 10);
       if (*end || !o->max_body_bytes) {
         fprintf(stderr, "kubed: bad --max-body-bytes %s\n", optarg);
+        return 2;
+      }
+      break;
+    case O_WATCH_BUDGET:
+      o->watch_budget_bytes = (size_t)strtoull(optarg, &end, 10);
+      if (*end || !o->watch_budget_bytes) {
+        fprintf(stderr, "kubed: bad --watch-budget-bytes %s\n", optarg);
         return 2;
       }
       break;

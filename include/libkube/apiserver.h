@@ -95,6 +95,15 @@ typedef struct kube_apiserver_options {
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;
+  /* Slow watchers.  A watch stream with more than watch_max_backlog_bytes
+   * queued and unsent (0: 64 MiB) is ended; and when the watch streams of
+   * this server together hold more than watch_budget_bytes (0: 256 MiB),
+   * the ones furthest behind are ended until they fit.  Their client sees
+   * the stream end and watches again (re-listing when the revision is
+   * gone), as with kube-apiserver's watch cache; the queued bytes are
+   * dropped with the connection and the memory returned to the system. */
+  size_t watch_budget_bytes;
+  size_t watch_max_backlog_bytes;
 } kube_apiserver_options_t;
 
 /* Create a server on `loop` (borrowed) over `store` (borrowed; both must

@@ -312,6 +312,11 @@ void kube_http_stream_end(kube_http_request_t *req);
 /* Finish the request and close the connection without completing the
  * body, so the peer sees a truncated response. */
 void kube_http_stream_abort(kube_http_request_t *req);
+/* Finish the request and close the connection at once, discarding what
+ * is queued and not yet sent: for a client too far behind (a slow
+ * watcher), whose backlog's memory is released now rather than after the
+ * write timeout.  The peer sees the response end mid-stream. */
+void kube_http_stream_drop(kube_http_request_t *req);
 
 /* ---- upgraded and hijacked connections ---- */
 

@@ -125,6 +125,9 @@ typedef struct kube_server_options {
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;
+  /* All watch streams' queued bytes (see kube_apiserver_options_t); 0:
+   * 256 MiB. */
+  size_t watch_budget_bytes;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

@@ -33,8 +33,10 @@ static inline bool kind_has_sub(const kube_kind_t *k, const char *sub) {
 }
 
 /* A watcher this far behind is cut off (it re-lists, as with
- * kube-apiserver's slow-watcher handling). */
-#define WATCH_MAX_BACKLOG (64u * 1024 * 1024)
+ * kube-apiserver's slow-watcher handling); all of them together may hold
+ * WATCH_BUDGET (defaults of the options of the same names). */
+#define WATCH_MAX_BACKLOG ((size_t)64 * 1024 * 1024)
+#define WATCH_BUDGET ((size_t)256 * 1024 * 1024)
 #define DEFAULT_MAX_BODY (3u * 1024 * 1024)
 #define KUBE_SERVER_MINOR "32"
 
@@ -50,6 +52,9 @@ struct transport {
   void (*stream_start)(struct req *r, int code, const char *ctype);
   void (*stream_chunk)(struct req *r, const char *data, size_t len);
   void (*stream_end)(struct req *r);
+  /* Optional: end a stream at once, dropping what is queued (a slow
+   * watcher); stream_end when absent. */
+  void (*stream_drop)(struct req *r);
   void (*release)(struct req *r);   /* transport-specific cleanup */
   size_t (*backlog)(struct req *r); /* bytes queued to the peer, unsent */
   /* Optional: like reply, but takes `body` (malloc'ed) to avoid a copy. */
@@ -128,6 +133,7 @@ struct kube_apiserver {
   kube_store_t *store;
   char *token;
   size_t max_body;
+  size_t watch_budget, watch_max_backlog;
   char *advertise_address;
   int advertise_port;
   kube_http_server_t *http;
@@ -303,6 +309,9 @@ void as_filter_clear(struct filter *f);
 /* ---- watch.c ---- */
 void as_handle_watch(struct req *r);
 void as_watch_stop_all(kube_apiserver_t *srv);
+/* End the watchers furthest behind while all of srv's together queue more
+ * than its watch budget. */
+void as_watch_budget(kube_apiserver_t *srv);
 void as_watchers_cancel_req(struct req *r);
 void as_hubs_free(kube_apiserver_t *srv);
 /* End every watch of kind k (its definition changed or went away). */

@@ -178,11 +178,22 @@ static void http_stream_end(struct req *r) {
   as_req_finish(r);
 }
 
+static void http_stream_drop(struct req *r) {
+  kube_http_request_t *h = r->hreq;
+  r->hreq = NULL;
+  if (h) {
+    kube_http_request_set_close_cb(h, NULL, NULL);
+    kube_http_stream_drop(h);
+  }
+  as_req_finish(r);
+}
+
 static const struct transport http_transport = {
     .reply = http_reply,
     .stream_start = http_stream_start,
     .stream_chunk = http_stream_chunk,
     .stream_end = http_stream_end,
+    .stream_drop = http_stream_drop,
     .backlog = http_backlog,
     .reply_take = http_reply_take,
 };
@@ -577,6 +588,10 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
   srv->store = store;
   TAILQ_INIT(&srv->inflight);
   srv->max_body = o.max_body_bytes ? o.max_body_bytes : DEFAULT_MAX_BODY;
+  srv->watch_budget =
+      o.watch_budget_bytes ? o.watch_budget_bytes : WATCH_BUDGET;
+  srv->watch_max_backlog =
+      o.watch_max_backlog_bytes ? o.watch_max_backlog_bytes : WATCH_MAX_BACKLOG;
   srv->token = o.token ? strdup(o.token) : NULL;
   srv->advertise_address =
       strdup(o.advertise_address ? o.advertise_address : "127.0.0.1");

@@ -45,6 +45,9 @@ struct hub {
 
 /* All watchers of all servers (a process rarely has more than one). */
 static struct watcher_list all_watchers = TAILQ_HEAD_INITIALIZER(all_watchers);
+/* Thousands of slow watchers must not mean thousands of log lines. */
+static struct core_ratelimit slow_rl = CORE_RATELIMIT_INIT(5000, 5);
+static struct core_ratelimit budget_rl = CORE_RATELIMIT_INIT(5000, 5);
 
 /* One event, decoded lazily and shared by every watcher it goes to. */
 struct ev_cache {
@@ -128,10 +131,15 @@ static void build_line(kube_strbuf_t *sb, const char *type, const char *obj,
 }
 
 static void send_raw(struct watcher *w, const char *data, size_t len) {
+  if (w->slow)
+    return; /* ended after this event: nothing more to queue */
   w->r->tp->stream_chunk(w->r, data, len);
-  if (w->r->tp->backlog && w->r->tp->backlog(w->r) > WATCH_MAX_BACKLOG) {
-    log_warn("apiserver: watch of %s is %zu bytes behind, closing it",
-             w->k->resource, w->r->tp->backlog(w->r));
+  size_t backlog = w->r->tp->backlog ? w->r->tp->backlog(w->r) : 0;
+  if (backlog > w->r->srv->watch_max_backlog) {
+    core_log_ratelimited(&slow_rl, KUBE_LOG_WARNING,
+                         "apiserver: watch of %s is %zu bytes behind, "
+                         "closing it",
+                         w->k->resource, backlog);
     w->slow = true;
   }
 }
@@ -185,6 +193,7 @@ static void emit(struct watcher *w, struct ev_cache *c, int slot,
 }
 
 static void watcher_end(struct watcher *w);
+static void watcher_shed(struct watcher *w);
 
 static void send_error(struct watcher *w, const kube_error_t *err) {
   json_object *st = as_status_object(err);
@@ -322,7 +331,8 @@ static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
   cache_clear(&c);
   TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
   if (w->slow)
-    watcher_end(w);
+    watcher_shed(w);
+  as_watch_budget(h->srv);
 }
 
 static struct hub *hub_get(kube_apiserver_t *srv, const kube_kind_t *k,
@@ -391,10 +401,12 @@ static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
     return;
   }
   struct ev_cache c = {.ev = ev, .k = w->k};
+  kube_apiserver_t *srv = w->r->srv;
   deliver(w, &c);
   cache_clear(&c);
   if (w->slow)
-    watcher_end(w);
+    watcher_shed(w);
+  as_watch_budget(srv);
 }
 
 static void watcher_free(struct watcher *w) {
@@ -423,6 +435,81 @@ static void watcher_end(struct watcher *w) {
     r->done = true;
     r->tp->stream_end(r);
   }
+}
+
+/* End a watcher that is too far behind at once, dropping its backlog
+ * (kept, it would hold the memory until the write timeout). */
+static void watcher_shed(struct watcher *w) {
+  if (w->ended)
+    return;
+  w->ended = true;
+  struct req *r = w->r;
+  if (!r->done) {
+    r->done = true;
+    if (r->tp->stream_drop)
+      r->tp->stream_drop(r);
+    else
+      r->tp->stream_end(r);
+  }
+}
+
+struct behind {
+  struct watcher *w;
+  size_t backlog;
+};
+
+static int cmp_behind(const void *a, const void *b) {
+  size_t x = ((const struct behind *)a)->backlog;
+  size_t y = ((const struct behind *)b)->backlog;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The global budget: when the watch streams of srv together hold more
+ * than it, end the ones furthest behind until the rest fit.  O(watchers)
+ * per event, as the delivery itself. */
+void as_watch_budget(kube_apiserver_t *srv) {
+  size_t total = 0, n = 0;
+  struct watcher *w;
+  TAILQ_FOREACH(w, &all_watchers, all_link) {
+    if (w->r->srv != srv || w->ended || !w->r->tp->backlog)
+      continue;
+    total += w->r->tp->backlog(w->r);
+    n++;
+  }
+  if (total <= srv->watch_budget)
+    return;
+  struct behind *v = malloc(n * sizeof *v);
+  size_t m = 0;
+  TAILQ_FOREACH(w, &all_watchers, all_link) {
+    if (w->r->srv != srv || w->ended || !w->r->tp->backlog)
+      continue;
+    if (v)
+      v[m++] = (struct behind){w, w->r->tp->backlog(w->r)};
+  }
+  if (!v) {
+    /* Out of memory: end the first one behind, the next event does more. */
+    TAILQ_FOREACH(w, &all_watchers, all_link)
+    if (w->r->srv == srv && !w->ended && w->r->tp->backlog &&
+        w->r->tp->backlog(w->r)) {
+      watcher_shed(w);
+      return;
+    }
+    return;
+  }
+  qsort(v, m, sizeof *v, cmp_behind);
+  size_t ended = 0, freed = 0;
+  for (size_t i = 0; i < m && total > srv->watch_budget; i++) {
+    total -= v[i].backlog;
+    freed += v[i].backlog;
+    ended++;
+    watcher_shed(v[i].w);
+  }
+  free(v);
+  core_log_ratelimited(&budget_rl, KUBE_LOG_WARNING,
+                       "apiserver: watch streams over their budget of %zu "
+                       "bytes: ended the %zu furthest behind (%zu bytes "
+                       "queued)",
+                       srv->watch_budget, ended, freed);
 }
 
 /* Called from as_req_finish. */
@@ -563,6 +650,13 @@ void as_handle_watch(struct req *r) {
       return;
     }
   }
+  if (w->slow) {
+    watcher_shed(w);
+    return;
+  }
+  as_watch_budget(srv);
+  if (w->ended)
+    return;
   const char *ts = as_req_query(r, "timeoutSeconds");
   long long tmo = ts ? strtoll(ts, NULL, 10) : 0;
   if (tmo > 0) {

@@ -194,9 +194,29 @@ static int on_headers_complete(http_parser *p) {
   return 0;
 }
 
+/* Check the CRLF after a chunk's data: the bytes in this buffer now, the
+ * rest at the start of the next (parse_exec). */
+static int check_crlf(struct kube_http_conn *c, const char *at) {
+  while (c->crlf_left && at < c->exec_end) {
+    if (*at++ != "\r\n"[2 - c->crlf_left])
+      return refuse_cb(c, 400,
+                       "malformed HTTP request: a chunk's data is "
+                       "not followed by CRLF");
+    c->crlf_left--;
+  }
+  return 0;
+}
+
 static int on_body(http_parser *p, const char *at, size_t len) {
   struct kube_http_conn *c = p->data;
   kube_http_request_t *r = c->cur;
+  /* The chunk's data is complete: its CRLF follows (http-parser calls
+   * with the data up to the CR, or up to the end of the buffer). */
+  if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+    c->crlf_left = 2;
+    if (check_crlf(c, at + len) < 0)
+      return -1;
+  }
   if (r->stream_body) {
     kube_strbuf_append_len(&r->body, at, len);
     if (r->body.oom)
@@ -244,12 +264,20 @@ static void parser_reset(struct kube_http_conn *c) {
   c->parser.data = c;
   c->msg_done = false;
   c->refuse_code = 0;
+  c->crlf_left = 0;
 }
+
+/* Output this large still queued when a connection dies is worth giving
+ * back to the system. */
+#define TRIM_AFTER_BYTES (1u << 20)
 
 void http_conn_kill(struct kube_http_conn *c) {
   if (c->bev) {
+    size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
     bufferevent_free(c->bev); /* closes the socket (and frees the SSL) */
     c->bev = NULL;
+    if (queued >= TRIM_AFTER_BYTES)
+      http_server_trim_soon(c->srv);
   }
   if (c->srv)
     http_server_conn_gone(c->srv, c);
@@ -463,6 +491,16 @@ static void dispatch(struct kube_http_conn *c) {
   h->fn(r, h->arg);
 }
 
+static size_t parse_exec(struct kube_http_conn *c, const char *p, size_t n) {
+  c->exec_end = p + n;
+  if (c->crlf_left && check_crlf(c, p) < 0) {
+    /* The refusal is recorded; make the caller see an error. */
+    c->parser.http_errno = HPE_CB_body;
+    return 0;
+  }
+  return http_parser_execute(&c->parser, &parser_settings, p, n);
+}
+
 static void conn_parse(struct kube_http_conn *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
   while (c->state == HC_IDLE || c->state == HC_HEADERS || c->state == HC_BODY) {
@@ -470,7 +508,7 @@ static void conn_parse(struct kube_http_conn *c) {
     if (n == 0)
       return;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
-    size_t done = http_parser_execute(&c->parser, &parser_settings, p, n);
+    size_t done = parse_exec(c, p, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (c->refuse_code) {
       http_conn_refuse(c, c->refuse_code, c->refuse_msg);
@@ -525,7 +563,7 @@ static void body_pump(struct kube_http_conn *c) {
       break;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     http_parser_pause(&c->parser, 0);
-    size_t done = http_parser_execute(&c->parser, &parser_settings, p, n);
+    size_t done = parse_exec(c, p, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (c->refuse_code || (e != HPE_OK && e != HPE_PAUSED)) {
       r->body_error = true;

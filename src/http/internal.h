@@ -87,6 +87,9 @@ struct kube_http_server {
   unsigned tcp_conns, unix_conns;
   struct http_peer *peers[HTTP_PEER_BUCKETS];
   int reserve_fd; /* spent to accept-and-close when out of descriptors */
+  /* Returns freed output buffers to the system (malloc_trim) once the
+   * loop is idle: a closed connection may free tens of MiB. */
+  struct event *trim_ev;
   struct core_ratelimit accept_rl, refuse_rl, cap_rl;
   time_t date_at;
   char date[40];
@@ -183,6 +186,13 @@ struct kube_http_conn {
   struct event *timer;
   struct event *process_ev; /* deferred parsing / delivery */
   http_parser parser;
+  /* Debian's http-parser is built lax (HTTP_PARSER_STRICT=0): it takes
+   * any two bytes after a chunk's data for its CRLF.  We check them
+   * ourselves (a smuggling vector behind a proxy that reads them
+   * strictly): the end of the buffer being parsed, and how many bytes of
+   * a chunk's CRLF are still to come in the next one. */
+  const char *exec_end;
+  unsigned crlf_left;
   kube_http_request_t *cur; /* being parsed, or owned by a handler */
   /* head accumulators */
   kube_strbuf_t field, value;
@@ -217,6 +227,8 @@ struct kube_http_conn {
 const char *http_date(kube_http_server_t *srv);
 void http_server_conn_added(kube_http_server_t *srv, struct kube_http_conn *c);
 void http_server_conn_gone(kube_http_server_t *srv, struct kube_http_conn *c);
+/* Return freed memory to the system soon (from the loop). */
+void http_server_trim_soon(kube_http_server_t *srv);
 const struct http_handler *http_server_route(kube_http_server_t *srv,
                                              const char *path);
 char *http_error_body(kube_http_server_t *srv, int code, const char *message,

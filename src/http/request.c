@@ -598,6 +598,20 @@ KUBE_EXPORT void kube_http_stream_abort(kube_http_request_t *r) {
   http_request_free(r);
 }
 
+KUBE_EXPORT void kube_http_stream_drop(kube_http_request_t *r) {
+  if (!r || local_end(r))
+    return;
+  struct kube_http_conn *c = r->conn;
+  if (c) {
+    /* Close now: the output not yet sent is freed with the connection
+     * (and its memory returned, see http_conn_kill). */
+    c->cur = NULL;
+    r->conn = NULL;
+    http_conn_free_struct(c);
+  }
+  http_request_free(r);
+}
+
 /* ---- upgrade and hijack ---- */
 
 static kube_http_conn_t *take_conn(kube_http_request_t *r, bool switching,

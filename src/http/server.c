@@ -3,6 +3,7 @@
  * reserved descriptor, the handler table and the default error body. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -22,6 +23,8 @@ static unsigned nofile_limit(void) {
     return 1u << 20;
   return (unsigned)rl.rlim_cur;
 }
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg);
 
 KUBE_EXPORT kube_http_server_t *
 kube_http_server_new(kube_loop_t *loop, const kube_http_server_options_t *opts,
@@ -72,6 +75,7 @@ kube_http_server_new(kube_loop_t *loop, const kube_http_server_options_t *opts,
   TAILQ_INIT(&srv->listeners);
   TAILQ_INIT(&srv->conns);
   srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  srv->trim_ev = event_new(srv->base, -1, 0, trim_cb, srv);
   return srv;
 }
 
@@ -100,7 +104,24 @@ KUBE_EXPORT void kube_http_server_free(kube_http_server_t *srv) {
   }
   if (srv->reserve_fd >= 0)
     close(srv->reserve_fd);
+  if (srv->trim_ev)
+    event_free(srv->trim_ev);
   free(srv);
+}
+
+/* glibc keeps freed memory in its arenas; after a slow client's backlog
+ * (up to the watch budget) is freed, give the pages back so RSS returns
+ * near idle.  Coalesced: one trim per loop pass however many closed. */
+static void trim_cb(evutil_socket_t fd, short what, void *arg) {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+void http_server_trim_soon(kube_http_server_t *srv) {
+  /* Activating it again before it ran is one run. */
+  if (srv && srv->trim_ev)
+    event_active(srv->trim_ev, 0, 0);
 }
 
 /* ---- per-peer accounting ---- */
@@ -597,3 +618,5 @@ char *http_error_body(kube_http_server_t *srv, int code, const char *message,
   *len = s ? strlen(s) : 0;
   return s;
 }
+
+
