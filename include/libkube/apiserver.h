@@ -46,6 +46,7 @@
 #ifndef LIBKUBE_APISERVER_H
 #define LIBKUBE_APISERVER_H
 
+#include <libkube/api.h>
 #include <libkube/core.h>
 #include <libkube/http.h>
 #include <libkube/store.h>
@@ -233,6 +234,77 @@ int kube_apiserver_handle_subresource(kube_apiserver_t *srv, const char *group,
                                       const char *resource, const char *sub,
                                       kube_apiserver_handler_fn fn, void *arg,
                                       kube_error_t *err);
+
+/* ---- admission ---- */
+
+/* Writes pass an admission chain after they are decoded and defaulted and
+ * before they are stored, as in kube-apiserver: first every mutating
+ * function (which may change the object), then the object's validation,
+ * then every validating function; the first denial ends the request.
+ * Built in, in this order: LimitRanger (mutating: a namespace's
+ * LimitRange defaults), then your mutating functions; PodSecurity (the
+ * namespace's pod-security.kubernetes.io/enforce|warn labels),
+ * LimitRanger (min/max), your validating functions, ResourceQuota (last,
+ * so a denied request is never counted).  Deletes do not pass it. */
+typedef enum kube_apiserver_admission_op {
+  KUBE_ADMISSION_CREATE = 1 << 0,
+  KUBE_ADMISSION_UPDATE = 1 << 1,
+} kube_apiserver_admission_op_t;
+
+/* What an admission function sees.  Everything is borrowed for the call. */
+typedef struct kube_apiserver_admission_attrs {
+  size_t struct_size; /* sizeof(kube_apiserver_admission_attrs_t) */
+  kube_apiserver_admission_op_t operation;
+  const char *group; /* "" for the core group */
+  const char *version;
+  const char *resource;    /* "pods" */
+  const char *subresource; /* "status", ...; NULL for the object itself */
+  const char *kind;        /* "Pod" */
+  const char *namespace_;  /* NULL for cluster-scoped kinds */
+  const char *name;
+  /* The object as it will be stored.  A mutating function may change it
+   * (kube_object_set_*); a validating one must not. */
+  kube_object_t *object;
+  const kube_object_t *old_object; /* the stored object on update, or NULL */
+  const kube_apiserver_user_t *user; /* who asked; NULL when unknown */
+  bool dry_run; /* nothing will be stored: do not count or record it */
+  void *internal; /* the server's; for kube_apiserver_admission_warn */
+} kube_apiserver_admission_attrs_t;
+
+/* Admit (return 0) or deny (return -1 with err set: its reason, Forbidden
+ * when unset, and its message become the Status the client gets, e.g.
+ * kube_error_set(err, KUBE_REASON_FORBIDDEN, 0, "pods \"%s\" is forbidden:
+ * %s", name, why)). */
+typedef int (*kube_apiserver_admission_fn)(
+    const kube_apiserver_admission_attrs_t *attrs, void *arg,
+    kube_error_t *err);
+
+typedef struct kube_apiserver_admission {
+  size_t struct_size; /* sizeof(kube_apiserver_admission_t) */
+  const char *name;   /* for logs (copied) */
+  bool mutating;      /* runs in the mutating phase */
+  unsigned operations; /* KUBE_ADMISSION_* mask; 0: every operation */
+  /* NULL-terminated resources it applies to, "pods" or "deployments.apps"
+   * (copied); NULL: every resource.  Subresources reach it only when
+   * listed as "pods/status". */
+  const char *const *resources;
+  kube_apiserver_admission_fn fn;
+  void *arg;
+} kube_apiserver_admission_t;
+
+/* Add an admission function (its phase's functions run in the order they
+ * were added, after the built-in ones of the same phase; ResourceQuota
+ * stays last).  0 or -1 with err (BadRequest without fn or name). */
+int kube_apiserver_add_admission(kube_apiserver_t *srv,
+                                 const kube_apiserver_admission_t *adm,
+                                 kube_error_t *err);
+
+/* Add a warning to the request's response (a `Warning: 299 - "..."`
+ * header, which kubectl prints as "Warning: ...").  Only inside an
+ * admission function, with its attrs. */
+KUBE_PRINTF(2, 3)
+void kube_apiserver_admission_warn(const kube_apiserver_admission_attrs_t *attrs,
+                                   const char *fmt, ...);
 
 /* ---- pods' streaming subresources and the nodes that serve them ---- */
 

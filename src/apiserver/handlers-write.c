@@ -70,6 +70,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
                    void *arg) {
   struct wctx *w = arg;
   struct req *r = w->r;
+  if (w->create)
+    as_quota_settled(r->srv, w->k, w->obj);
   if (err && err->reason == KUBE_REASON_CONFLICT &&
       (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE) &&
       r->conflict_retries < MAX_CONFLICT_RETRIES && !r->done) {
@@ -257,7 +259,9 @@ void as_write_create(struct req *r, const kube_kind_t *k, json_object *obj) {
     st->prepare_create(obj, k);
   if (hooks->prepare && hooks->prepare(srv, k, obj, NULL, NULL, &err) < 0)
     goto fail;
-  if (kube_json_validate(obj, NULL, k, &err) < 0)
+  if (as_admit(r, k, true, KUBE_ADMISSION_CREATE, obj, NULL, &err) < 0 ||
+      kube_json_validate(obj, NULL, k, &err) < 0 ||
+      as_admit(r, k, false, KUBE_ADMISSION_CREATE, obj, NULL, &err) < 0)
     goto fail;
   json_object_object_add(meta, "creationTimestamp",
                          json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
@@ -434,7 +438,9 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   if (hooks->prepare &&
       hooks->prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
-  if (kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0)
+  if (as_admit(r, k, true, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0 ||
+      kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0 ||
+      as_admit(r, k, false, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0)
     goto fail;
   /* Custom resources count every change but metadata (and status, when
    * the status subresource owns it); the built-in kinds their spec. */

@@ -167,6 +167,8 @@ struct kube_apiserver {
   struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
   struct as_node *nodes; /* nodes served in this process (pod-stream.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
+  struct as_admission *admissions;          /* the chain (admission.c) */
+  struct as_quota_pending *quota_pending; /* admitted, not stored yet */
 };
 
 /* ---- server.c ---- */
@@ -175,6 +177,37 @@ const char *as_req_query(const struct req *r, const char *key);
 bool as_req_query_bool(const struct req *r, const char *key);
 void as_server_check_drained(kube_apiserver_t *srv);
 void as_server_maybe_release(kube_apiserver_t *srv);
+
+/* ---- admission.c ---- */
+/* Run the mutating (or validating) functions that apply to a write of
+ * obj (old: the stored object on update, else NULL).  0, or -1 with err
+ * (a denial: Forbidden unless the function chose another reason). */
+int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
+             kube_apiserver_admission_op_t op, json_object *obj,
+             json_object *old, kube_error_t *err);
+int as_admission_add(kube_apiserver_t *srv, const kube_apiserver_admission_t *o,
+                     int order, kube_error_t *err);
+/* Register the built-in plugins (at server creation). */
+int as_admission_builtins(kube_apiserver_t *srv, kube_error_t *err);
+void as_admissions_free(kube_apiserver_t *srv);
+/* admission-podsecurity.c (arg: the server) */
+int as_podsecurity_pod(const kube_apiserver_admission_attrs_t *a, void *arg,
+                       kube_error_t *err);
+int as_podsecurity_workload(const kube_apiserver_admission_attrs_t *a,
+                            void *arg, kube_error_t *err);
+int as_podsecurity_namespace(const kube_apiserver_admission_attrs_t *a,
+                             void *arg, kube_error_t *err);
+/* admission-limits.c (arg: the server) */
+int as_limitranger_mutate(const kube_apiserver_admission_attrs_t *a,
+                          void *arg, kube_error_t *err);
+int as_limitranger_validate(const kube_apiserver_admission_attrs_t *a,
+                            void *arg, kube_error_t *err);
+int as_quota_admit(const kube_apiserver_admission_attrs_t *a, void *arg,
+                   kube_error_t *err);
+/* A create finished (stored or failed): stop counting it as pending. */
+void as_quota_settled(kube_apiserver_t *srv, const kube_kind_t *k,
+                      json_object *obj);
+void as_quota_pending_free(kube_apiserver_t *srv);
 
 /* ---- extensions.c ---- */
 /* Hand r to a registered extension handler when one serves it (true). */

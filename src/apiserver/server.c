@@ -644,6 +644,13 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     kube_make_oom(err);
     return NULL;
   }
+  if (as_admission_builtins(srv, &e) < 0) {
+    kube_apiserver_free(srv);
+    if (err)
+      kube_error_move(err, &e);
+    kube_error_clear(&e);
+    return NULL;
+  }
   if (o.bootstrap)
     as_bootstrap_start(srv);
   else
@@ -682,6 +689,8 @@ KUBE_EXPORT void kube_apiserver_shutdown(kube_apiserver_t *srv,
 }
 
 static void server_release(kube_apiserver_t *srv) {
+  as_admissions_free(srv);
+  as_quota_pending_free(srv);
   if (srv->drain_ev)
     event_free(srv->drain_ev);
   if (srv->bookmark_ev)

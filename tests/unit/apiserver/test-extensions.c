@@ -261,6 +261,134 @@ static void test_in_process(void **state) {
   fx_free(&f);
 }
 
+/* Embedders' admission functions: a mutating one changes the object
+ * before it is validated and stored, a validating one denies with its own
+ * Status and adds warnings; both see the operation, the old object on
+ * update, the user and dry-run. */
+struct adm_seen {
+  int calls_mut, calls_val, updates;
+  bool saw_old, dry_run;
+  char user[64];
+};
+
+static int adm_mutate(const kube_apiserver_admission_attrs_t *a, void *arg,
+                      kube_error_t *err) {
+  struct adm_seen *s = arg;
+  s->calls_mut++;
+  return kube_object_set_label(a->object, "admitted-by", "test", err);
+}
+
+static int adm_validate(const kube_apiserver_admission_attrs_t *a, void *arg,
+                        kube_error_t *err) {
+  struct adm_seen *s = arg;
+  s->calls_val++;
+  if (a->operation == KUBE_ADMISSION_UPDATE) {
+    s->updates++;
+    s->saw_old = a->old_object != NULL;
+  }
+  s->dry_run = a->dry_run;
+  snprintf(s->user, sizeof s->user, "%s", a->user ? a->user->name : "");
+  /* The mutating phase ran first. */
+  const char *l = kube_object_label(a->object, "admitted-by");
+  if (!l || strcmp(l, "test") != 0)
+    return kube_error_set(err, KUBE_REASON_INTERNAL, 0, "not mutated first");
+  kube_apiserver_admission_warn(a, "checked by %s", "test-admission");
+  if (a->name && strncmp(a->name, "denied", 6) == 0)
+    return kube_error_set(err, KUBE_REASON_UNKNOWN, 0,
+                          "namespaces \"%s\" is forbidden: not today", a->name);
+  return 0;
+}
+
+static struct result *inproc(struct fx *f, const char *method, const char *path,
+                             const char *body, struct result *res) {
+  memset(res, 0, sizeof *res);
+  kube_apiserver_request_t rq = {.struct_size = sizeof rq,
+                                 .method = method,
+                                 .path = path,
+                                 .body = body,
+                                 .body_len = body ? strlen(body) : 0};
+  assert_non_null(kube_apiserver_request(f->srv, &rq, inproc_cb, res, NULL));
+  for (int i = 0; i < 200 && !res->done; i++)
+    kube_loop_iterate(f->loop, 10);
+  assert_true(res->done);
+  return res;
+}
+
+static void test_admission(void **state) {
+  struct fx f;
+  fx_init(&f);
+  struct adm_seen seen = {0};
+  static const char *const nss[] = {"namespaces", NULL};
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_apiserver_admission_t mut = {.struct_size = sizeof mut,
+                                    .name = "test-mutate",
+                                    .mutating = true,
+                                    .resources = nss,
+                                    .fn = adm_mutate,
+                                    .arg = &seen};
+  kube_apiserver_admission_t val = {.struct_size = sizeof val,
+                                    .name = "test-validate",
+                                    .resources = nss,
+                                    .fn = adm_validate,
+                                    .arg = &seen};
+  assert_int_equal(kube_apiserver_add_admission(f.srv, &mut, &err), 0);
+  assert_int_equal(kube_apiserver_add_admission(f.srv, &val, &err), 0);
+  kube_apiserver_admission_t bad = {.struct_size = sizeof bad, .name = "x"};
+  assert_int_equal(kube_apiserver_add_admission(f.srv, &bad, &err), -1);
+  kube_error_clear(&err);
+  struct result res;
+  inproc(&f, "POST", "/api/v1/namespaces",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+         "\"metadata\":{\"name\":\"ok\"}}",
+         &res);
+  assert_int_equal(res.status, 201);
+  assert_non_null(strstr(res.body.data, "\"admitted-by\":\"test\""));
+  assert_string_equal(seen.user, "system:apiserver");
+  assert_false(seen.dry_run);
+  kube_strbuf_clear(&res.body);
+  inproc(&f, "POST", "/api/v1/namespaces",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+         "\"metadata\":{\"name\":\"denied-1\"}}",
+         &res);
+  assert_int_equal(res.status, 403);
+  assert_non_null(strstr(res.body.data, "\"reason\":\"Forbidden\""));
+  assert_non_null(strstr(res.body.data,
+                         "namespaces \\\"denied-1\\\" is forbidden: "
+                         "not today"));
+  kube_strbuf_clear(&res.body);
+  /* Denied: nothing stored. */
+  inproc(&f, "GET", "/api/v1/namespaces/denied-1", NULL, &res);
+  assert_int_equal(res.status, 404);
+  kube_strbuf_clear(&res.body);
+  inproc(&f, "POST", "/api/v1/namespaces?dryRun=All",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+         "\"metadata\":{\"name\":\"dry\"}}",
+         &res);
+  assert_int_equal(res.status, 201);
+  assert_true(seen.dry_run);
+  kube_strbuf_clear(&res.body);
+  inproc(&f, "PUT", "/api/v1/namespaces/ok",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+         "\"metadata\":{\"name\":\"ok\",\"labels\":{\"a\":\"b\"}}}",
+         &res);
+  assert_int_equal(res.status, 200);
+  assert_int_equal(seen.updates, 1);
+  assert_true(seen.saw_old);
+  assert_non_null(strstr(res.body.data, "\"admitted-by\":\"test\""));
+  kube_strbuf_clear(&res.body);
+  assert_int_equal(seen.calls_mut, 4);
+  assert_int_equal(seen.calls_val, 4);
+  /* Other resources are not theirs. */
+  inproc(&f, "POST", "/api/v1/namespaces/ok/configmaps",
+         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+         "\"metadata\":{\"name\":\"denied\"}}",
+         &res);
+  assert_int_equal(res.status, 201);
+  assert_int_equal(seen.calls_val, 4);
+  kube_strbuf_clear(&res.body);
+  fx_free(&f);
+}
+
 /* A client certificate signed by the configured CA authenticates its CN
  * as the user and its O values as groups; without one the bearer token
  * still works on the same listener. */
@@ -339,6 +467,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_network),
       cmocka_unit_test(test_in_process),
+      cmocka_unit_test(test_admission),
       cmocka_unit_test(test_client_cert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
