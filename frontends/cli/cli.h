@@ -63,6 +63,8 @@ int cmd_runtime(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
 int cmd_cluster_info(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_api_resources(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_describe(int argc, char **argv);

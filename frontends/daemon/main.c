@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kubed: the libkube daemon.  Flag parsing; kube_server_t (libkube/server.h)
  * does the rest. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <libkube/server.h>
 
@@ -31,6 +33,8 @@ static void usage(FILE *f) {
       "  --token TOKEN           bearer token (default: generated, kept in\n"
       "                          DIR/token)\n"
       "  --max-body-bytes N      largest request body (default 3 MiB)\n"
+      "  --restore FILE          restore a snapshot (`kube backup FILE`)\n"
+      "                          into a fresh data directory first\n"
       "  --watch-budget-bytes N  bytes all watch streams may hold queued\n"
       "                          for slow clients; past it the furthest\n"
       "                          behind are ended (default 256 MiB)\n"
@@ -84,6 +88,7 @@ enum {
   O_NO_CONTROLLERS,
   O_LEADER_ELECT,
   O_WATCH_BUDGET,
+  O_RESTORE,
 };
 
 static const struct option server_longopts[] = {
@@ -95,6 +100,7 @@ static const struct option server_longopts[] = {
     {"token", required_argument, NULL, O_TOKEN},
     {"max-body-bytes", required_argument, NULL, O_MAXBODY},
     {"watch-budget-bytes", required_argument, NULL, O_WATCH_BUDGET},
+    {"restore", required_argument, NULL, O_RESTORE},
     {"plain-http", no_argument, NULL, O_PLAIN},
     {"no-scheduler", no_argument, NULL, O_NO_SCHED},
     {"disable-scheduler", no_argument, NULL, O_NO_SCHED},
@@ -162,6 +168,9 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
         return 2;
       }
       break;
+    case O_RESTORE:
+      o->restore_from = optarg;
+      break;
     case O_PLAIN:
       o->plain_http = true;
       break;
@@ -227,6 +236,31 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
   return 0;
 }
 
+/* Start again on the store a migration moved to (DATA/store.conf): the
+ * same command line without --store and --restore, which named the old
+ * one.  Only returns when exec fails. */
+static void reexec(int argc, char **argv) {
+  char **v = calloc((size_t)argc + 2, sizeof *v);
+  if (!v)
+    return;
+  int n = 0;
+  v[n++] = "kubed";
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--store") || !strcmp(argv[i], "--restore")) {
+      i++;
+      continue;
+    }
+    if (!strncmp(argv[i], "--store=", 8) || !strncmp(argv[i], "--restore=", 10))
+      continue;
+    v[n++] = argv[i];
+  }
+  kube_log(KUBE_LOG_INFO, "kubed: restarting on the new store");
+  fflush(NULL);
+  execv("/proc/self/exe", v);
+  kube_log(KUBE_LOG_ERROR, "kubed: restart: %s", strerror(errno));
+  free(v);
+}
+
 static int cmd_server(int argc, char **argv) {
   const char *listen[MAX_LISTEN] = {0}, *reg_listen[MAX_LISTEN] = {0};
   kube_server_options_t o = {.struct_size = sizeof o, .handle_signals = true};
@@ -260,8 +294,11 @@ static int cmd_server(int argc, char **argv) {
   rc = kube_server_run(srv, &err) < 0 ? 1 : 0;
   if (rc)
     kube_log(KUBE_LOG_ERROR, "kubed: %s", err.message);
+  bool restart = !rc && kube_server_restart_requested(srv);
   kube_server_free(srv);
   kube_error_clear(&err);
+  if (restart)
+    reexec(argc, argv);
   return rc;
 }
 

@@ -164,6 +164,14 @@ void kube_apiserver_shutdown(kube_apiserver_t *srv, kube_apiserver_done_cb done,
  * Does not close the store.  Accepts NULL. */
 void kube_apiserver_free(kube_apiserver_t *srv);
 
+/* Refuse every write through the API (POST, PUT, PATCH, DELETE of API
+ * resources) with 503 ServiceUnavailable, `reason` (copied) as its
+ * message and Retry-After: 5, while reads and watches go on (a store
+ * being migrated).  NULL: writable again.  Writes already admitted
+ * still finish.  0 or -1 with err (out of memory). */
+int kube_apiserver_set_read_only(kube_apiserver_t *srv, const char *reason,
+                                 kube_error_t *err);
+
 /* ---- extension handlers ---- */
 
 /* Who sent a request, as authentication found it.  Today: the bearer

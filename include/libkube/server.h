@@ -18,6 +18,14 @@
  * So a component may still use the API while it drains (a node agent
  * finishing a status write) and never sees the API vanish under it.
  *
+ * Keeping the data: GET /libkube/v1/backup (group system:masters only)
+ * answers a consistent snapshot of the store taken while serving (a SQLite
+ * database; see kube_store_snapshot_begin); restore_from restores one
+ * into a fresh data directory.  POST /libkube/v1/migrate?to=etcd&
+ * etcdEndpoints=URL (same) moves a running sqlite cluster to etcd, records
+ * it in DATA/store.conf (read by kube_server_new) and stops the server
+ * for a restart (kube_server_restart_requested).
+ *
  * Threading: every function runs on the server's loop thread, except
  * kube_server_stop(), which any thread (or a signal handler's loop
  * callback) may call.
@@ -128,6 +136,10 @@ typedef struct kube_server_options {
   /* All watch streams' queued bytes (see kube_apiserver_options_t); 0:
    * 256 MiB. */
   size_t watch_budget_bytes;
+  /* A snapshot (GET /libkube/v1/backup, `kube backup FILE`) to restore
+   * into the data directory before starting: sqlite store only, and only
+   * into a data directory without a store.db (AlreadyExists). */
+  const char *restore_from;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */
@@ -190,6 +202,10 @@ kube_apiserver_t *kube_server_apiserver(kube_server_t *srv);
 kube_workers_t *kube_server_workers(kube_server_t *srv, kube_error_t *err);
 /* The data directory, or NULL when the server has none. */
 const char *kube_server_data_dir(const kube_server_t *srv);
+/* True when the server stopped to be started again with the same options
+ * (a migration moved its store: DATA/store.conf names the new one).  The
+ * frontend frees it and starts it again (kubed execs itself). */
+bool kube_server_restart_requested(const kube_server_t *srv);
 /* The in-process transport (no socket) to the server's API (see
  * <libkube/kit.h>; it is valid until kube_server_free). */
 struct kube_transport;

@@ -167,6 +167,38 @@ int kube_store_when_settled(kube_store_t *store, const char *key,
  * history is compacted too (asynchronously). */
 int kube_store_compact(kube_store_t *store, int64_t revision, kube_error_t *err);
 
+/* ---- snapshots (backup and restore) ---- */
+
+/* A consistent copy of the whole store, as a SQLite database in the sqlite
+ * backend's own format whatever the backend: the sqlite backend's file
+ * copied with SQLite's online backup API (a read transaction on a
+ * connection of its own, while the store keeps serving), or the cached
+ * keys at one revision (etcd, memory). */
+typedef struct kube_store_snapshot kube_store_snapshot_t;
+
+/* Take a snapshot (loop thread; cheap: records are shared, nothing is
+ * copied yet).  Owned: free with kube_store_snapshot_free on the loop
+ * thread.  NULL with err on out-of-memory. */
+kube_store_snapshot_t *kube_store_snapshot_begin(kube_store_t *store,
+                                                 kube_error_t *err);
+/* The revision of the snapshot (the sqlite copy may be newer still). */
+int64_t kube_store_snapshot_revision(const kube_store_snapshot_t *snap);
+/* Write it to `path` (mode 0600): PATH.tmp, fsync, rename, so a crash
+ * leaves the old file or the whole new one.  Blocking: any thread (a
+ * kube_workers_t job), while the store keeps serving.  0 or -1 with err. */
+int kube_store_snapshot_write(const kube_store_snapshot_t *snap,
+                              const char *path, kube_error_t *err);
+void kube_store_snapshot_free(kube_store_snapshot_t *snap);
+
+/* Restore a snapshot file into a new sqlite store database `db_path`
+ * (before opening it): the file is checked (AlreadyExists when db_path
+ * exists, BadRequest when the snapshot is not one or is damaged), copied
+ * to DB_PATH.tmp and renamed into place, so a crash leaves no database or
+ * the whole one.  *revision (may be NULL): the snapshot's revision.
+ * Blocking. */
+int kube_store_restore(const char *snapshot, const char *db_path,
+                       int64_t *revision, kube_error_t *err);
+
 /* ---- watch ---- */
 
 typedef enum kube_store_event_type {

@@ -167,6 +167,7 @@ struct kube_apiserver {
   struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
   struct as_node *nodes; /* nodes served in this process (pod-stream.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
+  char *read_only; /* why writes are refused (503), or NULL */
   struct as_admission *admissions;          /* the chain (admission.c) */
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
 };

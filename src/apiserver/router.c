@@ -192,6 +192,14 @@ void as_dispatch(struct req *r) {
   bool watch = rt->legacy_watch || as_req_query_bool(r, "watch");
   if (as_ext_dispatch_subresource(r))
     return;
+  if (r->srv->read_only && r->method != M_GET && r->method != M_HEAD) {
+    /* Clients retry a 503 (client-go honours Retry-After). */
+    if (r->hreq)
+      kube_http_response_add_header(r->hreq, "Retry-After", "5", NULL);
+    as_reply_status(r, KUBE_REASON_SERVICE_UNAVAILABLE, "%s",
+                    r->srv->read_only);
+    return;
+  }
   if (rt->sub) {
     as_handle_subresource(r);
     return;

@@ -688,7 +688,19 @@ KUBE_EXPORT void kube_apiserver_shutdown(kube_apiserver_t *srv,
   as_server_check_drained(srv);
 }
 
+KUBE_EXPORT int kube_apiserver_set_read_only(kube_apiserver_t *srv,
+                                             const char *reason,
+                                             kube_error_t *err) {
+  char *r = reason ? strdup(reason) : NULL;
+  if (reason && !r)
+    return kube_make_oom(err);
+  free(srv->read_only);
+  srv->read_only = r;
+  return 0;
+}
+
 static void server_release(kube_apiserver_t *srv) {
+  free(srv->read_only);
   as_admissions_free(srv);
   as_quota_pending_free(srv);
   if (srv->drain_ev)

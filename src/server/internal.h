@@ -28,6 +28,25 @@ char *srv_load_identity(const char *dir, kube_error_t *err);
 int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
                     kube_error_t *err);
 
+/* backup.c: GET /libkube/v1/backup (admins only), and --restore. */
+int srv_backup_register(kube_server_t *srv, kube_error_t *err);
+int srv_restore(const char *data_dir, const char *store, const char *file,
+                kube_error_t *err);
+/* A Status reply with `code`, `reason` and `message`. */
+void srv_reply_status(kube_http_request_t *req, int code, const char *reason,
+                      const char *message);
+/* In group system:masters. */
+bool srv_user_is_admin(const kube_apiserver_user_t *u);
+
+/* migrate.c: POST /libkube/v1/migrate; DATA/store.conf (the store a
+ * migration moved to: *store and an owned *endpoints; refuses a
+ * contradicting --store). */
+int srv_migrate_register(kube_server_t *srv, kube_error_t *err);
+int srv_store_conf(const char *data_dir, const char **store,
+                   char **endpoints, kube_error_t *err);
+/* server.c: stop and ask the frontend to start again (same command line). */
+void srv_request_restart(kube_server_t *srv);
+
 /* Built-in components (one file each). */
 extern const kube_component_ops_t srv_scheduler_ops;
 /* leader_elect: schedule only while holding kube-system/kube-scheduler. */

@@ -43,7 +43,9 @@ struct kube_server {
   struct event *sigterm, *sigint;
   kube_server_done_fn done;
   void *done_arg;
-  bool run_quits_loop; /* kube_server_run waits for the sequence */
+  bool run_quits_loop;  /* kube_server_run waits for the sequence */
+  bool restart;         /* stopped to start again (after a migration) */
+  char *conf_endpoints; /* from DATA/store.conf */
 };
 
 /* ---- options ---- */
@@ -171,6 +173,25 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0)
     goto fail;
 
+  /* A migration moved the cluster: its store is recorded there. */
+  if (srv->data_dir) {
+    const char *given = o.store;
+    if (srv_store_conf(srv->data_dir, &given, &srv->conf_endpoints, err) < 0)
+      goto fail;
+    if (srv->conf_endpoints) {
+      store = given;
+      if (!o.etcd_endpoints)
+        o.etcd_endpoints = srv->conf_endpoints;
+    }
+  }
+  if (o.restore_from &&
+      (!srv->data_dir ||
+       srv_restore(srv->data_dir, store, o.restore_from, err) < 0)) {
+    if (!srv->data_dir)
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "--restore needs a data directory");
+    goto fail;
+  }
   if (srv->data_dir && asprintf(&dbpath, "%s/store.db", srv->data_dir) < 0) {
     kube_make_oom(err);
     goto fail;
@@ -212,7 +233,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     kube_error_wrap(err, "apiserver");
     goto fail;
   }
-  if (open_listeners(srv, listen, o.plain_http, err) < 0)
+  if (srv_backup_register(srv, err) < 0 || srv_migrate_register(srv, err) < 0 ||
+      open_listeners(srv, listen, o.plain_http, err) < 0)
     goto fail;
   if (srv->url) {
     if (asprintf(&srv->kubeconfig, "%s/kubeconfig.yaml", srv->data_dir) < 0) {
@@ -434,6 +456,15 @@ KUBE_EXPORT kube_store_t *kube_server_store(kube_server_t *srv) {
 KUBE_EXPORT kube_apiserver_t *kube_server_apiserver(kube_server_t *srv) {
   return srv->api;
 }
+void srv_request_restart(kube_server_t *srv) {
+  srv->restart = true;
+  kube_server_stop(srv);
+}
+
+KUBE_EXPORT bool kube_server_restart_requested(const kube_server_t *srv) {
+  return srv && srv->restart;
+}
+
 KUBE_EXPORT const char *kube_server_data_dir(const kube_server_t *srv) {
   return srv->data_dir;
 }
@@ -456,7 +487,7 @@ KUBE_EXPORT kube_workers_t *kube_server_workers(kube_server_t *srv,
 }
 
 KUBE_EXPORT kube_informer_factory_t *kube_server_informers(kube_server_t *srv,
-                                                          kube_error_t *err) {
+                                                           kube_error_t *err) {
   if (!srv->informers) {
     kube_transport_t tp;
     kube_server_transport(srv, &tp);
@@ -511,6 +542,7 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
   if (srv->own_loop)
     kube_loop_free(srv->loop);
   free(srv->data_dir);
+  free(srv->conf_endpoints);
   free(srv->token);
   free(srv->cert);
   free(srv->key);
