@@ -95,6 +95,10 @@ typedef struct kube_http_server_options {
   /* See kube_http_error_body_fn; NULL: the default. */
   kube_http_error_body_fn error_body;
   void *error_body_arg;
+  /* Request bodies being read, over all connections (default 64 MiB):
+   * past it a request is refused with 429, so many slow
+   * senders of bodies just under max_body_bytes cannot fill memory. */
+  size_t max_body_bytes_total;
 } kube_http_server_options_t;
 
 /* A server on `loop` (borrowed; must outlive it).  `opts` may be NULL.

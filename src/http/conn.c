@@ -58,6 +58,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- parser callbacks ---- */
 
+static void body_release(struct kube_http_conn *c);
+
 static int refuse_cb(struct kube_http_conn *c, int code, const char *msg) {
   c->refuse_code = code;
   c->refuse_msg = msg;
@@ -231,14 +233,21 @@ static int on_body(http_parser *p, const char *at, size_t len) {
              c->srv->max_body);
     return refuse_cb(c, 413, c->refuse_buf);
   }
+  if (c->srv->body_total + len > c->srv->max_body_total)
+    return refuse_cb(c, 429,
+                     "too many request bodies in flight; retry "
+                     "later");
   kube_strbuf_append_len(&r->body, at, len);
   if (r->body.oom)
     return refuse_cb(c, 500, "out of memory");
+  c->srv->body_total += len;
+  c->body_acct += len;
   return 0;
 }
 
 static int on_message_complete(http_parser *p) {
   struct kube_http_conn *c = p->data;
+  body_release(c); /* read whole: the handler has it now */
   c->msg_done = true;
   c->cur->keep_alive = http_should_keep_alive(p);
   /* One request at a time: the next pipelined one waits in the input
@@ -265,20 +274,33 @@ static void parser_reset(struct kube_http_conn *c) {
   c->msg_done = false;
   c->refuse_code = 0;
   c->crlf_left = 0;
+  body_release(c);
 }
 
-/* Output this large still queued when a connection dies is worth giving
- * back to the system. */
-#define TRIM_AFTER_BYTES (1u << 20)
+/* Buffers this large freed with a connection are worth giving back to
+ * the system (a flood of big headers or bodies, a slow watcher). */
+#define TRIM_AFTER_BYTES (256u * 1024)
+
+/* The request body being read no longer counts in the server's total. */
+static void body_release(struct kube_http_conn *c) {
+  if (c->srv && c->body_acct)
+    c->srv->body_total -= c->body_acct;
+  c->body_acct = 0;
+}
 
 void http_conn_kill(struct kube_http_conn *c) {
+  /* A refused request (a flood of oversized heads) freed its buffers
+   * while it lingered: trim for it too. */
+  size_t held = c->state == HC_LINGER ? TRIM_AFTER_BYTES : c->body_acct;
+  body_release(c);
   if (c->bev) {
-    size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+    held += evbuffer_get_length(bufferevent_get_output(c->bev)) +
+            evbuffer_get_length(bufferevent_get_input(c->bev));
     bufferevent_free(c->bev); /* closes the socket (and frees the SSL) */
     c->bev = NULL;
-    if (queued >= TRIM_AFTER_BYTES)
-      http_server_trim_soon(c->srv);
   }
+  if (held >= TRIM_AFTER_BYTES)
+    http_server_trim_soon(c->srv);
   if (c->srv)
     http_server_conn_gone(c->srv, c);
   if (c->timer)
@@ -417,6 +439,7 @@ static void conn_close_after_flush(struct kube_http_conn *c, bool linger) {
 }
 
 void http_conn_refuse(struct kube_http_conn *c, int code, const char *msg) {
+  body_release(c);
   core_log_ratelimited(&c->srv->refuse_rl, KUBE_LOG_INFO,
                        "http: %s: refused a request: %d %s", c->peer, code,
                        msg);

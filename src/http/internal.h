@@ -76,6 +76,7 @@ struct kube_http_server {
   kube_loop_t *loop;
   struct event_base *base;
   size_t max_body, max_uri, max_header_bytes;
+  size_t max_body_total, body_total; /* bodies being read, all conns */
   unsigned max_headers;
   int header_ms, body_ms, idle_ms, write_ms;
   unsigned max_conns, max_conns_per_peer, max_unix_conns;
@@ -193,6 +194,7 @@ struct kube_http_conn {
    * a chunk's CRLF are still to come in the next one. */
   const char *exec_end;
   unsigned crlf_left;
+  size_t body_acct; /* this request's bytes in srv->body_total */
   kube_http_request_t *cur; /* being parsed, or owned by a handler */
   /* head accumulators */
   kube_strbuf_t field, value;

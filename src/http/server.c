@@ -75,7 +75,9 @@ kube_http_server_new(kube_loop_t *loop, const kube_http_server_options_t *opts,
   TAILQ_INIT(&srv->listeners);
   TAILQ_INIT(&srv->conns);
   srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  srv->trim_ev = event_new(srv->base, -1, 0, trim_cb, srv);
+  srv->trim_ev = evtimer_new(srv->base, trim_cb, srv);
+  srv->max_body_total = o.max_body_bytes_total ? o.max_body_bytes_total
+                                               : (size_t)64 * 1024 * 1024;
   return srv;
 }
 
@@ -111,7 +113,7 @@ KUBE_EXPORT void kube_http_server_free(kube_http_server_t *srv) {
 
 /* glibc keeps freed memory in its arenas; after a slow client's backlog
  * (up to the watch budget) is freed, give the pages back so RSS returns
- * near idle.  Coalesced: one trim per loop pass however many closed. */
+ * near idle. */
 static void trim_cb(evutil_socket_t fd, short what, void *arg) {
 #ifdef __GLIBC__
   malloc_trim(0);
@@ -119,9 +121,10 @@ static void trim_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 void http_server_trim_soon(kube_http_server_t *srv) {
-  /* Activating it again before it ran is one run. */
-  if (srv && srv->trim_ev)
-    event_active(srv->trim_ev, 0, 0);
+  /* At most one trim per 200 ms, however many connections close. */
+  static const struct timeval soon = {0, 200 * 1000};
+  if (srv && srv->trim_ev && !evtimer_pending(srv->trim_ev, NULL))
+    evtimer_add(srv->trim_ev, &soon);
 }
 
 /* ---- per-peer accounting ---- */
@@ -618,5 +621,3 @@ char *http_error_body(kube_http_server_t *srv, int code, const char *message,
   *len = s ? strlen(s) : 0;
   return s;
 }
-
-

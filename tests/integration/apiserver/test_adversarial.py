@@ -7,6 +7,9 @@ over-limit bodies, NUL and oversize URIs, chunk extensions: its helpers are
 reused here, its checks are not repeated).  Loopback only, bounded in count
 and time:
 
+- memory floods: heads just under the limit, bodies just under theirs on
+  100 connections: the bodies being read have a global budget (429
+  Status past it), RSS stays bounded and comes back near idle;
 - malformed framing: bad and overflowing chunk sizes, a truncated chunk,
   Content-Length with Transfer-Encoding, NUL in a header, a header block
   over the limit, NUL in a JSON name: each a JSON Status, and the server
@@ -97,6 +100,64 @@ def test_framing(k, t):
     r = k.request("GET", "/api/v1/namespaces/default")
     t.check(r.status == 200, "serves after malformed requests (%s)" %
             k.scheme, r)
+
+
+# ---- memory floods ----
+
+def test_memory_floods(kubed, t):
+    """Many connections holding big heads, then big bodies: RSS stays
+    bounded (bodies being read have a global budget: 429 past it) and is
+    back near idle once they are gone."""
+    k = Kubed(kubed, extra=["--plain-http", "--no-registry", "--no-scheduler"])
+    try:
+        k.start()
+        base = rss_kib(k.proc.pid)
+        socks = []
+        for _ in range(150):
+            s = socket.create_connection(("127.0.0.1", k.port), 10)
+            s.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n"
+                      b"X-A: " + b"a" * 600000)
+            socks.append(s)
+        time.sleep(1)
+        for s in socks:
+            s.close()
+        auth = ("Authorization: Bearer %s\r\n" % k.token).encode()
+        socks = []
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", k.port), 10)
+            try:
+                s.sendall(b"POST /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n" +
+                          auth + b"Content-Type: application/json\r\n"
+                          b"Content-Length: 3000000\r\n\r\n" +
+                          b"{" * 2500000)
+            except OSError:
+                pass  # refused and closed under us: fine
+            socks.append(s)
+        time.sleep(1)
+        peak = rss_kib(k.proc.pid)
+        refused = 0
+        for s in socks:
+            code, st = status_of(read_response(s, 0.2))
+            if code == 429 and st and st.get("kind") == "Status":
+                refused += 1
+        check_unix(t, k, "with 100 connections sending bodies")
+        for s in socks:
+            s.close()
+        time.sleep(1.5)
+        after = rss_kib(k.proc.pid)
+        print("memory floods: RSS base %d KiB, peak %d KiB, after %d KiB; "
+              "%d bodies refused with 429" % (base, peak, after, refused))
+        t.check(refused > 0, "bodies past the global budget get 429 Status",
+                refused)
+        t.check(peak < base + 128 * 1024, "RSS bounded while 250 MB of "
+                "bodies are sent", "%d KiB" % peak)
+        t.check(after < base + 8 * 1024, "RSS back near idle after the "
+                "floods", "base %d after %d KiB" % (base, after))
+        t.check(k.stop() == 0, "SIGTERM exits 0 after the floods")
+    finally:
+        if t.failed:
+            print(k.read_log()[-2000:])
+        k.cleanup()
 
 
 # ---- slow watchers ----
@@ -392,6 +453,7 @@ def main():
             print(tls_k.read_log()[-2000:])
         tls_k.cleanup()
         plain_k.cleanup()
+    test_memory_floods(kubed, t)
     test_slow_watchers(kubed, t)
     test_file_modes(kubed, t)
     return t.finish()
