@@ -7,6 +7,8 @@ loopback, each step also cut by a kill -9 at varying points:
   is a SQLite snapshot (mode 0600) holding a prefix of the writer's
   objects (consistent); non-admins are refused; a `kube backup` killed
   mid-way leaves no FILE or a whole one;
+- an etcd-backed cluster's snapshot (its keys at one revision) restores
+  into a sqlite one;
 - `kubed server --restore FILE` into a fresh data directory serves every
   object of the snapshot; killed mid-restore, the data directory holds no
   store (the restore runs again) or the whole one; an existing store is
@@ -198,6 +200,28 @@ def test_restore(kubed, t, tmp, snap, want):
     print("restore cut by kill -9:", outcomes)
 
 
+def test_backup_etcd(kubed, kube_bin, t, tmp):
+    """A snapshot of an etcd-backed cluster (its keys at one revision)
+    restores into a sqlite one."""
+    k = Kubed(kubed, store="etcd", data_dir=os.path.join(tmp, "e"),
+              extra=["--no-registry", "--no-scheduler"])
+    os.makedirs(k.tmp)
+    try:
+        k.start()
+        fill(k, "e", 50)
+        snap = os.path.join(tmp, "etcd-snap.db")
+        p = kube(kube_bin, k, "backup", snap)
+        t.check(p.returncode == 0 and snapshot_ok(snap),
+                "kube backup of an etcd cluster", p.stderr)
+    finally:
+        k.cleanup()
+    k2 = start_restore(kubed, tmp, "e2", snap)
+    k2.start()
+    t.check(names(k2, "e") == {"e-%d" % i for i in range(50)},
+            "the etcd cluster's snapshot restores into sqlite")
+    k2.cleanup()
+
+
 def migrate_round(kubed, kube_bin, t, tmp, name, delay, n_objects):
     base = os.path.join(tmp, name)
     os.makedirs(base)
@@ -304,6 +328,7 @@ def main():
             print("%d checks passed, %d failed (migration skipped)" %
                   (t.passed, len(t.failed)))
             return 1 if t.failed else 77
+        test_backup_etcd(kubed, kube_bin, t, tmp)
         migrate_round(kubed, kube_bin, t, tmp, "mig-full", None, 1500)
         outcomes = []
         for i, delay in enumerate((0.3, 2.0, 4.5, 5.2, 9.0)):
