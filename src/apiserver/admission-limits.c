@@ -128,6 +128,7 @@ static void item_defaults(json_object *item, json_object *limits,
 }
 
 struct mutate_ctx {
+  json_object *spec;
   json_object *limits, *requests; /* defaults */
   kube_strbuf_t note;
 };
@@ -178,30 +179,41 @@ static bool is_type(json_object *item, const char *type) {
   return t && streq(t, type);
 }
 
-int as_limitranger_mutate(const kube_apiserver_admission_attrs_t *a, void *arg,
-                          kube_error_t *err) {
-  kube_apiserver_t *srv = arg;
+/* fn for every spec.limits item of the namespace's LimitRanges. */
+static void each_limit_item(kube_apiserver_t *srv, const char *ns,
+                            void (*fn)(json_object *item, void *arg),
+                            void *arg) {
   size_t n = 0;
-  json_object **lrs = list_ns(srv, core_kind("limitranges"), a->namespace_, &n);
-  json_object *pod = kube_object_json(a->object);
-  json_object *spec = kube_json_get(pod, "spec");
-  struct mutate_ctx x = {.note = KUBE_STRBUF_INIT};
-  for (size_t i = 0; spec && i < n; i++) {
+  json_object **lrs = list_ns(srv, core_kind("limitranges"), ns, &n);
+  for (size_t i = 0; i < n; i++) {
     json_object *items = kube_json_get(lrs[i], "spec.limits");
     for (size_t j = 0; items && json_object_is_type(items, json_type_array) &&
                        j < json_object_array_length(items);
-         j++) {
-      json_object *item = json_object_array_get_idx(items, j);
-      if (!is_type(item, "Container"))
-        continue;
-      x.limits = json_object_new_object();
-      x.requests = json_object_new_object();
-      item_defaults(item, x.limits, x.requests);
-      each_container(spec, mutate_container, &x);
-      json_object_put(x.limits);
-      json_object_put(x.requests);
-    }
+         j++)
+      fn(json_object_array_get_idx(items, j), arg);
   }
+  trees_free(lrs, n);
+}
+
+static void mutate_item(json_object *item, void *arg) {
+  struct mutate_ctx *x = arg;
+  if (!is_type(item, "Container"))
+    return;
+  x->limits = json_object_new_object();
+  x->requests = json_object_new_object();
+  item_defaults(item, x->limits, x->requests);
+  each_container(x->spec, mutate_container, x);
+  json_object_put(x->limits);
+  json_object_put(x->requests);
+}
+
+int as_limitranger_mutate(const kube_apiserver_admission_attrs_t *a, void *arg,
+                          kube_error_t *err) {
+  json_object *pod = kube_object_json(a->object);
+  struct mutate_ctx x = {.note = KUBE_STRBUF_INIT,
+                         .spec = kube_json_get(pod, "spec")};
+  if (x.spec)
+    each_limit_item(arg, a->namespace_, mutate_item, &x);
   if (x.note.len) {
     kube_strbuf_t v = KUBE_STRBUF_INIT;
     kube_strbuf_printf(&v, "LimitRanger plugin set: %s", x.note.data);
@@ -211,7 +223,6 @@ int as_limitranger_mutate(const kube_apiserver_admission_attrs_t *a, void *arg,
     kube_strbuf_clear(&v);
   }
   kube_strbuf_clear(&x.note);
-  trees_free(lrs, n);
   return 0;
 }
 
@@ -322,34 +333,33 @@ static void validate_container(json_object *c, const char *what, void *arg) {
   }
 }
 
+struct validate_all {
+  json_object *spec;
+  struct problems *p;
+};
+
+static void validate_item(json_object *item, void *arg) {
+  struct validate_all *v = arg;
+  bool container = is_type(item, "Container"), pod = is_type(item, "Pod");
+  if (!container && !pod)
+    return;
+  const char *res[16];
+  struct validate_ctx x = {
+      .item = container ? item : NULL, .p = v->p, .res = res};
+  item_resources(item, res, &x.n_res, ARRAY_SIZE(res));
+  each_container(v->spec, validate_container, &x);
+  for (size_t r = 0; pod && r < x.n_res; r++)
+    check_bounds(v->p, item, "Pod", res[r], x.req_any[r] ? &x.req_sum[r] : NULL,
+                 x.lim_any[r] ? &x.lim_sum[r] : NULL);
+}
+
 int as_limitranger_validate(const kube_apiserver_admission_attrs_t *a,
                             void *arg, kube_error_t *err) {
-  kube_apiserver_t *srv = arg;
-  size_t n = 0;
-  json_object **lrs = list_ns(srv, core_kind("limitranges"), a->namespace_, &n);
-  json_object *spec = kube_json_get(kube_object_json(a->object), "spec");
   struct problems p = {.sb = KUBE_STRBUF_INIT};
-  for (size_t i = 0; spec && i < n; i++) {
-    json_object *items = kube_json_get(lrs[i], "spec.limits");
-    for (size_t j = 0; items && json_object_is_type(items, json_type_array) &&
-                       j < json_object_array_length(items);
-         j++) {
-      json_object *item = json_object_array_get_idx(items, j);
-      bool container = is_type(item, "Container"), pod = is_type(item, "Pod");
-      if (!container && !pod)
-        continue;
-      const char *res[16];
-      struct validate_ctx x = {
-          .item = container ? item : NULL, .p = &p, .res = res};
-      item_resources(item, res, &x.n_res, ARRAY_SIZE(res));
-      each_container(spec, validate_container, &x);
-      for (size_t r = 0; pod && r < x.n_res; r++)
-        check_bounds(&p, item, "Pod", res[r],
-                     x.req_any[r] ? &x.req_sum[r] : NULL,
-                     x.lim_any[r] ? &x.lim_sum[r] : NULL);
-    }
-  }
-  trees_free(lrs, n);
+  struct validate_all v = {
+      .spec = kube_json_get(kube_object_json(a->object), "spec"), .p = &p};
+  if (v.spec)
+    each_limit_item(arg, a->namespace_, validate_item, &v);
   int rc = 0;
   if (p.n)
     rc = kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,

@@ -326,13 +326,20 @@ struct match_ctx {
   const char *path;
   const char *value; /* string compare; NULL: boolean true */
   bool negate;       /* collect those NOT matching */
+  bool unset;        /* collect those without the field */
+  bool not_false;    /* collect those without it set to false */
   struct names who;
 };
 
 static void match_check(json_object *c, const char *name, void *arg) {
   struct match_ctx *x = arg;
   bool hit;
-  if (x->value) {
+  if (x->unset) {
+    hit = !kube_json_get(c, x->path);
+  } else if (x->not_false) {
+    bool b = true;
+    hit = !get_bool(c, x->path, &b) || b;
+  } else if (x->value) {
     const char *v = kube_json_get_string(c, x->path);
     hit = v && streq(v, x->value);
   } else {
@@ -414,23 +421,11 @@ static void check_seccomp(json_object *spec, bool restricted,
   if (restricted &&
       !(pod && (streq(pod, "RuntimeDefault") || streq(pod, "Localhost")))) {
     /* Containers that set nothing themselves. */
-    struct names missing = {0};
-    json_object *lists[] = {kube_json_get(spec, "initContainers"),
-                            kube_json_get(spec, "containers"),
-                            kube_json_get(spec, "ephemeralContainers")};
-    for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-      for (size_t j = 0;
-           lists[i] && json_object_is_type(lists[i], json_type_array) &&
-           j < json_object_array_length(lists[i]);
-           j++) {
-        json_object *c = json_object_array_get_idx(lists[i], j);
-        const char *t =
-            kube_json_get_string(c, "securityContext.seccompProfile.type");
-        if (!t && !pod_bad)
-          names_add(&missing, kube_json_get_string(c, "name")
-                                  ? kube_json_get_string(c, "name")
-                                  : "");
-      }
+    struct match_ctx unset = {.path = "securityContext.seccompProfile.type",
+                              .unset = true};
+    if (!pod_bad)
+      containers_matching(spec, &unset);
+    struct names missing = unset.who;
     if (missing.n) {
       if (d.len)
         kube_strbuf_append(&d, "; ");
@@ -447,28 +442,28 @@ static void check_seccomp(json_object *spec, bool restricted,
   kube_strbuf_clear(&unconf.who.sb);
 }
 
+struct nonroot_ctx {
+  bool pod_true;
+  struct names set_false, missing;
+};
+
+static void nonroot_check(json_object *c, const char *name, void *arg) {
+  struct nonroot_ctx *x = arg;
+  bool v = false;
+  if (get_bool(c, "securityContext.runAsNonRoot", &v)) {
+    if (!v)
+      names_add(&x->set_false, name);
+  } else if (!x->pod_true) {
+    names_add(&x->missing, name);
+  }
+}
+
 static void check_run_as_non_root(json_object *spec, struct findings *f) {
   bool pod = false,
        pod_set = get_bool(spec, "securityContext.runAsNonRoot", &pod);
-  struct names set_false = {0}, missing = {0};
-  json_object *lists[] = {kube_json_get(spec, "initContainers"),
-                          kube_json_get(spec, "containers"),
-                          kube_json_get(spec, "ephemeralContainers")};
-  for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-    for (size_t j = 0;
-         lists[i] && json_object_is_type(lists[i], json_type_array) &&
-         j < json_object_array_length(lists[i]);
-         j++) {
-      json_object *c = json_object_array_get_idx(lists[i], j);
-      const char *name = kube_json_get_string(c, "name");
-      bool v = false;
-      if (get_bool(c, "securityContext.runAsNonRoot", &v)) {
-        if (!v)
-          names_add(&set_false, name ? name : "");
-      } else if (!(pod_set && pod)) {
-        names_add(&missing, name ? name : "");
-      }
-    }
+  struct nonroot_ctx x = {.pod_true = pod_set && pod};
+  each_container(spec, nonroot_check, &x);
+  struct names set_false = x.set_false, missing = x.missing;
   kube_strbuf_t d = KUBE_STRBUF_INIT;
   if (pod_set && !pod)
     kube_strbuf_append(&d, "pod must not set securityContext.runAsNonRoot="
@@ -544,23 +539,10 @@ static void evaluate(json_object *spec, enum level level, struct findings *f) {
   check_sysctls(spec, f);
   if (!restricted)
     return;
-  struct match_ctx ape = {.path = "securityContext.allowPrivilegeEscalation"};
-  /* Must be false: collect those not explicitly false. */
-  json_object *lists[] = {kube_json_get(spec, "initContainers"),
-                          kube_json_get(spec, "containers"),
-                          kube_json_get(spec, "ephemeralContainers")};
-  for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-    for (size_t j = 0;
-         lists[i] && json_object_is_type(lists[i], json_type_array) &&
-         j < json_object_array_length(lists[i]);
-         j++) {
-      json_object *c = json_object_array_get_idx(lists[i], j);
-      bool v = true;
-      if (!get_bool(c, ape.path, &v) || v) {
-        const char *n = kube_json_get_string(c, "name");
-        names_add(&ape.who, n ? n : "");
-      }
-    }
+  /* Must be false: those not explicitly false. */
+  struct match_ctx ape = {.path = "securityContext.allowPrivilegeEscalation",
+                          .not_false = true};
+  containers_matching(spec, &ape);
   if (ape.who.n) {
     kube_strbuf_t d = KUBE_STRBUF_INIT;
     subject(&d, "container", &ape.who);
@@ -588,18 +570,26 @@ static json_object *get_namespace(kube_apiserver_t *srv, const char *ns) {
   return o;
 }
 
+/* The enforce and warn modes of namespace `ns`; false when it is not
+ * there (the namespace check refuses the write anyway). */
+static bool namespace_modes(kube_apiserver_t *srv, const char *ns,
+                            struct mode *enforce, struct mode *warn) {
+  json_object *o = get_namespace(srv, ns);
+  if (!o)
+    return false;
+  read_mode(o, "enforce", enforce);
+  read_mode(o, "warn", warn);
+  json_object_put(o);
+  return true;
+}
+
 /* ---- the admission functions ---- */
 
 int as_podsecurity_pod(const kube_apiserver_admission_attrs_t *a, void *arg,
                        kube_error_t *err) {
-  kube_apiserver_t *srv = arg;
-  json_object *ns = get_namespace(srv, a->namespace_);
-  if (!ns)
-    return 0;
   struct mode enforce, warn;
-  read_mode(ns, "enforce", &enforce);
-  read_mode(ns, "warn", &warn);
-  json_object_put(ns);
+  if (!namespace_modes(arg, a->namespace_, &enforce, &warn))
+    return 0;
   json_object *spec = kube_json_get(kube_object_json(a->object), "spec");
   int rc = 0;
   if (enforce.level != L_PRIVILEGED) {
@@ -642,13 +632,9 @@ int as_podsecurity_workload(const kube_apiserver_admission_attrs_t *a,
     if (old && json_object_equal(old, spec))
       return 0; /* the template did not change: nothing new to say */
   }
-  json_object *ns = get_namespace(srv, a->namespace_);
-  if (!ns)
-    return 0;
   struct mode enforce, warn;
-  read_mode(ns, "enforce", &enforce);
-  read_mode(ns, "warn", &warn);
-  json_object_put(ns);
+  if (!namespace_modes(srv, a->namespace_, &enforce, &warn))
+    return 0;
   /* Workloads are never refused (their pods are): the warn and enforce
    * levels both warn, as kube-apiserver does. */
   struct mode *m = warn.level >= enforce.level ? &warn : &enforce;

@@ -168,24 +168,26 @@ static size_t http_backlog(struct req *r) {
   return r->hreq ? kube_http_stream_backlog(r->hreq) : 0;
 }
 
-static void http_stream_end(struct req *r) {
+/* End the stream: cleanly, or (drop) at once with what is queued. */
+static void stream_finish(struct req *r, bool drop) {
   kube_http_request_t *h = r->hreq;
   r->hreq = NULL;
   if (h) {
     kube_http_request_set_close_cb(h, NULL, NULL);
-    kube_http_stream_end(h);
+    if (drop)
+      kube_http_stream_drop(h);
+    else
+      kube_http_stream_end(h);
   }
   as_req_finish(r);
 }
 
+static void http_stream_end(struct req *r) {
+  stream_finish(r, false);
+}
+
 static void http_stream_drop(struct req *r) {
-  kube_http_request_t *h = r->hreq;
-  r->hreq = NULL;
-  if (h) {
-    kube_http_request_set_close_cb(h, NULL, NULL);
-    kube_http_stream_drop(h);
-  }
-  as_req_finish(r);
+  stream_finish(r, true);
 }
 
 static const struct transport http_transport = {

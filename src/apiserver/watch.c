@@ -426,31 +426,28 @@ static void watcher_free(struct watcher *w) {
 }
 
 /* End the stream; the request's finish frees the watcher. */
-static void watcher_end(struct watcher *w) {
+static void watcher_close(struct watcher *w, bool drop) {
   if (w->ended)
     return;
   w->ended = true;
   struct req *r = w->r;
   if (!r->done) {
     r->done = true;
-    r->tp->stream_end(r);
+    if (drop && r->tp->stream_drop)
+      r->tp->stream_drop(r);
+    else
+      r->tp->stream_end(r);
   }
+}
+
+static void watcher_end(struct watcher *w) {
+  watcher_close(w, false);
 }
 
 /* End a watcher that is too far behind at once, dropping its backlog
  * (kept, it would hold the memory until the write timeout). */
 static void watcher_shed(struct watcher *w) {
-  if (w->ended)
-    return;
-  w->ended = true;
-  struct req *r = w->r;
-  if (!r->done) {
-    r->done = true;
-    if (r->tp->stream_drop)
-      r->tp->stream_drop(r);
-    else
-      r->tp->stream_end(r);
-  }
+  watcher_close(w, true);
 }
 
 struct behind {

@@ -573,6 +573,16 @@ fail:
  * with the mode of the database file (its robust_open copies it), so
  * creating the database 0600 first is enough for new files; files left
  * looser by an older version are tightened. */
+/* Shared with snapshot.c, whose files are databases of this schema. */
+const char store_sqlite_schema[] = "CREATE TABLE IF NOT EXISTS kv ("
+                                   " key TEXT PRIMARY KEY NOT NULL,"
+                                   " value BLOB NOT NULL,"
+                                   " create_rev INTEGER NOT NULL,"
+                                   " mod_rev INTEGER NOT NULL);"
+                                   "CREATE TABLE IF NOT EXISTS meta ("
+                                   " id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                   " revision INTEGER NOT NULL);";
+
 static int private_files(const char *path, kube_error_t *err) {
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
@@ -650,16 +660,8 @@ static int sq_open(kube_store_t *s, const kube_store_options_t *opts,
   if (exec(q->db, "PRAGMA journal_mode=WAL", err) < 0 ||
       exec(q->db, "PRAGMA synchronous=FULL", err) < 0 ||
       exec(q->db, "PRAGMA journal_size_limit=67108864", err) < 0 ||
-      exec(q->db,
-           "CREATE TABLE IF NOT EXISTS kv ("
-           " key TEXT PRIMARY KEY NOT NULL,"
-           " value BLOB NOT NULL,"
-           " create_rev INTEGER NOT NULL,"
-           " mod_rev INTEGER NOT NULL);"
-           "CREATE TABLE IF NOT EXISTS meta ("
-           " id INTEGER PRIMARY KEY CHECK (id = 1),"
-           " revision INTEGER NOT NULL);"
-           "INSERT OR IGNORE INTO meta (id, revision) VALUES (1, 0);",
+      exec(q->db, store_sqlite_schema, err) < 0 ||
+      exec(q->db, "INSERT OR IGNORE INTO meta (id, revision) VALUES (1, 0);",
            err) < 0) {
     kube_error_wrap(err, "open %s", opts->path);
     goto fail;

@@ -132,6 +132,9 @@ struct store_backend {
   void (*close)(kube_store_t *s);
 };
 
+/* The sqlite backend's tables (kv, meta), also a snapshot's. */
+extern const char store_sqlite_schema[];
+
 extern const struct store_backend store_backend_memory;
 extern const struct store_backend store_backend_sqlite;
 extern const struct store_backend store_backend_etcd;

@@ -68,19 +68,10 @@ static int exec(sqlite3 *db, const char *sql, const char *path,
   return 0;
 }
 
-/* The sqlite backend's schema (backend-sqlite.c creates the same). */
-static const char schema[] = "CREATE TABLE IF NOT EXISTS kv ("
-                             " key TEXT PRIMARY KEY NOT NULL,"
-                             " value BLOB NOT NULL,"
-                             " create_rev INTEGER NOT NULL,"
-                             " mod_rev INTEGER NOT NULL);"
-                             "CREATE TABLE IF NOT EXISTS meta ("
-                             " id INTEGER PRIMARY KEY CHECK (id = 1),"
-                             " revision INTEGER NOT NULL);";
-
 static int write_rows(sqlite3 *db, const kube_store_snapshot_t *snap,
                       const char *path, kube_error_t *err) {
-  if (exec(db, schema, path, err) < 0 || exec(db, "BEGIN", path, err) < 0)
+  if (exec(db, store_sqlite_schema, path, err) < 0 ||
+      exec(db, "BEGIN", path, err) < 0)
     return -1;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, "INSERT INTO kv VALUES (?1, ?2, ?3, ?4)", -1, &st,
