@@ -176,8 +176,8 @@ int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
                 at.name ? at.name : "");
       return -1;
     }
-    /* A mutating function may have renamed nothing, but may have moved
-     * the namespace or name strings: read them again. */
+    /* A mutating function's edits may have freed the strings the
+     * attributes point into: read them again. */
     if (mutating) {
       at.name = kube_json_get_string(obj, "metadata.name");
       if (k->namespaced)
