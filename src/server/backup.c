@@ -7,6 +7,7 @@
  * `kube backup FILE` fetches it; `kubed server --restore FILE` restores
  * it into a fresh data directory. */
 #include <fcntl.h>
+#include <glob.h>
 #include <sys/stat.h>
 
 #include <libkube/apiserver.h>
@@ -131,7 +132,21 @@ static void backup_handler(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
   }
 }
 
+/* Snapshots a killed server was writing or sending. */
+static void remove_stale(const char *dir) {
+  char pat[4200];
+  snprintf(pat, sizeof pat, "%s/backup-*.db*", dir);
+  glob_t g;
+  if (glob(pat, GLOB_NOSORT, NULL, &g) != 0)
+    return;
+  for (size_t i = 0; i < g.gl_pathc; i++)
+    unlink(g.gl_pathv[i]);
+  globfree(&g);
+}
+
 int srv_backup_register(kube_server_t *srv, kube_error_t *err) {
+  if (kube_server_data_dir(srv))
+    remove_stale(kube_server_data_dir(srv));
   return kube_apiserver_handle_path(kube_server_apiserver(srv),
                                     "/libkube/v1/backup", backup_handler, srv,
                                     err);
