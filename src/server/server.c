@@ -151,7 +151,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (srv_mkdir_p(srv->data_dir, 0700, err) < 0 ||
         srv_private_dir(srv->data_dir, err) < 0)
       goto fail;
-    static const char *const files[] = {"token", "tls.key", "tls.crt",
+    static const char *const files[] = {"token",           "identity",
+                                        "tls.key",         "tls.crt",
                                         "kubeconfig.yaml", "registries.yaml"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
@@ -248,8 +249,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     }
   }
   if (!o.no_scheduler) {
-    void *impl =
-        srv_scheduler_new(o.scheduler_config, !o.no_leader_elect, err);
+    void *impl = srv_scheduler_new(o.scheduler_config, !o.no_leader_elect, err);
     if (!impl || add_component(srv, &srv_scheduler_ops, impl, err) < 0)
       goto fail;
   }
