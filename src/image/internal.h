@@ -211,6 +211,11 @@ typedef struct img_image {
 void img_image_clear(img_image_t *im);
 int img_image_load(const kube_image_store_t *s, const char *manifest_digest,
                    img_image_t *out, kube_error_t *err);
+/* The same from a manifest in memory (json, len: borrowed, verified by the
+ * caller to hash to manifest_digest) whose config is in the store. */
+int img_image_load_json(const kube_image_store_t *s,
+                        const char *manifest_digest, const char *json,
+                        size_t len, img_image_t *out, kube_error_t *err);
 /* Parse the runtime config part of a config json. */
 int img_config_from_json(json_object *config, kube_image_config_t *out,
                          kube_error_t *err);
@@ -258,7 +263,11 @@ int img_write_image(const kube_image_store_t *s, const char *config_json,
  * `overlay` (else they delete the path, and ".wh." entries are applied as
  * in a merged tree); no path ever leaves root_fd.  When diff_id is not
  * NULL the uncompressed stream must hash to it.  Hard links to files
- * missing from this layer are copied from `lower_fds` (n, topmost first).
+ * missing from this layer are copied from `lower_fds` (n, topmost first),
+ * or, when lower_fds is NULL and get_lowers is set, from the fds that
+ * get_lowers gives the first time a hard link needs them (it may block
+ * until other threads have unpacked the lower layers; the fds stay the
+ * callback owner's).
  * The caller must be root for devices and ownership; without
  * `keep_owner` files are owned by the caller. */
 typedef struct img_unpack_options {
@@ -268,6 +277,8 @@ typedef struct img_unpack_options {
   const char *diff_id;
   const int *lower_fds;
   size_t n_lower;
+  int (*get_lowers)(void *arg, const int **fds, size_t *n, kube_error_t *err);
+  void *lowers_arg;
   /* ADD --chown / COPY semantics: force owner (uid/gid >= 0). */
   int64_t force_uid, force_gid;
 } img_unpack_options_t;
@@ -300,12 +311,41 @@ int img_layer_store_tar(const kube_image_store_t *s, int fd,
 
 /* ---- snapshots and rootfs (snapshot.c) ---------------------------------- */
 
+/* Progress events from several threads (pull.c). */
+typedef struct img_progress {
+  kube_image_progress_fn fn;
+  void *userdata;
+  pthread_mutex_t mu;
+} img_progress_t;
+
 /* Unpack every layer of the image that has no snapshot yet (one at a
  * time per chain ID across threads and processes).  *dirs_out (may be
  * NULL) receives the snapshot directories, topmost first (owned). */
 int img_snapshots_ensure(const kube_image_store_t *s, const img_image_t *im,
                          kube_image_progress_fn progress, void *userdata,
                          char ***dirs_out, kube_error_t *err);
+/* One image's layers being unpacked, possibly by several threads at
+ * once, each layer as soon as its blob is in the store (a pull's fetch
+ * workers): snapshots are separate directories, so only a hard link to a
+ * lower layer's file waits for the lower layers. */
+typedef struct img_snap_plan {
+  const kube_image_store_t *s;
+  const img_image_t *im; /* borrowed */
+  char **chains, **dirs; /* per layer, bottom first (owned) */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  signed char *state; /* per layer: 0 pending, 1 present, -1 failed */
+  bool failed;        /* img_snap_plan_fail: nobody waits any more */
+} img_snap_plan_t;
+
+int img_snap_plan_init(img_snap_plan_t *p, const kube_image_store_t *s,
+                       const img_image_t *im, kube_error_t *err);
+void img_snap_plan_clear(img_snap_plan_t *p);
+/* Unpack layer i unless its snapshot exists (thread-safe). */
+int img_snap_plan_layer(img_snap_plan_t *p, size_t i, img_progress_t *prog,
+                        kube_error_t *err);
+/* Wake and fail whoever waits for a lower layer (a fetch failed). */
+void img_snap_plan_fail(img_snap_plan_t *p);
 /* snap/<16 hex> for a chain ID (owned). */
 char *img_snapshot_dir(const kube_image_store_t *s, const char *chain_id);
 /* Adopt `dir` (an overlay upper directory, moved) as the snapshot of
@@ -439,12 +479,6 @@ bool img_regconf_docker_auth(const struct img_regconf *rc, const char *host,
 
 /* ---- registry client (registry.c, pull.c, push.c) ----------------------- */
 
-typedef struct img_progress {
-  kube_image_progress_fn fn;
-  void *userdata;
-  pthread_mutex_t mu;
-} img_progress_t;
-
 void img_progress_init(img_progress_t *p, kube_image_progress_fn fn,
                        void *userdata);
 void img_progress_emit(img_progress_t *p, kube_image_progress_kind_t kind,
@@ -452,8 +486,12 @@ void img_progress_emit(img_progress_t *p, kube_image_progress_kind_t kind,
                        int64_t total);
 void img_progress_clear(img_progress_t *p);
 
+/* Pull ref into the store: *manifest_out the stored manifest's digest,
+ * *remote_digest_out what the registry served (an index's, for a
+ * multi-platform image); with unpack, the layers' snapshots are made as
+ * the layers arrive (the node agent's ensure). */
 int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
-             const kube_image_transfer_options_t *o, bool resolve_only,
+             const kube_image_transfer_options_t *o, bool unpack,
              char **manifest_out, char **remote_digest_out, kube_error_t *err);
 
 /* ---- archives (archive.c) ------------------------------------------------ */

@@ -358,11 +358,25 @@ void img_image_clear(img_image_t *im) {
 
 int img_image_load(const kube_image_store_t *s, const char *manifest_digest,
                    img_image_t *out, kube_error_t *err) {
+  return img_image_load_json(s, manifest_digest, NULL, 0, out, err);
+}
+
+int img_image_load_json(const kube_image_store_t *s,
+                        const char *manifest_digest, const char *json,
+                        size_t len, img_image_t *out, kube_error_t *err) {
   memset(out, 0, sizeof *out);
   cleanup_free char *cj = NULL;
   out->manifest_digest = strdup(manifest_digest);
-  out->manifest_json = img_blob_read(s, manifest_digest, IMG_MAX_MANIFEST,
-                                     &out->manifest_len, err);
+  if (json) {
+    out->manifest_len = len;
+    if ((out->manifest_json = malloc(len + 1))) {
+      memcpy(out->manifest_json, json, len);
+      out->manifest_json[len] = '\0';
+    } else
+      kube_make_oom(err);
+  } else
+    out->manifest_json = img_blob_read(s, manifest_digest, IMG_MAX_MANIFEST,
+                                       &out->manifest_len, err);
   if (!out->manifest_digest || !out->manifest_json)
     goto fail;
   if (img_manifest_parse(out->manifest_json, out->manifest_len, &out->m, err) <

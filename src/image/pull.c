@@ -184,6 +184,7 @@ struct fetch_pool {
   size_t next;
   pthread_mutex_t mu;
   img_progress_t *prog;
+  img_snap_plan_t *plan; /* unpack each layer once fetched, or NULL */
   kube_error_t err;
   bool failed;
 };
@@ -198,24 +199,34 @@ static void *fetch_worker(void *arg) {
     if (stop)
       return NULL;
     kube_error_t e = KUBE_ERROR_INIT;
-    if (fetch_blob(fp->s, fp->ss, &fp->descs[i], fp->prog, &e) < 0) {
+    if (fetch_blob(fp->s, fp->ss, &fp->descs[i], fp->prog, &e) < 0 ||
+        (fp->plan && img_snap_plan_layer(fp->plan, i, fp->prog, &e) < 0)) {
       pthread_mutex_lock(&fp->mu);
       if (!fp->failed) {
         fp->failed = true;
         kube_error_move(&fp->err, &e);
       }
       pthread_mutex_unlock(&fp->mu);
+      if (fp->plan)
+        img_snap_plan_fail(fp->plan);
       kube_error_clear(&e);
       return NULL;
     }
   }
 }
 
+/* Fetch the layers, several at once; with a plan, each worker unpacks
+ * the layer it fetched right away (from the page cache), so unpacking
+ * overlaps the other transfers instead of following them all. */
 static int fetch_layers(const kube_image_store_t *s, img_reg_session_t *ss,
                         const img_manifest_t *m, img_progress_t *prog,
-                        kube_error_t *err) {
-  struct fetch_pool fp = {
-      .s = s, .ss = ss, .descs = m->layers, .n = m->n_layers, .prog = prog};
+                        img_snap_plan_t *plan, kube_error_t *err) {
+  struct fetch_pool fp = {.s = s,
+                          .ss = ss,
+                          .descs = m->layers,
+                          .n = m->n_layers,
+                          .prog = prog,
+                          .plan = plan};
   pthread_mutex_init(&fp.mu, NULL);
   size_t nt = s->parallel < m->n_layers ? s->parallel : m->n_layers;
   pthread_t th[nt ? nt : 1];
@@ -297,7 +308,7 @@ static int get_manifest(img_reg_session_t *ss, const char *tag_or_digest,
 static int pull_from(kube_image_store_t *s, const kube_image_ref_t *ref,
                      const img_endpoint_t *ep,
                      const kube_image_transfer_options_t *o,
-                     img_progress_t *prog, char **manifest_out,
+                     img_progress_t *prog, bool unpack, char **manifest_out,
                      char **remote_out, kube_error_t *err) {
   img_auth_t auth;
   img_reg_pick_auth(s, o, ref, ep, &auth);
@@ -307,6 +318,8 @@ static int pull_from(kube_image_store_t *s, const kube_image_ref_t *ref,
   char *body = NULL, *digest = NULL, *mt = NULL;
   size_t len = 0;
   img_manifest_t m = {0};
+  img_image_t im = {0};
+  img_snap_plan_t plan = {0};
   if (rc < 0)
     goto out;
   rc = -1;
@@ -337,7 +350,10 @@ static int pull_from(kube_image_store_t *s, const kube_image_ref_t *ref,
                     0);
   if (fetch_blob(s, &ss, &m.config, NULL, err) < 0)
     goto out;
-  if (fetch_layers(s, &ss, &m, prog, err) < 0)
+  if (unpack && (img_image_load_json(s, digest, body, len, &im, err) < 0 ||
+                 img_snap_plan_init(&plan, s, &im, err) < 0))
+    goto out;
+  if (fetch_layers(s, &ss, &m, prog, unpack ? &plan : NULL, err) < 0)
     goto out;
   if (img_blob_put(s, body, len, digest, NULL, err) < 0)
     goto out;
@@ -348,6 +364,8 @@ out:
     free(*remote_out);
     *remote_out = NULL;
   }
+  img_snap_plan_clear(&plan);
+  img_image_clear(&im);
   img_manifest_clear(&m);
   free(body);
   free(digest);
@@ -367,9 +385,8 @@ static bool try_next(const kube_error_t *e) {
 }
 
 int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
-             const kube_image_transfer_options_t *o, bool resolve_only,
+             const kube_image_transfer_options_t *o, bool unpack,
              char **manifest_out, char **remote_digest_out, kube_error_t *err) {
-  (void)resolve_only;
   *manifest_out = *remote_digest_out = NULL;
   if (s->local_is_mirror) {
     cleanup_free char *name = kube_image_ref_string(ref);
@@ -391,8 +408,8 @@ int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
   kube_error_t last = KUBE_ERROR_INIT;
   for (size_t i = 0; i < n && rc < 0; i++) {
     kube_error_clear(&last);
-    rc = pull_from(s, ref, &eps[i], o, &prog, manifest_out, remote_digest_out,
-                   &last);
+    rc = pull_from(s, ref, &eps[i], o, &prog, unpack, manifest_out,
+                   remote_digest_out, &last);
     if (rc < 0 && eps[i].http_fallback && !(o && o->insecure) &&
         last.reason == KUBE_REASON_SERVICE_UNAVAILABLE) {
       /* Docker treats loopback registries as insecure: HTTP after HTTPS */
@@ -401,8 +418,8 @@ int img_pull(kube_image_store_t *s, const kube_image_ref_t *ref,
       kube_strbuf_printf(&sb, "http://%s", eps[i].host);
       plain.base = kube_strbuf_steal(&sb);
       kube_error_clear(&last);
-      rc = plain.base ? pull_from(s, ref, &plain, o, &prog, manifest_out,
-                                  remote_digest_out, &last)
+      rc = plain.base ? pull_from(s, ref, &plain, o, &prog, unpack,
+                                  manifest_out, remote_digest_out, &last)
                       : kube_make_oom(&last);
       free(plain.base);
     }
@@ -486,7 +503,7 @@ KUBE_EXPORT int kube_image_ensure(kube_image_store_t *s, const char *ref,
       (policy == KUBE_IMAGE_PULL_IF_NOT_PRESENT && !local)) {
     free(md);
     md = NULL;
-    if (img_pull(s, &r, o, false, &md, &remote, err) < 0 ||
+    if (img_pull(s, &r, o, true, &md, &remote, err) < 0 ||
         name_pulled(s, &r, md, remote, err) < 0)
       goto out;
   }

@@ -58,10 +58,51 @@ static int snapshot_present(const char *dir, const char *chain_id,
   return 1;
 }
 
-static int unpack_one(const kube_image_store_t *s, const img_image_t *im,
-                      size_t i, char *const *dirs, const char *chain_id,
-                      const char *dir, kube_error_t *err) {
-  const img_desc_t *l = &im->m.layers[i];
+/* Lower layers of layer i for hard links, opened the first time one
+ * needs them, after the plan's other threads have unpacked them. */
+struct lowers {
+  img_snap_plan_t *p;
+  size_t i;
+  int *fds;
+  size_t n;
+};
+
+static int get_lowers(void *arg, const int **fds, size_t *n,
+                      kube_error_t *err) {
+  struct lowers *l = arg;
+  img_snap_plan_t *p = l->p;
+  pthread_mutex_lock(&p->mu);
+  bool ready = false, bad = false;
+  while (!ready && !bad) {
+    ready = true;
+    for (size_t k = 0; k < l->i; k++) {
+      bad = bad || p->state[k] < 0;
+      ready = ready && p->state[k] > 0;
+    }
+    bad = bad || p->failed;
+    if (!ready && !bad)
+      pthread_cond_wait(&p->cv, &p->mu);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (!ready)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "a lower layer failed to unpack");
+  l->fds = calloc(l->i ? l->i : 1, sizeof *l->fds);
+  if (!l->fds)
+    return kube_make_oom(err);
+  for (size_t k = l->i; k-- > 0;) {
+    l->fds[l->n] = open(p->dirs[k], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (l->fds[l->n] >= 0)
+      l->n++;
+  }
+  *fds = l->fds;
+  *n = l->n;
+  return 0;
+}
+
+static int unpack_one(img_snap_plan_t *p, size_t i, kube_error_t *err) {
+  const kube_image_store_t *s = p->s;
+  const img_desc_t *l = &p->im->m.layers[i];
   cleanup_free char *blob = img_blob_path(s, l->digest);
   cleanup_close int bfd = blob ? open(blob, O_RDONLY | O_CLOEXEC) : -1;
   if (bfd < 0)
@@ -73,34 +114,29 @@ static int unpack_one(const kube_image_store_t *s, const img_image_t *im,
   if (!tmp || !mkdtemp(tmp))
     return kube_make_error(err, errno, "create snapshot: %s", strerror(errno));
   chmod(tmp, 0755);
-  int lowers[i ? i : 1];
-  size_t nl = 0;
-  for (size_t k = i; k-- > 0;) {
-    lowers[nl] = open(dirs[k], O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (lowers[nl] >= 0)
-      nl++;
-  }
+  struct lowers lw = {.p = p, .i = i};
   int root = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
   img_unpack_options_t o = {.overlay = true,
                             .keep_owner = true,
-                            .diff_id = im->diff_ids[i],
-                            .lower_fds = lowers,
-                            .n_lower = nl,
+                            .diff_id = p->im->diff_ids[i],
+                            .get_lowers = get_lowers,
+                            .lowers_arg = &lw,
                             .force_uid = -1,
                             .force_gid = -1};
   int rc = root < 0 ? kube_make_error(err, errno, "open %s", tmp)
                     : img_unpack_fd(bfd, root, &o, NULL, err);
   if (root >= 0)
     close(root);
-  for (size_t k = 0; k < nl; k++)
-    close(lowers[k]);
+  for (size_t k = 0; k < lw.n; k++)
+    close(lw.fds[k]);
+  free(lw.fds);
   if (rc == 0) {
-    kube_strbuf_printf(&sb, "%s.chain", dir);
+    kube_strbuf_printf(&sb, "%s.chain", p->dirs[i]);
     cleanup_free char *cf = kube_strbuf_steal(&sb);
-    rc = cf ? write_small(cf, chain_id, err) : kube_make_oom(err);
+    rc = cf ? write_small(cf, p->chains[i], err) : kube_make_oom(err);
   }
-  if (rc == 0 && rename(tmp, dir) < 0)
-    rc = kube_make_error(err, errno, "publish snapshot %s: %s", dir,
+  if (rc == 0 && rename(tmp, p->dirs[i]) < 0)
+    rc = kube_make_error(err, errno, "publish snapshot %s: %s", p->dirs[i],
                          strerror(errno));
   if (rc < 0) {
     img_rmtree(tmp);
@@ -109,62 +145,101 @@ static int unpack_one(const kube_image_store_t *s, const img_image_t *im,
   return rc;
 }
 
+int img_snap_plan_init(img_snap_plan_t *p, const kube_image_store_t *s,
+                       const img_image_t *im, kube_error_t *err) {
+  memset(p, 0, sizeof *p);
+  p->s = s;
+  p->im = im;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->chains = img_image_chain_ids(im);
+  p->dirs = calloc(im->m.n_layers + 1, sizeof *p->dirs);
+  p->state = calloc(im->m.n_layers + 1, 1);
+  if (!p->chains || !p->dirs || !p->state)
+    goto oom;
+  for (size_t i = 0; i < im->m.n_layers; i++)
+    if (!(p->dirs[i] = img_snapshot_dir(s, p->chains[i])))
+      goto oom;
+  return 0;
+oom:
+  img_snap_plan_clear(p);
+  return kube_make_oom(err);
+}
+
+void img_snap_plan_clear(img_snap_plan_t *p) {
+  if (!p || !p->s)
+    return;
+  img_strv_free(p->chains);
+  img_strv_free(p->dirs);
+  free(p->state);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  memset(p, 0, sizeof *p);
+}
+
+static void plan_mark(img_snap_plan_t *p, size_t i, int st) {
+  pthread_mutex_lock(&p->mu);
+  p->state[i] = (signed char)st;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void img_snap_plan_fail(img_snap_plan_t *p) {
+  pthread_mutex_lock(&p->mu);
+  p->failed = true;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+int img_snap_plan_layer(img_snap_plan_t *p, size_t i, img_progress_t *prog,
+                        kube_error_t *err) {
+  const char *chain = p->chains[i], *dir = p->dirs[i];
+  int pr = snapshot_present(dir, chain, err);
+  if (pr == 0) {
+    /* One unpack per chain ID across threads and processes: whoever gets
+     * the lock second finds the snapshot made. */
+    int lk = img_lock_key(p->s, "snap", chain, err);
+    if (lk < 0) {
+      pr = -1;
+    } else {
+      pr = snapshot_present(dir, chain, err);
+      if (pr == 0) {
+        img_progress_emit(prog, KUBE_IMAGE_PROGRESS_UNPACK, p->im->diff_ids[i],
+                          NULL, 0, p->im->m.layers[i].size);
+        pr = unpack_one(p, i, err) < 0 ? -1 : 1;
+      }
+      img_unlock(lk);
+    }
+  }
+  plan_mark(p, i, pr < 0 ? -1 : 1);
+  return pr < 0 ? -1 : 0;
+}
+
 int img_snapshots_ensure(const kube_image_store_t *s, const img_image_t *im,
                          kube_image_progress_fn progress, void *userdata,
                          char ***dirs_out, kube_error_t *err) {
   if (dirs_out)
     *dirs_out = NULL;
-  char **chains = img_image_chain_ids(im);
-  char **dirs = calloc(im->m.n_layers + 1, sizeof *dirs);
-  int rc = -1;
-  if (!chains || !dirs) {
-    kube_make_oom(err);
-    goto out;
-  }
-  for (size_t i = 0; i < im->m.n_layers; i++) {
-    dirs[i] = img_snapshot_dir(s, chains[i]);
-    if (!dirs[i]) {
-      kube_make_oom(err);
-      goto out;
-    }
-    int p = snapshot_present(dirs[i], chains[i], err);
-    if (p < 0)
-      goto out;
-    if (p)
-      continue;
-    /* One unpack per chain ID across threads and processes: whoever gets
-     * the lock second finds the snapshot made. */
-    int lk = img_lock_key(s, "snap", chains[i], err);
-    if (lk < 0)
-      goto out;
-    p = snapshot_present(dirs[i], chains[i], err);
-    if (p == 0) {
-      if (progress) {
-        kube_image_progress_t pr = {.kind = KUBE_IMAGE_PROGRESS_UNPACK,
-                                    .id = im->diff_ids[i],
-                                    .current = 0,
-                                    .total = im->m.layers[i].size};
-        progress(&pr, userdata);
-      }
-      p = unpack_one(s, im, i, dirs, chains[i], dirs[i], err) < 0 ? -1 : 1;
-    }
-    img_unlock(lk);
-    if (p < 0)
-      goto out;
-  }
-  rc = 0;
-  if (dirs_out) {
+  img_snap_plan_t p;
+  if (img_snap_plan_init(&p, s, im, err) < 0)
+    return -1;
+  img_progress_t prog;
+  img_progress_init(&prog, progress, userdata);
+  int rc = 0;
+  for (size_t i = 0; i < im->m.n_layers && rc == 0; i++)
+    rc = img_snap_plan_layer(&p, i, &prog, err);
+  img_progress_clear(&prog);
+  if (rc == 0 && dirs_out) {
     /* topmost first, as overlay's lowerdir lists them */
+    char **dirs = p.dirs;
     for (size_t a = 0, b = im->m.n_layers; b > a + 1; a++, b--) {
       char *t = dirs[a];
       dirs[a] = dirs[b - 1];
       dirs[b - 1] = t;
     }
-    *dirs_out = steal_pointer(&dirs);
+    *dirs_out = steal_pointer(&p.dirs);
   }
-out:
-  img_strv_free(chains);
-  img_strv_free(dirs);
+  img_snap_plan_clear(&p);
   return rc;
 }
 

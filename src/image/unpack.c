@@ -69,6 +69,9 @@ struct unpack {
   struct dir_time *dirs;
   size_t n_dirs, cap_dirs;
   char *copybuf;
+  const int *lower_fds; /* o->lower_fds, or get_lowers' on first use */
+  size_t n_lower;
+  bool have_lowers;
 };
 
 static int fail(struct unpack *u, int e, const char *path, const char *what) {
@@ -227,10 +230,19 @@ static int copy_fd(struct unpack *u, int in, int out, const char *path) {
  * layers are separate directories, and a link cannot cross them). */
 static int link_from_lower(struct unpack *u, const char *target, int parent,
                            const char *base, const char *path) {
-  for (size_t i = 0; i < u->o->n_lower; i++) {
+  if (!u->have_lowers) {
+    u->have_lowers = true;
+    u->lower_fds = u->o->lower_fds;
+    u->n_lower = u->o->n_lower;
+    if (!u->lower_fds && u->o->get_lowers &&
+        u->o->get_lowers(u->o->lowers_arg, &u->lower_fds, &u->n_lower, u->err) <
+            0)
+      return kube_error_wrap(u->err, "layer entry %s", path);
+  }
+  for (size_t i = 0; i < u->n_lower; i++) {
     char *tb = NULL;
     kube_error_t e2 = KUBE_ERROR_INIT;
-    int tp = img_resolve_parent(u->o->lower_fds[i], target, false, &tb, &e2);
+    int tp = img_resolve_parent(u->lower_fds[i], target, false, &tb, &e2);
     kube_error_clear(&e2);
     if (tp < 0) {
       free(tb);
