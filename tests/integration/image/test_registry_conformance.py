@@ -456,6 +456,33 @@ try:
     r = treq("/v2/token", "Basic " + base64.b64encode(b"anyone:nope").decode())
     check(r.status == 401, "the token endpoint refuses a wrong password", r)
 
+    # our own client over HTTPS: the CA and the credentials from
+    # registries.yaml, the Bearer challenge answered through /v2/token
+    T = os.path.join(tmp, "tlsclient")
+    os.makedirs(T)
+    tls_host = "127.0.0.1:%d" % TLS_PORT
+    with open(os.path.join(T, "registries.yaml"), "w") as f:
+        f.write('configs:\n  "%s":\n    auth:\n      username: anyone\n'
+                '      password: "%s"\n    tls:\n      ca_file: "%s"\n'
+                % (tls_host, token, os.path.join(data, "tls.crt")))
+    p = subprocess.run([KUBE, "image", "pull", "--data-dir", T, tls_host + "/conf/tags:d"],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0 and p.stdout.strip().startswith("sha256:"),
+          "kube image pull over HTTPS with the token from registries.yaml", p.stdout + p.stderr)
+    U = os.path.join(tmp, "tlsnoauth")
+    os.makedirs(U)
+    with open(os.path.join(U, "registries.yaml"), "w") as f:
+        f.write('configs:\n  "%s":\n    tls:\n      ca_file: "%s"\n'
+                % (tls_host, os.path.join(data, "tls.crt")))
+    p = subprocess.run([KUBE, "image", "pull", "--data-dir", U, tls_host + "/conf/tags:d"],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, DOCKER_CONFIG=os.path.join(tmp, "nodocker")))
+    check(p.returncode != 0 and ("401" in p.stderr or "UNAUTHORIZED" in p.stderr),
+          "over HTTPS without credentials: refused, clearly", p.stderr)
+    p = subprocess.run([KUBE, "image", "pull", "--data-dir", os.path.join(tmp, "tlsnoca"),
+                        tls_host + "/conf/tags:d"], capture_output=True, text=True, timeout=120)
+    check(p.returncode != 0 and p.stderr.strip(), "an unknown CA: refused", p.stderr)
+
     # the settings ConfigMap carries the address
     kc = os.path.join(tmp, "kc.yaml")
     p = subprocess.run([KUBE, "--server", "unix:" + os.path.join(tmp, "kubed.sock"),
