@@ -3,7 +3,8 @@
  * kube_image_ensure over the network: store A serves a multi-layer image
  * with the built-in registry (on a loop thread of this process), store B
  * pulls it with policy Always, unpacking each layer as soon as its blob
- * arrives (several at once).  The top layer hard-links a file of the
+ * arrives (several at once); two such pulls at once fetch and unpack
+ * each layer once.  The top layer hard-links a file of the
  * bottom one (the one case where a layer's unpack waits for its lowers)
  * and whites out another.  A layer whose content does not match its
  * diffID fails the pull without hanging the layers above it and leaves
@@ -274,6 +275,67 @@ static void test_pull_unpack(void **state) {
   assert_int_equal(count_tmp_snapshots(), 0);
 }
 
+/* Progress of one of two concurrent pulls: unpacks and fresh fetches. */
+struct counts {
+  int unpacked, fetched;
+};
+
+static void count_both(const kube_image_progress_t *p, void *ud) {
+  struct counts *c = ud;
+  if (p->kind == KUBE_IMAGE_PROGRESS_UNPACK)
+    __atomic_add_fetch(&c->unpacked, 1, __ATOMIC_SEQ_CST);
+  if (p->kind == KUBE_IMAGE_PROGRESS_LAYER_DONE && p->message &&
+      streq(p->message, "done"))
+    __atomic_add_fetch(&c->fetched, 1, __ATOMIC_SEQ_CST);
+}
+
+struct puller {
+  kube_image_store_t *s;
+  struct counts *c;
+  int rc;
+};
+
+static void *pull_thread(void *arg) {
+  struct puller *pl = arg;
+  char ref[300];
+  snprintf(ref, sizeof ref, "%s/library/twice:1",
+           kube_image_registry_address(reg));
+  kube_image_transfer_options_t o = {
+      .struct_size = sizeof o, .progress = count_both, .userdata = pl->c};
+  kube_image_info_t info;
+  kube_error_t err = KUBE_ERROR_INIT;
+  pl->rc =
+      kube_image_ensure(pl->s, ref, KUBE_IMAGE_PULL_ALWAYS, &o, &info, &err);
+  if (pl->rc == 0)
+    kube_image_info_clear(&info);
+  else
+    fprintf(stderr, "ensure: %s\n", err.message);
+  kube_error_clear(&err);
+  return NULL;
+}
+
+/* Two pulls of one image into one store (two handles, as two processes
+ * would have) fetch each blob once and unpack each layer once. */
+static void test_concurrent_pulls(void **state) {
+  (void)state;
+  if (geteuid() != 0)
+    skip();
+  make_image("docker.io/library/twice:1", -1);
+  kube_image_store_t *other = open_store("b");
+  struct counts c = {0};
+  struct puller p[2] = {{dst, &c, -1}, {other, &c, -1}};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    pthread_create(&th[i], NULL, pull_thread, &p[i]);
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+  kube_image_store_free(other);
+  assert_int_equal(p[0].rc, 0);
+  assert_int_equal(p[1].rc, 0);
+  assert_int_equal(c.fetched, 6);
+  assert_int_equal(c.unpacked, 6);
+}
+
 static void test_bad_layer(void **state) {
   (void)state;
   if (geteuid() != 0)
@@ -302,6 +364,7 @@ static void test_bad_layer(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pull_unpack, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_pulls, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_layer, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
