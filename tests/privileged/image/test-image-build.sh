@@ -129,6 +129,29 @@ echo "$out" | grep -A1 'COPY --chown' | grep -q "Using cache" && bad "content ch
 out=$(K build -t stage:1 --target builder "$ctx" 2>&1) && "$run" "$D" stage:1 -- cat /out/artifact | grep -q built &&
     ok "--target" || bad "--target" "$out"
 
+# ---- the escape directive, COPY of a glob with --chmod, SHELL, ONBUILD --------
+gctx=$tmp/gctx; mkdir -p "$gctx/d"
+echo g1 > "$gctx/d/one.txt"; echo g2 > "$gctx/d/two.txt"; echo no > "$gctx/d/three.dat"
+cat > "$gctx/Dockerfile" <<'DF'
+# escape=`
+FROM busybox
+COPY --chmod=0750 d/*.txt /g/
+SHELL ["/bin/sh", "-e", "-c"]
+RUN ls /g > /g.list && `
+    stat -c %a /g/one.txt >> /g.list
+ONBUILD RUN echo triggered
+CMD ["cat", "/g.list"]
+DF
+out=$(K build -t globs:1 "$gctx" 2>&1) && ok "build with # escape=\`" || bad "build with escape" "$out"
+out=$("$run" "$D" globs:1)
+[ "$out" = "one.txt
+two.txt
+750" ] && ok "COPY of a glob with --chmod, RUN through SHELL, a \`-continued line" || bad "glob/chmod/shell" "$out"
+cfg=$(K image inspect globs:1)
+for want in '"OnBuild":\["RUN echo triggered"\]' '"Shell":\["/bin/sh","-e","-c"\]'; do
+    echo "$cfg" | grep -q "$want" && ok "config $want" || bad "config $want" "$cfg"
+done
+
 # ---- failures ---------------------------------------------------------------
 fctx=$tmp/fail; mkdir -p "$fctx"
 printf 'FROM busybox\nRUN echo visible-output; echo on-stderr >&2; exit 7\n' > "$fctx/Dockerfile"
