@@ -3,7 +3,8 @@
  * Pull: resolve a reference through the mirrors to a manifest (picking the
  * platform from an index or manifest list), then fetch the config and the
  * missing layers, several at once, each verified against its digest while
- * it streams into the store.  Also the node agent's ensure.
+ * it streams into the store.  Also the node agent's ensure, whose fetch
+ * workers unpack each layer as soon as it is stored.
  */
 #include <stdlib.h>
 #include <string.h>
