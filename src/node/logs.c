@@ -157,14 +157,26 @@ static bool same_file(const char *path, ino_t ino, dev_t dev) {
 static int open_next(struct nd_logs *lg) {
   char name[PATH_MAX + 16];
   for (int attempt = 0; attempt < 5; attempt++) {
-    int k = 0;
-    for (int i = 1; i <= 1000 && !k; i++) {
+    /* The monitor shifts the names from the highest down, so while it
+     * rotates one name in the middle is missing: a single gap does not end
+     * the scan, two in a row do. */
+    int k = 0, misses = 0;
+    for (int i = 1; i <= 1000 && !k && misses < 2; i++) {
       snprintf(name, sizeof name, "%s.%d", lg->path, i);
       struct stat st;
-      if (stat(name, &st) < 0)
-        break;
+      if (stat(name, &st) < 0) {
+        misses++;
+        continue;
+      }
+      misses = 0;
       if (st.st_ino == lg->ino && st.st_dev == lg->dev)
         k = i;
+    }
+    if (k == 0 && attempt < 4) {
+      /* Not found: a rotation may be shifting names past our scan.  Look
+       * again before concluding the file is gone. */
+      usleep(2000);
+      continue;
     }
     if (k == 0) {
       /* Gone (deleted after too many rotations) or never rotated: the
