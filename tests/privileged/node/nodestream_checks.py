@@ -173,7 +173,12 @@ def exec_tty_resize(name, argv, env, transport, proto):
         e = dict(os.environ, KUBECONFIG=C.E.kubeconfig, **env)
         out, code = pty_run(
             argv + ["exec", "-it", "busy", "-c", "c1", "--", "sh", "-c",
-                    "stty size; read x; stty size; exit 5"], e, 33, 101,
+                    # kubectl sends the resize and the typed line on two
+                    # channels from two goroutines: the line may overtake
+                    # the resize, so wait (bounded) for the size to change.
+                    "stty size; read x; i=0; while [ \"$(stty size)\" = "
+                    "'33 101' ] && [ $i -lt 100 ]; do sleep 0.1; "
+                    "i=$((i+1)); done; stty size; exit 5"], e, 33, 101,
             [(r"33 101", (40, 120)), (r"", b"go\r")])
         expect("40 120" in out, "the new size after SIGWINCH", out)
         expect(code == 5, f"exit code 5, got {code}", out)
