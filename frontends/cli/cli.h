@@ -62,6 +62,7 @@ int cmd_runtime(int argc, char **argv);
 /* ---- Cluster verbs (kubectl's command line) ---------------------------- */
 
 int cmd_version(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_cluster_info(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

@@ -55,6 +55,9 @@ const struct cli_command cli_commands[] = {
      "Write a consistent snapshot of the cluster's store to a file"},
     {"migrate", cmd_migrate,
      "Move a running cluster from its SQLite store to etcd"},
+    {"config", cmd_config,
+     "Cluster access: new-user writes a user's kubeconfig (client "
+     "certificate)"},
     {"completion", cmd_completion,
      "Output shell completion code for bash or zsh"},
     {"help", cmd_help, "Show this help"},

@@ -63,6 +63,12 @@ static void usage(FILE *f) {
       "  --kubelet-certificate-authority FILE\n"
       "                          CA of the kubelets' serving certificates\n"
       "                          (default: not verified)\n"
+      "  --token-auth-file FILE  static bearer tokens, CSV lines\n"
+      "                          token,user,uid[,\"group1,group2\"]\n"
+      "  --audit-log-path FILE   JSON lines audit log of writes\n"
+      "                          (audit.k8s.io/v1 Events; alias --audit-log)\n"
+      "  --audit-log-maxsize MB  rotate the audit log to FILE.1 past this\n"
+      "                          size (default 100)\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
 }
@@ -89,6 +95,9 @@ enum {
   O_LEADER_ELECT,
   O_WATCH_BUDGET,
   O_RESTORE,
+  O_TOKEN_FILE,
+  O_AUDIT,
+  O_AUDIT_MAX,
 };
 
 static const struct option server_longopts[] = {
@@ -113,6 +122,10 @@ static const struct option server_longopts[] = {
     {"controllers", required_argument, NULL, O_CONTROLLERS},
     {"no-controllers", no_argument, NULL, O_NO_CONTROLLERS},
     {"leader-elect", optional_argument, NULL, O_LEADER_ELECT},
+    {"token-auth-file", required_argument, NULL, O_TOKEN_FILE},
+    {"audit-log-path", required_argument, NULL, O_AUDIT},
+    {"audit-log", required_argument, NULL, O_AUDIT},
+    {"audit-log-maxsize", required_argument, NULL, O_AUDIT_MAX},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -219,6 +232,19 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
         return 2;
       }
       o->no_leader_elect = optarg && !strcmp(optarg, "false");
+      break;
+    case O_TOKEN_FILE:
+      o->token_auth_file = optarg;
+      break;
+    case O_AUDIT:
+      o->audit_log = optarg;
+      break;
+    case O_AUDIT_MAX:
+      o->audit_log_max_bytes = (size_t)strtoull(optarg, &end, 10) << 20;
+      if (*end || !o->audit_log_max_bytes) {
+        fprintf(stderr, "kubed: bad --audit-log-maxsize %s\n", optarg);
+        return 2;
+      }
       break;
     case O_HELP:
     case 'h':

@@ -105,6 +105,30 @@ typedef struct kube_apiserver_options {
    * dropped with the connection and the memory returned to the system. */
   size_t watch_budget_bytes;
   size_t watch_max_backlog_bytes;
+  /* --- who may do what (authn.c, authz.c) ---
+   * Authorization (Node, then RBAC; system:masters always allowed)
+   * applies when a token, a token file or a client CA is configured,
+   * unless always_allow is set. */
+  bool always_allow;
+  /* kube-apiserver's --token-auth-file: CSV lines
+   * token,user,uid[,"group1,group2"] (read once; copied). */
+  const char *token_auth_file;
+  /* The cluster CA (PEM certificate and key files, as kube-controller-
+   * manager's --cluster-signing-cert-file/--cluster-signing-key-file):
+   * signs approved CertificateSigningRequests of the kubelet-client and
+   * kube-apiserver-client signers.  NULL: CSRs are never signed. */
+  const char *ca_cert_file;
+  const char *ca_key_file;
+  /* A bootstrap token "abcdef.0123456789abcdef" kept as the Secret
+   * kube-system/bootstrap-token-abcdef at bootstrap (created when
+   * missing): it authenticates as system:bootstrap:abcdef in
+   * system:bootstrappers, which may ask for a node client certificate. */
+  const char *join_token;
+  /* JSON lines audit log of write requests (audit.k8s.io/v1 Events, level
+   * Metadata), created 0600; rotated to FILE.1 past audit_log_max_bytes
+   * (0: 100 MiB). */
+  const char *audit_log;
+  size_t audit_log_max_bytes;
 } kube_apiserver_options_t;
 
 /* Create a server on `loop` (borrowed) over `store` (borrowed; both must
@@ -135,6 +159,47 @@ bool kube_apiserver_tls(const kube_apiserver_t *srv);
  * files: the key with mode 0600.  Returns 0 or -1 with err set. */
 int kube_apiserver_generate_cert(const char *cert_path, const char *key_path,
                                  const char *extra_san, kube_error_t *err);
+
+/* ---- the cluster CA ---- */
+
+/* Create a CA (EC P-256, CN libkube-ca, 10 years) at cert_path and
+ * key_path (mode 0600) unless both exist.  0 or -1 with err. */
+int kube_apiserver_ca_ensure(const char *cert_path, const char *key_path,
+                             kube_error_t *err);
+
+/* Like kube_apiserver_generate_cert, signed by the CA in ca_cert_path /
+ * ca_key_path (not a CA itself); both NULL: self-signed.  0 or -1. */
+int kube_apiserver_generate_cert_signed(const char *cert_path,
+                                        const char *key_path,
+                                        const char *ca_cert_path,
+                                        const char *ca_key_path,
+                                        const char *extra_san,
+                                        kube_error_t *err);
+
+/* A client certificate signed by the CA: subject CN `user`, one O per
+ * entry of `groups` (NULL-terminated, may be NULL), valid `days` (<= 0:
+ * 365).  *cert_pem and *key_pem are owned PEM strings (free()).  0 or -1
+ * with err (BadRequest: no user; the CA's files' errors). */
+int kube_apiserver_sign_client_cert(const char *ca_cert_path,
+                                    const char *ca_key_path, const char *user,
+                                    const char *const *groups, int days,
+                                    char **cert_pem, char **key_pem,
+                                    kube_error_t *err);
+
+/* Write a kubeconfig (mode 0600, atomically) for `user` in `groups` with
+ * a new client certificate signed by the CA (kube_apiserver_sign_client_
+ * cert), trusting that CA for the cluster `server`; its user and context
+ * are named after `user`... the context is "libkube".  0 or -1. */
+int kube_apiserver_write_user_kubeconfig(const char *path, const char *server,
+                                         const char *ca_cert_path,
+                                         const char *ca_key_path,
+                                         const char *user,
+                                         const char *const *groups, int days,
+                                         kube_error_t *err);
+
+/* The PEM text of a CA certificate file (owned; free()).  0 or -1. */
+int kube_apiserver_ca_data(const char *ca_cert_path, char **pem,
+                           kube_error_t *err);
 
 /* Write a kubeconfig (mode 0600, atomically) with one cluster `server`
  * ("https://127.0.0.1:6443"), trusting the PEM certificate in `ca_file`
@@ -174,14 +239,18 @@ int kube_apiserver_set_read_only(kube_apiserver_t *srv, const char *reason,
 
 /* ---- extension handlers ---- */
 
-/* Who sent a request, as authentication found it.  Today: the bearer
- * token's user is "admin" in group "system:masters"; unix socket peers are
- * "system:admin" (system:masters); in-process calls "system:apiserver"
- * (system:masters); a client certificate verified against
- * tls_client_ca_file is its subject CN in its O groups; requests without
- * credentials (health probes, TCP with no token configured)
- * "system:anonymous" (system:unauthenticated).
- * Authenticated users are also in "system:authenticated". */
+/* Who sent a request, as authentication found it (after impersonation):
+ * the admin bearer token's user is "admin" in group "system:masters";
+ * unix socket peers are "system:admin" (system:masters); in-process calls
+ * "system:apiserver" (system:masters); a client certificate verified
+ * against tls_client_ca_file is its subject CN in its O groups; a
+ * token_auth_file line its user and groups; a bootstrap token
+ * "system:bootstrap:ID" (system:bootstrappers); a ServiceAccount token
+ * "system:serviceaccount:NS:NAME" (system:serviceaccounts,
+ * system:serviceaccounts:NS); requests without credentials (health
+ * probes, TCP with no token configured) "system:anonymous"
+ * (system:unauthenticated).  Authenticated users are also in
+ * "system:authenticated". */
 typedef struct kube_apiserver_user {
   const char *name;
   const char *const *groups; /* NULL-terminated */

@@ -85,7 +85,8 @@ typedef struct kube_server_options {
   /* The loop to run on (borrowed; must outlive the server).  NULL: the
    * server creates one and frees it. */
   kube_loop_t *loop;
-  /* State directory (store.db, token, tls.*, kubeconfig.yaml), created
+  /* State directory (store.db, token, ca.*, tls.*, join-token,
+   * kubeconfig.yaml), created
    * with mode 0700.  NULL: the build's default (/var/lib/libkube), except
    * for the memory store with no TCP listener, which needs none. */
   const char *data_dir;
@@ -140,6 +141,15 @@ typedef struct kube_server_options {
    * into the data directory before starting: sqlite store only, and only
    * into a data directory without a store.db (AlreadyExists). */
   const char *restore_from;
+  /* Who may do what (see kube_apiserver_options_t): a static token file
+   * (--token-auth-file) and the audit log of writes.  With TLS the server
+   * keeps a cluster CA in DATA/ca.crt and ca.key (it signs the serving
+   * certificate, user certificates from `kube config new-user` and
+   * approved CertificateSigningRequests) and a node join token in
+   * DATA/join-token (a bootstrap token; not the admin token). */
+  const char *token_auth_file;
+  const char *audit_log;
+  size_t audit_log_max_bytes; /* 0: 100 MiB */
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

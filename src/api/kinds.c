@@ -61,6 +61,18 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_event_v1,
     /* apiextensions.k8s.io/v1 */
     &api_kind_crd,
+    /* rbac.authorization.k8s.io/v1 */
+    &api_kind_clusterrolebinding,
+    &api_kind_clusterrole,
+    &api_kind_rolebinding,
+    &api_kind_role,
+    /* certificates.k8s.io/v1 */
+    &api_kind_csr,
+    /* authorization.k8s.io/v1: create-only, answered by the API server */
+    &api_kind_ssar,
+    &api_kind_sar,
+    &api_kind_lsar,
+    &api_kind_ssrr,
 };
 
 /* The column names as the API server's Table sends them ("Name",
@@ -132,6 +144,14 @@ static const struct {
     {"LIMIT", "Limit"},
     {"ADDRESSTYPE", "AddressType"},
     {"PORTS", "Ports"},
+    {"ROLE", "Role"},
+    {"USERS", "Users"},
+    {"GROUPS", "Groups"},
+    {"SERVICEACCOUNTS", "ServiceAccounts"},
+    {"SIGNERNAME", "SignerName"},
+    {"REQUESTOR", "Requestor"},
+    {"REQUESTEDDURATION", "RequestedDuration"},
+    {"CONDITION", "Condition"},
 };
 
 KUBE_EXPORT const char *

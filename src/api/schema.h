@@ -129,6 +129,9 @@ const api_schema_t *api_kind_schema(const kube_kind_t *k);
  * without a table).  Kinds without a strategy (made by a caller) are
  * looked up in the table by group and kind. */
 const api_type_t *api_kind_type(const kube_kind_t *k);
+/* The type of a request body that is no kind of the table (the
+ * TokenRequest of serviceaccounts/token), or NULL. */
+const api_type_t *api_body_type(const char *api_version, const char *kind);
 
 /* Property `name` of an object schema: the declared property, else the
  * additionalProperties schema.  NULL when neither (or s is NULL). */

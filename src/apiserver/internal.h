@@ -115,6 +115,9 @@ struct req {
    * the reply (as_req_warn). */
   char **warnings;
   size_t n_warnings;
+  /* Authorization ran (a retried update does not run it again). */
+  bool authorized;
+  int code; /* the reply's status code, once sent (audit) */
   TAILQ_ENTRY(req) link; /* srv->inflight */
   int64_t start_ns;
 };
@@ -126,7 +129,8 @@ struct listener {
   struct listener *next;
 };
 
-struct as_ext; /* extensions.c */
+struct as_ext;  /* extensions.c */
+struct as_auth; /* authz.h */
 
 struct kube_apiserver {
   struct event_base *base;
@@ -170,6 +174,10 @@ struct kube_apiserver {
   char *read_only; /* why writes are refused (503), or NULL */
   struct as_admission *admissions;          /* the chain (admission.c) */
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
+  struct as_auth *auth; /* authentication and authorization (authz.h) */
+  /* The user of the request being dispatched, for kind hooks that stamp
+   * it (CSR); valid only during the handler's synchronous part. */
+  const kube_apiserver_user_t *req_user;
 };
 
 /* ---- server.c ---- */
@@ -421,6 +429,9 @@ size_t as_delete_under(kube_apiserver_t *srv, const char *prefix);
 void as_ns_cleanups_free(kube_apiserver_t *srv);
 /* Create `obj` (stolen) with server-set metadata, if absent; async. */
 int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                                 json_object *obj);
+/* Same, counted by bootstrap (/readyz waits for it). */
+int as_internal_create_bootstrap(kube_apiserver_t *srv, const kube_kind_t *k,
                                  json_object *obj);
 /* Forbidden/NotFound when objects cannot be created in ns. */
 int as_namespace_check_active(kube_apiserver_t *srv, const char *ns,

@@ -3,7 +3,7 @@
  * that removes the namespace's objects) and graceful-deletion timers. */
 #include <time.h>
 
-#include "apiserver/internal.h"
+#include "apiserver/authz.h"
 
 /* ------------------------------------------------------------------------ */
 /* Internal creates                                                          */
@@ -88,6 +88,11 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
 int as_apiserver_internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
                                  json_object *obj) {
   return internal_create(srv, k, obj, false);
+}
+
+int as_internal_create_bootstrap(kube_apiserver_t *srv, const kube_kind_t *k,
+                                 json_object *obj) {
+  return internal_create(srv, k, obj, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -201,6 +206,7 @@ void as_bootstrap_start(kube_apiserver_t *srv) {
     if (o)
       internal_create(srv, epk, o, true);
   }
+  as_auth_bootstrap(srv);
   resume_terminations(srv);
   bootstrap_step_done(srv);
 }

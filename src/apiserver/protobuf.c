@@ -573,6 +573,8 @@ json_object *kube_protobuf_decode(const void *data, size_t len,
     return NULL;
   }
   const api_type_t *msg = api_kind_type(kube_kind_by_kind(api_version, kind));
+  if (!msg)
+    msg = api_body_type(api_version, kind);
   if (msg && !has_numbers(msg))
     msg = NULL; /* a JSON-only type */
   if (!msg) {

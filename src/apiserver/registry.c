@@ -5,7 +5,7 @@
  * them (a Service's cluster IP and node ports, a Namespace's termination).
  * Kinds without an entry need nothing here.
  */
-#include "apiserver/internal.h"
+#include "apiserver/authz.h"
 
 /* ---- services --------------------------------------------------------------
  */
@@ -85,6 +85,8 @@ const struct as_kind_hooks *as_kind_hooks(const kube_kind_t *k) {
     return &no_hooks;
   if (api_kind_strategy(k)->flags & API_KIND_CUSTOM)
     return as_cr_hooks();
+  if (streq(k->group, "certificates.k8s.io"))
+    return as_csr_hooks();
   for (size_t i = 0; i < ARRAY_SIZE(table); i++)
     if (streq(table[i].group, k->group) &&
         streq(table[i].resource, k->resource))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* URL -> group/version/namespace/resource/name/subresource, and as_dispatch
  * to the handlers. */
-#include "apiserver/internal.h"
+#include "apiserver/authz.h"
 
 void as_route_clear(struct route *rt) {
   api_kind_unref(rt->kind);
@@ -143,16 +143,20 @@ void as_dispatch(struct req *r) {
                       r->method_str ? r->method_str : "");
     return;
   }
-  if (as_ext_dispatch_path(r))
-    return;
-  if (streq(r->path, "/openapi/v2")) {
-    as_openapi_serve(r);
-    return;
-  }
   kube_error_t err = KUBE_ERROR_INIT;
   if (as_route_parse(r->path, &r->rt, &err) < 0) {
     as_reply_error(r, &err);
     kube_error_clear(&err);
+    return;
+  }
+  /* Authorization before anything tells whether the resource exists. */
+  if (!as_authz_request(r))
+    return;
+  r->srv->req_user = r->user;
+  if (as_ext_dispatch_path(r))
+    return;
+  if (streq(r->path, "/openapi/v2")) {
+    as_openapi_serve(r);
     return;
   }
   struct route *rt = &r->rt;
@@ -190,6 +194,8 @@ void as_dispatch(struct req *r) {
     return;
   }
   bool watch = rt->legacy_watch || as_req_query_bool(r, "watch");
+  if (as_reviews_dispatch(r))
+    return;
   if (as_ext_dispatch_subresource(r))
     return;
   if (r->srv->read_only && r->method != M_GET && r->method != M_HEAD) {

@@ -3,7 +3,7 @@
  * the http module, and in-process calls) that feed as_dispatch(). */
 #include <strings.h>
 
-#include "apiserver/internal.h"
+#include "apiserver/authz.h"
 #include "http/http-private.h"
 
 /* ------------------------------------------------------------------------ */
@@ -74,6 +74,8 @@ void as_req_finish(struct req *r) {
   kube_apiserver_t *srv = r->srv;
   if (r->watch)
     as_watchers_cancel_req(r);
+  if (r->code && r->method != M_GET && r->method != M_HEAD)
+    as_audit_request(r, r->code);
   if (r->tp->release)
     r->tp->release(r);
   TAILQ_REMOVE(&srv->inflight, r, link);
@@ -130,6 +132,7 @@ static kube_http_request_t *take_hreq(struct req *r) {
 
 static void http_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
+  r->code = code;
   kube_http_reply(take_hreq(r), code, ctype, body, len);
   as_req_finish(r);
 }
@@ -137,6 +140,7 @@ static void http_reply(struct req *r, int code, const char *ctype,
 /* Large replies (lists) are handed over without a copy. */
 static void http_reply_take(struct req *r, int code, const char *ctype,
                             char *body, size_t len) {
+  r->code = code;
   kube_http_reply_take(take_hreq(r), code, ctype, body, len);
   as_req_finish(r);
 }
@@ -150,6 +154,7 @@ static void http_peer_gone(kube_http_request_t *h, void *arg) {
 }
 
 static void http_stream_start(struct req *r, int code, const char *ctype) {
+  r->code = code;
   r->streaming = true;
   if (!r->hreq)
     return;
@@ -200,79 +205,11 @@ static const struct transport http_transport = {
     .reply_take = http_reply_take,
 };
 
-/* ---- authentication ---- */
+/* ---- authentication (authn.c) ---- */
 
 static const char *const masters[] = {"system:masters", "system:authenticated",
                                       NULL};
-static const char *const unauthenticated[] = {"system:unauthenticated", NULL};
-static const kube_apiserver_user_t user_admin = {"admin", masters};
-static const kube_apiserver_user_t user_unix = {"system:admin", masters};
 static const kube_apiserver_user_t user_inproc = {"system:apiserver", masters};
-static const kube_apiserver_user_t user_anonymous = {"system:anonymous",
-                                                     unauthenticated};
-
-static bool token_ok(kube_apiserver_t *srv, const char *a) {
-  if (!a || strncasecmp(a, "Bearer ", 7) != 0)
-    return false;
-  a += 7;
-  while (*a == ' ')
-    a++;
-  /* Constant-time comparison: the token is the only credential. */
-  size_t la = strlen(a), lt = strlen(srv->token);
-  unsigned char diff = la != lt;
-  for (size_t i = 0; i < la && i < lt; i++)
-    diff |= (unsigned char)(a[i] ^ srv->token[i]);
-  return diff == 0;
-}
-
-/* A client certificate the TLS layer verified: CN is the user, O the
- * groups (as kube-apiserver's x509 authenticator). */
-static bool cert_user(struct req *r, const kube_http_peer_cert_t *pc) {
-  size_t n = 0;
-  while (pc->organizations[n])
-    n++;
-  r->own_groups = calloc(n + 2, sizeof *r->own_groups);
-  r->own_user.name = strdup(pc->common_name);
-  if (!r->own_groups || !r->own_user.name || !pc->common_name[0])
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!(r->own_groups[i] = strdup(pc->organizations[i])))
-      return false;
-  if (!(r->own_groups[n] = strdup("system:authenticated")))
-    return false;
-  r->own_user.groups = (const char *const *)r->own_groups;
-  r->user = &r->own_user;
-  return true;
-}
-
-static bool is_probe(const struct req *r) {
-  return r->method == M_GET &&
-         (streq(r->path, "/healthz") || streq(r->path, "/livez") ||
-          streq(r->path, "/readyz") || streq(r->path, "/version"));
-}
-
-/* Who sent r; false when it must be refused with 401. */
-static bool authenticate(kube_apiserver_t *srv, struct req *r) {
-  kube_http_request_t *h = r->hreq;
-  if (kube_http_request_listener_type(h) == KUBE_HTTP_UNIX) {
-    r->user = &user_unix; /* mode 0600: only our own user connects */
-    return true;
-  }
-  const kube_http_peer_cert_t *pc = kube_http_request_peer_cert(h);
-  if (pc && cert_user(r, pc))
-    return true;
-  if (!srv->token) {
-    r->user = &user_anonymous;
-    return true;
-  }
-  if (token_ok(srv, kube_http_request_header(h, "Authorization"))) {
-    r->user = &user_admin;
-    return true;
-  }
-  /* Health probes stay open as in Kubernetes' default RBAC. */
-  r->user = &user_anonymous;
-  return is_probe(r);
-}
 
 static char *dup_header(kube_http_request_t *h, const char *name) {
   const char *v = kube_http_request_header(h, name);
@@ -299,7 +236,7 @@ static void http_handler(kube_http_request_t *h, void *arg) {
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
-  if (!authenticate(srv, r)) {
+  if (!as_authn_request(srv, r)) {
     as_reply_status(r, KUBE_REASON_UNAUTHORIZED, "Unauthorized");
     return;
   }
@@ -320,6 +257,7 @@ struct kube_apiserver_call {
 
 static void call_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
+  r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
   if (!c->cancelled)
     c->cb(code, ctype, body, len, true, c->arg);
@@ -327,6 +265,7 @@ static void call_reply(struct req *r, int code, const char *ctype,
 }
 
 static void call_stream_start(struct req *r, int code, const char *ctype) {
+  r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
   r->streaming = true;
   if (!c->cancelled)
@@ -653,6 +592,14 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     kube_error_clear(&e);
     return NULL;
   }
+  if (as_auth_init(srv, &o, err) < 0) {
+    kube_apiserver_free(srv);
+    return NULL;
+  }
+  /* RBAC's cache first: bootstrap's default roles arrive through its
+   * watch. */
+  if (srv->auth->enabled)
+    as_rbac_start(srv);
   if (o.bootstrap)
     as_bootstrap_start(srv);
   else
@@ -719,6 +666,7 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->kubelet_cert);
   free(srv->kubelet_key);
   free(srv->kubelet_ca);
+  as_auth_free(srv);
   free(srv);
 }
 
@@ -753,6 +701,8 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_nodes_free(srv);
   as_hubs_free(srv);
   as_crds_free(srv);
+  as_rbac_free(srv);
+  as_node_graph_free(srv);
   as_ns_cleanups_free(srv);
   as_gracefuls_free(srv);
   if (TAILQ_EMPTY(&srv->inflight))

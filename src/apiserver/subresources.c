@@ -354,7 +354,9 @@ void as_handle_subresource(struct req *r) {
                     "the server could not find the requested resource");
     return;
   }
-  if (streq(sub, "status"))
+  /* A CSR's approval is its status conditions (kubectl certificate
+   * approve). */
+  if (streq(sub, "status") || streq(sub, "approval"))
     handle_status(r);
   else if (streq(sub, "scale"))
     handle_scale(r);

@@ -109,14 +109,37 @@ char *srv_load_token(const char *dir, const char *given, kube_error_t *err) {
   return t;
 }
 
+/* The cluster CA (DATA/ca.crt, ca.key): created once; it signs the
+ * serving certificate and clients' certificates. */
+int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
+                  kube_error_t *err) {
+  if (asprintf(ca_out, "%s/ca.crt", dir) < 0 ||
+      asprintf(ca_key_out, "%s/ca.key", dir) < 0)
+    return kube_make_oom(err);
+  bool existed = access(*ca_out, R_OK) == 0 && access(*ca_key_out, R_OK) == 0;
+  if (kube_apiserver_ca_ensure(*ca_out, *ca_key_out, err) < 0)
+    return kube_error_wrap(err, "cluster CA");
+  if (!existed)
+    log_info("kubed: generated cluster CA %s", *ca_out);
+  return existed ? 0 : 1;
+}
+
 int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
                     kube_error_t *err) {
+  cleanup_free char *ca = NULL;
+  cleanup_free char *ca_key = NULL;
+  int fresh_ca = srv_ensure_ca(dir, &ca, &ca_key, err);
+  if (fresh_ca < 0)
+    return -1;
   if (asprintf(cert_out, "%s/tls.crt", dir) < 0 ||
       asprintf(key_out, "%s/tls.key", dir) < 0)
     return kube_make_oom(err);
-  if (access(*cert_out, R_OK) == 0 && access(*key_out, R_OK) == 0)
+  /* A new CA (a data directory from before it) signs a new serving
+   * certificate: clients trust the CA. */
+  if (!fresh_ca && access(*cert_out, R_OK) == 0 && access(*key_out, R_OK) == 0)
     return 0;
-  if (kube_apiserver_generate_cert(*cert_out, *key_out, NULL, err) < 0)
+  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key,
+                                          NULL, err) < 0)
     return kube_error_wrap(err, "serving certificate");
   /* Public, but the data directory's files are its owner's alone. */
   if (chmod(*cert_out, 0600) < 0)
@@ -215,4 +238,47 @@ int srv_private_file(const char *path, kube_error_t *err) {
   log_warn("kubed: %s was mode %04o; tightened to %04o", path,
            (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
   return 0;
+}
+
+/* DATA/join-token ("abcdef.0123456789abcdef", 0600): the bootstrap token
+ * nodes join with (kubeadm's token format). */
+char *srv_load_join_token(const char *dir, kube_error_t *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/join-token", dir);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    char buf[64] = "";
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (ok && strlen(buf) == 23) {
+      char *t = strdup(buf);
+      if (!t)
+        kube_make_oom(err);
+      return t;
+    }
+  }
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char rnd[22];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    kube_make_error(err, e, "cannot read /dev/urandom: %s", strerror(e));
+    return NULL;
+  }
+  close(fd);
+  char tok[25];
+  for (size_t i = 0, j = 0; i < 23; i++)
+    tok[i] = i == 6 ? '.' : alphabet[rnd[j++] % 36];
+  tok[23] = '\n';
+  tok[24] = '\0';
+  if (srv_write_file(path, tok, 0600, err) < 0)
+    return NULL;
+  tok[23] = '\0';
+  char *t = strdup(tok);
+  if (!t)
+    kube_make_oom(err);
+  return t;
 }

@@ -25,6 +25,12 @@ char *srv_load_token(const char *dir, const char *given, kube_error_t *err);
  * (dir NULL: a new one each time).  Owned. */
 char *srv_load_identity(const char *dir, kube_error_t *err);
 /* DIR/tls.crt and DIR/tls.key, generated when missing (owned paths). */
+/* DATA/ca.crt and ca.key, created when missing: 1 when created now, 0
+ * when they existed, -1 with err.  Paths owned. */
+int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
+                  kube_error_t *err);
+/* DATA/join-token, generated on first start (owned). */
+char *srv_load_join_token(const char *dir, kube_error_t *err);
 int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
                     kube_error_t *err);
 

@@ -28,6 +28,8 @@ struct kube_server {
   char *data_dir;
   char *token;
   char *cert, *key;
+  char *ca, *ca_key; /* the cluster CA (TLS servers) */
+  char *join_token;
   char *url;
   char *kubeconfig;
   kube_store_t *store;
@@ -151,9 +153,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (srv_mkdir_p(srv->data_dir, 0700, err) < 0 ||
         srv_private_dir(srv->data_dir, err) < 0)
       goto fail;
-    static const char *const files[] = {"token",           "identity",
-                                        "tls.key",         "tls.crt",
-                                        "kubeconfig.yaml", "registries.yaml"};
+    static const char *const files[] = {
+        "token",           "identity",        "tls.key", "tls.crt",
+        "kubeconfig.yaml", "registries.yaml", "ca.key",  "join-token"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
@@ -171,7 +173,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       goto fail;
   }
   if (tcp && !o.plain_http &&
-      srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0)
+      (srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0 ||
+       srv_ensure_ca(srv->data_dir, &srv->ca, &srv->ca_key, err) < 0 ||
+       !(srv->join_token = srv_load_join_token(srv->data_dir, err))))
     goto fail;
 
   /* A migration moved the cluster: its store is recorded there. */
@@ -221,6 +225,13 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .kubelet_client_cert_file = o.kubelet_client_cert_file,
       .kubelet_client_key_file = o.kubelet_client_key_file,
       .kubelet_ca_file = o.kubelet_ca_file,
+      .tls_client_ca_file = srv->ca,
+      .ca_cert_file = srv->ca,
+      .ca_key_file = srv->ca_key,
+      .join_token = srv->join_token,
+      .token_auth_file = o.token_auth_file,
+      .audit_log = o.audit_log,
+      .audit_log_max_bytes = o.audit_log_max_bytes,
   };
   /* The advertised port is the first TCP listener's. */
   for (size_t i = 0; listen[i]; i++) {
@@ -242,7 +253,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       kube_make_oom(err);
       goto fail;
     }
-    if (kube_apiserver_write_kubeconfig(srv->kubeconfig, srv->url, srv->cert,
+    if (kube_apiserver_write_kubeconfig(srv->kubeconfig, srv->url,
+                                        srv->ca ? srv->ca : srv->cert,
                                         srv->token, err) < 0) {
       kube_error_wrap(err, "kubeconfig");
       goto fail;
@@ -548,5 +560,8 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
   free(srv->key);
   free(srv->url);
   free(srv->kubeconfig);
+  free(srv->ca);
+  free(srv->ca_key);
+  free(srv->join_token);
   free(srv);
 }

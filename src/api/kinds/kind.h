@@ -139,5 +139,8 @@ extern const kube_kind_t api_kind_rc, api_kind_deployment, api_kind_replicaset,
 extern const kube_kind_t api_kind_job, api_kind_cronjob;
 extern const kube_kind_t api_kind_hpa_v2, api_kind_hpa_v1;
 extern const kube_kind_t api_kind_crd;
+extern const kube_kind_t api_kind_role, api_kind_clusterrole,
+    api_kind_rolebinding, api_kind_clusterrolebinding, api_kind_csr,
+    api_kind_ssar, api_kind_sar, api_kind_lsar, api_kind_ssrr;
 
 #endif /* KUBE_API_KINDS_KIND_H */

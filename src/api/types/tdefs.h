@@ -72,6 +72,10 @@
 #define PKG_COORDINATION "io.k8s.api.coordination.v1"
 #define PKG_DISCOVERY "io.k8s.api.discovery.v1"
 #define PKG_EVENTS "io.k8s.api.events.v1"
+#define PKG_RBAC "io.k8s.api.rbac.v1"
+#define PKG_AUTHN "io.k8s.api.authentication.v1"
+#define PKG_AUTHZ "io.k8s.api.authorization.v1"
+#define PKG_CERTS "io.k8s.api.certificates.v1"
 #define PKG_APIEXT "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"
 
 #endif /* KUBE_API_TYPES_TDEFS_H */

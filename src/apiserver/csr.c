@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * certificates.k8s.io/v1 CertificateSigningRequests: the requester's
+ * identity stamped on create (spec.username, groups, as kube-apiserver's
+ * strategy does), the built-in approver of kube-controller-manager's
+ * csrapproving controller for node client certificates (signer
+ * kubernetes.io/kube-apiserver-client-kubelet, CN system:node:NAME, O
+ * system:nodes, asked by a bootstrap token or by that node itself), and
+ * the signer of approved requests of the kubelet-client and
+ * kube-apiserver-client signers with the cluster CA.  The approval
+ * subresource (`kubectl certificate approve|deny`) writes the conditions.
+ */
+#include <time.h>
+
+#include "apiserver/authz.h"
+
+#define SIGNER_KUBELET "kubernetes.io/kube-apiserver-client-kubelet"
+#define SIGNER_CLIENT "kubernetes.io/kube-apiserver-client"
+
+static int csr_admit_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                            json_object *obj, kube_error_t *err) {
+  const kube_apiserver_user_t *u = srv->req_user;
+  json_object *spec = kube_json_get(obj, "spec");
+  if (!u || !json_object_is_type(spec, json_type_object))
+    return 0;
+  json_object_object_add(spec, "username", json_object_new_string(u->name));
+  json_object *g = json_object_new_array();
+  for (size_t i = 0; u->groups && u->groups[i]; i++)
+    json_object_array_add(g, json_object_new_string(u->groups[i]));
+  json_object_object_add(spec, "groups", g);
+  json_object_object_del(spec, "uid");
+  json_object_object_del(spec, "extra");
+  return 0;
+}
+
+static bool has_condition(json_object *obj, const char *type) {
+  json_object *conds = kube_json_get(obj, "status.conditions");
+  for (size_t i = 0; json_object_is_type(conds, json_type_array) &&
+                     i < json_object_array_length(conds);
+       i++) {
+    json_object *c = json_object_array_get_idx(conds, i);
+    if (streq(kube_json_get_string(c, "type") ?: "", type) &&
+        !streq(kube_json_get_string(c, "status") ?: "True", "False"))
+      return true;
+  }
+  return false;
+}
+
+static bool in_groups(json_object *spec, const char *group) {
+  json_object *g = kube_json_get(spec, "groups");
+  for (size_t i = 0; json_object_is_type(g, json_type_array) &&
+                     i < json_object_array_length(g);
+       i++)
+    if (streq(json_object_get_string(json_object_array_get_idx(g, i)) ?: "",
+              group))
+      return true;
+  return false;
+}
+
+static json_object *status_of(json_object *obj) {
+  json_object *st = kube_json_get(obj, "status");
+  if (!json_object_is_type(st, json_type_object)) {
+    st = json_object_new_object();
+    json_object_object_add(obj, "status", st);
+  }
+  return st;
+}
+
+static void add_condition(json_object *obj, const char *type,
+                          const char *reason, const char *message) {
+  json_object *st = status_of(obj);
+  json_object *conds = kube_json_get(st, "conditions");
+  if (!json_object_is_type(conds, json_type_array)) {
+    conds = json_object_new_array();
+    json_object_object_add(st, "conditions", conds);
+  }
+  char ts[40];
+  as_now_rfc3339(ts, sizeof ts);
+  json_object *c = json_object_new_object();
+  json_object_object_add(c, "type", json_object_new_string(type));
+  json_object_object_add(c, "status", json_object_new_string("True"));
+  json_object_object_add(c, "reason", json_object_new_string(reason));
+  json_object_object_add(c, "message", json_object_new_string(message));
+  json_object_object_add(c, "lastUpdateTime", json_object_new_string(ts));
+  json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
+  json_object_array_add(conds, c);
+}
+
+/* The PEM request of spec.request (base64 in JSON). */
+static char *request_pem(json_object *spec) {
+  const char *b64 = kube_json_get_string(spec, "request");
+  if (!b64)
+    return NULL;
+  size_t n = 0;
+  unsigned char *raw = kube_base64_decode(b64, strlen(b64), &n, NULL);
+  return (char *)raw;
+}
+
+static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
+                        const kube_store_record_t *rec) {
+  struct as_auth *a = srv->auth;
+  if (!a || !a->ca)
+    return;
+  json_object *obj = as_record_parse(rec, NULL);
+  if (!obj)
+    return;
+  json_object *spec = kube_json_get(obj, "spec");
+  const char *signer = kube_json_get_string(spec, "signerName") ?: "";
+  bool kubelet = streq(signer, SIGNER_KUBELET);
+  bool changed = false;
+  char *pem = NULL;
+  if (kube_json_get(obj, "status.certificate") ||
+      has_condition(obj, "Denied") || has_condition(obj, "Failed") ||
+      (!kubelet && !streq(signer, SIGNER_CLIENT)))
+    goto out;
+  pem = request_pem(spec);
+  const char *user = kube_json_get_string(spec, "username") ?: "";
+  if (!has_condition(obj, "Approved")) {
+    /* The csrapproving controller: a bootstrap token asking for a node
+     * client certificate, or a node renewing its own. */
+    if (!kubelet || !pem)
+      goto out;
+    kube_error_t e = KUBE_ERROR_INIT;
+    char *probe = NULL;
+    bool bootstrapper = in_groups(spec, "system:bootstrappers");
+    bool self =
+        in_groups(spec, "system:nodes") && str_has_prefix(user, "system:node:");
+    int rc =
+        (bootstrapper || self)
+            ? as_ca_sign_request(a->ca, a->ca_key, pem,
+                                 self ? user : "system:node:", "system:nodes",
+                                 1, &probe, &e)
+            : -1;
+    free(probe);
+    kube_error_clear(&e);
+    if (rc < 0)
+      goto out;
+    add_condition(obj, "Approved", "AutoApproved",
+                  self ? "Auto approving self kubelet client certificate "
+                         "after SubjectAccessReview."
+                       : "Auto approving kubelet client certificate after "
+                         "SubjectAccessReview.");
+    changed = true;
+  }
+  if (!pem)
+    goto out;
+  json_object *es = kube_json_get(spec, "expirationSeconds");
+  int days = es ? (int)(json_object_get_int64(es) / 86400) : 365;
+  char *cert = NULL;
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (as_ca_sign_request(a->ca, a->ca_key, pem, kubelet ? "system:node:" : NULL,
+                         kubelet ? "system:nodes" : NULL, days > 0 ? days : 1,
+                         &cert, &e) < 0) {
+    add_condition(obj, "Failed", "SignerValidationFailure",
+                  e.message ? e.message : "invalid request");
+    kube_error_clear(&e);
+  } else {
+    char *b64 = kube_base64_encode(cert, strlen(cert));
+    if (b64)
+      json_object_object_add(status_of(obj), "certificate",
+                             json_object_new_string(b64));
+    free(b64);
+    free(cert);
+  }
+  changed = true;
+out:
+  if (changed)
+    as_internal_update(srv, rec->key, obj, rec->mod_revision);
+  free(pem);
+  json_object_put(obj);
+}
+
+static const struct as_kind_hooks csr_hooks = {
+    .admit_create = csr_admit_create,
+    .written = csr_written,
+};
+
+const struct as_kind_hooks *as_csr_hooks(void) {
+  return &csr_hooks;
+}
