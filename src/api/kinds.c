@@ -73,6 +73,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_sar,
     &api_kind_lsar,
     &api_kind_ssrr,
+    /* authentication.k8s.io/v1: create-only */
+    &api_kind_ssr,
 };
 
 /* The column names as the API server's Table sends them ("Name",

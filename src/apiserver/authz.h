@@ -22,8 +22,9 @@
 #include "apiserver/internal.h"
 
 /* ---- ca.c ---- */
+/* Write a key, or a certificate followed by `chain` (may be NULL). */
 int as_pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
-                 kube_error_t *err);
+                 X509 *chain, kube_error_t *err);
 X509 *as_cert_build(EVP_PKEY *pub, const char *cn, const char *const *orgs,
                     const char *san, bool is_ca, bool server, long days,
                     X509 *issuer, EVP_PKEY *issuer_key, kube_error_t *err);

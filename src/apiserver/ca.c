@@ -49,7 +49,7 @@ static int name_add(X509_NAME *n, const char *field, const char *v) {
 }
 
 int as_pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
-                 kube_error_t *err) {
+                 X509 *chain, kube_error_t *err) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -64,6 +64,8 @@ int as_pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
   }
   int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
                : PEM_write_X509(f, cert);
+  if (ok && chain)
+    ok = PEM_write_X509(f, chain);
   if (fflush(f) != 0 || fsync(fileno(f)) != 0)
     ok = 0;
   if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
@@ -131,8 +133,8 @@ KUBE_EXPORT int kube_apiserver_ca_ensure(const char *cert_path,
   X509 *cert = as_cert_build(key, "libkube-ca", NULL, NULL, true, false,
                              10L * 365, NULL, key, err);
   int rc = -1;
-  if (cert && as_pem_write(key_path, 0600, key, NULL, err) == 0 &&
-      as_pem_write(cert_path, 0644, NULL, cert, err) == 0)
+  if (cert && as_pem_write(key_path, 0600, key, NULL, NULL, err) == 0 &&
+      as_pem_write(cert_path, 0644, NULL, cert, NULL, err) == 0)
     rc = 0;
   X509_free(cert);
   EVP_PKEY_free(key);
@@ -197,8 +199,10 @@ KUBE_EXPORT int kube_apiserver_generate_cert_signed(
                        ca ? ca_key : key, err);
   if (!cert)
     goto out;
-  if (as_pem_write(key_path, 0600, key, NULL, err) < 0 ||
-      as_pem_write(cert_path, 0644, NULL, cert, err) < 0)
+  if (as_pem_write(key_path, 0600, key, NULL, NULL, err) < 0 ||
+      /* The chain with the CA: clients that were given tls.crt as their
+       * trust (before the CA existed) still verify it. */
+      as_pem_write(cert_path, 0644, NULL, cert, ca, err) < 0)
     goto out;
   rc = 0;
 out:

@@ -300,10 +300,40 @@ static void token_request(struct req *r) {
   json_object_put(sa);
 }
 
+/* authentication.k8s.io/v1 SelfSubjectReview (kubectl auth whoami). */
+static void self_review(struct req *r) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  json_object *obj = as_decode_body(r, &err);
+  if (!obj) {
+    as_reply_error(r, &err);
+    return;
+  }
+  json_object *ui = json_object_new_object();
+  json_object_object_add(ui, "username", json_object_new_string(r->user->name));
+  json_object *g = json_object_new_array();
+  for (size_t i = 0; r->user->groups && r->user->groups[i]; i++)
+    json_object_array_add(g, json_object_new_string(r->user->groups[i]));
+  json_object_object_add(ui, "groups", g);
+  json_object *st = json_object_new_object();
+  json_object_object_add(st, "userInfo", ui);
+  json_object_object_add(obj, "status", st);
+  reply_created(r, obj);
+}
+
 bool as_reviews_dispatch(struct req *r) {
   const struct route *rt = &r->rt;
   if (!rt->kind)
     return false;
+  if (streq(rt->group, "authentication.k8s.io") &&
+      streq(rt->resource, "selfsubjectreviews")) {
+    if (r->method != M_POST || rt->name)
+      as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
+                      "the server does not allow this method on the "
+                      "requested resource");
+    else
+      self_review(r);
+    return true;
+  }
   if (streq(rt->group, "") && streq(rt->resource, "serviceaccounts") &&
       rt->sub && streq(rt->sub, "token") && rt->name && rt->ns) {
     token_request(r);

@@ -48,6 +48,12 @@ AUTHN(TokenRequestStatus, 0, STR(1, "token"),
 AUTHN(TokenRequest, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
       MSG(2, "spec", TokenRequestSpec), MSG(3, "status", TokenRequestStatus));
 
+AUTHN(UserInfo, API_TYPE_OPEN, STR(1, "username"), STR(2, "uid"),
+      RSTR(3, "groups"));
+AUTHN(SelfSubjectReviewStatus, 0, MSG(1, "userInfo", UserInfo));
+AUTHN(SelfSubjectReview, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+      MSG(2, "status", SelfSubjectReviewStatus));
+
 /* ---- authorization.k8s.io/v1 -------------------------------------------- */
 
 AUTHZ(ResourceAttributes, API_TYPE_OPEN, STR(1, "namespace"), STR(2, "verb"),

@@ -406,7 +406,10 @@ static void test_client_cert(void **state) {
                                  .token = TOKEN,
                                  .tls_cert_file = cert,
                                  .tls_key_file = key,
-                                 .tls_client_ca_file = cert};
+                                 .tls_client_ca_file = cert,
+                                 /* Authentication is under test here:
+                                  * the certificate's user has no role. */
+                                 .always_allow = true};
   kube_apiserver_t *srv = kube_apiserver_new(loop, store, &ao, NULL);
   assert_non_null(srv);
   assert_int_equal(kube_apiserver_listen(srv, "tcp:127.0.0.1:0", NULL), 0);
