@@ -155,7 +155,8 @@ static const char
     node_rules_json[] =
         "[" R(READ ",\"create\",\"update\",\"patch\"", "\"\"",
               "\"nodes\",\"nodes/status\"") "," R(READ, "\"\"",
-                                                  "\"pods\",\"services\","
+                                                  "\"pods\",\"pods/status\","
+                                              "\"services\","
                                                   "\"endpoints\","
                                                   "\"namespaces\"") "," R("\"cr"
                                                                           "eate"

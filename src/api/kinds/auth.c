@@ -17,8 +17,7 @@ static const kube_kind_column_t role_columns[] = {
         "this object was created."),
     COL_END};
 
-static const kube_kind_column_t review_columns[] = {COL_NAME, COL_AGE,
-                                                    COL_END};
+static const kube_kind_column_t review_columns[] = {COL_NAME, COL_AGE, COL_END};
 
 static const kube_kind_column_t binding_columns[] = {
     COL_NAME,
@@ -276,21 +275,23 @@ const kube_kind_t api_kind_csr =
          &csr_strategy);
 const kube_kind_t api_kind_ssar =
     KIND(AUTHZ_G, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
-         "", false, NULL, verbs_create, NULL, NULL, review_columns, NULL, &ssar_strategy);
-const kube_kind_t api_kind_sar =
-    KIND(AUTHZ_G, "v1", "SubjectAccessReview", "subjectaccessreviews", "",
-         false, NULL, verbs_create, NULL, NULL, review_columns, NULL, &sar_strategy);
-const kube_kind_t api_kind_lsar =
-    KIND(AUTHZ_G, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
-         "", true, NULL, verbs_create, NULL, NULL, review_columns, NULL, &sar_strategy);
+         "", false, NULL, verbs_create, NULL, NULL, review_columns, NULL,
+         &ssar_strategy);
+const kube_kind_t api_kind_sar = KIND(
+    AUTHZ_G, "v1", "SubjectAccessReview", "subjectaccessreviews", "", false,
+    NULL, verbs_create, NULL, NULL, review_columns, NULL, &sar_strategy);
+const kube_kind_t api_kind_lsar = KIND(
+    AUTHZ_G, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "",
+    true, NULL, verbs_create, NULL, NULL, review_columns, NULL, &sar_strategy);
 const kube_kind_t api_kind_ssrr =
     KIND(AUTHZ_G, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "",
-         false, NULL, verbs_create, NULL, NULL, review_columns, NULL, &ssrr_strategy);
+         false, NULL, verbs_create, NULL, NULL, review_columns, NULL,
+         &ssrr_strategy);
 
-const kube_kind_t api_kind_ssr = KIND(
-    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
-    "", false, NULL, verbs_create, NULL, NULL, review_columns, NULL,
-    &ssr_strategy);
+const kube_kind_t api_kind_ssr =
+    KIND("authentication.k8s.io", "v1", "SelfSubjectReview",
+         "selfsubjectreviews", "", false, NULL, verbs_create, NULL, NULL,
+         review_columns, NULL, &ssr_strategy);
 
 const api_type_t *api_body_type(const char *api_version, const char *kind) {
   if (streq(api_version, "authentication.k8s.io/v1") &&
