@@ -5,6 +5,9 @@
  * signed by the cluster CA in DATA/ca.key (run it where kubed keeps its
  * data, as root or kubed's user).  What the user may do is then RBAC's:
  * `kube create rolebinding ... --user NAME`.
+ *
+ * kube config join-node NAME --server URL --token JOIN
+ * --certificate-authority CA: a node's kubeconfig from its TLS bootstrap.
  */
 #include <stdio.h>
 
@@ -102,6 +105,60 @@ static int new_user(int argc, char **argv) {
   return 0;
 }
 
+/* kube config join-node NAME: a node's TLS bootstrap with the join token
+ * (kube_client_node_join), as `kubeadm join` does it for the kubelet. */
+static int join_node(int argc, char **argv) {
+  const char *output = NULL;
+  int64_t timeout = 60;
+  bool help = false;
+  const struct cli_flag flags[] = {
+      {"output", 'o', CLI_STRING, &output, NULL},
+      {"timeout", 0, CLI_INT, &timeout, NULL},
+      {"help", 'h', CLI_BOOL, &help, NULL},
+      {NULL, 0, 0, NULL, NULL},
+  };
+  char **pos = NULL;
+  int npos = 0;
+  if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
+    return 1;
+  if (help || npos != 1) {
+    free(pos);
+    fprintf(help ? stdout : stderr,
+            "Join a node: ask the cluster CA for a client certificate "
+            "(CN system:node:NAME,\nO system:nodes) with the join token "
+            "(kubed's DATA/join-token) and write\na kubeconfig with it.\n\n"
+            "usage: kube config join-node NAME --server URL --token TOKEN\n"
+            "         --certificate-authority CA.crt [-o FILE] "
+            "[--timeout SECONDS]\n");
+    return help ? 0 : 1;
+  }
+  if (!cli_g.server || !cli_g.token) {
+    free(pos);
+    return cli_fail("--server and --token (the join token) are required");
+  }
+  cleanup_free char *def_out = NULL;
+  if (!output && asprintf(&def_out, "%s.kubeconfig", pos[0]) >= 0)
+    output = def_out;
+  kube_client_join_options_t o = {
+      .struct_size = sizeof o,
+      .server = cli_g.server,
+      .ca_file = cli_g.certificate_authority,
+      .token = cli_g.token,
+      .node_name = pos[0],
+      .kubeconfig_out = output,
+      .timeout_ms = (int)timeout * 1000,
+  };
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  int rc = output ? kube_client_node_join(&o, &err) : -1;
+  if (rc < 0) {
+    free(pos);
+    return cli_report(&err);
+  }
+  printf("node \"%s\" joined: kubeconfig written to %s\n", pos[0], output);
+  free(pos);
+  return 0;
+}
+
 int cmd_config(int argc, char **argv) {
   if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
@@ -109,5 +166,7 @@ int cmd_config(int argc, char **argv) {
   }
   if (streq(argv[1], "new-user"))
     return new_user(argc - 1, argv + 1);
+  if (streq(argv[1], "join-node"))
+    return join_node(argc - 1, argv + 1);
   return cli_fail("unknown command \"%s\" for \"kube config\"", argv[1]);
 }

@@ -75,6 +75,46 @@ kube_kubeconfig_t *kube_kubeconfig_parse(const char *data, size_t len,
                                          kube_error_t *err);
 void kube_kubeconfig_free(kube_kubeconfig_t *kc);
 
+/* Write a kubeconfig (mode 0600, atomically) with one cluster `server`
+ * trusting `ca_pem` (PEM text; NULL: the system's roots), one user named
+ * `user` with a bearer `token` or, when both are given, the client
+ * certificate `cert_pem` and key `key_pem` (PEM text), and context
+ * "libkube" (namespace default).  0 or -1 with err. */
+int kube_kubeconfig_write(const char *path, const char *server,
+                          const char *ca_pem, const char *user,
+                          const char *token, const char *cert_pem,
+                          const char *key_pem, kube_error_t *err);
+
+/* ---- joining a cluster (TLS bootstrap) ---- */
+
+/* A new EC P-256 key and a PEM certificate request for subject CN `cn`
+ * and O `orgs` (NULL-terminated, may be NULL).  *key_pem and *csr_pem are
+ * owned (free()).  0 or -1 with err. */
+int kube_client_csr_generate(const char *cn, const char *const *orgs,
+                             char **key_pem, char **csr_pem,
+                             kube_error_t *err);
+
+typedef struct kube_client_join_options {
+  size_t struct_size;    /* sizeof(kube_client_join_options_t) */
+  const char *server;    /* "https://10.0.0.1:6443" */
+  const char *ca_file;   /* the cluster CA (kubed's DATA/ca.crt); NULL:
+                            the system's roots */
+  const char *token;     /* the join token (kubed's DATA/join-token) */
+  const char *node_name; /* the certificate is system:node:<node_name> */
+  const char *kubeconfig_out; /* written, mode 0600 */
+  int timeout_ms;        /* waiting for the certificate; 0: 60 s */
+} kube_client_join_options_t;
+
+/* A node's TLS bootstrap, as the kubelet's: make a key and a certificate
+ * request (CN system:node:NAME, O system:nodes), send it as a
+ * CertificateSigningRequest (signer kubernetes.io/kube-apiserver-client-
+ * kubelet) authenticated by the bootstrap token, wait until the API
+ * server's approver and signer issued the certificate, and write a
+ * kubeconfig with it.  Blocking (run it before the loop, or on a worker).
+ * 0 or -1 with err (the server's refusal, Timeout, I/O errors). */
+int kube_client_node_join(const kube_client_join_options_t *opts,
+                          kube_error_t *err);
+
 /* ------------------------------------------------------------------------ */
 /* Client                                                                    */
 /* ------------------------------------------------------------------------ */

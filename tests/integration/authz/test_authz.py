@@ -382,6 +382,27 @@ def check_bootstrap_and_node(c, join):
     c.can_i("node can-i get nodes", "yes", "get", "nodes", cfg=cfg)
 
 
+def check_join_node(c, join, kube):
+    out = os.path.join(c.tmp, "n3.kubeconfig")
+    p = subprocess.run([kube, "config", "join-node", "n3", "--server",
+                        "https://127.0.0.1:%d" % c.k.port, "--token", join,
+                        "--certificate-authority",
+                        os.path.join(c.k.data, "ca.crt"), "-o", out],
+                       capture_output=True, text=True, timeout=90)
+    c.t.check(p.returncode == 0, "kube config join-node", (p.stdout, p.stderr))
+    if p.returncode:
+        return
+    o = c.ok("joined node whoami", "auth", "whoami", "-o", "json", cfg=out)
+    c.t.check('"system:node:n3"' in o, "the joined node is system:node:n3", o)
+    p = subprocess.run([kube, "config", "join-node", "n4", "--server",
+                        "https://127.0.0.1:%d" % c.k.port, "--token",
+                        "aaaaaa.bbbbbbbbbbbbbbbb", "--certificate-authority",
+                        os.path.join(c.k.data, "ca.crt"), "-o", out + "4"],
+                       capture_output=True, text=True, timeout=90)
+    c.t.check(p.returncode != 0 and "Unauthorized" in p.stderr,
+              "a wrong join token is refused", (p.stdout, p.stderr))
+
+
 def check_audit(c, path):
     lines = open(path).read().splitlines()
     events = [json.loads(x) for x in lines]
@@ -468,6 +489,7 @@ def main():
         check_x509_user(c, kube)
         check_sa_tokens(c)
         check_bootstrap_and_node(c, join)
+        check_join_node(c, join, kube)
         check_audit(c, audit)
         check_unix_and_python(c)
     finally:
