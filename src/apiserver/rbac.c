@@ -3,8 +3,9 @@
  * The RBAC authorizer: Roles, ClusterRoles and their bindings, read from
  * the store once and kept in step by one store watch on
  * /registry/rbac.authorization.k8s.io/ (every API server sharing the
- * store sees the same), with an index subject -> bindings ("u:alice",
- * "g:system:authenticated"; a ServiceAccount subject is its user name)
+ * store sees the same), with an index (subject, namespace) -> bindings
+ * ("u:alice" / "g:system:authenticated", "" for ClusterRoleBindings; a
+ * ServiceAccount subject is its user name)
  * rebuilt after a change, so a check is a few hash lookups and rule
  * compares, no parse and no store read.  ClusterRole aggregation is
  * resolved in that rebuild (the rules of every ClusterRole whose labels
@@ -264,10 +265,14 @@ static void rebuild(struct as_rbac *rb) {
   lh_foreach(rb->bindings, e) {
     struct rbac_binding *b = (struct rbac_binding *)lh_entry_v(e);
     for (size_t i = 0; b->subjects && b->subjects[i]; i++) {
+      /* Keyed by subject and scope: a check looks at the bindings of its
+       * namespace and the cluster's only. */
+      char key[900];
+      snprintf(key, sizeof key, "%s\x1f%s", b->subjects[i], b->ns ? b->ns : "");
       struct blist *l = NULL;
-      if (!lh_table_lookup_ex(rb->index, b->subjects[i], (void **)&l)) {
+      if (!lh_table_lookup_ex(rb->index, key, (void **)&l)) {
         l = calloc(1, sizeof *l);
-        char *k = l ? strdup(b->subjects[i]) : NULL;
+        char *k = l ? strdup(key) : NULL;
         if (!k) {
           free(l);
           continue;
@@ -299,20 +304,21 @@ static struct as_rbac *ready(kube_apiserver_t *srv) {
 static bool each_role(struct as_rbac *rb, const kube_apiserver_user_t *u,
                       const char *ns,
                       bool (*fn)(struct rbac_role *r, void *arg), void *arg) {
-  char key[700];
+  char key[900];
   for (ssize_t gi = -1; gi < 0 || (u->groups && u->groups[gi]); gi++) {
-    snprintf(key, sizeof key, gi < 0 ? "u:%s" : "g:%s",
-             gi < 0 ? u->name : u->groups[gi]);
-    struct blist *l = NULL;
-    if (!lh_table_lookup_ex(rb->index, key, (void **)&l) || !l)
-      continue;
-    for (size_t i = 0; i < l->n; i++) {
-      struct rbac_binding *b = l->v[i];
-      if (b->ns && (!ns || !streq(b->ns, ns)))
+    const char *subject = gi < 0 ? u->name : u->groups[gi];
+    /* The cluster's bindings, then those of the namespace. */
+    for (int scope = 0; scope < (ns ? 2 : 1); scope++) {
+      snprintf(key, sizeof key, "%c:%s\x1f%s", gi < 0 ? 'u' : 'g', subject,
+               scope ? ns : "");
+      struct blist *l = NULL;
+      if (!lh_table_lookup_ex(rb->index, key, (void **)&l) || !l)
         continue;
-      struct rbac_role *r = role_get(rb, b->role_key);
-      if (r && fn(r, arg))
-        return true;
+      for (size_t i = 0; i < l->n; i++) {
+        struct rbac_role *r = role_get(rb, l->v[i]->role_key);
+        if (r && fn(r, arg))
+          return true;
+      }
     }
   }
   return false;
