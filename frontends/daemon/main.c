@@ -24,7 +24,7 @@ static void usage(FILE *f) {
       "server options:\n"
       "  --data-dir DIR          state directory (default %s)\n"
       "  --listen unix:PATH      serve on a unix socket (mode 0600)\n"
-      "  --listen tcp:ADDR:PORT  serve HTTPS (self-signed DIR/tls.crt) on "
+      "  --listen tcp:ADDR:PORT  serve HTTPS (DIR/tls.crt, signed by DIR/ca.crt) on "
       "TCP;\n"
       "                          needs the bearer token\n"
       "                          (default unix:%s and tcp:127.0.0.1:6443)\n"
