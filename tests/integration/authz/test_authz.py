@@ -403,6 +403,45 @@ def check_join_node(c, join, kube):
               "a wrong join token is refused", (p.stdout, p.stderr))
 
 
+def check_manual_approval(c):
+    """A user's CSR (signer kube-apiserver-client) waits for `kubectl
+    certificate approve`; then the CA signs it and the certificate works."""
+    key = os.path.join(c.tmp, "dave.key")
+    csr = subprocess.run(
+        ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj",
+         "/O=devs/CN=dave"], capture_output=True, text=True)
+    obj = json.loads(json.dumps(CSR_TMPL))
+    obj["metadata"]["name"] = "dave"
+    obj["spec"]["signerName"] = "kubernetes.io/kube-apiserver-client"
+    obj["spec"]["request"] = base64.b64encode(csr.stdout.encode()).decode()
+    c.ok("user CSR", "create", "-f", "-", stdin=json.dumps(obj))
+    time.sleep(0.3)
+    out = c.ok("CSR pending", "get", "csr", "dave", "-o", "json")
+    c.t.check("certificate" not in json.loads(out).get("status", {}),
+              "a user's CSR is not auto-approved", out)
+    c.ok("kubectl certificate approve", "certificate", "approve", "dave")
+    cert = None
+    for _ in range(50):
+        st = json.loads(c.ok("CSR status", "get", "csr", "dave", "-o",
+                             "json")).get("status", {})
+        if st.get("certificate"):
+            cert = base64.b64decode(st["certificate"])
+            break
+        time.sleep(0.1)
+    c.t.check(cert is not None, "approved CSR signed")
+    if not cert:
+        return
+    crt = os.path.join(c.tmp, "dave.crt")
+    open(crt, "wb").write(cert)
+    rc, out, err = c.kubectl("auth", "whoami", "-o", "json",
+                             "--client-certificate", crt, "--client-key", key,
+                             "--token", "")
+    c.t.check(rc == 0 and '"dave"' in out and '"devs"' in out,
+              "the signed certificate authenticates dave in devs",
+              (out, err))
+
+
 def check_audit(c, path):
     lines = open(path).read().splitlines()
     events = [json.loads(x) for x in lines]
@@ -490,6 +529,7 @@ def main():
         check_sa_tokens(c)
         check_bootstrap_and_node(c, join)
         check_join_node(c, join, kube)
+        check_manual_approval(c)
         check_audit(c, audit)
         check_unix_and_python(c)
     finally:
