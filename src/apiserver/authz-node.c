@@ -264,6 +264,29 @@ void as_node_graph_free(kube_apiserver_t *srv) {
   srv->auth->graph = NULL;
 }
 
+/* ---- NodeRestriction ---- */
+
+/* A node creates only its own Node object (the name is in the body, not
+ * in the path the authorizer saw). */
+static int node_admit_create(kube_apiserver_t *srv, const kube_kind_t *k,
+                             json_object *obj, kube_error_t *err) {
+  const kube_apiserver_user_t *u = srv->req_user;
+  if (!u || !u->name || !str_has_prefix(u->name, "system:node:") ||
+      !as_user_in_group(u, "system:nodes") || !srv->auth || !srv->auth->enabled)
+    return 0;
+  const char *name = kube_json_get_string(obj, "metadata.name") ?: "";
+  if (streq(name, u->name + 12))
+    return 0;
+  return kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,
+                        "nodes \"%s\" is forbidden: node \"%s\" is not "
+                        "allowed to modify node \"%s\"",
+                        name, u->name + 12, name);
+}
+
+const struct as_kind_hooks as_node_hooks = {
+    .admit_create = node_admit_create,
+};
+
 /* ---- the decision ---- */
 
 static bool is_write(const char *verb) {

@@ -151,6 +151,8 @@ const struct as_rule *as_node_rules(size_t *n);
 enum as_decision as_node_authorize(kube_apiserver_t *srv,
                                    const struct as_attrs *a, char **reason);
 void as_node_graph_free(kube_apiserver_t *srv);
+/* Nodes' admission: a node creates only its own Node. */
+extern const struct as_kind_hooks as_node_hooks;
 
 /* ---- reviews.c ---- */
 /* Serve the authorization reviews and serviceaccounts/token: true when

@@ -6,6 +6,9 @@
  * csrapproving controller for node client certificates (signer
  * kubernetes.io/kube-apiserver-client-kubelet, CN system:node:NAME, O
  * system:nodes, asked by a bootstrap token or by that node itself), and
+ * the approval asks whether the requester may create
+ * certificatesigningrequests/nodeclient (selfnodeclient for a renewal),
+ * granted by default to system:bootstrappers and system:nodes), and
  * the signer of approved requests of the kubelet-client and
  * kube-apiserver-client signers with the cluster CA.  The approval
  * subresource (`kubectl certificate approve|deny`) writes the conditions.
@@ -55,6 +58,31 @@ static bool in_groups(json_object *spec, const char *group) {
               group))
       return true;
   return false;
+}
+
+/* The requester may ask for this kind of node certificate (kube-
+ * controller-manager's approver asks a SubjectAccessReview of
+ * certificatesigningrequests/nodeclient or /selfnodeclient). */
+static bool requester_may(kube_apiserver_t *srv, json_object *spec,
+                          const char *sub) {
+  const char *groups[65] = {0};
+  json_object *g = kube_json_get(spec, "groups");
+  size_t n =
+      json_object_is_type(g, json_type_array) ? json_object_array_length(g) : 0;
+  for (size_t i = 0; i < n && i < 64; i++)
+    groups[i] = json_object_get_string(json_object_array_get_idx(g, i));
+  kube_apiserver_user_t u = {kube_json_get_string(spec, "username") ?: "",
+                             groups};
+  struct as_attrs a = {.user = &u,
+                       .verb = "create",
+                       .resource = true,
+                       .group = "certificates.k8s.io",
+                       .resource_name = "certificatesigningrequests",
+                       .sub = sub};
+  char *reason = NULL;
+  bool ok = as_authorize(srv, &a, &reason);
+  free(reason);
+  return ok;
 }
 
 static json_object *status_of(json_object *obj) {
@@ -122,9 +150,10 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
       goto out;
     kube_error_t e = KUBE_ERROR_INIT;
     char *probe = NULL;
-    bool bootstrapper = in_groups(spec, "system:bootstrappers");
-    bool self =
-        in_groups(spec, "system:nodes") && str_has_prefix(user, "system:node:");
+    bool self = in_groups(spec, "system:nodes") &&
+                str_has_prefix(user, "system:node:") &&
+                requester_may(srv, spec, "selfnodeclient");
+    bool bootstrapper = !self && requester_may(srv, spec, "nodeclient");
     int rc =
         (bootstrapper || self)
             ? as_ca_sign_request(a->ca, a->ca_key, pem,

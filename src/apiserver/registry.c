@@ -75,6 +75,7 @@ static const struct {
 } table[] = {
     {"", "services", &service_hooks},
     {"", "namespaces", &namespace_hooks},
+    {"", "nodes", &as_node_hooks},
     {"apiextensions.k8s.io", "customresourcedefinitions", NULL},
 };
 

@@ -131,7 +131,16 @@ void as_redispatch(struct req *r) {
   as_dispatch(r);
 }
 
+static void dispatch(struct req *r);
+
 void as_dispatch(struct req *r) {
+  kube_apiserver_t *srv = r->srv;
+  dispatch(r);
+  /* r may be gone: the user was for the handler's synchronous part. */
+  srv->req_user = NULL;
+}
+
+static void dispatch(struct req *r) {
   if (r->method == M_OTHER) {
     if (r->method_str && streq(r->method_str, "TOO_LARGE"))
       as_reply_status(r, KUBE_REASON_TOO_LARGE,

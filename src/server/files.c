@@ -64,49 +64,59 @@ int srv_write_file(const char *path, const char *data, mode_t mode,
   return 0;
 }
 
+/* The first line of `path` (owned), or NULL when absent or empty. */
+static char *first_line(const char *path) {
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return NULL;
+  char buf[256] = "";
+  bool ok = fgets(buf, sizeof buf, f) != NULL;
+  fclose(f);
+  buf[strcspn(buf, "\r\n")] = '\0';
+  return ok && buf[0] ? strdup(buf) : NULL;
+}
+
+static int urandom(unsigned char *buf, size_t n, kube_error_t *err) {
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, buf, n) != (ssize_t)n) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return kube_make_error(err, e, "cannot read /dev/urandom: %s", strerror(e));
+  }
+  close(fd);
+  return 0;
+}
+
+/* Write `secret` and a newline to path (0600); a copy of it (owned). */
+static char *keep_secret(const char *path, const char *secret,
+                         kube_error_t *err) {
+  char line[128];
+  snprintf(line, sizeof line, "%s\n", secret);
+  if (srv_write_file(path, line, 0600, err) < 0)
+    return NULL;
+  char *t = strdup(secret);
+  if (!t)
+    kube_make_oom(err);
+  return t;
+}
+
 char *srv_load_token(const char *dir, const char *given, kube_error_t *err) {
-  if (given) {
-    char *t = strdup(given);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/token", dir);
+  char *t = given ? strdup(given) : first_line(path);
+  if (t || given) {
     if (!t)
       kube_make_oom(err);
     return t;
   }
-  char path[4200];
-  snprintf(path, sizeof path, "%s/token", dir);
-  FILE *f = fopen(path, "re");
-  if (f) {
-    char buf[256] = "";
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (ok && buf[0]) {
-      char *t = strdup(buf);
-      if (!t)
-        kube_make_oom(err);
-      return t;
-    }
-  }
   unsigned char rnd[24];
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    kube_make_error(err, e, "cannot read /dev/urandom: %s", strerror(e));
+  if (urandom(rnd, sizeof rnd, err) < 0)
     return NULL;
-  }
-  close(fd);
   char hex[sizeof rnd * 2 + 2];
   for (size_t i = 0; i < sizeof rnd; i++)
     snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-  char line[sizeof hex + 2];
-  snprintf(line, sizeof line, "%s\n", hex);
-  if (srv_write_file(path, line, 0600, err) < 0)
-    return NULL;
-  char *t = strdup(hex);
-  if (!t)
-    kube_make_oom(err);
-  return t;
+  return keep_secret(path, hex, err);
 }
 
 /* The cluster CA (DATA/ca.crt, ca.key): created once; it signs the
@@ -138,8 +148,8 @@ int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
    * certificate: clients trust the CA. */
   if (!fresh_ca && access(*cert_out, R_OK) == 0 && access(*key_out, R_OK) == 0)
     return 0;
-  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key,
-                                          NULL, err) < 0)
+  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key, NULL,
+                                          err) < 0)
     return kube_error_wrap(err, "serving certificate");
   /* Public, but the data directory's files are its owner's alone. */
   if (chmod(*cert_out, 0600) < 0)
@@ -245,40 +255,17 @@ int srv_private_file(const char *path, kube_error_t *err) {
 char *srv_load_join_token(const char *dir, kube_error_t *err) {
   char path[4200];
   snprintf(path, sizeof path, "%s/join-token", dir);
-  FILE *f = fopen(path, "re");
-  if (f) {
-    char buf[64] = "";
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (ok && strlen(buf) == 23) {
-      char *t = strdup(buf);
-      if (!t)
-        kube_make_oom(err);
-      return t;
-    }
-  }
+  char *t = first_line(path);
+  if (t && strlen(t) == 23)
+    return t;
+  free(t);
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char rnd[22];
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    kube_make_error(err, e, "cannot read /dev/urandom: %s", strerror(e));
+  if (urandom(rnd, sizeof rnd, err) < 0)
     return NULL;
-  }
-  close(fd);
-  char tok[25];
+  char tok[24];
   for (size_t i = 0, j = 0; i < 23; i++)
     tok[i] = i == 6 ? '.' : alphabet[rnd[j++] % 36];
-  tok[23] = '\n';
-  tok[24] = '\0';
-  if (srv_write_file(path, tok, 0600, err) < 0)
-    return NULL;
   tok[23] = '\0';
-  char *t = strdup(tok);
-  if (!t)
-    kube_make_oom(err);
-  return t;
+  return keep_secret(path, tok, err);
 }

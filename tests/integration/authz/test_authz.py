@@ -315,6 +315,9 @@ def check_bootstrap_and_node(c, join):
     c.ok("node creates its Node", "create", "-f", "-", cfg=cfg,
          stdin=json.dumps(node))
     node["metadata"]["name"] = "n2"
+    c.denied("node cannot create another Node", 'node "n1" is not allowed '
+             'to modify node "n2"', "create", "-f", "-", cfg=cfg,
+             stdin=json.dumps(node))
     c.ok("admin creates n2", "create", "-f", "-", stdin=json.dumps(node))
     c.ok("node labels its own Node", "label", "node", "n1", "a=b", cfg=cfg)
     c.denied("node cannot label n2",
