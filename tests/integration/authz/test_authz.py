@@ -166,6 +166,48 @@ def check_token_users(c):
         c.t.check(False, "whoami json", (e, out))
 
 
+def check_sar(c):
+    """SubjectAccessReview and LocalSubjectAccessReview for another user."""
+    def review(path, spec):
+        r = c.k.request("POST", path, {"apiVersion": "authorization.k8s.io/v1",
+                                       "kind": path.rsplit("/", 1)[1],
+                                       "spec": spec})
+        return r.status, (r.json().get("status", {}) if r.status == 201
+                          else r.body)
+    ra = {"verb": "create", "resource": "configmaps", "namespace": "default"}
+    st = review("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                {"user": "alice", "groups": ["devs"], "resourceAttributes": ra})
+    c.t.check(st[0] == 201 and st[1].get("allowed") is True,
+              "SubjectAccessReview: alice may create configmaps", st)
+    ra = dict(ra, namespace="kube-system")
+    st = review("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                {"user": "alice", "groups": ["devs"], "resourceAttributes": ra})
+    c.t.check(st[0] == 201 and not st[1].get("allowed"),
+              "SubjectAccessReview: not in kube-system", st)
+    st = review("/apis/authorization.k8s.io/v1/namespaces/default/"
+                "localsubjectaccessreviews",
+                {"user": "bob", "resourceAttributes":
+                 {"verb": "get", "resource": "pods", "namespace": "default"}})
+    c.t.check(st[0] == 201 and not st[1].get("allowed"),
+              "LocalSubjectAccessReview: bob may not get pods", st)
+    st = review("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                {"user": "alice", "groups": ["system:authenticated"],
+                 "nonResourceAttributes":
+                 {"verb": "get", "path": "/healthz"}})
+    c.t.check(st[0] == 201 and st[1].get("allowed") is True,
+              "SubjectAccessReview of a path", st)
+    # An ordinary user may not ask about others.
+    r = c.k.request("POST", "/apis/authorization.k8s.io/v1/"
+                    "subjectaccessreviews",
+                    {"apiVersion": "authorization.k8s.io/v1",
+                     "kind": "SubjectAccessReview",
+                     "spec": {"user": "x", "resourceAttributes": ra}},
+                    token="bob-tok")
+    c.t.check(r.status == 403 and r.json()["message"] == forbidden(
+        "bob", "create", "subjectaccessreviews",
+        group="authorization.k8s.io"), "bob cannot review others", r)
+
+
 def check_x509_user(c, kube):
     cfg = os.path.join(c.tmp, "carol.kubeconfig")
     p = subprocess.run([kube, "config", "new-user", "carol", "--group", "qa",
@@ -528,6 +570,7 @@ def main():
         c = Cluster(k, t, tmp)
         join = check_files(c)
         check_token_users(c)
+        check_sar(c)
         check_x509_user(c, kube)
         check_sa_tokens(c)
         check_bootstrap_and_node(c, join)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "apiserver/authz.h"
 
@@ -442,6 +443,65 @@ static void test_node_authorizer(void **state) {
   fx_free(&f);
 }
 
+/* Writes are audited as audit.k8s.io/v1 Events; past the cap the file
+ * moves to FILE.1. */
+static void test_audit_log(void **state) {
+  char dir[] = "/tmp/test-audit-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char log[128], old[140];
+  snprintf(log, sizeof log, "%s/audit.log", dir);
+  snprintf(old, sizeof old, "%s.1", log);
+  struct fx f;
+  f.loop = kube_loop_new(NULL);
+  kube_store_options_t so = {.struct_size = sizeof so, .backend = "memory"};
+  f.store = kube_store_open(f.loop, &so, NULL);
+  kube_apiserver_options_t ao = {.struct_size = sizeof ao,
+                                 .token = "t",
+                                 .bootstrap = true,
+                                 .audit_log = log,
+                                 .audit_log_max_bytes = 4000};
+  f.srv = kube_apiserver_new(f.loop, f.store, &ao, NULL);
+  assert_non_null(f.srv);
+  for (int i = 0; i < 300 && !kube_apiserver_ready(f.srv); i++)
+    kube_loop_iterate(f.loop, 10);
+  assert_int_equal(
+      call(&f, "GET", "/api/v1/namespaces/default/configmaps", NULL), 200);
+  for (int i = 0; i < 20; i++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"c%d\"}}", i);
+    assert_int_equal(
+        call(&f, "POST", "/api/v1/namespaces/default/configmaps", body), 201);
+  }
+  struct stat st;
+  assert_int_equal(stat(old, &st), 0); /* rotated */
+  assert_int_equal(stat(log, &st), 0);
+  assert_true(st.st_size <= 4000);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  FILE *fp = fopen(log, "r");
+  assert_non_null(fp);
+  char line[4096];
+  int n = 0;
+  while (fgets(line, sizeof line, fp)) {
+    json_object *o = kube_json_parse(line, strlen(line), NULL);
+    assert_non_null(o);
+    assert_string_equal(kube_json_get_string(o, "apiVersion"),
+                        "audit.k8s.io/v1");
+    assert_string_equal(kube_json_get_string(o, "verb"), "create");
+    assert_string_equal(kube_json_get_string(o, "objectRef.resource"),
+                        "configmaps");
+    assert_string_equal(kube_json_get_string(o, "user.username"),
+                        "system:apiserver");
+    json_object_put(o);
+    n++;
+  }
+  fclose(fp);
+  assert_true(n > 0);
+  fx_free(&f);
+  unlink(log);
+  unlink(old);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rule_matching),
@@ -452,6 +512,7 @@ int main(void) {
       cmocka_unit_test(test_bindings),
       cmocka_unit_test(test_aggregation),
       cmocka_unit_test(test_node_authorizer),
+      cmocka_unit_test(test_audit_log),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
