@@ -10,7 +10,8 @@
  * compares, no parse and no store read.  ClusterRole aggregation is
  * resolved in that rebuild (the rules of every ClusterRole whose labels
  * one of its clusterRoleSelectors matches, transitively, as the
- * clusterrole-aggregation controller writes them).
+ * clusterrole-aggregation controller does; the union is written back into
+ * the aggregated role's rules, as that controller writes it).
  */
 #include <json-c/linkhash.h>
 
@@ -44,6 +45,8 @@ struct as_rbac {
   struct lh_table *index;    /* subject -> blist */
   bool dirty;
   kube_store_watch_t *watch;
+  kube_apiserver_t *srv;
+  struct event *sync_ev; /* writes aggregated rules back, batched */
 };
 
 static void role_free(struct rbac_role *r) {
@@ -229,7 +232,9 @@ static void eff_add(struct rbac_role *r, const struct as_rule *rule,
  * select (their own aggregated ones too, to a small depth). */
 static void aggregate(struct as_rbac *rb, struct rbac_role *target,
                       struct rbac_role *r, size_t *cap, int depth) {
-  for (size_t i = 0; i < r->n_rules; i++)
+  /* An aggregated ClusterRole's own rules are the controller's copy of
+   * what it selects (written back below): not a source. */
+  for (size_t i = 0; !r->selectors && i < r->n_rules; i++)
     eff_add(target, &r->rules[i], cap);
   if (!r->selectors || depth > 4)
     return;
@@ -362,6 +367,55 @@ void as_rbac_rules_for(kube_apiserver_t *srv, const kube_apiserver_user_t *u,
     each_role(rb, u, ns, role_collect, &acc);
 }
 
+/* ---- aggregation written back ---- */
+
+/* The clusterrole-aggregation controller: an aggregated ClusterRole's
+ * stored rules are the union of the rules it selects (so `kubectl get
+ * clusterrole admin -o yaml` shows them).  Conflicts with another server
+ * doing the same are left to the next change. */
+static void sync_cb(evutil_socket_t fd, short what, void *arg) {
+  struct as_rbac *rb = arg;
+  kube_apiserver_t *srv = rb->srv;
+  if (srv->shutting_down)
+    return;
+  if (rb->dirty)
+    rebuild(rb);
+  struct lh_entry *e;
+  lh_foreach(rb->roles, e) {
+    const char *k = (const char *)lh_entry_k(e);
+    struct rbac_role *r = (struct rbac_role *)lh_entry_v(e);
+    if (k[0] != 'C' || !r->selectors)
+      continue;
+    json_object *want = json_object_new_array();
+    for (size_t i = 0; want && i < r->n_eff; i++) {
+      json_object *j = as_rule_to_json(r->eff[i]);
+      bool dup = false;
+      for (size_t x = 0; j && x < json_object_array_length(want); x++)
+        dup = dup || json_object_equal(j, json_object_array_get_idx(want, x));
+      if (j && !dup)
+        json_object_array_add(want, j);
+      else if (j)
+        json_object_put(j);
+    }
+    char key[700];
+    snprintf(key, sizeof key, RBAC_PREFIX "clusterroles/%s", k + 2);
+    kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
+    json_object *o = rec ? as_record_parse(rec, NULL) : NULL;
+    json_object *have = NULL;
+    if (o && want &&
+        (!json_object_object_get_ex(o, "rules", &have) ||
+         !json_object_equal(have, want))) {
+      json_object_object_add(o, "rules", json_object_get(want));
+      as_internal_update(srv, key, o, rec->mod_revision);
+    }
+    if (o)
+      json_object_put(o);
+    if (want)
+      json_object_put(want);
+    kube_store_record_unref(rec);
+  }
+}
+
 /* ---- the store watch ---- */
 
 static void watch_cb(const kube_store_event_t *ev, const kube_error_t *err,
@@ -378,12 +432,16 @@ static void watch_cb(const kube_store_event_t *ev, const kube_error_t *err,
   }
   if (ev->type == KUBE_STORE_EVENT_DELETE) {
     apply(rb, ev->rec->key, NULL);
+    if (strstr(ev->rec->key, "/clusterroles/") && rb->sync_ev)
+      event_active(rb->sync_ev, 0, 0);
     return;
   }
   json_object *o = as_record_parse(ev->rec, NULL);
   apply(rb, ev->rec->key, o);
   if (o)
     json_object_put(o);
+  if (strstr(ev->rec->key, "/clusterroles/") && rb->sync_ev)
+    event_active(rb->sync_ev, 0, 0);
 }
 
 void as_rbac_start(kube_apiserver_t *srv) {
@@ -394,6 +452,8 @@ void as_rbac_start(kube_apiserver_t *srv) {
     rb = srv->auth->rbac = calloc(1, sizeof *rb);
     if (!rb)
       return;
+    rb->srv = srv;
+    rb->sync_ev = event_new(srv->base, -1, 0, sync_cb, rb);
   }
   if (rb->roles)
     lh_table_free(rb->roles);
@@ -429,6 +489,8 @@ void as_rbac_free(kube_apiserver_t *srv) {
   if (!rb)
     return;
   kube_store_watch_cancel(rb->watch);
+  if (rb->sync_ev)
+    event_free(rb->sync_ev);
   if (rb->index)
     lh_table_free(rb->index);
   if (rb->bindings)
