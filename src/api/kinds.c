@@ -75,6 +75,7 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_ssrr,
     /* authentication.k8s.io/v1: create-only */
     &api_kind_ssr,
+    &api_kind_tokenreview,
 };
 
 /* The column names as the API server's Table sends them ("Name",

@@ -52,42 +52,50 @@
 static const char *const cluster_roles[] = {
     "{\"metadata\":{\"name\":\"cluster-admin\"," LABELS("") "},\"rules\":[" R(
         "\"*\"", "\"*\"", "\"*\"") "," U("\"*\"", "\"*\"") "]}",
-    "{\"metadata\":{\"name\":\"system:aggregate-to-view\"," LABELS(AGG("view")) "},\"rules\":[" R(
-        READ, "\"\"",
-        VIEW_RES) "," R(READ, "\"apps\"",
-                        APPS_RES) "," R(READ, "\"batch\"",
-                                        BATCH_RES) "," R(READ,
+    "{\"metadata\":{\"name\":\"system:aggregate-to-view\"," LABELS(AGG("view")) "},\"rules\":[" R(READ, "\"\"", VIEW_RES) "," R(
+        READ, "\"apps\"",
+        APPS_RES) "," R(READ, "\"batch\"",
+                        BATCH_RES) "," R(READ, "\"autoscaling\"",
+                                         HPA_RES) "," R(READ,
+                                                        "\"disc"
+                                                        "overy."
+                                                        "k8s."
+                                                        "io\"",
+                                                        "\"endp"
+                                                        "ointsl"
+                                                        "ices"
+                                                        "\"") "," R(READ,
+                                                                    "\"coordina"
+                                                                    "tion.k8s."
+                                                                    "io\"",
+                                                                    "\"leases"
+                                                                    "\"") "," R(READ,
+                                                                                "\"events.k8s.io\"",
+                                                                                "\"events\"") "]}",
+    "{\"metadata\":{\"name\":\"system:aggregate-to-edit\"," LABELS(AGG("edit")) "},\"rules\":[" R(
+        ALLV, "\"\"",
+        EDIT_RES) "," R(ALLV, "\"apps\"",
+                        APPS_RES) "," R(ALLV, "\"batch\"",
+                                        BATCH_RES) "," R(ALLV,
                                                          "\"autoscaling\"",
-                                                         HPA_RES) "," R(READ,
-                                                                        "\"disc"
-                                                                        "overy."
-                                                                        "k8s."
-                                                                        "io\"",
-                                                                        "\"endp"
-                                                                        "ointsl"
-                                                                        "ices"
-                                                                        "\"") "," R(READ,
-                                                                                    "\"coordination.k8s.io\"",
-                                                                                    "\"leases\"") "," R(READ,
-                                                                                                        "\"events.k8s.io\"",
-                                                                                                        "\"events\"") "]}",
-    "{\"metadata\":{\"name\":\"system:aggregate-to-edit\"," LABELS(AGG("edit")) "},\"rules\":[" R(ALLV, "\"\"", EDIT_RES) "," R(
-        ALLV, "\"apps\"",
-        APPS_RES) "," R(ALLV, "\"batch\"",
-                        BATCH_RES) "," R(ALLV, "\"autoscaling\"",
-                                         HPA_RES) "," R("\"create\"", "\"\"",
-                                                        "\"serviceaccounts/"
-                                                        "token\"") "," R("\"imp"
-                                                                         "erson"
-                                                                         "ate"
-                                                                         "\"",
-                                                                         "\"\"",
-                                                                         "\"ser"
-                                                                         "vicea"
-                                                                         "ccoun"
-                                                                         "ts\"") "," R(ALLV,
-                                                                                       "\"discovery.k8s.io\"",
-                                                                                       "\"endpointslices\"") "]}",
+                                                         HPA_RES) "," R("\"crea"
+                                                                        "te\"",
+                                                                        "\"\"",
+                                                                        "\"serv"
+                                                                        "iceacc"
+                                                                        "ounts/"
+                                                                        "token"
+                                                                        "\"") "," R("\"imp"
+                                                                                    "erson"
+                                                                                    "ate"
+                                                                                    "\"",
+                                                                                    "\"\"",
+                                                                                    "\"ser"
+                                                                                    "vicea"
+                                                                                    "ccoun"
+                                                                                    "ts\"") "," R(ALLV,
+                                                                                                  "\"discovery.k8s.io\"",
+                                                                                                  "\"endpointslices\"") "]}",
     "{\"metadata\":{\"name\":\"system:aggregate-to-admin\"," LABELS(AGG(
         "admin")) "},\"rules\":[" R(ALLV, "\"rbac.authorization.k8s.io\"",
                                     "\"roles\",\"rolebindings\"") "," R("\"crea"
@@ -133,6 +141,13 @@ static const char *const cluster_roles[] = {
     "{\"metadata\":{\"name\":\"system:public-info-viewer\"," LABELS(
         "") "},\"rules\":[" U("\"get\"", "\"/healthz\",\"/livez\",\"/readyz\","
                                          "\"/version\",\"/version/\"") "]}",
+    "{\"metadata\":{\"name\":\"system:auth-delegator\"," LABELS(
+        "") "},\"rules\":[" R("\"create\"", "\"authentication.k8s.io\"",
+                              "\"tokenreviews\"") "," R("\"create\"",
+                                                        "\"authorization.k8s."
+                                                        "io\"",
+                                                        "\"subjectaccessreviews"
+                                                        "\"") "]}",
     "{\"metadata\":{\"name\":\"system:node-bootstrapper\"," LABELS(
         "") "},\"rules\":[" R("\"create\",\"get\",\"list\",\"watch\"",
                               "\"certificates.k8s.io\"",
@@ -151,36 +166,40 @@ static const char *const cluster_roles[] = {
 
 /* The rules of system:node: the Node authorizer grants them to every
  * node (the ownership checks come first, authz-node.c). */
-static const char
-    node_rules_json[] =
-        "[" R(READ ",\"create\",\"update\",\"patch\"", "\"\"",
-              "\"nodes\",\"nodes/status\"") "," R(READ, "\"\"",
-                                                  "\"pods\",\"pods/status\","
-                                              "\"services\","
-                                                  "\"endpoints\","
-                                                  "\"namespaces\"") "," R("\"cr"
-                                                                          "eate"
-                                                                          "\"",
-                                                                          "\""
-                                                                          "\"",
-                                                                          "\"po"
-                                                                          "ds/"
-                                                                          "evic"
-                                                                          "tion"
-                                                                          "\","
-                                                                          "\"po"
-                                                                          "ds/"
-                                                                          "bind"
-                                                                          "ing"
-                                                                          "\"") "," R("\"create\",\"update\",\"patch\"",
-                                                                                      "\"\"",
-                                                                                      "\"events\"") "," R("\"create\",\"update\",\"patch\"",
-                                                                                                          "\"events.k8s.io\"",
-                                                                                                          "\"events\"") "," R(READ, "\"discovery.k8s.io\"", "\"endpointslices\"") "," R("\"create\",\"get\",\"list\",\"watch\"", "\"certificates.k8s.io\"", "\"certificatesigningrequests\"") "," R("\"create\"", "\"certificates.k8s.io\"", "\"certificatesigningrequests/selfnodeclient\"") "," R("\"create\"",
-                                                                                                                                                                                                                                                                                                                                                                                                    "\"authorization.k8s.io\"",
-                                                                                                                                                                                                                                                                                                                                                                                                    "\"selfsubjectaccessreviews\",\"subjectaccessreviews\"") "," R("\"create\"", "\"authentication.k8s.io\"", "\"tokenreviews\"") "," R(READ,
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "\"\"",
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "\"persistentvolumes\"") "]";
+static const char node_rules_json
+    [] = "[" R(READ ",\"create\",\"update\",\"patch\"", "\"\"", "\"nodes\",\"nodes/status\"") "," R(
+        READ, "\"\"",
+        "\"pods\",\"pods/status\","
+        "\"services\","
+        "\"endpoints\","
+        "\"namespaces\"") "," R("\"cr"
+                                "eate"
+                                "\"",
+                                "\""
+                                "\"",
+                                "\"po"
+                                "ds/"
+                                "evic"
+                                "tion"
+                                "\","
+                                "\"po"
+                                "ds/"
+                                "bind"
+                                "ing"
+                                "\"") "," R("\"create\",\"update\",\"patch\"",
+                                            "\"\"",
+                                            "\"events\"") "," R("\"create\","
+                                                                "\"update\","
+                                                                "\"patch\"",
+                                                                "\"events.k8s."
+                                                                "io\"",
+                                                                "\"events\"") "," R(READ,
+                                                                                    "\"discovery.k8s.io\"", "\"endpointslices\"") "," R("\"create\",\"get\",\"list\",\"watch\"",
+                                                                                                                                        "\"certificates.k8s.io\"", "\"certificatesigningrequests\"") "," R("\"create\"", "\"certificates.k8s.io\"", "\"certificatesigningrequests/selfnodeclient\"") "," R("\"create\"",
+                                                                                                                                                                                                                                                                                                           "\"authorization.k8s.io\"", "\"selfsubjectaccessreviews\",\"subjectaccessreviews\"") "," R("\"create\"",
+                                                                                                                                                                                                                                                                                                                                                                                                      "\"authentication.k8s.io\"", "\"tokenreviews\"") "," R(READ,
+                                                                                                                                                                                                                                                                                                                                                                                                                                                             "\"\"",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                             "\"persistentvolumes\"") "]";
 
 static const char *const cluster_bindings[][3] = {
     /* name, role, subjects */

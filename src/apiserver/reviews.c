@@ -5,7 +5,8 @@
  * auth can-i`, SubjectAccessReview, LocalSubjectAccessReview,
  * SelfSubjectRulesReview for `kubectl auth can-i --list`) and
  * serviceaccounts/<name>/token (authentication.k8s.io/v1 TokenRequest,
- * `kubectl create token`).
+ * `kubectl create token`), and authentication.k8s.io/v1 TokenReview and
+ * SelfSubjectReview (`kubectl auth whoami`).
  */
 #include <time.h>
 
@@ -320,16 +321,59 @@ static void self_review(struct req *r) {
   reply_created(r, obj);
 }
 
+/* authentication.k8s.io/v1 TokenReview: what the API server's
+ * authenticators make of a bearer token (kubelets and aggregated servers
+ * delegate authentication this way). */
+static void token_review(struct req *r) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  json_object *obj = as_decode_body(r, &err);
+  if (!obj) {
+    as_reply_error(r, &err);
+    return;
+  }
+  const char *tok = kube_json_get_string(obj, "spec.token");
+  json_object *st = json_object_new_object();
+  /* A request of our own, only to run the authenticators on. */
+  struct req probe = {.srv = r->srv};
+  if (tok && *tok && as_authn_token(r->srv, &probe, tok)) {
+    json_object_object_add(st, "authenticated", json_object_new_boolean(true));
+    json_object *ui = json_object_new_object();
+    json_object_object_add(ui, "username",
+                           json_object_new_string(probe.user->name));
+    json_object *g = json_object_new_array();
+    for (size_t i = 0; probe.user->groups && probe.user->groups[i]; i++)
+      json_object_array_add(g, json_object_new_string(probe.user->groups[i]));
+    json_object_object_add(ui, "groups", g);
+    json_object_object_add(st, "user", ui);
+    json_object *aud = json_object_new_array();
+    json_object_array_add(aud, json_object_new_string(AS_SA_ISSUER));
+    json_object_object_add(st, "audiences", aud);
+  } else {
+    json_object_object_add(st, "user", json_object_new_object());
+    json_object_object_add(st, "error",
+                           json_object_new_string("invalid bearer token"));
+  }
+  for (size_t i = 0; probe.own_groups && probe.own_groups[i]; i++)
+    free(probe.own_groups[i]);
+  free(probe.own_groups);
+  free((char *)probe.own_user.name);
+  json_object_object_add(obj, "status", st);
+  reply_created(r, obj);
+}
+
 bool as_reviews_dispatch(struct req *r) {
   const struct route *rt = &r->rt;
   if (!rt->kind)
     return false;
   if (streq(rt->group, "authentication.k8s.io") &&
-      streq(rt->resource, "selfsubjectreviews")) {
+      (streq(rt->resource, "selfsubjectreviews") ||
+       streq(rt->resource, "tokenreviews"))) {
     if (r->method != M_POST || rt->name)
       as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
                       "the server does not allow this method on the "
                       "requested resource");
+    else if (streq(rt->resource, "tokenreviews"))
+      token_review(r);
     else
       self_review(r);
     return true;

@@ -249,6 +249,9 @@ static const struct kube_kind_strategy ssrr_strategy = {
 static const struct kube_kind_strategy ssr_strategy = {
     .type = &api_t_SelfSubjectReview};
 
+static const struct kube_kind_strategy tr_strategy = {.type =
+                                                          &api_t_TokenReview};
+
 static const char *const verbs_create[] = {"create", NULL};
 static const char *const sub_csr[] = {"approval", "status", NULL};
 
@@ -292,6 +295,10 @@ const kube_kind_t api_kind_ssr =
     KIND("authentication.k8s.io", "v1", "SelfSubjectReview",
          "selfsubjectreviews", "", false, NULL, verbs_create, NULL, NULL,
          review_columns, NULL, &ssr_strategy);
+
+const kube_kind_t api_kind_tokenreview = KIND(
+    "authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "", false,
+    NULL, verbs_create, NULL, NULL, review_columns, NULL, &tr_strategy);
 
 const api_type_t *api_body_type(const char *api_version, const char *kind) {
   if (streq(api_version, "authentication.k8s.io/v1") &&

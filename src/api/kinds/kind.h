@@ -141,6 +141,6 @@ extern const kube_kind_t api_kind_hpa_v2, api_kind_hpa_v1;
 extern const kube_kind_t api_kind_crd;
 extern const kube_kind_t api_kind_role, api_kind_clusterrole,
     api_kind_rolebinding, api_kind_clusterrolebinding, api_kind_csr,
-    api_kind_ssar, api_kind_sar, api_kind_lsar, api_kind_ssrr, api_kind_ssr;
+    api_kind_ssar, api_kind_sar, api_kind_lsar, api_kind_ssrr, api_kind_ssr, api_kind_tokenreview;
 
 #endif /* KUBE_API_KINDS_KIND_H */

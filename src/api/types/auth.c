@@ -50,6 +50,11 @@ AUTHN(TokenRequest, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
 
 AUTHN(UserInfo, API_TYPE_OPEN, STR(1, "username"), STR(2, "uid"),
       RSTR(3, "groups"));
+AUTHN(TokenReviewSpec, 0, STR(1, "token"), RSTR(2, "audiences"));
+AUTHN(TokenReviewStatus, 0, BOOL(1, "authenticated"),
+      MSG(2, "user", UserInfo), RSTR(4, "audiences"), STR(3, "error"));
+AUTHN(TokenReview, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+      MSG(2, "spec", TokenReviewSpec), MSG(3, "status", TokenReviewStatus));
 AUTHN(SelfSubjectReviewStatus, 0, MSG(1, "userInfo", UserInfo));
 AUTHN(SelfSubjectReview, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
       MSG(2, "status", SelfSubjectReviewStatus));

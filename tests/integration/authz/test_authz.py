@@ -279,6 +279,20 @@ def check_sa_tokens(c):
     c.ok("delete p2", "delete", "pod", "p2", "--grace-period=0", "--force")
     c.denied("pod-bound token dies with the pod", "Unauthorized", "get",
              "pods", token=bound.strip())
+    r = c.k.request("POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                    {"apiVersion": "authentication.k8s.io/v1",
+                     "kind": "TokenReview", "spec": {"token": tok}})
+    st = r.json().get("status", {}) if r.status == 201 else {}
+    c.t.check(st.get("authenticated") is True and
+              st["user"]["username"] == "system:serviceaccount:default:robot"
+              and "system:serviceaccounts:default" in st["user"]["groups"],
+              "TokenReview of the robot's token", r)
+    r = c.k.request("POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                    {"apiVersion": "authentication.k8s.io/v1",
+                     "kind": "TokenReview", "spec": {"token": "bogus"}})
+    c.t.check(r.status == 201 and
+              not r.json()["status"].get("authenticated"),
+              "TokenReview of a bogus token", r)
     c.ok("delete robot", "delete", "serviceaccount", "robot")
     c.denied("token of a deleted serviceaccount", "Unauthorized", "get",
              "pods", token=tok)
