@@ -52,6 +52,8 @@ enum as_decision { AS_NO_OPINION = 0, AS_ALLOW, AS_DENY };
 char *as_forbidden_message(const struct as_attrs *a, const char *reason);
 bool as_user_in_group(const kube_apiserver_user_t *u, const char *group);
 
+struct as_rule;
+
 /* ---- state ---- */
 struct as_static_user; /* a --token-auth-file line */
 struct as_rbac;
@@ -129,6 +131,15 @@ bool as_rbac_allows(kube_apiserver_t *srv, const struct as_attrs *a);
  * arrays (SelfSubjectRulesReview). */
 void as_rbac_rules_for(kube_apiserver_t *srv, const kube_apiserver_user_t *u,
                        const char *ns, json_object *res, json_object *nonres);
+
+/* The effective rules of Role ns/name (ns NULL: ClusterRole name),
+ * borrowed until the next store event; -1 when there is no such role. */
+int as_rbac_role_rules(kube_apiserver_t *srv, const char *ns, const char *name,
+                       const struct as_rule ***rules, size_t *n);
+
+/* ---- rbac-escalation.c ---- */
+/* Writes of roles and bindings: no grant beyond what the writer holds. */
+extern const struct as_kind_hooks as_role_hooks, as_binding_hooks;
 
 /* ---- rbac-match.c (pure, unit-tested) ---- */
 struct as_rule {

@@ -345,6 +345,22 @@ bool as_rbac_allows(kube_apiserver_t *srv, const struct as_attrs *a) {
                    role_allows, (void *)a);
 }
 
+int as_rbac_role_rules(kube_apiserver_t *srv, const char *ns, const char *name,
+                       const struct as_rule ***rules, size_t *n) {
+  struct as_rbac *rb = ready(srv);
+  char key[700];
+  if (ns)
+    snprintf(key, sizeof key, "R/%s/%s", ns, name);
+  else
+    snprintf(key, sizeof key, "C/%s", name);
+  struct rbac_role *r = rb ? role_get(rb, key) : NULL;
+  if (!r)
+    return -1;
+  *rules = r->eff;
+  *n = r->n_eff;
+  return 0;
+}
+
 struct rules_acc {
   json_object *res, *nonres;
 };

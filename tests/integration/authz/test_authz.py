@@ -129,6 +129,25 @@ def check_token_users(c):
     c.can_i("admin: can-i --as bob --as-group devs (group binding later)",
             "no", "list", "pods", "-n", "kube-system", "--as", "bob",
             "--as-group", "devs")
+    # Escalation: edit on rolebindings is not enough to bind admin.
+    c.ok("alice may write rolebindings", "create", "role", "rb-writer",
+         "--verb=create,get,list", "--resource=rolebindings,roles")
+    c.ok("bind rb-writer", "create", "rolebinding", "alice-rb",
+         "--role", "rb-writer", "--user", "alice")
+    c.denied("alice cannot bind cluster-admin (escalation)",
+             "is attempting to grant RBAC permissions not currently held",
+             "create", "rolebinding", "alice-root", "--clusterrole",
+             "cluster-admin", "--user", "alice", token="alice-tok")
+    c.denied("alice cannot write a role with secrets rights she lacks",
+             "is attempting to grant RBAC permissions not currently held",
+             "create", "role", "r2", "--verb=get",
+             "--resource=rolebindings.rbac.authorization.k8s.io",
+             "--resource=nodes", token="alice-tok")
+    c.ok("alice binds view (she holds it all in default)", "create",
+         "rolebinding", "alice-view2", "--clusterrole", "view", "--user",
+         "erin", token="alice-tok")
+    c.ok("alice writes a role within her rights", "create", "role", "r3",
+         "--verb=get", "--resource=configmaps", token="alice-tok")
     c.ok("clusterrolebinding view for group devs", "create",
          "clusterrolebinding", "devs-view", "--clusterrole", "view",
          "--group", "devs")
