@@ -188,8 +188,8 @@ int kube_apiserver_sign_client_cert(const char *ca_cert_path,
 
 /* Write a kubeconfig (mode 0600, atomically) for `user` in `groups` with
  * a new client certificate signed by the CA (kube_apiserver_sign_client_
- * cert), trusting that CA for the cluster `server`; its user and context
- * are named after `user`... the context is "libkube".  0 or -1. */
+ * cert), trusting that CA for the cluster `server`; its user entry is
+ * named `user`, its context "libkube" (namespace default).  0 or -1. */
 int kube_apiserver_write_user_kubeconfig(const char *path, const char *server,
                                          const char *ca_cert_path,
                                          const char *ca_key_path,
