@@ -69,7 +69,7 @@ static char *first_line(const char *path) {
   FILE *f = fopen(path, "re");
   if (!f)
     return NULL;
-  char buf[256] = "";
+  char buf[512] = "";
   bool ok = fgets(buf, sizeof buf, f) != NULL;
   fclose(f);
   buf[strcspn(buf, "\r\n")] = '\0';
@@ -174,18 +174,10 @@ char *srv_load_identity(const char *dir, kube_error_t *err) {
    * takes them back at once instead of waiting for them to expire. */
   char path[4200];
   snprintf(path, sizeof path, "%s/identity", dir);
-  FILE *f = fopen(path, "re");
-  if (f) {
-    char buf[512] = "";
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (ok && buf[0]) {
-      free(id);
-      if (!(id = strdup(buf)))
-        kube_make_oom(err);
-      return id;
-    }
+  char *kept = first_line(path);
+  if (kept) {
+    free(id);
+    return kept;
   }
   char line[600];
   snprintf(line, sizeof line, "%s\n", id);
