@@ -134,7 +134,7 @@ KUBE_EXPORT int kube_apiserver_ca_ensure(const char *cert_path,
                              10L * 365, NULL, key, err);
   int rc = -1;
   if (cert && as_pem_write(key_path, 0600, key, NULL, NULL, err) == 0 &&
-      as_pem_write(cert_path, 0644, NULL, cert, NULL, err) == 0)
+      as_pem_write(cert_path, 0600, NULL, cert, NULL, err) == 0)
     rc = 0;
   X509_free(cert);
   EVP_PKEY_free(key);
@@ -202,7 +202,7 @@ KUBE_EXPORT int kube_apiserver_generate_cert_signed(
   if (as_pem_write(key_path, 0600, key, NULL, NULL, err) < 0 ||
       /* The chain with the CA: clients that were given tls.crt as their
        * trust (before the CA existed) still verify it. */
-      as_pem_write(cert_path, 0644, NULL, cert, ca, err) < 0)
+      as_pem_write(cert_path, 0600, NULL, cert, ca, err) < 0)
     goto out;
   rc = 0;
 out:

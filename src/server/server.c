@@ -154,8 +154,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
         srv_private_dir(srv->data_dir, err) < 0)
       goto fail;
     static const char *const files[] = {
-        "token",           "identity",        "tls.key", "tls.crt",
-        "kubeconfig.yaml", "registries.yaml", "ca.key",  "join-token"};
+        "token",   "identity",        "tls.key",
+        "tls.crt", "kubeconfig.yaml", "registries.yaml",
+        "ca.key",  "join-token",      "ca.crt"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
