@@ -273,6 +273,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
       .store = store_s,
       .etcd_endpoints = etcd_s,
       .no_scheduler = !scheduler,
+      .no_controllers = !controllers,
   };
   struct running *r = calloc(1, sizeof *r);
   pyk_gate_t *gate = r ? pyk_gate_new() : NULL;
@@ -480,7 +481,8 @@ static PyType_Slot server_slots[] = {
     {Py_tp_doc,
      "Server(data_dir=None, store=\"memory\", etcd_endpoints=None, "
      "listen=(), node=False, scheduler=True, controllers=True)\n\n"
-     "A whole control plane (store, API server, scheduler) running on a "
+     "A whole control plane (store, API server, scheduler, controllers) "
+     "running on a "
      "thread of its own in this process, from construction until close(). "
      "A context manager.\n\n"
      "store: \"memory\", \"sqlite\" (durable, in data_dir) or \"etcd\" "
@@ -488,9 +490,9 @@ static PyType_Slot server_slots[] = {
      "specs (\"tcp:127.0.0.1:0\", \"unix:/path.sock\"); none by default: "
      "Server.client() needs no socket.  data_dir None: a private temporary "
      "directory when one is needed (sqlite, a TCP listener), removed by "
-     "close().  node=True raises NotImplementedError (no node agent yet); "
-     "controllers is accepted for the built-in controllers, which libkube "
-     "does not have yet."},
+     "close().  node=True raises NotImplementedError (no node agent yet).  "
+     "controllers: the built-in controllers (ReplicaSet, Deployment, "
+     "garbage collector, endpoints, ...); scheduler: the scheduler."},
     {0, NULL}};
 
 static PyType_Spec server_spec = {"libkube.Server", sizeof(ServerObject), 0,

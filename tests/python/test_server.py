@@ -173,3 +173,55 @@ def test_client_outlives_server_object():
     c = libkube.Server().client()  # the client keeps its Server alive
     c.create(configmap("kept"))
     assert c.get("v1", "ConfigMap", "kept")
+
+
+def _deployment(name, replicas):
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas,
+                     "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [
+                                      {"name": "c", "image": "busybox"}]}}}}
+
+
+def _owned_pods(c, app):
+    return c.list("v1", "Pod", namespace="default",
+                  label_selector=f"app={app}")["items"]
+
+
+def test_controllers_run_in_process():
+    import time
+    with libkube.Server() as srv:
+        c = srv.client()
+        c.create(_deployment("web", 3))
+        deadline = time.time() + 30
+        while time.time() < deadline and len(_owned_pods(c, "web")) < 3:
+            time.sleep(0.05)
+        pods = _owned_pods(c, "web")
+        assert len(pods) == 3
+        rs = c.list("apps/v1", "ReplicaSet", namespace="default")["items"]
+        assert [r["metadata"]["ownerReferences"][0]["name"] for r in rs] == ["web"]
+        assert all(p["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
+                   for p in pods)
+        # Cascading delete: the garbage collector removes what the
+        # Deployment owned.
+        c.delete("apps/v1", "Deployment", "web", namespace="default",
+                 propagation="Foreground")
+        deadline = time.time() + 30
+        while time.time() < deadline and _owned_pods(c, "web"):
+            time.sleep(0.05)
+        assert _owned_pods(c, "web") == []
+
+
+def test_controllers_off():
+    import time
+    with libkube.Server(controllers=False) as srv:
+        c = srv.client()
+        c.create(_deployment("idle", 2))
+        # Nothing reconciles it: give a running controller ample time to
+        # have acted, then check that none did.
+        time.sleep(1.0)
+        assert c.list("apps/v1", "ReplicaSet", namespace="default")["items"] == []
+        assert _owned_pods(c, "idle") == []
