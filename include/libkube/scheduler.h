@@ -357,6 +357,15 @@ typedef enum kube_sched_batch_flags {
   KUBE_SCHED_BATCH_COMMIT = 0,        /* placed pods stay bound (as add_pod) */
   KUBE_SCHED_BATCH_DRY_RUN = 1,       /* "where would these go": undone after */
   KUBE_SCHED_BATCH_ARRIVAL_ORDER = 2, /* do not sort; place in input order */
+  /* With COMMIT: a pod that fits nowhere but would fit after preemption
+   * (result with nominated_node and victims) takes its nomination at once:
+   * the victims are removed from the scheduler and the pod is accounted
+   * on the nominated node (reserved, as kube-scheduler accounts nominated
+   * pods), so that the pods after it in the batch neither take the room
+   * nor choose the same victims.  The caller deletes the victims and binds
+   * the pod once they are gone (kube_scheduler_remove_pod releases the
+   * reservation if it gives up).  Ignored with DRY_RUN. */
+  KUBE_SCHED_BATCH_PREEMPT = 4,
 } kube_sched_batch_flags_t;
 
 /* Place many pending pods: sorted by priority (highest first), then size
@@ -365,8 +374,8 @@ typedef enum kube_sched_batch_flags {
  * their running totals stay even (this is what lets MostAllocated fill
  * nodes in both dimensions), then input order.  Each placed pod is
  * accounted before the next is placed.  results[i] (caller array of n,
- * overwritten) is the outcome of pods[i].  Preemption is only reported,
- * never performed.  AlreadyExists when a pod is already bound (nothing is
+ * overwritten) is the outcome of pods[i].  Preemption is only reported
+ * unless flags has KUBE_SCHED_BATCH_PREEMPT.  AlreadyExists when a pod is already bound (nothing is
  * placed).  Returns the number of pods placed, or -1 with err (results then
  * hold nothing to clear, and the scheduler is unchanged). */
 int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
@@ -488,6 +497,8 @@ typedef struct kube_scheduler_loop_stats {
   uint64_t events;           /* FailedScheduling/Scheduled events written */
   size_t pending;            /* pods queued or backing off */
   size_t in_flight;          /* bindings not answered yet */
+  uint64_t preemptions;        /* failed attempts that nominated a node */
+  uint64_t preemption_victims; /* victims deleted for them */
 } kube_scheduler_loop_stats_t;
 
 /* Create a loop on `loop` (borrowed) talking to the API through `tp`

@@ -45,6 +45,10 @@ struct kube_scheduler_loop {
   /* Bound pods whose node the scheduler does not know (yet): key -> node
    * name (owned). */
   struct strmap orphans;
+  /* Preemption: victims being deleted (key -> preemptor key, owned) and
+   * preemptors waiting for them (key -> struct nomination). */
+  struct strmap victims;
+  struct strmap nominated;
   kube_scheduler_loop_stats_t stats;
   /* Bindings in flight: their callback arguments, freed with the loop
    * when the writer cancels them. */
@@ -328,7 +332,18 @@ static bool pod_sched_equal(const kube_object_t *a, const kube_object_t *b) {
                            kube_json_get(y, "metadata.labels"));
 }
 
+static void victim_gone(kube_scheduler_loop_t *loop, const char *pkey);
+static void nomination_free(void *p);
+
 static void pod_gone(kube_scheduler_loop_t *loop, const char *key) {
+  if (loop->victims.n) {
+    char *pkey = strmap_remove(&loop->victims, key);
+    if (pkey)
+      victim_gone(loop, pkey);
+    free(pkey);
+  }
+  if (loop->nominated.n)
+    nomination_free(strmap_remove(&loop->nominated, key));
   forget_assumed(loop, key);
   orphan_drop(loop, key);
   unaccount(loop, key);
@@ -469,7 +484,8 @@ static void status_done(const kube_object_t *res, const kube_error_t *err,
 /* PodScheduled=False/Unschedulable, as kube-scheduler sets it; only when it
  * is not already there with the same message. */
 static void set_unschedulable(kube_scheduler_loop_t *loop,
-                              const kube_object_t *pod, const char *message) {
+                              const kube_object_t *pod, const char *message,
+                              const char *nominated) {
   json_object *conds =
       kube_json_get(kube_object_json(pod), "status.conditions");
   size_t n = conds && json_object_is_type(conds, json_type_array)
@@ -481,7 +497,7 @@ static void set_unschedulable(kube_scheduler_loop_t *loop,
     const char *st = kube_json_get_string(c, "status");
     const char *m = kube_json_get_string(c, "message");
     if (t && streq(t, "PodScheduled") && st && streq(st, "False") && m &&
-        streq(m, message))
+        streq(m, message) && !nominated)
       return;
   }
   char ts[40];
@@ -494,7 +510,12 @@ static void set_unschedulable(kube_scheduler_loop_t *loop,
                      "\"message\":",
                      ts);
   kube_strbuf_append_json_string(&sb, message);
-  kube_strbuf_append(&sb, "}]}}");
+  kube_strbuf_append(&sb, "}]");
+  if (nominated) {
+    kube_strbuf_append(&sb, ",\"nominatedNodeName\":");
+    kube_strbuf_append_json_string(&sb, nominated);
+  }
+  kube_strbuf_append(&sb, "}}");
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (!sb.oom && kube_writer_patch(
                      loop->writer, loop->pod_kind, kube_object_namespace(pod),
@@ -507,11 +528,11 @@ static void set_unschedulable(kube_scheduler_loop_t *loop,
  * recorder folds repeats into one Event (count, series) and its spam
  * filter bounds what a pod that never fits costs. */
 static void report_unschedulable(kube_scheduler_loop_t *loop, const char *key,
-                                 const kube_object_t *pod,
-                                 const char *message) {
+                                 const kube_object_t *pod, const char *message,
+                                 const char *nominated) {
   record_event(loop, pod, "Warning", "FailedScheduling", "Scheduling", message);
-  if (loop->set_condition)
-    set_unschedulable(loop, pod, message);
+  if (loop->set_condition || nominated)
+    set_unschedulable(loop, pod, message, nominated);
 }
 
 static int post_binding(kube_scheduler_loop_t *loop, const char *key,
@@ -541,6 +562,206 @@ static int post_binding(kube_scheduler_loop_t *loop, const char *key,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Preemption                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A preemptor waiting for its victims: reserved on `node` in the
+ * scheduler (schedule_batch with KUBE_SCHED_BATCH_PREEMPT took the
+ * nomination) and in loop->assumed; bound once `waiting` reaches 0. */
+struct nomination {
+  char *node;
+  size_t waiting;
+};
+
+static void nomination_free(void *p) {
+  struct nomination *n = p;
+  if (n)
+    free(n->node);
+  free(n);
+}
+
+/* Give a nomination up: the reservation goes, the pod is tried again. */
+static void nomination_drop(kube_scheduler_loop_t *loop, const char *pkey,
+                            bool retry) {
+  nomination_free(strmap_remove(&loop->nominated, pkey));
+  forget_assumed(loop, pkey);
+  unaccount(loop, pkey);
+  const kube_object_t *obj = kube_informer_get(loop->pods, pkey);
+  if (retry && obj && classify(loop, obj) == POD_PENDING)
+    kube_workqueue_add_rate_limited(loop->queue, pkey, NULL);
+  cluster_changed(loop);
+}
+
+/* Victim `vkey` of preemptor `pkey` is gone: bind the preemptor when it
+ * was the last. */
+static void victim_gone(kube_scheduler_loop_t *loop, const char *pkey) {
+  struct nomination *nom = strmap_get(&loop->nominated, pkey);
+  if (!nom || --nom->waiting > 0)
+    return;
+  const kube_object_t *obj = kube_informer_get(loop->pods, pkey);
+  if (!obj || classify(loop, obj) != POD_PENDING) {
+    nomination_drop(loop, pkey, false);
+    return;
+  }
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  char *node = strdup(nom->node);
+  nomination_free(strmap_remove(&loop->nominated, pkey));
+  if (!node || post_binding(loop, pkey, obj, node, &err) < 0) {
+    log_warn("scheduler: binding preemptor %s: %s", pkey,
+             node ? err.message : "out of memory");
+    nomination_drop(loop, pkey, true);
+  } else {
+    loop->stats.in_flight++;
+  }
+  free(node);
+}
+
+/* A victim on its way out: the DisruptionTarget condition is written
+ * first, then the pod is deleted (one after the other: the two writes
+ * would otherwise race on the pod's resourceVersion). */
+struct victim {
+  kube_scheduler_loop_t *loop;
+  char *key;
+};
+
+static void victim_free(struct victim *v) {
+  free(v->key);
+  free(v);
+}
+
+/* The victim stays: its preemptor gives its nomination up and the victim
+ * is accounted again. */
+static void victim_failed(kube_scheduler_loop_t *loop, const char *vkey) {
+  char *pkey = strmap_remove(&loop->victims, vkey);
+  if (pkey && strmap_find(&loop->nominated, pkey))
+    nomination_drop(loop, pkey, true);
+  free(pkey);
+  const kube_object_t *obj = kube_informer_get(loop->pods, vkey);
+  if (obj && classify(loop, obj) == POD_BOUND)
+    account_bound(loop, vkey, obj);
+}
+
+static void victim_deleted(const kube_object_t *res, const kube_error_t *err,
+                           void *arg) {
+  struct victim *v = arg;
+  if (err && err->reason != KUBE_REASON_NOT_FOUND) {
+    log_info("scheduler: deleting preemption victim %s failed (%s): %s", v->key,
+             kube_reason_string(err->reason), err->message);
+    victim_failed(v->loop, v->key);
+  }
+  victim_free(v);
+}
+
+static void victim_marked(const kube_object_t *res, const kube_error_t *err,
+                          void *arg) {
+  struct victim *v = arg;
+  kube_scheduler_loop_t *loop = v->loop;
+  char ns[256];
+  const char *name;
+  split_key(v->key, ns, sizeof ns, &name);
+  cleanup_error kube_error_t e = KUBE_ERROR_INIT;
+  kube_client_write_options_t o = {.struct_size = sizeof o, .grace_period = -1};
+  if (err && err->reason == KUBE_REASON_NOT_FOUND) {
+    victim_free(v); /* gone already: the informer tells */
+    return;
+  }
+  if (kube_writer_delete(loop->writer, loop->pod_kind, ns, name, &o,
+                         victim_deleted, v, &e) < 0) {
+    log_warn("scheduler: deleting preemption victim %s: %s", v->key, e.message);
+    victim_failed(loop, v->key);
+    victim_free(v);
+  }
+}
+
+/* Send one victim on its way (DisruptionTarget, then delete with its own
+ * grace period, as kube-scheduler's preemption does). */
+static int victim_evict(kube_scheduler_loop_t *loop, const char *vkey) {
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  char ns[256];
+  const char *name;
+  split_key(vkey, ns, sizeof ns, &name);
+  struct victim *v = calloc(1, sizeof *v);
+  if (!v || !(v->key = strdup(vkey))) {
+    free(v);
+    return -1;
+  }
+  v->loop = loop;
+  char ts[40];
+  kube_time_format(time(NULL), ts, sizeof ts);
+  kube_strbuf_printf(&sb,
+                     "{\"status\":{\"conditions\":[{\"type\":"
+                     "\"DisruptionTarget\",\"status\":\"True\",\"reason\":"
+                     "\"PreemptionByScheduler\",\"lastTransitionTime\":"
+                     "\"%s\",\"message\":\"default-scheduler: preempting "
+                     "to accommodate a higher priority pod\"}]}}",
+                     ts);
+  if (sb.oom || kube_writer_patch(loop->writer, loop->pod_kind, ns, name,
+                                  "status", KUBE_PATCH_STRATEGIC, sb.data, NULL,
+                                  victim_marked, v, &err) < 0) {
+    log_warn("scheduler: preemption victim %s: %s", vkey,
+             sb.oom ? "out of memory" : err.message);
+    victim_free(v);
+    return -1;
+  }
+  loop->stats.preemption_victims++;
+  return 0;
+}
+
+/* schedule_batch reserved the pod on r->nominated_node and took the
+ * victims out: evict them, tell the pod its nomination
+ * (status.nominatedNodeName) and bind it once they are gone.  Returns -1
+ * when nothing could be sent (the caller retries the pod). */
+static int nominate(kube_scheduler_loop_t *loop, const char *key,
+                    const kube_object_t *obj, const kube_sched_result_t *r) {
+  struct nomination *nom = calloc(1, sizeof *nom);
+  char *node = strdup(r->nominated_node);
+  void *old = NULL;
+  if (!nom || !(nom->node = strdup(r->nominated_node)) || !node ||
+      !strmap_put(&loop->assumed, key, node, &old)) {
+    nomination_free(nom);
+    free(node);
+    return -1;
+  }
+  free(old);
+  old = NULL;
+  if (!strmap_put(&loop->nominated, key, nom, &old)) {
+    nomination_free(nom);
+    forget_assumed(loop, key);
+    return -1;
+  }
+  nomination_free(old);
+  loop->stats.preemptions++;
+  for (size_t i = 0; i < r->n_victims; i++) {
+    char *pkey = strdup(key);
+    old = NULL;
+    if (!pkey || !strmap_put(&loop->victims, r->victims[i], pkey, &old)) {
+      free(pkey);
+      continue;
+    }
+    if (old) { /* chosen twice: the earlier preemptor no longer waits */
+      victim_gone(loop, old);
+      free(old);
+    }
+    nom->waiting++;
+    if (victim_evict(loop, r->victims[i]) < 0) {
+      free(strmap_remove(&loop->victims, r->victims[i]));
+      nom->waiting--;
+      const kube_object_t *vo = kube_informer_get(loop->pods, r->victims[i]);
+      if (vo && classify(loop, vo) == POD_BOUND)
+        account_bound(loop, r->victims[i], vo);
+    }
+  }
+  char msg[600];
+  snprintf(msg, sizeof msg, "Preempted %zu pod(s) on node %s", nom->waiting,
+           r->nominated_node);
+  record_event(loop, obj, "Normal", "Preempted", "Preempting", msg);
+  if (!nom->waiting)
+    nomination_drop(loop, key, true);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* A pass                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -552,7 +773,20 @@ static void place(kube_scheduler_loop_t *loop, const char *key,
     loop->stats.unschedulable++;
     const char *msg = r->message ? r->message : "0 nodes are available";
     log_debug("scheduler: %s: %s", key, msg);
-    report_unschedulable(loop, key, obj, msg);
+    report_unschedulable(loop, key, obj, msg, r->nominated_node);
+    if (r->nominated_node && r->n_victims) {
+      if (nominate(loop, key, obj, r) == 0) {
+        kube_workqueue_done(loop->queue, key);
+        return;
+      }
+      /* Out of memory: undo the reservation, keep the victims. */
+      unaccount(loop, key);
+      for (size_t i = 0; i < r->n_victims; i++) {
+        const kube_object_t *vo = kube_informer_get(loop->pods, r->victims[i]);
+        if (vo && classify(loop, vo) == POD_BOUND)
+          account_bound(loop, r->victims[i], vo);
+      }
+    }
     /* Backoff first: done() may release the borrowed key. */
     kube_workqueue_add_rate_limited(loop->queue, key, NULL);
     kube_workqueue_done(loop->queue, key);
@@ -607,7 +841,7 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
     }
     if (ks_pod_convert(obj, &convs[m], &err) < 0) {
       log_warn("scheduler: cannot schedule %s: %s", keys[i], err.message);
-      report_unschedulable(loop, keys[i], obj, err.message);
+      report_unschedulable(loop, keys[i], obj, err.message, NULL);
       kube_error_clear(&err);
       kube_workqueue_done(q, keys[i]);
       continue;
@@ -621,7 +855,8 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
     goto out;
   loop->stats.passes++;
   int64_t placed = kube_scheduler_schedule_batch(
-      loop->sched, pods, m, KUBE_SCHED_BATCH_COMMIT, results, &err);
+      loop->sched, pods, m, KUBE_SCHED_BATCH_COMMIT | KUBE_SCHED_BATCH_PREEMPT,
+      results, &err);
   if (placed < 0) {
     /* Nothing was placed: retry one by one later. */
     log_warn("scheduler: batch of %zu failed: %s", m, err.message);
@@ -785,6 +1020,8 @@ KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
   kube_scheduler_free(loop->sched);
   strmap_clear(&loop->assumed, free);
   strmap_clear(&loop->orphans, free);
+  strmap_clear(&loop->victims, free);
+  strmap_clear(&loop->nominated, nomination_free);
   for (char **n = loop->names; n && *n; n++)
     free(*n);
   free(loop->names);

@@ -424,11 +424,28 @@ KUBE_EXPORT int64_t kube_scheduler_schedule_batch(kube_scheduler_t *s,
     if (ks_compile_pod(s, p, &cp, err) < 0 ||
         schedule_compiled(s, &cp, &results[i], &slot, err) < 0)
       goto fail;
-    if (slot == NONE)
-      continue;
     char key[512];
     snprintf(key, sizeof(key), "%s/%s",
              p->namespace_ ? p->namespace_ : "default", p->name);
+    if (slot == NONE) {
+      if (!(flags & KUBE_SCHED_BATCH_PREEMPT) ||
+          (flags & KUBE_SCHED_BATCH_DRY_RUN) || !results[i].nominated_node ||
+          !results[i].n_victims)
+        continue;
+      /* Take the nomination now: victims out, the pod reserved there. */
+      snode_t *nn = ks_node_get(s, results[i].nominated_node);
+      if (!nn)
+        continue;
+      for (size_t v = 0; v < results[i].n_victims; v++) {
+        uint32_t vslot;
+        if (ks_strmap_get(&s->pod_by_key, results[i].victims[v], &vslot))
+          ks_pod_unbind(s, s->pods[vslot]);
+      }
+      spod_t *reserved;
+      if (ks_pod_bind_compiled(s, &cp, key, nn->slot, &reserved, err) < 0)
+        goto fail;
+      continue;
+    }
     if (ks_pod_bind_compiled(s, &cp, key, slot, &bound[n_bound], err) < 0)
       goto fail;
     n_bound++;
