@@ -306,6 +306,19 @@ typedef struct kube_affinity {
   kube_pod_affinity_term_t *pod_anti_affinity_preferred;
 } kube_affinity_t;
 
+/* A topologySpreadConstraint. */
+typedef struct kube_topology_spread_constraint {
+  int32_t max_skew;
+  char *topology_key;
+  char *when_unsatisfiable;        /* "DoNotSchedule" | "ScheduleAnyway" */
+  kube_selector_t *label_selector; /* NULL: matches no pods */
+  int32_t min_domains;             /* 0 when unset */
+  char *node_affinity_policy;      /* "Honor" (NULL) | "Ignore" */
+  char *node_taints_policy;        /* "Ignore" (NULL) | "Honor" */
+  char **match_label_keys;         /* NULL-terminated; NULL when unset */
+  size_t n_match_label_keys;
+} kube_topology_spread_constraint_t;
+
 typedef struct kube_pod_spec {
   size_t n_containers;
   kube_container_t *containers;
@@ -336,6 +349,8 @@ typedef struct kube_pod_spec {
    * of the sum over containers (plus restartable init containers) and the
    * largest init container, per resource, plus spec.overhead. */
   kube_resource_list_t requests;
+  size_t n_topology_spread;
+  kube_topology_spread_constraint_t *topology_spread;
 } kube_pod_spec_t;
 
 /* The pod spec of a Pod, or the pod template of a Deployment, ReplicaSet,

@@ -155,6 +155,26 @@ typedef struct kube_sched_port {
   const char *host_ip;  /* "0.0.0.0" when NULL or empty */
 } kube_sched_port_t;
 
+/* A topologySpreadConstraint (PodTopologySpread): pods matching
+ * `selector` in the pod's namespace, counted per value of the
+ * `topology_key` label over the eligible nodes (those with every
+ * constraint's key; matching the pod's node affinity unless
+ * ignore_node_affinity; tolerated taints only with honor_node_taints).
+ * DoNotSchedule filters nodes whose domain would exceed max_skew above
+ * the least populated domain; ScheduleAnyway scores the less populated
+ * domains higher.  matchLabelKeys are folded into selector by the caller
+ * (kube_scheduler_*_object do). */
+typedef struct kube_sched_spread_constraint {
+  int32_t max_skew; /* >= 1 */
+  const char *topology_key;
+  bool schedule_anyway; /* whenUnsatisfiable: ScheduleAnyway */
+  size_t n_selector;
+  const kube_selector_requirement_t *selector;
+  int32_t min_domains; /* 0 or 1: none */
+  bool ignore_node_affinity;
+  bool honor_node_taints;
+} kube_sched_spread_constraint_t;
+
 /* A pod, pending or bound.  Requests are the pod's effective requests
  * (max(sum of containers, each init container) + overhead); a resource
  * with request 0 and a limit takes the limit, as API defaulting does. */
@@ -190,6 +210,8 @@ typedef struct kube_sched_pod {
   size_t n_images;
   const char *const *images;
   bool preemption_never; /* preemptionPolicy: Never */
+  size_t n_spread;
+  const kube_sched_spread_constraint_t *spread;
 } kube_sched_pod_t;
 
 /* ------------------------------------------------------------------------ */
@@ -247,6 +269,11 @@ typedef struct kube_scheduler_config {
   /* RequestedToCapacityRatio shape, utilization ascending. */
   size_t n_shape;
   kube_sched_shape_point_t shape[KUBE_SCHED_MAX_SHAPE];
+  /* PodTopologySpread (after the arrays above so that older callers'
+   * structs stay valid): score weight (default 2, 0 disables; older
+   * callers get 0) and its filter (on unless disabled). */
+  int32_t spread_weight;
+  bool spread_filter_disabled;
 } kube_scheduler_config_t;
 
 /* Fill cfg with the defaults (MostAllocated, adaptive sampling, seed 0,
@@ -266,7 +293,8 @@ void kube_scheduler_config_init(kube_scheduler_config_t *cfg);
  *
  * Plugin names are kube-scheduler's (NodeResourcesFit,
  * NodeResourcesBalancedAllocation, ImageLocality, InterPodAffinity,
- * NodeAffinity, TaintToleration, NodeUnschedulable, NodeName, NodePorts).
+ * NodeAffinity, TaintToleration, NodeUnschedulable, NodeName, NodePorts,
+ * PodTopologySpread).
  * Returns 0, or -1 with BadRequest naming the line. */
 int kube_scheduler_config_parse(kube_scheduler_config_t *cfg, const char *text,
                                 kube_error_t *err);

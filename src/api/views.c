@@ -642,6 +642,40 @@ static void affinity_free(kube_affinity_t *a) {
                  a->n_pod_anti_affinity_preferred);
 }
 
+static kube_topology_spread_constraint_t *
+spread_of(struct ctx *c, json_object *arr, size_t *n) {
+  *n = 0;
+  kube_topology_spread_constraint_t *v = calloc_n(c, jarr_len(arr), sizeof(*v));
+  for (size_t i = 0; v && i < jarr_len(arr); i++) {
+    json_object *t = jarr_at(arr, i);
+    kube_topology_spread_constraint_t *o = &v[i];
+    o->max_skew = (int32_t)jget_int(t, "maxSkew", 1);
+    o->topology_key = sget(c, t, "topologyKey");
+    o->when_unsatisfiable = sget(c, t, "whenUnsatisfiable");
+    o->label_selector = label_selector_of(c, jget_obj(t, "labelSelector"),
+                                          "topologySpreadConstraints");
+    o->min_domains = (int32_t)jget_int(t, "minDomains", 0);
+    o->node_affinity_policy = sget(c, t, "nodeAffinityPolicy");
+    o->node_taints_policy = sget(c, t, "nodeTaintsPolicy");
+    o->match_label_keys =
+        strv(c, jget_arr(t, "matchLabelKeys"), &o->n_match_label_keys);
+    (*n)++;
+  }
+  return v;
+}
+
+static void spread_free(kube_topology_spread_constraint_t *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].topology_key);
+    free(v[i].when_unsatisfiable);
+    kube_selector_free(v[i].label_selector);
+    free(v[i].node_affinity_policy);
+    free(v[i].node_taints_policy);
+    strv_free(v[i].match_label_keys);
+  }
+  free(v);
+}
+
 /* ---- pod spec
  * ------------------------------------------------------------------ */
 
@@ -664,6 +698,7 @@ KUBE_EXPORT void kube_pod_spec_clear(kube_pod_spec_t *s) {
   free(s->node_name);
   labels_free(s->node_selector, s->n_node_selector);
   affinity_free(&s->affinity);
+  spread_free(s->topology_spread, s->n_topology_spread);
   for (size_t i = 0; i < s->n_tolerations; i++) {
     free(s->tolerations[i].key);
     free(s->tolerations[i].op);
@@ -738,6 +773,10 @@ int kube_pod_spec_from_json(json_object *spec, kube_pod_spec_t *out,
       labels_of(&c, jget_obj(spec, "nodeSelector"), &out->n_node_selector);
   if (!c.failed)
     affinity_of(&c, jget_obj(spec, "affinity"), &out->affinity);
+  if (!c.failed)
+    out->topology_spread =
+        spread_of(&c, jget_arr(spec, "topologySpreadConstraints"),
+                  &out->n_topology_spread);
   json_object *tols = jget_arr(spec, "tolerations");
   out->tolerations = calloc_n(&c, jarr_len(tols), sizeof(*out->tolerations));
   for (size_t i = 0; out->tolerations && i < jarr_len(tols); i++) {

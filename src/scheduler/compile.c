@@ -370,6 +370,27 @@ int ks_compile_pod(kube_scheduler_t *s, const kube_sched_pod_t *pod, cpod_t *cp,
   cp->n_paff = (uint32_t)pod->n_preferred_pod_affinity;
   cp->n_panti = (uint32_t)pod->n_preferred_pod_anti_affinity;
   cp->has_pod_affinity = cp->n_aff || cp->n_anti || s->anti_pods.n;
+  if (pod->n_spread) {
+    cp->spread = ks_arena_alloc(a, pod->n_spread * sizeof(cspread_t));
+    if (!cp->spread)
+      goto oom;
+    for (size_t i = 0; i < pod->n_spread; i++) {
+      const kube_sched_spread_constraint_t *c = &pod->spread[i];
+      kube_sched_pod_affinity_term_t t = {.n_selector = c->n_selector,
+                                          .selector = c->selector,
+                                          .topology_key = c->topology_key};
+      cspread_t *o = &cp->spread[i];
+      if (ks_compile_pterm(in, a, &t, cp->ns, c->max_skew > 0 ? c->max_skew : 1,
+                           &o->t) < 0)
+        goto oom;
+      o->hard = !c->schedule_anyway;
+      o->min_domains = c->min_domains;
+      o->ignore_affinity = c->ignore_node_affinity;
+      o->honor_taints = c->honor_node_taints;
+      cp->n_hard_spread += o->hard;
+    }
+    cp->n_spread = (uint32_t)pod->n_spread;
+  }
   return 0;
 oom:
   return kube_make_oom(err);

@@ -36,6 +36,7 @@ KUBE_EXPORT void kube_scheduler_config_init(kube_scheduler_config_t *cfg) {
   cfg->score_weight[KUBE_SCHED_SCORE_INTER_POD_AFFINITY] = 2;
   cfg->score_weight[KUBE_SCHED_SCORE_NODE_AFFINITY] = 2;
   cfg->score_weight[KUBE_SCHED_SCORE_TAINT_TOLERATION] = 3;
+  cfg->spread_weight = 2;
   cfg->cpu_weight = 1;
   cfg->memory_weight = 1;
   cfg->n_shape = 2;
@@ -124,6 +125,21 @@ static int set_key(kube_scheduler_config_t *cfg, const char *k, char *v) {
       cfg->cpu_weight = (int32_t)x;
     else if (streq(k + 9, "memory"))
       cfg->memory_weight = (int32_t)x;
+    else
+      return -1;
+    return 0;
+  }
+  if (streq(k, "score.PodTopologySpread")) {
+    if (!parse_int(v, 0, 100, &x))
+      return -1;
+    cfg->spread_weight = (int32_t)x;
+    return 0;
+  }
+  if (streq(k, "filter.PodTopologySpread")) {
+    if (streq(v, "on") || streq(v, "true"))
+      cfg->spread_filter_disabled = false;
+    else if (streq(v, "off") || streq(v, "false"))
+      cfg->spread_filter_disabled = true;
     else
       return -1;
     return 0;

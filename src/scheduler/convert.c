@@ -93,6 +93,8 @@ int ks_node_convert(const kube_object_t *obj, struct ks_node_conv *c,
 void ks_pod_conv_clear(struct ks_pod_conv *c) {
   kube_pod_spec_clear(&c->spec);
   free(c->mem);
+  free(c->spread_mem);
+  free(c->ns_mem);
   memset(c, 0, sizeof *c);
 }
 
@@ -129,6 +131,63 @@ static void pod_term_of(const kube_pod_affinity_term_t *t,
    * approximated the same way (namespace labels are not known here). */
   out->all_namespaces = t->namespace_selector != NULL;
   out->topology_key = t->topology_key;
+}
+
+/* topologySpreadConstraints in the scheduler's terms; matchLabelKeys
+ * become equality requirements on the pod's own values (keys the pod
+ * does not carry are ignored, as kube-scheduler does). */
+static int spread_convert(struct ks_pod_conv *c, json_object *labels) {
+  const kube_pod_spec_t *s = &c->spec;
+  size_t n_reqs = 0;
+  for (size_t i = 0; i < s->n_topology_spread; i++) {
+    const kube_topology_spread_constraint_t *t = &s->topology_spread[i];
+    n_reqs +=
+        (t->label_selector ? t->label_selector->n : 1) + t->n_match_label_keys;
+  }
+  size_t bytes =
+      s->n_topology_spread * sizeof(kube_sched_spread_constraint_t) +
+      n_reqs * (sizeof(kube_selector_requirement_t) + sizeof(char *));
+  char *m = c->spread_mem = calloc(1, bytes ? bytes : 1);
+  if (!m)
+    return -1;
+  kube_sched_spread_constraint_t *out = (kube_sched_spread_constraint_t *)m;
+  kube_selector_requirement_t *reqs =
+      (kube_selector_requirement_t *)(out + s->n_topology_spread);
+  char **vals = (char **)(reqs + n_reqs);
+  for (size_t i = 0; i < s->n_topology_spread; i++) {
+    const kube_topology_spread_constraint_t *t = &s->topology_spread[i];
+    kube_sched_spread_constraint_t *o = &out[i];
+    o->max_skew = t->max_skew > 0 ? t->max_skew : 1;
+    o->topology_key = t->topology_key ? t->topology_key : "";
+    o->schedule_anyway =
+        t->when_unsatisfiable && streq(t->when_unsatisfiable, "ScheduleAnyway");
+    o->min_domains = t->min_domains;
+    o->ignore_node_affinity =
+        t->node_affinity_policy && streq(t->node_affinity_policy, "Ignore");
+    o->honor_node_taints =
+        t->node_taints_policy && streq(t->node_taints_policy, "Honor");
+    o->selector = reqs;
+    size_t n = t->label_selector ? t->label_selector->n : 0;
+    memcpy(reqs, n ? t->label_selector->reqs : reqs, n * sizeof *reqs);
+    if (!t->label_selector) /* no selector matches no pods: a label "" */
+      reqs[n++] =
+          (kube_selector_requirement_t){"", KUBE_SELECTOR_EXISTS, 0, NULL};
+    for (size_t k = 0; k < t->n_match_label_keys; k++) {
+      json_object *v = NULL;
+      if (!labels ||
+          !json_object_object_get_ex(labels, t->match_label_keys[k], &v))
+        continue;
+      *vals = (char *)json_object_get_string(v);
+      reqs[n++] = (kube_selector_requirement_t){t->match_label_keys[k],
+                                                KUBE_SELECTOR_EQUALS, 1, vals};
+      vals++;
+    }
+    o->n_selector = n;
+    reqs += n;
+  }
+  c->pod.spread = out;
+  c->pod.n_spread = s->n_topology_spread;
+  return 0;
 }
 
 int ks_pod_convert(const kube_object_t *obj, struct ks_pod_conv *c,
@@ -270,5 +329,9 @@ int ks_pod_convert(const kube_object_t *obj, struct ks_pod_conv *c,
   p->images = images;
   const char *pp = kube_json_get_string(spec, "preemptionPolicy");
   p->preemption_never = pp && streq(pp, "Never");
+  if (s->n_topology_spread && spread_convert(c, labels) < 0) {
+    ks_pod_conv_clear(c);
+    return kube_make_oom(err);
+  }
   return 0;
 }

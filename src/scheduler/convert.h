@@ -27,6 +27,11 @@ struct ks_pod_conv {
   kube_sched_pod_t pod;
   /* One allocation for every array below. */
   void *mem;
+  /* PodTopologySpread constraints and their selectors (matchLabelKeys
+   * folded in): one allocation. */
+  void *spread_mem;
+  /* namespaceSelectors resolved to namespace lists (ks_pod_resolve_ns). */
+  void *ns_mem;
 };
 
 /* Fill *c from a Node object (borrowed: c->node points into it and must

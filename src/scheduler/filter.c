@@ -23,6 +23,8 @@
 #define MSG_ANTI_AFFINITY "node(s) didn't match pod anti-affinity rules"
 #define MSG_EXISTING_ANTI                                                      \
   "node(s) didn't satisfy existing pods anti-affinity rules"
+#define MSG_SPREAD "node(s) didn't match pod topology spread constraints"
+#define MSG_SPREAD_LABEL MSG_SPREAD " (missing required label)"
 #define MSG_NOT_HELPFUL "Preemption is not helpful for scheduling"
 #define MSG_NO_VICTIMS "No preemption victims found for incoming pod"
 
@@ -55,6 +57,11 @@ static bool node_affinity_ok(const kube_scheduler_t *s, const snode_t *n,
   return false;
 }
 
+bool ks_node_affinity_ok(const kube_scheduler_t *s, const snode_t *n,
+                         const cpod_t *cp) {
+  return node_affinity_ok(s, n, cp);
+}
+
 /* First NoSchedule/NoExecute taint the pod does not tolerate, or NULL. */
 static const staint_t *untolerated(const snode_t *n, const cpod_t *cp) {
   for (uint32_t i = 0; i < n->n_taints; i++) {
@@ -65,6 +72,10 @@ static const staint_t *untolerated(const snode_t *n, const cpod_t *cp) {
       return t;
   }
   return NULL;
+}
+
+bool ks_node_untolerated(const snode_t *n, const cpod_t *cp) {
+  return untolerated(n, cp) != NULL;
 }
 
 bool ks_filter_static(const kube_scheduler_t *s, const snode_t *n,
@@ -236,15 +247,17 @@ bool ks_filter_dynamic(const kube_scheduler_t *s, const snode_t *n,
   if (cp->has_pod_affinity && FE(s, INTER_POD_AFFINITY) &&
       ipa_check(s, n, cp, as) != IPA_OK)
     return false;
+  bool missing;
+  if (cp->n_hard_spread && !s->cfg.spread_filter_disabled &&
+      !ks_spread_filter(s, n, cp, as, &missing))
+    return false;
   return true;
 }
 
 /* Calls fn for every bound pod matching term t (namespaces + selector),
  * using the pod label index when the selector has an equality. */
-typedef int (*pod_fn)(kube_scheduler_t *s, const spod_t *p, void *ctx);
-
-static int for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, pod_fn fn,
-                             void *ctx) {
+int ks_for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, ks_pod_fn fn,
+                         void *ctx) {
   const creq_t *eq = NULL;
   for (uint32_t i = 0; i < t->n_sel && !eq; i++)
     if ((t->sel[i].op == KUBE_SELECTOR_EQUALS ||
@@ -294,11 +307,13 @@ static int count_pod(kube_scheduler_t *s, const spod_t *p, void *vctx) {
 
 static int count_term(kube_scheduler_t *s, const cpterm_t *t, u64map_t *map) {
   count_ctx_t c = {map, t->topo_key};
-  return for_matching_pods(s, t, count_pod, &c);
+  return ks_for_matching_pods(s, t, count_pod, &c);
 }
 
 int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   memset(as, 0, sizeof(*as));
+  if (cp->n_spread && ks_spread_build(s, cp, as) < 0)
+    return -1;
   bool filt = FE(s, INTER_POD_AFFINITY);
   bool score = s->cfg.score_weight[KUBE_SCHED_SCORE_INTER_POD_AFFINITY] > 0;
   uint32_t n_pref = score ? cp->n_paff + cp->n_panti : 0;
@@ -408,6 +423,7 @@ void ks_affstate_free(affstate_t *as, const cpod_t *cp) {
   free(as->pref_counts);
   free(as->forbid);
   free(as->sym);
+  ks_spread_free(as, cp);
   memset(as, 0, sizeof(*as));
 }
 
@@ -655,6 +671,14 @@ int ks_explain(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       }
     } else {
       failed = false;
+    }
+    bool missing;
+    if (!failed && cp->n_hard_spread && !s->cfg.spread_filter_disabled &&
+        !ks_spread_filter(s, n, cp, as, &missing)) {
+      failed = true;
+      reason = missing ? MSG_SPREAD_LABEL : MSG_SPREAD;
+      /* Evicting pods to even the spread is not simulated. */
+      kind = missing ? UNRESOLVABLE : NO_VICTIMS;
     }
     if (!failed)
       continue; /* feasible: only the sampled search missed it */

@@ -154,6 +154,15 @@ typedef struct cpterm {
   int32_t weight;
 } cpterm_t;
 
+/* A compiled topologySpreadConstraint: t holds the selector, the pod's
+ * namespace and the topology key (t.weight = maxSkew). */
+typedef struct cspread {
+  cpterm_t t;
+  bool hard; /* DoNotSchedule */
+  int32_t min_domains;
+  bool ignore_affinity, honor_taints;
+} cspread_t;
+
 typedef struct ctol {
   uint32_t key, value;
   kube_sched_toleration_op_t op;
@@ -223,6 +232,8 @@ typedef struct cpod {
   bool tolerates_unschedulable;
   bool has_node_affinity; /* selector or required terms */
   bool has_pod_affinity;  /* any required (anti-)affinity to check */
+  uint32_t n_spread, n_hard_spread;
+  cspread_t *spread;
 } cpod_t;
 
 /* Per-pod precomputed inter-pod affinity state. */
@@ -239,6 +250,14 @@ typedef struct affstate {
     uint32_t k, v;
     int64_t w;
   } * sym;
+  /* PodTopologySpread (spread.c), per constraint: matching pods per
+   * domain over the eligible nodes (every domain present, 0 included),
+   * the least populated domain, whether the pod matches itself, and the
+   * scoring weight log(domains + 2). */
+  u64map_t *spread_counts;
+  int64_t *spread_min;
+  bool *spread_self;
+  double *spread_w;
 } affstate_t;
 
 typedef struct kube_scheduler {
@@ -348,11 +367,31 @@ static inline bool node_feasible(const kube_scheduler_t *s, const snode_t *n,
        cp->has_node_affinity) &&
       !ks_filter_static(s, n, cp))
     return false;
-  if (cp->n_ports || cp->has_pod_affinity)
+  if (cp->n_ports || cp->has_pod_affinity || cp->n_hard_spread)
     return ks_filter_dynamic(s, n, cp, as);
   return !s->cfg.filter_enabled[KUBE_SCHED_FILTER_NODE_RESOURCES_FIT] ||
          fits_resources(n, cp);
 }
+
+/* spread.c */
+int ks_spread_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as);
+void ks_spread_free(affstate_t *as, const cpod_t *cp);
+/* DoNotSchedule constraints on n; *missing: n lacks a topology key. */
+bool ks_spread_filter(const kube_scheduler_t *s, const snode_t *n,
+                      const cpod_t *cp, const affstate_t *as, bool *missing);
+/* ScheduleAnyway constraints: adds weight * 0..100 to out[i]; raw is
+ * scratch of k. */
+void ks_spread_score(const kube_scheduler_t *s, const cpod_t *cp,
+                     const affstate_t *as, const uint32_t *slots, uint32_t k,
+                     double weight, double *raw, double *out);
+
+/* filter.c helpers shared with spread.c */
+typedef int (*ks_pod_fn)(kube_scheduler_t *s, const spod_t *p, void *ctx);
+int ks_for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, ks_pod_fn fn,
+                         void *ctx);
+bool ks_node_affinity_ok(const kube_scheduler_t *s, const snode_t *n,
+                         const cpod_t *cp);
+bool ks_node_untolerated(const snode_t *n, const cpod_t *cp);
 
 /* score.c */
 void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,

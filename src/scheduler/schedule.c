@@ -189,7 +189,7 @@ static void find_feasible(kube_scheduler_t *s, const cpod_t *cp,
 }
 
 static bool needs_affstate(const kube_scheduler_t *s, const cpod_t *cp) {
-  return cp->n_aff || cp->n_anti || cp->n_paff || cp->n_panti ||
+  return cp->n_aff || cp->n_anti || cp->n_paff || cp->n_panti || cp->n_spread ||
          s->anti_pods.n || s->sym_pods.n;
 }
 

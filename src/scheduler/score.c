@@ -224,6 +224,10 @@ void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       out[i] += w * (max > 0 ? 100.0 - raw[i] * 100.0 / max : 100.0);
   }
 
+  if (s->cfg.spread_weight > 0 && cp->n_spread > cp->n_hard_spread &&
+      as->spread_counts)
+    ks_spread_score(s, cp, as, slots, k, s->cfg.spread_weight, raw, out);
+
   w = W(s, INTER_POD_AFFINITY);
   if (w > 0 && (as->pref_counts || as->n_sym)) {
     double min = 0, max = 0;
