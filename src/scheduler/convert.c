@@ -127,8 +127,9 @@ static void pod_term_of(const kube_pod_affinity_term_t *t,
   out->selector = t->label_selector ? t->label_selector->reqs : NULL;
   out->n_namespaces = t->n_namespaces;
   out->namespaces = (const char *const *)t->namespaces;
-  /* namespaceSelector {} selects every namespace; a non-empty one is
-   * approximated the same way (namespace labels are not known here). */
+  /* namespaceSelector {} selects every namespace; a non-empty one too
+   * unless resolved to namespaces (ks_pod_resolve_ns, with the loop's
+   * namespace labels). */
   out->all_namespaces = t->namespace_selector != NULL;
   out->topology_key = t->topology_key;
 }

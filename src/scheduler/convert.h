@@ -10,6 +10,8 @@
 #include <libkube/api.h>
 #include <libkube/scheduler.h>
 
+#include "client/client-private.h"
+
 /* A node in the scheduler's terms; everything borrowed from `view` and
  * the object, arrays owned here. */
 struct ks_node_conv {
@@ -43,5 +45,18 @@ void ks_node_conv_clear(struct ks_node_conv *c);
 int ks_pod_convert(const kube_object_t *obj, struct ks_pod_conv *c,
                    kube_error_t *err);
 void ks_pod_conv_clear(struct ks_pod_conv *c);
+
+/* Namespace labels for namespaceSelector (namespaces.c): name -> labels,
+ * fed by the binding loop's namespace informer. */
+struct ks_ns_cache {
+  struct strmap map;
+};
+void ks_ns_cache_put(struct ks_ns_cache *c, const kube_object_t *ns);
+void ks_ns_cache_del(struct ks_ns_cache *c, const char *name);
+void ks_ns_cache_clear(struct ks_ns_cache *c);
+/* Resolve the non-empty namespaceSelectors of c's affinity terms to the
+ * namespaces they select (plus their namespaces lists); -1 on OOM. */
+int ks_pod_resolve_ns(struct ks_pod_conv *pc, const struct ks_ns_cache *c,
+                      kube_error_t *err);
 
 #endif /* KUBE_SCHEDULER_CONVERT_H */

@@ -31,6 +31,10 @@ struct kube_scheduler_loop {
   kube_informer_t *nodes;
   kube_informer_t *pods;
   kube_informer_registration_t *node_reg, *pod_reg;
+  /* Namespace labels for namespaceSelector terms. */
+  kube_informer_t *namespaces;
+  kube_informer_registration_t *ns_reg;
+  struct ks_ns_cache ns_cache;
   kube_writer_t *writer;
   kube_event_recorder_t *recorder;
   const kube_kind_t *pod_kind;
@@ -141,8 +145,10 @@ static void account_bound(kube_scheduler_loop_t *loop, const char *key,
   forget_assumed(loop, key);
   struct ks_pod_conv pc;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  if (ks_pod_convert(obj, &pc, &err) < 0) {
+  if (ks_pod_convert(obj, &pc, &err) < 0 ||
+      ks_pod_resolve_ns(&pc, &loop->ns_cache, &err) < 0) {
     log_warn("scheduler: cannot account pod %s: %s", key, err.message);
+    ks_pod_conv_clear(&pc);
     return;
   }
   const char *node = pc.spec.node_name;
@@ -278,6 +284,43 @@ static void pod_update(const char *key, const kube_object_t *old_obj,
                        const kube_object_t *obj, void *arg);
 static void pod_delete(const char *key, const kube_object_t *obj, void *arg);
 
+static void ns_add(const char *key, const kube_object_t *obj, void *arg) {
+  kube_scheduler_loop_t *loop = arg;
+  ks_ns_cache_put(&loop->ns_cache, obj);
+}
+
+static void ns_update(const char *key, const kube_object_t *old_obj,
+                      const kube_object_t *obj, void *arg) {
+  kube_scheduler_loop_t *loop = arg;
+  ks_ns_cache_put(&loop->ns_cache, obj);
+}
+
+static void ns_delete(const char *key, const kube_object_t *obj, void *arg) {
+  kube_scheduler_loop_t *loop = arg;
+  ks_ns_cache_del(&loop->ns_cache, kube_object_name(obj));
+}
+
+/* The namespace informer: started with the pods (its few objects are
+ * synced long before a pass needs them). */
+static int watch_namespaces(kube_scheduler_loop_t *loop, kube_error_t *err) {
+  kube_informer_handlers_t h = {.struct_size = sizeof h,
+                                .on_add = ns_add,
+                                .on_update = ns_update,
+                                .on_delete = ns_delete};
+  kube_informer_options_t o = {.struct_size = sizeof o,
+                               .path = "/api/v1/namespaces"};
+  if (loop->namespaces)
+    return 0;
+  loop->namespaces = kube_informer_factory_informer(loop->factory, &o, err);
+  if (!loop->namespaces ||
+      !(loop->ns_reg =
+            kube_informer_add_handlers(loop->namespaces, &h, loop, err)) ||
+      (!kube_informer_running(loop->namespaces) &&
+       kube_informer_start(loop->namespaces, err) < 0))
+    return -1;
+  return 0;
+}
+
 static void nodes_synced(void *arg) {
   kube_scheduler_loop_t *loop = arg;
   kube_informer_handlers_t h = {
@@ -291,6 +334,12 @@ static void nodes_synced(void *arg) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (loop->pods)
     return; /* the node informer re-synced after a stop */
+  if (watch_namespaces(loop, &err) < 0) {
+    log_warn("scheduler: cannot watch namespaces (namespaceSelector terms "
+             "select none): %s",
+             err.message);
+    kube_error_clear(&err);
+  }
   loop->pods = kube_informer_factory_informer(loop->factory, &o, &err);
   if (!loop->pods ||
       kube_informer_add_index(loop->pods, KUBE_INDEX_NODE_NAME,
@@ -674,8 +723,10 @@ static void victim_marked(const kube_object_t *res, const kube_error_t *err,
 }
 
 /* Send one victim on its way (DisruptionTarget, then delete with its own
- * grace period, as kube-scheduler's preemption does). */
-static int victim_evict(kube_scheduler_loop_t *loop, const char *vkey) {
+ * grace period, as kube-scheduler's preemption does, with its Preempted
+ * event on the victim). */
+static int victim_evict(kube_scheduler_loop_t *loop, const char *vkey,
+                        const kube_object_t *preemptor, const char *node) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
   char ns[256];
@@ -705,6 +756,14 @@ static int victim_evict(kube_scheduler_loop_t *loop, const char *vkey) {
     return -1;
   }
   loop->stats.preemption_victims++;
+  const kube_object_t *vo = kube_informer_get(loop->pods, vkey);
+  if (vo) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "Preempted by pod %s on node %s",
+             kube_object_uid(preemptor) ? kube_object_uid(preemptor) : "",
+             node);
+    record_event(loop, vo, "Normal", "Preempted", "Preempting", msg);
+  }
   return 0;
 }
 
@@ -744,7 +803,7 @@ static int nominate(kube_scheduler_loop_t *loop, const char *key,
       free(old);
     }
     nom->waiting++;
-    if (victim_evict(loop, r->victims[i]) < 0) {
+    if (victim_evict(loop, r->victims[i], obj, r->nominated_node) < 0) {
       free(strmap_remove(&loop->victims, r->victims[i]));
       nom->waiting--;
       const kube_object_t *vo = kube_informer_get(loop->pods, r->victims[i]);
@@ -752,10 +811,6 @@ static int nominate(kube_scheduler_loop_t *loop, const char *key,
         account_bound(loop, r->victims[i], vo);
     }
   }
-  char msg[600];
-  snprintf(msg, sizeof msg, "Preempted %zu pod(s) on node %s", nom->waiting,
-           r->nominated_node);
-  record_event(loop, obj, "Normal", "Preempted", "Preempting", msg);
   if (!nom->waiting)
     nomination_drop(loop, key, true);
   return 0;
@@ -839,7 +894,9 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
       kube_workqueue_done(q, keys[i]);
       continue;
     }
-    if (ks_pod_convert(obj, &convs[m], &err) < 0) {
+    if (ks_pod_convert(obj, &convs[m], &err) < 0 ||
+        ks_pod_resolve_ns(&convs[m], &loop->ns_cache, &err) < 0) {
+      ks_pod_conv_clear(&convs[m]);
       log_warn("scheduler: cannot schedule %s: %s", keys[i], err.message);
       report_unschedulable(loop, keys[i], obj, err.message, NULL);
       kube_error_clear(&err);
@@ -1009,6 +1066,8 @@ KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
     kube_informer_remove_handlers(loop->pods, loop->pod_reg);
   if (loop->nodes)
     kube_informer_remove_handlers(loop->nodes, loop->node_reg);
+  if (loop->namespaces && loop->ns_reg)
+    kube_informer_remove_handlers(loop->namespaces, loop->ns_reg);
   /* Cancels the bindings in flight: their callbacks never run. */
   kube_writer_free(loop->writer);
   while (loop->bindings)
@@ -1022,6 +1081,7 @@ KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
   strmap_clear(&loop->orphans, free);
   strmap_clear(&loop->victims, free);
   strmap_clear(&loop->nominated, nomination_free);
+  ks_ns_cache_clear(&loop->ns_cache);
   for (char **n = loop->names; n && *n; n++)
     free(*n);
   free(loop->names);
