@@ -234,6 +234,12 @@ static int ipa_check(const kube_scheduler_t *s, const snode_t *n,
   for (uint32_t i = 0; i < as->n_forbid; i++)
     if (ks_node_label(n, as->forbid[i].k) == as->forbid[i].v)
       return IPA_EXISTING;
+  for (uint32_t i = 0; i < as->n_forbid_e; i++) {
+    const tentry_t *e = as->forbid_e[i];
+    uint32_t *c = ks_u64map_find(&e->counts, ks_node_label(n, e->t.topo_key));
+    if (c && *c)
+      return IPA_EXISTING;
+  }
   return IPA_OK;
 }
 
@@ -310,6 +316,45 @@ static int count_term(kube_scheduler_t *s, const cpterm_t *t, u64map_t *map) {
   return ks_for_matching_pods(s, t, count_pod, &c);
 }
 
+/* Counts of bound pods matching the pod's term t per domain: borrowed
+ * from the index (*own false) or counted into *map (*own true).
+ * *domains: domains with at least one such pod. */
+static int term_counts(kube_scheduler_t *s, const cpterm_t *t, u64map_t *map,
+                       bool *own, uint64_t *domains) {
+  const tentry_t *e = ks_tindex_forward(s, t);
+  if (e) {
+    *map = e->counts; /* a read-only view for this cycle */
+    *own = false;
+    *domains = e->nonzero;
+    return 0;
+  }
+  *own = true;
+  if (count_term(s, t, map) < 0)
+    return -1;
+  *domains = map->len;
+  return 0;
+}
+
+/* Bound pods' terms (kind TK_ANTI or TK_SYM) that match the pod: from the
+ * index, one entry per distinct term. */
+static int matching_entries(kube_scheduler_t *s, const cpod_t *cp,
+                            const vec_u32_t *list, const tentry_t ***out,
+                            uint32_t *n) {
+  *n = 0;
+  if (!list->n)
+    return 0;
+  *out = malloc(list->n * sizeof(**out));
+  if (!*out)
+    return -1;
+  for (uint32_t i = 0; i < list->n; i++) {
+    const tentry_t *e = s->tindex.e[list->v[i]];
+    if (e->nonzero &&
+        ks_pterm_matches_pod(&e->t, cp->ns, cp->labels, cp->n_labels, &s->in))
+      (*out)[(*n)++] = e;
+  }
+  return 0;
+}
+
 int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   memset(as, 0, sizeof(*as));
   if (cp->n_spread && ks_spread_build(s, cp, as) < 0)
@@ -319,13 +364,16 @@ int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   uint32_t n_pref = score ? cp->n_paff + cp->n_panti : 0;
   if (filt && cp->n_aff) {
     as->aff_counts = calloc(cp->n_aff, sizeof(u64map_t));
-    if (!as->aff_counts)
+    as->aff_own = calloc(cp->n_aff, sizeof(bool));
+    if (!as->aff_counts || !as->aff_own)
       return -1;
     as->self_match = true;
     for (uint32_t i = 0; i < cp->n_aff; i++) {
-      if (count_term(s, &cp->aff[i], &as->aff_counts[i]) < 0)
+      uint64_t domains;
+      if (term_counts(s, &cp->aff[i], &as->aff_counts[i], &as->aff_own[i],
+                      &domains) < 0)
         return -1;
-      as->aff_total += as->aff_counts[i].len;
+      as->aff_total += domains;
       if (!ks_pterm_matches_pod(&cp->aff[i], cp->ns, cp->labels, cp->n_labels,
                                 &s->in))
         as->self_match = false;
@@ -333,13 +381,24 @@ int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   }
   if (filt && cp->n_anti) {
     as->anti_counts = calloc(cp->n_anti, sizeof(u64map_t));
-    if (!as->anti_counts)
+    as->anti_own = calloc(cp->n_anti, sizeof(bool));
+    if (!as->anti_counts || !as->anti_own)
       return -1;
+    uint64_t domains;
     for (uint32_t i = 0; i < cp->n_anti; i++)
-      if (count_term(s, &cp->anti[i], &as->anti_counts[i]) < 0)
+      if (term_counts(s, &cp->anti[i], &as->anti_counts[i], &as->anti_own[i],
+                      &domains) < 0)
         return -1;
   }
-  if (filt && s->anti_pods.n) {
+  bool indexed = !s->tindex.broken;
+  if (filt && indexed &&
+      matching_entries(s, cp, &s->tindex.anti, &as->forbid_e, &as->n_forbid_e) <
+          0)
+    return -1;
+  if (score && indexed &&
+      matching_entries(s, cp, &s->tindex.sym, &as->sym_e, &as->n_sym_e) < 0)
+    return -1;
+  if (filt && !indexed && s->anti_pods.n) {
     /* Existing pods whose required anti-affinity matches the incoming pod
      * forbid their topology domain. */
     uint32_t cap = 0;
@@ -363,7 +422,7 @@ int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
       }
     }
   }
-  if (score && s->sym_pods.n) {
+  if (score && !indexed && s->sym_pods.n) {
     /* Existing pods' affinity terms that match the incoming pod score
      * their topology domain (kube-scheduler's symmetric scoring). */
     uint32_t cap = 0;
@@ -396,12 +455,15 @@ int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
   }
   if (n_pref) {
     as->pref_counts = calloc(n_pref, sizeof(u64map_t));
-    if (!as->pref_counts)
+    as->pref_own = calloc(n_pref, sizeof(bool));
+    if (!as->pref_counts || !as->pref_own)
       return -1;
     for (uint32_t i = 0; i < n_pref; i++) {
       const cpterm_t *t =
           i < cp->n_paff ? &cp->paff[i] : &cp->panti[i - cp->n_paff];
-      if (count_term(s, t, &as->pref_counts[i]) < 0)
+      uint64_t domains;
+      if (term_counts(s, t, &as->pref_counts[i], &as->pref_own[i], &domains) <
+          0)
         return -1;
     }
   }
@@ -409,15 +471,25 @@ int ks_affstate_build(kube_scheduler_t *s, const cpod_t *cp, affstate_t *as) {
 }
 
 void ks_affstate_free(affstate_t *as, const cpod_t *cp) {
-  if (as->aff_counts)
+  /* Borrowed maps (own false) belong to the index; a NULL own array
+   * means the build stopped before any was filled. */
+  if (as->aff_counts && as->aff_own)
     for (uint32_t i = 0; i < cp->n_aff; i++)
-      ks_u64map_free(&as->aff_counts[i]);
-  if (as->anti_counts)
+      if (as->aff_own[i])
+        ks_u64map_free(&as->aff_counts[i]);
+  if (as->anti_counts && as->anti_own)
     for (uint32_t i = 0; i < cp->n_anti; i++)
-      ks_u64map_free(&as->anti_counts[i]);
-  if (as->pref_counts)
+      if (as->anti_own[i])
+        ks_u64map_free(&as->anti_counts[i]);
+  if (as->pref_counts && as->pref_own)
     for (uint32_t i = 0; i < cp->n_paff + cp->n_panti; i++)
-      ks_u64map_free(&as->pref_counts[i]);
+      if (as->pref_own[i])
+        ks_u64map_free(&as->pref_counts[i]);
+  free(as->aff_own);
+  free(as->anti_own);
+  free(as->pref_own);
+  free(as->forbid_e);
+  free(as->sym_e);
   free(as->aff_counts);
   free(as->anti_counts);
   free(as->pref_counts);

@@ -236,6 +236,36 @@ typedef struct cpod {
   cspread_t *spread;
 } cpod_t;
 
+/* Inter-pod affinity index (tindex.c): one entry per distinct term,
+ * with the number of bound pods per topology domain, kept up to date as
+ * pods are bound and unbound and node labels change:
+ * - TK_ANTI: required anti-affinity terms of bound pods (they forbid
+ *   their domains to the pods they match), counts = such pods;
+ * - TK_SYM: scoring terms of bound pods (weight in t.weight: +1 required
+ *   affinity, +w preferred affinity, -w preferred anti-affinity);
+ * - TK_FWD: terms of pending pods: counts = bound pods matching them.
+ * A pass then costs the distinct terms, not the bound pods. */
+enum { TK_ANTI, TK_SYM, TK_FWD };
+
+typedef struct tentry {
+  cpterm_t t; /* owned (the index's arena) */
+  uint8_t kind;
+  char *sig;        /* owned (the index's arena); the map's key */
+  uint32_t nonzero; /* domains with a count > 0 */
+  u64map_t counts;  /* domain value -> pods (0 stays in the map) */
+} tentry_t;
+
+#define TINDEX_MAX_FWD 256
+
+typedef struct tindex {
+  tentry_t **e;
+  uint32_t n, cap, n_fwd;
+  strmap_t by_sig;
+  arena_t arena;
+  vec_u32_t anti, sym, fwd; /* entries by kind */
+  bool broken;              /* out of memory once: scan as before */
+} tindex_t;
+
 /* Per-pod precomputed inter-pod affinity state. */
 typedef struct affstate {
   u64map_t *aff_counts;  /* per required affinity term: topo value -> n */
@@ -258,6 +288,11 @@ typedef struct affstate {
   int64_t *spread_min;
   bool *spread_self;
   double *spread_w;
+  /* With the index: which count maps are owned (else borrowed from
+   * tindex entries), and the bound pods' terms matching this pod. */
+  bool *aff_own, *anti_own, *pref_own;
+  const tentry_t **forbid_e, **sym_e;
+  uint32_t n_forbid_e, n_sym_e;
 } affstate_t;
 
 typedef struct kube_scheduler {
@@ -296,6 +331,8 @@ typedef struct kube_scheduler {
   int64_t max_alloc[2];
   bool max_dirty;
   uint32_t rr_next; /* round robin start for unordered search */
+
+  tindex_t tindex;
 
   uint64_t rng;
   arena_t scratch;
@@ -392,6 +429,17 @@ int ks_for_matching_pods(kube_scheduler_t *s, const cpterm_t *t, ks_pod_fn fn,
 bool ks_node_affinity_ok(const kube_scheduler_t *s, const snode_t *n,
                          const cpod_t *cp);
 bool ks_node_untolerated(const snode_t *n, const cpod_t *cp);
+
+/* tindex.c */
+/* Account p's terms on n (sign +1 / -1), and p in the forward entries. */
+void ks_tindex_pod(kube_scheduler_t *s, const spod_t *p, const snode_t *n,
+                   int sign);
+/* Every pod on n (before and after a change of n's labels). */
+void ks_tindex_node(kube_scheduler_t *s, const snode_t *n, int sign);
+/* The forward entry of a pending pod's term (created on first use), or
+ * NULL (index full or broken: count the term directly). */
+const tentry_t *ks_tindex_forward(kube_scheduler_t *s, const cpterm_t *t);
+void ks_tindex_free(tindex_t *x);
 
 /* score.c */
 void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,

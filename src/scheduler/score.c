@@ -229,7 +229,7 @@ void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
     ks_spread_score(s, cp, as, slots, k, s->cfg.spread_weight, raw, out);
 
   w = W(s, INTER_POD_AFFINITY);
-  if (w > 0 && (as->pref_counts || as->n_sym)) {
+  if (w > 0 && (as->pref_counts || as->n_sym || as->n_sym_e)) {
     double min = 0, max = 0;
     for (uint32_t i = 0; i < k; i++) {
       const snode_t *n = s->nodes[slots[i]];
@@ -237,6 +237,13 @@ void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
       for (uint32_t t = 0; t < as->n_sym; t++)
         if (ks_node_label(n, as->sym[t].k) == as->sym[t].v)
           raw[i] += (double)as->sym[t].w;
+      for (uint32_t t = 0; t < as->n_sym_e; t++) {
+        const tentry_t *e = as->sym_e[t];
+        uint32_t *cnt =
+            ks_u64map_find(&e->counts, ks_node_label(n, e->t.topo_key));
+        if (cnt)
+          raw[i] += (double)e->t.weight * *cnt;
+      }
       for (uint32_t t = 0; as->pref_counts && t < cp->n_paff + cp->n_panti;
            t++) {
         const cpterm_t *term =

@@ -235,6 +235,7 @@ KUBE_EXPORT void kube_scheduler_free(kube_scheduler_t *s) {
   free(s->anti_pods.v);
   free(s->sym_pods.v);
   ks_u64map_free(&s->image_nodes);
+  ks_tindex_free(&s->tindex);
   ks_arena_free(&s->scratch);
   free(s->feasible);
   free(s->scores);
@@ -459,8 +460,10 @@ KUBE_EXPORT int kube_scheduler_update_node(kube_scheduler_t *s,
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0, "node %s not found",
                           node && node->name ? node->name : "(null)");
   node_index(s, n, -1);
+  ks_tindex_node(s, n, -1); /* the domains of its pods may change */
   node_clear_attrs(n);
   if (node_fill(s, n, node) < 0) {
+    s->tindex.broken = true;
     node_clear_attrs(n);
     return kube_make_oom(err);
   }
@@ -473,6 +476,7 @@ KUBE_EXPORT int kube_scheduler_update_node(kube_scheduler_t *s,
         if (n->ext_alloc[j].id == p->ext[e].id)
           n->ext_used[j] += p->ext[e].v;
   }
+  ks_tindex_node(s, n, +1);
   if (node_index(s, n, +1) < 0)
     return kube_make_oom(err);
   ks_grid_update(s, n);
@@ -661,6 +665,7 @@ int ks_pod_bind_compiled(kube_scheduler_t *s, const cpod_t *cp, const char *key,
     p->sym_pos = s->sym_pods.n - 1;
   }
   node_account(n, p, +1);
+  ks_tindex_pod(s, p, n, +1);
   if (p->n_ports)
     memcpy(n->ports + n->n_ports, p->ports, p->n_ports * sizeof(sport_t));
   n->n_ports += p->n_ports;
@@ -676,6 +681,7 @@ oom:
 
 void ks_pod_unbind(kube_scheduler_t *s, spod_t *p) {
   snode_t *n = s->nodes[p->node];
+  ks_tindex_pod(s, p, n, -1);
   uint32_t last = n->pods.v[n->pods.n - 1];
   n->pods.v[p->pos_in_node] = last;
   s->pods[last]->pos_in_node = p->pos_in_node;
