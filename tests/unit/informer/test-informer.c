@@ -455,8 +455,9 @@ static void test_scheduler_loop_fake(void **state) {
   char *fits = kt_fake_get(f, "v1", "Pod", "default", "fits");
   assert_non_null(strstr(fits, "\"nodeName\":\"n1\""));
   free(fits);
-  /* One informer per collection: nodes and pods, each listed once. */
-  assert_int_equal(kube_informer_factory_count(fac), 2);
+  /* One informer per collection: nodes, pods and namespaces (for
+   * namespaceSelector terms), each listed once. */
+  assert_int_equal(kube_informer_factory_count(fac), 3);
   assert_int_equal(kt_fake_count_actions(f, "GET", "/api/v1/pods"), 2);
   kube_informer_options_t po = {.struct_size = sizeof po,
                                 .path = "/api/v1/pods"};
