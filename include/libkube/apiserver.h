@@ -408,6 +408,15 @@ int kube_apiserver_add_node(kube_apiserver_t *srv, const char *node,
 /* Forget a node registered above (requests then go over HTTPS). */
 void kube_apiserver_remove_node(kube_apiserver_t *srv, const char *node);
 
+/* Append the server's figures in Prometheus text format to out:
+ * apiserver_request_total{verb,group,resource,subresource,code},
+ * apiserver_request_duration_seconds (histogram; watches excluded),
+ * apiserver_registered_watchers{group,resource},
+ * apiserver_current_inflight_requests.  0, or -1 when out ran out of
+ * memory.  Serve them with kube_apiserver_handle_path(srv, "/metrics").
+ * Loop thread. */
+int kube_apiserver_metrics_write(kube_apiserver_t *srv, kube_strbuf_t *out);
+
 /* The HTTP server under the API server (borrowed), e.g. to read its
  * listeners' connection counts. */
 kube_http_server_t *kube_apiserver_http(kube_apiserver_t *srv);

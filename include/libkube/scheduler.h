@@ -543,6 +543,11 @@ int kube_scheduler_loop_start(kube_scheduler_loop_t *loop, kube_error_t *err);
 bool kube_scheduler_loop_running(const kube_scheduler_loop_t *loop);
 void kube_scheduler_loop_get_stats(const kube_scheduler_loop_t *loop,
                                    kube_scheduler_loop_stats_t *out);
+/* Append the loop's figures in Prometheus text format (attempts by
+ * result, attempt latency histogram, pending pods by queue, bindings,
+ * preemptions) to out.  0, or -1 when out ran out of memory. */
+int kube_scheduler_loop_metrics_write(const kube_scheduler_loop_t *loop,
+                                      kube_strbuf_t *out);
 /* The scheduler state the loop maintains (borrowed; read it only, from the
  * loop's thread). */
 const kube_scheduler_t *

@@ -87,6 +87,11 @@ const char *kube_store_backend(const kube_store_t *store);
 
 /* The latest revision the cache holds. */
 int64_t kube_store_revision(const kube_store_t *store);
+/* Append the store's figures in Prometheus text format to out:
+ * kube_store_write_duration_seconds{backend,operation} (acknowledged write
+ * latency: queue and commit, fsync included), failures, the revision.
+ * 0, or -1 when out ran out of memory.  Loop thread. */
+int kube_store_metrics_write(const kube_store_t *store, kube_strbuf_t *out);
 /* The oldest revision a watch may still start from (compacted before it). */
 int64_t kube_store_compacted_revision(const kube_store_t *store);
 

@@ -16,6 +16,7 @@
 
 #include "api/api-private.h"
 #include "api/schema.h"
+#include "core/metrics.h"
 #include "core/util.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -120,7 +121,12 @@ struct req {
   int code; /* the reply's status code, once sent (audit) */
   TAILQ_ENTRY(req) link; /* srv->inflight */
   int64_t start_ns;
+  int code; /* the reply's (or stream's) status, for /metrics */
 };
+
+/* metrics.c */
+void as_metrics_observe(kube_apiserver_t *srv, const struct req *r);
+void as_metrics_free(kube_apiserver_t *srv);
 TAILQ_HEAD(req_list, req);
 
 struct listener {
@@ -133,6 +139,9 @@ struct as_ext;  /* extensions.c */
 struct as_auth; /* authz.h */
 
 struct kube_apiserver {
+  /* /metrics (metrics.c): per verb/resource/subresource/code counts and
+   * per verb/resource latency. */
+  core_family_t m_requests, m_latency;
   struct event_base *base;
   kube_store_t *store;
   char *token;

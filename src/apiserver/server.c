@@ -79,6 +79,7 @@ void as_req_finish(struct req *r) {
   if (r->tp->release)
     r->tp->release(r);
   TAILQ_REMOVE(&srv->inflight, r, link);
+  as_metrics_observe(srv, r);
   if (kube_log_get_level() >= KUBE_LOG_DEBUG)
     log_debug("apiserver: %s %s done in %.3f ms",
               r->method_str ? r->method_str : "?", r->path ? r->path : "?",
@@ -156,6 +157,7 @@ static void http_peer_gone(kube_http_request_t *h, void *arg) {
 static void http_stream_start(struct req *r, int code, const char *ctype) {
   r->code = code;
   r->streaming = true;
+  r->code = code;
   if (!r->hreq)
     return;
   kube_http_response_add_header(r->hreq, "Cache-Control", "no-cache, private",
@@ -259,6 +261,7 @@ static void call_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
   r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
+  r->code = code;
   if (!c->cancelled)
     c->cb(code, ctype, body, len, true, c->arg);
   as_req_finish(r);
@@ -268,6 +271,7 @@ static void call_stream_start(struct req *r, int code, const char *ctype) {
   r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
   r->streaming = true;
+  r->code = code;
   if (!c->cancelled)
     c->cb(code, ctype, "", 0, false, c->arg);
 }
@@ -652,6 +656,7 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->read_only);
   as_admissions_free(srv);
   as_quota_pending_free(srv);
+  as_metrics_free(srv);
   if (srv->drain_ev)
     event_free(srv->drain_ev);
   if (srv->bookmark_ev)

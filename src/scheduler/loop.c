@@ -17,6 +17,7 @@
 #include "api/api-private.h"
 #include "scheduler/convert.h"
 #include "client/client-private.h"
+#include "core/metrics.h"
 #include "core/util.h"
 
 #define DEFAULT_MAX_BATCH 2048
@@ -54,6 +55,8 @@ struct kube_scheduler_loop {
   struct strmap victims;
   struct strmap nominated;
   kube_scheduler_loop_stats_t stats;
+  /* /metrics: time per scheduling attempt (a pass's time over its pods). */
+  core_hist_t m_attempt;
   /* Bindings in flight: their callback arguments, freed with the loop
    * when the writer cancels them. */
   struct binding *bindings;
@@ -911,6 +914,7 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
   if (!m)
     goto out;
   loop->stats.passes++;
+  int64_t pass_t0 = kube_time_mono_ns();
   int64_t placed = kube_scheduler_schedule_batch(
       loop->sched, pods, m, KUBE_SCHED_BATCH_COMMIT | KUBE_SCHED_BATCH_PREEMPT,
       results, &err);
@@ -923,7 +927,9 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
     }
     goto out;
   }
+  double per_pod = (double)(kube_time_mono_ns() - pass_t0) / 1e9 / (double)m;
   for (size_t i = 0; i < m; i++) {
+    core_hist_observe(&loop->m_attempt, per_pod);
     place(loop, pkeys[i], objs[i], &results[i]);
     kube_sched_result_clear(&results[i]);
   }
@@ -1086,4 +1092,52 @@ KUBE_EXPORT void kube_scheduler_loop_free(kube_scheduler_loop_t *loop) {
     free(*n);
   free(loop->names);
   free(loop);
+}
+
+KUBE_EXPORT int
+kube_scheduler_loop_metrics_write(const kube_scheduler_loop_t *loop,
+                                  kube_strbuf_t *out) {
+  const kube_scheduler_loop_stats_t *st = &loop->stats;
+  uint64_t scheduled = st->attempts - st->unschedulable;
+  kube_strbuf_printf(
+      out,
+      "# HELP scheduler_schedule_attempts_total Attempts to schedule pods, "
+      "by result.\n"
+      "# TYPE scheduler_schedule_attempts_total counter\n"
+      "scheduler_schedule_attempts_total{result=\"scheduled\"} %llu\n"
+      "scheduler_schedule_attempts_total{result=\"unschedulable\"} %llu\n"
+      "# HELP scheduler_scheduling_attempt_duration_seconds Scheduling "
+      "attempt latency (a batch's time shared by its pods).\n"
+      "# TYPE scheduler_scheduling_attempt_duration_seconds histogram\n",
+      (unsigned long long)scheduled, (unsigned long long)st->unschedulable);
+  core_hist_write(out, "scheduler_scheduling_attempt_duration_seconds", "",
+                  &loop->m_attempt);
+  kube_strbuf_printf(
+      out,
+      "# HELP scheduler_pending_pods Pods waiting, by queue.\n"
+      "# TYPE scheduler_pending_pods gauge\n"
+      "scheduler_pending_pods{queue=\"active\"} %zu\n"
+      "scheduler_pending_pods{queue=\"backoff\"} %zu\n"
+      "scheduler_pending_pods{queue=\"nominated\"} %zu\n"
+      "# HELP scheduler_binding_total Binding requests, by result.\n"
+      "# TYPE scheduler_binding_total counter\n"
+      "scheduler_binding_total{result=\"ok\"} %llu\n"
+      "scheduler_binding_total{result=\"error\"} %llu\n"
+      "# HELP scheduler_bindings_in_flight Bindings not answered yet.\n"
+      "# TYPE scheduler_bindings_in_flight gauge\n"
+      "scheduler_bindings_in_flight %zu\n"
+      "# HELP scheduler_preemption_attempts_total Attempts that nominated a "
+      "node and evicted victims.\n"
+      "# TYPE scheduler_preemption_attempts_total counter\n"
+      "scheduler_preemption_attempts_total %llu\n"
+      "# HELP scheduler_preemption_victims_total Pods evicted to make "
+      "room.\n"
+      "# TYPE scheduler_preemption_victims_total counter\n"
+      "scheduler_preemption_victims_total %llu\n",
+      kube_workqueue_ready(loop->queue), kube_workqueue_delayed(loop->queue),
+      loop->nominated.n, (unsigned long long)st->bindings_ok,
+      (unsigned long long)st->bindings_failed, st->in_flight,
+      (unsigned long long)st->preemptions,
+      (unsigned long long)st->preemption_victims);
+  return out->oom ? -1 : 0;
 }

@@ -63,6 +63,8 @@ void *srv_scheduler_new(const char *config_file, bool leader_elect,
 extern const kube_component_ops_t srv_controllers_ops;
 void *srv_controllers_new(const char *controllers, bool leader_elect,
                           kube_error_t *err);
+/* Its /metrics lines (nothing once it drained). */
+void srv_scheduler_metrics(void *impl, kube_strbuf_t *out);
 /* The built-in registry (registry.c): listen specs NULL-terminated (NULL
  * or empty: tcp:127.0.0.1:5000). */
 extern const kube_component_ops_t srv_registry_ops;

@@ -126,6 +126,12 @@ static void sched_drain(void *impl, kube_component_drained_fn drained,
   kube_leader_elector_stop(c->elector, released, c);
 }
 
+void srv_scheduler_metrics(void *impl, kube_strbuf_t *out) {
+  struct sched_component *c = impl;
+  if (c->loop)
+    kube_scheduler_loop_metrics_write(c->loop, out);
+}
+
 static void sched_free(void *impl) {
   struct sched_component *c = impl;
   kube_scheduler_loop_free(c->loop);

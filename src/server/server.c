@@ -36,6 +36,7 @@ struct kube_server {
   kube_apiserver_t *api;
   kube_workers_t *workers;
   kube_informer_factory_t *informers; /* shared by the components */
+  void *sched_impl; /* the built-in scheduler component, for /metrics */
   struct component *comps;
   size_t n_comps;
   enum state state;
@@ -65,6 +66,32 @@ static bool has_tcp(const char *const *listen) {
 /* A wildcard bind address is reached through loopback. */
 static bool is_wildcard(const char *h) {
   return !*h || streq(h, "0.0.0.0") || streq(h, "::") || streq(h, "[::]");
+}
+
+/* ---- /metrics ---- */
+
+/* Prometheus text format: the API server's, the store's and the
+ * scheduler's figures.  Behind the API server's authentication (the
+ * bearer token on TCP), as every non-probe path. */
+static void serve_metrics(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
+  kube_server_t *srv = arg;
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  if (!streq(kube_http_request_method(ctx->request), "GET")) {
+    kube_http_reply_error(ctx->request, 405, "method not allowed");
+    return;
+  }
+  kube_apiserver_metrics_write(srv->api, &sb);
+  kube_store_metrics_write(srv->store, &sb);
+  if (srv->sched_impl)
+    srv_scheduler_metrics(srv->sched_impl, &sb);
+  if (sb.oom) {
+    kube_strbuf_clear(&sb);
+    kube_http_reply_error(ctx->request, 500, "out of memory");
+    return;
+  }
+  size_t len = sb.len;
+  kube_http_reply_take(ctx->request, 200, "text/plain; version=0.0.4",
+                       kube_strbuf_steal(&sb), len);
 }
 
 /* ---- construction ---- */
@@ -265,12 +292,16 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     void *impl = srv_scheduler_new(o.scheduler_config, !o.no_leader_elect, err);
     if (!impl || add_component(srv, &srv_scheduler_ops, impl, err) < 0)
       goto fail;
+    srv->sched_impl = impl;
   }
   if (!o.no_controllers) {
     void *impl = srv_controllers_new(o.controllers, !o.no_leader_elect, err);
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
+  if (kube_apiserver_handle_path(srv->api, "/metrics", serve_metrics, srv,
+                                 err) < 0)
+    goto fail;
   /* The registry serves the data directory's image store: none without
    * one (an embedder's in-memory cluster). */
   if (!o.no_registry && srv->data_dir) {

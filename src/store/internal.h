@@ -25,6 +25,7 @@
 
 #include <libkube/store.h>
 
+#include "core/metrics.h"
 #include "core/util.h"
 
 /* ---- records ---- */
@@ -108,6 +109,7 @@ struct store_op {
   int64_t expected; /* update/delete: expected mod_revision, 0 = any */
   kube_store_write_cb cb;
   void *arg;
+  int64_t start_ns; /* submitted (for /metrics) */
   bool failed;
   kube_error_t err; /* set when failed */
 };
@@ -171,6 +173,10 @@ struct kube_store_watch {
 /* ---- the store ---- */
 
 struct kube_store {
+  /* /metrics: acknowledged write latency per operation (create, update,
+   * delete), submit to callback. */
+  core_hist_t m_write[3];
+  uint64_t m_write_failed;
   struct event_base *base;
   const struct store_backend *be;
   void *be_data;

@@ -72,7 +72,12 @@ void store_op_free(struct store_op *op) {
 
 /* ---- completion ---- */
 
-static void op_callback(struct store_op *op) {
+static void op_callback(kube_store_t *s, struct store_op *op) {
+  int t = op->type == OP_CREATE ? 0 : op->type == OP_UPDATE ? 1 : 2;
+  core_hist_observe(&s->m_write[t],
+                    (double)(kube_time_mono_ns() - op->start_ns) / 1e9);
+  if (op->failed)
+    s->m_write_failed++;
   if (op->failed)
     op->cb(NULL, &op->err, op->arg);
   else
@@ -137,13 +142,13 @@ void store_op_done(kube_store_t *s, struct store_op *op) {
     }
     if (!op->failed)
       store_apply(s, event_type(op->type), rec_ref(op->rec), rec_ref(op->prev));
-    op_callback(op);
+    op_callback(s, op);
     return;
   }
   /* etcd: the cache follows etcd's watch; hold the callback until the
    * cache reached this write so that the caller reads its own write. */
   if (op->failed || op->rec->pub.mod_revision <= s->revision || s->closing) {
-    op_callback(op);
+    op_callback(s, op);
     return;
   }
   op->next = s->waiting;
@@ -172,7 +177,7 @@ static void run_early(kube_store_t *s, bool all) {
     s->early_head = op->next;
     if (!s->early_head)
       s->early_tail = &s->early_head;
-    op_callback(op);
+    op_callback(s, op);
   }
   /* Oldest first: waiting is newest-first, so collect then run. */
   struct store_op *ready = NULL, **pp = &s->waiting;
@@ -189,7 +194,7 @@ static void run_early(kube_store_t *s, bool all) {
   while (ready) {
     struct store_op *op = ready;
     ready = op->next;
-    op_callback(op);
+    op_callback(s, op);
   }
 }
 
@@ -307,6 +312,7 @@ static int write_op(kube_store_t *s, enum op_type type, const char *key,
   op->expected = expected;
   op->cb = cb;
   op->arg = arg;
+  op->start_ns = kube_time_mono_ns();
 
   if (!s->be->authoritative) {
     op->rec = store_rec_new(key, strlen(key), value, value_len, 0, 0);
@@ -579,4 +585,31 @@ KUBE_EXPORT void kube_store_close(kube_store_t *s) {
   run_settled(s, true);
   store_watch_end_all(s, KUBE_REASON_SERVICE_UNAVAILABLE, "store closed");
   store_free(s);
+}
+
+KUBE_EXPORT int kube_store_metrics_write(const kube_store_t *s,
+                                         kube_strbuf_t *out) {
+  static const char *const ops[3] = {"create", "update", "delete"};
+  kube_strbuf_printf(out,
+                     "# HELP kube_store_write_duration_seconds Acknowledged "
+                     "write latency (queue and commit), by operation.\n"
+                     "# TYPE kube_store_write_duration_seconds histogram\n");
+  for (int i = 0; i < 3; i++) {
+    char labels[64];
+    snprintf(labels, sizeof labels, "backend=\"%s\",operation=\"%s\"",
+             s->be->name, ops[i]);
+    core_hist_write(out, "kube_store_write_duration_seconds", labels,
+                    &s->m_write[i]);
+  }
+  kube_strbuf_printf(out,
+                     "# HELP kube_store_write_failures_total Writes that "
+                     "failed (conflicts included).\n"
+                     "# TYPE kube_store_write_failures_total counter\n"
+                     "kube_store_write_failures_total %llu\n"
+                     "# HELP kube_store_revision The latest revision.\n"
+                     "# TYPE kube_store_revision gauge\n"
+                     "kube_store_revision %lld\n",
+                     (unsigned long long)s->m_write_failed,
+                     (long long)s->revision);
+  return out->oom ? -1 : 0;
 }
