@@ -171,24 +171,15 @@ int kubed_start(struct kubed *k, const char *bin, const char *store,
     if (lfd >= 0)
       dup2(lfd, 2);
     const char *level = getenv("BENCH_KUBED_LOG_LEVEL");
-    const char *argv[] = {bin,
-                          "server",
-                          "--data-dir",
-                          data,
-                          "--listen",
-                          listen,
-                          "--listen",
-                          sock,
-                          "--store",
-                          store,
-                          "--token",
-                          TOKEN,
-                          "--plain-http",
-                          "--log-level",
-                          level ? level : "warning",
-                          "--no-registry",
-                          no_scheduler ? "--no-scheduler" : NULL,
-                          NULL};
+    const char *argv[] = {bin, "server", "--data-dir", data, "--listen", listen,
+                          "--listen", sock, "--store", store, "--token", TOKEN,
+                          "--plain-http", "--log-level",
+                          level ? level : "warning", "--no-registry",
+                          /* scheduler_perf's setting: no node-lifecycle
+                           * controller to taint Nodes without Leases,
+                           * no leader election. */
+                          "--no-controllers", "--leader-elect=false",
+                          no_scheduler ? "--no-scheduler" : NULL, NULL};
     execv(bin, (char *const *)argv);
     _exit(127);
   }
