@@ -121,7 +121,6 @@ struct req {
   int code; /* the reply's status code, once sent (audit) */
   TAILQ_ENTRY(req) link; /* srv->inflight */
   int64_t start_ns;
-  int code; /* the reply's (or stream's) status, for /metrics */
 };
 
 /* metrics.c */

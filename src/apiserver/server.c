@@ -157,7 +157,6 @@ static void http_peer_gone(kube_http_request_t *h, void *arg) {
 static void http_stream_start(struct req *r, int code, const char *ctype) {
   r->code = code;
   r->streaming = true;
-  r->code = code;
   if (!r->hreq)
     return;
   kube_http_response_add_header(r->hreq, "Cache-Control", "no-cache, private",
@@ -261,7 +260,6 @@ static void call_reply(struct req *r, int code, const char *ctype,
                        const char *body, size_t len) {
   r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
-  r->code = code;
   if (!c->cancelled)
     c->cb(code, ctype, body, len, true, c->arg);
   as_req_finish(r);
@@ -271,7 +269,6 @@ static void call_stream_start(struct req *r, int code, const char *ctype) {
   r->code = code;
   struct kube_apiserver_call *c = r->tp_ctx;
   r->streaming = true;
-  r->code = code;
   if (!c->cancelled)
     c->cb(code, ctype, "", 0, false, c->arg);
 }
