@@ -44,10 +44,18 @@ static void usage(FILE *f) {
       "                          unless something else binds them; alias\n"
       "                          --disable-scheduler)\n"
       "  --scheduler-config FILE scheduler settings (strategy, weights, ...)\n"
-      "  --controllers LIST      controllers to run, as kube-controller-manager's\n"
-      "                          flag: '*' (default), names or aliases, '-name'\n"
+      "  --controllers LIST      controllers to run, as "
+      "kube-controller-manager's\n"
+      "                          flag: '*' (default), names or aliases, "
+      "'-name'\n"
       "                          to turn one off (\"*,-nodelifecycle\")\n"
       "  --no-controllers        run no controller\n"
+      "  --node-monitor-grace-period DURATION\n"
+      "                          a node silent this long is Ready=Unknown and\n"
+      "                          tainted (default 40s; 500ms, 2m, ...)\n"
+      "  --cluster-cidr CIDR     range of the nodes' pod CIDRs (default\n"
+      "                          10.42.0.0/16)\n"
+      "  --node-cidr-mask-size N size of each node's pod CIDR (default 24)\n"
       "  --leader-elect=false    schedule and reconcile without taking the\n"
       "                          kube-scheduler / kube-controller-manager\n"
       "                          Leases (default true)\n"
@@ -98,6 +106,9 @@ enum {
   O_TOKEN_FILE,
   O_AUDIT,
   O_AUDIT_MAX,
+  O_GRACE,
+  O_CLUSTER_CIDR,
+  O_NODE_MASK,
 };
 
 static const struct option server_longopts[] = {
@@ -126,9 +137,27 @@ static const struct option server_longopts[] = {
     {"audit-log-path", required_argument, NULL, O_AUDIT},
     {"audit-log", required_argument, NULL, O_AUDIT},
     {"audit-log-maxsize", required_argument, NULL, O_AUDIT_MAX},
+    {"node-monitor-grace-period", required_argument, NULL, O_GRACE},
+    {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
+    {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
+
+/* A Go-style duration ("40s", "500ms", "2m", "1h"; a bare number is
+ * seconds) in milliseconds; -1 when malformed or not positive. */
+static int64_t parse_duration_ms(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  double mult = !strcmp(end, "ms")           ? 1
+                : !strcmp(end, "s") || !*end ? 1000
+                : !strcmp(end, "m")          ? 60000
+                : !strcmp(end, "h")          ? 3600000
+                                             : -1;
+  if (end == s || mult < 0 || !(v > 0) || v * mult > 1e15)
+    return -1;
+  return (int64_t)(v * mult + 0.5) ? (int64_t)(v * mult + 0.5) : 1;
+}
 
 /* Fill *o from argv; 0, or an exit code (the help was printed: -1). */
 static int parse_server(int argc, char **argv, kube_server_options_t *o,
@@ -243,6 +272,22 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       o->audit_log_max_bytes = (size_t)strtoull(optarg, &end, 10) << 20;
       if (*end || !o->audit_log_max_bytes) {
         fprintf(stderr, "kubed: bad --audit-log-maxsize %s\n", optarg);
+        return 2;
+      }
+      break;
+    case O_GRACE:
+      if ((o->node_monitor_grace_period_ms = parse_duration_ms(optarg)) < 0) {
+        fprintf(stderr, "kubed: bad --node-monitor-grace-period %s\n", optarg);
+        return 2;
+      }
+      break;
+    case O_CLUSTER_CIDR:
+      o->cluster_cidr = optarg;
+      break;
+    case O_NODE_MASK:
+      o->node_cidr_mask_size = (int)strtol(optarg, &end, 10);
+      if (*end || o->node_cidr_mask_size <= 0) {
+        fprintf(stderr, "kubed: bad --node-cidr-mask-size %s\n", optarg);
         return 2;
       }
       break;

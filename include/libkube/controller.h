@@ -127,11 +127,35 @@ typedef struct kube_controller_manager_options {
   unsigned concurrent_syncs;
   /* Identity of the events' source (source.host); NULL: none. */
   const char *host;
+  /* node-lifecycle-controller: a Node whose Lease (kube-node-lease) and
+   * Ready heartbeat were not renewed for this long becomes Ready=Unknown
+   * and tainted (kube-controller-manager's --node-monitor-grace-period).
+   * 0: 40000. */
+  int64_t node_monitor_grace_period_ms;
+  /* How often a healthy Node is looked at again (--node-monitor-period).
+   * 0: 5000. */
+  int64_t node_monitor_period_ms;
+  /* node-ipam-controller: the range every Node's spec.podCIDR is cut from
+   * (--cluster-cidr; NULL: "10.42.0.0/16") in blocks of
+   * node_cidr_mask_size bits (--node-cidr-mask-size; 0: 24).  IPv4 only.
+   * BadRequest when malformed or the mask is shorter than the range's. */
+  const char *cluster_cidr;
+  int node_cidr_mask_size;
+  /* root-ca-certificate-publisher-controller: the PEM bundle published as
+   * the data "ca.crt" of ConfigMap kube-root-ca.crt in every namespace
+   * (copied).  NULL: that controller does not run. */
+  const char *root_ca_pem;
 } kube_controller_manager_options_t;
 
 /* Check a --controllers value without creating anything.  BadRequest
  * naming the first unknown controller. */
 int kube_controller_manager_check(const char *controllers, kube_error_t *err);
+/* Check a --cluster-cidr (NULL: the default) and --node-cidr-mask-size
+ * (0: the default) pair as the node IPAM takes them.  BadRequest saying
+ * what is wrong. */
+int kube_controller_manager_check_cidr(const char *cluster_cidr,
+                                       int node_cidr_mask_size,
+                                       kube_error_t *err);
 
 /* Owned: free with kube_controller_manager_free.  Nothing runs until
  * kube_controller_manager_start. */

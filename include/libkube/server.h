@@ -150,6 +150,15 @@ typedef struct kube_server_options {
   const char *token_auth_file;
   const char *audit_log;
   size_t audit_log_max_bytes; /* 0: 100 MiB */
+  /* node-lifecycle-controller: a Node whose Lease and status heartbeats
+   * stopped for this long goes Ready=Unknown and is tainted
+   * (--node-monitor-grace-period; 0: 40000). */
+  int64_t node_monitor_grace_period_ms;
+  /* node-ipam-controller: the range Nodes' spec.podCIDR blocks come from
+   * (--cluster-cidr; NULL: "10.42.0.0/16") and the block size
+   * (--node-cidr-mask-size; 0: 24).  BadRequest when malformed. */
+  const char *cluster_cidr;
+  int node_cidr_mask_size;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

@@ -335,6 +335,11 @@ kube_informer_t *ctl_manager_informer(kube_controller_manager_t *m,
                                       const char *path, kube_error_t *err);
 /* The recorder "host" and per-controller settings. */
 unsigned ctl_manager_workers(kube_controller_manager_t *m);
+/* The manager's options with defaults filled in (node monitor periods,
+ * cluster CIDR, root CA); the borrowed-only members (informers,
+ * controllers, leader_*, lease_*, host) are NULL.  Borrowed. */
+const kube_controller_manager_options_t *
+ctl_manager_options(kube_controller_manager_t *m);
 
 /* One implemented controller (manager.c's table lists them). */
 struct ctl_impl_ops {
@@ -350,6 +355,30 @@ extern const struct ctl_impl_ops ctl_deployment_ops;
 extern const struct ctl_impl_ops ctl_gc_ops;
 extern const struct ctl_impl_ops ctl_endpoints_ops;
 extern const struct ctl_impl_ops ctl_endpointslice_ops;
+extern const struct ctl_impl_ops ctl_nodelifecycle_ops;
+extern const struct ctl_impl_ops ctl_taint_eviction_ops;
+extern const struct ctl_impl_ops ctl_nodeipam_ops;
+extern const struct ctl_impl_ops ctl_serviceaccount_ops;
+extern const struct ctl_impl_ops ctl_rootca_ops;
+
+/* ------------------------------------------------------------------------ */
+/* Nodes (node-util.c)                                                       */
+/* ------------------------------------------------------------------------ */
+
+#define CTL_TAINT_NOT_READY "node.kubernetes.io/not-ready"
+#define CTL_TAINT_UNREACHABLE "node.kubernetes.io/unreachable"
+
+/* v1helper.TolerationsTolerateTaint: does toleration `tol` tolerate
+ * `taint` (both trees)? */
+bool ctl_toleration_tolerates(json_object *tol, json_object *taint);
+/* The condition of `type` in status.conditions of a Node or Pod tree, or
+ * NULL.  Borrowed. */
+json_object *ctl_condition(json_object *obj, const char *type);
+/* An IPv4 CIDR "a.b.c.d/n" split into its base address (host order) and
+ * the number of /mask blocks it holds (1 << (mask - n)).  BadRequest when
+ * malformed, not IPv4, or mask outside n..30. */
+int ctl_cidr_parse(const char *cidr, int mask, uint32_t *base, uint32_t *n,
+                   kube_error_t *err);
 
 /* ------------------------------------------------------------------------ */
 /* Deployment helpers shared with kube_rollout_* (deployment-util.c)         */

@@ -45,8 +45,9 @@ static const struct ctl_def defs[] = {
     {"legacy-serviceaccount-token-cleaner-controller",
      "legacy-service-account-token-cleaner", false, NULL},
     {"namespace-controller", "namespace", false, NULL},
-    {"node-ipam-controller", "nodeipam", false, NULL},
-    {"node-lifecycle-controller", "nodelifecycle", false, NULL},
+    {"node-ipam-controller", "nodeipam", false, &ctl_nodeipam_ops},
+    {"node-lifecycle-controller", "nodelifecycle", false,
+     &ctl_nodelifecycle_ops},
     {"node-route-controller", "route", false, NULL},
     {"persistentvolume-attach-detach-controller", "attachdetach", false, NULL},
     {"persistentvolume-binder-controller", "persistentvolume-binder", false,
@@ -63,16 +64,17 @@ static const struct ctl_def defs[] = {
     {"resourceclaim-controller", "resource-claim-controller", false, NULL},
     {"resourcequota-controller", "resourcequota", false, NULL},
     {"root-ca-certificate-publisher-controller", "root-ca-cert-publisher",
-     false, NULL},
+     false, &ctl_rootca_ops},
     {"service-cidr-controller", NULL, false, NULL},
     {"service-lb-controller", "service", false, NULL},
-    {"serviceaccount-controller", "serviceaccount", false, NULL},
+    {"serviceaccount-controller", "serviceaccount", false,
+     &ctl_serviceaccount_ops},
     {"serviceaccount-token-controller", "serviceaccount-token", false, NULL},
     {"statefulset-controller", "statefulset", false, NULL},
     {"storage-version-migrator-controller", NULL, false, NULL},
     {"storageversion-garbage-collector-controller", "storage-version-gc", false,
      NULL},
-    {"taint-eviction-controller", NULL, false, NULL},
+    {"taint-eviction-controller", NULL, false, &ctl_taint_eviction_ops},
     {"token-cleaner-controller", "tokencleaner", true, NULL},
     {"ttl-after-finished-controller", "ttl-after-finished", false, NULL},
     {"ttl-controller", "ttl", false, NULL},
@@ -98,6 +100,9 @@ struct kube_controller_manager {
   bool running;
   unsigned workers;
   kube_leader_elector_t *elector;
+  /* The options with defaults filled in; strings owned (below). */
+  kube_controller_manager_options_t opts;
+  char *cluster_cidr, *root_ca_pem;
   void (*stop_done)(void *);
   void *stop_arg;
 };
@@ -154,6 +159,15 @@ KUBE_EXPORT int kube_controller_manager_check(const char *controllers,
   return parse_spec(controllers, on, err);
 }
 
+KUBE_EXPORT int kube_controller_manager_check_cidr(const char *cluster_cidr,
+                                                   int node_cidr_mask_size,
+                                                   kube_error_t *err) {
+  uint32_t base, n;
+  return ctl_cidr_parse(cluster_cidr ? cluster_cidr : "10.42.0.0/16",
+                        node_cidr_mask_size ? node_cidr_mask_size : 24, &base,
+                        &n, err);
+}
+
 /* ---- what controllers use ---- */
 
 kube_loop_t *ctl_manager_loop(kube_controller_manager_t *m) {
@@ -167,6 +181,10 @@ kube_informer_factory_t *ctl_manager_informers(kube_controller_manager_t *m) {
 }
 unsigned ctl_manager_workers(kube_controller_manager_t *m) {
   return m->workers;
+}
+const kube_controller_manager_options_t *
+ctl_manager_options(kube_controller_manager_t *m) {
+  return &m->opts;
 }
 
 struct ctl_podstore *ctl_manager_pods(kube_controller_manager_t *m,
@@ -200,6 +218,10 @@ static int start_controllers(kube_controller_manager_t *m, kube_error_t *err) {
   for (size_t i = 0; i < N_DEFS; i++) {
     if (!m->enabled[i])
       continue;
+    if (defs[i].ops == &ctl_rootca_ops && !m->opts.root_ca_pem) {
+      log_info("controller-manager: no cluster CA, %s skipped", defs[i].name);
+      continue;
+    }
     if (!defs[i].ops) {
       log_debug("controller-manager: %s is not implemented, skipped",
                 defs[i].name);
@@ -266,6 +288,34 @@ kube_controller_manager_new(kube_loop_t *loop, const kube_transport_t *tp,
   m->loop = loop;
   m->tp = *tp;
   m->workers = o.concurrent_syncs ? o.concurrent_syncs : 64;
+  if (!o.node_monitor_grace_period_ms)
+    o.node_monitor_grace_period_ms = 40000;
+  if (!o.node_monitor_period_ms)
+    o.node_monitor_period_ms = 5000;
+  if (!o.cluster_cidr)
+    o.cluster_cidr = "10.42.0.0/16";
+  if (!o.node_cidr_mask_size)
+    o.node_cidr_mask_size = 24;
+  if ((o.cluster_cidr && !(m->cluster_cidr = strdup(o.cluster_cidr))) ||
+      (o.root_ca_pem && !(m->root_ca_pem = strdup(o.root_ca_pem)))) {
+    kube_make_oom(err);
+    goto fail;
+  }
+  o.cluster_cidr = m->cluster_cidr;
+  o.root_ca_pem = m->root_ca_pem;
+  m->opts = o;
+  m->opts.informers = NULL;
+  m->opts.controllers = NULL;
+  m->opts.leader_identity = m->opts.lease_namespace = m->opts.lease_name =
+      m->opts.host = NULL;
+  if (o.node_monitor_grace_period_ms < 0 || o.node_monitor_period_ms < 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "node monitor periods must not be negative");
+    goto fail;
+  }
+  if (kube_controller_manager_check_cidr(o.cluster_cidr, o.node_cidr_mask_size,
+                                         err) < 0)
+    goto fail;
   if (parse_spec(o.controllers, m->enabled, err) < 0)
     goto fail;
   size_t n = 0;
@@ -352,5 +402,7 @@ KUBE_EXPORT void kube_controller_manager_free(kube_controller_manager_t *m) {
   kube_leader_elector_free(m->elector);
   if (m->own_factory)
     kube_informer_factory_free(m->factory);
+  free(m->cluster_cidr);
+  free(m->root_ca_pem);
   free(m);
 }

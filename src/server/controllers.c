@@ -9,26 +9,63 @@
 
 struct ctl_component {
   char *controllers;
+  char *cluster_cidr;
   bool leader_elect;
+  int64_t grace_ms;
+  int mask;
   kube_controller_manager_t *m;
   kube_component_drained_fn drained;
   void *token;
 };
 
-void *srv_controllers_new(const char *controllers, bool leader_elect,
-                          kube_error_t *err) {
-  if (kube_controller_manager_check(controllers, err) < 0) {
+void *srv_controllers_new(const kube_server_options_t *o, kube_error_t *err) {
+  if (kube_controller_manager_check(o->controllers, err) < 0) {
     kube_error_wrap(err, "--controllers");
     return NULL;
   }
+  if (kube_controller_manager_check_cidr(o->cluster_cidr,
+                                         o->node_cidr_mask_size, err) < 0)
+    return NULL;
+  if (o->node_monitor_grace_period_ms < 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "--node-monitor-grace-period must not be negative");
+    return NULL;
+  }
   struct ctl_component *c = calloc(1, sizeof *c);
-  if (!c || (controllers && !(c->controllers = strdup(controllers)))) {
+  if (!c || (o->controllers && !(c->controllers = strdup(o->controllers))) ||
+      (o->cluster_cidr && !(c->cluster_cidr = strdup(o->cluster_cidr)))) {
+    if (c)
+      free(c->controllers);
     free(c);
     kube_make_oom(err);
     return NULL;
   }
-  c->leader_elect = leader_elect;
+  c->leader_elect = !o->no_leader_elect;
+  c->grace_ms = o->node_monitor_grace_period_ms;
+  c->mask = o->node_cidr_mask_size;
   return c;
+}
+
+/* The cluster CA published as kube-root-ca.crt: the certificate that
+ * signs the serving certificate (self-signed today, so the serving
+ * certificate itself).  NULL (nothing published) without TLS. */
+static char *root_ca(kube_server_t *srv) {
+  const char *cert = NULL, *key = NULL;
+  srv_tls_files(srv, &cert, &key);
+  FILE *f = cert ? fopen(cert, "re") : NULL;
+  if (!f)
+    return NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  char chunk[4096];
+  size_t r;
+  while (mem && (r = fread(chunk, 1, sizeof chunk, f)) > 0)
+    fwrite(chunk, 1, r, mem);
+  fclose(f);
+  if (mem)
+    fclose(mem);
+  return buf;
 }
 
 static int ctl_init(void *impl, kube_server_t *srv, kube_error_t *err) {
@@ -40,12 +77,17 @@ static int ctl_init(void *impl, kube_server_t *srv, kube_error_t *err) {
                       : NULL;
   if (c->leader_elect && !identity)
     return kube_error_wrap(err, "controller-manager");
+  cleanup_free char *ca = root_ca(srv);
   kube_controller_manager_options_t o = {
       .struct_size = sizeof o,
       .informers = kube_server_informers(srv, err),
       .controllers = c->controllers,
       .leader_elect = c->leader_elect,
       .leader_identity = identity,
+      .node_monitor_grace_period_ms = c->grace_ms,
+      .cluster_cidr = c->cluster_cidr,
+      .node_cidr_mask_size = c->mask,
+      .root_ca_pem = ca,
   };
   if (!o.informers)
     return kube_error_wrap(err, "controller-manager");
@@ -82,6 +124,7 @@ static void ctl_free(void *impl) {
   struct ctl_component *c = impl;
   kube_controller_manager_free(c->m);
   free(c->controllers);
+  free(c->cluster_cidr);
   free(c);
 }
 

@@ -58,11 +58,11 @@ extern const kube_component_ops_t srv_scheduler_ops;
 /* leader_elect: schedule only while holding kube-system/kube-scheduler. */
 void *srv_scheduler_new(const char *config_file, bool leader_elect,
                         kube_error_t *err);
-/* The controller manager (controllers.c): `controllers` as
- * kube-controller-manager's --controllers (NULL: "*"). */
+/* The controller manager (controllers.c) with the options' controllers
+ * (kube-controller-manager's --controllers; NULL: "*"), leader election
+ * and controller settings (copied). */
 extern const kube_component_ops_t srv_controllers_ops;
-void *srv_controllers_new(const char *controllers, bool leader_elect,
-                          kube_error_t *err);
+void *srv_controllers_new(const kube_server_options_t *o, kube_error_t *err);
 /* Its /metrics lines (nothing once it drained). */
 void srv_scheduler_metrics(void *impl, kube_strbuf_t *out);
 /* The built-in registry (registry.c): listen specs NULL-terminated (NULL

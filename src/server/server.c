@@ -295,7 +295,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     srv->sched_impl = impl;
   }
   if (!o.no_controllers) {
-    void *impl = srv_controllers_new(o.controllers, !o.no_leader_elect, err);
+    void *impl = srv_controllers_new(&o, err);
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }

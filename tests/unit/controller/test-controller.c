@@ -28,10 +28,14 @@ static bool ready(void *arg) {
 }
 
 void h_start(struct h *h, const char *controllers) {
-  kube_error_t err = KUBE_ERROR_INIT;
   kube_controller_manager_options_t o = {.struct_size = sizeof o,
                                          .controllers = controllers};
-  h->m = kube_controller_manager_new(h->loop, &h->tp, &o, &err);
+  h_start_opts(h, &o);
+}
+
+void h_start_opts(struct h *h, const kube_controller_manager_options_t *o) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  h->m = kube_controller_manager_new(h->loop, &h->tp, o, &err);
   assert_non_null(h->m);
   assert_int_equal(kube_controller_manager_start(h->m, &err), 0);
   assert_true(kube_controller_manager_running(h->m));
@@ -190,5 +194,6 @@ int main(void) {
   failed += run_deploy_tests();
   failed += run_gc_tests();
   failed += run_ep_tests();
+  failed += run_node_tests();
   return failed ? 1 : 0;
 }

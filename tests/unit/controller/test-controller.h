@@ -38,6 +38,8 @@ void h_init(struct h *h);
 /* Start a manager running `controllers` (no leader election) and wait
  * until they are ready (caches synced). */
 void h_start(struct h *h, const char *controllers);
+/* The same with every manager option. */
+void h_start_opts(struct h *h, const kube_controller_manager_options_t *o);
 void h_free(struct h *h);
 /* Run until every controller of the manager is idle (nothing queued,
  * nothing pending) for a while; fails the test after 10 s. */
@@ -67,5 +69,6 @@ int run_deploy_tests(void);
 int run_gc_tests(void);
 int run_ep_tests(void);
 int run_hash_tests(void);
+int run_node_tests(void);
 
 #endif
