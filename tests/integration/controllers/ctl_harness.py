@@ -76,13 +76,29 @@ def add_nodes(k, names):
             raise RuntimeError("node %s status: %r" % (n, r))
 
 
+def micro_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+
+
 class FakeKubelet:
     """Bound pods become Running and Ready (a podIP each); bound pods being
     deleted go at once (DELETE with gracePeriodSeconds 0, as the kubelet
-    ends a graceful deletion).  Pods labelled UNREADY stay not ready."""
+    ends a graceful deletion).  Pods labelled UNREADY stay not ready.  The
+    nodes' Leases in kube-node-lease are renewed (every `beat` seconds), as
+    node agents do, except for nodes made dead with kill(): their pods are
+    left as they are until revive()."""
 
-    def __init__(self, k):
+    def __init__(self, k, nodes=(), beat=0.5):
         self.k = k
+        self.nodes = list(nodes)
+        self.beat = beat
+        self.last_beat = 0.0
+        self.dead = set()
+        self.lock = threading.Lock()
         self.stop_ev = threading.Event()
         self.ips = {}
         self.ready = 0
@@ -111,14 +127,59 @@ class FakeKubelet:
                 self.errors.append(repr(e))
             self.stop_ev.wait(0.05)
 
+    def kill(self, node):
+        with self.lock:
+            self.dead.add(node)
+
+    def revive(self, node):
+        """The node agent is back: it posts Ready and renews its Lease."""
+        with self.lock:
+            self.dead.discard(node)
+        t = now()
+        r = self.k.request("GET", "/api/v1/nodes/" + node)
+        conds = [c for c in r.json()["status"].get("conditions", [])
+                 if c["type"] != "Ready"]
+        conds.append({"type": "Ready", "status": "True",
+                      "reason": "KubeletReady",
+                      "message": "kubelet is posting ready status",
+                      "lastHeartbeatTime": t, "lastTransitionTime": t})
+        for c in conds:
+            if c["type"] != "Ready" and c.get("status") == "Unknown":
+                c.update(status="False", lastHeartbeatTime=t,
+                         lastTransitionTime=t, reason="KubeletHasSufficient",
+                         message="ok")
+        self.k.request("PATCH", "/api/v1/nodes/%s/status" % node,
+                       {"status": {"conditions": conds}},
+                       ctype="application/merge-patch+json")
+
+    def heartbeat(self):
+        if time.time() - self.last_beat < self.beat:
+            return
+        self.last_beat = time.time()
+        with self.lock:
+            alive = [n for n in self.nodes if n not in self.dead]
+        for n in alive:
+            spec = {"holderIdentity": n, "leaseDurationSeconds": 40,
+                    "renewTime": micro_now()}
+            r = self.k.request("PATCH", LEASES + "/" + n, {"spec": spec},
+                               ctype="application/merge-patch+json")
+            if r.status == 404:
+                self.k.request("POST", LEASES, {
+                    "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": n, "namespace": "kube-node-lease"},
+                    "spec": spec})
+
     def step(self):
+        self.heartbeat()
+        with self.lock:
+            dead = set(self.dead)
         r = self.k.request("GET", "/api/v1/pods")
         if r.status != 200:
             return
         for p in r.json()["items"]:
             m = p["metadata"]
             path = "/api/v1/namespaces/%s/pods/%s" % (m["namespace"], m["name"])
-            if not p["spec"].get("nodeName"):
+            if not p["spec"].get("nodeName") or p["spec"]["nodeName"] in dead:
                 continue
             if m.get("deletionTimestamp"):
                 self.k.request("DELETE", path, {

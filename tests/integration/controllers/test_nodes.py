@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""The node controllers of `kubed server` against a real kubed (a stand-in
+kubelet renews the nodes' Leases and marks pods ready; "killing" a node
+stops both): node lifecycle (Ready=Unknown with kube-controller-manager's
+reason and message, unreachable taints, kubectl showing NotReady, pods
+evicted after their tolerationSeconds and recreated elsewhere by their
+Deployment, DefaultTolerationSeconds, recovery removing the taints, no
+eviction when every node is down), node IPAM (distinct pod CIDRs, a
+restart handing out nothing twice, a bad --cluster-cidr), ServiceAccount
+"default" and ConfigMap kube-root-ca.crt in every namespace.
+
+usage: test_nodes.py KUBED KUBE [memory|sqlite] [SECTION...]
+sections: nodelifecycle nodeipam serviceaccounts (default: all)"""
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from ctl_harness import (KUBECTL, Api, Cli, FakeKubelet, Failures,  # noqa: E402
+                         Kubed, add_nodes, kubed_args, ready_pods, template,
+                         wait)
+
+NS = "/api/v1/namespaces/default"
+APPS = "/apis/apps/v1/namespaces/default"
+NODES = ["n1", "n2", "n3"]
+GRACE = 3  # --node-monitor-grace-period for the suite
+UNREACHABLE = "node.kubernetes.io/unreachable"
+NOT_READY = "node.kubernetes.io/not-ready"
+
+
+def live(pods):
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+
+def cond(obj, typ):
+    for c in obj.get("status", {}).get("conditions", []):
+        if c["type"] == typ:
+            return c
+    return None
+
+
+def taints(node):
+    return {(t["key"], t["effect"]) for t in node["spec"].get("taints", [])}
+
+
+class Suite:
+    def __init__(self, t, k, kubelet, kube, kubectl, store):
+        self.t = t
+        self.k = k
+        self.a = Api(k)
+        self.kubelet = kubelet
+        self.kube = kube
+        self.kubectl = kubectl
+        self.store = store
+
+    def check(self, *args):
+        self.t.check(*args)
+
+    def node(self, name):
+        return self.a.get("/api/v1/nodes/" + name)
+
+    def pods(self, selector):
+        return live(self.a.items(NS + "/pods", selector))
+
+    # ---- node lifecycle -------------------------------------------------
+
+    def nodelifecycle(self):
+        t = self.check
+        plain = self.a.create(NS + "/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain"},
+            "spec": template({})["spec"]})
+        tols = {(x.get("key"), x.get("effect"), x.get("tolerationSeconds"))
+                for x in plain["spec"].get("tolerations", [])}
+        t(tols == {(NOT_READY, "NoExecute", 300), (UNREACHABLE, "NoExecute", 300)},
+          "DefaultTolerationSeconds: not-ready and unreachable for 300 s",
+          plain["spec"].get("tolerations"))
+        tmpl = template({"app": "evict"})
+        tmpl["spec"]["tolerations"] = [{
+            "key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": 3}]
+        self.a.create(APPS + "/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "evict"},
+            "spec": {"replicas": 6, "selector": {"matchLabels": {"app": "evict"}},
+                     "template": tmpl}})
+
+        def six_ready(avoid=None):
+            def c():
+                ps = self.pods("app=evict")
+                ok = [p for p in ready_pods(ps)
+                      if p["spec"].get("nodeName") != avoid]
+                return ps if len(ps) == 6 and len(ok) == 6 else None
+            return c
+        pods = wait(six_ready(), 60) or []
+        t(len(pods) == 6, "nodelifecycle: 6 pods ready", len(pods))
+        if not pods:
+            return
+        tols = pods[0]["spec"]["tolerations"]
+        t(any(x.get("key") == UNREACHABLE and x.get("tolerationSeconds") == 3
+              for x in tols) and
+          any(x.get("key") == NOT_READY and x.get("tolerationSeconds") == 300
+              for x in tols),
+          "DefaultTolerationSeconds keeps the pod's own toleration", tols)
+        victim = pods[0]["spec"]["nodeName"]
+        doomed = {p["metadata"]["name"] for p in pods
+                  if p["spec"]["nodeName"] == victim}
+        self.kubelet.kill(victim)
+        n = wait(lambda: (lambda x: x if (UNREACHABLE, "NoExecute") in
+                          taints(x) else None)(self.node(victim)), 30)
+        t(n is not None, "nodelifecycle: silent node tainted unreachable:NoExecute",
+          self.node(victim))
+        if not n:
+            return
+        rc = cond(n, "Ready")
+        t(rc["status"] == "Unknown" and rc["reason"] == "NodeStatusUnknown" and
+          rc["message"] == "Kubelet stopped posting node status.",
+          "nodelifecycle: Ready=Unknown NodeStatusUnknown", rc)
+        t((UNREACHABLE, "NoSchedule") in taints(n),
+          "nodelifecycle: unreachable:NoSchedule too", n["spec"].get("taints"))
+        t(all(x.get("timeAdded") for x in n["spec"]["taints"]
+              if x["effect"] == "NoExecute"),
+          "nodelifecycle: the NoExecute taint has timeAdded", n["spec"]["taints"])
+        others = [self.node(x) for x in NODES if x != victim]
+        t(all(cond(o, "Ready")["status"] == "True" and not o["spec"].get("taints")
+              for o in others), "nodelifecycle: the other nodes untouched")
+        if self.kubectl:
+            rc_, out, err = self.kubectl.run("get", "node", victim, "--no-headers")
+            t(rc_ == 0 and out.split()[1] == "NotReady",
+              "kubectl get node shows NotReady", (rc_, out, err))
+        # Evicted after 3 s; the Deployment brings 6 back elsewhere.
+        back = wait(six_ready(avoid=victim), 60)
+        t(back is not None, "nodelifecycle: pods recreated on healthy nodes",
+          [(p["metadata"]["name"], p["spec"].get("nodeName"))
+           for p in self.pods("app=evict")])
+        gone = [self.a.get(NS + "/pods/" + name) for name in doomed]
+        t(all(g is None or (g["metadata"].get("deletionTimestamp") and
+                            cond(g, "DisruptionTarget") and
+                            cond(g, "DisruptionTarget")["reason"] ==
+                            "DeletionByTaintManager")
+              for g in gone),
+          "nodelifecycle: evicted pods carry DisruptionTarget", gone)
+        evs = wait(lambda: [e for e in self.a.events("default", None,
+                                                     "TaintManagerEviction")
+                            if e["involvedObject"]["name"] in doomed])
+        t(evs and evs[0]["message"] == "Marking for deletion Pod default/" +
+          evs[0]["involvedObject"]["name"],
+          "nodelifecycle: TaintManagerEviction events", evs)
+        nev = wait(lambda: [e for e in self.a.events("default", victim,
+                                                     "NodeNotReady")
+                            if e["involvedObject"]["kind"] == "Node"])
+        t(nev and nev[0]["message"] ==
+          "Node %s status is now: NodeNotReady" % victim,
+          "nodelifecycle: NodeNotReady event", nev)
+        # The node comes back: taints go, its terminating pods finish.
+        self.kubelet.revive(victim)
+        ok = wait(lambda: not self.node(victim)["spec"].get("taints"), 30)
+        t(ok, "nodelifecycle: recovery removes the taints",
+          self.node(victim)["spec"].get("taints"))
+        left = wait(lambda: all(self.a.get(NS + "/pods/" + n_) is None
+                                for n_ in doomed), 30)
+        t(left, "nodelifecycle: the dead node's pods finish terminating")
+
+        # Every node silent: master disruption mode, nothing evicted.
+        before = {p["metadata"]["uid"] for p in self.pods("app=evict")}
+        for x in NODES:
+            self.kubelet.kill(x)
+        allu = wait(lambda: all(cond(self.node(x), "Ready")["status"] ==
+                                "Unknown" for x in NODES), 30)
+        t(allu, "disruption: every node Unknown")
+        time.sleep(GRACE + 2)
+        t(all((UNREACHABLE, "NoExecute") not in taints(self.node(x))
+              for x in NODES), "disruption: no NoExecute taint when all are down",
+          [self.node(x)["spec"].get("taints") for x in NODES])
+        now_uids = {p["metadata"]["uid"] for p in self.pods("app=evict")}
+        t(now_uids == before, "disruption: no pod evicted")
+        for x in NODES:
+            self.kubelet.revive(x)
+        ok = wait(lambda: all(not self.node(x)["spec"].get("taints")
+                              for x in NODES), 30)
+        t(ok, "disruption: recovered nodes have no taints")
+        t(wait(six_ready(), 60) is not None, "disruption: pods ready again")
+
+    # ---- node IPAM ------------------------------------------------------
+
+    def cidrs(self):
+        out = {}
+        for n in self.a.items("/api/v1/nodes"):
+            c = n["spec"].get("podCIDR")
+            if c:
+                out[n["metadata"]["name"]] = c
+        return out
+
+    def nodeipam(self):
+        t = self.check
+        got = wait(lambda: (lambda c: c if len(c) == 3 else None)(self.cidrs()))
+        t(got is not None, "nodeipam: every node has a podCIDR", self.cidrs())
+        if not got:
+            return
+        nets = [ipaddress.ip_network(c) for c in got.values()]
+        cluster = ipaddress.ip_network("10.42.0.0/16")
+        t(len(set(nets)) == 3 and all(x.prefixlen == 24 and
+                                      x.subnet_of(cluster) for x in nets),
+          "nodeipam: distinct /24s of 10.42.0.0/16", got)
+        n1 = self.node("n1")
+        t(n1["spec"].get("podCIDRs") == [n1["spec"]["podCIDR"]],
+          "nodeipam: podCIDRs matches podCIDR", n1["spec"])
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("get", "node", "n1", "-o",
+                                            "jsonpath={.spec.podCIDR}")
+            t(rc == 0 and out == got["n1"], "kubectl sees the podCIDR",
+              (rc, out, err))
+        add_nodes(self.k, ["extra"])
+        e = wait(lambda: self.cidrs().get("extra"))
+        t(e and e not in got.values(), "nodeipam: a new node gets a free block", e)
+        self.k.request("DELETE", "/api/v1/nodes/extra")
+        if self.store == "sqlite":
+            rc = self.k.stop()
+            t(rc == 0, "kubed stops cleanly", rc)
+            self.k.start()
+            add_nodes(self.k, ["late"])
+            late = wait(lambda: self.cidrs().get("late"))
+            t(late and late not in got.values(),
+              "nodeipam: after a restart no block is handed out twice",
+              (late, got))
+        # A bad flag: one line, non-zero exit.
+        tmp = tempfile.mkdtemp(prefix="kube-ipam-test-")
+        p = subprocess.run([self.k.kubed, "server", "--store", "memory",
+                            "--data-dir", tmp, "--listen",
+                            "unix:" + os.path.join(tmp, "s.sock"),
+                            "--cluster-cidr", "10.42.0.0/33"],
+                           capture_output=True, text=True, timeout=20)
+        t(p.returncode != 0 and "--cluster-cidr" in p.stderr,
+          "kubed rejects a bad --cluster-cidr", (p.returncode, p.stderr))
+
+    # ---- ServiceAccounts and kube-root-ca.crt ---------------------------
+
+    def serviceaccounts(self):
+        t = self.check
+        with open(os.path.join(self.k.data, "tls.crt")) as f:
+            ca = f.read()
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            sa = wait(lambda: self.a.get("/api/v1/namespaces/%s/serviceaccounts/"
+                                         "default" % ns))
+            t(sa is not None, "serviceaccount default in " + ns)
+            cm = wait(lambda: self.a.get("/api/v1/namespaces/%s/configmaps/"
+                                         "kube-root-ca.crt" % ns))
+            t(cm and cm["data"] == {"ca.crt": ca} and
+              cm["metadata"]["annotations"].get("kubernetes.io/description"),
+              "kube-root-ca.crt in " + ns, cm)
+        c = self.kubectl or self.kube
+        rc, out, err = c.run("create", "namespace", "team")
+        t(rc == 0, "create namespace team", (rc, out, err))
+        sa = wait(lambda: self.a.get("/api/v1/namespaces/team/serviceaccounts/"
+                                     "default"))
+        t(sa is not None, "serviceaccount: a new namespace gets default")
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("get", "serviceaccounts", "-n", "team")
+            t(rc == 0 and out.split("\n")[1].split()[0] == "default",
+              "%s get serviceaccounts" % cli.flavor, (rc, out, err))
+            rc, out, err = cli.run("get", "configmap", "kube-root-ca.crt", "-n",
+                                   "team", "-o", "json")
+            t(rc == 0 and json.loads(out)["data"]["ca.crt"] == ca,
+              "%s sees kube-root-ca.crt" % cli.flavor, (rc, out[:60], err))
+        uid = sa["metadata"]["uid"]
+        self.k.request("DELETE", "/api/v1/namespaces/team/serviceaccounts/default")
+        again = wait(lambda: (lambda s: s if s and s["metadata"]["uid"] != uid
+                              else None)(self.a.get(
+                                  "/api/v1/namespaces/team/serviceaccounts/default")))
+        t(again is not None, "serviceaccount: a deleted default comes back")
+        self.a.patch("/api/v1/namespaces/team/configmaps/kube-root-ca.crt",
+                     {"data": {"ca.crt": "tampered"}})
+        fixed = wait(lambda: (lambda m: m if m and m["data"].get("ca.crt") == ca
+                              else None)(self.a.get(
+                                  "/api/v1/namespaces/team/configmaps/"
+                                  "kube-root-ca.crt")))
+        t(fixed is not None, "kube-root-ca.crt: an edit is put back")
+
+
+SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts"]
+
+
+def main():
+    if len(sys.argv) < 3 or any(a not in SECTIONS for a in sys.argv[4:]):
+        print(__doc__)
+        return 2
+    kubed, kube = sys.argv[1], sys.argv[2]
+    store = sys.argv[3] if len(sys.argv) > 3 else "memory"
+    sections = sys.argv[4:] or SECTIONS
+    t = Failures()
+    k = Kubed(kubed, store=store, extra=kubed_args(kubed) + [
+        "--node-monitor-grace-period=%ds" % GRACE])
+    clis = []
+    kubelet = None
+    try:
+        k.start()
+        add_nodes(k, NODES)
+        kubelet = FakeKubelet(k, NODES).start()
+        kube_cli = Cli(kube, k, "kube")
+        clis.append(kube_cli)
+        kubectl = None
+        if os.access(KUBECTL, os.X_OK):
+            kubectl = Cli(KUBECTL, k, "kubectl")
+            clis.append(kubectl)
+        else:
+            print("note: %s missing, kubectl checks skipped" % KUBECTL)
+        s = Suite(t, k, kubelet, kube_cli, kubectl, store)
+        for name in sections:
+            getattr(s, name)()
+    finally:
+        if kubelet:
+            kubelet.stop()
+        if t.failed:
+            print("---- kubed log (tail) ----")
+            print("\n".join(k.read_log().splitlines()[-40:]))
+        for c in clis:
+            c.cleanup()
+        k.cleanup()
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
