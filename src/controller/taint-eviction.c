@@ -20,6 +20,9 @@ struct tec {
   const kube_kind_t *pkind;
   kube_informer_t *nodes, *pods;
   struct ctl_podstore *ps;
+  /* node name -> its NoExecute taints as text (owned), so that a node's
+   * heartbeats do not wake its pods: only a change of those taints does. */
+  struct strmap seen;
 };
 
 /* GetMatchingTolerations + getMinTolerationTime: -1 when a taint is not
@@ -197,10 +200,29 @@ static int te_sync(kube_controller_t *c, const char *key, void *arg) {
   return evict(t, key, pod);
 }
 
-/* A node's taints changed: look at its pods. */
+/* A node's NoExecute taints changed: look at its pods.  (The map runs for
+ * the old and the new object of an update: the old one matches what was
+ * seen, the new one may not.) */
 static void node_map(kube_controller_t *c, const char *key,
                      const kube_object_t *obj, void *arg) {
   struct tec *t = arg;
+  json_object *all = cj_arr(cj_obj(kube_object_json(obj), "spec"), "taints");
+  json_object *ne = json_object_new_array();
+  for (size_t i = 0; i < cj_len(all); i++)
+    if (streq(cj_str0(cj_at(all, i), "effect"), "NoExecute"))
+      json_object_array_add(ne, json_object_get(cj_at(all, i)));
+  const char *sig = json_object_to_json_string_ext(ne, JSON_C_TO_STRING_PLAIN);
+  const char *old = strmap_get(&t->seen, key);
+  bool same = old ? streq(old, sig) : !cj_len(ne);
+  char *copy = same ? NULL : strdup(sig);
+  json_object_put(ne);
+  if (same)
+    return;
+  void *prev = NULL;
+  if (copy && strmap_put(&t->seen, key, copy, &prev))
+    free(prev);
+  else
+    free(copy);
   size_t n = 0;
   const char **keys =
       kube_informer_index_keys(t->pods, KUBE_INDEX_NODE_NAME, key, &n, NULL);
@@ -223,6 +245,7 @@ static void te_free(void *impl) {
     return;
   ctl_podstore_unlisten(t->ps, t);
   ctl_base_clear(&t->b);
+  strmap_clear(&t->seen, free);
   free(t);
 }
 
