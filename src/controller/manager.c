@@ -51,7 +51,7 @@ static const struct ctl_def defs[] = {
     {"node-route-controller", "route", false, NULL},
     {"persistentvolume-attach-detach-controller", "attachdetach", false, NULL},
     {"persistentvolume-binder-controller", "persistentvolume-binder", false,
-     NULL},
+     &ctl_pvbinder_ops},
     {"persistentvolume-expander-controller", "persistentvolume-expander", false,
      NULL},
     {"persistentvolume-protection-controller", "pv-protection", false, NULL},

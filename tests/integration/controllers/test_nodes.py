@@ -8,10 +8,12 @@ evicted after their tolerationSeconds and recreated elsewhere by their
 Deployment, DefaultTolerationSeconds, recovery removing the taints, no
 eviction when every node is down), node IPAM (distinct pod CIDRs, a
 restart handing out nothing twice, a bad --cluster-cidr), ServiceAccount
-"default" and ConfigMap kube-root-ca.crt in every namespace.
+"default" and ConfigMap kube-root-ca.crt in every namespace, the
+PersistentVolume binder (a claim bound to the smallest fitting volume,
+kubectl showing both Bound, Released after the claim goes).
 
 usage: test_nodes.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: nodelifecycle nodeipam serviceaccounts (default: all)"""
+sections: nodelifecycle nodeipam serviceaccounts pvbinder (default: all)"""
 import ipaddress
 import json
 import os
@@ -279,8 +281,60 @@ class Suite:
                                   "kube-root-ca.crt")))
         t(fixed is not None, "kube-root-ca.crt: an edit is put back")
 
+    # ---- PersistentVolume binder ----------------------------------------
 
-SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts"]
+    def pvbinder(self):
+        t = self.check
+        for name, size in (("pv-big", "5Gi"), ("pv-small", "1Gi")):
+            self.a.create("/api/v1/persistentvolumes", {
+                "apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": name},
+                "spec": {"capacity": {"storage": size},
+                         "accessModes": ["ReadWriteOnce"],
+                         "persistentVolumeReclaimPolicy": "Retain",
+                         "hostPath": {"path": "/tmp/" + name}}})
+        self.a.create(NS + "/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                     "resources": {"requests": {"storage": "512Mi"}}}})
+
+        def bound():
+            c = self.a.get(NS + "/persistentvolumeclaims/data")
+            v = self.a.get("/api/v1/persistentvolumes/pv-small")
+            ok = (c and v and c["status"].get("phase") == "Bound" and
+                  v["status"].get("phase") == "Bound")
+            return (c, v) if ok else None
+        got = wait(bound)
+        t(got is not None, "pvbinder: claim bound to the smallest volume",
+          (self.a.get(NS + "/persistentvolumeclaims/data"),
+           self.a.get("/api/v1/persistentvolumes/pv-small")))
+        if not got:
+            return
+        c, v = got
+        t(c["spec"]["volumeName"] == "pv-small" and
+          c["status"]["capacity"] == {"storage": "1Gi"} and
+          v["spec"]["claimRef"]["uid"] == c["metadata"]["uid"] and
+          c["metadata"]["annotations"].get("pv.kubernetes.io/bind-completed")
+          == "yes", "pvbinder: both sides of the binding", (c, v))
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("get", "pvc", "data", "--no-headers")
+            f = out.split()
+            t(rc == 0 and f[1:3] == ["Bound", "pv-small"] and f[3] == "1Gi",
+              "kubectl get pvc shows Bound", (rc, out, err))
+        big = self.a.get("/api/v1/persistentvolumes/pv-big")
+        t(big["status"].get("phase") == "Available" and
+          not big["spec"].get("claimRef"), "pvbinder: the big volume stays free")
+        c_ = self.kubectl or self.kube
+        rc, out, err = c_.run("delete", "pvc", "data")
+        t(rc == 0, "delete pvc", (rc, out, err))
+        rel = wait(lambda: self.a.get("/api/v1/persistentvolumes/pv-small")[
+            "status"].get("phase") == "Released")
+        t(rel, "pvbinder: the volume is Released with its claim gone",
+          self.a.get("/api/v1/persistentvolumes/pv-small"))
+
+
+SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts", "pvbinder"]
 
 
 def main():

@@ -195,5 +195,6 @@ int main(void) {
   failed += run_gc_tests();
   failed += run_ep_tests();
   failed += run_node_tests();
+  failed += run_pv_tests();
   return failed ? 1 : 0;
 }

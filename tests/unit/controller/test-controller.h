@@ -70,5 +70,6 @@ int run_gc_tests(void);
 int run_ep_tests(void);
 int run_hash_tests(void);
 int run_node_tests(void);
+int run_pv_tests(void);
 
 #endif
