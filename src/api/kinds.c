@@ -59,6 +59,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_endpointslice,
     /* events.k8s.io/v1 */
     &api_kind_event_v1,
+    /* storage.k8s.io/v1 */
+    &api_kind_storageclass,
     /* apiextensions.k8s.io/v1 */
     &api_kind_crd,
     /* rbac.authorization.k8s.io/v1 */

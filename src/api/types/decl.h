@@ -264,6 +264,7 @@ extern const api_type_t api_t_PersistentVolumeStatus;
 extern const api_type_t api_t_PersistentVolume;
 extern const api_type_t api_t_LeaseSpec;
 extern const api_type_t api_t_Lease;
+extern const api_type_t api_t_StorageClass;
 extern const api_type_t api_t_EndpointConditionsV1;
 extern const api_type_t api_t_EndpointHintsV1;
 extern const api_type_t api_t_EndpointV1;

@@ -2,7 +2,8 @@
 /*
  * Types of the kinds libkube serves as JSON only (no protobuf field
  * numbers): core/v1 PersistentVolume, coordination.k8s.io/v1 Lease,
- * discovery.k8s.io/v1 EndpointSlice and events.k8s.io/v1 Event.
+ * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event and
+ * storage.k8s.io/v1 StorageClass.
  */
 #include "api/types/decl.h"
 #include "api/types/tdefs.h"
@@ -12,6 +13,7 @@
 #define COORD(name, fl, ...) TYPE_(name, PKG_COORDINATION, fl, __VA_ARGS__)
 #define DISC(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_DISCOVERY, fl, __VA_ARGS__)
 #define EVENTS(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_EVENTS, fl, __VA_ARGS__)
+#define STORAGE(name, fl, ...) TYPE_(name, PKG_STORAGE, fl, __VA_ARGS__)
 
 /* ---- core/v1 PersistentVolume: the volume sources stay untyped ---------- */
 
@@ -67,4 +69,12 @@ EVENTS(EventV1, "Event", 0, TYPEMETA, MSG(0, "metadata", ObjectMeta),
        MSG(0, "deprecatedSource", EventSource),
        TIME(0, "deprecatedFirstTimestamp"),
        TIME(0, "deprecatedLastTimestamp"), I32(0, "deprecatedCount"));
+
+/* ---- storage.k8s.io/v1 -------------------------------------------------- */
+
+STORAGE(StorageClass, API_TYPE_OPEN, TYPEMETA, MSG(0, "metadata", ObjectMeta),
+        STR(0, "provisioner"), MAPSTR(0, "parameters"),
+        STR(0, "reclaimPolicy"), RSTR(0, "mountOptions"),
+        BOOL(0, "allowVolumeExpansion"), STR(0, "volumeBindingMode"),
+        RAWJSON(0, "allowedTopologies"));
 /* clang-format on */
