@@ -145,6 +145,10 @@ typedef struct kube_controller_manager_options {
    * the data "ca.crt" of ConfigMap kube-root-ca.crt in every namespace
    * (copied).  NULL: that controller does not run. */
   const char *root_ca_pem;
+  /* persistentvolume-binder as the built-in local-path provisioner (k3s's
+   * rancher.io/local-path): the directory its volumes are made in
+   * (copied).  NULL: no provisioner and no StorageClass "local-path". */
+  const char *storage_dir;
 } kube_controller_manager_options_t;
 
 /* Check a --controllers value without creating anything.  BadRequest

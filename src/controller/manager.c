@@ -102,7 +102,7 @@ struct kube_controller_manager {
   kube_leader_elector_t *elector;
   /* The options with defaults filled in; strings owned (below). */
   kube_controller_manager_options_t opts;
-  char *cluster_cidr, *root_ca_pem;
+  char *cluster_cidr, *root_ca_pem, *storage_dir;
   void (*stop_done)(void *);
   void *stop_arg;
 };
@@ -297,12 +297,14 @@ kube_controller_manager_new(kube_loop_t *loop, const kube_transport_t *tp,
   if (!o.node_cidr_mask_size)
     o.node_cidr_mask_size = 24;
   if ((o.cluster_cidr && !(m->cluster_cidr = strdup(o.cluster_cidr))) ||
-      (o.root_ca_pem && !(m->root_ca_pem = strdup(o.root_ca_pem)))) {
+      (o.root_ca_pem && !(m->root_ca_pem = strdup(o.root_ca_pem))) ||
+      (o.storage_dir && !(m->storage_dir = strdup(o.storage_dir)))) {
     kube_make_oom(err);
     goto fail;
   }
   o.cluster_cidr = m->cluster_cidr;
   o.root_ca_pem = m->root_ca_pem;
+  o.storage_dir = m->storage_dir;
   m->opts = o;
   m->opts.informers = NULL;
   m->opts.controllers = NULL;
@@ -404,5 +406,6 @@ KUBE_EXPORT void kube_controller_manager_free(kube_controller_manager_t *m) {
     kube_informer_factory_free(m->factory);
   free(m->cluster_cidr);
   free(m->root_ca_pem);
+  free(m->storage_dir);
   free(m);
 }

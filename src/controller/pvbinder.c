@@ -14,10 +14,34 @@
  * (Bound); each write's echo through the informers triggers the next, so
  * a binder stopped half way finishes after a restart.
  *
- * Keys are "pvc:NS/NAME" and "pv:NAME".  Dynamic provisioning (StorageClass
- * and the local-path provisioner) is not here yet.
+ * A claim without a class gets the default StorageClass's name (the
+ * retroactive default class assignment of Kubernetes 1.28+).
+ *
+ * With a storage directory (kubed: DATA/storage) the binder is also the
+ * built-in local-path provisioner, as k3s ships it: it creates StorageClass
+ * "local-path" (the default class, WaitForFirstConsumer, reclaim Delete)
+ * when missing, and for a claim of a class whose provisioner is
+ * rancher.io/local-path it creates a hostPath volume
+ * DIR/pvc-UID_NS_NAME (type DirectoryOrCreate: the node agent makes it)
+ * pinned to the node of the claim's first consumer (the
+ * volume.kubernetes.io/selected-node annotation, else a pod using the
+ * claim that is bound to a node), pre-bound to the claim.  A released
+ * volume of the Delete policy loses its directory (on a worker thread)
+ * and then its object.
+ *
+ * Keys are "pvc:NS/NAME" and "pv:NAME".
  */
+#include <ftw.h>
+
 #include "controller/internal.h"
+
+#define LOCAL_PATH "rancher.io/local-path"
+#define LOCAL_PATH_CLASS "local-path"
+#define ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define ANN_DEFAULT_CLASS "storageclass.kubernetes.io/is-default-class"
+#define ANN_BETA_DEFAULT_CLASS                                                 \
+  "storageclass.beta.kubernetes.io/is-default-class"
+#define INDEX_CLAIMS "ctl-claims"
 
 #define ANN_BOUND_BY_CONTROLLER "pv.kubernetes.io/bound-by-controller"
 #define ANN_BIND_COMPLETED "pv.kubernetes.io/bind-completed"
@@ -25,8 +49,12 @@
 
 struct pvb {
   struct ctl_base b;
-  const kube_kind_t *pvkind, *pvckind;
-  kube_informer_t *pvs, *pvcs;
+  const kube_kind_t *pvkind, *pvckind, *sckind;
+  kube_informer_t *pvs, *pvcs, *classes, *pods;
+  struct ctl_podstore *ps;
+  const char *storage_dir; /* the manager's; NULL: no provisioner */
+  kube_workers_t *workers;
+  struct strmap removing; /* volume names whose directory goes */
 };
 
 static json_object *jo(const kube_object_t *o) {
@@ -205,6 +233,188 @@ static int bind_volume(struct pvb *p, struct ctl_sync *s, json_object *pvc,
   return put_obj(p, s, p->pvkind, c, false);
 }
 
+/* The default StorageClass's name (newest creation wins, as Kubernetes
+ * picks among several defaults), NULL when none. */
+struct default_class {
+  char *name;
+  char created[40];
+};
+
+static void find_default(const char *key, const kube_object_t *obj, void *arg) {
+  struct default_class *d = arg;
+  json_object *ann = cj_obj(meta(kube_object_json(obj)), "annotations");
+  if (!streq(cj_str0(ann, ANN_DEFAULT_CLASS), "true") &&
+      !streq(cj_str0(ann, ANN_BETA_DEFAULT_CLASS), "true"))
+    return;
+  const char *c = cj_str0(meta(kube_object_json(obj)), "creationTimestamp");
+  if (d->name && strcmp(c, d->created) <= 0)
+    return;
+  free(d->name);
+  d->name = strdup(key);
+  snprintf(d->created, sizeof d->created, "%s", c);
+}
+
+struct consumer {
+  char *node;
+};
+
+static void find_consumer(const char *key, const kube_object_t *obj,
+                          void *arg) {
+  struct consumer *c = arg;
+  const char *n = cj_str(cj_obj(kube_object_json(obj), "spec"), "nodeName");
+  if (!c->node && n && *n)
+    c->node = strdup(n);
+}
+
+static void index_claims(const kube_object_t *obj, kube_index_values_t *out,
+                         void *arg) {
+  json_object *pod = kube_object_json(obj);
+  json_object *vols = cj_arr(cj_obj(pod, "spec"), "volumes");
+  const char *ns = cj_str0(meta(pod), "namespace");
+  for (size_t i = 0; i < cj_len(vols); i++) {
+    const char *claim =
+        cj_str(cj_obj(cj_at(vols, i), "persistentVolumeClaim"), "claimName");
+    if (!claim)
+      continue;
+    char v[600];
+    snprintf(v, sizeof v, "%s/%s", ns, claim);
+    kube_index_values_add(out, v);
+  }
+}
+
+/* Create the volume of a local-path claim on `node`. */
+static int provision(struct pvb *p, struct ctl_sync *s, json_object *pvc,
+                     json_object *cls, const char *node) {
+  json_object *m = meta(pvc), *cspec = cj_obj(pvc, "spec");
+  char name[64], path[4096];
+  snprintf(name, sizeof name, "pvc-%s", cj_str0(m, "uid"));
+  snprintf(path, sizeof path, "%s/%s_%s_%s", p->storage_dir, name,
+           cj_str0(m, "namespace"), cj_str0(m, "name"));
+  json_object *pv = json_object_new_object();
+  cj_set(pv, "apiVersion", json_object_new_string("v1"));
+  cj_set(pv, "kind", json_object_new_string("PersistentVolume"));
+  json_object *pm = ctl_json_ensure(pv, "metadata");
+  cj_set(pm, "name", json_object_new_string(name));
+  set_ann(pv, ANN_PROVISIONED_BY, LOCAL_PATH);
+  set_ann(pv, "local.path.provisioner/selected-node", node);
+  json_object *spec = ctl_json_ensure(pv, "spec");
+  json_object *cap = ctl_json_ensure(spec, "capacity");
+  cj_set(cap, "storage",
+         ctl_json_copy(
+             cj(cj_obj(cj_obj(cspec, "resources"), "requests"), "storage")));
+  cj_set(spec, "accessModes", ctl_json_copy(cj_arr(cspec, "accessModes")));
+  cj_set(spec, "persistentVolumeReclaimPolicy",
+         json_object_new_string(cj_str(cls, "reclaimPolicy")
+                                    ? cj_str(cls, "reclaimPolicy")
+                                    : "Delete"));
+  cj_set(spec, "storageClassName",
+         json_object_new_string(cj_str0(meta(cls), "name")));
+  cj_set(spec, "volumeMode", json_object_new_string(vmode(cspec)));
+  json_object *hp = ctl_json_ensure(spec, "hostPath");
+  cj_set(hp, "path", json_object_new_string(path));
+  cj_set(hp, "type", json_object_new_string("DirectoryOrCreate"));
+  json_object *expr = json_object_new_object();
+  cj_set(expr, "key", json_object_new_string("kubernetes.io/hostname"));
+  cj_set(expr, "operator", json_object_new_string("In"));
+  json_object *vals = json_object_new_array();
+  json_object_array_add(vals, json_object_new_string(node));
+  cj_set(expr, "values", vals);
+  json_object *exprs = json_object_new_array();
+  json_object_array_add(exprs, expr);
+  json_object *term = json_object_new_object();
+  cj_set(term, "matchExpressions", exprs);
+  json_object *terms = json_object_new_array();
+  json_object_array_add(terms, term);
+  json_object *req =
+      ctl_json_ensure(ctl_json_ensure(spec, "nodeAffinity"), "required");
+  cj_set(req, "nodeSelectorTerms", terms);
+  json_object *ref = claim_ref(pvc);
+  json_object_object_del(ref, "resourceVersion");
+  cj_set(spec, "claimRef", ref);
+  kube_object_t *o = kube_object_wrap(pv);
+  struct ctl_op *op = o ? ctl_op_new(&p->b, s, NULL, name) : NULL;
+  if (!op ||
+      ctl_op_started(op, kube_writer_create(p->b.w, p->pvkind, NULL, o, NULL,
+                                            ctl_op_cb, op, NULL)) < 0) {
+    s->result = -1;
+  } else {
+    log_info("persistentvolume-binder: provisioning %s on %s for %s/%s", name,
+             node, cj_str0(m, "namespace"), cj_str0(m, "name"));
+    ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
+               "ProvisioningSucceeded", "Successfully provisioned volume %s",
+               name);
+  }
+  kube_object_free(o);
+  return ctl_sync_finish(s);
+}
+
+/* No volume fits: assign the default class, provision, or say why not. */
+static int no_match(struct pvb *p, struct ctl_sync *s, const char *key,
+                    json_object *pvc) {
+  json_object *cspec = cj_obj(pvc, "spec");
+  json_object *scn = cj(cspec, "storageClassName");
+  if (!json_object_is_type(scn, json_type_string)) {
+    struct default_class d = {0};
+    kube_informer_foreach(p->classes, find_default, &d);
+    if (d.name) {
+      json_object *c = ctl_json_copy(pvc);
+      cj_set(ctl_json_ensure(c, "spec"), "storageClassName",
+             json_object_new_string(d.name));
+      free(d.name);
+      return put_obj(p, s, p->pvckind, c, false);
+    }
+  }
+  const char *cname = cj_str0(cspec, "storageClassName");
+  if (!*cname) {
+    ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
+               "FailedBinding",
+               "no persistent volumes available for this claim and no "
+               "storage class is set");
+    return ctl_sync_finish(s);
+  }
+  json_object *cls = jo(kube_informer_get(p->classes, cname));
+  if (!cls) {
+    ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Warning",
+               "ProvisioningFailed",
+               "storageclass.storage.k8s.io \"%s\" not found", cname);
+    return ctl_sync_finish(s);
+  }
+  const char *prov = cj_str0(cls, "provisioner");
+  if (!streq(prov, LOCAL_PATH) || !p->storage_dir) {
+    ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
+               "ExternalProvisioning",
+               "Waiting for a volume to be created either by the external "
+               "provisioner '%s' or manually by the system administrator. If "
+               "volume creation is delayed, please verify that the "
+               "provisioner is running and correctly registered.",
+               prov);
+    return ctl_sync_finish(s);
+  }
+  const char *node =
+      cj_str(cj_obj(meta(pvc), "annotations"), ANN_SELECTED_NODE);
+  struct consumer c = {0};
+  if (!node || !*node) {
+    kube_informer_index_foreach(p->pods, INDEX_CLAIMS, key, find_consumer, &c);
+    node = c.node;
+  }
+  if (!node) {
+    if (streq(cj_str0(cls, "volumeBindingMode"), "WaitForFirstConsumer"))
+      ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
+                 "WaitForFirstConsumer",
+                 "waiting for first consumer to be created before binding");
+    else
+      ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Warning",
+                 "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"%s\": "
+                 "configuration error, no node was specified",
+                 cname);
+    return ctl_sync_finish(s);
+  }
+  int rc = provision(p, s, pvc, cls, node);
+  free(c.node);
+  return rc;
+}
+
 static int sync_claim(struct pvb *p, const char *key) {
   json_object *pvc = jo(kube_informer_get(p->pvcs, key));
   if (!pvc || cj_str(meta(pvc), "deletionTimestamp"))
@@ -272,11 +482,59 @@ static int sync_claim(struct pvb *p, const char *key) {
       return finish_claim(p, s, pvc, best);
     return bind_volume(p, s, pvc, best);
   }
-  ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
-             "FailedBinding",
-             "no persistent volumes available for this claim and no storage "
-             "class is set");
-  return ctl_sync_finish(s);
+  return no_match(p, s, key, pvc);
+}
+
+/* ---- removing a local-path directory (worker thread) ---- */
+
+struct removal {
+  struct pvb *p;
+  char *name, *path;
+  int err; /* errno of the first failure */
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw) {
+  return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void removal_work(void *arg) {
+  struct removal *r = arg;
+  if (nftw(r->path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+    r->err = errno;
+}
+
+static void removal_done(void *arg) {
+  struct removal *r = arg;
+  struct pvb *p = r->p;
+  strmap_remove(&p->removing, r->name);
+  if (r->err) {
+    log_warn("persistentvolume-binder: cannot remove %s: %s", r->path,
+             strerror(r->err));
+    char k[640];
+    snprintf(k, sizeof k, "pv:%s", r->name);
+    kube_controller_enqueue_after(p->b.c, k, 10000, NULL);
+  } else {
+    /* The object goes once its data went (kube-controller-manager's
+     * deleter, then the volume's deletion). */
+    struct ctl_op *op = ctl_op_new(&p->b, NULL, NULL, r->name);
+    if (op)
+      ctl_op_started(op, kube_writer_delete(p->b.w, p->pvkind, NULL, r->name,
+                                            NULL, ctl_op_cb, op, NULL));
+  }
+  free(r->name);
+  free(r->path);
+  free(r);
+}
+
+/* The volume's directory when it is one the provisioner made. */
+static const char *own_dir(struct pvb *p, json_object *pv) {
+  const char *path = cj_str(cj_obj(cj_obj(pv, "spec"), "hostPath"), "path");
+  size_t l = p->storage_dir ? strlen(p->storage_dir) : 0;
+  if (!path || !l || strncmp(path, p->storage_dir, l) != 0 || path[l] != '/' ||
+      strstr(path + l, "/.."))
+    return NULL;
+  return path;
 }
 
 static int sync_volume(struct pvb *p, const char *name) {
@@ -302,6 +560,36 @@ static int sync_volume(struct pvb *p, const char *name) {
           cj_str0(cj_obj(pv, "spec"), "persistentVolumeReclaimPolicy");
       bool provisioned =
           *cj_str0(cj_obj(meta(pv), "annotations"), ANN_PROVISIONED_BY);
+      const char *dir = own_dir(p, pv);
+      if (streq(policy, "Delete") && provisioned &&
+          streq(phase(pv), "Released") && dir && p->workers) {
+        struct removal *rm = calloc(1, sizeof *rm);
+        if (strmap_get(&p->removing, name)) {
+          free(rm);
+          return ctl_sync_finish(s);
+        }
+        if (!rm || !(rm->name = strdup(name)) || !(rm->path = strdup(dir)) ||
+            !strmap_put(&p->removing, name, rm, NULL)) {
+          if (rm) {
+            free(rm->name);
+            free(rm->path);
+          }
+          free(rm);
+          s->result = -1;
+          return ctl_sync_finish(s);
+        }
+        rm->p = p;
+        log_info("persistentvolume-binder: deleting volume %s (%s)", name, dir);
+        if (kube_workers_submit(p->workers, removal_work, removal_done, rm,
+                                NULL) < 0) {
+          strmap_remove(&p->removing, name);
+          free(rm->name);
+          free(rm->path);
+          free(rm);
+          s->result = -1;
+        }
+        return ctl_sync_finish(s);
+      }
       if (streq(policy, "Delete") && provisioned &&
           streq(phase(pv), "Released")) {
         struct ctl_op *op = ctl_op_new(&p->b, s, NULL, name);
@@ -374,6 +662,36 @@ static void pv_map(kube_controller_t *c, const char *key,
   }
 }
 
+/* A class appeared (a default one may serve the Pending claims). */
+static void class_map(kube_controller_t *c, const char *key,
+                      const kube_object_t *obj, void *arg) {
+  struct pvb *p = arg;
+  size_t n = 0;
+  const char **keys =
+      kube_informer_index_keys(p->pvcs, "pvc-pending", "1", &n, NULL);
+  for (size_t i = 0; keys && i < n; i++)
+    enqueue(c, "pvc:", keys[i]);
+  free(keys);
+}
+
+/* A pod using claims got a node: its claims may be provisioned. */
+static void pod_map(kube_controller_t *c, const char *key,
+                    const kube_object_t *obj, void *arg) {
+  json_object *pod = kube_object_json(obj);
+  if (!*cj_str0(cj_obj(pod, "spec"), "nodeName"))
+    return;
+  json_object *vols = cj_arr(cj_obj(pod, "spec"), "volumes");
+  for (size_t i = 0; i < cj_len(vols); i++) {
+    const char *claim =
+        cj_str(cj_obj(cj_at(vols, i), "persistentVolumeClaim"), "claimName");
+    if (!claim)
+      continue;
+    char k[600];
+    snprintf(k, sizeof k, "%s/%s", cj_str0(meta(pod), "namespace"), claim);
+    enqueue(c, "pvc:", k);
+  }
+}
+
 static void index_pending(const kube_object_t *obj, kube_index_values_t *out,
                           void *arg) {
   json_object *pvc = kube_object_json(obj);
@@ -385,6 +703,10 @@ static void pvb_free(void *impl) {
   struct pvb *p = impl;
   if (!p)
     return;
+  /* Finishes the removals running (their deletes are cancelled with the
+   * writer below). */
+  kube_workers_free(p->workers);
+  strmap_clear(&p->removing, NULL);
   ctl_base_clear(&p->b);
   free(p);
 }
@@ -397,7 +719,9 @@ static void *pvb_create(kube_controller_manager_t *m, kube_error_t *err) {
   }
   p->pvkind = kube_kind_by_resource("", "v1", "persistentvolumes");
   p->pvckind = kube_kind_by_resource("", "v1", "persistentvolumeclaims");
-  if (!p->pvkind || !p->pvckind ||
+  p->sckind = kube_kind_by_resource("storage.k8s.io", "v1", "storageclasses");
+  p->storage_dir = ctl_manager_options(m)->storage_dir;
+  if (!p->pvkind || !p->pvckind || !p->sckind ||
       ctl_base_init(&p->b, m, "persistentvolume-binder",
                     "persistentvolume-controller", pvb_sync, p, err) < 0) {
     free(p);
@@ -409,15 +733,60 @@ static void *pvb_create(kube_controller_manager_t *m, kube_error_t *err) {
       kube_informer_add_index(p->pvcs, "pvc-pending", index_pending, NULL,
                               err) < 0 ||
       kube_controller_watch(p->b.c, p->pvcs, pvc_map, p, err) < 0 ||
-      kube_controller_watch(p->b.c, p->pvs, pv_map, p, err) < 0) {
+      kube_controller_watch(p->b.c, p->pvs, pv_map, p, err) < 0 ||
+      !(p->classes = ctl_manager_informer(
+            m, "/apis/storage.k8s.io/v1/storageclasses", err)) ||
+      kube_controller_watch(p->b.c, p->classes, class_map, p, err) < 0 ||
+      !(p->ps = ctl_manager_pods(m, err)) ||
+      !(p->pods = ctl_podstore_informer(p->ps)) ||
+      kube_informer_add_index(p->pods, INDEX_CLAIMS, index_claims, NULL, err) <
+          0 ||
+      kube_controller_watch(p->b.c, p->pods, pod_map, p, err) < 0 ||
+      (p->storage_dir &&
+       !(p->workers = kube_workers_new(ctl_manager_loop(m), 1, err)))) {
     pvb_free(p);
     return NULL;
   }
   return p;
 }
 
+static void class_created(struct ctl_op *op, const kube_object_t *res,
+                          const kube_error_t *err) {
+  if (err && err->reason != KUBE_REASON_ALREADY_EXISTS)
+    log_warn(
+        "persistentvolume-binder: cannot create StorageClass " LOCAL_PATH_CLASS
+        ": %s",
+        err->message);
+}
+
+/* k3s's default class, created when missing (an operator's own
+ * local-path class, default or not, is left alone). */
+static int ensure_class(struct pvb *p, kube_error_t *err) {
+  json_object *sc = json_object_new_object();
+  cj_set(sc, "apiVersion", json_object_new_string("storage.k8s.io/v1"));
+  cj_set(sc, "kind", json_object_new_string("StorageClass"));
+  cj_set(ctl_json_ensure(sc, "metadata"), "name",
+         json_object_new_string(LOCAL_PATH_CLASS));
+  set_ann(sc, ANN_DEFAULT_CLASS, "true");
+  cj_set(sc, "provisioner", json_object_new_string(LOCAL_PATH));
+  cj_set(sc, "reclaimPolicy", json_object_new_string("Delete"));
+  cj_set(sc, "volumeBindingMode",
+         json_object_new_string("WaitForFirstConsumer"));
+  kube_object_t *o = kube_object_wrap(sc);
+  struct ctl_op *op = o ? ctl_op_new(&p->b, NULL, class_created, NULL) : NULL;
+  int rc =
+      !op ? kube_make_oom(err)
+          : ctl_op_started(op, kube_writer_create(p->b.w, p->sckind, NULL, o,
+                                                  NULL, ctl_op_cb, op, err));
+  kube_object_free(o);
+  return rc;
+}
+
 static int pvb_start(void *impl, kube_error_t *err) {
-  return kube_controller_start(((struct pvb *)impl)->b.c, err);
+  struct pvb *p = impl;
+  if (p->storage_dir && ensure_class(p, err) < 0)
+    return -1;
+  return kube_controller_start(p->b.c, err);
 }
 
 static kube_controller_t *pvb_controller(void *impl) {

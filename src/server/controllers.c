@@ -78,6 +78,11 @@ static int ctl_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   if (c->leader_elect && !identity)
     return kube_error_wrap(err, "controller-manager");
   cleanup_free char *ca = root_ca(srv);
+  /* The local-path provisioner's volumes live in DATA/storage. */
+  cleanup_free char *storage = NULL;
+  if (kube_server_data_dir(srv) &&
+      asprintf(&storage, "%s/storage", kube_server_data_dir(srv)) < 0)
+    return kube_make_oom(err);
   kube_controller_manager_options_t o = {
       .struct_size = sizeof o,
       .informers = kube_server_informers(srv, err),
@@ -88,6 +93,7 @@ static int ctl_init(void *impl, kube_server_t *srv, kube_error_t *err) {
       .cluster_cidr = c->cluster_cidr,
       .node_cidr_mask_size = c->mask,
       .root_ca_pem = ca,
+      .storage_dir = storage,
   };
   if (!o.informers)
     return kube_error_wrap(err, "controller-manager");

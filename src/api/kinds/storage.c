@@ -348,6 +348,12 @@ static void validate_pvc(verrs_t *v, json_object *obj, json_object *old,
       if (!*jget_str0(b, "volumeName"))
         json_object_object_del(a, "volumeName"),
             json_object_object_del(b, "volumeName");
+      /* A claim without a class may get one (the default class assigned
+       * retroactively, Kubernetes 1.28+). */
+      if (!jget(b, "storageClassName") ||
+          json_object_is_type(jget(b, "storageClassName"), json_type_null))
+        json_object_object_del(a, "storageClassName"),
+            json_object_object_del(b, "storageClassName");
       if (!json_object_equal(a, b))
         api_v_forbidden(v, "spec",
                         "spec is immutable after creation except "

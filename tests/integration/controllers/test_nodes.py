@@ -10,10 +10,13 @@ eviction when every node is down), node IPAM (distinct pod CIDRs, a
 restart handing out nothing twice, a bad --cluster-cidr), ServiceAccount
 "default" and ConfigMap kube-root-ca.crt in every namespace, the
 PersistentVolume binder (a claim bound to the smallest fitting volume,
-kubectl showing both Bound, Released after the claim goes).
+kubectl showing both Bound, Released after the claim goes) and the
+built-in local-path provisioner (default StorageClass, a claim without a
+class provisioned on its pod's node, Delete removing the directory).
 
 usage: test_nodes.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: nodelifecycle nodeipam serviceaccounts pvbinder (default: all)"""
+sections: nodelifecycle nodeipam serviceaccounts pvbinder localpath
+(default: all)"""
 import ipaddress
 import json
 import os
@@ -333,8 +336,74 @@ class Suite:
         t(rel, "pvbinder: the volume is Released with its claim gone",
           self.a.get("/api/v1/persistentvolumes/pv-small"))
 
+    def localpath(self):
+        t = self.check
+        c_ = self.kubectl or self.kube
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("get", "storageclass")
+            t(rc == 0 and out.split("\n")[1].split()[:5] ==
+              ["local-path", "(default)", "rancher.io/local-path", "Delete",
+               "WaitForFirstConsumer"], "kubectl get storageclass",
+              (rc, out, err))
+        self.a.create(NS + "/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "web-data"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "128Mi"}}}})
+        waiting = wait(lambda: self.a.events("default", "web-data",
+                                             "WaitForFirstConsumer"))
+        c = self.a.get(NS + "/persistentvolumeclaims/web-data")
+        t(waiting and c["spec"].get("storageClassName") == "local-path" and
+          c["status"]["phase"] == "Pending",
+          "localpath: default class, waiting for the first consumer", c)
+        spec = template({})["spec"]
+        spec["volumes"] = [{"name": "d", "persistentVolumeClaim":
+                            {"claimName": "web-data"}}]
+        spec["containers"][0]["volumeMounts"] = [{"name": "d",
+                                                  "mountPath": "/data"}]
+        self.a.create(NS + "/pods", {"apiVersion": "v1", "kind": "Pod",
+                                     "metadata": {"name": "web-user"},
+                                     "spec": spec})
 
-SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts", "pvbinder"]
+        def bound():
+            c = self.a.get(NS + "/persistentvolumeclaims/web-data")
+            return c if c["status"].get("phase") == "Bound" else None
+        c = wait(bound, 30)
+        t(c is not None, "localpath: the claim is provisioned and bound",
+          self.a.get(NS + "/persistentvolumeclaims/web-data"))
+        if not c:
+            return
+        pod = self.a.get(NS + "/pods/web-user")
+        v = self.a.get("/api/v1/persistentvolumes/" + c["spec"]["volumeName"])
+        want = os.path.join(self.k.data, "storage", "%s_default_web-data" %
+                            v["metadata"]["name"])
+        terms = v["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        t(v["spec"]["hostPath"]["path"] == want and
+          terms[0]["matchExpressions"][0]["values"] == [pod["spec"]["nodeName"]]
+          and v["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"]
+          == "rancher.io/local-path",
+          "localpath: a hostPath volume on the pod's node", v)
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("get", "pvc", "web-data",
+                                            "--no-headers")
+            f = out.split()
+            t(rc == 0 and f[1] == "Bound" and f[5] == "local-path",
+              "kubectl get pvc: Bound, local-path", (rc, out, err))
+        os.makedirs(want, exist_ok=True)  # as the node agent does
+        with open(os.path.join(want, "f"), "w") as fh:
+            fh.write("data\n")
+        rc, out, err = c_.run("delete", "pod", "web-user", "--wait=false")
+        rc, out, err = c_.run("delete", "pvc", "web-data", "--wait=false")
+        t(rc == 0, "delete the claim", (rc, out, err))
+        gone = wait(lambda: self.a.get("/api/v1/persistentvolumes/" +
+                                       v["metadata"]["name"]) is None, 30)
+        t(gone and not os.path.exists(want),
+          "localpath: Delete removes the directory and the volume",
+          (os.path.exists(want),))
+
+
+SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts", "pvbinder",
+            "localpath"]
 
 
 def main():

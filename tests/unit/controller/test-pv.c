@@ -3,6 +3,9 @@
  * class and selector, a claim naming its volume, a volume pre-bound to a
  * claim, no volume (FailedBinding), a deleted claim (Released; Delete of
  * a provisioned volume), a lost volume. */
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "test-controller.h"
 
 static void add_pv(struct h *h, const char *name, const char *size,
@@ -149,11 +152,115 @@ static void test_release(void **state) {
   h_free(&h);
 }
 
+static bool dir_gone(void *arg) {
+  return access((const char *)arg, F_OK) < 0;
+}
+
+struct pvh {
+  struct h *h;
+  const char *name;
+};
+
+static bool pv_gone(void *arg) {
+  struct pvh *x = arg;
+  json_object *v = pv(x->h, x->name);
+  json_object_put(v);
+  return !v;
+}
+
+/* The built-in local-path provisioner: the default class, its assignment
+ * to a claim without one, WaitForFirstConsumer, the volume on the
+ * consumer's node, Delete removing the directory and then the volume. */
+static void test_local_path(void **state) {
+  struct h h;
+  h_init(&h);
+  char dir[] = "/tmp/kube-test-storage-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  add_pvc(&h, "data", "2Gi", NULL);
+  kube_controller_manager_options_t o = {.struct_size = sizeof o,
+                                         .controllers =
+                                             "persistentvolume-binder",
+                                         .storage_dir = dir};
+  h_start_opts(&h, &o);
+  h_settle(&h);
+  json_object *sc =
+      h_get(&h, "storage.k8s.io/v1", "StorageClass", "", "local-path");
+  assert_non_null(sc);
+  assert_string_equal(kube_json_get_string(sc, "provisioner"),
+                      "rancher.io/local-path");
+  assert_string_equal(kube_json_get_string(sc, "volumeBindingMode"),
+                      "WaitForFirstConsumer");
+  json_object *x = NULL;
+  assert_true(json_object_object_get_ex(
+      kube_json_get(sc, "metadata.annotations"),
+      "storageclass.kubernetes.io/is-default-class", &x));
+  json_object_put(sc);
+  json_object *c = pvc(&h, "data");
+  assert_string_equal(kube_json_get_string(c, "spec.storageClassName"),
+                      "local-path");
+  assert_string_equal(kube_json_get_string(c, "status.phase"), "Pending");
+  json_object_put(c);
+  assert_true(h_events(&h, "WaitForFirstConsumer") >= 1);
+  assert_int_equal(h_objects(&h, "v1", "PersistentVolume", ""), 0);
+  /* Its first consumer lands on n1. */
+  h_add(&h, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+            "\"user\",\"namespace\":\"default\"},\"spec\":{\"nodeName\":"
+            "\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}],"
+            "\"volumes\":[{\"name\":\"v\",\"persistentVolumeClaim\":{"
+            "\"claimName\":\"data\"}}]}}");
+  h_settle(&h);
+  c = pvc(&h, "data");
+  char name[80];
+  snprintf(name, sizeof name, "pvc-%s",
+           kube_json_get_string(c, "metadata.uid"));
+  json_object_put(c);
+  assert_bound(&h, "data", name, "2Gi");
+  json_object *v = pv(&h, name);
+  const char *path = kube_json_get_string(v, "spec.hostPath.path");
+  char want[4200];
+  snprintf(want, sizeof want, "%s/%s_default_data", dir, name);
+  assert_string_equal(path, want);
+  assert_string_equal(kube_json_get_string(v, "spec.hostPath.type"),
+                      "DirectoryOrCreate");
+  assert_string_equal(
+      kube_json_get_string(v, "spec.nodeAffinity.required.nodeSelectorTerms.0."
+                              "matchExpressions.0.values.0"),
+      "n1");
+  assert_string_equal(
+      kube_json_get_string(v, "spec.persistentVolumeReclaimPolicy"), "Delete");
+  assert_string_equal(kube_json_get_string(v, "spec.storageClassName"),
+                      "local-path");
+  json_object_put(v);
+  assert_true(h_events(&h, "ProvisioningSucceeded") >= 1);
+  /* The node agent made the directory; the claim goes: so do both. */
+  char file[4300];
+  assert_int_equal(mkdir(want, 0777), 0);
+  snprintf(file, sizeof file, "%s/data.txt", want);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("hello\n", f);
+  fclose(f);
+  kt_fake_delete(h.f, "v1", "PersistentVolumeClaim", "default", "data");
+  struct pvh ph = {&h, name};
+  h_until(&h, pv_gone, &ph);
+  assert_true(dir_gone(want));
+  /* An Immediate local-path class cannot pick a node by itself. */
+  h_add(&h, "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\","
+            "\"metadata\":{\"name\":\"now\"},\"provisioner\":\"rancher.io/"
+            "local-path\",\"volumeBindingMode\":\"Immediate\"}");
+  add_pvc(&h, "quick", "1Gi", ",\"storageClassName\":\"now\"");
+  h_settle(&h);
+  assert_true(h_events(&h, "ProvisioningFailed") >= 1);
+  h_free(&h);
+  rmdir(dir);
+}
+
 int run_pv_tests(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bind_smallest),
       cmocka_unit_test(test_prebound_and_selector),
       cmocka_unit_test(test_release),
+      cmocka_unit_test(test_local_path),
   };
   return cmocka_run_group_tests_name("controller-pv", tests, NULL, NULL);
 }
