@@ -266,9 +266,9 @@ static void find_consumer(const char *key, const kube_object_t *obj,
     c->node = strdup(n);
 }
 
-static void index_claims(const kube_object_t *obj, kube_index_values_t *out,
-                         void *arg) {
-  json_object *pod = kube_object_json(obj);
+/* fn("NS/CLAIM", arg) for each claim the pod's volumes use. */
+static void each_claim(json_object *pod, void (*fn)(const char *, void *),
+                       void *arg) {
   json_object *vols = cj_arr(cj_obj(pod, "spec"), "volumes");
   const char *ns = cj_str0(meta(pod), "namespace");
   for (size_t i = 0; i < cj_len(vols); i++) {
@@ -278,8 +278,17 @@ static void index_claims(const kube_object_t *obj, kube_index_values_t *out,
       continue;
     char v[600];
     snprintf(v, sizeof v, "%s/%s", ns, claim);
-    kube_index_values_add(out, v);
+    fn(v, arg);
   }
+}
+
+static void add_value(const char *key, void *arg) {
+  kube_index_values_add(arg, key);
+}
+
+static void index_claims(const kube_object_t *obj, kube_index_values_t *out,
+                         void *arg) {
+  each_claim(kube_object_json(obj), add_value, out);
 }
 
 /* Create the volume of a local-path claim on `node`. */
@@ -641,6 +650,8 @@ static void pvc_map(kube_controller_t *c, const char *key,
     enqueue(c, "pv:", v);
 }
 
+static void enqueue_pending(kube_controller_t *c, struct pvb *p);
+
 static void pv_map(kube_controller_t *c, const char *key,
                    const kube_object_t *obj, void *arg) {
   enqueue(c, "pv:", key);
@@ -652,20 +663,17 @@ static void pv_map(kube_controller_t *c, const char *key,
     enqueue(c, "pvc:", k);
   } else {
     /* A volume became available: Pending claims may take it. */
-    struct pvb *p = arg;
-    size_t n = 0;
-    const char **keys =
-        kube_informer_index_keys(p->pvcs, "pvc-pending", "1", &n, NULL);
-    for (size_t i = 0; keys && i < n; i++)
-      enqueue(c, "pvc:", keys[i]);
-    free(keys);
+    enqueue_pending(c, arg);
   }
 }
 
 /* A class appeared (a default one may serve the Pending claims). */
 static void class_map(kube_controller_t *c, const char *key,
                       const kube_object_t *obj, void *arg) {
-  struct pvb *p = arg;
+  enqueue_pending(c, arg);
+}
+
+static void enqueue_pending(kube_controller_t *c, struct pvb *p) {
   size_t n = 0;
   const char **keys =
       kube_informer_index_keys(p->pvcs, "pvc-pending", "1", &n, NULL);
@@ -674,22 +682,17 @@ static void class_map(kube_controller_t *c, const char *key,
   free(keys);
 }
 
+static void enqueue_claim(const char *key, void *arg) {
+  enqueue(arg, "pvc:", key);
+}
+
 /* A pod using claims got a node: its claims may be provisioned. */
 static void pod_map(kube_controller_t *c, const char *key,
                     const kube_object_t *obj, void *arg) {
   json_object *pod = kube_object_json(obj);
   if (!*cj_str0(cj_obj(pod, "spec"), "nodeName"))
     return;
-  json_object *vols = cj_arr(cj_obj(pod, "spec"), "volumes");
-  for (size_t i = 0; i < cj_len(vols); i++) {
-    const char *claim =
-        cj_str(cj_obj(cj_at(vols, i), "persistentVolumeClaim"), "claimName");
-    if (!claim)
-      continue;
-    char k[600];
-    snprintf(k, sizeof k, "%s/%s", cj_str0(meta(pod), "namespace"), claim);
-    enqueue(c, "pvc:", k);
-  }
+  each_claim(pod, enqueue_claim, c);
 }
 
 static void index_pending(const kube_object_t *obj, kube_index_values_t *out,
