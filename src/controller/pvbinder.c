@@ -14,8 +14,10 @@
  * (Bound); each write's echo through the informers triggers the next, so
  * a binder stopped half way finishes after a restart.
  *
- * A claim without a class gets the default StorageClass's name (the
- * retroactive default class assignment of Kubernetes 1.28+).
+ * A claim without a class gets the default StorageClass's name before
+ * any matching: kube-apiserver's DefaultStorageClass admission does that
+ * at creation (libkube's API server has no such plugin), and Kubernetes
+ * 1.28+ assigns it retroactively to claims created before the class.
  *
  * With a storage directory (kubed: DATA/storage) the binder is also the
  * built-in local-path provisioner, as k3s ships it: it creates StorageClass
@@ -361,18 +363,6 @@ static int provision(struct pvb *p, struct ctl_sync *s, json_object *pvc,
 static int no_match(struct pvb *p, struct ctl_sync *s, const char *key,
                     json_object *pvc) {
   json_object *cspec = cj_obj(pvc, "spec");
-  json_object *scn = cj(cspec, "storageClassName");
-  if (!json_object_is_type(scn, json_type_string)) {
-    struct default_class d = {0};
-    kube_informer_foreach(p->classes, find_default, &d);
-    if (d.name) {
-      json_object *c = ctl_json_copy(pvc);
-      cj_set(ctl_json_ensure(c, "spec"), "storageClassName",
-             json_object_new_string(d.name));
-      free(d.name);
-      return put_obj(p, s, p->pvckind, c, false);
-    }
-  }
   const char *cname = cj_str0(cspec, "storageClassName");
   if (!*cname) {
     ctl_eventf(&p->b, pvc, "PersistentVolumeClaim", "v1", "Normal",
@@ -470,8 +460,21 @@ static int sync_claim(struct pvb *p, const char *key) {
                vname);
     return ctl_sync_finish(s);
   }
-  struct match m = {.pvc = pvc};
   json_object *cspec = cj_obj(pvc, "spec");
+  /* A claim without a class gets the default one first, as the API
+   * server's DefaultStorageClass admission would have given it. */
+  if (!json_object_is_type(cj(cspec, "storageClassName"), json_type_string)) {
+    struct default_class d = {0};
+    kube_informer_foreach(p->classes, find_default, &d);
+    if (d.name) {
+      json_object *c = ctl_json_copy(pvc);
+      cj_set(ctl_json_ensure(c, "spec"), "storageClassName",
+             json_object_new_string(d.name));
+      free(d.name);
+      return put_obj(p, s, p->pvckind, c, false);
+    }
+  }
+  struct match m = {.pvc = pvc};
   m.want = bytes(cj(cj_obj(cj_obj(cspec, "resources"), "requests"), "storage"));
   if (cj_obj(cspec, "selector")) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;

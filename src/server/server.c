@@ -155,6 +155,15 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
                    "unknown store %s (sqlite, etcd or memory)", store);
     return NULL;
   }
+  /* The controllers' flags are checked before anything is created: a
+   * server failing half-built frees its API server before the store has
+   * flushed the bootstrap writes that call back into it. */
+  if (!o.no_controllers) {
+    void *check = srv_controllers_new(&o, err);
+    if (!check)
+      return NULL;
+    srv_controllers_ops.free(check);
+  }
   cleanup_free char *dbpath = NULL;
   kube_server_t *srv = calloc(1, sizeof *srv);
   if (!srv) {
