@@ -253,3 +253,30 @@ def ready_pods(pods):
 def template(labels, image="nginx:1", name="nginx"):
     return {"metadata": {"labels": dict(labels)},
             "spec": {"containers": [{"name": name, "image": image}]}}
+
+
+def make_clis(k, kube):
+    """kube and kubectl 1.32 (None when missing) for k, and the list of
+    both to clean up."""
+    kube_cli = Cli(kube, k, "kube")
+    clis = [kube_cli]
+    kubectl = None
+    if os.access(KUBECTL, os.X_OK):
+        kubectl = Cli(KUBECTL, k, "kubectl")
+        clis.append(kubectl)
+    else:
+        print("note: %s missing, kubectl checks skipped" % KUBECTL)
+    return kube_cli, kubectl, clis
+
+
+def wind_down(t, k, kubelet, clis):
+    """Stop the stand-in kubelet, show kubed's log tail after a failure,
+    remove the clients' and kubed's files."""
+    if kubelet:
+        kubelet.stop()
+    if t.failed:
+        print("---- kubed log (tail) ----")
+        print("\n".join(k.read_log().splitlines()[-40:]))
+    for c in clis:
+        c.cleanup()
+    k.cleanup()

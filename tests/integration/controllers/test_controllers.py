@@ -12,14 +12,13 @@ Leases, bad input, and (sqlite) a restart that creates nothing twice.
 
 usage: test_controllers.py KUBED KUBE [memory|sqlite] [SECTION...]
 sections: manager replicaset deployment gc endpoints (default: all)"""
-import os
 import shutil
 import sys
 import tempfile
 
-from ctl_harness import (KUBECTL, UNREADY, Api, Cli, FakeKubelet,  # noqa: E402
-                         Failures, Kubed, add_nodes, kubed_args, ready_pods,
-                         template, wait)
+from ctl_harness import (UNREADY, Api, FakeKubelet, Failures,  # noqa: E402
+                         Kubed, add_nodes, kubed_args, make_clis, ready_pods,
+                         template, wait, wind_down)
 
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
@@ -638,14 +637,7 @@ def main():
         k.start()
         add_nodes(k, ["n1", "n2", "n3"])
         kubelet = FakeKubelet(k, ["n1", "n2", "n3"]).start()
-        kube_cli = Cli(kube, k, "kube")
-        clis.append(kube_cli)
-        kubectl = None
-        if os.access(KUBECTL, os.X_OK):
-            kubectl = Cli(KUBECTL, k, "kubectl")
-            clis.append(kubectl)
-        else:
-            print("note: %s missing, kubectl checks skipped" % KUBECTL)
+        kube_cli, kubectl, clis = make_clis(k, kube)
         s = Suite(t, k, kube_cli, kubectl)
         for name in sections:
             for step in SECTIONS[name]:
@@ -653,14 +645,7 @@ def main():
                     continue
                 getattr(s, step)()
     finally:
-        if kubelet:
-            kubelet.stop()
-        if t.failed:
-            print("---- kubed log (tail) ----")
-            print("\n".join(k.read_log().splitlines()[-40:]))
-        for c in clis:
-            c.cleanup()
-        k.cleanup()
+        wind_down(t, k, kubelet, clis)
         shutil.rmtree(tmp, ignore_errors=True)
     return t.finish()
 

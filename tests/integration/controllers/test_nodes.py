@@ -25,9 +25,9 @@ import sys
 import tempfile
 import time
 
-from ctl_harness import (KUBECTL, Api, Cli, FakeKubelet, Failures,  # noqa: E402
-                         Kubed, add_nodes, kubed_args, ready_pods, template,
-                         wait)
+from ctl_harness import (Api, FakeKubelet, Failures, Kubed,  # noqa: E402
+                         add_nodes, kubed_args, make_clis, ready_pods,
+                         template, wait, wind_down)
 
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
@@ -422,26 +422,12 @@ def main():
         k.start()
         add_nodes(k, NODES)
         kubelet = FakeKubelet(k, NODES).start()
-        kube_cli = Cli(kube, k, "kube")
-        clis.append(kube_cli)
-        kubectl = None
-        if os.access(KUBECTL, os.X_OK):
-            kubectl = Cli(KUBECTL, k, "kubectl")
-            clis.append(kubectl)
-        else:
-            print("note: %s missing, kubectl checks skipped" % KUBECTL)
+        kube_cli, kubectl, clis = make_clis(k, kube)
         s = Suite(t, k, kubelet, kube_cli, kubectl, store)
         for name in sections:
             getattr(s, name)()
     finally:
-        if kubelet:
-            kubelet.stop()
-        if t.failed:
-            print("---- kubed log (tail) ----")
-            print("\n".join(k.read_log().splitlines()[-40:]))
-        for c in clis:
-            c.cleanup()
-        k.cleanup()
+        wind_down(t, k, kubelet, clis)
     return t.finish()
 
 
