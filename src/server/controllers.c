@@ -46,12 +46,10 @@ void *srv_controllers_new(const kube_server_options_t *o, kube_error_t *err) {
   return c;
 }
 
-/* The cluster CA published as kube-root-ca.crt: the certificate that
- * signs the serving certificate (self-signed today, so the serving
- * certificate itself).  NULL (nothing published) without TLS. */
+/* The cluster CA published as kube-root-ca.crt (DATA/ca.crt, which signs
+ * the serving certificate).  NULL (nothing published) without TLS. */
 static char *root_ca(kube_server_t *srv) {
-  const char *cert = NULL, *key = NULL;
-  srv_tls_files(srv, &cert, &key);
+  const char *cert = srv_ca_file(srv);
   FILE *f = cert ? fopen(cert, "re") : NULL;
   if (!f)
     return NULL;

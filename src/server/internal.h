@@ -81,5 +81,7 @@ const char *srv_registry_address(void *impl);
 const char *srv_token(const kube_server_t *srv);
 void srv_tls_files(const kube_server_t *srv, const char **cert,
                    const char **key);
+/* DATA/ca.crt, the cluster CA (TLS servers). */
+const char *srv_ca_file(const kube_server_t *srv);
 
 #endif /* KUBE_SERVER_INTERNAL_H */

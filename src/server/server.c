@@ -559,6 +559,10 @@ void srv_tls_files(const kube_server_t *srv, const char **cert,
   *key = srv->key;
 }
 
+const char *srv_ca_file(const kube_server_t *srv) {
+  return srv->ca;
+}
+
 KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
   for (size_t i = 0; i < srv->n_comps; i++)
     if (streq(srv->comps[i].ops->name, name))

@@ -245,7 +245,7 @@ class Suite:
 
     def serviceaccounts(self):
         t = self.check
-        with open(os.path.join(self.k.data, "tls.crt")) as f:
+        with open(os.path.join(self.k.data, "ca.crt")) as f:
             ca = f.read()
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             sa = wait(lambda: self.a.get("/api/v1/namespaces/%s/serviceaccounts/"
@@ -339,6 +339,9 @@ class Suite:
     def localpath(self):
         t = self.check
         c_ = self.kubectl or self.kube
+        sc = wait(lambda: self.a.get(
+            "/apis/storage.k8s.io/v1/storageclasses/local-path"))
+        t(sc is not None, "localpath: StorageClass local-path created")
         if self.kubectl:
             rc, out, err = self.kubectl.run("get", "storageclass")
             t(rc == 0 and out.split("\n")[1].split()[:5] ==
