@@ -163,6 +163,21 @@ static bool labels_equal(char *const *a, char *const *b) {
   return true;
 }
 
+/* A pod change that only moves the status counts (readiness, its time,
+ * the node, restarts) is folded with the others of a burst: the key is
+ * queued after a window that grows with the owner's pods (10 ms per
+ * 1,000, at least 10, at most 200), so that a sync walking N pods runs at
+ * most every N/100 ms however fast they turn Ready.  Changes that can
+ * make the controller act (a pod stopping, labels, ownership) queue it at
+ * once. */
+static int64_t coalesce_ms(struct rsc *r, const struct ctl_pod *p) {
+  size_t n = ctl_podstore_owned(r->pods, p->ctrl_uid)->n;
+  int64_t ms = (int64_t)(n / 100);
+  return ms < RS_COALESCE_MIN_MS   ? RS_COALESCE_MIN_MS
+         : ms > RS_COALESCE_MAX_MS ? RS_COALESCE_MAX_MS
+                                   : ms;
+}
+
 static void pod_updated(struct rsc *r, const struct ctl_pod *old,
                         const struct ctl_pod *cur) {
   if (streq(old->resource_version, cur->resource_version))
@@ -186,7 +201,18 @@ static void pod_updated(struct rsc *r, const struct ctl_pod *old,
     cleanup_free char *key = resolve_owner(r, cur);
     if (!key)
       return;
-    enqueue(r, key);
+    if (label_changed || ref_changed ||
+        ctl_pod_active(old) != ctl_pod_active(cur))
+      enqueue(r, key);
+    else if (old->ready != cur->ready ||
+             old->ready_since_ns != cur->ready_since_ns ||
+             !same_str(old->node, cur->node) ||
+             old->max_restarts != cur->max_restarts ||
+             old->phase != cur->phase ||
+             old->deletion_cost != cur->deletion_cost)
+      kube_controller_enqueue_after(r->b.c, key, coalesce_ms(r, cur), NULL);
+    else
+      return; /* nothing a ReplicaSet reads (IPs, other conditions) */
     int32_t mrs;
     if (!old->ready && cur->ready && (mrs = min_ready_of(r, key)) > 0)
       kube_controller_enqueue_after(r->b.c, key, (int64_t)mrs * 1000 + 1000,
@@ -246,13 +272,16 @@ struct work {
   bool deleting;
   bool needs_sync;
   int32_t replicas;
-  struct strv claimed, adopt, release;
+  kube_selector_t *sel; /* spec.selector, parsed once per sync */
+  /* adopted: pods adopted by this sync (the cache may not show it yet) */
+  struct strv adopted, adopt, release;
   bool recheck_ok;
   /* status counts, from the pods claimed before managing them */
   int32_t st_replicas, st_fully, st_ready, st_available;
   /* manage */
   char *pod_body;
   int64_t to_create, created_ok, batch;
+  int64_t next_available_ns; /* when the next ready pod becomes available */
   char *manage_err;
   int manage_dir; /* >0 created, <0 deleted, 0 nothing */
 };
@@ -265,7 +294,8 @@ static void work_free(void *v) {
   free(w->ns);
   free(w->name);
   free(w->uid);
-  strv_clear(&w->claimed);
+  kube_selector_free(w->sel);
+  strv_clear(&w->adopted);
   strv_clear(&w->adopt);
   strv_clear(&w->release);
   free(w->pod_body);
@@ -314,10 +344,13 @@ static void recheck_done(struct ctl_op *op, const kube_object_t *res,
                                         "metadata.deletionTimestamp");
 }
 
+/* Claim: pods of ours that stopped matching are released, matching
+ * orphans adopted; the pods claimed are found again by manage (from the
+ * owner-uid index: no copy of their keys). */
 static int claim(struct ctl_sync *s, struct work *w) {
   struct rsc *r = w->r;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_selector_t *sel = selector_of(r, w->rs, &err);
+  kube_selector_t *sel = w->sel = selector_of(r, w->rs, &err);
   if (!sel) {
     /* An invalid selector matches nothing: nothing to manage (no retry). */
     log_warn("%s: %s/%s: invalid selector: %s", r->k->name, w->ns, w->name,
@@ -327,14 +360,10 @@ static int claim(struct ctl_sync *s, struct work *w) {
   const struct ctl_podlist *owned = ctl_podstore_owned(r->pods, w->uid);
   for (size_t i = 0; i < owned->n; i++) {
     const struct ctl_pod *p = owned->v[i];
-    if (!ctl_pod_active(p) || !streq(p->ns, w->ns))
-      continue;
-    if (ctl_selector_matches_pairs(sel, p->labels)) {
-      if (strv_add(&w->claimed, p->key) < 0)
-        goto oom;
-    } else if (!w->deleting && strv_add(&w->release, p->key) < 0) {
-      goto oom;
-    }
+    if (!w->deleting && ctl_pod_active(p) && streq(p->ns, w->ns) &&
+        !ctl_selector_matches_pairs(sel, p->labels) &&
+        strv_add(&w->release, p->key) < 0)
+      return -1;
   }
   if (!w->deleting && !kube_selector_empty(sel)) {
     const struct ctl_podlist *orph = ctl_podstore_orphans(r->pods, w->ns);
@@ -342,10 +371,9 @@ static int claim(struct ctl_sync *s, struct work *w) {
       const struct ctl_pod *p = orph->v[i];
       if (ctl_pod_active(p) && ctl_selector_matches_pairs(sel, p->labels) &&
           strv_add(&w->adopt, p->key) < 0)
-        goto oom;
+        return -1;
     }
   }
-  kube_selector_free(sel);
   if (w->adopt.n) {
     const kube_kind_t *kk = r->kk;
     cleanup_free char *path = kube_client_path(kk, w->ns, w->name, NULL);
@@ -357,9 +385,6 @@ static int claim(struct ctl_sync *s, struct work *w) {
   }
   s->drained = step_adopt;
   return 0;
-oom:
-  kube_selector_free(sel);
-  return -1;
 }
 
 /* ---- adopt / release ---- */
@@ -377,7 +402,7 @@ static void patched(struct ctl_op *op, const kube_object_t *res,
     }
     return;
   }
-  if (adopting && strv_add(&w->claimed, op->tag) < 0)
+  if (adopting && strv_add(&w->adopted, op->tag) < 0)
     op->sync->result = -1;
 }
 
@@ -618,6 +643,31 @@ static void delete_pods(struct ctl_sync *s, const struct ctl_pod **active,
   free(victims);
 }
 
+/* A claimed pod: active, ours (or adopted by this sync), in the
+ * namespace and matching the selector. */
+static bool claimed(struct work *w, const struct ctl_pod *p) {
+  return ctl_pod_active(p) && streq(p->ns, w->ns) &&
+         ctl_selector_matches_pairs(w->sel, p->labels);
+}
+
+/* Counts one claimed pod into the status (calculateStatus) and notes when
+ * a ready pod becomes available. */
+static void count_pod(struct work *w, const struct ctl_pod *p,
+                      json_object *tlabels, int32_t min_ready, int64_t now) {
+  if (ctl_map_subset_of_pairs(tlabels, p->labels))
+    w->st_fully++;
+  if (!p->ready)
+    return;
+  w->st_ready++;
+  if (ctl_pod_available(p, min_ready, now)) {
+    w->st_available++;
+  } else if (p->ready_since_ns) {
+    int64_t at = p->ready_since_ns + (int64_t)min_ready * 1000000000;
+    if (!w->next_available_ns || at < w->next_available_ns)
+      w->next_available_ns = at;
+  }
+}
+
 static void step_manage(struct ctl_sync *s) {
   struct work *w = s->data;
   struct rsc *r = w->r;
@@ -628,25 +678,25 @@ static void step_manage(struct ctl_sync *s) {
   int32_t min_ready = (int32_t)cj_int(spec, "minReadySeconds", 0);
   json_object *tlabels =
       cj_obj(cj_obj(cj_obj(spec, "template"), "metadata"), "labels");
-  const struct ctl_pod **active = calloc(w->claimed.n + 1, sizeof *active);
+  const struct ctl_podlist *owned = ctl_podstore_owned(r->pods, w->uid);
+  const struct ctl_pod **active =
+      calloc(owned->n + w->adopted.n + 1, sizeof *active);
   if (!active) {
     s->result = -1;
     return;
   }
   size_t n_active = 0;
-  for (size_t i = 0; i < w->claimed.n; i++) {
-    const struct ctl_pod *p = ctl_podstore_get(r->pods, w->claimed.v[i]);
-    if (!p || !ctl_pod_active(p))
-      continue;
-    active[n_active++] = p;
-    if (ctl_map_subset_of_pairs(tlabels, p->labels))
-      w->st_fully++;
-    if (p->ready) {
-      w->st_ready++;
-      if (ctl_pod_available(p, min_ready, now))
-        w->st_available++;
-    }
+  for (size_t i = 0; i < owned->n; i++)
+    if (claimed(w, owned->v[i]))
+      active[n_active++] = owned->v[i];
+  for (size_t i = 0; i < w->adopted.n; i++) {
+    const struct ctl_pod *p = ctl_podstore_get(r->pods, w->adopted.v[i]);
+    /* Already in the index when the cache saw the adoption. */
+    if (p && claimed(w, p) && !(p->ctrl_uid && streq(p->ctrl_uid, w->uid)))
+      active[n_active++] = p;
   }
+  for (size_t i = 0; i < n_active; i++)
+    count_pod(w, active[i], tlabels, min_ready, now);
   w->st_replicas = (int32_t)n_active;
   if (!w->needs_sync || w->deleting) {
     free(active);
@@ -780,10 +830,12 @@ static void step_status(struct ctl_sync *s) {
     s->result = -1;
     return;
   }
-  /* Pods become available minReadySeconds after ready: look again then. */
-  int32_t mrs = (int32_t)cj_int(cj_obj(w->rs, "spec"), "minReadySeconds", 0);
-  if (mrs > 0 && w->st_ready == w->replicas && w->st_available != w->replicas)
-    kube_controller_enqueue_after(r->b.c, s->key, (int64_t)mrs * 1000, NULL);
+  /* Pods become available minReadySeconds after ready: look again when the
+   * first of them does. */
+  if (w->next_available_ns) {
+    int64_t ms = (w->next_available_ns - ctl_now_ns()) / 1000000 + 1;
+    kube_controller_enqueue_after(r->b.c, s->key, ms > 0 ? ms : 1, NULL);
+  }
 }
 
 static int rs_sync(kube_controller_t *c, const char *key, void *arg) {

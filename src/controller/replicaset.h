@@ -9,6 +9,10 @@
  * many pods created or deleted by one sync. */
 #define RS_BURST_REPLICAS 500
 
+/* The window folding pod status changes into one sync (replicaset.c). */
+#define RS_COALESCE_MIN_MS 10
+#define RS_COALESCE_MAX_MS 200
+
 /* The first `diff` pods of `pods` in deletion order (an owned array of
  * borrowed pointers; free() it), ranked against the active pods of
  * `related` lists on the same node. */

@@ -271,6 +271,34 @@ static void test_min_ready(void **state) {
   h_free(&h);
 }
 
+static bool three_available(void *arg) {
+  return status_of(arg, "web", "availableReplicas") == 3;
+}
+
+/* A pod ready for less than minReadySeconds becomes available without
+ * any other event: the sync looks again when it does (here 1 s). */
+static void test_min_ready_requeue(void **state) {
+  struct h h;
+  h_init(&h);
+  add_rs(&h, "web", 3, "\"minReadySeconds\":1,");
+  add_pod(&h, "a", "web", "web", "n1", "Running", true, NULL);
+  add_pod(&h, "b", "web", "web", "n1", "Running", true, NULL);
+  char now[40];
+  kube_time_format(time(NULL), now, sizeof now);
+  add_pod(&h, "fresh", "web", "web", "n1", "Running", true, now);
+  json_object *p = h_get(&h, "v1", "Pod", "default", "fresh");
+  json_object_object_add(kube_json_get(p, "status.conditions.0"),
+                         "lastTransitionTime", json_object_new_string(now));
+  kt_fake_add(h.f, json_object_to_json_string(p));
+  json_object_put(p);
+  h_start(&h, "replicaset");
+  h_settle(&h);
+  assert_int_equal(status_of(&h, "web", "readyReplicas"), 3);
+  assert_int_equal(h_count(&h, "POST", PODS), 0);
+  h_until(&h, three_available, &h);
+  h_free(&h);
+}
+
 static void test_replication_controller(void **state) {
   struct h h;
   h_init(&h);
@@ -306,6 +334,7 @@ int run_rs_tests(void) {
       cmocka_unit_test(test_delete_order),
       cmocka_unit_test(test_adopt_release),
       cmocka_unit_test(test_min_ready),
+      cmocka_unit_test(test_min_ready_requeue),
       cmocka_unit_test(test_replication_controller),
   };
   return cmocka_run_group_tests_name("controller-replicaset", tests, NULL,
