@@ -380,6 +380,7 @@ json_object *ctl_condition(json_object *obj, const char *type);
  * malformed, not IPv4, or mask outside n..30. */
 int ctl_cidr_parse(const char *cidr, int mask, uint32_t *base, uint32_t *n,
                    kube_error_t *err);
+extern const struct ctl_impl_ops ctl_job_ops;
 
 /* ------------------------------------------------------------------------ */
 /* Deployment helpers shared with kube_rollout_* (deployment-util.c)         */

@@ -41,7 +41,7 @@ static const struct ctl_def defs[] = {
     {"garbage-collector-controller", "garbagecollector", false, &ctl_gc_ops},
     {"horizontal-pod-autoscaler-controller", "horizontalpodautoscaling", false,
      NULL},
-    {"job-controller", "job", false, NULL},
+    {"job-controller", "job", false, &ctl_job_ops},
     {"legacy-serviceaccount-token-cleaner-controller",
      "legacy-service-account-token-cleaner", false, NULL},
     {"namespace-controller", "namespace", false, NULL},

@@ -185,12 +185,46 @@ void h_pods_ready(struct h *h, const char *ns) {
   json_object_put(l.list);
 }
 
+/* Up to max running/pending pods of ns end in `phase` (a kubelet's
+ * status write; the container exits with exit_code).  How many. */
+size_t h_pods_finish(struct h *h, const char *ns, const char *phase,
+                     int exit_code, size_t max) {
+  char path[256];
+  snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+  struct listing l = {0};
+  kube_transport_request_t rq = {
+      .struct_size = sizeof rq, .method = "GET", .path = path};
+  assert_non_null(kube_transport_request(&h->tp, &rq, listed, &l, NULL));
+  assert_true(kt_run_until(h->loop, list_done, &l, 5000));
+  assert_non_null(l.list);
+  json_object *items = kube_json_get(l.list, "items");
+  size_t n = 0;
+  for (size_t i = 0; i < json_object_array_length(items) && n < max; i++) {
+    json_object *p = json_object_array_get_idx(items, i);
+    const char *ph = kube_json_get_string(p, "status.phase");
+    if (kube_json_get(p, "metadata.deletionTimestamp") ||
+        (ph && (streq(ph, "Succeeded") || streq(ph, "Failed"))))
+      continue;
+    char st[512];
+    snprintf(st, sizeof st,
+             "{\"phase\":\"%s\",\"containerStatuses\":[{\"name\":\"c\","
+             "\"state\":{\"terminated\":{\"exitCode\":%d}}}]}",
+             phase, exit_code);
+    json_object_object_add(p, "status", json_tokener_parse(st));
+    assert_true(kt_fake_add(h->f, json_object_to_json_string(p)) > 0);
+    n++;
+  }
+  json_object_put(l.list);
+  return n;
+}
+
 int main(void) {
   kube_log_set_level(KUBE_LOG_ERROR);
   int failed = 0;
   failed += run_hash_tests();
   failed += run_leader_tests();
   failed += run_rs_tests();
+  failed += run_job_tests();
   failed += run_deploy_tests();
   failed += run_gc_tests();
   failed += run_ep_tests();

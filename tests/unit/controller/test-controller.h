@@ -61,10 +61,15 @@ size_t h_objects(struct h *h, const char *av, const char *kind, const char *ns);
 size_t h_events(struct h *h, const char *reason);
 /* Mark every pod of ns Running and Ready (status write as a kubelet). */
 void h_pods_ready(struct h *h, const char *ns);
+/* Up to max live pods of ns end in phase (Succeeded / Failed) with their
+ * container's exit_code; returns how many. */
+size_t h_pods_finish(struct h *h, const char *ns, const char *phase,
+                     int exit_code, size_t max);
 
 /* test-*.c */
 int run_leader_tests(void);
 int run_rs_tests(void);
+int run_job_tests(void);
 int run_deploy_tests(void);
 int run_gc_tests(void);
 int run_ep_tests(void);
