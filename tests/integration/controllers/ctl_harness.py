@@ -21,6 +21,9 @@ from cli_checks import Cli  # noqa: E402,F401
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 # Pods with this label stay not ready (the stand-in kubelet leaves them).
 UNREADY = "test.libkube.io/unready"
+# Pods with this label run to completion: their container exits with the
+# label's value (0: Succeeded, else Failed).
+EXIT = "test.libkube.io/exit"
 
 
 def kubed_args(kubed):
@@ -87,7 +90,8 @@ LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 class FakeKubelet:
     """Bound pods become Running and Ready (a podIP each); bound pods being
     deleted go at once (DELETE with gracePeriodSeconds 0, as the kubelet
-    ends a graceful deletion).  Pods labelled UNREADY stay not ready.  The
+    ends a graceful deletion).  Pods labelled UNREADY stay not ready; pods
+    labelled EXIT end Succeeded or Failed with that exit code.  The
     nodes' Leases in kube-node-lease are renewed (every `beat` seconds), as
     node agents do, except for nodes made dead with kill(): their pods are
     left as they are until revive()."""
@@ -190,6 +194,12 @@ class FakeKubelet:
             if m.get("labels", {}).get(UNREADY) == "true":
                 continue
             st = p.get("status", {})
+            if st.get("phase") in ("Succeeded", "Failed"):
+                continue
+            code = m.get("labels", {}).get(EXIT)
+            if code is not None:
+                self.finish(p, path, int(code))
+                continue
             ready = [c for c in st.get("conditions", [])
                      if c.get("type") == "Ready" and c.get("status") == "True"]
             if st.get("phase") == "Running" and ready:
@@ -210,6 +220,24 @@ class FakeKubelet:
                 ctype="application/merge-patch+json")
             if r.status == 200:
                 self.ready += 1
+
+
+    def finish(self, p, path, code):
+        t = now()
+        cs = [{"name": c["name"], "image": c["image"], "imageID": "",
+               "ready": False, "restartCount": 0, "started": False,
+               "state": {"terminated": {"exitCode": code, "startedAt": t,
+                                        "finishedAt": t,
+                                        "reason": "Completed" if code == 0
+                                        else "Error"}}}
+              for c in p["spec"]["containers"]]
+        ip = self.ip(p["metadata"]["uid"])
+        self.k.request("PATCH", path + "/status", {"status": {
+            "phase": "Succeeded" if code == 0 else "Failed", "podIP": ip,
+            "podIPs": [{"ip": ip}], "hostIP": "192.168.0.1", "startTime": t,
+            "conditions": [{"type": "Ready", "status": "False",
+                            "lastTransitionTime": t}],
+            "containerStatuses": cs}}, ctype="application/merge-patch+json")
 
 
 class Api:

@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""The batch and workload controllers of `kubed server` against a real
+kubed with the suite's stand-in kubelet (pods labelled EXIT run to
+completion): Job (completions, parallelism, Indexed, backoffLimit,
+podFailurePolicy, the tracking finalizer, ttlSecondsAfterFinished,
+suspend) through kubectl 1.32 (apply, wait, get) and kube.
+
+usage: test_workloads.py KUBED KUBE [memory|sqlite] [SECTION...]
+sections: job (default: all)"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from ctl_harness import (EXIT, KUBECTL, Api, Cli, FakeKubelet,  # noqa: E402
+                         Failures, Kubed, add_nodes, kubed_args, wait)
+
+NS = "/api/v1/namespaces/default"
+BATCH = "/apis/batch/v1/namespaces/default"
+FINALIZER = "batch.kubernetes.io/job-tracking"
+
+
+def job(name, exit_code=0, **spec):
+    s = {"template": {"metadata": {"labels": {EXIT: str(exit_code)}},
+                      "spec": {"restartPolicy": "Never",
+                               "containers": [{"name": "c",
+                                               "image": "busybox"}]}}}
+    s.update(spec)
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name}, "spec": s}
+
+
+def cond(obj, type_):
+    for c in (obj or {}).get("status", {}).get("conditions", []):
+        if c.get("type") == type_ and c.get("status") == "True":
+            return c
+    return None
+
+
+class Suite:
+    def __init__(self, t, k, kube, kubectl, tmp):
+        self.t = t
+        self.k = k
+        self.a = Api(k)
+        self.kube = kube
+        self.kubectl = kubectl
+        self.tmp = tmp
+
+    def check(self, *args):
+        self.t.check(*args)
+
+    def apply(self, obj):
+        path = os.path.join(self.tmp, obj["metadata"]["name"] + ".json")
+        with open(path, "w") as f:
+            json.dump(obj, f)
+        c = self.kubectl or self.kube
+        return c.run("apply", "-f", path)
+
+    def job_pods(self, name):
+        return self.a.items(NS + "/pods", "batch.kubernetes.io/job-name=" +
+                            name)
+
+    def wait_job(self, name, type_, timeout=60):
+        return wait(lambda: cond(self.a.get(BATCH + "/jobs/" + name), type_),
+                    timeout)
+
+    # ---- Job ---------------------------------------------------------------
+
+    def job(self):
+        t = self.check
+        rc, out, err = self.apply(job("pi", completions=3, parallelism=2))
+        t(rc == 0, "apply job", (rc, out, err))
+        if self.kubectl:
+            rc, out, err = self.kubectl.run(
+                "wait", "--for=condition=complete", "job/pi", "--timeout=60s",
+                timeout=70)
+            t(rc == 0 and "condition met" in out, "kubectl wait complete",
+              (rc, out, err))
+        j = self.wait_job("pi", "Complete")
+        t(j is not None, "pi Complete")
+        j = self.a.get(BATCH + "/jobs/pi")
+        st = j.get("status", {})
+        t(st.get("succeeded") == 3 and not st.get("active") and
+          st.get("completionTime") and st.get("startTime"),
+          "pi status counts", st)
+        t(cond(j, "SuccessCriteriaMet") is not None, "SuccessCriteriaMet", st)
+        t(not st.get("uncountedTerminatedPods"), "nothing uncounted", st)
+        pods = self.job_pods("pi")
+        t(len(pods) == 3, "three pods", len(pods))
+        t(wait(lambda: all(FINALIZER not in p["metadata"].get("finalizers", [])
+                           for p in self.job_pods("pi"))),
+          "tracking finalizers removed")
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("get", "job", "pi")
+            t(rc == 0 and "3/3" in out and "Complete" in out,
+              "%s get job" % cli.flavor, (rc, out, err))
+
+        # Indexed: one pod per index, hostname and index annotation.
+        self.apply(job("ix", completions=3, parallelism=3,
+                       completionMode="Indexed"))
+        t(self.wait_job("ix", "Complete") is not None, "ix Complete")
+        j = self.a.get(BATCH + "/jobs/ix")
+        t(j["status"].get("completedIndexes") == "0-2", "completedIndexes",
+          j["status"])
+        idx = sorted(p["metadata"]["annotations"].get(
+            "batch.kubernetes.io/job-completion-index", "?")
+            for p in self.job_pods("ix"))
+        t(idx == ["0", "1", "2"], "index annotations", idx)
+        hosts = sorted(p["spec"].get("hostname", "")
+                       for p in self.job_pods("ix"))
+        t(hosts == ["ix-0", "ix-1", "ix-2"], "hostnames", hosts)
+
+        # backoffLimit: two failures fail the job.
+        self.apply(job("bad", exit_code=1, backoffLimit=1))
+        if self.kubectl:
+            rc, out, err = self.kubectl.run(
+                "wait", "--for=condition=failed", "job/bad", "--timeout=60s",
+                timeout=70)
+            t(rc == 0, "kubectl wait failed", (rc, out, err))
+        c = self.wait_job("bad", "Failed")
+        t(c is not None and c.get("reason") == "BackoffLimitExceeded",
+          "bad Failed BackoffLimitExceeded", c)
+        j = self.a.get(BATCH + "/jobs/bad")
+        t(j["status"].get("failed") == 2 and cond(j, "FailureTarget"),
+          "bad failed 2, FailureTarget", j["status"])
+
+        # podFailurePolicy FailJob on exit code 3.
+        self.apply(job("pfp", exit_code=3, backoffLimit=5, podFailurePolicy={
+            "rules": [{"action": "FailJob", "onExitCodes": {
+                "operator": "In", "values": [3]}}]}))
+        c = self.wait_job("pfp", "Failed")
+        t(c is not None and c.get("reason") == "PodFailurePolicy",
+          "podFailurePolicy FailJob", c)
+
+        # ttlSecondsAfterFinished: the job goes once finished.
+        self.apply(job("ttl", ttlSecondsAfterFinished=1))
+        t(wait(lambda: self.a.get(BATCH + "/jobs/ttl") is None, 60),
+          "ttlSecondsAfterFinished deletes the job")
+
+        # suspend: no pods; resumed: runs.
+        self.apply(job("sus", completions=1, suspend=True))
+        c = self.wait_job("sus", "Suspended")
+        t(c is not None and c.get("reason") == "JobSuspended", "Suspended", c)
+        t(not self.job_pods("sus"), "suspended: no pods")
+        self.a.patch(BATCH + "/jobs/sus", {"spec": {"suspend": False}})
+        t(self.wait_job("sus", "Complete") is not None, "resumed job completes")
+
+
+SECTIONS = {"job": ["job"]}
+
+
+def main():
+    if len(sys.argv) < 3 or any(a not in SECTIONS for a in sys.argv[4:]):
+        print(__doc__)
+        return 2
+    kubed, kube = sys.argv[1], sys.argv[2]
+    store = sys.argv[3] if len(sys.argv) > 3 else "memory"
+    sections = sys.argv[4:] or list(SECTIONS)
+    t = Failures()
+    k = Kubed(kubed, store=store, extra=kubed_args(kubed))
+    tmp = tempfile.mkdtemp(prefix="kube-wl-test-")
+    clis = []
+    kubelet = None
+    try:
+        k.start()
+        add_nodes(k, ["n1", "n2", "n3"])
+        kubelet = FakeKubelet(k).start()
+        kube_cli = Cli(kube, k, "kube")
+        clis.append(kube_cli)
+        kubectl = None
+        if os.access(KUBECTL, os.X_OK):
+            kubectl = Cli(KUBECTL, k, "kubectl")
+            clis.append(kubectl)
+        else:
+            print("note: %s missing, kubectl checks skipped" % KUBECTL)
+        s = Suite(t, k, kube_cli, kubectl, tmp)
+        for name in sections:
+            for step in SECTIONS[name]:
+                getattr(s, step)()
+    finally:
+        if kubelet:
+            kubelet.stop()
+        if t.failed:
+            print("---- kubed log (tail) ----")
+            print("\n".join(k.read_log().splitlines()[-40:]))
+        for c in clis:
+            c.cleanup()
+        k.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
