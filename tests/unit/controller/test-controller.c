@@ -225,6 +225,7 @@ int main(void) {
   failed += run_leader_tests();
   failed += run_rs_tests();
   failed += run_job_tests();
+  failed += run_cron_tests();
   failed += run_deploy_tests();
   failed += run_gc_tests();
   failed += run_ep_tests();

@@ -70,6 +70,7 @@ size_t h_pods_finish(struct h *h, const char *ns, const char *phase,
 int run_leader_tests(void);
 int run_rs_tests(void);
 int run_job_tests(void);
+int run_cron_tests(void);
 int run_deploy_tests(void);
 int run_gc_tests(void);
 int run_ep_tests(void);
