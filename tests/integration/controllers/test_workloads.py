@@ -4,10 +4,11 @@
 kubed with the suite's stand-in kubelet (pods labelled EXIT run to
 completion): Job (completions, parallelism, Indexed, backoffLimit,
 podFailurePolicy, the tracking finalizer, ttlSecondsAfterFinished,
-suspend) through kubectl 1.32 (apply, wait, get) and kube.
+suspend) through kubectl 1.32 (apply, wait, get) and kube; CronJob (a
+scheduled Job, history, kubectl create job --from=cronjob).
 
 usage: test_workloads.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: job (default: all)"""
+sections: job cronjob (default: all)"""
 import json
 import os
 import shutil
@@ -148,7 +149,72 @@ class Suite:
         t(self.wait_job("sus", "Complete") is not None, "resumed job completes")
 
 
-SECTIONS = {"job": ["job"]}
+    # ---- CronJob -----------------------------------------------------------
+
+    def cronjob(self):
+        t = self.check
+        cj = {"apiVersion": "batch/v1", "kind": "CronJob",
+              "metadata": {"name": "tick"},
+              "spec": {"schedule": "* * * * *",
+                       "concurrencyPolicy": "Forbid",
+                       "successfulJobsHistoryLimit": 1,
+                       "jobTemplate": {"spec": job("x")["spec"]}}}
+        rc, out, err = self.apply(cj)
+        t(rc == 0, "apply cronjob", (rc, out, err))
+        # A schedule the API takes but no clock reaches (minute 61): an
+        # InvalidSchedule event, no job.
+        bad = json.loads(json.dumps(cj))
+        bad["metadata"]["name"] = "bad"
+        bad["spec"]["schedule"] = "61 * * * *"
+        rc, out, err = self.apply(bad)
+        if rc == 0:
+            t(wait(lambda: self.a.events("default", "bad", "InvalidSchedule")),
+              "InvalidSchedule event", self.a.events("default", "bad"))
+        # kubectl create job --from=cronjob/tick: a Job from the template.
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("create", "job", "manual",
+                                            "--from=cronjob/tick")
+            t(rc == 0 and "job.batch/manual created" in out,
+              "kubectl create job --from=cronjob", (rc, out, err))
+            t(self.wait_job("manual", "Complete") is not None,
+              "the manual job completes")
+            j = self.a.get(BATCH + "/jobs/manual")
+            t(j["metadata"]["annotations"].get(
+                "cronjob.kubernetes.io/instantiate") == "manual",
+              "manual annotation", j["metadata"])
+        # The schedule: a Job within a minute, named by its time.
+        def scheduled():
+            c = self.a.get(BATCH + "/cronjobs/tick")
+            st = c.get("status", {})
+            done = [j for j in self.a.items(BATCH + "/jobs")
+                    if j["metadata"]["name"].startswith("tick-") and
+                    cond(j, "Complete")]
+            return c if done and st.get("lastScheduleTime") and \
+                st.get("lastSuccessfulTime") else None
+        c = wait(scheduled, 130, 0.5)
+        t(c is not None, "a scheduled job ran and succeeded",
+          self.a.get(BATCH + "/cronjobs/tick"))
+        if c:
+            st = c["status"]
+            t(st.get("lastScheduleTime"), "lastScheduleTime", st)
+            jobs = [j for j in self.a.items(BATCH + "/jobs")
+                    if j["metadata"]["name"] != "manual" and any(r.get("uid") == c["metadata"]["uid"]
+                           for r in j["metadata"].get("ownerReferences", []))]
+            t(jobs and all(j["metadata"]["name"].startswith("tick-") and
+                           j["metadata"]["annotations"].get(
+                               "batch.kubernetes.io/cronjob-scheduled-"
+                               "timestamp") for j in jobs),
+              "scheduled jobs named and annotated", jobs)
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("get", "cronjob", "tick")
+            t(rc == 0 and "* * * * *" in out, "%s get cronjob" % cli.flavor,
+              (rc, out, err))
+        t(not [j for j in self.a.items(BATCH + "/jobs")
+               if j["metadata"]["name"].startswith("bad-")],
+          "no job for the bad schedule")
+
+
+SECTIONS = {"job": ["job"], "cronjob": ["cronjob"]}
 
 
 def main():
