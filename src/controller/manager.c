@@ -29,7 +29,7 @@ static const struct ctl_def defs[] = {
     {"clusterrole-aggregation-controller", "clusterrole-aggregation", false,
      NULL},
     {"cronjob-controller", "cronjob", false, &ctl_cronjob_ops},
-    {"daemonset-controller", "daemonset", false, NULL},
+    {"daemonset-controller", "daemonset", false, &ctl_daemonset_ops},
     {"deployment-controller", "deployment", false, &ctl_deployment_ops},
     {"disruption-controller", "disruption", false, NULL},
     {"endpoints-controller", "endpoint", false, &ctl_endpoints_ops},
