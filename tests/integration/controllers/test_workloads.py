@@ -5,10 +5,11 @@ kubed with the suite's stand-in kubelet (pods labelled EXIT run to
 completion): Job (completions, parallelism, Indexed, backoffLimit,
 podFailurePolicy, the tracking finalizer, ttlSecondsAfterFinished,
 suspend) through kubectl 1.32 (apply, wait, get) and kube; CronJob (a
-scheduled Job, history, kubectl create job --from=cronjob).
+scheduled Job, history, kubectl create job --from=cronjob); DaemonSet (a
+pod per node, rolling update, kubectl rollout status ds, nodeSelector).
 
 usage: test_workloads.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: job cronjob (default: all)"""
+sections: job cronjob daemonset (default: all)"""
 import json
 import os
 import shutil
@@ -214,7 +215,70 @@ class Suite:
           "no job for the bad schedule")
 
 
-SECTIONS = {"job": ["job"], "cronjob": ["cronjob"]}
+    # ---- DaemonSet ---------------------------------------------------------
+
+    def ds_pods(self, app):
+        return [p for p in self.a.items(NS + "/pods", "app=" + app)
+                if not p["metadata"].get("deletionTimestamp")]
+
+    def daemonset(self):
+        t = self.check
+        ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+              "metadata": {"name": "agent"},
+              "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                       "template": {"metadata": {"labels": {"app": "agent"}},
+                                    "spec": {"containers": [{
+                                        "name": "c", "image": "agent:1"}]}}}}
+        rc, out, err = self.apply(ds)
+        t(rc == 0, "apply daemonset", (rc, out, err))
+
+        def running(image):
+            ps = self.ds_pods("agent")
+            nodes = sorted(p["spec"].get("nodeName", "") for p in ps)
+            ok = nodes == ["n1", "n2", "n3"] and all(
+                p.get("status", {}).get("phase") == "Running" and
+                p["spec"]["containers"][0]["image"] == image for p in ps)
+            return ps if ok else None
+        t(wait(lambda: running("agent:1"), 60) is not None,
+          "one running pod per node", [(p["spec"].get("nodeName"),
+                                        p.get("status", {}).get("phase"))
+                                       for p in self.ds_pods("agent")])
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("rollout", "status", "ds/agent",
+                                   "--timeout=60s", timeout=70)
+            t(rc == 0 and 'daemon set "agent" successfully rolled out' in out,
+              "%s rollout status ds" % cli.flavor, (rc, out, err))
+        c = self.kubectl or self.kube
+        rc, out, err = c.run("set", "image", "ds/agent", "c=agent:2")
+        t(rc == 0, "set image ds", (rc, out, err))
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("rollout", "status", "ds/agent",
+                                            "--timeout=90s", timeout=100)
+            t(rc == 0 and "successfully rolled out" in out,
+              "kubectl rollout status ds after an update", (rc, out, err))
+        t(wait(lambda: running("agent:2"), 90) is not None,
+          "every node runs the new pod")
+        d = self.a.get("/apis/apps/v1/namespaces/default/daemonsets/agent")
+        st = d.get("status", {})
+        t(st.get("desiredNumberScheduled") == 3 and
+          st.get("updatedNumberScheduled") == 3 and
+          st.get("numberAvailable") == 3 and
+          st.get("observedGeneration") == d["metadata"]["generation"],
+          "daemonset status", st)
+        # A nodeSelector: one node only.
+        one = json.loads(json.dumps(ds))
+        one["metadata"]["name"] = "one"
+        one["spec"]["selector"]["matchLabels"]["app"] = "one"
+        one["spec"]["template"]["metadata"]["labels"]["app"] = "one"
+        one["spec"]["template"]["spec"]["nodeSelector"] = {
+            "kubernetes.io/hostname": "n2"}
+        self.apply(one)
+        t(wait(lambda: [p["spec"].get("nodeName") for p in self.ds_pods("one")]
+               == ["n2"], 60), "nodeSelector: one pod on n2")
+
+
+SECTIONS = {"job": ["job"], "cronjob": ["cronjob"],
+            "daemonset": ["daemonset"]}
 
 
 def main():
