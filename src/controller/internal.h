@@ -383,6 +383,7 @@ int ctl_cidr_parse(const char *cidr, int mask, uint32_t *base, uint32_t *n,
 extern const struct ctl_impl_ops ctl_job_ops;
 extern const struct ctl_impl_ops ctl_cronjob_ops;
 extern const struct ctl_impl_ops ctl_daemonset_ops;
+extern const struct ctl_impl_ops ctl_statefulset_ops;
 
 /* ------------------------------------------------------------------------ */
 /* Deployment helpers shared with kube_rollout_* (deployment-util.c)         */

@@ -70,7 +70,7 @@ static const struct ctl_def defs[] = {
     {"serviceaccount-controller", "serviceaccount", false,
      &ctl_serviceaccount_ops},
     {"serviceaccount-token-controller", "serviceaccount-token", false, NULL},
-    {"statefulset-controller", "statefulset", false, NULL},
+    {"statefulset-controller", "statefulset", false, &ctl_statefulset_ops},
     {"storage-version-migrator-controller", NULL, false, NULL},
     {"storageversion-garbage-collector-controller", "storage-version-gc", false,
      NULL},

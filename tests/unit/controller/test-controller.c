@@ -227,6 +227,7 @@ int main(void) {
   failed += run_job_tests();
   failed += run_cron_tests();
   failed += run_ds_tests();
+  failed += run_sts_tests();
   failed += run_deploy_tests();
   failed += run_gc_tests();
   failed += run_ep_tests();

@@ -72,6 +72,7 @@ int run_rs_tests(void);
 int run_job_tests(void);
 int run_cron_tests(void);
 int run_ds_tests(void);
+int run_sts_tests(void);
 int run_deploy_tests(void);
 int run_gc_tests(void);
 int run_ep_tests(void);
