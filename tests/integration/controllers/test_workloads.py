@@ -6,10 +6,11 @@ completion): Job (completions, parallelism, Indexed, backoffLimit,
 podFailurePolicy, the tracking finalizer, ttlSecondsAfterFinished,
 suspend) through kubectl 1.32 (apply, wait, get) and kube; CronJob (a
 scheduled Job, history, kubectl create job --from=cronjob); DaemonSet (a
-pod per node, rolling update, kubectl rollout status ds, nodeSelector).
+pod per node, rolling update, kubectl rollout status ds, nodeSelector);
+StatefulSet (ordered pods, hostname, rolling update, scale, claims).
 
 usage: test_workloads.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: job cronjob daemonset (default: all)"""
+sections: job cronjob daemonset statefulset (default: all)"""
 import json
 import os
 import shutil
@@ -277,8 +278,88 @@ class Suite:
                == ["n2"], 60), "nodeSelector: one pod on n2")
 
 
+    # ---- StatefulSet -------------------------------------------------------
+
+    def statefulset(self):
+        t = self.check
+        sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+               "metadata": {"name": "web"},
+               "spec": {"replicas": 3, "serviceName": "web",
+                        "selector": {"matchLabels": {"app": "web"}},
+                        "template": {"metadata": {"labels": {"app": "web"}},
+                                     "spec": {"containers": [{
+                                         "name": "c", "image": "web:1"}]}}}}
+        rc, out, err = self.apply(sts)
+        t(rc == 0, "apply statefulset", (rc, out, err))
+
+        def pods():
+            return sorted((p["metadata"]["name"],
+                           p.get("status", {}).get("phase"),
+                           p["spec"]["containers"][0]["image"])
+                          for p in self.ds_pods("web"))
+        want = [("web-%d" % i, "Running", "web:1") for i in range(3)]
+        t(wait(lambda: pods() == want, 60), "web-0..2 running", pods())
+        p = self.a.get(NS + "/pods/web-1")
+        t(p and p["spec"].get("hostname") == "web-1" and
+          p["spec"].get("subdomain") == "web" and
+          p["metadata"]["labels"].get("statefulset.kubernetes.io/pod-name") ==
+          "web-1", "hostname, subdomain, pod-name label",
+          p and (p["spec"].get("hostname"), p["metadata"]["labels"]))
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("rollout", "status", "sts/web",
+                                   "--timeout=60s", timeout=70)
+            t(rc == 0 and "roll out complete: 3 new pods" in out,
+              "%s rollout status sts" % cli.flavor, (rc, out, err))
+        c = self.kubectl or self.kube
+        rc, out, err = c.run("set", "image", "sts/web", "c=web:2")
+        t(rc == 0, "set image sts", (rc, out, err))
+        want2 = [("web-%d" % i, "Running", "web:2") for i in range(3)]
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("rollout", "status", "sts/web",
+                                            "--timeout=120s", timeout=130)
+            t(rc == 0 and "roll out complete" in out,
+              "kubectl rollout status sts after an update", (rc, out, err))
+        t(wait(lambda: pods() == want2, 120), "every pod updated", pods())
+        rc, out, err = c.run("scale", "sts/web", "--replicas=1")
+        t(rc == 0, "scale sts", (rc, out, err))
+        t(wait(lambda: [x[0] for x in pods()] == ["web-0"], 60),
+          "scaled down to web-0", pods())
+
+        # Claims from volumeClaimTemplates, owned per the retention policy.
+        db = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+              "metadata": {"name": "db"},
+              "spec": {"replicas": 2, "serviceName": "db",
+                       "podManagementPolicy": "Parallel",
+                       "persistentVolumeClaimRetentionPolicy": {
+                           "whenDeleted": "Delete", "whenScaled": "Retain"},
+                       "selector": {"matchLabels": {"app": "db"}},
+                       "template": {"metadata": {"labels": {"app": "db"}},
+                                    "spec": {"containers": [{
+                                        "name": "c", "image": "db:1"}]}},
+                       "volumeClaimTemplates": [{
+                           "metadata": {"name": "data"},
+                           "spec": {"accessModes": ["ReadWriteOnce"],
+                                    "resources": {"requests": {
+                                        "storage": "1Gi"}}}}]}}
+        self.apply(db)
+
+        def claims():
+            return sorted(c["metadata"]["name"] for c in self.a.items(
+                NS + "/persistentvolumeclaims", "app=db"))
+        t(wait(lambda: claims() == ["data-db-0", "data-db-1"], 60),
+          "claims data-db-0, data-db-1", claims())
+        cl = self.a.get(NS + "/persistentvolumeclaims/data-db-0")
+        refs = (cl or {}).get("metadata", {}).get("ownerReferences", [])
+        t(refs and refs[0].get("kind") == "StatefulSet" and
+          refs[0].get("name") == "db", "claim owned by the set", refs)
+        p = wait(lambda: self.a.get(NS + "/pods/db-1"), 30)
+        vols = (p or {}).get("spec", {}).get("volumes", [])
+        t(any(v.get("persistentVolumeClaim", {}).get("claimName") ==
+              "data-db-1" for v in vols), "pod mounts its claim", vols)
+
+
 SECTIONS = {"job": ["job"], "cronjob": ["cronjob"],
-            "daemonset": ["daemonset"]}
+            "daemonset": ["daemonset"], "statefulset": ["statefulset"]}
 
 
 def main():
