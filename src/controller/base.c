@@ -254,8 +254,58 @@ char *ctl_owner_patch(json_object *obj, json_object *add, const char *remove) {
          json_object_new_string(
              cj_str0(cj_obj(obj, "metadata"), "resourceVersion")));
   cj_set(patch, "metadata", meta);
-  char *text =
-      strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
-  json_object_put(patch);
-  return text;
+  return ctl_json_take_text(patch);
+}
+
+char *ctl_pod_owner_key(kube_informer_t *owners, const char *kind,
+                        const struct ctl_pod *p) {
+  if (!p->ctrl_uid || !p->ctrl_kind || !streq(p->ctrl_kind, kind))
+    return NULL;
+  char *key = ctl_key(p->ns, p->ctrl_name);
+  const kube_object_t *o = key ? kube_informer_get(owners, key) : NULL;
+  const char *uid = o ? kube_object_uid(o) : NULL;
+  if (!uid || !streq(uid, p->ctrl_uid)) {
+    free(key);
+    return NULL;
+  }
+  return key;
+}
+
+void ctl_pod_observe(struct ctl_expectations *e, const char *key,
+                     const struct ctl_pod *old, const struct ctl_pod *cur) {
+  if (!old && !cur->deleting)
+    ctl_creation_observed(e, key);
+  else if (!cur || (cur->deleting && !old->deleting))
+    ctl_deletion_observed(e, key, (cur ? cur : old)->key);
+}
+
+void ctl_status_put(struct ctl_base *b, struct ctl_sync *s,
+                    const kube_kind_t *kind, json_object *obj,
+                    json_object *fields) {
+  json_object *old = cj_obj(obj, "status");
+  bool same = old != NULL;
+  json_object_object_foreach(fields, k, v) {
+    if (same && !json_object_equal(cj(old, k), v))
+      same = false;
+  }
+  if (same)
+    return;
+  json_object *copy = ctl_json_copy(obj);
+  json_object *ns = copy ? ctl_json_ensure(copy, "status") : NULL;
+  if (!ns) {
+    json_object_put(copy);
+    s->result = -1;
+    return;
+  }
+  json_object_object_foreach(fields, k2, v2) {
+    cj_set(ns, k2, json_object_get(v2));
+  }
+  kube_object_t *o = kube_object_wrap(copy);
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  struct ctl_op *op = o ? ctl_op_new(b, s, NULL, NULL) : NULL;
+  if (!op || ctl_op_started(op, kube_writer_update_status(
+                                    b->w, kind, kube_object_namespace(o), o,
+                                    NULL, ctl_op_cb, op, &err)) < 0)
+    s->result = -1;
+  kube_object_free(o);
 }

@@ -203,12 +203,7 @@ static char *job_body(struct cwork *w, const ctl_cron_t *cron, int64_t t) {
   snprintf(name, sizeof name, "%s-%lld", w->name, (long long)(t / 60));
   cj_set(meta, "name", json_object_new_string(name));
   cj_set(meta, "namespace", json_object_new_string(w->ns));
-  static const char *const copied[] = {"labels", "annotations"};
-  for (size_t i = 0; i < ARRAY_SIZE(copied); i++) {
-    json_object *v = cj(tmeta, copied[i]);
-    if (v)
-      cj_set(meta, copied[i], ctl_json_copy(v));
-  }
+  ctl_copy_template_meta(meta, tmeta, false);
   /* The scheduled time in the schedule's zone, with its offset. */
   int32_t off = ctl_cron_offset(cron, t);
   time_t lt = (time_t)(t + off);
@@ -232,10 +227,7 @@ static char *job_body(struct cwork *w, const ctl_cron_t *cron, int64_t t) {
   cj_set(job, "metadata", meta);
   json_object *spec = ctl_json_copy(cj_obj(tmpl, "spec"));
   cj_set(job, "spec", spec ? spec : json_object_new_object());
-  char *text =
-      strdup(json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN));
-  json_object_put(job);
-  return text;
+  return ctl_json_take_text(job);
 }
 
 /* The latest scheduled time in (earliest, now], and the first after now

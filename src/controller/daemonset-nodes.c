@@ -197,12 +197,7 @@ char *ctl_ds_pod(json_object *ds, const char *hash, const char *node) {
   cj_set(meta, "generateName", json_object_new_string(prefix));
   cj_set(meta, "namespace",
          json_object_new_string(cj_str0(dmeta, "namespace")));
-  static const char *const copied[] = {"labels", "annotations", "finalizers"};
-  for (size_t i = 0; i < ARRAY_SIZE(copied); i++) {
-    json_object *v = cj(tmeta, copied[i]);
-    if (v)
-      cj_set(meta, copied[i], ctl_json_copy(v));
-  }
+  ctl_copy_template_meta(meta, tmeta, true);
   cj_set(ctl_json_ensure(meta, "labels"), CTL_DS_HASH_LABEL,
          json_object_new_string(hash));
   json_object *refs = json_object_new_array();
@@ -231,8 +226,5 @@ char *ctl_ds_pod(json_object *ds, const char *hash, const char *node) {
   cj_set(spec, "tolerations", ctl_ds_tolerations(spec));
   cj_set(pod, "metadata", meta);
   cj_set(pod, "spec", spec);
-  char *text =
-      strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
-  json_object_put(pod);
-  return text;
+  return ctl_json_take_text(pod);
 }

@@ -36,32 +36,16 @@ static const char *ds_av = "apps/v1";
 /* Events                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static char *owner_key(struct dsc *d, const struct ctl_pod *p) {
-  if (!p->ctrl_uid || !p->ctrl_kind || !streq(p->ctrl_kind, ds_kind))
-    return NULL;
-  char *key = ctl_key(p->ns, p->ctrl_name);
-  const kube_object_t *o = key ? kube_informer_get(d->inf, key) : NULL;
-  const char *uid = o ? kube_object_uid(o) : NULL;
-  if (!uid || !streq(uid, p->ctrl_uid)) {
-    free(key);
-    return NULL;
-  }
-  return key;
-}
-
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct dsc *d = arg;
   const struct ctl_pod *p = cur ? cur : old;
   if (old && cur && streq(old->resource_version, cur->resource_version))
     return;
-  cleanup_free char *key = owner_key(d, p);
+  cleanup_free char *key = ctl_pod_owner_key(d->inf, ds_kind, p);
   if (!key)
     return;
-  if (!old && !cur->deleting)
-    ctl_creation_observed(&d->exp, key);
-  else if (!cur || (cur->deleting && !old->deleting))
-    ctl_deletion_observed(&d->exp, key, p->key);
+  ctl_pod_observe(&d->exp, key, old, cur);
   kube_controller_enqueue(d->b.c, key, NULL);
   int32_t mrs;
   const kube_object_t *o;
@@ -195,36 +179,6 @@ static void do_writes(struct ctl_sync *s, struct plan *pl) {
 static bool updated_pod(struct dswork *w, const struct ctl_pod *p) {
   const char *h = ctl_pairs_get(p->labels, CTL_DS_HASH_LABEL);
   return h && streq(h, w->hash);
-}
-
-static void write_status(struct ctl_sync *s, json_object *st) {
-  struct dswork *w = s->data;
-  json_object *old = cj_obj(w->ds, "status");
-  bool same = old != NULL;
-  json_object_object_foreach(st, k, v) {
-    if (same && !json_object_equal(cj(old, k), v))
-      same = false;
-  }
-  if (same)
-    return;
-  json_object *obj = ctl_json_copy(w->ds);
-  json_object *ns = obj ? ctl_json_ensure(obj, "status") : NULL;
-  if (!ns) {
-    json_object_put(obj);
-    s->result = -1;
-    return;
-  }
-  json_object_object_foreach(st, k2, v2) {
-    cj_set(ns, k2, json_object_get(v2));
-  }
-  kube_object_t *o = kube_object_wrap(obj);
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  struct ctl_op *op = o ? ctl_op_new(&w->d->b, s, NULL, NULL) : NULL;
-  if (!op || ctl_op_started(
-                 op, kube_writer_update_status(w->d->b.w, w->d->dk, w->ns, o,
-                                               NULL, ctl_op_cb, op, &err)) < 0)
-    s->result = -1;
-  kube_object_free(o);
 }
 
 struct nodelist {
@@ -449,7 +403,7 @@ static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
   cj_set(st, "numberAvailable", json_object_new_int(avail));
   cj_set(st, "numberUnavailable",
          json_object_new_int(desired - avail > 0 ? desired - avail : 0));
-  write_status(s, st);
+  ctl_status_put(&d->b, s, d->dk, w->ds, st);
   json_object_put(st);
   (void)terminating;
 out:

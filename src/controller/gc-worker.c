@@ -94,9 +94,7 @@ static char *remove_finalizer_patch(json_object *o, const char *f) {
          json_object_new_string(
              cj_str0(cj_obj(o, "metadata"), "resourceVersion")));
   cj_set(p, "metadata", m);
-  char *t = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-  json_object_put(p);
-  return t;
+  return ctl_json_take_text(p);
 }
 
 static void write_done(struct ctl_op *op, const kube_object_t *res,
@@ -319,9 +317,7 @@ static char *refs_patch(struct dwork_gc *w, bool unblock) {
          json_object_new_string(
              cj_str0(cj_obj(w->latest, "metadata"), "resourceVersion")));
   cj_set(p, "metadata", m);
-  char *t = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-  json_object_put(p);
-  return t;
+  return ctl_json_take_text(p);
 }
 
 static void delete_foreground(struct ctl_sync *s) {

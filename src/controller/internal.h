@@ -74,6 +74,13 @@ static inline void cj_set(json_object *o, const char *key, json_object *v) {
 json_object *ctl_json_ensure(json_object *o, const char *key);
 /* A deep copy (owned), NULL on out-of-memory. */
 json_object *ctl_json_copy(json_object *o);
+/* The plain JSON text of o (owned; NULL on out-of-memory); o is
+ * consumed. */
+char *ctl_json_take_text(json_object *o);
+/* Copy a pod template's labels and annotations (and finalizers) into the
+ * metadata tree `meta` (GetPodFromTemplate). */
+void ctl_copy_template_meta(json_object *meta, json_object *tmeta,
+                            bool finalizers);
 /* Parse an RFC 3339 time to nanoseconds since the epoch; 0 when absent or
  * malformed. */
 int64_t ctl_time_ns(const char *s);
@@ -282,6 +289,21 @@ json_object *ctl_controller_ref(const char *api_version, const char *kind,
  * reference to uid `remove` (may be NULL) removed, guarded by obj's
  * resourceVersion (Conflict when it changed meanwhile). */
 char *ctl_owner_patch(json_object *obj, json_object *add, const char *remove);
+
+/* The key of pod p's controller when it is an object of `kind` cached in
+ * `owners` with that uid (owned), else NULL. */
+char *ctl_pod_owner_key(kube_informer_t *owners, const char *kind,
+                        const struct ctl_pod *p);
+struct ctl_expectations;
+/* A pod event of the controller `key`: a creation or deletion observed
+ * (old NULL on add, cur NULL on delete). */
+void ctl_pod_observe(struct ctl_expectations *e, const char *key,
+                     const struct ctl_pod *old, const struct ctl_pod *cur);
+/* PUT obj's status with `fields` (borrowed; each replaces the field of
+ * that name) unless they are already so; a write of sync s. */
+void ctl_status_put(struct ctl_base *b, struct ctl_sync *s,
+                    const kube_kind_t *kind, json_object *obj,
+                    json_object *fields);
 
 /* Events about a referenced object. */
 KUBE_PRINTF(7, 8)

@@ -139,10 +139,7 @@ char *ctl_job_finalizer_patch(json_object *pod) {
          json_object_new_string(
              cj_str0(cj_obj(pod, "metadata"), "resourceVersion")));
   cj_set(patch, "metadata", meta);
-  char *text =
-      strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
-  json_object_put(patch);
-  return text;
+  return ctl_json_take_text(patch);
 }
 
 static bool in_values(json_object *values, int64_t v) {
@@ -328,12 +325,7 @@ char *ctl_job_pod(json_object *job, int64_t index) {
   cj_set(meta, "generateName", json_object_new_string(prefix));
   cj_set(meta, "namespace",
          json_object_new_string(cj_str0(jmeta, "namespace")));
-  static const char *const copied[] = {"labels", "annotations"};
-  for (size_t i = 0; i < ARRAY_SIZE(copied); i++) {
-    json_object *v = cj(tmeta, copied[i]);
-    if (v)
-      cj_set(meta, copied[i], ctl_json_copy(v));
-  }
+  ctl_copy_template_meta(meta, tmeta, false);
   json_object *fins = ctl_json_copy(cj_arr(tmeta, "finalizers"));
   if (!fins)
     fins = json_object_new_array();
@@ -357,8 +349,5 @@ char *ctl_job_pod(json_object *job, int64_t index) {
   cj_set(meta, "ownerReferences", refs);
   cj_set(pod, "metadata", meta);
   cj_set(pod, "spec", spec);
-  char *text =
-      strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
-  json_object_put(pod);
-  return text;
+  return ctl_json_take_text(pod);
 }

@@ -37,19 +37,6 @@ struct jobc {
 /* Pod events                                                                */
 /* ------------------------------------------------------------------------ */
 
-static char *owner_key(struct jobc *j, const struct ctl_pod *p) {
-  if (!p->ctrl_uid || !p->ctrl_kind || !streq(p->ctrl_kind, "Job"))
-    return NULL;
-  char *key = ctl_key(p->ns, p->ctrl_name);
-  const kube_object_t *o = key ? kube_informer_get(j->inf, key) : NULL;
-  const char *uid = o ? kube_object_uid(o) : NULL;
-  if (!uid || !streq(uid, p->ctrl_uid)) {
-    free(key);
-    return NULL;
-  }
-  return key;
-}
-
 /* A pod of a Job that no longer exists keeps no finalizer of ours
  * (the controller's orphan cleanup). */
 static void release_orphan(struct jobc *j, const struct ctl_pod *p) {
@@ -74,10 +61,10 @@ static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
   const struct ctl_pod *p = cur ? cur : old;
   if (old && cur && streq(old->resource_version, cur->resource_version))
     return;
-  cleanup_free char *key = owner_key(j, p);
+  cleanup_free char *key = ctl_pod_owner_key(j->inf, "Job", p);
   if (old && cur && old->ctrl_uid &&
       (!cur->ctrl_uid || !streq(old->ctrl_uid, cur->ctrl_uid))) {
-    cleanup_free char *okey = owner_key(j, old);
+    cleanup_free char *okey = ctl_pod_owner_key(j->inf, "Job", old);
     if (okey)
       kube_controller_enqueue(j->b.c, okey, NULL);
   }
@@ -86,10 +73,7 @@ static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
       release_orphan(j, cur);
     return;
   }
-  if (!old && !cur->deleting)
-    ctl_creation_observed(&j->exp, key);
-  else if (!cur || (cur->deleting && !old->deleting))
-    ctl_deletion_observed(&j->exp, key, p->key);
+  ctl_pod_observe(&j->exp, key, old, cur);
   kube_controller_enqueue(j->b.c, key, NULL);
 }
 

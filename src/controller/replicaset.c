@@ -64,16 +64,7 @@ static kube_selector_t *selector_of(const struct rsc *r, json_object *rs,
 /* The key of the controller of a pod when it is one of ours (the cached
  * object with that name has that uid).  Owned. */
 static char *resolve_owner(struct rsc *r, const struct ctl_pod *p) {
-  if (!p->ctrl_uid || !p->ctrl_kind || !streq(p->ctrl_kind, r->k->kind))
-    return NULL;
-  char *key = ctl_key(p->ns, p->ctrl_name);
-  const kube_object_t *o = key ? kube_informer_get(r->inf, key) : NULL;
-  const char *uid = o ? kube_object_uid(o) : NULL;
-  if (!uid || !streq(uid, p->ctrl_uid)) {
-    free(key);
-    return NULL;
-  }
-  return key;
+  return ctl_pod_owner_key(r->inf, r->k->kind, p);
 }
 
 static void enqueue(struct rsc *r, const char *key) {
@@ -481,20 +472,12 @@ static char *pod_from_template(struct work *w) {
     snprintf(prefix, sizeof prefix, "%s", w->name);
   cj_set(meta, "generateName", json_object_new_string(prefix));
   cj_set(meta, "namespace", json_object_new_string(w->ns));
-  static const char *const copied[] = {"labels", "annotations", "finalizers"};
-  for (size_t i = 0; i < ARRAY_SIZE(copied); i++) {
-    json_object *v = cj(tmeta, copied[i]);
-    if (v)
-      cj_set(meta, copied[i], ctl_json_copy(v));
-  }
+  ctl_copy_template_meta(meta, tmeta, true);
   json_object_array_add(refs, controller_ref(w));
   cj_set(meta, "ownerReferences", refs);
   cj_set(pod, "metadata", meta);
   cj_set(pod, "spec", spec);
-  char *text =
-      strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
-  json_object_put(pod);
-  return text;
+  return ctl_json_take_text(pod);
 }
 
 static json_object *event_obj(struct work *w) {

@@ -40,32 +40,16 @@ struct stsc {
 static const char *sts_kind = "StatefulSet";
 static const char *sts_av = "apps/v1";
 
-static char *owner_key(struct stsc *c, const struct ctl_pod *p) {
-  if (!p->ctrl_uid || !p->ctrl_kind || !streq(p->ctrl_kind, sts_kind))
-    return NULL;
-  char *key = ctl_key(p->ns, p->ctrl_name);
-  const kube_object_t *o = key ? kube_informer_get(c->inf, key) : NULL;
-  const char *uid = o ? kube_object_uid(o) : NULL;
-  if (!uid || !streq(uid, p->ctrl_uid)) {
-    free(key);
-    return NULL;
-  }
-  return key;
-}
-
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct stsc *c = arg;
   const struct ctl_pod *p = cur ? cur : old;
   if (old && cur && streq(old->resource_version, cur->resource_version))
     return;
-  cleanup_free char *key = owner_key(c, p);
+  cleanup_free char *key = ctl_pod_owner_key(c->inf, sts_kind, p);
   if (!key)
     return;
-  if (!old && !cur->deleting)
-    ctl_creation_observed(&c->exp, key);
-  else if (!cur || (cur->deleting && !old->deleting))
-    ctl_deletion_observed(&c->exp, key, p->key);
+  ctl_pod_observe(&c->exp, key, old, cur);
   kube_controller_enqueue(c->b.c, key, NULL);
 }
 
@@ -160,10 +144,7 @@ static char *claim_body(struct swork *w, json_object *t, const char *pod) {
   cj_set(claim, "metadata", meta);
   json_object *spec = ctl_json_copy(cj_obj(t, "spec"));
   cj_set(claim, "spec", spec ? spec : json_object_new_object());
-  char *text =
-      strdup(json_object_to_json_string_ext(claim, JSON_C_TO_STRING_PLAIN));
-  json_object_put(claim);
-  return text;
+  return ctl_json_take_text(claim);
 }
 
 static char *pod_body(struct swork *w, int64_t ord) {
@@ -182,12 +163,7 @@ static char *pod_body(struct swork *w, int64_t ord) {
   cj_set(pod, "kind", json_object_new_string("Pod"));
   cj_set(meta, "name", json_object_new_string(name));
   cj_set(meta, "namespace", json_object_new_string(w->ns));
-  static const char *const copied[] = {"labels", "annotations", "finalizers"};
-  for (size_t i = 0; i < ARRAY_SIZE(copied); i++) {
-    json_object *v = cj(tmeta, copied[i]);
-    if (v)
-      cj_set(meta, copied[i], ctl_json_copy(v));
-  }
+  ctl_copy_template_meta(meta, tmeta, true);
   json_object *labels = ctl_json_ensure(meta, "labels");
   cj_set(labels, STS_POD_NAME_LABEL, json_object_new_string(name));
   cj_set(labels, STS_POD_INDEX_LABEL, json_object_new_string(idx));
@@ -230,10 +206,7 @@ static char *pod_body(struct swork *w, int64_t ord) {
   }
   cj_set(pod, "metadata", meta);
   cj_set(pod, "spec", spec);
-  char *text =
-      strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
-  json_object_put(pod);
-  return text;
+  return ctl_json_take_text(pod);
 }
 
 static void claim_created(struct ctl_op *op, const kube_object_t *res,
@@ -380,36 +353,6 @@ static bool running_ready(const struct ctl_pod *p) {
 
 static const char *revision_of(const struct ctl_pod *p) {
   return ctl_pairs_get(p->labels, STS_REVISION_LABEL);
-}
-
-static void write_status(struct ctl_sync *s, json_object *st) {
-  struct swork *w = s->data;
-  json_object *old = cj_obj(w->set, "status");
-  bool same = old != NULL;
-  json_object_object_foreach(st, k, v) {
-    if (same && !json_object_equal(cj(old, k), v))
-      same = false;
-  }
-  if (same)
-    return;
-  json_object *obj = ctl_json_copy(w->set);
-  json_object *ns = obj ? ctl_json_ensure(obj, "status") : NULL;
-  if (!ns) {
-    json_object_put(obj);
-    s->result = -1;
-    return;
-  }
-  json_object_object_foreach(st, k2, v2) {
-    cj_set(ns, k2, json_object_get(v2));
-  }
-  kube_object_t *o = kube_object_wrap(obj);
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  struct ctl_op *op = o ? ctl_op_new(&w->c->b, s, NULL, NULL) : NULL;
-  if (!op || ctl_op_started(
-                 op, kube_writer_update_status(w->c->b.w, w->c->sk, w->ns, o,
-                                               NULL, ctl_op_cb, op, &err)) < 0)
-    s->result = -1;
-  kube_object_free(o);
 }
 
 static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
@@ -592,7 +535,7 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
   cj_set(st, "currentRevision", json_object_new_string(w->current_rev));
   cj_set(st, "updateRevision", json_object_new_string(w->update_rev));
   cj_set(st, "collisionCount", json_object_new_int(cc));
-  write_status(s, st);
+  ctl_status_put(&c->b, s, c->sk, w->set, st);
   json_object_put(st);
   if (min_ready > 0 && n_ready > n_avail)
     kube_controller_enqueue_after(c->b.c, key, (int64_t)min_ready * 1000, NULL);

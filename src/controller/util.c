@@ -192,3 +192,21 @@ bool ctl_map_subset_of_pairs(json_object *map, char *const *pairs) {
   }
   return true;
 }
+
+char *ctl_json_take_text(json_object *o) {
+  char *text =
+      o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN))
+        : NULL;
+  json_object_put(o);
+  return text;
+}
+
+void ctl_copy_template_meta(json_object *meta, json_object *tmeta,
+                            bool finalizers) {
+  static const char *const copied[] = {"labels", "annotations", "finalizers"};
+  for (size_t i = 0; i < ARRAY_SIZE(copied) - !finalizers; i++) {
+    json_object *v = cj(tmeta, copied[i]);
+    if (v)
+      cj_set(meta, copied[i], ctl_json_copy(v));
+  }
+}
