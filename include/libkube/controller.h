@@ -12,7 +12,10 @@
  *   names (replicaset-controller, deployment-controller, ...; the short
  *   aliases "replicaset", "deployment", ... too), chosen with a
  *   `--controllers` list ("*,-nodelifecycle"), all on one shared informer
- *   factory, optionally behind a leader elector.
+ *   factory, optionally behind a leader elector.  Running so far:
+ *   replicaset, replicationcontroller, deployment, garbagecollector,
+ *   endpoint, endpointslice, job (which also deletes its finished Jobs
+ *   after ttlSecondsAfterFinished), cronjob, daemonset, statefulset.
  * - kube_pod_template_hash(): the pod-template-hash label
  *   kube-controller-manager gives a Deployment's ReplicaSets.
  *
