@@ -504,6 +504,9 @@ static int plan(struct ctl_sync *s, struct jwork *w) {
     success = success || ctl_job_condition_true(st, "SuccessCriteriaMet");
   }
 
+  /* The terminal condition waits until every terminated pod is counted
+   * (enactJobFinished): Complete implies final counters. */
+  bool uncounted = cj_len(usucc) || cj_len(ufail);
   int rc = 0;
   if (finished || deleting) {
     /* nothing runs any more */
@@ -515,7 +518,7 @@ static int plan(struct ctl_sync *s, struct jwork *w) {
                                 fail_msg))
         ctl_eventf(&j->b, w->job, job_kind, job_av, "Warning", fail_reason,
                    "%s", fail_msg);
-      if (ps.n_active == 0 && ps.n_terminating == 0) {
+      if (ps.n_active == 0 && ps.n_terminating == 0 && !uncounted) {
         ctl_job_set_condition(st, "Failed", "True", fail_reason, fail_msg);
         finished = true;
       }
@@ -523,7 +526,7 @@ static int plan(struct ctl_sync *s, struct jwork *w) {
       ctl_job_set_condition(st, "SuccessCriteriaMet", "True",
                             "CompletionsReached",
                             "Reached expected number of succeeded pods");
-      if (ps.n_active == 0 && ps.n_terminating == 0) {
+      if (ps.n_active == 0 && ps.n_terminating == 0 && !uncounted) {
         ctl_job_set_condition(st, "Complete", "True", "CompletionsReached",
                               "Reached expected number of succeeded pods");
         set_time(st, "completionTime");
