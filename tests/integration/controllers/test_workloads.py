@@ -377,7 +377,7 @@ def main():
     try:
         k.start()
         add_nodes(k, ["n1", "n2", "n3"])
-        kubelet = FakeKubelet(k).start()
+        kubelet = FakeKubelet(k, ["n1", "n2", "n3"]).start()
         kube_cli = Cli(kube, k, "kube")
         clis.append(kube_cli)
         kubectl = None
