@@ -13,6 +13,7 @@
 #include <libkube/server.h>
 
 #include "kube-config.h"
+#include "node-flags.h"
 
 #define MAX_LISTEN 16
 
@@ -79,6 +80,7 @@ static void usage(FILE *f) {
       "                          size (default 100)\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
+  kubed_node_usage(f);
 }
 
 enum {
@@ -141,7 +143,6 @@ static const struct option server_longopts[] = {
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
     {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
 };
 
 /* A Go-style duration ("40s", "500ms", "2m", "1h"; a bare number is
@@ -158,14 +159,28 @@ static int64_t parse_duration_ms(const char *s) {
     return -1;
   return (int64_t)(v * mult + 0.5) ? (int64_t)(v * mult + 0.5) : 1;
 }
+#define N_SERVER_OPTS (sizeof server_longopts / sizeof server_longopts[0])
 
 /* Fill *o from argv; 0, or an exit code (the help was printed: -1). */
 static int parse_server(int argc, char **argv, kube_server_options_t *o,
-                        const char **listen, const char **reg_listen) {
+                        const char **listen, const char **reg_listen,
+                        struct kubed_node_flags *node) {
   int c, n_listen = 0, n_reg = 0;
   char *end;
+  struct option opts[N_SERVER_OPTS + 32];
+  size_t n = 0;
+  for (size_t i = 0; i < N_SERVER_OPTS; i++)
+    opts[n++] = server_longopts[i];
+  for (size_t i = 0; kubed_node_longopts[i].name; i++)
+    opts[n++] = kubed_node_longopts[i];
+  opts[n] = (struct option){NULL, 0, NULL, 0};
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", server_longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c >= KUBED_NODE_OPT_BASE) {
+      if (kubed_node_flag(node, c, optarg))
+        return 2;
+      continue;
+    }
     switch (c) {
     case O_DATA:
       o->data_dir = optarg;
@@ -335,9 +350,13 @@ static void reexec(int argc, char **argv) {
 static int cmd_server(int argc, char **argv) {
   const char *listen[MAX_LISTEN] = {0}, *reg_listen[MAX_LISTEN] = {0};
   kube_server_options_t o = {.struct_size = sizeof o, .handle_signals = true};
-  int rc = parse_server(argc, argv, &o, listen, reg_listen);
+  struct kubed_node_flags node;
+  kubed_node_flags_init(&node);
+  int rc = parse_server(argc, argv, &o, listen, reg_listen, &node);
   if (rc)
     return rc < 0 ? 0 : rc;
+  if (!node.no_node)
+    o.node = &node.o;
   signal(SIGPIPE, SIG_IGN);
   /* Every watcher holds a connection: allow as many as the hard limit. */
   struct rlimit rl;

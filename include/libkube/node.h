@@ -3,15 +3,21 @@
  * libkube node: the node agent (what the kubelet is to Kubernetes).
  *
  * Sections:
+ *  - Agent: registers its Node, keeps its Lease, and runs the pods bound
+ *    to it: pinned sandbox namespaces, CNI, pod cgroups, volumes, init and
+ *    app containers from OCI images, restarts with back-off, status,
+ *    events, graceful termination, adoption of its containers after a
+ *    restart.
  *  - Streaming: the kubelet's streaming server (container logs, exec,
  *    attach, port-forward) over a resolver the agent provides, reachable
  *    in-process from the API server and over the agent's own HTTPS port
  *    with the kubelet's paths.
  *
  * Threading: every function runs on the loop given to the object that owns
- * it, and callbacks run there too.  Blocking work (runtime calls, log
- * files, connects inside a pod's network namespace) goes to worker threads
- * that report back on that loop; the loop never blocks.
+ * it, and callbacks run there too.  Blocking work (runtime calls, image
+ * pulls, CNI plugins, volume and log files, connects inside a pod's
+ * network namespace) goes to worker threads that report back on that
+ * loop; the loop never blocks.
  */
 #ifndef LIBKUBE_NODE_H
 #define LIBKUBE_NODE_H
@@ -22,10 +28,176 @@
 
 #include <libkube/core.h>
 #include <libkube/http.h>
+#include <libkube/kit.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ======================================================================== */
+/* Agent                                                                    */
+/* ======================================================================== */
+
+/* The node agent: one Node, its Lease in kube-node-lease, and the pods
+ * whose spec.nodeName is that node.
+ *
+ * Node: registered at start (capacity and allocatable cpu, memory,
+ * ephemeral-storage, pods; addresses InternalIP and Hostname; nodeInfo;
+ * the kubelet's labels; daemonEndpoints) with the taint
+ * node.kubernetes.io/not-ready:NoSchedule, which goes once the node is
+ * Ready.  Conditions Ready, MemoryPressure, DiskPressure and PIDPressure
+ * with the kubelet's reasons and messages; status written when it changes
+ * and at least every 5 minutes; the Lease renewed every 10 s.  When the
+ * node cannot run pods (not root, no cgroups, CNI plugins or configuration
+ * missing) it stays registered and NotReady with the reason in the Ready
+ * condition's message, and retries every 10 s: the agent never stops the
+ * process it runs in.
+ *
+ * Pods: the shared pod informer (indexed by spec.nodeName) feeds a per-pod
+ * work queue; an idempotent sync compares each pod with what runs and
+ * takes the next step on a worker thread:
+ *  - a sandbox: net, ipc and uts namespaces pinned under the pod's
+ *    directory (no infra process), the network through CNI (the bridge
+ *    network the agent writes for its pod CIDR into the CNI configuration
+ *    directory, or the first configuration a user put there), hostPorts
+ *    reserved on the node and mapped by the portmap plugin, the pod cgroup
+ *    of its QoS class with the pod's limits, /etc/hosts, /etc/hostname
+ *    and /etc/resolv.conf;
+ *  - volumes: emptyDir (disk, or tmpfs with medium Memory and sizeLimit),
+ *    hostPath (with its type checks), configMap, secret (tmpfs),
+ *    downwardAPI, projected; items, defaultMode, fsGroup, subPath,
+ *    readOnly; configMap and secret changes reach running pods through an
+ *    atomic swap of the volume's ..data link, as the kubelet's;
+ *  - init containers in order (restartPolicy Always ones are sidecars that
+ *    keep running), then the containers, from images ensured per
+ *    imagePullPolicy (imagePullSecrets as credentials), the image's
+ *    configuration merged with the container as Kubernetes does, env with
+ *    valueFrom, envFrom, $(VAR) expansion and service links, the
+ *    securityContext and resources applied;
+ *  - restarts per restartPolicy with the kubelet's back-off (10 s doubling
+ *    to 300 s, CrashLoopBackOff), image pull back-off (ErrImagePull,
+ *    ImagePullBackOff);
+ *  - status (phase, conditions, container statuses, IPs, QoS class)
+ *    written as a merge patch of pods/status when it changed; events with
+ *    the kubelet's reasons and wording;
+ *  - deletion: the image's STOPSIGNAL (or SIGTERM), the grace period,
+ *    SIGKILL, the sandbox torn down (CNI DEL, namespaces, cgroup, volumes,
+ *    root file systems, logs), then the pod object deleted with
+ *    gracePeriodSeconds=0 and a UID precondition.
+ * Containers outlive the agent: a new agent on the same data directory
+ * and runtime root adopts them without restarting any, records the exits
+ * that happened meanwhile, and stops the containers of pods deleted
+ * meanwhile.
+ *
+ * On disk, under the data directory DATA:
+ *   DATA/pods/<uid>/        pod.json, ns/ (pinned namespaces), etc-hosts,
+ *                           hostname, resolv.conf, volumes/, containers/
+ *   DATA/logs/pods/<ns>_<name>_<uid>/<container>/<restart>.log
+ *   DATA/cni/net.d, DATA/cni/cache, DATA/cni/networks (host-local)
+ *   DATA/images             the image store (<libkube/image.h>)
+ *   DATA/seccomp/           seccompProfile Localhost profiles */
+typedef struct kube_node_agent kube_node_agent_t;
+
+/* Options.  Strings are copied by kube_node_agent_new.  NULL / 0 fields
+ * take the defaults in brackets; defaults derived from the data directory
+ * and the node name let several agents share one machine. */
+typedef struct kube_node_agent_options {
+  size_t struct_size; /* sizeof(kube_node_agent_options_t) */
+  /* The state directory (required). */
+  const char *data_dir;
+  /* [the host name] */
+  const char *node_name;
+  /* InternalIP [the address of the interface holding the default route] */
+  const char *node_ip;
+  /* Parent of the pod cgroups [libkube-<hash>], where <hash> is 8 hex
+   * digits of a hash of the data directory and the node name. */
+  const char *cgroup_parent;
+  /* Runtime state root [/run/libkube/node-<hash>] */
+  const char *runtime_root;
+  /* Pod CIDR used until the Node's spec.podCIDR says otherwise
+   * [10.42.0.0/24]; written into spec.podCIDR at registration when the
+   * Node has none. */
+  const char *pod_cidr;
+  /* Bridge of the agent's CNI network [kube-<6 hex of the hash>] */
+  const char *cni_bridge;
+  /* [DATA/cni/net.d] */
+  const char *cni_conf_dir;
+  /* Colon-separated [/usr/lib/cni:/opt/cni/bin] */
+  const char *cni_bin_dir;
+  /* Cluster settings (owned by `kubed server` with the networking work):
+   * [10.96.0.0/12], [10.96.0.10] (comma-separated), [cluster.local]. */
+  const char *service_cidr;
+  const char *cluster_dns;
+  const char *cluster_domain;
+  /* The resolv.conf pods with dnsPolicy Default get, and whose search
+   * domains ClusterFirst pods append [/etc/resolv.conf]. */
+  const char *resolv_conf;
+  /* Extra node labels, "key=value" (NULL-terminated; borrowed). */
+  const char *const *labels;
+  /* Unsafe sysctls pods may set (patterns "kernel.msg*" allowed; NULL-
+   * terminated; borrowed). */
+  const char *const *allowed_unsafe_sysctls;
+  /* [110] */
+  int max_pods;
+  /* pids.max of each pod cgroup [unlimited]; -1 unlimited. */
+  int64_t pod_pids_limit;
+  /* Worker threads for runtime, image and CNI work [8]. */
+  unsigned workers;
+  /* daemonEndpoints.kubeletEndpoint.Port reported in the Node status
+   * (the agent's streaming port; 0: none). */
+  int kubelet_port;
+  /* Watch only this node's pods (a spec.nodeName field selector, as a
+   * kubelet in another process does) instead of the process's shared pod
+   * informer (what an agent inside `kubed server` uses). */
+  bool own_pod_informer;
+  /* The image store treats itself as a mirror of every registry (kubed's
+   * own node, whose built-in registry serves the same store). */
+  bool images_local_mirror;
+} kube_node_agent_options_t;
+
+/* Create the agent on `loop` (borrowed) over transport `tp` (copied; its
+ * impl must outlive the agent), taking its informers from `informers`
+ * (borrowed; must outlive the agent).  Opens the runtime, the image store
+ * and the CNI configuration; nothing runs before kube_node_agent_start.
+ * Owned: free with kube_node_agent_free.  NULL with err: BadRequest for
+ * bad options (no data directory, a bad pod CIDR, node IP or name),
+ * otherwise what failed (out-of-memory, an unreadable data directory).
+ * An environment that cannot run pods is not an error here: the Node
+ * reports it. */
+kube_node_agent_t *kube_node_agent_new(kube_loop_t *loop,
+                                       const kube_transport_t *tp,
+                                       kube_informer_factory_t *informers,
+                                       const kube_node_agent_options_t *opts,
+                                       kube_error_t *err);
+/* Register the Node, adopt the containers of the runtime root, start the
+ * informers the agent needs and the pod workers.  -1 with err only when
+ * the loop cannot take the work (out-of-memory). */
+int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err);
+/* Stop taking work: no new jobs start; `done(arg)` runs on the loop once
+ * the jobs and writes in flight finished.  Containers keep running (a
+ * restarted agent adopts them). */
+void kube_node_agent_drain(kube_node_agent_t *a, void (*done)(void *arg),
+                           void *arg);
+/* Cancel what is left (timers, writes, watches), wait for the worker
+ * threads, free.  Containers keep running.  Accepts NULL. */
+void kube_node_agent_free(kube_node_agent_t *a);
+
+/* The node's name (borrowed). */
+const char *kube_node_agent_name(const kube_node_agent_t *a);
+
+typedef struct kube_node_agent_stats {
+  size_t pods;               /* pods the agent tracks */
+  size_t containers_running; /* container instances running */
+  uint64_t syncs;            /* pod syncs finished */
+  uint64_t jobs;             /* worker jobs finished */
+  uint64_t status_writes;    /* pod status patches sent */
+  uint64_t status_conflicts; /* of which answered Conflict and retried */
+  bool ready;                /* the Node's Ready condition */
+} kube_node_agent_stats_t;
+
+void kube_node_agent_get_stats(const kube_node_agent_t *a,
+                               kube_node_agent_stats_t *out);
+
 
 /* ======================================================================== */
 /* Streaming: logs, exec, attach, port-forward                              */

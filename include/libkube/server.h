@@ -35,6 +35,7 @@
 
 #include <libkube/apiserver.h>
 #include <libkube/core.h>
+#include <libkube/node.h>
 #include <libkube/store.h>
 
 #ifdef __cplusplus
@@ -78,8 +79,9 @@ typedef struct kube_component_ops {
 /* ------------------------------------------------------------------------ */
 
 /* A zeroed struct (with struct_size set) is a working server with the
- * defaults of `kubed server`.  Strings are borrowed for kube_server_new()
- * only (they are copied). */
+ * defaults of `kubed server`, except the node agent, which an embedder asks
+ * for with `node` (kubed runs one unless --no-node).  Strings are borrowed
+ * for kube_server_new() only (they are copied). */
 typedef struct kube_server_options {
   size_t struct_size; /* sizeof(kube_server_options_t) */
   /* The loop to run on (borrowed; must outlive the server).  NULL: the
@@ -159,6 +161,10 @@ typedef struct kube_server_options {
    * (--node-cidr-mask-size; 0: 24).  BadRequest when malformed. */
   const char *cluster_cidr;
   int node_cidr_mask_size;
+  /* Run a node agent in this process with these options (borrowed for
+   * kube_server_new; copied): component "node", after the scheduler.
+   * Its data_dir defaults to the server's.  NULL: no node. */
+  const kube_node_agent_options_t *node;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

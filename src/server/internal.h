@@ -84,4 +84,9 @@ void srv_tls_files(const kube_server_t *srv, const char **cert,
 /* DATA/ca.crt, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
 
+extern const kube_component_ops_t srv_node_ops;
+/* opts borrowed (copied). */
+void *srv_node_new(const struct kube_node_agent_options *opts,
+                   kube_error_t *err);
+
 #endif /* KUBE_SERVER_INTERNAL_H */

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libkube net: pod networking.
+ *
+ * Sections:
+ *  - CNI: the Container Network Interface (spec 1.0.0, and the 0.3/0.4
+ *    configurations plugins still ship), invoking real plugin binaries
+ *    (Debian's containernetworking-plugins: bridge, host-local, portmap,
+ *    ...) the way libcni does: the network configuration list is the first
+ *    file of the configuration directory by name (*.conflist, *.conf,
+ *    *.json), plugins are chained (ADD in order with prevResult, DEL in
+ *    reverse), runtimeConfig carries the capabilities a plugin declares
+ *    (portMappings), and every ADD's result is cached with the
+ *    configuration it used, so DEL and CHECK work after a restart and
+ *    after the configuration changed.
+ *  - The bridge network a node agent writes for its pod CIDR.
+ *
+ * Threads: a kube_cni_t may be used from any number of threads at once
+ * (each call reads the configuration afresh and spawns its own plugin
+ * processes); the calls block while plugins run, so call them from worker
+ * threads (kube_workers_t), never on an event loop.
+ *
+ * Errors: kube_error_t *err last.  A plugin's error result ({"code",
+ * "msg", "details"}) becomes the message "plugin type=\"bridge\" name=\"N\"
+ * failed (add): <msg>: <details>"; a missing configuration or plugin is
+ * ServiceUnavailable (the network is not ready), bad configuration files
+ * BadRequest, a plugin that outlives the timeout Timeout.
+ */
+#ifndef LIBKUBE_NET_H
+#define LIBKUBE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libkube/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* CNI                                                                      */
+/* ======================================================================== */
+
+typedef struct kube_cni kube_cni_t;
+
+typedef struct kube_cni_options {
+  size_t struct_size; /* sizeof(kube_cni_options_t) */
+  /* Directory of network configurations (borrowed, copied).  Required. */
+  const char *conf_dir;
+  /* Colon-separated directories of plugin binaries (CNI_PATH); NULL:
+   * "/usr/lib/cni:/opt/cni/bin". */
+  const char *bin_dirs;
+  /* Where the results of ADD are kept (created).  Required. */
+  const char *cache_dir;
+  /* Kill a plugin that runs longer (0: 60 s).  Milliseconds. */
+  int timeout_ms;
+} kube_cni_options_t;
+
+/* Owned: free with kube_cni_free.  BadRequest without conf_dir or
+ * cache_dir; the cache directory is created (0700). */
+kube_cni_t *kube_cni_new(const kube_cni_options_t *opts, kube_error_t *err);
+void kube_cni_free(kube_cni_t *cni); /* accepts NULL */
+
+/* Whether pods can be networked now: a valid configuration exists and
+ * every plugin it names is found.  0 with *name_out (may be NULL) the
+ * network's name (owned, free()), or -1 with err: ServiceUnavailable
+ * "no networks found in DIR", "failed to find plugin \"x\" in path
+ * [DIRS]", or BadRequest naming a broken file. */
+int kube_cni_status(kube_cni_t *cni, char **name_out, kube_error_t *err);
+
+/* One hostPort of a pod (the portMappings capability). */
+typedef struct kube_cni_port_mapping {
+  int32_t host_port;
+  int32_t container_port;
+  const char *protocol; /* "tcp", "udp", "sctp" (lower case; NULL: tcp) */
+  const char *host_ip;  /* NULL or "": every address */
+} kube_cni_port_mapping_t;
+
+/* One attachment of a sandbox to the network.  Strings borrowed. */
+typedef struct kube_cni_attachment {
+  size_t struct_size;       /* sizeof(kube_cni_attachment_t) */
+  const char *container_id; /* CNI_CONTAINERID ([A-Za-z0-9_.-]); required */
+  const char *netns;        /* CNI_NETNS (a path); required for ADD/CHECK */
+  const char *ifname;       /* CNI_IFNAME; NULL: "eth0" */
+  /* CNI_ARGS K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_UID (may be NULL);
+   * K8S_POD_INFRA_CONTAINER_ID is the container id; IgnoreUnknown=1. */
+  const char *pod_namespace;
+  const char *pod_name;
+  const char *pod_uid;
+  const kube_cni_port_mapping_t *port_mappings;
+  size_t n_port_mappings;
+} kube_cni_attachment_t;
+
+typedef struct kube_cni_interface {
+  char *name;
+  char *mac;
+  char *sandbox; /* the netns path for interfaces inside it, else NULL */
+} kube_cni_interface_t;
+
+typedef struct kube_cni_ip {
+  char *address;  /* CIDR, "10.42.0.5/24" */
+  char *gateway;  /* NULL when absent */
+  int interface;  /* index into interfaces, -1 when absent */
+  bool ipv6;
+} kube_cni_ip_t;
+
+typedef struct kube_cni_route {
+  char *dst; /* "0.0.0.0/0" */
+  char *gw;  /* NULL when absent */
+} kube_cni_route_t;
+
+/* A parsed result (the last plugin's).  Every string is owned. */
+typedef struct kube_cni_result {
+  char *cni_version;
+  size_t n_interfaces;
+  kube_cni_interface_t *interfaces;
+  size_t n_ips;
+  kube_cni_ip_t *ips;
+  size_t n_routes;
+  kube_cni_route_t *routes;
+  char **dns_nameservers; /* NULL-terminated; NULL when none */
+  size_t n_dns_nameservers;
+  char *dns_domain;
+  char **dns_search; /* NULL-terminated; NULL when none */
+  size_t n_dns_search;
+  char *json; /* the result as the plugin printed it, compact */
+} kube_cni_result_t;
+
+/* Parse a result document (any supported version) into *out (cleared
+ * with kube_cni_result_clear).  BadRequest on malformed input. */
+int kube_cni_result_parse(const char *json, size_t len, kube_cni_result_t *out,
+                          kube_error_t *err);
+void kube_cni_result_clear(kube_cni_result_t *r); /* zeroes; accepts NULL */
+/* The address of ips[i] without its prefix length ("10.42.0.5") into
+ * buf (>= 46 bytes); NULL when i is out of range.  Returns buf. */
+char *kube_cni_result_ip(const kube_cni_result_t *r, size_t i, char *buf,
+                         size_t len);
+
+/* ADD: run the network's plugins in order; the last result goes to *out
+ * (may be NULL) and to the cache.  On failure the plugins that ran are
+ * asked to DEL again (best effort), so nothing is left allocated. */
+int kube_cni_add(kube_cni_t *cni, const kube_cni_attachment_t *a,
+                 kube_cni_result_t *out, kube_error_t *err);
+/* CHECK (configurations 0.4.0 and later; older ones: 0 at once) with the
+ * cached result.  NotFound when nothing is cached. */
+int kube_cni_check(kube_cni_t *cni, const kube_cni_attachment_t *a,
+                   kube_error_t *err);
+/* DEL: run the plugins in reverse with the cached configuration and
+ * result (when there is none: the current configuration), then drop the
+ * cache entry.  Idempotent: a DEL of an attachment that does not exist
+ * succeeds (as the plugins' own DEL does).  a->netns may be NULL or a path
+ * that is gone. */
+int kube_cni_del(kube_cni_t *cni, const kube_cni_attachment_t *a,
+                 kube_error_t *err);
+/* The cached result of an earlier ADD of (container_id, ifname NULL:
+ * "eth0"): for an agent adopting its pods after a restart.  NotFound when
+ * nothing is cached. */
+int kube_cni_cached_result(kube_cni_t *cni, const char *container_id,
+                           const char *ifname, kube_cni_result_t *out,
+                           kube_error_t *err);
+/* The container ids with a cached attachment (owned NULL-terminated array
+ * of owned strings; free each and the array): to find attachments whose
+ * sandbox is gone. */
+int kube_cni_cached_ids(kube_cni_t *cni, char ***ids_out, size_t *n_out,
+                        kube_error_t *err);
+
+/* ---- the node's bridge network ---- */
+
+typedef struct kube_cni_bridge_options {
+  size_t struct_size;  /* sizeof(kube_cni_bridge_options_t) */
+  const char *name;    /* the network's name; NULL: "libkube" */
+  const char *bridge;  /* the Linux bridge (<= 15 bytes); required */
+  const char *subnet;  /* the node's pod CIDR ("10.42.0.0/24"); required */
+  const char *ipam_dir; /* host-local's dataDir; NULL: its default */
+  bool ip_masq;         /* masquerade traffic leaving the subnet */
+  int mtu;              /* 0: the plugin's default */
+} kube_cni_bridge_options_t;
+
+/* The configuration list of the node's network: bridge (gateway on the
+ * bridge, hairpin mode, host-local addresses of `subnet` with a default
+ * route) and portmap (hostPort).  Owned JSON text, free(); NULL with err
+ * (BadRequest: a bad subnet or bridge name). */
+char *kube_cni_bridge_conflist(const kube_cni_bridge_options_t *o,
+                               kube_error_t *err);
+/* Write `json` to path atomically (temporary file + rename) unless the
+ * file already holds exactly that text.  1 when written, 0 when unchanged,
+ * -1 with err. */
+int kube_cni_write_conf(const char *path, const char *json, kube_error_t *err);
+
+/* ---- addresses ---- */
+
+/* The IPv4 address of the interface that holds the default route (what
+ * the kubelet picks for a node), else the first global IPv4 address of an
+ * interface that is up.  buf >= 16 bytes.  NotFound when there is none. */
+int kube_net_default_ipv4(char *buf, size_t len, kube_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKUBE_NET_H */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the net module (prefix net_), shared by its files only.
+ *
+ * The CNI result cache, under the cache directory C:
+ *   C/results/<container id>/<ifname>.json   {"kind":"cniCacheV1",
+ *       "containerId", "ifName", "networkName", "config" (the network
+ *       configuration list the ADD used), "cniArgs" ([[k, v], ...]),
+ *       "capabilityArgs" ({"portMappings": [...]}), "result"}
+ */
+#ifndef KUBE_NET_INTERNAL_H
+#define KUBE_NET_INTERNAL_H
+
+#include <json-c/json.h>
+
+#include <libkube/net.h>
+
+#include "core/util.h"
+
+struct kube_cni {
+  char *conf_dir;
+  char *bin_dirs;
+  char *cache_dir;
+  int timeout_ms;
+};
+
+/* cni-exec.c: run one plugin binary. */
+typedef struct net_exec_result {
+  int exit_code; /* WEXITSTATUS, 128 + signal, -1 when not run */
+  char *out;     /* stdout (owned, NUL-terminated) */
+  size_t out_len;
+  char *errout; /* stderr (owned, NUL-terminated) */
+} net_exec_result_t;
+
+void net_exec_result_clear(net_exec_result_t *r);
+/* Spawn `path` with `env` (NULL-terminated "K=V"), feed `input` on stdin,
+ * collect stdout and stderr, wait (killing it after timeout_ms: Timeout).
+ * 0 when the plugin ran (whatever its exit code), -1 with err when it
+ * could not be run or timed out. */
+int net_exec(const char *path, char *const *env, const char *input,
+             size_t input_len, int timeout_ms, net_exec_result_t *out,
+             kube_error_t *err);
+/* The first executable <dir>/<type> of the colon-separated dirs (owned),
+ * or NULL. */
+char *net_find_plugin(const char *dirs, const char *type);
+
+/* cni-result.c */
+int net_result_from_json(json_object *obj, kube_cni_result_t *out,
+                         kube_error_t *err);
+
+/* cni-conf.c: the network configuration list. */
+/* Load the first valid list of conf_dir (owned tree {cniVersion, name,
+ * plugins: [...]}) and its file name (owned, may be NULL). */
+json_object *net_conf_load(const char *conf_dir, char **file_out,
+                           kube_error_t *err);
+/* Check a list tree: name, cniVersion, plugins with a type each.
+ * BadRequest naming `file`. */
+int net_conf_check(json_object *list, const char *file, kube_error_t *err);
+/* Compare CNI versions ("0.4.0" < "1.0.0"): <0, 0, >0. */
+int net_version_cmp(const char *a, const char *b);
+
+/* Write data to path atomically (tmp + rename), mode 0600/0644. */
+int net_write_file(const char *path, const char *data, size_t len, int mode,
+                   kube_error_t *err);
+/* Read a whole file (owned, NUL-terminated); NULL with errno set. */
+char *net_read_file(const char *path, size_t *len_out);
+
+#endif /* KUBE_NET_INTERNAL_H */

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the node agent (prefix nd_), shared by the agent's files:
+ * agent.c (life cycle, jobs), node-status.c (Node and Lease), pod-sync.c
+ * (the per-pod state machine), pod-status.c (status and its writes),
+ * pod-spec.c (reading pod specs), sandbox.c, container.c, env.c,
+ * volumes.c, dns.c, adopt.c, fs.c.
+ *
+ * Keys of the pod work queue are pod UIDs: every incarnation of a name
+ * (delete and re-create) is a pod of its own, as in the kubelet's pod
+ * workers.  An nd_pod lives from the first event that binds it here to the
+ * end of its teardown; the loop owns it.  Blocking work runs in nd_job_t
+ * jobs on the agent's workers, at most one per pod at a time (the pod's
+ * sync is "pending" while its job runs); a job reads only what it was
+ * given and writes only its own result fields, which its done callback
+ * applies on the loop.
+ */
+#ifndef KUBE_NODE_AGENT_H
+#define KUBE_NODE_AGENT_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include <libkube/image.h>
+#include <libkube/net.h>
+#include <libkube/node.h>
+#include <libkube/runtime.h>
+
+#include "api/api-private.h"
+#include "core/util.h"
+
+/* Annotations every runtime container of a pod carries (the adoption
+ * after a restart reads them back). */
+#define ND_ANN_POD_UID "io.kubernetes.pod.uid"
+#define ND_ANN_POD_NAME "io.kubernetes.pod.name"
+#define ND_ANN_POD_NS "io.kubernetes.pod.namespace"
+#define ND_ANN_NAME "io.kubernetes.container.name"
+#define ND_ANN_RESTARTS "io.kubernetes.container.restartCount"
+#define ND_ANN_KIND "io.libkube.container.kind"
+#define ND_ANN_IMAGE "io.libkube.image"
+#define ND_ANN_IMAGE_ID "io.libkube.image.id"
+#define ND_ANN_IMAGE_REF "io.libkube.image.ref"
+#define ND_ANN_STOP_SIGNAL "io.libkube.stop-signal"
+#define ND_ANN_ROOTFS "io.libkube.rootfs"
+
+#define ND_RUNTIME_PREFIX "libkube://"
+
+/* ---- configuration (resolved options) ---------------------------------- */
+
+struct nd_config {
+  char *data_dir, *node_name, *node_ip, *hostname;
+  char *cgroup_parent, *runtime_root, *pod_cidr_flag;
+  char *cni_bridge, *cni_conf_dir, *cni_bin_dir, *cni_cache_dir, *ipam_dir;
+  char *service_cidr, *cluster_dns, *cluster_domain, *resolv_conf;
+  char *pods_dir, *logs_dir, *seccomp_dir;
+  char **labels;        /* "k=v" */
+  char **unsafe_sysctls; /* allowed patterns */
+  int max_pods;
+  int64_t pod_pids_limit;
+  unsigned workers;
+  int kubelet_port;
+  bool own_pod_informer, images_local_mirror;
+};
+
+void nd_config_clear(struct nd_config *c);
+int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
+                   kube_error_t *err);
+
+/* ---- containers --------------------------------------------------------- */
+
+enum nd_kind { ND_INIT = 0, ND_SIDECAR, ND_APP };
+
+enum nd_state { ND_NONE = 0, ND_CREATED, ND_RUNNING, ND_EXITED };
+
+/* One runtime container (an instance of a pod's container). */
+struct nd_instance {
+  char *id; /* runtime id; NULL for a start that failed before create */
+  int attempt;
+  enum nd_state state;
+  struct timespec created, started, finished;
+  int exit_code, signal;
+  bool oom;
+  char *reason;  /* terminated reason: Completed, Error, OOMKilled,
+                    StartError, ContainerStatusUnknown */
+  char *message; /* terminated message */
+  char *image, *image_id, *image_ref;
+  char *log_path, *rootfs_dir, *stop_signal;
+  struct nd_exit_watch *watch; /* exit watch (pidfd of the init) */
+};
+
+struct nd_ctr {
+  char *name;
+  enum nd_kind kind;
+  struct nd_instance cur, prev;
+  bool has_cur, has_prev;
+  int restarts;
+  /* Why it is not running (ContainerCreating, ErrImagePull,
+   * ImagePullBackOff, CrashLoopBackOff, CreateContainerConfigError,
+   * RunContainerError, PodInitializing) and the message. */
+  char *waiting_reason, *waiting_message;
+  /* restart back-off: the kubelet's, 10 s doubling to 300 s, keyed by the
+   * container; reset after 10 min of running */
+  int64_t backoff_ms, backoff_until_ms;
+  /* image pull back-off */
+  int64_t pull_backoff_ms, pull_backoff_until_ms;
+  char *pull_error;
+  bool stop_sent;   /* STOPSIGNAL sent while terminating */
+  bool seen;        /* still in the spec (sync bookkeeping) */
+};
+
+/* ---- pods --------------------------------------------------------------- */
+
+enum nd_sandbox { ND_SB_NONE = 0, ND_SB_READY, ND_SB_FAILED };
+
+enum nd_term {
+  ND_TERM_NONE = 0,
+  ND_TERM_STOPPING,  /* signals sent, waiting for exits */
+  ND_TERM_STOPPED,   /* every container stopped */
+  ND_TERM_TORN_DOWN, /* sandbox and files gone */
+  ND_TERM_DONE,      /* final status written, object deleted */
+};
+
+struct nd_hostport {
+  int fd;
+  int port;
+  char proto[8];
+  char *host_ip;
+};
+
+struct nd_pod {
+  char *uid, *ns, *name, *key; /* key: "ns/name" of the informer */
+  char *dir;                   /* DATA/pods/<uid> */
+  char *netns;                 /* dir/ns/net; NULL for hostNetwork */
+  char *cgroup;                /* pod cgroup path */
+  char *log_dir;               /* DATA/logs/pods/<ns>_<name>_<uid> */
+  kube_object_t *last;         /* the last object seen (owned) */
+  bool api_gone;               /* deleted from the API (or re-created) */
+  bool host_network;
+  /* sandbox */
+  enum nd_sandbox sandbox;
+  char *ips[2];
+  size_t n_ips;
+  struct nd_hostport *hostports;
+  size_t n_hostports;
+  char *sandbox_error; /* last FailedCreatePodSandBox message */
+  int64_t sandbox_backoff_ms, sandbox_retry_ms;
+  /* volumes: a digest of what was last written, to rewrite only changes */
+  char *volumes_digest;
+  char *mount_error; /* FailedMount message while a source is missing */
+  int64_t mount_event_ms;
+  char **refs; /* "configmap/NAME", "secret/NAME" the pod reads */
+  size_t n_refs;
+  /* containers: init containers first, in spec order, then the others */
+  struct nd_ctr *ctrs;
+  size_t n_ctrs;
+  /* life */
+  time_t start_time; /* status.startTime */
+  bool admitted, rejected;
+  char *reject_reason, *reject_message;
+  enum nd_term term;
+  int64_t kill_deadline_ms; /* SIGKILL after this (monotonic) */
+  bool kill_sent;
+  bool job_running;
+  bool adopted;
+  /* status writes */
+  char *status_sent;  /* JSON of the last status patch that succeeded */
+  bool status_inflight, status_dirty;
+  int64_t status_retry_ms;
+  bool delete_sent;
+  /* terminal: the phase the pod ended in (Succeeded/Failed) */
+  bool finished;
+};
+
+/* ---- the agent ---------------------------------------------------------- */
+
+struct nd_mailbox; /* events from worker threads, see agent.c */
+
+struct kube_node_agent {
+  kube_loop_t *loop;
+  kube_transport_t tp;
+  struct nd_config cfg;
+  kube_informer_factory_t *factory;
+  kube_informer_t *pods, *nodes, *configmaps, *secrets, *services;
+  kube_writer_t *writer;
+  kube_event_recorder_t *recorder;
+  kube_controller_t *ctl;
+  kube_workers_t *workers;
+  kube_runtime_t *rt; /* the loop thread's handle */
+  pthread_key_t rt_key; /* each worker thread's handle */
+  bool rt_key_ok;
+  kube_image_store_t *images;
+  kube_cni_t *cni;
+  struct nd_mailbox *mailbox;
+  struct nd_pod **pods_v;
+  size_t n_pods, cap_pods;
+  bool started, draining;
+  void (*drain_done)(void *);
+  void *drain_arg;
+  kube_timer_t *drain_timer;
+  /* readiness of the node (runtime, cgroups, network) */
+  bool runtime_ok, network_ok;
+  char *not_ready_message;
+  char *pod_cidr; /* current (node spec or flag) */
+  bool adopting;  /* the adoption job has not finished yet */
+  /* node status and lease (node-status.c) */
+  struct nd_node_state *node;
+  /* stats */
+  kube_node_agent_stats_t stats;
+};
+
+/* ---- agent.c: jobs ------------------------------------------------------ */
+
+typedef struct nd_job nd_job_t;
+
+struct nd_job_event {
+  char *type, *reason, *message, *container; /* container: field path */
+};
+
+struct nd_job {
+  kube_node_agent_t *a;
+  char *uid;      /* the pod (NULL for agent jobs) */
+  bool exclusive; /* the pod's one job (its sync waits for it) */
+  void (*work)(nd_job_t *j, kube_runtime_t *rt);
+  void (*done)(nd_job_t *j); /* on the loop; the pod's sync ends after it */
+  void (*free)(nd_job_t *j); /* releases the payload; may be NULL */
+  void *data;
+  int rc;
+  kube_error_t err;
+  struct nd_job_event *events;
+  size_t n_events;
+};
+
+/* A job for pod `uid` (may be NULL): owned until nd_job_submit. */
+nd_job_t *nd_job_new(kube_node_agent_t *a, const char *uid,
+                     void (*work)(nd_job_t *, kube_runtime_t *),
+                     void (*done)(nd_job_t *), void *data,
+                     void (*free_data)(nd_job_t *));
+/* Queue on the workers (the job is stolen).  -1 with err (the job is
+ * freed).  The pod's job_running flag is set until done ran. */
+int nd_job_submit(nd_job_t *j, kube_error_t *err);
+/* From the worker: an event recorded when the job is done. */
+KUBE_PRINTF(5, 6)
+void nd_job_event(nd_job_t *j, const char *type, const char *reason,
+                  const char *container, const char *fmt, ...);
+/* From a worker: record an event about pod uid now (through the loop). */
+KUBE_PRINTF(6, 7)
+void nd_post_event(kube_node_agent_t *a, const char *uid, const char *type,
+                   const char *reason, const char *container, const char *fmt,
+                   ...);
+
+/* ---- agent.c: pods ------------------------------------------------------ */
+
+struct nd_pod *nd_pod_find(kube_node_agent_t *a, const char *uid);
+struct nd_pod *nd_pod_add(kube_node_agent_t *a, const char *uid,
+                          const char *ns, const char *name);
+void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p);
+/* The pod's API object when it is still this incarnation, else NULL. */
+const kube_object_t *nd_pod_object(kube_node_agent_t *a, struct nd_pod *p);
+/* Sync the pod again (now / after ms). */
+void nd_pod_enqueue(kube_node_agent_t *a, const struct nd_pod *p,
+                    int64_t after_ms);
+/* Record an event about the pod (container: the field path's container,
+ * may be NULL). */
+KUBE_PRINTF(6, 7)
+void nd_pod_event(kube_node_agent_t *a, struct nd_pod *p, const char *type,
+                  const char *reason, const char *container, const char *fmt,
+                  ...);
+struct nd_ctr *nd_pod_ctr(struct nd_pod *p, const char *name);
+void nd_instance_clear(kube_node_agent_t *a, struct nd_instance *in);
+void nd_ctr_clear(kube_node_agent_t *a, struct nd_ctr *c);
+/* Watch the instance's exit (its init's pidfd); the pod is synced when
+ * it exits. */
+void nd_watch_exit(kube_node_agent_t *a, struct nd_pod *p,
+                   struct nd_instance *in, pid_t pid);
+struct nd_exit_watch;
+void nd_exit_watch_free(struct nd_exit_watch *w);
+int64_t nd_now_ms(void); /* monotonic */
+/* A worker thread's runtime handle (created on first use). */
+kube_runtime_t *nd_worker_runtime(kube_node_agent_t *a, kube_error_t *err);
+
+/* ---- pod-sync.c --------------------------------------------------------- */
+
+int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p);
+/* The informer saw pod obj (add/update/delete). */
+void nd_pod_changed(kube_node_agent_t *a, const kube_object_t *obj,
+                    bool deleted);
+
+/* ---- pod-spec.c: reading pod objects ------------------------------------ */
+
+json_object *nd_spec(const kube_object_t *pod);
+/* The container spec of name (init or app). */
+json_object *nd_spec_container(json_object *spec, const char *name,
+                               enum nd_kind *kind);
+const char *nd_restart_policy(json_object *spec); /* Always default */
+int64_t nd_grace_seconds(const kube_object_t *pod);
+const char *nd_qos_class(json_object *spec);
+kube_qos_class_t nd_qos(json_object *spec);
+bool nd_spec_bool(json_object *spec, const char *path);
+/* The pod's pod-level resources for its cgroup. */
+void nd_pod_resources(json_object *spec, kube_rt_resources_t *res);
+/* A container's resources for its cgroup. */
+void nd_container_resources(json_object *ctr, kube_rt_resources_t *res);
+int64_t nd_cpu_shares(int64_t milli);
+/* Pull policy of a container (default per tag). */
+kube_image_pull_policy_t nd_pull_policy(json_object *ctr);
+/* "ns_name(uid)" as the kubelet formats pods in messages (owned). */
+char *nd_pod_desc(const struct nd_pod *p);
+
+/* ---- pod-status.c ------------------------------------------------------- */
+
+/* Compute and (when changed) write the pod's status. */
+void nd_status_update(kube_node_agent_t *a, struct nd_pod *p);
+/* The phase the pod is in now ("Pending", ...); static string. */
+const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
+                         json_object *spec);
+/* After the teardown: final status, then DELETE with a UID precondition
+ * when the object is being deleted; calls nd_pod_enqueue when done. */
+void nd_status_finish(kube_node_agent_t *a, struct nd_pod *p);
+
+/* ---- sandbox.c ---------------------------------------------------------- */
+
+int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
+                      const kube_object_t *pod, kube_error_t *err);
+int nd_sandbox_teardown(kube_node_agent_t *a, struct nd_pod *p,
+                        bool remove_dir, kube_error_t *err);
+void nd_hostports_close(struct nd_pod *p);
+/* Bind (TCP: and listen on) h->host_ip:h->port into h->fd. */
+int nd_hostport_reserve(struct nd_hostport *h, kube_error_t *err);
+/* The first sysctl of the pod the node does not allow, or NULL. */
+const char *nd_forbidden_sysctl(kube_node_agent_t *a, json_object *spec);
+/* Write pod.json (the pod's record for adoption). */
+int nd_pod_record_write(const struct nd_pod *p, const char *state,
+                        kube_error_t *err);
+
+/* ---- container.c -------------------------------------------------------- */
+
+/* Start these containers (names, in order) of pod p in one job. */
+int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
+                        const kube_object_t *pod, char **names, size_t n,
+                        kube_error_t *err);
+/* Send sig (0: each container's stop signal) to the running containers
+ * (all=true: every process of their cgroups). */
+int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
+                       bool all, kube_error_t *err);
+int nd_signal_parse(const char *s); /* "SIGTERM", "TERM", "15" -> 15 */
+
+/* ---- env.c -------------------------------------------------------------- */
+
+struct nd_env {
+  char **names, **values;
+  size_t n;
+};
+void nd_env_clear(struct nd_env *e);
+/* Set (replace) name=value. */
+int nd_env_set(struct nd_env *e, const char *name, const char *value);
+/* The container's environment as the kubelet makes it (service links,
+ * envFrom, env with valueFrom and $(VAR) expansion).  -1 with err
+ * (CreateContainerConfigError text) when a required source is missing;
+ * *bad_names (may be NULL) gets envFrom keys skipped as invalid names
+ * ("a, b"; owned). */
+int nd_env_build(kube_node_agent_t *a, struct nd_pod *p,
+                 const kube_object_t *pod, json_object *ctr,
+                 struct nd_env *out, char **bad_names, kube_error_t *err);
+/* Kubernetes' $(VAR) expansion of s against env (owned result). */
+char *nd_env_expand(const char *s, const struct nd_env *env);
+/* A fieldRef value of the pod (metadata.name, status.podIP, ...). */
+char *nd_field_ref(kube_node_agent_t *a, struct nd_pod *p,
+                   const kube_object_t *pod, const char *path,
+                   kube_error_t *err);
+/* A resourceFieldRef value (limits.cpu, requests.memory, ...). */
+char *nd_resource_ref(kube_node_agent_t *a, json_object *spec,
+                      const char *container, const char *resource,
+                      const char *divisor, kube_error_t *err);
+/* Service link variables of the services of ns (+ kubernetes). */
+int nd_service_env(kube_node_agent_t *a, const char *ns, bool links,
+                   struct nd_env *out);
+
+/* ---- volumes.c ---------------------------------------------------------- */
+
+/* The files of the pod's volumes, computed on the loop. */
+typedef struct nd_volumes nd_volumes_t;
+/* Compute every volume's content (configMaps, secrets, downward API from
+ * the caches).  NULL with err naming the volume when a source is missing
+ * (the FailedMount text).  p->refs is updated. */
+nd_volumes_t *nd_volumes_plan(kube_node_agent_t *a, struct nd_pod *p,
+                              const kube_object_t *pod, kube_error_t *err);
+void nd_volumes_free(nd_volumes_t *v);
+/* A digest of the plan (to write only when something changed). */
+const char *nd_volumes_digest(const nd_volumes_t *v);
+/* Worker: create/update the volume directories under pod_dir. */
+int nd_volumes_write(const nd_volumes_t *v, const char *pod_dir,
+                     kube_error_t *err);
+/* Worker: unmount and remove every volume of the pod. */
+int nd_volumes_remove(const char *pod_dir, kube_error_t *err);
+/* The host path of a volume for mounts (owned), NULL when unknown. */
+char *nd_volume_host_path(const kube_object_t *pod, const char *pod_dir,
+                          const char *volume, bool *is_block_dev);
+
+/* ---- dns.c -------------------------------------------------------------- */
+
+char *nd_hosts_file(kube_node_agent_t *a, const kube_object_t *pod,
+                    const char *pod_ip, bool host_network);
+/* NULL with err for an invalid dnsConfig (the pod is rejected). */
+char *nd_resolv_conf(kube_node_agent_t *a, const kube_object_t *pod,
+                     kube_error_t *err);
+/* The pod's hostname (spec.hostname or its name, truncated to 63). */
+char *nd_pod_hostname(const kube_object_t *pod);
+
+/* ---- adopt.c ------------------------------------------------------------ */
+
+/* Start the adoption job: what the runtime and the pod directories hold. */
+int nd_adopt_start(kube_node_agent_t *a, kube_error_t *err);
+
+/* ---- node-status.c ------------------------------------------------------ */
+
+struct nd_node_state;
+int nd_node_init(kube_node_agent_t *a, kube_error_t *err);
+void nd_node_start(kube_node_agent_t *a);
+void nd_node_stop(kube_node_agent_t *a);
+void nd_node_free(kube_node_agent_t *a);
+/* Something that decides readiness changed: re-check soon. */
+void nd_node_poke(kube_node_agent_t *a);
+/* True while the node may run pods. */
+bool nd_node_ready(const kube_node_agent_t *a);
+
+/* ---- fs.c --------------------------------------------------------------- */
+
+int nd_mkdir_p(const char *path, mode_t mode, kube_error_t *err);
+int nd_write_file(const char *path, const char *data, size_t len, mode_t mode,
+                  kube_error_t *err);
+char *nd_read_file(const char *path, size_t *len_out);
+/* Unmount everything mounted at or below path (deepest first), then
+ * remove the tree.  Missing is fine. */
+int nd_remove_tree(const char *path, kube_error_t *err);
+/* Unmount what is mounted at or below path (deepest first). */
+int nd_unmount_below(const char *path, kube_error_t *err);
+/* 32 random hex digits (64 with long_id) into buf. */
+void nd_random_hex(char *buf, size_t len);
+/* FNV-1a of the strings (NULL-terminated list) as 8 hex digits. */
+void nd_hash_hex(char out[9], const char *a, const char *b);
+
+#endif /* KUBE_NODE_AGENT_H */
