@@ -410,8 +410,35 @@ void as_ns_cleanups_free(kube_apiserver_t *srv) {
 
 /* ------------------------------------------------------------------------ */
 /* Graceful deletion: the object goes when its grace period is over, even  */
-/* when no node agent confirmed it.                                          */
+/* when no node agent confirmed it -- unless the pod's node has an agent   */
+/* alive (its Lease in kube-node-lease renewed within the lease's          */
+/* duration): that agent finishes the deletion itself once the containers  */
+/* stopped, as the kubelet does, and the check repeats in case it dies.    */
 /* ------------------------------------------------------------------------ */
+
+#define GRACEFUL_RECHECK_S 10
+
+/* True when `node` has a Lease renewed within its leaseDurationSeconds. */
+static bool node_agent_alive(kube_apiserver_t *srv, const char *node) {
+  if (!node || !*node)
+    return false;
+  const kube_kind_t *lk =
+      kube_kind_by_resource("coordination.k8s.io", "v1", "leases");
+  cleanup_free char *key = lk ? as_store_key(lk, "kube-node-lease", node) : NULL;
+  kube_store_record_t *rec = key ? kube_store_get(srv->store, key, NULL) : NULL;
+  if (!rec)
+    return false;
+  json_object *l = as_record_to_tree(rec, NULL);
+  kube_store_record_unref(rec);
+  const char *renew = l ? kube_json_get_string(l, "spec.renewTime") : NULL;
+  json_object *dur = l ? kube_json_get(l, "spec.leaseDurationSeconds") : NULL;
+  struct timespec ts;
+  bool alive = renew && kube_time_parse(renew, &ts, NULL) == 0 &&
+               time(NULL) - ts.tv_sec <= (dur ? json_object_get_int64(dur) : 40);
+  if (l)
+    json_object_put(l);
+  return alive;
+}
 
 struct graceful {
   kube_apiserver_t *srv;
@@ -438,6 +465,18 @@ static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
   kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
   if (rec) {
     json_object *o = as_record_to_tree(rec, NULL);
+    bool pod = str_has_prefix(g->key, "/registry/core/pods/");
+    if (o && pod && kube_json_get_string(o, "metadata.deletionTimestamp") &&
+        node_agent_alive(srv, kube_json_get_string(o, "spec.nodeName"))) {
+      /* the node's agent deletes it: look again later */
+      json_object_put(o);
+      kube_store_record_unref(rec);
+      struct timeval tv = {.tv_sec = GRACEFUL_RECHECK_S};
+      g->next = srv->gracefuls;
+      srv->gracefuls = g;
+      evtimer_add(g->ev, &tv);
+      return;
+    }
     if (o && kube_json_get_string(o, "metadata.deletionTimestamp") &&
         !as_has_finalizers(o)) {
       /* No node agent confirmed the stop in time: say so, then delete. */

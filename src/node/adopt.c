@@ -296,7 +296,7 @@ static void adopt_done(nd_job_t *j) {
     }
     if (!c->has_cur || ai->attempt > c->cur.attempt) {
       if (c->has_cur) {
-        nd_instance_clear(a, &c->prev);
+        nd_instance_discard(a, &c->prev);
         c->prev = c->cur;
         c->has_prev = true;
         memset(&c->cur, 0, sizeof c->cur);
@@ -305,10 +305,49 @@ static void adopt_done(nd_job_t *j) {
       c->has_cur = true;
       c->restarts = c->cur.attempt;
     } else if (!c->has_prev || ai->attempt > c->prev.attempt) {
-      nd_instance_clear(a, &c->prev);
+      nd_instance_discard(a, &c->prev);
       fill_instance(&c->prev, ai, p->dir);
       c->has_prev = true;
+    } else {
+      struct nd_instance old = {0};
+      fill_instance(&old, ai, p->dir);
+      nd_instance_discard(a, &old);
     }
+  }
+  /* restart counts of attempts that left no container (StartError) */
+  for (size_t i = 0; i < a->n_pods; i++) {
+    struct nd_pod *p = a->pods_v[i];
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/containers", p->dir);
+    DIR *d = p->adopted ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+      if (!str_has_suffix(de->d_name, ".attempt"))
+        continue;
+      char name[256];
+      snprintf(name, sizeof name, "%.*s",
+               (int)(strlen(de->d_name) - strlen(".attempt")), de->d_name);
+      char path[4600];
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      cleanup_free char *num = nd_read_file(path, NULL);
+      if (!num || !*name)
+        continue;
+      struct nd_ctr *c = nd_pod_ctr(p, name);
+      if (!c) {
+        struct nd_ctr *v = realloc(p->ctrs, (p->n_ctrs + 1) * sizeof *v);
+        if (!v)
+          continue;
+        p->ctrs = v;
+        c = &p->ctrs[p->n_ctrs++];
+        memset(c, 0, sizeof *c);
+        c->name = strdup(name);
+        c->kind = ND_APP; /* the spec says what it is at the first sync */
+      }
+      if (atoi(num) > c->restarts)
+        c->restarts = atoi(num);
+    }
+    if (d)
+      closedir(d);
   }
   /* the containers keep running: watch their exits */
   for (size_t i = 0; i < a->n_pods; i++) {

@@ -970,3 +970,72 @@ KUBE_EXPORT void kube_node_agent_get_stats(const kube_node_agent_t *a,
   out->pods = a->n_pods;
   out->ready = nd_node_ready(a);
 }
+
+/* ---- dead instances ----------------------------------------------------- */
+
+/* Instances older than a container's previous one go: their runtime
+ * container, root file system and log (the kubelet keeps one dead
+ * container per container for `logs --previous` and lastState). */
+struct gc_item {
+  char *id, *rootfs, *log;
+};
+
+struct gc_job {
+  struct gc_item *items;
+  size_t n;
+};
+
+static void gc_work(nd_job_t *j, kube_runtime_t *rt) {
+  struct gc_job *g = j->data;
+  for (size_t i = 0; i < g->n; i++) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    if (g->items[i].id && kube_runtime_delete(rt, g->items[i].id, true, &e) < 0 &&
+        e.reason != KUBE_REASON_NOT_FOUND)
+      log_warn("delete container %s: %s", g->items[i].id, e.message);
+    kube_error_clear(&e);
+    if (g->items[i].rootfs && j->a->images)
+      kube_image_rootfs_release(j->a->images, g->items[i].rootfs, NULL);
+    if (g->items[i].rootfs) {
+      /* DATA/pods/<uid>/containers/<id>/fs: the container's directory */
+      char *dir = strdup(g->items[i].rootfs);
+      char *slash = dir ? strrchr(dir, '/') : NULL;
+      if (slash) {
+        *slash = '\0';
+        nd_remove_tree(dir, NULL);
+      }
+      free(dir);
+    }
+    if (g->items[i].log)
+      unlink(g->items[i].log);
+  }
+}
+
+static void gc_free(nd_job_t *j) {
+  struct gc_job *g = j->data;
+  for (size_t i = 0; i < g->n; i++) {
+    free(g->items[i].id);
+    free(g->items[i].rootfs);
+    free(g->items[i].log);
+  }
+  free(g->items);
+  free(g);
+}
+
+void nd_instance_discard(kube_node_agent_t *a, struct nd_instance *in) {
+  if (in->id || in->rootfs_dir || in->log_path) {
+    struct gc_job *g = calloc(1, sizeof *g);
+    nd_job_t *j = g ? nd_job_new(a, NULL, gc_work, NULL, g, gc_free) : NULL;
+    if (j && (g->items = calloc(1, sizeof *g->items))) {
+      g->items[0].id = steal_pointer(&in->id);
+      g->items[0].rootfs = steal_pointer(&in->rootfs_dir);
+      g->items[0].log = steal_pointer(&in->log_path);
+      g->n = 1;
+      nd_job_submit(j, NULL);
+    } else if (j) {
+      nd_job_submit(j, NULL);
+    } else {
+      free(g);
+    }
+  }
+  nd_instance_clear(a, in);
+}

@@ -270,6 +270,9 @@ void nd_pod_event(kube_node_agent_t *a, struct nd_pod *p, const char *type,
 struct nd_ctr *nd_pod_ctr(struct nd_pod *p, const char *name);
 void nd_instance_clear(kube_node_agent_t *a, struct nd_instance *in);
 void nd_ctr_clear(kube_node_agent_t *a, struct nd_ctr *c);
+/* Clear an instance and delete what it left (runtime container, root file
+ * system, log) on a worker. */
+void nd_instance_discard(kube_node_agent_t *a, struct nd_instance *in);
 /* Watch the instance's exit (its init's pidfd); the pod is synced when
  * it exits. */
 void nd_watch_exit(kube_node_agent_t *a, struct nd_pod *p,

@@ -806,10 +806,25 @@ fail:
                c->error ? c->error : "failed");
 }
 
+/* The restart count of each attempt, for an agent adopting the pod after
+ * a restart: an attempt that failed to start leaves no runtime container
+ * to read it from. */
+static void record_attempt(struct ct_job *cj, struct ct_plan *c) {
+  if (c->stage != ST_OK && c->stage != ST_RUN)
+    return;
+  char path[4300], num[16];
+  snprintf(path, sizeof path, "%s/containers/%s.attempt", cj->pod_dir,
+           c->name);
+  snprintf(num, sizeof num, "%d\n", c->attempt);
+  nd_write_file(path, num, strlen(num), 0600, NULL);
+}
+
 static void ct_work(nd_job_t *j, kube_runtime_t *rt) {
   struct ct_job *cj = j->data;
-  for (size_t i = 0; i < cj->n; i++)
+  for (size_t i = 0; i < cj->n; i++) {
     start_one(j, rt, cj, &cj->plans[i]);
+    record_attempt(cj, &cj->plans[i]);
+  }
 }
 
 static void set_str(char **dst, const char *s) {
@@ -859,7 +874,7 @@ static void ct_done(nd_job_t *j) {
     /* a new instance (running, or one that failed to start): the current
      * one becomes the previous one */
     if (ctr->has_cur) {
-      nd_instance_clear(a, &ctr->prev);
+      nd_instance_discard(a, &ctr->prev);
       ctr->prev = ctr->cur;
       ctr->has_prev = true;
       memset(&ctr->cur, 0, sizeof ctr->cur);

@@ -177,6 +177,7 @@ static void probe_free(nd_job_t *j) {
 }
 
 static void status_write(kube_node_agent_t *a);
+static void taint_check(kube_node_agent_t *a);
 
 static void probe_done(nd_job_t *j) {
   kube_node_agent_t *a = j->a;
@@ -214,6 +215,7 @@ static void probe_done(nd_job_t *j) {
       nd_pod_enqueue(a, a->pods_v[i], 0);
   }
   status_write(a);
+  taint_check(a);
 }
 
 static void probe(kube_node_agent_t *a) {
@@ -443,8 +445,11 @@ static void taint_written(const kube_object_t *res, const kube_error_t *err,
                           void *arg) {
   kube_node_agent_t *a = arg;
   a->node->taint_inflight = false;
-  if (err)
+  if (err) {
+    /* a stale cache (Conflict): look again once it caught up */
     log_debug("node %s: taint update: %s", a->cfg.node_name, err->message);
+    nd_node_poke(a);
+  }
 }
 
 static void taint_check(kube_node_agent_t *a) {
@@ -476,6 +481,10 @@ static void taint_check(kube_node_agent_t *a) {
   json_object *spec = json_object_new_object();
   add_str(meta, "resourceVersion", kube_object_resource_version(node));
   json_object_object_add(patch, "metadata", meta);
+  if (json_object_array_length(keep) == 0) {
+    json_object_put(keep);
+    keep = NULL; /* null removes the field */
+  }
   json_object_object_add(spec, "taints", keep);
   json_object_object_add(patch, "spec", spec);
   n->taint_inflight =

@@ -99,7 +99,10 @@ static json_object *terminated(const struct nd_instance *in) {
   add_str(t, "reason", in->reason ? in->reason : "Error");
   if (in->message && *in->message)
     add_str(t, "message", in->message);
-  add_time(t, "startedAt", &in->started);
+  if (!in->started.tv_sec && in->reason && streq(in->reason, "StartError"))
+    add_str(t, "startedAt", "1970-01-01T00:00:00Z"); /* as the kubelet */
+  else
+    add_time(t, "startedAt", &in->started);
   add_time(t, "finishedAt", &in->finished);
   if (in->id) {
     char id[128];

@@ -43,34 +43,69 @@ static void go_duration(int64_t ms, char *buf, size_t len) {
     snprintf(buf, len, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
 }
 
-/* The pod's container records follow its spec: init containers first. */
+/* The pod's container records follow its spec: init containers first, in
+ * order (records an adoption made are put in their place). */
 static int ensure_ctrs(struct nd_pod *p, json_object *spec) {
   json_object *lists[2] = {kube_json_get(spec, "initContainers"),
                            kube_json_get(spec, "containers")};
   size_t want = 0;
   for (int l = 0; l < 2; l++)
     want += lists[l] ? json_object_array_length(lists[l]) : 0;
-  if (p->n_ctrs == want)
+  if (want == p->n_ctrs) { /* usually: already in order */
+    size_t k = 0;
+    for (int l = 0; l < 2; l++)
+      for (size_t i = 0; lists[l] && i < json_object_array_length(lists[l]);
+           i++, k++) {
+        const char *name = kube_json_get_string(
+            json_object_array_get_idx(lists[l], i), "name");
+        if (!name || !streq(name, p->ctrs[k].name) ||
+            (l == 1) != (p->ctrs[k].kind == ND_APP))
+          goto reorder;
+      }
     return 0;
-  struct nd_ctr *v = realloc(p->ctrs, (want + 1) * sizeof *v);
+  }
+reorder:;
+  struct nd_ctr *v = calloc(want + p->n_ctrs + 1, sizeof *v);
   if (!v)
     return -1;
-  p->ctrs = v;
+  size_t n = 0;
+  bool *used = calloc(p->n_ctrs + 1, sizeof *used);
+  if (!used) {
+    free(v);
+    return -1;
+  }
   for (int l = 0; l < 2; l++)
     for (size_t i = 0; lists[l] && i < json_object_array_length(lists[l]);
          i++) {
       json_object *c = json_object_array_get_idx(lists[l], i);
       const char *name = kube_json_get_string(c, "name");
-      if (!name || nd_pod_ctr(p, name))
+      if (!name)
         continue;
-      struct nd_ctr *n = &p->ctrs[p->n_ctrs++];
-      memset(n, 0, sizeof *n);
-      n->name = strdup(name);
       const char *rp = kube_json_get_string(c, "restartPolicy");
-      n->kind = l == 1 ? ND_APP
-                : rp && streq(rp, "Always") ? ND_SIDECAR
-                                            : ND_INIT;
+      enum nd_kind kind = l == 1                       ? ND_APP
+                          : rp && streq(rp, "Always") ? ND_SIDECAR
+                                                      : ND_INIT;
+      size_t k = 0;
+      while (k < p->n_ctrs && (used[k] || !streq(p->ctrs[k].name, name)))
+        k++;
+      if (k < p->n_ctrs) {
+        v[n] = p->ctrs[k];
+        used[k] = true;
+      } else {
+        memset(&v[n], 0, sizeof v[n]);
+        if (!(v[n].name = strdup(name)))
+          continue;
+      }
+      v[n++].kind = kind;
     }
+  /* records the spec does not name (not expected) stay at the end */
+  for (size_t k = 0; k < p->n_ctrs; k++)
+    if (!used[k])
+      v[n++] = p->ctrs[k];
+  free(used);
+  free(p->ctrs);
+  p->ctrs = v;
+  p->n_ctrs = n;
   return 0;
 }
 
