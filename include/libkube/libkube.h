@@ -14,6 +14,8 @@
 #include <libkube/controller.h>
 #include <libkube/runtime.h>
 #include <libkube/image.h>
+#include <libkube/net.h>
+#include <libkube/node.h>
 #include <libkube/server.h>
 #include <libkube/stream.h>
 #include <libkube/node.h>

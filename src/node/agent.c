@@ -695,6 +695,8 @@ static void map_source(kube_node_agent_t *a, const char *kind,
       continue;
     for (size_t k = 0; k < p->n_refs; k++)
       if (streq(p->refs[k], ref)) {
+        for (size_t c = 0; c < p->n_ctrs; c++)
+          p->ctrs[c].create_retry_ms = 0;
         nd_pod_enqueue(a, p, 0);
         break;
       }

@@ -106,6 +106,8 @@ struct nd_ctr {
   /* image pull back-off */
   int64_t pull_backoff_ms, pull_backoff_until_ms;
   char *pull_error;
+  /* CreateContainerConfigError / CreateContainerError: not before */
+  int64_t create_retry_ms, create_backoff_ms;
   bool stop_sent;   /* STOPSIGNAL sent while terminating */
   bool seen;        /* still in the spec (sync bookkeeping) */
 };
@@ -348,6 +350,10 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
 int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
                        bool all, kube_error_t *err);
 int nd_signal_parse(const char *s); /* "SIGTERM", "TERM", "15" -> 15 */
+void nd_ctr_retry_later(kube_node_agent_t *a, struct nd_pod *p,
+                        struct nd_ctr *c);
+/* The capabilities this process holds (a container never gets more). */
+uint64_t nd_own_caps(void);
 
 /* ---- env.c -------------------------------------------------------------- */
 
@@ -390,6 +396,9 @@ typedef struct nd_volumes nd_volumes_t;
 nd_volumes_t *nd_volumes_plan(kube_node_agent_t *a, struct nd_pod *p,
                               const kube_object_t *pod, kube_error_t *err);
 void nd_volumes_free(nd_volumes_t *v);
+/* Note that the pod reads configMap/secret `name` ("configmap",
+ * "secret"): a change of it syncs the pod. */
+void nd_pod_ref(struct nd_pod *p, const char *kind, const char *name);
 /* A digest of the plan (to write only when something changed). */
 const char *nd_volumes_digest(const nd_volumes_t *v);
 /* Worker: create/update the volume directories under pod_dir. */

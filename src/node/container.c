@@ -62,6 +62,7 @@ struct ct_plan {
 };
 
 struct ct_job {
+  uint64_t own_caps; /* what the agent holds: a container gets no more */
   char *uid, *ns, *name, *pod_dir, *desc, *hostname;
   bool host_network, host_pid, host_ipc;
   struct ct_plan *plans;
@@ -139,6 +140,57 @@ int nd_signal_parse(const char *s) {
   if (str_has_prefix(s, "RTMIN+"))
     return SIGRTMIN + atoi(s + 6);
   return SIGTERM;
+}
+
+/* The bounding set of this process (read once). */
+uint64_t nd_own_caps(void) {
+  static uint64_t caps;
+  if (caps)
+    return caps;
+  FILE *f = fopen("/proc/self/status", "re");
+  char line[256];
+  unsigned long long v = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "CapBnd: %llx", &v) == 1)
+      break;
+  if (f)
+    fclose(f);
+  caps = v ? v : kube_caps_default();
+  return caps;
+}
+
+/* Join the namespaces pinned in the sandbox directory, whichever they are
+ * (a host-network pod pins only ipc). */
+static int join_pinned(kube_container_config_t *cfg, const char *ns_dir,
+                       kube_error_t *err) {
+  unsigned pinned = kube_runtime_sandbox_pinned(ns_dir);
+  for (int t = 0; t < KUBE_NS__COUNT; t++) {
+    if (!(pinned & (1u << t)))
+      continue;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", ns_dir, kube_ns_file_name(t));
+    bool found = false;
+    for (size_t i = 0; i < cfg->n_namespaces; i++)
+      if (cfg->namespaces[i].type == (kube_ns_type_t)t) {
+        free(cfg->namespaces[i].path);
+        cfg->namespaces[i].path = strdup(path);
+        found = true;
+      }
+    if (!found) {
+      kube_rt_namespace_t *v =
+          realloc(cfg->namespaces, (cfg->n_namespaces + 1) * sizeof *v);
+      if (!v)
+        return kube_make_oom(err);
+      cfg->namespaces = v;
+      v[cfg->n_namespaces].type = t;
+      v[cfg->n_namespaces++].path = strdup(path);
+    }
+    if (t == KUBE_NS_UTS) {
+      free(cfg->hostname); /* the sandbox's uts namespace holds it */
+      cfg->hostname = NULL;
+    }
+  }
+  return 0;
 }
 
 /* ---- the worker --------------------------------------------------------- */
@@ -600,10 +652,12 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
         cfg->additional_gids[cfg->n_additional_gids++] = c->groups[i];
     }
   }
-  uint64_t caps = c->privileged ? ((1ULL << 41) - 1) : kube_caps_default();
+  /* privileged: every capability the agent itself holds (containerd's
+   * WithAllCurrentCapabilities) */
+  uint64_t caps = c->privileged ? cj->own_caps : kube_caps_default();
   if (c->drop_all)
     caps = 0;
-  caps = (caps & ~c->caps_drop) | c->caps_add;
+  caps = ((caps & ~c->caps_drop) | c->caps_add) & cj->own_caps;
   cfg->caps.bounding = cfg->caps.effective = cfg->caps.permitted = caps;
   cfg->caps.inheritable = cfg->caps.ambient = 0;
   cfg->no_new_privileges = c->no_new_privs && !c->privileged;
@@ -636,8 +690,7 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
   /* namespaces: the sandbox's, or the host's where the pod shares them */
   char ns_dir[4200];
   snprintf(ns_dir, sizeof ns_dir, "%s/ns", cj->pod_dir);
-  if (kube_runtime_sandbox_pinned(ns_dir) &&
-      kube_container_config_join_sandbox(cfg, ns_dir, err) < 0) {
+  if (join_pinned(cfg, ns_dir, err) < 0) {
     kube_container_config_free(cfg);
     c->stage = ST_CREATE;
     return NULL;
@@ -859,18 +912,15 @@ static void ct_done(nd_job_t *j) {
     }
     ctr->pull_backoff_ms = 0;
     ctr->pull_backoff_until_ms = 0;
-    if (c->stage == ST_CONFIG) {
-      set_str(&ctr->waiting_reason, "CreateContainerConfigError");
+    if (c->stage == ST_CONFIG || c->stage == ST_CREATE) {
+      set_str(&ctr->waiting_reason, c->stage == ST_CONFIG
+                                        ? "CreateContainerConfigError"
+                                        : "CreateContainerError");
       set_str(&ctr->waiting_message, c->error);
-      nd_pod_enqueue(a, p, 10000);
+      nd_ctr_retry_later(a, p, ctr);
       continue;
     }
-    if (c->stage == ST_CREATE) {
-      set_str(&ctr->waiting_reason, "CreateContainerError");
-      set_str(&ctr->waiting_message, c->error);
-      nd_pod_enqueue(a, p, 10000);
-      continue;
-    }
+    ctr->create_backoff_ms = 0;
     /* a new instance (running, or one that failed to start): the current
      * one becomes the previous one */
     if (ctr->has_cur) {
@@ -914,6 +964,21 @@ static void ct_done(nd_job_t *j) {
     if (c->pid <= 0)
       in->state = ND_RUNNING;
   }
+}
+
+/* A container that could not be created is tried again after a back-off
+ * (1 s doubling to 20 s), or as soon as what it reads changes: the pod is
+ * synced when a configMap or secret it names changes, and that sync
+ * forgets the wait (nd_pod_sources_changed). */
+void nd_ctr_retry_later(kube_node_agent_t *a, struct nd_pod *p,
+                        struct nd_ctr *c) {
+  c->create_backoff_ms = c->create_backoff_ms
+                             ? (c->create_backoff_ms * 2 > 20000
+                                    ? 20000
+                                    : c->create_backoff_ms * 2)
+                             : 1000;
+  c->create_retry_ms = nd_now_ms() + c->create_backoff_ms;
+  nd_pod_enqueue(a, p, c->create_backoff_ms);
 }
 
 /* ---- plans (on the loop) ------------------------------------------------ */
@@ -966,6 +1031,7 @@ static void pull_auths(kube_node_agent_t *a, struct nd_pod *p,
       continue;
     char key[600];
     snprintf(key, sizeof key, "%s/%s", p->ns, name);
+    nd_pod_ref(p, "secret", name);
     const kube_object_t *s = kube_informer_get(a->secrets, key);
     if (!s)
       continue; /* the kubelet goes on without a missing pull secret */
@@ -1162,6 +1228,7 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
   cj->pod_dir = strdup(p->dir);
   cj->desc = nd_pod_desc(p);
   cj->hostname = p->host_network ? strdup(a->cfg.hostname) : nd_pod_hostname(pod);
+  cj->own_caps = nd_own_caps();
   cj->host_network = p->host_network;
   cj->host_pid = nd_spec_bool(spec, "hostPID");
   cj->host_ipc = nd_spec_bool(spec, "hostIPC");
@@ -1182,6 +1249,7 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
       if (rec) {
         set_str(&rec->waiting_reason, "CreateContainerConfigError");
         set_str(&rec->waiting_message, e.message);
+        nd_ctr_retry_later(a, p, rec);
       }
       kube_error_clear(&e);
       plan_clear(c);
@@ -1206,7 +1274,6 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
   }
   if (!cj->n) {
     ct_free(&(nd_job_t){.data = cj});
-    nd_pod_enqueue(a, p, 10000); /* the configuration may appear */
     return 0;
   }
   nd_job_t *j = nd_job_new(a, p->uid, ct_work, ct_done, cj, ct_free);

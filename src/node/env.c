@@ -192,10 +192,11 @@ int nd_service_env(kube_node_agent_t *a, const char *ns, bool links,
 
 /* ---- sources ------------------------------------------------------------ */
 
-static const kube_object_t *source(kube_node_agent_t *a, bool secret,
-                                   const char *ns, const char *name) {
+static const kube_object_t *source(kube_node_agent_t *a, struct nd_pod *p,
+                                   bool secret, const char *name) {
   char key[600];
-  snprintf(key, sizeof key, "%s/%s", ns, name);
+  nd_pod_ref(p, secret ? "secret" : "configmap", name);
+  snprintf(key, sizeof key, "%s/%s", p->ns, name);
   return kube_informer_get(secret ? a->secrets : a->configmaps, key);
 }
 
@@ -258,7 +259,7 @@ static int env_from(kube_node_agent_t *a, struct nd_pod *p, json_object *ef,
     if (!name)
       continue;
     const char *prefix = kube_json_get_string(src, "prefix");
-    const kube_object_t *obj = source(a, secret, p->ns, name);
+    const kube_object_t *obj = source(a, p, secret, name);
     if (!obj) {
       if (nd_spec_bool(ref, "optional"))
         continue;
@@ -394,7 +395,7 @@ static char *value_from(kube_node_agent_t *a, struct nd_pod *p,
   const char *name = kube_json_get_string(r, "name") ?: "";
   const char *key = kube_json_get_string(r, "key") ?: "";
   bool optional = nd_spec_bool(r, "optional");
-  const kube_object_t *obj = source(a, secret, p->ns, name);
+  const kube_object_t *obj = source(a, p, secret, name);
   if (!obj) {
     if (optional)
       return NULL;

@@ -33,7 +33,7 @@ struct nd_node_state {
   /* conditions: when each last changed */
   time_t ready_since, ready_changed;
   char *ready_message_sent;
-  bool starting_event;
+  bool probed; /* the status waits for the first probe */
 };
 
 static char *read_line(const char *path) {
@@ -184,6 +184,7 @@ static void probe_done(nd_job_t *j) {
   struct nd_node_state *n = a->node;
   struct probe *pr = j->data;
   n->probe_running = false;
+  n->probed = true;
   bool was = a->network_ok;
   a->network_ok = pr->network_ok;
   if (!a->runtime_ok) {
@@ -399,7 +400,7 @@ static void status_written(const kube_object_t *res, const kube_error_t *err,
 
 static void status_write(kube_node_agent_t *a) {
   struct nd_node_state *n = a->node;
-  if (!n->registered || n->status_inflight)
+  if (!n->registered || n->status_inflight || !n->probed)
     return;
   char now[40];
   kube_time_format(time(NULL), now, sizeof now);

@@ -239,6 +239,12 @@ static bool pull_backoff(kube_node_agent_t *a, struct nd_pod *p,
 /* Whether the container may start now (back-offs), and why not. */
 static bool may_start(kube_node_agent_t *a, struct nd_pod *p,
                       struct nd_ctr *c, json_object *spec, int64_t *wake_ms) {
+  int64_t left = c->create_retry_ms - nd_now_ms();
+  if (left > 0) {
+    if (!*wake_ms || left < *wake_ms)
+      *wake_ms = left;
+    return false;
+  }
   if (pull_backoff(a, p, c, spec, wake_ms))
     return false;
   if (in_backoff(a, p, c, wake_ms))
@@ -317,7 +323,8 @@ static int sync_terminating(kube_node_agent_t *a, struct nd_pod *p,
   int rc = 0;
   if (p->term == ND_TERM_NONE) {
     const kube_object_t *o = pod ? pod : p->last;
-    int64_t grace = o ? nd_grace_seconds(o) : 30;
+    /* a pod found only on disk (deleted while no agent ran): at once */
+    int64_t grace = o ? nd_grace_seconds(o) : 0;
     if (grace < MIN_GRACE_S)
       grace = MIN_GRACE_S;
     p->term = ND_TERM_STOPPING;

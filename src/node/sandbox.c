@@ -208,6 +208,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
   kube_node_agent_t *a = j->a;
   kube_error_t *err = &j->err;
   char ns_dir[4200];
+  cleanup_free char *made = NULL; /* before any goto: its cleanup runs */
   snprintf(ns_dir, sizeof ns_dir, "%s/ns", s->dir);
   j->rc = -1;
   if (nd_mkdir_p(s->dir, 0750, err) < 0 ||
@@ -274,7 +275,6 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     }
   }
   char *hosts = s->hosts_full;
-  cleanup_free char *made = NULL;
   if (!hosts && asprintf(&made, "%s%s\t%s\n%s", s->hosts_head, ip,
                          s->hosts_line, s->hosts_tail) >= 0)
     hosts = made;

@@ -128,7 +128,7 @@ static bool rel_path_ok(const char *p) {
   return !str_has_prefix(p, "..");
 }
 
-static void add_ref(struct nd_pod *p, const char *kind, const char *name) {
+void nd_pod_ref(struct nd_pod *p, const char *kind, const char *name) {
   char ref[600];
   snprintf(ref, sizeof ref, "%s/%s", kind, name);
   for (size_t i = 0; i < p->n_refs; i++)
@@ -154,7 +154,7 @@ static int keys_into(kube_node_agent_t *a, struct nd_pod *p, struct vol *v,
                           "MountVolume.SetUp failed for volume \"%s\" : no "
                           "%s name",
                           volname, secret ? "secret" : "configmap");
-  add_ref(p, secret ? "secret" : "configmap", name);
+  nd_pod_ref(p, secret ? "secret" : "configmap", name);
   char key[600];
   snprintf(key, sizeof key, "%s/%s", p->ns, name);
   const kube_object_t *obj =

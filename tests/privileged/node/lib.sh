@@ -93,12 +93,17 @@ waiting_is() { [ "$(jp pod/$1 "{.status.containerStatuses[0].state.waiting.reaso
 gone() { ! K get pod "$1" >/dev/null 2>&1; }
 no_pods() { out=$(K get pods -o name 2>&1) && [ -z "$out" ]; }
 
-# podlog NAME CONTAINER [RESTART]: the container's CRI log, text only.
+# podlog NAME CONTAINER [RESTART]: the container's CRI log, text only (the
+# latest instance's by default).
 podlog() {
-    f=$(ls "$D"/logs/pods/default_$1_*/$2/${3:-0}.log 2>/dev/null | head -1)
+    if [ -n "${3:-}" ]; then
+        f=$(ls "$D"/logs/pods/default_$1_*/$2/$3.log 2>/dev/null | head -1)
+    else
+        f=$(ls -v "$D"/logs/pods/default_$1_*/$2/*.log 2>/dev/null | tail -1)
+    fi
     [ -n "$f" ] && sed 's/^[^ ]* std[a-z]* [FP] //' "$f"
 }
-log_has() { podlog "$1" "$2" "${4:-0}" | grep -q -- "$3"; }
+log_has() { podlog "$1" "$2" ${4:-} | grep -q -- "$3"; }
 events_of() { K get events --field-selector involvedObject.name=$1 -o 'jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}' 2>/dev/null; }
 event_has() { events_of "$1" | grep -q -- "$2"; }
 
