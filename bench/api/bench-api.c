@@ -173,6 +173,7 @@ static bool kubed_has_flag(const char *bin, const char *flag) {
 static int kubed_start_mode(struct kubed *k, const char *bin,
                             const char *store, const char *etcd,
                             const char *extra, bool tls) {
+  bool no_node = kubed_has_flag(bin, "--no-node");
   *k = (struct kubed){.pid = -1};
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-api-XXXXXX", tmp);
@@ -225,6 +226,8 @@ static int kubed_start_mode(struct kubed *k, const char *bin,
       }
       if (extra)
         argv[n++] = extra;
+      if (no_node)
+        argv[n++] = "--no-node"; /* the API alone, no node on this host */
       argv[n] = NULL;
       execv(bin, (char *const *)argv);
       fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));

@@ -173,7 +173,7 @@ int kubed_start(struct kubed *k, const char *bin, const char *store,
     const char *level = getenv("BENCH_KUBED_LOG_LEVEL");
     const char *argv[] = {bin, "server", "--data-dir", data, "--listen", listen,
                           "--listen", sock, "--store", store, "--token", TOKEN,
-                          "--plain-http", "--log-level",
+                          "--plain-http", "--no-node", "--log-level",
                           level ? level : "warning", "--no-registry",
                           /* scheduler_perf's setting: no node-lifecycle
                            * controller to taint Nodes without Leases,

@@ -84,8 +84,11 @@ class Etcd:
 
 class Kubed:
     def __init__(self, kubed, store="memory", extra=(), data_dir=None,
-                 token="test-token", preexec_fn=None):
+                 token="test-token", preexec_fn=None, node=False):
         self.kubed = kubed
+        # kubed runs a node agent unless --no-node: these tests talk to the
+        # API only, and a node would touch the host's network and cgroups.
+        self.node = node
         self.preexec_fn = preexec_fn
         self.own_dir = data_dir is None
         self.tmp = data_dir or tempfile.mkdtemp(prefix="kubed-test-")
@@ -104,6 +107,8 @@ class Kubed:
                 "--listen", "unix:" + self.sock,
                 "--listen", "tcp:127.0.0.1:0",
                 "--store", self.store, "--token", self.token] + self.extra
+        if not self.node:
+            args.append("--no-node")
         if self.store == "etcd":
             if self.etcd is None:
                 self.etcd = Etcd(self.tmp).start()
