@@ -91,7 +91,8 @@ KUBE_EXPORT char *kube_cni_bridge_conflist(const kube_cni_bridge_options_t *o,
   json_object_array_add(plugins, pm);
   json_object_object_add(list, "plugins", plugins);
   char *text = strdup(json_object_to_json_string_ext(
-      list, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+      list, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(list);
   if (!text)
     kube_make_oom(err);
