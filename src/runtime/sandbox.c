@@ -89,6 +89,13 @@ pin_child(unsigned mask, const kube_sandbox_options_t *o, int rep, int go) {
   char msg[512];
   const char *step = "";
   int flags = 0;
+  /* Drop every descriptor inherited from the caller at once: this child
+   * lives until its parent closes `go`, and a copy of another thread's
+   * pipe or sync socket held that long keeps that thread's reader from
+   * its EOF.  Two sandboxes pinned at once each held the other's `go`
+   * and waited forever (the node agent's concurrent pod starts). */
+  int keep[] = {rep, go};
+  rt_close_except(keep, ARRAY_SIZE(keep));
   if (mask & (1u << KUBE_NS_USER)) {
     step = "unshare user namespace";
     if (unshare(CLONE_NEWUSER) < 0)

@@ -3,13 +3,14 @@
  * Privileged tests of what the node agent needs from the runtime:
  * terminals (through the library, for the main process and for exec, with
  * resize), attach after the creating process exited, log rotation without
- * line loss, pinned sandboxes shared by two containers, pod cgroups and
- * their stats in every cgroup mode, OCI hooks, fork-bomb cleanup, and no
- * leaks on failure paths (the harness checks mounts, processes and
- * cgroups over the whole run).
+ * line loss, pinned sandboxes shared by two containers (and pinned from
+ * several threads at once), pod cgroups and their stats in every cgroup
+ * mode, OCI hooks, fork-bomb cleanup, and no leaks on failure paths (the
+ * harness checks mounts, processes and cgroups over the whole run).
  *   test-runtime-node MAKE_BUNDLE_SCRIPT [TEST-NAME...]
  */
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -541,6 +542,74 @@ static int test_sandbox(kube_runtime_t *rt) {
   kube_runtime_sandbox_unpin(rt, dir, &err); /* also after a failure */
   kube_error_clear(&err);
   return rc;
+}
+
+/* Sandboxes pinned from several threads at once, as the node agent's
+ * workers pin them for pods created together: each pin forks a child that
+ * waits for its parent to close a pipe, so a child that kept another
+ * thread's pipe open made both wait forever.  A deadlock shows as threads
+ * that do not finish within a minute. */
+#define PIN_THREADS 8
+#define PIN_ROUNDS 12
+
+struct pin_arg {
+  kube_runtime_t *rt;
+  int index;
+  int failures;
+  char first_error[1024];
+  volatile int done;
+};
+
+static void *pin_thread(void *p) {
+  struct pin_arg *a = p;
+  for (int r = 0; r < PIN_ROUNDS; r++) {
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/pods/concurrent-%d-%d/ns", tmpdir, a->index,
+             r);
+    kube_error_t err = KUBE_ERROR_INIT;
+    kube_sandbox_options_t so = {.struct_size = sizeof so};
+    if (kube_runtime_sandbox_pin(a->rt, dir, &so, &err) < 0 ||
+        kube_runtime_sandbox_pinned(dir) == 0 ||
+        kube_runtime_sandbox_unpin(a->rt, dir, &err) < 0) {
+      if (!a->failures++)
+        snprintf(a->first_error, sizeof a->first_error, "%s: %s", dir,
+                 err.message ? err.message : "not pinned");
+    }
+    kube_error_clear(&err);
+  }
+  a->done = 1;
+  return NULL;
+}
+
+static int test_sandbox_concurrent(kube_runtime_t *rt) {
+  pthread_t th[PIN_THREADS];
+  struct pin_arg args[PIN_THREADS];
+  int started = 0;
+  for (int i = 0; i < PIN_THREADS; i++) {
+    args[i] = (struct pin_arg){.rt = rt, .index = i};
+    if (pthread_create(&th[i], NULL, pin_thread, &args[i]) == 0)
+      started++;
+    else
+      break;
+  }
+  CHECK(started == PIN_THREADS, "pthread_create");
+  int stuck = 0, failures = 0, waited = 0;
+  for (int i = 0; i < started; i++) {
+    for (; waited < 6000 && !args[i].done; waited++)
+      sleep_ms(10);
+    if (!args[i].done) {
+      stuck++;
+      continue; /* the process's exit closes the pipes and ends them */
+    }
+    pthread_join(th[i], NULL);
+    failures += args[i].failures;
+    if (args[i].failures)
+      fprintf(stderr, "  %s\n", args[i].first_error);
+  }
+  CHECK(stuck == 0, "%d of %d threads still pinning after 60 s (deadlock)",
+        stuck, started);
+  CHECK(failures == 0, "%d pins failed", failures);
+  return 0;
 }
 
 /* ---- pod cgroups ----------------------------------------------------------
@@ -1078,6 +1147,7 @@ static const struct rt_test tests[] = {
     {"close-stdin", test_close_stdin},
     {"log-rotation", test_log_rotation},
     {"sandbox", test_sandbox},
+    {"sandbox-concurrent", test_sandbox_concurrent},
     {"pod-cgroups", test_pod_cgroups},
     {"pod-cgroups-v1", test_pod_cgroups_v1},
     {"pod-cgroups-v2", test_pod_cgroups_v2},
