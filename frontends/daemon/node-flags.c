@@ -146,7 +146,8 @@ void kubed_node_usage(FILE *out) {
       "                          (default kube-<hash of data dir and name>)\n"
       "  --cni-conf-dir DIR      CNI configurations (default DIR/cni/net.d;\n"
       "                          the first file by name is the network)\n"
-      "  --cni-bin-dir DIRS      CNI plugins (default /usr/lib/cni:/opt/cni/bin)\n"
+      "  --cni-bin-dir DIRS      CNI plugins (default "
+      "/usr/lib/cni:/opt/cni/bin)\n"
       "  --cgroup-parent PATH    parent of the pod cgroups\n"
       "                          (default libkube-<hash>)\n"
       "  --runtime-root DIR      container state (default\n"
@@ -161,5 +162,6 @@ void kubed_node_usage(FILE *out) {
       "  --max-pods N            pods the node admits (default 110)\n"
       "  --pod-max-pids N        pids.max of each pod (default unlimited)\n"
       "  --allowed-unsafe-sysctls LIST  sysctls beyond the safe set pods\n"
-      "                          may set (\"kernel.msg*,net.core.somaxconn\")\n");
+      "                          may set "
+      "(\"kernel.msg*,net.core.somaxconn\")\n");
 }

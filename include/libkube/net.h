@@ -100,9 +100,9 @@ typedef struct kube_cni_interface {
 } kube_cni_interface_t;
 
 typedef struct kube_cni_ip {
-  char *address;  /* CIDR, "10.42.0.5/24" */
-  char *gateway;  /* NULL when absent */
-  int interface;  /* index into interfaces, -1 when absent */
+  char *address; /* CIDR, "10.42.0.5/24" */
+  char *gateway; /* NULL when absent */
+  int interface; /* index into interfaces, -1 when absent */
   bool ipv6;
 } kube_cni_ip_t;
 
@@ -169,10 +169,10 @@ int kube_cni_cached_ids(kube_cni_t *cni, char ***ids_out, size_t *n_out,
 /* ---- the node's bridge network ---- */
 
 typedef struct kube_cni_bridge_options {
-  size_t struct_size;  /* sizeof(kube_cni_bridge_options_t) */
-  const char *name;    /* the network's name; NULL: "libkube" */
-  const char *bridge;  /* the Linux bridge (<= 15 bytes); required */
-  const char *subnet;  /* the node's pod CIDR ("10.42.0.0/24"); required */
+  size_t struct_size;   /* sizeof(kube_cni_bridge_options_t) */
+  const char *name;     /* the network's name; NULL: "libkube" */
+  const char *bridge;   /* the Linux bridge (<= 15 bytes); required */
+  const char *subnet;   /* the node's pod CIDR ("10.42.0.0/24"); required */
   const char *ipam_dir; /* host-local's dataDir; NULL: its default */
   bool ip_masq;         /* masquerade traffic leaving the subnet */
   int mtu;              /* 0: the plugin's default */

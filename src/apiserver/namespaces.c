@@ -424,7 +424,8 @@ static bool node_agent_alive(kube_apiserver_t *srv, const char *node) {
     return false;
   const kube_kind_t *lk =
       kube_kind_by_resource("coordination.k8s.io", "v1", "leases");
-  cleanup_free char *key = lk ? as_store_key(lk, "kube-node-lease", node) : NULL;
+  cleanup_free char *key =
+      lk ? as_store_key(lk, "kube-node-lease", node) : NULL;
   kube_store_record_t *rec = key ? kube_store_get(srv->store, key, NULL) : NULL;
   if (!rec)
     return false;
@@ -433,8 +434,9 @@ static bool node_agent_alive(kube_apiserver_t *srv, const char *node) {
   const char *renew = l ? kube_json_get_string(l, "spec.renewTime") : NULL;
   json_object *dur = l ? kube_json_get(l, "spec.leaseDurationSeconds") : NULL;
   struct timespec ts;
-  bool alive = renew && kube_time_parse(renew, &ts, NULL) == 0 &&
-               time(NULL) - ts.tv_sec <= (dur ? json_object_get_int64(dur) : 40);
+  bool alive =
+      renew && kube_time_parse(renew, &ts, NULL) == 0 &&
+      time(NULL) - ts.tv_sec <= (dur ? json_object_get_int64(dur) : 40);
   if (l)
     json_object_put(l);
   return alive;

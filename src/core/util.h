@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <libkube/core.h>
@@ -116,5 +117,16 @@ bool core_ratelimit_test(struct core_ratelimit *rl, unsigned *suppressed);
 KUBE_PRINTF(3, 4)
 void core_log_ratelimited(struct core_ratelimit *rl, kube_log_level_t level,
                           const char *fmt, ...);
+
+/* Files (file.c).  A directory and its missing parents, with `mode`.
+ * 0 or -1 with err. */
+int core_mkdir_p(const char *path, mode_t mode, kube_error_t *err);
+/* Write a whole file atomically (a temporary file beside it, renamed
+ * over it), with `mode` exactly.  0 or -1 with err. */
+int core_write_file(const char *path, const char *data, size_t len, mode_t mode,
+                    kube_error_t *err);
+/* A whole file, NUL-terminated (owned: free), its length in *len_out
+ * (may be NULL); NULL with errno. */
+char *core_read_file(const char *path, size_t *len_out);
 
 #endif /* KUBE_CORE_UTIL_H */

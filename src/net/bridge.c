@@ -46,8 +46,8 @@ KUBE_EXPORT char *kube_cni_bridge_conflist(const kube_cni_bridge_options_t *o,
     return NULL;
   }
   if (!o->subnet || !cidr_ok(o->subnet, &v6)) {
-    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "invalid pod CIDR \"%s\"", o->subnet ? o->subnet : "");
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "invalid pod CIDR \"%s\"",
+                   o->subnet ? o->subnet : "");
     return NULL;
   }
   json_object *list = json_object_new_object();
@@ -74,13 +74,14 @@ KUBE_EXPORT char *kube_cni_bridge_conflist(const kube_cni_bridge_options_t *o,
   json_object_array_add(ranges, set);
   json_object_object_add(ipam, "ranges", ranges);
   json_object *route = json_object_new_object();
-  json_object_object_add(route,
-                         "dst", json_object_new_string(v6 ? "::/0" : "0.0.0.0/0"));
+  json_object_object_add(route, "dst",
+                         json_object_new_string(v6 ? "::/0" : "0.0.0.0/0"));
   json_object *routes = json_object_new_array();
   json_object_array_add(routes, route);
   json_object_object_add(ipam, "routes", routes);
   if (o->ipam_dir)
-    json_object_object_add(ipam, "dataDir", json_object_new_string(o->ipam_dir));
+    json_object_object_add(ipam, "dataDir",
+                           json_object_new_string(o->ipam_dir));
   json_object_object_add(br, "ipam", ipam);
   json_object_array_add(plugins, br);
   json_object *pm = json_object_new_object();
@@ -102,10 +103,10 @@ KUBE_EXPORT char *kube_cni_bridge_conflist(const kube_cni_bridge_options_t *o,
 KUBE_EXPORT int kube_cni_write_conf(const char *path, const char *json,
                                     kube_error_t *err) {
   size_t len = strlen(json), old_len = 0;
-  cleanup_free char *old = net_read_file(path, &old_len);
+  cleanup_free char *old = core_read_file(path, &old_len);
   if (old && old_len == len && memcmp(old, json, len) == 0)
     return 0;
-  return net_write_file(path, json, len, 0644, err) < 0 ? -1 : 1;
+  return core_write_file(path, json, len, 0644, err) < 0 ? -1 : 1;
 }
 
 /* /proc/net/route: the interface of the IPv4 default route. */

@@ -33,8 +33,8 @@ int net_conf_check(json_object *list, const char *file, kube_error_t *err) {
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "%s: no network name", file);
   if (!ver)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "%s: no cniVersion", file);
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "%s: no cniVersion",
+                          file);
   bool ok = false;
   for (size_t i = 0; i < ARRAY_SIZE(supported); i++)
     ok = ok || streq(ver, supported[i]);
@@ -89,9 +89,9 @@ json_object *net_conf_load(const char *conf_dir, char **file_out,
   struct dirent *de;
   while ((de = readdir(d))) {
     const char *nm = de->d_name;
-    if (nm[0] == '.' || !(str_has_suffix(nm, ".conflist") ||
-                          str_has_suffix(nm, ".conf") ||
-                          str_has_suffix(nm, ".json")))
+    if (nm[0] == '.' ||
+        !(str_has_suffix(nm, ".conflist") || str_has_suffix(nm, ".conf") ||
+          str_has_suffix(nm, ".json")))
       continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 8;
@@ -113,7 +113,7 @@ json_object *net_conf_load(const char *conf_dir, char **file_out,
     if (asprintf(&path, "%s/%s", conf_dir, names[i]) < 0)
       break;
     size_t len = 0;
-    cleanup_free char *text = net_read_file(path, &len);
+    cleanup_free char *text = core_read_file(path, &len);
     if (!text)
       continue;
     kube_error_t e = KUBE_ERROR_INIT;

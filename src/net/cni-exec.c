@@ -68,7 +68,9 @@ static int sink_read(struct sink *s, int fd) {
   return n > 0 ? 1 : (n == 0 || errno != EINTR ? 0 : 1);
 }
 
-static int64_t now_ms(void) { return kube_time_mono_ns() / 1000000; }
+static int64_t now_ms(void) {
+  return kube_time_mono_ns() / 1000000;
+}
 
 int net_exec(const char *path, char *const *env, const char *input,
              size_t input_len, int timeout_ms, net_exec_result_t *out,
@@ -207,76 +209,4 @@ int net_exec(const char *path, char *const *env, const char *input,
                    : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
                                      : -1;
   return 0;
-}
-
-int net_write_file(const char *path, const char *data, size_t len, int mode,
-                   kube_error_t *err) {
-  cleanup_free char *tmp = NULL;
-  if (asprintf(&tmp, "%s.tmp.%d", path, (int)gettid()) < 0)
-    return kube_make_oom(err);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0)
-    return kube_make_error(err, errno, "cannot write %s: %s", tmp,
-                           strerror(errno));
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return kube_make_error(err, e, "cannot write %s: %s", tmp, strerror(e));
-    }
-    off += (size_t)n;
-  }
-  if (close(fd) < 0 || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return kube_make_error(err, e, "cannot write %s: %s", path, strerror(e));
-  }
-  return 0;
-}
-
-char *net_read_file(const char *path, size_t *len_out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    if (cap - len < 2) {
-      char *b = realloc(buf, cap * 2);
-      if (!b) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = b;
-      cap *= 2;
-    }
-    ssize_t n = read(fd, buf + len, cap - len - 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      free(buf);
-      close(fd);
-      errno = e;
-      return NULL;
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  close(fd);
-  if (buf) {
-    buf[len] = '\0';
-    if (len_out)
-      *len_out = len;
-  } else {
-    errno = ENOMEM;
-  }
-  return buf;
 }

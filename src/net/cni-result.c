@@ -47,8 +47,7 @@ static int add_routes(kube_cni_result_t *r, json_object *routes) {
   if (!routes || !json_object_is_type(routes, json_type_array))
     return 0;
   size_t n = json_object_array_length(routes);
-  kube_cni_route_t *rt =
-      realloc(r->routes, (r->n_routes + n + 1) * sizeof *rt);
+  kube_cni_route_t *rt = realloc(r->routes, (r->n_routes + n + 1) * sizeof *rt);
   if (!rt)
     return -1;
   r->routes = rt;

@@ -16,20 +16,6 @@ extern char **environ;
 
 #define DEFAULT_BIN_DIRS "/usr/lib/cni:/opt/cni/bin"
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 KUBE_EXPORT kube_cni_t *kube_cni_new(const kube_cni_options_t *opts,
                                      kube_error_t *err) {
   if (!opts || !opts->conf_dir || !opts->cache_dir) {
@@ -53,9 +39,7 @@ KUBE_EXPORT kube_cni_t *kube_cni_new(const kube_cni_options_t *opts,
   }
   char results[4200];
   snprintf(results, sizeof results, "%s/results", c->cache_dir);
-  if (mkdir_p(results, 0700) < 0) {
-    kube_make_error(err, errno, "cannot create %s: %s", results,
-                    strerror(errno));
+  if (core_mkdir_p(results, 0700, err) < 0) {
     kube_cni_free(c);
     return NULL;
   }
@@ -211,8 +195,8 @@ static int run_plugin(const struct invocation *inv, json_object *plugin,
   const char *input =
       json_object_to_json_string_ext(conf, JSON_C_TO_STRING_PLAIN);
   net_exec_result_t r;
-  int rc = net_exec(path, env, input, strlen(input), inv->cni->timeout_ms, &r,
-                    err);
+  int rc =
+      net_exec(path, env, input, strlen(input), inv->cni->timeout_ms, &r, err);
   free_env(env);
   json_object_put(conf);
   if (rc < 0) {
@@ -232,7 +216,9 @@ static int run_plugin(const struct invocation *inv, json_object *plugin,
     kube_error_set(err, KUBE_REASON_INTERNAL, 0,
                    "plugin type=\"%s\" name=\"%s\" failed (%s): %s%s%s", type,
                    net, op_lower[inv->op],
-                   msg ? msg : *r.errout ? r.errout : status,
+                   msg         ? msg
+                   : *r.errout ? r.errout
+                               : status,
                    det && *det ? ": " : "", det && *det ? det : "");
     json_object_put(e);
     net_exec_result_clear(&r);
@@ -240,8 +226,8 @@ static int run_plugin(const struct invocation *inv, json_object *plugin,
   }
   if (result_out) {
     kube_error_t pe = KUBE_ERROR_INIT;
-    json_object *res = r.out_len ? kube_json_parse(r.out, r.out_len, &pe)
-                                 : NULL;
+    json_object *res =
+        r.out_len ? kube_json_parse(r.out, r.out_len, &pe) : NULL;
     if (!res || !json_object_is_type(res, json_type_object)) {
       kube_error_set(err, KUBE_REASON_INTERNAL, 0,
                      "plugin type=\"%s\" name=\"%s\" (add): bad result: %s",
@@ -279,7 +265,7 @@ static json_object *cache_read(kube_cni_t *c, const char *cid,
                                const char *ifname) {
   cleanup_free char *path = cache_path(c, cid, ifname);
   size_t len = 0;
-  cleanup_free char *text = path ? net_read_file(path, &len) : NULL;
+  cleanup_free char *text = path ? core_read_file(path, &len) : NULL;
   if (!text)
     return NULL;
   json_object *obj = kube_json_parse(text, len, NULL);
@@ -316,7 +302,7 @@ static int cache_write(const struct invocation *inv, json_object *result,
   json_object_object_add(o, "result", json_object_get(result));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   cleanup_free char *path = cache_path(inv->cni, a->container_id, ifname_of(a));
-  int rc = path ? net_write_file(path, text, strlen(text), 0600, err)
+  int rc = path ? core_write_file(path, text, strlen(text), 0600, err)
                 : kube_make_oom(err);
   json_object_put(o);
   return rc;
@@ -358,9 +344,10 @@ static json_object *capability_args(const kube_cni_attachment_t *a) {
     json_object_object_add(o, "containerPort",
                            json_object_new_int(m->container_port));
     json_object_object_add(
-        o, "protocol", json_object_new_string(m->protocol ? m->protocol : "tcp"));
-    json_object_object_add(o, "hostIP",
-                           json_object_new_string(m->host_ip ? m->host_ip : ""));
+        o, "protocol",
+        json_object_new_string(m->protocol ? m->protocol : "tcp"));
+    json_object_object_add(
+        o, "hostIP", json_object_new_string(m->host_ip ? m->host_ip : ""));
     json_object_array_add(pm, o);
   }
   json_object_object_add(caps, "portMappings", pm);
@@ -387,9 +374,9 @@ static int check_attachment(const kube_cni_attachment_t *a, bool need_netns,
 static int del_plugins(struct invocation *inv, json_object *prev,
                        kube_error_t *err) {
   json_object *plugins = kube_json_get(inv->list, "plugins");
-  bool with_prev = prev && net_version_cmp(kube_json_get_string(
-                                               inv->list, "cniVersion"),
-                                           "0.4.0") >= 0;
+  bool with_prev =
+      prev && net_version_cmp(kube_json_get_string(inv->list, "cniVersion"),
+                              "0.4.0") >= 0;
   int rc = 0;
   for (size_t i = json_object_array_length(plugins); i-- > 0;) {
     kube_error_t e = KUBE_ERROR_INIT;
@@ -460,10 +447,10 @@ KUBE_EXPORT int kube_cni_del(kube_cni_t *c, const kube_cni_attachment_t *a,
   json_object *caps = cached ? kube_json_get(cached, "capabilityArgs") : NULL;
   json_object *own_caps = caps ? NULL : capability_args(a);
   struct invocation inv = {c, a, OP_DEL, list, caps ? caps : own_caps, args};
-  int rc = args ? del_plugins(&inv,
-                              cached ? kube_json_get(cached, "result") : NULL,
-                              err)
-                : kube_make_oom(err);
+  int rc =
+      args ? del_plugins(&inv, cached ? kube_json_get(cached, "result") : NULL,
+                         err)
+           : kube_make_oom(err);
   if (rc == 0)
     cache_remove(c, a->container_id, ifname_of(a));
   json_object_put(own_caps);
@@ -487,8 +474,8 @@ KUBE_EXPORT int kube_cni_check(kube_cni_t *c, const kube_cni_attachment_t *a,
     return 0;
   }
   cleanup_free char *args = cni_args(a);
-  struct invocation inv = {c, a, OP_CHECK, list,
-                           kube_json_get(cached, "capabilityArgs"), args};
+  struct invocation inv = {
+      c, a, OP_CHECK, list, kube_json_get(cached, "capabilityArgs"), args};
   json_object *prev = kube_json_get(cached, "result");
   json_object *plugins = kube_json_get(list, "plugins");
   int rc = args ? 0 : kube_make_oom(err);

@@ -59,10 +59,4 @@ int net_conf_check(json_object *list, const char *file, kube_error_t *err);
 /* Compare CNI versions ("0.4.0" < "1.0.0"): <0, 0, >0. */
 int net_version_cmp(const char *a, const char *b);
 
-/* Write data to path atomically (tmp + rename), mode 0600/0644. */
-int net_write_file(const char *path, const char *data, size_t len, int mode,
-                   kube_error_t *err);
-/* Read a whole file (owned, NUL-terminated); NULL with errno set. */
-char *net_read_file(const char *path, size_t *len_out);
-
 #endif /* KUBE_NET_INTERNAL_H */

@@ -78,10 +78,9 @@ static void read_pods(kube_node_agent_t *a, struct adopt *x) {
     if (de->d_name[0] == '.')
       continue;
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s/pod.json", a->cfg.pods_dir,
-             de->d_name);
+    snprintf(path, sizeof path, "%s/%s/pod.json", a->cfg.pods_dir, de->d_name);
     size_t len = 0;
-    cleanup_free char *text = nd_read_file(path, &len);
+    cleanup_free char *text = core_read_file(path, &len);
     json_object *o = text ? kube_json_parse(text, len, NULL) : NULL;
     const char *uid = o ? kube_json_get_string(o, "uid") : NULL;
     if (!uid || !streq(uid, de->d_name) ||
@@ -148,8 +147,7 @@ static void adopt_work(nd_job_t *j, kube_runtime_t *rt) {
     const char *name = ann(&in->st, ND_ANN_NAME);
     const char *att = ann(&in->st, ND_ANN_RESTARTS);
     if (!uid || !name || !att || !pod_known(x, uid) ||
-        in->st.status == KUBE_RT_CREATED ||
-        in->st.status == KUBE_RT_CREATING) {
+        in->st.status == KUBE_RT_CREATED || in->st.status == KUBE_RT_CREATING) {
       /* not ours to keep: no pod claims it, or it never started */
       kube_error_t e = KUBE_ERROR_INIT;
       if (kube_runtime_delete(rt, ids[i], true, &e) < 0)
@@ -234,6 +232,24 @@ static void fill_instance(struct nd_instance *in, struct a_inst *ai,
 
 static void rebind_hostports(struct nd_pod *p, json_object *hp);
 
+/* The pod's record of container `name`, added with `kind` when missing;
+ * NULL without memory. */
+static struct nd_ctr *ctr_get(struct nd_pod *p, const char *name,
+                              enum nd_kind kind) {
+  struct nd_ctr *c = nd_pod_ctr(p, name);
+  if (c)
+    return c;
+  struct nd_ctr *v = realloc(p->ctrs, (p->n_ctrs + 1) * sizeof *v);
+  if (!v)
+    return NULL;
+  p->ctrs = v;
+  c = &p->ctrs[p->n_ctrs++];
+  memset(c, 0, sizeof *c);
+  c->name = strdup(name);
+  c->kind = kind;
+  return c;
+}
+
 static void adopt_done(nd_job_t *j) {
   kube_node_agent_t *a = j->a;
   struct adopt *x = j->data;
@@ -281,19 +297,12 @@ static void adopt_done(nd_job_t *j) {
     struct nd_pod *p = nd_pod_find(a, ai->uid);
     if (!p)
       continue;
-    struct nd_ctr *c = nd_pod_ctr(p, ai->name);
-    if (!c) {
-      struct nd_ctr *v = realloc(p->ctrs, (p->n_ctrs + 1) * sizeof *v);
-      if (!v)
-        continue;
-      p->ctrs = v;
-      c = &p->ctrs[p->n_ctrs++];
-      memset(c, 0, sizeof *c);
-      c->name = strdup(ai->name);
-      c->kind = streq(ai->kind, "init")      ? ND_INIT
-                : streq(ai->kind, "sidecar") ? ND_SIDECAR
-                                             : ND_APP;
-    }
+    struct nd_ctr *c = ctr_get(p, ai->name,
+                               streq(ai->kind, "init")      ? ND_INIT
+                               : streq(ai->kind, "sidecar") ? ND_SIDECAR
+                                                            : ND_APP);
+    if (!c)
+      continue;
     if (!c->has_cur || ai->attempt > c->cur.attempt) {
       if (c->has_cur) {
         nd_instance_discard(a, &c->prev);
@@ -329,20 +338,13 @@ static void adopt_done(nd_job_t *j) {
                (int)(strlen(de->d_name) - strlen(".attempt")), de->d_name);
       char path[4600];
       snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-      cleanup_free char *num = nd_read_file(path, NULL);
+      cleanup_free char *num = core_read_file(path, NULL);
       if (!num || !*name)
         continue;
-      struct nd_ctr *c = nd_pod_ctr(p, name);
-      if (!c) {
-        struct nd_ctr *v = realloc(p->ctrs, (p->n_ctrs + 1) * sizeof *v);
-        if (!v)
-          continue;
-        p->ctrs = v;
-        c = &p->ctrs[p->n_ctrs++];
-        memset(c, 0, sizeof *c);
-        c->name = strdup(name);
-        c->kind = ND_APP; /* the spec says what it is at the first sync */
-      }
+      /* the spec says what it is at the first sync */
+      struct nd_ctr *c = ctr_get(p, name, ND_APP);
+      if (!c)
+        continue;
       if (atoi(num) > c->restarts)
         c->restarts = atoi(num);
     }

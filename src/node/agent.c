@@ -19,7 +19,9 @@
 #define DEFAULT_CLUSTER_DNS "10.96.0.10"
 #define DEFAULT_CLUSTER_DOMAIN "cluster.local"
 
-int64_t nd_now_ms(void) { return kube_time_mono_ns() / 1000000; }
+int64_t nd_now_ms(void) {
+  return kube_time_mono_ns() / 1000000;
+}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -40,13 +42,12 @@ static void strv_free(char **v) {
 }
 
 void nd_config_clear(struct nd_config *c) {
-  char **strs[] = {&c->data_dir,      &c->node_name,    &c->node_ip,
-                   &c->hostname,      &c->cgroup_parent, &c->runtime_root,
-                   &c->pod_cidr_flag, &c->cni_bridge,   &c->cni_conf_dir,
-                   &c->cni_bin_dir,   &c->cni_cache_dir, &c->ipam_dir,
-                   &c->service_cidr,  &c->cluster_dns,  &c->cluster_domain,
-                   &c->resolv_conf,   &c->pods_dir,     &c->logs_dir,
-                   &c->seccomp_dir};
+  char **strs[] = {
+      &c->data_dir,      &c->node_name,    &c->node_ip,        &c->hostname,
+      &c->cgroup_parent, &c->runtime_root, &c->pod_cidr_flag,  &c->cni_bridge,
+      &c->cni_conf_dir,  &c->cni_bin_dir,  &c->cni_cache_dir,  &c->ipam_dir,
+      &c->service_cidr,  &c->cluster_dns,  &c->cluster_domain, &c->resolv_conf,
+      &c->pods_dir,      &c->logs_dir,     &c->seccomp_dir};
   for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
     free(*strs[i]);
     *strs[i] = NULL;
@@ -128,12 +129,12 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
     if (kube_net_default_ipv4(ip, sizeof ip, NULL) == 0)
       c->node_ip = strdup(ip);
   }
-  if (!c->data_dir || !c->cgroup_parent || !c->runtime_root ||
-      !c->cni_bridge || !c->pod_cidr_flag || !c->cni_conf_dir ||
-      !c->cni_bin_dir || !c->cni_cache_dir || !c->ipam_dir ||
-      !c->service_cidr || !c->cluster_dns || !c->cluster_domain ||
-      !c->resolv_conf || !c->pods_dir || !c->logs_dir || !c->seccomp_dir ||
-      !c->labels || !c->unsafe_sysctls)
+  if (!c->data_dir || !c->cgroup_parent || !c->runtime_root || !c->cni_bridge ||
+      !c->pod_cidr_flag || !c->cni_conf_dir || !c->cni_bin_dir ||
+      !c->cni_cache_dir || !c->ipam_dir || !c->service_cidr ||
+      !c->cluster_dns || !c->cluster_domain || !c->resolv_conf ||
+      !c->pods_dir || !c->logs_dir || !c->seccomp_dir || !c->labels ||
+      !c->unsafe_sysctls)
     return kube_make_oom(err);
   kube_cni_bridge_options_t bo = {.struct_size = sizeof bo,
                                   .bridge = c->cni_bridge,
@@ -154,8 +155,8 @@ struct nd_pod *nd_pod_find(kube_node_agent_t *a, const char *uid) {
   return NULL;
 }
 
-struct nd_pod *nd_pod_add(kube_node_agent_t *a, const char *uid,
-                          const char *ns, const char *name) {
+struct nd_pod *nd_pod_add(kube_node_agent_t *a, const char *uid, const char *ns,
+                          const char *name) {
   if (a->n_pods == a->cap_pods) {
     size_t cap = a->cap_pods ? a->cap_pods * 2 : 32;
     struct nd_pod **v = realloc(a->pods_v, cap * sizeof *v);
@@ -274,9 +275,9 @@ void nd_pod_enqueue(kube_node_agent_t *a, const struct nd_pod *p,
     kube_controller_enqueue(a->ctl, p->uid, NULL);
 }
 
-static void pod_eventv(kube_node_agent_t *a, struct nd_pod *p,
-                       const char *type, const char *reason,
-                       const char *container, const char *msg) {
+static void pod_eventv(kube_node_agent_t *a, struct nd_pod *p, const char *type,
+                       const char *reason, const char *container,
+                       const char *msg) {
   if (!a->recorder)
     return;
   char fp[512] = "";
@@ -292,7 +293,8 @@ static void pod_eventv(kube_node_agent_t *a, struct nd_pod *p,
       .namespace_ = p->ns,
       .name = p->name,
       .uid = p->uid,
-      .resource_version = p->last ? kube_object_resource_version(p->last) : NULL,
+      .resource_version =
+          p->last ? kube_object_resource_version(p->last) : NULL,
       .field_path = container ? fp : NULL,
   };
   kube_event_recorder_record(a->recorder, &ref, type, reason, NULL, msg);
@@ -417,7 +419,9 @@ void nd_post_event(kube_node_agent_t *a, const char *uid, const char *type,
 
 /* ---- jobs --------------------------------------------------------------- */
 
-static void rt_key_destroy(void *p) { kube_runtime_free(p); }
+static void rt_key_destroy(void *p) {
+  kube_runtime_free(p);
+}
 
 kube_runtime_t *nd_worker_runtime(kube_node_agent_t *a, kube_error_t *err) {
   kube_runtime_t *rt = pthread_getspecific(a->rt_key);
@@ -466,8 +470,7 @@ static void job_free(nd_job_t *j) {
 
 void nd_job_event(nd_job_t *j, const char *type, const char *reason,
                   const char *container, const char *fmt, ...) {
-  struct nd_job_event *v =
-      realloc(j->events, (j->n_events + 1) * sizeof *v);
+  struct nd_job_event *v = realloc(j->events, (j->n_events + 1) * sizeof *v);
   if (!v)
     return;
   j->events = v;
@@ -558,7 +561,7 @@ void nd_exit_watch_free(struct nd_exit_watch *w) {
 
 struct exit_job {
   char *id;
-  kube_container_exit_t exit;
+  kube_rt_exit_t exit;
   bool have;
 };
 
@@ -736,9 +739,8 @@ static int sync_key(kube_controller_t *c, const char *key, void *arg) {
 static kube_informer_t *informer(kube_node_agent_t *a, const char *path,
                                  const char *field_selector,
                                  kube_error_t *err) {
-  kube_informer_options_t io = {.struct_size = sizeof io,
-                                .path = path,
-                                .field_selector = field_selector};
+  kube_informer_options_t io = {
+      .struct_size = sizeof io, .path = path, .field_selector = field_selector};
   return kube_informer_factory_informer(a->factory, &io, err);
 }
 
@@ -763,8 +765,7 @@ static int setup_informers(kube_node_agent_t *a, kube_error_t *err) {
   if (!(a->ctl = kube_controller_new(a->loop, &co, sync_key, a, err)))
     return -1;
   if (kube_controller_watch(a->ctl, a->pods, map_pod, a, err) < 0 ||
-      kube_controller_watch(a->ctl, a->configmaps, map_configmap, a, err) <
-          0 ||
+      kube_controller_watch(a->ctl, a->configmaps, map_configmap, a, err) < 0 ||
       kube_controller_watch(a->ctl, a->secrets, map_secret, a, err) < 0 ||
       kube_controller_watch(a->ctl, a->services, map_nothing, a, err) < 0 ||
       kube_controller_watch(a->ctl, a->nodes, map_node, a, err) < 0)
@@ -791,10 +792,7 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
     return NULL;
   }
   kube_node_agent_options_t o = {0};
-  if (opts)
-    memcpy(&o, opts,
-           opts->struct_size && opts->struct_size < sizeof o ? opts->struct_size
-                                                             : sizeof o);
+  core_opts_copy(&o, opts);
   kube_node_agent_t *a = calloc(1, sizeof *a);
   if (!a) {
     kube_make_oom(err);
@@ -817,9 +815,9 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
   if (pthread_key_create(&a->rt_key, rt_key_destroy) != 0)
     goto oom;
   a->rt_key_ok = true;
-  if (nd_mkdir_p(a->cfg.data_dir, 0700, err) < 0 ||
-      nd_mkdir_p(a->cfg.pods_dir, 0750, err) < 0 ||
-      nd_mkdir_p(a->cfg.logs_dir, 0755, err) < 0)
+  if (core_mkdir_p(a->cfg.data_dir, 0700, err) < 0 ||
+      core_mkdir_p(a->cfg.pods_dir, 0750, err) < 0 ||
+      core_mkdir_p(a->cfg.logs_dir, 0755, err) < 0)
     goto fail;
   /* What the node needs to run pods; failures make it NotReady, never
    * fail the process it runs in. */
@@ -876,8 +874,7 @@ static int start_informer(kube_informer_t *inf, kube_error_t *err) {
   return kube_informer_running(inf) ? 0 : kube_informer_start(inf, err);
 }
 
-KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a,
-                                      kube_error_t *err) {
+KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
   if (a->started)
     return 0;
   a->started = true;
@@ -991,7 +988,8 @@ static void gc_work(nd_job_t *j, kube_runtime_t *rt) {
   struct gc_job *g = j->data;
   for (size_t i = 0; i < g->n; i++) {
     kube_error_t e = KUBE_ERROR_INIT;
-    if (g->items[i].id && kube_runtime_delete(rt, g->items[i].id, true, &e) < 0 &&
+    if (g->items[i].id &&
+        kube_runtime_delete(rt, g->items[i].id, true, &e) < 0 &&
         e.reason != KUBE_REASON_NOT_FOUND)
       log_warn("delete container %s: %s", g->items[i].id, e.message);
     kube_error_clear(&e);

@@ -55,7 +55,7 @@ struct nd_config {
   char *cni_bridge, *cni_conf_dir, *cni_bin_dir, *cni_cache_dir, *ipam_dir;
   char *service_cidr, *cluster_dns, *cluster_domain, *resolv_conf;
   char *pods_dir, *logs_dir, *seccomp_dir;
-  char **labels;        /* "k=v" */
+  char **labels;         /* "k=v" */
   char **unsafe_sysctls; /* allowed patterns */
   int max_pods;
   int64_t pod_pids_limit;
@@ -108,8 +108,8 @@ struct nd_ctr {
   char *pull_error;
   /* CreateContainerConfigError / CreateContainerError: not before */
   int64_t create_retry_ms, create_backoff_ms;
-  bool stop_sent;   /* STOPSIGNAL sent while terminating */
-  bool seen;        /* still in the spec (sync bookkeeping) */
+  bool stop_sent; /* STOPSIGNAL sent while terminating */
+  bool seen;      /* still in the spec (sync bookkeeping) */
 };
 
 /* ---- pods --------------------------------------------------------------- */
@@ -167,7 +167,7 @@ struct nd_pod {
   bool job_running;
   bool adopted;
   /* status writes */
-  char *status_sent;  /* JSON of the last status patch that succeeded */
+  char *status_sent; /* JSON of the last status patch that succeeded */
   bool status_inflight, status_dirty;
   int64_t status_retry_ms;
   bool delete_sent;
@@ -189,7 +189,7 @@ struct kube_node_agent {
   kube_event_recorder_t *recorder;
   kube_controller_t *ctl;
   kube_workers_t *workers;
-  kube_runtime_t *rt; /* the loop thread's handle */
+  kube_runtime_t *rt;   /* the loop thread's handle */
   pthread_key_t rt_key; /* each worker thread's handle */
   bool rt_key_ok;
   kube_image_store_t *images;
@@ -255,8 +255,8 @@ void nd_post_event(kube_node_agent_t *a, const char *uid, const char *type,
 /* ---- agent.c: pods ------------------------------------------------------ */
 
 struct nd_pod *nd_pod_find(kube_node_agent_t *a, const char *uid);
-struct nd_pod *nd_pod_add(kube_node_agent_t *a, const char *uid,
-                          const char *ns, const char *name);
+struct nd_pod *nd_pod_add(kube_node_agent_t *a, const char *uid, const char *ns,
+                          const char *name);
 void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p);
 /* The pod's API object when it is still this incarnation, else NULL. */
 const kube_object_t *nd_pod_object(kube_node_agent_t *a, struct nd_pod *p);
@@ -328,8 +328,8 @@ void nd_status_finish(kube_node_agent_t *a, struct nd_pod *p);
 
 int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
                       const kube_object_t *pod, kube_error_t *err);
-int nd_sandbox_teardown(kube_node_agent_t *a, struct nd_pod *p,
-                        bool remove_dir, kube_error_t *err);
+int nd_sandbox_teardown(kube_node_agent_t *a, struct nd_pod *p, bool remove_dir,
+                        kube_error_t *err);
 void nd_hostports_close(struct nd_pod *p);
 /* Bind (TCP: and listen on) h->host_ip:h->port into h->fd. */
 int nd_hostport_reserve(struct nd_hostport *h, kube_error_t *err);
@@ -370,8 +370,8 @@ int nd_env_set(struct nd_env *e, const char *name, const char *value);
  * *bad_names (may be NULL) gets envFrom keys skipped as invalid names
  * ("a, b"; owned). */
 int nd_env_build(kube_node_agent_t *a, struct nd_pod *p,
-                 const kube_object_t *pod, json_object *ctr,
-                 struct nd_env *out, char **bad_names, kube_error_t *err);
+                 const kube_object_t *pod, json_object *ctr, struct nd_env *out,
+                 char **bad_names, kube_error_t *err);
 /* Kubernetes' $(VAR) expansion of s against env (owned result). */
 char *nd_env_expand(const char *s, const struct nd_env *env);
 /* A fieldRef value of the pod (metadata.name, status.podIP, ...). */
@@ -439,10 +439,6 @@ bool nd_node_ready(const kube_node_agent_t *a);
 
 /* ---- fs.c --------------------------------------------------------------- */
 
-int nd_mkdir_p(const char *path, mode_t mode, kube_error_t *err);
-int nd_write_file(const char *path, const char *data, size_t len, mode_t mode,
-                  kube_error_t *err);
-char *nd_read_file(const char *path, size_t *len_out);
 /* Unmount everything mounted at or below path (deepest first), then
  * remove the tree.  Missing is fine. */
 int nd_remove_tree(const char *path, kube_error_t *err);

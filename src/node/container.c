@@ -130,8 +130,8 @@ int nd_signal_parse(const char *s) {
   static const struct {
     const char *name;
     int sig;
-  } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
-              {"KILL", SIGKILL}, {"HUP", SIGHUP},   {"USR1", SIGUSR1},
+  } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},     {"QUIT", SIGQUIT},
+              {"KILL", SIGKILL}, {"HUP", SIGHUP},     {"USR1", SIGUSR1},
               {"USR2", SIGUSR2}, {"WINCH", SIGWINCH}, {"STOP", SIGSTOP},
               {"PWR", SIGPWR}};
   for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
@@ -161,7 +161,7 @@ uint64_t nd_own_caps(void) {
 
 /* Join the namespaces pinned in the sandbox directory, whichever they are
  * (a host-network pod pins only ipc). */
-static int join_pinned(kube_container_config_t *cfg, const char *ns_dir,
+static int join_pinned(kube_rt_config_t *cfg, const char *ns_dir,
                        kube_error_t *err) {
   unsigned pinned = kube_runtime_sandbox_pinned(ns_dir);
   for (int t = 0; t < KUBE_NS__COUNT; t++) {
@@ -235,10 +235,10 @@ static int pull(nd_job_t *j, struct ct_job *cj, struct ct_plan *c,
   if (!present)
     nd_post_event(a, cj->uid, "Normal", "Pulling", c->name,
                   "Pulling image \"%s\"", c->image);
-  kube_image_transfer_options_t to = {
-      .struct_size = sizeof to,
-      .auth_configs = (const char *const *)c->auths,
-      .n_auth_configs = c->n_auths};
+  kube_image_transfer_options_t to = {.struct_size = sizeof to,
+                                      .auth_configs =
+                                          (const char *const *)c->auths,
+                                      .n_auth_configs = c->n_auths};
   if (kube_image_ensure(a->images, c->image,
                         present ? KUBE_IMAGE_PULL_IF_NOT_PRESENT : c->policy,
                         &to, info, &e) < 0) {
@@ -253,8 +253,7 @@ static int pull(nd_job_t *j, struct ct_job *cj, struct ct_plan *c,
   }
   if (present) {
     nd_job_event(j, "Normal", "Pulled", c->name,
-                 "Container image \"%s\" already present on machine",
-                 c->image);
+                 "Container image \"%s\" already present on machine", c->image);
   } else {
     cleanup_free char *d = duration(kube_time_mono_ns() - t0);
     nd_job_event(j, "Normal", "Pulled", c->name,
@@ -279,7 +278,7 @@ static char *root_file(const char *rootfs, const char *path) {
     return NULL;
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  char *text = nd_read_file(proc, NULL);
+  char *text = core_read_file(proc, NULL);
   close(fd);
   return text;
 }
@@ -464,7 +463,7 @@ static void replace_strv(char ***dst, size_t *dn, char **src, size_t sn) {
   *dn = sn;
 }
 
-static void drop_ns(kube_container_config_t *cfg, kube_ns_type_t t) {
+static void drop_ns(kube_rt_config_t *cfg, kube_ns_type_t t) {
   for (size_t i = 0; i < cfg->n_namespaces; i++)
     if (cfg->namespaces[i].type == t) {
       free(cfg->namespaces[i].path);
@@ -473,10 +472,9 @@ static void drop_ns(kube_container_config_t *cfg, kube_ns_type_t t) {
     }
 }
 
-static int add_mount(kube_container_config_t *cfg, const char *dest,
-                     const char *src, bool ro) {
-  kube_rt_mount_t *m =
-      realloc(cfg->mounts, (cfg->n_mounts + 1) * sizeof *m);
+static int add_mount(kube_rt_config_t *cfg, const char *dest, const char *src,
+                     bool ro) {
+  kube_rt_mount_t *m = realloc(cfg->mounts, (cfg->n_mounts + 1) * sizeof *m);
   if (!m)
     return -1;
   cfg->mounts = m;
@@ -512,7 +510,7 @@ static char *sub_path_source(const struct ct_mount *m, kube_error_t *err) {
     return NULL;
   }
   struct stat st;
-  if (lstat(p, &st) < 0 && nd_mkdir_p(p, 0755, err) < 0) {
+  if (lstat(p, &st) < 0 && core_mkdir_p(p, 0755, err) < 0) {
     free(p);
     return NULL;
   }
@@ -532,7 +530,7 @@ static char *sub_path_source(const struct ct_mount *m, kube_error_t *err) {
 
 static int load_seccomp(const char *path, kube_seccomp_t **out,
                         kube_error_t *err) {
-  cleanup_free char *profile = nd_read_file(path, NULL);
+  cleanup_free char *profile = core_read_file(path, NULL);
   if (!profile)
     return kube_error_set(err, KUBE_REASON_INVALID, errno,
                           "cannot load seccomp profile \"%s\": %s", path,
@@ -544,20 +542,18 @@ static int load_seccomp(const char *path, kube_seccomp_t **out,
                "\"seccomp\":%s}}",
                profile) < 0)
     return kube_make_oom(err);
-  kube_container_config_t *cfg = kube_container_config_parse(doc, "/", err);
+  kube_rt_config_t *cfg = kube_rt_config_parse(doc, "/", err);
   if (!cfg)
     return kube_error_wrap(err, "seccomp profile %s", path);
   *out = steal_pointer(&cfg->seccomp);
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   return 0;
 }
 
-static kube_container_config_t *build_config(kube_node_agent_t *a,
-                                             struct ct_job *cj,
-                                             struct ct_plan *c,
-                                             const kube_image_info_t *info,
-                                             const char *rootfs,
-                                             kube_error_t *err) {
+static kube_rt_config_t *build_config(kube_node_agent_t *a, struct ct_job *cj,
+                                      struct ct_plan *c,
+                                      const kube_image_info_t *info,
+                                      const char *rootfs, kube_error_t *err) {
   const kube_image_config_t *ic = &info->config;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -618,11 +614,11 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
       envv[i] = NULL;
   size_t ne = env.n;
   nd_env_clear(&env);
-  kube_container_config_t *cfg = kube_container_config_new_default(err);
+  kube_rt_config_t *cfg = kube_rt_config_new_default(err);
   if (!cfg || !envv || !argv) {
     strv_free(argv, na);
     strv_free(envv, ne);
-    kube_container_config_free(cfg);
+    kube_rt_config_free(cfg);
     if (!kube_error_is_set(err))
       kube_make_oom(err);
     c->stage = ST_CREATE;
@@ -634,7 +630,7 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
   cfg->root_path = strdup(rootfs);
   cfg->root_readonly = c->ro_root;
   free(cfg->cwd);
-  cfg->cwd = strdup(c->working_dir         ? c->working_dir
+  cfg->cwd = strdup(c->working_dir                        ? c->working_dir
                     : ic->working_dir && *ic->working_dir ? ic->working_dir
                                                           : "/");
   cfg->uid = uid;
@@ -667,7 +663,7 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
   }
   if (c->seccomp == 2 && !c->privileged &&
       load_seccomp(c->seccomp_path, &cfg->seccomp, err) < 0) {
-    kube_container_config_free(cfg);
+    kube_rt_config_free(cfg);
     c->stage = ST_CONFIG;
     return NULL;
   }
@@ -691,7 +687,7 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
   char ns_dir[4200];
   snprintf(ns_dir, sizeof ns_dir, "%s/ns", cj->pod_dir);
   if (join_pinned(cfg, ns_dir, err) < 0) {
-    kube_container_config_free(cfg);
+    kube_rt_config_free(cfg);
     c->stage = ST_CREATE;
     return NULL;
   }
@@ -725,7 +721,7 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
     cleanup_free char *src = NULL;
     if (m->sub_path && *m->sub_path) {
       if (!(src = sub_path_source(m, err))) {
-        kube_container_config_free(cfg);
+        kube_rt_config_free(cfg);
         c->stage = ST_CONFIG;
         return NULL;
       }
@@ -771,14 +767,14 @@ static kube_container_config_t *build_config(kube_node_agent_t *a,
                           {ND_ANN_ROOTFS, c->dir}};
   for (size_t i = 0; i < ARRAY_SIZE(ann); i++)
     if (ann[i][1] &&
-        kube_container_config_annotate(cfg, ann[i][0], ann[i][1], err) < 0) {
-      kube_container_config_free(cfg);
+        kube_rt_config_annotate(cfg, ann[i][0], ann[i][1], err) < 0) {
+      kube_rt_config_free(cfg);
       c->stage = ST_CREATE;
       return NULL;
     }
   return cfg;
 oom:
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   c->stage = ST_CREATE;
   kube_make_oom(err);
   return NULL;
@@ -799,15 +795,15 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
   char fsdir[4300];
   snprintf(fsdir, sizeof fsdir, "%s/fs", c->dir);
   cleanup_free char *rootfs = NULL;
-  kube_container_config_t *cfg = NULL;
-  if (nd_mkdir_p(c->dir, 0750, &e) < 0 ||
+  kube_rt_config_t *cfg = NULL;
+  if (core_mkdir_p(c->dir, 0750, &e) < 0 ||
       kube_image_rootfs_prepare(a->images, info.id, fsdir, &rootfs, &e) < 0) {
     c->stage = ST_CREATE;
     goto fail;
   }
   c->rootfs_dir = strdup(fsdir);
   if (c->term_path)
-    nd_write_file(c->term_path, "", 0, 0666, NULL);
+    core_write_file(c->term_path, "", 0, 0666, NULL);
   if (!(cfg = build_config(a, cj, c, &info, rootfs, &e)))
     goto fail;
   char logdir[4300];
@@ -815,11 +811,11 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
   char *slash = strrchr(logdir, '/');
   if (slash)
     *slash = '\0';
-  if (nd_mkdir_p(logdir, 0755, &e) < 0) {
+  if (core_mkdir_p(logdir, 0755, &e) < 0) {
     c->stage = ST_CREATE;
     goto fail;
   }
-  kube_container_io_t io = KUBE_CONTAINER_IO_NULL;
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = c->log_path;
   io.open_stdin = c->stdin_open;
   io.stdin_once = c->stdin_once;
@@ -838,7 +834,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
     clock_gettime(CLOCK_REALTIME, &c->started);
     c->created = c->started;
   }
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   kube_image_info_clear(&info);
   nd_job_event(j, "Normal", "Created", c->name, "Created container: %s",
                c->name);
@@ -846,7 +842,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
                c->name);
   return;
 fail:
-  kube_container_config_free(cfg);
+  kube_rt_config_free(cfg);
   c->error = strdup(e.message ? e.message : "failed");
   kube_error_clear(&e);
   if (c->rootfs_dir) {
@@ -866,10 +862,9 @@ static void record_attempt(struct ct_job *cj, struct ct_plan *c) {
   if (c->stage != ST_OK && c->stage != ST_RUN)
     return;
   char path[4300], num[16];
-  snprintf(path, sizeof path, "%s/containers/%s.attempt", cj->pod_dir,
-           c->name);
+  snprintf(path, sizeof path, "%s/containers/%s.attempt", cj->pod_dir, c->name);
   snprintf(num, sizeof num, "%d\n", c->attempt);
-  nd_write_file(path, num, strlen(num), 0600, NULL);
+  core_write_file(path, num, strlen(num), 0600, NULL);
 }
 
 static void ct_work(nd_job_t *j, kube_runtime_t *rt) {
@@ -897,14 +892,13 @@ static void ct_done(nd_job_t *j) {
     if (c->stage == ST_PULL || c->stage == ST_NEVER_PULL) {
       /* nothing was created: the restart count stays */
       ctr->pull_backoff_ms =
-          ctr->pull_backoff_ms ? (ctr->pull_backoff_ms * 2 > 300000
-                                      ? 300000
-                                      : ctr->pull_backoff_ms * 2)
-                               : 10000;
+          ctr->pull_backoff_ms
+              ? (ctr->pull_backoff_ms * 2 > 300000 ? 300000
+                                                   : ctr->pull_backoff_ms * 2)
+              : 10000;
       ctr->pull_backoff_until_ms = nd_now_ms() + ctr->pull_backoff_ms;
-      set_str(&ctr->waiting_reason, c->stage == ST_NEVER_PULL
-                                        ? "ErrImageNeverPull"
-                                        : "ErrImagePull");
+      set_str(&ctr->waiting_reason,
+              c->stage == ST_NEVER_PULL ? "ErrImageNeverPull" : "ErrImagePull");
       set_str(&ctr->waiting_message, c->error);
       set_str(&ctr->pull_error, c->error);
       nd_pod_enqueue(a, p, ctr->pull_backoff_ms);
@@ -972,11 +966,11 @@ static void ct_done(nd_job_t *j) {
  * forgets the wait (nd_pod_sources_changed). */
 void nd_ctr_retry_later(kube_node_agent_t *a, struct nd_pod *p,
                         struct nd_ctr *c) {
-  c->create_backoff_ms = c->create_backoff_ms
-                             ? (c->create_backoff_ms * 2 > 20000
-                                    ? 20000
-                                    : c->create_backoff_ms * 2)
-                             : 1000;
+  c->create_backoff_ms =
+      c->create_backoff_ms
+          ? (c->create_backoff_ms * 2 > 20000 ? 20000
+                                              : c->create_backoff_ms * 2)
+          : 1000;
   c->create_retry_ms = nd_now_ms() + c->create_backoff_ms;
   nd_pod_enqueue(a, p, c->create_backoff_ms);
 }
@@ -988,7 +982,8 @@ static char **strv_of(json_object *arr, size_t *n) {
   size_t len = arr ? json_object_array_length(arr) : 0;
   char **v = calloc(len + 1, sizeof *v);
   for (size_t i = 0; v && i < len; i++)
-    v[(*n)++] = strdup(json_object_get_string(json_object_array_get_idx(arr, i)));
+    v[(*n)++] =
+        strdup(json_object_get_string(json_object_array_get_idx(arr, i)));
   return v;
 }
 
@@ -1093,8 +1088,8 @@ static int plan_mounts(kube_node_agent_t *a, struct nd_pod *p,
   }
   /* parents before children: a shorter path first */
   for (size_t i = 1; i < c->n_mounts; i++)
-    for (size_t k = i; k > 0 &&
-                       strlen(c->mounts[k].dest) < strlen(c->mounts[k - 1].dest);
+    for (size_t k = i;
+         k > 0 && strlen(c->mounts[k].dest) < strlen(c->mounts[k - 1].dest);
          k--) {
       struct ct_mount t = c->mounts[k];
       c->mounts[k] = c->mounts[k - 1];
@@ -1156,8 +1151,8 @@ static int make_plan(kube_node_agent_t *a, struct nd_pod *p,
     c->uid = json_object_get_int64(x);
   if ((x = sc_get(ctr, spec, "runAsGroup")))
     c->gid = json_object_get_int64(x);
-  c->non_root = (x = sc_get(ctr, spec, "runAsNonRoot")) &&
-                json_object_get_boolean(x);
+  c->non_root =
+      (x = sc_get(ctr, spec, "runAsNonRoot")) && json_object_get_boolean(x);
   json_object *sg = kube_json_get(spec, "securityContext.supplementalGroups");
   json_object *fsg = kube_json_get(spec, "securityContext.fsGroup");
   size_t ng = (sg ? json_object_array_length(sg) : 0) + (fsg ? 1 : 0);
@@ -1169,7 +1164,8 @@ static int make_plan(kube_node_agent_t *a, struct nd_pod *p,
         (gid_t)json_object_get_int64(json_object_array_get_idx(sg, i));
   c->ro_root = nd_spec_bool(ctr, "securityContext.readOnlyRootFilesystem");
   c->privileged = nd_spec_bool(ctr, "securityContext.privileged");
-  json_object *ape = kube_json_get(ctr, "securityContext.allowPrivilegeEscalation");
+  json_object *ape =
+      kube_json_get(ctr, "securityContext.allowPrivilegeEscalation");
   c->no_new_privs = ape && !json_object_get_boolean(ape);
   c->caps_add =
       caps_mask(kube_json_get(ctr, "securityContext.capabilities.add"), NULL);
@@ -1177,13 +1173,14 @@ static int make_plan(kube_node_agent_t *a, struct nd_pod *p,
       kube_json_get(ctr, "securityContext.capabilities.drop"), &c->drop_all);
   if (c->drop_all)
     c->caps_drop = 0;
-  const char *sp = kube_json_get_string(ctr, "securityContext.seccompProfile.type");
+  const char *sp =
+      kube_json_get_string(ctr, "securityContext.seccompProfile.type");
   const char *lp = kube_json_get_string(
       ctr, "securityContext.seccompProfile.localhostProfile");
   if (!sp) {
     sp = kube_json_get_string(spec, "securityContext.seccompProfile.type");
-    lp = kube_json_get_string(spec,
-                              "securityContext.seccompProfile.localhostProfile");
+    lp = kube_json_get_string(
+        spec, "securityContext.seccompProfile.localhostProfile");
   }
   c->seccomp = sp && streq(sp, "RuntimeDefault") ? 1
                : sp && streq(sp, "Localhost")    ? 2
@@ -1227,7 +1224,8 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
   cj->name = strdup(p->name);
   cj->pod_dir = strdup(p->dir);
   cj->desc = nd_pod_desc(p);
-  cj->hostname = p->host_network ? strdup(a->cfg.hostname) : nd_pod_hostname(pod);
+  cj->hostname =
+      p->host_network ? strdup(a->cfg.hostname) : nd_pod_hostname(pod);
   cj->own_caps = nd_own_caps();
   cj->host_network = p->host_network;
   cj->host_pid = nd_spec_bool(spec, "hostPID");
@@ -1258,8 +1256,7 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
       continue;
     }
     if (bad) {
-      nd_pod_event(a, p, "Warning", "InvalidEnvironmentVariableNames",
-                   names[i],
+      nd_pod_event(a, p, "Warning", "InvalidEnvironmentVariableNames", names[i],
                    "Keys [%s] from the EnvFrom were skipped since they are "
                    "considered invalid environment variable names.",
                    bad);

@@ -31,7 +31,8 @@ static void host_aliases(kube_strbuf_t *sb, json_object *spec) {
     kube_strbuf_printf(sb, "%s", ip);
     for (size_t k = 0; k < json_object_array_length(names); k++)
       kube_strbuf_printf(
-          sb, "\t%s", json_object_get_string(json_object_array_get_idx(names, k)));
+          sb, "\t%s",
+          json_object_get_string(json_object_array_get_idx(names, k)));
     kube_strbuf_printf(sb, "\n");
   }
 }
@@ -41,8 +42,9 @@ char *nd_hosts_file(kube_node_agent_t *a, const kube_object_t *pod,
   json_object *spec = nd_spec(pod);
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   if (host_network) {
-    kube_strbuf_printf(&sb, "# Kubernetes-managed hosts file (host network).\n");
-    cleanup_free char *host = nd_read_file("/etc/hosts", NULL);
+    kube_strbuf_printf(&sb,
+                       "# Kubernetes-managed hosts file (host network).\n");
+    cleanup_free char *host = core_read_file("/etc/hosts", NULL);
     if (host)
       kube_strbuf_printf(&sb, "%s", host);
   } else {
@@ -114,15 +116,15 @@ static void add_option(struct resolv *r, const char *opt) {
 
 static void parse_host(const char *path, struct resolv *r, bool servers,
                        bool search, bool options) {
-  cleanup_free char *text = nd_read_file(path, NULL);
+  cleanup_free char *text = core_read_file(path, NULL);
   if (!text)
     return;
   for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
     char *save = NULL, *w = strtok_r(l, " \t", &save);
     if (!w || w[0] == '#' || w[0] == ';')
       continue;
-    bool is_ns = streq(w, "nameserver"), is_search = streq(w, "search") ||
-                                                     streq(w, "domain");
+    bool is_ns = streq(w, "nameserver"),
+         is_search = streq(w, "search") || streq(w, "domain");
     bool is_opt = streq(w, "options");
     while ((w = strtok_r(NULL, " \t", &save))) {
       if (is_ns && servers)

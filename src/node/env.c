@@ -105,13 +105,11 @@ struct svc_vars {
   bool links;
 };
 
-static void service_vars(const char *key, const kube_object_t *obj,
-                         void *arg) {
+static void service_vars(const char *key, const kube_object_t *obj, void *arg) {
   struct svc_vars *sv = arg;
   const char *ns = kube_object_namespace(obj);
   const char *name = kube_object_name(obj);
-  bool master = ns && streq(ns, "default") && name &&
-                streq(name, "kubernetes");
+  bool master = ns && streq(ns, "default") && name && streq(name, "kubernetes");
   if (!ns || !name || (!master && (!sv->links || !streq(ns, sv->ns))))
     return;
   json_object *svc = kube_object_json(obj);
@@ -412,8 +410,8 @@ static char *value_from(kube_node_agent_t *a, struct nd_pod *p,
 }
 
 int nd_env_build(kube_node_agent_t *a, struct nd_pod *p,
-                 const kube_object_t *pod, json_object *ctr,
-                 struct nd_env *out, char **bad_names, kube_error_t *err) {
+                 const kube_object_t *pod, json_object *ctr, struct nd_env *out,
+                 char **bad_names, kube_error_t *err) {
   memset(out, 0, sizeof *out);
   if (bad_names)
     *bad_names = NULL;
@@ -429,13 +427,12 @@ int nd_env_build(kube_node_agent_t *a, struct nd_pod *p,
   kube_strbuf_t bad = KUBE_STRBUF_INIT;
   bool any_bad = false;
   struct nd_env mine = {0};
-  int rc = env_from(a, p, kube_json_get(ctr, "envFrom"), &mine, &bad, &any_bad,
-                    err);
+  int rc =
+      env_from(a, p, kube_json_get(ctr, "envFrom"), &mine, &bad, &any_bad, err);
   for (size_t i = 0; rc == 0 && i < mine.n; i++)
     nd_env_set(&all, mine.names[i], mine.values[i]);
   json_object *env = kube_json_get(ctr, "env");
-  for (size_t i = 0; rc == 0 && env && i < json_object_array_length(env);
-       i++) {
+  for (size_t i = 0; rc == 0 && env && i < json_object_array_length(env); i++) {
     json_object *e = json_object_array_get_idx(env, i);
     const char *name = kube_json_get_string(e, "name");
     if (!name)
@@ -477,7 +474,7 @@ int nd_env_build(kube_node_agent_t *a, struct nd_pod *p,
   }
   if (rc == 0 && any_bad && bad_names)
     *bad_names = kube_strbuf_steal(&bad);
-  kube_strbuf_free(&bad);
+  kube_strbuf_clear(&bad);
   nd_env_clear(&mine);
   nd_env_clear(&all);
   nd_env_clear(&svc);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* File helpers of the node agent: directories, atomic writes, removing a
- * pod's tree with whatever is still mounted in it. */
+/* File helpers of the node agent: removing a pod's tree with whatever is
+ * still mounted in it. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -8,89 +8,6 @@
 #include <sys/stat.h>
 
 #include "node/agent.h"
-
-int nd_mkdir_p(const char *path, mode_t mode, kube_error_t *err) {
-  char buf[4096];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, ENAMETOOLONG,
-                          "path too long: %s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-      return kube_make_error(err, errno, "cannot create %s: %s", buf,
-                             strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST)
-    return kube_make_error(err, errno, "cannot create %s: %s", buf,
-                           strerror(errno));
-  return 0;
-}
-
-int nd_write_file(const char *path, const char *data, size_t len, mode_t mode,
-                  kube_error_t *err) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)gettid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0)
-    return kube_make_error(err, errno, "cannot write %s: %s", path,
-                           strerror(errno));
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return kube_make_error(err, e, "cannot write %s: %s", path, strerror(e));
-    }
-    off += (size_t)n;
-  }
-  /* mode exactly as asked, whatever the umask */
-  if (fchmod(fd, mode) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return kube_make_error(err, e, "cannot write %s: %s", path, strerror(e));
-  }
-  return 0;
-}
-
-char *nd_read_file(const char *path, size_t *len_out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    if (cap - len < 2) {
-      char *b = realloc(buf, cap * 2);
-      if (!b) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = b;
-      cap *= 2;
-    }
-    ssize_t n = read(fd, buf + len, cap - len - 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  close(fd);
-  if (buf) {
-    buf[len] = '\0';
-    if (len_out)
-      *len_out = len;
-  }
-  return buf;
-}
 
 /* Mount points at or below path, deepest first (from /proc/self/mountinfo,
  * whose mount point field escapes spaces as \040). */
@@ -159,8 +76,7 @@ int nd_unmount_below(const char *path, kube_error_t *err) {
   for (size_t i = 0; i < n; i++) {
     if (umount2(v[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT &&
         rc == 0)
-      rc = kube_make_error(err, errno, "unmount %s: %s", v[i],
-                           strerror(errno));
+      rc = kube_make_error(err, errno, "unmount %s: %s", v[i], strerror(errno));
     free(v[i]);
   }
   free(v);

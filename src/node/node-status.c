@@ -37,14 +37,14 @@ struct nd_node_state {
 };
 
 static char *read_line(const char *path) {
-  char *s = nd_read_file(path, NULL);
+  char *s = core_read_file(path, NULL);
   if (s)
     s[strcspn(s, "\n")] = '\0';
   return s;
 }
 
 static char *os_image(void) {
-  cleanup_free char *text = nd_read_file("/etc/os-release", NULL);
+  cleanup_free char *text = core_read_file("/etc/os-release", NULL);
   if (text) {
     for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n"))
       if (str_has_prefix(l, "PRETTY_NAME=")) {
@@ -151,12 +151,13 @@ static void probe_work(nd_job_t *j, kube_runtime_t *rt) {
   struct probe *pr = j->data;
   kube_node_agent_t *a = j->a;
   kube_error_t e = KUBE_ERROR_INIT;
-  if (nd_mkdir_p(a->cfg.cni_conf_dir, 0755, &e) == 0 && pr->conflist)
+  if (core_mkdir_p(a->cfg.cni_conf_dir, 0755, &e) == 0 && pr->conflist)
     kube_cni_write_conf(pr->conf_path, pr->conflist, &e);
   kube_error_clear(&e);
   pr->network_ok = a->cni && kube_cni_status(a->cni, NULL, &e) == 0;
   if (!pr->network_ok)
-    pr->network_error = strdup(e.message ? e.message : "cni plugin not initialized");
+    pr->network_error =
+        strdup(e.message ? e.message : "cni plugin not initialized");
   kube_error_clear(&e);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   pr->cpus = cpus > 0 ? cpus : 1;
@@ -231,8 +232,8 @@ static void probe(kube_node_agent_t *a) {
                                   .subnet = a->pod_cidr,
                                   .ipam_dir = a->cfg.ipam_dir};
   pr->conflist = kube_cni_bridge_conflist(&bo, NULL);
-  if (asprintf(&pr->conf_path, "%s/10-libkube.conflist",
-               a->cfg.cni_conf_dir) < 0)
+  if (asprintf(&pr->conf_path, "%s/10-libkube.conflist", a->cfg.cni_conf_dir) <
+      0)
     pr->conf_path = NULL;
   if (!pr->conf_path) {
     free(pr->conflist);
@@ -299,9 +300,9 @@ static json_object *node_status(kube_node_agent_t *a, const char *now,
   struct nd_node_state *n = a->node;
   bool ready = a->runtime_ok && a->network_ok && a->cfg.node_ip;
   *ready_out = ready;
-  const char *msg = ready ? "kubelet is posting ready status"
-                          : a->not_ready_message ? a->not_ready_message
-                                                 : "node is starting";
+  const char *msg = ready                  ? "kubelet is posting ready status"
+                    : a->not_ready_message ? a->not_ready_message
+                                           : "node is starting";
   if (!n->ready_known || ready != n->ready || !n->ready_message_sent ||
       !streq(n->ready_message_sent, msg)) {
     if (!n->ready_known || ready != n->ready)
@@ -371,7 +372,8 @@ static char *status_key(json_object *st) {
   for (size_t i = 0; conds && i < json_object_array_length(conds); i++)
     json_object_object_del(json_object_array_get_idx(conds, i),
                            "lastHeartbeatTime");
-  char *s = strdup(json_object_to_json_string_ext(copy, JSON_C_TO_STRING_PLAIN));
+  char *s =
+      strdup(json_object_to_json_string_ext(copy, JSON_C_TO_STRING_PLAIN));
   json_object_put(copy);
   return s;
 }
@@ -543,7 +545,8 @@ static void registered(const kube_object_t *res, const kube_error_t *err,
     /* A Node of this name exists (our own, from before a restart): make
      * its labels ours, as the kubelet's reconcileExtendedResource/labels
      * do, and take over its status. */
-    json_object *patch = json_object_new_object(), *meta = json_object_new_object();
+    json_object *patch = json_object_new_object(),
+                *meta = json_object_new_object();
     json_object_object_add(meta, "labels", labels(a));
     json_object_object_add(patch, "metadata", meta);
     if (kube_writer_patch(
@@ -658,8 +661,7 @@ static void lease_tick(void *arg) {
   clock_gettime(CLOCK_REALTIME, &ts);
   char now[40];
   kube_time_format_micro(&ts, now, sizeof now);
-  const kube_kind_t *k =
-      kube_kind_by_kind("coordination.k8s.io/v1", "Lease");
+  const kube_kind_t *k = kube_kind_by_kind("coordination.k8s.io/v1", "Lease");
   int rc;
   if (n->lease_exists) {
     char patch[200];
@@ -686,8 +688,7 @@ static void probe_tick(void *arg) {
   struct nd_node_state *n = a->node;
   /* the pod CIDR the Node was given wins over the flag */
   const kube_object_t *node = kube_informer_get(a->nodes, a->cfg.node_name);
-  const char *cidr =
-      node ? kube_object_get_string(node, "spec.podCIDR") : NULL;
+  const char *cidr = node ? kube_object_get_string(node, "spec.podCIDR") : NULL;
   if (cidr && *cidr && !streq(cidr, a->pod_cidr)) {
     char *c = strdup(cidr);
     if (c) {

@@ -64,8 +64,7 @@ const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
     return "Pending";
   if (terminal && !running) {
     /* a pod stopped by its deletion ends by how its containers ended */
-    return stopped && succeeded == stopped && !waiting ? "Succeeded"
-                                                       : "Failed";
+    return stopped && succeeded == stopped && !waiting ? "Succeeded" : "Failed";
   }
   if (waiting)
     return "Pending";
@@ -87,8 +86,8 @@ static void add_str(json_object *o, const char *k, const char *v) {
 
 static void add_time(json_object *o, const char *k, const struct timespec *t) {
   char buf[40];
-  add_str(o, k, t->tv_sec ? kube_time_format(t->tv_sec, buf, sizeof buf)
-                          : NULL);
+  add_str(o, k,
+          t->tv_sec ? kube_time_format(t->tv_sec, buf, sizeof buf) : NULL);
 }
 
 static json_object *terminated(const struct nd_instance *in) {
@@ -119,11 +118,12 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   const char *image = ctr ? kube_json_get_string(ctr, "image") : NULL;
   json_object *s = json_object_new_object();
   add_str(s, "name", c->name);
-  cleanup_free char *norm = image ? kube_image_ref_normalize(image, NULL) : NULL;
+  cleanup_free char *norm =
+      image ? kube_image_ref_normalize(image, NULL) : NULL;
   add_str(s, "image", norm ? norm : image ? image : "");
   const struct nd_instance *in = c->has_cur ? &c->cur : NULL;
   add_str(s, "imageID",
-          in && in->image_ref ? in->image_ref
+          in && in->image_ref  ? in->image_ref
           : in && in->image_id ? in->image_id
                                : "");
   if (in && in->id) {
@@ -149,10 +149,10 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
     json_object_object_add(state, "terminated", terminated(in));
   } else {
     json_object *w = json_object_new_object();
-    const char *reason =
-        c->waiting_reason ? c->waiting_reason
-        : c->kind == ND_APP && !initialized ? "PodInitializing"
-                                            : "ContainerCreating";
+    const char *reason = c->waiting_reason ? c->waiting_reason
+                         : c->kind == ND_APP && !initialized
+                             ? "PodInitializing"
+                             : "ContainerCreating";
     add_str(w, "reason", reason);
     if (c->waiting_message && *c->waiting_message)
       add_str(w, "message", c->waiting_message);
@@ -170,8 +170,8 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   return s;
 }
 
-static json_object *condition(json_object *old_conds, const char *type,
-                              bool ok, const char *reason, const char *msg,
+static json_object *condition(json_object *old_conds, const char *type, bool ok,
+                              const char *reason, const char *msg,
                               const char *now) {
   const char *status = ok ? "True" : "False";
   const char *since = now;
@@ -217,7 +217,7 @@ static char *names_of(const struct nd_pod *p, bool init, bool unready) {
   }
   kube_strbuf_printf(&sb, "]");
   if (!any) {
-    kube_strbuf_free(&sb);
+    kube_strbuf_clear(&sb);
     return NULL;
   }
   return kube_strbuf_steal(&sb);
@@ -286,12 +286,11 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
                                          sandbox_ok, NULL, NULL, now));
   cleanup_free char *init_names = names_of(p, true, true);
   json_object_array_add(
-      conds,
-      condition(old_conds, "Initialized", initialized || succeeded,
-                succeeded ? "PodCompleted"
-                : initialized ? NULL
-                              : "ContainersNotInitialized",
-                initialized || succeeded ? NULL : "", now));
+      conds, condition(old_conds, "Initialized", initialized || succeeded,
+                       succeeded     ? "PodCompleted"
+                       : initialized ? NULL
+                                     : "ContainersNotInitialized",
+                       initialized || succeeded ? NULL : "", now));
   if (!initialized && !succeeded && init_names) {
     json_object *c =
         json_object_array_get_idx(conds, json_object_array_length(conds) - 1);
@@ -305,14 +304,13 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
   snprintf(msg, sizeof msg, "containers with unready status: %s",
            unready ? unready : "[]");
   const char *why = succeeded ? "PodCompleted" : "ContainersNotReady";
-  json_object_array_add(conds, condition(old_conds, "ContainersReady",
-                                         all_ready, all_ready ? NULL : why,
-                                         all_ready || succeeded ? NULL : msg,
-                                         now));
-  json_object_array_add(conds, condition(old_conds, "Ready", all_ready,
-                                         all_ready ? NULL : why,
-                                         all_ready || succeeded ? NULL : msg,
-                                         now));
+  json_object_array_add(conds,
+                        condition(old_conds, "ContainersReady", all_ready,
+                                  all_ready ? NULL : why,
+                                  all_ready || succeeded ? NULL : msg, now));
+  json_object_array_add(
+      conds, condition(old_conds, "Ready", all_ready, all_ready ? NULL : why,
+                       all_ready || succeeded ? NULL : msg, now));
   json_object_object_add(st, "conditions", conds);
   if (a->cfg.node_ip) {
     add_str(st, "hostIP", a->cfg.node_ip);
@@ -373,16 +371,16 @@ struct status_write {
   bool finish; /* then delete the object */
 };
 
-static void send_status(kube_node_agent_t *a, struct nd_pod *p,
-                        json_object *st, bool finish) {
+static void send_status(kube_node_agent_t *a, struct nd_pod *p, json_object *st,
+                        bool finish) {
   json_object *patch = json_object_new_object();
   json_object_object_add(patch, "status", st);
   struct status_write *w = calloc(1, sizeof *w);
   if (w) {
     w->a = a;
     w->uid = strdup(p->uid);
-    w->text = strdup(
-        json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
+    w->text =
+        strdup(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
     w->finish = finish;
   }
   json_object_put(patch);
@@ -432,9 +430,8 @@ static void deleted(const kube_object_t *res, const kube_error_t *err,
 }
 
 static void delete_object(kube_node_agent_t *a, struct nd_pod *p) {
-  kube_client_write_options_t wo = {.struct_size = sizeof wo,
-                                    .grace_period = 0,
-                                    .precondition_uid = p->uid};
+  kube_client_write_options_t wo = {
+      .struct_size = sizeof wo, .grace_period = 0, .precondition_uid = p->uid};
   struct del_arg *d = calloc(1, sizeof *d);
   if (d) {
     d->a = a;

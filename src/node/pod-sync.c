@@ -82,7 +82,7 @@ reorder:;
       if (!name)
         continue;
       const char *rp = kube_json_get_string(c, "restartPolicy");
-      enum nd_kind kind = l == 1                       ? ND_APP
+      enum nd_kind kind = l == 1                      ? ND_APP
                           : rp && streq(rp, "Always") ? ND_SIDECAR
                                                       : ND_INIT;
       size_t k = 0;
@@ -172,8 +172,8 @@ static bool will_restart(const char *policy, const struct nd_ctr *c) {
  * once; while the last exit is younger than the current back-off the
  * container waits in CrashLoopBackOff; every restart doubles it (10 s to
  * 300 s), and a container that ran fine for 10 minutes starts over. */
-static bool in_backoff(kube_node_agent_t *a, struct nd_pod *p,
-                       struct nd_ctr *c, int64_t *wake_ms) {
+static bool in_backoff(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                       int64_t *wake_ms) {
   if (!c->has_cur || c->cur.state != ND_EXITED)
     return false;
   int64_t finished = ts_ms(&c->cur.finished), now = realtime_ms();
@@ -195,16 +195,16 @@ static bool in_backoff(kube_node_agent_t *a, struct nd_pod *p,
     set_str(&c->waiting_message, msg);
     if (first)
       nd_pod_event(a, p, "Warning", "BackOff", c->name,
-                   "Back-off restarting failed container %s in pod %s",
-                   c->name, desc ? desc : p->name);
+                   "Back-off restarting failed container %s in pod %s", c->name,
+                   desc ? desc : p->name);
     return true;
   }
   /* backOff.Next(key, finishedAt) */
   if (c->backoff_ms == 0 || finished - c->backoff_until_ms > 2 * BACKOFF_MAX_MS)
     c->backoff_ms = BACKOFF_INITIAL_MS;
   else
-    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                       : c->backoff_ms * 2;
+    c->backoff_ms =
+        c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
   c->backoff_until_ms = finished; /* the back-off entry's last update */
   return false;
 }
@@ -223,8 +223,8 @@ static bool pull_backoff(kube_node_agent_t *a, struct nd_pod *p,
   const char *image = ctr ? kube_json_get_string(ctr, "image") : "";
   char msg[1024];
   snprintf(msg, sizeof msg, "Back-off pulling image \"%s\"", image ?: "");
-  bool first = !c->waiting_reason ||
-               !streq(c->waiting_reason, "ImagePullBackOff");
+  bool first =
+      !c->waiting_reason || !streq(c->waiting_reason, "ImagePullBackOff");
   if (c->waiting_reason && streq(c->waiting_reason, "ErrImageNeverPull"))
     return true; /* stays ErrImageNeverPull */
   set_str(&c->waiting_reason, "ImagePullBackOff");
@@ -237,8 +237,8 @@ static bool pull_backoff(kube_node_agent_t *a, struct nd_pod *p,
 }
 
 /* Whether the container may start now (back-offs), and why not. */
-static bool may_start(kube_node_agent_t *a, struct nd_pod *p,
-                      struct nd_ctr *c, json_object *spec, int64_t *wake_ms) {
+static bool may_start(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                      json_object *spec, int64_t *wake_ms) {
   int64_t left = c->create_retry_ms - nd_now_ms();
   if (left > 0) {
     if (!*wake_ms || left < *wake_ms)
@@ -434,8 +434,8 @@ static int sync_volumes(kube_node_agent_t *a, struct nd_pod *p,
     return 0;
   }
   struct vol_job *vj = calloc(1, sizeof *vj);
-  nd_job_t *j = vj ? nd_job_new(a, p->uid, vol_work, vol_done, vj, vol_free)
-                   : NULL;
+  nd_job_t *j =
+      vj ? nd_job_new(a, p->uid, vol_work, vol_done, vj, vol_free) : NULL;
   if (!j) {
     free(vj);
     nd_volumes_free(v);

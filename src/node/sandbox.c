@@ -48,7 +48,7 @@ int nd_pod_record_write(const struct nd_pod *p, const char *state,
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   char path[4200];
   snprintf(path, sizeof path, "%s/pod.json", p->dir);
-  int rc = nd_write_file(path, text, strlen(text), 0600, err);
+  int rc = core_write_file(path, text, strlen(text), 0600, err);
   json_object_put(o);
   return rc;
 }
@@ -92,8 +92,8 @@ int nd_hostport_reserve(struct nd_hostport *h, kube_error_t *err) {
     if (h->host_ip && *h->host_ip &&
         inet_pton(AF_INET, h->host_ip, &s4->sin_addr) != 1) {
       close(fd);
-      return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                            "invalid hostIP %s", h->host_ip);
+      return kube_error_set(err, KUBE_REASON_INVALID, 0, "invalid hostIP %s",
+                            h->host_ip);
     }
     len = sizeof *s4;
   }
@@ -172,7 +172,7 @@ static int write_pod_file(const char *dir, const char *name, const char *text,
                           kube_error_t *err) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  return nd_write_file(path, text, strlen(text), 0644, err);
+  return core_write_file(path, text, strlen(text), 0644, err);
 }
 
 static void sb_undo(nd_job_t *j, kube_runtime_t *rt) {
@@ -211,7 +211,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
   cleanup_free char *made = NULL; /* before any goto: its cleanup runs */
   snprintf(ns_dir, sizeof ns_dir, "%s/ns", s->dir);
   j->rc = -1;
-  if (nd_mkdir_p(s->dir, 0750, err) < 0 ||
+  if (core_mkdir_p(s->dir, 0750, err) < 0 ||
       nd_pod_record_write(&s->snap, "creating", err) < 0)
     return;
   /* whatever a killed agent left half made goes first */
@@ -227,20 +227,22 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     goto undo;
   }
   if (s->pids > 0) {
-    kube_rt_resources_t pr = {.memory_limit = -1, .memory_swap = -1,
-                              .cpu_shares = -1, .cpu_quota = -1,
-                              .cpu_period = -1, .pids_limit = s->pids};
+    kube_rt_resources_t pr = {.memory_limit = -1,
+                              .memory_swap = -1,
+                              .cpu_shares = -1,
+                              .cpu_quota = -1,
+                              .cpu_period = -1,
+                              .pids_limit = s->pids};
     kube_runtime_pod_cgroup_update(rt, s->cgroup, &pr, NULL);
   }
   if (s->mask) {
-    kube_sandbox_options_t so = {.struct_size = sizeof so,
-                                 .namespaces = s->mask,
-                                 .hostname = (s->mask & (1u << KUBE_NS_UTS))
-                                                 ? s->hostname
-                                                 : NULL,
-                                 .sysctl_keys = s->sysctl_keys,
-                                 .sysctl_values = s->sysctl_values,
-                                 .n_sysctl = s->n_sysctl};
+    kube_sandbox_options_t so = {
+        .struct_size = sizeof so,
+        .namespaces = s->mask,
+        .hostname = (s->mask & (1u << KUBE_NS_UTS)) ? s->hostname : NULL,
+        .sysctl_keys = s->sysctl_keys,
+        .sysctl_values = s->sysctl_values,
+        .n_sysctl = s->n_sysctl};
     if (kube_runtime_sandbox_pin(rt, ns_dir, &so, err) < 0)
       goto undo;
   }
@@ -269,8 +271,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     s->netns_done = true;
     if (!kube_cni_result_ip(&s->result, 0, ip, sizeof ip)) {
       kube_error_set(err, KUBE_REASON_INTERNAL, 0,
-                     "the network of pod %s_%s has no address", s->name,
-                     s->ns);
+                     "the network of pod %s_%s has no address", s->name, s->ns);
       goto undo;
     }
   }
@@ -305,11 +306,11 @@ static void sb_done(nd_job_t *j) {
     p->sandbox = ND_SB_FAILED;
     free(p->sandbox_error);
     p->sandbox_error = strdup(j->err.message ? j->err.message : "failed");
-    p->sandbox_backoff_ms = p->sandbox_backoff_ms
-                                ? (p->sandbox_backoff_ms * 2 > 60000
-                                       ? 60000
-                                       : p->sandbox_backoff_ms * 2)
-                                : 1000;
+    p->sandbox_backoff_ms =
+        p->sandbox_backoff_ms
+            ? (p->sandbox_backoff_ms * 2 > 60000 ? 60000
+                                                 : p->sandbox_backoff_ms * 2)
+            : 1000;
     p->sandbox_retry_ms = nd_now_ms() + p->sandbox_backoff_ms;
     nd_pod_event(a, p, "Warning", "FailedCreatePodSandBox", NULL,
                  "Failed to create pod sandbox: %s", p->sandbox_error);
@@ -347,8 +348,7 @@ static void sb_done(nd_job_t *j) {
   p->n_hostports = s->n_ports;
   s->n_ports = 0;
   free(p->volumes_digest);
-  p->volumes_digest =
-      s->volumes ? strdup(nd_volumes_digest(s->volumes)) : NULL;
+  p->volumes_digest = s->volumes ? strdup(nd_volumes_digest(s->volumes)) : NULL;
   free(p->mount_error);
   p->mount_error = NULL;
   nd_pod_record_write(p, "ready", NULL);
@@ -357,12 +357,18 @@ static void sb_done(nd_job_t *j) {
 /* The namespaced sysctls a pod may set: the safe set, and the unsafe ones
  * the node allows.  Returns the forbidden name, or NULL. */
 static const char *const safe_sysctls[] = {
-    "kernel.shm_rmid_forced",         "net.ipv4.ip_local_port_range",
-    "net.ipv4.tcp_syncookies",        "net.ipv4.ping_group_range",
-    "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",   "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_rmem",              "net.ipv4.tcp_wmem",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
 };
 
 static bool sysctl_allowed(kube_node_agent_t *a, const char *name) {
@@ -406,8 +412,11 @@ int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
   free(p->cgroup);
   p->cgroup = kube_pod_cgroup_path(a->cfg.cgroup_parent, nd_qos(spec), p->uid);
   s->cgroup = p->cgroup ? strdup(p->cgroup) : NULL;
-  s->snap = (struct nd_pod){.uid = s->uid, .ns = s->ns, .name = s->name,
-                            .dir = s->dir, .cgroup = s->cgroup,
+  s->snap = (struct nd_pod){.uid = s->uid,
+                            .ns = s->ns,
+                            .name = s->name,
+                            .dir = s->dir,
+                            .cgroup = s->cgroup,
                             .host_network = p->host_network};
   s->mask = 0;
   if (!p->host_network)
@@ -485,14 +494,15 @@ int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
         h->fd = -1;
         h->port = json_object_get_int(hp);
         snprintf(h->proto, sizeof h->proto, "%s",
-                 streq(proto, "UDP") ? "udp" : streq(proto, "SCTP") ? "sctp"
-                                                                    : "tcp");
+                 streq(proto, "UDP")    ? "udp"
+                 : streq(proto, "SCTP") ? "sctp"
+                                        : "tcp");
         h->host_ip = hip && *hip ? strdup(hip) : NULL;
-        s->maps[s->n_maps++] = (kube_cni_port_mapping_t){
-            .host_port = h->port,
-            .container_port = json_object_get_int(cp),
-            .protocol = h->proto,
-            .host_ip = h->host_ip};
+        s->maps[s->n_maps++] =
+            (kube_cni_port_mapping_t){.host_port = h->port,
+                                      .container_port = json_object_get_int(cp),
+                                      .protocol = h->proto,
+                                      .host_ip = h->host_ip};
       }
     }
   }
@@ -508,10 +518,10 @@ int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
     sb_free(&(nd_job_t){.data = s});
     return -1;
   }
-  if (!s->uid || !s->ns || !s->name || !s->dir || !s->cgroup ||
-      !s->hostname || !s->resolv ||
-      (!p->host_network && (!s->hosts_head || !s->hosts_line ||
-                            !s->hosts_tail)) ||
+  if (!s->uid || !s->ns || !s->name || !s->dir || !s->cgroup || !s->hostname ||
+      !s->resolv ||
+      (!p->host_network &&
+       (!s->hosts_head || !s->hosts_line || !s->hosts_tail)) ||
       (p->host_network && !s->hosts_full)) {
     sb_free(&(nd_job_t){.data = s});
     return kube_make_oom(err);
@@ -558,8 +568,8 @@ static void td_work(nd_job_t *j, kube_runtime_t *rt) {
   for (size_t i = 0; t->remove_dir && i < t->n; i++) {
     if (t->ids[i] && kube_runtime_delete(rt, t->ids[i], true, &e) < 0 &&
         e.reason != KUBE_REASON_NOT_FOUND)
-      log_warn("pod %s/%s: delete container %s: %s", t->ns, t->name,
-               t->ids[i], e.message);
+      log_warn("pod %s/%s: delete container %s: %s", t->ns, t->name, t->ids[i],
+               e.message);
     kube_error_clear(&e);
     if (t->rootfses[i] && a->images &&
         kube_image_rootfs_release(a->images, t->rootfses[i], &e) < 0)
@@ -650,8 +660,8 @@ static void add_instance(struct td_job *t, struct nd_instance *in) {
   t->n++;
 }
 
-int nd_sandbox_teardown(kube_node_agent_t *a, struct nd_pod *p,
-                        bool remove_dir, kube_error_t *err) {
+int nd_sandbox_teardown(kube_node_agent_t *a, struct nd_pod *p, bool remove_dir,
+                        kube_error_t *err) {
   struct td_job *t = calloc(1, sizeof *t);
   if (!t)
     return kube_make_oom(err);

@@ -70,7 +70,9 @@ void nd_volumes_free(nd_volumes_t *vs) {
   free(vs);
 }
 
-const char *nd_volumes_digest(const nd_volumes_t *v) { return v->digest; }
+const char *nd_volumes_digest(const nd_volumes_t *v) {
+  return v->digest;
+}
 
 static int add_file(struct vol *v, const char *path, const char *data,
                     size_t len, int mode) {
@@ -184,7 +186,8 @@ static int keys_into(kube_node_agent_t *a, struct nd_pod *p, struct vol *v,
       json_object *val = NULL;
       bool b64 = false;
       for (int m = 0; m < 2 && !val; m++)
-        if (maps[m].map && json_object_object_get_ex(maps[m].map, k ?: "", &val))
+        if (maps[m].map &&
+            json_object_object_get_ex(maps[m].map, k ?: "", &val))
           b64 = maps[m].b64;
       if (!val) {
         if (optional)
@@ -454,16 +457,17 @@ char *nd_volume_host_path(const kube_object_t *pod, const char *pod_dir,
     if ((x = kube_json_get(vj, "hostPath"))) {
       const char *t = kube_json_get_string(x, "type");
       if (is_block_dev)
-        *is_block_dev = t && (streq(t, "BlockDevice") || streq(t, "CharDevice"));
+        *is_block_dev =
+            t && (streq(t, "BlockDevice") || streq(t, "CharDevice"));
       return strdup(kube_json_get_string(x, "path") ?: "/");
     }
-    const char *plugin = kube_json_get(vj, "emptyDir")  ? "kubernetes.io~empty-dir"
-                         : kube_json_get(vj, "configMap") ? "kubernetes.io~configmap"
-                         : kube_json_get(vj, "secret")    ? "kubernetes.io~secret"
-                         : kube_json_get(vj, "downwardAPI")
-                             ? "kubernetes.io~downward-api"
-                         : kube_json_get(vj, "projected") ? "kubernetes.io~projected"
-                                                          : NULL;
+    const char *plugin =
+        kube_json_get(vj, "emptyDir")      ? "kubernetes.io~empty-dir"
+        : kube_json_get(vj, "configMap")   ? "kubernetes.io~configmap"
+        : kube_json_get(vj, "secret")      ? "kubernetes.io~secret"
+        : kube_json_get(vj, "downwardAPI") ? "kubernetes.io~downward-api"
+        : kube_json_get(vj, "projected")   ? "kubernetes.io~projected"
+                                           : NULL;
     if (!plugin)
       return NULL;
     char *s = NULL;
@@ -502,7 +506,7 @@ static int check_host_path(const struct vol *v, const char *volname,
   if (!*t)
     return 0;
   if (streq(t, "DirectoryOrCreate") && !exists) {
-    if (nd_mkdir_p(path, 0755, err) < 0)
+    if (core_mkdir_p(path, 0755, err) < 0)
       return kube_error_wrap(err, "MountVolume.SetUp failed for volume \"%s\"",
                              volname);
     return 0;
@@ -579,13 +583,13 @@ static int write_generation(const struct vol *v, const char *dir,
     char *slash = strrchr(path, '/');
     if (slash && slash > path + strlen(base)) {
       *slash = '\0';
-      if (nd_mkdir_p(path, 0755, err) < 0)
+      if (core_mkdir_p(path, 0755, err) < 0)
         return -1;
       own_group(path, gid, true);
       *slash = '/';
     }
-    if (nd_write_file(path, v->files[i].data, v->files[i].len,
-                      (mode_t)v->files[i].mode, err) < 0)
+    if (core_write_file(path, v->files[i].data, v->files[i].len,
+                        (mode_t)v->files[i].mode, err) < 0)
       return -1;
     own_group(path, gid, false);
   }
@@ -616,8 +620,8 @@ static int atomic_write(const struct vol *v, const char *dir, int64_t gid,
   gmtime_r(&ts.tv_sec, &tm);
   char gen[96];
   snprintf(gen, sizeof gen, "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, ts.tv_nsec);
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+           tm.tm_sec, ts.tv_nsec);
   if (old[0] && streq(old, gen))
     gen[strlen(gen) - 1]++;
   if (write_generation(v, dir, gen, gid, err) < 0)
@@ -680,7 +684,7 @@ int nd_volumes_write(const nd_volumes_t *vs, const char *pod_dir,
       continue;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/volumes/%s/%s", pod_dir, v->plugin, v->name);
-    if (nd_mkdir_p(dir, v->type == V_EMPTYDIR ? 0777 : 0755, err) < 0)
+    if (core_mkdir_p(dir, v->type == V_EMPTYDIR ? 0777 : 0755, err) < 0)
       return -1;
     if (v->type == V_EMPTYDIR)
       chmod(dir, 0777); /* whoever the containers run as may write */

@@ -37,20 +37,19 @@ static void strv_free(char **v) {
 
 /* The string members of the options, to copy and free them alike. */
 static const char **strings(kube_node_agent_options_t *o, size_t *n) {
-  static size_t offs[] = {
-      offsetof(kube_node_agent_options_t, data_dir),
-      offsetof(kube_node_agent_options_t, node_name),
-      offsetof(kube_node_agent_options_t, node_ip),
-      offsetof(kube_node_agent_options_t, cgroup_parent),
-      offsetof(kube_node_agent_options_t, runtime_root),
-      offsetof(kube_node_agent_options_t, pod_cidr),
-      offsetof(kube_node_agent_options_t, cni_bridge),
-      offsetof(kube_node_agent_options_t, cni_conf_dir),
-      offsetof(kube_node_agent_options_t, cni_bin_dir),
-      offsetof(kube_node_agent_options_t, service_cidr),
-      offsetof(kube_node_agent_options_t, cluster_dns),
-      offsetof(kube_node_agent_options_t, cluster_domain),
-      offsetof(kube_node_agent_options_t, resolv_conf)};
+  static size_t offs[] = {offsetof(kube_node_agent_options_t, data_dir),
+                          offsetof(kube_node_agent_options_t, node_name),
+                          offsetof(kube_node_agent_options_t, node_ip),
+                          offsetof(kube_node_agent_options_t, cgroup_parent),
+                          offsetof(kube_node_agent_options_t, runtime_root),
+                          offsetof(kube_node_agent_options_t, pod_cidr),
+                          offsetof(kube_node_agent_options_t, cni_bridge),
+                          offsetof(kube_node_agent_options_t, cni_conf_dir),
+                          offsetof(kube_node_agent_options_t, cni_bin_dir),
+                          offsetof(kube_node_agent_options_t, service_cidr),
+                          offsetof(kube_node_agent_options_t, cluster_dns),
+                          offsetof(kube_node_agent_options_t, cluster_domain),
+                          offsetof(kube_node_agent_options_t, resolv_conf)};
   static const char **ptrs[ARRAY_SIZE(offs)];
   for (size_t i = 0; i < ARRAY_SIZE(offs); i++)
     ptrs[i] = (const char **)((char *)o + offs[i]);
@@ -78,10 +77,7 @@ void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
     kube_make_oom(err);
     return NULL;
   }
-  memcpy(&c->o, opts,
-         opts->struct_size && opts->struct_size < sizeof c->o
-             ? opts->struct_size
-             : sizeof c->o);
+  core_opts_copy(&c->o, opts);
   c->o.struct_size = sizeof c->o;
   size_t n;
   const char ***s = (const char ***)strings(&c->o, &n);

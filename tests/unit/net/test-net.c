@@ -238,9 +238,10 @@ static void test_add_del_check(void **state) {
   assert_string_equal(kube_cni_result_ip(&r, 0, ip, sizeof ip), "10.1.2.3");
   kube_cni_result_clear(&r);
   char *log = slurp(logf);
-  assert_non_null(strstr(log, "ADD one pod-1 eth0 /proc/1/ns/net IgnoreUnknown=1;"
-                              "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;"
-                              "K8S_POD_INFRA_CONTAINER_ID=pod-1;K8S_POD_UID=u-1"));
+  assert_non_null(strstr(log,
+                         "ADD one pod-1 eth0 /proc/1/ns/net IgnoreUnknown=1;"
+                         "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;"
+                         "K8S_POD_INFRA_CONTAINER_ID=pod-1;K8S_POD_UID=u-1"));
   /* order: one, two, three */
   assert_true(strstr(log, "ADD one") < strstr(log, "ADD two"));
   assert_true(strstr(log, "ADD two") < strstr(log, "ADD three"));
@@ -259,9 +260,10 @@ static void test_add_del_check(void **state) {
   snprintf(p, sizeof p, "%s.two.ADD", logf);
   char *in2 = slurp(p);
   assert_non_null(strstr(in2, "\"prevResult\":{"));
-  assert_non_null(strstr(in2, "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
-                              "8080,\"containerPort\":80,\"protocol\":\"tcp\","
-                              "\"hostIP\":\"\"}]}"));
+  assert_non_null(strstr(in2,
+                         "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+                         "8080,\"containerPort\":80,\"protocol\":\"tcp\","
+                         "\"hostIP\":\"\"}]}"));
   free(in2);
   snprintf(p, sizeof p, "%s.three.ADD", logf);
   char *in3 = slurp(p);
@@ -292,8 +294,8 @@ static void test_add_del_check(void **state) {
   free(log);
   snprintf(p, sizeof p, "%s.two.DEL", logf);
   char *d2 = slurp(p);
-  assert_non_null(strstr(d2, "\"prevResult\":{")); /* the cached result */
-  assert_non_null(strstr(d2, "\"hostPort\":8080"));  /* the ADD's mappings */
+  assert_non_null(strstr(d2, "\"prevResult\":{"));  /* the cached result */
+  assert_non_null(strstr(d2, "\"hostPort\":8080")); /* the ADD's mappings */
   free(d2);
   assert_int_equal(kube_cni_cached_result(c, "pod-1", NULL, &r, &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_NOT_FOUND);
@@ -319,8 +321,9 @@ static void test_failures(void **state) {
                              .container_id = "pod-2",
                              .netns = "/proc/1/ns/net"};
   assert_int_equal(kube_cni_add(c, &a, NULL, &err), -1);
-  assert_string_equal(err.message, "plugin type=\"failing\" name=\"net\" failed "
-                                   "(add): no luck: try later");
+  assert_string_equal(err.message,
+                      "plugin type=\"failing\" name=\"net\" failed "
+                      "(add): no luck: try later");
   kube_error_clear(&err);
   /* what ran was undone, nothing cached */
   char *log = slurp(logf);
@@ -331,9 +334,8 @@ static void test_failures(void **state) {
   assert_int_equal(kube_cni_cached_result(c, "pod-2", NULL, &r, &err), -1);
   kube_error_clear(&err);
   /* bad attachments */
-  kube_cni_attachment_t bad = {.struct_size = sizeof bad,
-                               .container_id = "../x",
-                               .netns = "/n"};
+  kube_cni_attachment_t bad = {
+      .struct_size = sizeof bad, .container_id = "../x", .netns = "/n"};
   assert_int_equal(kube_cni_add(c, &bad, NULL, &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
@@ -372,14 +374,19 @@ static void test_bridge_conflist(void **state) {
                                  .ipam_dir = "/var/x/networks"};
   char *text = kube_cni_bridge_conflist(&o, &err);
   assert_non_null(text);
-  const char *wants[] = {"\"type\": \"bridge\"",  "\"bridge\": \"kube-abc\"",
-                         "\"isGateway\": true",   "\"hairpinMode\": true",
-                         "\"ipMasq\": false",     "\"type\": \"host-local\"",
+  const char *wants[] = {"\"type\": \"bridge\"",
+                         "\"bridge\": \"kube-abc\"",
+                         "\"isGateway\": true",
+                         "\"hairpinMode\": true",
+                         "\"ipMasq\": false",
+                         "\"type\": \"host-local\"",
                          "\"subnet\": \"10.42.3.0/24\"",
                          "\"dst\": \"0.0.0.0/0\"",
                          "\"dataDir\": \"/var/x/networks\"",
-                         "\"type\": \"portmap\"", "\"portMappings\": true",
-                         "\"name\": \"libkube\"", "\"cniVersion\": \"1.0.0\""};
+                         "\"type\": \"portmap\"",
+                         "\"portMappings\": true",
+                         "\"name\": \"libkube\"",
+                         "\"cniVersion\": \"1.0.0\""};
   for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
     if (!strstr(text, wants[i]))
       fail_msg("missing %s in %s", wants[i], text);
@@ -396,8 +403,8 @@ static void test_bridge_conflist(void **state) {
   free(name);
   kube_cni_free(c);
   free(text);
-  const char *bad_subnets[] = {"10.42.0.0", "10.42.0.0/33", "x/24", "10.42.0.0/4",
-                               NULL};
+  const char *bad_subnets[] = {"10.42.0.0", "10.42.0.0/33", "x/24",
+                               "10.42.0.0/4", NULL};
   for (size_t i = 0; bad_subnets[i]; i++) {
     o.subnet = bad_subnets[i];
     assert_null(kube_cni_bridge_conflist(&o, &err));

@@ -137,11 +137,14 @@ static void test_not_ready_without_cni(void **state) {
   char *node = get(&e, "v1", "Node", NULL, "n1");
   /* registration: the kubelet's labels, taint, podCIDR */
   const char *wants[] = {
-      "\"kubernetes.io/hostname\":\"n1\"", "\"kubernetes.io/os\":\"linux\"",
+      "\"kubernetes.io/hostname\":\"n1\"",
+      "\"kubernetes.io/os\":\"linux\"",
       "\"node-role.kubernetes.io/test\":\"\"",
       "\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"",
-      "\"podCIDR\":\"10.44.1.0/24\"", "\"kubeletVersion\":\"v1.32.0\"",
-      "\"containerRuntimeVersion\":\"libkube://", "\"pods\":\"110\"",
+      "\"podCIDR\":\"10.44.1.0/24\"",
+      "\"kubeletVersion\":\"v1.32.0\"",
+      "\"containerRuntimeVersion\":\"libkube://",
+      "\"pods\":\"110\"",
       "\"type\":\"InternalIP\",\"address\":\"10.9.8.7\"",
       "\"kubeletEndpoint\":{\"Port\":10250}",
       "\"reason\":\"KubeletHasSufficientMemory\""};
@@ -217,11 +220,12 @@ static void test_admission_and_mounts(void **state) {
           "\"securityContext\":{\"sysctls\":[{\"name\":\"kernel.msgmax\","
           "\"value\":\"1\"}]},\"containers\":[{\"name\":\"c\",\"image\":"
           "\"busybox\"}]");
-  expect(&e, "v1", "Pod", "default", "sysctl", "\"reason\":\"SysctlForbidden\"");
+  expect(&e, "v1", "Pod", "default", "sysctl",
+         "\"reason\":\"SysctlForbidden\"");
   char *pod = get(&e, "v1", "Pod", "default", "sysctl");
   assert_non_null(strstr(pod, "\"phase\":\"Failed\""));
-  assert_non_null(
-      strstr(pod, "Pod forbidden sysctl: \\\"kernel.msgmax\\\" not allowlisted"));
+  assert_non_null(strstr(
+      pod, "Pod forbidden sysctl: \\\"kernel.msgmax\\\" not allowlisted"));
   free(pod);
   add_pod(&e, "nocm",
           "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
@@ -233,13 +237,15 @@ static void test_admission_and_mounts(void **state) {
     kt_run_for(e.loop, 100);
     for (size_t k = 0; k < kt_fake_n_actions(e.f) && !seen; k++) {
       const kt_action_t *act = kt_fake_action(e.f, k);
-      seen = streq(act->method, "POST") && strstr(act->body, "FailedMount") &&
-             strstr(act->body, "MountVolume.SetUp failed for volume \\\"v\\\" : "
-                               "configmap \\\"nope\\\" not found");
+      seen =
+          streq(act->method, "POST") && strstr(act->body, "FailedMount") &&
+          strstr(act->body, "MountVolume.SetUp failed for volume \\\"v\\\" : "
+                            "configmap \\\"nope\\\" not found");
     }
   }
   assert_true(seen);
-  expect(&e, "v1", "Pod", "default", "nocm", "\"reason\":\"ContainerCreating\"");
+  expect(&e, "v1", "Pod", "default", "nocm",
+         "\"reason\":\"ContainerCreating\"");
   pod = get(&e, "v1", "Pod", "default", "nocm");
   assert_non_null(strstr(pod, "\"phase\":\"Pending\""));
   assert_non_null(strstr(pod, "\"qosClass\":\"BestEffort\""));
@@ -278,11 +284,11 @@ static void test_expand(void **state) {
   nd_env_set(&env, "A", "x");
   nd_env_set(&env, "B", "y y");
   nd_env_set(&env, "A", "z"); /* replaces */
-  const char *cases[][2] = {
-      {"$(A)", "z"},           {"$(A)-$(B)", "z-y y"}, {"$$(A)", "$(A)"},
-      {"$(NOPE)", "$(NOPE)"},  {"$A", "$A"},           {"a$", "a$"},
-      {"$(A", "$(A"},          {"$$$(A)", "$z"},       {"", ""},
-      {"pre$(B)post", "prey ypost"}};
+  const char *cases[][2] = {{"$(A)", "z"},     {"$(A)-$(B)", "z-y y"},
+                            {"$$(A)", "$(A)"}, {"$(NOPE)", "$(NOPE)"},
+                            {"$A", "$A"},      {"a$", "a$"},
+                            {"$(A", "$(A"},    {"$$$(A)", "$z"},
+                            {"", ""},          {"pre$(B)post", "prey ypost"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *s = nd_env_expand(cases[i][0], &env);
     assert_string_equal(s, cases[i][1]);
@@ -302,18 +308,20 @@ static void test_dns_files(void **state) {
   assert_non_null(mkdtemp(dir));
   char rc[300];
   snprintf(rc, sizeof rc, "%s/resolv.conf", dir);
-  write_file(rc, "# host\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n"
-                 "search corp.example lab.example\noptions rotate\n",
+  write_file(rc,
+             "# host\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n"
+             "search corp.example lab.example\noptions rotate\n",
              0644);
   struct kube_node_agent a;
   memset(&a, 0, sizeof a);
   a.cfg.cluster_dns = "10.96.0.10";
   a.cfg.cluster_domain = "cluster.local";
   a.cfg.resolv_conf = rc;
-  kube_object_t *p = obj(
-      "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns1\"},\"spec\":{"
-      "\"dnsConfig\":{\"nameservers\":[\"1.1.1.1\"],\"searches\":[\"x.y\"],"
-      "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"},{\"name\":\"edns0\"}]}}}");
+  kube_object_t *p =
+      obj("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns1\"},\"spec\":{"
+          "\"dnsConfig\":{\"nameservers\":[\"1.1.1.1\"],\"searches\":[\"x.y\"],"
+          "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"},{\"name\":"
+          "\"edns0\"}]}}}");
   char *s = nd_resolv_conf(&a, p, NULL);
   assert_string_equal(s, "search ns1.svc.cluster.local svc.cluster.local "
                          "cluster.local corp.example lab.example x.y\n"
@@ -346,9 +354,12 @@ static void test_dns_files(void **state) {
           "\"hostname\":\"web-0\",\"subdomain\":\"web\",\"hostAliases\":[{"
           "\"ip\":\"10.1.2.3\",\"hostnames\":[\"a.b\",\"c.d\"]}]}}");
   s = nd_hosts_file(&a, p, "10.42.0.9", false);
-  assert_non_null(strstr(s, "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
-  assert_non_null(strstr(s, "10.42.0.9\tweb-0.web.ns1.svc.cluster.local\tweb-0\n"));
-  assert_non_null(strstr(s, "\n# Entries added by HostAliases.\n10.1.2.3\ta.b\tc.d\n"));
+  assert_non_null(
+      strstr(s, "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
+  assert_non_null(
+      strstr(s, "10.42.0.9\tweb-0.web.ns1.svc.cluster.local\tweb-0\n"));
+  assert_non_null(
+      strstr(s, "\n# Entries added by HostAliases.\n10.1.2.3\ta.b\tc.d\n"));
   free(s);
   char *h = nd_pod_hostname(p);
   assert_string_equal(h, "web-0");
@@ -426,9 +437,9 @@ static void test_small(void **state) {
   assert_int_equal(r.cpu_quota, 150000);
   assert_int_equal(r.cpu_period, 100000);
   assert_int_equal(r.memory_limit, 96 << 20);
-  nd_container_resources(json_object_array_get_idx(
-                             kube_json_get(nd_spec(o), "containers"), 0),
-                         &r);
+  nd_container_resources(
+      json_object_array_get_idx(kube_json_get(nd_spec(o), "containers"), 0),
+      &r);
   assert_int_equal(r.cpu_shares, 256);
   assert_int_equal(r.cpu_quota, 50000);
   assert_int_equal(r.memory_limit, 64 << 20);
