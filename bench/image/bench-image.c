@@ -227,8 +227,8 @@ static struct pull_result pull_half(const char *data, int n) {
     dup2(fd, 1);
     dup2(fd, 2);
     execlp(kubed, kubed, "server", "--data-dir", data, "--store", "memory",
-           "--listen", sock, "--no-scheduler", "--registry-listen", listen,
-           (char *)NULL);
+           "--listen", sock, "--no-scheduler", "--no-node", "--registry-listen",
+           listen, (char *)NULL);
     _exit(127);
   }
   snprintf(spec, sizeof spec,

@@ -137,6 +137,7 @@ log = open(os.path.join(tmp, "kubed.log"), "w")
 proc = subprocess.Popen(
     [KUBED, "server", "--data-dir", data, "--store", "memory",
      "--listen", "unix:" + os.path.join(tmp, "kubed.sock"), "--no-scheduler",
+     "--no-node",
      "--registry-listen", "tcp:127.0.0.1:%d" % PORT,
      # a wildcard listener is not loopback: TLS and the token (the test
      # talks to it over loopback all the same)

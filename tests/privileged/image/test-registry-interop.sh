@@ -37,7 +37,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 R=127.0.0.1:$port
 sh "$src/images/busybox.sh" --data-dir "$D" --kube "$kube" >/dev/null || { echo "FAIL busybox base"; exit 1; }
 "$kubed" server --data-dir "$D" --store memory --listen "unix:$tmp/kubed.sock" --no-scheduler \
-    --registry-listen "tcp:$R" >"$tmp/kubed.log" 2>&1 &
+    --no-node --registry-listen "tcp:$R" >"$tmp/kubed.log" 2>&1 &
 kpid=$!
 for i in $(seq 100); do
     curl -sf "http://$R/v2/" >/dev/null 2>&1 && break
