@@ -79,14 +79,18 @@ static double pct(double *v, int n, double p) {
   return v[i];
 }
 
-static long pid_rss_kb(pid_t pid) {
+/* A "Key:   N kB" line of /proc/PID/<file> in kB, -1 if unknown: VmRSS in
+ * status; Pss in smaps_rollup (shared pages split among the processes
+ * that map them: fair for forks of one parent). */
+static long proc_kb(pid_t pid, const char *file, const char *key) {
   char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
   FILE *f = fopen(path, "r");
   long kb = -1;
+  size_t kl = strlen(key);
   while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kb = strtol(line + 6, NULL, 10);
+    if (!strncmp(line, key, kl) && line[kl] == ':')
+      kb = strtol(line + kl + 1, NULL, 10);
   if (f)
     fclose(f);
   return kb;
@@ -346,21 +350,6 @@ static double cni_add_p99(int n, double *p50) {
 
 /* ---- memory ------------------------------------------------------------- */
 
-/* Proportional set size of a process in kB (shared pages split among the
- * processes that map them: fair for forks of one parent), -1 if unknown. */
-static long pid_pss_kb(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-  FILE *f = fopen(path, "r");
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "Pss:", 4))
-      kb = strtol(line + 4, NULL, 10);
-  if (f)
-    fclose(f);
-  return kb;
-}
-
 /* Pss summed over the processes whose parent is `ppid` (ppid > 0) or whose
  * command is `comm` with `needle` in its command line; *count set. */
 static double sum_pss_mb(pid_t ppid, const char *comm, const char *needle,
@@ -409,7 +398,7 @@ static double sum_pss_mb(pid_t ppid, const char *comm, const char *needle,
         match = strstr(buf, needle) != NULL;
       }
     }
-    long k = match ? pid_pss_kb(pid) : -1;
+    long k = match ? proc_kb(pid, "smaps_rollup", "Pss") : -1;
     if (k >= 0) {
       kb += k;
       (*count)++;
@@ -672,7 +661,7 @@ int main(int argc, char **argv) {
   kube_client_watch(client, pods_kind, "default", &lo, count_running, &m, NULL);
   double all_s = now() - t0;
   usleep(500000); /* let the status writes settle before reading memory */
-  long rss = pid_rss_kb(kubed_pid);
+  long rss = proc_kb(kubed_pid, "status", "VmRSS");
   int nmon = 0, nconmon = 0;
   double mon_mb = sum_pss_mb(kubed_pid, NULL, NULL, &nmon);
   for (int i = 0; i < many; i++) {
