@@ -11,11 +11,13 @@ PACKAGES="
   buildah
   busybox-static
   clang
+  containernetworking-plugins
   crun
   curl
   etcd-server
   gcc
   iproute2
+  iptables
   libarchive-dev
   libbpf-dev
   libclang-rt-14-dev
