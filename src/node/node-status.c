@@ -19,6 +19,7 @@
 
 struct nd_node_state {
   kube_timer_t *probe_timer, *lease_timer;
+  kube_timer_t *lease_retry; /* after a failed create: 1 s, not at once */
   bool registered, registering, stopped;
   bool probe_running, status_inflight, lease_inflight, taint_inflight;
   bool lease_exists;
@@ -641,9 +642,16 @@ static void lease_written(const kube_object_t *res, const kube_error_t *err,
     n->lease_exists = true;
     return;
   }
-  if (err->reason == KUBE_REASON_NOT_FOUND) {
+  if (err->reason == KUBE_REASON_NOT_FOUND && n->lease_exists) {
     n->lease_exists = false;
-    lease_tick(a); /* create it now */
+    lease_tick(a); /* the patch found no Lease: create it now */
+  } else if (err->reason == KUBE_REASON_NOT_FOUND) {
+    /* The create itself failed: kube-node-lease does not exist yet (the
+     * API server bootstraps it on the same loop).  Retrying at once would
+     * spin the loop and starve that bootstrap. */
+    log_debug("node %s: lease: %s", a->cfg.node_name, err->message);
+    if (n->lease_retry && !kube_timer_pending(n->lease_retry))
+      kube_timer_arm(n->lease_retry, 1000);
   } else if (err->reason == KUBE_REASON_ALREADY_EXISTS) {
     n->lease_exists = true;
     lease_tick(a);
@@ -715,6 +723,7 @@ void nd_node_start(kube_node_agent_t *a) {
   n->ready_since = n->ready_changed = time(NULL);
   n->probe_timer = kube_timer_new(a->loop, probe_tick, a, NULL);
   n->lease_timer = kube_timer_new(a->loop, lease_tick, a, NULL);
+  n->lease_retry = kube_timer_new(a->loop, lease_tick, a, NULL);
   if (n->probe_timer)
     kube_timer_arm(n->probe_timer, PROBE_MS);
   if (n->lease_timer)
@@ -731,7 +740,8 @@ void nd_node_stop(kube_node_agent_t *a) {
     return;
   kube_timer_free(n->probe_timer);
   kube_timer_free(n->lease_timer);
-  n->probe_timer = n->lease_timer = NULL;
+  kube_timer_free(n->lease_retry);
+  n->probe_timer = n->lease_timer = n->lease_retry = NULL;
 }
 
 void nd_node_free(kube_node_agent_t *a) {

@@ -37,7 +37,10 @@ sec_node() {
     done
     wait_until 10 no_taints &&
         ok "not-ready taint removed" || bad "taint" "$(jp node/$NODE '{.spec.taints}')"
-    r1=$(jp lease/$NODE '{.spec.renewTime}' 2>/dev/null; K get lease -n kube-node-lease $NODE -o 'jsonpath={.spec.renewTime}')
+    # The Lease's namespace may still be being bootstrapped when the agent
+    # starts: the agent retries its create every second.
+    wait_until 15 sh -c "ip netns exec $NS $KUBE get lease -n kube-node-lease $NODE >/dev/null 2>&1"
+    r1=$(K get lease -n kube-node-lease $NODE -o 'jsonpath={.spec.renewTime}')
     [ -n "$r1" ] && ok "lease in kube-node-lease" || bad "lease"
     wait_until 25 sh -c "[ \"\$(ip netns exec $NS $KUBE get lease -n kube-node-lease $NODE -o 'jsonpath={.spec.renewTime}')\" != '$r1' ]" &&
         ok "lease renewed" || bad "lease renewed"
