@@ -337,7 +337,7 @@ def as_nobody_can_read(paths):
 def refused(kubed, data, what, t, needle):
     sock = os.path.join(os.path.dirname(data), "kubed.sock")
     p = subprocess.run([kubed, "server", "--data-dir", data, "--listen",
-                        "unix:" + sock, "--store", "memory", "--no-registry",
+                        "unix:" + sock, "--store", "memory", "--no-registry", "--no-node",
                         "--no-scheduler"], capture_output=True, timeout=20)
     err = p.stderr.decode(errors="replace")
     t.check(p.returncode != 0 and needle in err, "kubed refuses " + what,

@@ -170,7 +170,7 @@ def test_restore(kubed, t, tmp, snap, want):
     # Again: the store exists now, so the restore is refused.
     p = subprocess.run([kubed, "server", "--data-dir", k.data, "--listen",
                         "unix:" + k.sock, "--store", "sqlite",
-                        "--no-registry", "--no-scheduler", "--restore", snap],
+                        "--no-registry", "--no-node", "--no-scheduler", "--restore", snap],
                        capture_output=True, text=True, timeout=20)
     t.check(p.returncode != 0 and "exists" in p.stderr,
             "an existing store is never overwritten", p.stderr[-300:])
@@ -181,7 +181,7 @@ def test_restore(kubed, t, tmp, snap, want):
         os.makedirs(k.data, exist_ok=True)
         proc = subprocess.Popen(
             [kubed, "server", "--data-dir", k.data, "--listen",
-             "unix:" + k.sock, "--store", "sqlite", "--no-registry",
+             "unix:" + k.sock, "--store", "sqlite", "--no-registry", "--no-node",
              "--no-scheduler", "--restore", snap],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
