@@ -57,6 +57,18 @@ static void usage(FILE *f) {
       "  --cluster-cidr CIDR     range of the nodes' pod CIDRs (default\n"
       "                          10.42.0.0/16)\n"
       "  --node-cidr-mask-size N size of each node's pod CIDR (default 24)\n"
+      "  --service-cidr CIDR     Services' cluster IPs (default "
+      "10.96.0.0/12)\n"
+      "  --service-node-port-range A-B  node ports (default 30000-32767)\n"
+      "  --cluster-domain NAME   the cluster's DNS domain (default\n"
+      "                          cluster.local)\n"
+      "  --cluster-dns ADDRS     the cluster DNS Service's address, pods'\n"
+      "                          name server (default: the 10th address of\n"
+      "                          the service CIDR, 10.96.0.10)\n"
+      "  --advertise-address IP  where pods reach the API server (the\n"
+      "                          kubernetes Service's endpoints; kubed\n"
+      "                          listens there too; default: the node IP,\n"
+      "                          127.0.0.1 with --no-node)\n"
       "  --leader-elect=false    schedule and reconcile without taking the\n"
       "                          kube-scheduler / kube-controller-manager\n"
       "                          Leases (default true)\n"
@@ -111,6 +123,11 @@ enum {
   O_GRACE,
   O_CLUSTER_CIDR,
   O_NODE_MASK,
+  O_SERVICE_CIDR,
+  O_NODE_PORT_RANGE,
+  O_CLUSTER_DOMAIN,
+  O_CLUSTER_DNS,
+  O_ADVERTISE,
 };
 
 static const struct option server_longopts[] = {
@@ -142,6 +159,11 @@ static const struct option server_longopts[] = {
     {"node-monitor-grace-period", required_argument, NULL, O_GRACE},
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
+    {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
+    {"service-node-port-range", required_argument, NULL, O_NODE_PORT_RANGE},
+    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
+    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
+    {"advertise-address", required_argument, NULL, O_ADVERTISE},
     {"help", no_argument, NULL, O_HELP},
 };
 
@@ -305,6 +327,21 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
         fprintf(stderr, "kubed: bad --node-cidr-mask-size %s\n", optarg);
         return 2;
       }
+      break;
+    case O_SERVICE_CIDR:
+      o->service_cidr = optarg;
+      break;
+    case O_NODE_PORT_RANGE:
+      o->service_node_port_range = optarg;
+      break;
+    case O_CLUSTER_DOMAIN:
+      o->cluster_domain = optarg;
+      break;
+    case O_CLUSTER_DNS:
+      o->cluster_dns = optarg;
+      break;
+    case O_ADVERTISE:
+      o->advertise_address = optarg;
       break;
     case O_HELP:
     case 'h':

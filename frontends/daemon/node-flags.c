@@ -15,9 +15,6 @@ enum {
   O_CNI_BRIDGE,
   O_CNI_CONF_DIR,
   O_CNI_BIN_DIR,
-  O_SERVICE_CIDR,
-  O_CLUSTER_DNS,
-  O_CLUSTER_DOMAIN,
   O_RESOLV_CONF,
   O_NODE_LABEL,
   O_MAX_PODS,
@@ -35,9 +32,6 @@ const struct option kubed_node_longopts[] = {
     {"cni-bridge", required_argument, NULL, O_CNI_BRIDGE},
     {"cni-conf-dir", required_argument, NULL, O_CNI_CONF_DIR},
     {"cni-bin-dir", required_argument, NULL, O_CNI_BIN_DIR},
-    {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
-    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
-    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
     {"resolv-conf", required_argument, NULL, O_RESOLV_CONF},
     {"node-label", required_argument, NULL, O_NODE_LABEL},
     {"max-pods", required_argument, NULL, O_MAX_PODS},
@@ -94,15 +88,6 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_CNI_BIN_DIR:
     o->cni_bin_dir = arg;
     return 0;
-  case O_SERVICE_CIDR:
-    o->service_cidr = arg;
-    return 0;
-  case O_CLUSTER_DNS:
-    o->cluster_dns = arg;
-    return 0;
-  case O_CLUSTER_DOMAIN:
-    o->cluster_domain = arg;
-    return 0;
   case O_RESOLV_CONF:
     o->resolv_conf = arg;
     return 0;
@@ -152,10 +137,8 @@ void kubed_node_usage(FILE *out) {
       "                          (default libkube-<hash>)\n"
       "  --runtime-root DIR      container state (default\n"
       "                          /run/libkube/node-<hash>)\n"
-      "  --cluster-dns ADDRS     name servers of ClusterFirst pods\n"
-      "                          (default 10.96.0.10)\n"
-      "  --cluster-domain NAME   (default cluster.local)\n"
-      "  --service-cidr CIDR     (default 10.96.0.0/12)\n"
+      "  (the node takes --service-cidr, --cluster-dns and --cluster-domain\n"
+      "  from the server's options)\n"
       "  --resolv-conf FILE      what dnsPolicy Default pods get\n"
       "                          (default /etc/resolv.conf)\n"
       "  --node-label KEY=VALUE  an extra Node label (repeatable)\n"

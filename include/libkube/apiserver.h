@@ -129,6 +129,13 @@ typedef struct kube_apiserver_options {
    * (0: 100 MiB). */
   const char *audit_log;
   size_t audit_log_max_bytes;
+  /* --- the cluster's address plan (kube-apiserver's flags) ---
+   * Services' cluster IPs come from service_cidr (--service-cidr; NULL:
+   * "10.96.0.0/12"; the `kubernetes` Service gets its first address) and
+   * node ports from service_node_port_range (--service-node-port-range;
+   * NULL: "30000-32767").  BadRequest when malformed. */
+  const char *service_cidr;
+  const char *service_node_port_range;
 } kube_apiserver_options_t;
 
 /* Create a server on `loop` (borrowed) over `store` (borrowed; both must
@@ -154,8 +161,10 @@ bool kube_apiserver_tls(const kube_apiserver_t *srv);
 
 /* Generate a self-signed serving certificate (EC P-256, valid 10 years,
  * CA:TRUE so clients can trust it directly) for localhost, 127.0.0.1,
- * ::1, 10.96.0.1 and the kubernetes.default.svc names, plus `extra_san`
- * (OpenSSL syntax, "IP:10.0.0.5,DNS:node1"; may be NULL).  Writes PEM
+ * ::1 and the kubernetes, kubernetes.default, kubernetes.default.svc
+ * names, plus `extra_san` (OpenSSL syntax, "IP:10.96.0.1,DNS:kubernetes.
+ * default.svc.cluster.local,IP:10.0.0.5"; the cluster's own names).  NULL:
+ * those of the default cluster (10.96.0.1, cluster.local).  Writes PEM
  * files: the key with mode 0600.  Returns 0 or -1 with err set. */
 int kube_apiserver_generate_cert(const char *cert_path, const char *key_path,
                                  const char *extra_san, kube_error_t *err);

@@ -161,6 +161,29 @@ typedef struct kube_server_options {
    * (--node-cidr-mask-size; 0: 24).  BadRequest when malformed. */
   const char *cluster_cidr;
   int node_cidr_mask_size;
+  /* The rest of the cluster's address plan, owned by the server: the
+   * in-process node agent takes these (its own service_cidr, cluster_dns
+   * and cluster_domain are overridden) and they are published with the
+   * registry's address in ConfigMap kube-system/libkube-cluster (keys
+   * serviceCIDR, clusterCIDR, serviceNodePortRange, clusterDomain,
+   * clusterDNS, advertiseAddress, registry), where other agents read them.
+   *  - service_cidr: Services' cluster IPs (--service-cidr; NULL:
+   *    "10.96.0.0/12"; the kubernetes Service has its first address).
+   *  - service_node_port_range: (--service-node-port-range; NULL:
+   *    "30000-32767").
+   *  - cluster_domain: (--cluster-domain; NULL: "cluster.local").
+   *  - cluster_dns: the cluster DNS Service's address (--cluster-dns;
+   *    NULL: the 10th address of the service CIDR, 10.96.0.10).
+   *  - advertise_address: where pods reach the API server: the
+   *    `kubernetes` Service's endpoints, the serving certificate's SANs,
+   *    and a listener on the first TCP listener's port (--advertise-
+   *    address; NULL: the node's IP with a node, else 127.0.0.1).
+   * BadRequest when malformed. */
+  const char *service_cidr;
+  const char *service_node_port_range;
+  const char *cluster_domain;
+  const char *cluster_dns;
+  const char *advertise_address;
   /* Run a node agent in this process with these options (borrowed for
    * kube_server_new; copied): component "node", after the scheduler.
    * Its data_dir defaults to the server's.  NULL: no node. */

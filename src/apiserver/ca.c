@@ -172,8 +172,10 @@ int as_ca_load(const char *cert_path, const char *key_path, X509 **cert,
 
 static const char serving_san[] =
     "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-    "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
-    "IP:127.0.0.1,IP:::1,IP:10.96.0.1";
+    "DNS:kubernetes.default.svc,IP:127.0.0.1,IP:::1";
+/* The names of the default cluster, when the caller gives none. */
+static const char default_cluster_san[] =
+    "DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1";
 
 KUBE_EXPORT int kube_apiserver_generate_cert_signed(
     const char *cert_path, const char *key_path, const char *ca_cert_path,
@@ -182,9 +184,10 @@ KUBE_EXPORT int kube_apiserver_generate_cert_signed(
   EVP_PKEY *ca_key = NULL, *key = NULL;
   int rc = -1;
   char san[1024];
-  snprintf(san, sizeof san, "%s%s%s", serving_san,
-           extra_san && *extra_san ? "," : "",
-           extra_san && *extra_san ? extra_san : "");
+  if (!extra_san)
+    extra_san = default_cluster_san;
+  snprintf(san, sizeof san, "%s%s%s", serving_san, *extra_san ? "," : "",
+           extra_san);
   if (ca_cert_path &&
       as_ca_load(ca_cert_path, ca_key_path, &ca, &ca_key, err) < 0)
     return -1;

@@ -165,6 +165,10 @@ struct kube_apiserver {
   struct graceful *gracefuls;
   uint32_t next_ip_offset; /* service IP allocator cursor */
   uint32_t next_node_port; /* node port allocator cursor */
+  char *service_cidr;      /* "10.96.0.0/12" */
+  uint32_t svc_net;        /* its network, host order */
+  int svc_bits;            /* its prefix length */
+  int node_port_min, node_port_max;
   char *tls_cert, *tls_key; /* TCP listeners speak TLS when set */
   char *tls_client_ca;       /* client certificates verified against it */
   /* The last namespace found active, at its record's revision: creates

@@ -175,15 +175,20 @@ void as_bootstrap_start(kube_apiserver_t *srv) {
     internal_create(srv, nsk, o, true);
   }
   if (svck && !exists(srv, svck, "default", "kubernetes")) {
-    const char *svc_json =
+    /* The first address of the service CIDR, as kube-apiserver's. */
+    char ip[16], svc_json[1024];
+    core_ipv4_format(srv->svc_net + 1, ip);
+    snprintf(
+        svc_json, sizeof svc_json,
         "{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\","
         "\"labels\":{\"component\":\"apiserver\",\"provider\":\"kubernetes\"}},"
-        "\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"10.96.0.1\","
-        "\"clusterIPs\":[\"10.96.0.1\"],\"sessionAffinity\":\"None\","
+        "\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"%s\","
+        "\"clusterIPs\":[\"%s\"],\"sessionAffinity\":\"None\","
         "\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\","
         "\"internalTrafficPolicy\":\"Cluster\","
         "\"ports\":[{\"name\":\"https\",\"port\":443,\"protocol\":\"TCP\","
-        "\"targetPort\":0}]},\"status\":{\"loadBalancer\":{}}}";
+        "\"targetPort\":0}]},\"status\":{\"loadBalancer\":{}}}",
+        ip, ip);
     json_object *o = kube_json_parse(svc_json, strlen(svc_json), NULL);
     if (o) {
       json_object *port =

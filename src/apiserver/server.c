@@ -521,11 +521,37 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
                    "TLS needs both a certificate and a key");
     return NULL;
   }
+  uint32_t svc_net;
+  int svc_bits, np_min, np_max;
+  if (!o.service_cidr)
+    o.service_cidr = "10.96.0.0/12";
+  if (core_cidr4_parse(o.service_cidr, &svc_net, &svc_bits) < 0 ||
+      svc_bits > 28) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                   "invalid service CIDR \"%s\" (an IPv4 network with a "
+                   "prefix of at most /28, as 10.96.0.0/12)",
+                   o.service_cidr);
+    return NULL;
+  }
+  if (core_port_range_parse(o.service_node_port_range
+                                ? o.service_node_port_range
+                                : "30000-32767",
+                            &np_min, &np_max) < 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                   "invalid service node port range \"%s\" (as 30000-32767)",
+                   o.service_node_port_range);
+    return NULL;
+  }
   kube_apiserver_t *srv = calloc(1, sizeof(*srv));
   if (!srv) {
     kube_make_oom(err);
     return NULL;
   }
+  srv->svc_net = svc_net;
+  srv->svc_bits = svc_bits;
+  srv->node_port_min = np_min;
+  srv->node_port_max = np_max;
+  srv->service_cidr = strdup(o.service_cidr);
   srv->base = base;
   srv->store = store;
   TAILQ_INIT(&srv->inflight);
@@ -580,6 +606,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     return NULL;
   }
   if ((o.token && !srv->token) || !srv->advertise_address || !srv->drain_ev ||
+      !srv->service_cidr ||
       (o.tls_cert_file && (!srv->tls_cert || !srv->tls_key)) ||
       (o.tls_client_ca_file && !srv->tls_client_ca) || kubelet_oom) {
     kube_apiserver_free(srv);
@@ -660,6 +687,7 @@ static void server_release(kube_apiserver_t *srv) {
     event_free(srv->bookmark_ev);
   free(srv->token);
   free(srv->advertise_address);
+  free(srv->service_cidr);
   free(srv->openapi);
   free(srv->tls_cert);
   free(srv->tls_key);

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Service registry's share of the API server: cluster IPs from the
- * service CIDR (10.96.0.0/12) and node ports (30000-32767), allocated on
- * create and kept across updates, as kube-apiserver does. */
+ * service CIDR (--service-cidr, 10.96.0.0/12 by default; its first address
+ * is the `kubernetes` Service's) and node ports (--service-node-port-range,
+ * 30000-32767), allocated on create and kept across updates, as
+ * kube-apiserver does. */
 #include <arpa/inet.h>
 
 #include "apiserver/internal.h"
 
-#define SVC_NET 0x0a600000u /* 10.96.0.0 */
-#define SVC_MASK_BITS 12
-#define SVC_SIZE (1u << (32 - SVC_MASK_BITS))
-#define NODEPORT_MIN 30000
-#define NODEPORT_MAX 32767
+#define SVC_NET (srv->svc_net)
+#define SVC_SIZE (1u << (32 - srv->svc_bits))
+#define NODEPORT_MIN (srv->node_port_min)
+#define NODEPORT_MAX (srv->node_port_max)
 
 struct used {
   uint32_t *ips;
@@ -140,9 +141,12 @@ int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
   if (cip && *cip && !streq(cip, "None")) {
     uint32_t ip;
     if (!parse_ip(cip, &ip) || (ip & ~(SVC_SIZE - 1)) != SVC_NET) {
-      invalid(err, name, "spec.clusterIP", cip,
-              "provided IP is not in the valid range. The range of valid IPs "
-              "is 10.96.0.0/12");
+      char msg[160];
+      snprintf(msg, sizeof msg,
+               "provided IP is not in the valid range. The range of valid IPs "
+               "is %s",
+               srv->service_cidr);
+      invalid(err, name, "spec.clusterIP", cip, msg);
       rc = -1;
       goto out;
     }
@@ -198,9 +202,12 @@ int as_services_prepare(kube_apiserver_t *srv, const kube_kind_t *k,
         char vb[16];
         snprintf(vb, sizeof vb, "%d", v);
         if (v < NODEPORT_MIN || v > NODEPORT_MAX) {
-          invalid(err, name, "spec.ports.nodePort", vb,
-                  "provided port is not in the valid range. The range of "
-                  "valid ports is 30000-32767");
+          char msg[160];
+          snprintf(msg, sizeof msg,
+                   "provided port is not in the valid range. The range of "
+                   "valid ports is %d-%d",
+                   NODEPORT_MIN, NODEPORT_MAX);
+          invalid(err, name, "spec.ports.nodePort", vb, msg);
           rc = -1;
           goto out;
         }

@@ -129,4 +129,12 @@ int core_write_file(const char *path, const char *data, size_t len, mode_t mode,
  * (may be NULL); NULL with errno. */
 char *core_read_file(const char *path, size_t *len_out);
 
+/* cidr.c: "10.96.0.0/12" into the network (host order) and prefix length
+ * (1-30; host bits must be zero); "30000-32767" (or "N") into a port
+ * range.  0, or -1 when malformed. */
+int core_cidr4_parse(const char *s, uint32_t *net, int *bits);
+int core_port_range_parse(const char *s, int *lo, int *hi);
+/* An address in host order as dotted quad. */
+void core_ipv4_format(uint32_t ip, char out[16]);
+
 #endif /* KUBE_CORE_UTIL_H */

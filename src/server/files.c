@@ -134,8 +134,8 @@ int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
   return existed ? 0 : 1;
 }
 
-int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
-                    kube_error_t *err) {
+int srv_ensure_cert(const char *dir, const char *san, char **cert_out,
+                    char **key_out, kube_error_t *err) {
   cleanup_free char *ca = NULL;
   cleanup_free char *ca_key = NULL;
   int fresh_ca = srv_ensure_ca(dir, &ca, &ca_key, err);
@@ -146,10 +146,17 @@ int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
     return kube_make_oom(err);
   /* A new CA (a data directory from before it) signs a new serving
    * certificate: clients trust the CA. */
-  if (!fresh_ca && access(*cert_out, R_OK) == 0 && access(*key_out, R_OK) == 0)
+  cleanup_free char *san_path = NULL;
+  if (asprintf(&san_path, "%s/tls.san", dir) < 0)
+    return kube_make_oom(err);
+  cleanup_free char *old_san = core_read_file(san_path, NULL);
+  const char *want = san ? san : "";
+  if (!fresh_ca && access(*cert_out, R_OK) == 0 &&
+      access(*key_out, R_OK) == 0 && old_san && streq(old_san, want))
     return 0;
-  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key, NULL,
-                                          err) < 0)
+  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key, san,
+                                          err) < 0 ||
+      srv_write_file(san_path, want, 0600, err) < 0)
     return kube_error_wrap(err, "serving certificate");
   /* Public, but the data directory's files are its owner's alone. */
   if (chmod(*cert_out, 0600) < 0)

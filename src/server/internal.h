@@ -31,8 +31,12 @@ int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
                   kube_error_t *err);
 /* DATA/join-token, generated on first start (owned). */
 char *srv_load_join_token(const char *dir, kube_error_t *err);
-int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
-                    kube_error_t *err);
+/* DATA/tls.crt and tls.key signed by the cluster CA for the names `san`
+ * adds (see kube_apiserver_generate_cert; NULL: the default cluster's);
+ * made again when the CA is new or the names changed (DATA/tls.san keeps
+ * the ones it was made for).  Paths owned. */
+int srv_ensure_cert(const char *dir, const char *san, char **cert_out,
+                    char **key_out, kube_error_t *err);
 
 /* backup.c: GET /libkube/v1/backup (admins only), and --restore. */
 int srv_backup_register(kube_server_t *srv, kube_error_t *err);
@@ -83,6 +87,26 @@ void srv_tls_files(const kube_server_t *srv, const char **cert,
                    const char **key);
 /* DATA/ca.crt, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
+
+/* The cluster's address plan (server.c), resolved from the options:
+ * every string set. */
+typedef struct srv_cluster_plan {
+  char *service_cidr;
+  uint32_t service_net; /* host order */
+  int service_bits;
+  char *node_port_range;
+  char *cluster_domain;
+  char *cluster_dns;
+  char *advertise_address;
+  char *cluster_cidr;
+} srv_cluster_plan_t;
+const srv_cluster_plan_t *srv_cluster_plan(const kube_server_t *srv);
+
+/* settings.c: publishes the plan and the registry's address in ConfigMap
+ * kube-system/libkube-cluster (component "cluster-settings", after the
+ * registry). */
+extern const kube_component_ops_t srv_settings_ops;
+void *srv_settings_new(kube_error_t *err);
 
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */

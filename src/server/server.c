@@ -4,12 +4,14 @@
  * components from one options struct, and owns the order in which they
  * start and stop (stated once, in include/libkube/server.h).
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 
 #include <event2/event.h>
 
 #include <libkube/kit.h>
+#include <libkube/net.h>
 
 #include "kube-config.h"
 #include "server/internal.h"
@@ -49,6 +51,7 @@ struct kube_server {
   bool run_quits_loop;  /* kube_server_run waits for the sequence */
   bool restart;         /* stopped to start again (after a migration) */
   char *conf_endpoints; /* from DATA/store.conf */
+  srv_cluster_plan_t plan;
 };
 
 /* ---- options ---- */
@@ -66,6 +69,101 @@ static bool has_tcp(const char *const *listen) {
 /* A wildcard bind address is reached through loopback. */
 static bool is_wildcard(const char *h) {
   return !*h || streq(h, "0.0.0.0") || streq(h, "::") || streq(h, "[::]");
+}
+
+/* ---- the cluster's address plan ---- */
+
+static int plan_resolve(srv_cluster_plan_t *p, const kube_server_options_t *o,
+                        kube_error_t *err) {
+  uint32_t net;
+  int bits, lo, hi;
+  const char *svc = o->service_cidr ? o->service_cidr : "10.96.0.0/12";
+  if (core_cidr4_parse(svc, &net, &bits) < 0 || bits > 28)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid --service-cidr \"%s\" (an IPv4 network "
+                          "of at least 16 addresses, as 10.96.0.0/12)",
+                          svc);
+  const char *range =
+      o->service_node_port_range ? o->service_node_port_range : "30000-32767";
+  if (core_port_range_parse(range, &lo, &hi) < 0)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid --service-node-port-range \"%s\" (as "
+                          "30000-32767)",
+                          range);
+  const char *domain = o->cluster_domain ? o->cluster_domain : "cluster.local";
+  const char *why = kube_validate_dns1123_subdomain(domain);
+  if (why)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid --cluster-domain \"%s\": %s", domain, why);
+  char buf[16];
+  core_ipv4_format(net + 10, buf);
+  const char *dns = o->cluster_dns ? o->cluster_dns : buf;
+  cleanup_free char *dns_copy = strdup(dns);
+  if (!dns_copy)
+    return kube_make_oom(err);
+  char *save = NULL;
+  for (char *a = strtok_r(dns_copy, ",", &save); a;
+       a = strtok_r(NULL, ",", &save)) {
+    struct in_addr ia;
+    if (inet_pton(AF_INET, a, &ia) != 1)
+      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                            "invalid --cluster-dns \"%s\" (IPv4 addresses, "
+                            "comma-separated)",
+                            dns);
+  }
+  char adv[64] = "127.0.0.1";
+  if (o->advertise_address) {
+    struct in_addr ia;
+    if (inet_pton(AF_INET, o->advertise_address, &ia) != 1)
+      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                            "invalid --advertise-address \"%s\" (an IPv4 "
+                            "address)",
+                            o->advertise_address);
+    snprintf(adv, sizeof adv, "%s", o->advertise_address);
+  } else if (o->node && o->node->node_ip && *o->node->node_ip) {
+    snprintf(adv, sizeof adv, "%s", o->node->node_ip);
+  } else if (o->node && kube_net_default_ipv4(adv, sizeof adv, NULL) < 0) {
+    snprintf(adv, sizeof adv, "127.0.0.1");
+  }
+  p->service_net = net;
+  p->service_bits = bits;
+  if (!(p->service_cidr = strdup(svc)) ||
+      !(p->node_port_range = strdup(range)) ||
+      !(p->cluster_domain = strdup(domain)) ||
+      !(p->cluster_dns = strdup(dns)) ||
+      !(p->advertise_address = strdup(adv)) ||
+      !(p->cluster_cidr =
+            strdup(o->cluster_cidr ? o->cluster_cidr : "10.42.0.0/16")))
+    return kube_make_oom(err);
+  return 0;
+}
+
+static void plan_clear(srv_cluster_plan_t *p) {
+  free(p->service_cidr);
+  free(p->node_port_range);
+  free(p->cluster_domain);
+  free(p->cluster_dns);
+  free(p->advertise_address);
+  free(p->cluster_cidr);
+  memset(p, 0, sizeof *p);
+}
+
+const srv_cluster_plan_t *srv_cluster_plan(const kube_server_t *srv) {
+  return &srv->plan;
+}
+
+/* The serving certificate's names of this cluster: the kubernetes
+ * Service's address and full name, the advertised address. */
+static char *plan_san(const srv_cluster_plan_t *p) {
+  char first[16];
+  core_ipv4_format(p->service_net + 1, first);
+  char *san = NULL;
+  bool loop = streq(p->advertise_address, "127.0.0.1");
+  if (asprintf(&san, "IP:%s,DNS:kubernetes.default.svc.%s%s%s", first,
+               p->cluster_domain, loop ? "" : ",IP:",
+               loop ? "" : p->advertise_address) < 0)
+    return NULL;
+  return san;
 }
 
 /* ---- /metrics ---- */
@@ -128,6 +226,35 @@ static int open_listeners(kube_server_t *srv, const char *const *listen,
   return 0;
 }
 
+/* Pods reach the API server at the advertised address (the kubernetes
+ * Service's endpoints): listen there too, on the first TCP listener's
+ * port, unless a listener covers it already.  Not fatal: the address may
+ * not be this machine's (a load balancer in front). */
+static void listen_advertised(kube_server_t *srv, const char *const *listen) {
+  const char *adv = srv->plan.advertise_address;
+  int port = kube_apiserver_port(srv->api);
+  if (port <= 0 || streq(adv, "127.0.0.1"))
+    return;
+  for (size_t i = 0; listen[i]; i++) {
+    if (!str_has_prefix(listen[i], "tcp:"))
+      continue;
+    const char *hp = listen[i] + 4, *colon = strrchr(hp, ':');
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(colon ? colon - hp : 0), hp);
+    if (is_wildcard(host) || streq(host, adv))
+      return;
+  }
+  char spec[128];
+  snprintf(spec, sizeof spec, "tcp:%s:%d", adv, port);
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (kube_apiserver_listen(srv->api, spec, &e) < 0)
+    log_warn("kubed: cannot listen on the advertised address %s: %s", spec,
+             e.message);
+  else
+    log_info("kubed: listening on %s (the advertised address)", spec);
+  kube_error_clear(&e);
+}
+
 static int add_component(kube_server_t *srv, const kube_component_ops_t *ops,
                          void *impl, kube_error_t *err) {
   struct component *c =
@@ -165,12 +292,15 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     srv_controllers_ops.free(check);
   }
   cleanup_free char *dbpath = NULL;
+  cleanup_free char *san = NULL;
   kube_server_t *srv = calloc(1, sizeof *srv);
   if (!srv) {
     kube_make_oom(err);
     return NULL;
   }
   srv->handle_signals = o.handle_signals;
+  if (plan_resolve(&srv->plan, &o, err) < 0)
+    goto fail;
   srv->loop = o.loop;
   if (!srv->loop) {
     if (!(srv->loop = kube_loop_new(err)))
@@ -192,7 +322,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     static const char *const files[] = {
         "token",   "identity",        "tls.key",
         "tls.crt", "kubeconfig.yaml", "registries.yaml",
-        "ca.key",  "join-token",      "ca.crt"};
+        "ca.key",  "join-token",      "ca.crt",
+        "tls.san"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
@@ -209,8 +340,12 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!(srv->token = srv_load_token(srv->data_dir, o.token, err)))
       goto fail;
   }
+  if (!(san = plan_san(&srv->plan))) {
+    kube_make_oom(err);
+    goto fail;
+  }
   if (tcp && !o.plain_http &&
-      (srv_ensure_cert(srv->data_dir, &srv->cert, &srv->key, err) < 0 ||
+      (srv_ensure_cert(srv->data_dir, san, &srv->cert, &srv->key, err) < 0 ||
        srv_ensure_ca(srv->data_dir, &srv->ca, &srv->ca_key, err) < 0 ||
        !(srv->join_token = srv_load_join_token(srv->data_dir, err))))
     goto fail;
@@ -269,6 +404,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .token_auth_file = o.token_auth_file,
       .audit_log = o.audit_log,
       .audit_log_max_bytes = o.audit_log_max_bytes,
+      .service_cidr = srv->plan.service_cidr,
+      .service_node_port_range = srv->plan.node_port_range,
+      .advertise_address = srv->plan.advertise_address,
   };
   /* The advertised port is the first TCP listener's. */
   for (size_t i = 0; listen[i]; i++) {
@@ -285,6 +423,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
   if (srv_backup_register(srv, err) < 0 || srv_migrate_register(srv, err) < 0 ||
       open_listeners(srv, listen, o.plain_http, err) < 0)
     goto fail;
+  listen_advertised(srv, listen);
   if (srv->url) {
     if (asprintf(&srv->kubeconfig, "%s/kubeconfig.yaml", srv->data_dir) < 0) {
       kube_make_oom(err);
@@ -318,8 +457,20 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_registry_ops, impl, err) < 0)
       goto fail;
   }
+  {
+    void *impl = srv_settings_new(err);
+    if (!impl || add_component(srv, &srv_settings_ops, impl, err) < 0)
+      goto fail;
+  }
   if (o.node) {
-    void *impl = srv_node_new(o.node, err);
+    /* The node takes the cluster's plan: one owner of each setting. */
+    kube_node_agent_options_t no = {0};
+    core_opts_copy(&no, o.node);
+    no.struct_size = sizeof no;
+    no.service_cidr = srv->plan.service_cidr;
+    no.cluster_dns = srv->plan.cluster_dns;
+    no.cluster_domain = srv->plan.cluster_domain;
+    void *impl = srv_node_new(&no, err);
     if (!impl || add_component(srv, &srv_node_ops, impl, err) < 0)
       goto fail;
   }
@@ -609,6 +760,7 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
   free(srv->cert);
   free(srv->key);
   free(srv->url);
+  plan_clear(&srv->plan);
   free(srv->kubeconfig);
   free(srv->ca);
   free(srv->ca_key);

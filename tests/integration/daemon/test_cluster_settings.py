@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""kubed server owns the cluster's address plan: --service-cidr,
+--service-node-port-range, --cluster-domain, --cluster-dns,
+--advertise-address.  Checks the allocators, the `kubernetes` Service and
+its Endpoints, the serving certificate's names, the ConfigMap
+kube-system/libkube-cluster, and that bad values are refused.
+
+usage: test_cluster_settings.py KUBED"""
+import os
+import ssl
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "apiserver"))
+from kubed_harness import Failures, Kubed  # noqa: E402
+
+SVCS = "/api/v1/namespaces/default/services"
+
+
+def svc(name, **spec):
+    s = {"ports": [{"port": 80, "protocol": "TCP"}]}
+    s.update(spec)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": s}
+
+
+def wait_get(k, path, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        r = k.request("GET", path)
+        if r.status == 200 or time.time() > deadline:
+            return r
+        time.sleep(0.1)
+
+
+def main():
+    kubed = sys.argv[1]
+    t = Failures()
+    k = Kubed(kubed, extra=["--service-cidr", "10.123.0.0/24",
+                            "--service-node-port-range", "31000-31009",
+                            "--cluster-domain", "corp.example",
+                            "--no-registry"])
+    try:
+        k.start()
+        r = wait_get(k, SVCS + "/kubernetes")
+        t.check(r.status == 200 and r.json()["spec"]["clusterIP"] == "10.123.0.1",
+                "kubernetes Service has the first address of the service CIDR",
+                r.body[:300])
+        r = wait_get(k, "/api/v1/namespaces/default/endpoints/kubernetes")
+        ips = [a["ip"] for s in r.json().get("subsets", [])
+               for a in s.get("addresses", [])] if r.status == 200 else []
+        t.check(ips == ["127.0.0.1"], "--no-node: endpoints say 127.0.0.1", ips)
+        r = k.request("POST", SVCS, svc("a"))
+        ip = r.json().get("spec", {}).get("clusterIP", "") if r.status == 201 else ""
+        t.check(ip.startswith("10.123.0.") and ip != "10.123.0.1",
+                "a Service's cluster IP comes from --service-cidr", ip)
+        r = k.request("POST", SVCS, svc("b", clusterIP="10.96.0.50"))
+        t.check(r.status == 422 and "10.123.0.0/24" in r.json().get("message", ""),
+                "a cluster IP outside the CIDR is refused naming it", r.body[:300])
+        r = k.request("POST", SVCS, svc("np", type="NodePort"))
+        np = r.json()["spec"]["ports"][0].get("nodePort") if r.status == 201 else 0
+        t.check(31000 <= np <= 31009, "node port from --service-node-port-range", np)
+        r = k.request("POST", SVCS, svc("np2", type="NodePort",
+                                        ports=[{"port": 80, "nodePort": 30080}]))
+        t.check(r.status == 422 and "31000-31009" in r.json().get("message", ""),
+                "a node port outside the range is refused naming it", r.body[:300])
+        r = wait_get(k, "/api/v1/namespaces/kube-system/configmaps/libkube-cluster")
+        data = r.json().get("data", {}) if r.status == 200 else {}
+        want = {"serviceCIDR": "10.123.0.0/24", "serviceNodePortRange": "31000-31009",
+                "clusterDomain": "corp.example", "clusterDNS": "10.123.0.10",
+                "clusterCIDR": "10.42.0.0/16", "advertiseAddress": "127.0.0.1"}
+        t.check(all(data.get(a) == b for a, b in want.items()),
+                "ConfigMap kube-system/libkube-cluster has the plan", data)
+        pem = ssl.get_server_certificate(("127.0.0.1", k.port))
+        txt = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"],
+                             input=pem, capture_output=True, text=True).stdout
+        t.check("10.123.0.1" in txt and "kubernetes.default.svc.corp.example" in txt
+                and "10.96.0.1" not in txt,
+                "the serving certificate names the cluster's address and domain", txt)
+        k.stop()
+    finally:
+        k.cleanup()
+    for flag, value in (("--service-cidr", "10.96.0.1/12"),
+                        ("--service-cidr", "banana"),
+                        ("--service-node-port-range", "32767-30000"),
+                        ("--cluster-dns", "10.96.0.x"),
+                        ("--cluster-domain", "Bad_Domain"),
+                        ("--advertise-address", "nowhere")):
+        p = subprocess.run([kubed, "server", "--no-node", "--store", "memory",
+                            "--listen", "unix:/nonexistent/x.sock", flag, value],
+                           capture_output=True, text=True, timeout=20)
+        t.check(p.returncode != 0 and flag in p.stderr and "invalid" in p.stderr,
+                "%s %s is refused clearly" % (flag, value), p.stderr[-300:])
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
