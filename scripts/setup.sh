@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
   binutils
+  bpftool
   buildah
   busybox-static
   clang

@@ -14,6 +14,9 @@
  *    configuration it used, so DEL and CHECK work after a restart and
  *    after the configuration changed.
  *  - The bridge network a node agent writes for its pod CIDR.
+ *  - Service load balancing at the socket (kube_svclb_t): eBPF cgroup
+ *    programs that send a connect() or sendmsg() to a Service's address
+ *    straight to one of its backends (no per-packet NAT).
  *
  * Threads: a kube_cni_t may be used from any number of threads at once
  * (each call reads the configuration afresh and spawns its own plugin
@@ -195,6 +198,76 @@ int kube_cni_write_conf(const char *path, const char *json, kube_error_t *err);
  * the kubelet picks for a node), else the first global IPv4 address of an
  * interface that is up.  buf >= 16 bytes.  NotFound when there is none. */
 int kube_net_default_ipv4(char *buf, size_t len, kube_error_t *err);
+
+/* ======================================================================== */
+/* Service load balancing (eBPF, cgroup sock_addr programs)                 */
+/* ======================================================================== */
+
+/* connect4 and sendmsg4 send a socket that asks for a Service's address
+ * (ClusterIP:port in the service CIDR, a node IP on a LoadBalancer
+ * Service's port, or a node IP or, in the node's own network namespace,
+ * 127.0.0.1 on a node port) to one of its backends,
+ * chosen at random per connection (per datagram for unconnected UDP);
+ * recvmsg4 and getpeername4 show the Service's address again.  A Service
+ * with no backends, or an address of the service CIDR that is no
+ * Service's port, refuses: connect() fails with ECONNREFUSED.
+ *
+ * The programs are attached (bpf_link, which is multi-attach: every
+ * program at a cgroup runs, as with BPF_F_ALLOW_MULTI) at the root of
+ * the cgroup v2 hierarchy, so host processes and pods alike are balanced.
+ * Each kube_svclb_t has its own programs and maps and translates only its
+ * service CIDR and node ports, so several clusters on one machine leave
+ * each other alone; nothing is pinned: the programs go with
+ * kube_svclb_free or with the process.
+ *
+ * Threading: one thread at a time (map updates are system calls, a few
+ * microseconds each). */
+
+typedef struct kube_svclb kube_svclb_t;
+
+typedef struct kube_svclb_options {
+  size_t struct_size; /* sizeof(kube_svclb_options_t) */
+  /* The cluster's service CIDR ("10.96.0.0/12").  Required. */
+  const char *service_cidr;
+  /* Node ports (0, 0: none) and the node's IPv4 addresses they answer on
+   * (NULL-terminated; may be NULL). */
+  int node_port_min, node_port_max;
+  const char *const *node_ips;
+  /* Where to attach: a cgroup v2 directory.  NULL: the root of the
+   * cgroup2 mount found in /proc/self/mountinfo (/sys/fs/cgroup, or
+   * /sys/fs/cgroup/unified on hybrid hosts). */
+  const char *cgroup_path;
+} kube_svclb_options_t;
+
+/* Load and attach.  Owned: free with kube_svclb_free.  NULL with err:
+ * BadRequest (options), ServiceUnavailable (no cgroup v2, a kernel or
+ * build without BPF: the message says which), Forbidden (not permitted). */
+kube_svclb_t *kube_svclb_new(const kube_svclb_options_t *opts,
+                             kube_error_t *err);
+/* Detach the programs and free the maps.  Accepts NULL. */
+void kube_svclb_free(kube_svclb_t *lb);
+
+typedef struct kube_svclb_backend {
+  const char *ip; /* IPv4 */
+  int port;
+} kube_svclb_backend_t;
+
+/* Set the backends of a Service port: `ip` its ClusterIP, a node IP (a
+ * LoadBalancer Service's port on the node, as k3s's ServiceLB), or NULL
+ * or "" (a node port), `protocol` "TCP" or "UDP".  Connections already made keep
+ * their backend.  n == 0: the Service refuses.  0, or -1 with err
+ * (BadRequest for a bad address or protocol, the map's error when full). */
+int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
+                   const char *protocol, const kube_svclb_backend_t *b,
+                   size_t n, kube_error_t *err);
+/* Forget a Service port (0 also when it was not set). */
+int kube_svclb_delete(kube_svclb_t *lb, const char *ip, int port,
+                      const char *protocol, kube_error_t *err);
+/* The cgroup the programs are attached to, and their kernel ids
+ * (connect4, sendmsg4, recvmsg4, getpeername4): what `bpftool cgroup
+ * show` lists. */
+const char *kube_svclb_cgroup(const kube_svclb_t *lb);
+void kube_svclb_program_ids(const kube_svclb_t *lb, uint32_t ids[4]);
 
 #ifdef __cplusplus
 }

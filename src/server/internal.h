@@ -108,6 +108,12 @@ const srv_cluster_plan_t *srv_cluster_plan(const kube_server_t *srv);
 extern const kube_component_ops_t srv_settings_ops;
 void *srv_settings_new(kube_error_t *err);
 
+/* service-proxy.c: Services and EndpointSlices programmed into the
+ * socket load balancer (component "service-proxy", with a node).
+ * node_ip (copied) may be NULL. */
+extern const kube_component_ops_t srv_proxy_ops;
+void *srv_proxy_new(const char *node_ip, kube_error_t *err);
+
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */
 void *srv_node_new(const struct kube_node_agent_options *opts,

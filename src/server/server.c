@@ -463,6 +463,18 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       goto fail;
   }
   if (o.node) {
+    /* The node's sockets reach Services (before the node: it stops
+     * after it). */
+    char ip[64] = "";
+    if (o.node->node_ip && *o.node->node_ip)
+      snprintf(ip, sizeof ip, "%s", o.node->node_ip);
+    else
+      kube_net_default_ipv4(ip, sizeof ip, NULL);
+    void *impl = srv_proxy_new(*ip ? ip : NULL, err);
+    if (!impl || add_component(srv, &srv_proxy_ops, impl, err) < 0)
+      goto fail;
+  }
+  if (o.node) {
     /* The node takes the cluster's plan: one owner of each setting. */
     kube_node_agent_options_t no = {0};
     core_opts_copy(&no, o.node);

@@ -53,6 +53,22 @@ def main():
         ips = [a["ip"] for s in r.json().get("subsets", [])
                for a in s.get("addresses", [])] if r.status == 200 else []
         t.check(ips == ["127.0.0.1"], "--no-node: endpoints say 127.0.0.1", ips)
+        r = wait_get(k, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+        sl = r.json() if r.status == 200 else {}
+        t.check([e["addresses"] for e in sl.get("endpoints", [])] == [["127.0.0.1"]]
+                and [p["port"] for p in sl.get("ports", [])] == [k.port]
+                and sl["metadata"]["labels"].get("kubernetes.io/service-name") == "kubernetes",
+                "EndpointSlice default/kubernetes: the advertised address and the "
+                "port really listened on", sl)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            r = k.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes")
+            ports = [p["port"] for s in r.json().get("subsets", []) for p in s.get("ports", [])]
+            if ports == [k.port]:
+                break
+            time.sleep(0.1)
+        t.check(ports == [k.port], "Endpoints default/kubernetes: the port really listened on",
+                (ports, k.port))
         r = k.request("POST", SVCS, svc("a"))
         ip = r.json().get("spec", {}).get("clusterIP", "") if r.status == 201 else ""
         t.check(ip.startswith("10.123.0.") and ip != "10.123.0.1",

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The service proxy as a server component (what kube-proxy is to a
+ * kubelet): Services and EndpointSlices from the shared informers,
+ * programmed into the socket load balancer of <libkube/net.h>
+ * (kube_svclb_t) as they change.  Each Service port gets the ready
+ * endpoints of its slices whose port matches by name and protocol (the
+ * slices carry the resolved target port, named ports included); a
+ * Service without ready endpoints refuses connections.  NodePort and
+ * LoadBalancer Services are also reachable on the node's addresses at
+ * their node ports; a LoadBalancer Service also on the node's address at
+ * its own port, which its status reports as the load balancer's ingress
+ * (k3s's ServiceLB: EXTERNAL-IP is the node's address at once, never
+ * <pending>).
+ *
+ * Runs with a node (it balances that node's sockets).  When the kernel
+ * or the build cannot do it, the server runs without and says why.
+ */
+#include <libkube/kit.h>
+#include <libkube/net.h>
+
+#include "api/api-private.h"
+#include "client/client-private.h"
+#include "server/internal.h"
+
+#define SLICES_BY_SERVICE "libkube/service"
+#define LABEL_SERVICE_NAME "kubernetes.io/service-name"
+
+/* One programmed Service port. */
+struct entry {
+  char ip[16]; /* "" for a node port */
+  int port;
+  char proto[4];
+};
+
+struct programmed {
+  struct entry *e;
+  size_t n;
+};
+
+struct proxy {
+  kube_server_t *srv;
+  kube_svclb_t *lb;
+  kube_informer_t *services, *slices;
+  kube_informer_registration_t *svc_reg, *slice_reg;
+  struct strmap done; /* "ns/name" -> struct programmed */
+  char *node_ip;
+  kube_writer_t *writer; /* LoadBalancer status */
+};
+
+void *srv_proxy_new(const char *node_ip, kube_error_t *err) {
+  struct proxy *p = calloc(1, sizeof *p);
+  if (!p || (node_ip && !(p->node_ip = strdup(node_ip)))) {
+    free(p);
+    kube_make_oom(err);
+    return NULL;
+  }
+  return p;
+}
+
+static void programmed_free(void *v) {
+  struct programmed *pr = v;
+  if (pr)
+    free(pr->e);
+  free(pr);
+}
+
+/* The key "ns/name" of a slice's Service; false when it names none. */
+static bool service_key_of(const kube_object_t *slice, char key[512]) {
+  const char *svc = kube_object_label(slice, LABEL_SERVICE_NAME);
+  const char *ns = kube_object_namespace(slice);
+  if (!svc || !ns)
+    return false;
+  snprintf(key, 512, "%s/%s", ns, svc);
+  return true;
+}
+
+/* Slices are found by their Service. */
+static void index_service(const kube_object_t *obj, kube_index_values_t *out,
+                          void *arg) {
+  char key[512];
+  if (service_key_of(obj, key))
+    kube_index_values_add(out, key);
+}
+
+struct collect {
+  const char *port_name, *proto;
+  kube_svclb_backend_t *b;
+  char (*ips)[16];
+  size_t n, cap;
+};
+
+static bool ready(json_object *ep) {
+  json_object *r = kube_json_get(ep, "conditions.ready");
+  /* nil ready means ready (discovery/v1); terminating ones say false */
+  return !r || json_object_get_boolean(r);
+}
+
+static void collect_slice(const char *key, const kube_object_t *obj,
+                          void *arg) {
+  struct collect *c = arg;
+  json_object *s = kube_object_json(obj);
+  const char *at = kube_json_get_string(s, "addressType");
+  if (at && !streq(at, "IPv4"))
+    return;
+  json_object *ports = kube_json_get(s, "ports");
+  int port = 0;
+  for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+    json_object *sp = json_object_array_get_idx(ports, i);
+    const char *name = kube_json_get_string(sp, "name");
+    const char *proto = kube_json_get_string(sp, "protocol");
+    if (streq(name ? name : "", c->port_name) &&
+        streq(proto ? proto : "TCP", c->proto)) {
+      json_object *pn = kube_json_get(sp, "port");
+      port = pn ? json_object_get_int(pn) : 0;
+      break;
+    }
+  }
+  if (port <= 0)
+    return;
+  json_object *eps = kube_json_get(s, "endpoints");
+  for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
+    json_object *ep = json_object_array_get_idx(eps, i);
+    const char *ip = kube_json_get_string(ep, "addresses.0");
+    if (!ip || !ready(ep) || strlen(ip) > 15)
+      continue;
+    if (c->n == c->cap) {
+      size_t cap = c->cap ? c->cap * 2 : 8;
+      kube_svclb_backend_t *nb = realloc(c->b, cap * sizeof *nb);
+      if (!nb)
+        return;
+      c->b = nb;
+      char(*ni)[16] = realloc(c->ips, cap * sizeof *ni);
+      if (!ni)
+        return;
+      c->ips = ni;
+      c->cap = cap;
+    }
+    snprintf(c->ips[c->n], 16, "%s", ip);
+    c->b[c->n].port = port;
+    c->n++;
+  }
+}
+
+static bool has_entry(const struct programmed *pr, const struct entry *e) {
+  for (size_t i = 0; pr && i < pr->n; i++)
+    if (streq(pr->e[i].ip, e->ip) && pr->e[i].port == e->port &&
+        streq(pr->e[i].proto, e->proto))
+      return true;
+  return false;
+}
+
+static void status_written(const kube_object_t *res, const kube_error_t *e,
+                           void *arg) {
+  if (e && e->reason != KUBE_REASON_NOT_FOUND)
+    log_warn("service proxy: LoadBalancer status: %s", e->message);
+}
+
+/* A LoadBalancer Service's ingress is the node's address. */
+static void lb_status(struct proxy *p, json_object *svc) {
+  const char *have =
+      kube_json_get_string(svc, "status.loadBalancer.ingress.0.ip");
+  json_object *ing = kube_json_get(svc, "status.loadBalancer.ingress");
+  if (!p->node_ip || !p->writer ||
+      (have && streq(have, p->node_ip) && json_object_array_length(ing) == 1))
+    return;
+  char patch[256];
+  snprintf(patch, sizeof patch,
+           "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"%s\","
+           "\"ipMode\":\"VIP\"}]}}}",
+           p->node_ip);
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_writer_patch(p->writer, kube_kind_by_resource("", "v1", "services"),
+                        kube_json_get_string(svc, "metadata.namespace"),
+                        kube_json_get_string(svc, "metadata.name"), "status",
+                        KUBE_PATCH_MERGE, patch, NULL, status_written, p,
+                        &err) < 0)
+    log_warn("service proxy: LoadBalancer status: %s", err.message);
+  kube_error_clear(&err);
+}
+
+/* Program one Service ("ns/name") as the caches say now. */
+static void sync_service(struct proxy *p, const char *key) {
+  const kube_object_t *obj = kube_informer_get(p->services, key);
+  json_object *svc = obj ? kube_object_json(obj) : NULL;
+  const char *type = svc ? kube_json_get_string(svc, "spec.type") : NULL;
+  const char *cip = svc ? kube_json_get_string(svc, "spec.clusterIP") : NULL;
+  bool active = svc && !(type && streq(type, "ExternalName")) && cip &&
+                *cip && !streq(cip, "None");
+  struct programmed *now = calloc(1, sizeof *now);
+  json_object *ports = active ? kube_json_get(svc, "spec.ports") : NULL;
+  size_t np = ports && json_object_is_type(ports, json_type_array)
+                  ? json_object_array_length(ports)
+                  : 0;
+  bool lb = active && type && streq(type, "LoadBalancer") && p->node_ip;
+  if (!now || (np && !(now->e = calloc(np * 3, sizeof *now->e)))) {
+    free(now);
+    log_warn("service proxy: out of memory programming %s", key);
+    return;
+  }
+  for (size_t i = 0; i < np; i++) {
+    json_object *sp = json_object_array_get_idx(ports, i);
+    const char *name = kube_json_get_string(sp, "name");
+    const char *proto = kube_json_get_string(sp, "protocol");
+    json_object *pn = kube_json_get(sp, "port");
+    json_object *nodep = kube_json_get(sp, "nodePort");
+    proto = proto ? proto : "TCP";
+    if (!pn || (!streq(proto, "TCP") && !streq(proto, "UDP")))
+      continue;
+    struct collect c = {.port_name = name ? name : "", .proto = proto};
+    kube_informer_index_foreach(p->slices, SLICES_BY_SERVICE, key,
+                                collect_slice, &c);
+    for (size_t k = 0; k < c.n; k++)
+      c.b[k].ip = c.ips[k];
+    struct entry e = {.port = json_object_get_int(pn)};
+    snprintf(e.ip, sizeof e.ip, "%s", cip);
+    snprintf(e.proto, sizeof e.proto, "%s", proto);
+    kube_error_t err = KUBE_ERROR_INIT;
+    if (kube_svclb_set(p->lb, e.ip, e.port, proto, c.b, c.n, &err) < 0)
+      log_warn("service proxy: %s %s:%d/%s: %s", key, e.ip, e.port, proto,
+               err.message);
+    else
+      now->e[now->n++] = e;
+    kube_error_clear(&err);
+    int node_port = nodep ? json_object_get_int(nodep) : 0;
+    if (node_port > 0) {
+      struct entry ne = {.port = node_port};
+      snprintf(ne.proto, sizeof ne.proto, "%s", proto);
+      if (kube_svclb_set(p->lb, NULL, node_port, proto, c.b, c.n, &err) < 0)
+        log_warn("service proxy: %s node port %d/%s: %s", key, node_port,
+                 proto, err.message);
+      else
+        now->e[now->n++] = ne;
+      kube_error_clear(&err);
+    }
+    if (lb) {
+      struct entry le = {.port = e.port};
+      snprintf(le.ip, sizeof le.ip, "%s", p->node_ip);
+      snprintf(le.proto, sizeof le.proto, "%s", proto);
+      if (kube_svclb_set(p->lb, le.ip, le.port, proto, c.b, c.n, &err) < 0)
+        log_warn("service proxy: %s load balancer %s:%d/%s: %s", key, le.ip,
+                 le.port, proto, err.message);
+      else
+        now->e[now->n++] = le;
+      kube_error_clear(&err);
+    }
+    free(c.b);
+    free(c.ips);
+  }
+  if (lb)
+    lb_status(p, svc);
+  struct programmed *old = strmap_get(&p->done, key);
+  for (size_t i = 0; old && i < old->n; i++)
+    if (!has_entry(now, &old->e[i]))
+      kube_svclb_delete(p->lb, old->e[i].ip, old->e[i].port, old->e[i].proto,
+                        NULL);
+  void *prev = NULL;
+  if (!now->n) {
+    programmed_free(strmap_remove(&p->done, key));
+    programmed_free(now);
+  } else if (!strmap_put(&p->done, key, now, &prev)) {
+    programmed_free(now);
+    log_warn("service proxy: out of memory programming %s", key);
+  } else {
+    programmed_free(prev);
+  }
+}
+
+static void svc_changed(const char *key, const kube_object_t *obj, void *arg) {
+  sync_service(arg, key);
+}
+static void svc_updated(const char *key, const kube_object_t *old_obj,
+                        const kube_object_t *obj, void *arg) {
+  sync_service(arg, key);
+}
+
+static void slice_event(struct proxy *p, const kube_object_t *obj) {
+  char key[512];
+  if (service_key_of(obj, key))
+    sync_service(p, key);
+}
+static void slice_changed(const char *key, const kube_object_t *obj,
+                          void *arg) {
+  slice_event(arg, obj);
+}
+static void slice_updated(const char *key, const kube_object_t *old_obj,
+                          const kube_object_t *obj, void *arg) {
+  /* A slice moved to another Service (it does not; but a label may be
+   * edited): both are programmed again. */
+  const char *a = kube_object_label(old_obj, LABEL_SERVICE_NAME);
+  const char *b = kube_object_label(obj, LABEL_SERVICE_NAME);
+  if (a && (!b || !streq(a, b)))
+    slice_event(arg, old_obj);
+  slice_event(arg, obj);
+}
+
+static int proxy_init(void *impl, kube_server_t *srv, kube_error_t *err) {
+  struct proxy *p = impl;
+  p->srv = srv;
+  const srv_cluster_plan_t *plan = srv_cluster_plan(srv);
+  int lo = 0, hi = 0;
+  core_port_range_parse(plan->node_port_range, &lo, &hi);
+  const char *node_ips[] = {p->node_ip, NULL};
+  kube_svclb_options_t o = {.struct_size = sizeof o,
+                            .service_cidr = plan->service_cidr,
+                            .node_port_min = lo,
+                            .node_port_max = hi,
+                            .node_ips = p->node_ip ? node_ips : NULL};
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (!(p->lb = kube_svclb_new(&o, &e))) {
+    log_warn("kubed: Services are not load balanced on this node: %s",
+             e.message);
+    kube_error_clear(&e);
+    return 0;
+  }
+  kube_informer_factory_t *f = kube_server_informers(srv, err);
+  if (!f)
+    return kube_error_wrap(err, "service proxy");
+  kube_transport_t tp;
+  kube_server_transport(srv, &tp);
+  if (!(p->writer = kube_writer_new(kube_server_loop(srv), &tp, err)))
+    return kube_error_wrap(err, "service proxy");
+  kube_informer_options_t so = {.struct_size = sizeof so,
+                                .path = "/api/v1/services"};
+  kube_informer_options_t eo = {
+      .struct_size = sizeof eo,
+      .path = "/apis/discovery.k8s.io/v1/endpointslices"};
+  if (!(p->services = kube_informer_factory_informer(f, &so, err)) ||
+      !(p->slices = kube_informer_factory_informer(f, &eo, err)) ||
+      kube_informer_add_index(p->slices, SLICES_BY_SERVICE, index_service,
+                              NULL, err) < 0)
+    return kube_error_wrap(err, "service proxy");
+  return 0;
+}
+
+static int proxy_start(void *impl, kube_error_t *err) {
+  struct proxy *p = impl;
+  if (!p->lb)
+    return 0;
+  kube_informer_handlers_t sh = {.struct_size = sizeof sh,
+                                 .on_add = svc_changed,
+                                 .on_update = svc_updated,
+                                 .on_delete = svc_changed};
+  kube_informer_handlers_t eh = {.struct_size = sizeof eh,
+                                 .on_add = slice_changed,
+                                 .on_update = slice_updated,
+                                 .on_delete = slice_changed};
+  if (!(p->slice_reg = kube_informer_add_handlers(p->slices, &eh, p, err)) ||
+      !(p->svc_reg = kube_informer_add_handlers(p->services, &sh, p, err)))
+    return kube_error_wrap(err, "service proxy");
+  if ((!kube_informer_running(p->slices) &&
+       kube_informer_start(p->slices, err) < 0) ||
+      (!kube_informer_running(p->services) &&
+       kube_informer_start(p->services, err) < 0))
+    return kube_error_wrap(err, "service proxy");
+  return 0;
+}
+
+/* The registrations go before the factory; the programs with the
+ * component (a stopping node takes its own programs away, nobody
+ * else's). */
+static void proxy_stop(void *impl) {
+  struct proxy *p = impl;
+  if (p->services)
+    kube_informer_remove_handlers(p->services, p->svc_reg);
+  if (p->slices)
+    kube_informer_remove_handlers(p->slices, p->slice_reg);
+  p->svc_reg = p->slice_reg = NULL;
+  p->services = p->slices = NULL;
+  kube_writer_free(p->writer);
+  p->writer = NULL;
+  kube_svclb_free(p->lb);
+  p->lb = NULL;
+  strmap_clear(&p->done, programmed_free);
+}
+
+static void proxy_free(void *impl) {
+  struct proxy *p = impl;
+  if (!p)
+    return;
+  proxy_stop(p);
+  free(p->node_ip);
+  free(p);
+}
+
+const kube_component_ops_t srv_proxy_ops = {
+    .version = KUBE_COMPONENT_OPS_VERSION,
+    .name = "service-proxy",
+    .init = proxy_init,
+    .start = proxy_start,
+    .stop = proxy_stop,
+    .free = proxy_free,
+};
