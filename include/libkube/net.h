@@ -199,6 +199,13 @@ int kube_cni_write_conf(const char *path, const char *json, kube_error_t *err);
  * interface that is up.  buf >= 16 bytes.  NotFound when there is none. */
 int kube_net_default_ipv4(char *buf, size_t len, kube_error_t *err);
 
+/* Add (or delete) an unreachable route for `cidr` in the calling thread's
+ * network namespace (`ip route add unreachable CIDR`): the node's service
+ * CIDR, so an untranslated packet to a Service address dies here.  1 when
+ * added/deleted, 0 when it was there already/was not there, -1 with err
+ * (BadRequest: a bad CIDR; Forbidden without CAP_NET_ADMIN). */
+int kube_net_unreachable_route(const char *cidr, bool add, kube_error_t *err);
+
 /* ======================================================================== */
 /* Service load balancing (eBPF, cgroup sock_addr programs)                 */
 /* ======================================================================== */
@@ -209,8 +216,10 @@ int kube_net_default_ipv4(char *buf, size_t len, kube_error_t *err);
  * 127.0.0.1 on a node port) to one of its backends,
  * chosen at random per connection (per datagram for unconnected UDP);
  * recvmsg4 and getpeername4 show the Service's address again.  A Service
- * with no backends, or an address of the service CIDR that is no
- * Service's port, refuses: connect() fails with ECONNREFUSED.
+ * with no backends refuses: connect() fails with ECONNREFUSED.  Addresses
+ * of the service CIDR that are no Service's are left alone (another
+ * cluster with the same CIDR may own them; kube_net_unreachable_route
+ * ends them on the node).
  *
  * The programs are attached (bpf_link, which is multi-attach: every
  * program at a cgroup runs, as with BPF_F_ALLOW_MULTI) at the root of

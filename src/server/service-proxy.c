@@ -13,7 +13,8 @@
  * (k3s's ServiceLB: EXTERNAL-IP is the node's address at once, never
  * <pending>).
  *
- * Runs with a node (it balances that node's sockets).  When the kernel
+ * Runs with a node (it balances that node's sockets) and keeps an
+ * unreachable route for the service CIDR in the node's namespace.  When the kernel
  * or the build cannot do it, the server runs without and says why.
  */
 #include <libkube/kit.h>
@@ -46,6 +47,7 @@ struct proxy {
   struct strmap done; /* "ns/name" -> struct programmed */
   char *node_ip;
   kube_writer_t *writer; /* LoadBalancer status */
+  char *route;           /* the unreachable route we added (service CIDR) */
 };
 
 void *srv_proxy_new(const char *node_ip, kube_error_t *err) {
@@ -313,6 +315,13 @@ static int proxy_init(void *impl, kube_server_t *srv, kube_error_t *err) {
     kube_error_clear(&e);
     return 0;
   }
+  /* What the programs did not translate dies here. */
+  int r = kube_net_unreachable_route(plan->service_cidr, true, &e);
+  if (r < 0)
+    log_warn("kubed: %s", e.message);
+  else if (r > 0 && !(p->route = strdup(plan->service_cidr)))
+    return kube_make_oom(err);
+  kube_error_clear(&e);
   kube_informer_factory_t *f = kube_server_informers(srv, err);
   if (!f)
     return kube_error_wrap(err, "service proxy");
@@ -371,6 +380,14 @@ static void proxy_stop(void *impl) {
   p->writer = NULL;
   kube_svclb_free(p->lb);
   p->lb = NULL;
+  if (p->route) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    if (kube_net_unreachable_route(p->route, false, &e) < 0)
+      log_warn("kubed: %s", e.message);
+    kube_error_clear(&e);
+    free(p->route);
+    p->route = NULL;
+  }
   strmap_clear(&p->done, programmed_free);
 }
 

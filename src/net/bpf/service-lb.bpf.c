@@ -100,13 +100,14 @@ struct {
 /* The Service this address is, when it is one of ours: the key to look
  * up (a node port is keyed with address 0).  0: not ours. */
 /* The Service a socket asks for, or NULL: an address of the service CIDR
- * (*refuse when it is no Service's), a node address on a LoadBalancer
+ * (one that is no Service's of this cluster is left alone: another
+ * cluster with the same CIDR may have it, or the node's unreachable route
+ * ends it), a node address on a LoadBalancer
  * Service's port (k3s's ServiceLB: the node is the load balancer), or a
  * node port on a node address or, in the node's own network namespace
  * only, 127.0.0.1 (as kube-proxy's route_localnet rules: elsewhere
  * loopback is another machine's). */
-static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx,
-                                              int *refuse) {
+static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx) {
   __u32 zero = 0;
   struct config *c = bpf_map_lookup_elem(&cfg, &zero);
   if (!c)
@@ -116,10 +117,8 @@ static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx,
                       .proto = (__u8)ctx->protocol};
   if (k.proto != IPPROTO_TCP && k.proto != IPPROTO_UDP)
     return 0;
-  if (c->mask && (k.ip & c->mask) == c->net) {
-    *refuse = 1;
+  if (c->mask && (k.ip & c->mask) == c->net)
     return bpf_map_lookup_elem(&services, &k);
-  }
   int node = bpf_map_lookup_elem(&node_ips, &k.ip) != 0;
   if (!node && !((bpf_ntohl(k.ip) >> 24) == 127 &&
                  bpf_get_netns_cookie(ctx) == c->netns))
@@ -134,14 +133,9 @@ static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx,
 
 /* Point the socket at a backend.  1: done or not ours; 0: refused. */
 static __always_inline int translate(struct bpf_sock_addr *ctx) {
-  int refuse = 0;
-  struct svc_val *s = lookup(ctx, &refuse);
-  if (!s) {
-    if (!refuse)
-      return 1;
-    bpf_set_retval(-ECONNREFUSED);
-    return 0;
-  }
+  struct svc_val *s = lookup(ctx);
+  if (!s)
+    return 1;
   __u32 count = s->count;
   if (count == 0) {
     bpf_set_retval(-ECONNREFUSED);

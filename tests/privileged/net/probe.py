@@ -6,14 +6,17 @@ network namespace).
   probe.py tcp ADDR PORT N      N HTTP GETs, one connection each: prints
                                 "peer=ADDR:PORT" per distinct peer name
                                 getpeername() gave and each distinct body;
-                                "refused" when a connect is refused
+                                "refused" when a connect is refused, else
+                                "error: MESSAGE"
   probe.py udp ADDR PORT N      N datagrams from one unconnected socket:
                                 prints "from=ADDR:PORT" per distinct source
                                 recvfrom() gave and each distinct reply
   probe.py tls ADDR PORT        a TLS handshake: "tls ok peer=ADDR:PORT"
   probe.py udpserve ADDR PORT   answer every datagram with "udp-ADDR"
   probe.py acceptserve ADDR PORT  accept connections and close them
-  probe.py latency ADDR PORT N  mean microseconds of connect()
+  probe.py latency ADDR PORT N ADDR2 PORT2
+                                median microseconds of connect() to each,
+                                alternating
 """
 import socket
 import sys
@@ -29,6 +32,9 @@ def tcp(addr, port, n):
             s.connect((addr, port))
         except ConnectionRefusedError:
             print("refused")
+            return 0
+        except OSError as e:
+            print("error: " + e.strerror)
             return 0
         peers.add("%s:%d" % s.getpeername())
         s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
@@ -96,15 +102,19 @@ def acceptserve(addr, port):
         c.close()
 
 
-def latency(addr, port, n):
-    total = 0.0
-    for _ in range(n):
+def latency(addr, port, n, addr2, port2):
+    """Alternate connects to both targets (the machine's load hits both
+    alike); print each one's median microseconds."""
+    times = ([], [])
+    for i in range(2 * n):
+        which = i % 2
         s = socket.socket()
         t = time.perf_counter()
-        s.connect((addr, port))
-        total += time.perf_counter() - t
+        s.connect((addr, port) if which == 0 else (addr2, port2))
+        times[which].append(time.perf_counter() - t)
         s.close()
-    print("%.1f" % (total / n * 1e6))
+    med = [sorted(x)[len(x) // 2] * 1e6 for x in times]
+    print("%.1f %.1f" % (med[0], med[1]))
     return 0
 
 
@@ -121,7 +131,7 @@ def main():
     if mode == "acceptserve":
         return acceptserve(addr, port)
     if mode == "latency":
-        return latency(addr, port, int(sys.argv[4]))
+        return latency(addr, port, int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     return 2
 
 

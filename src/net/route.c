@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Routes the node keeps in its own network namespace (rtnetlink): the
+ * service CIDR is unreachable, so a packet to a Service address the
+ * socket load balancer did not translate dies on the machine (ICMP
+ * unreachable) instead of leaving by the default route.
+ */
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "net/internal.h"
+
+static int rtnl_route(int type, uint16_t flags, uint32_t net, int bits,
+                      kube_error_t *err) {
+  struct {
+    struct nlmsghdr nh;
+    struct rtmsg rt;
+    char attrs[64];
+  } req = {0};
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.rt);
+  req.nh.nlmsg_type = (uint16_t)type;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+  req.nh.nlmsg_seq = 1;
+  req.rt.rtm_family = AF_INET;
+  req.rt.rtm_dst_len = (unsigned char)bits;
+  req.rt.rtm_table = RT_TABLE_MAIN;
+  req.rt.rtm_protocol = RTPROT_STATIC;
+  req.rt.rtm_scope = RT_SCOPE_UNIVERSE;
+  req.rt.rtm_type = RTN_UNREACHABLE;
+  struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+  a->rta_type = RTA_DST;
+  a->rta_len = RTA_LENGTH(4);
+  uint32_t dst = htonl(net);
+  memcpy(RTA_DATA(a), &dst, 4);
+  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0)
+    return kube_make_error(err, errno, "netlink: %s", strerror(errno));
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  int rc = -1;
+  if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+             sizeof kernel) < 0) {
+    kube_make_error(err, errno, "netlink: %s", strerror(errno));
+    goto out;
+  }
+  char buf[4096];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  struct nlmsghdr *h = (struct nlmsghdr *)buf;
+  if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+      h->nlmsg_type != NLMSG_ERROR) {
+    kube_make_error(err, EIO, "netlink: no answer");
+    goto out;
+  }
+  int e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+  if (e) {
+    kube_make_error(err, e, "%s", strerror(e));
+    goto out;
+  }
+  rc = 0;
+out:
+  close(fd);
+  return rc;
+}
+
+KUBE_EXPORT int kube_net_unreachable_route(const char *cidr, bool add,
+                                           kube_error_t *err) {
+  uint32_t net;
+  int bits;
+  if (core_cidr4_parse(cidr, &net, &bits) < 0)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid CIDR \"%s\"", cidr ? cidr : "");
+  kube_error_t e = KUBE_ERROR_INIT;
+  int rc = add ? rtnl_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, net,
+                            bits, &e)
+               : rtnl_route(RTM_DELROUTE, 0, net, bits, &e);
+  if (rc == 0)
+    return 1;
+  if ((add && e.errnum == EEXIST) || (!add && e.errnum == ESRCH)) {
+    kube_error_clear(&e);
+    return 0;
+  }
+  rc = kube_error_set(err, e.errnum == EPERM ? KUBE_REASON_FORBIDDEN
+                                           : KUBE_REASON_UNKNOWN,
+                      e.errnum, "%s the unreachable route %s: %s",
+                      add ? "add" : "delete", cidr, e.message);
+  kube_error_clear(&e);
+  return rc;
+}
