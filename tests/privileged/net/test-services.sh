@@ -66,7 +66,8 @@ selectorless() {
 slice_ready() {
     n=$(K get endpointslices -l kubernetes.io/service-name=$1 -o json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
-print(sum(1 for s in json.load(sys.stdin)["items"] for e in s.get("endpoints") or []
+d = json.load(sys.stdin)
+print(sum(1 for s in d.get("items", [d]) for e in s.get("endpoints") or []
           if (e.get("conditions") or {}).get("ready", True)))')
     [ "$n" = "$2" ]
 }
@@ -116,10 +117,13 @@ spec:
   selector: {app: nothing}
   ports: [{port: 80}]"
 wait_until 40 running web1 && wait_until 20 running web2 && ok "backends Running" || bad "backends" "$(K get pods -o wide 2>&1)" "$(podlog web1 web)" "$(podlog web2 web)" "$(events_of web1)"
-wait_until 60 slice_ready web 2 && ok "EndpointSlice: 2 ready endpoints" || bad "slice" "$(K get endpointslices -o yaml 2>&1 | head -40)"
+wait_until 60 slice_ready web 2 && ok "EndpointSlice: 2 ready endpoints" || bad "slice" "$(K get endpointslices -l kubernetes.io/service-name=web -o json 2>&1 | head -60)"
 VIP=$(jp svc/web '{.spec.clusterIP}')
 case $VIP in ${SVC_CIDR%.0/24}.*) ok "ClusterIP $VIP in $SVC_CIDR" ;; *) bad "ClusterIP" "$VIP" ;; esac
 
+# (the slice reaches the proxy through its informer a moment after the API)
+both_answer() { out=$(IN $PROBE tcp $1 $2 40 2>&1); echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2; }
+wait_until 20 both_answer $VIP 80
 out=$(IN $PROBE tcp $VIP 80 40 2>&1)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "node namespace: $VIP:80 balanced over both pods" || bad "VIP from the node" "$out" "$(IN ip route)"
@@ -133,12 +137,13 @@ spec:
   containers:
   - name: c
     image: busybox:1.35.0
-    command: [sh, -c, 'for i in \$(seq 30); do wget -qO- http://$VIP/; done; echo done-web; wget -qO- http://$(jp svc/empty '{.spec.clusterIP}')/ 2>&1; echo done-empty; sleep 3600']"
-wait_until 40 log_has client c done-empty
+    command: [sh, -c, 'for i in \$(seq 30); do wget -qO- http://$VIP/; done; echo done-web; wget -qO- http://$(jp svc/empty '{.spec.clusterIP}')/ 2>&1; echo done-empty; nc -w 5 ${SVC_CIDR%.0/24}.1 443 </dev/null && echo kubernetes-reached; echo done-kubernetes; sleep 3600']"
+wait_until 40 log_has client c done-kubernetes
 out=$(podlog client c)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "inside a pod: $VIP:80 balanced over both pods" || bad "VIP from a pod" "$out"
 echo "$out" | grep -q "refused" && ok "inside a pod: a Service without endpoints refuses" || bad "empty from a pod" "$out"
+echo "$out" | grep -q 'kubernetes-reached$' && ok "inside a pod: the kubernetes Service reaches the API server" || bad "kubernetes from a pod" "$out"
 
 out=$(IN $PROBE tcp $(jp svc/empty '{.spec.clusterIP}') 80 1 2>&1)
 [ "$out" = refused ] && ok "a Service without endpoints: connection refused" || bad "empty Service" "$out"
@@ -167,7 +172,8 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: http}]"
 NP=$(jp svc/webnp '{.spec.ports[0].nodePort}')
-wait_until 20 slice_ready webnp 2
+wait_until 60 slice_ready webnp 2
+wait_until 20 both_answer $NODE_IP $NP
 out=$(IN $PROBE tcp $NODE_IP $NP 30 2>&1)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "NodePort $NODE_IP:$NP balanced over both pods" || bad "NodePort node IP" "$out"
@@ -186,6 +192,7 @@ wait_until 20 sh -c "[ \"\$(ip netns exec $NS $KUBE get svc weblb -o 'jsonpath={
     ok "LoadBalancer ingress is the node address $NODE_IP" || bad "LoadBalancer status" "$(K get svc weblb -o yaml 2>&1)"
 out=$(KC get svc weblb 2>&1)
 echo "$out" | grep -q "LoadBalancer .* $NODE_IP " && ok "kubectl shows EXTERNAL-IP $NODE_IP" || bad "kubectl EXTERNAL-IP" "$out"
+wait_until 20 both_answer $NODE_IP 8081
 out=$(IN $PROBE tcp $NODE_IP 8081 30 2>&1)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "LoadBalancer $NODE_IP:8081 balanced over both pods" || bad "LoadBalancer traffic" "$out"
