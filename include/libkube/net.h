@@ -263,12 +263,15 @@ typedef struct kube_svclb_backend {
 
 /* Set the backends of a Service port: `ip` its ClusterIP, a node IP (a
  * LoadBalancer Service's port on the node, as k3s's ServiceLB), or NULL
- * or "" (a node port), `protocol` "TCP" or "UDP".  Connections already made keep
- * their backend.  n == 0: the Service refuses.  0, or -1 with err
- * (BadRequest for a bad address or protocol, the map's error when full). */
+ * or "" (a node port), `protocol` "TCP" or "UDP".  Connections already
+ * made keep their backend.  n == 0: the Service refuses.  affinity_s > 0:
+ * sessionAffinity ClientIP for that many seconds (the client is the
+ * socket's network namespace: a pod, or the node's own processes).  0, or
+ * -1 with err (BadRequest for a bad address, protocol or timeout, the
+ * map's error when full). */
 int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
                    const char *protocol, const kube_svclb_backend_t *b,
-                   size_t n, kube_error_t *err);
+                   size_t n, int affinity_s, kube_error_t *err);
 /* Forget a Service port (0 also when it was not set). */
 int kube_svclb_delete(kube_svclb_t *lb, const char *ip, int port,
                       const char *protocol, kube_error_t *err);

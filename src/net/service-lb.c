@@ -32,6 +32,7 @@ struct svc_key {
 struct svc_val {
   uint32_t count;
   uint32_t id;
+  uint32_t affinity;
 };
 struct be_key {
   uint32_t id;
@@ -274,10 +275,14 @@ static void delete_backends(kube_svclb_t *lb, const struct svc_val *v) {
 KUBE_EXPORT int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
                                const char *protocol,
                                const kube_svclb_backend_t *b, size_t n,
-                               kube_error_t *err) {
+                               int affinity_s, kube_error_t *err) {
   struct svc_key k;
   if (svc_key_of(ip, port, protocol, &k, err) < 0)
     return -1;
+  if (affinity_s < 0 || affinity_s > 86400)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid session affinity timeout %d s (0-86400)",
+                          affinity_s);
   struct be_val *vals = calloc(n ? n : 1, sizeof *vals);
   if (!vals)
     return kube_make_oom(err);
@@ -291,7 +296,9 @@ KUBE_EXPORT int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
     }
     vals[i].port = htons((uint16_t)b[i].port);
   }
-  struct svc_val old = {0}, now = {.count = (uint32_t)n, .id = lb->next_id++};
+  struct svc_val old = {0}, now = {.count = (uint32_t)n,
+                                   .id = lb->next_id++,
+                                   .affinity = (uint32_t)affinity_s};
   if (!lb->next_id)
     lb->next_id = 1;
   bool had = bpf_map_lookup_elem(lb->services_fd, &k, &old) == 0;
@@ -350,7 +357,7 @@ KUBE_EXPORT void kube_svclb_free(kube_svclb_t *lb) {}
 KUBE_EXPORT int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
                                const char *protocol,
                                const kube_svclb_backend_t *b, size_t n,
-                               kube_error_t *err) {
+                               int affinity_s, kube_error_t *err) {
   return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                         "this build has no libbpf");
 }

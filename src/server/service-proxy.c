@@ -5,7 +5,8 @@
  * programmed into the socket load balancer of <libkube/net.h>
  * (kube_svclb_t) as they change.  Each Service port gets the ready
  * endpoints of its slices whose port matches by name and protocol (the
- * slices carry the resolved target port, named ports included); a
+ * slices carry the resolved target port, named ports included), with
+ * sessionAffinity ClientIP when asked (per client network namespace); a
  * Service without ready endpoints refuses connections.  NodePort and
  * LoadBalancer Services are also reachable on the node's addresses at
  * their node ports; a LoadBalancer Service also on the node's address at
@@ -200,6 +201,14 @@ static void sync_service(struct proxy *p, const char *key) {
     log_warn("service proxy: out of memory programming %s", key);
     return;
   }
+  int affinity = 0;
+  const char *sa = active ? kube_json_get_string(svc, "spec.sessionAffinity")
+                          : NULL;
+  if (sa && streq(sa, "ClientIP")) {
+    json_object *t = kube_json_get(
+        svc, "spec.sessionAffinityConfig.clientIP.timeoutSeconds");
+    affinity = t ? json_object_get_int(t) : 10800; /* Kubernetes' default */
+  }
   for (size_t i = 0; i < np; i++) {
     json_object *sp = json_object_array_get_idx(ports, i);
     const char *name = kube_json_get_string(sp, "name");
@@ -218,7 +227,7 @@ static void sync_service(struct proxy *p, const char *key) {
     snprintf(e.ip, sizeof e.ip, "%s", cip);
     snprintf(e.proto, sizeof e.proto, "%s", proto);
     kube_error_t err = KUBE_ERROR_INIT;
-    if (kube_svclb_set(p->lb, e.ip, e.port, proto, c.b, c.n, &err) < 0)
+    if (kube_svclb_set(p->lb, e.ip, e.port, proto, c.b, c.n, affinity, &err) < 0)
       log_warn("service proxy: %s %s:%d/%s: %s", key, e.ip, e.port, proto,
                err.message);
     else
@@ -228,7 +237,7 @@ static void sync_service(struct proxy *p, const char *key) {
     if (node_port > 0) {
       struct entry ne = {.port = node_port};
       snprintf(ne.proto, sizeof ne.proto, "%s", proto);
-      if (kube_svclb_set(p->lb, NULL, node_port, proto, c.b, c.n, &err) < 0)
+      if (kube_svclb_set(p->lb, NULL, node_port, proto, c.b, c.n, affinity, &err) < 0)
         log_warn("service proxy: %s node port %d/%s: %s", key, node_port,
                  proto, err.message);
       else
@@ -239,7 +248,7 @@ static void sync_service(struct proxy *p, const char *key) {
       struct entry le = {.port = e.port};
       snprintf(le.ip, sizeof le.ip, "%s", p->node_ip);
       snprintf(le.proto, sizeof le.proto, "%s", proto);
-      if (kube_svclb_set(p->lb, le.ip, le.port, proto, c.b, c.n, &err) < 0)
+      if (kube_svclb_set(p->lb, le.ip, le.port, proto, c.b, c.n, affinity, &err) < 0)
         log_warn("service proxy: %s load balancer %s:%d/%s: %s", key, le.ip,
                  le.port, proto, err.message);
       else

@@ -26,8 +26,24 @@ struct svc_key {
 };
 
 struct svc_val {
-  __u32 count; /* backends; 0: refused */
-  __u32 id;    /* backends are (id, 0..count-1) */
+  __u32 count;    /* backends; 0: refused */
+  __u32 id;       /* backends are (id, 0..count-1) */
+  __u32 affinity; /* sessionAffinity ClientIP: seconds (0: none) */
+};
+
+/* sessionAffinity: ClientIP.  A socket has no source address yet at
+ * connect(), so the client is its network namespace (a pod, or the node),
+ * as Cilium's socket load balancer does. */
+struct aff_key {
+  __u64 netns;
+  __u32 id; /* the backend set's: a new set forgets the choices */
+  __u32 pad;
+};
+
+struct aff_val {
+  __u64 last_ns;
+  __u32 slot;
+  __u32 pad;
 };
 
 struct be_key {
@@ -92,6 +108,13 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct aff_key);
+  __type(value, struct aff_val);
+} affinity SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 131072);
   __type(key, struct rev_key);
   __type(value, struct rev_val);
@@ -142,6 +165,16 @@ static __always_inline int translate(struct bpf_sock_addr *ctx) {
     return 0;
   }
   struct be_key bk = {.id = s->id, .slot = bpf_get_prandom_u32() % count};
+  if (s->affinity) {
+    struct aff_key ak = {.netns = bpf_get_netns_cookie(ctx), .id = s->id};
+    struct aff_val *av = bpf_map_lookup_elem(&affinity, &ak);
+    __u64 now = bpf_ktime_get_ns();
+    if (av && now - av->last_ns < (__u64)s->affinity * 1000000000ull &&
+        av->slot < count)
+      bk.slot = av->slot;
+    struct aff_val nv = {.last_ns = now, .slot = bk.slot};
+    bpf_map_update_elem(&affinity, &ak, &nv, BPF_ANY);
+  }
   struct be_val *b = bpf_map_lookup_elem(&backends, &bk);
   if (!b) {
     bpf_set_retval(-ECONNREFUSED);

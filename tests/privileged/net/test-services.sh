@@ -5,7 +5,8 @@
 # busybox httpd pods reached at its ClusterIP from the node's namespace
 # (getpeername shows the VIP) and from inside a pod, balanced over both;
 # UDP to a Service whose EndpointSlice names two servers of the test (the
-# replies come from the VIP); a Service without endpoints refuses; an
+# replies come from the VIP); sessionAffinity ClientIP; a Service without
+# endpoints refuses; an
 # endpoint going away; a NodePort on the node address; a LoadBalancer
 # Service (its ingress is the node address); the kubernetes Service to the
 # API server's advertised address; a second cluster
@@ -179,6 +180,20 @@ echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "NodePort $NODE_IP:$NP balanced over both pods" || bad "NodePort node IP" "$out"
 out=$(IN $PROBE tcp 127.0.0.1 $NP 10 2>&1)
 echo "$out" | grep -qxE 'web1|web2' && ok "NodePort on 127.0.0.1:$NP in the node's namespace" || bad "NodePort loopback" "$out"
+
+# ---- sessionAffinity: ClientIP ----
+apply "apiVersion: v1
+kind: Service
+metadata: {name: sticky}
+spec:
+  selector: {app: web}
+  sessionAffinity: ClientIP
+  ports: [{port: 80, targetPort: http}]"
+SVIP=$(jp svc/sticky '{.spec.clusterIP}')
+wait_until 60 slice_ready sticky 2
+wait_until 20 sh -c "ip netns exec $NS $PROBE tcp $SVIP 80 1 | grep -q '^web'"
+out=$(IN $PROBE tcp $SVIP 80 30 2>&1)
+[ "$(echo "$out" | grep -c '^web')" = 1 ] && ok "sessionAffinity ClientIP: 30 connections, one backend" || bad "affinity" "$out"
 
 # ---- LoadBalancer: the node's address at once ----
 apply "apiVersion: v1
