@@ -211,9 +211,11 @@ int kube_net_unreachable_route(const char *cidr, bool add, kube_error_t *err);
 /* ======================================================================== */
 
 /* connect4 and sendmsg4 send a socket that asks for a Service's address
- * (ClusterIP:port in the service CIDR, a node IP on a LoadBalancer
- * Service's port, or a node IP or, in the node's own network namespace,
- * 127.0.0.1 on a node port) to one of its backends,
+ * (ClusterIP:port in the service CIDR from any namespace; in the node's
+ * own network namespace also a node IP on a LoadBalancer Service's port,
+ * or a node IP or 127.0.0.1 on a node port: from elsewhere those arrive
+ * as packets, for kube_net_nodeport_nat_sync's rules) to one of its
+ * backends,
  * chosen at random per connection (per datagram for unconnected UDP);
  * recvmsg4 and getpeername4 show the Service's address again.  A Service
  * with no backends refuses: connect() fails with ECONNREFUSED.  Addresses
@@ -272,6 +274,25 @@ typedef struct kube_svclb_backend {
 int kube_svclb_set(kube_svclb_t *lb, const char *ip, int port,
                    const char *protocol, const kube_svclb_backend_t *b,
                    size_t n, int affinity_s, kube_error_t *err);
+/* Node ports for clients outside the node (the socket programs see only
+ * this machine's sockets): iptables DNAT rules in the nat table, in the
+ * calling thread's network namespace, in chain `chain` (A-Z 0-9 - _, at
+ * most 28; one per node) jumped to from PREROUTING for local addresses;
+ * each sync replaces the chain's rules whole (iptables-restore
+ * --noflush).  Blocks while iptables runs (milliseconds).  0, or -1 with
+ * err (BadRequest: the chain name; the tool's error). */
+typedef struct kube_net_nodeport {
+  const char *protocol; /* "TCP", "UDP" */
+  int node_port;
+  const kube_svclb_backend_t *backends;
+  size_t n; /* 0: no rule (the port is closed) */
+} kube_net_nodeport_t;
+int kube_net_nodeport_nat_sync(const char *chain, const char *node_ip,
+                               const kube_net_nodeport_t *np, size_t n,
+                               kube_error_t *err);
+/* Remove the chain and its jump (0 also when there was none). */
+int kube_net_nodeport_nat_remove(const char *chain, kube_error_t *err);
+
 /* Forget a Service port (0 also when it was not set). */
 int kube_svclb_delete(kube_svclb_t *lb, const char *ip, int port,
                       const char *protocol, kube_error_t *err);

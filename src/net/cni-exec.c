@@ -75,6 +75,14 @@ static int64_t now_ms(void) {
 int net_exec(const char *path, char *const *env, const char *input,
              size_t input_len, int timeout_ms, net_exec_result_t *out,
              kube_error_t *err) {
+  char *const argv[] = {(char *)path, NULL};
+  return net_exec_argv(argv, env, input, input_len, timeout_ms, out, err);
+}
+
+int net_exec_argv(char *const *argv, char *const *env, const char *input,
+                  size_t input_len, int timeout_ms, net_exec_result_t *out,
+                  kube_error_t *err) {
+  const char *path = argv[0];
   memset(out, 0, sizeof *out);
   out->exit_code = -1;
   int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
@@ -107,7 +115,6 @@ int net_exec(const char *path, char *const *env, const char *input,
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *const argv[] = {(char *)path, NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, path, &fa, &attr, argv, env);
   posix_spawn_file_actions_destroy(&fa);

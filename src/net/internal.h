@@ -40,6 +40,10 @@ void net_exec_result_clear(net_exec_result_t *r);
 int net_exec(const char *path, char *const *env, const char *input,
              size_t input_len, int timeout_ms, net_exec_result_t *out,
              kube_error_t *err);
+/* The same with arguments (argv[0] is the path). */
+int net_exec_argv(char *const *argv, char *const *env, const char *input,
+                  size_t input_len, int timeout_ms, net_exec_result_t *out,
+                  kube_error_t *err);
 /* The first executable <dir>/<type> of the colon-separated dirs (owned),
  * or NULL. */
 char *net_find_plugin(const char *dirs, const char *type);

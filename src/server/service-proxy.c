@@ -14,6 +14,10 @@
  * (k3s's ServiceLB: EXTERNAL-IP is the node's address at once, never
  * <pending>).
  *
+ * Node ports also answer clients outside the node through iptables DNAT
+ * rules (kube_net_nodeport_nat_sync: one chain per node, rewritten 50 ms
+ * after a burst of changes, removed on stop).
+ *
  * Runs with a node (it balances that node's sockets) and keeps an
  * unreachable route for the service CIDR in the node's namespace.  When the kernel
  * or the build cannot do it, the server runs without and says why.
@@ -40,6 +44,20 @@ struct programmed {
   size_t n;
 };
 
+/* A Service's node ports with their backends, for the NAT rules that
+ * serve clients outside the node. */
+struct natport {
+  char proto[4];
+  int node_port;
+  kube_svclb_backend_t *b;
+  char (*ips)[16]; /* b[i].ip points here */
+  size_t n;
+};
+struct natsvc {
+  struct natport *p;
+  size_t n;
+};
+
 struct proxy {
   kube_server_t *srv;
   kube_svclb_t *lb;
@@ -49,6 +67,10 @@ struct proxy {
   char *node_ip;
   kube_writer_t *writer; /* LoadBalancer status */
   char *route;           /* the unreachable route we added (service CIDR) */
+  struct strmap nat;     /* "ns/name" -> struct natsvc */
+  char nat_chain[32];    /* KUBE-NP-<hash>: this node's */
+  bool nat_synced;       /* the chain exists */
+  kube_timer_t *nat_timer; /* rewrites the chain shortly after changes */
 };
 
 void *srv_proxy_new(const char *node_ip, kube_error_t *err) {
@@ -59,6 +81,57 @@ void *srv_proxy_new(const char *node_ip, kube_error_t *err) {
     return NULL;
   }
   return p;
+}
+
+static void natsvc_free(void *v) {
+  struct natsvc *ns = v;
+  for (size_t i = 0; ns && i < ns->n; i++) {
+    free(ns->p[i].b);
+    free(ns->p[i].ips);
+  }
+  if (ns)
+    free(ns->p);
+  free(ns);
+}
+
+struct nat_all {
+  kube_net_nodeport_t *v;
+  size_t n, cap;
+};
+
+static void nat_collect(struct nat_all *a, const struct natsvc *ns) {
+  for (size_t i = 0; i < ns->n; i++) {
+    if (a->n == a->cap) {
+      size_t cap = a->cap ? a->cap * 2 : 16;
+      kube_net_nodeport_t *v = realloc(a->v, cap * sizeof *v);
+      if (!v)
+        return;
+      a->v = v;
+      a->cap = cap;
+    }
+    a->v[a->n++] = (kube_net_nodeport_t){.protocol = ns->p[i].proto,
+                                         .node_port = ns->p[i].node_port,
+                                         .backends = ns->p[i].b,
+                                         .n = ns->p[i].n};
+  }
+}
+
+/* Rewrite this node's NAT chain from every Service's node ports. */
+static void nat_flush(void *arg) {
+  struct proxy *p = arg;
+  struct nat_all a = {0};
+  for (size_t i = 0; i < p->nat.nbuckets; i++)
+    for (struct strmap_entry *e = p->nat.buckets[i]; e; e = e->next)
+      nat_collect(&a, e->value);
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_net_nodeport_nat_sync(p->nat_chain, p->node_ip, a.v, a.n, &err) <
+      0)
+    log_warn("service proxy: node ports for outside clients: %s",
+             err.message);
+  else
+    p->nat_synced = true;
+  kube_error_clear(&err);
+  free(a.v);
 }
 
 static void programmed_free(void *v) {
@@ -191,13 +264,16 @@ static void sync_service(struct proxy *p, const char *key) {
   bool active = svc && !(type && streq(type, "ExternalName")) && cip &&
                 *cip && !streq(cip, "None");
   struct programmed *now = calloc(1, sizeof *now);
+  struct natsvc *nat = calloc(1, sizeof *nat);
   json_object *ports = active ? kube_json_get(svc, "spec.ports") : NULL;
   size_t np = ports && json_object_is_type(ports, json_type_array)
                   ? json_object_array_length(ports)
                   : 0;
   bool lb = active && type && streq(type, "LoadBalancer") && p->node_ip;
-  if (!now || (np && !(now->e = calloc(np * 3, sizeof *now->e)))) {
-    free(now);
+  if (!now || !nat || (np && !(now->e = calloc(np * 3, sizeof *now->e))) ||
+      (np && !(nat->p = calloc(np * 2, sizeof *nat->p)))) {
+    programmed_free(now);
+    natsvc_free(nat);
     log_warn("service proxy: out of memory programming %s", key);
     return;
   }
@@ -244,6 +320,26 @@ static void sync_service(struct proxy *p, const char *key) {
         now->e[now->n++] = ne;
       kube_error_clear(&err);
     }
+    if (lb && nat->n < np * 2) {
+      struct natport *q = &nat->p[nat->n];
+      kube_svclb_backend_t *cb = c.n ? calloc(c.n, sizeof *cb) : NULL;
+      char(*ci)[16] = c.n ? calloc(c.n, sizeof *ci) : NULL;
+      if (!c.n || (cb && ci)) {
+        if (c.n)
+          memcpy(ci, c.ips, c.n * sizeof *ci);
+        for (size_t k = 0; k < c.n; k++)
+          cb[k] = (kube_svclb_backend_t){.ip = ci[k], .port = c.b[k].port};
+        snprintf(q->proto, sizeof q->proto, "%s", proto);
+        q->node_port = e.port;
+        q->n = c.n;
+        q->b = cb;
+        q->ips = ci;
+        nat->n++;
+      } else {
+        free(cb);
+        free(ci);
+      }
+    }
     if (lb) {
       struct entry le = {.port = e.port};
       snprintf(le.ip, sizeof le.ip, "%s", p->node_ip);
@@ -255,11 +351,37 @@ static void sync_service(struct proxy *p, const char *key) {
         now->e[now->n++] = le;
       kube_error_clear(&err);
     }
+    if (node_port > 0 && nat->n < np * 2) {
+      struct natport *q = &nat->p[nat->n++];
+      snprintf(q->proto, sizeof q->proto, "%s", proto);
+      q->node_port = node_port;
+      q->n = c.n;
+      q->b = steal_pointer(&c.b);
+      q->ips = steal_pointer(&c.ips);
+    }
     free(c.b);
     free(c.ips);
   }
   if (lb)
     lb_status(p, svc);
+  /* Outside clients' node ports: the chain is rewritten shortly (one
+   * rewrite for a burst of changes). */
+  struct natsvc *old_nat = strmap_get(&p->nat, key);
+  void *prev_nat = NULL;
+  if (old_nat || nat->n) {
+    if (!nat->n) {
+      natsvc_free(strmap_remove(&p->nat, key));
+      natsvc_free(nat);
+    } else if (!strmap_put(&p->nat, key, nat, &prev_nat)) {
+      natsvc_free(nat);
+    } else {
+      natsvc_free(prev_nat);
+    }
+    nat = NULL;
+    if (p->nat_timer && p->node_ip && !kube_timer_pending(p->nat_timer))
+      kube_timer_arm(p->nat_timer, 50);
+  }
+  natsvc_free(nat);
   struct programmed *old = strmap_get(&p->done, key);
   for (size_t i = 0; old && i < old->n; i++)
     if (!has_entry(now, &old->e[i]))
@@ -334,6 +456,12 @@ static int proxy_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   kube_informer_factory_t *f = kube_server_informers(srv, err);
   if (!f)
     return kube_error_wrap(err, "service proxy");
+  snprintf(p->nat_chain, sizeof p->nat_chain, "KUBE-NP-%08X",
+           (unsigned)(strmap_hash(plan->service_cidr) ^
+                      strmap_hash(p->node_ip ? p->node_ip : "")));
+  if (!(p->nat_timer =
+            kube_timer_new(kube_server_loop(srv), nat_flush, p, err)))
+    return kube_error_wrap(err, "service proxy");
   kube_transport_t tp;
   kube_server_transport(srv, &tp);
   if (!(p->writer = kube_writer_new(kube_server_loop(srv), &tp, err)))
@@ -387,6 +515,16 @@ static void proxy_stop(void *impl) {
   p->services = p->slices = NULL;
   kube_writer_free(p->writer);
   p->writer = NULL;
+  kube_timer_free(p->nat_timer);
+  p->nat_timer = NULL;
+  if (p->nat_synced) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    if (kube_net_nodeport_nat_remove(p->nat_chain, &e) < 0)
+      log_warn("kubed: %s", e.message);
+    kube_error_clear(&e);
+    p->nat_synced = false;
+  }
+  strmap_clear(&p->nat, natsvc_free);
   kube_svclb_free(p->lb);
   p->lb = NULL;
   if (p->route) {

@@ -125,11 +125,10 @@ struct {
 /* The Service a socket asks for, or NULL: an address of the service CIDR
  * (one that is no Service's of this cluster is left alone: another
  * cluster with the same CIDR may have it, or the node's unreachable route
- * ends it), a node address on a LoadBalancer
- * Service's port (k3s's ServiceLB: the node is the load balancer), or a
- * node port on a node address or, in the node's own network namespace
- * only, 127.0.0.1 (as kube-proxy's route_localnet rules: elsewhere
- * loopback is another machine's). */
+ * ends it); and in the node's own network namespace a node address on a
+ * LoadBalancer Service's port (k3s's ServiceLB: the node is the load
+ * balancer), or a node port on a node address or 127.0.0.1 (as
+ * kube-proxy's route_localnet rules). */
 static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx) {
   __u32 zero = 0;
   struct config *c = bpf_map_lookup_elem(&cfg, &zero);
@@ -142,9 +141,13 @@ static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx) {
     return 0;
   if (c->mask && (k.ip & c->mask) == c->net)
     return bpf_map_lookup_elem(&services, &k);
+  /* Node addresses only from the node's own namespace: other clients
+   * (pods, other machines) arrive as packets, which the node's NAT rules
+   * take (kube_net_nodeport_nat_sync). */
+  if (bpf_get_netns_cookie(ctx) != c->netns)
+    return 0;
   int node = bpf_map_lookup_elem(&node_ips, &k.ip) != 0;
-  if (!node && !((bpf_ntohl(k.ip) >> 24) == 127 &&
-                 bpf_get_netns_cookie(ctx) == c->netns))
+  if (!node && (bpf_ntohl(k.ip) >> 24) != 127)
     return 0;
   struct svc_val *s = node ? bpf_map_lookup_elem(&services, &k) : 0;
   __u16 hport = bpf_ntohs(k.port);

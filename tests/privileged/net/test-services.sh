@@ -5,13 +5,15 @@
 # busybox httpd pods reached at its ClusterIP from the node's namespace
 # (getpeername shows the VIP) and from inside a pod, balanced over both;
 # UDP to a Service whose EndpointSlice names two servers of the test (the
-# replies come from the VIP); sessionAffinity ClientIP; a Service without
-# endpoints refuses; an
-# endpoint going away; a NodePort on the node address; a LoadBalancer
-# Service (its ingress is the node address); the kubernetes Service to the
-# API server's advertised address; a second cluster
-# with another service CIDR side by side (each reaches its own VIPs); and
-# the programs gone from the cgroup v2 root once each kubed stops (bpftool).
+# replies come from the VIP); a Service without endpoints refuses; a
+# NodePort from the node (node address, 127.0.0.1) and from another
+# namespace standing in for an outside client (the node's NAT rules);
+# sessionAffinity ClientIP; a LoadBalancer Service (its ingress is the
+# node address at once); the kubernetes Service to the API server's
+# advertised address, from the node and from a pod; an endpoint going
+# away; a second cluster with another service CIDR side by side (each
+# reaches its own VIPs; killed with -9 it leaves nothing); and the
+# programs, the unreachable route and the NAT chain gone once kubed stops.
 #   test-services.sh KUBED KUBE SOURCE_ROOT
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -27,6 +29,8 @@ SVC_B=172.21.$o3.0/24
 NP_RANGE=31$((rnd % 9))00-31$((rnd % 9))99
 NODE_IP2=${NODE_IP%.2}.3
 NS_B=${NS}b
+NS_OUT=${NS}o
+OUT_IP=${NODE_IP%.2}.20
 NODE_IP_B=${NODE_IP%.2}.12
 D_B=$tmp/data-b
 b_pid=""; servers=""
@@ -35,6 +39,7 @@ cleanup() {
     for p in $servers; do kill $p 2>/dev/null; done
     if [ -n "$b_pid" ]; then kill $b_pid 2>/dev/null; wait $b_pid 2>/dev/null; fi
     ip netns del $NS_B 2>/dev/null
+    ip netns del $NS_OUT 2>/dev/null
     rm -rf "${RT}-b"
     for f in /sys/fs/cgroup/*/${CG}-b; do [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null; done
     finish
@@ -181,6 +186,21 @@ echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
 out=$(IN $PROBE tcp 127.0.0.1 $NP 10 2>&1)
 echo "$out" | grep -qxE 'web1|web2' && ok "NodePort on 127.0.0.1:$NP in the node's namespace" || bad "NodePort loopback" "$out"
 
+# ---- node ports from outside: another namespace on the node's link ----
+ip netns add $NS_OUT
+ip -n $NS link set nodepeer netns $NS_OUT
+ip -n $NS_OUT link set lo up
+ip -n $NS_OUT addr add $OUT_IP/24 dev nodepeer
+ip -n $NS_OUT link set nodepeer up
+both_answer_out() { out=$(ip netns exec $NS_OUT $PROBE tcp $1 $2 40 2>&1); echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2; }
+wait_until 20 both_answer_out $NODE_IP $NP
+out=$(ip netns exec $NS_OUT $PROBE tcp $NODE_IP $NP 40 2>&1)
+echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 && [ "$(echo "$out" | grep '^peer=')" = "peer=$NODE_IP:$NP" ] &&
+    ok "NodePort $NODE_IP:$NP from an outside namespace balanced over both pods" ||
+    bad "NodePort from outside" "$out" "$(IN iptables -t nat -S 2>&1 | grep KUBE-NP)" "$(IN sysctl net.ipv4.ip_forward)"
+IN iptables -t nat -S 2>/dev/null | grep -q "^-A PREROUTING .* -j KUBE-NP-" &&
+    ok "NAT chain for outside clients jumped to from PREROUTING" || bad "NAT jump" "$(IN iptables -t nat -S 2>&1)"
+
 # ---- sessionAffinity: ClientIP ----
 apply "apiVersion: v1
 kind: Service
@@ -211,6 +231,9 @@ wait_until 20 both_answer $NODE_IP 8081
 out=$(IN $PROBE tcp $NODE_IP 8081 30 2>&1)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "LoadBalancer $NODE_IP:8081 balanced over both pods" || bad "LoadBalancer traffic" "$out"
+wait_until 20 both_answer_out $NODE_IP 8081 &&
+    ok "LoadBalancer $NODE_IP:8081 from an outside namespace balanced over both pods" ||
+    bad "LoadBalancer from outside" "$(ip netns exec $NS_OUT $PROBE tcp $NODE_IP 8081 10 2>&1)"
 
 # ---- the kubernetes Service reaches the API server (advertised address) ----
 KVIP=$(jp svc/kubernetes '{.spec.clusterIP}')
@@ -280,5 +303,7 @@ wait_until 60 no_pods
 stop_kubed TERM
 wait_until 10 detached $ids && ok "kubed stopped: its programs and maps are gone" ||
     bad "cleanup" "$(bpftool cgroup show $CGROOT)"
+[ -z "$(IN iptables -t nat -S 2>/dev/null | grep KUBE-NP-)" ] && ok "kubed stopped: its NAT chain is gone" ||
+    bad "NAT cleanup" "$(IN iptables -t nat -S 2>&1)"
 [ -z "$(IN ip route show type unreachable)" ] && ok "kubed stopped: the unreachable route is gone" ||
     bad "route cleanup" "$(IN ip route show type unreachable)"
