@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench-net: the Service datapath (kube_svclb_t, eBPF cgroup socket load
+ * balancing) against iptables DNAT rules doing the same work in the same
+ * run.  Everything happens in a network namespace of the bench's own, on
+ * loopback; the service CIDR is 198.18.0.0/15 (the benchmarking range).
+ *
+ *  - programming: 10,000 Services of 5 endpoints each (50,000) written
+ *    into the maps, then 1,000 endpoint changes of one Service, each
+ *    timed (svc_programming_p99_ms_10k: the map writes until the
+ *    datapath has it, not the API -> informer -> proxy path before); the
+ *    peer is kube-proxy's iptables mode, which rewrites the whole nat
+ *    table with iptables-restore for a change: that restore timed
+ *    (iptables_restore_ms_10k) and ratio_svc_programming_vs_iptables.
+ *  - connect(): to a Service's VIP vs to its backend directly, alternating
+ *    (medians; ratio_vip_vs_direct_connect, goal <= 1.05).
+ *
+ *   bench-net [--json] [-n SERVICES] [-c CONNECTS]
+ *
+ * Needs root (exits 77 without it or without cgroup v2 / BPF).  With
+ * --json the last line is one JSON object.
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libkube/net.h>
+
+#include "../bench-util.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p) {
+  qsort(v, n, sizeof *v, cmp_double);
+  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+  return v[i < n ? i : n - 1];
+}
+
+static int lo_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  int rc = fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -1 : 0;
+  ifr.ifr_flags |= IFF_UP;
+  if (!rc)
+    rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
+static void *acceptor(void *arg) {
+  int l = *(int *)arg;
+  for (;;) {
+    int c = accept(l, NULL, NULL);
+    if (c >= 0)
+      close(c);
+  }
+  return NULL;
+}
+
+static double connect_us(const char *ip, int port) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  double t = now();
+  int rc = connect(s, (struct sockaddr *)&a, sizeof a);
+  t = now() - t;
+  close(s);
+  return rc == 0 ? t * 1e6 : -1;
+}
+
+static void vip_of(int i, char out[16]) {
+  uint32_t ip = (198u << 24) | (18u << 16) | (uint32_t)(i + 1);
+  snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+           ip & 255);
+}
+
+/* The iptables peer: kube-proxy's shape (a chain per Service, a rule per
+ * endpoint with the statistic match) for n Services, restored at once. */
+static double iptables_restore_ms(int n) {
+  char path[] = "/tmp/bench-net-rules-XXXXXX";
+  int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f)
+    return -1;
+  fprintf(f, "*nat\n:BENCH-SERVICES - [0:0]\n");
+  for (int i = 0; i < n; i++)
+    fprintf(f, ":BENCH-SVC-%d - [0:0]\n", i);
+  for (int i = 0; i < n; i++) {
+    char vip[16];
+    vip_of(i, vip);
+    fprintf(f, "-A BENCH-SERVICES -d %s/32 -p tcp -m tcp --dport 80 -j "
+               "BENCH-SVC-%d\n",
+            vip, i);
+    for (int k = 0; k < 5; k++) {
+      fprintf(f, "-A BENCH-SVC-%d", i);
+      if (k < 4)
+        fprintf(f, " -m statistic --mode random --probability %.5f",
+                1.0 / (5 - k));
+      fprintf(f, " -p tcp -j DNAT --to-destination 127.0.0.%d:8080\n", k + 1);
+    }
+  }
+  fprintf(f, "COMMIT\n");
+  fclose(f);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "iptables-restore -w 5 %s 2>/dev/null", path);
+  double t = now();
+  int rc = system(cmd);
+  t = now() - t;
+  unlink(path);
+  return rc == 0 ? t * 1000 : -1;
+}
+
+int main(int argc, char **argv) {
+  bool json = false;
+  int n = 10000, connects = 20000;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json"))
+      json = true;
+    else if (!strcmp(argv[i], "-n") && i + 1 < argc)
+      n = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+      connects = atoi(argv[++i]);
+  }
+  if (n < 1 || n > 60000 || connects < 10) {
+    fprintf(stderr, "usage: bench-net [--json] [-n SERVICES] [-c CONNECTS]\n");
+    return 2;
+  }
+  if (geteuid() != 0) {
+    printf("SKIP: bench-net needs root\n");
+    return 77;
+  }
+  if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0) {
+    printf("SKIP: cannot make a network namespace\n");
+    return 77;
+  }
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4096) < 0 ||
+      getsockname(l, (struct sockaddr *)&a, &al) < 0)
+    return 1;
+  int port = ntohs(a.sin_port);
+  pthread_t th;
+  pthread_create(&th, NULL, acceptor, &l);
+
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_svclb_options_t o = {.struct_size = sizeof o,
+                            .service_cidr = "198.18.0.0/15"};
+  kube_svclb_t *lb = kube_svclb_new(&o, &err);
+  if (!lb) {
+    printf("SKIP: %s\n", err.message);
+    kube_error_clear(&err);
+    return 77;
+  }
+  /* 10,000 Services x 5 endpoints */
+  kube_svclb_backend_t be[5];
+  char ips[5][16];
+  for (int k = 0; k < 5; k++) {
+    snprintf(ips[k], sizeof ips[k], "127.0.0.%d", k + 1);
+    be[k] = (kube_svclb_backend_t){.ip = ips[k], .port = 8080};
+  }
+  double t0 = now();
+  for (int i = 0; i < n; i++) {
+    char vip[16];
+    vip_of(i, vip);
+    if (kube_svclb_set(lb, vip, 80, "TCP", be, 5, 0, &err) < 0) {
+      fprintf(stderr, "bench-net: %s\n", err.message);
+      return 1;
+    }
+  }
+  double fill_ms = (now() - t0) * 1000;
+  /* endpoint changes of one Service: 5 -> 4 -> 5 ... */
+  enum { CHANGES = 1000 };
+  double *ch = calloc(CHANGES, sizeof *ch);
+  for (int i = 0; i < CHANGES; i++) {
+    char vip[16];
+    vip_of(i % n, vip);
+    double t = now();
+    kube_svclb_set(lb, vip, 80, "TCP", be, i % 2 ? 5 : 4, 0, NULL);
+    ch[i] = (now() - t) * 1000;
+  }
+  double ch_p50 = pct(ch, CHANGES, 0.5), ch_p99 = pct(ch, CHANGES, 0.99);
+  /* connect(): a VIP whose one backend is the listener, vs the listener */
+  char vip[16] = "198.19.255.254";
+  kube_svclb_backend_t one = {.ip = "127.0.0.1", .port = port};
+  kube_svclb_set(lb, vip, 80, "TCP", &one, 1, 0, NULL);
+  double *cv = calloc((size_t)connects, sizeof *cv);
+  double *cd = calloc((size_t)connects, sizeof *cd);
+  size_t nv = 0, nd = 0;
+  for (int i = 0; i < 1000; i++)
+    connect_us(i % 2 ? vip : "127.0.0.1", i % 2 ? 80 : port);
+  for (int i = 0; i < 2 * connects; i++) {
+    double us = i % 2 ? connect_us(vip, 80) : connect_us("127.0.0.1", port);
+    if (us < 0)
+      continue;
+    if (i % 2)
+      cv[nv++] = us;
+    else
+      cd[nd++] = us;
+  }
+  kube_svclb_free(lb);
+  if (nv < 10 || nd < 10) {
+    fprintf(stderr, "bench-net: connects failed (%zu VIP, %zu direct)\n", nv,
+            nd);
+    return 1;
+  }
+  double v50 = pct(cv, nv, 0.5), d50 = pct(cd, nd, 0.5);
+  double ipt = iptables_restore_ms(n);
+  printf("programming: %d Services x 5 endpoints written in %.0f ms; an "
+         "endpoint change p50 %.3f ms, p99 %.3f ms\n",
+         n, fill_ms, ch_p50, ch_p99);
+  if (ipt >= 0)
+    printf("iptables peer: one iptables-restore of the same %d Services: "
+           "%.0f ms (%.0fx the p99)\n",
+           n, ipt, ipt / ch_p99);
+  else
+    printf("iptables peer: iptables-restore failed\n");
+  printf("connect(): VIP %.1f us, backend directly %.1f us (median, %zu "
+         "each), ratio %.3f\n",
+         v50, d50, nv, v50 / d50);
+  if (json) {
+    printf("{\"services\": %d, \"endpoints\": %d, \"svc_fill_ms\": %.1f, "
+           "\"svc_programming_p50_ms_10k\": %.4f, "
+           "\"svc_programming_p99_ms_10k\": %.4f, ",
+           n, n * 5, fill_ms, ch_p50, ch_p99);
+    if (ipt >= 0)
+      printf("\"iptables_restore_ms_10k\": %.1f, "
+             "\"ratio_svc_programming_vs_iptables\": %.5f, ",
+             ipt, ch_p99 / ipt);
+    else
+      printf("\"iptables_restore_ms_10k\": null, "
+             "\"ratio_svc_programming_vs_iptables\": null, ");
+    printf("\"vip_connect_us\": %.2f, \"direct_connect_us\": %.2f, "
+           "\"ratio_vip_vs_direct_connect\": %.4f}\n",
+           v50, d50, v50 / d50);
+  }
+  return 0;
+}
