@@ -110,9 +110,11 @@ void *srv_settings_new(kube_error_t *err);
 
 /* service-proxy.c: Services and EndpointSlices programmed into the
  * socket load balancer (component "service-proxy", with a node).
- * node_ip (copied) may be NULL. */
+ * node_ip and node_name (copied; endpoints on it are local) may be
+ * NULL. */
 extern const kube_component_ops_t srv_proxy_ops;
-void *srv_proxy_new(const char *node_ip, kube_error_t *err);
+void *srv_proxy_new(const char *node_ip, const char *node_name,
+                    kube_error_t *err);
 
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */

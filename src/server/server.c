@@ -5,6 +5,7 @@
  * start and stop (stated once, in include/libkube/server.h).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -470,7 +471,14 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       snprintf(ip, sizeof ip, "%s", o.node->node_ip);
     else
       kube_net_default_ipv4(ip, sizeof ip, NULL);
-    void *impl = srv_proxy_new(*ip ? ip : NULL, err);
+    char name[256] = "";
+    if (o.node->node_name && *o.node->node_name)
+      snprintf(name, sizeof name, "%s", o.node->node_name);
+    else if (gethostname(name, sizeof name - 1) < 0 || !*name)
+      snprintf(name, sizeof name, "localhost");
+    for (char *h = name; *h; h++) /* as the agent names its Node */
+      *h = (char)tolower((unsigned char)*h);
+    void *impl = srv_proxy_new(*ip ? ip : NULL, *name ? name : NULL, err);
     if (!impl || add_component(srv, &srv_proxy_ops, impl, err) < 0)
       goto fail;
   }

@@ -64,7 +64,7 @@ struct proxy {
   kube_informer_t *services, *slices;
   kube_informer_registration_t *svc_reg, *slice_reg;
   struct strmap done; /* "ns/name" -> struct programmed */
-  char *node_ip;
+  char *node_ip, *node_name;
   kube_writer_t *writer; /* LoadBalancer status */
   char *route;           /* the unreachable route we added (service CIDR) */
   struct strmap nat;     /* "ns/name" -> struct natsvc */
@@ -73,9 +73,13 @@ struct proxy {
   kube_timer_t *nat_timer; /* rewrites the chain shortly after changes */
 };
 
-void *srv_proxy_new(const char *node_ip, kube_error_t *err) {
+void *srv_proxy_new(const char *node_ip, const char *node_name,
+                    kube_error_t *err) {
   struct proxy *p = calloc(1, sizeof *p);
-  if (!p || (node_ip && !(p->node_ip = strdup(node_ip)))) {
+  if (!p || (node_ip && !(p->node_ip = strdup(node_ip))) ||
+      (node_name && !(p->node_name = strdup(node_name)))) {
+    if (p)
+      free(p->node_ip);
     free(p);
     kube_make_oom(err);
     return NULL;
@@ -161,8 +165,10 @@ static void index_service(const kube_object_t *obj, kube_index_values_t *out,
 
 struct collect {
   const char *port_name, *proto;
+  const char *node_name; /* ours: which endpoints are local */
   kube_svclb_backend_t *b;
   char (*ips)[16];
+  bool *local;
   size_t n, cap;
 };
 
@@ -210,10 +216,16 @@ static void collect_slice(const char *key, const kube_object_t *obj,
       if (!ni)
         return;
       c->ips = ni;
+      bool *nl = realloc(c->local, cap * sizeof *nl);
+      if (!nl)
+        return;
+      c->local = nl;
       c->cap = cap;
     }
+    const char *node = kube_json_get_string(ep, "nodeName");
     snprintf(c->ips[c->n], 16, "%s", ip);
     c->b[c->n].port = port;
+    c->local[c->n] = node && c->node_name && streq(node, c->node_name);
     c->n++;
   }
 }
@@ -255,6 +267,51 @@ static void lb_status(struct proxy *p, json_object *svc) {
   kube_error_clear(&err);
 }
 
+/* The collected backends, all or the local ones only (Local traffic
+ * policies), as a port of the NAT rules (copies).  False on
+ * out-of-memory. */
+static bool natport_fill(struct natport *q, const struct collect *c,
+                         bool local_only) {
+  size_t n = 0;
+  for (size_t k = 0; k < c->n; k++)
+    n += !local_only || c->local[k];
+  q->n = 0;
+  q->b = n ? calloc(n, sizeof *q->b) : NULL;
+  q->ips = n ? calloc(n, sizeof *q->ips) : NULL;
+  if (n && (!q->b || !q->ips)) {
+    free(q->b);
+    free(q->ips);
+    q->b = NULL;
+    q->ips = NULL;
+    return false;
+  }
+  for (size_t k = 0; k < c->n; k++) {
+    if (local_only && !c->local[k])
+      continue;
+    memcpy(q->ips[q->n], c->ips[k], 16);
+    q->b[q->n] = (kube_svclb_backend_t){.ip = q->ips[q->n], .port = c->b[k].port};
+    q->n++;
+  }
+  return true;
+}
+
+/* Write one Service port into the maps and remember it in `now`. */
+static void program(struct proxy *p, struct programmed *now, const char *key,
+                    const char *ip, int port, const char *proto,
+                    const struct natport *set, int affinity) {
+  struct entry e = {.port = port};
+  snprintf(e.ip, sizeof e.ip, "%s", ip ? ip : "");
+  snprintf(e.proto, sizeof e.proto, "%s", proto);
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_svclb_set(p->lb, e.ip, port, proto, set->b, set->n, affinity,
+                     &err) < 0)
+    log_warn("service proxy: %s %s:%d/%s: %s", key, *e.ip ? e.ip : "node port",
+             port, proto, err.message);
+  else
+    now->e[now->n++] = e;
+  kube_error_clear(&err);
+}
+
 /* Program one Service ("ns/name") as the caches say now. */
 static void sync_service(struct proxy *p, const char *key) {
   const kube_object_t *obj = kube_informer_get(p->services, key);
@@ -277,6 +334,12 @@ static void sync_service(struct proxy *p, const char *key) {
     log_warn("service proxy: out of memory programming %s", key);
     return;
   }
+  const char *itp = active ? kube_json_get_string(svc, "spec.internalTrafficPolicy")
+                           : NULL;
+  const char *etp = active ? kube_json_get_string(svc, "spec.externalTrafficPolicy")
+                           : NULL;
+  bool itp_local = itp && streq(itp, "Local");
+  bool etp_local = etp && streq(etp, "Local");
   int affinity = 0;
   const char *sa = active ? kube_json_get_string(svc, "spec.sessionAffinity")
                           : NULL;
@@ -294,73 +357,45 @@ static void sync_service(struct proxy *p, const char *key) {
     proto = proto ? proto : "TCP";
     if (!pn || (!streq(proto, "TCP") && !streq(proto, "UDP")))
       continue;
-    struct collect c = {.port_name = name ? name : "", .proto = proto};
+    struct collect c = {.port_name = name ? name : "",
+                        .proto = proto,
+                        .node_name = p->node_name};
     kube_informer_index_foreach(p->slices, SLICES_BY_SERVICE, key,
                                 collect_slice, &c);
     for (size_t k = 0; k < c.n; k++)
       c.b[k].ip = c.ips[k];
-    struct entry e = {.port = json_object_get_int(pn)};
-    snprintf(e.ip, sizeof e.ip, "%s", cip);
-    snprintf(e.proto, sizeof e.proto, "%s", proto);
-    kube_error_t err = KUBE_ERROR_INIT;
-    if (kube_svclb_set(p->lb, e.ip, e.port, proto, c.b, c.n, affinity, &err) < 0)
-      log_warn("service proxy: %s %s:%d/%s: %s", key, e.ip, e.port, proto,
-               err.message);
-    else
-      now->e[now->n++] = e;
-    kube_error_clear(&err);
+    /* internalTrafficPolicy Local: in-cluster clients get this node's
+     * endpoints only; externalTrafficPolicy Local: so do node ports and
+     * the load balancer (and the client's address is kept: it is). */
+    struct natport in = {0}, ext = {0};
+    if (!natport_fill(&in, &c, itp_local) || !natport_fill(&ext, &c, etp_local))
+      log_warn("service proxy: out of memory programming %s", key);
+    int port = json_object_get_int(pn);
+    program(p, now, key, cip, port, proto, &in, affinity);
     int node_port = nodep ? json_object_get_int(nodep) : 0;
-    if (node_port > 0) {
-      struct entry ne = {.port = node_port};
-      snprintf(ne.proto, sizeof ne.proto, "%s", proto);
-      if (kube_svclb_set(p->lb, NULL, node_port, proto, c.b, c.n, affinity, &err) < 0)
-        log_warn("service proxy: %s node port %d/%s: %s", key, node_port,
-                 proto, err.message);
-      else
-        now->e[now->n++] = ne;
-      kube_error_clear(&err);
-    }
-    if (lb && nat->n < np * 2) {
+    if (node_port > 0)
+      program(p, now, key, NULL, node_port, proto, &ext, affinity);
+    if (lb)
+      program(p, now, key, p->node_ip, port, proto, &ext, affinity);
+    /* the NAT rules for clients outside the node: node port, LB port */
+    for (int k = 0; k < 2; k++) {
+      int nport = k == 0 ? node_port : lb ? port : 0;
+      if (nport <= 0 || nat->n >= np * 2)
+        continue;
       struct natport *q = &nat->p[nat->n];
-      kube_svclb_backend_t *cb = c.n ? calloc(c.n, sizeof *cb) : NULL;
-      char(*ci)[16] = c.n ? calloc(c.n, sizeof *ci) : NULL;
-      if (!c.n || (cb && ci)) {
-        if (c.n)
-          memcpy(ci, c.ips, c.n * sizeof *ci);
-        for (size_t k = 0; k < c.n; k++)
-          cb[k] = (kube_svclb_backend_t){.ip = ci[k], .port = c.b[k].port};
-        snprintf(q->proto, sizeof q->proto, "%s", proto);
-        q->node_port = e.port;
-        q->n = c.n;
-        q->b = cb;
-        q->ips = ci;
-        nat->n++;
-      } else {
-        free(cb);
-        free(ci);
-      }
-    }
-    if (lb) {
-      struct entry le = {.port = e.port};
-      snprintf(le.ip, sizeof le.ip, "%s", p->node_ip);
-      snprintf(le.proto, sizeof le.proto, "%s", proto);
-      if (kube_svclb_set(p->lb, le.ip, le.port, proto, c.b, c.n, affinity, &err) < 0)
-        log_warn("service proxy: %s load balancer %s:%d/%s: %s", key, le.ip,
-                 le.port, proto, err.message);
-      else
-        now->e[now->n++] = le;
-      kube_error_clear(&err);
-    }
-    if (node_port > 0 && nat->n < np * 2) {
-      struct natport *q = &nat->p[nat->n++];
+      if (!natport_fill(q, &c, etp_local))
+        continue;
       snprintf(q->proto, sizeof q->proto, "%s", proto);
-      q->node_port = node_port;
-      q->n = c.n;
-      q->b = steal_pointer(&c.b);
-      q->ips = steal_pointer(&c.ips);
+      q->node_port = nport;
+      nat->n++;
     }
+    free(in.b);
+    free(in.ips);
+    free(ext.b);
+    free(ext.ips);
     free(c.b);
     free(c.ips);
+    free(c.local);
   }
   if (lb)
     lb_status(p, svc);
@@ -544,6 +579,7 @@ static void proxy_free(void *impl) {
     return;
   proxy_stop(p);
   free(p->node_ip);
+  free(p->node_name);
   free(p);
 }
 

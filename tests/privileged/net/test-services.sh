@@ -8,8 +8,8 @@
 # replies come from the VIP); a Service without endpoints refuses; a
 # NodePort from the node (node address, 127.0.0.1) and from another
 # namespace standing in for an outside client (the node's NAT rules);
-# sessionAffinity ClientIP; a LoadBalancer Service (its ingress is the
-# node address at once); the kubernetes Service to the API server's
+# externalTrafficPolicy Local; sessionAffinity ClientIP; a LoadBalancer
+# Service (its ingress is the node address at once); the kubernetes Service to the API server's
 # advertised address, from the node and from a pod; an endpoint going
 # away; a second cluster with another service CIDR side by side (each
 # reaches its own VIPs; killed with -9 it leaves nothing); and the
@@ -168,6 +168,32 @@ echo "$out" | grep -qx "udp-$NODE_IP" && echo "$out" | grep -qx "udp-$NODE_IP2" 
     ok "UDP: $UVIP:53 balanced over both servers" || bad "UDP balanced" "$out"
 [ "$(echo "$out" | grep '^from=')" = "from=$UVIP:53" ] &&
     ok "UDP: replies come from $UVIP:53 (recvmsg)" || bad "UDP recvmsg" "$out"
+
+# ---- externalTrafficPolicy: Local (an endpoint on another node) ----
+apply "apiVersion: v1
+kind: Service
+metadata: {name: dlocal}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  ports: [{name: p, port: 53, protocol: UDP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dlocal-1, labels: {kubernetes.io/service-name: dlocal}}
+addressType: IPv4
+ports: [{name: p, port: 9053, protocol: UDP}]
+endpoints:
+- {addresses: [$NODE_IP], nodeName: $NODE}
+- {addresses: [$NODE_IP2], nodeName: elsewhere}"
+DVIP=$(jp svc/dlocal '{.spec.clusterIP}'); DNP=$(jp svc/dlocal '{.spec.ports[0].nodePort}')
+sleep 0.5
+out=$(IN $PROBE udp $DVIP 53 30 2>&1)
+echo "$out" | grep -qx "udp-$NODE_IP" && echo "$out" | grep -qx "udp-$NODE_IP2" &&
+    ok "externalTrafficPolicy Local: the ClusterIP still uses every endpoint" || bad "etp Local ClusterIP" "$out"
+out=$(IN $PROBE udp $NODE_IP $DNP 30 2>&1)
+[ "$(echo "$out" | grep '^udp-')" = "udp-$NODE_IP" ] &&
+    ok "externalTrafficPolicy Local: the node port uses this node's endpoint only" || bad "etp Local node port" "$out"
 
 # ---- NodePort ----
 apply "apiVersion: v1
