@@ -212,6 +212,20 @@ echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
 out=$(IN $PROBE tcp 127.0.0.1 $NP 10 2>&1)
 echo "$out" | grep -qxE 'web1|web2' && ok "NodePort on 127.0.0.1:$NP in the node's namespace" || bad "NodePort loopback" "$out"
 
+# ---- a pod to a node port on the node's address (a packet: NAT) ----
+apply "apiVersion: v1
+kind: Pod
+metadata: {name: npclient}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'for i in \$(seq 20); do wget -qO- http://$NODE_IP:$NP/; done; echo done-np; sleep 3600']"
+wait_until 60 log_has npclient c done-np
+out=$(podlog npclient c)
+echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
+    ok "inside a pod: NodePort $NODE_IP:$NP balanced over both pods" || bad "NodePort from a pod" "$out"
+
 # ---- node ports from outside: another namespace on the node's link ----
 ip netns add $NS_OUT
 ip -n $NS link set nodepeer netns $NS_OUT
