@@ -156,6 +156,7 @@ struct kube_apiserver {
   bool ready;
   bool shutting_down;
   int bootstrap_pending;
+  int icreates_pending; /* internal creates the store has not answered */
   bool zombie; /* freed by the owner, waiting for writes */
   kube_apiserver_done_cb done_cb;
   void *done_arg;
