@@ -403,7 +403,7 @@ json_object *ctl_condition(json_object *obj, const char *type);
 int ctl_cidr_parse(const char *cidr, int mask, uint32_t *base, uint32_t *n,
                    kube_error_t *err);
 extern const struct ctl_impl_ops ctl_job_ops;
-extern const struct ctl_impl_ops ctl_cronjob_ops;
+extern const struct ctl_impl_ops api_cronjob_ops;
 extern const struct ctl_impl_ops ctl_daemonset_ops;
 extern const struct ctl_impl_ops ctl_statefulset_ops;
 

@@ -28,7 +28,7 @@ static const struct ctl_def defs[] = {
     {"cloud-node-lifecycle-controller", "cloud-node-lifecycle", false, NULL},
     {"clusterrole-aggregation-controller", "clusterrole-aggregation", false,
      NULL},
-    {"cronjob-controller", "cronjob", false, &ctl_cronjob_ops},
+    {"cronjob-controller", "cronjob", false, &api_cronjob_ops},
     {"daemonset-controller", "daemonset", false, &ctl_daemonset_ops},
     {"deployment-controller", "deployment", false, &ctl_deployment_ops},
     {"disruption-controller", "disruption", false, NULL},
