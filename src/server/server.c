@@ -366,6 +366,15 @@ KUBE_EXPORT int kube_server_start(kube_server_t *srv, kube_error_t *err) {
       goto fail;
     c->inited = true;
   }
+  /* Components start on a bootstrapped API (the namespaces kube-system,
+   * kube-public, kube-node-lease and default, the kubernetes Service):
+   * their first writes there would otherwise meet 404s.  Pumps the loop
+   * (at most 10 s) unless it already runs on this thread (start called
+   * from a loop callback: iterating fails, and they start at once). */
+  int64_t until = kube_time_mono_ns() + 10 * 1000000000LL;
+  while (!kube_apiserver_ready(srv->api) && kube_time_mono_ns() < until)
+    if (kube_loop_iterate(srv->loop, 50) < 0)
+      break;
   for (size_t i = 0; i < srv->n_comps; i++) {
     struct component *c = &srv->comps[i];
     if (c->ops->start && c->ops->start(c->impl, err) < 0)
