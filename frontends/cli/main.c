@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cmd-image.h"
+#include "ctr.h"
 #include "kube-config.h"
 
 static int cmd_help(int argc, char **argv);
@@ -49,6 +50,9 @@ const struct cli_command cli_commands[] = {
     {"build", cmd_build, "Build an image from a Dockerfile"},
     {"image", cmd_image, "Manage images: ls|inspect|pull|push|tag|rm|prune|import|export"},
     {"push", cmd_push, "Push an image to a registry"},
+    {"container", cmd_container,
+     "Single containers without a cluster: run|ls|logs|exec|inspect|stop|"
+     "start|rm|port"},
     {"runtime", cmd_runtime,
      "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
     {"backup", cmd_backup,
