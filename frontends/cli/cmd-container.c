@@ -955,16 +955,48 @@ static int container_logs(int argc, char **argv) {
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-int cmd_container(int argc, char **argv) {
-  static const struct {
-    const char *name;
-    cli_command_fn fn;
-  } verbs[] = {{"run", container_run},         {"ls", container_ls},
+static const struct {
+  const char *name;
+  cli_command_fn fn;
+} verbs[] = {{"run", container_run},         {"ls", container_ls},
                {"ps", container_ls},           {"list", container_ls},
                {"logs", container_logs},       {"exec", container_exec},
                {"inspect", container_inspect}, {"stop", container_stop},
                {"start", container_start},     {"rm", container_rm},
                {"remove", container_rm},       {"port", container_port}};
+
+char **ctr_complete_words(const char *sub, int nargs) {
+  char **out = calloc(ARRAY_SIZE(verbs) + 1, sizeof *out);
+  if (!out || nargs == 0) {
+    for (size_t i = 0; out && i < ARRAY_SIZE(verbs); i++)
+      out[i] = strdup(verbs[i].name);
+    return out;
+  }
+  free(out);
+  static const char *const takes_name[] = {"logs", "exec", "inspect", "stop",
+                                           "start", "rm", "port"};
+  bool named = false;
+  for (size_t i = 0; i < ARRAY_SIZE(takes_name); i++)
+    named = named || streq(sub, takes_name[i]);
+  char **ids = NULL;
+  size_t n = 0;
+  if (!named || nargs != 1 || ctr_env_init(&env) < 0 ||
+      ctr_list_ids(&env, &ids, &n) < 0)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    struct ctr_rec r;
+    char *name = NULL;
+    if (ctr_rec_load(&env, ids[i], &r) == 0) {
+      name = r.name ? strdup(r.name) : NULL;
+      ctr_rec_clear(&r);
+    }
+    free(ids[i]);
+    ids[i] = name ? name : strdup("");
+  }
+  return ids;
+}
+
+int cmd_container(int argc, char **argv) {
   if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") ||
       streq(argv[1], "help"))
     return usage(argc < 2 ? stderr : stdout);

@@ -166,5 +166,9 @@ int ctr_logs(struct ctr_env *e, const char *id, bool follow, int64_t tail,
 /* ---- cmd-container.c ---- */
 
 int cmd_container(int argc, char **argv);
+/* Completion: with nargs 0 the subcommands, else for the subcommands that
+ * take NAME (as the second word) the container names.  Owned
+ * NULL-terminated array of owned strings, or NULL. */
+char **ctr_complete_words(const char *sub, int nargs);
 
 #endif /* KUBE_CLI_CTR_H */

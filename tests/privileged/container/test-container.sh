@@ -125,6 +125,8 @@ echo "$cid" | grep -Eq '^[0-9a-f]{64}$' && ok "run -d prints the id" || bad "run
 get() { IN curl -s -m 2 http://$HOST_IP:$PORT/; }
 got_hello() { [ "$(get)" = hello-from-ctr ]; }
 wait_until 10 got_hello && ok "curl $HOST_IP:$PORT through -p" || bad "curl through -p" "$(get)"
+out=$(IN curl -s -m 2 http://127.0.0.1:$PORT/)
+[ "$out" = hello-from-ctr ] && ok "curl 127.0.0.1:$PORT (localhost) through -p" || bad "curl localhost" "$out"
 out=$(C ls)
 echo "$out" | head -1 | grep -q "^CONTAINER ID   IMAGE" && echo "$out" | grep -q "^${cid%${cid#????????????}}   busybox .*Up .*0.0.0.0:$PORT->80/tcp   web$" &&
     ok "ls: Up with its port" || bad "ls" "$out"
@@ -145,6 +147,10 @@ out=$(echo via-stdin | C exec -i web cat)
 [ "$out" = via-stdin ] && ok "exec -i" || bad "exec -i" "$out"
 out=$(C exec web sh -c 'hostname; cat /etc/hostname; echo $HOSTNAME')
 [ "$(echo "$out" | sort -u)" = "$(printf %.12s "$cid")" ] && ok "hostname is the short id" || bad "hostname" "$out"
+out=$(C exec -t web tty | tr -d '\r')
+case $out in /dev/pts/*) ok "exec -t: a terminal ($out)" ;; *) bad "exec -t" "$out" ;; esac
+out=$(KUBE_DATA_DIR=$D "$KUBE" __complete container logs "")
+[ "$out" = web ] && ok "completion of container names" || bad "completion" "$out"
 out=$(C exec nosuch true 2>&1); rc=$?
 [ $rc != 0 ] && [ "$out" = "Error: No such container: nosuch" ] && ok "exec: No such container" || bad "exec nosuch" "$out"
 C inspect web >$tmp/inspect.json 2>&1
@@ -214,6 +220,10 @@ C run --name fg busybox sh -c 'echo out-line; echo err-line >&2; exit 3' >$tmp/f
     bad "foreground output" "$(cat $tmp/fg.out $tmp/fg.err)"
 C ls -a | grep -q "Exited (3) .* fg$" && ok "ls -a: Exited (3)" || bad "fg in ls" "$(C ls -a)"
 C rm fg >/dev/null && ok "rm" || bad "rm fg"
+out=$(C run --rm -t busybox sh -c 'tty; exit 2' | tr -d '\r'); rc=$?
+case $out in /dev/pts/*) ok "run -t: a terminal ($out)" ;; *) bad "run -t" "$out" ;; esac
+C run --rm -t busybox sh -c 'exit 2' >/dev/null; rc=$?
+[ $rc = 2 ] && ok "run -t: exit code 2" || bad "run -t exit code" "$rc"
 mkdir -p $tmp/vol && echo from-host >$tmp/vol/f
 out=$(C run --rm -e FOO=bar -w /work/dir -u nobody -v $tmp/vol:/data:ro busybox \
     sh -c 'echo $FOO; pwd; id -u; cat /data/f; touch /data/x 2>/dev/null || echo read-only' 2>&1)
