@@ -473,6 +473,7 @@ static int container_run(int argc, char **argv) {
   ctr_unlock(all);
   all = -1;
   if (ctr_up(&env, &r, !detach) < 0) {
+    rc = ctr_up_exit_code(&env);
     ctr_remove(&env, &r);
     goto out;
   }

@@ -394,6 +394,7 @@ int ctr_up(struct ctr_env *e, struct ctr_rec *r, bool attach_first) {
   int all = -1;
   free(r->error);
   r->error = NULL;
+  e->create_errno = 0;
   if (kube_image_rootfs_prepare(store, r->image_id,
                                 ctr_path(e, r->id, "fs", dir, sizeof dir),
                                 &rootfs, &err) < 0) {
@@ -453,6 +454,7 @@ int ctr_up(struct ctr_env *e, struct ctr_rec *r, bool attach_first) {
   io.log_max_size = -1; /* docker's json-file: no rotation by default */
   if (kube_runtime_create_ex(rt, r->id, cfg, &io,
                              attach_first ? 0 : KUBE_RT_START, &err) < 0) {
+    e->create_errno = err.errnum;
     fail_err(&err, "failed to create the container");
     goto fail;
   }
@@ -471,6 +473,12 @@ fail:
   kube_cni_free(cni);
   ctr_down(e, r);
   return -1;
+}
+
+int ctr_up_exit_code(const struct ctr_env *e) {
+  return e->create_errno == ENOENT   ? 127
+         : e->create_errno == EACCES ? 126
+                                     : 125;
 }
 
 void ctr_down(struct ctr_env *e, struct ctr_rec *r) {

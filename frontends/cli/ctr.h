@@ -47,6 +47,7 @@ struct ctr_env {
   char *rt_root;             /* resolved runtime root (owned) */
   kube_runtime_t *rt;        /* opened on demand */
   kube_image_store_t *store; /* opened on demand */
+  int create_errno;          /* why the runtime refused the last create */
 };
 
 struct ctr_port {
@@ -139,6 +140,9 @@ int ctr_port_parse(const char *s, struct ctr_port *p, char *err, size_t len);
  * and the start time.  On failure everything made is undone and the
  * error printed (one line); returns -1. */
 int ctr_up(struct ctr_env *e, struct ctr_rec *r, bool attach_first);
+/* docker's exit code for a failed ctr_up: 127 when the command is not
+ * found, 126 when it cannot be run, else 125. */
+int ctr_up_exit_code(const struct ctr_env *e);
 /* Tear down what a stopped (or dying) container holds: runtime container
  * (its exit recorded into r first), CNI attachment, namespaces, rootfs
  * mount.  Idempotent; called with the container's lock held. */

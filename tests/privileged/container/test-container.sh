@@ -194,6 +194,8 @@ out=$(C run -d -p $PORT:80 busybox sleep 60 2>&1); rc=$?
 out=$(C run --rm 127.0.0.1:1/nosuch:1 2>&1); rc=$?
 [ $rc = 125 ] && echo "$out" | grep -q "^error: image \"127.0.0.1:1/nosuch:1\" not found locally and pulling it failed" &&
     ok "missing image: error, exit 125" || bad "missing image" "$rc $out"
+out=$(C run --rm busybox nosuchcmd 2>&1); rc=$?
+[ $rc = 127 ] && echo "$out" | grep -q "nosuchcmd: No such file" && ok "missing command: exit 127" || bad "missing command" "$rc $out"
 out=$(C rm web 2>&1); rc=$?
 [ $rc != 0 ] && echo "$out" | grep -q "container is running" && ok "rm of a running container refused" || bad "rm running" "$out"
 out=$(C run -d -v relative:/x busybox true 2>&1); rc=$?
@@ -240,6 +242,15 @@ C run --rm --name gone busybox true
 C ls -a | grep -q " gone$" && bad "--rm left the container" "$(C ls -a)" || ok "--rm removes it"
 cid2=$(C run -d --rm --name gone2 busybox sleep 0.3)
 wait_until 10 sh -c "! [ -d $D/containers/$cid2 ]" && ok "-d --rm removed after exit" || bad "-d --rm" "$(C ls -a)"
+
+# a foreground run whose CLI is killed: the waiter finishes the job (--rm)
+IN "$KUBE" container run --data-dir "$D" --runtime-root "$RT" --cgroup-parent "$CG" \
+    --bridge "$BR" --subnet "$SUBNET" --rm --name orphan busybox sleep 1 >/dev/null 2>&1 &
+opid=$!
+wait_until 10 sh -c "$KUBE container ls --data-dir $D --runtime-root $RT | grep -q ' orphan\$'" || bad "orphan did not start"
+kill -9 $opid; wait $opid 2>/dev/null
+wait_until 15 sh -c "! $KUBE container ls -a --data-dir $D --runtime-root $RT | grep -q ' orphan\$'" &&
+    ok "foreground CLI killed: the container still ends and goes (--rm)" || bad "orphan" "$(C ls -a)"
 
 # ---- rm ----
 C rm -f web ticker >/dev/null && ok "rm -f" || bad "rm -f"
