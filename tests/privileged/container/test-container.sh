@@ -72,7 +72,8 @@ CNI cache: $r"
         v=$(IN ip -br link | grep veth)
         [ -n "$v" ] && left="$left
 veths: $v"
-        dn=$(IN iptables -t nat -S 2>/dev/null | grep -e '-A CNI-DN-' -e 'CNI-HOSTPORT-DNAT -p')
+        # portmap's and the bridge's (ipMasq) per-container chains and rules
+        dn=$(IN iptables -t nat -S 2>/dev/null | grep -e '^-N CNI-' -e kube-containers | grep -v -e '^-N CNI-HOSTPORT-')
         [ -n "$dn" ] && left="$left
 port mappings: $dn"
     fi
