@@ -256,3 +256,28 @@ wait_until 15 sh -c "! $KUBE container ls -a --data-dir $D --runtime-root $RT | 
 # ---- rm ----
 C rm -f web ticker >/dev/null && ok "rm -f" || bad "rm -f"
 [ -z "$(C ls -a -q)" ] && ok "ls -a empty" || bad "ls -a after rm" "$(C ls -a)"
+
+# ---- the seed's walk, step 3: `docker run` of kubia without a cluster ----
+if command -v node >/dev/null; then
+    mkdir -p $tmp/kubia
+    cat >$tmp/kubia/app.js <<'JS'
+const http = require('http');
+const os = require('os');
+console.log("Kubia server starting...");
+http.createServer(function(request, response) {
+  console.log("Received request from " + request.connection.remoteAddress);
+  response.writeHead(200);
+  response.end("You've hit " + os.hostname() + "\n");
+}).listen(8080);
+JS
+    printf 'FROM node\nADD app.js /app.js\nENTRYPOINT ["node", "app.js"]\n' >$tmp/kubia/Dockerfile
+    out=$(sh "$SRC/images/node.sh" --data-dir "$D" --kube "$KUBE" 2>&1 &&
+        "$KUBE" build --data-dir "$D" -t kubia $tmp/kubia 2>&1) || bad "kubia image" "$out"
+    kid=$(C run -d --name kubia-container -p 8080:8080 kubia 2>&1)
+    hit() { [ "$(IN curl -s -m 2 http://localhost:8080/)" = "You've hit $(printf %.12s "$kid")" ]; }
+    wait_until 20 hit && ok "kubia: curl localhost:8080 says You've hit <hostname>" || bad "kubia" "$kid" "$(C logs kubia-container 2>&1)"
+    C logs kubia-container | grep -q "^Received request from" && ok "kubia: its log" || bad "kubia log" "$(C logs kubia-container 2>&1)"
+    C rm -f kubia-container >/dev/null
+else
+    echo "SKIP kubia (no node on this machine for the offline node image)"
+fi
