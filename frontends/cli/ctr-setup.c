@@ -401,8 +401,14 @@ int ctr_up(struct ctr_env *e, struct ctr_rec *r, bool attach_first) {
     fail_err(&err, NULL);
     goto fail;
   }
+  /* docker's default: any user may bind any port in its own namespace */
+  static char *keys[] = {"net.ipv4.ip_unprivileged_port_start"};
+  static char *values[] = {"0"};
   kube_sandbox_options_t so = {.struct_size = sizeof so,
-                               .hostname = r->hostname};
+                               .hostname = r->hostname,
+                               .sysctl_keys = keys,
+                               .sysctl_values = values,
+                               .n_sysctl = 1};
   if (kube_runtime_sandbox_pin(rt, ctr_path(e, r->id, "ns", path, sizeof path),
                                &so, &err) < 0) {
     fail_err(&err, NULL);
@@ -501,6 +507,9 @@ void ctr_down(struct ctr_env *e, struct ctr_rec *r) {
       kube_error_clear(&err);
     }
   }
+  /* one CNI operation at a time: plugins that change iptables at once
+   * fail now and then (the bridge's DEL then leaves its ipMasq chain) */
+  int all = ctr_lock_all(e);
   kube_cni_t *cni = ctr_cni(e, false, NULL);
   if (cni) {
     kube_cni_attachment_t at;
@@ -513,6 +522,7 @@ void ctr_down(struct ctr_env *e, struct ctr_rec *r) {
     }
     kube_cni_free(cni);
   }
+  ctr_unlock(all);
   if (rt)
     kube_runtime_sandbox_unpin(rt, ctr_path(e, r->id, "ns", path, sizeof path),
                                NULL);

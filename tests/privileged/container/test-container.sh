@@ -235,6 +235,8 @@ out=$(C run --rm -e FOO=bar -w /work/dir -u nobody -v $tmp/vol:/data:ro busybox 
 65534
 from-host
 read-only" ] && ok "-e -w -u -v :ro" || bad "-e -w -u -v" "$out"
+out=$(C run --rm -u nobody busybox sh -c 'nc -l -p 80 </dev/null & sleep 0.2; netstat -ltn | grep -c ":80 "' 2>&1)
+[ "$out" = 1 ] && ok "a non-root user binds port 80 (docker's ip_unprivileged_port_start=0)" || bad "unprivileged port" "$out"
 out=$(C run --rm --entrypoint /bin/echo busybox from-entrypoint 2>&1)
 [ "$out" = from-entrypoint ] && ok "--entrypoint" || bad "--entrypoint" "$out"
 out=$(echo piped-in | C run --rm -i busybox cat 2>&1)
