@@ -998,6 +998,27 @@ char **ctr_complete_words(const char *sub, int nargs) {
 }
 
 int cmd_container(int argc, char **argv) {
+  /* `kube container --data-dir D ls`: the shared flags may come first */
+  int sub = 1;
+  while (sub < argc && argv[sub][0] == '-' && argv[sub][1] == '-' &&
+         argv[sub][2] && !streq(argv[sub], "--help")) {
+    static const char *const shared[] = {"--data-dir", "--runtime-root",
+                                         "--cgroup-parent", "--bridge",
+                                         "--subnet"};
+    bool known = false;
+    for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
+      known = known || streq(argv[sub], shared[i]) ||
+              (str_has_prefix(argv[sub], shared[i]) &&
+               argv[sub][strlen(shared[i])] == '=');
+    if (!known)
+      break;
+    sub += strchr(argv[sub], '=') ? 1 : 2;
+  }
+  if (sub > 1 && sub < argc) {
+    char *verb = argv[sub];
+    memmove(argv + 2, argv + 1, (size_t)(sub - 1) * sizeof *argv);
+    argv[1] = verb;
+  }
   if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") ||
       streq(argv[1], "help"))
     return usage(argc < 2 ? stderr : stdout);

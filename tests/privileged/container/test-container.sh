@@ -132,6 +132,8 @@ out=$(C ls)
 echo "$out" | head -1 | grep -q "^CONTAINER ID   IMAGE" && echo "$out" | grep -q "^${cid%${cid#????????????}}   busybox .*Up .*0.0.0.0:$PORT->80/tcp   web$" &&
     ok "ls: Up with its port" || bad "ls" "$out"
 [ "$(C ls -q)" = "$(printf %.12s "$cid")" ] && ok "ls -q" || bad "ls -q" "$(C ls -q)"
+[ "$("$KUBE" --data-dir "$D" container --runtime-root "$RT" ls -q)" = "$(printf %.12s "$cid")" ] &&
+    ok "the shared flags before the subcommand" || bad "flags first" "$("$KUBE" --data-dir "$D" container --runtime-root "$RT" ls -q 2>&1)"
 out=$(C logs web 2>&1)
 echo "$out" | grep -q "^web-started$" && echo "$out" | grep -q "response:200" && ok "logs (stdout and stderr)" || bad "logs" "$out"
 out=$(C logs web 2>/dev/null)
