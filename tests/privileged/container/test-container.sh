@@ -9,10 +9,12 @@
 # -u, -v, --entrypoint; the one-line errors (missing image, name in use,
 # port taken, rm of a running container); the help text.  At the end
 # nothing may be left: mounts, pinned namespaces, runtime state, cgroups,
-# CNI addresses and port-mapping rules, veths, waiter processes.
-#   test-container.sh KUBE SOURCE_ROOT
+# CNI addresses and port-mapping rules, veths, waiter processes.  With
+# KUBED, a node agent on the same data dir runs meanwhile and leaves the
+# containers alone.
+#   test-container.sh KUBE SOURCE_ROOT [KUBED]
 set -u
-KUBE=$1; SRC=$2
+KUBE=$1; SRC=$2; KUBED=${3:-}
 
 pass=0; fail=0
 ok() { echo "ok $1"; pass=$((pass + 1)); }
@@ -40,7 +42,7 @@ D=$tmp/data
 DPAT=$tmp/dat[a] # matches the waiters' command lines, not grep's own
 PORT=8080
 
-IN() { nsenter --net=/run/netns/$NS "$@"; }
+IN() { nsenter --net=/run/netns/$NS "$@"; } # not with &: $! would be a subshell
 # C VERB ARGS...: kube container VERB with the test's own everything
 C() { v=$1; shift; IN "$KUBE" container "$v" --data-dir "$D" --runtime-root "$RT" \
         --cgroup-parent "$CG" --bridge "$BR" --subnet "$SUBNET" "$@"; }
@@ -77,7 +79,7 @@ veths: $v"
         [ -n "$dn" ] && left="$left
 port mappings: $dn"
     fi
-    w=$(grep -l "$DPAT" /proc/[0-9]*/cmdline 2>/dev/null)
+    w=$(for f in $(grep -l "$DPAT" /proc/[0-9]*/cmdline 2>/dev/null); do echo "$f: $(tr '\0' ' ' <$f)"; done)
     [ -n "$w" ] && left="$left
 processes: $w"
     [ -z "$left" ] && return 0
@@ -85,7 +87,13 @@ processes: $w"
     return 1
 }
 
+kubed_pid=""
+stop_kubed() {
+    [ -n "$kubed_pid" ] || return 0
+    kill -TERM $kubed_pid 2>/dev/null; wait $kubed_pid 2>/dev/null; kubed_pid=""
+}
 finish() {
+    stop_kubed
     C rm -f $(C ls -a -q 2>/dev/null) >/dev/null 2>&1
     out=$(leftovers) && ok "nothing left behind" || bad "nothing left behind" "$out"
     for p in $(grep -l "$DPAT" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
@@ -97,7 +105,10 @@ finish() {
     grep " $tmp" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
     ip netns del $NS 2>/dev/null
     ip link show $BR >/dev/null 2>&1 && bad "bridge $BR escaped into the host's namespace"
-    rm -rf "$RT" "$tmp"
+    for f in /sys/fs/cgroup/*/$CG-node; do
+        [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    rm -rf "$RT" "$RT-node" "$tmp"
     echo "$pass passed, $fail failed"
     [ $fail = 0 ]
 }
@@ -249,13 +260,31 @@ cid2=$(C run -d --rm --name gone2 busybox sleep 0.3)
 wait_until 10 sh -c "! [ -d $D/containers/$cid2 ]" && ok "-d --rm removed after exit" || bad "-d --rm" "$(C ls -a)"
 
 # a foreground run whose CLI is killed: the waiter finishes the job (--rm)
-IN "$KUBE" container run --data-dir "$D" --runtime-root "$RT" --cgroup-parent "$CG" \
+nsenter --net=/run/netns/$NS "$KUBE" container run --data-dir "$D" --runtime-root "$RT" --cgroup-parent "$CG" \
     --bridge "$BR" --subnet "$SUBNET" --rm --name orphan busybox sleep 1 >/dev/null 2>&1 &
 opid=$!
 wait_until 10 sh -c "$KUBE container ls --data-dir $D --runtime-root $RT | grep -q ' orphan\$'" || bad "orphan did not start"
 kill -9 $opid; wait $opid 2>/dev/null
 wait_until 15 sh -c "! $KUBE container ls -a --data-dir $D --runtime-root $RT | grep -q ' orphan\$'" &&
     ok "foreground CLI killed: the container still ends and goes (--rm)" || bad "orphan" "$(C ls -a)"
+
+# ---- a node agent on the same data dir leaves them alone ----
+node_ready() {
+    [ "$(IN "$KUBE" --kubeconfig "$D/kubeconfig.yaml" get node ctr-node-$id \
+        -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+if [ -n "$KUBED" ]; then
+    nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed.sock --node-name ctr-node-$id \
+        --node-ip $HOST_IP --pod-cidr 10.$((o2 + 20)).$o3.0/24 --cni-bridge kn$id \
+        --cgroup-parent $CG-node --runtime-root $RT-node >$tmp/kubed.log 2>&1 &
+    kubed_pid=$!
+    wait_until 30 node_ready && ok "kubed's node Ready beside the containers" || bad "node Ready" "$(tail -20 $tmp/kubed.log)"
+    sleep 1
+    got_hello && C ls | grep -q " web$" && ok "the node agent left the running container alone" ||
+        bad "container after the node started" "$(C ls -a)"
+    stop_kubed
+    got_hello && C ls | grep -q " web$" && ok "... and after kubed stopped" || bad "container after kubed stopped" "$(C ls -a)"
+fi
 
 # ---- rm ----
 C rm -f web ticker >/dev/null && ok "rm -f" || bad "rm -f"
