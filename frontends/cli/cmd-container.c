@@ -320,6 +320,14 @@ static int run_attached(struct ctr_rec *r, int lock) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_attach_options_t ao = {sizeof ao, r->open_stdin, true, true};
   kube_rt_attach_t *a = NULL;
+  /* The waiter stays out of the way while we are attached, and takes
+   * over if we die (it is there before the container starts). */
+  char path[4200];
+  int attached = open(ctr_path(&env, r->id, "attached", path, sizeof path),
+                      O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (attached >= 0)
+    flock(attached, LOCK_EX);
+  ctr_spawn_waiter(&env, r->id);
   if (kube_runtime_attach(env.rt, r->id, &ao, &a, &err) < 0 ||
       kube_runtime_start(env.rt, r->id, &err) < 0) {
     cli_fail("%s", err.message);
@@ -329,15 +337,10 @@ static int run_attached(struct ctr_rec *r, int lock) {
     ctr_rec_save(&env, r);
     ctr_unlock(lock);
     ctr_finish(&env, r->id);
+    if (attached >= 0)
+      close(attached);
     return 125;
   }
-  /* the waiter stays out of the way while we are attached */
-  char path[4200];
-  int attached = open(ctr_path(&env, r->id, "attached", path, sizeof path),
-                      O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (attached >= 0)
-    flock(attached, LOCK_EX);
-  ctr_spawn_waiter(&env, r->id);
   ctr_unlock(lock);
   char state[4300];
   snprintf(state, sizeof state, "%s/%s/state", kube_runtime_root(env.rt),
