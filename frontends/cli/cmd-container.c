@@ -30,7 +30,7 @@ static const char usage_text[] =
     "exec...).\n"
     "\n"
     "Usage:\n"
-    "  kube container run [-d] [--name N] [-p [IP:]HOST:CTR[/tcp|udp]]... "
+    "  kube container run [-d] [--name N] [-p [[IP:]HOST:]CTR[/tcp|udp]]... "
     "[-e K=V]...\n"
     "                     [-v HOSTDIR:CTRDIR[:ro]]... [--rm] [-i] [-t] "
     "[--entrypoint X]\n"

@@ -86,14 +86,38 @@ static void attachment(struct ctr_env *e, const struct ctr_rec *r,
                                .n_port_mappings = r->n_ports};
 }
 
+/* docker's -p CTR: a free host port, picked the way the kernel picks an
+ * ephemeral one. */
+static int pick_host_port(struct ctr_port *p) {
+  int s = socket(AF_INET, (streq(p->proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) |
+                              SOCK_CLOEXEC,
+                 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t len = sizeof sa;
+  if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+      getsockname(s, (struct sockaddr *)&sa, &len) < 0) {
+    if (s >= 0)
+      close(s);
+    return ctr_fail("cannot pick a host port for %d/%s: %s", p->ctr_port,
+                    p->proto, strerror(errno));
+  }
+  close(s);
+  p->host_port = ntohs(sa.sin_port);
+  return 0;
+}
+
 /* A host port another running container maps, or a socket of the host
  * holds: "Bind for 0.0.0.0:8080 failed: port is already allocated". */
-static int ports_free(struct ctr_env *e, const struct ctr_rec *r) {
+static int ports_free(struct ctr_env *e, struct ctr_rec *r) {
   char **ids = NULL;
   size_t n = 0;
   ctr_list_ids(e, &ids, &n);
   for (size_t k = 0; k < r->n_ports; k++) {
-    const struct ctr_port *p = &r->ports[k];
+    struct ctr_port *p = &r->ports[k];
+    if (p->host_port == 0 && pick_host_port(p) < 0) {
+      ctr_strv_free(ids, n);
+      return -1;
+    }
     bool taken = false;
     for (size_t i = 0; i < n && !taken; i++) {
       struct ctr_rec o;

@@ -641,24 +641,23 @@ int ctr_port_parse(const char *s, struct ctr_port *p, char *err, size_t len) {
     }
     snprintf(p->proto, sizeof p->proto, "%s", slash + 1);
   }
-  /* [IP:]HOST:CTR, or CTR alone (docker picks a host port; we want one) */
+  /* [IP:]HOST:CTR, [IP:]:CTR or CTR alone: host port 0, one is picked */
   char *last = strrchr(buf, ':');
-  if (!last) {
-    snprintf(err, len,
-             "invalid port mapping \"%s\": want HOST:CONTAINER[/tcp|udp]", s);
-    return -1;
-  }
-  *last = '\0';
-  char *hostpart = buf, *ctr = last + 1;
-  char *ipcolon = strrchr(hostpart, ':');
-  if (ipcolon) {
-    *ipcolon = '\0';
-    snprintf(p->host_ip, sizeof p->host_ip, "%.63s", hostpart);
-    hostpart = ipcolon + 1;
+  char *hostpart = (char *)"", *ctr = buf;
+  if (last) {
+    *last = '\0';
+    hostpart = buf;
+    ctr = last + 1;
+    char *ipcolon = strrchr(hostpart, ':');
+    if (ipcolon) {
+      *ipcolon = '\0';
+      snprintf(p->host_ip, sizeof p->host_ip, "%.63s", hostpart);
+      hostpart = ipcolon + 1;
+    }
   }
   char *end;
   long hp = strtol(hostpart, &end, 10);
-  if (!*hostpart || *end || hp < 1 || hp > 65535) {
+  if (*end || hp < 0 || hp > 65535) {
     snprintf(err, len, "invalid host port \"%s\" in \"%s\"", hostpart, s);
     return -1;
   }

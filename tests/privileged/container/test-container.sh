@@ -187,6 +187,13 @@ PY
 ) && ok "inspect: JSON with state, address in $SUBNET, ports ($out)" || bad "inspect" "$out" "$(head -c 1500 $tmp/inspect.json)"
 [ "$(C port web)" = "80/tcp -> 0.0.0.0:$PORT" ] && ok "port" || bad "port" "$(C port web 2>&1)"
 
+# -p CTR: a host port is picked
+C run -d --name picked -p 80 busybox sh -c 'echo picked >/i.html && exec httpd -f -p 80 -h /' >/dev/null
+pp=$(C port picked | sed -n 's|^80/tcp -> 0.0.0.0:\([0-9]*\)$|\1|p')
+picked() { [ "$(IN curl -s -m 2 http://$HOST_IP:$pp/i.html)" = picked ]; }
+[ -n "$pp" ] && wait_until 10 picked && ok "-p 80 picks host port $pp" || bad "-p 80" "$(C port picked 2>&1)"
+C rm -f picked >/dev/null
+
 # ---- logs -f from another process, after the CLI that ran it exited ----
 C run -d --name ticker busybox sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done' >/dev/null
 C logs -f ticker >$tmp/follow.out 2>&1 &
