@@ -266,6 +266,15 @@ C ls -a | grep -q " gone$" && bad "--rm left the container" "$(C ls -a)" || ok "
 cid2=$(C run -d --rm --name gone2 busybox sleep 0.3)
 wait_until 10 sh -c "! [ -d $D/containers/$cid2 ]" && ok "-d --rm removed after exit" || bad "-d --rm" "$(C ls -a)"
 
+# a detached container that exits: its waiter releases it with no command run
+bid=$(C run -d --name brief busybox sh -c 'sleep 0.3; exit 4')
+released() { ! grep -q " $D/containers/$bid/" /proc/mounts && ! ls "$D/containers/cni/cache/results" | grep -q "$bid"; }
+sleep 0.5
+wait_until 10 released && ok "an exited container's mounts and network go without a command" ||
+    bad "waiter" "$(grep " $D/containers/$bid/" /proc/mounts)" "$(ls "$D/containers/cni/cache/results")"
+C ls -a | grep -q "Exited (4) .* brief$" && ok "ls -a: Exited (4)" || bad "brief" "$(C ls -a)"
+C rm brief >/dev/null
+
 # a foreground run whose CLI is killed: the waiter finishes the job (--rm)
 nsenter --net=/run/netns/$NS "$KUBE" container run --data-dir "$D" --runtime-root "$RT" --cgroup-parent "$CG" \
     --bridge "$BR" --subnet "$SUBNET" --rm --name orphan busybox sleep 1 >/dev/null 2>&1 &
