@@ -10,6 +10,8 @@ PACKAGES="
   binutils
   buildah
   busybox-static
+  chromium
+  chromium-driver
   clang
   containernetworking-plugins
   crun
@@ -41,6 +43,7 @@ PACKAGES="
   python3-dev
   python3-kubernetes
   python3-pytest
+  python3-selenium
   python3-websocket
   runc
   skopeo

@@ -65,6 +65,7 @@ static void usage(FILE *f) {
       "tcp:127.0.0.1:5000;\n"
       "                          plain HTTP on loopback, else TLS + token)\n"
       "  --no-registry           do not run the built-in registry\n"
+      "  --no-dashboard          do not serve the web dashboard at /ui/\n"
       "  --kubelet-client-certificate FILE, --kubelet-client-key FILE\n"
       "                          client certificate (PEM) for the kubelet\n"
       "                          ports of nodes in other processes (logs,\n"
@@ -111,6 +112,7 @@ enum {
   O_GRACE,
   O_CLUSTER_CIDR,
   O_NODE_MASK,
+  O_NO_DASHBOARD,
 };
 
 static const struct option server_longopts[] = {
@@ -129,6 +131,7 @@ static const struct option server_longopts[] = {
     {"scheduler-config", required_argument, NULL, O_SCHED_CONFIG},
     {"registry-listen", required_argument, NULL, O_REG_LISTEN},
     {"no-registry", no_argument, NULL, O_NO_REG},
+    {"no-dashboard", no_argument, NULL, O_NO_DASHBOARD},
     {"kubelet-client-certificate", required_argument, NULL, O_KUBELET_CERT},
     {"kubelet-client-key", required_argument, NULL, O_KUBELET_KEY},
     {"kubelet-certificate-authority", required_argument, NULL, O_KUBELET_CA},
@@ -253,6 +256,9 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_NO_REG:
       o->no_registry = true;
+      break;
+    case O_NO_DASHBOARD:
+      o->no_dashboard = true;
       break;
     case O_KUBELET_CERT:
       o->kubelet_client_cert_file = optarg;

@@ -126,6 +126,12 @@ typedef struct kube_server_options {
    * without a data directory. */
   const char *const *registry_listen;
   bool no_registry;
+  /* The web dashboard at /ui/ on the API server's listeners (component
+   * "dashboard"): its files are public, everything it shows comes from
+   * the API with the user's bearer token (RBAC applies); POST
+   * /ui/login/codes gives an authenticated caller a one-time login code
+   * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
+  bool no_dashboard;
   /* Install SIGTERM/SIGINT handlers on the loop while kube_server_run
    * runs: the first signal stops gracefully, the second at once. */
   bool handle_signals;

@@ -230,6 +230,9 @@ void as_quota_pending_free(kube_apiserver_t *srv);
 /* ---- extensions.c ---- */
 /* Hand r to a registered extension handler when one serves it (true). */
 bool as_ext_dispatch_path(struct req *r);
+/* path falls under a prefix registered with kube_apiserver_handle_public_
+ * path (no credentials needed, no authorization). */
+bool as_ext_public_path(kube_apiserver_t *srv, const char *path);
 bool as_ext_dispatch_subresource(struct req *r);
 /* Pass r's HTTP request to fn, then finish r (network) or let the reply
  * finish it (in-process). */

@@ -84,6 +84,10 @@ void srv_tls_files(const kube_server_t *srv, const char **cert,
 /* DATA/ca.crt, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
 
+/* The web dashboard at /ui/ (dashboard.c). */
+extern const kube_component_ops_t srv_dashboard_ops;
+void *srv_dashboard_new(kube_error_t *err);
+
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */
 void *srv_node_new(const struct kube_node_agent_options *opts,

@@ -318,6 +318,11 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_registry_ops, impl, err) < 0)
       goto fail;
   }
+  if (!o.no_dashboard) {
+    void *impl = srv_dashboard_new(err);
+    if (!impl || add_component(srv, &srv_dashboard_ops, impl, err) < 0)
+      goto fail;
+  }
   if (o.node) {
     void *impl = srv_node_new(o.node, err);
     if (!impl || add_component(srv, &srv_node_ops, impl, err) < 0)
