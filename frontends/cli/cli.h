@@ -86,6 +86,7 @@ int cmd_attach(int argc, char **argv);
 int cmd_port_forward(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_dashboard(int argc, char **argv);
 /* Hidden: `kube __complete WORD...` prints the candidates for the last
  * word, one per line (the completion scripts call it). */
 int cmd_complete(int argc, char **argv);

@@ -62,6 +62,8 @@ const struct cli_command cli_commands[] = {
     {"config", cmd_config,
      "Cluster access: new-user writes a user's kubeconfig (client "
      "certificate)"},
+    {"dashboard", cmd_dashboard,
+     "Print (--open: open) the web dashboard's URL with a one-time login"},
     {"completion", cmd_completion,
      "Output shell completion code for bash or zsh"},
     {"help", cmd_help, "Show this help"},
