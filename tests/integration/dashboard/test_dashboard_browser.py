@@ -7,19 +7,22 @@ kubelet marks bound pods Running and Ready.  kubectl 1.32 creates a
 deployment and a service; the browser is refused without a token, signs
 in, sees the objects on every page, scales the deployment (the API shows
 the new replicas and the page the new pods through its watch), deletes a
-pod, opens a pod's detail (containers, the log panel's message when no
-node serves logs, YAML/JSON), signs in with a `kube dashboard` one-time
-link, and works at phone width.  Screenshots go to OUTDIR.
+pod, opens a pod's detail (containers, events, YAML/JSON, the log
+followed through kubed's proxy from a stand-in kubelet port, and a clear
+message for a pod whose node is gone), signs in with a `kube dashboard`
+one-time link, and works at phone width.  Screenshots go to OUTDIR.
 
 usage: test_dashboard_browser.py KUBED KUBE OUTDIR
 """
+import http.server
 import json
 import os
 import re
 import shutil
-import subprocess
+import ssl
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -83,6 +86,66 @@ class Browser:
             self.d.quit()
         finally:
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+class NodeLogs:
+    """The log endpoint of a kubelet port (GET /containerLogs/NS/POD/C) on
+    127.0.0.1 with kubed's serving certificate: kubed proxies pods/log of
+    the test's node here, as it does to a node agent in another process.
+    A followed log sends one line, then a second once `more` is set, then
+    stays open."""
+
+    def __init__(self, data_dir):
+        self.more = threading.Event()
+        self.stop_ev = threading.Event()
+        self.seen = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def chunk(self, text):
+                b = text.encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
+                self.wfile.flush()
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                parts = path.split("/")
+                if len(parts) != 5 or parts[1] != "containerLogs":
+                    self.send_error(404)
+                    return
+                outer.seen.append(query)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.chunk("log line 1 from %s\n" % parts[3])
+                if "follow=true" not in query:
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+                while not outer.more.wait(0.1):
+                    if outer.stop_ev.is_set():
+                        return
+                self.chunk("log line 2 (followed)\n")
+                outer.stop_ev.wait(60)
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.srv.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(data_dir, "tls.crt"),
+                            os.path.join(data_dir, "tls.key"))
+        self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.srv.shutdown()
+        self.srv.server_close()
 
 
 def by(how):
@@ -277,10 +340,21 @@ class Suite:
           "pod detail: its container and image", self.text("#containers"))
         t(self.until(lambda: "Running" in self.text("#pod-status")),
           "pod detail: Running")
-        msg = self.until(lambda: "No logs" in self.text("#logs") and
-                         self.text("#logs"))
-        t(msg, "pod detail: a clear message when no node serves logs",
+        # Logs follow the node's stream: the first line, then one the
+        # stand-in kubelet writes only now, with no reload.
+        line1 = "log line 1 from " + name
+        t(self.until(lambda: line1 in self.text("#logs")),
+          "pod detail: the log stream's first line", self.text("#logs"))
+        t(self.text("#log-note") == "following…", "the log is followed",
+          self.text("#log-note"))
+        self.logs.more.set()
+        t(self.until(lambda: "log line 2 (followed)" in self.text("#logs")),
+          "pod detail: a later line arrives through the open stream",
           self.text("#logs"))
+        t(self.logs.seen and all("follow=true" in q and "container=nginx" in q
+                                 for q in self.logs.seen),
+          "the page asked the node to follow the container's log",
+          self.logs.seen)
         y = self.until(lambda: ("name: " + name) in self.text("#object") and
                        self.text("#object"))
         t(y and "kind: Pod" in y, "pod detail: the YAML view")
@@ -294,6 +368,20 @@ class Suite:
             t(False, "pod detail: the JSON view parses", js[:200])
         self.b.shot("06-pod-detail")
 
+    def logs_without_node(self):
+        """A pod bound to a node that does not exist: the log panel says
+        why there is no log."""
+        t = self.t
+        ok = self.api("run", "lonely", "--image=busybox", "--restart=Never",
+                      "--overrides", '{"spec":{"nodeName":"node-gone"}}')
+        t(ok is not None, "kubectl run lonely (bound to a missing node)")
+        self.go("pod/default/lonely")
+        msg = self.until(lambda: "No logs" in self.text("#logs") and
+                         self.text("#logs"))
+        t(msg and "node-gone" in msg,
+          "pod detail: a clear message when no node serves the log", msg)
+        self.b.shot("07-pod-no-node")
+
     def other_pages(self):
         t = self.t
         self.go("services")
@@ -301,11 +389,11 @@ class Suite:
                          re.search(r"10\.244\.\d+\.\d+:80",
                                    self.text("#services")))
         t(svc, "services: web with its endpoints", self.text("#services"))
-        self.b.shot("07-services")
+        self.b.shot("08-services")
         self.go("nodes")
         t(self.until(lambda: "node-a" in self.text("#nodes") and
                      "Ready" in self.text("#nodes")), "nodes: node-a Ready")
-        self.b.shot("08-nodes")
+        self.b.shot("09-nodes")
         self.go("namespaces")
         t(self.until(lambda: all(n in self.text("#namespaces") for n in
                                  ("default", "kube-system"))),
@@ -313,7 +401,7 @@ class Suite:
         self.go("events")
         t(self.until(lambda: "SuccessfulCreate" in self.text("#events")),
           "events: the replica set's SuccessfulCreate")
-        self.b.shot("09-events")
+        self.b.shot("10-events")
 
     def phone(self):
         t, d = self.t, self.b.d
@@ -325,10 +413,10 @@ class Suite:
         over = d.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth")
         t(over <= 1, "phone width: the page does not scroll sideways", over)
-        self.b.shot("10-phone-workloads")
+        self.b.shot("11-phone-workloads")
         self.go("overview")
         self.until(lambda: self.text('#phases [data-phase="Running"] b'))
-        self.b.shot("11-phone-overview")
+        self.b.shot("12-phone-overview")
         d.set_window_size(1280, 900)
 
     def sign_out(self):
@@ -348,7 +436,7 @@ class Suite:
         err = self.until(lambda: "forbidden" in self.text("#view").lower())
         t(err, "RBAC applies: the viewer sees the API's Forbidden",
           self.text("#view")[:300])
-        self.b.shot("12-viewer-forbidden")
+        self.b.shot("13-viewer-forbidden")
         self.sign_out()
 
     def login_link(self, kube):
@@ -362,14 +450,14 @@ class Suite:
             cli.cleanup()
         url = out.strip()
         t(rc == 0 and "#code=" in url, "kube dashboard prints a link", err)
-        ok = self.in_fresh_browser(url, "13-login-link", """
+        ok = self.in_fresh_browser(url, "14-login-link", """
             return !document.getElementById('app').hidden &&
               !location.href.includes('code=') &&
               document.getElementById('user').textContent""")
         t(ok == "admin", "the one-time link signs in and the code leaves "
           "the address bar", ok)
         # The same link again, in another fresh session: spent.
-        msg = self.in_fresh_browser(url, "14-login-link-spent", """
+        msg = self.in_fresh_browser(url, "15-login-link-spent", """
             return document.getElementById('login-error').textContent""")
         t(msg and "used or expired" in msg, "the link works only once", msg)
 
@@ -408,6 +496,9 @@ def main():
               "python3-selenium)" % why)
         return 77
     os.makedirs(outdir, exist_ok=True)
+    for old in os.listdir(outdir):  # this run's screenshots only
+        if old.endswith(".png"):
+            os.unlink(os.path.join(outdir, old))
     f = Failures()
     base = tempfile.mkdtemp(prefix="kube-dash-browser-")
     k = Kubed(kubed, token=TOKEN,
@@ -415,17 +506,26 @@ def main():
                      token_file(base, VIEWER)])
     kubelet = None
     kubectl = None
+    logs = None
     s = None
     try:
         k.start()
         add_nodes(k, ["node-a"])
+        logs = NodeLogs(k.data)
+        r = k.request("PATCH", "/api/v1/nodes/node-a/status", {"status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": logs.port}}}},
+            ctype="application/merge-patch+json")
+        f.check(r.status == 200, "node-a's kubelet port is the test's", r)
         kubelet = FakeKubelet(k, ["node-a"]).start()
         kubectl = Cli(KUBECTL, k, "kubectl")
         s = Suite(f.check, k, kubectl, base, outdir)
+        s.logs = logs
         s.setup_objects()
         s.b = Browser(base, outdir)
         for step in (s.refused_without_token, s.overview, s.workloads,
-                     s.pod_detail, s.other_pages, s.phone, s.csp,
+                     s.pod_detail, s.logs_without_node, s.other_pages,
+                     s.phone, s.csp,
                      s.sign_out, s.rbac):
             try:
                 step()
@@ -441,6 +541,8 @@ def main():
             s.b.quit()
         if kubelet:
             kubelet.stop()
+        if logs:
+            logs.stop()
         if f.failed:
             print("---- kubed log (tail) ----")
             print("\n".join(k.read_log().splitlines()[-30:]))
