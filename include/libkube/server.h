@@ -126,12 +126,6 @@ typedef struct kube_server_options {
    * without a data directory. */
   const char *const *registry_listen;
   bool no_registry;
-  /* The web dashboard at /ui/ on the API server's listeners (component
-   * "dashboard"): its files are public, everything it shows comes from
-   * the API with the user's bearer token (RBAC applies); POST
-   * /ui/login/codes gives an authenticated caller a one-time login code
-   * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
-  bool no_dashboard;
   /* Install SIGTERM/SIGINT handlers on the loop while kube_server_run
    * runs: the first signal stops gracefully, the second at once. */
   bool handle_signals;
@@ -171,6 +165,12 @@ typedef struct kube_server_options {
    * kube_server_new; copied): component "node", after the scheduler.
    * Its data_dir defaults to the server's.  NULL: no node. */
   const kube_node_agent_options_t *node;
+  /* The web dashboard at /ui/ on the API server's listeners (component
+   * "dashboard"): its files are public, everything it shows comes from
+   * the API with the user's bearer token (RBAC applies); POST
+   * /ui/login/codes gives an authenticated caller a one-time login code
+   * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
+  bool no_dashboard;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

@@ -248,6 +248,7 @@ function route() {
   const page = KD.pages[parts[0]] || KD.pages.overview;
   for (const a of document.querySelectorAll('#nav a'))
     a.classList.toggle('active', a.getAttribute('href') === '#/' + parts[0]);
+  syncNamespace();
   const view = document.getElementById('view');
   view.replaceChildren();
   view.dataset.page = parts[0];
@@ -271,7 +272,7 @@ function showLogin(msg) {
 }
 
 function signOut(msg) {
-  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.clear(); // the token and the chosen namespace
   showLogin(msg);
 }
 
@@ -282,15 +283,22 @@ async function whoami() {
   return ((r.status || {}).userInfo || {}).username || '';
 }
 
+// The menu shows the namespace the pages use (also one it does not list).
+function syncNamespace() {
+  const sel = document.getElementById('ns'), cur = KD.ns();
+  if (![...sel.options].some(o => o.value === cur))
+    sel.append(h('option', {value: cur}, cur));
+  sel.value = cur;
+}
+
 async function fillNamespaces() {
   const sel = document.getElementById('ns');
   try {
     const l = await KD.api('GET', '/api/v1/namespaces');
-    const cur = KD.ns();
     sel.replaceChildren(h('option', {value: ''}, 'all namespaces'),
-      l.items.map(n => h('option', {value: n.metadata.name, selected: n.metadata.name === cur},
-        n.metadata.name)));
+      l.items.map(n => h('option', {value: n.metadata.name}, n.metadata.name)));
   } catch (e) { /* may not list namespaces: keep "all" */ }
+  syncNamespace();
 }
 
 async function enter() {

@@ -276,10 +276,8 @@ KD.pages.nodes = function (view) {
 
 KD.pages.namespaces = function (view) {
   live(view, 'Namespaces', CORE + '/namespaces', ns => table([
-    {title: 'Name', get: n => h('a', {href: '#/workloads', onclick: () => {
-      sessionStorage.setItem('libkube.ns', n.metadata.name);
-      document.getElementById('ns').value = n.metadata.name;
-    }}, n.metadata.name)},
+    {title: 'Name', get: n => h('a', {href: '#/workloads', onclick: () =>
+      sessionStorage.setItem('libkube.ns', n.metadata.name)}, n.metadata.name)},
     {title: 'Status', get: n => badge((n.status || {}).phase || 'Active')},
     ageCol,
   ], ns, {id: 'namespaces', empty: 'no namespaces'}));

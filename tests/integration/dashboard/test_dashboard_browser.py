@@ -398,6 +398,23 @@ class Suite:
         t(self.until(lambda: all(n in self.text("#namespaces") for n in
                                  ("default", "kube-system"))),
           "namespaces: default and kube-system")
+        # A namespace's link narrows the other pages to it.
+        link = [a for a in self.css("#namespaces a") if a.text == "kube-system"]
+        t(link, "namespaces link to their workloads")
+        if link:
+            link[0].click()
+            t(self.until(lambda: "no deployments" in self.text("#deployments")
+                         and "no pods" in self.text("#pods")),
+              "kube-system has none of default's workloads",
+              self.text("#deployments"))
+            sel = self.b.d.execute_script(
+                "return document.getElementById('ns').value")
+            t(sel == "kube-system", "the namespace menu follows", sel)
+            self.b.d.execute_script(
+                "const s = document.getElementById('ns'); s.value = '';"
+                "s.dispatchEvent(new Event('change'))")
+            t(self.until(lambda: "web" in self.text("#deployments")),
+              "all namespaces again")
         self.go("events")
         t(self.until(lambda: "SuccessfulCreate" in self.text("#events")),
           "events: the replica set's SuccessfulCreate")
