@@ -172,6 +172,27 @@ def cli(t, k, kube):
     t(p.returncode == 0 and p.stdout.startswith(
         "https://127.0.0.1:%d/ui/#code=" % k.port),
       "over the unix socket it prints the HTTPS URL", p)
+    # A client certificate cannot go into a browser: its user is told to
+    # sign in with a token; a certificate in system:masters is an admin.
+    for user, groups, want in (("alice", [], None),
+                               ("root", ["-g", "system:masters"], TOKEN)):
+        cfg = os.path.join(k.tmp, user + ".kubeconfig")
+        p = subprocess.run([kube, "config", "new-user", user, "--data-dir",
+                            k.data, "-o", cfg] + groups, capture_output=True,
+                           text=True, timeout=30, env=env)
+        t(p.returncode == 0, "kube config new-user " + user, p)
+        p = subprocess.run([kube, "--kubeconfig", cfg, "dashboard"],
+                           capture_output=True, text=True, timeout=30,
+                           env=env)
+        if want is None:
+            t(p.returncode != 0 and "client certificate" in p.stderr and
+              "kubectl create token" in p.stderr,
+              "a certificate user is told to use a token", p)
+            continue
+        m = re.search(r"#code=([0-9a-f]{64})", p.stdout)
+        r = exchange(k, m.group(1)) if m else None
+        t(r and r.status == 200 and r.json().get("token") == want,
+          "a system:masters certificate gets the admin token", (p, r))
     p = subprocess.run([kube, "dashboard", "extra"], capture_output=True,
                        text=True, timeout=30, env=env)
     t(p.returncode != 0 and "usage" in p.stderr, "kube dashboard ARG: usage",
