@@ -209,7 +209,19 @@ static void exchange_code(struct dashboard *d, kube_http_request_t *req) {
   }
   size_t len = 0;
   const char *body = kube_http_request_body(req, &len);
-  json_object *o = body && len < 4096 ? json_tokener_parse(body) : NULL;
+  json_object *o = NULL;
+  if (body && len < 4096) {
+    /* The body is not NUL-terminated: parse exactly len bytes. */
+    json_tokener *tok = json_tokener_new();
+    if (tok) {
+      o = json_tokener_parse_ex(tok, body, (int)len);
+      if (json_tokener_get_error(tok) != json_tokener_success && o) {
+        json_object_put(o);
+        o = NULL;
+      }
+      json_tokener_free(tok);
+    }
+  }
   json_object *jc = NULL;
   const char *code = o && json_object_object_get_ex(o, "code", &jc) &&
                              json_object_is_type(jc, json_type_string)
