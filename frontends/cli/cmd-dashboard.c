@@ -49,9 +49,8 @@ int cmd_dashboard(int argc, char **argv) {
   if (!c)
     return 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_client_request_t rq = {.struct_size = sizeof rq,
-                              .method = "POST",
-                              .path = "/ui/login/codes"};
+  kube_client_request_t rq = {
+      .struct_size = sizeof rq, .method = "POST", .path = "/ui/login/codes"};
   kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
   if (kube_client_request(c, &rq, &resp, &err) < 0)
     return cli_report(&err);

@@ -83,16 +83,16 @@ static void add_security_headers(kube_http_request_t *req, bool cache) {
                                 cache ? "no-cache" : "no-store", NULL);
 }
 
-static void reply_status(kube_http_request_t *req, int code,
-                         const char *reason, const char *message) {
+static void reply_status(kube_http_request_t *req, int code, const char *reason,
+                         const char *message) {
   add_security_headers(req, false);
   srv_reply_status(req, code, reason, message);
 }
 
 static void reply_json(kube_http_request_t *req, int code, json_object *o) {
   add_security_headers(req, false);
-  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *s = json_object_to_json_string_ext(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   kube_http_reply(req, code, "application/json", s, strlen(s));
   json_object_put(o);
 }
@@ -288,8 +288,8 @@ static void serve(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
     return;
   }
   if (!get) {
-    reply_status(req, 405, "MethodNotAllowed", "the dashboard's files are "
-                                               "read-only");
+    reply_status(req, 405, "MethodNotAllowed",
+                 "the dashboard files are read-only");
     return;
   }
   serve_file(req, rest);
