@@ -272,5 +272,8 @@ extern const api_type_t api_t_EndpointPortV1;
 extern const api_type_t api_t_EndpointSlice;
 extern const api_type_t api_t_EventSeriesV1;
 extern const api_type_t api_t_EventV1;
+extern const api_type_t api_t_PodDisruptionBudgetSpec;
+extern const api_type_t api_t_PodDisruptionBudgetStatus;
+extern const api_type_t api_t_PodDisruptionBudget;
 
 #endif /* KUBE_API_TYPES_DECL_H */

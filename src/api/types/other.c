@@ -2,8 +2,8 @@
 /*
  * Types of the kinds libkube serves as JSON only (no protobuf field
  * numbers): core/v1 PersistentVolume, coordination.k8s.io/v1 Lease,
- * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event and
- * storage.k8s.io/v1 StorageClass.
+ * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event,
+ * policy/v1 PodDisruptionBudget and storage.k8s.io/v1 StorageClass.
  */
 #include "api/types/decl.h"
 #include "api/types/tdefs.h"
@@ -13,6 +13,7 @@
 #define COORD(name, fl, ...) TYPE_(name, PKG_COORDINATION, fl, __VA_ARGS__)
 #define DISC(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_DISCOVERY, fl, __VA_ARGS__)
 #define EVENTS(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_EVENTS, fl, __VA_ARGS__)
+#define POLICY(name, fl, ...) TYPE_(name, PKG_POLICY, fl, __VA_ARGS__)
 #define STORAGE(name, fl, ...) TYPE_(name, PKG_STORAGE, fl, __VA_ARGS__)
 
 /* ---- core/v1 PersistentVolume: the volume sources stay untyped ---------- */
@@ -69,6 +70,20 @@ EVENTS(EventV1, "Event", 0, TYPEMETA, MSG(0, "metadata", ObjectMeta),
        MSG(0, "deprecatedSource", EventSource),
        TIME(0, "deprecatedFirstTimestamp"),
        TIME(0, "deprecatedLastTimestamp"), I32(0, "deprecatedCount"));
+
+/* ---- policy/v1 (disruptedPods: a map of pod name to time) ------------- */
+
+POLICY(PodDisruptionBudgetSpec, 0, INTSTR(0, "minAvailable"),
+       MSG(0, "selector", LabelSelector), INTSTR(0, "maxUnavailable"),
+       STR(0, "unhealthyPodEvictionPolicy"));
+POLICY(PodDisruptionBudgetStatus, 0, I64(0, "observedGeneration"),
+       RAWJSON(0, "disruptedPods"), I32K(0, "disruptionsAllowed"),
+       I32K(0, "currentHealthy"), I32K(0, "desiredHealthy"),
+       I32K(0, "expectedPods"),
+       RMSGM(0, "conditions", Condition, "type"));
+POLICY(PodDisruptionBudget, 0, TYPEMETA, MSG(0, "metadata", ObjectMeta),
+       MSG(0, "spec", PodDisruptionBudgetSpec),
+       MSG(0, "status", PodDisruptionBudgetStatus));
 
 /* ---- storage.k8s.io/v1 -------------------------------------------------- */
 
