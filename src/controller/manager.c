@@ -31,7 +31,7 @@ static const struct ctl_def defs[] = {
     {"cronjob-controller", "cronjob", false, &api_cronjob_ops},
     {"daemonset-controller", "daemonset", false, &ctl_daemonset_ops},
     {"deployment-controller", "deployment", false, &ctl_deployment_ops},
-    {"disruption-controller", "disruption", false, NULL},
+    {"disruption-controller", "disruption", false, &ctl_disruption_ops},
     {"endpoints-controller", "endpoint", false, &ctl_endpoints_ops},
     {"endpointslice-controller", "endpointslice", false,
      &ctl_endpointslice_ops},
