@@ -22,6 +22,13 @@
  * disruptionsAllowed 0 and DisruptionAllowed False (SyncFailed), as
  * upstream's failSafe.  Pod changes queue the budgets that select the pod
  * before or after.
+ *
+ * Stale disruptions: a pod that got condition DisruptionTarget True from
+ * an eviction or a preemption but is still not being deleted two minutes
+ * later gets it set to False again (field manager
+ * pod-disruption-controller), so that it does not look doomed forever.
+ * Those syncs use the key "pod:<namespace>/<name>" (no budget's key has a
+ * colon).
  */
 #include "controller/internal.h"
 
@@ -29,10 +36,13 @@
 #define PDB_AV "policy/v1"
 /* DeletionTimeout: how long an evicted pod counts as gone. */
 #define DELETION_TIMEOUT_NS (120LL * 1000000000)
+/* stalePodDisruptionTimeout */
+#define STALE_DISRUPTION_NS (120LL * 1000000000)
+#define POD_KEY_PREFIX "pod:"
 
 struct pdbc {
   struct ctl_base b;
-  const kube_kind_t *pk;
+  const kube_kind_t *pk, *pod_kind;
   kube_informer_t *inf, *pod_inf, *rc, *rs, *dep, *sts;
   struct ctl_podstore *pods;
 };
@@ -61,11 +71,31 @@ static void match_budget(const char *key, const kube_object_t *obj,
   kube_selector_free(sel);
 }
 
+/* nonTerminatingPodHasStaleDisruptionCondition: how long until the
+ * condition of p is stale (0: now), or -1 when p has none to clean. */
+static int64_t stale_in_ns(const struct ctl_pod *p, int64_t now) {
+  if (!p || !p->disruption_since_ns || p->deleting ||
+      p->phase == CTL_PHASE_SUCCEEDED || p->phase == CTL_PHASE_FAILED)
+    return -1;
+  int64_t left = p->disruption_since_ns + STALE_DISRUPTION_NS - now;
+  return left > 0 ? left : 0;
+}
+
+static void enqueue_stale(struct pdbc *c, const struct ctl_pod *p,
+                          int64_t in_ns) {
+  char key[600];
+  snprintf(key, sizeof key, POD_KEY_PREFIX "%s", p->key);
+  kube_controller_enqueue_after(c->b.c, key, in_ns / 1000000 + 1, NULL);
+}
+
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct pdbc *c = arg;
   if (old && cur && streq(old->resource_version, cur->resource_version))
     return;
+  int64_t stale = stale_in_ns(cur, ctl_now_ns());
+  if (stale >= 0)
+    enqueue_stale(c, cur, stale);
   if (!kube_informer_count(c->inf))
     return;
   struct pod_match m = {c, old, cur, strlen((cur ? cur : old)->ns)};
@@ -339,8 +369,56 @@ static json_object *disrupted_map(struct pdbc *c, json_object *pdb,
   return out;
 }
 
+/* syncStalePodDisruption: DisruptionTarget False once it is stale. */
+static int stale_sync(struct pdbc *c, const char *key) {
+  const struct ctl_pod *p = ctl_podstore_get(c->pods, key);
+  int64_t left = stale_in_ns(p, ctl_now_ns());
+  if (left < 0)
+    return 0;
+  if (left > 0) {
+    enqueue_stale(c, p, left);
+    return 0;
+  }
+  char ts[40];
+  ctl_now_rfc3339(ts, sizeof ts);
+  json_object *patch = json_object_new_object();
+  json_object *cond = json_object_new_object();
+  json_object *conds = json_object_new_array();
+  if (!patch || !cond || !conds) {
+    json_object_put(patch);
+    json_object_put(cond);
+    json_object_put(conds);
+    return -1;
+  }
+  cj_set(ctl_json_ensure(patch, "metadata"), "resourceVersion",
+         json_object_new_string(p->resource_version));
+  cj_set(cond, "type", json_object_new_string("DisruptionTarget"));
+  cj_set(cond, "status", json_object_new_string("False"));
+  cj_set(cond, "lastTransitionTime", json_object_new_string(ts));
+  json_object_array_add(conds, cond);
+  cj_set(ctl_json_ensure(patch, "status"), "conditions", conds);
+  cleanup_free char *text = ctl_json_take_text(patch);
+  char full[600];
+  snprintf(full, sizeof full, POD_KEY_PREFIX "%s", key);
+  struct ctl_sync *s = ctl_sync_new(&c->b, full);
+  if (!s)
+    return -1;
+  kube_client_write_options_t wo = {.struct_size = sizeof wo,
+                                    .field_manager =
+                                        "pod-disruption-controller"};
+  struct ctl_op *op = text ? ctl_op_new(&c->b, s, NULL, key) : NULL;
+  if (!op || ctl_op_started(op, kube_writer_patch(
+                                    c->b.w, c->pod_kind, p->ns, p->name,
+                                    "status", KUBE_PATCH_STRATEGIC, text, &wo,
+                                    ctl_op_cb, op, NULL)) < 0)
+    s->result = -1;
+  return ctl_sync_finish(s);
+}
+
 static int pdb_sync(kube_controller_t *kc, const char *key, void *arg) {
   struct pdbc *c = arg;
+  if (strncmp(key, POD_KEY_PREFIX, strlen(POD_KEY_PREFIX)) == 0)
+    return stale_sync(c, key + strlen(POD_KEY_PREFIX));
   const kube_object_t *obj = kube_informer_get(c->inf, key);
   if (!obj)
     return 0;
@@ -475,7 +553,8 @@ static void *pdbc_create(kube_controller_manager_t *m, kube_error_t *err) {
     return NULL;
   }
   c->pk = kube_kind_by_resource("policy", "v1", "poddisruptionbudgets");
-  if (!c->pk) {
+  c->pod_kind = kube_kind_by_resource("", "v1", "pods");
+  if (!c->pk || !c->pod_kind) {
     kube_error_set(err, KUBE_REASON_INTERNAL, 0, "no PodDisruptionBudget kind");
     free(c);
     return NULL;

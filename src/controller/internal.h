@@ -153,6 +153,9 @@ struct ctl_pod {
   bool deleting;          /* metadata.deletionTimestamp set */
   bool ready;             /* condition Ready True */
   int64_t ready_since_ns; /* its lastTransitionTime (0: unknown) */
+  /* Condition DisruptionTarget True set by an eviction or preemption (not
+   * the kubelet's): its lastTransitionTime, 0 when there is none. */
+  int64_t disruption_since_ns;
   int64_t created_ns;     /* creationTimestamp */
   int32_t max_restarts;   /* largest restartCount of its containers */
   int32_t deletion_cost;  /* controller.kubernetes.io/pod-deletion-cost */
