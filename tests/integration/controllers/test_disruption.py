@@ -13,7 +13,8 @@ the pods as they are):
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
   kube-apiserver's exact 429, pending pods evictable regardless, more than
-  one budget 500, dry run, a v1beta1 body, bad bodies, the default roles;
+  one budget 500, dry run, a v1beta1 body, bad bodies, the default roles,
+  the Python client's create_namespaced_pod_eviction;
 - drain: kubectl 1.32 drain --ignore-daemonsets --delete-emptydir-data
   cordons, evicts within the budget (retrying the 429s), waits, and with
   a budget allowing nothing gives up at --timeout; kubectl uncordon.
@@ -374,6 +375,8 @@ class Suite:
                            ctype="application/json")
         t(r.status == 400, "malformed body 400", r)
 
+        self.python_client()
+
         # Default roles: edit may create evictions (only create).
         role = self.a.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/"
                           "system:aggregate-to-edit") or {}
@@ -386,6 +389,42 @@ class Suite:
         t(any("policy" in x.get("apiGroups", []) and
               "poddisruptionbudgets" in x.get("resources", [])
               for x in view.get("rules", [])), "view: poddisruptionbudgets")
+
+    def python_client(self):
+        """The official Python client's create_namespaced_pod_eviction."""
+        t = self.check
+        try:
+            from kubernetes import client, config
+        except ImportError:
+            print("note: python3-kubernetes missing, its checks skipped")
+            return
+        self.a.create(APPS + "/deployments", deployment("py", 2, {"app": "py"}))
+        self.a.create(POLICY, pdb("py", {"app": "py"}, minAvailable=1))
+        st = self.wait_status("py", currentHealthy=2, disruptionsAllowed=1)
+        t(st.get("disruptionsAllowed") == 1, "py allows one", st)
+        pods = wait(lambda: len(ready_pods(self.pods("app=py"))) == 2 and
+                    ready_pods(self.pods("app=py"))) or []
+        names = [p["metadata"]["name"] for p in pods]
+        if len(names) != 2:
+            t(False, "two py pods", names)
+            return
+        api = client.CoreV1Api(config.new_client_from_config(
+            os.path.join(self.k.data, "kubeconfig.yaml")))
+
+        def body(n):
+            return client.V1Eviction(metadata=client.V1ObjectMeta(
+                name=n, namespace="default"))
+        r = api.create_namespaced_pod_eviction(names[0], "default",
+                                               body(names[0]))
+        t(r.kind == "Status", "python: evicted", r)
+        try:
+            api.create_namespaced_pod_eviction(names[1], "default",
+                                               body(names[1]))
+            t(False, "python: second eviction refused")
+        except client.exceptions.ApiException as e:
+            t(e.status == 429 and
+              json.loads(e.body).get("message") == VIOLATION,
+              "python: 429 ApiException", (e.status, e.body))
 
     # ---- drain -------------------------------------------------------------
 
