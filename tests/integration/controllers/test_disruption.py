@@ -13,7 +13,8 @@ the pods as they are):
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
   kube-apiserver's exact 429, pending pods evictable regardless, more than
-  one budget 500, dry run, a v1beta1 body, bad bodies, the default roles,
+  one budget 500, dry run, a v1beta1 body, bad bodies, the default roles
+  (edit evicts, view may not),
   the Python client's create_namespaced_pod_eviction;
 - drain: kubectl 1.32 drain --ignore-daemonsets --delete-emptydir-data
   cordons, evicts within the budget (retrying the 429s), waits, and with
@@ -377,6 +378,8 @@ class Suite:
 
         self.python_client()
 
+        self.rbac()
+
         # Default roles: edit may create evictions (only create).
         role = self.a.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/"
                           "system:aggregate-to-edit") or {}
@@ -389,6 +392,48 @@ class Suite:
         t(any("policy" in x.get("apiGroups", []) and
               "poddisruptionbudgets" in x.get("resources", [])
               for x in view.get("rules", [])), "view: poddisruptionbudgets")
+
+    def token_for(self, sa, role):
+        """A ServiceAccount bound to ClusterRole `role` in default, and a
+        token of it (TokenRequest)."""
+        self.a.create(NS + "/serviceaccounts", {
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": sa}})
+        self.a.create("/apis/rbac.authorization.k8s.io/v1/namespaces/default/"
+                      "rolebindings", {
+                          "apiVersion": "rbac.authorization.k8s.io/v1",
+                          "kind": "RoleBinding", "metadata": {"name": sa},
+                          "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                      "kind": "ClusterRole", "name": role},
+                          "subjects": [{"kind": "ServiceAccount", "name": sa,
+                                        "namespace": "default"}]})
+        r = self.k.request("POST", NS + "/serviceaccounts/%s/token" % sa, {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 600}})
+        return r.json()["status"]["token"] if r.status == 201 else None
+
+    def rbac(self):
+        """edit may evict, view may not (but reads the budgets)."""
+        t = self.check
+        editor = self.token_for("evictor", "edit")
+        viewer = self.token_for("watcher", "view")
+        t(editor and viewer, "tokens")
+        if not (editor and viewer):
+            return
+        self.a.create(NS + "/pods", {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "victim"},
+            "spec": {"nodeSelector": {"no": "such-node"},
+                     "containers": [{"name": "c", "image": "nginx"}]}})
+        r = self.k.request("POST", NS + "/pods/victim/eviction",
+                           eviction("victim"), token=viewer)
+        t(r.status == 403 and r.json().get("reason") == "Forbidden",
+          "view cannot evict", r)
+        r = self.k.request("GET", POLICY, token=viewer)
+        t(r.status == 200, "view lists poddisruptionbudgets", r)
+        r = self.k.request("POST", NS + "/pods/victim/eviction",
+                           eviction("victim"), token=editor)
+        t(r.status == 201, "edit evicts", r)
 
     def python_client(self):
         """The official Python client's create_namespaced_pod_eviction."""
