@@ -12,7 +12,9 @@ the pods as they are):
   moving observedGeneration, a scale change), kubectl and kube `get pdb`;
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
-  kube-apiserver's exact 429, pending pods evictable regardless, more than
+  kube-apiserver's exact 429, concurrent evictions taking one budget
+  once (its writes conflict and are decided again), pending pods
+  evictable regardless, more than
   one budget 500, dry run, a v1beta1 body, bad bodies, the default roles
   (edit evicts, view may not),
   the Python client's create_namespaced_pod_eviction;
@@ -27,6 +29,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 
 from ctl_harness import (KUBECTL, UNREADY, Api, FakeKubelet,  # noqa: E402
                          Failures, Kubed, add_nodes, kubed_args, make_clis,
@@ -337,15 +340,18 @@ class Suite:
         t(wait(lambda: not any(self.a.get(NS + "/pods/" + n) for n in names)),
           "evicted pods gone once their kubelet ends them")
 
+        self.race()
+
         # Pending pods go whatever the budget says.
-        self.a.create(POLICY, pdb("stuck", {"app": "stuck"},
-                                  maxUnavailable=0))
+        self.a.create(POLICY, pdb("stuck", {"app": "stuck"}, minAvailable=1))
         self.a.create(NS + "/pods", {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "stuck", "labels": {"app": "stuck"}},
             "spec": {"nodeSelector": {"no": "such-node"},
                      "containers": [{"name": "c", "image": "nginx"}]}})
-        self.wait_status("stuck", expectedPods=1)
+        st = self.wait_status("stuck", expectedPods=1)
+        t(st.get("disruptionsAllowed") == 0 and st.get("expectedPods") == 1,
+          "stuck's budget allows nothing", st)
         r = self.evict("stuck")
         t(r.status == 201 and not self.a.get(NS + "/pods/stuck"),
           "pending pod evicted regardless", r)
@@ -392,6 +398,43 @@ class Suite:
         t(any("policy" in x.get("apiGroups", []) and
               "poddisruptionbudgets" in x.get("resources", [])
               for x in view.get("rules", [])), "view: poddisruptionbudgets")
+
+    def race(self):
+        """Evictions at once against a budget allowing one: the budget's
+        writes conflict, the losers decide again, exactly one goes."""
+        t = self.check
+        self.a.create(APPS + "/deployments",
+                      deployment("race", 4, {"app": "race"}))
+        self.a.create(POLICY, pdb("race", {"app": "race"}, minAvailable=3))
+        st = self.wait_status("race", currentHealthy=4, disruptionsAllowed=1)
+        pods = ready_pods(self.pods("app=race"))
+        t(st.get("disruptionsAllowed") == 1 and len(pods) == 4,
+          "race allows one", st)
+        for n in ("n1", "n2"):
+            self.kubelet.kill(n)
+        codes = []
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def one(name):
+            go.wait()
+            r = self.evict(name)
+            with lock:
+                codes.append(r.status)
+        threads = [threading.Thread(target=one, args=(p["metadata"]["name"],))
+                   for p in pods]
+        for th in threads:
+            th.start()
+        go.set()
+        for th in threads:
+            th.join(30)
+        t(sorted(codes) == [201, 429, 429, 429],
+          "concurrent evictions: one 201, three 429", codes)
+        gone = [p for p in self.pods("app=race")
+                if p["metadata"].get("deletionTimestamp")]
+        t(len(gone) == 1, "one pod evicted", len(gone))
+        for n in ("n1", "n2"):
+            self.kubelet.revive(n)
 
     def token_for(self, sa, role):
         """A ServiceAccount bound to ClusterRole `role` in default, and a
