@@ -592,6 +592,45 @@ int kube_rollout_set(kube_client_t *c, const kube_kind_t *kind, const char *ns,
                      const char *name, kube_rollout_action_t action,
                      char **result, kube_error_t *err);
 
+/* ------------------------------------------------------------------------ */
+/* kubectl cordon / uncordon / drain (synchronous)                           */
+/* ------------------------------------------------------------------------ */
+
+/* Set (cordon) or clear (uncordon) spec.unschedulable of node `name` with
+ * kubectl's strategic merge patch.  *changed: false when it was so already
+ * (kubectl's "already cordoned"); with dry_run nothing is written.  -1
+ * with err (NotFound, ...). */
+int kube_node_cordon(kube_client_t *c, const char *name, bool unschedulable,
+                     bool dry_run, bool *changed, kube_error_t *err);
+
+typedef struct kube_drain_options {
+  size_t struct_size; /* sizeof(kube_drain_options_t) */
+  bool force;               /* also pods without a controller */
+  bool ignore_daemonsets;   /* leave DaemonSet pods (else refuse) */
+  bool delete_emptydir_data; /* also pods with emptyDir volumes */
+  bool disable_eviction;    /* DELETE instead of the eviction subresource */
+  int64_t grace_period;     /* gracePeriodSeconds; < 0: the pods' own */
+  int64_t timeout_ms;       /* give up after this; 0: never */
+  const char *pod_selector; /* label selector of the pods, or NULL */
+  /* The lines kubectl prints while it drains ("evicting pod ns/name",
+   * "pod/name evicted", the 429 retries and warnings on stderr), without
+   * the newline; `line` borrowed for the call.  May be NULL. */
+  void (*print)(bool to_stderr, const char *line, void *arg);
+  void *arg;
+} kube_drain_options_t;
+
+/* `kubectl drain NODE` after the cordon: the node's pods filtered as
+ * kubectl does (mirror pods skipped; DaemonSet pods, pods with local
+ * storage and pods without a controller refused unless the options allow
+ * them: BadRequest "cannot delete DaemonSet-managed Pods (use
+ * --ignore-daemonsets to ignore): ns/name"), then each evicted (a 429 of
+ * a PodDisruptionBudget retried every 5 s) or deleted and waited for until
+ * gone.  Timeout "[error when evicting pods/\"x\" -n \"ns\": global
+ * timeout reached: 10s, ...]" when o->timeout_ms passed first (without the
+ * brackets for one pod), with each pod's message as a cause.  Blocks. */
+int kube_drain_node(kube_client_t *c, const char *node,
+                    const kube_drain_options_t *o, kube_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

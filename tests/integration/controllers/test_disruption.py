@@ -20,7 +20,8 @@ the pods as they are):
   the Python client's create_namespaced_pod_eviction;
 - drain: kubectl 1.32 drain --ignore-daemonsets --delete-emptydir-data
   cordons, evicts within the budget (retrying the 429s), waits, and with
-  a budget allowing nothing gives up at --timeout; kubectl uncordon.
+  a budget allowing nothing gives up at --timeout; kubectl uncordon; the
+  same through kube cordon / drain / uncordon.
 
 usage: test_disruption.py KUBED KUBE [memory|sqlite] [SECTION...]
 sections: pdb eviction drain (default: all)"""
@@ -590,6 +591,46 @@ class Suite:
         rc, out, err = kc.run("uncordon", "n2")
         t(rc == 0 and "node/n2 uncordoned" in out, "kubectl uncordon n2",
           (rc, out, err))
+        self.kube_drain()
+
+    def kube_drain(self):
+        """The same with kube cordon / drain / uncordon."""
+        t = self.check
+        kube = self.kube
+        self.a.patch(POLICY + "/app", {"spec": {"maxUnavailable": None,
+                                                "minAvailable": 2}})
+        st = self.wait_status("app", disruptionsAllowed=1, desiredHealthy=2)
+        t(st.get("disruptionsAllowed") == 1, "app allows one again", st)
+        rc, out, err = kube.run("drain", "n2", "--ignore-daemonsets")
+        t(rc == 1 and "node/n2 cordoned" in out and
+          "cannot delete Pods with local storage (use --delete-emptydir-data "
+          "to override): default/app-" in err,
+          "kube drain refuses local storage", (rc, out, err))
+        rc, out, err = kube.run("uncordon", "n1")
+        t(rc == 0 and out == "node/n1 already uncordoned\n",
+          "kube uncordon n1 (already)", (rc, out, err))
+        rc, out, err = kube.run("drain", "n2", "--ignore-daemonsets",
+                                "--delete-emptydir-data", "--timeout=120s",
+                                timeout=150)
+        t(rc == 0 and "node/n2 already cordoned" in out and
+          out.count("evicted") == 3 and "node/n2 drained" in out and
+          "ignoring DaemonSet-managed Pods" in err,
+          "kube drain n2", (rc, out, err))
+        pods = ready_pods(self.pods("app=app"))
+        t(len(pods) == 3 and all(p["spec"]["nodeName"] == "n1"
+                                 for p in pods), "app runs on n1", len(pods))
+        self.a.patch(POLICY + "/app", {"spec": {"minAvailable": 3}})
+        self.wait_status("app", disruptionsAllowed=0, desiredHealthy=3)
+        rc, out, err = kube.run("drain", "n1", "--ignore-daemonsets",
+                                "--delete-emptydir-data", "--timeout=6s",
+                                timeout=60)
+        t(rc == 1 and VIOLATION in err and
+          "global timeout reached: 6s" in err and
+          'unable to drain node "n1"' in err,
+          "kube drain blocked by the budget times out", (rc, out, err))
+        rc, out, err = kube.run("uncordon", "n1", "n2")
+        t(rc == 0 and "node/n1 uncordoned" in out and
+          "node/n2 uncordoned" in out, "kube uncordon n1 n2", (rc, out, err))
 
 
 SECTIONS = {"pdb": ["pdb"], "eviction": ["eviction"], "drain": ["drain"]}
