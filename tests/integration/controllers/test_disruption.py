@@ -23,7 +23,8 @@ the pods as they are):
   a budget allowing nothing gives up at --timeout; kubectl uncordon; the
   same through kube cordon / drain / uncordon.
 
-usage: test_disruption.py KUBED KUBE [memory|sqlite] [SECTION...]
+usage: test_disruption.py KUBED KUBE [memory|sqlite|etcd] [SECTION...]
+(on etcd the concurrent evictions' budget writes do conflict)
 sections: pdb eviction drain (default: all)"""
 import json
 import os
@@ -32,9 +33,10 @@ import sys
 import tempfile
 import threading
 
-from ctl_harness import (KUBECTL, UNREADY, Api, FakeKubelet,  # noqa: E402
-                         Failures, Kubed, add_nodes, kubed_args, make_clis,
-                         ready_pods, template, wait, wind_down)
+from ctl_harness import (KUBECTL, Api, FakeKubelet, Failures,  # noqa: E402
+                         Kubed, add_nodes, kubed_args, make_clis, ready_pods,
+                         template, wait, wind_down)
+from kubed_harness import Etcd  # noqa: E402
 
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
@@ -643,6 +645,9 @@ def main():
     kubed, kube = sys.argv[1], sys.argv[2]
     store = sys.argv[3] if len(sys.argv) > 3 else "memory"
     sections = sys.argv[4:] or list(SECTIONS)
+    if store == "etcd" and not Etcd.available():
+        print("SKIP: %s missing: no etcd store to test with" % Etcd.BINARY)
+        return 77
     if "drain" in sections and not os.access(KUBECTL, os.X_OK):
         print("SKIP: %s missing: kubectl drain cannot be tested" % KUBECTL)
         return 77
