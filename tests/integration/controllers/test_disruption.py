@@ -13,7 +13,9 @@ the pods as they are):
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
   kube-apiserver's exact 429, concurrent evictions taking one budget
-  once (its writes conflict and are decided again), pending pods
+  once (its writes conflict and are decided again), unready pods
+  protected by an unmet budget unless unhealthyPodEvictionPolicy is
+  AlwaysAllow, pending pods
   evictable regardless, more than
   one budget 500, dry run, a v1beta1 body, bad bodies, the default roles
   (edit evicts, view may not),
@@ -33,9 +35,9 @@ import sys
 import tempfile
 import threading
 
-from ctl_harness import (KUBECTL, Api, FakeKubelet, Failures,  # noqa: E402
-                         Kubed, add_nodes, kubed_args, make_clis, ready_pods,
-                         template, wait, wind_down)
+from ctl_harness import (KUBECTL, UNREADY, Api, FakeKubelet,  # noqa: E402
+                         Failures, Kubed, add_nodes, kubed_args, make_clis,
+                         ready_pods, template, wait, wind_down)
 from kubed_harness import Etcd  # noqa: E402
 
 NS = "/api/v1/namespaces/default"
@@ -344,6 +346,7 @@ class Suite:
           "evicted pods gone once their kubelet ends them")
 
         self.race()
+        self.unhealthy()
 
         # Pending pods go whatever the budget says.
         self.a.create(POLICY, pdb("stuck", {"app": "stuck"}, minAvailable=1))
@@ -438,6 +441,37 @@ class Suite:
         t(len(gone) == 1, "one pod evicted", len(gone))
         for n in ("n1", "n2"):
             self.kubelet.revive(n)
+
+    def unhealthy(self):
+        """Running but unready pods: the default policy (IfHealthyBudget)
+        protects them while the budget is not met, AlwaysAllow does not."""
+        t = self.check
+        self.a.create(APPS + "/deployments",
+                      deployment("sick", 2, {"app": "sick", UNREADY: "true"}))
+        pods = wait(lambda: [p for p in self.pods("app=sick")
+                             if p["spec"].get("nodeName")]
+                    if len([p for p in self.pods("app=sick")
+                            if p["spec"].get("nodeName")]) == 2 else None)
+        names = sorted(p["metadata"]["name"] for p in pods or [])
+        for n in names:
+            r = self.a.patch(NS + "/pods/%s/status" % n, {"status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False"}]}})
+            t(r.status == 200, "sick pod Running, not ready", r)
+        self.a.create(POLICY, pdb("sick", {"app": "sick"}, minAvailable=1))
+        st = self.wait_status("sick", expectedPods=2)
+        t(st.get("currentHealthy") == 0 and st.get("disruptionsAllowed") == 0,
+          "sick budget: none healthy", st)
+        if len(names) != 2:
+            return
+        r = self.evict(names[0])
+        t(r.status == 429 and r.json().get("message") == VIOLATION,
+          "unready pod of an unmet budget: 429", (r.status, r.body))
+        self.a.patch(POLICY + "/sick", {"spec": {
+            "unhealthyPodEvictionPolicy": "AlwaysAllow"}})
+        self.wait_status("sick", expectedPods=2)
+        r = self.evict(names[0])
+        t(r.status == 201, "AlwaysAllow: unready pod evicted", r)
 
     def token_for(self, sa, role):
         """A ServiceAccount bound to ClusterRole `role` in default, and a
