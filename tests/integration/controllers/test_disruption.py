@@ -9,7 +9,8 @@ the pods as they are):
   paths, the disruption controller's status (percentages against the
   Deployment's and ReplicaSet's scale, maxUnavailable, an integer
   minAvailable above the pods there are, unmanaged pods, a spec change
-  moving observedGeneration, a scale change), kubectl and kube `get pdb`;
+  moving observedGeneration, a scale change), kubectl and kube `get pdb`
+  and `describe pdb`;
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
   kube-apiserver's exact 429, concurrent evictions taking one budget
@@ -253,6 +254,17 @@ class Suite:
         evs = wait(lambda: self.a.events("default", "none", "NoPods"))
         t(evs and evs[0]["message"] == "No matching pods found",
           "NoPods event", evs)
+
+        # kube describe prints what kubectl describe does.
+        outs = {}
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("describe", "pdb", "rs")
+            outs[cli.flavor] = out.split("Events:")[0]
+            t(rc == 0 and "Max unavailable:  34%" in out and
+              "Allowed disruptions:  2" in out and "Total:                3"
+              in out, "%s describe pdb" % cli.flavor, (rc, out, err))
+        t(len(set(outs.values())) == 1, "kube and kubectl describe alike",
+          outs)
 
         # Tables: kubectl and kube.
         for cli in filter(None, [self.kubectl, self.kube]):
