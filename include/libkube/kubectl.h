@@ -326,6 +326,17 @@ kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
                                         kube_error_t *err);
 /* A Namespace. */
 kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
+/* A policy/v1 PodDisruptionBudget as `kubectl create poddisruptionbudget
+ * NAME --selector=S --min-available=N|N% (or --max-unavailable)`: the
+ * selector as metav1.ParseToLabelSelector makes it, the count an integer
+ * or a percent string.  BadRequest with kubectl's messages ("a selector
+ * must be specified", "one of min-available or max-unavailable must be
+ * specified", "min-available and max-unavailable cannot be both
+ * specified", "invalid format specified for min-available"). */
+kube_object_t *kube_generate_pdb(const char *name, const char *selector,
+                                 const char *min_available,
+                                 const char *max_unavailable,
+                                 kube_error_t *err);
 /* A Service as `kubectl create service TYPE NAME --tcp=80:8080,...`:
  * `type` "clusterip" | "nodeport" | "loadbalancer" (or the Kubernetes
  * spelling), `tcp` a NULL-terminated list of "port[:targetPort]"; selector

@@ -9,8 +9,8 @@ the pods as they are):
   paths, the disruption controller's status (percentages against the
   Deployment's and ReplicaSet's scale, maxUnavailable, an integer
   minAvailable above the pods there are, unmanaged pods, a spec change
-  moving observedGeneration, a scale change), kubectl and kube `get pdb`
-  and `describe pdb`;
+  moving observedGeneration, a scale change), kubectl and kube `create
+  pdb`, `get pdb` and `describe pdb`;
 - eviction: allowed (201 Status Success, DisruptionTarget on the pod,
   disruptionsAllowed taken and the pod in disruptedPods) and refused with
   kube-apiserver's exact 429, concurrent evictions taking one budget
@@ -254,6 +254,31 @@ class Suite:
         evs = wait(lambda: self.a.events("default", "none", "NoPods"))
         t(evs and evs[0]["message"] == "No matching pods found",
           "NoPods event", evs)
+
+        # create pdb: kube builds what kubectl builds, refuses alike.
+        specs, errs = {}, {}
+        for cli in filter(None, [self.kubectl, self.kube]):
+            name = "gen-" + cli.flavor
+            rc, out, err = cli.run("create", "pdb", name,
+                                   "--selector=app=x,tier in (a,b),!gone",
+                                   "--min-available=50%")
+            t(rc == 0 and out == "poddisruptionbudget.policy/%s created\n" %
+              name, "%s create pdb" % cli.flavor, (rc, out, err))
+            specs[cli.flavor] = (self.a.get(POLICY + "/" + name) or
+                                 {}).get("spec")
+            errs[cli.flavor] = [
+                cli.run("create", "pdb", "bad", *args)[2] for args in (
+                    ["--selector=app=x"], ["--min-available=1"],
+                    ["--selector=app=x", "--min-available=1",
+                     "--max-unavailable=1"],
+                    ["--selector=app=x", "--min-available=1Gi"],
+                    ["--selector=app!=x", "--min-available=1"])]
+        t(len({json.dumps(v, sort_keys=True) for v in specs.values()}) == 1
+          and specs.get("kube", {}).get("minAvailable") == "50%",
+          "kube and kubectl create the same pdb", specs)
+        t(len({tuple(v) for v in errs.values()}) == 1 and
+          errs["kube"][0] == "error: one of min-available or max-unavailable "
+          "must be specified\n", "kube and kubectl refuse alike", errs)
 
         # kube describe prints what kubectl describe does.
         outs = {}
