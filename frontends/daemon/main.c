@@ -79,6 +79,13 @@ static void usage(FILE *f) {
       "                          (audit.k8s.io/v1 Events; alias --audit-log)\n"
       "  --audit-log-maxsize MB  rotate the audit log to FILE.1 past this\n"
       "                          size (default 100)\n"
+      "  --cluster-dns-listen ADDR:PORT  where the cluster DNS listens (UDP\n"
+      "                          and TCP; default the node IP, or 127.0.0.1\n"
+      "                          with --no-node, port 53)\n"
+      "  --dns-upstream none|ADDR[:PORT][,...]  where other names go (default\n"
+      "                          the nameservers of /etc/resolv.conf; none:\n"
+      "                          SERVFAIL)\n"
+      "  --no-dns                do not run the cluster DNS\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
   kubed_node_usage(f);
@@ -113,6 +120,9 @@ enum {
   O_CLUSTER_CIDR,
   O_NODE_MASK,
   O_NO_DASHBOARD,
+  O_DNS_LISTEN,
+  O_DNS_UPSTREAM,
+  O_NO_DNS,
 };
 
 static const struct option server_longopts[] = {
@@ -145,6 +155,9 @@ static const struct option server_longopts[] = {
     {"node-monitor-grace-period", required_argument, NULL, O_GRACE},
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
+    {"cluster-dns-listen", required_argument, NULL, O_DNS_LISTEN},
+    {"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
+    {"no-dns", no_argument, NULL, O_NO_DNS},
     {"help", no_argument, NULL, O_HELP},
 };
 
@@ -311,6 +324,15 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
         fprintf(stderr, "kubed: bad --node-cidr-mask-size %s\n", optarg);
         return 2;
       }
+      break;
+    case O_DNS_LISTEN:
+      o->dns_listen = optarg;
+      break;
+    case O_DNS_UPSTREAM:
+      o->dns_upstream = optarg;
+      break;
+    case O_NO_DNS:
+      o->no_dns = true;
       break;
     case O_HELP:
     case 'h':

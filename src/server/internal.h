@@ -87,6 +87,12 @@ const char *srv_ca_file(const kube_server_t *srv);
 /* The web dashboard at /ui/ (dashboard.c). */
 extern const kube_component_ops_t srv_dashboard_ops;
 void *srv_dashboard_new(kube_error_t *err);
+/* The cluster DNS (dns.c) from the options' DNS settings (copied);
+ * BadRequest for a bad domain, address or upstream. */
+extern const kube_component_ops_t srv_dns_ops;
+void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err);
+/* The port it listens on (0: none). */
+int srv_dns_port(void *impl);
 
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */

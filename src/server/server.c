@@ -308,6 +308,11 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
+  if (!o.no_dns) {
+    void *impl = srv_dns_new(&o, err);
+    if (!impl || add_component(srv, &srv_dns_ops, impl, err) < 0)
+      goto fail;
+  }
   if (kube_apiserver_handle_path(srv->api, "/metrics", serve_metrics, srv,
                                  err) < 0)
     goto fail;
