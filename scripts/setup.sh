@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
+  bind9-dnsutils
   binutils
   buildah
   busybox-static
@@ -16,6 +17,7 @@ PACKAGES="
   containernetworking-plugins
   crun
   curl
+  dnsperf
   etcd-server
   gcc
   iproute2
@@ -28,6 +30,7 @@ PACKAGES="
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
+  libldns-dev
   libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
@@ -36,6 +39,7 @@ PACKAGES="
   meson
   ninja-build
   nodejs
+  nsd
   pkg-config
   podman
   procps

@@ -96,7 +96,8 @@ static bool push_copy(ldns_pkt *r, ldns_pkt_section sec, const ldns_rr *rr,
 static bool add_soa(const struct dns_answerer *a, ldns_pkt *r) {
   const struct dns_node *apex = dns_table_find(a->table, a->domain);
   for (size_t i = 0; apex && i < apex->n; i++)
-    if (ldns_rr_get_type(apex->recs[i].rr) == LDNS_RR_TYPE_SOA)
+    if (apex->recs[i].rr &&
+        ldns_rr_get_type(apex->recs[i].rr) == LDNS_RR_TYPE_SOA)
       return push_copy(r, LDNS_SECTION_AUTHORITY, apex->recs[i].rr, NULL);
   return true;
 }
@@ -124,6 +125,8 @@ static bool add_targets(const struct dns_answerer *a, ldns_pkt *r) {
     }
     const struct dns_node *n = dup ? NULL : dns_table_find(a->table, key);
     for (size_t k = 0; n && k < n->n; k++) {
+      if (!n->recs[k].rr)
+        continue;
       ldns_rr_type rt = ldns_rr_get_type(n->recs[k].rr);
       if ((rt == LDNS_RR_TYPE_A || rt == LDNS_RR_TYPE_AAAA) &&
           !push_copy(r, LDNS_SECTION_ADDITIONAL, n->recs[k].rr, NULL))
@@ -178,6 +181,8 @@ static bool lookup(const struct dns_answerer *a, ldns_pkt *r, const char *key,
   size_t found = 0;
   bool exists = n != NULL;
   for (size_t i = 0; n && i < n->n; i++) {
+    if (!n->recs[i].rr)
+      continue; /* the mark of a name without records */
     ldns_rr_type t = ldns_rr_get_type(n->recs[i].rr);
     if (t == qt || qt == LDNS_RR_TYPE_ANY ||
         (t == LDNS_RR_TYPE_CNAME && qt != LDNS_RR_TYPE_CNAME)) {

@@ -17,7 +17,8 @@
 /* ---- table.c: names -> records ---- */
 
 struct dns_rec {
-  ldns_rr *rr;       /* owner: the node's name */
+  ldns_rr *rr;       /* owner: the node's name; NULL: marks that the
+                      * name exists without records */
   const void *owner; /* what put it there (a service) */
 };
 struct dns_node {
@@ -29,7 +30,8 @@ struct dns_table {
   struct strmap names; /* lowercase name without the final dot */
   char **stops;         /* zones whose ancestors are not counted */
 };
-/* Add a record (rr stolen, freed on failure); -1 on out-of-memory. */
+/* Add a record (rr stolen, freed on failure; NULL: a mark); -1 on
+ * out-of-memory. */
 int dns_table_add(struct dns_table *t, const char *name, ldns_rr *rr,
                   const void *owner);
 /* Remove every record of `owner` at `name`. */

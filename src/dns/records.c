@@ -345,26 +345,35 @@ static int parse_service(json_object *o, struct svc *s) {
 
 /* ---- building a Service's records ---- */
 
+/* Note a name the Service has records at (to remove them later). */
+static int remember(struct svc *s, const char *name) {
+  if (s->nnames == s->capnames) {
+    size_t cap = s->capnames ? s->capnames * 2 : 8;
+    char **n = realloc(s->names, cap * sizeof *n);
+    if (!n)
+      return -1;
+    s->names = n;
+    s->capnames = cap;
+  }
+  if (!(s->names[s->nnames] = strdup(name)))
+    return -1;
+  s->nnames++;
+  return 0;
+}
+
 static int add(struct dns_index *x, struct svc *s, const char *name,
                ldns_rr *rr) {
   if (!rr)
     return 0; /* a name ldns refuses (a label over 63 bytes): skipped */
-  if (s->nnames == s->capnames) {
-    size_t cap = s->capnames ? s->capnames * 2 : 8;
-    char **n = realloc(s->names, cap * sizeof *n);
-    if (!n) {
-      ldns_rr_free(rr);
-      return -1;
-    }
-    s->names = n;
-    s->capnames = cap;
-  }
-  if (!(s->names[s->nnames] = strdup(name))) {
+  if (remember(s, name) < 0) {
     ldns_rr_free(rr);
     return -1;
   }
-  s->nnames++;
   return dns_table_add(x->t, name, rr, s);
+}
+
+static int add_marker(struct dns_index *x, struct svc *s, const char *name) {
+  return remember(s, name) < 0 ? -1 : dns_table_add(x->t, name, NULL, s);
 }
 
 static void remove_records(struct dns_index *x, struct svc *s) {
@@ -453,6 +462,11 @@ static int build(struct dns_index *x, struct svc *s) {
     return 0;
   char base[600], rev[80];
   snprintf(base, sizeof base, "%s.%s.svc.%s", s->name, s->ns, x->domain);
+  /* The Service's name exists even without records (a headless one with
+   * no ready endpoint): NODATA, as CoreDNS answers, not NXDOMAIN. */
+  if (!strchr(s->name, '.') && !strchr(s->ns, '.') &&
+      add_marker(x, s, base) < 0)
+    return -1;
   if (s->type == SVC_EXTERNAL)
     return s->external ? add(x, s, base,
                              dns_rr_name(base, x->ttl, LDNS_RR_TYPE_CNAME,
