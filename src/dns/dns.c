@@ -172,7 +172,12 @@ static kube_dns_t *dns_new(kube_loop_t *loop, const kube_dns_options_t *opts,
                                       .table = &d->table,
                                       .forward = d->nup > 0,
                                       .ttl = d->ttl,
-                                      .stats = &d->stats};
+                                      .stats = &d->stats,
+                                      .cache = dns_cache_new()};
+  if (!d->answerer.cache) {
+    kube_make_oom(err);
+    goto fail;
+  }
   if (loop && !(d->net = dns_net_new(loop, &d->answerer, d->up, d->nup, err)))
     goto fail;
   return d;
@@ -308,8 +313,8 @@ KUBE_EXPORT int kube_dns_resolve(kube_dns_t *d, const uint8_t *query,
   *reply_len = 0;
   if (max_size && max_size < 512)
     max_size = 512;
-  return dns_answer(&d->answerer, query, len, max_size, reply, reply_len) ==
-                 DNS_REPLY
+  return dns_answer_cached(d->answerer.cache, &d->answerer, query, len,
+                           max_size, reply, reply_len) == DNS_REPLY
              ? 1
              : 0;
 }
@@ -327,6 +332,7 @@ KUBE_EXPORT void kube_dns_free(kube_dns_t *d) {
     return;
   kube_dns_unwatch(d);
   dns_net_free(d->net);
+  dns_cache_free(d->answerer.cache);
   dns_index_free(d->index);
   dns_table_clear(&d->table);
   free(d->table.stops);

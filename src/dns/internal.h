@@ -29,6 +29,7 @@ struct dns_node {
 struct dns_table {
   struct strmap names; /* lowercase name without the final dot */
   char **stops;         /* zones whose ancestors are not counted */
+  uint64_t gen;         /* bumped by every change */
 };
 /* Add a record (rr stolen, freed on failure; NULL: a mark); -1 on
  * out-of-memory. */
@@ -69,6 +70,7 @@ struct dns_answerer {
   bool forward; /* upstream servers exist ("none": SERVFAIL) */
   uint32_t ttl;
   kube_dns_stats_t *stats;
+  struct dns_cache *cache; /* may be NULL */
 };
 enum dns_verdict { DNS_DROP, DNS_REPLY, DNS_FORWARD };
 /* Parse `wire`; DNS_REPLY with *out (owned) and *out_len fitting in max
@@ -85,6 +87,17 @@ uint8_t *dns_servfail(const uint8_t *wire, size_t len, size_t *out_len);
 bool dns_name_key(const ldns_rdf *dname, char *out, size_t len);
 /* The UDP size a query allows for its answer. */
 size_t dns_udp_limit(const ldns_pkt *q);
+
+/* ---- cache.c: answers of identical queries, until the records change ---- */
+
+struct dns_cache;
+struct dns_cache *dns_cache_new(void);
+void dns_cache_free(struct dns_cache *c);
+/* dns_answer through the cache (c may be NULL: none). */
+enum dns_verdict dns_answer_cached(struct dns_cache *c,
+                                   const struct dns_answerer *a,
+                                   const uint8_t *wire, size_t len, size_t max,
+                                   uint8_t **out, size_t *out_len);
 
 /* ---- net.c: listeners and the forwarder ---- */
 

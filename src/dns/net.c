@@ -17,12 +17,14 @@
 #include "dns/internal.h"
 
 #define UDP_BATCH 64
+#define UDP_MAX_QUERY 4096
 #define MAX_PENDING 4096
 #define MAX_CONNS 1024
 #define FORWARD_TIMEOUT_NS (2 * 1000000000LL)
 #define TCP_IDLE_S 10
 
 struct dns_net;
+struct udp_batch;
 
 struct udp_listener {
   int fd;
@@ -68,6 +70,7 @@ struct dns_net {
   size_t npending;
   struct event *timer;
   uint32_t rnd;
+  struct udp_batch *batch;
 };
 
 static socklen_t sa_len(const struct sockaddr_storage *s) {
@@ -314,29 +317,65 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- queries ---- */
 
+/* Queries come and answers go in batches (recvmmsg/sendmmsg): under load
+ * the system calls, not the lookups, are what a query costs. */
+struct udp_batch {
+  struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+  struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
+  struct sockaddr_storage from[UDP_BATCH];
+  uint8_t *reply[UDP_BATCH];
+  uint8_t buf[UDP_BATCH][UDP_MAX_QUERY];
+};
+
 static void on_udp(evutil_socket_t fd, short what, void *arg) {
   struct udp_listener *l = arg;
   struct dns_net *n = l->n;
-  uint8_t buf[65536];
-  struct sockaddr_storage from;
-  socklen_t fl;
-  ssize_t len;
-  for (int i = 0; i < UDP_BATCH && (len = recv_one(fd, buf, &from, &fl)) >= 0;
-       i++) {
+  struct udp_batch *b = n->batch;
+  for (int i = 0; i < UDP_BATCH; i++) {
+    b->iov_in[i] = (struct iovec){b->buf[i], UDP_MAX_QUERY};
+    b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->from[i],
+                                       .msg_namelen = sizeof b->from[i],
+                                       .msg_iov = &b->iov_in[i],
+                                       .msg_iovlen = 1};
+  }
+  int got = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+  int nout = 0;
+  for (int i = 0; i < got; i++) {
+    size_t len = b->in[i].msg_len;
+    if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      n->a->stats->dropped++; /* larger than any query we answer */
+      continue;
+    }
     uint8_t *out;
     size_t olen;
-    switch (dns_answer(n->a, buf, (size_t)len, 0, &out, &olen)) {
+    switch (dns_answer_cached(n->a->cache, n->a, b->buf[i], len, 0, &out,
+                              &olen)) {
     case DNS_REPLY:
-      sendto(fd, out, olen, MSG_DONTWAIT, (struct sockaddr *)&from, fl);
-      free(out);
+      b->reply[nout] = out;
+      b->iov_out[nout] = (struct iovec){out, olen};
+      b->out[nout].msg_hdr =
+          (struct msghdr){.msg_name = &b->from[i],
+                          .msg_namelen = b->in[i].msg_hdr.msg_namelen,
+                          .msg_iov = &b->iov_out[nout],
+                          .msg_iovlen = 1};
+      nout++;
       break;
     case DNS_FORWARD:
-      forward(n, buf, (size_t)len, &from, fl, fd, NULL);
+      forward(n, b->buf[i], len, &b->from[i], b->in[i].msg_hdr.msg_namelen, fd,
+              NULL);
       break;
     case DNS_DROP:
       break;
     }
   }
+  for (int sent = 0; sent < nout;) {
+    int k = sendmmsg(fd, b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+    if (k <= 0)
+      break; /* a full socket buffer drops the rest, as UDP may */
+    sent += k;
+  }
+  for (int i = 0; i < nout; i++)
+    free(b->reply[i]);
 }
 
 static void on_conn_read(struct bufferevent *bev, void *arg) {
@@ -351,7 +390,8 @@ static void on_conn_read(struct bufferevent *bev, void *arg) {
     uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2);
     uint8_t *out;
     size_t olen;
-    switch (dns_answer(c->n->a, msg + 2, len, 65535, &out, &olen)) {
+    switch (dns_answer_cached(c->n->a->cache, c->n->a, msg + 2, len, 65535,
+                              &out, &olen)) {
     case DNS_REPLY:
       conn_write(c, out, olen);
       free(out);
@@ -426,6 +466,10 @@ struct dns_net *dns_net_new(kube_loop_t *loop, struct dns_answerer *a,
   n->a = a;
   n->fwd[0] = n->fwd[1] = -1;
   n->rnd = (uint32_t)kube_time_mono_ns() | 1;
+  if (!(n->batch = malloc(sizeof *n->batch))) {
+    kube_make_oom(err);
+    goto fail;
+  }
   if (!n_upstreams)
     return n;
   if (!(n->up = calloc(n_upstreams, sizeof *n->up)) ||
@@ -523,5 +567,6 @@ void dns_net_free(struct dns_net *n) {
   free(n->tcp);
   free(n->up);
   free(n->by_id);
+  free(n->batch);
   free(n);
 }

@@ -67,6 +67,7 @@ int dns_table_add(struct dns_table *t, const char *name, ldns_rr *rr,
                   const void *owner) {
   struct dns_node *n = strmap_get(&t->names, name);
   bool existed = n != NULL;
+  t->gen++;
   if (!n && !(n = get_or_add(t, name))) {
     ldns_rr_free(rr);
     return -1;
@@ -92,6 +93,7 @@ void dns_table_remove(struct dns_table *t, const char *name,
   struct dns_node *n = strmap_get(&t->names, name);
   if (!n)
     return;
+  t->gen++;
   size_t k = 0;
   for (size_t i = 0; i < n->n; i++) {
     if (n->recs[i].owner == owner)
