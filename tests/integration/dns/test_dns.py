@@ -256,6 +256,17 @@ def main():
         else:
             print("note: dig not installed; the Python client alone asked")
 
+        # kubectl cluster-info lists it as a real cluster's CoreDNS.
+        kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+        if os.path.exists(kubectl):
+            out = subprocess.run([kubectl, "--kubeconfig",
+                                  os.path.join(k.data, "kubeconfig.yaml"), "cluster-info"],
+                                 capture_output=True, text=True, timeout=30).stdout
+            t.check("CoreDNS is running at" in out and "kube-dns:dns/proxy" in out,
+                    "kubectl cluster-info shows CoreDNS", out)
+        else:
+            print("note: %s not installed; cluster-info not checked" % kubectl)
+
         # Deleting the Service removes its records.
         r = k.request("DELETE", "/api/v1/namespaces/default/services/web")
         t.check(r.status == 200, "delete Service web", r)

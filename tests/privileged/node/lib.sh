@@ -59,6 +59,7 @@ start_kubed() {
     nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" \
         --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed.sock \
         --node-name $NODE --node-ip $NODE_IP --pod-cidr $POD_CIDR \
+        --dns-upstream none \
         --cni-bridge $BR --cgroup-parent $CG --runtime-root $RT "$@" \
         >>"$tmp/kubed.log" 2>&1 &
     kubed_pid=$!
