@@ -170,7 +170,8 @@ typedef struct kube_server_options {
    * node, port 53; a busy default port only logs a warning), forwards
    * other names to dns_upstream ("none", "ADDR[:PORT],..."; NULL: the
    * host's /etc/resolv.conf), and keeps Service kube-system/kube-dns with
-   * Endpoints and an EndpointSlice pointing at the listener. */
+   * Endpoints and an EndpointSlice pointing at the listener.  A server
+   * without a data directory runs it only when dns_listen is set. */
   const char *cluster_domain;
   const char *cluster_dns;
   const char *dns_listen;

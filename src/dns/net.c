@@ -512,6 +512,20 @@ int dns_net_listen(struct dns_net *n, const struct sockaddr_storage *addr,
   getsockname(fd, (struct sockaddr *)&a, &al);
   int port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
                                            : ((struct sockaddr_in *)&a)->sin_port);
+  /* Forwarding to ourselves would loop: such an upstream (a resolv.conf
+   * naming this address) goes. */
+  for (size_t i = 0; i < n->nup;) {
+    if (same_addr(&n->up[i], &a)) {
+      log_warn("dns: an upstream is this server's own address (port %d): "
+               "not forwarding there",
+               port);
+      memmove(&n->up[i], &n->up[i + 1], (n->nup - i - 1) * sizeof *n->up);
+      n->nup--;
+      n->a->forward = n->nup > 0;
+    } else {
+      i++;
+    }
+  }
   struct udp_listener *u = realloc(n->udp, (n->nudp + 1) * sizeof *u);
   struct evconnlistener **t = realloc(n->tcp, (n->ntcp + 1) * sizeof *t);
   if (u)

@@ -308,7 +308,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
-  if (!o.no_dns) {
+  /* An embedder's in-memory cluster (no data directory) gets no DNS
+   * listener unless it asks for one. */
+  if (!o.no_dns && (srv->data_dir || o.dns_listen)) {
     void *impl = srv_dns_new(&o, err);
     if (!impl || add_component(srv, &srv_dns_ops, impl, err) < 0)
       goto fail;

@@ -296,6 +296,7 @@ def main():
             k2.stop()
         # A bad flag is refused before anything starts.
         p = subprocess.run([kubed, "server", "--no-node", "--store", "memory",
+                            "--data-dir", os.path.join(k.tmp, "bad"),
                             "--listen", "unix:" + os.path.join(k.tmp, "x.sock"),
                             "--dns-upstream", "not-an-address"],
                            capture_output=True, text=True, timeout=20)

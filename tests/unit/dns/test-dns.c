@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <ldns/ldns.h>
@@ -426,6 +427,20 @@ static void test_outside_names(void **state) {
     assert_null(ask(fwd, names[i], LDNS_RR_TYPE_A));
   assert_answers(fwd, "ns.dns.cluster.local.", LDNS_RR_TYPE_A, "10.96.0.10");
   kube_dns_free(fwd);
+  /* An upstream that is the server's own listener is dropped (it would
+   * loop): SERVFAIL instead of forwarding. */
+  char self[64];
+  snprintf(self, sizeof self, "127.0.0.83:%d", 20000 + getpid() % 20000);
+  kube_dns_t *loopy = new_dns(self);
+  kube_error_t lerr = KUBE_ERROR_INIT;
+  if (kube_dns_listen(loopy, self, &lerr) > 0) {
+    ldns_pkt *r = ask(loopy, "example.com.", LDNS_RR_TYPE_A);
+    assert_non_null(r);
+    assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_SERVFAIL);
+    ldns_pkt_free(r);
+  }
+  kube_error_clear(&lerr);
+  kube_dns_free(loopy);
   /* Bad options. */
   const char *bad_up[] = {"bogus", "1.2.3.4:99999", ",", "[::1"};
   for (size_t i = 0; i < 4; i++) {
