@@ -282,6 +282,39 @@ static void dns_stop(void *impl) {
   kube_dns_unwatch(c->dns);
 }
 
+void srv_dns_metrics(void *impl, kube_strbuf_t *out) {
+  struct dns_component *c = impl;
+  if (!c || !c->dns)
+    return;
+  kube_dns_stats_t st;
+  kube_dns_get_stats(c->dns, &st);
+  const struct {
+    const char *name, *help;
+    uint64_t v;
+  } m[] = {
+      {"queries", "Well-formed DNS queries received.", st.queries},
+      {"answered", "Queries answered from the cluster's records.", st.answered},
+      {"nxdomain", "Answers with NXDOMAIN.", st.nxdomain},
+      {"forwarded", "Queries sent to the upstream servers.", st.forwarded},
+      {"servfail", "SERVFAIL answers (no upstream, or it stayed silent).",
+       st.servfail},
+      {"dropped", "Malformed packets, responses and overload dropped.",
+       st.dropped},
+      {"truncated", "UDP answers sent empty with TC set.", st.truncated},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(m); i++)
+    kube_strbuf_printf(out,
+                       "# HELP kubed_dns_%s_total %s\n"
+                       "# TYPE kubed_dns_%s_total counter\n"
+                       "kubed_dns_%s_total %llu\n",
+                       m[i].name, m[i].help, m[i].name, m[i].name,
+                       (unsigned long long)m[i].v);
+  kube_strbuf_printf(out,
+                     "# HELP kubed_dns_names Names with records.\n"
+                     "# TYPE kubed_dns_names gauge\nkubed_dns_names %zu\n",
+                     kube_dns_name_count(c->dns));
+}
+
 int srv_dns_port(void *impl) {
   struct dns_component *c = impl;
   return c ? c->port : 0;

@@ -93,6 +93,8 @@ extern const kube_component_ops_t srv_dns_ops;
 void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err);
 /* The port it listens on (0: none). */
 int srv_dns_port(void *impl);
+/* Its /metrics lines (kubed_dns_*). */
+void srv_dns_metrics(void *impl, kube_strbuf_t *out);
 
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */

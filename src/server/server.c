@@ -84,6 +84,7 @@ static void serve_metrics(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
   kube_store_metrics_write(srv->store, &sb);
   if (srv->sched_impl)
     srv_scheduler_metrics(srv->sched_impl, &sb);
+  srv_dns_metrics(kube_server_component(srv, "dns"), &sb);
   if (sb.oom) {
     kube_strbuf_clear(&sb);
     kube_http_reply_error(ctx->request, 500, "out of memory");

@@ -256,6 +256,18 @@ def main():
         else:
             print("note: dig not installed; the Python client alone asked")
 
+        # Its counters in /metrics.
+        m = k.request("GET", "/metrics").body
+        m = m.decode() if isinstance(m, bytes) else m
+        got = {l.split()[0]: float(l.split()[1]) for l in m.splitlines()
+               if l.startswith("kubed_dns_")}
+        t.check(got.get("kubed_dns_queries_total", 0) > 20 and
+                got.get("kubed_dns_nxdomain_total", 0) >= 1 and
+                got.get("kubed_dns_forwarded_total", 0) >= 2 and
+                got.get("kubed_dns_truncated_total", 0) >= 1 and
+                got.get("kubed_dns_dropped_total", 0) >= 1,
+                "kubed_dns_* metrics", got)
+
         # kubectl cluster-info lists it as a real cluster's CoreDNS.
         kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
         if os.path.exists(kubectl):

@@ -298,6 +298,25 @@ static void test_endpoints_fallback(void **state) {
   kube_dns_free(d);
 }
 
+static void test_dual_stack(void **state) {
+  kube_dns_t *d = new_dns("none");
+  feed(d, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{"
+          "\"name\":\"ds\",\"namespace\":\"default\"},\"spec\":{"
+          "\"clusterIP\":\"10.96.0.30\",\"clusterIPs\":[\"10.96.0.30\","
+          "\"fd00:96::30\"]}}");
+  assert_answers(d, "ds.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+                 "10.96.0.30");
+  assert_answers(d, "ds.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+                 "fd00:96::30");
+  assert_answers(d, "ds.default.svc.cluster.local.", LDNS_RR_TYPE_ANY,
+                 "10.96.0.30,fd00:96::30");
+  assert_answers(d,
+                 "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.0."
+                 "d.f.ip6.arpa.",
+                 LDNS_RR_TYPE_PTR, "ds.default.svc.cluster.local.");
+  kube_dns_free(d);
+}
+
 static void test_external_name_and_pods(void **state) {
   kube_dns_t *d = new_dns("none");
   feed(d, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{"
@@ -466,6 +485,7 @@ int main(void) {
       cmocka_unit_test(test_cluster_ip),
       cmocka_unit_test(test_headless),
       cmocka_unit_test(test_endpoints_fallback),
+      cmocka_unit_test(test_dual_stack),
       cmocka_unit_test(test_external_name_and_pods),
       cmocka_unit_test(test_truncation),
       cmocka_unit_test(test_bad_packets),
