@@ -25,7 +25,8 @@
 static kube_dns_t *dns;
 
 static const char *const objects[] = {
-    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+    "\"web\","
     "\"namespace\":\"default\"},\"spec\":{\"clusterIP\":\"10.96.0.20\","
     "\"ports\":[{\"name\":\"http\",\"port\":80}]}}",
     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"db\","
@@ -47,9 +48,8 @@ static const char *const objects[] = {
 static void setup(void) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_loop_t *loop = kube_loop_new(&err);
-  kube_dns_options_t o = {.struct_size = sizeof o,
-                          .upstream = "none",
-                          .dns_ip = "10.96.0.10"};
+  kube_dns_options_t o = {
+      .struct_size = sizeof o, .upstream = "none", .dns_ip = "10.96.0.10"};
   CHECK(loop && (dns = kube_dns_new(loop, &o, &err)));
   for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
     kube_object_t *obj =

@@ -168,8 +168,8 @@ static bool pod_addr(const struct dns_answerer *a, const char *key, int *family,
 
 static bool in_zone(const struct dns_answerer *a, const char *key) {
   size_t kl = strlen(key), dl = strlen(a->domain);
-  return streq(key, a->domain) ||
-         (kl > dl && key[kl - dl - 1] == '.' && streq(key + kl - dl, a->domain));
+  return streq(key, a->domain) || (kl > dl && key[kl - dl - 1] == '.' &&
+                                   streq(key + kl - dl, a->domain));
 }
 
 /* Fill r for a name we are authoritative for (or hold records of);
@@ -194,7 +194,8 @@ static bool lookup(const struct dns_answerer *a, ldns_pkt *r, const char *key,
   int family;
   uint8_t addr[16];
   if (!n && pod_addr(a, key, &family, addr)) {
-    if ((family == AF_INET && (qt == LDNS_RR_TYPE_A || qt == LDNS_RR_TYPE_ANY)) ||
+    if ((family == AF_INET &&
+         (qt == LDNS_RR_TYPE_A || qt == LDNS_RR_TYPE_ANY)) ||
         (family == AF_INET6 &&
          (qt == LDNS_RR_TYPE_AAAA || qt == LDNS_RR_TYPE_ANY))) {
       ldns_rr *rr = dns_rr_addr(key, a->ttl, family, addr);
@@ -210,7 +211,8 @@ static bool lookup(const struct dns_answerer *a, ldns_pkt *r, const char *key,
     return add_targets(a, r);
   /* svc.D and pod.D exist even with nothing below them. */
   size_t dl = strlen(a->domain);
-  if (strlen(key) == dl + 4 && (!strncmp(key, "svc.", 4) || !strncmp(key, "pod.", 4)))
+  if (strlen(key) == dl + 4 &&
+      (!strncmp(key, "svc.", 4) || !strncmp(key, "pod.", 4)))
     exists = true;
   if (!exists) {
     ldns_pkt_set_rcode(r, LDNS_RCODE_NXDOMAIN);
@@ -263,7 +265,8 @@ enum dns_verdict dns_answer(const struct dns_answerer *a, const uint8_t *wire,
   }
   a->stats->queries++;
   ldns_rr_list *qs = ldns_pkt_question(q);
-  uint8_t rcode = ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY ? LDNS_RCODE_NOTIMPL
+  uint8_t rcode = ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY
+                      ? LDNS_RCODE_NOTIMPL
                   : ldns_rr_list_rr_count(qs) != 1 ? LDNS_RCODE_FORMERR
                                                    : LDNS_RCODE_NOERROR;
   ldns_pkt *r = base(q, rcode);

@@ -34,7 +34,9 @@ static uint64_t hash(const uint8_t *p, size_t len, size_t max) {
   return h;
 }
 
-struct dns_cache *dns_cache_new(void) { return calloc(1, sizeof(struct dns_cache)); }
+struct dns_cache *dns_cache_new(void) {
+  return calloc(1, sizeof(struct dns_cache));
+}
 
 void dns_cache_free(struct dns_cache *c) {
   if (!c)

@@ -108,8 +108,7 @@ static int add_apex(kube_dns_t *d, const char *dns_ip, kube_error_t *err) {
       txt = NULL;
     }
   }
-  if (!soa || !txt ||
-      dns_table_add(&d->table, d->domain, soa, d) < 0 ||
+  if (!soa || !txt || dns_table_add(&d->table, d->domain, soa, d) < 0 ||
       dns_table_add(&d->table, d->domain,
                     dns_rr_name(d->domain, d->ttl, LDNS_RR_TYPE_NS, ns),
                     d) < 0 ||
@@ -121,11 +120,12 @@ static int add_apex(kube_dns_t *d, const char *dns_ip, kube_error_t *err) {
   uint8_t a[16];
   int fam = dns_ip && inet_pton(AF_INET, dns_ip, a) == 1    ? AF_INET
             : dns_ip && inet_pton(AF_INET6, dns_ip, a) == 1 ? AF_INET6
-                                                             : 0;
+                                                            : 0;
   if (dns_ip && *dns_ip && !fam)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "bad cluster DNS address \"%s\"", dns_ip);
-  if (fam && dns_table_add(&d->table, ns, dns_rr_addr(ns, d->ttl, fam, a), d) < 0)
+  if (fam &&
+      dns_table_add(&d->table, ns, dns_rr_addr(ns, d->ttl, fam, a), d) < 0)
     return kube_make_oom(err);
   return 0;
 }
@@ -319,7 +319,8 @@ KUBE_EXPORT int kube_dns_resolve(kube_dns_t *d, const uint8_t *query,
              : 0;
 }
 
-KUBE_EXPORT void kube_dns_get_stats(const kube_dns_t *d, kube_dns_stats_t *out) {
+KUBE_EXPORT void kube_dns_get_stats(const kube_dns_t *d,
+                                    kube_dns_stats_t *out) {
   *out = d->stats;
 }
 

@@ -28,16 +28,15 @@ struct dns_node {
 };
 struct dns_table {
   struct strmap names; /* lowercase name without the final dot */
-  char **stops;         /* zones whose ancestors are not counted */
-  uint64_t gen;         /* bumped by every change */
+  char **stops;        /* zones whose ancestors are not counted */
+  uint64_t gen;        /* bumped by every change */
 };
 /* Add a record (rr stolen, freed on failure; NULL: a mark); -1 on
  * out-of-memory. */
 int dns_table_add(struct dns_table *t, const char *name, ldns_rr *rr,
                   const void *owner);
 /* Remove every record of `owner` at `name`. */
-void dns_table_remove(struct dns_table *t, const char *name,
-                      const void *owner);
+void dns_table_remove(struct dns_table *t, const char *name, const void *owner);
 const struct dns_node *dns_table_find(const struct dns_table *t,
                                       const char *name);
 void dns_table_clear(struct dns_table *t);

@@ -348,8 +348,8 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
     }
     uint8_t *out;
     size_t olen;
-    switch (dns_answer_cached(n->a->cache, n->a, b->buf[i], len, 0, &out,
-                              &olen)) {
+    switch (
+        dns_answer_cached(n->a->cache, n->a, b->buf[i], len, 0, &out, &olen)) {
     case DNS_REPLY:
       b->reply[nout] = out;
       b->iov_out[nout] = (struct iovec){out, olen};
@@ -440,7 +440,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 /* ---- setup ---- */
 
 static int udp_socket(const struct sockaddr_storage *addr, kube_error_t *err) {
-  int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd =
+      socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return kube_make_error(err, errno, "dns: socket");
   int big = 4 << 20;
@@ -510,8 +511,9 @@ int dns_net_listen(struct dns_net *n, const struct sockaddr_storage *addr,
     return -1;
   socklen_t al = sizeof a;
   getsockname(fd, (struct sockaddr *)&a, &al);
-  int port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
-                                           : ((struct sockaddr_in *)&a)->sin_port);
+  int port =
+      ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                    : ((struct sockaddr_in *)&a)->sin_port);
   /* Forwarding to ourselves would loop: such an upstream (a resolv.conf
    * naming this address) goes. */
   for (size_t i = 0; i < n->nup;) {

@@ -22,8 +22,8 @@
 #define LABEL_SERVICE "kubernetes.io/service-name"
 
 struct port {
-  char *name;     /* may be NULL */
-  char proto[8];  /* lowercase: tcp, udp, sctp */
+  char *name;    /* may be NULL */
+  char proto[8]; /* lowercase: tcp, udp, sctp */
   uint16_t port;
 };
 
@@ -60,8 +60,7 @@ struct svc {
   size_t np;
   struct source **srcs;
   size_t nsrcs;
-  char **names; /* where its records are */
-  size_t nnames, capnames;
+  struct strmap names; /* where its records are (a set) */
 };
 
 struct dns_index {
@@ -103,8 +102,9 @@ ldns_rr *dns_rr_addr(const char *owner, uint32_t ttl, int family,
   ldns_rr *rr = rr_new(owner, ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA);
   if (!rr)
     return NULL;
-  return push(rr, ldns_rdf_new_frm_data(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
-                                        v4 ? 4 : 16, addr));
+  return push(rr,
+              ldns_rdf_new_frm_data(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
+                                    v4 ? 4 : 16, addr));
 }
 
 ldns_rr *dns_rr_name(const char *owner, uint32_t ttl, ldns_rr_type type,
@@ -275,15 +275,14 @@ static void source_free(struct source *s) {
   free(s);
 }
 
-static struct source *parse_source(bool slice, const char *ns,
-                                   const char *name, json_object *o) {
+static struct source *parse_source(bool slice, const char *ns, const char *name,
+                                   json_object *o) {
   struct source *s = calloc(1, sizeof *s);
   if (!s)
     return NULL;
   s->slice = slice;
-  const char *svc = slice ? jstr(jget(jget(o, "metadata"), "labels"),
-                                 LABEL_SERVICE)
-                          : name;
+  const char *svc =
+      slice ? jstr(jget(jget(o, "metadata"), "labels"), LABEL_SERVICE) : name;
   json_object *subsets = jget(o, "subsets");
   size_t ng = slice ? 1 : jlen(subsets);
   if (!svc || asprintf(&s->svc_key, "%s/%s", ns, svc) < 0 ||
@@ -347,18 +346,9 @@ static int parse_service(json_object *o, struct svc *s) {
 
 /* Note a name the Service has records at (to remove them later). */
 static int remember(struct svc *s, const char *name) {
-  if (s->nnames == s->capnames) {
-    size_t cap = s->capnames ? s->capnames * 2 : 8;
-    char **n = realloc(s->names, cap * sizeof *n);
-    if (!n)
-      return -1;
-    s->names = n;
-    s->capnames = cap;
-  }
-  if (!(s->names[s->nnames] = strdup(name)))
-    return -1;
-  s->nnames++;
-  return 0;
+  return strmap_get(&s->names, name) || strmap_put(&s->names, name, s, NULL)
+             ? 0
+             : -1;
 }
 
 static int add(struct dns_index *x, struct svc *s, const char *name,
@@ -377,11 +367,9 @@ static int add_marker(struct dns_index *x, struct svc *s, const char *name) {
 }
 
 static void remove_records(struct dns_index *x, struct svc *s) {
-  for (size_t i = 0; i < s->nnames; i++) {
-    dns_table_remove(x->t, s->names[i], s);
-    free(s->names[i]);
-  }
-  s->nnames = 0;
+  STRMAP_FOREACH(&s->names, i, e)
+  dns_table_remove(x->t, e->key, s);
+  strmap_clear(&s->names, NULL);
 }
 
 static int add_srv(struct dns_index *x, struct svc *s, const char *base,
@@ -397,13 +385,6 @@ static int add_srv(struct dns_index *x, struct svc *s, const char *base,
   return add(x, s, name, dns_rr_srv(name, x->ttl, 0, weight, p->port, target));
 }
 
-static bool seen_ip(const struct ep *list, size_t n, const struct ep *e) {
-  for (size_t i = 0; i < n; i++)
-    if (list[i].family == e->family && !memcmp(list[i].addr, e->addr, 16))
-      return true;
-  return false;
-}
-
 static int build_headless(struct dns_index *x, struct svc *s,
                           const char *base) {
   bool any_slice = false;
@@ -414,10 +395,7 @@ static int build_headless(struct dns_index *x, struct svc *s,
     for (size_t g = 0; g < s->srcs[i]->ng; g++)
       if (s->srcs[i]->slice == any_slice)
         total += s->srcs[i]->groups[g].ne;
-  struct ep *done = calloc(total ? total : 1, sizeof *done);
-  size_t ndone = 0;
-  if (!done)
-    return -1;
+  struct strmap done = {0}; /* reverse names of the addresses published */
   uint16_t weight = (uint16_t)(total ? (100 + total - 1) / total : 100);
   int rc = 0;
   for (size_t i = 0; i < s->nsrcs && rc == 0; i++) {
@@ -436,9 +414,12 @@ static int build_headless(struct dns_index *x, struct svc *s,
         snprintf(epname, sizeof epname, "%s.%s", label, base);
         for (char *c = epname; *c; c++)
           *c = (char)tolower((unsigned char)*c);
-        if (!seen_ip(done, ndone, e)) {
-          done[ndone++] = *e;
-          dns_reverse_name(e->family, e->addr, rev, sizeof rev);
+        dns_reverse_name(e->family, e->addr, rev, sizeof rev);
+        if (!strmap_get(&done, rev)) {
+          if (!strmap_put(&done, rev, s, NULL)) {
+            rc = -1;
+            break;
+          }
           rc = add(x, s, base, dns_rr_addr(base, x->ttl, e->family, e->addr));
           if (!rc)
             rc = add(x, s, epname,
@@ -452,7 +433,7 @@ static int build_headless(struct dns_index *x, struct svc *s,
       }
     }
   }
-  free(done);
+  strmap_clear(&done, NULL);
   return rc;
 }
 
@@ -468,10 +449,10 @@ static int build(struct dns_index *x, struct svc *s) {
       add_marker(x, s, base) < 0)
     return -1;
   if (s->type == SVC_EXTERNAL)
-    return s->external ? add(x, s, base,
-                             dns_rr_name(base, x->ttl, LDNS_RR_TYPE_CNAME,
-                                         s->external))
-                       : 0;
+    return s->external
+               ? add(x, s, base,
+                     dns_rr_name(base, x->ttl, LDNS_RR_TYPE_CNAME, s->external))
+               : 0;
   if (s->type == SVC_HEADLESS)
     return build_headless(x, s, base);
   for (size_t i = 0; i < s->nips; i++) {
@@ -522,9 +503,7 @@ static struct svc *svc_get(struct dns_index *x, const char *ns,
 
 static void svc_free(struct svc *s) {
   svc_clear_spec(s);
-  for (size_t i = 0; i < s->nnames; i++)
-    free(s->names[i]);
-  free(s->names);
+  strmap_clear(&s->names, NULL);
   free(s->srcs);
   free(s->ns);
   free(s->name);
@@ -606,7 +585,9 @@ int dns_index_set(struct dns_index *x, const char *kind, const char *ns,
   return rc;
 }
 
-static void free_source(void *value) { source_free(value); }
+static void free_source(void *value) {
+  source_free(value);
+}
 
 void dns_index_free(struct dns_index *x) {
   if (!x)

@@ -114,7 +114,9 @@ const struct dns_node *dns_table_find(const struct dns_table *t,
   return strmap_get(&t->names, name);
 }
 
-static void free_node(void *value) { node_free(value); }
+static void free_node(void *value) {
+  node_free(value);
+}
 
 void dns_table_clear(struct dns_table *t) {
   strmap_clear(&t->names, free_node);

@@ -55,10 +55,10 @@ void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err) {
     return NULL;
   }
   const kube_node_agent_options_t *node = o->node;
-  const char *domain = o->cluster_domain      ? o->cluster_domain
+  const char *domain = o->cluster_domain              ? o->cluster_domain
                        : node && node->cluster_domain ? node->cluster_domain
                                                       : "cluster.local";
-  const char *dns = o->cluster_dns          ? o->cluster_dns
+  const char *dns = o->cluster_dns              ? o->cluster_dns
                     : node && node->cluster_dns ? node->cluster_dns
                                                 : "10.96.0.10";
   c->default_listen = !o->dns_listen;
@@ -132,8 +132,8 @@ static void endpoint_ip(const struct dns_component *c, char *out, size_t len) {
 
 static json_object *ports(int port, bool service) {
   json_object *a = json_object_new_array();
-  static const char *const names[] = {"dns", "dns-tcp"},
-                           *const protos[] = {"UDP", "TCP"};
+  static const char *const names[] = {"dns", "dns-tcp"}, *const protos[] = {
+                                                             "UDP", "TCP"};
   for (int i = 0; i < 2; i++) {
     json_object *p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(names[i]));
@@ -167,7 +167,8 @@ static void apply(struct dns_component *c, const kube_kind_t *kind,
                                     .force = true,
                                     .grace_period = -1};
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+  const char *text =
+      json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
   if (!kind || !text ||
       kube_writer_patch(c->writer, kind, "kube-system", name, NULL,
                         KUBE_PATCH_APPLY, text, &wo, written,
@@ -202,7 +203,8 @@ static void publish(struct dns_component *c) {
   json_object_object_add(ep, "apiVersion", json_object_new_string("v1"));
   json_object_object_add(ep, "kind", json_object_new_string("Endpoints"));
   json_object_object_add(ep, "metadata", meta("kube-dns", true));
-  json_object *subset = json_object_new_object(), *addr = json_object_new_object();
+  json_object *subset = json_object_new_object(),
+              *addr = json_object_new_object();
   json_object_object_add(addr, "ip", json_object_new_string(ip));
   json_object *addrs = json_object_new_array();
   json_object_array_add(addrs, addr);

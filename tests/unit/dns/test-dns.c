@@ -27,9 +27,8 @@
 static kube_loop_t *loop;
 
 static kube_dns_t *new_dns(const char *upstream) {
-  kube_dns_options_t o = {.struct_size = sizeof o,
-                          .upstream = upstream,
-                          .dns_ip = "10.96.0.10"};
+  kube_dns_options_t o = {
+      .struct_size = sizeof o, .upstream = upstream, .dns_ip = "10.96.0.10"};
   kube_error_t err = KUBE_ERROR_INIT;
   kube_dns_t *d = kube_dns_new(loop, &o, &err);
   assert_non_null(d);
@@ -67,7 +66,9 @@ static ldns_pkt *ask_full(kube_dns_t *d, const char *name, ldns_rr_type type,
     return NULL;
   assert_int_equal(rc, 1);
   if (!max)
-    assert_true(rlen <= (edns ? (edns > 1232 ? 1232 : edns < 512 ? 512 : edns)
+    assert_true(rlen <= (edns ? (edns > 1232  ? 1232
+                                 : edns < 512 ? 512
+                                              : edns)
                               : 512));
   ldns_pkt *r = NULL;
   assert_int_equal(ldns_wire2pkt(&r, reply, rlen), LDNS_STATUS_OK);
@@ -83,7 +84,7 @@ static ldns_pkt *ask(kube_dns_t *d, const char *name, ldns_rr_type type) {
 
 /* The text of the rdata of answer i ("10.96.0.1", "0 100 80 x.y."). */
 static char *rdata(ldns_pkt *r, ldns_pkt_section sec, size_t i) {
-  ldns_rr_list *l = sec == LDNS_SECTION_ANSWER       ? ldns_pkt_answer(r)
+  ldns_rr_list *l = sec == LDNS_SECTION_ANSWER      ? ldns_pkt_answer(r)
                     : sec == LDNS_SECTION_AUTHORITY ? ldns_pkt_authority(r)
                                                     : ldns_pkt_additional(r);
   assert_true(i < ldns_rr_list_rr_count(l));
@@ -154,10 +155,10 @@ static void assert_negative(kube_dns_t *d, const char *name, ldns_rr_type t,
 }
 
 #define SVC_WEB                                                                \
-  "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"      \
-  "\"web\",\"namespace\":\"default\"},\"spec\":{\"clusterIP\":"             \
-  "\"10.96.0.20\",\"clusterIPs\":[\"10.96.0.20\"],\"ports\":[{\"name\":"    \
-  "\"http\",\"port\":80,\"protocol\":\"TCP\"},{\"port\":53,\"protocol\":"   \
+  "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"        \
+  "\"web\",\"namespace\":\"default\"},\"spec\":{\"clusterIP\":"                \
+  "\"10.96.0.20\",\"clusterIPs\":[\"10.96.0.20\"],\"ports\":[{\"name\":"       \
+  "\"http\",\"port\":80,\"protocol\":\"TCP\"},{\"port\":53,\"protocol\":"      \
   "\"UDP\"}]}}"
 
 static void test_cluster_ip(void **state) {
@@ -168,8 +169,8 @@ static void test_cluster_ip(void **state) {
                  "10.96.0.20");
   /* Case-insensitive; the question's spelling comes back. */
   ldns_pkt *r = ask(d, "WEB.Default.svc.cluster.local.", LDNS_RR_TYPE_A);
-  char *owner = ldns_rdf2str(
-      ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(r), 0)));
+  char *owner =
+      ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(r), 0)));
   assert_string_equal(owner, "WEB.Default.svc.cluster.local.");
   assert_true(ldns_pkt_aa(r) && ldns_pkt_rd(r) && ldns_pkt_ra(r));
   free(owner);
@@ -203,8 +204,7 @@ static void test_cluster_ip(void **state) {
   assert_negative(d, "_dns._udp.web.default.svc.cluster.local.",
                   LDNS_RR_TYPE_SRV, LDNS_RCODE_NXDOMAIN);
   /* The apex and the records CoreDNS keeps there. */
-  assert_answers(d, "cluster.local.", LDNS_RR_TYPE_NS,
-                 "ns.dns.cluster.local.");
+  assert_answers(d, "cluster.local.", LDNS_RR_TYPE_NS, "ns.dns.cluster.local.");
   assert_answers(d, "ns.dns.cluster.local.", LDNS_RR_TYPE_A, "10.96.0.10");
   assert_answers(d, "dns-version.cluster.local.", LDNS_RR_TYPE_TXT,
                  "\"1.1.0\"");
@@ -219,17 +219,17 @@ static void test_cluster_ip(void **state) {
 }
 
 #define SVC_HEADLESS                                                           \
-  "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"      \
-  "\"db\",\"namespace\":\"prod\"},\"spec\":{\"clusterIP\":\"None\","        \
+  "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"        \
+  "\"db\",\"namespace\":\"prod\"},\"spec\":{\"clusterIP\":\"None\","           \
   "\"ports\":[{\"name\":\"pg\",\"port\":5432}]}}"
 #define SLICE_DB                                                               \
-  "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","      \
-  "\"metadata\":{\"name\":\"db-abc\",\"namespace\":\"prod\",\"labels\":"     \
-  "{\"kubernetes.io/service-name\":\"db\"}},\"addressType\":\"IPv4\","        \
-  "\"ports\":[{\"name\":\"pg\",\"port\":15432,\"protocol\":\"TCP\"}],"       \
-  "\"endpoints\":[{\"addresses\":[\"10.42.0.5\"],\"hostname\":\"db-0\","     \
-  "\"conditions\":{\"ready\":true}},{\"addresses\":[\"10.42.0.6\"],"          \
-  "\"conditions\":{}},{\"addresses\":[\"10.42.0.7\"],\"conditions\":"         \
+  "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","        \
+  "\"metadata\":{\"name\":\"db-abc\",\"namespace\":\"prod\",\"labels\":"       \
+  "{\"kubernetes.io/service-name\":\"db\"}},\"addressType\":\"IPv4\","         \
+  "\"ports\":[{\"name\":\"pg\",\"port\":15432,\"protocol\":\"TCP\"}],"         \
+  "\"endpoints\":[{\"addresses\":[\"10.42.0.5\"],\"hostname\":\"db-0\","       \
+  "\"conditions\":{\"ready\":true}},{\"addresses\":[\"10.42.0.6\"],"           \
+  "\"conditions\":{}},{\"addresses\":[\"10.42.0.7\"],\"conditions\":"          \
   "{\"ready\":false}}]}"
 
 static void test_headless(void **state) {
@@ -250,8 +250,7 @@ static void test_headless(void **state) {
                   LDNS_RCODE_NXDOMAIN);
   assert_answers(d, "5.0.42.10.in-addr.arpa.", LDNS_RR_TYPE_PTR,
                  "db-0.db.prod.svc.cluster.local.");
-  ldns_pkt *r =
-      ask(d, "_pg._tcp.db.prod.svc.cluster.local.", LDNS_RR_TYPE_SRV);
+  ldns_pkt *r = ask(d, "_pg._tcp.db.prod.svc.cluster.local.", LDNS_RR_TYPE_SRV);
   char *got = answers(r);
   assert_string_equal(got, "0 50 15432 10-42-0-6.db.prod.svc.cluster.local.,"
                            "0 50 15432 db-0.db.prod.svc.cluster.local.");
@@ -332,8 +331,8 @@ static void test_external_name_and_pods(void **state) {
                  "10.42.1.9");
   assert_answers(d, "fd00--1.x.pod.cluster.local.", LDNS_RR_TYPE_AAAA,
                  "fd00::1");
-  assert_negative(d, "10-42-1-9.default.pod.cluster.local.",
-                  LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR);
+  assert_negative(d, "10-42-1-9.default.pod.cluster.local.", LDNS_RR_TYPE_AAAA,
+                  LDNS_RCODE_NOERROR);
   assert_negative(d, "not-an-ip.default.pod.cluster.local.", LDNS_RR_TYPE_A,
                   LDNS_RCODE_NXDOMAIN);
   assert_negative(d, "pod.cluster.local.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR);
@@ -401,8 +400,8 @@ static void test_bad_packets(void **state) {
   kube_dns_stats_t st;
   /* Too short, a label running past the end, garbage. */
   static const uint8_t shortp[] = {0, 1, 0, 0};
-  static const uint8_t overrun[] = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-                                    9, 'a', 'b'};
+  static const uint8_t overrun[] = {0, 1, 1, 0, 0, 1,   0,  0,
+                                    0, 0, 0, 0, 9, 'a', 'b'};
   assert_int_equal(resolve_raw(d, shortp, sizeof shortp, NULL), 0);
   assert_int_equal(resolve_raw(d, overrun, sizeof overrun, NULL), 0);
   uint8_t junk[300];
@@ -469,8 +468,8 @@ static void test_outside_names(void **state) {
     assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
     kube_error_clear(&err);
   }
-  kube_dns_options_t o = {.struct_size = sizeof o, .upstream = "none",
-                          .domain = "a..b"};
+  kube_dns_options_t o = {
+      .struct_size = sizeof o, .upstream = "none", .domain = "a..b"};
   kube_error_t err = KUBE_ERROR_INIT;
   assert_int_equal(kube_dns_options_check(&o, &err), -1);
   kube_error_clear(&err);
