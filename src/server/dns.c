@@ -19,6 +19,12 @@
 
 #define MANAGER "kubed"
 
+struct dns_component;
+struct write_ctx {
+  struct dns_component *c;
+  const char *what; /* static */
+};
+
 struct dns_component {
   char *listen;        /* "ADDR:PORT" */
   bool default_listen; /* not asked for: a busy port is not fatal */
@@ -26,7 +32,10 @@ struct dns_component {
   kube_server_t *srv;
   kube_dns_t *dns;
   kube_writer_t *writer;
-  int port; /* where it listens, 0 when it does not */
+  kube_timer_t *retry; /* publish again after a failed write */
+  unsigned failures;
+  struct write_ctx ctx[3]; /* Service, Endpoints, EndpointSlice */
+  int port;                /* where it listens, 0 when it does not */
 };
 
 static void dns_free_impl(void *impl) {
@@ -34,6 +43,7 @@ static void dns_free_impl(void *impl) {
   if (!c)
     return;
   kube_writer_free(c->writer);
+  kube_timer_free(c->retry);
   kube_dns_free(c->dns);
   free(c->listen);
   free(c->domain);
@@ -97,6 +107,8 @@ void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err) {
   return c;
 }
 
+static void retry_publish(void *arg);
+
 static int dns_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   struct dns_component *c = impl;
   c->srv = srv;
@@ -106,16 +118,32 @@ static int dns_init(void *impl, kube_server_t *srv, kube_error_t *err) {
                           .dns_ip = c->dns_ip};
   kube_transport_t tp;
   kube_server_transport(srv, &tp);
+  static const char *const what[] = {"Service kube-dns", "Endpoints kube-dns",
+                                     "EndpointSlice kube-dns-kubed"};
+  for (int i = 0; i < 3; i++)
+    c->ctx[i] = (struct write_ctx){c, what[i]};
   if (!(c->dns = kube_dns_new(kube_server_loop(srv), &d, err)) ||
-      !(c->writer = kube_writer_new(kube_server_loop(srv), &tp, err)))
+      !(c->writer = kube_writer_new(kube_server_loop(srv), &tp, err)) ||
+      !(c->retry =
+            kube_timer_new(kube_server_loop(srv), retry_publish, c, err)))
     return kube_error_wrap(err, "cluster DNS");
   return 0;
 }
 
+/* A failed write (kube-system not bootstrapped yet on a fresh store, a
+ * conflict) is tried again in a second: the three are idempotent. */
 static void written(const kube_object_t *result, const kube_error_t *err,
                     void *arg) {
-  if (err)
-    log_warn("dns: cannot write %s: %s", (const char *)arg, err->message);
+  struct dns_component *c = ((struct write_ctx *)arg)->c;
+  const char *what = ((struct write_ctx *)arg)->what;
+  if (!err)
+    return;
+  if (++c->failures % 10 == 0)
+    log_warn("dns: cannot write %s (retrying): %s", what, err->message);
+  else
+    log_debug("dns: cannot write %s (retrying): %s", what, err->message);
+  if (c->retry && !kube_timer_pending(c->retry))
+    kube_timer_arm(c->retry, 1000);
 }
 
 /* The listener's address as an endpoint: a wildcard one is reached on
@@ -160,7 +188,7 @@ static json_object *meta(const char *name, bool labels) {
   return m;
 }
 
-static void apply(struct dns_component *c, const kube_kind_t *kind,
+static void apply(struct dns_component *c, int i, const kube_kind_t *kind,
                   const char *name, json_object *obj) {
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .field_manager = MANAGER,
@@ -171,8 +199,8 @@ static void apply(struct dns_component *c, const kube_kind_t *kind,
       json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
   if (!kind || !text ||
       kube_writer_patch(c->writer, kind, "kube-system", name, NULL,
-                        KUBE_PATCH_APPLY, text, &wo, written,
-                        (void *)kind->kind, &err) < 0)
+                        KUBE_PATCH_APPLY, text, &wo, written, &c->ctx[i],
+                        &err) < 0)
     log_warn("dns: cannot write %s: %s", name,
              err.message ? err.message : "no such kind");
   json_object_put(obj);
@@ -197,7 +225,7 @@ static void publish(struct dns_component *c) {
   json_object_object_add(spec, "clusterIP", json_object_new_string(c->dns_ip));
   json_object_object_add(spec, "ports", ports(c->port, true));
   json_object_object_add(svc, "spec", spec);
-  apply(c, kube_kind_by_kind("v1", "Service"), "kube-dns", svc);
+  apply(c, 0, kube_kind_by_kind("v1", "Service"), "kube-dns", svc);
 
   json_object *ep = json_object_new_object();
   json_object_object_add(ep, "apiVersion", json_object_new_string("v1"));
@@ -213,7 +241,7 @@ static void publish(struct dns_component *c) {
   json_object *subsets = json_object_new_array();
   json_object_array_add(subsets, subset);
   json_object_object_add(ep, "subsets", subsets);
-  apply(c, kube_kind_by_kind("v1", "Endpoints"), "kube-dns", ep);
+  apply(c, 1, kube_kind_by_kind("v1", "Endpoints"), "kube-dns", ep);
 
   json_object *sl = json_object_new_object();
   json_object_object_add(sl, "apiVersion",
@@ -239,8 +267,12 @@ static void publish(struct dns_component *c) {
   json_object_array_add(eps, e);
   json_object_object_add(sl, "endpoints", eps);
   json_object_object_add(sl, "ports", ports(c->port, false));
-  apply(c, kube_kind_by_kind("discovery.k8s.io/v1", "EndpointSlice"),
+  apply(c, 2, kube_kind_by_kind("discovery.k8s.io/v1", "EndpointSlice"),
         "kube-dns-kubed", sl);
+}
+
+static void retry_publish(void *arg) {
+  publish(arg);
 }
 
 static int dns_start(void *impl, kube_error_t *err) {
@@ -274,6 +306,8 @@ static void dns_drain(void *impl, kube_component_drained_fn drained,
                       void *token) {
   struct dns_component *c = impl;
   kube_dns_unwatch(c->dns);
+  kube_timer_free(c->retry);
+  c->retry = NULL;
   kube_writer_free(c->writer);
   c->writer = NULL;
   drained(token);
