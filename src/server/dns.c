@@ -108,6 +108,7 @@ void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err) {
 }
 
 static void retry_publish(void *arg);
+static void publish_endpoints(struct dns_component *c);
 
 static int dns_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   struct dns_component *c = impl;
@@ -131,13 +132,17 @@ static int dns_init(void *impl, kube_server_t *srv, kube_error_t *err) {
 }
 
 /* A failed write (kube-system not bootstrapped yet on a fresh store, a
- * conflict) is tried again in a second: the three are idempotent. */
+ * conflict) is tried again in a second from the Service on: the writes
+ * are idempotent. */
 static void written(const kube_object_t *result, const kube_error_t *err,
                     void *arg) {
   struct dns_component *c = ((struct write_ctx *)arg)->c;
   const char *what = ((struct write_ctx *)arg)->what;
-  if (!err)
+  if (!err) {
+    if (arg == &c->ctx[0])
+      publish_endpoints(c);
     return;
+  }
   if (++c->failures % 10 == 0)
     log_warn("dns: cannot write %s (retrying): %s", what, err->message);
   else
@@ -209,10 +214,6 @@ static void apply(struct dns_component *c, int i, const kube_kind_t *kind,
 /* Service kube-dns (ClusterIP = the cluster DNS address) with Endpoints
  * and an EndpointSlice at the listener. */
 static void publish(struct dns_component *c) {
-  char ip[64];
-  endpoint_ip(c, ip, sizeof ip);
-  bool v6 = strchr(ip, ':') != NULL;
-
   json_object *svc = json_object_new_object();
   json_object_object_add(svc, "apiVersion", json_object_new_string("v1"));
   json_object_object_add(svc, "kind", json_object_new_string("Service"));
@@ -226,6 +227,15 @@ static void publish(struct dns_component *c) {
   json_object_object_add(spec, "ports", ports(c->port, true));
   json_object_object_add(svc, "spec", spec);
   apply(c, 0, kube_kind_by_kind("v1", "Service"), "kube-dns", svc);
+}
+
+/* Endpoints and EndpointSlice once the Service exists: the endpoints
+ * controller deletes the Endpoints of a Service it does not know. */
+static void publish_endpoints(struct dns_component *c) {
+  char ip[64];
+  endpoint_ip(c, ip, sizeof ip);
+  bool v6 = strchr(ip, ':') != NULL;
+  json_object *m;
 
   json_object *ep = json_object_new_object();
   json_object_object_add(ep, "apiVersion", json_object_new_string("v1"));
