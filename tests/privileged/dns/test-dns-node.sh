@@ -103,3 +103,9 @@ K delete svc web >/dev/null
 wait_until 10 sh -c "ip netns exec $NS dig @$NODE_IP web.default.svc.cluster.local | grep -q NXDOMAIN" &&
     ok "deleted Service: NXDOMAIN" || bad "deleted Service" "$(IN dig @$NODE_IP web.default.svc.cluster.local)"
 K delete svc webh >/dev/null
+# The pods go while kubed still runs: the agent deletes a Pod's object
+# before its sandbox is torn down, and a kubed stopped in between would
+# leave that teardown for its next start.
+K delete pod web client --grace-period=1 --wait=false >/dev/null 2>&1
+wait_until 60 no_pods
+wait_until 30 leftovers
