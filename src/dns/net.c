@@ -49,6 +49,8 @@ struct pending {
   struct tcp_conn *conn; /* or the TCP connection (a reference) */
   size_t upstream, attempts;
   int64_t deadline;
+  struct bufferevent *up_bev; /* TCP clients: the connection upstream */
+  struct dns_net *n;
   struct pending *prev, *next;
 };
 
@@ -197,6 +199,8 @@ static void pending_free(struct dns_net *n, struct pending *p) {
   pending_unlink(n, p);
   n->by_id[p->id] = NULL;
   n->npending--;
+  if (p->up_bev)
+    bufferevent_free(p->up_bev);
   if (p->conn)
     conn_unref(p->conn);
   free(p->query);
@@ -212,10 +216,58 @@ static void reply_to(struct dns_net *n, const struct pending *p,
            p->client_len);
 }
 
+static void on_upstream_tcp_read(struct bufferevent *bev, void *arg) {
+  struct pending *p = arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  uint8_t hdr[2];
+  if (evbuffer_copyout(in, hdr, 2) < 2)
+    return;
+  size_t len = (size_t)hdr[0] << 8 | hdr[1];
+  if (evbuffer_get_length(in) < len + 2)
+    return;
+  uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
+  if (len < 12 || msg[0] != p->query[0] || msg[1] != p->query[1]) {
+    p->deadline = 0; /* not our answer: the next server at the next tick */
+    return;
+  }
+  msg[0] = (uint8_t)(p->client_id >> 8);
+  msg[1] = (uint8_t)p->client_id;
+  conn_write(p->conn, msg, len);
+  pending_free(p->n, p);
+}
+
+static void on_upstream_tcp_event(struct bufferevent *bev, short what,
+                                  void *arg) {
+  struct pending *p = arg;
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    p->deadline = 0; /* the next server at the next tick */
+}
+
+/* Send (again) to p->upstream: a datagram for a UDP client, a TCP
+ * connection of its own for a TCP client (whose answer may exceed what
+ * UDP carries). */
 static void send_upstream(struct dns_net *n, struct pending *p) {
   const struct sockaddr_storage *up = &n->up[p->upstream];
-  int fd = n->fwd[up->ss_family == AF_INET6];
   p->deadline = kube_time_mono_ns() + FORWARD_TIMEOUT_NS;
+  if (p->conn) {
+    if (p->up_bev)
+      bufferevent_free(p->up_bev);
+    uint8_t hdr[2] = {(uint8_t)(p->len >> 8), (uint8_t)p->len};
+    p->up_bev = bufferevent_socket_new(n->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!p->up_bev ||
+        bufferevent_socket_connect(p->up_bev, (const struct sockaddr *)up,
+                                   (int)sa_len(up)) < 0) {
+      p->deadline = 0;
+      return;
+    }
+    bufferevent_setcb(p->up_bev, on_upstream_tcp_read, NULL,
+                      on_upstream_tcp_event, p);
+    bufferevent_write(p->up_bev, hdr, 2);
+    bufferevent_write(p->up_bev, p->query, p->len);
+    bufferevent_enable(p->up_bev, EV_READ);
+    return;
+  }
+  int fd = n->fwd[up->ss_family == AF_INET6];
   if (fd >= 0)
     sendto(fd, p->query, p->len, MSG_DONTWAIT, (const struct sockaddr *)up,
            sa_len(up));
@@ -243,6 +295,7 @@ static void forward(struct dns_net *n, const uint8_t *q, size_t len,
   }
   memcpy(p->query, q, len);
   p->len = len;
+  p->n = n;
   p->client_id = (uint16_t)(q[0] << 8 | q[1]);
   if (client)
     memcpy(&p->client, client, clen);

@@ -29,42 +29,6 @@ import dnsclient  # noqa: E402
 D = "cluster.local."
 
 
-class Upstream:
-    """A DNS server on loopback answering every A question with
-    192.0.2.77 (the only upstream this test lets kubed use)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.seen = []
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                msg, addr = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            qend = 12
-            while msg[qend]:
-                qend += msg[qend] + 1
-            qend += 5
-            self.seen.append(dnsclient._name(msg, 12)[0])
-            hdr = msg[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
-            ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + \
-                socket.inet_aton("192.0.2.77")
-            self.sock.sendto(hdr + msg[12:qend] + ans, addr)
-
-    def close(self):
-        self.stop = True
-        self.t.join()
-        self.sock.close()
-
-
 def free_udp_tcp_port(ip):
     for _ in range(50):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -80,6 +44,76 @@ def free_udp_tcp_port(ip):
             t.close()
             u.close()
     raise RuntimeError("no free port")
+
+
+class Upstream:
+    """A DNS server on loopback (UDP and TCP) answering every question
+    with A 192.0.2.77 (the only upstream this test lets kubed use)."""
+
+    def __init__(self):
+        self.port = free_udp_tcp_port("127.0.0.1")
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.tsock = socket.socket()
+        self.tsock.bind(("127.0.0.1", self.port))
+        self.tsock.listen(8)
+        self.seen = []
+        self.stop = False
+        self.threads = [threading.Thread(target=self.run, daemon=True),
+                        threading.Thread(target=self.run_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def answer(self, msg, tcp):
+        qend = 12
+        while msg[qend]:
+            qend += msg[qend] + 1
+        qend += 5
+        self.seen.append((dnsclient._name(msg, 12)[0], "tcp" if tcp else "udp"))
+        hdr = msg[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
+        ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + \
+            socket.inet_aton("192.0.2.77")
+        return hdr + msg[12:qend] + ans
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                msg, addr = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            self.sock.sendto(self.answer(msg, False), addr)
+
+    def run_tcp(self):
+        self.tsock.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.tsock.accept()
+            except socket.timeout:
+                continue
+            with c:
+                c.settimeout(2)
+                buf = b""
+                try:
+                    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+                        chunk = c.recv(4096)
+                        if not chunk:
+                            break
+                        buf += chunk
+                    r = self.answer(buf[2:], True)
+                    c.sendall(struct.pack("!H", len(r)) + r)
+                except OSError:
+                    pass
+
+    def names(self):
+        return [n for n, _ in self.seen]
+
+    def close(self):
+        self.stop = True
+        for t in self.threads:
+            t.join()
+        self.sock.close()
+        self.tsock.close()
 
 
 def eventually(fn, timeout=10):
@@ -235,10 +269,13 @@ def main():
 
         # Other names go upstream (loopback only).
         rr = q("www.example.com.")
-        t.check(rr.values() == ["192.0.2.77"] and "www.example.com." in up.seen,
+        t.check(rr.values() == ["192.0.2.77"] and
+                ("www.example.com.", "udp") in up.seen,
                 "other names forwarded to the upstream", (rr, up.seen))
-        rr = q("www.example.com.", tcp=True)
-        t.check(rr.values() == ["192.0.2.77"], "forwarded over TCP too", rr)
+        rr = q("tcp.example.com.", tcp=True)
+        t.check(rr.values() == ["192.0.2.77"] and
+                ("tcp.example.com.", "tcp") in up.seen,
+                "a TCP client's query goes upstream over TCP", (rr, up.seen))
 
         # dig, when installed, agrees.
         dig = shutil.which("dig")
