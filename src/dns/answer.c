@@ -240,12 +240,15 @@ static void node_free(ldns_rbnode_t *node, void *arg) {
   free(node);
 }
 
-static ldns_status to_wire(const ldns_pkt *p, uint8_t **out, size_t *len) {
+/* Compression costs allocations for every suffix of every name: a small
+ * answer goes without it, a large one is compressed before it is cut. */
+static ldns_status to_wire(const ldns_pkt *p, uint8_t **out, size_t *len,
+                           bool compress) {
   ldns_buffer *b = ldns_buffer_new(512);
-  ldns_rbtree_t *tree = ldns_rbtree_create(name_cmp);
+  ldns_rbtree_t *tree = compress ? ldns_rbtree_create(name_cmp) : NULL;
   ldns_status st = LDNS_STATUS_MEM_ERR;
   *out = NULL;
-  if (b && tree &&
+  if (b && (tree || !compress) &&
       (st = ldns_pkt2buffer_wire_compress(b, p, tree)) == LDNS_STATUS_OK) {
     *len = ldns_buffer_position(b);
     *out = ldns_buffer_export(b);
@@ -263,7 +266,11 @@ static enum dns_verdict encode(const struct dns_answerer *a, const ldns_pkt *q,
                                size_t *out_len) {
   if (!max)
     max = dns_udp_limit(q);
-  ldns_status st = to_wire(r, out, out_len);
+  ldns_status st = to_wire(r, out, out_len, false);
+  if (st == LDNS_STATUS_OK && *out_len > max) {
+    free(*out);
+    st = to_wire(r, out, out_len, true);
+  }
   if (st == LDNS_STATUS_OK && *out_len > max) {
     /* Too large for this transport: header and question with TC set, and
      * the client asks again over TCP. */
@@ -273,7 +280,7 @@ static enum dns_verdict encode(const struct dns_answerer *a, const ldns_pkt *q,
     if (t) {
       ldns_pkt_set_aa(t, ldns_pkt_aa(r));
       ldns_pkt_set_tc(t, true);
-      st = to_wire(t, out, out_len);
+      st = to_wire(t, out, out_len, true);
       ldns_pkt_free(t);
       a->stats->truncated++;
     } else {
@@ -352,7 +359,7 @@ uint8_t *dns_servfail(const uint8_t *wire, size_t len, size_t *out_len) {
   uint8_t *out = NULL;
   if (ldns_wire2pkt(&q, wire, len) == LDNS_STATUS_OK) {
     ldns_pkt *r = base(q, LDNS_RCODE_SERVFAIL);
-    if (r && to_wire(r, &out, out_len) != LDNS_STATUS_OK) {
+    if (r && to_wire(r, &out, out_len, false) != LDNS_STATUS_OK) {
       free(out);
       out = NULL;
     }
