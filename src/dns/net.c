@@ -605,8 +605,14 @@ int dns_net_listen(struct dns_net *n, const struct sockaddr_storage *addr,
       n->base, on_accept, n,
       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
       (struct sockaddr *)&a, (int)sa_len(&a));
-  if (!l)
-    return kube_make_error(err, errno, "dns: bind tcp");
+  if (!l) {
+    /* Both or neither: the UDP listener goes again. */
+    int e = errno;
+    n->nudp--;
+    event_free(n->udp[n->nudp].ev);
+    close(n->udp[n->nudp].fd);
+    return kube_make_error(err, e, "dns: bind tcp");
+  }
   n->tcp[n->ntcp++] = l;
   return port;
 }

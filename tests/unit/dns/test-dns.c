@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -459,6 +461,24 @@ static void test_outside_names(void **state) {
   }
   kube_error_clear(&lerr);
   kube_dns_free(loopy);
+  /* A TCP port taken: no UDP listener stays behind either. */
+  int tfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(0x7f000054)};
+  socklen_t sl = sizeof sa;
+  assert_int_equal(bind(tfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(tfd, 1), 0);
+  getsockname(tfd, (struct sockaddr *)&sa, &sl);
+  char busy[64];
+  snprintf(busy, sizeof busy, "127.0.0.84:%d", ntohs(sa.sin_port));
+  kube_dns_t *half = new_dns("none");
+  assert_int_equal(kube_dns_listen(half, busy, &lerr), -1);
+  kube_error_clear(&lerr);
+  int ufd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_int_equal(bind(ufd, (struct sockaddr *)&sa, sizeof sa), 0);
+  close(ufd);
+  close(tfd);
+  kube_dns_free(half);
   /* Bad options. */
   const char *bad_up[] = {"bogus", "1.2.3.4:99999", ",", "[::1"};
   for (size_t i = 0; i < 4; i++) {
