@@ -275,20 +275,17 @@ static void source_free(struct source *s) {
   free(s);
 }
 
-static struct source *parse_source(bool slice, const char *ns, const char *name,
+/* NULL on out-of-memory.  `svc`: the name of its Service. */
+static struct source *parse_source(bool slice, const char *ns, const char *svc,
                                    json_object *o) {
   struct source *s = calloc(1, sizeof *s);
   if (!s)
     return NULL;
   s->slice = slice;
-  const char *svc =
-      slice ? jstr(jget(jget(o, "metadata"), "labels"), LABEL_SERVICE) : name;
   json_object *subsets = jget(o, "subsets");
   size_t ng = slice ? 1 : jlen(subsets);
-  if (!svc || asprintf(&s->svc_key, "%s/%s", ns, svc) < 0 ||
+  if (asprintf(&s->svc_key, "%s/%s", ns, svc) < 0 ||
       !(s->groups = calloc(ng ? ng : 1, sizeof *s->groups))) {
-    if (!svc)
-      s->svc_key = NULL; /* a slice of no Service: nothing to publish */
     source_free(s);
     return NULL;
   }
@@ -545,23 +542,25 @@ static int set_source(struct dns_index *x, bool slice, const char *ns,
     detach(x, old);
     source_free(old);
   }
-  if (!o)
+  /* A slice names its Service in a label (none: nothing to publish); an
+   * Endpoints object has the Service's name. */
+  const char *svcname =
+      !o      ? NULL
+      : slice ? jstr(jget(jget(o, "metadata"), "labels"), LABEL_SERVICE)
+              : name;
+  if (!svcname)
     return 0;
-  struct source *src = parse_source(slice, ns, name, o);
-  if (!src)
-    return slice && !jstr(jget(jget(o, "metadata"), "labels"), LABEL_SERVICE)
-               ? 0
-               : -1;
-  const char *slash = strchr(src->svc_key, '/');
-  struct svc *s = svc_get(x, ns, slash + 1, true);
+  struct source *src = parse_source(slice, ns, svcname, o);
+  struct svc *s = src ? svc_get(x, ns, svcname, true) : NULL;
   struct source **v = s ? realloc(s->srcs, (s->nsrcs + 1) * sizeof *v) : NULL;
+  if (v)
+    s->srcs = v;
   if (!v || !strmap_put(&x->sources, key, src, NULL)) {
-    if (v)
-      s->srcs = v;
     source_free(src);
+    if (s)
+      svc_gc(x, s);
     return -1;
   }
-  s->srcs = v;
   s->srcs[s->nsrcs++] = src;
   return build(x, s);
 }

@@ -274,6 +274,12 @@ static void test_headless(void **state) {
                   LDNS_RCODE_NOERROR);
   kube_dns_delete(d, "Service", "prod", "db");
   assert_int_equal(kube_dns_name_count(d), base);
+  /* A slice of no Service publishes nothing. */
+  feed(d, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
+          "\"EndpointSlice\",\"metadata\":{\"name\":\"stray\","
+          "\"namespace\":\"prod\"},\"endpoints\":[{\"addresses\":["
+          "\"10.9.9.9\"]}]}");
+  assert_int_equal(kube_dns_name_count(d), base);
   kube_dns_free(d);
 }
 
