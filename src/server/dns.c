@@ -141,14 +141,22 @@ static void written(const kube_object_t *result, const kube_error_t *err,
   if (!err) {
     if (arg == &c->ctx[0])
       publish_endpoints(c);
+    else
+      c->failures = 0;
     return;
   }
-  if (++c->failures % 10 == 0)
+  /* 1 s while kube-system is bootstrapped, doubling up to a minute for a
+   * lasting refusal (a --cluster-dns outside the Service CIDR), which is
+   * logged from the fifth failure on. */
+  c->failures++;
+  if (c->failures >= 5)
     log_warn("dns: cannot write %s (retrying): %s", what, err->message);
   else
     log_debug("dns: cannot write %s (retrying): %s", what, err->message);
-  if (c->retry && !kube_timer_pending(c->retry))
-    kube_timer_arm(c->retry, 1000);
+  if (c->retry && !kube_timer_pending(c->retry)) {
+    unsigned shift = c->failures < 7 ? c->failures - 1 : 6;
+    kube_timer_arm(c->retry, 1000LL << shift);
+  }
 }
 
 /* The listener's address as an endpoint: a wildcard one is reached on
