@@ -43,7 +43,17 @@ struct as_attrs {
   bool resource;    /* a resource request (else: path) */
   const char *group, *resource_name, *sub, *ns, *name; /* "" or NULL */
   const char *path;
+  /* list/watch: the fieldSelector of the query (NULL: none).  A list or
+   * watch selecting metadata.name=X has name X, as RequestInfoFactory
+   * has it (the name is copied into name_buf). */
+  const char *field_selector;
+  char name_buf[256];
 };
+
+/* The value a field selector requires for `field` (field=value or
+ * field==value), copied into buf; false when it requires none. */
+bool as_field_selector_value(const char *selector, const char *field, char *buf,
+                             size_t len);
 
 enum as_decision { AS_NO_OPINION = 0, AS_ALLOW, AS_DENY };
 
