@@ -12,6 +12,7 @@
 
 #include <libkube/server.h>
 
+#include "agent.h"
 #include "kube-config.h"
 #include "node-flags.h"
 
@@ -21,6 +22,8 @@ static void usage(FILE *f) {
   fprintf(
       f,
       "usage: kubed server [options]\n"
+      "       kubed agent --server URL --token TOKEN [options]"
+      " (kubed agent --help)\n"
       "       kubed --version\n\n"
       "server options:\n"
       "  --data-dir DIR          state directory (default %s)\n"
@@ -184,12 +187,7 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
   int c, n_listen = 0, n_reg = 0;
   char *end;
   struct option opts[N_SERVER_OPTS + 32];
-  size_t n = 0;
-  for (size_t i = 0; i < N_SERVER_OPTS; i++)
-    opts[n++] = server_longopts[i];
-  for (size_t i = 0; kubed_node_longopts[i].name; i++)
-    opts[n++] = kubed_node_longopts[i];
-  opts[n] = (struct option){NULL, 0, NULL, 0};
+  kubed_node_longopts_merge(opts, server_longopts, N_SERVER_OPTS);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c >= KUBED_NODE_OPT_BASE) {
@@ -215,15 +213,10 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_ETCD:
       o->etcd_endpoints = optarg;
       break;
-    case O_LOG: {
-      int l = kube_log_level_parse(optarg);
-      if (l < 0) {
-        fprintf(stderr, "kubed: bad --log-level %s\n", optarg);
+    case O_LOG:
+      if (kubed_log_level_flag(optarg))
         return 2;
-      }
-      kube_log_set_level((kube_log_level_t)l);
       break;
-    }
     case O_TOKEN:
       o->token = optarg;
       break;
@@ -428,6 +421,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "server"))
     return cmd_server(argc - 1, argv + 1);
+  if (!strcmp(cmd, "agent"))
+    return kubed_agent_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage(stdout);
     return 0;
