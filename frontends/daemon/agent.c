@@ -4,11 +4,15 @@
  * certificate, kept with its kubeconfig in the data directory); later
  * starts reuse it.  Then kube_node_agent runs over the HTTPS transport
  * with its own informers, reading only what the Node authorizer allows.
+ * Once its Node has addresses, it asks for the kubelet's serving
+ * certificate for them (signer kubernetes.io/kubelet-serving, kept in
+ * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.
  * SIGTERM or SIGINT stop it; containers keep running and the next start
  * adopts them, as with the kubelet. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +174,9 @@ struct run {
   kube_node_agent_t *agent;
   sigset_t set;
   bool stopping;
+  /* the serving certificate's thread */
+  const char *kubeconfig, *node, *data_dir;
+  atomic_bool quit;
 };
 
 static void drained(void *arg) {
@@ -199,8 +206,87 @@ static void *signal_thread(void *arg) {
   return NULL;
 }
 
+/* ---- the kubelet's serving certificate ---- */
+
+/* The Node's addresses once it has some: IPs (InternalIP, ExternalIP) and
+ * names (Hostname, InternalDNS, ExternalDNS), at most 8 of each. */
+static bool node_addresses(kube_client_t *c, const char *node, char ips[8][256],
+                           char names[8][256], size_t *n_ips, size_t *n_names) {
+  const kube_kind_t *k = kube_kind_by_resource("", "v1", "nodes");
+  kube_object_t *o = k ? kube_client_get(c, k, NULL, node, NULL) : NULL;
+  *n_ips = *n_names = 0;
+  for (int i = 0; o && i < 16; i++) {
+    char p[64];
+    snprintf(p, sizeof p, "status.addresses.%d.type", i);
+    const char *t = kube_object_get_string(o, p);
+    snprintf(p, sizeof p, "status.addresses.%d.address", i);
+    const char *v = kube_object_get_string(o, p);
+    if (!t || !v)
+      break;
+    bool ip = !strcmp(t, "InternalIP") || !strcmp(t, "ExternalIP");
+    size_t *n = ip ? n_ips : n_names;
+    if (*n < 8)
+      snprintf((ip ? ips : names)[(*n)++], 256, "%s", v);
+  }
+  kube_object_free(o);
+  return *n_ips + *n_names > 0;
+}
+
+static void *serving_thread(void *arg) {
+  struct run *r = arg;
+  char crt[4200], key[4200], ips[8][256], names[8][256];
+  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
+  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
+  if (access(crt, R_OK) == 0 && access(key, R_OK) == 0)
+    return NULL;
+  kube_client_t *c = kube_client_new_from_kubeconfig(r->kubeconfig, NULL, NULL);
+  size_t n_ips = 0, n_names = 0;
+  while (c && !atomic_load(&r->quit) &&
+         !node_addresses(c, r->node, ips, names, &n_ips, &n_names))
+    sleep(1);
+  kube_client_free(c);
+  if (atomic_load(&r->quit) || n_ips + n_names == 0)
+    return NULL;
+  const char *ipv[9] = {0}, *namev[9] = {0};
+  for (size_t i = 0; i < n_ips; i++)
+    ipv[i] = ips[i];
+  for (size_t i = 0; i < n_names; i++)
+    namev[i] = names[i];
+  kube_client_serving_options_t so = {.struct_size = sizeof so,
+                                      .kubeconfig = r->kubeconfig,
+                                      .node_name = r->node,
+                                      .ips = ipv,
+                                      .dns_names = namev,
+                                      .cert_out = crt,
+                                      .key_out = key};
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_client_node_serving_cert(&so, &err) < 0)
+    kube_log(KUBE_LOG_WARNING, "kubed agent: kubelet serving certificate: %s",
+             err.message ? err.message : "failed");
+  else
+    kube_log(KUBE_LOG_INFO, "kubed agent: kubelet serving certificate in %s",
+             crt);
+  kube_error_clear(&err);
+  return NULL;
+}
+
+static int start_thread(void *(*fn)(void *), struct run *r, kube_error_t *err) {
+  pthread_t th;
+  int e = pthread_create(&th, NULL, fn, r);
+  if (e)
+    return kube_error_set(err, KUBE_REASON_INTERNAL, e,
+                          "cannot start a thread: %s", strerror(e));
+  pthread_detach(th);
+  return 0;
+}
+
 static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o) {
-  struct run r = {0};
+  /* Static: the serving certificate's thread may outlive this call (until
+   * the process exits); so do the strings it reads. */
+  static struct run r;
+  r.kubeconfig = kubeconfig;
+  r.node = o->node_name;
+  r.data_dir = o->data_dir;
   kube_error_t err = KUBE_ERROR_INIT;
   kube_http_transport_t *ht = NULL;
   kube_informer_factory_t *inf = NULL;
@@ -223,16 +309,13 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o) {
       kube_node_agent_start(r.agent, &err) < 0 ||
       kube_informer_factory_start(inf, &err) < 0)
     goto out;
-  pthread_t th;
-  if (pthread_create(&th, NULL, signal_thread, &r) != 0) {
-    kube_error_set(&err, KUBE_REASON_INTERNAL, errno,
-                   "cannot start the signal thread");
+  if (start_thread(signal_thread, &r, &err) < 0 ||
+      start_thread(serving_thread, &r, &err) < 0)
     goto out;
-  }
-  pthread_detach(th);
   printf("kubed agent: node %s running\n", kube_node_agent_name(r.agent));
   fflush(stdout);
   rc = kube_loop_run(r.loop, &err) < 0 ? 1 : 0;
+  atomic_store(&r.quit, true);
 out:
   if (rc)
     kube_log(KUBE_LOG_ERROR, "kubed agent: %s",
@@ -268,7 +351,7 @@ int kubed_agent_main(int argc, char **argv) {
   int rc = parse(argc, argv, &f, &node);
   if (rc)
     return rc < 0 ? 0 : rc;
-  char host[256] = "";
+  static char host[256], path[4096];
   const char *name = node.o.node_name;
   if (!name || !*name) {
     /* The kubelet's default: the host name, lower case. */
@@ -285,7 +368,6 @@ int kubed_agent_main(int argc, char **argv) {
     fprintf(stderr, "kubed agent: mkdir %s: %s\n", f.data_dir, strerror(errno));
     return 1;
   }
-  char path[4096];
   snprintf(path, sizeof path, "%s/%s", f.data_dir, KUBECONFIG_NAME);
   signal(SIGPIPE, SIG_IGN);
   if (credentials(&f, name, path))

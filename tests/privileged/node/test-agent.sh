@@ -9,7 +9,8 @@
 # a Deployment spreads over both and its pods run with a configMap volume
 # and a Secret env; kubectl 1.32 get nodes -o wide; an agent restarted
 # adopts its containers without restarting them and follows a configMap
-# change; a bad join token fails with one line.  Nothing may be left.
+# change; a bad join token fails with one line; each agent gets a kubelet
+# serving certificate for its own address only.  Nothing may be left.
 #   test-agent.sh KUBED KUBE SOURCE_ROOT
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -131,6 +132,28 @@ grep -q "node $N1 joined $url" $tmp/agent1.log && ok "agent 1 joined with the to
 [ "$(stat -c %a $A1/kubelet.kubeconfig)" = 600 ] && ok "credentials kept 0600 in the data dir" || bad "kubeconfig mode"
 out=$(NK 1 auth whoami -o jsonpath='{.status.userInfo.username} {.status.userInfo.groups}' 2>&1)
 case $out in "system:node:$N1 "*system:nodes*) ok "agent 1 is system:node:$N1 in system:nodes" ;; *) bad "whoami" "$out" ;; esac
+
+# The kubelet serving certificate: for the Node's own addresses, approved
+# and signed by the cluster CA; a request for another node's address waits.
+if command -v openssl >/dev/null; then
+    wait_until 30 test -s $A1/kubelet-serving.crt && wait_until 30 test -s $A2/kubelet-serving.crt &&
+        openssl verify -CAfile "$D/ca.crt" $A1/kubelet-serving.crt >/dev/null 2>&1 &&
+        openssl x509 -in $A1/kubelet-serving.crt -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$IP1" &&
+        openssl x509 -in $A1/kubelet-serving.crt -noout -ext extendedKeyUsage 2>/dev/null | grep -q "TLS Web Server Authentication" &&
+        openssl x509 -in $A1/kubelet-serving.crt -noout -subject 2>/dev/null | grep -q "CN *= *system:node:$N1" &&
+        [ "$(stat -c %a $A1/kubelet-serving.key)" = 600 ] &&
+        ok "kubelet serving certificate for $IP1, signed by the cluster CA" ||
+        bad "serving certificate" "$(ls -l $A1)" "$(K get csr 2>&1)" "$(grep serving $tmp/agent1.log)"
+    out=$(K get csr -o 'jsonpath={range .items[?(@.spec.signerName=="kubernetes.io/kubelet-serving")]}{.spec.username} {.status.conditions[0].type}{"\n"}{end}' 2>&1)
+    echo "$out" | grep -q "^system:node:$N1 Approved$" && ok "kubelet-serving CSR approved for the node" || bad "serving CSR" "$out"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $tmp/x.key \
+        -subj "/O=system:nodes/CN=system:node:$N1" -addext "subjectAltName=IP:$IP2" -out $tmp/x.csr 2>/dev/null
+    printf 'apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: steal-%s}\nspec:\n  signerName: kubernetes.io/kubelet-serving\n  usages: [digital signature, key encipherment, server auth]\n  request: %s\n' \
+        $id "$(base64 -w0 $tmp/x.csr)" > $tmp/x.yaml
+    NK 1 create -f $tmp/x.yaml >/dev/null 2>&1 && sleep 1 &&
+        [ -z "$(K get csr steal-$id -o 'jsonpath={.status.conditions}{.status.certificate}' 2>&1)" ] &&
+        ok "a serving CSR for another node's address is not approved" || bad "steal CSR" "$(K get csr steal-$id -o yaml 2>&1)"
+fi
 
 # What the Node authorizer leaves a node: its pods by field selector, its
 # own Node, no listing of secrets or of all pods.
