@@ -130,13 +130,39 @@ static int parse(int argc, char **argv, struct agent_flags *a,
   return 0;
 }
 
+/* Kept credentials the server refuses (another cluster, a certificate it
+ * no longer trusts) stop the agent with one line; a server not answering
+ * yet does not (the agent retries). */
+static int kept_credentials_ok(const char *node, const char *path) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_client_options_t co = {
+      .struct_size = sizeof co, .kubeconfig = path, .timeout_ms = 10000};
+  kube_client_t *c = kube_client_new(&co, &err);
+  const kube_kind_t *k = kube_kind_by_resource("", "v1", "nodes");
+  kube_object_t *o = c && k ? kube_client_get(c, k, NULL, node, &err) : NULL;
+  int rc = 0;
+  if (!c || (!o && (err.reason == KUBE_REASON_UNAUTHORIZED ||
+                    err.reason == KUBE_REASON_FORBIDDEN))) {
+    fprintf(stderr,
+            "kubed agent: the credentials in %s are not accepted%s%s%s: %s "
+            "(remove the file to join again)\n",
+            path, c ? " by " : "", c ? kube_client_server(c) : "", "",
+            err.message ? err.message : "failed");
+    rc = 1;
+  }
+  kube_object_free(o);
+  kube_client_free(c);
+  kube_error_clear(&err);
+  return rc;
+}
+
 /* The kubeconfig of the node's certificate: joined now when there is
  * none.  0, or 1 after printing why not. */
 static int credentials(const struct agent_flags *f, const char *node,
                        const char *path) {
   if (access(path, R_OK) == 0) {
     printf("kubed agent: node %s: using the credentials in %s\n", node, path);
-    return 0;
+    return kept_credentials_ok(node, path);
   }
   if (!f->server || !f->token) {
     fprintf(stderr,

@@ -122,6 +122,19 @@ out=$(nsenter --net=/run/netns/$NS "$KUBED" agent --data-dir "$tmp/bad2" 2>&1); 
 [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "needed to join" &&
     ok "no credentials and no token: says so" || bad "no token" "rc=$rc" "$out"
 
+# Kept credentials the server refuses: a client certificate of another CA.
+mkdir -p $tmp/stale
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/O=system:nodes/CN=system:node:stale-$id" -keyout $tmp/stale.key -out $tmp/stale.crt 2>/dev/null
+printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority-data: %s\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\nusers:\n- name: u\n  user:\n    client-certificate-data: %s\n    client-key-data: %s\n' \
+    "$url" "$(base64 -w0 "$D/ca.crt")" "$(base64 -w0 $tmp/stale.crt)" "$(base64 -w0 $tmp/stale.key)" > $tmp/stale/kubelet.kubeconfig
+out=$(timeout 60 nsenter --net=/run/netns/$NS "$KUBED" agent --data-dir "$tmp/stale" --node-name stale-$id \
+    --runtime-root $RT-s --cgroup-parent $CG-s --cni-bridge ${BR}s 2>&1 >/dev/null); rc=$?
+rm -rf $RT-s
+[ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+    printf '%s' "$out" | grep -q "^kubed agent: the credentials in $tmp/stale/kubelet.kubeconfig are not accepted by $url: remote error: tls: .*unknown ca" &&
+    ok "kept credentials refused: one line, exit $rc" || bad "stale credentials" "rc=$rc" "$out"
+
 # ---- two agents join ----
 start_agent 1 $(join_flags)
 start_agent 2 $(join_flags)
