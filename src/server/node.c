@@ -2,7 +2,10 @@
 /* The node agent as a server component: kube_node_agent over the
  * server's in-process transport and shared informers, on its data
  * directory (whose image store is the built-in registry's, so the store
- * is every registry's first mirror). */
+ * is every registry's first mirror), and the node's streaming server over
+ * the agent's pods, which the API server of this process calls directly
+ * for pods/log, exec, attach and portforward of this node. */
+#include <libkube/apiserver.h>
 #include <libkube/kit.h>
 #include <libkube/node.h>
 
@@ -12,6 +15,8 @@ struct node_component {
   kube_node_agent_options_t o; /* strings owned */
   char **labels, **sysctls;
   kube_node_agent_t *agent;
+  kube_node_stream_t *stream;
+  kube_apiserver_t *api; /* where the stream is registered (borrowed) */
 };
 
 static char **strv_dup(const char *const *v) {
@@ -57,10 +62,20 @@ static const char **strings(kube_node_agent_options_t *o, size_t *n) {
   return (const char **)ptrs;
 }
 
+/* The streaming server goes before the agent its resolver reads. */
+static void stream_stop(struct node_component *c) {
+  if (c->api && c->agent)
+    kube_apiserver_remove_node(c->api, kube_node_agent_name(c->agent));
+  c->api = NULL;
+  kube_node_stream_free(c->stream);
+  c->stream = NULL;
+}
+
 static void node_free(void *impl) {
   struct node_component *c = impl;
   if (!c)
     return;
+  stream_stop(c);
   kube_node_agent_free(c->agent);
   size_t n;
   const char ***s = (const char ***)strings(&c->o, &n);
@@ -101,6 +116,26 @@ void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
   return c;
 }
 
+static int stream_init(struct node_component *c, kube_server_t *srv,
+                       kube_error_t *err) {
+  kube_node_stream_options_t so = {
+      .struct_size = sizeof so,
+      .loop = kube_server_loop(srv),
+      .runtime_root = kube_node_agent_runtime_root(c->agent),
+      .resolve = kube_node_agent_stream_resolve,
+      .resolve_arg = c->agent,
+  };
+  if (!(c->stream = kube_node_stream_new(&so, err)))
+    return kube_error_wrap(err, "node streaming server");
+  kube_apiserver_t *api = kube_server_apiserver(srv);
+  if (api && kube_apiserver_add_node(api, kube_node_agent_name(c->agent),
+                                     kube_node_stream_serve_pod, c->stream,
+                                     err) < 0)
+    return kube_error_wrap(err, "node streaming server");
+  c->api = api;
+  return 0;
+}
+
 static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   struct node_component *c = impl;
   if (!c->o.data_dir) {
@@ -118,7 +153,9 @@ static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   if (!inf)
     return kube_error_wrap(err, "node agent");
   c->agent = kube_node_agent_new(kube_server_loop(srv), &tp, inf, &c->o, err);
-  return c->agent ? 0 : kube_error_wrap(err, "node agent");
+  if (!c->agent)
+    return kube_error_wrap(err, "node agent");
+  return stream_init(c, srv, err);
 }
 
 static int node_start(void *impl, kube_error_t *err) {
@@ -137,6 +174,7 @@ static void node_drain(void *impl, kube_component_drained_fn drained,
 /* The agent's informer registrations must go before the factory. */
 static void node_stop(void *impl) {
   struct node_component *c = impl;
+  stream_stop(c);
   kube_node_agent_free(c->agent);
   c->agent = NULL;
 }
