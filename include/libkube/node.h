@@ -184,6 +184,9 @@ void kube_node_agent_free(kube_node_agent_t *a);
 
 /* The node's name (borrowed). */
 const char *kube_node_agent_name(const kube_node_agent_t *a);
+/* The node's InternalIP (borrowed; NULL when none was given and no
+ * default route was found). */
+const char *kube_node_agent_node_ip(const kube_node_agent_t *a);
 
 typedef struct kube_node_agent_stats {
   size_t pods;               /* pods the agent tracks */

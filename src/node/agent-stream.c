@@ -153,3 +153,7 @@ KUBE_EXPORT const char *
 kube_node_agent_runtime_root(const kube_node_agent_t *a) {
   return a ? a->cfg.runtime_root : NULL;
 }
+
+KUBE_EXPORT const char *kube_node_agent_node_ip(const kube_node_agent_t *a) {
+  return a ? a->cfg.node_ip : NULL;
+}

@@ -17,6 +17,7 @@ struct node_component {
   kube_node_agent_t *agent;
   kube_node_stream_t *stream;
   kube_apiserver_t *api; /* where the stream is registered (borrowed) */
+  char *kubelet_listen;  /* "ADDR:PORT" or NULL */
 };
 
 static char **strv_dup(const char *const *v) {
@@ -83,12 +84,41 @@ static void node_free(void *impl) {
     free((char *)*s[i]);
   strv_free(c->labels);
   strv_free(c->sysctls);
+  free(c->kubelet_listen);
   free(c);
 }
 
-void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
+/* The port of "ADDR:PORT" ("tcp:" optional; [v6]:PORT), or -1. */
+static int listen_port(const char *spec) {
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec || (str_has_prefix(spec, "tcp:") &&
+                                  colon == spec + 3))
+    return -1;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  return *end || end == colon + 1 || port < 1 || port > 65535 ? -1
+                                                               : (int)port;
+}
+
+void *srv_node_new(const kube_node_agent_options_t *opts,
+                   const char *kubelet_listen, kube_error_t *err) {
+  int port = kubelet_listen ? listen_port(kubelet_listen) : 0;
+  if (port < 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "bad kubelet address %s (ADDR:PORT, PORT 1-65535)",
+                   kubelet_listen);
+    return NULL;
+  }
   struct node_component *c = calloc(1, sizeof *c);
   if (!c) {
+    kube_make_oom(err);
+    return NULL;
+  }
+  if (kubelet_listen &&
+      asprintf(&c->kubelet_listen, "%s%s",
+               str_has_prefix(kubelet_listen, "tcp:") ? "" : "tcp:",
+               kubelet_listen) < 0) {
+    free(c);
     kube_make_oom(err);
     return NULL;
   }
@@ -104,6 +134,8 @@ void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
         *s[k] = NULL;
       break;
     }
+  if (port)
+    c->o.kubelet_port = port;
   c->labels = strv_dup(c->o.labels);
   c->sysctls = strv_dup(c->o.allowed_unsafe_sysctls);
   c->o.labels = (const char *const *)c->labels;
@@ -114,6 +146,31 @@ void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
     return NULL;
   }
   return c;
+}
+
+/* The kubelet port: HTTPS with a serving certificate from the cluster CA,
+ * client certificates from that CA required. */
+static int kubelet_port(struct node_component *c, kube_server_t *srv,
+                        kube_error_t *err) {
+  const char *ca = srv_ca_file(srv), *ca_key = srv_ca_key_file(srv);
+  cleanup_free char *cert = NULL;
+  cleanup_free char *key = NULL;
+  if (srv_kubelet_serving_cert(c->o.data_dir, ca, ca_key,
+                               kube_node_agent_name(c->agent),
+                               kube_node_agent_node_ip(c->agent), &cert, &key,
+                               err) < 0)
+    return -1;
+  kube_node_stream_listen_options_t lo = {
+      .struct_size = sizeof lo,
+      .tls_cert_file = cert,
+      .tls_key_file = key,
+      .tls_client_ca_file = ca,
+  };
+  if (kube_node_stream_listen(c->stream, c->kubelet_listen, &lo, err) < 0)
+    return kube_error_wrap(err, "kubelet port %s", c->kubelet_listen + 4);
+  log_info("node %s: kubelet port listening on %s",
+           kube_node_agent_name(c->agent), c->kubelet_listen + 4);
+  return 0;
 }
 
 static int stream_init(struct node_component *c, kube_server_t *srv,
@@ -133,7 +190,7 @@ static int stream_init(struct node_component *c, kube_server_t *srv,
                                      err) < 0)
     return kube_error_wrap(err, "node streaming server");
   c->api = api;
-  return 0;
+  return c->kubelet_listen ? kubelet_port(c, srv, err) : 0;
 }
 
 static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
