@@ -242,12 +242,55 @@ sec_portforward() {
     done
 }
 
+# ---- the kubelet port (--kubelet-listen), for API servers elsewhere ----
+
+sec_kubelet() {
+    [ "$(jp node/$NODE '{.status.daemonEndpoints.kubeletEndpoint.Port}')" = $KP ] &&
+        ok "Node daemonEndpoints.kubeletEndpoint.Port = $KP" || bad "kubeletEndpoint.Port" "$(jp node/$NODE '{.status.daemonEndpoints}')"
+    base=https://$NODE_IP:$KP
+    out=$(IN curl -s --cacert "$D/ca.crt" $base/healthz 2>&1)
+    [ "$out" = ok ] && ok "kubelet port: healthz, serving certificate for the node IP from the cluster CA" || bad "kubelet healthz" "$out"
+    out=$(IN curl -s --cacert "$D/ca.crt" -o /dev/null -w '%{http_code}' $base/containerLogs/default/sp/main 2>&1)
+    [ "$out" = 401 ] && ok "kubelet port: no client certificate, 401" || bad "kubelet port without a certificate" "$out"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/other.key" \
+        -out "$tmp/other.crt" -days 1 -subj /CN=other >/dev/null 2>&1
+    out=$(IN curl -s --cacert "$D/ca.crt" --cert "$tmp/other.crt" --key "$tmp/other.key" $base/containerLogs/default/sp/main 2>&1)
+    [ "$out" != line-5 ] && ok "kubelet port: a certificate from another CA is refused" || bad "foreign certificate accepted" "$out"
+    cc="--cacert $D/ca.crt --cert $D/kubelet-client.crt --key $D/kubelet-client.key"
+    out=$(IN curl -s $cc "$base/containerLogs/default/sp/main?tailLines=1" 2>&1)
+    [ "$out" = line-5 ] && ok "kubelet port: logs with the API server's kubelet client certificate" || bad "kubelet port logs" "$out"
+    out=$(C X=1 $PY -c "
+import ssl, sys, websocket
+ws = websocket.create_connection(
+    '$base/exec/default/sp/main?command=sh&command=-c&command=echo+kp%3B+exit+4&output=1&stdout=1&stderr=1'.replace('https', 'wss'),
+    subprotocols=['v4.channel.k8s.io'],
+    sslopt={'ca_certs': '$D/ca.crt', 'certfile': '$D/kubelet-client.crt', 'keyfile': '$D/kubelet-client.key'})
+out, status = b'', ''
+while True:
+    try:
+        m = ws.recv()
+    except websocket.WebSocketConnectionClosedException:
+        break
+    if not m:
+        break
+    m = m.encode() if isinstance(m, str) else m
+    if m[0] == 1:
+        out += m[1:]
+    elif m[0] == 3:
+        status += m[1:].decode()
+print(out.decode().strip(), status)" 2>&1)
+    case $out in "kp "*'"ExitCode"'*'"4"'*) ok "kubelet port: exec over WebSocket (v4), exit code 4 in the Status" ;;
+        *) bad "kubelet port exec" "$out" ;; esac
+}
+
 setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
-start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
+KP=$((20000 + rnd % 9000))
+KFLAGS="--kubelet-listen $NODE_IP:$KP"
+start_kubed $KFLAGS || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
 setup_pods
-for s in ${*:-logs exec attach portforward}; do
+for s in ${*:-logs exec attach portforward kubelet}; do
     echo "# $s"
     sec_$s
 done
@@ -272,4 +315,4 @@ else
     kill $pf 2>/dev/null
 fi
 wait $pf 2>/dev/null
-start_kubed && ok "kubed starts again over the same pods" || bad "kubed restarts" "$(tail -20 "$tmp/kubed.log")"
+start_kubed $KFLAGS && ok "kubed starts again over the same pods" || bad "kubed restarts" "$(tail -20 "$tmp/kubed.log")"
