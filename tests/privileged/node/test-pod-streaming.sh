@@ -71,7 +71,15 @@ setup_pods() {
   containers:
   - {name: e1, image: busybox:1.35.0, command: [sh, -c, 'echo start; while [ ! -e /tmp/stop ]; do sleep 0.1; done; echo end-line']}
   - {name: e2, image: busybox:1.35.0, command: [sh, -c, 'echo start; while [ ! -e /tmp/stop ]; do sleep 0.1; done; echo end-line']}")"
-    for p in sp att ends; do
+    apply "$(pod noimage "  containers:
+  - {name: c, image: 'localhost:1/no/such:image'}")"
+    hp=$((10000 + rnd % 9000))
+    apply "$(pod hostnet "  hostNetwork: true
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'mkdir -p /tmp/w && echo host-ok > /tmp/w/index.html && exec httpd -f -p $hp -h /tmp/w']")"
+    for p in sp att ends hostnet; do
         wait_until 60 ready_all $p || bad "pod $p Ready" "$(K describe pod $p)"
     done
     wait_until 20 log_has sp main line-5 && wait_until 20 log_has sp side side-err ||
@@ -118,8 +126,18 @@ line-5" ] && ok "logs --tail=2" || bad "logs --tail=2" "$out"
     out=$(KC logs sp -c main --previous 2>&1)
     echo "$out" | grep -q 'previous terminated container "main" in pod "sp" not found' &&
         ok "logs --previous without a restart: the kubelet's error" || bad "logs --previous, no restart" "$out"
+    wait_until 30 waiting_is noimage ImagePullBackOff || bad "noimage: ImagePullBackOff" "$(K describe pod noimage)"
+    out=$(KC logs noimage 2>&1)
+    echo "$out" | grep -q 'container "c" in pod "noimage" is waiting to start: trying and failing to pull image' &&
+        ok "logs of a container that cannot pull: the kubelet's BadRequest" || bad "logs noimage" "$out"
     # -f: waits for lines and ends when the container ends
     follow e1 "X=1" "$KUBECTL" "kubectl-1.32"
+    wait_until 20 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod ends -o 'jsonpath={.status.containerStatuses[0].state.terminated.reason}')\" = Completed ]"
+    out=$(KC exec ends -c e1 -- true 2>&1)
+    echo "$out" | grep -q 'container not found ("e1")' && ok "exec into a container that ended: container not found" || bad "exec ended container" "$out"
+    out=$(KC logs ends -c e1 2>&1)
+    [ "$out" = "start
+end-line" ] && ok "logs of a container that ended" || bad "logs ended container" "$out"
     follow e2 "X=1" "$KUBE" "kube"
     out=$(K logs sp -c main --tail=1 2>&1)
     [ "$out" = line-5 ] && ok "kube logs --tail=1" || bad "kube logs" "$out"
@@ -240,6 +258,12 @@ sec_portforward() {
         upgraded /pods/sp/portforward $tr $proto && ok "$name: port-forward negotiated $tr $proto" || bad "$name: port-forward upgrade" "$(upgrades)"
         kill $pf 2>/dev/null; wait $pf 2>/dev/null
     done
+    lp=$((lp + 1))
+    Cbg X=1 "$KUBECTL" port-forward pod/hostnet $lp:$hp > "$tmp/pf.out" 2>&1
+    pf=$!
+    wait_until 20 sh -c "[ \"\$(ip netns exec $NS curl -s --max-time 5 http://127.0.0.1:$lp/)\" = host-ok ]" &&
+        ok "port-forward to a hostNetwork pod (the node's namespace)" || bad "hostNetwork port-forward" "$(cat "$tmp/pf.out")"
+    kill $pf 2>/dev/null; wait $pf 2>/dev/null
 }
 
 # ---- the kubelet port (--kubelet-listen), for API servers elsewhere ----
