@@ -5,7 +5,7 @@
 # that checks nothing was left behind (then removes what was, and fails).
 #
 # Needs: KUBED, KUBE, SRC set; defines ok/bad/check, K (kube), KC (kubectl
-# 1.32), start_kubed, stop_kubed, wait_until, podlog, jp, leftovers.
+# 1.32), C/Cbg (a client with an environment variable), start_kubed, stop_kubed, wait_until, podlog, jp, leftovers.
 
 pass=0; fail=0
 ok() { echo "ok $1"; pass=$((pass + 1)); }
@@ -42,6 +42,11 @@ kubed_pid=""
 K() { ip netns exec $NS "$KUBE" "$@"; }
 KC() { ip netns exec $NS "$KUBECTL" "$@"; }
 IN() { ip netns exec $NS "$@"; }
+# C VAR=VALUE CLIENT ARGS...: a client in the namespace with one variable
+# of its environment set (X=1 for none); Cbg the same in the background,
+# with $! the client's own PID (each step execs).
+C() { e=$1; shift; ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@"; }
+Cbg() { (e=$1; shift; exec ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@") & }
 
 setup_netns() {
     ip netns add $NS || return 1

@@ -28,10 +28,6 @@ each_client() {
     $1 kubectl-1.32-spdy $KUBECTL $SPDY spdy v5.channel.k8s.io
     if [ -x $K120 ]; then $1 kubectl-1.20 $K120 X=1 spdy v4.channel.k8s.io; fi
 }
-# C ENV CLIENT ARGS...: a client in the test's namespace.
-C() { e=$1; shift; ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@"; }
-# The same in the background; $! is the client's own PID (each step execs).
-Cbg() { (e=$1; shift; exec ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@") & }
 
 # Upgrades logged by the streaming server after mark: "node: VERB PATH:
 # TRANSPORT PROTOCOL".
