@@ -21,6 +21,15 @@ done
 [ -x /bin/busybox ] || skip "busybox-static missing"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || skip "no overlayfs"
 KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
+# kubectl 1.20 (SPDY only): /usr/bin/kubectl.1.20, else Debian's
+# kubernetes-client unpacked by get-kubectl.sh; K120 empty (and K120_WHY
+# says why) when neither is there.
+K120=/usr/bin/kubectl.1.20 K120_WHY=""
+if [ ! -x $K120 ]; then
+    K120=$("$SRC/tests/integration/kubectl/get-kubectl.sh" 2>"${TMPDIR:-/tmp}/k120.$$") ||
+        { K120=""; K120_WHY=$(cat "${TMPDIR:-/tmp}/k120.$$"); }
+    rm -f "${TMPDIR:-/tmp}/k120.$$"
+fi
 
 # unique names: several tests (and helpers) run on this machine at once
 rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
