@@ -341,3 +341,19 @@ else
 fi
 wait $pf 2>/dev/null
 start_kubed $KFLAGS && ok "kubed starts again over the same pods" || bad "kubed restarts" "$(tail -20 "$tmp/kubed.log")"
+# The restarted kubed adopted the containers: its node streams them (once
+# its adoption is through; until then the node answers "pod does not
+# exist").
+logs_tail_is() { [ "$(KC logs sp -c main --tail=1 2>&1)" = "$1" ]; }
+wait_until 30 logs_tail_is line-5 && ok "after the restart: logs of an adopted container" ||
+    bad "logs after restart" "$(KC logs sp -c main --tail=1 2>&1)"
+out=$(KC logs crash --previous 2>&1)
+[ "$out" = gen-1 ] && ok "after the restart: logs --previous" || bad "logs --previous after restart" "$out"
+out=$(KC exec sp -c main -- echo adopted 2>&1 </dev/null)
+[ "$out" = adopted ] && ok "after the restart: exec" || bad "exec after restart" "$out"
+lp=$((lp + 1))
+Cbg X=1 "$KUBECTL" port-forward pod/sp $lp:8080 > "$tmp/pf.out" 2>&1
+pf=$!
+wait_until 20 sh -c "[ \"\$(ip netns exec $NS curl -s --max-time 5 http://127.0.0.1:$lp/)\" = pf-ok ]" &&
+    ok "after the restart: port-forward" || bad "port-forward after restart" "$(cat "$tmp/pf.out")"
+kill $pf 2>/dev/null; wait $pf 2>/dev/null
