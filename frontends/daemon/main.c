@@ -378,6 +378,7 @@ static int cmd_server(int argc, char **argv) {
     return rc < 0 ? 0 : rc;
   if (!node.no_node)
     o.node = &node.o;
+  o.node_kubelet_listen = node.kubelet_listen;
   signal(SIGPIPE, SIG_IGN);
   /* Every watcher holds a connection: allow as many as the hard limit. */
   struct rlimit rl;

@@ -23,6 +23,7 @@ enum {
   O_MAX_PODS,
   O_POD_MAX_PIDS,
   O_UNSAFE_SYSCTLS,
+  O_KUBELET_LISTEN,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -43,6 +44,7 @@ const struct option kubed_node_longopts[] = {
     {"max-pods", required_argument, NULL, O_MAX_PODS},
     {"pod-max-pids", required_argument, NULL, O_POD_MAX_PIDS},
     {"allowed-unsafe-sysctls", required_argument, NULL, O_UNSAFE_SYSCTLS},
+    {"kubelet-listen", required_argument, NULL, O_KUBELET_LISTEN},
     {NULL, 0, NULL, 0},
 };
 
@@ -143,6 +145,9 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
       return 2;
     o->pod_pids_limit = n;
     return 0;
+  case O_KUBELET_LISTEN:
+    f->kubelet_listen = arg;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -183,5 +188,11 @@ void kubed_node_usage(FILE *out) {
       "  --pod-max-pids N        pids.max of each pod (default unlimited)\n"
       "  --allowed-unsafe-sysctls LIST  sysctls beyond the safe set pods\n"
       "                          may set "
-      "(\"kernel.msg*,net.core.somaxconn\")\n");
+      "(\"kernel.msg*,net.core.somaxconn\")\n"
+      "  --kubelet-listen ADDR:PORT  serve the node's logs, exec, attach and\n"
+      "                          port-forward on HTTPS there for API servers\n"
+      "                          in other processes (certificate from the\n"
+      "                          cluster CA, client certificates required;\n"
+      "                          default: none, this process's API server\n"
+      "                          reaches its node directly)\n");
 }

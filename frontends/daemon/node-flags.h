@@ -19,6 +19,7 @@ extern const struct option kubed_node_longopts[];
 struct kubed_node_flags {
   kube_node_agent_options_t o;
   bool no_node;
+  const char *kubelet_listen; /* --kubelet-listen, or NULL */
   const char *labels[33];
   size_t n_labels;
   const char *sysctls[33];

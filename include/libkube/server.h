@@ -131,8 +131,10 @@ typedef struct kube_server_options {
   bool handle_signals;
   /* How the API server reaches kubelet ports for pods on nodes in other
    * processes (see kube_apiserver_options_t): PEM client certificate and
-   * key, and the CA of the kubelets' serving certificates (NULL: not
-   * verified). */
+   * key (both NULL: with a cluster CA, DATA/kubelet-client.crt and .key,
+   * CN kube-apiserver-kubelet-client, O system:masters, signed by it at
+   * each start, which kubelet ports of this cluster accept), and the CA
+   * of the kubelets' serving certificates (NULL: not verified). */
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;
@@ -187,6 +189,16 @@ typedef struct kube_server_options {
    * /ui/login/codes gives an authenticated caller a one-time login code
    * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
   bool no_dashboard;
+  /* The node's kubelet port, for API servers in other processes:
+   * "ADDR:PORT" (PORT 1-65535) where the node's streaming server listens
+   * on HTTPS with a serving certificate signed by the cluster CA for the
+   * node's name and IP (DATA/kubelet.crt, kubelet.key), requiring a
+   * client certificate signed by that CA (as the kubelet with
+   * --client-ca-file); the port goes to the Node's
+   * daemonEndpoints.kubeletEndpoint.Port.  Needs `node` and the cluster
+   * CA (a TLS listener); BadRequest otherwise.  NULL: no port (the API
+   * server of this process serves its node's pods directly). */
+  const char *node_kubelet_listen;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

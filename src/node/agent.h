@@ -327,6 +327,15 @@ void nd_status_update(kube_node_agent_t *a, struct nd_pod *p);
 /* The phase the pod is in now ("Pending", ...); static string. */
 const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
                          json_object *spec);
+/* The exited current instance waits for its restart (CrashLoopBackOff,
+ * RunContainerError): the status shows it as lastState. */
+bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
+                       const struct nd_ctr *c);
+/* The instance lastState.terminated shows (the one `logs --previous`
+ * reads), or NULL. */
+const struct nd_instance *nd_ctr_last_terminated(const struct nd_pod *p,
+                                                 json_object *spec,
+                                                 const struct nd_ctr *c);
 /* After the teardown: final status, then DELETE with a UID precondition
  * when the object is being deleted; calls nd_pod_enqueue when done. */
 void nd_status_finish(kube_node_agent_t *a, struct nd_pod *p);

@@ -19,6 +19,26 @@ static bool ctr_ready(const struct nd_ctr *c) {
   return c->has_cur && c->cur.state == ND_RUNNING;
 }
 
+bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
+                       const struct nd_ctr *c) {
+  if (!c->has_cur || c->cur.state != ND_EXITED || p->term != ND_TERM_NONE ||
+      !c->waiting_reason ||
+      !(streq(c->waiting_reason, "CrashLoopBackOff") ||
+        streq(c->waiting_reason, "RunContainerError")))
+    return false;
+  const char *policy = nd_restart_policy(spec);
+  return c->kind == ND_SIDECAR || streq(policy, "Always") ||
+         (streq(policy, "OnFailure") && c->cur.exit_code != 0);
+}
+
+const struct nd_instance *nd_ctr_last_terminated(const struct nd_pod *p,
+                                                 json_object *spec,
+                                                 const struct nd_ctr *c) {
+  if (nd_ctr_restarting(p, spec, c))
+    return &c->cur;
+  return c->has_prev && c->prev.state == ND_EXITED ? &c->prev : NULL;
+}
+
 /* kubelet's getPhase. */
 const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
                          json_object *spec) {
@@ -135,12 +155,7 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   json_object *last = json_object_new_object();
   bool run = in && in->state == ND_RUNNING;
   bool ex = in && in->state == ND_EXITED;
-  const char *policy = nd_restart_policy(spec);
-  bool restarting = ex && p->term == ND_TERM_NONE && c->waiting_reason &&
-                    (streq(c->waiting_reason, "CrashLoopBackOff") ||
-                     streq(c->waiting_reason, "RunContainerError")) &&
-                    (c->kind == ND_SIDECAR || streq(policy, "Always") ||
-                     (streq(policy, "OnFailure") && in->exit_code != 0));
+  bool restarting = ex && nd_ctr_restarting(p, spec, c);
   if (run) {
     json_object *r = json_object_new_object();
     add_time(r, "startedAt", &in->started);
@@ -158,10 +173,9 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
       add_str(w, "message", c->waiting_message);
     json_object_object_add(state, "waiting", w);
   }
-  if (restarting)
-    json_object_object_add(last, "terminated", terminated(in));
-  else if (c->has_prev && c->prev.state == ND_EXITED)
-    json_object_object_add(last, "terminated", terminated(&c->prev));
+  const struct nd_instance *lt = nd_ctr_last_terminated(p, spec, c);
+  if (lt)
+    json_object_object_add(last, "terminated", terminated(lt));
   json_object_object_add(s, "state", state);
   json_object_object_add(s, "lastState", last);
   json_object_object_add(s, "ready", json_object_new_boolean(ctr_ready(c)));

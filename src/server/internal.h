@@ -31,6 +31,21 @@ int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
                   kube_error_t *err);
 /* DATA/join-token, generated on first start (owned). */
 char *srv_load_join_token(const char *dir, kube_error_t *err);
+/* DATA/kubelet-client.crt and .key: the API server's client certificate
+ * for kubelet ports (CN kube-apiserver-kubelet-client, O system:masters,
+ * as kubeadm's apiserver-kubelet-client), signed by the cluster CA anew at
+ * each start.  Paths owned (free). */
+int srv_kubelet_client_cert(const char *dir, const char *ca,
+                            const char *ca_key, char **cert_out,
+                            char **key_out, kube_error_t *err);
+/* DATA/kubelet.crt and .key: the node's kubelet serving certificate for
+ * its name and IP (may be NULL), signed by the cluster CA anew at each
+ * start.  Paths owned (free). */
+int srv_kubelet_serving_cert(const char *dir, const char *ca,
+                             const char *ca_key, const char *node_name,
+                             const char *node_ip, char **cert_out,
+                             char **key_out, kube_error_t *err);
+
 int srv_ensure_cert(const char *dir, char **cert_out, char **key_out,
                     kube_error_t *err);
 
@@ -81,8 +96,9 @@ const char *srv_registry_address(void *impl);
 const char *srv_token(const kube_server_t *srv);
 void srv_tls_files(const kube_server_t *srv, const char **cert,
                    const char **key);
-/* DATA/ca.crt, the cluster CA (TLS servers). */
+/* DATA/ca.crt and ca.key, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
+const char *srv_ca_key_file(const kube_server_t *srv);
 
 /* The web dashboard at /ui/ (dashboard.c). */
 extern const kube_component_ops_t srv_dashboard_ops;
@@ -97,8 +113,9 @@ int srv_dns_port(void *impl);
 void srv_dns_metrics(void *impl, kube_strbuf_t *out);
 
 extern const kube_component_ops_t srv_node_ops;
-/* opts borrowed (copied). */
+/* opts borrowed (copied); kubelet_listen: kube_server_options_t's
+ * node_kubelet_listen (copied; may be NULL). */
 void *srv_node_new(const struct kube_node_agent_options *opts,
-                   kube_error_t *err);
+                   const char *kubelet_listen, kube_error_t *err);
 
 #endif /* KUBE_SERVER_INTERNAL_H */

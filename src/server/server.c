@@ -29,6 +29,9 @@ struct kube_server {
   char *token;
   char *cert, *key;
   char *ca, *ca_key; /* the cluster CA (TLS servers) */
+  /* the API server's client certificate for kubelet ports, when the
+   * options name none and a cluster CA signs one */
+  char *kubelet_cert, *kubelet_key;
   char *join_token;
   char *url;
   char *kubeconfig;
@@ -193,7 +196,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     static const char *const files[] = {
         "token",   "identity",        "tls.key",
         "tls.crt", "kubeconfig.yaml", "registries.yaml",
-        "ca.key",  "join-token",      "ca.crt"};
+        "ca.key",  "join-token",      "ca.crt", "kubelet.crt", "kubelet.key",
+        "kubelet-client.crt", "kubelet-client.key"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
@@ -251,6 +255,14 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
   if (!(srv->store = kube_store_open(srv->loop, &so, err))) {
     kube_error_wrap(err, "open %s store", store);
     goto fail;
+  }
+  if (srv->ca && !o.kubelet_client_cert_file && !o.kubelet_client_key_file) {
+    if (srv_kubelet_client_cert(srv->data_dir, srv->ca, srv->ca_key,
+                                &srv->kubelet_cert, &srv->kubelet_key,
+                                err) < 0)
+      goto fail;
+    o.kubelet_client_cert_file = srv->kubelet_cert;
+    o.kubelet_client_key_file = srv->kubelet_key;
   }
   kube_apiserver_options_t ao = {
       .struct_size = sizeof ao,
@@ -331,8 +343,19 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_dashboard_ops, impl, err) < 0)
       goto fail;
   }
+  if (o.node_kubelet_listen && !o.node) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "a kubelet port needs a node");
+    goto fail;
+  }
   if (o.node) {
-    void *impl = srv_node_new(o.node, err);
+    void *impl = srv_node_new(o.node, o.node_kubelet_listen, err);
+    if (impl && o.node_kubelet_listen && !srv->ca) {
+      srv_node_ops.free(impl);
+      impl = NULL;
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "a kubelet port needs the cluster CA (a TLS listener)");
+    }
     if (!impl || add_component(srv, &srv_node_ops, impl, err) < 0)
       goto fail;
   }
@@ -590,6 +613,10 @@ const char *srv_ca_file(const kube_server_t *srv) {
   return srv->ca;
 }
 
+const char *srv_ca_key_file(const kube_server_t *srv) {
+  return srv->ca_key;
+}
+
 KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
   for (size_t i = 0; i < srv->n_comps; i++)
     if (streq(srv->comps[i].ops->name, name))
@@ -634,6 +661,8 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
   free(srv->kubeconfig);
   free(srv->ca);
   free(srv->ca_key);
+  free(srv->kubelet_cert);
+  free(srv->kubelet_key);
   free(srv->join_token);
   free(srv);
 }

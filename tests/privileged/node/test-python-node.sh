@@ -17,7 +17,7 @@ load_images || { bad "load the busybox image"; exit 1; }
 
 # nsenter --net, not ip netns exec (which hides the host's cgroup mounts).
 out=$(PYTHONPATH=$PYDIR PYTHONDONTWRITEBYTECODE=1 \
-    nsenter --net=/run/netns/$NS /usr/bin/python3 - "$D" "$NODE" "$NODE_IP" \
+    nsenter --net=/run/netns/$NS /usr/bin/python3 -P - "$D" "$NODE" "$NODE_IP" \
     "$POD_CIDR" "$BR" "$CG" "$RT" 2>&1 <<'PY'
 import sys, time
 import libkube
