@@ -158,6 +158,30 @@ static int kept_credentials_ok(const char *node, const char *path) {
 
 /* The kubeconfig of the node's certificate: joined now when there is
  * none.  0, or 1 after printing why not. */
+/* The cluster CA, kept as DATA/ca.crt: the kubelet port checks the API
+ * server's client certificate against it. */
+static int copy_ca(const char *ca_file, const char *data_dir) {
+  char out[4200];
+  snprintf(out, sizeof out, "%s/ca.crt", data_dir);
+  FILE *in = fopen(ca_file, "rb"), *o = in ? fopen(out, "wb") : NULL;
+  char buf[8192];
+  size_t n;
+  int rc = in && o ? 0 : -1;
+  while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+    if (fwrite(buf, 1, n, o) != n)
+      rc = -1;
+  if (in && ferror(in))
+    rc = -1;
+  if (o && fclose(o) != 0)
+    rc = -1;
+  if (in)
+    fclose(in);
+  if (rc < 0)
+    fprintf(stderr, "kubed agent: cannot keep the CA %s in %s: %s\n", ca_file,
+            out, strerror(errno));
+  return rc;
+}
+
 static int credentials(const struct agent_flags *f, const char *node,
                        const char *path) {
   if (access(path, R_OK) == 0) {
@@ -178,6 +202,8 @@ static int credentials(const struct agent_flags *f, const char *node,
                                    .node_name = node,
                                    .kubeconfig_out = path};
   kube_error_t err = KUBE_ERROR_INIT;
+  if (f->ca_file && copy_ca(f->ca_file, f->data_dir) < 0)
+    return 1;
   if (kube_client_node_join(&jo, &err) < 0) {
     /* One line: the message may carry the server's text. */
     for (char *s = err.message; s && *s; s++)
@@ -203,7 +229,34 @@ struct run {
   /* the serving certificate's thread */
   const char *kubeconfig, *node, *data_dir;
   atomic_bool quit;
+  /* the kubelet port (--kubelet-listen): opened on the loop once the
+   * serving certificate is there */
+  kube_node_stream_t *stream;
+  char *kubelet_listen; /* "tcp:ADDR:PORT" or NULL */
 };
+
+/* On the loop: serve the node's pods on the kubelet port. */
+static void open_kubelet_port(void *arg) {
+  struct run *r = arg;
+  if (!r->stream || atomic_load(&r->quit))
+    return;
+  char crt[4200], key[4200], ca[4200];
+  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
+  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
+  snprintf(ca, sizeof ca, "%s/ca.crt", r->data_dir);
+  kube_node_stream_listen_options_t lo = {.struct_size = sizeof lo,
+                                          .tls_cert_file = crt,
+                                          .tls_key_file = key,
+                                          .tls_client_ca_file = ca};
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_node_stream_listen(r->stream, r->kubelet_listen, &lo, &err) < 0)
+    kube_log(KUBE_LOG_ERROR, "kubed agent: kubelet port %s: %s",
+             r->kubelet_listen + 4, err.message);
+  else
+    kube_log(KUBE_LOG_INFO, "kubed agent: kubelet port listening on %s",
+             r->kubelet_listen + 4);
+  kube_error_clear(&err);
+}
 
 static void drained(void *arg) {
   struct run *r = arg;
@@ -263,8 +316,10 @@ static void *serving_thread(void *arg) {
   char crt[4200], key[4200], ips[8][256], names[8][256];
   snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
   snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
-  if (access(crt, R_OK) == 0 && access(key, R_OK) == 0)
+  if (access(crt, R_OK) == 0 && access(key, R_OK) == 0) {
+    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
     return NULL;
+  }
   kube_client_t *c = kube_client_new_from_kubeconfig(r->kubeconfig, NULL, NULL);
   size_t n_ips = 0, n_names = 0;
   while (c && !atomic_load(&r->quit) &&
@@ -289,9 +344,11 @@ static void *serving_thread(void *arg) {
   if (kube_client_node_serving_cert(&so, &err) < 0)
     kube_log(KUBE_LOG_WARNING, "kubed agent: kubelet serving certificate: %s",
              err.message ? err.message : "failed");
-  else
+  else {
     kube_log(KUBE_LOG_INFO, "kubed agent: kubelet serving certificate in %s",
              crt);
+    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
+  }
   kube_error_clear(&err);
   return NULL;
 }
@@ -306,10 +363,47 @@ static int start_thread(void *(*fn)(void *), struct run *r, kube_error_t *err) {
   return 0;
 }
 
-static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o) {
+/* The port of "ADDR:PORT" ("tcp:" optional), or -1. */
+static int listen_port(const char *spec) {
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec ||
+      (!strncmp(spec, "tcp:", 4) && colon == spec + 3))
+    return -1;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  return *end || end == colon + 1 || port < 1 || port > 65535 ? -1
+                                                               : (int)port;
+}
+
+static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
+                     const char *kubelet_listen) {
   /* Static: the serving certificate's thread may outlive this call (until
    * the process exits); so do the strings it reads. */
   static struct run r;
+  if (kubelet_listen) {
+    char ca[4200];
+    snprintf(ca, sizeof ca, "%s/ca.crt", o->data_dir);
+    int port = listen_port(kubelet_listen);
+    if (port < 0) {
+      fprintf(stderr,
+              "kubed agent: bad --kubelet-listen %s (ADDR:PORT, PORT "
+              "1-65535)\n",
+              kubelet_listen);
+      return 2;
+    }
+    if (access(ca, R_OK) != 0) {
+      fprintf(stderr,
+              "kubed agent: --kubelet-listen needs the cluster CA in %s "
+              "(join with --certificate-authority)\n",
+              ca);
+      return 2;
+    }
+    if (asprintf(&r.kubelet_listen, "%s%s",
+                 strncmp(kubelet_listen, "tcp:", 4) ? "tcp:" : "",
+                 kubelet_listen) < 0)
+      return 1;
+    o->kubelet_port = port;
+  }
   r.kubeconfig = kubeconfig;
   r.node = o->node_name;
   r.data_dir = o->data_dir;
@@ -335,6 +429,17 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o) {
       kube_node_agent_start(r.agent, &err) < 0 ||
       kube_informer_factory_start(inf, &err) < 0)
     goto out;
+  if (r.kubelet_listen) {
+    kube_node_stream_options_t so = {
+        .struct_size = sizeof so,
+        .loop = r.loop,
+        .runtime_root = kube_node_agent_runtime_root(r.agent),
+        .resolve = kube_node_agent_stream_resolve,
+        .resolve_arg = r.agent,
+    };
+    if (!(r.stream = kube_node_stream_new(&so, &err)))
+      goto out;
+  }
   if (start_thread(signal_thread, &r, &err) < 0 ||
       start_thread(serving_thread, &r, &err) < 0)
     goto out;
@@ -346,6 +451,9 @@ out:
   if (rc)
     kube_log(KUBE_LOG_ERROR, "kubed agent: %s",
              err.message ? err.message : "failed");
+  /* The streaming server goes before the agent its resolver reads. */
+  kube_node_stream_free(r.stream);
+  r.stream = NULL;
   kube_node_agent_free(r.agent);
   kube_informer_factory_free(inf);
   kube_http_transport_free(ht);
@@ -402,5 +510,5 @@ int kubed_agent_main(int argc, char **argv) {
   node.o.data_dir = f.data_dir;
   node.o.own_pod_informer = true;
   node.o.per_object_reads = true;
-  return run_agent(path, &node.o);
+  return run_agent(path, &node.o, node.kubelet_listen);
 }

@@ -45,7 +45,8 @@ start_agent() {
     eval "dir=\$A$an node=\$N$an ip=\$IP$an cg=\$CG$an rt=\$RT$an br=\$BR$an cidr=\$CIDR$an"
     nsenter --net=/run/netns/$NS "$KUBED" agent --data-dir "$dir" \
         --node-name "$node" --node-ip "$ip" --pod-cidr "$cidr" \
-        --cni-bridge "$br" --cgroup-parent "$cg" --runtime-root "$rt" "$@" \
+        --cni-bridge "$br" --cgroup-parent "$cg" --runtime-root "$rt" \
+        --kubelet-listen "$ip:10250" "$@" \
         >>"$tmp/agent$an.log" 2>&1 &
     eval "a${an}_pid=$!"
 }
@@ -218,6 +219,25 @@ case "$ip1 $ip2" in "10.$o2.$o3."*" 10.$o2.$o3."*) [ "$ip1" != "$ip2" ] && ok "p
 # Per-object watches only: the agent's cache never saw the unrelated secret.
 NK 1 get secret unrelated >/dev/null 2>&1 && bad "node read an unrelated secret" || ok "unrelated secret not readable by the node"
 NK 1 get secrets --field-selector metadata.name=token >/dev/null 2>&1 && ok "node lists its pod's secret by name" || bad "node list token by name"
+
+# ---- logs and exec through the agents' kubelet ports (HTTPS, the API
+# server's client certificate from the cluster CA) ----
+[ "$(K get node $N1 -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')" = 10250 ] &&
+    ok "Node reports its kubelet port" || bad "kubelet port" "$(K get node $N1 -o yaml 2>&1 | grep -A3 daemonEndpoints)"
+wait_until 30 sh -c "grep -q 'kubelet port listening on $IP2:10250' $tmp/agent2.log" ||
+    bad "agent 2 kubelet port" "$(tail -5 $tmp/agent2.log)"
+for i in 1 2; do
+    eval "p=\$p$i"
+    [ -n "$p" ] || continue
+    out=$(K logs "$p" --tail=100 2>&1)
+    echo "$out" | grep -q "secret=s3cr3t" && ok "kube logs of the pod on node $i" || bad "logs node $i" "$out"
+    out=$(KC exec "$p" -- cat /cfg/greeting 2>&1)
+    [ "$out" = hello-v1 ] && ok "kubectl exec in the pod on node $i" || bad "exec node $i" "$out"
+done
+KC exec "$p2" -- sh -c 'exit 3' >/dev/null 2>&1; rc=$?
+[ $rc = 3 ] && ok "exec exit code through the kubelet port" || bad "exec exit code" "rc=$rc"
+out=$(IN curl -sk --max-time 5 "https://$IP1:10250/containerLogs/default/$p1/c" -o /dev/null -w '%{http_code}' 2>&1)
+[ "$out" = 401 ] && ok "kubelet port refuses a client without a certificate" || bad "kubelet port auth" "$out"
 
 # ---- kubectl get nodes -o wide ----
 out=$(KC get nodes -o wide 2>&1)
