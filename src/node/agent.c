@@ -206,6 +206,13 @@ void nd_instance_clear(kube_node_agent_t *a, struct nd_instance *in) {
 }
 
 void nd_ctr_clear(kube_node_agent_t *a, struct nd_ctr *c) {
+  for (int t = 0; t < ND_PROBE__COUNT; t++)
+    nd_prober_free(c->probers[t]);
+  if (c->hook_cancel) /* the hook's job outlives the record: end its wait */
+    __atomic_store_n(c->hook_cancel, 1, __ATOMIC_RELEASE);
+  free(c->stop_id);
+  free(c->kill_message);
+  free(c->post_start_id);
   nd_instance_clear(a, &c->cur);
   nd_instance_clear(a, &c->prev);
   free(c->name);

@@ -915,6 +915,9 @@ static void ct_done(nd_job_t *j) {
       continue;
     }
     ctr->create_backoff_ms = 0;
+    /* a new instance: what was asked of the last one is over */
+    free(ctr->kill_message);
+    ctr->kill_message = NULL;
     /* a new instance (running, or one that failed to start): the current
      * one becomes the previous one */
     if (ctr->has_cur) {
@@ -957,6 +960,7 @@ static void ct_done(nd_job_t *j) {
     nd_watch_exit(a, p, in, c->pid);
     if (c->pid <= 0)
       in->state = ND_RUNNING;
+    nd_post_start(a, p, ctr);
   }
 }
 
@@ -1347,5 +1351,31 @@ int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
     kill_free(&(nd_job_t){.data = k});
     return kube_make_oom(err);
   }
+  return nd_job_submit(j, err) < 0 ? -1 : 1;
+}
+
+int nd_ctr_signal(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                  int sig, bool all, kube_error_t *err) {
+  if (!c->has_cur || !c->cur.id)
+    return 0;
+  struct kill_job *k = calloc(1, sizeof *k);
+  if (!k || !(k->ids = calloc(1, sizeof(char *))) ||
+      !(k->sigs = calloc(1, sizeof(int))) || !(k->ids[0] = strdup(c->cur.id))) {
+    if (k) {
+      free(k->ids);
+      free(k->sigs);
+    }
+    free(k);
+    return kube_make_oom(err);
+  }
+  k->sigs[0] = sig;
+  k->n = 1;
+  k->all = all;
+  nd_job_t *j = nd_job_new(a, p->uid, kill_work, NULL, k, kill_free);
+  if (!j) {
+    kill_free(&(nd_job_t){.data = k});
+    return kube_make_oom(err);
+  }
+  j->exclusive = false;
   return nd_job_submit(j, err) < 0 ? -1 : 1;
 }

@@ -15,8 +15,7 @@ static const char *const own_conditions[] = {
     "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"};
 
 static bool ctr_ready(const struct nd_ctr *c) {
-  /* no readiness probes yet: a running container is ready */
-  return c->has_cur && c->cur.state == ND_RUNNING;
+  return nd_ctr_ready(c); /* probe.c: running, started, readiness */
 }
 
 /* kubelet's getPhase. */
@@ -133,7 +132,9 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   }
   json_object *state = json_object_new_object();
   json_object *last = json_object_new_object();
-  bool run = in && in->state == ND_RUNNING;
+  /* while postStart runs the container is still being created (the
+   * kubelet's sync is blocked in the hook) */
+  bool run = in && in->state == ND_RUNNING && !c->post_start_running;
   bool ex = in && in->state == ND_EXITED;
   const char *policy = nd_restart_policy(spec);
   bool restarting = ex && p->term == ND_TERM_NONE && c->waiting_reason &&
@@ -166,7 +167,8 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   json_object_object_add(s, "lastState", last);
   json_object_object_add(s, "ready", json_object_new_boolean(ctr_ready(c)));
   json_object_object_add(s, "restartCount", json_object_new_int(c->restarts));
-  json_object_object_add(s, "started", json_object_new_boolean(run));
+  json_object_object_add(s, "started",
+                         json_object_new_boolean(nd_ctr_started(c)));
   return s;
 }
 
@@ -261,7 +263,7 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     if (c->kind == ND_INIT &&
         !(c->has_cur && c->cur.state == ND_EXITED && c->cur.exit_code == 0))
       initialized = false;
-    if (c->kind == ND_SIDECAR && !ctr_ready(c) && p->term == ND_TERM_NONE &&
+    if (c->kind == ND_SIDECAR && !nd_ctr_started(c) && p->term == ND_TERM_NONE &&
         !p->finished)
       initialized = false;
   }

@@ -1,0 +1,270 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Probes and lifecycle hooks end to end (root): kubed with its node in a
+# network namespace of the test's own, pods from the offline busybox image.
+# Readiness flips the pod's Ready both ways (exec, tcpSocket, httpGet);
+# liveness failures kill and restart the container with the kubelet's
+# Unhealthy and Killing events; the startup probe gates liveness and
+# readiness and sets `started`; postStart writes a file (exec) and calls
+# the container (httpGet), a failing one records FailedPostStartHook and
+# the container is killed; preStop runs on deletion before the stop signal
+# (a hostPath file), a failing one records FailedPreStopHook, one that
+# outlasts the grace period does not hold the deletion; gRPC health checks
+# when python3-grpcio is there.  Clients: `kube` and kubectl 1.32.
+#   test-probes.sh KUBED KUBE SOURCE_ROOT [SECTION...]
+set -u
+KUBED=$1; KUBE=$2; SRC=$3; shift 3
+. "$SRC/tests/privileged/node/lib.sh"
+trap 'finish; exit $?' EXIT INT TERM
+
+pod() { # pod NAME SPEC-YAML (spec indented by 2)
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n%s\n' "$1" "$2"
+}
+cond() { KC get pod "$1" -o "jsonpath={.status.conditions[?(@.type==\"$2\")].status}" 2>/dev/null; }
+cond_is() { [ "$(cond "$1" "$2")" = "$3" ]; }
+ready_is() { cond_is "$1" Ready "$2" && cond_is "$1" ContainersReady "$2"; }
+cstat() { jp "pod/$1" "{.status.containerStatuses[0].$2}"; }
+restarts_at_least() { [ "$(cstat "$1" restartCount)" -ge "$2" ] 2>/dev/null; }
+st() { jp "pod/$1" '{.status}'; }
+# ctl NAME: a host directory the pod mounts at /ctl (the test flips files
+# there instead of exec'ing into the container)
+ctl() { mkdir -p $tmp/ctl/$1; printf '  volumes: [{name: ctl, hostPath: {path: %s}}]\n' $tmp/ctl/$1; }
+VM="    volumeMounts: [{name: ctl, mountPath: /ctl}]"
+
+sec_readiness() {
+    # exec: ready while /tmp/ready exists
+    apply "$(pod rexec "$(ctl rexec)
+  containers:
+  - name: c
+    image: busybox:1.35.0
+$VM
+    command: [sleep, '3600']
+    readinessProbe: {exec: {command: [cat, /ctl/ready]}, periodSeconds: 1, failureThreshold: 1}")"
+    wait_until 30 running rexec || bad "rexec running" "$(K describe pod rexec)"
+    wait_until 10 event_has rexec "Unhealthy: Readiness probe failed: cat: can't open '/ctl/ready'" &&
+        ok "Unhealthy event: Readiness probe failed: <the command's output>" || bad "readiness event" "$(events_of rexec)"
+    ready_is rexec False && [ "$(cstat rexec ready)" = false ] && [ "$(cstat rexec started)" = true ] &&
+        ok "exec readiness failing: Ready and ContainersReady False, ready false, started true" ||
+        bad "not ready" "$(st rexec)"
+    r=$(KC get pod rexec -o 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}')
+    [ "$r" = ContainersNotReady ] && ok "Ready reason ContainersNotReady" || bad "Ready reason" "$r"
+    touch $tmp/ctl/rexec/ready
+    wait_until 15 ready_is rexec True && [ "$(cstat rexec ready)" = true ] &&
+        ok "exec readiness passes: Ready True (kubectl 1.32 jsonpath)" || bad "ready" "$(st rexec)"
+    rm $tmp/ctl/rexec/ready
+    wait_until 15 ready_is rexec False && ok "... and back to False when it fails again" || bad "unready again" "$(st rexec)"
+    # tcpSocket: a listening port by name, and a closed one
+    apply "$(pod rtcp "  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'mkdir -p /www; exec httpd -f -p 8080 -h /www']
+    ports: [{name: web, containerPort: 8080}]
+    readinessProbe: {tcpSocket: {port: web}, periodSeconds: 1}
+  - name: closed
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    readinessProbe: {tcpSocket: {port: 8081}, periodSeconds: 1, timeoutSeconds: 2}")"
+    wait_until 30 running rtcp || bad "rtcp running" "$(K describe pod rtcp)"
+    ip=$(jp pod/rtcp '{.status.podIP}')
+    wait_until 15 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod rtcp -o 'jsonpath={.status.containerStatuses[?(@.name==\"c\")].ready}')\" = true ]" &&
+        ok "tcpSocket readiness on a named port: ready" || bad "tcp ready" "$(st rtcp)"
+    wait_until 10 event_has rtcp "Unhealthy: Readiness probe failed: dial tcp $ip:8081: connect: connection refused" &&
+        ok "tcpSocket on a closed port: Readiness probe failed: dial tcp $ip:8081: connect: connection refused" ||
+        bad "tcp event" "$(events_of rtcp)"
+    ready_is rtcp False && ok "one unready container: the pod is not Ready" || bad "rtcp ready" "$(st rtcp)"
+    msg=$(KC get pod rtcp -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')
+    [ "$msg" = "containers with unready status: [closed]" ] && ok "Ready message names the container" || bad "Ready message" "$msg"
+    # httpGet readiness with a header, path and HTTPS-less server
+    apply "$(pod rhttp "$(ctl rhttp)
+  containers:
+  - name: c
+    image: busybox:1.35.0
+$VM
+    command: [sh, -c, 'exec httpd -f -p 80 -h /ctl']
+    readinessProbe: {httpGet: {path: /ok, port: 80, httpHeaders: [{name: X-Probe, value: 'yes'}]}, periodSeconds: 1}")"
+    wait_until 30 running rhttp || bad "rhttp running" "$(K describe pod rhttp)"
+    ip=$(jp pod/rhttp '{.status.podIP}')
+    wait_until 10 event_has rhttp "Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404" &&
+        ok "httpGet readiness: 404 fails (HTTP probe failed with statuscode: 404)" || bad "http 404" "$(events_of rhttp)"
+    echo fine > $tmp/ctl/rhttp/ok
+    wait_until 15 ready_is rhttp True && ok "httpGet readiness: 200 makes it Ready" || bad "http ready" "$(st rhttp)"
+    K delete pod rexec rtcp rhttp --grace-period=1 --wait=false >/dev/null
+}
+
+sec_liveness() {
+    apply "$(pod live "$(ctl live)
+  containers:
+  - name: c
+    image: busybox:1.35.0
+$VM
+    command: [sh, -c, 'echo ok > /ctl/healthz && exec httpd -f -p 8080 -h /ctl']
+    ports: [{name: http, containerPort: 8080}]
+    livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 2}")"
+    wait_until 30 running live || bad "live running" "$(K describe pod live)"
+    sleep 3
+    [ "$(cstat live restartCount)" = 0 ] && ok "a passing httpGet liveness probe: no restart" || bad "live restarted" "$(events_of live)"
+    rm $tmp/ctl/live/healthz
+    wait_until 30 restarts_at_least live 1 && ok "liveness failure: restartCount grows" || bad "live restart" "$(K get pod live -o yaml)"
+    event_has live "Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 404" &&
+        ok "Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 404" || bad "liveness event" "$(events_of live)"
+    event_has live "Killing: Container c failed liveness probe, will be restarted" &&
+        ok "Killing: Container c failed liveness probe, will be restarted" || bad "Killing event" "$(events_of live)"
+    wait_until 30 running live && [ -n "$(cstat live lastState.terminated.exitCode)" ] &&
+        ok "restarted and running again, lastState terminated" || bad "live running again" "$(K get pod live -o yaml)"
+    # exec liveness that always fails, restartPolicy Never: killed, not restarted
+    apply "$(pod livenever "  restartPolicy: Never
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    livenessProbe: {exec: {command: [sh, -c, 'echo sick; exit 3']}, periodSeconds: 1, failureThreshold: 1}")"
+    wait_until 40 phase_is livenever Failed && [ "$(cstat livenever restartCount)" = 0 ] &&
+        ok "restartPolicy Never: killed, not restarted, pod Failed" || bad "livenever" "$(K get pod livenever -o yaml)"
+    event_has livenever "Unhealthy: Liveness probe failed: sick" && event_has livenever "Killing: Container c failed liveness probe, will not be restarted" &&
+        ok "exec liveness: output in the event, will not be restarted" || bad "livenever events" "$(events_of livenever)"
+    # exec probe timing out
+    apply "$(pod livetimeout "  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    livenessProbe: {exec: {command: [sleep, '30']}, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 1}")"
+    wait_until 40 event_has livetimeout 'Unhealthy: Liveness probe failed: command "sleep 30" timed out' &&
+        ok "exec probe timeout: command \"sleep 30\" timed out" || bad "timeout" "$(events_of livetimeout)"
+    K delete pod live livenever livetimeout --grace-period=1 --wait=false >/dev/null
+}
+
+sec_startup() {
+    apply "$(pod start "$(ctl start)
+  containers:
+  - name: c
+    image: busybox:1.35.0
+$VM
+    command: [sleep, '3600']
+    startupProbe: {exec: {command: [test, -f, /ctl/started]}, periodSeconds: 1, failureThreshold: 60}
+    livenessProbe: {exec: {command: [test, -f, /ctl/started]}, periodSeconds: 1, failureThreshold: 1}
+    readinessProbe: {exec: {command: ['true']}, periodSeconds: 30}")"
+    wait_until 30 running start || bad "start running" "$(K describe pod start)"
+    sleep 4
+    [ "$(cstat start started)" = false ] && [ "$(cstat start ready)" = false ] && [ "$(cstat start restartCount)" = 0 ] &&
+        ok "startup probe failing: started false, ready false, no restart" || bad "startup gate" "$(K get pod start -o yaml)"
+    events_of start | grep -q "Liveness probe" && bad "liveness ran before startup" "$(events_of start)" ||
+        ok "liveness is not run before the startup probe passes"
+    touch $tmp/ctl/start/started
+    wait_until 15 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod start -o 'jsonpath={.status.containerStatuses[0].started}')\" = true ]" &&
+        ok "startup probe passes: started true" || bad "started" "$(K get pod start -o yaml)"
+    wait_until 10 ready_is start True && ok "... readiness runs at once: Ready True (its period is 30 s)" || bad "start ready" "$(K get pod start -o yaml)"
+    apply "$(pod startfail "  terminationGracePeriodSeconds: 2
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    startupProbe: {exec: {command: ['false']}, periodSeconds: 1, failureThreshold: 2}")"
+    wait_until 40 restarts_at_least startfail 1 && event_has startfail "Killing: Container c failed startup probe, will be restarted" &&
+        ok "startup probe failure: Killing (failed startup probe) and a restart" || bad "startfail" "$(events_of startfail)"
+    K delete pod start startfail --grace-period=1 --wait=false >/dev/null
+}
+
+sec_hooks() {
+    mkdir -p $tmp/out
+    apply "$(pod ps "  volumes: [{name: d, emptyDir: {}}]
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    volumeMounts: [{name: d, mountPath: /data}]
+    command: [sh, -c, 'until [ -f /data/ps ]; do sleep 0.1; done; cat /data/ps; sleep 3600']
+    lifecycle: {postStart: {exec: {command: [sh, -c, 'echo from-poststart > /data/ps']}}}")"
+    wait_until 30 running ps && wait_until 10 log_has ps c from-poststart &&
+        ok "postStart exec wrote a file the container read" || bad "postStart" "$(K describe pod ps)" "$(podlog ps c)"
+    # httpGet hooks call a server pod (host: its IP) that logs requests
+    apply "$(pod hooksrv "  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'mkdir -p /www && echo hi > /www/hook && echo bye > /www/bye && exec httpd -f -vv -p 80 -h /www']
+    readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 1}")"
+    wait_until 30 ready_is hooksrv True || bad "hooksrv ready" "$(st hooksrv)"
+    srv=$(jp pod/hooksrv '{.status.podIP}')
+    apply "$(pod pshttp "  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    lifecycle: {postStart: {httpGet: {host: '$srv', path: /hook, port: 80}}}")"
+    wait_until 30 running pshttp && wait_until 10 log_has hooksrv c "url:/hook" &&
+        ok "postStart httpGet reached its server" || bad "postStart http" "$(events_of pshttp)" "$(podlog hooksrv c)"
+    apply "$(pod psfail "  terminationGracePeriodSeconds: 2
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    lifecycle: {postStart: {exec: {command: [sh, -c, 'echo nope; exit 2']}}}")"
+    wait_until 40 event_has psfail "FailedPostStartHook: Exec lifecycle hook (\[sh -c echo nope; exit 2\]) for Container \"c\" in Pod \"psfail_default(.*)\" failed - error: command 'sh -c echo nope; exit 2' exited with 2: , message: \"nope" &&
+        ok "FailedPostStartHook with the kubelet's message" || bad "FailedPostStartHook" "$(events_of psfail)"
+    wait_until 40 restarts_at_least psfail 1 && event_has psfail "Killing: FailedPostStartHook" &&
+        ok "a failed postStart kills the container (restarted)" || bad "psfail kill" "$(K get pod psfail -o yaml)" "$(events_of psfail)"
+    # preStop: runs before the stop signal, on deletion
+    apply "$(pod prestop "  terminationGracePeriodSeconds: 20
+  volumes: [{name: out, hostPath: {path: $tmp/out}}]
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    volumeMounts: [{name: out, mountPath: /out}]
+    command: [sh, -c, 'trap \"date +%s > /out/term; exit 0\" TERM; while true; do sleep 0.1; done']
+    lifecycle: {preStop: {exec: {command: [sh, -c, 'date +%s > /out/prestop; sleep 2; echo done >> /out/prestop']}}}")"
+    apply "$(pod prestophttp "  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    lifecycle: {preStop: {httpGet: {host: '$srv', path: /bye, port: 80}}}")"
+    apply "$(pod prestopfail "  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    lifecycle: {preStop: {exec: {command: ['false']}}}")"
+    apply "$(pod prestoplong "  terminationGracePeriodSeconds: 3
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    lifecycle: {preStop: {exec: {command: [sleep, '600']}}}")"
+    for p in prestop prestophttp prestopfail prestoplong; do wait_until 30 running $p || bad "$p running" "$(K describe pod $p)"; done
+    sleep 0.5
+    K delete pod prestop prestophttp prestopfail prestoplong --wait=false >/dev/null 2>&1
+    wait_until 40 gone prestop && grep -q done $tmp/out/prestop 2>/dev/null && [ -f $tmp/out/term ] &&
+        ok "preStop ran on deletion (file written through a hostPath)" || bad "preStop" "$(ls -l $tmp/out)" "$(events_of prestop)"
+    t1=$(head -1 $tmp/out/prestop 2>/dev/null); t2=$(cat $tmp/out/term 2>/dev/null)
+    [ -n "$t1" ] && [ -n "$t2" ] && [ $((t2 - t1)) -ge 2 ] &&
+        ok "SIGTERM came after preStop finished (preStop at $t1, TERM at $t2)" || bad "preStop order" "$t1 $t2"
+    event_has prestop "Killing: Stopping container c" && ok "Killing: Stopping container c" || bad "Killing" "$(events_of prestop)"
+    wait_until 40 gone prestophttp && log_has hooksrv c "url:/bye" &&
+        ok "preStop httpGet reached its server on deletion" || bad "prestophttp" "$(events_of prestophttp)" "$(podlog hooksrv c)"
+    wait_until 40 gone prestopfail && event_has prestopfail "FailedPreStopHook: PreStopHook failed" &&
+        ok "FailedPreStopHook: PreStopHook failed" || bad "FailedPreStopHook" "$(events_of prestopfail)"
+    wait_until 40 gone prestoplong && ok "a preStop outlasting the grace period does not hold the deletion" || bad "prestoplong" "$(K get pod prestoplong -o yaml)"
+    # the image's STOPSIGNAL after preStop
+    printf 'FROM busybox:1.35.0\nSTOPSIGNAL SIGUSR1\nCMD ["sh", "-c", "trap \\"echo got-USR1 > /out/usr1; exit 0\\" USR1; while true; do sleep 0.1; done"]\n' > $tmp/Dockerfile
+    out=$("$KUBE" build --data-dir "$D" -t stopsig:1 -f $tmp/Dockerfile $tmp 2>&1) || bad "build stopsig image" "$out"
+    apply "$(pod usr1 "  volumes: [{name: out, hostPath: {path: $tmp/out}}]
+  containers:
+  - name: c
+    image: stopsig:1
+    imagePullPolicy: Never
+    volumeMounts: [{name: out, mountPath: /out}]
+    lifecycle: {preStop: {exec: {command: [sh, -c, 'echo pre > /out/usr1-pre']}}}")"
+    wait_until 30 running usr1 || bad "usr1 running" "$(K describe pod usr1)"
+    sleep 0.5
+    K delete pod usr1 >/dev/null 2>&1
+    grep -q pre $tmp/out/usr1-pre 2>/dev/null && grep -q got-USR1 $tmp/out/usr1 2>/dev/null &&
+        ok "preStop, then the image's STOPSIGNAL (SIGUSR1)" || bad "usr1" "$(ls $tmp/out)"
+    K delete pod ps pshttp psfail hooksrv --grace-period=1 --wait=false >/dev/null
+}
+
+setup_netns || { echo "cannot create network namespace"; exit 1; }
+out=$(load_images) || bad "images" "$out"
+start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
+ok "kubed starts and its node gets Ready"
+sections=${*:-readiness liveness startup hooks}
+for s in $sections; do
+    echo "# $s"
+    sec_$s
+done
