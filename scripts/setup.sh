@@ -26,6 +26,7 @@ PACKAGES="
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
+  libnghttp2-dev
   libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
@@ -39,6 +40,7 @@ PACKAGES="
   procps
   python3
   python3-dev
+  python3-grpcio
   python3-kubernetes
   python3-pytest
   python3-websocket

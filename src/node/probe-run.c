@@ -593,8 +593,7 @@ void nd_handler_run(kube_runtime_t *rt, const char *ctr_id,
     run_tcp(h, target, deadline, cancel, out);
     break;
   case ND_H_GRPC:
-    out->result = ND_PR_UNKNOWN; /* an error: the result is not counted */
-    out->output = strdup("gRPC probes are not supported by this node yet");
+    nd_grpc_check(h, target, timeout_ms, deadline, cancel, out);
     break;
   case ND_H_SLEEP:
     run_sleep(h, deadline, cancel, out);

@@ -10,12 +10,14 @@
 # the container is killed; preStop runs on deletion before the stop signal
 # (a hostPath file), a failing one records FailedPreStopHook, one that
 # outlasts the grace period does not hold the deletion; gRPC health checks
-# when python3-grpcio is there.  Clients: `kube` and kubectl 1.32.
+# against a python3-grpcio server in the test's namespace (SERVING,
+# NOT_SERVING, an unknown service, no server).  Clients: `kube` and kubectl 1.32.
 #   test-probes.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
 . "$SRC/tests/privileged/node/lib.sh"
-trap 'finish; exit $?' EXIT INT TERM
+grpc_pid=""
+trap '[ -n "$grpc_pid" ] && kill $grpc_pid 2>/dev/null; finish; exit $?' EXIT INT TERM
 
 pod() { # pod NAME SPEC-YAML (spec indented by 2)
     printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n%s\n' "$1" "$2"
@@ -259,11 +261,56 @@ sec_hooks() {
     K delete pod ps pshttp psfail hooksrv --grace-period=1 --wait=false >/dev/null
 }
 
+sec_grpc() {
+    /usr/bin/python3 -c 'import grpc' 2>/dev/null || { echo "SKIP grpc: python3-grpcio missing"; return 0; }
+    gp=$((30000 + rnd % 10000))
+    echo SERVING > $tmp/grpc-status
+    IN /usr/bin/python3 "$SRC/tests/privileged/node/grpc_health_server.py" $NODE_IP:$gp $tmp/grpc-status >$tmp/grpc.log 2>&1 &
+    grpc_pid=$!
+    wait_until 20 grep -q listening $tmp/grpc.log || bad "gRPC health server" "$(cat $tmp/grpc.log)"
+    # a host-network pod: the probe reaches the server on the node address
+    apply "$(pod rgrpc "  hostNetwork: true
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    ports: [{name: health, containerPort: $gp}]
+    readinessProbe: {grpc: {port: $gp, service: app}, periodSeconds: 1}
+    livenessProbe: {grpc: {port: $gp}, periodSeconds: 1, failureThreshold: 100}")"
+    # (each its own pod: the event spam filter allows a pod 25 events)
+    apply "$(pod rgrpcmiss "  hostNetwork: true
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    readinessProbe: {grpc: {port: $gp, service: nope}, periodSeconds: 1}")"
+    apply "$(pod rgrpcnone "  hostNetwork: true
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    readinessProbe: {grpc: {port: $((gp + 1))}, periodSeconds: 1}")"
+    wait_until 30 running rgrpc || bad "rgrpc running" "$(K describe pod rgrpc)"
+    wait_until 15 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod rgrpc -o 'jsonpath={.status.containerStatuses[?(@.name==\"c\")].ready}')\" = true ]" &&
+        ok "gRPC health check SERVING: ready" || bad "grpc ready" "$(st rgrpc)" "$(events_of rgrpc)"
+    wait_until 20 event_has rgrpcmiss "Unhealthy: Readiness probe failed: error: health rpc probe failed: rpc error: code = NotFound desc = unknown service" &&
+        ok "gRPC unknown service: rpc error: code = NotFound desc = unknown service" || bad "grpc NotFound" "$(events_of rgrpcmiss)"
+    wait_until 20 event_has rgrpcnone "Unhealthy: Readiness probe failed: error: failed to connect service at \"$NODE_IP:$((gp + 1))\": dial tcp $NODE_IP:$((gp + 1)): connect: connection refused" &&
+        ok "gRPC without a server: failed to connect service" || bad "grpc no server" "$(events_of rgrpcnone)"
+    echo NOT_SERVING > $tmp/grpc-status
+    wait_until 15 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod rgrpc -o 'jsonpath={.status.containerStatuses[?(@.name==\"c\")].ready}')\" = false ]" &&
+        event_has rgrpc 'Unhealthy: Readiness probe failed: service unhealthy (responded with "NOT_SERVING")' &&
+        ok "gRPC NOT_SERVING: unready, service unhealthy (responded with \"NOT_SERVING\")" || bad "grpc NOT_SERVING" "$(events_of rgrpc)"
+    [ "$(cstat rgrpc restartCount)" = 0 ] && ok "gRPC liveness below its failure threshold: no restart" || bad "grpc restarts"
+    kill $grpc_pid 2>/dev/null; wait $grpc_pid 2>/dev/null; grpc_pid=""
+    K delete pod rgrpc rgrpcmiss rgrpcnone --grace-period=1 --wait=false >/dev/null
+}
+
 setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
 start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
-sections=${*:-readiness liveness startup hooks}
+sections=${*:-readiness liveness startup hooks grpc}
 for s in $sections; do
     echo "# $s"
     sec_$s
