@@ -108,7 +108,6 @@ struct nd_ctr {
   char *pull_error;
   /* CreateContainerConfigError / CreateContainerError: not before */
   int64_t create_retry_ms, create_backoff_ms;
-  bool stop_sent; /* STOPSIGNAL sent while terminating */
   bool seen;      /* still in the spec (sync bookkeeping) */
   /* probes (startup, liveness, readiness; NULL: none) */
   struct nd_prober *probers[3];
@@ -318,9 +317,7 @@ struct nd_pod {
   bool admitted, rejected;
   char *reject_reason, *reject_message;
   enum nd_term term;
-  int64_t kill_deadline_ms; /* SIGKILL after this (monotonic) */
-  int64_t term_grace_s;     /* the grace period of the pod's stop */
-  bool kill_sent;
+  int64_t term_grace_s; /* the grace period of the pod's stop */
   bool job_running;
   bool adopted;
   /* status writes */
@@ -502,10 +499,6 @@ int nd_pod_record_write(const struct nd_pod *p, const char *state,
 int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
                         const kube_object_t *pod, char **names, size_t n,
                         kube_error_t *err);
-/* Send sig (0: each container's stop signal) to the running containers
- * (all=true: every process of their cgroups). */
-int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
-                       bool all, kube_error_t *err);
 /* Send sig to c's current instance (all: every process of its cgroup);
  * a job beside the pod's own. */
 int nd_ctr_signal(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,

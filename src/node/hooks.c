@@ -192,7 +192,6 @@ static int64_t send_stop_signal(kube_node_agent_t *a, struct nd_pod *p,
   if (c->stop_deadline_ms < now + MIN_GRACE_MS)
     c->stop_deadline_ms = now + MIN_GRACE_MS;
   c->stop = ND_STOP_SIGNALED;
-  c->stop_sent = true;
   kube_error_t err = KUBE_ERROR_INIT;
   if (nd_ctr_signal(a, p, c, nd_signal_parse(c->cur.stop_signal), false,
                     &err) < 0)

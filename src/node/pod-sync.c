@@ -330,7 +330,6 @@ static int sync_terminating(kube_node_agent_t *a, struct nd_pod *p,
       grace = MIN_GRACE_S;
     p->term = ND_TERM_STOPPING;
     p->term_grace_s = grace;
-    p->kill_deadline_ms = nd_now_ms() + grace * 1000;
     log_debug("pod %s/%s: stopping (grace %llds)", p->ns, p->name,
               (long long)grace);
   }

@@ -23,6 +23,10 @@ struct nd_conn {
  * connection refused"). */
 int nd_conn_dial(struct nd_conn *c, const char *host, int port,
                  int64_t deadline, const volatile int *cancel, char **errmsg);
+/* TLS over the connection without verifying the peer (the kubelet's
+ * InsecureSkipVerify); -1 with *errmsg (owned). */
+int nd_conn_tls(struct nd_conn *c, const char *host, int64_t deadline,
+                const volatile int *cancel, char **errmsg);
 /* 0 sent; -1 error; -2 deadline. */
 int nd_conn_write(struct nd_conn *c, const void *buf, size_t len,
                   int64_t deadline, const volatile int *cancel);
@@ -34,6 +38,11 @@ void nd_conn_close(struct nd_conn *c);
 void nd_host_port(const char *host, int port, char *buf, size_t len);
 /* strerror in Go's words (lower-case first letter). */
 const char *nd_go_errno(int e, char *buf, size_t len);
+
+/* The httpGet handler against host (probe-http.c). */
+void nd_http_get(const struct nd_handler *h, const char *host,
+                 int64_t deadline, const volatile int *cancel,
+                 struct nd_outcome *out);
 
 /* grpc.health.v1.Health/Check of h->service at host:h->port over h2c,
  * as the kubelet's gRPC prober. */

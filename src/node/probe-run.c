@@ -3,9 +3,9 @@
  * Running a probe's or a hook's handler on a worker thread, bounded by a
  * deadline, with the kubelet's results and wording: exec in the container
  * through the runtime (output collected, the process killed at the
- * timeout), an HTTP GET (HTTPS without verification; success 200-399, a
- * redirect is a warning), a TCP connect, a gRPC health check (probe-grpc.c)
- * and sleep.  Nothing here touches the loop.
+ * timeout), an HTTP GET (probe-http.c), a TCP connect, a gRPC health
+ * check (probe-grpc.c) and sleep; the connections they share.  Nothing
+ * here touches the loop.
  */
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,7 +22,7 @@
 #include "node/agent.h"
 #include "node/probe-net.h"
 
-#define MAX_OUTPUT (10 * 1024) /* the kubelet's maxRespBodyLength */
+#define MAX_OUTPUT (10 * 1024) /* the kubelet's maxExecProbeOutput */
 #define SLICE_MS 100           /* how often a wait looks at *cancel */
 
 void nd_outcome_clear(struct nd_outcome *o) {
@@ -279,9 +279,8 @@ int nd_conn_dial(struct nd_conn *c, const char *host, int port,
   return 0;
 }
 
-/* TLS without verification (the kubelet's InsecureSkipVerify). */
-static int conn_tls(struct nd_conn *c, const char *host, int64_t deadline,
-                    const volatile int *cancel, char **errmsg) {
+int nd_conn_tls(struct nd_conn *c, const char *host, int64_t deadline,
+                const volatile int *cancel, char **errmsg) {
   c->ctx = SSL_CTX_new(TLS_client_method());
   if (!c->ctx || !(c->ssl = SSL_new(c->ctx)) || !SSL_set_fd(c->ssl, c->fd)) {
     *errmsg = strdup("tls: out of memory");
@@ -383,150 +382,6 @@ ssize_t nd_conn_read(struct nd_conn *c, void *buf, size_t len,
   }
 }
 
-/* ---- httpGet ------------------------------------------------------------ */
-
-static bool has_header(const struct nd_handler *h, const char *name) {
-  for (size_t i = 0; i + 1 < h->n_headers; i += 2)
-    if (strcasecmp(h->headers[i], name) == 0)
-      return true;
-  return false;
-}
-
-static char *http_request(const struct nd_handler *h, const char *hp) {
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  const char *host_hdr = hp;
-  for (size_t i = 0; i + 1 < h->n_headers; i += 2)
-    if (strcasecmp(h->headers[i], "Host") == 0)
-      host_hdr = h->headers[i + 1];
-  kube_strbuf_printf(&sb, "GET %s HTTP/1.1\r\nHost: %s\r\n", h->path, host_hdr);
-  if (!has_header(h, "User-Agent"))
-    kube_strbuf_printf(&sb, "User-Agent: kube-probe/1.32\r\n");
-  if (!has_header(h, "Accept"))
-    kube_strbuf_printf(&sb, "Accept: */*\r\n");
-  for (size_t i = 0; i + 1 < h->n_headers; i += 2)
-    if (strcasecmp(h->headers[i], "Host") != 0 &&
-        strcasecmp(h->headers[i], "Connection") != 0)
-      kube_strbuf_printf(&sb, "%s: %s\r\n", h->headers[i], h->headers[i + 1]);
-  kube_strbuf_printf(&sb, "Connection: close\r\n\r\n");
-  return kube_strbuf_steal(&sb);
-}
-
-/* The value of header name in the head (NUL-terminated), or NULL. */
-static const char *head_value(const char *head, const char *name, char *buf,
-                              size_t len) {
-  size_t nl = strlen(name);
-  for (const char *l = strstr(head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
-    const char *s = l + 2;
-    if (strncasecmp(s, name, nl) == 0 && s[nl] == ':') {
-      s += nl + 1;
-      while (*s == ' ' || *s == '\t')
-        s++;
-      size_t n = strcspn(s, "\r\n");
-      snprintf(buf, len, "%.*s", (int)n, s);
-      return buf;
-    }
-  }
-  return NULL;
-}
-
-static void run_http(const struct nd_handler *h, const char *host,
-                     int64_t deadline, const volatile int *cancel,
-                     struct nd_outcome *out) {
-  struct nd_conn c = {.fd = -1};
-  char hp[300];
-  nd_host_port(host, h->port, hp, sizeof hp);
-  bool tls = strcasecmp(h->scheme, "HTTPS") == 0;
-  cleanup_free char *url = NULL;
-  if (asprintf(&url, "%s://%s%s", tls ? "https" : "http", hp, h->path) < 0)
-    url = NULL;
-  char *err = NULL;
-  cleanup_free char *req = http_request(h, hp);
-  kube_strbuf_t resp = KUBE_STRBUF_INIT;
-  out->result = ND_PR_FAILURE;
-  if (nd_conn_dial(&c, host, h->port, deadline, cancel, &err) < 0)
-    goto fail;
-  if (tls && conn_tls(&c, host, deadline, cancel, &err) < 0)
-    goto fail;
-  int w = req ? nd_conn_write(&c, req, strlen(req), deadline, cancel) : -1;
-  if (w < 0) {
-    err = strdup(w == -2 ? "context deadline exceeded (Client.Timeout "
-                           "exceeded while awaiting headers)"
-                         : "write: broken pipe");
-    goto fail;
-  }
-  /* the head, then the body up to 10 KiB (best effort once the head is
-   * in: the status decides) */
-  size_t head_end = 0, want = SIZE_MAX;
-  for (;;) {
-    char buf[4096];
-    ssize_t n = nd_conn_read(&c, buf, sizeof buf, deadline, cancel);
-    if (n <= 0) {
-      if (head_end)
-        break;
-      err = strdup(n == -2 ? "context deadline exceeded (Client.Timeout "
-                             "exceeded while awaiting headers)"
-                   : n == 0 ? "EOF"
-                            : "read: connection reset by peer");
-      goto fail;
-    }
-    kube_strbuf_append_len(&resp, buf, (size_t)n);
-    if (!head_end) {
-      char *e = strstr(resp.data, "\r\n\r\n");
-      if (!e)
-        continue;
-      head_end = (size_t)(e - resp.data) + 4;
-      char v[64];
-      resp.data[head_end - 2] = '\0';
-      if (head_value(resp.data, "Content-Length", v, sizeof v))
-        want = (size_t)strtoull(v, NULL, 10);
-      resp.data[head_end - 2] = '\r';
-    }
-    size_t body = resp.len - head_end;
-    if (body >= want || body >= MAX_OUTPUT ||
-        (resp.len >= 5 && memcmp(resp.data + resp.len - 5, "0\r\n\r\n", 5) == 0))
-      break;
-  }
-  int code = 0;
-  if (sscanf(resp.data, "HTTP/%*d.%*d %d", &code) != 1) {
-    err = strdup("net/http: malformed HTTP response");
-    goto fail;
-  }
-  size_t blen = resp.len - head_end;
-  if (blen > MAX_OUTPUT)
-    blen = MAX_OUTPUT;
-  char *body = strndup(resp.data + head_end, blen);
-  if (code >= 200 && code < 300) {
-    out->result = ND_PR_SUCCESS;
-    out->output = body;
-  } else if (code >= 300 && code < 400) {
-    out->result = ND_PR_WARNING;
-    if (asprintf(&out->output,
-                 "Probe terminated redirects, Response body: %s",
-                 body ? body : "") < 0)
-      out->output = NULL;
-    free(body);
-  } else {
-    out->result = ND_PR_FAILURE;
-    if (asprintf(&out->output, "HTTP probe failed with statuscode: %d",
-                 code) < 0)
-      out->output = NULL;
-    out->error = out->output ? strdup(out->output) : NULL;
-    free(body);
-  }
-  nd_conn_close(&c);
-  kube_strbuf_clear(&resp);
-  return;
-fail:
-  nd_conn_close(&c);
-  kube_strbuf_clear(&resp);
-  out->result = ND_PR_FAILURE;
-  if (asprintf(&out->output, "Get \"%s\": %s", url ? url : "",
-               err ? err : "error") < 0)
-    out->output = NULL;
-  out->error = out->output ? strdup(out->output) : NULL;
-  free(err);
-}
-
 /* ---- tcpSocket ---------------------------------------------------------- */
 
 static void run_tcp(const struct nd_handler *h, const char *host,
@@ -587,7 +442,7 @@ void nd_handler_run(kube_runtime_t *rt, const char *ctr_id,
     run_exec(rt, ctr_id, h, deadline, cancel, out);
     break;
   case ND_H_HTTP:
-    run_http(h, target, deadline, cancel, out);
+    nd_http_get(h, target, deadline, cancel, out);
     break;
   case ND_H_TCP:
     run_tcp(h, target, deadline, cancel, out);

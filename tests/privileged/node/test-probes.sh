@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Probes and lifecycle hooks end to end (root): kubed with its node in a
 # network namespace of the test's own, pods from the offline busybox image.
-# Readiness flips the pod's Ready both ways (exec, tcpSocket, httpGet);
+# Readiness flips the pod's Ready both ways (exec, tcpSocket, httpGet with
+# same-host redirects followed, HTTPS unverified);
 # liveness failures kill and restart the container with the kubelet's
 # Unhealthy and Killing events; the startup probe gates liveness and
 # readiness and sets `started`; postStart writes a file (exec) and calls
@@ -16,8 +17,8 @@
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
 . "$SRC/tests/privileged/node/lib.sh"
-grpc_pid=""
-trap '[ -n "$grpc_pid" ] && kill $grpc_pid 2>/dev/null; finish; exit $?' EXIT INT TERM
+grpc_pid=""; tls_pid=""
+trap 'for p in $grpc_pid $tls_pid; do kill $p 2>/dev/null; done; finish; exit $?' EXIT INT TERM
 
 pod() { # pod NAME SPEC-YAML (spec indented by 2)
     printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n%s\n' "$1" "$2"
@@ -25,6 +26,12 @@ pod() { # pod NAME SPEC-YAML (spec indented by 2)
 cond() { KC get pod "$1" -o "jsonpath={.status.conditions[?(@.type==\"$2\")].status}" 2>/dev/null; }
 cond_is() { [ "$(cond "$1" "$2")" = "$3" ]; }
 ready_is() { cond_is "$1" Ready "$2" && cond_is "$1" ContainersReady "$2"; }
+# kubed's children that nobody reaped: exec relays of probes and hooks
+# (container monitors, session leaders "Zs", are the runtime's affair)
+no_zombies() {
+    z=$(ps --ppid $kubed_pid -o stat=,pid= | grep -c '^Z[^s]*  *[0-9]')
+    [ "$z" = 0 ] && ok "$1: no zombie processes left" || bad "$1: $z zombies" "$(ps --ppid $kubed_pid -o stat=,pid=,cmd=)"
+}
 cstat() { jp "pod/$1" "{.status.containerStatuses[0].$2}"; }
 restarts_at_least() { [ "$(cstat "$1" restartCount)" -ge "$2" ] 2>/dev/null; }
 st() { jp "pod/$1" '{.status}'; }
@@ -90,7 +97,44 @@ $VM
         ok "httpGet readiness: 404 fails (HTTP probe failed with statuscode: 404)" || bad "http 404" "$(events_of rhttp)"
     echo fine > $tmp/ctl/rhttp/ok
     wait_until 15 ready_is rhttp True && ok "httpGet readiness: 200 makes it Ready" || bad "http ready" "$(st rhttp)"
-    K delete pod rexec rtcp rhttp --grace-period=1 --wait=false >/dev/null
+    # redirects to the same host are followed: /full -> /full/ (200),
+    # /sub -> /sub/ (404)
+    mkdir -p $tmp/ctl/rredir/full $tmp/ctl/rredir/sub
+    echo x > $tmp/ctl/rredir/full/index.html
+    apply "$(pod rredir "$(ctl rredir)
+  containers:
+  - name: c
+    image: busybox:1.35.0
+$VM
+    command: [sh, -c, 'exec httpd -f -p 80 -h /ctl']
+    readinessProbe: {httpGet: {path: /full, port: 80}, periodSeconds: 1}
+  - name: sub
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    readinessProbe: {httpGet: {path: /sub, port: 80}, periodSeconds: 1}")"
+    wait_until 30 running rredir || bad "rredir running" "$(K describe pod rredir)"
+    wait_until 15 sh -c "[ \"\$(ip netns exec $NS $KUBE get pod rredir -o 'jsonpath={.status.containerStatuses[?(@.name==\"c\")].ready}')\" = true ]" &&
+        wait_until 10 event_has rredir "Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404" &&
+        ok "httpGet follows a redirect to the same host (302 to 200 ready, 302 to 404 failed)" || bad "redirects" "$(st rredir)" "$(events_of rredir)"
+    # HTTPS without verification: openssl s_server on the node address
+    # for a host-network pod
+    if command -v openssl >/dev/null; then
+        sp=$((40000 + rnd % 10000))
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=probe \
+            -keyout $tmp/tls.key -out $tmp/tls.crt >/dev/null 2>&1
+        IN openssl s_server -accept $NODE_IP:$sp -www -quiet -cert $tmp/tls.crt -key $tmp/tls.key >/dev/null 2>&1 &
+        tls_pid=$!
+        apply "$(pod rhttps "  hostNetwork: true
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sleep, '3600']
+    readinessProbe: {httpGet: {scheme: HTTPS, path: /, port: $sp}, periodSeconds: 1}")"
+        wait_until 30 ready_is rhttps True && ok "httpGet HTTPS (self-signed, not verified): Ready" || bad "https" "$(st rhttps)" "$(events_of rhttps)"
+        kill $tls_pid 2>/dev/null; wait $tls_pid 2>/dev/null; tls_pid=""
+        K delete pod rhttps --grace-period=1 --wait=false >/dev/null
+    fi
+    K delete pod rexec rtcp rhttp rredir --grace-period=1 --wait=false >/dev/null
 }
 
 sec_liveness() {
@@ -314,4 +358,5 @@ sections=${*:-readiness liveness startup hooks grpc}
 for s in $sections; do
     echo "# $s"
     sec_$s
+    no_zombies $s
 done
