@@ -28,9 +28,11 @@ cond_is() { [ "$(cond "$1" "$2")" = "$3" ]; }
 ready_is() { cond_is "$1" Ready "$2" && cond_is "$1" ContainersReady "$2"; }
 # kubed's children that nobody reaped: exec relays of probes and hooks
 # (container monitors, session leaders "Zs", are the runtime's affair)
+# (one that just exited is reaped a moment later: wait for it)
+zombies() { ps --ppid $kubed_pid -o stat=,pid= | grep -c '^Z[^s]*  *[0-9]'; }
 no_zombies() {
-    z=$(ps --ppid $kubed_pid -o stat=,pid= | grep -c '^Z[^s]*  *[0-9]')
-    [ "$z" = 0 ] && ok "$1: no zombie processes left" || bad "$1: $z zombies" "$(ps --ppid $kubed_pid -o stat=,pid=,cmd=)"
+    wait_until 10 sh -c "[ \$(ps --ppid $kubed_pid -o stat=,pid= | grep -c '^Z[^s]*  *[0-9]') = 0 ]" &&
+        ok "$1: no zombie processes left" || bad "$1: $(zombies) zombies" "$(ps --ppid $kubed_pid -o stat=,pid=,cmd=)"
 }
 cstat() { jp "pod/$1" "{.status.containerStatuses[0].$2}"; }
 restarts_at_least() { [ "$(cstat "$1" restartCount)" -ge "$2" ] 2>/dev/null; }
@@ -177,7 +179,17 @@ $VM
     livenessProbe: {exec: {command: [sleep, '30']}, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 1}")"
     wait_until 40 event_has livetimeout 'Unhealthy: Liveness probe failed: command "sleep 30" timed out' &&
         ok "exec probe timeout: command \"sleep 30\" timed out" || bad "timeout" "$(events_of livetimeout)"
-    K delete pod live livenever livetimeout --grace-period=1 --wait=false >/dev/null
+    # the probe's terminationGracePeriodSeconds wins over the pod's 600 s:
+    # a container ignoring SIGTERM is killed after 2 s and restarted
+    apply "$(pod livegrace "  terminationGracePeriodSeconds: 600
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'trap \"\" TERM; while true; do sleep 0.1; done']
+    livenessProbe: {exec: {command: ['false']}, periodSeconds: 1, failureThreshold: 1, terminationGracePeriodSeconds: 2}")"
+    wait_until 60 restarts_at_least livegrace 1 &&
+        ok "liveness kill uses the probe's terminationGracePeriodSeconds (2 s, not the pod's 600 s)" || bad "livegrace" "$(st livegrace)" "$(events_of livegrace)"
+    K delete pod live livenever livetimeout livegrace --grace-period=1 --wait=false >/dev/null
 }
 
 sec_startup() {
@@ -208,7 +220,28 @@ $VM
     startupProbe: {exec: {command: ['false']}, periodSeconds: 1, failureThreshold: 2}")"
     wait_until 40 restarts_at_least startfail 1 && event_has startfail "Killing: Container c failed startup probe, will be restarted" &&
         ok "startup probe failure: Killing (failed startup probe) and a restart" || bad "startfail" "$(events_of startfail)"
-    K delete pod start startfail --grace-period=1 --wait=false >/dev/null
+    # a sidecar's startup probe holds the next init container
+    apply "$(pod sidestart "$(ctl sidestart)
+  initContainers:
+  - name: side
+    image: busybox:1.35.0
+    restartPolicy: Always
+$VM
+    command: [sleep, '3600']
+    startupProbe: {exec: {command: [test, -f, /ctl/started]}, periodSeconds: 1, failureThreshold: 60}
+  - name: after
+    image: busybox:1.35.0
+    command: [sh, -c, 'echo after-ran']
+  containers:
+  - {name: c, image: busybox:1.35.0, command: [sleep, '3600']}")"
+    wait_until 30 sh -c "[ -n \"\$(ip netns exec $NS $KUBE get pod sidestart -o 'jsonpath={.status.initContainerStatuses[0].state.running.startedAt}')\" ]" || bad "sidecar running" "$(st sidestart)"
+    sleep 3
+    [ -z "$(jp pod/sidestart '{.status.initContainerStatuses[1].state.terminated}')" ] && cond_is sidestart Initialized False &&
+        ok "sidecar not started (startup probe): the next init container waits" || bad "sidecar gate" "$(st sidestart)"
+    touch $tmp/ctl/sidestart/started
+    wait_until 30 running sidestart && log_has sidestart after after-ran && cond_is sidestart Initialized True &&
+        ok "... started: the init container ran, then the pod's container" || bad "sidecar started" "$(st sidestart)"
+    K delete pod start startfail sidestart --grace-period=1 --wait=false >/dev/null
 }
 
 sec_hooks() {
@@ -287,6 +320,19 @@ sec_hooks() {
     wait_until 40 gone prestopfail && event_has prestopfail "FailedPreStopHook: PreStopHook failed" &&
         ok "FailedPreStopHook: PreStopHook failed" || bad "FailedPreStopHook" "$(events_of prestopfail)"
     wait_until 40 gone prestoplong && ok "a preStop outlasting the grace period does not hold the deletion" || bad "prestoplong" "$(K get pod prestoplong -o yaml)"
+    # a sleep preStop: the stop signal comes after it
+    apply "$(pod pssleep "  volumes: [{name: out, hostPath: {path: $tmp/out}}]
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    volumeMounts: [{name: out, mountPath: /out}]
+    command: [sh, -c, 'trap \"date +%s > /out/sleep-term; exit 0\" TERM; while true; do sleep 0.1; done']
+    lifecycle: {preStop: {sleep: {seconds: 3}}}")"
+    wait_until 30 running pssleep || bad "pssleep running" "$(K describe pod pssleep)"
+    t0=$(date +%s)
+    K delete pod pssleep >/dev/null 2>&1
+    t1=$(cat $tmp/out/sleep-term 2>/dev/null)
+    [ -n "$t1" ] && [ $((t1 - t0)) -ge 2 ] && ok "preStop sleep: SIGTERM after it (delete at $t0, TERM at $t1)" || bad "pssleep" "$t0 $t1" "$(events_of pssleep)"
     # the image's STOPSIGNAL after preStop
     printf 'FROM busybox:1.35.0\nSTOPSIGNAL SIGUSR1\nCMD ["sh", "-c", "trap \\"echo got-USR1 > /out/usr1; exit 0\\" USR1; while true; do sleep 0.1; done"]\n' > $tmp/Dockerfile
     out=$("$KUBE" build --data-dir "$D" -t stopsig:1 -f $tmp/Dockerfile $tmp 2>&1) || bad "build stopsig image" "$out"
