@@ -198,17 +198,20 @@ static json_object *condition(json_object *old_conds, const char *type, bool ok,
   return c;
 }
 
+/* init: the init containers (sidecars done once started); else the
+ * containers whose readiness counts for ContainersReady: the sidecars
+ * (first, as the kubelet lists them) and the pod's containers. */
 static char *names_of(const struct nd_pod *p, bool init, bool unready) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   bool any = false;
   kube_strbuf_printf(&sb, "[");
   for (size_t i = 0; i < p->n_ctrs; i++) {
     const struct nd_ctr *c = &p->ctrs[i];
-    bool is_init = c->kind != ND_APP;
-    if (is_init != init)
+    bool counted = init ? c->kind != ND_APP : c->kind != ND_INIT;
+    if (!counted)
       continue;
     bool done = init ? (c->kind == ND_SIDECAR
-                            ? ctr_ready(c)
+                            ? nd_ctr_started(c)
                             : c->has_cur && c->cur.state == ND_EXITED &&
                                   c->cur.exit_code == 0)
                      : ctr_ready(c);
@@ -267,9 +270,10 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
         !p->finished)
       initialized = false;
   }
+  /* sidecars' readiness counts too (GenerateContainersReadyCondition) */
   bool all_ready = !p->rejected && p->term == ND_TERM_NONE;
   for (size_t i = 0; i < p->n_ctrs; i++)
-    if (p->ctrs[i].kind == ND_APP && !ctr_ready(&p->ctrs[i]))
+    if (p->ctrs[i].kind != ND_INIT && !ctr_ready(&p->ctrs[i]))
       all_ready = false;
   /* conditions: ours, then the others as they were (PodScheduled, ...) */
   json_object *conds = json_object_new_array();

@@ -229,6 +229,7 @@ $VM
 $VM
     command: [sleep, '3600']
     startupProbe: {exec: {command: [test, -f, /ctl/started]}, periodSeconds: 1, failureThreshold: 60}
+    readinessProbe: {exec: {command: [test, -f, /ctl/ready]}, periodSeconds: 1}
   - name: after
     image: busybox:1.35.0
     command: [sh, -c, 'echo after-ran']
@@ -241,6 +242,11 @@ $VM
     touch $tmp/ctl/sidestart/started
     wait_until 30 running sidestart && log_has sidestart after after-ran && cond_is sidestart Initialized True &&
         ok "... started: the init container ran, then the pod's container" || bad "sidecar started" "$(st sidestart)"
+    msg=$(KC get pod sidestart -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')
+    cond_is sidestart Ready False && [ "$msg" = "containers with unready status: [side]" ] &&
+        ok "an unready sidecar keeps the pod from Ready ($msg)" || bad "sidecar unready" "$msg" "$(st sidestart)"
+    touch $tmp/ctl/sidestart/ready
+    wait_until 15 ready_is sidestart True && ok "... Ready once its readiness probe passes" || bad "sidecar ready" "$(st sidestart)"
     K delete pod start startfail sidestart --grace-period=1 --wait=false >/dev/null
 }
 
