@@ -343,6 +343,9 @@ struct kube_node_agent {
   kube_event_recorder_t *recorder;
   kube_controller_t *ctl;
   kube_workers_t *workers;
+  /* probes and hooks: their waits (timeouts, a postStart with no
+   * deadline) never hold up the pods' own jobs */
+  kube_workers_t *probe_workers;
   kube_runtime_t *rt;   /* the loop thread's handle */
   pthread_key_t rt_key; /* each worker thread's handle */
   bool rt_key_ok;
@@ -378,6 +381,7 @@ struct nd_job {
   kube_node_agent_t *a;
   char *uid;      /* the pod (NULL for agent jobs) */
   bool exclusive; /* the pod's one job (its sync waits for it) */
+  bool probe;     /* runs on the probe workers (probes, hooks) */
   void (*work)(nd_job_t *j, kube_runtime_t *rt);
   void (*done)(nd_job_t *j); /* on the loop; the pod's sync ends after it */
   void (*free)(nd_job_t *j); /* releases the payload; may be NULL */

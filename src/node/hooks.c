@@ -117,6 +117,7 @@ static int hook_submit(kube_node_agent_t *a, struct nd_pod *p,
     return -1;
   }
   j->exclusive = false; /* the pod's sync goes on (deadlines, deletion) */
+  j->probe = true;
   volatile int *cancel = &hj->cancel;
   if (nd_job_submit(j, NULL) < 0)
     return -1;

@@ -195,6 +195,7 @@ static void submit(struct nd_prober *pr, struct nd_pod *p, struct nd_ctr *c) {
     return;
   }
   j->exclusive = false; /* probes run beside the pod's own jobs */
+  j->probe = true;
   if (nd_job_submit(j, NULL) == 0)
     pr->inflight = true;
 }
