@@ -128,9 +128,17 @@ struct probe_job {
   struct nd_outcome out;
 };
 
+/* An error (not a failure) is tried again, at most 3 times in all (the
+ * kubelet's runProbeWithRetries). */
 static void probe_work(nd_job_t *j, kube_runtime_t *rt) {
   struct probe_job *pj = j->data;
-  nd_handler_run(rt, pj->id, &pj->h, pj->host, pj->timeout_ms, NULL, &pj->out);
+  for (int i = 0; i < 3; i++) {
+    nd_outcome_clear(&pj->out);
+    nd_handler_run(rt, pj->id, &pj->h, pj->host, pj->timeout_ms, NULL,
+                   &pj->out);
+    if (pj->out.result != ND_PR_UNKNOWN)
+      break;
+  }
 }
 
 static void probe_free(nd_job_t *j) {

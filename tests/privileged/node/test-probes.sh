@@ -12,7 +12,10 @@
 # (a hostPath file), a failing one records FailedPreStopHook, one that
 # outlasts the grace period does not hold the deletion; gRPC health checks
 # against a python3-grpcio server in the test's namespace (SERVING,
-# NOT_SERVING, an unknown service, no server).  Clients: `kube` and kubectl 1.32.
+# NOT_SERVING, an unknown service, no server); a kubed restart keeps the
+# containers, resumes the probes and does not run postStart again.  After
+# each section no exec relay is left unreaped.  Clients: `kube` and
+# kubectl 1.32.
 #   test-probes.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -402,11 +405,34 @@ sec_grpc() {
     K delete pod rgrpc rgrpcmiss rgrpcnone --grace-period=1 --wait=false >/dev/null
 }
 
+sec_restart() {
+    # kubed restarts: the containers keep running, postStart does not run
+    # again, the probes resume (Ready again once readiness passes)
+    mkdir -p $tmp/out
+    apply "$(pod keep "  volumes: [{name: out, hostPath: {path: $tmp/out}}]
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    volumeMounts: [{name: out, mountPath: /out}]
+    command: [sleep, '3600']
+    lifecycle: {postStart: {exec: {command: [sh, -c, 'echo once >> /out/keep-poststart']}}}
+    readinessProbe: {exec: {command: ['true']}, periodSeconds: 1}
+    livenessProbe: {exec: {command: ['true']}, periodSeconds: 1}")"
+    wait_until 30 ready_is keep True || bad "keep ready" "$(st keep)"
+    id1=$(cstat keep containerID)
+    stop_kubed TERM
+    start_kubed || bad "kubed restart"
+    wait_until 30 ready_is keep True && [ "$(cstat keep containerID)" = "$id1" ] && [ "$(cstat keep restartCount)" = 0 ] &&
+        ok "kubed restart: same container, probes resume, Ready" || bad "keep after restart" "$(st keep)"
+    [ "$(grep -c once $tmp/out/keep-poststart 2>/dev/null)" = 1 ] && ok "... postStart ran once" || bad "postStart again" "$(cat $tmp/out/keep-poststart)"
+    K delete pod keep --grace-period=1 --wait=false >/dev/null
+}
+
 setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
 start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
-sections=${*:-readiness liveness startup hooks grpc}
+sections=${*:-readiness liveness startup hooks grpc restart}
 for s in $sections; do
     echo "# $s"
     sec_$s
