@@ -108,7 +108,7 @@ struct nd_ctr {
   char *pull_error;
   /* CreateContainerConfigError / CreateContainerError: not before */
   int64_t create_retry_ms, create_backoff_ms;
-  bool seen;      /* still in the spec (sync bookkeeping) */
+  bool seen; /* still in the spec (sync bookkeeping) */
   /* probes (startup, liveness, readiness; NULL: none) */
   struct nd_prober *probers[3];
   /* stopping the current instance (hooks.c) */
@@ -119,7 +119,7 @@ struct nd_ctr {
     ND_STOP_SIGNALED,     /* SIGKILL at stop_deadline_ms */
     ND_STOP_KILLED
   } stop;
-  char *stop_id;        /* the instance the stop is for */
+  char *stop_id; /* the instance the stop is for */
   int64_t stop_deadline_ms;
   int64_t stop_grace_s;
   volatile int *hook_cancel; /* the running hook job's cancel flag */
@@ -130,7 +130,6 @@ struct nd_ctr {
   char *post_start_id;
   bool post_start_running;
 };
-
 
 /* ---- probes and lifecycle hooks ------------------------------------------ */
 
@@ -169,10 +168,10 @@ struct nd_handler {
   char *scheme, *host, *path; /* httpGet (host NULL: the pod's IP) */
   char **headers;             /* "Name", "value" pairs */
   size_t n_headers;
-  int port;          /* httpGet, tcpSocket, grpc */
-  char *service;     /* grpc */
-  int64_t sleep_s;   /* sleep */
-  char *port_error;  /* a named port the container does not have */
+  int port;         /* httpGet, tcpSocket, grpc */
+  char *service;    /* grpc */
+  int64_t sleep_s;  /* sleep */
+  char *port_error; /* a named port the container does not have */
 };
 
 struct nd_probe_spec {
@@ -219,8 +218,7 @@ bool nd_probe_state_apply(struct nd_probe_state *s, enum nd_probe_type t,
                           const struct nd_probe_spec *sp,
                           enum nd_probe_result r);
 /* Whether to probe now; *wait_ms: when to look again. */
-enum nd_probe_step nd_probe_step(enum nd_probe_type t,
-                                 struct nd_probe_state *s,
+enum nd_probe_step nd_probe_step(enum nd_probe_type t, struct nd_probe_state *s,
                                  const struct nd_probe_spec *sp,
                                  const struct nd_probe_view *v,
                                  int64_t *wait_ms);

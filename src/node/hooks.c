@@ -95,9 +95,9 @@ static bool hook_of(struct nd_pod *p, struct nd_ctr *c, const char *field,
 
 static void hook_done(nd_job_t *j);
 
-static int hook_submit(kube_node_agent_t *a, struct nd_pod *p,
-                       struct nd_ctr *c, enum hook_kind kind,
-                       struct nd_handler *h, int64_t timeout_ms) {
+static int hook_submit(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                       enum hook_kind kind, struct nd_handler *h,
+                       int64_t timeout_ms) {
   struct hook_job *hj = calloc(1, sizeof *hj);
   if (!hj) {
     nd_handler_clear(h);
@@ -194,8 +194,8 @@ static int64_t send_stop_signal(kube_node_agent_t *a, struct nd_pod *p,
     c->stop_deadline_ms = now + MIN_GRACE_MS;
   c->stop = ND_STOP_SIGNALED;
   kube_error_t err = KUBE_ERROR_INIT;
-  if (nd_ctr_signal(a, p, c, nd_signal_parse(c->cur.stop_signal), false,
-                    &err) < 0)
+  if (nd_ctr_signal(a, p, c, nd_signal_parse(c->cur.stop_signal), false, &err) <
+      0)
     log_warn("pod %s/%s: stop %s: %s", p->ns, p->name, c->name, err.message);
   kube_error_clear(&err);
   return c->stop_deadline_ms - now;
@@ -218,8 +218,8 @@ int64_t nd_ctr_stop(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
     if (message)
       nd_pod_event(a, p, "Normal", "Killing", c->name, "%s", message);
     else
-      nd_pod_event(a, p, "Normal", "Killing", c->name,
-                   "Stopping container %s", c->name);
+      nd_pod_event(a, p, "Normal", "Killing", c->name, "Stopping container %s",
+                   c->name);
     c->stop_grace_s = grace_s;
     c->stop_deadline_ms = now + grace_s * 1000;
     if (c->hook_cancel && c->post_start_running)

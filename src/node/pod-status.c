@@ -266,8 +266,8 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     if (c->kind == ND_INIT &&
         !(c->has_cur && c->cur.state == ND_EXITED && c->cur.exit_code == 0))
       initialized = false;
-    if (c->kind == ND_SIDECAR && !nd_ctr_started(c) && p->term == ND_TERM_NONE &&
-        !p->finished)
+    if (c->kind == ND_SIDECAR && !nd_ctr_started(c) &&
+        p->term == ND_TERM_NONE && !p->finished)
       initialized = false;
   }
   /* sidecars' readiness counts too (GenerateContainersReadyCondition) */

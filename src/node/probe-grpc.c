@@ -27,19 +27,30 @@ struct call {
   uint32_t close_error;
 };
 
-static const char *const codes[] = {
-    "OK",           "Canceled",          "Unknown",          "InvalidArgument",
-    "DeadlineExceeded", "NotFound",      "AlreadyExists",    "PermissionDenied",
-    "ResourceExhausted", "FailedPrecondition", "Aborted",     "OutOfRange",
-    "Unimplemented", "Internal",         "Unavailable",      "DataLoss",
-    "Unauthenticated"};
+static const char *const codes[] = {"OK",
+                                    "Canceled",
+                                    "Unknown",
+                                    "InvalidArgument",
+                                    "DeadlineExceeded",
+                                    "NotFound",
+                                    "AlreadyExists",
+                                    "PermissionDenied",
+                                    "ResourceExhausted",
+                                    "FailedPrecondition",
+                                    "Aborted",
+                                    "OutOfRange",
+                                    "Unimplemented",
+                                    "Internal",
+                                    "Unavailable",
+                                    "DataLoss",
+                                    "Unauthenticated"};
 
 static const char *const statuses[] = {"UNKNOWN", "SERVING", "NOT_SERVING",
                                        "SERVICE_UNKNOWN"};
 
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf,
-                         size_t len, uint32_t *flags,
-                         nghttp2_data_source *src, void *arg) {
+                         size_t len, uint32_t *flags, nghttp2_data_source *src,
+                         void *arg) {
   struct call *k = arg;
   size_t n = k->req_len - k->req_off;
   if (n > len)
@@ -118,8 +129,8 @@ static int response_status(const kube_strbuf_t *d) {
   if (d->len < 5)
     return -1;
   const uint8_t *p = (const uint8_t *)d->data;
-  size_t len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 |
-               p[4];
+  size_t len =
+      (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
   if (p[0] != 0 || len > d->len - 5)
     return -1;
   int status = 0; /* absent: UNKNOWN */
@@ -226,20 +237,19 @@ void nd_grpc_check(const struct nd_handler *h, const char *host,
                        NV("user-agent", "kube-probe/1.32")};
 #undef NV
   nghttp2_data_provider body = {.read_callback = read_body};
-  k.stream = nghttp2_submit_request(s, NULL, hdrs,
-                                    sizeof hdrs / sizeof *hdrs, &body, &k);
+  k.stream = nghttp2_submit_request(s, NULL, hdrs, sizeof hdrs / sizeof *hdrs,
+                                    &body, &k);
   if (k.stream < 0)
     goto oom;
   int r = run_session(s, &k, deadline, cancel);
   if (r == -2) {
-    if (asprintf(&out->output,
-                 "timeout: health rpc did not complete within %s", dur) < 0)
+    if (asprintf(&out->output, "timeout: health rpc did not complete within %s",
+                 dur) < 0)
       out->output = NULL;
     goto done;
   }
   int status = response_status(&k.data);
-  if (r == 0 && k.grpc_status == 0 &&
-      k.http_status == 200 && status >= 0) {
+  if (r == 0 && k.grpc_status == 0 && k.http_status == 200 && status >= 0) {
     if (status == 1) {
       out->result = ND_PR_SUCCESS;
       out->output = strdup("service healthy");
@@ -259,15 +269,18 @@ void nd_grpc_check(const struct nd_handler *h, const char *host,
     code = 14; /* Unavailable */
     desc = "connection closed before server preface received";
   } else if (k.http_status != 200) {
-    code = k.http_status == 404 || k.http_status == 501 ? 12
+    code = k.http_status == 404 || k.http_status == 501   ? 12
            : k.http_status == 503 || k.http_status == 502 ? 14
-                                                           : 2;
-    snprintf(why, sizeof why, "unexpected HTTP status code received from "
-             "server: %d", k.http_status);
+                                                          : 2;
+    snprintf(why, sizeof why,
+             "unexpected HTTP status code received from "
+             "server: %d",
+             k.http_status);
     desc = why;
   } else if (code < 0) {
     code = 13; /* Internal */
-    snprintf(why, sizeof why, "server closed the stream without sending "
+    snprintf(why, sizeof why,
+             "server closed the stream without sending "
              "trailers");
     desc = why;
   }
@@ -277,8 +290,8 @@ void nd_grpc_check(const struct nd_handler *h, const char *host,
                  "protocol (grpc.health.v1.Health): %s",
                  desc);
   else if (code == 4)
-    r = asprintf(&out->output,
-                 "timeout: health rpc did not complete within %s", dur);
+    r = asprintf(&out->output, "timeout: health rpc did not complete within %s",
+                 dur);
   else
     r = asprintf(&out->output,
                  "error: health rpc probe failed: rpc error: code = %s desc "

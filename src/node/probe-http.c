@@ -51,8 +51,7 @@ static char *request(const struct nd_handler *h, const struct target *t) {
   for (size_t i = 0; i + 1 < h->n_headers; i += 2)
     if (strcasecmp(h->headers[i], "Host") == 0)
       host_hdr = h->headers[i + 1];
-  kube_strbuf_printf(&sb, "GET %s HTTP/1.1\r\nHost: %s\r\n", t->path,
-                     host_hdr);
+  kube_strbuf_printf(&sb, "GET %s HTTP/1.1\r\nHost: %s\r\n", t->path, host_hdr);
   if (!has_header(h, "User-Agent"))
     kube_strbuf_printf(&sb, "User-Agent: kube-probe/1.32\r\n");
   if (!has_header(h, "Accept"))
@@ -84,7 +83,7 @@ static const char *head_value(const char *head, const char *name, char *buf,
 }
 
 #define TIMEOUT_TEXT                                                           \
-  "context deadline exceeded (Client.Timeout exceeded while awaiting "        \
+  "context deadline exceeded (Client.Timeout exceeded while awaiting "         \
   "headers)"
 
 /* One request.  0 with *r, or -1 with *err (owned). */
@@ -205,9 +204,8 @@ static bool resolve(const struct target *t, const char *loc,
   return next->path && next->host[0] && next->port > 0 && next->port < 65536;
 }
 
-void nd_http_get(const struct nd_handler *h, const char *host,
-                 int64_t deadline, const volatile int *cancel,
-                 struct nd_outcome *out) {
+void nd_http_get(const struct nd_handler *h, const char *host, int64_t deadline,
+                 const volatile int *cancel, struct nd_outcome *out) {
   struct target t = {.tls = strcasecmp(h->scheme, "HTTPS") == 0,
                      .port = h->port,
                      .path = strdup(h->path ? h->path : "/")};

@@ -31,8 +31,8 @@ int nd_conn_tls(struct nd_conn *c, const char *host, int64_t deadline,
 int nd_conn_write(struct nd_conn *c, const void *buf, size_t len,
                   int64_t deadline, const volatile int *cancel);
 /* >0 bytes; 0 EOF; -1 error; -2 deadline. */
-ssize_t nd_conn_read(struct nd_conn *c, void *buf, size_t len,
-                     int64_t deadline, const volatile int *cancel);
+ssize_t nd_conn_read(struct nd_conn *c, void *buf, size_t len, int64_t deadline,
+                     const volatile int *cancel);
 void nd_conn_close(struct nd_conn *c);
 /* "10.0.0.1:80", "[fd00::1]:80" */
 void nd_host_port(const char *host, int port, char *buf, size_t len);
@@ -40,9 +40,8 @@ void nd_host_port(const char *host, int port, char *buf, size_t len);
 const char *nd_go_errno(int e, char *buf, size_t len);
 
 /* The httpGet handler against host (probe-http.c). */
-void nd_http_get(const struct nd_handler *h, const char *host,
-                 int64_t deadline, const volatile int *cancel,
-                 struct nd_outcome *out);
+void nd_http_get(const struct nd_handler *h, const char *host, int64_t deadline,
+                 const volatile int *cancel, struct nd_outcome *out);
 
 /* grpc.health.v1.Health/Check of h->service at host:h->port over h2c,
  * as the kubelet's gRPC prober. */

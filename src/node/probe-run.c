@@ -154,7 +154,7 @@ static void run_exec(kube_runtime_t *rt, const char *id,
   while (waitpid(relay, &status, 0) < 0 && errno == EINTR) {
   }
   relay = 0;
-  int code = WIFSIGNALED(status)  ? 128 + WTERMSIG(status)
+  int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
              : WIFEXITED(status) ? WEXITSTATUS(status)
                                  : 1;
   if (timed_out) {
@@ -244,8 +244,7 @@ int nd_conn_dial(struct nd_conn *c, const char *host, int port,
       *errmsg = NULL;
     return -1;
   }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                  0);
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     freeaddrinfo(ai);
     if (asprintf(errmsg, "dial tcp %s: socket: %s", hp,
@@ -295,10 +294,10 @@ int nd_conn_tls(struct nd_conn *c, const char *host, int64_t deadline,
     if (r == 1)
       return 0;
     int e = SSL_get_error(c->ssl, r);
-    int w = e == SSL_ERROR_WANT_READ    ? wait_fd(c->fd, POLLIN, deadline, cancel)
-            : e == SSL_ERROR_WANT_WRITE ? wait_fd(c->fd, POLLOUT, deadline,
-                                                  cancel)
-                                        : -1;
+    int w = e == SSL_ERROR_WANT_READ ? wait_fd(c->fd, POLLIN, deadline, cancel)
+            : e == SSL_ERROR_WANT_WRITE
+                ? wait_fd(c->fd, POLLOUT, deadline, cancel)
+                : -1;
     if (w == 1)
       continue;
     if (w == 0) {
@@ -351,8 +350,8 @@ int nd_conn_write(struct nd_conn *c, const void *buf, size_t len,
 }
 
 /* >0 bytes; 0 EOF; -1 error; -2 deadline. */
-ssize_t nd_conn_read(struct nd_conn *c, void *buf, size_t len,
-                     int64_t deadline, const volatile int *cancel) {
+ssize_t nd_conn_read(struct nd_conn *c, void *buf, size_t len, int64_t deadline,
+                     const volatile int *cancel) {
   for (;;) {
     ssize_t n;
     int want = POLLIN;

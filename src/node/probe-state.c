@@ -208,8 +208,7 @@ int nd_probe_spec_parse(json_object *probe, json_object *ctr,
   }
   if (s->h.kind == ND_H_SLEEP) {
     nd_handler_clear(&s->h);
-    return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                          "a probe cannot sleep");
+    return kube_error_set(err, KUBE_REASON_INVALID, 0, "a probe cannot sleep");
   }
   s->initial_delay_s = int_field(probe, "initialDelaySeconds", 0, 0);
   s->period_s = int_field(probe, "periodSeconds", 10, 1);
@@ -255,8 +254,7 @@ bool nd_probe_state_apply(struct nd_probe_state *s, enum nd_probe_type t,
     return false;
   bool changed = s->result != r;
   s->result = r;
-  if ((t == ND_PROBE_LIVENESS || t == ND_PROBE_STARTUP) &&
-      r == ND_PR_FAILURE) {
+  if ((t == ND_PROBE_LIVENESS || t == ND_PROBE_STARTUP) && r == ND_PR_FAILURE) {
     /* the container will be restarted: no probing until a new one */
     s->on_hold = true;
     s->run = 0;
@@ -265,8 +263,7 @@ bool nd_probe_state_apply(struct nd_probe_state *s, enum nd_probe_type t,
   return changed;
 }
 
-enum nd_probe_step nd_probe_step(enum nd_probe_type t,
-                                 struct nd_probe_state *s,
+enum nd_probe_step nd_probe_step(enum nd_probe_type t, struct nd_probe_state *s,
                                  const struct nd_probe_spec *sp,
                                  const struct nd_probe_view *v,
                                  int64_t *wait_ms) {

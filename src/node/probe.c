@@ -93,15 +93,16 @@ static void request_kill(kube_node_agent_t *a, struct nd_pod *p,
   const char *policy = spec ? nd_restart_policy(spec) : "Always";
   bool restart = c->kind == ND_SIDECAR || !streq(policy, "Never");
   free(c->kill_message);
-  if (asprintf(&c->kill_message, "Container %s failed %s probe, will %sbe "
+  if (asprintf(&c->kill_message,
+               "Container %s failed %s probe, will %sbe "
                "restarted",
                c->name, pr->type == ND_PROBE_LIVENESS ? "liveness" : "startup",
                restart ? "" : "not ") < 0)
     c->kill_message = NULL;
   /* the probe's terminationGracePeriodSeconds wins over the pod's */
   c->kill_grace_s = pr->spec.grace_s >= 0 ? pr->spec.grace_s
-                    : p->last          ? nd_grace_seconds(p->last)
-                                       : 30;
+                    : p->last             ? nd_grace_seconds(p->last)
+                                          : 30;
 }
 
 static void changed(struct nd_prober *pr, struct nd_pod *p, struct nd_ctr *c) {
@@ -229,21 +230,20 @@ static void tick(void *arg) {
   struct nd_probe_view v = {
       .terminal = p->finished || p->term >= ND_TERM_STOPPED,
       .has_instance = id != NULL,
-      .running = c->has_cur && c->cur.state == ND_RUNNING &&
-                 !c->post_start_running,
+      .running =
+          c->has_cur && c->cur.state == ND_RUNNING && !c->post_start_running,
       .deleting = p->term != ND_TERM_NONE || !pod ||
                   kube_object_get_string(pod, "metadata.deletionTimestamp"),
   };
   v.started = v.running && (!c->probers[ND_PROBE_STARTUP] ||
                             current(c, ND_PROBE_STARTUP) == ND_PR_SUCCESS);
   if (v.running)
-    v.running_for_ms =
-        realtime_ms() - ((int64_t)c->cur.started.tv_sec * 1000 +
-                         c->cur.started.tv_nsec / 1000000);
+    v.running_for_ms = realtime_ms() - ((int64_t)c->cur.started.tv_sec * 1000 +
+                                        c->cur.started.tv_nsec / 1000000);
   enum nd_probe_result before = pr->st.result;
   int64_t wait = period;
-  enum nd_probe_step step = nd_probe_step(pr->type, &pr->st, &pr->spec, &v,
-                                          &wait);
+  enum nd_probe_step step =
+      nd_probe_step(pr->type, &pr->st, &pr->spec, &v, &wait);
   if (pr->st.result != before)
     nd_pod_enqueue(pr->a, p, 0);
   if (step == ND_STEP_STOP)
@@ -288,9 +288,9 @@ void nd_probes_sync(kube_node_agent_t *a, struct nd_pod *p, json_object *spec) {
     struct nd_ctr *c = &p->ctrs[i];
     json_object *ctr = nd_spec_container(spec, c->name, NULL);
     for (int t = 0; t < ND_PROBE__COUNT; t++) {
-      json_object *probe =
-          ctr && c->kind != ND_INIT ? kube_json_get(ctr, probe_fields[t])
-                                    : NULL;
+      json_object *probe = ctr && c->kind != ND_INIT
+                               ? kube_json_get(ctr, probe_fields[t])
+                               : NULL;
       if (probe && !c->probers[t])
         c->probers[t] = prober_new(a, p, c, (enum nd_probe_type)t, probe, ctr);
       else if (!probe && c->probers[t]) {

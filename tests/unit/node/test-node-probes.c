@@ -145,44 +145,43 @@ static void test_thresholds(void **state) {
 
   /* readiness: two successes make it ready, three failures unready */
   nd_probe_state_reset(&st, ND_PROBE_READINESS);
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_SUCCESS));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_SUCCESS));
   assert_int_equal(st.result, ND_PR_FAILURE);
-  assert_true(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                   ND_PR_SUCCESS));
+  assert_true(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_SUCCESS));
   assert_int_equal(st.result, ND_PR_SUCCESS);
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_FAILURE));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_FAILURE));
   /* a success in between starts the failure run over */
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_SUCCESS));
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_FAILURE));
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_FAILURE));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_SUCCESS));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_FAILURE));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_FAILURE));
   assert_int_equal(st.result, ND_PR_SUCCESS);
-  assert_true(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                   ND_PR_FAILURE));
+  assert_true(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_FAILURE));
   assert_int_equal(st.result, ND_PR_FAILURE);
   assert_false(st.on_hold); /* readiness never holds */
   /* errors are thrown away; a warning counts as a success */
   int run = st.run;
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp,
-                                    ND_PR_UNKNOWN));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &sp, ND_PR_UNKNOWN));
   assert_int_equal(st.run, run);
   struct nd_probe_spec one = spec_of(1, 1);
-  assert_true(nd_probe_state_apply(&st, ND_PROBE_READINESS, &one,
-                                   ND_PR_WARNING));
+  assert_true(
+      nd_probe_state_apply(&st, ND_PROBE_READINESS, &one, ND_PR_WARNING));
   assert_int_equal(st.result, ND_PR_SUCCESS);
 
   /* liveness: the failure threshold puts the probe on hold */
   nd_probe_state_reset(&st, ND_PROBE_LIVENESS);
   struct nd_probe_spec lv = spec_of(1, 2);
-  assert_false(nd_probe_state_apply(&st, ND_PROBE_LIVENESS, &lv,
-                                    ND_PR_FAILURE));
+  assert_false(
+      nd_probe_state_apply(&st, ND_PROBE_LIVENESS, &lv, ND_PR_FAILURE));
   assert_int_equal(st.result, ND_PR_SUCCESS);
-  assert_true(nd_probe_state_apply(&st, ND_PROBE_LIVENESS, &lv,
-                                   ND_PR_FAILURE));
+  assert_true(nd_probe_state_apply(&st, ND_PROBE_LIVENESS, &lv, ND_PR_FAILURE));
   assert_int_equal(st.result, ND_PR_FAILURE);
   assert_true(st.on_hold);
   assert_int_equal(st.run, 0);
@@ -194,8 +193,10 @@ static void test_steps(void **state) {
   sp.period_s = 5;
   sp.initial_delay_s = 10;
   int64_t wait;
-  struct nd_probe_view v = {.has_instance = true, .running = true,
-                            .started = true, .running_for_ms = 4000};
+  struct nd_probe_view v = {.has_instance = true,
+                            .running = true,
+                            .started = true,
+                            .running_for_ms = 4000};
   /* initialDelaySeconds: wait what is left of it */
   nd_probe_state_reset(&st, ND_PROBE_READINESS);
   assert_int_equal(nd_probe_step(ND_PROBE_READINESS, &st, &sp, &v, &wait),
@@ -285,10 +286,8 @@ static void test_hook_message(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spec_defaults),
-      cmocka_unit_test(test_spec_refused),
-      cmocka_unit_test(test_thresholds),
-      cmocka_unit_test(test_steps),
+      cmocka_unit_test(test_spec_defaults), cmocka_unit_test(test_spec_refused),
+      cmocka_unit_test(test_thresholds),    cmocka_unit_test(test_steps),
       cmocka_unit_test(test_hook_message),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
