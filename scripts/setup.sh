@@ -31,6 +31,7 @@ PACKAGES="
   libhttp-parser-dev
   libjson-c-dev
   libldns-dev
+  libnghttp2-dev
   libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
@@ -45,6 +46,7 @@ PACKAGES="
   procps
   python3
   python3-dev
+  python3-grpcio
   python3-kubernetes
   python3-pytest
   python3-selenium

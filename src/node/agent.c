@@ -18,6 +18,7 @@
 #define DEFAULT_SERVICE_CIDR "10.96.0.0/12"
 #define DEFAULT_CLUSTER_DNS "10.96.0.10"
 #define DEFAULT_CLUSTER_DOMAIN "cluster.local"
+#define PROBE_WORKERS 16
 
 int64_t nd_now_ms(void) {
   return kube_time_mono_ns() / 1000000;
@@ -209,6 +210,13 @@ void nd_instance_clear(kube_node_agent_t *a, struct nd_instance *in) {
 }
 
 void nd_ctr_clear(kube_node_agent_t *a, struct nd_ctr *c) {
+  for (int t = 0; t < ND_PROBE__COUNT; t++)
+    nd_prober_free(c->probers[t]);
+  if (c->hook_cancel) /* the hook's job outlives the record: end its wait */
+    __atomic_store_n(c->hook_cancel, 1, __ATOMIC_RELEASE);
+  free(c->stop_id);
+  free(c->kill_message);
+  free(c->post_start_id);
   nd_instance_clear(a, &c->cur);
   nd_instance_clear(a, &c->prev);
   free(c->name);
@@ -530,7 +538,19 @@ static void job_done(void *arg) {
 int nd_job_submit(nd_job_t *j, kube_error_t *err) {
   kube_node_agent_t *a = j->a;
   struct nd_pod *p = j->uid ? nd_pod_find(a, j->uid) : NULL;
-  if (kube_workers_submit(a->workers, job_work, job_done, j, err) < 0) {
+  /* the probe pool starts with the first probe or hook */
+  if (j->probe && !a->probe_workers && a->workers &&
+      !(a->probe_workers = kube_workers_new(a->loop, PROBE_WORKERS, err))) {
+    job_free(j);
+    return -1;
+  }
+  kube_workers_t *pool = j->probe ? a->probe_workers : a->workers;
+  if (!pool) { /* the agent is being freed */
+    job_free(j);
+    return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
+                          "the node agent is stopping");
+  }
+  if (kube_workers_submit(pool, job_work, job_done, j, err) < 0) {
     job_free(j);
     return -1;
   }
@@ -923,6 +943,14 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   kube_controller_free(a->ctl);
   a->ctl = NULL;
   nd_node_stop(a);
+  /* hooks wait for nothing more (the pool's free joins its threads) */
+  for (size_t i = 0; i < a->n_pods; i++)
+    for (size_t k = 0; k < a->pods_v[i]->n_ctrs; k++)
+      if (a->pods_v[i]->ctrs[k].hook_cancel)
+        __atomic_store_n(a->pods_v[i]->ctrs[k].hook_cancel, 1,
+                         __ATOMIC_RELEASE);
+  kube_workers_free(a->probe_workers);
+  a->probe_workers = NULL;
   kube_workers_free(a->workers); /* runs the done callbacks of its jobs */
   a->workers = NULL;
   kube_writer_free(a->writer);

@@ -15,8 +15,7 @@ static const char *const own_conditions[] = {
     "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"};
 
 static bool ctr_ready(const struct nd_ctr *c) {
-  /* no readiness probes yet: a running container is ready */
-  return c->has_cur && c->cur.state == ND_RUNNING;
+  return nd_ctr_ready(c); /* probe.c: running, started, readiness */
 }
 
 bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
@@ -153,7 +152,9 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   }
   json_object *state = json_object_new_object();
   json_object *last = json_object_new_object();
-  bool run = in && in->state == ND_RUNNING;
+  /* while postStart runs the container is still being created (the
+   * kubelet's sync is blocked in the hook) */
+  bool run = in && in->state == ND_RUNNING && !c->post_start_running;
   bool ex = in && in->state == ND_EXITED;
   bool restarting = ex && nd_ctr_restarting(p, spec, c);
   if (run) {
@@ -180,7 +181,8 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   json_object_object_add(s, "lastState", last);
   json_object_object_add(s, "ready", json_object_new_boolean(ctr_ready(c)));
   json_object_object_add(s, "restartCount", json_object_new_int(c->restarts));
-  json_object_object_add(s, "started", json_object_new_boolean(run));
+  json_object_object_add(s, "started",
+                         json_object_new_boolean(nd_ctr_started(c)));
   return s;
 }
 
@@ -210,17 +212,20 @@ static json_object *condition(json_object *old_conds, const char *type, bool ok,
   return c;
 }
 
+/* init: the init containers (sidecars done once started); else the
+ * containers whose readiness counts for ContainersReady: the sidecars
+ * (first, as the kubelet lists them) and the pod's containers. */
 static char *names_of(const struct nd_pod *p, bool init, bool unready) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   bool any = false;
   kube_strbuf_printf(&sb, "[");
   for (size_t i = 0; i < p->n_ctrs; i++) {
     const struct nd_ctr *c = &p->ctrs[i];
-    bool is_init = c->kind != ND_APP;
-    if (is_init != init)
+    bool counted = init ? c->kind != ND_APP : c->kind != ND_INIT;
+    if (!counted)
       continue;
     bool done = init ? (c->kind == ND_SIDECAR
-                            ? ctr_ready(c)
+                            ? nd_ctr_started(c)
                             : c->has_cur && c->cur.state == ND_EXITED &&
                                   c->cur.exit_code == 0)
                      : ctr_ready(c);
@@ -275,13 +280,14 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     if (c->kind == ND_INIT &&
         !(c->has_cur && c->cur.state == ND_EXITED && c->cur.exit_code == 0))
       initialized = false;
-    if (c->kind == ND_SIDECAR && !ctr_ready(c) && p->term == ND_TERM_NONE &&
-        !p->finished)
+    if (c->kind == ND_SIDECAR && !nd_ctr_started(c) &&
+        p->term == ND_TERM_NONE && !p->finished)
       initialized = false;
   }
+  /* sidecars' readiness counts too (GenerateContainersReadyCondition) */
   bool all_ready = !p->rejected && p->term == ND_TERM_NONE;
   for (size_t i = 0; i < p->n_ctrs; i++)
-    if (p->ctrs[i].kind == ND_APP && !ctr_ready(&p->ctrs[i]))
+    if (p->ctrs[i].kind != ND_INIT && !ctr_ready(&p->ctrs[i]))
       all_ready = false;
   /* conditions: ours, then the others as they were (PodScheduled, ...) */
   json_object *conds = json_object_new_array();
