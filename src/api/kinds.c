@@ -47,6 +47,7 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_replicaset,
     &api_kind_daemonset,
     &api_kind_statefulset,
+    &api_kind_controllerrevision,
     /* autoscaling: v2 is the preferred version */
     &api_kind_hpa_v2,
     &api_kind_hpa_v1,
@@ -161,6 +162,8 @@ static const struct {
     {"REQUESTOR", "Requestor"},
     {"REQUESTEDDURATION", "RequestedDuration"},
     {"CONDITION", "Condition"},
+    {"CONTROLLER", "Controller"},
+    {"REVISION", "Revision"},
 };
 
 KUBE_EXPORT const char *
