@@ -29,6 +29,17 @@ def revision(name, data, rev=None):
     return o
 
 
+def workload(kind, name, image, **spec):
+    """An apps/v1 kind selecting app=name, one container c of image."""
+    s = {"selector": {"matchLabels": {"app": name}},
+         "template": {"metadata": {"labels": {"app": name}},
+                      "spec": {"containers": [{"name": "c",
+                                               "image": image}]}}}
+    s.update(spec)
+    return {"apiVersion": "apps/v1", "kind": kind,
+            "metadata": {"name": name}, "spec": s}
+
+
 def owned_by(obj, uid):
     return any(r.get("uid") == uid and r.get("controller")
                for r in obj["metadata"].get("ownerReferences", []))
@@ -101,15 +112,9 @@ class Suite(WorkloadSuite):
           "negative revision on update", r)
 
         # Table: NAME CONTROLLER REVISION AGE.
-        owner = self.a.create(APPS + "/daemonsets", {
-            "apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": {"name": "own"},
-            "spec": {"selector": {"matchLabels": {"app": "own"}},
-                     "template": {"metadata": {"labels": {"app": "own"}},
-                                  "spec": {"nodeSelector": {"none": "x"},
-                                           "containers": [{
-                                               "name": "c",
-                                               "image": "own:1"}]}}}})
+        own = workload("DaemonSet", "own", "own:1")
+        own["spec"]["template"]["spec"]["nodeSelector"] = {"none": "x"}
+        owner = self.a.create(APPS + "/daemonsets", own)
         ref = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "own",
                "uid": owner["metadata"]["uid"], "controller": True}
         rv = revision("own-manual", {"y": 1}, 4)
@@ -168,13 +173,7 @@ class Suite(WorkloadSuite):
     def daemonset(self):
         t = self.check
         base = APPS + "/daemonsets/agent"
-        ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
-              "metadata": {"name": "agent"},
-              "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                       "revisionHistoryLimit": 2,
-                       "template": {"metadata": {"labels": {"app": "agent"}},
-                                    "spec": {"containers": [{
-                                        "name": "c", "image": "agent:1"}]}}}}
+        ds = workload("DaemonSet", "agent", "agent:1", revisionHistoryLimit=2)
         rc, out, err = self.apply(ds)
         t(rc == 0, "apply daemonset", (rc, out, err))
         uid = self.a.get(base)["metadata"]["uid"]
@@ -270,6 +269,122 @@ class Suite(WorkloadSuite):
         c.run("delete", "ds", "agent")
         t(wait(lambda: not self.revisions(uid), 60),
           "revisions garbage collected with the DaemonSet",
+          self.rev_images(uid))
+
+
+    # ---- StatefulSet -----------------------------------------------------
+
+    def statefulset(self):
+        t = self.check
+        base = APPS + "/statefulsets/web"
+        sts = workload("StatefulSet", "web", "web:1", replicas=3,
+                       serviceName="web", revisionHistoryLimit=2)
+        rc, out, err = self.apply(sts)
+        t(rc == 0, "apply statefulset", (rc, out, err))
+        uid = self.a.get(base)["metadata"]["uid"]
+
+        def images():
+            return {p["metadata"]["name"]: p["spec"]["containers"][0]["image"]
+                    for p in self.ds_pods("web")
+                    if p.get("status", {}).get("phase") == "Running"}
+
+        def all_on(image):
+            return images() == {"web-%d" % i: image for i in range(3)}
+
+        def status():
+            return self.a.get(base).get("status", {})
+        t(wait(lambda: all_on("web:1"), 90), "web-0..2 run web:1", images())
+        revs = wait(lambda: self.revisions(uid), 30)
+        t(len(revs) == 1, "one revision", revs)
+        r1 = revs[0] if revs else {"metadata": {"name": "?", "labels": {}}}
+        name1 = r1["metadata"]["name"]
+        t(r1.get("revision") == 1 and name1 == "web-" +
+          r1["metadata"]["labels"].get(HASH, "?") and
+          r1["metadata"]["labels"].get("app") == "web",
+          "revision 1 web-<hash> with the template labels", r1["metadata"])
+        t(wait(lambda: status().get("currentRevision") == name1 and
+               status().get("updateRevision") == name1, 30),
+          "status current = update = revision 1", status())
+        t(all(p["metadata"]["labels"].get(HASH) == name1
+              for p in self.ds_pods("web")), "pods labelled with revision 1")
+
+        c = self.kubectl or self.kube
+        c.run("set", "image", "sts/web", "c=web:2")
+        t(wait(lambda: all_on("web:2"), 120), "rolled to web:2", images())
+        t(wait(lambda: self.rev_images(uid) == {1: "web:1", 2: "web:2"}, 30),
+          "revisions 1 and 2", self.rev_images(uid))
+        name2 = {r["revision"]: r["metadata"]["name"]
+                 for r in self.revisions(uid)}.get(2)
+        t(wait(lambda: status().get("currentRevision") == name2 ==
+               status().get("updateRevision"), 30),
+          "status current = update = revision 2", status())
+        self.history("sts", "web", uid, {1: "web:1", 2: "web:2"})
+
+        # A partition: web-2 only; a pod re-created below it gets the
+        # current revision's template.
+        self.a.patch(base, {"spec": {"updateStrategy": {
+            "rollingUpdate": {"partition": 2}}}})
+        c.run("set", "image", "sts/web", "c=web:3")
+        t(wait(lambda: images() == {"web-0": "web:2", "web-1": "web:2",
+                                    "web-2": "web:3"}, 90),
+          "partition 2: web-2 updated only", images())
+        st = status()
+        t(st.get("currentRevision") == name2 and
+          st.get("updateRevision") not in (None, name2),
+          "current revision 2, update revision 3", st)
+        old_uid = self.a.get(NS + "/pods/web-0")["metadata"]["uid"]
+        self.k.request("DELETE", NS + "/pods/web-0")
+
+        def recreated():
+            p = self.a.get(NS + "/pods/web-0")
+            return p if p and p["metadata"]["uid"] != old_uid and \
+                p.get("status", {}).get("phase") == "Running" else None
+        p = wait(recreated, 60)
+        t(p and p["spec"]["containers"][0]["image"] == "web:2" and
+          p["metadata"]["labels"].get(HASH) == name2,
+          "web-0 re-created from the current revision",
+          p and (p["spec"]["containers"][0]["image"], p["metadata"]["labels"]))
+        self.a.patch(base, {"spec": {"updateStrategy": {
+            "rollingUpdate": {"partition": 0}}}})
+        t(wait(lambda: all_on("web:3"), 120), "partition 0: all web:3",
+          images())
+
+        # Undo: web:2 again, its revision renumbered 4.
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("rollout", "undo", "sts/web")
+            t(rc == 0 and "statefulset.apps/web rolled back" in out,
+              "kubectl rollout undo sts", (rc, out, err))
+        else:
+            old = {r["revision"]: r for r in self.revisions(uid)}[2]
+            self.a.patch(base, old["data"],
+                         ctype="application/strategic-merge-patch+json")
+        t(wait(lambda: all_on("web:2"), 120), "undo: pods back to web:2",
+          images())
+        want = {1: "web:1", 3: "web:3", 4: "web:2"}
+        t(wait(lambda: self.rev_images(uid) == want, 30),
+          "undo: revision 2 renumbered 4", self.rev_images(uid))
+        t(wait(lambda: status().get("updateRevision") == name2 ==
+               status().get("currentRevision"), 30),
+          "undo: the old revision is current and update again", status())
+        t(all(p["metadata"]["labels"].get(HASH) == name2
+              for p in self.ds_pods("web")), "pods labelled revision 2 again")
+        if self.kubectl:
+            rc, out, err = self.kubectl.run("rollout", "status", "sts/web",
+                                            "--timeout=60s", timeout=70)
+            t(rc == 0 and "roll out complete" in out,
+              "kubectl rollout status sts after undo", (rc, out, err))
+
+        # revisionHistoryLimit 2: one more template, revision 1 goes.
+        c.run("set", "image", "sts/web", "c=web:5")
+        t(wait(lambda: all_on("web:5"), 120), "rolled to web:5", images())
+        want = {3: "web:3", 4: "web:2", 5: "web:5"}
+        t(wait(lambda: self.rev_images(uid) == want, 30),
+          "history limit 2: revision 1 pruned", self.rev_images(uid))
+        self.history("sts", "web", uid, want)
+
+        c.run("delete", "sts", "web")
+        t(wait(lambda: not self.revisions(uid), 60),
+          "revisions garbage collected with the StatefulSet",
           self.rev_images(uid))
 
 
