@@ -272,6 +272,41 @@ class Suite(WorkloadSuite):
           self.rev_images(uid))
 
 
+    def collision(self):
+        """A revision of another's holding the name <ds>-<hash>: the
+        DaemonSet raises status.collisionCount and names its revision
+        with the new hash."""
+        t = self.check
+        base = APPS + "/daemonsets/col"
+        ds = workload("DaemonSet", "col", "col:1")
+        first = self.a.create(APPS + "/daemonsets", ds)
+        revs = wait(lambda: self.revisions(first["metadata"]["uid"]), 30)
+        name = revs[0]["metadata"]["name"] if revs else "?"
+        self.k.request("DELETE", base)
+        t(wait(lambda: self.a.get(APPS + "/controllerrevisions/" + name)
+               is None, 30), "the first DaemonSet's revision went", name)
+        taken = self.a.create(APPS + "/controllerrevisions",
+                              revision(name, {"other": True}, 1))
+        uid = self.a.create(APPS + "/daemonsets", ds)["metadata"]["uid"]
+        revs = wait(lambda: self.revisions(uid), 30)
+        st = (self.a.get(base) or {}).get("status", {})
+        t(revs and st.get("collisionCount") == 1 and
+          revs[0]["metadata"]["name"] != name and
+          revs[0]["metadata"]["name"].startswith("col-") and
+          revs[0]["revision"] == 1,
+          "collision: collisionCount 1, another name", (st, revs))
+        got = self.a.get(APPS + "/controllerrevisions/" + name)
+        t(got and got["metadata"]["uid"] == taken["metadata"]["uid"] and
+          not got["metadata"].get("ownerReferences"),
+          "the other revision is left alone", got)
+        h = revs[0]["metadata"]["labels"].get(HASH) if revs else None
+        t(wait(lambda: len(self.ds_pods("col")) == 3 and all(
+            p["metadata"]["labels"].get(HASH) == h
+            for p in self.ds_pods("col")), 60),
+          "pods carry the new hash", h)
+        self.k.request("DELETE", base)
+        self.k.request("DELETE", APPS + "/controllerrevisions/" + name)
+
     # ---- StatefulSet -----------------------------------------------------
 
     def statefulset(self):
@@ -388,7 +423,7 @@ class Suite(WorkloadSuite):
           self.rev_images(uid))
 
 
-SECTIONS = {"api": ["api"], "daemonset": ["daemonset"],
+SECTIONS = {"api": ["api"], "daemonset": ["daemonset", "collision"],
             "statefulset": ["statefulset"]}
 
 
