@@ -145,25 +145,31 @@ class Suite(WorkloadSuite):
     # ---- DaemonSet -------------------------------------------------------
 
     def history(self, kind, name, uid, images):
-        """kubectl rollout history lists the revisions; --revision=N shows
-        each one's template (images: revision number -> image)."""
-        if not self.kubectl:
-            return
+        """kubectl (and kube) rollout history list the revisions;
+        --revision=N shows each one's template (images: revision number ->
+        image)."""
         t = self.check
-        rc, out, err = self.kubectl.run("rollout", "history",
-                                        "%s/%s" % (kind, name))
-        listed = [ln.split()[0] for ln in out.splitlines()[2:] if ln.strip()]
         want = [str(n) for n in sorted(images)]
-        t(rc == 0 and listed == want and "CHANGE-CAUSE" in out,
-          "kubectl rollout history %s lists %s" % (kind, want), (rc, out, err))
-        for n, image in sorted(images.items()):
-            rc, out, err = self.kubectl.run("rollout", "history",
-                                            "%s/%s" % (kind, name),
-                                            "--revision=%d" % n)
-            t(rc == 0 and "with revision #%d" % n in out and
-              "Image:" in out and image in out.split("Image:")[1].split()[0],
-              "kubectl rollout history %s --revision=%d: %s" % (kind, n, image),
+        for cli in filter(None, [self.kubectl, self.kube]):
+            rc, out, err = cli.run("rollout", "history",
+                                   "%s/%s" % (kind, name))
+            lines = out.splitlines()
+            listed = [ln.split()[0] for ln in lines[2:] if ln.strip()]
+            t(rc == 0 and listed == want and lines[1].split() ==
+              ["REVISION", "CHANGE-CAUSE"] and
+              lines[0].startswith(kind.replace("sts", "statefulset").replace(
+                  "ds", "daemonset") + ".apps/" + name),
+              "%s rollout history %s lists %s" % (cli.flavor, kind, want),
               (rc, out, err))
+            for n, image in sorted(images.items()):
+                rc, out, err = cli.run("rollout", "history",
+                                       "%s/%s" % (kind, name),
+                                       "--revision=%d" % n)
+                t(rc == 0 and "with revision #%d" % n in out and
+                  "Image:" in out and
+                  image == out.split("Image:")[1].split()[0],
+                  "%s rollout history %s --revision=%d: %s" % (
+                      cli.flavor, kind, n, image), (rc, out, err))
 
     def rev_images(self, uid):
         """revision number -> the image of its template."""
@@ -264,6 +270,31 @@ class Suite(WorkloadSuite):
             rc, out, err = self.kubectl.run("get", "controllerrevisions")
             t(rc == 0 and out.count("daemonset.apps/agent") == 3,
               "kubectl get controllerrevisions shows the three", out)
+
+            # kube rollout undo: the previous revision (5, agent:4).
+            rc, out, err = self.kube.run("rollout", "undo", "ds/agent",
+                                         "--dry-run=client")
+            t(rc == 0 and out.startswith("daemonset.apps/agent will roll back "
+                                         "to Pod Template:") and
+              "agent:4" in out, "kube rollout undo --dry-run=client",
+              (rc, out, err))
+            rc, out, err = self.kube.run("rollout", "undo", "ds/agent")
+            t(rc == 0 and out.strip() == "daemonset.apps/agent rolled back",
+              "kube rollout undo ds", (rc, out, err))
+            t(wait(lambda: running("agent:4"), 90) is not None,
+              "kube undo: agent:4 again")
+            t(wait(lambda: self.rev_images(uid) ==
+                   {4: "agent:3", 6: "agent:1", 7: "agent:4"}, 30),
+              "revision 5 renumbered 7", self.rev_images(uid))
+            rc, out, err = self.kube.run("rollout", "undo", "ds/agent",
+                                         "--to-revision=7")
+            t(rc == 0 and "skipped rollback (current template already "
+              "matches revision 7)" in out, "kube undo to the current one",
+              (rc, out, err))
+            rc, out, err = self.kube.run("rollout", "undo", "ds/agent",
+                                         "--to-revision=2")
+            t(rc != 0 and "unable to find specified revision 2 in history"
+              in out + err, "kube undo to a pruned revision", (rc, out, err))
 
         # Deleting the DaemonSet deletes its revisions.
         c.run("delete", "ds", "agent")
