@@ -11,6 +11,7 @@ revisions, and garbage collection of revisions with their owner.
 
 usage: test_revisions.py KUBED KUBE [memory|sqlite] [SECTION...]
 sections: api daemonset statefulset (default: all)"""
+import os
 import sys
 
 from ctl_harness import run_sections, wait  # noqa: E402
@@ -132,6 +133,7 @@ class Suite(WorkloadSuite):
               rows.get("own-manual", [])[1:3] ==
               ["daemonset.apps/own", "4"],
               "%s get controllerrevisions rows" % cli.flavor, out)
+        self.python_client()
         # Deleting the owner deletes its revisions (garbage collector).
         r = self.k.request("DELETE", APPS + "/daemonsets/own")
         t(r.status == 200, "delete the owner", r)
@@ -141,6 +143,24 @@ class Suite(WorkloadSuite):
         for n in ("r0", "r1"):
             self.k.request("DELETE", APPS + "/controllerrevisions/" + n)
 
+
+    def python_client(self):
+        """The official Python client reads them as V1ControllerRevision."""
+        try:
+            from kubernetes import client, config
+        except ImportError:
+            print("note: python3-kubernetes missing, its checks skipped")
+            return
+        api = client.AppsV1Api(config.new_client_from_config(
+            config_file=os.path.join(self.k.data, "kubeconfig.yaml")))
+        items = api.list_namespaced_controller_revision("default").items
+        got = {r.metadata.name: (r.revision, r.data) for r in items}
+        self.check(got.get("r1") == (7, {"x": "y"}) and
+                   got.get("r0") == (0, {"spec": {"a": [1, 2]}}),
+                   "python client lists V1ControllerRevisions", got)
+        r = api.read_namespaced_controller_revision("own-manual", "default")
+        self.check(r.metadata.owner_references[0].kind == "DaemonSet" and
+                   r.revision == 4, "python client reads one", r.metadata)
 
     # ---- DaemonSet -------------------------------------------------------
 
