@@ -100,15 +100,21 @@ static void test_ds_nodes(void **state) {
   h_free(&h);
 }
 
+/* Nodes, DaemonSet agent of agent:1 (strategy: NULL for RollingUpdate),
+ * its pods created and ready. */
+static void start_ready(struct h *h, const char *strategy) {
+  h_init(h);
+  nodes(h);
+  add_ds(h, "agent:1", strategy);
+  h_start(h, "daemonset");
+  h_settle(h);
+  h_pods_ready(h, "default");
+  h_settle(h);
+}
+
 static void test_ds_rolling(void **state) {
   struct h h;
-  h_init(&h);
-  nodes(&h);
-  add_ds(&h, "agent:1", NULL);
-  h_start(&h, "daemonset");
-  h_settle(&h);
-  h_pods_ready(&h, "default");
-  h_settle(&h);
+  start_ready(&h, NULL);
   add_ds(&h, "agent:2", NULL);
   /* maxUnavailable 1: one node at a time */
   for (int i = 0; i < 10 && st_of(&h, "updatedNumberScheduled") != 2; i++) {
@@ -126,13 +132,7 @@ static void test_ds_rolling(void **state) {
 
 static void test_ds_on_delete(void **state) {
   struct h h;
-  h_init(&h);
-  nodes(&h);
-  add_ds(&h, "agent:1", "{\"type\":\"OnDelete\"}");
-  h_start(&h, "daemonset");
-  h_settle(&h);
-  h_pods_ready(&h, "default");
-  h_settle(&h);
+  start_ready(&h, "{\"type\":\"OnDelete\"}");
   add_ds(&h, "agent:2", "{\"type\":\"OnDelete\"}");
   h_settle(&h);
   assert_int_equal(h_count(&h, "DELETE", PODS), 0);
@@ -176,13 +176,7 @@ static void roll(struct h *h, const char *image) {
 
 static void test_ds_history(void **state) {
   struct h h;
-  h_init(&h);
-  nodes(&h);
-  add_ds(&h, "agent:1", NULL);
-  h_start(&h, "daemonset");
-  h_settle(&h);
-  h_pods_ready(&h, "default");
-  h_settle(&h);
+  start_ready(&h, NULL);
   /* One revision: <ds>-<hash>, the pods' hash, the template patch. */
   assert_int_equal(h_count(&h, "POST", REVS), 1);
   const kt_action_t *a = NULL;
