@@ -98,6 +98,8 @@ static const struct {
     {"DESIRED", "Desired"},
     {"CURRENT", "Current"},
     {"CONTAINERS", "Containers"},
+    {"CONTROLLER", "Controller"},
+    {"REVISION", "Revision"},
     {"IMAGES", "Images"},
     {"SELECTOR", "Selector"},
     {"UP-TO-DATE", "Up-to-date"},
@@ -162,8 +164,6 @@ static const struct {
     {"REQUESTOR", "Requestor"},
     {"REQUESTEDDURATION", "RequestedDuration"},
     {"CONDITION", "Condition"},
-    {"CONTROLLER", "Controller"},
-    {"REVISION", "Revision"},
 };
 
 KUBE_EXPORT const char *
