@@ -195,8 +195,8 @@ static int rollout_undo(const struct cli_ref *r, int64_t to_revision,
            ? kube_rollout_undo(c, cli_namespace(), r->name, to_revision,
                                client_dry, &out, &err)
            : kube_rollout_revisions_undo(c, r->kind, cli_namespace(), r->name,
-                                         to_revision, client_dry, &out,
-                                         &err)) < 0) {
+                                         to_revision, dry_run, &out, &err)) <
+      0) {
     cli_print_error(&err);
     return 1;
   }

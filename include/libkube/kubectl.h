@@ -591,14 +591,16 @@ int kube_rollout_revisions_history(kube_client_t *c, const kube_kind_t *kind,
 
 /* `kubectl rollout undo` of a DaemonSet or StatefulSet: the revision's data
  * sent back as a strategic merge patch.  to_revision 0: the previous
- * revision.  *result (owned) is what kubectl prints after the
- * "daemonset.apps/x " prefix: "rolled back", "skipped rollback (current
- * template already matches revision N)" or, with dry_run, "will roll back
- * to " and the template.  Errors as kubectl's: "no last revision to roll
- * back to", "unable to find specified revision N in history". */
+ * revision.  dry_run as kubectl's --dry-run (NULL or "none", "client":
+ * nothing sent, "server": the patch with dryRun=All).  *result (owned) is
+ * what kubectl prints after the "daemonset.apps/x " prefix: "rolled back",
+ * "skipped rollback (current template already matches revision N)" or,
+ * with a client dry run, "will roll back to " and the template.  Errors as
+ * kubectl's: "no last revision to roll back to", "unable to find
+ * specified revision N in history". */
 int kube_rollout_revisions_undo(kube_client_t *c, const kube_kind_t *kind,
                                 const char *ns, const char *name,
-                                int64_t to_revision, bool dry_run,
+                                int64_t to_revision, const char *dry_run,
                                 char **result, kube_error_t *err);
 
 /* `kubectl rollout pause|resume|restart` on a Deployment (restart also

@@ -159,8 +159,9 @@ KUBE_EXPORT int kube_rollout_revisions_history(kube_client_t *c,
 KUBE_EXPORT int kube_rollout_revisions_undo(kube_client_t *c,
                                             const kube_kind_t *kind,
                                             const char *ns, const char *name,
-                                            int64_t to_revision, bool dry_run,
-                                            char **result, kube_error_t *err) {
+                                            int64_t to_revision,
+                                            const char *dry_run, char **result,
+                                            kube_error_t *err) {
   *result = NULL;
   struct revs h;
   int rc = -1;
@@ -185,7 +186,7 @@ KUBE_EXPORT int kube_rollout_revisions_undo(kube_client_t *c,
                    kube_json_get_string(r, "metadata.name"));
     goto out;
   }
-  if (dry_run) {
+  if (dry_run && streq(dry_run, "client")) {
     char *s = client_rollout_print_template(t);
     rc = s && asprintf(result, "will roll back to %s", s) >= 0
              ? 0
@@ -198,11 +199,15 @@ KUBE_EXPORT int kube_rollout_revisions_undo(kube_client_t *c,
     rc = client_rollout_skipped(result, to_revision, err);
     goto out;
   }
+  kube_client_write_options_t wo = {
+      .struct_size = sizeof wo,
+      .dry_run = dry_run && streq(dry_run, "server"),
+      .grace_period = -1};
   kube_object_t *res = kube_client_patch(
       c, kind, ns, name, NULL, KUBE_PATCH_STRATEGIC,
       json_object_to_json_string_ext(kube_json_get(r, "data"),
                                      JSON_C_TO_STRING_PLAIN),
-      NULL, err);
+      &wo, err);
   if (!res) {
     kube_error_wrap(err, "failed restoring revision %lld",
                     (long long)to_revision);

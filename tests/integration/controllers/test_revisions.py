@@ -298,6 +298,14 @@ class Suite(WorkloadSuite):
                                          "to Pod Template:") and
               "agent:4" in out, "kube rollout undo --dry-run=client",
               (rc, out, err))
+            rc, out, err = self.kube.run("rollout", "undo", "ds/agent",
+                                         "--dry-run=server")
+            d = self.a.get(base)
+            t(rc == 0 and out.strip() == "daemonset.apps/agent rolled back "
+              "(server dry run)" and d["spec"]["template"]["spec"][
+                  "containers"][0]["image"] == "agent:1",
+              "kube rollout undo --dry-run=server changes nothing",
+              (rc, out, err))
             rc, out, err = self.kube.run("rollout", "undo", "ds/agent")
             t(rc == 0 and out.strip() == "daemonset.apps/agent rolled back",
               "kube rollout undo ds", (rc, out, err))
