@@ -145,9 +145,8 @@ static bool is_deployment(const struct cli_ref *r) {
 
 /* DaemonSets and StatefulSets keep ControllerRevisions. */
 static bool has_revisions(const struct cli_ref *r) {
-  return streq(r->kind->group, "apps") &&
-         (streq(r->kind->kind, "DaemonSet") ||
-          streq(r->kind->kind, "StatefulSet"));
+  return streq(r->kind->group, "apps") && (streq(r->kind->kind, "DaemonSet") ||
+                                           streq(r->kind->kind, "StatefulSet"));
 }
 
 static int rollout_history(const struct cli_ref *r, int64_t revision) {
@@ -162,11 +161,11 @@ static int rollout_history(const struct cli_ref *r, int64_t revision) {
     return 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char *out = NULL;
-  if ((is_deployment(r) ? kube_rollout_history(c, cli_namespace(), r->name,
-                                               revision, &out, &err)
-                        : kube_rollout_revisions_history(
-                              c, r->kind, cli_namespace(), r->name, revision,
-                              &out, &err)) < 0)
+  if ((is_deployment(r)
+           ? kube_rollout_history(c, cli_namespace(), r->name, revision, &out,
+                                  &err)
+           : kube_rollout_revisions_history(c, r->kind, cli_namespace(),
+                                            r->name, revision, &out, &err)) < 0)
     return cli_report(&err);
   char with[64] = "";
   if (revision > 0)
@@ -191,12 +190,11 @@ static int rollout_undo(const struct cli_ref *r, int64_t to_revision,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char *out = NULL;
   bool client_dry = streq(dry_run, "client");
-  if ((is_deployment(r)
-           ? kube_rollout_undo(c, cli_namespace(), r->name, to_revision,
-                               client_dry, &out, &err)
-           : kube_rollout_revisions_undo(c, r->kind, cli_namespace(), r->name,
-                                         to_revision, dry_run, &out, &err)) <
-      0) {
+  if ((is_deployment(r) ? kube_rollout_undo(c, cli_namespace(), r->name,
+                                            to_revision, client_dry, &out, &err)
+                        : kube_rollout_revisions_undo(
+                              c, r->kind, cli_namespace(), r->name, to_revision,
+                              dry_run, &out, &err)) < 0) {
     cli_print_error(&err);
     return 1;
   }

@@ -42,9 +42,8 @@ static bool is_set_kind(const kube_kind_t *k) {
 
 /* controlledHistories: the set and the revisions its selector lists that
  * it controls, oldest first. */
-static int history_of(kube_client_t *c, const kube_kind_t *kind,
-                      const char *ns, const char *name, struct revs *out,
-                      kube_error_t *err) {
+static int history_of(kube_client_t *c, const kube_kind_t *kind, const char *ns,
+                      const char *name, struct revs *out, kube_error_t *err) {
   memset(out, 0, sizeof *out);
   if (!is_set_kind(kind))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -82,8 +81,8 @@ static int history_of(kube_client_t *c, const kube_kind_t *kind,
 /* The template a revision restores, without the patch directive (owned). */
 static json_object *rev_template(json_object *r) {
   json_object *t = NULL;
-  if (json_object_deep_copy(kube_json_get(r, "data.spec.template"), &t,
-                            NULL) < 0 ||
+  if (json_object_deep_copy(kube_json_get(r, "data.spec.template"), &t, NULL) <
+          0 ||
       !json_object_is_type(t, json_type_object)) {
     json_object_put(t);
     return NULL;
@@ -105,8 +104,7 @@ static json_object *find_rev(struct revs *h, int64_t n) {
 
 KUBE_EXPORT int kube_rollout_revisions_history(kube_client_t *c,
                                                const kube_kind_t *kind,
-                                               const char *ns,
-                                               const char *name,
+                                               const char *ns, const char *name,
                                                int64_t revision, char **out,
                                                kube_error_t *err) {
   *out = NULL;
@@ -140,11 +138,11 @@ KUBE_EXPORT int kube_rollout_revisions_history(kube_client_t *c,
         continue; /* one row per number */
       json_object *ann = kube_json_get(h.v[i], "metadata.annotations");
       json_object *cause = NULL;
-      const char *cs = json_object_is_type(ann, json_type_object) &&
-                               json_object_object_get_ex(ann, CHANGE_CAUSE,
-                                                         &cause)
-                           ? json_object_get_string(cause)
-                           : NULL;
+      const char *cs =
+          json_object_is_type(ann, json_type_object) &&
+                  json_object_object_get_ex(ann, CHANGE_CAUSE, &cause)
+              ? json_object_get_string(cause)
+              : NULL;
       client_tabw_printf(&t, "%lld\t%s\n", (long long)rev_of(h.v[i]),
                          cs && *cs ? cs : "<none>");
     }
@@ -199,15 +197,15 @@ KUBE_EXPORT int kube_rollout_revisions_undo(kube_client_t *c,
     rc = client_rollout_skipped(result, to_revision, err);
     goto out;
   }
-  kube_client_write_options_t wo = {
-      .struct_size = sizeof wo,
-      .dry_run = dry_run && streq(dry_run, "server"),
-      .grace_period = -1};
-  kube_object_t *res = kube_client_patch(
-      c, kind, ns, name, NULL, KUBE_PATCH_STRATEGIC,
-      json_object_to_json_string_ext(kube_json_get(r, "data"),
-                                     JSON_C_TO_STRING_PLAIN),
-      &wo, err);
+  kube_client_write_options_t wo = {.struct_size = sizeof wo,
+                                    .dry_run =
+                                        dry_run && streq(dry_run, "server"),
+                                    .grace_period = -1};
+  kube_object_t *res =
+      kube_client_patch(c, kind, ns, name, NULL, KUBE_PATCH_STRATEGIC,
+                        json_object_to_json_string_ext(kube_json_get(r, "data"),
+                                                       JSON_C_TO_STRING_PLAIN),
+                        &wo, err);
   if (!res) {
     kube_error_wrap(err, "failed restoring revision %lld",
                     (long long)to_revision);

@@ -251,8 +251,7 @@ static void rsl_clear(struct rsl *l) {
   kube_object_free(l->list);
 }
 
-int client_rollout_skipped(char **result, int64_t revision,
-                           kube_error_t *err) {
+int client_rollout_skipped(char **result, int64_t revision, kube_error_t *err) {
   return asprintf(result,
                   "skipped rollback (current template already matches "
                   "revision %lld)",

@@ -213,8 +213,8 @@ static struct nodepods *find_node(struct nodepods *v, size_t n,
 /* A revision some pod of the DaemonSet (terminating ones too) runs. */
 static bool rev_live(json_object *rev, void *arg) {
   const struct ctl_podlist *owned = arg;
-  const char *h = cj_str(cj_obj(cj_obj(rev, "metadata"), "labels"),
-                         CTL_DS_HASH_LABEL);
+  const char *h =
+      cj_str(cj_obj(cj_obj(rev, "metadata"), "labels"), CTL_DS_HASH_LABEL);
   for (size_t i = 0; h && i < owned->n; i++) {
     const char *ph = ctl_pairs_get(owned->v[i]->labels, CTL_DS_HASH_LABEL);
     if (ph && streq(ph, h))
@@ -486,7 +486,7 @@ static void *ds_create(kube_controller_manager_t *m, kube_error_t *err) {
       kube_controller_watch(d->b.c, d->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||
       ctl_podstore_listen(d->pods, pod_changed, NULL, d, err) < 0 ||
-      ctl_history_init(&d->hist, m, d->b.c, ds_kind, err) < 0) {
+      ctl_history_init(&d->hist, m, d->b.c, d->inf, ds_kind, err) < 0) {
     ctl_podstore_unlisten(d->pods, d);
     ctl_base_clear(&d->b);
     free(d);

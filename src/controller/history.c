@@ -16,10 +16,64 @@
 
 static const char *apps_v1 = "apps/v1";
 
+/* The controller reference of a tree, or NULL. */
+static json_object *controller_of(json_object *obj) {
+  json_object *refs = cj_arr(cj_obj(obj, "metadata"), "ownerReferences");
+  for (size_t i = 0; i < cj_len(refs); i++)
+    if (cj_bool(cj_at(refs, i), "controller", false))
+      return cj_at(refs, i);
+  return NULL;
+}
+
+static const char *label_of(void *ctx, const char *key) {
+  return cj_str(ctx, key);
+}
+
+struct orphan {
+  kube_controller_t *c;
+  json_object *labels;
+};
+
+/* Owners (of one namespace) whose selector matches the orphan's labels. */
+static void enqueue_matching(const char *key, const kube_object_t *obj,
+                             void *arg) {
+  struct orphan *o = arg;
+  kube_selector_t *sel = ctl_label_selector(
+      cj_obj(cj_obj(kube_object_json(obj), "spec"), "selector"), NULL);
+  if (sel && !kube_selector_empty(sel) &&
+      kube_selector_matches(sel, label_of, o->labels))
+    kube_controller_enqueue(o->c, key, NULL);
+  kube_selector_free(sel);
+}
+
+/* A revision changed: its controller syncs (when of the owner kind); an
+ * orphan wakes the owners that would adopt it (getDaemonSetsForHistory,
+ * getStatefulSetsForRevision). */
+static void revision_changed(kube_controller_t *c, const char *key,
+                             const kube_object_t *obj, void *arg) {
+  struct ctl_history *h = arg;
+  json_object *o = obj ? kube_object_json(obj) : NULL;
+  json_object *meta = cj_obj(o, "metadata");
+  if (!o || cj(meta, "deletionTimestamp")) {
+    if (o)
+      kube_controller_enqueue_owner(c, obj, h->owner_kind, NULL);
+    return;
+  }
+  if (controller_of(o)) {
+    kube_controller_enqueue_owner(c, obj, h->owner_kind, NULL);
+    return;
+  }
+  struct orphan orphan = {c, cj_obj(meta, "labels")};
+  kube_informer_index_foreach(h->owners, KUBE_INDEX_NAMESPACE,
+                              cj_str0(meta, "namespace"), enqueue_matching,
+                              &orphan);
+}
+
 int ctl_history_init(struct ctl_history *h, kube_controller_manager_t *m,
-                     kube_controller_t *c, const char *owner_kind,
-                     kube_error_t *err) {
+                     kube_controller_t *c, kube_informer_t *owners,
+                     const char *owner_kind, kube_error_t *err) {
   h->owner_kind = owner_kind;
+  h->owners = owners;
   h->kind = kube_kind_by_resource("apps", "v1", "controllerrevisions");
   if (!h->kind)
     return kube_error_set(err, KUBE_REASON_INTERNAL, 0,
@@ -30,7 +84,9 @@ int ctl_history_init(struct ctl_history *h, kube_controller_manager_t *m,
                               kube_index_controller_uid, NULL, err) < 0 ||
       kube_informer_add_index(h->inf, KUBE_INDEX_NAMESPACE,
                               kube_index_namespace, NULL, err) < 0 ||
-      kube_controller_watch_owned(c, h->inf, owner_kind, err) < 0)
+      kube_informer_add_index(owners, KUBE_INDEX_NAMESPACE,
+                              kube_index_namespace, NULL, err) < 0 ||
+      kube_controller_watch(c, h->inf, revision_changed, h, err) < 0)
     return -1;
   return 0;
 }
@@ -61,15 +117,6 @@ json_object *ctl_revision_template(json_object *rev) {
   return cj_obj(cj_obj(cj_obj(rev, "data"), "spec"), "template");
 }
 
-/* The controller reference of a tree, or NULL. */
-static json_object *controller_of(json_object *obj) {
-  json_object *refs = cj_arr(cj_obj(obj, "metadata"), "ownerReferences");
-  for (size_t i = 0; i < cj_len(refs); i++)
-    if (cj_bool(cj_at(refs, i), "controller", false))
-      return cj_at(refs, i);
-  return NULL;
-}
-
 struct collect {
   struct ctl_revs *out;
   size_t cap;
@@ -78,12 +125,7 @@ struct collect {
   bool oom;
 };
 
-static const char *label_of(void *ctx, const char *key) {
-  return cj_str(ctx, key);
-}
-
-static void collect_one(const char *key, const kube_object_t *obj,
-                        void *arg) {
+static void collect_one(const char *key, const kube_object_t *obj, void *arg) {
   struct collect *c = arg;
   json_object *o = kube_object_json(obj);
   json_object *ref = controller_of(o);
@@ -204,10 +246,10 @@ static void delete_rev(struct ctl_history *h, struct ctl_base *b,
                        struct ctl_sync *s, json_object *rev) {
   struct ctl_op *op = ctl_op_new(b, s, rev_deleted, NULL);
   if (!op ||
-      ctl_op_started(op, kube_writer_delete(
-                             b->w, h->kind,
-                             cj_str0(cj_obj(rev, "metadata"), "namespace"),
-                             rev_name(rev), NULL, ctl_op_cb, op, NULL)) < 0)
+      ctl_op_started(
+          op, kube_writer_delete(b->w, h->kind,
+                                 cj_str0(cj_obj(rev, "metadata"), "namespace"),
+                                 rev_name(rev), NULL, ctl_op_cb, op, NULL)) < 0)
     s->result = -1;
 }
 
@@ -223,8 +265,8 @@ static void renumber(struct ctl_history *h, struct ctl_base *b,
   struct ctl_op *op = ctl_op_new(b, s, NULL, NULL);
   if (!op || ctl_op_started(op, kube_writer_patch(
                                     b->w, h->kind, cj_str0(meta, "namespace"),
-                                    rev_name(rev), NULL, KUBE_PATCH_MERGE,
-                                    body, NULL, ctl_op_cb, op, NULL)) < 0)
+                                    rev_name(rev), NULL, KUBE_PATCH_MERGE, body,
+                                    NULL, ctl_op_cb, op, NULL)) < 0)
     s->result = -1;
 }
 
@@ -236,8 +278,8 @@ static void create_rev(struct ctl_history *h, struct ctl_base *b,
   json_object *tmpl = cj_obj(cj_obj(owner, "spec"), "template");
   json_object *rev = json_object_new_object();
   json_object *meta = json_object_new_object();
-  json_object *labels = ctl_json_copy(cj_obj(cj_obj(tmpl, "metadata"),
-                                             "labels"));
+  json_object *labels =
+      ctl_json_copy(cj_obj(cj_obj(tmpl, "metadata"), "labels"));
   json_object *refs = json_object_new_array();
   if (!labels)
     labels = json_object_new_object();
@@ -259,10 +301,9 @@ static void create_rev(struct ctl_history *h, struct ctl_base *b,
   cj_set(meta, "labels", labels);
   if (cj_obj(ometa, "annotations"))
     cj_set(meta, "annotations", ctl_json_copy(cj_obj(ometa, "annotations")));
-  json_object_array_add(refs,
-                        ctl_controller_ref(apps_v1, h->owner_kind,
-                                           cj_str0(ometa, "name"),
-                                           cj_str0(ometa, "uid")));
+  json_object_array_add(refs, ctl_controller_ref(apps_v1, h->owner_kind,
+                                                 cj_str0(ometa, "name"),
+                                                 cj_str0(ometa, "uid")));
   cj_set(meta, "ownerReferences", refs);
   cj_set(rev, "metadata", meta);
   cj_set(rev, "data", patch);

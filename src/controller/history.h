@@ -14,16 +14,19 @@
 #define CTL_REVISION_HASH_LABEL "controller-revision-hash"
 
 struct ctl_history {
-  kube_informer_t *inf;     /* apps/v1 controllerrevisions (shared) */
-  const kube_kind_t *kind;  /* ControllerRevision */
-  const char *owner_kind;   /* "DaemonSet" (static) */
+  kube_informer_t *inf;    /* apps/v1 controllerrevisions (shared) */
+  kube_informer_t *owners; /* the DaemonSets / StatefulSets (shared) */
+  const kube_kind_t *kind; /* ControllerRevision */
+  const char *owner_kind;  /* "DaemonSet" (static) */
 };
 
-/* The revisions informer, indexed by controller uid and watched by `c`
- * (a change enqueues the owner of kind owner_kind). */
+/* The revisions informer, indexed by controller uid and namespace and
+ * watched by `c`: a change enqueues its controller when of kind
+ * owner_kind, an orphan the `owners` (indexed by namespace here) whose
+ * selector matches it. */
 int ctl_history_init(struct ctl_history *h, kube_controller_manager_t *m,
-                     kube_controller_t *c, const char *owner_kind,
-                     kube_error_t *err);
+                     kube_controller_t *c, kube_informer_t *owners,
+                     const char *owner_kind, kube_error_t *err);
 
 /* A set's revisions, oldest (lowest revision) first: owned copies. */
 struct ctl_revs {
@@ -42,8 +45,8 @@ int ctl_history_list(struct ctl_history *h, struct ctl_base *b,
 
 /* What the current revision of `owner` is (ctl_history_current). */
 struct ctl_cur_rev {
-  char name[300]; /* the revision's name */
-  char hash[64];  /* its controller-revision-hash label */
+  char name[300];    /* the revision's name */
+  char hash[64];     /* its controller-revision-hash label */
   json_object *tmpl; /* its template (borrowed from owner or revs) */
   int64_t revision;  /* its number after this sync */
   bool collision;    /* another revision holds the name: bump the count */

@@ -642,7 +642,7 @@ static void *sts_create(kube_controller_manager_t *m, kube_error_t *err) {
       kube_controller_watch(c->b.c, c->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||
       ctl_podstore_listen(c->pods, pod_changed, NULL, c, err) < 0 ||
-      ctl_history_init(&c->hist, m, c->b.c, sts_kind, err) < 0) {
+      ctl_history_init(&c->hist, m, c->b.c, c->inf, sts_kind, err) < 0) {
     ctl_podstore_unlisten(c->pods, c);
     ctl_base_clear(&c->b);
     free(c);

@@ -2,9 +2,9 @@
 /*
  * Workloads of apps/v1 and core/v1 ReplicationController: Deployment,
  * ReplicaSet, DaemonSet, StatefulSet, ReplicationController, and the
- * ControllerRevisions DaemonSets and StatefulSets keep their history in.  Columns and
- * cells of the real printers, SetDefaults_*, validation (selectors that
- * must match template labels, strategies, immutable fields) and the scale
+ * ControllerRevisions DaemonSets and StatefulSets keep their history in.
+ * Columns and cells of the real printers, SetDefaults_*, validation (selectors
+ * that must match template labels, strategies, immutable fields) and the scale
  * subresource.
  */
 #include <ctype.h>
@@ -92,12 +92,10 @@ static const kube_kind_column_t deployment_columns[] = {
     COL_END};
 
 static const kube_kind_column_t cr_columns[] = {
-    COL_NAME,
-    COL("CONTROLLER", "string", "Controller of the object"),
+    COL_NAME, COL("CONTROLLER", "string", "Controller of the object"),
     COL("REVISION", "string",
         "Revision indicates the revision of the state represented by Data."),
-    COL_AGE,
-    COL_END};
+    COL_AGE, COL_END};
 
 static const char *const sel_replicas[] = {"status.replicas", NULL};
 

@@ -42,6 +42,8 @@ def workload(kind, name, image, **spec):
 
 
 def owned_by(obj, uid):
+    if not obj:
+        return False
     return any(r.get("uid") == uid and r.get("controller")
                for r in obj["metadata"].get("ownerReferences", []))
 
@@ -363,7 +365,23 @@ class Suite(WorkloadSuite):
             p["metadata"]["labels"].get(HASH) == h
             for p in self.ds_pods("col")), 60),
           "pods carry the new hash", h)
+        # An orphan the selector matches is adopted (its creation wakes the
+        # DaemonSet), and counted as an old revision.
+        orphan = revision("col-orphan", {"spec": {"template": {
+            "$patch": "replace", "metadata": {"labels": {"app": "col"}}}}}, 9)
+        orphan["metadata"]["labels"] = {"app": "col"}
+        self.a.create(APPS + "/controllerrevisions", orphan)
+        got = wait(lambda: owned_by(self.a.get(
+            APPS + "/controllerrevisions/col-orphan"), uid), 30)
+        t(got, "an orphan revision is adopted",
+          self.a.get(APPS + "/controllerrevisions/col-orphan"))
+        t(wait(lambda: [r["revision"] for r in self.revisions(uid)] ==
+               [9, 10], 30), "the current revision renumbered past it (10)",
+          [(r["metadata"]["name"], r["revision"])
+           for r in self.revisions(uid)])
         self.k.request("DELETE", base)
+        t(wait(lambda: self.a.get(APPS + "/controllerrevisions/col-orphan")
+               is None, 30), "the adopted revision goes with the DaemonSet")
         self.k.request("DELETE", APPS + "/controllerrevisions/" + name)
 
     # ---- StatefulSet -----------------------------------------------------

@@ -150,8 +150,8 @@ static int64_t rev_of_image(struct h *h, const char *image) {
     if (!streq(a->method, "POST") || !streq(a->path, REVS))
       continue;
     json_object *r = json_tokener_parse(a->body);
-    const char *img = kube_json_get_string(
-        r, "data.spec.template.spec.containers.0.image");
+    const char *img =
+        kube_json_get_string(r, "data.spec.template.spec.containers.0.image");
     const char *name = kube_json_get_string(r, "metadata.name");
     json_object *now =
         img && streq(img, image)
@@ -190,8 +190,8 @@ static void test_ds_history(void **state) {
   snprintf(name, sizeof name, "agent-%s", hash);
   assert_string_equal(kube_json_get_string(r, "metadata.name"), name);
   assert_string_equal(kube_json_get_string(r, "metadata.labels.app"), "agent");
-  assert_string_equal(
-      kube_json_get_string(r, "metadata.ownerReferences.0.uid"), "uid-agent");
+  assert_string_equal(kube_json_get_string(r, "metadata.ownerReferences.0.uid"),
+                      "uid-agent");
   assert_true(json_object_get_boolean(
       kube_json_get(r, "metadata.ownerReferences.0.controller")));
   assert_string_equal(kube_json_get_string(r, "data.spec.template.$patch"),
