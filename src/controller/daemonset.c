@@ -459,6 +459,17 @@ out:
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The set changed: sync it.  Gone, its expectations go at once (upstream's
+ * delete handler does so), not at its next sync: a set re-created under
+ * the same name before that sync must not inherit them. */
+static void set_changed(kube_controller_t *kc, const char *key,
+                        const kube_object_t *obj, void *arg) {
+  struct dsc *x = arg;
+  if (!kube_informer_has(x->inf, key))
+    ctl_expectations_delete(&x->exp, key);
+  kube_controller_enqueue(kc, key, NULL);
+}
+
 static void *ds_create(kube_controller_manager_t *m, kube_error_t *err) {
   struct dsc *d = calloc(1, sizeof *d);
   if (!d) {
@@ -481,7 +492,7 @@ static void *ds_create(kube_controller_manager_t *m, kube_error_t *err) {
       !(d->nodes = ctl_manager_informer(m, "/api/v1/nodes", err)) ||
       !(d->pods = ctl_manager_pods(m, err)) ||
       !(d->pod_inf = ctl_podstore_informer(d->pods)) ||
-      kube_controller_watch(d->b.c, d->inf, NULL, NULL, err) < 0 ||
+      kube_controller_watch(d->b.c, d->inf, set_changed, d, err) < 0 ||
       kube_controller_watch(d->b.c, d->nodes, node_changed, d, err) < 0 ||
       kube_controller_watch(d->b.c, d->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||

@@ -246,12 +246,14 @@ static void pod_created(struct ctl_op *op, const kube_object_t *res,
   struct swork *w = op->sync->data;
   if (err) {
     ctl_creation_observed(&w->c->exp, op->sync->key);
+    /* A pod of that name still there (another set's, terminating): try
+     * again later, as upstream's failed sync is retried. */
+    op->sync->result = -1;
     if (err->reason == KUBE_REASON_ALREADY_EXISTS)
       return;
     ctl_eventf(&w->c->b, w->set, sts_kind, sts_av, "Warning", "FailedCreate",
                "create Pod %s in StatefulSet %s failed error: %s", op->tag,
                w->name, err->message);
-    op->sync->result = -1;
     return;
   }
   ctl_eventf(&w->c->b, w->set, sts_kind, sts_av, "Normal", "SuccessfulCreate",
@@ -455,7 +457,18 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
     ctl_revs_clear(&revs);
     return ctl_sync_finish(s);
   }
-  if (!deleting && sel && !cur.collision)
+  if (cur.collision) {
+    /* Another revision holds the name: only the count changes, and the
+     * next sync names the revision with the new hash. */
+    json_object *st = json_object_new_object();
+    cj_set(st, "collisionCount", json_object_new_int(cc + 1));
+    ctl_status_put(&c->b, s, c->sk, w->set, st);
+    json_object_put(st);
+    kube_selector_free(sel);
+    ctl_revs_clear(&revs);
+    return ctl_sync_finish(s);
+  }
+  if (!deleting && sel)
     snprintf(w->update_rev, sizeof w->update_rev, "%s", cur.name);
   set_current(w, &revs, cj_str(st0, "currentRevision"));
   int64_t replicas = cj_int(spec, "replicas", 1);
@@ -506,7 +519,7 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
       condemned[n_cond++] = p;
   }
 
-  if (!deleting && !cur.collision && ctl_expectations_satisfied(&c->exp, key)) {
+  if (!deleting && ctl_expectations_satisfied(&c->exp, key)) {
     bool blocked = false;
     /* Replicas: failed ones go, missing ones come (in order). */
     for (int64_t i = 0; i < replicas && !blocked; i++) {
@@ -599,7 +612,7 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
   cj_set(st, "updatedReplicas", json_object_new_int(n_upd));
   cj_set(st, "currentRevision", json_object_new_string(w->current_rev));
   cj_set(st, "updateRevision", json_object_new_string(w->update_rev));
-  cj_set(st, "collisionCount", json_object_new_int(cc + (cur.collision)));
+  cj_set(st, "collisionCount", json_object_new_int(cc));
   ctl_status_put(&c->b, s, c->sk, w->set, st);
   json_object_put(st);
   if (min_ready > 0 && n_ready > n_avail)
@@ -615,6 +628,17 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
+
+/* The set changed: sync it.  Gone, its expectations go at once (upstream's
+ * delete handler does so), not at its next sync: a set re-created under
+ * the same name before that sync must not inherit them. */
+static void set_changed(kube_controller_t *kc, const char *key,
+                        const kube_object_t *obj, void *arg) {
+  struct stsc *x = arg;
+  if (!kube_informer_has(x->inf, key))
+    ctl_expectations_delete(&x->exp, key);
+  kube_controller_enqueue(kc, key, NULL);
+}
 
 static void *sts_create(kube_controller_manager_t *m, kube_error_t *err) {
   struct stsc *c = calloc(1, sizeof *c);
@@ -638,7 +662,7 @@ static void *sts_create(kube_controller_manager_t *m, kube_error_t *err) {
   if (!(c->inf = ctl_manager_informer(m, "/apis/apps/v1/statefulsets", err)) ||
       !(c->pods = ctl_manager_pods(m, err)) ||
       !(c->pod_inf = ctl_podstore_informer(c->pods)) ||
-      kube_controller_watch(c->b.c, c->inf, NULL, NULL, err) < 0 ||
+      kube_controller_watch(c->b.c, c->inf, set_changed, c, err) < 0 ||
       kube_controller_watch(c->b.c, c->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||
       ctl_podstore_listen(c->pods, pod_changed, NULL, c, err) < 0 ||

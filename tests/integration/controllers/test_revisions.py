@@ -333,38 +333,55 @@ class Suite(WorkloadSuite):
           self.rev_images(uid))
 
 
-    def collision(self):
-        """A revision of another's holding the name <ds>-<hash>: the
-        DaemonSet raises status.collisionCount and names its revision
-        with the new hash."""
+    def collide(self, kind, name, pods, **spec):
+        """A revision of another's holding the name <set>-<hash>: the set
+        raises status.collisionCount and names its revision with the new
+        hash, which its `pods` pods carry.  The set's uid."""
         t = self.check
-        base = APPS + "/daemonsets/col"
-        ds = workload("DaemonSet", "col", "col:1")
-        first = self.a.create(APPS + "/daemonsets", ds)
+        coll = APPS + "/%ss" % kind.lower()
+        base = coll + "/" + name
+        obj = workload(kind, name, name + ":1", **spec)
+        first = self.a.create(coll, obj)
         revs = wait(lambda: self.revisions(first["metadata"]["uid"]), 30)
-        name = revs[0]["metadata"]["name"] if revs else "?"
+        taken_name = revs[0]["metadata"]["name"] if revs else "?"
         self.k.request("DELETE", base)
-        t(wait(lambda: self.a.get(APPS + "/controllerrevisions/" + name)
-               is None, 30), "the first DaemonSet's revision went", name)
+        t(wait(lambda: self.a.get(APPS + "/controllerrevisions/" +
+                                  taken_name) is None and
+               not self.ds_pods(name), 60),
+          "%s: the first set's revision and pods went" % kind, taken_name)
         taken = self.a.create(APPS + "/controllerrevisions",
-                              revision(name, {"other": True}, 1))
-        uid = self.a.create(APPS + "/daemonsets", ds)["metadata"]["uid"]
+                              revision(taken_name, {"other": True}, 1))
+        uid = self.a.create(coll, obj)["metadata"]["uid"]
         revs = wait(lambda: self.revisions(uid), 30)
         st = (self.a.get(base) or {}).get("status", {})
-        t(revs and st.get("collisionCount") == 1 and
-          revs[0]["metadata"]["name"] != name and
-          revs[0]["metadata"]["name"].startswith("col-") and
-          revs[0]["revision"] == 1,
-          "collision: collisionCount 1, another name", (st, revs))
-        got = self.a.get(APPS + "/controllerrevisions/" + name)
+        rname = revs[0]["metadata"]["name"] if revs else "?"
+        t(revs and st.get("collisionCount") == 1 and rname != taken_name and
+          rname.startswith(name + "-") and revs[0]["revision"] == 1,
+          "%s collision: collisionCount 1, another name" % kind, (st, revs))
+        got = self.a.get(APPS + "/controllerrevisions/" + taken_name)
         t(got and got["metadata"]["uid"] == taken["metadata"]["uid"] and
           not got["metadata"].get("ownerReferences"),
-          "the other revision is left alone", got)
-        h = revs[0]["metadata"]["labels"].get(HASH) if revs else None
-        t(wait(lambda: len(self.ds_pods("col")) == 3 and all(
-            p["metadata"]["labels"].get(HASH) == h
-            for p in self.ds_pods("col")), 60),
-          "pods carry the new hash", h)
+          "%s: the other revision is left alone" % kind, got)
+        # DaemonSet pods carry the hash, StatefulSet pods the name.
+        label = revs[0]["metadata"]["labels"].get(HASH) \
+            if kind == "DaemonSet" and revs else rname
+        t(wait(lambda: len(self.ds_pods(name)) == pods and all(
+            p["metadata"]["labels"].get(HASH) == label
+            for p in self.ds_pods(name)), 60),
+          "%s: pods carry the new revision" % kind,
+          (label, [(p["metadata"]["name"], p["metadata"]["labels"].get(HASH))
+                   for p in self.ds_pods(name)]))
+        if kind == "StatefulSet":
+            t(wait(lambda: self.a.get(base)["status"].get("updateRevision")
+                   == rname, 30), "updateRevision is the new name",
+              self.a.get(base)["status"])
+        self.k.request("DELETE", APPS + "/controllerrevisions/" + taken_name)
+        return uid
+
+    def collision(self):
+        t = self.check
+        base = APPS + "/daemonsets/col"
+        uid = self.collide("DaemonSet", "col", 3)
         # An orphan the selector matches is adopted (its creation wakes the
         # DaemonSet), and counted as an old revision.
         orphan = revision("col-orphan", {"spec": {"template": {
@@ -382,7 +399,13 @@ class Suite(WorkloadSuite):
         self.k.request("DELETE", base)
         t(wait(lambda: self.a.get(APPS + "/controllerrevisions/col-orphan")
                is None, 30), "the adopted revision goes with the DaemonSet")
-        self.k.request("DELETE", APPS + "/controllerrevisions/" + name)
+
+    def sts_collision(self):
+        uid = self.collide("StatefulSet", "scol", 2, replicas=2,
+                           serviceName="scol")
+        self.k.request("DELETE", APPS + "/statefulsets/scol")
+        self.check(wait(lambda: not self.revisions(uid), 30),
+                   "StatefulSet revisions collected")
 
     # ---- StatefulSet -----------------------------------------------------
 
@@ -501,7 +524,7 @@ class Suite(WorkloadSuite):
 
 
 SECTIONS = {"api": ["api"], "daemonset": ["daemonset", "collision"],
-            "statefulset": ["statefulset"]}
+            "statefulset": ["statefulset", "sts_collision"]}
 
 
 def main():
