@@ -7,13 +7,17 @@ cd "$(dirname "$0")/.."
 
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
+  bind9-dnsutils
   binutils
   buildah
   busybox-static
+  chromium
+  chromium-driver
   clang
   containernetworking-plugins
   crun
   curl
+  dnsperf
   etcd-server
   gcc
   iproute2
@@ -26,6 +30,7 @@ PACKAGES="
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
+  libldns-dev
   libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
@@ -34,6 +39,7 @@ PACKAGES="
   meson
   ninja-build
   nodejs
+  nsd
   pkg-config
   podman
   procps
@@ -41,6 +47,7 @@ PACKAGES="
   python3-dev
   python3-kubernetes
   python3-pytest
+  python3-selenium
   python3-websocket
   runc
   skopeo

@@ -46,6 +46,26 @@ const struct option kubed_node_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+void kubed_node_longopts_merge(struct option *out, const struct option *base,
+                               size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    out[k++] = base[i];
+  for (size_t i = 0; kubed_node_longopts[i].name; i++)
+    out[k++] = kubed_node_longopts[i];
+  out[k] = (struct option){NULL, 0, NULL, 0};
+}
+
+int kubed_log_level_flag(const char *arg) {
+  int l = kube_log_level_parse(arg);
+  if (l < 0) {
+    fprintf(stderr, "kubed: bad --log-level %s\n", arg);
+    return 2;
+  }
+  kube_log_set_level((kube_log_level_t)l);
+  return 0;
+}
+
 void kubed_node_flags_init(struct kubed_node_flags *f) {
   memset(f, 0, sizeof *f);
   f->o.struct_size = sizeof f->o;

@@ -150,6 +150,15 @@ typedef struct kube_node_agent_options {
    * kubelet in another process does) instead of the process's shared pod
    * informer (what an agent inside `kubed server` uses). */
   bool own_pod_informer;
+  /* Read only what the Node authorizer lets a node (system:node:NAME)
+   * read, as the kubelet does: its own Node (fieldSelector metadata.name),
+   * its own pods (implies own_pod_informer), and each configMap and
+   * Secret its pods refer to through a watch of that one object
+   * (fieldSelector metadata.name=X in its namespace), kept while a pod
+   * refers to it; a pod's containers start once those watches listed.
+   * Off: the process's shared configmaps and secrets informers (one
+   * cache, what an agent inside `kubed server` uses). */
+  bool per_object_reads;
   /* The image store treats itself as a mirror of every registry (kubed's
    * own node, whose built-in registry serves the same store). */
   bool images_local_mirror;

@@ -161,10 +161,32 @@ typedef struct kube_server_options {
    * (--node-cidr-mask-size; 0: 24).  BadRequest when malformed. */
   const char *cluster_cidr;
   int node_cidr_mask_size;
+  /* The cluster DNS (component "dns", after the controllers; see
+   * <libkube/dns.h>): the domain (--cluster-domain; NULL: the node's
+   * cluster_domain, else "cluster.local") and the address of the
+   * kube-system/kube-dns Service (--cluster-dns; NULL: the node's
+   * cluster_dns, else 10.96.0.10).  It listens (UDP and TCP) on
+   * dns_listen "ADDR:PORT" (NULL: the node IP, or 127.0.0.1 without a
+   * node, port 53; a busy default port only logs a warning), forwards
+   * other names to dns_upstream ("none", "ADDR[:PORT],..."; NULL: the
+   * host's /etc/resolv.conf), and keeps Service kube-system/kube-dns with
+   * Endpoints and an EndpointSlice pointing at the listener.  A server
+   * without a data directory runs it only when dns_listen is set. */
+  const char *cluster_domain;
+  const char *cluster_dns;
+  const char *dns_listen;
+  const char *dns_upstream;
+  bool no_dns;
   /* Run a node agent in this process with these options (borrowed for
    * kube_server_new; copied): component "node", after the scheduler.
    * Its data_dir defaults to the server's.  NULL: no node. */
   const kube_node_agent_options_t *node;
+  /* The web dashboard at /ui/ on the API server's listeners (component
+   * "dashboard"): its files are public, everything it shows comes from
+   * the API with the user's bearer token (RBAC applies); POST
+   * /ui/login/codes gives an authenticated caller a one-time login code
+   * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
+  bool no_dashboard;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

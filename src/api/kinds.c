@@ -60,6 +60,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_endpointslice,
     /* events.k8s.io/v1 */
     &api_kind_event_v1,
+    /* policy/v1 */
+    &api_kind_pdb,
     /* storage.k8s.io/v1 */
     &api_kind_storageclass,
     /* apiextensions.k8s.io/v1 */
@@ -164,6 +166,9 @@ static const struct {
     {"REQUESTOR", "Requestor"},
     {"REQUESTEDDURATION", "RequestedDuration"},
     {"CONDITION", "Condition"},
+    {"MIN AVAILABLE", "Min Available"},
+    {"MAX UNAVAILABLE", "Max Unavailable"},
+    {"ALLOWED DISRUPTIONS", "Allowed Disruptions"},
 };
 
 KUBE_EXPORT const char *

@@ -117,6 +117,9 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
   c->kubelet_port = o->kubelet_port;
   c->own_pod_informer = o->own_pod_informer;
   c->images_local_mirror = o->images_local_mirror;
+  c->per_object_reads = o->per_object_reads;
+  if (c->per_object_reads)
+    c->own_pod_informer = true;
   if (o->node_ip && *o->node_ip) {
     unsigned char a4[16];
     if (inet_pton(AF_INET, o->node_ip, a4) != 1 &&
@@ -238,6 +241,7 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
   for (size_t i = 0; i < p->n_refs; i++)
     free(p->refs[i]);
   free(p->refs);
+  nd_sources_release(a, p);
   kube_object_free(p->last);
   free(p->uid);
   free(p->ns);
@@ -684,36 +688,16 @@ static void map_pod(kube_controller_t *c, const char *key,
   kube_controller_enqueue(c, uid, NULL);
 }
 
-/* A configMap or secret changed: the pods reading it sync again. */
-static void map_source(kube_node_agent_t *a, const char *kind,
-                       const kube_object_t *obj) {
-  const char *ns = kube_object_namespace(obj), *name = kube_object_name(obj);
-  if (!ns || !name)
-    return;
-  char ref[600];
-  snprintf(ref, sizeof ref, "%s/%s", kind, name);
-  for (size_t i = 0; i < a->n_pods; i++) {
-    struct nd_pod *p = a->pods_v[i];
-    if (!streq(p->ns, ns))
-      continue;
-    for (size_t k = 0; k < p->n_refs; k++)
-      if (streq(p->refs[k], ref)) {
-        for (size_t c = 0; c < p->n_ctrs; c++)
-          p->ctrs[c].create_retry_ms = 0;
-        nd_pod_enqueue(a, p, 0);
-        break;
-      }
-  }
-}
-
 static void map_configmap(kube_controller_t *c, const char *key,
                           const kube_object_t *obj, void *arg) {
-  map_source(arg, "configmap", obj);
+  nd_sources_changed(arg, false, kube_object_namespace(obj),
+                     kube_object_name(obj));
 }
 
 static void map_secret(kube_controller_t *c, const char *key,
                        const kube_object_t *obj, void *arg) {
-  map_source(arg, "secret", obj);
+  nd_sources_changed(arg, true, kube_object_namespace(obj),
+                     kube_object_name(obj));
 }
 
 static void map_node(kube_controller_t *c, const char *key,
@@ -745,16 +729,22 @@ static kube_informer_t *informer(kube_node_agent_t *a, const char *path,
 }
 
 static int setup_informers(kube_node_agent_t *a, kube_error_t *err) {
-  cleanup_free char *fs = NULL;
+  cleanup_free char *fs = NULL, *own = NULL;
   if (a->cfg.own_pod_informer &&
       asprintf(&fs, "spec.nodeName=%s", a->cfg.node_name) < 0)
+    return kube_make_oom(err);
+  /* Per-object reads: what the Node authorizer lets a node read, its own
+   * Node by name and configMaps and Secrets one watch each (sources.c). */
+  bool shared = !a->cfg.per_object_reads;
+  if (!shared && asprintf(&own, "metadata.name=%s", a->cfg.node_name) < 0)
     return kube_make_oom(err);
   if (!(a->pods = informer(a, "/api/v1/pods", fs, err)) ||
       kube_informer_add_index(a->pods, KUBE_INDEX_NODE_NAME,
                               kube_index_node_name, NULL, err) < 0 ||
-      !(a->nodes = informer(a, "/api/v1/nodes", NULL, err)) ||
-      !(a->configmaps = informer(a, "/api/v1/configmaps", NULL, err)) ||
-      !(a->secrets = informer(a, "/api/v1/secrets", NULL, err)) ||
+      !(a->nodes = informer(a, "/api/v1/nodes", own, err)) ||
+      (shared &&
+       !(a->configmaps = informer(a, "/api/v1/configmaps", NULL, err))) ||
+      (shared && !(a->secrets = informer(a, "/api/v1/secrets", NULL, err))) ||
       !(a->services = informer(a, "/api/v1/services", NULL, err)))
     return -1;
   kube_controller_options_t co = {.struct_size = sizeof co,
@@ -765,8 +755,10 @@ static int setup_informers(kube_node_agent_t *a, kube_error_t *err) {
   if (!(a->ctl = kube_controller_new(a->loop, &co, sync_key, a, err)))
     return -1;
   if (kube_controller_watch(a->ctl, a->pods, map_pod, a, err) < 0 ||
-      kube_controller_watch(a->ctl, a->configmaps, map_configmap, a, err) < 0 ||
-      kube_controller_watch(a->ctl, a->secrets, map_secret, a, err) < 0 ||
+      (shared && kube_controller_watch(a->ctl, a->configmaps, map_configmap, a,
+                                       err) < 0) ||
+      (shared &&
+       kube_controller_watch(a->ctl, a->secrets, map_secret, a, err) < 0) ||
       kube_controller_watch(a->ctl, a->services, map_nothing, a, err) < 0 ||
       kube_controller_watch(a->ctl, a->nodes, map_node, a, err) < 0)
     return -1;
@@ -871,7 +863,7 @@ fail:
 }
 
 static int start_informer(kube_informer_t *inf, kube_error_t *err) {
-  return kube_informer_running(inf) ? 0 : kube_informer_start(inf, err);
+  return !inf || kube_informer_running(inf) ? 0 : kube_informer_start(inf, err);
 }
 
 KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
@@ -940,6 +932,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   while (a->n_pods)
     nd_pod_remove(a, a->pods_v[a->n_pods - 1]);
   free(a->pods_v);
+  nd_sources_free(a);
   nd_node_free(a);
   kube_timer_free(a->drain_timer);
   if (a->mailbox) {

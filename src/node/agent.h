@@ -61,7 +61,7 @@ struct nd_config {
   int64_t pod_pids_limit;
   unsigned workers;
   int kubelet_port;
-  bool own_pod_informer, images_local_mirror;
+  bool own_pod_informer, images_local_mirror, per_object_reads;
 };
 
 void nd_config_clear(struct nd_config *c);
@@ -154,6 +154,10 @@ struct nd_pod {
   int64_t mount_event_ms;
   char **refs; /* "configmap/NAME", "secret/NAME" the pod reads */
   size_t n_refs;
+  /* per-object reads: "configmap/NS/NAME", "secret/NS/NAME" the pod holds
+   * a watch of (sources.c) */
+  char **src_keys;
+  size_t n_src_keys;
   /* containers: init containers first, in spec order, then the others */
   struct nd_ctr *ctrs;
   size_t n_ctrs;
@@ -197,6 +201,9 @@ struct kube_node_agent {
   struct nd_mailbox *mailbox;
   struct nd_pod **pods_v;
   size_t n_pods, cap_pods;
+  /* per-object watches of configMaps and Secrets (sources.c) */
+  struct nd_src **srcs;
+  size_t n_srcs, cap_srcs;
   bool started, draining;
   void (*drain_done)(void *);
   void *drain_arg;
@@ -399,6 +406,25 @@ void nd_volumes_free(nd_volumes_t *v);
 /* Note that the pod reads configMap/secret `name` ("configmap",
  * "secret"): a change of it syncs the pod. */
 void nd_pod_ref(struct nd_pod *p, const char *kind, const char *name);
+
+/* ---- sources.c: the configMaps and Secrets pods read ---- */
+
+/* The object ns/name (borrowed, valid until its cache changes), or NULL
+ * when absent (or not watched yet). */
+const kube_object_t *nd_source_get(kube_node_agent_t *a, bool secret,
+                                   const char *ns, const char *name);
+/* Per-object reads: watch what the pod spec refers to (and stop watching
+ * what it no longer does); false while one of these watches has not
+ * listed yet (the pod syncs again once it has).  Shared reads: true. */
+bool nd_sources_ready(kube_node_agent_t *a, struct nd_pod *p,
+                      json_object *spec);
+/* The pod goes: let go of its watches. */
+void nd_sources_release(kube_node_agent_t *a, struct nd_pod *p);
+/* ns/name changed: the pods reading it sync again. */
+void nd_sources_changed(kube_node_agent_t *a, bool secret, const char *ns,
+                        const char *name);
+size_t nd_sources_watched(const kube_node_agent_t *a);
+void nd_sources_free(kube_node_agent_t *a);
 /* A digest of the plan (to write only when something changed). */
 const char *nd_volumes_digest(const nd_volumes_t *v);
 /* Worker: create/update the volume directories under pod_dir. */

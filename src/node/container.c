@@ -1024,10 +1024,8 @@ static void pull_auths(kube_node_agent_t *a, struct nd_pod *p,
         kube_json_get_string(json_object_array_get_idx(ips, i), "name");
     if (!name)
       continue;
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s", p->ns, name);
     nd_pod_ref(p, "secret", name);
-    const kube_object_t *s = kube_informer_get(a->secrets, key);
+    const kube_object_t *s = nd_source_get(a, true, p->ns, name);
     if (!s)
       continue; /* the kubelet goes on without a missing pull secret */
     json_object *data = kube_json_get(kube_object_json(s), "data");

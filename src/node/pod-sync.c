@@ -490,6 +490,14 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
     nd_status_update(a, p); /* the node says why; the pod waits */
     return 0;
   }
+  if (!nd_sources_ready(a, p, spec)) {
+    /* a watch's first list syncs the pod again; look anyway later, in
+     * case the list keeps failing (the Node authorizer's graph not there
+     * yet) and was given up until its backoff */
+    nd_status_update(a, p);
+    nd_pod_enqueue(a, p, 2000);
+    return 0;
+  }
   const char *phase = nd_pod_phase(a, p, spec);
   if (streq(phase, "Succeeded") || streq(phase, "Failed")) {
     p->finished = true;

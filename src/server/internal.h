@@ -84,6 +84,18 @@ void srv_tls_files(const kube_server_t *srv, const char **cert,
 /* DATA/ca.crt, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
 
+/* The web dashboard at /ui/ (dashboard.c). */
+extern const kube_component_ops_t srv_dashboard_ops;
+void *srv_dashboard_new(kube_error_t *err);
+/* The cluster DNS (dns.c) from the options' DNS settings (copied);
+ * BadRequest for a bad domain, address or upstream. */
+extern const kube_component_ops_t srv_dns_ops;
+void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err);
+/* The port it listens on (0: none). */
+int srv_dns_port(void *impl);
+/* Its /metrics lines (kubed_dns_*). */
+void srv_dns_metrics(void *impl, kube_strbuf_t *out);
+
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied). */
 void *srv_node_new(const struct kube_node_agent_options *opts,

@@ -84,6 +84,7 @@ static void serve_metrics(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
   kube_store_metrics_write(srv->store, &sb);
   if (srv->sched_impl)
     srv_scheduler_metrics(srv->sched_impl, &sb);
+  srv_dns_metrics(kube_server_component(srv, "dns"), &sb);
   if (sb.oom) {
     kube_strbuf_clear(&sb);
     kube_http_reply_error(ctx->request, 500, "out of memory");
@@ -308,6 +309,13 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
+  /* An embedder's in-memory cluster (no data directory) gets no DNS
+   * listener unless it asks for one. */
+  if (!o.no_dns && (srv->data_dir || o.dns_listen)) {
+    void *impl = srv_dns_new(&o, err);
+    if (!impl || add_component(srv, &srv_dns_ops, impl, err) < 0)
+      goto fail;
+  }
   if (kube_apiserver_handle_path(srv->api, "/metrics", serve_metrics, srv,
                                  err) < 0)
     goto fail;
@@ -316,6 +324,11 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
   if (!o.no_registry && srv->data_dir) {
     void *impl = srv_registry_new(o.registry_listen, err);
     if (!impl || add_component(srv, &srv_registry_ops, impl, err) < 0)
+      goto fail;
+  }
+  if (!o.no_dashboard) {
+    void *impl = srv_dashboard_new(err);
+    if (!impl || add_component(srv, &srv_dashboard_ops, impl, err) < 0)
       goto fail;
   }
   if (o.node) {
@@ -366,6 +379,15 @@ KUBE_EXPORT int kube_server_start(kube_server_t *srv, kube_error_t *err) {
       goto fail;
     c->inited = true;
   }
+  /* Components start on a bootstrapped API (the namespaces kube-system,
+   * kube-public, kube-node-lease and default, the kubernetes Service):
+   * their first writes there would otherwise meet 404s.  Pumps the loop
+   * (at most 10 s) unless it already runs on this thread (start called
+   * from a loop callback: iterating fails, and they start at once). */
+  int64_t until = kube_time_mono_ns() + 10 * 1000000000LL;
+  while (!kube_apiserver_ready(srv->api) && kube_time_mono_ns() < until)
+    if (kube_loop_iterate(srv->loop, 50) < 0)
+      break;
   for (size_t i = 0; i < srv->n_comps; i++) {
     struct component *c = &srv->comps[i];
     if (c->ops->start && c->ops->start(c->impl, err) < 0)

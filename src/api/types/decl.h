@@ -273,5 +273,11 @@ extern const api_type_t api_t_EndpointPortV1;
 extern const api_type_t api_t_EndpointSlice;
 extern const api_type_t api_t_EventSeriesV1;
 extern const api_type_t api_t_EventV1;
+extern const api_type_t api_t_PodDisruptionBudgetSpec;
+extern const api_type_t api_t_PodDisruptionBudgetStatus;
+extern const api_type_t api_t_PodDisruptionBudget;
+extern const api_type_t api_t_Preconditions;
+extern const api_type_t api_t_DeleteOptions;
+extern const api_type_t api_t_Eviction;
 
 #endif /* KUBE_API_TYPES_DECL_H */

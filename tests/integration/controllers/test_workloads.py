@@ -160,15 +160,23 @@ class Suite:
                        "jobTemplate": {"spec": job("x")["spec"]}}}
         rc, out, err = self.apply(cj)
         t(rc == 0, "apply cronjob", (rc, out, err))
-        # A schedule the API takes but no clock reaches (minute 61): an
-        # InvalidSchedule event, no job.
+        # Schedules and zones are validated as kube-apiserver does (with
+        # robfig/cron's messages).
         bad = json.loads(json.dumps(cj))
         bad["metadata"]["name"] = "bad"
         bad["spec"]["schedule"] = "61 * * * *"
+        bad["spec"]["timeZone"] = "Mars/Olympus"
         rc, out, err = self.apply(bad)
-        if rc == 0:
-            t(wait(lambda: self.a.events("default", "bad", "InvalidSchedule")),
-              "InvalidSchedule event", self.a.events("default", "bad"))
+        t(rc != 0 and 'spec.schedule: Invalid value: "61 * * * *": end of '
+          "range (61) above maximum (59): 61" in err and
+          'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone '
+          "Mars/Olympus" in err, "a bad schedule and zone are refused",
+          (rc, out, err))
+        bad["spec"]["schedule"] = "CRON_TZ=UTC 0 * * * *"
+        del bad["spec"]["timeZone"]
+        rc, out, err = self.apply(bad)
+        t(rc != 0 and "cannot use TZ or CRON_TZ in schedule" in err,
+          "CRON_TZ in the schedule is refused", (rc, out, err))
         # kubectl create job --from=cronjob/tick: a Job from the template.
         if self.kubectl:
             rc, out, err = self.kubectl.run("create", "job", "manual",

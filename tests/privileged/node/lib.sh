@@ -59,6 +59,7 @@ start_kubed() {
     nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" \
         --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed.sock \
         --node-name $NODE --node-ip $NODE_IP --pod-cidr $POD_CIDR \
+        --dns-upstream none \
         --cni-bridge $BR --cgroup-parent $CG --runtime-root $RT "$@" \
         >>"$tmp/kubed.log" 2>&1 &
     kubed_pid=$!
@@ -140,6 +141,20 @@ addresses: $a"
     return 1
 }
 
+# remove_cgroups PARENT: kill what runs below the cgroup parent, remove it.
+remove_cgroups() {
+    for f in /sys/fs/cgroup/*/$1; do
+        [ -d "$f" ] || continue
+        find "$f" -name cgroup.procs 2>/dev/null | while read -r p; do
+            for pid in $(cat "$p"); do kill -9 $pid 2>/dev/null; done
+        done
+    done
+    sleep 0.2
+    for f in /sys/fs/cgroup/*/$1; do
+        [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+}
+
 # The end: delete what the test made, stop kubed, check leftovers (a
 # failure if any), then remove them anyway.
 finish() {
@@ -150,16 +165,7 @@ finish() {
     fi
     out=$(leftovers) && ok "nothing left behind" || bad "nothing left behind" "$out"
     # force cleanup of whatever is left
-    for f in /sys/fs/cgroup/*/$CG; do
-        [ -d "$f" ] || continue
-        find "$f" -name cgroup.procs 2>/dev/null | while read -r p; do
-            for pid in $(cat "$p"); do kill -9 $pid 2>/dev/null; done
-        done
-    done
-    sleep 0.2
-    for f in /sys/fs/cgroup/*/$CG; do
-        [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_cgroups $CG
     grep " $tmp" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
     ip netns del $NS 2>/dev/null
     if [ $fail -ne 0 ] && [ -f "$tmp/kubed.log" ]; then
