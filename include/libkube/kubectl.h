@@ -589,6 +589,31 @@ int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
                       int64_t to_revision, bool dry_run, char **result,
                       kube_error_t *err);
 
+/* `kubectl rollout history` of a DaemonSet or StatefulSet (`kind`): the
+ * REVISION/CHANGE-CAUSE table of the ControllerRevisions it controls
+ * (revision 0), or the pod template of one, as kubectl prints them
+ * (without the header line); "No rollout history found." when it has
+ * none.  Owned text in *out.  NotFound "unable to find the specified
+ * revision"; BadRequest for another kind. */
+int kube_rollout_revisions_history(kube_client_t *c, const kube_kind_t *kind,
+                                   const char *ns, const char *name,
+                                   int64_t revision, char **out,
+                                   kube_error_t *err);
+
+/* `kubectl rollout undo` of a DaemonSet or StatefulSet: the revision's data
+ * sent back as a strategic merge patch.  to_revision 0: the previous
+ * revision.  dry_run as kubectl's --dry-run (NULL or "none", "client":
+ * nothing sent, "server": the patch with dryRun=All).  *result (owned) is
+ * what kubectl prints after the "daemonset.apps/x " prefix: "rolled back",
+ * "skipped rollback (current template already matches revision N)" or,
+ * with a client dry run, "will roll back to " and the template.  Errors as
+ * kubectl's: "no last revision to roll back to", "unable to find
+ * specified revision N in history". */
+int kube_rollout_revisions_undo(kube_client_t *c, const kube_kind_t *kind,
+                                const char *ns, const char *name,
+                                int64_t to_revision, const char *dry_run,
+                                char **result, kube_error_t *err);
+
 /* `kubectl rollout pause|resume|restart` on a Deployment (restart also
  * DaemonSets and StatefulSets): the patch kubectl sends.  *result (owned)
  * is "paused", "resumed" or "restarted".  Errors as kubectl's: "is already

@@ -47,6 +47,7 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_replicaset,
     &api_kind_daemonset,
     &api_kind_statefulset,
+    &api_kind_controllerrevision,
     /* autoscaling: v2 is the preferred version */
     &api_kind_hpa_v2,
     &api_kind_hpa_v1,
@@ -99,6 +100,8 @@ static const struct {
     {"DESIRED", "Desired"},
     {"CURRENT", "Current"},
     {"CONTAINERS", "Containers"},
+    {"CONTROLLER", "Controller"},
+    {"REVISION", "Revision"},
     {"IMAGES", "Images"},
     {"SELECTOR", "Selector"},
     {"UP-TO-DATE", "Up-to-date"},

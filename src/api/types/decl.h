@@ -48,6 +48,7 @@ extern const api_type_t api_t_StatefulSetOrdinals;
 extern const api_type_t api_t_StatefulSetSpec;
 extern const api_type_t api_t_StatefulSetStatus;
 extern const api_type_t api_t_StatefulSet;
+extern const api_type_t api_t_ControllerRevision;
 /* auth.c */
 extern const api_type_t api_t_PolicyRule;
 extern const api_type_t api_t_AggregationRule;
