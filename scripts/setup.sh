@@ -7,14 +7,18 @@ cd "$(dirname "$0")/.."
 
 # One package per line, sorted (branches add lines without colliding).
 PACKAGES="
+  bind9-dnsutils
   binutils
   bpftool
   buildah
   busybox-static
+  chromium
+  chromium-driver
   clang
   containernetworking-plugins
   crun
   curl
+  dnsperf
   etcd-server
   gcc
   iproute2
@@ -27,6 +31,8 @@ PACKAGES="
   libevent-dev
   libhttp-parser-dev
   libjson-c-dev
+  libldns-dev
+  libnghttp2-dev
   libpcre2-dev
   libseccomp-dev
   libsqlite3-dev
@@ -35,13 +41,16 @@ PACKAGES="
   meson
   ninja-build
   nodejs
+  nsd
   pkg-config
   podman
   procps
   python3
   python3-dev
+  python3-grpcio
   python3-kubernetes
   python3-pytest
+  python3-selenium
   python3-websocket
   runc
   skopeo

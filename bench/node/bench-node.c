@@ -175,6 +175,7 @@ static int start_kubed(void) {
            "--listen", "tcp:127.0.0.1:0", "--log-level", "warning",
            "--node-name", node, "--node-ip", node_ip, "--pod-cidr", pod_cidr,
            "--cni-bridge", br, "--cgroup-parent", cg, "--runtime-root", rt,
+           "--dns-upstream", "none",
            (char *)NULL);
     _exit(127);
   }

@@ -109,7 +109,7 @@ class Server:
                  store: str = "memory",
                  etcd_endpoints: Optional[str] = None,
                  listen: Sequence[str] = (),
-                 node: bool = False,
+                 node: Union[bool, Mapping[str, Union[str, int]]] = False,
                  scheduler: bool = True,
                  controllers: bool = True) -> None: ...
     def client(self, namespace: Optional[str] = None, *,

@@ -18,6 +18,10 @@
 
 #include "pykube.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Shared by the Python object and the loop thread. */
 struct running {
   kube_server_t *srv;
@@ -178,12 +182,82 @@ static PyObject *str_or_none(const char *s) {
   return PyUnicode_FromString(s);
 }
 
+/* node=: False/None (no node agent), True (one with kubed's defaults) or
+ * a dict of kube_node_agent_options_t fields by name.  1 with *o filled
+ * (strings borrowed from objects kept in `holds`), 0 for no node, -1 with
+ * an exception. */
+static int node_options(PyObject *node, kube_node_agent_options_t *o,
+                        PyObject *holds) {
+  static const struct {
+    const char *key;
+    size_t off;
+  } strs[] = {
+#define NODE_STR(f) {#f, offsetof(kube_node_agent_options_t, f)}
+      NODE_STR(node_name),    NODE_STR(node_ip),        NODE_STR(cgroup_parent),
+      NODE_STR(runtime_root), NODE_STR(pod_cidr),       NODE_STR(cni_bridge),
+      NODE_STR(cni_conf_dir), NODE_STR(cni_bin_dir),    NODE_STR(service_cidr),
+      NODE_STR(cluster_dns),  NODE_STR(cluster_domain), NODE_STR(resolv_conf),
+#undef NODE_STR
+  };
+  if (node == Py_None || node == Py_False)
+    return 0;
+  if (node == Py_True)
+    return 1;
+  if (!PyDict_Check(node)) {
+    PyErr_Format(PyExc_TypeError,
+                 "node must be a bool or a dict of node options, not %s",
+                 pyk_tname(node));
+    return -1;
+  }
+  PyObject *key, *value;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(node, &pos, &key, &value)) {
+    PyObject *hk = NULL, *hv = NULL;
+    const char *k = pyk_utf8(key, "a node option name", &hk);
+    int rc = k ? PyList_Append(holds, hk) : -1;
+    Py_XDECREF(hk);
+    if (rc < 0)
+      return -1;
+    if (!strcmp(k, "max_pods")) {
+      long n = PyLong_Check(value) ? PyLong_AsLong(value) : -1;
+      if (n <= 0 || n > 100000) {
+        if (!PyErr_Occurred())
+          PyErr_SetString(PyExc_ValueError,
+                          "node max_pods must be an int in 1..100000");
+        return -1;
+      }
+      o->max_pods = (int)n;
+      continue;
+    }
+    size_t i = 0;
+    while (i < ARRAY_SIZE(strs) && strcmp(strs[i].key, k))
+      i++;
+    if (i == ARRAY_SIZE(strs)) {
+      PyErr_Format(PyExc_ValueError,
+                   "unknown node option \"%s\" (node_name, node_ip, "
+                   "pod_cidr, cni_bridge, cgroup_parent, runtime_root, "
+                   "cni_conf_dir, cni_bin_dir, service_cidr, cluster_dns, "
+                   "cluster_domain, resolv_conf, max_pods)",
+                   k);
+      return -1;
+    }
+    const char *v = pyk_utf8(value, strs[i].key, &hv);
+    rc = v ? PyList_Append(holds, hv) : -1;
+    Py_XDECREF(hv);
+    if (rc < 0)
+      return -1;
+    *(const char **)((char *)o + strs[i].off) = v;
+  }
+  return 1;
+}
+
 static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
   static char *kwlist[] = {"data_dir", "store",     "etcd_endpoints", "listen",
                            "node",     "scheduler", "controllers",    NULL};
   PyObject *data_dir = Py_None, *store = NULL, *etcd = Py_None, *listen = NULL;
-  int node = 0, scheduler = 1, controllers = 1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOppp:Server", kwlist,
+  PyObject *node = Py_False;
+  int scheduler = 1, controllers = 1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOpp:Server", kwlist,
                                    &data_dir, &store, &etcd, &listen, &node,
                                    &scheduler, &controllers))
     return -1;
@@ -192,17 +266,16 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
     PyErr_SetString(PyExc_RuntimeError, "the server is already running");
     return -1;
   }
-  if (node) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "node=True: libkube has no node agent yet");
-    return -1;
-  }
   PyObject *holds = PyList_New(0), *h = NULL;
   if (!holds)
     return -1;
   int ret = -1;
   const char **specs = NULL;
   bool tcp = false, failed = false;
+  kube_node_agent_options_t nopts = {.struct_size = sizeof nopts};
+  int want_node = node_options(node, &nopts, holds);
+  if (want_node < 0)
+    goto out;
   if (data_dir != Py_None && PyObject_HasAttrString(data_dir, "__fspath__")) {
     PyObject *p = PyOS_FSPath(data_dir);
     if (!p || PyList_Append(holds, p) < 0) {
@@ -253,7 +326,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
   }
   /* A data directory is needed for sqlite and for a TCP listener
    * (certificate, token, kubeconfig): make a private one. */
-  if (!dir && (tcp || strcmp(store_s, "sqlite") == 0)) {
+  if (!dir && (tcp || want_node || strcmp(store_s, "sqlite") == 0)) {
     char tmpl[] = "/tmp/libkube-py-XXXXXX";
     if (!mkdtemp(tmpl)) {
       PyErr_SetFromErrno(PyExc_OSError);
@@ -274,6 +347,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
       .etcd_endpoints = etcd_s,
       .no_scheduler = !scheduler,
       .no_controllers = !controllers,
+      .node = want_node ? &nopts : NULL,
   };
   struct running *r = calloc(1, sizeof *r);
   pyk_gate_t *gate = r ? pyk_gate_new() : NULL;
@@ -489,8 +563,12 @@ static PyType_Slot server_slots[] = {
      "(etcd_endpoints \"http://127.0.0.1:2379,...\").  listen: listener "
      "specs (\"tcp:127.0.0.1:0\", \"unix:/path.sock\"); none by default: "
      "Server.client() needs no socket.  data_dir None: a private temporary "
-     "directory when one is needed (sqlite, a TCP listener), removed by "
-     "close().  node=True raises NotImplementedError (no node agent yet).  "
+     "directory when one is needed (sqlite, a TCP listener, a node), "
+     "removed by close().  node=True runs a node agent in the process "
+     "(needs root; kubed's defaults: Node name = host name), or a dict of "
+     "its options: node_name, node_ip, pod_cidr, cni_bridge, "
+     "cgroup_parent, runtime_root, cni_conf_dir, cni_bin_dir, "
+     "service_cidr, cluster_dns, cluster_domain, resolv_conf, max_pods.  "
      "controllers: the built-in controllers (ReplicaSet, Deployment, "
      "garbage collector, endpoints, ...); scheduler: the scheduler."},
     {0, NULL}};

@@ -155,22 +155,32 @@ static void *user(void *srv) {
   return (void *)(intptr_t)rc;
 }
 
+/* Runs on the loop once kube_server_run turns it: the user's synchronous
+ * calls need a thread running the loop to answer them. */
+static pthread_t th;
+static bool user_started;
+static void start_user(void *srv) {
+  user_started = pthread_create(&th, NULL, user, srv) == 0;
+  if (!user_started)
+    kube_server_stop(srv);
+}
+
 int main(void) {
   static const char *const no_listeners[] = {NULL};
   kube_server_options_t o = {
       .struct_size = sizeof o, .store = "memory", .listen = no_listeners};
   kube_error_t err = KUBE_ERROR_INIT;
   void *rc = (void *)1;
-  pthread_t th;
   kube_log_set_level(KUBE_LOG_WARNING);
   kube_server_t *srv = kube_server_new(&o, &err);
   if (srv && kube_server_add_component(srv, &greeter, NULL, &err) == 0) {
     g.loop = kube_server_loop(srv);
     kube_server_transport(srv, &g.tp);
     if (kube_server_start(srv, &err) == 0 &&
-        pthread_create(&th, NULL, user, srv) == 0) {
+        kube_loop_invoke(g.loop, start_user, srv, &err) == 0) {
       kube_server_run(srv, &err); /* until the user thread stops it */
-      pthread_join(th, &rc);
+      if (user_started)
+        pthread_join(th, &rc);
     }
   }
   if (kube_error_is_set(&err))

@@ -78,6 +78,9 @@ int cmd_label(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
+int cmd_cordon(int argc, char **argv);
+int cmd_uncordon(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_expose(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
@@ -86,6 +89,7 @@ int cmd_attach(int argc, char **argv);
 int cmd_port_forward(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_dashboard(int argc, char **argv);
 /* Hidden: `kube __complete WORD...` prints the candidates for the last
  * word, one per line (the completion scripts call it). */
 int cmd_complete(int argc, char **argv);

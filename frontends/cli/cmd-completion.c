@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctr.h"
 
 static const char bash_script[] =
     "# bash completion for kube                       -*- shell-script -*-\n"
@@ -251,6 +252,14 @@ static void complete_args(const struct complete *cp, const char *verb,
   } else if (streq(verb, "help")) {
     for (size_t i = 0; nargs == 0 && i < cli_n_commands; i++)
       candidate(cp, cli_commands[i].name);
+  } else if (streq(verb, "container")) {
+    /* subcommands, then the names of containers ($KUBE_DATA_DIR's) */
+    char **names = ctr_complete_words(nargs ? args[0] : NULL, nargs);
+    for (size_t i = 0; names && names[i]; i++) {
+      candidate(cp, names[i]);
+      free(names[i]);
+    }
+    free(names);
   } else if (streq(verb, "runtime")) {
     static const char *const subs[] = {"create", "start", "run",
                                        "state",  "kill",  "delete",

@@ -11,6 +11,7 @@ struct create_opts {
   bool dry_run_set, recursive, save_config;
   struct cli_strv files, tcp, from_literal, from_file, from_env_file;
   const char *type;
+  const char *selector, *min_available, *max_unavailable; /* pdb */
   int64_t replicas, port;
   kube_output_t out;
 };
@@ -100,6 +101,9 @@ int cmd_create(int argc, char **argv) {
       {"from-file", 0, CLI_STRINGS, &o.from_file, NULL},
       {"from-env-file", 0, CLI_STRINGS, &o.from_env_file, NULL},
       {"type", 0, CLI_STRING, &o.type, NULL},
+      {"selector", 0, CLI_STRING, &o.selector, NULL},
+      {"min-available", 0, CLI_STRING, &o.min_available, NULL},
+      {"max-unavailable", 0, CLI_STRING, &o.max_unavailable, NULL},
       /* Accepted for kubectl compatibility; the server validates. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
@@ -135,6 +139,14 @@ int cmd_create(int argc, char **argv) {
                                  .replicas = (int32_t)o.replicas,
                                  .port = (int32_t)(o.port > 0 ? o.port : 0)};
     rc = create_generated(kube_generate_deployment(&g, &err), &o, &err);
+  } else if (streq(pos[0], "poddisruptionbudget") || streq(pos[0], "pdb")) {
+    if (npos != 2) {
+      rc = cli_fail("exactly one NAME is required, got %d", npos - 1);
+      goto out;
+    }
+    rc = create_generated(kube_generate_pdb(pos[1], o.selector, o.min_available,
+                                            o.max_unavailable, &err),
+                          &o, &err);
   } else if (streq(pos[0], "namespace") || streq(pos[0], "ns")) {
     if (npos != 2) {
       rc = cli_fail("exactly one NAME is required, got %d", npos - 1);

@@ -235,7 +235,8 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     if (print_custom_columns(items, o->out.arg, o->no_headers))
       rc = 1;
   } else if (single_obj) {
-    cli_print_object(single_obj, &o->out);
+    if (cli_print_object(single_obj, &o->out))
+      rc = 1;
     kube_object_free(single_obj);
   } else if (o->sort_by && kube_object_sort_by(items, o->sort_by, &lerr) < 0) {
     rc = cli_fail("%s", lerr.message);
@@ -245,8 +246,8 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     fflush(stdout);
   } else if (o->out.format == KUBE_OUTPUT_NAME) {
     kube_list_foreach(items, print_name, &o->out);
-  } else {
-    cli_print_object(items, &o->out);
+  } else if (cli_print_object(items, &o->out)) {
+    rc = 1;
   }
   kube_object_free(items);
   return rc;

@@ -139,9 +139,19 @@ static int rollout_status(const struct cli_ref *r, int64_t revision, bool watch,
 
 /* ---- the others ---- */
 
+static bool is_deployment(const struct cli_ref *r) {
+  return streq(r->kind->kind, "Deployment");
+}
+
+/* DaemonSets and StatefulSets keep ControllerRevisions. */
+static bool has_revisions(const struct cli_ref *r) {
+  return streq(r->kind->group, "apps") && (streq(r->kind->kind, "DaemonSet") ||
+                                           streq(r->kind->kind, "StatefulSet"));
+}
+
 static int rollout_history(const struct cli_ref *r, int64_t revision) {
   char kn[128];
-  if (!streq(r->kind->kind, "Deployment")) {
+  if (!is_deployment(r) && !has_revisions(r)) {
     fprintf(stderr, "error: no history viewer has been implemented for %s\n",
             r->kind->kind);
     return 1;
@@ -151,8 +161,11 @@ static int rollout_history(const struct cli_ref *r, int64_t revision) {
     return 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char *out = NULL;
-  if (kube_rollout_history(c, cli_namespace(), r->name, revision, &out, &err) <
-      0)
+  if ((is_deployment(r)
+           ? kube_rollout_history(c, cli_namespace(), r->name, revision, &out,
+                                  &err)
+           : kube_rollout_revisions_history(c, r->kind, cli_namespace(),
+                                            r->name, revision, &out, &err)) < 0)
     return cli_report(&err);
   char with[64] = "";
   if (revision > 0)
@@ -166,7 +179,7 @@ static int rollout_history(const struct cli_ref *r, int64_t revision) {
 static int rollout_undo(const struct cli_ref *r, int64_t to_revision,
                         const char *dry_run) {
   char kn[128];
-  if (!streq(r->kind->kind, "Deployment")) {
+  if (!is_deployment(r) && !has_revisions(r)) {
     fprintf(stderr, "error: no rollbacker has been implemented for %s\n",
             r->kind->kind);
     return 1;
@@ -176,8 +189,12 @@ static int rollout_undo(const struct cli_ref *r, int64_t to_revision,
     return 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char *out = NULL;
-  if (kube_rollout_undo(c, cli_namespace(), r->name, to_revision,
-                        streq(dry_run, "client"), &out, &err) < 0) {
+  bool client_dry = streq(dry_run, "client");
+  if ((is_deployment(r) ? kube_rollout_undo(c, cli_namespace(), r->name,
+                                            to_revision, client_dry, &out, &err)
+                        : kube_rollout_revisions_undo(
+                              c, r->kind, cli_namespace(), r->name, to_revision,
+                              dry_run, &out, &err)) < 0) {
     cli_print_error(&err);
     return 1;
   }

@@ -53,7 +53,7 @@ static bool our_size(unsigned short *rows, unsigned short *cols) {
   return true;
 }
 
-static void write_all(int fd, const char *p, size_t n) {
+void rt_write_all(int fd, const char *p, size_t n) {
   while (n) {
     ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR)
@@ -86,14 +86,14 @@ int rt_proxy_pty(int master) {
       ssize_t n = read(master, buf, sizeof buf);
       if (n <= 0)
         break; /* EIO: the process closed the terminal */
-      write_all(STDOUT_FILENO, buf, (size_t)n);
+      rt_write_all(STDOUT_FILENO, buf, (size_t)n);
     }
     if (p[1].revents) {
       ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
       if (n <= 0)
         in_open = false;
       else
-        write_all(master, buf, (size_t)n);
+        rt_write_all(master, buf, (size_t)n);
     }
   }
   raw_leave();
@@ -101,10 +101,14 @@ int rt_proxy_pty(int master) {
 }
 
 int rt_proxy_attach(kube_rt_attach_t *a) {
+  return rt_proxy_attach_ex(a, true);
+}
+
+int rt_proxy_attach_ex(kube_rt_attach_t *a, bool send_stdin) {
   bool tty = kube_rt_attach_terminal(a);
-  if (tty)
+  if (tty && send_stdin)
     raw_enter();
-  bool in_open = true;
+  bool in_open = send_stdin;
   char buf[16384];
   kube_error_t err = KUBE_ERROR_INIT;
   int rc = 0;
@@ -135,7 +139,7 @@ int rt_proxy_attach(kube_rt_attach_t *a) {
         rc = rt_fail_err(&err);
         break;
       }
-      write_all(stream == KUBE_RT_STDERR ? STDERR_FILENO : STDOUT_FILENO, buf,
+      rt_write_all(stream == KUBE_RT_STDERR ? STDERR_FILENO : STDOUT_FILENO, buf,
                 (size_t)n);
     }
     if (p[1].revents) {

@@ -168,6 +168,17 @@ static void forward_signal(int sig) {
   errno = saved;
 }
 
+void rt_forward_signals(const char *state_path) {
+  snprintf(fwd_state_path, sizeof fwd_state_path, "%s", state_path);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = forward_signal;
+  sa.sa_flags = SA_RESTART;
+  static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+    sigaction(fwd[i], &sa, NULL);
+}
+
 static int run_terminal(kube_runtime_t *rt, const char *id,
                         const kube_rt_config_t *cfg, kube_rt_io_t *io) {
   kube_error_t err = KUBE_ERROR_INIT;
@@ -236,16 +247,10 @@ static int do_create(int argc, char **argv, bool run) {
     kube_rt_exit_t ex;
     /* Foreground: signals for us go to the container's init, as runc
      * forwards them. */
-    snprintf(fwd_state_path, sizeof fwd_state_path, "%s/%s/state",
+    char state_path[4200];
+    snprintf(state_path, sizeof state_path, "%s/%s/state",
              kube_runtime_root(rt), id);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = forward_signal;
-    sa.sa_flags = SA_RESTART;
-    static const int fwd[] = {SIGINT,  SIGTERM, SIGHUP,
-                              SIGQUIT, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
-      sigaction(fwd[i], &sa, NULL);
+    rt_forward_signals(state_path);
     if (!o.pid_file && !o.log_path) {
       /* The common case: we are the monitor, no extra process. */
       if (kube_runtime_run(rt, id, cfg, &io, &ex, &err) < 0) {

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cmd-image.h"
+#include "ctr.h"
 #include "kube-config.h"
 
 static int cmd_help(int argc, char **argv);
@@ -37,6 +38,9 @@ const struct cli_command cli_commands[] = {
     {"scale", cmd_scale,
      "Set a new size for a deployment, replica set or replication controller"},
     {"rollout", cmd_rollout, "Manage the rollout of a resource"},
+    {"cordon", cmd_cordon, "Mark node as unschedulable"},
+    {"uncordon", cmd_uncordon, "Mark node as schedulable"},
+    {"drain", cmd_drain, "Drain node in preparation for maintenance"},
     {"run", cmd_run, "Run a particular image on the cluster"},
     {"expose", cmd_expose,
      "Take a deployment, service or pod and expose it as a new service"},
@@ -49,6 +53,9 @@ const struct cli_command cli_commands[] = {
     {"build", cmd_build, "Build an image from a Dockerfile"},
     {"image", cmd_image, "Manage images: ls|inspect|pull|push|tag|rm|prune|import|export"},
     {"push", cmd_push, "Push an image to a registry"},
+    {"container", cmd_container,
+     "Single containers without a cluster: run|ls|logs|exec|inspect|stop|"
+     "start|rm|port"},
     {"runtime", cmd_runtime,
      "OCI runtime: create|start|run|state|kill|delete|list|exec|spec"},
     {"backup", cmd_backup,
@@ -58,6 +65,8 @@ const struct cli_command cli_commands[] = {
     {"config", cmd_config,
      "Cluster access: new-user writes a user's kubeconfig (client "
      "certificate)"},
+    {"dashboard", cmd_dashboard,
+     "Print (--open: open) the web dashboard's URL with a one-time login"},
     {"completion", cmd_completion,
      "Output shell completion code for bash or zsh"},
     {"help", cmd_help, "Show this help"},

@@ -12,6 +12,7 @@
 
 #include <libkube/server.h>
 
+#include "agent.h"
 #include "kube-config.h"
 #include "node-flags.h"
 
@@ -21,6 +22,8 @@ static void usage(FILE *f) {
   fprintf(
       f,
       "usage: kubed server [options]\n"
+      "       kubed agent --server URL --token TOKEN [options]"
+      " (kubed agent --help)\n"
       "       kubed --version\n\n"
       "server options:\n"
       "  --data-dir DIR          state directory (default %s)\n"
@@ -77,6 +80,7 @@ static void usage(FILE *f) {
       "tcp:127.0.0.1:5000;\n"
       "                          plain HTTP on loopback, else TLS + token)\n"
       "  --no-registry           do not run the built-in registry\n"
+      "  --no-dashboard          do not serve the web dashboard at /ui/\n"
       "  --kubelet-client-certificate FILE, --kubelet-client-key FILE\n"
       "                          client certificate (PEM) for the kubelet\n"
       "                          ports of nodes in other processes (logs,\n"
@@ -90,6 +94,13 @@ static void usage(FILE *f) {
       "                          (audit.k8s.io/v1 Events; alias --audit-log)\n"
       "  --audit-log-maxsize MB  rotate the audit log to FILE.1 past this\n"
       "                          size (default 100)\n"
+      "  --cluster-dns-listen ADDR:PORT  where the cluster DNS listens (UDP\n"
+      "                          and TCP; default the node IP, or 127.0.0.1\n"
+      "                          with --no-node, port 53)\n"
+      "  --dns-upstream none|ADDR[:PORT][,...]  where other names go (default\n"
+      "                          the nameservers of /etc/resolv.conf; none:\n"
+      "                          SERVFAIL)\n"
+      "  --no-dns                do not run the cluster DNS\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
   kubed_node_usage(f);
@@ -128,6 +139,10 @@ enum {
   O_CLUSTER_DOMAIN,
   O_CLUSTER_DNS,
   O_ADVERTISE,
+  O_NO_DASHBOARD,
+  O_DNS_LISTEN,
+  O_DNS_UPSTREAM,
+  O_NO_DNS,
 };
 
 static const struct option server_longopts[] = {
@@ -146,6 +161,7 @@ static const struct option server_longopts[] = {
     {"scheduler-config", required_argument, NULL, O_SCHED_CONFIG},
     {"registry-listen", required_argument, NULL, O_REG_LISTEN},
     {"no-registry", no_argument, NULL, O_NO_REG},
+    {"no-dashboard", no_argument, NULL, O_NO_DASHBOARD},
     {"kubelet-client-certificate", required_argument, NULL, O_KUBELET_CERT},
     {"kubelet-client-key", required_argument, NULL, O_KUBELET_KEY},
     {"kubelet-certificate-authority", required_argument, NULL, O_KUBELET_CA},
@@ -164,6 +180,9 @@ static const struct option server_longopts[] = {
     {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
     {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
     {"advertise-address", required_argument, NULL, O_ADVERTISE},
+    {"cluster-dns-listen", required_argument, NULL, O_DNS_LISTEN},
+    {"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
+    {"no-dns", no_argument, NULL, O_NO_DNS},
     {"help", no_argument, NULL, O_HELP},
 };
 
@@ -190,12 +209,7 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
   int c, n_listen = 0, n_reg = 0;
   char *end;
   struct option opts[N_SERVER_OPTS + 32];
-  size_t n = 0;
-  for (size_t i = 0; i < N_SERVER_OPTS; i++)
-    opts[n++] = server_longopts[i];
-  for (size_t i = 0; kubed_node_longopts[i].name; i++)
-    opts[n++] = kubed_node_longopts[i];
-  opts[n] = (struct option){NULL, 0, NULL, 0};
+  kubed_node_longopts_merge(opts, server_longopts, N_SERVER_OPTS);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c >= KUBED_NODE_OPT_BASE) {
@@ -221,15 +235,10 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_ETCD:
       o->etcd_endpoints = optarg;
       break;
-    case O_LOG: {
-      int l = kube_log_level_parse(optarg);
-      if (l < 0) {
-        fprintf(stderr, "kubed: bad --log-level %s\n", optarg);
+    case O_LOG:
+      if (kubed_log_level_flag(optarg))
         return 2;
-      }
-      kube_log_set_level((kube_log_level_t)l);
       break;
-    }
     case O_TOKEN:
       o->token = optarg;
       break;
@@ -275,6 +284,9 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_NO_REG:
       o->no_registry = true;
+      break;
+    case O_NO_DASHBOARD:
+      o->no_dashboard = true;
       break;
     case O_KUBELET_CERT:
       o->kubelet_client_cert_file = optarg;
@@ -343,6 +355,15 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_ADVERTISE:
       o->advertise_address = optarg;
       break;
+    case O_DNS_LISTEN:
+      o->dns_listen = optarg;
+      break;
+    case O_DNS_UPSTREAM:
+      o->dns_upstream = optarg;
+      break;
+    case O_NO_DNS:
+      o->no_dns = true;
+      break;
     case O_HELP:
     case 'h':
       usage(stdout);
@@ -394,6 +415,7 @@ static int cmd_server(int argc, char **argv) {
     return rc < 0 ? 0 : rc;
   if (!node.no_node)
     o.node = &node.o;
+  o.node_kubelet_listen = node.kubelet_listen;
   signal(SIGPIPE, SIG_IGN);
   /* Every watcher holds a connection: allow as many as the hard limit. */
   struct rlimit rl;
@@ -437,6 +459,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "server"))
     return cmd_server(argc - 1, argv + 1);
+  if (!strcmp(cmd, "agent"))
+    return kubed_agent_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage(stdout);
     return 0;

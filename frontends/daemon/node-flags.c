@@ -15,11 +15,15 @@ enum {
   O_CNI_BRIDGE,
   O_CNI_CONF_DIR,
   O_CNI_BIN_DIR,
+  O_SERVICE_CIDR,
+  O_CLUSTER_DNS,
+  O_CLUSTER_DOMAIN,
   O_RESOLV_CONF,
   O_NODE_LABEL,
   O_MAX_PODS,
   O_POD_MAX_PIDS,
   O_UNSAFE_SYSCTLS,
+  O_KUBELET_LISTEN,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -32,13 +36,37 @@ const struct option kubed_node_longopts[] = {
     {"cni-bridge", required_argument, NULL, O_CNI_BRIDGE},
     {"cni-conf-dir", required_argument, NULL, O_CNI_CONF_DIR},
     {"cni-bin-dir", required_argument, NULL, O_CNI_BIN_DIR},
+    {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
+    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
+    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
     {"resolv-conf", required_argument, NULL, O_RESOLV_CONF},
     {"node-label", required_argument, NULL, O_NODE_LABEL},
     {"max-pods", required_argument, NULL, O_MAX_PODS},
     {"pod-max-pids", required_argument, NULL, O_POD_MAX_PIDS},
     {"allowed-unsafe-sysctls", required_argument, NULL, O_UNSAFE_SYSCTLS},
+    {"kubelet-listen", required_argument, NULL, O_KUBELET_LISTEN},
     {NULL, 0, NULL, 0},
 };
+
+void kubed_node_longopts_merge(struct option *out, const struct option *base,
+                               size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    out[k++] = base[i];
+  for (size_t i = 0; kubed_node_longopts[i].name; i++)
+    out[k++] = kubed_node_longopts[i];
+  out[k] = (struct option){NULL, 0, NULL, 0};
+}
+
+int kubed_log_level_flag(const char *arg) {
+  int l = kube_log_level_parse(arg);
+  if (l < 0) {
+    fprintf(stderr, "kubed: bad --log-level %s\n", arg);
+    return 2;
+  }
+  kube_log_set_level((kube_log_level_t)l);
+  return 0;
+}
 
 void kubed_node_flags_init(struct kubed_node_flags *f) {
   memset(f, 0, sizeof *f);
@@ -88,6 +116,15 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_CNI_BIN_DIR:
     o->cni_bin_dir = arg;
     return 0;
+  case O_SERVICE_CIDR:
+    o->service_cidr = arg;
+    return 0;
+  case O_CLUSTER_DNS:
+    o->cluster_dns = arg;
+    return 0;
+  case O_CLUSTER_DOMAIN:
+    o->cluster_domain = arg;
+    return 0;
   case O_RESOLV_CONF:
     o->resolv_conf = arg;
     return 0;
@@ -107,6 +144,9 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
     if (number("pod-max-pids", arg, &n))
       return 2;
     o->pod_pids_limit = n;
+    return 0;
+  case O_KUBELET_LISTEN:
+    f->kubelet_listen = arg;
     return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
@@ -137,8 +177,12 @@ void kubed_node_usage(FILE *out) {
       "                          (default libkube-<hash>)\n"
       "  --runtime-root DIR      container state (default\n"
       "                          /run/libkube/node-<hash>)\n"
-      "  (the node takes --service-cidr, --cluster-dns and --cluster-domain\n"
-      "  from the server's options)\n"
+      "  --cluster-dns ADDRS     name servers of ClusterFirst pods\n"
+      "                          (default 10.96.0.10)\n"
+      "  --cluster-domain NAME   (default cluster.local)\n"
+      "  --service-cidr CIDR     (default 10.96.0.0/12)\n"
+      "                          (these three for kubed agent: kubed server's\n"
+      "                          node takes the server's own flags)\n"
       "  --resolv-conf FILE      what dnsPolicy Default pods get\n"
       "                          (default /etc/resolv.conf)\n"
       "  --node-label KEY=VALUE  an extra Node label (repeatable)\n"
@@ -146,5 +190,11 @@ void kubed_node_usage(FILE *out) {
       "  --pod-max-pids N        pids.max of each pod (default unlimited)\n"
       "  --allowed-unsafe-sysctls LIST  sysctls beyond the safe set pods\n"
       "                          may set "
-      "(\"kernel.msg*,net.core.somaxconn\")\n");
+      "(\"kernel.msg*,net.core.somaxconn\")\n"
+      "  --kubelet-listen ADDR:PORT  serve the node's logs, exec, attach and\n"
+      "                          port-forward on HTTPS there for API servers\n"
+      "                          in other processes (certificate from the\n"
+      "                          cluster CA, client certificates required;\n"
+      "                          default: none, this process's API server\n"
+      "                          reaches its node directly)\n");
 }

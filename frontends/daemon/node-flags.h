@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <libkube/node.h>
@@ -18,6 +19,7 @@ extern const struct option kubed_node_longopts[];
 struct kubed_node_flags {
   kube_node_agent_options_t o;
   bool no_node;
+  const char *kubelet_listen; /* --kubelet-listen, or NULL */
   const char *labels[33];
   size_t n_labels;
   const char *sysctls[33];
@@ -29,5 +31,12 @@ void kubed_node_flags_init(struct kubed_node_flags *f);
  * printing why the value is bad. */
 int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg);
 void kubed_node_usage(FILE *out);
+
+/* A command's own options base[0..n) followed by the node flags, into out
+ * (room for n + 32 entries), terminated by an entry with name NULL. */
+void kubed_node_longopts_merge(struct option *out, const struct option *base,
+                               size_t n);
+/* --log-level LEVEL: 0, or 2 after printing why the value is bad. */
+int kubed_log_level_flag(const char *arg);
 
 #endif /* KUBED_NODE_FLAGS_H */

@@ -296,6 +296,18 @@ int kube_apiserver_handle_path(kube_apiserver_t *srv, const char *prefix,
                                kube_apiserver_handler_fn fn, void *arg,
                                kube_error_t *err);
 
+/* Like kube_apiserver_handle_path, for what anyone may fetch (a web UI's
+ * static files and its login exchange): a request without credentials
+ * reaches fn as "system:anonymous" (no 401), and no authorization runs
+ * (fn decides what each user may do).  A request that presents
+ * credentials is still authenticated first (an unknown bearer token is a
+ * 401) and fn gets its user.  Registering the prefix again (with either
+ * function) replaces it.  0 or -1 with err. */
+int kube_apiserver_handle_public_path(kube_apiserver_t *srv,
+                                      const char *prefix,
+                                      kube_apiserver_handler_fn fn, void *arg,
+                                      kube_error_t *err);
+
 /* Serve /apis/<group>/<version>/... with fn, as an aggregated API would
  * be (metrics.k8s.io/v1beta1).  The group-version is listed in discovery
  * (/apis, aggregated discovery), /apis/<group> is answered by the server,

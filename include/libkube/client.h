@@ -115,6 +115,28 @@ typedef struct kube_client_join_options {
 int kube_client_node_join(const kube_client_join_options_t *opts,
                           kube_error_t *err);
 
+typedef struct kube_client_serving_options {
+  size_t struct_size;     /* sizeof(kube_client_serving_options_t) */
+  const char *kubeconfig; /* the node's (its system:node:NAME certificate) */
+  const char *node_name;
+  /* The subjectAltNames: the node's addresses (NULL-terminated; at least
+   * one IP or DNS name). */
+  const char *const *ips;
+  const char *const *dns_names;
+  const char *cert_out, *key_out; /* PEM, written mode 0600 */
+  int timeout_ms;                 /* waiting for the certificate; 0: 60 s */
+} kube_client_serving_options_t;
+
+/* The kubelet's serving certificate: a new key and a certificate request
+ * (CN system:node:NAME, O system:nodes, the addresses as subjectAltNames)
+ * sent as a CertificateSigningRequest of signer kubernetes.io/kubelet-
+ * serving with the node's own credentials, the certificate waited for
+ * (kubed approves a node's request that names only its Node's addresses;
+ * others wait for `kubectl certificate approve`), then both written.
+ * Blocking.  0 or -1 with err (Timeout when not approved in time). */
+int kube_client_node_serving_cert(const kube_client_serving_options_t *opts,
+                                  kube_error_t *err);
+
 /* ------------------------------------------------------------------------ */
 /* Client                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -326,6 +326,17 @@ kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
                                         kube_error_t *err);
 /* A Namespace. */
 kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
+/* A policy/v1 PodDisruptionBudget as `kubectl create poddisruptionbudget
+ * NAME --selector=S --min-available=N|N% (or --max-unavailable)`: the
+ * selector as metav1.ParseToLabelSelector makes it, the count an integer
+ * or a percent string.  BadRequest with kubectl's messages ("a selector
+ * must be specified", "one of min-available or max-unavailable must be
+ * specified", "min-available and max-unavailable cannot be both
+ * specified", "invalid format specified for min-available"). */
+kube_object_t *kube_generate_pdb(const char *name, const char *selector,
+                                 const char *min_available,
+                                 const char *max_unavailable,
+                                 kube_error_t *err);
 /* A Service as `kubectl create service TYPE NAME --tcp=80:8080,...`:
  * `type` "clusterip" | "nodeport" | "loadbalancer" (or the Kubernetes
  * spelling), `tcp` a NULL-terminated list of "port[:targetPort]"; selector
@@ -578,6 +589,31 @@ int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
                       int64_t to_revision, bool dry_run, char **result,
                       kube_error_t *err);
 
+/* `kubectl rollout history` of a DaemonSet or StatefulSet (`kind`): the
+ * REVISION/CHANGE-CAUSE table of the ControllerRevisions it controls
+ * (revision 0), or the pod template of one, as kubectl prints them
+ * (without the header line); "No rollout history found." when it has
+ * none.  Owned text in *out.  NotFound "unable to find the specified
+ * revision"; BadRequest for another kind. */
+int kube_rollout_revisions_history(kube_client_t *c, const kube_kind_t *kind,
+                                   const char *ns, const char *name,
+                                   int64_t revision, char **out,
+                                   kube_error_t *err);
+
+/* `kubectl rollout undo` of a DaemonSet or StatefulSet: the revision's data
+ * sent back as a strategic merge patch.  to_revision 0: the previous
+ * revision.  dry_run as kubectl's --dry-run (NULL or "none", "client":
+ * nothing sent, "server": the patch with dryRun=All).  *result (owned) is
+ * what kubectl prints after the "daemonset.apps/x " prefix: "rolled back",
+ * "skipped rollback (current template already matches revision N)" or,
+ * with a client dry run, "will roll back to " and the template.  Errors as
+ * kubectl's: "no last revision to roll back to", "unable to find
+ * specified revision N in history". */
+int kube_rollout_revisions_undo(kube_client_t *c, const kube_kind_t *kind,
+                                const char *ns, const char *name,
+                                int64_t to_revision, const char *dry_run,
+                                char **result, kube_error_t *err);
+
 /* `kubectl rollout pause|resume|restart` on a Deployment (restart also
  * DaemonSets and StatefulSets): the patch kubectl sends.  *result (owned)
  * is "paused", "resumed" or "restarted".  Errors as kubectl's: "is already
@@ -591,6 +627,45 @@ typedef enum kube_rollout_action {
 int kube_rollout_set(kube_client_t *c, const kube_kind_t *kind, const char *ns,
                      const char *name, kube_rollout_action_t action,
                      char **result, kube_error_t *err);
+
+/* ------------------------------------------------------------------------ */
+/* kubectl cordon / uncordon / drain (synchronous)                           */
+/* ------------------------------------------------------------------------ */
+
+/* Set (cordon) or clear (uncordon) spec.unschedulable of node `name` with
+ * kubectl's strategic merge patch.  *changed: false when it was so already
+ * (kubectl's "already cordoned"); with dry_run nothing is written.  -1
+ * with err (NotFound, ...). */
+int kube_node_cordon(kube_client_t *c, const char *name, bool unschedulable,
+                     bool dry_run, bool *changed, kube_error_t *err);
+
+typedef struct kube_drain_options {
+  size_t struct_size; /* sizeof(kube_drain_options_t) */
+  bool force;               /* also pods without a controller */
+  bool ignore_daemonsets;   /* leave DaemonSet pods (else refuse) */
+  bool delete_emptydir_data; /* also pods with emptyDir volumes */
+  bool disable_eviction;    /* DELETE instead of the eviction subresource */
+  int64_t grace_period;     /* gracePeriodSeconds; < 0: the pods' own */
+  int64_t timeout_ms;       /* give up after this; 0: never */
+  const char *pod_selector; /* label selector of the pods, or NULL */
+  /* The lines kubectl prints while it drains ("evicting pod ns/name",
+   * "pod/name evicted", the 429 retries and warnings on stderr), without
+   * the newline; `line` borrowed for the call.  May be NULL. */
+  void (*print)(bool to_stderr, const char *line, void *arg);
+  void *arg;
+} kube_drain_options_t;
+
+/* `kubectl drain NODE` after the cordon: the node's pods filtered as
+ * kubectl does (mirror pods skipped; DaemonSet pods, pods with local
+ * storage and pods without a controller refused unless the options allow
+ * them: BadRequest "cannot delete DaemonSet-managed Pods (use
+ * --ignore-daemonsets to ignore): ns/name"), then each evicted (a 429 of
+ * a PodDisruptionBudget retried every 5 s) or deleted and waited for until
+ * gone.  Timeout "[error when evicting pods/\"x\" -n \"ns\": global
+ * timeout reached: 10s, ...]" when o->timeout_ms passed first (without the
+ * brackets for one pod), with each pod's message as a cause.  Blocks. */
+int kube_drain_node(kube_client_t *c, const char *node,
+                    const kube_drain_options_t *o, kube_error_t *err);
 
 #ifdef __cplusplus
 }

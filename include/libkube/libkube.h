@@ -15,6 +15,7 @@
 #include <libkube/runtime.h>
 #include <libkube/image.h>
 #include <libkube/net.h>
+#include <libkube/dns.h>
 #include <libkube/node.h>
 #include <libkube/server.h>
 #include <libkube/stream.h>

@@ -150,6 +150,15 @@ typedef struct kube_node_agent_options {
    * kubelet in another process does) instead of the process's shared pod
    * informer (what an agent inside `kubed server` uses). */
   bool own_pod_informer;
+  /* Read only what the Node authorizer lets a node (system:node:NAME)
+   * read, as the kubelet does: its own Node (fieldSelector metadata.name),
+   * its own pods (implies own_pod_informer), and each configMap and
+   * Secret its pods refer to through a watch of that one object
+   * (fieldSelector metadata.name=X in its namespace), kept while a pod
+   * refers to it; a pod's containers start once those watches listed.
+   * Off: the process's shared configmaps and secrets informers (one
+   * cache, what an agent inside `kubed server` uses). */
+  bool per_object_reads;
   /* The image store treats itself as a mirror of every registry (kubed's
    * own node, whose built-in registry serves the same store). */
   bool images_local_mirror;
@@ -184,6 +193,9 @@ void kube_node_agent_free(kube_node_agent_t *a);
 
 /* The node's name (borrowed). */
 const char *kube_node_agent_name(const kube_node_agent_t *a);
+/* The node's InternalIP (borrowed; NULL when none was given and no
+ * default route was found). */
+const char *kube_node_agent_node_ip(const kube_node_agent_t *a);
 
 typedef struct kube_node_agent_stats {
   size_t pods;               /* pods the agent tracks */
@@ -378,6 +390,27 @@ int kube_node_stream_listen(kube_node_stream_t *s, const char *spec,
                             kube_error_t *err);
 /* The port of the first TCP listener, or -1. */
 int kube_node_stream_port(const kube_node_stream_t *s);
+
+/* ---- the agent's pods ---- */
+
+/* The resolver of an agent's streaming server: maps a request to the
+ * agent's pods and containers as the kubelet does (the current instance
+ * for exec and attach, the log files of the current and previous
+ * instance, the pod's network namespace), with the kubelet's errors (see
+ * kube_node_stream_resolve_fn).  `agent` is the kube_node_agent_t
+ * (borrowed); it must outlive the streaming server.  Loop thread:
+ *   kube_node_stream_options_t so = {
+ *       .struct_size = sizeof so, .loop = loop,
+ *       .runtime_root = kube_node_agent_runtime_root(agent),
+ *       .resolve = kube_node_agent_stream_resolve, .resolve_arg = agent};
+ */
+int kube_node_agent_stream_resolve(void *agent,
+                                   const kube_node_stream_query_t *q,
+                                   kube_node_stream_target_t *out,
+                                   kube_error_t *err);
+/* The runtime state root the agent's containers live in (borrowed; lives
+ * as long as the agent). */
+const char *kube_node_agent_runtime_root(const kube_node_agent_t *a);
 
 /* ---- CRI log files (what the streaming server reads) ---- */
 

@@ -131,8 +131,10 @@ typedef struct kube_server_options {
   bool handle_signals;
   /* How the API server reaches kubelet ports for pods on nodes in other
    * processes (see kube_apiserver_options_t): PEM client certificate and
-   * key, and the CA of the kubelets' serving certificates (NULL: not
-   * verified). */
+   * key (both NULL: with a cluster CA, DATA/kubelet-client.crt and .key,
+   * CN kube-apiserver-kubelet-client, O system:masters, signed by it at
+   * each start, which kubelet ports of this cluster accept), and the CA
+   * of the kubelets' serving certificates (NULL: not verified). */
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;
@@ -184,10 +186,39 @@ typedef struct kube_server_options {
   const char *cluster_domain;
   const char *cluster_dns;
   const char *advertise_address;
+  /* The cluster DNS (component "dns", after the controllers; see
+   * <libkube/dns.h>) answers for cluster_domain and is the
+   * kube-system/kube-dns Service at cluster_dns.  It listens (UDP and
+   * TCP) on dns_listen "ADDR:PORT" (NULL: the node IP, or 127.0.0.1
+   * without a node, port 53; a busy default port only logs a warning),
+   * forwards other names to dns_upstream ("none", "ADDR[:PORT],...";
+   * NULL: the host's /etc/resolv.conf), and keeps Service
+   * kube-system/kube-dns with Endpoints and an EndpointSlice pointing at
+   * the listener.  A server without a data directory runs it only when
+   * dns_listen is set. */
+  const char *dns_listen;
+  const char *dns_upstream;
+  bool no_dns;
   /* Run a node agent in this process with these options (borrowed for
    * kube_server_new; copied): component "node", after the scheduler.
    * Its data_dir defaults to the server's.  NULL: no node. */
   const kube_node_agent_options_t *node;
+  /* The web dashboard at /ui/ on the API server's listeners (component
+   * "dashboard"): its files are public, everything it shows comes from
+   * the API with the user's bearer token (RBAC applies); POST
+   * /ui/login/codes gives an authenticated caller a one-time login code
+   * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
+  bool no_dashboard;
+  /* The node's kubelet port, for API servers in other processes:
+   * "ADDR:PORT" (PORT 1-65535) where the node's streaming server listens
+   * on HTTPS with a serving certificate signed by the cluster CA for the
+   * node's name and IP (DATA/kubelet.crt, kubelet.key), requiring a
+   * client certificate signed by that CA (as the kubelet with
+   * --client-ca-file); the port goes to the Node's
+   * daemonEndpoints.kubeletEndpoint.Port.  Needs `node` and the cluster
+   * CA (a TLS listener); BadRequest otherwise.  NULL: no port (the API
+   * server of this process serves its node's pods directly). */
+  const char *node_kubelet_listen;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

@@ -213,12 +213,27 @@ static int eval_path(const char *expr, size_t len, json_object *cur,
         i++;
         children_collect(&a, &b);
       } else {
-        while (i < len && is_name_char(expr[i]))
+        /* A name; "\." (or any "\c") is the character itself, as in
+         * kubectl's {.metadata.annotations.kubernetes\.io/name}. */
+        bool escaped = false;
+        while (i < len && (is_name_char(expr[i]) ||
+                           (expr[i] == '\\' && i + 1 < len))) {
+          if (expr[i] == '\\') {
+            escaped = true;
+            i++;
+          }
           i++;
+        }
         if (i == s) {
           /* A lone "." (or "{.}") is the current node. */
           for (size_t k = 0; k < a.n; k++)
             nodes_push(&b, a.v[k]);
+        } else if (escaped) {
+          cleanup_free char *name = malloc(i - s);
+          size_t n = 0;
+          for (size_t k = s; name && k < i; k++)
+            name[n++] = expr[k] == '\\' ? expr[++k] : expr[k];
+          r = name ? member_collect(&a, name, n, &b, err) : kube_make_oom(err);
         } else {
           r = member_collect(&a, expr + s, i - s, &b, err);
         }

@@ -47,6 +47,7 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_replicaset,
     &api_kind_daemonset,
     &api_kind_statefulset,
+    &api_kind_controllerrevision,
     /* autoscaling: v2 is the preferred version */
     &api_kind_hpa_v2,
     &api_kind_hpa_v1,
@@ -59,6 +60,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_endpointslice,
     /* events.k8s.io/v1 */
     &api_kind_event_v1,
+    /* policy/v1 */
+    &api_kind_pdb,
     /* storage.k8s.io/v1 */
     &api_kind_storageclass,
     /* apiextensions.k8s.io/v1 */
@@ -97,6 +100,8 @@ static const struct {
     {"DESIRED", "Desired"},
     {"CURRENT", "Current"},
     {"CONTAINERS", "Containers"},
+    {"CONTROLLER", "Controller"},
+    {"REVISION", "Revision"},
     {"IMAGES", "Images"},
     {"SELECTOR", "Selector"},
     {"UP-TO-DATE", "Up-to-date"},
@@ -161,6 +166,9 @@ static const struct {
     {"REQUESTOR", "Requestor"},
     {"REQUESTEDDURATION", "RequestedDuration"},
     {"CONDITION", "Condition"},
+    {"MIN AVAILABLE", "Min Available"},
+    {"MAX UNAVAILABLE", "Max Unavailable"},
+    {"ALLOWED DISRUPTIONS", "Allowed Disruptions"},
 };
 
 KUBE_EXPORT const char *

@@ -130,7 +130,8 @@ const api_schema_t *api_kind_schema(const kube_kind_t *k);
  * looked up in the table by group and kind. */
 const api_type_t *api_kind_type(const kube_kind_t *k);
 /* The type of a request body that is no kind of the table (the
- * TokenRequest of serviceaccounts/token), or NULL. */
+ * TokenRequest of serviceaccounts/token, the Eviction of pods/eviction),
+ * or NULL. */
 const api_type_t *api_body_type(const char *api_version, const char *kind);
 
 /* Property `name` of an object schema: the declared property, else the

@@ -13,7 +13,8 @@
  *     JWTs (sa-token.c);
  *   - nothing: "system:anonymous" in system:unauthenticated.
  * An unknown bearer token is a 401, as in Kubernetes, and so is no
- * credential at all except on the health probes and /version.
+ * credential at all except on the health probes, /version and the public
+ * paths a component registered (a web UI's static files).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -331,7 +332,7 @@ bool as_authn_request(kube_apiserver_t *srv, struct req *r) {
    * (kube-apiserver's anonymous authenticator restricted to those paths,
    * as its AuthenticationConfiguration's anonymous.conditions do);
    * anything else without credentials is a 401. */
-  return is_probe(r);
+  return is_probe(r) || as_ext_public_path(srv, r->path);
 }
 
 /* ---- life cycle ---- */

@@ -6,13 +6,19 @@
  *   - write only its own Node (and nodes/status) and its own Lease in
  *     kube-node-lease;
  *   - update the status of, and delete, only pods bound to it;
- *   - get a Secret, ConfigMap or PersistentVolumeClaim only when a pod
- *     bound to it refers to it (volumes, projected sources, env, envFrom,
- *     imagePullSecrets), and ask a token only for the ServiceAccount of
- *     such a pod;
+ *   - read a Secret or ConfigMap (get, or list/watch with a
+ *     metadata.name field selector: the kubelet's per-object watches) and
+ *     get a PersistentVolumeClaim only when a pod bound to it refers to it
+ *     (volumes, projected sources, env, envFrom, imagePullSecrets), and
+ *     ask a token only for the ServiceAccount of such a pod;
+ *   - read only its own Node, get only pods bound to it, and list/watch
+ *     pods only with the field selector spec.nodeName=NAME (kube-apiserver
+ *     1.32's AuthorizeNodeWithSelectors, on by default);
  *   - do what the system:node role's rules allow otherwise (reads of
- *     nodes, pods, services, endpoints; events; CSRs).
- * Other requests have no opinion here (RBAC decides).
+ *     services, endpoints; events; CSRs).
+ * Refused reads have no opinion with kube-apiserver's reason: RBAC may
+ * still allow them, and its refusal carries the reason.  Other requests
+ * have no opinion here (RBAC decides).
  *
  * The pod -> object relation is a graph kept from the store: built on the
  * first request of a node user (a cluster whose nodes run in-process
@@ -300,20 +306,112 @@ static enum as_decision deny(char **reason, const char *fmt, const char *a,
   return AS_DENY;
 }
 
-static bool pod_on_node(kube_apiserver_t *srv, const char *ns, const char *name,
-                        const char *node) {
+/* 1 when pod ns/name is bound to node, 0 when it is bound elsewhere (or
+ * not at all), -1 when there is no such pod. */
+static int pod_on_node(kube_apiserver_t *srv, const char *ns, const char *name,
+                       const char *node) {
   char key[700];
   snprintf(key, sizeof key, PODS_PREFIX "%s/%s", ns ? ns : "",
            name ? name : "");
   kube_store_record_t *rec = kube_store_get(srv->store, key, NULL);
   if (!rec)
-    return false;
+    return -1;
   json_object *o = as_record_parse(rec, NULL);
   kube_store_record_unref(rec);
   bool ok = o && streq(kube_json_get_string(o, "spec.nodeName") ?: "", node);
   if (o)
     json_object_put(o);
-  return ok;
+  return ok ? 1 : 0;
+}
+
+/* kube-apiserver's reasons for having no opinion: RBAC may still allow
+ * (a node has no RBAC binding by default), and its refusal keeps them. */
+static enum as_decision no_opinion(char **reason, const char *fmt,
+                                   const char *a, const char *b) {
+  if (asprintf(reason, fmt, a, b) < 0)
+    *reason = NULL;
+  return AS_NO_OPINION;
+}
+
+static bool read_verb(const char *verb) {
+  return streq(verb, "get") || streq(verb, "list") || streq(verb, "watch");
+}
+
+/* Secrets and ConfigMaps: get, or list/watch of one object by a
+ * metadata.name field selector (the kubelet's per-object watches), when
+ * a pod bound to the node refers to it. */
+static enum as_decision read_namespaced(kube_apiserver_t *srv,
+                                        const struct as_attrs *a,
+                                        const char *node, const char *res,
+                                        char **reason) {
+  const char *name = a->name ? a->name : "";
+  if (!read_verb(a->verb))
+    return no_opinion(reason, "can only read resources of this type%s%s", "",
+                      "");
+  if (a->sub && *a->sub)
+    return no_opinion(reason, "cannot read subresource%s%s", "", "");
+  if (!a->ns || !*a->ns)
+    return no_opinion(
+        reason, "can only read namespaced object of this type%s%s", "", "");
+  if (!*name)
+    return no_opinion(reason, "No Object name found%s%s", "", "");
+  if (related(srv, node, res, a->ns, name))
+    return AS_ALLOW;
+  return no_opinion(reason,
+                    "no relationship found between node '%s' and this object%s",
+                    node, "");
+}
+
+/* Nodes: writes of its own Node only (NodeRestriction, folded in), reads
+ * of its own Node only (AuthorizeNodeWithSelectors, on by default since
+ * 1.32: a list or watch must select metadata.name=NODE). */
+static enum as_decision node_object(const struct as_attrs *a, const char *node,
+                                    char **reason) {
+  const char *name = a->name ? a->name : "";
+  const char *sub = a->sub ? a->sub : "";
+  if (is_write(a->verb)) {
+    if (streq(name, node) || (streq(a->verb, "create") && !*name))
+      return AS_ALLOW;
+    return deny(reason, "node '%s' cannot modify node '%s'", node, name);
+  }
+  if (*sub)
+    return AS_NO_OPINION;
+  if (streq(name, node))
+    return AS_ALLOW;
+  if (!*name)
+    return no_opinion(reason,
+                      "node '%s' cannot read all nodes, only its own Node "
+                      "object%s",
+                      node, "");
+  return no_opinion(reason,
+                    "node '%s' cannot read '%s', only its own Node object",
+                    node, name);
+}
+
+/* Pods: get of a pod bound to it; list and watch only of its own pods
+ * (fieldSelector spec.nodeName=NODE) or of one such pod by name. */
+static enum as_decision pod_read(kube_apiserver_t *srv,
+                                 const struct as_attrs *a, const char *node,
+                                 char **reason) {
+  const char *name = a->name ? a->name : "";
+  char sel[256];
+  if (!streq(a->verb, "get") &&
+      as_field_selector_value(a->field_selector, "spec.nodeName", sel,
+                              sizeof sel) &&
+      streq(sel, node))
+    return AS_ALLOW;
+  if (!streq(a->verb, "get") && !*name)
+    return no_opinion(reason,
+                      "can only list/watch pods with spec.nodeName field "
+                      "selector%s%s",
+                      "", "");
+  if (!*name)
+    return no_opinion(reason, "No Object name found%s%s", "", "");
+  if (pod_on_node(srv, a->ns, name, node) == 1)
+    return AS_ALLOW;
+  return no_opinion(reason,
+                    "no relationship found between node '%s' and this object%s",
+                    node, "");
 }
 
 enum as_decision as_node_authorize(kube_apiserver_t *srv,
@@ -328,24 +426,33 @@ enum as_decision as_node_authorize(kube_apiserver_t *srv,
   const char *sub = a->sub ? a->sub : "";
   const char *name = a->name ? a->name : "";
   bool core = !*g;
-  if (core && !*sub &&
-      (streq(res, "secrets") || streq(res, "configmaps") ||
-       streq(res, "persistentvolumeclaims"))) {
+  if (core && (streq(res, "secrets") || streq(res, "configmaps")))
+    return read_namespaced(srv, a, node, res, reason);
+  if (core && streq(res, "persistentvolumeclaims") && !*sub) {
     if (!streq(a->verb, "get"))
-      return deny(reason, "can only %s individual resources of this type%s",
-                  "get", "");
+      return no_opinion(
+          reason, "can only get individual resources of this type%s%s", "", "");
     if (related(srv, node, res, a->ns, name))
       return AS_ALLOW;
-    return deny(reason,
-                "no relationship found between node '%s' and this object%s",
-                node, "");
+    return no_opinion(
+        reason, "no relationship found between node '%s' and this object%s",
+        node, "");
   }
-  if (core && streq(res, "serviceaccounts") && streq(sub, "token")) {
-    if (streq(a->verb, "create") && related(srv, node, res, a->ns, name))
+  if (core && streq(res, "serviceaccounts")) {
+    if (!streq(a->verb, "create") || !*name)
+      return no_opinion(reason,
+                        "can only create tokens for individual service "
+                        "accounts%s%s",
+                        "", "");
+    if (!streq(sub, "token"))
+      return no_opinion(
+          reason, "can only create token subresource of serviceaccount%s%s", "",
+          "");
+    if (related(srv, node, res, a->ns, name))
       return AS_ALLOW;
-    return deny(reason,
-                "no relationship found between node '%s' and this object%s",
-                node, "");
+    return no_opinion(
+        reason, "no relationship found between node '%s' and this object%s",
+        node, "");
   }
   if (streq(g, "coordination.k8s.io") && streq(res, "leases")) {
     if (a->ns && streq(a->ns, "kube-node-lease") &&
@@ -356,19 +463,20 @@ enum as_decision as_node_authorize(kube_apiserver_t *srv,
                 "the requesting node%s%s",
                 "", "");
   }
-  if (core && streq(res, "nodes") && is_write(a->verb)) {
-    if (streq(name, node) || (streq(a->verb, "create") && !*name))
-      return AS_ALLOW;
-    return deny(reason, "node '%s' cannot modify node '%s'", node, name);
-  }
+  if (core && streq(res, "nodes"))
+    return node_object(a, node, reason);
   if (core && streq(res, "pods") &&
       (streq(sub, "status") || (!*sub && streq(a->verb, "delete"))) &&
       is_write(a->verb)) {
-    if (pod_on_node(srv, a->ns, name, node))
+    /* A pod that is gone gets its 404 from the handler (kube-apiserver's
+     * NodeRestriction looks at the pod after the authorizer allowed). */
+    if (pod_on_node(srv, a->ns, name, node) != 0)
       return AS_ALLOW;
     return deny(reason, "node '%s' can only modify pods bound to it%s", node,
                 "");
   }
+  if (core && streq(res, "pods") && !*sub && read_verb(a->verb))
+    return pod_read(srv, a, node, reason);
   size_t n = 0;
   const struct as_rule *rules = as_node_rules(&n);
   for (size_t i = 0; i < n; i++)

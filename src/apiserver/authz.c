@@ -69,9 +69,32 @@ bool as_authorize(kube_apiserver_t *srv, const struct as_attrs *a,
     return true;
   if (d == AS_DENY)
     return false;
-  free(*reason);
-  *reason = NULL;
-  return as_rbac_allows(srv, a);
+  /* No opinion: RBAC decides, and a refusal keeps the Node authorizer's
+   * reason (kube-apiserver's union of authorizers does). */
+  if (as_rbac_allows(srv, a)) {
+    free(*reason);
+    *reason = NULL;
+    return true;
+  }
+  return false;
+}
+
+bool as_field_selector_value(const char *selector, const char *field, char *buf,
+                             size_t len) {
+  if (!selector || !*selector)
+    return false;
+  kube_selector_t *sel = kube_field_selector_parse(selector, NULL);
+  bool found = false;
+  for (size_t i = 0; sel && i < sel->n && !found; i++) {
+    const kube_selector_requirement_t *q = &sel->reqs[i];
+    if (q->op == KUBE_SELECTOR_EQUALS && q->n_values == 1 &&
+        streq(q->key, field) && strlen(q->values[0]) < len) {
+      snprintf(buf, len, "%s", q->values[0]);
+      found = true;
+    }
+  }
+  kube_selector_free(sel);
+  return found;
 }
 
 /* ---- request attributes ---- */
@@ -128,6 +151,15 @@ static void attrs_of(struct req *r, struct as_attrs *a, char *verb,
   }
   snprintf(verb, verb_len, "%s", v);
   a->verb = verb;
+  if (streq(v, "list") || streq(v, "watch")) {
+    a->field_selector = as_req_query(r, "fieldSelector");
+    /* A valid path segment name only, as RequestInfoFactory checks it. */
+    if (as_field_selector_value(a->field_selector, "metadata.name", a->name_buf,
+                                sizeof a->name_buf) &&
+        *a->name_buf && !strchr(a->name_buf, '/') && !streq(a->name_buf, ".") &&
+        !streq(a->name_buf, "..") && !strchr(a->name_buf, '%'))
+      a->name = a->name_buf;
+  }
 }
 
 static void reply_forbidden(struct req *r, const struct as_attrs *a,

@@ -31,10 +31,14 @@ X509 *as_cert_build(EVP_PKEY *pub, const char *cn, const char *const *orgs,
 int as_ca_load(const char *cert_path, const char *key_path, X509 **cert,
                EVP_PKEY **key, kube_error_t *err);
 /* Sign the PEM CSR: its CN must start with want_cn (when set), its only O
- * be want_org (when set).  *cert_pem owned. */
+ * be want_org (when set); a serving certificate (serverAuth) carries the
+ * request's IP and DNS subjectAltNames.  *cert_pem owned. */
 int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
-                       const char *want_cn, const char *want_org, int days,
-                       char **cert_pem, kube_error_t *err);
+                       const char *want_cn, const char *want_org, bool serving,
+                       int days, char **cert_pem, kube_error_t *err);
+/* The PEM CSR's subjectAltNames as "IP:a,DNS:b" (owned; "" when none);
+ * NULL with err when it is no request or names other kinds. */
+char *as_ca_request_sans(const char *csr_pem, kube_error_t *err);
 
 /* ---- request attributes ---- */
 struct as_attrs {
@@ -43,7 +47,17 @@ struct as_attrs {
   bool resource;    /* a resource request (else: path) */
   const char *group, *resource_name, *sub, *ns, *name; /* "" or NULL */
   const char *path;
+  /* list/watch: the fieldSelector of the query (NULL: none).  A list or
+   * watch selecting metadata.name=X has name X, as RequestInfoFactory
+   * has it (the name is copied into name_buf). */
+  const char *field_selector;
+  char name_buf[256];
 };
+
+/* The value a field selector requires for `field` (field=value or
+ * field==value), copied into buf; false when it requires none. */
+bool as_field_selector_value(const char *selector, const char *field, char *buf,
+                             size_t len);
 
 enum as_decision { AS_NO_OPINION = 0, AS_ALLOW, AS_DENY };
 

@@ -6,6 +6,7 @@
  * certificates of approved CertificateSigningRequests (csr.c).  Keys are
  * EC P-256, signatures SHA-256.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -276,10 +277,74 @@ out:
   return rc;
 }
 
+/* The request's subjectAltName IP addresses and DNS names as
+ * "IP:a,DNS:b" (owned; "" when none), or NULL with err when it names
+ * anything else (a serving certificate names only hosts). */
+static char *request_sans(X509_REQ *req, kube_error_t *err) {
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&sb, "");
+  STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+  GENERAL_NAMES *names = NULL;
+  for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts) && !names; i++) {
+    X509_EXTENSION *x = sk_X509_EXTENSION_value(exts, i);
+    if (OBJ_obj2nid(X509_EXTENSION_get_object(x)) == NID_subject_alt_name)
+      names = X509V3_EXT_d2i(x);
+  }
+  bool bad = false;
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !bad; i++) {
+    GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+    const char *sep = sb.len ? "," : "";
+    if (g->type == GEN_DNS) {
+      kube_strbuf_printf(&sb, "%sDNS:%.*s", sep,
+                         ASN1_STRING_length(g->d.dNSName),
+                         (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+    } else if (g->type == GEN_IPADD) {
+      char ip[64] = "";
+      int n = ASN1_STRING_length(g->d.iPAddress);
+      const unsigned char *b = ASN1_STRING_get0_data(g->d.iPAddress);
+      if (!inet_ntop(n == 4 ? AF_INET : AF_INET6, b, ip, sizeof ip) ||
+          (n != 4 && n != 16))
+        bad = true;
+      else
+        kube_strbuf_printf(&sb, "%sIP:%s", sep, ip);
+    } else {
+      bad = true;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  if (bad || sb.oom) {
+    kube_strbuf_clear(&sb);
+    if (bad)
+      kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,
+                     "a serving certificate names only IP addresses and DNS "
+                     "names");
+    else
+      kube_make_oom(err);
+    return NULL;
+  }
+  return sb.data;
+}
+
+char *as_ca_request_sans(const char *csr_pem, kube_error_t *err) {
+  BIO *b = BIO_new_mem_buf(csr_pem, -1);
+  X509_REQ *req = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  if (!req) {
+    kube_error_set(err, KUBE_REASON_INVALID, 0,
+                   "spec.request: not a PEM certificate request");
+    return NULL;
+  }
+  char *s = request_sans(req, err);
+  X509_REQ_free(req);
+  return s;
+}
+
 int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
-                       const char *want_cn, const char *want_org, int days,
-                       char **cert_pem, kube_error_t *err) {
+                       const char *want_cn, const char *want_org, bool serving,
+                       int days, char **cert_pem, kube_error_t *err) {
   *cert_pem = NULL;
+  cleanup_free char *sans = NULL;
   BIO *b = BIO_new_mem_buf(csr_pem, -1);
   X509_REQ *req = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
   BIO_free(b);
@@ -326,8 +391,10 @@ int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
                    "the request has no common name");
     goto out;
   }
+  if (serving && !(sans = request_sans(req, err)))
+    goto out;
   cert =
-      as_cert_build(pub, cn, orgs, NULL, false, false, days, ca, ca_key, err);
+      as_cert_build(pub, cn, orgs, sans, false, serving, days, ca, ca_key, err);
   if (!cert)
     goto out;
   if (!(*cert_pem = pem_of(NULL, cert))) {

@@ -10,7 +10,13 @@
  * certificatesigningrequests/nodeclient (selfnodeclient for a renewal),
  * granted by default to system:bootstrappers and system:nodes), and
  * the signer of approved requests of the kubelet-client and
- * kube-apiserver-client signers with the cluster CA.  The approval
+ * kube-apiserver-client signers with the cluster CA.  Kubelet serving
+ * certificates (signer kubernetes.io/kubelet-serving, CN system:node:NAME,
+ * O system:nodes, usages within digital signature, key encipherment and
+ * server auth) are approved when that node asks for one naming only its
+ * own addresses (the IPs and DNS names of its Node's status.addresses, or
+ * its name), and signed with those subjectAltNames; other requests of
+ * that signer wait for `kubectl certificate approve`.  The approval
  * subresource (`kubectl certificate approve|deny`) writes the conditions.
  */
 #include <time.h>
@@ -19,6 +25,7 @@
 
 #define SIGNER_KUBELET "kubernetes.io/kube-apiserver-client-kubelet"
 #define SIGNER_CLIENT "kubernetes.io/kube-apiserver-client"
+#define SIGNER_SERVING "kubernetes.io/kubelet-serving"
 
 static int csr_admit_create(kube_apiserver_t *srv, const kube_kind_t *k,
                             json_object *obj, kube_error_t *err) {
@@ -124,6 +131,78 @@ static char *request_pem(json_object *spec) {
   return (char *)raw;
 }
 
+static bool usages_within(json_object *spec, const char *const *allowed) {
+  json_object *u = kube_json_get(spec, "usages");
+  size_t n =
+      json_object_is_type(u, json_type_array) ? json_object_array_length(u) : 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = json_object_get_string(json_object_array_get_idx(u, i));
+    bool ok = false;
+    for (size_t k = 0; allowed[k] && !ok; k++)
+      ok = s && streq(s, allowed[k]);
+    if (!ok)
+      return false;
+  }
+  return n > 0;
+}
+
+/* Each of "IP:a,DNS:b" is an address of the requesting node's Node (or
+ * its name). */
+static bool node_owns_sans(kube_apiserver_t *srv, const char *node,
+                           const char *sans) {
+  const kube_kind_t *k = kube_kind_by_resource("", "v1", "nodes");
+  cleanup_free char *key = k ? as_store_key(k, NULL, node) : NULL;
+  kube_store_record_t *rec = key ? kube_store_get(srv->store, key, NULL) : NULL;
+  json_object *o = rec ? as_record_parse(rec, NULL) : NULL;
+  kube_store_record_unref(rec);
+  json_object *addrs = o ? kube_json_get(o, "status.addresses") : NULL;
+  size_t n = json_object_is_type(addrs, json_type_array)
+                 ? json_object_array_length(addrs)
+                 : 0;
+  bool all = o && *sans;
+  cleanup_free char *copy = strdup(sans);
+  char *save = NULL;
+  for (char *s = copy ? strtok_r(copy, ",", &save) : NULL; s && all;
+       s = strtok_r(NULL, ",", &save)) {
+    bool ip = str_has_prefix(s, "IP:");
+    const char *v = s + (ip ? 3 : 4);
+    bool found = !ip && streq(v, node);
+    for (size_t i = 0; i < n && !found; i++) {
+      json_object *a = json_object_array_get_idx(addrs, i);
+      const char *t = kube_json_get_string(a, "type") ?: "";
+      bool host_type = streq(t, "Hostname") || streq(t, "InternalDNS") ||
+                       streq(t, "ExternalDNS");
+      found =
+          ip != host_type && streq(kube_json_get_string(a, "address") ?: "", v);
+    }
+    all = found;
+  }
+  if (o)
+    json_object_put(o);
+  return all;
+}
+
+/* A node asking for a serving certificate of its own addresses. */
+static bool serving_approvable(kube_apiserver_t *srv, json_object *spec,
+                               const char *pem) {
+  static const char *const usages[] = {"digital signature", "key encipherment",
+                                       "server auth", NULL};
+  const char *user = kube_json_get_string(spec, "username") ?: "";
+  if (!str_has_prefix(user, "system:node:") || !user[12] ||
+      !in_groups(spec, "system:nodes") || !usages_within(spec, usages))
+    return false;
+  kube_error_t e = KUBE_ERROR_INIT;
+  char *probe = NULL, *sans = NULL;
+  bool ok = as_ca_sign_request(srv->auth->ca, srv->auth->ca_key, pem, user,
+                               "system:nodes", true, 1, &probe, &e) == 0 &&
+            (sans = as_ca_request_sans(pem, &e)) &&
+            node_owns_sans(srv, user + 12, sans);
+  free(probe);
+  free(sans);
+  kube_error_clear(&e);
+  return ok;
+}
+
 static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
                         const kube_store_record_t *rec) {
   struct as_auth *a = srv->auth;
@@ -135,15 +214,23 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
   json_object *spec = kube_json_get(obj, "spec");
   const char *signer = kube_json_get_string(spec, "signerName") ?: "";
   bool kubelet = streq(signer, SIGNER_KUBELET);
+  bool serving = streq(signer, SIGNER_SERVING);
   bool changed = false;
   char *pem = NULL;
   if (kube_json_get(obj, "status.certificate") ||
       has_condition(obj, "Denied") || has_condition(obj, "Failed") ||
-      (!kubelet && !streq(signer, SIGNER_CLIENT)))
+      (!kubelet && !serving && !streq(signer, SIGNER_CLIENT)))
     goto out;
   pem = request_pem(spec);
   const char *user = kube_json_get_string(spec, "username") ?: "";
-  if (!has_condition(obj, "Approved")) {
+  if (!has_condition(obj, "Approved") && serving) {
+    if (!pem || !serving_approvable(srv, spec, pem))
+      goto out;
+    add_condition(obj, "Approved", "AutoApproved",
+                  "Auto approving kubelet serving certificate for the node's "
+                  "own addresses.");
+    changed = true;
+  } else if (!has_condition(obj, "Approved")) {
     /* The csrapproving controller: a bootstrap token asking for a node
      * client certificate, or a node renewing its own. */
     if (!kubelet || !pem)
@@ -158,7 +245,7 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
         (bootstrapper || self)
             ? as_ca_sign_request(a->ca, a->ca_key, pem,
                                  self ? user : "system:node:", "system:nodes",
-                                 1, &probe, &e)
+                                 false, 1, &probe, &e)
             : -1;
     free(probe);
     kube_error_clear(&e);
@@ -177,9 +264,11 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
   int days = es ? (int)(json_object_get_int64(es) / 86400) : 365;
   char *cert = NULL;
   kube_error_t e = KUBE_ERROR_INIT;
-  if (as_ca_sign_request(a->ca, a->ca_key, pem, kubelet ? "system:node:" : NULL,
-                         kubelet ? "system:nodes" : NULL, days > 0 ? days : 1,
-                         &cert, &e) < 0) {
+  bool node_cert = kubelet || serving;
+  if (as_ca_sign_request(a->ca, a->ca_key, pem,
+                         node_cert ? "system:node:" : NULL,
+                         node_cert ? "system:nodes" : NULL, serving,
+                         days > 0 ? days : 1, &cert, &e) < 0) {
     add_condition(obj, "Failed", "SignerValidationFailure",
                   e.message ? e.message : "invalid request");
     kube_error_clear(&e);

@@ -149,6 +149,8 @@ struct sub_desc as_discovery_subresource(const kube_kind_t *k,
     return (struct sub_desc){"autoscaling", "v1", "Scale", status_verbs};
   if (streq(sub, "binding"))
     return (struct sub_desc){NULL, NULL, "Binding", create_verbs};
+  if (streq(sub, "eviction"))
+    return (struct sub_desc){"policy", "v1", "Eviction", create_verbs};
   if (streq(sub, "exec"))
     return (struct sub_desc){NULL, NULL, "PodExecOptions", exec_verbs};
   if (streq(sub, "attach"))

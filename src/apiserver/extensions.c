@@ -11,6 +11,7 @@ enum ext_type { EXT_PATH, EXT_GV, EXT_SUB };
 struct as_ext {
   enum ext_type type;
   char *prefix;           /* EXT_PATH */
+  bool public_;           /* EXT_PATH: anyone may fetch it */
   char *group;            /* EXT_GV, EXT_SUB */
   char *version;          /* EXT_GV */
   json_object *resources; /* EXT_GV: APIResource array, or NULL */
@@ -78,6 +79,7 @@ static int add(kube_apiserver_t *srv, struct as_ext *e, kube_error_t *err) {
   if (old) {
     old->fn = e->fn;
     old->arg = e->arg;
+    old->public_ = e->public_;
     if (e->type == EXT_GV) {
       if (old->resources)
         json_object_put(old->resources);
@@ -91,10 +93,9 @@ static int add(kube_apiserver_t *srv, struct as_ext *e, kube_error_t *err) {
   return 0;
 }
 
-KUBE_EXPORT int kube_apiserver_handle_path(kube_apiserver_t *srv,
-                                           const char *prefix,
-                                           kube_apiserver_handler_fn fn,
-                                           void *arg, kube_error_t *err) {
+static int handle_path(kube_apiserver_t *srv, const char *prefix, bool public_,
+                       kube_apiserver_handler_fn fn, void *arg,
+                       kube_error_t *err) {
   if (!srv || !fn || !prefix || prefix[0] != '/' || is_api_path(prefix) ||
       str_has_prefix(prefix, "/apis") || streq(prefix, "/api"))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
@@ -105,9 +106,25 @@ KUBE_EXPORT int kube_apiserver_handle_path(kube_apiserver_t *srv,
     return kube_make_oom(err);
   e->type = EXT_PATH;
   e->prefix = strdup(prefix);
+  e->public_ = public_;
   e->fn = fn;
   e->arg = arg;
   return add(srv, e, err);
+}
+
+KUBE_EXPORT int kube_apiserver_handle_path(kube_apiserver_t *srv,
+                                           const char *prefix,
+                                           kube_apiserver_handler_fn fn,
+                                           void *arg, kube_error_t *err) {
+  return handle_path(srv, prefix, false, fn, arg, err);
+}
+
+KUBE_EXPORT int kube_apiserver_handle_public_path(kube_apiserver_t *srv,
+                                                  const char *prefix,
+                                                  kube_apiserver_handler_fn fn,
+                                                  void *arg,
+                                                  kube_error_t *err) {
+  return handle_path(srv, prefix, true, fn, arg, err);
 }
 
 KUBE_EXPORT int kube_apiserver_handle_group_version(
@@ -282,6 +299,13 @@ static void serve_resource_list(struct req *r, const struct as_ext *e) {
   json_object_object_add(o, "groupVersion", json_object_new_string(gv));
   json_object_object_add(o, "resources", json_object_get(e->resources));
   as_reply_json(r, 200, o);
+}
+
+bool as_ext_public_path(kube_apiserver_t *srv, const char *path) {
+  if (!path || is_api_path(path))
+    return false;
+  const struct as_ext *e = match_path(srv, path);
+  return e && e->public_;
 }
 
 bool as_ext_dispatch_path(struct req *r) {

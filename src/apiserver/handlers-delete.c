@@ -24,22 +24,13 @@ void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
   as_write_done(rec, err, arg);
 }
 
-struct delete_opts {
-  bool has_grace;
-  int64_t grace;
-  char *propagation;
-  char *pre_uid;
-  char *pre_rv;
-  bool dry_run;
-};
-
-static void delete_opts_clear(struct delete_opts *o) {
+void as_delete_opts_clear(struct as_delete_opts *o) {
   free(o->propagation);
   free(o->pre_uid);
   free(o->pre_rv);
 }
 
-static int delete_opts_parse(struct req *r, struct delete_opts *o,
+static int delete_opts_parse(struct req *r, struct as_delete_opts *o,
                              kube_error_t *err) {
   memset(o, 0, sizeof(*o));
   o->dry_run = as_dry_run(r);
@@ -58,11 +49,18 @@ static int delete_opts_parse(struct req *r, struct delete_opts *o,
     err->reason = KUBE_REASON_BAD_REQUEST;
     return -1;
   }
-  if (!json_object_is_type(b, json_type_object)) {
-    json_object_put(b);
+  int rc = as_delete_opts_json(o, b, err);
+  json_object_put(b);
+  return rc;
+}
+
+int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
+                        kube_error_t *err) {
+  if (!b)
+    return 0;
+  if (!json_object_is_type(b, json_type_object))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "DeleteOptions must be an object");
-  }
   json_object *v;
   if (json_object_object_get_ex(b, "gracePeriodSeconds", &v) &&
       !json_object_is_type(v, json_type_null)) {
@@ -89,7 +87,6 @@ static int delete_opts_parse(struct req *r, struct delete_opts *o,
       if (streq(json_object_get_string(json_object_array_get_idx(v, i)), "All"))
         o->dry_run = true;
   }
-  json_object_put(b);
   if (o->has_grace && o->grace < 0)
     o->grace = 0;
   return 0;
@@ -109,11 +106,9 @@ static void add_finalizer(json_object *obj, const char *f) {
   json_object_array_add(arr, json_object_new_string(f));
 }
 
-/* Delete one stored object as `r` asks (graceful, finalizers, namespace
- * termination).  Replies to r. */
-static void delete_record(struct req *r, const kube_kind_t *k,
-                          const kube_store_record_t *rec,
-                          struct delete_opts *o) {
+void as_delete_record(struct req *r, const kube_kind_t *k,
+                      const kube_store_record_t *rec, struct as_delete_opts *o,
+                      int code) {
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
@@ -165,6 +160,10 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     add_finalizer(obj, "orphan");
   if (hooks->mark_deleting)
     hooks->mark_deleting(srv, k, obj, already);
+  /* An eviction says why the pod goes (DisruptionTarget), in the same
+   * write that marks it. */
+  if (is_pod && o->disruption_target && !o->dry_run)
+    as_pod_disruption_target(obj);
   bool keep = as_has_finalizers(obj) || grace > 0;
   key = strdup(rec->key);
   if (!key) {
@@ -173,10 +172,10 @@ static void delete_record(struct req *r, const kube_kind_t *k,
   }
   if (!keep) {
     if (o->dry_run) {
-      as_reply_object(r, 200, obj);
+      as_reply_object(r, code, obj);
       return;
     }
-    struct wctx *w = as_wctx_new(r, k, obj, 200);
+    struct wctx *w = as_wctx_new(r, k, obj, code);
     if (!w) {
       kube_make_oom(&err);
       goto fail;
@@ -208,12 +207,12 @@ static void delete_record(struct req *r, const kube_kind_t *k,
     }
   }
   if (o->dry_run) {
-    as_reply_object(r, 200, obj);
+    as_reply_object(r, code, obj);
     return;
   }
   size_t vlen = 0;
   val = as_tree_to_stored(obj, &vlen);
-  struct wctx *w = val ? as_wctx_new(r, k, obj, 200) : NULL;
+  struct wctx *w = val ? as_wctx_new(r, k, obj, code) : NULL;
   if (!w) {
     kube_make_oom(&err);
     goto fail;
@@ -238,9 +237,9 @@ fail:
 void as_handle_delete(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  struct delete_opts o;
+  struct as_delete_opts o;
   if (delete_opts_parse(r, &o, &err) < 0) {
-    delete_opts_clear(&o);
+    as_delete_opts_clear(&o);
     as_reply_error(r, &err);
     return;
   }
@@ -248,14 +247,14 @@ void as_handle_delete(struct req *r) {
   kube_store_record_t *rec =
       key ? kube_store_get(r->srv->store, key, &err) : NULL;
   if (!rec) {
-    delete_opts_clear(&o);
+    as_delete_opts_clear(&o);
     as_error_not_found(&err, k, r->rt.name);
     as_reply_error(r, &err);
     return;
   }
-  delete_record(r, k, rec, &o);
+  as_delete_record(r, k, rec, &o, 200);
   kube_store_record_unref(rec);
-  delete_opts_clear(&o);
+  as_delete_opts_clear(&o);
 }
 
 /* ---- deletecollection ---- */
@@ -329,14 +328,14 @@ void as_handle_deletecollection(struct req *r) {
   kube_apiserver_t *srv = r->srv;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   struct filter f;
-  struct delete_opts o;
+  struct as_delete_opts o;
   if (as_filter_parse(r, &f, &err) < 0) {
     as_reply_error(r, &err);
     return;
   }
   if (delete_opts_parse(r, &o, &err) < 0) {
     as_filter_clear(&f);
-    delete_opts_clear(&o);
+    as_delete_opts_clear(&o);
     as_reply_error(r, &err);
     return;
   }
@@ -344,7 +343,7 @@ void as_handle_deletecollection(struct req *r) {
   kube_store_list_t l = {0};
   if (!prefix || kube_store_list(srv->store, prefix, NULL, 0, &l, &err) < 0) {
     as_filter_clear(&f);
-    delete_opts_clear(&o);
+    as_delete_opts_clear(&o);
     as_reply_error(r, &err);
     return;
   }
@@ -352,7 +351,7 @@ void as_handle_deletecollection(struct req *r) {
   if (!d) {
     kube_store_list_clear(&l);
     as_filter_clear(&f);
-    delete_opts_clear(&o);
+    as_delete_opts_clear(&o);
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
@@ -407,6 +406,6 @@ void as_handle_deletecollection(struct req *r) {
   kube_strbuf_append(&d->sb, "]}");
   kube_store_list_clear(&l);
   as_filter_clear(&f);
-  delete_opts_clear(&o);
+  as_delete_opts_clear(&o);
   dc_release(d);
 }

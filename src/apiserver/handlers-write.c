@@ -73,7 +73,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
   if (w->create)
     as_quota_settled(r->srv, w->k, w->obj);
   if (err && err->reason == KUBE_REASON_CONFLICT &&
-      (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE) &&
+      (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE ||
+       r->evict_deleting) &&
       r->conflict_retries < MAX_CONFLICT_RETRIES && !r->done) {
     /* Lost to a concurrent write: serve the request again on what won,
      * once the store holds it (a resourceVersion the client gave makes

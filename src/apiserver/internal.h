@@ -112,6 +112,12 @@ struct req {
   bool no_update_rules;
   /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
   int conflict_retries;
+  /* An eviction took its disruption budget: the retried request (a store
+   * conflict on the pod's delete) only deletes. */
+  bool evict_taken;
+  /* An eviction's delete of its pod is in flight: a conflict serves the
+   * request again, as for DELETE. */
+  bool evict_deleting;
   /* Warning header values ("299 - \"unknown field \\\"x\\\"\""), sent with
    * the reply (as_req_warn). */
   char **warnings;
@@ -156,6 +162,7 @@ struct kube_apiserver {
   bool ready;
   bool shutting_down;
   int bootstrap_pending;
+  int icreates_pending; /* internal creates the store has not answered */
   bool zombie; /* freed by the owner, waiting for writes */
   kube_apiserver_done_cb done_cb;
   void *done_arg;
@@ -233,6 +240,9 @@ void as_quota_pending_free(kube_apiserver_t *srv);
 /* ---- extensions.c ---- */
 /* Hand r to a registered extension handler when one serves it (true). */
 bool as_ext_dispatch_path(struct req *r);
+/* path falls under a prefix registered with kube_apiserver_handle_public_
+ * path (no credentials needed, no authorization). */
+bool as_ext_public_path(kube_apiserver_t *srv, const char *path);
 bool as_ext_dispatch_subresource(struct req *r);
 /* Pass r's HTTP request to fn, then finish r (network) or let the reply
  * finish it (in-process). */
@@ -257,6 +267,8 @@ void as_reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
 void as_reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
 json_object *as_status_object(const kube_error_t *err);
+/* A Status Success with `code` (binding, eviction); owned. */
+json_object *as_status_success(int code);
 
 /* ---- router.c ---- */
 int as_route_parse(const char *path, struct route *rt, kube_error_t *err);
@@ -430,6 +442,37 @@ void as_gracefuls_free(kube_apiserver_t *srv);
 /* ---- handlers-delete.c ---- */
 void as_handle_delete(struct req *r);
 void as_handle_deletecollection(struct req *r);
+/* DeleteOptions: the query's and the body's, or an Eviction's. */
+struct as_delete_opts {
+  bool has_grace;
+  int64_t grace;
+  char *propagation; /* owned, or NULL */
+  char *pre_uid;     /* preconditions (owned, or NULL) */
+  char *pre_rv;
+  bool dry_run;
+  /* A pod goes by eviction: condition DisruptionTarget True. */
+  bool disruption_target;
+};
+/* Add what the DeleteOptions object `b` (borrowed; NULL: nothing) sets to
+ * *o.  BadRequest when it is not an object. */
+int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
+                        kube_error_t *err);
+void as_delete_opts_clear(struct as_delete_opts *o);
+/* Delete one stored object (`rec`, borrowed) of kind k as `o` says
+ * (preconditions, graceful deletion, finalizers, namespace termination)
+ * and reply to r with `code` and the object (through r->reply_transform
+ * when set), or with the error. */
+void as_delete_record(struct req *r, const kube_kind_t *k,
+                      const kube_store_record_t *rec, struct as_delete_opts *o,
+                      int code);
+
+/* ---- eviction.c ---- */
+/* POST pods/NAME/eviction: policy/v1 (or v1beta1) Eviction, checked
+ * against the PodDisruptionBudgets that cover the pod. */
+void as_handle_eviction(struct req *r);
+/* Set condition DisruptionTarget True (EvictionByEvictionAPI) on a pod
+ * tree. */
+void as_pod_disruption_target(json_object *pod);
 
 /* ---- namespaces.c ---- */
 void as_bootstrap_start(kube_apiserver_t *srv);

@@ -27,10 +27,15 @@ static void icreate_done(const kube_store_record_t *rec,
   struct icreate *c = arg;
   if (err && err->reason != KUBE_REASON_ALREADY_EXISTS)
     log_warn("apiserver: create %s: %s", c->key, err->message);
-  if (c->counts_for_bootstrap && !c->srv->zombie)
-    bootstrap_step_done(c->srv);
+  kube_apiserver_t *srv = c->srv;
+  if (c->counts_for_bootstrap && !srv->zombie)
+    bootstrap_step_done(srv);
   free(c->key);
   free(c);
+  /* A server freed while its writes were queued lives until they are
+   * answered (kube_server_new failing after the bootstrap started). */
+  srv->icreates_pending--;
+  as_server_maybe_release(srv);
 }
 
 /* Fill server-set metadata and write `obj` (stolen) if absent. */
@@ -71,6 +76,7 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   c->counts_for_bootstrap = bootstrap;
   if (bootstrap)
     srv->bootstrap_pending++;
+  srv->icreates_pending++;
   int rc = kube_store_create(srv->store, key, val, vlen, icreate_done, c, &err);
   free(val);
   if (rc < 0) {
@@ -78,6 +84,7 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
     kube_error_clear(&err);
     if (bootstrap)
       srv->bootstrap_pending--;
+    srv->icreates_pending--;
     free(c->key);
     free(c);
     return -1;

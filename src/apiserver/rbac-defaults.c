@@ -37,9 +37,12 @@
 #define BATCH_RES "\"jobs\",\"jobs/status\",\"cronjobs\",\"cronjobs/status\""
 #define HPA_RES                                                                \
   "\"horizontalpodautoscalers\",\"horizontalpodautoscalers/status\""
+#define PDB_VIEW_RES                                                           \
+  "\"poddisruptionbudgets\",\"poddisruptionbudgets/status\""
+/* pods/eviction is create only (kube-apiserver's aggregate-to-edit). */
 #define EDIT_RES                                                               \
   "\"pods\",\"pods/attach\",\"pods/exec\",\"pods/portforward\","               \
-  "\"pods/proxy\",\"pods/eviction\",\"configmaps\",\"endpoints\","             \
+  "\"pods/proxy\",\"configmaps\",\"endpoints\","                              \
   "\"persistentvolumeclaims\",\"replicationcontrollers\","                     \
   "\"replicationcontrollers/scale\",\"secrets\",\"serviceaccounts\","          \
   "\"services\",\"services/proxy\""
@@ -71,7 +74,7 @@ static const char *const cluster_roles[] = {
                                                                     "\"leases"
                                                                     "\"") "," R(READ,
                                                                                 "\"events.k8s.io\"",
-                                                                                "\"events\"") "]}",
+                                                                                "\"events\"") "," R(READ, "\"policy\"", PDB_VIEW_RES) "]}",
     "{\"metadata\":{\"name\":\"system:aggregate-to-edit\"," LABELS(AGG("edit")) "},\"rules\":[" R(
         ALLV, "\"\"",
         EDIT_RES) "," R(ALLV, "\"apps\"",
@@ -95,7 +98,7 @@ static const char *const cluster_roles[] = {
                                                                                     "ccoun"
                                                                                     "ts\"") "," R(ALLV,
                                                                                                   "\"discovery.k8s.io\"",
-                                                                                                  "\"endpointslices\"") "]}",
+                                                                                                  "\"endpointslices\"") "," R(ALLV, "\"policy\"", "\"poddisruptionbudgets\"") "," R("\"create\"", "\"\"", "\"pods/eviction\"") "]}",
     "{\"metadata\":{\"name\":\"system:aggregate-to-admin\"," LABELS(AGG(
         "admin")) "},\"rules\":[" R(ALLV, "\"rbac.authorization.k8s.io\"",
                                     "\"roles\",\"rolebindings\"") "," R("\"crea"

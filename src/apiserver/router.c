@@ -152,6 +152,10 @@ static void dispatch(struct req *r) {
                       r->method_str ? r->method_str : "");
     return;
   }
+  /* Public paths (a web UI's files) decide for themselves: no
+   * authorization, whoever asks. */
+  if (as_ext_public_path(r->srv, r->path) && as_ext_dispatch_path(r))
+    return;
   kube_error_t err = KUBE_ERROR_INIT;
   if (as_route_parse(r->path, &r->rt, &err) < 0) {
     as_reply_error(r, &err);

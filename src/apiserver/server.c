@@ -701,7 +701,7 @@ static void server_release(kube_apiserver_t *srv) {
 }
 
 void as_server_maybe_release(kube_apiserver_t *srv) {
-  if (srv->zombie && TAILQ_EMPTY(&srv->inflight))
+  if (srv->zombie && TAILQ_EMPTY(&srv->inflight) && !srv->icreates_pending)
     server_release(srv);
 }
 
@@ -735,7 +735,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_node_graph_free(srv);
   as_ns_cleanups_free(srv);
   as_gracefuls_free(srv);
-  if (TAILQ_EMPTY(&srv->inflight))
+  if (TAILQ_EMPTY(&srv->inflight) && !srv->icreates_pending)
     server_release(srv);
   else
     srv->zombie = true;

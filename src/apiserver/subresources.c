@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Subresources: status, scale (autoscaling/v1 Scale), binding; log, exec,
- * attach and portforward go to the pod's node (pod-stream.c). */
+/* Subresources: status, scale (autoscaling/v1 Scale), binding; eviction
+ * (eviction.c); log, exec, attach and portforward go to the pod's node
+ * (pod-stream.c). */
 #include <time.h>
 
 #include "apiserver/internal.h"
@@ -237,13 +238,7 @@ static void handle_scale(struct req *r) {
 
 static json_object *binding_transform(struct req *r, json_object *obj) {
   json_object_put(obj);
-  json_object *st = json_object_new_object();
-  json_object_object_add(st, "kind", json_object_new_string("Status"));
-  json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
-  json_object_object_add(st, "metadata", json_object_new_object());
-  json_object_object_add(st, "status", json_object_new_string("Success"));
-  json_object_object_add(st, "code", json_object_new_int(201));
-  return st;
+  return as_status_success(201);
 }
 
 static void handle_binding(struct req *r) {
@@ -362,6 +357,8 @@ void as_handle_subresource(struct req *r) {
     handle_scale(r);
   else if (streq(sub, "binding"))
     handle_binding(r);
+  else if (streq(sub, "eviction"))
+    as_handle_eviction(r);
   else if (streq(sub, "log") || streq(sub, "exec") || streq(sub, "attach") ||
            streq(sub, "portforward"))
     as_handle_pod_stream(r);

@@ -2,7 +2,8 @@
 /*
  * kubectl describe of the workload controllers: Deployments (with their
  * ReplicaSets), ReplicaSets, ReplicationControllers, DaemonSets,
- * StatefulSets, Jobs and CronJobs.
+ * StatefulSets, Jobs and CronJobs; and of the PodDisruptionBudgets that
+ * guard their pods.
  */
 #include "client/describe.h"
 #include "core/util.h"
@@ -511,6 +512,48 @@ static void describe_rc(struct describe *d, json_object *o) {
   describe_replica_set(d, o, true);
 }
 
+/* ---- PodDisruptionBudget ------------------------------------------------ */
+
+/* IntOrString.String() */
+static const char *intstr(json_object *v, char *buf, size_t len) {
+  if (json_object_is_type(v, json_type_int)) {
+    snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+    return buf;
+  }
+  return json_object_get_string(v);
+}
+
+static void describe_pdb(struct describe *d, json_object *o) {
+  char buf[32];
+  json_object *min = kube_json_get(o, "spec.minAvailable");
+  json_object *max = kube_json_get(o, "spec.maxUnavailable");
+  json_object *sel = kube_json_get(o, "spec.selector");
+  client_dw(d, 0, "Name:\t%s\n", client_dstr(o, "metadata.name"));
+  client_dw(d, 0, "Namespace:\t%s\n", client_dstr(o, "metadata.namespace"));
+  if (min)
+    client_dw(d, 0, "Min available:\t%s\n", intstr(min, buf, sizeof buf));
+  else if (max)
+    client_dw(d, 0, "Max unavailable:\t%s\n", intstr(max, buf, sizeof buf));
+  if (json_object_is_type(sel, json_type_object)) {
+    kube_strbuf_t sb = KUBE_STRBUF_INIT;
+    selector_text(&sb, sel);
+    client_dw(d, 0, "Selector:\t%s\n", sb.len ? sb.data : "<none>");
+    kube_strbuf_clear(&sb);
+  } else {
+    client_dw(d, 0, "Selector:\t<unset>\n");
+  }
+  client_dw(d, 0, "Status:\n");
+  client_dw(d, 2, "Allowed disruptions:\t%lld\n",
+            (long long)client_dint(o, "status.disruptionsAllowed", 0));
+  client_dw(d, 2, "Current:\t%lld\n",
+            (long long)client_dint(o, "status.currentHealthy", 0));
+  client_dw(d, 2, "Desired:\t%lld\n",
+            (long long)client_dint(o, "status.desiredHealthy", 0));
+  client_dw(d, 2, "Total:\t%lld\n",
+            (long long)client_dint(o, "status.expectedPods", 0));
+  client_describe_events(d, o, "PodDisruptionBudget");
+}
+
 const struct client_describer client_workload_describers[] = {
     {"apps", "Deployment", describe_deployment},
     {"apps", "ReplicaSet", describe_rs},
@@ -519,5 +562,6 @@ const struct client_describer client_workload_describers[] = {
     {"apps", "StatefulSet", describe_stateful_set},
     {"batch", "Job", describe_job},
     {"batch", "CronJob", describe_cron_job},
+    {"policy", "PodDisruptionBudget", describe_pdb},
     {NULL, NULL, NULL},
 };

@@ -77,6 +77,15 @@ void client_describe_events(struct describe *d, json_object *o,
 void client_describe_pod(struct describe *d, json_object *o);
 /* DescribePodTemplate. */
 void client_describe_pod_template(struct describe *d, json_object *tmpl);
+/* kubectl rollout's printTemplate: DescribePodTemplate through a plain
+ * prefix writer (tabs stay tabs); owned text, NULL on out-of-memory
+ * (rollout.c). */
+char *client_rollout_print_template(json_object *tmpl);
+/* *result = "skipped rollback (current template already matches revision
+ * N)" (owned); -1 on out-of-memory. */
+int client_rollout_skipped(char **result, int64_t revision, kube_error_t *err);
+/* metav1.IsControlledBy: obj's controller reference has uid. */
+bool client_rollout_controlled_by(json_object *obj, const char *uid);
 
 /* A describer of its own for one group and Kind; tables of them end with
  * a NULL kind.  Matched on the group too, as kubectl's describer map is

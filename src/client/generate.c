@@ -3,6 +3,7 @@
  * Object generators behind `run`, `create deployment|namespace|service`
  * and `expose`, building what kubectl builds.
  */
+#include <errno.h>
 #include <ctype.h>
 #include <json-c/json.h>
 
@@ -242,6 +243,119 @@ KUBE_EXPORT kube_object_t *kube_generate_namespace(const char *name,
   json_object_object_add(ns, "spec", json_object_new_object());
   json_object_object_add(ns, "status", json_object_new_object());
   return wrap(ns, err);
+}
+
+/* metav1.ParseToLabelSelector: equalities into matchLabels, in, notin,
+ * exists and !exists into matchExpressions; "!=", ">" and "<" refused. */
+static json_object *label_selector(const char *text, kube_error_t *err) {
+  kube_selector_t *s = kube_label_selector_parse(text, err);
+  if (!s)
+    return NULL;
+  static const char *const ops[] = {"", NULL, "In", "NotIn", "Exists",
+                                    "DoesNotExist"};
+  json_object *sel = json_object_new_object();
+  json_object *ml = json_object_new_object();
+  json_object *me = json_object_new_array();
+  for (size_t i = 0; i < s->n; i++) {
+    const kube_selector_requirement_t *r = &s->reqs[i];
+    if (r->op == KUBE_SELECTOR_EQUALS) {
+      json_object_object_add(ml, r->key, jstr(r->values[0]));
+      continue;
+    }
+    if (r->op >= ARRAY_SIZE(ops) || !ops[r->op]) {
+      if (r->op == KUBE_SELECTOR_NOT_EQUALS)
+        kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                       "\"!=\" is not a valid label selector operator");
+      else
+        kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                       "\"%s\" isn't supported in label selectors",
+                       r->op == KUBE_SELECTOR_GT ? "gt" : "lt");
+      json_object_put(sel);
+      json_object_put(ml);
+      json_object_put(me);
+      kube_selector_free(s);
+      return NULL;
+    }
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "key", jstr(r->key));
+    json_object_object_add(e, "operator", jstr(ops[r->op]));
+    if (r->n_values) {
+      json_object *vals = json_object_new_array();
+      for (size_t j = 0; j < r->n_values; j++)
+        json_object_array_add(vals, jstr(r->values[j]));
+      json_object_object_add(e, "values", vals);
+    }
+    json_object_array_add(me, e);
+  }
+  kube_selector_free(s);
+  if (json_object_object_length(ml))
+    json_object_object_add(sel, "matchLabels", ml);
+  else
+    json_object_put(ml);
+  if (json_object_array_length(me))
+    json_object_object_add(sel, "matchExpressions", me);
+  else
+    json_object_put(me);
+  return sel;
+}
+
+/* intstr.Parse: an integer when the text is one, else the text. */
+static json_object *intstr_value(const char *s) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (*s && !*end && !errno && v >= INT32_MIN && v <= INT32_MAX)
+    return json_object_new_int64(v);
+  return jstr(s);
+}
+
+/* `^[0-9]+%?$` (kubectl create pdb's check). */
+static bool count_or_percent(const char *s) {
+  size_t n = strspn(s, "0123456789");
+  return n > 0 && (!s[n] || (s[n] == '%' && !s[n + 1]));
+}
+
+KUBE_EXPORT kube_object_t *
+kube_generate_pdb(const char *name, const char *selector,
+                  const char *min_available, const char *max_unavailable,
+                  kube_error_t *err) {
+  const char *msg = NULL;
+  bool has_min = min_available && *min_available;
+  bool has_max = max_unavailable && *max_unavailable;
+  if (!name || !*name)
+    msg = "name must be specified";
+  else if (!selector || !*selector)
+    msg = "a selector must be specified";
+  else if (!has_min && !has_max)
+    msg = "one of min-available or max-unavailable must be specified";
+  else if (has_min && has_max)
+    msg = "min-available and max-unavailable cannot be both specified";
+  else if (has_min && !count_or_percent(min_available))
+    msg = "invalid format specified for min-available";
+  else if (has_max && !count_or_percent(max_unavailable))
+    msg = "invalid format specified for max-unavailable";
+  if (msg)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "%s", msg), NULL;
+  json_object *sel = label_selector(selector, err);
+  if (!sel)
+    return NULL;
+  json_object *spec = json_object_new_object();
+  if (has_min)
+    json_object_object_add(spec, "minAvailable", intstr_value(min_available));
+  else
+    json_object_object_add(spec, "maxUnavailable",
+                           intstr_value(max_unavailable));
+  json_object_object_add(spec, "selector", sel);
+  json_object *pdb = new_object("policy/v1", "PodDisruptionBudget",
+                                new_meta(name, NULL, NULL));
+  json_object_object_add(pdb, "spec", spec);
+  json_object *st = json_object_new_object();
+  static const char *const counts[] = {"disruptionsAllowed", "currentHealthy",
+                                       "desiredHealthy", "expectedPods"};
+  for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+    json_object_object_add(st, counts[i], json_object_new_int(0));
+  json_object_object_add(pdb, "status", st);
+  return wrap(pdb, err);
 }
 
 /* "80", "http" -> a targetPort value (int when numeric). */

@@ -234,6 +234,22 @@ void client_sigpipe_restore(struct sigpipe_guard *g, bool got_epipe) {
   pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
+/* The server refused the handshake with an alert (with TLS 1.3 it comes
+ * after the client finished, on the first write or read): a client
+ * certificate it does not trust.  True with err set, as Go's clients say
+ * it; false for any other failure of SSL_read/SSL_write result r. */
+static bool tls_alert(SSL *ssl, int r, kube_error_t *err) {
+  unsigned long ec =
+      SSL_get_error(ssl, r) == SSL_ERROR_SSL ? ERR_peek_error() : 0;
+  const char *rs = ec ? ERR_reason_error_string(ec) : NULL;
+  if (!rs || !strstr(rs, "alert"))
+    return false;
+  kube_error_set(err, KUBE_REASON_UNAUTHORIZED, EACCES, "remote error: tls: %s",
+                 rs);
+  ERR_clear_error();
+  return true;
+}
+
 static int conn_write_all(struct conn *cn, const char *p, size_t n,
                           kube_error_t *err) {
   while (n > 0) {
@@ -245,6 +261,17 @@ static int conn_write_all(struct conn *cn, const char *p, size_t n,
       int r = SSL_write(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
       int e = errno;
       client_sigpipe_restore(&g, r <= 0 && e == EPIPE);
+      if (r <= 0 && tls_alert(cn->ssl, r, err))
+        return -1;
+      if (r <= 0 && SSL_get_error(cn->ssl, r) == SSL_ERROR_SYSCALL) {
+        /* The server may have sent its alert before closing: read it. */
+        char b[64];
+        ERR_clear_error();
+        int rr = SSL_read(cn->ssl, b, sizeof b);
+        if (rr <= 0 && tls_alert(cn->ssl, rr, err))
+          return -1;
+        ERR_clear_error();
+      }
       if (r <= 0)
         return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE,
                               e == EPIPE ? EPIPE : EIO, "TLS write failed (%d)",
@@ -303,6 +330,8 @@ static ssize_t conn_fill(struct conn *cn, kube_error_t *err) {
         }
         if (e == SSL_ERROR_SYSCALL && (sys == EAGAIN || sys == EWOULDBLOCK))
           return io_error(err, "read", sys);
+        if (tls_alert(cn->ssl, n, err))
+          return -1;
         /* OpenSSL 3 reports an unexpected EOF as an SSL error. */
         cn->eof = true;
         ERR_clear_error();

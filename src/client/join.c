@@ -16,12 +16,43 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <json-c/json.h>
 
 #include "api/api-private.h"
 #include "client/internal.h"
 #include "core/util.h"
+
+/* Write data to path atomically, mode 0600. */
+static int write_secret_file(const char *path, const char *data, size_t total,
+                             kube_error_t *err) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* A leftover file keeps its mode through O_CREAT: set it. */
+  if (fd < 0 || fchmod(fd, 0600) < 0) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return kube_make_error(err, e, "open %s: %s", tmp, strerror(e));
+  }
+  size_t off = 0;
+  while (off < total) {
+    ssize_t w = write(fd, data + off, total - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      break;
+    off += (size_t)w;
+  }
+  if (off < total || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return kube_make_error(err, e, "write %s: %s", path, strerror(e));
+  }
+  return 0;
+}
 
 KUBE_EXPORT int kube_kubeconfig_write(const char *path, const char *server,
                                       const char *ca_pem, const char *user,
@@ -67,34 +98,10 @@ KUBE_EXPORT int kube_kubeconfig_write(const char *path, const char *server,
     kube_strbuf_clear(&sb);
     return kube_make_oom(err);
   }
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  /* A leftover file keeps its mode through O_CREAT: set it. */
-  if (fd < 0 || fchmod(fd, 0600) < 0) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    kube_strbuf_clear(&sb);
-    return kube_make_error(err, e, "open %s: %s", tmp, strerror(e));
-  }
-  size_t off = 0, total = sb.len;
-  while (off < total) {
-    ssize_t w = write(fd, sb.data + off, total - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      break;
-    off += (size_t)w;
-  }
+  int rc = write_secret_file(path, sb.data, sb.len, err);
   OPENSSL_cleanse(sb.data, sb.len);
   kube_strbuf_clear(&sb);
-  if (off < total || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return kube_make_error(err, e, "write %s: %s", path, strerror(e));
-  }
-  return 0;
+  return rc;
 }
 
 static char *bio_string(BIO *b) {
@@ -103,10 +110,10 @@ static char *bio_string(BIO *b) {
   return n > 0 ? strndup(data, (size_t)n) : NULL;
 }
 
-KUBE_EXPORT int kube_client_csr_generate(const char *cn,
-                                         const char *const *orgs,
-                                         char **key_pem, char **csr_pem,
-                                         kube_error_t *err) {
+/* A key and a request for CN cn, O orgs and subjectAltNames sans
+ * ("IP:a,DNS:b"; NULL: none). */
+static int csr_make(const char *cn, const char *const *orgs, const char *sans,
+                    char **key_pem, char **csr_pem, kube_error_t *err) {
   *key_pem = *csr_pem = NULL;
   EVP_PKEY *key = EVP_EC_gen("P-256");
   X509_REQ *req = X509_REQ_new();
@@ -121,8 +128,21 @@ KUBE_EXPORT int kube_client_csr_generate(const char *cn,
       goto out;
   if (!X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
                                   (const unsigned char *)cn, -1, -1, 0) ||
-      !X509_REQ_set_pubkey(req, key) ||
-      !X509_REQ_sign(req, key, EVP_sha256()) ||
+      !X509_REQ_set_pubkey(req, key))
+    goto out;
+  if (sans && *sans) {
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    X509_EXTENSION *x =
+        X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans);
+    bool ok = exts && x && sk_X509_EXTENSION_push(exts, x) &&
+              X509_REQ_add_extensions(req, exts);
+    if (exts && x && !ok && sk_X509_EXTENSION_find(exts, x) < 0)
+      X509_EXTENSION_free(x);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (!ok)
+      goto out;
+  }
+  if (!X509_REQ_sign(req, key, EVP_sha256()) ||
       !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) ||
       !PEM_write_bio_X509_REQ(rb, req))
     goto out;
@@ -142,6 +162,13 @@ out:
   X509_REQ_free(req);
   EVP_PKEY_free(key);
   return rc;
+}
+
+KUBE_EXPORT int kube_client_csr_generate(const char *cn,
+                                         const char *const *orgs,
+                                         char **key_pem, char **csr_pem,
+                                         kube_error_t *err) {
+  return csr_make(cn, orgs, NULL, key_pem, csr_pem, err);
 }
 
 static char *read_file(const char *path, kube_error_t *err) {
@@ -166,6 +193,7 @@ static char *read_file(const char *path, kube_error_t *err) {
 
 /* POST the CSR; its name back (owned). */
 static char *post_csr(kube_client_t *c, const char *node, const char *csr_pem,
+                      const char *signer, const char *const *usages,
                       kube_error_t *err) {
   json_object *o = json_object_new_object();
   json_object *meta = json_object_new_object();
@@ -182,13 +210,11 @@ static char *post_csr(kube_client_t *c, const char *node, const char *csr_pem,
   json_object_object_add(spec, "request",
                          json_object_new_string(b64 ? b64 : ""));
   free(b64);
-  json_object_object_add(
-      spec, "signerName",
-      json_object_new_string("kubernetes.io/kube-apiserver-client-kubelet"));
-  json_object *usages = json_object_new_array();
-  json_object_array_add(usages, json_object_new_string("digital signature"));
-  json_object_array_add(usages, json_object_new_string("client auth"));
-  json_object_object_add(spec, "usages", usages);
+  json_object_object_add(spec, "signerName", json_object_new_string(signer));
+  json_object *ua = json_object_new_array();
+  for (size_t i = 0; usages[i]; i++)
+    json_object_array_add(ua, json_object_new_string(usages[i]));
+  json_object_object_add(spec, "usages", ua);
   json_object_object_add(o, "spec", spec);
   const char *body = json_object_to_json_string(o);
   kube_client_request_t rq = {
@@ -268,6 +294,29 @@ static char *wait_cert(kube_client_t *c, const char *name, int timeout_ms,
   }
 }
 
+/* Post the request for node with signer and usages and wait for its
+ * certificate (PEM, owned). */
+static char *csr_certificate(kube_client_t *c, const char *node,
+                             const char *csr_pem, const char *signer,
+                             const char *const *usages, int timeout_ms,
+                             kube_error_t *err) {
+  char *name = post_csr(c, node, csr_pem, signer, usages, err);
+  char *cert =
+      name ? wait_cert(c, name, timeout_ms > 0 ? timeout_ms : 60000, err)
+           : NULL;
+  free(name);
+  return cert;
+}
+
+/* Free the PEM texts of a request, the key cleansed first. */
+static void pems_free(char *key, char *csr, char *cert) {
+  if (key)
+    OPENSSL_cleanse(key, strlen(key));
+  free(key);
+  free(csr);
+  free(cert);
+}
+
 KUBE_EXPORT int kube_client_node_join(const kube_client_join_options_t *opts,
                                       kube_error_t *err) {
   kube_client_join_options_t o = {0};
@@ -280,7 +329,7 @@ KUBE_EXPORT int kube_client_node_join(const kube_client_join_options_t *opts,
   char cn[300];
   snprintf(cn, sizeof cn, "system:node:%s", o.node_name);
   const char *const orgs[] = {"system:nodes", NULL};
-  char *key = NULL, *csr = NULL, *cert = NULL, *ca = NULL, *name = NULL;
+  char *key = NULL, *csr = NULL, *cert = NULL, *ca = NULL;
   int rc = -1;
   /* The client comes from a bootstrap kubeconfig (the kubelet's
    * --bootstrap-kubeconfig): the token and the CA, nothing of the user's
@@ -304,9 +353,10 @@ KUBE_EXPORT int kube_client_node_join(const kube_client_join_options_t *opts,
   unlink(boot);
   bfd = -1;
   if (!c || kube_client_csr_generate(cn, orgs, &key, &csr, err) < 0 ||
-      !(name = post_csr(c, o.node_name, csr, err)) ||
-      !(cert =
-            wait_cert(c, name, o.timeout_ms > 0 ? o.timeout_ms : 60000, err)))
+      !(cert = csr_certificate(
+            c, o.node_name, csr, "kubernetes.io/kube-apiserver-client-kubelet",
+            (const char *const[]){"digital signature", "client auth", NULL},
+            o.timeout_ms, err)))
     goto out;
   rc = kube_kubeconfig_write(o.kubeconfig_out, o.server, ca, cn, NULL, cert,
                              key, err);
@@ -314,12 +364,54 @@ out:
   if (bfd >= 0)
     unlink(boot);
   kube_client_free(c);
-  if (key)
-    OPENSSL_cleanse(key, strlen(key));
-  free(key);
-  free(csr);
-  free(cert);
+  pems_free(key, csr, cert);
   free(ca);
-  free(name);
+  return rc;
+}
+
+KUBE_EXPORT int
+kube_client_node_serving_cert(const kube_client_serving_options_t *opts,
+                              kube_error_t *err) {
+  kube_client_serving_options_t o = {0};
+  memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+  if (!o.kubeconfig || !o.node_name || !*o.node_name || !o.cert_out ||
+      !o.key_out ||
+      ((!o.ips || !o.ips[0]) && (!o.dns_names || !o.dns_names[0])))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                          "a serving certificate needs the node's kubeconfig, "
+                          "its name, an address and where to write it");
+  kube_strbuf_t sans = KUBE_STRBUF_INIT;
+  for (size_t i = 0; o.ips && o.ips[i]; i++)
+    kube_strbuf_printf(&sans, "%sIP:%s", sans.len ? "," : "", o.ips[i]);
+  for (size_t i = 0; o.dns_names && o.dns_names[i]; i++)
+    kube_strbuf_printf(&sans, "%sDNS:%s", sans.len ? "," : "", o.dns_names[i]);
+  if (sans.oom) {
+    kube_strbuf_clear(&sans);
+    return kube_make_oom(err);
+  }
+  char cn[300];
+  snprintf(cn, sizeof cn, "system:node:%s", o.node_name);
+  const char *const orgs[] = {"system:nodes", NULL};
+  const char *const usages[] = {"digital signature", "key encipherment",
+                                "server auth", NULL};
+  char *key = NULL, *csr = NULL, *cert = NULL;
+  int rc = -1;
+  kube_client_options_t co = {.struct_size = sizeof co,
+                              .kubeconfig = o.kubeconfig,
+                              .timeout_ms = 30000};
+  kube_client_t *c = kube_client_new(&co, err);
+  if (!c || csr_make(cn, orgs, sans.data, &key, &csr, err) < 0 ||
+      !(cert = csr_certificate(c, o.node_name, csr,
+                               "kubernetes.io/kubelet-serving", usages,
+                               o.timeout_ms, err)))
+    goto out;
+  rc = write_secret_file(o.key_out, key, strlen(key), err) < 0 ||
+               write_secret_file(o.cert_out, cert, strlen(cert), err) < 0
+           ? -1
+           : 0;
+out:
+  kube_strbuf_clear(&sans);
+  kube_client_free(c);
+  pems_free(key, csr, cert);
   return rc;
 }

@@ -251,6 +251,28 @@ static void rsl_clear(struct rsl *l) {
   kube_object_free(l->list);
 }
 
+int client_rollout_skipped(char **result, int64_t revision, kube_error_t *err) {
+  return asprintf(result,
+                  "skipped rollback (current template already matches "
+                  "revision %lld)",
+                  (long long)revision) < 0
+             ? kube_make_oom(err)
+             : 0;
+}
+
+bool client_rollout_controlled_by(json_object *obj, const char *uid) {
+  json_object *refs = kube_json_get(obj, "metadata.ownerReferences");
+  for (size_t k = 0; json_object_is_type(refs, json_type_array) &&
+                     k < json_object_array_length(refs);
+       k++) {
+    json_object *r = json_object_array_get_idx(refs, k);
+    json_object *ctrl = kube_json_get(r, "controller");
+    if (ctrl && json_object_get_boolean(ctrl) && streq(jstr(r, "uid"), uid))
+      return true;
+  }
+  return false;
+}
+
 /* GetAllReplicaSets: the ReplicaSets the Deployment's selector lists and
  * the Deployment controls. */
 static int deployment_rs(kube_client_t *c, json_object *d, struct rsl *out,
@@ -280,15 +302,8 @@ static int deployment_rs(kube_client_t *c, json_object *d, struct rsl *out,
   const char *uid = jstr(d, "metadata.uid");
   for (size_t i = 0; i < n; i++) {
     json_object *rs = json_object_array_get_idx(items, i);
-    json_object *refs = kube_json_get(rs, "metadata.ownerReferences");
-    for (size_t k = 0; json_object_is_type(refs, json_type_array) &&
-                       k < json_object_array_length(refs);
-         k++) {
-      json_object *r = json_object_array_get_idx(refs, k);
-      json_object *ctrl = kube_json_get(r, "controller");
-      if (ctrl && json_object_get_boolean(ctrl) && streq(jstr(r, "uid"), uid))
-        out->v[out->n++] = rs;
-    }
+    if (client_rollout_controlled_by(rs, uid))
+      out->v[out->n++] = rs;
   }
   return 0;
 }
@@ -313,9 +328,7 @@ static bool equal_ignore_hash(json_object *a, json_object *b) {
   return eq;
 }
 
-/* printTemplate: DescribePodTemplate through a plain prefix writer (tabs
- * stay tabs). */
-static char *print_template(json_object *tmpl) {
+char *client_rollout_print_template(json_object *tmpl) {
   struct describe d = {.now = time(NULL)};
   client_tabw_init(&d.t, 0, 2);
   client_describe_pod_template(&d, tmpl);
@@ -395,7 +408,7 @@ KUBE_EXPORT int kube_rollout_history(kube_client_t *c, const char *ns,
       }
       json_object_object_add(ann, CHANGE_CAUSE, json_object_new_string(cause));
     }
-    *out = tmpl ? print_template(tmpl) : NULL;
+    *out = tmpl ? client_rollout_print_template(tmpl) : NULL;
     json_object_put(tmpl);
     rsl_clear(&l);
     return *out ? 0 : kube_make_oom(err);
@@ -485,7 +498,7 @@ KUBE_EXPORT int kube_rollout_undo(kube_client_t *c, const char *ns,
   }
   json_object *rtmpl = kube_json_get(target, "spec.template");
   if (dry_run) {
-    *result = print_template(rtmpl);
+    *result = client_rollout_print_template(rtmpl);
     rc = *result ? 0 : kube_make_oom(err);
     goto out;
   }
@@ -498,12 +511,7 @@ KUBE_EXPORT int kube_rollout_undo(kube_client_t *c, const char *ns,
   }
   if (equal_ignore_hash(rtmpl, kube_json_get(d, "spec.template"))) {
     int64_t rev = to_revision ? to_revision : revision_of(target);
-    rc = asprintf(result,
-                  "skipped rollback (current template already matches "
-                  "revision %lld)",
-                  (long long)rev) < 0
-             ? kube_make_oom(err)
-             : 0;
+    rc = client_rollout_skipped(result, rev, err);
     goto out;
   }
   /* The JSON patch kubectl sends: the template without its hash label, and

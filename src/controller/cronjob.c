@@ -11,7 +11,7 @@
  * successfulJobsHistoryLimit / failedJobsHistoryLimit deleted, oldest
  * first; suspend stops scheduling.
  */
-#include "controller/cron.h"
+#include "api/cron.h"
 #include "controller/internal.h"
 #include "controller/job.h"
 
@@ -192,7 +192,7 @@ static void job_created(struct ctl_op *op, const kube_object_t *res,
 }
 
 /* The Job of scheduled time t (getJobFromTemplate2). */
-static char *job_body(struct cwork *w, const ctl_cron_t *cron, int64_t t) {
+static char *job_body(struct cwork *w, const api_cron_t *cron, int64_t t) {
   json_object *tmpl = cj_obj(cj_obj(w->cj, "spec"), "jobTemplate");
   json_object *tmeta = cj_obj(tmpl, "metadata");
   json_object *job = json_object_new_object();
@@ -205,7 +205,7 @@ static char *job_body(struct cwork *w, const ctl_cron_t *cron, int64_t t) {
   cj_set(meta, "namespace", json_object_new_string(w->ns));
   ctl_copy_template_meta(meta, tmeta, false);
   /* The scheduled time in the schedule's zone, with its offset. */
-  int32_t off = ctl_cron_offset(cron, t);
+  int32_t off = api_cron_offset(cron, t);
   time_t lt = (time_t)(t + off);
   struct tm tm;
   gmtime_r(&lt, &tm);
@@ -232,23 +232,23 @@ static char *job_body(struct cwork *w, const ctl_cron_t *cron, int64_t t) {
 
 /* The latest scheduled time in (earliest, now], and the first after now
  * (mostRecentScheduleTime); *missed counts the times passed over. */
-static int64_t most_recent(const ctl_cron_t *cron, int64_t earliest,
+static int64_t most_recent(const api_cron_t *cron, int64_t earliest,
                            int64_t now, int64_t *next, int64_t *missed) {
-  int64_t last = 0, t = ctl_cron_next(cron, earliest);
+  int64_t last = 0, t = api_cron_next(cron, earliest);
   *missed = 0;
   while (t > 0 && t <= now) {
     last = t;
     if (++*missed > 1000) {
       /* Too many to walk: only the last day counts. */
-      t = ctl_cron_next(cron, now - 86400);
+      t = api_cron_next(cron, now - 86400);
       *missed = 0;
       while (t > 0 && t <= now) {
         last = t;
-        t = ctl_cron_next(cron, t);
+        t = api_cron_next(cron, t);
       }
       break;
     }
-    t = ctl_cron_next(cron, t);
+    t = api_cron_next(cron, t);
   }
   *next = t;
   return last;
@@ -328,8 +328,8 @@ static int cj_sync(kube_controller_t *kc, const char *key, void *arg) {
     return ctl_sync_finish(s);
   }
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  ctl_cron_t *cron =
-      ctl_cron_parse(cj_str(spec, "schedule"), cj_str(spec, "timeZone"), &err);
+  api_cron_t *cron =
+      api_cron_parse(cj_str(spec, "schedule"), cj_str(spec, "timeZone"), &err);
   if (!cron) {
     ctl_eventf(&c->b, w->cj, cj_kind, cj_av, "Warning", "InvalidSchedule",
                "invalid schedule: %s: %s", cj_str0(spec, "schedule"),
@@ -393,7 +393,7 @@ static int cj_sync(kube_controller_t *kc, const char *key, void *arg) {
                                                    ctl_op_cb, op, &err)) < 0)
       s->result = -1;
   }
-  ctl_cron_free(cron);
+  api_cron_free(cron);
   s->drained = after_create;
   return ctl_sync_finish(s);
 }
@@ -450,7 +450,7 @@ static kube_controller_t *cj_controller(void *impl) {
   return ((struct cjc *)impl)->b.c;
 }
 
-const struct ctl_impl_ops ctl_cronjob_ops = {
+const struct ctl_impl_ops api_cronjob_ops = {
     .create = cj_create,
     .start = cj_start,
     .free = cj_free,

@@ -13,11 +13,16 @@
  * unavailable/updated counts and observedGeneration, which `kubectl
  * rollout status ds` reads.
  *
- * Not done: ControllerRevision objects (the API does not serve the kind
- * yet), so `kubectl rollout history/undo ds` have nothing to read.
+ * History (constructHistory, cleanupHistory; history.c): the revision of
+ * the current template is found or made (a rollback renumbers the old
+ * one), its controller-revision-hash is what pods carry, and old revisions
+ * no pod runs go beyond revisionHistoryLimit, so that `kubectl rollout
+ * history|undo ds` work.  A name taken by another revision raises
+ * status.collisionCount, which changes the hash.
  */
 #include "controller/daemonset.h"
 #include "controller/deployment.h"
+#include "controller/history.h"
 
 #define DS_BURST 500
 
@@ -27,6 +32,7 @@ struct dsc {
   kube_informer_t *inf, *nodes, *pod_inf;
   struct ctl_podstore *pods;
   struct ctl_expectations exp;
+  struct ctl_history hist;
 };
 
 static const char *ds_kind = "DaemonSet";
@@ -76,7 +82,7 @@ struct dswork {
   struct dsc *d;
   json_object *ds;
   char *ns, *name, *uid;
-  char hash[16];
+  char hash[64];
 };
 
 static void dswork_free(void *v) {
@@ -204,6 +210,19 @@ static struct nodepods *find_node(struct nodepods *v, size_t n,
   return NULL;
 }
 
+/* A revision some pod of the DaemonSet (terminating ones too) runs. */
+static bool rev_live(json_object *rev, void *arg) {
+  const struct ctl_podlist *owned = arg;
+  const char *h =
+      cj_str(cj_obj(cj_obj(rev, "metadata"), "labels"), CTL_DS_HASH_LABEL);
+  for (size_t i = 0; h && i < owned->n; i++) {
+    const char *ph = ctl_pairs_get(owned->v[i]->labels, CTL_DS_HASH_LABEL);
+    if (ph && streq(ph, h))
+      return true;
+  }
+  return false;
+}
+
 static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
   struct dsc *d = arg;
   const kube_object_t *obj = kube_informer_get(d->inf, key);
@@ -241,6 +260,20 @@ static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
   }
   kube_selector_t *sel = ctl_label_selector(cj_obj(spec, "selector"), NULL);
   bool deleting = cj(cj_obj(w->ds, "metadata"), "deletionTimestamp");
+  struct ctl_revs revs = {0};
+  struct ctl_cur_rev cur = {0};
+  if (sel && !deleting) {
+    if (ctl_history_list(&d->hist, &d->b, s, w->ds, sel, &revs) < 0 ||
+        ctl_history_current(&d->hist, &d->b, s, w->ds, w->hash, &revs, &cur) <
+            0) {
+      s->result = -1;
+      kube_selector_free(sel);
+      ctl_revs_clear(&revs);
+      return ctl_sync_finish(s);
+    }
+    if (!cur.collision)
+      snprintf(w->hash, sizeof w->hash, "%s", cur.hash);
+  }
 
   size_t n_nodes = kube_informer_count(d->nodes);
   struct nodelist nl = {calloc(n_nodes + 1, sizeof(struct nodepods)), 0,
@@ -317,7 +350,7 @@ static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
   }
 
   bool satisfied = ctl_expectations_satisfied(&d->exp, key);
-  if (!deleting && satisfied) {
+  if (!deleting && satisfied && !cur.collision) {
     const char *strategy = cj_str0(cj_obj(spec, "updateStrategy"), "type");
     bool rolling = !*strategy || streq(strategy, "RollingUpdate");
     json_object *ru = cj_obj(cj_obj(spec, "updateStrategy"), "rollingUpdate");
@@ -386,6 +419,9 @@ static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
     }
     if (pl.n_create || pl.n_del)
       do_writes(s, &pl);
+    const char *keep[] = {cur.name, NULL};
+    ctl_history_prune(&d->hist, &d->b, s, w->ds, &revs, keep, rev_live,
+                      (void *)owned, true);
     if (min_ready > 0 && ready > avail)
       kube_controller_enqueue_after(d->b.c, key, (int64_t)min_ready * 1000,
                                     NULL);
@@ -403,11 +439,14 @@ static int ds_sync(kube_controller_t *kc, const char *key, void *arg) {
   cj_set(st, "numberAvailable", json_object_new_int(avail));
   cj_set(st, "numberUnavailable",
          json_object_new_int(desired - avail > 0 ? desired - avail : 0));
+  if (cur.collision)
+    cj_set(st, "collisionCount", json_object_new_int(cc + 1));
   ctl_status_put(&d->b, s, d->dk, w->ds, st);
   json_object_put(st);
   (void)terminating;
 out:
   kube_selector_free(sel);
+  ctl_revs_clear(&revs);
   for (size_t i = 0; i < nl.n; i++)
     free(nl.v[i].node);
   free(nl.v);
@@ -419,6 +458,17 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
+
+/* The set changed: sync it.  Gone, its expectations go at once (upstream's
+ * delete handler does so), not at its next sync: a set re-created under
+ * the same name before that sync must not inherit them. */
+static void set_changed(kube_controller_t *kc, const char *key,
+                        const kube_object_t *obj, void *arg) {
+  struct dsc *x = arg;
+  if (!kube_informer_has(x->inf, key))
+    ctl_expectations_delete(&x->exp, key);
+  kube_controller_enqueue(kc, key, NULL);
+}
 
 static void *ds_create(kube_controller_manager_t *m, kube_error_t *err) {
   struct dsc *d = calloc(1, sizeof *d);
@@ -442,11 +492,12 @@ static void *ds_create(kube_controller_manager_t *m, kube_error_t *err) {
       !(d->nodes = ctl_manager_informer(m, "/api/v1/nodes", err)) ||
       !(d->pods = ctl_manager_pods(m, err)) ||
       !(d->pod_inf = ctl_podstore_informer(d->pods)) ||
-      kube_controller_watch(d->b.c, d->inf, NULL, NULL, err) < 0 ||
+      kube_controller_watch(d->b.c, d->inf, set_changed, d, err) < 0 ||
       kube_controller_watch(d->b.c, d->nodes, node_changed, d, err) < 0 ||
       kube_controller_watch(d->b.c, d->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||
-      ctl_podstore_listen(d->pods, pod_changed, NULL, d, err) < 0) {
+      ctl_podstore_listen(d->pods, pod_changed, NULL, d, err) < 0 ||
+      ctl_history_init(&d->hist, m, d->b.c, d->inf, ds_kind, err) < 0) {
     ctl_podstore_unlisten(d->pods, d);
     ctl_base_clear(&d->b);
     free(d);

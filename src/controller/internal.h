@@ -153,6 +153,9 @@ struct ctl_pod {
   bool deleting;          /* metadata.deletionTimestamp set */
   bool ready;             /* condition Ready True */
   int64_t ready_since_ns; /* its lastTransitionTime (0: unknown) */
+  /* Condition DisruptionTarget True set by an eviction or preemption (not
+   * the kubelet's): its lastTransitionTime, 0 when there is none. */
+  int64_t disruption_since_ns;
   int64_t created_ns;     /* creationTimestamp */
   int32_t max_restarts;   /* largest restartCount of its containers */
   int32_t deletion_cost;  /* controller.kubernetes.io/pod-deletion-cost */
@@ -383,6 +386,7 @@ extern const struct ctl_impl_ops ctl_nodeipam_ops;
 extern const struct ctl_impl_ops ctl_serviceaccount_ops;
 extern const struct ctl_impl_ops ctl_rootca_ops;
 extern const struct ctl_impl_ops ctl_pvbinder_ops;
+extern const struct ctl_impl_ops ctl_disruption_ops;
 
 /* ------------------------------------------------------------------------ */
 /* Nodes (node-util.c)                                                       */
@@ -403,7 +407,7 @@ json_object *ctl_condition(json_object *obj, const char *type);
 int ctl_cidr_parse(const char *cidr, int mask, uint32_t *base, uint32_t *n,
                    kube_error_t *err);
 extern const struct ctl_impl_ops ctl_job_ops;
-extern const struct ctl_impl_ops ctl_cronjob_ops;
+extern const struct ctl_impl_ops api_cronjob_ops;
 extern const struct ctl_impl_ops ctl_daemonset_ops;
 extern const struct ctl_impl_ops ctl_statefulset_ops;
 

@@ -192,6 +192,12 @@ static struct ctl_pod *summarize(const char *key, const kube_object_t *obj) {
     if (streq(cj_str0(c, "type"), "Ready")) {
       p->ready = streq(cj_str0(c, "status"), "True");
       p->ready_since_ns = ctl_time_ns(cj_str(c, "lastTransitionTime"));
+    } else if (streq(cj_str0(c, "type"), "DisruptionTarget") &&
+               streq(cj_str0(c, "status"), "True") &&
+               !streq(cj_str0(c, "reason"), "TerminationByKubelet")) {
+      /* 1 when the time is unknown: the condition is there all the same. */
+      int64_t t = ctl_time_ns(cj_str(c, "lastTransitionTime"));
+      p->disruption_since_ns = t ? t : 1;
     }
   }
   restarts_of(cj_arr(status, "containerStatuses"), &p->max_restarts);

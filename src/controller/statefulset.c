@@ -19,11 +19,15 @@
  * revision (current becomes update when the roll-out completed), as
  * `kubectl rollout status sts` reads them.
  *
- * Not done: ControllerRevision objects (the API does not serve the kind
- * yet): pods re-created below the partition get the update template, and
- * `kubectl rollout history/undo sts` have nothing to read.
+ * History (getStatefulSetRevisions, truncateHistory; history.c): the
+ * update revision is the ControllerRevision of the current template,
+ * found or made (a rollback renumbers the old one); the current revision
+ * is the one status.currentRevision names; pods re-created below the
+ * partition get the current revision's template; revisions neither
+ * current, update nor run by a pod go beyond revisionHistoryLimit.  So
+ * `kubectl rollout history|undo sts` work.
  */
-#include "controller/internal.h"
+#include "controller/history.h"
 
 #define STS_POD_NAME_LABEL "statefulset.kubernetes.io/pod-name"
 #define STS_POD_INDEX_LABEL "apps.kubernetes.io/pod-index"
@@ -35,6 +39,7 @@ struct stsc {
   kube_informer_t *inf, *pod_inf;
   struct ctl_podstore *pods;
   struct ctl_expectations exp;
+  struct ctl_history hist;
 };
 
 static const char *sts_kind = "StatefulSet";
@@ -62,6 +67,11 @@ struct swork {
   json_object *set;
   char *ns, *name, *uid;
   char update_rev[300], current_rev[300];
+  /* the current revision's template when it is not the update one
+   * (owned); pods below the partition are made from it */
+  json_object *cur_tmpl;
+  bool rolling;
+  int64_t partition;
   /* pods to create after their claims: ordinals */
   int64_t *create;
   size_t n_create;
@@ -72,6 +82,7 @@ static void swork_free(void *v) {
   if (!w)
     return;
   json_object_put(w->set);
+  json_object_put(w->cur_tmpl);
   free(w->ns);
   free(w->name);
   free(w->uid);
@@ -149,7 +160,10 @@ static char *claim_body(struct swork *w, json_object *t, const char *pod) {
 
 static char *pod_body(struct swork *w, int64_t ord) {
   json_object *spec0 = cj_obj(w->set, "spec");
-  json_object *tmpl = cj_obj(spec0, "template");
+  /* newVersionedStatefulSetPod: below the partition, the current
+   * revision. */
+  bool current = w->cur_tmpl && w->rolling && ord < w->partition;
+  json_object *tmpl = current ? w->cur_tmpl : cj_obj(spec0, "template");
   json_object *tmeta = cj_obj(tmpl, "metadata");
   json_object *pod = json_object_new_object();
   json_object *meta = json_object_new_object();
@@ -167,7 +181,8 @@ static char *pod_body(struct swork *w, int64_t ord) {
   json_object *labels = ctl_json_ensure(meta, "labels");
   cj_set(labels, STS_POD_NAME_LABEL, json_object_new_string(name));
   cj_set(labels, STS_POD_INDEX_LABEL, json_object_new_string(idx));
-  cj_set(labels, STS_REVISION_LABEL, json_object_new_string(w->update_rev));
+  cj_set(labels, STS_REVISION_LABEL,
+         json_object_new_string(current ? w->current_rev : w->update_rev));
   json_object *refs = json_object_new_array();
   json_object_array_add(refs,
                         ctl_controller_ref(sts_av, sts_kind, w->name, w->uid));
@@ -231,12 +246,14 @@ static void pod_created(struct ctl_op *op, const kube_object_t *res,
   struct swork *w = op->sync->data;
   if (err) {
     ctl_creation_observed(&w->c->exp, op->sync->key);
+    /* A pod of that name still there (another set's, terminating): try
+     * again later, as upstream's failed sync is retried. */
+    op->sync->result = -1;
     if (err->reason == KUBE_REASON_ALREADY_EXISTS)
       return;
     ctl_eventf(&w->c->b, w->set, sts_kind, sts_av, "Warning", "FailedCreate",
                "create Pod %s in StatefulSet %s failed error: %s", op->tag,
                w->name, err->message);
-    op->sync->result = -1;
     return;
   }
   ctl_eventf(&w->c->b, w->set, sts_kind, sts_av, "Normal", "SuccessfulCreate",
@@ -355,6 +372,40 @@ static const char *revision_of(const struct ctl_pod *p) {
   return ctl_pairs_get(p->labels, STS_REVISION_LABEL);
 }
 
+/* A revision some pod of the set runs (its label names the revision). */
+static bool rev_live(json_object *rev, void *arg) {
+  const struct ctl_podlist *owned = arg;
+  const char *name = cj_str0(cj_obj(rev, "metadata"), "name");
+  for (size_t i = 0; i < owned->n; i++) {
+    const char *r = revision_of(owned->v[i]);
+    if (r && streq(r, name))
+      return true;
+  }
+  return false;
+}
+
+/* The current revision: the one status.currentRevision names when it
+ * exists (its template kept for pods below the partition), else the
+ * update revision. */
+static void set_current(struct swork *w, struct ctl_revs *revs,
+                        const char *named) {
+  snprintf(w->current_rev, sizeof w->current_rev, "%s", w->update_rev);
+  if (!named || streq(named, w->update_rev))
+    return;
+  for (size_t i = 0; i < revs->n; i++) {
+    if (!streq(cj_str0(cj_obj(revs->v[i], "metadata"), "name"), named))
+      continue;
+    json_object *t = ctl_revision_template(revs->v[i]);
+    if (!t)
+      return;
+    snprintf(w->current_rev, sizeof w->current_rev, "%s", named);
+    w->cur_tmpl = ctl_json_copy(t);
+    if (w->cur_tmpl)
+      json_object_object_del(w->cur_tmpl, "$patch");
+    return;
+  }
+}
+
 static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
   struct stsc *c = arg;
   const kube_object_t *obj = kube_informer_get(c->inf, key);
@@ -393,9 +444,33 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
     return ctl_sync_finish(s);
   }
   snprintf(w->update_rev, sizeof w->update_rev, "%s-%s", w->name, hash);
-  snprintf(w->current_rev, sizeof w->current_rev, "%s",
-           cj_str(st0, "currentRevision") ? cj_str(st0, "currentRevision")
-                                          : w->update_rev);
+  bool deleting = cj(cj_obj(w->set, "metadata"), "deletionTimestamp");
+  kube_selector_t *sel = ctl_label_selector(cj_obj(spec, "selector"), NULL);
+  struct ctl_revs revs = {0};
+  struct ctl_cur_rev cur = {0};
+  if (!deleting && sel &&
+      (ctl_history_list(&c->hist, &c->b, s, w->set, sel, &revs) < 0 ||
+       ctl_history_current(&c->hist, &c->b, s, w->set, hash, &revs, &cur) <
+           0)) {
+    s->result = -1;
+    kube_selector_free(sel);
+    ctl_revs_clear(&revs);
+    return ctl_sync_finish(s);
+  }
+  if (cur.collision) {
+    /* Another revision holds the name: only the count changes, and the
+     * next sync names the revision with the new hash. */
+    json_object *st = json_object_new_object();
+    cj_set(st, "collisionCount", json_object_new_int(cc + 1));
+    ctl_status_put(&c->b, s, c->sk, w->set, st);
+    json_object_put(st);
+    kube_selector_free(sel);
+    ctl_revs_clear(&revs);
+    return ctl_sync_finish(s);
+  }
+  if (!deleting && sel)
+    snprintf(w->update_rev, sizeof w->update_rev, "%s", cur.name);
+  set_current(w, &revs, cj_str(st0, "currentRevision"));
   int64_t replicas = cj_int(spec, "replicas", 1);
   int64_t start = cj_int(cj_obj(spec, "ordinals"), "start", 0);
   bool parallel = streq(cj_str0(spec, "podManagementPolicy"), "Parallel");
@@ -403,8 +478,8 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
   bool rolling = !*strategy || streq(strategy, "RollingUpdate");
   int64_t partition = cj_int(
       cj_obj(cj_obj(spec, "updateStrategy"), "rollingUpdate"), "partition", 0);
-  bool deleting = cj(cj_obj(w->set, "metadata"), "deletionTimestamp");
-  kube_selector_t *sel = ctl_label_selector(cj_obj(spec, "selector"), NULL);
+  w->rolling = rolling;
+  w->partition = partition;
   int32_t min_ready = (int32_t)cj_int(spec, "minReadySeconds", 0);
   int64_t now = ctl_now_ns();
 
@@ -508,6 +583,9 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
         }
       }
     }
+    const char *keep[] = {w->current_rev, w->update_rev, NULL};
+    ctl_history_prune(&c->hist, &c->b, s, w->set, &revs, keep, rev_live,
+                      (void *)owned, false);
     if (w->n_create) {
       ctl_expect_creations(&c->exp, key, (int64_t)w->n_create);
       for (size_t i = 0; i < w->n_create; i++)
@@ -541,6 +619,7 @@ static int sts_sync(kube_controller_t *kc, const char *key, void *arg) {
     kube_controller_enqueue_after(c->b.c, key, (int64_t)min_ready * 1000, NULL);
 out:
   kube_selector_free(sel);
+  ctl_revs_clear(&revs);
   free(slot);
   free(condemned);
   return ctl_sync_finish(s);
@@ -549,6 +628,17 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
+
+/* The set changed: sync it.  Gone, its expectations go at once (upstream's
+ * delete handler does so), not at its next sync: a set re-created under
+ * the same name before that sync must not inherit them. */
+static void set_changed(kube_controller_t *kc, const char *key,
+                        const kube_object_t *obj, void *arg) {
+  struct stsc *x = arg;
+  if (!kube_informer_has(x->inf, key))
+    ctl_expectations_delete(&x->exp, key);
+  kube_controller_enqueue(kc, key, NULL);
+}
 
 static void *sts_create(kube_controller_manager_t *m, kube_error_t *err) {
   struct stsc *c = calloc(1, sizeof *c);
@@ -572,10 +662,11 @@ static void *sts_create(kube_controller_manager_t *m, kube_error_t *err) {
   if (!(c->inf = ctl_manager_informer(m, "/apis/apps/v1/statefulsets", err)) ||
       !(c->pods = ctl_manager_pods(m, err)) ||
       !(c->pod_inf = ctl_podstore_informer(c->pods)) ||
-      kube_controller_watch(c->b.c, c->inf, NULL, NULL, err) < 0 ||
+      kube_controller_watch(c->b.c, c->inf, set_changed, c, err) < 0 ||
       kube_controller_watch(c->b.c, c->pod_inf, ctl_map_nothing, NULL, err) <
           0 ||
-      ctl_podstore_listen(c->pods, pod_changed, NULL, c, err) < 0) {
+      ctl_podstore_listen(c->pods, pod_changed, NULL, c, err) < 0 ||
+      ctl_history_init(&c->hist, m, c->b.c, c->inf, sts_kind, err) < 0) {
     ctl_podstore_unlisten(c->pods, c);
     ctl_base_clear(&c->b);
     free(c);

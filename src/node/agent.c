@@ -18,6 +18,7 @@
 #define DEFAULT_SERVICE_CIDR "10.96.0.0/12"
 #define DEFAULT_CLUSTER_DNS "10.96.0.10"
 #define DEFAULT_CLUSTER_DOMAIN "cluster.local"
+#define PROBE_WORKERS 16
 
 int64_t nd_now_ms(void) {
   return kube_time_mono_ns() / 1000000;
@@ -117,6 +118,9 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
   c->kubelet_port = o->kubelet_port;
   c->own_pod_informer = o->own_pod_informer;
   c->images_local_mirror = o->images_local_mirror;
+  c->per_object_reads = o->per_object_reads;
+  if (c->per_object_reads)
+    c->own_pod_informer = true;
   if (o->node_ip && *o->node_ip) {
     unsigned char a4[16];
     if (inet_pton(AF_INET, o->node_ip, a4) != 1 &&
@@ -206,6 +210,13 @@ void nd_instance_clear(kube_node_agent_t *a, struct nd_instance *in) {
 }
 
 void nd_ctr_clear(kube_node_agent_t *a, struct nd_ctr *c) {
+  for (int t = 0; t < ND_PROBE__COUNT; t++)
+    nd_prober_free(c->probers[t]);
+  if (c->hook_cancel) /* the hook's job outlives the record: end its wait */
+    __atomic_store_n(c->hook_cancel, 1, __ATOMIC_RELEASE);
+  free(c->stop_id);
+  free(c->kill_message);
+  free(c->post_start_id);
   nd_instance_clear(a, &c->cur);
   nd_instance_clear(a, &c->prev);
   free(c->name);
@@ -238,6 +249,7 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
   for (size_t i = 0; i < p->n_refs; i++)
     free(p->refs[i]);
   free(p->refs);
+  nd_sources_release(a, p);
   kube_object_free(p->last);
   free(p->uid);
   free(p->ns);
@@ -526,7 +538,19 @@ static void job_done(void *arg) {
 int nd_job_submit(nd_job_t *j, kube_error_t *err) {
   kube_node_agent_t *a = j->a;
   struct nd_pod *p = j->uid ? nd_pod_find(a, j->uid) : NULL;
-  if (kube_workers_submit(a->workers, job_work, job_done, j, err) < 0) {
+  /* the probe pool starts with the first probe or hook */
+  if (j->probe && !a->probe_workers && a->workers &&
+      !(a->probe_workers = kube_workers_new(a->loop, PROBE_WORKERS, err))) {
+    job_free(j);
+    return -1;
+  }
+  kube_workers_t *pool = j->probe ? a->probe_workers : a->workers;
+  if (!pool) { /* the agent is being freed */
+    job_free(j);
+    return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
+                          "the node agent is stopping");
+  }
+  if (kube_workers_submit(pool, job_work, job_done, j, err) < 0) {
     job_free(j);
     return -1;
   }
@@ -684,36 +708,16 @@ static void map_pod(kube_controller_t *c, const char *key,
   kube_controller_enqueue(c, uid, NULL);
 }
 
-/* A configMap or secret changed: the pods reading it sync again. */
-static void map_source(kube_node_agent_t *a, const char *kind,
-                       const kube_object_t *obj) {
-  const char *ns = kube_object_namespace(obj), *name = kube_object_name(obj);
-  if (!ns || !name)
-    return;
-  char ref[600];
-  snprintf(ref, sizeof ref, "%s/%s", kind, name);
-  for (size_t i = 0; i < a->n_pods; i++) {
-    struct nd_pod *p = a->pods_v[i];
-    if (!streq(p->ns, ns))
-      continue;
-    for (size_t k = 0; k < p->n_refs; k++)
-      if (streq(p->refs[k], ref)) {
-        for (size_t c = 0; c < p->n_ctrs; c++)
-          p->ctrs[c].create_retry_ms = 0;
-        nd_pod_enqueue(a, p, 0);
-        break;
-      }
-  }
-}
-
 static void map_configmap(kube_controller_t *c, const char *key,
                           const kube_object_t *obj, void *arg) {
-  map_source(arg, "configmap", obj);
+  nd_sources_changed(arg, false, kube_object_namespace(obj),
+                     kube_object_name(obj));
 }
 
 static void map_secret(kube_controller_t *c, const char *key,
                        const kube_object_t *obj, void *arg) {
-  map_source(arg, "secret", obj);
+  nd_sources_changed(arg, true, kube_object_namespace(obj),
+                     kube_object_name(obj));
 }
 
 static void map_node(kube_controller_t *c, const char *key,
@@ -745,16 +749,22 @@ static kube_informer_t *informer(kube_node_agent_t *a, const char *path,
 }
 
 static int setup_informers(kube_node_agent_t *a, kube_error_t *err) {
-  cleanup_free char *fs = NULL;
+  cleanup_free char *fs = NULL, *own = NULL;
   if (a->cfg.own_pod_informer &&
       asprintf(&fs, "spec.nodeName=%s", a->cfg.node_name) < 0)
+    return kube_make_oom(err);
+  /* Per-object reads: what the Node authorizer lets a node read, its own
+   * Node by name and configMaps and Secrets one watch each (sources.c). */
+  bool shared = !a->cfg.per_object_reads;
+  if (!shared && asprintf(&own, "metadata.name=%s", a->cfg.node_name) < 0)
     return kube_make_oom(err);
   if (!(a->pods = informer(a, "/api/v1/pods", fs, err)) ||
       kube_informer_add_index(a->pods, KUBE_INDEX_NODE_NAME,
                               kube_index_node_name, NULL, err) < 0 ||
-      !(a->nodes = informer(a, "/api/v1/nodes", NULL, err)) ||
-      !(a->configmaps = informer(a, "/api/v1/configmaps", NULL, err)) ||
-      !(a->secrets = informer(a, "/api/v1/secrets", NULL, err)) ||
+      !(a->nodes = informer(a, "/api/v1/nodes", own, err)) ||
+      (shared &&
+       !(a->configmaps = informer(a, "/api/v1/configmaps", NULL, err))) ||
+      (shared && !(a->secrets = informer(a, "/api/v1/secrets", NULL, err))) ||
       !(a->services = informer(a, "/api/v1/services", NULL, err)))
     return -1;
   kube_controller_options_t co = {.struct_size = sizeof co,
@@ -765,8 +775,10 @@ static int setup_informers(kube_node_agent_t *a, kube_error_t *err) {
   if (!(a->ctl = kube_controller_new(a->loop, &co, sync_key, a, err)))
     return -1;
   if (kube_controller_watch(a->ctl, a->pods, map_pod, a, err) < 0 ||
-      kube_controller_watch(a->ctl, a->configmaps, map_configmap, a, err) < 0 ||
-      kube_controller_watch(a->ctl, a->secrets, map_secret, a, err) < 0 ||
+      (shared && kube_controller_watch(a->ctl, a->configmaps, map_configmap, a,
+                                       err) < 0) ||
+      (shared &&
+       kube_controller_watch(a->ctl, a->secrets, map_secret, a, err) < 0) ||
       kube_controller_watch(a->ctl, a->services, map_nothing, a, err) < 0 ||
       kube_controller_watch(a->ctl, a->nodes, map_node, a, err) < 0)
     return -1;
@@ -871,7 +883,7 @@ fail:
 }
 
 static int start_informer(kube_informer_t *inf, kube_error_t *err) {
-  return kube_informer_running(inf) ? 0 : kube_informer_start(inf, err);
+  return !inf || kube_informer_running(inf) ? 0 : kube_informer_start(inf, err);
 }
 
 KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
@@ -931,6 +943,14 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   kube_controller_free(a->ctl);
   a->ctl = NULL;
   nd_node_stop(a);
+  /* hooks wait for nothing more (the pool's free joins its threads) */
+  for (size_t i = 0; i < a->n_pods; i++)
+    for (size_t k = 0; k < a->pods_v[i]->n_ctrs; k++)
+      if (a->pods_v[i]->ctrs[k].hook_cancel)
+        __atomic_store_n(a->pods_v[i]->ctrs[k].hook_cancel, 1,
+                         __ATOMIC_RELEASE);
+  kube_workers_free(a->probe_workers);
+  a->probe_workers = NULL;
   kube_workers_free(a->workers); /* runs the done callbacks of its jobs */
   a->workers = NULL;
   kube_writer_free(a->writer);
@@ -940,6 +960,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   while (a->n_pods)
     nd_pod_remove(a, a->pods_v[a->n_pods - 1]);
   free(a->pods_v);
+  nd_sources_free(a);
   nd_node_free(a);
   kube_timer_free(a->drain_timer);
   if (a->mailbox) {

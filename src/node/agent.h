@@ -61,7 +61,7 @@ struct nd_config {
   int64_t pod_pids_limit;
   unsigned workers;
   int kubelet_port;
-  bool own_pod_informer, images_local_mirror;
+  bool own_pod_informer, images_local_mirror, per_object_reads;
 };
 
 void nd_config_clear(struct nd_config *c);
@@ -108,9 +108,162 @@ struct nd_ctr {
   char *pull_error;
   /* CreateContainerConfigError / CreateContainerError: not before */
   int64_t create_retry_ms, create_backoff_ms;
-  bool stop_sent; /* STOPSIGNAL sent while terminating */
-  bool seen;      /* still in the spec (sync bookkeeping) */
+  bool seen; /* still in the spec (sync bookkeeping) */
+  /* probes (startup, liveness, readiness; NULL: none) */
+  struct nd_prober *probers[3];
+  /* stopping the current instance (hooks.c) */
+  enum {
+    ND_STOP_NONE = 0,
+    ND_STOP_PRESTOP,      /* the preStop hook runs */
+    ND_STOP_PRESTOP_DONE, /* ... and ended: the stop signal is next */
+    ND_STOP_SIGNALED,     /* SIGKILL at stop_deadline_ms */
+    ND_STOP_KILLED
+  } stop;
+  char *stop_id; /* the instance the stop is for */
+  int64_t stop_deadline_ms;
+  int64_t stop_grace_s;
+  volatile int *hook_cancel; /* the running hook job's cancel flag */
+  /* a kill the probes or postStart asked for (Killing event text) */
+  char *kill_message;
+  int64_t kill_grace_s;
+  /* postStart: running for (or done for) this instance id */
+  char *post_start_id;
+  bool post_start_running;
 };
+
+/* ---- probes and lifecycle hooks ------------------------------------------ */
+
+struct nd_pod;
+
+enum nd_probe_type {
+  ND_PROBE_STARTUP = 0,
+  ND_PROBE_LIVENESS,
+  ND_PROBE_READINESS,
+  ND_PROBE__COUNT
+};
+
+/* kubelet's probe results; WARNING (a redirect not followed) counts as a
+ * success; UNKNOWN from a run is an error (the result is thrown away). */
+enum nd_probe_result {
+  ND_PR_UNKNOWN = 0,
+  ND_PR_SUCCESS,
+  ND_PR_FAILURE,
+  ND_PR_WARNING
+};
+
+enum nd_handler_kind {
+  ND_H_NONE = 0,
+  ND_H_EXEC,
+  ND_H_HTTP,
+  ND_H_TCP,
+  ND_H_GRPC,
+  ND_H_SLEEP
+};
+
+/* A probe's or a hook's action, read from the spec on the loop. */
+struct nd_handler {
+  enum nd_handler_kind kind;
+  char **command; /* exec */
+  size_t n_command;
+  char *scheme, *host, *path; /* httpGet (host NULL: the pod's IP) */
+  char **headers;             /* "Name", "value" pairs */
+  size_t n_headers;
+  int port;         /* httpGet, tcpSocket, grpc */
+  char *service;    /* grpc */
+  int64_t sleep_s;  /* sleep */
+  char *port_error; /* a named port the container does not have */
+};
+
+struct nd_probe_spec {
+  struct nd_handler h;
+  int initial_delay_s, period_s, timeout_s;
+  int success_threshold, failure_threshold;
+  int64_t grace_s; /* terminationGracePeriodSeconds; -1: the pod's */
+};
+
+/* A probe's state for the current container instance (worker.go). */
+struct nd_probe_state {
+  enum nd_probe_result result; /* the kept result */
+  enum nd_probe_result last;   /* the last outcome and its run length */
+  int run;
+  bool on_hold; /* liveness/startup failed: wait for a new instance */
+};
+
+/* What the state machine looks at (computed on the loop). */
+struct nd_probe_view {
+  bool terminal;     /* the pod finished: stop */
+  bool has_instance; /* the container has a runtime instance */
+  bool running;
+  bool started; /* startup probe passed (or none) */
+  bool deleting;
+  int64_t running_for_ms;
+};
+
+enum nd_probe_step { ND_STEP_WAIT = 0, ND_STEP_RUN, ND_STEP_STOP };
+
+/* probe-state.c (pure) */
+void nd_handler_clear(struct nd_handler *h);
+int nd_handler_copy(struct nd_handler *dst, const struct nd_handler *src);
+/* obj: a probe or a lifecycle handler; ctr: the container (named ports). */
+int nd_handler_parse(json_object *obj, json_object *ctr, struct nd_handler *h,
+                     kube_error_t *err);
+void nd_probe_spec_clear(struct nd_probe_spec *s);
+int nd_probe_spec_parse(json_object *probe, json_object *ctr,
+                        struct nd_probe_spec *s, kube_error_t *err);
+const char *nd_probe_type_name(enum nd_probe_type t); /* "Liveness" */
+void nd_probe_state_reset(struct nd_probe_state *s, enum nd_probe_type t);
+/* Count one outcome; true when the kept result changed (or a
+ * liveness/startup failure put the probe on hold). */
+bool nd_probe_state_apply(struct nd_probe_state *s, enum nd_probe_type t,
+                          const struct nd_probe_spec *sp,
+                          enum nd_probe_result r);
+/* Whether to probe now; *wait_ms: when to look again. */
+enum nd_probe_step nd_probe_step(enum nd_probe_type t, struct nd_probe_state *s,
+                                 const struct nd_probe_spec *sp,
+                                 const struct nd_probe_view *v,
+                                 int64_t *wait_ms);
+/* Go's %v of a string slice ("[a b]"), or the strings joined (owned). */
+char *nd_go_strv(char *const *v, size_t n, const char *sep, bool brackets);
+
+/* probe-run.c (workers): run a handler. */
+struct nd_outcome {
+  enum nd_probe_result result;
+  char *output; /* probe output / the error text (owned) */
+  char *error;  /* exec: "command '...' exited with N: <stderr>" (owned) */
+};
+void nd_outcome_clear(struct nd_outcome *o);
+/* host: the address to use when the handler names none; timeout_ms <= 0:
+ * none; *cancel (may be NULL) set by the loop ends a wait early. */
+void nd_handler_run(kube_runtime_t *rt, const char *ctr_id,
+                    const struct nd_handler *h, const char *host,
+                    int64_t timeout_ms, const volatile int *cancel,
+                    struct nd_outcome *out);
+
+/* probe.c (loop) */
+struct nd_prober;
+/* Create/keep the probers of the pod's containers per the spec. */
+void nd_probes_sync(kube_node_agent_t *a, struct nd_pod *p, json_object *spec);
+void nd_prober_free(struct nd_prober *pr);
+/* The startup probe passed (or there is none) and the container runs. */
+bool nd_ctr_started(const struct nd_ctr *c);
+/* Running, started, and its readiness probe passed (or there is none). */
+bool nd_ctr_ready(const struct nd_ctr *c);
+
+/* hooks.c: stopping a container (preStop, stop signal, SIGKILL). */
+/* Move the stop of c's current instance on: the Killing event (message
+ * NULL: "Stopping container X"), preStop within grace_s, the stop signal,
+ * SIGKILL once the grace period is over.  Returns the ms until it wants
+ * to be called again (0: nothing pending). */
+int64_t nd_ctr_stop(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                    int64_t grace_s, const char *message);
+/* Run c's postStart hook (a job); the container counts as not started
+ * until it is done; a failure kills it. */
+void nd_post_start(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c);
+/* A hook job's text of the handler failure (FailedPostStartHook). */
+char *nd_hook_message(const struct nd_handler *h, const char *ctr,
+                      const char *pod_desc, const struct nd_outcome *o);
+/* The host probes and hooks reach the pod at (owned; NULL: none yet). */
+char *nd_pod_probe_host(kube_node_agent_t *a, const struct nd_pod *p);
 
 /* ---- pods --------------------------------------------------------------- */
 
@@ -154,6 +307,10 @@ struct nd_pod {
   int64_t mount_event_ms;
   char **refs; /* "configmap/NAME", "secret/NAME" the pod reads */
   size_t n_refs;
+  /* per-object reads: "configmap/NS/NAME", "secret/NS/NAME" the pod holds
+   * a watch of (sources.c) */
+  char **src_keys;
+  size_t n_src_keys;
   /* containers: init containers first, in spec order, then the others */
   struct nd_ctr *ctrs;
   size_t n_ctrs;
@@ -162,8 +319,7 @@ struct nd_pod {
   bool admitted, rejected;
   char *reject_reason, *reject_message;
   enum nd_term term;
-  int64_t kill_deadline_ms; /* SIGKILL after this (monotonic) */
-  bool kill_sent;
+  int64_t term_grace_s; /* the grace period of the pod's stop */
   bool job_running;
   bool adopted;
   /* status writes */
@@ -189,6 +345,9 @@ struct kube_node_agent {
   kube_event_recorder_t *recorder;
   kube_controller_t *ctl;
   kube_workers_t *workers;
+  /* probes and hooks: their waits (timeouts, a postStart with no
+   * deadline) never hold up the pods' own jobs */
+  kube_workers_t *probe_workers;
   kube_runtime_t *rt;   /* the loop thread's handle */
   pthread_key_t rt_key; /* each worker thread's handle */
   bool rt_key_ok;
@@ -197,6 +356,9 @@ struct kube_node_agent {
   struct nd_mailbox *mailbox;
   struct nd_pod **pods_v;
   size_t n_pods, cap_pods;
+  /* per-object watches of configMaps and Secrets (sources.c) */
+  struct nd_src **srcs;
+  size_t n_srcs, cap_srcs;
   bool started, draining;
   void (*drain_done)(void *);
   void *drain_arg;
@@ -224,6 +386,7 @@ struct nd_job {
   kube_node_agent_t *a;
   char *uid;      /* the pod (NULL for agent jobs) */
   bool exclusive; /* the pod's one job (its sync waits for it) */
+  bool probe;     /* runs on the probe workers (probes, hooks) */
   void (*work)(nd_job_t *j, kube_runtime_t *rt);
   void (*done)(nd_job_t *j); /* on the loop; the pod's sync ends after it */
   void (*free)(nd_job_t *j); /* releases the payload; may be NULL */
@@ -320,6 +483,15 @@ void nd_status_update(kube_node_agent_t *a, struct nd_pod *p);
 /* The phase the pod is in now ("Pending", ...); static string. */
 const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
                          json_object *spec);
+/* The exited current instance waits for its restart (CrashLoopBackOff,
+ * RunContainerError): the status shows it as lastState. */
+bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
+                       const struct nd_ctr *c);
+/* The instance lastState.terminated shows (the one `logs --previous`
+ * reads), or NULL. */
+const struct nd_instance *nd_ctr_last_terminated(const struct nd_pod *p,
+                                                 json_object *spec,
+                                                 const struct nd_ctr *c);
 /* After the teardown: final status, then DELETE with a UID precondition
  * when the object is being deleted; calls nd_pod_enqueue when done. */
 void nd_status_finish(kube_node_agent_t *a, struct nd_pod *p);
@@ -345,10 +517,10 @@ int nd_pod_record_write(const struct nd_pod *p, const char *state,
 int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
                         const kube_object_t *pod, char **names, size_t n,
                         kube_error_t *err);
-/* Send sig (0: each container's stop signal) to the running containers
- * (all=true: every process of their cgroups). */
-int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
-                       bool all, kube_error_t *err);
+/* Send sig to c's current instance (all: every process of its cgroup);
+ * a job beside the pod's own. */
+int nd_ctr_signal(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                  int sig, bool all, kube_error_t *err);
 int nd_signal_parse(const char *s); /* "SIGTERM", "TERM", "15" -> 15 */
 void nd_ctr_retry_later(kube_node_agent_t *a, struct nd_pod *p,
                         struct nd_ctr *c);
@@ -399,6 +571,25 @@ void nd_volumes_free(nd_volumes_t *v);
 /* Note that the pod reads configMap/secret `name` ("configmap",
  * "secret"): a change of it syncs the pod. */
 void nd_pod_ref(struct nd_pod *p, const char *kind, const char *name);
+
+/* ---- sources.c: the configMaps and Secrets pods read ---- */
+
+/* The object ns/name (borrowed, valid until its cache changes), or NULL
+ * when absent (or not watched yet). */
+const kube_object_t *nd_source_get(kube_node_agent_t *a, bool secret,
+                                   const char *ns, const char *name);
+/* Per-object reads: watch what the pod spec refers to (and stop watching
+ * what it no longer does); false while one of these watches has not
+ * listed yet (the pod syncs again once it has).  Shared reads: true. */
+bool nd_sources_ready(kube_node_agent_t *a, struct nd_pod *p,
+                      json_object *spec);
+/* The pod goes: let go of its watches. */
+void nd_sources_release(kube_node_agent_t *a, struct nd_pod *p);
+/* ns/name changed: the pods reading it sync again. */
+void nd_sources_changed(kube_node_agent_t *a, bool secret, const char *ns,
+                        const char *name);
+size_t nd_sources_watched(const kube_node_agent_t *a);
+void nd_sources_free(kube_node_agent_t *a);
 /* A digest of the plan (to write only when something changed). */
 const char *nd_volumes_digest(const nd_volumes_t *v);
 /* Worker: create/update the volume directories under pod_dir. */

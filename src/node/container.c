@@ -915,6 +915,9 @@ static void ct_done(nd_job_t *j) {
       continue;
     }
     ctr->create_backoff_ms = 0;
+    /* a new instance: what was asked of the last one is over */
+    free(ctr->kill_message);
+    ctr->kill_message = NULL;
     /* a new instance (running, or one that failed to start): the current
      * one becomes the previous one */
     if (ctr->has_cur) {
@@ -957,6 +960,7 @@ static void ct_done(nd_job_t *j) {
     nd_watch_exit(a, p, in, c->pid);
     if (c->pid <= 0)
       in->state = ND_RUNNING;
+    nd_post_start(a, p, ctr);
   }
 }
 
@@ -1024,10 +1028,8 @@ static void pull_auths(kube_node_agent_t *a, struct nd_pod *p,
         kube_json_get_string(json_object_array_get_idx(ips, i), "name");
     if (!name)
       continue;
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s", p->ns, name);
     nd_pod_ref(p, "secret", name);
-    const kube_object_t *s = kube_informer_get(a->secrets, key);
+    const kube_object_t *s = nd_source_get(a, true, p->ns, name);
     if (!s)
       continue; /* the kubelet goes on without a missing pull secret */
     json_object *data = kube_json_get(kube_object_json(s), "data");
@@ -1310,42 +1312,28 @@ static void kill_work(nd_job_t *j, kube_runtime_t *rt) {
   }
 }
 
-int nd_containers_kill(kube_node_agent_t *a, struct nd_pod *p, int sig,
-                       bool all, kube_error_t *err) {
+int nd_ctr_signal(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
+                  int sig, bool all, kube_error_t *err) {
+  if (!c->has_cur || !c->cur.id)
+    return 0;
   struct kill_job *k = calloc(1, sizeof *k);
-  if (!k || !(k->ids = calloc(p->n_ctrs + 1, sizeof(char *))) ||
-      !(k->sigs = calloc(p->n_ctrs + 1, sizeof(int)))) {
-    if (k)
+  if (!k || !(k->ids = calloc(1, sizeof(char *))) ||
+      !(k->sigs = calloc(1, sizeof(int))) || !(k->ids[0] = strdup(c->cur.id))) {
+    if (k) {
       free(k->ids);
+      free(k->sigs);
+    }
     free(k);
     return kube_make_oom(err);
   }
+  k->sigs[0] = sig;
+  k->n = 1;
   k->all = all;
-  for (size_t i = 0; i < p->n_ctrs; i++) {
-    struct nd_ctr *c = &p->ctrs[i];
-    if (!c->has_cur || c->cur.state != ND_RUNNING || !c->cur.id)
-      continue;
-    if (!all && c->stop_sent)
-      continue;
-    k->ids[k->n] = strdup(c->cur.id);
-    k->sigs[k->n] = sig ? sig : nd_signal_parse(c->cur.stop_signal);
-    if (!k->ids[k->n])
-      continue;
-    k->n++;
-    if (!all) {
-      c->stop_sent = true;
-      nd_pod_event(a, p, "Normal", "Killing", c->name, "Stopping container %s",
-                   c->name);
-    }
-  }
-  if (!k->n) {
-    kill_free(&(nd_job_t){.data = k});
-    return 0;
-  }
   nd_job_t *j = nd_job_new(a, p->uid, kill_work, NULL, k, kill_free);
   if (!j) {
     kill_free(&(nd_job_t){.data = k});
     return kube_make_oom(err);
   }
+  j->exclusive = false;
   return nd_job_submit(j, err) < 0 ? -1 : 1;
 }

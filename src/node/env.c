@@ -192,10 +192,8 @@ int nd_service_env(kube_node_agent_t *a, const char *ns, bool links,
 
 static const kube_object_t *source(kube_node_agent_t *a, struct nd_pod *p,
                                    bool secret, const char *name) {
-  char key[600];
   nd_pod_ref(p, secret ? "secret" : "configmap", name);
-  snprintf(key, sizeof key, "%s/%s", p->ns, name);
-  return kube_informer_get(secret ? a->secrets : a->configmaps, key);
+  return nd_source_get(a, secret, p->ns, name);
 }
 
 /* data[key] of a configMap (binaryData too) or secret (decoded); owned. */

@@ -15,8 +15,27 @@ static const char *const own_conditions[] = {
     "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"};
 
 static bool ctr_ready(const struct nd_ctr *c) {
-  /* no readiness probes yet: a running container is ready */
-  return c->has_cur && c->cur.state == ND_RUNNING;
+  return nd_ctr_ready(c); /* probe.c: running, started, readiness */
+}
+
+bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
+                       const struct nd_ctr *c) {
+  if (!c->has_cur || c->cur.state != ND_EXITED || p->term != ND_TERM_NONE ||
+      !c->waiting_reason ||
+      !(streq(c->waiting_reason, "CrashLoopBackOff") ||
+        streq(c->waiting_reason, "RunContainerError")))
+    return false;
+  const char *policy = nd_restart_policy(spec);
+  return c->kind == ND_SIDECAR || streq(policy, "Always") ||
+         (streq(policy, "OnFailure") && c->cur.exit_code != 0);
+}
+
+const struct nd_instance *nd_ctr_last_terminated(const struct nd_pod *p,
+                                                 json_object *spec,
+                                                 const struct nd_ctr *c) {
+  if (nd_ctr_restarting(p, spec, c))
+    return &c->cur;
+  return c->has_prev && c->prev.state == ND_EXITED ? &c->prev : NULL;
 }
 
 /* kubelet's getPhase. */
@@ -133,14 +152,11 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
   }
   json_object *state = json_object_new_object();
   json_object *last = json_object_new_object();
-  bool run = in && in->state == ND_RUNNING;
+  /* while postStart runs the container is still being created (the
+   * kubelet's sync is blocked in the hook) */
+  bool run = in && in->state == ND_RUNNING && !c->post_start_running;
   bool ex = in && in->state == ND_EXITED;
-  const char *policy = nd_restart_policy(spec);
-  bool restarting = ex && p->term == ND_TERM_NONE && c->waiting_reason &&
-                    (streq(c->waiting_reason, "CrashLoopBackOff") ||
-                     streq(c->waiting_reason, "RunContainerError")) &&
-                    (c->kind == ND_SIDECAR || streq(policy, "Always") ||
-                     (streq(policy, "OnFailure") && in->exit_code != 0));
+  bool restarting = ex && nd_ctr_restarting(p, spec, c);
   if (run) {
     json_object *r = json_object_new_object();
     add_time(r, "startedAt", &in->started);
@@ -158,15 +174,15 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
       add_str(w, "message", c->waiting_message);
     json_object_object_add(state, "waiting", w);
   }
-  if (restarting)
-    json_object_object_add(last, "terminated", terminated(in));
-  else if (c->has_prev && c->prev.state == ND_EXITED)
-    json_object_object_add(last, "terminated", terminated(&c->prev));
+  const struct nd_instance *lt = nd_ctr_last_terminated(p, spec, c);
+  if (lt)
+    json_object_object_add(last, "terminated", terminated(lt));
   json_object_object_add(s, "state", state);
   json_object_object_add(s, "lastState", last);
   json_object_object_add(s, "ready", json_object_new_boolean(ctr_ready(c)));
   json_object_object_add(s, "restartCount", json_object_new_int(c->restarts));
-  json_object_object_add(s, "started", json_object_new_boolean(run));
+  json_object_object_add(s, "started",
+                         json_object_new_boolean(nd_ctr_started(c)));
   return s;
 }
 
@@ -196,17 +212,20 @@ static json_object *condition(json_object *old_conds, const char *type, bool ok,
   return c;
 }
 
+/* init: the init containers (sidecars done once started); else the
+ * containers whose readiness counts for ContainersReady: the sidecars
+ * (first, as the kubelet lists them) and the pod's containers. */
 static char *names_of(const struct nd_pod *p, bool init, bool unready) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   bool any = false;
   kube_strbuf_printf(&sb, "[");
   for (size_t i = 0; i < p->n_ctrs; i++) {
     const struct nd_ctr *c = &p->ctrs[i];
-    bool is_init = c->kind != ND_APP;
-    if (is_init != init)
+    bool counted = init ? c->kind != ND_APP : c->kind != ND_INIT;
+    if (!counted)
       continue;
     bool done = init ? (c->kind == ND_SIDECAR
-                            ? ctr_ready(c)
+                            ? nd_ctr_started(c)
                             : c->has_cur && c->cur.state == ND_EXITED &&
                                   c->cur.exit_code == 0)
                      : ctr_ready(c);
@@ -261,13 +280,14 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     if (c->kind == ND_INIT &&
         !(c->has_cur && c->cur.state == ND_EXITED && c->cur.exit_code == 0))
       initialized = false;
-    if (c->kind == ND_SIDECAR && !ctr_ready(c) && p->term == ND_TERM_NONE &&
-        !p->finished)
+    if (c->kind == ND_SIDECAR && !nd_ctr_started(c) &&
+        p->term == ND_TERM_NONE && !p->finished)
       initialized = false;
   }
+  /* sidecars' readiness counts too (GenerateContainersReadyCondition) */
   bool all_ready = !p->rejected && p->term == ND_TERM_NONE;
   for (size_t i = 0; i < p->n_ctrs; i++)
-    if (p->ctrs[i].kind == ND_APP && !ctr_ready(&p->ctrs[i]))
+    if (p->ctrs[i].kind != ND_INIT && !ctr_ready(&p->ctrs[i]))
       all_ready = false;
   /* conditions: ours, then the others as they were (PodScheduled, ...) */
   json_object *conds = json_object_new_array();

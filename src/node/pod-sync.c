@@ -274,10 +274,12 @@ static void plan_containers(kube_node_agent_t *a, struct nd_pod *p,
     bool running = c->has_cur && c->cur.state == ND_RUNNING;
     bool exited = c->has_cur && c->cur.state == ND_EXITED;
     if (c->kind == ND_SIDECAR) {
-      if (running)
+      /* the next init container waits until the sidecar started (its
+       * startup probe passed) */
+      if (running && nd_ctr_started(c))
         continue;
       *initialized = false;
-      if (may_start(a, p, c, spec, wake_ms))
+      if (!running && may_start(a, p, c, spec, wake_ms))
         add_name(names, n, c->name);
       break;
     }
@@ -320,7 +322,6 @@ static bool any_running(const struct nd_pod *p) {
 static int sync_terminating(kube_node_agent_t *a, struct nd_pod *p,
                             const kube_object_t *pod) {
   kube_error_t err = KUBE_ERROR_INIT;
-  int rc = 0;
   if (p->term == ND_TERM_NONE) {
     const kube_object_t *o = pod ? pod : p->last;
     /* a pod found only on disk (deleted while no agent ran): at once */
@@ -328,26 +329,23 @@ static int sync_terminating(kube_node_agent_t *a, struct nd_pod *p,
     if (grace < MIN_GRACE_S)
       grace = MIN_GRACE_S;
     p->term = ND_TERM_STOPPING;
-    p->kill_deadline_ms = nd_now_ms() + grace * 1000;
+    p->term_grace_s = grace;
     log_debug("pod %s/%s: stopping (grace %llds)", p->ns, p->name,
               (long long)grace);
   }
   if (p->term == ND_TERM_STOPPING) {
     if (any_running(p)) {
-      int64_t left = p->kill_deadline_ms - nd_now_ms();
-      if (left <= 0 && !p->kill_sent) {
-        p->kill_sent = true;
-        rc = nd_containers_kill(a, p, SIGKILL, true, &err);
-      } else {
-        /* the stop signal, for containers that have not had it */
-        rc = nd_containers_kill(a, p, 0, false, &err);
-        nd_pod_enqueue(a, p, left > 0 ? left : 1000);
+      /* each container: Killing, preStop, its stop signal, SIGKILL after
+       * the grace period (hooks.c) */
+      int64_t wake = 0;
+      for (size_t i = 0; i < p->n_ctrs; i++) {
+        int64_t w = nd_ctr_stop(a, p, &p->ctrs[i], p->term_grace_s, NULL);
+        if (w > 0 && (!wake || w < wake))
+          wake = w;
       }
-      if (rc < 0)
-        log_warn("pod %s/%s: %s", p->ns, p->name, err.message);
-      kube_error_clear(&err);
+      nd_pod_enqueue(a, p, wake > 0 ? wake : 1000);
       nd_status_update(a, p);
-      return rc > 0 ? KUBE_SYNC_PENDING : 0;
+      return 0;
     }
     p->term = ND_TERM_STOPPED;
   }
@@ -490,6 +488,14 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
     nd_status_update(a, p); /* the node says why; the pod waits */
     return 0;
   }
+  if (!nd_sources_ready(a, p, spec)) {
+    /* a watch's first list syncs the pod again; look anyway later, in
+     * case the list keeps failing (the Node authorizer's graph not there
+     * yet) and was given up until its backoff */
+    nd_status_update(a, p);
+    nd_pod_enqueue(a, p, 2000);
+    return 0;
+  }
   const char *phase = nd_pod_phase(a, p, spec);
   if (streq(phase, "Succeeded") || streq(phase, "Failed")) {
     p->finished = true;
@@ -539,6 +545,16 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   size_t n = 0;
   int64_t wake = 0;
   bool initialized;
+  nd_probes_sync(a, p, spec);
+  /* containers the probes or a failed postStart want killed */
+  for (size_t i = 0; i < p->n_ctrs; i++) {
+    struct nd_ctr *c = &p->ctrs[i];
+    if (!c->kill_message)
+      continue;
+    int64_t w = nd_ctr_stop(a, p, c, c->kill_grace_s, c->kill_message);
+    if (w > 0 && (!wake || w < wake))
+      wake = w;
+  }
   plan_containers(a, p, spec, &names, &n, &wake, &initialized);
   int rc = 0;
   if (n) {

@@ -160,10 +160,11 @@ KUBE_EXPORT void kube_node_stream_free(kube_node_stream_t *s) {
   s->http = NULL;
   while (s->sessions) {
     struct nd_session *ss = s->sessions;
-    ss->ops->close(ss, "the streaming server is shutting down");
-    /* A session waiting for its worker job unlinks once the job is back;
-     * take it off the list now so the loop ends. */
+    /* Off the list before close, which may free it; a session waiting for
+     * its worker job would otherwise stay linked until the job is back,
+     * and the loop would not end. */
     nd_session_unlink(ss);
+    ss->ops->close(ss, "the streaming server is shutting down");
   }
   /* Runs the completions still owed: they see `freeing` and release. */
   kube_workers_free(s->workers);

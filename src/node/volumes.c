@@ -157,10 +157,7 @@ static int keys_into(kube_node_agent_t *a, struct nd_pod *p, struct vol *v,
                           "%s name",
                           volname, secret ? "secret" : "configmap");
   nd_pod_ref(p, secret ? "secret" : "configmap", name);
-  char key[600];
-  snprintf(key, sizeof key, "%s/%s", p->ns, name);
-  const kube_object_t *obj =
-      kube_informer_get(secret ? a->secrets : a->configmaps, key);
+  const kube_object_t *obj = nd_source_get(a, secret, p->ns, name);
   bool optional = nd_spec_bool(src, "optional");
   if (!obj) {
     if (optional)

@@ -150,7 +150,11 @@ KUBE_EXPORT int kube_runtime_attach(kube_runtime_t *rt, const char *id,
     want |= ATT_WANT_STDERR;
   if (o && o->stdin)
     want |= ATT_WANT_STDIN;
-  if (send_msg(a->fd, ATT_HELLO, &want, 1, err) < 0) {
+  /* The monitor acknowledges the hello once the session is registered:
+   * output written after this returns reaches us (an attach made before
+   * kube_runtime_start() sees everything). */
+  if (send_msg(a->fd, ATT_HELLO, &want, 1, err) < 0 ||
+      wait_ack(a->fd, "attach", err) < 0) {
     kube_rt_attach_free(a);
     return -1;
   }

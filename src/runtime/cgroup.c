@@ -194,8 +194,24 @@ long rt_cg_read_key(const char *dir, const char *file, const char *key) {
   return -1;
 }
 
+/* v1 cpuset: a child's empty cpus/mems take the parent's. */
+static int fill_cpuset(const char *parent, const char *dir, kube_error_t *err) {
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (size_t i = 0; i < 2; i++) {
+    char v[256];
+    if (rt_cg_read(dir, files[i], v, sizeof v) != 0)
+      continue; /* set already, or not a cpuset directory */
+    if (rt_cg_read(parent, files[i], v, sizeof v) > 0 &&
+        rt_cg_write(dir, files[i], v, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 /* mkdir every component of path below root.  v1 cpuset children start with
- * empty cpus/mems, which makes attaching fail: copy them from the parent. */
+ * empty cpus/mems, which makes attaching fail: copy them from the parent,
+ * also into a directory that exists already, which another thread may
+ * have made an instant ago and not filled yet (pods starting at once). */
 int rt_cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
                   kube_error_t *err) {
   char dir[512];
@@ -208,19 +224,11 @@ int rt_cg_mkdir_p(const char *root, const char *path, bool copy_cpuset,
       char parent[512];
       snprintf(parent, sizeof parent, "%s", dir);
       n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)len, p);
-      if (mkdir(dir, 0755) < 0) {
-        if (errno != EEXIST)
-          return kube_make_error(err, errno, "mkdir %s: %s", dir,
-                                 strerror(errno));
-      } else if (copy_cpuset) {
-        char v[256];
-        if (rt_cg_read(parent, "cpuset.cpus", v, sizeof v) > 0 &&
-            rt_cg_write(dir, "cpuset.cpus", v, err) < 0)
-          return -1;
-        if (rt_cg_read(parent, "cpuset.mems", v, sizeof v) > 0 &&
-            rt_cg_write(dir, "cpuset.mems", v, err) < 0)
-          return -1;
-      }
+      if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return kube_make_error(err, errno, "mkdir %s: %s", dir,
+                               strerror(errno));
+      if (copy_cpuset && fill_cpuset(parent, dir, err) < 0)
+        return -1;
     }
     if (!slash)
       break;

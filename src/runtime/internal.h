@@ -379,7 +379,7 @@ enum {
   ATT_CLOSE = 'C',  /* client: close stdin */
   ATT_RESIZE = 'R', /* client: u16 rows, u16 cols */
   ATT_REOPEN = 'O', /* client: reopen the log */
-  ATT_ACK = 'A',    /* monitor: i32 errno of a request (0: done) */
+  ATT_ACK = 'A',    /* monitor: i32 errno of a request or hello (0: done) */
   ATT_OUT = '1',    /* monitor: stdout bytes */
   ATT_ERR = '2',    /* monitor: stderr bytes */
 };

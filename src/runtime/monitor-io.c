@@ -250,6 +250,7 @@ static void client_read(struct mon *m, struct mon_client *c) {
   switch (m->msg[0]) {
   case ATT_HELLO:
     c->want = n > 1 ? (unsigned char)m->msg[1] : 0;
+    ack(c, 0);
     break;
   case ATT_STDIN:
     if (m->stdin_fd >= 0 && !m->stdin_close_pending &&

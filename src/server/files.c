@@ -134,6 +134,18 @@ int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
   return existed ? 0 : 1;
 }
 
+/* A serving certificate signed by the CA, mode 0600 (public, but the
+ * data directory's files are its owner's alone). */
+static int sign_serving_cert(const char *cert, const char *key, const char *ca,
+                             const char *ca_key, const char *san,
+                             const char *what, kube_error_t *err) {
+  if (kube_apiserver_generate_cert_signed(cert, key, ca, ca_key, san, err) < 0)
+    return kube_error_wrap(err, "%s", what);
+  if (chmod(cert, 0600) < 0)
+    return kube_make_error(err, errno, "chmod %s: %s", cert, strerror(errno));
+  return 0;
+}
+
 int srv_ensure_cert(const char *dir, const char *san, char **cert_out,
                     char **key_out, kube_error_t *err) {
   cleanup_free char *ca = NULL;
@@ -154,16 +166,44 @@ int srv_ensure_cert(const char *dir, const char *san, char **cert_out,
   if (!fresh_ca && access(*cert_out, R_OK) == 0 &&
       access(*key_out, R_OK) == 0 && old_san && streq(old_san, want))
     return 0;
-  if (kube_apiserver_generate_cert_signed(*cert_out, *key_out, ca, ca_key, san,
-                                          err) < 0 ||
+  if (sign_serving_cert(*cert_out, *key_out, ca, ca_key, san,
+                        "serving certificate", err) < 0 ||
       srv_write_file(san_path, want, 0600, err) < 0)
-    return kube_error_wrap(err, "serving certificate");
-  /* Public, but the data directory's files are its owner's alone. */
-  if (chmod(*cert_out, 0600) < 0)
-    return kube_make_error(err, errno, "chmod %s: %s", *cert_out,
-                           strerror(errno));
+    return -1;
   log_info("kubed: generated serving certificate %s", *cert_out);
   return 0;
+}
+
+int srv_kubelet_client_cert(const char *dir, const char *ca,
+                            const char *ca_key, char **cert_out,
+                            char **key_out, kube_error_t *err) {
+  static const char *const groups[] = {"system:masters", NULL};
+  cleanup_free char *cert = NULL;
+  cleanup_free char *key = NULL;
+  if (asprintf(cert_out, "%s/kubelet-client.crt", dir) < 0 ||
+      asprintf(key_out, "%s/kubelet-client.key", dir) < 0)
+    return kube_make_oom(err);
+  if (kube_apiserver_sign_client_cert(ca, ca_key,
+                                      "kube-apiserver-kubelet-client", groups,
+                                      365, &cert, &key, err) < 0 ||
+      srv_write_file(*key_out, key, 0600, err) < 0 ||
+      srv_write_file(*cert_out, cert, 0600, err) < 0)
+    return kube_error_wrap(err, "kubelet client certificate");
+  return 0;
+}
+
+int srv_kubelet_serving_cert(const char *dir, const char *ca,
+                             const char *ca_key, const char *node_name,
+                             const char *node_ip, char **cert_out,
+                             char **key_out, kube_error_t *err) {
+  cleanup_free char *san = NULL;
+  if (asprintf(cert_out, "%s/kubelet.crt", dir) < 0 ||
+      asprintf(key_out, "%s/kubelet.key", dir) < 0 ||
+      asprintf(&san, "DNS:%s%s%s", node_name, node_ip ? ",IP:" : "",
+               node_ip ? node_ip : "") < 0)
+    return kube_make_oom(err);
+  return sign_serving_cert(*cert_out, *key_out, ca, ca_key, san,
+                           "kubelet serving certificate", err);
 }
 
 char *srv_load_identity(const char *dir, kube_error_t *err) {

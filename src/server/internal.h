@@ -31,6 +31,21 @@ int srv_ensure_ca(const char *dir, char **ca_out, char **ca_key_out,
                   kube_error_t *err);
 /* DATA/join-token, generated on first start (owned). */
 char *srv_load_join_token(const char *dir, kube_error_t *err);
+/* DATA/kubelet-client.crt and .key: the API server's client certificate
+ * for kubelet ports (CN kube-apiserver-kubelet-client, O system:masters,
+ * as kubeadm's apiserver-kubelet-client), signed by the cluster CA anew at
+ * each start.  Paths owned (free). */
+int srv_kubelet_client_cert(const char *dir, const char *ca,
+                            const char *ca_key, char **cert_out,
+                            char **key_out, kube_error_t *err);
+/* DATA/kubelet.crt and .key: the node's kubelet serving certificate for
+ * its name and IP (may be NULL), signed by the cluster CA anew at each
+ * start.  Paths owned (free). */
+int srv_kubelet_serving_cert(const char *dir, const char *ca,
+                             const char *ca_key, const char *node_name,
+                             const char *node_ip, char **cert_out,
+                             char **key_out, kube_error_t *err);
+
 /* DATA/tls.crt and tls.key signed by the cluster CA for the names `san`
  * adds (see kube_apiserver_generate_cert; NULL: the default cluster's);
  * made again when the CA is new or the names changed (DATA/tls.san keeps
@@ -85,8 +100,21 @@ const char *srv_registry_address(void *impl);
 const char *srv_token(const kube_server_t *srv);
 void srv_tls_files(const kube_server_t *srv, const char **cert,
                    const char **key);
-/* DATA/ca.crt, the cluster CA (TLS servers). */
+/* DATA/ca.crt and ca.key, the cluster CA (TLS servers). */
 const char *srv_ca_file(const kube_server_t *srv);
+const char *srv_ca_key_file(const kube_server_t *srv);
+
+/* The web dashboard at /ui/ (dashboard.c). */
+extern const kube_component_ops_t srv_dashboard_ops;
+void *srv_dashboard_new(kube_error_t *err);
+/* The cluster DNS (dns.c) from the options' DNS settings (copied);
+ * BadRequest for a bad domain, address or upstream. */
+extern const kube_component_ops_t srv_dns_ops;
+void *srv_dns_new(const kube_server_options_t *o, kube_error_t *err);
+/* The port it listens on (0: none). */
+int srv_dns_port(void *impl);
+/* Its /metrics lines (kubed_dns_*). */
+void srv_dns_metrics(void *impl, kube_strbuf_t *out);
 
 /* The cluster's address plan (server.c), resolved from the options:
  * every string set. */
@@ -117,8 +145,9 @@ void *srv_proxy_new(const char *node_ip, const char *node_name,
                     kube_error_t *err);
 
 extern const kube_component_ops_t srv_node_ops;
-/* opts borrowed (copied). */
+/* opts borrowed (copied); kubelet_listen: kube_server_options_t's
+ * node_kubelet_listen (copied; may be NULL). */
 void *srv_node_new(const struct kube_node_agent_options *opts,
-                   kube_error_t *err);
+                   const char *kubelet_listen, kube_error_t *err);
 
 #endif /* KUBE_SERVER_INTERNAL_H */

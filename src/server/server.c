@@ -32,6 +32,9 @@ struct kube_server {
   char *token;
   char *cert, *key;
   char *ca, *ca_key; /* the cluster CA (TLS servers) */
+  /* the API server's client certificate for kubelet ports, when the
+   * options name none and a cluster CA signs one */
+  char *kubelet_cert, *kubelet_key;
   char *join_token;
   char *url;
   char *kubeconfig;
@@ -183,6 +186,7 @@ static void serve_metrics(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
   kube_store_metrics_write(srv->store, &sb);
   if (srv->sched_impl)
     srv_scheduler_metrics(srv->sched_impl, &sb);
+  srv_dns_metrics(kube_server_component(srv, "dns"), &sb);
   if (sb.oom) {
     kube_strbuf_clear(&sb);
     kube_http_reply_error(ctx->request, 500, "out of memory");
@@ -323,8 +327,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     static const char *const files[] = {
         "token",   "identity",        "tls.key",
         "tls.crt", "kubeconfig.yaml", "registries.yaml",
-        "ca.key",  "join-token",      "ca.crt",
-        "tls.san"};
+        "ca.key",  "join-token",      "ca.crt", "kubelet.crt", "kubelet.key",
+        "kubelet-client.crt", "kubelet-client.key", "tls.san"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", srv->data_dir, files[i]);
@@ -387,6 +391,14 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     kube_error_wrap(err, "open %s store", store);
     goto fail;
   }
+  if (srv->ca && !o.kubelet_client_cert_file && !o.kubelet_client_key_file) {
+    if (srv_kubelet_client_cert(srv->data_dir, srv->ca, srv->ca_key,
+                                &srv->kubelet_cert, &srv->kubelet_key,
+                                err) < 0)
+      goto fail;
+    o.kubelet_client_cert_file = srv->kubelet_cert;
+    o.kubelet_client_key_file = srv->kubelet_key;
+  }
   kube_apiserver_options_t ao = {
       .struct_size = sizeof ao,
       .token = srv->token,
@@ -448,6 +460,16 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_controllers_ops, impl, err) < 0)
       goto fail;
   }
+  /* An embedder's in-memory cluster (no data directory) gets no DNS
+   * listener unless it asks for one. */
+  if (!o.no_dns && (srv->data_dir || o.dns_listen)) {
+    /* the DNS answers for the plan's domain at the plan's address */
+    o.cluster_domain = srv->plan.cluster_domain;
+    o.cluster_dns = srv->plan.cluster_dns;
+    void *impl = srv_dns_new(&o, err);
+    if (!impl || add_component(srv, &srv_dns_ops, impl, err) < 0)
+      goto fail;
+  }
   if (kube_apiserver_handle_path(srv->api, "/metrics", serve_metrics, srv,
                                  err) < 0)
     goto fail;
@@ -462,6 +484,16 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     void *impl = srv_settings_new(err);
     if (!impl || add_component(srv, &srv_settings_ops, impl, err) < 0)
       goto fail;
+  }
+  if (!o.no_dashboard) {
+    void *impl = srv_dashboard_new(err);
+    if (!impl || add_component(srv, &srv_dashboard_ops, impl, err) < 0)
+      goto fail;
+  }
+  if (o.node_kubelet_listen && !o.node) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "a kubelet port needs a node");
+    goto fail;
   }
   if (o.node) {
     /* The node's sockets reach Services (before the node: it stops
@@ -490,7 +522,13 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     no.service_cidr = srv->plan.service_cidr;
     no.cluster_dns = srv->plan.cluster_dns;
     no.cluster_domain = srv->plan.cluster_domain;
-    void *impl = srv_node_new(&no, err);
+    void *impl = srv_node_new(&no, o.node_kubelet_listen, err);
+    if (impl && o.node_kubelet_listen && !srv->ca) {
+      srv_node_ops.free(impl);
+      impl = NULL;
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "a kubelet port needs the cluster CA (a TLS listener)");
+    }
     if (!impl || add_component(srv, &srv_node_ops, impl, err) < 0)
       goto fail;
   }
@@ -537,6 +575,15 @@ KUBE_EXPORT int kube_server_start(kube_server_t *srv, kube_error_t *err) {
       goto fail;
     c->inited = true;
   }
+  /* Components start on a bootstrapped API (the namespaces kube-system,
+   * kube-public, kube-node-lease and default, the kubernetes Service):
+   * their first writes there would otherwise meet 404s.  Pumps the loop
+   * (at most 10 s) unless it already runs on this thread (start called
+   * from a loop callback: iterating fails, and they start at once). */
+  int64_t until = kube_time_mono_ns() + 10 * 1000000000LL;
+  while (!kube_apiserver_ready(srv->api) && kube_time_mono_ns() < until)
+    if (kube_loop_iterate(srv->loop, 50) < 0)
+      break;
   for (size_t i = 0; i < srv->n_comps; i++) {
     struct component *c = &srv->comps[i];
     if (c->ops->start && c->ops->start(c->impl, err) < 0)
@@ -739,6 +786,10 @@ const char *srv_ca_file(const kube_server_t *srv) {
   return srv->ca;
 }
 
+const char *srv_ca_key_file(const kube_server_t *srv) {
+  return srv->ca_key;
+}
+
 KUBE_EXPORT void *kube_server_component(kube_server_t *srv, const char *name) {
   for (size_t i = 0; i < srv->n_comps; i++)
     if (streq(srv->comps[i].ops->name, name))
@@ -784,6 +835,8 @@ KUBE_EXPORT void kube_server_free(kube_server_t *srv) {
   free(srv->kubeconfig);
   free(srv->ca);
   free(srv->ca_key);
+  free(srv->kubelet_cert);
+  free(srv->kubelet_key);
   free(srv->join_token);
   free(srv);
 }

@@ -105,7 +105,11 @@ def test_no_scheduler():
     ({"listen": "tcp:127.0.0.1:0"}, TypeError, "not a str"),
     ({"listen": [5]}, TypeError, "must be a str"),
     ({"listen": ["http://x"]}, ValueError, "listen spec"),
-    ({"node": True}, NotImplementedError, "node agent"),
+    ({"node": "yes"}, TypeError, "node must be a bool or a dict"),
+    ({"node": {"node_ip": 5}}, TypeError, "node_ip must be a str"),
+    ({"node": {"nodename": "x"}}, ValueError, "unknown node option"),
+    ({"node": {"max_pods": 0}}, ValueError, "max_pods"),
+    ({"node": {"pod_cidr": "10.0.0.0/99"}}, Exception, "CIDR|cidr"),
     ({"data_dir": 3}, TypeError, "data_dir"),
     ({"bogus": 1}, TypeError, "bogus"),
 ])

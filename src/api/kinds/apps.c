@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Workloads of apps/v1 and core/v1 ReplicationController: Deployment,
- * ReplicaSet, DaemonSet, StatefulSet, ReplicationController.  Columns and
- * cells of the real printers, SetDefaults_*, validation (selectors that
- * must match template labels, strategies, immutable fields) and the scale
+ * ReplicaSet, DaemonSet, StatefulSet, ReplicationController, and the
+ * ControllerRevisions DaemonSets and StatefulSets keep their history in.
+ * Columns and cells of the real printers, SetDefaults_*, validation (selectors
+ * that must match template labels, strategies, immutable fields) and the scale
  * subresource.
  */
 #include <ctype.h>
@@ -90,6 +91,12 @@ static const kube_kind_column_t deployment_columns[] = {
          "selected by this will be the ones affected by this deployment."),
     COL_END};
 
+static const kube_kind_column_t cr_columns[] = {
+    COL_NAME, COL("CONTROLLER", "string", "Controller of the object"),
+    COL("REVISION", "string",
+        "Revision indicates the revision of the state represented by Data."),
+    COL_AGE, COL_END};
+
 static const char *const sel_replicas[] = {"status.replicas", NULL};
 
 static void rc_cells(json_object *cells, json_object *obj, time_t now,
@@ -156,6 +163,35 @@ static void sts_cells(json_object *cells, json_object *obj, time_t now,
   api_cell_str(cells, buf);
   api_cell_age(cells, obj, now);
   api_cell_containers(cells, api_template_spec(obj));
+}
+
+/* printControllerRevision: the controller as formatResourceName with its
+ * kind ("daemonset.apps/x"), "<none>" without one. */
+static void cr_cells(json_object *cells, json_object *obj, time_t now,
+                     const kube_kind_t *kind) {
+  json_object *refs = jget_arr(jget_obj(obj, "metadata"), "ownerReferences");
+  json_object *ctrl = NULL;
+  for (size_t i = 0; !ctrl && i < jarr_len(refs); i++) {
+    json_object *r = jarr_at(refs, i);
+    if (jget_bool(r, "controller", false))
+      ctrl = r;
+  }
+  api_cell_str(cells, api_name_of(obj));
+  if (!ctrl) {
+    api_cell_str(cells, "<none>");
+  } else {
+    const char *av = jget_str0(ctrl, "apiVersion");
+    const char *slash = strchr(av, '/');
+    kube_strbuf_t sb = KUBE_STRBUF_INIT;
+    for (const char *k = jget_str0(ctrl, "kind"); *k; k++)
+      kube_strbuf_append_char(&sb, (char)tolower((unsigned char)*k));
+    if (slash)
+      kube_strbuf_printf(&sb, ".%.*s", (int)(slash - av), av);
+    kube_strbuf_printf(&sb, "/%s", jget_str0(ctrl, "name"));
+    api_cell_sb(cells, &sb);
+  }
+  api_cell_int(cells, jget_int(obj, "revision", 0));
+  api_cell_age(cells, obj, now);
 }
 
 /* spec[key].type defaults to RollingUpdate; the strategy's rollingUpdate
@@ -240,6 +276,24 @@ static void statefulset_defaults(json_object *obj, const kube_kind_t *kind) {
   api_jdefault(spec, "replicas", jint(1));
   api_jdefault(spec, "revisionHistoryLimit", jint(10));
   api_default_template(spec);
+}
+
+/* revision is an int64 without omitempty: 0 when absent. */
+static void cr_defaults(json_object *obj, const kube_kind_t *kind) {
+  api_jdefault(obj, "revision", jint(0));
+}
+
+/* ValidateControllerRevision(Update): data is mandatory and, once stored,
+ * immutable; revision is not negative (the controllers raise it when a
+ * template comes back, so it may change). */
+static void validate_cr(verrs_t *v, json_object *obj, json_object *old,
+                        const kube_kind_t *kind) {
+  json_object *data = jget(obj, "data");
+  if (!data)
+    api_v_required(v, "data", "data is mandatory");
+  api_validate_nonneg(v, obj, "revision", "revision");
+  if (old)
+    api_validate_immutable(v, data, jget(old, "data"), "data");
 }
 
 /* spec.selector of an apps/v1 workload cannot change once set. */
@@ -479,6 +533,12 @@ static const api_scale_t *scale_rc(const kube_kind_t *k) {
   return &scale_map;
 }
 
+static const struct kube_kind_strategy cr_strategy = {
+    .type = &api_t_ControllerRevision,
+    .validate = validate_cr,
+    .defaults = cr_defaults,
+    .cells = cr_cells,
+};
 static const struct kube_kind_strategy rc_strategy = {
     .type = &api_t_ReplicationController,
     .validate = validate_rc,
@@ -537,3 +597,7 @@ const kube_kind_t api_kind_statefulset =
     KIND("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true,
          NAMES("sts"), api_verbs_all, api_categories_all, api_sub_status_scale,
          sts_columns, NULL, &statefulset_strategy);
+const kube_kind_t api_kind_controllerrevision =
+    KIND("apps", "v1", "ControllerRevision", "controllerrevisions",
+         "controllerrevision", true, NULL, api_verbs_all, NULL, NULL,
+         cr_columns, NULL, &cr_strategy);

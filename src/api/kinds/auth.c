@@ -304,5 +304,8 @@ const api_type_t *api_body_type(const char *api_version, const char *kind) {
   if (streq(api_version, "authentication.k8s.io/v1") &&
       streq(kind, "TokenRequest"))
     return &api_t_TokenRequest;
+  if ((streq(api_version, "policy/v1") || streq(api_version, "policy/v1beta1")) &&
+      streq(kind, "Eviction"))
+    return &api_t_Eviction;
   return NULL;
 }

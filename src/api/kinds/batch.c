@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 
+#include "api/cron.h"
 #include "api/kinds/kind.h"
 
 static const kube_kind_column_t job_columns[] = {
@@ -255,42 +256,6 @@ static void validate_job(verrs_t *v, json_object *obj, json_object *old,
 }
 
 /* A cron field: "*", numbers, ranges a-b, lists, steps, or names. */
-static bool cron_field_ok(const char *s, size_t len) {
-  if (len == 0)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!isalnum((unsigned char)c) && c != '*' && c != '/' && c != ',' &&
-        c != '-' && c != '?')
-      return false;
-  }
-  return true;
-}
-
-static bool cron_ok(const char *s) {
-  static const char *const macros[] = {"@yearly", "@annually", "@monthly",
-                                       "@weekly", "@daily",    "@midnight",
-                                       "@hourly", NULL};
-  while (isspace((unsigned char)*s))
-    s++;
-  if (str_has_prefix(s, "TZ=") || str_has_prefix(s, "CRON_TZ="))
-    return false; /* Kubernetes wants spec.timeZone instead */
-  if (*s == '@')
-    return api_in_set(s, macros) || str_has_prefix(s, "@every ");
-  int fields = 0;
-  while (*s) {
-    const char *start = s;
-    while (*s && !isspace((unsigned char)*s))
-      s++;
-    if (!cron_field_ok(start, (size_t)(s - start)))
-      return false;
-    fields++;
-    while (isspace((unsigned char)*s))
-      s++;
-  }
-  return fields == 5;
-}
-
 static const char *const concurrency[] = {"Allow", "Forbid", "Replace", NULL};
 
 static void validate_cronjob(verrs_t *v, json_object *obj, json_object *old,
@@ -305,15 +270,29 @@ static void validate_cronjob(verrs_t *v, json_object *obj, json_object *old,
     return;
   }
   const char *sched = jget_str0(spec, "schedule");
+  const char *tz = jget_str(spec, "timeZone");
+  kube_error_t err = KUBE_ERROR_INIT;
   if (!*sched) {
     api_v_required(v, "spec.schedule", NULL);
-  } else if (!cron_ok(sched)) {
-    char msg[200];
-    snprintf(msg, sizeof(msg),
-             "unparseable schedule: expected exactly 5 "
-             "fields or a descriptor, found \"%.100s\"",
-             sched);
-    api_v_invalid(v, "spec.schedule", sched, msg);
+  } else if (strstr(sched, "TZ")) {
+    api_v_invalid(v, "spec.schedule", sched,
+                  "cannot use TZ or CRON_TZ in schedule, use timeZone field "
+                  "instead");
+  } else {
+    /* The schedule alone: a bad zone is spec.timeZone's error. */
+    api_cron_t *c = api_cron_parse(sched, NULL, &err);
+    if (!c)
+      api_v_invalid(v, "spec.schedule", sched, err.message);
+    api_cron_free(c);
+    kube_error_clear(&err);
+  }
+  if (tz) {
+    api_tz_t *z = *tz ? api_tz_load(tz, &err) : NULL;
+    if (!*tz || !z)
+      api_v_invalid(v, "spec.timeZone", tz,
+                    *tz ? err.message : "timeZone must be nil or non-empty string");
+    api_tz_free(z);
+    kube_error_clear(&err);
   }
   const char *cp = jget_str0(spec, "concurrencyPolicy");
   if (!api_in_set(cp, concurrency))

@@ -133,10 +133,11 @@ extern const kube_kind_t api_kind_service, api_kind_endpoints,
 extern const kube_kind_t api_kind_configmap, api_kind_secret,
     api_kind_serviceaccount;
 extern const kube_kind_t api_kind_storageclass;
+extern const kube_kind_t api_kind_pdb;
 extern const kube_kind_t api_kind_pvc, api_kind_pv, api_kind_limitrange,
     api_kind_resourcequota;
 extern const kube_kind_t api_kind_rc, api_kind_deployment, api_kind_replicaset,
-    api_kind_daemonset, api_kind_statefulset;
+    api_kind_daemonset, api_kind_statefulset, api_kind_controllerrevision;
 extern const kube_kind_t api_kind_job, api_kind_cronjob;
 extern const kube_kind_t api_kind_hpa_v2, api_kind_hpa_v1;
 extern const kube_kind_t api_kind_crd;

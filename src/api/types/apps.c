@@ -83,5 +83,9 @@ MESSAGE(StatefulSetStatus, I64(1, "observedGeneration"), I32K(2, "replicas"),
         I32(11, "availableReplicas"));
 MESSAGE(StatefulSet, TYPEMETA, MSG(1, "metadata", ObjectMeta),
         MSG(2, "spec", StatefulSetSpec), MSG(3, "status", StatefulSetStatus));
+/* data is a runtime.RawExtension: any JSON (a DaemonSet's or StatefulSet's
+ * template patch). */
+MESSAGE(ControllerRevision, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+        RAWJSON(2, "data"), I64K(3, "revision"));
 
 /* clang-format on */

@@ -48,6 +48,7 @@ extern const api_type_t api_t_StatefulSetOrdinals;
 extern const api_type_t api_t_StatefulSetSpec;
 extern const api_type_t api_t_StatefulSetStatus;
 extern const api_type_t api_t_StatefulSet;
+extern const api_type_t api_t_ControllerRevision;
 /* auth.c */
 extern const api_type_t api_t_PolicyRule;
 extern const api_type_t api_t_AggregationRule;
@@ -272,5 +273,11 @@ extern const api_type_t api_t_EndpointPortV1;
 extern const api_type_t api_t_EndpointSlice;
 extern const api_type_t api_t_EventSeriesV1;
 extern const api_type_t api_t_EventV1;
+extern const api_type_t api_t_PodDisruptionBudgetSpec;
+extern const api_type_t api_t_PodDisruptionBudgetStatus;
+extern const api_type_t api_t_PodDisruptionBudget;
+extern const api_type_t api_t_Preconditions;
+extern const api_type_t api_t_DeleteOptions;
+extern const api_type_t api_t_Eviction;
 
 #endif /* KUBE_API_TYPES_DECL_H */

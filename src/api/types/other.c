@@ -2,8 +2,8 @@
 /*
  * Types of the kinds libkube serves as JSON only (no protobuf field
  * numbers): core/v1 PersistentVolume, coordination.k8s.io/v1 Lease,
- * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event and
- * storage.k8s.io/v1 StorageClass.
+ * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event,
+ * policy/v1 PodDisruptionBudget and storage.k8s.io/v1 StorageClass.
  */
 #include "api/types/decl.h"
 #include "api/types/tdefs.h"
@@ -13,6 +13,8 @@
 #define COORD(name, fl, ...) TYPE_(name, PKG_COORDINATION, fl, __VA_ARGS__)
 #define DISC(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_DISCOVERY, fl, __VA_ARGS__)
 #define EVENTS(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_EVENTS, fl, __VA_ARGS__)
+#define META(name, fl, ...) TYPE_(name, PKG_META, fl, __VA_ARGS__)
+#define POLICY(name, fl, ...) TYPE_(name, PKG_POLICY, fl, __VA_ARGS__)
 #define STORAGE(name, fl, ...) TYPE_(name, PKG_STORAGE, fl, __VA_ARGS__)
 
 /* ---- core/v1 PersistentVolume: the volume sources stay untyped ---------- */
@@ -69,6 +71,27 @@ EVENTS(EventV1, "Event", 0, TYPEMETA, MSG(0, "metadata", ObjectMeta),
        MSG(0, "deprecatedSource", EventSource),
        TIME(0, "deprecatedFirstTimestamp"),
        TIME(0, "deprecatedLastTimestamp"), I32(0, "deprecatedCount"));
+
+/* ---- policy/v1 (disruptedPods, a map of pod name to time: JSON only) -- */
+
+POLICY(PodDisruptionBudgetSpec, 0, INTSTRK(1, "minAvailable"),
+       MSG(2, "selector", LabelSelector), INTSTRK(3, "maxUnavailable"),
+       STR(4, "unhealthyPodEvictionPolicy"));
+POLICY(PodDisruptionBudgetStatus, 0, I64(1, "observedGeneration"),
+       RAWJSON(0, "disruptedPods"), I32K(3, "disruptionsAllowed"),
+       I32K(4, "currentHealthy"), I32K(5, "desiredHealthy"),
+       I32K(6, "expectedPods"),
+       RMSGM(7, "conditions", Condition, "type"));
+POLICY(PodDisruptionBudget, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+       MSG(2, "spec", PodDisruptionBudgetSpec),
+       MSG(3, "status", PodDisruptionBudgetStatus));
+/* The body of pods/eviction, with meta/v1 DeleteOptions. */
+META(Preconditions, 0, STR(1, "uid"), STR(2, "resourceVersion"));
+META(DeleteOptions, 0, TYPEMETA, I64K(1, "gracePeriodSeconds"),
+     MSG(2, "preconditions", Preconditions), BOOLK(3, "orphanDependents"),
+     STR(4, "propagationPolicy"), RSTR(5, "dryRun"));
+POLICY(Eviction, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+       MSG(2, "deleteOptions", DeleteOptions));
 
 /* ---- storage.k8s.io/v1 -------------------------------------------------- */
 

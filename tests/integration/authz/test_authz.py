@@ -395,11 +395,22 @@ def check_bootstrap_and_node(c, join):
              stdin=json.dumps(node))
     c.ok("admin creates n2", "create", "-f", "-", stdin=json.dumps(node))
     c.ok("node labels its own Node", "label", "node", "n1", "a=b", cfg=cfg)
-    c.denied("node cannot label n2",
-             forbidden(u, "patch", "nodes", name="n2",
-                       reason="node 'n1' cannot modify node 'n2'"),
+    c.denied("node cannot read n2 (kubectl label reads it first)",
+             forbidden(u, "get", "nodes", name="n2",
+                       reason="node 'n1' cannot read 'n2', only its own Node "
+                       "object"),
              "label", "node", "n2", "a=b", cfg=cfg)
-    c.ok("node lists pods", "get", "pods", "-A", cfg=cfg)
+    c.ok("node lists its own pods", "get", "pods", "-A", "--field-selector",
+         "spec.nodeName=n1", cfg=cfg)
+    c.denied("node cannot list all pods",
+             forbidden(u, "list", "pods", reason="can only list/watch pods "
+                       "with spec.nodeName field selector"),
+             "get", "pods", "-A", cfg=cfg)
+    c.denied("node cannot list all nodes",
+             forbidden(u, "list", "nodes", reason="node 'n1' cannot read all "
+                       "nodes, only its own Node object"),
+             "get", "nodes", cfg=cfg)
+    c.ok("node reads its own Node", "get", "node", "n1", cfg=cfg)
     c.ok("secret s1", "create", "secret", "generic", "s1",
          "--from-literal=a=b")
     c.ok("secret s2", "create", "secret", "generic", "s2",
@@ -415,8 +426,16 @@ def check_bootstrap_and_node(c, join):
     c.denied("node cannot read s2",
              forbidden(u, "get", "secrets", ns="default", name="s2",
                        reason=reason), "get", "secret", "s2", cfg=cfg)
-    c.denied("node cannot list secrets", "can only get individual resources",
+    c.denied("node cannot list secrets",
+             forbidden(u, "list", "secrets", ns="default",
+                       reason="No Object name found"),
              "get", "secrets", cfg=cfg)
+    c.ok("node lists s1 by name (a per-object watch's list)", "get",
+         "secrets", "--field-selector", "metadata.name=s1", cfg=cfg)
+    c.denied("node cannot list s2 by name",
+             forbidden(u, "list", "secrets", ns="default", name="s2",
+                       reason=reason),
+             "get", "secrets", "--field-selector", "metadata.name=s2", cfg=cfg)
     pod["metadata"]["name"] = "on-n1-b"
     pod["spec"]["volumes"][0]["secret"]["secretName"] = "s2"
     c.ok("a second pod on n1 uses s2", "create", "-f", "-",
@@ -457,7 +476,9 @@ def check_bootstrap_and_node(c, join):
              forbidden(u, "create", "deployments", ns="default",
                        group="apps"),
              "create", "deployment", "d", "--image=nginx", cfg=cfg)
-    c.can_i("node can-i get nodes", "yes", "get", "nodes", cfg=cfg)
+    c.can_i("node can-i get its own Node", "yes", "get", "nodes/n1", cfg=cfg)
+    c.can_i("node cannot-i get nodes", "no - node 'n1' cannot read all nodes, "
+            "only its own Node object", "get", "nodes", cfg=cfg)
 
 
 def check_join_node(c, join, kube):

@@ -320,6 +320,13 @@ def check_label_annotate_patch(t, c):
     t.check(rc == 0 and out.strip() == "pod/kubia annotated", "annotate", (out, err))
     rc, out, err = c.run("get", "pod", "kubia", "-o", "jsonpath={.metadata.annotations.note}")
     t.check(out == "hello", "annotation stored", out)
+    rc, out, err = c.run("annotate", "pod", "kubia", "example.com/owner=team-a")
+    rc, out, err = c.run("get", "pod", "kubia", "-o",
+                         r"jsonpath={.metadata.annotations.example\.com/owner}")
+    t.check(rc == 0 and out == "team-a", "jsonpath with an escaped dot", (out, err))
+    rc, out, err = c.run("get", "pod", "kubia", "-o", "jsonpath={.metadata.name")
+    t.check(rc == 1 and "error parsing jsonpath {.metadata.name, unclosed action"
+            in err and not out, "a bad jsonpath: error and exit 1", (rc, out, err))
     rc, out, err = c.run("patch", "pod", "kubia", "-p", '{"metadata":{"labels":{"p":"s"}}}')
     t.check(rc == 0 and out.strip() == "pod/kubia patched", "patch (strategic)", (out, err))
     rc, out, err = c.run("patch", "pod", "kubia", "--type=merge", "-p",

@@ -5,6 +5,8 @@ for the scheduler, and a stand-in kubelet that marks bound pods Running and
 Ready and finishes the graceful deletion of bound pods, as a kubelet would,
 so that no container is needed."""
 import datetime
+import shutil
+import tempfile
 import os
 import subprocess
 import sys
@@ -308,3 +310,34 @@ def wind_down(t, k, kubelet, clis):
     for c in clis:
         c.cleanup()
     k.cleanup()
+
+
+def run_sections(doc, sections, make_suite, prefix):
+    """main() of a suite over kubed with nodes n1..n3 and the stand-in
+    kubelet: argv is KUBED KUBE [STORE] [SECTION...]; `sections` maps a
+    section to the suite's method names; make_suite(t, k, kube, kubectl,
+    tmp) builds the suite.  Returns the exit code."""
+    if len(sys.argv) < 3 or any(a not in sections for a in sys.argv[4:]):
+        print(doc)
+        return 2
+    kubed, kube = sys.argv[1], sys.argv[2]
+    store = sys.argv[3] if len(sys.argv) > 3 else "memory"
+    names = sys.argv[4:] or list(sections)
+    t = Failures()
+    k = Kubed(kubed, store=store, extra=kubed_args(kubed))
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    clis = []
+    kubelet = None
+    try:
+        k.start()
+        add_nodes(k, ["n1", "n2", "n3"])
+        kubelet = FakeKubelet(k, ["n1", "n2", "n3"]).start()
+        kube_cli, kubectl, clis = make_clis(k, kube)
+        s = make_suite(t, k, kube_cli, kubectl, tmp)
+        for name in names:
+            for step in sections[name]:
+                getattr(s, step)()
+    finally:
+        wind_down(t, k, kubelet, clis)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return t.finish()

@@ -13,12 +13,9 @@ usage: test_workloads.py KUBED KUBE [memory|sqlite] [SECTION...]
 sections: job cronjob daemonset statefulset (default: all)"""
 import json
 import os
-import shutil
 import sys
-import tempfile
 
-from ctl_harness import (EXIT, KUBECTL, Api, Cli, FakeKubelet,  # noqa: E402
-                         Failures, Kubed, add_nodes, kubed_args, wait)
+from ctl_harness import EXIT, Api, run_sections, wait  # noqa: E402
 
 NS = "/api/v1/namespaces/default"
 BATCH = "/apis/batch/v1/namespaces/default"
@@ -163,15 +160,23 @@ class Suite:
                        "jobTemplate": {"spec": job("x")["spec"]}}}
         rc, out, err = self.apply(cj)
         t(rc == 0, "apply cronjob", (rc, out, err))
-        # A schedule the API takes but no clock reaches (minute 61): an
-        # InvalidSchedule event, no job.
+        # Schedules and zones are validated as kube-apiserver does (with
+        # robfig/cron's messages).
         bad = json.loads(json.dumps(cj))
         bad["metadata"]["name"] = "bad"
         bad["spec"]["schedule"] = "61 * * * *"
+        bad["spec"]["timeZone"] = "Mars/Olympus"
         rc, out, err = self.apply(bad)
-        if rc == 0:
-            t(wait(lambda: self.a.events("default", "bad", "InvalidSchedule")),
-              "InvalidSchedule event", self.a.events("default", "bad"))
+        t(rc != 0 and 'spec.schedule: Invalid value: "61 * * * *": end of '
+          "range (61) above maximum (59): 61" in err and
+          'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone '
+          "Mars/Olympus" in err, "a bad schedule and zone are refused",
+          (rc, out, err))
+        bad["spec"]["schedule"] = "CRON_TZ=UTC 0 * * * *"
+        del bad["spec"]["timeZone"]
+        rc, out, err = self.apply(bad)
+        t(rc != 0 and "cannot use TZ or CRON_TZ in schedule" in err,
+          "CRON_TZ in the schedule is refused", (rc, out, err))
         # kubectl create job --from=cronjob/tick: a Job from the template.
         if self.kubectl:
             rc, out, err = self.kubectl.run("create", "job", "manual",
@@ -363,44 +368,7 @@ SECTIONS = {"job": ["job"], "cronjob": ["cronjob"],
 
 
 def main():
-    if len(sys.argv) < 3 or any(a not in SECTIONS for a in sys.argv[4:]):
-        print(__doc__)
-        return 2
-    kubed, kube = sys.argv[1], sys.argv[2]
-    store = sys.argv[3] if len(sys.argv) > 3 else "memory"
-    sections = sys.argv[4:] or list(SECTIONS)
-    t = Failures()
-    k = Kubed(kubed, store=store, extra=kubed_args(kubed))
-    tmp = tempfile.mkdtemp(prefix="kube-wl-test-")
-    clis = []
-    kubelet = None
-    try:
-        k.start()
-        add_nodes(k, ["n1", "n2", "n3"])
-        kubelet = FakeKubelet(k, ["n1", "n2", "n3"]).start()
-        kube_cli = Cli(kube, k, "kube")
-        clis.append(kube_cli)
-        kubectl = None
-        if os.access(KUBECTL, os.X_OK):
-            kubectl = Cli(KUBECTL, k, "kubectl")
-            clis.append(kubectl)
-        else:
-            print("note: %s missing, kubectl checks skipped" % KUBECTL)
-        s = Suite(t, k, kube_cli, kubectl, tmp)
-        for name in sections:
-            for step in SECTIONS[name]:
-                getattr(s, step)()
-    finally:
-        if kubelet:
-            kubelet.stop()
-        if t.failed:
-            print("---- kubed log (tail) ----")
-            print("\n".join(k.read_log().splitlines()[-40:]))
-        for c in clis:
-            c.cleanup()
-        k.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return t.finish()
+    return run_sections(__doc__, SECTIONS, Suite, "kube-wl-test-")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ print(sum(1 for s in d.get("items", [d]) for e in s.get("endpoints") or []
 setup_netns || { bad "netns"; exit 1; }
 IN ip addr add $NODE_IP2/24 dev nodeif
 load_images || { bad "images"; exit 1; }
-start_kubed --service-cidr $SVC_CIDR --service-node-port-range $NP_RANGE &&
+start_kubed --service-cidr $SVC_CIDR --service-node-port-range $NP_RANGE --dns-upstream none &&
     ok "kubed Ready" || { bad "kubed Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 
 # ---- the programs ----
@@ -143,12 +143,14 @@ spec:
   containers:
   - name: c
     image: busybox:1.35.0
-    command: [sh, -c, 'for i in \$(seq 30); do wget -qO- http://$VIP/; done; echo done-web; wget -qO- http://$(jp svc/empty '{.spec.clusterIP}')/ 2>&1; echo done-empty; nc -w 5 ${SVC_CIDR%.0/24}.1 443 </dev/null && echo kubernetes-reached; echo done-kubernetes; sleep 3600']"
-wait_until 40 log_has client c done-kubernetes
+    command: [sh, -c, 'for i in \$(seq 30); do wget -qO- http://$VIP/; done; echo done-web; wget -qO- http://$(jp svc/empty '{.spec.clusterIP}')/ 2>&1; echo done-empty; nc -w 5 ${SVC_CIDR%.0/24}.1 443 </dev/null && echo kubernetes-reached; echo done-kubernetes; nslookup web.default.svc.cluster.local ${SVC_CIDR%.0/24}.10 2>&1; echo done-dns; sleep 3600']"
+wait_until 40 log_has client c done-dns
 out=$(podlog client c)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 &&
     ok "inside a pod: $VIP:80 balanced over both pods" || bad "VIP from a pod" "$out"
 echo "$out" | grep -q "refused" && ok "inside a pod: a Service without endpoints refuses" || bad "empty from a pod" "$out"
+echo "$out" | sed -n '/done-kubernetes/,/done-dns/p' | grep -q "Address.*$VIP" &&
+    ok "inside a pod: the cluster DNS answers through its Service VIP ${SVC_CIDR%.0/24}.10" || bad "DNS via the VIP" "$out"
 echo "$out" | grep -q 'kubernetes-reached$' && ok "inside a pod: the kubernetes Service reaches the API server" || bad "kubernetes from a pod" "$out"
 
 out=$(IN $PROBE tcp $(jp svc/empty '{.spec.clusterIP}') 80 1 2>&1)
@@ -310,7 +312,7 @@ nsenter --net=/run/netns/$NS_B "$KUBED" server --data-dir "$D_B" \
     --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed-b.sock \
     --node-name $NODE-b --node-ip $NODE_IP_B --pod-cidr 10.$o2.$(((o3 + 1) % 250)).0/24 \
     --cni-bridge ${BR}b --cgroup-parent ${CG}-b --runtime-root ${RT}-b \
-    --service-cidr $SVC_B --no-registry >>"$tmp/kubed-b.log" 2>&1 &
+    --service-cidr $SVC_B --no-registry --dns-upstream none >>"$tmp/kubed-b.log" 2>&1 &
 b_pid=$!
 KB() { ip netns exec $NS_B env KUBECONFIG="$D_B/kubeconfig.yaml" "$KUBE" "$@"; }
 wait_until 20 sh -c "[ -n \"\$(sed -n 's/.*(programs \([0-9 ]*\)).*/\1/p' $tmp/kubed-b.log)\" ]"

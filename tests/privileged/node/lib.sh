@@ -5,7 +5,7 @@
 # that checks nothing was left behind (then removes what was, and fails).
 #
 # Needs: KUBED, KUBE, SRC set; defines ok/bad/check, K (kube), KC (kubectl
-# 1.32), start_kubed, stop_kubed, wait_until, podlog, jp, leftovers.
+# 1.32), C/Cbg (a client with an environment variable), start_kubed, stop_kubed, wait_until, podlog, jp, leftovers.
 
 pass=0; fail=0
 ok() { echo "ok $1"; pass=$((pass + 1)); }
@@ -21,6 +21,15 @@ done
 [ -x /bin/busybox ] || skip "busybox-static missing"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || skip "no overlayfs"
 KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
+# kubectl 1.20 (SPDY only): /usr/bin/kubectl.1.20, else Debian's
+# kubernetes-client unpacked by get-kubectl.sh; K120 empty (and K120_WHY
+# says why) when neither is there.
+K120=/usr/bin/kubectl.1.20 K120_WHY=""
+if [ ! -x $K120 ]; then
+    K120=$("$SRC/tests/integration/kubectl/get-kubectl.sh" 2>"${TMPDIR:-/tmp}/k120.$$") ||
+        { K120=""; K120_WHY=$(cat "${TMPDIR:-/tmp}/k120.$$"); }
+    rm -f "${TMPDIR:-/tmp}/k120.$$"
+fi
 
 # unique names: several tests (and helpers) run on this machine at once
 rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
@@ -42,6 +51,11 @@ kubed_pid=""
 K() { ip netns exec $NS "$KUBE" "$@"; }
 KC() { ip netns exec $NS "$KUBECTL" "$@"; }
 IN() { ip netns exec $NS "$@"; }
+# C VAR=VALUE CLIENT ARGS...: a client in the namespace with one variable
+# of its environment set (X=1 for none); Cbg the same in the background,
+# with $! the client's own PID (each step execs).
+C() { e=$1; shift; ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@"; }
+Cbg() { (e=$1; shift; exec ip netns exec $NS env KUBECONFIG="$KUBECONFIG" "$e" "$@") & }
 
 setup_netns() {
     ip netns add $NS || return 1
@@ -59,6 +73,7 @@ start_kubed() {
     nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" \
         --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed.sock \
         --node-name $NODE --node-ip $NODE_IP --pod-cidr $POD_CIDR \
+        --dns-upstream none \
         --cni-bridge $BR --cgroup-parent $CG --runtime-root $RT "$@" \
         >>"$tmp/kubed.log" 2>&1 &
     kubed_pid=$!
@@ -140,6 +155,20 @@ addresses: $a"
     return 1
 }
 
+# remove_cgroups PARENT: kill what runs below the cgroup parent, remove it.
+remove_cgroups() {
+    for f in /sys/fs/cgroup/*/$1; do
+        [ -d "$f" ] || continue
+        find "$f" -name cgroup.procs 2>/dev/null | while read -r p; do
+            for pid in $(cat "$p"); do kill -9 $pid 2>/dev/null; done
+        done
+    done
+    sleep 0.2
+    for f in /sys/fs/cgroup/*/$1; do
+        [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+}
+
 # The end: delete what the test made, stop kubed, check leftovers (a
 # failure if any), then remove them anyway.
 finish() {
@@ -150,16 +179,7 @@ finish() {
     fi
     out=$(leftovers) && ok "nothing left behind" || bad "nothing left behind" "$out"
     # force cleanup of whatever is left
-    for f in /sys/fs/cgroup/*/$CG; do
-        [ -d "$f" ] || continue
-        find "$f" -name cgroup.procs 2>/dev/null | while read -r p; do
-            for pid in $(cat "$p"); do kill -9 $pid 2>/dev/null; done
-        done
-    done
-    sleep 0.2
-    for f in /sys/fs/cgroup/*/$CG; do
-        [ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_cgroups $CG
     grep " $tmp" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
     ip netns del $NS 2>/dev/null
     if [ $fail -ne 0 ] && [ -f "$tmp/kubed.log" ]; then

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Table cells and field/label lookups. */
+/* Table cells and field/label lookups; PodDisruptionBudget validation. */
 #include "test-api.h"
 
 /* 2026-11-27T05:00:00Z */
@@ -370,7 +370,67 @@ static void test_table_hpa_v1(void **state) {
   json_object_put(c);
 }
 
+/* kube-apiserver's printPodDisruptionBudget: IntOrString.String() or
+ * N/A, the allowed disruptions; and the validation of the spec. */
+static void test_pdb(void **state) {
+  (void)state;
+  json_object *c = row("poddisruptionbudgets", "policy",
+                       "{\"metadata\":{\"name\":\"b\",\"creationTimestamp\":"
+                       "\"2026-11-27T04:59:00Z\"},\"spec\":{\"minAvailable\":"
+                       "\"50%\"},\"status\":{\"disruptionsAllowed\":2}}",
+                       T0);
+  assert_string_equal(cell(c, 0), "b");
+  assert_string_equal(cell(c, 1), "50%");
+  assert_string_equal(cell(c, 2), "N/A");
+  assert_int_equal(json_object_get_int64(json_object_array_get_idx(c, 3)), 2);
+  assert_string_equal(cell(c, 4), "60s");
+  json_object_put(c);
+  c = row("poddisruptionbudgets", "policy",
+          "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"maxUnavailable\":0}}",
+          T0);
+  assert_string_equal(cell(c, 1), "N/A");
+  assert_string_equal(cell(c, 2), "0");
+  assert_int_equal(json_object_get_int64(json_object_array_get_idx(c, 3)), 0);
+  json_object_put(c);
+
+  const kube_kind_t *k =
+      kube_kind_by_resource("policy", "v1", "poddisruptionbudgets");
+  static const struct {
+    const char *spec, *message;
+  } bad[] = {
+      {"\"minAvailable\":1,\"maxUnavailable\":1",
+       "spec: Invalid value: policy.PodDisruptionBudgetSpec{...}: "
+       "minAvailable and maxUnavailable cannot be both set"},
+      {"\"minAvailable\":\"101%\"",
+       "spec.minAvailable: Invalid value: \"101%\": must not be greater "
+       "than 100%"},
+      {"\"maxUnavailable\":-2",
+       "spec.maxUnavailable: Invalid value: -2: must be greater than or equal "
+       "to 0"},
+      {"\"minAvailable\":1,\"unhealthyPodEvictionPolicy\":\"X\"",
+       "spec.unhealthyPodEvictionPolicy: Unsupported value: \"X\": supported "
+       "values: \"AlwaysAllow\", \"IfHealthyBudget\""},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"apiVersion\":\"policy/v1\",\"kind\":"
+             "\"PodDisruptionBudget\",\"metadata\":{\"name\":\"b\","
+             "\"namespace\":\"default\"},\"spec\":{%s}}",
+             bad[i].spec);
+    json_object *obj = tj(json);
+    kube_error_t err = KUBE_ERROR_INIT;
+    assert_int_equal(kube_json_validate(obj, NULL, k, &err), -1);
+    assert_int_equal(err.reason, KUBE_REASON_INVALID);
+    if (!strstr(err.message, bad[i].message))
+      fail_msg("%s", err.message);
+    kube_error_clear(&err);
+    json_object_put(obj);
+  }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_pdb),
     cmocka_unit_test(test_table_hpa_v1),
     cmocka_unit_test(test_table_pod),
     cmocka_unit_test(test_table_deployment),

@@ -115,6 +115,8 @@ static void fx_init(struct fx *f) {
   assert_int_equal(kube_apiserver_handle_path(f->srv, "/ui/", ui, NULL, &err),
                    0);
   assert_int_equal(
+      kube_apiserver_handle_public_path(f->srv, "/pub/", ui, NULL, &err), 0);
+  assert_int_equal(
       kube_apiserver_handle_group_version(
           f->srv, "metrics.k8s.io", "v1beta1",
           "[{\"name\":\"pods\",\"singularName\":\"\",\"namespaced\":true,"
@@ -166,6 +168,22 @@ static void test_network(void **state) {
   r = get(fd, "GET /ui/x HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
           "path=/ui/x");
   assert_non_null(strstr(r, "ui user=admin group0=system:masters path=/ui/x"));
+  /* A public path: anonymous without credentials, the user with them, and
+   * a bad token is still refused. */
+  r = get(fd, "GET /pub/a HTTP/1.1\r\n\r\n", "path=/pub/a");
+  assert_non_null(
+      strstr(r, "ui user=system:anonymous group0=system:unauthenticated"));
+  r = get(fd, "GET /pub/b HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
+          "path=/pub/b");
+  assert_non_null(strstr(r, "ui user=admin group0=system:masters path=/pub/b"));
+  r = get(fd, "GET /pub/c HTTP/1.1\r\nAuthorization: Bearer nope\r\n\r\n",
+          "}");
+  assert_non_null(strstr(r, "HTTP/1.1 401"));
+  close(fd);
+  fd = tcp_connect(f.port);
+  /* Outside the public prefix nothing changed. */
+  r = get(fd, "GET /pubx HTTP/1.1\r\n\r\n", "}");
+  assert_non_null(strstr(r, "HTTP/1.1 401"));
   close(fd);
   fd = unix_connect(f.sock);
   r = get(fd, "GET /ui/ HTTP/1.1\r\n\r\n", "path=/ui/");

@@ -428,11 +428,43 @@ static void test_node_authorizer(void **state) {
   assert_false(allowed(&f, n1, nodes,
                        res("update", "coordination.k8s.io", "leases", NULL,
                            "kube-node-lease", "n2")));
-  assert_true(
+  /* Pods: only its own, by the spec.nodeName field selector; a named
+   * list/watch of a Secret is a get (the kubelet's per-object watch). */
+  assert_false(
       allowed(&f, n1, nodes, res("list", "", "pods", NULL, NULL, NULL)));
+  struct as_attrs own = res("watch", "", "pods", NULL, NULL, NULL);
+  own.field_selector = "spec.nodeName=n1";
+  assert_true(allowed(&f, n1, nodes, own));
+  own.field_selector = "spec.nodeName=n2";
+  assert_false(allowed(&f, n1, nodes, own));
+  assert_true(
+      allowed(&f, n1, nodes, res("get", "", "pods", NULL, "default", "p")));
+  assert_false(allowed(&f, "system:node:n2", nodes,
+                       res("get", "", "pods", NULL, "default", "p")));
+  assert_true(allowed(&f, n1, nodes,
+                      res("watch", "", "secrets", NULL, "default", "s1")));
+  assert_false(allowed(&f, n1, nodes,
+                       res("watch", "", "secrets", NULL, "default", "s2")));
+  assert_true(
+      allowed(&f, n1, nodes, res("watch", "", "nodes", NULL, NULL, "n1")));
+  assert_false(
+      allowed(&f, n1, nodes, res("list", "", "nodes", NULL, NULL, NULL)));
+  assert_false(
+      allowed(&f, n1, nodes, res("get", "", "nodes", NULL, NULL, "n2")));
+  assert_true(
+      allowed(&f, n1, nodes, res("list", "", "services", NULL, NULL, NULL)));
   assert_false(
       allowed(&f, n1, nodes,
               res("create", "apps", "deployments", NULL, "default", NULL)));
+  /* A pod being deleted gracefully is still the node's to delete. */
+  assert_int_equal(
+      call(&f, "DELETE",
+           "/api/v1/namespaces/default/pods/p?gracePeriodSeconds=5", NULL),
+      200);
+  assert_true(
+      allowed(&f, n1, nodes, res("delete", "", "pods", NULL, "default", "p")));
+  assert_false(allowed(&f, "system:node:n2", nodes,
+                       res("delete", "", "pods", NULL, "default", "p")));
   /* The graph follows the store: the pod goes, so does the access. */
   assert_int_equal(
       call(&f, "DELETE",

@@ -42,6 +42,14 @@ void h_start_opts(struct h *h, const kube_controller_manager_options_t *o) {
   assert_true(kt_run_until(h->loop, ready, h, 10000));
 }
 
+const char *h_ago(char *buf, size_t len, int seconds) {
+  time_t t = time(NULL) - seconds;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 void h_free(struct h *h) {
   kube_controller_manager_free(h->m);
   kt_fake_free(h->f);
@@ -233,5 +241,6 @@ int main(void) {
   failed += run_ep_tests();
   failed += run_node_tests();
   failed += run_pv_tests();
+  failed += run_pdb_tests();
   return failed ? 1 : 0;
 }

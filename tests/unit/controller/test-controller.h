@@ -41,6 +41,8 @@ void h_start(struct h *h, const char *controllers);
 /* The same with every manager option. */
 void h_start_opts(struct h *h, const kube_controller_manager_options_t *o);
 void h_free(struct h *h);
+/* RFC 3339 time `seconds` ago (UTC, whole seconds) into buf. */
+const char *h_ago(char *buf, size_t len, int seconds);
 /* Run until every controller of the manager is idle (nothing queued,
  * nothing pending) for a while; fails the test after 10 s. */
 void h_settle(struct h *h);
@@ -79,5 +81,6 @@ int run_ep_tests(void);
 int run_hash_tests(void);
 int run_node_tests(void);
 int run_pv_tests(void);
+int run_pdb_tests(void);
 
 #endif

@@ -2,7 +2,7 @@
 /* Cron schedules (fields, names, ranges, steps, macros, time zones, bad
  * input) and the CronJob controller on the fake: a Job per scheduled
  * time, named by it and never twice, Forbid, history limits, suspend. */
-#include "controller/cron.h"
+#include "api/cron.h"
 #include "test-controller.h"
 
 #define JOBS "/apis/batch/v1/namespaces/default/jobs"
@@ -12,11 +12,11 @@ static const int64_t T0 = 1772446050;
 
 static int64_t next_of(const char *spec, const char *tz, int64_t after) {
   kube_error_t err = KUBE_ERROR_INIT;
-  ctl_cron_t *c = ctl_cron_parse(spec, tz, &err);
+  api_cron_t *c = api_cron_parse(spec, tz, &err);
   if (!c)
     fail_msg("%s: %s", spec, err.message);
-  int64_t t = ctl_cron_next(c, after);
-  ctl_cron_free(c);
+  int64_t t = api_cron_next(c, after);
+  api_cron_free(c);
   return t;
 }
 
@@ -59,16 +59,16 @@ static void test_cron_bad(void **state) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     kube_error_t err = KUBE_ERROR_INIT;
-    ctl_cron_t *c = ctl_cron_parse(bad[i], NULL, &err);
+    api_cron_t *c = api_cron_parse(bad[i], NULL, &err);
     if (c)
       fail_msg("accepted \"%s\"", bad[i]);
     assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
     kube_error_clear(&err);
   }
   kube_error_t err = KUBE_ERROR_INIT;
-  assert_null(ctl_cron_parse("* * * * *", "Mars/Olympus", &err));
+  assert_null(api_cron_parse("* * * * *", "Mars/Olympus", &err));
   kube_error_clear(&err);
-  assert_null(ctl_cron_parse("* * * * *", "../../etc/passwd", &err));
+  assert_null(api_cron_parse("* * * * *", "../../etc/passwd", &err));
   kube_error_clear(&err);
 }
 

@@ -8,18 +8,10 @@
 #include "controller/internal.h"
 #include "test-controller.h"
 
-static const char *ts(char *buf, size_t len, int ago_s) {
-  time_t t = time(NULL) - ago_s;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 static void add_node(struct h *h, const char *name, const char *ready,
                      const char *extra_spec) {
   char now[40];
-  ts(now, sizeof now, 0);
+  h_ago(now, sizeof now, 0);
   h_add(h,
         "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":"
         "\"%s\",\"creationTimestamp\":\"%s\"},\"spec\":{%s},\"status\":{"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The StatefulSet controller: ordered creation with stable names, labels,
  * hostname/subdomain and claims, Parallel, ordered scale-down, rolling
- * update down to a partition, claim retention owners. */
+ * update down to a partition (current and update revisions are
+ * ControllerRevisions), claim retention owners. */
 #include "test-controller.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
@@ -123,6 +124,21 @@ static void test_sts_ordered(void **state) {
   st = sts_status(&h);
   assert_string_not_equal(kube_json_get_string(st, "currentRevision"),
                           kube_json_get_string(st, "updateRevision"));
+  /* Both are ControllerRevisions of the set, numbered 1 and 2. */
+  assert_int_equal(h_objects(&h, "apps/v1", "ControllerRevision", "default"),
+                   2);
+  const char *names[] = {kube_json_get_string(st, "currentRevision"),
+                         kube_json_get_string(st, "updateRevision")};
+  for (int i = 0; i < 2; i++) {
+    json_object *r =
+        h_get(&h, "apps/v1", "ControllerRevision", "default", names[i]);
+    assert_non_null(r);
+    assert_int_equal(json_object_get_int64(kube_json_get(r, "revision")),
+                     i + 1);
+    assert_string_equal(
+        kube_json_get_string(r, "metadata.ownerReferences.0.uid"), "uid-web");
+    json_object_put(r);
+  }
   json_object_put(st);
 
   /* scale down: highest ordinal first */

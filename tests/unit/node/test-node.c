@@ -7,8 +7,9 @@
  * once they are there (fake plugins), the Lease, pods refused at admission
  * (unsafe sysctls) with their Failed status and event, a missing volume
  * source (FailedMount, the pod waits), a status write answered Conflict
- * and retried; and the pure parts: $(VAR) expansion, /etc/resolv.conf and
- * /etc/hosts, the pod phase, signals, cgroup shares.
+ * and retried; per-object reads (one watch per configMap/Secret a pod
+ * reads, its own Node and pods only); and the pure parts: $(VAR) expansion,
+ * /etc/resolv.conf and /etc/hosts, the pod phase, signals, cgroup shares.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,8 +48,9 @@ static void write_file(const char *path, const char *text, int mode) {
 
 static const char *fake_plugin = "#!/bin/sh\ncat >/dev/null\nexit 0\n";
 
-/* with_plugins: fake bridge and portmap in the CNI bin directory. */
-static void env_init(struct env *e, bool with_plugins) {
+/* with_plugins: fake bridge and portmap in the CNI bin directory;
+ * per_object: the reads of an agent joined as system:node:n1. */
+static void env_init_reads(struct env *e, bool with_plugins, bool per_object) {
   memset(e, 0, sizeof *e);
   snprintf(e->dir, sizeof e->dir, "/tmp/test-node-XXXXXX");
   assert_non_null(mkdtemp(e->dir));
@@ -82,12 +84,17 @@ static void env_init(struct env *e, bool with_plugins) {
                                  .cni_bin_dir = e->bin,
                                  .labels = labels,
                                  .kubelet_port = 10250,
+                                 .per_object_reads = per_object,
                                  .workers = 2};
   kube_error_t err = KUBE_ERROR_INIT;
   e->a = kube_node_agent_new(e->loop, &e->tp, e->inf, &o, &err);
   if (!e->a)
     fail_msg("agent: %s", err.message);
   assert_int_equal(kube_node_agent_start(e->a, &err), 0);
+}
+
+static void env_init(struct env *e, bool with_plugins) {
+  env_init_reads(e, with_plugins, false);
 }
 
 static void env_free(struct env *e) {
@@ -277,6 +284,74 @@ static void test_status_conflict_retried(void **state) {
   env_free(&e);
 }
 
+/* The request of action i reads `path` with a query holding `needle`. */
+static bool action_reads(struct env *e, size_t i, const char *path,
+                         const char *needle) {
+  const kt_action_t *a = kt_fake_action(e->f, i);
+  return streq(a->method, "GET") && streq(a->path, path) &&
+         (!needle || strstr(a->query, needle));
+}
+
+static bool reads(struct env *e, const char *path, const char *needle) {
+  for (size_t i = 0; i < kt_fake_n_actions(e->f); i++)
+    if (action_reads(e, i, path, needle))
+      return true;
+  return false;
+}
+
+struct reads_want {
+  struct env *e;
+  const char *path, *needle;
+};
+
+static bool has_read(void *arg) {
+  struct reads_want *w = arg;
+  return reads(w->e, w->path, w->needle);
+}
+
+static bool no_sources(void *arg) {
+  return nd_sources_watched(((struct env *)arg)->a) == 0;
+}
+
+/* Per-object reads: only what the Node authorizer lets a node read. */
+static void test_per_object_reads(void **state) {
+  if (geteuid() != 0)
+    skip();
+  struct env e;
+  env_init_reads(&e, true, true);
+  expect(&e, "v1", "Node", NULL, "n1", "\"reason\":\"KubeletReady\"");
+  assert_true(kt_fake_add(e.f, "{\"apiVersion\":\"v1\",\"kind\":"
+                               "\"ConfigMap\",\"metadata\":{\"name\":\"cm1\","
+                               "\"namespace\":\"default\"},\"data\":{\"k\":"
+                               "\"v\"}}") > 0);
+  add_pod(&e, "reader",
+          "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
+          "\"env\":[{\"name\":\"T\",\"valueFrom\":{\"secretKeyRef\":{"
+          "\"name\":\"s1\",\"key\":\"k\"}}}],\"volumeMounts\":[{"
+          "\"name\":\"v\",\"mountPath\":\"/v\"}]}],\"volumes\":[{\"name\":"
+          "\"v\",\"configMap\":{\"name\":\"cm1\"}}]");
+  /* one watch per object the pod reads, by name in its namespace */
+  struct reads_want w = {&e, "/api/v1/namespaces/default/configmaps",
+                         "fieldSelector=metadata.name%3Dcm1"};
+  assert_true(kt_run_until(e.loop, has_read, &w, 5000));
+  w = (struct reads_want){&e, "/api/v1/namespaces/default/secrets",
+                          "fieldSelector=metadata.name%3Ds1"};
+  assert_true(kt_run_until(e.loop, has_read, &w, 5000));
+  assert_int_equal(nd_sources_watched(e.a), 2);
+  /* its own Node and its own pods only, never a cluster-wide list of
+   * configMaps or Secrets */
+  assert_true(reads(&e, "/api/v1/nodes", "fieldSelector=metadata.name%3Dn1"));
+  assert_true(reads(&e, "/api/v1/pods", "fieldSelector=spec.nodeName%3Dn1"));
+  assert_false(reads(&e, "/api/v1/nodes", NULL) &&
+               !reads(&e, "/api/v1/nodes", "metadata.name"));
+  assert_false(reads(&e, "/api/v1/configmaps", NULL));
+  assert_false(reads(&e, "/api/v1/secrets", NULL));
+  /* the pod goes: so do its watches */
+  assert_int_equal(kt_fake_delete(e.f, "v1", "Pod", "default", "reader"), 0);
+  assert_true(kt_run_until(e.loop, no_sources, &e, 10000));
+  env_free(&e);
+}
+
 /* ---- pure parts ---------------------------------------------------------- */
 
 static void test_expand(void **state) {
@@ -453,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_ready_and_taint),
       cmocka_unit_test(test_admission_and_mounts),
       cmocka_unit_test(test_status_conflict_retried),
+      cmocka_unit_test(test_per_object_reads),
       cmocka_unit_test(test_expand),
       cmocka_unit_test(test_dns_files),
       cmocka_unit_test(test_phase),

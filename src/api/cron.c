@@ -12,14 +12,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "controller/cron.h"
-#include "controller/internal.h"
+#include "api/cron.h"
+#include "api/internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* Time zones (TZif)                                                         */
 /* ------------------------------------------------------------------------ */
 
-struct ctl_tz {
+struct api_tz {
   size_t n;     /* transitions */
   int64_t *at;  /* transition times (UTC seconds) */
   int32_t *off; /* UTC offset in effect from at[i] */
@@ -44,8 +44,8 @@ static bool zone_name_ok(const char *name) {
   return !strstr(name, "..");
 }
 
-ctl_tz_t *ctl_tz_load(const char *name, kube_error_t *err) {
-  ctl_tz_t *tz = calloc(1, sizeof *tz);
+api_tz_t *api_tz_load(const char *name, kube_error_t *err) {
+  api_tz_t *tz = calloc(1, sizeof *tz);
   if (!tz) {
     kube_make_oom(err);
     return NULL;
@@ -117,7 +117,7 @@ ctl_tz_t *ctl_tz_load(const char *name, kube_error_t *err) {
   tz->off = calloc(timecnt + 1, sizeof *tz->off);
   if (!tz->at || !tz->off) {
     free(buf);
-    ctl_tz_free(tz);
+    api_tz_free(tz);
     kube_make_oom(err);
     return NULL;
   }
@@ -132,7 +132,7 @@ ctl_tz_t *ctl_tz_load(const char *name, kube_error_t *err) {
   return tz;
 }
 
-void ctl_tz_free(ctl_tz_t *tz) {
+void api_tz_free(api_tz_t *tz) {
   if (!tz)
     return;
   free(tz->at);
@@ -142,7 +142,7 @@ void ctl_tz_free(ctl_tz_t *tz) {
 
 /* The UTC offset at UTC time t (the last transition's beyond the table:
  * tzdata's "fat" files list them until 2037). */
-int32_t ctl_tz_offset(const ctl_tz_t *tz, int64_t t) {
+int32_t api_tz_offset(const api_tz_t *tz, int64_t t) {
   if (!tz || !tz->n || t < tz->at[0])
     return tz ? tz->off0 : 0;
   size_t lo = 0, hi = tz->n;
@@ -160,10 +160,10 @@ int32_t ctl_tz_offset(const ctl_tz_t *tz, int64_t t) {
 /* Schedules                                                                 */
 /* ------------------------------------------------------------------------ */
 
-struct ctl_cron {
+struct api_cron {
   uint64_t min, hour, dom, month, dow;
   bool dom_star, dow_star;
-  ctl_tz_t *tz;
+  api_tz_t *tz;
 };
 
 struct field {
@@ -227,15 +227,32 @@ static int parse_range(const struct field *f, const char *s, size_t n,
     if (parse_value(&fields[0], slash + 1, n - rn - 1, &step) < 0 || step <= 0)
       goto bad;
   }
-  /* Sunday may be 7 (robfig accepts 0-6 only; kube's validation too). */
-  if (lo < f->lo || hi > f->hi || lo > hi)
-    goto bad;
+  /* Sunday may be 7 (robfig accepts 0-6 only; kube's validation too).
+   * The messages are robfig/cron's, which kube-apiserver reports. */
+  if (lo < f->lo) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "beginning of range (%d) below minimum (%d): %.*s", lo,
+                   f->lo, (int)n, s);
+    return -1;
+  }
+  if (hi > f->hi) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "end of range (%d) above maximum (%d): %.*s", hi, f->hi,
+                   (int)n, s);
+    return -1;
+  }
+  if (lo > hi) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "beginning of range (%d) beyond end of range (%d): %.*s",
+                   lo, hi, (int)n, s);
+    return -1;
+  }
   for (int v = lo; v <= hi; v += step)
     *bits |= 1ULL << v;
   return 0;
 bad:
-  kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "bad cron field \"%.*s\"",
-                 (int)n, s);
+  kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                 "failed to parse int from %.*s", (int)n, s);
   return -1;
 }
 
@@ -265,7 +282,7 @@ static const struct {
     {"@hourly", "0 * * * *"},
 };
 
-ctl_cron_t *ctl_cron_parse(const char *spec, const char *time_zone,
+api_cron_t *api_cron_parse(const char *spec, const char *time_zone,
                            kube_error_t *err) {
   if (!spec) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0, "empty schedule");
@@ -292,7 +309,7 @@ ctl_cron_t *ctl_cron_parse(const char *spec, const char *time_zone,
                    "unrecognized descriptor: %s", spec);
     return NULL;
   }
-  ctl_cron_t *c = calloc(1, sizeof *c);
+  api_cron_t *c = calloc(1, sizeof *c);
   if (!c) {
     kube_make_oom(err);
     return NULL;
@@ -304,40 +321,54 @@ ctl_cron_t *ctl_cron_parse(const char *spec, const char *time_zone,
     while (isspace((unsigned char)*p))
       p++;
     size_t n = strcspn(p, " \t");
-    if (!n) {
-      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                     "expected exactly 5 fields, found %d: %s", i, spec);
-      goto fail;
-    }
+    if (!n)
+      goto count;
     if (parse_field(&fields[i], p, n, bits[i], &stars[i], err) < 0)
       goto fail;
     p += n;
   }
   while (isspace((unsigned char)*p))
     p++;
-  if (*p) {
-    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "expected exactly 5 fields: %s", spec);
-    goto fail;
-  }
+  if (*p)
+    goto count;
   c->dom_star = stars[2];
   c->dow_star = stars[4];
-  if (!(c->tz = ctl_tz_load(zone, err)))
+  if (!(c->tz = api_tz_load(zone, err)))
     goto fail;
   return c;
+count: {
+  /* robfig/cron's words: "expected exactly 5 fields, found 6: [a b ...]" */
+  int nf = 0;
+  char list[256] = "";
+  size_t used = 0;
+  for (const char *q = spec; *q;) {
+    q += strspn(q, " \t");
+    size_t n = strcspn(q, " \t");
+    if (!n)
+      break;
+    int w = snprintf(list + used, sizeof list - used, "%s%.*s", nf ? " " : "",
+                     (int)n, q);
+    if (w > 0 && (size_t)w < sizeof list - used)
+      used += (size_t)w;
+    nf++;
+    q += n;
+  }
+  kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                 "expected exactly 5 fields, found %d: [%s]", nf, list);
+}
 fail:
   free(c);
   return NULL;
 }
 
-void ctl_cron_free(ctl_cron_t *c) {
+void api_cron_free(api_cron_t *c) {
   if (!c)
     return;
-  ctl_tz_free(c->tz);
+  api_tz_free(c->tz);
   free(c);
 }
 
-static bool day_matches(const ctl_cron_t *c, const struct tm *tm) {
+static bool day_matches(const api_cron_t *c, const struct tm *tm) {
   bool dom = c->dom >> tm->tm_mday & 1, dow = c->dow >> tm->tm_wday & 1;
   /* robfig's dayMatches: either restricted field matching is enough,
    * unless one is a star. */
@@ -346,13 +377,13 @@ static bool day_matches(const ctl_cron_t *c, const struct tm *tm) {
   return dom || dow;
 }
 
-int64_t ctl_cron_next(const ctl_cron_t *c, int64_t after) {
+int64_t api_cron_next(const api_cron_t *c, int64_t after) {
   /* The next whole minute, walked in the zone's wall time with skips of a
    * day / an hour / a minute; five years at most (Feb 30 never comes). */
   int64_t t = (after / 60 + 1) * 60;
   int64_t end = after + 5LL * 366 * 86400;
   while (t <= end) {
-    int32_t off = ctl_tz_offset(c->tz, t);
+    int32_t off = api_tz_offset(c->tz, t);
     time_t local = (time_t)(t + off);
     struct tm tm;
     gmtime_r(&local, &tm);
@@ -373,6 +404,6 @@ int64_t ctl_cron_next(const ctl_cron_t *c, int64_t after) {
   return -1;
 }
 
-int32_t ctl_cron_offset(const ctl_cron_t *c, int64_t t) {
-  return ctl_tz_offset(c->tz, t);
+int32_t api_cron_offset(const api_cron_t *c, int64_t t) {
+  return api_tz_offset(c->tz, t);
 }

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kubed agent (agent.c). */
+#ifndef KUBED_AGENT_H
+#define KUBED_AGENT_H
+
+/* argv[0] is "agent".  The process's exit code. */
+int kubed_agent_main(int argc, char **argv);
+
+#endif /* KUBED_AGENT_H */
