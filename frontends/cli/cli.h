@@ -78,6 +78,7 @@ int cmd_label(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_cordon(int argc, char **argv);

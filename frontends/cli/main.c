@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
     {"api-resources", cmd_api_resources,
      "Print the supported API resources on the server"},
     {"get", cmd_get, "Display one or many resources"},
+    {"explain", cmd_explain, "Get documentation for a resource"},
     {"describe", cmd_describe,
      "Show details of a specific resource or group of resources"},
     {"create", cmd_create,

@@ -7,7 +7,9 @@ in their group-version), kubectl 1.32's explain of built-in kinds, fields
 and --recursive, and of a custom resource, and that apply and the Python
 client work as before.  Exits 77 when kubectl 1.32 is missing.
 
-usage: test_explain.py KUBED"""
+`kube explain` must print what kubectl 1.32 prints, byte for byte.
+
+usage: test_explain.py KUBED KUBE"""
 import json
 import os
 import sys
@@ -35,14 +37,18 @@ spec:
     schema:
       openAPIV3Schema:
         type: object
-        description: A CronTab runs a command on a schedule.
+        description: A CronTab runs a command on a schedule. This description is
+          longer than a line of eighty characters, so that kubectl wraps it at its words.
         properties:
           spec:
             type: object
             description: What the crontab runs.
             properties:
               cronSpec: {type: string, description: The schedule in cron format.}
-              replicas: {type: integer}
+              replicas: {type: integer, format: int32}
+              mode: {type: string, enum: [a, b]}
+              tags: {type: array, items: {type: string}}
+              labels: {type: object, additionalProperties: {type: string}}
 """
 
 
@@ -118,6 +124,21 @@ def main():
                 "x-kubernetes-group-version-kind") ==
                 [{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}],
                 "the CRD's group-version document", (st, list(s)))
+
+        # kube explain: kubectl's output, byte for byte.
+        kube = Cli(sys.argv[2], k, "kube")
+        for args in (["pods"], ["pods.spec"], ["deployment.spec.strategy"],
+                     ["pods.spec.containers", "--recursive"], ["pods", "--recursive"],
+                     ["svc.spec.ports.targetPort"], ["crontabs"], ["crontabs.spec"],
+                     ["crontabs", "--recursive"], ["crontab.spec.cronSpec"],
+                     ["crontabs.stable.example.com"], ["crontabs.spec.mode"],
+                     ["crontabs.spec.labels"], ["crontabs.spec.tags"],
+                     ["deploy.spec.template.spec.nosuch"], ["nope"], [],
+                     ["pods", "--api-version=v2"], ["pods", "x"]):
+            want = c.run("explain", *args)
+            got = kube.run("explain", *args)
+            t.check(got == want, "kube explain " + " ".join(args), (got, want))
+        kube.cleanup()
 
         # apply (strategic merge from the compiled-in types) as before.
         rc, out, err = c.run("create", "deployment", "web", "--image=nginx", "--save-config")
