@@ -80,9 +80,15 @@ static json_object *emit(const api_schema_t *s, json_object *defs, int depth) {
     json_object *props = NULL;
     if (s->n_props) {
       props = json_object_new_object();
-      for (size_t i = 0; i < s->n_props; i++)
-        json_object_object_add(props, s->props[i].name,
-                               emit(s->props[i].schema, defs, depth + 1));
+      for (size_t i = 0; i < s->n_props; i++) {
+        json_object *pv = emit(s->props[i].schema, defs, depth + 1);
+        /* The field's own description; next to a $ref as kube-apiserver
+         * publishes it in v2. */
+        if (s->props[i].description &&
+            !json_object_object_get_ex(pv, "description", NULL))
+          set_description(pv, s->props[i].description);
+        json_object_object_add(props, s->props[i].name, pv);
+      }
     }
     if (s->flags & API_SF_EMBEDDED) {
       /* An embedded object (a custom resource's root too) has the fields

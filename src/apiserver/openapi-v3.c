@@ -23,7 +23,10 @@
 
 #define V3_REF_PREFIX "#/components/schemas/"
 
-/* Rewrite every "#/definitions/X" $ref under v to "#/components/schemas/X". */
+/* Rewrite every "#/definitions/X" $ref under v to "#/components/schemas/X";
+ * a $ref with siblings (a field's description) goes into a one-element
+ * allOf, as kube-apiserver publishes v3 (siblings of $ref are ignored
+ * there). */
 static void rewrite_refs(json_object *v) {
   if (json_object_is_type(v, json_type_array)) {
     for (size_t i = 0; i < json_object_array_length(v); i++)
@@ -32,6 +35,16 @@ static void rewrite_refs(json_object *v) {
   }
   if (!json_object_is_type(v, json_type_object))
     return;
+  json_object *ref = NULL;
+  if (json_object_object_length(v) > 1 &&
+      json_object_object_get_ex(v, "$ref", &ref)) {
+    json_object *one = json_object_new_object();
+    json_object_object_add(one, "$ref", json_object_get(ref));
+    json_object_object_del(v, "$ref");
+    json_object *all = json_object_new_array();
+    json_object_array_add(all, one);
+    json_object_object_add(v, "allOf", all);
+  }
   json_object_object_foreach(v, key, val) {
     const char *s;
     if (streq(key, "$ref") && json_object_is_type(val, json_type_string) &&

@@ -99,6 +99,12 @@ def main():
                 "  rollingUpdate\t<RollingUpdateDeployment>" in out and
                 "  type\t<string>" in out, "kubectl explain deployment.spec.strategy",
                 (rc, out, err))
+        rc, out, err = c.run("explain", "pods.spec.containers")
+        t.check(rc == 0 and "DESCRIPTION:\n    List of containers belonging to the pod. "
+                "Containers cannot currently be\n    added or removed." in out and
+                "  image\t<string>\n    Docker image name. More info:" in out,
+                "kubectl explain pods.spec.containers: upstream field descriptions",
+                (rc, out[:600], err))
         rc, out, err = c.run("explain", "pods.spec.containers", "--recursive")
         t.check(rc == 0 and "FIELD: containers <[]Container>" in out and
                 "  env\t<[]EnvVar>\n    name\t<string>" in out and
@@ -129,6 +135,7 @@ def main():
         kube = Cli(sys.argv[2], k, "kube")
         for args in (["pods"], ["pods.spec"], ["deployment.spec.strategy"],
                      ["pods.spec.containers", "--recursive"], ["pods", "--recursive"],
+                     ["pods.spec.containers"], ["deploy.spec"], ["pods.spec.containers.image"],
                      ["svc.spec.ports.targetPort"], ["crontabs"], ["crontabs.spec"],
                      ["crontabs", "--recursive"], ["crontab.spec.cronSpec"],
                      ["crontabs.stable.example.com"], ["crontabs.spec.mode"],
