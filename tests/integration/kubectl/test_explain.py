@@ -147,6 +147,27 @@ def main():
             t.check(got == want, "kube explain " + " ".join(args), (got, want))
         kube.cleanup()
 
+        # kubectl 1.20 reads the protobuf /openapi/v2, built-in kinds included.
+        import subprocess
+        p = subprocess.run([os.path.join(HERE, "get-kubectl.sh")],
+                           capture_output=True, text=True)
+        if p.returncode == 0 and p.stdout.strip():
+            old = Cli(p.stdout.strip(), k, "kubectl-1.20")
+            rc, out, err = old.run("explain", "pods")
+            t.check(rc == 0 and out.startswith("KIND:     Pod\nVERSION:  v1\n") and
+                    "   spec\t<Object>" in out and "APIVersion defines the versioned" in out,
+                    "kubectl 1.20 explain pods", (rc, out[:300], err))
+            rc, out, err = old.run("explain", "deployment.spec.strategy")
+            t.check(rc == 0 and "RESOURCE: strategy <Object>" in out and
+                    "   type\t<string>\n     Type of deployment." in out,
+                    "kubectl 1.20 explain deployment.spec.strategy", (rc, out, err))
+            rc, out, err = old.run("explain", "crontabs.spec")
+            t.check(rc == 0 and "What the crontab runs." in out,
+                    "kubectl 1.20 explain crontabs.spec", (rc, out, err))
+            old.cleanup()
+        else:
+            print("note: kubectl 1.20 unavailable:", p.stdout.strip() or p.stderr.strip())
+
         # apply (strategic merge from the compiled-in types) as before.
         rc, out, err = c.run("create", "deployment", "web", "--image=nginx", "--save-config")
         rc, out, err = c.run("get", "deploy", "web", "-o", "json")
