@@ -14,9 +14,8 @@
  * The PATCH operations list the JSON, merge and apply patch bodies but not
  * the strategic merge one: kubectl builds its strategic merge patches from
  * an OpenAPI v3 document only for kinds whose PATCH operation accepts
- * application/strategic-merge-patch+json, and for the built-in kinds its
- * compiled-in types (which carry every patch strategy) serve better than
- * schemas without x-kubernetes-patch-strategy, so it keeps using those.
+ * application/strategic-merge-patch+json, and otherwise from /openapi/v2,
+ * which carries the same definitions in the form kubectl 1.20 reads too.
  * The documents are built with the v2 ones and rebuilt when the
  * CustomResourceDefinitions change. */
 #include "apiserver/internal.h"
