@@ -7,6 +7,7 @@
  * kubectl-set.  Prints "deployment.apps/web image updated" (env updated,
  * resource requirements updated), nothing when nothing changes. */
 #include <json-c/json.h>
+#include <regex.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -234,7 +235,10 @@ static int set_one(kube_client_t *c, const struct cli_ref *ref,
   kube_kind_display_name(ref->kind, kn, sizeof kn);
   if (!spec) {
     json_object_put(root);
-    return cli_fail("%s/%s: the object has no pod template", kn, ref->name);
+    return cli_fail("%s/%s the object is not a pod or does not have a pod "
+                    "template: *%s.%s",
+                    ref->kind->resource, ref->name, ref->kind->version,
+                    ref->kind->kind);
   }
   json_object *patch = json_object_new_object();
   int rc = 0;
@@ -299,6 +303,47 @@ static int set_one(kube_client_t *c, const struct cli_ref *ref,
   return 0;
 }
 
+/* Whether s matches the extended regular expression re. */
+static bool matches(const char *re, const char *s) {
+  regex_t r;
+  if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+    return false;
+  bool ok = regexec(&r, s, 0, NULL, 0) == 0;
+  regfree(&r);
+  return ok;
+}
+
+static const char qty_re[] = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
+static const char env_re[] = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
+
+/* kubectl's checks of K=V / K- before anything is sent. */
+static int check_env(const struct set_opts *o) {
+  for (size_t i = 0; i < o->pairs.n; i++) {
+    const char *kv = o->pairs.v[i], *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) : strlen(kv) - 1;
+    cleanup_free char *key = strndup(kv, klen);
+    if (!key)
+      return cli_fail("out of memory");
+    if (!matches(env_re, key))
+      return cli_fail(
+          "\"%s\" is not a valid key name: a valid environment variable "
+          "name must consist of alphabetic characters, digits, '_', '-', or "
+          "'.', and must not start with a digit (e.g. 'my.env-name',  or "
+          "'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is "
+          "'[-._a-zA-Z][-._a-zA-Z0-9]*')",
+          key);
+    for (size_t j = 0; eq && j < o->pairs.n; j++) {
+      const char *other = o->pairs.v[j];
+      size_t ol = strlen(other);
+      if (!strchr(other, '=') && ol == klen + 1 &&
+          strncmp(other, key, klen) == 0)
+        return cli_fail("can not both modify and remove the same "
+                        "environment variable in the same command");
+    }
+  }
+  return 0;
+}
+
 /* "cpu=100m,memory=64Mi" -> {"cpu": "100m", "memory": "64Mi"} (owned). */
 static int parse_resources(const char *s, json_object **out) {
   *out = NULL;
@@ -315,18 +360,45 @@ static int parse_resources(const char *s, json_object **out) {
                       kv);
     }
     *eq = '\0';
+    if (!matches(qty_re, eq + 1)) {
+      json_object_put(m);
+      return cli_fail("quantities must match the regular expression '%s'",
+                      qty_re);
+    }
     json_object_object_add(m, kv, json_object_new_string(eq + 1));
   }
   *out = m;
   return 0;
 }
 
+static const char set_help[] =
+    "Configure application resources.\n\n"
+    " These commands help you make changes to existing application "
+    "resources.\n\n"
+    "Available Commands:\n"
+    "  env           Update environment variables on a pod template\n"
+    "  image         Update the image of a pod template\n"
+    "  resources     Update resource requests/limits on objects with pod "
+    "templates\n\n"
+    "Usage:\n"
+    "  kube set SUBCOMMAND [options]\n";
+
 int cmd_set(int argc, char **argv) {
-  if (argc < 2 || (!streq(argv[1], "image") && !streq(argv[1], "env") &&
-                   !streq(argv[1], "resources")))
-    return cli_fail("unknown command \"%s\" for \"kube set\": use image, "
-                    "env or resources",
-                    argc < 2 ? "" : argv[1]);
+  if (argc < 2) {
+    fputs(set_help, stdout);
+    return 0;
+  }
+  if (!streq(argv[1], "image") && !streq(argv[1], "env") &&
+      !streq(argv[1], "resources")) {
+    char all[512] = "";
+    size_t used = 0;
+    for (int i = 1; i < argc && used < sizeof all; i++)
+      used += (size_t)snprintf(all + used, sizeof all - used, "%s%s",
+                               i > 1 ? " " : "", argv[i]);
+    return cli_fail("unknown command \"%s\"\nSee 'kube set -h' for help and "
+                    "examples",
+                    all);
+  }
   struct set_opts o = {.container = "*"};
   o.what = streq(argv[1], "image") ? SET_IMAGE
            : streq(argv[1], "env") ? SET_ENV
@@ -360,7 +432,7 @@ int cmd_set(int argc, char **argv) {
   /* NAME=IMAGE, K=V and K- are the changes; the rest name objects. */
   for (int i = 0; i < npos; i++) {
     size_t len = strlen(pos[i]);
-    if (strchr(pos[i], '=') ||
+    if ((pos[i][0] != '=' && strchr(pos[i], '=')) ||
         (o.what == SET_ENV && len > 1 && pos[i][len - 1] == '-'))
       o.pairs.v[o.pairs.n++] = pos[i];
     else
@@ -374,6 +446,8 @@ int cmd_set(int argc, char **argv) {
     rc = cli_fail("at least one environment variable must be provided");
     goto out;
   }
+  if (o.what == SET_ENV && check_env(&o))
+    goto out;
   if (o.what == SET_RESOURCES) {
     if (!requests && !limits) {
       rc = cli_fail("you must specify an update to requests or limits (in "

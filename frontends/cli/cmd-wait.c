@@ -214,7 +214,9 @@ int cmd_wait(int argc, char **argv) {
   /* Go durations; 0 checks once, a negative one waits a week. */
   int64_t secs = streq(timeout, "0") ? 0 : cli_parse_duration_s(timeout);
   if (secs < 0 && !(timeout[0] == '-' && cli_parse_duration_s(timeout + 1) >= 0)) {
-    rc = cli_fail("invalid argument \"%s\" for \"--timeout\" flag", timeout);
+    rc = cli_fail("invalid argument \"%s\" for \"--timeout\" flag: time: "
+                  "invalid duration \"%s\"\nSee 'kube wait --help' for usage.",
+                  timeout, timeout);
     goto out;
   }
   if (timeout[0] == '-')

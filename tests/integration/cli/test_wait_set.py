@@ -17,74 +17,87 @@ from cli_checks import Cli, Failures, Kubed  # noqa: E402
 
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 
-# (arguments with NAME for the twin's name, expected kube output or None)
+# (arguments with @N for the twin's name, expected kube output or None)
 SET = [
-    ("set image deployment/NAME nginx=nginx:1.25", "deployment.apps/NAME image updated\n"),
-    ("set image deployment/NAME nginx=nginx:1.25", ""),
-    ("set image deployment/NAME nope=x", 'error: unable to find container named "nope"\n'),
-    ("set image deploy NAME nginx=nginx:2", "deployment.apps/NAME image updated\n"),
-    ("set image deployment/NAME", "error: at least one image update is required\n"),
-    ("set env deployment/NAME A=1 B=2", "deployment.apps/NAME env updated\n"),
-    ("set env deployment/NAME A-", "deployment.apps/NAME env updated\n"),
-    ("set env deployment/NAME A-", ""),
-    ("set env deployment/NAME C=3 -c nope",
-     'Warning: Deployment/NAME does not have any containers matching "nope"\n'),
-    ("set env deployment/NAME D=4 B-", "deployment.apps/NAME env updated\n"),
-    ("set resources deployment/NAME --requests=cpu=100m --limits=memory=64Mi",
-     "deployment.apps/NAME resource requirements updated\n"),
-    ("set resources deployment/NAME --requests=cpu=100m", ""),
-    ("set resources deployment/NAME --requests=cpu=200m,memory=10Mi",
-     "deployment.apps/NAME resource requirements updated\n"),
-    ("set resources deployment/NAME -c nope --limits=cpu=1",
+    ("set image deployment/@N nginx=nginx:1.25", "deployment.apps/@N image updated\n"),
+    ("set image deployment/@N nginx=nginx:1.25", ""),
+    ("set image deployment/@N nope=x", 'error: unable to find container named "nope"\n'),
+    ("set image deploy @N nginx=nginx:2", "deployment.apps/@N image updated\n"),
+    ("set image deployment/@N", "error: at least one image update is required\n"),
+    ("set env deployment/@N A=1 B=2", "deployment.apps/@N env updated\n"),
+    ("set env deployment/@N A-", "deployment.apps/@N env updated\n"),
+    ("set env deployment/@N A-", ""),
+    ("set env deployment/@N C=3 -c nope",
+     'Warning: Deployment/@N does not have any containers matching "nope"\n'),
+    ("set env deployment/@N D=4 B-", "deployment.apps/@N env updated\n"),
+    ("set resources deployment/@N --requests=cpu=100m --limits=memory=64Mi",
+     "deployment.apps/@N resource requirements updated\n"),
+    ("set resources deployment/@N --requests=cpu=100m", ""),
+    ("set resources deployment/@N --requests=cpu=200m,memory=10Mi",
+     "deployment.apps/@N resource requirements updated\n"),
+    ("set resources deployment/@N -c nope --limits=cpu=1",
      "error: unable to find container named nope\n"),
-    ("set resources deployment/NAME",
+    ("set resources deployment/@N",
      "error: you must specify an update to requests or limits (in the form of "
      "--requests/--limits)\n"),
-    ("set resources deployment/NAME --limits=foo",
+    ("set resources deployment/@N --limits=foo",
      "error: Invalid argument syntax foo, expected <resource>=<value>\n"),
-    ("set image deployment/NAME *=nginx:3", "deployment.apps/NAME image updated\n"),
-    ("set image pod/NAME NAME=busybox", "pod/NAME image updated\n"),
-    ("set image pod/NAME NAME=nginx:1 --dry-run=server", "pod/NAME image updated (server dry run)\n"),
-    ("set image pod/NAME NAME=nginx:1 --dry-run=client", "pod/NAME image updated (dry run)\n"),
+    ("set image deployment/@N *=nginx:3", "deployment.apps/@N image updated\n"),
+    ("set env deployment/@N 1A=x",
+     'error: "1A" is not a valid key name: a valid environment variable name must consist '
+     "of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit "
+     "(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation "
+     "is '[-._a-zA-Z][-._a-zA-Z0-9]*')\n"),
+    ("set env deployment/@N E=1 E-",
+     "error: can not both modify and remove the same environment variable in the same "
+     "command\n"),
+    ("set resources deployment/@N --limits=cpu=abc",
+     "error: quantities must match the regular expression "
+     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n"),
+    ("set image svc/kubernetes a=b", "error: services/kubernetes the object is not a pod or "
+     "does not have a pod template: *v1.Service\n"),
+    ("set image pod/@N @N=busybox", "pod/@N image updated\n"),
+    ("set image pod/@N @N=nginx:1 --dry-run=server", "pod/@N image updated (server dry run)\n"),
+    ("set image pod/@N @N=nginx:1 --dry-run=client", "pod/@N image updated (dry run)\n"),
     ("set image pod/nope x=y", 'Error from server (NotFound): pods "nope" not found\n'),
     # A pod's env and resources cannot change: the server says so.
-    ("set env pod/NAME X=1", None),
-    ("set resources pod/NAME --limits=cpu=1", None),
+    ("set env pod/@N X=1", None),
+    ("set resources pod/@N --limits=cpu=1", None),
 ]
 
 WAIT = [
-    ("wait --for=condition=Ready pod/NAME --timeout=1s",
-     "error: timed out waiting for the condition on pods/NAME\n"),
-    ("wait --for=condition=PodScheduled=False pod/NAME --timeout=1s",
-     "pod/NAME condition met\n"),
-    ("wait --for=condition=podscheduled=false pod/NAME", "pod/NAME condition met\n"),
-    ("wait --for=jsonpath={.status.phase}=Pending pod/NAME --timeout=5s",
-     "pod/NAME condition met\n"),
-    ("wait --for=jsonpath=.status.phase=Pending pod/NAME", "pod/NAME condition met\n"),
-    ("wait --for=jsonpath={.spec.nodeName} pod/NAME --timeout=1s",
-     "error: timed out waiting for the condition on pods/NAME\n"),
-    ("wait --for=jsonpath={.status.phase}= pod/NAME",
+    ("wait --for=condition=Ready pod/@N --timeout=1s",
+     "error: timed out waiting for the condition on pods/@N\n"),
+    ("wait --for=condition=PodScheduled=False pod/@N --timeout=1s",
+     "pod/@N condition met\n"),
+    ("wait --for=condition=podscheduled=false pod/@N", "pod/@N condition met\n"),
+    ("wait --for=jsonpath={.status.phase}=Pending pod/@N --timeout=5s",
+     "pod/@N condition met\n"),
+    ("wait --for=jsonpath=.status.phase=Pending pod/@N", "pod/@N condition met\n"),
+    ("wait --for=jsonpath={.spec.nodeName} pod/@N --timeout=1s",
+     "error: timed out waiting for the condition on pods/@N\n"),
+    ("wait --for=jsonpath={.status.phase}= pod/@N",
      "error: jsonpath wait has to have a value after equal sign, like "
      "--for=jsonpath='{.status.readyReplicas}'=3\n"),
     ("wait --for=delete pod/nope --timeout=1s", ""),
     ("wait --for=condition=Ready pod/nope --timeout=1s",
      'Error from server (NotFound): pods "nope" not found\n'),
-    ("wait --for=bogus pod/NAME", 'error: unrecognized condition: "bogus"\n'),
-    ("wait pod/NAME", 'error: unrecognized condition: ""\n'),
-    ("wait --for=delete pod/NAME --timeout=0", "error: condition not met for pods/NAME\n"),
+    ("wait --for=bogus pod/@N", 'error: unrecognized condition: "bogus"\n'),
+    ("wait pod/@N", 'error: unrecognized condition: ""\n'),
+    ("wait --for=delete pod/@N --timeout=0", "error: condition not met for pods/@N\n"),
     ("wait --for=jsonpath={.status.phase}=Pending pods --timeout=1s",
      "error: resource(s) were provided, but no name was specified\n"),
-    ("wait --for=create pod/NAME", "pod/NAME condition met\n"),
-    ("wait --for=condition=Available deploy/NAME --timeout=1s",
-     "error: timed out waiting for the condition on deployments/NAME\n"),
-    ("wait --for=jsonpath={.status.phase}=Pending pods -l run=NAME", "pod/NAME condition met\n"),
+    ("wait --for=create pod/@N", "pod/@N condition met\n"),
+    ("wait --for=condition=Available deploy/@N --timeout=1s",
+     "error: timed out waiting for the condition on deployments/@N\n"),
+    ("wait --for=jsonpath={.status.phase}=Pending pods -l run=@N", "pod/@N condition met\n"),
     ("wait --for=jsonpath={.status.phase}=Pending pods -l run=none --timeout=1s",
      "error: no matching resources found\n"),
 ]
 
 
 def twin(args, name):
-    return [a.replace("NAME", name) for a in args.split()]
+    return [a.replace("@N", name) for a in args.split()]
 
 
 def containers(c, kind, name):
@@ -101,7 +114,7 @@ def compare(t, kube, kubectl, table, kinds):
         rc, out, err = kube.run(*twin(args, "b"))
         got = out + err
         if want is not None:
-            t.check(got == want.replace("NAME", "b") and rc == (1 if "rror" in want else 0),
+            t.check(got == want.replace("@N", "b") and rc == (1 if "rror" in want else 0),
                     "kube " + args, (rc, got))
         if kubectl:
             krc, kout, kerr = kubectl.run(*twin(args, "a"))
