@@ -4,7 +4,8 @@
  * difference as the strategic merge patch kubectl computes (the changed
  * containers by name with $setElementOrder/containers, env entries by
  * name with $patch: delete for the removed ones), with fieldManager
- * kubectl-set.  Prints "deployment.apps/web image updated" (env updated,
+ * kubectl-set.  Objects by name, or TYPE -l SELECTOR | --all.  Prints
+ * "deployment.apps/web image updated" (env updated,
  * resource requirements updated), nothing when nothing changes. */
 #include <json-c/json.h>
 #include <regex.h>
@@ -220,7 +221,7 @@ static void set_list(json_object *spec, const char *key, const char *name,
 }
 
 /* Set one object.  0 ok (printed when changed), 1 after an error. */
-static int set_one(kube_client_t *c, const struct cli_ref *ref,
+static int set_one(kube_client_t *c, const struct cli_named *ref,
                    const struct set_opts *o) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_object_t *obj = kube_client_get(c, ref->kind, cli_namespace(),
@@ -388,24 +389,13 @@ int cmd_set(int argc, char **argv) {
     fputs(set_help, stdout);
     return 0;
   }
-  if (!streq(argv[1], "image") && !streq(argv[1], "env") &&
-      !streq(argv[1], "resources")) {
-    char all[512] = "";
-    size_t used = 0;
-    for (int i = 1; i < argc && used < sizeof all; i++)
-      used += (size_t)snprintf(all + used, sizeof all - used, "%s%s",
-                               i > 1 ? " " : "", argv[i]);
-    return cli_fail("unknown command \"%s\"\nSee 'kube set -h' for help and "
-                    "examples",
-                    all);
-  }
   struct set_opts o = {.container = "*"};
-  o.what = streq(argv[1], "image") ? SET_IMAGE
-           : streq(argv[1], "env") ? SET_ENV
-                                   : SET_RESOURCES;
   const char *requests = NULL, *limits = NULL, *dry_run_v = NULL, *dry_run;
-  bool dry_run_set = false;
+  const char *selector = NULL;
+  bool dry_run_set = false, all = false;
   const struct cli_flag flags[] = {
+      {"selector", 'l', CLI_STRING, &selector, NULL},
+      {"all", 0, CLI_BOOL, &all, NULL},
       {"dry-run", 0, CLI_STRING, &dry_run_v, &dry_run_set},
       {"containers", 'c', CLI_STRING, &o.container, NULL},
       {"requests", 0, CLI_STRING, &requests, NULL},
@@ -415,12 +405,35 @@ int cmd_set(int argc, char **argv) {
   char **pos = NULL;
   int npos = 0, rc = 1;
   struct cli_ref *refs = NULL;
-  size_t nrefs = 0;
+  size_t nrefs = 0, nnamed = 0;
+  struct cli_named *named = NULL;
   char **args = NULL;
   int nargs = 0;
-  if (cli_parse(argc - 1, argv + 1, flags, &pos, &npos, NULL) < 0 ||
+  /* The subcommand is the first argument that is no flag (global flags
+   * given before `set` come after it). */
+  if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0 ||
       !(dry_run = cli_dry_run(dry_run_v, dry_run_set)))
     goto out;
+  if (npos == 0) {
+    fputs(set_help, stdout);
+    rc = 0;
+    goto out;
+  }
+  const char *sub = pos[0];
+  if (!streq(sub, "image") && !streq(sub, "env") && !streq(sub, "resources")) {
+    char words[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < npos && used < sizeof words; i++)
+      used += (size_t)snprintf(words + used, sizeof words - used, "%s%s",
+                               i ? " " : "", pos[i]);
+    rc = cli_fail("unknown command \"%s\"\nSee 'kube set -h' for help and "
+                  "examples",
+                  words);
+    goto out;
+  }
+  o.what = streq(sub, "image") ? SET_IMAGE
+           : streq(sub, "env") ? SET_ENV
+                               : SET_RESOURCES;
   o.dry_run = streq(dry_run, "server");
   o.dry_client = streq(dry_run, "client");
   args = calloc((size_t)npos + 1, sizeof *args);
@@ -430,7 +443,7 @@ int cmd_set(int argc, char **argv) {
     goto out;
   }
   /* NAME=IMAGE, K=V and K- are the changes; the rest name objects. */
-  for (int i = 0; i < npos; i++) {
+  for (int i = 1; i < npos; i++) {
     size_t len = strlen(pos[i]);
     if ((pos[i][0] != '=' && strchr(pos[i], '=')) ||
         (o.what == SET_ENV && len > 1 && pos[i][len - 1] == '-'))
@@ -468,16 +481,14 @@ int cmd_set(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
+  if (cli_expand_refs(c, refs, nrefs, selector, all, &named, &nnamed) < 0)
+    goto out;
   rc = 0;
-  for (size_t i = 0; i < nrefs; i++) {
-    if (!refs[i].name) {
-      rc = cli_fail("resource(s) were provided, but no name was specified");
-      continue;
-    }
-    if (set_one(c, &refs[i], &o))
+  for (size_t i = 0; i < nnamed; i++)
+    if (set_one(c, &named[i], &o))
       rc = 1;
-  }
 out:
+  cli_named_free(named, nnamed);
   json_object_put(o.requests);
   json_object_put(o.limits);
   free(o.pairs.v);

@@ -20,36 +20,6 @@ struct wait_spec {
   char *value; /* wanted condition status / JSONPath value; NULL: any */
 };
 
-struct wait_target {
-  const kube_kind_t *kind;
-  char *name;
-};
-
-struct wait_list {
-  struct wait_target **ts;
-  size_t *n;
-  const kube_kind_t *kind;
-};
-
-static int add_target(struct wait_target **ts, size_t *n, const kube_kind_t *k,
-                      const char *name) {
-  struct wait_target *v = realloc(*ts, (*n + 1) * sizeof *v);
-  if (!v)
-    return -1;
-  *ts = v;
-  v[*n].kind = k;
-  v[*n].name = strdup(name ? name : "");
-  if (!v[*n].name)
-    return -1;
-  (*n)++;
-  return 0;
-}
-
-static int add_item(const kube_object_t *item, void *ud) {
-  struct wait_list *l = ud;
-  return add_target(l->ts, l->n, l->kind, kube_object_name(item));
-}
-
 /* Parse --for as kubectl's conditionFuncFor does. */
 static int parse_for(const char *f, struct wait_spec *s) {
   memset(s, 0, sizeof *s);
@@ -151,7 +121,7 @@ static void sleep_ms(long ms) {
 }
 
 /* Wait for one object.  0 when the condition is met (and printed). */
-static int wait_one(kube_client_t *c, const struct wait_target *t,
+static int wait_one(kube_client_t *c, const struct cli_named *t,
                     const struct wait_spec *s, int64_t deadline, bool once) {
   char kn[128], rn[400];
   kube_kind_display_name(t->kind, kn, sizeof kn);
@@ -206,7 +176,7 @@ int cmd_wait(int argc, char **argv) {
   int npos = 0, rc = 1;
   struct cli_ref *refs = NULL;
   size_t nrefs = 0, nt = 0;
-  struct wait_target *ts = NULL;
+  struct cli_named *ts = NULL;
   struct wait_spec s = {0};
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0 ||
       parse_for(for_, &s) != 0)
@@ -230,35 +200,8 @@ int cmd_wait(int argc, char **argv) {
   kube_client_t *c = cli_client();
   if (!c)
     goto out;
-  for (size_t i = 0; i < nrefs; i++) {
-    if (refs[i].name) {
-      if (add_target(&ts, &nt, refs[i].kind, refs[i].name) < 0)
-        goto oom;
-      continue;
-    }
-    if (!all && !selector) {
-      rc = cli_fail("resource(s) were provided, but no name was specified");
-      goto out;
-    }
-    /* The first of the kind's names: skip the others of this ref. */
-    if (i > 0 && refs[i - 1].kind == refs[i].kind && !refs[i - 1].name)
-      continue;
-    kube_client_list_options_t lo = {.struct_size = sizeof lo,
-                                     .label_selector = selector};
-    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = refs[i].kind;
-    kube_object_t *list = kube_client_list(
-        c, k, k->namespaced ? cli_namespace() : NULL, &lo, &err);
-    if (!list) {
-      rc = cli_report(&err);
-      goto out;
-    }
-    struct wait_list wl = {&ts, &nt, k};
-    int r = kube_list_foreach(list, add_item, &wl);
-    kube_object_free(list);
-    if (r)
-      goto oom;
-  }
+  if (cli_expand_refs(c, refs, nrefs, selector, all, &ts, &nt) < 0)
+    goto out;
   if (nt == 0) {
     rc = cli_fail("no matching resources found");
     goto out;
@@ -268,13 +211,8 @@ int cmd_wait(int argc, char **argv) {
   for (size_t i = 0; i < nt; i++)
     if (wait_one(c, &ts[i], &s, deadline, secs == 0))
       rc = 1;
-  goto out;
-oom:
-  rc = cli_fail("out of memory");
 out:
-  for (size_t i = 0; i < nt; i++)
-    free(ts[i].name);
-  free(ts);
+  cli_named_free(ts, nt);
   free(s.cond);
   free(s.value);
   free(refs);

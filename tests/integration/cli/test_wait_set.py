@@ -131,7 +131,7 @@ def compare(t, kube, kubectl, table, kinds):
 def main():
     t = Failures()
     k = Kubed(sys.argv[1], store="memory")
-    kube = kubectl = None
+    kube = kubectl = kube_outs = None
     try:
         k.start()
         kube = Cli(sys.argv[2], k, "kube")
@@ -143,6 +143,31 @@ def main():
             kube.run("create", "deployment", n, "--image=nginx")
             kube.run("run", n, "--image=nginx")
         compare(t, kube, kubectl, SET, ("deployment", "pod"))
+        # -l and --all, in a namespace of each client's own (global flags
+        # before the verb).
+        for c, ns in ((kube, "kube-ns"), (kubectl, "kubectl-ns")):
+            if not c:
+                continue
+            c.run("create", "namespace", ns)
+            for n in ("x1", "x2"):
+                c.run("-n", ns, "create", "deployment", n, "--image=nginx")
+            c.run("-n", ns, "label", "deployment", "x1", "tier=web")
+            outs = [c.run("-n", ns, "set", "image", "deployments", "--all", "nginx=nginx:7"),
+                    c.run("-n", ns, "set", "env", "deploy", "-l", "tier=web", "A=1"),
+                    c.run("-n", ns, "set", "env", "deploy", "-l", "tier=none", "A=1"),
+                    c.run("-n", ns, "set", "image", "deployments", "nginx=nginx:8")]
+            if c is kube:
+                kube_outs = outs
+                t.check(outs[0][1] == "deployment.apps/x1 image updated\n"
+                        "deployment.apps/x2 image updated\n" and
+                        outs[1][1] == "deployment.apps/x1 env updated\n" and
+                        outs[2] == (0, "", "") and
+                        outs[3] == (1, "", "error: resource(s) were provided, but no name "
+                                    "was specified\n"),
+                        "kube set with --all and -l", outs)
+            else:
+                t.check(outs == kube_outs, "kube and kubectl set with --all and -l",
+                        (outs, kube_outs))
         compare(t, kube, kubectl, WAIT, ())
         # A wait that sees its object go, and one that sees it appear.
         waits = []
