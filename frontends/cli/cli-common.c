@@ -333,3 +333,77 @@ const char *cli_object_namespace(const kube_object_t *obj,
   }
   return cli_namespace();
 }
+
+/* ---- naming objects: TYPE NAME..., TYPE/NAME, TYPE -l SEL | --all ---------- */
+
+struct named_list {
+  struct cli_named **v;
+  size_t *n;
+  const kube_kind_t *kind;
+};
+
+static int add_named(struct cli_named **v, size_t *n, const kube_kind_t *k,
+                     const char *name) {
+  struct cli_named *nv = realloc(*v, (*n + 1) * sizeof *nv);
+  if (!nv)
+    return -1;
+  *v = nv;
+  nv[*n].kind = k;
+  nv[*n].name = strdup(name ? name : "");
+  if (!nv[*n].name)
+    return -1;
+  (*n)++;
+  return 0;
+}
+
+static int add_named_item(const kube_object_t *item, void *ud) {
+  struct named_list *l = ud;
+  return add_named(l->v, l->n, l->kind, kube_object_name(item));
+}
+
+int cli_expand_refs(kube_client_t *c, const struct cli_ref *refs, size_t n,
+                    const char *selector, bool all, struct cli_named **out,
+                    size_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (refs[i].name) {
+      if (add_named(out, n_out, refs[i].kind, refs[i].name) < 0)
+        goto oom;
+      continue;
+    }
+    if (!all && !selector) {
+      cli_fail("resource(s) were provided, but no name was specified");
+      goto fail;
+    }
+    kube_client_list_options_t lo = {.struct_size = sizeof lo,
+                                     .label_selector = selector};
+    cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+    const kube_kind_t *k = refs[i].kind;
+    kube_object_t *list = kube_client_list(
+        c, k, k->namespaced ? cli_namespace() : NULL, &lo, &err);
+    if (!list) {
+      cli_report(&err);
+      goto fail;
+    }
+    struct named_list nl = {out, n_out, k};
+    int r = kube_list_foreach(list, add_named_item, &nl);
+    kube_object_free(list);
+    if (r)
+      goto oom;
+  }
+  return 0;
+oom:
+  cli_fail("out of memory");
+fail:
+  cli_named_free(*out, *n_out);
+  *out = NULL;
+  *n_out = 0;
+  return -1;
+}
+
+void cli_named_free(struct cli_named *v, size_t n) {
+  for (size_t i = 0; v && i < n; i++)
+    free(v[i].name);
+  free(v);
+}

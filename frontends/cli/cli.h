@@ -77,6 +77,9 @@ int cmd_patch(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_set(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_cordon(int argc, char **argv);
 int cmd_uncordon(int argc, char **argv);
@@ -173,6 +176,20 @@ struct cli_ref {
  * prints the error when malformed. */
 int cli_parse_refs(char **args, int n, struct cli_ref **out, size_t *n_out);
 
+/* An object named on the command line or found by a selector. */
+struct cli_named {
+  const kube_kind_t *kind;
+  char *name; /* owned */
+};
+/* The objects refs name: the named ones, and for a bare TYPE every object
+ * of the kind (in -n's namespace) that `selector` matches when `all` or a
+ * selector is given (else "resource(s) were provided, but no name was
+ * specified").  *out: owned, free with cli_named_free.  Prints the error
+ * and returns -1. */
+int cli_expand_refs(kube_client_t *c, const struct cli_ref *refs, size_t n,
+                    const char *selector, bool all, struct cli_named **out,
+                    size_t *n_out);
+void cli_named_free(struct cli_named *v, size_t n);
 /* Read objects from -f arguments (files, directories of .yaml/.yml/.json
  * files, "-" for stdin, multi-document YAML) into m.  Returns -1 and
  * prints the error on failure (m cleared). */

@@ -9,6 +9,7 @@
 #include <pcre2.h>
 
 #include "api/kinds/kind.h"
+#include "api/types/docs.h"
 
 /* ---- arena --------------------------------------------------------------- */
 
@@ -292,17 +293,20 @@ static size_t count_fields(const api_type_t *t) {
   return n;
 }
 
-static bool add_fields(api_schema_t *s, const api_type_t *t) {
+/* Fields of t (and of the types it inlines) as properties of s, with
+ * the descriptions of the definition named `def`. */
+static bool add_fields(api_schema_t *s, const api_type_t *t, const char *def) {
   for (const api_field_t *f = t->fields; f->kind != API_T_END; f++) {
     if (f->kind == API_T_INLINE) {
-      if (!add_fields(s, f->type))
+      if (!add_fields(s, f->type, def))
         return false;
       continue;
     }
     api_schema_t *fs = field_schema(f);
     if (!fs)
       return false;
-    s->props[s->n_props++] = (api_schema_prop_t){f->json, fs};
+    s->props[s->n_props++] =
+        (api_schema_prop_t){f->json, fs, api_field_doc(def, f->json)};
   }
   return true;
 }
@@ -321,7 +325,9 @@ static api_schema_t *compile_type(const api_type_t *t) {
     s->mflags |= API_M_ATOMIC;
   size_t n = count_fields(t);
   s->props = api_arena_alloc(builtin_arena, n * sizeof(*s->props));
-  if (!s->props || !add_fields(s, t))
+  char def[256];
+  snprintf(def, sizeof def, "%s.%s", t->pkg ? t->pkg : "io.k8s.api", t->name);
+  if (!s->props || !add_fields(s, t, def))
     return NULL;
   api_schema_sort_props(s);
   return s;

@@ -69,6 +69,9 @@ typedef struct api_schema api_schema_t;
 typedef struct api_schema_prop {
   const char *name;
   api_schema_t *schema;
+  /* The field's description where the parent is a built-in type (its
+   * schema may be a type shared by other fields), else NULL. */
+  const char *description;
 } api_schema_prop_t;
 
 struct api_schema {

@@ -187,6 +187,9 @@ struct kube_apiserver {
   char *openapi_pb; /* cached /openapi/v2 document (protobuf) */
   size_t openapi_pb_len;
   uint64_t openapi_gen; /* as_crds_generation() the caches were built at */
+  /* cached /openapi/v3 documents: "apis/apps/v1" -> {"doc": text,
+   * "hash": hex} (openapi-v3.c) */
+  json_object *openapi_v3;
   struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
   struct as_node *nodes; /* nodes served in this process (pod-stream.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
@@ -296,6 +299,13 @@ json_object *as_str_array(const char *const *v);
 bool as_discovery_wants_aggregated(const struct req *r);
 void as_discovery_serve_aggregated(struct req *r, bool core);
 void as_openapi_serve(struct req *r);
+/* Build the cached OpenAPI documents (v2 JSON and protobuf, v3) unless
+ * they are current.  -1 on out-of-memory. */
+int as_openapi_refresh(kube_apiserver_t *srv);
+/* openapi-v3.c: the v3 documents cut from the v2 one (borrowed), stored
+ * in srv->openapi_v3; /openapi/v3 and /openapi/v3/<group-version>. */
+int as_openapi_v3_build(kube_apiserver_t *srv, json_object *v2);
+void as_openapi_v3_serve(struct req *r);
 /* openapi-schema.c: a runtime schema as an OpenAPI v2 schema object
  * (owned); the built-in types it uses are added to `defs` and referred to
  * by $ref.  The definition of a custom resource kind. */

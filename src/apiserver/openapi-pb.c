@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The protobuf form of /openapi/v2 (gnostic's openapi_v2.Document) that
  * kubectl asks for: paths with their operations and the definitions it is
- * given (custom resources and the meta/v1 types they refer to). */
+ * given (every kind's and the types they refer to). */
 #include "apiserver/internal.h"
 
 enum { PB_VARINT = 0, PB_LEN = 2 };

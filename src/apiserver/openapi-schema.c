@@ -49,11 +49,33 @@ static void add_number(json_object *o, const char *key, double d) {
     json_object_object_add(o, key, json_object_new_double(d));
 }
 
+/* x-kubernetes-patch-strategy and -merge-key of a built-in field, as
+ * kube-apiserver publishes its patchStrategy / patchMergeKey tags (what
+ * kubectl's strategic merge patches follow). */
+static void patch_meta(json_object *o, const api_schema_t *s) {
+  if (!(s->flags & API_SF_GO))
+    return;
+  bool merge = s->type == API_S_ARRAY && s->list != API_LIST_NONE &&
+               !(s->mflags & API_M_SSA_ONLY);
+  bool retain = s->mflags & API_M_RETAIN_KEYS;
+  if (!merge && !retain)
+    return;
+  json_object_object_add(o, "x-kubernetes-patch-strategy",
+                         jstr(merge && retain ? "merge,retainKeys"
+                              : merge         ? "merge"
+                                              : "retainKeys"));
+  if (merge && s->list == API_LIST_MAP && s->keys[0])
+    json_object_object_add(o, "x-kubernetes-patch-merge-key", jstr(s->keys[0]));
+}
+
 static json_object *emit(const api_schema_t *s, json_object *defs, int depth) {
   if (!s || depth > 64)
     return json_object_new_object();
-  if (s->src)
-    return type_ref(s, defs, depth);
+  if (s->src) {
+    json_object *r = type_ref(s, defs, depth);
+    patch_meta(r, s);
+    return r;
+  }
   json_object *o = json_object_new_object();
   set_description(o, s->description);
   bool preserve = s->flags & API_SF_PRESERVE_UNKNOWN;
@@ -80,9 +102,15 @@ static json_object *emit(const api_schema_t *s, json_object *defs, int depth) {
     json_object *props = NULL;
     if (s->n_props) {
       props = json_object_new_object();
-      for (size_t i = 0; i < s->n_props; i++)
-        json_object_object_add(props, s->props[i].name,
-                               emit(s->props[i].schema, defs, depth + 1));
+      for (size_t i = 0; i < s->n_props; i++) {
+        json_object *pv = emit(s->props[i].schema, defs, depth + 1);
+        /* The field's own description; next to a $ref as kube-apiserver
+         * publishes it in v2. */
+        if (s->props[i].description &&
+            !json_object_object_get_ex(pv, "description", NULL))
+          set_description(pv, s->props[i].description);
+        json_object_object_add(props, s->props[i].name, pv);
+      }
     }
     if (s->flags & API_SF_EMBEDDED) {
       /* An embedded object (a custom resource's root too) has the fields
@@ -168,6 +196,7 @@ static json_object *emit(const api_schema_t *s, json_object *defs, int depth) {
       json_object_object_add(o, "x-kubernetes-list-map-keys", keys);
     }
   }
+  patch_meta(o, s);
   if ((s->mflags & API_M_ATOMIC) && s->type == API_S_OBJECT)
     json_object_object_add(o, "x-kubernetes-map-type", jstr("atomic"));
   if (s->validations)

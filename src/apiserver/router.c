@@ -172,6 +172,10 @@ static void dispatch(struct req *r) {
     as_openapi_serve(r);
     return;
   }
+  if (streq(r->path, "/openapi/v3") || str_has_prefix(r->path, "/openapi/v3/")) {
+    as_openapi_v3_serve(r);
+    return;
+  }
   struct route *rt = &r->rt;
   if (!rt->resource) {
     if (!as_discovery_serve(r))

@@ -693,6 +693,7 @@ static void server_release(kube_apiserver_t *srv) {
   free(srv->tls_key);
   free(srv->tls_client_ca);
   free(srv->openapi_pb);
+  json_object_put(srv->openapi_v3);
   free(srv->kubelet_cert);
   free(srv->kubelet_key);
   free(srv->kubelet_ca);
