@@ -198,6 +198,18 @@ typedef struct kube_node_agent_stats {
 void kube_node_agent_get_stats(const kube_node_agent_t *a,
                                kube_node_agent_stats_t *out);
 
+/* The kubelet's Summary API document (GET /stats/summary) of the last
+ * sample, as JSON into *json_out (owned): "node" (nodeName, startTime,
+ * cpu {time, usageNanoCores, usageCoreNanoSeconds}, memory {time,
+ * availableBytes, usageBytes, workingSetBytes, rssBytes}) and "pods"
+ * (podRef, startTime, containers [{name, startTime, cpu, memory}], cpu,
+ * memory).  The agent reads the node and the cgroups of its running pods
+ * and containers every 10 s on a worker; usageNanoCores is the rate
+ * between the last two samples, so a pod's or container's first sample
+ * has none.  ServiceUnavailable before the first sample. */
+int kube_node_agent_stats_summary(const kube_node_agent_t *a, char **json_out,
+                                  kube_error_t *err);
+
 
 /* ======================================================================== */
 /* Streaming: logs, exec, attach, port-forward                              */

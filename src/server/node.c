@@ -3,6 +3,7 @@
  * server's in-process transport and shared informers, on its data
  * directory (whose image store is the built-in registry's, so the store
  * is every registry's first mirror). */
+#include <libkube/apiserver.h>
 #include <libkube/kit.h>
 #include <libkube/node.h>
 
@@ -12,6 +13,8 @@ struct node_component {
   kube_node_agent_options_t o; /* strings owned */
   char **labels, **sysctls;
   kube_node_agent_t *agent;
+  kube_server_t *srv;
+  kube_apiserver_t *api; /* where the agent is a metrics source */
 };
 
 static char **strv_dup(const char *const *v) {
@@ -103,6 +106,7 @@ void *srv_node_new(const kube_node_agent_options_t *opts, kube_error_t *err) {
 
 static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   struct node_component *c = impl;
+  c->srv = srv;
   if (!c->o.data_dir) {
     const char *dd = kube_server_data_dir(srv);
     if (!dd)
@@ -121,11 +125,21 @@ static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   return c->agent ? 0 : kube_error_wrap(err, "node agent");
 }
 
+/* metrics.k8s.io of this process's API server reads the agent's summary. */
+static int node_summary(void *agent, char **json_out, kube_error_t *err) {
+  return kube_node_agent_stats_summary(agent, json_out, err);
+}
+
 static int node_start(void *impl, kube_error_t *err) {
   struct node_component *c = impl;
-  return kube_node_agent_start(c->agent, err) < 0
-             ? kube_error_wrap(err, "node agent")
-             : 0;
+  if (kube_node_agent_start(c->agent, err) < 0)
+    return kube_error_wrap(err, "node agent");
+  c->api = kube_server_apiserver(c->srv);
+  if (c->api && kube_apiserver_add_metrics_source(
+                    c->api, kube_node_agent_name(c->agent), node_summary,
+                    c->agent, err) < 0)
+    return kube_error_wrap(err, "node metrics");
+  return 0;
 }
 
 static void node_drain(void *impl, kube_component_drained_fn drained,
@@ -137,6 +151,10 @@ static void node_drain(void *impl, kube_component_drained_fn drained,
 /* The agent's informer registrations must go before the factory. */
 static void node_stop(void *impl) {
   struct node_component *c = impl;
+  if (c->api && c->agent)
+    kube_apiserver_remove_metrics_source(c->api,
+                                         kube_node_agent_name(c->agent));
+  c->api = NULL;
   kube_node_agent_free(c->agent);
   c->agent = NULL;
 }
