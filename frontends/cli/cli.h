@@ -78,6 +78,7 @@ int cmd_label(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_autoscale(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_expose(int argc, char **argv);

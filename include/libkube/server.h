@@ -171,6 +171,9 @@ typedef struct kube_server_options {
    * /ui/login/codes gives an authenticated caller a one-time login code
    * for /ui/#code=CODE (`kube dashboard`).  Set to serve no /ui/. */
   bool no_dashboard;
+  /* horizontal-pod-autoscaler-controller: how often each HPA is
+   * reconciled (--horizontal-pod-autoscaler-sync-period; 0: 15000). */
+  int64_t hpa_sync_period_ms;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */
