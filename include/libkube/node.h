@@ -381,6 +381,7 @@ typedef struct kube_node_stream_listen_options {
  *   /exec/NS/POD[/UID]/CONTAINER         (GET/POST upgrade; command=...)
  *   /attach/NS/POD[/UID]/CONTAINER       (GET/POST upgrade)
  *   /portForward/NS/POD[/UID]            (GET/POST upgrade; ports=...)
+ *   /stats/summary                       (GET; with a summary function)
  *   /healthz                             ("ok", without a certificate)
  * Other paths: 404.  Without a verified client certificate (when a CA is
  * set): 401 "Unauthorized".  0 or -1 with err.  May be called more than
@@ -390,6 +391,16 @@ int kube_node_stream_listen(kube_node_stream_t *s, const char *spec,
                             kube_error_t *err);
 /* The port of the first TCP listener, or -1. */
 int kube_node_stream_port(const kube_node_stream_t *s);
+
+/* The kubelet's Summary API on the listeners: GET /stats/summary answers
+ * fn's document (application/json; 503 with its message when it fails),
+ * behind the same client certificate check.  fn runs on the loop and must
+ * not block; kube_node_agent_stats_summary fits (arg: the agent).  NULL:
+ * 404 again. */
+typedef int (*kube_node_summary_fn)(void *arg, char **json_out,
+                                    kube_error_t *err);
+void kube_node_stream_set_summary(kube_node_stream_t *s,
+                                  kube_node_summary_fn fn, void *arg);
 
 /* ---- CRI log files (what the streaming server reads) ---- */
 
