@@ -710,6 +710,14 @@ static void got_scale(struct ctl_op *op, const kube_object_t *res,
     return;
   }
   w->selector = strdup(sel);
+  /* outside min/max or disabled: no metrics needed */
+  json_object *spec = cj_obj(w->hpa, "spec");
+  int32_t minr = (int32_t)cj_int(spec, "minReplicas", 1);
+  if ((w->current == 0 && minr != 0) || w->current < minr ||
+      w->current > (int32_t)cj_int(spec, "maxReplicas", 1)) {
+    decide(s, NULL);
+    return;
+  }
   cleanup_free char *q = kube_client_query_escape(sel);
   char *path = NULL;
   if (!q || asprintf(&path,
