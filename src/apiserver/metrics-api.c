@@ -235,6 +235,77 @@ static void reply_not_found(kube_http_request_t *req, const char *resource,
   kube_error_clear(&err);
 }
 
+/* Sum of the usage of `res` over an item's containers (PodMetrics) or its
+ * usage (NodeMetrics), in canonical form. */
+static json_object *usage_sum(json_object *item, const char *res) {
+  json_object *ctrs = kube_json_get(item, "containers");
+  size_t n = ctrs ? json_object_array_length(ctrs) : 1;
+  kube_quantity_t sum = {0};
+  for (size_t i = 0; i < n; i++) {
+    json_object *u = kube_json_get(
+        ctrs ? json_object_array_get_idx(ctrs, i) : item, "usage");
+    const char *s = kube_json_get_string(u, res);
+    kube_quantity_t q;
+    if (s && kube_quantity_parse(s, &q, NULL) == 0)
+      kube_quantity_add(&sum, &q, &sum, NULL);
+  }
+  char buf[64];
+  return json_object_new_string(kube_quantity_format(&sum, buf, sizeof buf));
+}
+
+static json_object *column(const char *name, const char *format,
+                           const char *desc) {
+  json_object *c = json_object_new_object();
+  json_object_object_add(c, "name", json_object_new_string(name));
+  json_object_object_add(c, "type", json_object_new_string("string"));
+  json_object_object_add(c, "format", json_object_new_string(format));
+  json_object_object_add(c, "description", json_object_new_string(desc));
+  json_object_object_add(c, "priority", json_object_new_int(0));
+  return c;
+}
+
+/* metrics-server's Table: Name, cpu, memory, Window; each row with the
+ * item's metadata as PartialObjectMetadata.  items is stolen. */
+static json_object *as_table(json_object *items) {
+  json_object *t = json_object_new_object();
+  json_object_object_add(t, "kind", json_object_new_string("Table"));
+  json_object_object_add(t, "apiVersion",
+                         json_object_new_string("meta.k8s.io/v1"));
+  json_object_object_add(t, "metadata", json_object_new_object());
+  json_object *cols = json_object_new_array();
+  json_object_array_add(cols, column("Name", "name", "Name of the resource"));
+  json_object_array_add(cols, column("cpu", "quantity", ""));
+  json_object_array_add(cols, column("memory", "quantity", ""));
+  json_object_array_add(cols, column("Window", "duration", ""));
+  json_object_object_add(t, "columnDefinitions", cols);
+  json_object *rows = json_object_new_array();
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    json_object *cells = json_object_new_array();
+    json_object_array_add(cells,
+                          json_object_new_string(
+                              kube_json_get_string(it, "metadata.name") ?: ""));
+    json_object_array_add(cells, usage_sum(it, "cpu"));
+    json_object_array_add(cells, usage_sum(it, "memory"));
+    json_object_array_add(cells, json_object_new_string(
+                                     kube_json_get_string(it, "window") ?: ""));
+    json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "kind",
+                           json_object_new_string("PartialObjectMetadata"));
+    json_object_object_add(obj, "apiVersion",
+                           json_object_new_string("meta.k8s.io/v1"));
+    json_object_object_add(obj, "metadata",
+                           json_object_get(kube_json_get(it, "metadata")));
+    json_object *row = json_object_new_object();
+    json_object_object_add(row, "cells", cells);
+    json_object_object_add(row, "object", obj);
+    json_object_array_add(rows, row);
+  }
+  json_object_object_add(t, "rows", rows);
+  json_object_put(items);
+  return t;
+}
+
 /* The path below /apis/metrics.k8s.io/v1beta1/: nodes[/N], pods,
  * namespaces/NS/pods[/N]. */
 static void mx_serve(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
@@ -307,6 +378,12 @@ static void mx_serve(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
   }
   json_object_put(docs);
   kube_selector_free(sel);
+  const char *accept = kube_http_request_header(req, "Accept");
+  bool table = accept && strstr(accept, "as=Table");
+  if (table && (!name || json_object_array_length(items) > 0)) {
+    reply_json(req, 200, as_table(items));
+    return;
+  }
   if (name) {
     if (json_object_array_length(items) == 0)
       reply_not_found(req, nodes ? "nodemetrics" : "podmetrics", ns, name);

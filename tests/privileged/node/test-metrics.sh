@@ -64,6 +64,11 @@ spec:
         a=$(K top $args 2>&1 | head -1); b=$(KC top $args 2>&1 | head -1)
         [ "$a" = "$b" ] && ok "kube top $args: kubectl's header" || bad "kube top $args header" "kube:    $a" "kubectl: $b"
     done
+    out=$(KC get podmetrics 2>&1)
+    echo "$out" | head -1 | grep -q "^NAME *CPU *MEMORY *WINDOW" && echo "$out" | grep -q "^burn " &&
+        ok "kubectl get podmetrics (Table)" || bad "kubectl get podmetrics" "$out"
+    out=$(KC get nodemetrics 2>&1)
+    echo "$out" | grep -q "^$NODE " && ok "kubectl get nodemetrics" || bad "kubectl get nodemetrics" "$out"
     out=$(KC get --raw /apis/metrics.k8s.io/v1beta1/nodes/$NODE 2>&1)
     echo "$out" | grep -q '"kind":"NodeMetrics"' && echo "$out" | grep -q '"window":"10s"' && ok "NodeMetrics get" || bad "NodeMetrics" "$out"
     K delete pod burn --grace-period=1 >/dev/null 2>&1

@@ -77,6 +77,8 @@ struct fx {
   kube_apiserver_t *srv;
 };
 
+static const char *accept_hdr;
+
 static json_object *call(struct fx *f, const char *method, const char *path,
                          const char *body, int *status) {
   struct result res = {0};
@@ -84,7 +86,8 @@ static json_object *call(struct fx *f, const char *method, const char *path,
                                  .method = method,
                                  .path = path,
                                  .body = body,
-                                 .body_len = body ? strlen(body) : 0};
+                                 .body_len = body ? strlen(body) : 0,
+                                 .accept = accept_hdr};
   assert_non_null(kube_apiserver_request(f->srv, &rq, cb, &res, NULL));
   for (int i = 0; i < 300 && !res.done; i++)
     kube_loop_iterate(f->loop, 10);
@@ -228,6 +231,22 @@ static void test_metrics_api(void **state) {
   assert_int_equal(st, 404);
   assert_string_equal(str(o, "message"),
                       "podmetrics.metrics.k8s.io \"default/new\" not found");
+  json_object_put(o);
+  /* kubectl get podmetrics: metrics-server's Table */
+  accept_hdr = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+  o = call(&f, "GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+           NULL, &st);
+  accept_hdr = NULL;
+  assert_int_equal(st, 200);
+  assert_string_equal(str(o, "kind"), "Table");
+  assert_string_equal(str(o, "columnDefinitions.0.name"), "Name");
+  assert_string_equal(str(o, "columnDefinitions.1.name"), "cpu");
+  assert_string_equal(str(o, "columnDefinitions.3.name"), "Window");
+  assert_int_equal(json_object_array_length(kube_json_get(o, "rows")), 2);
+  assert_string_equal(str(o, "rows.0.cells.0"), "web");
+  assert_string_equal(str(o, "rows.0.cells.1"), "250001234n");
+  assert_string_equal(str(o, "rows.0.cells.3"), "10s");
+  assert_string_equal(str(o, "rows.0.object.metadata.namespace"), "default");
   json_object_put(o);
   /* bad input */
   o = call(&f, "GET",
