@@ -80,6 +80,8 @@ int cmd_scale(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_set(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_autoscale(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_cordon(int argc, char **argv);
 int cmd_uncordon(int argc, char **argv);

@@ -205,9 +205,9 @@ static void complete_value(const struct complete *cp, const char *flag) {
 
 /* Verbs whose arguments are TYPE [NAME...] or TYPE/NAME. */
 static bool takes_resources(const char *verb) {
-  static const char *const verbs[] = {"get",   "describe", "delete",
-                                      "edit",  "label",    "annotate",
-                                      "patch", "scale",    "expose"};
+  static const char *const verbs[] = {"get",    "describe", "delete", "edit",
+                                      "label",  "annotate", "patch",  "scale",
+                                      "expose", "autoscale"};
   for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
     if (streq(verb, verbs[i]))
       return true;

@@ -38,6 +38,10 @@ const struct cli_command cli_commands[] = {
     {"annotate", cmd_annotate, "Update the annotations on a resource"},
     {"scale", cmd_scale,
      "Set a new size for a deployment, replica set or replication controller"},
+    {"autoscale", cmd_autoscale,
+     "Auto-scale a deployment, replica set, stateful set, or replication "
+     "controller"},
+    {"top", cmd_top, "Display resource (CPU/memory) usage of nodes or pods"},
     {"rollout", cmd_rollout, "Manage the rollout of a resource"},
     {"set", cmd_set,
      "Set specific features on objects: image, env, resources"},

@@ -363,6 +363,11 @@ static int start_thread(void *(*fn)(void *), struct run *r, kube_error_t *err) {
   return 0;
 }
 
+/* GET /stats/summary on the kubelet port. */
+static int agent_summary(void *agent, char **json_out, kube_error_t *err) {
+  return kube_node_agent_stats_summary(agent, json_out, err);
+}
+
 /* The port of "ADDR:PORT" ("tcp:" optional), or -1. */
 static int listen_port(const char *spec) {
   const char *colon = strrchr(spec, ':');
@@ -439,6 +444,7 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
     };
     if (!(r.stream = kube_node_stream_new(&so, &err)))
       goto out;
+    kube_node_stream_set_summary(r.stream, agent_summary, r.agent);
   }
   if (start_thread(signal_thread, &r, &err) < 0 ||
       start_thread(serving_thread, &r, &err) < 0)

@@ -57,6 +57,9 @@ static void usage(FILE *f) {
       "  --node-monitor-grace-period DURATION\n"
       "                          a node silent this long is Ready=Unknown and\n"
       "                          tainted (default 40s; 500ms, 2m, ...)\n"
+      "  --horizontal-pod-autoscaler-sync-period DURATION\n"
+      "                          how often each HPA is reconciled (default\n"
+      "                          15s)\n"
       "  --cluster-cidr CIDR     range of the nodes' pod CIDRs (default\n"
       "                          10.42.0.0/16)\n"
       "  --node-cidr-mask-size N size of each node's pod CIDR (default 24)\n"
@@ -132,6 +135,7 @@ enum {
   O_AUDIT,
   O_AUDIT_MAX,
   O_GRACE,
+  O_HPA_SYNC,
   O_CLUSTER_CIDR,
   O_NODE_MASK,
   O_SERVICE_CIDR,
@@ -173,6 +177,8 @@ static const struct option server_longopts[] = {
     {"audit-log", required_argument, NULL, O_AUDIT},
     {"audit-log-maxsize", required_argument, NULL, O_AUDIT_MAX},
     {"node-monitor-grace-period", required_argument, NULL, O_GRACE},
+    {"horizontal-pod-autoscaler-sync-period", required_argument, NULL,
+     O_HPA_SYNC},
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
     {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
@@ -327,6 +333,14 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_GRACE:
       if ((o->node_monitor_grace_period_ms = parse_duration_ms(optarg)) < 0) {
         fprintf(stderr, "kubed: bad --node-monitor-grace-period %s\n", optarg);
+        return 2;
+      }
+      break;
+    case O_HPA_SYNC:
+      if ((o->hpa_sync_period_ms = parse_duration_ms(optarg)) <= 0) {
+        fprintf(stderr,
+                "kubed: bad --horizontal-pod-autoscaler-sync-period %s\n",
+                optarg);
         return 2;
       }
       break;

@@ -429,6 +429,22 @@ int kube_apiserver_add_node(kube_apiserver_t *srv, const char *node,
 /* Forget a node registered above (requests then go over HTTPS). */
 void kube_apiserver_remove_node(kube_apiserver_t *srv, const char *node);
 
+/* The kubelet Summary API document (/stats/summary JSON) of a node, owned
+ * into *json_out; -1 with err when there is none (yet).  The node
+ * module's kube_node_agent_stats_summary does this for an agent. */
+typedef int (*kube_apiserver_summary_fn)(void *arg, char **json_out,
+                                         kube_error_t *err);
+/* Serve metrics.k8s.io/v1beta1 (NodeMetrics, PodMetrics: get and list,
+ * label selectors, as metrics-server) from the summaries of the nodes
+ * added here: the group is registered with the first source.  Each
+ * request reads every source's summary (fn runs on the loop, so it must
+ * not block).  Registering a node again replaces it.  0 or -1 with err. */
+int kube_apiserver_add_metrics_source(kube_apiserver_t *srv, const char *node,
+                                      kube_apiserver_summary_fn fn, void *arg,
+                                      kube_error_t *err);
+void kube_apiserver_remove_metrics_source(kube_apiserver_t *srv,
+                                          const char *node);
+
 /* Append the server's figures in Prometheus text format to out:
  * apiserver_request_total{verb,group,resource,subresource,code},
  * apiserver_request_duration_seconds (histogram; watches excluded),

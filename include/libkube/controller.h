@@ -152,6 +152,10 @@ typedef struct kube_controller_manager_options {
    * rancher.io/local-path): the directory its volumes are made in
    * (copied).  NULL: no provisioner and no StorageClass "local-path". */
   const char *storage_dir;
+  /* horizontal-pod-autoscaler-controller: how often each
+   * HorizontalPodAutoscaler is reconciled
+   * (--horizontal-pod-autoscaler-sync-period).  0: 15000. */
+  int64_t hpa_sync_period_ms;
 } kube_controller_manager_options_t;
 
 /* Check a --controllers value without creating anything.  BadRequest

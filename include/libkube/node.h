@@ -210,6 +210,18 @@ typedef struct kube_node_agent_stats {
 void kube_node_agent_get_stats(const kube_node_agent_t *a,
                                kube_node_agent_stats_t *out);
 
+/* The kubelet's Summary API document (GET /stats/summary) of the last
+ * sample, as JSON into *json_out (owned): "node" (nodeName, startTime,
+ * cpu {time, usageNanoCores, usageCoreNanoSeconds}, memory {time,
+ * availableBytes, usageBytes, workingSetBytes, rssBytes}) and "pods"
+ * (podRef, startTime, containers [{name, startTime, cpu, memory}], cpu,
+ * memory).  The agent reads the node and the cgroups of its running pods
+ * and containers every 10 s on a worker; usageNanoCores is the rate
+ * between the last two samples, so a pod's or container's first sample
+ * has none.  ServiceUnavailable before the first sample. */
+int kube_node_agent_stats_summary(const kube_node_agent_t *a, char **json_out,
+                                  kube_error_t *err);
+
 
 /* ======================================================================== */
 /* Streaming: logs, exec, attach, port-forward                              */
@@ -381,6 +393,7 @@ typedef struct kube_node_stream_listen_options {
  *   /exec/NS/POD[/UID]/CONTAINER         (GET/POST upgrade; command=...)
  *   /attach/NS/POD[/UID]/CONTAINER       (GET/POST upgrade)
  *   /portForward/NS/POD[/UID]            (GET/POST upgrade; ports=...)
+ *   /stats/summary                       (GET; with a summary function)
  *   /healthz                             ("ok", without a certificate)
  * Other paths: 404.  Without a verified client certificate (when a CA is
  * set): 401 "Unauthorized".  0 or -1 with err.  May be called more than
@@ -411,6 +424,15 @@ int kube_node_agent_stream_resolve(void *agent,
 /* The runtime state root the agent's containers live in (borrowed; lives
  * as long as the agent). */
 const char *kube_node_agent_runtime_root(const kube_node_agent_t *a);
+/* The kubelet's Summary API on the listeners: GET /stats/summary answers
+ * fn's document (application/json; 503 with its message when it fails),
+ * behind the same client certificate check.  fn runs on the loop and must
+ * not block; kube_node_agent_stats_summary fits (arg: the agent).  NULL:
+ * 404 again. */
+typedef int (*kube_node_summary_fn)(void *arg, char **json_out,
+                                    kube_error_t *err);
+void kube_node_stream_set_summary(kube_node_stream_t *s,
+                                  kube_node_summary_fn fn, void *arg);
 
 /* ---- CRI log files (what the streaming server reads) ---- */
 

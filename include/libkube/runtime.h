@@ -468,6 +468,8 @@ typedef struct kube_rt_stats {
    * the working set, and evict on) */
   uint64_t memory_working_set_bytes;
   struct timespec timestamp; /* CLOCK_REALTIME when read */
+  /* anonymous and swap cache memory (v1 total_rss, v2 anon) */
+  uint64_t memory_rss_bytes;
 } kube_rt_stats_t;
 
 int kube_runtime_stats(kube_runtime_t *rt, const char *id, kube_rt_stats_t *out,

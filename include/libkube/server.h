@@ -219,6 +219,9 @@ typedef struct kube_server_options {
    * CA (a TLS listener); BadRequest otherwise.  NULL: no port (the API
    * server of this process serves its node's pods directly). */
   const char *node_kubelet_listen;
+  /* horizontal-pod-autoscaler-controller: how often each HPA is
+   * reconciled (--horizontal-pod-autoscaler-sync-period; 0: 15000). */
+  int64_t hpa_sync_period_ms;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

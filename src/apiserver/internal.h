@@ -192,6 +192,9 @@ struct kube_apiserver {
   json_object *openapi_v3;
   struct as_crds *crds; /* CustomResourceDefinitions (crd-registry.c) */
   struct as_node *nodes; /* nodes served in this process (pod-stream.c) */
+  /* Summary API sources of metrics.k8s.io (metrics-api.c) */
+  struct as_metrics_source *metrics_sources;
+  bool metrics_served; /* the group-version handler is registered */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
   char *read_only; /* why writes are refused (503), or NULL */
   struct as_admission *admissions;          /* the chain (admission.c) */
@@ -260,6 +263,8 @@ void as_exts_free(kube_apiserver_t *srv);
 /* pods/log, exec, attach, portforward: to the pod's node. */
 void as_handle_pod_stream(struct req *r);
 void as_nodes_free(kube_apiserver_t *srv);
+/* ---- metrics-api.c ---- */
+void as_metrics_sources_free(kube_apiserver_t *srv);
 
 /* ---- status.c ---- */
 void as_reply_json(struct req *r, int code, json_object *obj);

@@ -387,6 +387,7 @@ extern const struct ctl_impl_ops ctl_serviceaccount_ops;
 extern const struct ctl_impl_ops ctl_rootca_ops;
 extern const struct ctl_impl_ops ctl_pvbinder_ops;
 extern const struct ctl_impl_ops ctl_disruption_ops;
+extern const struct ctl_impl_ops ctl_hpa_ops;
 
 /* ------------------------------------------------------------------------ */
 /* Nodes (node-util.c)                                                       */

@@ -40,7 +40,7 @@ static const struct ctl_def defs[] = {
     {"ephemeral-volume-controller", "ephemeral-volume", false, NULL},
     {"garbage-collector-controller", "garbagecollector", false, &ctl_gc_ops},
     {"horizontal-pod-autoscaler-controller", "horizontalpodautoscaling", false,
-     NULL},
+     &ctl_hpa_ops},
     {"job-controller", "job", false, &ctl_job_ops},
     {"legacy-serviceaccount-token-cleaner-controller",
      "legacy-service-account-token-cleaner", false, NULL},

@@ -899,6 +899,8 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
       start_informer(a->services, err) < 0)
     return -1;
   nd_node_start(a);
+  if (nd_stats_start(a, err) < 0)
+    return -1;
   if (!a->runtime_ok || nd_adopt_start(a, NULL) < 0) {
     a->adopting = false;
     return kube_controller_start(a->ctl, err);
@@ -925,6 +927,7 @@ KUBE_EXPORT void kube_node_agent_drain(kube_node_agent_t *a,
                                        void (*done)(void *arg), void *arg) {
   a->draining = true;
   nd_node_stop(a);
+  nd_stats_stop(a);
   a->drain_done = done;
   a->drain_arg = arg;
   if (!a->drain_timer)
@@ -951,8 +954,10 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
                          __ATOMIC_RELEASE);
   kube_workers_free(a->probe_workers);
   a->probe_workers = NULL;
+  nd_stats_stop(a);
   kube_workers_free(a->workers); /* runs the done callbacks of its jobs */
   a->workers = NULL;
+  nd_stats_free(a);
   kube_writer_free(a->writer);
   a->writer = NULL;
   kube_event_recorder_free(a->recorder);

@@ -372,6 +372,8 @@ struct kube_node_agent {
   struct nd_node_state *node;
   /* stats */
   kube_node_agent_stats_t stats;
+  /* resource usage samples and the summary (stats.c) */
+  struct nd_stats *statsum;
 };
 
 /* ---- agent.c: jobs ------------------------------------------------------ */
@@ -627,6 +629,14 @@ void nd_node_free(kube_node_agent_t *a);
 void nd_node_poke(kube_node_agent_t *a);
 /* True while the node may run pods. */
 bool nd_node_ready(const kube_node_agent_t *a);
+
+/* ---- stats.c: resource usage (the Summary API) ------------------------- */
+
+struct nd_stats;
+/* Sample now and every 10 s on a worker. */
+int nd_stats_start(kube_node_agent_t *a, kube_error_t *err);
+void nd_stats_stop(kube_node_agent_t *a); /* no more samples */
+void nd_stats_free(kube_node_agent_t *a); /* after the workers are gone */
 
 /* ---- fs.c --------------------------------------------------------------- */
 

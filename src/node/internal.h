@@ -51,6 +51,8 @@ struct kube_node_stream {
   kube_http_server_t *http; /* the kubelet listener's server, or NULL */
   int port;                 /* the first TCP listener's, or -1 */
   char *client_ca; /* client certificates required (kubelet listener) */
+  kube_node_summary_fn summary; /* GET /stats/summary, or NULL */
+  void *summary_arg;
   pthread_mutex_t rt_lock;
   kube_runtime_t **rt_free; /* idle runtime handles */
   size_t n_rt_free, cap_rt_free;

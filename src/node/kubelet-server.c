@@ -67,6 +67,23 @@ void nd_kubelet_handle(kube_http_request_t *req, void *arg) {
     kube_http_reply(req, 401, "text/plain; charset=utf-8", msg, strlen(msg));
     return;
   }
+  if (streq(path, "/stats/summary") && s->summary && !s->freeing) {
+    if (!method_is(req, "GET", "HEAD")) {
+      method_not_allowed(req);
+      return;
+    }
+    char *doc = NULL;
+    kube_error_t err = KUBE_ERROR_INIT;
+    if (s->summary(s->summary_arg, &doc, &err) < 0 || !doc) {
+      const char *msg = err.message ? err.message : "no stats";
+      kube_http_reply(req, 503, "text/plain; charset=utf-8", msg, strlen(msg));
+    } else {
+      kube_http_reply(req, 200, "application/json", doc, strlen(doc));
+    }
+    free(doc);
+    kube_error_clear(&err);
+    return;
+  }
   const char *rest = strchr(path + 1, '/');
   if (!rest || s->freeing) {
     not_found(req);
@@ -148,6 +165,15 @@ kube_node_stream_listen(kube_node_stream_t *s, const char *spec,
   if (s->port < 0 && kube_http_listener_port(l) > 0)
     s->port = kube_http_listener_port(l);
   return 0;
+}
+
+KUBE_EXPORT void kube_node_stream_set_summary(kube_node_stream_t *s,
+                                              kube_node_summary_fn fn,
+                                              void *arg) {
+  if (!s)
+    return;
+  s->summary = fn;
+  s->summary_arg = arg;
 }
 
 KUBE_EXPORT int kube_node_stream_port(const kube_node_stream_t *s) {

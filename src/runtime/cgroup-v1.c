@@ -185,6 +185,8 @@ static int v1_stats(const struct cg_layout *l, const char *path,
         inactive > 0 && (uint64_t)inactive < out->memory_usage_bytes
             ? out->memory_usage_bytes - (uint64_t)inactive
             : (inactive > 0 ? 0 : out->memory_usage_bytes);
+    long rss = rt_cg_read_key(dir, "memory.stat", "total_rss");
+    out->memory_rss_bytes = rss > 0 ? (uint64_t)rss : 0;
     out->memory_limit_bytes = read_u64(dir, "memory.limit_in_bytes");
     if (out->memory_limit_bytes >= (UINT64_C(1) << 62))
       out->memory_limit_bytes = 0;

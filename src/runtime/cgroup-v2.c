@@ -169,6 +169,8 @@ static int v2_stats(const struct cg_layout *l, const char *path,
       inactive > 0 && (uint64_t)inactive < out->memory_usage_bytes
           ? out->memory_usage_bytes - (uint64_t)inactive
           : (inactive > 0 ? 0 : out->memory_usage_bytes);
+  long anon = rt_cg_read_key(dir, "memory.stat", "anon");
+  out->memory_rss_bytes = anon > 0 ? (uint64_t)anon : 0;
   out->pids_current = read_u64(dir, "pids.current");
   long oom = v2_oom_kills(l, path);
   out->oom_kills = oom > 0 ? (uint64_t)oom : 0;

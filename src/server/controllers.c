@@ -11,7 +11,7 @@ struct ctl_component {
   char *controllers;
   char *cluster_cidr;
   bool leader_elect;
-  int64_t grace_ms;
+  int64_t grace_ms, hpa_sync_ms;
   int mask;
   kube_controller_manager_t *m;
   kube_component_drained_fn drained;
@@ -42,6 +42,7 @@ void *srv_controllers_new(const kube_server_options_t *o, kube_error_t *err) {
   }
   c->leader_elect = !o->no_leader_elect;
   c->grace_ms = o->node_monitor_grace_period_ms;
+  c->hpa_sync_ms = o->hpa_sync_period_ms;
   c->mask = o->node_cidr_mask_size;
   return c;
 }
@@ -92,6 +93,7 @@ static int ctl_init(void *impl, kube_server_t *srv, kube_error_t *err) {
       .node_cidr_mask_size = c->mask,
       .root_ca_pem = ca,
       .storage_dir = storage,
+      .hpa_sync_period_ms = c->hpa_sync_ms,
   };
   if (!o.informers)
     return kube_error_wrap(err, "controller-manager");

@@ -4,7 +4,8 @@
  * directory (whose image store is the built-in registry's, so the store
  * is every registry's first mirror), and the node's streaming server over
  * the agent's pods, which the API server of this process calls directly
- * for pods/log, exec, attach and portforward of this node. */
+ * for pods/log, exec, attach and portforward of this node; the agent's
+ * stats summary feeds that API server's metrics.k8s.io. */
 #include <libkube/apiserver.h>
 #include <libkube/kit.h>
 #include <libkube/node.h>
@@ -16,7 +17,9 @@ struct node_component {
   char **labels, **sysctls;
   kube_node_agent_t *agent;
   kube_node_stream_t *stream;
+  kube_server_t *srv;
   kube_apiserver_t *api; /* where the stream is registered (borrowed) */
+  bool metrics_source;   /* the agent is api's metrics source */
   char *kubelet_listen;  /* "ADDR:PORT" or NULL */
 };
 
@@ -173,6 +176,12 @@ static int kubelet_port(struct node_component *c, kube_server_t *srv,
   return 0;
 }
 
+/* The agent's stats summary: metrics.k8s.io of this process's API server
+ * and GET /stats/summary on the kubelet port read it. */
+static int node_summary(void *agent, char **json_out, kube_error_t *err) {
+  return kube_node_agent_stats_summary(agent, json_out, err);
+}
+
 static int stream_init(struct node_component *c, kube_server_t *srv,
                        kube_error_t *err) {
   kube_node_stream_options_t so = {
@@ -184,6 +193,7 @@ static int stream_init(struct node_component *c, kube_server_t *srv,
   };
   if (!(c->stream = kube_node_stream_new(&so, err)))
     return kube_error_wrap(err, "node streaming server");
+  kube_node_stream_set_summary(c->stream, node_summary, c->agent);
   kube_apiserver_t *api = kube_server_apiserver(srv);
   if (api && kube_apiserver_add_node(api, kube_node_agent_name(c->agent),
                                      kube_node_stream_serve_pod, c->stream,
@@ -195,6 +205,7 @@ static int stream_init(struct node_component *c, kube_server_t *srv,
 
 static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   struct node_component *c = impl;
+  c->srv = srv;
   if (!c->o.data_dir) {
     const char *dd = kube_server_data_dir(srv);
     if (!dd)
@@ -217,9 +228,15 @@ static int node_init(void *impl, kube_server_t *srv, kube_error_t *err) {
 
 static int node_start(void *impl, kube_error_t *err) {
   struct node_component *c = impl;
-  return kube_node_agent_start(c->agent, err) < 0
-             ? kube_error_wrap(err, "node agent")
-             : 0;
+  if (kube_node_agent_start(c->agent, err) < 0)
+    return kube_error_wrap(err, "node agent");
+  if (c->api) {
+    if (kube_apiserver_add_metrics_source(c->api, kube_node_agent_name(c->agent),
+                                          node_summary, c->agent, err) < 0)
+      return kube_error_wrap(err, "node metrics");
+    c->metrics_source = true;
+  }
+  return 0;
 }
 
 static void node_drain(void *impl, kube_component_drained_fn drained,
@@ -231,6 +248,10 @@ static void node_drain(void *impl, kube_component_drained_fn drained,
 /* The agent's informer registrations must go before the factory. */
 static void node_stop(void *impl) {
   struct node_component *c = impl;
+  if (c->metrics_source)
+    kube_apiserver_remove_metrics_source(c->api,
+                                         kube_node_agent_name(c->agent));
+  c->metrics_source = false;
   stream_stop(c);
   kube_node_agent_free(c->agent);
   c->agent = NULL;

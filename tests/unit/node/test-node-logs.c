@@ -243,7 +243,17 @@ struct srv {
   kube_loop_t *loop;
   kube_node_stream_t *s;
   pthread_t th;
+  int summaries; /* calls of the summary function; odd ones fail */
 };
+
+static int summary(void *arg, char **out, kube_error_t *err) {
+  struct srv *v = arg;
+  if (v->summaries++ % 2)
+    return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
+                          "no stats sampled on node n yet");
+  *out = strdup("{\"node\":{\"nodeName\":\"n\"},\"pods\":[]}");
+  return 0;
+}
 
 static int resolve(void *arg, const kube_node_stream_query_t *q,
                    kube_node_stream_target_t *out, kube_error_t *err) {
@@ -291,6 +301,8 @@ static void srv_start(struct srv *v) {
   char spec[160];
   snprintf(spec, sizeof spec, "unix:%s", v->sock);
   assert_int_equal(kube_node_stream_listen(v->s, spec, NULL, &err), 0);
+  v->summaries = 0;
+  kube_node_stream_set_summary(v->s, summary, v);
   pthread_create(&v->th, NULL, loop_thread, v->loop);
 }
 
@@ -442,6 +454,31 @@ static void test_kubelet_follow(void **state) {
   srv_stop(&v);
 }
 
+/* GET /stats/summary answers the summary function's document. */
+static void test_kubelet_summary(void **state) {
+  struct srv v;
+  srv_start(&v);
+  int fd = dial(&v, "GET /stats/summary HTTP/1.0\r\n\r\n");
+  char *r = read_until(fd, NULL);
+  assert_non_null(strstr(r, "HTTP/1.1 200"));
+  assert_non_null(strstr(r, "application/json"));
+  assert_non_null(strstr(r, "\r\n\r\n{\"node\":{\"nodeName\":\"n\"},"));
+  free(r);
+  close(fd);
+  fd = dial(&v, "GET /stats/summary HTTP/1.0\r\n\r\n");
+  r = read_until(fd, NULL);
+  assert_non_null(strstr(r, "HTTP/1.1 503"));
+  assert_non_null(strstr(r, "no stats sampled on node n yet"));
+  free(r);
+  close(fd);
+  fd = dial(&v, "DELETE /stats/summary HTTP/1.0\r\n\r\n");
+  r = read_until(fd, NULL);
+  assert_non_null(strstr(r, "HTTP/1.1 405"));
+  free(r);
+  close(fd);
+  srv_stop(&v);
+}
+
 static void test_kubelet_refusals(void **state) {
   struct srv v;
   srv_start(&v);
@@ -495,6 +532,7 @@ int main(void) {
       cmocka_unit_test(test_kubelet_logs),
       cmocka_unit_test(test_kubelet_follow),
       cmocka_unit_test(test_kubelet_refusals),
+      cmocka_unit_test(test_kubelet_summary),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
