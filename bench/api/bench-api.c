@@ -31,7 +31,7 @@
  * unless --with-scheduler; the idle RSS is that of a kubed with default
  * flags.
  *
- * usage: bench-api [--kubed PATH] [--only sqlite|etcd|tls] [--pods N]
+ * usage: bench-api [--kubed PATH] [--only sqlite|etcd|tls|memory] [--pods N]
  *                  [--creates-1 N] [--watchers W] [--gets N]
  *                  [--with-scheduler] [--json] | --self-test
  */
@@ -58,6 +58,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../bench-util.h" /* proc_cpu_s */
 
 #include "etcd-harness.h"
 #include "loadgen.h"
@@ -317,6 +319,26 @@ static void gen_get(void *vctx, int client, int i, struct req *r) {
   r->body = NULL;
 }
 
+struct bind_ctx {
+  char body[256];
+};
+
+/* Binds pod p-0-i (created by the 1-client phase) to a node name; the
+ * binding subresource does not require the Node to exist. */
+static void gen_bind(void *vctx, int client, int i, struct req *r) {
+  struct bind_ctx *c = vctx;
+  (void)client;
+  snprintf(c->body, sizeof c->body,
+           "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{"
+           "\"name\":\"p-0-%d\"},\"target\":{\"apiVersion\":\"v1\","
+           "\"kind\":\"Node\",\"name\":\"bench-node-%d\"}}",
+           i, i % 16);
+  snprintf(r->method, sizeof r->method, "POST");
+  snprintf(r->path, sizeof r->path,
+           "/api/v1/namespaces/bench/pods/p-0-%d/binding", i);
+  r->body = c->body;
+}
+
 static void base64(const unsigned char *in, size_t n, char *out) {
   static const char tab[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -357,7 +379,9 @@ static void gen_etcd_put(void *vctx, int client, int i, struct req *r) {
 /* Everything measured for one store; NAN = not measured. */
 struct fig {
   bool ran;
-  struct load_result c1, c32, get;
+  struct load_result c1, c32, get, bind;
+  /* kubed's CPU (user + system, /proc/PID/stat) per request of a phase */
+  double cpu_us_create_1, cpu_us_create_32, cpu_us_bind_1;
   int pods;
   double list_ms;
   int list_items;
@@ -371,8 +395,14 @@ static void fig_init(struct fig *f) {
   *f = (struct fig){0};
   f->list_ms = f->fan_p50 = f->fan_p99 = f->fan_max = f->fan_write_ms = NAN;
   f->rss_idle = f->rss_loaded = NAN;
+  f->cpu_us_create_1 = f->cpu_us_create_32 = f->cpu_us_bind_1 = NAN;
   f->c1.per_s = f->c1.p50 = f->c1.p99 = f->c1.max = NAN;
-  f->c32 = f->get = f->c1;
+  f->c32 = f->get = f->bind = f->c1;
+}
+
+/* kubed's CPU microseconds per successful request since `cpu0`. */
+static double cpu_us_per(pid_t pid, double cpu0, const struct load_result *r) {
+  return r->done > 0 ? (proc_cpu_s(pid) - cpu0) * 1e6 / r->done : NAN;
 }
 
 static int ensure_namespace(const struct target *t, const char *ns) {
@@ -711,12 +741,18 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
   if (per < 1)
     per = 1;
   struct create_ctx cc = {.id_base = 0};
+  double cpu0 = proc_cpu_s(k.pid);
   run_load(&t, 1, n1, gen_create, &cc, 201, &f->c1);
+  f->cpu_us_create_1 = cpu_us_per(k.pid, cpu0, &f->c1);
   print_load("create, 1 client:", &f->c1);
+  printf("    kubed CPU per create: %.0f us\n", f->cpu_us_create_1);
   fflush(stdout);
   cc.id_base = 100;
+  cpu0 = proc_cpu_s(k.pid);
   run_load(&t, 32, per, gen_create, &cc, 201, &f->c32);
+  f->cpu_us_create_32 = cpu_us_per(k.pid, cpu0, &f->c32);
   print_load("create, 32 clients:", &f->c32);
+  printf("    kubed CPU per create: %.0f us\n", f->cpu_us_create_32);
   fflush(stdout);
   f->pods = f->c1.done + f->c32.done;
   if (f->c1.done > 0) {
@@ -726,6 +762,14 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
     struct get_ctx gc = {.known = n1};
     run_load(&t, 1, o->gets, gen_get, &gc, 200, &f->get);
     print_load("GET, 1 client:", &f->get);
+    /* Bindings of the pods the 1-client phase created (pods/binding). */
+    struct bind_ctx bc;
+    cpu0 = proc_cpu_s(k.pid);
+    run_load(&t, 1, f->c1.done, gen_bind, &bc, 201, &f->bind);
+    f->cpu_us_bind_1 = cpu_us_per(k.pid, cpu0, &f->bind);
+    print_load("binding, 1 client:", &f->bind);
+    printf("    kubed CPU per binding: %.0f us\n", f->cpu_us_bind_1);
+    fflush(stdout);
   }
   bench_list(&t, f);
   printf("  LIST %-5d pods:        %8.1f ms  (%d items, %.1f MiB)\n", f->pods,
@@ -833,6 +877,11 @@ static void json_store(struct json *j, const char *s, const struct fig *f) {
   jkey(j, K("p50_ms_create_32_%s"), f->c32.p50);
   jkey(j, K("p99_ms_create_32_%s"), f->c32.p99);
   jint(j, K("create_errors_%s"), f->c1.errors + f->c32.errors);
+  jkey(j, K("cpu_us_per_create_1_%s"), f->cpu_us_create_1);
+  jkey(j, K("cpu_us_per_create_32_%s"), f->cpu_us_create_32);
+  jkey(j, K("bindings_per_s_1_%s"), f->bind.per_s);
+  jkey(j, K("cpu_us_per_binding_1_%s"), f->cpu_us_bind_1);
+  jint(j, K("binding_errors_%s"), f->bind.errors);
   jkey(j, K("get_p50_ms_%s"), f->get.p50);
   jkey(j, K("get_p99_ms_%s"), f->get.p99);
   jkey(j, K("list_10000_ms_%s"), f->list_ms);
@@ -898,7 +947,7 @@ static double loadavg1(void) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: bench-api [--kubed PATH] [--only sqlite|etcd|tls] "
+  fprintf(f, "usage: bench-api [--kubed PATH] [--only sqlite|etcd|tls|memory] "
              "[--pods N] [--creates-1 N]\n"
              "                 [--watchers W] [--gets N] [--with-scheduler] "
              "[--json]\n");
@@ -939,7 +988,7 @@ int main(int argc, char **argv) {
     }
   }
   if (only && strcmp(only, "sqlite") && strcmp(only, "etcd") &&
-      strcmp(only, "tls")) {
+      strcmp(only, "tls") && strcmp(only, "memory")) {
     usage(stderr);
     return 2;
   }
@@ -993,15 +1042,19 @@ int main(int argc, char **argv) {
          o.pods, o.creates_1, o.gets, o.watchers);
   fflush(stdout);
 
-  struct fig sq, et;
+  struct fig sq, et, mem;
   fig_init(&sq);
   fig_init(&et);
+  fig_init(&mem);
   struct load_result raw1 = {0}, raw32 = {0}, tu_unix = {0}, tu_tls = {0};
   tu_unix.per_s = tu_tls.per_s = tu_unix.p50 = tu_tls.p50 = NAN;
   raw1.per_s = raw1.p50 = raw1.p99 = raw1.max = NAN;
   raw32 = raw1;
   if (!only || !strcmp(only, "sqlite"))
     run_store(&o, "sqlite", NULL, &sq);
+  /* The memory store only when asked: the API server without a disk. */
+  if (only && !strcmp(only, "memory"))
+    run_store(&o, "memory", NULL, &mem);
   if (!only || !strcmp(only, "sqlite") || !strcmp(only, "tls"))
     run_tls_unix(&o, &tu_unix, &tu_tls);
   if (!only || !strcmp(only, "etcd")) {
@@ -1042,6 +1095,13 @@ int main(int argc, char **argv) {
   row("pod creates/s, 32 clients", sq.c32.per_s, et.c32.per_s, "%.0f", true);
   row("  create p50 ms, 32 clients", sq.c32.p50, et.c32.p50, "%.2f", true);
   row("  create p99 ms, 32 clients", sq.c32.p99, et.c32.p99, "%.2f", true);
+  row("  kubed CPU us/create, 1 client", sq.cpu_us_create_1,
+      et.cpu_us_create_1, "%.0f", true);
+  row("  kubed CPU us/create, 32", sq.cpu_us_create_32, et.cpu_us_create_32,
+      "%.0f", true);
+  row("pod bindings/s, 1 client", sq.bind.per_s, et.bind.per_s, "%.0f", true);
+  row("  kubed CPU us/binding", sq.cpu_us_bind_1, et.cpu_us_bind_1, "%.0f",
+      true);
   row("GET p50 ms", sq.get.p50, et.get.p50, "%.3f", true);
   row("GET p99 ms", sq.get.p99, et.get.p99, "%.3f", true);
   char lbl[64];
@@ -1095,6 +1155,7 @@ int main(int argc, char **argv) {
     jstr(&j, "kubed_flags", o.extra ? o.extra : "");
     json_store(&j, "sqlite", &sq);
     json_store(&j, "etcd", &et);
+    json_store(&j, "memory", &mem);
     jkey(&j, "etcd_raw_puts_per_s_1", raw1.per_s);
     jkey(&j, "etcd_raw_p99_ms_1", raw1.p99);
     jkey(&j, "etcd_raw_puts_per_s_32", raw32.per_s);

@@ -225,25 +225,6 @@ long kubed_rss_kb(pid_t pid) {
   return kb;
 }
 
-/* CPU seconds (user + system) the process used so far. */
-double proc_cpu_s(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  const char *p = strrchr(buf, ')');
-  unsigned long ut = 0, st = 0;
-  /* fields after the command: state(3) ... utime(14) stime(15) */
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                   &ut, &st) != 2)
-    return 0;
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 void kubed_stop(struct kubed *k, bool keep) {
   if (k->pid > 0) {
     kill(k->pid, SIGTERM);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../bench-util.h" /* proc_cpu_s */
+
 #define TOKEN "bench-token"
 
 int64_t now_ns(void); /* CLOCK_MONOTONIC */
@@ -42,6 +44,5 @@ int kubed_start(struct kubed *k, const char *bin, const char *store,
                 bool no_scheduler); /* -1 when it does not become ready */
 void kubed_stop(struct kubed *k, bool keep); /* keep: leave its directory */
 long kubed_rss_kb(pid_t pid);
-double proc_cpu_s(pid_t pid); /* user + system CPU seconds so far */
 
 #endif

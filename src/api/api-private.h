@@ -152,6 +152,9 @@ const kube_kind_t *api_kind_of_tree(json_object *obj);
 /* The strategy of a kind; an empty one for kinds without (made by a
  * caller), looked up by group and kind in the table first. */
 const struct kube_kind_strategy *api_kind_strategy(const kube_kind_t *k);
+/* The calling thread's json-c tokener (depth 512), reset, with the flags
+ * the last user left: set them.  NULL when it cannot be made. */
+json_tokener *api_json_tokener(void);
 
 /* The scale subresource of k, or NULL. */
 const api_scale_t *api_kind_scale(const kube_kind_t *k);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "api/internal.h"
 
@@ -211,6 +212,49 @@ static bool all_finite(json_object *v, int depth) {
   }
 }
 
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static bool tok_key_ok;
+
+static void tok_free(void *p) {
+  json_tokener_free(p);
+}
+static void tok_key_init(void) {
+  tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+json_tokener *api_json_tokener(void) {
+  pthread_once(&tok_once, tok_key_init);
+  if (!tok_key_ok)
+    return NULL;
+  json_tokener *tok = pthread_getspecific(tok_key);
+  if (!tok && (tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH)) &&
+      pthread_setspecific(tok_key, tok) != 0) {
+    json_tokener_free(tok);
+    tok = NULL;
+  }
+  if (tok)
+    json_tokener_reset(tok);
+  return tok;
+}
+
+/* The thread's tokener (a new one when there is none): allocating one
+ * per document cost as much as a small document's parse. */
+static json_tokener *strict_tokener(bool *owned) {
+  json_tokener *tok = api_json_tokener();
+  *owned = !tok;
+  if (!tok)
+    tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
+  return tok;
+}
+
+static void tokener_done(json_tokener *tok, bool owned) {
+  if (owned)
+    json_tokener_free(tok);
+  else
+    json_tokener_reset(tok);
+}
+
 json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
   if (!data)
     len = 0;
@@ -247,7 +291,8 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
                    line, col, why);
     return NULL;
   }
-  json_tokener *tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
+  bool owned;
+  json_tokener *tok = strict_tokener(&owned);
   if (!tok) {
     kube_make_oom(err);
     return NULL;
@@ -278,10 +323,10 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
                    "invalid JSON at offset %zu (line %zu, column %zu): %s", off,
                    line, col, what);
     json_object_put(root);
-    json_tokener_free(tok);
+    tokener_done(tok, owned);
     return NULL;
   }
-  json_tokener_free(tok);
+  tokener_done(tok, owned);
   if (!all_finite(root, 0)) {
     /* json-c reads NaN and Infinity even in strict mode; JSON has neither. */
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,

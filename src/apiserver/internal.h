@@ -182,6 +182,14 @@ struct kube_apiserver {
    * in it need no parse of the namespace while it is unchanged. */
   char ns_active[64];
   int64_t ns_active_rev;
+  /* The PodSecurity enforce/warn labels of the last namespace a pod was
+   * admitted in, at its record's revision (admission-podsecurity.c). */
+  struct {
+    char ns[64];
+    int64_t rev;
+    int enforce, warn;
+    char enforce_text[80], warn_text[80];
+  } psa_ns;
   char *openapi; /* cached /openapi/v2 document (JSON) */
   size_t openapi_len;
   char *openapi_pb; /* cached /openapi/v2 document (protobuf) */

@@ -342,6 +342,11 @@ static int diff_object(diff_t *d, json_object *o, json_object *n,
   json_object_object_foreach(n, key, nv) {
     json_object *ov = NULL;
     bool had = old_obj && json_object_object_get_ex(o, key, &ov);
+    /* An unchanged member changes and removes nothing below it (a
+     * binding or a status write leaves most of the object alone): one
+     * comparison instead of a path element per field inside. */
+    if (had && as_patch_json_equal(ov, nv))
+      continue;
     const patch_field_t *f = as_patch_schema_field(type, key);
     if (dpush(d, as_fs_field_element(key)) < 0)
       return -1;

@@ -3,7 +3,6 @@
  * stored form (no resourceVersion: it is the record's mod_revision) and
  * the served form. */
 #include <limits.h>
-#include <pthread.h>
 #include <strings.h>
 #include <time.h>
 
@@ -145,39 +144,14 @@ char *as_tree_to_stored(json_object *obj, size_t *len) {
  * them, without the strict checks client input needs (they cost as much
  * again).  Anything json-c does not take whole goes through the strict
  * parser, which reports the error. */
-static pthread_key_t tok_key;
-static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
-static bool tok_key_ok;
-
-static void tok_free(void *p) {
-  json_tokener_free(p);
-}
-static void tok_key_init(void) {
-  tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
-}
-
-/* One tokener per thread, freed when the thread ends. */
-static json_tokener *thread_tokener(void) {
-  pthread_once(&tok_once, tok_key_init);
-  if (!tok_key_ok)
-    return NULL;
-  json_tokener *tok = pthread_getspecific(tok_key);
-  if (!tok && (tok = json_tokener_new_ex(512)) &&
-      pthread_setspecific(tok_key, tok) != 0) {
-    json_tokener_free(tok);
-    tok = NULL;
-  }
-  return tok;
-}
-
 json_object *as_record_parse(const kube_store_record_t *rec,
                              kube_error_t *err) {
   const char *v = rec->value;
   size_t len = rec->value_len;
   json_tokener *tok = NULL;
   if (v && len > 0 && len <= INT_MAX && v[0] == '{' &&
-      (tok = thread_tokener())) {
-    json_tokener_reset(tok);
+      (tok = api_json_tokener())) {
+    json_tokener_set_flags(tok, 0);
     json_object *o = json_tokener_parse_ex(tok, v, (int)len);
     if (o && json_tokener_get_error(tok) == json_tokener_success &&
         json_tokener_get_parse_end(tok) == len &&

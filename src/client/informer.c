@@ -610,10 +610,56 @@ static const char *object_text(const char *line, size_t len, size_t *tlen) {
   return NULL;
 }
 
+/* The text [a, a + alen) followed by [b, b + blen) parsed as one JSON
+ * object, without joining them in a buffer; NULL when that is no object. */
+static json_object *parse_json_cut(kube_informer_t *inf, const char *a,
+                                   size_t alen, const char *b, size_t blen) {
+  if (alen > INT_MAX || blen > INT_MAX)
+    return NULL;
+  if (!inf->tok && !(inf->tok = json_tokener_new_ex(256)))
+    return NULL;
+  json_tokener_reset(inf->tok);
+  json_object *o = json_tokener_parse_ex(inf->tok, a, (int)alen);
+  if (o || json_tokener_get_error(inf->tok) != json_tokener_continue) {
+    json_object_put(o);
+    return NULL;
+  }
+  o = json_tokener_parse_ex(inf->tok, b, (int)blen);
+  if (o && (json_tokener_get_error(inf->tok) != json_tokener_success ||
+            !json_object_is_type(o, json_type_object))) {
+    json_object_put(o);
+    o = NULL;
+  }
+  return o;
+}
+
+/* A watch line as a tree.  An informer that drops managedFields does not
+ * build them: the member is found in the object's metadata as text and
+ * left out of the parse (it is most of a written object's text). */
+static json_object *parse_watch_line(kube_informer_t *inf, const char *line,
+                                     size_t len) {
+  size_t tlen = 0;
+  const char *text =
+      inf->keep_managed_fields ? NULL : object_text(line, len, &tlen);
+  const char *mve = NULL, *fve = NULL, *ms = NULL, *me = NULL;
+  const char *m = text ? client_json_member(text, text + tlen, "metadata",
+                                            &mve, NULL, NULL)
+                       : NULL;
+  if (m && *m == '{' &&
+      client_json_member(m, mve, "managedFields", &fve, &ms, &me) && ms &&
+      me && ms > line && me <= line + len) {
+    json_object *o = parse_json_cut(inf, line, (size_t)(ms - line), me,
+                                    (size_t)(line + len - me));
+    if (o)
+      return o;
+  }
+  return parse_json(inf, line, len);
+}
+
 /* One watch line.  Returns false when the watch must be abandoned. */
 static bool handle_watch_line(kube_informer_t *inf, const char *line,
                               size_t len) {
-  json_object *ev = parse_json(inf, line, len);
+  json_object *ev = parse_watch_line(inf, line, len);
   if (!ev) {
     log_warn("informer %s: malformed watch event, re-listing", inf->path);
     schedule_restart(inf, true, next_backoff(inf));
