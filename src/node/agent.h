@@ -30,6 +30,7 @@
 
 #include "api/api-private.h"
 #include "core/util.h"
+#include "node/eviction.h"
 
 /* Annotations every runtime container of a pod carries (the adoption
  * after a restart reads them back). */
@@ -372,6 +373,8 @@ struct kube_node_agent {
   struct nd_node_state *node;
   /* stats */
   kube_node_agent_stats_t stats;
+  /* node-pressure eviction (eviction.c) */
+  struct nd_ev_state *ev;
 };
 
 /* ---- agent.c: jobs ------------------------------------------------------ */
