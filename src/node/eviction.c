@@ -542,3 +542,77 @@ void nd_ev_keep_terminal(kube_node_agent_t *a, struct nd_pod *p,
   free(p->reject_message);
   p->reject_message = strdup(msg ? msg : "");
 }
+
+static bool tolerates_memory_pressure(json_object *spec) {
+  json_object *tols = kube_json_get(spec, "tolerations");
+  for (size_t i = 0; tols && json_object_is_type(tols, json_type_array) &&
+                     i < json_object_array_length(tols);
+       i++) {
+    json_object *t = json_object_array_get_idx(tols, i);
+    const char *key = kube_json_get_string(t, "key");
+    const char *op = kube_json_get_string(t, "operator");
+    const char *val = kube_json_get_string(t, "value");
+    const char *eff = kube_json_get_string(t, "effect");
+    if (eff && *eff && !streq(eff, "NoSchedule"))
+      continue;
+    bool exists = op && streq(op, "Exists");
+    if (!key || !*key) {
+      if (exists)
+        return true; /* an empty key with Exists tolerates everything */
+      continue;
+    }
+    if (!streq(key, "node.kubernetes.io/memory-pressure"))
+      continue;
+    if (exists || !val || !*val)
+      return true;
+  }
+  return false;
+}
+
+bool nd_ev_admit(kube_node_agent_t *a, json_object *spec, char **msg) {
+  struct nd_ev_state *ev = a->ev;
+  *msg = NULL;
+  if (!ev || (!ev->pressure[P_MEMORY] && !ev->pressure[P_DISK] &&
+              !ev->pressure[P_PID]))
+    return true;
+  if (nd_ev_critical(nd_ev_pod_priority(spec)))
+    return true;
+  if (ev->pressure[P_MEMORY] && !ev->pressure[P_DISK] && !ev->pressure[P_PID] &&
+      (!streq(nd_qos_class(spec), "BestEffort") ||
+       tolerates_memory_pressure(spec)))
+    return true;
+  char list[96] = "";
+  for (int p = 0; p < P__COUNT; p++)
+    if (ev->pressure[p]) {
+      if (*list)
+        strcat(list, " ");
+      strcat(list, conds[p].type);
+    }
+  if (asprintf(msg, "The node had condition: [%s]. ", list) < 0)
+    *msg = NULL;
+  return false;
+}
+
+void nd_ev_pod_conditions(const struct nd_pod *p, json_object *old_conds,
+                          json_object *out, const char *now) {
+  if (!p->rejected || !p->reject_reason || !streq(p->reject_reason, "Evicted") ||
+      !p->reject_message ||
+      !str_has_prefix(p->reject_message, "The node was low on resource"))
+    return;
+  for (size_t i = 0; old_conds && i < json_object_array_length(old_conds); i++) {
+    const char *t = kube_json_get_string(
+        json_object_array_get_idx(old_conds, i), "type");
+    if (t && streq(t, "DisruptionTarget"))
+      return; /* kept as it was */
+  }
+  json_object *c = json_object_new_object();
+  json_object_object_add(c, "type", json_object_new_string("DisruptionTarget"));
+  json_object_object_add(c, "status", json_object_new_string("True"));
+  json_object_object_add(c, "lastProbeTime", NULL);
+  json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+  json_object_object_add(c, "reason",
+                         json_object_new_string("TerminationByKubelet"));
+  json_object_object_add(c, "message",
+                         json_object_new_string(p->reject_message));
+  json_object_array_add(out, c);
+}

@@ -91,6 +91,15 @@ struct nd_pod;
  * pod again). */
 void nd_ev_keep_terminal(struct kube_node_agent *a, struct nd_pod *p,
                          const kube_object_t *pod);
+/* The kubelet's eviction admission: under pressure only critical pods
+ * are admitted, and under memory pressure alone also pods that are not
+ * BestEffort or tolerate the memory-pressure taint.  false with *msg
+ * ("The node had condition: [MemoryPressure]. "; owned). */
+bool nd_ev_admit(struct kube_node_agent *a, json_object *spec, char **msg);
+/* An evicted pod's DisruptionTarget condition (reason
+ * TerminationByKubelet) into conds, unless old_conds has one. */
+void nd_ev_pod_conditions(const struct nd_pod *p, json_object *old_conds,
+                          json_object *conds, const char *now);
 /* The three pressure conditions into the Node's conditions array. */
 void nd_ev_conditions(struct kube_node_agent *a, json_object *conds,
                       const char *now);

@@ -136,6 +136,11 @@ static void reject(kube_node_agent_t *a, struct nd_pod *p, const char *reason,
 static void admit(kube_node_agent_t *a, struct nd_pod *p, json_object *spec) {
   if (p->admitted)
     return;
+  cleanup_free char *pressure = NULL;
+  if (!nd_ev_admit(a, spec, &pressure)) {
+    reject(a, p, "Evicted", "%s", pressure ? pressure : "");
+    return;
+  }
   const char *bad = nd_forbidden_sysctl(a, spec);
   if (bad) {
     reject(a, p, "SysctlForbidden",

@@ -10,7 +10,9 @@
 #     interval in the kubelet's order (the pod above its memory request
 #     first, then the one within it), each Failed with reason Evicted,
 #     the kubelet's message and an Evicted event, its containers stopped;
-#     the system-node-critical pod is never evicted.
+#     the system-node-critical pod is never evicted; DisruptionTarget;
+#     admission refuses a BestEffort pod (Evicted, "The node had
+#     condition: [MemoryPressure]. ") but not one tolerating the taint.
 #  2. disk: the data directory is a 256 MiB tmpfs of the test's own; kubed
 #     restarted with --eviction-hard nodefs.available<48Mi and a 3 s
 #     pressure transition period; filling the tmpfs turns DiskPressure
@@ -118,6 +120,21 @@ case "$(jp pod/within '{.status.message}')" in
 "The node was low on resource: memory. Threshold quantity: 1Pi, available: "*) ok "a pod within its request: no container in the message" ;;
 *) bad "within's message" "$(jp pod/within '{.status.message}')" ;;
 esac
+dt=$(jp pod/hog '{.status.conditions[?(@.type=="DisruptionTarget")].status} {.status.conditions[?(@.type=="DisruptionTarget")].reason}')
+[ "$dt" = "True TerminationByKubelet" ] && ok "DisruptionTarget True, TerminationByKubelet" || bad "DisruptionTarget" "$(jp pod/hog '{.status.conditions}')"
+# admission under memory pressure: BestEffort refused unless it tolerates
+# the memory-pressure taint
+pod late "" ""
+pod tol "  tolerations: [{key: node.kubernetes.io/memory-pressure, operator: Exists, effect: NoSchedule}]" ""
+wait_until 30 evicted late && [ "$(jp pod/late '{.status.message}')" = "The node had condition: [MemoryPressure]. " ] &&
+    ok "BestEffort pod refused: Failed, Evicted, The node had condition: [MemoryPressure]." ||
+    bad "admission" "$(jp pod/late '{.status}')"
+wait_until 10 event_has late "Evicted: The node had condition: \[MemoryPressure\]." &&
+    ok "Evicted event of the refused pod" || bad "refusal event" "$(events_of late)"
+admitted() { running tol || evicted tol; }
+wait_until 60 admitted && case "$(jp pod/tol '{.status.message}')" in
+    "The node had condition"*) false ;; *) true ;; esac &&
+    ok "BestEffort pod tolerating memory-pressure admitted" || bad "tolerating pod" "$(jp pod/tol '{.status}')"
 # two more eviction intervals: nothing left to evict but the critical pod
 sleep 21
 running crit && ok "system-node-critical pod never evicted" || bad "crit" "$(jp pod/crit '{.status}')"
