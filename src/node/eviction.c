@@ -148,6 +148,13 @@ static int64_t du(const char *path) {
 static void observe_work(nd_job_t *j, kube_runtime_t *rt) {
   struct ev_obs *o = j->data;
   kube_node_agent_t *a = j->a;
+  /* disk pressure: reclaim first (unused images), then measure */
+  if (o->reclaim_images && a->images) {
+    kube_image_prune_options_t po = {.struct_size = sizeof po, .all = true};
+    kube_image_prune_result_t res = {0};
+    if (kube_image_prune(a->images, &po, &res, NULL) == 0)
+      o->reclaimed = res.bytes_freed;
+  }
   int64_t total = meminfo("MemTotal");
   if (total > 0) {
     o->cap[ND_EV_MEMORY] = total;
@@ -173,12 +180,6 @@ static void observe_work(nd_job_t *j, kube_runtime_t *rt) {
     o->cap[ND_EV_PID] = cap;
     o->avail[ND_EV_PID] = cap - si.procs;
     o->have[ND_EV_PID] = true;
-  }
-  if (o->reclaim_images && a->images) {
-    kube_image_prune_options_t po = {.struct_size = sizeof po, .all = true};
-    kube_image_prune_result_t res = {0};
-    if (kube_image_prune(a->images, &po, &res, NULL) == 0)
-      o->reclaimed = res.bytes_freed;
   }
   for (size_t i = 0; i < o->n_pods; i++) {
     struct ev_pod *p = &o->pods[i];
@@ -215,9 +216,14 @@ static void obs_free(nd_job_t *j) {
 
 /* ---- decisions (loop) --------------------------------------------------- */
 
-static char *fmt_bytes(int64_t v, char *buf, size_t len) {
+/* A signal's value as the kubelet prints it: bytes BinarySI, counts
+ * (inodes, pids) DecimalSI. */
+static char *fmt_value(enum nd_ev_signal s, int64_t v, char *buf, size_t len) {
+  bool count = s == ND_EV_PID || s == ND_EV_NODEFS_INODES ||
+               s == ND_EV_IMAGEFS_INODES;
   kube_quantity_t q = {.nano = (__int128)v * 1000000000,
-                       .format = KUBE_QUANTITY_BINARY_SI};
+                       .format = count ? KUBE_QUANTITY_DECIMAL_SI
+                                       : KUBE_QUANTITY_BINARY_SI};
   return kube_quantity_format(&q, buf, len);
 }
 
@@ -267,8 +273,8 @@ static void evict(kube_node_agent_t *a, struct ev_obs *o, enum nd_ev_signal s,
     if (asprintf(&msg,
                  "The node was low on resource: %s. Threshold quantity: %s, "
                  "available: %s. ",
-                 res, fmt_bytes(threshold, q, sizeof q),
-                 fmt_bytes(o->avail[s], av, sizeof av)) < 0)
+                 res, fmt_value(s, threshold, q, sizeof q),
+                 fmt_value(s, o->avail[s], av, sizeof av)) < 0)
       break;
     for (size_t k = 0; s == ND_EV_MEMORY && k < ep->n_ctrs; k++) {
       struct ev_ctr *c = &ep->ctrs[k];
@@ -279,8 +285,8 @@ static void evict(kube_node_agent_t *a, struct ev_obs *o, enum nd_ev_signal s,
       if (asprintf(&more,
                    "%sContainer %s was using %s, request is %s, has larger "
                    "consumption of %s. ",
-                   msg, c->name, fmt_bytes(c->mem_use, u, sizeof u),
-                   fmt_bytes(c->mem_req, rq, sizeof rq), res) < 0)
+                   msg, c->name, fmt_value(s, c->mem_use, u, sizeof u),
+                   fmt_value(s, c->mem_req, rq, sizeof rq), res) < 0)
         break;
       free(msg);
       msg = more;

@@ -16,7 +16,8 @@
 #  2. disk: the data directory is a 256 MiB tmpfs of the test's own; kubed
 #     restarted with --eviction-hard nodefs.available<48Mi and a 3 s
 #     pressure transition period; filling the tmpfs turns DiskPressure
-#     (and its taint) on, freeing it turns both off again after the
+#     (and its taint) on, the pod using its emptyDir is evicted (ephemeral-
+#     storage), freeing the space turns both off again after the
 #     transition period; MemoryPressure is False again.
 #   test-eviction.sh KUBED KUBE SOURCE_ROOT
 set -u
@@ -147,6 +148,20 @@ wait_until 30 cond_is MemoryPressure False && ok "MemoryPressure False with the 
     bad "MemoryPressure after restart" "$(cond MemoryPressure status)"
 wait_until 30 no_taint node.kubernetes.io/memory-pressure && ok "memory-pressure taint removed" || bad "memory taint" "$(taints)"
 cond_is DiskPressure False || bad "DiskPressure before filling" "$(cond DiskPressure status)"
+# a pod using 8 MiB of its emptyDir on the data filesystem
+apply "apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  nodeName: $NODE
+  terminationGracePeriodSeconds: 30
+  volumes: [{name: d, emptyDir: {}}]
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    volumeMounts: [{name: d, mountPath: /d}]
+    command: [sh, -c, 'dd if=/dev/zero of=/d/f bs=1M count=8; trap \"exit 0\" TERM; while true; do sleep 1; done']"
+wait_until 60 running writer || bad "writer running" "$(K describe pod writer)"
 free=$(df -k --output=avail $DFS | tail -1)
 dd if=/dev/zero of=$DFS/fill bs=1k count=$((free - 24 * 1024)) 2>/dev/null
 wait_until 30 cond_is DiskPressure True && [ "$(cond DiskPressure reason)" = KubeletHasDiskPressure ] &&
@@ -154,6 +169,12 @@ wait_until 30 cond_is DiskPressure True && [ "$(cond DiskPressure reason)" = Kub
     bad "DiskPressure" "$(jp node/$NODE '{.status.conditions}') $(df -k $DFS)"
 wait_until 30 has_taint node.kubernetes.io/disk-pressure:NoSchedule &&
     ok "taint node.kubernetes.io/disk-pressure:NoSchedule" || bad "disk-pressure taint" "$(taints)"
+wait_until 60 evicted writer && ok "DiskPressure: the pod using its emptyDir evicted" ||
+    bad "disk eviction" "$(jp pod/writer '{.status}')"
+case "$(jp pod/writer '{.status.message}')" in
+"The node was low on resource: ephemeral-storage. Threshold quantity: 48Mi, available: "*) ok "message: $(jp pod/writer '{.status.message}')" ;;
+*) bad "disk eviction message" "$(jp pod/writer '{.status.message}')" ;;
+esac
 rm -f $DFS/fill
 wait_until 40 cond_is DiskPressure False && [ "$(cond DiskPressure reason)" = KubeletHasNoDiskPressure ] &&
     ok "freed: DiskPressure False after the transition period" || bad "recovery" "$(jp node/$NODE '{.status.conditions}')"
