@@ -321,8 +321,8 @@ static void observe_done(nd_job_t *j) {
   if (!ev)
     return;
   ev->running = false;
-  if (a->draining)
-    return;
+  if (a->draining || !ev->timer)
+    return; /* draining or being freed: decide nothing */
   int64_t now = nd_now_ms();
   bool any_met = false, changed = false;
   enum nd_ev_signal first = ND_EV__COUNT;
