@@ -19,6 +19,8 @@
 #     (and its taint) on, the pod using its emptyDir is evicted (ephemeral-
 #     storage), freeing the space turns both off again after the
 #     transition period; MemoryPressure is False again.
+#  3. soft: --eviction-soft memory.available<1Pi with a 5 s grace period:
+#     MemoryPressure on, a Burstable pod admitted and then evicted.
 #   test-eviction.sh KUBED KUBE SOURCE_ROOT
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -182,3 +184,19 @@ wait_until 30 no_taint node.kubernetes.io/disk-pressure && ok "disk-pressure tai
 node_event_has "NodeHasNoDiskPressure: Node $NODE status is now: NodeHasNoDiskPressure" &&
     ok "NodeHasNoDiskPressure event" || bad "recovery event" "$(node_events)"
 running crit && ok "the critical pod still runs" || bad "crit at the end" "$(jp pod/crit '{.status}')"
+
+# ---- a soft threshold: pressure at once, eviction after its grace period ----
+stop_kubed TERM
+start_kubed --eviction-hard 'memory.available<0' --eviction-soft 'memory.available<1Pi' \
+    --eviction-soft-grace-period 'memory.available=5s' --eviction-pressure-transition-period 3s ||
+    { bad "kubed restarted with a soft threshold"; exit 1; }
+wait_until 30 cond_is MemoryPressure True && ok "soft memory.available<1Pi: MemoryPressure True" ||
+    bad "soft MemoryPressure" "$(jp node/$NODE '{.status.conditions}')"
+# Burstable: admitted under memory pressure alone
+pod soft "" "    resources: {requests: {memory: 1Mi}}"
+wait_until 60 evicted soft &&
+    case "$(jp pod/soft '{.status.message}')" in
+    "The node was low on resource: memory. Threshold quantity: 1Pi, available: "*) true ;; *) false ;; esac &&
+    ok "Burstable pod admitted, then evicted once the soft grace period passed" ||
+    bad "soft eviction" "$(jp pod/soft '{.status}')"
+running crit && ok "the critical pod runs on" || bad "crit after soft" "$(jp pod/crit '{.status}')"
