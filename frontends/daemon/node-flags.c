@@ -24,6 +24,11 @@ enum {
   O_POD_MAX_PIDS,
   O_UNSAFE_SYSCTLS,
   O_KUBELET_LISTEN,
+  O_EVICTION_HARD,
+  O_EVICTION_SOFT,
+  O_EVICTION_SOFT_GRACE,
+  O_EVICTION_MIN_RECLAIM,
+  O_EVICTION_TRANSITION,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -45,6 +50,14 @@ const struct option kubed_node_longopts[] = {
     {"pod-max-pids", required_argument, NULL, O_POD_MAX_PIDS},
     {"allowed-unsafe-sysctls", required_argument, NULL, O_UNSAFE_SYSCTLS},
     {"kubelet-listen", required_argument, NULL, O_KUBELET_LISTEN},
+    {"eviction-hard", required_argument, NULL, O_EVICTION_HARD},
+    {"eviction-soft", required_argument, NULL, O_EVICTION_SOFT},
+    {"eviction-soft-grace-period", required_argument, NULL,
+     O_EVICTION_SOFT_GRACE},
+    {"eviction-minimum-reclaim", required_argument, NULL,
+     O_EVICTION_MIN_RECLAIM},
+    {"eviction-pressure-transition-period", required_argument, NULL,
+     O_EVICTION_TRANSITION},
     {NULL, 0, NULL, 0},
 };
 
@@ -148,6 +161,21 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_KUBELET_LISTEN:
     f->kubelet_listen = arg;
     return 0;
+  case O_EVICTION_HARD:
+    o->eviction_hard = arg;
+    return 0;
+  case O_EVICTION_SOFT:
+    o->eviction_soft = arg;
+    return 0;
+  case O_EVICTION_SOFT_GRACE:
+    o->eviction_soft_grace_period = arg;
+    return 0;
+  case O_EVICTION_MIN_RECLAIM:
+    o->eviction_minimum_reclaim = arg;
+    return 0;
+  case O_EVICTION_TRANSITION:
+    o->eviction_pressure_transition_period = arg;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -191,6 +219,15 @@ void kubed_node_usage(FILE *out) {
       "  --allowed-unsafe-sysctls LIST  sysctls beyond the safe set pods\n"
       "                          may set "
       "(\"kernel.msg*,net.core.somaxconn\")\n"
+      "  --eviction-hard LIST    hard eviction thresholds, the kubelet's\n"
+      "                          syntax (default memory.available<100Mi,\n"
+      "                          nodefs.available<10%%,nodefs.inodesFree<5%%,\n"
+      "                          imagefs.available<15%%)\n"
+      "  --eviction-soft LIST    soft thresholds (each needs a grace period)\n"
+      "  --eviction-soft-grace-period LIST  \"memory.available=1m30s,...\"\n"
+      "  --eviction-minimum-reclaim LIST    \"nodefs.available=500Mi,...\"\n"
+      "  --eviction-pressure-transition-period DURATION  how long a pressure\n"
+      "                          condition stays after the signal (default 5m)\n"
       "  --kubelet-listen ADDR:PORT  serve the node's logs, exec, attach and\n"
       "                          port-forward on HTTPS there for API servers\n"
       "                          in other processes (certificate from the\n"

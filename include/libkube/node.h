@@ -162,6 +162,21 @@ typedef struct kube_node_agent_options {
   /* The image store treats itself as a mirror of every registry (kubed's
    * own node, whose built-in registry serves the same store). */
   bool images_local_mirror;
+  /* Node-pressure eviction, the kubelet's flags and syntax:
+   * "memory.available<100Mi,nodefs.available<10%" (signals
+   * memory.available, nodefs.available, nodefs.inodesFree,
+   * imagefs.available, imagefs.inodesFree, pid.available; quantities or
+   * percentages of the capacity).  eviction_hard NULL: the kubelet's
+   * defaults memory.available<100Mi, nodefs.available<10%,
+   * nodefs.inodesFree<5%, imagefs.available<15% (given: only those).
+   * Soft thresholds need a grace period each ("memory.available=1m30s");
+   * minimum reclaim "nodefs.available=500Mi"; the pressure transition
+   * period [5m] is a Go duration. */
+  const char *eviction_hard;
+  const char *eviction_soft;
+  const char *eviction_soft_grace_period;
+  const char *eviction_minimum_reclaim;
+  const char *eviction_pressure_transition_period;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its

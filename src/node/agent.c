@@ -872,7 +872,8 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
                                       .component = "kubelet",
                                       .host = a->cfg.node_name};
   if (!(a->recorder = kube_event_recorder_new(loop, tp, &ro, err)) ||
-      setup_informers(a, err) < 0 || nd_node_init(a, err) < 0)
+      setup_informers(a, err) < 0 || nd_node_init(a, err) < 0 ||
+      nd_ev_new(a, &o, err) < 0)
     goto fail;
   return a;
 oom:
@@ -901,6 +902,7 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
   nd_node_start(a);
   if (nd_stats_start(a, err) < 0)
     return -1;
+  nd_ev_start(a);
   if (!a->runtime_ok || nd_adopt_start(a, NULL) < 0) {
     a->adopting = false;
     return kube_controller_start(a->ctl, err);
@@ -928,6 +930,7 @@ KUBE_EXPORT void kube_node_agent_drain(kube_node_agent_t *a,
   a->draining = true;
   nd_node_stop(a);
   nd_stats_stop(a);
+  nd_ev_stop(a);
   a->drain_done = done;
   a->drain_arg = arg;
   if (!a->drain_timer)
@@ -946,6 +949,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   kube_controller_free(a->ctl);
   a->ctl = NULL;
   nd_node_stop(a);
+  nd_ev_stop(a);
   /* hooks wait for nothing more (the pool's free joins its threads) */
   for (size_t i = 0; i < a->n_pods; i++)
     for (size_t k = 0; k < a->pods_v[i]->n_ctrs; k++)
@@ -967,6 +971,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   free(a->pods_v);
   nd_sources_free(a);
   nd_node_free(a);
+  nd_ev_free(a);
   kube_timer_free(a->drain_timer);
   if (a->mailbox) {
     pthread_mutex_lock(&a->mailbox->lock);

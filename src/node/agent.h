@@ -30,6 +30,7 @@
 
 #include "api/api-private.h"
 #include "core/util.h"
+#include "node/eviction.h"
 
 /* Annotations every runtime container of a pod carries (the adoption
  * after a restart reads them back). */
@@ -374,6 +375,8 @@ struct kube_node_agent {
   kube_node_agent_stats_t stats;
   /* resource usage samples and the summary (stats.c) */
   struct nd_stats *statsum;
+  /* node-pressure eviction (eviction.c) */
+  struct nd_ev_state *ev;
 };
 
 /* ---- agent.c: jobs ------------------------------------------------------ */

@@ -311,19 +311,13 @@ static json_object *node_status(kube_node_agent_t *a, const char *now,
     free(n->ready_message_sent);
     n->ready_message_sent = strdup(msg);
   }
-  char transition[40], since[40];
+  char transition[40];
   kube_time_format(n->ready_changed, transition, sizeof transition);
-  kube_time_format(n->ready_since, since, sizeof since);
   json_object *st = json_object_new_object();
   json_object_object_add(st, "capacity", resources(a, false));
   json_object_object_add(st, "allocatable", resources(a, true));
   json_object *conds = json_object_new_array();
-  add_condition(conds, "MemoryPressure", "False", "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available", now, since);
-  add_condition(conds, "DiskPressure", "False", "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure", now, since);
-  add_condition(conds, "PIDPressure", "False", "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available", now, since);
+  nd_ev_conditions(a, conds, now); /* MemoryPressure, DiskPressure, PID */
   add_condition(conds, "Ready", ready ? "True" : "False",
                 ready ? "KubeletReady" : "KubeletNotReady", msg, now,
                 transition);

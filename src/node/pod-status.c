@@ -301,6 +301,7 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     if (!mine)
       json_object_array_add(conds, json_object_get(c));
   }
+  nd_ev_pod_conditions(p, old_conds, conds, now); /* evicted */
   bool sandbox_ok = p->sandbox == ND_SB_READY;
   json_object_array_add(conds, condition(old_conds, "PodReadyToStartContainers",
                                          sandbox_ok, NULL, NULL, now));

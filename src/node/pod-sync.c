@@ -136,6 +136,11 @@ static void reject(kube_node_agent_t *a, struct nd_pod *p, const char *reason,
 static void admit(kube_node_agent_t *a, struct nd_pod *p, json_object *spec) {
   if (p->admitted)
     return;
+  cleanup_free char *pressure = NULL;
+  if (!nd_ev_admit(a, spec, &pressure)) {
+    reject(a, p, "Evicted", "%s", pressure ? pressure : "");
+    return;
+  }
   const char *bad = nd_forbidden_sysctl(a, spec);
   if (bad) {
     reject(a, p, "SysctlForbidden",
@@ -479,9 +484,25 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   if (ensure_ctrs(p, spec) < 0)
     return -1;
   p->host_network = nd_spec_bool(spec, "hostNetwork");
+  nd_ev_keep_terminal(a, p, pod);
   admit(a, p, spec);
   if (p->rejected) {
+    /* an evicted pod's containers stop (eviction.c) */
+    int64_t wake = 0;
+    for (size_t i = 0; i < p->n_ctrs; i++) {
+      int64_t w = nd_ctr_stop(a, p, &p->ctrs[i], p->term_grace_s, NULL);
+      if (w > 0 && (!wake || w < wake))
+        wake = w;
+    }
+    if (wake > 0)
+      nd_pod_enqueue(a, p, wake);
     nd_status_update(a, p);
+    if (p->sandbox == ND_SB_READY && !any_running(p)) {
+      kube_error_t err = KUBE_ERROR_INIT;
+      int rc = nd_sandbox_teardown(a, p, false, &err);
+      kube_error_clear(&err);
+      return rc == 0 ? KUBE_SYNC_PENDING : 0;
+    }
     return 0;
   }
   if (!node_can_run(a, p, spec)) {
