@@ -24,6 +24,7 @@ enum {
   O_POD_MAX_PIDS,
   O_UNSAFE_SYSCTLS,
   O_KUBELET_LISTEN,
+  O_POD_MANIFEST_PATH,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -45,6 +46,7 @@ const struct option kubed_node_longopts[] = {
     {"pod-max-pids", required_argument, NULL, O_POD_MAX_PIDS},
     {"allowed-unsafe-sysctls", required_argument, NULL, O_UNSAFE_SYSCTLS},
     {"kubelet-listen", required_argument, NULL, O_KUBELET_LISTEN},
+    {"pod-manifest-path", required_argument, NULL, O_POD_MANIFEST_PATH},
     {NULL, 0, NULL, 0},
 };
 
@@ -148,6 +150,9 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_KUBELET_LISTEN:
     f->kubelet_listen = arg;
     return 0;
+  case O_POD_MANIFEST_PATH:
+    o->pod_manifest_path = arg;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -194,5 +199,9 @@ void kubed_node_usage(FILE *out) {
       "                          in other processes (certificate from the\n"
       "                          cluster CA, client certificates required;\n"
       "                          default: none, this process's API server\n"
-      "                          reaches its node directly)\n");
+      "                          reaches its node directly)\n"
+      "  --pod-manifest-path DIR static pods: the Pod manifests there (*.yaml,\n"
+      "                          *.yml, *.json) run without the API server and\n"
+      "                          are mirrored into it (default DATA/manifests;\n"
+      "                          \"\" for none)\n");
 }

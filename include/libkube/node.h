@@ -162,6 +162,11 @@ typedef struct kube_node_agent_options {
   /* The image store treats itself as a mirror of every registry (kubed's
    * own node, whose built-in registry serves the same store). */
   bool images_local_mirror;
+  /* The kubelet's --pod-manifest-path: a directory of static pod
+   * manifests (*.yaml, *.yml, *.json, one Pod each) the agent runs without
+   * the API and mirrors into it (borrowed).  NULL: DATA/manifests
+   * (created); "": none. */
+  const char *pod_manifest_path;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its

@@ -48,7 +48,8 @@ void nd_config_clear(struct nd_config *c) {
       &c->cgroup_parent, &c->runtime_root, &c->pod_cidr_flag,  &c->cni_bridge,
       &c->cni_conf_dir,  &c->cni_bin_dir,  &c->cni_cache_dir,  &c->ipam_dir,
       &c->service_cidr,  &c->cluster_dns,  &c->cluster_domain, &c->resolv_conf,
-      &c->pods_dir,      &c->logs_dir,     &c->seccomp_dir};
+      &c->pods_dir,      &c->logs_dir,     &c->seccomp_dir,
+      &c->manifest_dir};
   for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
     free(*strs[i]);
     *strs[i] = NULL;
@@ -110,6 +111,11 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
   c->pods_dir = path_join(o->data_dir, "pods");
   c->logs_dir = path_join(o->data_dir, "logs/pods");
   c->seccomp_dir = path_join(o->data_dir, "seccomp");
+  c->manifest_default = !o->pod_manifest_path;
+  if (!o->pod_manifest_path)
+    c->manifest_dir = path_join(o->data_dir, "manifests");
+  else if (*o->pod_manifest_path)
+    c->manifest_dir = strdup(o->pod_manifest_path);
   c->labels = strv_copy(o->labels);
   c->unsafe_sysctls = strv_copy(o->allowed_unsafe_sysctls);
   c->max_pods = o->max_pods > 0 ? o->max_pods : 110;
@@ -251,6 +257,8 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
   free(p->refs);
   nd_sources_release(a, p);
   kube_object_free(p->last);
+  kube_object_free(p->static_obj);
+  free(p->mirror_uid);
   free(p->uid);
   free(p->ns);
   free(p->name);
@@ -271,6 +279,8 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
 const kube_object_t *nd_pod_object(kube_node_agent_t *a, struct nd_pod *p) {
   if (p->api_gone)
     return NULL;
+  if (p->is_static)
+    return p->static_obj;
   const kube_object_t *o = kube_informer_get(a->pods, p->key);
   if (!o || !kube_object_uid(o) || !streq(kube_object_uid(o), p->uid))
     return NULL;
@@ -696,6 +706,11 @@ static void map_pod(kube_controller_t *c, const char *key,
   const char *uid = kube_object_uid(obj);
   if (!node || !uid || !streq(node, a->cfg.node_name))
     return;
+  if (obj && kube_object_annotation(obj, ND_ANN_CONFIG_MIRROR)) {
+    /* a mirror of a static pod: not a pod to run (static.c keeps it) */
+    nd_static_mirror_changed(a);
+    return;
+  }
   struct nd_pod *p = nd_pod_find(a, uid);
   if (!p) {
     if (!kube_informer_has(a->pods, key))
@@ -899,6 +914,10 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
       start_informer(a->services, err) < 0)
     return -1;
   nd_node_start(a);
+  kube_error_t se = KUBE_ERROR_INIT;
+  if (nd_static_start(a, &se) < 0) /* before the adoption: it finds them */
+    log_warn("node %s: static pods: %s", a->cfg.node_name, se.message);
+  kube_error_clear(&se);
   if (!a->runtime_ok || nd_adopt_start(a, NULL) < 0) {
     a->adopting = false;
     return kube_controller_start(a->ctl, err);
@@ -942,6 +961,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
     return;
   kube_controller_free(a->ctl);
   a->ctl = NULL;
+  nd_static_free(a);
   nd_node_stop(a);
   /* hooks wait for nothing more (the pool's free joins its threads) */
   for (size_t i = 0; i < a->n_pods; i++)

@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Static pods and the node's garbage collection end to end (root): kubed
+# with its node in a network namespace of the test's own.
+#  static: a manifest put in DATA/manifests (the default --pod-manifest-path)
+#    runs as NAME-NODE with the kubelet's annotations, and its mirror pod
+#    shows in kubectl get pods (owned by the Node, the mirror annotation,
+#    the pod's status); the mirror annotation cannot be changed; a mirror
+#    deleted comes back while the pod keeps running; a bad manifest is one
+#    clear log line and nothing else; the file removed stops the pod and
+#    deletes the mirror.
+#  gc: a crashing container's dead instances stay bounded (the kubelet's
+#    MaxPerPodContainer 1) while `kubectl logs --previous` still works.
+#   test-static-pods.sh KUBED KUBE SOURCE_ROOT [SECTION...]
+set -u
+KUBED=$1; KUBE=$2; SRC=$3; shift 3
+. "$SRC/tests/privileged/node/lib.sh"
+trap 'rm -f "$D"/manifests/*; finish; exit $?' EXIT INT TERM
+
+M=$D/manifests
+ann() { jp "pod/$1" "{.metadata.annotations.kubernetes\\.io/config\\.$2}"; }
+cid() { jp "pod/$1" '{.status.containerStatuses[0].containerID}'; }
+uid_of() { jp "pod/$1" '{.metadata.uid}'; }
+kubed_log_has() { grep -q -- "$1" "$tmp/kubed.log"; }
+mirror_back() { [ -n "$(uid_of $1)" ] && [ "$(uid_of $1)" != "$2" ] && running $1; }
+
+sec_static() {
+    P=web-$NODE
+    cat > $M/web.yaml <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'echo static-start; exec sleep 3600']
+YAML
+    wait_until 30 running $P && ok "manifest added: $P Running (kube get pods)" || bad "$P running" "$(K get pods -o wide 2>&1)" "$(grep -i static $tmp/kubed.log | tail -5)"
+    out=$(KC get pods --no-headers 2>&1)
+    echo "$out" | grep -q "^$P  *1/1  *Running" && ok "kubectl get pods lists the mirror pod Running" || bad "kubectl get pods" "$out"
+    [ "$(ann $P source)" = file ] && [ -n "$(ann $P hash)" ] && [ "$(ann $P mirror)" = "$(ann $P hash)" ] &&
+        ok "annotations config.source=file, config.mirror = config.hash" || bad "annotations" "$(jp pod/$P '{.metadata.annotations}')"
+    [ "$(jp pod/$P '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')" = "Node/$NODE" ] &&
+        [ "$(jp pod/$P '{.metadata.ownerReferences[0].uid}')" = "$(jp node/$NODE '{.metadata.uid}')" ] &&
+        ok "the mirror is owned by the Node" || bad "ownerReferences" "$(jp pod/$P '{.metadata.ownerReferences}')"
+    [ "$(jp pod/$P '{.spec.nodeName}')" = $NODE ] && ok "bound to the node" || bad "nodeName"
+    out=$(KC logs $P 2>&1)
+    [ "$out" = static-start ] && ok "kubectl logs of the static pod through its mirror" || bad "logs" "$out"
+    out=$(KC annotate pod $P kubernetes.io/config.mirror=other --overwrite 2>&1)
+    echo "$out" | grep -q 'may not remove or update mirror pod annotation' &&
+        ok "changing the mirror annotation is refused (Forbidden)" || bad "mirror annotation update" "$out"
+    out=$(KC label pod $P extra=1 2>&1) && ok "labels of the mirror may change" || bad "label mirror" "$out"
+    apply 'apiVersion: v1
+kind: Pod
+metadata:
+  name: plain
+  annotations: {kubernetes.io/config.mirror: x}
+spec:
+  containers: [{name: c, image: busybox:1.35.0, command: [sleep, "3600"]}]' 2>/dev/null
+    out=$(KC annotate pod plain kubernetes.io/config.mirror- 2>&1)
+    echo "$out" | grep -q 'may not remove or update mirror pod annotation' &&
+        ok "removing a mirror annotation is refused" || bad "mirror annotation removal" "$out"
+    KC delete pod plain --grace-period=0 --force >/dev/null 2>&1
+    # deleting the mirror: the kubelet makes a new one, the pod runs on
+    u1=$(uid_of $P); c1=$(cid $P)
+    KC delete pod $P --wait=false >/dev/null 2>&1
+    wait_until 30 mirror_back $P "$u1" && ok "mirror deleted: re-created (new UID) and Running" || bad "mirror back" "$(K get pod $P -o yaml 2>&1 | head -30)"
+    [ "$(cid $P)" = "$c1" ] && ok "... the static pod kept its container ($c1)" || bad "container changed" "$c1 -> $(cid $P)"
+    # bad manifests: a clear line each, no crash, the others unaffected
+    printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers: [{name: c}]\n' > $M/bad.yaml
+    printf '{"apiVersion": "v1", "kind": ' > $M/broken.json
+    wait_until 10 sh -c "grep -q 'could not process manifest file $M/bad.yaml: invalid pod: .*image' $tmp/kubed.log && grep -q 'could not process manifest file $M/broken.json' $tmp/kubed.log" &&
+        ok "bad manifests: one clear log line each" || bad "bad manifest log" "$(grep -i manifest $tmp/kubed.log | tail -5)"
+    grep 'could not process manifest file' $tmp/kubed.log | head -2 | sed 's/^/    /'
+    kill -0 $kubed_pid && running $P && gone bad-$NODE && ok "kubed alive, the good pod runs on, no pod for the bad file" || bad "after bad manifests"
+    sleep 1
+    [ "$(grep -c "could not process manifest file $M/bad.yaml" $tmp/kubed.log)" = 1 ] && ok "... said once" || bad "said more than once"
+    rm -f $M/bad.yaml $M/broken.json
+    # the file removed: the pod stops, the mirror goes
+    rm $M/web.yaml
+    wait_until 40 gone $P && ok "manifest removed: the mirror pod is deleted" || bad "mirror gone" "$(K get pods 2>&1)"
+    wait_until 40 sh -c "[ -z \"\$(ls $D/pods)\" ]" && ok "... and the pod stopped (its directory gone)" || bad "pod stopped" "$(ls $D/pods)"
+}
+
+sec_gc() {
+    apply 'apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'echo run-$(date +%s%N); exit 1']'
+    restarts_ge() { [ "$(jp pod/crash '{.status.containerStatuses[0].restartCount}')" -ge $1 ] 2>/dev/null; }
+    wait_until 90 restarts_ge 3 || bad "crash restarts" "$(K get pod crash -o wide 2>&1)"
+    dead_max=0; logs_max=0
+    for i in $(seq 1 30); do
+        # runtime containers of the pod that are not running, and log files
+        n=$(ls "$D"/logs/pods/default_crash_*/c/ 2>/dev/null | wc -l)
+        [ $n -gt $logs_max ] && logs_max=$n
+        sleep 0.3
+    done
+    n=$(ls -d "$D"/pods/*/containers/* 2>/dev/null | wc -l)
+    [ $logs_max -le 2 ] && ok "crashing pod: at most 2 log files (the running or last instance + 1 dead) after $(jp pod/crash '{.status.containerStatuses[0].restartCount}') restarts" ||
+        bad "log files bounded" "$(ls "$D"/logs/pods/default_crash_*/c/)"
+    [ $n -le 2 ] && ok "... at most 2 container directories ($n)" || bad "containers bounded" "$(ls -d "$D"/pods/*/containers/*)"
+    out=$(KC logs crash --previous 2>&1)
+    echo "$out" | grep -q '^run-' && ok "kubectl logs --previous still works ($out)" || bad "logs --previous" "$out"
+    K delete pod crash --grace-period=1 --wait=false >/dev/null
+    wait_until 30 gone crash
+}
+
+setup_netns || { echo "cannot create network namespace"; exit 1; }
+out=$(load_images) || bad "images" "$out"
+start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
+ok "kubed starts and its node gets Ready"
+sections=${*:-static gc}
+for s in $sections; do
+    echo "# $s"
+    sec_$s
+done
