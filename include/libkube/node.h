@@ -210,6 +210,8 @@ typedef struct kube_node_agent_stats {
   uint64_t status_writes;    /* pod status patches sent */
   uint64_t status_conflicts; /* of which answered Conflict and retried */
   bool ready;                /* the Node's Ready condition */
+  size_t containers_collected; /* dead instances garbage-collected */
+  size_t images_collected;     /* unused images the image GC removed */
 } kube_node_agent_stats_t;
 
 void kube_node_agent_get_stats(const kube_node_agent_t *a,

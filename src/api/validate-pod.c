@@ -345,7 +345,6 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
 /* ---- volumes
  * ------------------------------------------------------------------- */
 
-
 static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
                              struct names *names) {
   char f[FP_MAX], g[FP_MAX];

@@ -30,9 +30,9 @@
 #define MIRROR_CHECK_MS 2000
 
 struct st_pod {
-  char *file;   /* the manifest's path */
-  char *uid;    /* also the config.hash annotation */
-  char *key;    /* "ns/name" */
+  char *file; /* the manifest's path */
+  char *uid;  /* also the config.hash annotation */
+  char *key;  /* "ns/name" */
   kube_object_t *obj;
   bool mirror_busy; /* a create or delete of its mirror in flight */
 };
@@ -63,8 +63,8 @@ static bool has_manifest_ext(const char *name) {
   if (name[0] == '.')
     return false; /* the kubelet skips hidden files (editors' swap files) */
   const char *dot = strrchr(name, '.');
-  return dot && (streq(dot, ".yaml") || streq(dot, ".yml") ||
-                 streq(dot, ".json"));
+  return dot &&
+         (streq(dot, ".yaml") || streq(dot, ".yml") || streq(dot, ".json"));
 }
 
 /* md5 of the node, the path and the content, in hex (the kubelet's file
@@ -137,7 +137,8 @@ kube_object_t *nd_static_pod_parse(const char *node, const char *path,
   json_object_object_del(root, "status");
   const char *ns = kube_object_namespace(pod);
   if (kube_object_set_string(pod, "metadata.name", full, err) < 0 ||
-      kube_object_set_string(pod, "metadata.namespace", ns && *ns ? ns : "default", err) < 0 ||
+      kube_object_set_string(pod, "metadata.namespace",
+                             ns && *ns ? ns : "default", err) < 0 ||
       kube_object_set_string(pod, "metadata.uid", hash, err) < 0 ||
       kube_object_set_string(pod, "spec.nodeName", node, err) < 0 ||
       kube_object_set_annotation(pod, ND_ANN_CONFIG_HASH, hash, err) < 0 ||
@@ -286,8 +287,7 @@ static bool start_pod(kube_node_agent_t *a, struct st_pod *s) {
   p->is_static = true;
   kube_object_free(p->static_obj);
   p->static_obj = copy;
-  log_info("node %s: static pod %s from %s", a->cfg.node_name, s->key,
-           s->file);
+  log_info("node %s: static pod %s from %s", a->cfg.node_name, s->key, s->file);
   nd_pod_enqueue(a, p, 0);
   return true;
 }
@@ -444,8 +444,7 @@ static void mirror_create(kube_node_agent_t *a, struct st_pod *s) {
   json_object *refs = json_object_new_array(), *ref = json_object_new_object();
   json_object_object_add(ref, "apiVersion", json_object_new_string("v1"));
   json_object_object_add(ref, "kind", json_object_new_string("Node"));
-  json_object_object_add(ref, "name",
-                         json_object_new_string(a->cfg.node_name));
+  json_object_object_add(ref, "name", json_object_new_string(a->cfg.node_name));
   json_object_object_add(ref, "uid", json_object_new_string(node_uid));
   json_object_object_add(ref, "controller", json_object_new_boolean(1));
   json_object_array_add(refs, ref);
@@ -503,7 +502,8 @@ static void mirrors_sync(struct nd_static *st, bool orphans) {
     if (s->mirror_busy)
       continue;
     const kube_object_t *m = kube_informer_get(a->pods, s->key);
-    const char *hash = m ? kube_object_annotation(m, ND_ANN_CONFIG_MIRROR) : NULL;
+    const char *hash =
+        m ? kube_object_annotation(m, ND_ANN_CONFIG_MIRROR) : NULL;
     if (!m) {
       mirror_create(a, s);
     } else if (!hash) {
@@ -511,8 +511,8 @@ static void mirrors_sync(struct nd_static *st, bool orphans) {
       continue;
     } else if (!streq(hash, s->uid) ||
                kube_object_get_string(m, "metadata.deletionTimestamp")) {
-      log_info("node %s: deleting mirror pod %s (%s)", a->cfg.node_name,
-               s->key, streq(hash, s->uid) ? "deleted" : "outdated");
+      log_info("node %s: deleting mirror pod %s (%s)", a->cfg.node_name, s->key,
+               streq(hash, s->uid) ? "deleted" : "outdated");
       mirror_delete(a, m, s);
     } else {
       struct nd_pod *p = nd_pod_find(a, s->uid);
