@@ -25,6 +25,9 @@ enum {
   O_UNSAFE_SYSCTLS,
   O_KUBELET_LISTEN,
   O_POD_MANIFEST_PATH,
+  O_IMAGE_GC_HIGH,
+  O_IMAGE_GC_LOW,
+  O_IMAGE_GC_PERIOD,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -47,6 +50,9 @@ const struct option kubed_node_longopts[] = {
     {"allowed-unsafe-sysctls", required_argument, NULL, O_UNSAFE_SYSCTLS},
     {"kubelet-listen", required_argument, NULL, O_KUBELET_LISTEN},
     {"pod-manifest-path", required_argument, NULL, O_POD_MANIFEST_PATH},
+    {"image-gc-high-threshold", required_argument, NULL, O_IMAGE_GC_HIGH},
+    {"image-gc-low-threshold", required_argument, NULL, O_IMAGE_GC_LOW},
+    {"image-gc-period", required_argument, NULL, O_IMAGE_GC_PERIOD},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,6 +96,7 @@ static int number(const char *flag, const char *arg, long long *out) {
 int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   kube_node_agent_options_t *o = &f->o;
   long long n;
+  char *end;
   switch (c) {
   case O_NO_NODE:
     f->no_node = true;
@@ -153,6 +160,26 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_POD_MANIFEST_PATH:
     o->pod_manifest_path = arg;
     return 0;
+  case O_IMAGE_GC_HIGH:
+  case O_IMAGE_GC_LOW:
+    n = strtoll(arg, &end, 10);
+    if (*end || end == arg || n < 0 || n > 100) {
+      fprintf(stderr, "kubed: --%s must be between 0 and 100\n",
+              c == O_IMAGE_GC_HIGH ? "image-gc-high-threshold"
+                                   : "image-gc-low-threshold");
+      return 2;
+    }
+    /* 0 in the options means the default: -1 asks for 0 % */
+    if (c == O_IMAGE_GC_HIGH)
+      o->image_gc_high_percent = n ? (int)n : -1;
+    else
+      o->image_gc_low_percent = n ? (int)n : -1;
+    return 0;
+  case O_IMAGE_GC_PERIOD:
+    if (number("image-gc-period", arg, &n) || n <= 0)
+      return 2;
+    o->image_gc_period_ms = n * 1000;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -200,8 +227,17 @@ void kubed_node_usage(FILE *out) {
       "                          cluster CA, client certificates required;\n"
       "                          default: none, this process's API server\n"
       "                          reaches its node directly)\n"
-      "  --pod-manifest-path DIR static pods: the Pod manifests there (*.yaml,\n"
-      "                          *.yml, *.json) run without the API server and\n"
-      "                          are mirrored into it (default DATA/manifests;\n"
-      "                          \"\" for none)\n");
+      "  --pod-manifest-path DIR static pods: the Pod manifests there "
+      "(*.yaml,\n"
+      "                          *.yml, *.json) run without the API server "
+      "and\n"
+      "                          are mirrored into it (default "
+      "DATA/manifests;\n"
+      "                          \"\" for none)\n"
+      "  --image-gc-high-threshold PERCENT  disk usage of the image store's\n"
+      "                          file system that starts image GC (default\n"
+      "                          85; 100: never)\n"
+      "  --image-gc-low-threshold PERCENT  image GC frees down to this\n"
+      "                          (default 80)\n"
+      "  --image-gc-period SECONDS  how often the node checks (default 300)\n");
 }

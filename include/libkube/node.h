@@ -167,6 +167,14 @@ typedef struct kube_node_agent_options {
    * the API and mirrors into it (borrowed).  NULL: DATA/manifests
    * (created); "": none. */
   const char *pod_manifest_path;
+  /* The kubelet's image GC: when the image store's file system is more
+   * than image_gc_high_percent used, unused images go, least recently
+   * used first, until it is below image_gc_low_percent [85, 80; 0: the
+   * default, -1: 0 %; high 100: no image GC].  Checked every image_gc_period_ms
+   * [5 min, the kubelet's ImageGCPeriod]. */
+  int image_gc_high_percent;
+  int image_gc_low_percent;
+  int64_t image_gc_period_ms;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its

@@ -43,13 +43,13 @@ static void strv_free(char **v) {
 }
 
 void nd_config_clear(struct nd_config *c) {
-  char **strs[] = {
-      &c->data_dir,      &c->node_name,    &c->node_ip,        &c->hostname,
-      &c->cgroup_parent, &c->runtime_root, &c->pod_cidr_flag,  &c->cni_bridge,
-      &c->cni_conf_dir,  &c->cni_bin_dir,  &c->cni_cache_dir,  &c->ipam_dir,
-      &c->service_cidr,  &c->cluster_dns,  &c->cluster_domain, &c->resolv_conf,
-      &c->pods_dir,      &c->logs_dir,     &c->seccomp_dir,
-      &c->manifest_dir};
+  char **strs[] = {&c->data_dir,      &c->node_name,     &c->node_ip,
+                   &c->hostname,      &c->cgroup_parent, &c->runtime_root,
+                   &c->pod_cidr_flag, &c->cni_bridge,    &c->cni_conf_dir,
+                   &c->cni_bin_dir,   &c->cni_cache_dir, &c->ipam_dir,
+                   &c->service_cidr,  &c->cluster_dns,   &c->cluster_domain,
+                   &c->resolv_conf,   &c->pods_dir,      &c->logs_dir,
+                   &c->seccomp_dir,   &c->manifest_dir};
   for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
     free(*strs[i]);
     *strs[i] = NULL;
@@ -111,6 +111,30 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
   c->pods_dir = path_join(o->data_dir, "pods");
   c->logs_dir = path_join(o->data_dir, "logs/pods");
   c->seccomp_dir = path_join(o->data_dir, "seccomp");
+  /* options: 0 the default, -1 zero per cent */
+  c->image_gc_high = o->image_gc_high_percent < 0 ? 0
+                     : o->image_gc_high_percent   ? o->image_gc_high_percent
+                                                  : 85;
+  c->image_gc_low = o->image_gc_low_percent < 0 ? 0
+                    : o->image_gc_low_percent   ? o->image_gc_low_percent
+                                                : 80;
+  c->image_gc_period_ms =
+      o->image_gc_period_ms > 0 ? o->image_gc_period_ms : 5 * 60 * 1000;
+  if (c->image_gc_high < 0 || c->image_gc_high > 100 || c->image_gc_low < 0 ||
+      c->image_gc_low > 100)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid configuration: imageGCHighThresholdPercent "
+                          "(--image-gc-high-threshold) and "
+                          "imageGCLowThresholdPercent "
+                          "(--image-gc-low-threshold) must be between 0 and "
+                          "100");
+  if (c->image_gc_low >= c->image_gc_high)
+    return kube_error_set(
+        err, KUBE_REASON_BAD_REQUEST, 0,
+        "invalid configuration: imageGCLowThresholdPercent "
+        "(--image-gc-low-threshold) %d must be less than "
+        "imageGCHighThresholdPercent (--image-gc-high-threshold) %d",
+        c->image_gc_low, c->image_gc_high);
   c->manifest_default = !o->pod_manifest_path;
   if (!o->pod_manifest_path)
     c->manifest_dir = path_join(o->data_dir, "manifests");
@@ -918,6 +942,9 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
   if (nd_static_start(a, &se) < 0) /* before the adoption: it finds them */
     log_warn("node %s: static pods: %s", a->cfg.node_name, se.message);
   kube_error_clear(&se);
+  if (nd_image_gc_start(a, &se) < 0)
+    log_warn("node %s: image GC: %s", a->cfg.node_name, se.message);
+  kube_error_clear(&se);
   if (!a->runtime_ok || nd_adopt_start(a, NULL) < 0) {
     a->adopting = false;
     return kube_controller_start(a->ctl, err);
@@ -962,6 +989,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   kube_controller_free(a->ctl);
   a->ctl = NULL;
   nd_static_free(a);
+  nd_image_gc_free(a);
   nd_node_stop(a);
   /* hooks wait for nothing more (the pool's free joins its threads) */
   for (size_t i = 0; i < a->n_pods; i++)

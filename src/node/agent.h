@@ -62,6 +62,8 @@ struct nd_config {
   char *pods_dir, *logs_dir, *seccomp_dir;
   char *manifest_dir; /* static pods; NULL: none */
   bool manifest_default;
+  int image_gc_high, image_gc_low;
+  int64_t image_gc_period_ms;
   char **labels;         /* "k=v" */
   char **unsafe_sysctls; /* allowed patterns */
   int max_pods;
@@ -384,6 +386,9 @@ struct kube_node_agent {
   struct nd_node_state *node;
   /* static pods (static.c) */
   struct nd_static *statics;
+  /* image GC (image-gc.c) */
+  kube_timer_t *image_gc_timer;
+  bool image_gc_running, image_gc_failed_before;
   /* stats */
   kube_node_agent_stats_t stats;
 };
@@ -641,6 +646,19 @@ void nd_node_free(kube_node_agent_t *a);
 void nd_node_poke(kube_node_agent_t *a);
 /* True while the node may run pods. */
 bool nd_node_ready(const kube_node_agent_t *a);
+/* An event about the Node (the kubelet's nodeRef). */
+void nd_node_event(kube_node_agent_t *a, const char *type, const char *reason,
+                   const char *msg);
+
+/* ---- image-gc.c: the kubelet's image garbage collection ----------------- */
+
+/* How much to free: the kubelet's rule (usage = 100 - available * 100 /
+ * capacity; at or above high, free down to low).  0: nothing to do. */
+int64_t nd_image_gc_amount(uint64_t capacity, uint64_t available, int high,
+                           int low);
+/* Check every image_gc_period_ms; high 100: never. */
+int nd_image_gc_start(kube_node_agent_t *a, kube_error_t *err);
+void nd_image_gc_free(kube_node_agent_t *a);
 
 /* ---- static.c: static pods and their mirror pods ----------------------- */
 

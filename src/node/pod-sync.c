@@ -465,8 +465,8 @@ static void gc_dead_instances(kube_node_agent_t *a, struct nd_pod *p,
     if (!c->has_prev || !c->has_cur || c->cur.state != ND_EXITED ||
         !nd_ctr_restarting(p, spec, c))
       continue;
-    log_debug("pod %s/%s: container %s: removing dead instance %s",
-              p->ns, p->name, c->name, c->prev.id ? c->prev.id : "-");
+    log_debug("pod %s/%s: container %s: removing dead instance %s", p->ns,
+              p->name, c->name, c->prev.id ? c->prev.id : "-");
     nd_instance_discard(a, &c->prev);
     c->has_prev = false;
     a->stats.containers_collected++;

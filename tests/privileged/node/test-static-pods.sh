@@ -11,6 +11,10 @@
 #    deletes the mirror.
 #  gc: a crashing container's dead instances stay bounded (the kubelet's
 #    MaxPerPodContainer 1) while `kubectl logs --previous` still works.
+#  imagegc: kubed restarted with --image-gc-high-threshold 2
+#    --image-gc-low-threshold 1: an image no pod uses is removed, the one a
+#    running pod uses is kept; FreeDiskSpaceFailed/ImageGCFailed on the
+#    Node with the kubelet's wording (it cannot free down to 1 %).
 #   test-static-pods.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -122,11 +126,38 @@ spec:
     wait_until 30 gone crash
 }
 
+images() { "$KUBE" image ls --data-dir "$D" 2>&1; }
+has_image() { images | grep -q "^\(docker.io/library/\)\?$1 "; }
+sec_imagegc() {
+    apply 'apiVersion: v1
+kind: Pod
+metadata: {name: user}
+spec:
+  containers: [{name: c, image: "busybox:1.35.0", command: [sleep, "3600"]}]'
+    wait_until 30 running user || bad "user running" "$(K get pod user -o wide 2>&1)"
+    # an image no pod uses: busybox with one more label
+    mkdir -p $tmp/ctx && printf 'FROM busybox:1.35.0\nLABEL gc=unused\n' > $tmp/ctx/Dockerfile
+    out=$("$KUBE" build --data-dir "$D" -q -t gc-unused:1 $tmp/ctx 2>&1) || bad "kube build gc-unused" "$out"
+    stop_kubed TERM
+    has_image gc-unused && has_image busybox && ok "images before: gc-unused:1 and busybox:1.35.0" || bad "images before" "$(images)"
+    start_kubed --image-gc-high-threshold 2 --image-gc-low-threshold 1 --image-gc-period 1 || bad "kubed with low image GC thresholds"
+    wait_until 60 sh -c "! '$KUBE' image ls --data-dir '$D' | grep -q 'library/gc-unused '" &&
+        ok "disk above --image-gc-high-threshold: the unused image gc-unused:1 is removed" || bad "unused image removed" "$(images)"
+    has_image busybox && running user && ok "... busybox:1.35.0, which pod user runs, is kept and the pod runs on" || bad "used image kept" "$(images)"
+    ev() { K get events --field-selector involvedObject.kind=Node -o 'jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}' 2>/dev/null; }
+    wait_until 20 sh -c "ip netns exec $NS '$KUBE' get events -o 'jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}' | grep -q 'FreeDiskSpaceFailed: Failed to garbage collect required amount of images. Attempted to free [0-9]* bytes, but only found [0-9]* bytes eligible to free.'" &&
+        ok "FreeDiskSpaceFailed event on the Node with the kubelet's wording" || bad "FreeDiskSpaceFailed" "$(ev | sort | uniq -c | head)"
+    wait_until 20 sh -c "ip netns exec $NS '$KUBE' get events -o 'jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}' | grep -q '^ImageGCFailed: Failed to garbage collect'" && ok "... and ImageGCFailed once it failed twice in a row" || bad "ImageGCFailed" "$(ev | sort | uniq -c | head)"
+    grep 'image GC:' $tmp/kubed.log | head -1 | sed 's/^/    /'
+    K delete pod user --grace-period=1 --wait=false >/dev/null
+    wait_until 30 gone user
+}
+
 setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
 start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
-sections=${*:-static gc}
+sections=${*:-static gc imagegc}
 for s in $sections; do
     echo "# $s"
     sec_$s
