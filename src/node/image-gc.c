@@ -25,6 +25,21 @@ int64_t nd_image_gc_amount(uint64_t capacity, uint64_t available, int high,
   return amount > 0 ? amount : 0;
 }
 
+/* The bytes of the images of `before` that `after` no longer has (the
+ * kubelet counts what it freed in image sizes). */
+static int64_t images_gone(const kube_image_info_t *before, size_t nb,
+                           const kube_image_info_t *after, size_t na) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < nb; i++) {
+    bool kept = false;
+    for (size_t k = 0; k < na && !kept; k++)
+      kept = streq(before[i].id, after[k].id);
+    if (!kept)
+      sum += before[i].size;
+  }
+  return sum;
+}
+
 struct igc_job {
   char **refs; /* images the node's pods name */
   size_t n_refs;
@@ -67,10 +82,14 @@ static void igc_work(nd_job_t *j, kube_runtime_t *rt) {
                                   .keep = keep};
   kube_image_prune_result_t r = {0};
   kube_error_t e = KUBE_ERROR_INIT;
+  kube_image_info_t *before = NULL, *after = NULL;
+  size_t nb = 0, na = 0;
   if (!keep || !infos) {
     kube_make_oom(&e);
-  } else if (kube_image_prune(store, &o, &r, &e) == 0) {
-    g->freed = r.bytes_freed;
+  } else if (kube_image_list(store, &before, &nb, &e) == 0 &&
+             kube_image_prune(store, &o, &r, &e) == 0 &&
+             kube_image_list(store, &after, &na, &e) == 0) {
+    g->freed = images_gone(before, nb, after, na);
     g->removed = r.images_removed;
     if (g->freed < g->to_free) {
       g->insufficient = true;
@@ -85,6 +104,8 @@ static void igc_work(nd_job_t *j, kube_runtime_t *rt) {
   if (e.message && asprintf(&g->error, "%s", e.message) < 0)
     g->error = NULL;
   kube_error_clear(&e);
+  kube_image_info_free_array(before, nb);
+  kube_image_info_free_array(after, na);
   for (size_t i = 0; infos && i < nk; i++)
     kube_image_info_clear(&infos[i]);
   free(infos);

@@ -6,7 +6,8 @@
 #    runs as NAME-NODE with the kubelet's annotations, and its mirror pod
 #    shows in kubectl get pods (owned by the Node, the mirror annotation,
 #    the pod's status); the mirror annotation cannot be changed; a mirror
-#    deleted comes back while the pod keeps running; a bad manifest is one
+#    deleted comes back while the pod keeps running; a kubed restart
+#    keeps its container; a bad manifest is one
 #    clear log line and nothing else; the file removed stops the pod and
 #    deletes the mirror.
 #  gc: a crashing container's dead instances stay bounded (the kubelet's
@@ -73,6 +74,12 @@ spec:
     KC delete pod $P --wait=false >/dev/null 2>&1
     wait_until 30 mirror_back $P "$u1" && ok "mirror deleted: re-created (new UID) and Running" || bad "mirror back" "$(K get pod $P -o yaml 2>&1 | head -30)"
     [ "$(cid $P)" = "$c1" ] && ok "... the static pod kept its container ($c1)" || bad "container changed" "$c1 -> $(cid $P)"
+    # kubed restarted: the static pod's container is adopted, not restarted
+    c2=$(cid $P)
+    stop_kubed TERM
+    start_kubed || bad "kubed restart"
+    wait_until 30 running $P && [ "$(cid $P)" = "$c2" ] && [ "$(jp pod/$P '{.status.containerStatuses[0].restartCount}')" = 0 ] &&
+        ok "kubed restarted: the static pod runs on in the same container" || bad "static pod after restart" "$c2 -> $(cid $P)" "$(K get pod $P -o wide 2>&1)"
     # bad manifests: a clear line each, no crash, the others unaffected
     printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers: [{name: c}]\n' > $M/bad.yaml
     printf '{"apiVersion": "v1", "kind": ' > $M/broken.json
