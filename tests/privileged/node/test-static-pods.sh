@@ -7,7 +7,7 @@
 #    shows in kubectl get pods (owned by the Node, the mirror annotation,
 #    the pod's status); the mirror annotation cannot be changed; a mirror
 #    deleted comes back while the pod keeps running; a kubed restart
-#    keeps its container; a bad manifest is one
+#    keeps its container; the file edited replaces the pod; a bad manifest is one
 #    clear log line and nothing else; the file removed stops the pod and
 #    deletes the mirror.
 #  gc: a crashing container's dead instances stay bounded (the kubelet's
@@ -90,6 +90,13 @@ spec:
     sleep 1
     [ "$(grep -c "could not process manifest file $M/bad.yaml" $tmp/kubed.log)" = 1 ] && ok "... said once" || bad "said more than once"
     rm -f $M/bad.yaml $M/broken.json
+    # the file edited: a new pod (new hash) replaces the old, a new mirror
+    h1=$(ann $P hash)
+    sed -i 's/static-start/static-edited/' $M/web.yaml
+    edited() { h=$(ann $P hash); [ -n "$h" ] && [ "$h" != "$h1" ] && [ "$(ann $P mirror)" = "$h" ] && running $P; }
+    wait_until 40 edited && ok "manifest edited: a new static pod (config.hash changed) with its mirror, Running" || bad "edited" "$h1 -> $(ann $P hash)" "$(K get pods 2>&1)"
+    wait_until 20 sh -c "[ \"\$(ip netns exec $NS $KUBECTL logs $P 2>&1)\" = static-edited ]" && ok "... running the edited command" || bad "edited logs" "$(KC logs $P 2>&1)"
+    wait_until 30 sh -c "[ \$(ls $D/pods | wc -l) = 1 ]" && ok "... and the old pod is gone" || bad "old static pod gone" "$(ls $D/pods)"
     # the file removed: the pod stops, the mirror goes
     rm $M/web.yaml
     wait_until 40 gone $P && ok "manifest removed: the mirror pod is deleted" || bad "mirror gone" "$(K get pods 2>&1)"
