@@ -29,6 +29,10 @@ enum {
   O_EVICTION_SOFT_GRACE,
   O_EVICTION_MIN_RECLAIM,
   O_EVICTION_TRANSITION,
+  O_POD_MANIFEST_PATH,
+  O_IMAGE_GC_HIGH,
+  O_IMAGE_GC_LOW,
+  O_IMAGE_GC_PERIOD,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -58,6 +62,10 @@ const struct option kubed_node_longopts[] = {
      O_EVICTION_MIN_RECLAIM},
     {"eviction-pressure-transition-period", required_argument, NULL,
      O_EVICTION_TRANSITION},
+    {"pod-manifest-path", required_argument, NULL, O_POD_MANIFEST_PATH},
+    {"image-gc-high-threshold", required_argument, NULL, O_IMAGE_GC_HIGH},
+    {"image-gc-low-threshold", required_argument, NULL, O_IMAGE_GC_LOW},
+    {"image-gc-period", required_argument, NULL, O_IMAGE_GC_PERIOD},
     {NULL, 0, NULL, 0},
 };
 
@@ -101,6 +109,7 @@ static int number(const char *flag, const char *arg, long long *out) {
 int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   kube_node_agent_options_t *o = &f->o;
   long long n;
+  char *end;
   switch (c) {
   case O_NO_NODE:
     f->no_node = true;
@@ -176,6 +185,29 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
   case O_EVICTION_TRANSITION:
     o->eviction_pressure_transition_period = arg;
     return 0;
+  case O_POD_MANIFEST_PATH:
+    o->pod_manifest_path = arg;
+    return 0;
+  case O_IMAGE_GC_HIGH:
+  case O_IMAGE_GC_LOW:
+    n = strtoll(arg, &end, 10);
+    if (*end || end == arg || n < 0 || n > 100) {
+      fprintf(stderr, "kubed: --%s must be between 0 and 100\n",
+              c == O_IMAGE_GC_HIGH ? "image-gc-high-threshold"
+                                   : "image-gc-low-threshold");
+      return 2;
+    }
+    /* 0 in the options means the default: -1 asks for 0 % */
+    if (c == O_IMAGE_GC_HIGH)
+      o->image_gc_high_percent = n ? (int)n : -1;
+    else
+      o->image_gc_low_percent = n ? (int)n : -1;
+    return 0;
+  case O_IMAGE_GC_PERIOD:
+    if (number("image-gc-period", arg, &n) || n <= 0)
+      return 2;
+    o->image_gc_period_ms = n * 1000;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -233,5 +265,18 @@ void kubed_node_usage(FILE *out) {
       "                          in other processes (certificate from the\n"
       "                          cluster CA, client certificates required;\n"
       "                          default: none, this process's API server\n"
-      "                          reaches its node directly)\n");
+      "                          reaches its node directly)\n"
+      "  --pod-manifest-path DIR static pods: the Pod manifests there "
+      "(*.yaml,\n"
+      "                          *.yml, *.json) run without the API server "
+      "and\n"
+      "                          are mirrored into it (default "
+      "DATA/manifests;\n"
+      "                          \"\" for none)\n"
+      "  --image-gc-high-threshold PERCENT  disk usage of the image store's\n"
+      "                          file system that starts image GC (default\n"
+      "                          85; 100: never)\n"
+      "  --image-gc-low-threshold PERCENT  image GC frees down to this\n"
+      "                          (default 80)\n"
+      "  --image-gc-period SECONDS  how often the node checks (default 300)\n");
 }

@@ -213,6 +213,9 @@ typedef struct kube_image_prune_options {
    * first, until it is below low_percent (0: no threshold GC). */
   int high_percent;
   int low_percent;
+  /* Manifest digests ("sha256:...") never removed, in use or not (the
+   * images the node's pods name); NULL-terminated, borrowed; may be NULL. */
+  const char *const *keep;
 } kube_image_prune_options_t;
 
 typedef struct kube_image_prune_result {

@@ -177,6 +177,19 @@ typedef struct kube_node_agent_options {
   const char *eviction_soft_grace_period;
   const char *eviction_minimum_reclaim;
   const char *eviction_pressure_transition_period;
+  /* The kubelet's --pod-manifest-path: a directory of static pod
+   * manifests (*.yaml, *.yml, *.json, one Pod each) the agent runs without
+   * the API and mirrors into it (borrowed).  NULL: DATA/manifests
+   * (created); "": none. */
+  const char *pod_manifest_path;
+  /* The kubelet's image GC: when the image store's file system is more
+   * than image_gc_high_percent used, unused images go, least recently
+   * used first, until it is below image_gc_low_percent [85, 80; 0: the
+   * default, -1: 0 %; high 100: no image GC].  Checked every image_gc_period_ms
+   * [5 min, the kubelet's ImageGCPeriod]. */
+  int image_gc_high_percent;
+  int image_gc_low_percent;
+  int64_t image_gc_period_ms;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its
@@ -220,6 +233,8 @@ typedef struct kube_node_agent_stats {
   uint64_t status_writes;    /* pod status patches sent */
   uint64_t status_conflicts; /* of which answered Conflict and retried */
   bool ready;                /* the Node's Ready condition */
+  size_t containers_collected; /* dead instances garbage-collected */
+  size_t images_collected;     /* unused images the image GC removed */
 } kube_node_agent_stats_t;
 
 void kube_node_agent_get_stats(const kube_node_agent_t *a,

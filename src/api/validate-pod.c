@@ -345,7 +345,6 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
 /* ---- volumes
  * ------------------------------------------------------------------- */
 
-
 static void validate_volumes(verrs_t *v, json_object *vols, const char *field,
                              struct names *names) {
   char f[FP_MAX], g[FP_MAX];
@@ -746,9 +745,28 @@ static void validate_pod_spec_update(verrs_t *v, json_object *spec,
   json_object_put(b);
 }
 
+/* The kubelet's mirror of a static pod keeps its annotation for good, and
+ * no pod gains one by an update (ValidatePodSpecificAnnotationUpdates);
+ * the spec is as immutable as any pod's. */
+#define MIRROR_ANNOTATION "kubernetes.io/config.mirror"
+static void validate_mirror_annotation(verrs_t *v, json_object *obj,
+                                       json_object *old) {
+  json_object *na = jget_obj(jget_obj(obj, "metadata"), "annotations");
+  json_object *oa = jget_obj(jget_obj(old, "metadata"), "annotations");
+  json_object *nv = na ? jget(na, MIRROR_ANNOTATION) : NULL;
+  json_object *ov = oa ? jget(oa, MIRROR_ANNOTATION) : NULL;
+  const char *field = "metadata.annotations[" MIRROR_ANNOTATION "]";
+  if (ov && (!nv || !json_object_equal(nv, ov)))
+    api_v_forbidden(v, field, "may not remove or update mirror pod annotation");
+  if (nv && !ov)
+    api_v_forbidden(v, field, "may not add mirror pod annotation");
+}
+
 void api_validate_pod(verrs_t *v, json_object *obj, json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   api_validate_pod_spec(v, spec, "spec", false);
+  if (old)
+    validate_mirror_annotation(v, obj, old);
   if (old && spec) {
     json_object *ospec = jget_obj(old, "spec");
     if (ospec)

@@ -293,6 +293,68 @@ const struct as_kind_hooks as_node_hooks = {
     .admit_create = node_admit_create,
 };
 
+/* A node creates only mirror pods of its static pods, bound to itself and
+ * owned by its Node (NodeRestriction's admitPodCreate). */
+/* kube-apiserver's admission Forbidden text: pods "NAME" is forbidden: */
+static int pod_forbidden(kube_error_t *err, json_object *obj, const char *node,
+                         const char *why) {
+  const char *name = kube_json_get_string(obj, "metadata.name") ?: "";
+  char msg[512];
+  snprintf(msg, sizeof msg, why, node);
+  return kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,
+                        "pods \"%s\" is forbidden: %s", name, msg);
+}
+
+static int node_admit_pod(kube_apiserver_t *srv, const kube_kind_t *k,
+                          json_object *obj, kube_error_t *err) {
+  const kube_apiserver_user_t *u = srv->req_user;
+  if (!u || !u->name || !str_has_prefix(u->name, "system:node:") ||
+      !as_user_in_group(u, "system:nodes") || !srv->auth || !srv->auth->enabled)
+    return 0;
+  const char *node = u->name + 12;
+  json_object *meta = NULL, *ann = NULL, *m = NULL, *refs = NULL;
+  json_object_object_get_ex(obj, "metadata", &meta);
+  if (!meta || !json_object_object_get_ex(meta, "annotations", &ann) ||
+      !json_object_object_get_ex(ann, "kubernetes.io/config.mirror", &m))
+    return pod_forbidden(err, obj, node,
+                         "pod does not have \"kubernetes.io/config.mirror\" "
+                         "annotation, node \"%s\" can only create mirror "
+                         "pods");
+  const char *bound = kube_json_get_string(obj, "spec.nodeName");
+  if (!bound || !streq(bound, node))
+    return pod_forbidden(err, obj, node,
+                         "node \"%s\" can only create pods with "
+                         "spec.nodeName set to itself");
+  json_object_object_get_ex(meta, "ownerReferences", &refs);
+  size_t n = json_object_is_type(refs, json_type_array)
+                 ? json_object_array_length(refs)
+                 : 0;
+  if (n > 1)
+    return pod_forbidden(err, obj, node,
+                         "node \"%s\" can only create pods with a single "
+                         "owner reference set to itself");
+  json_object *ref = n ? json_object_array_get_idx(refs, 0) : NULL;
+  const char *av = ref ? kube_json_get_string(ref, "apiVersion") : NULL;
+  const char *kind = ref ? kube_json_get_string(ref, "kind") : NULL;
+  const char *name = ref ? kube_json_get_string(ref, "name") : NULL;
+  if (!av || !streq(av, "v1") || !kind || !streq(kind, "Node") || !name ||
+      !streq(name, node))
+    return pod_forbidden(err, obj, node,
+                         "node \"%s\" can only create pods with an owner "
+                         "reference set to itself");
+  json_object *ctl = NULL;
+  if (!json_object_object_get_ex(ref, "controller", &ctl) ||
+      !json_object_get_boolean(ctl))
+    return pod_forbidden(err, obj, node,
+                         "node \"%s\" can only create pods with a "
+                         "controller owner reference set to itself");
+  return 0;
+}
+
+const struct as_kind_hooks as_pod_node_hooks = {
+    .admit_create = node_admit_pod,
+};
+
 /* ---- the decision ---- */
 
 static bool is_write(const char *verb) {
@@ -475,6 +537,9 @@ enum as_decision as_node_authorize(kube_apiserver_t *srv,
     return deny(reason, "node '%s' can only modify pods bound to it%s", node,
                 "");
   }
+  /* mirror pods: NodeRestriction (node_admit_pod) admits them */
+  if (core && streq(res, "pods") && !*sub && streq(a->verb, "create"))
+    return AS_ALLOW;
   if (core && streq(res, "pods") && !*sub && read_verb(a->verb))
     return pod_read(srv, a, node, reason);
   size_t n = 0;

@@ -178,6 +178,7 @@ enum as_decision as_node_authorize(kube_apiserver_t *srv,
 void as_node_graph_free(kube_apiserver_t *srv);
 /* Nodes' admission: a node creates only its own Node. */
 extern const struct as_kind_hooks as_node_hooks;
+extern const struct as_kind_hooks as_pod_node_hooks; /* mirror pods */
 
 /* ---- reviews.c ---- */
 /* Serve the authorization reviews and serviceaccounts/token: true when

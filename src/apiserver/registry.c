@@ -76,6 +76,7 @@ static const struct {
     {"", "services", &service_hooks},
     {"", "namespaces", &namespace_hooks},
     {"", "nodes", &as_node_hooks},
+    {"", "pods", &as_pod_node_hooks},
     {"rbac.authorization.k8s.io", "roles", &as_role_hooks},
     {"rbac.authorization.k8s.io", "clusterroles", &as_role_hooks},
     {"rbac.authorization.k8s.io", "rolebindings", &as_binding_hooks},

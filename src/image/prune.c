@@ -282,7 +282,10 @@ static int unname_edit(json_object *index, void *arg, kube_error_t *err) {
     return kube_make_oom(err);
   for (size_t i = 0; i < n; i++) {
     const char *d = img_json_str(json_object_array_get_idx(arr, i), "digest");
-    if (!d || set_has(pe->leased, d))
+    bool keep = false;
+    for (size_t j = 0; pe->o->keep && pe->o->keep[j] && !keep; j++)
+      keep = streq(pe->o->keep[j], d);
+    if (!d || keep || set_has(pe->leased, d))
       continue;
     bool dup = false;
     for (size_t j = 0; j < k && !dup; j++)

@@ -43,12 +43,13 @@ static void strv_free(char **v) {
 }
 
 void nd_config_clear(struct nd_config *c) {
-  char **strs[] = {
-      &c->data_dir,      &c->node_name,    &c->node_ip,        &c->hostname,
-      &c->cgroup_parent, &c->runtime_root, &c->pod_cidr_flag,  &c->cni_bridge,
-      &c->cni_conf_dir,  &c->cni_bin_dir,  &c->cni_cache_dir,  &c->ipam_dir,
-      &c->service_cidr,  &c->cluster_dns,  &c->cluster_domain, &c->resolv_conf,
-      &c->pods_dir,      &c->logs_dir,     &c->seccomp_dir};
+  char **strs[] = {&c->data_dir,      &c->node_name,     &c->node_ip,
+                   &c->hostname,      &c->cgroup_parent, &c->runtime_root,
+                   &c->pod_cidr_flag, &c->cni_bridge,    &c->cni_conf_dir,
+                   &c->cni_bin_dir,   &c->cni_cache_dir, &c->ipam_dir,
+                   &c->service_cidr,  &c->cluster_dns,   &c->cluster_domain,
+                   &c->resolv_conf,   &c->pods_dir,      &c->logs_dir,
+                   &c->seccomp_dir,   &c->manifest_dir};
   for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
     free(*strs[i]);
     *strs[i] = NULL;
@@ -110,6 +111,35 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
   c->pods_dir = path_join(o->data_dir, "pods");
   c->logs_dir = path_join(o->data_dir, "logs/pods");
   c->seccomp_dir = path_join(o->data_dir, "seccomp");
+  /* options: 0 the default, -1 zero per cent */
+  c->image_gc_high = o->image_gc_high_percent < 0 ? 0
+                     : o->image_gc_high_percent   ? o->image_gc_high_percent
+                                                  : 85;
+  c->image_gc_low = o->image_gc_low_percent < 0 ? 0
+                    : o->image_gc_low_percent   ? o->image_gc_low_percent
+                                                : 80;
+  c->image_gc_period_ms =
+      o->image_gc_period_ms > 0 ? o->image_gc_period_ms : 5 * 60 * 1000;
+  if (c->image_gc_high < 0 || c->image_gc_high > 100 || c->image_gc_low < 0 ||
+      c->image_gc_low > 100)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid configuration: imageGCHighThresholdPercent "
+                          "(--image-gc-high-threshold) and "
+                          "imageGCLowThresholdPercent "
+                          "(--image-gc-low-threshold) must be between 0 and "
+                          "100");
+  if (c->image_gc_low >= c->image_gc_high)
+    return kube_error_set(
+        err, KUBE_REASON_BAD_REQUEST, 0,
+        "invalid configuration: imageGCLowThresholdPercent "
+        "(--image-gc-low-threshold) %d must be less than "
+        "imageGCHighThresholdPercent (--image-gc-high-threshold) %d",
+        c->image_gc_low, c->image_gc_high);
+  c->manifest_default = !o->pod_manifest_path;
+  if (!o->pod_manifest_path)
+    c->manifest_dir = path_join(o->data_dir, "manifests");
+  else if (*o->pod_manifest_path)
+    c->manifest_dir = strdup(o->pod_manifest_path);
   c->labels = strv_copy(o->labels);
   c->unsafe_sysctls = strv_copy(o->allowed_unsafe_sysctls);
   c->max_pods = o->max_pods > 0 ? o->max_pods : 110;
@@ -251,6 +281,8 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
   free(p->refs);
   nd_sources_release(a, p);
   kube_object_free(p->last);
+  kube_object_free(p->static_obj);
+  free(p->mirror_uid);
   free(p->uid);
   free(p->ns);
   free(p->name);
@@ -271,6 +303,8 @@ void nd_pod_remove(kube_node_agent_t *a, struct nd_pod *p) {
 const kube_object_t *nd_pod_object(kube_node_agent_t *a, struct nd_pod *p) {
   if (p->api_gone)
     return NULL;
+  if (p->is_static)
+    return p->static_obj;
   const kube_object_t *o = kube_informer_get(a->pods, p->key);
   if (!o || !kube_object_uid(o) || !streq(kube_object_uid(o), p->uid))
     return NULL;
@@ -696,6 +730,11 @@ static void map_pod(kube_controller_t *c, const char *key,
   const char *uid = kube_object_uid(obj);
   if (!node || !uid || !streq(node, a->cfg.node_name))
     return;
+  if (obj && kube_object_annotation(obj, ND_ANN_CONFIG_MIRROR)) {
+    /* a mirror of a static pod: not a pod to run (static.c keeps it) */
+    nd_static_mirror_changed(a);
+    return;
+  }
   struct nd_pod *p = nd_pod_find(a, uid);
   if (!p) {
     if (!kube_informer_has(a->pods, key))
@@ -903,6 +942,13 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
   if (nd_stats_start(a, err) < 0)
     return -1;
   nd_ev_start(a);
+  kube_error_t se = KUBE_ERROR_INIT;
+  if (nd_static_start(a, &se) < 0) /* before the adoption: it finds them */
+    log_warn("node %s: static pods: %s", a->cfg.node_name, se.message);
+  kube_error_clear(&se);
+  if (nd_image_gc_start(a, &se) < 0)
+    log_warn("node %s: image GC: %s", a->cfg.node_name, se.message);
+  kube_error_clear(&se);
   if (!a->runtime_ok || nd_adopt_start(a, NULL) < 0) {
     a->adopting = false;
     return kube_controller_start(a->ctl, err);
@@ -948,6 +994,8 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
     return;
   kube_controller_free(a->ctl);
   a->ctl = NULL;
+  nd_static_free(a);
+  nd_image_gc_free(a);
   nd_node_stop(a);
   nd_ev_stop(a);
   /* hooks wait for nothing more (the pool's free joins its threads) */

@@ -48,6 +48,11 @@
 
 #define ND_RUNTIME_PREFIX "libkube://"
 
+/* Static pods (the kubelet's kubetypes.ConfigSourceAnnotationKey, ...). */
+#define ND_ANN_CONFIG_SOURCE "kubernetes.io/config.source"
+#define ND_ANN_CONFIG_HASH "kubernetes.io/config.hash"
+#define ND_ANN_CONFIG_MIRROR "kubernetes.io/config.mirror"
+
 /* ---- configuration (resolved options) ---------------------------------- */
 
 struct nd_config {
@@ -56,6 +61,10 @@ struct nd_config {
   char *cni_bridge, *cni_conf_dir, *cni_bin_dir, *cni_cache_dir, *ipam_dir;
   char *service_cidr, *cluster_dns, *cluster_domain, *resolv_conf;
   char *pods_dir, *logs_dir, *seccomp_dir;
+  char *manifest_dir; /* static pods; NULL: none */
+  bool manifest_default;
+  int image_gc_high, image_gc_low;
+  int64_t image_gc_period_ms;
   char **labels;         /* "k=v" */
   char **unsafe_sysctls; /* allowed patterns */
   int max_pods;
@@ -330,6 +339,11 @@ struct nd_pod {
   bool delete_sent;
   /* terminal: the phase the pod ended in (Succeeded/Failed) */
   bool finished;
+  /* a static pod (static.c): its object is the manifest's, its status
+   * goes to its mirror pod (mirror_uid: the one last written to) */
+  bool is_static;
+  kube_object_t *static_obj;
+  char *mirror_uid;
 };
 
 /* ---- the agent ---------------------------------------------------------- */
@@ -371,6 +385,11 @@ struct kube_node_agent {
   bool adopting;  /* the adoption job has not finished yet */
   /* node status and lease (node-status.c) */
   struct nd_node_state *node;
+  /* static pods (static.c) */
+  struct nd_static *statics;
+  /* image GC (image-gc.c) */
+  kube_timer_t *image_gc_timer;
+  bool image_gc_running, image_gc_failed_before;
   /* stats */
   kube_node_agent_stats_t stats;
   /* resource usage samples and the summary (stats.c) */
@@ -632,6 +651,37 @@ void nd_node_free(kube_node_agent_t *a);
 void nd_node_poke(kube_node_agent_t *a);
 /* True while the node may run pods. */
 bool nd_node_ready(const kube_node_agent_t *a);
+/* An event about the Node (the kubelet's nodeRef). */
+void nd_node_event(kube_node_agent_t *a, const char *type, const char *reason,
+                   const char *msg);
+
+/* ---- image-gc.c: the kubelet's image garbage collection ----------------- */
+
+/* How much to free: the kubelet's rule (usage = 100 - available * 100 /
+ * capacity; at or above high, free down to low).  0: nothing to do. */
+int64_t nd_image_gc_amount(uint64_t capacity, uint64_t available, int high,
+                           int low);
+/* Check every image_gc_period_ms; high 100: never. */
+int nd_image_gc_start(kube_node_agent_t *a, kube_error_t *err);
+void nd_image_gc_free(kube_node_agent_t *a);
+
+/* ---- static.c: static pods and their mirror pods ----------------------- */
+
+/* Read the manifest directory (and keep reading it); none configured: 0. */
+int nd_static_start(kube_node_agent_t *a, kube_error_t *err);
+void nd_static_free(kube_node_agent_t *a);
+/* A mirror pod (the annotation) changed in the API. */
+void nd_static_mirror_changed(kube_node_agent_t *a);
+/* The static pod's current mirror pod (borrowed), or NULL. */
+const kube_object_t *nd_static_mirror(kube_node_agent_t *a,
+                                      const struct nd_pod *p);
+/* The pod a manifest file (path, content) describes on node `node`:
+ * named NAME-NODE, bound to it, UID and config.hash the hash of node,
+ * path and content, defaulted and validated.  NULL with err (BadRequest,
+ * Invalid) for what the kubelet refuses.  Owned. */
+kube_object_t *nd_static_pod_parse(const char *node, const char *path,
+                                   const char *data, size_t len,
+                                   kube_error_t *err);
 
 /* ---- stats.c: resource usage (the Summary API) ------------------------- */
 

@@ -92,8 +92,8 @@ bool nd_node_ready(const kube_node_agent_t *a) {
   return a->node && a->node->ready;
 }
 
-static void node_event(kube_node_agent_t *a, const char *type,
-                       const char *reason, const char *msg) {
+void nd_node_event(kube_node_agent_t *a, const char *type, const char *reason,
+                   const char *msg) {
   /* The kubelet names its node by name in the UID field, too. */
   kube_event_ref_t ref = {.kind = "Node",
                           .api_version = "v1",
@@ -415,7 +415,7 @@ static void status_write(kube_node_agent_t *a) {
     char msg[512];
     snprintf(msg, sizeof msg, "Node %s status is now: %s", a->cfg.node_name,
              ready ? "NodeReady" : "NodeNotReady");
-    node_event(a, "Normal", ready ? "NodeReady" : "NodeNotReady", msg);
+    nd_node_event(a, "Normal", ready ? "NodeReady" : "NodeNotReady", msg);
     if (ready)
       log_info("node %s: Ready", a->cfg.node_name);
     else
@@ -722,7 +722,7 @@ void nd_node_start(kube_node_agent_t *a) {
     kube_timer_arm(n->probe_timer, PROBE_MS);
   if (n->lease_timer)
     kube_timer_arm_periodic(n->lease_timer, LEASE_MS);
-  node_event(a, "Normal", "Starting", "Starting kubelet.");
+  nd_node_event(a, "Normal", "Starting", "Starting kubelet.");
   register_node(a);
   probe(a);
   lease_tick(a);

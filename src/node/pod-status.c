@@ -525,8 +525,16 @@ void nd_status_update(kube_node_agent_t *a, struct nd_pod *p) {
     p->status_dirty = true;
     return;
   }
+  const kube_object_t *target = pod;
+  if (p->is_static) {
+    /* a static pod's status lives in its mirror pod; a mirror created
+     * later (static.c) syncs the pod again */
+    target = nd_static_mirror(a, p);
+    if (!target)
+      return;
+  }
   json_object *st = compute(a, p, pod);
-  json_object *old = kube_json_get(kube_object_json(pod), "status");
+  json_object *old = kube_json_get(kube_object_json(target), "status");
   if (same(st, old)) {
     json_object_put(st);
     return;

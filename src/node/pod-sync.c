@@ -458,6 +458,26 @@ static bool node_can_run(kube_node_agent_t *a, struct nd_pod *p,
   return nd_spec_bool(spec, "hostNetwork") || a->network_ok;
 }
 
+/* The kubelet's container garbage collection with its defaults
+ * (MaxPerPodContainer 1, MaxContainers -1, MinAge 0): a container waiting
+ * to start again keeps one dead instance, the one lastState and `logs
+ * --previous` show; the older one goes with its root file system and its
+ * log.  (A running container's last dead instance is its one kept.) */
+static void gc_dead_instances(kube_node_agent_t *a, struct nd_pod *p,
+                              json_object *spec) {
+  for (size_t i = 0; i < p->n_ctrs; i++) {
+    struct nd_ctr *c = &p->ctrs[i];
+    if (!c->has_prev || !c->has_cur || c->cur.state != ND_EXITED ||
+        !nd_ctr_restarting(p, spec, c))
+      continue;
+    log_debug("pod %s/%s: container %s: removing dead instance %s", p->ns,
+              p->name, c->name, c->prev.id ? c->prev.id : "-");
+    nd_instance_discard(a, &c->prev);
+    c->has_prev = false;
+    a->stats.containers_collected++;
+  }
+}
+
 int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   const kube_object_t *pod = nd_pod_object(a, p);
   if (pod) {
@@ -576,6 +596,7 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
     if (w > 0 && (!wake || w < wake))
       wake = w;
   }
+  gc_dead_instances(a, p, spec);
   plan_containers(a, p, spec, &names, &n, &wake, &initialized);
   int rc = 0;
   if (n) {

@@ -46,19 +46,21 @@ static void strv_free(char **v) {
 
 /* The string members of the options, to copy and free them alike. */
 static const char **strings(kube_node_agent_options_t *o, size_t *n) {
-  static size_t offs[] = {offsetof(kube_node_agent_options_t, data_dir),
-                          offsetof(kube_node_agent_options_t, node_name),
-                          offsetof(kube_node_agent_options_t, node_ip),
-                          offsetof(kube_node_agent_options_t, cgroup_parent),
-                          offsetof(kube_node_agent_options_t, runtime_root),
-                          offsetof(kube_node_agent_options_t, pod_cidr),
-                          offsetof(kube_node_agent_options_t, cni_bridge),
-                          offsetof(kube_node_agent_options_t, cni_conf_dir),
-                          offsetof(kube_node_agent_options_t, cni_bin_dir),
-                          offsetof(kube_node_agent_options_t, service_cidr),
-                          offsetof(kube_node_agent_options_t, cluster_dns),
-                          offsetof(kube_node_agent_options_t, cluster_domain),
-                          offsetof(kube_node_agent_options_t, resolv_conf)};
+  static size_t offs[] = {
+      offsetof(kube_node_agent_options_t, data_dir),
+      offsetof(kube_node_agent_options_t, node_name),
+      offsetof(kube_node_agent_options_t, node_ip),
+      offsetof(kube_node_agent_options_t, cgroup_parent),
+      offsetof(kube_node_agent_options_t, runtime_root),
+      offsetof(kube_node_agent_options_t, pod_cidr),
+      offsetof(kube_node_agent_options_t, cni_bridge),
+      offsetof(kube_node_agent_options_t, cni_conf_dir),
+      offsetof(kube_node_agent_options_t, cni_bin_dir),
+      offsetof(kube_node_agent_options_t, service_cidr),
+      offsetof(kube_node_agent_options_t, cluster_dns),
+      offsetof(kube_node_agent_options_t, cluster_domain),
+      offsetof(kube_node_agent_options_t, resolv_conf),
+      offsetof(kube_node_agent_options_t, pod_manifest_path)};
   static const char **ptrs[ARRAY_SIZE(offs)];
   for (size_t i = 0; i < ARRAY_SIZE(offs); i++)
     ptrs[i] = (const char **)((char *)o + offs[i]);
@@ -94,13 +96,12 @@ static void node_free(void *impl) {
 /* The port of "ADDR:PORT" ("tcp:" optional; [v6]:PORT), or -1. */
 static int listen_port(const char *spec) {
   const char *colon = strrchr(spec, ':');
-  if (!colon || colon == spec || (str_has_prefix(spec, "tcp:") &&
-                                  colon == spec + 3))
+  if (!colon || colon == spec ||
+      (str_has_prefix(spec, "tcp:") && colon == spec + 3))
     return -1;
   char *end;
   long port = strtol(colon + 1, &end, 10);
-  return *end || end == colon + 1 || port < 1 || port > 65535 ? -1
-                                                               : (int)port;
+  return *end || end == colon + 1 || port < 1 || port > 65535 ? -1 : (int)port;
 }
 
 void *srv_node_new(const kube_node_agent_options_t *opts,
@@ -158,10 +159,9 @@ static int kubelet_port(struct node_component *c, kube_server_t *srv,
   const char *ca = srv_ca_file(srv), *ca_key = srv_ca_key_file(srv);
   cleanup_free char *cert = NULL;
   cleanup_free char *key = NULL;
-  if (srv_kubelet_serving_cert(c->o.data_dir, ca, ca_key,
-                               kube_node_agent_name(c->agent),
-                               kube_node_agent_node_ip(c->agent), &cert, &key,
-                               err) < 0)
+  if (srv_kubelet_serving_cert(
+          c->o.data_dir, ca, ca_key, kube_node_agent_name(c->agent),
+          kube_node_agent_node_ip(c->agent), &cert, &key, err) < 0)
     return -1;
   kube_node_stream_listen_options_t lo = {
       .struct_size = sizeof lo,
@@ -195,9 +195,9 @@ static int stream_init(struct node_component *c, kube_server_t *srv,
     return kube_error_wrap(err, "node streaming server");
   kube_node_stream_set_summary(c->stream, node_summary, c->agent);
   kube_apiserver_t *api = kube_server_apiserver(srv);
-  if (api && kube_apiserver_add_node(api, kube_node_agent_name(c->agent),
-                                     kube_node_stream_serve_pod, c->stream,
-                                     err) < 0)
+  if (api &&
+      kube_apiserver_add_node(api, kube_node_agent_name(c->agent),
+                              kube_node_stream_serve_pod, c->stream, err) < 0)
     return kube_error_wrap(err, "node streaming server");
   c->api = api;
   return c->kubelet_listen ? kubelet_port(c, srv, err) : 0;

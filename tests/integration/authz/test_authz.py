@@ -411,6 +411,35 @@ def check_bootstrap_and_node(c, join):
                        "nodes, only its own Node object"),
              "get", "nodes", cfg=cfg)
     c.ok("node reads its own Node", "get", "node", "n1", cfg=cfg)
+    # NodeRestriction: a node creates only mirror pods bound to and owned
+    # by itself
+    n1_uid = c.ok("n1's uid", "get", "node", "n1", "-o",
+                  "jsonpath={.metadata.uid}").strip()
+    mirror = {"apiVersion": "v1", "kind": "Pod",
+              "metadata": {"name": "static-n1", "annotations":
+                           {"kubernetes.io/config.mirror": "h"},
+                           "ownerReferences": [
+                               {"apiVersion": "v1", "kind": "Node",
+                                "name": "n1", "uid": n1_uid,
+                                "controller": True}]},
+              "spec": {"nodeName": "n1",
+                       "containers": [{"name": "c", "image": "nginx"}]}}
+    plain = json.loads(json.dumps(mirror))
+    del plain["metadata"]["annotations"]
+    c.denied("node cannot create a pod that is not a mirror pod",
+             'pods "static-n1" is forbidden: pod does not have '
+             '"kubernetes.io/config.mirror" annotation, node "n1" can only '
+             'create mirror pods', "create", "-f", "-", cfg=cfg,
+             stdin=json.dumps(plain))
+    other = json.loads(json.dumps(mirror))
+    other["spec"]["nodeName"] = "n2"
+    c.denied("node cannot create a mirror pod bound to another node",
+             'node "n1" can only create pods with spec.nodeName set to '
+             'itself', "create", "-f", "-", cfg=cfg, stdin=json.dumps(other))
+    c.ok("node creates its mirror pod", "create", "-f", "-", cfg=cfg,
+         stdin=json.dumps(mirror))
+    c.ok("admin deletes the mirror pod", "delete", "pod", "static-n1",
+         "--grace-period=0", "--force")
     c.ok("secret s1", "create", "secret", "generic", "s1",
          "--from-literal=a=b")
     c.ok("secret s2", "create", "secret", "generic", "s2",
