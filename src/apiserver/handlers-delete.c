@@ -87,9 +87,72 @@ int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
       if (streq(json_object_get_string(json_object_array_get_idx(v, i)), "All"))
         o->dry_run = true;
   }
+  /* BeforeDelete: a negative grace period counts as one second */
   if (o->has_grace && o->grace < 0)
-    o->grace = 0;
+    o->grace = 1;
   return 0;
+}
+
+/* The grace period a pod gets (the pod strategy's CheckGracefulDelete):
+ * the one asked for, else spec.terminationGracePeriodSeconds (else 0); 0
+ * for a pod never bound to a node or already finished. */
+static int64_t pod_grace(json_object *pod, const struct as_delete_opts *o) {
+  json_object *tg = kube_json_get(pod, "spec.terminationGracePeriodSeconds");
+  int64_t grace = o && o->has_grace ? o->grace
+                  : tg              ? json_object_get_int64(tg)
+                                    : 0;
+  const char *node = kube_json_get_string(pod, "spec.nodeName");
+  const char *phase = kube_json_get_string(pod, "status.phase");
+  if (!node || !*node ||
+      (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
+    grace = 0;
+  return grace < 0 ? 1 : grace;
+}
+
+static void set_deletion(json_object *obj, time_t when, int64_t grace) {
+  char ts[40];
+  json_object *meta = as_meta_of(obj);
+  json_object_object_add(
+      meta, "deletionTimestamp",
+      json_object_new_string(kube_time_format(when, ts, sizeof ts)));
+  json_object_object_add(meta, "deletionGracePeriodSeconds",
+                         json_object_new_int64(grace));
+}
+
+enum as_delete_plan as_delete_plan(json_object *obj, bool graceful,
+                                   const struct as_delete_opts *o) {
+  bool fin = as_has_finalizers(obj);
+  const char *dt = kube_json_get_string(obj, "metadata.deletionTimestamp");
+  json_object *dg = kube_json_get(obj, "metadata.deletionGracePeriodSeconds");
+  int64_t cur = dg ? json_object_get_int64(dg) : 0;
+  if (dt) {
+    /* Being deleted already.  No grace period left (or none recorded):
+     * delete now -- this also finishes a deletion whose update landed but
+     * whose delete did not. */
+    if (!graceful || cur <= 0)
+      return fin ? AS_DELETE_MARK : AS_DELETE_NOW;
+    /* Only a shorter grace period may be given; else it is pending. */
+    if (!o || !o->has_grace || o->grace >= cur)
+      return AS_DELETE_PENDING;
+    struct timespec ts = {0};
+    kube_time_parse(dt, &ts, NULL);
+    set_deletion(obj, ts.tv_sec - (time_t)cur + (time_t)o->grace, o->grace);
+    return o->grace == 0 && !fin ? AS_DELETE_NOW : AS_DELETE_MARK;
+  }
+  if (!graceful) {
+    if (!fin)
+      return AS_DELETE_NOW;
+    set_deletion(obj, time(NULL), 0);
+    return AS_DELETE_MARK;
+  }
+  int64_t grace = pod_grace(obj, o);
+  set_deletion(obj, time(NULL) + (time_t)grace, grace);
+  /* a generation, when kept, counts the deletion */
+  json_object *gen = kube_json_get(obj, "metadata.generation");
+  if (gen && json_object_get_int64(gen) > 0 && (fin || grace > 0))
+    json_object_object_add(as_meta_of(obj), "generation",
+                           json_object_new_int64(json_object_get_int64(gen) + 1));
+  return grace == 0 && !fin ? AS_DELETE_NOW : AS_DELETE_MARK;
 }
 
 static void add_finalizer(json_object *obj, const char *f) {
@@ -140,20 +203,14 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
   const struct as_kind_hooks *hooks = as_kind_hooks(k);
-  int64_t grace = 0;
-  if (is_pod) {
-    json_object *tg = kube_json_get(obj, "spec.terminationGracePeriodSeconds");
-    grace = o->has_grace ? o->grace : tg ? json_object_get_int64(tg) : 30;
-    const char *node = kube_json_get_string(obj, "spec.nodeName");
-    const char *phase = kube_json_get_string(obj, "status.phase");
-    /* Never scheduled or already finished: nothing to stop gracefully. */
-    if (!node || !*node ||
-        (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
-      grace = 0;
-  }
-  json_object *meta = as_meta_of(obj);
   bool already =
       kube_json_get_string(obj, "metadata.deletionTimestamp") != NULL;
+  /* A graceful deletion in progress that this request does not shorten:
+   * nothing changes (DeleteOptions cannot add finalizers then). */
+  if (already && is_pod && as_delete_plan(obj, true, o) == AS_DELETE_PENDING) {
+    as_reply_object(r, code, obj);
+    return;
+  }
   if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
     add_finalizer(obj, "foregroundDeletion");
   else if (o->propagation && strcasecmp(o->propagation, "Orphan") == 0)
@@ -164,7 +221,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
    * write that marks it. */
   if (is_pod && o->disruption_target && !o->dry_run)
     as_pod_disruption_target(obj);
-  bool keep = as_has_finalizers(obj) || grace > 0;
+  bool keep = as_delete_plan(obj, is_pod, o) != AS_DELETE_NOW;
   key = strdup(rec->key);
   if (!key) {
     kube_make_oom(&err);
@@ -189,29 +246,19 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
     }
     return;
   }
-  /* Graceful or finalized deletion: mark the object, keep it. */
-  if (!already || (is_pod && grace >= 0)) {
-    char ts[40];
-    time_t when = time(NULL) + (time_t)grace;
-    const char *cur = kube_json_get_string(obj, "metadata.deletionTimestamp");
-    struct timespec cts;
-    bool sooner = true;
-    if (cur && kube_time_parse(cur, &cts, NULL) == 0 && cts.tv_sec <= when)
-      sooner = false;
-    if (sooner) {
-      json_object_object_add(
-          meta, "deletionTimestamp",
-          json_object_new_string(kube_time_format(when, ts, sizeof ts)));
-      json_object_object_add(meta, "deletionGracePeriodSeconds",
-                             json_object_new_int64(grace));
-    }
-  }
+  /* Graceful or finalized deletion: the object stays, marked. */
   if (o->dry_run) {
     as_reply_object(r, code, obj);
     return;
   }
   size_t vlen = 0;
   val = as_tree_to_stored(obj, &vlen);
+  /* Nothing changed (deleting what is being deleted): no new revision. */
+  if (val && vlen == rec->value_len && memcmp(val, rec->value, vlen) == 0) {
+    as_tree_set_rv(obj, rec->mod_revision);
+    as_reply_object(r, code, obj);
+    return;
+  }
   struct wctx *w = val ? as_wctx_new(r, k, obj, code) : NULL;
   if (!w) {
     kube_make_oom(&err);
@@ -224,8 +271,6 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
     free(w);
     goto fail;
   }
-  if (is_pod && grace > 0)
-    as_graceful_schedule(srv, key, grace);
   if (hooks->deleting)
     hooks->deleting(srv, k, name);
   return;
@@ -380,26 +425,11 @@ void as_handle_deletecollection(struct req *r) {
                                             JSON_C_TO_STRING_NOSLASHESCAPE));
     if (!o.dry_run) {
       bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
-      const char *node = kube_json_get_string(obj, "spec.nodeName");
-      int64_t grace = o.has_grace ? o.grace : 30;
-      if (as_has_finalizers(obj) || (is_pod && node && *node && grace > 0)) {
-        if (!kube_json_get_string(obj, "metadata.deletionTimestamp")) {
-          char ts[40];
-          json_object *meta = as_meta_of(obj);
-          json_object_object_add(
-              meta, "deletionTimestamp",
-              json_object_new_string(kube_time_format(
-                  time(NULL) + (as_has_finalizers(obj) ? 0 : grace), ts,
-                  sizeof ts)));
-          json_object_object_add(meta, "deletionGracePeriodSeconds",
-                                 json_object_new_int64(grace));
-          dc_write(d, rec->key, obj, rec->mod_revision);
-          if (is_pod && grace > 0)
-            as_graceful_schedule(srv, rec->key, grace);
-        }
-      } else {
+      enum as_delete_plan plan = as_delete_plan(obj, is_pod, &o);
+      if (plan == AS_DELETE_NOW)
         dc_write(d, rec->key, NULL, rec->mod_revision);
-      }
+      else if (plan == AS_DELETE_MARK)
+        dc_write(d, rec->key, obj, rec->mod_revision);
     }
     json_object_put(obj);
   }

@@ -344,15 +344,15 @@ static void copy_key(json_object *dst, json_object *src, const char *key) {
     json_object_object_del(dst, key);
 }
 
-static bool deletion_due(json_object *obj) {
-  const char *dt = kube_json_get_string(obj, "metadata.deletionTimestamp");
-  if (!dt || as_has_finalizers(obj))
+/* ShouldDeleteDuringUpdate: the last finalizer of an object being deleted
+ * went away and no grace period runs (a pod's ends with its node agent's
+ * grace-0 DELETE, which sets deletionGracePeriodSeconds 0). */
+static bool deletion_due(json_object *obj, json_object *old) {
+  if (as_has_finalizers(obj) || !as_has_finalizers(old) ||
+      !kube_json_get_string(old, "metadata.deletionTimestamp"))
     return false;
-  json_object *g = kube_json_get(obj, "metadata.deletionGracePeriodSeconds");
-  if (!g || json_object_get_int64(g) == 0)
-    return true;
-  struct timespec ts;
-  return kube_time_parse(dt, &ts, NULL) == 0 && ts.tv_sec <= time(NULL);
+  json_object *g = kube_json_get(old, "metadata.deletionGracePeriodSeconds");
+  return !g || json_object_get_int64(g) == 0;
 }
 
 void as_write_update(struct req *r, const kube_kind_t *k,
@@ -458,10 +458,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   }
   record_manager(r, obj, old);
   key = as_store_key(k, r->rt.ns, r->rt.name);
-  /* The last finalizer of a deleted object went away: delete it now, unless
-   * a graceful deletion is still running (a kubelet's status updates during
-   * a pod's grace period must not delete it). */
-  if (deletion_due(obj)) {
+  if (deletion_due(obj, old)) {
     if (as_dry_run(r)) {
       as_reply_object(r, reply_code, obj);
       json_object_put(old);

@@ -169,7 +169,6 @@ struct kube_apiserver {
   struct event *drain_ev;
   struct event *bookmark_ev;
   struct ns_cleanup *ns_cleanups;
-  struct graceful *gracefuls;
   uint32_t next_ip_offset; /* service IP allocator cursor */
   uint32_t next_node_port; /* node port allocator cursor */
   char *service_cidr;      /* "10.96.0.0/12" */
@@ -458,9 +457,6 @@ json_object *as_patch_apply_body(struct req *r, const kube_kind_t *k,
 void as_internal_delete(kube_apiserver_t *srv, const char *key, int64_t rev);
 void as_internal_update(kube_apiserver_t *srv, const char *key,
                         json_object *obj, int64_t rev);
-void as_graceful_schedule(kube_apiserver_t *srv, const char *key,
-                          int64_t delay_sec);
-void as_gracefuls_free(kube_apiserver_t *srv);
 
 /* ---- handlers-delete.c ---- */
 void as_handle_delete(struct req *r);
@@ -481,6 +477,17 @@ struct as_delete_opts {
 int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
                         kube_error_t *err);
 void as_delete_opts_clear(struct as_delete_opts *o);
+/* What deleting `obj` (borrowed; edited in place: deletionTimestamp,
+ * deletionGracePeriodSeconds) does, as the apiserver's BeforeDelete
+ * decides: `graceful` for kinds with graceful deletion (pods, whose node's
+ * agent ends it with a grace-0 DELETE); `o` may be NULL (the defaults). */
+enum as_delete_plan {
+  AS_DELETE_NOW,     /* remove the object */
+  AS_DELETE_MARK,    /* write the marked object: finalizers or a grace period */
+  AS_DELETE_PENDING, /* a graceful deletion already runs: nothing changes */
+};
+enum as_delete_plan as_delete_plan(json_object *obj, bool graceful,
+                                   const struct as_delete_opts *o);
 /* Delete one stored object (`rec`, borrowed) of kind k as `o` says
  * (preconditions, graceful deletion, finalizers, namespace termination)
  * and reply to r with `code` and the object (through r->reply_transform

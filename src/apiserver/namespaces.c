@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Bootstrap objects, namespace lifecycle (creation checks, termination
- * that removes the namespace's objects) and graceful-deletion timers. */
+ * that removes the namespace's objects). */
 #include <time.h>
 
 #include "apiserver/authz.h"
@@ -119,7 +119,6 @@ static bool exists(kube_apiserver_t *srv, const kube_kind_t *k, const char *ns,
 
 static void resume_terminations(kube_apiserver_t *srv) {
   const kube_kind_t *nsk = kube_kind_by_resource("", "v1", "namespaces");
-  const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
   kube_store_list_t l = {0};
   char *prefix = nsk ? as_store_prefix(nsk, NULL) : NULL;
   if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
@@ -128,23 +127,6 @@ static void resume_terminations(kube_apiserver_t *srv) {
       if (o && kube_json_get_string(o, "metadata.deletionTimestamp"))
         as_namespace_start_cleanup(srv,
                                    kube_json_get_string(o, "metadata.name"));
-      if (o)
-        json_object_put(o);
-    }
-    kube_store_list_clear(&l);
-  }
-  free(prefix);
-  prefix = podk ? as_store_prefix(podk, NULL) : NULL;
-  if (prefix && kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) == 0) {
-    time_t now = time(NULL);
-    for (size_t i = 0; i < l.n; i++) {
-      json_object *o = as_record_to_tree(l.items[i], NULL);
-      const char *dt =
-          o ? kube_json_get_string(o, "metadata.deletionTimestamp") : NULL;
-      struct timespec ts;
-      if (dt && !as_has_finalizers(o) && kube_time_parse(dt, &ts, NULL) == 0)
-        as_graceful_schedule(srv, l.items[i]->key,
-                             ts.tv_sec > now ? ts.tv_sec - now : 0);
       if (o)
         json_object_put(o);
     }
@@ -266,24 +248,26 @@ size_t as_delete_under(kube_apiserver_t *srv, const char *prefix) {
   if (kube_store_list(srv->store, prefix, NULL, 0, &l, NULL) < 0)
     return 1;
   size_t remaining = l.n;
+  bool pods = str_has_prefix(prefix, "/registry/core/pods/");
   for (size_t j = 0; j < l.n; j++) {
     const kube_store_record_t *rec = l.items[j];
     json_object *o = as_record_to_tree(rec, NULL);
     if (!o)
       continue;
-    if (as_has_finalizers(o)) {
-      /* Someone else's finalizer: mark the object and wait for them. */
-      if (!kube_json_get_string(o, "metadata.deletionTimestamp")) {
-        char ts[40];
-        json_object_object_add(
-            as_meta_of(o), "deletionTimestamp",
-            json_object_new_string(as_now_rfc3339(ts, sizeof ts)));
-        json_object_object_add(as_meta_of(o), "deletionGracePeriodSeconds",
-                               json_object_new_int64(0));
-        as_internal_update(srv, rec->key, o, rec->mod_revision);
-      }
-    } else {
+    /* As the namespace controller's deletecollection: a pod on a node
+     * gets its grace period and goes when its node's agent confirms;
+     * an object with someone else's finalizer is marked and waits. */
+    bool marked = kube_json_get_string(o, "metadata.deletionTimestamp");
+    switch (as_delete_plan(o, pods, NULL)) {
+    case AS_DELETE_NOW:
       as_internal_delete(srv, rec->key, rec->mod_revision);
+      break;
+    case AS_DELETE_MARK:
+      if (!marked)
+        as_internal_update(srv, rec->key, o, rec->mod_revision);
+      break;
+    case AS_DELETE_PENDING:
+      break;
     }
     json_object_put(o);
   }
@@ -417,125 +401,5 @@ void as_ns_cleanups_free(kube_apiserver_t *srv) {
     struct ns_cleanup *c = srv->ns_cleanups;
     srv->ns_cleanups = c->next;
     ns_cleanup_free(c);
-  }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Graceful deletion: the object goes when its grace period is over, even  */
-/* when no node agent confirmed it -- unless the pod's node has an agent   */
-/* alive (its Lease in kube-node-lease renewed within the lease's          */
-/* duration): that agent finishes the deletion itself once the containers  */
-/* stopped, as the kubelet does, and the check repeats in case it dies.    */
-/* ------------------------------------------------------------------------ */
-
-#define GRACEFUL_RECHECK_S 10
-
-/* True when `node` has a Lease renewed within its leaseDurationSeconds. */
-static bool node_agent_alive(kube_apiserver_t *srv, const char *node) {
-  if (!node || !*node)
-    return false;
-  const kube_kind_t *lk =
-      kube_kind_by_resource("coordination.k8s.io", "v1", "leases");
-  cleanup_free char *key =
-      lk ? as_store_key(lk, "kube-node-lease", node) : NULL;
-  kube_store_record_t *rec = key ? kube_store_get(srv->store, key, NULL) : NULL;
-  if (!rec)
-    return false;
-  json_object *l = as_record_to_tree(rec, NULL);
-  kube_store_record_unref(rec);
-  const char *renew = l ? kube_json_get_string(l, "spec.renewTime") : NULL;
-  json_object *dur = l ? kube_json_get(l, "spec.leaseDurationSeconds") : NULL;
-  struct timespec ts;
-  bool alive =
-      renew && kube_time_parse(renew, &ts, NULL) == 0 &&
-      time(NULL) - ts.tv_sec <= (dur ? json_object_get_int64(dur) : 40);
-  if (l)
-    json_object_put(l);
-  return alive;
-}
-
-struct graceful {
-  kube_apiserver_t *srv;
-  char *key;
-  struct event *ev;
-  struct graceful *next;
-};
-
-static void graceful_free(struct graceful *g) {
-  if (g->ev)
-    event_free(g->ev);
-  free(g->key);
-  free(g);
-}
-
-static void graceful_cb(evutil_socket_t fd, short what, void *arg) {
-  struct graceful *g = arg;
-  kube_apiserver_t *srv = g->srv;
-  for (struct graceful **p = &srv->gracefuls; *p; p = &(*p)->next)
-    if (*p == g) {
-      *p = g->next;
-      break;
-    }
-  kube_store_record_t *rec = kube_store_get(srv->store, g->key, NULL);
-  if (rec) {
-    json_object *o = as_record_to_tree(rec, NULL);
-    bool pod = str_has_prefix(g->key, "/registry/core/pods/");
-    if (o && pod && kube_json_get_string(o, "metadata.deletionTimestamp") &&
-        node_agent_alive(srv, kube_json_get_string(o, "spec.nodeName"))) {
-      /* the node's agent deletes it: look again later */
-      json_object_put(o);
-      kube_store_record_unref(rec);
-      struct timeval tv = {.tv_sec = GRACEFUL_RECHECK_S};
-      g->next = srv->gracefuls;
-      srv->gracefuls = g;
-      evtimer_add(g->ev, &tv);
-      return;
-    }
-    if (o && kube_json_get_string(o, "metadata.deletionTimestamp") &&
-        !as_has_finalizers(o)) {
-      /* No node agent confirmed the stop in time: say so, then delete. */
-      const kube_kind_t *podk = kube_kind_by_resource("", "v1", "pods");
-      if (podk && str_has_prefix(g->key, "/registry/core/pods/"))
-        as_event_record(srv, o, podk, "Warning", "GracePeriodExpired",
-                        "the grace period ended without a node agent "
-                        "confirming the stop; the pod object was deleted");
-      as_internal_delete(srv, g->key, rec->mod_revision);
-    }
-    if (o)
-      json_object_put(o);
-    kube_store_record_unref(rec);
-  }
-  graceful_free(g);
-}
-
-void as_graceful_schedule(kube_apiserver_t *srv, const char *key,
-                          int64_t delay_sec) {
-  for (struct graceful *g = srv->gracefuls; g; g = g->next)
-    if (streq(g->key, key)) {
-      struct timeval tv = {.tv_sec = delay_sec};
-      evtimer_add(g->ev, &tv); /* a shorter grace period replaces it */
-      return;
-    }
-  struct graceful *g = calloc(1, sizeof(*g));
-  if (!g)
-    return;
-  g->srv = srv;
-  g->key = strdup(key);
-  g->ev = evtimer_new(srv->base, graceful_cb, g);
-  if (!g->key || !g->ev) {
-    graceful_free(g);
-    return;
-  }
-  struct timeval tv = {.tv_sec = delay_sec};
-  evtimer_add(g->ev, &tv);
-  g->next = srv->gracefuls;
-  srv->gracefuls = g;
-}
-
-void as_gracefuls_free(kube_apiserver_t *srv) {
-  while (srv->gracefuls) {
-    struct graceful *g = srv->gracefuls;
-    srv->gracefuls = g->next;
-    graceful_free(g);
   }
 }

@@ -736,7 +736,6 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_rbac_free(srv);
   as_node_graph_free(srv);
   as_ns_cleanups_free(srv);
-  as_gracefuls_free(srv);
   if (TAILQ_EMPTY(&srv->inflight) && !srv->icreates_pending)
     server_release(srv);
   else

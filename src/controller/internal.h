@@ -86,6 +86,11 @@ void ctl_copy_template_meta(json_object *meta, json_object *tmeta,
 int64_t ctl_time_ns(const char *s);
 /* Now as RFC 3339 (seconds) into buf (>= 32). */
 char *ctl_now_rfc3339(char *buf, size_t len);
+/* A copy of the pod's status.conditions (owned) with condition
+ * DisruptionTarget True set to `reason` and `message` (borrowed), as an
+ * eviction, the taint manager or podgc writes it. */
+json_object *ctl_disruption_conditions(json_object *pod, const char *reason,
+                                       const char *message);
 /* Wall clock in nanoseconds; tests may move it (ctl_clock_set_offset). */
 int64_t ctl_now_ns(void);
 void ctl_clock_set_offset(int64_t offset_ns);
@@ -382,6 +387,7 @@ extern const struct ctl_impl_ops ctl_endpoints_ops;
 extern const struct ctl_impl_ops ctl_endpointslice_ops;
 extern const struct ctl_impl_ops ctl_nodelifecycle_ops;
 extern const struct ctl_impl_ops ctl_taint_eviction_ops;
+extern const struct ctl_impl_ops ctl_podgc_ops;
 extern const struct ctl_impl_ops ctl_nodeipam_ops;
 extern const struct ctl_impl_ops ctl_serviceaccount_ops;
 extern const struct ctl_impl_ops ctl_rootca_ops;

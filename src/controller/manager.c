@@ -57,7 +57,7 @@ static const struct ctl_def defs[] = {
     {"persistentvolume-protection-controller", "pv-protection", false, NULL},
     {"persistentvolumeclaim-protection-controller", "pvc-protection", false,
      NULL},
-    {"pod-garbage-collector-controller", "podgc", false, NULL},
+    {"pod-garbage-collector-controller", "podgc", false, &ctl_podgc_ops},
     {"replicaset-controller", "replicaset", false, &ctl_replicaset_ops},
     {"replicationcontroller-controller", "replicationcontroller", false,
      &ctl_replication_ops},

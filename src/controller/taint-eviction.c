@@ -117,28 +117,10 @@ static int evict(struct tec *t, const char *key, json_object *pod) {
                              NULL, msg);
   /* The DisruptionTarget condition first: the pod's conditions with it
    * added, guarded by the resourceVersion read. */
-  char now[40];
   json_object *patch = json_object_new_object();
-  json_object *conds =
-      ctl_json_copy(cj_arr(cj_obj(pod, "status"), "conditions"));
-  if (!conds)
-    conds = json_object_new_array();
-  json_object *c = NULL;
-  for (size_t i = 0; i < cj_len(conds) && !c; i++)
-    if (streq(cj_str0(cj_at(conds, i), "type"), "DisruptionTarget"))
-      c = cj_at(conds, i);
-  if (!c) {
-    c = json_object_new_object();
-    json_object_array_add(conds, c);
-  }
-  cj_set(c, "type", json_object_new_string("DisruptionTarget"));
-  cj_set(c, "status", json_object_new_string("True"));
-  cj_set(c, "reason", json_object_new_string("DeletionByTaintManager"));
-  cj_set(c, "message",
-         json_object_new_string("Taint manager: deleting due to NoExecute "
-                                "taint"));
-  cj_set(c, "lastTransitionTime",
-         json_object_new_string(ctl_now_rfc3339(now, sizeof now)));
+  json_object *conds = ctl_disruption_conditions(
+      pod, "DeletionByTaintManager",
+      "Taint manager: deleting due to NoExecute taint");
   cj_set(ctl_json_ensure(patch, "metadata"), "resourceVersion",
          json_object_new_string(cj_str0(meta, "resourceVersion")));
   cj_set(ctl_json_ensure(patch, "status"), "conditions", conds);

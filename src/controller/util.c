@@ -210,3 +210,27 @@ void ctl_copy_template_meta(json_object *meta, json_object *tmeta,
       cj_set(meta, copied[i], ctl_json_copy(v));
   }
 }
+
+json_object *ctl_disruption_conditions(json_object *pod, const char *reason,
+                                       const char *message) {
+  char now[40];
+  json_object *conds =
+      ctl_json_copy(cj_arr(cj_obj(pod, "status"), "conditions"));
+  if (!conds)
+    conds = json_object_new_array();
+  json_object *c = NULL;
+  for (size_t i = 0; i < cj_len(conds) && !c; i++)
+    if (streq(cj_str0(cj_at(conds, i), "type"), "DisruptionTarget"))
+      c = cj_at(conds, i);
+  if (!c) {
+    c = json_object_new_object();
+    json_object_array_add(conds, c);
+  }
+  cj_set(c, "type", json_object_new_string("DisruptionTarget"));
+  cj_set(c, "status", json_object_new_string("True"));
+  cj_set(c, "reason", json_object_new_string(reason));
+  cj_set(c, "message", json_object_new_string(message));
+  cj_set(c, "lastTransitionTime",
+         json_object_new_string(ctl_now_rfc3339(now, sizeof now)));
+  return conds;
+}

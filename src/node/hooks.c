@@ -213,6 +213,12 @@ int64_t nd_ctr_stop(kube_node_agent_t *a, struct nd_pod *p, struct nd_ctr *c,
   }
   if (grace_s < 0)
     grace_s = 0;
+  /* a shorter grace period (a second DELETE) brings the kill forward */
+  if (c->stop != ND_STOP_NONE && grace_s < c->stop_grace_s) {
+    if (now + grace_s * 1000 < c->stop_deadline_ms)
+      c->stop_deadline_ms = now + grace_s * 1000;
+    c->stop_grace_s = grace_s;
+  }
   switch (c->stop) {
   case ND_STOP_NONE: {
     if (message)

@@ -338,6 +338,17 @@ static int sync_terminating(kube_node_agent_t *a, struct nd_pod *p,
     log_debug("pod %s/%s: stopping (grace %llds)", p->ns, p->name,
               (long long)grace);
   }
+  if (p->term == ND_TERM_STOPPING && pod) {
+    /* the API server shortened the grace period: so does the stop */
+    int64_t grace = nd_grace_seconds(pod);
+    if (grace < MIN_GRACE_S)
+      grace = MIN_GRACE_S;
+    if (grace < p->term_grace_s) {
+      log_debug("pod %s/%s: grace period shortened to %llds", p->ns, p->name,
+                (long long)grace);
+      p->term_grace_s = grace;
+    }
+  }
   if (p->term == ND_TERM_STOPPING) {
     if (any_running(p)) {
       /* each container: Killing, preStop, its stop signal, SIGKILL after

@@ -531,26 +531,84 @@ def test_server_side_apply(k, t):
 
 
 def test_graceful_delete(k, t):
-    k.request("POST", PODS, pod("grace", node="n1", terminationGracePeriodSeconds=2))
+    """The deletion handshake of a pod bound to a node: DELETE marks it
+    (deletionTimestamp, deletionGracePeriodSeconds) and keeps it, however
+    long; the node's agent ends it with gracePeriodSeconds 0 and the pod's
+    uid as precondition.  Unbound pods go at once, as does a forced delete."""
+    k.request("POST", PODS, pod("grace", node="n1", terminationGracePeriodSeconds=1))
     r = k.request("DELETE", PODS + "/grace")
-    t.check(r.status == 200 and r.json()["metadata"].get("deletionTimestamp"),
-            "graceful delete sets deletionTimestamp", r)
-    t.check(k.request("GET", PODS + "/grace").status == 200,
-            "object still there during grace")
+    m = r.json().get("metadata", {}) if r.status == 200 else {}
+    t.check(r.status == 200 and m.get("deletionTimestamp")
+            and m.get("deletionGracePeriodSeconds") == 1,
+            "graceful delete sets deletionTimestamp and the grace period", r)
     cur = k.request("GET", PODS + "/grace").json()
     cur["status"] = {"phase": "Running"}
     r = k.request("PUT", PODS + "/grace/status", cur)
+    t.check(r.status == 200, "status update during grace", r)
+    # Past the grace period, writes and repeated DELETEs keep it: only the
+    # node's agent (or a forced delete) removes it.
+    time.sleep(1.5)
+    cur = k.request("GET", PODS + "/grace").json()
+    cur["status"] = {"phase": "Running", "message": "still stopping"}
+    r = k.request("PUT", PODS + "/grace/status", cur)
     t.check(r.status == 200 and k.request("GET", PODS + "/grace").status == 200,
-            "status update during grace keeps the pod", r)
-    deadline = time.time() + 8
-    while time.time() < deadline and k.request("GET", PODS + "/grace").status == 200:
-        time.sleep(0.1)
-    t.check(k.request("GET", PODS + "/grace").status == 404,
-            "deleted after the grace period")
-    ev = k.request("GET", "/api/v1/namespaces/default/events?fieldSelector="
-                   "involvedObject.name%3Dgrace")
-    t.check([e["reason"] for e in ev.json()["items"]] == ["GracePeriodExpired"],
-            "GracePeriodExpired event", ev)
+            "a status write past the grace period keeps the pod", r)
+    r = k.request("DELETE", PODS + "/grace")
+    t.check(r.status == 200 and r.json()["metadata"]["deletionTimestamp"] ==
+            m.get("deletionTimestamp") and
+            k.request("GET", PODS + "/grace").status == 200,
+            "a second DELETE leaves the pending deletion as it is", r)
+    r = k.request("DELETE", PODS + "/grace", {
+        "kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+        "preconditions": {"uid": "not-the-uid"}})
+    t.check(r.status == 409 and "Precondition failed: UID in precondition"
+            in r.json().get("message", ""),
+            "grace-0 delete with a wrong uid precondition: Conflict", r)
+    r = k.request("DELETE", PODS + "/grace", {
+        "kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+        "preconditions": {"uid": cur["metadata"]["uid"]}})
+    t.check(r.status == 200 and k.request("GET", PODS + "/grace").status == 404,
+            "the node's grace-0 delete with the pod's uid removes it", r)
+    # A shorter grace period moves deletionTimestamp back.
+    k.request("POST", PODS, pod("short", node="n1", terminationGracePeriodSeconds=600))
+    r1 = k.request("DELETE", PODS + "/short")
+    r2 = k.request("DELETE", PODS + "/short?gracePeriodSeconds=5")
+    t.check(r2.status == 200 and
+            r2.json()["metadata"].get("deletionGracePeriodSeconds") == 5 and
+            r2.json()["metadata"]["deletionTimestamp"] <
+            r1.json()["metadata"]["deletionTimestamp"],
+            "a shorter grace period shortens the pending deletion", r2)
+    r = k.request("DELETE", PODS + "/short?gracePeriodSeconds=0")
+    t.check(r.status == 200 and k.request("GET", PODS + "/short").status == 404,
+            "force delete (grace 0) of a terminating pod removes it", r)
+    # Never scheduled: nothing to stop, removed at once.
+    k.request("POST", PODS, pod("unbound", terminationGracePeriodSeconds=30))
+    r = k.request("DELETE", PODS + "/unbound")
+    t.check(r.status == 200 and k.request("GET", PODS + "/unbound").status == 404,
+            "an unbound pod is deleted at once", r)
+    # Finished: nothing to stop either.
+    k.request("POST", PODS, pod("done", node="n1"))
+    cur = k.request("GET", PODS + "/done").json()
+    cur["status"] = {"phase": "Succeeded"}
+    k.request("PUT", PODS + "/done/status", cur)
+    r = k.request("DELETE", PODS + "/done")
+    t.check(r.status == 200 and k.request("GET", PODS + "/done").status == 404,
+            "a finished pod is deleted at once", r)
+    # A bound pod with finalizers and the agent's grace-0 delete: it waits
+    # for the finalizer, then goes with its last one.
+    p = pod("finbound", node="n1")
+    p["metadata"]["finalizers"] = ["example.com/y"]
+    k.request("POST", PODS, p)
+    k.request("DELETE", PODS + "/finbound")
+    r = k.request("DELETE", PODS + "/finbound?gracePeriodSeconds=0")
+    t.check(r.status == 200 and r.json()["metadata"].get(
+        "deletionGracePeriodSeconds") == 0 and
+        k.request("GET", PODS + "/finbound").status == 200,
+        "grace-0 delete keeps a pod with finalizers", r)
+    r = k.request("PATCH", PODS + "/finbound", {"metadata": {"finalizers": None}},
+                  ctype="application/merge-patch+json")
+    t.check(r.status == 200 and k.request("GET", PODS + "/finbound").status == 404,
+            "the last finalizer removed: the pod goes", r)
     # finalizers
     p = pod("fin")
     p["metadata"]["finalizers"] = ["example.com/x"]

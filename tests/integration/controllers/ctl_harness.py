@@ -185,7 +185,9 @@ class FakeKubelet:
         for p in r.json()["items"]:
             m = p["metadata"]
             path = "/api/v1/namespaces/%s/pods/%s" % (m["namespace"], m["name"])
-            if not p["spec"].get("nodeName") or p["spec"]["nodeName"] in dead:
+            nn = p["spec"].get("nodeName")
+            # no node agent runs for nodes it was not given (when given)
+            if not nn or nn in dead or (self.nodes and nn not in self.nodes):
                 continue
             if m.get("deletionTimestamp"):
                 self.k.request("DELETE", path, {

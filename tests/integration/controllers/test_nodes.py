@@ -15,7 +15,7 @@ built-in local-path provisioner (default StorageClass, a claim without a
 class provisioned on its pod's node, Delete removing the directory).
 
 usage: test_nodes.py KUBED KUBE [memory|sqlite] [SECTION...]
-sections: nodelifecycle nodeipam serviceaccounts pvbinder localpath
+sections: nodelifecycle podgc nodeipam serviceaccounts pvbinder localpath
 (default: all)"""
 import ipaddress
 import json
@@ -188,6 +188,69 @@ class Suite:
                               for x in NODES), 30)
         t(ok, "disruption: recovered nodes have no taints")
         t(wait(six_ready(), 60) is not None, "disruption: pods ready again")
+
+    # ---- pod garbage collector --------------------------------------
+
+    def podgc(self):
+        """Pods no node agent will finish are force-deleted: bound to a node
+        that does not exist (after the 40 s quarantine: phase Failed and
+        DisruptionTarget DeletionByPodGC first), or terminating on a node
+        that is not Ready and carries the out-of-service taint."""
+        t = self.check
+        spec = dict(template({})["spec"], nodeName="ghost")
+        self.a.create(NS + "/pods", {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "orphan", "finalizers": ["example.com/keep"]},
+            "spec": spec})
+        self.a.create(NS + "/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "orphan2"},
+            "spec": spec})
+        p = wait(lambda: (lambda x: x if x and x["metadata"].get(
+            "deletionTimestamp") else None)(self.a.get(NS + "/pods/orphan")), 90)
+        t(p and p["status"].get("phase") == "Failed" and
+          (cond(p, "DisruptionTarget") or {}).get("reason") == "DeletionByPodGC"
+          and p["metadata"].get("deletionGracePeriodSeconds") == 0,
+          "podgc: an orphaned pod is marked Failed (DeletionByPodGC) and "
+          "force-deleted", p)
+        t(wait(lambda: self.a.get(NS + "/pods/orphan2") is None, 30),
+          "podgc: an orphaned pod without finalizers is gone")
+        r = self.k.request("PATCH", NS + "/pods/orphan",
+                           {"metadata": {"finalizers": None}},
+                           ctype="application/merge-patch+json")
+        t(r.status == 200 and self.a.get(NS + "/pods/orphan") is None,
+          "podgc: its last finalizer removed, the pod goes", r)
+
+        # A node that is gone for good: its terminating pods stay until
+        # the out-of-service taint says so.
+        victim = "n3"
+        self.a.create(NS + "/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "oos"},
+            "spec": dict(template({})["spec"], nodeName=victim,
+                         tolerations=[{"operator": "Exists"}])})
+        wait(lambda: (self.a.get(NS + "/pods/oos") or {}).get(
+            "status", {}).get("phase") == "Running", 30)
+        self.kubelet.kill(victim)
+        t(wait(lambda: cond(self.node(victim), "Ready")["status"] == "Unknown",
+               30), "podgc: the node is not ready")
+        self.k.request("DELETE", NS + "/pods/oos")
+        time.sleep(1)
+        p = self.a.get(NS + "/pods/oos")
+        t(p and p["metadata"].get("deletionTimestamp"),
+          "podgc: a terminating pod on a dead node stays", p)
+        n = self.node(victim)
+        tl = n["spec"].get("taints", []) + [{
+            "key": "node.kubernetes.io/out-of-service",
+            "value": "nodeshutdown", "effect": "NoExecute"}]
+        r = self.k.request("PATCH", "/api/v1/nodes/" + victim,
+                           {"spec": {"taints": tl}},
+                           ctype="application/merge-patch+json")
+        t(r.status == 200 and wait(lambda: self.a.get(NS + "/pods/oos") is None,
+                                   30),
+          "podgc: out-of-service taint: the terminating pod is force-deleted", r)
+        self.kubelet.revive(victim)
+        self.k.request("PATCH", "/api/v1/nodes/" + victim,
+                       {"spec": {"taints": None}},
+                       ctype="application/merge-patch+json")
 
     # ---- node IPAM ------------------------------------------------------
 
@@ -405,7 +468,7 @@ class Suite:
           (os.path.exists(want),))
 
 
-SECTIONS = ["nodelifecycle", "nodeipam", "serviceaccounts", "pvbinder",
+SECTIONS = ["nodelifecycle", "podgc", "nodeipam", "serviceaccounts", "pvbinder",
             "localpath"]
 
 

@@ -446,6 +446,45 @@ sec_faults() {
     K delete pod noimage never taken mid1 mid2 mid3 mid4 mid5 --grace-period=1 --wait=false >/dev/null
 }
 
+# What the node left of pod UID (its directory, cgroup, processes of
+# `sleep TAG`); empty when nothing.
+pod_left() {
+    l=""
+    ls "$D/pods" 2>/dev/null | grep -q "$1" && l="$l pod-dir"
+    [ -n "$(find /sys/fs/cgroup/*/$CG -type d \( -name "*$1*" -o -name "*$(echo $1 | tr - _)*" \) 2>/dev/null)" ] && l="$l cgroup"
+    pgrep -f "sleep $2\$" >/dev/null && l="$l process"
+    echo $l
+}
+
+# The deletion handshake: the API server keeps a deleted pod (marked with
+# deletionTimestamp) until its node stopped it and tore it down; then the
+# node's grace-0 DELETE removes it, so that `kubectl delete` (which waits
+# for the object to go) returns with nothing of the pod left on the node.
+sec_deletion() {
+    apply "$(pod delw "  terminationGracePeriodSeconds: 600
+  containers:
+  - {name: c, image: busybox:1.35.0, command: [sleep, '3607']}")"
+    apply "$(pod delk "  containers:
+  - {name: c, image: busybox:1.35.0, command: [sleep, '3608']}")"
+    wait_until 30 running delw && wait_until 30 running delk || bad "deletion pods" "$(K get pods)"
+    uw=$(jp pod/delw '{.metadata.uid}'); uk=$(jp pod/delk '{.metadata.uid}')
+    KC delete pod delw --wait=false >/dev/null 2>&1
+    [ -n "$(jp pod/delw '{.metadata.deletionTimestamp}')" ] &&
+        [ "$(jp pod/delw '{.metadata.deletionGracePeriodSeconds}')" = 600 ] &&
+        ok "a deleted pod stays, marked (deletionTimestamp, grace 600s), while its node stops it" ||
+        bad "deleted pod marked" "$(K get pod delw -o yaml 2>&1)"
+    # a shorter grace period, and kubectl waits for the object to go
+    out=$(KC delete pod delw --grace-period=1 2>&1) || bad "kubectl delete --grace-period=1" "$out"
+    left=$(pod_left $uw 3607)
+    gone delw && [ -z "$left" ] &&
+        ok "kubectl delete --grace-period=1 returns with the pod torn down on the node" ||
+        bad "teardown before the object goes" "$left"
+    out=$(KC delete pod delk 2>&1) || bad "kubectl delete" "$out"
+    left=$(pod_left $uk 3608)
+    gone delk && [ -z "$left" ] && ok "kubectl delete returns with nothing of the pod left" ||
+        bad "leftovers right after kubectl delete" "$left"
+}
+
 sec_kubectl() {
     out=$(KC run kc --image=busybox:1.35.0 --restart=Never -- sh -c 'echo via-kubectl' 2>&1) || bad "kubectl run" "$out"
     wait_until 30 phase_is kc Succeeded && log_has kc kc via-kubectl && ok "kubectl 1.32 run: the pod runs" || bad "kubectl run pod" "$(K describe pod kc)"
@@ -456,7 +495,7 @@ setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
 start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
-sections=${*:-node pods restarts init volumes env security termination restart_kubed faults kubectl}
+sections=${*:-node pods restarts init volumes env security termination deletion restart_kubed faults kubectl}
 for s in $sections; do
     echo "# $s"
     sec_$s
