@@ -150,7 +150,7 @@ static int add_types(const char *types, const char *name, struct cli_ref **refs,
       continue;
     }
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = kube_kind_lookup(t, &err);
+    const kube_kind_t *k = kube_client_resolve_kind(cli_client(), t, &err);
     if (!k) {
       cli_report(&err);
       return -1;
@@ -334,7 +334,8 @@ const char *cli_object_namespace(const kube_object_t *obj,
   return cli_namespace();
 }
 
-/* ---- naming objects: TYPE NAME..., TYPE/NAME, TYPE -l SEL | --all ---------- */
+/* ---- naming objects: TYPE NAME..., TYPE/NAME, TYPE -l SEL | --all ----------
+ */
 
 struct named_list {
   struct cli_named **v;

@@ -15,7 +15,7 @@ struct apply_opts {
 static int apply_one(kube_client_t *c, const kube_object_t *in,
                      struct apply_opts *o) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  const kube_kind_t *k = kube_kind_of_object(in, &err);
+  const kube_kind_t *k = kube_client_kind_of_object(c, in, &err);
   if (!k)
     return cli_report(&err);
   const char *ns = cli_object_namespace(in, k);

@@ -52,7 +52,8 @@ static int create_from_files(struct create_opts *o) {
   int rc = c ? 0 : 1;
   for (size_t i = 0; c && i < m.n; i++) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = kube_kind_of_object(m.objects[i], &err);
+    const kube_kind_t *k =
+        kube_client_kind_of_object(cli_client(), m.objects[i], &err);
     if (!k) {
       rc = cli_report(&err);
       continue;
@@ -74,7 +75,7 @@ static int create_generated(kube_object_t *obj, struct create_opts *o,
   if (!obj)
     return cli_report(err);
   cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
-  const kube_kind_t *k = kube_kind_of_object(obj, &kerr);
+  const kube_kind_t *k = kube_client_kind_of_object(cli_client(), obj, &kerr);
   kube_client_t *c = cli_client();
   int rc = 1;
   if (k && c)

@@ -67,7 +67,8 @@ int cmd_patch(int argc, char **argv) {
       goto out;
     for (size_t i = 0; i < m.n; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      refs[i].kind = kube_kind_of_object(m.objects[i], &err);
+      refs[i].kind =
+          kube_client_kind_of_object(cli_client(), m.objects[i], &err);
       refs[i].name = kube_object_name(m.objects[i]);
       if (!refs[i].kind) {
         rc = cli_report(&err);
