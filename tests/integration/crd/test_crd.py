@@ -487,6 +487,9 @@ class KubectlSuite:
         obj = self.get_json("ct", "names")
         t.check(rc == 0 and out.strip() == "crontab.%s/names scaled" % GROUP
                 and obj["spec"]["replicas"] == 4, "kube scale", (rc, out, err))
+        rc, out, err = self.run("__complete", "get", "ct", "")
+        t.check(rc == 0 and {"names", "made"} <= set(out.split()),
+                "kube completes custom object names", (rc, out, err))
         rc, out, err = self.run("delete", "-f", path)
         t.check(rc == 0 and out.strip() ==
                 'crontab.%s "made" deleted' % GROUP, "kube delete -f",
