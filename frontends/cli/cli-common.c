@@ -69,6 +69,14 @@ kube_client_t *cli_client(void) {
   return the_client;
 }
 
+const char *cli_field_validation(const char *validate) {
+  if (validate && (streq(validate, "ignore") || streq(validate, "false")))
+    return "Ignore";
+  if (validate && streq(validate, "warn"))
+    return "Warn";
+  return "Strict";
+}
+
 const char *cli_namespace(void) {
   if (cli_g.namespace_ && *cli_g.namespace_)
     return cli_g.namespace_;

@@ -49,6 +49,7 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
       .field_manager = o->field_manager,
       .force = o->force_conflicts,
       .grace_period = -1,
+      .field_validation = cli_field_validation(o->validate),
   };
   kube_object_t *res;
   const char *verb;
@@ -112,7 +113,8 @@ int cmd_apply(int argc, char **argv) {
       {"server-side", 0, CLI_BOOL, &o.server_side, NULL},
       {"force-conflicts", 0, CLI_BOOL, &o.force_conflicts, NULL},
       {"field-manager", 0, CLI_STRING, &o.field_manager, NULL},
-      /* Accepted for kubectl compatibility; the server validates. */
+      /* strict (default) | warn | ignore | true | false: the server's
+       * fieldValidation. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
   };

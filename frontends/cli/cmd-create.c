@@ -30,7 +30,9 @@ static int create_one(kube_client_t *c, kube_object_t *obj,
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .dry_run = streq(o->dry_run, "server"),
                                     .field_manager = o->field_manager,
-                                    .grace_period = -1};
+                                    .grace_period = -1,
+                                    .field_validation =
+                                        cli_field_validation(o->validate)};
   kube_object_t *res = kube_client_create(c, k, ns, obj, &wo, &err);
   if (!res) {
     cleanup_free char *ctx = NULL;
@@ -105,7 +107,8 @@ int cmd_create(int argc, char **argv) {
       {"selector", 0, CLI_STRING, &o.selector, NULL},
       {"min-available", 0, CLI_STRING, &o.min_available, NULL},
       {"max-unavailable", 0, CLI_STRING, &o.max_unavailable, NULL},
-      /* Accepted for kubectl compatibility; the server validates. */
+      /* strict (default) | warn | ignore | true | false: the server's
+       * fieldValidation. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
