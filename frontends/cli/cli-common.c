@@ -70,11 +70,16 @@ kube_client_t *cli_client(void) {
 }
 
 const char *cli_field_validation(const char *validate) {
-  if (validate && (streq(validate, "ignore") || streq(validate, "false")))
+  if (!validate || streq(validate, "strict") || streq(validate, "true"))
+    return "Strict";
+  if (streq(validate, "ignore") || streq(validate, "false"))
     return "Ignore";
-  if (validate && streq(validate, "warn"))
+  if (streq(validate, "warn"))
     return "Warn";
-  return "Strict";
+  cli_fail("invalid - validate option \"%s\"; must be one of: strict (or "
+           "true), warn, ignore (or false)",
+           validate);
+  return NULL;
 }
 
 const char *cli_namespace(void) {

@@ -118,6 +118,7 @@ int cmd_create(int argc, char **argv) {
   if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
+      !cli_field_validation(o.validate) ||
       cli_output_parse(o.output, &o.out) < 0)
     goto out;
   if (o.files.n > 0) {

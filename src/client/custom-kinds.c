@@ -12,7 +12,7 @@
 #include "core/util.h"
 
 /* Discoveries done by this process: the first miss discovers, one later
- * miss refreshes, after that misses are final. */
+ * miss (a definition made since) refreshes, after that misses are final. */
 static int discoveries;
 
 static json_object *member(json_object *o, const char *key, json_type t) {
@@ -96,7 +96,7 @@ KUBE_EXPORT const kube_kind_t *kube_client_resolve_kind(kube_client_t *c,
                                                         kube_error_t *err) {
   kube_error_t miss = KUBE_ERROR_INIT;
   const kube_kind_t *k = kube_kind_lookup(name, &miss);
-  while (!k && name && discover(c) == 0) {
+  if (!k && name && discover(c) == 0) {
     kube_error_clear(&miss);
     k = kube_kind_lookup(name, &miss);
   }
@@ -112,7 +112,7 @@ kube_client_kind_of_object(kube_client_t *c, const kube_object_t *obj,
   kube_error_t miss = KUBE_ERROR_INIT;
   const kube_kind_t *k = kube_kind_of_object(obj, &miss);
   /* Only a kind not known here is worth asking the server about. */
-  while (!k && miss.reason == KUBE_REASON_NOT_FOUND && discover(c) == 0) {
+  if (!k && miss.reason == KUBE_REASON_NOT_FOUND && discover(c) == 0) {
     kube_error_clear(&miss);
     k = kube_kind_of_object(obj, &miss);
   }

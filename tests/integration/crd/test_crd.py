@@ -497,6 +497,10 @@ class KubectlSuite:
                                 "-o", "name")
         t.check(rc == 0 and "widget.example.org/w1" in out.split(),
                 "cluster scope ignores the namespace", (rc, out, err))
+        rc, out, err = self.run("apply", "-f", path, "--validate=maybe")
+        t.check(rc != 0 and err.strip() == 'error: invalid - validate option '
+                '"maybe"; must be one of: strict (or true), warn, ignore (or '
+                'false)', "bad --validate", (rc, out, err))
         rc, out, err = self.run("get", "nosuchthings")
         t.check(rc != 0 and err.strip() == "error: the server doesn't have a "
                 'resource type "nosuchthings"', "unknown name", (rc, out, err))
