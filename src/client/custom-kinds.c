@@ -43,8 +43,10 @@ static bool established(json_object *crd) {
 }
 
 /* List the definitions and install their kinds.  0 when the set was
- * (re)built, -1 when it could not be read (the miss stays a miss). */
-static int discover(kube_client_t *c) {
+ * (re)built, -1 when it could not be read (the miss stays a miss); when
+ * the server could not be reached at all, that error in *unreachable (what
+ * kubectl reports, its discovery failing the same way). */
+static int discover(kube_client_t *c, kube_error_t *unreachable) {
   if (!c || discoveries >= 2)
     return -1;
   discoveries++;
@@ -55,8 +57,9 @@ static int discover(kube_client_t *c) {
       .path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"};
   kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
   json_object *list = NULL;
-  if (kube_client_request(c, &req, &resp, &err) == 0 &&
-      kube_client_check(&resp, &err) == 0)
+  if (kube_client_request(c, &req, &resp, &err) < 0)
+    kube_error_move(unreachable, &err);
+  else if (kube_client_check(&resp, &err) == 0)
     list = kube_json_parse(resp.body, resp.body_len, &err);
   kube_client_response_clear(&resp);
   kube_error_clear(&err);
@@ -94,30 +97,32 @@ static int discover(kube_client_t *c) {
 KUBE_EXPORT const kube_kind_t *kube_client_resolve_kind(kube_client_t *c,
                                                         const char *name,
                                                         kube_error_t *err) {
-  kube_error_t miss = KUBE_ERROR_INIT;
+  kube_error_t miss = KUBE_ERROR_INIT, down = KUBE_ERROR_INIT;
   const kube_kind_t *k = kube_kind_lookup(name, &miss);
-  if (!k && name && discover(c) == 0) {
+  if (!k && name && discover(c, &down) == 0) {
     kube_error_clear(&miss);
     k = kube_kind_lookup(name, &miss);
   }
   if (!k)
-    kube_error_move(err, &miss);
+    kube_error_move(err, down.message ? &down : &miss);
   kube_error_clear(&miss);
+  kube_error_clear(&down);
   return k;
 }
 
 KUBE_EXPORT const kube_kind_t *
 kube_client_kind_of_object(kube_client_t *c, const kube_object_t *obj,
                            kube_error_t *err) {
-  kube_error_t miss = KUBE_ERROR_INIT;
+  kube_error_t miss = KUBE_ERROR_INIT, down = KUBE_ERROR_INIT;
   const kube_kind_t *k = kube_kind_of_object(obj, &miss);
   /* Only a kind not known here is worth asking the server about. */
-  if (!k && miss.reason == KUBE_REASON_NOT_FOUND && discover(c) == 0) {
+  if (!k && miss.reason == KUBE_REASON_NOT_FOUND && discover(c, &down) == 0) {
     kube_error_clear(&miss);
     k = kube_kind_of_object(obj, &miss);
   }
   if (!k)
-    kube_error_move(err, &miss);
+    kube_error_move(err, down.message ? &down : &miss);
   kube_error_clear(&miss);
+  kube_error_clear(&down);
   return k;
 }
