@@ -14,6 +14,9 @@
 /* Discoveries done by this process: the first miss discovers, one later
  * miss (a definition made since) refreshes, after that misses are final. */
 static int discoveries;
+/* Each discovery's kinds, kept for the process's life (callers may hold a
+ * kind of an earlier set). */
+static kube_kind_t **sets[2];
 
 static json_object *member(json_object *o, const char *key, json_type t) {
   json_object *v = NULL;
@@ -89,7 +92,7 @@ static int discover(kube_client_t *c, kube_error_t *unreachable) {
     free(ks);
   }
   json_object_put(list);
-  /* The previous set is not freed: callers may still hold its kinds. */
+  sets[discoveries - 1] = all;
   api_kinds_set_extra(all, n);
   return 0;
 }
