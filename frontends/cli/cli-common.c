@@ -69,6 +69,19 @@ kube_client_t *cli_client(void) {
   return the_client;
 }
 
+const char *cli_field_validation(const char *validate) {
+  if (!validate || streq(validate, "strict") || streq(validate, "true"))
+    return "Strict";
+  if (streq(validate, "ignore") || streq(validate, "false"))
+    return "Ignore";
+  if (streq(validate, "warn"))
+    return "Warn";
+  cli_fail("invalid - validate option \"%s\"; must be one of: strict (or "
+           "true), warn, ignore (or false)",
+           validate);
+  return NULL;
+}
+
 const char *cli_namespace(void) {
   if (cli_g.namespace_ && *cli_g.namespace_)
     return cli_g.namespace_;
@@ -150,7 +163,7 @@ static int add_types(const char *types, const char *name, struct cli_ref **refs,
       continue;
     }
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = kube_kind_lookup(t, &err);
+    const kube_kind_t *k = kube_client_resolve_kind(cli_client(), t, &err);
     if (!k) {
       cli_report(&err);
       return -1;
@@ -334,7 +347,8 @@ const char *cli_object_namespace(const kube_object_t *obj,
   return cli_namespace();
 }
 
-/* ---- naming objects: TYPE NAME..., TYPE/NAME, TYPE -l SEL | --all ---------- */
+/* ---- naming objects: TYPE NAME..., TYPE/NAME, TYPE -l SEL | --all ----------
+ */
 
 struct named_list {
   struct cli_named **v;

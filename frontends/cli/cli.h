@@ -154,6 +154,11 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags, char ***pos,
 /* The client for the global flags (created once).  Prints the error and
  * returns NULL on failure. */
 kube_client_t *cli_client(void);
+/* --validate as kubectl maps it to the fieldValidation query parameter:
+ * "strict" / "true" / NULL (kubectl's default) → "Strict", "warn" →
+ * "Warn", "ignore" / "false" → "Ignore"; anything else: kubectl's error
+ * printed, NULL. */
+const char *cli_field_validation(const char *validate);
 /* Another client with the same settings (owned: kube_client_free), for a
  * second thread.  Prints the error and returns NULL on failure. */
 kube_client_t *cli_client_new(void);

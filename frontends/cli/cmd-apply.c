@@ -15,7 +15,7 @@ struct apply_opts {
 static int apply_one(kube_client_t *c, const kube_object_t *in,
                      struct apply_opts *o) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  const kube_kind_t *k = kube_kind_of_object(in, &err);
+  const kube_kind_t *k = kube_client_kind_of_object(c, in, &err);
   if (!k)
     return cli_report(&err);
   const char *ns = cli_object_namespace(in, k);
@@ -49,6 +49,7 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
       .field_manager = o->field_manager,
       .force = o->force_conflicts,
       .grace_period = -1,
+      .field_validation = cli_field_validation(o->validate),
   };
   kube_object_t *res;
   const char *verb;
@@ -112,7 +113,8 @@ int cmd_apply(int argc, char **argv) {
       {"server-side", 0, CLI_BOOL, &o.server_side, NULL},
       {"force-conflicts", 0, CLI_BOOL, &o.force_conflicts, NULL},
       {"field-manager", 0, CLI_STRING, &o.field_manager, NULL},
-      /* Accepted for kubectl compatibility; the server validates. */
+      /* strict (default) | warn | ignore | true | false: the server's
+       * fieldValidation. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
@@ -122,6 +124,7 @@ int cmd_apply(int argc, char **argv) {
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
+      !cli_field_validation(o.validate) ||
       cli_output_parse(o.output, &o.out) < 0)
     goto out;
   if (npos > 0 && streq(pos[0], "view-last-applied")) {

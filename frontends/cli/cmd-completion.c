@@ -178,9 +178,10 @@ static int name_candidate(const kube_object_t *item, void *ud) {
 static void complete_names(const struct complete *cp, const char *type,
                            const char *prefix) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  const kube_kind_t *k = kube_kind_lookup(type, &err);
-  kube_client_t *c = k ? quiet_client() : NULL;
-  if (!c)
+  kube_client_t *c = quiet_client();
+  /* Custom resources too: the client learns them from the server. */
+  const kube_kind_t *k = c ? kube_client_resolve_kind(c, type, &err) : NULL;
+  if (!k)
     return;
   kube_object_t *list =
       kube_client_list(c, k, cp->ns ? cp->ns : cli_namespace(), NULL, &err);

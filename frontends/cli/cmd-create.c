@@ -30,7 +30,9 @@ static int create_one(kube_client_t *c, kube_object_t *obj,
   kube_client_write_options_t wo = {.struct_size = sizeof wo,
                                     .dry_run = streq(o->dry_run, "server"),
                                     .field_manager = o->field_manager,
-                                    .grace_period = -1};
+                                    .grace_period = -1,
+                                    .field_validation =
+                                        cli_field_validation(o->validate)};
   kube_object_t *res = kube_client_create(c, k, ns, obj, &wo, &err);
   if (!res) {
     cleanup_free char *ctx = NULL;
@@ -52,7 +54,8 @@ static int create_from_files(struct create_opts *o) {
   int rc = c ? 0 : 1;
   for (size_t i = 0; c && i < m.n; i++) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-    const kube_kind_t *k = kube_kind_of_object(m.objects[i], &err);
+    const kube_kind_t *k =
+        kube_client_kind_of_object(cli_client(), m.objects[i], &err);
     if (!k) {
       rc = cli_report(&err);
       continue;
@@ -74,7 +77,7 @@ static int create_generated(kube_object_t *obj, struct create_opts *o,
   if (!obj)
     return cli_report(err);
   cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
-  const kube_kind_t *k = kube_kind_of_object(obj, &kerr);
+  const kube_kind_t *k = kube_client_kind_of_object(cli_client(), obj, &kerr);
   kube_client_t *c = cli_client();
   int rc = 1;
   if (k && c)
@@ -104,7 +107,8 @@ int cmd_create(int argc, char **argv) {
       {"selector", 0, CLI_STRING, &o.selector, NULL},
       {"min-available", 0, CLI_STRING, &o.min_available, NULL},
       {"max-unavailable", 0, CLI_STRING, &o.max_unavailable, NULL},
-      /* Accepted for kubectl compatibility; the server validates. */
+      /* strict (default) | warn | ignore | true | false: the server's
+       * fieldValidation. */
       {"validate", 0, CLI_STRING, &o.validate, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
@@ -114,6 +118,7 @@ int cmd_create(int argc, char **argv) {
   if (cli_parse(argc, argv, flags, &pos, &npos, &dashdash) < 0)
     goto out;
   if (!(o.dry_run = cli_dry_run(o.dry_run_v, o.dry_run_set)) ||
+      !cli_field_validation(o.validate) ||
       cli_output_parse(o.output, &o.out) < 0)
     goto out;
   if (o.files.n > 0) {

@@ -437,7 +437,8 @@ int cmd_get(int argc, char **argv) {
       goto out;
     for (size_t i = 0; i < m.n; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      const kube_kind_t *k = kube_kind_of_object(m.objects[i], &err);
+      const kube_kind_t *k =
+          kube_client_kind_of_object(cli_client(), m.objects[i], &err);
       if (!k) {
         rc = cli_report(&err);
         goto out;

@@ -67,7 +67,8 @@ int cmd_patch(int argc, char **argv) {
       goto out;
     for (size_t i = 0; i < m.n; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      refs[i].kind = kube_kind_of_object(m.objects[i], &err);
+      refs[i].kind =
+          kube_client_kind_of_object(cli_client(), m.objects[i], &err);
       refs[i].name = kube_object_name(m.objects[i]);
       if (!refs[i].kind) {
         rc = cli_report(&err);
@@ -110,7 +111,18 @@ int cmd_patch(int argc, char **argv) {
     kube_object_t *res =
         kube_client_patch(c, k, cli_namespace(), refs[i].name, sub,
                           (kube_patch_type_t)ptype, patch, &wo, &err);
-    if (!res) {
+    if (!res && err.reason == KUBE_REASON_UNSUPPORTED_MEDIA_TYPE &&
+        ptype == KUBE_PATCH_STRATEGIC) {
+      /* kubectl names the patch type and the kind the server refused it
+       * for (custom resources take no strategic merge patch). */
+      char av[128];
+      fprintf(stderr,
+              "error: application/strategic-merge-patch+json is not "
+              "supported by %s, Kind=%s: %s\n",
+              kube_kind_api_version(k, av, sizeof av), k->kind,
+              err.message ? err.message : "");
+      rc = 1;
+    } else if (!res) {
       cli_print_error(&err);
       rc = 1;
     } else {

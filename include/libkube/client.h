@@ -289,6 +289,9 @@ typedef struct kube_client_write_options {
    * the object's uid / resourceVersion differ.  NULL: none. */
   const char *precondition_uid;
   const char *precondition_resource_version;
+  /* create/update/patch: fieldValidation= "Strict" | "Warn" | "Ignore"
+   * (NULL: the server's default, Warn). */
+  const char *field_validation;
 } kube_client_write_options_t;
 
 /* List options; NULL means no selectors. */

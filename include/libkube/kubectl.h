@@ -53,6 +53,19 @@ char *kube_kind_display_name(const kube_kind_t *kind, char *buf, size_t len);
  * matches for kind ..." for kinds this library does not serve. */
 const kube_kind_t *kube_kind_of_object(const kube_object_t *obj,
                                        kube_error_t *err);
+/* kube_kind_lookup / kube_kind_of_object that, on a miss, learn the
+ * server's custom resources as kubectl does by discovery: the established
+ * CustomResourceDefinitions are listed once per process (again once on a
+ * later miss) and their kinds (names, short names, scope, subresources,
+ * printer columns) join the lookups of this process, kube_kind_by_kind and
+ * kube_kind_resolve included.  `c` NULL: no discovery.  The kinds returned
+ * live as long as the process.  Errors are kube_kind_lookup's /
+ * kube_kind_of_object's. */
+const kube_kind_t *kube_client_resolve_kind(kube_client_t *c, const char *name,
+                                            kube_error_t *err);
+const kube_kind_t *kube_client_kind_of_object(kube_client_t *c,
+                                              const kube_object_t *obj,
+                                              kube_error_t *err);
 /* "kind/name" as -o name prints it ("pod/web", "deployment.apps/web";
  * unknown kinds lower-cased).  Owned string; NULL on out-of-memory. */
 char *kube_object_ref(const kube_object_t *obj);

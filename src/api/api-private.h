@@ -173,6 +173,11 @@ void api_kind_unref(const kube_kind_t *k);
  * (kube_json_validate); InvalidError when it has no storage version. */
 int api_crd_build_kinds(json_object *crd, kube_kind_t ***out, size_t *n,
                         kube_error_t *err);
+/* A client process's kinds learned from the server (custom resources):
+ * kube_kind_by_kind / _resolve / _by_resource search them after the
+ * built-in table.  The array and kinds stay owned by the caller and must
+ * outlive every lookup. */
+void api_kinds_set_extra(kube_kind_t **kinds, size_t n);
 /* "crontabs.stable.example.com" / "stable.example.com/v1" (the version
  * objects are stored in) / a deprecated version's warning; NULL for
  * built-in kinds. */

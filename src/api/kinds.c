@@ -189,6 +189,26 @@ KUBE_EXPORT const kube_kind_t *kube_kinds_at(size_t i) {
   return i < ARRAY_SIZE(kinds) ? kinds[i] : NULL;
 }
 
+/* Kinds a client process learned from the server (custom resources), looked
+ * up after the built-in table.  Replaced sets stay alive: callers may hold
+ * their pointers. */
+static kube_kind_t **extra;
+static size_t n_extra;
+
+void api_kinds_set_extra(kube_kind_t **kinds_in, size_t n) {
+  extra = kinds_in;
+  n_extra = n;
+}
+
+/* The i-th kind to search: the built-in table, then the extra kinds. */
+static const kube_kind_t *kind_at(size_t i) {
+  return i < ARRAY_SIZE(kinds) ? kinds[i] : extra[i - ARRAY_SIZE(kinds)];
+}
+
+static size_t kinds_total(void) {
+  return ARRAY_SIZE(kinds) + n_extra;
+}
+
 KUBE_EXPORT const kube_kind_column_t *kube_kind_generic_columns(void) {
   return generic_columns;
 }
@@ -200,8 +220,8 @@ KUBE_EXPORT const kube_kind_t *kube_kind_by_resource(const char *group,
     return NULL;
   if (!group)
     group = "";
-  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-    const kube_kind_t *k = kinds[i];
+  for (size_t i = 0; i < kinds_total(); i++) {
+    const kube_kind_t *k = kind_at(i);
     if (streq(k->group, group) && streq(k->resource, resource) &&
         (!version || streq(k->version, version)))
       return k;
@@ -223,8 +243,8 @@ KUBE_EXPORT const kube_kind_t *kube_kind_by_kind(const char *api_version,
       version = slash + 1;
     }
   }
-  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-    const kube_kind_t *k = kinds[i];
+  for (size_t i = 0; i < kinds_total(); i++) {
+    const kube_kind_t *k = kind_at(i);
     if (!streq(k->kind, kind))
       continue;
     if (!api_version)
@@ -298,8 +318,8 @@ KUBE_EXPORT const kube_kind_t *kube_kind_resolve(const char *name) {
       group = rest;
     }
   }
-  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-    const kube_kind_t *k = kinds[i];
+  for (size_t i = 0; i < kinds_total(); i++) {
+    const kube_kind_t *k = kind_at(i);
     if (group && strcasecmp(k->group, group) != 0)
       continue;
     if (version && !streq(k->version, version))

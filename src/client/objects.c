@@ -45,6 +45,8 @@ void client_write_query(kube_strbuf_t *q,
     client_query_add(q, "dryRun", "All");
   if (o->field_manager)
     client_query_add(q, "fieldManager", o->field_manager);
+  if (o->field_validation)
+    client_query_add(q, "fieldValidation", o->field_validation);
 }
 
 void client_write_options_copy(kube_client_write_options_t *dst,

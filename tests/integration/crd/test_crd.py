@@ -10,7 +10,12 @@ sqlite store keeps the definitions and objects), delete the definition
 (its objects go with it).  Exits 77 with a reason when the client is
 missing.
 
-usage: test_crd.py KUBED kubectl-1.32|kubectl-1.20|python memory|sqlite"""
+The kube flavor drives this project's `kube` CLI, which finds the custom
+kinds by listing the definitions, through the same checks as kubectl 1.32
+plus the names, output formats and verbs of kube_checks().
+
+usage: test_crd.py KUBED kubectl-1.32|kubectl-1.20|python memory|sqlite
+       test_crd.py KUBED kube memory|sqlite KUBE"""
 import json
 import os
 import re
@@ -164,10 +169,18 @@ def wait(pred, timeout=10):
 class KubectlSuite:
     def __init__(self, t, c, tmp, flavor):
         self.t, self.c, self.tmp = t, c, tmp
-        self.new = flavor == "kubectl-1.32"
+        self.new = flavor in ("kubectl-1.32", "kube")
 
     def run(self, *args, **kw):
         return self.c.run(*args, **kw)
+
+    def raw_get(self, path):
+        """`get --raw PATH`; `kube` has no --raw, so HTTP for it."""
+        if self.c.flavor != "kube":
+            return self.run("get", "--raw", path)
+        r = self.c.kubed.request("GET", path)
+        return (0 if r.status < 400 else 1, r.body if r.status < 400 else "",
+                "" if r.status < 400 else r.body)
 
     def apply_obj(self, obj, *extra):
         path = write(self.tmp, "obj.json", json.dumps(obj))
@@ -292,8 +305,7 @@ class KubectlSuite:
                 "/apis/%s/v1/namespaces/default/crontabs/first/status" % GROUP,
                 "-f", path)
             t.check(rc == 0, "replace --raw .../status", (rc, out, err))
-        rc, out, err = self.run(
-            "get", "--raw",
+        rc, out, err = self.raw_get(
             "/apis/%s/v1/namespaces/default/crontabs/first/status" % GROUP)
         try:
             st = json.loads(out).get("status", {})
@@ -306,8 +318,7 @@ class KubectlSuite:
         rc, out, err = self.run("scale", "ct", "first", "--replicas=3")
         t.check(rc == 0 and out.strip() == "crontab.%s/first scaled" % GROUP,
                 "kubectl scale", (rc, out, err))
-        rc, out, err = self.run(
-            "get", "--raw",
+        rc, out, err = self.raw_get(
             "/apis/%s/v1/namespaces/default/crontabs/first/scale" % GROUP)
         try:
             sc = json.loads(out)
@@ -392,6 +403,113 @@ class KubectlSuite:
         t.check(rc == 0 and table(out)[0] == ["NAME", "AGE"] and
                 table(out)[1][0] == "w1", "cluster-scoped list", (out, err))
 
+    def kube_names_outputs(self, kubectl):
+        """`kube` only: every name of the custom resource, the output
+        formats, the table against kubectl 1.32's, describe, label, patch,
+        delete, a cluster-scoped object and unknown names."""
+        t = self.t
+        rc, out, err = self.apply_obj(cron("names", image="img-n"))
+        t.check(rc == 0 and out.strip() == "crontab.%s/names created" % GROUP,
+                "kube apply", (rc, out, err))
+        path = write(self.tmp, "c2.json", json.dumps(cron("made")))
+        rc, out, err = self.run("create", "-f", path)
+        t.check(rc == 0 and out.strip() == "crontab.%s/made created" % GROUP,
+                "kube create -f", (rc, out, err))
+        for name in ("crontabs", "crontab", "ct", "CronTab",
+                     "crontabs." + GROUP, "crontab." + GROUP, "ct." + GROUP,
+                     "crontabs.v1." + GROUP):
+            rc, out, err = self.run("get", name, "names", "-o", "name")
+            t.check(rc == 0 and out.strip() == "crontab.%s/names" % GROUP,
+                    "kube get " + name, (rc, out, err))
+        obj = self.get_json("ct/names")
+        t.check(obj.get("kind") == "CronTab" and
+                obj.get("spec", {}).get("image") == "img-n", "-o json", obj)
+        rc, out, err = self.run("get", "ct", "names", "-o", "yaml")
+        t.check(rc == 0 and "kind: CronTab" in out and "image: img-n" in out,
+                "-o yaml", (out, err))
+        rc, out, err = self.run("get", "ct", "-o",
+                                "custom-columns=N:.metadata.name,I:.spec.image")
+        t.check(rc == 0 and ["names", "img-n"] in table(out) and
+                table(out)[0] == ["N", "I"], "-o custom-columns", (out, err))
+        rc, out, err = self.run("get", "-f", path, "-o", "name")
+        t.check(rc == 0 and out.strip() == "crontab.%s/made" % GROUP,
+                "kube get -f", (rc, out, err))
+        if kubectl:
+            for args in (("get", "ct"), ("get", "ct", "-o", "wide"),
+                         ("get", "ct", "names", "made")):
+                rc, out, err = self.run(*args)
+                p = subprocess.run([kubectl] + list(args), capture_output=True,
+                                   text=True, timeout=30, env=self.c.env)
+                # AGE may tick between the two runs.
+                strip = lambda rows: [r[:3] + r[4:] for r in rows]  # noqa
+                t.check(rc == 0 and p.returncode == 0 and
+                        strip(table(out)) == strip(table(p.stdout)),
+                        "table as kubectl 1.32: " + " ".join(args),
+                        (out, p.stdout, err))
+        rc, out, err = self.run("describe", "ct", "names")
+        t.check(rc == 0 and re.search(r"^Name:\s+names$", out, re.M) and
+                re.search(r"^Kind:\s+CronTab$", out, re.M) and
+                "img-n" in out, "kube describe", (out, err))
+        rc, out, err = self.run("label", "ct", "names", "tier=cron")
+        t.check(rc == 0 and out.strip() == "crontab.%s/names labeled" % GROUP,
+                "kube label", (rc, out, err))
+        rc, out, err = self.run("patch", "crontab", "names", "--type=merge",
+                                "-p", '{"spec":{"image":"img-p"}}')
+        obj = self.get_json("ct", "names")
+        t.check(rc == 0 and out.strip() == "crontab.%s/names patched" % GROUP
+                and obj["spec"]["image"] == "img-p" and
+                obj["metadata"]["labels"] == {"tier": "cron"},
+                "kube patch --type=merge", (rc, out, err, obj))
+        rc, out, err = self.run("patch", "ct", "names", "-p",
+                                '{"spec":{"image":"x"}}')
+        # The server refuses the strategic merge patch kubectl sends.
+        t.check(rc != 0 and err.startswith(
+                    "error: application/strategic-merge-patch+json is not "
+                    "supported by %s/v1, Kind=CronTab: the body of the "
+                    "request was in an unknown format" % GROUP),
+                "strategic merge refused for custom resources", (rc, out, err))
+        if kubectl:
+            p = subprocess.run([kubectl, "patch", "ct", "names", "-p",
+                                '{"spec":{"image":"x"}}'], capture_output=True,
+                               text=True, timeout=30, env=self.c.env)
+            t.check(p.returncode == rc and p.stderr == err,
+                    "strategic merge refused as kubectl 1.32 says",
+                    (err, p.stderr))
+        rc, out, err = self.run("scale", "ct", "names", "--replicas=4")
+        obj = self.get_json("ct", "names")
+        t.check(rc == 0 and out.strip() == "crontab.%s/names scaled" % GROUP
+                and obj["spec"]["replicas"] == 4, "kube scale", (rc, out, err))
+        rc, out, err = self.run("__complete", "get", "ct", "")
+        t.check(rc == 0 and {"names", "made"} <= set(out.split()),
+                "kube completes custom object names", (rc, out, err))
+        rc, out, err = self.run("delete", "-f", path)
+        t.check(rc == 0 and out.strip() ==
+                'crontab.%s "made" deleted' % GROUP, "kube delete -f",
+                (rc, out, err))
+        rc, out, err = self.run("delete", "ct", "names")
+        t.check(rc == 0 and out.strip() ==
+                'crontab.%s "names" deleted' % GROUP, "kube delete",
+                (rc, out, err))
+        rc, out, err = self.run("get", "widget", "w1", "-o", "name")
+        t.check(rc == 0 and out.strip() == "widget.example.org/w1",
+                "cluster-scoped custom object", (rc, out, err))
+        rc, out, err = self.run("get", "widgets", "-n", "kube-system",
+                                "-o", "name")
+        t.check(rc == 0 and "widget.example.org/w1" in out.split(),
+                "cluster scope ignores the namespace", (rc, out, err))
+        rc, out, err = self.run("apply", "-f", path, "--validate=maybe")
+        t.check(rc != 0 and err.strip() == 'error: invalid - validate option '
+                '"maybe"; must be one of: strict (or true), warn, ignore (or '
+                'false)', "bad --validate", (rc, out, err))
+        rc, out, err = self.run("get", "nosuchthings")
+        t.check(rc != 0 and err.strip() == "error: the server doesn't have a "
+                'resource type "nosuchthings"', "unknown name", (rc, out, err))
+        rc, out, err = self.apply_obj({"apiVersion": "nope.example/v1",
+                                       "kind": "Nope",
+                                       "metadata": {"name": "n"}})
+        t.check(rc != 0 and 'no matches for kind "Nope" in version '
+                '"nope.example/v1"' in err, "unknown kind", (rc, out, err))
+
     def after_restart(self):
         t = self.t
         rc, out, err = self.run("wait", "--for", "condition=established",
@@ -416,8 +534,8 @@ class KubectlSuite:
                 "deleted" % CRD_NAME in out, "delete CRD", (rc, out, err))
         rc, out, err = self.run("get", "crd", CRD_NAME)
         t.check(rc != 0 and "NotFound" in err, "definition gone", (rc, out, err))
-        rc, out, err = self.run(
-            "get", "--raw", "/apis/%s/v1/namespaces/default/crontabs" % GROUP)
+        rc, out, err = self.raw_get(
+            "/apis/%s/v1/namespaces/default/crontabs" % GROUP)
         t.check(rc != 0 and "NotFound" in err, "resource no longer served",
                 (rc, out, err))
         # Defined again: none of the old objects come back.
@@ -446,6 +564,9 @@ def run_kubectl(kubed_path, flavor, store, kubectl):
         s.edit_explain()
         s.watch()
         s.other_kinds()
+        if flavor == "kube":
+            s.kube_names_outputs(KUBECTL_132 if os.access(KUBECTL_132, os.X_OK)
+                                 else None)
         if store != "memory":
             k.stop()
             k.start()
@@ -591,10 +712,12 @@ def run_python(kubed_path, store):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in ("memory", "sqlite"):
+    if len(sys.argv) not in (4, 5) or sys.argv[3] not in ("memory", "sqlite"):
         print(__doc__)
         return 2
-    kubed_path, flavor, store = sys.argv[1:]
+    kubed_path, flavor, store = sys.argv[1:4]
+    if flavor == "kube" and len(sys.argv) == 5:
+        return run_kubectl(kubed_path, flavor, store, sys.argv[4])
     if flavor == "python":
         try:
             import kubernetes  # noqa: F401
