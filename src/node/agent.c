@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <malloc.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -584,23 +583,6 @@ static void job_work(void *arg) {
   j->t_end = nd_now_us();
 }
 
-/* The workers' threads each keep a malloc arena: after a burst of pod
- * starts (JSON, runtime plans, CNI results freed on the loop and on the
- * workers) the freed pages stay in them.  Once the workers are idle for a
- * moment, give them back, as the HTTP server does after a backlog. */
-static void trim_cb(void *arg) {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
-
-static void trim_soon(kube_node_agent_t *a) {
-  if (!a->trim_timer)
-    a->trim_timer = kube_timer_new(a->loop, trim_cb, a, NULL);
-  if (a->trim_timer)
-    kube_timer_arm(a->trim_timer, 250);
-}
-
 static void job_done(void *arg) {
   nd_job_t *j = arg;
   kube_node_agent_t *a = j->a;
@@ -621,8 +603,6 @@ static void job_done(void *arg) {
     }
   }
   job_free(j);
-  if (a->workers && kube_workers_pending(a->workers) == 0)
-    trim_soon(a);
   if (a->draining && a->drain_timer)
     kube_timer_arm(a->drain_timer, 0);
 }
@@ -1080,7 +1060,6 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   nd_node_free(a);
   nd_ev_free(a);
   kube_timer_free(a->drain_timer);
-  kube_timer_free(a->trim_timer);
   if (a->mailbox) {
     pthread_mutex_lock(&a->mailbox->lock);
     a->mailbox->a = NULL;

@@ -381,7 +381,6 @@ struct kube_node_agent {
   void (*drain_done)(void *);
   void *drain_arg;
   kube_timer_t *drain_timer;
-  kube_timer_t *trim_timer; /* gives freed memory back after a burst */
   /* readiness of the node (runtime, cgroups, network) */
   bool runtime_ok, network_ok;
   char *not_ready_message;
