@@ -19,14 +19,15 @@ char *img_snapshot_dir(const kube_image_store_t *s, const char *chain_id) {
   return kube_strbuf_steal(&sb);
 }
 
-static int write_small(const char *path, const char *text, kube_error_t *err) {
+static int write_small(const char *path, const char *text, bool durable,
+                       kube_error_t *err) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return kube_make_error(err, errno, "create %s: %s", path, strerror(errno));
   size_t len = strlen(text);
   ssize_t n = write(fd, text, len);
   int e = errno;
-  if (fsync(fd) < 0 && !e)
+  if (durable && fsync(fd) < 0 && !e)
     e = errno;
   close(fd);
   if (n != (ssize_t)len)
@@ -133,7 +134,7 @@ static int unpack_one(img_snap_plan_t *p, size_t i, kube_error_t *err) {
   if (rc == 0) {
     kube_strbuf_printf(&sb, "%s.chain", p->dirs[i]);
     cleanup_free char *cf = kube_strbuf_steal(&sb);
-    rc = cf ? write_small(cf, p->chains[i], err) : kube_make_oom(err);
+    rc = cf ? write_small(cf, p->chains[i], true, err) : kube_make_oom(err);
   }
   if (rc == 0 && rename(tmp, p->dirs[i]) < 0)
     rc = kube_make_error(err, errno, "publish snapshot %s: %s", p->dirs[i],
@@ -256,7 +257,7 @@ int img_snapshot_adopt(const kube_image_store_t *s, const char *chain_id,
     kube_strbuf_t sb = KUBE_STRBUF_INIT;
     kube_strbuf_printf(&sb, "%s.chain", dst);
     cleanup_free char *cf = kube_strbuf_steal(&sb);
-    rc = cf ? write_small(cf, chain_id, err) : kube_make_oom(err);
+    rc = cf ? write_small(cf, chain_id, true, err) : kube_make_oom(err);
     if (rc == 0 && rename(dir, dst) < 0)
       rc = kube_make_error(err, errno, "adopt snapshot: %s", strerror(errno));
   } else if (rc > 0) {
@@ -353,7 +354,12 @@ int img_lease_put(const kube_image_store_t *s, const char *holder,
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_printf(&sb, "%s.tmp", p);
   cleanup_free char *tmp = kube_strbuf_steal(&sb);
-  int rc = tmp ? write_small(tmp, json_object_to_json_string(o), err)
+  /* A container root's lease (dir set) is written on every container
+   * start: no fsync there.  It only has to outlive the overlay mount it
+   * protects, which a crash of the machine takes away too (the root is
+   * prepared again, with a new lease, when the container is created
+   * again). */
+  int rc = tmp ? write_small(tmp, json_object_to_json_string(o), !dir, err)
                : kube_make_oom(err);
   json_object_put(o);
   if (rc == 0 && rename(tmp, p) < 0)

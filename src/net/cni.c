@@ -391,6 +391,15 @@ static int del_plugins(struct invocation *inv, json_object *prev,
   return rc;
 }
 
+/* The portmap plugin's ADD without port mappings prints its prevResult
+ * and does nothing else: not exec'ing it saves a Go process start on
+ * every pod (the CNI ADD's critical path).  Its DEL still runs. */
+static bool passthrough(json_object *plugin, const kube_cni_attachment_t *a,
+                        json_object *prev) {
+  const char *type = kube_json_get_string(plugin, "type");
+  return prev && a->n_port_mappings == 0 && type && streq(type, "portmap");
+}
+
 KUBE_EXPORT int kube_cni_add(kube_cni_t *c, const kube_cni_attachment_t *a,
                              kube_cni_result_t *out, kube_error_t *err) {
   if (out)
@@ -406,9 +415,10 @@ KUBE_EXPORT int kube_cni_add(kube_cni_t *c, const kube_cni_attachment_t *a,
   int rc = args ? 0 : kube_make_oom(err);
   json_object *plugins = kube_json_get(list, "plugins");
   for (size_t i = 0; rc == 0 && i < json_object_array_length(plugins); i++) {
-    json_object *res = NULL;
-    rc = run_plugin(&inv, json_object_array_get_idx(plugins, i), prev, &res,
-                    err);
+    json_object *res = NULL, *plugin = json_object_array_get_idx(plugins, i);
+    if (passthrough(plugin, a, prev))
+      continue;
+    rc = run_plugin(&inv, plugin, prev, &res, err);
     if (rc == 0) {
       json_object_put(prev);
       prev = res;

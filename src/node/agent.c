@@ -536,20 +536,58 @@ void nd_job_event(nd_job_t *j, const char *type, const char *reason,
     job_event_clear(e);
 }
 
+int64_t nd_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void nd_job_mark(nd_job_t *j, const char *name) {
+  if (j->n_stages < sizeof j->stage_us / sizeof j->stage_us[0]) {
+    j->stage_name[j->n_stages] = name;
+    j->stage_us[j->n_stages++] = nd_now_us();
+  }
+}
+
+/* One debug line per pod job: queue wait, each stage, run, done latency. */
+static void job_log_timing(const nd_job_t *j) {
+  if (!j->uid || kube_log_get_level() < KUBE_LOG_DEBUG)
+    return;
+  char buf[512];
+  int off = snprintf(buf, sizeof buf, "queued %lldus",
+                     (long long)(j->t_start - j->t_submit));
+  int64_t prev = j->t_start;
+  for (unsigned i = 0; i < j->n_stages && off < (int)sizeof buf; i++) {
+    off += snprintf(buf + off, sizeof buf - (size_t)off, " %s %lldus",
+                    j->stage_name[i], (long long)(j->stage_us[i] - prev));
+    prev = j->stage_us[i];
+  }
+  if (off < (int)sizeof buf)
+    snprintf(buf + off, sizeof buf - (size_t)off,
+             " ran %lldus to-loop %lldus",
+             (long long)(j->t_end - j->t_start),
+             (long long)(nd_now_us() - j->t_end));
+  log_debug("pod %s: job timing: %s", j->uid, buf);
+}
+
 static void job_work(void *arg) {
   nd_job_t *j = arg;
+  j->t_start = nd_now_us();
   kube_runtime_t *rt = nd_worker_runtime(j->a, &j->err);
   if (!rt) {
     j->rc = -1;
+    j->t_end = nd_now_us();
     return;
   }
   j->work(j, rt);
+  j->t_end = nd_now_us();
 }
 
 static void job_done(void *arg) {
   nd_job_t *j = arg;
   kube_node_agent_t *a = j->a;
   a->stats.jobs++;
+  job_log_timing(j);
   struct nd_pod *p = j->uid ? nd_pod_find(a, j->uid) : NULL;
   if (p)
     for (size_t i = 0; i < j->n_events; i++)
@@ -584,6 +622,7 @@ int nd_job_submit(nd_job_t *j, kube_error_t *err) {
     return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                           "the node agent is stopping");
   }
+  j->t_submit = nd_now_us();
   if (kube_workers_submit(pool, job_work, job_done, j, err) < 0) {
     job_free(j);
     return -1;

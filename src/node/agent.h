@@ -332,6 +332,9 @@ struct nd_pod {
   int64_t term_grace_s; /* the grace period of the pod's stop */
   bool job_running;
   bool adopted;
+  /* start-path timing (monotonic us, debug log): first synced, the status
+   * showing every container running sent */
+  int64_t t_seen, t_running_sent;
   /* status writes */
   char *status_sent; /* JSON of the last status patch that succeeded */
   bool status_inflight, status_dirty;
@@ -419,6 +422,12 @@ struct nd_job {
   kube_error_t err;
   struct nd_job_event *events;
   size_t n_events;
+  /* timing (monotonic us): queued, started on a worker, the stages the
+   * work marked (nd_job_mark), ended; logged at debug level when done */
+  int64_t t_submit, t_start, t_end;
+  const char *stage_name[8];
+  int64_t stage_us[8];
+  unsigned n_stages;
 };
 
 /* A job for pod `uid` (may be NULL): owned until nd_job_submit. */
@@ -426,6 +435,11 @@ nd_job_t *nd_job_new(kube_node_agent_t *a, const char *uid,
                      void (*work)(nd_job_t *, kube_runtime_t *),
                      void (*done)(nd_job_t *), void *data,
                      void (*free_data)(nd_job_t *));
+/* From the worker: the stage `name` (a literal) ended now. */
+void nd_job_mark(nd_job_t *j, const char *name);
+/* Monotonic microseconds (stage timing). */
+int64_t nd_now_us(void);
+
 /* Queue on the workers (the job is stolen).  -1 with err (the job is
  * freed).  The pod's job_running flag is set until done ran. */
 int nd_job_submit(nd_job_t *j, kube_error_t *err);

@@ -788,6 +788,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
   memset(&info, 0, sizeof info);
   if (pull(j, cj, c, &info) < 0)
     return;
+  nd_job_mark(j, "image");
   c->image_id = info.id ? strdup(info.id) : NULL;
   c->image_ref = info.repo_digest ? strdup(info.repo_digest) : NULL;
   c->stop_signal =
@@ -802,6 +803,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
     goto fail;
   }
   c->rootfs_dir = strdup(fsdir);
+  nd_job_mark(j, "rootfs");
   if (c->term_path)
     core_write_file(c->term_path, "", 0, 0666, NULL);
   if (!(cfg = build_config(a, cj, c, &info, rootfs, &e)))
@@ -815,6 +817,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
     c->stage = ST_CREATE;
     goto fail;
   }
+  nd_job_mark(j, "config");
   kube_rt_io_t io = KUBE_RT_IO_NULL;
   io.log_path = c->log_path;
   io.open_stdin = c->stdin_open;
@@ -824,6 +827,7 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
     c->stage = ST_RUN;
     goto fail;
   }
+  nd_job_mark(j, "create+start");
   kube_rt_state_t st;
   if (kube_runtime_state(rt, c->id, &st, NULL) == 0) {
     c->pid = st.status == KUBE_RT_RUNNING ? st.pid : 0;

@@ -420,6 +420,12 @@ static void send_status(kube_node_agent_t *a, struct nd_pod *p, json_object *st,
   p->status_inflight = true;
   p->status_dirty = false;
   a->stats.status_writes++;
+  if (!p->t_running_sent && p->t_seen && kube_log_get_level() >= KUBE_LOG_DEBUG &&
+      strstr(w->text, "\"phase\":\"Running\"")) {
+    p->t_running_sent = nd_now_us();
+    log_debug("pod %s: Running status sent %lldus after its first sync",
+              p->uid, (long long)(p->t_running_sent - p->t_seen));
+  }
 }
 
 struct del_arg {
@@ -477,6 +483,11 @@ static void status_written(const kube_object_t *res, const kube_error_t *err,
   struct status_write *w = arg;
   kube_node_agent_t *a = w->a;
   struct nd_pod *p = nd_pod_find(a, w->uid);
+  if (p && p->t_running_sent > 0 && !err) {
+    log_debug("pod %s: Running status written %lldus after sent", p->uid,
+              (long long)(nd_now_us() - p->t_running_sent));
+    p->t_running_sent = -1;
+  }
   if (p) {
     p->status_inflight = false;
     if (!err) {

@@ -511,6 +511,8 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   if (deleting || p->term != ND_TERM_NONE)
     return sync_terminating(a, p, pod);
 
+  if (!p->t_seen)
+    p->t_seen = nd_now_us();
   json_object *spec = nd_spec(pod);
   if (ensure_ctrs(p, spec) < 0)
     return -1;

@@ -214,6 +214,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
   if (core_mkdir_p(s->dir, 0750, err) < 0 ||
       nd_pod_record_write(&s->snap, "creating", err) < 0)
     return;
+  nd_job_mark(j, "record");
   /* whatever a killed agent left half made goes first */
   if (s->redo)
     sb_undo(j, rt);
@@ -226,6 +227,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     kube_error_wrap(err, "pod cgroup %s", s->cgroup);
     goto undo;
   }
+  nd_job_mark(j, "cgroup");
   if (s->pids > 0) {
     kube_rt_resources_t pr = {.memory_limit = -1,
                               .memory_swap = -1,
@@ -246,6 +248,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     if (kube_runtime_sandbox_pin(rt, ns_dir, &so, err) < 0)
       goto undo;
   }
+  nd_job_mark(j, "pin");
   char ip[64] = "";
   if (!s->snap.host_network) {
     char netns[4300];
@@ -269,6 +272,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
       goto undo;
     }
     s->netns_done = true;
+    nd_job_mark(j, "cni");
     if (!kube_cni_result_ip(&s->result, 0, ip, sizeof ip)) {
       kube_error_set(err, KUBE_REASON_INTERNAL, 0,
                      "the network of pod %s_%s has no address", s->name, s->ns);
@@ -287,6 +291,7 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     goto undo;
   if (s->volumes && nd_volumes_write(s->volumes, s->dir, err) < 0)
     goto undo;
+  nd_job_mark(j, "files");
   j->rc = 0;
   return;
 undo:
