@@ -188,7 +188,7 @@ wait_until 60 ready $N2 && ok "step 7: kubed agent joined: node $N2 Ready" ||
     bad "agent Ready" "$(K get nodes 2>&1)" "$(tail -20 $tmp/agent.log)"
 KC patch deployment kubia --type=strategic -p '{"spec":{"template":{"spec":{
   "terminationGracePeriodSeconds":1,
-  "topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"DoNotSchedule","nodeTaintsPolicy":"Honor","labelSelector":{"matchLabels":{"app":"kubia"}}}],
+  "topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"DoNotSchedule","nodeTaintsPolicy":"Honor","matchLabelKeys":["pod-template-hash"],"labelSelector":{"matchLabels":{"app":"kubia"}}}],
   "tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":2},
                  {"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":2}]}}}}' >/dev/null 2>&1 &&
     KC scale deployment kubia --replicas=4 >/dev/null 2>&1 &&
