@@ -53,7 +53,7 @@ not_ready() { s=$(jp node/$1 '{.status.conditions[?(@.type=="Ready")].status}');
 # kubia's pods that are not being deleted: NAME NODE PHASE
 pods_of() {
     K get pods -l app=kubia -o 'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\n"}{end}' 2>/dev/null |
-        awk 'NF == 3'
+        awk 'NF == 3 {print $1, $2, $3}'
 }
 n_running() { [ "$(pods_of | grep -c ' Running$')" = "$1" ] && [ "$(pods_of | wc -l)" = "$1" ]; }
 on_nodes() { # on_nodes COUNT: the running pods spread over COUNT nodes
