@@ -25,6 +25,9 @@ int cmd_autoscale(int argc, char **argv) {
   size_t nrefs = 0;
   kube_output_t out;
   kube_object_t *obj = NULL, *res = NULL;
+  /* Before the first goto: out: frees them. */
+  cleanup_free char *json = NULL;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     goto out;
   if (!(dry_run = cli_dry_run(dry_run_v, dry_run_set)) ||
@@ -58,7 +61,6 @@ int cmd_autoscale(int argc, char **argv) {
   }
   char av[128];
   kube_kind_api_version(k, av, sizeof av);
-  cleanup_free char *json = NULL;
   char extra[128] = "";
   if (min > 0)
     snprintf(extra, sizeof extra, ",\"minReplicas\":%lld", (long long)min);
@@ -73,7 +75,6 @@ int cmd_autoscale(int argc, char **argv) {
                "\"%s\",\"name\":\"%s\"},\"maxReplicas\":%lld%s}}",
                hpa, av, k->kind, refs[0].name, (long long)max, extra) < 0)
     goto out;
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (!(obj = kube_object_from_json(json, strlen(json), &err))) {
     cli_print_error(&err);
     goto out;

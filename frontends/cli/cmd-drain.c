@@ -86,6 +86,7 @@ int cmd_drain(int argc, char **argv) {
   };
   char **pos = NULL;
   int npos = 0, rc = 1;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT; /* freed at out: */
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0 ||
       !(dry_run = cli_dry_run(dry_run_v, dry_run_set)))
     goto out;
@@ -115,7 +116,6 @@ int cmd_drain(int argc, char **argv) {
                             .timeout_ms = tmo * 1000,
                             .pod_selector = selector,
                             .print = print_line};
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (kube_drain_node(c, pos[0], &o, &err) < 0) {
     fprintf(stderr,
             "error: unable to drain node \"%s\" due to error: %s, continuing "

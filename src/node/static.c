@@ -106,6 +106,8 @@ kube_object_t *nd_static_pod_parse(const char *node, const char *path,
   free(objs);
   const char *kind = kube_object_kind(pod), *av = kube_object_api_version(pod);
   const char *name = kube_object_name(pod);
+  /* Declared before the first goto: fail frees it. */
+  cleanup_free char *full = NULL;
   if (!kind || !streq(kind, "Pod") || !av || !streq(av, "v1")) {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "invalid pod: the manifest is a %s %s, not a v1 Pod",
@@ -120,7 +122,6 @@ kube_object_t *nd_static_pod_parse(const char *node, const char *path,
   }
   char hash[33];
   pod_hash(hash, node, path, data, len);
-  cleanup_free char *full = NULL;
   if (asprintf(&full, "%s-%s", name, node) < 0) {
     kube_make_oom(err);
     goto fail;
