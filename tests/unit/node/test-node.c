@@ -36,6 +36,7 @@ struct env {
   kube_informer_factory_t *inf;
   kube_node_agent_t *a;
   char dir[256], bin[300], conf[300];
+  char cgroup[64]; /* the agent's cgroup parent, removed by env_free */
 };
 
 static void write_file(const char *path, const char *text, int mode) {
@@ -72,12 +73,14 @@ static void env_init_reads(struct env *e, bool with_plugins, bool per_object) {
   char rt[300], data[300];
   snprintf(rt, sizeof rt, "%s/rt", e->dir);
   snprintf(data, sizeof data, "%s/data", e->dir);
+  snprintf(e->cgroup, sizeof e->cgroup, "libkube-unit-%d", (int)getpid());
   const char *labels[] = {"node-role.kubernetes.io/test=", NULL};
   kube_node_agent_options_t o = {.struct_size = sizeof o,
                                  .data_dir = data,
                                  .node_name = "n1",
                                  .node_ip = "10.9.8.7",
                                  .runtime_root = rt,
+                                 .cgroup_parent = e->cgroup,
                                  .pod_cidr = "10.44.1.0/24",
                                  .cni_bridge = "kbtest0",
                                  .cni_conf_dir = e->conf,
@@ -102,8 +105,14 @@ static void env_free(struct env *e) {
   kube_informer_factory_free(e->inf);
   kt_fake_free(e->f);
   kube_loop_free(e->loop);
-  char cmd[400];
+  char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+  assert_int_equal(system(cmd), 0);
+  /* The agent leaves its (empty) QoS cgroups, as the kubelet does. */
+  snprintf(cmd, sizeof cmd,
+           "for d in /sys/fs/cgroup/*/%s; do [ -d \"$d\" ] && find \"$d\" "
+           "-depth -type d -exec rmdir {} \\; ; done 2>/dev/null; true",
+           e->cgroup);
   assert_int_equal(system(cmd), 0);
 }
 
