@@ -196,6 +196,10 @@ typedef struct kube_get_options {
   /* Table rows carry the whole object (includeObject=Object) instead of
    * its metadata, e.g. to sort by any field. */
   bool include_object;
+  /* One object's subresource ("status", "scale"; kubectl get
+   * --subresource): kube_client_get_table GETs NAME/SUBRESOURCE.  NULL:
+   * the object itself.  Ignored for collections. */
+  const char *subresource;
 } kube_get_options_t;
 
 /* GET one object (`name`; `ns` NULL: the client's namespace) or a

@@ -382,7 +382,11 @@ bool as_accept_table(const struct req *r);
 json_object *as_table_new(const kube_kind_t *k);
 void as_table_add_row(json_object *table, const kube_kind_t *k,
                       json_object *obj, time_t now, int include);
+/* A Table row's object (?includeObject=None|Metadata|Object). */
+enum { INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT };
 int as_table_include_mode(const struct req *r);
+/* Set a Table row's "object" from obj (borrowed) per `include`. */
+void as_table_row_object(json_object *row, json_object *obj, int include);
 
 /* Selector matching on a tree. */
 struct filter {
