@@ -597,13 +597,16 @@ int kube_rollout_history(kube_client_t *c, const char *ns, const char *name,
 /* `kubectl rollout undo`: restore the template of revision to_revision (0:
  * the previous one) with kubectl's JSON patch.  *result (owned) is what
  * kubectl prints after "deployment.apps/x ": "rolled back", "skipped
- * rollback (current template already matches revision N)", or, with
- * dry_run, the template that would be restored.  Errors as kubectl's:
+ * rollback (current template already matches revision N)", or, with a
+ * client dry run, the template that would be restored.  dry_run as
+ * kubectl's --dry-run: NULL or "none", "client" (nothing sent), "server"
+ * (the patch sent with dryRun=All: checked by the server, nothing
+ * changes).  Errors as kubectl's:
  * "unable to find specified revision N in history", "no rollout history
  * found for deployment \"x\"", "you cannot rollback a paused deployment;
  * ...". */
 int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
-                      int64_t to_revision, bool dry_run, char **result,
+                      int64_t to_revision, const char *dry_run, char **result,
                       kube_error_t *err);
 
 /* `kubectl rollout history` of a DaemonSet or StatefulSet (`kind`): the

@@ -71,7 +71,9 @@ void as_audit_request(struct req *r, int code) {
   json_object_object_add(ev, "auditID", json_object_new_string(id));
   json_object_object_add(ev, "stage",
                          json_object_new_string("ResponseComplete"));
-  const char *target = r->hreq ? kube_http_request_target(r->hreq) : NULL;
+  const char *target = r->request_uri ? r->request_uri
+                       : r->hreq      ? kube_http_request_target(r->hreq)
+                                      : NULL;
   json_object_object_add(ev, "requestURI",
                          json_object_new_string(target ? target : r->path));
   json_object_object_add(ev, "verb", json_object_new_string(verb));
@@ -84,7 +86,9 @@ void as_audit_request(struct req *r, int code) {
     json_object_array_add(groups, json_object_new_string(r->user->groups[i]));
   json_object_object_add(user, "groups", groups);
   json_object_object_add(ev, "user", user);
-  const char *peer = r->hreq ? kube_http_request_peer(r->hreq) : NULL;
+  const char *peer = r->peer   ? r->peer
+                     : r->hreq ? kube_http_request_peer(r->hreq)
+                               : NULL;
   json_object *ips = json_object_new_array();
   if (peer && *peer)
     json_object_array_add(ips, json_object_new_string(peer));

@@ -97,6 +97,10 @@ struct req {
   char *content_type;
   char *accept;
   char *user_agent;
+  /* For the audit log, which is written after hreq went with the reply:
+   * the raw target as sent (path and query) and the client's address. */
+  char *request_uri;
+  char *peer;
   const char *body; /* borrowed from hreq */
   size_t body_len;
   struct route rt;
