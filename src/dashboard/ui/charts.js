@@ -29,7 +29,8 @@ KD.fmtCpu = c => isNaN(c) ? '' : c < 1 ? Math.round(c * 1000) + 'm' : c.toFixed(
 KD.fmtMem = b => {
   if (isNaN(b)) return '';
   if (b >= 1073741824) return (b / 1073741824).toFixed(1) + ' GiB';
-  return Math.round(b / 1048576) + ' MiB';
+  if (b >= 1048576) return Math.round(b / 1048576) + ' MiB';
+  return Math.round(b / 1024) + ' KiB';
 };
 
 // The state every page reads: available null (not asked yet), true or
@@ -104,7 +105,7 @@ function chart(key, which, max, w, hgt) {
   svg.setAttribute('viewBox', '0 0 ' + w + ' ' + hgt);
   svg.setAttribute('width', w);
   svg.setAttribute('height', hgt);
-  svg.setAttribute('class', 'chart');
+  svg.setAttribute('class', 'chart' + (w > 100 ? ' big' : ''));
   svg.setAttribute('role', 'img');
   svg.dataset.points = String(s.length);
   const vals = s.map(p => p[which]).filter(v => !isNaN(v));

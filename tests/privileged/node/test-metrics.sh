@@ -6,7 +6,8 @@
 # metrics.k8s.io (NodeMetrics, PodMetrics, label selectors) and in
 # `kubectl top nodes|pods [--containers]` and `kube top` with more than
 # 100m; then (section hpa) a HorizontalPodAutoscaler scales a deployment
-# of such pods up.
+# of such pods up; (section dashboard) the web dashboard shows the usage
+# bars and charts in a headless Chromium.
 #   test-metrics.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -73,6 +74,44 @@ spec:
     echo "$out" | grep -q '"kind":"NodeMetrics"' && echo "$out" | grep -q '"window":"10s"' && ok "NodeMetrics get" || bad "NodeMetrics" "$out"
     K delete pod burn --grace-period=1 >/dev/null 2>&1
     wait_until 60 gone burn && ok "burner deleted" || bad "burner deleted"
+}
+
+# The dashboard's usage bars and charts with these real metrics, in a
+# headless Chromium inside the namespace (dashboard_usage.py; skipped
+# without chromium, chromium-driver and python3-selenium).
+sec_dashboard() {
+    apply "apiVersion: v1
+kind: Pod
+metadata: {name: dash}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: spin
+    image: busybox:1.35.0
+    command: [sh, -c, 'while :; do :; done']
+    resources: {limits: {cpu: 300m, memory: 64Mi}}"
+    wait_until 60 burning dash && ok "dash burns CPU ($(top_milli dash)m)" || bad "dash burning" "$(KC top pods 2>&1)"
+    url=$(sed -n 's/^ *server: *//p' "$KUBECONFIG" | grep '^https://127' | head -1)
+    shots=$(dirname "$KUBED")/../../meson-logs/dashboard
+    out=$(nsenter --net=/run/netns/$NS /usr/bin/python3 "$SRC/tests/privileged/node/dashboard_usage.py" \
+        "$url" "$(cat "$D/token")" $NODE dash "$shots" 2>&1)
+    rc=$?
+    if [ $rc = 77 ]; then
+        echo "skipped the dashboard: $out"
+    else
+        echo "$out" | while IFS= read -r line; do
+            case $line in
+                ok\ *|FAIL\ *) echo "dashboard: $line" ;;
+                *) echo "$line" ;;
+            esac
+        done
+        n_ok=$(echo "$out" | grep -c '^ok ')
+        n_bad=$(echo "$out" | grep -c '^FAIL ')
+        pass=$((pass + n_ok)); fail=$((fail + n_bad))
+        [ $rc = 0 ] && ok "dashboard_usage.py exits 0" || bad "dashboard_usage.py exits 0 (rc $rc)"
+    fi
+    K delete pod dash --grace-period=1 >/dev/null 2>&1
+    wait_until 60 gone dash && ok "dash deleted" || bad "dash deleted"
 }
 
 replicas_are() { [ "$(jp deploy/spin '{.status.replicas}')" = "$1" ]; }
@@ -150,7 +189,7 @@ mkdir -p "$D"
 setup_netns || { bad "netns"; exit 1; }
 out=$(load_images) || { bad "busybox image" "$out"; exit 1; }
 start_kubed --horizontal-pod-autoscaler-sync-period 2s && ok "kubed with its node Ready" || { bad "kubed" "$(tail -30 $tmp/kubed.log)"; exit 1; }
-sections=${*:-top hpa}
+sections=${*:-top dashboard hpa}
 for s in $sections; do
     command -v sec_$s >/dev/null 2>&1 || continue
     sec_$s
