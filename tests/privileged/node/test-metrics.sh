@@ -26,10 +26,12 @@ top_milli() {
 }
 burning() { [ "$(top_milli "$@")" -gt 100 ]; }
 
-sec_top() {
+# burner NAME: a pod whose container spin burns CPU (capped at 300m) beside
+# an idle one.
+burner() {
     apply "apiVersion: v1
 kind: Pod
-metadata: {name: burn, labels: {app: burn}}
+metadata: {name: $1, labels: {app: $1}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
@@ -40,6 +42,10 @@ spec:
   - name: idle
     image: busybox:1.35.0
     command: [sleep, '3600']"
+}
+
+sec_top() {
+    burner burn
     wait_until 60 running burn && ok "burner Running" || bad "burner Running" "$(K describe pod burn)"
     out=$(KC get --raw /apis/metrics.k8s.io/v1beta1 2>&1)
     echo "$out" | grep -q '"kind":"PodMetrics"' && ok "discovery lists metrics.k8s.io/v1beta1" || bad "discovery" "$out"
@@ -80,16 +86,7 @@ spec:
 # headless Chromium inside the namespace (dashboard_usage.py; skipped
 # without chromium, chromium-driver and python3-selenium).
 sec_dashboard() {
-    apply "apiVersion: v1
-kind: Pod
-metadata: {name: dash}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: spin
-    image: busybox:1.35.0
-    command: [sh, -c, 'while :; do :; done']
-    resources: {limits: {cpu: 300m, memory: 64Mi}}"
+    burner dash
     wait_until 60 burning dash && ok "dash burns CPU ($(top_milli dash)m)" || bad "dash burning" "$(KC top pods 2>&1)"
     url=$(sed -n 's/^ *server: *//p' "$KUBECONFIG" | grep '^https://127' | head -1)
     shots=$(dirname "$KUBED")/../../meson-logs/dashboard
