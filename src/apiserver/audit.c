@@ -90,8 +90,18 @@ void as_audit_request(struct req *r, int code) {
                      : r->hreq ? kube_http_request_peer(r->hreq)
                                : NULL;
   json_object *ips = json_object_new_array();
-  if (peer && *peer)
-    json_object_array_add(ips, json_object_new_string(peer));
+  if (peer && *peer) {
+    /* sourceIPs are addresses: "10.0.0.1:5555" and "[::1]:5555" lose
+     * their port ("in-process" and unix peers stay as they are). */
+    const char *end = NULL, *start = peer;
+    if (peer[0] == '[' && (end = strchr(peer, ']')))
+      start = peer + 1;
+    else if ((end = strchr(peer, ':')) && strchr(end + 1, ':'))
+      end = NULL; /* a bare IPv6 address */
+    json_object_array_add(
+        ips, end ? json_object_new_string_len(start, (int)(end - start))
+                 : json_object_new_string(peer));
+  }
   json_object_object_add(ev, "sourceIPs", ips);
   if (r->user_agent)
     json_object_object_add(ev, "userAgent",

@@ -92,6 +92,12 @@ def audit_writes(path, start):
     return [e for e in evs if e.get("sourceIPs") and e["sourceIPs"] != ["in-process"]]
 
 
+def addresses_only(writes):
+    """sourceIPs hold addresses, not address:port."""
+    return all(ip in ("127.0.0.1", "::1") or not ip.startswith("127.")
+               for w in writes for ip in w["sourceIPs"])
+
+
 def snapshot(c, ref):
     rc, out, err = c.run("get", ref, "-o", "json")
     return json.loads(out) if rc == 0 else None
@@ -153,6 +159,8 @@ def main():
                     t.check(writes and all("dryRun=All" in w["requestURI"] for w in writes),
                             name + ": every write sent with dryRun=All",
                             [(w["verb"], w["requestURI"]) for w in writes])
+                    t.check(addresses_only(writes), name + ": audit sourceIPs are addresses",
+                            [w["sourceIPs"] for w in writes])
                 if want == "same":
                     t.check(before is not None and before == after,
                             name + ": %s unchanged (resourceVersion %s)" %
