@@ -462,6 +462,10 @@ typedef enum kube_apply_result {
   KUBE_APPLY_CREATED = 0, /* the object did not exist and was created */
   KUBE_APPLY_CONFIGURED,  /* a strategic-merge patch changed it */
   KUBE_APPLY_UNCHANGED,   /* nothing to change */
+  /* The live object had no last-applied annotation (it was made by
+   * create without --save-config, or by another client): patched as
+   * CONFIGURED, the annotation added.  kubectl warns about it. */
+  KUBE_APPLY_ANNOTATED,
 } kube_apply_result_t;
 
 /* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration

@@ -171,6 +171,30 @@ def main():
                 else:
                     t.check(after is not None and after == before,
                             name + ": %s still there, unchanged" % ref, after)
+        # apply to an object made without --save-config: kubectl's warning
+        # (with kube's name), under --dry-run=server too; then not again.
+        kube.run("create", "configmap", "bare", "--from-literal=a=1")
+        bare_f = write(tmp, "bare.yaml", CM_APPLY.replace("name: cm", "name: bare"))
+        rc, out, err = kube.run("apply", "-f", bare_f, "--dry-run=server")
+        warn = ("Warning: resource configmaps/bare is missing the "
+                "kubectl.kubernetes.io/last-applied-configuration annotation which is "
+                "required by kube apply. kube apply should only be used on resources "
+                "created declaratively by either kube create --save-config or kube apply. "
+                "The missing annotation will be patched automatically.\n")
+        t.check((rc, out, err) == (0, "configmap/bare configured (server dry run)\n", warn),
+                "kube apply --dry-run=server warns about the missing last-applied annotation",
+                (rc, out, err))
+        if kubectl:
+            krc, kout, kerr = kubectl.run("apply", "-f", bare_f, "--dry-run=server")
+            kerr = kerr.replace("kubectl apply", "kube apply").replace("kubectl create", "kube create")
+            t.check((krc, kout, kerr) == (rc, out, err),
+                    "... as kubectl does", (krc, kout, kerr))
+        rc, out, err = kube.run("apply", "-f", bare_f)
+        t.check((rc, out, err) == (0, "configmap/bare configured\n", warn),
+                "kube apply warns and adds the annotation", (rc, out, err))
+        rc, out, err = kube.run("apply", "-f", bare_f)
+        t.check((rc, out, err) == (0, "configmap/bare unchanged\n", ""),
+                "the next kube apply has nothing to warn about", (rc, out, err))
         # The template of revision 2 is still the deployment's.
         d = snapshot(kube, "deployment/d")
         img = d["spec"]["template"]["spec"]["containers"][0]["image"] if d else None
