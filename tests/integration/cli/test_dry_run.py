@@ -18,9 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_checks import Cli, Failures, Kubed, write  # noqa: E402
-
-KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+from cli_checks import Failures, Kubed, finish, kube_beside_kubectl, write  # noqa: E402
 
 CM_APPLY = """apiVersion: v1
 kind: ConfigMap
@@ -111,11 +109,7 @@ def main():
     kube = kubectl = None
     try:
         k.start()
-        kube = Cli(sys.argv[2], k, "kube")
-        if os.access(KUBECTL, os.X_OK):
-            kubectl = Cli(KUBECTL, k, "kubectl")
-        else:
-            print("note: %s not found: kube's output checked alone" % KUBECTL)
+        kube, kubectl = kube_beside_kubectl(sys.argv[2], k)
         apply_f = write(tmp, "apply.yaml", CM_APPLY)
         new_f = write(tmp, "new.yaml", CM_NEW)
         # --save-config: kubectl apply warns about an object without it
@@ -207,15 +201,9 @@ def main():
         t.check(rc == 0 and out == "deployment.apps/d rolled back\n" and img == "nginx",
                 "kube rollout undo without --dry-run rolls back to nginx", (rc, out, err, img))
     finally:
-        if t.failed:
-            print("---- kubed log (tail) ----")
-            print("\n".join(k.read_log().splitlines()[-30:]))
-        for c in (kube, kubectl):
-            if c:
-                c.cleanup()
-        k.cleanup()
+        rc = finish(t, k, (kube, kubectl))
         shutil.rmtree(tmp, ignore_errors=True)
-    return t.finish()
+    return rc
 
 
 if __name__ == "__main__":

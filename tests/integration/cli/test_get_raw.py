@@ -12,9 +12,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_checks import Cli, Failures, Kubed  # noqa: E402
-
-KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+from cli_checks import Failures, Kubed, finish, kube_beside_kubectl  # noqa: E402
 
 CASES = [
     "get --raw /healthz",
@@ -57,11 +55,7 @@ def main():
     kube = kubectl = None
     try:
         k.start()
-        kube = Cli(sys.argv[2], k, "kube")
-        if os.access(KUBECTL, os.X_OK):
-            kubectl = Cli(KUBECTL, k, "kubectl")
-        else:
-            print("note: %s not found: kube's output checked alone" % KUBECTL)
+        kube, kubectl = kube_beside_kubectl(sys.argv[2], k)
         kube.run("create", "configmap", "cm", "--from-literal=a=1")
         kube.run("label", "configmap", "cm", "k=v")
         kube.run("create", "deployment", "d", "--image=nginx", "--replicas=2")
@@ -99,14 +93,8 @@ def main():
                 "the requested resource\n", "kube get --subresource foo: the server's NotFound",
                 (rc, out, err))
     finally:
-        if t.failed:
-            print("---- kubed log (tail) ----")
-            print("\n".join(k.read_log().splitlines()[-30:]))
-        for c in (kube, kubectl):
-            if c:
-                c.cleanup()
-        k.cleanup()
-    return t.finish()
+        rc = finish(t, k, (kube, kubectl))
+    return rc
 
 
 if __name__ == "__main__":
