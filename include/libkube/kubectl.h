@@ -196,6 +196,10 @@ typedef struct kube_get_options {
   /* Table rows carry the whole object (includeObject=Object) instead of
    * its metadata, e.g. to sort by any field. */
   bool include_object;
+  /* One object's subresource ("status", "scale"; kubectl get
+   * --subresource): kube_client_get_table GETs NAME/SUBRESOURCE.  NULL:
+   * the object itself.  Ignored for collections. */
+  const char *subresource;
 } kube_get_options_t;
 
 /* GET one object (`name`; `ns` NULL: the client's namespace) or a
@@ -458,6 +462,10 @@ typedef enum kube_apply_result {
   KUBE_APPLY_CREATED = 0, /* the object did not exist and was created */
   KUBE_APPLY_CONFIGURED,  /* a strategic-merge patch changed it */
   KUBE_APPLY_UNCHANGED,   /* nothing to change */
+  /* The live object had no last-applied annotation (it was made by
+   * create without --save-config, or by another client): patched as
+   * CONFIGURED, the annotation added.  kubectl warns about it. */
+  KUBE_APPLY_ANNOTATED,
 } kube_apply_result_t;
 
 /* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration
@@ -593,13 +601,16 @@ int kube_rollout_history(kube_client_t *c, const char *ns, const char *name,
 /* `kubectl rollout undo`: restore the template of revision to_revision (0:
  * the previous one) with kubectl's JSON patch.  *result (owned) is what
  * kubectl prints after "deployment.apps/x ": "rolled back", "skipped
- * rollback (current template already matches revision N)", or, with
- * dry_run, the template that would be restored.  Errors as kubectl's:
+ * rollback (current template already matches revision N)", or, with a
+ * client dry run, the template that would be restored.  dry_run as
+ * kubectl's --dry-run: NULL or "none", "client" (nothing sent), "server"
+ * (the patch sent with dryRun=All: checked by the server, nothing
+ * changes).  Errors as kubectl's:
  * "unable to find specified revision N in history", "no rollout history
  * found for deployment \"x\"", "you cannot rollback a paused deployment;
  * ...". */
 int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
-                      int64_t to_revision, bool dry_run, char **result,
+                      int64_t to_revision, const char *dry_run, char **result,
                       kube_error_t *err);
 
 /* `kubectl rollout history` of a DaemonSet or StatefulSet (`kind`): the

@@ -97,6 +97,10 @@ struct req {
   char *content_type;
   char *accept;
   char *user_agent;
+  /* For the audit log, which is written after hreq went with the reply:
+   * the raw target as sent (path and query) and the client's address. */
+  char *request_uri;
+  char *peer;
   const char *body; /* borrowed from hreq */
   size_t body_len;
   struct route rt;
@@ -382,7 +386,11 @@ bool as_accept_table(const struct req *r);
 json_object *as_table_new(const kube_kind_t *k);
 void as_table_add_row(json_object *table, const kube_kind_t *k,
                       json_object *obj, time_t now, int include);
+/* A Table row's object (?includeObject=None|Metadata|Object). */
+enum { INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT };
 int as_table_include_mode(const struct req *r);
+/* Set a Table row's "object" from obj (borrowed) per `include`. */
+void as_table_row_object(json_object *row, json_object *obj, int include);
 
 /* Selector matching on a tree. */
 struct filter {

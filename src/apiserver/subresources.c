@@ -147,6 +147,56 @@ static json_object *scale_transform(struct req *r, json_object *obj) {
   return sc;
 }
 
+/* The Scale as a meta.k8s.io/v1 Table (kube-apiserver's printer for
+ * autoscaling Scale: Name, Desired, Available), for kubectl get
+ * --subresource scale. */
+static json_object *scale_table(struct req *r, json_object *sc) {
+  static const char *const cols[][4] = {
+      {"Name", "string", "name",
+       "Name must be unique within a namespace. Is required when creating "
+       "resources, although some resources may allow a client to request "
+       "the generation of an appropriate name automatically."},
+      {"Desired", "integer", "", "desired number of instances for the scaled object."},
+      {"Available", "integer", "", "actual number of observed instances of the scaled object."},
+  };
+  json_object *t = json_object_new_object();
+  json_object_object_add(t, "kind", json_object_new_string("Table"));
+  json_object_object_add(t, "apiVersion",
+                         json_object_new_string("meta.k8s.io/v1"));
+  json_object *m = json_object_new_object();
+  json_object *rv = kube_json_get(sc, "metadata.resourceVersion");
+  if (rv)
+    json_object_object_add(m, "resourceVersion", json_object_get(rv));
+  json_object_object_add(t, "metadata", m);
+  json_object *defs = json_object_new_array();
+  for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
+    json_object *cd = json_object_new_object();
+    json_object_object_add(cd, "name", json_object_new_string(cols[i][0]));
+    json_object_object_add(cd, "type", json_object_new_string(cols[i][1]));
+    json_object_object_add(cd, "format", json_object_new_string(cols[i][2]));
+    json_object_object_add(cd, "description",
+                           json_object_new_string(cols[i][3]));
+    json_object_object_add(cd, "priority", json_object_new_int(0));
+    json_object_array_add(defs, cd);
+  }
+  json_object_object_add(t, "columnDefinitions", defs);
+  json_object *cells = json_object_new_array();
+  json_object *name = kube_json_get(sc, "metadata.name");
+  json_object_array_add(cells, json_object_get(name));
+  json_object_array_add(cells,
+                        json_object_get(kube_json_get(sc, "spec.replicas")));
+  json_object_array_add(cells,
+                        json_object_get(kube_json_get(sc, "status.replicas")));
+  json_object *row = json_object_new_object();
+  json_object_object_add(row, "cells", cells);
+  as_table_row_object(row, sc, as_table_include_mode(r));
+  json_object *rows = json_object_new_array();
+  json_object_array_add(rows, row);
+  json_object_object_add(t, "rows", rows);
+  json_object_put(sc);
+  return t;
+}
+
 static void handle_scale(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
@@ -163,7 +213,8 @@ static void handle_scale(struct req *r) {
   }
   if (r->method == M_GET) {
     kube_store_record_unref(rec);
-    as_reply_json(r, 200, scale_transform(r, obj));
+    json_object *sc = scale_transform(r, obj);
+    as_reply_json(r, 200, as_accept_table(r) ? scale_table(r, sc) : sc);
     return;
   }
   json_object *scale = NULL;
