@@ -10,7 +10,8 @@
 # words, the events' field paths, never restarted, changed names refused
 # (422); a kubed restart adopts them; the debug containers are killed
 # with the pod (deleted, or ended with restartPolicy Never); `debug
-# --copy-to` and `debug node/NAME`.
+# --copy-to` and `debug node/NAME`; then `kube debug` (pod, -it
+# --target, node/NAME).
 #   test-debug.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -196,11 +197,45 @@ sec_node() {
     K delete pod "$p" --grace-period=1 --wait=false >/dev/null 2>&1
 }
 
+sec_kube() {
+    # the same through kube debug
+    apply "$(pod kweb "  containers:
+  - {name: app, image: $IMG, command: [sh, -c, 'echo app-up; exec sleep 1000000']}")"
+    wait_until 60 ready_all kweb || { bad "kweb Ready"; return; }
+    out=$(K debug kweb --image=$IMG -c kd -- sh -c 'echo kd-out; exec sleep 1000000' 2>&1)
+    [ $? = 0 ] && wait_until 30 e_running kweb kd && ok "kube debug -c kd: running" || bad "kube debug" "$out"
+    [ "$(K exec kweb -c kd -- echo via-kube 2>&1)" = via-kube ] && ok "kube exec -c kd" || bad "kube exec kd"
+    out=$(K debug kweb --image=$IMG 2>&1)
+    dn=$(echo "$out" | sed -n 's/^Defaulting debug container name to \(debugger-[a-z0-9]*\)\.$/\1/p')
+    [ -n "$dn" ] && wait_until 30 e_terminated kweb "$dn" &&
+        ok "kube debug without -c names it $dn (the image's shell ends at once without stdin)" ||
+        bad "kube debug default name" "$out" "$(jp pod/kweb '{.status.ephemeralContainerStatuses}')"
+    out=$(C X=1 $PTY 60 'try pressing enter=>\r' '# =>ps -o args; echo mark-$((6*7))\r' \
+        'mark-42=>exit\r' -- "$KUBE" debug -it kweb --image=$IMG --target=app -c kt -- sh 2>&1)
+    rc=$?
+    [ $rc = 0 ] && echo "$out" | grep -q mark-42 && echo "$out" | grep -q 'sleep 1000000' &&
+        ok "kube debug -it --target=app: a shell on a terminal in app's PID namespace" || bad "kube debug -it" "rc $rc" "$out"
+    echo "$out" | grep -q "Session ended, the ephemeral container will not be restarted" &&
+        ok "... and kubectl's farewell" || bad "session ended" "$out"
+    out=$(K debug kweb --image=$IMG -c kd -- true 2>&1)
+    [ $? != 0 ] && echo "$out" | grep -q 'container kd already exists in the pod' &&
+        ok "kube debug with a name the pod uses: refused" || bad "kube debug dup" "$out"
+    out=$(K debug kweb --image=$IMG -c kbad --target=nosuch 2>&1)
+    [ $? != 0 ] && echo "$out" | grep -q 'targetContainerName: Not found: "nosuch"' &&
+        ok "kube debug --target=nosuch: the server's 422" || bad "kube debug bad target" "$out"
+    out=$(K debug node/$NODE --image=$IMG -- sh -c 'test -d /host/proc && echo host-root-ok' 2>&1)
+    p=$(echo "$out" | sed -n 's/^Creating debugging pod \([^ ]*\) with container debugger on node .*/\1/p')
+    [ -n "$p" ] && wait_until 60 phase_is "$p" Succeeded && K logs "$p" 2>&1 | grep -q host-root-ok &&
+        ok "kube debug node/$NODE: a pod in the node's namespaces with its root at /host" ||
+        bad "kube debug node" "$out" "$(jp pod/$p '{.status}')"
+    K delete pod kweb "$p" --grace-period=1 --wait=false >/dev/null 2>&1
+}
+
 setup_netns || { echo "cannot create network namespace"; exit 1; }
 out=$(load_images) || bad "images" "$out"
 start_kubed || { bad "kubed starts and its node gets Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 ok "kubed starts and its node gets Ready"
-sections=${*:-plain target restart end copy node}
+sections=${*:-plain target restart end copy node kube}
 for s in $sections; do
     echo "# $s"
     sec_$s
