@@ -6,6 +6,7 @@ them (only spec.ephemeralContainers moves), its validation with field
 paths (added, never changed or removed; no ports, probes, resources,
 lifecycle; unique names; targetContainerName names a container; not on
 create, not in templates, not on static pods), RBAC on the subresource,
+PodSecurity's verdict on the debug container,
 and the real kubectl 1.32 `debug` (the patch it sends) when present.
 
 usage: test_ephemeral.py KUBED"""
@@ -321,6 +322,30 @@ def check_rbac(k, t, tmp):
             "update is a verb of its own", repr(r))
 
 
+def check_pod_security(k, t):
+    """PodSecurity judges a debug container by the namespace's level."""
+    k.request("POST", "/api/v1/namespaces", {
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "strict", "labels": {
+            "pod-security.kubernetes.io/enforce": "restricted"}}})
+    good = {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}
+    p = pod("sp", ns="strict")
+    p["spec"]["containers"][0]["securityContext"] = good
+    r = k.request("POST", "/api/v1/namespaces/strict/pods", p)
+    t.check(r.status == 201, "a restricted pod", repr(r))
+    sub = "/api/v1/namespaces/strict/pods/sp/ephemeralcontainers"
+    r = k.request("PATCH", sub, add_patch(ec("loose")), ctype=SMP)
+    t.check(r.status == 403 and r.json().get("message", "").startswith(
+        'pods "sp" is forbidden: violates PodSecurity "restricted:latest": ')
+        and 'container "loose" must set' in r.json().get("message", ""),
+        "PodSecurity refuses a debug container below the level", repr(r))
+    r = k.request("PATCH", sub, add_patch(ec("tight", securityContext=good)),
+                  ctype=SMP)
+    t.check(r.status == 200, "... and admits one that meets it", repr(r))
+
+
 def check_kubectl(k, t):
     if not os.access(KUBECTL, os.X_OK):
         print("note: %s missing, kubectl debug not checked" % KUBECTL)
@@ -379,6 +404,7 @@ def main():
         check_updates(k, t)
         check_bad_inputs(k, t)
         check_rbac(k, t, tmp)
+        check_pod_security(k, t)
         check_kubectl(k, t)
         t.check(k.stop() == 0, "SIGTERM exits 0")
     finally:
