@@ -355,7 +355,8 @@ KUBE_EXPORT char *kube_generate_debug_patch(const kube_object_t *pod,
   json_object *patch = json_object_new_object();
   json_object_object_add(patch, "spec", pspec);
   char *text = strdup(
-      json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN));
+      json_object_to_json_string_ext(
+          patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(patch);
   if (!text || !(*name = strdup(cn))) {
     free(text);
