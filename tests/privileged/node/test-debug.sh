@@ -205,6 +205,10 @@ sec_kube() {
     out=$(K debug kweb --image=$IMG -c kd -- sh -c 'echo kd-out; exec sleep 1000000' 2>&1)
     [ $? = 0 ] && wait_until 30 e_running kweb kd && ok "kube debug -c kd: running" || bad "kube debug" "$out"
     [ "$(K exec kweb -c kd -- echo via-kube 2>&1)" = via-kube ] && ok "kube exec -c kd" || bad "kube exec kd"
+    a=$(KC describe pod kweb 2>&1 | sed -n '/^Ephemeral Containers:/,/^Conditions:/p' | grep -v -e Started -e Age)
+    b=$(K describe pod kweb 2>&1 | sed -n '/^Ephemeral Containers:/,/^Conditions:/p' | grep -v -e Started -e Age)
+    [ -n "$a" ] && [ "$a" = "$b" ] && echo "$a" | grep -q '^  kd:' &&
+        ok "kube describe pod: the Ephemeral Containers section as kubectl's" || bad "describe" "$a" "---" "$b"
     out=$(K debug kweb --image=$IMG 2>&1)
     dn=$(echo "$out" | sed -n 's/^Defaulting debug container name to \(debugger-[a-z0-9]*\)\.$/\1/p')
     [ -n "$dn" ] && wait_until 30 e_terminated kweb "$dn" &&
