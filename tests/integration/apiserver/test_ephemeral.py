@@ -6,7 +6,7 @@ them (only spec.ephemeralContainers moves), its validation with field
 paths (added, never changed or removed; no ports, probes, resources,
 lifecycle; unique names; targetContainerName names a container; not on
 create, not in templates, not on static pods), RBAC on the subresource,
-PodSecurity's verdict on the debug container,
+PodSecurity's verdict on the debug container, the Python client,
 and the real kubectl 1.32 `debug` (the patch it sends) when present.
 
 usage: test_ephemeral.py KUBED"""
@@ -346,6 +346,40 @@ def check_pod_security(k, t):
     t.check(r.status == 200, "... and admits one that meets it", repr(r))
 
 
+def check_python_client(k, t):
+    """The Python client's read/patch/replace_namespaced_pod_
+    ephemeralcontainers (python3-kubernetes, when installed)."""
+    try:
+        from kubernetes import client, config
+    except ImportError:
+        print("note: python3-kubernetes missing, its client not checked")
+        return
+    api = client.CoreV1Api(config.new_client_from_config(
+        os.path.join(k.data, "kubeconfig.yaml")))
+    p = api.read_namespaced_pod_ephemeralcontainers("web", "default")
+    n = len(p.spec.ephemeral_containers or [])
+    p = api.patch_namespaced_pod_ephemeralcontainers("web", "default", {
+        "spec": {"ephemeralContainers": [ec("py1", stdin=True)]}})
+    names = [c.name for c in p.spec.ephemeral_containers]
+    t.check("py1" in names and len(names) == n + 1,
+            "python client: patch adds py1", repr(names))
+    p.spec.ephemeral_containers.append(client.V1EphemeralContainer(
+        name="py2", image="busybox"))
+    p = api.replace_namespaced_pod_ephemeralcontainers("web", "default", p)
+    t.check([c.name for c in p.spec.ephemeral_containers][-1] == "py2",
+            "python client: replace adds py2")
+    p.spec.ephemeral_containers[-1].image = "alpine"
+    try:
+        api.replace_namespaced_pod_ephemeralcontainers("web", "default", p)
+        t.check(False, "python client: changing py2 refused")
+    except client.exceptions.ApiException as e:
+        body = json.loads(e.body)
+        t.check(e.status == 422 and body["details"]["causes"][0]["field"] ==
+                "spec.ephemeralContainers",
+                "python client: changing py2 is a 422 at "
+                "spec.ephemeralContainers", e.body)
+
+
 def check_kubectl(k, t):
     if not os.access(KUBECTL, os.X_OK):
         print("note: %s missing, kubectl debug not checked" % KUBECTL)
@@ -405,6 +439,7 @@ def main():
         check_bad_inputs(k, t)
         check_rbac(k, t, tmp)
         check_pod_security(k, t)
+        check_python_client(k, t)
         check_kubectl(k, t)
         t.check(k.stop() == 0, "SIGTERM exits 0")
     finally:
