@@ -78,6 +78,14 @@ sec_plain() {
     echo "$evs" | grep -q '^Created spec.ephemeralContainers{dbg}: Created container: dbg$' &&
         echo "$evs" | grep -q '^Started spec.ephemeralContainers{dbg}: Started container dbg$' &&
         ok "Created/Started events with fieldPath spec.ephemeralContainers{dbg}" || bad "events" "$evs"
+    # --profile=sysadmin: a privileged debug container (here: it may add
+    # an address to the pod's loopback)
+    KC debug web --profile=sysadmin --image=$IMG -c priv -- sh -c \
+        'ip addr add 10.254.254.254/32 dev lo && echo priv-ok; exec sleep 1000000' >/dev/null 2>&1
+    wait_until 30 sh -c "ip netns exec $NS '$KUBECTL' logs web -c priv 2>&1 | grep -q priv-ok" &&
+        KC exec web -c app -- ip addr show lo 2>&1 | grep -q 10.254.254.254 &&
+        ok "--profile=sysadmin: privileged, in the pod's network namespace" ||
+        bad "sysadmin profile" "$(KC logs web -c priv 2>&1)" "$(jp pod/web '{.status.ephemeralContainerStatuses}')"
     # changing it is refused
     out=$(KC patch pod web --subresource=ephemeralcontainers --type=json \
         -p '[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"other"}]' 2>&1)
