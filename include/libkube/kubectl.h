@@ -343,6 +343,35 @@ kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
                                         kube_error_t *err);
 /* A Namespace. */
 kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
+
+/* What `kubectl debug` adds (its legacy profile): one debug container. */
+typedef struct kube_debug_options {
+  size_t struct_size;        /* sizeof(kube_debug_options_t) */
+  const char *container;     /* NULL: "debugger-XXXXX", unused in the pod */
+  const char *image;         /* required */
+  const char *target;        /* targetContainerName (ephemeral), or NULL */
+  const char *const *env;    /* "K=V", NULL-terminated, or NULL */
+  const char *const *args;   /* NULL-terminated, or NULL: the image's */
+  bool args_only;            /* args are the args, not the command */
+  bool stdin_, tty;          /* -i, -t */
+  const char *image_pull_policy; /* NULL: the server's default */
+} kube_debug_options_t;
+
+/* The strategic merge patch of pods/ephemeralcontainers that adds the
+ * ephemeral container `kubectl debug POD --image=...` adds to `pod`
+ * (borrowed; its ephemeral containers stay, in their order).  Owned
+ * JSON text; *name (owned) is the new container's name.  BadRequest
+ * without an image, for a bad env item, or a name the pod uses. */
+char *kube_generate_debug_patch(const kube_object_t *pod,
+                                const kube_debug_options_t *o, char **name,
+                                kube_error_t *err);
+/* The pod `kubectl debug node/NODE` creates: "node-debugger-NODE-XXXXX"
+ * bound to the node, in its network, PID and IPC namespaces, the node's
+ * root file system at /host, tolerating every taint, restartPolicy
+ * Never.  Owned. */
+kube_object_t *kube_generate_node_debug_pod(const char *node,
+                                            const kube_debug_options_t *o,
+                                            kube_error_t *err);
 /* A policy/v1 PodDisruptionBudget as `kubectl create poddisruptionbudget
  * NAME --selector=S --min-available=N|N% (or --max-unavailable)`: the
  * selector as metav1.ParseToLabelSelector makes it, the count an integer

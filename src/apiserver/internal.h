@@ -446,7 +446,9 @@ void as_handle_patch(struct req *r);
  * is the new state of the object whose stored record is `old` (borrowed,
  * may be NULL for create).  `status_only`: keep everything but status
  * from old; `main_only`: keep old status. */
-enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL };
+/* WRITE_EPHEMERAL: pods/ephemeralcontainers, where only
+ * spec.ephemeralContainers moves. */
+enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL, WRITE_EPHEMERAL };
 void as_write_update(struct req *r, const kube_kind_t *k,
                      const kube_store_record_t *old, json_object *obj,
                      enum write_mode mode, int reply_code);

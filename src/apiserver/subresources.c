@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Subresources: status, scale (autoscaling/v1 Scale), binding; eviction
+/* Subresources: status, scale (autoscaling/v1 Scale), binding,
+ * ephemeralcontainers; eviction
  * (eviction.c); log, exec, attach and portforward go to the pod's node
  * (pod-stream.c). */
 #include <time.h>
@@ -19,21 +20,27 @@ static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
   return rec;
 }
 
-/* ---- status ---- */
+/* ---- status, ephemeralcontainers ---- */
 
-static void handle_status(struct req *r) {
+/* A subresource that is the object itself, of which an update or a patch
+ * moves one part: status, or (pods/ephemeralcontainers) a pod's
+ * spec.ephemeralContainers, validated as kube-apiserver's
+ * ValidatePodEphemeralContainersUpdate (added, never changed or
+ * removed). */
+static void handle_part(struct req *r, enum write_mode mode) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (r->method == M_GET) {
     as_handle_get(r);
     return;
   }
   if (r->method == M_PATCH) {
-    as_handle_patch_mode(r, WRITE_STATUS);
+    as_handle_patch_mode(r, mode);
     return;
   }
   if (r->method != M_PUT) {
     as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                    "method %s is not allowed on status", r->method_str);
+                    "method %s is not allowed on %s", r->method_str,
+                    r->rt.sub);
     return;
   }
   json_object *obj = as_decode_body(r, &err);
@@ -47,7 +54,7 @@ static void handle_status(struct req *r) {
     as_reply_error(r, &err);
     return;
   }
-  as_write_update(r, r->rt.kind, rec, obj, WRITE_STATUS, 200);
+  as_write_update(r, r->rt.kind, rec, obj, mode, 200);
   kube_store_record_unref(rec);
 }
 
@@ -403,13 +410,15 @@ void as_handle_subresource(struct req *r) {
   /* A CSR's approval is its status conditions (kubectl certificate
    * approve). */
   if (streq(sub, "status") || streq(sub, "approval"))
-    handle_status(r);
+    handle_part(r, WRITE_STATUS);
   else if (streq(sub, "scale"))
     handle_scale(r);
   else if (streq(sub, "binding"))
     handle_binding(r);
   else if (streq(sub, "eviction"))
     as_handle_eviction(r);
+  else if (streq(sub, "ephemeralcontainers"))
+    handle_part(r, WRITE_EPHEMERAL);
   else if (streq(sub, "log") || streq(sub, "exec") || streq(sub, "attach") ||
            streq(sub, "portforward"))
     as_handle_pod_stream(r);
