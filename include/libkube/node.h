@@ -500,7 +500,9 @@ int kube_node_log_options_parse(const char *(*param)(void *arg,
  * registers a real Node (capacity from the options; the kubelet's labels;
  * conditions Ready, MemoryPressure, DiskPressure, PIDPressure with the
  * kubelet's reasons and messages) and renews its Lease in kube-node-lease
- * every quarter of lease_duration_seconds; its status is written again when the API's
+ * every quarter of lease_duration_seconds.  Ready is True once the Node
+ * has a spec.podCIDR (before, False with the kubelet's "container runtime
+ * network not ready" message: pods could get no address); its status is written again when the API's
  * copy differs from what the node reports (after the node lifecycle
  * controller marked it Unknown) and at least every 5 minutes.
  *

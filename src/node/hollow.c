@@ -34,7 +34,8 @@ struct hnode {
   kube_timer_t *timer;
   kube_event_recorder_t *rec; /* created on the first event */
   bool registered, registering, lease_exists, lease_inflight;
-  bool status_inflight, down, ready_reported;
+  bool status_inflight, down;
+  int reported; /* the Ready status last written: 0 none, 1 True, 2 False */
   time_t last_status;
   char *own_cidr;  /* from options.pod_cidr, or NULL */
   uint32_t net;    /* the pod CIDR in use (bits 0: none yet) */
@@ -157,8 +158,17 @@ static void add_condition(json_object *arr, const char *type,
   json_object_array_add(arr, c);
 }
 
-/* The status patch: what a healthy kubelet reports. */
-static char *status_patch(struct hnode *n) {
+static bool node_cidr(struct hnode *n);
+static void status_write(struct hnode *n);
+
+#define NETWORK_NOT_READY                                                      \
+  "container runtime network not ready: NetworkReady=false "                  \
+  "reason:NetworkPluginNotReady message:the node has no pod CIDR "            \
+  "(spec.podCIDR) yet"
+
+/* The status patch: what a kubelet reports, Ready once the node has a pod
+ * CIDR (before, its network is not ready: pods could get no address). */
+static char *status_patch(struct hnode *n, bool ready) {
   kube_node_hollow_t *h = n->h;
   char now[40], id[40];
   kube_time_format(time(NULL), now, sizeof now);
@@ -172,8 +182,10 @@ static char *status_patch(struct hnode *n) {
                 "kubelet has no disk pressure", now);
   add_condition(conds, "PIDPressure", "False", "KubeletHasSufficientPID",
                 "kubelet has sufficient PID available", now);
-  add_condition(conds, "Ready", "True", "KubeletReady",
-                "kubelet is posting ready status", now);
+  add_condition(conds, "Ready", ready ? "True" : "False",
+                ready ? "KubeletReady" : "KubeletNotReady",
+                ready ? "kubelet is posting ready status" : NETWORK_NOT_READY,
+                now);
   json_object_object_add(st, "conditions", conds);
   json_object *addrs = json_object_new_array(), *hn = json_object_new_object();
   add_str(hn, "type", "Hostname");
@@ -206,9 +218,17 @@ static char *status_patch(struct hnode *n) {
   return text;
 }
 
+struct status_write {
+  struct hnode *n;
+  bool ready;
+};
+
 static void status_written(const kube_object_t *res, const kube_error_t *err,
                            void *arg) {
-  struct hnode *n = arg;
+  struct status_write *w = arg;
+  struct hnode *n = w->n;
+  bool ready = w->ready;
+  free(w);
   n->status_inflight = false;
   if (err) {
     n->h->stats.write_failures++;
@@ -218,22 +238,32 @@ static void status_written(const kube_object_t *res, const kube_error_t *err,
     return;
   }
   n->last_status = time(NULL);
-  if (!n->ready_reported) {
+  if (n->reported != (ready ? 1 : 2) && (ready || n->reported == 1)) {
     char msg[400];
-    snprintf(msg, sizeof msg, "Node %s status is now: NodeReady", n->name);
-    node_event(n, "NodeReady", msg);
-    n->ready_reported = true;
+    snprintf(msg, sizeof msg, "Node %s status is now: %s", n->name,
+             ready ? "NodeReady" : "NodeNotReady");
+    node_event(n, ready ? "NodeReady" : "NodeNotReady", msg);
   }
+  n->reported = ready ? 1 : 2;
+  if (ready != node_cidr(n) && !n->down && !n->h->draining)
+    status_write(n); /* the pod CIDR came meanwhile */
 }
 
 static void status_write(struct hnode *n) {
   if (n->status_inflight || !n->registered)
     return;
-  cleanup_free char *patch = status_patch(n);
+  struct status_write *w = calloc(1, sizeof *w);
+  if (!w)
+    return;
+  w->n = n;
+  w->ready = node_cidr(n);
+  cleanup_free char *patch = status_patch(n, w->ready);
   n->status_inflight =
       patch && kube_writer_patch(n->h->w, kube_kind_by_kind("v1", "Node"), NULL,
                                  n->name, "status", KUBE_PATCH_MERGE, patch,
-                                 NULL, status_written, n, NULL) == 0;
+                                 NULL, status_written, w, NULL) == 0;
+  if (!n->status_inflight)
+    free(w);
 }
 
 static json_object *node_labels(struct hnode *n) {
@@ -271,7 +301,7 @@ static void registered(const kube_object_t *res, const kube_error_t *err,
     log_debug("hollow node %s: registered", n->name);
     node_event(n, "Starting", "Starting kubelet.");
   }
-  n->ready_reported = false;
+  n->reported = 0;
   status_write(n);
 }
 
@@ -380,8 +410,9 @@ static void lease_write(struct hnode *n) {
   n->lease_inflight = rc == 0;
 }
 
-/* True when the API's copy of the Node says Ready=True. */
-static bool api_ready(const kube_object_t *node) {
+/* The status of the Ready condition of the API's copy of the Node ("" when
+ * none). */
+static const char *api_ready(const kube_object_t *node) {
   json_object *conds =
       kube_json_get(kube_object_json(node), "status.conditions");
   for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
@@ -389,9 +420,9 @@ static bool api_ready(const kube_object_t *node) {
     const char *t = kube_json_get_string(c, "type");
     const char *s = kube_json_get_string(c, "status");
     if (t && s && streq(t, "Ready"))
-      return streq(s, "True");
+      return s;
   }
-  return false;
+  return "";
 }
 
 /* Every lease interval: the Lease; the Node registered again when it was
@@ -419,14 +450,11 @@ static void tick(void *arg) {
     }
     return;
   }
-  if (!api_ready(node)) {
-    if (n->ready_reported && time(NULL) - n->last_status > 2)
-      n->ready_reported = false; /* NodeReady again once written */
-    if (!n->ready_reported)
-      status_write(n);
-  } else if (time(NULL) - n->last_status >= STATUS_REPORT_S) {
+  /* A write's echo may not have reached the cache yet: a second later. */
+  const char *want = node_cidr(n) ? "True" : "False";
+  if ((!streq(api_ready(node), want) && time(NULL) - n->last_status >= 1) ||
+      time(NULL) - n->last_status >= STATUS_REPORT_S)
     status_write(n);
-  }
 }
 
 /* ---- pod IPs ------------------------------------------------------------- */
@@ -808,13 +836,18 @@ static void enqueue_node_pods(struct hnode *n) {
   free(keys);
 }
 
-/* A node whose spec.podCIDR arrived: its waiting pods go on at once. */
+/* A node whose spec.podCIDR arrived: Ready now, and its waiting pods go
+ * on at once. */
 static void map_node(kube_controller_t *c, const char *key,
                      const kube_object_t *obj, void *arg) {
   kube_node_hollow_t *h = arg;
   struct hnode *n = node_by_name(h, key);
-  if (n && n->bits == 0 && kube_object_get_string(obj, "spec.podCIDR"))
+  if (n && n->bits == 0 && kube_object_get_string(obj, "spec.podCIDR") &&
+      node_cidr(n)) {
     enqueue_node_pods(n);
+    if (n->reported != 1 && !n->down && !h->draining)
+      status_write(n);
+  }
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -1114,7 +1147,7 @@ KUBE_EXPORT int kube_node_hollow_set_down(kube_node_hollow_t *h,
     kube_timer_disarm(n->timer);
     return 0;
   }
-  n->ready_reported = false;
+  n->reported = 0;
   if (h->started && !h->draining)
     kube_timer_arm(n->timer, 0);
   enqueue_node_pods(n);
