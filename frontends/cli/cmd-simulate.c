@@ -22,6 +22,13 @@
 
 #define POLL_MS 100
 
+/* How often the pods are looked at: a LIST of every pod runs on the
+ * cluster's loop, so it takes longer between looks at large workloads
+ * (100 ms + 0.2 ms per pod). */
+static int poll_ms(size_t pods) {
+  return POLL_MS + (int)(pods / 5);
+}
+
 struct sim_pod {
   char *ns, *name, *node, *phase, *why;
   int64_t cpu_milli, memory;
@@ -152,12 +159,18 @@ static void sim_clear(struct sim *s) {
   s->n = 0;
 }
 
+static int cmp_pod(const void *a, const void *b) {
+  const struct sim_pod *x = a, *y = b;
+  int c = strcmp(x->ns, y->ns);
+  return c ? c : strcmp(x->name, y->name);
+}
+
+/* s->pods is sorted (observe sorts each look). */
 static struct sim_pod *find_pod(struct sim *s, const char *ns,
                                 const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (streq(s->pods[i].ns, ns) && streq(s->pods[i].name, name))
-      return &s->pods[i];
-  return NULL;
+  struct sim_pod key = {.ns = (char *)ns, .name = (char *)name};
+  return s->n ? bsearch(&key, s->pods, s->n, sizeof *s->pods, cmp_pod)
+              : NULL;
 }
 
 /* The pod's requests as the scheduler counts them. */
@@ -211,8 +224,13 @@ static bool observe(kube_client_t *c, struct sim *s, double t0) {
         p->why = jstr(cd, "message") ? strdup(jstr(cd, "message")) : NULL;
       }
     }
-    requests(pod, p);
     struct sim_pod *old = find_pod(s, p->ns, p->name);
+    if (old) { /* a pod's requests do not change */
+      p->cpu_milli = old->cpu_milli;
+      p->memory = old->memory;
+    } else {
+      requests(pod, p);
+    }
     p->bound_s = old && old->bound_s >= 0 ? old->bound_s
                  : p->node                ? now_s() - t0
                                           : -1;
@@ -224,6 +242,8 @@ static bool observe(kube_client_t *c, struct sim *s, double t0) {
       settled = false;
   }
   json_object_put(l);
+  if (next.n)
+    qsort(next.pods, next.n, sizeof *next.pods, cmp_pod);
   sim_clear(s);
   *s = next;
   return settled;
@@ -297,14 +317,8 @@ struct node_row {
   int64_t cpu, mem;
 };
 
-static int cmp_pod(const void *a, const void *b) {
-  const struct sim_pod *x = a, *y = b;
-  int c = strcmp(x->ns, y->ns);
-  return c ? c : strcmp(x->name, y->name);
-}
-
 static int report(struct sim *s, unsigned nodes, const char *prefix,
-                  const kube_resource_list_t *size) {
+                  const kube_resource_list_t *size, int every_ms) {
   qsort(s->pods, s->n, sizeof *s->pods, cmp_pod);
   struct table t = {.cols = 7};
   cell(&t, "NAMESPACE");
@@ -398,7 +412,7 @@ static int report(struct sim *s, unsigned nodes, const char *prefix,
            nodes, lb);
   printf("placed pods: the last scheduled %s and Running %s after the "
          "manifests were\ncreated (observed every %d ms)\n",
-         tb, tr, POLL_MS);
+         tb, tr, every_ms);
   return unsched ? 3 : 0;
 }
 
@@ -516,6 +530,11 @@ int cmd_simulate(int argc, char **argv) {
                               .data_dir = dir,
                               .listen = listen,
                               .store = "memory",
+                              /* a pod CIDR for every node: 65,536 blocks
+                               * of /24, 131,072 of /25 (110 pods fit) */
+                              .cluster_cidr = "10.0.0.0/8",
+                              .node_cidr_mask_size = f.nodes > 65536 ? 25 : 24,
+                              .service_cidr = "172.20.0.0/16",
                               .scheduler_config = f.sched_config,
                               .no_leader_elect = true,
                               .no_registry = true,
@@ -569,13 +588,13 @@ int cmd_simulate(int argc, char **argv) {
     last_n = s.n;
     if (calm >= 3 && now_s() - t0 > 1.0)
       break;
-    usleep(POLL_MS * 1000);
+    usleep((useconds_t)poll_ms(s.n) * 1000);
   }
   if (calm < 3)
     fprintf(stderr, "warning: the pods had not settled after %llds; the "
                     "report shows them as they were\n",
             (long long)f.timeout);
-  rc = report(&s, (unsigned)f.nodes, "hollow-node-", &size);
+  rc = report(&s, (unsigned)f.nodes, "hollow-node-", &size, poll_ms(s.n));
   sim_clear(&s);
 out:
   kube_client_free(c);

@@ -106,7 +106,9 @@ static void usage(FILE *f) {
       "  --no-dns                do not run the cluster DNS\n"
       "  --hollow-nodes N        also run N hollow nodes (hollow-node-0 ..):\n"
       "                          Nodes with Leases whose pods go Running\n"
-      "                          without containers (as kubemark's)\n"
+      "                          without containers (as kubemark's); each\n"
+      "                          needs a pod CIDR: more than 256 need a\n"
+      "                          larger --cluster-cidr\n"
       "  --hollow-node-size SPEC their capacity, cpu=4,memory=16Gi,pods=110,\n"
       "                          ephemeral-storage=100Gi (default)\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
