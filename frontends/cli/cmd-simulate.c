@@ -496,6 +496,7 @@ int cmd_simulate(int argc, char **argv) {
   int npos = 0;
   if (cli_parse(argc, argv, flags, &pos, &npos, NULL) < 0)
     return 1;
+  cleanup_free const char **files_v = f.files.v;
   if (f.help) {
     usage();
     return 0;
@@ -541,7 +542,9 @@ int cmd_simulate(int argc, char **argv) {
                               .no_dashboard = true,
                               .no_dns = true,
                               .hollow = &ho};
-  kube_log_set_level(KUBE_LOG_WARNING);
+  /* The cluster's own warnings (a node lifecycle controller seeing nodes
+   * that just registered not Ready yet) are no news for the user. */
+  kube_log_set_level(KUBE_LOG_ERROR);
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   kube_server_t *srv = kube_server_new(&so, &err);
   kube_client_t *c = NULL;
