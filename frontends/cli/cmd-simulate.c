@@ -317,8 +317,14 @@ struct node_row {
   int64_t cpu, mem;
 };
 
-static int report(struct sim *s, unsigned nodes, const char *prefix,
-                  const kube_resource_list_t *size, int every_ms) {
+struct outcome {
+  size_t unschedulable, used; /* pods without a node; nodes with pods */
+  long long lower_bound;      /* nodes the requests need at least */
+};
+
+static void report(struct sim *s, unsigned nodes, const char *prefix,
+                   const kube_resource_list_t *size, int every_ms,
+                   struct outcome *out) {
   qsort(s->pods, s->n, sizeof *s->pods, cmp_pod);
   struct table t = {.cols = 7};
   cell(&t, "NAMESPACE");
@@ -402,18 +408,38 @@ static int report(struct sim *s, unsigned nodes, const char *prefix,
          s->n, s->n - unsched, used, nodes, unsched);
   if (unsched)
     printf("unschedulable: %s\n", why ? why : "(no reason given)");
-  if (!unsched)
-    printf("nodes needed: %zu (the scheduler's placement); lower bound "
-           "from requests: %.0f\n",
-           used, lb);
-  else
-    printf("nodes needed: more than %u (lower bound from requests: %.0f); "
-           "run again with more --nodes\n",
-           nodes, lb);
   printf("placed pods: the last scheduled %s and Running %s after the "
          "manifests were\ncreated (observed every %d ms)\n",
          tb, tr, every_ms);
-  return unsched ? 3 : 0;
+  out->unschedulable = unsched;
+  out->used = used;
+  out->lower_bound = (long long)lb;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Pods without a node and nodes with pods (quiet runs). */
+static void tally(const struct sim *s, struct outcome *out) {
+  out->unschedulable = out->used = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const struct sim_pod *p = &s->pods[i];
+    if (!p->node) {
+      out->unschedulable++;
+      continue;
+    }
+  }
+  const char **v = calloc(s->n ? s->n : 1, sizeof *v);
+  size_t n = 0;
+  for (size_t i = 0; v && i < s->n; i++)
+    if (s->pods[i].node)
+      v[n++] = s->pods[i].node;
+  if (v && n)
+    qsort(v, n, sizeof *v, cmp_str);
+  for (size_t i = 0; v && i < n; i++)
+    out->used += i == 0 || !streq(v[i], v[i - 1]);
+  free(v);
 }
 
 /* ---- the command --------------------------------------------------------- */
@@ -436,7 +462,11 @@ static void usage(void) {
          "  -R, --recursive            directories recursively\n"
          "  --scheduler-config FILE    scheduler settings (kubed server's)\n"
          "  --timeout SECONDS          how long to wait for the pods to "
-         "settle (default 120)\n\n"
+         "settle (default 120)\n"
+         "  --search=false             when pods do not fit, do not run "
+         "again on more\n"
+         "                             nodes to find how many the workload "
+         "needs\n\n"
          "Exit status: 0 when every pod was placed, 3 when some did not "
          "fit.\n");
 }
@@ -445,7 +475,7 @@ struct sim_flags {
   int64_t nodes, timeout;
   const char *size, *sched_config;
   struct cli_strv files;
-  bool recursive, help;
+  bool recursive, help, search;
 };
 
 /* The node size as the scheduler sees it (for the report). */
@@ -481,8 +511,127 @@ static int parse_size(const char *spec, kube_resource_list_t *out) {
   return 0;
 }
 
+/* One throw-away cluster of `nodes` hollow nodes with the manifests in
+ * it, until the pods settled: *s is what was seen last.  0, or 1 after
+ * printing what failed. */
+static int run_cluster(const struct sim_flags *f, kube_manifest_t *m,
+                       long long nodes, struct sim *s, bool quiet) {
+  char dir[] = "/tmp/kube-simulate-XXXXXX", sock[600];
+  if (!mkdtemp(dir))
+    return cli_fail("cannot create a temporary directory: %m");
+  snprintf(sock, sizeof sock, "unix:%s/kubed.sock", dir);
+  const char *listen[] = {sock, NULL};
+  kube_node_hollow_options_t ho = {.struct_size = sizeof ho,
+                                   .count = (unsigned)nodes,
+                                   .size = f->size};
+  kube_server_options_t so = {.struct_size = sizeof so,
+                              .data_dir = dir,
+                              .listen = listen,
+                              .store = "memory",
+                              /* a pod CIDR for every node: 65,536 blocks
+                               * of /24, 131,072 of /25 (110 pods fit) */
+                              .cluster_cidr = "10.0.0.0/8",
+                              .node_cidr_mask_size = nodes > 65536 ? 25 : 24,
+                              .service_cidr = "172.20.0.0/16",
+                              .scheduler_config = f->sched_config,
+                              .no_leader_elect = true,
+                              .no_registry = true,
+                              .no_dashboard = true,
+                              .no_dns = true,
+                              .hollow = &ho};
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  kube_server_t *srv = kube_server_new(&so, &err);
+  kube_client_t *c = NULL;
+  pthread_t th;
+  bool running = false;
+  int rc = 1;
+  if (!srv) {
+    cli_fail("simulated cluster: %s", err.message);
+    goto out;
+  }
+  kube_transport_t tp;
+  kube_server_transport(srv, &tp);
+  kube_client_options_t co = {.struct_size = sizeof co, .timeout_ms = 30000};
+  if (!(c = kube_client_new_transport(kube_server_loop(srv), &tp, &co, &err))) {
+    cli_report(&err);
+    goto out;
+  }
+  if (pthread_create(&th, NULL, run_server, srv) != 0) {
+    cli_fail("cannot start a thread");
+    goto out;
+  }
+  running = true;
+  double t0 = now_s();
+  while (ready_nodes(c) < (size_t)nodes && now_s() - t0 < f->timeout)
+    usleep(POLL_MS * 1000);
+  if (ready_nodes(c) < (size_t)nodes) {
+    cli_fail("the %lld hollow nodes were not Ready after %llds", nodes,
+             (long long)f->timeout);
+    goto out;
+  }
+  fprintf(stderr, "simulating %lld nodes (%s) in %s\n", nodes,
+          f->size ? f->size : "cpu=4,memory=16Gi,pods=110", dir);
+  t0 = now_s();
+  if (create_all(c, m) > 0)
+    goto out;
+  /* Settled: three looks in a row that agree (controllers create pods
+   * in steps: a Deployment, then its ReplicaSet, then the pods). */
+  int calm = 0;
+  size_t last_n = (size_t)-1;
+  while (now_s() - t0 < f->timeout) {
+    bool settled = observe(c, s, t0);
+    calm = settled && s->n == last_n ? calm + 1 : 0;
+    last_n = s->n;
+    if (calm >= 3 && now_s() - t0 > 1.0)
+      break;
+    usleep((useconds_t)poll_ms(s->n) * 1000);
+  }
+  if (calm < 3 && !quiet)
+    fprintf(stderr, "warning: the pods had not settled after %llds; the "
+                    "report shows them as they were\n",
+            (long long)f->timeout);
+  rc = 0;
+out:
+  kube_client_free(c);
+  if (running) {
+    kube_server_stop(srv);
+    pthread_join(th, NULL);
+  }
+  kube_server_free(srv);
+  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
+
+/* Some pods did not fit on --nodes: run again on more nodes (from the
+ * lower bound, doubling, at most 5 runs) and say how many the placement
+ * used once everything fitted. */
+static void search(const struct sim_flags *f, kube_manifest_t *m,
+                   const struct outcome *first) {
+  long long t = first->lower_bound + first->lower_bound / 10 + 1;
+  if (t <= f->nodes)
+    t = f->nodes * 2;
+  for (int i = 0; i < 5 && t <= 100000; i++, t *= 2) {
+    struct sim s = {0};
+    struct outcome o = {0};
+    int rc = run_cluster(f, m, t, &s, true);
+    tally(&s, &o);
+    sim_clear(&s);
+    if (rc)
+      return;
+    if (!o.unschedulable) {
+      printf("nodes needed: %zu (a second run on %lld nodes placed every "
+             "pod on %zu of them); lower bound from requests: %lld\n",
+             o.used, t, o.used, first->lower_bound);
+      return;
+    }
+  }
+  printf("nodes needed: more than %lld (some pods fit on no node of this "
+         "size?); lower bound from requests: %lld\n",
+         t / 2, first->lower_bound);
+}
+
 int cmd_simulate(int argc, char **argv) {
-  struct sim_flags f = {.nodes = 3, .timeout = 120};
+  struct sim_flags f = {.nodes = 3, .timeout = 120, .search = true};
   const struct cli_flag flags[] = {
       {"nodes", 0, CLI_INT, &f.nodes, NULL},
       {"node-size", 0, CLI_STRING, &f.size, NULL},
@@ -490,6 +639,7 @@ int cmd_simulate(int argc, char **argv) {
       {"recursive", 'R', CLI_BOOL, &f.recursive, NULL},
       {"scheduler-config", 0, CLI_STRING, &f.sched_config, NULL},
       {"timeout", 0, CLI_INT, &f.timeout, NULL},
+      {"search", 0, CLI_BOOL, &f.search, NULL},
       {"help", 'h', CLI_BOOL, &f.help, NULL},
       {NULL, 0, 0, NULL, NULL}};
   cleanup_free char **pos = NULL;
@@ -515,99 +665,32 @@ int cmd_simulate(int argc, char **argv) {
     return cli_fail("bad --node-size %s (want cpu=8,memory=32Gi,pods=110)",
                     f.size);
   kube_manifest_t m = KUBE_MANIFEST_INIT;
-  if (cli_read_files(&f.files, f.recursive, &m) < 0)
+  if (cli_read_files(&f.files, f.recursive, &m) < 0) {
+    kube_resource_list_clear(&size);
     return 1;
-  char dir[] = "/tmp/kube-simulate-XXXXXX", sock[600];
-  if (!mkdtemp(dir)) {
-    kube_manifest_clear(&m);
-    return cli_fail("cannot create a temporary directory: %m");
   }
-  snprintf(sock, sizeof sock, "unix:%s/kubed.sock", dir);
-  const char *listen[] = {sock, NULL};
-  kube_node_hollow_options_t ho = {.struct_size = sizeof ho,
-                                   .count = (unsigned)f.nodes,
-                                   .size = f.size};
-  kube_server_options_t so = {.struct_size = sizeof so,
-                              .data_dir = dir,
-                              .listen = listen,
-                              .store = "memory",
-                              /* a pod CIDR for every node: 65,536 blocks
-                               * of /24, 131,072 of /25 (110 pods fit) */
-                              .cluster_cidr = "10.0.0.0/8",
-                              .node_cidr_mask_size = f.nodes > 65536 ? 25 : 24,
-                              .service_cidr = "172.20.0.0/16",
-                              .scheduler_config = f.sched_config,
-                              .no_leader_elect = true,
-                              .no_registry = true,
-                              .no_dashboard = true,
-                              .no_dns = true,
-                              .hollow = &ho};
   /* The cluster's own warnings (a node lifecycle controller seeing nodes
    * that just registered not Ready yet) are no news for the user. */
   kube_log_set_level(KUBE_LOG_ERROR);
-  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-  kube_server_t *srv = kube_server_new(&so, &err);
-  kube_client_t *c = NULL;
-  pthread_t th;
-  bool running = false;
-  int rc = 1;
-  if (!srv) {
-    cli_fail("simulated cluster: %s", err.message);
-    goto out;
-  }
-  kube_transport_t tp;
-  kube_server_transport(srv, &tp);
-  kube_client_options_t co = {.struct_size = sizeof co, .timeout_ms = 30000};
-  if (!(c = kube_client_new_transport(kube_server_loop(srv), &tp, &co, &err))) {
-    cli_report(&err);
-    goto out;
-  }
-  if (pthread_create(&th, NULL, run_server, srv) != 0) {
-    cli_fail("cannot start a thread");
-    goto out;
-  }
-  running = true;
-  double t0 = now_s();
-  while (ready_nodes(c) < (size_t)f.nodes && now_s() - t0 < f.timeout)
-    usleep(POLL_MS * 1000);
-  if (ready_nodes(c) < (size_t)f.nodes) {
-    cli_fail("the %lld hollow nodes were not Ready after %llds",
-             (long long)f.nodes, (long long)f.timeout);
-    goto out;
-  }
-  fprintf(stderr, "simulating %lld nodes (%s) in %s\n", (long long)f.nodes,
-          f.size ? f.size : "cpu=4,memory=16Gi,pods=110", dir);
-  t0 = now_s();
-  if (create_all(c, &m) > 0)
-    goto out;
   struct sim s = {0};
-  /* Settled: three looks in a row that agree (controllers create pods
-   * in steps: a Deployment, then its ReplicaSet, then the pods). */
-  int calm = 0;
-  size_t last_n = (size_t)-1;
-  while (now_s() - t0 < f.timeout) {
-    bool settled = observe(c, &s, t0);
-    calm = settled && s.n == last_n ? calm + 1 : 0;
-    last_n = s.n;
-    if (calm >= 3 && now_s() - t0 > 1.0)
-      break;
-    usleep((useconds_t)poll_ms(s.n) * 1000);
+  struct outcome o = {0};
+  int rc = run_cluster(&f, &m, f.nodes, &s, false);
+  if (!rc) {
+    report(&s, (unsigned)f.nodes, "hollow-node-", &size, poll_ms(s.n), &o);
+    if (!o.unschedulable)
+      printf("nodes needed: %zu (the scheduler's placement); lower bound "
+             "from requests: %lld\n",
+             o.used, o.lower_bound);
+    else if (f.search)
+      search(&f, &m, &o);
+    else
+      printf("nodes needed: more than %lld; lower bound from requests: "
+             "%lld\n",
+             (long long)f.nodes, o.lower_bound);
+    rc = o.unschedulable ? 3 : 0;
   }
-  if (calm < 3)
-    fprintf(stderr, "warning: the pods had not settled after %llds; the "
-                    "report shows them as they were\n",
-            (long long)f.timeout);
-  rc = report(&s, (unsigned)f.nodes, "hollow-node-", &size, poll_ms(s.n));
   sim_clear(&s);
-out:
-  kube_client_free(c);
-  if (running) {
-    kube_server_stop(srv);
-    pthread_join(th, NULL);
-  }
-  kube_server_free(srv);
   kube_manifest_clear(&m);
   kube_resource_list_clear(&size);
-  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return rc;
 }

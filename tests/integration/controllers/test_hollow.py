@@ -17,7 +17,8 @@ agents: two `kubed agent --hollow 2` processes (nodes a-0, a-1 and b-0,
 server: `kubed server --hollow-nodes 3`: the nodes inside the server, a
   Deployment Running on them, `kubectl get nodes`.
 simulate: `kube simulate` on a manifest that fits and on one that does not
-  (exit 3, the scheduler's reason, the nodes needed), and bad input.
+  (exit 3, the scheduler's reason, the nodes needed from a second run on
+  more nodes), and bad input.
 
 usage: test_hollow.py KUBED KUBE [memory|sqlite] [SECTION...]"""
 import ipaddress
@@ -371,10 +372,14 @@ def simulate(t, kube, tmp):
             "simulate: the throw-away cluster's directory removed")
     rc, out, err = run(7, "--nodes", "3", "--node-size", "cpu=2,memory=8Gi")
     t.check(rc == 3 and "1 unschedulable" in out and
-            "Insufficient cpu" in out and "nodes needed: more than 3" in out and
-            "lower bound from requests: 4" in out,
-            "simulate: a workload that does not fit: exit 3 and why",
-            (rc, out, err))
+            "Insufficient cpu" in out and "nodes needed: 4 (a second run" in out
+            and "lower bound from requests: 4" in out,
+            "simulate: a workload that does not fit: exit 3, why, and the "
+            "nodes it needs from a second run", (rc, out, err))
+    rc, out, err = run(7, "--nodes", "3", "--node-size", "cpu=2,memory=8Gi",
+                       "--search=false")
+    t.check(rc == 3 and "nodes needed: more than 3;" in out,
+            "simulate: --search=false runs once", (rc, out, err))
     rc, out, err = run(1, "--nodes", "0")
     t.check(rc == 1 and "--nodes" in err, "simulate: --nodes 0 refused",
             (rc, err))
