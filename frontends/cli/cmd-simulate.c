@@ -619,7 +619,7 @@ static void search(const struct sim_flags *f, kube_manifest_t *m,
     if (rc)
       return;
     if (!o.unschedulable) {
-      printf("nodes needed: %zu (a second run on %lld nodes placed every "
+      printf("nodes needed: %zu (another run on %lld nodes placed every "
              "pod on %zu of them); lower bound from requests: %lld\n",
              o.used, t, o.used, first->lower_bound);
       return;

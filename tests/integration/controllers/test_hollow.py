@@ -372,7 +372,7 @@ def simulate(t, kube, tmp):
             "simulate: the throw-away cluster's directory removed")
     rc, out, err = run(7, "--nodes", "3", "--node-size", "cpu=2,memory=8Gi")
     t.check(rc == 3 and "1 unschedulable" in out and
-            "Insufficient cpu" in out and "nodes needed: 4 (a second run" in out
+            "Insufficient cpu" in out and "nodes needed: 4 (another run" in out
             and "lower bound from requests: 4" in out,
             "simulate: a workload that does not fit: exit 3, why, and the "
             "nodes it needs from a second run", (rc, out, err))
