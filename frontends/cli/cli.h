@@ -78,6 +78,7 @@ int cmd_label(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_top(int argc, char **argv);

@@ -42,6 +42,9 @@ const struct cli_command cli_commands[] = {
      "Auto-scale a deployment, replica set, stateful set, or replication "
      "controller"},
     {"top", cmd_top, "Display resource (CPU/memory) usage of nodes or pods"},
+    {"simulate", cmd_simulate,
+     "Run manifests on a throw-away cluster of hollow nodes: placement and "
+     "nodes needed"},
     {"rollout", cmd_rollout, "Manage the rollout of a resource"},
     {"set", cmd_set,
      "Set specific features on objects: image, env, resources"},

@@ -51,7 +51,10 @@ static void usage(FILE *f) {
           "DATA/ca.crt);\n"
           "                          default: the system's roots\n"
           "  --data-dir DIR          state directory (default %s/agent)\n"
-          "  --log-level LEVEL       error|warning|info|debug\n",
+          "  --log-level LEVEL       error|warning|info|debug\n"
+          "  --hollow N              run N hollow nodes instead (kubed agent "
+          "--hollow 1\n"
+          "                          --help)\n",
           KUBE_DEFAULT_DATA_DIR);
   kubed_node_usage(f);
 }
@@ -485,6 +488,9 @@ static int mkdir_p(const char *dir) {
 }
 
 int kubed_agent_main(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--hollow") || !strncmp(argv[i], "--hollow=", 9))
+      return kubed_hollow_main(argc, argv);
   struct agent_flags f = {.data_dir = KUBE_DEFAULT_DATA_DIR "/agent"};
   struct kubed_node_flags node;
   kubed_node_flags_init(&node);

@@ -104,6 +104,13 @@ static void usage(FILE *f) {
       "                          the nameservers of /etc/resolv.conf; none:\n"
       "                          SERVFAIL)\n"
       "  --no-dns                do not run the cluster DNS\n"
+      "  --hollow-nodes N        also run N hollow nodes (hollow-node-0 ..):\n"
+      "                          Nodes with Leases whose pods go Running\n"
+      "                          without containers (as kubemark's); each\n"
+      "                          needs a pod CIDR: more than 256 need a\n"
+      "                          larger --cluster-cidr\n"
+      "  --hollow-node-size SPEC their capacity, cpu=4,memory=16Gi,pods=110,\n"
+      "                          ephemeral-storage=100Gi (default)\n"
       "  --log-level LEVEL       error|warning|info|debug\n",
       KUBE_DEFAULT_DATA_DIR, KUBE_DEFAULT_SOCKET);
   kubed_node_usage(f);
@@ -147,6 +154,8 @@ enum {
   O_DNS_LISTEN,
   O_DNS_UPSTREAM,
   O_NO_DNS,
+  O_HOLLOW_NODES,
+  O_HOLLOW_SIZE,
 };
 
 static const struct option server_longopts[] = {
@@ -189,6 +198,8 @@ static const struct option server_longopts[] = {
     {"cluster-dns-listen", required_argument, NULL, O_DNS_LISTEN},
     {"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
     {"no-dns", no_argument, NULL, O_NO_DNS},
+    {"hollow-nodes", required_argument, NULL, O_HOLLOW_NODES},
+    {"hollow-node-size", required_argument, NULL, O_HOLLOW_SIZE},
     {"help", no_argument, NULL, O_HELP},
 };
 
@@ -211,7 +222,8 @@ static int64_t parse_duration_ms(const char *s) {
 /* Fill *o from argv; 0, or an exit code (the help was printed: -1). */
 static int parse_server(int argc, char **argv, kube_server_options_t *o,
                         const char **listen, const char **reg_listen,
-                        struct kubed_node_flags *node) {
+                        struct kubed_node_flags *node,
+                        kube_node_hollow_options_t *hollow) {
   int c, n_listen = 0, n_reg = 0;
   char *end;
   struct option opts[N_SERVER_OPTS + 32];
@@ -378,6 +390,19 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
     case O_NO_DNS:
       o->no_dns = true;
       break;
+    case O_HOLLOW_NODES: {
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end || end == optarg || v < 1 || v > 100000) {
+        fprintf(stderr, "kubed: bad --hollow-nodes %s (1-100000)\n", optarg);
+        return 2;
+      }
+      hollow->count = (unsigned)v;
+      o->hollow = hollow;
+      break;
+    }
+    case O_HOLLOW_SIZE:
+      hollow->size = optarg;
+      break;
     case O_HELP:
     case 'h':
       usage(stdout);
@@ -424,7 +449,8 @@ static int cmd_server(int argc, char **argv) {
   kube_server_options_t o = {.struct_size = sizeof o, .handle_signals = true};
   struct kubed_node_flags node;
   kubed_node_flags_init(&node);
-  int rc = parse_server(argc, argv, &o, listen, reg_listen, &node);
+  kube_node_hollow_options_t hollow = {.struct_size = sizeof hollow};
+  int rc = parse_server(argc, argv, &o, listen, reg_listen, &node, &hollow);
   if (rc)
     return rc < 0 ? 0 : rc;
   if (!node.no_node)

@@ -12,6 +12,8 @@
  *    attach, port-forward) over a resolver the agent provides, reachable
  *    in-process from the API server and over the agent's own HTTPS port
  *    with the kubelet's paths.
+ *  - Hollow nodes: many simulated nodes in one process (kubemark's hollow
+ *    kubelets), for scale tests and `kube simulate`.
  *
  * Threading: every function runs on the loop given to the object that owns
  * it, and callbacks run there too.  Blocking work (runtime calls, image
@@ -489,6 +491,124 @@ int kube_node_log_options_parse(const char *(*param)(void *arg,
                                 void *arg, const char *pod,
                                 kube_node_log_options_t *o, bool *previous,
                                 kube_error_t *err);
+
+/* ======================================================================== */
+/* Hollow nodes                                                             */
+/* ======================================================================== */
+
+/* Hollow nodes, as kubemark's: node agents that run no container.  Each
+ * registers a real Node (capacity from the options; the kubelet's labels;
+ * conditions Ready, MemoryPressure, DiskPressure, PIDPressure with the
+ * kubelet's reasons and messages) and renews its Lease in kube-node-lease
+ * every quarter of lease_duration_seconds.  Ready is True once the Node
+ * has a spec.podCIDR (before, False with the kubelet's "container runtime
+ * network not ready" message: pods could get no address); its status is written again when the API's
+ * copy differs from what the node reports (after the node lifecycle
+ * controller marked it Unknown) and at least every 5 minutes.
+ *
+ * Pods bound to a hollow node are reported Running at once, as a kubelet
+ * whose containers started: phase Running, conditions
+ * PodReadyToStartContainers, Initialized, ContainersReady and Ready True,
+ * podIP from the Node's spec.podCIDR (the node IPAM controller's, or
+ * pod_cidr below), containerStatuses running, started and ready (init
+ * containers terminated with reason Completed; sidecars running), events
+ * Pulled, Created and Started with the kubelet's wording.  A pod being
+ * deleted gets Killing events and is then deleted with
+ * gracePeriodSeconds=0 and its UID as precondition, the kubelet's end of
+ * the graceful deletion.  Probes are not run: containers are ready.
+ *
+ * All the nodes of a set share one loop, one writer and the process's
+ * shared pod and node informers (the pod informer indexed by
+ * spec.nodeName), so a set of 1,000 nodes costs a few MB and the writes
+ * its heartbeats need (count / 10 s Lease patches).  Nodes have no
+ * InternalIP and no kubelet port: pods/log, exec, attach and port-forward
+ * answer the API server's "no preferred addresses found" instead of
+ * connecting anywhere.  The credentials of the transport must allow
+ * writing Nodes, Leases, pod status, pod deletes and Events for every node
+ * of the set (the API server's own token; a system:node:NAME identity only
+ * covers one node). */
+typedef struct kube_node_hollow kube_node_hollow_t;
+
+typedef struct kube_node_hollow_options {
+  size_t struct_size; /* sizeof(kube_node_hollow_options_t) */
+  /* Number of nodes [1]. */
+  unsigned count;
+  /* Node names are PREFIX<first_index + i> ["hollow-node-", 0]. */
+  const char *name_prefix;
+  unsigned first_index;
+  /* Capacity (= allocatable) of each node, quantities ["4", "16Gi",
+   * "100Gi"]; pods [110]. */
+  const char *cpu;
+  const char *memory;
+  const char *ephemeral_storage;
+  int max_pods;
+  /* The same as one string, `kube simulate --node-size`'s syntax:
+   * "cpu=8,memory=32Gi,pods=110,ephemeral-storage=100Gi" (any subset;
+   * borrowed).  Overrides the four fields above. */
+  const char *size;
+  /* Extra node labels, "key=value" (NULL-terminated; copied). */
+  const char *const *labels;
+  /* A range to give each node a pod CIDR of /node_cidr_mask_size from
+   * (node i: block first_index + i) when it registers, for clusters
+   * without the node IPAM controller.  NULL: the Node's spec.podCIDR is
+   * left to that controller, and pods wait for it. */
+  const char *pod_cidr;
+  int node_cidr_mask_size; /* [24] */
+  /* The Leases' leaseDurationSeconds [40] (the kubelet's
+   * --node-lease-duration-seconds); renewed every quarter of it, as the
+   * kubelet renews (10 s by default). */
+  int lease_duration_seconds;
+} kube_node_hollow_options_t;
+
+/* Create a set on `loop` (borrowed) over `tp` (copied; its impl must
+ * outlive the set), taking the pod and node informers from `informers`
+ * (borrowed; must outlive the set).  Nothing is written before
+ * kube_node_hollow_start.  Owned: free with kube_node_hollow_free.  NULL
+ * with err: BadRequest for bad options (a count of 0 or over 100,000, a
+ * name that is no DNS-1123 subdomain, a quantity or CIDR that does not
+ * parse, a pod CIDR too small for the nodes), else out-of-memory. */
+kube_node_hollow_t *kube_node_hollow_new(kube_loop_t *loop,
+                                         const kube_transport_t *tp,
+                                         kube_informer_factory_t *informers,
+                                         const kube_node_hollow_options_t *opts,
+                                         kube_error_t *err);
+/* Register the Nodes, start the heartbeats, the pod and node informers
+ * (when not running) and the pod handling (once they synced).  -1 with err
+ * on out-of-memory. */
+int kube_node_hollow_start(kube_node_hollow_t *h, kube_error_t *err);
+/* Stop taking work; `done(arg)` runs on the loop once the writes in
+ * flight finished (or at once).  The Nodes stay registered. */
+void kube_node_hollow_drain(kube_node_hollow_t *h, void (*done)(void *arg),
+                            void *arg);
+/* Cancel writes and timers and free.  Accepts NULL. */
+void kube_node_hollow_free(kube_node_hollow_t *h);
+
+/* The number of nodes and the name of node i (borrowed; NULL past the
+ * end). */
+size_t kube_node_hollow_count(const kube_node_hollow_t *h);
+const char *kube_node_hollow_name(const kube_node_hollow_t *h, size_t i);
+
+/* Simulate a node failure: a node made down stops renewing its Lease,
+ * writing its status and handling its pods (those being deleted stay
+ * Terminating), as a kubelet that died; made up again it reports Ready,
+ * renews its Lease and finishes what its pods need.  NotFound for a name
+ * not in the set. */
+int kube_node_hollow_set_down(kube_node_hollow_t *h, const char *node,
+                              bool down, kube_error_t *err);
+
+typedef struct kube_node_hollow_stats {
+  size_t nodes;            /* nodes in the set */
+  size_t nodes_registered; /* whose Node exists */
+  size_t pods;             /* pods bound to the set's nodes */
+  size_t pods_running;     /* reported Running by the set */
+  uint64_t lease_renewals; /* Lease writes that succeeded */
+  uint64_t status_writes;  /* pod status patches that succeeded */
+  uint64_t deletions;      /* pods whose deletion the set finished */
+  uint64_t write_failures; /* writes answered with an error */
+} kube_node_hollow_stats_t;
+
+void kube_node_hollow_get_stats(const kube_node_hollow_t *h,
+                                kube_node_hollow_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -222,6 +222,10 @@ typedef struct kube_server_options {
   /* horizontal-pod-autoscaler-controller: how often each HPA is
    * reconciled (--horizontal-pod-autoscaler-sync-period; 0: 15000). */
   int64_t hpa_sync_period_ms;
+  /* Hollow nodes in this process (component "hollow", after the node),
+   * over the in-process transport and the shared informers (borrowed for
+   * kube_server_new; copied).  NULL: none. */
+  const kube_node_hollow_options_t *hollow;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

@@ -150,4 +150,9 @@ extern const kube_component_ops_t srv_node_ops;
 void *srv_node_new(const struct kube_node_agent_options *opts,
                    const char *kubelet_listen, kube_error_t *err);
 
+/* Hollow nodes (component "hollow"); opts borrowed (copied). */
+extern const kube_component_ops_t srv_hollow_ops;
+void *srv_hollow_new(const struct kube_node_hollow_options *opts,
+                     kube_error_t *err);
+
 #endif /* KUBE_SERVER_INTERNAL_H */

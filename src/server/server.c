@@ -532,6 +532,11 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!impl || add_component(srv, &srv_node_ops, impl, err) < 0)
       goto fail;
   }
+  if (o.hollow) {
+    void *impl = srv_hollow_new(o.hollow, err);
+    if (!impl || add_component(srv, &srv_hollow_ops, impl, err) < 0)
+      goto fail;
+  }
   return srv;
 fail:
   kube_server_free(srv);
