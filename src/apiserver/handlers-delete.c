@@ -176,7 +176,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
-  json_object *obj = as_record_to_tree(rec, &err);
+  json_object *obj = as_record_to_tree_for(rec, k, &err);
   if (!obj) {
     as_reply_error(r, &err);
     return;
@@ -252,7 +252,9 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
     return;
   }
   size_t vlen = 0;
+  as_tree_set_api_version(obj, k, true);
   val = as_tree_to_stored(obj, &vlen);
+  as_tree_set_api_version(obj, k, false);
   /* Nothing changed (deleting what is being deleted): no new revision. */
   if (val && vlen == rec->value_len && memcmp(val, rec->value, vlen) == 0) {
     as_tree_set_rv(obj, rec->mod_revision);
@@ -420,9 +422,16 @@ void as_handle_deletecollection(struct req *r) {
     }
     if (count++)
       kube_strbuf_append_char(&d->sb, ',');
+    /* Served in the version asked for; written back as stored. */
+    json_object *served = NULL;
+    if (as_record_needs_conversion(rec, k) &&
+        json_object_deep_copy(obj, &served, NULL) == 0)
+      as_tree_set_api_version(served, k, false);
     kube_strbuf_append(&d->sb, json_object_to_json_string_ext(
-                                   obj, JSON_C_TO_STRING_PLAIN |
-                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+                                   served ? served : obj,
+                                   JSON_C_TO_STRING_PLAIN |
+                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(served);
     if (!o.dry_run) {
       bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
       enum as_delete_plan plan = as_delete_plan(obj, is_pod, &o);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HorizontalPodAutoscaler controller (kube-controller-manager's
- * "horizontalpodautoscaling"): every sync period each HPA (autoscaling/v2;
- * v1 objects are the same stored object) reads its target's scale
+ * "horizontalpodautoscaling"): every sync period each HPA (read at
+ * autoscaling/v2: the API server converts v1 objects) reads its target's scale
  * subresource, the PodMetrics of the scale's selector from
  * metrics.k8s.io, and the pods' requests and readiness; the replica
  * calculator (hpa-replicas.c) proposes a count per Resource metric, the
@@ -33,7 +33,7 @@ struct hpa_state {
 
 struct hpac {
   struct ctl_base b;
-  const kube_kind_t *hk, *hk1;
+  const kube_kind_t *hk;
   kube_informer_t *inf;
   struct ctl_podstore *pods;
   int64_t period_ms;
@@ -105,8 +105,6 @@ struct hwork {
   char *selector;
   json_object *current_metrics; /* owned */
   bool rescaled;
-  bool v1; /* stored as autoscaling/v1 (the API serves it unconverted) */
-  int32_t cpu_util; /* v1 status: currentCPUUtilizationPercentage, -1 */
   struct cond conds[C_N];
 };
 
@@ -196,16 +194,8 @@ static void write_status(struct ctl_sync *s) {
            json_object_new_string(ctl_now_rfc3339(now, sizeof now)));
   else if (cj_str(st, "lastScaleTime"))
     cj_set(f, "lastScaleTime", json_object_get(cj(st, "lastScaleTime")));
-  if (w->v1) {
-    /* v1 has no currentMetrics nor conditions in its status */
-    json_object_object_del(f, "currentMetrics");
-    if (w->cpu_util >= 0)
-      cj_set(f, "currentCPUUtilizationPercentage",
-             json_object_new_int(w->cpu_util));
-  } else {
-    cj_set(f, "conditions", conditions_json(w));
-  }
-  ctl_status_put(&w->c->b, s, w->v1 ? w->c->hk1 : w->c->hk, w->hpa, f);
+  cj_set(f, "conditions", conditions_json(w));
+  ctl_status_put(&w->c->b, s, w->c->hk, w->hpa, f);
   json_object_put(f);
   kube_controller_enqueue_after(w->c->b.c, w->key, w->c->period_ms, NULL);
 }
@@ -469,16 +459,10 @@ static int32_t compute(struct hwork *w, json_object *pm_items,
   json_object *spec = cj_obj(w->hpa, "spec");
   json_object *metrics = cj_arr(spec, "metrics");
   json_object *def = NULL;
-  if (w->v1 || !cj_len(metrics)) {
-    /* v1: targetCPUUtilizationPercentage, 80 by default */
-    char buf[200];
-    snprintf(buf, sizeof buf,
-             "[{\"type\":\"Resource\",\"resource\":{\"name\":\"cpu\","
-             "\"target\":{\"type\":\"Utilization\",\"averageUtilization\":"
-             "%d}}}]",
-             (int)cj_int(spec, "targetCPUUtilizationPercentage", 80));
-    metrics = def = json_tokener_parse(buf);
-  }
+  if (!cj_len(metrics)) /* the API defaults it; an old object may lack it */
+    metrics = def = json_tokener_parse(
+        "[{\"type\":\"Resource\",\"resource\":{\"name\":\"cpu\","
+        "\"target\":{\"type\":\"Utilization\",\"averageUtilization\":80}}}]");
   kube_error_t err = KUBE_ERROR_INIT;
   kube_selector_t *sel = kube_label_selector_parse(w->selector, &err);
   int32_t best = -1;
@@ -533,8 +517,6 @@ static int32_t compute(struct hwork *w, json_object *pm_items,
     cj_set(cr, "name", json_object_new_string(res));
     if (util)
       cj_set(cur, "averageUtilization", json_object_new_int(cur_util));
-    if (util && streq(res, "cpu"))
-      w->cpu_util = cur_util;
     cj_set(cur, "averageValue", milli_quantity(avg, streq(res, "memory")));
     cj_set(cr, "current", cur);
     cj_set(cm, "resource", cr);
@@ -758,12 +740,6 @@ static int hpa_sync(kube_controller_t *kc, const char *key, void *arg) {
   w->key = strdup(key);
   w->ns = strdup(kube_object_namespace(obj) ?: "");
   w->name = strdup(kube_object_name(obj) ?: "");
-  w->cpu_util = -1;
-  const char *hav = kube_object_api_version(obj);
-  json_object *hspec = cj_obj(w->hpa, "spec");
-  w->v1 = hav ? streq(hav, "autoscaling/v1")
-              : !cj_arr(hspec, "metrics") &&
-                    cj(hspec, "targetCPUUtilizationPercentage");
   if (!w->hpa || !w->key || !w->ns || !w->name) {
     s->result = -1;
     s->drained = NULL;
@@ -812,9 +788,7 @@ static void *hpa_create(kube_controller_manager_t *m, kube_error_t *err) {
   const kube_controller_manager_options_t *o = ctl_manager_options(m);
   c->period_ms =
       o->hpa_sync_period_ms > 0 ? o->hpa_sync_period_ms : HPA_DEFAULT_SYNC_MS;
-  c->hk1 =
-      kube_kind_by_resource("autoscaling", "v1", "horizontalpodautoscalers");
-  if (!c->hk || !c->hk1) {
+  if (!c->hk) {
     kube_error_set(err, KUBE_REASON_INTERNAL, 0, "no autoscaling/v2 kind");
     free(c);
     return NULL;
