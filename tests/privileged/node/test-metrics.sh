@@ -95,7 +95,9 @@ spec:
         resources: {requests: {cpu: 100m}, limits: {cpu: 150m}}"
     out=$(KC autoscale deploy spin --cpu-percent=50 --min=1 --max=3 2>&1)
     [ "$out" = "horizontalpodautoscaler.autoscaling/spin autoscaled" ] && ok "kubectl autoscale deploy spin" || bad "kubectl autoscale" "$out"
-    [ "$(KC get hpa.v1.autoscaling spin -o 'jsonpath={.spec.targetCPUUtilizationPercentage}')" = 50 ] && ok "v1 view: targetCPUUtilizationPercentage 50" || bad "v1 view"
+    # (kubectl 1.32 turns the short name hpa into the preferred v2 whatever
+    # version follows it: the long name asks for v1)
+    [ "$(KC get horizontalpodautoscalers.v1.autoscaling spin -o 'jsonpath={.spec.targetCPUUtilizationPercentage}')" = 50 ] && ok "v1 view: targetCPUUtilizationPercentage 50" || bad "v1 view"
     # no behavior: a scale-up is limited to max(2 x current, 4) only
     wait_until 120 replicas_are 3 && ok "HPA scaled spin up to its max (3)" ||
         bad "HPA scale-up" "$(KC describe hpa spin 2>&1 | tail -30)" "$(KC top pods 2>&1)"
@@ -104,7 +106,7 @@ spec:
         ok "event SuccessfulRescale: New size: 3" || bad "SuccessfulRescale event" "$out"
     wait_until 20 sh -c "[ \"\$(ip netns exec $NS $KUBE get hpa.v1.autoscaling spin -o 'jsonpath={.status.desiredReplicas}')\" = 3 ]" &&
         ok "v1 status.desiredReplicas 3" || bad "desiredReplicas" "$(jp hpa/spin '{.status}')"
-    u=$(KC get hpa.v1.autoscaling spin -o 'jsonpath={.status.currentCPUUtilizationPercentage}')
+    u=$(KC get horizontalpodautoscalers.v1.autoscaling spin -o 'jsonpath={.status.currentCPUUtilizationPercentage}')
     [ -n "$u" ] && [ "$u" -gt 50 ] && ok "v1 currentCPUUtilizationPercentage $u > 50" || bad "currentCPUUtilizationPercentage" "$(jp hpa/spin '{.status}')"
     out=$(KC get hpa spin 2>&1)
     echo "$out" | grep -q "Deployment/spin *cpu: [0-9]*%/50% *1 *3 *3" && ok "kubectl get hpa" || bad "kubectl get hpa" "$out"
