@@ -105,6 +105,11 @@ struct hwork {
   char *selector;
   json_object *current_metrics; /* owned */
   bool rescaled;
+  json_object *pm; /* the PodMetricsList of the selector, owned */
+  char *pm_err;    /* why it could not be read */
+  char *custom_err; /* why custom.metrics.k8s.io cannot answer */
+  json_object *ext_err; /* per metric: why its External metric failed */
+  size_t fetch_i;       /* the next metric fetch_next looks at */
   struct cond conds[C_N];
 };
 
@@ -114,6 +119,10 @@ static void hwork_free(void *v) {
     return;
   json_object_put(w->hpa);
   json_object_put(w->current_metrics);
+  json_object_put(w->pm);
+  json_object_put(w->ext_err);
+  free(w->pm_err);
+  free(w->custom_err);
   free(w->key);
   free(w->ns);
   free(w->name);
@@ -372,41 +381,65 @@ static const char *label_of(void *ctx, const char *key) {
   return ctl_pairs_get(ctx, key);
 }
 
-/* The requests of resource `res` of the pod's containers, milli-units;
- * false when a container has none. */
-static bool pod_request(json_object *pod, const char *res, int64_t *out) {
+/* The requests of resource `res` of the pod's containers (only the one
+ * named `container` when not NULL), milli-units; false when one has none. */
+static bool pod_request(json_object *pod, const char *res,
+                        const char *container, int64_t *out) {
   json_object *ctrs = cj_arr(cj_obj(pod, "spec"), "containers");
+  size_t counted = 0;
   *out = 0;
   for (size_t i = 0; i < cj_len(ctrs); i++) {
-    const char *q =
-        cj_str(cj_obj(cj_obj(cj_at(ctrs, i), "resources"), "requests"), res);
+    json_object *c = cj_at(ctrs, i);
+    if (container && !streq(cj_str0(c, "name"), container))
+      continue;
+    const char *q = cj_str(cj_obj(cj_obj(c, "resources"), "requests"), res);
     int64_t m = q ? kube_quantity_parse_milli(q, NULL) : -1;
     if (m < 0)
       return false;
     *out += m;
+    counted++;
   }
-  return cj_len(ctrs) > 0;
+  return counted > 0;
 }
 
 /* The usage of `res` of a PodMetrics (milli-units summed over its
- * containers). */
-static int64_t pod_usage(json_object *pm, const char *res) {
-  int64_t sum = 0;
+ * containers, or of the one named `container`); false when that container
+ * is not in it. */
+static bool pod_usage(json_object *pm, const char *res, const char *container,
+                      int64_t *sum) {
   json_object *ctrs = cj_arr(pm, "containers");
+  bool found = false;
+  *sum = 0;
   for (size_t i = 0; i < cj_len(ctrs); i++) {
-    const char *q = cj_str(cj_obj(cj_at(ctrs, i), "usage"), res);
+    json_object *c = cj_at(ctrs, i);
+    if (container && !streq(cj_str0(c, "name"), container))
+      continue;
+    found = true;
+    const char *q = cj_str(cj_obj(c, "usage"), res);
     int64_t m = q ? kube_quantity_parse_milli(q, NULL) : 0;
-    sum += m > 0 ? m : 0;
+    *sum += m > 0 ? m : 0;
   }
-  return sum;
+  return found || !container;
 }
 
-/* The pods of the selector with their metrics for resource res. */
+/* The pods of the selector with their metrics for resource res (of one
+ * container when not NULL); NULL with *missing set to a PodMetrics that
+ * lacks the container (upstream's getContainerMetrics error). */
 static struct hpa_pod *pods_of(struct hwork *w, const kube_selector_t *sel,
                                json_object *pm_items, const char *res,
-                               size_t *n) {
+                               const char *container, size_t *n,
+                               const char **missing) {
   const struct ctl_podlist *pl = ctl_podstore_in_ns(w->c->pods, w->ns);
   kube_informer_t *inf = ctl_podstore_informer(w->c->pods);
+  *missing = NULL;
+  for (size_t k = 0; container && k < cj_len(pm_items); k++) {
+    int64_t unused;
+    json_object *pm = cj_at(pm_items, k);
+    if (!pod_usage(pm, res, container, &unused)) {
+      *missing = cj_str0(cj_obj(pm, "metadata"), "name");
+      return NULL;
+    }
+  }
   struct hpa_pod *v = calloc((pl ? pl->n : 0) + 1, sizeof *v);
   *n = 0;
   for (size_t i = 0; v && pl && i < pl->n; i++) {
@@ -428,13 +461,13 @@ static struct hpa_pod *pods_of(struct hwork *w, const kube_selector_t *sel,
     p->has_ready = ready != NULL;
     p->ready = ready && streq(cj_str0(ready, "status"), "True");
     p->ready_ns = ctl_time_ns(cj_str(ready, "lastTransitionTime"));
-    p->has_request = pod_request(pod, res, &p->request);
+    p->has_request = pod_request(pod, res, container, &p->request);
     for (size_t k = 0; k < cj_len(pm_items); k++) {
       json_object *pm = cj_at(pm_items, k);
       if (!streq(cj_str0(cj_obj(pm, "metadata"), "name"), cp->name))
         continue;
       p->has_metric = true;
-      p->metric = pod_usage(pm, res);
+      pod_usage(pm, res, container, &p->metric);
       p->metric_ns = ctl_time_ns(cj_str(pm, "timestamp"));
       const char *win = cj_str(pm, "window");
       p->window_ns = (int64_t)((win ? atof(win) : 0) * 1e9);
@@ -451,11 +484,194 @@ static json_object *milli_quantity(int64_t milli, bool memory) {
   return json_object_new_string(kube_quantity_format(&q, buf, sizeof buf));
 }
 
-/* computeReplicasForMetrics over the Resource metrics: the highest
- * proposal, or -1 when none could be computed (conditions and events
- * set). */
-static int32_t compute(struct hwork *w, json_object *pm_items,
-                       char *metric_name, size_t mlen) {
+/* What one metric gave: a proposal, or the condition reason and the
+ * error upstream words at both levels (the condition's and the
+ * FailedComputeMetricsReplicas event's). */
+struct mresult {
+  int32_t replicas;
+  json_object *status; /* its MetricStatus, owned; NULL on failure */
+  const char *reason;
+  char err[768];   /* e.g. "failed to get cpu utilization: ..." */
+  char outer[900]; /* e.g. "failed to get cpu resource metric value: ..." */
+  char name[128];  /* the metric's name for ValidMetricFound */
+};
+
+KUBE_PRINTF(3, 4)
+static void mfail(struct mresult *r, const char *reason, const char *fmt,
+                  ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  va_end(ap);
+  r->reason = reason;
+  r->replicas = -1;
+}
+
+/* Resource and ContainerResource (computeStatusForResourceMetricGeneric). */
+static void resource_metric(struct hwork *w, const kube_selector_t *sel,
+                            json_object *m, struct mresult *r) {
+  bool ctr = streq(cj_str0(m, "type"), "ContainerResource");
+  json_object *src = cj_obj(m, ctr ? "containerResource" : "resource");
+  const char *res = cj_str0(src, "name");
+  const char *container = ctr ? cj_str0(src, "container") : NULL;
+  json_object *t = cj_obj(src, "target");
+  bool util = streq(cj_str0(t, "type"), "Utilization");
+  const char *reason =
+      ctr ? "FailedGetContainerResourceMetric" : "FailedGetResourceMetric";
+  const char *what = util ? "utilization" : "usage";
+  if (!w->pm) {
+    mfail(r, reason,
+          "failed to get %s %s: unable to get metrics for resource %s: unable "
+          "to fetch metrics from resource metrics API: %s",
+          res, what, res, w->pm_err ? w->pm_err : "no answer");
+  } else if (!streq(res, "cpu") && !streq(res, "memory")) {
+    mfail(r, reason,
+          "failed to get %s %s: unable to get metrics for resource %s: no "
+          "metrics returned from resource metrics API",
+          res, what, res);
+  } else {
+    size_t np = 0;
+    const char *missing = NULL;
+    struct hpa_pod *pods =
+        pods_of(w, sel, cj_arr(w->pm, "items"), res, container, &np, &missing);
+    int32_t desired, cur_util;
+    int64_t avg;
+    kube_error_t e = KUBE_ERROR_INIT;
+    int rc = pods ? hpa_resource_replicas(
+                        pods, np, w->current,
+                        util ? (int32_t)cj_int(t, "averageUtilization", 0) : 0,
+                        util || !cj_str(t, "averageValue")
+                            ? 0
+                            : kube_quantity_parse_milli(
+                                  cj_str(t, "averageValue"), NULL),
+                        streq(res, "cpu"), ctl_now_ns(), &desired, &cur_util,
+                        &avg, &e)
+                  : -1;
+    free(pods);
+    if (missing)
+      mfail(r, reason,
+            "failed to get %s %s: unable to get metrics for resource %s: "
+            "failed to get container metrics: container %s not present in "
+            "metrics for pod %s/%s",
+            res, what, res, container, w->ns, missing);
+    else if (rc < 0)
+      mfail(r, reason, "failed to get %s %s: %s", res, what,
+            e.message ? e.message : "out of memory");
+    kube_error_clear(&e);
+    if (rc == 0) {
+      json_object *cm = json_object_new_object();
+      json_object *cr = json_object_new_object();
+      json_object *cur = json_object_new_object();
+      cj_set(cm, "type", json_object_new_string(cj_str0(m, "type")));
+      cj_set(cr, "name", json_object_new_string(res));
+      if (util)
+        cj_set(cur, "averageUtilization", json_object_new_int(cur_util));
+      cj_set(cur, "averageValue", milli_quantity(avg, streq(res, "memory")));
+      cj_set(cr, "current", cur);
+      if (container)
+        cj_set(cr, "container", json_object_new_string(container));
+      cj_set(cm, ctr ? "containerResource" : "resource", cr);
+      r->status = cm;
+      r->replicas = desired;
+      snprintf(r->name, sizeof r->name, "%s %sresource%s", res,
+               ctr ? "container " : "",
+               util ? " utilization (percentage of request)" : "");
+      return;
+    }
+  }
+  if (ctr)
+    snprintf(r->outer, sizeof r->outer, "failed to get %s container metric "
+             "value: %s", container, r->err);
+  else
+    snprintf(r->outer, sizeof r->outer, "failed to get %s resource metric "
+             "value: %s", res, r->err);
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A LabelSelector as Go's %+v of *metav1.LabelSelector prints it. */
+static void go_selector(char *buf, size_t len, json_object *sel) {
+  if (!sel) {
+    snprintf(buf, len, "nil");
+    return;
+  }
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&sb, "&LabelSelector{MatchLabels:map[string]string{");
+  json_object *ml = cj_obj(sel, "matchLabels");
+  size_t nk = ml ? (size_t)json_object_object_length(ml) : 0, i = 0;
+  const char **keys = calloc(nk + 1, sizeof *keys);
+  if (ml && keys) {
+    json_object_object_foreach(ml, k, v) {
+      (void)v;
+      keys[i++] = k;
+    }
+    qsort(keys, i, sizeof *keys, str_cmp);
+  }
+  for (size_t j = 0; keys && j < i; j++)
+    kube_strbuf_printf(&sb, "%s: %s,", keys[j], cj_str0(ml, keys[j]));
+  free(keys);
+  kube_strbuf_append(&sb, "},MatchExpressions:[]LabelSelectorRequirement{");
+  json_object *me = cj_arr(sel, "matchExpressions");
+  for (size_t j = 0; j < cj_len(me); j++) {
+    json_object *x = cj_at(me, j), *vals = cj_arr(x, "values");
+    kube_strbuf_printf(&sb, "LabelSelectorRequirement{Key:%s,Operator:%s,"
+                       "Values:[", cj_str0(x, "key"), cj_str0(x, "operator"));
+    for (size_t k = 0; k < cj_len(vals); k++)
+      kube_strbuf_printf(&sb, "%s%s", k ? " " : "",
+                         json_object_get_string(cj_at(vals, k)));
+    kube_strbuf_append(&sb, "],},");
+  }
+  kube_strbuf_append(&sb, "},}");
+  snprintf(buf, len, "%s", sb.data ? sb.data : "");
+  kube_strbuf_clear(&sb);
+}
+
+/* Pods, Object and External: kubed serves custom.metrics.k8s.io and
+ * external.metrics.k8s.io only through what answered the requests made
+ * before (no adapter: the errors upstream words). */
+static void custom_metric(struct hwork *w, size_t i, json_object *m,
+                          struct mresult *r) {
+  const char *type = cj_str0(m, "type");
+  if (streq(type, "Pods")) {
+    json_object *src = cj_obj(m, "pods");
+    mfail(r, "FailedGetPodsMetric",
+          "unable to get metric %s: unable to fetch metrics from custom "
+          "metrics API: %s",
+          cj_str0(cj_obj(src, "metric"), "name"), w->custom_err);
+    snprintf(r->outer, sizeof r->outer, "failed to get pods metric value: %s",
+             r->err);
+  } else if (streq(type, "Object")) {
+    json_object *src = cj_obj(m, "object");
+    json_object *ref = cj_obj(src, "describedObject");
+    mfail(r, "FailedGetObjectMetric",
+          "unable to get metric %s: unable to fetch metrics from custom "
+          "metrics API: %s on %s %s/%s",
+          cj_str0(cj_obj(src, "metric"), "name"), w->custom_err,
+          cj_str0(ref, "kind"), w->ns, cj_str0(ref, "name"));
+    snprintf(r->outer, sizeof r->outer,
+             "failed to get object metric value: %s", r->err);
+  } else {
+    json_object *id = cj_obj(cj_obj(m, "external"), "metric");
+    char sel[256];
+    go_selector(sel, sizeof sel, cj_obj(id, "selector"));
+    const char *e = json_object_get_string(cj_at(w->ext_err, i));
+    mfail(r, "FailedGetExternalMetric",
+          "unable to get external metric %s/%s/%s: unable to fetch metrics "
+          "from external metrics API: %s",
+          w->ns, cj_str0(id, "name"), sel, e ? e : "no answer");
+    snprintf(r->outer, sizeof r->outer,
+             "failed to get %s external metric value: %s", cj_str0(id, "name"),
+             r->err);
+  }
+}
+
+/* computeReplicasForMetrics: the highest proposal, or -1 when the
+ * metrics do not allow one (all invalid, or some invalid and the rest
+ * would scale down): conditions and events set, status.currentMetrics
+ * with an empty entry per invalid metric, as upstream. */
+static int32_t compute(struct hwork *w, char *metric_name, size_t mlen) {
   json_object *spec = cj_obj(w->hpa, "spec");
   json_object *metrics = cj_arr(spec, "metrics");
   json_object *def = NULL;
@@ -467,89 +683,67 @@ static int32_t compute(struct hwork *w, json_object *pm_items,
   kube_selector_t *sel = kube_label_selector_parse(w->selector, &err);
   int32_t best = -1;
   size_t invalid = 0, count = cj_len(metrics);
-  char first_err[512] = "";
+  struct mresult *first = NULL, *rs = calloc(count + 1, sizeof *rs);
   w->current_metrics = json_object_new_array();
-  for (size_t i = 0; sel && i < count; i++) {
+  for (size_t i = 0; rs && i < count; i++) {
     json_object *m = cj_at(metrics, i);
-    json_object *r = cj_obj(m, "resource");
-    const char *res = cj_str0(r, "name");
-    json_object *t = cj_obj(r, "target");
-    bool util = streq(cj_str0(t, "type"), "Utilization");
-    int32_t target_util =
-        util ? (int32_t)cj_int(t, "averageUtilization", 0) : 0;
-    int64_t target_avg =
-        !util && cj_str(t, "averageValue")
-            ? kube_quantity_parse_milli(cj_str(t, "averageValue"), NULL)
-            : 0;
-    if (!streq(cj_str0(m, "type"), "Resource") ||
-        (!streq(res, "cpu") && !streq(res, "memory"))) {
+    const char *type = cj_str0(m, "type");
+    struct mresult *r = &rs[i];
+    if (!sel) {
+      mfail(r, "InvalidSelector", "%s",
+            err.message ? err.message : "bad selector");
+      snprintf(r->outer, sizeof r->outer, "%s", r->err);
+    } else if (streq(type, "Resource") || streq(type, "ContainerResource")) {
+      resource_metric(w, sel, m, r);
+    } else if (streq(type, "Pods") || streq(type, "Object") ||
+               streq(type, "External")) {
+      custom_metric(w, i, m, r);
+    } else {
+      mfail(r, "InvalidMetricSourceType",
+            "unknown metric source type \"%s\"", type);
+      snprintf(r->outer, sizeof r->outer, "%s", r->err);
+    }
+    if (r->replicas < 0) {
       invalid++;
-      if (!*first_err)
-        snprintf(first_err, sizeof first_err,
-                 "unsupported metric source type \"%s\"", cj_str0(m, "type"));
+      json_object *empty = json_object_new_object();
+      cj_set(empty, "type", json_object_new_string(""));
+      json_object_array_add(w->current_metrics, empty);
+      set_cond(w, C_ACTIVE, false, r->reason,
+               "the HPA was unable to compute the replica count: %s", r->err);
+      event(w, "Warning", r->reason, "%s", r->err);
+      if (!first)
+        first = r;
       continue;
     }
-    size_t np;
-    struct hpa_pod *pods = pods_of(w, sel, pm_items, res, &np);
-    int32_t desired, cur_util;
-    int64_t avg;
-    kube_error_t e = KUBE_ERROR_INIT;
-    int rc = pods ? hpa_resource_replicas(pods, np, w->current, target_util,
-                                          target_avg, streq(res, "cpu"),
-                                          ctl_now_ns(), &desired, &cur_util,
-                                          &avg, &e)
-                  : kube_make_oom(&e);
-    free(pods);
-    if (rc < 0) {
-      invalid++;
-      if (!*first_err)
-        snprintf(first_err, sizeof first_err,
-                 "failed to get %s resource metric value: failed to get %s "
-                 "utilization: %s",
-                 res, res, e.message ? e.message : "");
-      kube_error_clear(&e);
-      continue;
+    json_object_array_add(w->current_metrics, r->status);
+    r->status = NULL;
+    if (r->replicas > best) {
+      best = r->replicas;
+      snprintf(metric_name, mlen, "%s", r->name);
     }
-    json_object *cm = json_object_new_object();
-    json_object *cr = json_object_new_object();
-    json_object *cur = json_object_new_object();
-    cj_set(cm, "type", json_object_new_string("Resource"));
-    cj_set(cr, "name", json_object_new_string(res));
-    if (util)
-      cj_set(cur, "averageUtilization", json_object_new_int(cur_util));
-    cj_set(cur, "averageValue", milli_quantity(avg, streq(res, "memory")));
-    cj_set(cr, "current", cur);
-    cj_set(cm, "resource", cr);
-    json_object_array_add(w->current_metrics, cm);
-    if (desired > best) {
-      best = desired;
-      snprintf(metric_name, mlen, "%s resource%s", res,
-               util ? " utilization (percentage of request)" : "");
-    }
-  }
-  if (!sel) {
-    invalid = count;
-    snprintf(first_err, sizeof first_err, "%s",
-             err.message ? err.message : "bad selector");
   }
   kube_selector_free(sel);
   kube_error_clear(&err);
-  if (def)
-    json_object_put(def);
-  if (invalid == count || best < 0) {
-    set_cond(w, C_ACTIVE, false, "FailedGetResourceMetric",
-             "the HPA was unable to compute the replica count: %s", first_err);
-    event(w, "Warning", "FailedGetResourceMetric", "%s", first_err);
-    event(w, "Warning", "FailedComputeMetricsReplicas",
-          "invalid metrics (%zu invalid out of %zu), first error is: %s",
-          invalid, count, first_err);
-    return -1;
+  json_object_put(def);
+  int32_t out = best;
+  if (!rs || invalid >= count || (invalid > 0 && best < w->current)) {
+    if (first) {
+      set_cond(w, C_ACTIVE, false, first->reason,
+               "the HPA was unable to compute the replica count: %s",
+               first->err);
+      event(w, "Warning", "FailedComputeMetricsReplicas",
+            "invalid metrics (%zu invalid out of %zu), first error is: %s",
+            invalid, count, first->outer);
+    }
+    out = -1;
+  } else {
+    set_cond(w, C_ACTIVE, true, "ValidMetricFound",
+             "the HPA was able to successfully calculate a replica count "
+             "from %s",
+             metric_name);
   }
-  set_cond(w, C_ACTIVE, true, "ValidMetricFound",
-           "the HPA was able to successfully calculate a replica count from "
-           "%s",
-           metric_name);
-  return best;
+  free(rs);
+  return out;
 }
 
 /* ---- the steps ---------------------------------------------------------- */
@@ -579,7 +773,7 @@ static void scaled(struct ctl_op *op, const kube_object_t *res,
               (struct hpa_rec){ctl_now_ns(), w->desired - w->current});
 }
 
-static void decide(struct ctl_sync *s, json_object *pm_items) {
+static void decide(struct ctl_sync *s) {
   struct hwork *w = s->data;
   json_object *spec = cj_obj(w->hpa, "spec");
   int32_t minr = (int32_t)cj_int(spec, "minReplicas", 1);
@@ -604,7 +798,7 @@ static void decide(struct ctl_sync *s, json_object *pm_items) {
     rescale = true;
   } else {
     char metric[128] = "";
-    int32_t proposed = compute(w, pm_items, metric, sizeof metric);
+    int32_t proposed = compute(w, metric, sizeof metric);
     if (proposed < 0) {
       w->desired = w->current;
       w->have_current = true;
@@ -637,32 +831,135 @@ static void decide(struct ctl_sync *s, json_object *pm_items) {
     w->rescaled = false;
 }
 
-static void got_metrics(struct ctl_op *op, const kube_object_t *res,
-                        const kube_error_t *err) {
-  struct ctl_sync *s = op->sync;
+/* ---- fetching the metrics ------------------------------------------------ */
+
+static void fetch_next(struct ctl_sync *s);
+
+/* An answer's error text as client-go words it: a 404 of an unknown
+ * group's path says what it got (kube-apiserver answers those without a
+ * Status, so client-go adds " (get <resource>.<group>)"). */
+static char *answer_error(const kube_error_t *err, const char *what) {
+  const char *msg = err && err->message ? err->message : "no answer";
+  char *e = NULL;
+  if (err && err->reason == KUBE_REASON_NOT_FOUND && what &&
+      strstr(msg, "the server could not find the requested resource") &&
+      !strstr(msg, "(get "))
+    return asprintf(&e, "%s (get %s)", msg, what) < 0 ? NULL : e;
+  return strdup(msg);
+}
+
+static int fetch(struct ctl_sync *s, const char *path, ctl_op_fn done) {
   struct hwork *w = s->data;
-  if (err || !res) {
-    const char *msg = err && err->message ? err->message : "no answer";
-    char *e = NULL;
-    if (asprintf(&e,
-                 "failed to get cpu resource metric value: failed to get cpu "
-                 "utilization: unable to get metrics for resource cpu: unable "
-                 "to fetch metrics from resource metrics API: %s",
-                 msg) < 0)
-      e = NULL;
-    set_cond(w, C_ACTIVE, false, "FailedGetResourceMetric",
-             "the HPA was unable to compute the replica count: %s",
-             e ? e : msg);
-    event(w, "Warning", "FailedGetResourceMetric", "%s", e ? e : msg);
-    event(w, "Warning", "FailedComputeMetricsReplicas",
-          "invalid metrics (1 invalid out of 1), first error is: %s",
-          e ? e : msg);
-    free(e);
-    w->desired = w->current;
-    w->have_current = true;
+  cleanup_error kube_error_t e = KUBE_ERROR_INIT;
+  struct ctl_op *op = ctl_op_new(&w->c->b, s, done, NULL);
+  if (!op ||
+      ctl_op_started(op, kube_writer_send(w->c->b.w, "GET", path, NULL, NULL,
+                                          0, ctl_op_cb, op, &e)) < 0) {
+    s->result = -1;
+    return -1;
+  }
+  return 0;
+}
+
+static void got_pod_metrics(struct ctl_op *op, const kube_object_t *res,
+                            const kube_error_t *err) {
+  struct hwork *w = op->sync->data;
+  if (err || !res)
+    w->pm_err = answer_error(err, NULL);
+  else
+    w->pm = json_object_get(kube_object_json(res));
+  fetch_next(op->sync);
+}
+
+static void got_custom(struct ctl_op *op, const kube_object_t *res,
+                       const kube_error_t *err) {
+  struct hwork *w = op->sync->data;
+  /* kubed aggregates no APIService: no adapter can serve custom metrics,
+   * whatever the group's discovery says. */
+  (void)res;
+  (void)err;
+  w->custom_err = strdup("no custom metrics API (custom.metrics.k8s.io) "
+                         "registered");
+  fetch_next(op->sync);
+}
+
+static void got_external(struct ctl_op *op, const kube_object_t *res,
+                         const kube_error_t *err) {
+  struct hwork *w = op->sync->data;
+  json_object *m = cj_at(cj_arr(cj_obj(w->hpa, "spec"), "metrics"),
+                         w->fetch_i - 1);
+  const char *name = cj_str0(cj_obj(cj_obj(m, "external"), "metric"), "name");
+  char what[300];
+  snprintf(what, sizeof what, "%s.external.metrics.k8s.io", name);
+  char *e = NULL;
+  if (err || !res)
+    e = answer_error(err, what);
+  else if (asprintf(&e, "the server answered with a %s, not an "
+                        "ExternalMetricValueList from an adapter",
+                    kube_object_kind(res) ?: "body") < 0)
+    e = NULL;
+  json_object_array_put_idx(w->ext_err, w->fetch_i - 1,
+                            json_object_new_string(e ? e : "no answer"));
+  free(e);
+  fetch_next(op->sync);
+}
+
+/* One request at a time: PodMetrics of the selector (Resource,
+ * ContainerResource), the custom metrics API's discovery (Pods,
+ * Object), each External metric; then decide. */
+static void fetch_next(struct ctl_sync *s) {
+  struct hwork *w = s->data;
+  json_object *metrics = cj_arr(cj_obj(w->hpa, "spec"), "metrics");
+  bool need_pm = !cj_len(metrics), need_custom = false;
+  for (size_t i = 0; i < cj_len(metrics); i++) {
+    const char *type = cj_str0(cj_at(metrics, i), "type");
+    need_pm |= streq(type, "Resource") || streq(type, "ContainerResource");
+    need_custom |= streq(type, "Pods") || streq(type, "Object");
+  }
+  char *path = NULL;
+  cleanup_free char *q = kube_client_query_escape(w->selector);
+  if (need_pm && !w->pm && !w->pm_err) {
+    if (q && asprintf(&path,
+                      "/apis/metrics.k8s.io/v1beta1/namespaces/%s/pods?"
+                      "labelSelector=%s",
+                      w->ns, q) >= 0)
+      fetch(s, path, got_pod_metrics);
+    else
+      s->result = -1;
+    free(path);
     return;
   }
-  decide(s, cj_arr(kube_object_json(res), "items"));
+  if (need_custom && !w->custom_err) {
+    fetch(s, "/apis/custom.metrics.k8s.io", got_custom);
+    return;
+  }
+  if (!w->ext_err)
+    w->ext_err = json_object_new_array();
+  for (; w->fetch_i < cj_len(metrics); w->fetch_i++) {
+    json_object *m = cj_at(metrics, w->fetch_i);
+    if (!streq(cj_str0(m, "type"), "External"))
+      continue;
+    json_object *id = cj_obj(cj_obj(m, "external"), "metric");
+    json_object *ls = cj_obj(id, "selector");
+    cleanup_error kube_error_t e = KUBE_ERROR_INIT;
+    kube_selector_t *ks = ls ? ctl_label_selector(ls, &e) : NULL;
+    cleanup_free char *sel = ks ? kube_selector_to_string(ks) : NULL;
+    kube_selector_free(ks);
+    cleanup_free char *mq = kube_client_query_escape(sel ? sel : "");
+    cleanup_free char *name = kube_client_query_escape(cj_str0(id, "name"));
+    w->fetch_i++;
+    if (mq && name &&
+        asprintf(&path,
+                 "/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s"
+                 "?labelSelector=%s",
+                 w->ns, name, mq) >= 0)
+      fetch(s, path, got_external);
+    else
+      s->result = -1;
+    free(path);
+    return;
+  }
+  decide(s);
 }
 
 static void got_scale(struct ctl_op *op, const kube_object_t *res,
@@ -697,25 +994,10 @@ static void got_scale(struct ctl_op *op, const kube_object_t *res,
   int32_t minr = (int32_t)cj_int(spec, "minReplicas", 1);
   if ((w->current == 0 && minr != 0) || w->current < minr ||
       w->current > (int32_t)cj_int(spec, "maxReplicas", 1)) {
-    decide(s, NULL);
+    decide(s);
     return;
   }
-  cleanup_free char *q = kube_client_query_escape(sel);
-  char *path = NULL;
-  if (!q || asprintf(&path,
-                     "/apis/metrics.k8s.io/v1beta1/namespaces/%s/pods?"
-                     "labelSelector=%s",
-                     w->ns, q) < 0) {
-    s->result = -1;
-    return;
-  }
-  cleanup_error kube_error_t e = KUBE_ERROR_INIT;
-  struct ctl_op *o2 = ctl_op_new(&w->c->b, s, got_metrics, NULL);
-  if (!o2 ||
-      ctl_op_started(o2, kube_writer_send(w->c->b.w, "GET", path, NULL, NULL, 0,
-                                          ctl_op_cb, o2, &e)) < 0)
-    s->result = -1;
-  free(path);
+  fetch_next(s);
 }
 
 static int hpa_sync(kube_controller_t *kc, const char *key, void *arg) {
