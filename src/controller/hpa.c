@@ -3,10 +3,13 @@
  * The HorizontalPodAutoscaler controller (kube-controller-manager's
  * "horizontalpodautoscaling"): every sync period each HPA (read at
  * autoscaling/v2: the API server converts v1 objects) reads its target's scale
- * subresource, the PodMetrics of the scale's selector from
- * metrics.k8s.io, and the pods' requests and readiness; the replica
- * calculator (hpa-replicas.c) proposes a count per Resource metric, the
- * highest wins; the proposal is stabilized (spec.behavior, or 300 s of
+ * subresource, then its metrics one request at a time: the PodMetrics of
+ * the scale's selector from metrics.k8s.io (Resource, ContainerResource),
+ * custom.metrics.k8s.io (Pods, Object) and external.metrics.k8s.io
+ * (External), served by adapters behind APIServices; with the pods'
+ * requests and readiness the replica calculator (hpa-replicas.c) proposes
+ * a count per metric, the highest wins (a failed metric gives upstream's
+ * FailedGet*Metric condition and event); the proposal is stabilized (spec.behavior, or 300 s of
  * scale-down stabilization) and limited (min/max, scaling policies), the
  * scale written with a SuccessfulRescale event, and status (currentMetrics,
  * current/desiredReplicas, lastScaleTime, the AbleToScale, ScalingActive
@@ -107,9 +110,14 @@ struct hwork {
   bool rescaled;
   json_object *pm; /* the PodMetricsList of the selector, owned */
   char *pm_err;    /* why it could not be read */
-  char *custom_err; /* why custom.metrics.k8s.io cannot answer */
-  json_object *ext_err; /* per metric: why its External metric failed */
-  size_t fetch_i;       /* the next metric fetch_next looks at */
+  int32_t status_replicas; /* the scale's status.replicas */
+  bool custom_checked;      /* custom.metrics.k8s.io discovery done */
+  char *custom_err;     /* why custom.metrics.k8s.io cannot answer */
+  char *custom_version; /* its preferred version */
+  /* per metric: the metrics API's list (Pods, Object, External), or the
+   * text of why it could not be read */
+  json_object *answers;
+  size_t fetch_i; /* the next metric fetch_next looks at */
   struct cond conds[C_N];
 };
 
@@ -120,9 +128,10 @@ static void hwork_free(void *v) {
   json_object_put(w->hpa);
   json_object_put(w->current_metrics);
   json_object_put(w->pm);
-  json_object_put(w->ext_err);
+  json_object_put(w->answers);
   free(w->pm_err);
   free(w->custom_err);
+  free(w->custom_version);
   free(w->key);
   free(w->ns);
   free(w->name);
@@ -422,8 +431,25 @@ static bool pod_usage(json_object *pm, const char *res, const char *container,
   return found || !container;
 }
 
+/* The sample of pod `name` in a custom metrics API MetricValueList. */
+static bool custom_sample(json_object *items, const char *name,
+                          struct hpa_pod *p) {
+  for (size_t k = 0; k < cj_len(items); k++) {
+    json_object *it = cj_at(items, k);
+    if (!streq(cj_str0(cj_obj(it, "describedObject"), "name"), name))
+      continue;
+    p->has_metric = true;
+    p->metric = kube_quantity_parse_milli(cj_str0(it, "value"), NULL);
+    p->metric_ns = ctl_time_ns(cj_str(it, "timestamp"));
+    p->window_ns = cj_int(it, "windowSeconds", 0) * 1000000000LL;
+    return true;
+  }
+  return false;
+}
+
 /* The pods of the selector with their metrics for resource res (of one
- * container when not NULL); NULL with *missing set to a PodMetrics that
+ * container when not NULL) from PodMetrics items, or (res NULL) from a
+ * custom metrics API list; NULL with *missing set to a PodMetrics that
  * lacks the container (upstream's getContainerMetrics error). */
 static struct hpa_pod *pods_of(struct hwork *w, const kube_selector_t *sel,
                                json_object *pm_items, const char *res,
@@ -461,6 +487,10 @@ static struct hpa_pod *pods_of(struct hwork *w, const kube_selector_t *sel,
     p->has_ready = ready != NULL;
     p->ready = ready && streq(cj_str0(ready, "status"), "True");
     p->ready_ns = ctl_time_ns(cj_str(ready, "lastTransitionTime"));
+    if (!res) {
+      custom_sample(pm_items, cp->name, p);
+      continue;
+    }
     p->has_request = pod_request(pod, res, container, &p->request);
     for (size_t k = 0; k < cj_len(pm_items); k++) {
       json_object *pm = cj_at(pm_items, k);
@@ -493,7 +523,7 @@ struct mresult {
   const char *reason;
   char err[768];   /* e.g. "failed to get cpu utilization: ..." */
   char outer[900]; /* e.g. "failed to get cpu resource metric value: ..." */
-  char name[128];  /* the metric's name for ValidMetricFound */
+  char name[384];  /* the metric's name for ValidMetricFound */
 };
 
 KUBE_PRINTF(3, 4)
@@ -628,43 +658,162 @@ static void go_selector(char *buf, size_t len, json_object *sel) {
   kube_strbuf_clear(&sb);
 }
 
-/* Pods, Object and External: kubed serves custom.metrics.k8s.io and
- * external.metrics.k8s.io only through what answered the requests made
- * before (no adapter: the errors upstream words). */
-static void custom_metric(struct hwork *w, size_t i, json_object *m,
-                          struct mresult *r) {
+/* getReadyPodsCount: Running pods of the selector with Ready True. */
+static int32_t ready_pods(struct hwork *w, const kube_selector_t *sel) {
+  const struct ctl_podlist *pl = ctl_podstore_in_ns(w->c->pods, w->ns);
+  kube_informer_t *inf = ctl_podstore_informer(w->c->pods);
+  int32_t n = 0;
+  for (size_t i = 0; pl && i < pl->n; i++) {
+    const struct ctl_pod *cp = pl->v[i];
+    if (!kube_selector_matches(sel, label_of, cp->labels) ||
+        cp->phase != CTL_PHASE_RUNNING)
+      continue;
+    const kube_object_t *po = kube_informer_get(inf, cp->key);
+    json_object *ready = po ? ctl_condition(kube_object_json(po), "Ready")
+                            : NULL;
+    n += ready && streq(cj_str0(ready, "status"), "True");
+  }
+  return n;
+}
+
+/* getUsageRatioReplicaCount; -1 when no pod matches. */
+static int32_t ratio_replicas(struct hwork *w, const kube_selector_t *sel,
+                              double ratio) {
+  if (w->current == 0)
+    return (int32_t)ceil(ratio);
+  if (fabs(1.0 - ratio) <= HPA_TOLERANCE)
+    return w->current;
+  int32_t ready = ready_pods(w, sel);
+  return (int32_t)ceil(ratio * (double)ready);
+}
+
+/* The MetricStatus of a Pods/Object/External metric: its identifier,
+ * current value (or averageValue), described object. */
+static json_object *custom_status(json_object *m, const char *type,
+                                  const char *key, int64_t milli, bool avg) {
+  json_object *src = cj_obj(m, key);
+  json_object *cm = json_object_new_object(), *o = json_object_new_object();
+  json_object *cur = json_object_new_object();
+  cj_set(cm, "type", json_object_new_string(type));
+  cj_set(o, "metric", ctl_json_copy(cj_obj(src, "metric")));
+  cj_set(cur, avg ? "averageValue" : "value", milli_quantity(milli, false));
+  cj_set(o, "current", cur);
+  if (cj_obj(src, "describedObject"))
+    cj_set(o, "describedObject", ctl_json_copy(cj_obj(src, "describedObject")));
+  cj_set(cm, key, o);
+  return cm;
+}
+
+/* Pods, Object and External, from the custom and external metrics APIs
+ * (an APIService's adapter): GetMetricReplicas, GetObjectMetricReplicas,
+ * GetObjectPerPodMetricReplicas, GetExternalMetricReplicas,
+ * GetExternalPerPodMetricReplicas. */
+static void custom_metric(struct hwork *w, const kube_selector_t *sel,
+                          size_t i, json_object *m, struct mresult *r) {
   const char *type = cj_str0(m, "type");
-  if (streq(type, "Pods")) {
-    json_object *src = cj_obj(m, "pods");
-    mfail(r, "FailedGetPodsMetric",
-          "unable to get metric %s: unable to fetch metrics from custom "
-          "metrics API: %s",
-          cj_str0(cj_obj(src, "metric"), "name"), w->custom_err);
+  bool pods = streq(type, "Pods"), obj = streq(type, "Object");
+  const char *key = pods ? "pods" : obj ? "object" : "external";
+  json_object *src = cj_obj(m, key), *id = cj_obj(src, "metric");
+  json_object *ref = cj_obj(src, "describedObject");
+  json_object *t = cj_obj(src, "target");
+  const char *mname = cj_str0(id, "name");
+  json_object *ans = cj_at(w->answers, i);
+  const char *why = (pods || obj) && w->custom_err ? w->custom_err
+                    : json_object_is_type(ans, json_type_string)
+                        ? json_object_get_string(ans)
+                    : !ans ? "no answer"
+                           : NULL;
+  bool avg = streq(cj_str0(t, "type"), "AverageValue");
+  int64_t target = kube_quantity_parse_milli(
+      cj_str0(t, avg || pods ? "averageValue" : "value"), NULL);
+  char sel_text[256];
+  go_selector(sel_text, sizeof sel_text, cj_obj(id, "selector"));
+  if (pods) {
+    if (why) {
+      mfail(r, "FailedGetPodsMetric",
+            "unable to get metric %s: unable to fetch metrics from custom "
+            "metrics API: %s",
+            mname, why);
+    } else {
+      size_t np = 0;
+      const char *missing = NULL;
+      struct hpa_pod *pv = pods_of(w, sel, cj_arr(ans, "items"), NULL, NULL,
+                                   &np, &missing);
+      int32_t desired, unused;
+      int64_t usage = 0;
+      kube_error_t e = KUBE_ERROR_INIT;
+      int rc = pv ? hpa_resource_replicas(pv, np, w->current, 0, target, false,
+                                          ctl_now_ns(), &desired, &unused,
+                                          &usage, &e)
+                  : kube_make_oom(&e);
+      free(pv);
+      if (rc < 0)
+        mfail(r, "FailedGetPodsMetric", "%s", e.message ? e.message : "");
+      kube_error_clear(&e);
+      if (rc == 0) {
+        r->replicas = desired;
+        r->status = custom_status(m, "Pods", "pods", usage, true);
+        snprintf(r->name, sizeof r->name, "pods metric %s", mname);
+        return;
+      }
+    }
     snprintf(r->outer, sizeof r->outer, "failed to get pods metric value: %s",
              r->err);
-  } else if (streq(type, "Object")) {
-    json_object *src = cj_obj(m, "object");
-    json_object *ref = cj_obj(src, "describedObject");
-    mfail(r, "FailedGetObjectMetric",
-          "unable to get metric %s: unable to fetch metrics from custom "
-          "metrics API: %s on %s %s/%s",
-          cj_str0(cj_obj(src, "metric"), "name"), w->custom_err,
-          cj_str0(ref, "kind"), w->ns, cj_str0(ref, "name"));
+    return;
+  }
+  /* Object and External: one usage (the object's value, the sum of the
+   * external series) against a value or an average per pod. */
+  int64_t usage = 0;
+  json_object *items = ans ? cj_arr(ans, "items") : NULL;
+  for (size_t k = 0; !why && k < cj_len(items); k++)
+    usage += kube_quantity_parse_milli(cj_str0(cj_at(items, k), "value"),
+                                       NULL);
+  if (!why && !cj_len(items))
+    why = obj ? "no metrics returned from custom metrics API"
+              : "no metrics returned from external metrics API";
+  if (why) {
+    if (obj)
+      mfail(r, "FailedGetObjectMetric",
+            "unable to get metric %s: unable to fetch metrics from custom "
+            "metrics API: %s on %s %s/%s",
+            mname, why, cj_str0(ref, "kind"), w->ns, cj_str0(ref, "name"));
+    else
+      mfail(r, "FailedGetExternalMetric",
+            "unable to get external metric %s/%s/%s: unable to fetch metrics "
+            "from external metrics API: %s",
+            w->ns, mname, sel_text, why);
+  } else if (target <= 0) {
+    mfail(r, obj ? "FailedGetObjectMetric" : "FailedGetExternalMetric",
+          "invalid target value for metric %s", mname);
+  } else {
+    int32_t desired;
+    int64_t shown = usage;
+    if (avg) {
+      int32_t sr = w->status_replicas > 0 ? w->status_replicas : 1;
+      desired = sr;
+      double ratio = (double)usage / ((double)target * (double)sr);
+      if (fabs(1.0 - ratio) > HPA_TOLERANCE)
+        desired = (int32_t)ceil((double)usage / (double)target);
+      shown = (int64_t)ceil((double)usage / (double)sr);
+    } else {
+      desired = ratio_replicas(w, sel, (double)usage / (double)target);
+    }
+    r->replicas = desired;
+    r->status = custom_status(m, obj ? "Object" : "External", key, shown, avg);
+    if (obj)
+      snprintf(r->name, sizeof r->name, "%s metric %s", cj_str0(ref, "kind"),
+               mname);
+    else
+      snprintf(r->name, sizeof r->name, "external metric %s(%s)", mname,
+               sel_text);
+    return;
+  }
+  if (obj)
     snprintf(r->outer, sizeof r->outer,
              "failed to get object metric value: %s", r->err);
-  } else {
-    json_object *id = cj_obj(cj_obj(m, "external"), "metric");
-    char sel[256];
-    go_selector(sel, sizeof sel, cj_obj(id, "selector"));
-    const char *e = json_object_get_string(cj_at(w->ext_err, i));
-    mfail(r, "FailedGetExternalMetric",
-          "unable to get external metric %s/%s/%s: unable to fetch metrics "
-          "from external metrics API: %s",
-          w->ns, cj_str0(id, "name"), sel, e ? e : "no answer");
+  else
     snprintf(r->outer, sizeof r->outer,
-             "failed to get %s external metric value: %s", cj_str0(id, "name"),
-             r->err);
-  }
+             "failed to get %s external metric value: %s", mname, r->err);
 }
 
 /* computeReplicasForMetrics: the highest proposal, or -1 when the
@@ -697,7 +846,7 @@ static int32_t compute(struct hwork *w, char *metric_name, size_t mlen) {
       resource_metric(w, sel, m, r);
     } else if (streq(type, "Pods") || streq(type, "Object") ||
                streq(type, "External")) {
-      custom_metric(w, i, m, r);
+      custom_metric(w, sel, i, m, r);
     } else {
       mfail(r, "InvalidMetricSourceType",
             "unknown metric source type \"%s\"", type);
@@ -779,7 +928,7 @@ static void decide(struct ctl_sync *s) {
   int32_t minr = (int32_t)cj_int(spec, "minReplicas", 1);
   int32_t maxr = (int32_t)cj_int(spec, "maxReplicas", 1);
   int32_t desired = 0;
-  char reason[256] = "";
+  char reason[512] = "";
   bool rescale;
   if (w->current == 0 && minr != 0) {
     set_cond(w, C_ACTIVE, false, "ScalingDisabled",
@@ -797,7 +946,7 @@ static void decide(struct ctl_sync *s) {
     desired = minr;
     rescale = true;
   } else {
-    char metric[128] = "";
+    char metric[384] = "";
     int32_t proposed = compute(w, metric, sizeof metric);
     if (proposed < 0) {
       w->desired = w->current;
@@ -874,39 +1023,92 @@ static void got_pod_metrics(struct ctl_op *op, const kube_object_t *res,
 static void got_custom(struct ctl_op *op, const kube_object_t *res,
                        const kube_error_t *err) {
   struct hwork *w = op->sync->data;
-  /* kubed aggregates no APIService: no adapter can serve custom metrics,
-   * whatever the group's discovery says. */
-  (void)res;
-  (void)err;
-  w->custom_err = strdup("no custom metrics API (custom.metrics.k8s.io) "
-                         "registered");
+  json_object *g = res ? kube_object_json(res) : NULL;
+  const char *v = cj_str(cj_obj(g, "preferredVersion"), "version");
+  w->custom_checked = true;
+  if (err || !v)
+    w->custom_err = strdup("no custom metrics API (custom.metrics.k8s.io) "
+                           "registered");
+  else
+    w->custom_version = strdup(v);
   fetch_next(op->sync);
 }
 
-static void got_external(struct ctl_op *op, const kube_object_t *res,
-                         const kube_error_t *err) {
+/* The answer for metric fetch_i - 1: the list, or why there is none. */
+static void got_answer(struct ctl_op *op, const kube_object_t *res,
+                       const kube_error_t *err) {
   struct hwork *w = op->sync->data;
   json_object *m = cj_at(cj_arr(cj_obj(w->hpa, "spec"), "metrics"),
                          w->fetch_i - 1);
-  const char *name = cj_str0(cj_obj(cj_obj(m, "external"), "metric"), "name");
-  char what[300];
-  snprintf(what, sizeof what, "%s.external.metrics.k8s.io", name);
-  char *e = NULL;
-  if (err || !res)
-    e = answer_error(err, what);
-  else if (asprintf(&e, "the server answered with a %s, not an "
-                        "ExternalMetricValueList from an adapter",
-                    kube_object_kind(res) ?: "body") < 0)
-    e = NULL;
-  json_object_array_put_idx(w->ext_err, w->fetch_i - 1,
-                            json_object_new_string(e ? e : "no answer"));
-  free(e);
+  const char *type = cj_str0(m, "type");
+  json_object *a = NULL;
+  if (err || !res) {
+    char what[300];
+    snprintf(what, sizeof what, "%s.external.metrics.k8s.io",
+             cj_str0(cj_obj(cj_obj(m, "external"), "metric"), "name"));
+    char *e = answer_error(err, streq(type, "External") ? what : NULL);
+    a = json_object_new_string(e ? e : "no answer");
+    free(e);
+  } else {
+    a = json_object_get(kube_object_json(res));
+  }
+  json_object_array_put_idx(w->answers, w->fetch_i - 1, a);
   fetch_next(op->sync);
+}
+
+/* The path of metric m's list in the custom or external metrics API
+ * (owned), as the custom metrics client builds it. */
+static char *metric_path(struct hwork *w, json_object *m, const char *q) {
+  const char *type = cj_str0(m, "type");
+  bool pods = streq(type, "Pods"), obj = streq(type, "Object");
+  json_object *src = cj_obj(m, pods ? "pods" : obj ? "object" : "external");
+  json_object *id = cj_obj(src, "metric");
+  json_object *ls = cj_obj(id, "selector");
+  cleanup_error kube_error_t e = KUBE_ERROR_INIT;
+  kube_selector_t *ks = ls ? ctl_label_selector(ls, &e) : NULL;
+  cleanup_free char *msel = ks ? kube_selector_to_string(ks) : NULL;
+  kube_selector_free(ks);
+  cleanup_free char *mq = kube_client_query_escape(msel ? msel : "");
+  cleanup_free char *name = kube_client_query_escape(cj_str0(id, "name"));
+  char *path = NULL;
+  int rc = -1;
+  if (!mq || !name)
+    return NULL;
+  if (pods) {
+    rc = asprintf(&path,
+                  "/apis/custom.metrics.k8s.io/%s/namespaces/%s/pods/*/%s"
+                  "?labelSelector=%s%s%s",
+                  w->custom_version, w->ns, name, q, *mq ? "&metricLabelSelector="
+                                                         : "",
+                  mq);
+  } else if (obj) {
+    json_object *ref = cj_obj(src, "describedObject");
+    const char *av = cj_str0(ref, "apiVersion");
+    const kube_kind_t *k = kube_kind_by_kind(*av ? av : "v1",
+                                             cj_str0(ref, "kind"));
+    char res[300];
+    if (k && *k->group)
+      snprintf(res, sizeof res, "%s.%s", k->resource, k->group);
+    else
+      snprintf(res, sizeof res, "%s", k ? k->resource : "");
+    cleanup_free char *on = kube_client_query_escape(cj_str0(ref, "name"));
+    if (k && on)
+      rc = asprintf(&path,
+                    "/apis/custom.metrics.k8s.io/%s/namespaces/%s/%s/%s/%s%s%s",
+                    w->custom_version, w->ns, res, on, name,
+                    *mq ? "?metricLabelSelector=" : "", mq);
+  } else {
+    rc = asprintf(&path,
+                  "/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s"
+                  "?labelSelector=%s",
+                  w->ns, name, mq);
+  }
+  return rc < 0 ? NULL : path;
 }
 
 /* One request at a time: PodMetrics of the selector (Resource,
  * ContainerResource), the custom metrics API's discovery (Pods,
- * Object), each External metric; then decide. */
+ * Object), each Pods, Object and External metric's list; then decide. */
 static void fetch_next(struct ctl_sync *s) {
   struct hwork *w = s->data;
   json_object *metrics = cj_arr(cj_obj(w->hpa, "spec"), "metrics");
@@ -929,31 +1131,21 @@ static void fetch_next(struct ctl_sync *s) {
     free(path);
     return;
   }
-  if (need_custom && !w->custom_err) {
+  if (need_custom && !w->custom_checked) {
     fetch(s, "/apis/custom.metrics.k8s.io", got_custom);
     return;
   }
-  if (!w->ext_err)
-    w->ext_err = json_object_new_array();
+  if (!w->answers)
+    w->answers = json_object_new_array();
   for (; w->fetch_i < cj_len(metrics); w->fetch_i++) {
     json_object *m = cj_at(metrics, w->fetch_i);
-    if (!streq(cj_str0(m, "type"), "External"))
+    const char *type = cj_str0(m, "type");
+    if (!streq(type, "External") &&
+        (w->custom_err || (!streq(type, "Pods") && !streq(type, "Object"))))
       continue;
-    json_object *id = cj_obj(cj_obj(m, "external"), "metric");
-    json_object *ls = cj_obj(id, "selector");
-    cleanup_error kube_error_t e = KUBE_ERROR_INIT;
-    kube_selector_t *ks = ls ? ctl_label_selector(ls, &e) : NULL;
-    cleanup_free char *sel = ks ? kube_selector_to_string(ks) : NULL;
-    kube_selector_free(ks);
-    cleanup_free char *mq = kube_client_query_escape(sel ? sel : "");
-    cleanup_free char *name = kube_client_query_escape(cj_str0(id, "name"));
     w->fetch_i++;
-    if (mq && name &&
-        asprintf(&path,
-                 "/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s"
-                 "?labelSelector=%s",
-                 w->ns, name, mq) >= 0)
-      fetch(s, path, got_external);
+    if (q && (path = metric_path(w, m, q)))
+      fetch(s, path, got_answer);
     else
       s->result = -1;
     free(path);
@@ -979,6 +1171,7 @@ static void got_scale(struct ctl_op *op, const kube_object_t *res,
   set_cond(w, C_ABLE, true, "SucceededGetScaleSubresource",
            "the HPA controller was able to get the target's current scale");
   w->current = (int32_t)cj_int(cj_obj(sc, "spec"), "replicas", 0);
+  w->status_replicas = (int32_t)cj_int(cj_obj(sc, "status"), "replicas", 0);
   w->desired = w->current;
   w->have_current = true;
   const char *sel = cj_str(cj_obj(sc, "status"), "selector");

@@ -143,7 +143,7 @@ def main():
         t.check(replicas(APPS + "/replicasets/rs") == 2, "rs left at 2")
 
         # Pods, Object, External and ContainerResource metrics without an
-        # adapter (kubed aggregates no APIService) nor metrics.k8s.io:
+        # adapter (no APIService registered) nor metrics.k8s.io:
         # each its own reason, upstream's messages, an empty currentMetrics
         # entry per failed metric
         cases = [
