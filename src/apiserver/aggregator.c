@@ -11,9 +11,10 @@
  * APIServices.  The APIServices are read from the store on each request,
  * so every server on one store sees the same ones.
  *
- * Not done: the caBundle (only insecureSkipTLSVerify backends are
- * reached: a bundle is refused with 503), the proxy client certificate,
- * the Available condition (no availability controller), and listing the
+ * The backend's certificate is checked against the APIService's caBundle
+ * for the name <service>.<namespace>.svc, as kube-aggregator does, unless
+ * insecureSkipTLSVerify.  Not done: the proxy client certificate, the
+ * Available condition (no availability controller), and listing the
  * aggregated groups in /apis discovery.
  */
 #include "apiserver/internal.h"
@@ -151,6 +152,9 @@ struct agg_call {
   const char *url;
   bool insecure;
   kube_loop_t *loop;
+  const char *ca; /* PEM */
+  size_t ca_len;
+  const char *server_name;
 };
 
 static void proxy_to(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
@@ -170,6 +174,9 @@ static void proxy_to(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
       .tls_insecure_skip_verify = c->insecure,
       .headers = headers,
       .loop = c->loop,
+      .tls_ca_pem = c->ca,
+      .tls_ca_pem_len = c->ca_len,
+      .tls_server_name = c->server_name,
   };
   kube_http_proxy(ctx->request, c->url, &o, NULL);
 }
@@ -273,11 +280,18 @@ bool as_aggregator_dispatch(struct req *r) {
   int port = 0;
   json_object *skip = kube_json_get(as, "spec.insecureSkipTLSVerify");
   bool insecure = skip && json_object_get_boolean(skip);
-  if (!insecure)
+  const char *b64 = kube_json_get_string(as, "spec.caBundle");
+  size_t ca_len = 0;
+  cleanup_free unsigned char *ca =
+      b64 && *b64 ? kube_base64_decode(b64, strlen(b64), &ca_len, NULL) : NULL;
+  char server_name[600];
+  snprintf(server_name, sizeof server_name, "%s.%s.svc",
+           kube_json_get_string(svcref, "name") ?: "",
+           kube_json_get_string(svcref, "namespace") ?: "");
+  if (!insecure && !ca)
     kube_error_set(&err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
-                   "%s.%s: only APIServices with insecureSkipTLSVerify are "
-                   "reached (caBundle is not supported)",
-                   version, group);
+                   "%s.%s: no caBundle to verify the service with", version,
+                   group);
   else
     backend(r->srv, svcref, host, sizeof host, &port, &err);
   json_object_put(as);
@@ -295,7 +309,8 @@ bool as_aggregator_dispatch(struct req *r) {
     as_reply_error(r, &err);
     return true;
   }
-  struct agg_call c = {url, insecure, r->srv->loop};
+  struct agg_call c = {url,    insecure, r->srv->loop, (const char *)ca,
+                       ca_len, server_name};
   hand_off(r, &c);
   return true;
 }

@@ -41,13 +41,24 @@ class Adapter:
     def available():
         return os.access("/usr/bin/openssl", os.X_OK)
 
-    def start(self):
-        cert = os.path.join(self.tmp, "adapter.crt")
-        key = os.path.join(self.tmp, "adapter.key")
+    @staticmethod
+    def certificate(tmp, name, dns):
+        """A self-signed certificate for DNS name dns: (cert, key) paths."""
+        cert = os.path.join(tmp, name + ".crt")
+        key = os.path.join(tmp, name + ".key")
         subprocess.run(["/usr/bin/openssl", "req", "-x509", "-newkey",
                         "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=metrics-adapter", "-keyout", key, "-out", cert],
+                        "/CN=" + dns, "-addext", "subjectAltName=DNS:" + dns,
+                        "-keyout", key, "-out", cert],
                        check=True, capture_output=True)
+        return cert, key
+
+    def start(self, dns="metrics-adapter.default.svc"):
+        """Serve with a certificate for dns (what the API server checks:
+        <service>.<namespace>.svc); self.cert_pem is its PEM."""
+        cert, key = self.certificate(self.tmp, "adapter", dns)
+        with open(cert) as f:
+            self.cert_pem = f.read()
         adapter = self
 
         class Handler(http.server.BaseHTTPRequestHandler):

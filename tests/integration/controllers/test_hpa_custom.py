@@ -3,8 +3,10 @@
 """The HorizontalPodAutoscaler on custom and external metrics through the
 aggregation layer: a tiny metrics adapter (metrics_adapter.py, HTTPS on
 loopback) behind a Service whose Endpoints point at it, registered with
-APIServices v1beta2.custom.metrics.k8s.io and
-v1beta1.external.metrics.k8s.io (insecureSkipTLSVerify).  kubed proxies
+APIServices v1beta2.custom.metrics.k8s.io (its caBundle: the adapter's
+certificate is checked for metrics-adapter.default.svc) and
+v1beta1.external.metrics.k8s.io (insecureSkipTLSVerify); a caBundle that
+did not sign it gets no answer.  kubed proxies
 /apis/custom.metrics.k8s.io/... to it with the caller in X-Remote-User;
 Pods (AverageValue), Object (Value) and External (AverageValue) metrics
 scale their targets with upstream's reasons and status; a metric the
@@ -12,6 +14,7 @@ adapter does not have gives FailedGetPodsMetric with its answer.  Exits
 77 without openssl (the adapter's certificate).
 
 usage: test_hpa_custom.py KUBED KUBE [memory|sqlite]"""
+import base64
 import os
 import shutil
 import sys
@@ -29,14 +32,18 @@ HPA2 = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
 APISVC = "/apis/apiregistration.k8s.io/v1/apiservices"
 
 
-def apiservice(group, version):
+def apiservice(group, version, ca_pem=None):
+    """An APIService for the adapter: verified with ca_pem (its caBundle),
+    or insecureSkipTLSVerify."""
+    spec = {"group": group, "version": version,
+            "service": {"namespace": "default", "name": "metrics-adapter"},
+            "groupPriorityMinimum": 100, "versionPriority": 100}
+    if ca_pem:
+        spec["caBundle"] = base64.b64encode(ca_pem.encode()).decode()
+    else:
+        spec["insecureSkipTLSVerify"] = True
     return {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-            "metadata": {"name": "%s.%s" % (version, group)},
-            "spec": {"group": group, "version": version,
-                     "service": {"namespace": "default",
-                                 "name": "metrics-adapter"},
-                     "insecureSkipTLSVerify": True,
-                     "groupPriorityMinimum": 100, "versionPriority": 100}}
+            "metadata": {"name": "%s.%s" % (version, group)}, "spec": spec}
 
 
 def hpa(name, kind, metric, maxr=10):
@@ -85,8 +92,18 @@ def main():
             "metadata": {"name": "metrics-adapter"},
             "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
                          "ports": [{"name": "https", "port": adapter.port}]}]})
-        a.create(APISVC, apiservice("custom.metrics.k8s.io", "v1beta2"))
+        a.create(APISVC, apiservice("custom.metrics.k8s.io", "v1beta2",
+                                    adapter.cert_pem))
         a.create(APISVC, apiservice("external.metrics.k8s.io", "v1beta1"))
+        # a caBundle that did not sign the adapter's certificate: refused
+        other, _ = Adapter.certificate(tmp, "other",
+                                       "metrics-adapter.default.svc")
+        with open(other) as f:
+            a.create(APISVC, apiservice("wrong.example.com", "v1", f.read()))
+        seen = len(adapter.requests)
+        r = k.request("GET", "/apis/wrong.example.com/v1")
+        t.check(r.status in (502, 503) and len(adapter.requests) == seen,
+                "a backend the caBundle does not verify: no answer", r)
         r = k.request("POST", APISVC, dict(apiservice("x.io", "v1"),
                                            metadata={"name": "wrong"}))
         t.check(r.status == 422 and "metadata.name" in r.body,
