@@ -15,8 +15,11 @@ void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
                     void *arg) {
   struct wctx *w = arg;
   if (!err) {
-    /* The deleted object carries the delete's revision. */
+    /* The deleted object carries the delete's revision, in the version
+     * asked for (it was read as stored). */
     as_tree_set_rv(w->obj, rec->mod_revision);
+    if (api_kind_strategy(w->k)->convert)
+      as_tree_set_api_version(w->obj, w->k, false);
     as_reply_object(w->r, w->code, json_object_get(w->obj));
     as_wctx_free(w);
     return;
@@ -176,7 +179,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   cleanup_free char *key = NULL;
   cleanup_free char *val = NULL;
-  json_object *obj = as_record_to_tree_for(rec, k, &err);
+  json_object *obj = as_record_to_tree(rec, &err);
   if (!obj) {
     as_reply_error(r, &err);
     return;
@@ -252,9 +255,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
     return;
   }
   size_t vlen = 0;
-  as_tree_set_api_version(obj, k, true);
   val = as_tree_to_stored(obj, &vlen);
-  as_tree_set_api_version(obj, k, false);
   /* Nothing changed (deleting what is being deleted): no new revision. */
   if (val && vlen == rec->value_len && memcmp(val, rec->value, vlen) == 0) {
     as_tree_set_rv(obj, rec->mod_revision);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Two `kubed server --no-node` on one etcd (started by the test on
-loopback): both serve the API, exactly one holds the kube-scheduler and
+"""Two `kubed server --no-node` on one 3-member etcd cluster (started by
+the test on loopback): both serve the API, exactly one holds the kube-scheduler and
 kube-controller-manager Leases and schedules / reconciles; a Deployment
 made through either gets its pods once, each bound once.  kill -9 of the
 leader: the other takes both Leases once the lease (15 s) has run out,
@@ -18,7 +18,7 @@ import time
 
 from ctl_harness import (Api, FakeKubelet, Failures, Kubed,  # noqa: E402
                          add_nodes, wait)
-from kubed_harness import Etcd  # noqa: E402
+from kubed_harness import Etcd, EtcdCluster  # noqa: E402
 from test_hpa import workload  # noqa: E402
 
 APPS = "/apis/apps/v1/namespaces/default"
@@ -72,7 +72,7 @@ def main():
     kubed = sys.argv[1]
     t = Failures()
     tmp = tempfile.mkdtemp(prefix="kubed-leader-")
-    etcd = Etcd(tmp).start()
+    etcd = EtcdCluster(tmp, 3).start()
     ka = Kubed(kubed, store="etcd", extra=QUIET)
     kb = Kubed(kubed, store="etcd", extra=QUIET)
     ka.etcd = kb.etcd = etcd
