@@ -13,9 +13,10 @@
  *
  * The backend's certificate is checked against the APIService's caBundle
  * for the name <service>.<namespace>.svc, as kube-aggregator does, unless
- * insecureSkipTLSVerify.  Not done: the proxy client certificate, the
- * Available condition (no availability controller), and listing the
- * aggregated groups in /apis discovery.
+ * insecureSkipTLSVerify.  The groups are listed in /apis (APIGroupList).  Not
+ * done: the proxy client certificate, the Available condition (no
+ * availability controller), and the aggregated discovery document
+ * (apidiscovery.k8s.io/v2: it would need the backends' resource lists).
  */
 #include "apiserver/internal.h"
 #include "http/http-private.h"
@@ -32,49 +33,93 @@ static json_object *store_object(kube_apiserver_t *srv, const char *key) {
   return o;
 }
 
-/* /apis/<group>: an APIGroup of the group's APIServices, the highest
- * versionPriority preferred; false when the group has none. */
-static bool serve_group(struct req *r, const char *group) {
-  kube_store_list_t l = {0};
-  if (kube_store_list(r->srv->store, APISERVICES, NULL, 0, &l, NULL) < 0)
-    return false;
+/* The APIGroup of `group` from its APIServices with a service, the
+ * highest versionPriority preferred (owned; NULL when there is none). */
+static json_object *group_object(json_object **aps, size_t n,
+                                 const char *group) {
   json_object *versions = json_object_new_array();
   int64_t best = -1;
   json_object *preferred = NULL;
-  for (size_t i = 0; i < l.n; i++) {
-    json_object *o = as_record_to_tree(l.items[i], NULL);
-    json_object *spec = o ? kube_json_get(o, "spec") : NULL;
+  for (size_t i = 0; i < n; i++) {
+    json_object *spec = kube_json_get(aps[i], "spec");
     const char *g = kube_json_get_string(spec, "group");
     const char *v = kube_json_get_string(spec, "version");
-    if (g && v && streq(g, group)) {
-      char gv[512];
-      snprintf(gv, sizeof gv, "%s/%s", g, v);
-      json_object *e = json_object_new_object();
-      json_object_object_add(e, "groupVersion", json_object_new_string(gv));
-      json_object_object_add(e, "version", json_object_new_string(v));
-      json_object_array_add(versions, e);
-      json_object *p = kube_json_get(spec, "versionPriority");
-      int64_t prio = p ? json_object_get_int64(p) : 0;
-      if (prio > best) {
-        best = prio;
-        preferred = e;
-      }
+    if (!g || !v || !streq(g, group) || !kube_json_get(spec, "service"))
+      continue;
+    char gv[512];
+    snprintf(gv, sizeof gv, "%s/%s", g, v);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "groupVersion", json_object_new_string(gv));
+    json_object_object_add(e, "version", json_object_new_string(v));
+    json_object_array_add(versions, e);
+    json_object *p = kube_json_get(spec, "versionPriority");
+    int64_t prio = p ? json_object_get_int64(p) : 0;
+    if (prio > best) {
+      best = prio;
+      preferred = e;
     }
-    json_object_put(o);
   }
-  kube_store_list_clear(&l);
   if (!preferred) {
     json_object_put(versions);
-    return false;
+    return NULL;
   }
   json_object *go = json_object_new_object();
-  json_object_object_add(go, "kind", json_object_new_string("APIGroup"));
-  json_object_object_add(go, "apiVersion", json_object_new_string("v1"));
   json_object_object_add(go, "name", json_object_new_string(group));
   json_object_object_add(go, "versions", versions);
   json_object_object_add(go, "preferredVersion", json_object_get(preferred));
+  return go;
+}
+
+/* Every APIService (owned trees, *n of them; free with free_all). */
+static json_object **all_apiservices(kube_apiserver_t *srv, size_t *n) {
+  kube_store_list_t l = {0};
+  *n = 0;
+  if (kube_store_list(srv->store, APISERVICES, NULL, 0, &l, NULL) < 0)
+    return NULL;
+  json_object **v = calloc(l.n + 1, sizeof *v);
+  for (size_t i = 0; v && i < l.n; i++)
+    if ((v[*n] = as_record_to_tree(l.items[i], NULL)))
+      (*n)++;
+  kube_store_list_clear(&l);
+  return v;
+}
+
+static void free_all(json_object **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++)
+    json_object_put(v[i]);
+  free(v);
+}
+
+/* /apis/<group>: false when the group has no APIService. */
+static bool serve_group(struct req *r, const char *group) {
+  size_t n = 0;
+  json_object **aps = all_apiservices(r->srv, &n);
+  json_object *go = group_object(aps, n, group);
+  free_all(aps, n);
+  if (!go)
+    return false;
+  json_object_object_add(go, "kind", json_object_new_string("APIGroup"));
+  json_object_object_add(go, "apiVersion", json_object_new_string("v1"));
   as_reply_json(r, 200, go);
   return true;
+}
+
+void as_aggregator_discovery_groups(kube_apiserver_t *srv,
+                                    json_object *groups) {
+  size_t n = 0;
+  json_object **aps = all_apiservices(srv, &n);
+  for (size_t i = 0; i < n; i++) {
+    const char *g = kube_json_get_string(aps[i], "spec.group");
+    bool listed = !g;
+    for (size_t k = 0; !listed && k < json_object_array_length(groups); k++)
+      listed = streq(kube_json_get_string(
+                         json_object_array_get_idx(groups, k), "name") ?: "",
+                     g);
+    json_object *go = listed ? NULL : group_object(aps, n, g);
+    if (go)
+      json_object_array_add(groups, go);
+  }
+  free_all(aps, n);
 }
 
 /* The address and port of the APIService's Service (its Endpoints: the

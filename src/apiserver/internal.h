@@ -303,6 +303,10 @@ char *as_store_prefix(const kube_kind_t *k, const char *ns);
  * proxied to its Service, or /apis/<group> answered; false when no
  * APIService applies. */
 bool as_aggregator_dispatch(struct req *r);
+/* The groups of APIServices not yet in `groups` (an APIGroupList's
+ * array), appended. */
+void as_aggregator_discovery_groups(kube_apiserver_t *srv,
+                                    json_object *groups);
 
 /* ---- discovery.c / openapi.c ---- */
 bool as_discovery_serve(struct req *r);

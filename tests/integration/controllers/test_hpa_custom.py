@@ -115,6 +115,13 @@ def main():
                 g["preferredVersion"]["groupVersion"] ==
                 "custom.metrics.k8s.io/v1beta2", "APIGroup from APIServices",
                 g)
+        lst = a.get("/apis")
+        names = {g["name"]: g for g in (lst or {}).get("groups", [])}
+        t.check("custom.metrics.k8s.io" in names and
+                names["external.metrics.k8s.io"]["preferredVersion"] ==
+                {"groupVersion": "external.metrics.k8s.io/v1beta1",
+                 "version": "v1beta1"},
+                "the aggregated groups in /apis", sorted(names))
         adapter.pod_values["packets-per-second"] = "2k"
         a.create(APPS + "/deployments", workload("Deployment", "pm", 2))
         wait(lambda: len(pods("default", "app=pm")) == 2, 30)
