@@ -790,12 +790,15 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
 /* GETs of one object with 8 clients over the unix socket, then over TLS
  * keep-alive, against a kubed serving HTTPS (sqlite store). */
 static void run_tls_unix(const struct opts *o, struct load_result *ux,
-                         struct load_result *tl) {
+                         struct load_result *tl, struct tls_unix_cpu *uc,
+                         struct tls_unix_cpu *tc) {
   struct kubed k;
   printf("== kubed over TLS and the unix socket (sqlite store)\n");
   fflush(stdout);
   ux->per_s = ux->p50 = ux->p99 = ux->max = NAN;
   *tl = *ux;
+  uc->server_us = uc->client_us = NAN;
+  *tc = *uc;
   if (kubed_start_mode(&k, o->kubed, "sqlite", NULL, o->extra, true) < 0) {
     printf("  FAILED: kubed with TLS did not become ready\n");
     kubed_stop(&k);
@@ -808,11 +811,18 @@ static void run_tls_unix(const struct opts *o, struct load_result *ux,
                               .port = k.port,
                               .ca_file = ca,
                               .token = TOKEN,
-                              .path = "/api/v1/namespaces/default"};
-  int per = o->gets / 8 > 50 ? o->gets / 8 : 50;
-  bench_tls_unix(&t, 8, per, ux, tl);
+                              .path = "/api/v1/namespaces/default",
+                              .pid = k.pid};
+  /* 500 GETs a client a round at least: a round of 400 GETs took a few
+   * ms, within the noise of thread start and the first records. */
+  int per = o->gets / 8 > 2500 ? o->gets / 8 : 2500;
+  bench_tls_unix(&t, 8, per, ux, tl, uc, tc);
   print_load("GET, 8 clients, unix:", ux);
+  printf("    CPU per GET: kubed %.1f us, clients %.1f us\n", uc->server_us,
+         uc->client_us);
   print_load("GET, 8 clients, TLS:", tl);
+  printf("    CPU per GET: kubed %.1f us, clients %.1f us\n", tc->server_us,
+         tc->client_us);
   fflush(stdout);
   kubed_stop(&k);
 }
@@ -1047,6 +1057,7 @@ int main(int argc, char **argv) {
   fig_init(&et);
   fig_init(&mem);
   struct load_result raw1 = {0}, raw32 = {0}, tu_unix = {0}, tu_tls = {0};
+  struct tls_unix_cpu cu_unix = {NAN, NAN}, cu_tls = {NAN, NAN};
   tu_unix.per_s = tu_tls.per_s = tu_unix.p50 = tu_tls.p50 = NAN;
   raw1.per_s = raw1.p50 = raw1.p99 = raw1.max = NAN;
   raw32 = raw1;
@@ -1056,7 +1067,7 @@ int main(int argc, char **argv) {
   if (only && !strcmp(only, "memory"))
     run_store(&o, "memory", NULL, &mem);
   if (!only || !strcmp(only, "sqlite") || !strcmp(only, "tls"))
-    run_tls_unix(&o, &tu_unix, &tu_tls);
+    run_tls_unix(&o, &tu_unix, &tu_tls, &cu_unix, &cu_tls);
   if (!only || !strcmp(only, "etcd")) {
     struct etcd_harness h;
     printf("== etcd %s\n", ETCD_BINARY);
@@ -1123,9 +1134,17 @@ int main(int argc, char **argv) {
   row("GET/s", tu_unix.per_s, tu_tls.per_s, "%.0f", false);
   row("  GET p50 ms", tu_unix.p50, tu_tls.p50, "%.3f", false);
   row("  GET p99 ms", tu_unix.p99, tu_tls.p99, "%.3f", false);
+  row("  kubed CPU us per GET", cu_unix.server_us, cu_tls.server_us, "%.1f",
+      false);
+  row("  client CPU us per GET", cu_unix.client_us, cu_tls.client_us, "%.1f",
+      false);
   double ratio_tls = tu_unix.per_s / tu_tls.per_s;
+  double ratio_cpu = (cu_tls.server_us + cu_tls.client_us) /
+                     (cu_unix.server_us + cu_unix.client_us);
   printf("ratio_tls_vs_unix_get (time per GET, TLS / unix): %s (goal <= 1.5)\n",
          fmt_num(b3_early, sizeof b3_early, ratio_tls, "x%.2f"));
+  printf("ratio_tls_vs_unix_get_cpu (kubed + client CPU per GET): %s\n",
+         fmt_num(b3_early, sizeof b3_early, ratio_cpu, "x%.2f"));
   row("kubed RSS after runs MiB", sq.rss_loaded, et.rss_loaded, "%.1f", false);
   char b1[32], b2[32], b3[32];
   printf("raw etcd PUT/s (v3 JSON gateway): %s with 1 client, %s with 32\n",
@@ -1169,6 +1188,11 @@ int main(int argc, char **argv) {
     jkey(&j, "get_p50_ms_unix_8", tu_unix.p50);
     jkey(&j, "get_p50_ms_tls_8", tu_tls.p50);
     jkey(&j, "ratio_tls_vs_unix_get", ratio_tls);
+    jkey(&j, "kubed_cpu_us_get_unix_8", cu_unix.server_us);
+    jkey(&j, "kubed_cpu_us_get_tls_8", cu_tls.server_us);
+    jkey(&j, "client_cpu_us_get_unix_8", cu_unix.client_us);
+    jkey(&j, "client_cpu_us_get_tls_8", cu_tls.client_us);
+    jkey(&j, "ratio_tls_vs_unix_get_cpu", ratio_cpu);
     printf("}\n");
   }
   return sq.ran || et.ran || !isnan(tu_tls.per_s) ? 0 : 1;

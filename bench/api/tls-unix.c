@@ -4,6 +4,7 @@
  * request in flight per client): the TLS path must not cost much more
  * than the socket it runs on (issue 14: Nagle plus delayed ACK made it
  * 44 ms per request). */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -153,6 +155,39 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* CPU seconds all threads of `pid` have run, in nanoseconds as the
+ * scheduler counts them (/proc/PID/task/N/schedstat), not in clock ticks:
+ * a round is a fraction of a second. */
+static double task_cpu_s(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d)
+    return NAN;
+  double total = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char p[320];
+    snprintf(p, sizeof p, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+    FILE *f = fopen(p, "re");
+    unsigned long long ns = 0;
+    if (f && fscanf(f, "%llu", &ns) == 1)
+      total += (double)ns / 1e9;
+    if (f)
+      fclose(f);
+  }
+  closedir(d);
+  return total;
+}
+
+static double self_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -160,7 +195,7 @@ static int cmp_double(const void *a, const void *b) {
 
 /* One round: `clients` threads with `per` GETs each. */
 static void run(const struct tls_unix_target *t, SSL_CTX *ctx, int clients,
-                int per, struct load_result *res) {
+                int per, struct load_result *res, struct tls_unix_cpu *cpu) {
   struct worker *ws = xcalloc((size_t)clients, sizeof *ws);
   pthread_barrier_t ready;
   pthread_barrier_init(&ready, NULL, (unsigned)clients + 1);
@@ -172,9 +207,11 @@ static void run(const struct tls_unix_target *t, SSL_CTX *ctx, int clients,
     pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
   pthread_barrier_wait(&ready);
   int64_t t0 = now_ns();
+  double srv0 = t->pid > 0 ? task_cpu_s(t->pid) : NAN, cli0 = self_cpu_s();
   for (int i = 0; i < clients; i++)
     pthread_join(ws[i].th, NULL);
   double secs = (double)(now_ns() - t0) / 1e9;
+  double srv1 = t->pid > 0 ? task_cpu_s(t->pid) : NAN, cli1 = self_cpu_s();
   pthread_barrier_destroy(&ready);
   size_t total = 0;
   res->errors = 0;
@@ -198,14 +235,27 @@ static void run(const struct tls_unix_target *t, SSL_CTX *ctx, int clients,
     res->p50 = pct_ms(all, total, 0.50);
     res->p99 = pct_ms(all, total, 0.99);
     res->max = (double)all[total - 1] / 1e6;
+    /* The client figure includes the joins and closes: a few us a round. */
+    cpu->server_us = (srv1 - srv0) * 1e6 / (double)total;
+    cpu->client_us = (cli1 - cli0) * 1e6 / (double)total;
+  } else {
+    cpu->server_us = cpu->client_us = NAN;
   }
   free(all);
 }
 
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof v[0], cmp_double);
+  return v[n / 2];
+}
+
 void bench_tls_unix(const struct tls_unix_target *t, int clients, int per,
-                    struct load_result *unix_res, struct load_result *tls_res) {
+                    struct load_result *unix_res, struct load_result *tls_res,
+                    struct tls_unix_cpu *unix_cpu, struct tls_unix_cpu *tls_cpu) {
   unix_res->per_s = unix_res->p50 = unix_res->p99 = unix_res->max = NAN;
   *tls_res = *unix_res;
+  unix_cpu->server_us = unix_cpu->client_us = NAN;
+  *tls_cpu = *unix_cpu;
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx || SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
     fprintf(stderr, "bench-api: cannot load %s\n", t->ca_file);
@@ -219,16 +269,22 @@ void bench_tls_unix(const struct tls_unix_target *t, int clients, int per,
   /* Alternating rounds, medians: other load on a small machine comes and
    * goes, and must not land on one side only. */
   enum { ROUNDS = 5 };
-  double ux[ROUNDS], tl[ROUNDS];
+  double ux[ROUNDS], tl[ROUNDS], uxs[ROUNDS], uxc[ROUNDS], tls[ROUNDS],
+      tlc[ROUNDS];
   int n = 0;
   int each = per / ROUNDS > 20 ? per / ROUNDS : 20;
   for (int i = 0; i < ROUNDS; i++) {
-    run(t, NULL, clients, each, unix_res);
-    run(t, ctx, clients, each, tls_res);
+    struct tls_unix_cpu uc, tc;
+    run(t, NULL, clients, each, unix_res, &uc);
+    run(t, ctx, clients, each, tls_res, &tc);
     if (!unix_res->ok || !tls_res->ok || unix_res->errors || tls_res->errors)
       break;
     ux[n] = unix_res->per_s;
     tl[n] = tls_res->per_s;
+    uxs[n] = uc.server_us;
+    uxc[n] = uc.client_us;
+    tls[n] = tc.server_us;
+    tlc[n] = tc.client_us;
     n++;
   }
   SSL_CTX_free(ctx);
@@ -236,10 +292,12 @@ void bench_tls_unix(const struct tls_unix_target *t, int clients, int per,
     unix_res->per_s = tls_res->per_s = NAN;
     return;
   }
-  qsort(ux, ROUNDS, sizeof ux[0], cmp_double);
-  qsort(tl, ROUNDS, sizeof tl[0], cmp_double);
-  unix_res->per_s = ux[ROUNDS / 2];
-  tls_res->per_s = tl[ROUNDS / 2];
+  unix_res->per_s = median(ux, ROUNDS);
+  tls_res->per_s = median(tl, ROUNDS);
+  unix_cpu->server_us = median(uxs, ROUNDS);
+  unix_cpu->client_us = median(uxc, ROUNDS);
+  tls_cpu->server_us = median(tls, ROUNDS);
+  tls_cpu->client_us = median(tlc, ROUNDS);
 }
 
 int bench_unix_status(const char *sock, const char *path, const char *token) {

@@ -14,7 +14,8 @@
  *    each pod is deleted once Running, so the node stays small.
  *  - 100 pods created at once -> all Running, and kubed's RSS then (the
  *    whole process: API server, store, scheduler and the agent), and the
- *    Pss of the containers' monitors (forks of kubed, conmon's role).
+ *    Pss of the containers' monitors (kube-monitor, conmon's role;
+ *    KUBE_MONITOR_HELPER=none makes them forks of kubed, as before).
  *  - CNI ADD of the agent's own network (bridge + host-local + portmap)
  *    for a freshly pinned sandbox, N times, timed alone.
  *  - the peer: `podman run -d` of the same image (exported from the bench's

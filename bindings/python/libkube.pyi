@@ -104,7 +104,15 @@ class Client:
 
 
 class Server:
-    """A control plane on a thread of this process.  A context manager."""
+    """A control plane on a thread of this process.  A context manager.
+
+    node: True, or a dict of node options (node_name, node_ip, pod_cidr,
+    cni_bridge, cgroup_parent, runtime_root, cni_conf_dir, cni_bin_dir,
+    service_cidr, cluster_dns, cluster_domain, resolv_conf: str; max_pods:
+    int; kubelet_listen: "ADDR:PORT", the node's HTTPS kubelet port as
+    kubed's --kubelet-listen, which needs a "tcp:" listener for the
+    cluster CA; API servers of other processes reach the node's pods
+    (logs, exec, port-forward) over it)."""
     def __init__(self, data_dir: Optional[PathLike] = None,
                  store: str = "memory",
                  etcd_endpoints: Optional[str] = None,

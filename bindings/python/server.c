@@ -183,11 +183,12 @@ static PyObject *str_or_none(const char *s) {
 }
 
 /* node=: False/None (no node agent), True (one with kubed's defaults) or
- * a dict of kube_node_agent_options_t fields by name.  1 with *o filled
- * (strings borrowed from objects kept in `holds`), 0 for no node, -1 with
- * an exception. */
+ * a dict of kube_node_agent_options_t fields by name, plus
+ * "kubelet_listen" (kube_server_options_t's node_kubelet_listen, into
+ * *kubelet_listen).  1 with *o filled (strings borrowed from objects kept
+ * in `holds`), 0 for no node, -1 with an exception. */
 static int node_options(PyObject *node, kube_node_agent_options_t *o,
-                        PyObject *holds) {
+                        const char **kubelet_listen, PyObject *holds) {
   static const struct {
     const char *key;
     size_t off;
@@ -229,6 +230,23 @@ static int node_options(PyObject *node, kube_node_agent_options_t *o,
       o->max_pods = (int)n;
       continue;
     }
+    if (!strcmp(k, "kubelet_listen")) {
+      const char *v = pyk_utf8(value, "node kubelet_listen", &hv);
+      rc = v ? PyList_Append(holds, hv) : -1;
+      Py_XDECREF(hv);
+      if (rc < 0)
+        return -1;
+      /* "ADDR:PORT" (kubed's --kubelet-listen); the server checks the
+       * port number and says what is wrong with it. */
+      const char *colon = strrchr(v, ':');
+      if (!colon || colon == v || !colon[1]) {
+        PyErr_Format(PyExc_ValueError,
+                     "node kubelet_listen \"%s\" must be \"ADDR:PORT\"", v);
+        return -1;
+      }
+      *kubelet_listen = v;
+      continue;
+    }
     size_t i = 0;
     while (i < ARRAY_SIZE(strs) && strcmp(strs[i].key, k))
       i++;
@@ -237,7 +255,7 @@ static int node_options(PyObject *node, kube_node_agent_options_t *o,
                    "unknown node option \"%s\" (node_name, node_ip, "
                    "pod_cidr, cni_bridge, cgroup_parent, runtime_root, "
                    "cni_conf_dir, cni_bin_dir, service_cidr, cluster_dns, "
-                   "cluster_domain, resolv_conf, max_pods)",
+                   "cluster_domain, resolv_conf, max_pods, kubelet_listen)",
                    k);
       return -1;
     }
@@ -273,7 +291,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
   const char **specs = NULL;
   bool tcp = false, failed = false;
   kube_node_agent_options_t nopts = {.struct_size = sizeof nopts};
-  int want_node = node_options(node, &nopts, holds);
+  const char *kubelet_listen = NULL;
+  int want_node = node_options(node, &nopts, &kubelet_listen, holds);
   if (want_node < 0)
     goto out;
   if (data_dir != Py_None && PyObject_HasAttrString(data_dir, "__fspath__")) {
@@ -348,6 +367,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kwds) {
       .no_scheduler = !scheduler,
       .no_controllers = !controllers,
       .node = want_node ? &nopts : NULL,
+      .node_kubelet_listen = kubelet_listen,
   };
   struct running *r = calloc(1, sizeof *r);
   pyk_gate_t *gate = r ? pyk_gate_new() : NULL;
@@ -568,7 +588,14 @@ static PyType_Slot server_slots[] = {
      "(needs root; kubed's defaults: Node name = host name), or a dict of "
      "its options: node_name, node_ip, pod_cidr, cni_bridge, "
      "cgroup_parent, runtime_root, cni_conf_dir, cni_bin_dir, "
-     "service_cidr, cluster_dns, cluster_domain, resolv_conf, max_pods.  "
+     "service_cidr, cluster_dns, cluster_domain, resolv_conf, max_pods, "
+     "and kubelet_listen: \"ADDR:PORT\" of the node's HTTPS kubelet port "
+     "(kubed's --kubelet-listen; needs a TCP listener for the cluster "
+     "CA): a serving certificate from the cluster CA, client certificates "
+     "of that CA required, the port in the Node's "
+     "daemonEndpoints.kubeletEndpoint.Port, so API servers of other "
+     "processes (kubectl logs/exec/port-forward through them) reach the "
+     "node's pods over it.  "
      "controllers: the built-in controllers (ReplicaSet, Deployment, "
      "garbage collector, endpoints, ...); scheduler: the scheduler."},
     {0, NULL}};

@@ -91,6 +91,7 @@ int cmd_expose(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
 int cmd_port_forward(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
@@ -222,6 +223,14 @@ int cli_print_result(const kube_object_t *obj, const kube_kind_t *kind,
 const char *cli_dry_run(const char *v, bool set);
 
 /* ---- Pods (cli-pod.c) ---------------------------------------------------- */
+
+/* exec (command) or attach (NULL) with the terminal's stdio (cmd-exec.c):
+ * a raw local terminal and its size on SIGWINCH for tty; prints what
+ * kubectl prints; returns the exit code. */
+int cli_pod_session(kube_client_t *c, const char *pod, const char *container,
+                    const char *const *command, bool in, bool tty);
+/* -t needs -i and a terminal on stdin, as kubectl's setupTTY. */
+void cli_check_tty(bool *tty, bool in);
 
 /* "POD", "pod/POD", "pods/POD", "po/POD" -> POD (borrowed); NULL for
  * another type. */

@@ -63,9 +63,18 @@ static int apply_one(kube_client_t *c, const kube_object_t *in,
     if (!wo.field_manager)
       wo.field_manager = "kubectl-client-side-apply";
     res = kube_client_apply_client_side(c, obj, &wo, &ar, &err);
-    verb = ar == KUBE_APPLY_CREATED      ? "created"
-           : ar == KUBE_APPLY_CONFIGURED ? "configured"
-                                         : "unchanged";
+    verb = ar == KUBE_APPLY_CREATED     ? "created"
+           : ar == KUBE_APPLY_UNCHANGED ? "unchanged"
+                                        : "configured";
+    if (res && ar == KUBE_APPLY_ANNOTATED)
+      fprintf(stderr,
+              "Warning: resource %s/%s is missing the %s annotation which is "
+              "required by kube apply. kube apply should only be used on "
+              "resources created declaratively by either kube create "
+              "--save-config or kube apply. The missing annotation will be "
+              "patched automatically.\n",
+              k->resource, kube_object_name(obj),
+              KUBE_LAST_APPLIED_ANNOTATION);
   }
   if (!res && o->server_side && err.reason == KUBE_REASON_CONFLICT &&
       kube_client_last_status(c) == 409) {

@@ -103,6 +103,8 @@ static bool takes_value(const char *flag) {
                                            "-L",
                                            "--label-columns",
                                            "--sort-by",
+                                           "--raw",
+                                           "--subresource",
                                            "--type",
                                            "-p",
                                            "--patch",

@@ -82,9 +82,8 @@ static int run_session(kube_client_t *c, kube_client_exec_options_t *o) {
   return code;
 }
 
-/* exec (command) or attach (NULL) with the terminal's stdio. */
-static int pod_session(kube_client_t *c, const char *pod, const char *container,
-                       const char *const *command, bool in, bool tty) {
+int cli_pod_session(kube_client_t *c, const char *pod, const char *container,
+                    const char *const *command, bool in, bool tty) {
   kube_client_exec_options_t o = KUBE_CLIENT_EXEC_OPTIONS_INIT;
   o.namespace_ = cli_namespace();
   o.pod = pod;
@@ -99,8 +98,7 @@ static int pod_session(kube_client_t *c, const char *pod, const char *container,
   return run_session(c, &o);
 }
 
-/* -t needs -i and a terminal on stdin, as kubectl's setupTTY. */
-static void check_tty(bool *tty, bool in) {
+void cli_check_tty(bool *tty, bool in) {
   if (!*tty)
     return;
   if (!in) {
@@ -173,8 +171,8 @@ int cmd_exec(int argc, char **argv) {
     goto out;
   if (!container && !(container = cli_pod_container(pod, NULL, quiet)))
     goto out;
-  check_tty(&tty, in);
-  rc = pod_session(c, name, container, (const char *const *)(pos + dashdash),
+  cli_check_tty(&tty, in);
+  rc = cli_pod_session(c, name, container, (const char *const *)(pos + dashdash),
                    in, tty);
 out:
   kube_object_free(pod);
@@ -239,11 +237,11 @@ int cmd_attach(int argc, char **argv) {
               container);
     tty = false;
   }
-  check_tty(&tty, in);
+  cli_check_tty(&tty, in);
   if (!quiet)
     fprintf(stderr, "If you don't see a command prompt, try pressing "
                     "enter.\n");
-  rc = pod_session(c, name, container, NULL, in, tty);
+  rc = cli_pod_session(c, name, container, NULL, in, tty);
 out:
   kube_object_free(pod);
   free(pos);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kube get: server-side Tables printed as kubectl does, -o formats, -w. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@ struct get_opts {
   int64_t chunk_size;
   kube_output_t out;
   const char *sort_by;       /* --sort-by JSONPath */
+  const char *raw;           /* --raw PATH */
+  const char *subresource;   /* --subresource status|scale */
   const char **labels_split; /* -L keys, comma lists split (owned array) */
   char *labels_buf;          /* their storage */
 };
@@ -67,7 +70,61 @@ static kube_get_options_t get_options(const struct get_opts *o) {
                               .label_selector = o->selector,
                               .field_selector = o->field_selector,
                               .chunk_size = o->chunk_size,
-                              .include_object = o->sort_by != NULL};
+                              .include_object = o->sort_by != NULL,
+                              .subresource = o->subresource};
+}
+
+/* --raw PATH: GET it and copy the body to stdout as it is (kubectl's
+ * RawOptions). */
+static int get_raw(const char *raw) {
+  kube_client_t *c = cli_client();
+  if (!c)
+    return 1;
+  cleanup_free char *path = strdup(raw);
+  if (!path)
+    return cli_fail("out of memory");
+  char *q = strchr(path, '?');
+  if (q)
+    *q++ = '\0';
+  kube_client_request_t req = {.struct_size = sizeof req,
+                               .method = "GET",
+                               .path = path,
+                               .query = q && *q ? q : NULL,
+                               .accept = "application/json, */*"};
+  kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
+  cleanup_error kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_client_request(c, &req, &resp, &err) < 0)
+    return cli_report(&err);
+  int rc = 0;
+  if (kube_client_check(&resp, &err) < 0) {
+    cli_print_error(&err);
+    rc = 1;
+  } else {
+    fwrite(resp.body, 1, resp.body_len, stdout);
+    fflush(stdout);
+  }
+  kube_client_response_clear(&resp);
+  return rc;
+}
+
+/* One object's subresource (--subresource) as the server returns it. */
+static kube_object_t *get_subresource(kube_client_t *c, const kube_kind_t *k,
+                                      const char *ns, const char *name,
+                                      const char *sub, kube_error_t *err) {
+  cleanup_free char *path = kube_client_path(k, ns, name, sub);
+  if (!path) {
+    kube_error_set(err, KUBE_REASON_INTERNAL, ENOMEM, "out of memory");
+    return NULL;
+  }
+  kube_client_request_t req = {
+      .struct_size = sizeof req, .method = "GET", .path = path};
+  kube_client_response_t resp = KUBE_CLIENT_RESPONSE_INIT;
+  kube_object_t *obj = NULL;
+  if (kube_client_request(c, &req, &resp, err) == 0 &&
+      kube_client_check(&resp, err) == 0)
+    obj = kube_object_from_json(resp.body, resp.body_len, err);
+  kube_client_response_clear(&resp);
+  return obj;
 }
 
 struct watch_state {
@@ -209,8 +266,12 @@ static int get_objects(kube_client_t *c, struct get_opts *o, struct group *gs,
     }
     for (size_t i = 0; i < g->n_names; i++) {
       cleanup_error kube_error_t err = KUBE_ERROR_INIT;
-      kube_object_t *obj = kube_client_get(
-          c, g->kind, ns ? ns : cli_namespace(), g->names[i], &err);
+      kube_object_t *obj =
+          o->subresource
+              ? get_subresource(c, g->kind, ns ? ns : cli_namespace(),
+                                g->names[i], o->subresource, &err)
+              : kube_client_get(c, g->kind, ns ? ns : cli_namespace(),
+                                g->names[i], &err);
       if (!obj) {
         if (!(o->ignore_not_found && err.reason == KUBE_REASON_NOT_FOUND)) {
           cli_print_error(&err);
@@ -318,7 +379,7 @@ static int get_tables(kube_client_t *c, struct get_opts *o, struct group *gs,
       for (size_t i = 0; i < g->n_names; i++) {
         cleanup_error kube_error_t err = KUBE_ERROR_INIT;
         kube_object_t *t = kube_client_get_table(
-            c, g->kind, ns ? ns : cli_namespace(), g->names[i], NULL, &err);
+            c, g->kind, ns ? ns : cli_namespace(), g->names[i], &go, &err);
         if (!t || (!o->watch_only &&
                    kube_table_printer_add_event(
                        p, t, kn, o->watch_events ? "ADDED" : "", &err) < 0)) {
@@ -391,6 +452,8 @@ int cmd_get(int argc, char **argv) {
       {"label-columns", 'L', CLI_STRINGS, &o.label_columns, NULL},
       {"sort-by", 0, CLI_STRING, &o.sort_by, NULL},
       {"show-managed-fields", 0, CLI_BOOL, &o.show_managed_fields, NULL},
+      {"raw", 0, CLI_STRING, &o.raw, NULL},
+      {"subresource", 0, CLI_STRING, &o.subresource, NULL},
       {NULL, 0, 0, NULL, NULL},
   };
   char **pos = NULL;
@@ -404,6 +467,23 @@ int cmd_get(int argc, char **argv) {
     goto out;
   if (o.watch_only)
     o.watch = true;
+  if (o.raw) {
+    /* kubectl's checks, in its order. */
+    if (npos > 0 || o.files.n > 0)
+      rc = cli_fail("arguments may not be passed when --raw is specified");
+    else if (o.watch || (o.selector && *o.selector))
+      rc = cli_fail("--raw may not be specified with other flags that filter "
+                    "the server request or alter the output");
+    else if (o.output && *o.output)
+      rc = cli_fail("--raw and --output are mutually exclusive");
+    else if (o.raw[0] != '/')
+      rc = cli_fail("--raw must be a valid URL path: parse \"%s\": invalid "
+                    "URI for request",
+                    o.raw);
+    else
+      rc = get_raw(o.raw);
+    goto out;
+  }
   if (o.label_columns.n > 0) {
     /* -L a,b -L c: every key, comma lists split. */
     size_t total = 0, count = 0;
@@ -453,6 +533,13 @@ int cmd_get(int argc, char **argv) {
       if (add_group(&gs, &ng, refs[i].kind, refs[i].name) < 0)
         goto oom;
   }
+  if (o.subresource)
+    for (size_t i = 0; i < ng; i++)
+      if (gs[i].n_names == 0) {
+        rc = cli_fail("subresource cannot be used when bulk resources are "
+                      "specified");
+        goto out;
+      }
   kube_client_t *c = cli_client();
   if (!c)
     goto out;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 
 int cmd_patch(int argc, char **argv) {
@@ -126,11 +128,21 @@ int cmd_patch(int argc, char **argv) {
       cli_print_error(&err);
       rc = 1;
     } else {
+      /* kubectl compares the object before and after (a dry run keeps
+       * the resourceVersion) and adds no "(dry run)" to patch's line. */
       const char *new_rv = kube_object_resource_version(res);
-      bool same =
-          old_rv && new_rv && streq(old_rv, new_rv) && streq(dry_run, "none");
+      bool same = old_rv && new_rv && streq(old_rv, new_rv);
+      if (same && !streq(dry_run, "none")) {
+        cleanup_free char *a = kube_object_to_json(live, 0);
+        cleanup_free char *b = kube_object_to_json(res, 0);
+        json_object *ja = a ? json_tokener_parse(a) : NULL;
+        json_object *jb = b ? json_tokener_parse(b) : NULL;
+        same = ja && jb && json_object_equal(ja, jb);
+        json_object_put(ja);
+        json_object_put(jb);
+      }
       cli_print_result(res, k, same ? "patched (no change)" : "patched", &out,
-                       dry_run);
+                       "none");
     }
     kube_object_free(res);
     kube_object_free(live);

@@ -189,9 +189,8 @@ static int rollout_undo(const struct cli_ref *r, int64_t to_revision,
     return 1;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char *out = NULL;
-  bool client_dry = streq(dry_run, "client");
   if ((is_deployment(r) ? kube_rollout_undo(c, cli_namespace(), r->name,
-                                            to_revision, client_dry, &out, &err)
+                                            to_revision, dry_run, &out, &err)
                         : kube_rollout_revisions_undo(
                               c, r->kind, cli_namespace(), r->name, to_revision,
                               dry_run, &out, &err)) < 0) {

@@ -56,6 +56,8 @@ const struct cli_command cli_commands[] = {
     {"logs", cmd_logs, "Print the logs for a container in a pod"},
     {"exec", cmd_exec, "Execute a command in a container"},
     {"attach", cmd_attach, "Attach to a running container"},
+    {"debug", cmd_debug,
+     "Create debugging sessions for troubleshooting workloads and nodes"},
     {"port-forward", cmd_port_forward,
      "Forward one or more local ports to a pod"},
     {"cp", cmd_cp, "Copy files and directories to and from containers"},

@@ -196,6 +196,10 @@ typedef struct kube_get_options {
   /* Table rows carry the whole object (includeObject=Object) instead of
    * its metadata, e.g. to sort by any field. */
   bool include_object;
+  /* One object's subresource ("status", "scale"; kubectl get
+   * --subresource): kube_client_get_table GETs NAME/SUBRESOURCE.  NULL:
+   * the object itself.  Ignored for collections. */
+  const char *subresource;
 } kube_get_options_t;
 
 /* GET one object (`name`; `ns` NULL: the client's namespace) or a
@@ -339,6 +343,35 @@ kube_object_t *kube_generate_deployment(const kube_generate_options_t *o,
                                         kube_error_t *err);
 /* A Namespace. */
 kube_object_t *kube_generate_namespace(const char *name, kube_error_t *err);
+
+/* What `kubectl debug` adds (its legacy profile): one debug container. */
+typedef struct kube_debug_options {
+  size_t struct_size;        /* sizeof(kube_debug_options_t) */
+  const char *container;     /* NULL: "debugger-XXXXX", unused in the pod */
+  const char *image;         /* required */
+  const char *target;        /* targetContainerName (ephemeral), or NULL */
+  const char *const *env;    /* "K=V", NULL-terminated, or NULL */
+  const char *const *args;   /* NULL-terminated, or NULL: the image's */
+  bool args_only;            /* args are the args, not the command */
+  bool stdin_, tty;          /* -i, -t */
+  const char *image_pull_policy; /* NULL: the server's default */
+} kube_debug_options_t;
+
+/* The strategic merge patch of pods/ephemeralcontainers that adds the
+ * ephemeral container `kubectl debug POD --image=...` adds to `pod`
+ * (borrowed; its ephemeral containers stay, in their order).  Owned
+ * JSON text; *name (owned) is the new container's name.  BadRequest
+ * without an image, for a bad env item, or a name the pod uses. */
+char *kube_generate_debug_patch(const kube_object_t *pod,
+                                const kube_debug_options_t *o, char **name,
+                                kube_error_t *err);
+/* The pod `kubectl debug node/NODE` creates: "node-debugger-NODE-XXXXX"
+ * bound to the node, in its network, PID and IPC namespaces, the node's
+ * root file system at /host, tolerating every taint, restartPolicy
+ * Never.  Owned. */
+kube_object_t *kube_generate_node_debug_pod(const char *node,
+                                            const kube_debug_options_t *o,
+                                            kube_error_t *err);
 /* A policy/v1 PodDisruptionBudget as `kubectl create poddisruptionbudget
  * NAME --selector=S --min-available=N|N% (or --max-unavailable)`: the
  * selector as metav1.ParseToLabelSelector makes it, the count an integer
@@ -458,6 +491,10 @@ typedef enum kube_apply_result {
   KUBE_APPLY_CREATED = 0, /* the object did not exist and was created */
   KUBE_APPLY_CONFIGURED,  /* a strategic-merge patch changed it */
   KUBE_APPLY_UNCHANGED,   /* nothing to change */
+  /* The live object had no last-applied annotation (it was made by
+   * create without --save-config, or by another client): patched as
+   * CONFIGURED, the annotation added.  kubectl warns about it. */
+  KUBE_APPLY_ANNOTATED,
 } kube_apply_result_t;
 
 /* Apply `obj` (borrowed) as `kubectl apply` does: record the configuration
@@ -593,13 +630,16 @@ int kube_rollout_history(kube_client_t *c, const char *ns, const char *name,
 /* `kubectl rollout undo`: restore the template of revision to_revision (0:
  * the previous one) with kubectl's JSON patch.  *result (owned) is what
  * kubectl prints after "deployment.apps/x ": "rolled back", "skipped
- * rollback (current template already matches revision N)", or, with
- * dry_run, the template that would be restored.  Errors as kubectl's:
+ * rollback (current template already matches revision N)", or, with a
+ * client dry run, the template that would be restored.  dry_run as
+ * kubectl's --dry-run: NULL or "none", "client" (nothing sent), "server"
+ * (the patch sent with dryRun=All: checked by the server, nothing
+ * changes).  Errors as kubectl's:
  * "unable to find specified revision N in history", "no rollout history
  * found for deployment \"x\"", "you cannot rollback a paused deployment;
  * ...". */
 int kube_rollout_undo(kube_client_t *c, const char *ns, const char *name,
-                      int64_t to_revision, bool dry_run, char **result,
+                      int64_t to_revision, const char *dry_run, char **result,
                       kube_error_t *err);
 
 /* `kubectl rollout history` of a DaemonSet or StatefulSet (`kind`): the

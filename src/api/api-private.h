@@ -110,8 +110,14 @@ typedef struct api_scale {
 } api_scale_t;
 
 /* What an update may change: the main resource, the status subresource,
- * or everything (kinds without a status subresource). */
-enum api_update_mode { API_UPDATE_MAIN, API_UPDATE_STATUS, API_UPDATE_ALL };
+ * everything (kinds without a status subresource), or a pod's
+ * spec.ephemeralContainers (pods/ephemeralcontainers). */
+enum api_update_mode {
+  API_UPDATE_MAIN,
+  API_UPDATE_STATUS,
+  API_UPDATE_ALL,
+  API_UPDATE_EPHEMERAL
+};
 
 struct kube_kind_strategy {
   unsigned flags; /* enum api_kind_flags */
@@ -123,6 +129,10 @@ struct kube_kind_strategy {
    * `old` is NULL on create. */
   void (*validate)(struct verrs *v, json_object *obj, json_object *old,
                    const kube_kind_t *k);
+  /* The validation of an update through pods/ephemeralcontainers (in
+   * place of validate); NULL: the kind has no such subresource. */
+  void (*validate_ephemeral)(struct verrs *v, json_object *obj,
+                             json_object *old, const kube_kind_t *k);
   /* Defaults, in place. */
   void (*defaults)(json_object *obj, const kube_kind_t *k);
   /* The cells of a Table row, one per k->columns entry.  NULL: NAME and
@@ -199,6 +209,11 @@ int api_version_cmp(const char *a, const char *b);
  * it is looked up from apiVersion/kind).  `old` is NULL on create. */
 int kube_json_validate(json_object *obj, json_object *old,
                        const kube_kind_t *kind, kube_error_t *err);
+/* The same for an update of the given mode (API_UPDATE_EPHEMERAL runs
+ * the kind's validate_ephemeral). */
+int kube_json_validate_mode(json_object *obj, json_object *old,
+                            const kube_kind_t *kind, enum api_update_mode mode,
+                            kube_error_t *err);
 int kube_json_default(json_object *obj, const kube_kind_t *kind,
                       kube_error_t *err);
 

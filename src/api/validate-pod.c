@@ -188,10 +188,15 @@ static void names_add(struct names *ns, const char *s) {
   ns->v[ns->n++] = s;
 }
 
+/* What a container of the pod is: probes and lifecycle are the app
+ * containers' (and sidecars'); an ephemeral container may set neither
+ * (validate_ephemeral reports them). */
+enum ctr_type { CT_APP, CT_INIT, CT_EPHEMERAL };
+
 static void validate_container(verrs_t *v, json_object *c, const char *field,
                                struct names *container_names,
                                struct names *volume_names, bool host_network,
-                               bool is_init) {
+                               enum ctr_type type) {
   char f[FP_MAX], g[FP_MAX];
   const char *name = jget_str0(c, "name");
   if (!*name) {
@@ -308,7 +313,9 @@ static void validate_container(verrs_t *v, json_object *c, const char *field,
   }
   free(paths.v);
 
-  if (!is_init) {
+  if (type == CT_EPHEMERAL)
+    return;
+  if (type == CT_APP) {
     validate_probe(v, jget_obj(c, "livenessProbe"),
                    api_fp(f, "%s.livenessProbe", field));
     validate_probe(v, jget_obj(c, "readinessProbe"),
@@ -591,6 +598,79 @@ static void validate_affinity(verrs_t *v, json_object *aff, const char *field) {
   }
 }
 
+/* ---- ephemeral containers
+ * ------------------------------------------------------- */
+
+/* A field an ephemeral container may not set holds something (Go's
+ * reflect IsZero over the allow list; an empty `resources: {}`, which
+ * defaulting adds, is zero). */
+static bool set_nonzero(json_object *x) {
+  if (!x || json_object_is_type(x, json_type_null))
+    return false;
+  if (json_object_is_type(x, json_type_array))
+    return json_object_array_length(x) > 0;
+  if (json_object_is_type(x, json_type_string))
+    return *json_object_get_string(x) != '\0';
+  return true;
+}
+
+static bool resources_set(json_object *res) {
+  if (!res || !json_object_is_type(res, json_type_object))
+    return set_nonzero(res);
+  json_object_object_foreach(res, k, val) {
+    (void)k;
+    if (set_nonzero(val) && !(json_object_is_type(val, json_type_object) &&
+                              json_object_object_length(val) == 0))
+      return true;
+  }
+  return false;
+}
+
+/* validateEphemeralContainers: each one is a container (the common
+ * checks), named uniquely among all the pod's containers, targeting one
+ * of the pod's regular or init containers, and without what serves the
+ * workload (ports, probes, lifecycle, resources, restartPolicy, subPath
+ * mounts). */
+static void validate_ephemeral(verrs_t *v, json_object *ecs, const char *field,
+                               struct names *container_names,
+                               struct names *volume_names, bool host_network) {
+  static const char *const not_allowed[] = {
+      "ports",          "resizePolicy",  "livenessProbe", "readinessProbe",
+      "startupProbe",   "lifecycle",     "restartPolicy"};
+  char f[FP_MAX], g[FP_MAX];
+  size_t n_other = container_names->n;
+  for (size_t i = 0; i < jarr_len(ecs); i++) {
+    json_object *ec = jarr_at(ecs, i);
+    api_fp(f, "%s[%zu]", field, i);
+    validate_container(v, ec, f, container_names, volume_names, host_network,
+                       CT_EPHEMERAL);
+    const char *target = jget_str0(ec, "targetContainerName");
+    if (*target) {
+      bool found = false;
+      for (size_t k = 0; k < n_other && !found; k++)
+        found = streq(container_names->v[k], target);
+      if (!found)
+        api_v_notfound(v, api_fp(g, "%s.targetContainerName", f), target);
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(not_allowed); k++)
+      if (set_nonzero(jget(ec, not_allowed[k])))
+        api_v_forbidden(v, api_fp(g, "%s.%s", f, not_allowed[k]),
+                        "cannot be set for an Ephemeral Container");
+    if (resources_set(jget(ec, "resources")))
+      api_v_forbidden(v, api_fp(g, "%s.resources", f),
+                      "cannot be set for an Ephemeral Container");
+    json_object *mounts = jget_arr(ec, "volumeMounts");
+    for (size_t m = 0; m < jarr_len(mounts); m++) {
+      static const char *const sub[] = {"subPath", "subPathExpr"};
+      for (size_t s = 0; s < 2; s++)
+        if (*jget_str0(jarr_at(mounts, m), sub[s]))
+          api_v_forbidden(
+              v, api_fp(g, "%s.volumeMounts[%zu].%s", f, m, sub[s]),
+              "cannot be set for an Ephemeral Container");
+    }
+  }
+}
+
 /* ---- pod spec
  * ------------------------------------------------------------------- */
 
@@ -609,14 +689,17 @@ void api_validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
   for (size_t i = 0; i < jarr_len(ics); i++)
     validate_container(v, jarr_at(ics, i),
                        api_fp(f, "%s.initContainers[%zu]", field, i),
-                       &container_names, &volume_names, host_network, true);
+                       &container_names, &volume_names, host_network, CT_INIT);
   json_object *cs = jget_arr(spec, "containers");
   if (jarr_len(cs) == 0)
     api_v_required(v, api_fp(f, "%s.containers", field), NULL);
   for (size_t i = 0; i < jarr_len(cs); i++)
     validate_container(v, jarr_at(cs, i),
                        api_fp(f, "%s.containers[%zu]", field, i),
-                       &container_names, &volume_names, host_network, false);
+                       &container_names, &volume_names, host_network, CT_APP);
+  validate_ephemeral(v, jget_arr(spec, "ephemeralContainers"),
+                     api_fp(f, "%s.ephemeralContainers", field),
+                     &container_names, &volume_names, host_network);
   free(container_names.v);
   free(volume_names.v);
 
@@ -765,6 +848,9 @@ static void validate_mirror_annotation(verrs_t *v, json_object *obj,
 void api_validate_pod(verrs_t *v, json_object *obj, json_object *old) {
   json_object *spec = jget_obj(obj, "spec");
   api_validate_pod_spec(v, spec, "spec", false);
+  /* ValidatePodCreate: they come through pods/ephemeralcontainers */
+  if (!old && jarr_len(jget_arr(spec, "ephemeralContainers")) > 0)
+    api_v_forbidden(v, "spec.ephemeralContainers", "cannot be set on create");
   if (old)
     validate_mirror_annotation(v, obj, old);
   if (old && spec) {
@@ -789,6 +875,9 @@ void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
   api_validate_pod_spec(v, spec, api_fp(f, "%s.spec", field), true);
   if (!spec)
     return;
+  if (jarr_len(jget_arr(spec, "ephemeralContainers")) > 0)
+    api_v_forbidden(v, api_fp(f, "%s.spec.ephemeralContainers", field),
+                    "ephemeral containers not allowed in pod template");
   const char *rp = jget_str0(spec, "restartPolicy");
   if (*rp && restart_policies_allowed &&
       !api_in_set(rp, restart_policies_allowed))
@@ -799,5 +888,70 @@ void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
     snprintf(msg, sizeof(msg), "activeDeadlineSeconds in %s is not Supported",
              owner_kind);
     api_v_forbidden(v, api_fp(f, "%s.spec.activeDeadlineSeconds", field), msg);
+  }
+}
+
+/* The keys of two ephemeral containers that differ, as "- key: old" and
+ * "+ key: new" lines (the place of Go's cmp.Diff in the message). */
+static void ephemeral_diff(kube_strbuf_t *sb, json_object *a, json_object *b) {
+  json_object_object_foreach(a, k, av) {
+    json_object *bv = NULL;
+    bool in_b = json_object_object_get_ex(b, k, &bv);
+    if (in_b && json_object_equal(av, bv))
+      continue;
+    kube_strbuf_printf(sb, "\n- %s: %s", k,
+                       json_object_to_json_string_ext(av,
+                                                      JSON_C_TO_STRING_PLAIN));
+    if (in_b)
+      kube_strbuf_printf(sb, "\n+ %s: %s", k,
+                         json_object_to_json_string_ext(
+                             bv, JSON_C_TO_STRING_PLAIN));
+  }
+  json_object_object_foreach(b, k2, bv2) {
+    if (!json_object_object_get_ex(a, k2, NULL))
+      kube_strbuf_printf(sb, "\n+ %s: %s", k2,
+                         json_object_to_json_string_ext(
+                             bv2, JSON_C_TO_STRING_PLAIN));
+  }
+}
+
+/* ValidatePodEphemeralContainersUpdate: the pod as a whole is valid, and
+ * the ephemeral containers the pod had are all there, unchanged (a patch
+ * may reorder them: matched by name).  A static pod takes none. */
+void api_validate_pod_ephemeral(verrs_t *v, json_object *obj,
+                                json_object *old) {
+  json_object *oa = jget_obj(jget_obj(old, "metadata"), "annotations");
+  if (oa && jget(oa, MIRROR_ANNOTATION)) {
+    api_v_forbidden(v, "", "static pods do not support ephemeral containers");
+    return;
+  }
+  api_validate_pod_spec(v, jget_obj(obj, "spec"), "spec", false);
+  validate_mirror_annotation(v, obj, old);
+  json_object *now = jget_arr(jget_obj(obj, "spec"), "ephemeralContainers");
+  json_object *was = jget_arr(jget_obj(old, "spec"), "ephemeralContainers");
+  for (size_t i = 0; i < jarr_len(was); i++) {
+    json_object *o = jarr_at(was, i);
+    const char *name = jget_str0(o, "name");
+    json_object *n = NULL;
+    for (size_t k = 0; !n && k < jarr_len(now); k++)
+      if (streq(jget_str0(jarr_at(now, k), "name"), name))
+        n = jarr_at(now, k);
+    kube_strbuf_t sb = KUBE_STRBUF_INIT;
+    if (!n) {
+      kube_strbuf_printf(&sb,
+                         "existing ephemeral containers \"%s\" may not be "
+                         "removed\n",
+                         name);
+    } else if (!json_object_equal(o, n)) {
+      kube_strbuf_printf(&sb,
+                         "existing ephemeral containers \"%s\" may not be "
+                         "changed",
+                         name);
+      ephemeral_diff(&sb, o, n);
+      kube_strbuf_append_char(&sb, '\n');
+    }
+    if (sb.data)
+      api_v_forbidden(v, "spec.ephemeralContainers", sb.data);
+    kube_strbuf_clear(&sb);
   }
 }

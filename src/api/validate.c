@@ -588,6 +588,12 @@ static void validate_meta_update(verrs_t *v, json_object *obj,
 
 int kube_json_validate(json_object *obj, json_object *old,
                        const kube_kind_t *kind, kube_error_t *err) {
+  return kube_json_validate_mode(obj, old, kind, API_UPDATE_ALL, err);
+}
+
+int kube_json_validate_mode(json_object *obj, json_object *old,
+                            const kube_kind_t *kind, enum api_update_mode mode,
+                            kube_error_t *err) {
   if (!json_object_is_type(obj, json_type_object))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "object is not a JSON object");
@@ -604,7 +610,9 @@ int kube_json_validate(json_object *obj, json_object *old,
   if (old)
     validate_meta_update(&v, obj, old);
   const struct kube_kind_strategy *st = api_kind_strategy(kind);
-  if (st->validate)
+  if (mode == API_UPDATE_EPHEMERAL && old && st->validate_ephemeral)
+    st->validate_ephemeral(&v, obj, old, kind);
+  else if (st->validate)
     st->validate(&v, obj, old, kind);
   if (v.oom) {
     verrs_free(&v);

@@ -100,6 +100,10 @@ void api_validate_rolling_update(verrs_t *v, json_object *ru, const char *field,
 void api_validate_pod_spec(verrs_t *v, json_object *spec, const char *field,
                            bool is_template);
 void api_validate_pod(verrs_t *v, json_object *obj, json_object *old);
+/* An update through pods/ephemeralcontainers (only
+ * spec.ephemeralContainers differs from old). */
+void api_validate_pod_ephemeral(verrs_t *v, json_object *obj,
+                                json_object *old);
 void api_validate_pod_template(verrs_t *v, json_object *tmpl, const char *field,
                                const char *const *restart_policies,
                                const char *owner_kind);

@@ -198,6 +198,9 @@ int as_admission_builtins(kube_apiserver_t *srv, kube_error_t *err) {
                                           "replicationcontrollers",
                                           NULL};
   static const char *const namespaces[] = {"namespaces", NULL};
+  /* PodSecurity's ValidatePod ignores every pod subresource but this
+   * one: a debug container must meet the namespace's level too */
+  static const char *const ephemeral[] = {"pods/ephemeralcontainers", NULL};
   const kube_apiserver_admission_t list[] = {
       {.name = "LimitRanger",
        .mutating = true,
@@ -207,6 +210,10 @@ int as_admission_builtins(kube_apiserver_t *srv, kube_error_t *err) {
       {.name = "PodSecurity",
        .operations = KUBE_ADMISSION_CREATE,
        .resources = pods,
+       .fn = as_podsecurity_pod},
+      {.name = "PodSecurity",
+       .operations = KUBE_ADMISSION_UPDATE,
+       .resources = ephemeral,
        .fn = as_podsecurity_pod},
       {.name = "PodSecurity",
        .resources = workloads,

@@ -71,7 +71,9 @@ void as_audit_request(struct req *r, int code) {
   json_object_object_add(ev, "auditID", json_object_new_string(id));
   json_object_object_add(ev, "stage",
                          json_object_new_string("ResponseComplete"));
-  const char *target = r->hreq ? kube_http_request_target(r->hreq) : NULL;
+  const char *target = r->request_uri ? r->request_uri
+                       : r->hreq      ? kube_http_request_target(r->hreq)
+                                      : NULL;
   json_object_object_add(ev, "requestURI",
                          json_object_new_string(target ? target : r->path));
   json_object_object_add(ev, "verb", json_object_new_string(verb));
@@ -84,10 +86,22 @@ void as_audit_request(struct req *r, int code) {
     json_object_array_add(groups, json_object_new_string(r->user->groups[i]));
   json_object_object_add(user, "groups", groups);
   json_object_object_add(ev, "user", user);
-  const char *peer = r->hreq ? kube_http_request_peer(r->hreq) : NULL;
+  const char *peer = r->peer   ? r->peer
+                     : r->hreq ? kube_http_request_peer(r->hreq)
+                               : NULL;
   json_object *ips = json_object_new_array();
-  if (peer && *peer)
-    json_object_array_add(ips, json_object_new_string(peer));
+  if (peer && *peer) {
+    /* sourceIPs are addresses: "10.0.0.1:5555" and "[::1]:5555" lose
+     * their port ("in-process" and unix peers stay as they are). */
+    const char *end = NULL, *start = peer;
+    if (peer[0] == '[' && (end = strchr(peer, ']')))
+      start = peer + 1;
+    else if ((end = strchr(peer, ':')) && strchr(end + 1, ':'))
+      end = NULL; /* a bare IPv6 address */
+    json_object_array_add(
+        ips, end ? json_object_new_string_len(start, (int)(end - start))
+                 : json_object_new_string(peer));
+  }
   json_object_object_add(ev, "sourceIPs", ips);
   if (r->user_agent)
     json_object_object_add(ev, "userAgent",

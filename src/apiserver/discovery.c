@@ -144,7 +144,7 @@ struct sub_desc as_discovery_subresource(const kube_kind_t *k,
   static const char *const get_verbs[] = {"get", NULL};
   static const char *const create_verbs[] = {"create", NULL};
   static const char *const exec_verbs[] = {"create", "get", NULL};
-  if (streq(sub, "status"))
+  if (streq(sub, "status") || streq(sub, "ephemeralcontainers"))
     return (struct sub_desc){NULL, NULL, k->kind, status_verbs};
   if (streq(sub, "scale"))
     return (struct sub_desc){"autoscaling", "v1", "Scale", status_verbs};

@@ -109,7 +109,7 @@ void as_handle_patch_mode(struct req *r, enum write_mode mode) {
   enum patch_type t = patch_type(r->content_type);
   if (!rec) {
     if (t == P_APPLY && err.reason == KUBE_REASON_NOT_FOUND &&
-        mode != WRITE_STATUS) {
+        mode != WRITE_STATUS && mode != WRITE_EPHEMERAL) {
       kube_error_clear(&err);
       json_object *obj = as_patch_apply_body(r, k, NULL, &err);
       if (!obj) {

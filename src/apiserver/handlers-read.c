@@ -73,8 +73,6 @@ bool as_accept_table(const struct req *r) {
   return r->accept && strstr(r->accept, "as=Table") != NULL;
 }
 
-enum { INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT };
-
 int as_table_include_mode(const struct req *r) {
   const char *v = as_req_query(r, "includeObject");
   if (v && strcasecmp(v, "None") == 0)
@@ -116,6 +114,11 @@ void as_table_add_row(json_object *table, const kube_kind_t *k,
   json_object *row = json_object_new_object();
   json_object *cells = kube_json_table_cells(k, obj, now);
   json_object_object_add(row, "cells", cells ? cells : json_object_new_array());
+  as_table_row_object(row, obj, include);
+  json_object_array_add(rows, row);
+}
+
+void as_table_row_object(json_object *row, json_object *obj, int include) {
   if (include == INCLUDE_OBJECT) {
     json_object_object_add(row, "object", json_object_get(obj));
   } else if (include == INCLUDE_METADATA) {
@@ -131,7 +134,6 @@ void as_table_add_row(json_object *table, const kube_kind_t *k,
       json_object_object_add(p, "metadata", json_object_new_object());
     json_object_object_add(row, "object", p);
   }
-  json_object_array_add(rows, row);
 }
 
 static void table_set_rv(json_object *t, int64_t rev, const char *cont,

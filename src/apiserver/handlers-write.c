@@ -409,16 +409,34 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     obj = n;
     if (!old)
       goto fail;
+  } else if (mode == WRITE_EPHEMERAL) {
+    /* dropNonEphemeralContainerUpdates: the stored pod with the new
+     * ephemeral containers */
+    json_object *n = old;
+    old = as_patch_json_copy(n);
+    if (!old)
+      old = as_record_to_tree_for(old_rec, k, &err);
+    json_object *spec = kube_json_get(n, "spec");
+    json_object *nspec = kube_json_get(obj, "spec");
+    if (spec && json_object_is_type(spec, json_type_object))
+      copy_key(spec, nspec && json_object_is_type(nspec, json_type_object)
+                         ? nspec
+                         : NULL,
+               "ephemeralContainers");
+    json_object_put(obj);
+    obj = n;
+    if (!old)
+      goto fail;
   } else if (mode == WRITE_MAIN && kind_has_sub(k, "status")) {
     copy_key(obj, old, "status");
   }
+  enum api_update_mode umode = mode == WRITE_STATUS      ? API_UPDATE_STATUS
+                               : mode == WRITE_MAIN      ? API_UPDATE_MAIN
+                               : mode == WRITE_EPHEMERAL ? API_UPDATE_EPHEMERAL
+                                                         : API_UPDATE_ALL;
   const struct kube_kind_strategy *st = api_kind_strategy(k);
   if (st->prepare_update)
-    st->prepare_update(obj, old,
-                       mode == WRITE_STATUS ? API_UPDATE_STATUS
-                       : mode == WRITE_MAIN ? API_UPDATE_MAIN
-                                            : API_UPDATE_ALL,
-                       k);
+    st->prepare_update(obj, old, umode, k);
   if (as_check_fields(r, k, obj, &err) < 0)
     goto fail;
   json_object *meta = as_meta_of(obj);
@@ -440,7 +458,8 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
       hooks->prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
   if (as_admit(r, k, true, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0 ||
-      kube_json_validate(obj, r->no_update_rules ? NULL : old, k, &err) < 0 ||
+      kube_json_validate_mode(obj, r->no_update_rules ? NULL : old, k, umode,
+                              &err) < 0 ||
       as_admit(r, k, false, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0)
     goto fail;
   /* Custom resources count every change but metadata (and status, when

@@ -97,6 +97,10 @@ struct req {
   char *content_type;
   char *accept;
   char *user_agent;
+  /* For the audit log, which is written after hreq went with the reply:
+   * the raw target as sent (path and query) and the client's address. */
+  char *request_uri;
+  char *peer;
   const char *body; /* borrowed from hreq */
   size_t body_len;
   struct route rt;
@@ -393,7 +397,11 @@ bool as_accept_table(const struct req *r);
 json_object *as_table_new(const kube_kind_t *k);
 void as_table_add_row(json_object *table, const kube_kind_t *k,
                       json_object *obj, time_t now, int include);
+/* A Table row's object (?includeObject=None|Metadata|Object). */
+enum { INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT };
 int as_table_include_mode(const struct req *r);
+/* Set a Table row's "object" from obj (borrowed) per `include`. */
+void as_table_row_object(json_object *row, json_object *obj, int include);
 
 /* Selector matching on a tree. */
 struct filter {
@@ -449,7 +457,9 @@ void as_handle_patch(struct req *r);
  * is the new state of the object whose stored record is `old` (borrowed,
  * may be NULL for create).  `status_only`: keep everything but status
  * from old; `main_only`: keep old status. */
-enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL };
+/* WRITE_EPHEMERAL: pods/ephemeralcontainers, where only
+ * spec.ephemeralContainers moves. */
+enum write_mode { WRITE_MAIN, WRITE_STATUS, WRITE_ALL, WRITE_EPHEMERAL };
 void as_write_update(struct req *r, const kube_kind_t *k,
                      const kube_store_record_t *old, json_object *obj,
                      enum write_mode mode, int reply_code);

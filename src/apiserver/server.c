@@ -65,6 +65,8 @@ static void req_free(struct req *r) {
   free(r->content_type);
   free(r->accept);
   free(r->user_agent);
+  free(r->request_uri);
+  free(r->peer);
   as_req_warnings_clear(r);
   free(r);
 }
@@ -232,6 +234,11 @@ static void http_handler(kube_http_request_t *h, void *arg) {
   r->content_type = dup_header(h, "Content-Type");
   r->accept = dup_header(h, "Accept");
   r->user_agent = dup_header(h, "User-Agent");
+  if (r->method != M_GET && r->method != M_HEAD) { /* audited */
+    const char *peer = kube_http_request_peer(h);
+    r->request_uri = strdup(kube_http_request_target(h));
+    r->peer = peer ? strdup(peer) : NULL;
+  }
   r->body = kube_http_request_body(h, &r->body_len);
   if (!r->method_str || !r->path) {
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Subresources: status, scale (autoscaling/v1 Scale), binding; eviction
+/* Subresources: status, scale (autoscaling/v1 Scale), binding,
+ * ephemeralcontainers; eviction
  * (eviction.c); log, exec, attach and portforward go to the pod's node
  * (pod-stream.c). */
 #include <time.h>
@@ -19,21 +20,27 @@ static kube_store_record_t *get_record(struct req *r, kube_error_t *err) {
   return rec;
 }
 
-/* ---- status ---- */
+/* ---- status, ephemeralcontainers ---- */
 
-static void handle_status(struct req *r) {
+/* A subresource that is the object itself, of which an update or a patch
+ * moves one part: status, or (pods/ephemeralcontainers) a pod's
+ * spec.ephemeralContainers, validated as kube-apiserver's
+ * ValidatePodEphemeralContainersUpdate (added, never changed or
+ * removed). */
+static void handle_part(struct req *r, enum write_mode mode) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   if (r->method == M_GET) {
     as_handle_get(r);
     return;
   }
   if (r->method == M_PATCH) {
-    as_handle_patch_mode(r, WRITE_STATUS);
+    as_handle_patch_mode(r, mode);
     return;
   }
   if (r->method != M_PUT) {
     as_reply_status(r, KUBE_REASON_METHOD_NOT_ALLOWED,
-                    "method %s is not allowed on status", r->method_str);
+                    "method %s is not allowed on %s", r->method_str,
+                    r->rt.sub);
     return;
   }
   json_object *obj = as_decode_body(r, &err);
@@ -47,7 +54,7 @@ static void handle_status(struct req *r) {
     as_reply_error(r, &err);
     return;
   }
-  as_write_update(r, r->rt.kind, rec, obj, WRITE_STATUS, 200);
+  as_write_update(r, r->rt.kind, rec, obj, mode, 200);
   kube_store_record_unref(rec);
 }
 
@@ -147,6 +154,56 @@ static json_object *scale_transform(struct req *r, json_object *obj) {
   return sc;
 }
 
+/* The Scale as a meta.k8s.io/v1 Table (kube-apiserver's printer for
+ * autoscaling Scale: Name, Desired, Available), for kubectl get
+ * --subresource scale. */
+static json_object *scale_table(struct req *r, json_object *sc) {
+  static const char *const cols[][4] = {
+      {"Name", "string", "name",
+       "Name must be unique within a namespace. Is required when creating "
+       "resources, although some resources may allow a client to request "
+       "the generation of an appropriate name automatically."},
+      {"Desired", "integer", "", "desired number of instances for the scaled object."},
+      {"Available", "integer", "", "actual number of observed instances of the scaled object."},
+  };
+  json_object *t = json_object_new_object();
+  json_object_object_add(t, "kind", json_object_new_string("Table"));
+  json_object_object_add(t, "apiVersion",
+                         json_object_new_string("meta.k8s.io/v1"));
+  json_object *m = json_object_new_object();
+  json_object *rv = kube_json_get(sc, "metadata.resourceVersion");
+  if (rv)
+    json_object_object_add(m, "resourceVersion", json_object_get(rv));
+  json_object_object_add(t, "metadata", m);
+  json_object *defs = json_object_new_array();
+  for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
+    json_object *cd = json_object_new_object();
+    json_object_object_add(cd, "name", json_object_new_string(cols[i][0]));
+    json_object_object_add(cd, "type", json_object_new_string(cols[i][1]));
+    json_object_object_add(cd, "format", json_object_new_string(cols[i][2]));
+    json_object_object_add(cd, "description",
+                           json_object_new_string(cols[i][3]));
+    json_object_object_add(cd, "priority", json_object_new_int(0));
+    json_object_array_add(defs, cd);
+  }
+  json_object_object_add(t, "columnDefinitions", defs);
+  json_object *cells = json_object_new_array();
+  json_object *name = kube_json_get(sc, "metadata.name");
+  json_object_array_add(cells, json_object_get(name));
+  json_object_array_add(cells,
+                        json_object_get(kube_json_get(sc, "spec.replicas")));
+  json_object_array_add(cells,
+                        json_object_get(kube_json_get(sc, "status.replicas")));
+  json_object *row = json_object_new_object();
+  json_object_object_add(row, "cells", cells);
+  as_table_row_object(row, sc, as_table_include_mode(r));
+  json_object *rows = json_object_new_array();
+  json_object_array_add(rows, row);
+  json_object_object_add(t, "rows", rows);
+  json_object_put(sc);
+  return t;
+}
+
 static void handle_scale(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
@@ -163,7 +220,8 @@ static void handle_scale(struct req *r) {
   }
   if (r->method == M_GET) {
     kube_store_record_unref(rec);
-    as_reply_json(r, 200, scale_transform(r, obj));
+    json_object *sc = scale_transform(r, obj);
+    as_reply_json(r, 200, as_accept_table(r) ? scale_table(r, sc) : sc);
     return;
   }
   json_object *scale = NULL;
@@ -352,13 +410,15 @@ void as_handle_subresource(struct req *r) {
   /* A CSR's approval is its status conditions (kubectl certificate
    * approve). */
   if (streq(sub, "status") || streq(sub, "approval"))
-    handle_status(r);
+    handle_part(r, WRITE_STATUS);
   else if (streq(sub, "scale"))
     handle_scale(r);
   else if (streq(sub, "binding"))
     handle_binding(r);
   else if (streq(sub, "eviction"))
     as_handle_eviction(r);
+  else if (streq(sub, "ephemeralcontainers"))
+    handle_part(r, WRITE_EPHEMERAL);
   else if (streq(sub, "log") || streq(sub, "exec") || streq(sub, "attach") ||
            streq(sub, "portforward"))
     as_handle_pod_stream(r);

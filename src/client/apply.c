@@ -249,7 +249,7 @@ kube_client_apply_client_side(kube_client_t *c, const kube_object_t *obj,
   res = kube_client_patch(c, kind, ns, name, NULL, KUBE_PATCH_STRATEGIC,
                           json_text(patch), opts, err);
   if (res && result)
-    *result = KUBE_APPLY_CONFIGURED;
+    *result = last ? KUBE_APPLY_CONFIGURED : KUBE_APPLY_ANNOTATED;
   json_object_put(patch);
   kube_object_free(modified);
   kube_object_free(live);

@@ -735,6 +735,10 @@ void client_describe_pod(struct describe *d, json_object *o) {
                kube_json_get(status, "initContainerStatuses"), o, "");
   containers(d, "Containers", kube_json_get(spec, "containers"),
              kube_json_get(status, "containerStatuses"), o, "");
+  if (arr_len(kube_json_get(spec, "ephemeralContainers")))
+    containers(d, "Ephemeral Containers",
+               kube_json_get(spec, "ephemeralContainers"),
+               kube_json_get(status, "ephemeralContainerStatuses"), o, "");
   json_object *gates = kube_json_get(spec, "readinessGates");
   json_object *conds = kube_json_get(status, "conditions");
   if (arr_len(gates)) {

@@ -3,8 +3,9 @@
  * Object generators behind `run`, `create deployment|namespace|service`
  * and `expose`, building what kubectl builds.
  */
-#include <errno.h>
 #include <ctype.h>
+#include <errno.h>
+#include <sys/random.h>
 #include <json-c/json.h>
 
 #include "api/api-private.h"
@@ -243,6 +244,174 @@ KUBE_EXPORT kube_object_t *kube_generate_namespace(const char *name,
   json_object_object_add(ns, "spec", json_object_new_object());
   json_object_object_add(ns, "status", json_object_new_object());
   return wrap(ns, err);
+}
+
+/* ---- kubectl debug ---- */
+
+/* kubectl's nameSuffixFunc: n characters of utilrand.String's alphabet. */
+static void debug_suffix(char *out, size_t n) {
+  static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  unsigned char bytes[16] = {0};
+  if (n > sizeof bytes)
+    n = sizeof bytes;
+  if (getrandom(bytes, n, 0) != (ssize_t)n)
+    for (size_t i = 0; i < n; i++)
+      bytes[i] = (unsigned char)(kube_time_mono_ns() >> (i * 3));
+  for (size_t i = 0; i < n; i++)
+    out[i] = alphabet[bytes[i] % (sizeof alphabet - 1)];
+  out[n] = '\0';
+}
+
+static bool pod_uses_name(json_object *spec, const char *name) {
+  static const char *const lists[] = {"containers", "initContainers",
+                                      "ephemeralContainers"};
+  for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+    json_object *a = kube_json_get(spec, lists[l]);
+    for (size_t i = 0; a && json_object_is_type(a, json_type_array) &&
+                       i < json_object_array_length(a);
+         i++) {
+      const char *n =
+          kube_json_get_string(json_object_array_get_idx(a, i), "name");
+      if (n && streq(n, name))
+        return true;
+    }
+  }
+  return false;
+}
+
+/* The debug container (generateDebugContainer / generateNodeDebugPod). */
+static json_object *debug_container(const kube_debug_options_t *o,
+                                    const char *name, kube_error_t *err) {
+  if (!o->image || !*o->image)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "--image is required"),
+           NULL;
+  kube_generate_options_t g = {.struct_size = sizeof g,
+                               .image = o->image,
+                               .env = o->env,
+                               .args = o->args,
+                               .command = !o->args_only,
+                               .image_pull_policy = o->image_pull_policy};
+  json_object *c = container(&g, name, err);
+  if (!c)
+    return NULL;
+  if (o->stdin_)
+    json_object_object_add(c, "stdin", json_object_new_boolean(true));
+  if (o->tty)
+    json_object_object_add(c, "tty", json_object_new_boolean(true));
+  json_object_object_add(c, "terminationMessagePolicy", jstr("File"));
+  return c;
+}
+
+KUBE_EXPORT char *kube_generate_debug_patch(const kube_object_t *pod,
+                                            const kube_debug_options_t *opts,
+                                            char **name, kube_error_t *err) {
+  kube_debug_options_t o;
+  memset(&o, 0, sizeof o);
+  core_opts_copy(&o, opts);
+  json_object *spec = kube_json_get(kube_object_json(pod), "spec");
+  char cn[64];
+  if (o.container && *o.container) {
+    if (pod_uses_name(spec, o.container))
+      return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                            "container %s already exists in the pod",
+                            o.container),
+             NULL;
+    snprintf(cn, sizeof cn, "%s", o.container);
+  } else {
+    do {
+      char sfx[8];
+      debug_suffix(sfx, 5);
+      snprintf(cn, sizeof cn, "debugger-%s", sfx);
+    } while (pod_uses_name(spec, cn));
+  }
+  json_object *c = debug_container(&o, cn, err);
+  if (!c)
+    return NULL;
+  if (o.target && *o.target)
+    json_object_object_add(c, "targetContainerName", jstr(o.target));
+  /* the existing ones by name (kept, in their order), then the new one,
+   * as CreateTwoWayMergePatch writes the addition */
+  json_object *order = json_object_new_array();
+  json_object *ecs = kube_json_get(spec, "ephemeralContainers");
+  for (size_t i = 0; ecs && json_object_is_type(ecs, json_type_array) &&
+                     i < json_object_array_length(ecs);
+       i++) {
+    const char *n =
+        kube_json_get_string(json_object_array_get_idx(ecs, i), "name");
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "name", jstr(n ? n : ""));
+    json_object_array_add(order, e);
+  }
+  json_object *last = json_object_new_object();
+  json_object_object_add(last, "name", jstr(cn));
+  json_object_array_add(order, last);
+  json_object *list = json_object_new_array();
+  json_object_array_add(list, c);
+  json_object *pspec = json_object_new_object();
+  json_object_object_add(pspec, "$setElementOrder/ephemeralContainers",
+                         order);
+  json_object_object_add(pspec, "ephemeralContainers", list);
+  json_object *patch = json_object_new_object();
+  json_object_object_add(patch, "spec", pspec);
+  char *text = strdup(
+      json_object_to_json_string_ext(
+          patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(patch);
+  if (!text || !(*name = strdup(cn))) {
+    free(text);
+    return kube_make_oom(err), NULL;
+  }
+  return text;
+}
+
+KUBE_EXPORT kube_object_t *
+kube_generate_node_debug_pod(const char *node, const kube_debug_options_t *opts,
+                             kube_error_t *err) {
+  kube_debug_options_t o;
+  memset(&o, 0, sizeof o);
+  core_opts_copy(&o, opts);
+  if (!node || !*node)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "a node name is required"),
+           NULL;
+  const char *cn = o.container && *o.container ? o.container : "debugger";
+  json_object *c = debug_container(&o, cn, err);
+  if (!c)
+    return NULL;
+  /* mountRootPartition and useHostNamespaces of the legacy profile */
+  json_object *vm = json_object_new_object();
+  json_object_object_add(vm, "mountPath", jstr("/host"));
+  json_object_object_add(vm, "name", jstr("host-root"));
+  json_object *vms = json_object_new_array();
+  json_object_array_add(vms, vm);
+  json_object_object_add(c, "volumeMounts", vms);
+  char sfx[8], pn[320];
+  debug_suffix(sfx, 5);
+  snprintf(pn, sizeof pn, "node-debugger-%s-%s", node, sfx);
+  json_object *pod = new_object("v1", "Pod", new_meta(pn, NULL, NULL));
+  json_object *spec = json_object_new_object(), *cs = json_object_new_array();
+  json_object_array_add(cs, c);
+  json_object_object_add(spec, "containers", cs);
+  json_object_object_add(spec, "hostIPC", json_object_new_boolean(true));
+  json_object_object_add(spec, "hostNetwork", json_object_new_boolean(true));
+  json_object_object_add(spec, "hostPID", json_object_new_boolean(true));
+  json_object_object_add(spec, "nodeName", jstr(node));
+  json_object_object_add(spec, "restartPolicy", jstr("Never"));
+  json_object *tol = json_object_new_object(), *tols = json_object_new_array();
+  json_object_object_add(tol, "operator", jstr("Exists"));
+  json_object_array_add(tols, tol);
+  json_object_object_add(spec, "tolerations", tols);
+  json_object *hp = json_object_new_object(), *v = json_object_new_object();
+  json_object_object_add(hp, "path", jstr("/"));
+  json_object_object_add(v, "hostPath", hp);
+  json_object_object_add(v, "name", jstr("host-root"));
+  json_object *vols = json_object_new_array();
+  json_object_array_add(vols, v);
+  json_object_object_add(spec, "volumes", vols);
+  json_object_object_add(pod, "spec", spec);
+  json_object_object_add(pod, "status", json_object_new_object());
+  return wrap(pod, err);
 }
 
 /* metav1.ParseToLabelSelector: equalities into matchLabels, in, notin,

@@ -107,10 +107,13 @@ kube_client_get_table(kube_client_t *c, const kube_kind_t *kind, const char *ns,
   copy_get_options(&o, opts);
   if (name && *name && (!ns || !*ns))
     ns = kube_client_namespace(c);
-  cleanup_free char *path = kube_client_path(kind, ns, name, NULL);
+  bool one = name && *name;
+  cleanup_free char *path = kube_client_path(
+      kind, ns, name, one && o.subresource && *o.subresource ? o.subresource
+                                                             : NULL);
   if (!path)
     return kube_make_oom(err), NULL;
-  if (name && *name)
+  if (one)
     return fetch(c, path, NULL, KUBE_TABLE_ACCEPT, err);
   cleanup_free char *query = collection_query(&o, true);
   if (!query)

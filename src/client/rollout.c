@@ -450,7 +450,7 @@ static bool skipped_annotation(const char *k) {
 
 KUBE_EXPORT int kube_rollout_undo(kube_client_t *c, const char *ns,
                                   const char *name, int64_t to_revision,
-                                  bool dry_run, char **result,
+                                  const char *dry_run, char **result,
                                   kube_error_t *err) {
   *result = NULL;
   if (to_revision < 0)
@@ -497,7 +497,7 @@ KUBE_EXPORT int kube_rollout_undo(kube_client_t *c, const char *ns,
     goto out;
   }
   json_object *rtmpl = kube_json_get(target, "spec.template");
-  if (dry_run) {
+  if (dry_run && streq(dry_run, "client")) {
     *result = client_rollout_print_template(rtmpl);
     rc = *result ? 0 : kube_make_oom(err);
     goto out;
@@ -545,9 +545,15 @@ KUBE_EXPORT int kube_rollout_undo(kube_client_t *c, const char *ns,
   json_object_array_add(patch, op1);
   json_object_array_add(patch, op2);
   const kube_kind_t *dk = kube_kind_by_resource("apps", "v1", "deployments");
+  /* --dry-run=server: the same patch with dryRun=All (validated and
+   * admitted by the server, stored nowhere). */
+  kube_client_write_options_t wo = {.struct_size = sizeof wo,
+                                    .dry_run =
+                                        dry_run && streq(dry_run, "server"),
+                                    .grace_period = -1};
   kube_object_t *res = kube_client_patch(
       c, dk, ns, name, NULL, KUBE_PATCH_JSON,
-      json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), NULL, err);
+      json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), &wo, err);
   json_object_put(patch);
   if (!res) {
     kube_error_wrap(

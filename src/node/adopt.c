@@ -298,9 +298,10 @@ static void adopt_done(nd_job_t *j) {
     if (!p)
       continue;
     struct nd_ctr *c = ctr_get(p, ai->name,
-                               streq(ai->kind, "init")      ? ND_INIT
-                               : streq(ai->kind, "sidecar") ? ND_SIDECAR
-                                                            : ND_APP);
+                               streq(ai->kind, "init")        ? ND_INIT
+                               : streq(ai->kind, "sidecar")   ? ND_SIDECAR
+                               : streq(ai->kind, "ephemeral") ? ND_EPHEMERAL
+                                                              : ND_APP);
     if (!c)
       continue;
     if (!c->has_cur || ai->attempt > c->cur.attempt) {

@@ -330,7 +330,9 @@ static void pod_eventv(kube_node_agent_t *a, struct nd_pod *p, const char *type,
   if (container) {
     struct nd_ctr *c = nd_pod_ctr(p, container);
     snprintf(fp, sizeof fp, "spec.%s{%s}",
-             c && c->kind != ND_APP ? "initContainers" : "containers",
+             !c || c->kind == ND_APP       ? "containers"
+             : c->kind == ND_EPHEMERAL ? "ephemeralContainers"
+                                       : "initContainers",
              container);
   }
   kube_event_ref_t ref = {

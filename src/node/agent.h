@@ -80,7 +80,9 @@ int nd_config_init(struct nd_config *c, const kube_node_agent_options_t *o,
 
 /* ---- containers --------------------------------------------------------- */
 
-enum nd_kind { ND_INIT = 0, ND_SIDECAR, ND_APP };
+/* ND_EPHEMERAL: spec.ephemeralContainers (kubectl debug), started once
+ * in the running pod, never restarted, outside phase and readiness. */
+enum nd_kind { ND_INIT = 0, ND_SIDECAR, ND_APP, ND_EPHEMERAL };
 
 enum nd_state { ND_NONE = 0, ND_CREATED, ND_RUNNING, ND_EXITED };
 

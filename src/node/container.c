@@ -51,6 +51,9 @@ struct ct_plan {
   struct ct_mount *mounts;
   size_t n_mounts;
   bool tty, stdin_open, stdin_once;
+  /* an ephemeral container's targetContainerName: that container's
+   * runtime id (its PID namespace is joined), then the namespace path */
+  char *target_name, *target_id, *target_pidns;
   kube_rt_resources_t res;
   char *cgroup_path, *log_path, *dir, *term_path, *term_dest;
   /* out */
@@ -83,6 +86,9 @@ static void plan_clear(struct ct_plan *c) {
   strv_free(c->args, c->n_args);
   nd_env_clear(&c->env);
   free(c->working_dir);
+  free(c->target_name);
+  free(c->target_id);
+  free(c->target_pidns);
   free(c->groups);
   free(c->seccomp_path);
   for (size_t i = 0; i < c->n_mounts; i++) {
@@ -159,6 +165,28 @@ uint64_t nd_own_caps(void) {
   return caps;
 }
 
+/* The container joins namespace t at path (instead of a new one). */
+static int join_ns(kube_rt_config_t *cfg, kube_ns_type_t t, const char *path,
+                   kube_error_t *err) {
+  bool found = false;
+  for (size_t i = 0; i < cfg->n_namespaces; i++)
+    if (cfg->namespaces[i].type == t) {
+      free(cfg->namespaces[i].path);
+      cfg->namespaces[i].path = strdup(path);
+      found = true;
+    }
+  if (!found) {
+    kube_rt_namespace_t *v =
+        realloc(cfg->namespaces, (cfg->n_namespaces + 1) * sizeof *v);
+    if (!v)
+      return kube_make_oom(err);
+    cfg->namespaces = v;
+    v[cfg->n_namespaces].type = t;
+    v[cfg->n_namespaces++].path = strdup(path);
+  }
+  return 0;
+}
+
 /* Join the namespaces pinned in the sandbox directory, whichever they are
  * (a host-network pod pins only ipc). */
 static int join_pinned(kube_rt_config_t *cfg, const char *ns_dir,
@@ -169,22 +197,8 @@ static int join_pinned(kube_rt_config_t *cfg, const char *ns_dir,
       continue;
     char path[4300];
     snprintf(path, sizeof path, "%s/%s", ns_dir, kube_ns_file_name(t));
-    bool found = false;
-    for (size_t i = 0; i < cfg->n_namespaces; i++)
-      if (cfg->namespaces[i].type == (kube_ns_type_t)t) {
-        free(cfg->namespaces[i].path);
-        cfg->namespaces[i].path = strdup(path);
-        found = true;
-      }
-    if (!found) {
-      kube_rt_namespace_t *v =
-          realloc(cfg->namespaces, (cfg->n_namespaces + 1) * sizeof *v);
-      if (!v)
-        return kube_make_oom(err);
-      cfg->namespaces = v;
-      v[cfg->n_namespaces].type = t;
-      v[cfg->n_namespaces++].path = strdup(path);
-    }
+    if (join_ns(cfg, (kube_ns_type_t)t, path, err) < 0)
+      return -1;
     if (t == KUBE_NS_UTS) {
       free(cfg->hostname); /* the sandbox's uts namespace holds it */
       cfg->hostname = NULL;
@@ -699,6 +713,12 @@ static kube_rt_config_t *build_config(kube_node_agent_t *a, struct ct_job *cj,
   }
   if (cj->host_pid)
     drop_ns(cfg, KUBE_NS_PID);
+  else if (c->target_pidns &&
+           join_ns(cfg, KUBE_NS_PID, c->target_pidns, err) < 0) {
+    kube_rt_config_free(cfg);
+    c->stage = ST_CREATE;
+    return NULL;
+  }
   if (cj->host_ipc)
     drop_ns(cfg, KUBE_NS_IPC);
   /* the pod's files, then its volumes, parents before children */
@@ -753,7 +773,7 @@ static kube_rt_config_t *build_config(kube_node_agent_t *a, struct ct_job *cj,
   cfg->terminal = c->tty;
   char attempt[16];
   snprintf(attempt, sizeof attempt, "%d", c->attempt);
-  const char *kinds[] = {"init", "sidecar", "app"};
+  const char *kinds[] = {"init", "sidecar", "app", "ephemeral"};
   const char *ann[][2] = {{ND_ANN_POD_UID, cj->uid},
                           {ND_ANN_POD_NAME, cj->name},
                           {ND_ANN_POD_NS, cj->ns},
@@ -780,6 +800,26 @@ oom:
   return NULL;
 }
 
+/* The PID namespace of the ephemeral container's target, as the kubelet's
+ * NamespaceMode_TARGET: the target must still run. */
+static int target_pidns(kube_runtime_t *rt, struct ct_plan *c,
+                        kube_error_t *err) {
+  kube_rt_state_t st;
+  if (kube_runtime_state(rt, c->target_id, &st, NULL) < 0)
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "unable to find target container %s",
+                          c->target_name);
+  bool ok = st.status == KUBE_RT_RUNNING && st.pid > 0;
+  if (ok && asprintf(&c->target_pidns, "/proc/%d/ns/pid", (int)st.pid) < 0)
+    c->target_pidns = NULL;
+  kube_rt_state_clear(&st);
+  if (!ok)
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "unable to find target container %s",
+                          c->target_name);
+  return c->target_pidns ? 0 : kube_make_oom(err);
+}
+
 static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
                       struct ct_plan *c) {
   kube_node_agent_t *a = j->a;
@@ -804,6 +844,10 @@ static void start_one(nd_job_t *j, kube_runtime_t *rt, struct ct_job *cj,
   }
   c->rootfs_dir = strdup(fsdir);
   nd_job_mark(j, "rootfs");
+  if (c->target_id && target_pidns(rt, c, &e) < 0) {
+    c->stage = ST_CONFIG;
+    goto fail;
+  }
   if (c->term_path)
     core_write_file(c->term_path, "", 0, 0666, NULL);
   if (!(cfg = build_config(a, cj, c, &info, rootfs, &e)))
@@ -1196,6 +1240,20 @@ static int make_plan(kube_node_agent_t *a, struct nd_pod *p,
       return kube_error_set(err, KUBE_REASON_INVALID, 0,
                             "invalid localhostProfile \"%s\"", lp ? lp : "");
     if (asprintf(&c->seccomp_path, "%s/%s", a->cfg.seccomp_dir, lp) < 0)
+      return kube_make_oom(err);
+  }
+  const char *target = kind == ND_EPHEMERAL
+                           ? kube_json_get_string(ctr, "targetContainerName")
+                           : NULL;
+  if (target && *target) {
+    /* getTargetID: the target runs, or the container waits */
+    struct nd_ctr *t = nd_pod_ctr(p, target);
+    if (!t || t->kind == ND_EPHEMERAL || !t->has_cur || !t->cur.id ||
+        t->cur.state != ND_RUNNING)
+      return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                            "unable to find target container %s", target);
+    if (!(c->target_name = strdup(target)) ||
+        !(c->target_id = strdup(t->cur.id)))
       return kube_make_oom(err);
   }
   c->tty = nd_spec_bool(ctr, "tty");

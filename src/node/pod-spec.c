@@ -30,8 +30,14 @@ json_object *nd_spec_container(json_object *spec, const char *name,
     return c;
   }
   c = find_in(kube_json_get(spec, "containers"), name);
+  if (c) {
+    if (kind)
+      *kind = ND_APP;
+    return c;
+  }
+  c = find_in(kube_json_get(spec, "ephemeralContainers"), name);
   if (c && kind)
-    *kind = ND_APP;
+    *kind = ND_EPHEMERAL;
   return c;
 }
 

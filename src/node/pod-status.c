@@ -20,8 +20,8 @@ static bool ctr_ready(const struct nd_ctr *c) {
 
 bool nd_ctr_restarting(const struct nd_pod *p, json_object *spec,
                        const struct nd_ctr *c) {
-  if (!c->has_cur || c->cur.state != ND_EXITED || p->term != ND_TERM_NONE ||
-      !c->waiting_reason ||
+  if (c->kind == ND_EPHEMERAL || !c->has_cur || c->cur.state != ND_EXITED ||
+      p->term != ND_TERM_NONE || !c->waiting_reason ||
       !(streq(c->waiting_reason, "CrashLoopBackOff") ||
         streq(c->waiting_reason, "RunContainerError")))
     return false;
@@ -52,6 +52,8 @@ const char *nd_pod_phase(kube_node_agent_t *a, struct nd_pod *p,
     bool has = c->has_cur;
     bool run = has && c->cur.state == ND_RUNNING;
     bool ex = has && c->cur.state == ND_EXITED;
+    if (c->kind == ND_EPHEMERAL)
+      continue; /* getPhase counts the pod's own containers */
     if (c->kind == ND_SIDECAR) {
       if (!run && !terminal)
         pending_init++;
@@ -130,6 +132,20 @@ static json_object *terminated(const struct nd_instance *in) {
   return t;
 }
 
+/* The waiting reason of a container with no instance yet (the kubelet's
+ * default state: an ephemeral container's is PodInitializing whenever the
+ * pod has init containers). */
+static const char *default_waiting(json_object *spec, const struct nd_ctr *c,
+                                   bool initialized) {
+  if (c->kind == ND_EPHEMERAL) {
+    json_object *ics = kube_json_get(spec, "initContainers");
+    return ics && json_object_array_length(ics) ? "PodInitializing"
+                                                : "ContainerCreating";
+  }
+  return c->kind == ND_APP && !initialized ? "PodInitializing"
+                                           : "ContainerCreating";
+}
+
 static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
                                json_object *spec, const struct nd_ctr *c,
                                bool initialized) {
@@ -165,10 +181,9 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
     json_object_object_add(state, "terminated", terminated(in));
   } else {
     json_object *w = json_object_new_object();
-    const char *reason = c->waiting_reason ? c->waiting_reason
-                         : c->kind == ND_APP && !initialized
-                             ? "PodInitializing"
-                             : "ContainerCreating";
+    const char *reason = c->waiting_reason
+                             ? c->waiting_reason
+                             : default_waiting(spec, c, initialized);
     add_str(w, "reason", reason);
     if (c->waiting_message && *c->waiting_message)
       add_str(w, "message", c->waiting_message);
@@ -179,10 +194,15 @@ static json_object *ctr_status(kube_node_agent_t *a, struct nd_pod *p,
     json_object_object_add(last, "terminated", terminated(lt));
   json_object_object_add(s, "state", state);
   json_object_object_add(s, "lastState", last);
-  json_object_object_add(s, "ready", json_object_new_boolean(ctr_ready(c)));
+  /* readiness is the prober's, which never looks at ephemeral ones */
+  json_object_object_add(
+      s, "ready",
+      json_object_new_boolean(c->kind != ND_EPHEMERAL && ctr_ready(c)));
   json_object_object_add(s, "restartCount", json_object_new_int(c->restarts));
-  json_object_object_add(s, "started",
-                         json_object_new_boolean(nd_ctr_started(c)));
+  /* the prober reports `started` of the pod's own containers only */
+  if (c->kind != ND_EPHEMERAL)
+    json_object_object_add(s, "started",
+                           json_object_new_boolean(nd_ctr_started(c)));
   return s;
 }
 
@@ -221,7 +241,8 @@ static char *names_of(const struct nd_pod *p, bool init, bool unready) {
   kube_strbuf_printf(&sb, "[");
   for (size_t i = 0; i < p->n_ctrs; i++) {
     const struct nd_ctr *c = &p->ctrs[i];
-    bool counted = init ? c->kind != ND_APP : c->kind != ND_INIT;
+    bool counted = c->kind != ND_EPHEMERAL &&
+                   (init ? c->kind != ND_APP : c->kind != ND_INIT);
     if (!counted)
       continue;
     bool done = init ? (c->kind == ND_SIDECAR
@@ -287,7 +308,8 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
   /* sidecars' readiness counts too (GenerateContainersReadyCondition) */
   bool all_ready = !p->rejected && p->term == ND_TERM_NONE;
   for (size_t i = 0; i < p->n_ctrs; i++)
-    if (p->ctrs[i].kind != ND_INIT && !ctr_ready(&p->ctrs[i]))
+    if (p->ctrs[i].kind != ND_INIT && p->ctrs[i].kind != ND_EPHEMERAL &&
+        !ctr_ready(&p->ctrs[i]))
       all_ready = false;
   /* conditions: ours, then the others as they were (PodScheduled, ...) */
   json_object *conds = json_object_new_array();
@@ -352,14 +374,23 @@ static json_object *compute(kube_node_agent_t *a, struct nd_pod *p,
     add_str(st, "startTime", kube_time_format(p->start_time, buf, sizeof buf));
   }
   json_object *ics = json_object_new_array(), *cs = json_object_new_array();
-  for (size_t i = 0; i < p->n_ctrs; i++)
-    json_object_array_add(p->ctrs[i].kind == ND_APP ? cs : ics,
+  json_object *ecs = json_object_new_array();
+  for (size_t i = 0; i < p->n_ctrs; i++) {
+    enum nd_kind k = p->ctrs[i].kind;
+    json_object_array_add(k == ND_APP         ? cs
+                          : k == ND_EPHEMERAL ? ecs
+                                              : ics,
                           ctr_status(a, p, spec, &p->ctrs[i], initialized));
+  }
   if (json_object_array_length(ics))
     json_object_object_add(st, "initContainerStatuses", ics);
   else
     json_object_put(ics);
   json_object_object_add(st, "containerStatuses", cs);
+  if (json_object_array_length(ecs))
+    json_object_object_add(st, "ephemeralContainerStatuses", ecs);
+  else
+    json_object_put(ecs);
   add_str(st, "qosClass", nd_qos_class(spec));
   return st;
 }

@@ -43,23 +43,36 @@ static void go_duration(int64_t ms, char *buf, size_t len) {
     snprintf(buf, len, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
 }
 
+/* The kind of the containers of list l (init containers: per their
+ * restartPolicy). */
+static enum nd_kind list_kind(int l, json_object *c) {
+  if (l == 1)
+    return ND_APP;
+  if (l == 2)
+    return ND_EPHEMERAL;
+  const char *rp = kube_json_get_string(c, "restartPolicy");
+  return rp && streq(rp, "Always") ? ND_SIDECAR : ND_INIT;
+}
+
 /* The pod's container records follow its spec: init containers first, in
- * order (records an adoption made are put in their place). */
+ * order, then the containers, then the ephemeral ones (records an
+ * adoption made are put in their place). */
 static int ensure_ctrs(struct nd_pod *p, json_object *spec) {
-  json_object *lists[2] = {kube_json_get(spec, "initContainers"),
-                           kube_json_get(spec, "containers")};
+  json_object *lists[3] = {kube_json_get(spec, "initContainers"),
+                           kube_json_get(spec, "containers"),
+                           kube_json_get(spec, "ephemeralContainers")};
   size_t want = 0;
-  for (int l = 0; l < 2; l++)
+  for (int l = 0; l < 3; l++)
     want += lists[l] ? json_object_array_length(lists[l]) : 0;
   if (want == p->n_ctrs) { /* usually: already in order */
     size_t k = 0;
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 3; l++)
       for (size_t i = 0; lists[l] && i < json_object_array_length(lists[l]);
            i++, k++) {
-        const char *name = kube_json_get_string(
-            json_object_array_get_idx(lists[l], i), "name");
+        json_object *c = json_object_array_get_idx(lists[l], i);
+        const char *name = kube_json_get_string(c, "name");
         if (!name || !streq(name, p->ctrs[k].name) ||
-            (l == 1) != (p->ctrs[k].kind == ND_APP))
+            list_kind(l, c) != p->ctrs[k].kind)
           goto reorder;
       }
     return 0;
@@ -74,17 +87,14 @@ reorder:;
     free(v);
     return -1;
   }
-  for (int l = 0; l < 2; l++)
+  for (int l = 0; l < 3; l++)
     for (size_t i = 0; lists[l] && i < json_object_array_length(lists[l]);
          i++) {
       json_object *c = json_object_array_get_idx(lists[l], i);
       const char *name = kube_json_get_string(c, "name");
       if (!name)
         continue;
-      const char *rp = kube_json_get_string(c, "restartPolicy");
-      enum nd_kind kind = l == 1                      ? ND_APP
-                          : rp && streq(rp, "Always") ? ND_SIDECAR
-                                                      : ND_INIT;
+      enum nd_kind kind = list_kind(l, c);
       size_t k = 0;
       while (k < p->n_ctrs && (used[k] || !streq(p->ctrs[k].name, name)))
         k++;
@@ -272,9 +282,18 @@ static void plan_containers(kube_node_agent_t *a, struct nd_pod *p,
                             int64_t *wake_ms, bool *initialized) {
   const char *policy = nd_restart_policy(spec);
   *initialized = true;
+  /* ephemeral containers start once, initialized or not
+   * (computePodActions), and are never restarted: one that exists, even
+   * one that failed to start, is done */
+  for (size_t i = 0; i < p->n_ctrs; i++) {
+    struct nd_ctr *c = &p->ctrs[i];
+    if (c->kind == ND_EPHEMERAL && !c->has_cur &&
+        may_start(a, p, c, spec, wake_ms))
+      add_name(names, n, c->name);
+  }
   for (size_t i = 0; i < p->n_ctrs && *initialized; i++) {
     struct nd_ctr *c = &p->ctrs[i];
-    if (c->kind == ND_APP)
+    if (c->kind == ND_APP || c->kind == ND_EPHEMERAL)
       continue;
     bool running = c->has_cur && c->cur.state == ND_RUNNING;
     bool exited = c->has_cur && c->cur.state == ND_EXITED;
@@ -304,7 +323,7 @@ static void plan_containers(kube_node_agent_t *a, struct nd_pod *p,
   for (size_t i = 0; i < p->n_ctrs; i++) {
     struct nd_ctr *c = &p->ctrs[i];
     bool running = c->has_cur && c->cur.state == ND_RUNNING;
-    if (running || (c->kind == ND_INIT))
+    if (running || c->kind == ND_INIT || c->kind == ND_EPHEMERAL)
       continue;
     if (c->kind == ND_SIDECAR && !c->has_cur)
       continue;
@@ -553,6 +572,18 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   const char *phase = nd_pod_phase(a, p, spec);
   if (streq(phase, "Succeeded") || streq(phase, "Failed")) {
     p->finished = true;
+    /* the pod's end is its ephemeral containers' too (the kubelet's
+     * SyncTerminatingPod stops whatever still runs) */
+    int64_t wake = 0;
+    for (size_t i = 0; i < p->n_ctrs; i++) {
+      if (p->ctrs[i].kind != ND_EPHEMERAL)
+        continue;
+      int64_t w = nd_ctr_stop(a, p, &p->ctrs[i], nd_grace_seconds(pod), NULL);
+      if (w > 0 && (!wake || w < wake))
+        wake = w;
+    }
+    if (wake > 0)
+      nd_pod_enqueue(a, p, wake);
     nd_status_update(a, p);
     /* a finished pod keeps its containers (logs) but not its network */
     if (p->sandbox == ND_SB_READY && !any_running(p)) {

@@ -165,11 +165,19 @@ static uint64_t read_u64(const char *dir, const char *file) {
   return strtoull(buf, NULL, 10);
 }
 
-static long v1_oom_kills(const struct cg_layout *l, const char *path) {
+static bool v1_oom_file(const struct cg_layout *l, const char *path,
+                        char *buf, size_t len) {
   char dir[512];
   if (!v1_dir(l, "memory", path, dir, sizeof dir))
+    return false;
+  return (size_t)snprintf(buf, len, "%s/memory.oom_control", dir) < len;
+}
+
+static long v1_oom_kills(const struct cg_layout *l, const char *path) {
+  char file[600];
+  if (!v1_oom_file(l, path, file, sizeof file))
     return -1;
-  return rt_cg_read_key(dir, "memory.oom_control", "oom_kill");
+  return rt_file_read_key(file, "oom_kill");
 }
 
 static int v1_stats(const struct cg_layout *l, const char *path,
@@ -242,6 +250,7 @@ const struct cgroup_ops rt_cgroup_ops_v1 = {
     .freeze = v1_freeze,
     .procs_file = v1_procs_file,
     .oom_kills = v1_oom_kills,
+    .oom_file = v1_oom_file,
     .frozen = v1_frozen,
     .create_parent = v1_create_parent,
     .update = v1_limits,

@@ -149,10 +149,17 @@ static uint64_t read_u64(const char *dir, const char *file) {
   return strtoull(buf, NULL, 10);
 }
 
+static bool v2_oom_file(const struct cg_layout *l, const char *path,
+                        char *buf, size_t len) {
+  return (size_t)snprintf(buf, len, "%s/%s/memory.events", l->unified, path) <
+         len;
+}
+
 static long v2_oom_kills(const struct cg_layout *l, const char *path) {
-  char dir[512];
-  snprintf(dir, sizeof dir, "%s/%s", l->unified, path);
-  return rt_cg_read_key(dir, "memory.events", "oom_kill");
+  char file[600];
+  if (!v2_oom_file(l, path, file, sizeof file))
+    return -1;
+  return rt_file_read_key(file, "oom_kill");
 }
 
 static int v2_stats(const struct cg_layout *l, const char *path,
@@ -213,6 +220,7 @@ const struct cgroup_ops rt_cgroup_ops_v2 = {
     .freeze = v2_freeze,
     .procs_file = v2_procs_file,
     .oom_kills = v2_oom_kills,
+    .oom_file = v2_oom_file,
     .frozen = v2_frozen,
     .create_parent = v2_create_parent,
     .update = v2_limits,
@@ -252,6 +260,10 @@ static char *hybrid_procs_file(const struct cg_layout *l, const char *path) {
 static long hybrid_oom_kills(const struct cg_layout *l, const char *path) {
   return rt_cgroup_ops_v1.oom_kills(l, path);
 }
+static bool hybrid_oom_file(const struct cg_layout *l, const char *path,
+                            char *buf, size_t len) {
+  return rt_cgroup_ops_v1.oom_file(l, path, buf, len);
+}
 static bool hybrid_frozen(const struct cg_layout *l, const char *path) {
   return rt_cgroup_ops_v1.frozen(l, path);
 }
@@ -277,6 +289,7 @@ const struct cgroup_ops rt_cgroup_ops_hybrid = {
     .freeze = hybrid_freeze,
     .procs_file = hybrid_procs_file,
     .oom_kills = hybrid_oom_kills,
+    .oom_file = hybrid_oom_file,
     .frozen = hybrid_frozen,
     .create_parent = hybrid_create_parent,
     .update = hybrid_update,

@@ -180,18 +180,9 @@ int rt_cg_read(const char *dir, const char *file, char *buf, size_t len) {
 /* Value of "key N" in a flat-keyed file (memory.events, oom_control); no
  * allocation, so it is usable in M. */
 long rt_cg_read_key(const char *dir, const char *file, const char *key) {
-  char buf[2048];
-  if (rt_cg_read(dir, file, buf, sizeof buf) < 0)
-    return -1;
-  size_t kl = strlen(key);
-  for (char *line = buf; line && *line;) {
-    if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
-      return strtol(line + kl + 1, NULL, 10);
-    line = strchr(line, '\n');
-    if (line)
-      line++;
-  }
-  return -1;
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  return rt_file_read_key(path, key);
 }
 
 /* v1 cpuset: a child's empty cpus/mems take the parent's. */

@@ -75,6 +75,7 @@ KUBE_EXPORT kube_runtime_t *kube_runtime_new(const char *state_root,
   if (rt_cg_detect(&rt->cg, err) < 0)
     goto fail;
   rt->cgops = rt_cg_ops_for(&rt->cg);
+  rt_monitor_find_helper(rt);
   return rt;
 fail:
   kube_runtime_free(rt);

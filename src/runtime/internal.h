@@ -89,6 +89,9 @@ struct cgroup_ops {
   char *(*procs_file)(const struct cg_layout *l, const char *path);
   /* Number of OOM kills so far; -1 if unknown.  Safe in M (no malloc). */
   long (*oom_kills)(const struct cg_layout *l, const char *path);
+  /* The file oom_kills reads, into buf; false if none.  Safe in M. */
+  bool (*oom_file)(const struct cg_layout *l, const char *path, char *buf,
+                   size_t len);
   /* Whether the cgroup is frozen. */
   bool (*frozen)(const struct cg_layout *l, const char *path);
   /* mkdir a cgroup that holds cgroups, not processes (a pod, a QoS
@@ -280,6 +283,7 @@ struct kube_runtime {
   const struct cgroup_ops *cgops;
   pid_t *children; /* monitors forked by this handle, to reap */
   size_t n_children;
+  char monitor_helper[512]; /* kube-monitor to exec in M; "": none */
 };
 
 /* The monitor loop (in M): copy logs, reap C, record the exit. Never
@@ -287,10 +291,32 @@ struct kube_runtime {
 __attribute__((noreturn)) void
 rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
                 const struct cg_handle *cg, const char *log_path, int sync_fd);
+/* What M's stdio loop works with: plain values and fds, so that the
+ * kube-monitor helper can take them from its command line. -1: no fd. */
+struct rt_monitor_args {
+  pid_t pid;  /* C, M's child */
+  int pidfd;  /* C's */
+  int dirfd;  /* the container's state directory */
+  const char *log_path; /* CRI log, or NULL */
+  int64_t log_max_size; /* 0: 10 MiB */
+  int log_max_files;    /* 0: 5 */
+  int out_fd, err_fd;   /* C's stdout/stderr pipes (read ends) */
+  bool tty;             /* the pty master arrives on console_in */
+  int stdin_fd;         /* pipe write end (the pty master in tty mode) */
+  bool stdin_once;
+  int console_in;
+  int listen_fd;       /* the attach socket */
+  char oom_file[512];  /* memory.events / memory.oom_control, or "" */
+};
+/* Find the kube-monitor helper for rt (at creation, not in M). */
+void rt_monitor_find_helper(struct kube_runtime *rt);
 /* M's stdio loop (monitor-io.c): logs, attach clients, exit. */
-__attribute__((noreturn)) void
-rt_monitor_loop(struct kube_runtime *rt, struct child_plan *p,
-                const char *cgpath, const char *log_path, int pidfd, pid_t pid);
+__attribute__((noreturn)) void rt_monitor_loop(const struct rt_monitor_args *a);
+/* Write the exit record of a wait status (monitor-lib.c, no allocation). */
+void rt_exit_record(int dirfd, int status, long oom_kills, kube_rt_exit_t *out);
+int rt_write_atomic(int dirfd, const char *name, const char *data, size_t len);
+/* "key N" in a flat-keyed file; -1 when missing (no allocation). */
+long rt_file_read_key(const char *path, const char *key);
 /* Close every fd from 3 up except those in keep (no allocation). */
 void rt_close_except(const int *keep, size_t n);
 long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,

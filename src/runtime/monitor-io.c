@@ -7,8 +7,9 @@
  * reopen-log requests arrive on the same attach socket.  When the init
  * exits: drain the output, record the exit, hang up on the clients.
  *
- * This runs in M, a fork of a caller that may have had threads: system
- * calls only, no malloc, no locks (the UTC formatting is our own, since
+ * This runs in the kube-monitor helper M execs (monitor-main.c), or in M
+ * itself when the helper is missing, a fork of a caller that may have had
+ * threads: system calls only, no malloc, no locks (the UTC formatting is our own, since
  * gmtime_r takes the time zone lock).  Lines are written whole with one
  * writev between polls, and rotation/reopen happen between writes, so no
  * line is lost or split across files.
@@ -324,35 +325,41 @@ static void console_receive(struct mon *m) {
     rt_tty_resize(fd, m->rows, m->cols);
 }
 
-void rt_monitor_loop(struct kube_runtime *rt, struct child_plan *p,
-                     const char *cgpath, const char *log_path, int pidfd,
-                     pid_t pid) {
+/* The exit record, with the OOM kills the cgroup counted (read from the
+ * file M named: memory.events or memory.oom_control). */
+static void record_exit(const struct rt_monitor_args *a, int status) {
+  long oom = a->oom_file[0] ? rt_file_read_key(a->oom_file, "oom_kill") : -1;
+  rt_exit_record(a->dirfd, status, oom, NULL);
+}
+
+void rt_monitor_loop(const struct rt_monitor_args *a) {
   /* The state and buffers off the caller's stack (it may be a thread with
    * a small one); mmap is no malloc. */
   struct mon *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  int dirfd = p->state_dir_fd;
+  int dirfd = a->dirfd, pidfd = a->pidfd;
+  pid_t pid = a->pid;
   if (m == MAP_FAILED) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    rt_monitor_record_exit(rt, cgpath, dirfd, status, NULL);
+    record_exit(a, status);
     _exit(0);
   }
   m->logfd = -1;
-  m->log_path = log_path;
-  m->max_size = p->log_max_size == 0 ? (10 << 20) : p->log_max_size;
+  m->log_path = a->log_path;
+  m->max_size = a->log_max_size == 0 ? (10 << 20) : a->log_max_size;
   m->max_files =
-      p->log_max_files < 2 ? (p->log_max_files ? 2 : 5) : p->log_max_files;
-  if (log_path)
+      a->log_max_files < 2 ? (a->log_max_files ? 2 : 5) : a->log_max_files;
+  if (m->log_path)
     log_open(m, false);
-  m->s[0] = (struct mon_stream){p->log_pipe[0][0], "stdout", ATT_OUT, 0, {0}};
-  m->s[1] = (struct mon_stream){p->log_pipe[1][0], "stderr", ATT_ERR, 0, {0}};
-  m->tty = p->monitor_tty;
-  m->stdin_fd = p->stdin_pipe[1];
-  m->stdin_once = p->stdin_once;
-  m->console_in = p->monitor_tty ? p->console_pair[0] : -1;
-  m->listen_fd = p->attach_fd;
+  m->s[0] = (struct mon_stream){a->out_fd, "stdout", ATT_OUT, 0, {0}};
+  m->s[1] = (struct mon_stream){a->err_fd, "stderr", ATT_ERR, 0, {0}};
+  m->tty = a->tty;
+  m->stdin_fd = a->stdin_fd;
+  m->stdin_once = a->stdin_once;
+  m->console_in = a->console_in;
+  m->listen_fd = a->listen_fd;
   for (size_t i = 0; i < MON_MAX_CLIENTS; i++)
     m->c[i].fd = -1;
   signal(SIGPIPE, SIG_IGN);
@@ -440,7 +447,7 @@ void rt_monitor_loop(struct kube_runtime *rt, struct child_plan *p,
     if (m->s[i].fd >= 0)
       stream_close(m, &m->s[i]);
   }
-  rt_monitor_record_exit(rt, cgpath, dirfd, status, NULL);
+  record_exit(a, status);
   /* Clients see EOF after the exit is on disk. */
   unlinkat(dirfd, "attach", 0);
   _exit(0);

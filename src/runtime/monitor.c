@@ -6,6 +6,7 @@
  * what it needs, so a daemon's sockets do not leak into it.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,28 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "kube-config.h"
 #include "runtime/internal.h"
-
-void rt_close_except(const int *keep, size_t n) {
-  int sorted[16];
-  size_t k = 0;
-  for (size_t i = 0; i < n && k < ARRAY_SIZE(sorted); i++)
-    if (keep[i] > 2)
-      sorted[k++] = keep[i];
-  for (size_t i = 1; i < k; i++)
-    for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-      int t = sorted[j];
-      sorted[j] = sorted[j - 1];
-      sorted[j - 1] = t;
-    }
-  unsigned lo = 3;
-  for (size_t i = 0; i < k; i++) {
-    if ((unsigned)sorted[i] > lo)
-      syscall(SYS_close_range, lo, (unsigned)sorted[i] - 1, 0);
-    lo = (unsigned)sorted[i] + 1;
-  }
-  syscall(SYS_close_range, lo, ~0U, 0);
-}
 
 /* Clone C into its namespaces and cgroups, write the id maps, let it go.
  * Used by M and, for run-and-wait, by P itself.  Returns C's pid (and its
@@ -122,24 +103,101 @@ kill_child:
 /* Turn a wait status into the exit record and write it.  No allocation. */
 void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
                             int dirfd, int status, kube_rt_exit_t *out) {
-  kube_rt_exit_t e;
-  memset(&e, 0, sizeof e);
-  clock_gettime(CLOCK_REALTIME, &e.finished_at);
-  if (WIFSIGNALED(status)) {
-    e.signal = WTERMSIG(status);
-    e.exit_code = 128 + e.signal;
-  } else {
-    e.exit_code = WEXITSTATUS(status);
+  rt_exit_record(dirfd, status, rt->cgops->oom_kills(&rt->cg, cgpath), out);
+}
+
+/* The kube-monitor to exec in M: $KUBE_MONITOR_HELPER ("none": M keeps
+ * running the loop itself); the build tree's when this program runs from
+ * the build tree; ../libexec/kube-monitor next to this program (a moved
+ * install); the configured libexecdir.  Checked once, not in M. */
+void rt_monitor_find_helper(struct kube_runtime *rt) {
+  char *h = rt->monitor_helper;
+  size_t hl = sizeof rt->monitor_helper;
+  h[0] = '\0';
+  const char *env = getenv("KUBE_MONITOR_HELPER");
+  if (env && *env) {
+    if (!streq(env, "none") && access(env, X_OK) == 0)
+      snprintf(h, hl, "%s", env);
+    else if (!streq(env, "none"))
+      log_warn("runtime: KUBE_MONITOR_HELPER %s: %s; monitors stay forks of "
+               "this process", env, strerror(errno));
+    return;
   }
-  long oom = rt->cgops->oom_kills(&rt->cg, cgpath);
-  e.oom_killed = oom > 0;
-  snprintf(e.reason, sizeof e.reason, "%s",
-           e.oom_killed       ? "OOMKilled"
-           : e.exit_code == 0 ? "Completed"
-                              : "Error");
-  rt_state_write_exit(dirfd, &e);
-  if (out)
-    *out = e;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  size_t bl = strlen(KUBE_BUILD_ROOT);
+  char cand[3][PATH_MAX];
+  int nc = 0;
+  if (n > 0 && !strncmp(exe, KUBE_BUILD_ROOT, bl) && exe[bl] == '/')
+    snprintf(cand[nc++], PATH_MAX, "%s/src/runtime/kube-monitor",
+             KUBE_BUILD_ROOT);
+  char *slash = n > 0 ? strrchr(exe, '/') : NULL;
+  if (slash) {
+    *slash = '\0';
+    snprintf(cand[nc++], PATH_MAX, "%.3800s/../libexec/kube-monitor", exe);
+  }
+  snprintf(cand[nc++], PATH_MAX, "%s/kube-monitor", KUBE_LIBEXECDIR);
+  for (int i = 0; i < nc; i++)
+    if (strlen(cand[i]) < hl && access(cand[i], X_OK) == 0) {
+      snprintf(h, hl, "%s", cand[i]);
+      return;
+    }
+  log_debug("runtime: no kube-monitor helper; monitors stay forks of this "
+            "process");
+}
+
+/* Replace M with the kube-monitor helper: a fork of the daemon holds a
+ * copy of its heap (~3 MB Pss each), the helper a few hundred kB.  The fds
+ * it needs lose O_CLOEXEC, the rest is closed.  Returns only if the exec
+ * failed; M then runs the same loop itself. */
+static void exec_helper(const char *helper, const struct rt_monitor_args *a) {
+  int fds[] = {a->pidfd,   a->dirfd,      a->out_fd,   a->err_fd,
+               a->stdin_fd, a->console_in, a->listen_fd};
+  rt_close_except(fds, ARRAY_SIZE(fds));
+  for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+    if (fds[i] >= 0)
+      fcntl(fds[i], F_SETFD, 0);
+  char num[11][24];
+  const char *argv[32];
+  int n = 0, k = 0;
+  argv[n++] = "kube-monitor";
+#define ARG_NUM(flag, v)                                                       \
+  do {                                                                         \
+    snprintf(num[k], sizeof num[k], "%lld", (long long)(v));                   \
+    argv[n++] = flag;                                                          \
+    argv[n++] = num[k++];                                                      \
+  } while (0)
+  ARG_NUM("--pid", a->pid);
+  ARG_NUM("--pidfd", a->pidfd);
+  ARG_NUM("--state-fd", a->dirfd);
+  ARG_NUM("--stdout", a->out_fd);
+  ARG_NUM("--stderr", a->err_fd);
+  ARG_NUM("--stdin", a->stdin_fd);
+  ARG_NUM("--console", a->console_in);
+  ARG_NUM("--attach", a->listen_fd);
+  ARG_NUM("--log-max-size", a->log_max_size);
+  ARG_NUM("--log-max-files", a->log_max_files);
+#undef ARG_NUM
+  if (a->log_path) {
+    argv[n++] = "--log";
+    argv[n++] = a->log_path;
+  }
+  if (a->oom_file[0]) {
+    argv[n++] = "--oom-file";
+    argv[n++] = a->oom_file;
+  }
+  if (a->tty)
+    argv[n++] = "--tty";
+  if (a->stdin_once)
+    argv[n++] = "--stdin-once";
+  argv[n] = NULL;
+  char *const envp[] = {NULL};
+  execve(helper, (char *const *)argv, envp);
+  /* Not there (an embedder's build without it): back to close-on-exec. */
+  for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+    if (fds[i] >= 0)
+      fcntl(fds[i], F_SETFD, FD_CLOEXEC);
 }
 
 void rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
@@ -166,6 +224,27 @@ void rt_monitor_main(struct kube_runtime *rt, struct child_plan *p,
     close(p->console_pair[1]);
   if (p->stdin_pipe[0] >= 0)
     close(p->stdin_pipe[0]);
+  struct rt_monitor_args a = {
+      .pid = (pid_t)pid,
+      .pidfd = pidfd,
+      .dirfd = p->state_dir_fd,
+      .log_path = log_path,
+      .log_max_size = p->log_max_size,
+      .log_max_files = p->log_max_files,
+      .out_fd = p->log_pipe[0][0],
+      .err_fd = p->log_pipe[1][0],
+      .tty = p->monitor_tty,
+      .stdin_fd = p->stdin_pipe[1],
+      .stdin_once = p->stdin_once,
+      .console_in = p->monitor_tty ? p->console_pair[0] : -1,
+      .listen_fd = p->attach_fd,
+  };
+  if (!rt->cgops->oom_file(&rt->cg, cg->path, a.oom_file, sizeof a.oom_file))
+    a.oom_file[0] = '\0';
   rt_child_report(sync_fd, SYNC_PID, 0, (pid_t)pid, NULL);
-  rt_monitor_loop(rt, p, cg->path, log_path, pidfd, (pid_t)pid);
+  if (rt->monitor_helper[0]) {
+    close(sync_fd);
+    exec_helper(rt->monitor_helper, &a);
+  }
+  rt_monitor_loop(&a);
 }

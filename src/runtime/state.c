@@ -12,23 +12,6 @@
 
 #include "runtime/internal.h"
 
-static int write_atomic(int dirfd, const char *name, const char *data,
-                        size_t len) {
-  char tmp[64];
-  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
-  int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  ssize_t n = write(fd, data, len);
-  int saved = errno;
-  close(fd);
-  if (n != (ssize_t)len) {
-    errno = n < 0 ? saved : EIO;
-    return -1;
-  }
-  return renameat(dirfd, tmp, dirfd, name);
-}
-
 int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
   char buf[4096];
   int n = snprintf(
@@ -44,7 +27,7 @@ int rt_state_write(int dirfd, const struct rt_state *st, kube_error_t *err) {
       st->attachable ? "a" : "");
   if (n < 0 || (size_t)n >= sizeof buf)
     return kube_make_error(err, 0, "state too large");
-  if (write_atomic(dirfd, "state", buf, (size_t)n) < 0)
+  if (rt_write_atomic(dirfd, "state", buf, (size_t)n) < 0)
     return kube_make_error(err, errno, "write state: %s", strerror(errno));
   return 0;
 }
@@ -104,19 +87,6 @@ int rt_state_read(int dirfd, struct rt_state *st, kube_error_t *err) {
       snprintf(st->bundle, sizeof st->bundle, "%s", v);
   }
   return 0;
-}
-
-/* Runs in M: stack only. */
-int rt_state_format_exit(char *buf, size_t len, const kube_rt_exit_t *e) {
-  return snprintf(buf, len, "%d %d %d %lld %ld %s\n", e->exit_code, e->signal,
-                  e->oom_killed ? 1 : 0, (long long)e->finished_at.tv_sec,
-                  e->finished_at.tv_nsec, e->reason);
-}
-
-int rt_state_write_exit(int dirfd, const kube_rt_exit_t *e) {
-  char buf[128];
-  int n = rt_state_format_exit(buf, sizeof buf, e);
-  return write_atomic(dirfd, "exit", buf, (size_t)n);
 }
 
 int rt_state_read_exit(int dirfd, kube_rt_exit_t *out) {

@@ -40,36 +40,6 @@ int rt_send_fd(int sock, int fd, const void *data, size_t len) {
   return n < 0 ? -1 : 0;
 }
 
-ssize_t rt_recv_fd(int sock, void *buf, size_t len, int *fd_out) {
-  char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-  struct iovec iov = {buf, len};
-  struct msghdr msg = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = cbuf,
-                       .msg_controllen = sizeof cbuf};
-  *fd_out = -1;
-  ssize_t n;
-  do
-    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-      continue;
-    size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < cnt; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (*fd_out < 0)
-        *fd_out = fd;
-      else
-        close(fd); /* one fd per message is all we take */
-    }
-  }
-  return n;
-}
-
 int rt_pty_open(unsigned rows, unsigned cols, int *master_out, int *slave_out) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
@@ -107,11 +77,6 @@ int rt_pty_become_tty(int slave) {
   if (slave > 2)
     close(slave);
   return 0;
-}
-
-int rt_tty_resize(int fd, unsigned short rows, unsigned short cols) {
-  struct winsize ws = {rows, cols, 0, 0};
-  return ioctl(fd, TIOCSWINSZ, &ws);
 }
 
 KUBE_EXPORT int kube_rt_terminal_resize(int pty_master, unsigned short rows,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # `meson install` into a scratch DESTDIR, then use the installed tree as an
 # outside project would: build examples/embed standalone with
-# `pkg-config libkube` and run it; import the installed Python module (next
+# `pkg-config libkube` and run it (node.c: built, its usage checked); import the installed Python module (next
 # to its .pyi) and run a server with it.
 #   test-install.sh BUILDDIR SRCDIR PYTHON
 set -eu
@@ -22,6 +22,16 @@ cc -std=gnu11 -Wall -Werror -Wno-unused-parameter -o "$tmp/platform" \
     "$src/examples/embed/platform.c" $(pkg-config --cflags --libs libkube) -pthread
 LD_LIBRARY_PATH="$(dirname "$lib")" "$tmp/platform"
 echo "install: examples/embed built with pkg-config libkube and ran"
+# The variant with a node needs root and a network of its own to run (the
+# privileged test embed-node does that): built here, and its usage checked.
+# shellcheck disable=SC2046
+cc -std=gnu11 -Wall -Werror -Wno-unused-parameter -o "$tmp/platform-node" \
+    "$src/examples/embed/node.c" $(pkg-config --cflags --libs libkube) -pthread
+rc=0
+LD_LIBRARY_PATH="$(dirname "$lib")" "$tmp/platform-node" 2>"$tmp/usage" || rc=$?
+[ $rc = 2 ] && grep -q '^usage: .* DATA_DIR NODE_NAME NODE_IP POD_CIDR' "$tmp/usage" ||
+    { echo "install: platform-node without arguments: rc $rc"; cat "$tmp/usage"; exit 1; }
+echo "install: examples/embed/node.c built with pkg-config libkube"
 
 mod=$(find "$tmp" -name 'libkube.abi3.so' | head -1)
 if [ -z "$mod" ]; then

@@ -291,6 +291,11 @@ static void validate(verrs_t *v, json_object *obj, json_object *old,
   api_validate_pod(v, obj, old);
 }
 
+static void validate_ephemeral(verrs_t *v, json_object *obj, json_object *old,
+                               const kube_kind_t *k) {
+  api_validate_pod_ephemeral(v, obj, old);
+}
+
 /* What the registry's PrepareForCreate does: a new pod is Pending. */
 static void prepare_create(json_object *obj, const kube_kind_t *kind) {
   json_object *st = api_jensure_obj(obj, "status");
@@ -308,6 +313,7 @@ static const struct kube_kind_strategy strategy = {
     .flags = API_KIND_GRACEFUL_DELETE,
     .type = &api_t_Pod,
     .validate = validate,
+    .validate_ephemeral = validate_ephemeral,
     .defaults = defaults,
     .cells = cells,
     .prepare_create = prepare_create,

@@ -53,71 +53,40 @@ const badge = s => h('span', {class: 'badge s-' + String(s).replace(/[^A-Za-z]/g
 const podLink = p => h('a', {href: '#/pod/' + encodeURIComponent(p.metadata.namespace) + '/' +
   encodeURIComponent(p.metadata.name)}, p.metadata.name);
 
-// Kubernetes quantities -> numbers (cores, bytes).
-function qty(s) {
-  if (s === undefined || s === null) return NaN;
-  const m = String(s).match(/^([0-9.]+)([a-zA-Z]*)$/);
-  if (!m) return NaN;
-  const mult = {'': 1, m: 1e-3, n: 1e-9, u: 1e-6, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12,
-    Ki: 1024, Mi: 1048576, Gi: 1073741824, Ti: 1099511627776}[m[2]];
-  return mult === undefined ? NaN : parseFloat(m[1]) * mult;
-}
+const qty = KD.qty;
 const gib = b => isNaN(b) ? '' : (b / 1073741824).toFixed(1) + ' GiB';
 const cores = c => isNaN(c) ? '' : (c < 10 ? c.toFixed(2).replace(/\.?0+$/, '') : c.toFixed(0));
+const podKey = p => p.metadata.namespace + '/' + p.metadata.name;
 
-function bar(used, total, label) {
-  const pct = total > 0 ? Math.min(100, used / total * 100) : 0;
-  const fill = h('span', {class: 'fill' + (pct > 85 ? ' hot' : '')});
-  fill.style.width = pct.toFixed(1) + '%';
-  return h('span', {class: 'usage', title: label}, h('span', {class: 'bar'}, fill),
-    h('span', {class: 'num'}, label));
+// Usage of a node against its allocatable (capacity when not reported),
+// and its capacity as text.
+const nodeCap = (n, r) => qty(((n.status || {}).allocatable || {})[r] ||
+  ((n.status || {}).capacity || {})[r]);
+function nodeUsage(n, which) {
+  const r = which === 'cpu' ? 'cpu' : 'memory';
+  const cap = qty(((n.status || {}).capacity || {})[r]);
+  return h('span', {class: 'inline'}, KD.mxCell('node', n.metadata.name, which, nodeCap(n, r)),
+    h('span', {class: 'cap muted'}, which === 'cpu' ? cores(cap) + ' cores' : gib(cap)));
 }
 
 // ---- overview ----
 
 KD.pages.overview = function (view) {
-  const metrics = {nodes: null, note: ''};
   const nodesBody = h('div');
   const phases = h('div', {class: 'tiles', id: 'phases'});
   view.append(section('Nodes', nodesBody), section('Pods by phase', phases));
-  let nodes = [];
-  const drawNodes = () => {
-    const m = metrics.nodes;
-    const cols = [
+  // Usage from the metrics API when it is served (bars and charts that
+  // the poll refreshes); capacity only otherwise.
+  KD.watchMetrics();
+  watch(CORE + '/nodes', items => {
+    nodesBody.replaceChildren(table([
       {title: 'Name', get: n => n.metadata.name},
       {title: 'Status', get: n => badge(nodeReady(n))},
-      {title: 'CPU', get: n => {
-        const cap = qty((n.status.capacity || {}).cpu);
-        const u = m && m.get(n.metadata.name);
-        return u ? bar(qty(u.cpu), cap, cores(qty(u.cpu)) + ' / ' + cores(cap) + ' cores')
-          : cores(cap) + ' cores';
-      }},
-      {title: 'Memory', get: n => {
-        const cap = qty((n.status.capacity || {}).memory);
-        const u = m && m.get(n.metadata.name);
-        return u ? bar(qty(u.memory), cap, gib(qty(u.memory)) + ' / ' + gib(cap)) : gib(cap);
-      }},
+      {title: 'CPU', get: n => nodeUsage(n, 'cpu')},
+      {title: 'Memory', get: n => nodeUsage(n, 'mem')},
       {title: 'Pods', cls: 'opt', get: n => (n.status.capacity || {}).pods},
-    ];
-    nodesBody.replaceChildren(table(cols, nodes, {id: 'overview-nodes', empty: 'no nodes'}),
-      metrics.note ? h('p', {class: 'muted', id: 'metrics-note'}, metrics.note) : '');
-  };
-  // Usage from the metrics API when it is served; capacity only otherwise.
-  const gen = KD.gen;
-  const loadMetrics = async () => {
-    try {
-      const l = await api('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
-      metrics.nodes = new Map(l.items.map(i => [i.metadata.name, i.usage]));
-      metrics.note = '';
-    } catch (e) {
-      metrics.nodes = null;
-      metrics.note = 'The metrics API (metrics.k8s.io) is not available: capacity only.';
-    }
-    if (gen === KD.gen) drawNodes();
-  };
-  loadMetrics();
-  KD.timers.push(setInterval(loadMetrics, 15000));
-  watch(CORE + '/nodes', items => { nodes = items.sort(byName); drawNodes(); });
+    ], items.sort(byName), {id: 'overview-nodes', empty: 'no nodes'}), KD.mxNote());
+  });
   watch(path(CORE, 'pods'), pods => {
     const count = {Pending: 0, Running: 0, Succeeded: 0, Failed: 0, Unknown: 0};
     for (const p of pods) count[(p.status || {}).phase || 'Pending']++;
@@ -197,6 +166,8 @@ function podsTable(pods, id) {
     {title: 'Ready', get: podReady},
     {title: 'Status', get: p => badge(podStatus(p))},
     {title: 'Restarts', get: restarts},
+    {title: 'CPU', get: p => KD.mxCell('pod', podKey(p), 'cpu')},
+    {title: 'Memory', get: p => KD.mxCell('pod', podKey(p), 'mem')},
     ageCol,
     {title: 'Node', cls: 'opt', get: p => p.spec.nodeName || ''},
     {title: '', get: p => {
@@ -227,7 +198,9 @@ KD.pages.workloads = function (view) {
     {title: 'Ready', get: r => (r.status || {}).readyReplicas || 0},
     ageCol,
   ], rs, {id: 'replicasets', empty: 'no replica sets', key: KD.key}));
-  live(view, 'Pods', path(CORE, 'pods'), pods => podsTable(pods, 'pods'));
+  KD.watchMetrics();
+  live(view, 'Pods', path(CORE, 'pods'), pods => h('div', null, podsTable(pods, 'pods'),
+    KD.mxNote()));
 };
 
 // ---- services, nodes, namespaces ----
@@ -267,11 +240,13 @@ KD.pages.nodes = function (view) {
       .filter(l => l.startsWith('node-role.kubernetes.io/')).map(l => l.slice(24)).join(',') || '<none>'},
     {title: 'Version', cls: 'opt', get: n => ((n.status.nodeInfo || {}).kubeletVersion) || ''},
     {title: 'Internal IP', get: n => ((n.status.addresses || []).find(a => a.type === 'InternalIP') || {}).address || ''},
-    {title: 'CPU', get: n => cores(qty((n.status.capacity || {}).cpu))},
-    {title: 'Memory', get: n => gib(qty((n.status.capacity || {}).memory))},
+    {title: 'CPU', get: n => nodeUsage(n, 'cpu')},
+    {title: 'Memory', get: n => nodeUsage(n, 'mem')},
     {title: 'Pods', cls: 'opt', get: n => (n.status.capacity || {}).pods},
     ageCol,
   ], ns, {id: 'nodes', empty: 'no nodes'}));
+  KD.watchMetrics();
+  view.append(KD.mxNote());
 };
 
 KD.pages.namespaces = function (view) {
@@ -368,6 +343,25 @@ KD.pages.pod = function (view, args) {
     section('Containers', conts));
   const evBody = h('div');
   view.append(section('Events', evBody));
+  // CPU and memory of the pod (the metrics API, refreshed by the poll),
+  // charted against the sum of its limits when every container has one.
+  const usageBody = h('div', {id: 'pod-usage'});
+  view.append(section('Usage', usageBody));
+  KD.watchMetrics(ns);
+  const key = ns + '/' + name;
+  let usageFor = null;
+  const drawUsage = p => {
+    const lim = r => {
+      const cs = p.spec.containers || [];
+      const v = cs.map(c => qty(((c.resources || {}).limits || {})[r]));
+      return v.length && v.every(x => !isNaN(x)) ? v.reduce((a, b) => a + b, 0) : 0;
+    };
+    usageBody.replaceChildren(
+      h('div', {class: 'charts'},
+        h('figure', null, h('figcaption', null, 'CPU'), KD.mxCell('pod', key, 'cpu', lim('cpu'), 'big')),
+        h('figure', null, h('figcaption', null, 'Memory'), KD.mxCell('pod', key, 'mem', lim('memory'), 'big'))),
+      KD.mxContainers(key), KD.mxNote());
+  };
   const logSlot = h('div');
   view.append(logSlot, section('Object', h('div', {class: 'inline'}, fmtBtn('yaml'), fmtBtn('json')), raw));
   watch(CORE + '/namespaces/' + encodeURIComponent(ns) + '/pods?fieldSelector=' +
@@ -378,6 +372,10 @@ KD.pages.pod = function (view, args) {
       return;
     }
     cur = p;
+    if (usageFor !== p.metadata.resourceVersion) {
+      usageFor = p.metadata.resourceVersion;
+      drawUsage(p);
+    }
     const st = p.status || {};
     head.replaceChildren(h('dl', {class: 'facts'},
       h('dt', null, 'Status'), h('dd', {id: 'pod-status'}, badge(podStatus(p))),

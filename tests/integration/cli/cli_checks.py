@@ -49,6 +49,32 @@ class Cli:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+KUBECTL_132 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+
+
+def kube_beside_kubectl(kube_path, k):
+    """kube and, when it is installed, kubectl 1.32 against kubed `k`:
+    (kube, kubectl or None)."""
+    kube = Cli(kube_path, k, "kube")
+    if os.access(KUBECTL_132, os.X_OK):
+        return kube, Cli(KUBECTL_132, k, "kubectl")
+    print("note: %s not found: kube's output checked alone" % KUBECTL_132)
+    return kube, None
+
+
+def finish(t, k, clients):
+    """The end of a test: kubed's log tail on failure, clean up; the exit
+    status."""
+    if t.failed:
+        print("---- kubed log (tail) ----")
+        print("\n".join(k.read_log().splitlines()[-30:]))
+    for c in clients:
+        if c:
+            c.cleanup()
+    k.cleanup()
+    return t.finish()
+
+
 def table(text):
     """Split a kubectl table into rows of cells (2+ spaces separate)."""
     return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()

@@ -368,6 +368,52 @@ class Suite:
             t(False, "pod detail: the JSON view parses", js[:200])
         self.b.shot("06-pod-detail")
 
+    def metrics_unavailable(self):
+        """kubed --no-node serves no metrics.k8s.io (a cluster without
+        metrics-server): the usage columns and charts say n/a, a note says
+        why, the page asks again every period, and the rest works."""
+        t, d = self.t, self.b.d
+        self.go("workloads")
+        heads = self.until(lambda: [e.get_attribute("textContent")
+                                    for e in self.css("#pods thead th")])
+        t(heads and "CPU" in heads and "Memory" in heads,
+          "workloads: the pods table has CPU and Memory columns", heads)
+        cells = self.until(lambda: [c.text for c in self.css("#pods td .mx")]
+                           if d.execute_script(
+                               "return document.getElementById('view')"
+                               ".dataset.metrics") == "unavailable" else None)
+        t(cells and all(c == "n/a" for c in cells),
+          "workloads: without the metrics API the usage cells say n/a", cells)
+        t(self.until(lambda: "not available" in self.text("#metrics-note")),
+          "workloads: a note says the metrics API is not available",
+          self.text("#metrics-note"))
+        polls = lambda: int(d.execute_script(  # noqa: E731
+            "return document.getElementById('view').dataset.metricsPolls || 0"))
+        p0 = polls()
+        t(self.until(lambda: polls() > p0, timeout=30),
+          "the page polls the metrics API again on its period", (p0, polls()))
+        t(self.until(lambda: "web" in self.text("#deployments") and
+                     len([r for r in self.rows("pods") if "Running" in r]) >= 2),
+          "workloads still work without metrics", self.rows("pods"))
+        self.b.shot("06b-workloads-no-metrics")
+        name = self.pod_names()[0]
+        self.go("pod/default/" + name)
+        t(self.until(lambda: len(self.css("#pod-usage .mx")) == 2 and
+                     all(c.text.startswith("n/a") for c in self.css("#pod-usage .mx"))),
+          "pod detail: CPU and memory say n/a", self.text("#pod-usage"))
+        t(self.until(lambda: "the metrics API is not available" in
+                     self.text("#container-usage")),
+          "pod detail: the per-container usage says why", self.text("#container-usage"))
+        t(self.until(lambda: "Running" in self.text("#pod-status")),
+          "pod detail still works without metrics")
+        self.go("nodes")
+        node = self.until(lambda: "node-a" in self.text("#nodes") and self.text("#nodes"))
+        t(node and "n/a" in node and "64 cores" in node,
+          "nodes: capacity shown, usage n/a", node)
+        errors = [l for l in self.b.logs() if l.get("level") == "SEVERE" and
+                  l.get("source") != "network"]  # refused calls are expected
+        t(not errors, "no script errors on the pages with usage", errors[:5])
+
     def logs_without_node(self):
         """A pod bound to a node that does not exist: the log panel says
         why there is no log."""
@@ -541,7 +587,7 @@ def main():
         s.setup_objects()
         s.b = Browser(base, outdir)
         for step in (s.refused_without_token, s.overview, s.workloads,
-                     s.pod_detail, s.logs_without_node, s.other_pages,
+                     s.pod_detail, s.metrics_unavailable, s.logs_without_node, s.other_pages,
                      s.phone, s.csp,
                      s.sign_out, s.rbac):
             try:

@@ -57,7 +57,12 @@ def static_files(t, k):
     t(not re.search(r"<style|\son[a-z]+=|style=", html),
       "index.html has no inline style or handler")
     t('id="login"' in html, "the page has the login form")
+    srcs = re.findall(r'<script src="([^"]+)"', html)
+    t(srcs == ["app.js", "charts.js", "pages.js"],
+      "index.html loads app.js, charts.js (usage from the metrics API), "
+      "then pages.js", srcs)
     for name, ctype in (("app.js", "text/javascript"),
+                        ("charts.js", "text/javascript"),
                         ("pages.js", "text/javascript"),
                         ("app.css", "text/css"),
                         ("favicon.svg", "image/svg+xml"),
@@ -90,6 +95,29 @@ def static_files(t, k):
                  "/api/v1/namespaces/default/pods/x/log"):
         r = k.request("GET", path, token=False)
         t(r.status == 401, "GET %s without a token: 401" % path, r)
+
+
+def metrics_api(t, k):
+    """What the usage charts read: metrics.k8s.io NodeMetrics and
+    PodMetrics.  kubed --no-node has no node to sample, so the group is
+    not served (as a cluster without metrics-server): a 404 Status, which
+    the page shows as "not available" and keeps polling; without a token
+    the API refuses the page's poll like any other call."""
+    r = k.request("GET", "/apis/metrics.k8s.io/v1beta1")
+    t(r.status == 404 and r.json().get("kind") == "Status",
+      "no node: metrics.k8s.io/v1beta1 is not served (404 Status)", r)
+    for path in ("/apis/metrics.k8s.io/v1beta1/nodes",
+                 "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+                 "/apis/metrics.k8s.io/v1beta1/pods"):
+        r = k.request("GET", path)
+        t(r.status == 404 and r.json().get("reason") == "NotFound",
+          "GET %s: 404 NotFound (the page's 'not available')" % path, r)
+        r = k.request("GET", path, token=False)
+        t(r.status == 401, "GET %s without a token: 401" % path, r)
+    r = k.request("GET", "/ui/charts.js", token=False)
+    for want in ("/apis/metrics.k8s.io/v1beta1", "'/nodes'", "'pods'"):
+        t(want in r.body, "charts.js polls %s" % want)
+    t("innerHTML" not in r.body, "charts.js builds the DOM without innerHTML")
 
 
 def exchange(k, code, ctype="application/json"):
@@ -230,6 +258,7 @@ def main():
     try:
         k.start()
         static_files(t, k)
+        metrics_api(t, k)
         login_codes(t, k)
         cli(t, k, kube)
         no_dashboard(t, kubed, kube, tmp)

@@ -6,7 +6,8 @@
 # metrics.k8s.io (NodeMetrics, PodMetrics, label selectors) and in
 # `kubectl top nodes|pods [--containers]` and `kube top` with more than
 # 100m; then (section hpa) a HorizontalPodAutoscaler scales a deployment
-# of such pods up.
+# of such pods up; (section dashboard) the web dashboard shows the usage
+# bars and charts in a headless Chromium.
 #   test-metrics.sh KUBED KUBE SOURCE_ROOT [SECTION...]
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -25,10 +26,12 @@ top_milli() {
 }
 burning() { [ "$(top_milli "$@")" -gt 100 ]; }
 
-sec_top() {
+# burner NAME: a pod whose container spin burns CPU (capped at 300m) beside
+# an idle one.
+burner() {
     apply "apiVersion: v1
 kind: Pod
-metadata: {name: burn, labels: {app: burn}}
+metadata: {name: $1, labels: {app: $1}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
@@ -39,6 +42,10 @@ spec:
   - name: idle
     image: busybox:1.35.0
     command: [sleep, '3600']"
+}
+
+sec_top() {
+    burner burn
     wait_until 60 running burn && ok "burner Running" || bad "burner Running" "$(K describe pod burn)"
     out=$(KC get --raw /apis/metrics.k8s.io/v1beta1 2>&1)
     echo "$out" | grep -q '"kind":"PodMetrics"' && ok "discovery lists metrics.k8s.io/v1beta1" || bad "discovery" "$out"
@@ -73,6 +80,35 @@ spec:
     echo "$out" | grep -q '"kind":"NodeMetrics"' && echo "$out" | grep -q '"window":"10s"' && ok "NodeMetrics get" || bad "NodeMetrics" "$out"
     K delete pod burn --grace-period=1 >/dev/null 2>&1
     wait_until 60 gone burn && ok "burner deleted" || bad "burner deleted"
+}
+
+# The dashboard's usage bars and charts with these real metrics, in a
+# headless Chromium inside the namespace (dashboard_usage.py; skipped
+# without chromium, chromium-driver and python3-selenium).
+sec_dashboard() {
+    burner dash
+    wait_until 60 burning dash && ok "dash burns CPU ($(top_milli dash)m)" || bad "dash burning" "$(KC top pods 2>&1)"
+    url=$(sed -n 's/^ *server: *//p' "$KUBECONFIG" | grep '^https://127' | head -1)
+    shots=$(dirname "$KUBED")/../../meson-logs/dashboard
+    out=$(nsenter --net=/run/netns/$NS /usr/bin/python3 "$SRC/tests/privileged/node/dashboard_usage.py" \
+        "$url" "$(cat "$D/token")" $NODE dash "$shots" 2>&1)
+    rc=$?
+    if [ $rc = 77 ]; then
+        echo "skipped the dashboard: $out"
+    else
+        echo "$out" | while IFS= read -r line; do
+            case $line in
+                ok\ *|FAIL\ *) echo "dashboard: $line" ;;
+                *) echo "$line" ;;
+            esac
+        done
+        n_ok=$(echo "$out" | grep -c '^ok ')
+        n_bad=$(echo "$out" | grep -c '^FAIL ')
+        pass=$((pass + n_ok)); fail=$((fail + n_bad))
+        [ $rc = 0 ] && ok "dashboard_usage.py exits 0" || bad "dashboard_usage.py exits 0 (rc $rc)"
+    fi
+    K delete pod dash --grace-period=1 >/dev/null 2>&1
+    wait_until 60 gone dash && ok "dash deleted" || bad "dash deleted"
 }
 
 replicas_are() { [ "$(jp deploy/spin '{.status.replicas}')" = "$1" ]; }
@@ -177,7 +213,7 @@ mkdir -p "$D"
 setup_netns || { bad "netns"; exit 1; }
 out=$(load_images) || { bad "busybox image" "$out"; exit 1; }
 start_kubed --horizontal-pod-autoscaler-sync-period 2s && ok "kubed with its node Ready" || { bad "kubed" "$(tail -30 $tmp/kubed.log)"; exit 1; }
-sections=${*:-top hpa}
+sections=${*:-top dashboard hpa}
 for s in $sections; do
     command -v sec_$s >/dev/null 2>&1 || continue
     sec_$s

@@ -412,6 +412,101 @@ static int test_adopt(kube_runtime_t *rt_unused) {
   return 0;
 }
 
+/* A field of <state>/<id>/state ("monitor_pid"), or -1. */
+static long state_field(const char *id, const char *key) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/state", state_root, id);
+  char *t = slurp(path);
+  char want[64];
+  snprintf(want, sizeof want, "\n%s=", key);
+  char *p = strstr(t, want);
+  long v = p ? strtol(p + strlen(want), NULL, 10) : -1;
+  free(t);
+  return v;
+}
+
+/* Pss of a process in kB (smaps_rollup), or -1. */
+static long pss_kb(long pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", pid);
+  char *t = slurp(path);
+  char *p = strstr(t, "\nPss:");
+  long v = p ? strtol(p + 5, NULL, 10) : -1;
+  free(t);
+  return v;
+}
+
+/* One container with a log and an attach socket kept by its monitor: the
+ * monitor is the kube-monitor helper (not a fork of this process), or,
+ * with KUBE_MONITOR_HELPER=none, the fork itself; either way the output
+ * reaches the log and attach, and SIGKILL is recorded as exit 137. */
+static int monitor_case(const char *id, bool helper) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  setenv("KUBE_MONITOR_HELPER", helper ? "" : "none", 1);
+  kube_runtime_t *rt = kube_runtime_new(state_root, &err);
+  unsetenv("KUBE_MONITOR_HELPER");
+  CHECK(rt, "%s", err.message);
+  kube_rt_config_t *c =
+      config_sh(id, "echo started; while read l; do echo got $l; done");
+  char log[600];
+  snprintf(log, sizeof log, "%s/%s.log", tmpdir, id);
+  kube_rt_io_t io = {-1, -1, -1, log};
+  io.open_stdin = true;
+  int rc = kube_runtime_run(rt, id, c, &io, NULL, &err);
+  kube_rt_config_free(c);
+  CHECK_OK(rc, &err);
+  long mon = state_field(id, "monitor_pid");
+  CHECK(mon > 0, "no monitor_pid in the state");
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/comm", mon);
+  char *comm = slurp(path);
+  long pss = pss_kb(mon);
+  fprintf(stderr, "  %s: monitor %ld is %s  Pss %ld kB\n", id, mon,
+          strtok(comm, "\n") ? comm : "?", pss);
+  bool is_helper = strcmp(comm, "kube-monitor") == 0;
+  free(comm);
+  CHECK(is_helper == helper, "monitor is %s the helper", helper ? "not" : "");
+  kube_rt_attach_t *a = NULL;
+  kube_attach_options_t ao = {sizeof ao, true, true, true};
+  CHECK_OK(kube_runtime_attach(rt, id, &ao, &a, &err), &err);
+  CHECK_OK(kube_rt_attach_write(a, "ping\n", 5, &err), &err);
+  char out[256] = "";
+  size_t ol = 0;
+  for (int i = 0; i < 500 && !strstr(out, "got ping\n"); i++) {
+    int stream = 0;
+    ssize_t n = kube_rt_attach_read(a, &stream, out + ol, sizeof out - ol - 1,
+                                    10, &err);
+    kube_error_clear(&err);
+    if (n > 0)
+      out[ol += (size_t)n] = '\0';
+    if (n == 0)
+      break;
+  }
+  kube_rt_attach_free(a);
+  CHECK(strstr(out, "got ping\n"), "attach: no echo of stdin (got \"%s\")", out);
+  CHECK_OK(kube_runtime_kill(rt, id, SIGKILL, false, &err), &err);
+  kube_rt_exit_t ex;
+  CHECK_OK(kube_runtime_wait(rt, id, 10000, &ex, &err), &err);
+  CHECK(ex.exit_code == 137 && ex.signal == SIGKILL, "exit %d signal %d",
+        ex.exit_code, ex.signal);
+  CHECK(!strcmp(ex.reason, "Error"), "reason %s", ex.reason);
+  CHECK_OK(kube_runtime_delete(rt, id, false, &err), &err);
+  kube_runtime_free(rt);
+  char *text = slurp(log);
+  bool logged = strstr(text, "Z stdout F started\n") &&
+                strstr(text, "Z stdout F got ping\n");
+  free(text);
+  CHECK(logged, "log lines missing");
+  CHECK(!cgroup_exists(id), "cgroup left");
+  return 0;
+}
+
+static int test_monitor_helper(kube_runtime_t *rt_unused) {
+  if (monitor_case("mon-helper", true) < 0)
+    return -1;
+  return monitor_case("mon-fork", false);
+}
+
 static int test_logs(kube_runtime_t *rt) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_rt_config_t *c =
@@ -812,6 +907,7 @@ static const struct rt_test tests[] = {
     {"join-netns", test_join_netns},
     {"adopt", test_adopt},
     {"logs", test_logs},
+    {"monitor-helper", test_monitor_helper},
     {"exec", test_exec},
     {"wait-async", test_wait_async},
     {"bad-configs", test_bad_configs},

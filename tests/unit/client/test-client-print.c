@@ -249,6 +249,74 @@ static void test_generators(void **state) {
   kube_object_free(pod);
 }
 
+/* kubectl debug's patch and node pod (kube_generate_debug_patch,
+ * kube_generate_node_debug_pod). */
+static void test_debug_generators(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  const char *text =
+      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+      "\"web\"},\"spec\":{\"containers\":[{\"name\":\"app\"}],"
+      "\"ephemeralContainers\":[{\"name\":\"old\"}]}}";
+  kube_object_t *pod = kube_object_from_json(text, strlen(text), &err);
+  assert_non_null(pod);
+  const char *args[] = {"sh", "-c", "true", NULL};
+  kube_debug_options_t o = {.struct_size = sizeof o,
+                            .container = "dbg",
+                            .image = "busybox",
+                            .target = "app",
+                            .args = args,
+                            .stdin_ = true,
+                            .tty = true};
+  char *name = NULL;
+  char *patch = kube_generate_debug_patch(pod, &o, &name, &err);
+  assert_non_null(patch);
+  assert_string_equal(name, "dbg");
+  assert_string_equal(
+      patch, "{\"spec\":{\"$setElementOrder/ephemeralContainers\":[{\"name\":"
+             "\"old\"},{\"name\":\"dbg\"}],\"ephemeralContainers\":[{"
+             "\"command\":[\"sh\",\"-c\",\"true\"],\"image\":\"busybox\","
+             "\"name\":\"dbg\",\"resources\":{},\"stdin\":true,\"tty\":true,"
+             "\"terminationMessagePolicy\":\"File\",\"targetContainerName\":"
+             "\"app\"}]}}");
+  free(patch);
+  free(name);
+  /* no name: debugger-XXXXX; a used name is refused */
+  o.container = NULL;
+  patch = kube_generate_debug_patch(pod, &o, &name, &err);
+  assert_non_null(patch);
+  assert_int_equal(strlen(name), strlen("debugger-xxxxx"));
+  assert_true(strncmp(name, "debugger-", 9) == 0);
+  free(patch);
+  free(name);
+  o.container = "old";
+  assert_null(kube_generate_debug_patch(pod, &o, &name, &err));
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  o.container = NULL;
+  o.image = NULL;
+  assert_null(kube_generate_debug_patch(pod, &o, &name, &err));
+  kube_error_clear(&err);
+  o.image = "busybox";
+  kube_object_t *np = kube_generate_node_debug_pod("n1", &o, &err);
+  assert_non_null(np);
+  assert_true(strncmp(kube_object_get_string(np, "metadata.name"),
+                      "node-debugger-n1-", 17) == 0);
+  assert_string_equal(kube_object_get_string(np, "spec.nodeName"), "n1");
+  assert_string_equal(kube_object_get_string(np, "spec.restartPolicy"),
+                      "Never");
+  assert_string_equal(
+      kube_object_get_string(np, "spec.containers.0.volumeMounts.0.mountPath"),
+      "/host");
+  assert_string_equal(
+      kube_object_get_string(np, "spec.volumes.0.hostPath.path"), "/");
+  assert_string_equal(
+      kube_object_get_string(np, "spec.tolerations.0.operator"), "Exists");
+  kube_object_free(np);
+  assert_null(kube_generate_node_debug_pod("", &o, &err));
+  kube_error_clear(&err);
+  kube_object_free(pod);
+}
+
 static const char *kubeconfig =
     "apiVersion: v1\n"
     "kind: Config\n"
@@ -389,6 +457,7 @@ int run_print_tests(void) {
       cmocka_unit_test(test_table_watch_widths),
       cmocka_unit_test(test_jsonpath),
       cmocka_unit_test(test_generators),
+      cmocka_unit_test(test_debug_generators),
       cmocka_unit_test(test_kubeconfig),
       cmocka_unit_test(test_paths),
   };
