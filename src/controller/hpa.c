@@ -1056,6 +1056,13 @@ static void got_answer(struct ctl_op *op, const kube_object_t *res,
   fetch_next(op->sync);
 }
 
+/* The kind of an Object metric's described object; NULL when unknown. */
+static const kube_kind_t *object_kind(json_object *m) {
+  json_object *ref = cj_obj(cj_obj(m, "object"), "describedObject");
+  const char *av = cj_str0(ref, "apiVersion");
+  return kube_kind_by_kind(*av ? av : "v1", cj_str0(ref, "kind"));
+}
+
 /* The path of metric m's list in the custom or external metrics API
  * (owned), as the custom metrics client builds it. */
 static char *metric_path(struct hwork *w, json_object *m, const char *q) {
@@ -1083,9 +1090,7 @@ static char *metric_path(struct hwork *w, json_object *m, const char *q) {
                   mq);
   } else if (obj) {
     json_object *ref = cj_obj(src, "describedObject");
-    const char *av = cj_str0(ref, "apiVersion");
-    const kube_kind_t *k = kube_kind_by_kind(*av ? av : "v1",
-                                             cj_str0(ref, "kind"));
+    const kube_kind_t *k = object_kind(m);
     char res[300];
     if (k && *k->group)
       snprintf(res, sizeof res, "%s.%s", k->resource, k->group);
@@ -1143,6 +1148,20 @@ static void fetch_next(struct ctl_sync *s) {
     if (!streq(type, "External") &&
         (w->custom_err || (!streq(type, "Pods") && !streq(type, "Object"))))
       continue;
+    if (streq(type, "Object") && !object_kind(m)) {
+      /* the RESTMapper's answer for a kind nobody serves */
+      json_object *ref = cj_obj(cj_obj(m, "object"), "describedObject");
+      const char *av = cj_str0(ref, "apiVersion"), *slash = strchr(av, '/');
+      char e[512];
+      snprintf(e, sizeof e,
+               "unable to map kind %s to resource: no matches for kind \"%s\" "
+               "in group \"%.*s\"",
+               cj_str0(ref, "kind"), cj_str0(ref, "kind"),
+               slash ? (int)(slash - av) : 0, av);
+      json_object_array_put_idx(w->answers, w->fetch_i,
+                                json_object_new_string(e));
+      continue;
+    }
     w->fetch_i++;
     if (q && (path = metric_path(w, m, q)))
       fetch(s, path, got_answer);

@@ -214,6 +214,22 @@ def main():
                 ["queue=worker_tasks"],
                 "External metric: the metric selector asked", asked[:1])
 
+        # an Object metric on a kind no one serves
+        a.create(APPS + "/replicasets", workload("ReplicaSet", "uk", 1))
+        a.create(HPA2, hpa("uk", "ReplicaSet", {
+            "type": "Object", "object": {
+                "describedObject": {"apiVersion": "example.com/v1",
+                                    "kind": "Thing", "name": "t"},
+                "metric": {"name": "rps"},
+                "target": {"type": "Value", "value": "1"}}}))
+        h = wait(lambda: condition(a.get(HPA2 + "/uk"), "ScalingActive") and
+                 a.get(HPA2 + "/uk"), 30)
+        msg = [c for c in (h or {}).get("status", {}).get("conditions", [])
+               if c["type"] == "ScalingActive"]
+        t.check(msg and msg[0]["reason"] == "FailedGetObjectMetric" and
+                'no matches for kind "Thing" in group "example.com"' in
+                msg[0]["message"], "Object metric on an unknown kind", msg)
+
         # a metric the adapter does not serve
         a.create(APPS + "/replicasets", workload("ReplicaSet", "nm", 1))
         a.create(HPA2, hpa("nm", "ReplicaSet", {
