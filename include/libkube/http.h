@@ -399,6 +399,14 @@ typedef struct kube_http_proxy_options {
   /* Extra request headers, "Name", "value" pairs, NULL-terminated (may be
    * NULL); borrowed for the call. */
   const char *const *headers;
+  /* An in-process request (kube_apiserver_request: no connection): the
+   * loop the backend connection runs on; the response goes to its
+   * caller.  Ignored for requests from a connection.  Borrowed. */
+  kube_loop_t *loop;
+  /* PEM CA certificates in memory (an APIService's caBundle) to verify
+   * the backend with, instead of tls_ca_file; borrowed for the call. */
+  const char *tls_ca_pem;
+  size_t tls_ca_pem_len;
 } kube_http_proxy_options_t;
 
 /* Forward `req` (stolen: the proxy finishes it) to `url`

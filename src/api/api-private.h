@@ -154,6 +154,13 @@ struct kube_kind_strategy {
   const api_scale_t *(*scale)(const kube_kind_t *k);
   /* The root schema when it is not the compiled type (custom resources). */
   const struct api_schema *(*schema)(const kube_kind_t *k);
+  /* A built-in kind served at several versions of one stored object
+   * (HorizontalPodAutoscaler): the apiVersion it is stored at, and the
+   * conversion of a tree in place from the version its apiVersion names
+   * to `api_version` (apiVersion set too); -1 when it cannot.  NULL: the
+   * object is served as stored. */
+  const char *storage_version;
+  int (*convert)(json_object *obj, const char *api_version);
 };
 
 /* The built-in kind of a tree (apiVersion/kind); NULL when unknown. */

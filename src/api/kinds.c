@@ -71,6 +71,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_clusterrole,
     &api_kind_rolebinding,
     &api_kind_role,
+    /* apiregistration.k8s.io/v1: group-versions served by other servers */
+    &api_kind_apiservice,
     /* certificates.k8s.io/v1 */
     &api_kind_csr,
     /* authorization.k8s.io/v1: create-only, answered by the API server */
@@ -106,6 +108,7 @@ static const struct {
     {"SELECTOR", "Selector"},
     {"UP-TO-DATE", "Up-to-date"},
     {"AVAILABLE", "Available"},
+    {"SERVICE", "Service"},
     {"NODE SELECTOR", "Node Selector"},
     {"COMPLETIONS", "Completions"},
     {"DURATION", "Duration"},

@@ -116,6 +116,7 @@ static void serve_apis(struct req *r) {
       json_object_array_add(groups, g);
   }
   as_ext_discovery_groups(r->srv, groups);
+  as_aggregator_discovery_groups(r->srv, groups);
   json_object_object_add(o, "groups", groups);
   as_reply_json(r, 200, o);
 }

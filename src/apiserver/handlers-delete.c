@@ -15,8 +15,11 @@ void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
                     void *arg) {
   struct wctx *w = arg;
   if (!err) {
-    /* The deleted object carries the delete's revision. */
+    /* The deleted object carries the delete's revision, in the version
+     * asked for (it was read as stored). */
     as_tree_set_rv(w->obj, rec->mod_revision);
+    if (api_kind_strategy(w->k)->convert)
+      as_tree_set_api_version(w->obj, w->k, false);
     as_reply_object(w->r, w->code, json_object_get(w->obj));
     as_wctx_free(w);
     return;
@@ -420,9 +423,16 @@ void as_handle_deletecollection(struct req *r) {
     }
     if (count++)
       kube_strbuf_append_char(&d->sb, ',');
+    /* Served in the version asked for; written back as stored. */
+    json_object *served = NULL;
+    if (as_record_needs_conversion(rec, k) &&
+        json_object_deep_copy(obj, &served, NULL) == 0)
+      as_tree_set_api_version(served, k, false);
     kube_strbuf_append(&d->sb, json_object_to_json_string_ext(
-                                   obj, JSON_C_TO_STRING_PLAIN |
-                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+                                   served ? served : obj,
+                                   JSON_C_TO_STRING_PLAIN |
+                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(served);
     if (!o.dry_run) {
       bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
       enum as_delete_plan plan = as_delete_plan(obj, is_pod, &o);

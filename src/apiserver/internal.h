@@ -152,6 +152,7 @@ struct kube_apiserver {
    * per verb/resource latency. */
   core_family_t m_requests, m_latency;
   struct event_base *base;
+  kube_loop_t *loop; /* borrowed: the loop base belongs to */
   kube_store_t *store;
   char *token;
   size_t max_body;
@@ -300,6 +301,16 @@ void as_dispatch(struct req *r);
 void as_redispatch(struct req *r);
 char *as_store_key(const kube_kind_t *k, const char *ns, const char *name);
 char *as_store_prefix(const kube_kind_t *k, const char *ns);
+
+/* ---- aggregator.c ---- */
+/* A path of a group-version an APIService names (not served here):
+ * proxied to its Service, or /apis/<group> answered; false when no
+ * APIService applies. */
+bool as_aggregator_dispatch(struct req *r);
+/* The groups of APIServices not yet in `groups` (an APIGroupList's
+ * array), appended. */
+void as_aggregator_discovery_groups(kube_apiserver_t *srv,
+                                    json_object *groups);
 
 /* ---- discovery.c / openapi.c ---- */
 bool as_discovery_serve(struct req *r);

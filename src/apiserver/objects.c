@@ -225,11 +225,12 @@ int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
 
 /* Objects of a custom resource are stored in their definition's storage
  * version and served in the version asked for, converting with strategy
- * None: only apiVersion changes.  The check reads the stored text's
+ * None: only apiVersion changes; a built-in kind with a converter
+ * (HorizontalPodAutoscaler, stored at autoscaling/v2) converts its fields.  The check reads the stored text's
  * leading apiVersion, so the common case (one version) costs no parse. */
 bool as_record_needs_conversion(const kube_store_record_t *rec,
                                 const kube_kind_t *k) {
-  if (!api_kind_is_custom(k) || !rec->value)
+  if (!rec->value || (!api_kind_is_custom(k) && !api_kind_strategy(k)->convert))
     return false;
   char want[256];
   kube_kind_api_version(k, want, sizeof want);
@@ -244,11 +245,17 @@ bool as_record_needs_conversion(const kube_store_record_t *rec,
 void as_tree_set_api_version(json_object *obj, const kube_kind_t *k,
                              bool storage) {
   char apiv[256];
-  const char *v = storage ? api_cr_storage_api_version(k) : NULL;
+  const struct kube_kind_strategy *st = api_kind_strategy(k);
+  const char *v = !storage                ? NULL
+                  : api_kind_is_custom(k) ? api_cr_storage_api_version(k)
+                                          : st->storage_version;
   if (!v && storage)
     return; /* a built-in kind: stored as served */
   if (!v)
     v = kube_kind_api_version(k, apiv, sizeof apiv);
+  /* A built-in kind of several versions converts its fields too. */
+  if (st->convert && st->convert(obj, v) == 0)
+    return;
   json_object_object_add(obj, "apiVersion", json_object_new_string(v));
 }
 

@@ -178,7 +178,7 @@ static void dispatch(struct req *r) {
   }
   struct route *rt = &r->rt;
   if (!rt->resource) {
-    if (!as_discovery_serve(r))
+    if (!as_discovery_serve(r) && !as_aggregator_dispatch(r))
       not_found(r);
     return;
   }
@@ -189,7 +189,8 @@ static void dispatch(struct req *r) {
         r->srv, rt->group, rt->version ? rt->version : "", rt->resource));
   const kube_kind_t *k = rt->kind;
   if (!k) {
-    not_found(r);
+    if (!as_aggregator_dispatch(r))
+      not_found(r);
     return;
   }
   /* A deprecated version of a custom resource says so on every request,

@@ -560,6 +560,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
   srv->node_port_max = np_max;
   srv->service_cidr = strdup(o.service_cidr);
   srv->base = base;
+  srv->loop = kloop;
   srv->store = store;
   TAILQ_INIT(&srv->inflight);
   srv->max_body = o.max_body_bytes ? o.max_body_bytes : DEFAULT_MAX_BODY;

@@ -507,8 +507,12 @@ KUBE_EXPORT int kube_http_proxy(kube_http_request_t *r, const char *url,
   core_opts_copy(&o, opts);
   struct target t = {0};
   struct kube_http_conn *c = r->conn;
-  if (!url || parse_url(url, &t, err) < 0 || !c || !c->srv) {
-    if (url && (!c || !c->srv))
+  /* An in-process request has no connection: the caller names the loop. */
+  struct event_base *base = c && c->srv ? c->srv->base
+                            : !c && r->sink && o.loop ? kube_loop_base(o.loop)
+                                                      : NULL;
+  if (!url || parse_url(url, &t, err) < 0 || !base) {
+    if (url && !base)
       kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, EPIPE,
                      "the client is gone");
     kube_http_reply_error(
@@ -522,7 +526,6 @@ KUBE_EXPORT int kube_http_proxy(kube_http_request_t *r, const char *url,
   }
   p->req = r;
   p->head = r->method_id == HTTP_HEAD;
-  struct event_base *base = c->srv->base;
   int bopts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
   if (t.tls) {
     p->ctx = http_tls_client_ctx(&o, err);

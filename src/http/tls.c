@@ -3,6 +3,7 @@
  * the proxy's client side, and the subject of a verified peer
  * certificate. */
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "http/http-private.h"
@@ -64,6 +65,27 @@ fail:
   return NULL;
 }
 
+/* The certificates of a PEM bundle in memory as the context's trust
+ * anchors; -1 with err when it holds none or cannot be read. */
+static int add_ca_pem(SSL_CTX *ctx, const char *pem, size_t len,
+                      kube_error_t *err) {
+  BIO *bio = BIO_new_mem_buf(pem, (int)len);
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  size_t n = 0;
+  X509 *x;
+  while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+    if (X509_STORE_add_cert(store, x) == 1)
+      n++;
+    X509_free(x);
+  }
+  BIO_free(bio);
+  ERR_clear_error(); /* the read that ended the loop */
+  if (!n)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                          "the CA bundle holds no PEM certificate");
+  return 0;
+}
+
 SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
                              kube_error_t *err) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -74,6 +96,10 @@ SSL_CTX *http_tls_client_ctx(const kube_http_proxy_options_t *o,
   harden(ctx);
   if (o->tls_insecure_skip_verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  } else if (o->tls_ca_pem && o->tls_ca_pem_len) {
+    if (add_ca_pem(ctx, o->tls_ca_pem, o->tls_ca_pem_len, err) < 0)
+      goto fail;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
   } else {
     int ok = o->tls_ca_file
                  ? SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL)

@@ -113,11 +113,42 @@ static void hpa_cells(json_object *cells, json_object *obj, time_t now,
   api_cell_age(cells, obj, now);
 }
 
+/* One scaling policy {type, value, periodSeconds}. */
+static json_object *policy(const char *type, int64_t value) {
+  json_object *p = json_object_new_object();
+  api_jset(p, "type", jstr(type));
+  api_jset(p, "value", jint(value));
+  api_jset(p, "periodSeconds", jint(15));
+  return p;
+}
+
+/* GenerateHPAScaleUpRules / GenerateHPAScaleDownRules: each field the
+ * rules leave unset. */
+static void default_rules(json_object *behavior, const char *key, bool up) {
+  json_object *r = api_jensure_obj(behavior, key);
+  if (!r)
+    return;
+  api_jdefault(r, "stabilizationWindowSeconds", jint(up ? 0 : 300));
+  api_jdefault(r, "selectPolicy", jstr("Max"));
+  if (absent(r, "policies")) {
+    json_object *p = json_object_new_array();
+    if (up)
+      json_object_array_add(p, policy("Pods", 4));
+    json_object_array_add(p, policy("Percent", 100));
+    api_jset(r, "policies", p);
+  }
+}
+
 static void hpa_defaults(json_object *obj, const kube_kind_t *kind) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
     return;
   api_jdefault(spec, "minReplicas", jint(1));
+  json_object *behavior = jget_obj(spec, "behavior");
+  if (behavior && streq(kind->version, "v2")) {
+    default_rules(behavior, "scaleUp", true);
+    default_rules(behavior, "scaleDown", false);
+  }
   if (streq(kind->version, "v2") && jarr_len(jget_arr(spec, "metrics")) == 0) {
     json_object *metrics = json_object_new_array();
     json_object *m = json_object_new_object();
@@ -267,17 +298,18 @@ static void validate_hpa(verrs_t *v, json_object *obj, bool v1) {
 
 static void cells(json_object *c, json_object *obj, time_t now,
                   const kube_kind_t *kind) {
-  /* Decide by the object, not the URL: a v1 object may be served
-   * unconverted through the v2 endpoint. */
-  json_object *spec = jget_obj(obj, "spec");
-  const char *av = jget_str(obj, "apiVersion");
-  bool v1 = av ? streq(av, "autoscaling/v1")
-               : (!jget_arr(spec, "metrics") &&
-                  jget(spec, "targetCPUUtilizationPercentage"));
-  if (!av && !jget_arr(spec, "metrics") &&
-      !jget(spec, "targetCPUUtilizationPercentage"))
-    v1 = streq(kind->version, "v1");
-  hpa_cells(c, obj, now, v1);
+  /* kube-apiserver prints the internal object, whatever version was
+   * asked for: a v1 row lists every metric as v2's does. */
+  json_object *copy = NULL;
+  if (streq(jget_str0(obj, "apiVersion"), "autoscaling/v1") &&
+      json_object_deep_copy(obj, &copy, NULL) == 0 &&
+      api_hpa_convert(copy, "autoscaling/v2") == 0) {
+    hpa_cells(c, copy, now, false);
+    json_object_put(copy);
+    return;
+  }
+  json_object_put(copy);
+  hpa_cells(c, obj, now, streq(jget_str0(obj, "apiVersion"), "autoscaling/v1"));
 }
 
 static void validate(verrs_t *v, json_object *obj, json_object *old,
@@ -290,12 +322,16 @@ static const struct kube_kind_strategy v2_strategy = {
     .validate = validate,
     .defaults = hpa_defaults,
     .cells = cells,
+    .storage_version = "autoscaling/v2",
+    .convert = api_hpa_convert,
 };
 static const struct kube_kind_strategy v1_strategy = {
     .type = &api_t_HorizontalPodAutoscalerV1,
     .validate = validate,
     .defaults = hpa_defaults,
     .cells = cells,
+    .storage_version = "autoscaling/v2",
+    .convert = api_hpa_convert,
 };
 
 const kube_kind_t api_kind_hpa_v2 = KIND(

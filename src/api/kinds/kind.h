@@ -134,12 +134,15 @@ extern const kube_kind_t api_kind_configmap, api_kind_secret,
     api_kind_serviceaccount;
 extern const kube_kind_t api_kind_storageclass;
 extern const kube_kind_t api_kind_pdb;
+extern const kube_kind_t api_kind_apiservice;
 extern const kube_kind_t api_kind_pvc, api_kind_pv, api_kind_limitrange,
     api_kind_resourcequota;
 extern const kube_kind_t api_kind_rc, api_kind_deployment, api_kind_replicaset,
     api_kind_daemonset, api_kind_statefulset, api_kind_controllerrevision;
 extern const kube_kind_t api_kind_job, api_kind_cronjob;
 extern const kube_kind_t api_kind_hpa_v2, api_kind_hpa_v1;
+/* autoscaling/v1 <-> autoscaling/v2 in place (autoscaling-convert.c). */
+int api_hpa_convert(json_object *obj, const char *api_version);
 extern const kube_kind_t api_kind_crd;
 extern const kube_kind_t api_kind_role, api_kind_clusterrole,
     api_kind_rolebinding, api_kind_clusterrolebinding, api_kind_csr,

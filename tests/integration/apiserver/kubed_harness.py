@@ -36,34 +36,45 @@ def free_port():
 
 
 class Etcd:
-    """A private etcd on loopback (Debian's /usr/bin/etcd)."""
+    """A private etcd on loopback (Debian's /usr/bin/etcd): one member
+    alone, or one of an EtcdCluster."""
     BINARY = "/usr/bin/etcd"
 
-    def __init__(self, base_dir):
-        self.dir = os.path.join(base_dir, "etcd")
+    def __init__(self, base_dir, name="default"):
+        self.name = name
+        self.dir = os.path.join(base_dir,
+                                "etcd" if name == "default" else
+                                "etcd-" + name)
         self.proc = None
         self.endpoint = None
+        self.cport, self.pport = free_port(), free_port()
+        self.curl = "http://127.0.0.1:%d" % self.cport
+        self.purl = "http://127.0.0.1:%d" % self.pport
 
     @classmethod
     def available(cls):
         return os.access(cls.BINARY, os.X_OK)
 
-    def start(self, timeout=20):
-        cport, pport = free_port(), free_port()
-        curl = "http://127.0.0.1:%d" % cport
-        purl = "http://127.0.0.1:%d" % pport
+    def spawn(self, initial_cluster=None):
         self.log = open(self.dir + ".log", "ab")
         self.proc = subprocess.Popen(
-            [self.BINARY, "--name", "default", "--data-dir", self.dir,
-             "--listen-client-urls", curl, "--advertise-client-urls", curl,
-             "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-             "--initial-cluster", "default=" + purl, "--log-level", "error"],
+            [self.BINARY, "--name", self.name, "--data-dir", self.dir,
+             "--listen-client-urls", self.curl,
+             "--advertise-client-urls", self.curl,
+             "--listen-peer-urls", self.purl,
+             "--initial-advertise-peer-urls", self.purl,
+             "--initial-cluster",
+             initial_cluster or "%s=%s" % (self.name, self.purl),
+             "--log-level", "error"],
             stdout=self.log, stderr=self.log)
-        self.endpoint = curl
+        self.endpoint = self.curl
+
+    def wait(self, timeout=20):
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                c = http.client.HTTPConnection("127.0.0.1", cport, timeout=1)
+                c = http.client.HTTPConnection("127.0.0.1", self.cport,
+                                               timeout=1)
                 c.request("GET", "/health")
                 if c.getresponse().status == 200:
                     c.close()
@@ -72,7 +83,11 @@ class Etcd:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("etcd did not start")
+        raise RuntimeError("etcd %s did not start" % self.name)
+
+    def start(self, timeout=20):
+        self.spawn()
+        return self.wait(timeout)
 
     def stop(self):
         if self.proc:
@@ -80,6 +95,27 @@ class Etcd:
             self.proc.wait()
             self.proc = None
             self.log.close()
+
+
+class EtcdCluster:
+    """n etcd members on loopback in one cluster; endpoint lists them all
+    (for --etcd-endpoints)."""
+
+    def __init__(self, base_dir, n=3):
+        self.members = [Etcd(base_dir, "m%d" % i) for i in range(n)]
+        self.endpoint = ",".join(m.curl for m in self.members)
+
+    def start(self, timeout=30):
+        initial = ",".join("%s=%s" % (m.name, m.purl) for m in self.members)
+        for m in self.members:
+            m.spawn(initial)
+        for m in self.members:
+            m.wait(timeout)
+        return self
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
 
 
 class Kubed:

@@ -7,8 +7,11 @@ minReplicas is rescaled through its scale subresource with upstream's
 SuccessfulRescale reasons (Deployment, ReplicaSet, StatefulSet); an HPA
 whose metrics cannot be read says so in its conditions
 (FailedGetResourceMetric) and events; a target that does not exist gives
-FailedGetScale; `kubectl top` and `kube top` say the Metrics API is not
-available.  The real metrics path (a pod burning CPU scaled up) is the
+FailedGetScale; Pods, Object, External and ContainerResource metrics
+without an adapter or metrics API give upstream's FailedGetPodsMetric,
+FailedGetObjectMetric, FailedGetExternalMetric and
+FailedGetContainerResourceMetric; `kubectl top` and `kube top` say the
+Metrics API is not available.  The real metrics path (a pod burning CPU scaled up) is the
 privileged test node-metrics.
 
 usage: test_hpa.py KUBED KUBE [memory|sqlite]"""
@@ -138,6 +141,89 @@ def main():
             "invalid metrics (1 invalid out of 1), first error is: "),
             "event FailedComputeMetricsReplicas", ev)
         t.check(replicas(APPS + "/replicasets/rs") == 2, "rs left at 2")
+
+        # Pods, Object, External and ContainerResource metrics without an
+        # adapter (no APIService registered) nor metrics.k8s.io:
+        # each its own reason, upstream's messages, an empty currentMetrics
+        # entry per failed metric
+        cases = [
+            ("pm", {"type": "Pods", "pods": {
+                "metric": {"name": "packets-per-second"},
+                "target": {"type": "AverageValue", "averageValue": "1k"}}},
+             "FailedGetPodsMetric",
+             "unable to get metric packets-per-second: unable to fetch "
+             "metrics from custom metrics API: no custom metrics API "
+             "(custom.metrics.k8s.io) registered",
+             "failed to get pods metric value: "),
+            ("om", {"type": "Object", "object": {
+                "describedObject": {"apiVersion": "networking.k8s.io/v1",
+                                    "kind": "Ingress", "name": "main-route"},
+                "metric": {"name": "requests-per-second"},
+                "target": {"type": "Value", "value": "2k"}}},
+             "FailedGetObjectMetric",
+             "unable to get metric requests-per-second: unable to fetch "
+             "metrics from custom metrics API: no custom metrics API "
+             "(custom.metrics.k8s.io) registered on Ingress "
+             "default/main-route",
+             "failed to get object metric value: "),
+            ("em", {"type": "External", "external": {
+                "metric": {"name": "queue_messages_ready", "selector": {
+                    "matchLabels": {"queue": "worker_tasks"}}},
+                "target": {"type": "AverageValue", "averageValue": "30"}}},
+             "FailedGetExternalMetric",
+             "unable to get external metric default/queue_messages_ready/"
+             "&LabelSelector{MatchLabels:map[string]string{queue: "
+             "worker_tasks,},MatchExpressions:[]LabelSelectorRequirement{},}"
+             ": unable to fetch metrics from external metrics API: the "
+             "server could not find the requested resource (get "
+             "queue_messages_ready.external.metrics.k8s.io)",
+             "failed to get queue_messages_ready external metric value: "),
+            ("cm", {"type": "ContainerResource", "containerResource": {
+                "name": "cpu", "container": "c",
+                "target": {"type": "Utilization", "averageUtilization": 60}}},
+             "FailedGetContainerResourceMetric",
+             "failed to get cpu utilization: unable to get metrics for "
+             "resource cpu: unable to fetch metrics from resource metrics "
+             "API: ",
+             "failed to get c container metric value: "),
+        ]
+        for name, metric, reason, msg, outer in cases:
+            a.create(APPS + "/replicasets", workload("ReplicaSet", name, 2))
+            a.create(HPA2, {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": name},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1",
+                                            "kind": "ReplicaSet",
+                                            "name": name},
+                         "minReplicas": 1, "maxReplicas": 4,
+                         "metrics": [metric]}})
+        for name, metric, reason, msg, outer in cases:
+            h = wait(lambda: condition(a.get(HPA2 + "/" + name),
+                                       "ScalingActive") and
+                     a.get(HPA2 + "/" + name), 30)
+            conds = {c["type"]: c for c in
+                     (h or {}).get("status", {}).get("conditions", [])}
+            act = conds.get("ScalingActive", {})
+            t.check(act.get("status") == "False" and
+                    act.get("reason") == reason and
+                    act.get("message", "").startswith(
+                        "the HPA was unable to compute the replica count: " +
+                        msg), "%s: ScalingActive False %s" % (name, reason),
+                    act)
+            t.check(h and h["status"].get("currentMetrics") == [{"type": ""}],
+                    "%s: an empty currentMetrics entry" % name, h)
+            ev = wait(lambda: a.events("default", name, reason), 10)
+            t.check(ev and ev[0]["type"] == "Warning" and
+                    ev[0]["message"].startswith(msg),
+                    "%s: event %s" % (name, reason), ev)
+            ev = wait(lambda: a.events("default", name,
+                                       "FailedComputeMetricsReplicas"), 10)
+            t.check(ev and ev[0]["message"].startswith(
+                "invalid metrics (1 invalid out of 1), first error is: " +
+                outer + msg), "%s: FailedComputeMetricsReplicas" % name, ev)
+            t.check(replicas(APPS + "/replicasets/" + name) == 2,
+                    "%s: left at 2" % name)
 
         # a StatefulSet above max, through kube autoscale
         a.create(APPS + "/statefulsets", workload("StatefulSet", "db", 3))

@@ -131,7 +131,9 @@ spec:
         resources: {requests: {cpu: 100m}, limits: {cpu: 150m}}"
     out=$(KC autoscale deploy spin --cpu-percent=50 --min=1 --max=3 2>&1)
     [ "$out" = "horizontalpodautoscaler.autoscaling/spin autoscaled" ] && ok "kubectl autoscale deploy spin" || bad "kubectl autoscale" "$out"
-    [ "$(KC get hpa.v1.autoscaling spin -o 'jsonpath={.spec.targetCPUUtilizationPercentage}')" = 50 ] && ok "v1 view: targetCPUUtilizationPercentage 50" || bad "v1 view"
+    # (kubectl 1.32 turns the short name hpa into the preferred v2 whatever
+    # version follows it: the long name asks for v1)
+    [ "$(KC get horizontalpodautoscalers.v1.autoscaling spin -o 'jsonpath={.spec.targetCPUUtilizationPercentage}')" = 50 ] && ok "v1 view: targetCPUUtilizationPercentage 50" || bad "v1 view"
     # no behavior: a scale-up is limited to max(2 x current, 4) only
     wait_until 120 replicas_are 3 && ok "HPA scaled spin up to its max (3)" ||
         bad "HPA scale-up" "$(KC describe hpa spin 2>&1 | tail -30)" "$(KC top pods 2>&1)"
@@ -140,7 +142,7 @@ spec:
         ok "event SuccessfulRescale: New size: 3" || bad "SuccessfulRescale event" "$out"
     wait_until 20 sh -c "[ \"\$(ip netns exec $NS $KUBE get hpa.v1.autoscaling spin -o 'jsonpath={.status.desiredReplicas}')\" = 3 ]" &&
         ok "v1 status.desiredReplicas 3" || bad "desiredReplicas" "$(jp hpa/spin '{.status}')"
-    u=$(KC get hpa.v1.autoscaling spin -o 'jsonpath={.status.currentCPUUtilizationPercentage}')
+    u=$(KC get horizontalpodautoscalers.v1.autoscaling spin -o 'jsonpath={.status.currentCPUUtilizationPercentage}')
     [ -n "$u" ] && [ "$u" -gt 50 ] && ok "v1 currentCPUUtilizationPercentage $u > 50" || bad "currentCPUUtilizationPercentage" "$(jp hpa/spin '{.status}')"
     out=$(KC get hpa spin 2>&1)
     echo "$out" | grep -q "Deployment/spin *cpu: [0-9]*%/50% *1 *3 *3" && ok "kubectl get hpa" || bad "kubectl get hpa" "$out"
@@ -174,6 +176,31 @@ spec:
     [ -n "$u" ] && [ "$u" -gt 50 ] && ok "v2: currentMetrics cpu utilization $u% > 50%" || bad "currentMetrics" "$(jp hpa/spin2 '{.status}')"
     out=$(KC get hpa spin2 2>&1)
     echo "$out" | grep -q "Deployment/spin *cpu: [0-9]*%/50% *1 *3 *3" && ok "kubectl get hpa (v2)" || bad "kubectl get hpa v2" "$out"
+    # ContainerResource: the usage and request of one container, from the
+    # per-container PodMetrics; a container the pods lack says so
+    ctr_hpa() { apply "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: $1}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: spin}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: ContainerResource
+    containerResource: {name: cpu, container: $2, target: {type: Utilization, averageUtilization: 50}}"; }
+    ctr_hpa spin3 spin
+    ctr_hpa spin4 nosuch
+    wait_until 60 sh -c "[ \"\$(ip netns exec $NS $KUBE get hpa spin3 -o 'jsonpath={.status.conditions[?(@.type==\"ScalingActive\")].reason}')\" = ValidMetricFound ]" &&
+        ok "ContainerResource: ScalingActive ValidMetricFound" || bad "ContainerResource" "$(jp hpa/spin3 '{.status}')"
+    u=$(jp hpa/spin3 '{.status.currentMetrics[0].containerResource.current.averageUtilization}')
+    c=$(jp hpa/spin3 '{.status.currentMetrics[0].containerResource.container}')
+    [ -n "$u" ] && [ "$u" -gt 50 ] && [ "$c" = spin ] && ok "ContainerResource: container spin at $u% > 50%" || bad "ContainerResource currentMetrics" "$(jp hpa/spin3 '{.status}')"
+    wait_until 60 sh -c "[ \"\$(ip netns exec $NS $KUBE get hpa spin4 -o 'jsonpath={.status.conditions[?(@.type==\"ScalingActive\")].reason}')\" = FailedGetContainerResourceMetric ]" &&
+        ok "ContainerResource of a missing container: FailedGetContainerResourceMetric" || bad "missing container" "$(jp hpa/spin4 '{.status}')"
+    m=$(jp hpa/spin4 '{.status.conditions[?(@.type=="ScalingActive")].message}')
+    case $m in *"container nosuch not present in metrics for pod default/spin-"*) ok "missing container: upstream's message" ;;
+        *) bad "missing container message" "$m" ;; esac
+    K delete hpa spin3 spin4 >/dev/null 2>&1
     out=$(K autoscale deploy spin --name other --max=2 --cpu-percent=70 2>&1)
     [ "$out" = "horizontalpodautoscaler.autoscaling/other autoscaled" ] && [ "$(jp hpa/other '{.spec.maxReplicas}')" = 2 ] &&
         ok "kube autoscale" || bad "kube autoscale" "$out"

@@ -584,5 +584,7 @@ int main(void) {
   failed += _cmocka_run_group_tests("api-views", t, n, NULL, NULL);
   t = schema_tests(&n);
   failed += _cmocka_run_group_tests("api-schema", t, n, NULL, NULL);
+  t = convert_tests(&n);
+  failed += _cmocka_run_group_tests("api-convert", t, n, NULL, NULL);
   return failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@ static inline const char *cell(json_object *cells, size_t i) {
   return json_object_get_string(json_object_array_get_idx(cells, i));
 }
 
+const struct CMUnitTest *convert_tests(size_t *n);
 const struct CMUnitTest *schema_tests(size_t *n);
 const struct CMUnitTest *table_tests(size_t *n);
 const struct CMUnitTest *validate_tests(size_t *n);
