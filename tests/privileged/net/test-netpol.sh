@@ -16,7 +16,8 @@
 #     brings name resolution back and nothing else;
 #   - policies removed: everything reaches everything again;
 #   - kubed stopped with its pods running: the programs leave every veth;
-#     started again: they come back and the policies hold.
+#     started again: they come back and the policies hold;
+#   - a port of another bridge (another node's) is never touched.
 #   test-netpol.sh KUBED KUBE SOURCE_ROOT
 set -u
 KUBED=$1; KUBE=$2; SRC=$3; shift 3
@@ -60,6 +61,9 @@ none_attached() { for v in $(veths); do [ -z "$(IN tc filter show dev $v ingress
 progs_gone() { for i in "$@"; do bpftool prog show id $i >/dev/null 2>&1 && return 1; done; return 0; }
 
 setup_netns || { bad "netns"; exit 1; }
+# A bridge of someone else's beside the node's, with a port: never touched.
+IN ip link add ${BR}x type bridge && IN ip link add npx0 type veth peer name npx1 &&
+    IN ip link set npx0 master ${BR}x && IN ip link set npx0 up && IN ip link set ${BR}x up
 load_images || { bad "images"; exit 1; }
 start_kubed --service-cidr $SVC_CIDR &&
     ok "kubed Ready" || { bad "kubed Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
@@ -102,6 +106,9 @@ WEB=$(ip_of default web); PWEB=$(ip_of plain pweb); OTHER=$(ip_of default other)
 wait_until 30 ready web && wait_until 30 all_attached &&
     ok "6 pods Running (web $WEB, pweb $PWEB), the programs on all their veths" ||
     bad "setup" "$(K get pods -A -o wide 2>&1)" "$(for v in $(veths); do echo $v; IN tc filter show dev $v ingress; done)"
+
+[ -z "$(IN tc filter show dev npx0 ingress)$(IN tc filter show dev npx0 egress)" ] &&
+    ok "a port of another bridge in the same namespace gets no program" || bad "foreign port" "$(IN tc filter show dev npx0 ingress)"
 
 # ---- no policy: everything reaches everything ----
 can default client $WEB 8080 && can default other $WEB 9090 && can trusted tclient $WEB 8080 &&
@@ -158,6 +165,15 @@ wait_until 20 can plain pclient $WEB 8080 &&
     ok "ipBlock $POD_CIDR: plain/pclient reaches web:8080" || bad "ipBlock allow"
 cannot default other $WEB 8080 && ok "ipBlock except $OTHER/32: other still cannot" || bad "ipBlock except"
 cannot plain pclient $WEB 9090 && ok "ipBlock: not port 9090" || bad "ipBlock port"
+
+# kube prints what kubectl prints
+same=1
+for p in default-deny allow-client allow-trusted allow-block; do
+    a=$(KC describe netpol $p 2>&1); b=$(K describe netpol $p 2>&1)
+    [ "$a" = "$b" ] || { same=0; bad "kube describe netpol $p" "$a" "--- kube:" "$b"; }
+done
+[ $same = 1 ] && [ "$(KC get netpol 2>&1 | awk '{print $1, $2}')" = "$(K get netpol 2>&1 | awk '{print $1, $2}')" ] &&
+    ok "kube get/describe netpol print what kubectl 1.32 prints" || bad "kube get netpol" "$(KC get netpol 2>&1)" "$(K get netpol 2>&1)"
 
 # ---- egress ----
 policy client-egress "  podSelector: {matchLabels: {role: client}}
