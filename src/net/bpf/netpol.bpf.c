@@ -10,7 +10,9 @@
  * that peer (user space has already folded every policy, ipBlock
  * `except` and named port into it).  Stateful: an allowed packet records
  * its flow for that pod and direction in `flows`, and the replies of a
- * recorded flow pass the other direction's check, as conntrack would.
+ * recorded flow pass the other direction's check, as conntrack would;
+ * so do ICMP errors quoting a packet of one ("related").  A later
+ * fragment (no ports) passes: its first fragment was checked.
  * Each loaded instance has its own maps: several clusters on one machine
  * never see each other's pods.
  */
@@ -115,6 +117,30 @@ static __always_inline int ports_allow(const struct rule_val *v, __u8 proto,
   return 0;
 }
 
+/* An ICMP error (unreachable, time exceeded, parameter problem) about a
+ * packet of a recorded flow: "related", as conntrack says.  The packet it
+ * quotes went the other way, recorded by the other direction's check. */
+static __always_inline int related_error(struct __sk_buff *skb, __u32 l4,
+                                         __u32 dir) {
+  __u8 type;
+  if (bpf_skb_load_bytes(skb, l4, &type, 1) < 0 ||
+      (type != 3 && type != 11 && type != 12))
+    return 0;
+  struct iphdr in;
+  __u16 ports[2] = {0, 0};
+  if (bpf_skb_load_bytes(skb, l4 + 8, &in, sizeof in) < 0 || in.ihl < 5)
+    return 0;
+  if (bpf_skb_load_bytes(skb, l4 + 8 + in.ihl * 4, ports, sizeof ports) < 0)
+    return 0;
+  struct flow_key q = {.saddr = in.saddr,
+                       .daddr = in.daddr,
+                       .sport = bpf_ntohs(ports[0]),
+                       .dport = bpf_ntohs(ports[1]),
+                       .proto = in.protocol,
+                       .dir = (__u8)(dir ^ 1)};
+  return bpf_map_lookup_elem(&flows, &q) != NULL;
+}
+
 static __always_inline int check(struct __sk_buff *skb, __u32 dir) {
   void *data = (void *)(long)skb->data;
   void *end = (void *)(long)skb->data_end;
@@ -130,18 +156,22 @@ static __always_inline int check(struct __sk_buff *skb, __u32 dir) {
                        .daddr = ip->daddr,
                        .proto = ip->protocol,
                        .dir = (__u8)dir};
-  int first_frag = !(ip->frag_off & bpf_htons(0x1fff));
-  if (first_frag && (ip->protocol == IPPROTO_TCP ||
-                     ip->protocol == IPPROTO_UDP ||
-                     ip->protocol == IPPROTO_SCTP)) {
+  /* A later fragment carries no ports: its first fragment was checked,
+   * and without that one the datagram is never put together. */
+  if (ip->frag_off & bpf_htons(0x1fff))
+    return TC_ACT_OK;
+  __u32 l4 = sizeof(struct ethhdr) + ip->ihl * 4;
+  if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ||
+      ip->protocol == IPPROTO_SCTP) {
     /* TCP, UDP and SCTP all start with the two ports (read with a helper:
      * they need not be in the linear part of the buffer). */
     __u16 ports[2];
-    if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr) + ip->ihl * 4, ports,
-                           sizeof ports) < 0)
+    if (bpf_skb_load_bytes(skb, l4, ports, sizeof ports) < 0)
       return TC_ACT_SHOT;
     f.sport = bpf_ntohs(ports[0]);
     f.dport = bpf_ntohs(ports[1]);
+  } else if (ip->protocol == IPPROTO_ICMP && related_error(skb, l4, dir)) {
+    return TC_ACT_OK;
   }
   __u64 now = bpf_ktime_get_ns();
   __u64 *last = bpf_map_lookup_elem(&flows, &f);

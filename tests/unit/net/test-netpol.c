@@ -6,8 +6,10 @@
  * kernel's: unisolated pods pass; an isolated pod gets what its
  * allowances say (CIDR minus excepts, unioned with a more specific pod
  * peer; protocols and port ranges); replies of an allowed flow pass the
- * other direction; the node's addresses reach isolated pods; a sync that
- * drops the isolation opens the pod again; bad input is BadRequest.
+ * other direction, and so do ICMP errors quoting a packet of one; later
+ * fragments pass on their first's verdict; the node's addresses reach
+ * isolated pods; a sync that drops the isolation opens the pod again;
+ * bad input is BadRequest.
  * Needs root and BPF: skipped (77) otherwise.
  */
 #include <arpa/inet.h>
@@ -34,31 +36,42 @@
 
 static kube_netpol_t *np;
 
+/* An IPv4 header and the two ports after it at p (28 bytes). */
+static void header(unsigned char *p, int proto, const char *from_ip,
+                   int sport, const char *to_ip, int dport, int frag_off,
+                   int len) {
+  struct iphdr *ip = (void *)p;
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->ttl = 64;
+  ip->protocol = (uint8_t)proto;
+  ip->tot_len = htons((uint16_t)len);
+  ip->frag_off = htons((uint16_t)frag_off);
+  inet_pton(AF_INET, from_ip, &ip->saddr);
+  inet_pton(AF_INET, to_ip, &ip->daddr);
+  uint16_t *ports = (void *)(p + 20);
+  ports[0] = htons((uint16_t)sport);
+  ports[1] = htons((uint16_t)dport);
+}
+
+static int run_frame(bool to_pod, unsigned char *pkt, size_t len) {
+  ((struct ethhdr *)pkt)->h_proto = htons(ETH_P_IP);
+  LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+              .repeat = 1);
+  int rc = bpf_prog_test_run_opts(net_netpol_prog_fd(np, to_pod), &o);
+  assert_int_equal(rc, 0);
+  return (int)o.retval;
+}
+
 /* Run the program on one IPv4 packet: from_ip:sport -> to_ip:dport.  The
  * verdict (TC_ACT_OK or TC_ACT_SHOT). */
 static int run(bool to_pod, int proto, const char *from_ip, int sport,
                const char *to_ip, int dport) {
   unsigned char pkt[14 + 20 + 20] = {0};
-  struct ethhdr *eth = (void *)pkt;
-  eth->h_proto = htons(ETH_P_IP);
-  struct iphdr *ip = (void *)(pkt + 14);
-  ip->version = 4;
-  ip->ihl = 5;
-  ip->ttl = 64;
-  ip->protocol = (uint8_t)proto;
-  ip->tot_len = htons(40);
-  inet_pton(AF_INET, from_ip, &ip->saddr);
-  inet_pton(AF_INET, to_ip, &ip->daddr);
-  uint16_t *ports = (void *)(pkt + 34);
-  ports[0] = htons((uint16_t)sport);
-  ports[1] = htons((uint16_t)dport);
+  header(pkt + 14, proto, from_ip, sport, to_ip, dport, 0, 40);
   if (proto == IPPROTO_TCP)
     pkt[34 + 12] = 5 << 4; /* data offset */
-  LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof pkt,
-              .repeat = 1);
-  int rc = bpf_prog_test_run_opts(net_netpol_prog_fd(np, to_pod), &o);
-  assert_int_equal(rc, 0);
-  return (int)o.retval;
+  return run_frame(to_pod, pkt, sizeof pkt);
 }
 /* A packet to the pod (its ingress) / from it (its egress). */
 #define IN(proto, peer, sport, dport)                                          \
@@ -162,6 +175,43 @@ static void test_reopen(void **state) {
   assert_int_equal(IN(IPPROTO_TCP, "10.5.0.1", 4002, 80), TC_ACT_OK);
 }
 
+/* A later fragment has no ports: it passes (its first fragment was
+ * checked); a first fragment is checked as any packet. */
+static void test_fragments(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_netpol_pod_t pod = {.ip = POD, .isolated_ingress = true};
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, NULL, 0, &err), 0);
+  unsigned char pkt[14 + 28 + 8] = {0};
+  header(pkt + 14, IPPROTO_UDP, "10.6.0.1", 5001, POD, 53, 0x2000, 36);
+  assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_SHOT);
+  header(pkt + 14, IPPROTO_UDP, "10.6.0.1", 5001, POD, 53, 185, 36);
+  assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_OK);
+}
+
+/* ICMP errors about a recorded flow are related and pass; about another,
+ * or other ICMP, they are checked (and here refused). */
+static void test_icmp_related(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_netpol_pod_t pod = {.ip = POD, .isolated_ingress = true,
+                           .isolated_egress = true};
+  kube_netpol_allow_t out = {.pod_ip = POD, .egress = true,
+                             .cidr = "10.7.0.0/16", .all_ports = true};
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, &out, 1, &err), 0);
+  assert_int_equal(OUT(IPPROTO_UDP, "10.7.0.1", 5000, 53), TC_ACT_OK);
+  /* port unreachable from 10.7.0.1, quoting the datagram */
+  unsigned char pkt[14 + 20 + 8 + 28] = {0};
+  header(pkt + 14, IPPROTO_ICMP, "10.7.0.1", 0, POD, 0, 0, 56);
+  pkt[34] = 3; /* type: destination unreachable */
+  pkt[35] = 3; /* code: port unreachable */
+  header(pkt + 42, IPPROTO_UDP, POD, 5000, "10.7.0.1", 53, 0, 28);
+  assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_OK);
+  header(pkt + 42, IPPROTO_UDP, POD, 5001, "10.7.0.1", 53, 0, 28);
+  assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_SHOT);
+  pkt[34] = 8; /* an echo request */
+  pkt[35] = 0;
+  assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_SHOT);
+}
+
 static void test_bad_input(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_netpol_allow_t a = {.pod_ip = POD, .cidr = "10.0.0.0/33"};
@@ -188,6 +238,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unisolated), cmocka_unit_test(test_ingress),
       cmocka_unit_test(test_stateful), cmocka_unit_test(test_reopen),
+      cmocka_unit_test(test_fragments), cmocka_unit_test(test_icmp_related),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("netpol", tests, setup, teardown);
