@@ -688,6 +688,9 @@ int nd_netpol_init(kube_node_agent_t *a, kube_error_t *err);
 int nd_netpol_start(kube_node_agent_t *a, kube_error_t *err);
 /* Re-derive the rules shortly (a pod got its network). */
 void nd_netpol_poke(kube_node_agent_t *a);
+/* A pod's sandbox is ready and its containers are about to start: when
+ * its address is new, program it now (its veth, its isolation). */
+void nd_netpol_pod_ready(kube_node_agent_t *a, const struct nd_pod *p);
 /* Detach from every veth, free the maps. */
 void nd_netpol_free(kube_node_agent_t *a);
 

@@ -20,6 +20,10 @@
  *
  * Every change re-derives the whole picture shortly after (one pass for a
  * burst of events); the datapath writes only the entries that changed.
+ * A new pod is programmed before its containers start: the pod worker
+ * asks for a pass at once when its sandbox has an address the last pass
+ * did not know (the API may not show that address yet: the sandbox's is
+ * used).
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -33,6 +37,9 @@ struct nd_netpol {
   kube_informer_t *pods, *namespaces, *policies;
   kube_informer_registration_t *regs[3];
   kube_timer_t *timer;
+  /* The local pods' addresses the last pass programmed (network order). */
+  uint32_t *local;
+  size_t n_local;
 };
 
 static bool in_values(json_object *values, const char *s) {
@@ -103,19 +110,27 @@ static void collect_pod(const char *key, const kube_object_t *obj,
     return;
   const char *ip = kube_json_get_string(o, "status.podIP");
   const char *phase = kube_json_get_string(o, "status.phase");
+  const char *node = kube_json_get_string(o, "spec.nodeName");
+  bool local = node && streq(node, b->np->a->cfg.node_name);
+  if (local && (!ip || !*ip)) {
+    /* a sandbox of ours whose address the API does not show yet */
+    const char *uid = kube_json_get_string(o, "metadata.uid");
+    struct nd_pod *p = uid ? nd_pod_find(b->np->a, uid) : NULL;
+    if (p && p->sandbox == ND_SB_READY && p->n_ips)
+      ip = p->ips[0];
+  }
   json_object *hn = kube_json_get(o, "spec.hostNetwork");
   if (!ip || !*ip || strchr(ip, ':') || (hn && json_object_get_boolean(hn)) ||
       (phase && (streq(phase, "Succeeded") || streq(phase, "Failed"))))
     return;
   if (!GROW(b, pods, n_pods, cap_pods))
     return;
-  const char *node = kube_json_get_string(o, "spec.nodeName");
   b->pods[b->n_pods++] = (struct pod){
       .obj = o,
       .ns = kube_json_get_string(o, "metadata.namespace"),
       .ip = ip,
       .labels = kube_json_get(o, "metadata.labels"),
-      .local = node && streq(node, b->np->a->cfg.node_name)};
+      .local = local};
 }
 
 static void collect_policy(const char *key, const kube_object_t *obj,
@@ -377,6 +392,20 @@ static void set_hosts(struct nd_netpol *np) {
   kube_error_clear(&e);
 }
 
+static int remember_local(struct nd_netpol *np, const struct build *b) {
+  uint32_t *v = calloc(b->n_pods ? b->n_pods : 1, sizeof *v);
+  if (!v)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < b->n_pods; i++)
+    if (b->pods[i].local && inet_pton(AF_INET, b->pods[i].ip, &v[n]) == 1)
+      n++;
+  free(np->local);
+  np->local = v;
+  np->n_local = n;
+  return 0;
+}
+
 static void pass(void *arg) {
   struct nd_netpol *np = arg;
   kube_node_agent_t *a = np->a;
@@ -396,6 +425,8 @@ static void pass(void *arg) {
   else if (kube_netpol_sync(np->dp, b.iso, b.n_iso, b.allow, b.n_allow, &e) <
            0)
     log_warn("node %s: network policy: %s", a->cfg.node_name, e.message);
+  else if (remember_local(np, &b) < 0)
+    b.oom = true;
   else
     log_debug("node %s: network policy: %zu isolated pods, %zu rules, %zu "
               "veths",
@@ -415,6 +446,18 @@ static void pass(void *arg) {
 }
 
 /* ---- the agent's side ---------------------------------------------------- */
+
+void nd_netpol_pod_ready(kube_node_agent_t *a, const struct nd_pod *p) {
+  struct nd_netpol *np = a->netpol;
+  uint32_t ip;
+  if (!np || p->host_network || !p->n_ips ||
+      inet_pton(AF_INET, p->ips[0], &ip) != 1)
+    return;
+  for (size_t i = 0; i < np->n_local; i++)
+    if (np->local[i] == ip)
+      return; /* programmed already */
+  pass(np);
+}
 
 void nd_netpol_poke(kube_node_agent_t *a) {
   struct nd_netpol *np = a->netpol;
@@ -498,6 +541,7 @@ void nd_netpol_free(kube_node_agent_t *a) {
       kube_informer_remove_handlers(infs[i], np->regs[i]);
   kube_timer_free(np->timer);
   kube_netpol_free(np->dp);
+  free(np->local);
   free(np);
   a->netpol = NULL;
 }

@@ -13,7 +13,8 @@
 #   - a namespaceSelector peer with a port range (endPort);
 #   - an ipBlock with an except;
 #   - egress deny: no connections, no DNS; allowing UDP 53 to the node
-#     brings name resolution back and nothing else;
+#     brings name resolution back and nothing else; a pod created under
+#     the policy is held from its first connection;
 #   - policies removed: everything reaches everything again;
 #   - kubed stopped with its pods running: the programs leave every veth;
 #     started again: they come back and the policies hold;
@@ -191,6 +192,19 @@ policy client-egress "  podSelector: {matchLabels: {role: client}}
 wait_until 20 resolves default client &&
     ok "egress UDP 53 to the node allowed: client resolves names" || bad "egress DNS allow" "$(KC exec client -- nslookup -timeout=2 kubernetes.default.svc.cluster.local $DNS_IP 2>&1)"
 cannot default client $PWEB 8080 && ok "egress: still nothing else" || bad "egress, rest"
+# A pod created under the policy is held by it from its first instruction.
+apply "apiVersion: v1
+kind: Pod
+metadata: {name: early, labels: {role: client}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [sh, -c, 'if timeout 3 wget -qO- http://$PWEB:8080/; then echo reached; else echo blocked; fi; sleep 3600']"
+wait_until 40 log_has early c 'reached\|blocked'
+podlog early c | grep -qx blocked && ! podlog early c | grep -qx reached &&
+    ok "a new pod under the egress policy is blocked from its first connection" || bad "new pod" "$(podlog early c)"
 
 # ---- removed ----
 npol=$(KC get netpol -o name | wc -l)
