@@ -476,8 +476,15 @@ static void on_update(const char *key, const kube_object_t *old,
 int nd_netpol_init(kube_node_agent_t *a, kube_error_t *err) {
   /* An agent that may read only its own objects (the Node authorizer)
    * cannot see the cluster's pods and policies. */
-  if (a->cfg.per_object_reads || geteuid() != 0)
+  if (a->cfg.per_object_reads) {
+    log_warn("node %s: network policies are not enforced on this node: an "
+             "agent that reads per object cannot list the cluster's pods "
+             "and policies",
+             a->cfg.node_name);
     return 0;
+  }
+  if (geteuid() != 0)
+    return 0; /* no BPF without root; the agent says it is not ready */
   kube_netpol_options_t o = {.struct_size = sizeof o,
                              .bridge = a->cfg.cni_bridge};
   kube_error_t e = KUBE_ERROR_INIT;
