@@ -427,40 +427,65 @@ struct prefix {
   int bits;
 };
 
-/* The entries of items[0..n) (one pod and direction) appended to *out. */
+static int prefix_cmp(const void *x, const void *y) {
+  const struct prefix *a = x, *b = y;
+  if (a->net != b->net)
+    return a->net < b->net ? -1 : 1;
+  return a->bits - b->bits;
+}
+
+/* The entries of items[0..n) (one pod and direction) appended to *out.
+ * The keys sorted and unique; an item of one address without excepts (a
+ * pod peer: the common case) adds its ports to its own key only (found by
+ * bisection), a wider one to every key it holds: O(keys * wide items). */
 static int fold(struct item *it, size_t n, struct rule_ent **out, size_t *nout,
                 size_t *cap, bool *overflow) {
-  size_t np = 0, pcap = 0;
-  struct prefix *p = NULL;
+  size_t np = 0;
+  for (size_t i = 0; i < n; i++)
+    np += 1 + it[i].n_ex;
+  struct prefix *p = calloc(np ? np : 1, sizeof *p);
+  if (!p)
+    return -1;
+  np = 0;
   for (size_t i = 0; i < n; i++) {
-    for (size_t e = 0; e <= it[i].n_ex; e++) {
-      struct prefix x = e == 0 ? (struct prefix){it[i].net, it[i].bits}
-                               : (struct prefix){it[i].ex_net[e - 1],
-                                                 it[i].ex_bits[e - 1]};
-      bool dup = false;
-      for (size_t j = 0; j < np && !dup; j++)
-        dup = p[j].net == x.net && p[j].bits == x.bits;
-      if (dup)
-        continue;
-      if (np == pcap) {
-        pcap = pcap ? pcap * 2 : 16;
-        struct prefix *q = realloc(p, pcap * sizeof *q);
-        if (!q) {
-          free(p);
-          return -1;
-        }
-        p = q;
-      }
-      p[np++] = x;
-    }
+    p[np++] = (struct prefix){it[i].net, it[i].bits};
+    for (size_t e = 0; e < it[i].n_ex; e++)
+      p[np++] = (struct prefix){it[i].ex_net[e], it[i].ex_bits[e]};
   }
+  qsort(p, np, sizeof *p, prefix_cmp);
+  size_t u = 0;
+  for (size_t j = 0; j < np; j++)
+    if (u == 0 || prefix_cmp(&p[u - 1], &p[j]) != 0)
+      p[u++] = p[j];
+  np = u;
+  if (*nout + np > *cap) {
+    size_t c = *cap ? *cap : 64;
+    while (c < *nout + np)
+      c *= 2;
+    struct rule_ent *q = realloc(*out, c * sizeof *q);
+    if (!q) {
+      free(p);
+      return -1;
+    }
+    *out = q;
+    *cap = c;
+  }
+  struct rule_ent *r = *out + *nout;
+  memset(r, 0, np * sizeof *r);
   for (size_t j = 0; j < np; j++) {
-    struct rule_ent r = {0};
-    r.k.prefixlen = 64 + (uint32_t)p[j].bits;
-    r.k.pod = htonl(it[0].pod);
-    r.k.dir = it[0].dir;
-    r.k.peer = htonl(p[j].net);
-    for (size_t i = 0; i < n; i++) {
+    r[j].k.prefixlen = 64 + (uint32_t)p[j].bits;
+    r[j].k.pod = htonl(it[0].pod);
+    r[j].k.dir = it[0].dir;
+    r[j].k.peer = htonl(p[j].net);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (it[i].bits == 32 && it[i].n_ex == 0) {
+      struct prefix key = {it[i].net, 32};
+      struct prefix *hit = bsearch(&key, p, np, sizeof *p, prefix_cmp);
+      merge_ports(&r[hit - p].v, it[i].a, overflow);
+      continue;
+    }
+    for (size_t j = 0; j < np; j++) {
       if (!inside(p[j].net, p[j].bits, it[i].net, it[i].bits))
         continue;
       bool excepted = false;
@@ -468,19 +493,10 @@ static int fold(struct item *it, size_t n, struct rule_ent **out, size_t *nout,
         excepted = inside(p[j].net, p[j].bits, it[i].ex_net[e],
                           it[i].ex_bits[e]);
       if (!excepted)
-        merge_ports(&r.v, it[i].a, overflow);
+        merge_ports(&r[j].v, it[i].a, overflow);
     }
-    if (*nout == *cap) {
-      *cap = *cap ? *cap * 2 : 64;
-      struct rule_ent *q = realloc(*out, *cap * sizeof *q);
-      if (!q) {
-        free(p);
-        return -1;
-      }
-      *out = q;
-    }
-    (*out)[(*nout)++] = r;
   }
+  *nout += np;
   free(p);
   return 0;
 }

@@ -72,7 +72,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(max_entries, 65536);
+  __uint(max_entries, 262144); /* not preallocated */
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct rule_key);
   __type(value, struct rule_val);

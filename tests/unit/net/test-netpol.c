@@ -212,6 +212,39 @@ static void test_icmp_related(void **state) {
   assert_int_equal(run_frame(true, pkt, sizeof pkt), TC_ACT_SHOT);
 }
 
+/* Many pod peers (a podSelector over a big namespace) and a CIDR over
+ * them: one entry each, the right answers at both ends. */
+static void test_many_peers(void **state) {
+  enum { N = 3000 };
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_netpol_pod_t pod = {.ip = POD, .isolated_ingress = true};
+  static char ips[N][16];
+  static kube_netpol_allow_t allow[N + 1];
+  kube_netpol_range_t tcp80 = {IPPROTO_TCP, 80, 80};
+  kube_netpol_range_t udp = {IPPROTO_UDP, 0, 65535};
+  for (int i = 0; i < N; i++) {
+    snprintf(ips[i], sizeof ips[i], "10.8.%d.%d", i / 250, i % 250 + 1);
+    allow[i] = (kube_netpol_allow_t){.pod_ip = POD, .cidr = ips[i],
+                                     .ranges = &tcp80, .n_ranges = 1};
+  }
+  allow[N] = (kube_netpol_allow_t){.pod_ip = POD, .cidr = "10.8.0.0/16",
+                                   .ranges = &udp, .n_ranges = 1};
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, allow, N + 1, &err), 0);
+  assert_int_equal(kube_netpol_rule_count(np), N + 1);
+  assert_int_equal(IN(IPPROTO_TCP, ips[N - 1], 6001, 80), TC_ACT_OK);
+  assert_int_equal(IN(IPPROTO_UDP, ips[N - 1], 6002, 5), TC_ACT_OK);
+  assert_int_equal(IN(IPPROTO_TCP, ips[0], 6003, 81), TC_ACT_SHOT);
+  assert_int_equal(IN(IPPROTO_TCP, "10.8.200.1", 6004, 80), TC_ACT_SHOT);
+  assert_int_equal(IN(IPPROTO_UDP, "10.8.200.1", 6005, 80), TC_ACT_OK);
+  /* a second sync with the same picture writes nothing, a smaller one
+   * deletes the rest */
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, allow, N + 1, &err), 0);
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, allow + N - 10, 11, &err), 0);
+  assert_int_equal(kube_netpol_rule_count(np), 11);
+  assert_int_equal(IN(IPPROTO_TCP, ips[0], 6006, 80), TC_ACT_SHOT);
+  assert_int_equal(IN(IPPROTO_TCP, ips[N - 1], 6007, 80), TC_ACT_OK);
+}
+
 static void test_bad_input(void **state) {
   kube_error_t err = KUBE_ERROR_INIT;
   kube_netpol_allow_t a = {.pod_ip = POD, .cidr = "10.0.0.0/33"};
@@ -239,6 +272,7 @@ int main(void) {
       cmocka_unit_test(test_unisolated), cmocka_unit_test(test_ingress),
       cmocka_unit_test(test_stateful), cmocka_unit_test(test_reopen),
       cmocka_unit_test(test_fragments), cmocka_unit_test(test_icmp_related),
+      cmocka_unit_test(test_many_peers),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("netpol", tests, setup, teardown);
