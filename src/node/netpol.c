@@ -409,6 +409,11 @@ static int remember_local(struct nd_netpol *np, const struct build *b) {
 static void pass(void *arg) {
   struct nd_netpol *np = arg;
   kube_node_agent_t *a = np->a;
+  /* A partial picture (pods without their policies) would open isolated
+   * pods: nothing until every informer has listed (on_synced pokes). */
+  for (int i = 0; i < 3; i++)
+    if (!np->regs[i] || !kube_informer_registration_synced(np->regs[i]))
+      return;
   kube_error_t e = KUBE_ERROR_INIT;
   if (kube_netpol_attach(np->dp, &e) < 0)
     log_warn("node %s: network policy: %s", a->cfg.node_name, e.message);
@@ -472,6 +477,9 @@ static void on_update(const char *key, const kube_object_t *old,
                       const kube_object_t *obj, void *arg) {
   nd_netpol_poke(arg);
 }
+static void on_synced(void *arg) {
+  nd_netpol_poke(arg);
+}
 
 int nd_netpol_init(kube_node_agent_t *a, kube_error_t *err) {
   /* An agent that may read only its own objects (the Node authorizer)
@@ -524,7 +532,8 @@ int nd_netpol_start(kube_node_agent_t *a, kube_error_t *err) {
   kube_informer_handlers_t h = {.struct_size = sizeof h,
                                 .on_add = on_add,
                                 .on_update = on_update,
-                                .on_delete = on_add};
+                                .on_delete = on_add,
+                                .on_synced = on_synced};
   kube_informer_t *infs[3] = {np->pods, np->namespaces, np->policies};
   for (int i = 0; i < 3; i++) {
     if (!(np->regs[i] = kube_informer_add_handlers(infs[i], &h, a, err)) ||
