@@ -302,6 +302,81 @@ int kube_svclb_delete(kube_svclb_t *lb, const char *ip, int port,
 const char *kube_svclb_cgroup(const kube_svclb_t *lb);
 void kube_svclb_program_ids(const kube_svclb_t *lb, uint32_t ids[4]);
 
+/* ======================================================================== */
+/* NetworkPolicy (eBPF tc programs on the pods' veths)                      */
+/* ======================================================================== */
+
+/* Two tc programs on the host side of every pod veth of one bridge check
+ * what a pod sends (its egress) and receives (its ingress).  A pod marked
+ * isolated in a direction gets only the peers and ports allowed for it;
+ * replies of an allowed flow always pass (the programs track flows); the
+ * node's own addresses reach its pods always (probes).  Each kube_netpol_t
+ * has its own programs and maps and touches only its bridge's ports, so
+ * several clusters on one machine leave each other alone; nothing is
+ * pinned: kube_netpol_free removes the programs from every veth.
+ *
+ * Threading: one thread at a time; calls are system calls (the map writes
+ * of a sync, a netlink dump for attach). */
+
+typedef struct kube_netpol kube_netpol_t;
+
+typedef struct kube_netpol_options {
+  size_t struct_size; /* sizeof(kube_netpol_options_t) */
+  const char *bridge; /* the node's pod bridge (borrowed).  Required. */
+} kube_netpol_options_t;
+
+/* Load the programs.  Owned: free with kube_netpol_free.  NULL with err:
+ * BadRequest (options), ServiceUnavailable (a kernel or build without
+ * BPF), Forbidden (not permitted). */
+kube_netpol_t *kube_netpol_new(const kube_netpol_options_t *opts,
+                               kube_error_t *err);
+/* Detach from every veth and free the maps.  Accepts NULL. */
+void kube_netpol_free(kube_netpol_t *np);
+/* Attach the programs to every port of the bridge that lacks them (call
+ * when pods got their network).  The number attached now, or -1 with err
+ * (the first failure; the other ports are attached anyway). */
+int kube_netpol_attach(kube_netpol_t *np, kube_error_t *err);
+/* The node's IPv4 addresses (NULL-terminated; replaces the last set):
+ * they reach isolated pods anyway.  0, or -1 with err (BadRequest). */
+int kube_netpol_set_hosts(kube_netpol_t *np, const char *const *ips,
+                          kube_error_t *err);
+/* Ports with the programs, entries in the rules map (for tests). */
+size_t kube_netpol_attached(const kube_netpol_t *np);
+size_t kube_netpol_rule_count(const kube_netpol_t *np);
+
+/* One local pod's isolation (from the policies that select it). */
+typedef struct kube_netpol_pod {
+  const char *ip; /* IPv4 */
+  bool isolated_ingress, isolated_egress;
+} kube_netpol_pod_t;
+
+typedef struct kube_netpol_range {
+  int protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+  int lo, hi;   /* ports, inclusive */
+} kube_netpol_range_t;
+
+/* What an isolated pod may exchange with peers in `cidr` (not in any of
+ * `except`): every protocol and port, or the ranges (the destination
+ * port: the pod's own for ingress, the peer's for egress).  Strings and
+ * arrays borrowed. */
+typedef struct kube_netpol_allow {
+  const char *pod_ip; /* the local pod (IPv4) */
+  bool egress;        /* false: ingress */
+  const char *cidr;   /* "10.0.0.0/8"; a bare address is /32 */
+  const char *const *except;
+  size_t n_except;
+  bool all_ports;
+  const kube_netpol_range_t *ranges;
+  size_t n_ranges;
+} kube_netpol_allow_t;
+
+/* Make the maps say exactly this (pods not listed are not isolated);
+ * writes only what changed.  0, or -1 with err (BadRequest for a bad
+ * address; the map's error). */
+int kube_netpol_sync(kube_netpol_t *np, const kube_netpol_pod_t *pods,
+                     size_t n_pods, const kube_netpol_allow_t *allow,
+                     size_t n_allow, kube_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

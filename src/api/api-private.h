@@ -163,6 +163,11 @@ struct kube_kind_strategy {
   int (*convert)(json_object *obj, const char *api_version);
 };
 
+/* Does a metav1.LabelSelector (matchLabels, matchExpressions) select a
+ * map of labels?  An empty or NULL selector selects everything; only for
+ * selectors that passed validation (an unknown operator is ignored). */
+bool api_selector_matches_labels(json_object *sel, json_object *labels);
+
 /* The built-in kind of a tree (apiVersion/kind); NULL when unknown. */
 const kube_kind_t *api_kind_of_tree(json_object *obj);
 

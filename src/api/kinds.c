@@ -60,6 +60,8 @@ static const kube_kind_t *const kinds[] = {
     &api_kind_endpointslice,
     /* events.k8s.io/v1 */
     &api_kind_event_v1,
+    /* networking.k8s.io/v1 */
+    &api_kind_networkpolicy,
     /* policy/v1 */
     &api_kind_pdb,
     /* storage.k8s.io/v1 */
@@ -172,6 +174,7 @@ static const struct {
     {"MIN AVAILABLE", "Min Available"},
     {"MAX UNAVAILABLE", "Max Unavailable"},
     {"ALLOWED DISRUPTIONS", "Allowed Disruptions"},
+    {"POD-SELECTOR", "Pod-Selector"},
 };
 
 KUBE_EXPORT const char *

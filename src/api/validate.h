@@ -70,7 +70,6 @@ int api_str_ptr_cmp(const void *a, const void *b);
 void api_validate_labels(verrs_t *v, json_object *labels, const char *field);
 void api_validate_label_selector(verrs_t *v, json_object *sel,
                                  const char *field);
-bool api_selector_matches_labels(json_object *sel, json_object *labels);
 void api_validate_port_number(verrs_t *v, json_object *port, const char *field,
                               bool required);
 void api_validate_iana_svc_name(verrs_t *v, const char *name,

@@ -74,7 +74,7 @@ static const char *const cluster_roles[] = {
                                                                     "\"leases"
                                                                     "\"") "," R(READ,
                                                                                 "\"events.k8s.io\"",
-                                                                                "\"events\"") "," R(READ, "\"policy\"", PDB_VIEW_RES) "]}",
+                                                                                "\"events\"") "," R(READ, "\"policy\"", PDB_VIEW_RES) "," R(READ, "\"networking.k8s.io\"", "\"networkpolicies\"") "]}",
     "{\"metadata\":{\"name\":\"system:aggregate-to-edit\"," LABELS(AGG("edit")) "},\"rules\":[" R(
         ALLV, "\"\"",
         EDIT_RES) "," R(ALLV, "\"apps\"",
@@ -98,7 +98,7 @@ static const char *const cluster_roles[] = {
                                                                                     "ccoun"
                                                                                     "ts\"") "," R(ALLV,
                                                                                                   "\"discovery.k8s.io\"",
-                                                                                                  "\"endpointslices\"") "," R(ALLV, "\"policy\"", "\"poddisruptionbudgets\"") "," R("\"create\"", "\"\"", "\"pods/eviction\"") "]}",
+                                                                                                  "\"endpointslices\"") "," R(ALLV, "\"policy\"", "\"poddisruptionbudgets\"") "," R(ALLV, "\"networking.k8s.io\"", "\"networkpolicies\"") "," R("\"create\"", "\"\"", "\"pods/eviction\"") "]}",
     "{\"metadata\":{\"name\":\"system:aggregate-to-admin\"," LABELS(AGG(
         "admin")) "},\"rules\":[" R(ALLV, "\"rbac.authorization.k8s.io\"",
                                     "\"roles\",\"rolebindings\"") "," R("\"crea"

@@ -1204,5 +1204,6 @@ bool client_describe_with(const struct client_describer *table,
 bool client_describe_kind(struct describe *d, const kube_kind_t *k,
                           json_object *o) {
   return client_describe_with(core_describers, d, k, o) ||
-         client_describe_with(client_workload_describers, d, k, o);
+         client_describe_with(client_workload_describers, d, k, o) ||
+         client_describe_with(client_net_describers, d, k, o);
 }

@@ -104,6 +104,8 @@ bool client_describe_with(const struct client_describer *table,
 /* describe-apps.c: Deployments, ReplicaSets, ReplicationControllers,
  * DaemonSets, StatefulSets, Jobs, CronJobs. */
 extern const struct client_describer client_workload_describers[];
+/* describe-net.c: NetworkPolicy. */
+extern const struct client_describer client_net_describers[];
 
 /* describe-core.c: the describers of every kind that has one; false when
  * the kind has no describer of its own. */

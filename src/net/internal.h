@@ -63,4 +63,9 @@ int net_conf_check(json_object *list, const char *file, kube_error_t *err);
 /* Compare CNI versions ("0.4.0" < "1.0.0"): <0, 0, >0. */
 int net_version_cmp(const char *a, const char *b);
 
+/* netpol.c: the fd of the program on a veth's tc ingress (what the pod
+ * sends; to_pod false) or egress (what it receives), for tests that run
+ * it on packets (BPF_PROG_TEST_RUN); -1 without BPF. */
+int net_netpol_prog_fd(const kube_netpol_t *np, bool to_pod);
+
 #endif /* KUBE_NET_INTERNAL_H */

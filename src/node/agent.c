@@ -952,7 +952,8 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
                                       .component = "kubelet",
                                       .host = a->cfg.node_name};
   if (!(a->recorder = kube_event_recorder_new(loop, tp, &ro, err)) ||
-      setup_informers(a, err) < 0 || nd_node_init(a, err) < 0 ||
+      setup_informers(a, err) < 0 || nd_netpol_init(a, err) < 0 ||
+      nd_node_init(a, err) < 0 ||
       nd_ev_new(a, &o, err) < 0)
     goto fail;
   return a;
@@ -980,7 +981,7 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
       start_informer(a->services, err) < 0)
     return -1;
   nd_node_start(a);
-  if (nd_stats_start(a, err) < 0)
+  if (nd_netpol_start(a, err) < 0 || nd_stats_start(a, err) < 0)
     return -1;
   nd_ev_start(a);
   kube_error_t se = KUBE_ERROR_INIT;
@@ -1035,6 +1036,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
     return;
   kube_controller_free(a->ctl);
   a->ctl = NULL;
+  nd_netpol_free(a);
   nd_static_free(a);
   nd_image_gc_free(a);
   nd_node_stop(a);

@@ -373,6 +373,7 @@ struct kube_node_agent {
   bool rt_key_ok;
   kube_image_store_t *images;
   kube_cni_t *cni;
+  struct nd_netpol *netpol; /* NULL: policies not enforced here */
   struct nd_mailbox *mailbox;
   struct nd_pod **pods_v;
   size_t n_pods, cap_pods;
@@ -680,6 +681,20 @@ int64_t nd_image_gc_amount(uint64_t capacity, uint64_t available, int high,
 /* Check every image_gc_period_ms; high 100: never. */
 int nd_image_gc_start(kube_node_agent_t *a, kube_error_t *err);
 void nd_image_gc_free(kube_node_agent_t *a);
+
+/* ---- netpol.c: NetworkPolicy enforced on this node's pods -------------- */
+
+/* The datapath and the informers it reads (none for an agent that reads
+ * per object, or without root; a kernel without BPF logs why). */
+int nd_netpol_init(kube_node_agent_t *a, kube_error_t *err);
+int nd_netpol_start(kube_node_agent_t *a, kube_error_t *err);
+/* Re-derive the rules shortly (a pod got its network). */
+void nd_netpol_poke(kube_node_agent_t *a);
+/* A pod's sandbox is ready and its containers are about to start: when
+ * its address is new, program it now (its veth, its isolation). */
+void nd_netpol_pod_ready(kube_node_agent_t *a, const struct nd_pod *p);
+/* Detach from every veth, free the maps. */
+void nd_netpol_free(kube_node_agent_t *a);
 
 /* ---- static.c: static pods and their mirror pods ----------------------- */
 

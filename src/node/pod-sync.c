@@ -645,6 +645,8 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
   int rc = 0;
   if (n) {
     kube_error_t err = KUBE_ERROR_INIT;
+    /* its network policies hold before anything in it runs */
+    nd_netpol_pod_ready(a, p);
     rc = nd_containers_start(a, p, pod, names, n, &err);
     if (rc < 0) {
       log_warn("pod %s/%s: %s", p->ns, p->name, err.message);

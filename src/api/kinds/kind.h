@@ -135,6 +135,7 @@ extern const kube_kind_t api_kind_configmap, api_kind_secret,
 extern const kube_kind_t api_kind_storageclass;
 extern const kube_kind_t api_kind_pdb;
 extern const kube_kind_t api_kind_apiservice;
+extern const kube_kind_t api_kind_networkpolicy;
 extern const kube_kind_t api_kind_pvc, api_kind_pv, api_kind_limitrange,
     api_kind_resourcequota;
 extern const kube_kind_t api_kind_rc, api_kind_deployment, api_kind_replicaset,

@@ -3,7 +3,8 @@
  * Types of the kinds libkube serves as JSON only (no protobuf field
  * numbers): core/v1 PersistentVolume, coordination.k8s.io/v1 Lease,
  * discovery.k8s.io/v1 EndpointSlice, events.k8s.io/v1 Event,
- * policy/v1 PodDisruptionBudget and storage.k8s.io/v1 StorageClass.
+ * networking.k8s.io/v1 NetworkPolicy, policy/v1 PodDisruptionBudget and
+ * storage.k8s.io/v1 StorageClass.
  */
 #include "api/types/decl.h"
 #include "api/types/tdefs.h"
@@ -13,6 +14,7 @@
 #define COORD(name, fl, ...) TYPE_(name, PKG_COORDINATION, fl, __VA_ARGS__)
 #define DISC(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_DISCOVERY, fl, __VA_ARGS__)
 #define EVENTS(cname, goname, fl, ...) TYPEN_(cname, goname, PKG_EVENTS, fl, __VA_ARGS__)
+#define NETWORKING(name, fl, ...) TYPE_(name, PKG_NETWORKING, fl, __VA_ARGS__)
 #define META(name, fl, ...) TYPE_(name, PKG_META, fl, __VA_ARGS__)
 #define POLICY(name, fl, ...) TYPE_(name, PKG_POLICY, fl, __VA_ARGS__)
 #define STORAGE(name, fl, ...) TYPE_(name, PKG_STORAGE, fl, __VA_ARGS__)
@@ -71,6 +73,25 @@ EVENTS(EventV1, "Event", 0, TYPEMETA, MSG(0, "metadata", ObjectMeta),
        MSG(0, "deprecatedSource", EventSource),
        TIME(0, "deprecatedFirstTimestamp"),
        TIME(0, "deprecatedLastTimestamp"), I32(0, "deprecatedCount"));
+
+/* ---- networking.k8s.io/v1 NetworkPolicy (its lists are atomic) ---------- */
+
+NETWORKING(IPBlock, 0, STR(1, "cidr"), RSTR(2, "except"));
+NETWORKING(NetworkPolicyPeer, 0, MSG(1, "podSelector", LabelSelector),
+           MSG(2, "namespaceSelector", LabelSelector),
+           MSG(3, "ipBlock", IPBlock));
+NETWORKING(NetworkPolicyPort, 0, STRK(1, "protocol"), INTSTRK(2, "port"),
+           I32K(3, "endPort"));
+NETWORKING(NetworkPolicyIngressRule, 0, RMSG(1, "ports", NetworkPolicyPort),
+           RMSG(2, "from", NetworkPolicyPeer));
+NETWORKING(NetworkPolicyEgressRule, 0, RMSG(1, "ports", NetworkPolicyPort),
+           RMSG(2, "to", NetworkPolicyPeer));
+NETWORKING(NetworkPolicySpec, 0, MSG(1, "podSelector", LabelSelector),
+           RMSG(2, "ingress", NetworkPolicyIngressRule),
+           RMSG(3, "egress", NetworkPolicyEgressRule),
+           RSTR(4, "policyTypes"));
+NETWORKING(NetworkPolicy, 0, TYPEMETA, MSG(1, "metadata", ObjectMeta),
+           MSG(2, "spec", NetworkPolicySpec));
 
 /* ---- policy/v1 (disruptedPods, a map of pod name to time: JSON only) -- */
 

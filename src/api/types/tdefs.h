@@ -78,6 +78,7 @@
 #define PKG_CERTS "io.k8s.api.certificates.v1"
 #define PKG_STORAGE "io.k8s.api.storage.v1"
 #define PKG_POLICY "io.k8s.api.policy.v1"
+#define PKG_NETWORKING "io.k8s.api.networking.v1"
 #define PKG_APIEXT "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"
 
 #endif /* KUBE_API_TYPES_TDEFS_H */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Table cells and field/label lookups; PodDisruptionBudget validation. */
+/* Table cells and field/label lookups; PodDisruptionBudget and
+ * NetworkPolicy validation. */
 #include "test-api.h"
 
 /* 2026-11-27T05:00:00Z */
@@ -429,7 +430,87 @@ static void test_pdb(void **state) {
   }
 }
 
+/* NetworkPolicy: printNetworkPolicy's POD-SELECTOR, the defaults of
+ * SetDefaults_NetworkPolicy(Port) and ValidateNetworkPolicy's wording. */
+static void test_netpol(void **state) {
+  (void)state;
+  json_object *c = row("networkpolicies", "networking.k8s.io",
+                       "{\"metadata\":{\"name\":\"d\"},\"spec\":{"
+                       "\"podSelector\":{}}}",
+                       T0);
+  assert_string_equal(cell(c, 0), "d");
+  assert_string_equal(cell(c, 1), "<none>");
+  json_object_put(c);
+  c = row("networkpolicies", "networking.k8s.io",
+          "{\"metadata\":{\"name\":\"w\"},\"spec\":{\"podSelector\":{"
+          "\"matchLabels\":{\"app\":\"web\"}}}}",
+          T0);
+  assert_string_equal(cell(c, 1), "app=web");
+  json_object_put(c);
+
+  const kube_kind_t *k =
+      kube_kind_by_resource("networking.k8s.io", "v1", "networkpolicies");
+  assert_non_null(k);
+  json_object *o = tj("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":"
+                      "\"NetworkPolicy\",\"metadata\":{\"name\":\"n\"},"
+                      "\"spec\":{\"egress\":[{\"ports\":[{\"port\":53}]}]}}");
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(kube_json_default(o, k, &err), 0);
+  assert_string_equal(
+      json_object_to_json_string_ext(kube_json_get(o, "spec"),
+                                     JSON_C_TO_STRING_PLAIN),
+      "{\"egress\":[{\"ports\":[{\"port\":53,\"protocol\":\"TCP\"}]}],"
+      "\"podSelector\":{},\"policyTypes\":[\"Ingress\",\"Egress\"]}");
+  json_object_put(o);
+
+  static const struct {
+    const char *spec, *message;
+  } bad[] = {
+      {"\"ingress\":[{\"ports\":[{\"protocol\":\"ICMP\"}]}]",
+       "spec.ingress[0].ports[0].protocol: Unsupported value: \"ICMP\": "
+       "supported values: \"TCP\", \"UDP\", \"SCTP\""},
+      {"\"ingress\":[{\"ports\":[{\"port\":90,\"endPort\":80}]}]",
+       "spec.ingress[0].ports[0].endPort: Invalid value: 90: must be greater "
+       "than or equal to `port`"},
+      {"\"egress\":[{\"ports\":[{\"port\":\"http\",\"endPort\":9}]}]",
+       "spec.egress[0].ports[0].endPort: Invalid value: 9: may not be "
+       "specified when `port` is non-numeric"},
+      {"\"ingress\":[{\"from\":[{}]}]",
+       "spec.ingress[0].from[0]: Required value: must specify a peer"},
+      {"\"egress\":[{\"to\":[{\"podSelector\":{},\"ipBlock\":{\"cidr\":"
+       "\"10.0.0.0/8\"}}]}]",
+       "spec.egress[0].to[0]: Forbidden: may not specify both ipBlock and "
+       "another peer"},
+      {"\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\","
+       "\"except\":[\"10.0.0.0/8\"]}}]}]",
+       "spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "
+       "\"10.0.0.0/8\": must be a strict subset of `cidr`"},
+      {"\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.1\"}}]}]",
+       "spec.ingress[0].from[0].ipBlock.cidr: Invalid value: \"10.0.0.1\": "
+       "must be a valid CIDR value"},
+      {"\"policyTypes\":[\"Ingress\",\"Sideways\"]",
+       "spec.policyTypes[1]: Unsupported value: \"Sideways\": supported "
+       "values: \"Ingress\", \"Egress\""},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":"
+             "\"NetworkPolicy\",\"metadata\":{\"name\":\"n\","
+             "\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},%s}}",
+             bad[i].spec);
+    json_object *obj = tj(json);
+    assert_int_equal(kube_json_validate(obj, NULL, k, &err), -1);
+    assert_int_equal(err.reason, KUBE_REASON_INVALID);
+    if (!strstr(err.message, bad[i].message))
+      fail_msg("%s", err.message);
+    kube_error_clear(&err);
+    json_object_put(obj);
+  }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_netpol),
     cmocka_unit_test(test_pdb),
     cmocka_unit_test(test_table_hpa_v1),
     cmocka_unit_test(test_table_pod),
