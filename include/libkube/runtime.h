@@ -282,7 +282,7 @@ void kube_rt_config_free(kube_rt_config_t *cfg);
 int kube_rt_config_annotate(kube_rt_config_t *cfg, const char *key,
                             const char *value, kube_error_t *err);
 /* Join the namespaces pinned in sandbox_dir (see kube_runtime_sandbox_pin):
- * each pinned net/ipc/uts/user/cgroup namespace replaces the config's
+ * each pinned net/ipc/uts/user/cgroup/pid namespace replaces the config's
  * namespace of that type with a join by path, and the hostname (owned by
  * the sandbox's uts namespace) is dropped.  sandbox_dir is borrowed. */
 int kube_rt_config_join_sandbox(kube_rt_config_t *cfg, const char *sandbox_dir,
