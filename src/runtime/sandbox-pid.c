@@ -113,6 +113,22 @@ static pid_t pause_pid(const char *dir) {
   if (stat(path, &ns) < 0 || stat(proc, &mine) < 0 ||
       ns.st_ino != mine.st_ino || ns.st_dev != mine.st_dev)
     return 0;
+  /* Killed, it stays there while the kernel kills the rest of its
+   * namespace, which already refuses new processes: PF_EXITING (0x4) in
+   * the flags, the 9th field of /proc/PID/stat, says so. */
+  char stat_text[512];
+  snprintf(proc, sizeof proc, "/proc/%ld/stat", pid);
+  fd = open(proc, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, stat_text, sizeof stat_text - 1);
+  close(fd);
+  stat_text[n > 0 ? n : 0] = '\0';
+  char *f = strrchr(stat_text, ')');
+  unsigned long flags = 0;
+  if (!f || sscanf(f + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1 ||
+      (flags & 0x4))
+    return 0;
   return (pid_t)pid;
 }
 

@@ -9,7 +9,8 @@
 # zombie of the container's init, and no pause is made); ephemeral
 # containers join the shared namespace; `kubectl debug --copy-to
 # --share-processes` gives a copy whose containers see each other; a kubed
-# restart keeps the same pause and containers start into it; deleting the
+# restart keeps the same pause and containers start into it; a killed
+# pause gets the sandbox made again (SandboxChanged); deleting the
 # pods leaves no pause, cgroup or mount behind.
 #   test-share-pid.sh KUBED KUBE SOURCE_ROOT
 set -u
@@ -138,6 +139,18 @@ wait_until 30 e_running shared late && KC exec shared -c a -- ps -o args 2>&1 | 
     ok "... a container started after the restart joins the namespace" ||
     bad "late" "$(jp pod/shared '{.status.ephemeralContainerStatuses}')"
 cpp=$(cat "$(ns_dir cp)/pause.pid" 2>/dev/null)
+
+# ---- the pause dies: the sandbox is made again, the containers restart
+kill -9 "$pp"
+new_pause() { q=$(cat "$nsd/pause.pid" 2>/dev/null) && [ -n "$q" ] && [ "$q" != "$pp" ] && kill -0 "$q"; }
+restarted() { [ "$(jp pod/shared '{.status.containerStatuses[*].restartCount}')" = "1 1" ] && ready_all shared; }
+wait_until 90 restarted && new_pause && event_has shared "Pod sandbox changed, it will be killed and re-created." &&
+    ok "the pause killed: SandboxChanged, a new pause, a and b restarted once" ||
+    bad "pause killed" "$(events_of shared)" "$(jp pod/shared '{.status.containerStatuses}')"
+pp=$(cat "$nsd/pause.pid" 2>/dev/null)
+out=$(KC exec shared -c b -- ps -o pid,args 2>&1)
+echo "$out" | grep -q '^ *1 /pause$' && echo "$out" | grep -q ' sleep 1000000$' &&
+    ok "... b sees the new pause as PID 1 and a" || bad "after pause death ps" "$out"
 
 # ---- deletion: no pause left
 K delete pod shared cp plain --grace-period=1 >/dev/null 2>&1
