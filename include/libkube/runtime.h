@@ -282,7 +282,7 @@ void kube_rt_config_free(kube_rt_config_t *cfg);
 int kube_rt_config_annotate(kube_rt_config_t *cfg, const char *key,
                             const char *value, kube_error_t *err);
 /* Join the namespaces pinned in sandbox_dir (see kube_runtime_sandbox_pin):
- * each pinned net/ipc/uts/user/cgroup namespace replaces the config's
+ * each pinned net/ipc/uts/user/cgroup/pid namespace replaces the config's
  * namespace of that type with a join by path, and the hostname (owned by
  * the sandbox's uts namespace) is dropped.  sandbox_dir is borrowed. */
 int kube_rt_config_join_sandbox(kube_rt_config_t *cfg, const char *sandbox_dir,
@@ -588,13 +588,20 @@ typedef struct kube_sandbox_options {
   /* With a user namespace (borrowed). */
   const kube_rt_id_map_t *uid_mappings, *gid_mappings;
   size_t n_uid_mappings, n_gid_mappings;
+  /* With a PID namespace (a pod's shareProcessNamespace): the cgroup,
+   * relative like a pod cgroup and created, of its pause process (borrowed;
+   * required then). */
+  const char *pause_cgroup;
 } kube_sandbox_options_t;
 
 /* Make the namespaces and bind-mount them on <dir>/net, <dir>/ipc,
  * <dir>/uts (<dir>/user, <dir>/cgroup), creating dir.  The loopback
  * interface is brought up.  <dir>/net is the path to give CNI plugins and
  * containers (kube_rt_config_join_sandbox).  No process stays
- * behind.  On failure nothing is left pinned. */
+ * behind, except with a PID namespace: its PID 1 is a pause process (the
+ * kube-pause helper) in the other namespaces and opts->pause_cgroup, no
+ * child of the caller, that reaps the namespace's orphans; <dir>/pid is the
+ * namespace.  Unpinning kills it.  On failure nothing is left pinned. */
 int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
                              const kube_sandbox_options_t *opts,
                              kube_error_t *err);
@@ -604,6 +611,9 @@ int kube_runtime_sandbox_unpin(kube_runtime_t *rt, const char *dir,
                                kube_error_t *err);
 /* Bit mask of the namespaces pinned in dir (0 when none). */
 unsigned kube_runtime_sandbox_pinned(const char *dir);
+/* Whether the pause process of dir's PID namespace still runs (a PID
+ * namespace whose PID 1 died takes no new process). */
+bool kube_runtime_sandbox_pause_alive(const char *dir);
 /* "net", "ipc", "uts", "user", "cgroup", "pid", "mnt": the file name of a
  * namespace in a sandbox dir and in /proc/<pid>/ns (static). */
 const char *kube_ns_file_name(kube_ns_type_t t);

@@ -274,6 +274,10 @@ static void adopt_done(nd_job_t *j) {
     if (ready && !ap->host_network &&
         !(kube_runtime_sandbox_pinned(ns_dir) & (1u << KUBE_NS_NETWORK)))
       ready = false;
+    /* a shared PID namespace whose pause died takes no process */
+    if (ready && (kube_runtime_sandbox_pinned(ns_dir) & (1u << KUBE_NS_PID)) &&
+        !kube_runtime_sandbox_pause_alive(ns_dir))
+      ready = false;
     /* a sandbox an agent did not finish is made again (after a DEL) */
     p->sandbox = ready ? ND_SB_READY : ND_SB_FAILED;
     p->sandbox_retry_ms = 0;

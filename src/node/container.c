@@ -67,7 +67,7 @@ struct ct_plan {
 struct ct_job {
   uint64_t own_caps; /* what the agent holds: a container gets no more */
   char *uid, *ns, *name, *pod_dir, *desc, *hostname;
-  bool host_network, host_pid, host_ipc;
+  bool host_network, host_pid, host_ipc, share_pid;
   struct ct_plan *plans;
   size_t n;
 };
@@ -711,9 +711,11 @@ static kube_rt_config_t *build_config(kube_node_agent_t *a, struct ct_job *cj,
     free(cfg->hostname);
     cfg->hostname = NULL;
   }
+  /* the pod's shared PID namespace came with the pinned ones; else an
+   * ephemeral container joins its target's (the kubelet's TARGET mode) */
   if (cj->host_pid)
     drop_ns(cfg, KUBE_NS_PID);
-  else if (c->target_pidns &&
+  else if (c->target_pidns && !cj->share_pid &&
            join_ns(cfg, KUBE_NS_PID, c->target_pidns, err) < 0) {
     kube_rt_config_free(cfg);
     c->stage = ST_CREATE;
@@ -1294,6 +1296,7 @@ int nd_containers_start(kube_node_agent_t *a, struct nd_pod *p,
   cj->host_network = p->host_network;
   cj->host_pid = nd_spec_bool(spec, "hostPID");
   cj->host_ipc = nd_spec_bool(spec, "hostIPC");
+  cj->share_pid = nd_spec_bool(spec, "shareProcessNamespace");
   for (size_t i = 0; i < n; i++) {
     struct ct_plan *c = &cj->plans[cj->n];
     kube_error_t e = KUBE_ERROR_INIT;

@@ -336,6 +336,16 @@ static void plan_containers(kube_node_agent_t *a, struct nd_pod *p,
 
 /* ---- termination -------------------------------------------------------- */
 
+/* The pause holding a shareProcessNamespace pod's PID namespace is gone. */
+static bool pause_died(struct nd_pod *p, json_object *spec) {
+  if (!nd_spec_bool(spec, "shareProcessNamespace") ||
+      nd_spec_bool(spec, "hostPID"))
+    return false;
+  char ns_dir[4200];
+  snprintf(ns_dir, sizeof ns_dir, "%s/ns", p->dir);
+  return !kube_runtime_sandbox_pause_alive(ns_dir);
+}
+
 static bool any_running(const struct nd_pod *p) {
   for (size_t i = 0; i < p->n_ctrs; i++)
     if (p->ctrs[i].has_cur && p->ctrs[i].cur.state == ND_RUNNING)
@@ -616,6 +626,18 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
     }
     nd_status_update(a, p);
     return KUBE_SYNC_PENDING;
+  }
+  if (pause_died(p, spec)) {
+    /* the namespace takes no process any more and its containers died
+     * with the pause: made again, as the kubelet's not-ready sandbox
+     * (after a CNI DEL, as for a sandbox an agent left half made) */
+    nd_pod_event(a, p, "Normal", "SandboxChanged", NULL,
+                 "Pod sandbox changed, it will be killed and re-created.");
+    p->sandbox = ND_SB_FAILED;
+    p->sandbox_retry_ms = 0;
+    p->adopted = true;
+    nd_pod_enqueue(a, p, 0);
+    return 0;
   }
   int vr = sync_volumes(a, p, pod);
   if (vr > 0)

@@ -2,10 +2,11 @@
 /*
  * A pod's sandbox and its teardown.  The sandbox is what outlives its
  * containers: namespaces pinned under DATA/pods/<uid>/ns (net, ipc, uts;
- * those the pod shares with the host are left out), the network through
- * CNI with hostPorts reserved on the node (bound sockets, as the kubelet's
- * hostport manager held them, so a port some process already holds fails
- * the sandbox instead of stealing its traffic), the pod cgroup with the
+ * those the pod shares with the host are left out; pid, held by a pause
+ * process in <pod cgroup>/pause, for shareProcessNamespace), the network
+ * through CNI with hostPorts reserved on the node (bound sockets, as the
+ * kubelet's hostport manager held them, so a port some process already holds
+ * fails the sandbox instead of stealing its traffic), the pod cgroup with the
  * pod's limits, /etc/hosts, /etc/hostname, /etc/resolv.conf and the
  * volumes.  pod.json records it all for an agent adopting it later.
  */
@@ -238,13 +239,16 @@ static void sb_work(nd_job_t *j, kube_runtime_t *rt) {
     kube_runtime_pod_cgroup_update(rt, s->cgroup, &pr, NULL);
   }
   if (s->mask) {
+    char pause_cg[4200];
+    snprintf(pause_cg, sizeof pause_cg, "%s/pause", s->cgroup ? s->cgroup : "");
     kube_sandbox_options_t so = {
         .struct_size = sizeof so,
         .namespaces = s->mask,
         .hostname = (s->mask & (1u << KUBE_NS_UTS)) ? s->hostname : NULL,
         .sysctl_keys = s->sysctl_keys,
         .sysctl_values = s->sysctl_values,
-        .n_sysctl = s->n_sysctl};
+        .n_sysctl = s->n_sysctl,
+        .pause_cgroup = s->cgroup ? pause_cg : NULL};
     if (kube_runtime_sandbox_pin(rt, ns_dir, &so, err) < 0)
       goto undo;
   }
@@ -428,6 +432,10 @@ int nd_sandbox_create(kube_node_agent_t *a, struct nd_pod *p,
     s->mask |= 1u << KUBE_NS_NETWORK | 1u << KUBE_NS_UTS;
   if (!nd_spec_bool(spec, "hostIPC"))
     s->mask |= 1u << KUBE_NS_IPC;
+  /* shareProcessNamespace: one PID namespace, a pause process its PID 1 */
+  if (nd_spec_bool(spec, "shareProcessNamespace") &&
+      !nd_spec_bool(spec, "hostPID"))
+    s->mask |= 1u << KUBE_NS_PID;
   nd_pod_resources(spec, &s->res);
   s->pids = a->cfg.pod_pids_limit;
   kube_error_t e = KUBE_ERROR_INIT;

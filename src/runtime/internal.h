@@ -284,6 +284,7 @@ struct kube_runtime {
   pid_t *children; /* monitors forked by this handle, to reap */
   size_t n_children;
   char monitor_helper[512]; /* kube-monitor to exec in M; "": none */
+  char pause_helper[512];   /* kube-pause beside it; "": none */
 };
 
 /* The monitor loop (in M): copy logs, reap C, record the exit. Never
@@ -319,6 +320,15 @@ int rt_write_atomic(int dirfd, const char *name, const char *data, size_t len);
 long rt_file_read_key(const char *path, const char *key);
 /* Close every fd from 3 up except those in keep (no allocation). */
 void rt_close_except(const int *keep, size_t n);
+/* PID 1 of a shared PID namespace: reap, exit on SIGINT/SIGTERM. */
+__attribute__((noreturn)) void rt_pause_loop(void);
+/* The pause of a sandbox dir (sandbox-pid.c): start it in the namespaces
+ * pinned there and in `cgroup` (created), binding its PID namespace on
+ * <dir>/pid; stop it and remove <dir>/pid; whether it runs. */
+int rt_sandbox_pause_start(kube_runtime_t *rt, const char *dir,
+                           const char *cgroup, kube_error_t *err);
+void rt_sandbox_pause_stop(const char *dir);
+bool rt_sandbox_pause_alive(const char *dir);
 long rt_monitor_spawn(struct child_plan *p, const struct cg_handle *cg,
                       int sync_fd, int *pidfd_out, const char **what);
 void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,

@@ -6,7 +6,9 @@
  * a process that may have had threads).
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -141,4 +143,38 @@ void rt_exit_record(int dirfd, int status, long oom_kills,
   rt_state_write_exit(dirfd, &e);
   if (out)
     *out = e;
+}
+
+/* ---- the pause loop (sandbox-pid.c, pause-main.c) ---------------------- */
+
+static void pause_reap(int sig) {
+  (void)sig;
+  int e = errno;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  errno = e;
+}
+
+static void pause_die(int sig) {
+  _exit(sig == SIGINT || sig == SIGTERM ? 0 : 1);
+}
+
+void rt_pause_loop(void) {
+  /* "pause", as the kubelet's: ps shows its /pause command line as is */
+  prctl(PR_SET_NAME, "pause", 0, 0, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = pause_die;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = pause_reap;
+  sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+  sigaction(SIGCHLD, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  pause_reap(0); /* orphans that came before the handler */
+  for (;;)
+    pause();
 }

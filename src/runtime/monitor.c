@@ -106,6 +106,20 @@ void rt_monitor_record_exit(struct kube_runtime *rt, const char *cgpath,
   rt_exit_record(dirfd, status, rt->cgops->oom_kills(&rt->cg, cgpath), out);
 }
 
+/* kube-pause, in the directory of kube-monitor; "" (the pause stays a
+ * fork of this process) without one. */
+static void rt_pause_find_helper(struct kube_runtime *rt) {
+  char *p = rt->pause_helper;
+  p[0] = '\0';
+  const char *slash = strrchr(rt->monitor_helper, '/');
+  if (!slash)
+    return;
+  snprintf(p, sizeof rt->pause_helper, "%.*s/kube-pause",
+           (int)(slash - rt->monitor_helper), rt->monitor_helper);
+  if (access(p, X_OK) < 0)
+    p[0] = '\0';
+}
+
 /* The kube-monitor to exec in M: $KUBE_MONITOR_HELPER ("none": M keeps
  * running the loop itself); the build tree's when this program runs from
  * the build tree; ../libexec/kube-monitor next to this program (a moved
@@ -121,6 +135,7 @@ void rt_monitor_find_helper(struct kube_runtime *rt) {
     else if (!streq(env, "none"))
       log_warn("runtime: KUBE_MONITOR_HELPER %s: %s; monitors stay forks of "
                "this process", env, strerror(errno));
+    rt_pause_find_helper(rt);
     return;
   }
   char exe[PATH_MAX];
@@ -141,8 +156,9 @@ void rt_monitor_find_helper(struct kube_runtime *rt) {
   for (int i = 0; i < nc; i++)
     if (strlen(cand[i]) < hl && access(cand[i], X_OK) == 0) {
       snprintf(h, hl, "%s", cand[i]);
-      return;
+      break;
     }
+  rt_pause_find_helper(rt);
   log_debug("runtime: no kube-monitor helper; monitors stay forks of this "
             "process");
 }

@@ -5,7 +5,8 @@
  * the namespaced sysctls and loopback up, and bind-mounts its
  * /proc/self/ns/<x> files on <dir>/<x>; then it exits.  The mounts keep
  * the namespaces alive with no infra process; containers and CNI plugins
- * join them by path.  Unpinning unmounts and removes the files.
+ * join them by path.  Unpinning unmounts and removes the files.  A shared
+ * PID namespace is the exception: a pause process holds it (sandbox-pid.c).
  */
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -35,6 +36,10 @@ static const char *const ns_files[KUBE_NS__COUNT] = {
 static const kube_ns_type_t pin_order[] = {
     KUBE_NS_USER, KUBE_NS_NETWORK, KUBE_NS_IPC, KUBE_NS_UTS, KUBE_NS_CGROUP};
 
+KUBE_EXPORT bool kube_runtime_sandbox_pause_alive(const char *dir) {
+  return dir && rt_sandbox_pause_alive(dir);
+}
+
 KUBE_EXPORT const char *kube_ns_file_name(kube_ns_type_t t) {
   return (unsigned)t < KUBE_NS__COUNT ? ns_files[t] : "";
 }
@@ -43,12 +48,13 @@ KUBE_EXPORT unsigned kube_runtime_sandbox_pinned(const char *dir) {
   unsigned mask = 0;
   if (!dir)
     return 0;
-  for (size_t i = 0; i < ARRAY_SIZE(pin_order); i++) {
+  for (size_t i = 0; i <= ARRAY_SIZE(pin_order); i++) {
+    kube_ns_type_t t = i < ARRAY_SIZE(pin_order) ? pin_order[i] : KUBE_NS_PID;
     char path[4096];
     struct statfs sfs;
-    snprintf(path, sizeof path, "%s/%s", dir, ns_files[pin_order[i]]);
+    snprintf(path, sizeof path, "%s/%s", dir, ns_files[t]);
     if (statfs(path, &sfs) == 0 && sfs.f_type == NSFS_MAGIC)
-      mask |= 1u << pin_order[i];
+      mask |= 1u << t;
   }
   return mask;
 }
@@ -210,7 +216,6 @@ static int write_id_maps(pid_t pid, const kube_sandbox_options_t *o) {
 KUBE_EXPORT int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
                                          const kube_sandbox_options_t *o,
                                          kube_error_t *err) {
-  (void)rt;
   if (!dir || dir[0] != '/' || strlen(dir) > 3000)
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "sandbox dir: must be an absolute path");
@@ -220,11 +225,20 @@ KUBE_EXPORT int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
           : (1u << KUBE_NS_NETWORK | 1u << KUBE_NS_IPC | 1u << KUBE_NS_UTS);
   unsigned allowed = 1u << KUBE_NS_NETWORK | 1u << KUBE_NS_IPC |
                      1u << KUBE_NS_UTS | 1u << KUBE_NS_USER |
-                     1u << KUBE_NS_CGROUP;
+                     1u << KUBE_NS_CGROUP | 1u << KUBE_NS_PID;
   if (mask & ~allowed)
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
-                          "sandbox namespaces: only net, ipc, uts, user and "
-                          "cgroup can be pinned");
+                          "sandbox namespaces: only net, ipc, uts, user, "
+                          "cgroup and pid can be pinned");
+  const char *pause_cgroup =
+      o && o->struct_size >= offsetof(kube_sandbox_options_t, pause_cgroup) +
+                                 sizeof o->pause_cgroup
+          ? o->pause_cgroup
+          : NULL;
+  if ((mask & (1u << KUBE_NS_PID)) && (!pause_cgroup || !*pause_cgroup))
+    return kube_error_set(err, KUBE_REASON_INVALID, 0,
+                          "sandbox pid namespace: needs the cgroup of its "
+                          "pause process");
   if (o && o->hostname && !(mask & (1u << KUBE_NS_UTS)))
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "sandbox hostname: needs a uts namespace");
@@ -295,6 +309,8 @@ KUBE_EXPORT int kube_runtime_sandbox_pin(kube_runtime_t *rt, const char *dir,
   if (go[1] >= 0)
     close(go[1]);
   close(rep[0]);
+  if (rc == 0 && (mask & (1u << KUBE_NS_PID)))
+    rc = rt_sandbox_pause_start(rt, dir, pause_cgroup, err);
   if (rc < 0) {
     kube_error_t e = KUBE_ERROR_INIT;
     kube_runtime_sandbox_unpin(rt, dir, &e);
@@ -310,6 +326,7 @@ KUBE_EXPORT int kube_runtime_sandbox_unpin(kube_runtime_t *rt, const char *dir,
     return kube_error_set(err, KUBE_REASON_INVALID, 0,
                           "sandbox dir: must be an absolute path");
   int rc = 0;
+  rt_sandbox_pause_stop(dir);
   for (size_t i = 0; i < ARRAY_SIZE(pin_order); i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, ns_files[pin_order[i]]);

@@ -275,7 +275,8 @@ KUBE_EXPORT int kube_rt_config_join_sandbox(kube_rt_config_t *c,
                                             const char *dir,
                                             kube_error_t *err) {
   static const kube_ns_type_t joinable[] = {
-      KUBE_NS_NETWORK, KUBE_NS_IPC, KUBE_NS_UTS, KUBE_NS_USER, KUBE_NS_CGROUP};
+      KUBE_NS_NETWORK, KUBE_NS_IPC,    KUBE_NS_UTS,
+      KUBE_NS_USER,    KUBE_NS_CGROUP, KUBE_NS_PID};
   unsigned pinned = kube_runtime_sandbox_pinned(dir);
   if (!(pinned & (1u << KUBE_NS_NETWORK)))
     return kube_error_set(err, KUBE_REASON_NOT_FOUND, 0,

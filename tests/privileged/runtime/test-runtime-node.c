@@ -416,6 +416,20 @@ static int test_log_rotation(kube_runtime_t *rt) {
 /* ---- sandboxes ------------------------------------------------------------
  */
 
+/* Run b (freed) in the sandbox dir to its end, its output in *out, then
+ * remove the container `other` that ran beside it. */
+static int run_joined(kube_runtime_t *rt, kube_rt_config_t *b, const char *dir,
+                      const char *id, const char *other, char **out,
+                      kube_error_t *err) {
+  kube_rt_exit_t ex;
+  int rc = kube_rt_config_join_sandbox(b, dir, err);
+  if (rc == 0)
+    rc = run_capture(rt, id, b, out, &ex, err);
+  kube_rt_config_free(b);
+  force_delete(rt, other);
+  return rc;
+}
+
 static int sandbox_body(kube_runtime_t *rt, const char *dir) {
   kube_error_t err = KUBE_ERROR_INIT;
   char *keys[] = {"net.ipv4.ip_unprivileged_port_start", "kernel.shmmni"};
@@ -463,12 +477,8 @@ static int sandbox_body(kube_runtime_t *rt, const char *dir) {
              "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
              "for n in net ipc uts; do readlink /proc/self/ns/$n; done; "
              "ls /dev/mqueue");
-  CHECK_OK(kube_rt_config_join_sandbox(b, dir, &err), &err);
   char *out = NULL;
-  kube_rt_exit_t ex;
-  rc = run_capture(rt, "sbb", b, &out, &ex, &err);
-  kube_rt_config_free(b);
-  force_delete(rt, "sba");
+  rc = run_joined(rt, b, dir, "sbb", "sba", &out, &err);
   CHECK_OK(rc, &err);
   fprintf(stderr, "  output: %s", out);
   CHECK(strstr(out, "hello-from-a\n"), "no connection over 127.0.0.1");
@@ -540,6 +550,82 @@ static int test_sandbox(kube_runtime_t *rt) {
   force_delete(rt, "sba");
   kube_error_t err = KUBE_ERROR_INIT;
   kube_runtime_sandbox_unpin(rt, dir, &err); /* also after a failure */
+  kube_error_clear(&err);
+  return rc;
+}
+
+/* A shared PID namespace: its PID 1 is the pause (in the pause cgroup
+ * given), containers joining the sandbox see each other, and
+ * unpinning kills it.  Without the cgroup: refused. */
+static int sandbox_pid_body(kube_runtime_t *rt, const char *dir,
+                            const char *pause_cg) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_sandbox_options_t so = {.struct_size = sizeof so,
+                               .namespaces =
+                                   1u << KUBE_NS_NETWORK | 1u << KUBE_NS_PID};
+  CHECK(kube_runtime_sandbox_pin(rt, dir, &so, &err) < 0 &&
+            err.reason == KUBE_REASON_INVALID,
+        "a pid namespace without the pause's cgroup");
+  fprintf(stderr, "  -> %s\n", err.message);
+  kube_error_clear(&err);
+  so.pause_cgroup = pause_cg;
+  CHECK_OK(kube_runtime_sandbox_pin(rt, dir, &so, &err), &err);
+  unsigned pinned = kube_runtime_sandbox_pinned(dir);
+  CHECK(pinned == (1u << KUBE_NS_NETWORK | 1u << KUBE_NS_PID), "pinned mask %x",
+        pinned);
+  CHECK(kube_runtime_sandbox_pause_alive(dir), "no pause");
+  char p[700];
+  snprintf(p, sizeof p, "%s/pause.pid", dir);
+  char *pid_text = slurp(p);
+  int pause = pid_text ? atoi(pid_text) : 0;
+  free(pid_text);
+  CHECK(pause > 0 && kill(pause, 0) == 0, "pause.pid %d", pause);
+  snprintf(p, sizeof p, "/proc/%d/cgroup", pause);
+  char *cgs = slurp(p);
+  CHECK(cgs && strstr(cgs, pause_cg), "pause not in %s: %s", pause_cg,
+        cgs ? cgs : "");
+  free(cgs);
+  kube_rt_config_t *a = config_sh("spa", "sleep 30");
+  CHECK_OK(kube_rt_config_join_sandbox(a, dir, &err), &err);
+  kube_rt_io_t io = KUBE_RT_IO_NULL;
+  int rc = kube_runtime_run(rt, "spa", a, &io, NULL, &err);
+  kube_rt_config_free(a);
+  CHECK_OK(rc, &err);
+  kube_rt_config_t *b =
+      config_sh("spb", "tr '\\0' ' ' < /proc/1/cmdline; echo; ps -o args; "
+                       "sh -c 'sleep 0.2 & exit 0'; sleep 1; ps -o stat,args");
+  char *out = NULL;
+  rc = run_joined(rt, b, dir, "spb", "spa", &out, &err);
+  CHECK_OK(rc, &err);
+  fprintf(stderr, "  output: %s", out);
+  CHECK(strncmp(out, "/pause \n", 8) == 0, "PID 1 is not the pause");
+  CHECK(strstr(out, "\nsleep 30\n"), "spa's process not visible in spb");
+  CHECK(!strstr(out, "Z "), "an orphan left a zombie");
+  free(out);
+  CHECK_OK(kube_runtime_sandbox_unpin(rt, dir, &err), &err);
+  /* its parent exited: this test, a subreaper, adopted it */
+  pid_t w = 0;
+  for (int i = 0; i < 100 && (w = waitpid(pause, NULL, WNOHANG)) == 0; i++)
+    sleep_ms(20);
+  CHECK(w == pause, "the pause outlived unpin");
+  CHECK(!host_mount_mentions(dir) && access(dir, F_OK) < 0, "leftovers");
+  return 0;
+}
+
+static int test_sandbox_pid(kube_runtime_t *rt) {
+  char dir[600], cg[256];
+  snprintf(dir, sizeof dir, "%s/pods/uid-pid/ns", tmpdir);
+  snprintf(cg, sizeof cg, "%s/podpid/pause", cg_parent);
+  int rc = sandbox_pid_body(rt, dir, cg);
+  force_delete(rt, "spa");
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_runtime_sandbox_unpin(rt, dir, &err); /* also after a failure */
+  kube_error_clear(&err);
+  snprintf(cg, sizeof cg, "%s/podpid", cg_parent);
+  if (kube_runtime_pod_cgroup_remove(rt, cg, 5000, &err) < 0) {
+    fprintf(stderr, "  remove %s: %s\n", cg, err.message);
+    rc = 1;
+  }
   kube_error_clear(&err);
   return rc;
 }
@@ -1148,6 +1234,7 @@ static const struct rt_test tests[] = {
     {"log-rotation", test_log_rotation},
     {"sandbox", test_sandbox},
     {"sandbox-concurrent", test_sandbox_concurrent},
+    {"sandbox-pid", test_sandbox_pid},
     {"pod-cgroups", test_pod_cgroups},
     {"pod-cgroups-v1", test_pod_cgroups_v1},
     {"pod-cgroups-v2", test_pod_cgroups_v2},
