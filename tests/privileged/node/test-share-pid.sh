@@ -155,5 +155,7 @@ echo "$out" | grep -q '^ *1 /pause$' && echo "$out" | grep -q ' sleep 1000000$' 
 # ---- deletion: no pause left
 K delete pod shared cp plain --grace-period=1 >/dev/null 2>&1
 wait_until 60 no_pods && ok "the pods are deleted" || bad "pods deleted" "$(K get pods 2>&1)"
-! kill -0 "$pp" 2>/dev/null && ! kill -0 "${cpp:-0}" 2>/dev/null &&
-    ok "... their pauses are gone" || bad "pauses left" "$pp $cpp"
+# The Pod object goes once its containers are stopped; the sandbox (and
+# with it the pause) is torn down right after, as the kubelet does.
+pauses_gone() { ! kill -0 "$pp" 2>/dev/null && ! kill -0 "${cpp:-0}" 2>/dev/null; }
+wait_until 30 pauses_gone && ok "... their pauses are gone" || bad "pauses left" "$pp $cpp"
