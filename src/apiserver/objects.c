@@ -97,15 +97,8 @@ static bool in_stored_form(json_object *obj) {
 }
 
 char *as_tree_to_stored(json_object *obj, size_t *len) {
-  if (in_stored_form(obj)) {
-    size_t l = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
-    char *res = s ? strndup(s, l) : NULL;
-    if (res && len)
-      *len = l;
-    return res;
-  }
+  if (in_stored_form(obj))
+    return api_json_encode(obj, len);
   json_object *out = json_object_new_object();
   json_object *v;
   if (!out)
@@ -130,13 +123,8 @@ char *as_tree_to_stored(json_object *obj, size_t *len) {
       continue;
     json_object_object_add(out, key, json_object_get(val));
   }
-  size_t l = 0;
-  const char *s = json_object_to_json_string_length(
-      out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
-  char *res = s ? strndup(s, l) : NULL;
+  char *res = api_json_encode(out, len);
   json_object_put(out);
-  if (res && len)
-    *len = l;
   return res;
 }
 

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A JSON encoder for json-c trees, byte for byte what json-c 0.16 writes
+ * with JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, without
+ * json-c's printbuf (a vsnprintf per number, growth by small steps) and
+ * without the copy out of the tree's own buffer: one output buffer grown
+ * by doubling, string runs copied whole.  Doubles go through json-c (a
+ * parsed double keeps the text it was read from).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api-private.h"
+#include "core/util.h"
+
+struct enc {
+  char *p;     /* next byte */
+  char *end;   /* end of the allocation (one byte kept for the NUL) */
+  char *start; /* the allocation */
+  bool oom;
+};
+
+static bool reserve(struct enc *e, size_t n) {
+  if ((size_t)(e->end - e->p) > n)
+    return true;
+  if (e->oom)
+    return false;
+  size_t used = (size_t)(e->p - e->start);
+  size_t cap = (size_t)(e->end - e->start);
+  size_t want = cap ? cap : 1024;
+  while (want <= used + n) {
+    if (want > SIZE_MAX / 2) {
+      e->oom = true;
+      return false;
+    }
+    want *= 2;
+  }
+  char *d = realloc(e->start, want);
+  if (!d) {
+    e->oom = true;
+    return false;
+  }
+  e->start = d;
+  e->p = d + used;
+  e->end = d + want;
+  return true;
+}
+
+static void put(struct enc *e, const char *s, size_t n) {
+  if (!reserve(e, n))
+    return;
+  memcpy(e->p, s, n);
+  e->p += n;
+}
+
+static void put_char(struct enc *e, char c) {
+  if (!reserve(e, 1))
+    return;
+  *e->p++ = c;
+}
+
+/* Which bytes json-c escapes (its json_escape_str without '/'). */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
+
+static void put_string(struct enc *e, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  /* Worst case: every byte as \u00XX, plus the quotes. */
+  if (!reserve(e, n * 6 + 2))
+    return;
+  char *o = e->p;
+  *o++ = '"';
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!needs_escape[c])
+      continue;
+    memcpy(o, s + run, i - run);
+    o += i - run;
+    run = i + 1;
+    *o++ = '\\';
+    switch (c) {
+    case '\b': *o++ = 'b'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    case '\f': *o++ = 'f'; break;
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    default:
+      *o++ = 'u';
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  memcpy(o, s + run, n - run);
+  o += n - run;
+  *o++ = '"';
+  e->p = o;
+}
+
+static void put_int(struct enc *e, json_object *v) {
+  char buf[32];
+  int n;
+  int64_t i = json_object_get_int64(v);
+  /* json-c keeps integers above INT64_MAX unsigned; get_int64 clamps. */
+  if (i == INT64_MAX)
+    n = snprintf(buf, sizeof buf, "%" PRIu64, json_object_get_uint64(v));
+  else
+    n = snprintf(buf, sizeof buf, "%" PRId64, i);
+  put(e, buf, (size_t)n);
+}
+
+static void encode(struct enc *e, json_object *v) {
+  if (e->oom)
+    return;
+  switch (json_object_get_type(v)) {
+  case json_type_null:
+    put(e, "null", 4);
+    return;
+  case json_type_boolean:
+    if (json_object_get_boolean(v))
+      put(e, "true", 4);
+    else
+      put(e, "false", 5);
+    return;
+  case json_type_int:
+    put_int(e, v);
+    return;
+  case json_type_string:
+    put_string(e, json_object_get_string(v),
+               (size_t)json_object_get_string_len(v));
+    return;
+  case json_type_object: {
+    put_char(e, '{');
+    bool first = true;
+    json_object_object_foreach(v, key, val) {
+      if (!first)
+        put_char(e, ',');
+      first = false;
+      put_string(e, key, strlen(key));
+      put_char(e, ':');
+      encode(e, val);
+    }
+    put_char(e, '}');
+    return;
+  }
+  case json_type_array: {
+    put_char(e, '[');
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        put_char(e, ',');
+      encode(e, json_object_array_get_idx(v, i));
+    }
+    put_char(e, ']');
+    return;
+  }
+  case json_type_double:
+  default: {
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (!s) {
+      e->oom = true;
+      return;
+    }
+    put(e, s, n);
+    return;
+  }
+  }
+}
+
+char *api_json_encode(json_object *obj, size_t *len) {
+  struct enc e = {0};
+  encode(&e, obj);
+  if (e.oom || !reserve(&e, 1)) {
+    free(e.start);
+    return NULL;
+  }
+  *e.p = '\0';
+  if (len)
+    *len = (size_t)(e.p - e.start);
+  return e.start;
+}
