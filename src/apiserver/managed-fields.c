@@ -633,6 +633,12 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
              json_object_object_get_ex(meta, "managedFields", &mf) && mf;
   if (as_mf_list_read(own || !old ? obj : old, &l, err) < 0)
     return -1;
+  /* Sets read from obj itself are edited in place: obj's managedFields
+   * list is replaced by as_mf_list_write below, and whatever else holds
+   * those trees (an old object the list was copied from) is the caller's
+   * pre-write state, which nothing reads for managed fields afterwards. */
+  for (size_t i = 0; own && i < l.n; i++)
+    l.v[i].shared = false;
 
   const patch_type_t *type = as_patch_schema_for_object(obj);
   d.changed = as_fs_new();
