@@ -14,50 +14,26 @@
 #include "api/api-private.h"
 #include "core/util.h"
 
+/* The encoder writes into sb->data directly, after core_strbuf_reserve. */
 struct enc {
-  char *p;     /* next byte */
-  char *end;   /* end of the allocation (one byte kept for the NUL) */
-  char *start; /* the allocation */
-  bool oom;
+  kube_strbuf_t sb;
 };
 
 static bool reserve(struct enc *e, size_t n) {
-  if ((size_t)(e->end - e->p) > n)
-    return true;
-  if (e->oom)
-    return false;
-  size_t used = (size_t)(e->p - e->start);
-  size_t cap = (size_t)(e->end - e->start);
-  size_t want = cap ? cap : 1024;
-  while (want <= used + n) {
-    if (want > SIZE_MAX / 2) {
-      e->oom = true;
-      return false;
-    }
-    want *= 2;
-  }
-  char *d = realloc(e->start, want);
-  if (!d) {
-    e->oom = true;
-    return false;
-  }
-  e->start = d;
-  e->p = d + used;
-  e->end = d + want;
-  return true;
+  return core_strbuf_reserve(&e->sb, n);
 }
 
 static void put(struct enc *e, const char *s, size_t n) {
   if (!reserve(e, n))
     return;
-  memcpy(e->p, s, n);
-  e->p += n;
+  memcpy(e->sb.data + e->sb.len, s, n);
+  e->sb.len += n;
 }
 
 static void put_char(struct enc *e, char c) {
   if (!reserve(e, 1))
     return;
-  *e->p++ = c;
+  e->sb.data[e->sb.len++] = c;
 }
 
 /* Which bytes json-c escapes (its json_escape_str without '/'). */
@@ -75,7 +51,7 @@ static void put_string(struct enc *e, const char *s, size_t n) {
   /* Worst case: every byte as \u00XX, plus the quotes. */
   if (!reserve(e, n * 6 + 2))
     return;
-  char *o = e->p;
+  char *o = e->sb.data + e->sb.len;
   *o++ = '"';
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
@@ -105,7 +81,7 @@ static void put_string(struct enc *e, const char *s, size_t n) {
   memcpy(o, s + run, n - run);
   o += n - run;
   *o++ = '"';
-  e->p = o;
+  e->sb.len = (size_t)(o - e->sb.data);
 }
 
 static void put_int(struct enc *e, json_object *v) {
@@ -121,7 +97,7 @@ static void put_int(struct enc *e, json_object *v) {
 }
 
 static void encode(struct enc *e, json_object *v) {
-  if (e->oom)
+  if (e->sb.oom)
     return;
   switch (json_object_get_type(v)) {
   case json_type_null:
@@ -171,7 +147,7 @@ static void encode(struct enc *e, json_object *v) {
     const char *s = json_object_to_json_string_length(
         v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     if (!s) {
-      e->oom = true;
+      e->sb.oom = true;
       return;
     }
     put(e, s, n);
@@ -181,14 +157,15 @@ static void encode(struct enc *e, json_object *v) {
 }
 
 char *api_json_encode(json_object *obj, size_t *len) {
-  struct enc e = {0};
+  struct enc e = {KUBE_STRBUF_INIT};
+  reserve(&e, 2048); /* a typical object in one allocation */
   encode(&e, obj);
-  if (e.oom || !reserve(&e, 1)) {
-    free(e.start);
+  if (e.sb.oom || !reserve(&e, 0)) {
+    kube_strbuf_clear(&e.sb);
     return NULL;
   }
-  *e.p = '\0';
+  e.sb.data[e.sb.len] = '\0';
   if (len)
-    *len = (size_t)(e.p - e.start);
-  return e.start;
+    *len = e.sb.len;
+  return kube_strbuf_steal(&e.sb);
 }
