@@ -48,40 +48,34 @@ static const unsigned char needs_escape[256] = {
 
 static void put_string(struct enc *e, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  /* Worst case: every byte as \u00XX, plus the quotes. */
-  if (!reserve(e, n * 6 + 2))
-    return;
-  char *o = e->sb.data + e->sb.len;
-  *o++ = '"';
+  put_char(e, '"');
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (!needs_escape[c])
       continue;
-    memcpy(o, s + run, i - run);
-    o += i - run;
+    put(e, s + run, i - run);
     run = i + 1;
-    *o++ = '\\';
+    char esc[6] = {'\\', 0};
+    size_t len = 2;
     switch (c) {
-    case '\b': *o++ = 'b'; break;
-    case '\n': *o++ = 'n'; break;
-    case '\r': *o++ = 'r'; break;
-    case '\t': *o++ = 't'; break;
-    case '\f': *o++ = 'f'; break;
-    case '"': *o++ = '"'; break;
-    case '\\': *o++ = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
     default:
-      *o++ = 'u';
-      *o++ = '0';
-      *o++ = '0';
-      *o++ = hex[c >> 4];
-      *o++ = hex[c & 15];
+      memcpy(esc + 1, "u00", 3);
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      len = 6;
     }
+    put(e, esc, len);
   }
-  memcpy(o, s + run, n - run);
-  o += n - run;
-  *o++ = '"';
-  e->sb.len = (size_t)(o - e->sb.data);
+  put(e, s + run, n - run);
+  put_char(e, '"');
 }
 
 static void put_int(struct enc *e, json_object *v) {
