@@ -190,9 +190,14 @@ int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
   }
   if (v[0] == '{' && m) {
     size_t head = (size_t)(m - v);
+    char rvb[64];
+    int rl = snprintf(rvb, sizeof rvb, "\"resourceVersion\":\"%lld\"%s",
+                      (long long)rev, *m == '}' ? "" : ",");
+    /* One allocation for the whole text (growing from empty by doubling
+     * cost more than the copy). */
+    core_strbuf_reserve(sb, rec->value_len + (size_t)rl);
     kube_strbuf_append_len(sb, v, head);
-    kube_strbuf_printf(sb, "\"resourceVersion\":\"%lld\"%s", (long long)rev,
-                       *m == '}' ? "" : ",");
+    kube_strbuf_append_len(sb, rvb, (size_t)rl);
     kube_strbuf_append_len(sb, m, rec->value_len - head);
     return 0;
   }
