@@ -79,7 +79,7 @@ bool as_has_finalizers(json_object *obj) {
 
 /* True when obj already is in stored form: apiVersion, kind and metadata
  * (an object without resourceVersion and selfLink) come first. */
-static bool in_stored_form(json_object *obj) {
+bool as_tree_in_stored_form(json_object *obj) {
   static const char *const first[] = {"apiVersion", "kind", "metadata"};
   size_t i = 0;
   json_object *meta = NULL;
@@ -97,7 +97,7 @@ static bool in_stored_form(json_object *obj) {
 }
 
 char *as_tree_to_stored(json_object *obj, size_t *len) {
-  if (in_stored_form(obj))
+  if (as_tree_in_stored_form(obj))
     return api_json_encode(obj, len);
   json_object *out = json_object_new_object();
   json_object *v;

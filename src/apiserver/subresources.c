@@ -318,7 +318,13 @@ static void handle_binding(struct req *r) {
     return;
   }
   kube_store_record_t *rec = get_record(r, &err);
-  json_object *pod = rec ? as_record_to_tree(rec, &err) : NULL;
+  /* The tree its create built when it is at hand, else a parse. */
+  json_object *pod = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
+                         : NULL;
+  if (pod)
+    as_tree_set_rv(pod, rec->mod_revision);
+  else if (rec)
+    pod = as_record_to_tree(rec, &err);
   if (!pod) {
     json_object_put(b);
     kube_store_record_unref(rec);
