@@ -22,6 +22,10 @@ json_object *kube_object_json(const kube_object_t *obj);
 /* Parse exactly one JSON value; BadRequest with the parser's message and
  * offset on malformed input or trailing garbage.  Owned reference. */
 json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err);
+/* JSON text of a tree, the bytes json-c writes with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (json-encode.c);
+ * owned, NUL-terminated, NULL on out-of-memory. */
+char *api_json_encode(json_object *obj, size_t *len);
 /* YAML or JSON stream -> array of trees (owned json array, items objects).
  * List kinds are flattened. */
 json_object *kube_json_decode_stream(const char *data, size_t len,

@@ -129,6 +129,12 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     size_t len = 0;
     char *json = as_record_to_json_for(rec, w->k, &len);
     if (json) {
+      /* A created pod's tree, for the binding that follows (recent.c). */
+      if (w->create && kind_has_sub(w->k, "binding") &&
+          as_tree_in_stored_form(w->obj)) {
+        as_recent_put(r->srv, rec->key, rec->mod_revision, w->obj);
+        w->obj = NULL;
+      }
       as_reply_json_take(r, w->code, json, len);
       as_wctx_free(w);
       return;

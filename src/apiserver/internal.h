@@ -212,6 +212,7 @@ struct kube_apiserver {
   struct as_admission *admissions;          /* the chain (admission.c) */
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
   struct as_auth *auth; /* authentication and authorization (authz.h) */
+  struct as_recent *recent; /* trees of pods just created (recent.c) */
   /* The user of the request being dispatched, for kind hooks that stamp
    * it (CSR); valid only during the handler's synchronous part. */
   const kube_apiserver_user_t *req_user;
@@ -358,6 +359,9 @@ json_object *as_record_parse(const kube_store_record_t *rec, kube_error_t *err);
 /* Parse a record into a tree with resourceVersion set; owned. */
 json_object *as_record_to_tree(const kube_store_record_t *rec,
                                kube_error_t *err);
+/* True when as_tree_to_stored writes obj as it is (apiVersion, kind and
+ * metadata first, no resourceVersion or selfLink). */
+bool as_tree_in_stored_form(json_object *obj);
 /* Serialize a tree for the store: apiVersion, kind, metadata first; drops
  * metadata.resourceVersion. Owned. */
 char *as_tree_to_stored(json_object *obj, size_t *len);
@@ -388,6 +392,17 @@ bool as_has_finalizers(json_object *obj);
 /* Set the value at a dotted path (objects made as needed); val stolen.
  * -1 on out-of-memory or when a path element is not an object. */
 int as_json_set_path(json_object *obj, const char *path, json_object *val);
+
+/* ---- recent.c ---- */
+/* Keep `tree` (stolen), the object stored as record (key, rev), for
+ * as_recent_take; only a tree the stored text was written from as it is
+ * (as_tree_in_stored_form) and that nothing changes afterwards. */
+void as_recent_put(kube_apiserver_t *srv, const char *key, int64_t rev,
+                   json_object *tree);
+/* The tree kept for (key, rev), owned, without resourceVersion; NULL. */
+json_object *as_recent_take(kube_apiserver_t *srv, const char *key,
+                            int64_t rev);
+void as_recent_free(kube_apiserver_t *srv);
 
 /* ---- handlers-read.c ---- */
 void as_handle_get(struct req *r);

@@ -457,6 +457,152 @@ static int diff_value(diff_t *d, bool had, json_object *o, json_object *n,
   return had && as_patch_json_equal(o, n) ? 0 : dmark(d, d->changed);
 }
 
+/* ---- a created object's field set in one pass -------------------------- */
+
+/* With no old object every member is new: the set diff_object would
+ * build with one as_fs_add per member (each walking from the root) is
+ * built here bottom-up while the object is walked once.  Nodes are made
+ * in the order as_fs_add makes them ("." before the children of a node
+ * that is itself a member), so the FieldsV1 text is the same.  A case
+ * the builder does not mirror (a list item without keys, two items with
+ * one key) answers BUILD_FALLBACK and the caller diffs as before. */
+enum { BUILD_OK = 0, BUILD_ERR = -1, BUILD_FALLBACK = -2 };
+
+static int build_value(diff_t *d, json_object *n, const patch_type_t *type,
+                       const patch_field_t *field, json_object **out);
+
+/* Attach child `c` (owned) at element `el` of `*node` (made when NULL; a
+ * member node gets its "." first).  -1 on out-of-memory. */
+static int build_attach(diff_t *d, json_object **node, bool member,
+                        const char *el, json_object *c) {
+  if (!*node) {
+    if (!(*node = json_object_new_object()))
+      goto oom;
+    if (member) {
+      json_object *dot = json_object_new_object();
+      if (!dot || json_object_object_add(*node, ".", dot) < 0) {
+        json_object_put(dot);
+        goto oom;
+      }
+    }
+  }
+  if (json_object_object_add(*node, el, c) < 0)
+    goto oom;
+  return BUILD_OK;
+oom:
+  json_object_put(c);
+  return kube_make_oom(d->err);
+}
+
+/* The members of object n (at d->path) into *node.  `member`: the node
+ * for n is itself a member. */
+static int build_object(diff_t *d, json_object *n, const patch_type_t *type,
+                        bool member, json_object **node) {
+  json_object_object_foreach(n, key, nv) {
+    const patch_field_t *f = as_patch_schema_field(type, key);
+    if (dpush(d, as_fs_field_element(key)) < 0)
+      return BUILD_ERR;
+    json_object *c = NULL;
+    int r = build_value(d, nv, f ? patch_field_type(f) : NULL, f, &c);
+    if (r == BUILD_OK && c)
+      r = build_attach(d, node, member, d->path.el[d->path.n - 1], c);
+    dpop(d);
+    if (r < 0)
+      return r;
+  }
+  return BUILD_OK;
+}
+
+static bool build_marks(diff_t *d) {
+  return !as_fs_path_ignored(&d->path);
+}
+
+static int build_list(diff_t *d, json_object *n, const patch_field_t *field,
+                      int kind, json_object **node) {
+  size_t nn = json_object_array_length(n);
+  for (size_t i = 0; i < nn; i++) {
+    json_object *item = json_object_array_get_idx(n, i);
+    char *el = kind == PATCH_LIST_SET ? as_fs_value_element(item)
+                                      : as_fs_key_element(item, field);
+    if (!el)
+      return BUILD_FALLBACK; /* an item without keys (or out of memory) */
+    if (*node && json_object_object_get_ex(*node, el, NULL)) {
+      free(el);
+      return BUILD_FALLBACK; /* two items with one key */
+    }
+    if (dpush(d, el) < 0)
+      return BUILD_ERR;
+    bool member = build_marks(d);
+    json_object *c = NULL;
+    int r = BUILD_OK;
+    if (kind == PATCH_LIST_MAP)
+      r = build_object(d, item, patch_field_type(field), member, &c);
+    if (r == BUILD_OK && !c && member && !(c = json_object_new_object()))
+      r = kube_make_oom(d->err);
+    if (r == BUILD_OK && c)
+      r = build_attach(d, node, false, d->path.el[d->path.n - 1], c);
+    else if (r != BUILD_OK)
+      json_object_put(c);
+    dpop(d);
+    if (r < 0)
+      return r;
+  }
+  return BUILD_OK;
+}
+
+/* diff_value with no old value: *out is the node for n, or NULL when
+ * nothing at or below n is a member. */
+static int build_value(diff_t *d, json_object *n, const patch_type_t *type,
+                       const patch_field_t *field, json_object **out) {
+  *out = NULL;
+  bool member = false;
+  int r = BUILD_OK;
+  if (json_object_is_type(n, json_type_object)) {
+    if (field && (field->mflags & PATCH_F_ATOMIC)) {
+      member = build_marks(d);
+    } else {
+      const char *last = d->path.n ? d->path.el[d->path.n - 1] : "";
+      member = d->path.n > 1 && last[0] == 'f' &&
+               (tracked_as_member(last + 2) ||
+                json_object_object_length(n) == 0) &&
+               build_marks(d);
+      r = build_object(d, n, type, member, out);
+    }
+  } else if (json_object_is_type(n, json_type_array) &&
+             patch_field_ssa_list(field) != PATCH_LIST_NONE) {
+    r = build_list(d, n, field, patch_field_ssa_list(field), out);
+  } else {
+    /* A new null is an unset field, not data. */
+    member = n && build_marks(d);
+  }
+  if (r == BUILD_OK && !*out && member && !(*out = json_object_new_object()))
+    r = kube_make_oom(d->err);
+  if (r != BUILD_OK) {
+    json_object_put(*out);
+    *out = NULL;
+  }
+  return r;
+}
+
+/* d->changed for a created object (no old one): 0, -1 with d->err set, or
+ * BUILD_FALLBACK with d->changed untouched. */
+static int build_created(diff_t *d, json_object *obj,
+                         const patch_type_t *type) {
+  json_object *set = NULL;
+  int r = build_object(d, obj, type, false, &set);
+  while (d->path.n)
+    dpop(d);
+  if (r != BUILD_OK) {
+    json_object_put(set);
+    return r;
+  }
+  if (set) {
+    json_object_put(d->changed);
+    d->changed = set;
+  }
+  return 0;
+}
+
 typedef struct remove_ctx {
   json_object *set;
 } remove_ctx_t;
@@ -487,6 +633,12 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
              json_object_object_get_ex(meta, "managedFields", &mf) && mf;
   if (as_mf_list_read(own || !old ? obj : old, &l, err) < 0)
     return -1;
+  /* Sets read from obj itself are edited in place: obj's managedFields
+   * list is replaced by as_mf_list_write below, and whatever else holds
+   * those trees (an old object the list was copied from) is the caller's
+   * pre-write state, which nothing reads for managed fields afterwards. */
+  for (size_t i = 0; own && i < l.n; i++)
+    l.v[i].shared = false;
 
   const patch_type_t *type = as_patch_schema_for_object(obj);
   d.changed = as_fs_new();
@@ -495,8 +647,15 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
     kube_make_oom(err);
     goto out;
   }
-  if (diff_object(&d, old, obj, type) < 0)
+  if (!old) {
+    int b = build_created(&d, obj, type);
+    if (b == -1)
+      goto out;
+    if (b == BUILD_FALLBACK && diff_object(&d, NULL, obj, type) < 0)
+      goto out;
+  } else if (diff_object(&d, old, obj, type) < 0) {
     goto out;
+  }
 
   if (!as_fs_empty(d.changed)) {
     for (size_t i = 0; i < l.n; i++) {

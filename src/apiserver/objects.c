@@ -79,7 +79,7 @@ bool as_has_finalizers(json_object *obj) {
 
 /* True when obj already is in stored form: apiVersion, kind and metadata
  * (an object without resourceVersion and selfLink) come first. */
-static bool in_stored_form(json_object *obj) {
+bool as_tree_in_stored_form(json_object *obj) {
   static const char *const first[] = {"apiVersion", "kind", "metadata"};
   size_t i = 0;
   json_object *meta = NULL;
@@ -97,15 +97,8 @@ static bool in_stored_form(json_object *obj) {
 }
 
 char *as_tree_to_stored(json_object *obj, size_t *len) {
-  if (in_stored_form(obj)) {
-    size_t l = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
-    char *res = s ? strndup(s, l) : NULL;
-    if (res && len)
-      *len = l;
-    return res;
-  }
+  if (as_tree_in_stored_form(obj))
+    return api_json_encode(obj, len);
   json_object *out = json_object_new_object();
   json_object *v;
   if (!out)
@@ -130,13 +123,8 @@ char *as_tree_to_stored(json_object *obj, size_t *len) {
       continue;
     json_object_object_add(out, key, json_object_get(val));
   }
-  size_t l = 0;
-  const char *s = json_object_to_json_string_length(
-      out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
-  char *res = s ? strndup(s, l) : NULL;
+  char *res = api_json_encode(out, len);
   json_object_put(out);
-  if (res && len)
-    *len = l;
   return res;
 }
 
@@ -202,9 +190,14 @@ int as_record_append_json_rev(kube_strbuf_t *sb, const kube_store_record_t *rec,
   }
   if (v[0] == '{' && m) {
     size_t head = (size_t)(m - v);
+    char rvb[64];
+    int rl = snprintf(rvb, sizeof rvb, "\"resourceVersion\":\"%lld\"%s",
+                      (long long)rev, *m == '}' ? "" : ",");
+    /* One allocation for the whole text (growing from empty by doubling
+     * cost more than the copy). */
+    core_strbuf_reserve(sb, rec->value_len + (size_t)rl);
     kube_strbuf_append_len(sb, v, head);
-    kube_strbuf_printf(sb, "\"resourceVersion\":\"%lld\"%s", (long long)rev,
-                       *m == '}' ? "" : ",");
+    kube_strbuf_append_len(sb, rvb, (size_t)rl);
     kube_strbuf_append_len(sb, m, rec->value_len - head);
     return 0;
   }

@@ -32,8 +32,8 @@ static bool is_number(json_object *v) {
 }
 
 bool as_patch_json_equal(json_object *a, json_object *b) {
-  if (!a || !b)
-    return a == b;
+  if (a == b || !a || !b)
+    return a == b; /* one tree shared by both sides is equal at once */
   if (is_number(a) && is_number(b)) {
     if (json_object_is_type(a, json_type_int) &&
         json_object_is_type(b, json_type_int)) {

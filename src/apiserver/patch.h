@@ -45,7 +45,8 @@ json_object *kube_apply(json_object *live, json_object *applied,
 
 /* Record, in obj's metadata.managedFields, that `manager` (operation
  * "Update") now owns the fields that differ between old (NULL on create)
- * and obj.  Modifies obj in place. */
+ * and obj.  Modifies obj in place, the field sets of its managedFields
+ * too (when obj shares that list with old, old's copy changes with it). */
 int kube_managed_fields_update(json_object *obj, json_object *old,
                                const char *manager, kube_error_t *err);
 

@@ -740,6 +740,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_nodes_free(srv);
   as_metrics_sources_free(srv);
   as_hubs_free(srv);
+  as_recent_free(srv);
   as_crds_free(srv);
   as_rbac_free(srv);
   as_node_graph_free(srv);

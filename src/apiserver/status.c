@@ -96,15 +96,13 @@ void as_reply_json(struct req *r, int code, json_object *obj) {
     return;
   }
   size_t len = 0;
-  const char *s = json_object_to_json_string_length(
-      obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+  char *s = api_json_encode(obj, &len);
+  json_object_put(obj);
   if (!s) {
-    json_object_put(obj);
     as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
     return;
   }
-  as_reply_json_str(r, code, s, len);
-  json_object_put(obj);
+  as_reply_json_take(r, code, s, len);
 }
 
 void as_reply_error(struct req *r, const kube_error_t *err) {

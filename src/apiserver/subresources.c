@@ -299,6 +299,58 @@ static json_object *binding_transform(struct req *r, json_object *obj) {
   return as_status_success(201);
 }
 
+/* An object whose members are o's (shared references); owned. */
+static json_object *members_copy(json_object *o) {
+  json_object *c = json_object_new_object();
+  if (!c)
+    return NULL;
+  json_object_object_foreach(o, key, val) {
+    if (json_object_object_add(c, key, json_object_get(val)) < 0) {
+      json_object_put(c);
+      return NULL;
+    }
+  }
+  return c;
+}
+
+/* The pod as stored, for the update pipeline's old object, without a
+ * deep copy: it shares every subtree the binding leaves alone.  metadata,
+ * spec and status are copied one level deep (the binding sets
+ * spec.nodeName and drops metadata.resourceVersion), status.conditions
+ * whole (its PodScheduled item is edited in place).  Nothing on the
+ * update path changes a stored pod below those levels (defaulting a
+ * stored pod adds nothing).  Owned; NULL on out-of-memory. */
+static json_object *binding_old(json_object *pod) {
+  json_object *old = members_copy(pod);
+  if (!old)
+    return NULL;
+  static const char *const level1[] = {"metadata", "spec", "status"};
+  for (size_t i = 0; i < ARRAY_SIZE(level1); i++) {
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(old, level1[i], &v) ||
+        !json_object_is_type(v, json_type_object))
+      continue;
+    json_object *c = members_copy(v);
+    if (!c || json_object_object_add(old, level1[i], c) < 0) {
+      json_object_put(c);
+      json_object_put(old);
+      return NULL;
+    }
+  }
+  json_object *st = NULL, *conds = NULL;
+  if (json_object_object_get_ex(old, "status", &st) &&
+      json_object_is_type(st, json_type_object) &&
+      json_object_object_get_ex(st, "conditions", &conds) && conds) {
+    json_object *c = as_patch_json_copy(conds);
+    if (!c || json_object_object_add(st, "conditions", c) < 0) {
+      json_object_put(c);
+      json_object_put(old);
+      return NULL;
+    }
+  }
+  return old;
+}
+
 static void handle_binding(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
@@ -324,7 +376,13 @@ static void handle_binding(struct req *r) {
     return;
   }
   kube_store_record_t *rec = get_record(r, &err);
-  json_object *pod = rec ? as_record_to_tree(rec, &err) : NULL;
+  /* The tree its create built when it is at hand, else a parse. */
+  json_object *pod = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
+                         : NULL;
+  if (pod)
+    as_tree_set_rv(pod, rec->mod_revision);
+  else if (rec)
+    pod = as_record_to_tree(rec, &err);
   if (!pod) {
     json_object_put(b);
     kube_store_record_unref(rec);
@@ -355,7 +413,7 @@ static void handle_binding(struct req *r) {
     return;
   }
   /* The stored state for the update pipeline, without a second parse. */
-  json_object *old = as_patch_json_copy(pod);
+  json_object *old = binding_old(pod);
   json_object *spec = kube_json_get(pod, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();

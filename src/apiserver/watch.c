@@ -125,6 +125,7 @@ static void cache_clear(struct ev_cache *c) {
 
 static void build_line(kube_strbuf_t *sb, const char *type, const char *obj,
                        size_t len) {
+  core_strbuf_reserve(sb, len + strlen(type) + 24); /* one allocation */
   kube_strbuf_printf(sb, "{\"type\":\"%s\",\"object\":", type);
   kube_strbuf_append_len(sb, obj, len);
   kube_strbuf_append(sb, "}\n");

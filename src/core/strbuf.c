@@ -29,6 +29,10 @@ static bool grow(kube_strbuf_t *sb, size_t extra) {
   return true;
 }
 
+bool core_strbuf_reserve(kube_strbuf_t *sb, size_t extra) {
+  return grow(sb, extra);
+}
+
 KUBE_EXPORT void kube_strbuf_append_len(kube_strbuf_t *sb, const char *s,
                                         size_t len) {
   if (!grow(sb, len))

@@ -129,6 +129,11 @@ int core_write_file(const char *path, const char *data, size_t len, mode_t mode,
  * (may be NULL); NULL with errno. */
 char *core_read_file(const char *path, size_t *len_out);
 
+/* strbuf.c: room for `extra` more bytes and the NUL after them in
+ * sb->data (written by the caller, who then advances sb->len and keeps
+ * the NUL); false after an allocation failure (sb->oom). */
+bool core_strbuf_reserve(kube_strbuf_t *sb, size_t extra);
+
 /* cidr.c: "10.96.0.0/12" into the network (host order) and prefix length
  * (1-30; host bits must be zero); "30000-32767" (or "N") into a port
  * range.  0, or -1 when malformed. */

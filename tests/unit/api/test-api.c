@@ -561,6 +561,71 @@ static void test_yaml_output(void **state) {
   json_object_put(o);
 }
 
+/* api_json_encode writes what json-c writes (PLAIN, NOSLASHESCAPE). */
+static void expect_same_encoding(json_object *o) {
+  size_t want_len = 0, len = 0;
+  const char *want = json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &want_len);
+  char *got = api_json_encode(o, &len);
+  assert_non_null(got);
+  assert_int_equal(len, want_len);
+  assert_memory_equal(got, want, len);
+  assert_int_equal(got[len], '\0');
+  free(got);
+}
+
+static void test_json_encode(void **state) {
+  (void)state;
+  static const char *const docs[] = {
+      "{}",
+      "[]",
+      "null",
+      "{\"a\":null,\"b\":[null,true,false,[],{}],\"c\":\"\"}",
+      "{\"s\":\"q\\\" b\\\\ / \\b\\f\\n\\r\\t \\u0001\\u001f \\u007f "
+      "caf\\u00e9 \\u2603 \\ud83d\\ude00\"}",
+      "{\"k\\\"ey\\n\":1,\"i\":[0,-1,9223372036854775807,"
+      "-9223372036854775808,18446744073709551615,12345678901234567890]}",
+      "{\"d\":[0.5,1.0,1e3,-2.50,3.14159265358979,1E-7,0.1]}",
+      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+      "\"labels\":{\"app\":\"web/x\"}},\"spec\":{\"containers\":[{\"name\":"
+      "\"c\",\"image\":\"r/i:1\",\"resources\":{\"limits\":{\"cpu\":\"1\"}}}]}}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+    json_object *o = json_tokener_parse(docs[i]);
+    if (strcmp(docs[i], "null") != 0)
+      assert_non_null(o);
+    expect_same_encoding(o);
+    json_object_put(o);
+  }
+  /* Built in code rather than parsed: doubles without source text, a
+   * string with an inner NUL, every byte value. */
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "d", json_object_new_double(0.1));
+  json_object_object_add(o, "big", json_object_new_uint64(UINT64_MAX));
+  json_object_object_add(o, "nul", json_object_new_string_len("a\0b", 3));
+  char all[255];
+  for (int c = 1; c < 256; c++)
+    all[c - 1] = (char)c;
+  json_object_object_add(o, "all", json_object_new_string_len(all, 255));
+  expect_same_encoding(o);
+  json_object_put(o);
+  /* Every object of the test manifests. */
+  static const char *const files[] = {API_MANIFESTS_DIR "/core.yaml",
+                                      API_MANIFESTS_DIR "/workloads.yaml"};
+  for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
+    size_t len = 0;
+    kube_error_t err = KUBE_ERROR_INIT;
+    char *text = core_read_file(files[f], &len);
+    assert_non_null(text);
+    json_object *arr = kube_json_decode_stream(text, len, &err);
+    assert_non_null(arr);
+    assert_true(json_object_array_length(arr) > 0);
+    expect_same_encoding(arr);
+    json_object_put(arr);
+    free(text);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kinds_lookup),
@@ -568,6 +633,7 @@ int main(void) {
       cmocka_unit_test(test_kinds_columns),
       cmocka_unit_test(test_json_roundtrip),
       cmocka_unit_test(test_json_errors),
+      cmocka_unit_test(test_json_encode),
       cmocka_unit_test(test_yaml_multidoc),
       cmocka_unit_test(test_yaml_scalars),
       cmocka_unit_test(test_yaml_anchors_and_lists),
