@@ -6,7 +6,9 @@
  * with its own informers, reading only what the Node authorizer allows.
  * Once its Node has addresses, it asks for the kubelet's serving
  * certificate for them (signer kubernetes.io/kubelet-serving, kept in
- * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.
+ * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.  The
+ * node's network (routes to the other nodes' pods, masquerade, the
+ * service proxy) follows ConfigMap kube-system/libkube-cluster.
  * SIGTERM or SIGINT stop it; containers keep running and the next start
  * adopts them, as with the kubelet. */
 #include <errno.h>
@@ -516,5 +518,8 @@ int kubed_agent_main(int argc, char **argv) {
   node.o.data_dir = f.data_dir;
   node.o.own_pod_informer = true;
   node.o.per_object_reads = true;
+  /* routes to the other nodes, masquerade, the service proxy: from the
+   * cluster settings the server publishes */
+  node.o.cluster_network = true;
   return run_agent(path, &node.o, node.kubelet_listen);
 }
