@@ -8,7 +8,8 @@
  *    the server from the Node objects), added in the node's network
  *    namespace as Nodes come, change and go, and removed when the node
  *    stops; only the routes this node added are ever removed (a route
- *    somebody else made for a CIDR stays theirs);
+ *    somebody else made for a CIDR stays theirs; a node whose address is
+ *    this namespace's own shares it, its bridge is here: no route);
  *  - the masquerade rules for traffic leaving the cluster CIDR (key
  *    clusterCIDR; kube_net_masquerade_sync);
  *  - the service proxy (proxy.c) for the service CIDR and node port range
@@ -16,6 +17,9 @@
  *    them (the node inside `kubed server` takes the plan at once).
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "node/agent.h"
 #include "node/internal.h"
@@ -103,6 +107,21 @@ static bool route_want(const struct nd_route *want, size_t n,
   return false;
 }
 
+/* Whether `ip` is an address of this network namespace: another node in
+ * the same namespace (nodes side by side on one machine share it) has
+ * its pod CIDR on its own bridge here already, no route is needed. */
+static bool local_address(const char *ip) {
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+    return false;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  bool local = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return local;
+}
+
 /* Parse podRoutes: the other nodes' (CIDR, via) pairs into *out. */
 static size_t routes_parse(const char *text, const char *self,
                            struct nd_route **out) {
@@ -119,7 +138,7 @@ static size_t routes_parse(const char *text, const char *self,
     if (sscanf(buf, "%255s %63s %63s", name, cidr, via) != 3 ||
         streq(name, self) || core_cidr4_parse(cidr, &net, &bits) < 0 ||
         inet_pton(AF_INET, via, &gw) != 1 || strlen(cidr) >= 20 ||
-        strlen(via) >= 16)
+        strlen(via) >= 16 || local_address(via))
       continue;
     if (n == cap) {
       size_t nc = cap ? cap * 2 : 8;
