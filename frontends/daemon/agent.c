@@ -9,6 +9,9 @@
  * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.  The
  * node's network (routes to the other nodes' pods, masquerade, the
  * service proxy) follows ConfigMap kube-system/libkube-cluster.
+ * Its client certificate is renewed through a CSR at a random 70-90 % of
+ * its lifetime (the kubelet's certificate manager), the kubeconfig
+ * rewritten, and new connections use it.
  * SIGTERM or SIGINT stop it; containers keep running and the next start
  * adopts them, as with the kubelet. */
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libkube/client.h>
@@ -235,6 +239,8 @@ struct run {
    * serving certificate is there */
   kube_node_stream_t *stream;
   char *kubelet_listen; /* "tcp:ADDR:PORT" or NULL */
+  /* the client certificate's renewal: the transport reloads it */
+  kube_http_transport_t *ht;
 };
 
 /* On the loop: serve the node's pods on the kubelet port. */
@@ -355,6 +361,69 @@ static void *serving_thread(void *arg) {
   return NULL;
 }
 
+/* ---- the client certificate's renewal (the kubelet's certificate
+ * manager: at a random 70-90 % of its lifetime) ---- */
+
+/* On the loop: new connections use the renewed certificate. */
+static void reload_credentials(void *arg) {
+  struct run *r = arg;
+  if (atomic_load(&r->quit) || !r->ht)
+    return;
+  kube_client_options_t co = {.struct_size = sizeof co,
+                              .kubeconfig = r->kubeconfig};
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_http_transport_reload(r->ht, &co, &err) < 0)
+    kube_log(KUBE_LOG_WARNING, "kubed agent: renewed certificate: %s",
+             err.message);
+  kube_error_clear(&err);
+}
+
+/* Sleep until `when` (epoch seconds) or quit; false on quit. */
+static bool sleep_until(struct run *r, int64_t when) {
+  while (!atomic_load(&r->quit) && (int64_t)time(NULL) < when)
+    sleep(1);
+  return !atomic_load(&r->quit);
+}
+
+static void *renew_thread(void *arg) {
+  struct run *r = arg;
+  unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+  int failures = 0;
+  for (;;) {
+    int64_t nb = 0, na = 0;
+    kube_error_t err = KUBE_ERROR_INIT;
+    if (kube_client_cert_validity(r->kubeconfig, &nb, &na, &err) < 0) {
+      kube_log(KUBE_LOG_WARNING, "kubed agent: client certificate: %s",
+               err.message);
+      kube_error_clear(&err);
+      return NULL;
+    }
+    double frac = 0.7 + 0.2 * ((double)rand_r(&seed) / RAND_MAX);
+    int64_t deadline = nb + (int64_t)(frac * (double)(na - nb));
+    if (failures) /* back off 5 s doubling to 5 min, never past expiry */
+      deadline = (int64_t)time(NULL) +
+                 (failures > 6 ? 300 : 5 << (failures - 1));
+    kube_log(KUBE_LOG_INFO,
+             "kubed agent: client certificate valid until %lld, renewal in "
+             "%lld s",
+             (long long)na, (long long)(deadline - (int64_t)time(NULL)));
+    if (!sleep_until(r, deadline))
+      return NULL;
+    if (kube_client_node_renew(r->kubeconfig, r->node, 60000, &err) < 0) {
+      kube_log(KUBE_LOG_WARNING,
+               "kubed agent: renewing the client certificate: %s",
+               err.message ? err.message : "failed");
+      kube_error_clear(&err);
+      failures++;
+      continue;
+    }
+    failures = 0;
+    kube_log(KUBE_LOG_INFO, "kubed agent: client certificate renewed in %s",
+             r->kubeconfig);
+    kube_loop_invoke(r->loop, reload_credentials, r, NULL);
+  }
+}
+
 static int start_thread(void *(*fn)(void *), struct run *r, kube_error_t *err) {
   pthread_t th;
   int e = pthread_create(&th, NULL, fn, r);
@@ -431,6 +500,7 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
       !(ht = kube_http_transport_new(r.loop, &co, &err)))
     goto out;
   kube_http_transport_get(ht, &tp);
+  r.ht = ht;
   if (!(inf = kube_informer_factory_new(r.loop, &tp, &err)) ||
       !(r.agent = kube_node_agent_new(r.loop, &tp, inf, o, &err)) ||
       kube_node_agent_start(r.agent, &err) < 0 ||
@@ -449,7 +519,8 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
     kube_node_stream_set_summary(r.stream, agent_summary, r.agent);
   }
   if (start_thread(signal_thread, &r, &err) < 0 ||
-      start_thread(serving_thread, &r, &err) < 0)
+      start_thread(serving_thread, &r, &err) < 0 ||
+      start_thread(renew_thread, &r, &err) < 0)
     goto out;
   printf("kubed agent: node %s running\n", kube_node_agent_name(r.agent));
   fflush(stdout);
@@ -464,6 +535,7 @@ out:
   r.stream = NULL;
   kube_node_agent_free(r.agent);
   kube_informer_factory_free(inf);
+  r.ht = NULL;
   kube_http_transport_free(ht);
   /* The signal thread may still hold the loop: it lives until exit. */
   kube_error_clear(&err);

@@ -399,6 +399,18 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     o.kubelet_client_cert_file = srv->kubelet_cert;
     o.kubelet_client_key_file = srv->kubelet_key;
   }
+  int64_t signing_s = 0;
+  if (o.cluster_signing_duration) {
+    int64_t ns = core_go_duration_ns(o.cluster_signing_duration);
+    if (ns < 60LL * 1000000000LL) {
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "invalid cluster signing duration \"%s\" (a duration of "
+                     "at least 1m, as \"8760h\")",
+                     o.cluster_signing_duration);
+      goto fail;
+    }
+    signing_s = ns / 1000000000LL;
+  }
   kube_apiserver_options_t ao = {
       .struct_size = sizeof ao,
       .token = srv->token,
@@ -413,6 +425,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .tls_client_ca_file = srv->ca,
       .ca_cert_file = srv->ca,
       .ca_key_file = srv->ca_key,
+      .cluster_signing_duration_s = signing_s,
       .join_token = srv->join_token,
       .token_auth_file = o.token_auth_file,
       .audit_log = o.audit_log,
