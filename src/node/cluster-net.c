@@ -14,7 +14,10 @@
  *    clusterCIDR; kube_net_masquerade_sync);
  *  - the service proxy (proxy.c) for the service CIDR and node port range
  *    (keys serviceCIDR, serviceNodePortRange), unless the options gave
- *    them (the node inside `kubed server` takes the plan at once).
+ *    them (the node inside `kubed server` takes the plan at once);
+ *  - the pods' cluster DNS address and domain (keys clusterDNS,
+ *    clusterDomain) unless the options gave them: pods whose sandbox is
+ *    made afterwards get them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,6 +47,8 @@ struct nd_net {
   size_t n_routes;
   char masq_chain[32];
   char *masq_key; /* "POD CLUSTER" the chain was written for */
+  /* the pods' DNS settings the options left to the cluster's */
+  bool dns_given, domain_given;
 };
 
 static char *dup_opt(const char *s) { return s && *s ? strdup(s) : NULL; }
@@ -57,6 +62,8 @@ int nd_net_init(kube_node_agent_t *a, const kube_node_agent_options_t *o,
     return kube_make_oom(err);
   a->net = n;
   n->lb_status = o->load_balancer_status;
+  n->dns_given = o->cluster_dns && *o->cluster_dns;
+  n->domain_given = o->cluster_domain && *o->cluster_domain;
   n->static_plan = o->node_port_range && *o->node_port_range;
   if ((o->node_port_range && !(n->node_port_range = dup_opt(o->node_port_range))) ||
       (o->cluster_cidr && *o->cluster_cidr &&
@@ -220,11 +227,33 @@ static void masquerade_sync(kube_node_agent_t *a, const char *cluster_cidr) {
            a->cfg.node_name, a->pod_cidr, cluster_cidr, n->masq_chain);
 }
 
+/* A setting of the pods the options did not give: the cluster's (read
+ * on the loop when a pod's sandbox is prepared). */
+static void adopt_setting(kube_node_agent_t *a, char **cur, const char *v,
+                          const char *what) {
+  if (!v || !*v || streq(*cur, v))
+    return;
+  char *c = strdup(v);
+  if (!c)
+    return;
+  log_info("node %s: %s %s (cluster settings)", a->cfg.node_name, what, v);
+  free(*cur);
+  *cur = c;
+}
+
 static void settings_changed(kube_node_agent_t *a, const kube_object_t *cm) {
   struct nd_net *n = a->net;
   const char *svc = kube_object_get_string(cm, "data.serviceCIDR");
   const char *np = kube_object_get_string(cm, "data.serviceNodePortRange");
   const char *cc = kube_object_get_string(cm, "data.clusterCIDR");
+  if (!n->dns_given)
+    adopt_setting(a, &a->cfg.cluster_dns,
+                  kube_object_get_string(cm, "data.clusterDNS"),
+                  "cluster DNS");
+  if (!n->domain_given)
+    adopt_setting(a, &a->cfg.cluster_domain,
+                  kube_object_get_string(cm, "data.clusterDomain"),
+                  "cluster domain");
   if (!n->static_plan)
     proxy_start(a, svc, np);
   masquerade_sync(a, n->cluster_cidr ? n->cluster_cidr : cc);

@@ -10,7 +10,8 @@
 # and nothing else of kube-system; each node routes the other's pod CIDR
 # via its address and masquerades only what leaves the cluster CIDR;
 # pod-to-pod across nodes keeps the pod's address; a pod on the agent
-# reaches a ClusterIP whose endpoint is on the server's node; each node's
+# reaches a ClusterIP whose endpoint is on the server's node and the
+# cluster DNS (address from the settings) through its VIP; each node's
 # socket load balancer translates its own sockets only
 # (internalTrafficPolicy Local answers with the client's node's pod, from
 # pods and from each node's namespace); a NodePort on the agent's address
@@ -137,7 +138,6 @@ nsenter --net=/run/netns/$NS2 "$KUBED" agent --data-dir "$A1" \
     --server "$url" --token "$(cat "$D/join-token")" --certificate-authority "$D/ca.crt" \
     --node-name $N1 --node-ip $IP2 --pod-cidr $CIDR2 --cni-bridge $BR1 \
     --cgroup-parent $CG1 --runtime-root $RT1 --kubelet-listen $IP2:10250 \
-    --service-cidr $SVC --cluster-dns ${SVC%.0/24}.10 \
     >>"$tmp/agent.log" 2>&1 &
 a_pid=$!
 wait_until 60 ready $N1 && ok "kubed agent: node $N1 Ready" || bad "agent Ready" "$(tail -20 $tmp/agent.log)"
@@ -255,6 +255,16 @@ vip_up() { get $1 http://$2/cgi-bin/ip | grep -q "^$3 "; }
 wait_until 30 vip_up client-a $VIP web-s
 out=$(get client-a http://$VIP/cgi-bin/ip)
 [ "$out" = "web-s $ca" ] && ok "client-a ($N1) -> ClusterIP $VIP -> web-s ($NODE), seen from $ca" || bad "agent pod -> VIP" "$out" "$(grep -i 'proxy\|svclb\|balanc' $tmp/agent.log | tail -5)"
+
+# the cluster DNS (on the server's node) through its VIP, from the
+# agent's pod: the address from the cluster settings, UDP translated by
+# the agent's programs
+out=$(timeout 20 ip netns exec $NS "$KUBECTL" exec client-a -- cat /etc/resolv.conf 2>&1)
+echo "$out" | grep -qx "nameserver ${SVC%.0/24}.10" && ok "client-a's resolv.conf: the cluster's DNS ${SVC%.0/24}.10 (from libkube-cluster)" ||
+    bad "agent pod resolv.conf" "$out"
+out=$(timeout 20 ip netns exec $NS "$KUBECTL" exec client-a -- nslookup srv.default.svc.cluster.local 2>&1)
+echo "$out" | grep -q "Address.*$VIP" && ok "client-a resolves srv.default.svc.cluster.local to $VIP through the DNS VIP (served on $NODE)" ||
+    bad "DNS from the agent's pod" "$out"
 
 # internalTrafficPolicy Local: each node's own endpoint, so each node
 # translated its own clients' sockets (and nobody's twice)
