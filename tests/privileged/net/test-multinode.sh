@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Two nodes of one cluster on one machine (root): `kubed server` with its
-# node and one `kubed agent`, each in a network namespace of its own,
+# Three nodes of one cluster on one machine (root): `kubed server` with
+# its node and two `kubed agent`s, each in a network namespace of its own,
 # joined by veths to a bridge in a third namespace the test makes (a
 # fourth stands in for an outside client).  Own data dirs, cgroup
 # parents, runtime roots, CNI bridges and pod CIDRs.  Checks: the server
@@ -9,7 +9,8 @@
 # kube-system/libkube-cluster, key podRoutes), which the agent may read
 # and nothing else of kube-system; each node routes the other's pod CIDR
 # via its address and masquerades only what leaves the cluster CIDR;
-# pod-to-pod across nodes keeps the pod's address; a pod on the agent
+# pod-to-pod across nodes (server/agent and agent/agent) keeps the pod's
+# address; a pod on the agent
 # reaches a ClusterIP whose endpoint is on the server's node and the
 # cluster DNS (address from the settings) through its VIP; each node's
 # socket load balancer translates its own sockets only
@@ -28,14 +29,15 @@ command -v bpftool >/dev/null || skip "bpftool missing (apt-get install bpftool)
 CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 [ -n "$CGROOT" ] || skip "no cgroup v2 mount"
 
-# Namespaces: NS the server's node (lib.sh's clients run there), NS2 the
-# agent's, NSB the bridge's, NSO the outside client's.
-NS2=${NS}a; NSB=${NS}x; NSO=${NS}o
-IP1=$NODE_IP; IP2=${NODE_IP%.2}.3; OUT_IP=${NODE_IP%.2}.20
-CL=10.$o2.$o3.0/24; CIDR1=10.$o2.$o3.0/25; CIDR2=10.$o2.$o3.128/25
+# Namespaces: NS the server's node (lib.sh's clients run there), NS2 and
+# NS3 the agents', NSB the bridge's, NSO the outside client's.
+NS2=${NS}a; NS3=${NS}b; NSB=${NS}x; NSO=${NS}o
+IP1=$NODE_IP; IP2=${NODE_IP%.2}.3; IP3=${NODE_IP%.2}.4; OUT_IP=${NODE_IP%.2}.20
+CL=10.$o2.$o3.0/24; CIDR1=10.$o2.$o3.0/26; CIDR2=10.$o2.$o3.64/26; CIDR3=10.$o2.$o3.128/26
 SVC=172.23.$o3.0/24
 A1=$tmp/agent; N1=$NODE-a; CG1=$CG-a; RT1=$RT-a; BR1=${BR}a
-a_pid=""; out_pid=""; url=""
+A2=$tmp/agent2; N2=$NODE-b; CG2=$CG-b; RT2=$RT-b; BR2=${BR}b
+a_pid=""; b_pid=""; out_pid=""; url=""
 
 IN2() { ip netns exec $NS2 "$@"; }
 # the agent's identity (system:node:N1), from the agent's namespace
@@ -91,18 +93,22 @@ cleanup() {
         wait_until 60 no_pods || echo "pods left: $(K get pods -o wide 2>&1)"
     fi
     if [ -n "$a_pid" ]; then kill -TERM $a_pid 2>/dev/null; wait $a_pid 2>/dev/null; a_pid=""; fi
+    if [ -n "$b_pid" ]; then kill -TERM $b_pid 2>/dev/null; wait $b_pid 2>/dev/null; b_pid=""; fi
     [ -n "$out_pid" ] && kill $out_pid 2>/dev/null
     stop_kubed TERM
     sD=$D sRT=$RT sCG=$CG sNS=$NS
     D=$A1 RT=$RT1 CG=$CG1 NS=$NS2
-    out=$(leftovers) && ok "agent: nothing left behind" || bad "agent: nothing left behind" "$out"
+    out=$(leftovers) && ok "agent 1: nothing left behind" || bad "agent 1: nothing left behind" "$out"
+    D=$A2 RT=$RT2 CG=$CG2 NS=$NS3
+    out=$(leftovers) && ok "agent 2: nothing left behind" || bad "agent 2: nothing left behind" "$out"
     D=$sD RT=$sRT CG=$sCG NS=$sNS
-    remove_cgroups $CG1
-    rm -rf "$RT1"
+    remove_cgroups $CG1; remove_cgroups $CG2
+    rm -rf "$RT1" "$RT2"
     ip netns del $NS2 2>/dev/null
+    ip netns del $NS3 2>/dev/null
     ip netns del $NSO 2>/dev/null
     ip netns del $NSB 2>/dev/null
-    [ $fail -ne 0 ] && { echo "--- agent log (last 40 lines) ---"; grep -v DEBUG "$tmp/agent.log" | tail -40; }
+    [ $fail -ne 0 ] && for f in agent agent2; do echo "--- $f log (last 30 lines) ---"; grep -v DEBUG "$tmp/$f.log" | tail -30; done
     finish
 }
 trap 'cleanup; exit $?' EXIT INT TERM
@@ -118,17 +124,19 @@ join() { # join NETNS ADDR PORTNAME: eth0 in NETNS on the bridge
         ip -n $NSB link set $3 master br0 up &&
         ip -n $1 addr add $2/24 dev eth0 && ip -n $1 link set eth0 up
 }
-join $NS $IP1 p1 && join $NS2 $IP2 p2 && join $NSO $OUT_IP po || { bad "veths"; exit 1; }
-ok "node namespaces on one bridge ($IP1, $IP2, outside $OUT_IP)"
+join $NS $IP1 p1 && join $NS2 $IP2 p2 && join $NS3 $IP3 p3 && join $NSO $OUT_IP po || { bad "veths"; exit 1; }
+ok "node namespaces on one bridge ($IP1, $IP2, $IP3, outside $OUT_IP)"
 load_images || { bad "images (server)"; exit 1; }
 sD=$D; D=$A1
-load_images || { D=$sD; bad "images (agent)"; exit 1; }
+load_images || { D=$sD; bad "images (agent 1)"; exit 1; }
+D=$A2
+load_images || { D=$sD; bad "images (agent 2)"; exit 1; }
 D=$sD
 
 nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" \
     --listen tcp:$IP1:0 --listen unix:$tmp/kubed.sock \
     --node-name $NODE --node-ip $IP1 --pod-cidr $CIDR1 \
-    --cluster-cidr $CL --node-cidr-mask-size 25 --service-cidr $SVC \
+    --cluster-cidr $CL --node-cidr-mask-size 26 --service-cidr $SVC \
     --dns-upstream none --cni-bridge $BR --cgroup-parent $CG --runtime-root $RT \
     >>"$tmp/kubed.log" 2>&1 &
 kubed_pid=$!
@@ -140,14 +148,22 @@ nsenter --net=/run/netns/$NS2 "$KUBED" agent --data-dir "$A1" \
     --cgroup-parent $CG1 --runtime-root $RT1 --kubelet-listen $IP2:10250 \
     >>"$tmp/agent.log" 2>&1 &
 a_pid=$!
+nsenter --net=/run/netns/$NS3 "$KUBED" agent --data-dir "$A2" \
+    --server "$url" --token "$(cat "$D/join-token")" --certificate-authority "$D/ca.crt" \
+    --node-name $N2 --node-ip $IP3 --pod-cidr $CIDR3 --cni-bridge $BR2 \
+    --cgroup-parent $CG2 --runtime-root $RT2 --kubelet-listen $IP3:10250 \
+    >>"$tmp/agent2.log" 2>&1 &
+b_pid=$!
 wait_until 60 ready $N1 && ok "kubed agent: node $N1 Ready" || bad "agent Ready" "$(tail -20 $tmp/agent.log)"
+wait_until 60 ready $N2 && ok "kubed agent: node $N2 Ready" || bad "agent 2 Ready" "$(tail -20 $tmp/agent2.log)"
 
 # ---- what the nodes learn: ConfigMap libkube-cluster ----
 routes_published() {
     r=$(K get configmap -n kube-system libkube-cluster -o 'jsonpath={.data.podRoutes}' 2>/dev/null)
-    echo "$r" | grep -qx "$NODE $CIDR1 $IP1" && echo "$r" | grep -qx "$N1 $CIDR2 $IP2"
+    echo "$r" | grep -qx "$NODE $CIDR1 $IP1" && echo "$r" | grep -qx "$N1 $CIDR2 $IP2" &&
+        echo "$r" | grep -qx "$N2 $CIDR3 $IP3"
 }
-wait_until 20 routes_published && ok "podRoutes: both Nodes' pod CIDR and address" ||
+wait_until 20 routes_published && ok "podRoutes: the three Nodes' pod CIDR and address" ||
     bad "podRoutes" "$(K get configmap -n kube-system libkube-cluster -o yaml 2>&1)"
 K create configmap other -n kube-system --from-literal=x=y >/dev/null 2>&1
 out=$(NK get configmap -n kube-system libkube-cluster -o 'jsonpath={.data.serviceCIDR}' 2>&1)
@@ -160,6 +176,9 @@ echo "$out" | grep -q "only its own Node object" && ok "the node still may not r
 # ---- routes and masquerade ----
 wait_until 20 route_via $NS $CIDR2 $IP2 && ok "server's node: $CIDR2 via $IP2" || bad "server route" "$(ip -n $NS route)"
 wait_until 20 route_via $NS2 $CIDR1 $IP1 && ok "agent's node: $CIDR1 via $IP1" || bad "agent route" "$(ip -n $NS2 route)"
+wait_until 20 route_via $NS $CIDR3 $IP3 && route_via $NS2 $CIDR3 $IP3 &&
+    route_via $NS3 $CIDR1 $IP1 && route_via $NS3 $CIDR2 $IP2 &&
+    ok "agent 2: routes to both others, and both others to its $CIDR3" || bad "agent 2 routes" "$(ip -n $NS3 route)" "$(ip -n $NS2 route)"
 masq_rules $NS2 | grep -q -- "-s $CIDR2 ! -d $CL -j MASQUERADE" &&
     masq_rules $NS | grep -q -- "-s $CIDR1 ! -d $CL -j MASQUERADE" &&
     ok "masquerade only leaving $CL, on both nodes" || bad "masquerade" "$(masq_rules $NS)" "$(masq_rules $NS2)"
@@ -198,7 +217,8 @@ pod web-s $NODE "app: web, side: s" "exec httpd -f -p 8080 -h /www"
 pod web-a $N1 "app: web, side: a" "exec httpd -f -p 8080 -h /www"
 pod client-s $NODE "role: client" "exec sleep 3600"
 pod client-a $N1 "role: client" "exec sleep 3600"
-for p in web-s web-a client-s client-a; do
+pod web-b $N2 "app: other" "exec httpd -f -p 8080 -h /www"
+for p in web-s web-a client-s client-a web-b; do
     wait_until 60 running $p || bad "$p Running" "$(K get pod $p -o wide 2>&1)" "$(events_of $p)"
 done
 ws=$(jp pod/web-s '{.status.podIP}'); wa=$(jp pod/web-a '{.status.podIP}')
@@ -211,6 +231,9 @@ out=$(get client-a http://$ws:8080/cgi-bin/ip)
 [ "$out" = "web-s $ca" ] && ok "client-a ($N1) -> web-s ($NODE) by pod IP, seen from $ca" || bad "agent pod -> server pod" "$out"
 out=$(get client-s http://$wa:8080/cgi-bin/ip)
 [ "$out" = "web-a $cs" ] && ok "client-s ($NODE) -> web-a ($N1) by pod IP, seen from $cs" || bad "server pod -> agent pod" "$out"
+wb=$(jp pod/web-b '{.status.podIP}')
+out=$(get client-a http://$wb:8080/cgi-bin/ip)
+[ "$out" = "web-b $ca" ] && ok "client-a ($N1) -> web-b ($N2, $wb) by pod IP across agents, seen from $ca" || bad "agent pod -> agent pod" "$out"
 
 # ---- leaving the cluster CIDR: the node's address ----
 IN3() { ip netns exec $NSO "$@"; }
@@ -302,10 +325,20 @@ attached $ids1 && ok "the server's node's programs stay" || bad "server programs
 K delete node $N1 >/dev/null 2>&1
 wait_until 20 no_route $NS $CIDR2 && ok "Node $N1 deleted: the server's route to $CIDR2 is gone" || bad "route after node delete" "$(ip -n $NS route)"
 
+# ---- agent 2 stops (its Node stays): its routes go, the others' stay ----
+K delete pod web-b --grace-period=1 >/dev/null 2>&1
+wait_until 30 sh -c "[ -z \"\$(ls $A2/pods 2>/dev/null)\" ]"
+kill -TERM $b_pid; wait $b_pid; rc=$?; b_pid=""
+[ $rc = 0 ] && no_route $NS3 $CIDR1 && no_route $NS3 $CIDR2 &&
+    [ -z "$(ip netns exec $NS3 iptables -t nat -S 2>/dev/null | grep 'KUBE-MASQ\|KUBE-NP')" ] &&
+    ok "agent 2 stopped: its routes and chains are gone" || bad "agent 2 stop" "rc=$rc" "$(ip -n $NS3 route)"
+route_via $NS $CIDR3 $IP3 && ok "the server's node keeps its route to $CIDR3 (the Node is still there)" || bad "server route to agent 2"
+
 # ---- the server stops ----
 K delete pods --all --grace-period=1 --wait=false >/dev/null 2>&1
 wait_until 60 no_pods
 stop_kubed TERM
 wait_until 10 detached $ids1 && ok "server stopped: its programs are gone" || bad "server programs" "$(bpftool cgroup show $CGROOT)"
+no_route $NS $CIDR3 && ok "server stopped: its route to $CIDR3 is gone" || bad "server route left" "$(ip -n $NS route)"
 [ -z "$(IN iptables -t nat -S 2>/dev/null | grep 'KUBE-MASQ\|KUBE-NP')" ] && ok "server stopped: its nat chains are gone" ||
     bad "server chains left" "$(IN iptables -t nat -S 2>&1)"
