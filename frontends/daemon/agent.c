@@ -11,7 +11,8 @@
  * service proxy) follows ConfigMap kube-system/libkube-cluster.
  * Its client certificate is renewed through a CSR at a random 70-90 % of
  * its lifetime (the kubelet's certificate manager), the kubeconfig
- * rewritten, and new connections use it.
+ * rewritten, and new connections use it; so is the serving certificate
+ * (the kubelet port serves the new files from the next handshake).
  * SIGTERM or SIGINT stop it; containers keep running and the next start
  * adopts them, as with the kubelet. */
 #include <errno.h>
@@ -319,15 +320,24 @@ static bool node_addresses(kube_client_t *c, const char *node, char ips[8][256],
   return *n_ips + *n_names > 0;
 }
 
-static void *serving_thread(void *arg) {
-  struct run *r = arg;
-  char crt[4200], key[4200], ips[8][256], names[8][256];
-  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
-  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
-  if (access(crt, R_OK) == 0 && access(key, R_OK) == 0) {
-    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
-    return NULL;
-  }
+/* Sleep until `when` (epoch seconds) or quit; false on quit. */
+static bool sleep_until(struct run *r, int64_t when) {
+  while (!atomic_load(&r->quit) && (int64_t)time(NULL) < when)
+    sleep(1);
+  return !atomic_load(&r->quit);
+}
+
+/* When to renew a certificate valid from nb to na: at a random 70-90 %
+ * of its lifetime (the kubelet's certificate manager). */
+static int64_t renewal_deadline(int64_t nb, int64_t na, unsigned *seed) {
+  double frac = 0.7 + 0.2 * ((double)rand_r(seed) / RAND_MAX);
+  return nb + (int64_t)(frac * (double)(na - nb));
+}
+
+/* Ask for the serving certificate for the Node's addresses (blocking):
+ * false after saying why, or on quit. */
+static bool request_serving(struct run *r, const char *crt, const char *key) {
+  char ips[8][256], names[8][256];
   kube_client_t *c = kube_client_new_from_kubeconfig(r->kubeconfig, NULL, NULL);
   size_t n_ips = 0, n_names = 0;
   while (c && !atomic_load(&r->quit) &&
@@ -335,7 +345,7 @@ static void *serving_thread(void *arg) {
     sleep(1);
   kube_client_free(c);
   if (atomic_load(&r->quit) || n_ips + n_names == 0)
-    return NULL;
+    return false;
   const char *ipv[9] = {0}, *namev[9] = {0};
   for (size_t i = 0; i < n_ips; i++)
     ipv[i] = ips[i];
@@ -349,16 +359,39 @@ static void *serving_thread(void *arg) {
                                       .cert_out = crt,
                                       .key_out = key};
   kube_error_t err = KUBE_ERROR_INIT;
-  if (kube_client_node_serving_cert(&so, &err) < 0)
+  bool ok = kube_client_node_serving_cert(&so, &err) == 0;
+  if (!ok)
     kube_log(KUBE_LOG_WARNING, "kubed agent: kubelet serving certificate: %s",
              err.message ? err.message : "failed");
-  else {
+  else
     kube_log(KUBE_LOG_INFO, "kubed agent: kubelet serving certificate in %s",
              crt);
-    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
-  }
   kube_error_clear(&err);
-  return NULL;
+  return ok;
+}
+
+/* The serving certificate: asked for once the Node has addresses, then
+ * renewed at 70-90 % of its lifetime (the kubelet port serves the new
+ * files from the next handshake on). */
+static void *serving_thread(void *arg) {
+  struct run *r = arg;
+  char crt[4200], key[4200];
+  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
+  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
+  if ((access(crt, R_OK) != 0 || access(key, R_OK) != 0) &&
+      !request_serving(r, crt, key))
+    return NULL;
+  kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
+  unsigned seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+  for (;;) {
+    int64_t nb = 0, na = 0;
+    if (kube_client_pem_validity(crt, &nb, &na, NULL) < 0 ||
+        !sleep_until(r, renewal_deadline(nb, na, &seed)))
+      return NULL;
+    while (!request_serving(r, crt, key))
+      if (!sleep_until(r, (int64_t)time(NULL) + 10))
+        return NULL;
+  }
 }
 
 /* ---- the client certificate's renewal (the kubelet's certificate
@@ -378,13 +411,6 @@ static void reload_credentials(void *arg) {
   kube_error_clear(&err);
 }
 
-/* Sleep until `when` (epoch seconds) or quit; false on quit. */
-static bool sleep_until(struct run *r, int64_t when) {
-  while (!atomic_load(&r->quit) && (int64_t)time(NULL) < when)
-    sleep(1);
-  return !atomic_load(&r->quit);
-}
-
 static void *renew_thread(void *arg) {
   struct run *r = arg;
   unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
@@ -398,8 +424,7 @@ static void *renew_thread(void *arg) {
       kube_error_clear(&err);
       return NULL;
     }
-    double frac = 0.7 + 0.2 * ((double)rand_r(&seed) / RAND_MAX);
-    int64_t deadline = nb + (int64_t)(frac * (double)(na - nb));
+    int64_t deadline = renewal_deadline(nb, na, &seed);
     if (failures) /* back off 5 s doubling to 5 min, never past expiry */
       deadline = (int64_t)time(NULL) +
                  (failures > 6 ? 300 : 5 << (failures - 1));

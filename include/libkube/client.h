@@ -142,6 +142,9 @@ int kube_client_node_serving_cert(const kube_client_serving_options_t *opts,
  * readable client certificate). */
 int kube_client_cert_validity(const char *kubeconfig, int64_t *not_before,
                               int64_t *not_after, kube_error_t *err);
+/* The same for the first certificate of a PEM file. */
+int kube_client_pem_validity(const char *pem_file, int64_t *not_before,
+                             int64_t *not_after, kube_error_t *err);
 /* Renew a node's client certificate, as the kubelet's certificate manager
  * does before it expires: a new key and a request for system:node:NAME
  * in system:nodes sent with the current certificate (signer kubernetes.io/

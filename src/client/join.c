@@ -416,27 +416,12 @@ out:
   return rc;
 }
 
-KUBE_EXPORT int kube_client_cert_validity(const char *kubeconfig,
-                                          int64_t *not_before,
-                                          int64_t *not_after,
-                                          kube_error_t *err) {
-  kube_kubeconfig_t *kc = kube_kubeconfig_load(kubeconfig, NULL, err);
-  if (!kc)
-    return -1;
-  char *pem = kc->client_certificate_data
-                  ? strdup(kc->client_certificate_data)
-              : kc->client_certificate ? read_file(kc->client_certificate, err)
-                                       : NULL;
-  kube_kubeconfig_free(kc);
-  if (!pem)
-    return err && err->message ? -1
-                               : kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                                                "%s has no client certificate",
-                                                kubeconfig);
+/* The validity of the first certificate of PEM text `pem`. */
+static int pem_validity(const char *pem, const char *what, int64_t *not_before,
+                        int64_t *not_after, kube_error_t *err) {
   BIO *b = BIO_new_mem_buf(pem, -1);
   X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
   BIO_free(b);
-  free(pem);
   int rc = -1;
   struct tm tb, ta;
   if (x && ASN1_TIME_to_tm(X509_get0_notBefore(x), &tb) == 1 &&
@@ -446,9 +431,43 @@ KUBE_EXPORT int kube_client_cert_validity(const char *kubeconfig,
     rc = 0;
   } else {
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                   "the client certificate of %s cannot be read", kubeconfig);
+                   "the certificate of %s cannot be read", what);
   }
   X509_free(x);
+  return rc;
+}
+
+KUBE_EXPORT int kube_client_pem_validity(const char *pem_file,
+                                         int64_t *not_before,
+                                         int64_t *not_after,
+                                         kube_error_t *err) {
+  char *pem = read_file(pem_file, err);
+  if (!pem)
+    return -1;
+  int rc = pem_validity(pem, pem_file, not_before, not_after, err);
+  free(pem);
+  return rc;
+}
+
+KUBE_EXPORT int kube_client_cert_validity(const char *kubeconfig,
+                                          int64_t *not_before,
+                                          int64_t *not_after,
+                                          kube_error_t *err) {
+  kube_kubeconfig_t *kc = kube_kubeconfig_load(kubeconfig, NULL, err);
+  if (!kc)
+    return -1;
+  if (kc->client_certificate && !kc->client_certificate_data) {
+    int rc = kube_client_pem_validity(kc->client_certificate, not_before,
+                                      not_after, err);
+    kube_kubeconfig_free(kc);
+    return rc;
+  }
+  int rc = kc->client_certificate_data
+               ? pem_validity(kc->client_certificate_data, kubeconfig,
+                              not_before, not_after, err)
+               : kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                                "%s has no client certificate", kubeconfig);
+  kube_kubeconfig_free(kc);
   return rc;
 }
 
