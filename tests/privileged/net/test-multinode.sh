@@ -78,7 +78,7 @@ for _ in range(int(sys.argv[2])):
 answers_only() { # answers_only POD URL WANT N: N GETs, every answer starts with WANT
     i=0
     while [ $i -lt $4 ]; do
-        o=$(get "$1" "$2"); case $o in "$3 "*) ;; *) return 1 ;; esac
+        o=$(get "$1" "$2"); case $o in "$3 "*) ;; *) echo "answer $i: $o"; return 1 ;; esac
         i=$((i + 1))
     done
 }
@@ -292,10 +292,10 @@ echo "$out" | grep -q "Address.*$VIP" && ok "client-a resolves srv.default.svc.c
 # internalTrafficPolicy Local: each node's own endpoint, so each node
 # translated its own clients' sockets (and nobody's twice)
 wait_until 30 vip_up client-s $LVIP web-s
-answers_only client-a http://$LVIP/cgi-bin/ip web-a 8 && ok "internalTrafficPolicy Local from client-a: web-a only (the agent translated)" ||
-    bad "local from agent pod" "$(get client-a http://$LVIP/cgi-bin/ip)"
-answers_only client-s http://$LVIP/cgi-bin/ip web-s 8 && ok "internalTrafficPolicy Local from client-s: web-s only (the server's node translated)" ||
-    bad "local from server pod" "$(get client-s http://$LVIP/cgi-bin/ip)"
+out=$(answers_only client-a http://$LVIP/cgi-bin/ip web-a 8) && ok "internalTrafficPolicy Local from client-a: web-a only (the agent translated)" ||
+    bad "local from agent pod" "$out"
+out=$(answers_only client-s http://$LVIP/cgi-bin/ip web-s 8) && ok "internalTrafficPolicy Local from client-s: web-s only (the server's node translated)" ||
+    bad "local from server pod" "$out"
 ns_answers_only $NS2 $LVIP web-a && ok "internalTrafficPolicy Local from $N1's namespace: web-a only" ||
     bad "local from agent ns" "$(pyget $NS2 http://$LVIP/cgi-bin/ip 3)"
 ns_answers_only $NS $LVIP web-s && ok "internalTrafficPolicy Local from $NODE's namespace: web-s only" ||
