@@ -6,7 +6,13 @@
  * with its own informers, reading only what the Node authorizer allows.
  * Once its Node has addresses, it asks for the kubelet's serving
  * certificate for them (signer kubernetes.io/kubelet-serving, kept in
- * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.
+ * DATA/kubelet-serving.crt and .key), for the kubelet HTTPS port.  The
+ * node's network (routes to the other nodes' pods, masquerade, the
+ * service proxy) follows ConfigMap kube-system/libkube-cluster.
+ * Its client certificate is renewed through a CSR at a random 70-90 % of
+ * its lifetime (the kubelet's certificate manager), the kubeconfig
+ * rewritten, and new connections use it; so is the serving certificate
+ * (the kubelet port serves the new files from the next handshake).
  * SIGTERM or SIGINT stop it; containers keep running and the next start
  * adopts them, as with the kubelet. */
 #include <errno.h>
@@ -18,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libkube/client.h>
@@ -236,6 +243,8 @@ struct run {
    * serving certificate is there */
   kube_node_stream_t *stream;
   char *kubelet_listen; /* "tcp:ADDR:PORT" or NULL */
+  /* the client certificate's renewal: the transport reloads it */
+  kube_http_transport_t *ht;
 };
 
 /* On the loop: serve the node's pods on the kubelet port. */
@@ -314,15 +323,24 @@ static bool node_addresses(kube_client_t *c, const char *node, char ips[8][256],
   return *n_ips + *n_names > 0;
 }
 
-static void *serving_thread(void *arg) {
-  struct run *r = arg;
-  char crt[4200], key[4200], ips[8][256], names[8][256];
-  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
-  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
-  if (access(crt, R_OK) == 0 && access(key, R_OK) == 0) {
-    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
-    return NULL;
-  }
+/* Sleep until `when` (epoch seconds) or quit; false on quit. */
+static bool sleep_until(struct run *r, int64_t when) {
+  while (!atomic_load(&r->quit) && (int64_t)time(NULL) < when)
+    sleep(1);
+  return !atomic_load(&r->quit);
+}
+
+/* When to renew a certificate valid from nb to na: at a random 70-90 %
+ * of its lifetime (the kubelet's certificate manager). */
+static int64_t renewal_deadline(int64_t nb, int64_t na, unsigned *seed) {
+  double frac = 0.7 + 0.2 * ((double)rand_r(seed) / RAND_MAX);
+  return nb + (int64_t)(frac * (double)(na - nb));
+}
+
+/* Ask for the serving certificate for the Node's addresses (blocking):
+ * false after saying why, or on quit. */
+static bool request_serving(struct run *r, const char *crt, const char *key) {
+  char ips[8][256], names[8][256];
   kube_client_t *c = kube_client_new_from_kubeconfig(r->kubeconfig, NULL, NULL);
   size_t n_ips = 0, n_names = 0;
   while (c && !atomic_load(&r->quit) &&
@@ -330,7 +348,7 @@ static void *serving_thread(void *arg) {
     sleep(1);
   kube_client_free(c);
   if (atomic_load(&r->quit) || n_ips + n_names == 0)
-    return NULL;
+    return false;
   const char *ipv[9] = {0}, *namev[9] = {0};
   for (size_t i = 0; i < n_ips; i++)
     ipv[i] = ips[i];
@@ -344,16 +362,94 @@ static void *serving_thread(void *arg) {
                                       .cert_out = crt,
                                       .key_out = key};
   kube_error_t err = KUBE_ERROR_INIT;
-  if (kube_client_node_serving_cert(&so, &err) < 0)
+  bool ok = kube_client_node_serving_cert(&so, &err) == 0;
+  if (!ok)
     kube_log(KUBE_LOG_WARNING, "kubed agent: kubelet serving certificate: %s",
              err.message ? err.message : "failed");
-  else {
+  else
     kube_log(KUBE_LOG_INFO, "kubed agent: kubelet serving certificate in %s",
              crt);
-    kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
-  }
   kube_error_clear(&err);
-  return NULL;
+  return ok;
+}
+
+/* The serving certificate: asked for once the Node has addresses, then
+ * renewed at 70-90 % of its lifetime (the kubelet port serves the new
+ * files from the next handshake on). */
+static void *serving_thread(void *arg) {
+  struct run *r = arg;
+  char crt[4200], key[4200];
+  snprintf(crt, sizeof crt, "%s/kubelet-serving.crt", r->data_dir);
+  snprintf(key, sizeof key, "%s/kubelet-serving.key", r->data_dir);
+  if ((access(crt, R_OK) != 0 || access(key, R_OK) != 0) &&
+      !request_serving(r, crt, key))
+    return NULL;
+  kube_loop_invoke(r->loop, open_kubelet_port, r, NULL);
+  unsigned seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+  for (;;) {
+    int64_t nb = 0, na = 0;
+    if (kube_client_pem_validity(crt, &nb, &na, NULL) < 0 ||
+        !sleep_until(r, renewal_deadline(nb, na, &seed)))
+      return NULL;
+    while (!request_serving(r, crt, key))
+      if (!sleep_until(r, (int64_t)time(NULL) + 10))
+        return NULL;
+  }
+}
+
+/* ---- the client certificate's renewal (the kubelet's certificate
+ * manager: at a random 70-90 % of its lifetime) ---- */
+
+/* On the loop: new connections use the renewed certificate. */
+static void reload_credentials(void *arg) {
+  struct run *r = arg;
+  if (atomic_load(&r->quit) || !r->ht)
+    return;
+  kube_client_options_t co = {.struct_size = sizeof co,
+                              .kubeconfig = r->kubeconfig};
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_http_transport_reload(r->ht, &co, &err) < 0)
+    kube_log(KUBE_LOG_WARNING, "kubed agent: renewed certificate: %s",
+             err.message);
+  kube_error_clear(&err);
+}
+
+static void *renew_thread(void *arg) {
+  struct run *r = arg;
+  unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+  int failures = 0;
+  for (;;) {
+    int64_t nb = 0, na = 0;
+    kube_error_t err = KUBE_ERROR_INIT;
+    if (kube_client_cert_validity(r->kubeconfig, &nb, &na, &err) < 0) {
+      kube_log(KUBE_LOG_WARNING, "kubed agent: client certificate: %s",
+               err.message);
+      kube_error_clear(&err);
+      return NULL;
+    }
+    int64_t deadline = renewal_deadline(nb, na, &seed);
+    if (failures) /* back off 5 s doubling to 5 min, never past expiry */
+      deadline = (int64_t)time(NULL) +
+                 (failures > 6 ? 300 : 5 << (failures - 1));
+    kube_log(KUBE_LOG_INFO,
+             "kubed agent: client certificate valid until %lld, renewal in "
+             "%lld s",
+             (long long)na, (long long)(deadline - (int64_t)time(NULL)));
+    if (!sleep_until(r, deadline))
+      return NULL;
+    if (kube_client_node_renew(r->kubeconfig, r->node, 60000, &err) < 0) {
+      kube_log(KUBE_LOG_WARNING,
+               "kubed agent: renewing the client certificate: %s",
+               err.message ? err.message : "failed");
+      kube_error_clear(&err);
+      failures++;
+      continue;
+    }
+    failures = 0;
+    kube_log(KUBE_LOG_INFO, "kubed agent: client certificate renewed in %s",
+             r->kubeconfig);
+    kube_loop_invoke(r->loop, reload_credentials, r, NULL);
+  }
 }
 
 static int start_thread(void *(*fn)(void *), struct run *r, kube_error_t *err) {
@@ -432,6 +528,7 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
       !(ht = kube_http_transport_new(r.loop, &co, &err)))
     goto out;
   kube_http_transport_get(ht, &tp);
+  r.ht = ht;
   if (!(inf = kube_informer_factory_new(r.loop, &tp, &err)) ||
       !(r.agent = kube_node_agent_new(r.loop, &tp, inf, o, &err)) ||
       kube_node_agent_start(r.agent, &err) < 0 ||
@@ -450,7 +547,8 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
     kube_node_stream_set_summary(r.stream, agent_summary, r.agent);
   }
   if (start_thread(signal_thread, &r, &err) < 0 ||
-      start_thread(serving_thread, &r, &err) < 0)
+      start_thread(serving_thread, &r, &err) < 0 ||
+      start_thread(renew_thread, &r, &err) < 0)
     goto out;
   printf("kubed agent: node %s running\n", kube_node_agent_name(r.agent));
   fflush(stdout);
@@ -465,6 +563,7 @@ out:
   r.stream = NULL;
   kube_node_agent_free(r.agent);
   kube_informer_factory_free(inf);
+  r.ht = NULL;
   kube_http_transport_free(ht);
   /* The signal thread may still hold the loop: it lives until exit. */
   kube_error_clear(&err);
@@ -522,5 +621,8 @@ int kubed_agent_main(int argc, char **argv) {
   node.o.data_dir = f.data_dir;
   node.o.own_pod_informer = true;
   node.o.per_object_reads = true;
+  /* routes to the other nodes, masquerade, the service proxy: from the
+   * cluster settings the server publishes */
+  node.o.cluster_network = true;
   return run_agent(path, &node.o, node.kubelet_listen);
 }

@@ -63,6 +63,8 @@ static void usage(FILE *f) {
       "  --cluster-cidr CIDR     range of the nodes' pod CIDRs (default\n"
       "                          10.42.0.0/16)\n"
       "  --node-cidr-mask-size N size of each node's pod CIDR (default 24)\n"
+      "  --cluster-signing-duration DURATION  how long the certificates it\n"
+      "                          signs for CSRs last (default 8760h)\n"
       "  --service-cidr CIDR     Services' cluster IPs (default "
       "10.96.0.0/12)\n"
       "  --service-node-port-range A-B  node ports (default 30000-32767)\n"
@@ -145,6 +147,7 @@ enum {
   O_HPA_SYNC,
   O_CLUSTER_CIDR,
   O_NODE_MASK,
+  O_SIGNING_DURATION,
   O_SERVICE_CIDR,
   O_NODE_PORT_RANGE,
   O_CLUSTER_DOMAIN,
@@ -190,6 +193,7 @@ static const struct option server_longopts[] = {
      O_HPA_SYNC},
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
+    {"cluster-signing-duration", required_argument, NULL, O_SIGNING_DURATION},
     {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
     {"service-node-port-range", required_argument, NULL, O_NODE_PORT_RANGE},
     {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
@@ -365,6 +369,9 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
         fprintf(stderr, "kubed: bad --node-cidr-mask-size %s\n", optarg);
         return 2;
       }
+      break;
+    case O_SIGNING_DURATION:
+      o->cluster_signing_duration = optarg;
       break;
     case O_SERVICE_CIDR:
       o->service_cidr = optarg;

@@ -119,6 +119,10 @@ typedef struct kube_apiserver_options {
    * kube-apiserver-client signers.  NULL: CSRs are never signed. */
   const char *ca_cert_file;
   const char *ca_key_file;
+  /* kube-controller-manager's --cluster-signing-duration: how long the
+   * certificates it signs last, in seconds (a request's shorter
+   * spec.expirationSeconds, at least 600, wins).  0: one year (8760h). */
+  int64_t cluster_signing_duration_s;
   /* A bootstrap token "abcdef.0123456789abcdef" kept as the Secret
    * kube-system/bootstrap-token-abcdef at bootstrap (created when
    * missing): it authenticates as system:bootstrap:abcdef in

@@ -137,6 +137,24 @@ typedef struct kube_client_serving_options {
 int kube_client_node_serving_cert(const kube_client_serving_options_t *opts,
                                   kube_error_t *err);
 
+/* The validity of the client certificate of `kubeconfig` (inline data or
+ * file), in seconds since the epoch.  0 or -1 with err (BadRequest: no
+ * readable client certificate). */
+int kube_client_cert_validity(const char *kubeconfig, int64_t *not_before,
+                              int64_t *not_after, kube_error_t *err);
+/* The same for the first certificate of a PEM file. */
+int kube_client_pem_validity(const char *pem_file, int64_t *not_before,
+                             int64_t *not_after, kube_error_t *err);
+/* Renew a node's client certificate, as the kubelet's certificate manager
+ * does before it expires: a new key and a request for system:node:NAME
+ * in system:nodes sent with the current certificate (signer kubernetes.io/
+ * kube-apiserver-client-kubelet; kubed approves a node renewing its own),
+ * the certificate waited for (timeout_ms, 0: 60 s), then `kubeconfig`
+ * rewritten with it (same server and CA; written whole and renamed, mode
+ * 0600).  Blocking.  0 or -1 with err (the old kubeconfig stays). */
+int kube_client_node_renew(const char *kubeconfig, const char *node_name,
+                           int timeout_ms, kube_error_t *err);
+
 /* ------------------------------------------------------------------------ */
 /* Client                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -171,6 +171,14 @@ typedef struct kube_http_transport kube_http_transport_t;
 kube_http_transport_t *
 kube_http_transport_new(kube_loop_t *loop, const kube_client_options_t *opts,
                         kube_error_t *err);
+/* Read the credentials of `opts` again (a renewed client certificate):
+ * connections made from now on use them; the kept-alive ones are replaced
+ * before their next request, streams (watches) go on on theirs.  Same
+ * server required.  On the loop's thread.  0 or -1 with err (the old
+ * credentials stay). */
+int kube_http_transport_reload(kube_http_transport_t *t,
+                               const kube_client_options_t *opts,
+                               kube_error_t *err);
 /* Fill *out with the transport's interface (valid while t lives). */
 void kube_http_transport_get(kube_http_transport_t *t, kube_transport_t *out);
 void kube_http_transport_free(kube_http_transport_t *t);

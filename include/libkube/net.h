@@ -206,6 +206,29 @@ int kube_net_default_ipv4(char *buf, size_t len, kube_error_t *err);
  * (BadRequest: a bad CIDR; Forbidden without CAP_NET_ADMIN). */
 int kube_net_unreachable_route(const char *cidr, bool add, kube_error_t *err);
 
+/* Add (or delete) the route `cidr` via `gateway` (IPv4) in the calling
+ * thread's network namespace (`ip route add CIDR via GW proto static`):
+ * another node's pod CIDR via that node's address.  A delete names the
+ * gateway, so a route somebody else made for the CIDR via another address
+ * stays.  1 when added/deleted, 0 when a route for CIDR was there
+ * already/no such route was there, -1 with err (BadRequest; Forbidden
+ * without CAP_NET_ADMIN; the kernel's error, e.g. a gateway that is on
+ * no link). */
+int kube_net_gateway_route(const char *cidr, const char *gateway, bool add,
+                           kube_error_t *err);
+
+/* The node's masquerade rules, in chain `chain` of the nat table (A-Z 0-9
+ * - _, at most 28; one per node) jumped to from POSTROUTING, in the
+ * calling thread's network namespace: traffic from `pod_cidr` (the
+ * node's) to outside `cluster_cidr` takes the node's address (pods of
+ * other nodes see a pod's own address), and so does DNATed traffic (node
+ * ports) to an endpoint outside `pod_cidr`.  Each sync replaces the chain
+ * whole.  Blocks while iptables runs.  0, or -1 with err. */
+int kube_net_masquerade_sync(const char *chain, const char *pod_cidr,
+                             const char *cluster_cidr, kube_error_t *err);
+/* Remove the chain and its jump (0 also when there was none). */
+int kube_net_masquerade_remove(const char *chain, kube_error_t *err);
+
 /* ======================================================================== */
 /* Service load balancing (eBPF, cgroup sock_addr programs)                 */
 /* ======================================================================== */
@@ -227,8 +250,9 @@ int kube_net_unreachable_route(const char *cidr, bool add, kube_error_t *err);
  * program at a cgroup runs, as with BPF_F_ALLOW_MULTI) at the root of
  * the cgroup v2 hierarchy, so host processes and pods alike are balanced.
  * Each kube_svclb_t has its own programs and maps and translates only its
- * service CIDR and node ports, so several clusters on one machine leave
- * each other alone; nothing is pinned: the programs go with
+ * service CIDR and node ports (and, with cgroup_scope, only its node's
+ * sockets), so several clusters, and several nodes of one cluster, on one
+ * machine leave each other alone; nothing is pinned: the programs go with
  * kube_svclb_free or with the process.
  *
  * Threading: one thread at a time (map updates are system calls, a few
@@ -248,6 +272,16 @@ typedef struct kube_svclb_options {
    * cgroup2 mount found in /proc/self/mountinfo (/sys/fs/cgroup, or
    * /sys/fs/cgroup/unified on hybrid hosts). */
   const char *cgroup_path;
+  /* Which sockets this instance translates.  NULL: every socket of the
+   * machine.  Else a cgroup v2 directory relative to the root of the
+   * hierarchy (a node's cgroup parent; created when missing): only sockets
+   * of the creating process's network namespace (the node's own
+   * processes) and of tasks below that cgroup (its pods).  Several nodes
+   * of one cluster on one machine then each translate their own sockets:
+   * the programs all run (multi-attach) but never translate a socket
+   * twice, and a node's view (internalTrafficPolicy Local, its node
+   * ports) applies to its own clients only. */
+  const char *cgroup_scope;
 } kube_svclb_options_t;
 
 /* Load and attach.  Owned: free with kube_svclb_free.  NULL with err:

@@ -192,6 +192,26 @@ typedef struct kube_node_agent_options {
   int image_gc_high_percent;
   int image_gc_low_percent;
   int64_t image_gc_period_ms;
+  /* The cluster network of kubed's nodes: routes in the node's network
+   * namespace to every other node's pod CIDR via its InternalIP, the
+   * masquerade rules for pod traffic leaving the cluster CIDR, and the
+   * service proxy (eBPF socket load balancing of Services, node ports,
+   * the unreachable route of the service CIDR), from the settings `kubed
+   * server` publishes in ConfigMap kube-system/libkube-cluster (keys
+   * serviceCIDR, serviceNodePortRange, clusterCIDR, podRoutes), read
+   * through a watch of that one object.  Routes, rules and programs go
+   * when the agent is freed (only what it added). */
+  bool cluster_network;
+  /* With cluster_network: the proxy's settings given at once (the node
+   * inside `kubed server` takes the plan; service_cidr above) instead of
+   * from the ConfigMap: the node port range ("30000-32767") and the
+   * cluster CIDR.  NULL: from the ConfigMap. */
+  const char *node_port_range;
+  const char *cluster_cidr;
+  /* With cluster_network: write LoadBalancer Services' status (ingress:
+   * the node's address), what the node inside `kubed server` does; a
+   * kubed agent may not. */
+  bool load_balancer_status;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its

@@ -163,6 +163,11 @@ typedef struct kube_server_options {
    * (--node-cidr-mask-size; 0: 24).  BadRequest when malformed. */
   const char *cluster_cidr;
   int node_cidr_mask_size;
+  /* kube-controller-manager's --cluster-signing-duration: how long the
+   * certificates signed for CertificateSigningRequests last (node client
+   * and serving certificates), a Go duration ("8760h", "20m"; at least
+   * 1m).  NULL: 8760h.  BadRequest when malformed. */
+  const char *cluster_signing_duration;
   /* The rest of the cluster's address plan, owned by the server: the
    * in-process node agent takes these (its own service_cidr, cluster_dns
    * and cluster_domain are overridden) and they are published with the

@@ -348,6 +348,7 @@ int as_auth_init(kube_apiserver_t *srv, const kube_apiserver_options_t *o,
                (o->token || o->token_auth_file || o->tls_client_ca_file);
   if (o->token_auth_file && load_token_file(a, o->token_auth_file, err) < 0)
     return -1;
+  a->signing_s = o->cluster_signing_duration_s;
   if (o->ca_cert_file && o->ca_key_file &&
       as_ca_load(o->ca_cert_file, o->ca_key_file, &a->ca, &a->ca_key, err) < 0)
     return kube_error_wrap(err, "cluster signing CA");

@@ -11,6 +11,10 @@
  *     get a PersistentVolumeClaim only when a pod bound to it refers to it
  *     (volumes, projected sources, env, envFrom, imagePullSecrets), and
  *     ask a token only for the ServiceAccount of such a pod;
+ *   - read ConfigMap kube-system/libkube-cluster (get, or list/watch
+ *     selecting that one name): the cluster settings `kubed server`
+ *     publishes for its agents (service CIDR, node ports, the pod routes
+ *     of every node), nothing else of kube-system;
  *   - read only its own Node, get only pods bound to it, and list/watch
  *     pods only with the field selector spec.nodeName=NAME (kube-apiserver
  *     1.32's AuthorizeNodeWithSelectors, on by default);
@@ -417,6 +421,9 @@ static enum as_decision read_namespaced(kube_apiserver_t *srv,
         reason, "can only read namespaced object of this type%s%s", "", "");
   if (!*name)
     return no_opinion(reason, "No Object name found%s%s", "", "");
+  if (streq(res, "configmaps") && streq(a->ns, "kube-system") &&
+      streq(name, "libkube-cluster"))
+    return AS_ALLOW;
   if (related(srv, node, res, a->ns, name))
     return AS_ALLOW;
   return no_opinion(reason,

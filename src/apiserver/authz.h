@@ -26,7 +26,7 @@
 int as_pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
                  X509 *chain, kube_error_t *err);
 X509 *as_cert_build(EVP_PKEY *pub, const char *cn, const char *const *orgs,
-                    const char *san, bool is_ca, bool server, long days,
+                    const char *san, bool is_ca, bool server, long seconds,
                     X509 *issuer, EVP_PKEY *issuer_key, kube_error_t *err);
 int as_ca_load(const char *cert_path, const char *key_path, X509 **cert,
                EVP_PKEY **key, kube_error_t *err);
@@ -35,7 +35,7 @@ int as_ca_load(const char *cert_path, const char *key_path, X509 **cert,
  * request's IP and DNS subjectAltNames.  *cert_pem owned. */
 int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
                        const char *want_cn, const char *want_org, bool serving,
-                       int days, char **cert_pem, kube_error_t *err);
+                       long seconds, char **cert_pem, kube_error_t *err);
 /* The PEM CSR's subjectAltNames as "IP:a,DNS:b" (owned; "" when none);
  * NULL with err when it is no request or names other kinds. */
 char *as_ca_request_sans(const char *csr_pem, kube_error_t *err);
@@ -80,6 +80,8 @@ struct as_auth {
   /* the cluster signing CA (CSR signer), loaded when configured */
   X509 *ca;
   EVP_PKEY *ca_key;
+  /* how long signed certificates last (--cluster-signing-duration) */
+  int64_t signing_s;
   /* ServiceAccount token signing key, as read from the store */
   EVP_PKEY *sa_key;
   int64_t sa_key_rev;

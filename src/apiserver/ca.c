@@ -79,14 +79,18 @@ int as_pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
 /* A certificate for `key`'s public half: subject CN and O values; issued
  * by (issuer, issuer_key), or self-signed when issuer is NULL. */
 X509 *as_cert_build(EVP_PKEY *pub, const char *cn, const char *const *orgs,
-                    const char *san, bool is_ca, bool server, long days,
+                    const char *san, bool is_ca, bool server, long seconds,
                     X509 *issuer, EVP_PKEY *issuer_key, kube_error_t *err) {
   X509 *cert = X509_new();
   if (!cert || random_serial(cert) < 0)
     goto fail;
   X509_set_version(cert, 2);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), days * 24 * 3600);
+  /* backdated for clocks behind ours: a tenth of the lifetime, at most
+   * an hour (a short-lived certificate's renewal, at 70-90 % of it, stays
+   * ahead of its expiry) */
+  X509_gmtime_adj(X509_getm_notBefore(cert),
+                  -(seconds / 10 < 3600 ? seconds / 10 : 3600));
+  X509_gmtime_adj(X509_getm_notAfter(cert), seconds);
   if (!X509_set_pubkey(cert, pub))
     goto fail;
   X509_NAME *name = X509_get_subject_name(cert);
@@ -132,7 +136,7 @@ KUBE_EXPORT int kube_apiserver_ca_ensure(const char *cert_path,
   if (!key)
     return http_ssl_error(err, "generate CA key");
   X509 *cert = as_cert_build(key, "libkube-ca", NULL, NULL, true, false,
-                             10L * 365, NULL, key, err);
+                             10L * 365 * 86400, NULL, key, err);
   int rc = -1;
   if (cert && as_pem_write(key_path, 0600, key, NULL, NULL, err) == 0 &&
       as_pem_write(cert_path, 0600, NULL, cert, NULL, err) == 0)
@@ -199,7 +203,7 @@ KUBE_EXPORT int kube_apiserver_generate_cert_signed(
   /* Without a CA the certificate is its own CA: clients trust it
    * directly. */
   const char *const orgs[] = {"libkube", NULL};
-  cert = as_cert_build(key, "kubed", orgs, san, !ca, true, 10L * 365, ca,
+  cert = as_cert_build(key, "kubed", orgs, san, !ca, true, 10L * 365 * 86400, ca,
                        ca ? ca_key : key, err);
   if (!cert)
     goto out;
@@ -256,7 +260,7 @@ KUBE_EXPORT int kube_apiserver_sign_client_cert(
     goto out;
   }
   cert = as_cert_build(key, user, groups, NULL, false, false,
-                       days > 0 ? days : 365, ca, ca_key, err);
+                       (days > 0 ? days : 365) * 86400L, ca, ca_key, err);
   if (!cert)
     goto out;
   *cert_pem = pem_of(NULL, cert);
@@ -342,7 +346,7 @@ char *as_ca_request_sans(const char *csr_pem, kube_error_t *err) {
 
 int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
                        const char *want_cn, const char *want_org, bool serving,
-                       int days, char **cert_pem, kube_error_t *err) {
+                       long seconds, char **cert_pem, kube_error_t *err) {
   *cert_pem = NULL;
   cleanup_free char *sans = NULL;
   BIO *b = BIO_new_mem_buf(csr_pem, -1);
@@ -394,7 +398,8 @@ int as_ca_sign_request(X509 *ca, EVP_PKEY *ca_key, const char *csr_pem,
   if (serving && !(sans = request_sans(req, err)))
     goto out;
   cert =
-      as_cert_build(pub, cn, orgs, sans, false, serving, days, ca, ca_key, err);
+      as_cert_build(pub, cn, orgs, sans, false, serving, seconds, ca, ca_key,
+                    err);
   if (!cert)
     goto out;
   if (!(*cert_pem = pem_of(NULL, cert))) {

@@ -194,7 +194,7 @@ static bool serving_approvable(kube_apiserver_t *srv, json_object *spec,
   kube_error_t e = KUBE_ERROR_INIT;
   char *probe = NULL, *sans = NULL;
   bool ok = as_ca_sign_request(srv->auth->ca, srv->auth->ca_key, pem, user,
-                               "system:nodes", true, 1, &probe, &e) == 0 &&
+                               "system:nodes", true, 3600, &probe, &e) == 0 &&
             (sans = as_ca_request_sans(pem, &e)) &&
             node_owns_sans(srv, user + 12, sans);
   free(probe);
@@ -245,7 +245,7 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
         (bootstrapper || self)
             ? as_ca_sign_request(a->ca, a->ca_key, pem,
                                  self ? user : "system:node:", "system:nodes",
-                                 false, 1, &probe, &e)
+                                 false, 3600, &probe, &e)
             : -1;
     free(probe);
     kube_error_clear(&e);
@@ -260,15 +260,20 @@ static void csr_written(kube_apiserver_t *srv, const kube_kind_t *k,
   }
   if (!pem)
     goto out;
+  /* kube-controller-manager's signer: the request's expirationSeconds
+   * when shorter than --cluster-signing-duration (at least 10 minutes) */
   json_object *es = kube_json_get(spec, "expirationSeconds");
-  int days = es ? (int)(json_object_get_int64(es) / 86400) : 365;
+  int64_t secs = a->signing_s > 0 ? a->signing_s : 365 * 86400;
+  if (es && json_object_get_int64(es) >= 600 &&
+      json_object_get_int64(es) < secs)
+    secs = json_object_get_int64(es);
   char *cert = NULL;
   kube_error_t e = KUBE_ERROR_INIT;
   bool node_cert = kubelet || serving;
   if (as_ca_sign_request(a->ca, a->ca_key, pem,
                          node_cert ? "system:node:" : NULL,
                          node_cert ? "system:nodes" : NULL, serving,
-                         days > 0 ? days : 1, &cert, &e) < 0) {
+                         (long)secs, &cert, &e) < 0) {
     add_condition(obj, "Failed", "SignerValidationFailure",
                   e.message ? e.message : "invalid request");
     kube_error_clear(&e);

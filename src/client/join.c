@@ -415,3 +415,99 @@ out:
   pems_free(key, csr, cert);
   return rc;
 }
+
+/* The validity of the first certificate of PEM text `pem`. */
+static int pem_validity(const char *pem, const char *what, int64_t *not_before,
+                        int64_t *not_after, kube_error_t *err) {
+  BIO *b = BIO_new_mem_buf(pem, -1);
+  X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  int rc = -1;
+  struct tm tb, ta;
+  if (x && ASN1_TIME_to_tm(X509_get0_notBefore(x), &tb) == 1 &&
+      ASN1_TIME_to_tm(X509_get0_notAfter(x), &ta) == 1) {
+    *not_before = (int64_t)timegm(&tb);
+    *not_after = (int64_t)timegm(&ta);
+    rc = 0;
+  } else {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "the certificate of %s cannot be read", what);
+  }
+  X509_free(x);
+  return rc;
+}
+
+KUBE_EXPORT int kube_client_pem_validity(const char *pem_file,
+                                         int64_t *not_before,
+                                         int64_t *not_after,
+                                         kube_error_t *err) {
+  char *pem = read_file(pem_file, err);
+  if (!pem)
+    return -1;
+  int rc = pem_validity(pem, pem_file, not_before, not_after, err);
+  free(pem);
+  return rc;
+}
+
+KUBE_EXPORT int kube_client_cert_validity(const char *kubeconfig,
+                                          int64_t *not_before,
+                                          int64_t *not_after,
+                                          kube_error_t *err) {
+  kube_kubeconfig_t *kc = kube_kubeconfig_load(kubeconfig, NULL, err);
+  if (!kc)
+    return -1;
+  if (kc->client_certificate && !kc->client_certificate_data) {
+    int rc = kube_client_pem_validity(kc->client_certificate, not_before,
+                                      not_after, err);
+    kube_kubeconfig_free(kc);
+    return rc;
+  }
+  int rc = kc->client_certificate_data
+               ? pem_validity(kc->client_certificate_data, kubeconfig,
+                              not_before, not_after, err)
+               : kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                                "%s has no client certificate", kubeconfig);
+  kube_kubeconfig_free(kc);
+  return rc;
+}
+
+KUBE_EXPORT int kube_client_node_renew(const char *kubeconfig,
+                                       const char *node_name, int timeout_ms,
+                                       kube_error_t *err) {
+  if (!kubeconfig || !node_name || !*node_name)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
+                          "a renewal needs the node's kubeconfig and name");
+  char cn[300];
+  snprintf(cn, sizeof cn, "system:node:%s", node_name);
+  const char *const orgs[] = {"system:nodes", NULL};
+  char *key = NULL, *csr = NULL, *cert = NULL;
+  kube_kubeconfig_t *kc = kube_kubeconfig_load(kubeconfig, NULL, err);
+  if (!kc)
+    return -1;
+  char *ca = kc->certificate_authority_data
+                 ? strdup(kc->certificate_authority_data)
+             : kc->certificate_authority
+                 ? read_file(kc->certificate_authority, NULL)
+                 : NULL;
+  /* The request goes with the current certificate (a node renewing its
+   * own: certificatesigningrequests/selfnodeclient). */
+  kube_client_options_t co = {
+      .struct_size = sizeof co, .kubeconfig = kubeconfig, .timeout_ms = 30000};
+  kube_client_t *c = kube_client_new(&co, err);
+  int rc = -1;
+  if (!c || kube_client_csr_generate(cn, orgs, &key, &csr, err) < 0 ||
+      !(cert = csr_certificate(
+            c, node_name, csr, "kubernetes.io/kube-apiserver-client-kubelet",
+            (const char *const[]){"digital signature", "client auth", NULL},
+            timeout_ms, err)))
+    goto out;
+  /* Written whole and renamed: a reader sees the old or the new one. */
+  rc = kube_kubeconfig_write(kubeconfig, kc->server, ca, cn, NULL, cert, key,
+                             err);
+out:
+  kube_client_free(c);
+  kube_kubeconfig_free(kc);
+  pems_free(key, csr, cert);
+  free(ca);
+  return rc;
+}

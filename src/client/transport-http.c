@@ -364,6 +364,23 @@ kube_http_transport_new(kube_loop_t *kloop, const kube_client_options_t *opts,
   return t;
 }
 
+KUBE_EXPORT int kube_http_transport_reload(kube_http_transport_t *t,
+                                          const kube_client_options_t *opts,
+                                          kube_error_t *err) {
+  kube_client_t *fresh = kube_client_new(opts, err);
+  if (!fresh)
+    return -1;
+  /* SSL objects hold a reference to their context: connections made
+   * with the old one finish with it. */
+  SSL_CTX *old = t->client->ssl_ctx;
+  t->client->ssl_ctx = fresh->ssl_ctx;
+  fresh->ssl_ctx = old;
+  kube_client_free(fresh);
+  for (unsigned i = 0; i < t->n_pool; i++)
+    t->pool[i].dead = true; /* replaced before their next request */
+  return 0;
+}
+
 KUBE_EXPORT void kube_http_transport_get(kube_http_transport_t *t,
                                          kube_transport_t *out) {
   out->ops = &http_ops;

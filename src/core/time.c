@@ -217,3 +217,34 @@ KUBE_EXPORT int64_t kube_time_mono_ns(void) {
     return 0;
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* Go durations ("30s", "1m30s", "500ms", "1h") in nanoseconds. */
+int64_t core_go_duration_ns(const char *s) {
+  int64_t total = 0;
+  if (!*s)
+    return -1;
+  while (*s) {
+    char *e;
+    double v = strtod(s, &e);
+    if (e == s || v < 0)
+      return -1;
+    double mul;
+    if (str_has_prefix(e, "ns"))
+      mul = 1, e += 2;
+    else if (str_has_prefix(e, "us") || str_has_prefix(e, "µs"))
+      mul = 1e3, e += e[0] == 'u' ? 2 : 3;
+    else if (str_has_prefix(e, "ms"))
+      mul = 1e6, e += 2;
+    else if (*e == 's')
+      mul = 1e9, e++;
+    else if (*e == 'm')
+      mul = 60e9, e++;
+    else if (*e == 'h')
+      mul = 3600e9, e++;
+    else
+      return -1;
+    total += (int64_t)(v * mul);
+    s = e;
+  }
+  return total;
+}

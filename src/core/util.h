@@ -139,6 +139,9 @@ bool core_strbuf_reserve(kube_strbuf_t *sb, size_t extra);
  * range.  0, or -1 when malformed. */
 int core_cidr4_parse(const char *s, uint32_t *net, int *bits);
 int core_port_range_parse(const char *s, int *lo, int *hi);
+/* A Go duration ("30s", "1m30s", "500ms", "8760h") in nanoseconds; -1
+ * when malformed (time.c). */
+int64_t core_go_duration_ns(const char *s);
 /* An address in host order as dotted quad. */
 void core_ipv4_format(uint32_t ip, char out[16]);
 

@@ -2,6 +2,9 @@
 /* OpenSSL contexts: serving (optionally asking for client certificates),
  * the proxy's client side, and the subject of a verified peer
  * certificate. */
+#include <pthread.h>
+#include <sys/stat.h>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -25,6 +28,104 @@ static void harden(SSL_CTX *ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
                                SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
                                SSL_OP_NO_RENEGOTIATION);
+}
+
+/* A serving certificate renewed in place (its files replaced, as the
+ * kubelet's serving certificate rotation does) is served from the next
+ * handshake on: each handshake looks at the certificate file, and when it
+ * is another file than the one loaded, the pair is checked and taken. */
+struct reload {
+  char *cert_file, *key_file;
+  dev_t dev;
+  ino_t ino;
+  struct timespec mtime;
+  pthread_mutex_t lock;
+};
+
+static void reload_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                        long argl, void *argp) {
+  struct reload *r = ptr;
+  if (!r)
+    return;
+  free(r->cert_file);
+  free(r->key_file);
+  pthread_mutex_destroy(&r->lock);
+  free(r);
+}
+
+static int reload_index = -1;
+static pthread_once_t reload_once = PTHREAD_ONCE_INIT;
+static void reload_index_init(void) {
+  reload_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, reload_free);
+}
+
+static bool same_file(const struct reload *r, const struct stat *st) {
+  return st->st_dev == r->dev && st->st_ino == r->ino &&
+         st->st_mtim.tv_sec == r->mtime.tv_sec &&
+         st->st_mtim.tv_nsec == r->mtime.tv_nsec;
+}
+
+static void remember(struct reload *r, const struct stat *st) {
+  r->dev = st->st_dev;
+  r->ino = st->st_ino;
+  r->mtime = st->st_mtim;
+}
+
+/* Whether the files make a good pair (a scratch context loads them). */
+static bool pair_ok(const struct reload *r) {
+  SSL_CTX *t = SSL_CTX_new(TLS_server_method());
+  bool ok = t &&
+            SSL_CTX_use_certificate_chain_file(t, r->cert_file) == 1 &&
+            SSL_CTX_use_PrivateKey_file(t, r->key_file, SSL_FILETYPE_PEM) ==
+                1 &&
+            SSL_CTX_check_private_key(t) == 1;
+  SSL_CTX_free(t);
+  ERR_clear_error();
+  return ok;
+}
+
+static int cert_cb(SSL *ssl, void *arg) {
+  struct reload *r = arg;
+  struct stat st;
+  if (stat(r->cert_file, &st) < 0)
+    return 1;
+  pthread_mutex_lock(&r->lock);
+  if (!same_file(r, &st)) {
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+    /* this handshake's SSL copied the old pair already: both take it */
+    if (pair_ok(r) &&
+        SSL_CTX_use_certificate_chain_file(ctx, r->cert_file) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx, r->key_file, SSL_FILETYPE_PEM) ==
+            1 &&
+        SSL_use_certificate_chain_file(ssl, r->cert_file) == 1 &&
+        SSL_use_PrivateKey_file(ssl, r->key_file, SSL_FILETYPE_PEM) == 1)
+      kube_log(KUBE_LOG_INFO, "http: serving the renewed certificate %s",
+               r->cert_file);
+    ERR_clear_error();
+    remember(r, &st); /* a bad pair is not tried again until it changes */
+  }
+  pthread_mutex_unlock(&r->lock);
+  return 1;
+}
+
+static void watch_files(SSL_CTX *ctx, const kube_http_listen_options_t *o) {
+  struct stat st;
+  pthread_once(&reload_once, reload_index_init);
+  if (reload_index < 0 || stat(o->tls_cert_file, &st) < 0)
+    return;
+  struct reload *r = calloc(1, sizeof *r);
+  if (!r)
+    return;
+  r->cert_file = strdup(o->tls_cert_file);
+  r->key_file = strdup(o->tls_key_file);
+  pthread_mutex_init(&r->lock, NULL);
+  if (!r->cert_file || !r->key_file ||
+      !SSL_CTX_set_ex_data(ctx, reload_index, r)) {
+    reload_free(NULL, r, NULL, 0, 0, NULL);
+    return;
+  }
+  remember(r, &st);
+  SSL_CTX_set_cert_cb(ctx, cert_cb, r);
 }
 
 SSL_CTX *http_tls_server_ctx(const kube_http_listen_options_t *o,
@@ -59,6 +160,7 @@ SSL_CTX *http_tls_server_ctx(const kube_http_listen_options_t *o,
     static const unsigned char sid[] = "libkube";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
   }
+  watch_files(ctx, o);
   return ctx;
 fail:
   SSL_CTX_free(ctx);

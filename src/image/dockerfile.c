@@ -677,36 +677,6 @@ static json_object *command(json_object *config, const img_df_instr_t *in) {
   return a;
 }
 
-/* Go durations ("30s", "1m30s", "500ms", "1h") in nanoseconds. */
-static int64_t parse_duration(const char *s) {
-  int64_t total = 0;
-  if (!*s)
-    return -1;
-  while (*s) {
-    char *e;
-    double v = strtod(s, &e);
-    if (e == s || v < 0)
-      return -1;
-    double mul;
-    if (str_has_prefix(e, "ns"))
-      mul = 1, e += 2;
-    else if (str_has_prefix(e, "us") || str_has_prefix(e, "µs"))
-      mul = 1e3, e += e[0] == 'u' ? 2 : 3;
-    else if (str_has_prefix(e, "ms"))
-      mul = 1e6, e += 2;
-    else if (*e == 's')
-      mul = 1e9, e++;
-    else if (*e == 'm')
-      mul = 60e9, e++;
-    else if (*e == 'h')
-      mul = 3600e9, e++;
-    else
-      return -1;
-    total += (int64_t)(v * mul);
-    s = e;
-  }
-  return total;
-}
 
 static const char *flag(const img_df_instr_t *in, const char *name) {
   for (size_t i = 0; i < in->n_flags; i++)
@@ -773,7 +743,7 @@ static int healthcheck(json_object *config, const img_df_instr_t *in,
     const char *v = flag(in, durs[i][0]);
     if (!v)
       continue;
-    int64_t d = parse_duration(v);
+    int64_t d = core_go_duration_ns(v);
     if (d < 0) {
       kube_error_set(err, KUBE_REASON_INVALID, 0,
                      "Dockerfile:%d: HEALTHCHECK --%s: bad duration \"%s\"",

@@ -48,6 +48,23 @@ int net_exec_argv(char *const *argv, char *const *env, const char *input,
  * or NULL. */
 char *net_find_plugin(const char *dirs, const char *type);
 
+/* masquerade.c: iptables (blocks while it runs; -w 5). */
+#define NET_IPTABLES "/usr/sbin/iptables"
+#define NET_IPTABLES_RESTORE "/usr/sbin/iptables-restore"
+/* Run argv (input on stdin, may be NULL).  0 when it exited 0; -1 with
+ * err (unless quiet) otherwise. */
+int net_iptables_run(char *const *argv, const char *input, bool quiet,
+                     kube_error_t *err);
+/* A chain name we make: A-Z 0-9 - _, at most 28. */
+bool net_chain_ok(const char *chain);
+/* The jump to `chain` from nat `hook` (only for local destinations when
+ * `local`): added unless there. */
+int net_nat_jump_ensure(const char *hook, bool local, const char *chain,
+                        kube_error_t *err);
+/* Remove the jumps, flush and delete the chain (0 when there was none). */
+int net_nat_chain_remove(const char *hook, bool local, const char *chain,
+                         kube_error_t *err);
+
 /* cni-result.c */
 int net_result_from_json(json_object *obj, kube_cni_result_t *out,
                          kube_error_t *err);

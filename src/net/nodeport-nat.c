@@ -16,44 +16,11 @@
 
 #include "net/internal.h"
 
-#define IPTABLES "/usr/sbin/iptables"
-#define IPTABLES_RESTORE "/usr/sbin/iptables-restore"
-
-static int run(char *const *argv, const char *input, bool quiet,
-               kube_error_t *err) {
-  net_exec_result_t r;
-  static char *const env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-  if (net_exec_argv(argv, env, input, input ? strlen(input) : 0, 10000, &r,
-                    err) < 0)
-    return -1;
-  int rc = 0;
-  if (r.exit_code != 0) {
-    if (!quiet)
-      kube_error_set(err, KUBE_REASON_UNKNOWN, 0, "%s failed (%d): %s",
-                     argv[0], r.exit_code, r.errout ? r.errout : "");
-    rc = -1;
-  }
-  net_exec_result_clear(&r);
-  return rc;
-}
-
-static bool chain_ok(const char *chain) {
-  size_t n = chain ? strlen(chain) : 0;
-  if (n == 0 || n > 28)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!(chain[i] == '-' || chain[i] == '_' ||
-          (chain[i] >= 'A' && chain[i] <= 'Z') ||
-          (chain[i] >= '0' && chain[i] <= '9')))
-      return false;
-  return true;
-}
-
 KUBE_EXPORT int kube_net_nodeport_nat_sync(const char *chain,
                                            const char *node_ip,
                                            const kube_net_nodeport_t *np,
                                            size_t n, kube_error_t *err) {
-  if (!chain_ok(chain) || !node_ip)
+  if (!net_chain_ok(chain) || !node_ip)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "invalid node port chain \"%s\"",
                           chain ? chain : "");
@@ -79,38 +46,19 @@ KUBE_EXPORT int kube_net_nodeport_nat_sync(const char *chain,
     kube_strbuf_clear(&sb);
     return kube_make_oom(err);
   }
-  char *const restore[] = {IPTABLES_RESTORE, "-w", "5", "--noflush", NULL};
-  int rc = run(restore, sb.data, false, err);
+  char *const restore[] = {NET_IPTABLES_RESTORE, "-w", "5", "--noflush", NULL};
+  int rc = net_iptables_run(restore, sb.data, false, err);
   kube_strbuf_clear(&sb);
   if (rc < 0)
     return -1;
-  char *const check[] = {IPTABLES, "-w", "5", "-t", "nat", "-C", "PREROUTING",
-                         "-m", "addrtype", "--dst-type", "LOCAL", "-j",
-                         (char *)chain, NULL};
-  if (run(check, NULL, true, NULL) == 0)
-    return 0;
-  char *const add[] = {IPTABLES, "-w", "5", "-t", "nat", "-A", "PREROUTING",
-                       "-m", "addrtype", "--dst-type", "LOCAL", "-j",
-                       (char *)chain, NULL};
-  return run(add, NULL, false, err);
+  return net_nat_jump_ensure("PREROUTING", true, chain, err);
 }
 
 KUBE_EXPORT int kube_net_nodeport_nat_remove(const char *chain,
                                              kube_error_t *err) {
-  if (!chain_ok(chain))
+  if (!net_chain_ok(chain))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "invalid node port chain \"%s\"",
                           chain ? chain : "");
-  char *const del[] = {IPTABLES, "-w", "5", "-t", "nat", "-D", "PREROUTING",
-                       "-m", "addrtype", "--dst-type", "LOCAL", "-j",
-                       (char *)chain, NULL};
-  while (run(del, NULL, true, NULL) == 0)
-    ;
-  char *const flush[] = {IPTABLES, "-w", "5", "-t", "nat", "-F",
-                         (char *)chain, NULL};
-  char *const drop[] = {IPTABLES, "-w", "5", "-t", "nat", "-X",
-                        (char *)chain, NULL};
-  if (run(flush, NULL, true, NULL) < 0)
-    return 0; /* no such chain */
-  return run(drop, NULL, false, err);
+  return net_nat_chain_remove("PREROUTING", true, chain, err);
 }

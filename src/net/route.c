@@ -3,7 +3,9 @@
  * Routes the node keeps in its own network namespace (rtnetlink): the
  * service CIDR is unreachable, so a packet to a Service address the
  * socket load balancer did not translate dies on the machine (ICMP
- * unreachable) instead of leaving by the default route.
+ * unreachable) instead of leaving by the default route; and each other
+ * node's pod CIDR goes via that node's address (the pod network across
+ * nodes: routes in the host namespace, as flannel's host-gw backend).
  */
 #include <arpa/inet.h>
 #include <linux/netlink.h>
@@ -12,8 +14,10 @@
 
 #include "net/internal.h"
 
+/* gw 0: an unreachable route; else a unicast route via gw (network
+ * order). */
 static int rtnl_route(int type, uint16_t flags, uint32_t net, int bits,
-                      kube_error_t *err) {
+                      uint32_t gw, kube_error_t *err) {
   struct {
     struct nlmsghdr nh;
     struct rtmsg rt;
@@ -28,13 +32,20 @@ static int rtnl_route(int type, uint16_t flags, uint32_t net, int bits,
   req.rt.rtm_table = RT_TABLE_MAIN;
   req.rt.rtm_protocol = RTPROT_STATIC;
   req.rt.rtm_scope = RT_SCOPE_UNIVERSE;
-  req.rt.rtm_type = RTN_UNREACHABLE;
+  req.rt.rtm_type = gw ? RTN_UNICAST : RTN_UNREACHABLE;
   struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
   a->rta_type = RTA_DST;
   a->rta_len = RTA_LENGTH(4);
   uint32_t dst = htonl(net);
   memcpy(RTA_DATA(a), &dst, 4);
   req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+  if (gw) {
+    a = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+    a->rta_type = RTA_GATEWAY;
+    a->rta_len = RTA_LENGTH(4);
+    memcpy(RTA_DATA(a), &gw, 4);
+    req.nh.nlmsg_len += RTA_ALIGN(a->rta_len);
+  }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0)
     return kube_make_error(err, errno, "netlink: %s", strerror(errno));
@@ -64,6 +75,31 @@ out:
   return rc;
 }
 
+/* Add or delete; 1 done, 0 there already / not there, -1 with err. */
+static int route_change(uint32_t net, int bits, uint32_t gw, bool add,
+                        const char *cidr, kube_error_t *err) {
+  kube_error_t e = KUBE_ERROR_INIT;
+  int rc = add ? rtnl_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, net,
+                            bits, gw, &e)
+               : rtnl_route(RTM_DELROUTE, 0, net, bits, gw, &e);
+  if (rc == 0)
+    return 1;
+  if ((add && e.errnum == EEXIST) || (!add && e.errnum == ESRCH)) {
+    kube_error_clear(&e);
+    return 0;
+  }
+  char via[INET_ADDRSTRLEN] = "";
+  if (gw)
+    inet_ntop(AF_INET, &gw, via, sizeof via);
+  rc = kube_error_set(err, e.errnum == EPERM ? KUBE_REASON_FORBIDDEN
+                                           : KUBE_REASON_UNKNOWN,
+                      e.errnum, "%s the %sroute %s%s%s: %s",
+                      add ? "add" : "delete", gw ? "" : "unreachable ", cidr,
+                      gw ? " via " : "", via, e.message);
+  kube_error_clear(&e);
+  return rc;
+}
+
 KUBE_EXPORT int kube_net_unreachable_route(const char *cidr, bool add,
                                            kube_error_t *err) {
   uint32_t net;
@@ -71,20 +107,18 @@ KUBE_EXPORT int kube_net_unreachable_route(const char *cidr, bool add,
   if (core_cidr4_parse(cidr, &net, &bits) < 0)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "invalid CIDR \"%s\"", cidr ? cidr : "");
-  kube_error_t e = KUBE_ERROR_INIT;
-  int rc = add ? rtnl_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, net,
-                            bits, &e)
-               : rtnl_route(RTM_DELROUTE, 0, net, bits, &e);
-  if (rc == 0)
-    return 1;
-  if ((add && e.errnum == EEXIST) || (!add && e.errnum == ESRCH)) {
-    kube_error_clear(&e);
-    return 0;
-  }
-  rc = kube_error_set(err, e.errnum == EPERM ? KUBE_REASON_FORBIDDEN
-                                           : KUBE_REASON_UNKNOWN,
-                      e.errnum, "%s the unreachable route %s: %s",
-                      add ? "add" : "delete", cidr, e.message);
-  kube_error_clear(&e);
-  return rc;
+  return route_change(net, bits, 0, add, cidr, err);
+}
+
+KUBE_EXPORT int kube_net_gateway_route(const char *cidr, const char *gateway,
+                                       bool add, kube_error_t *err) {
+  uint32_t net, gw = 0;
+  int bits;
+  if (core_cidr4_parse(cidr, &net, &bits) < 0)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid CIDR \"%s\"", cidr ? cidr : "");
+  if (!gateway || inet_pton(AF_INET, gateway, &gw) != 1 || !gw)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid gateway \"%s\"", gateway ? gateway : "");
+  return route_change(net, bits, gw, add, cidr, err);
 }

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -48,6 +49,9 @@ struct config {
   uint16_t np_min, np_max;
   uint32_t pad;
   uint64_t netns;
+  uint64_t scope_id;
+  uint32_t scope_level;
+  uint32_t pad2;
 };
 
 static const char *const prog_names[4] = {"kube_lb_conn4", "kube_lb_send4",
@@ -148,6 +152,40 @@ static uint64_t own_netns_cookie(void) {
   return cookie;
 }
 
+/* The cgroup id and depth of `scope` below the cgroup2 root (created
+ * when missing: the node puts its pods there). */
+static int scope_of(const char *root, const char *scope, uint64_t *id,
+                    uint32_t *level, kube_error_t *err) {
+  char path[4096];
+  while (*scope == '/')
+    scope++;
+  if (!*scope || strstr(scope, ".."))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid cgroup scope \"%s\"", scope);
+  if (snprintf(path, sizeof path, "%s/%s", root, scope) >= (int)sizeof path)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "cgroup scope too long");
+  *level = 0;
+  for (char *s = path + strlen(root) + 1; *s; s++) {
+    if (*s != '/' || s[1] == '/' || !s[1])
+      continue;
+    *s = '\0';
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+      return sys_error(err, errno, path);
+    *s = '/';
+  }
+  if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    return sys_error(err, errno, path);
+  for (const char *s = scope; *s; s++)
+    if (*s != '/' && (s == scope || s[-1] == '/'))
+      (*level)++;
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return sys_error(err, errno, path);
+  *id = (uint64_t)st.st_ino; /* a cgroup2 directory's inode is its id */
+  return 0;
+}
+
 static int configure(kube_svclb_t *lb, const kube_svclb_options_t *o,
                      kube_error_t *err) {
   uint32_t net;
@@ -166,6 +204,10 @@ static int configure(kube_svclb_t *lb, const kube_svclb_options_t *o,
                      .np_min = (uint16_t)o->node_port_min,
                      .np_max = (uint16_t)o->node_port_max,
                      .netns = own_netns_cookie()};
+  if (o->cgroup_scope && *o->cgroup_scope &&
+      scope_of(lb->cgroup, o->cgroup_scope, &c.scope_id, &c.scope_level,
+               err) < 0)
+    return -1;
   uint32_t zero = 0;
   struct bpf_map *m = bpf_object__find_map_by_name(lb->obj, "cfg");
   if (!m || bpf_map_update_elem(bpf_map__fd(m), &zero, &c, BPF_ANY) < 0)
@@ -246,9 +288,12 @@ KUBE_EXPORT kube_svclb_t *kube_svclb_new(const kube_svclb_options_t *opts,
   close(cg);
   kube_log(KUBE_LOG_INFO,
            "net: service load balancing for %s attached at %s (programs %u "
-           "%u %u %u)",
+           "%u %u %u)%s%s%s",
            o.service_cidr, lb->cgroup, lb->prog_ids[0], lb->prog_ids[1],
-           lb->prog_ids[2], lb->prog_ids[3]);
+           lb->prog_ids[2], lb->prog_ids[3],
+           o.cgroup_scope ? " for this network namespace and cgroup " : "",
+           o.cgroup_scope ? o.cgroup_scope : "",
+           o.cgroup_scope ? "" : " for every socket");
   return lb;
 fail:
   kube_svclb_free(lb);

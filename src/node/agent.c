@@ -13,6 +13,7 @@
 
 #include "kube-config.h"
 #include "node/agent.h"
+#include "node/proxy.h"
 
 #define DEFAULT_POD_CIDR "10.42.0.0/24"
 #define DEFAULT_SERVICE_CIDR "10.96.0.0/12"
@@ -953,8 +954,8 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
                                       .host = a->cfg.node_name};
   if (!(a->recorder = kube_event_recorder_new(loop, tp, &ro, err)) ||
       setup_informers(a, err) < 0 || nd_netpol_init(a, err) < 0 ||
-      nd_node_init(a, err) < 0 ||
-      nd_ev_new(a, &o, err) < 0)
+      nd_node_init(a, err) < 0 || nd_ev_new(a, &o, err) < 0 ||
+      nd_net_init(a, &o, err) < 0)
     goto fail;
   return a;
 oom:
@@ -981,7 +982,8 @@ KUBE_EXPORT int kube_node_agent_start(kube_node_agent_t *a, kube_error_t *err) {
       start_informer(a->services, err) < 0)
     return -1;
   nd_node_start(a);
-  if (nd_netpol_start(a, err) < 0 || nd_stats_start(a, err) < 0)
+  if (nd_netpol_start(a, err) < 0 || nd_stats_start(a, err) < 0 ||
+      nd_net_start(a, err) < 0)
     return -1;
   nd_ev_start(a);
   kube_error_t se = KUBE_ERROR_INIT;
@@ -1037,6 +1039,7 @@ KUBE_EXPORT void kube_node_agent_free(kube_node_agent_t *a) {
   kube_controller_free(a->ctl);
   a->ctl = NULL;
   nd_netpol_free(a);
+  nd_net_free(a);
   nd_static_free(a);
   nd_image_gc_free(a);
   nd_node_stop(a);

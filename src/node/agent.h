@@ -402,6 +402,8 @@ struct kube_node_agent {
   struct nd_stats *statsum;
   /* node-pressure eviction (eviction.c) */
   struct nd_ev_state *ev;
+  /* routes, masquerade, service proxy (cluster-net.c); NULL: none */
+  struct nd_net *net;
 };
 
 /* ---- agent.c: jobs ------------------------------------------------------ */

@@ -135,14 +135,11 @@ const srv_cluster_plan_t *srv_cluster_plan(const kube_server_t *srv);
  * registry). */
 extern const kube_component_ops_t srv_settings_ops;
 void *srv_settings_new(kube_error_t *err);
+/* pod-routes.c: every Node's pod CIDR and InternalIP as key podRoutes of
+ * that ConfigMap, for the nodes' routes (component "pod-routes"). */
+extern const kube_component_ops_t srv_pod_routes_ops;
+void *srv_pod_routes_new(kube_error_t *err);
 
-/* service-proxy.c: Services and EndpointSlices programmed into the
- * socket load balancer (component "service-proxy", with a node).
- * node_ip and node_name (copied; endpoints on it are local) may be
- * NULL. */
-extern const kube_component_ops_t srv_proxy_ops;
-void *srv_proxy_new(const char *node_ip, const char *node_name,
-                    kube_error_t *err);
 
 extern const kube_component_ops_t srv_node_ops;
 /* opts borrowed (copied); kubelet_listen: kube_server_options_t's

@@ -399,6 +399,18 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     o.kubelet_client_cert_file = srv->kubelet_cert;
     o.kubelet_client_key_file = srv->kubelet_key;
   }
+  int64_t signing_s = 0;
+  if (o.cluster_signing_duration) {
+    int64_t ns = core_go_duration_ns(o.cluster_signing_duration);
+    if (ns < 60LL * 1000000000LL) {
+      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                     "invalid cluster signing duration \"%s\" (a duration of "
+                     "at least 1m, as \"8760h\")",
+                     o.cluster_signing_duration);
+      goto fail;
+    }
+    signing_s = ns / 1000000000LL;
+  }
   kube_apiserver_options_t ao = {
       .struct_size = sizeof ao,
       .token = srv->token,
@@ -413,6 +425,7 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       .tls_client_ca_file = srv->ca,
       .ca_cert_file = srv->ca,
       .ca_key_file = srv->ca_key,
+      .cluster_signing_duration_s = signing_s,
       .join_token = srv->join_token,
       .token_auth_file = o.token_auth_file,
       .audit_log = o.audit_log,
@@ -484,6 +497,9 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     void *impl = srv_settings_new(err);
     if (!impl || add_component(srv, &srv_settings_ops, impl, err) < 0)
       goto fail;
+    impl = srv_pod_routes_new(err);
+    if (!impl || add_component(srv, &srv_pod_routes_ops, impl, err) < 0)
+      goto fail;
   }
   if (!o.no_dashboard) {
     void *impl = srv_dashboard_new(err);
@@ -496,25 +512,6 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     goto fail;
   }
   if (o.node) {
-    /* The node's sockets reach Services (before the node: it stops
-     * after it). */
-    char ip[64] = "";
-    if (o.node->node_ip && *o.node->node_ip)
-      snprintf(ip, sizeof ip, "%s", o.node->node_ip);
-    else
-      kube_net_default_ipv4(ip, sizeof ip, NULL);
-    char name[256] = "";
-    if (o.node->node_name && *o.node->node_name)
-      snprintf(name, sizeof name, "%s", o.node->node_name);
-    else if (gethostname(name, sizeof name - 1) < 0 || !*name)
-      snprintf(name, sizeof name, "localhost");
-    for (char *h = name; *h; h++) /* as the agent names its Node */
-      *h = (char)tolower((unsigned char)*h);
-    void *impl = srv_proxy_new(*ip ? ip : NULL, *name ? name : NULL, err);
-    if (!impl || add_component(srv, &srv_proxy_ops, impl, err) < 0)
-      goto fail;
-  }
-  if (o.node) {
     /* The node takes the cluster's plan: one owner of each setting. */
     kube_node_agent_options_t no = {0};
     core_opts_copy(&no, o.node);
@@ -522,6 +519,12 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     no.service_cidr = srv->plan.service_cidr;
     no.cluster_dns = srv->plan.cluster_dns;
     no.cluster_domain = srv->plan.cluster_domain;
+    /* Its routes to the other nodes from the settings it publishes; its
+     * service proxy from the plan at once. */
+    no.cluster_network = true;
+    no.node_port_range = srv->plan.node_port_range;
+    no.cluster_cidr = srv->plan.cluster_cidr;
+    no.load_balancer_status = true;
     void *impl = srv_node_new(&no, o.node_kubelet_listen, err);
     if (impl && o.node_kubelet_listen && !srv->ca) {
       srv_node_ops.free(impl);

@@ -75,6 +75,9 @@ struct config {
   __u32 mask; /* network order */
   __u16 np_min, np_max; /* node ports, host order (0: none) */
   __u64 netns;          /* the node's network namespace (cookie) */
+  __u64 scope_id;       /* the node's pods' cgroup (0: every socket) */
+  __u32 scope_level;    /* its depth below the root */
+  __u32 pad2;
 };
 
 struct {
@@ -120,8 +123,6 @@ struct {
   __type(value, struct rev_val);
 } revnat SEC(".maps");
 
-/* The Service this address is, when it is one of ours: the key to look
- * up (a node port is keyed with address 0).  0: not ours. */
 /* The Service a socket asks for, or NULL: an address of the service CIDR
  * (one that is no Service's of this cluster is left alone: another
  * cluster with the same CIDR may have it, or the node's unreachable route
@@ -133,6 +134,13 @@ static __always_inline struct svc_val *lookup(struct bpf_sock_addr *ctx) {
   __u32 zero = 0;
   struct config *c = bpf_map_lookup_elem(&cfg, &zero);
   if (!c)
+    return 0;
+  /* Scoped to one node: its network namespace (its own processes) and
+   * the tasks below its pods' cgroup.  Nodes of one cluster on one
+   * machine each translate their own sockets only, never a socket twice
+   * and never with another node's view (internalTrafficPolicy Local). */
+  if (c->scope_id && bpf_get_netns_cookie(ctx) != c->netns &&
+      bpf_get_current_ancestor_cgroup_id(c->scope_level) != c->scope_id)
     return 0;
   struct svc_key k = {.ip = ctx->user_ip4,
                       .port = (__u16)ctx->user_port,

@@ -456,6 +456,26 @@ static void test_node_authorizer(void **state) {
   assert_false(
       allowed(&f, n1, nodes,
               res("create", "apps", "deployments", NULL, "default", NULL)));
+  /* The cluster settings kubed server publishes: that one ConfigMap,
+   * read only (a named list/watch: the field selector). */
+  assert_true(allowed(&f, n1, nodes,
+                      res("get", "", "configmaps", NULL, "kube-system",
+                          "libkube-cluster")));
+  assert_true(allowed(&f, n1, nodes,
+                      res("watch", "", "configmaps", NULL, "kube-system",
+                          "libkube-cluster")));
+  assert_false(allowed(&f, n1, nodes,
+                       res("update", "", "configmaps", NULL, "kube-system",
+                           "libkube-cluster")));
+  assert_false(allowed(&f, n1, nodes,
+                       res("get", "", "configmaps", NULL, "kube-system",
+                           "other")));
+  assert_false(allowed(&f, n1, nodes,
+                       res("get", "", "configmaps", NULL, "default",
+                           "libkube-cluster")));
+  assert_false(allowed(&f, n1, nodes,
+                       res("list", "", "configmaps", NULL, "kube-system",
+                           NULL)));
   /* A pod being deleted gracefully is still the node's to delete. */
   assert_int_equal(
       call(&f, "DELETE",

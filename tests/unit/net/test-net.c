@@ -420,6 +420,38 @@ static void test_bridge_conflist(void **state) {
   kube_error_clear(&err);
 }
 
+/* Bad input to the route and masquerade calls: BadRequest before any
+ * system call (no privileges needed). */
+static void test_route_masquerade_input(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(kube_net_gateway_route("10.1.0.0/33", "10.0.0.2", true, &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_gateway_route("10.1.0.0/24", "nope", true, &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  assert_non_null(strstr(err.message, "invalid gateway"));
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_gateway_route("10.1.0.0/24", NULL, false, &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_masquerade_sync("bad chain", "10.1.0.0/24",
+                                            "10.0.0.0/16", &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_masquerade_sync("KUBE-MASQ-X", "10.1.0.1/24",
+                                            "10.0.0.0/16", &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_masquerade_remove("x;y", &err), -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+}
+
 static void test_default_ipv4(void **state) {
   char ip[64];
   kube_error_t err = KUBE_ERROR_INIT;
@@ -439,6 +471,7 @@ int main(void) {
       cmocka_unit_test(test_failures),
       cmocka_unit_test(test_bridge_conflist),
       cmocka_unit_test(test_default_ipv4),
+      cmocka_unit_test(test_route_masquerade_input),
   };
   return cmocka_run_group_tests_name("net", tests, setup, teardown);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The service proxy as a server component (what kube-proxy is to a
- * kubelet): Services and EndpointSlices from the shared informers,
+ * The node's service proxy (what kube-proxy is to a kubelet): Services and EndpointSlices from the shared informers,
  * programmed into the socket load balancer of <libkube/net.h>
  * (kube_svclb_t) as they change.  Each Service port gets the ready
  * endpoints of its slices whose port matches by name and protocol (the
@@ -18,16 +17,19 @@
  * rules (kube_net_nodeport_nat_sync: one chain per node, rewritten 50 ms
  * after a burst of changes, removed on stop).
  *
- * Runs with a node (it balances that node's sockets) and keeps an
- * unreachable route for the service CIDR in the node's namespace.  When the kernel
- * or the build cannot do it, the server runs without and says why.
+ * Runs with a node (it balances that node's sockets: its own network
+ * namespace's and its pods', see kube_svclb_options_t.cgroup_scope) and
+ * keeps an unreachable route for the service CIDR in the node's
+ * namespace.  When the kernel or the build cannot do it, the node runs
+ * without and says why.
  */
 #include <libkube/kit.h>
 #include <libkube/net.h>
 
 #include "api/api-private.h"
 #include "client/client-private.h"
-#include "server/internal.h"
+#include "node/internal.h"
+#include "node/proxy.h"
 
 #define SLICES_BY_SERVICE "libkube/service"
 #define LABEL_SERVICE_NAME "kubernetes.io/service-name"
@@ -58,34 +60,22 @@ struct natsvc {
   size_t n;
 };
 
-struct proxy {
-  kube_server_t *srv;
+struct nd_proxy {
+  kube_loop_t *loop;
+  kube_transport_t tp;
+  kube_informer_factory_t *factory;
   kube_svclb_t *lb;
   kube_informer_t *services, *slices;
   kube_informer_registration_t *svc_reg, *slice_reg;
   struct strmap done; /* "ns/name" -> struct programmed */
   char *node_ip, *node_name;
-  kube_writer_t *writer; /* LoadBalancer status */
+  kube_writer_t *writer; /* LoadBalancer status (NULL: not ours to write) */
   char *route;           /* the unreachable route we added (service CIDR) */
   struct strmap nat;     /* "ns/name" -> struct natsvc */
   char nat_chain[32];    /* KUBE-NP-<hash>: this node's */
   bool nat_synced;       /* the chain exists */
   kube_timer_t *nat_timer; /* rewrites the chain shortly after changes */
 };
-
-void *srv_proxy_new(const char *node_ip, const char *node_name,
-                    kube_error_t *err) {
-  struct proxy *p = calloc(1, sizeof *p);
-  if (!p || (node_ip && !(p->node_ip = strdup(node_ip))) ||
-      (node_name && !(p->node_name = strdup(node_name)))) {
-    if (p)
-      free(p->node_ip);
-    free(p);
-    kube_make_oom(err);
-    return NULL;
-  }
-  return p;
-}
 
 static void natsvc_free(void *v) {
   struct natsvc *ns = v;
@@ -122,7 +112,7 @@ static void nat_collect(struct nat_all *a, const struct natsvc *ns) {
 
 /* Rewrite this node's NAT chain from every Service's node ports. */
 static void nat_flush(void *arg) {
-  struct proxy *p = arg;
+  struct nd_proxy *p = arg;
   struct nat_all a = {0};
   for (size_t i = 0; i < p->nat.nbuckets; i++)
     for (struct strmap_entry *e = p->nat.buckets[i]; e; e = e->next)
@@ -245,7 +235,7 @@ static void status_written(const kube_object_t *res, const kube_error_t *e,
 }
 
 /* A LoadBalancer Service's ingress is the node's address. */
-static void lb_status(struct proxy *p, json_object *svc) {
+static void lb_status(struct nd_proxy *p, json_object *svc) {
   const char *have =
       kube_json_get_string(svc, "status.loadBalancer.ingress.0.ip");
   json_object *ing = kube_json_get(svc, "status.loadBalancer.ingress");
@@ -296,7 +286,7 @@ static bool natport_fill(struct natport *q, const struct collect *c,
 }
 
 /* Write one Service port into the maps and remember it in `now`. */
-static void program(struct proxy *p, struct programmed *now, const char *key,
+static void program(struct nd_proxy *p, struct programmed *now, const char *key,
                     const char *ip, int port, const char *proto,
                     const struct natport *set, int affinity) {
   struct entry e = {.port = port};
@@ -313,7 +303,7 @@ static void program(struct proxy *p, struct programmed *now, const char *key,
 }
 
 /* Program one Service ("ns/name") as the caches say now. */
-static void sync_service(struct proxy *p, const char *key) {
+static void sync_service(struct nd_proxy *p, const char *key) {
   const kube_object_t *obj = kube_informer_get(p->services, key);
   json_object *svc = obj ? kube_object_json(obj) : NULL;
   const char *type = svc ? kube_json_get_string(svc, "spec.type") : NULL;
@@ -442,7 +432,7 @@ static void svc_updated(const char *key, const kube_object_t *old_obj,
   sync_service(arg, key);
 }
 
-static void slice_event(struct proxy *p, const kube_object_t *obj) {
+static void slice_event(struct nd_proxy *p, const kube_object_t *obj) {
   char key[512];
   if (service_key_of(obj, key))
     sync_service(p, key);
@@ -462,62 +452,70 @@ static void slice_updated(const char *key, const kube_object_t *old_obj,
   slice_event(arg, obj);
 }
 
-static int proxy_init(void *impl, kube_server_t *srv, kube_error_t *err) {
-  struct proxy *p = impl;
-  p->srv = srv;
-  const srv_cluster_plan_t *plan = srv_cluster_plan(srv);
+static void proxy_free(struct nd_proxy *p);
+
+struct nd_proxy *nd_proxy_new(kube_loop_t *loop, const kube_transport_t *tp,
+                              kube_informer_factory_t *f,
+                              const nd_proxy_options_t *o, kube_error_t *err) {
+  struct nd_proxy *p = calloc(1, sizeof *p);
+  if (!p || (o->node_ip && !(p->node_ip = strdup(o->node_ip))) ||
+      (o->node_name && !(p->node_name = strdup(o->node_name)))) {
+    proxy_free(p);
+    kube_make_oom(err);
+    return NULL;
+  }
+  p->loop = loop;
+  p->tp = *tp;
+  p->factory = f;
   int lo = 0, hi = 0;
-  core_port_range_parse(plan->node_port_range, &lo, &hi);
+  if (o->node_port_range &&
+      core_port_range_parse(o->node_port_range, &lo, &hi) < 0)
+    lo = hi = 0;
   const char *node_ips[] = {p->node_ip, NULL};
-  kube_svclb_options_t o = {.struct_size = sizeof o,
-                            .service_cidr = plan->service_cidr,
-                            .node_port_min = lo,
-                            .node_port_max = hi,
-                            .node_ips = p->node_ip ? node_ips : NULL};
-  kube_error_t e = KUBE_ERROR_INIT;
-  if (!(p->lb = kube_svclb_new(&o, &e))) {
-    log_warn("kubed: Services are not load balanced on this node: %s",
-             e.message);
-    kube_error_clear(&e);
-    return 0;
+  kube_svclb_options_t so = {.struct_size = sizeof so,
+                             .service_cidr = o->service_cidr,
+                             .node_port_min = lo,
+                             .node_port_max = hi,
+                             .node_ips = p->node_ip ? node_ips : NULL,
+                             .cgroup_scope = o->cgroup_scope};
+  if (!(p->lb = kube_svclb_new(&so, err))) {
+    proxy_free(p);
+    return NULL;
   }
   /* What the programs did not translate dies here. */
-  int r = kube_net_unreachable_route(plan->service_cidr, true, &e);
+  kube_error_t e = KUBE_ERROR_INIT;
+  int r = kube_net_unreachable_route(o->service_cidr, true, &e);
   if (r < 0)
-    log_warn("kubed: %s", e.message);
-  else if (r > 0 && !(p->route = strdup(plan->service_cidr)))
-    return kube_make_oom(err);
+    log_warn("node: %s", e.message);
+  else if (r > 0 && !(p->route = strdup(o->service_cidr)))
+    goto oom;
   kube_error_clear(&e);
-  kube_informer_factory_t *f = kube_server_informers(srv, err);
-  if (!f)
-    return kube_error_wrap(err, "service proxy");
   snprintf(p->nat_chain, sizeof p->nat_chain, "KUBE-NP-%08X",
-           (unsigned)(strmap_hash(plan->service_cidr) ^
+           (unsigned)(strmap_hash(o->service_cidr) ^
                       strmap_hash(p->node_ip ? p->node_ip : "")));
-  if (!(p->nat_timer =
-            kube_timer_new(kube_server_loop(srv), nat_flush, p, err)))
-    return kube_error_wrap(err, "service proxy");
-  kube_transport_t tp;
-  kube_server_transport(srv, &tp);
-  if (!(p->writer = kube_writer_new(kube_server_loop(srv), &tp, err)))
-    return kube_error_wrap(err, "service proxy");
-  kube_informer_options_t so = {.struct_size = sizeof so,
-                                .path = "/api/v1/services"};
+  if (!(p->nat_timer = kube_timer_new(loop, nat_flush, p, err)) ||
+      (o->load_balancer_status && !(p->writer = kube_writer_new(loop, tp, err))))
+    goto fail;
+  kube_informer_options_t sio = {.struct_size = sizeof sio,
+                                 .path = "/api/v1/services"};
   kube_informer_options_t eo = {
       .struct_size = sizeof eo,
       .path = "/apis/discovery.k8s.io/v1/endpointslices"};
-  if (!(p->services = kube_informer_factory_informer(f, &so, err)) ||
+  if (!(p->services = kube_informer_factory_informer(f, &sio, err)) ||
       !(p->slices = kube_informer_factory_informer(f, &eo, err)) ||
       kube_informer_add_index(p->slices, SLICES_BY_SERVICE, index_service,
                               NULL, err) < 0)
-    return kube_error_wrap(err, "service proxy");
-  return 0;
+    goto fail;
+  return p;
+oom:
+  kube_make_oom(err);
+fail:
+  kube_error_wrap(err, "service proxy");
+  proxy_free(p);
+  return NULL;
 }
 
-static int proxy_start(void *impl, kube_error_t *err) {
-  struct proxy *p = impl;
-  if (!p->lb)
-    return 0;
+int nd_proxy_start(struct nd_proxy *p, kube_error_t *err) {
   kube_informer_handlers_t sh = {.struct_size = sizeof sh,
                                  .on_add = svc_changed,
                                  .on_update = svc_updated,
@@ -540,8 +538,7 @@ static int proxy_start(void *impl, kube_error_t *err) {
 /* The registrations go before the factory; the programs with the
  * component (a stopping node takes its own programs away, nobody
  * else's). */
-static void proxy_stop(void *impl) {
-  struct proxy *p = impl;
+static void proxy_stop(struct nd_proxy *p) {
   if (p->services)
     kube_informer_remove_handlers(p->services, p->svc_reg);
   if (p->slices)
@@ -555,7 +552,7 @@ static void proxy_stop(void *impl) {
   if (p->nat_synced) {
     kube_error_t e = KUBE_ERROR_INIT;
     if (kube_net_nodeport_nat_remove(p->nat_chain, &e) < 0)
-      log_warn("kubed: %s", e.message);
+      log_warn("node: %s", e.message);
     kube_error_clear(&e);
     p->nat_synced = false;
   }
@@ -565,7 +562,7 @@ static void proxy_stop(void *impl) {
   if (p->route) {
     kube_error_t e = KUBE_ERROR_INIT;
     if (kube_net_unreachable_route(p->route, false, &e) < 0)
-      log_warn("kubed: %s", e.message);
+      log_warn("node: %s", e.message);
     kube_error_clear(&e);
     free(p->route);
     p->route = NULL;
@@ -573,8 +570,7 @@ static void proxy_stop(void *impl) {
   strmap_clear(&p->done, programmed_free);
 }
 
-static void proxy_free(void *impl) {
-  struct proxy *p = impl;
+static void proxy_free(struct nd_proxy *p) {
   if (!p)
     return;
   proxy_stop(p);
@@ -583,11 +579,4 @@ static void proxy_free(void *impl) {
   free(p);
 }
 
-const kube_component_ops_t srv_proxy_ops = {
-    .version = KUBE_COMPONENT_OPS_VERSION,
-    .name = "service-proxy",
-    .init = proxy_init,
-    .start = proxy_start,
-    .stop = proxy_stop,
-    .free = proxy_free,
-};
+void nd_proxy_free(struct nd_proxy *p) { proxy_free(p); }

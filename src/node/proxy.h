@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The node's service proxy (proxy.c) and its cluster network
+ * (cluster-net.c): internals of the node module. */
+#ifndef KUBE_NODE_PROXY_H
+#define KUBE_NODE_PROXY_H
+
+#include <libkube/kit.h>
+#include <libkube/net.h>
+
+typedef struct nd_proxy_options {
+  const char *service_cidr;    /* required */
+  const char *node_port_range; /* "30000-32767"; NULL: no node ports */
+  const char *node_ip, *node_name; /* may be NULL */
+  /* the node's pods' cgroup (kube_svclb_options_t.cgroup_scope) */
+  const char *cgroup_scope;
+  /* write LoadBalancer Services' status (the server's own node) */
+  bool load_balancer_status;
+} nd_proxy_options_t;
+
+struct nd_proxy;
+/* Load and attach the socket load balancer, add the unreachable route of
+ * the service CIDR, take the Services and EndpointSlices informers of `f`
+ * (borrowed).  NULL with err (ServiceUnavailable: no BPF here). */
+struct nd_proxy *nd_proxy_new(kube_loop_t *loop, const kube_transport_t *tp,
+                              kube_informer_factory_t *f,
+                              const nd_proxy_options_t *o, kube_error_t *err);
+/* Register the handlers and start the informers. */
+int nd_proxy_start(struct nd_proxy *p, kube_error_t *err);
+/* Detach the programs, remove the route and the NAT chain.  Accepts
+ * NULL. */
+void nd_proxy_free(struct nd_proxy *p);
+
+struct kube_node_agent;
+/* cluster-net.c: the pod routes to the other nodes, the masquerade rules
+ * and (kubed agent) the service proxy from ConfigMap
+ * kube-system/libkube-cluster. */
+int nd_net_init(struct kube_node_agent *a, const kube_node_agent_options_t *o,
+                kube_error_t *err);
+int nd_net_start(struct kube_node_agent *a, kube_error_t *err);
+void nd_net_free(struct kube_node_agent *a);
+
+#endif
