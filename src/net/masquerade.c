@@ -6,7 +6,10 @@
  * cluster CIDR takes the node's address (flannel's and k3s's rule), and
  * so does a node port connection DNATed to an endpoint on another node
  * (kube-proxy masquerades it: the endpoint's reply must come back through
- * this node to be un-DNATed).
+ * this node to be un-DNATed).  Traffic to the node's own pods is never
+ * masqueraded, even when the node's pod CIDR lies outside the cluster
+ * CIDR: with br_netfilter loaded, bridged pod-to-pod packets cross
+ * POSTROUTING too, and NetworkPolicy must see the real source.
  *
  * Each node has its own chain in the nat table, jumped to from
  * POSTROUTING and replaced whole with iptables-restore --noflush, so
@@ -107,10 +110,12 @@ KUBE_EXPORT int kube_net_masquerade_sync(const char *chain,
   char rules[1024];
   snprintf(rules, sizeof rules,
            "*nat\n:%s - [0:0]\n"
+           "-A %s -d %s -j RETURN\n"
            "-A %s -s %s ! -d %s -j MASQUERADE\n"
            "-A %s -m conntrack --ctstate DNAT ! -s %s ! -d %s -j MASQUERADE\n"
            "COMMIT\n",
-           chain, chain, pod_cidr, cluster_cidr, chain, pod_cidr, pod_cidr);
+           chain, chain, pod_cidr, chain, pod_cidr, cluster_cidr, chain,
+           pod_cidr, pod_cidr);
   char *const restore[] = {NET_IPTABLES_RESTORE, "-w", "5", "--noflush",
                            NULL};
   if (net_iptables_run(restore, rules, false, err) < 0)
