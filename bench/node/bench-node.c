@@ -13,7 +13,8 @@
  *    container running (status written by the agent, seen by a client);
  *    each pod is deleted once Running, so the node stays small.
  *  - 100 pods created at once -> all Running, and kubed's RSS then (the
- *    whole process: API server, store, scheduler and the agent), and the
+ *    whole process: API server, store, scheduler and the agent; anonymous
+ *    and file-backed apart), and the
  *    Pss of the containers' monitors (kube-monitor, conmon's role;
  *    KUBE_MONITOR_HELPER=none makes them forks of kubed, as before).
  *  - CNI ADD of the agent's own network (bridge + host-local + portmap)
@@ -664,6 +665,9 @@ int main(int argc, char **argv) {
   double all_s = now() - t0;
   usleep(500000); /* let the status writes settle before reading memory */
   long rss = proc_kb(kubed_pid, "status", "VmRSS");
+  /* anonymous (heap, stacks) vs file-backed (program, libraries) */
+  long rss_anon = proc_kb(kubed_pid, "status", "RssAnon");
+  long rss_file = proc_kb(kubed_pid, "status", "RssFile");
   int nmon = 0, nconmon = 0;
   double mon_mb = sum_pss_mb(kubed_pid, NULL, NULL, &nmon);
   for (int i = 0; i < many; i++) {
@@ -747,6 +751,10 @@ int main(int argc, char **argv) {
            "100 pods created at once -> all Running", m.seen, many);
   printf("  %-46s %7.1f MB\n", "kubed RSS with 100 pods (API+store+agent)",
          rss / 1024.0);
+  printf("  %-46s %7.1f MB\n", "  of which anonymous (heap, stacks)",
+         rss_anon / 1024.0);
+  printf("  %-46s %7.1f MB\n", "  of which files (program, libraries)",
+         rss_file / 1024.0);
   char lbl[96];
   snprintf(lbl, sizeof lbl, "per-container monitors, Pss (%d / %d)", nmon,
            nconmon);
@@ -760,6 +768,8 @@ int main(int argc, char **argv) {
     json_num("pods100_all_running_s", all_s, all_ran);
     printf(",\"pods100_running\":%d", m.seen);
     json_num("agent_rss_mb_100pods", rss / 1024.0, rss > 0);
+    json_num("agent_rss_anon_mb_100pods", rss_anon / 1024.0, rss_anon > 0);
+    json_num("agent_rss_file_mb_100pods", rss_file / 1024.0, rss_file > 0);
     json_num("monitors_pss_mb_100pods", mon_mb, nmon > 0);
     json_num("cni_add_p50_ms", cni50, cni99 >= 0);
     json_num("cni_add_p99_ms", cni99, cni99 >= 0);

@@ -33,6 +33,7 @@
 
 #include "agent.h"
 #include "kube-config.h"
+#include "memory.h"
 #include "node-flags.h"
 
 #define KUBECONFIG_NAME "kubelet.kubeconfig"
@@ -552,7 +553,9 @@ static int run_agent(const char *kubeconfig, kube_node_agent_options_t *o,
     goto out;
   printf("kubed agent: node %s running\n", kube_node_agent_name(r.agent));
   fflush(stdout);
+  kube_timer_t *trim = kubed_memory_trim_start(r.loop);
   rc = kube_loop_run(r.loop, &err) < 0 ? 1 : 0;
+  kube_timer_free(trim);
   atomic_store(&r.quit, true);
 out:
   if (rc)

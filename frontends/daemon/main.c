@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "kube-config.h"
+#include "memory.h"
 #include "node-flags.h"
 
 #define MAX_LISTEN 16
@@ -487,7 +488,9 @@ static int cmd_server(int argc, char **argv) {
   if (kube_server_kubeconfig(srv))
     printf("kubed: kubeconfig written to %s\n", kube_server_kubeconfig(srv));
   fflush(stdout);
+  kube_timer_t *trim = kubed_memory_trim_start(kube_server_loop(srv));
   rc = kube_server_run(srv, &err) < 0 ? 1 : 0;
+  kube_timer_free(trim);
   if (rc)
     kube_log(KUBE_LOG_ERROR, "kubed: %s", err.message);
   bool restart = !rc && kube_server_restart_requested(srv);
@@ -499,6 +502,7 @@ static int cmd_server(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  kubed_memory_init();
   const char *cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
     printf("kubed v%s (Kubernetes API v1.32)\n", KUBE_VERSION);

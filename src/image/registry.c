@@ -7,18 +7,13 @@
  * fetches a token from the realm (with basic credentials when there are
  * any) and retries once; `Basic` challenges retry with the credentials.
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/curl-load.h"
 #include "image/registry.h"
 #include "kube-config.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void img_reg_response_clear(img_reg_response_t *r) {
   if (!r)
@@ -35,8 +30,10 @@ void img_reg_response_clear(img_reg_response_t *r) {
 int img_reg_session_init(img_reg_session_t *ss, const img_endpoint_t *ep,
                          const img_auth_t *auth, bool insecure, bool push,
                          kube_error_t *err) {
-  pthread_once(&curl_once, curl_init_once);
   memset(ss, 0, sizeof *ss);
+  pthread_mutex_init(&ss->mu, NULL);
+  if (img_curl_load(err) < 0)
+    return -1;
   ss->ep = ep;
   ss->push = push;
   ss->insecure = insecure || ep->insecure;
@@ -47,7 +44,6 @@ int img_reg_session_init(img_reg_session_t *ss, const img_endpoint_t *ep,
     ss->auth.identity_token =
         auth->identity_token ? strdup(auth->identity_token) : NULL;
   }
-  pthread_mutex_init(&ss->mu, NULL);
   if (!ss->base)
     return kube_make_oom(err);
   if (insecure && str_has_prefix(ss->base, "https://")) {

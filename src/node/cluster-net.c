@@ -93,7 +93,8 @@ static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
                            .node_ip = a->cfg.node_ip,
                            .node_name = a->cfg.node_name,
                            .cgroup_scope = a->cfg.cgroup_parent,
-                           .load_balancer_status = n->lb_status};
+                           .load_balancer_status = n->lb_status,
+                           .workers = a->workers};
   kube_error_t e = KUBE_ERROR_INIT;
   if (!(n->proxy = nd_proxy_new(a->loop, &a->tp, a->factory, &po, &e)) ||
       nd_proxy_start(n->proxy, &e) < 0) {

@@ -524,7 +524,12 @@ int nd_sync_pod(kube_node_agent_t *a, struct nd_pod *p) {
     const char *rv = kube_object_resource_version(pod);
     if (!p->last || !rv || !kube_object_resource_version(p->last) ||
         !streq(rv, kube_object_resource_version(p->last))) {
-      kube_object_t *copy = kube_object_copy(pod);
+      /* The informer's tree, shared (one more reference, not a deep
+       * copy): informer trees are never modified, both references are
+       * taken and dropped on the loop, and a deep copy of each pod cost
+       * as much as the informer's own tree (1.5 MB with 100 pods). */
+      kube_object_t *copy =
+          kube_object_wrap(json_object_get(kube_object_json(pod)));
       if (copy) {
         kube_object_free(p->last);
         p->last = copy;

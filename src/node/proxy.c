@@ -15,7 +15,8 @@
  *
  * Node ports also answer clients outside the node through iptables DNAT
  * rules (kube_net_nodeport_nat_sync: one chain per node, rewritten 50 ms
- * after a burst of changes, removed on stop).
+ * after a burst of changes on the node's workers, one rewrite at a time,
+ * removed on stop).
  *
  * Runs with a node (it balances that node's sockets: its own network
  * namespace's and its pods', see kube_svclb_options_t.cgroup_scope) and
@@ -23,6 +24,8 @@
  * namespace.  When the kernel or the build cannot do it, the node runs
  * without and says why.
  */
+#include <unistd.h>
+
 #include <libkube/kit.h>
 #include <libkube/net.h>
 
@@ -75,6 +78,9 @@ struct nd_proxy {
   char nat_chain[32];    /* KUBE-NP-<hash>: this node's */
   bool nat_synced;       /* the chain exists */
   kube_timer_t *nat_timer; /* rewrites the chain shortly after changes */
+  kube_workers_t *workers;  /* the rewrites run there (NULL: on the loop) */
+  struct nat_job *nat_job; /* the rewrite running on a worker, or NULL */
+  bool nat_dirty;          /* changed while it ran: rewrite again after */
 };
 
 static void natsvc_free(void *v) {
@@ -110,9 +116,9 @@ static void nat_collect(struct nat_all *a, const struct natsvc *ns) {
   }
 }
 
-/* Rewrite this node's NAT chain from every Service's node ports. */
-static void nat_flush(void *arg) {
-  struct nd_proxy *p = arg;
+/* Rewrite this node's NAT chain from every Service's node ports, on the
+ * loop (no worker pool). */
+static void nat_flush_here(struct nd_proxy *p) {
   struct nat_all a = {0};
   for (size_t i = 0; i < p->nat.nbuckets; i++)
     for (struct strmap_entry *e = p->nat.buckets[i]; e; e = e->next)
@@ -126,6 +132,139 @@ static void nat_flush(void *arg) {
     p->nat_synced = true;
   kube_error_clear(&err);
   free(a.v);
+}
+
+/* A rewrite of the chain on a worker thread: iptables-restore and
+ * iptables take milliseconds (more while another program holds the xtables
+ * lock), which the loop must not wait for.  The job owns a copy of the
+ * rules; one runs at a time, so rewrites land in the order they were
+ * made, and changes made meanwhile start one more when it is done. */
+struct nat_job {
+  struct nd_proxy *p; /* NULL once the proxy stopped */
+  char chain[32];
+  char *node_ip;
+  struct nat_all a;
+  kube_svclb_backend_t *b; /* every port's backends, copied */
+  char (*ips)[16];
+  int rc;
+  kube_error_t err;
+  bool finished; /* set by the worker (atomic) */
+};
+
+static void nat_job_free(struct nat_job *j) {
+  free(j->node_ip);
+  free(j->a.v);
+  free(j->b);
+  free(j->ips);
+  kube_error_clear(&j->err);
+  free(j);
+}
+
+/* A job with a copy of every Service's node ports (NULL: out of memory). */
+static struct nat_job *nat_job_new(struct nd_proxy *p) {
+  struct nat_job *j = calloc(1, sizeof *j);
+  if (!j || !(j->node_ip = strdup(p->node_ip))) {
+    free(j);
+    return NULL;
+  }
+  j->p = p;
+  j->err = (kube_error_t)KUBE_ERROR_INIT;
+  snprintf(j->chain, sizeof j->chain, "%s", p->nat_chain);
+  for (size_t i = 0; i < p->nat.nbuckets; i++)
+    for (struct strmap_entry *e = p->nat.buckets[i]; e; e = e->next)
+      nat_collect(&j->a, e->value);
+  size_t nb = 0;
+  for (size_t i = 0; i < j->a.n; i++)
+    nb += j->a.v[i].n;
+  j->b = calloc(nb ? nb : 1, sizeof *j->b);
+  j->ips = calloc(nb ? nb : 1, sizeof *j->ips);
+  if (!j->b || !j->ips) {
+    nat_job_free(j);
+    return NULL;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < j->a.n; i++) {
+    kube_net_nodeport_t *np = &j->a.v[i];
+    /* the natport's protocol goes with its Service: a literal instead
+     * (kube_net_nodeport_nat_sync tells UDP from the rest, TCP) */
+    np->protocol = np->protocol && !strcasecmp(np->protocol, "UDP") ? "UDP"
+                                                                    : "TCP";
+    for (size_t m = 0; m < np->n; m++) {
+      snprintf(j->ips[k + m], sizeof j->ips[k + m], "%s",
+               np->backends[m].ip);
+      j->b[k + m] = (kube_svclb_backend_t){.ip = j->ips[k + m],
+                                           .port = np->backends[m].port};
+    }
+    np->backends = j->b + k;
+    k += np->n;
+  }
+  return j;
+}
+
+static void nat_work(void *arg) {
+  struct nat_job *j = arg;
+  j->rc = kube_net_nodeport_nat_sync(j->chain, j->node_ip, j->a.v, j->a.n,
+                                     &j->err);
+  __atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
+}
+
+static void nat_done(void *arg) {
+  struct nat_job *j = arg;
+  struct nd_proxy *p = j->p;
+  if (p) {
+    p->nat_job = NULL;
+    if (j->rc < 0)
+      log_warn("service proxy: node ports for outside clients: %s",
+               j->err.message);
+    else
+      p->nat_synced = true;
+    if (p->nat_dirty && p->nat_timer) {
+      p->nat_dirty = false;
+      kube_timer_arm(p->nat_timer, 0);
+    }
+  }
+  nat_job_free(j);
+}
+
+/* Rewrite this node's NAT chain from every Service's node ports. */
+static void nat_flush(void *arg) {
+  struct nd_proxy *p = arg;
+  if (!p->workers) {
+    nat_flush_here(p);
+    return;
+  }
+  if (p->nat_job) {
+    p->nat_dirty = true;
+    return;
+  }
+  kube_error_t err = KUBE_ERROR_INIT;
+  struct nat_job *j = nat_job_new(p);
+  if (j && kube_workers_submit(p->workers, nat_work, nat_done, j, &err) == 0) {
+    p->nat_job = j;
+    return;
+  }
+  if (j)
+    nat_job_free(j);
+  log_warn("service proxy: node ports for outside clients: %s",
+           err.message ? err.message : "out of memory");
+  kube_error_clear(&err);
+  /* try again later rather than never */
+  if (p->nat_timer)
+    kube_timer_arm(p->nat_timer, 1000);
+}
+
+/* Stopping: wait for the rewrite in flight (the chain is removed after
+ * it, not before) and leave its completion nothing to do. */
+static void nat_wait(struct nd_proxy *p) {
+  struct nat_job *j = p->nat_job;
+  if (!j)
+    return;
+  while (!__atomic_load_n(&j->finished, __ATOMIC_ACQUIRE))
+    usleep(1000);
+  if (j->rc == 0)
+    p->nat_synced = true;
+  j->p = NULL;
+  p->nat_job = NULL;
 }
 
 static void programmed_free(void *v) {
@@ -490,6 +629,7 @@ struct nd_proxy *nd_proxy_new(kube_loop_t *loop, const kube_transport_t *tp,
   else if (r > 0 && !(p->route = strdup(o->service_cidr)))
     goto oom;
   kube_error_clear(&e);
+  p->workers = o->workers;
   snprintf(p->nat_chain, sizeof p->nat_chain, "KUBE-NP-%08X",
            (unsigned)(strmap_hash(o->service_cidr) ^
                       strmap_hash(p->node_ip ? p->node_ip : "")));
@@ -549,6 +689,7 @@ static void proxy_stop(struct nd_proxy *p) {
   p->writer = NULL;
   kube_timer_free(p->nat_timer);
   p->nat_timer = NULL;
+  nat_wait(p);
   if (p->nat_synced) {
     kube_error_t e = KUBE_ERROR_INIT;
     if (kube_net_nodeport_nat_remove(p->nat_chain, &e) < 0)

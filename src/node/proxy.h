@@ -15,6 +15,9 @@ typedef struct nd_proxy_options {
   const char *cgroup_scope;
   /* write LoadBalancer Services' status (the server's own node) */
   bool load_balancer_status;
+  /* the node's workers: iptables rewrites of the node-port chain run there,
+   * not on the loop (NULL: on the loop) */
+  kube_workers_t *workers;
 } nd_proxy_options_t;
 
 struct nd_proxy;
