@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-controllers: the controller manager measured end to end against
- * `kubed server` (its controllers and scheduler; no node agent: --no-node
- * when this kubed has one), each case on a fresh kubed with N Node objects
- * (Ready, created through the API).  Until hollow nodes exist (`kubed agent
- * --hollow N`) the bench is a stand-in kubelet for every node: it marks
- * bound pods Running and Ready (one status PATCH each) and ends the
- * graceful deletion of bound pods (DELETE with gracePeriodSeconds 0).  No
- * Node Lease is created: nothing reads them before node lifecycle exists.
+ * `kubed server` (its controllers and scheduler; --no-node when this kubed
+ * has it), each case on a fresh kubed with N nodes: hollow nodes inside
+ * kubed (`--hollow-nodes N --cluster-cidr 10.0.0.0/8`, Leases renewed, bound
+ * pods go Running without containers) when kubed has them, else (or with
+ * --stand-in) N Ready Node objects created through the API and the bench
+ * as a stand-in kubelet (one status PATCH per bound pod, the DELETE that
+ * ends a graceful deletion).
  *
  * - deployment: one Deployment of P replicas on N nodes; the Deployment
  *   and ReplicaSet controllers create the pods, the scheduler binds them,
- *   the stand-in kubelet starts them.
+ *   the nodes start them.
  *     deployment_10000_pods_per_s = P / (last pod seen Running - create)
+ *     kubed_cpu_ms_per_pod = kubed's utime+stime over that time / P
+ *   then (unless --no-scale) scaled to P/2 and back to P, each timed from
+ *   the patch until the Deployment reports that many replicas, all
+ *   updated and available (scale_down_half_s, scale_up_double_s).
+ *   A GET every 500 ms meanwhile: api_probe_max_ms, the slowest answer
+ *   (a stalled event loop shows there), and leader_leases_lost, the
+ *   "lost lease" / "failed to renew lease" lines of kubed's log.
  * - rolling update: a Deployment of R replicas rolled out, then given a
  *   new image (default strategy: maxSurge 25%, maxUnavailable 25%).
  *     rolling_update_1000_s = time from the image change until the
@@ -20,15 +27,15 @@
  *
  * Default size: 200 nodes, 2,000 pods, rolling update of 1,000 (a few
  * minutes on a loaded 2-core machine); --full is the issue's size, 1,000
- * nodes and 10,000 pods.  node_failure_recovery_s is not measured: there is
- * no node lifecycle controller yet.
+ * nodes and 10,000 pods.  node_failure_recovery_s is not measured here.
  *
  * Both watch through libkube's informers over the HTTP transport.  Prints
  * a table; with --json one JSON object on its last line.
  *
  * usage: bench-controllers [--kubed PATH] [--store sqlite|memory] [--full]
  *                          [--nodes N] [--pods P] [--rolling R]
- *                          [--only deployment|rolling] [--keep] [--json]
+ *                          [--only deployment|rolling] [--stand-in]
+ *                          [--no-scale] [--keep] [--json]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -60,6 +67,7 @@ static int64_t now_ns(void) {
 
 struct kubed {
   pid_t pid;
+  int hollow; /* hollow nodes inside kubed (--hollow-nodes), 0: none */
   int port;
   char dir[256];
   char url[64];
@@ -118,29 +126,39 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
     if (lfd >= 0)
       dup2(lfd, 2);
     const char *level = getenv("BENCH_KUBED_LOG_LEVEL");
-    const char *argv[] = {bin,
-                          "server",
-                          "--data-dir",
-                          data,
-                          "--listen",
-                          "tcp:127.0.0.1:0",
-                          "--listen",
-                          sock,
-                          "--store",
-                          store,
-                          "--token",
-                          TOKEN,
-                          "--plain-http",
-                          "--no-registry",
-                          "--log-level",
-                          level ? level : "warning",
-                          /* The stand-in kubelet renews no node Lease: the
-                           * node lifecycle controller would find every
-                           * node silent after 40 s. */
-                          "--controllers",
-                          "*,-nodelifecycle",
-                          no_node ? "--no-node" : NULL,
-                          NULL};
+    char hollow[16];
+    snprintf(hollow, sizeof hollow, "%d", k->hollow);
+    const char *argv[32] = {bin,
+                            "server",
+                            "--data-dir",
+                            data,
+                            "--listen",
+                            "tcp:127.0.0.1:0",
+                            "--listen",
+                            sock,
+                            "--store",
+                            store,
+                            "--token",
+                            TOKEN,
+                            "--plain-http",
+                            "--no-registry",
+                            "--log-level",
+                            level ? level : "warning",
+                            /* The stand-in kubelet renews no node Lease:
+                             * the node lifecycle controller would find
+                             * every node silent after 40 s.  Hollow nodes
+                             * renew theirs. */
+                            "--controllers",
+                            k->hollow ? "*" : "*,-nodelifecycle"};
+    size_t n = 18;
+    if (no_node)
+      argv[n++] = "--no-node";
+    if (k->hollow) {
+      argv[n++] = "--hollow-nodes";
+      argv[n++] = hollow;
+      argv[n++] = "--cluster-cidr";
+      argv[n++] = "10.0.0.0/8";
+    }
     execv(bin, (char *const *)argv);
     _exit(127);
   }
@@ -204,9 +222,31 @@ static void kubed_stop(struct kubed *k, bool keep) {
     waitpid(p, NULL, 0);
 }
 
+/* Lines of kubed's log holding `what`. */
+static int log_count(const struct kubed *k, const char *what) {
+  char path[300], line[2048];
+  snprintf(path, sizeof path, "%s/kubed.log", k->dir);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  while (f && fgets(line, sizeof line, f))
+    n += strstr(line, what) != NULL;
+  if (f)
+    fclose(f);
+  return n;
+}
+
 /* ---- one run on the loop ---- */
 
-enum phase { P_NODES, P_CREATE, P_AVAILABLE, P_ROLLING, P_DONE, P_FAILED };
+enum phase {
+  P_NODES,
+  P_CREATE,
+  P_AVAILABLE,
+  P_ROLLING,
+  P_SCALE_DOWN,
+  P_SCALE_UP,
+  P_DONE,
+  P_FAILED
+};
 
 struct run {
   kube_loop_t *loop;
@@ -214,10 +254,21 @@ struct run {
   kube_transport_t tp;
   kube_writer_t *w;
   kube_informer_factory_t *f;
-  kube_informer_t *pods, *deploys;
+  kube_informer_t *pods, *deploys, *node_inf;
   kube_timer_t *tick;
   int nodes, replicas;
   bool rolling; /* the rolling-update case */
+  bool hollow;  /* kubed runs the nodes: no stand-in kubelet */
+  bool scale;   /* after the create: scale to half, then back */
+  pid_t kubed_pid;
+  const struct kubed *k;
+  int64_t log_checked;
+  json_object *ready_nodes;
+  /* kubed's CPU time (utime + stime, ns) at the create and when done */
+  int64_t cpu_create, cpu_running;
+  /* an API read every 500 ms: the slowest answer shows a stalled loop */
+  int64_t probe_sent, probe_next, probe_max;
+  int64_t scale_generation, t_scaled, t_down, t_up;
   enum phase phase;
   int nodes_left, write_errors, retries;
   /* uids seen: created, bound, marked ready, deleted, seen Running */
@@ -323,8 +374,32 @@ static void kwrite(struct run *r, const char *name, const char *uid,
   kwrite_send(k);
 }
 
+/* utime + stime of a process, in ns (-1: unknown). */
+static int64_t cpu_of(pid_t pid) {
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  unsigned long long ut = 0, st = 0;
+  /* after the name: state and 10 fields, then utime and stime */
+  if (!p || sscanf(p + 1,
+                   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                   &ut, &st) != 2)
+    return -1;
+  long hz = sysconf(_SC_CLK_TCK);
+  return (int64_t)(ut + st) * (1000000000 / (hz > 0 ? hz : 100));
+}
+
 static void start_deployment(struct run *r) {
   char body[1024];
+  r->cpu_create = cpu_of(r->kubed_pid);
   snprintf(body, sizeof body, DEPLOY_FMT, r->replicas);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_object_t *d = kube_object_from_json(body, strlen(body), &err);
@@ -349,6 +424,8 @@ static void node_created(const kube_object_t *res, const kube_error_t *e,
 /* The bench's kubelet: mark a bound pod Running and Ready; end the
  * graceful deletion of a bound pod. */
 static void kubelet(struct run *r, const kube_object_t *pod, const char *uid) {
+  if (r->hollow)
+    return; /* kubed's hollow nodes run the pods */
   json_object *p = kube_object_json(pod);
   const char *name = kube_object_name(pod);
   if (kube_object_get_string(pod, "metadata.deletionTimestamp")) {
@@ -388,32 +465,70 @@ static void kubelet(struct run *r, const kube_object_t *pod, const char *uid) {
   kwrite(r, name, uid, patch);
 }
 
+static int64_t jint(json_object *o, const char *a, const char *b) {
+  json_object *x = NULL, *y = NULL;
+  if (!json_object_object_get_ex(o, a, &x) ||
+      !json_object_object_get_ex(x, b, &y))
+    return -1;
+  return json_object_get_int64(y);
+}
+
+/* Deployment spec.replicas to n (generation: the one before the patch). */
+static void scale_to(struct run *r, int n, int64_t generation) {
+  char patch[64];
+  snprintf(patch, sizeof patch, "{\"spec\":{\"replicas\":%d}}", n);
+  r->scale_generation = generation + 1;
+  r->t_scaled = now_ns();
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (kube_writer_patch(r->w, kube_kind_by_kind("apps/v1", "Deployment"), NS,
+                        "web", NULL, KUBE_PATCH_MERGE, patch, NULL, write_done,
+                        r, &err) < 0)
+    fail(r, "scale patch");
+  kube_error_clear(&err);
+}
+
+static void created_done(struct run *r) {
+  r->cpu_running = cpu_of(r->kubed_pid);
+  if (!r->scale) {
+    r->phase = P_DONE;
+    kube_loop_quit(r->loop);
+    return;
+  }
+  r->phase = P_SCALE_DOWN;
+  const kube_object_t *d = kube_informer_get(r->deploys, NS "/web");
+  scale_to(r, r->replicas / 2,
+           d ? jint(kube_object_json(d), "metadata", "generation") : 1);
+}
+
 static void pod_seen(const char *key, const kube_object_t *pod, void *arg) {
   struct run *r = arg;
   const char *uid = kube_object_uid(pod);
   if (!uid)
     return;
   int64_t t = now_ns();
+  /* The create case's figures: not the pods of a later scale up. */
+  bool creating = r->phase <= P_ROLLING;
   if (!in_set(r->seen, uid)) {
     add_set(r->seen, uid);
-    r->t_last_created = t;
+    if (creating)
+      r->t_last_created = t;
   }
   const char *node = kube_object_get_string(pod, "spec.nodeName");
   if (!node || !*node)
     return;
   if (!in_set(r->bound, uid)) {
     add_set(r->bound, uid);
-    r->t_last_bound = t;
+    if (creating)
+      r->t_last_bound = t;
   }
   const char *phase = kube_object_get_string(pod, "status.phase");
   if (phase && strcmp(phase, "Running") == 0 && !in_set(r->running, uid)) {
     add_set(r->running, uid);
-    r->t_last_running = t;
+    if (creating)
+      r->t_last_running = t;
     if (!r->rolling && r->phase == P_CREATE &&
-        (int)json_object_object_length(r->running) >= r->replicas) {
-      r->phase = P_DONE;
-      kube_loop_quit(r->loop);
-    }
+        (int)json_object_object_length(r->running) >= r->replicas)
+      created_done(r);
   }
   kubelet(r, pod, uid);
 }
@@ -427,14 +542,6 @@ static void pod_update(const char *key, const kube_object_t *old,
   pod_seen(key, obj, arg);
 }
 
-static int64_t jint(json_object *o, const char *a, const char *b) {
-  json_object *x = NULL, *y = NULL;
-  if (!json_object_object_get_ex(o, a, &x) ||
-      !json_object_object_get_ex(x, b, &y))
-    return -1;
-  return json_object_get_int64(y);
-}
-
 /* The Deployment reports every replica updated and available for its
  * current generation. */
 static bool rolled_out(const kube_object_t *d, int replicas) {
@@ -446,7 +553,31 @@ static bool rolled_out(const kube_object_t *d, int replicas) {
          jint(o, "status", "availableReplicas") == replicas;
 }
 
+/* A scale to n done: the generation of the scale observed, n replicas,
+ * all updated and available. */
+static bool scaled(const kube_object_t *d, int n, int64_t generation) {
+  json_object *o = kube_object_json(d);
+  return jint(o, "status", "observedGeneration") >= generation &&
+         jint(o, "status", "replicas") == n &&
+         jint(o, "status", "updatedReplicas") == n &&
+         jint(o, "status", "availableReplicas") == n;
+}
+
 static void deploy_seen(const kube_object_t *d, struct run *r) {
+  if (r->phase == P_SCALE_DOWN &&
+      scaled(d, r->replicas / 2, r->scale_generation)) {
+    r->t_down = now_ns() - r->t_scaled;
+    r->phase = P_SCALE_UP;
+    scale_to(r, r->replicas,
+             jint(kube_object_json(d), "metadata", "generation"));
+    return;
+  }
+  if (r->phase == P_SCALE_UP && scaled(d, r->replicas, r->scale_generation)) {
+    r->t_up = now_ns() - r->t_scaled;
+    r->phase = P_DONE;
+    kube_loop_quit(r->loop);
+    return;
+  }
   if (!r->rolling || !rolled_out(d, r->replicas))
     return;
   if (r->phase == P_CREATE) {
@@ -480,8 +611,38 @@ static void deploy_update(const char *key, const kube_object_t *old,
   deploy_seen(obj, arg);
 }
 
+/* Hollow nodes: the Deployment starts when all of them are Ready. */
+static void node_seen(const char *key, const kube_object_t *obj, void *arg) {
+  struct run *r = arg;
+  json_object *conds = kube_json_get(kube_object_json(obj), "status.conditions");
+  for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
+    json_object *c = json_object_array_get_idx(conds, i), *v;
+    if (json_object_object_get_ex(c, "type", &v) &&
+        strcmp(json_object_get_string(v), "Ready") == 0 &&
+        json_object_object_get_ex(c, "status", &v) &&
+        strcmp(json_object_get_string(v), "True") == 0 &&
+        !in_set(r->ready_nodes, key)) {
+      add_set(r->ready_nodes, key);
+      if (r->phase == P_NODES &&
+          (int)json_object_object_length(r->ready_nodes) >= r->nodes)
+        start_deployment(r);
+    }
+  }
+}
+
+static void node_add(const char *key, const kube_object_t *obj, void *arg) {
+  node_seen(key, obj, arg);
+}
+
+static void node_update(const char *key, const kube_object_t *old,
+                        const kube_object_t *obj, void *arg) {
+  node_seen(key, obj, arg);
+}
+
 static void create_nodes(void *arg) {
   struct run *r = arg;
+  if (r->hollow)
+    return; /* kubed registers them */
   kube_error_t err = KUBE_ERROR_INIT;
   r->nodes_left = r->nodes;
   for (int i = 0; i < r->nodes; i++) {
@@ -499,10 +660,40 @@ static void create_nodes(void *arg) {
   kube_error_clear(&err);
 }
 
+static void probed(const kube_object_t *res, const kube_error_t *e,
+                   void *arg) {
+  struct run *r = arg;
+  int64_t t = now_ns(), lat = t - r->probe_sent;
+  if (lat > r->probe_max)
+    r->probe_max = lat;
+  r->probe_sent = 0;
+  r->probe_next = t + 500 * (int64_t)1000000;
+}
+
 static void on_tick(void *arg) {
   struct run *r = arg;
-  if (now_ns() > r->deadline)
+  int64_t t = now_ns();
+  if (t > r->deadline) {
     fail(r, "timed out");
+    return;
+  }
+  if (t - r->log_checked > 5 * (int64_t)1000000000) {
+    r->log_checked = t;
+    /* A controller manager or scheduler without its lease stops: the case
+     * cannot end. */
+    if (log_count(r->k, "lost lease") > 0) {
+      fail(r, "kubed lost a leader lease (its loop stalled)");
+      return;
+    }
+  }
+  if (r->phase < P_CREATE || r->probe_sent || t < r->probe_next)
+    return;
+  kube_error_t err = KUBE_ERROR_INIT;
+  r->probe_sent = t;
+  if (kube_writer_send(r->w, "GET", "/api/v1/namespaces/" NS, NULL, NULL, 0,
+                       probed, r, &err) < 0)
+    r->probe_sent = 0;
+  kube_error_clear(&err);
 }
 
 static int informers(struct run *r, kube_error_t *err) {
@@ -526,6 +717,16 @@ static int informers(struct run *r, kube_error_t *err) {
   if (!kube_informer_add_handlers(r->pods, &ph, r, err) ||
       !kube_informer_add_handlers(r->deploys, &dh, r, err))
     return -1;
+  if (r->hollow) {
+    kube_informer_options_t no = {.struct_size = sizeof no,
+                                  .path = "/api/v1/nodes"};
+    kube_informer_handlers_t nh = {.struct_size = sizeof nh,
+                                   .on_add = node_add,
+                                   .on_update = node_update};
+    if (!(r->node_inf = kube_informer_factory_informer(r->f, &no, err)) ||
+        !kube_informer_add_handlers(r->node_inf, &nh, r, err))
+      return -1;
+  }
   return kube_informer_factory_start(r->f, err);
 }
 
@@ -538,6 +739,9 @@ static int run_case(struct run *r, struct kubed *k, int timeout_s) {
   r->readied = json_object_new_object();
   r->deleted = json_object_new_object();
   r->running = json_object_new_object();
+  r->ready_nodes = json_object_new_object();
+  r->kubed_pid = k->pid;
+  r->k = k;
   r->loop = kube_loop_new(&err);
   kube_client_options_t o = {
       .struct_size = sizeof o, .server = k->url, .token = TOKEN};
@@ -589,6 +793,7 @@ out:
   json_object_put(r->readied);
   json_object_put(r->deleted);
   json_object_put(r->running);
+  json_object_put(r->ready_nodes);
   return rc;
 }
 
@@ -617,7 +822,8 @@ static void default_kubed(char *out, size_t len) {
 static void usage(FILE *f) {
   fprintf(f, "usage: bench-controllers [--kubed PATH] [--store sqlite|memory]"
              " [--full] [--nodes N] [--pods P] [--rolling R]"
-             " [--only deployment|rolling] [--keep] [--json]\n");
+             " [--only deployment|rolling] [--stand-in] [--no-scale] [--keep]"
+             " [--json]\n");
 }
 
 static int intarg(const char *v) {
@@ -640,7 +846,8 @@ int main(int argc, char **argv) {
   char kubed_path[4200] = "";
   const char *store = "sqlite", *only = NULL;
   int nodes = -1, pods = -1, rolling = 1000;
-  bool json = false, keep = false, full = false;
+  bool json = false, keep = false, full = false, stand_in = false;
+  bool scale = true;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--json") == 0) {
@@ -649,6 +856,10 @@ int main(int argc, char **argv) {
       keep = true;
     } else if (strcmp(a, "--full") == 0) {
       full = true;
+    } else if (strcmp(a, "--stand-in") == 0) {
+      stand_in = true;
+    } else if (strcmp(a, "--no-scale") == 0) {
+      scale = false;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return 0;
@@ -696,32 +907,46 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  bool hollow = !stand_in && kubed_has_flag(kubed_path, "--hollow-nodes");
   int rc = 0;
   double deploy_rate = 0, deploy_s = 0, created_s = 0, bound_s = 0;
-  double roll_s = 0;
+  double roll_s = 0, cpu_ms_pod = -1, down_s = 0, up_s = 0, probe_ms = -1;
+  int leases_lost = -1;
   printf("bench-controllers: kubed server (%s store; scheduler and "
-         "controllers; no node agent), %d Ready Node objects\n",
-         store, nodes);
-  printf("  STAND-IN KUBELET: the bench itself marks bound pods Running/Ready "
-         "and ends their deletions (no hollow nodes yet)\n");
+         "controllers), %d %s\n",
+         store, nodes,
+         hollow ? "hollow nodes inside kubed (--hollow-nodes)"
+                : "Ready Node objects");
+  if (!hollow)
+    printf("  STAND-IN KUBELET: the bench itself marks bound pods "
+           "Running/Ready and ends their deletions\n");
   if (pods != 10000 || nodes != 1000)
     printf("  size: %d pods on %d nodes (the issue's size is 10,000 on "
            "1,000: --full)\n",
            pods, nodes);
   if (!only || strcmp(only, "deployment") == 0) {
-    struct kubed k = {0};
-    struct run r = {.nodes = nodes, .replicas = pods};
+    struct kubed k = {.hollow = hollow ? nodes : 0};
+    struct run r = {
+        .nodes = nodes, .replicas = pods, .hollow = hollow, .scale = scale};
     if (kubed_start(&k, kubed_path, store) < 0 ||
-        run_case(&r, &k, case_timeout_s(nodes, pods)) < 0) {
+        run_case(&r, &k, case_timeout_s(nodes, pods) * (scale ? 2 : 1)) < 0) {
       fprintf(stderr, "bench-controllers: deployment case failed (%s)\n",
               k.dir);
       rc = 1;
       keep = true;
+      probe_ms = (double)r.probe_max / 1e6;
+      printf("  %-44s %10.0f ms  (a GET every 500 ms; the case failed)\n",
+             "slowest API answer during the case", probe_ms);
     } else {
       created_s = (double)(r.t_last_created - r.t_create) / 1e9;
       bound_s = (double)(r.t_last_bound - r.t_create) / 1e9;
       deploy_s = (double)(r.t_last_running - r.t_create) / 1e9;
       deploy_rate = deploy_s > 0 ? pods / deploy_s : 0;
+      if (r.cpu_create >= 0 && r.cpu_running >= 0)
+        cpu_ms_pod = (double)(r.cpu_running - r.cpu_create) / 1e6 / pods;
+      down_s = (double)r.t_down / 1e9;
+      up_s = (double)r.t_up / 1e9;
+      probe_ms = (double)r.probe_max / 1e6;
       printf("  %-44s %10.2f s\n", "Deployment create -> all pods created",
              created_s);
       printf("  %-44s %10.2f s\n", "Deployment create -> all pods bound",
@@ -730,14 +955,30 @@ int main(int argc, char **argv) {
              deploy_s);
       printf("  %-44s %10.0f pods/s  (%d pods, %d nodes)\n",
              "created, bound and Running per second", deploy_rate, pods, nodes);
+      if (cpu_ms_pod >= 0)
+        printf("  %-44s %10.3f ms  (create -> all Running)\n",
+               "kubed CPU per pod", cpu_ms_pod);
+      if (scale) {
+        printf("  %-44s %10.2f s  (%d -> %d, all available)\n",
+               "scale down", down_s, pods, pods / 2);
+        printf("  %-44s %10.2f s  (%d -> %d, all available)\n", "scale up",
+               up_s, pods / 2, pods);
+      }
+      printf("  %-44s %10.0f ms  (a GET every 500 ms)\n",
+             "slowest API answer during the case", probe_ms);
       if (r.retries)
         printf("  %-44s %10d\n", "kubelet writes sent again", r.retries);
     }
+    leases_lost = log_count(&k, "lost lease") +
+                  log_count(&k, "failed to renew lease");
+    printf("  %-44s %10d\n", "leader leases lost or renewals late",
+           leases_lost);
     kubed_stop(&k, keep);
   }
   if (!only || strcmp(only, "rolling") == 0) {
-    struct kubed k = {0};
-    struct run r = {.nodes = nodes, .replicas = rolling, .rolling = true};
+    struct kubed k = {.hollow = hollow ? nodes : 0};
+    struct run r = {
+        .nodes = nodes, .replicas = rolling, .rolling = true, .hollow = hollow};
     if (kubed_start(&k, kubed_path, store) < 0 ||
         run_case(&r, &k, 2 * case_timeout_s(nodes, rolling)) < 0) {
       fprintf(stderr, "bench-controllers: rolling case failed (%s)\n", k.dir);
@@ -752,13 +993,13 @@ int main(int argc, char **argv) {
     }
     kubed_stop(&k, keep);
   }
-  printf("  %-44s %10s   (no node lifecycle controller yet)\n",
-         "node failure recovery", "-");
+  printf("  %-44s %10s   (not measured here)\n", "node failure recovery",
+         "-");
   if (json) {
     /* Only what was measured: a failed case leaves its keys out. */
     json_object *j = json_object_new_object();
     json_object_object_add(j, "bench", json_object_new_string("controllers"));
-    json_object_object_add(j, "kubelet", json_object_new_string("stand-in"));
+    json_object_object_add(j, "kubelet", json_object_new_string(hollow ? "hollow" : "stand-in"));
     json_object_object_add(j, "store", json_object_new_string(store));
     json_object_object_add(j, "nodes", json_object_new_int(nodes));
     if (deploy_rate > 0) {
@@ -768,7 +1009,18 @@ int main(int argc, char **argv) {
       jnum(j, "deployment_bound_s", "%.3f", bound_s);
       jnum(j, "deployment_running_s", "%.3f", deploy_s);
       jnum(j, "deployment_10000_pods_per_s", "%.1f", deploy_rate);
+      if (cpu_ms_pod >= 0)
+        jnum(j, "kubed_cpu_ms_per_pod", "%.3f", cpu_ms_pod);
+      if (scale) {
+        jnum(j, "scale_down_half_s", "%.3f", down_s);
+        jnum(j, "scale_up_double_s", "%.3f", up_s);
+      }
     }
+    if (probe_ms >= 0)
+      jnum(j, "api_probe_max_ms", "%.1f", probe_ms);
+    if (leases_lost >= 0)
+      json_object_object_add(j, "leader_leases_lost",
+                             json_object_new_int(leases_lost));
     if (roll_s > 0) {
       json_object_object_add(j, "rolling_replicas",
                              json_object_new_int(rolling));

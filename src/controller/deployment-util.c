@@ -435,22 +435,51 @@ static bool sem_equal(json_object *a, json_object *b, bool quantities) {
   }
 }
 
+/* obj_equal of two objects (either absent: empty) leaving key `skip` out,
+ * and calling `inner` for key `deeper` (NULL: none). */
+static bool obj_equal_but(json_object *a, json_object *b, const char *skip,
+                          const char *deeper,
+                          bool (*inner)(json_object *, json_object *)) {
+  if ((a && !json_object_is_type(a, json_type_object)) ||
+      (b && !json_object_is_type(b, json_type_object)))
+    return sem_equal(a, b, false);
+  if (a) {
+    json_object_object_foreach(a, k, va) {
+      if (skip && streq(k, skip))
+        continue;
+      if (deeper && streq(k, deeper) ? !inner(va, cj(b, k))
+                                     : !sem_equal(va, cj(b, k),
+                                                  quantity_keys(k)))
+        return false;
+    }
+  }
+  if (b) {
+    json_object_object_foreach(b, k2, vb2) {
+      if (skip && streq(k2, skip))
+        continue;
+      if (deeper && streq(k2, deeper)) {
+        if (!cj(a, k2) && !inner(NULL, vb2))
+          return false;
+      } else if (!cj(a, k2) && !zeroish(vb2)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static bool labels_equal_but_hash(json_object *a, json_object *b) {
+  return obj_equal_but(a, b, CTL_HASH_LABEL, NULL, NULL);
+}
+
+static bool meta_equal_but_hash(json_object *a, json_object *b) {
+  return obj_equal_but(a, b, NULL, "labels", labels_equal_but_hash);
+}
+
+/* Read-only: no copy of either template per comparison (a Deployment
+ * sync compares its template with every ReplicaSet's). */
 bool ctl_templates_equal_ignore_hash(json_object *a, json_object *b) {
-  json_object *ca = ctl_json_copy(a), *cb = ctl_json_copy(b);
-  bool eq = false;
-  if ((a && !ca) || (b && !cb))
-    goto out;
-  json_object *la = cj_obj(cj_obj(ca, "metadata"), "labels");
-  json_object *lb = cj_obj(cj_obj(cb, "metadata"), "labels");
-  if (la)
-    json_object_object_del(la, CTL_HASH_LABEL);
-  if (lb)
-    json_object_object_del(lb, CTL_HASH_LABEL);
-  eq = sem_equal(ca, cb, false);
-out:
-  json_object_put(ca);
-  json_object_put(cb);
-  return eq;
+  return obj_equal_but(a, b, NULL, "metadata", meta_equal_but_hash);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -115,18 +115,34 @@ bool ctl_ep_pod_changed(const struct ctl_pod *a, const struct ctl_pod *b) {
   return false;
 }
 
+struct enqueue_ctx {
+  kube_controller_t *c;
+  int64_t ms;
+};
+
 static void enqueue_key(const char *key, void *arg) {
-  kube_controller_enqueue(arg, key, NULL);
+  struct enqueue_ctx *q = arg;
+  if (q->ms > 0)
+    kube_controller_enqueue_after(q->c, key, q->ms, NULL);
+  else
+    kube_controller_enqueue(q->c, key, NULL);
 }
 
 void ctl_ep_pod_enqueue(struct ep_services *es, kube_controller_t *c,
-                        const struct ctl_pod *old, const struct ctl_pod *cur) {
+                        const struct ctl_pod *old, const struct ctl_pod *cur,
+                        size_t ns_pods) {
   if (old && cur && !ctl_ep_pod_changed(old, cur))
     return;
+  struct enqueue_ctx q = {c, 0};
+  if (old && cur && old->deleting == cur->deleting && ns_pods >= 1000) {
+    q.ms = (int64_t)ns_pods / 100;
+    if (q.ms > EP_COALESCE_MAX_MS)
+      q.ms = EP_COALESCE_MAX_MS;
+  }
   if (old)
-    ctl_ep_services_matching(es, old->ns, old->labels, enqueue_key, c);
+    ctl_ep_services_matching(es, old->ns, old->labels, enqueue_key, &q);
   if (cur)
-    ctl_ep_services_matching(es, cur->ns, cur->labels, enqueue_key, c);
+    ctl_ep_services_matching(es, cur->ns, cur->labels, enqueue_key, &q);
 }
 
 bool ctl_ep_pod_included(const struct ctl_pod *p, bool include_terminating) {

@@ -476,7 +476,9 @@ static int ep_sync(kube_controller_t *c, const char *key, void *arg) {
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epc *e = arg;
-  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur);
+  const struct ctl_pod *p = cur ? cur : old;
+  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur,
+                     ctl_podstore_in_ns(e->pods, p->ns)->n);
 }
 
 static void *ep_create(kube_controller_manager_t *m, kube_error_t *err) {

@@ -536,7 +536,9 @@ static void slice_deleted(const char *key, const kube_object_t *obj,
 static void pod_changed(const struct ctl_pod *old, const struct ctl_pod *cur,
                         void *arg) {
   struct epsc *e = arg;
-  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur);
+  const struct ctl_pod *p = cur ? cur : old;
+  ctl_ep_pod_enqueue(&e->svcs, e->b.c, old, cur,
+                     ctl_podstore_in_ns(e->pods, p->ns)->n);
 }
 
 struct eps_impl {

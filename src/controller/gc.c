@@ -37,6 +37,7 @@ static void node_free(void *v) {
   free(n->name);
   owners_free(n->owners, n->n_owners);
   free(n->deps);
+  strmap_clear(&n->dep_pos, NULL);
   free(n);
 }
 
@@ -48,10 +49,30 @@ void ctl_gc_enqueue_delete(struct gc *gc, const char *uid) {
   kube_controller_enqueue(gc->del.c, uid, NULL);
 }
 
-static void add_dep(struct gnode *owner, struct gnode *dep) {
+/* Up to this many dependents an owner's list is scanned; above, indexed. */
+#define GC_DEP_SCAN 16
+
+static void set_pos(struct gnode *owner, size_t i) {
+  if (owner->dep_pos.n || owner->n_deps > GC_DEP_SCAN)
+    strmap_put(&owner->dep_pos, owner->deps[i]->uid, (void *)(uintptr_t)(i + 1),
+               NULL);
+}
+
+/* The index of dep in owner->deps, or -1. */
+static ssize_t dep_index(const struct gnode *owner, const struct gnode *dep) {
+  if (owner->dep_pos.n) {
+    uintptr_t i = (uintptr_t)strmap_get(&owner->dep_pos, dep->uid);
+    return i && owner->deps[i - 1] == dep ? (ssize_t)i - 1 : -1;
+  }
   for (size_t i = 0; i < owner->n_deps; i++)
     if (owner->deps[i] == dep)
-      return;
+      return (ssize_t)i;
+  return -1;
+}
+
+static void add_dep(struct gnode *owner, struct gnode *dep) {
+  if (dep_index(owner, dep) >= 0)
+    return;
   if (owner->n_deps == owner->cap_deps) {
     size_t cap = owner->cap_deps ? 2 * owner->cap_deps : 4;
     struct gnode **v = realloc(owner->deps, cap * sizeof *v);
@@ -61,14 +82,22 @@ static void add_dep(struct gnode *owner, struct gnode *dep) {
     owner->cap_deps = cap;
   }
   owner->deps[owner->n_deps++] = dep;
+  if (owner->n_deps == GC_DEP_SCAN + 1 && !owner->dep_pos.n)
+    for (size_t i = 0; i < owner->n_deps; i++) /* the index starts */
+      set_pos(owner, i);
+  else
+    set_pos(owner, owner->n_deps - 1);
 }
 
 static void del_dep(struct gnode *owner, struct gnode *dep) {
-  for (size_t i = 0; i < owner->n_deps; i++)
-    if (owner->deps[i] == dep) {
-      owner->deps[i] = owner->deps[--owner->n_deps];
-      return;
-    }
+  ssize_t i = dep_index(owner, dep);
+  if (i < 0)
+    return;
+  if (owner->dep_pos.n)
+    strmap_remove(&owner->dep_pos, dep->uid);
+  owner->deps[i] = owner->deps[--owner->n_deps];
+  if ((size_t)i < owner->n_deps && owner->dep_pos.n)
+    set_pos(owner, (size_t)i);
 }
 
 size_t ctl_gc_blocking_dependents(struct gnode *n, struct gnode **out,

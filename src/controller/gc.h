@@ -26,6 +26,10 @@ struct gnode {
   size_t n_owners;
   struct gnode **deps; /* dependents */
   size_t n_deps, cap_deps;
+  /* dependent uid -> its index in deps + 1, kept once the owner has more
+   * than GC_DEP_SCAN of them (a ReplicaSet of 10,000 pods: no scan of
+   * them per pod added or gone) */
+  struct strmap dep_pos;
   bool virtual_;            /* known only from an ownerReference */
   bool being_deleted;       /* deletionTimestamp */
   bool deleting_dependents; /* ... and the foregroundDeletion finalizer */

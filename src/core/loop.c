@@ -31,7 +31,31 @@ struct kube_loop {
   struct invoke *head, *tail; /* guarded by lock */
   pthread_t thread;           /* valid while running */
   bool running;
+  struct event *watchdog; /* a persistent timer: how late it fires */
+  int64_t watchdog_due_ns;
+  int64_t stall_warn_ms; /* 0: no watchdog */
 };
+
+/* The watchdog's period.  A turn of the loop longer than the warning
+ * threshold delays every timer (leader election renewals included) and
+ * every reply. */
+#define LOOP_WATCHDOG_MS 500
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg) {
+  kube_loop_t *loop = arg;
+  int64_t now = mono_ns(), late = (now - loop->watchdog_due_ns) / 1000000;
+  if (late >= loop->stall_warn_ms)
+    log_warn("event loop: busy for %lld ms without a turn (timers and "
+             "replies waited)",
+             (long long)late);
+  loop->watchdog_due_ns = now + (int64_t)LOOP_WATCHDOG_MS * 1000000;
+}
 
 static void run_invokes(evutil_socket_t fd, short what, void *arg) {
   kube_loop_t *loop = arg;
@@ -75,6 +99,10 @@ static kube_loop_t *loop_init(struct event_base *base, bool own,
   return loop;
 }
 
+void core_loop_watch_stalls(kube_loop_t *loop, int64_t warn_ms) {
+  loop->stall_warn_ms = warn_ms;
+}
+
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 static int threads_rc;
 static void threads_init(void) { threads_rc = evthread_use_pthreads(); }
@@ -87,7 +115,19 @@ KUBE_EXPORT kube_loop_t *kube_loop_new(kube_error_t *err) {
     kube_make_error(err, 0, "libevent has no pthreads support");
     return NULL;
   }
-  struct event_base *base = event_base_new();
+  /* Bounded turns: after 64 callbacks or 10 ms the loop polls again and
+   * runs its due timers, so that a burst of in-process requests (each
+   * activating the next) cannot keep a lease renewal waiting for
+   * seconds.  libevent otherwise runs every event activated meanwhile in
+   * the same turn. */
+  struct event_config *cfg = event_config_new();
+  struct timeval max_turn = {0, 10000};
+  if (cfg)
+    event_config_set_max_dispatch_interval(cfg, &max_turn, 64, 0);
+  struct event_base *base =
+      cfg ? event_base_new_with_config(cfg) : event_base_new();
+  if (cfg)
+    event_config_free(cfg);
   if (!base) {
     kube_make_error(err, errno, "cannot create an event loop");
     return NULL;
@@ -109,6 +149,8 @@ KUBE_EXPORT void kube_loop_free(kube_loop_t *loop) {
     return;
   if (loop->wake)
     event_free(loop->wake);
+  if (loop->watchdog)
+    event_free(loop->watchdog);
   for (struct invoke *i = loop->head, *next; i; i = next) {
     next = i->next;
     free(i);
@@ -125,11 +167,20 @@ KUBE_EXPORT struct event_base *kube_loop_base(kube_loop_t *loop) {
 
 KUBE_EXPORT int kube_loop_run(kube_loop_t *loop, kube_error_t *err) {
   loop->thread = pthread_self();
+  if (!loop->watchdog && loop->stall_warn_ms > 0)
+    loop->watchdog = event_new(loop->base, -1, EV_PERSIST, watchdog_cb, loop);
+  if (loop->watchdog) {
+    struct timeval tv = {0, LOOP_WATCHDOG_MS * 1000};
+    loop->watchdog_due_ns = mono_ns() + (int64_t)LOOP_WATCHDOG_MS * 1000000;
+    event_add(loop->watchdog, &tv);
+  }
   __atomic_store_n(&loop->running, true, __ATOMIC_RELEASE);
   /* EVLOOP_NO_EXIT_ON_EMPTY: the loop waits for invokes even when no
    * other event is registered. */
   int rc = event_base_loop(loop->base, EVLOOP_NO_EXIT_ON_EMPTY);
   __atomic_store_n(&loop->running, false, __ATOMIC_RELEASE);
+  if (loop->watchdog)
+    event_del(loop->watchdog);
   if (rc < 0)
     return kube_make_error(err, errno, "event loop failed");
   return 0;

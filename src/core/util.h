@@ -145,4 +145,8 @@ int64_t core_go_duration_ns(const char *s);
 /* An address in host order as dotted quad. */
 void core_ipv4_format(uint32_t ip, char out[16]);
 
+/* loop.c: warn when kube_loop_run's loop goes warn_ms (> 0) without a
+ * turn (a daemon's loop: leases and replies wait meanwhile). */
+void core_loop_watch_stalls(kube_loop_t *loop, int64_t warn_ms);
+
 #endif /* KUBE_CORE_UTIL_H */

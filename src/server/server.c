@@ -311,6 +311,8 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     if (!(srv->loop = kube_loop_new(err)))
       goto fail;
     srv->own_loop = true;
+    /* A stalled loop is how leases get lost: say so in the log. */
+    core_loop_watch_stalls(srv->loop, 2000);
   }
   /* The memory store without TCP needs no files (an embedder's or the
    * Python bindings' in-process cluster). */

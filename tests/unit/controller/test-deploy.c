@@ -417,12 +417,66 @@ static void test_collision(void **state) {
   h_free(&h);
 }
 
+static bool tmpl_eq(const char *a, const char *b) {
+  json_object *ja = json_tokener_parse(a), *jb = json_tokener_parse(b);
+  assert_non_null(ja);
+  assert_non_null(jb);
+  bool eq = ctl_templates_equal_ignore_hash(ja, jb);
+  /* Read-only: neither template lost its hash label. */
+  json_object *hash = kube_json_get(ja, "metadata.labels.pod-template-hash");
+  if (strstr(a, "pod-template-hash"))
+    assert_non_null(hash);
+  json_object_put(ja);
+  json_object_put(jb);
+  return eq;
+}
+
+/* EqualIgnoreHash: the hash label aside, Semantic.DeepEqual. */
+static void test_templates_equal(void **state) {
+  const char *base = "{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+                     "\"spec\":{\"containers\":[{\"name\":\"c\","
+                     "\"image\":\"nginx:1\"}]}}";
+  assert_true(tmpl_eq(base, base));
+  assert_true(tmpl_eq(
+      "{\"metadata\":{\"labels\":{\"app\":\"web\",\"pod-template-hash\":"
+      "\"abc\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+      "\"nginx:1\"}]}}",
+      base));
+  assert_true(tmpl_eq(base,
+                      "{\"metadata\":{\"labels\":{\"app\":\"web\","
+                      "\"pod-template-hash\":\"x\"}},\"spec\":{\"containers\":"
+                      "[{\"name\":\"c\",\"image\":\"nginx:1\"}]}}"));
+  /* Only the hash label: the same as no labels, no metadata. */
+  assert_true(tmpl_eq("{\"metadata\":{\"labels\":{\"pod-template-hash\":"
+                      "\"x\"}},\"spec\":{}}",
+                      "{\"spec\":{}}"));
+  assert_true(tmpl_eq("{\"spec\":{}}",
+                      "{\"metadata\":{\"labels\":{\"pod-template-hash\":"
+                      "\"x\"}},\"spec\":{}}"));
+  assert_false(tmpl_eq(base, "{\"metadata\":{\"labels\":{\"app\":\"api\"}},"
+                             "\"spec\":{\"containers\":[{\"name\":\"c\","
+                             "\"image\":\"nginx:1\"}]}}"));
+  assert_false(tmpl_eq(base, "{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+                             "\"spec\":{\"containers\":[{\"name\":\"c\","
+                             "\"image\":\"nginx:2\"}]}}"));
+  assert_false(tmpl_eq("{\"metadata\":{\"labels\":{\"app\":\"web\"},"
+                       "\"annotations\":{\"a\":\"1\"}},\"spec\":{}}",
+                       "{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+                       "\"spec\":{}}"));
+  /* Quantities compare by value. */
+  assert_true(tmpl_eq("{\"spec\":{\"containers\":[{\"name\":\"c\","
+                      "\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]}}",
+                      "{\"spec\":{\"containers\":[{\"name\":\"c\","
+                      "\"resources\":{\"requests\":{\"cpu\":\"1000m\"}}}]}}"));
+}
+
 int run_deploy_tests(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_rs),       cmocka_unit_test(test_rolling),
       cmocka_unit_test(test_recreate),     cmocka_unit_test(test_paused),
       cmocka_unit_test(test_proportional), cmocka_unit_test(test_cleanup),
       cmocka_unit_test(test_deadline),     cmocka_unit_test(test_collision),
+      cmocka_unit_test(test_templates_equal),
   };
   return cmocka_run_group_tests_name("controller-deployment", tests, NULL,
                                      NULL);

@@ -62,6 +62,32 @@ static void test_dangling(void **state) {
   h_free(&h);
 }
 
+/* An owner of more dependents than a scan: its links are indexed; pods
+ * that go leave it, the owner's deletion takes the others. */
+static void test_many_dependents(void **state) {
+  struct h h;
+  h_init(&h);
+  add_rs(&h, "rs", "uid-rs", NULL);
+  char name[32];
+  for (int i = 0; i < 40; i++) {
+    snprintf(name, sizeof name, "p%d", i);
+    add_owned_pod(&h, name, "rs", "uid-rs", true);
+  }
+  h_start(&h, "garbagecollector");
+  h_settle(&h);
+  assert_int_equal(h_objects(&h, "v1", "Pod", "default"), 40);
+  for (int i = 0; i < 40; i += 3) {
+    snprintf(name, sizeof name, "p%d", i);
+    kt_fake_delete(h.f, "v1", "Pod", "default", name);
+  }
+  h_settle(&h);
+  assert_int_equal(h_objects(&h, "v1", "Pod", "default"), 26);
+  assert_int_equal(h_count(&h, "DELETE", PODS), 0);
+  kt_fake_delete(h.f, "apps/v1", "ReplicaSet", "default", "rs");
+  h_until(&h, pods_gone, &h);
+  h_free(&h);
+}
+
 static void test_orphan(void **state) {
   struct h h;
   h_init(&h);
@@ -185,6 +211,7 @@ int run_gc_tests(void) {
       cmocka_unit_test(test_dangling),           cmocka_unit_test(test_orphan),
       cmocka_unit_test(test_foreground),         cmocka_unit_test(test_cycle),
       cmocka_unit_test(test_unknown_owner_kind),
+      cmocka_unit_test(test_many_dependents),
   };
   return cmocka_run_group_tests_name("controller-gc", tests, NULL, NULL);
 }
