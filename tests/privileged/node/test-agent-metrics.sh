@@ -35,7 +35,12 @@ burning() { [ "$(top_milli "$1")" -gt 0 ]; }
 node_row() { KC top nodes --no-headers 2>/dev/null | grep -E "^$1 +[0-9]+m? +[0-9]+% +[0-9]+[KMG]i +[0-9]+% *$"; }
 ready() { [ "$(K get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 pod_node() { jp pod/$1 '{.spec.nodeName}'; }
-hpa_util() { KC get hpa.v2.autoscaling spin -o 'jsonpath={.status.currentMetrics[0].resource.current.averageUtilization}' 2>/dev/null; }
+hpa_util() { # autoscaling/v2 status.currentMetrics[0].resource.current.averageUtilization
+    KC get --raw /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/spin 2>/dev/null |
+        /usr/bin/python3 -c 'import json, sys
+m = json.load(sys.stdin).get("status", {}).get("currentMetrics") or [{}]
+print(m[0].get("resource", {}).get("current", {}).get("averageUtilization", ""))' 2>/dev/null
+}
 has_util() { [ -n "$(hpa_util)" ]; }
 
 finish_all() {
@@ -68,7 +73,8 @@ finish_all() {
     echo "$pass passed, $fail failed"
     [ $fail = 0 ]
 }
-trap 'finish_all; exit $?' EXIT INT TERM
+trap 'finish_all; exit $?' EXIT
+trap 'bad "interrupted"; exit 1' INT TERM
 
 mkdir -p "$D" "$A"
 setup_netns || { bad "netns"; exit 1; }
