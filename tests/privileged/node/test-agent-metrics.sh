@@ -35,11 +35,11 @@ burning() { [ "$(top_milli "$1")" -gt 0 ]; }
 node_row() { KC top nodes --no-headers 2>/dev/null | grep -E "^$1 +[0-9]+m? +[0-9]+% +[0-9]+[KMG]i +[0-9]+% *$"; }
 ready() { [ "$(K get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 pod_node() { jp pod/$1 '{.spec.nodeName}'; }
-hpa_util() { # autoscaling/v2 status.currentMetrics[0].resource.current.averageUtilization
-    KC get --raw /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/spin 2>/dev/null |
+# the HPA's autoscaling/v1 status.currentCPUUtilizationPercentage
+hpa_util() {
+    KC get --raw /apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/spin 2>/dev/null |
         /usr/bin/python3 -c 'import json, sys
-m = json.load(sys.stdin).get("status", {}).get("currentMetrics") or [{}]
-print(m[0].get("resource", {}).get("current", {}).get("averageUtilization", ""))' 2>/dev/null
+print(json.load(sys.stdin).get("status", {}).get("currentCPUUtilizationPercentage", ""))' 2>/dev/null
 }
 has_util() { [ -n "$(hpa_util)" ]; }
 
