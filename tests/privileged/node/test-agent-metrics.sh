@@ -148,7 +148,7 @@ echo "$out" | grep -q "Deployment/spin *cpu: [0-9]*%/50%" && ok "kubectl get hpa
 # ---- a Ready Node whose kubelet never answers ----
 # A listener on its address that accepts and holds the connection
 # without a word (it notes each connection in $tmp/ghost-conns).
-IN /usr/bin/python3 -c '
+(exec ip netns exec $NS /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], 10250)); s.listen(16)
@@ -156,8 +156,8 @@ held = []
 while True:
     c, _ = s.accept(); held.append(c)
     open(sys.argv[2], "a").write("conn\n")
-' $GIP $tmp/ghost-conns &
-g_pid=$!
+' $GIP $tmp/ghost-conns) &
+g_pid=$! # the listener itself (each step execs)
 apply "apiVersion: v1
 kind: Node
 metadata: {name: $GHOST, labels: {kubernetes.io/hostname: $GHOST}}
