@@ -175,6 +175,12 @@ typedef struct kube_client_options {
   /* Per-request I/O timeout in milliseconds; 0 = none.  Watches ignore it. */
   int timeout_ms;
   const char *user_agent; /* NULL: "kube/<version>" */
+  /* A client certificate and key to present (PEM files, both or neither;
+   * they replace the kubeconfig's).  With them and no kubeconfig named,
+   * no kubeconfig is read: the options are the whole identity (the API
+   * server reaching a kubelet with its kubelet client certificate). */
+  const char *client_certificate;
+  const char *client_key;
 } kube_client_options_t;
 
 /* Create a client from options (NULL options: all defaults).  Does not

@@ -207,6 +207,7 @@ struct kube_apiserver {
   /* Summary API sources of metrics.k8s.io (metrics-api.c) */
   struct as_metrics_source *metrics_sources;
   bool metrics_served; /* the group-version handler is registered */
+  struct as_scrape *scrape; /* other nodes' summaries (metrics-scrape.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
   char *read_only; /* why writes are refused (503), or NULL */
   struct as_admission *admissions;          /* the chain (admission.c) */
@@ -217,6 +218,26 @@ struct kube_apiserver {
    * it (CSR); valid only during the handler's synchronous part. */
   const kube_apiserver_user_t *req_user;
 };
+
+/* ---- pod-stream.c ---- */
+/* A Node's InternalIP (else ExternalIP) address, borrowed from node; or
+ * NULL. */
+const char *as_node_address(json_object *node);
+/* Its status.daemonEndpoints.kubeletEndpoint.Port, 0 when unset. */
+int as_node_kubelet_port(json_object *node);
+
+/* ---- metrics-api.c, metrics-scrape.c ---- */
+/* Register metrics.k8s.io/v1beta1 (once).  0, or -1 with err. */
+int as_metrics_serve(kube_apiserver_t *srv, kube_error_t *err);
+/* Whether node `name` is a metrics source of this process. */
+bool as_metrics_source_exists(kube_apiserver_t *srv, const char *name);
+/* Scrape the kubelets of the other nodes on `loop` (nothing without a
+ * kubelet client certificate and a CA); as_scrape_free waits for the
+ * requests in flight. */
+void as_scrape_start(kube_apiserver_t *srv, kube_loop_t *loop);
+void as_scrape_free(kube_apiserver_t *srv);
+/* Add a reference to each scraped node's last summary to array `all`. */
+void as_scrape_add_docs(kube_apiserver_t *srv, json_object *all);
 
 /* ---- server.c ---- */
 void as_req_finish(struct req *r);

@@ -74,6 +74,7 @@ static json_object *summaries(kube_apiserver_t *srv) {
     free(text);
     kube_error_clear(&e);
   }
+  as_scrape_add_docs(srv, all);
   return all;
 }
 
@@ -406,6 +407,23 @@ static void mx_serve(const kube_apiserver_handler_ctx_t *ctx, void *arg) {
 
 /* ---- sources ------------------------------------------------------------ */
 
+int as_metrics_serve(kube_apiserver_t *srv, kube_error_t *err) {
+  if (srv->metrics_served)
+    return 0;
+  if (kube_apiserver_handle_group_version(srv, MX_GROUP, MX_VERSION,
+                                          mx_resources, mx_serve, srv, err) < 0)
+    return -1;
+  srv->metrics_served = true;
+  return 0;
+}
+
+bool as_metrics_source_exists(kube_apiserver_t *srv, const char *name) {
+  for (struct as_metrics_source *s = srv->metrics_sources; s; s = s->next)
+    if (streq(s->node, name))
+      return true;
+  return false;
+}
+
 KUBE_EXPORT int kube_apiserver_add_metrics_source(kube_apiserver_t *srv,
                                                   const char *node,
                                                   kube_apiserver_summary_fn fn,
@@ -414,12 +432,8 @@ KUBE_EXPORT int kube_apiserver_add_metrics_source(kube_apiserver_t *srv,
   if (!srv || !node || !*node || !fn)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "a metrics source needs a node name and a function");
-  if (!srv->metrics_served) {
-    if (kube_apiserver_handle_group_version(
-            srv, MX_GROUP, MX_VERSION, mx_resources, mx_serve, srv, err) < 0)
-      return -1;
-    srv->metrics_served = true;
-  }
+  if (as_metrics_serve(srv, err) < 0)
+    return -1;
   for (struct as_metrics_source *s = srv->metrics_sources; s; s = s->next)
     if (streq(s->node, node)) {
       s->fn = fn;

@@ -195,6 +195,30 @@ static void proxy_trampoline(const kube_apiserver_handler_ctx_t *ctx,
   kube_http_proxy(ctx->request, pc->url, &o, NULL);
 }
 
+const char *as_node_address(json_object *node) {
+  static const char *const types[] = {"InternalIP", "ExternalIP", NULL};
+  json_object *as = kube_json_get(node, "status.addresses");
+  size_t n = list_len(as);
+  for (size_t t = 0; types[t]; t++)
+    for (size_t i = 0; i < n; i++) {
+      json_object *a = json_object_array_get_idx(as, i);
+      const char *type = kube_json_get_string(a, "type");
+      const char *v = kube_json_get_string(a, "address");
+      unsigned char buf[16];
+      if (type && v && streq(type, types[t]) &&
+          (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1))
+        return v;
+    }
+  return NULL;
+}
+
+int as_node_kubelet_port(json_object *node) {
+  json_object *port =
+      kube_json_get(node, "status.daemonEndpoints.kubeletEndpoint.Port");
+  int p = port ? json_object_get_int(port) : 0;
+  return p > 0 && p <= 65535 ? p : 0;
+}
+
 /* The kubelet URL of node `node` for `path` (owned), or NULL with err. */
 static char *kubelet_url(struct req *r, const char *node, const char *path,
                          kube_error_t *err) {
@@ -202,23 +226,8 @@ static char *kubelet_url(struct req *r, const char *node, const char *path,
       get_object(r, kube_kind_by_kind("v1", "Node"), NULL, node, err);
   if (!obj)
     return NULL;
-  const char *addr = NULL;
-  static const char *const types[] = {"InternalIP", "ExternalIP", NULL};
-  json_object *as = kube_json_get(obj, "status.addresses");
-  size_t n = list_len(as);
-  for (size_t t = 0; types[t] && !addr; t++)
-    for (size_t i = 0; i < n && !addr; i++) {
-      json_object *a = json_object_array_get_idx(as, i);
-      const char *type = kube_json_get_string(a, "type");
-      const char *v = kube_json_get_string(a, "address");
-      unsigned char buf[16];
-      if (type && v && streq(type, types[t]) &&
-          (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1))
-        addr = v;
-    }
-  json_object *port = kube_json_get(obj, "status.daemonEndpoints."
-                                         "kubeletEndpoint.Port");
-  int p = port ? json_object_get_int(port) : 0;
+  const char *addr = as_node_address(obj);
+  int p = as_node_kubelet_port(obj);
   char *url = NULL;
   if (!addr) {
     kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,

@@ -39,8 +39,10 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
   core_opts_copy(&o, opts);
   kube_kubeconfig_t *kc = NULL;
   cleanup_error kube_error_t kerr = KUBE_ERROR_INIT;
-  kc = kube_kubeconfig_load(o.kubeconfig, o.context, &kerr);
-  if (!kc) {
+  bool own_identity = o.client_certificate && !o.kubeconfig;
+  if (!own_identity)
+    kc = kube_kubeconfig_load(o.kubeconfig, o.context, &kerr);
+  if (!kc && !own_identity) {
     /* Only a missing default file falls back to the kubed socket; an
      * explicit file or context that does not exist is an error. */
     bool missing_default = !o.kubeconfig && kerr.errnum == ENOENT;
@@ -93,12 +95,20 @@ KUBE_EXPORT kube_client_t *kube_client_new(const kube_client_options_t *opts,
   if (c->url.tls) {
     kube_kubeconfig_t extra = {0};
     const kube_kubeconfig_t *tc = kc;
+    if (kc)
+      extra = *kc;
     if (o.certificate_authority) {
       /* An explicit CA replaces the kubeconfig's. */
-      if (kc)
-        extra = *kc;
       extra.certificate_authority = (char *)o.certificate_authority;
       extra.certificate_authority_data = NULL;
+      tc = &extra;
+    }
+    if (o.client_certificate || o.client_key) {
+      /* So does an explicit client certificate. */
+      extra.client_certificate = (char *)o.client_certificate;
+      extra.client_certificate_data = NULL;
+      extra.client_key = (char *)o.client_key;
+      extra.client_key_data = NULL;
       tc = &extra;
     }
     bool insecure =

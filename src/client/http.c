@@ -155,7 +155,11 @@ static int connect_unix(const char *path, kube_error_t *err) {
   return fd;
 }
 
-static int connect_tcp(const char *host, const char *port, kube_error_t *err) {
+/* timeout_ms > 0: the socket's send and receive timeouts, set before
+ * connect() so that it bounds the connection too (Linux applies
+ * SO_SNDTIMEO to connect). */
+static int connect_tcp(const char *host, const char *port, int timeout_ms,
+                       kube_error_t *err) {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
   struct addrinfo *res = NULL;
   int rc = getaddrinfo(host, port, &hints, &res);
@@ -169,6 +173,8 @@ static int connect_tcp(const char *host, const char *port, kube_error_t *err) {
       e = errno;
       continue;
     }
+    if (timeout_ms > 0)
+      set_timeouts(fd, timeout_ms);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
       break;
     e = errno;
@@ -190,7 +196,9 @@ int client_conn_open(kube_client_t *c, struct conn *cn, bool use_timeout,
                      kube_error_t *err) {
   client_conn_close(cn);
   int fd = c->url.unix_socket ? connect_unix(c->url.host, err)
-                              : connect_tcp(c->url.host, c->url.port, err);
+                              : connect_tcp(c->url.host, c->url.port,
+                                            use_timeout ? c->timeout_ms : 0,
+                                            err);
   if (fd < 0)
     return -1;
   cn->fd = fd;
