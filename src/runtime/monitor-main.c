@@ -8,7 +8,7 @@
  * command line; it is not meant to be run by hand:
  *
  *   kube-monitor --pid N --pidfd FD --state-fd FD --stdout FD --stderr FD
- *                --stdin FD --console FD --attach FD --log-max-size N
+ *                --stdin FD --console FD --attach FD --log-max-size N (<0: never rotate)
  *                --log-max-files N [--log PATH] [--oom-file PATH] [--tty]
  *                [--stdin-once]
  *
@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
               {"--state-fd", 0, INT_MAX},     {"--stdout", -1, INT_MAX},
               {"--stderr", -1, INT_MAX},      {"--stdin", -1, INT_MAX},
               {"--console", -1, INT_MAX},     {"--attach", -1, INT_MAX},
-              {"--log-max-size", 0, INT64_MAX}, {"--log-max-files", 0, 1000}};
+              {"--log-max-size", INT64_MIN, INT64_MAX}, {"--log-max-files", 0, 1000}};
   long long v[ARRAY_SIZE(nums)];
   bool seen[ARRAY_SIZE(nums)] = {false};
   for (int i = 1; i < argc; i++) {

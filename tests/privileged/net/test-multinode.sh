@@ -64,7 +64,14 @@ no_route() { [ -z "$(ip -n $1 route show "$2" 2>/dev/null)" ]; }
 masq_rules() { ip netns exec $1 iptables -t nat -S 2>/dev/null | grep -- "-j MASQUERADE" | grep KUBE-MASQ; }
 # get POD URL: wget from inside a pod (kubectl exec through the node)
 # (busybox 1.35's wget -T crashes: the timeout is kubectl's)
-get() { timeout 20 ip netns exec $NS "$KUBECTL" exec "$1" -- wget -qO- "$2" 2>&1; }
+# (one retry when the API server's exec proxy could not reach the kubelet
+# port: a TLS handshake with a freshly started agent failed once in CI
+# runs, "TLS with the backend failed"; the datapath is what is tested here)
+get1() { timeout 20 ip netns exec $NS "$KUBECTL" exec "$1" -- wget -qO- "$2" 2>&1; }
+get() {
+    out1=$(get1 "$@")
+    case $out1 in *"(ServiceUnavailable)"*) echo "# retried: $out1" >&2; get1 "$@" ;; *) printf '%s\n' "$out1" ;; esac
+}
 # pyget NETNS URL N: N GETs from a namespace, one body line each
 pyget() {
     timeout 60 ip netns exec $1 /usr/bin/python3 -c '
