@@ -5,8 +5,9 @@
  * resources libkube serves: cluster-admin, admin, edit and view (built by
  * aggregation from system:aggregate-to-*), system:basic-user,
  * system:discovery, system:public-info-viewer, system:node (the Node
- * authorizer's base rules), system:node-bootstrapper and the CSR
- * approval roles.  Created when missing, at bootstrap, labelled
+ * authorizer's base rules), system:node-bootstrapper, the CSR
+ * approval roles and system:libkube:node-network-policy (the reads a
+ * node's NetworkPolicy enforcement needs, bound to system:nodes).  Created when missing, at bootstrap, labelled
  * kubernetes.io/bootstrapping=rbac-defaults; changes an operator made are
  * kept.
  */
@@ -164,6 +165,18 @@ static const char *const cluster_roles[] = {
         "\"create\"", "\"certificates.k8s.io\"",
         "\"certificatesigningrequests/"
         "selfnodeclient\"") "]}",
+    /* What a network policy agent reads (calico-node's ClusterRole, cut to
+     * kubed's needs): every pod, namespace and NetworkPolicy, read only.
+     * Bound to system:nodes so agents enforce NetworkPolicy; the Node
+     * authorizer still refuses other Nodes, unrelated Secrets and
+     * ConfigMaps, and writes to pods bound elsewhere. */
+    "{\"metadata\":{\"name\":\"system:libkube:node-network-policy\"," LABELS(
+        "") "},\"rules\":[" R(READ, "\"\"",
+                              "\"namespaces\",\"pods\"") "," R(READ,
+                                                               "\"networking."
+                                                               "k8s.io\"",
+                                                               "\"networkpol"
+                                                               "icies\"") "]}",
     NULL,
 };
 
@@ -222,6 +235,9 @@ static const char *const cluster_bindings[][3] = {
      "{\"kind\":\"Group\",\"name\":\"system:bootstrappers\"}"},
     {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
      "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+     "{\"kind\":\"Group\",\"name\":\"system:nodes\"}"},
+    {"system:libkube:node-network-policy",
+     "system:libkube:node-network-policy",
      "{\"kind\":\"Group\",\"name\":\"system:nodes\"}"},
     {NULL, NULL, NULL},
 };

@@ -482,15 +482,9 @@ static void on_synced(void *arg) {
 }
 
 int nd_netpol_init(kube_node_agent_t *a, kube_error_t *err) {
-  /* An agent that may read only its own objects (the Node authorizer)
-   * cannot see the cluster's pods and policies. */
-  if (a->cfg.per_object_reads) {
-    log_warn("node %s: network policies are not enforced on this node: an "
-             "agent that reads per object cannot list the cluster's pods "
-             "and policies",
-             a->cfg.node_name);
-    return 0;
-  }
+  /* An agent (system:node:NAME) lists every pod, namespace and policy
+   * through the default ClusterRole system:libkube:node-network-policy
+   * bound to system:nodes (rbac-defaults.c), as calico-node does. */
   if (geteuid() != 0)
     return 0; /* no BPF without root; the agent says it is not ready */
   kube_netpol_options_t o = {.struct_size = sizeof o,

@@ -402,10 +402,21 @@ def check_bootstrap_and_node(c, join):
              "label", "node", "n2", "a=b", cfg=cfg)
     c.ok("node lists its own pods", "get", "pods", "-A", "--field-selector",
          "spec.nodeName=n1", cfg=cfg)
-    c.denied("node cannot list all pods",
-             forbidden(u, "list", "pods", reason="can only list/watch pods "
-                       "with spec.nodeName field selector"),
-             "get", "pods", "-A", cfg=cfg)
+    # every pod, namespace and NetworkPolicy, read only: the default
+    # ClusterRole system:libkube:node-network-policy bound to system:nodes
+    # (what a node enforcing NetworkPolicy reads, as calico-node does)
+    c.ok("node lists all pods (system:libkube:node-network-policy)", "get",
+         "pods", "-A", cfg=cfg)
+    c.ok("node lists NetworkPolicies", "get", "networkpolicies", "-A",
+         cfg=cfg)
+    c.ok("node lists Namespaces", "get", "namespaces", cfg=cfg)
+    c.denied("node cannot create a NetworkPolicy",
+             forbidden(u, "create", "networkpolicies",
+                       group="networking.k8s.io", ns="default"),
+             "create", "-f", "-", cfg=cfg, stdin=json.dumps(
+                 {"apiVersion": "networking.k8s.io/v1",
+                  "kind": "NetworkPolicy", "metadata": {"name": "np"},
+                  "spec": {"podSelector": {}}}))
     c.denied("node cannot list all nodes",
              forbidden(u, "list", "nodes", reason="node 'n1' cannot read all "
                        "nodes, only its own Node object"),

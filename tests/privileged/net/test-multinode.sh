@@ -10,8 +10,10 @@
 # and nothing else of kube-system; each node routes the other's pod CIDR
 # via its address and masquerades only what leaves the cluster CIDR;
 # pod-to-pod across nodes (server/agent and agent/agent) keeps the pod's
-# address; a pod on the agent
-# reaches a ClusterIP whose endpoint is on the server's node and the
+# address; NetworkPolicy on an agent's node (default-deny ingress cuts a
+# pod off from pods on the other nodes, a podSelector rule lets one back,
+# deleting the policies restores access; its programs go with the agent);
+# a pod on the agent reaches a ClusterIP whose endpoint is on the server's node and the
 # cluster DNS (address from the settings) through its VIP; each node's
 # socket load balancer translates its own sockets only
 # (internalTrafficPolicy Local answers with the client's node's pod, from
@@ -242,6 +244,45 @@ wb=$(jp pod/web-b '{.status.podIP}')
 out=$(get client-a http://$wb:8080/cgi-bin/ip)
 [ "$out" = "web-b $ca" ] && ok "client-a ($N1) -> web-b ($N2, $wb) by pod IP across agents, seen from $ca" || bad "agent pod -> agent pod" "$out"
 
+# ---- NetworkPolicy enforced on an agent's node ----
+# An agent (system:node:NAME) lists every pod, namespace and policy
+# through ClusterRole system:libkube:node-network-policy (bound to
+# system:nodes); the Node authorizer still refuses the rest.
+out=$(NK get pods -A -o name 2>&1); out2=$(NK get networkpolicies -A 2>&1)
+echo "$out" | grep -qx pod/web-s && ! echo "$out2" | grep -qi forbidden &&
+    ok "the node lists every pod and NetworkPolicy (system:libkube:node-network-policy)" || bad "node lists pods, policies" "$out" "$out2"
+out=$(NK get secrets -A 2>&1)
+echo "$out" | grep -qi forbidden && ok "the node still may not list Secrets" || bad "node lists secrets" "$out"
+grep -q "not enforced" $tmp/agent.log $tmp/agent2.log && bad "agents enforce policies" "$(grep 'not enforced' $tmp/agent.log $tmp/agent2.log)" ||
+    ok "both agents enforce NetworkPolicy (no 'not enforced' in their logs)"
+np_apply() { printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s}\nspec:\n%s\n' "$1" "$2" | K apply -f - >/dev/null; }
+reaches() { [ "$(get $1 http://$wb:8080/cgi-bin/ip)" = "web-b $2" ]; }
+veths3() { ip -n $NS3 -o link show master $BR2 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'; }
+# blocked POD: no answer from web-b within 3 s (a dropped SYN), or refused
+blocked() {
+    o=$(timeout 20 ip netns exec $NS "$KUBECTL" exec $1 -- sh -c \
+        "wget -qO- http://$wb:8080/cgi-bin/ip & p=\$!; sleep 3; kill \$p 2>/dev/null && echo timed-out; wait" 2>&1)
+    case $o in *web-b*) return 1 ;; *timed-out*|*"wget: "*) return 0 ;; esac; return 1
+}
+np_apply deny-b '  podSelector: {matchLabels: {app: other}}
+  policyTypes: [Ingress]'
+wait_until 30 blocked client-a && blocked client-s &&
+    ok "default-deny ingress on web-b ($N2): client-a ($N1) and client-s ($NODE) cut off" ||
+    bad "deny on agent" "$(get client-a http://$wb:8080/cgi-bin/ip)" "$(for v in $(veths3); do ip netns exec $NS3 tc filter show dev $v ingress; done 2>&1)"
+K label pod client-a np=allowed >/dev/null
+np_apply allow-a '  podSelector: {matchLabels: {app: other}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {np: allowed}}}]}]'
+wait_until 30 reaches client-a $ca && ok "allow by podSelector np=allowed: client-a ($N1) reaches web-b ($N2) again" ||
+    bad "allow on agent" "$(get client-a http://$wb:8080/cgi-bin/ip)"
+blocked client-s && ok "client-s ($NODE), not selected, stays cut off from web-b" || bad "unselected peer" "$(get client-s http://$wb:8080/cgi-bin/ip)"
+np_ids=$(for v in $(veths3); do ip netns exec $NS3 tc filter show dev $v ingress; ip netns exec $NS3 tc filter show dev $v egress; done 2>/dev/null |
+    sed -n 's/.* id \([0-9]*\).*/\1/p' | sort -u)
+[ -n "$np_ids" ] && ok "agent $N2: policy programs on its pods' veths (ids $(echo $np_ids))" || bad "agent policy programs"
+K delete networkpolicy deny-b allow-a >/dev/null 2>&1
+wait_until 30 reaches client-s $cs && ok "policies deleted: client-s ($NODE) reaches web-b ($N2) again" ||
+    bad "access after delete" "$(get client-s http://$wb:8080/cgi-bin/ip)"
+
 # ---- leaving the cluster CIDR: the node's address ----
 IN3() { ip netns exec $NSO "$@"; }
 IN3 /usr/bin/python3 -c '
@@ -339,6 +380,8 @@ kill -TERM $b_pid; wait $b_pid; rc=$?; b_pid=""
 [ $rc = 0 ] && no_route $NS3 $CIDR1 && no_route $NS3 $CIDR2 &&
     [ -z "$(ip netns exec $NS3 iptables -t nat -S 2>/dev/null | grep 'KUBE-MASQ\|KUBE-NP')" ] &&
     ok "agent 2 stopped: its routes and chains are gone" || bad "agent 2 stop" "rc=$rc" "$(ip -n $NS3 route)"
+np_gone() { for i in $np_ids; do bpftool prog show id $i >/dev/null 2>&1 && return 1; done; return 0; }
+[ -n "$np_ids" ] && wait_until 10 np_gone && ok "agent 2 stopped: its policy programs are gone" || bad "agent 2 policy programs" "$np_ids"
 route_via $NS $CIDR3 $IP3 && ok "the server's node keeps its route to $CIDR3 (the Node is still there)" || bad "server route to agent 2"
 
 # ---- the server stops ----

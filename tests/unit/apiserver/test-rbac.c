@@ -428,19 +428,36 @@ static void test_node_authorizer(void **state) {
   assert_false(allowed(&f, n1, nodes,
                        res("update", "coordination.k8s.io", "leases", NULL,
                            "kube-node-lease", "n2")));
-  /* Pods: only its own, by the spec.nodeName field selector; a named
-   * list/watch of a Secret is a get (the kubelet's per-object watch). */
-  assert_false(
-      allowed(&f, n1, nodes, res("list", "", "pods", NULL, NULL, NULL)));
+  /* Pods: the Node authorizer allows its own (the spec.nodeName field
+   * selector); every pod, namespace and NetworkPolicy is readable through
+   * RBAC's system:libkube:node-network-policy (NetworkPolicy enforcement
+   * on every node), nothing more: a named list/watch of a Secret is a get
+   * (the kubelet's per-object watch). */
   struct as_attrs own = res("watch", "", "pods", NULL, NULL, NULL);
   own.field_selector = "spec.nodeName=n1";
   assert_true(allowed(&f, n1, nodes, own));
-  own.field_selector = "spec.nodeName=n2";
-  assert_false(allowed(&f, n1, nodes, own));
   assert_true(
       allowed(&f, n1, nodes, res("get", "", "pods", NULL, "default", "p")));
+  assert_true(
+      allowed(&f, n1, nodes, res("list", "", "pods", NULL, NULL, NULL)));
+  own.field_selector = "spec.nodeName=n2";
+  assert_true(allowed(&f, n1, nodes, own));
+  assert_true(allowed(&f, "system:node:n2", nodes,
+                      res("get", "", "pods", NULL, "default", "p")));
+  assert_true(
+      allowed(&f, n1, nodes, res("watch", "", "namespaces", NULL, NULL, NULL)));
+  assert_true(allowed(&f, n1, nodes,
+                      res("list", "networking.k8s.io", "networkpolicies", NULL,
+                          NULL, NULL)));
+  assert_false(allowed(&f, n1, nodes,
+                       res("create", "networking.k8s.io", "networkpolicies",
+                           NULL, "default", NULL)));
   assert_false(allowed(&f, "system:node:n2", nodes,
-                       res("get", "", "pods", NULL, "default", "p")));
+                       res("delete", "", "pods", NULL, "default", "p")));
+  assert_false(allowed(&f, "system:node:n2", nodes,
+                       res("update", "", "pods", NULL, "default", "p")));
+  assert_false(allowed(&f, "alice", NULL,
+                       res("list", "", "pods", NULL, NULL, NULL)));
   assert_true(allowed(&f, n1, nodes,
                       res("watch", "", "secrets", NULL, "default", "s1")));
   assert_false(allowed(&f, n1, nodes,
