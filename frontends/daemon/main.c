@@ -93,7 +93,7 @@ static void usage(FILE *f) {
       "                          exec, attach, port-forward)\n"
       "  --kubelet-certificate-authority FILE\n"
       "                          CA of the kubelets' serving certificates\n"
-      "                          (default: not verified)\n"
+      "                          (default: the cluster CA)\n"
       "  --token-auth-file FILE  static bearer tokens, CSV lines\n"
       "                          token,user,uid[,\"group1,group2\"]\n"
       "  --audit-log-path FILE   JSON lines audit log of writes\n"

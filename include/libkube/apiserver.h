@@ -91,8 +91,10 @@ typedef struct kube_apiserver_options {
    * .Port> (kube-apiserver's --kubelet-client-certificate, --kubelet-
    * client-key, --kubelet-certificate-authority): the client certificate
    * and key to present (PEM files, both or neither) and the CA the
-   * kubelet's serving certificate must chain to (NULL: not verified, as
-   * kube-apiserver without --kubelet-certificate-authority). */
+   * kubelet's serving certificate must chain to (NULL: the cluster CA,
+   * tls_client_ca_file, which signs kubelet serving certificates; with
+   * neither, not verified, as kube-apiserver without
+   * --kubelet-certificate-authority, and a warning is logged once). */
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;

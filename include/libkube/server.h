@@ -134,7 +134,8 @@ typedef struct kube_server_options {
    * key (both NULL: with a cluster CA, DATA/kubelet-client.crt and .key,
    * CN kube-apiserver-kubelet-client, O system:masters, signed by it at
    * each start, which kubelet ports of this cluster accept), and the CA
-   * of the kubelets' serving certificates (NULL: not verified). */
+   * of the kubelets' serving certificates (NULL: the cluster CA, which
+   * signs them). */
   const char *kubelet_client_cert_file;
   const char *kubelet_client_key_file;
   const char *kubelet_ca_file;

@@ -209,6 +209,7 @@ struct kube_apiserver {
   bool metrics_served; /* the group-version handler is registered */
   struct as_scrape *scrape; /* other nodes' summaries (metrics-scrape.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
+  bool kubelet_unverified_warned; /* as_kubelet_ca() gave none, logged */
   char *read_only; /* why writes are refused (503), or NULL */
   struct as_admission *admissions;          /* the chain (admission.c) */
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
@@ -225,6 +226,12 @@ struct kube_apiserver {
 const char *as_node_address(json_object *node);
 /* Its status.daemonEndpoints.kubeletEndpoint.Port, 0 when unset. */
 int as_node_kubelet_port(json_object *node);
+/* The CA kubelets' serving certificates are verified against: the
+ * kubelet CA (--kubelet-certificate-authority), else the cluster CA,
+ * which signs kubelet serving certificates (agents get theirs by CSR at
+ * join); NULL when the server has neither (an embedder that gives no
+ * CA). */
+const char *as_kubelet_ca(const kube_apiserver_t *srv);
 
 /* ---- metrics-api.c, metrics-scrape.c ---- */
 /* Register metrics.k8s.io/v1beta1 (once).  0, or -1 with err. */

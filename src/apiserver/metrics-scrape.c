@@ -227,7 +227,7 @@ static void submit(struct as_scrape *sc, struct scraped *s, char *url) {
   j->sc = sc;
   j->url = url;
   j->node = strdup(s->name);
-  j->ca = strdup(srv->kubelet_ca ? srv->kubelet_ca : srv->tls_client_ca);
+  j->ca = strdup(as_kubelet_ca(srv));
   j->cert = strdup(srv->kubelet_cert);
   j->key = strdup(srv->kubelet_key);
   kube_error_t err = KUBE_ERROR_INIT;
@@ -294,7 +294,7 @@ static void tick(void *arg) {
 
 void as_scrape_start(kube_apiserver_t *srv, kube_loop_t *loop) {
   if (!srv->kubelet_cert || !srv->kubelet_key ||
-      (!srv->kubelet_ca && !srv->tls_client_ca) || !loop)
+      !as_kubelet_ca(srv) || !loop)
     return;
   struct as_scrape *sc = calloc(1, sizeof *sc);
   kube_error_t err = KUBE_ERROR_INIT;

@@ -182,13 +182,26 @@ struct proxy_call {
   const char *url;
 };
 
+const char *as_kubelet_ca(const kube_apiserver_t *srv) {
+  return srv->kubelet_ca ? srv->kubelet_ca : srv->tls_client_ca;
+}
+
+/* The kubelet's serving certificate is verified against as_kubelet_ca()
+ * (its IP SAN against the Node's address); only a server with no CA at
+ * all reaches kubelets unverified, as before, and says so once. */
 static void proxy_trampoline(const kube_apiserver_handler_ctx_t *ctx,
                              void *arg) {
   struct proxy_call *pc = arg;
+  const char *ca = as_kubelet_ca(pc->srv);
+  if (!ca && !pc->srv->kubelet_unverified_warned) {
+    pc->srv->kubelet_unverified_warned = true;
+    log_warn("apiserver: no kubelet CA and no cluster CA: the serving "
+             "certificates of kubelets are not verified (set --kubelet-certificate-authority)");
+  }
   kube_http_proxy_options_t o = {
       .struct_size = sizeof o,
-      .tls_ca_file = pc->srv->kubelet_ca,
-      .tls_insecure_skip_verify = !pc->srv->kubelet_ca,
+      .tls_ca_file = ca,
+      .tls_insecure_skip_verify = !ca,
       .tls_cert_file = pc->srv->kubelet_cert,
       .tls_key_file = pc->srv->kubelet_key,
   };

@@ -345,7 +345,15 @@ static void backend_event(struct bufferevent *bev, short what, void *arg) {
   if (ssl_err) {
     char buf[160];
     ERR_error_string_n(ssl_err, buf, sizeof buf);
-    snprintf(msg, sizeof msg, "TLS with the backend failed: %s", buf);
+    /* Say why its certificate was refused (an unknown authority, a name
+     * it is not for, expired), as Go's x509 errors do. */
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (v != X509_V_OK)
+      snprintf(msg, sizeof msg, "TLS with the backend failed: %s: %s", buf,
+               X509_verify_cert_error_string(v));
+    else
+      snprintf(msg, sizeof msg, "TLS with the backend failed: %s", buf);
   } else if (what & BEV_EVENT_EOF) {
     snprintf(msg, sizeof msg, "the backend closed the connection");
   } else {

@@ -27,9 +27,10 @@ RT2=$RT-b
 BR2=ktc$id
 POD_CIDR2=10.$o2.$((o3 % 250 + 1)).0/24
 KP2=$((20000 + rnd % 9000))
-kubed2_pid="" etcd_pid=""
+kubed2_pid="" etcd_pid="" ssl_pid=""
 
 cleanup2() {
+    [ -n "$ssl_pid" ] && { kill $ssl_pid 2>/dev/null; wait $ssl_pid 2>/dev/null; }
     [ -n "$kubed2_pid" ] && { kill -KILL $kubed2_pid 2>/dev/null; wait $kubed2_pid 2>/dev/null; }
     [ -n "$etcd_pid" ] && { kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; }
     for f in /sys/fs/cgroup/*/$CG2; do
@@ -136,6 +137,44 @@ print(o.returncode, repr(o.read_stdout()))" 2>&1)
 [ "$out" = "6 'py\\n'" ] && ok "python client: stream() exec through the kubelet port" || bad "python exec" "$out"
 ! grep -q "node: exec /api/v1/namespaces/default/pods/rp" "$tmp/kubed.log" &&
     ok "the first server's own node served none of it" || bad "the first server served rp itself"
+
+# A kubelet port whose certificate the cluster CA did not sign is refused:
+# a Node whose kubelet endpoint is an openssl s_server with a self-signed
+# certificate (for the right IP, so only its issuer is wrong).
+if command -v openssl >/dev/null; then
+    NODE3=$NODE-x
+    NODE_IP3=${NODE_IP%.2}.4
+    KP3=$((KP2 + 1))
+    IN ip addr add $NODE_IP3/24 dev nodeif
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=$NODE3 \
+        -addext "subjectAltName=IP:$NODE_IP3" -keyout "$tmp/rogue.key" \
+        -out "$tmp/rogue.crt" >/dev/null 2>&1
+    ip netns exec $NS openssl s_server -quiet -www -accept $NODE_IP3:$KP3 \
+        -cert "$tmp/rogue.crt" -key "$tmp/rogue.key" </dev/null >"$tmp/rogue.log" 2>&1 &
+    ssl_pid=$!
+    wait_until 10 IN curl -sk -o /dev/null https://$NODE_IP3:$KP3/ ||
+        bad "the rogue kubelet port listens" "$(cat "$tmp/rogue.log")"
+    printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n' $NODE3 | K apply -f - >/dev/null
+    KC patch node $NODE3 --subresource=status --type=merge -p \
+        "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$NODE_IP3\"}],\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":$KP3}}}}" >/dev/null
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: xp\nspec:\n  nodeName: %s\n  containers:\n  - name: c\n    image: busybox:1.35.0\n' \
+        $NODE3 | K apply -f - >/dev/null
+    out=$(KC logs xp 2>&1); rc=$?
+    [ $rc != 0 ] && echo "$out" | grep -q "certificate verify failed: self.signed certificate" &&
+        ! echo "$out" | grep -qi "s_server" &&
+        ok "kubectl logs refuses a kubelet whose certificate the cluster CA did not sign" ||
+        bad "rogue kubelet refused" "rc=$rc" "$out"
+    out=$(C X=1 "$KUBECTL" exec xp -- true 2>&1 </dev/null); rc=$?
+    [ $rc != 0 ] && echo "$out" | grep -q "certificate verify failed" &&
+        ok "kubectl exec refuses it too" || bad "rogue kubelet refused (exec)" "rc=$rc" "$out"
+    ! grep -q "kubelets are not verified" "$tmp/kubed.log" &&
+        ok "no unverified-kubelet warning with a cluster CA" || bad "unverified-kubelet warning"
+    K delete pod xp --grace-period=0 --force >/dev/null 2>&1
+    K delete node $NODE3 >/dev/null 2>&1
+    kill $ssl_pid 2>/dev/null; wait $ssl_pid 2>/dev/null; ssl_pid=""
+else
+    echo "skipped the rogue kubelet check: openssl missing"
+fi
 
 # The second node first: its pods go, it stops, nothing of it is left.
 K delete pod rp --grace-period=1 >/dev/null 2>&1
