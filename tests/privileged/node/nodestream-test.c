@@ -13,7 +13,7 @@
  *   nodestream-test cleanup RUNTIME_ROOT [SANDBOX...]
  *     force-delete every container, unpin the sandboxes.
  *   nodestream-test server DATA_DIR NODE RUNTIME_ROOT MAP [KUBELET_CERT
- *       KUBELET_KEY]
+ *       KUBELET_KEY [KUBELET_CA]]
  *     kubed's control plane (memory store, no scheduler) on
  *     tcp:127.0.0.1:0, serving the pods of NODE in-process through the
  *     streaming server, and other nodes' pods through their kubelet ports
@@ -292,6 +292,10 @@ static int cmd_server(int argc, char **argv) {
     o.kubelet_client_cert_file = argv[5];
     o.kubelet_client_key_file = argv[6];
   }
+  /* the CA of the kubelets' serving certificates (the test's own, not the
+   * cluster CA the server would verify them against otherwise) */
+  if (argc >= 8)
+    o.kubelet_ca_file = argv[7];
   kube_server_t *srv = kube_server_new(&o, &err);
   if (!srv)
     return fail("server", &err);

@@ -202,7 +202,8 @@ class Env:
         _, text = self.start([self.tool, "server",
                               os.path.join(self.tmp, "data"), "node-a",
                               self.rt, self.map_a,
-                              f"{c}/client.crt", f"{c}/client.key"], "server")
+                              f"{c}/client.crt", f"{c}/client.key",
+                              f"{c}/ca.crt"], "server")
         fields = dict(line.split(" ", 1) for line in text.splitlines())
         self.url = fields["URL"]
         self.kubeconfig = fields["KUBECONFIG"]
