@@ -43,7 +43,7 @@ cleanup2() {
     done
     rm -rf "$RT2"
 }
-trap 'finish; rc=$?; cleanup2; exit $rc' EXIT INT TERM
+trap 'cleanup2; finish; rc=$?; exit $rc' EXIT INT TERM
 
 # Upgrades the second node's streaming server logged after mark.
 mark() { at=$(wc -l < "$tmp/kubed2.log"); }
