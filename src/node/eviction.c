@@ -14,6 +14,7 @@
 #include <sys/sysinfo.h>
 
 #include "node/agent.h"
+#include "node/internal.h"
 #include "node/eviction.h"
 
 #define EV_INTERVAL_MS 10000
@@ -515,20 +516,9 @@ void nd_ev_conditions(kube_node_agent_t *a, json_object *arr, const char *now) {
     char since[40];
     kube_time_format(a->ev ? a->ev->changed[p] : time(NULL), since,
                      sizeof since);
-    json_object *c = json_object_new_object();
-    json_object_object_add(c, "type", json_object_new_string(conds[p].type));
-    json_object_object_add(c, "status",
-                           json_object_new_string(on ? "True" : "False"));
-    json_object_object_add(c, "lastHeartbeatTime", json_object_new_string(now));
-    json_object_object_add(c, "lastTransitionTime",
-                           json_object_new_string(since));
-    json_object_object_add(
-        c, "reason",
-        json_object_new_string(on ? conds[p].reason_on : conds[p].reason_off));
-    json_object_object_add(
-        c, "message",
-        json_object_new_string(on ? conds[p].msg_on : conds[p].msg_off));
-    json_object_array_add(arr, c);
+    nd_node_condition(arr, conds[p].type, on ? "True" : "False",
+                      on ? conds[p].reason_on : conds[p].reason_off,
+                      on ? conds[p].msg_on : conds[p].msg_off, now, since);
   }
 }
 

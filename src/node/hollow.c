@@ -145,19 +145,6 @@ static json_object *resources(kube_node_hollow_t *h) {
   return r;
 }
 
-static void add_condition(json_object *arr, const char *type,
-                          const char *status, const char *reason,
-                          const char *message, const char *now) {
-  json_object *c = json_object_new_object();
-  add_str(c, "type", type);
-  add_str(c, "status", status);
-  add_str(c, "lastHeartbeatTime", now);
-  add_str(c, "lastTransitionTime", now);
-  add_str(c, "reason", reason);
-  add_str(c, "message", message);
-  json_object_array_add(arr, c);
-}
-
 static bool node_cidr(struct hnode *n);
 static void status_write(struct hnode *n);
 
@@ -176,16 +163,18 @@ static char *status_patch(struct hnode *n, bool ready) {
   json_object_object_add(st, "capacity", resources(h));
   json_object_object_add(st, "allocatable", resources(h));
   json_object *conds = json_object_new_array();
-  add_condition(conds, "MemoryPressure", "False", "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available", now);
-  add_condition(conds, "DiskPressure", "False", "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure", now);
-  add_condition(conds, "PIDPressure", "False", "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available", now);
-  add_condition(conds, "Ready", ready ? "True" : "False",
-                ready ? "KubeletReady" : "KubeletNotReady",
-                ready ? "kubelet is posting ready status" : NETWORK_NOT_READY,
-                now);
+  nd_node_condition(conds, "MemoryPressure", "False",
+                    "KubeletHasSufficientMemory",
+                    "kubelet has sufficient memory available", now, now);
+  nd_node_condition(conds, "DiskPressure", "False", "KubeletHasNoDiskPressure",
+                    "kubelet has no disk pressure", now, now);
+  nd_node_condition(conds, "PIDPressure", "False", "KubeletHasSufficientPID",
+                    "kubelet has sufficient PID available", now, now);
+  nd_node_condition(conds, "Ready", ready ? "True" : "False",
+                    ready ? "KubeletReady" : "KubeletNotReady",
+                    ready ? "kubelet is posting ready status"
+                          : NETWORK_NOT_READY,
+                    now, now);
   json_object_object_add(st, "conditions", conds);
   json_object *addrs = json_object_new_array(), *hn = json_object_new_object();
   add_str(hn, "type", "Hostname");

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
+
 #include <libkube/http.h>
 #include <libkube/node.h>
 #include <libkube/runtime.h>
@@ -190,6 +192,16 @@ int64_t nd_log_tail_offset(int fd, int64_t n);
 /* RFC3339Nano as Go prints it (fraction without trailing zeros), UTC;
  * buf >= 40.  Returns the length. */
 size_t nd_format_rfc3339nano(const struct timespec *ts, char *buf, size_t len);
+
+/* ---- the Node object ---- */
+
+/* Append a NodeCondition (type, status, reason, message, heartbeat and
+ * transition times) to arr (node-status.c; also the pressure conditions
+ * and hollow nodes). */
+void nd_node_condition(json_object *arr, const char *type,
+                       const char *status, const char *reason,
+                       const char *message, const char *heartbeat,
+                       const char *transition);
 
 /* ---- the kubelet's HTTPS server ---- */
 

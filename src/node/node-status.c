@@ -11,6 +11,7 @@
 
 #include "kube-config.h"
 #include "node/agent.h"
+#include "node/internal.h"
 
 #define PROBE_MS 10000
 #define LEASE_MS 10000
@@ -258,10 +259,10 @@ static void add_str(json_object *o, const char *k, const char *v) {
   json_object_object_add(o, k, json_object_new_string(v ? v : ""));
 }
 
-static void add_condition(json_object *arr, const char *type,
-                          const char *status, const char *reason,
-                          const char *message, const char *heartbeat,
-                          const char *transition) {
+void nd_node_condition(json_object *arr, const char *type,
+                       const char *status, const char *reason,
+                       const char *message, const char *heartbeat,
+                       const char *transition) {
   json_object *c = json_object_new_object();
   add_str(c, "type", type);
   add_str(c, "status", status);
@@ -318,9 +319,9 @@ static json_object *node_status(kube_node_agent_t *a, const char *now,
   json_object_object_add(st, "allocatable", resources(a, true));
   json_object *conds = json_object_new_array();
   nd_ev_conditions(a, conds, now); /* MemoryPressure, DiskPressure, PID */
-  add_condition(conds, "Ready", ready ? "True" : "False",
-                ready ? "KubeletReady" : "KubeletNotReady", msg, now,
-                transition);
+  nd_node_condition(conds, "Ready", ready ? "True" : "False",
+                    ready ? "KubeletReady" : "KubeletNotReady", msg, now,
+                    transition);
   json_object_object_add(st, "conditions", conds);
   json_object *addrs = json_object_new_array();
   if (a->cfg.node_ip) {
