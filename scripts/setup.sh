@@ -32,6 +32,7 @@ PACKAGES="
   libhttp-parser-dev
   libjson-c-dev
   libldns-dev
+  libnftables-dev
   libnghttp2-dev
   libpcre2-dev
   libseccomp-dev
@@ -40,6 +41,7 @@ PACKAGES="
   libyaml-dev
   meson
   ninja-build
+  nftables
   nodejs
   nsd
   pkg-config

@@ -33,6 +33,7 @@ enum {
   O_IMAGE_GC_HIGH,
   O_IMAGE_GC_LOW,
   O_IMAGE_GC_PERIOD,
+  O_PROXY_MODE,
 };
 
 const struct option kubed_node_longopts[] = {
@@ -66,6 +67,7 @@ const struct option kubed_node_longopts[] = {
     {"image-gc-high-threshold", required_argument, NULL, O_IMAGE_GC_HIGH},
     {"image-gc-low-threshold", required_argument, NULL, O_IMAGE_GC_LOW},
     {"image-gc-period", required_argument, NULL, O_IMAGE_GC_PERIOD},
+    {"proxy-mode", required_argument, NULL, O_PROXY_MODE},
     {NULL, 0, NULL, 0},
 };
 
@@ -208,6 +210,14 @@ int kubed_node_flag(struct kubed_node_flags *f, int c, char *arg) {
       return 2;
     o->image_gc_period_ms = n * 1000;
     return 0;
+  case O_PROXY_MODE:
+    if (strcmp(arg, "auto") && strcmp(arg, "ebpf") && strcmp(arg, "nftables")) {
+      fprintf(stderr,
+              "kubed: bad --proxy-mode %s (auto, ebpf or nftables)\n", arg);
+      return 2;
+    }
+    o->proxy_mode = arg;
+    return 0;
   case O_UNSAFE_SYSCTLS:
     for (char *s = strtok(arg, ","); s; s = strtok(NULL, ","))
       if (f->n_sysctls < 32)
@@ -278,5 +288,12 @@ void kubed_node_usage(FILE *out) {
       "                          85; 100: never)\n"
       "  --image-gc-low-threshold PERCENT  image GC frees down to this\n"
       "                          (default 80)\n"
-      "  --image-gc-period SECONDS  how often the node checks (default 300)\n");
+      "  --image-gc-period SECONDS  how often the node checks (default 300)\n"
+      "  --proxy-mode MODE       Services' datapath: ebpf (socket load\n"
+      "                          balancing, cgroup v2 + BPF), nftables (a\n"
+      "                          DNAT table of the node's, as kube-proxy's\n"
+      "                          nftables mode) or auto (default: ebpf when\n"
+      "                          its programs attach, else nftables); the\n"
+      "                          Node's annotation libkube.io/proxy-mode\n"
+      "                          says which\n");
 }

@@ -337,6 +337,82 @@ const char *kube_svclb_cgroup(const kube_svclb_t *lb);
 void kube_svclb_program_ids(const kube_svclb_t *lb, uint32_t ids[4]);
 
 /* ======================================================================== */
+/* Service load balancing (nftables): the fallback without cgroup v2 / BPF  */
+/* ======================================================================== */
+
+/* The same Service ports as kube_svclb_t, as kube-proxy's nftables mode
+ * programs them: packets to a ClusterIP, a load-balancer address or a node
+ * port (on the node's addresses and 127.0.0.1) are DNATed to a backend
+ * chosen at random per connection (`numgen random mod N`), with
+ * sessionAffinity ClientIP by the client's source address (per-endpoint
+ * sets with a timeout); a Service port without backends rejects
+ * (connection refused), the rest of the service CIDR is host-unreachable.
+ * A pod reaching itself through a Service, and node-port traffic from
+ * 127.0.0.1, are masqueraded (net.ipv4.conf.all.route_localnet is set to
+ * 1, as kube-proxy does).  Everything lives in one nftables table of the
+ * calling thread's network namespace, `ip TABLE` (one per node), made by
+ * kube_nftlb_new (replacing a table of that name a killed process left)
+ * and deleted by kube_nftlb_free; no other table is touched.  Packets of
+ * the node's own processes to the service CIDR need a route to leave
+ * the routing decision before the DNAT: kube_net_service_route.
+ *
+ * ip semantics of kube_nftlb_set/delete: NULL or "" a node port, an
+ * address of the service CIDR a ClusterIP, any other address a
+ * load-balancer (external) address.
+ *
+ * Threading: set and delete only record what is wanted (a mutex; any
+ * thread); kube_nftlb_commit writes every change since the last commit in
+ * one nftables transaction (libnftables; blocks for its netlink batch:
+ * call it from a worker thread).  A failed commit makes the next one
+ * rebuild the table whole. */
+
+typedef struct kube_nftlb kube_nftlb_t;
+
+typedef struct kube_nftlb_options {
+  size_t struct_size; /* sizeof(kube_nftlb_options_t) */
+  /* The table's name: a letter, then letters, digits, - and _ (<= 64).
+   * Required. */
+  const char *table;
+  /* The cluster's service CIDR.  Required. */
+  const char *service_cidr;
+  /* The node's IPv4 addresses node ports answer on besides 127.0.0.1
+   * (NULL-terminated; may be NULL). */
+  const char *const *node_ips;
+} kube_nftlb_options_t;
+
+/* Make the table.  Owned: free with kube_nftlb_free.  NULL with err:
+ * BadRequest (options), ServiceUnavailable (no nftables in this kernel or
+ * build: the message says which), Forbidden (not permitted). */
+kube_nftlb_t *kube_nftlb_new(const kube_nftlb_options_t *opts,
+                             kube_error_t *err);
+/* Delete the table.  Accepts NULL. */
+void kube_nftlb_free(kube_nftlb_t *lb);
+/* As kube_svclb_set / kube_svclb_delete, written at the next commit. */
+int kube_nftlb_set(kube_nftlb_t *lb, const char *ip, int port,
+                   const char *protocol, const kube_svclb_backend_t *b,
+                   size_t n, int affinity_s, kube_error_t *err);
+int kube_nftlb_delete(kube_nftlb_t *lb, const char *ip, int port,
+                      const char *protocol, kube_error_t *err);
+/* One transaction with every change since the last commit: the number of
+ * Service ports written (0: nothing to do), or -1 with err (nft's
+ * message). */
+int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err);
+/* The table's name (borrowed). */
+const char *kube_nftlb_table(const kube_nftlb_t *lb);
+
+/* Add (or delete) the route of the service CIDR the nftables mode needs
+ * in the calling thread's network namespace: `ip route add CIDR dev DEV
+ * src SRC proto static`, DEV the interface holding SRC (the node's
+ * address; lo when SRC is NULL or on no interface), so a connect() of the
+ * node's own processes to a Service address passes the routing decision
+ * and reaches the DNAT (the table rejects what it does not translate:
+ * nothing is sent; on lo the kernel would not answer a reject's ICMP
+ * error).  Delete with the same SRC.  1 when added/deleted, 0 when a
+ * route for CIDR was there already/was not there, -1 with err. */
+int kube_net_service_route(const char *cidr, const char *src, bool add,
+                           kube_error_t *err);
+
+/* ======================================================================== */
 /* NetworkPolicy (eBPF tc programs on the pods' veths)                      */
 /* ======================================================================== */
 

@@ -212,6 +212,14 @@ typedef struct kube_node_agent_options {
    * the node's address), what the node inside `kubed server` does; a
    * kubed agent may not. */
   bool load_balancer_status;
+  /* With cluster_network: the service proxy's datapath (--proxy-mode):
+   * "auto" (NULL): eBPF socket load balancing when its programs attach at
+   * the cgroup v2 root, else nftables; "ebpf"; "nftables" (one table of
+   * the node's, `ip libkube-<hash of node name and data dir>`, as
+   * kube-proxy's nftables mode).  The mode chosen is logged and set as
+   * the Node's annotation libkube.io/proxy-mode ("ebpf", "nftables", or
+   * "none" when neither runs). */
+  const char *proxy_mode;
 } kube_node_agent_options_t;
 
 /* Create the agent on `loop` (borrowed) over transport `tp` (copied; its

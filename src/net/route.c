@@ -10,14 +10,30 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "net/internal.h"
 
-/* gw 0: an unreachable route; else a unicast route via gw (network
- * order). */
-static int rtnl_route(int type, uint16_t flags, uint32_t net, int bits,
-                      uint32_t gw, kube_error_t *err) {
+/* Append a 4-byte attribute to the message (its buffer has room). */
+static void rta_put(struct nlmsghdr *nh, unsigned short type,
+                    const void *data) {
+  struct rtattr *a = (struct rtattr *)((char *)nh + nh->nlmsg_len);
+  a->rta_type = type;
+  a->rta_len = RTA_LENGTH(4);
+  memcpy(RTA_DATA(a), data, 4);
+  nh->nlmsg_len += RTA_ALIGN(a->rta_len);
+}
+
+/* gw 0 and oif 0: an unreachable route; gw: a unicast route via gw
+ * (network order); oif: a unicast route on that interface (link scope)
+ * with preferred source src (network order, 0: none). */
+static int rtnl_route_dev(int type, uint16_t flags, uint32_t net, int bits,
+                          uint32_t gw, int oif, uint32_t src,
+                          kube_error_t *err) {
   struct {
     struct nlmsghdr nh;
     struct rtmsg rt;
@@ -31,21 +47,17 @@ static int rtnl_route(int type, uint16_t flags, uint32_t net, int bits,
   req.rt.rtm_dst_len = (unsigned char)bits;
   req.rt.rtm_table = RT_TABLE_MAIN;
   req.rt.rtm_protocol = RTPROT_STATIC;
-  req.rt.rtm_scope = RT_SCOPE_UNIVERSE;
-  req.rt.rtm_type = gw ? RTN_UNICAST : RTN_UNREACHABLE;
-  struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-  a->rta_type = RTA_DST;
-  a->rta_len = RTA_LENGTH(4);
+  req.rt.rtm_scope = oif && !gw ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  req.rt.rtm_type = gw || oif ? RTN_UNICAST : RTN_UNREACHABLE;
   uint32_t dst = htonl(net);
-  memcpy(RTA_DATA(a), &dst, 4);
-  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
-  if (gw) {
-    a = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
-    a->rta_type = RTA_GATEWAY;
-    a->rta_len = RTA_LENGTH(4);
-    memcpy(RTA_DATA(a), &gw, 4);
-    req.nh.nlmsg_len += RTA_ALIGN(a->rta_len);
-  }
+  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len);
+  rta_put(&req.nh, RTA_DST, &dst);
+  if (gw)
+    rta_put(&req.nh, RTA_GATEWAY, &gw);
+  if (oif)
+    rta_put(&req.nh, RTA_OIF, &oif);
+  if (src)
+    rta_put(&req.nh, RTA_PREFSRC, &src);
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0)
     return kube_make_error(err, errno, "netlink: %s", strerror(errno));
@@ -75,13 +87,15 @@ out:
   return rc;
 }
 
-/* Add or delete; 1 done, 0 there already / not there, -1 with err. */
-static int route_change(uint32_t net, int bits, uint32_t gw, bool add,
-                        const char *cidr, kube_error_t *err) {
+/* Add or delete (dev: oif's name, NULL without oif); 1 done, 0 there
+ * already / not there, -1 with err. */
+static int route_change_dev(uint32_t net, int bits, uint32_t gw, int oif,
+                            uint32_t src, const char *dev, bool add,
+                            const char *cidr, kube_error_t *err) {
   kube_error_t e = KUBE_ERROR_INIT;
-  int rc = add ? rtnl_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, net,
-                            bits, gw, &e)
-               : rtnl_route(RTM_DELROUTE, 0, net, bits, gw, &e);
+  int rc = add ? rtnl_route_dev(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, net,
+                                bits, gw, oif, src, &e)
+               : rtnl_route_dev(RTM_DELROUTE, 0, net, bits, gw, oif, 0, &e);
   if (rc == 0)
     return 1;
   if ((add && e.errnum == EEXIST) || (!add && e.errnum == ESRCH)) {
@@ -93,11 +107,17 @@ static int route_change(uint32_t net, int bits, uint32_t gw, bool add,
     inet_ntop(AF_INET, &gw, via, sizeof via);
   rc = kube_error_set(err, e.errnum == EPERM ? KUBE_REASON_FORBIDDEN
                                            : KUBE_REASON_UNKNOWN,
-                      e.errnum, "%s the %sroute %s%s%s: %s",
-                      add ? "add" : "delete", gw ? "" : "unreachable ", cidr,
-                      gw ? " via " : "", via, e.message);
+                      e.errnum, "%s the %sroute %s%s%s%s%s: %s",
+                      add ? "add" : "delete", gw || dev ? "" : "unreachable ",
+                      cidr, gw ? " via " : "", via, dev ? " dev " : "",
+                      dev ? dev : "", e.message);
   kube_error_clear(&e);
   return rc;
+}
+
+static int route_change(uint32_t net, int bits, uint32_t gw, bool add,
+                        const char *cidr, kube_error_t *err) {
+  return route_change_dev(net, bits, gw, 0, 0, NULL, add, cidr, err);
 }
 
 KUBE_EXPORT int kube_net_unreachable_route(const char *cidr, bool add,
@@ -121,4 +141,39 @@ KUBE_EXPORT int kube_net_gateway_route(const char *cidr, const char *gateway,
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                           "invalid gateway \"%s\"", gateway ? gateway : "");
   return route_change(net, bits, gw, add, cidr, err);
+}
+
+/* The interface holding the IPv4 address `a` (network order) into dev;
+ * unchanged when none does. */
+static void dev_of(uint32_t a, char dev[IF_NAMESIZE]) {
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) < 0)
+    return;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+        ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a) {
+      snprintf(dev, IF_NAMESIZE, "%s", i->ifa_name);
+      break;
+    }
+  freeifaddrs(ifs);
+}
+
+KUBE_EXPORT int kube_net_service_route(const char *cidr, const char *src,
+                                       bool add, kube_error_t *err) {
+  uint32_t net, sa = 0;
+  int bits;
+  if (core_cidr4_parse(cidr, &net, &bits) < 0)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid CIDR \"%s\"", cidr ? cidr : "");
+  if (src && *src && inet_pton(AF_INET, src, &sa) != 1)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid source address \"%s\"", src);
+  char dev[IF_NAMESIZE] = "lo";
+  if (sa)
+    dev_of(sa, dev);
+  int oif = (int)if_nametoindex(dev);
+  if (!oif)
+    return kube_error_set(err, KUBE_REASON_UNKNOWN, errno,
+                          "the service route: no interface %s", dev);
+  return route_change_dev(net, bits, 0, oif, sa, dev, add, cidr, err);
 }

@@ -14,7 +14,9 @@
  *    clusterCIDR; kube_net_masquerade_sync);
  *  - the service proxy (proxy.c) for the service CIDR and node port range
  *    (keys serviceCIDR, serviceNodePortRange), unless the options gave
- *    them (the node inside `kubed server` takes the plan at once);
+ *    them (the node inside `kubed server` takes the plan at once), in the
+ *    mode the options ask (--proxy-mode), reported in the Node's
+ *    annotation libkube.io/proxy-mode (patched once the Node exists);
  *  - the pods' cluster DNS address and domain (keys clusterDNS,
  *    clusterDomain) unless the options gave them: pods whose sandbox is
  *    made afterwards get them.
@@ -30,6 +32,7 @@
 
 #define SETTINGS_NS_PATH "/api/v1/namespaces/kube-system/configmaps"
 #define SETTINGS_SELECTOR "metadata.name=libkube-cluster"
+#define ANN_PROXY_MODE "libkube.io/proxy-mode"
 
 struct nd_route {
   char cidr[20], via[16];
@@ -49,9 +52,16 @@ struct nd_net {
   char *masq_key; /* "POD CLUSTER" the chain was written for */
   /* the pods' DNS settings the options left to the cluster's */
   bool dns_given, domain_given;
+  char *proxy_mode;      /* asked: auto, ebpf, nftables (NULL: auto) */
+  char nft_table[32];    /* libkube-<hash>: the nftables mode's table */
+  const char *mode_ann;  /* the annotation to write ("ebpf", "none"...) */
+  bool ann_inflight;
+  kube_timer_t *ann_timer; /* retries the annotation (Node not there yet) */
 };
 
 static char *dup_opt(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+static void annotate(void *arg);
 
 int nd_net_init(kube_node_agent_t *a, const kube_node_agent_options_t *o,
                 kube_error_t *err) {
@@ -65,22 +75,66 @@ int nd_net_init(kube_node_agent_t *a, const kube_node_agent_options_t *o,
   n->dns_given = o->cluster_dns && *o->cluster_dns;
   n->domain_given = o->cluster_domain && *o->cluster_domain;
   n->static_plan = o->node_port_range && *o->node_port_range;
-  if ((o->node_port_range && !(n->node_port_range = dup_opt(o->node_port_range))) ||
+  if ((o->proxy_mode && *o->proxy_mode &&
+       !(n->proxy_mode = strdup(o->proxy_mode))) ||
+      (o->node_port_range && !(n->node_port_range = dup_opt(o->node_port_range))) ||
       (o->cluster_cidr && *o->cluster_cidr &&
        !(n->cluster_cidr = strdup(o->cluster_cidr))))
     return kube_make_oom(err);
   char hash[9];
   nd_hash_hex(hash, a->cfg.node_name, a->cfg.data_dir);
   snprintf(n->masq_chain, sizeof n->masq_chain, "KUBE-MASQ-%s", hash);
+  snprintf(n->nft_table, sizeof n->nft_table, "libkube-%s", hash);
   for (char *s = n->masq_chain; *s; s++)
     if (*s >= 'a' && *s <= 'z')
       *s = (char)(*s - 'a' + 'A');
+  if (!(n->ann_timer = kube_timer_new(a->loop, annotate, a, err)))
+    return kube_error_wrap(err, "cluster settings");
   kube_informer_options_t io = {.struct_size = sizeof io,
                                 .path = SETTINGS_NS_PATH,
                                 .field_selector = SETTINGS_SELECTOR};
   if (!(n->settings = kube_informer_factory_informer(a->factory, &io, err)))
     return kube_error_wrap(err, "cluster settings");
   return 0;
+}
+
+static void annotated(const kube_object_t *res, const kube_error_t *e,
+                      void *arg) {
+  kube_node_agent_t *a = arg;
+  struct nd_net *n = a->net;
+  if (!n)
+    return;
+  n->ann_inflight = false;
+  if (!e) {
+    n->mode_ann = NULL;
+    return;
+  }
+  /* NotFound: the Node is not registered yet */
+  log_debug("node %s: annotation %s: %s", a->cfg.node_name, ANN_PROXY_MODE,
+            e->message);
+  if (n->ann_timer && !kube_timer_pending(n->ann_timer))
+    kube_timer_arm(n->ann_timer, 1000);
+}
+
+/* The Node says which datapath its Services take. */
+static void annotate(void *arg) {
+  kube_node_agent_t *a = arg;
+  struct nd_net *n = a->net;
+  if (!n->mode_ann || n->ann_inflight || a->draining)
+    return;
+  char patch[256];
+  snprintf(patch, sizeof patch,
+           "{\"metadata\":{\"annotations\":{\"" ANN_PROXY_MODE
+           "\":\"%s\"}}}",
+           n->mode_ann);
+  kube_error_t e = KUBE_ERROR_INIT;
+  if (kube_writer_patch(a->writer, kube_kind_by_kind("v1", "Node"), NULL,
+                        a->cfg.node_name, NULL, KUBE_PATCH_MERGE, patch, NULL,
+                        annotated, a, &e) == 0)
+    n->ann_inflight = true;
+  else if (n->ann_timer)
+    kube_timer_arm(n->ann_timer, 1000);
+  kube_error_clear(&e);
 }
 
 static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
@@ -94,7 +148,9 @@ static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
                            .node_name = a->cfg.node_name,
                            .cgroup_scope = a->cfg.cgroup_parent,
                            .load_balancer_status = n->lb_status,
-                           .workers = a->workers};
+                           .workers = a->workers,
+                           .mode = n->proxy_mode,
+                           .nft_table = n->nft_table};
   kube_error_t e = KUBE_ERROR_INIT;
   if (!(n->proxy = nd_proxy_new(a->loop, &a->tp, a->factory, &po, &e)) ||
       nd_proxy_start(n->proxy, &e) < 0) {
@@ -103,8 +159,14 @@ static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
     nd_proxy_free(n->proxy);
     n->proxy = NULL;
     n->proxy_failed = true;
+    n->mode_ann = "none";
+  } else {
+    n->mode_ann = nd_proxy_mode(n->proxy);
+    log_info("node %s: proxy mode %s (asked: %s)", a->cfg.node_name,
+             n->mode_ann, n->proxy_mode ? n->proxy_mode : "auto");
   }
   kube_error_clear(&e);
+  annotate(a);
 }
 
 static bool route_want(const struct nd_route *want, size_t n,
@@ -293,6 +355,7 @@ void nd_net_free(kube_node_agent_t *a) {
     return;
   if (n->reg)
     kube_informer_remove_handlers(n->settings, n->reg);
+  kube_timer_free(n->ann_timer);
   nd_proxy_free(n->proxy);
   kube_error_t e = KUBE_ERROR_INIT;
   for (size_t i = 0; i < n->n_routes; i++) {
@@ -308,6 +371,7 @@ void nd_net_free(kube_node_agent_t *a) {
   free(n->masq_key);
   free(n->node_port_range);
   free(n->cluster_cidr);
+  free(n->proxy_mode);
   free(n);
   a->net = NULL;
 }

@@ -23,6 +23,17 @@
  * keeps an unreachable route for the service CIDR in the node's
  * namespace.  When the kernel or the build cannot do it, the node runs
  * without and says why.
+ *
+ * The datapath is behind a small table of operations (struct lb_ops):
+ * the eBPF socket load balancer above, or, where the programs cannot be
+ * attached (no cgroup v2, no BPF) or when asked (--proxy-mode nftables),
+ * an nftables table of the node's (kube_nftlb_t, kube-proxy's nftables
+ * mode): the same Service ports are recorded there and written in one
+ * nftables transaction per burst of changes (10 ms after the first, on the
+ * node's workers, one at a time); node ports from outside are in that
+ * table too (no iptables chain), and the service CIDR is routed to the
+ * node's interface instead of unreachable, so the node's own connections
+ * reach the DNAT.
  */
 #include <unistd.h>
 
@@ -63,11 +74,65 @@ struct natsvc {
   size_t n;
 };
 
+/* The datapath: eBPF socket load balancing or an nftables table. */
+struct lb_ops {
+  const char *mode;
+  int (*set)(void *lb, const char *ip, int port, const char *proto,
+             const kube_svclb_backend_t *b, size_t n, int affinity,
+             kube_error_t *err);
+  int (*del)(void *lb, const char *ip, int port, const char *proto,
+             kube_error_t *err);
+  void (*free)(void *lb);
+  /* set/del are recorded: kube_nftlb_commit writes them (workers) */
+  bool batched;
+  /* node ports from outside the node need the iptables NAT chain */
+  bool outside_nat;
+};
+
+static int ebpf_set(void *lb, const char *ip, int port, const char *proto,
+                    const kube_svclb_backend_t *b, size_t n, int affinity,
+                    kube_error_t *err) {
+  return kube_svclb_set(lb, ip, port, proto, b, n, affinity, err);
+}
+static int ebpf_del(void *lb, const char *ip, int port, const char *proto,
+                    kube_error_t *err) {
+  return kube_svclb_delete(lb, ip, port, proto, err);
+}
+static void ebpf_free(void *lb) { kube_svclb_free(lb); }
+static const struct lb_ops ebpf_ops = {.mode = "ebpf",
+                                       .set = ebpf_set,
+                                       .del = ebpf_del,
+                                       .free = ebpf_free,
+                                       .outside_nat = true};
+
+static int nft_set(void *lb, const char *ip, int port, const char *proto,
+                   const kube_svclb_backend_t *b, size_t n, int affinity,
+                   kube_error_t *err) {
+  return kube_nftlb_set(lb, ip, port, proto, b, n, affinity, err);
+}
+static int nft_del(void *lb, const char *ip, int port, const char *proto,
+                   kube_error_t *err) {
+  return kube_nftlb_delete(lb, ip, port, proto, err);
+}
+static void nft_free(void *lb) { kube_nftlb_free(lb); }
+static const struct lb_ops nft_ops = {.mode = "nftables",
+                                      .set = nft_set,
+                                      .del = nft_del,
+                                      .free = nft_free,
+                                      .batched = true};
+
+struct commit_job;
+
 struct nd_proxy {
   kube_loop_t *loop;
   kube_transport_t tp;
   kube_informer_factory_t *factory;
-  kube_svclb_t *lb;
+  const struct lb_ops *ops;
+  void *lb;
+  bool nft_route; /* p->route is the nftables mode's (kube_net_service_route) */
+  kube_timer_t *commit_timer; /* nftables: commits shortly after changes */
+  struct commit_job *commit_job; /* the commit running on a worker */
+  bool commit_dirty;             /* changed while it ran */
   kube_informer_t *services, *slices;
   kube_informer_registration_t *svc_reg, *slice_reg;
   struct strmap done; /* "ns/name" -> struct programmed */
@@ -267,6 +332,89 @@ static void nat_wait(struct nd_proxy *p) {
   p->nat_job = NULL;
 }
 
+/* ---- nftables: one transaction per burst of changes ---- */
+
+/* A commit on a worker thread (libnftables' netlink batch blocks); one
+ * at a time, changes made meanwhile start one more when it is done. */
+struct commit_job {
+  struct nd_proxy *p; /* NULL once the proxy stopped */
+  kube_nftlb_t *lb;
+  int rc;
+  kube_error_t err;
+  bool finished; /* set by the worker (atomic) */
+};
+
+static void commit_log(struct nd_proxy *p, int rc, const kube_error_t *err) {
+  if (rc < 0)
+    log_warn("service proxy: nftables: %s (the table is rebuilt at the next "
+             "change, or in 1 s)",
+             err->message);
+  else if (rc > 0)
+    log_debug("service proxy: nftables: %d Service ports written", rc);
+  if (rc < 0 && p->commit_timer && !kube_timer_pending(p->commit_timer))
+    kube_timer_arm(p->commit_timer, 1000);
+}
+
+static void commit_work(void *arg) {
+  struct commit_job *j = arg;
+  j->rc = kube_nftlb_commit(j->lb, &j->err);
+  __atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
+}
+
+static void commit_done(void *arg) {
+  struct commit_job *j = arg;
+  struct nd_proxy *p = j->p;
+  if (p) {
+    p->commit_job = NULL;
+    commit_log(p, j->rc, &j->err);
+    if (p->commit_dirty && p->commit_timer) {
+      p->commit_dirty = false;
+      kube_timer_arm(p->commit_timer, 0);
+    }
+  }
+  kube_error_clear(&j->err);
+  free(j);
+}
+
+static void commit_flush(void *arg) {
+  struct nd_proxy *p = arg;
+  if (p->commit_job) {
+    p->commit_dirty = true;
+    return;
+  }
+  kube_error_t err = KUBE_ERROR_INIT;
+  if (!p->workers) {
+    commit_log(p, kube_nftlb_commit(p->lb, &err), &err);
+    kube_error_clear(&err);
+    return;
+  }
+  struct commit_job *j = calloc(1, sizeof *j);
+  if (j) {
+    *j = (struct commit_job){.p = p, .lb = p->lb, .err = KUBE_ERROR_INIT};
+    if (kube_workers_submit(p->workers, commit_work, commit_done, j, &err) ==
+        0) {
+      p->commit_job = j;
+      return;
+    }
+  }
+  free(j);
+  /* on the loop rather than never */
+  kube_error_clear(&err);
+  commit_log(p, kube_nftlb_commit(p->lb, &err), &err);
+  kube_error_clear(&err);
+}
+
+/* Stopping: wait for the commit in flight (the table goes after it). */
+static void commit_wait(struct nd_proxy *p) {
+  struct commit_job *j = p->commit_job;
+  if (!j)
+    return;
+  while (!__atomic_load_n(&j->finished, __ATOMIC_ACQUIRE))
+    usleep(1000);
+  j->p = NULL;
+  p->commit_job = NULL;
+}
+
 static void programmed_free(void *v) {
   struct programmed *pr = v;
   if (pr)
@@ -432,8 +580,8 @@ static void program(struct nd_proxy *p, struct programmed *now, const char *key,
   snprintf(e.ip, sizeof e.ip, "%s", ip ? ip : "");
   snprintf(e.proto, sizeof e.proto, "%s", proto);
   kube_error_t err = KUBE_ERROR_INIT;
-  if (kube_svclb_set(p->lb, e.ip, port, proto, set->b, set->n, affinity,
-                     &err) < 0)
+  if (p->ops->set(p->lb, e.ip, port, proto, set->b, set->n, affinity, &err) <
+      0)
     log_warn("service proxy: %s %s:%d/%s: %s", key, *e.ip ? e.ip : "node port",
              port, proto, err.message);
   else
@@ -542,15 +690,18 @@ static void sync_service(struct nd_proxy *p, const char *key) {
       natsvc_free(prev_nat);
     }
     nat = NULL;
-    if (p->nat_timer && p->node_ip && !kube_timer_pending(p->nat_timer))
+    if (p->ops->outside_nat && p->nat_timer && p->node_ip &&
+        !kube_timer_pending(p->nat_timer))
       kube_timer_arm(p->nat_timer, 50);
   }
   natsvc_free(nat);
   struct programmed *old = strmap_get(&p->done, key);
   for (size_t i = 0; old && i < old->n; i++)
     if (!has_entry(now, &old->e[i]))
-      kube_svclb_delete(p->lb, old->e[i].ip, old->e[i].port, old->e[i].proto,
-                        NULL);
+      p->ops->del(p->lb, old->e[i].ip, old->e[i].port, old->e[i].proto, NULL);
+  if (p->ops->batched && p->commit_timer &&
+      !kube_timer_pending(p->commit_timer))
+    kube_timer_arm(p->commit_timer, 10);
   void *prev = NULL;
   if (!now->n) {
     programmed_free(strmap_remove(&p->done, key));
@@ -611,19 +762,56 @@ struct nd_proxy *nd_proxy_new(kube_loop_t *loop, const kube_transport_t *tp,
       core_port_range_parse(o->node_port_range, &lo, &hi) < 0)
     lo = hi = 0;
   const char *node_ips[] = {p->node_ip, NULL};
-  kube_svclb_options_t so = {.struct_size = sizeof so,
-                             .service_cidr = o->service_cidr,
-                             .node_port_min = lo,
-                             .node_port_max = hi,
-                             .node_ips = p->node_ip ? node_ips : NULL,
-                             .cgroup_scope = o->cgroup_scope};
-  if (!(p->lb = kube_svclb_new(&so, err))) {
+  const char *mode = o->mode && *o->mode ? o->mode : "auto";
+  if (!streq(mode, "auto") && !streq(mode, "ebpf") &&
+      !streq(mode, "nftables")) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "unknown proxy mode \"%s\" (auto, ebpf or nftables)", mode);
     proxy_free(p);
     return NULL;
   }
-  /* What the programs did not translate dies here. */
+  if (!streq(mode, "nftables")) {
+    kube_svclb_options_t so = {.struct_size = sizeof so,
+                               .service_cidr = o->service_cidr,
+                               .node_port_min = lo,
+                               .node_port_max = hi,
+                               .node_ips = p->node_ip ? node_ips : NULL,
+                               .cgroup_scope = o->cgroup_scope};
+    kube_error_t be = KUBE_ERROR_INIT;
+    if ((p->lb = kube_svclb_new(&so, &be)))
+      p->ops = &ebpf_ops;
+    else if (streq(mode, "ebpf")) {
+      kube_error_move(err, &be);
+      proxy_free(p);
+      return NULL;
+    } else
+      log_info("service proxy: eBPF socket load balancing unavailable (%s): "
+               "nftables instead",
+               be.message);
+    kube_error_clear(&be);
+  }
+  if (!p->ops) {
+    kube_nftlb_options_t no = {.struct_size = sizeof no,
+                               .table = o->nft_table,
+                               .service_cidr = o->service_cidr,
+                               .node_ips = p->node_ip ? node_ips : NULL};
+    if (!(p->lb = kube_nftlb_new(&no, err))) {
+      proxy_free(p);
+      return NULL;
+    }
+    p->ops = &nft_ops;
+  }
+  log_info("service proxy: mode %s for %s%s%s", p->ops->mode, o->service_cidr,
+           p->ops->batched ? ", nftables table ip " : "",
+           p->ops->batched ? o->nft_table : "");
+  /* eBPF: what the programs did not translate dies here.  nftables: the
+   * node's own connections need a route to reach the DNAT (the table
+   * rejects what it does not translate). */
   kube_error_t e = KUBE_ERROR_INIT;
-  int r = kube_net_unreachable_route(o->service_cidr, true, &e);
+  p->nft_route = p->ops->batched;
+  int r = p->nft_route ? kube_net_service_route(o->service_cidr, p->node_ip,
+                                               true, &e)
+                      : kube_net_unreachable_route(o->service_cidr, true, &e);
   if (r < 0)
     log_warn("node: %s", e.message);
   else if (r > 0 && !(p->route = strdup(o->service_cidr)))
@@ -634,6 +822,8 @@ struct nd_proxy *nd_proxy_new(kube_loop_t *loop, const kube_transport_t *tp,
            (unsigned)(strmap_hash(o->service_cidr) ^
                       strmap_hash(p->node_ip ? p->node_ip : "")));
   if (!(p->nat_timer = kube_timer_new(loop, nat_flush, p, err)) ||
+      (p->ops->batched &&
+       !(p->commit_timer = kube_timer_new(loop, commit_flush, p, err))) ||
       (o->load_balancer_status && !(p->writer = kube_writer_new(loop, tp, err))))
     goto fail;
   kube_informer_options_t sio = {.struct_size = sizeof sio,
@@ -698,11 +888,16 @@ static void proxy_stop(struct nd_proxy *p) {
     p->nat_synced = false;
   }
   strmap_clear(&p->nat, natsvc_free);
-  kube_svclb_free(p->lb);
+  kube_timer_free(p->commit_timer);
+  p->commit_timer = NULL;
+  commit_wait(p);
+  if (p->lb)
+    p->ops->free(p->lb);
   p->lb = NULL;
   if (p->route) {
     kube_error_t e = KUBE_ERROR_INIT;
-    if (kube_net_unreachable_route(p->route, false, &e) < 0)
+    if ((p->nft_route ? kube_net_service_route(p->route, p->node_ip, false, &e)
+                     : kube_net_unreachable_route(p->route, false, &e)) < 0)
       log_warn("node: %s", e.message);
     kube_error_clear(&e);
     free(p->route);
@@ -721,3 +916,5 @@ static void proxy_free(struct nd_proxy *p) {
 }
 
 void nd_proxy_free(struct nd_proxy *p) { proxy_free(p); }
+
+const char *nd_proxy_mode(const struct nd_proxy *p) { return p->ops->mode; }

@@ -62,7 +62,8 @@ static const char **strings(kube_node_agent_options_t *o, size_t *n) {
       offsetof(kube_node_agent_options_t, resolv_conf),
       offsetof(kube_node_agent_options_t, pod_manifest_path),
       offsetof(kube_node_agent_options_t, node_port_range),
-      offsetof(kube_node_agent_options_t, cluster_cidr)};
+      offsetof(kube_node_agent_options_t, cluster_cidr),
+      offsetof(kube_node_agent_options_t, proxy_mode)};
   static const char **ptrs[ARRAY_SIZE(offs)];
   for (size_t i = 0; i < ARRAY_SIZE(offs); i++)
     ptrs[i] = (const char **)((char *)o + offs[i]);

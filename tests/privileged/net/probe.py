@@ -8,9 +8,13 @@ network namespace).
                                 getpeername() gave and each distinct body;
                                 "refused" when a connect is refused, else
                                 "error: MESSAGE"
-  probe.py udp ADDR PORT N      N datagrams from one unconnected socket:
-                                prints "from=ADDR:PORT" per distinct source
-                                recvfrom() gave and each distinct reply
+  probe.py udp ADDR PORT N [fresh]
+                                N datagrams from one unconnected socket
+                                (fresh: from a new socket each, i.e. a new
+                                source port: a new conntrack flow for a
+                                DNAT datapath): prints "from=ADDR:PORT" per
+                                distinct source recvfrom() gave and each
+                                distinct reply
   probe.py tls ADDR PORT        a TLS handshake: "tls ok peer=ADDR:PORT"
   probe.py udpserve ADDR PORT   answer every datagram with "udp-ADDR"
   probe.py acceptserve ADDR PORT  accept connections and close them
@@ -64,11 +68,15 @@ def tls(addr, port):
     return 0
 
 
-def udp(addr, port, n):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(3)
+def udp(addr, port, n, fresh=False):
+    s = None
     froms, replies = set(), set()
     for _ in range(n):
+        if s is None or fresh:
+            if s is not None:
+                s.close()
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(3)
         s.sendto(b"ping", (addr, port))
         try:
             data, src = s.recvfrom(512)
@@ -125,7 +133,8 @@ def main():
     if mode == "tls":
         return tls(addr, port)
     if mode == "udp":
-        return udp(addr, port, int(sys.argv[4]))
+        return udp(addr, port, int(sys.argv[4]),
+                   len(sys.argv) > 5 and sys.argv[5] == "fresh")
     if mode == "udpserve":
         return udpserve(addr, port)
     if mode == "acceptserve":

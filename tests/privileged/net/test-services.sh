@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Services by eBPF socket load balancing, end to end (root): kubed with its
+# Services in each proxy mode (--proxy-mode ebpf: socket load balancing;
+# nftables: kube-proxy's nftables layout), end to end (root): kubed with its
 # node in a network namespace of the test's own, a Service over two
 # busybox httpd pods reached at its ClusterIP from the node's namespace
 # (getpeername shows the VIP) and from inside a pod, balanced over both;
@@ -14,14 +15,22 @@
 # away; a second cluster with another service CIDR side by side (each
 # reaches its own VIPs; killed with -9 it leaves nothing); and the
 # programs, the unreachable route and the NAT chain gone once kubed stops.
-#   test-services.sh KUBED KUBE SOURCE_ROOT
+# The mode is in the Node's annotation libkube.io/proxy-mode and the log.
+# In nftables mode the checks of the programs become checks of the node's
+# table (ip libkube-<hash>: made at start, gone on stop, the second
+# cluster's in its own namespace) and of the service CIDR's route to lo.
+#   test-services.sh KUBED KUBE SOURCE_ROOT [ebpf|nftables]
 set -u
-KUBED=$1; KUBE=$2; SRC=$3; shift 3
+KUBED=$1; KUBE=$2; SRC=$3; MODE=${4:-ebpf}; shift 3
 . "$SRC/tests/privileged/node/lib.sh"
-command -v bpftool >/dev/null || skip "bpftool missing (apt-get install bpftool)"
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 missing"
-CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
-[ -n "$CGROOT" ] || skip "no cgroup v2 mount"
+if [ $MODE = ebpf ]; then
+    command -v bpftool >/dev/null || skip "bpftool missing (apt-get install bpftool)"
+    CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+    [ -n "$CGROOT" ] || skip "no cgroup v2 mount"
+else
+    command -v nft >/dev/null || skip "nft missing (apt-get install nftables)"
+fi
 PROBE="/usr/bin/python3 $SRC/tests/privileged/net/probe.py"
 # Addresses of this test only (lib.sh picked POD_CIDR and NODE_IP).
 SVC_CIDR=172.20.$o3.0/24
@@ -46,6 +55,8 @@ cleanup() {
 }
 trap 'cleanup; exit $?' EXIT INT TERM
 
+# The nftables table kubed logged (nftables mode).
+nft_table() { sed -n 's/.*nftables table ip \(libkube-[0-9a-z]*\).*/\1/p' "$1" | tail -1; }
 # The program ids kubed logged for its service load balancer.
 prog_ids() { sed -n 's/.*service load balancing for .* (programs \([0-9 ]*\)).*/\1/p' "$1" | tail -1; }
 attached() { # attached ID...: every id is attached at the cgroup root
@@ -81,9 +92,17 @@ print(sum(1 for s in d.get("items", [d]) for e in s.get("endpoints") or []
 setup_netns || { bad "netns"; exit 1; }
 IN ip addr add $NODE_IP2/24 dev nodeif
 load_images || { bad "images"; exit 1; }
-start_kubed --service-cidr $SVC_CIDR --service-node-port-range $NP_RANGE --dns-upstream none &&
+start_kubed --service-cidr $SVC_CIDR --service-node-port-range $NP_RANGE --dns-upstream none --proxy-mode $MODE &&
     ok "kubed Ready" || { bad "kubed Ready" "$(tail -30 $tmp/kubed.log)"; exit 1; }
 
+# ---- the mode: log, annotation ----
+grep -q "node $NODE: proxy mode $MODE (asked: $MODE)" $tmp/kubed.log &&
+    ok "log: proxy mode $MODE" || bad "log line" "$(grep -i 'proxy' $tmp/kubed.log | tail)"
+mode_annotated() { [ "$(jp node/$NODE '{.metadata.annotations.libkube\.io/proxy-mode}')" = $MODE ]; }
+wait_until 20 mode_annotated && ok "Node annotation libkube.io/proxy-mode: $MODE" ||
+    bad "annotation" "$(K get node $NODE -o yaml 2>&1 | head -20)"
+
+if [ $MODE = ebpf ]; then
 # ---- the programs ----
 ids=$(prog_ids "$tmp/kubed.log")
 set -- $ids
@@ -97,6 +116,15 @@ done
 
 IN ip route show type unreachable | grep -q "^unreachable $SVC_CIDR" &&
     ok "unreachable route for $SVC_CIDR in the node's namespace" || bad "unreachable route" "$(IN ip route show type unreachable)"
+else
+# ---- the table ----
+TABLE=$(nft_table "$tmp/kubed.log")
+[ -n "$TABLE" ] && IN nft list table ip $TABLE >/dev/null 2>&1 &&
+    ok "nftables table ip $TABLE in the node's namespace" || bad "table" "$TABLE" "$(IN nft list tables 2>&1)" "$(grep -i 'nft\|proxy' $tmp/kubed.log | tail)"
+IN ip route show $SVC_CIDR | grep -q "dev nodeif .*src $NODE_IP" &&
+    ok "route $SVC_CIDR dev nodeif src $NODE_IP (to the DNAT) in the node's namespace" || bad "service route" "$(IN ip route)"
+[ "$(IN cat /proc/sys/net/ipv4/conf/all/route_localnet)" = 1 ] && ok "route_localnet on in the node's namespace" || bad "route_localnet"
+fi
 
 # ---- a Service over two pods ----
 for n in web1 web2; do
@@ -165,7 +193,9 @@ done
 apply "$(selectorless dgram 53 9053 UDP $NODE_IP $NODE_IP2)"
 UVIP=$(jp svc/dgram '{.spec.clusterIP}')
 sleep 0.5
-out=$(IN $PROBE udp $UVIP 53 40 2>&1)
+# (ebpf: per datagram; nftables: per flow, as conntrack keeps a DNAT)
+UDP_HOW=""; [ $MODE = nftables ] && UDP_HOW=fresh
+out=$(IN $PROBE udp $UVIP 53 40 $UDP_HOW 2>&1)
 echo "$out" | grep -qx "udp-$NODE_IP" && echo "$out" | grep -qx "udp-$NODE_IP2" &&
     ok "UDP: $UVIP:53 balanced over both servers" || bad "UDP balanced" "$out"
 [ "$(echo "$out" | grep '^from=')" = "from=$UVIP:53" ] &&
@@ -190,7 +220,7 @@ endpoints:
 - {addresses: [$NODE_IP2], nodeName: elsewhere}"
 DVIP=$(jp svc/dlocal '{.spec.clusterIP}'); DNP=$(jp svc/dlocal '{.spec.ports[0].nodePort}')
 sleep 0.5
-out=$(IN $PROBE udp $DVIP 53 30 2>&1)
+out=$(IN $PROBE udp $DVIP 53 30 $UDP_HOW 2>&1)
 echo "$out" | grep -qx "udp-$NODE_IP" && echo "$out" | grep -qx "udp-$NODE_IP2" &&
     ok "externalTrafficPolicy Local: the ClusterIP still uses every endpoint" || bad "etp Local ClusterIP" "$out"
 out=$(IN $PROBE udp $NODE_IP $DNP 30 2>&1)
@@ -240,8 +270,14 @@ out=$(ip netns exec $NS_OUT $PROBE tcp $NODE_IP $NP 40 2>&1)
 echo "$out" | grep -qx web1 && echo "$out" | grep -qx web2 && [ "$(echo "$out" | grep '^peer=')" = "peer=$NODE_IP:$NP" ] &&
     ok "NodePort $NODE_IP:$NP from an outside namespace balanced over both pods" ||
     bad "NodePort from outside" "$out" "$(IN iptables -t nat -S 2>&1 | grep KUBE-NP)" "$(IN sysctl net.ipv4.ip_forward)"
+if [ $MODE = ebpf ]; then
 IN iptables -t nat -S 2>/dev/null | grep -q "^-A PREROUTING .* -j KUBE-NP-" &&
     ok "NAT chain for outside clients jumped to from PREROUTING" || bad "NAT jump" "$(IN iptables -t nat -S 2>&1)"
+else
+IN nft list map ip $TABLE nodeports 2>/dev/null | grep -q "tcp . $NP : goto nodeport-tcp-$NP" &&
+    ok "node port $NP in the table's nodeports map" || bad "nodeports map" "$(IN nft list map ip $TABLE nodeports 2>&1)"
+[ -z "$(IN iptables -t nat -S 2>/dev/null | grep KUBE-NP-)" ] && ok "no iptables NAT chain in nftables mode" || bad "iptables chain in nftables mode"
+fi
 
 # ---- sessionAffinity: ClientIP ----
 apply "apiVersion: v1
@@ -256,6 +292,10 @@ wait_until 60 slice_ready sticky 2
 wait_until 20 sh -c "ip netns exec $NS $PROBE tcp $SVIP 80 1 | grep -q '^web'"
 out=$(IN $PROBE tcp $SVIP 80 30 2>&1)
 [ "$(echo "$out" | grep -c '^web')" = 1 ] && ok "sessionAffinity ClientIP: 30 connections, one backend" || bad "affinity" "$out"
+if [ $MODE = nftables ]; then
+    IN nft list table ip $TABLE 2>/dev/null | grep -A6 "set affinity-service-$SVIP-tcp-80__" | grep -q "elements = { $NODE_IP " &&
+        ok "affinity set of the chosen endpoint holds the client $NODE_IP" || bad "affinity set" "$(IN nft list table ip $TABLE 2>&1 | grep -A6 affinity)"
+fi
 
 # ---- LoadBalancer: the node's address at once ----
 apply "apiVersion: v1
@@ -312,14 +352,23 @@ nsenter --net=/run/netns/$NS_B "$KUBED" server --data-dir "$D_B" \
     --listen tcp:127.0.0.1:0 --listen unix:$tmp/kubed-b.sock \
     --node-name $NODE-b --node-ip $NODE_IP_B --pod-cidr 10.$o2.$(((o3 + 1) % 250)).0/24 \
     --cni-bridge ${BR}b --cgroup-parent ${CG}-b --runtime-root ${RT}-b \
-    --service-cidr $SVC_B --no-registry --dns-upstream none >>"$tmp/kubed-b.log" 2>&1 &
+    --service-cidr $SVC_B --no-registry --dns-upstream none --proxy-mode $MODE >>"$tmp/kubed-b.log" 2>&1 &
 b_pid=$!
 KB() { ip netns exec $NS_B env KUBECONFIG="$D_B/kubeconfig.yaml" "$KUBE" "$@"; }
+if [ $MODE = ebpf ]; then
 wait_until 20 sh -c "[ -n \"\$(sed -n 's/.*(programs \([0-9 ]*\)).*/\1/p' $tmp/kubed-b.log)\" ]"
 ids_b=$(prog_ids "$tmp/kubed-b.log")
 set -- $ids_b
 [ $# = 4 ] && attached $ids $ids_b && ok "both clusters' programs attached side by side" ||
     bad "second cluster programs" "$ids_b" "$(tail -20 $tmp/kubed-b.log)"
+else
+wait_until 20 sh -c "grep -q 'nftables table ip libkube-' $tmp/kubed-b.log"
+TABLE_B=$(nft_table "$tmp/kubed-b.log")
+[ -n "$TABLE_B" ] && [ "$TABLE_B" != "$TABLE" ] && ip netns exec $NS_B nft list table ip $TABLE_B >/dev/null 2>&1 &&
+    IN nft list table ip $TABLE >/dev/null 2>&1 && ! IN nft list table ip $TABLE_B >/dev/null 2>&1 &&
+    ok "both clusters' tables side by side ($TABLE, $TABLE_B), each in its node's namespace" ||
+    bad "second cluster table" "$TABLE_B" "$(tail -20 $tmp/kubed-b.log)"
+fi
 ip netns exec $NS_B /usr/bin/python3 -m http.server --bind $NODE_IP_B 8000 >/dev/null 2>&1 & servers="$servers $!"
 selectorless b 80 8000 TCP $NODE_IP_B > $tmp/b.yaml
 wait_until 20 KB apply -f $tmp/b.yaml
@@ -331,11 +380,19 @@ echo "$out" | grep -q "Directory listing" && echo "$out" | grep -qx "peer=$VIP_B
     ok "cluster B reaches its own VIP $VIP_B (cluster A's programs leave it alone)" || bad "cluster B VIP" "$out"
 out=$(IN $PROBE tcp $VIP 80 5 2>&1)
 [ "$(echo "$out" | grep -v '^peer=')" = web1 ] && ok "cluster A still reaches $VIP" || bad "cluster A VIP with B running" "$out"
+if [ $MODE = ebpf ]; then
 # Killed, not stopped: the programs live only as long as the process.
 kill -9 $b_pid; wait $b_pid 2>/dev/null; b_pid=""
 wait_until 10 detached $ids_b && ok "cluster B killed (-9): its programs are gone" ||
     bad "cluster B cleanup" "$(bpftool cgroup show $CGROOT)"
 attached $ids && ok "cluster A's programs stay" || bad "cluster A's programs after B stopped"
+else
+# A table outlives a killed process: stopped, B removes its own.
+kill $b_pid; wait $b_pid 2>/dev/null; b_pid=""
+! ip netns exec $NS_B nft list table ip $TABLE_B >/dev/null 2>&1 && ok "cluster B stopped: its table is gone" ||
+    bad "cluster B cleanup" "$(ip netns exec $NS_B nft list tables 2>&1)"
+IN nft list table ip $TABLE >/dev/null 2>&1 && ok "cluster A's table stays" || bad "cluster A's table after B stopped"
+fi
 out=$(IN $PROBE tcp $VIP 80 3 2>&1)
 [ "$(echo "$out" | grep -v '^peer=')" = web1 ] && ok "cluster A still balances" || bad "cluster A after B stopped" "$out"
 
@@ -343,8 +400,15 @@ out=$(IN $PROBE tcp $VIP 80 3 2>&1)
 K delete pods --all --grace-period=1 --wait=false >/dev/null 2>&1
 wait_until 60 no_pods
 stop_kubed TERM
+if [ $MODE = ebpf ]; then
 wait_until 10 detached $ids && ok "kubed stopped: its programs and maps are gone" ||
     bad "cleanup" "$(bpftool cgroup show $CGROOT)"
+else
+! IN nft list table ip $TABLE >/dev/null 2>&1 && ok "kubed stopped: its table ip $TABLE is gone" ||
+    bad "table cleanup" "$(IN nft list tables 2>&1)"
+[ -z "$(IN ip route show $SVC_CIDR)" ] && ok "kubed stopped: the service CIDR's route is gone" ||
+    bad "service route cleanup" "$(IN ip route show $SVC_CIDR)"
+fi
 [ -z "$(IN iptables -t nat -S 2>/dev/null | grep KUBE-NP-)" ] && ok "kubed stopped: its NAT chain is gone" ||
     bad "NAT cleanup" "$(IN iptables -t nat -S 2>&1)"
 [ -z "$(IN ip route show type unreachable)" ] && ok "kubed stopped: the unreachable route is gone" ||
