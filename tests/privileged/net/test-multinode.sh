@@ -21,15 +21,19 @@
 # from the outside namespace reaches a pod on the server's node; a
 # stopped agent leaves no route, chain or program; a deleted Node's route
 # goes from the server's node; the server's go when it stops.
-#   test-multinode.sh KUBED KUBE SOURCE_ROOT
+# With MODE nftables every node runs --proxy-mode nftables: the checks of
+# each node's programs become checks of each node's table (its own name,
+# in its own namespace, the Node's annotation libkube.io/proxy-mode).
+#   test-multinode.sh KUBED KUBE SOURCE_ROOT [ebpf|nftables]
 set -u
-KUBED=$1; KUBE=$2; SRC=$3; shift 3
+KUBED=$1; KUBE=$2; SRC=$3; MODE=${4:-ebpf}; shift 3
 . "$SRC/tests/privileged/node/lib.sh"
 command -v bpftool >/dev/null || skip "bpftool missing (apt-get install bpftool)"
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 missing"
 [ -x "$KUBECTL" ] || skip "kubectl 1.32 missing ($KUBECTL)"
 CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 [ -n "$CGROOT" ] || skip "no cgroup v2 mount"
+[ $MODE = ebpf ] || command -v nft >/dev/null || skip "nft missing (apt-get install nftables)"
 
 # Namespaces: NS the server's node (lib.sh's clients run there), NS2 and
 # NS3 the agents', NSB the bridge's, NSO the outside client's.
@@ -57,6 +61,8 @@ detached() {
     done
     return 0
 }
+nft_table() { sed -n 's/.*nftables table ip \(libkube-[0-9a-z]*\).*/\1/p' "$1" | tail -1; }
+has_table() { ip netns exec $1 nft list table ip $2 >/dev/null 2>&1; }
 server_url() { url=$(sed -n 's/^kubed: listening on \(https:[^ ]*\) .*/\1/p' "$tmp/kubed.log" | head -1); [ -n "$url" ]; }
 ready() { [ "$(K get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 route_via() { # route_via NETNS CIDR GW
@@ -147,7 +153,7 @@ nsenter --net=/run/netns/$NS "$KUBED" server --data-dir "$D" \
     --node-name $NODE --node-ip $IP1 --pod-cidr $CIDR1 \
     --cluster-cidr $CL --node-cidr-mask-size 26 --service-cidr $SVC \
     --dns-upstream none --cni-bridge $BR --cgroup-parent $CG --runtime-root $RT \
-    >>"$tmp/kubed.log" 2>&1 &
+    --proxy-mode $MODE >>"$tmp/kubed.log" 2>&1 &
 kubed_pid=$!
 wait_until 20 server_url && wait_until 30 node_ready && ok "kubed server with node $NODE at $url" ||
     { bad "server" "$(tail -20 $tmp/kubed.log)"; exit 1; }
@@ -155,13 +161,13 @@ nsenter --net=/run/netns/$NS2 "$KUBED" agent --data-dir "$A1" \
     --server "$url" --token "$(cat "$D/join-token")" --certificate-authority "$D/ca.crt" \
     --node-name $N1 --node-ip $IP2 --pod-cidr $CIDR2 --cni-bridge $BR1 \
     --cgroup-parent $CG1 --runtime-root $RT1 --kubelet-listen $IP2:10250 \
-    >>"$tmp/agent.log" 2>&1 &
+    --proxy-mode $MODE >>"$tmp/agent.log" 2>&1 &
 a_pid=$!
 nsenter --net=/run/netns/$NS3 "$KUBED" agent --data-dir "$A2" \
     --server "$url" --token "$(cat "$D/join-token")" --certificate-authority "$D/ca.crt" \
     --node-name $N2 --node-ip $IP3 --pod-cidr $CIDR3 --cni-bridge $BR2 \
     --cgroup-parent $CG2 --runtime-root $RT2 --kubelet-listen $IP3:10250 \
-    >>"$tmp/agent2.log" 2>&1 &
+    --proxy-mode $MODE >>"$tmp/agent2.log" 2>&1 &
 b_pid=$!
 wait_until 60 ready $N1 && ok "kubed agent: node $N1 Ready" || bad "agent Ready" "$(tail -20 $tmp/agent.log)"
 wait_until 60 ready $N2 && ok "kubed agent: node $N2 Ready" || bad "agent 2 Ready" "$(tail -20 $tmp/agent2.log)"
@@ -192,14 +198,26 @@ masq_rules $NS2 | grep -q -- "-s $CIDR2 ! -d $CL -j MASQUERADE" &&
     masq_rules $NS | grep -q -- "-s $CIDR1 ! -d $CL -j MASQUERADE" &&
     ok "masquerade only leaving $CL, on both nodes" || bad "masquerade" "$(masq_rules $NS)" "$(masq_rules $NS2)"
 
-# ---- each node's programs, scoped to it ----
+# ---- each node's programs (or table), scoped to it ----
 wait_until 20 sh -c "grep -q 'service load balancing for' $tmp/agent.log"
+mode_of() { [ "$(jp node/$1 '{.metadata.annotations.libkube\.io/proxy-mode}')" = $MODE ]; }
+wait_until 20 mode_of $NODE && wait_until 20 mode_of $N1 && wait_until 20 mode_of $N2 &&
+    ok "the three Nodes' annotation libkube.io/proxy-mode: $MODE" ||
+    bad "proxy-mode annotations" "$(K get nodes -o yaml 2>&1 | grep proxy-mode)"
+if [ $MODE = ebpf ]; then
 ids1=$(prog_ids $tmp/kubed.log); ids2=$(prog_ids $tmp/agent.log)
 [ -n "$ids1" ] && [ -n "$ids2" ] && attached $ids1 $ids2 &&
     grep -q "for this network namespace and cgroup $CG1" $tmp/agent.log &&
     grep -q "for this network namespace and cgroup $CG\$" $tmp/kubed.log &&
     ok "both nodes' programs at $CGROOT, each scoped to its namespace and cgroup parent" ||
     bad "programs" "server: $ids1 agent: $ids2" "$(grep -i 'service load bal' $tmp/kubed.log $tmp/agent.log)"
+else
+T1=$(nft_table $tmp/kubed.log); T2=$(nft_table $tmp/agent.log)
+[ -n "$T1" ] && [ -n "$T2" ] && [ "$T1" != "$T2" ] && has_table $NS $T1 && has_table $NS2 $T2 &&
+    ! has_table $NS $T2 && ! has_table $NS2 $T1 &&
+    ok "each node's nftables table in its own namespace ($T1, $T2)" ||
+    bad "tables" "server: $T1 agent: $T2" "$(grep -i 'nftables' $tmp/kubed.log $tmp/agent.log)"
+fi
 
 # ---- pods on both nodes ----
 # (httpd says REMOTE_ADDR=[::ffff:A.B.C.D])
@@ -365,9 +383,15 @@ kill -TERM $a_pid; wait $a_pid; rc=$?; a_pid=""
 no_route $NS2 $CIDR1 && ok "agent stopped: its route to $CIDR1 is gone" || bad "agent route left" "$(ip -n $NS2 route)"
 [ -z "$(IN2 iptables -t nat -S 2>/dev/null | grep 'KUBE-MASQ\|KUBE-NP')" ] && ok "agent stopped: its nat chains are gone" ||
     bad "agent chains left" "$(IN2 iptables -t nat -S 2>&1)"
-[ -z "$(ip -n $NS2 route show type unreachable)" ] && ok "agent stopped: its unreachable route is gone" || bad "agent unreachable route"
+[ -z "$(ip -n $NS2 route show type unreachable)" ] && [ -z "$(ip -n $NS2 route show $SVC)" ] &&
+    ok "agent stopped: its route of $SVC is gone" || bad "agent service route" "$(ip -n $NS2 route)"
+if [ $MODE = ebpf ]; then
 wait_until 10 detached $ids2 && ok "agent stopped: its programs are gone" || bad "agent programs" "$(bpftool cgroup show $CGROOT)"
 attached $ids1 && ok "the server's node's programs stay" || bad "server programs after agent stop"
+else
+! has_table $NS2 $T2 && ok "agent stopped: its table $T2 is gone" || bad "agent table" "$(IN2 nft list tables 2>&1)"
+has_table $NS $T1 && ok "the server's node's table stays" || bad "server table after agent stop"
+fi
 
 # ---- the Node goes: the server's node drops its route ----
 K delete node $N1 >/dev/null 2>&1
@@ -388,7 +412,12 @@ route_via $NS $CIDR3 $IP3 && ok "the server's node keeps its route to $CIDR3 (th
 K delete pods --all --grace-period=1 --wait=false >/dev/null 2>&1
 wait_until 60 no_pods
 stop_kubed TERM
+if [ $MODE = ebpf ]; then
 wait_until 10 detached $ids1 && ok "server stopped: its programs are gone" || bad "server programs" "$(bpftool cgroup show $CGROOT)"
+else
+! has_table $NS $T1 && [ -z "$(ip -n $NS route show $SVC)" ] && ok "server stopped: its table $T1 and route of $SVC are gone" ||
+    bad "server table" "$(IN nft list tables 2>&1)" "$(ip -n $NS route)"
+fi
 no_route $NS $CIDR3 && ok "server stopped: its route to $CIDR3 is gone" || bad "server route left" "$(ip -n $NS route)"
 [ -z "$(IN iptables -t nat -S 2>/dev/null | grep 'KUBE-MASQ\|KUBE-NP')" ] && ok "server stopped: its nat chains are gone" ||
     bad "server chains left" "$(IN iptables -t nat -S 2>&1)"
