@@ -16,8 +16,9 @@
  *    connection refused), and the rest of the service CIDR: rejected as
  *    host-unreachable (what the eBPF mode's unreachable route answers);
  *  - masquerade of hairpin traffic (a pod reaching itself through a
- *    Service), marked by the endpoint chain, and of node-port traffic from
- *    127.0.0.1 (needs route_localnet, which kube_nftlb_new sets, as
+ *    Service; not what is delivered on this host, through lo: an endpoint
+ *    at a local address), marked by the endpoint chain, and of node-port
+ *    traffic from 127.0.0.1 (needs route_localnet, which kube_nftlb_new sets, as
  *    kube-proxy does).  Traffic leaving the cluster CIDR is the node's
  *    masquerade chain's (kube_net_masquerade_sync), in both modes.
  *
@@ -155,6 +156,7 @@ static void skeleton(kube_nftlb_t *lb, kube_strbuf_t *sb) {
       "vmap @nodeports\n"
       "add chain ip %s masquerading\n"
       "add rule ip %s masquerading meta mark & " MASQ_BIT " == 0 return\n"
+      "add rule ip %s masquerading oif lo return\n"
       "add rule ip %s masquerading meta mark set meta mark ^ " MASQ_BIT "\n"
       "add rule ip %s masquerading masquerade fully-random\n"
       "add chain ip %s endpoints-check\n"
@@ -165,7 +167,7 @@ static void skeleton(kube_nftlb_t *lb, kube_strbuf_t *sb) {
       "add chain ip %s cluster-ips-check\n"
       "add rule ip %s cluster-ips-check ip daddr %s reject with icmp type "
       "host-unreachable\n",
-      t, t, t, t, t, t, t, t, t, t, t, t, lb->cidr);
+      t, t, t, t, t, t, t, t, t, t, t, t, t, lb->cidr);
   kube_strbuf_printf(
       sb,
       "add chain ip %s nat-prerouting { type nat hook prerouting priority "
@@ -232,13 +234,19 @@ static void ent_diff(kube_nftlb_t *lb, kube_strbuf_t *sb,
   const char *map = e->kind == 'n' ? "nodeports" : "services";
   const char *noep =
       e->kind == 'n' ? "no-endpoint-nodeports" : "no-endpoint-services";
-  if (h->on)
+  /* the element stays while the port keeps (or keeps lacking) endpoints:
+   * an endpoint change rewrites chains only */
+  bool same_elem = h->on && p->on && !h->n == !p->n;
+  if (h->on && !same_elem)
     kube_strbuf_printf(sb, "delete element ip %s %s { %s }\n", t,
                        h->n ? map : noep, key);
   bool chains = p->on && p->n;
   if (chains) {
     for (size_t i = 0; i < p->n; i++) {
       const struct nft_be *b = &p->b[i];
+      /* an endpoint kept with the same affinity: its chain is as wanted */
+      if (h->on && h->affinity == p->affinity && has_be(h, b))
+        continue;
       ep_chain(name, sizeof name, e, b);
       inet_ntop(AF_INET, &b->ip, ip, sizeof ip);
       if (p->affinity) {
@@ -300,7 +308,7 @@ static void ent_diff(kube_nftlb_t *lb, kube_strbuf_t *sb,
     if (!chains)
       kube_strbuf_printf(sb, "delete chain ip %s %s\n", t, e->name);
   }
-  if (p->on) {
+  if (p->on && !same_elem) {
     if (p->n)
       kube_strbuf_printf(sb, "add element ip %s %s { %s : goto %s }\n", t, map,
                          key, e->name);
