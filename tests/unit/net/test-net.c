@@ -452,6 +452,44 @@ static void test_route_masquerade_input(void **state) {
   kube_error_clear(&err);
 }
 
+/* Bad input to the nftables mode: BadRequest before any netlink (no
+ * privileges needed); nothing is made. */
+static void test_nftlb_input(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  const char *bad_ips[] = {"10.0.0.1", "nope", NULL};
+  struct {
+    const char *table, *cidr;
+    const char *const *ips;
+    const char *says;
+  } cases[] = {
+      {NULL, "10.96.0.0/12", NULL, "invalid nftables table name"},
+      {"1abc", "10.96.0.0/12", NULL, "invalid nftables table name"},
+      {"libkube-x;y", "10.96.0.0/12", NULL, "invalid nftables table name"},
+      {"libkube-x", NULL, NULL, "invalid service CIDR"},
+      {"libkube-x", "10.96.0.0/40", NULL, "invalid service CIDR"},
+      {"libkube-x", "10.96.0.0/12", bad_ips, "invalid node IP \"nope\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    kube_nftlb_options_t o = {.struct_size = sizeof o,
+                              .table = cases[i].table,
+                              .service_cidr = cases[i].cidr,
+                              .node_ips = cases[i].ips};
+    assert_null(kube_nftlb_new(&o, &err));
+    assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+    assert_non_null(strstr(err.message, cases[i].says));
+    kube_error_clear(&err);
+  }
+  assert_int_equal(kube_net_service_route("10.96.0.0/33", NULL, true, &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(
+      kube_net_service_route("10.96.0.0/12", "10.0.0.300", true, &err), -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  assert_non_null(strstr(err.message, "invalid source address"));
+  kube_error_clear(&err);
+}
+
 static void test_default_ipv4(void **state) {
   char ip[64];
   kube_error_t err = KUBE_ERROR_INIT;
@@ -472,6 +510,7 @@ int main(void) {
       cmocka_unit_test(test_bridge_conflist),
       cmocka_unit_test(test_default_ipv4),
       cmocka_unit_test(test_route_masquerade_input),
+      cmocka_unit_test(test_nftlb_input),
   };
   return cmocka_run_group_tests_name("net", tests, setup, teardown);
 }
