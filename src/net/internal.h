@@ -65,6 +65,19 @@ int net_nat_jump_ensure(const char *hook, bool local, const char *chain,
 int net_nat_chain_remove(const char *hook, bool local, const char *chain,
                          kube_error_t *err);
 
+/* conntrack.c: UDP flows DNATed to an endpoint that went (nft-proxy.c). */
+typedef struct net_ct_flow {
+  uint32_t dst;     /* the Service address (network order); 0: any */
+  uint16_t dport;   /* its port (network order) */
+  uint32_t ep;      /* the endpoint gone (network order) */
+  uint16_t ep_port; /* (network order) */
+} net_ct_flow_t;
+/* Delete the UDP conntrack entries whose original destination is one of
+ * the flows' Service port and whose reply comes from its endpoint.  The
+ * number deleted, or -1 with err. */
+int net_conntrack_clear_udp(const net_ct_flow_t *f, size_t n,
+                            kube_error_t *err);
+
 /* cni-result.c */
 int net_result_from_json(json_object *obj, kube_cni_result_t *out,
                          kube_error_t *err);

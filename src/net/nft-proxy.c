@@ -15,6 +15,8 @@
  *  - sets of the Service ports that have no endpoints: rejected (TCP:
  *    connection refused), and the rest of the service CIDR: rejected as
  *    host-unreachable (what the eBPF mode's unreachable route answers);
+ *  - UDP flows DNATed to an endpoint that went are deleted from conntrack
+ *    after the commit (conntrack.c), as kube-proxy does;
  *  - masquerade of hairpin traffic (a pod reaching itself through a
  *    Service; not what is delivered on this host, through lo: an endpoint
  *    at a local address), marked by the endpoint chain, and of node-port
@@ -523,8 +525,28 @@ KUBE_EXPORT int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err) {
   else if (sb.len)
     rc = nft_run(lb, sb.data, "commit", err);
   pthread_mutex_lock(&lb->mu);
+  net_ct_flow_t *gone = NULL; /* UDP endpoints that went */
+  size_t n_gone = 0, cap_gone = 0;
   for (size_t i = 0; i < n; i++) {
     struct nft_ent *e = list[i];
+    for (size_t k = 0; rc == 0 && e->proto == IPPROTO_UDP && k < e->have.n;
+         k++) {
+      const struct nft_be *b = &e->have.b[k];
+      if (e->pend.on && has_be(&e->pend, b))
+        continue;
+      if (n_gone == cap_gone) {
+        size_t cap = cap_gone ? cap_gone * 2 : 16;
+        net_ct_flow_t *g = realloc(gone, cap * sizeof *g);
+        if (!g)
+          break;
+        gone = g;
+        cap_gone = cap;
+      }
+      gone[n_gone++] = (net_ct_flow_t){.dst = e->kind == 'n' ? 0 : e->ip,
+                                       .dport = htons((uint16_t)e->port),
+                                       .ep = b->ip,
+                                       .ep_port = htons((uint16_t)b->port)};
+    }
     if (rc == 0) {
       state_clear(&e->have);
       e->have = e->pend;
@@ -542,6 +564,16 @@ KUBE_EXPORT int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err) {
     lb->full = true; /* the table is rebuilt whole next time */
   }
   pthread_mutex_unlock(&lb->mu);
+  if (n_gone) {
+    kube_error_t e = KUBE_ERROR_INIT;
+    int d = net_conntrack_clear_udp(gone, n_gone, &e);
+    if (d < 0)
+      kube_log(KUBE_LOG_WARNING, "net: stale UDP flows: %s", e.message);
+    else if (d > 0)
+      kube_log(KUBE_LOG_DEBUG, "net: %d stale UDP flows deleted", d);
+    kube_error_clear(&e);
+  }
+  free(gone);
   pthread_mutex_unlock(&lb->commit);
   kube_strbuf_clear(&sb);
   free(list);

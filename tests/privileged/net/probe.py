@@ -16,6 +16,10 @@ network namespace).
                                 distinct source recvfrom() gave and each
                                 distinct reply
   probe.py tls ADDR PORT        a TLS handshake: "tls ok peer=ADDR:PORT"
+  probe.py udphold ADDR PORT FILE
+                                one socket: a datagram ("first=REPLY"),
+                                then, once FILE exists (20 s at most), 5
+                                more: "after=REPLY" per distinct reply
   probe.py udpserve ADDR PORT   answer every datagram with "udp-ADDR"
   probe.py acceptserve ADDR PORT  accept connections and close them
   probe.py latency ADDR PORT N ADDR2 PORT2
@@ -92,6 +96,28 @@ def udp(addr, port, n, fresh=False):
     return 0
 
 
+def udphold(addr, port, path):
+    import os
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+
+    def ask():
+        s.sendto(b"ping", (addr, port))
+        try:
+            return s.recvfrom(512)[0].decode()
+        except socket.timeout:
+            return "timeout"
+
+    print("first=" + ask(), flush=True)
+    for _ in range(200):
+        if os.path.exists(path):
+            break
+        time.sleep(0.1)
+    for r in sorted({ask() for _ in range(5)}):
+        print("after=" + r)
+    return 0
+
+
 def udpserve(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
@@ -135,6 +161,8 @@ def main():
     if mode == "udp":
         return udp(addr, port, int(sys.argv[4]),
                    len(sys.argv) > 5 and sys.argv[5] == "fresh")
+    if mode == "udphold":
+        return udphold(addr, port, sys.argv[4])
     if mode == "udpserve":
         return udpserve(addr, port)
     if mode == "acceptserve":

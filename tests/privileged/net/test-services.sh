@@ -6,7 +6,7 @@
 # busybox httpd pods reached at its ClusterIP from the node's namespace
 # (getpeername shows the VIP) and from inside a pod, balanced over both;
 # UDP to a Service whose EndpointSlice names two servers of the test (the
-# replies come from the VIP); a Service without endpoints refuses; a
+# replies come from the VIP; a flow whose endpoint goes moves on); a Service without endpoints refuses; a
 # NodePort from the node (node address, 127.0.0.1) and from another
 # namespace standing in for an outside client (the node's NAT rules);
 # externalTrafficPolicy Local; sessionAffinity ClientIP; a LoadBalancer
@@ -200,6 +200,21 @@ echo "$out" | grep -qx "udp-$NODE_IP" && echo "$out" | grep -qx "udp-$NODE_IP2" 
     ok "UDP: $UVIP:53 balanced over both servers" || bad "UDP balanced" "$out"
 [ "$(echo "$out" | grep '^from=')" = "from=$UVIP:53" ] &&
     ok "UDP: replies come from $UVIP:53 (recvmsg)" || bad "UDP recvmsg" "$out"
+
+# ---- a UDP flow whose endpoint goes: its next datagram reaches the other
+# (nftables: the flow's conntrack entry is deleted, as kube-proxy does) ----
+rm -f $tmp/go
+IN $PROBE udphold $UVIP 53 $tmp/go > $tmp/hold.out 2>&1 & hp=$!
+wait_until 10 grep -q '^first=udp-' $tmp/hold.out
+first=$(sed -n 's/^first=udp-//p' $tmp/hold.out)
+other=$NODE_IP; [ "$first" = $NODE_IP ] && other=$NODE_IP2
+apply "$(selectorless dgram 53 9053 UDP $other)"
+only_other() { [ "$(IN $PROBE udp $UVIP 53 6 fresh 2>&1 | grep '^udp-')" = "udp-$other" ]; }
+wait_until 20 only_other
+touch $tmp/go; wait $hp
+out=$(cat $tmp/hold.out)
+[ -n "$first" ] && [ "$(echo "$out" | grep '^after=')" = "after=udp-$other" ] &&
+    ok "UDP: a flow on $first whose endpoint went goes on to $other" || bad "UDP flow after its endpoint went" "$out"
 
 # ---- externalTrafficPolicy: Local (an endpoint on another node) ----
 apply "apiVersion: v1
