@@ -411,6 +411,11 @@ fi
 out=$(IN $PROBE tcp $VIP 80 3 2>&1)
 [ "$(echo "$out" | grep -v '^peer=')" = web1 ] && ok "cluster A still balances" || bad "cluster A after B stopped" "$out"
 
+if [ $MODE = nftables ]; then
+    ! grep -q "service proxy: nftables:" $tmp/kubed.log && ok "every nftables commit succeeded (no rebuild)" ||
+        bad "failed commits" "$(grep 'service proxy: nftables:' $tmp/kubed.log | head -5)"
+fi
+
 # ---- stop: nothing left at the cgroup root ----
 K delete pods --all --grace-period=1 --wait=false >/dev/null 2>&1
 wait_until 60 no_pods
