@@ -82,16 +82,7 @@ def main():
                     a.items("/api/v1/namespaces/%s/pods" % ns, sel)
                     if not p["metadata"].get("deletionTimestamp")]
         adapter = Adapter(tmp, pods).start()
-        a.create(NS + "/services", {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "metrics-adapter"},
-            "spec": {"ports": [{"name": "https", "port": 443,
-                                "targetPort": adapter.port}]}})
-        a.create(NS + "/endpoints", {
-            "apiVersion": "v1", "kind": "Endpoints",
-            "metadata": {"name": "metrics-adapter"},
-            "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
-                         "ports": [{"name": "https", "port": adapter.port}]}]})
+        adapter.expose(a)
         a.create(APISVC, apiservice("custom.metrics.k8s.io", "v1beta2",
                                     adapter.cert_pem))
         a.create(APISVC, apiservice("external.metrics.k8s.io", "v1beta1"))
