@@ -359,9 +359,10 @@ struct as_agg_tls {
 void as_aggregator_tls(json_object *as, struct as_agg_tls *t);
 
 /* ---- aggregator-available.c ---- */
-/* The Available condition of every APIService, kept by checks on the loop;
- * as_avail_free drops the checks in flight. */
-void as_avail_start(kube_apiserver_t *srv);
+/* The Available condition of every APIService, kept by checks on the loop
+ * (with autoregister, the built-in group-versions' Local APIServices are
+ * created first); as_avail_free drops the checks in flight. */
+void as_avail_start(kube_apiserver_t *srv, bool autoregister);
 void as_avail_free(kube_apiserver_t *srv);
 /* The APIGroupDiscovery of each group served by APIServices (not already
  * in `items`), appended, with the resources their last checks found. */

@@ -642,7 +642,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     srv->ready = true;
   as_crds_start(srv);
   as_scrape_start(srv, kloop);
-  as_avail_start(srv);
+  as_avail_start(srv, o.bootstrap);
   return srv;
 }
 

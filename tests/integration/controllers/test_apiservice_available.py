@@ -4,7 +4,8 @@
 discovery: kubed checks each APIService as kube-aggregator's availability
 controller does (Local; ServiceNotFound; ServicePortError;
 EndpointsNotFound; MissingEndpoints; a GET of /apis/<group>/<version> at
-the backend, FailedDiscoveryCheck or Passed) and lists the groups the
+the backend, FailedDiscoveryCheck or Passed), registers Local ones for
+its built-in group-versions at start, and lists the groups the
 backends serve, with their resources, in /apis (APIGroupList and the
 aggregated apidiscovery.k8s.io/v2 document).  The backend is the tiny
 HTTPS metrics adapter (metrics_adapter.py) on loopback behind a Service
@@ -136,6 +137,17 @@ def main():
             got = wait(lambda: available(a, name) == c, 30)
             t.check(got, "%s: Available %s, %s" % (name, c[0], c[1]),
                     available(a, name))
+        # the built-in group-versions: Local APIServices made at start
+        c = wait(lambda: available(a, "v1.apps") == want["v1.local.io"] and
+                 available(a, "v1."), 30)
+        apps = a.get(APISVC + "/v1.apps") or {}
+        t.check(c == want["v1.local.io"] and
+                apps.get("metadata", {}).get("labels") ==
+                {"kube-aggregator.kubernetes.io/automanaged": "onstart"} and
+                apps["spec"].get("groupPriorityMinimum") == 17800 and
+                "service" not in apps["spec"],
+                "built-in group-versions have Local APIServices (v1., "
+                "v1.apps)", apps)
         c = wait(lambda: (available(a, "v1.wrong.example.com") or
                           ("", ""))[1] == "FailedDiscoveryCheck" and
                  available(a, "v1.wrong.example.com"), 30)
@@ -203,7 +215,9 @@ def main():
                     ["default/metrics-adapter", "True"] and
                     rows.get("v1.missing.example.com") ==
                     ["default/nosuch", "False", "(ServiceNotFound)"] and
-                    rows.get("v1.local.io") == ["Local", "True"],
+                    rows.get("v1.local.io") == ["Local", "True"] and
+                    rows.get("v1.") == ["Local", "True"] and
+                    rows.get("v2.autoscaling") == ["Local", "True"],
                     "kubectl get apiservices: the AVAILABLE column",
                     (out, err))
             # the unavailable ones would make discovery partial (kubectl

@@ -91,9 +91,12 @@ def main():
                                        "metrics-adapter.default.svc")
         with open(other) as f:
             a.create(APISVC, apiservice("wrong.example.com", "v1", f.read()))
-        seen = len(adapter.requests)
         r = k.request("GET", "/apis/wrong.example.com/v1")
-        t.check(r.status in (502, 503) and len(adapter.requests) == seen,
+        # (the adapter also sees kubed's discovery checks of its own
+        # APIServices: only requests for the wrong group count)
+        t.check(r.status in (502, 503) and
+                not [p for p, q, u in adapter.requests
+                     if p.startswith("/apis/wrong.example.com")],
                 "a backend the caBundle does not verify: no answer", r)
         r = k.request("POST", APISVC, dict(apiservice("x.io", "v1"),
                                            metadata={"name": "wrong"}))
