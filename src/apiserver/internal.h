@@ -208,6 +208,7 @@ struct kube_apiserver {
   struct as_metrics_source *metrics_sources;
   bool metrics_served; /* the group-version handler is registered */
   struct as_scrape *scrape; /* other nodes' summaries (metrics-scrape.c) */
+  struct as_avail *avail; /* APIService availability (aggregator-available.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
   bool kubelet_unverified_warned; /* as_kubelet_ca() gave none, logged */
   char *read_only; /* why writes are refused (503), or NULL */
@@ -340,6 +341,33 @@ bool as_aggregator_dispatch(struct req *r);
  * array), appended. */
 void as_aggregator_discovery_groups(kube_apiserver_t *srv,
                                     json_object *groups);
+/* The address and port of an APIService's spec.service (its Endpoints);
+ * ServiceUnavailable when there is none. */
+int as_aggregator_backend(kube_apiserver_t *srv, json_object *svcref,
+                          char *host, size_t hlen, int *port,
+                          kube_error_t *err);
+
+/* How an APIService (tree) has its backend verified: insecureSkipTLSVerify,
+ * its caBundle decoded (owned by the caller, NULL when none) and the name
+ * checked, <service>.<namespace>.svc. */
+struct as_agg_tls {
+  bool insecure;
+  unsigned char *ca;
+  size_t ca_len;
+  char server_name[600];
+};
+void as_aggregator_tls(json_object *as, struct as_agg_tls *t);
+
+/* ---- aggregator-available.c ---- */
+/* The Available condition of every APIService, kept by checks on the loop
+ * (with autoregister, the built-in group-versions' Local APIServices are
+ * created first); as_avail_free drops the checks in flight. */
+void as_avail_start(kube_apiserver_t *srv, bool autoregister);
+void as_avail_free(kube_apiserver_t *srv);
+/* The APIGroupDiscovery of each group served by APIServices (not already
+ * in `items`), appended, with the resources their last checks found. */
+void as_aggregator_discovery_aggregated(kube_apiserver_t *srv,
+                                        json_object *items);
 
 /* ---- discovery.c / openapi.c ---- */
 bool as_discovery_serve(struct req *r);

@@ -642,6 +642,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     srv->ready = true;
   as_crds_start(srv);
   as_scrape_start(srv, kloop);
+  as_avail_start(srv, o.bootstrap);
   return srv;
 }
 
@@ -721,6 +722,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   srv->shutting_down = true;
   srv->done_cb = NULL;
   as_scrape_free(srv);
+  as_avail_free(srv);
   as_watch_stop_all(srv);
   /* Requests still waiting for a store write keep their memory until the
    * write's callback runs (the store finishes writes when it is closed);
