@@ -391,16 +391,41 @@ void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k) {
 
 /* ---- watchers ---- */
 
+/* A watcher that replays history on a store watch of its own joins its
+ * kind's hub as soon as the hub has yet to deliver the event `ev` (it
+ * delivers every event after h->rev, in order): the watcher has had
+ * everything before ev's revision, and `from` makes it skip those the hub
+ * goes over again.  Informers list, then watch from the list's revision,
+ * which a write in between puts behind the hub: without this they would
+ * stay on a store watch of their own, each event parsed and encoded for
+ * them alone.  True when the watcher moved (ev is the hub's to deliver). */
+static bool own_join_hub(struct watcher *w, const kube_store_event_t *ev) {
+  struct hub *h = NULL;
+  for (h = w->r->srv->hubs; h; h = h->next)
+    if (h->k == w->k)
+      break;
+  if (!h || h->rev >= ev->revision)
+    return false;
+  kube_store_watch_cancel(w->own); /* deferred: we are in its callback */
+  w->own = NULL;
+  w->from = ev->revision - 1;
+  w->hub = h;
+  TAILQ_INSERT_TAIL(&h->watchers, w, hub_link);
+  return true;
+}
+
 static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
                    void *arg) {
   struct watcher *w = arg;
-  if (w->ended)
+  if (w->ended || !w->own)
     return;
   if (!ev) {
     send_error(w, err);
     watcher_end(w);
     return;
   }
+  if (own_join_hub(w, ev))
+    return;
   struct ev_cache c = {.ev = ev, .k = w->k};
   kube_apiserver_t *srv = w->r->srv;
   deliver(w, &c);

@@ -298,6 +298,49 @@ static void test_watch_selector(void **state) {
   kube_strbuf_clear(&rep.body);
 }
 
+/* A watch from a revision its kind's hub has passed replays history on a
+ * store watch of its own, then moves to the hub: every event still comes
+ * once, in order. */
+static void test_watch_joins_hub(void **state) {
+  struct fixture *f = *state;
+  int st;
+  struct reply hub_rep;
+  kube_apiserver_call_t *a = start(f, &hub_rep, "GET",
+                                   "/api/v1/namespaces/default/pods?watch=1"
+                                   "&resourceVersion=1",
+                                   NULL, NULL, NULL);
+  json_object *p1 = create_pod(f, "j1", "x", &st);
+  char path[256];
+  snprintf(path, sizeof path,
+           "/api/v1/namespaces/default/pods?watch=1&resourceVersion=%s",
+           kube_json_get_string(p1, "metadata.resourceVersion"));
+  json_object_put(p1);
+  json_object_put(create_pod(f, "j2", "x", &st));
+  for (int i = 0; i < 100 && hub_rep.chunks < 2; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(hub_rep.chunks, 2);
+  struct reply rep;
+  kube_apiserver_call_t *b = start(f, &rep, "GET", path, NULL, NULL, NULL);
+  for (int i = 0; i < 100 && rep.chunks < 1; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  json_object_put(create_pod(f, "j3", "x", &st));
+  json_object_put(create_pod(f, "j4", "x", &st));
+  for (int i = 0; i < 200; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(rep.chunks, 3);
+  const char *b2 = strstr(rep.body.data, "\"name\":\"j2\"");
+  const char *b3 = strstr(rep.body.data, "\"name\":\"j3\"");
+  const char *b4 = strstr(rep.body.data, "\"name\":\"j4\"");
+  assert_null(strstr(rep.body.data, "\"name\":\"j1\""));
+  assert_true(b2 && b3 && b4 && b2 < b3 && b3 < b4);
+  assert_null(strstr(b4 + 1, "\"name\":\"j4\""));
+  assert_int_equal(hub_rep.chunks, 4);
+  kube_apiserver_call_cancel(b);
+  kube_apiserver_call_cancel(a);
+  kube_strbuf_clear(&rep.body);
+  kube_strbuf_clear(&hub_rep.body);
+}
+
 static void test_watch_expired(void **state) {
   struct fixture *f = *state;
   int st;
@@ -585,6 +628,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_list_selector_table, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_joins_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_expired, setup_small,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup,
