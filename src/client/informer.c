@@ -765,6 +765,8 @@ static void event_cb(const char *type, const kube_object_t *obj,
     schedule_restart(inf, true, next_backoff(inf));
     return;
   }
+  if (len && line[len - 1] == '\n')
+    len--;
   handle_watch_event(inf, type, kube_object_json(obj), false, line, len);
 }
 
