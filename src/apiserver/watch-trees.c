@@ -7,9 +7,10 @@
  * hub hands that copy to every in-process watcher of the event instead of
  * a line each must parse again.
  *
- * The copy is deep: the write's own tree goes on to other owners (a
- * created pod's to the binding that follows, recent.c, which changes it),
- * and the copy is shared by every receiver, who must never change it.
+ * The copy has objects and arrays of its own (the write's tree goes on to
+ * other owners, a created pod's to the binding that follows, recent.c,
+ * which changes it) and shares the scalars, which nobody changes in
+ * place; it is shared by every receiver, who must never change it.
  * Found by kind, key and revision, so a later write of the object or a
  * record in another version makes it miss (the line is delivered then).
  * Trees live from the write's completion to the hub's delivery of its
@@ -43,7 +44,51 @@ static void entry_drop(struct as_watch_trees *t, struct as_watch_tree *e) {
   t->used--;
 }
 
-/* A deep copy of `src` as the watch serves the record written from it at
+/* A copy of `v` in `*out`: objects and arrays new, the scalars below them
+ * shared (json-c scalars are never changed in place here: writers replace
+ * them in their container, which is the copy's own).  -1 on out of
+ * memory. */
+static int tree_copy(json_object *v, json_object **out) {
+  *out = NULL;
+  if (json_object_is_type(v, json_type_object)) {
+    json_object *o = json_object_new_object();
+    if (!o)
+      return -1;
+    json_object_object_foreach(v, key, val) {
+      json_object *c = NULL;
+      if (tree_copy(val, &c) < 0 ||
+          json_object_object_add_ex(o, key, c, JSON_C_OBJECT_ADD_KEY_IS_NEW) <
+              0) {
+        json_object_put(c);
+        json_object_put(o);
+        return -1;
+      }
+    }
+    *out = o;
+    return 0;
+  }
+  if (json_object_is_type(v, json_type_array)) {
+    size_t n = json_object_array_length(v);
+    json_object *a = json_object_new_array_ext((int)(n ? n : 1));
+    if (!a)
+      return -1;
+    for (size_t i = 0; i < n; i++) {
+      json_object *c = NULL;
+      if (tree_copy(json_object_array_get_idx(v, i), &c) < 0 ||
+          json_object_array_add(a, c) < 0) {
+        json_object_put(c);
+        json_object_put(a);
+        return -1;
+      }
+    }
+    *out = a;
+    return 0;
+  }
+  *out = json_object_get(v); /* a scalar, or NULL for null */
+  return 0;
+}
+
+/* A copy of `src` (tree_copy) as the watch serves the record written from it at
  * `rev`: metadata without managedFields, selfLink and the resourceVersion
  * the request carried, with resourceVersion `rev`.  NULL on out of
  * memory. */
@@ -61,7 +106,7 @@ static json_object *served_copy(json_object *src, int64_t rev) {
         if (streq(mk, "managedFields") || streq(mk, "selfLink") ||
             streq(mk, "resourceVersion"))
           continue;
-        if (json_object_deep_copy(mv, &mc, NULL) < 0 ||
+        if (tree_copy(mv, &mc) < 0 ||
             json_object_object_add_ex(c, mk, mc,
                                       JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
           json_object_put(mc);
@@ -78,7 +123,7 @@ static json_object *served_copy(json_object *src, int64_t rev) {
         json_object_put(c);
         goto fail;
       }
-    } else if (json_object_deep_copy(val, &c, NULL) < 0) {
+    } else if (tree_copy(val, &c) < 0) {
       goto fail;
     }
     if (json_object_object_add_ex(out, key, c, JSON_C_OBJECT_ADD_KEY_IS_NEW) <
