@@ -60,6 +60,7 @@ struct ev_cache {
    * handed to in-process watchers, and cur when at hand (cur_lean). */
   json_object *lean;
   bool cur_lean;
+  json_object *full; /* cur with managedFields, when cur is lean */
   json_object *prev; /* previous state, resourceVersion = this revision */
   char *cur_json;    /* encoded cur */
   size_t cur_len;
@@ -120,13 +121,18 @@ static json_object *cache_cur(struct ev_cache *c) {
 
 /* The served JSON when splicing the stored text failed: encoded from a
  * full tree (cur has no managedFields when it is the write's copy). */
+static json_object *cache_full(struct ev_cache *c) {
+  if (!c->cur_lean)
+    return cache_cur(c);
+  if (!c->full)
+    c->full = tree_at(c->ev->rec, c->ev->revision, c->k);
+  return c->full;
+}
+
 static void cache_encode_cur(struct ev_cache *c) {
-  json_object *full = c->cur_lean
-                          ? tree_at(c->ev->rec, c->ev->revision, c->k)
-                          : json_object_get(c->cur);
+  json_object *full = cache_full(c);
   const char *s = full ? encode(full, &c->cur_len) : NULL;
   c->cur_json = s ? strndup(s, c->cur_len) : NULL;
-  json_object_put(full);
 }
 
 static json_object *cache_prev(struct ev_cache *c) {
@@ -139,6 +145,7 @@ static void cache_clear(struct ev_cache *c) {
   if (c->cur)
     json_object_put(c->cur);
   json_object_put(c->lean);
+  json_object_put(c->full);
   if (c->prev)
     json_object_put(c->prev);
   free(c->cur_json);
@@ -206,8 +213,13 @@ static void send_object(struct watcher *w, const char *type, json_object *obj,
 static void emit(struct watcher *w, struct ev_cache *c, int slot,
                  const char *type, json_object *obj, const char *json,
                  size_t len) {
+  /* Whole objects go out with their managedFields (a Table row's too). */
+  if (obj && obj == c->cur && c->cur_lean &&
+      (!json || (w->table && w->include == INCLUDE_OBJECT)))
+    obj = cache_full(c);
   if (w->table || !json) {
-    send_object(w, type, obj, json, len);
+    if (obj)
+      send_object(w, type, obj, json, len);
     return;
   }
   kube_strbuf_t *line = &c->lines[slot];
