@@ -224,7 +224,11 @@ void kube_http_transport_free(kube_http_transport_t *t);
  * The cache keeps each object as compact JSON text (without
  * metadata.managedFields unless the options keep them) and parses it only
  * while a handler runs or when kube_informer_get() hands it out: a tree
- * costs ten to twenty times the text.
+ * costs ten to twenty times the text.  Over a transport that hands events
+ * over as objects (event_cb: the in-process transport of an API server)
+ * no parse happens: handlers and kube_informer_get() get the write's own
+ * object, shared by every informer of the process, so objects an informer
+ * hands out must never be changed (they are const; copy to edit).
  *
  * Keys are "namespace/name" for namespaced objects, "name" otherwise.
  * Threading: one event loop; handlers run on it.  A handler may read the
