@@ -116,6 +116,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     as_wctx_free(w);
     return;
   }
+  /* The in-process watchers' object for the event (watch-trees.c). */
+  as_watch_offer(r->srv, w->k, rec, w->obj);
   const struct as_kind_hooks *hooks = as_kind_hooks(w->k);
   if (hooks->written)
     hooks->written(r->srv, w->k, rec);

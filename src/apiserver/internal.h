@@ -61,6 +61,12 @@ struct transport {
   /* Optional: like reply, but takes `body` (malloc'ed) to avoid a copy. */
   void (*reply_take)(struct req *r, int code, const char *ctype, char *body,
                      size_t len);
+  /* Optional: a watch event as an object (shared, never changed) with its
+   * line, in place of stream_chunk(line); wants_events says whether the
+   * receiver takes them (an in-process caller that gave an event_cb). */
+  bool (*wants_events)(struct req *r);
+  void (*stream_event)(struct req *r, const char *type, json_object *obj,
+                       const char *line, size_t len);
 };
 
 enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
@@ -216,6 +222,8 @@ struct kube_apiserver {
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
   struct as_auth *auth; /* authentication and authorization (authz.h) */
   struct as_recent *recent; /* trees of pods just created (recent.c) */
+  /* trees writes left for in-process watchers (watch-trees.c) */
+  struct as_watch_trees *watch_trees;
   /* The user of the request being dispatched, for kind hooks that stamp
    * it (CSR); valid only during the handler's synchronous part. */
   const kube_apiserver_user_t *req_user;
@@ -494,6 +502,21 @@ void as_watchers_cancel_req(struct req *r);
 void as_hubs_free(kube_apiserver_t *srv);
 /* End every watch of kind k (its definition changed or went away). */
 void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k);
+/* True when a watcher of kind k takes events as objects (an in-process
+ * caller's, attached to the kind's hub). */
+bool as_watch_wants_objects(kube_apiserver_t *srv, const kube_kind_t *k);
+
+/* ---- watch-trees.c ---- */
+/* A write of kind k stored `tree` (borrowed, in the version served) as
+ * rec: when in-process watchers take objects, keep a copy as the watch
+ * serves it for the hub's delivery of the event. */
+void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
+                    const kube_store_record_t *rec, json_object *tree);
+/* The copy kept for (k, key, rev), owned (shared with receivers, never to
+ * be changed), or NULL; drops the copies of k's revisions before rev. */
+json_object *as_watch_tree_take(kube_apiserver_t *srv, const kube_kind_t *k,
+                                const char *key, int64_t rev);
+void as_watch_trees_free(kube_apiserver_t *srv);
 
 /* ---- handlers-write.c ---- */
 /* A store write on behalf of a request (r may go away only through
