@@ -111,9 +111,12 @@ struct req {
   /* Turns the written object into the reply (subresources); takes the
    * reference it is given and returns an owned one. */
   json_object *(*reply_transform)(struct req *r, json_object *obj);
-  /* The write may change fields updates cannot (binding sets nodeName):
-   * validate as a new object, without the immutability rules. */
-  bool no_update_rules;
+  /* A registry's own edit of the stored object (a binding sets
+   * spec.nodeName and the PodScheduled condition), written as
+   * kube-apiserver's BindingREST writes it, through its storage's
+   * GuaranteedUpdate: no field check, defaulting, object validation or
+   * managedFields entry (those apply to the Binding, not the pod). */
+  bool storage_edit;
   /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
   int conflict_retries;
   /* An eviction took its disruption budget: the retried request (a store

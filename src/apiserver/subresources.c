@@ -452,7 +452,7 @@ static void handle_binding(struct req *r) {
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;
-  r->no_update_rules = true;
+  r->storage_edit = true;
   as_write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }
