@@ -595,7 +595,9 @@ enum as_field_validation { AS_FV_WARN, AS_FV_IGNORE, AS_FV_STRICT };
 int as_field_validation(const struct req *r, kube_error_t *err);
 /* Check a write's object against its kind's schema: type errors fail
  * (BadRequest), unknown fields are dropped and reported as the
- * directive says (Strict fails, Warn adds warnings). */
+ * directive says (Strict fails, Warn adds warnings), as are the body's
+ * duplicate fields.  obj NULL: the body's duplicate fields alone (a
+ * subresource's body that is not of the kind, as a pod's Binding). */
 int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
                     kube_error_t *err);
 /* Add a `Warning: 299 - "<text>"` header to the reply. */

@@ -360,7 +360,8 @@ static void handle_binding(struct req *r) {
     return;
   }
   json_object *b = as_decode_body(r, &err);
-  if (!b) {
+  if (!b || as_check_fields(r, k, NULL, &err) < 0) {
+    json_object_put(b);
     as_reply_error(r, &err);
     return;
   }
