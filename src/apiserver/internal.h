@@ -117,9 +117,12 @@ struct req {
   /* Turns the written object into the reply (subresources); takes the
    * reference it is given and returns an owned one. */
   json_object *(*reply_transform)(struct req *r, json_object *obj);
-  /* The write may change fields updates cannot (binding sets nodeName):
-   * validate as a new object, without the immutability rules. */
-  bool no_update_rules;
+  /* A registry's own edit of the stored object (a binding sets
+   * spec.nodeName and the PodScheduled condition), written as
+   * kube-apiserver's BindingREST writes it, through its storage's
+   * GuaranteedUpdate: no field check, defaulting, object validation or
+   * managedFields entry (those apply to the Binding, not the pod). */
+  bool storage_edit;
   /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
   int conflict_retries;
   /* An eviction took its disruption budget: the retried request (a store
@@ -643,7 +646,9 @@ enum as_field_validation { AS_FV_WARN, AS_FV_IGNORE, AS_FV_STRICT };
 int as_field_validation(const struct req *r, kube_error_t *err);
 /* Check a write's object against its kind's schema: type errors fail
  * (BadRequest), unknown fields are dropped and reported as the
- * directive says (Strict fails, Warn adds warnings). */
+ * directive says (Strict fails, Warn adds warnings), as are the body's
+ * duplicate fields.  obj NULL: the body's duplicate fields alone (a
+ * subresource's body that is not of the kind, as a pod's Binding). */
 int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
                     kube_error_t *err);
 /* Add a `Warning: 299 - "<text>"` header to the reply. */

@@ -332,7 +332,8 @@ static void handle_binding(struct req *r) {
     return;
   }
   json_object *b = as_decode_body(r, &err);
-  if (!b) {
+  if (!b || as_check_fields(r, k, NULL, &err) < 0) {
+    json_object_put(b);
     as_reply_error(r, &err);
     return;
   }
@@ -424,7 +425,7 @@ static void handle_binding(struct req *r) {
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;
-  r->no_update_rules = true;
+  r->storage_edit = true;
   as_write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }
