@@ -143,8 +143,10 @@ static void call_reply(int status, const char *content_type, const char *data,
     kube_strbuf_append_len(&t->data, data, len);
   if (done)
     t->done = true;
-  pthread_cond_broadcast(&t->cv);
   pthread_mutex_unlock(&t->mu);
+  /* After the unlock: a waiter woken while mu is held would block on mu at
+   * once and need a second wake-up (the loop's reference keeps t alive). */
+  pthread_cond_broadcast(&t->cv);
   if (done) {
     /* The transport's handle is invalid once its last callback ran. */
     t->call = NULL;
