@@ -2,8 +2,8 @@
 /*
  * libkube.Client: the synchronous REST client, over a kubeconfig's server
  * (HTTPS, HTTP or a unix socket) or over a Server's in-process transport.
- * Requests go through kube_client_request with JSON the json module made
- * (no second parse in C); answers come back through json.loads.
+ * Requests go through kube_client_request as JSON text written from the
+ * dicts in C, answers come back through the same bridge (json.c).
  */
 #include <errno.h>
 #include <stdlib.h>
