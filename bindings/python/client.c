@@ -636,7 +636,12 @@ static PyObject *client_delete(PyObject *self, PyObject *args, PyObject *kwds) {
                  "propagation must be \"Background\", \"Foreground\" or "
                  "\"Orphan\", not \"%s\"",
                  props);
-  else if (!a.failed) {
+  else if (!a.failed && gp < 0 && !props && !dry_run) {
+    /* No DeleteOptions to carry: no body (the server's defaults), so it
+     * has nothing to parse. */
+    r = path_request(k, "DELETE", kind, ns_or_default(k, kind, nss), name,
+                     NULL, NULL, NULL, NULL, 0);
+  } else if (!a.failed) {
     kube_strbuf_t b = KUBE_STRBUF_INIT;
     kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
     if (gp >= 0)
