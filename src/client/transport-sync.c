@@ -30,7 +30,10 @@ struct client_tp {
 struct tp_call {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int refs; /* under mu */
+  /* Atomic, not under mu: the loop drops its reference right after the
+   * answer, while the woken caller may hold mu (a lock there would put the
+   * loop to sleep and need one more wake-up per call). */
+  int refs;
   /* Copies, not the client's: a cancel may reach the loop after the
    * client was freed. */
   kube_loop_t *loop;
@@ -66,10 +69,7 @@ static void call_free(struct tp_call *t) {
 }
 
 static void call_unref(struct tp_call *t) {
-  pthread_mutex_lock(&t->mu);
-  bool last = --t->refs == 0;
-  pthread_mutex_unlock(&t->mu);
-  if (last)
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
     call_free(t);
 }
 
@@ -233,7 +233,7 @@ static void call_give_up(struct tp_call *t) {
   t->cancelled = true;
   bool done = t->done;
   if (!done)
-    t->refs++;
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&t->mu);
   if (!done && kube_loop_invoke(t->loop, call_cancel, t, NULL) < 0)
     call_unref(t); /* out of memory: the call finishes on its own */
