@@ -8,8 +8,8 @@
  * calling thread, so watch callbacks run there, never on the loop.
  *
  * A call is shared by two threads: the caller, and the loop from the
- * invoke until the transport's last callback (or until a cancel ran).  A
- * reference count under the call's lock decides who frees it, so a caller
+ * invoke until the transport's last callback (or until a cancel ran).  An
+ * atomic reference count decides who frees it, so a caller
  * that gives up (timeout, a watch callback that stops) never waits for the
  * loop and the loop never touches freed memory.
  *
