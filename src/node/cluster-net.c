@@ -215,9 +215,16 @@ static void masquerade_sync(kube_node_agent_t *a, const char *cluster_cidr) {
   snprintf(key, sizeof key, "%s %s", a->pod_cidr, cluster_cidr);
   if (n->masq_key && streq(n->masq_key, key))
     return;
+  /* The DNAT rule keeps to this node's node ports (their original
+   * destination is its address): other nodes may share the namespace. */
+  struct in_addr ip;
+  const char *node_ip = a->cfg.node_ip && inet_pton(AF_INET, a->cfg.node_ip,
+                                                     &ip) == 1
+                            ? a->cfg.node_ip
+                            : NULL;
   kube_error_t e = KUBE_ERROR_INIT;
-  if (kube_net_masquerade_sync(n->masq_chain, a->pod_cidr, cluster_cidr, &e) <
-      0) {
+  if (kube_net_masquerade_sync(n->masq_chain, a->pod_cidr, cluster_cidr,
+                               node_ip, &e) < 0) {
     log_warn("node %s: masquerade rules: %s", a->cfg.node_name, e.message);
     kube_error_clear(&e);
     return;
