@@ -11,7 +11,8 @@
 # via its address and masquerades only what leaves the cluster CIDR;
 # pod-to-pod across nodes (server/agent and agent/agent) keeps the pod's
 # address; the agent masquerades DNATed traffic of its own node ports
-# only, not another node's DNAT in the same namespace; NetworkPolicy on an agent's node (default-deny ingress cuts a
+# only, not another node's DNAT in the same namespace; an edited
+# serviceNodePortRange starts the agents' service proxies again; NetworkPolicy on an agent's node (default-deny ingress cuts a
 # pod off from pods on the other nodes, a podSelector rule lets one back,
 # deleting the policies restores access; its programs go with the agent);
 # a pod on the agent reaches a ClusterIP whose endpoint is on the server's node and the
@@ -380,6 +381,19 @@ c2=$(masq_dnat)
     bad "masquerade scoped to the node's DNAT" "counts $c0 $c1 $c2" "$(IN2 iptables -t nat -S $MASQ 2>&1)"
 IN2 iptables -t nat -D PREROUTING -j TEST-OTHER-NODE; IN2 iptables -t nat -F TEST-OTHER-NODE
 IN2 iptables -t nat -X TEST-OTHER-NODE; IN2 ip addr del $IP2B/24 dev eth0
+
+# ---- the settings change while the agents run: their service proxies follow ----
+range0=$(K get configmap -n kube-system libkube-cluster -o 'jsonpath={.data.serviceNodePortRange}' 2>/dev/null)
+K -n kube-system patch configmap libkube-cluster --type merge -p "{\"data\":{\"serviceNodePortRange\":\"$NP-$NP\"}}" >/dev/null
+new_progs() { i=$(prog_ids $tmp/agent.log); [ -n "$i" ] && [ "$i" != "$ids2" ]; }
+wait_until 30 new_progs && grep -q "node ports now $SVC $NP-$NP (were $SVC $range0)" $tmp/agent.log &&
+    ids3=$(prog_ids $tmp/agent.log) && attached $ids3 && wait_until 10 detached $ids2 &&
+    ok "serviceNodePortRange edited to $NP-$NP: $N1's proxy started again (programs $ids2 -> $ids3)" ||
+    bad "settings change" "$(grep -i 'proxy\|node ports' $tmp/agent.log | tail -5)"
+wait_until 30 np_out && out=$(get client-a http://$VIP/cgi-bin/ip) && [ "$out" = "web-s $ca" ] &&
+    ok "after it: NodePort $IP2:$NP from outside and ClusterIP $VIP from client-a answer" ||
+    bad "services after the settings change" "$out" "$(pyget $NSO http://$IP2:$NP/cgi-bin/ip 1)"
+ids2=$(prog_ids $tmp/agent.log)
 
 # ---- the agent stops: its routes, chains and programs go ----
 K delete pod web-a client-a --grace-period=1 >/dev/null 2>&1
