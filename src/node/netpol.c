@@ -24,9 +24,12 @@
  * that changed.  The rest is no pass at all: a pod's status churn
  * (conditions, container states) when its namespace, labels, address,
  * node, ports and whether it has finished are as they were, a
- * namespace's when its labels are, and any other node's pod's or
- * namespace's while no pod of this node is isolated (only a policy or a
- * pod of its own can isolate one; its own pods' veths get the programs).
+ * namespace's when its labels are, any other node's pod's or namespace's
+ * while no pod of this node is isolated (only a policy or a pod of its
+ * own can isolate one; its own pods' veths get the programs), and then
+ * another node's pod's unless a policy's pod or namespace selector takes
+ * it as a peer (before or after the change; ipBlock peers are addresses,
+ * not pods).
  * A new pod is programmed before its containers start: the pod worker
  * asks for a pass at once when its sandbox has an address the last pass
  * did not know (the API may not show that address yet: the sandbox's is
@@ -522,6 +525,62 @@ static bool peers_matter(struct nd_netpol *np) {
   return np->isolating;
 }
 
+/* Whether a policy could take pod `pod` as a peer: a podSelector /
+ * namespaceSelector peer that selects it, or an egress rule with named
+ * ports (resolved against every pod its peers hold). */
+struct peer_check {
+  struct nd_netpol *np;
+  json_object *pod;
+  bool peer;
+};
+
+static void peer_of_policy(const char *key, const kube_object_t *obj,
+                           void *arg) {
+  struct peer_check *c = arg;
+  json_object *pol = kube_object_json(obj);
+  const char *pns = kube_json_get_string(pol, "metadata.namespace");
+  const char *ns = kube_json_get_string(c->pod, "metadata.namespace");
+  json_object *labels = kube_json_get(c->pod, "metadata.labels");
+  for (int d = 0; d < 2 && !c->peer; d++) {
+    json_object *rules =
+        kube_json_get(pol, d ? "spec.egress" : "spec.ingress");
+    for (size_t k = 0; rules && json_object_is_type(rules, json_type_array) &&
+                       k < json_object_array_length(rules) && !c->peer;
+         k++) {
+      json_object *r = json_object_array_get_idx(rules, k);
+      if (d && has_named(kube_json_get(r, "ports"))) {
+        c->peer = true;
+        break;
+      }
+      json_object *peers = kube_json_get(r, d ? "to" : "from");
+      for (size_t i = 0; peers && json_object_is_type(peers, json_type_array) &&
+                         i < json_object_array_length(peers) && !c->peer;
+           i++) {
+        json_object *peer = json_object_array_get_idx(peers, i);
+        json_object *ps = kube_json_get(peer, "podSelector");
+        json_object *nss = kube_json_get(peer, "namespaceSelector");
+        if (kube_json_get(peer, "ipBlock") || (!ps && !nss))
+          continue;
+        const kube_object_t *nso =
+            nss && ns ? kube_informer_get(c->np->namespaces, ns) : NULL;
+        if (nss ? !api_selector_matches_labels(
+                      nss, nso ? kube_json_get(kube_object_json(nso),
+                                               "metadata.labels")
+                               : NULL)
+                : !(ns && pns && streq(ns, pns)))
+          continue;
+        c->peer = !ps || api_selector_matches_labels(ps, labels);
+      }
+    }
+  }
+}
+
+static bool pod_peer(struct nd_netpol *np, json_object *pod) {
+  struct peer_check c = {.np = np, .pod = pod};
+  kube_informer_foreach(np->policies, peer_of_policy, &c);
+  return c.peer;
+}
+
 static void changed(struct nd_netpol *np, bool matters) {
   np->events++;
   if (matters)
@@ -531,15 +590,17 @@ static void changed(struct nd_netpol *np, bool matters) {
 static void on_pod(const char *key, const kube_object_t *obj, void *arg) {
   struct nd_netpol *np = ((kube_node_agent_t *)arg)->netpol;
   if (np)
-    changed(np, peers_matter(np) || pod_local(np, kube_object_json(obj)));
+    changed(np, pod_local(np, kube_object_json(obj)) ||
+                    (peers_matter(np) && pod_peer(np, kube_object_json(obj))));
 }
 static void on_pod_update(const char *key, const kube_object_t *old,
                           const kube_object_t *obj, void *arg) {
   struct nd_netpol *np = ((kube_node_agent_t *)arg)->netpol;
   json_object *x = kube_object_json(old), *y = kube_object_json(obj);
   if (np)
-    changed(np, !pod_same(x, y) && (peers_matter(np) || pod_local(np, x) ||
-                                    pod_local(np, y)));
+    changed(np, !pod_same(x, y) &&
+                    (pod_local(np, x) || pod_local(np, y) ||
+                     (peers_matter(np) && (pod_peer(np, x) || pod_peer(np, y)))));
 }
 static void on_ns(const char *key, const kube_object_t *obj, void *arg) {
   struct nd_netpol *np = ((kube_node_agent_t *)arg)->netpol;
