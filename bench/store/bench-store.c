@@ -234,11 +234,13 @@ struct slot {
   struct fill *fl;
   struct evhttp_connection *con;
   bool busy;
+  size_t from, to; /* the keys of its request */
+  bool retry;      /* etcd refused it (503: too many requests): again */
+  int tries;
 };
 
 struct fill {
   struct event_base *base;
-  kube_loop_t *base_loop;
   struct slot slots[MAX_RAW_CONN];
   int n_conn;
   int per_txn; /* puts per request */
@@ -253,22 +255,40 @@ static void fill_done(struct evhttp_request *req, void *arg) {
   struct fill *fl = sl->fl;
   sl->busy = false;
   fl->inflight--;
-  if (!req || evhttp_request_get_response_code(req) != 200) {
-    fprintf(stderr, "etcd: HTTP %d\n",
-            req ? evhttp_request_get_response_code(req) : 0);
+  int code = req ? evhttp_request_get_response_code(req) : 0;
+  if (code == 503 && sl->tries < 20) {
+    /* etcd sheds load ("too many requests") while its apply lags: the
+     * same transaction again shortly. */
+    sl->retry = true;
+    return;
+  }
+  if (code != 200) {
+    fprintf(stderr, "etcd: HTTP %d\n", code);
     fl->failed = 1;
     return;
   }
-  fl->done += (size_t)fl->per_txn;
+  sl->tries = 0;
+  fl->done += sl->to - sl->from;
 }
 
-/* One transaction of up to per_txn puts on a connection. */
+/* One transaction of up to per_txn puts on a connection (the slot's keys
+ * again when it is retried). */
 static void fill_send(struct fill *fl, struct slot *sl) {
   kube_strbuf_t b = KUBE_STRBUF_INIT;
   char key[96], val[1200];
+  if (sl->retry) {
+    sl->retry = false;
+    sl->tries++;
+  } else {
+    sl->from = fl->next;
+    sl->to = fl->next + (size_t)fl->per_txn < fl->end
+                 ? fl->next + (size_t)fl->per_txn
+                 : fl->end;
+    fl->next = sl->to;
+  }
   kube_strbuf_append(&b, "{\"success\":[");
-  for (int i = 0; i < fl->per_txn && fl->next < fl->end; i++, fl->next++) {
-    snprintf(key, sizeof(key), "%s%08zu", fl->prefix, fl->next);
+  for (size_t i = 0, k = sl->from; k < sl->to; i++, k++) {
+    snprintf(key, sizeof(key), "%s%08zu", fl->prefix, k);
     size_t len = make_value(val, sizeof(val), strrchr(key, '/') + 1);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
@@ -311,9 +331,17 @@ static double etcd_direct(const char *endpoint, const char *prefix, size_t from,
   fl.deadline = t0 + secs;
   while (!fl.failed) {
     bool more = fl.next < fl.end && now_s() < fl.deadline;
-    for (int c = 0; more && c < n_conn && fl.next < fl.end; c++)
-      if (!fl.slots[c].busy)
-        fill_send(&fl, &fl.slots[c]);
+    bool retried = false;
+    for (int c = 0; c < n_conn; c++) {
+      struct slot *sl = &fl.slots[c];
+      if (sl->busy || !(sl->retry || (more && fl.next < fl.end)))
+        continue;
+      if (sl->retry && !retried) {
+        usleep(50000);
+        retried = true;
+      }
+      fill_send(&fl, sl);
+    }
     if (!fl.inflight)
       break;
     event_base_loop(fl.base, EVLOOP_ONCE);
@@ -321,7 +349,7 @@ static double etcd_direct(const char *endpoint, const char *prefix, size_t from,
   double t = now_s() - t0;
   for (int c = 0; c < n_conn; c++)
     evhttp_connection_free(fl.slots[c].con);
-  kube_loop_free(fl.base_loop);
+  event_base_free(fl.base);
   return fl.failed ? -1 : fl.done / t;
 }
 
