@@ -4,7 +4,10 @@
  * reads/s and LIST of 100,000 objects, for the sqlite store and for a real
  * etcd started here (same machine, same disk, same ~1 KiB JSON values).
  * "1 writer" waits for each acknowledgement before the next write.  Wall
- * time throughout.
+ * time throughout.  The write phases run in rounds, the backends taking
+ * turns within each round (the disk and the machine are shared, and their
+ * speed drifts: measured one after the other, minutes apart, the same
+ * disk was 5x faster for one backend than for the other).
  *
  * The peers, and how each is reached:
  * - "sqlite": kube_store over the sqlite backend (its cache, its watch).
@@ -91,9 +94,9 @@ struct bound {
   bool failed;
 };
 
-static int bound_open(struct bound *b, const char *dir) {
+static int bound_open(struct bound *b, const char *dir, const char *name) {
   memset(b, 0, sizeof *b);
-  snprintf(b->path, sizeof b->path, "%s/fsync-bound", dir);
+  snprintf(b->path, sizeof b->path, "%s/fsync-bound-%s", dir, name);
   b->fd = open(b->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (b->fd < 0) {
     perror(b->path);
@@ -211,7 +214,7 @@ static void submit(struct writer_run *w) {
 /* Keep `conc` creates in flight until `dur` seconds or `max` writes. */
 static double run_writes(struct event_base *base, kube_store_t *s,
                          const char *prefix, int conc, double dur, size_t max,
-                         size_t *done) {
+                         size_t *done, double *secs) {
   struct writer_run w = {.s = s, .prefix = prefix, .max = max};
   double t0 = now_s();
   w.deadline = t0 + dur;
@@ -222,6 +225,8 @@ static double run_writes(struct event_base *base, kube_store_t *s,
   double t = now_s() - t0;
   if (done)
     *done = w.done;
+  if (secs)
+    *secs = t;
   return w.failed ? -1 : w.done / t;
 }
 
@@ -234,11 +239,13 @@ struct slot {
   struct fill *fl;
   struct evhttp_connection *con;
   bool busy;
+  size_t from, to; /* the keys of its request */
+  bool retry;      /* etcd refused it (503: too many requests): again */
+  int tries;
 };
 
 struct fill {
   struct event_base *base;
-  kube_loop_t *base_loop;
   struct slot slots[MAX_RAW_CONN];
   int n_conn;
   int per_txn; /* puts per request */
@@ -253,22 +260,40 @@ static void fill_done(struct evhttp_request *req, void *arg) {
   struct fill *fl = sl->fl;
   sl->busy = false;
   fl->inflight--;
-  if (!req || evhttp_request_get_response_code(req) != 200) {
-    fprintf(stderr, "etcd: HTTP %d\n",
-            req ? evhttp_request_get_response_code(req) : 0);
+  int code = req ? evhttp_request_get_response_code(req) : 0;
+  if (code == 503 && sl->tries < 20) {
+    /* etcd sheds load ("too many requests") while its apply lags: the
+     * same transaction again shortly. */
+    sl->retry = true;
+    return;
+  }
+  if (code != 200) {
+    fprintf(stderr, "etcd: HTTP %d\n", code);
     fl->failed = 1;
     return;
   }
-  fl->done += (size_t)fl->per_txn;
+  sl->tries = 0;
+  fl->done += sl->to - sl->from;
 }
 
-/* One transaction of up to per_txn puts on a connection. */
+/* One transaction of up to per_txn puts on a connection (the slot's keys
+ * again when it is retried). */
 static void fill_send(struct fill *fl, struct slot *sl) {
   kube_strbuf_t b = KUBE_STRBUF_INIT;
   char key[96], val[1200];
+  if (sl->retry) {
+    sl->retry = false;
+    sl->tries++;
+  } else {
+    sl->from = fl->next;
+    sl->to = fl->next + (size_t)fl->per_txn < fl->end
+                 ? fl->next + (size_t)fl->per_txn
+                 : fl->end;
+    fl->next = sl->to;
+  }
   kube_strbuf_append(&b, "{\"success\":[");
-  for (int i = 0; i < fl->per_txn && fl->next < fl->end; i++, fl->next++) {
-    snprintf(key, sizeof(key), "%s%08zu", fl->prefix, fl->next);
+  for (size_t i = 0, k = sl->from; k < sl->to; i++, k++) {
+    snprintf(key, sizeof(key), "%s%08zu", fl->prefix, k);
     size_t len = make_value(val, sizeof(val), strrchr(key, '/') + 1);
     kube_strbuf_append(&b, i ? ",{\"request_put\":{\"key\":\""
                              : "{\"request_put\":{\"key\":\"");
@@ -311,9 +336,17 @@ static double etcd_direct(const char *endpoint, const char *prefix, size_t from,
   fl.deadline = t0 + secs;
   while (!fl.failed) {
     bool more = fl.next < fl.end && now_s() < fl.deadline;
-    for (int c = 0; more && c < n_conn && fl.next < fl.end; c++)
-      if (!fl.slots[c].busy)
-        fill_send(&fl, &fl.slots[c]);
+    bool retried = false;
+    for (int c = 0; c < n_conn; c++) {
+      struct slot *sl = &fl.slots[c];
+      if (sl->busy || !(sl->retry || (more && fl.next < fl.end)))
+        continue;
+      if (sl->retry && !retried) {
+        usleep(50000);
+        retried = true;
+      }
+      fill_send(&fl, sl);
+    }
     if (!fl.inflight)
       break;
     event_base_loop(fl.base, EVLOOP_ONCE);
@@ -321,7 +354,7 @@ static double etcd_direct(const char *endpoint, const char *prefix, size_t from,
   double t = now_s() - t0;
   for (int c = 0; c < n_conn; c++)
     evhttp_connection_free(fl.slots[c].con);
-  kube_loop_free(fl.base_loop);
+  event_base_free(fl.base);
   return fl.failed ? -1 : fl.done / t;
 }
 
@@ -359,61 +392,95 @@ static kube_store_t *open_store(kube_loop_t *base_loop, const char *backend,
  * and the same load from the rest of the machine; the bound's time is
  * not counted in the store's. */
 static double one_writer(struct event_base *base, kube_store_t *s,
-                         struct bound *b, size_t *done) {
-  struct writer_run w = {.s = s, .prefix = "/w1/", .max = SIZE_MAX,
+                         struct bound *b, const char *prefix, double dur,
+                         size_t *done, double *secs) {
+  struct writer_run w = {.s = s, .prefix = prefix, .max = SIZE_MAX,
                          .bound = b};
   double bt0 = b ? b->t : 0;
   double t0 = now_s();
-  w.deadline = t0 + seconds * (b ? 2 : 1);
+  w.deadline = t0 + dur * (b ? 2 : 1);
   submit(&w);
   while (w.inflight > 0)
     event_base_loop(base, EVLOOP_ONCE);
   double t = now_s() - t0 - (b ? b->t - bt0 : 0);
   *done = w.done;
+  *secs = t;
   return w.failed ? -1 : w.done / t;
 }
 
-static int bench_backend(const char *backend, const char *path,
-                         const char *endpoint, struct bound *bound,
-                         struct figures *f) {
+/* One backend under test. */
+struct side {
+  const char *name; /* its backend: "sqlite" or "etcd" */
+  const char *path, *endpoint;
+  const char *label;
+  kube_loop_t *loop;
+  kube_store_t *s; /* the write phases' store */
+  struct bound b;  /* the disk's bound beside its 1-writer phase */
+  bool have_bound;
+  double bound;    /* writes/s, or -1 */
+  struct figures *f;
+  size_t n[3];
+  double t[3];
+};
+
+/* Write phases in ROUNDS rounds per number of writers, the backends
+ * taking turns within each round: the disk and the machine are shared
+ * with other work whose load drifts, and a backend measured minutes after
+ * the other may meet a disk several times faster or slower. */
+#define ROUNDS 4
+static int write_phases(struct side *sides, int n_sides) {
+  for (int i = 0; i < 3; i++) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "/warm/w%d/", writers[i]);
+    /* A short warm-up so connection set-up is not measured. */
+    for (int k = 0; k < n_sides; k++)
+      run_writes(kube_loop_base(sides[k].loop), sides[k].s, prefix,
+                 writers[i], 0.2, SIZE_MAX, NULL, NULL);
+    for (int r = 0; r < ROUNDS; r++)
+      for (int k = 0; k < n_sides; k++) {
+        struct side *sd = &sides[k];
+        struct event_base *base = kube_loop_base(sd->loop);
+        size_t done;
+        double t, rate;
+        snprintf(prefix, sizeof prefix, "/w%d/r%d/", writers[i], r);
+        rate = i == 0 ? one_writer(base, sd->s, sd->have_bound ? &sd->b : NULL,
+                                   prefix, seconds / ROUNDS, &done, &t)
+                      : run_writes(base, sd->s, prefix, writers[i],
+                                   seconds / ROUNDS, SIZE_MAX, &done, &t);
+        if (rate < 0)
+          return -1;
+        sd->n[i] += done;
+        sd->t[i] += t;
+      }
+    for (int k = 0; k < n_sides; k++) {
+      struct side *sd = &sides[k];
+      sd->f->writes[i] = sd->t[i] > 0 ? sd->n[i] / sd->t[i] : 0;
+      printf("  %-7s durable writes, %2d writer%s: %10.0f /s  (%zu writes)\n",
+             sd->name, writers[i], writers[i] > 1 ? "s" : " ",
+             sd->f->writes[i], sd->n[i]);
+    }
+  }
+  for (int k = 0; k < n_sides; k++) {
+    struct side *sd = &sides[k];
+    sd->bound = sd->have_bound && !sd->b.failed && sd->b.t > 0
+                    ? sd->b.n / sd->b.t
+                    : -1;
+    if (sd->bound > 0)
+      printf("  %-7s fsync bound beside its 1-writer phase: %.0f /s; "
+             "1 writer: %.2f of it\n",
+             sd->name, sd->bound, sd->f->writes[0] / sd->bound);
+  }
+  return 0;
+}
+
+/* Everything after the write phases: raw gateway puts (etcd), the fill,
+ * point reads, LIST and load at open, for one backend. */
+static int rest_phases(const char *backend, const char *path,
+                       const char *endpoint, struct figures *f) {
   kube_loop_t *base_loop = kube_loop_new(NULL);
   struct event_base *base = kube_loop_base(base_loop);
-  kube_store_t *s = open_store(base_loop, backend, path, endpoint, false, NULL);
-  if (!s)
-    return -1;
-  if (endpoint)
-    printf("== etcd (store): kube_store's etcd backend over etcd's JSON "
-           "gateway, each write acknowledged once its own watch event "
-           "arrived\n");
-  else
-    printf("== sqlite (store)\n");
-  size_t done;
-  for (int i = 0; i < 2; i++) {
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "/warm/w%d/", writers[i]);
-    /* A short warm-up so connection set-up is not measured. */
-    run_writes(base, s, prefix, writers[i], 0.2, SIZE_MAX, NULL);
-    snprintf(prefix, sizeof(prefix), "/w%d/", writers[i]);
-    f->writes[i] =
-        i == 0 ? one_writer(base, s, bound, &done)
-               : run_writes(base, s, prefix, writers[i], seconds, SIZE_MAX,
-                            &done);
-    printf("  durable writes, %2d writer%s: %10.0f /s  (%zu writes)\n",
-           writers[i], writers[i] > 1 ? "s" : " ", f->writes[i], done);
-  }
-  run_writes(base, s, "/warm/w64/", 64, 0.2, SIZE_MAX, NULL);
-  f->writes[2] = run_writes(base, s, "/w64/", 64, seconds, SIZE_MAX, &done);
-  printf("  durable writes, 64 writers: %10.0f /s  (%zu writes)\n",
-         f->writes[2], done);
-  if (f->writes[0] < 0 || f->writes[1] < 0 || f->writes[2] < 0)
-    return -1;
-  kube_store_close(s);
-  if (writes_only) {
-    kube_loop_free(base_loop);
-    f->ran = true;
-    return 0;
-  }
-
+  kube_store_t *s;
+  printf("== %s\n", endpoint ? "etcd (store)" : "sqlite (store)");
   if (endpoint) {
     /* The peer at its floor: etcd's gateway driven directly (no store:
      * no watch, no cache, no read-your-writes wait), one put per request,
@@ -442,7 +509,7 @@ static int bench_backend(const char *backend, const char *path,
   if (!s)
     return -1;
   if (!endpoint)
-    run_writes(base, s, "/pods/", 64, 600, objects, NULL);
+    run_writes(base, s, "/pods/", 64, 600, objects, NULL, NULL);
   printf("  filled %zu objects in %.1f s\n", kube_store_count(s, "/pods/"),
          now_s() - t0);
 
@@ -549,26 +616,12 @@ int main(int argc, char **argv) {
   struct figures sq = {0}, et = {0};
   int rc = 0;
   double bound = -1, etcd_bound = -1;
-  if (!only || !strcmp(only, "sqlite")) {
-    /* The disk's bound, in the same directory, alternating write by write
-     * with sqlite's 1-writer phase. */
-    struct bound b;
-    bool have_bound = bound_open(&b, dir) == 0;
-    if (bench_backend("sqlite", path, NULL, have_bound ? &b : NULL, &sq) < 0)
-      rc = 1;
-    if (have_bound && !b.failed && b.t > 0)
-      bound = b.n / b.t;
-    bound_close(&b);
-    printf("== fsync bound: one %d-byte pwrite + fdatasync in a "
-           "pre-allocated file, same directory, alternating with the "
-           "1-writer phase's writes: %.0f /s\n",
-           BOUND_WRITE, bound);
-    if (sq.ran && bound > 0)
-      printf("  sqlite durable writes, 1 writer: %.2f of the bound\n",
-             sq.writes[0] / bound);
-  }
-
+  struct side sides[2];
+  int n_sides = 0;
+  if (!only || !strcmp(only, "sqlite"))
+    sides[n_sides++] = (struct side){.name = "sqlite", .path = path, .f = &sq};
   struct etcd_harness h;
+  bool etcd_up = false;
   if (only && strcmp(only, "etcd") != 0) {
     /* etcd not asked for */
   } else if (!etcd_available()) {
@@ -576,21 +629,47 @@ int main(int argc, char **argv) {
   } else if (etcd_start(&h, dir) < 0) {
     rc = 1;
   } else {
-    /* The bound again, alternating with etcd's 1-writer phase: the disk
-     * is shared and its speed drifts between the two backends' runs. */
-    struct bound b;
-    bool have_bound = bound_open(&b, dir) == 0;
-    if (bench_backend("etcd", NULL, h.endpoint, have_bound ? &b : NULL,
-                      &et) < 0)
-      rc = 1;
-    if (have_bound && !b.failed && b.t > 0)
-      etcd_bound = b.n / b.t;
-    bound_close(&b);
-    etcd_stop(&h);
-    printf("== fsync bound alternating with etcd's 1-writer phase: %.0f /s; "
-           "etcd store, 1 writer: %.2f of it\n",
-           etcd_bound, etcd_bound > 0 ? et.writes[0] / etcd_bound : 0);
+    etcd_up = true;
+    sides[n_sides++] =
+        (struct side){.name = "etcd", .endpoint = h.endpoint, .f = &et};
   }
+  printf("== durable writes, the backends taking turns (%d rounds); "
+         "sqlite: kube_store over sqlite; etcd: kube_store's etcd backend "
+         "over etcd's JSON gateway, each write acknowledged once its own "
+         "watch event arrived\n",
+         ROUNDS);
+  bool opened = true;
+  for (int k = 0; k < n_sides; k++) {
+    struct side *sd = &sides[k];
+    sd->loop = kube_loop_new(NULL);
+    sd->s = open_store(sd->loop, sd->name, sd->path, sd->endpoint, false,
+                       NULL);
+    opened &= sd->s != NULL;
+    /* The disk's bound, in the same directory, alternating write by
+     * write with this backend's 1-writer phase. */
+    sd->have_bound = bound_open(&sd->b, dir, sd->name) == 0;
+  }
+  if (!opened || write_phases(sides, n_sides) < 0)
+    rc = 1;
+  for (int k = 0; k < n_sides; k++) {
+    struct side *sd = &sides[k];
+    if (sd->s)
+      kube_store_close(sd->s);
+    kube_loop_free(sd->loop);
+    bound_close(&sd->b);
+    sd->f->ran = rc == 0;
+    if (!strcmp(sd->name, "sqlite"))
+      bound = sd->bound;
+    else
+      etcd_bound = sd->bound;
+  }
+  if (rc == 0 && !writes_only)
+    for (int k = 0; k < n_sides; k++)
+      if (rest_phases(sides[k].name, sides[k].path, sides[k].endpoint,
+                      sides[k].f) < 0)
+        rc = 1;
+  if (etcd_up)
+    etcd_stop(&h);
 
   double ratio[3] = {0}, ratio_raw[3] = {0};
   bool have_ratio = sq.ran && et.ran;
