@@ -487,7 +487,8 @@ static double run_e2e(void) {
 }
 
 int main(int argc, char **argv) {
-  bool json = false, quick = false, only_tp = false, e2e = true;
+  bool json = false, quick = false, only_tp = false, e2e = true,
+       only_pack = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json"))
       json = true;
@@ -499,20 +500,26 @@ int main(int argc, char **argv) {
       only_tp = true;
     else if (!strcmp(argv[i], "--no-e2e"))
       e2e = false;
+    else if (!strcmp(argv[i], "--packing-only"))
+      only_pack = true;
     else {
       fprintf(
           stderr,
           "usage: bench-scheduler [--json] [--quick] [--quiet] "
-          "[--throughput-only] [--no-e2e]\n"
+          "[--throughput-only] [--packing-only] [--no-e2e]\n"
           "  --quick  smaller shapes (a smoke run, figures not comparable)\n"
           "  --throughput-only  only 5,000 nodes x 10,000 pods (profiling)\n"
-          "  --no-e2e  skip the end-to-end run against kubed\n");
+          "  --no-e2e  skip the end-to-end run against kubed\n"
+          "  --packing-only  only the packing figures (no throughput, "
+          "scale or end to end)\n");
       return 2;
     }
   }
   figures_t f = {0};
   double t0 = now();
   size_t k = quick ? 10 : 1;
+  if (only_pack)
+    goto packing_figures;
   say("scheduler throughput (default plugins, one thread; kube-scheduler "
       "needs 680 and 810 pods/s on these shapes):\n");
   f.pps_5k_10k = throughput(5000 / k, 10000 / k, false);
@@ -525,6 +532,7 @@ int main(int argc, char **argv) {
   f.pps_15k_10k = throughput(15000 / k, 10000 / k, false);
   if (!quick)
     scale_150k(&f);
+packing_figures:
   say("packing quality (fixed seed, mixed CPU- and memory-heavy pods):\n");
   packing(&f, quick ? 600 : 3000, 20261127, true);
   say("  the default strategy on other seeds:\n");
@@ -536,7 +544,7 @@ int main(int argc, char **argv) {
       worst = r;
   }
   f.pack_worst = worst;
-  double e2e_pps = e2e && !quick ? run_e2e() : -1;
+  double e2e_pps = e2e && !quick && !only_pack ? run_e2e() : -1;
   say("total bench time %.1f s\n", now() - t0);
   if (json) {
     char e2e_str[32] = "null";

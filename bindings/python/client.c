@@ -2,8 +2,8 @@
 /*
  * libkube.Client: the synchronous REST client, over a kubeconfig's server
  * (HTTPS, HTTP or a unix socket) or over a Server's in-process transport.
- * Requests go through kube_client_request with JSON the json module made
- * (no second parse in C); answers come back through json.loads.
+ * Requests go through kube_client_request as JSON text written from the
+ * dicts in C, answers come back through the same bridge (json.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -636,7 +636,12 @@ static PyObject *client_delete(PyObject *self, PyObject *args, PyObject *kwds) {
                  "propagation must be \"Background\", \"Foreground\" or "
                  "\"Orphan\", not \"%s\"",
                  props);
-  else if (!a.failed) {
+  else if (!a.failed && gp < 0 && !props && !dry_run) {
+    /* No DeleteOptions to carry: no body (the server's defaults), so it
+     * has nothing to parse. */
+    r = path_request(k, "DELETE", kind, ns_or_default(k, kind, nss), name,
+                     NULL, NULL, NULL, NULL, 0);
+  } else if (!a.failed) {
     kube_strbuf_t b = KUBE_STRBUF_INIT;
     kube_strbuf_append(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
     if (gp >= 0)

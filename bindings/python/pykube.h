@@ -6,7 +6,7 @@
  *
  * Shared by the files of bindings/python/: the module's exception types,
  * the JSON bridge (Python objects cross as the dict/list shape the API
- * uses, through the json module), argument helpers, and the gate that
+ * uses, json.c), argument helpers, and the gate that
  * keeps calls off a Server that is shutting down.
  *
  * Rules every file follows:
@@ -57,10 +57,11 @@ const char *pyk_utf8_opt(PyObject *obj, const char *what, PyObject **hold,
 
 /* ---- JSON bridge ---- */
 
-/* json.dumps(obj) as a UTF-8 C string (owned: free()).  NULL with a
- * Python error (TypeError for what JSON cannot hold). */
+/* What json.dumps(obj) writes, as a UTF-8 C string (owned: free()).
+ * NULL with a Python error (TypeError for what JSON cannot hold). */
 char *pyk_to_json(PyObject *obj, size_t *len);
-/* json.loads of len bytes (a new reference), NULL with a Python error. */
+/* What json.loads makes of len bytes of UTF-8 JSON text (a new
+ * reference), NULL with json.loads' error. */
 PyObject *pyk_from_json(const char *data, size_t len);
 /* obj (a dict) as an owned kube_object_t, NULL with a Python error
  * (TypeError when obj is not a dict). */
@@ -170,6 +171,7 @@ int pyk_scheduler_init(PyObject *module);
 int pyk_runtime_init(PyObject *module);
 int pyk_controller_init(PyObject *module);
 int pyk_helpers_init(PyObject *module);
+int pyk_json_init(PyObject *module);
 
 /* A new libkube.Client over `conn` (stolen); `owner` (may be NULL) is kept
  * alive as long as the client (the Server of an in-process client). */

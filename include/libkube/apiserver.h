@@ -476,6 +476,12 @@ typedef struct kube_apiserver_request {
   const char *accept;       /* NULL: application/json */
   const char *body;         /* may be NULL */
   size_t body_len;
+  /* Optional, for watches: events whose object the write left at hand
+   * come here instead of as lines to the reply callback (see
+   * kube_transport_event_cb in <libkube/kit.h>, same signature): `obj`
+   * has no metadata.managedFields, is shared and must not change. */
+  void (*event_cb)(const char *type, const kube_object_t *obj,
+                   const char *line, size_t len, void *arg);
 } kube_apiserver_request_t;
 
 typedef struct kube_apiserver_call kube_apiserver_call_t;

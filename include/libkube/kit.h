@@ -122,6 +122,18 @@ typedef void (*kube_transport_reply_cb)(int status, const char *content_type,
                                         const char *data, size_t len, bool done,
                                         void *arg);
 
+/* A watch event handed over as an object (kube_transport_request_t's
+ * event_cb): `type` "ADDED", "MODIFIED" or "DELETED"; `obj` the event's
+ * object without metadata.managedFields, shared by every in-process
+ * receiver of the event and never changed (borrowed for the call: keep a
+ * copy, or, inside libkube, a reference to its tree, and never change it);
+ * `line` and `len` the event's line as the reply callback would have had
+ * it (borrowed for the call). */
+typedef void (*kube_transport_event_cb)(const char *type,
+                                        const kube_object_t *obj,
+                                        const char *line, size_t len,
+                                        void *arg);
+
 /* Strings are borrowed for the duration of request() only. */
 typedef struct kube_transport_request {
   size_t struct_size;       /* sizeof(kube_transport_request_t) */
@@ -131,6 +143,14 @@ typedef struct kube_transport_request {
   const char *accept;       /* NULL: application/json */
   const char *body;         /* may be NULL */
   size_t body_len;
+  /* Optional, for watches: a transport that has an event at hand as an
+   * object (the in-process transport of an API server, for objects the
+   * write itself left it) may call this, with the callback's `arg`, in
+   * place of the reply callback for that event's line, so the receiver
+   * need not parse the line again.  Other lines (BOOKMARK, ERROR, events
+   * without an object at hand) still come to the reply callback, all in
+   * order. */
+  kube_transport_event_cb event_cb;
 } kube_transport_request_t;
 
 #define KUBE_TRANSPORT_OPS_VERSION 1
@@ -204,7 +224,11 @@ void kube_http_transport_free(kube_http_transport_t *t);
  * The cache keeps each object as compact JSON text (without
  * metadata.managedFields unless the options keep them) and parses it only
  * while a handler runs or when kube_informer_get() hands it out: a tree
- * costs ten to twenty times the text.
+ * costs ten to twenty times the text.  Over a transport that hands events
+ * over as objects (event_cb: the in-process transport of an API server)
+ * no parse happens: handlers and kube_informer_get() get the write's own
+ * object, shared by every informer of the process, so objects an informer
+ * hands out must never be changed (they are const; copy to edit).
  *
  * Keys are "namespace/name" for namespaced objects, "name" otherwise.
  * Threading: one event loop; handlers run on it.  A handler may read the

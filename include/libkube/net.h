@@ -222,10 +222,13 @@ int kube_net_gateway_route(const char *cidr, const char *gateway, bool add,
  * calling thread's network namespace: traffic from `pod_cidr` (the
  * node's) to outside `cluster_cidr` takes the node's address (pods of
  * other nodes see a pod's own address), and so does DNATed traffic (node
- * ports) to an endpoint outside `pod_cidr`.  Each sync replaces the chain
- * whole.  Blocks while iptables runs.  0, or -1 with err. */
+ * ports) to an endpoint outside `pod_cidr` whose original destination was
+ * `node_ip` (the node's node-port rules'; NULL: any DNATed traffic, for a
+ * node alone in its namespace).  Each sync replaces the chain whole.
+ * Blocks while iptables runs.  0, or -1 with err. */
 int kube_net_masquerade_sync(const char *chain, const char *pod_cidr,
-                             const char *cluster_cidr, kube_error_t *err);
+                             const char *cluster_cidr, const char *node_ip,
+                             kube_error_t *err);
 /* Remove the chain and its jump (0 also when there was none). */
 int kube_net_masquerade_remove(const char *chain, kube_error_t *err);
 

@@ -259,6 +259,16 @@ void kube_json_format_labels(kube_strbuf_t *sb, json_object *map,
 /* A LabelSelector object as selector text, requirements sorted by key
  * ("app=x,tier in (a,b),!gone"); appends nothing for an empty one. */
 void kube_json_format_label_selector(kube_strbuf_t *sb, json_object *sel);
+/* A metav1.LabelSelector object ({matchLabels, matchExpressions}) as a
+ * selector (LabelSelectorAsSelector), owned by the caller.  sel must not be
+ * NULL: whether an absent selector means nothing (controllers) or
+ * everything is the caller's call.  Operators are LabelSelector's own (In,
+ * NotIn, Exists, DoesNotExist); anything else, a non-object or a bad key or
+ * value is a BadRequest in err, and NULL. */
+kube_selector_t *kube_json_label_selector(json_object *sel, kube_error_t *err);
+/* A plain label map ({"app": "x"}, as RC and Service selectors) as an
+ * equality selector; NULL map gives the empty selector (matches all). */
+kube_selector_t *kube_json_map_selector(json_object *map, kube_error_t *err);
 /* qos.GetPodQOS of a PodSpec tree: "BestEffort", "Burstable", "Guaranteed". */
 const char *kube_json_pod_qos_class(json_object *spec);
 

@@ -508,30 +508,16 @@ static void add_expressions(struct ctx *c, kube_selector_t *sel,
 /* A LabelSelector object as a kube_selector_t; NULL for an absent one. */
 static kube_selector_t *label_selector_of(struct ctx *c, json_object *sel,
                                           const char *what) {
-  if (!sel)
+  if (!sel || c->failed)
     return NULL;
-  kube_selector_t *s = kube_selector_new();
+  kube_error_t sub = KUBE_ERROR_INIT;
+  kube_selector_t *s = kube_json_label_selector(sel, &sub);
   if (!s) {
-    c->oom = true;
-    return NULL;
+    c->failed = true;
+    kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, 0, "%s: %s", what,
+                   sub.message ? sub.message : "invalid selector");
+    kube_error_clear(&sub);
   }
-  json_object *ml = jget_obj(sel, "matchLabels");
-  if (ml) {
-    json_object_object_foreach(ml, k, val) {
-      const char *v = json_object_get_string(val);
-      const char *vals[1] = {v ? v : ""};
-      kube_error_t sub = KUBE_ERROR_INIT;
-      if (kube_selector_add(s, k, KUBE_SELECTOR_EQUALS, vals, 1, &sub) < 0) {
-        c->failed = true;
-        kube_error_set(c->err, KUBE_REASON_BAD_REQUEST, 0, "%s: %s", what,
-                       sub.message ? sub.message : "invalid selector");
-        kube_error_clear(&sub);
-        break;
-      }
-    }
-  }
-  if (!c->failed)
-    add_expressions(c, s, jget_arr(sel, "matchExpressions"), what);
   return s;
 }
 

@@ -13,10 +13,10 @@
  *
  * The backend's certificate is checked against the APIService's caBundle
  * for the name <service>.<namespace>.svc, as kube-aggregator does, unless
- * insecureSkipTLSVerify.  The groups are listed in /apis (APIGroupList).  Not
- * done: the proxy client certificate, the Available condition (no
- * availability controller), and the aggregated discovery document
- * (apidiscovery.k8s.io/v2: it would need the backends' resource lists).
+ * insecureSkipTLSVerify.  The groups are listed in /apis (APIGroupList);
+ * the Available condition and the groups' entries in the aggregated
+ * discovery document (apidiscovery.k8s.io/v2) come from
+ * aggregator-available.c.  Not done: the proxy client certificate.
  */
 #include "apiserver/internal.h"
 #include "http/http-private.h"
@@ -124,8 +124,9 @@ void as_aggregator_discovery_groups(kube_apiserver_t *srv,
 
 /* The address and port of the APIService's Service (its Endpoints: the
  * first ready address, the port of the Service port's name). */
-static int backend(kube_apiserver_t *srv, json_object *svcref, char *host,
-                   size_t hlen, int *port, kube_error_t *err) {
+int as_aggregator_backend(kube_apiserver_t *srv, json_object *svcref,
+                          char *host, size_t hlen, int *port,
+                          kube_error_t *err) {
   const char *ns = kube_json_get_string(svcref, "namespace");
   const char *name = kube_json_get_string(svcref, "name");
   json_object *p = kube_json_get(svcref, "port");
@@ -191,6 +192,18 @@ static int backend(kube_apiserver_t *srv, json_object *svcref, char *host,
                           "no endpoints available for service \"%s\"",
                           name ? name : "");
   return 0;
+}
+
+void as_aggregator_tls(json_object *as, struct as_agg_tls *t) {
+  json_object *skip = kube_json_get(as, "spec.insecureSkipTLSVerify");
+  t->insecure = skip && json_object_get_boolean(skip);
+  const char *b64 = kube_json_get_string(as, "spec.caBundle");
+  t->ca_len = 0;
+  t->ca = b64 && *b64 ? kube_base64_decode(b64, strlen(b64), &t->ca_len, NULL)
+                      : NULL;
+  snprintf(t->server_name, sizeof t->server_name, "%s.%s.svc",
+           kube_json_get_string(as, "spec.service.name") ?: "",
+           kube_json_get_string(as, "spec.service.namespace") ?: "");
 }
 
 struct agg_call {
@@ -323,22 +336,15 @@ bool as_aggregator_dispatch(struct req *r) {
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
   char host[128] = "";
   int port = 0;
-  json_object *skip = kube_json_get(as, "spec.insecureSkipTLSVerify");
-  bool insecure = skip && json_object_get_boolean(skip);
-  const char *b64 = kube_json_get_string(as, "spec.caBundle");
-  size_t ca_len = 0;
-  cleanup_free unsigned char *ca =
-      b64 && *b64 ? kube_base64_decode(b64, strlen(b64), &ca_len, NULL) : NULL;
-  char server_name[600];
-  snprintf(server_name, sizeof server_name, "%s.%s.svc",
-           kube_json_get_string(svcref, "name") ?: "",
-           kube_json_get_string(svcref, "namespace") ?: "");
-  if (!insecure && !ca)
+  struct as_agg_tls tls;
+  as_aggregator_tls(as, &tls);
+  cleanup_free unsigned char *ca = tls.ca;
+  if (!tls.insecure && !ca)
     kube_error_set(&err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                    "%s.%s: no caBundle to verify the service with", version,
                    group);
   else
-    backend(r->srv, svcref, host, sizeof host, &port, &err);
+    as_aggregator_backend(r->srv, svcref, host, sizeof host, &port, &err);
   json_object_put(as);
   if (err.message) {
     as_reply_error(r, &err);
@@ -354,8 +360,8 @@ bool as_aggregator_dispatch(struct req *r) {
     as_reply_error(r, &err);
     return true;
   }
-  struct agg_call c = {url,    insecure, r->srv->loop, (const char *)ca,
-                       ca_len, server_name};
+  struct agg_call c = {url,         tls.insecure, r->srv->loop,
+                       (const char *)ca, tls.ca_len, tls.server_name};
   hand_off(r, &c);
   return true;
 }

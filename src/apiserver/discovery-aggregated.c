@@ -113,6 +113,7 @@ void as_discovery_serve_aggregated(struct req *r, bool core) {
       json_object_array_add(items, group(r->srv, k->group));
     }
     as_ext_discovery_aggregated(r->srv, items);
+    as_aggregator_discovery_aggregated(r->srv, items);
   }
   json_object_object_add(list, "items", items);
   size_t len = 0;

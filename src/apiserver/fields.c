@@ -92,7 +92,7 @@ int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
   int mode = as_field_validation(r, err);
   if (mode < 0)
     return -1;
-  const api_schema_t *root = api_kind_schema(k);
+  const api_schema_t *root = obj ? api_kind_schema(k) : NULL;
   api_check_t c = {.flags = API_CHECK_PRUNE};
   if (root && api_schema_check(obj, root, &c) < 0) {
     api_check_clear(&c);
@@ -143,7 +143,7 @@ int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
                 "(CEL is not supported by this server)",
                 *c.skipped_rules[i] ? c.skipped_rules[i] : "<root>");
   const struct as_kind_hooks *hooks = as_kind_hooks(k);
-  if (rc == 0 && hooks->warnings)
+  if (rc == 0 && obj && hooks->warnings)
     hooks->warnings(r, k, obj);
   for (size_t i = 0; i < n_dups; i++)
     free(dups[i]);

@@ -116,6 +116,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     as_wctx_free(w);
     return;
   }
+  /* The in-process watchers' object for the event (watch-trees.c). */
+  as_watch_offer(r->srv, w->k, rec, w->obj);
   const struct as_kind_hooks *hooks = as_kind_hooks(w->k);
   if (hooks->written)
     hooks->written(r->srv, w->k, rec);
@@ -443,7 +445,7 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   const struct kube_kind_strategy *st = api_kind_strategy(k);
   if (st->prepare_update)
     st->prepare_update(obj, old, umode, k);
-  if (as_check_fields(r, k, obj, &err) < 0)
+  if (!r->storage_edit && as_check_fields(r, k, obj, &err) < 0)
     goto fail;
   json_object *meta = as_meta_of(obj);
   json_object *ometa = as_meta_of(old);
@@ -457,15 +459,15 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
     copy_key(meta, ometa, keep[i]);
   if (!json_object_object_get_ex(meta, "managedFields", NULL))
     copy_key(meta, ometa, "managedFields");
-  if (kube_json_default(obj, k, &err) < 0)
+  if (!r->storage_edit && kube_json_default(obj, k, &err) < 0)
     goto fail;
   const struct as_kind_hooks *hooks = as_kind_hooks(k);
   if (hooks->prepare &&
       hooks->prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
   if (as_admit(r, k, true, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0 ||
-      kube_json_validate_mode(obj, r->no_update_rules ? NULL : old, k, umode,
-                              &err) < 0 ||
+      (!r->storage_edit &&
+       kube_json_validate_mode(obj, old, k, umode, &err) < 0) ||
       as_admit(r, k, false, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0)
     goto fail;
   /* Custom resources count every change but metadata (and status, when
@@ -481,7 +483,8 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
                       : 0;
     json_object_object_add(meta, "generation", json_object_new_int64(gen + 1));
   }
-  record_manager(r, obj, old);
+  if (!r->storage_edit)
+    record_manager(r, obj, old);
   key = as_store_key(k, r->rt.ns, r->rt.name);
   if (deletion_due(obj, old)) {
     if (as_dry_run(r)) {

@@ -61,6 +61,12 @@ struct transport {
   /* Optional: like reply, but takes `body` (malloc'ed) to avoid a copy. */
   void (*reply_take)(struct req *r, int code, const char *ctype, char *body,
                      size_t len);
+  /* Optional: a watch event as an object (shared, never changed) with its
+   * line, in place of stream_chunk(line); wants_events says whether the
+   * receiver takes them (an in-process caller that gave an event_cb). */
+  bool (*wants_events)(struct req *r);
+  void (*stream_event)(struct req *r, const char *type, json_object *obj,
+                       const char *line, size_t len);
 };
 
 enum method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
@@ -111,9 +117,12 @@ struct req {
   /* Turns the written object into the reply (subresources); takes the
    * reference it is given and returns an owned one. */
   json_object *(*reply_transform)(struct req *r, json_object *obj);
-  /* The write may change fields updates cannot (binding sets nodeName):
-   * validate as a new object, without the immutability rules. */
-  bool no_update_rules;
+  /* A registry's own edit of the stored object (a binding sets
+   * spec.nodeName and the PodScheduled condition), written as
+   * kube-apiserver's BindingREST writes it, through its storage's
+   * GuaranteedUpdate: no field check, defaulting, object validation or
+   * managedFields entry (those apply to the Binding, not the pod). */
+  bool storage_edit;
   /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
   int conflict_retries;
   /* An eviction took its disruption budget: the retried request (a store
@@ -208,6 +217,7 @@ struct kube_apiserver {
   struct as_metrics_source *metrics_sources;
   bool metrics_served; /* the group-version handler is registered */
   struct as_scrape *scrape; /* other nodes' summaries (metrics-scrape.c) */
+  struct as_avail *avail; /* APIService availability (aggregator-available.c) */
   char *kubelet_cert, *kubelet_key, *kubelet_ca; /* to reach kubelets */
   bool kubelet_unverified_warned; /* as_kubelet_ca() gave none, logged */
   char *read_only; /* why writes are refused (503), or NULL */
@@ -215,6 +225,8 @@ struct kube_apiserver {
   struct as_quota_pending *quota_pending; /* admitted, not stored yet */
   struct as_auth *auth; /* authentication and authorization (authz.h) */
   struct as_recent *recent; /* trees of pods just created (recent.c) */
+  /* trees writes left for in-process watchers (watch-trees.c) */
+  struct as_watch_trees *watch_trees;
   /* The user of the request being dispatched, for kind hooks that stamp
    * it (CSR); valid only during the handler's synchronous part. */
   const kube_apiserver_user_t *req_user;
@@ -340,6 +352,33 @@ bool as_aggregator_dispatch(struct req *r);
  * array), appended. */
 void as_aggregator_discovery_groups(kube_apiserver_t *srv,
                                     json_object *groups);
+/* The address and port of an APIService's spec.service (its Endpoints);
+ * ServiceUnavailable when there is none. */
+int as_aggregator_backend(kube_apiserver_t *srv, json_object *svcref,
+                          char *host, size_t hlen, int *port,
+                          kube_error_t *err);
+
+/* How an APIService (tree) has its backend verified: insecureSkipTLSVerify,
+ * its caBundle decoded (owned by the caller, NULL when none) and the name
+ * checked, <service>.<namespace>.svc. */
+struct as_agg_tls {
+  bool insecure;
+  unsigned char *ca;
+  size_t ca_len;
+  char server_name[600];
+};
+void as_aggregator_tls(json_object *as, struct as_agg_tls *t);
+
+/* ---- aggregator-available.c ---- */
+/* The Available condition of every APIService, kept by checks on the loop
+ * (with autoregister, the built-in group-versions' Local APIServices are
+ * created first); as_avail_free drops the checks in flight. */
+void as_avail_start(kube_apiserver_t *srv, bool autoregister);
+void as_avail_free(kube_apiserver_t *srv);
+/* The APIGroupDiscovery of each group served by APIServices (not already
+ * in `items`), appended, with the resources their last checks found. */
+void as_aggregator_discovery_aggregated(kube_apiserver_t *srv,
+                                        json_object *items);
 
 /* ---- discovery.c / openapi.c ---- */
 bool as_discovery_serve(struct req *r);
@@ -466,6 +505,21 @@ void as_watchers_cancel_req(struct req *r);
 void as_hubs_free(kube_apiserver_t *srv);
 /* End every watch of kind k (its definition changed or went away). */
 void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k);
+/* True when a watcher of kind k takes events as objects (an in-process
+ * caller's, attached to the kind's hub). */
+bool as_watch_wants_objects(kube_apiserver_t *srv, const kube_kind_t *k);
+
+/* ---- watch-trees.c ---- */
+/* A write of kind k stored `tree` (borrowed, in the version served) as
+ * rec: when in-process watchers take objects, keep a copy as the watch
+ * serves it for the hub's delivery of the event. */
+void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
+                    const kube_store_record_t *rec, json_object *tree);
+/* The copy kept for (k, key, rev), owned (shared with receivers, never to
+ * be changed), or NULL; drops the copies of k's revisions before rev. */
+json_object *as_watch_tree_take(kube_apiserver_t *srv, const kube_kind_t *k,
+                                const char *key, int64_t rev);
+void as_watch_trees_free(kube_apiserver_t *srv);
 
 /* ---- handlers-write.c ---- */
 /* A store write on behalf of a request (r may go away only through
@@ -592,7 +646,9 @@ enum as_field_validation { AS_FV_WARN, AS_FV_IGNORE, AS_FV_STRICT };
 int as_field_validation(const struct req *r, kube_error_t *err);
 /* Check a write's object against its kind's schema: type errors fail
  * (BadRequest), unknown fields are dropped and reported as the
- * directive says (Strict fails, Warn adds warnings). */
+ * directive says (Strict fails, Warn adds warnings), as are the body's
+ * duplicate fields.  obj NULL: the body's duplicate fields alone (a
+ * subresource's body that is not of the kind, as a pod's Binding). */
 int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
                     kube_error_t *err);
 /* Add a `Warning: 299 - "<text>"` header to the reply. */

@@ -258,6 +258,7 @@ oom:
 typedef struct diff {
   json_object *changed; /* added or modified members */
   json_object *removed; /* roots of removed subtrees */
+  json_object *leaf;    /* build: the one {} of a created object's set */
   fs_path_t path;
   char *owned[FS_MAX_DEPTH];
   kube_error_t *err;
@@ -471,22 +472,38 @@ enum { BUILD_OK = 0, BUILD_ERR = -1, BUILD_FALLBACK = -2 };
 static int build_value(diff_t *d, json_object *n, const patch_type_t *type,
                        const patch_field_t *field, json_object **out);
 
+/* A new reference to the set's empty node: every leaf member and every
+ * "." of a created object's set is one shared {} (most of a set's nodes;
+ * nothing edits a leaf in place: as_fs_union copies what it takes, and
+ * the set is written and freed with its object).  NULL on out-of-memory. */
+static json_object *build_leaf(diff_t *d) {
+  if (!d->leaf && !(d->leaf = json_object_new_object()))
+    return NULL;
+  return json_object_get(d->leaf);
+}
+
 /* Attach child `c` (owned) at element `el` of `*node` (made when NULL; a
- * member node gets its "." first).  -1 on out-of-memory. */
+ * member node gets its "." first).  Elements are unique within a node
+ * (an object's members, or list items whose duplicate keys build_list
+ * turned away), so none is looked up first.  -1 on out-of-memory. */
 static int build_attach(diff_t *d, json_object **node, bool member,
                         const char *el, json_object *c) {
   if (!*node) {
     if (!(*node = json_object_new_object()))
       goto oom;
     if (member) {
-      json_object *dot = json_object_new_object();
-      if (!dot || json_object_object_add(*node, ".", dot) < 0) {
+      json_object *dot = build_leaf(d);
+      if (!dot ||
+          json_object_object_add_ex(*node, ".", dot,
+                                    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+                                        JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0) {
         json_object_put(dot);
         goto oom;
       }
     }
   }
-  if (json_object_object_add(*node, el, c) < 0)
+  if (json_object_object_add_ex(*node, el, c, JSON_C_OBJECT_ADD_KEY_IS_NEW) <
+      0)
     goto oom;
   return BUILD_OK;
 oom:
@@ -500,8 +517,19 @@ static int build_object(diff_t *d, json_object *n, const patch_type_t *type,
                         bool member, json_object **node) {
   json_object_object_foreach(n, key, nv) {
     const patch_field_t *f = as_patch_schema_field(type, key);
-    if (dpush(d, as_fs_field_element(key)) < 0)
+    /* "f:<key>" on the stack when it fits (dpop frees only what dpush
+     * was given to own). */
+    char el[128];
+    size_t kl = strlen(key);
+    if (kl + 3 <= sizeof el && d->path.n < FS_MAX_DEPTH) {
+      el[0] = 'f';
+      el[1] = ':';
+      memcpy(el + 2, key, kl + 1);
+      d->owned[d->path.n] = NULL;
+      d->path.el[d->path.n++] = el;
+    } else if (dpush(d, as_fs_field_element(key)) < 0) {
       return BUILD_ERR;
+    }
     json_object *c = NULL;
     int r = build_value(d, nv, f ? patch_field_type(f) : NULL, f, &c);
     if (r == BUILD_OK && c)
@@ -537,7 +565,7 @@ static int build_list(diff_t *d, json_object *n, const patch_field_t *field,
     int r = BUILD_OK;
     if (kind == PATCH_LIST_MAP)
       r = build_object(d, item, patch_field_type(field), member, &c);
-    if (r == BUILD_OK && !c && member && !(c = json_object_new_object()))
+    if (r == BUILD_OK && !c && member && !(c = build_leaf(d)))
       r = kube_make_oom(d->err);
     if (r == BUILD_OK && c)
       r = build_attach(d, node, false, d->path.el[d->path.n - 1], c);
@@ -575,7 +603,7 @@ static int build_value(diff_t *d, json_object *n, const patch_type_t *type,
     /* A new null is an unset field, not data. */
     member = n && build_marks(d);
   }
-  if (r == BUILD_OK && !*out && member && !(*out = json_object_new_object()))
+  if (r == BUILD_OK && !*out && member && !(*out = build_leaf(d)))
     r = kube_make_oom(d->err);
   if (r != BUILD_OK) {
     json_object_put(*out);
@@ -719,6 +747,7 @@ out:
     dpop(&d);
   json_object_put(d.changed);
   json_object_put(d.removed);
+  json_object_put(d.leaf);
   as_mf_list_free(&l);
   return r;
 }

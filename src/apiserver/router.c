@@ -127,7 +127,7 @@ static void not_found(struct req *r) {
 void as_redispatch(struct req *r) {
   as_route_clear(&r->rt);
   r->reply_transform = NULL;
-  r->no_update_rules = false;
+  r->storage_edit = false;
   as_dispatch(r);
 }
 

@@ -258,6 +258,8 @@ static void http_handler(kube_http_request_t *h, void *arg) {
 struct kube_apiserver_call {
   struct req *r;
   kube_apiserver_reply_cb cb;
+  void (*event_cb)(const char *type, const kube_object_t *obj,
+                   const char *line, size_t len, void *arg);
   void *arg;
   struct event *ev; /* defers the start out of the caller's stack */
   bool cancelled;
@@ -286,6 +288,21 @@ static void call_stream_chunk(struct req *r, const char *data, size_t len) {
     c->cb(200, "application/json", data, len, false, c->arg);
 }
 
+static bool call_wants_events(struct req *r) {
+  struct kube_apiserver_call *c = r->tp_ctx;
+  return c->event_cb != NULL;
+}
+
+static void call_stream_event(struct req *r, const char *type,
+                              json_object *obj, const char *line, size_t len) {
+  struct kube_apiserver_call *c = r->tp_ctx;
+  if (c->cancelled)
+    return;
+  /* A stack wrapper: the receiver borrows it for the call. */
+  kube_object_t o = {.root = obj};
+  c->event_cb(type, &o, line, len, c->arg);
+}
+
 static void call_stream_end(struct req *r) {
   struct kube_apiserver_call *c = r->tp_ctx;
   if (!c->cancelled)
@@ -307,6 +324,8 @@ static const struct transport call_transport = {
     .stream_chunk = call_stream_chunk,
     .stream_end = call_stream_end,
     .release = call_release,
+    .wants_events = call_wants_events,
+    .stream_event = call_stream_event,
 };
 
 static void call_start_cb(evutil_socket_t fd, short what, void *arg) {
@@ -334,6 +353,9 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
   }
   c->cb = cb;
   c->arg = arg;
+  if (rq->struct_size >=
+      offsetof(kube_apiserver_request_t, event_cb) + sizeof rq->event_cb)
+    c->event_cb = rq->event_cb;
   c->ev = event_new(srv->base, -1, 0, call_start_cb, c);
   struct req *r = c->ev ? req_new(srv, &call_transport, c) : NULL;
   if (!r) {
@@ -642,6 +664,7 @@ kube_apiserver_new(kube_loop_t *kloop, kube_store_t *store,
     srv->ready = true;
   as_crds_start(srv);
   as_scrape_start(srv, kloop);
+  as_avail_start(srv, o.bootstrap);
   return srv;
 }
 
@@ -721,6 +744,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   srv->shutting_down = true;
   srv->done_cb = NULL;
   as_scrape_free(srv);
+  as_avail_free(srv);
   as_watch_stop_all(srv);
   /* Requests still waiting for a store write keep their memory until the
    * write's callback runs (the store finishes writes when it is closed);
@@ -743,6 +767,7 @@ KUBE_EXPORT void kube_apiserver_free(kube_apiserver_t *srv) {
   as_metrics_sources_free(srv);
   as_hubs_free(srv);
   as_recent_free(srv);
+  as_watch_trees_free(srv);
   as_crds_free(srv);
   as_rbac_free(srv);
   as_node_graph_free(srv);

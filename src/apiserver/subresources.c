@@ -70,39 +70,11 @@ static char *selector_string(json_object *obj, const api_scale_t *sc) {
                       : "");
   if (!sel || !json_object_is_type(sel, json_type_object))
     return strdup("");
-  bool map = sc->selector_form == API_SCALE_SELECTOR_MAP;
-  json_object *ml = map ? sel : kube_json_get(sel, "matchLabels");
-  kube_selector_t *s = kube_selector_new();
+  kube_selector_t *s = sc->selector_form == API_SCALE_SELECTOR_MAP
+                           ? kube_json_map_selector(sel, NULL)
+                           : kube_json_label_selector(sel, NULL);
   if (!s)
-    return NULL;
-  if (ml && json_object_is_type(ml, json_type_object)) {
-    json_object_object_foreach(ml, key, val) {
-      const char *v = json_object_get_string(val);
-      kube_selector_add(s, key, KUBE_SELECTOR_EQUALS, &v, 1, NULL);
-    }
-  }
-  json_object *me = map ? NULL : kube_json_get(sel, "matchExpressions");
-  for (size_t i = 0; me && json_object_is_type(me, json_type_array) &&
-                     i < json_object_array_length(me);
-       i++) {
-    json_object *e = json_object_array_get_idx(me, i);
-    const char *key = kube_json_get_string(e, "key");
-    const char *op = kube_json_get_string(e, "operator");
-    json_object *vals = kube_json_get(e, "values");
-    if (!key || !op)
-      continue;
-    const char *vv[64];
-    size_t nv = 0;
-    for (size_t j = 0; vals && json_object_is_type(vals, json_type_array) &&
-                       j < json_object_array_length(vals) && nv < 64;
-         j++)
-      vv[nv++] = json_object_get_string(json_object_array_get_idx(vals, j));
-    kube_selector_op_t o = streq(op, "In")       ? KUBE_SELECTOR_IN
-                           : streq(op, "NotIn")  ? KUBE_SELECTOR_NOT_IN
-                           : streq(op, "Exists") ? KUBE_SELECTOR_EXISTS
-                                                 : KUBE_SELECTOR_DOES_NOT_EXIST;
-    kube_selector_add(s, key, o, vv, nv, NULL);
-  }
+    return strdup("");
   char *out = kube_selector_to_string(s);
   kube_selector_free(s);
   return out;
@@ -360,7 +332,8 @@ static void handle_binding(struct req *r) {
     return;
   }
   json_object *b = as_decode_body(r, &err);
-  if (!b) {
+  if (!b || as_check_fields(r, k, NULL, &err) < 0) {
+    json_object_put(b);
     as_reply_error(r, &err);
     return;
   }
@@ -452,7 +425,7 @@ static void handle_binding(struct req *r) {
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;
-  r->no_update_rules = true;
+  r->storage_edit = true;
   as_write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }

@@ -2,6 +2,8 @@
 /* The in-process kube_transport_t of an API server: informers, the
  * scheduler loop and controllers in the same process talk to the server
  * through kube_apiserver_request() without sockets or HTTP framing. */
+#include <stddef.h>
+
 #include <libkube/apiserver.h>
 #include <libkube/kit.h>
 
@@ -19,6 +21,11 @@ static kube_transport_call_t *tp_request(void *impl,
       .accept = req->accept,
       .body = req->body,
       .body_len = req->body_len,
+      .event_cb = req->struct_size >= offsetof(kube_transport_request_t,
+                                               event_cb) +
+                                          sizeof req->event_cb
+                      ? req->event_cb
+                      : NULL,
   };
   /* Same callback signature: the reply goes straight to the caller. */
   return (kube_transport_call_t *)kube_apiserver_request(impl, &r, cb, arg,

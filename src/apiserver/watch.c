@@ -23,6 +23,7 @@ struct watcher {
   int64_t from; /* deliver revisions > from */
   int64_t last; /* last revision known delivered */
   bool table;
+  bool objects; /* in-process: takes events as objects (stream_event) */
   int include;
   bool ended;
   bool slow; /* over the backlog limit: end it */
@@ -40,6 +41,7 @@ struct hub {
   kube_store_watch_t *sw;
   int64_t rev;
   struct watcher_list watchers;
+  size_t n_objects; /* watchers that take objects */
   struct hub *next;
 };
 
@@ -54,6 +56,11 @@ struct ev_cache {
   const kube_store_event_t *ev;
   const kube_kind_t *k;
   json_object *cur;  /* object at this revision (for DELETE: last state) */
+  /* The write's object as served, less managedFields (watch-trees.c):
+   * handed to in-process watchers, and cur when at hand (cur_lean). */
+  json_object *lean;
+  bool cur_lean;
+  json_object *full; /* cur with managedFields, when cur is lean */
   json_object *prev; /* previous state, resourceVersion = this revision */
   char *cur_json;    /* encoded cur */
   size_t cur_len;
@@ -95,10 +102,37 @@ static char *json_at(const kube_store_record_t *rec, int64_t rev, size_t *len,
   return kube_strbuf_steal(&sb);
 }
 
+static const char *encode(json_object *o, size_t *len) {
+  return json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+/* The tree of the object for selectors and tables: managedFields play no
+ * part there, so the write's copy serves when at hand. */
 static json_object *cache_cur(struct ev_cache *c) {
+  if (!c->cur && c->lean) {
+    c->cur = json_object_get(c->lean);
+    c->cur_lean = true;
+  }
   if (!c->cur)
     c->cur = tree_at(c->ev->rec, c->ev->revision, c->k);
   return c->cur;
+}
+
+/* The served JSON when splicing the stored text failed: encoded from a
+ * full tree (cur has no managedFields when it is the write's copy). */
+static json_object *cache_full(struct ev_cache *c) {
+  if (!c->cur_lean)
+    return cache_cur(c);
+  if (!c->full)
+    c->full = tree_at(c->ev->rec, c->ev->revision, c->k);
+  return c->full;
+}
+
+static void cache_encode_cur(struct ev_cache *c) {
+  json_object *full = cache_full(c);
+  const char *s = full ? encode(full, &c->cur_len) : NULL;
+  c->cur_json = s ? strndup(s, c->cur_len) : NULL;
 }
 
 static json_object *cache_prev(struct ev_cache *c) {
@@ -107,14 +141,11 @@ static json_object *cache_prev(struct ev_cache *c) {
   return c->prev;
 }
 
-static const char *encode(json_object *o, size_t *len) {
-  return json_object_to_json_string_length(
-      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
-}
-
 static void cache_clear(struct ev_cache *c) {
   if (c->cur)
     json_object_put(c->cur);
+  json_object_put(c->lean);
+  json_object_put(c->full);
   if (c->prev)
     json_object_put(c->prev);
   free(c->cur_json);
@@ -182,15 +213,28 @@ static void send_object(struct watcher *w, const char *type, json_object *obj,
 static void emit(struct watcher *w, struct ev_cache *c, int slot,
                  const char *type, json_object *obj, const char *json,
                  size_t len) {
+  /* Whole objects go out with their managedFields (a Table row's too). */
+  if (obj && obj == c->cur && c->cur_lean &&
+      (!json || (w->table && w->include == INCLUDE_OBJECT)))
+    obj = cache_full(c);
   if (w->table || !json) {
-    send_object(w, type, obj, json, len);
+    if (obj)
+      send_object(w, type, obj, json, len);
     return;
   }
   kube_strbuf_t *line = &c->lines[slot];
   if (!line->len)
     build_line(line, type, json, len);
-  if (!line->oom)
-    send_raw(w, line->data, line->len);
+  if (line->oom)
+    return;
+  /* The write's object, shared by the in-process watchers (never for
+   * the previous state a DELETED of a selection carries). */
+  if (w->objects && c->lean && slot != LINE_DELETED_PREV) {
+    if (!w->slow)
+      w->r->tp->stream_event(w->r, type, c->lean, line->data, line->len);
+    return;
+  }
+  send_raw(w, line->data, line->len);
 }
 
 static void watcher_end(struct watcher *w);
@@ -241,10 +285,8 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
     return;
   if (!c->cur_json && !w->table) {
     c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len, c->k);
-    if (!c->cur_json) {
-      const char *s = encode(cur, &c->cur_len);
-      c->cur_json = s ? strndup(s, c->cur_len) : NULL;
-    }
+    if (!c->cur_json)
+      cache_encode_cur(c);
   }
   if (ev->type == KUBE_STORE_EVENT_DELETE) {
     if (!w->filtering || as_filter_match(&w->f, cur))
@@ -281,12 +323,32 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
 
 /* ---- hubs ---- */
 
+static void hub_attach(struct hub *h, struct watcher *w) {
+  w->hub = h;
+  TAILQ_INSERT_TAIL(&h->watchers, w, hub_link);
+  if (w->objects)
+    h->n_objects++;
+}
+
+static void hub_detach(struct watcher *w) {
+  struct hub *h = w->hub;
+  TAILQ_REMOVE(&h->watchers, w, hub_link);
+  if (w->objects)
+    h->n_objects--;
+  w->hub = NULL;
+}
+
+bool as_watch_wants_objects(kube_apiserver_t *srv, const kube_kind_t *k) {
+  for (struct hub *h = srv->hubs; h; h = h->next)
+    if (h->k == k)
+      return h->n_objects > 0;
+  return false;
+}
+
 static void hub_free(struct hub *h) {
   struct watcher *w, *tmp;
-  TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp) {
-    TAILQ_REMOVE(&h->watchers, w, hub_link);
-    w->hub = NULL;
-  }
+  TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
+  hub_detach(w);
   kube_store_watch_cancel(h->sw);
   api_kind_unref(h->k);
   free(h->prefix);
@@ -311,8 +373,7 @@ static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
     hub_unlink(h);
     struct watcher *w, *tmp;
     TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp) {
-      TAILQ_REMOVE(&h->watchers, w, hub_link);
-      w->hub = NULL;
+      hub_detach(w);
       if (!w->ended) {
         send_error(w, err);
         watcher_end(w);
@@ -326,6 +387,13 @@ static void hub_cb(const kube_store_event_t *ev, const kube_error_t *err,
   if (TAILQ_EMPTY(&h->watchers))
     return;
   struct ev_cache c = {.ev = ev, .k = h->k};
+  /* The write's object, taken even when nobody wants it any more. */
+  json_object *lean =
+      as_watch_tree_take(h->srv, h->k, ev->rec->key, ev->revision);
+  if (ev->type != KUBE_STORE_EVENT_DELETE)
+    c.lean = lean;
+  else
+    json_object_put(lean);
   struct watcher *w, *tmp;
   TAILQ_FOREACH_SAFE(w, &h->watchers, hub_link, tmp)
   deliver(w, &c);
@@ -391,16 +459,40 @@ void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k) {
 
 /* ---- watchers ---- */
 
+/* A watcher that replays history on a store watch of its own joins its
+ * kind's hub as soon as the hub has yet to deliver the event `ev` (it
+ * delivers every event after h->rev, in order): the watcher has had
+ * everything before ev's revision, and `from` makes it skip those the hub
+ * goes over again.  Informers list, then watch from the list's revision,
+ * which a write in between puts behind the hub: without this they would
+ * stay on a store watch of their own, each event parsed and encoded for
+ * them alone.  True when the watcher moved (ev is the hub's to deliver). */
+static bool own_join_hub(struct watcher *w, const kube_store_event_t *ev) {
+  struct hub *h = NULL;
+  for (h = w->r->srv->hubs; h; h = h->next)
+    if (h->k == w->k)
+      break;
+  if (!h || h->rev >= ev->revision)
+    return false;
+  kube_store_watch_cancel(w->own); /* deferred: we are in its callback */
+  w->own = NULL;
+  w->from = ev->revision - 1;
+  hub_attach(h, w);
+  return true;
+}
+
 static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
                    void *arg) {
   struct watcher *w = arg;
-  if (w->ended)
+  if (w->ended || !w->own)
     return;
   if (!ev) {
     send_error(w, err);
     watcher_end(w);
     return;
   }
+  if (own_join_hub(w, ev))
+    return;
   struct ev_cache c = {.ev = ev, .k = w->k};
   kube_apiserver_t *srv = w->r->srv;
   deliver(w, &c);
@@ -411,10 +503,8 @@ static void own_cb(const kube_store_event_t *ev, const kube_error_t *err,
 }
 
 static void watcher_free(struct watcher *w) {
-  if (w->hub) {
-    TAILQ_REMOVE(&w->hub->watchers, w, hub_link);
-    w->hub = NULL;
-  }
+  if (w->hub)
+    hub_detach(w);
   TAILQ_REMOVE(&all_watchers, w, all_link);
   kube_store_watch_cancel(w->own);
   if (w->timeout_ev)
@@ -586,6 +676,8 @@ void as_handle_watch(struct req *r) {
   }
   w->filtering = as_filter_active(&w->f);
   w->table = as_accept_table(r);
+  w->objects = !w->table && r->tp->wants_events && r->tp->stream_event &&
+               r->tp->wants_events(r);
   w->include = as_table_include_mode(r);
   if (r->rt.name) {
     w->key_prefix = as_store_key(k, r->rt.ns, r->rt.name);
@@ -629,8 +721,7 @@ void as_handle_watch(struct req *r) {
   w->from = from;
   w->last = from;
   if (from >= h->rev) {
-    w->hub = h;
-    TAILQ_INSERT_TAIL(&h->watchers, w, hub_link);
+    hub_attach(h, w);
   } else if (from < kube_store_compacted_revision(srv->store)) {
     kube_error_set(&err, KUBE_REASON_EXPIRED, 0,
                    "too old resource version: %lld (%lld)", (long long)from,

@@ -518,6 +518,8 @@ static int apply_list(kube_informer_t *inf, const char *data, size_t len) {
 
 static void reply_cb(int status, const char *ctype, const char *data,
                      size_t len, bool done, void *arg);
+static void event_cb(const char *type, const kube_object_t *obj,
+                     const char *line, size_t len, void *arg);
 
 static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
@@ -545,6 +547,8 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
       .struct_size = sizeof req,
       .method = "GET",
       .path = sb.data,
+      /* Objects come without managedFields: for informers that drop them. */
+      .event_cb = watch && !inf->keep_managed_fields ? event_cb : NULL,
   };
   inf->call = kube_transport_request(&inf->tp, &req, reply_cb, ctx, err);
   kube_strbuf_clear(&sb);
@@ -656,17 +660,12 @@ static json_object *parse_watch_line(kube_informer_t *inf, const char *line,
   return parse_json(inf, line, len);
 }
 
-/* One watch line.  Returns false when the watch must be abandoned. */
-static bool handle_watch_line(kube_informer_t *inf, const char *line,
-                              size_t len) {
-  json_object *ev = parse_watch_line(inf, line, len);
-  if (!ev) {
-    log_warn("informer %s: malformed watch event, re-listing", inf->path);
-    schedule_restart(inf, true, next_backoff(inf));
-    return false;
-  }
-  const char *type = kube_json_get_string(ev, "type");
-  json_object *obj = kube_json_get(ev, "object");
+/* One watch event: `obj` its object, changed only when `owned` (a shared
+ * object from the transport has no managedFields already), `line` its
+ * line.  Returns false when the watch must be abandoned. */
+static bool handle_watch_event(kube_informer_t *inf, const char *type,
+                               json_object *obj, bool owned, const char *line,
+                               size_t len) {
   bool ok = true;
   if (!type || !obj || !json_object_is_type(obj, json_type_object)) {
     ok = false;
@@ -674,14 +673,16 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
   } else if (streq(type, "ADDED") || streq(type, "MODIFIED")) {
     flush_initial(inf);
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
-    drop_managed_fields(inf, obj);
+    if (owned)
+      drop_managed_fields(inf, obj);
     size_t tlen = 0;
     const char *text = object_text(line, len, &tlen);
     apply_upsert(inf, obj, text, tlen, NULL);
   } else if (streq(type, "DELETED")) {
     flush_initial(inf);
     set_rv(inf, kube_json_get_string(obj, "metadata.resourceVersion"));
-    drop_managed_fields(inf, obj);
+    if (owned)
+      drop_managed_fields(inf, obj);
     cleanup_free char *key = object_key(obj);
     if (key)
       remove_key(inf, key, obj);
@@ -700,11 +701,25 @@ static bool handle_watch_line(kube_informer_t *inf, const char *line,
       schedule_restart(inf, true, next_backoff(inf));
     }
   }
-  json_object_put(ev);
   if (ok) {
     inf->watch_events = true;
     inf->backoff_ms = 0;
   }
+  return ok;
+}
+
+/* One watch line.  Returns false when the watch must be abandoned. */
+static bool handle_watch_line(kube_informer_t *inf, const char *line,
+                              size_t len) {
+  json_object *ev = parse_watch_line(inf, line, len);
+  if (!ev) {
+    log_warn("informer %s: malformed watch event, re-listing", inf->path);
+    schedule_restart(inf, true, next_backoff(inf));
+    return false;
+  }
+  bool ok = handle_watch_event(inf, kube_json_get_string(ev, "type"),
+                               kube_json_get(ev, "object"), true, line, len);
+  json_object_put(ev);
   return ok;
 }
 
@@ -733,6 +748,26 @@ static void handle_watch_data(kube_informer_t *inf, const char *data,
     data = nl + 1;
     len -= n + 1;
   }
+}
+
+/* A watch event the transport had as an object (shared: never changed,
+ * referenced by the cache entry as any tree it holds). */
+static void event_cb(const char *type, const kube_object_t *obj,
+                     const char *line, size_t len, void *arg) {
+  struct client_call_ctx *ctx = arg;
+  kube_informer_t *inf = ctx->inf;
+  if (ctx->gen != inf->gen || inf->phase != CLIENT_P_WATCHING)
+    return;
+  if (inf->line.len) {
+    /* A line cut short before it: the stream is not what it claims. */
+    kube_strbuf_reset(&inf->line);
+    log_warn("informer %s: malformed watch event, re-listing", inf->path);
+    schedule_restart(inf, true, next_backoff(inf));
+    return;
+  }
+  if (len && line[len - 1] == '\n')
+    len--;
+  handle_watch_event(inf, type, kube_object_json(obj), false, line, len);
 }
 
 static void reply_cb(int status, const char *ctype, const char *data,

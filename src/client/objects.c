@@ -9,18 +9,29 @@
 
 KUBE_EXPORT char *kube_client_path(const kube_kind_t *kind, const char *ns,
                                    const char *name, const char *sub) {
+  /* Appends, not printf: every request of a client builds one. */
   kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  if (!kind->group || !*kind->group)
-    kube_strbuf_printf(&sb, "/api/%s", kind->version);
-  else
-    kube_strbuf_printf(&sb, "/apis/%s/%s", kind->group, kind->version);
-  if (kind->namespaced && ns && *ns)
-    kube_strbuf_printf(&sb, "/namespaces/%s", ns);
-  kube_strbuf_printf(&sb, "/%s", kind->resource);
+  if (!kind->group || !*kind->group) {
+    kube_strbuf_append(&sb, "/api/");
+  } else {
+    kube_strbuf_append(&sb, "/apis/");
+    kube_strbuf_append(&sb, kind->group);
+    kube_strbuf_append_char(&sb, '/');
+  }
+  kube_strbuf_append(&sb, kind->version);
+  if (kind->namespaced && ns && *ns) {
+    kube_strbuf_append(&sb, "/namespaces/");
+    kube_strbuf_append(&sb, ns);
+  }
+  kube_strbuf_append_char(&sb, '/');
+  kube_strbuf_append(&sb, kind->resource);
   if (name && *name) {
-    kube_strbuf_printf(&sb, "/%s", name);
-    if (sub && *sub)
-      kube_strbuf_printf(&sb, "/%s", sub);
+    kube_strbuf_append_char(&sb, '/');
+    kube_strbuf_append(&sb, name);
+    if (sub && *sub) {
+      kube_strbuf_append_char(&sb, '/');
+      kube_strbuf_append(&sb, sub);
+    }
   }
   return kube_strbuf_steal(&sb);
 }

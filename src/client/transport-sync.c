@@ -8,8 +8,8 @@
  * calling thread, so watch callbacks run there, never on the loop.
  *
  * A call is shared by two threads: the caller, and the loop from the
- * invoke until the transport's last callback (or until a cancel ran).  A
- * reference count under the call's lock decides who frees it, so a caller
+ * invoke until the transport's last callback (or until a cancel ran).  An
+ * atomic reference count decides who frees it, so a caller
  * that gives up (timeout, a watch callback that stops) never waits for the
  * loop and the loop never touches freed memory.
  *
@@ -30,7 +30,10 @@ struct client_tp {
 struct tp_call {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int refs; /* under mu */
+  /* Atomic, not under mu: the loop drops its reference right after the
+   * answer, while the woken caller may hold mu (a lock there would put the
+   * loop to sleep and need one more wake-up per call). */
+  int refs;
   /* Copies, not the client's: a cancel may reach the loop after the
    * client was freed. */
   kube_loop_t *loop;
@@ -66,10 +69,7 @@ static void call_free(struct tp_call *t) {
 }
 
 static void call_unref(struct tp_call *t) {
-  pthread_mutex_lock(&t->mu);
-  bool last = --t->refs == 0;
-  pthread_mutex_unlock(&t->mu);
-  if (last)
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
     call_free(t);
 }
 
@@ -97,10 +97,20 @@ static struct tp_call *call_new(const struct client_tp *ctp,
   t->tp = ctp->tp;
   bool oom = false;
   t->method = dup_or_null(req->method ? req->method : "GET", &oom);
-  if (asprintf(&t->path, "%s%s%s", req->path ? req->path : "/",
-               req->query && *req->query ? "?" : "",
-               req->query ? req->query : "") < 0) {
-    t->path = NULL;
+  /* path?query, joined by hand: asprintf costs more than the rest of this
+   * function. */
+  const char *path = req->path ? req->path : "/";
+  const char *query = req->query && *req->query ? req->query : NULL;
+  size_t plen = strlen(path), qlen = query ? strlen(query) : 0;
+  if ((t->path = malloc(plen + qlen + 2))) {
+    memcpy(t->path, path, plen);
+    if (query) {
+      t->path[plen++] = '?';
+      memcpy(t->path + plen, query, qlen);
+      plen += qlen;
+    }
+    t->path[plen] = '\0';
+  } else {
     oom = true;
   }
   t->content_type = dup_or_null(req->content_type, &oom);
@@ -143,8 +153,10 @@ static void call_reply(int status, const char *content_type, const char *data,
     kube_strbuf_append_len(&t->data, data, len);
   if (done)
     t->done = true;
-  pthread_cond_broadcast(&t->cv);
   pthread_mutex_unlock(&t->mu);
+  /* After the unlock: a waiter woken while mu is held would block on mu at
+   * once and need a second wake-up (the loop's reference keeps t alive). */
+  pthread_cond_broadcast(&t->cv);
   if (done) {
     /* The transport's handle is invalid once its last callback ran. */
     t->call = NULL;
@@ -231,7 +243,7 @@ static void call_give_up(struct tp_call *t) {
   t->cancelled = true;
   bool done = t->done;
   if (!done)
-    t->refs++;
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&t->mu);
   if (!done && kube_loop_invoke(t->loop, call_cancel, t, NULL) < 0)
     call_unref(t); /* out of memory: the call finishes on its own */

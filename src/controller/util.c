@@ -70,99 +70,27 @@ void ctl_split_key(const char *key, char *ns, size_t nslen, const char **name) {
 
 /* ---- selectors ---- */
 
-static kube_selector_op_t selector_op(const char *s, bool *ok) {
-  *ok = true;
-  if (streq(s, "In"))
-    return KUBE_SELECTOR_IN;
-  if (streq(s, "NotIn"))
-    return KUBE_SELECTOR_NOT_IN;
-  if (streq(s, "Exists"))
-    return KUBE_SELECTOR_EXISTS;
-  if (streq(s, "DoesNotExist"))
-    return KUBE_SELECTOR_DOES_NOT_EXIST;
-  *ok = false;
-  return KUBE_SELECTOR_EQUALS;
-}
-
-static int add_map(kube_selector_t *s, json_object *map, kube_error_t *err) {
-  if (!map)
-    return 0;
-  if (!json_object_is_type(map, json_type_object))
-    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                          "matchLabels is not a map");
-  json_object_object_foreach(map, k, v) {
-    const char *val = json_object_is_type(v, json_type_string)
-                          ? json_object_get_string(v)
-                          : "";
-    if (kube_selector_add(s, k, KUBE_SELECTOR_EQUALS, &val, 1, err) < 0)
-      return -1;
-  }
-  return 0;
-}
-
 kube_selector_t *ctl_label_selector(json_object *sel, kube_error_t *err) {
+  if (sel)
+    return kube_json_label_selector(sel, err);
+  /* LabelSelectorAsSelector(nil) is labels.Nothing(): "x" and "!x"
+   * together, which no label set meets. */
   kube_selector_t *s = kube_selector_new();
   if (!s) {
     kube_make_oom(err);
     return NULL;
   }
-  if (!sel) {
-    /* LabelSelectorAsSelector(nil) is labels.Nothing(): "x" and "!x"
-     * together, which no label set meets. */
-    if (kube_selector_add(s, "x", KUBE_SELECTOR_EXISTS, NULL, 0, err) < 0 ||
-        kube_selector_add(s, "x", KUBE_SELECTOR_DOES_NOT_EXIST, NULL, 0, err) <
-            0) {
-      kube_selector_free(s);
-      return NULL;
-    }
-    return s;
-  }
-  if (add_map(s, cj(sel, "matchLabels"), err) < 0)
-    goto fail;
-  json_object *ex = cj_arr(sel, "matchExpressions");
-  for (size_t i = 0; i < cj_len(ex); i++) {
-    json_object *e = cj_at(ex, i);
-    bool ok;
-    kube_selector_op_t op = selector_op(cj_str0(e, "operator"), &ok);
-    if (!ok) {
-      kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
-                     "\"%s\" is not a valid label selector operator",
-                     cj_str0(e, "operator"));
-      goto fail;
-    }
-    json_object *vals = cj_arr(e, "values");
-    size_t nv = cj_len(vals);
-    const char **v = calloc(nv + 1, sizeof *v);
-    if (!v) {
-      kube_make_oom(err);
-      goto fail;
-    }
-    for (size_t k = 0; k < nv; k++) {
-      const char *x = json_object_get_string(cj_at(vals, k));
-      v[k] = x ? x : "";
-    }
-    int rc = kube_selector_add(s, cj_str0(e, "key"), op, v, nv, err);
-    free(v);
-    if (rc < 0)
-      goto fail;
-  }
-  return s;
-fail:
-  kube_selector_free(s);
-  return NULL;
-}
-
-kube_selector_t *ctl_map_selector(json_object *map, kube_error_t *err) {
-  kube_selector_t *s = kube_selector_new();
-  if (!s) {
-    kube_make_oom(err);
-    return NULL;
-  }
-  if (add_map(s, map, err) < 0) {
+  if (kube_selector_add(s, "x", KUBE_SELECTOR_EXISTS, NULL, 0, err) < 0 ||
+      kube_selector_add(s, "x", KUBE_SELECTOR_DOES_NOT_EXIST, NULL, 0, err) <
+          0) {
     kube_selector_free(s);
     return NULL;
   }
   return s;
+}
+
+kube_selector_t *ctl_map_selector(json_object *map, kube_error_t *err) {
+  return kube_json_map_selector(map, err);
 }
 
 const char *ctl_pairs_get(char *const *pairs, const char *key) {

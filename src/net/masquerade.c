@@ -6,7 +6,11 @@
  * cluster CIDR takes the node's address (flannel's and k3s's rule), and
  * so does a node port connection DNATed to an endpoint on another node
  * (kube-proxy masquerades it: the endpoint's reply must come back through
- * this node to be un-DNATed).  Traffic to the node's own pods is never
+ * this node to be un-DNATed).  That rule takes only connections whose
+ * original destination was this node's address (its own node-port
+ * rules'): nodes side by side in one network namespace each keep to
+ * their own DNAT, so one node never hides the client's address from
+ * another node's pod.  Traffic to the node's own pods is never
  * masqueraded, even when the node's pod CIDR lies outside the cluster
  * CIDR: with br_netfilter loaded, bridged pod-to-pod packets cross
  * POSTROUTING too, and NetworkPolicy must see the real source.
@@ -16,6 +20,7 @@
  * chains of CNI plugins, of other nodes and of other clusters are never
  * touched.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "net/internal.h"
@@ -97,6 +102,7 @@ static bool cidr_ok(const char *cidr) {
 KUBE_EXPORT int kube_net_masquerade_sync(const char *chain,
                                          const char *pod_cidr,
                                          const char *cluster_cidr,
+                                         const char *node_ip,
                                          kube_error_t *err) {
   if (!net_chain_ok(chain))
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
@@ -107,14 +113,22 @@ KUBE_EXPORT int kube_net_masquerade_sync(const char *chain,
                           "invalid pod CIDR \"%s\" or cluster CIDR \"%s\"",
                           pod_cidr ? pod_cidr : "",
                           cluster_cidr ? cluster_cidr : "");
+  struct in_addr ip;
+  if (node_ip && inet_pton(AF_INET, node_ip, &ip) != 1)
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "invalid node address \"%s\"", node_ip);
+  char orig[64] = "";
+  if (node_ip)
+    snprintf(orig, sizeof orig, " --ctorigdst %s/32", node_ip);
   char rules[1024];
   snprintf(rules, sizeof rules,
            "*nat\n:%s - [0:0]\n"
            "-A %s -d %s -j RETURN\n"
            "-A %s -s %s ! -d %s -j MASQUERADE\n"
-           "-A %s -m conntrack --ctstate DNAT ! -s %s ! -d %s -j MASQUERADE\n"
+           "-A %s -m conntrack --ctstate DNAT%s ! -s %s ! -d %s -j "
+           "MASQUERADE\n"
            "COMMIT\n",
-           chain, chain, pod_cidr, chain, pod_cidr, cluster_cidr, chain,
+           chain, chain, pod_cidr, chain, pod_cidr, cluster_cidr, chain, orig,
            pod_cidr, pod_cidr);
   char *const restore[] = {NET_IPTABLES_RESTORE, "-w", "5", "--noflush",
                            NULL};

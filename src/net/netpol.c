@@ -18,7 +18,10 @@
  * Map writes are incremental: a sync writes only entries that changed and
  * deletes only the ones gone, rules before isolation when a pod becomes
  * isolated and after it when it stops being, so a pod never sees a
- * moment with isolation and without its rules.
+ * moment with isolation and without its rules.  A sync that changed
+ * anything then bumps the policy generation (map `gen`): the programs
+ * check every established flow again at its next packet, so a flow the
+ * policies deny now is cut rather than kept until idle.
  */
 #include <arpa/inet.h>
 #include <linux/netlink.h>
@@ -77,7 +80,8 @@ struct pod_ent {
 struct kube_netpol {
   struct bpf_object *obj;
   int from_fd, to_fd; /* programs */
-  int pods_fd, rules_fd, hosts_fd;
+  int pods_fd, rules_fd, hosts_fd, gen_fd;
+  uint32_t gen; /* the policy generation written */
   char *bridge;
   int *attached; /* ifindexes */
   size_t n_attached;
@@ -310,8 +314,9 @@ KUBE_EXPORT kube_netpol_t *kube_netpol_new(const kube_netpol_options_t *opts,
   np->pods_fd = map_fd(np->obj, "pods");
   np->rules_fd = map_fd(np->obj, "rules");
   np->hosts_fd = map_fd(np->obj, "hosts");
+  np->gen_fd = map_fd(np->obj, "gen");
   if (np->from_fd < 0 || np->to_fd < 0 || np->pods_fd < 0 ||
-      np->rules_fd < 0 || np->hosts_fd < 0) {
+      np->rules_fd < 0 || np->hosts_fd < 0 || np->gen_fd < 0) {
     sys_error(err, ENOENT, "the BPF object lacks a program or map");
     goto fail;
   }
@@ -334,6 +339,15 @@ KUBE_EXPORT void kube_netpol_free(kube_netpol_t *np) {
   free(np);
 }
 
+/* After a change of the maps: established flows are checked again. */
+static int bump_gen(kube_netpol_t *np, kube_error_t *err) {
+  uint32_t zero = 0, g = np->gen + 1;
+  if (bpf_map_update_elem(np->gen_fd, &zero, &g, BPF_ANY) < 0)
+    return sys_error(err, errno, "write the policy generation");
+  np->gen = g;
+  return 0;
+}
+
 KUBE_EXPORT int kube_netpol_set_hosts(kube_netpol_t *np,
                                       const char *const *ips,
                                       kube_error_t *err) {
@@ -348,9 +362,17 @@ KUBE_EXPORT int kube_netpol_set_hosts(kube_netpol_t *np,
     v[n] = a.s_addr;
   }
   uint8_t one = 1;
-  for (size_t i = 0; i < n; i++)
+  bool changed = n != np->n_hosts;
+  for (size_t i = 0; i < n; i++) {
+    bool had = false;
+    for (size_t k = 0; k < np->n_hosts && !had; k++)
+      had = np->hosts[k] == v[i];
+    if (had)
+      continue;
+    changed = true;
     if (bpf_map_update_elem(np->hosts_fd, &v[i], &one, BPF_ANY) < 0)
       return sys_error(err, errno, "node addresses");
+  }
   for (size_t i = 0; i < np->n_hosts; i++) {
     bool keep = false;
     for (size_t k = 0; k < n && !keep; k++)
@@ -360,7 +382,7 @@ KUBE_EXPORT int kube_netpol_set_hosts(kube_netpol_t *np,
   }
   memcpy(np->hosts, v, n * sizeof *v);
   np->n_hosts = n;
-  return 0;
+  return changed ? bump_gen(np, err) : 0;
 }
 
 KUBE_EXPORT size_t kube_netpol_attached(const kube_netpol_t *np) {
@@ -599,12 +621,14 @@ KUBE_EXPORT int kube_netpol_sync(kube_netpol_t *np,
   }
   qsort(wp, n_pods, sizeof *wp, pod_cmp);
   int rc = 0;
+  bool changed = false;
   /* 1. rules that are new or changed */
   for (size_t i = 0; i < n_want && rc == 0; i++) {
     struct rule_ent *old =
         bsearch(&want[i], np->rules, np->n_rules, sizeof *old, key_cmp);
     if (old && !memcmp(&old->v, &want[i].v, sizeof old->v))
       continue;
+    changed = true;
     if (bpf_map_update_elem(np->rules_fd, &want[i].k, &want[i].v, BPF_ANY) <
         0)
       rc = sys_error(err, errno, "write a rule");
@@ -615,6 +639,7 @@ KUBE_EXPORT int kube_netpol_sync(kube_netpol_t *np,
         bsearch(&wp[i], np->pods, np->n_pods, sizeof *old, pod_cmp);
     if (old && !memcmp(&old->v, &wp[i].v, sizeof old->v))
       continue;
+    changed = true;
     if (bpf_map_update_elem(np->pods_fd, &wp[i].ip, &wp[i].v, BPF_ANY) < 0)
       rc = sys_error(err, errno, "write a pod");
   }
@@ -627,22 +652,29 @@ KUBE_EXPORT int kube_netpol_sync(kube_netpol_t *np,
     np->n_rules = np->n_pods = 0;
     free(want);
     free(wp);
+    bump_gen(np, NULL);
     return rc;
   }
   /* 3. pods gone, then 4. rules gone */
   for (size_t i = 0; i < np->n_pods; i++)
-    if (!bsearch(&np->pods[i], wp, n_pods, sizeof *wp, pod_cmp))
+    if (!bsearch(&np->pods[i], wp, n_pods, sizeof *wp, pod_cmp)) {
       bpf_map_delete_elem(np->pods_fd, &np->pods[i].ip);
+      changed = true;
+    }
   for (size_t i = 0; i < np->n_rules; i++)
-    if (!bsearch(&np->rules[i], want, n_want, sizeof *want, key_cmp))
+    if (!bsearch(&np->rules[i], want, n_want, sizeof *want, key_cmp)) {
       bpf_map_delete_elem(np->rules_fd, &np->rules[i].k);
+      changed = true;
+    }
+  if (changed && bump_gen(np, err) < 0)
+    rc = -1;
   free(np->rules);
   free(np->pods);
   np->rules = want;
   np->n_rules = n_want;
   np->pods = wp;
   np->n_pods = n_pods;
-  return 0;
+  return rc;
 }
 
 KUBE_EXPORT size_t kube_netpol_rule_count(const kube_netpol_t *np) {
@@ -673,6 +705,7 @@ KUBE_EXPORT int kube_netpol_sync(kube_netpol_t *np,
   return kube_error_set(err, KUBE_REASON_SERVICE_UNAVAILABLE, 0,
                         "network policy: this build has no libbpf");
 }
+
 KUBE_EXPORT int kube_netpol_set_hosts(kube_netpol_t *np,
                                       const char *const *ips,
                                       kube_error_t *err) {

@@ -2,7 +2,9 @@
 /*
  * The node's part of the cluster network, from the settings `kubed
  * server` publishes in ConfigMap kube-system/libkube-cluster (one watch of
- * that object: what the Node authorizer lets a node read):
+ * that object: what the Node authorizer lets a node read).  Every key is
+ * followed while the agent runs (a server started again with other flags
+ * rewrites them; an admin may edit them):
  *  - a route to each other node's pod CIDR via that node's InternalIP
  *    (key podRoutes, one "NAME PODCIDR INTERNALIP" line per Node, kept by
  *    the server from the Node objects), added in the node's network
@@ -11,15 +13,24 @@
  *    somebody else made for a CIDR stays theirs; a node whose address is
  *    this namespace's own shares it, its bridge is here: no route);
  *  - the masquerade rules for traffic leaving the cluster CIDR (key
- *    clusterCIDR; kube_net_masquerade_sync);
+ *    clusterCIDR; kube_net_masquerade_sync): the chain is rewritten;
  *  - the service proxy (proxy.c) for the service CIDR and node port range
- *    (keys serviceCIDR, serviceNodePortRange), unless the options gave
- *    them (the node inside `kubed server` takes the plan at once), in the
+ *    (keys serviceCIDR, serviceNodePortRange): a change starts the proxy
+ *    again with the new plan (its programs or table, route and node-port
+ *    chain replaced; connections made before keep their backend); in the
  *    mode the options ask (--proxy-mode), reported in the Node's
  *    annotation libkube.io/proxy-mode (patched once the Node exists);
  *  - the pods' cluster DNS address and domain (keys clusterDNS,
- *    clusterDomain) unless the options gave them: pods whose sandbox is
- *    made afterwards get them.
+ *    clusterDomain): pods whose sandbox is made afterwards get them; a
+ *    running pod keeps its resolv.conf until it is made again.
+ * What the agent's options give (--cluster-cidr, --cluster-dns,
+ * --cluster-domain, --service-node-port-range with --service-cidr: the
+ * node inside `kubed server` takes its plan so) is not taken from the
+ * settings: changing it needs a restart.  So do the node's own pod CIDR
+ * (its Node's spec.podCIDR, immutable), its address (--node-ip) and
+ * bridge, and the DNS upstream (`kubed server --dns-upstream`: the
+ * server answers cluster DNS).  Keys advertiseAddress and registry are
+ * for tools; the agent reaches the server through its kubeconfig.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,7 +53,7 @@ struct nd_net {
   kube_informer_t *settings;
   kube_informer_registration_t *reg;
   struct nd_proxy *proxy;
-  bool proxy_failed;  /* said why once */
+  char *proxy_plan;   /* "SERVICE-CIDR NODE-PORTS" last started (or tried) */
   bool static_plan;   /* the options gave the proxy's settings */
   char *node_port_range, *cluster_cidr;
   bool lb_status;
@@ -137,11 +148,31 @@ static void annotate(void *arg) {
   kube_error_clear(&e);
 }
 
+/* The service proxy for this plan: started once, and started again (the
+ * old one's programs, route and chain gone first) when the cluster's
+ * service CIDR or node port range change.  A plan that failed is not
+ * tried again until the settings change. */
 static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
                         const char *port_range) {
   struct nd_net *n = a->net;
-  if (n->proxy || n->proxy_failed || !service_cidr)
+  if (!service_cidr)
     return;
+  char *plan = NULL;
+  if (asprintf(&plan, "%s %s", service_cidr, port_range ? port_range : "-") <
+      0)
+    return;
+  if (n->proxy_plan && streq(n->proxy_plan, plan)) {
+    free(plan);
+    return;
+  }
+  if (n->proxy_plan)
+    log_info("node %s: service CIDR and node ports now %s (were %s): the "
+             "service proxy starts again",
+             a->cfg.node_name, plan, n->proxy_plan);
+  free(n->proxy_plan);
+  n->proxy_plan = plan;
+  nd_proxy_free(n->proxy);
+  n->proxy = NULL;
   nd_proxy_options_t po = {.service_cidr = service_cidr,
                            .node_port_range = port_range,
                            .node_ip = a->cfg.node_ip,
@@ -158,7 +189,6 @@ static void proxy_start(kube_node_agent_t *a, const char *service_cidr,
              a->cfg.node_name, e.message);
     nd_proxy_free(n->proxy);
     n->proxy = NULL;
-    n->proxy_failed = true;
     n->mode_ann = "none";
   } else {
     n->mode_ann = nd_proxy_mode(n->proxy);
@@ -277,9 +307,16 @@ static void masquerade_sync(kube_node_agent_t *a, const char *cluster_cidr) {
   snprintf(key, sizeof key, "%s %s", a->pod_cidr, cluster_cidr);
   if (n->masq_key && streq(n->masq_key, key))
     return;
+  /* The DNAT rule keeps to this node's node ports (their original
+   * destination is its address): other nodes may share the namespace. */
+  struct in_addr ip;
+  const char *node_ip = a->cfg.node_ip && inet_pton(AF_INET, a->cfg.node_ip,
+                                                     &ip) == 1
+                            ? a->cfg.node_ip
+                            : NULL;
   kube_error_t e = KUBE_ERROR_INIT;
-  if (kube_net_masquerade_sync(n->masq_chain, a->pod_cidr, cluster_cidr, &e) <
-      0) {
+  if (kube_net_masquerade_sync(n->masq_chain, a->pod_cidr, cluster_cidr,
+                               node_ip, &e) < 0) {
     log_warn("node %s: masquerade rules: %s", a->cfg.node_name, e.message);
     kube_error_clear(&e);
     return;
@@ -368,6 +405,7 @@ void nd_net_free(kube_node_agent_t *a) {
     log_warn("node %s: %s", a->cfg.node_name, e.message);
   kube_error_clear(&e);
   free(n->routes);
+  free(n->proxy_plan);
   free(n->masq_key);
   free(n->node_port_range);
   free(n->cluster_cidr);

@@ -5,7 +5,11 @@
  * Node with both, sorted, published as key podRoutes of ConfigMap
  * kube-system/libkube-cluster (a merge patch of that key alone, shortly
  * after a burst of Node changes; again a second later while the
- * ConfigMap is not there yet).  Every node of the cluster reads it there
+ * ConfigMap is not there yet).  Each Node's line is made when the Node
+ * changes (from the object its handler gets) and kept by key, so a
+ * publication joins lines and parses no Node, and a change that leaves
+ * the line as it was (a status heartbeat) publishes nothing.  Every node
+ * of the cluster reads it there
  * (the Node authorizer lets a node read that ConfigMap, not the other
  * Nodes) and routes each other node's pod CIDR via its address
  * (src/node/cluster-net.c).
@@ -15,6 +19,7 @@
 #include <libkube/kit.h>
 
 #include "api/api-private.h"
+#include "client/client-private.h"
 #include "server/internal.h"
 
 struct pod_routes {
@@ -23,6 +28,7 @@ struct pod_routes {
   kube_informer_registration_t *reg;
   kube_writer_t *writer;
   kube_timer_t *timer;
+  struct strmap lines; /* informer key -> the Node's line (owned) */
   char *published; /* the text last written */
   char *writing;   /* the text of the write in flight */
   bool in_flight;
@@ -35,13 +41,9 @@ void *srv_pod_routes_new(kube_error_t *err) {
   return c;
 }
 
-struct lines {
-  char **v;
-  size_t n, cap;
-};
-
-static void collect(const char *key, const kube_object_t *node, void *arg) {
-  struct lines *l = arg;
+/* The line of a Node: "NAME PODCIDR INTERNALIP\n", NULL without both
+ * (or on out-of-memory).  Owned. */
+static char *node_line(const kube_object_t *node) {
   const char *cidr = kube_object_get_string(node, "spec.podCIDR");
   const char *ip = NULL;
   for (int i = 0; i < 16; i++) {
@@ -59,18 +61,11 @@ static void collect(const char *key, const kube_object_t *node, void *arg) {
     }
   }
   const char *name = kube_object_name(node);
-  if (!cidr || !*cidr || strchr(cidr, ':') || !ip || !name)
-    return;
-  if (l->n == l->cap) {
-    size_t nc = l->cap ? l->cap * 2 : 16;
-    char **v = realloc(l->v, nc * sizeof *v);
-    if (!v)
-      return;
-    l->v = v;
-    l->cap = nc;
-  }
-  if (asprintf(&l->v[l->n], "%s %s %s\n", name, cidr, ip) >= 0)
-    l->n++;
+  char *line = NULL;
+  if (!cidr || !*cidr || strchr(cidr, ':') || !ip || !name ||
+      asprintf(&line, "%s %s %s\n", name, cidr, ip) < 0)
+    return NULL;
+  return line;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -105,16 +100,20 @@ static void flush(void *arg) {
       kube_timer_arm(c->timer, 100);
     return;
   }
-  struct lines l = {0};
-  kube_informer_foreach(c->nodes, collect, &l);
-  qsort(l.v, l.n, sizeof *l.v, cmp);
-  kube_strbuf_t sb = KUBE_STRBUF_INIT;
-  kube_strbuf_printf(&sb, "%s", "");
-  for (size_t i = 0; i < l.n; i++) {
-    kube_strbuf_printf(&sb, "%s", l.v[i]);
-    free(l.v[i]);
+  const char **v = malloc((c->lines.n + 1) * sizeof *v);
+  if (!v) {
+    kube_timer_arm(c->timer, 1000);
+    return;
   }
-  free(l.v);
+  size_t n = 0;
+  STRMAP_FOREACH(&c->lines, i, e)
+  v[n++] = e->value;
+  qsort(v, n, sizeof *v, cmp);
+  kube_strbuf_t sb = KUBE_STRBUF_INIT;
+  kube_strbuf_append(&sb, "");
+  for (size_t i = 0; i < n; i++)
+    kube_strbuf_append(&sb, v[i]);
+  free(v);
   if (sb.oom || (c->published && streq(c->published, sb.data))) {
     kube_strbuf_clear(&sb);
     return;
@@ -148,12 +147,38 @@ static void changed(struct pod_routes *c) {
   if (c->timer && !kube_timer_pending(c->timer))
     kube_timer_arm(c->timer, 50);
 }
+
+/* Keep key's line (owned; NULL: none); publish soon when it changed. */
+static void set_line(struct pod_routes *c, const char *key, char *line) {
+  const char *old = strmap_get(&c->lines, key);
+  if (old && line && streq(old, line)) {
+    free(line);
+    return;
+  }
+  if (!old && !line)
+    return;
+  if (line) {
+    void *prev = NULL;
+    if (!strmap_put(&c->lines, key, line, &prev)) {
+      free(line); /* out of memory: the next flush misses this node */
+      line = NULL;
+    }
+    free(prev);
+  } else {
+    free(strmap_remove(&c->lines, key));
+  }
+  changed(c);
+}
+
 static void on_add(const char *key, const kube_object_t *o, void *arg) {
-  changed(arg);
+  set_line(arg, key, node_line(o));
 }
 static void on_update(const char *key, const kube_object_t *old,
                       const kube_object_t *o, void *arg) {
-  changed(arg);
+  set_line(arg, key, node_line(o));
+}
+static void on_delete(const char *key, const kube_object_t *o, void *arg) {
+  set_line(arg, key, NULL);
 }
 static void on_synced(void *arg) { changed(arg); }
 
@@ -177,7 +202,7 @@ static int routes_start(void *impl, kube_error_t *err) {
   kube_informer_handlers_t h = {.struct_size = sizeof h,
                                 .on_add = on_add,
                                 .on_update = on_update,
-                                .on_delete = on_add,
+                                .on_delete = on_delete,
                                 .on_synced = on_synced};
   if (!(c->reg = kube_informer_add_handlers(c->nodes, &h, c, err)) ||
       (!kube_informer_running(c->nodes) &&
@@ -192,6 +217,7 @@ static void routes_stop(void *impl) {
     kube_informer_remove_handlers(c->nodes, c->reg);
   c->reg = NULL;
   c->nodes = NULL;
+  strmap_clear(&c->lines, free);
   kube_timer_free(c->timer);
   c->timer = NULL;
   kube_writer_free(c->writer);
@@ -203,6 +229,7 @@ static void routes_free(void *impl) {
   if (!c)
     return;
   routes_stop(c);
+  strmap_clear(&c->lines, free);
   free(c->published);
   free(c->writing);
   free(c);

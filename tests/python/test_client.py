@@ -180,6 +180,13 @@ def test_delete(client):
     with pytest.raises(libkube.ApiError) as e:
         c.delete("v1", "ConfigMap", "d", namespace=ns)
     assert e.value.reason == "NotFound"
+    # Without options (no DeleteOptions body is sent).
+    c.create(configmap("plain", ns))
+    out = c.delete("v1", "ConfigMap", "plain", namespace=ns)
+    assert out["kind"] in ("ConfigMap", "Status")
+    with pytest.raises(libkube.ApiError) as e:
+        c.get("v1", "ConfigMap", "plain", ns)
+    assert e.value.reason == "NotFound"
     # Foreground: the object waits for the garbage collector, marked.
     c.create(configmap("fg", ns))
     out = c.delete("v1", "ConfigMap", "fg", namespace=ns,

@@ -13,6 +13,13 @@
  * recorded flow pass the other direction's check, as conntrack would;
  * so do ICMP errors quoting a packet of one ("related").  A later
  * fragment (no ports) passes: its first fragment was checked.
+ * A recorded flow holds the policy generation (`gen`, bumped by user
+ * space whenever the pods or rules change) its verdict was taken at: when
+ * the policies change, the next packet of an established flow, either
+ * way, is checked again and the flow is cut if they deny it now (as
+ * Cilium and Calico do), or let through again once they allow it.  The
+ * denied flow stays recorded, so its replies never pass as new flows of
+ * the other side.
  * Each loaded instance has its own maps: several clusters on one machine
  * never see each other's pods.
  */
@@ -87,21 +94,37 @@ struct {
   __type(value, __u8);
 } hosts SEC(".maps");
 
+struct flow_val {
+  __u64 last; /* last seen, ns */
+  __u32 gen;  /* the policy generation of the verdict */
+  __u8 denied;
+  __u8 pad[3];
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct flow_key);
-  __type(value, __u64); /* last seen, ns */
+  __type(value, struct flow_val);
 } flows SEC(".maps");
+
+/* [0]: the policy generation, bumped by user space on every change. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} gen SEC(".maps");
 
 /* An idle flow is forgotten: a later one with the same addresses and
  * ports is checked again. */
 #define TCP_IDLE_NS (3600ull * 1000000000ull)
 #define OTHER_IDLE_NS (120ull * 1000000000ull)
 
-static __always_inline int fresh(__u64 *last, __u8 proto, __u64 now) {
+static __always_inline int fresh(const struct flow_val *v, __u8 proto,
+                                 __u64 now) {
   __u64 idle = proto == IPPROTO_TCP ? TCP_IDLE_NS : OTHER_IDLE_NS;
-  return last && now - *last < idle;
+  return v && now - v->last < idle;
 }
 
 static __always_inline int ports_allow(const struct rule_val *v, __u8 proto,
@@ -138,7 +161,36 @@ static __always_inline int related_error(struct __sk_buff *skb, __u32 l4,
                        .dport = bpf_ntohs(ports[1]),
                        .proto = in.protocol,
                        .dir = (__u8)(dir ^ 1)};
-  return bpf_map_lookup_elem(&flows, &q) != NULL;
+  struct flow_val *v = bpf_map_lookup_elem(&flows, &q);
+  return v && !v->denied;
+}
+
+/* Whether the policies let flow f in: the check of the pod at its end
+ * named by f->dir. */
+static __always_inline int allowed(const struct flow_key *f) {
+  __u32 dir = f->dir & 1;
+  __u32 local = dir == DIR_EGRESS ? f->saddr : f->daddr;
+  __u32 peer = dir == DIR_EGRESS ? f->daddr : f->saddr;
+  struct pod_val *pv = bpf_map_lookup_elem(&pods, &local);
+  if (!pv || !pv->isolated[dir] ||
+      (dir == DIR_INGRESS && bpf_map_lookup_elem(&hosts, &peer)))
+    return 1;
+  struct rule_key k = {.prefixlen = 96, .pod = local, .dir = dir, .peer = peer};
+  struct rule_val *v = bpf_map_lookup_elem(&rules, &k);
+  return v && ports_allow(v, f->proto, f->dport);
+}
+
+/* The verdict on a packet of recorded flow f (value v): taken again when
+ * the policies changed since it was. */
+static __always_inline int recorded_allows(const struct flow_key *f,
+                                           struct flow_val *v, __u32 g,
+                                           __u64 now) {
+  if (v->gen != g) {
+    v->denied = !allowed(f);
+    v->gen = g;
+  }
+  v->last = now;
+  return !v->denied;
 }
 
 static __always_inline int check(struct __sk_buff *skb, __u32 dir) {
@@ -174,34 +226,25 @@ static __always_inline int check(struct __sk_buff *skb, __u32 dir) {
     return TC_ACT_OK;
   }
   __u64 now = bpf_ktime_get_ns();
-  __u64 *last = bpf_map_lookup_elem(&flows, &f);
-  if (fresh(last, f.proto, now)) {
-    *last = now;
-    return TC_ACT_OK;
-  }
+  __u32 zero = 0;
+  __u32 *gp = bpf_map_lookup_elem(&gen, &zero);
+  __u32 g = gp ? *gp : 0;
+  struct flow_val *v = bpf_map_lookup_elem(&flows, &f);
+  if (fresh(v, f.proto, now))
+    return recorded_allows(&f, v, g, now) ? TC_ACT_OK : TC_ACT_SHOT;
   struct flow_key rev = {.saddr = f.daddr,
                          .daddr = f.saddr,
                          .sport = f.dport,
                          .dport = f.sport,
                          .proto = f.proto,
                          .dir = (__u8)(dir ^ 1)};
-  last = bpf_map_lookup_elem(&flows, &rev);
-  if (fresh(last, f.proto, now)) {
-    *last = now;
-    return TC_ACT_OK;
-  }
-  __u32 local = dir == DIR_EGRESS ? f.saddr : f.daddr;
-  __u32 peer = dir == DIR_EGRESS ? f.daddr : f.saddr;
-  struct pod_val *pv = bpf_map_lookup_elem(&pods, &local);
-  if (pv && pv->isolated[dir & 1] &&
-      !(dir == DIR_INGRESS && bpf_map_lookup_elem(&hosts, &peer))) {
-    struct rule_key k = {
-        .prefixlen = 96, .pod = local, .dir = dir, .peer = peer};
-    struct rule_val *v = bpf_map_lookup_elem(&rules, &k);
-    if (!v || !ports_allow(v, f.proto, f.dport))
-      return TC_ACT_SHOT;
-  }
-  bpf_map_update_elem(&flows, &f, &now, BPF_ANY);
+  v = bpf_map_lookup_elem(&flows, &rev);
+  if (fresh(v, f.proto, now))
+    return recorded_allows(&rev, v, g, now) ? TC_ACT_OK : TC_ACT_SHOT;
+  if (!allowed(&f))
+    return TC_ACT_SHOT;
+  struct flow_val nv = {.last = now, .gen = g};
+  bpf_map_update_elem(&flows, &f, &nv, BPF_ANY);
   return TC_ACT_OK;
 }
 

@@ -444,14 +444,30 @@ def test_subresources(k, t):
         t.check(k.request("GET", base).json()["spec"]["replicas"] == 3,
                 "patch scale wrote the deployment")
     # binding
-    k.request("POST", PODS, pod("bindme"))
+    k.request("POST", PODS + "?fieldManager=creator", pod("bindme"))
+    # The Binding's own duplicate fields, as for any body.
+    dup = ('{"apiVersion":"v1","kind":"Binding","metadata":{"name":"bindme"},'
+           '"target":{"name":"n0"},"target":{"name":"n1"}}')
+    r = k.request("POST", PODS + "/bindme/binding?fieldValidation=Strict", dup,
+                  ctype="application/json")
+    t.check(r.status == 400 and 'duplicate field \\"target\\"' in r.body,
+            "strict binding with a duplicate field 400", r)
     r = k.request("POST", PODS + "/bindme/binding",
                   {"apiVersion": "v1", "kind": "Binding",
                    "metadata": {"name": "bindme"},
-                   "target": {"kind": "Node", "name": "n1"}})
+                   "target": {"kind": "Node", "name": "n1"}},
+                  headers={"User-Agent": "binder/1.0"})
     t.check(r.status == 201, "binding", r)
     p = k.request("GET", PODS + "/bindme").json()
     t.check(p["spec"].get("nodeName") == "n1", "binding set nodeName")
+    t.check(any(c.get("type") == "PodScheduled" and c.get("status") == "True"
+                for c in p.get("status", {}).get("conditions", [])),
+            "binding set PodScheduled=True", p.get("status"))
+    # As kube-apiserver's BindingREST, which edits the pod through its
+    # storage: the binder gets no managedFields entry on the pod.
+    t.check([e["manager"] for e in p["metadata"].get("managedFields", [])] ==
+            ["creator"], "binding added no managedFields entry",
+            p["metadata"].get("managedFields"))
     r = k.request("POST", PODS + "/bindme/binding",
                   {"target": {"kind": "Node", "name": "n2"}})
     t.check(r.status == 409, "second binding 409", r)

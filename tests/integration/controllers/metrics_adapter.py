@@ -89,6 +89,21 @@ class Adapter:
                          daemon=True).start()
         return self
 
+    def expose(self, api, name="metrics-adapter",
+               ns="/api/v1/namespaces/default"):
+        """A Service `name` (port 443, named https) whose Endpoints point
+        at this adapter on loopback."""
+        api.create(ns + "/services", {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"ports": [{"name": "https", "port": 443,
+                                "targetPort": self.port}]}})
+        api.create(ns + "/endpoints", {
+            "apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": name},
+            "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
+                         "ports": [{"name": "https", "port": self.port}]}]})
+
     def stop(self):
         if self.server:
             self.server.shutdown()
@@ -101,10 +116,26 @@ class Adapter:
                      % what}
 
     def answer(self, path, q):
+        # discovery, as custom metrics adapters list their metrics:
+        # "<resource>/<metric>" (custom) or "<metric>" (external)
         if path == CUSTOM:
             return 200, {"kind": "APIResourceList", "apiVersion": "v1",
                          "groupVersion": "custom.metrics.k8s.io/v1beta2",
-                         "resources": []}
+                         "resources": [
+                             {"name": "pods/packets-per-second",
+                              "singularName": "", "namespaced": True,
+                              "kind": "MetricValueList", "verbs": ["get"]},
+                             {"name": "services/requests-per-second",
+                              "singularName": "", "namespaced": True,
+                              "kind": "MetricValueList", "verbs": ["get"]}]}
+        if path == EXTERNAL:
+            return 200, {"kind": "APIResourceList", "apiVersion": "v1",
+                         "groupVersion": "external.metrics.k8s.io/v1beta1",
+                         "resources": [
+                             {"name": "queue_messages_ready",
+                              "singularName": "", "namespaced": True,
+                              "kind": "ExternalMetricValueList",
+                              "verbs": ["get"]}]}
         if path.startswith(CUSTOM + "/namespaces/"):
             parts = path[len(CUSTOM) + 1:].split("/")
             # namespaces/NS/RESOURCE/NAME/METRIC

@@ -82,16 +82,7 @@ def main():
                     a.items("/api/v1/namespaces/%s/pods" % ns, sel)
                     if not p["metadata"].get("deletionTimestamp")]
         adapter = Adapter(tmp, pods).start()
-        a.create(NS + "/services", {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "metrics-adapter"},
-            "spec": {"ports": [{"name": "https", "port": 443,
-                                "targetPort": adapter.port}]}})
-        a.create(NS + "/endpoints", {
-            "apiVersion": "v1", "kind": "Endpoints",
-            "metadata": {"name": "metrics-adapter"},
-            "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
-                         "ports": [{"name": "https", "port": adapter.port}]}]})
+        adapter.expose(a)
         a.create(APISVC, apiservice("custom.metrics.k8s.io", "v1beta2",
                                     adapter.cert_pem))
         a.create(APISVC, apiservice("external.metrics.k8s.io", "v1beta1"))
@@ -100,9 +91,12 @@ def main():
                                        "metrics-adapter.default.svc")
         with open(other) as f:
             a.create(APISVC, apiservice("wrong.example.com", "v1", f.read()))
-        seen = len(adapter.requests)
         r = k.request("GET", "/apis/wrong.example.com/v1")
-        t.check(r.status in (502, 503) and len(adapter.requests) == seen,
+        # (the adapter also sees kubed's discovery checks of its own
+        # APIServices: only requests for the wrong group count)
+        t.check(r.status in (502, 503) and
+                not [p for p, q, u in adapter.requests
+                     if p.startswith("/apis/wrong.example.com")],
                 "a backend the caBundle does not verify: no answer", r)
         r = k.request("POST", APISVC, dict(apiservice("x.io", "v1"),
                                            metadata={"name": "wrong"}))

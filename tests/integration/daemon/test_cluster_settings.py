@@ -4,7 +4,8 @@
 --service-node-port-range, --cluster-domain, --cluster-dns,
 --advertise-address.  Checks the allocators, the `kubernetes` Service and
 its Endpoints, the serving certificate's names, the ConfigMap
-kube-system/libkube-cluster, and that bad values are refused.
+kube-system/libkube-cluster (its podRoutes following Node changes), and
+that bad values are refused.
 
 usage: test_cluster_settings.py KUBED"""
 import os
@@ -34,6 +35,55 @@ def wait_get(k, path, timeout=10):
         if r.status == 200 or time.time() > deadline:
             return r
         time.sleep(0.1)
+
+
+def routes(k):
+    r = k.request("GET", "/api/v1/namespaces/kube-system/configmaps/libkube-cluster")
+    return r.json().get("data", {}).get("podRoutes", "") if r.status == 200 else ""
+
+
+def wait_routes(k, cond, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        text = routes(k)
+        if cond(text) or time.time() > deadline:
+            return text
+        time.sleep(0.1)
+
+
+def check_pod_routes(k, t):
+    """podRoutes: one sorted line per Node with a pod CIDR and an
+    InternalIP, following creates, changes and deletes."""
+    for name, cidr, ip in (("route-b", "10.42.201.0/24", "192.0.2.2"),
+                           ("route-a", "10.42.200.0/24", "192.0.2.1")):
+        r = k.request("POST", "/api/v1/nodes", {
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "spec": {"podCIDR": cidr},
+            "status": {"addresses": [{"type": "Hostname", "address": name},
+                                     {"type": "InternalIP", "address": ip}]}})
+        t.check(r.status == 201, "Node %s created" % name, r.body[:300])
+
+    def ours(text):
+        return [ln for ln in text.splitlines() if ln.startswith("route-")]
+    text = wait_routes(k, lambda x: len(ours(x)) == 2)
+    t.check(ours(text) == ["route-a 10.42.200.0/24 192.0.2.1",
+                           "route-b 10.42.201.0/24 192.0.2.2"],
+            "podRoutes: a sorted line per Node with a pod CIDR and an InternalIP",
+            text)
+    r = k.request("PATCH", "/api/v1/nodes/route-a/status",
+                  {"status": {"addresses": [{"type": "InternalIP",
+                                             "address": "192.0.2.9"}]}},
+                  ctype="application/merge-patch+json")
+    t.check(r.status == 200, "Node route-a's address changed", r.body[:300])
+    text = wait_routes(k, lambda x: "192.0.2.9" in x)
+    t.check(ours(text) == ["route-a 10.42.200.0/24 192.0.2.9",
+                           "route-b 10.42.201.0/24 192.0.2.2"],
+            "podRoutes follows a Node's new address", text)
+    r = k.request("DELETE", "/api/v1/nodes/route-b")
+    t.check(r.status == 200, "Node route-b deleted", r.body[:300])
+    text = wait_routes(k, lambda x: "route-b" not in x)
+    t.check(ours(text) == ["route-a 10.42.200.0/24 192.0.2.9"],
+            "podRoutes drops a deleted Node", text)
 
 
 def main():
@@ -90,6 +140,7 @@ def main():
                 "clusterCIDR": "10.42.0.0/16", "advertiseAddress": "127.0.0.1"}
         t.check(all(data.get(a) == b for a, b in want.items()),
                 "ConfigMap kube-system/libkube-cluster has the plan", data)
+        check_pod_routes(k, t)
         pem = ssl.get_server_certificate(("127.0.0.1", k.port))
         txt = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"],
                              input=pem, capture_output=True, text=True).stdout

@@ -10,7 +10,9 @@
 # and nothing else of kube-system; each node routes the other's pod CIDR
 # via its address and masquerades only what leaves the cluster CIDR;
 # pod-to-pod across nodes (server/agent and agent/agent) keeps the pod's
-# address; NetworkPolicy on an agent's node (default-deny ingress cuts a
+# address; the agent masquerades DNATed traffic of its own node ports
+# only, not another node's DNAT in the same namespace; an edited
+# serviceNodePortRange starts the agents' service proxies again; NetworkPolicy on an agent's node (default-deny ingress cuts a
 # pod off from pods on the other nodes, a podSelector rule lets one back,
 # deleting the policies restores access; its programs go with the agent);
 # a pod on the agent reaches a ClusterIP whose endpoint is on the server's node and the
@@ -374,6 +376,51 @@ out=$(pyget $NSO http://$IP2:$NP/cgi-bin/ip 10)
 [ -n "$out" ] && [ -z "$(echo "$out" | grep -vx "web-s $IP2")" ] &&
     ok "outside -> NodePort $IP2:$NP -> web-s on $NODE (masqueraded by $N1)" ||
     bad "NodePort on agent" "$out" "$(IN2 iptables -t nat -S 2>&1 | grep -i 'KUBE')"
+
+# ---- another node's DNAT in the agent's namespace is not the agent's ----
+# Nodes side by side may share a namespace: stand-in for another node, a
+# second address of $NS2 with a node-port DNAT rule of the test's own to
+# web-s.  The agent's masquerade rule for DNATed traffic counts (kernel
+# counters) its own NodePort connection and not the other node's.
+IP2B=${NODE_IP%.2}.5
+MASQ=$(IN2 iptables -t nat -S 2>/dev/null | sed -n 's/^-N \(KUBE-MASQ-[A-Z0-9]*\)$/\1/p' | head -1)
+masq_dnat() { IN2 iptables -t nat -L "$MASQ" -v -x -n 2>/dev/null | awk '/ctstate DNAT/ {print $1}'; }
+connect_out() { IN3 /usr/bin/python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2).close()' "$@" 2>/dev/null; }
+IN2 ip addr add $IP2B/24 dev eth0 && IN2 iptables -t nat -N TEST-OTHER-NODE &&
+    IN2 iptables -t nat -A TEST-OTHER-NODE -d $IP2B/32 -p tcp --dport $NP -j DNAT --to-destination $ws:8080 &&
+    IN2 iptables -t nat -I PREROUTING 1 -j TEST-OTHER-NODE || bad "the other node's DNAT rule"
+c0=$(masq_dnat)
+connect_out $IP2B $NP # not masqueraded: web-s answers the client directly, which refuses it
+c1=$(masq_dnat)
+connect_out $IP2 $NP
+c2=$(masq_dnat)
+[ -n "$c0" ] && [ "$c1" = "$c0" ] && [ "$c2" -gt "$c1" ] &&
+    ok "$N1 masquerades its own NodePort's DNAT ($c1 -> $c2 connections), not another node's in its namespace ($IP2B)" ||
+    bad "masquerade scoped to the node's DNAT" "counts $c0 $c1 $c2" "$(IN2 iptables -t nat -S $MASQ 2>&1)"
+IN2 iptables -t nat -D PREROUTING -j TEST-OTHER-NODE; IN2 iptables -t nat -F TEST-OTHER-NODE
+IN2 iptables -t nat -X TEST-OTHER-NODE; IN2 ip addr del $IP2B/24 dev eth0
+
+# ---- the settings change while the agents run: their service proxies follow ----
+range0=$(K get configmap -n kube-system libkube-cluster -o 'jsonpath={.data.serviceNodePortRange}' 2>/dev/null)
+K -n kube-system patch configmap libkube-cluster --type merge -p "{\"data\":{\"serviceNodePortRange\":\"$NP-$NP\"}}" >/dev/null
+if [ $MODE = ebpf ]; then
+new_progs() { i=$(prog_ids $tmp/agent.log); [ -n "$i" ] && [ "$i" != "$ids2" ]; }
+wait_until 30 new_progs && grep -q "node ports now $SVC $NP-$NP (were $SVC $range0)" $tmp/agent.log &&
+    ids3=$(prog_ids $tmp/agent.log) && attached $ids3 && wait_until 10 detached $ids2 &&
+    ok "serviceNodePortRange edited to $NP-$NP: $N1's proxy started again (programs $ids2 -> $ids3)" ||
+    bad "settings change" "$(grep -i 'proxy\|node ports' $tmp/agent.log | tail -5)"
+else
+# (the table is made again under its name: a second "nftables table" line)
+table_again() { [ "$(grep -c "nftables table ip $T2" $tmp/agent.log)" -ge 2 ]; }
+wait_until 30 table_again && grep -q "node ports now $SVC $NP-$NP (were $SVC $range0)" $tmp/agent.log &&
+    has_table $NS2 $T2 &&
+    ok "serviceNodePortRange edited to $NP-$NP: $N1's proxy started again (table $T2 made again)" ||
+    bad "settings change" "$(grep -i 'proxy\|node ports' $tmp/agent.log | tail -5)"
+fi
+wait_until 30 np_out && out=$(get client-a http://$VIP/cgi-bin/ip) && [ "$out" = "web-s $ca" ] &&
+    ok "after it: NodePort $IP2:$NP from outside and ClusterIP $VIP from client-a answer" ||
+    bad "services after the settings change" "$out" "$(pyget $NSO http://$IP2:$NP/cgi-bin/ip 1)"
+ids2=$(prog_ids $tmp/agent.log)
 
 # ---- the agent stops: its routes, chains and programs go ----
 K delete pod web-a client-a --grace-period=1 >/dev/null 2>&1

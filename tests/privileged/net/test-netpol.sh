@@ -7,7 +7,9 @@
 # with kubectl 1.32:
 #   - default deny ingress: nobody reaches the web pod, the node still
 #     does (probes: the pod stays Ready), replies to the pods' own
-#     connections pass (stateful);
+#     connections pass (stateful); a TCP connection established before
+#     the policy (sink connected to ticker, which sends a line a second)
+#     stops carrying data, and carries it again once a policy allows it;
 #   - a podSelector peer with a named port: that client reaches port 8080
 #     and not 9090; other pods and other namespaces still cannot;
 #   - a namespaceSelector peer with a port range (endPort);
@@ -94,18 +96,42 @@ spec:
   containers: [{name: c, image: busybox:1.35.0, command: [sleep, '3600']}]"
 }
 server default web "app: web"
+apply "apiVersion: v1
+kind: Pod
+metadata: {name: ticker, labels: {app: ticker}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.35.0
+    command: [nc, -l, -p, '7000', -e, sh, -c, 'i=0; while :; do i=\$((i + 1)); echo tick-\$i; sleep 1; done']"
 server plain pweb "app: pweb"
 client default client "role: client"
 client default other "role: other"
 client trusted tclient "role: client"
 client plain pclient "role: client"
 running_in() { [ "$(K -n $1 get pod $2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = Running ]; }
-for p in default/web plain/pweb default/client default/other trusted/tclient plain/pclient; do
+for p in default/web default/ticker plain/pweb default/client default/other trusted/tclient plain/pclient; do
     wait_until 60 running_in ${p%/*} ${p#*/} || bad "pod $p Running" "$(K get pods -A -o wide 2>&1)"
 done
+# One long-lived connection: sink connects to ticker, which sends a line
+# a second; sink's nc prints them (its log).
+TICKER=$(ip_of default ticker)
+apply "apiVersion: v1
+kind: Pod
+metadata: {name: sink, labels: {role: sink}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: busybox:1.35.0, command: [nc, $TICKER, '7000']}]"
+ticks() { podlog sink c | grep -c '^tick-'; }
+# ticks_stopped: no line arrives for 4 s; ticks_flow: lines arrive.
+ticks_stopped() { a=$(ticks); sleep 4; [ "$(ticks)" = "$a" ]; }
+ticks_flow() { a=$(ticks); sleep 2; [ "$(ticks)" -gt "$a" ]; }
+# tries N CMD...: CMD (which takes its own time) until it succeeds, N times at most.
+tries() { k=$1; shift; while [ $k -gt 0 ]; do "$@" 2>/dev/null && return 0; k=$((k - 1)); done; return 1; }
 WEB=$(ip_of default web); PWEB=$(ip_of plain pweb); OTHER=$(ip_of default other)
 wait_until 30 ready web && wait_until 30 all_attached &&
-    ok "6 pods Running (web $WEB, pweb $PWEB), the programs on all their veths" ||
+    ok "8 pods Running (web $WEB, pweb $PWEB), the programs on all their veths" ||
     bad "setup" "$(K get pods -A -o wide 2>&1)" "$(for v in $(veths); do echo $v; IN tc filter show dev $v ingress; done)"
 
 [ -z "$(IN tc filter show dev npx0 ingress)$(IN tc filter show dev npx0 egress)" ] &&
@@ -116,6 +142,10 @@ can default client $WEB 8080 && can default other $WEB 9090 && can trusted tclie
     can plain pclient $WEB 8080 && can default client $PWEB 8080 &&
     ok "no policy: every pod reaches web and pweb" || bad "baseline"
 resolves default client && ok "no policy: a pod resolves names over UDP" || bad "baseline DNS"
+ticks_at_least() { [ "$(ticks)" -ge $1 ]; }
+tries 30 ticks_flow && wait_until 30 ticks_at_least 3 &&
+    ok "no policy: sink's connection to ticker ($TICKER:7000) carries a line a second" ||
+    bad "ticker" "$(podlog sink c | tail -3)" "$(podlog ticker c | tail -3)"
 
 # ---- default deny ingress ----
 policy default-deny "  podSelector: {}
@@ -134,6 +164,20 @@ ready web && ok "web stays Ready (its readiness probe comes from the node)" || b
 can default client $PWEB 8080 &&
     ok "stateful: client's own connection out gets its replies through its deny-all ingress" || bad "replies"
 cannot plain pclient $(ip_of default client) 8080 && ok "(and nothing reaches client)" || bad "client isolated"
+# Established before the policy: cut at its next packet, not kept until idle.
+n=$(ticks)
+tries 5 ticks_stopped && ticks_stopped &&
+    ok "default deny ingress: sink's connection to ticker, established before, stops carrying data (after $n lines)" ||
+    bad "established flow under deny" "$(podlog sink c | tail -3)"
+policy allow-ticker "  podSelector: {matchLabels: {app: ticker}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: sink}}}]"
+# TCP retransmits what was held: the same connection goes on.
+tries 30 ticks_flow && [ "$(podlog sink c | grep -c '^tick-1$')" = 1 ] &&
+    [ "$(jp pod/sink '{.status.containerStatuses[0].restartCount}')" = 0 ] &&
+    ok "allowed again: the same connection carries lines again ($(ticks) in all)" ||
+    bad "established flow allowed again" "$(podlog sink c | tail -3)"
+KC delete netpol allow-ticker >/dev/null
 
 # ---- podSelector, named port ----
 policy allow-client "  podSelector: {matchLabels: {app: web}}

@@ -298,6 +298,119 @@ static void test_watch_selector(void **state) {
   kube_strbuf_clear(&rep.body);
 }
 
+/* A watch from a revision its kind's hub has passed replays history on a
+ * store watch of its own, then moves to the hub: every event still comes
+ * once, in order. */
+static void test_watch_joins_hub(void **state) {
+  struct fixture *f = *state;
+  int st;
+  struct reply hub_rep;
+  kube_apiserver_call_t *a = start(f, &hub_rep, "GET",
+                                   "/api/v1/namespaces/default/pods?watch=1"
+                                   "&resourceVersion=1",
+                                   NULL, NULL, NULL);
+  json_object *p1 = create_pod(f, "j1", "x", &st);
+  char path[256];
+  snprintf(path, sizeof path,
+           "/api/v1/namespaces/default/pods?watch=1&resourceVersion=%s",
+           kube_json_get_string(p1, "metadata.resourceVersion"));
+  json_object_put(p1);
+  json_object_put(create_pod(f, "j2", "x", &st));
+  for (int i = 0; i < 100 && hub_rep.chunks < 2; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(hub_rep.chunks, 2);
+  struct reply rep;
+  kube_apiserver_call_t *b = start(f, &rep, "GET", path, NULL, NULL, NULL);
+  for (int i = 0; i < 100 && rep.chunks < 1; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  json_object_put(create_pod(f, "j3", "x", &st));
+  json_object_put(create_pod(f, "j4", "x", &st));
+  for (int i = 0; i < 200; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(rep.chunks, 3);
+  const char *b2 = strstr(rep.body.data, "\"name\":\"j2\"");
+  const char *b3 = strstr(rep.body.data, "\"name\":\"j3\"");
+  const char *b4 = strstr(rep.body.data, "\"name\":\"j4\"");
+  assert_null(strstr(rep.body.data, "\"name\":\"j1\""));
+  assert_true(b2 && b3 && b4 && b2 < b3 && b3 < b4);
+  assert_null(strstr(b4 + 1, "\"name\":\"j4\""));
+  assert_int_equal(hub_rep.chunks, 4);
+  kube_apiserver_call_cancel(b);
+  kube_apiserver_call_cancel(a);
+  kube_strbuf_clear(&rep.body);
+  kube_strbuf_clear(&hub_rep.body);
+}
+
+/* An in-process watch with an event callback gets the write's object
+ * (no managedFields, the event's resourceVersion) with the line it
+ * replaces; a Table watch with includeObject=Object and a label selector
+ * on the same events still gets whole objects, managedFields included. */
+struct obj_events {
+  int n;
+  char type[16];
+  char rv[32];
+  bool has_mf;
+  kube_strbuf_t lines;
+};
+
+static void obj_event_cb(const char *type, const kube_object_t *obj,
+                         const char *line, size_t len, void *arg) {
+  struct obj_events *e = arg;
+  e->n++;
+  snprintf(e->type, sizeof e->type, "%s", type);
+  snprintf(e->rv, sizeof e->rv, "%s", kube_object_resource_version(obj));
+  e->has_mf = kube_json_get(kube_object_json(obj), "metadata.managedFields");
+  kube_strbuf_append_len(&e->lines, line, len);
+}
+
+static void obj_reply_cb(int status, const char *ctype, const char *data,
+                         size_t len, bool done, void *arg) {
+  struct obj_events *e = arg;
+  kube_strbuf_append_len(&e->lines, data, len);
+}
+
+static void test_watch_objects(void **state) {
+  struct fixture *f = *state;
+  int st;
+  struct obj_events ev = {0};
+  kube_apiserver_request_t rq = {
+      .struct_size = sizeof rq,
+      .method = "GET",
+      .path = "/api/v1/namespaces/default/pods?watch=1&resourceVersion=0",
+      .event_cb = obj_event_cb,
+  };
+  kube_apiserver_call_t *a =
+      kube_apiserver_request(f->srv, &rq, obj_reply_cb, &ev, NULL);
+  assert_non_null(a);
+  struct reply tab;
+  kube_apiserver_call_t *b = start(
+      f, &tab, "GET",
+      "/api/v1/namespaces/default/pods?watch=1&includeObject=Object"
+      "&labelSelector=app%3Dweb",
+      NULL, "application/json;as=Table;v=v1;g=meta.k8s.io", NULL);
+  for (int i = 0; i < 20; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  json_object *p = create_pod(f, "o1", "web", &st);
+  assert_int_equal(st, 201);
+  for (int i = 0; i < 100 && (ev.n < 1 || tab.chunks < 1); i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(ev.n, 1);
+  assert_string_equal(ev.type, "ADDED");
+  assert_string_equal(ev.rv, kube_json_get_string(p, "metadata.resourceVersion"));
+  assert_false(ev.has_mf);
+  /* The line is the one a plain watch gets: whole, managedFields in. */
+  assert_true(str_has_prefix(ev.lines.data, "{\"type\":\"ADDED\""));
+  assert_non_null(strstr(ev.lines.data, "\"managedFields\""));
+  assert_int_equal(tab.chunks, 1);
+  assert_non_null(strstr(tab.body.data, "\"kind\":\"Table\""));
+  assert_non_null(strstr(tab.body.data, "\"managedFields\""));
+  json_object_put(p);
+  kube_apiserver_call_cancel(a);
+  kube_apiserver_call_cancel(b);
+  kube_strbuf_clear(&ev.lines);
+  kube_strbuf_clear(&tab.body);
+}
+
 static void test_watch_expired(void **state) {
   struct fixture *f = *state;
   int st;
@@ -585,6 +698,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_list_selector_table, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_joins_hub, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_objects, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_expired, setup_small,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup,

@@ -601,6 +601,107 @@ static void test_informer_inprocess(void **state) {
   env_free(&e);
 }
 
+/* Two in-process informers get a created pod as one shared object, the
+ * write's own (no second parse), as a watch serves it: resourceVersion
+ * set, no managedFields.  The binding that follows changes the create's
+ * tree (recent.c): the object the informers were given stays as it was. */
+struct shared_seen {
+  kube_informer_t *inf;
+  const char *rv_ptr; /* the ADDED object's resourceVersion string */
+  const kube_object_t *pinned;
+  int adds, updates;
+  char node[64];
+};
+
+static void shared_add(const char *key, const kube_object_t *obj, void *arg) {
+  struct shared_seen *s = arg;
+  s->adds++;
+  s->rv_ptr = kube_object_resource_version(obj);
+  s->pinned = kube_informer_get(s->inf, key);
+}
+
+static void shared_update(const char *key, const kube_object_t *old_obj,
+                          const kube_object_t *obj, void *arg) {
+  struct shared_seen *s = arg;
+  const char *n = kube_object_get_string(obj, "spec.nodeName");
+  snprintf(s->node, sizeof s->node, "%s", n ? n : "");
+  s->updates++;
+}
+
+static bool shared_updated(void *arg) {
+  return ((struct shared_seen *)arg)->updates > 0;
+}
+
+static bool both_added(void *arg) {
+  struct shared_seen *s = arg;
+  return s[0].adds && s[1].adds;
+}
+
+static void test_informer_inprocess_objects(void **state) {
+  struct env e;
+  env_init(&e);
+  struct shared_seen s[2] = {{0}};
+  kube_informer_handlers_t h = {.struct_size = sizeof h,
+                                .on_add = shared_add,
+                                .on_update = shared_update};
+  kube_informer_options_t o = {.struct_size = sizeof o,
+                               .path = "/api/v1/namespaces/default/pods"};
+  for (int i = 0; i < 2; i++) {
+    s[i].inf = kube_informer_new(e.base_loop, &e.tp, &o, &h, &s[i], NULL);
+    assert_non_null(s[i].inf);
+    assert_int_equal(kube_informer_start(s[i].inf, NULL), 0);
+  }
+  for (int i = 0; i < 2; i++)
+    assert_true(run_until(e.base, (bool (*)(void *))kube_informer_synced,
+                          s[i].inf, 5000));
+  struct done_flag d;
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/namespaces/default/pods",
+           "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}},"
+           "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+           &d),
+      201);
+  assert_true(run_until(e.base, both_added, s, 5000));
+  /* One object for both, the served one. */
+  assert_non_null(s[0].rv_ptr);
+  assert_ptr_equal(s[0].rv_ptr, s[1].rv_ptr);
+  const kube_object_t *p = s[0].pinned;
+  assert_non_null(p);
+  char *added = kube_object_to_json(p, KUBE_JSON_COMPACT);
+  assert_non_null(added);
+  assert_null(strstr(added, "managedFields"));
+  assert_null(strstr(added, "nodeName"));
+  assert_non_null(strstr(added, "\"a\":\"b\""));
+  char rv[32];
+  snprintf(rv, sizeof rv, "%s", kube_object_resource_version(p));
+  /* informer 0 stops: its pinned object stays readable, unchanged. */
+  kube_informer_stop(s[0].inf);
+  assert_int_equal(
+      call(&e, "POST", "/api/v1/namespaces/default/pods/p/binding",
+           "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":"
+           "\"p\"},\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}",
+           &d),
+      201);
+  assert_true(run_until(e.base, shared_updated, &s[1], 5000));
+  assert_string_equal(s[1].node, "n1");
+  char *after = kube_object_to_json(p, KUBE_JSON_COMPACT);
+  assert_string_equal(after, added);
+  assert_string_equal(kube_object_resource_version(p), rv);
+  /* The cache of informer 1 holds the bound pod without managedFields. */
+  const kube_object_t *b = kube_informer_get(s[1].inf, "default/p");
+  assert_non_null(b);
+  assert_string_equal(kube_object_get_string(b, "spec.nodeName"), "n1");
+  char *bound = kube_object_to_json(b, KUBE_JSON_COMPACT);
+  assert_null(strstr(bound, "managedFields"));
+  assert_string_not_equal(kube_object_resource_version(b), rv);
+  free(added);
+  free(after);
+  free(bound);
+  for (int i = 0; i < 2; i++)
+    kube_informer_free(s[i].inf);
+  env_free(&e);
+}
+
 static bool pod_bound(void *arg) {
   struct done_flag *d = arg;
   return strstr(d->body, "\"nodeName\"") != NULL;
@@ -821,6 +922,7 @@ int main(void) {
       cmocka_unit_test(test_informer_list_watch_relist),
       cmocka_unit_test(test_scheduler_loop_fake),
       cmocka_unit_test(test_informer_inprocess),
+      cmocka_unit_test(test_informer_inprocess_objects),
       cmocka_unit_test(test_scheduler_loop_inprocess),
       cmocka_unit_test(test_http_transport_plain),
       cmocka_unit_test(test_http_transport_tls),

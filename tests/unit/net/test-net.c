@@ -438,14 +438,20 @@ static void test_route_masquerade_input(void **state) {
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
   assert_int_equal(kube_net_masquerade_sync("bad chain", "10.1.0.0/24",
-                                            "10.0.0.0/16", &err),
+                                            "10.0.0.0/16", NULL, &err),
                    -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
   kube_error_clear(&err);
   assert_int_equal(kube_net_masquerade_sync("KUBE-MASQ-X", "10.1.0.1/24",
-                                            "10.0.0.0/16", &err),
+                                            "10.0.0.0/16", NULL, &err),
                    -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  kube_error_clear(&err);
+  assert_int_equal(kube_net_masquerade_sync("KUBE-MASQ-X", "10.1.0.0/24",
+                                            "10.0.0.0/16", "10.0.0.300", &err),
+                   -1);
+  assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);
+  assert_non_null(strstr(err.message, "10.0.0.300"));
   kube_error_clear(&err);
   assert_int_equal(kube_net_masquerade_remove("x;y", &err), -1);
   assert_int_equal(err.reason, KUBE_REASON_BAD_REQUEST);

@@ -9,7 +9,8 @@
  * other direction, and so do ICMP errors quoting a packet of one; later
  * fragments pass on their first's verdict; the node's addresses reach
  * isolated pods; a sync that drops the isolation opens the pod again;
- * bad input is BadRequest.
+ * a flow established before a sync that denies it is cut, both ways, and
+ * passes again after a sync that allows it; bad input is BadRequest.
  * Needs root and BPF: skipped (77) otherwise.
  */
 #include <arpa/inet.h>
@@ -175,6 +176,40 @@ static void test_reopen(void **state) {
   assert_int_equal(IN(IPPROTO_TCP, "10.5.0.1", 4002, 80), TC_ACT_OK);
 }
 
+/* Established flows are checked again after a sync that changed the
+ * policies: a deny cuts them (their replies too, which never turn into
+ * new flows of the other side), an allow lets them on. */
+static void test_established(void **state) {
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(kube_netpol_sync(np, NULL, 0, NULL, 0, &err), 0);
+  assert_int_equal(IN(IPPROTO_TCP, "10.6.0.1", 5001, 80), TC_ACT_OK);
+  assert_int_equal(OUT(IPPROTO_TCP, "10.6.0.1", 80, 5001), TC_ACT_OK);
+  assert_int_equal(OUT(IPPROTO_UDP, "10.6.0.2", 5002, 53), TC_ACT_OK);
+  /* ingress denied: the TCP flow in goes, both ways; the UDP flow out
+   * stays (egress is not isolated) and so do its replies */
+  kube_netpol_pod_t pod = {.ip = POD, .isolated_ingress = true};
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, NULL, 0, &err), 0);
+  assert_int_equal(OUT(IPPROTO_TCP, "10.6.0.1", 80, 5001), TC_ACT_SHOT);
+  assert_int_equal(IN(IPPROTO_TCP, "10.6.0.1", 5001, 80), TC_ACT_SHOT);
+  assert_int_equal(OUT(IPPROTO_TCP, "10.6.0.1", 80, 5001), TC_ACT_SHOT);
+  assert_int_equal(IN(IPPROTO_UDP, "10.6.0.2", 53, 5002), TC_ACT_OK);
+  /* a sync that changes nothing keeps the verdicts */
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, NULL, 0, &err), 0);
+  assert_int_equal(IN(IPPROTO_TCP, "10.6.0.1", 5001, 80), TC_ACT_SHOT);
+  /* allowed again: the same flow passes */
+  kube_netpol_allow_t allow = {.pod_ip = POD, .cidr = "10.6.0.1",
+                               .all_ports = true};
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, &allow, 1, &err), 0);
+  assert_int_equal(IN(IPPROTO_TCP, "10.6.0.1", 5001, 80), TC_ACT_OK);
+  assert_int_equal(OUT(IPPROTO_TCP, "10.6.0.1", 80, 5001), TC_ACT_OK);
+  /* egress denied: the UDP flow out goes, its replies too */
+  pod.isolated_egress = true;
+  assert_int_equal(kube_netpol_sync(np, &pod, 1, &allow, 1, &err), 0);
+  assert_int_equal(IN(IPPROTO_UDP, "10.6.0.2", 53, 5002), TC_ACT_SHOT);
+  assert_int_equal(OUT(IPPROTO_UDP, "10.6.0.2", 5002, 53), TC_ACT_SHOT);
+  assert_int_equal(kube_netpol_sync(np, NULL, 0, NULL, 0, &err), 0);
+}
+
 /* A later fragment has no ports: it passes (its first fragment was
  * checked); a first fragment is checked as any packet. */
 static void test_fragments(void **state) {
@@ -271,6 +306,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unisolated), cmocka_unit_test(test_ingress),
       cmocka_unit_test(test_stateful), cmocka_unit_test(test_reopen),
+      cmocka_unit_test(test_established),
       cmocka_unit_test(test_fragments), cmocka_unit_test(test_icmp_related),
       cmocka_unit_test(test_many_peers),
       cmocka_unit_test(test_bad_input),
