@@ -211,6 +211,10 @@ other=$NODE_IP; [ "$first" = $NODE_IP ] && other=$NODE_IP2
 apply "$(selectorless dgram 53 9053 UDP $other)"
 only_other() { [ "$(IN $PROBE udp $UVIP 53 6 fresh 2>&1 | grep '^udp-')" = "udp-$other" ]; }
 wait_until 20 only_other
+# (nftables: the held flow's conntrack entry is deleted just after the
+# commit that only_other saw; wait for that too)
+stale_gone() { ! ip netns exec $NS grep -q "udp .* dst=$UVIP .*dport=53 src=$first " /proc/net/nf_conntrack; }
+wait_until 10 stale_gone
 touch $tmp/go; wait $hp
 out=$(cat $tmp/hold.out)
 [ -n "$first" ] && [ "$(echo "$out" | grep '^after=')" = "after=udp-$other" ] &&
