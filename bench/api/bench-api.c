@@ -684,9 +684,12 @@ out:
   free(lat);
 }
 
+static const char *fmt_num(char *b, size_t n, double v, const char *f);
+
 static void print_load(const char *what, const struct load_result *r) {
-  printf("  %-22s %8.0f /s  p50 %7.3f ms  p99 %7.3f ms  max %7.2f ms", what,
-         r->per_s, r->p50, r->p99, r->max);
+  char p99[32];
+  printf("  %-22s %8.0f /s  p50 %7.3f ms  p99 %7s ms  max %7.2f ms", what,
+         r->per_s, r->p50, fmt_num(p99, sizeof p99, r->p99, "%.3f"), r->max);
   if (r->errors)
     printf("  (%d errors, first status %d)", r->errors, r->first_bad_status);
   printf("\n");
@@ -776,9 +779,11 @@ static int run_store(const struct opts *o, const char *store, const char *etcd,
          f->list_ms, f->list_items, (double)f->list_bytes / 1048576.0);
   fflush(stdout);
   bench_fanout(&t, f, o->watchers);
+  char fp99[32];
   printf("  watch fan-out:          %d/%d watchers got the write: p50 %.2f ms "
-         " p99 %.2f ms  max %.2f ms (the POST answered in %.2f ms)\n",
-         f->fan_received, f->watchers, f->fan_p50, f->fan_p99, f->fan_max,
+         " p99 %s ms  max %.2f ms (the POST answered in %.2f ms)\n",
+         f->fan_received, f->watchers, f->fan_p50,
+         fmt_num(fp99, sizeof fp99, f->fan_p99, "%.2f"), f->fan_max,
          f->fan_write_ms);
   f->rss_loaded = rss_mib(k.pid);
   printf("  RSS after the runs:     %.1f MiB\n", f->rss_loaded);
@@ -900,7 +905,12 @@ static void json_store(struct json *j, const char *s, const struct fig *f) {
   jint(j, K("binding_errors_%s"), f->bind.errors);
   jkey(j, K("get_p50_ms_%s"), f->get.p50);
   jkey(j, K("get_p99_ms_%s"), f->get.p99);
-  jkey(j, K("list_10000_ms_%s"), f->list_ms);
+  /* the key carries the pod count listed: list_10000_ms_* by default */
+  if (f->pods > 0 && f->pods != 10000)
+    snprintf(k, sizeof k, "list_%d_ms_%s", f->pods, s);
+  else
+    K("list_10000_ms_%s");
+  jkey(j, k, f->list_ms);
   jint(j, K("list_items_%s"), f->list_items);
   jint(j, K("list_bytes_%s"), (long long)f->list_bytes);
   jint(j, K("watchers_%s"), f->watchers);
