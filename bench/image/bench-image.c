@@ -391,7 +391,9 @@ report:;
            tmp, tmp);
   um[2] = cmd;
   run(um, true);
-  if (do_pull) {
+  if (do_pull && pr.ours <= 0)
+    printf("pull + unpack: failed (see the messages above)\n");
+  else if (do_pull) {
     printf("pull + unpack of a %d-layer %.0f MB image from kubed's "
            "registry, median of %d\n",
            pr.layers, pr.bytes / 1e6, n);
@@ -422,7 +424,10 @@ report:;
     return do_build ? (k_cold > 0 && k_warm > 0 ? 0 : 1)
                     : (pr.ours > 0 ? 0 : 1);
   printf("{\"runs\": %d", n);
-  if (do_pull) {
+  if (do_pull && pr.ours <= 0)
+    printf(", \"pull_unpack_s\": null, \"skopeo_umoci_pull_unpack_s\": null, "
+           "\"ratio_pull_unpack_vs_skopeo_umoci\": null");
+  else if (do_pull) {
     printf(", \"pull_image_bytes\": %.0f, \"pull_image_layers\": %d, "
            "\"pull_unpack_s\": %.4f",
            pr.bytes, pr.layers, pr.ours);
