@@ -16,7 +16,9 @@ def main():
     if len(sys.argv) < 2:
         print("usage: json-smoke.py PROGRAM [ARGS...]", file=sys.stderr)
         return 2
-    name = sys.argv[1].rsplit("/", 1)[-1]
+    # the bench's name, also when run through an interpreter
+    names = [a.rsplit("/", 1)[-1] for a in sys.argv[1:]]
+    name = next((n for n in names if n.startswith("bench-")), names[0])
     p = subprocess.run(sys.argv[1:], capture_output=True, text=True,
                        timeout=600)
     sys.stderr.write(p.stderr[-4000:])
