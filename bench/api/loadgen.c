@@ -489,7 +489,8 @@ void run_load(const struct target *t, int clients, int per_client, gen_fn gen,
   res->ok = res->done > 0;
   res->per_s = secs > 0 ? (double)res->done / secs : NAN;
   res->p50 = pct_ms(lat, nlat, 0.50);
-  res->p99 = pct_ms(lat, nlat, 0.99);
+  /* A p99 of fewer than 200 samples is its largest two: not reported. */
+  res->p99 = nlat >= 200 ? pct_ms(lat, nlat, 0.99) : NAN;
   res->max = nlat ? (double)lat[nlat - 1] / 1e6 : NAN;
   if (!res->ok)
     res->per_s = res->p50 = res->p99 = res->max = NAN;

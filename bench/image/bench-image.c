@@ -20,7 +20,8 @@
  * offline busybox base is built by `kube build` and by `podman build`
  * (buildah, with runc, overlay storage, cgroupfs), each N times cold
  * (--no-cache) and N times fully cached, interleaved; medians reported.
- * ratio_A_vs_B is A's time divided by B's.
+ * ratio_A_vs_B is A's time divided by B's.  The table always; with --json
+ * one JSON object after it, on the last line.
  *
  *   bench-image [-n N] [--json] [--kube PATH] [--kubed PATH]
  *               [--no-pull] [--no-build]
@@ -390,62 +391,76 @@ report:;
            tmp, tmp);
   um[2] = cmd;
   run(um, true);
-  if (json) {
-    printf("{\"runs\": %d", n);
-    if (do_pull) {
-      printf(", \"pull_image_bytes\": %.0f, \"pull_image_layers\": %d, "
-             "\"pull_unpack_s\": %.4f",
-             pr.bytes, pr.layers, pr.ours);
-      if (pr.theirs > 0 && pr.ours > 0) {
-        printf(", \"skopeo_umoci_pull_unpack_s\": %.4f, "
-               "\"ratio_pull_unpack_vs_skopeo_umoci\": %.4f",
-               pr.theirs, pr.ours / pr.theirs);
-        printf(", \"pull_ours_via\": \"kube_image_ensure in-process, plain "
-               "HTTP to kubed's built-in registry on 127.0.0.1, fresh store\", "
-               "\"pull_theirs_via\": \"skopeo copy docker://127.0.0.1 (same "
-               "kubed registry) oci:DIR + umoci unpack, fresh dirs\"");
-      } else
-        printf(", \"skopeo_umoci_pull_unpack_s\": null, "
-               "\"ratio_pull_unpack_vs_skopeo_umoci\": null");
-    }
-    if (!do_build) {
-      printf("}\n");
-      return pr.ours > 0 ? 0 : 1;
-    }
-    printf(", \"build_steps\": 6, \"build_cold_s\": %.4f, "
-           "\"build_cached_s\": %.4f",
-           k_cold, k_warm);
-    if (podman && p_cold > 0 && p_warm > 0)
-      printf(", \"podman_build_cold_s\": %.4f, \"podman_build_cached_s\": "
-             "%.4f, \"ratio_build_cold_vs_podman\": %.4f, "
-             "\"ratio_build_cached_vs_podman\": %.4f",
-             p_cold, p_warm, k_cold / p_cold, k_warm / p_warm);
+  if (do_pull && pr.ours <= 0)
+    printf("pull + unpack: failed (see the messages above)\n");
+  else if (do_pull) {
+    printf("pull + unpack of a %d-layer %.0f MB image from kubed's "
+           "registry, median of %d\n",
+           pr.layers, pr.bytes / 1e6, n);
+    printf("  kube_image_ensure          %.3f s   (in-process, plain HTTP to "
+           "kubed's registry, fresh store)\n",
+           pr.ours);
+    if (pr.theirs > 0 && pr.ours > 0)
+      printf("  skopeo copy + umoci unpack %.3f s   (CLIs, same registry, "
+             "fresh dirs)\n  ratio (ours / theirs, time) %.2f\n",
+             pr.theirs, pr.ours / pr.theirs);
     else
-      printf(", \"podman_build_cold_s\": null, \"ratio_build_cold_vs_podman\": "
-             "null");
-    printf("}\n");
-  } else {
-    if (do_pull) {
-      printf("pull + unpack of a %d-layer %.0f MB image from kubed's "
-             "registry, median of %d\n",
-             pr.layers, pr.bytes / 1e6, n);
-      printf("  kube_image_ensure          %.3f s\n", pr.ours);
-      if (pr.theirs > 0 && pr.ours > 0)
-        printf("  skopeo copy + umoci unpack %.3f s   ratio %.2f\n", pr.theirs,
-               pr.ours / pr.theirs);
-      else
-        printf("  skopeo/umoci: not available\n");
-    }
-    if (!do_build)
-      return pr.ours > 0 ? 0 : 1;
+      printf("  skopeo/umoci: not available\n");
+  }
+  if (do_build) {
     printf("6-step Dockerfile, median of %d\n", n);
-    printf("  kube build   cold %.3f s   cached %.3f s\n", k_cold, k_warm);
+    printf("  kube build   cold %.3f s   cached %.3f s   (the kube CLI, its "
+           "own data dir)\n",
+           k_cold, k_warm);
     if (podman && p_cold > 0)
-      printf("  podman build cold %.3f s   cached %.3f s   ratio cold %.2f, "
-             "cached %.2f\n",
+      printf("  podman build cold %.3f s   cached %.3f s   (buildah in "
+             "podman, runc, overlay, cgroupfs)\n  ratio (kube / podman, "
+             "time) cold %.2f, cached %.2f\n",
              p_cold, p_warm, k_cold / p_cold, k_warm / p_warm);
     else
       printf("  podman build: not available\n");
   }
+  if (!json)
+    return do_build ? (k_cold > 0 && k_warm > 0 ? 0 : 1)
+                    : (pr.ours > 0 ? 0 : 1);
+  printf("{\"runs\": %d", n);
+  if (do_pull && pr.ours <= 0)
+    printf(", \"pull_unpack_s\": null, \"skopeo_umoci_pull_unpack_s\": null, "
+           "\"ratio_pull_unpack_vs_skopeo_umoci\": null");
+  else if (do_pull) {
+    printf(", \"pull_image_bytes\": %.0f, \"pull_image_layers\": %d, "
+           "\"pull_unpack_s\": %.4f",
+           pr.bytes, pr.layers, pr.ours);
+    if (pr.theirs > 0 && pr.ours > 0) {
+      printf(", \"skopeo_umoci_pull_unpack_s\": %.4f, "
+             "\"ratio_pull_unpack_vs_skopeo_umoci\": %.4f",
+             pr.theirs, pr.ours / pr.theirs);
+      printf(", \"pull_ours_via\": \"kube_image_ensure in-process, plain "
+             "HTTP to kubed's built-in registry on 127.0.0.1, fresh store\", "
+             "\"pull_theirs_via\": \"skopeo copy docker://127.0.0.1 (same "
+             "kubed registry) oci:DIR + umoci unpack, fresh dirs\"");
+    } else
+      printf(", \"skopeo_umoci_pull_unpack_s\": null, "
+             "\"ratio_pull_unpack_vs_skopeo_umoci\": null");
+  }
+  if (!do_build) {
+    printf("}\n");
+    return pr.ours > 0 ? 0 : 1;
+  }
+  printf(", \"build_ours_via\": \"the kube CLI (kube build), its own data "
+         "dir\", \"build_theirs_via\": \"podman build (buildah, runc, "
+         "overlay, cgroupfs), --network=none\"");
+  printf(", \"build_steps\": 6, \"build_cold_s\": %.4f, "
+         "\"build_cached_s\": %.4f",
+         k_cold, k_warm);
+  if (podman && p_cold > 0 && p_warm > 0)
+    printf(", \"podman_build_cold_s\": %.4f, \"podman_build_cached_s\": "
+           "%.4f, \"ratio_build_cold_vs_podman\": %.4f, "
+           "\"ratio_build_cached_vs_podman\": %.4f",
+           p_cold, p_warm, k_cold / p_cold, k_warm / p_warm);
+  else
+    printf(", \"podman_build_cold_s\": null, \"ratio_build_cold_vs_podman\": "
+           "null");
+  printf("}\n");
   return k_cold > 0 && k_warm > 0 ? 0 : 1;
 }

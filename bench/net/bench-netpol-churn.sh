@@ -22,7 +22,7 @@ done
 pass=0; fail=0
 . "$SRC/tests/privileged/node/lib.sh"
 trap 'stop_kubed TERM; remove_cgroups $CG; ip netns del $NS 2>/dev/null; rm -rf "$RT" "$tmp"' EXIT INT TERM
-say() { [ $JSON = 1 ] || echo "$@"; }
+say() { echo "$@"; }  # with --json too: the JSON object comes last
 
 setup_netns || { echo "bench-netpol-churn: netns"; exit 1; }
 all_running() { [ "$(K get pods -l app=churn --field-selector status.phase=Running -o name 2>/dev/null | wc -l)" -ge $N ]; }

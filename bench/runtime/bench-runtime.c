@@ -20,6 +20,9 @@
  * extra.  How each peer is reached is printed with its figures.
  *
  *   bench-runtime [-n N] [--json] [--kube PATH] [--script PATH]
+ *
+ * With --json the last line is one JSON object; ratio_A_vs_B is A's median
+ * time over B's.  Below 200 samples p95/p99 are not reported (null).
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -171,8 +174,9 @@ static void summarize(int64_t *v, int n, struct result *r) {
                         : ((double)v[k / 2 - 1] + (double)v[k / 2]) / 2) /
                  1e6;
   int i95 = (int)ceil(0.95 * k) - 1, i99 = (int)ceil(0.99 * k) - 1;
-  r->p95_ms = (double)v[i95 < 0 ? 0 : i95] / 1e6;
-  r->p99_ms = (double)v[i99 < 0 ? 0 : i99] / 1e6;
+  /* Percentiles of fewer than 200 samples are noise: not reported. */
+  r->p95_ms = k >= 200 ? (double)v[i95 < 0 ? 0 : i95] / 1e6 : NAN;
+  r->p99_ms = k >= 200 ? (double)v[i99 < 0 ? 0 : i99] / 1e6 : NAN;
   r->mean_ms = sum / k / 1e6;
   r->min_ms = (double)v[0] / 1e6;
 }
@@ -207,9 +211,14 @@ static void print_table(const char *title, struct result *r) {
       printf("%-12s   (not available)\n", rt_names[i]);
       continue;
     }
-    printf("%-12s %6.2fms %6.2fms %6.2fms %6.2fms %6.2fms %6d  %s\n",
-           rt_names[i], r[i].median_ms, r[i].p95_ms, r[i].p99_ms, r[i].mean_ms,
-           r[i].min_ms, r[i].failed, rt_how[i]);
+    char p95[16] = "       -", p99[16] = "       -";
+    if (!isnan(r[i].p95_ms))
+      snprintf(p95, sizeof p95, "%6.2fms", r[i].p95_ms);
+    if (!isnan(r[i].p99_ms))
+      snprintf(p99, sizeof p99, "%6.2fms", r[i].p99_ms);
+    printf("%-12s %6.2fms %s %s %6.2fms %6.2fms %6d  %s\n", rt_names[i],
+           r[i].median_ms, p95, p99, r[i].mean_ms, r[i].min_ms, r[i].failed,
+           rt_how[i]);
   }
 }
 
@@ -224,11 +233,15 @@ static void json_results(const char *prefix, const struct result *r) {
     for (char *p = key; *p; p++)
       if (*p == '-')
         *p = '_';
-    if (r[i].ok)
+    if (r[i].ok && !isnan(r[i].p95_ms))
       printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":%.3f,\"%s_p99_ms\":%.3f,"
              "\"%s_failed\":%d",
              key, r[i].median_ms, key, r[i].p95_ms, key, r[i].p99_ms, key,
              r[i].failed);
+    else if (r[i].ok) /* fewer than 200 samples: no percentiles */
+      printf(",\"%s_median_ms\":%.3f,\"%s_p95_ms\":null,\"%s_p99_ms\":null,"
+             "\"%s_failed\":%d",
+             key, r[i].median_ms, key, key, key, r[i].failed);
     else
       printf(",\"%s_median_ms\":null,\"%s_p95_ms\":null", key, key);
   }
@@ -299,7 +312,7 @@ int main(int argc, char **argv) {
   if (n < 200)
     fprintf(stderr,
             "bench-runtime: n=%d: percentiles of fewer than 200 "
-            "samples are noise\n",
+            "samples are noise; p95/p99 not reported\n",
             n);
   if (geteuid() != 0) {
     fprintf(stderr, "bench-runtime: needs root\n");
@@ -469,13 +482,13 @@ int main(int argc, char **argv) {
       printf(",\"%s_how\":\"%s\"", key, rt_how[i]);
     }
     json_results("", r[0]);
-    json_ratio("ratio_libkube_crun", rc);
-    json_ratio("ratio_libkube_runc", rr);
-    json_ratio("ratio_libkube_lib_crun", lc);
+    json_ratio("ratio_libkube_vs_crun", rc);
+    json_ratio("ratio_libkube_vs_runc", rr);
+    json_ratio("ratio_libkube_lib_vs_crun", lc);
     json_results("sandbox_", r[1]);
-    json_ratio("ratio_sandbox_libkube_crun", sc);
-    json_ratio("ratio_sandbox_libkube_runc", sr);
-    json_ratio("ratio_sandbox_libkube_lib_crun", slc);
+    json_ratio("ratio_sandbox_libkube_vs_crun", sc);
+    json_ratio("ratio_sandbox_libkube_vs_runc", sr);
+    json_ratio("ratio_sandbox_libkube_lib_vs_crun", slc);
     printf("}\n");
   }
   kube_rt_config_free(cfg);

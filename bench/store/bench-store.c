@@ -35,7 +35,9 @@
  *               [--only sqlite|etcd] [--writes-only]
  *
  * With --json the last line is one JSON object with every figure; ratios
- * of rates are named X_vs_Y (X's rate / Y's rate).
+ * of rates are named X_vs_Y with X and Y rates (X's rate / Y's rate, e.g.
+ * sqlite_writes_8_vs_etcd_writes_8); ratio_X_vs_Y keys are time ratios
+ * (X's time per write / Y's), as everywhere in bench/.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -675,8 +677,8 @@ int main(int argc, char **argv) {
   bool have_ratio = sq.ran && et.ran;
   bool have_raw = have_ratio && !writes_only;
   if (have_ratio) {
-    printf("== sqlite store / etcd store (JSON gateway, waits for its watch)"
-           "%s\n",
+    printf("== sqlite store's rate / etcd store's (JSON gateway, waits for "
+           "its watch)%s\n",
            have_raw ? "   [sqlite store / etcd raw gateway puts]" : "");
     for (int i = 0; i < 3; i++) {
       ratio[i] = et.writes[i] > 0 ? sq.writes[i] / et.writes[i] : 0;
@@ -711,7 +713,7 @@ int main(int argc, char **argv) {
     /* 1 writer, each backend against the bound measured beside it. */
     bool norm = bound > 0 && etcd_bound > 0 && sq.ran && et.ran &&
                 et.writes[0] > 0;
-    json_num("ratio_sqlite_etcd_writes_1_each_vs_its_fsync_bound",
+    json_num("sqlite_writes_1_over_its_fsync_bound_vs_etcd_writes_1_over_its",
              norm ? (sq.writes[0] / bound) / (et.writes[0] / etcd_bound) : 0,
              norm, &first);
     const struct {
@@ -745,13 +747,17 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < 3; i++) {
       char key[96];
-      snprintf(key, sizeof(key), "ratio_sqlite_etcd_writes_%d", writers[i]);
+      snprintf(key, sizeof(key), "sqlite_writes_%d_vs_etcd_writes_%d",
+               writers[i], writers[i]);
       json_num(key, ratio[i], have_ratio, &first);
+      snprintf(key, sizeof(key), "ratio_sqlite_vs_etcd_write_%d", writers[i]);
+      json_num(key, ratio[i] > 0 ? 1 / ratio[i] : 0, have_ratio && ratio[i] > 0,
+               &first);
       snprintf(key, sizeof(key), "sqlite_writes_%d_vs_etcd_raw_gateway_puts_%d",
                writers[i], writers[i]);
       json_num(key, ratio_raw[i], have_raw, &first);
     }
-    json_num("sqlite_open_keys_per_s_vs_etcd",
+    json_num("sqlite_open_keys_per_s_vs_etcd_open_keys_per_s",
              have_raw ? (sq.open_keys / sq.open_ms) / (et.open_keys / et.open_ms)
                       : 0,
              have_raw, &first);
