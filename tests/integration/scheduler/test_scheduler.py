@@ -295,8 +295,8 @@ def check_flags(t, kubed, store):
 
 def check_packing_profile(t, kubed, store):
     """The packing profile (libkube.io/VectorFit, README): a CPU-heavy pod
-    that would strand a nearly full node's memory goes to an empty node, a
-    memory-heavy one evens that node out."""
+    that would strand a nearly full node's memory goes to the node that it
+    evens out, a memory-heavy one then evens the full node out."""
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("score.libkube.io/VectorFit = 1\n"
@@ -317,14 +317,17 @@ def check_packing_profile(t, kubed, store):
     try:
         k.start()
         s = T(k, t)
-        for n in ("pa", "pb"):
+        for n in ("pa", "pb", "pc"):
             s.create("/api/v1/nodes", sized(node(n, 16), None, "64Gi"))
         s.create(NS + "/pods", sized(pod("full", 0, node_name="pa"),
                                      "14", "40Gi"))
+        s.create(NS + "/pods", sized(pod("memory", 0, node_name="pc"),
+                                     "2", "24Gi"))
         s.wait_bound("full")
+        s.wait_bound("memory")
         s.create(NS + "/pods", sized(pod("cpuheavy", 0), "2", "2Gi"))
         got = s.wait_bound("cpuheavy")
-        t.check(got == "pb", "packing profile: CPU-heavy pod to the empty node",
+        t.check(got == "pc", "packing profile: CPU-heavy pod evens pc out",
                 "got %r" % got)
         s.create(NS + "/pods", sized(pod("memheavy", 0), "1", "16Gi"))
         got = s.wait_bound("memheavy")

@@ -134,7 +134,7 @@ static void test_requested_to_capacity_ratio(void **state) {
 }
 
 /* libkube.io/VectorFit (the packing profile): vector best fit, and a pod
- * that would leave a nearly full node unbalanced goes to an empty node. */
+ * that would leave a nearly full node unbalanced goes elsewhere. */
 static const char vector_fit_profile[] =
     "score.libkube.io/VectorFit = 1\n"
     "score.NodeResourcesFit = 0\n"
@@ -169,22 +169,34 @@ static void test_vector_fit(void **state) {
   assert_string_equal(place(s, &p), "a");
   kube_scheduler_free(s);
 
-  /* a is at 87.5% CPU, 62.5% memory: this CPU-heavy pod would fill its
-   * CPU and strand 22Gi.  The default profile (MostAllocated) takes a,
-   * VectorFit an empty node that the pod leaves balanced. */
+  /* a is at 87.5% CPU, 62.5% memory; c holds a memory-heavy pod, so the
+   * cluster asks as much CPU as memory.  This CPU-heavy pod would fill a's
+   * CPU and strand 22Gi: the default profile (MostAllocated) takes a,
+   * VectorFit c, which the pod evens out (not the empty b). */
   kube_sched_pod_t full = mkpod("full", 14000, 40 * GI);
+  kube_sched_pod_t memp = mkpod("memp", 2000, 24 * GI);
   kube_sched_pod_t cpu = mkpod("cpu", 2000, 2 * GI);
   s = vf_sched(false);
   bind(s, &full, "a");
+  bind(s, &memp, "c");
   assert_string_equal(place(s, &cpu), "a");
   kube_scheduler_free(s);
   s = vf_sched(true);
   bind(s, &full, "a");
-  const char *got = place(s, &cpu);
-  assert_true(streq(got, "b") || streq(got, "c"));
+  bind(s, &memp, "c");
+  assert_string_equal(place(s, &cpu), "c");
+  bind(s, &cpu, "c");
   /* A memory-heavy pod evens a out: VectorFit takes a. */
   kube_sched_pod_t mem = mkpod("mem", 1000, 16 * GI);
   assert_string_equal(place(s, &mem), "a");
+  kube_scheduler_free(s);
+
+  /* Skewed demand: every pod is CPU-heavy.  Usage that follows the demand
+   * is not penalized, so the CPU-heavy pod fills a (best fit) rather than
+   * opening b. */
+  s = vf_sched(true);
+  bind(s, &full, "a");
+  assert_string_equal(place(s, &cpu), "a");
   kube_scheduler_free(s);
 
   /* The weight is a kube-scheduler plugin weight: 0..100. */
