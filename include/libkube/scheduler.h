@@ -274,6 +274,10 @@ typedef struct kube_scheduler_config {
    * callers get 0) and its filter (on unless disabled). */
   int32_t spread_weight;
   bool spread_filter_disabled;
+  /* libkube.io/VectorFit, a libkube score plugin for bin-packing
+   * profiles (vector best fit on CPU and memory, see score.c): its weight,
+   * 0 (off) by default so that the default profile is kube-scheduler's. */
+  int32_t vector_fit_weight;
 } kube_scheduler_config_t;
 
 /* Fill cfg with the defaults (MostAllocated, adaptive sampling, seed 0,
@@ -290,6 +294,7 @@ void kube_scheduler_config_init(kube_scheduler_config_t *cfg);
  *   filter.<Plugin> = on | off        e.g. filter.NodePorts = off
  *   resource.cpu = 1                  resource.memory = 2
  *   shape = 0:0, 50:5, 100:10
+ *   score.libkube.io/VectorFit = 1    the bin-packing score (default 0)
  *
  * Plugin names are kube-scheduler's (NodeResourcesFit,
  * NodeResourcesBalancedAllocation, ImageLocality, InterPodAffinity,

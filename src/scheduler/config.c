@@ -144,6 +144,12 @@ static int set_key(kube_scheduler_config_t *cfg, const char *k, char *v) {
       return -1;
     return 0;
   }
+  if (streq(k, "score.libkube.io/VectorFit")) {
+    if (!parse_int(v, 0, 100, &x))
+      return -1;
+    cfg->vector_fit_weight = (int32_t)x;
+    return 0;
+  }
   if (str_has_prefix(k, "score.")) {
     for (int i = 0; i < KUBE_SCHED_SCORE__COUNT; i++)
       if (streq(k + 6, score_names[i])) {

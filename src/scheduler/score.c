@@ -6,6 +6,8 @@
  * apart nodes that differ by less than 1%; ties are broken by the caller
  * with the seeded generator.
  */
+#include <math.h>
+
 #include "scheduler/internal.h"
 
 #define W(s, p) ((s)->cfg.score_weight[KUBE_SCHED_SCORE_##p])
@@ -118,6 +120,81 @@ static uint32_t soft_taint_count(const snode_t *n, const cpod_t *cp) {
   return c;
 }
 
+/* libkube.io/VectorFit: vector best fit for bin-packing profiles.
+ *
+ * f is the node's free share of CPU and memory after placing the pod,
+ * u = 1 - f its requested share, d the direction of the demand (the
+ * cluster's requested shares of CPU and memory, the diagonal while nothing
+ * is placed).  The penalty
+ *
+ *   P = |f|^2 + 2k |u_perp|^2 / (|f|_1 + e),  u_perp = u - (u.d) d
+ *
+ * is the L2 norm-based best fit of Panigrahy et al., "Heuristics for
+ * Vector Bin Packing" (prefer the node left fullest), plus how far the
+ * node's usage strays from the demand's mix (a node left with memory but
+ * no CPU when pods ask for both), weighed more the less room the node has
+ * left to even it out.  Online (pods in arrival order) that term is what
+ * matters: a pod that would unbalance a nearly full node goes to one that
+ * it evens out.  Measuring the stray on u rather than f keeps a skewed
+ * demand (all pods memory-heavy) packing like plain best fit: nodes that
+ * fill along d strand only what the demand cannot use.  A node without
+ * pods adds z to P (prefer nodes already in use): the stray term alone
+ * opens nodes for pods to come, which short streams never send.  Score
+ * 100 / (1 + P).  k = 8, e = 0.05: the middle of the range that packed
+ * bench-scheduler's mixed workload within 3-5% of the lower bound (k 6..10;
+ * from 12 on some seeds lose 8%; k = 0, plain best fit, loses 9%).
+ * z = 0.3: with 600 pods instead of 3,000 the worst of 20 seeds goes from
+ * +17% to +10% (plain best fit +11%), 3,000 pods unchanged; z = 1 costs
+ * 1.5% there. */
+#define VF_K 8.0
+#define VF_E 0.05
+#define VF_Z 0.3
+
+static inline double free_after(const snode_t *n, const cpod_t *cp, int r) {
+  if (n->alloc[r] <= 0)
+    return 0;
+  double f = (double)(n->alloc[r] - n->used[r] - cp->req[r]) / n->alloc[r];
+  return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+/* d from every node, not just the scored ones: the scored nodes are those
+ * with room for this pod, and leaving out the nodes it does not fit tilts
+ * d towards the pod's own shape (in the bench that alone loses 25%). */
+static void vector_fit_direction(const kube_scheduler_t *s, double *d) {
+  double used[2] = {0, 0}, alloc[2] = {0, 0};
+  for (uint32_t i = 0; i < s->n_node_slots; i++) {
+    const snode_t *n = s->nodes[i];
+    if (!n)
+      continue;
+    for (int r = 0; r < 2; r++) {
+      used[r] += (double)n->used[r];
+      alloc[r] += (double)n->alloc[r];
+    }
+  }
+  for (int r = 0; r < 2; r++)
+    d[r] = alloc[r] > 0 ? used[r] / alloc[r] : 0;
+  double norm = sqrt(d[0] * d[0] + d[1] * d[1]);
+  if (norm > 0) {
+    d[0] /= norm;
+    d[1] /= norm;
+  } else {
+    d[0] = d[1] = M_SQRT1_2;
+  }
+}
+
+static double vector_fit_score(const snode_t *n, const cpod_t *cp,
+                               const double *d) {
+  double fc = free_after(n, cp, R_CPU), fm = free_after(n, cp, R_MEM);
+  double uc = 1 - fc, um = 1 - fm;
+  double along = uc * d[0] + um * d[1];
+  double pc = uc - along * d[0], pm = um - along * d[1];
+  double p =
+      fc * fc + fm * fm + 2 * VF_K * (pc * pc + pm * pm) / (fc + fm + VF_E);
+  if (n->used[R_PODS] == 0)
+    p += VF_Z;
+  return 100.0 / (1 + p);
+}
+
 void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
                     const uint32_t *slots, uint32_t k, double *out) {
   double *raw = ks_arena_alloc(&s->scratch, k * sizeof(double));
@@ -185,6 +262,14 @@ void ks_score_nodes(kube_scheduler_t *s, const cpod_t *cp, const affstate_t *as,
         v += wi * image_score(n, cp, spread);
       out[i] = v;
     }
+
+  if (c->vector_fit_weight > 0) {
+    double d[2];
+    vector_fit_direction(s, d);
+    for (uint32_t i = 0; i < k; i++)
+      out[i] +=
+          c->vector_fit_weight * vector_fit_score(s->nodes[slots[i]], cp, d);
+  }
 
   /* The plugins below normalize over the scored nodes and need a buffer;
    * on OOM they are skipped (scores stay valid, just coarser). */

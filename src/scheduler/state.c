@@ -130,6 +130,11 @@ static void grid_order(kube_scheduler_t *s) {
   }
   if (s->cfg.score_weight[KUBE_SCHED_SCORE_NODE_RESOURCES_FIT] <= 0)
     dir = 0;
+  /* VectorFit is a best fit: it wants the fullest nodes in the sample. */
+  if (s->cfg.vector_fit_weight > 0 &&
+      (dir == 0 || s->cfg.score_weight[KUBE_SCHED_SCORE_NODE_RESOURCES_FIT] <
+                       s->cfg.vector_fit_weight))
+    dir = 1;
   s->ordered = dir != 0;
   int64_t wc = s->cfg.cpu_weight > 0 ? s->cfg.cpu_weight : 0;
   int64_t wm = s->cfg.memory_weight > 0 ? s->cfg.memory_weight : 0;

@@ -254,6 +254,7 @@ def main():
     finally:
         k.cleanup()
     check_flags(t, sys.argv[1], store)
+    check_packing_profile(t, sys.argv[1], store)
     return t.finish()
 
 
@@ -290,6 +291,53 @@ def check_flags(t, kubed, store):
         t.check(False, "--disable-scheduler raised %r" % e)
     finally:
         k.cleanup()
+
+
+def check_packing_profile(t, kubed, store):
+    """The packing profile (libkube.io/VectorFit, README): a CPU-heavy pod
+    that would strand a nearly full node's memory goes to the node that it
+    evens out, a memory-heavy one then evens the full node out."""
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("score.libkube.io/VectorFit = 1\n"
+                "score.NodeResourcesFit = 0\n"
+                "score.NodeResourcesBalancedAllocation = 0\n"
+                "percentageOfNodesToScore = 100\n")
+        conf = f.name
+    k = Kubed(kubed, store=store, extra=["--scheduler-config", conf])
+
+    def sized(obj, cpu, mem):
+        if obj["kind"] == "Node":
+            for r in ("allocatable", "capacity"):
+                obj["status"][r]["memory"] = mem
+        else:
+            obj["spec"]["containers"][0]["resources"]["requests"] = {
+                "cpu": cpu, "memory": mem}
+        return obj
+    try:
+        k.start()
+        s = T(k, t)
+        for n in ("pa", "pb", "pc"):
+            s.create("/api/v1/nodes", sized(node(n, 16), None, "64Gi"))
+        s.create(NS + "/pods", sized(pod("full", 0, node_name="pa"),
+                                     "14", "40Gi"))
+        s.create(NS + "/pods", sized(pod("memory", 0, node_name="pc"),
+                                     "2", "24Gi"))
+        s.wait_bound("full")
+        s.wait_bound("memory")
+        s.create(NS + "/pods", sized(pod("cpuheavy", 0), "2", "2Gi"))
+        got = s.wait_bound("cpuheavy")
+        t.check(got == "pc", "packing profile: CPU-heavy pod evens pc out",
+                "got %r" % got)
+        s.create(NS + "/pods", sized(pod("memheavy", 0), "1", "16Gi"))
+        got = s.wait_bound("memheavy")
+        t.check(got == "pa", "packing profile: memory-heavy pod evens pa out",
+                "got %r" % got)
+    except Exception as e:
+        t.check(False, "packing profile raised %r" % e)
+    finally:
+        k.cleanup()
+        os.unlink(conf)
 
 
 if __name__ == "__main__":

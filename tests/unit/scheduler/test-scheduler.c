@@ -133,6 +133,84 @@ static void test_requested_to_capacity_ratio(void **state) {
   kube_scheduler_free(s);
 }
 
+/* libkube.io/VectorFit (the packing profile): vector best fit, and a pod
+ * that would leave a nearly full node unbalanced goes elsewhere. */
+static const char vector_fit_profile[] =
+    "score.libkube.io/VectorFit = 1\n"
+    "score.NodeResourcesFit = 0\n"
+    "score.NodeResourcesBalancedAllocation = 0\n"
+    "percentageOfNodesToScore = 100\n";
+
+static kube_scheduler_t *vf_sched(bool vector_fit) {
+  kube_scheduler_config_t cfg;
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_scheduler_config_init(&cfg);
+  if (vector_fit)
+    assert_int_equal(
+        kube_scheduler_config_parse(&cfg, vector_fit_profile, &err), 0);
+  assert_int_equal(cfg.vector_fit_weight, vector_fit ? 1 : 0);
+  kube_scheduler_t *s = mksched(&cfg);
+  static const char *names[] = {"a", "b", "c"};
+  for (int i = 0; i < 3; i++) {
+    kube_sched_node_t n = mknode(names[i], 16000, 64 * GI);
+    add_node(s, &n);
+  }
+  return s;
+}
+
+static void test_vector_fit(void **state) {
+  /* Best fit: of two balanced nodes and an empty one, the fullest. */
+  kube_scheduler_t *s = vf_sched(true);
+  kube_sched_pod_t pa = mkpod("pa", 8000, 32 * GI), pb = mkpod("pb", 4000,
+                                                              16 * GI);
+  bind(s, &pa, "a");
+  bind(s, &pb, "b");
+  kube_sched_pod_t p = mkpod("p", 1000, 4 * GI);
+  assert_string_equal(place(s, &p), "a");
+  kube_scheduler_free(s);
+
+  /* a is at 87.5% CPU, 62.5% memory; c holds a memory-heavy pod, so the
+   * cluster asks as much CPU as memory.  This CPU-heavy pod would fill a's
+   * CPU and strand 22Gi: the default profile (MostAllocated) takes a,
+   * VectorFit c, which the pod evens out (not the empty b). */
+  kube_sched_pod_t full = mkpod("full", 14000, 40 * GI);
+  kube_sched_pod_t memp = mkpod("memp", 2000, 24 * GI);
+  kube_sched_pod_t cpu = mkpod("cpu", 2000, 2 * GI);
+  s = vf_sched(false);
+  bind(s, &full, "a");
+  bind(s, &memp, "c");
+  assert_string_equal(place(s, &cpu), "a");
+  kube_scheduler_free(s);
+  s = vf_sched(true);
+  bind(s, &full, "a");
+  bind(s, &memp, "c");
+  assert_string_equal(place(s, &cpu), "c");
+  bind(s, &cpu, "c");
+  /* A memory-heavy pod evens a out: VectorFit takes a. */
+  kube_sched_pod_t mem = mkpod("mem", 1000, 16 * GI);
+  assert_string_equal(place(s, &mem), "a");
+  kube_scheduler_free(s);
+
+  /* Skewed demand: every pod is CPU-heavy.  Usage that follows the demand
+   * is not penalized, so the CPU-heavy pod fills a (best fit) rather than
+   * opening b. */
+  s = vf_sched(true);
+  bind(s, &full, "a");
+  assert_string_equal(place(s, &cpu), "a");
+  kube_scheduler_free(s);
+
+  /* The weight is a kube-scheduler plugin weight: 0..100. */
+  kube_scheduler_config_t cfg;
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_scheduler_config_init(&cfg);
+  assert_int_equal(kube_scheduler_config_parse(
+                       &cfg, "score.libkube.io/VectorFit = 101\n", &err),
+                   -1);
+  assert_non_null(strstr(err.message, "libkube.io/VectorFit"));
+  kube_error_clear(&err);
+  assert_int_equal(cfg.vector_fit_weight, 0);
+}
+
 static void test_balanced_allocation(void **state) {
   kube_scheduler_config_t cfg;
   kube_scheduler_config_init(&cfg);
@@ -1139,6 +1217,7 @@ int main(void) {
       cmocka_unit_test(test_most_allocated_packs),
       cmocka_unit_test(test_least_allocated_spreads),
       cmocka_unit_test(test_requested_to_capacity_ratio),
+      cmocka_unit_test(test_vector_fit),
       cmocka_unit_test(test_balanced_allocation),
       cmocka_unit_test(test_insufficient_messages),
       cmocka_unit_test(test_extended_and_pod_count),
