@@ -27,6 +27,70 @@ void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
   as_write_done(rec, err, arg);
 }
 
+/* The registries that set ReturnDeletedObject (pkg/registry/.../storage):
+ * a delete that removes one of these at once answers with the object.
+ * Every other kind answers with a Status naming what went. */
+static bool returns_deleted_object(const kube_kind_t *k) {
+  static const char *const core[] = {
+      "pods",       "services",          "serviceaccounts",
+      "namespaces", "persistentvolumes", "persistentvolumeclaims",
+      NULL};
+  static const char *const storage[] = {
+      "storageclasses", "volumeattachments",       "csidrivers",
+      "csinodes",       "volumeattributesclasses", NULL};
+  const char *const *l = !k->group[0]                        ? core
+                         : streq(k->group, "storage.k8s.io") ? storage
+                                                             : NULL;
+  for (; l && *l; l++)
+    if (streq(*l, k->resource))
+      return true;
+  return false;
+}
+
+/* The Status kube-apiserver's generic registry answers a delete with
+ * (finalizeDelete): details.kind is the resource, not the Kind. */
+static json_object *deleted_status(const kube_kind_t *k, json_object *obj) {
+  json_object *st = as_status_new("Success");
+  json_object *d = json_object_new_object();
+  json_object_object_add(
+      d, "name",
+      json_object_new_string(kube_json_get_string(obj, "metadata.name") ?: ""));
+  if (k->group[0])
+    json_object_object_add(d, "group", json_object_new_string(k->group));
+  json_object_object_add(d, "kind", json_object_new_string(k->resource));
+  const char *uid = kube_json_get_string(obj, "metadata.uid");
+  if (uid)
+    json_object_object_add(d, "uid", json_object_new_string(uid));
+  json_object_object_add(st, "details", d);
+  return st;
+}
+
+/* An object removed at once: the object itself for the kinds that return
+ * it, else a Status (obj is stolen). */
+static void reply_deleted(struct req *r, const kube_kind_t *k, int code,
+                          json_object *obj) {
+  if (returns_deleted_object(k)) {
+    as_reply_object(r, code, obj);
+    return;
+  }
+  json_object *st = deleted_status(k, obj);
+  json_object_put(obj);
+  as_reply_object(r, code, st);
+}
+
+/* The store removed what a DELETE asked to remove. */
+static void delete_removed(const kube_store_record_t *rec,
+                           const kube_error_t *err, void *arg) {
+  struct wctx *w = arg;
+  if (err || returns_deleted_object(w->k)) {
+    as_delete_done(rec, err, arg);
+    return;
+  }
+  reply_deleted(w->r, w->k, w->code, w->obj);
+  w->obj = NULL;
+  as_wctx_free(w);
+}
+
 void as_delete_opts_clear(struct as_delete_opts *o) {
   free(o->propagation);
   free(o->pre_uid);
@@ -232,7 +296,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   if (!keep) {
     if (o->dry_run) {
-      as_reply_object(r, code, obj);
+      reply_deleted(r, k, code, obj);
       return;
     }
     struct wctx *w = as_wctx_new(r, k, obj, code);
@@ -241,7 +305,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
       goto fail;
     }
     w->expected = rec->mod_revision; /* a conflict retries (as_write_done) */
-    if (kube_store_delete(srv->store, key, rec->mod_revision, as_delete_done, w,
+    if (kube_store_delete(srv->store, key, rec->mod_revision, delete_removed, w,
                           &err) < 0) {
       w->obj = NULL;
       free(w);

@@ -328,6 +328,9 @@ void as_reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
 void as_reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
 json_object *as_status_object(const kube_error_t *err);
+/* A Status of `status` ("Success", "Failure"): kind, apiVersion and
+ * empty metadata, to fill in; owned. */
+json_object *as_status_new(const char *status);
 /* A Status Success with `code` (binding, eviction); owned. */
 json_object *as_status_success(int code);
 

@@ -660,6 +660,79 @@ def test_graceful_delete(k, t):
             r.json()["metadata"].get("finalizers", []), "Foreground recorded", r)
 
 
+def test_delete_replies(k, t):
+    """What a DELETE answers, as kube-apiserver's generic registry: a Status
+    naming what went when the object is removed at once (dryRun too), the
+    object when it stays (grace period, finalizers) or when its registry
+    returns deleted objects (pods, services, service accounts, ...)."""
+    cm = "/api/v1/namespaces/default/configmaps"
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "gone-cm"}, "data": {"a": "b"}})
+    uid = k.request("GET", cm + "/gone-cm").json()["metadata"]["uid"]
+    r = k.request("DELETE", cm + "/gone-cm?dryRun=All")
+    t.check(r.status == 200 and r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "gone-cm", "kind": "configmaps", "uid": uid}} and
+        k.request("GET", cm + "/gone-cm").status == 200,
+        "dryRun delete of a ConfigMap answers the Status, keeps it", r)
+    r = k.request("DELETE", cm + "/gone-cm")
+    t.check(r.status == 200 and r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "gone-cm", "kind": "configmaps", "uid": uid}},
+        "delete of a ConfigMap answers a Status", r)
+    dep = "/apis/apps/v1/namespaces/default/deployments"
+    k.request("POST", dep, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gone-d"},
+        "spec": {"selector": {"matchLabels": {"a": "gone"}},
+                 "template": {"metadata": {"labels": {"a": "gone"}},
+                              "spec": {"containers": [{"name": "c", "image": "x"}],
+                                       "schedulerName": "libkube-test-unscheduled"}}}})
+    r = k.request("DELETE", dep + "/gone-d")
+    t.check(r.status == 200 and r.json().get("kind") == "Status" and
+            r.json().get("details", {}).get("group") == "apps" and
+            r.json()["details"].get("kind") == "deployments",
+            "a Deployment's Status names its group", r)
+    # Finalizers keep it: the marked object.
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "kept-cm",
+                                        "finalizers": ["example.com/keep"]}})
+    r = k.request("DELETE", cm + "/kept-cm")
+    t.check(r.status == 200 and r.json().get("kind") == "ConfigMap" and
+            r.json()["metadata"].get("deletionTimestamp"),
+            "a ConfigMap kept by a finalizer answers itself", r)
+    k.request("PATCH", cm + "/kept-cm", {"metadata": {"finalizers": None}},
+              ctype="application/merge-patch+json")
+    # A pod with a grace period: the pod, marked.
+    k.request("POST", PODS, pod("gone-pod", node="n1",
+                                terminationGracePeriodSeconds=30))
+    r = k.request("DELETE", PODS + "/gone-pod")
+    t.check(r.status == 200 and r.json().get("kind") == "Pod" and
+            r.json()["metadata"].get("deletionGracePeriodSeconds") == 30,
+            "a pod in its grace period answers itself", r)
+    k.request("DELETE", PODS + "/gone-pod?gracePeriodSeconds=0")
+    # ReturnDeletedObject registries: the object even when removed at once.
+    k.request("POST", PODS, pod("gone-now"))
+    r = k.request("DELETE", PODS + "/gone-now")
+    t.check(r.status == 200 and r.json().get("kind") == "Pod" and
+            k.request("GET", PODS + "/gone-now").status == 404,
+            "an unbound pod removed at once answers itself", r)
+    sa = "/api/v1/namespaces/default/serviceaccounts"
+    k.request("POST", sa, {"apiVersion": "v1", "kind": "ServiceAccount",
+                           "metadata": {"name": "gone-sa"}})
+    r = k.request("DELETE", sa + "/gone-sa")
+    t.check(r.status == 200 and r.json().get("kind") == "ServiceAccount",
+            "a ServiceAccount answers itself", r)
+    # deletecollection answers the list of what it deleted.
+    for i in range(2):
+        k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "dc%d" % i,
+                                            "labels": {"dc": "x"}}})
+    r = k.request("DELETE", cm + "?labelSelector=dc%3Dx")
+    t.check(r.status == 200 and r.json().get("kind") == "ConfigMapList" and
+            sorted(i["metadata"]["name"] for i in r.json()["items"]) ==
+            ["dc0", "dc1"], "deletecollection answers the deleted list", r)
+
+
 def test_namespace_delete(k, t):
     r = k.request("POST", "/api/v1/namespaces",
                   {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
@@ -808,7 +881,8 @@ def main():
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
                    test_server_side_apply,
-                   test_graceful_delete, test_namespace_delete,
+                   test_graceful_delete, test_delete_replies,
+                   test_namespace_delete,
                    test_deletecollection, test_concurrent_watchers):
             try:
                 fn(k, t)
