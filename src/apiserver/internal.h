@@ -272,6 +272,12 @@ void as_server_maybe_release(kube_apiserver_t *srv);
 int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
              kube_apiserver_admission_op_t op, json_object *obj,
              json_object *old, kube_error_t *err);
+/* The same for a subresource whose body is another kind (pods/binding:
+ * a CREATE of a Binding): attributes name `kind`, k's resource and the
+ * request's subresource. */
+int as_admit_kind(struct req *r, const kube_kind_t *k, const char *kind,
+                  bool mutating, kube_apiserver_admission_op_t op,
+                  json_object *obj, json_object *old, kube_error_t *err);
 int as_admission_add(kube_apiserver_t *srv, const kube_apiserver_admission_t *o,
                      int order, kube_error_t *err);
 /* Register the built-in plugins (at server creation). */

@@ -452,9 +452,13 @@ def test_subresources(k, t):
                   ctype="application/json")
     t.check(r.status == 400 and 'duplicate field \\"target\\"' in r.body,
             "strict binding with a duplicate field 400", r)
+    gen0 = k.request("GET", PODS + "/bindme").json()["metadata"].get("generation")
+    k.request("PATCH", PODS + "/bindme", {"metadata": {"annotations": {"kept": "yes"}}},
+              ctype="application/merge-patch+json")
     r = k.request("POST", PODS + "/bindme/binding",
                   {"apiVersion": "v1", "kind": "Binding",
-                   "metadata": {"name": "bindme"},
+                   "metadata": {"name": "bindme",
+                                "annotations": {"example.com/by": "binder"}},
                    "target": {"kind": "Node", "name": "n1"}},
                   headers={"User-Agent": "binder/1.0"})
     t.check(r.status == 201, "binding", r)
@@ -465,12 +469,55 @@ def test_subresources(k, t):
             "binding set PodScheduled=True", p.get("status"))
     # As kube-apiserver's BindingREST, which edits the pod through its
     # storage: the binder gets no managedFields entry on the pod.
-    t.check([e["manager"] for e in p["metadata"].get("managedFields", [])] ==
-            ["creator"], "binding added no managedFields entry",
+    t.check("binder" not in [e["manager"] for e in
+                             p["metadata"].get("managedFields", [])],
+            "binding added no managedFields entry",
             p["metadata"].get("managedFields"))
+    t.check(p["metadata"].get("generation") == gen0,
+            "binding leaves metadata.generation alone",
+            (gen0, p["metadata"].get("generation")))
+    t.check(p["metadata"].get("annotations", {}).get("example.com/by") == "binder"
+            and p["metadata"]["annotations"].get("kept") == "yes",
+            "binding copied its annotations onto the pod's",
+            p["metadata"].get("annotations"))
     r = k.request("POST", PODS + "/bindme/binding",
-                  {"target": {"kind": "Node", "name": "n2"}})
-    t.check(r.status == 409, "second binding 409", r)
+                  {"metadata": {"name": "bindme"},
+                   "target": {"kind": "Node", "name": "n2"}})
+    t.check(r.status == 409 and r.json().get("message") ==
+            'Operation cannot be fulfilled on pods/binding "bindme": pod bindme '
+            'is already assigned to node "n1"', "second binding 409", r)
+    # BindingREST.Create's own checks.
+    k.request("POST", PODS, pod("bind2"))
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"target": {"kind": "Node", "name": "n1"}})
+    t.check(r.status == 400 and r.json().get("message") ==
+            "name in URL does not match name in Binding object",
+            "binding without the pod's name 400", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2"},
+                   "target": {"kind": "Pod", "name": "n1"}})
+    t.check(r.status == 422 and 'target.kind: Unsupported value: "Pod": '
+            'supported values: "Node", "<empty>"' in r.json().get("message", ""),
+            "binding to a target that is not a Node 422", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2"}, "target": {"kind": "Node"}})
+    t.check(r.status == 422 and "target.name: Required value" in
+            r.json().get("message", ""), "binding without target.name 422", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2", "uid": "not-the-uid"},
+                   "target": {"name": "n1"}})
+    t.check(r.status == 409 and "Precondition failed: UID in precondition: "
+            "not-the-uid" in r.json().get("message", ""),
+            "binding with another pod's uid 409", r)
+    gated = pod("gated")
+    gated["spec"]["schedulingGates"] = [{"name": "example.com/wait"}]
+    k.request("POST", PODS, gated)
+    r = k.request("POST", PODS + "/gated/binding",
+                  {"metadata": {"name": "gated"}, "target": {"name": "n1"}})
+    t.check(r.status == 409 and "pod gated has non-empty .spec.schedulingGates"
+            in r.json().get("message", ""), "binding a gated pod 409", r)
+    r = k.request("GET", PODS + "/bind2")
+    t.check(not r.json()["spec"].get("nodeName"), "refused bindings bound nothing")
     uid = p["metadata"]["uid"]
     for name, objname in (("e1", "bindme"), ("e2", "other")):
         k.request("POST", "/api/v1/namespaces/default/events",
