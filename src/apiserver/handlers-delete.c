@@ -140,8 +140,11 @@ int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
     o->propagation = strdup(s);
   }
   if (json_object_object_get_ex(b, "orphanDependents", &v) &&
-      json_object_get_boolean(v) && !o->propagation)
-    o->propagation = strdup("Orphan");
+      json_object_is_type(v, json_type_boolean)) {
+    if (json_object_get_boolean(v) && !o->propagation)
+      o->propagation = strdup("Orphan");
+    o->orphan_false = !json_object_get_boolean(v);
+  }
   s = kube_json_get_string(b, "preconditions.uid");
   if (s)
     o->pre_uid = strdup(s);
@@ -270,12 +273,15 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
   const struct as_kind_hooks *hooks = as_kind_hooks(k);
+  /* What answers an object that stays (kube-apiserver's delete handler:
+   * 202 when not deleted and orphanDependents is false). */
+  int kept_code = o->orphan_false && code == 200 ? 202 : code;
   bool already =
       kube_json_get_string(obj, "metadata.deletionTimestamp") != NULL;
   /* A graceful deletion in progress that this request does not shorten:
    * nothing changes (DeleteOptions cannot add finalizers then). */
   if (already && is_pod && as_delete_plan(obj, true, o) == AS_DELETE_PENDING) {
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
   if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
@@ -315,7 +321,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   /* Graceful or finalized deletion: the object stays, marked. */
   if (o->dry_run) {
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
   size_t vlen = 0;
@@ -323,10 +329,10 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   /* Nothing changed (deleting what is being deleted): no new revision. */
   if (val && vlen == rec->value_len && memcmp(val, rec->value, vlen) == 0) {
     as_tree_set_rv(obj, rec->mod_revision);
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
-  struct wctx *w = val ? as_wctx_new(r, k, obj, code) : NULL;
+  struct wctx *w = val ? as_wctx_new(r, k, obj, kept_code) : NULL;
   if (!w) {
     kube_make_oom(&err);
     goto fail;

@@ -598,6 +598,9 @@ struct as_delete_opts {
   bool dry_run;
   /* A pod goes by eviction: condition DisruptionTarget True. */
   bool disruption_target;
+  /* orphanDependents: false -- an object not removed at once is answered
+   * 202 Accepted (the DELETE handler's legacy rule). */
+  bool orphan_false;
 };
 /* Add what the DeleteOptions object `b` (borrowed; NULL: nothing) sets to
  * *o.  BadRequest when it is not an object. */

@@ -747,6 +747,11 @@ def test_delete_replies(k, t):
     t.check(r.status == 200 and r.json().get("kind") == "ConfigMap" and
             r.json()["metadata"].get("deletionTimestamp"),
             "a ConfigMap kept by a finalizer answers itself", r)
+    # orphanDependents: false and not gone: 202 Accepted.
+    r = k.request("DELETE", cm + "/kept-cm", {
+        "kind": "DeleteOptions", "apiVersion": "v1", "orphanDependents": False})
+    t.check(r.status == 202 and r.json().get("kind") == "ConfigMap",
+            "orphanDependents false on an object that stays: 202", r)
     k.request("PATCH", cm + "/kept-cm", {"metadata": {"finalizers": None}},
               ctype="application/merge-patch+json")
     # A pod with a grace period: the pod, marked.
