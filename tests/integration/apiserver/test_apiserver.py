@@ -518,6 +518,28 @@ def test_subresources(k, t):
             in r.json().get("message", ""), "binding a gated pod 409", r)
     r = k.request("GET", PODS + "/bind2")
     t.check(not r.json()["spec"].get("nodeName"), "refused bindings bound nothing")
+    # RBAC: a binding is `create` on pods/binding, and nothing else.
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default/"
+    k.request("POST", rbac + "roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "binder"},
+        "rules": [{"apiGroups": [""], "resources": ["pods/binding"],
+                   "verbs": ["create"]}]})
+    k.request("POST", rbac + "rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "binder"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                    "name": "binder"},
+        "subjects": [{"kind": "User", "name": "binder-user"}]})
+    body = {"metadata": {"name": "bind2"}, "target": {"name": "n1"}}
+    r = k.request("POST", PODS + "/bind2/binding", body,
+                  headers={"Impersonate-User": "nobody-user"})
+    t.check(r.status == 403 and 'cannot create resource "pods/binding" in API '
+            'group "" in the namespace "default"' in r.json().get("message", ""),
+            "binding without create on pods/binding 403", r)
+    r = k.request("POST", PODS + "/bind2/binding", body,
+                  headers={"Impersonate-User": "binder-user"})
+    t.check(r.status == 201, "create on pods/binding is enough to bind", r)
     uid = p["metadata"]["uid"]
     for name, objname in (("e1", "bindme"), ("e2", "other")):
         k.request("POST", "/api/v1/namespaces/default/events",
