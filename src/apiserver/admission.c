@@ -134,6 +134,12 @@ static bool resource_matches(const struct as_admission *a, const kube_kind_t *k,
 int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
              kube_apiserver_admission_op_t op, json_object *obj,
              json_object *old, kube_error_t *err) {
+  return as_admit_kind(r, k, k->kind, mutating, op, obj, old, err);
+}
+
+int as_admit_kind(struct req *r, const kube_kind_t *k, const char *kind,
+                  bool mutating, kube_apiserver_admission_op_t op,
+                  json_object *obj, json_object *old, kube_error_t *err) {
   kube_apiserver_t *srv = r->srv;
   if (!srv->admissions)
     return 0;
@@ -146,7 +152,7 @@ int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
       .version = k->version,
       .resource = k->resource,
       .subresource = sub,
-      .kind = k->kind,
+      .kind = kind,
       .namespace_ = k->namespaced
                         ? kube_json_get_string(obj, "metadata.namespace")
                         : NULL,

@@ -458,11 +458,7 @@ void as_handle_eviction(struct req *r) {
   if (n < 0)
     goto fail;
   if (n > 1) {
-    json_object *st = json_object_new_object();
-    json_object_object_add(st, "kind", json_object_new_string("Status"));
-    json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
-    json_object_object_add(st, "metadata", json_object_new_object());
-    json_object_object_add(st, "status", json_object_new_string("Failure"));
+    json_object *st = as_status_new("Failure");
     json_object_object_add(
         st, "message",
         json_object_new_string("This pod has more than one "

@@ -27,6 +27,70 @@ void as_delete_done(const kube_store_record_t *rec, const kube_error_t *err,
   as_write_done(rec, err, arg);
 }
 
+/* The registries that set ReturnDeletedObject (pkg/registry/.../storage):
+ * a delete that removes one of these at once answers with the object.
+ * Every other kind answers with a Status naming what went. */
+static bool returns_deleted_object(const kube_kind_t *k) {
+  static const char *const core[] = {
+      "pods",       "services",          "serviceaccounts",
+      "namespaces", "persistentvolumes", "persistentvolumeclaims",
+      NULL};
+  static const char *const storage[] = {
+      "storageclasses", "volumeattachments",       "csidrivers",
+      "csinodes",       "volumeattributesclasses", NULL};
+  const char *const *l = !k->group[0]                        ? core
+                         : streq(k->group, "storage.k8s.io") ? storage
+                                                             : NULL;
+  for (; l && *l; l++)
+    if (streq(*l, k->resource))
+      return true;
+  return false;
+}
+
+/* The Status kube-apiserver's generic registry answers a delete with
+ * (finalizeDelete): details.kind is the resource, not the Kind. */
+static json_object *deleted_status(const kube_kind_t *k, json_object *obj) {
+  json_object *st = as_status_new("Success");
+  json_object *d = json_object_new_object();
+  json_object_object_add(
+      d, "name",
+      json_object_new_string(kube_json_get_string(obj, "metadata.name") ?: ""));
+  if (k->group[0])
+    json_object_object_add(d, "group", json_object_new_string(k->group));
+  json_object_object_add(d, "kind", json_object_new_string(k->resource));
+  const char *uid = kube_json_get_string(obj, "metadata.uid");
+  if (uid)
+    json_object_object_add(d, "uid", json_object_new_string(uid));
+  json_object_object_add(st, "details", d);
+  return st;
+}
+
+/* An object removed at once: the object itself for the kinds that return
+ * it, else a Status (obj is stolen). */
+static void reply_deleted(struct req *r, const kube_kind_t *k, int code,
+                          json_object *obj) {
+  if (returns_deleted_object(k)) {
+    as_reply_object(r, code, obj);
+    return;
+  }
+  json_object *st = deleted_status(k, obj);
+  json_object_put(obj);
+  as_reply_object(r, code, st);
+}
+
+/* The store removed what a DELETE asked to remove. */
+static void delete_removed(const kube_store_record_t *rec,
+                           const kube_error_t *err, void *arg) {
+  struct wctx *w = arg;
+  if (err || returns_deleted_object(w->k)) {
+    as_delete_done(rec, err, arg);
+    return;
+  }
+  reply_deleted(w->r, w->k, w->code, w->obj);
+  w->obj = NULL;
+  as_wctx_free(w);
+}
+
 void as_delete_opts_clear(struct as_delete_opts *o) {
   free(o->propagation);
   free(o->pre_uid);
@@ -76,8 +140,11 @@ int as_delete_opts_json(struct as_delete_opts *o, json_object *b,
     o->propagation = strdup(s);
   }
   if (json_object_object_get_ex(b, "orphanDependents", &v) &&
-      json_object_get_boolean(v) && !o->propagation)
-    o->propagation = strdup("Orphan");
+      json_object_is_type(v, json_type_boolean)) {
+    if (json_object_get_boolean(v) && !o->propagation)
+      o->propagation = strdup("Orphan");
+    o->orphan_false = !json_object_get_boolean(v);
+  }
   s = kube_json_get_string(b, "preconditions.uid");
   if (s)
     o->pre_uid = strdup(s);
@@ -206,12 +273,15 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   bool is_pod = api_kind_strategy(k)->flags & API_KIND_GRACEFUL_DELETE;
   const struct as_kind_hooks *hooks = as_kind_hooks(k);
+  /* What answers an object that stays (kube-apiserver's delete handler:
+   * 202 when not deleted and orphanDependents is false). */
+  int kept_code = o->orphan_false && code == 200 ? 202 : code;
   bool already =
       kube_json_get_string(obj, "metadata.deletionTimestamp") != NULL;
   /* A graceful deletion in progress that this request does not shorten:
    * nothing changes (DeleteOptions cannot add finalizers then). */
   if (already && is_pod && as_delete_plan(obj, true, o) == AS_DELETE_PENDING) {
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
   if (o->propagation && strcasecmp(o->propagation, "Foreground") == 0)
@@ -232,7 +302,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   if (!keep) {
     if (o->dry_run) {
-      as_reply_object(r, code, obj);
+      reply_deleted(r, k, code, obj);
       return;
     }
     struct wctx *w = as_wctx_new(r, k, obj, code);
@@ -241,7 +311,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
       goto fail;
     }
     w->expected = rec->mod_revision; /* a conflict retries (as_write_done) */
-    if (kube_store_delete(srv->store, key, rec->mod_revision, as_delete_done, w,
+    if (kube_store_delete(srv->store, key, rec->mod_revision, delete_removed, w,
                           &err) < 0) {
       w->obj = NULL;
       free(w);
@@ -251,7 +321,7 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   }
   /* Graceful or finalized deletion: the object stays, marked. */
   if (o->dry_run) {
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
   size_t vlen = 0;
@@ -259,10 +329,10 @@ void as_delete_record(struct req *r, const kube_kind_t *k,
   /* Nothing changed (deleting what is being deleted): no new revision. */
   if (val && vlen == rec->value_len && memcmp(val, rec->value, vlen) == 0) {
     as_tree_set_rv(obj, rec->mod_revision);
-    as_reply_object(r, code, obj);
+    as_reply_object(r, kept_code, obj);
     return;
   }
-  struct wctx *w = val ? as_wctx_new(r, k, obj, code) : NULL;
+  struct wctx *w = val ? as_wctx_new(r, k, obj, kept_code) : NULL;
   if (!w) {
     kube_make_oom(&err);
     goto fail;

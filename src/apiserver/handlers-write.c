@@ -465,18 +465,21 @@ void as_write_update_old(struct req *r, const kube_kind_t *k,
   if (hooks->prepare &&
       hooks->prepare(srv, k, obj, old, old_rec->key, &err) < 0)
     goto fail;
-  if (as_admit(r, k, true, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0 ||
-      (!r->storage_edit &&
-       kube_json_validate_mode(obj, old, k, umode, &err) < 0) ||
-      as_admit(r, k, false, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0)
+  /* A storage edit (pods/binding) had its own admission, of its own
+   * kind, and skips the strategy: no validation, no generation. */
+  if (!r->storage_edit &&
+      (as_admit(r, k, true, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0 ||
+       kube_json_validate_mode(obj, old, k, umode, &err) < 0 ||
+       as_admit(r, k, false, KUBE_ADMISSION_UPDATE, obj, old, &err) < 0))
     goto fail;
   /* Custom resources count every change but metadata (and status, when
    * the status subresource owns it); the built-in kinds their spec. */
   bool always = st->flags & API_KIND_GENERATION_ALWAYS;
   bool status_sub = kind_has_sub(k, "status");
-  if (always ? desired_changed(obj, old, status_sub)
-             : (desired_changed(obj, old, true) &&
-                json_object_object_get_ex(obj, "spec", NULL))) {
+  if (!r->storage_edit &&
+      (always ? desired_changed(obj, old, status_sub)
+              : (desired_changed(obj, old, true) &&
+                 json_object_object_get_ex(obj, "spec", NULL)))) {
     json_object *g = NULL;
     int64_t gen = json_object_object_get_ex(meta, "generation", &g)
                       ? json_object_get_int64(g)

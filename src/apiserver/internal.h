@@ -272,6 +272,12 @@ void as_server_maybe_release(kube_apiserver_t *srv);
 int as_admit(struct req *r, const kube_kind_t *k, bool mutating,
              kube_apiserver_admission_op_t op, json_object *obj,
              json_object *old, kube_error_t *err);
+/* The same for a subresource whose body is another kind (pods/binding:
+ * a CREATE of a Binding): attributes name `kind`, k's resource and the
+ * request's subresource. */
+int as_admit_kind(struct req *r, const kube_kind_t *k, const char *kind,
+                  bool mutating, kube_apiserver_admission_op_t op,
+                  json_object *obj, json_object *old, kube_error_t *err);
 int as_admission_add(kube_apiserver_t *srv, const kube_apiserver_admission_t *o,
                      int order, kube_error_t *err);
 /* Register the built-in plugins (at server creation). */
@@ -328,6 +334,9 @@ void as_reply_error(struct req *r, const kube_error_t *err);
 KUBE_PRINTF(3, 4)
 void as_reply_status(struct req *r, kube_reason_t reason, const char *fmt, ...);
 json_object *as_status_object(const kube_error_t *err);
+/* A Status of `status` ("Success", "Failure"): kind, apiVersion and
+ * empty metadata, to fill in; owned. */
+json_object *as_status_new(const char *status);
 /* A Status Success with `code` (binding, eviction); owned. */
 json_object *as_status_success(int code);
 
@@ -589,6 +598,9 @@ struct as_delete_opts {
   bool dry_run;
   /* A pod goes by eviction: condition DisruptionTarget True. */
   bool disruption_target;
+  /* orphanDependents: false -- an object not removed at once is answered
+   * 202 Accepted (the DELETE handler's legacy rule). */
+  bool orphan_false;
 };
 /* Add what the DeleteOptions object `b` (borrowed; NULL: nothing) sets to
  * *o.  BadRequest when it is not an object. */

@@ -59,12 +59,17 @@ json_object *as_status_object(const kube_error_t *err) {
   return st;
 }
 
-json_object *as_status_success(int code) {
+json_object *as_status_new(const char *status) {
   json_object *st = json_object_new_object();
   json_object_object_add(st, "kind", json_object_new_string("Status"));
   json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
   json_object_object_add(st, "metadata", json_object_new_object());
-  json_object_object_add(st, "status", json_object_new_string("Success"));
+  json_object_object_add(st, "status", json_object_new_string(status));
+  return st;
+}
+
+json_object *as_status_success(int code) {
+  json_object *st = as_status_new("Success");
   json_object_object_add(st, "code", json_object_new_int(code));
   return st;
 }

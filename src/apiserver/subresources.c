@@ -323,6 +323,122 @@ static json_object *binding_old(json_object *pod) {
   return old;
 }
 
+/* ValidatePodBinding, and the name on the URL (BindingREST.Create).  0, or
+ * -1 with err. */
+static int binding_check(struct req *r, json_object *b, kube_error_t *err) {
+  const char *name = kube_json_get_string(b, "metadata.name");
+  if (!name || !streq(name, r->rt.name))
+    return kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                          "name in URL does not match name in Binding object");
+  const char *tk = kube_json_get_string(b, "target.kind");
+  const char *node = kube_json_get_string(b, "target.name");
+  bool bad_kind = tk && *tk && !streq(tk, "Node");
+  bool no_name = !node || !*node;
+  if (!bad_kind && !no_name)
+    return 0;
+  /* The field errors' text as kube-apiserver's aggregate words it. */
+  char kind_msg[320] = "";
+  if (bad_kind)
+    snprintf(kind_msg, sizeof kind_msg,
+             "target.kind: Unsupported value: \"%.200s\": supported values: "
+             "\"Node\", \"<empty>\"",
+             tk);
+  const char *name_msg = no_name ? "target.name: Required value" : "";
+  if (bad_kind && no_name)
+    kube_error_set(err, KUBE_REASON_INVALID, 0,
+                   "Binding \"%s\" is invalid: [%s, %s]", r->rt.name, kind_msg,
+                   name_msg);
+  else
+    kube_error_set(err, KUBE_REASON_INVALID, 0, "Binding \"%s\" is invalid: %s",
+                   r->rt.name, bad_kind ? kind_msg : name_msg);
+  if (bad_kind)
+    kube_error_add_cause(err, "target.kind", "FieldValueNotSupported",
+                         kind_msg + strlen("target.kind: "));
+  if (no_name)
+    kube_error_add_cause(err, "target.name", "FieldValueRequired",
+                         "Required value");
+  kube_error_set_details(err, "Binding", r->rt.name);
+  return -1;
+}
+
+/* What assignPod refuses, in its order (setPodNodeAndMetadata): the
+ * Binding's uid/resourceVersion preconditions, a pod being deleted, one
+ * bound already, one with scheduling gates.  0, or -1 with err. */
+static int binding_refused(struct req *r, json_object *b, json_object *pod,
+                           int64_t rev, kube_error_t *err) {
+  const char *buid = kube_json_get_string(b, "metadata.uid");
+  const char *puid = kube_json_get_string(pod, "metadata.uid") ?: "";
+  const char *brv = kube_json_get_string(b, "metadata.resourceVersion");
+  char prv[32];
+  snprintf(prv, sizeof prv, "%lld", (long long)rev);
+  const char *why = NULL;
+  char buf[512];
+  if (buid && *buid && !streq(buid, puid)) {
+    snprintf(buf, sizeof buf,
+             "Precondition failed: UID in precondition: %s, UID in object "
+             "meta: %s",
+             buid, puid);
+    why = buf;
+  } else if (brv && *brv && !streq(brv, prv)) {
+    snprintf(buf, sizeof buf,
+             "Precondition failed: ResourceVersion in precondition: %s, "
+             "ResourceVersion in object meta: %s",
+             brv, prv);
+    why = buf;
+  }
+  if (why) {
+    kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                   "Operation cannot be fulfilled on pods \"%s\": %s",
+                   r->rt.name, why);
+    kube_error_set_details(err, "pods", r->rt.name);
+    return -1;
+  }
+  const char *cur = kube_json_get_string(pod, "spec.nodeName");
+  json_object *gates = kube_json_get(pod, "spec.schedulingGates");
+  if (kube_json_get_string(pod, "metadata.deletionTimestamp"))
+    snprintf(buf, sizeof buf,
+             "pod %s is being deleted, cannot be assigned to a host",
+             r->rt.name);
+  else if (cur && *cur)
+    snprintf(buf, sizeof buf, "pod %s is already assigned to node \"%s\"",
+             r->rt.name, cur);
+  else if (json_object_is_type(gates, json_type_array) &&
+           json_object_array_length(gates) > 0)
+    snprintf(buf, sizeof buf, "pod %s has non-empty .spec.schedulingGates",
+             r->rt.name);
+  else
+    return 0;
+  kube_error_set(err, KUBE_REASON_CONFLICT, 0,
+                 "Operation cannot be fulfilled on pods/binding \"%s\": %s",
+                 r->rt.name, buf);
+  kube_error_set_details(err, "pods/binding", r->rt.name);
+  return -1;
+}
+
+/* The Binding's annotations onto the pod, in a new map (the old one is
+ * shared with the update's old object). */
+static void binding_annotate(json_object *pod, json_object *b) {
+  json_object *ann = kube_json_get(b, "metadata.annotations");
+  if (!json_object_is_type(ann, json_type_object) ||
+      json_object_object_length(ann) == 0)
+    return;
+  json_object *meta = as_meta_of(pod);
+  json_object *cur = NULL;
+  json_object *n = json_object_object_get_ex(meta, "annotations", &cur) &&
+                           json_object_is_type(cur, json_type_object)
+                       ? members_copy(cur)
+                       : json_object_new_object();
+  if (!n)
+    return;
+  json_object_object_foreach(ann, key, val)
+      json_object_object_add(n, key, json_object_get(val));
+  json_object_object_add(meta, "annotations", n);
+}
+
+/* pods/binding, as kube-apiserver's BindingREST: admission sees a CREATE
+ * of pods/binding (kind Binding); the pod is then edited through storage
+ * (nodeName, the Binding's annotations, PodScheduled=True) without the
+ * pod strategy: no managedFields entry, no generation. */
 static void handle_binding(struct req *r) {
   const kube_kind_t *k = r->rt.kind;
   cleanup_error kube_error_t err = KUBE_ERROR_INIT;
@@ -337,17 +453,32 @@ static void handle_binding(struct req *r) {
     as_reply_error(r, &err);
     return;
   }
-  const char *node = kube_json_get_string(b, "target.name");
-  if (!node || !*node) {
+  if (!json_object_is_type(b, json_type_object)) {
     json_object_put(b);
-    kube_error_set(&err, KUBE_REASON_INVALID, 0,
-                   "Binding \"%s\" is invalid: target.name: Required value",
-                   r->rt.name);
-    kube_error_add_cause(&err, "target.name", "FieldValueRequired",
-                         "Required value");
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST, "not a Binding object");
+    return;
+  }
+  /* EnsureObjectNamespaceMatchesRequestNamespace */
+  json_object *bmeta = as_meta_of(b);
+  const char *bns = kube_json_get_string(bmeta, "namespace");
+  if (bns && *bns && !streq(bns, r->rt.ns)) {
+    json_object_put(b);
+    as_reply_status(r, KUBE_REASON_BAD_REQUEST,
+                    "the namespace of the provided object does not match the "
+                    "namespace sent on the request");
+    return;
+  }
+  json_object_object_add(bmeta, "namespace", json_object_new_string(r->rt.ns));
+  if (as_admit_kind(r, k, "Binding", true, KUBE_ADMISSION_CREATE, b, NULL,
+                    &err) < 0 ||
+      binding_check(r, b, &err) < 0 ||
+      as_admit_kind(r, k, "Binding", false, KUBE_ADMISSION_CREATE, b, NULL,
+                    &err) < 0) {
+    json_object_put(b);
     as_reply_error(r, &err);
     return;
   }
+  const char *node = kube_json_get_string(b, "target.name");
   kube_store_record_t *rec = get_record(r, &err);
   /* The tree its create built when it is at hand, else a parse. */
   json_object *pod = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
@@ -356,29 +487,7 @@ static void handle_binding(struct req *r) {
     as_tree_set_rv(pod, rec->mod_revision);
   else if (rec)
     pod = as_record_to_tree(rec, &err);
-  if (!pod) {
-    json_object_put(b);
-    kube_store_record_unref(rec);
-    as_reply_error(r, &err);
-    return;
-  }
-  const char *cur = kube_json_get_string(pod, "spec.nodeName");
-  if (cur && *cur) {
-    kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
-                   "Operation cannot be fulfilled on pods/binding \"%s\": pod "
-                   "%s is already assigned to node \"%s\"",
-                   r->rt.name, r->rt.name, cur);
-    json_object_put(b);
-    json_object_put(pod);
-    kube_store_record_unref(rec);
-    as_reply_error(r, &err);
-    return;
-  }
-  if (kube_json_get_string(pod, "metadata.deletionTimestamp")) {
-    kube_error_set(&err, KUBE_REASON_CONFLICT, 0,
-                   "Operation cannot be fulfilled on pods/binding \"%s\": pod "
-                   "%s is being deleted, cannot be assigned to a host",
-                   r->rt.name, r->rt.name);
+  if (!pod || binding_refused(r, b, pod, rec->mod_revision, &err) < 0) {
     json_object_put(b);
     json_object_put(pod);
     kube_store_record_unref(rec);
@@ -393,6 +502,7 @@ static void handle_binding(struct req *r) {
     json_object_object_add(pod, "spec", spec);
   }
   json_object_object_add(spec, "nodeName", json_object_new_string(node));
+  binding_annotate(pod, b);
   json_object_object_del(as_meta_of(pod), "resourceVersion");
   /* PodScheduled=True, as the binding registry does. */
   json_object *st = kube_json_get(pod, "status");

@@ -174,16 +174,19 @@ def test_list(client):
 def test_delete(client):
     c, ns = client
     c.create(configmap("d", ns))
+    uid = c.get("v1", "ConfigMap", "d", ns)["metadata"]["uid"]
     out = c.delete("v1", "ConfigMap", "d", namespace=ns,
                    propagation="Background", grace_period=0)
-    assert out["kind"] in ("ConfigMap", "Status")
+    # What kube-apiserver answers for an object removed at once.
+    assert out["kind"] == "Status" and out["status"] == "Success"
+    assert out["details"] == {"name": "d", "kind": "configmaps", "uid": uid}
     with pytest.raises(libkube.ApiError) as e:
         c.delete("v1", "ConfigMap", "d", namespace=ns)
     assert e.value.reason == "NotFound"
     # Without options (no DeleteOptions body is sent).
     c.create(configmap("plain", ns))
     out = c.delete("v1", "ConfigMap", "plain", namespace=ns)
-    assert out["kind"] in ("ConfigMap", "Status")
+    assert out["kind"] == "Status" and out["details"]["name"] == "plain"
     with pytest.raises(libkube.ApiError) as e:
         c.get("v1", "ConfigMap", "plain", ns)
     assert e.value.reason == "NotFound"

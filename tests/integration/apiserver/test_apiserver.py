@@ -452,9 +452,13 @@ def test_subresources(k, t):
                   ctype="application/json")
     t.check(r.status == 400 and 'duplicate field \\"target\\"' in r.body,
             "strict binding with a duplicate field 400", r)
+    gen0 = k.request("GET", PODS + "/bindme").json()["metadata"].get("generation")
+    k.request("PATCH", PODS + "/bindme", {"metadata": {"annotations": {"kept": "yes"}}},
+              ctype="application/merge-patch+json")
     r = k.request("POST", PODS + "/bindme/binding",
                   {"apiVersion": "v1", "kind": "Binding",
-                   "metadata": {"name": "bindme"},
+                   "metadata": {"name": "bindme",
+                                "annotations": {"example.com/by": "binder"}},
                    "target": {"kind": "Node", "name": "n1"}},
                   headers={"User-Agent": "binder/1.0"})
     t.check(r.status == 201, "binding", r)
@@ -465,12 +469,77 @@ def test_subresources(k, t):
             "binding set PodScheduled=True", p.get("status"))
     # As kube-apiserver's BindingREST, which edits the pod through its
     # storage: the binder gets no managedFields entry on the pod.
-    t.check([e["manager"] for e in p["metadata"].get("managedFields", [])] ==
-            ["creator"], "binding added no managedFields entry",
+    t.check("binder" not in [e["manager"] for e in
+                             p["metadata"].get("managedFields", [])],
+            "binding added no managedFields entry",
             p["metadata"].get("managedFields"))
+    t.check(p["metadata"].get("generation") == gen0,
+            "binding leaves metadata.generation alone",
+            (gen0, p["metadata"].get("generation")))
+    t.check(p["metadata"].get("annotations", {}).get("example.com/by") == "binder"
+            and p["metadata"]["annotations"].get("kept") == "yes",
+            "binding copied its annotations onto the pod's",
+            p["metadata"].get("annotations"))
     r = k.request("POST", PODS + "/bindme/binding",
-                  {"target": {"kind": "Node", "name": "n2"}})
-    t.check(r.status == 409, "second binding 409", r)
+                  {"metadata": {"name": "bindme"},
+                   "target": {"kind": "Node", "name": "n2"}})
+    t.check(r.status == 409 and r.json().get("message") ==
+            'Operation cannot be fulfilled on pods/binding "bindme": pod bindme '
+            'is already assigned to node "n1"', "second binding 409", r)
+    # BindingREST.Create's own checks.
+    k.request("POST", PODS, pod("bind2"))
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"target": {"kind": "Node", "name": "n1"}})
+    t.check(r.status == 400 and r.json().get("message") ==
+            "name in URL does not match name in Binding object",
+            "binding without the pod's name 400", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2"},
+                   "target": {"kind": "Pod", "name": "n1"}})
+    t.check(r.status == 422 and 'target.kind: Unsupported value: "Pod": '
+            'supported values: "Node", "<empty>"' in r.json().get("message", ""),
+            "binding to a target that is not a Node 422", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2"}, "target": {"kind": "Node"}})
+    t.check(r.status == 422 and "target.name: Required value" in
+            r.json().get("message", ""), "binding without target.name 422", r)
+    r = k.request("POST", PODS + "/bind2/binding",
+                  {"metadata": {"name": "bind2", "uid": "not-the-uid"},
+                   "target": {"name": "n1"}})
+    t.check(r.status == 409 and "Precondition failed: UID in precondition: "
+            "not-the-uid" in r.json().get("message", ""),
+            "binding with another pod's uid 409", r)
+    gated = pod("gated")
+    gated["spec"]["schedulingGates"] = [{"name": "example.com/wait"}]
+    k.request("POST", PODS, gated)
+    r = k.request("POST", PODS + "/gated/binding",
+                  {"metadata": {"name": "gated"}, "target": {"name": "n1"}})
+    t.check(r.status == 409 and "pod gated has non-empty .spec.schedulingGates"
+            in r.json().get("message", ""), "binding a gated pod 409", r)
+    r = k.request("GET", PODS + "/bind2")
+    t.check(not r.json()["spec"].get("nodeName"), "refused bindings bound nothing")
+    # RBAC: a binding is `create` on pods/binding, and nothing else.
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default/"
+    k.request("POST", rbac + "roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "binder"},
+        "rules": [{"apiGroups": [""], "resources": ["pods/binding"],
+                   "verbs": ["create"]}]})
+    k.request("POST", rbac + "rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "binder"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                    "name": "binder"},
+        "subjects": [{"kind": "User", "name": "binder-user"}]})
+    body = {"metadata": {"name": "bind2"}, "target": {"name": "n1"}}
+    r = k.request("POST", PODS + "/bind2/binding", body,
+                  headers={"Impersonate-User": "nobody-user"})
+    t.check(r.status == 403 and 'cannot create resource "pods/binding" in API '
+            'group "" in the namespace "default"' in r.json().get("message", ""),
+            "binding without create on pods/binding 403", r)
+    r = k.request("POST", PODS + "/bind2/binding", body,
+                  headers={"Impersonate-User": "binder-user"})
+    t.check(r.status == 201, "create on pods/binding is enough to bind", r)
     uid = p["metadata"]["uid"]
     for name, objname in (("e1", "bindme"), ("e2", "other")):
         k.request("POST", "/api/v1/namespaces/default/events",
@@ -660,6 +729,84 @@ def test_graceful_delete(k, t):
             r.json()["metadata"].get("finalizers", []), "Foreground recorded", r)
 
 
+def test_delete_replies(k, t):
+    """What a DELETE answers, as kube-apiserver's generic registry: a Status
+    naming what went when the object is removed at once (dryRun too), the
+    object when it stays (grace period, finalizers) or when its registry
+    returns deleted objects (pods, services, service accounts, ...)."""
+    cm = "/api/v1/namespaces/default/configmaps"
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "gone-cm"}, "data": {"a": "b"}})
+    uid = k.request("GET", cm + "/gone-cm").json()["metadata"]["uid"]
+    r = k.request("DELETE", cm + "/gone-cm?dryRun=All")
+    t.check(r.status == 200 and r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "gone-cm", "kind": "configmaps", "uid": uid}} and
+        k.request("GET", cm + "/gone-cm").status == 200,
+        "dryRun delete of a ConfigMap answers the Status, keeps it", r)
+    r = k.request("DELETE", cm + "/gone-cm")
+    t.check(r.status == 200 and r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "gone-cm", "kind": "configmaps", "uid": uid}},
+        "delete of a ConfigMap answers a Status", r)
+    dep = "/apis/apps/v1/namespaces/default/deployments"
+    k.request("POST", dep, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gone-d"},
+        "spec": {"selector": {"matchLabels": {"a": "gone"}},
+                 "template": {"metadata": {"labels": {"a": "gone"}},
+                              "spec": {"containers": [{"name": "c", "image": "x"}],
+                                       "schedulerName": "libkube-test-unscheduled"}}}})
+    r = k.request("DELETE", dep + "/gone-d")
+    t.check(r.status == 200 and r.json().get("kind") == "Status" and
+            r.json().get("details", {}).get("group") == "apps" and
+            r.json()["details"].get("kind") == "deployments",
+            "a Deployment's Status names its group", r)
+    # Finalizers keep it: the marked object.
+    k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "kept-cm",
+                                        "finalizers": ["example.com/keep"]}})
+    r = k.request("DELETE", cm + "/kept-cm")
+    t.check(r.status == 200 and r.json().get("kind") == "ConfigMap" and
+            r.json()["metadata"].get("deletionTimestamp"),
+            "a ConfigMap kept by a finalizer answers itself", r)
+    # orphanDependents: false and not gone: 202 Accepted.
+    r = k.request("DELETE", cm + "/kept-cm", {
+        "kind": "DeleteOptions", "apiVersion": "v1", "orphanDependents": False})
+    t.check(r.status == 202 and r.json().get("kind") == "ConfigMap",
+            "orphanDependents false on an object that stays: 202", r)
+    k.request("PATCH", cm + "/kept-cm", {"metadata": {"finalizers": None}},
+              ctype="application/merge-patch+json")
+    # A pod with a grace period: the pod, marked.
+    k.request("POST", PODS, pod("gone-pod", node="n1",
+                                terminationGracePeriodSeconds=30))
+    r = k.request("DELETE", PODS + "/gone-pod")
+    t.check(r.status == 200 and r.json().get("kind") == "Pod" and
+            r.json()["metadata"].get("deletionGracePeriodSeconds") == 30,
+            "a pod in its grace period answers itself", r)
+    k.request("DELETE", PODS + "/gone-pod?gracePeriodSeconds=0")
+    # ReturnDeletedObject registries: the object even when removed at once.
+    k.request("POST", PODS, pod("gone-now"))
+    r = k.request("DELETE", PODS + "/gone-now")
+    t.check(r.status == 200 and r.json().get("kind") == "Pod" and
+            k.request("GET", PODS + "/gone-now").status == 404,
+            "an unbound pod removed at once answers itself", r)
+    sa = "/api/v1/namespaces/default/serviceaccounts"
+    k.request("POST", sa, {"apiVersion": "v1", "kind": "ServiceAccount",
+                           "metadata": {"name": "gone-sa"}})
+    r = k.request("DELETE", sa + "/gone-sa")
+    t.check(r.status == 200 and r.json().get("kind") == "ServiceAccount",
+            "a ServiceAccount answers itself", r)
+    # deletecollection answers the list of what it deleted.
+    for i in range(2):
+        k.request("POST", cm, {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "dc%d" % i,
+                                            "labels": {"dc": "x"}}})
+    r = k.request("DELETE", cm + "?labelSelector=dc%3Dx")
+    t.check(r.status == 200 and r.json().get("kind") == "ConfigMapList" and
+            sorted(i["metadata"]["name"] for i in r.json()["items"]) ==
+            ["dc0", "dc1"], "deletecollection answers the deleted list", r)
+
+
 def test_namespace_delete(k, t):
     r = k.request("POST", "/api/v1/namespaces",
                   {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
@@ -808,7 +955,8 @@ def main():
                    test_table, test_watch, test_watch_expired,
                    test_dryrun_generatename, test_subresources, test_patch,
                    test_server_side_apply,
-                   test_graceful_delete, test_namespace_delete,
+                   test_graceful_delete, test_delete_replies,
+                   test_namespace_delete,
                    test_deletecollection, test_concurrent_watchers):
             try:
                 fn(k, t)

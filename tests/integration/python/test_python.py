@@ -175,9 +175,19 @@ def run(t, k):
     cm = core.create_namespaced_config_map(ns, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="pycm"), data={"k": "v"}))
     t.check(cm.data == {"k": "v"}, "create config map")
-    core.delete_namespaced_config_map("pycm", ns)
-    apps.delete_namespaced_deployment("pyweb", ns)
-    core.delete_namespaced_service("pysvc", ns)
+    # What client-go's typed clients decode: a V1Status for a ConfigMap or
+    # a Deployment removed at once, the Service itself (ReturnDeletedObject).
+    st = core.delete_namespaced_config_map("pycm", ns)
+    t.check(isinstance(st, client.V1Status) and st.status == "Success" and
+            st.details.name == "pycm" and st.details.kind == "configmaps" and
+            st.details.uid == cm.metadata.uid, "delete config map: Status", st)
+    st = apps.delete_namespaced_deployment("pyweb", ns)
+    t.check(st.status == "Success" and st.details.group == "apps",
+            "delete deployment: Status with its group", st)
+    gone = core.delete_namespaced_service("pysvc", ns)
+    t.check(getattr(gone, "kind", None) == "Service" or
+            (isinstance(gone, client.V1Status) and gone.kind == "Service"),
+            "delete service answers the Service", gone)
 
 
 def main():

@@ -407,6 +407,118 @@ static void test_admission(void **state) {
   fx_free(&f);
 }
 
+/* pods/binding goes through admission as kube-apiserver's BindingREST:
+ * a CREATE of the subresource whose object is the Binding (what a
+ * mutating function adds to its annotations lands on the pod), and no
+ * UPDATE of the pod. */
+struct bind_seen {
+  int creates, pod_updates;
+  char kind[32], sub[32], name[64], target[64];
+};
+
+static int bind_mutate(const kube_apiserver_admission_attrs_t *a, void *arg,
+                       kube_error_t *err) {
+  (void)arg;
+  return kube_object_set_annotation(a->object, "admitted-by", "binder", err);
+}
+
+static int bind_validate(const kube_apiserver_admission_attrs_t *a, void *arg,
+                         kube_error_t *err) {
+  struct bind_seen *s = arg;
+  if (a->operation != KUBE_ADMISSION_CREATE || a->old_object)
+    return kube_error_set(err, KUBE_REASON_INTERNAL, 0, "not a create");
+  s->creates++;
+  snprintf(s->kind, sizeof s->kind, "%s", a->kind ? a->kind : "");
+  snprintf(s->sub, sizeof s->sub, "%s", a->subresource ? a->subresource : "");
+  snprintf(s->name, sizeof s->name, "%s", a->name ? a->name : "");
+  const char *t = kube_object_get_string(a->object, "target.name");
+  snprintf(s->target, sizeof s->target, "%s", t ? t : "");
+  if (t && strcmp(t, "forbidden-node") == 0)
+    return kube_error_set(err, KUBE_REASON_FORBIDDEN, 0,
+                          "pods \"%s\" is forbidden: not that node", a->name);
+  return 0;
+}
+
+static int bind_pod_update(const kube_apiserver_admission_attrs_t *a, void *arg,
+                           kube_error_t *err) {
+  (void)a;
+  (void)err;
+  ((struct bind_seen *)arg)->pod_updates++;
+  return 0;
+}
+
+/* POST pods/binding of pod bt/b to `node`. */
+static struct result *post_binding(struct fx *f, const char *node,
+                                   struct result *res) {
+  char body[256];
+  snprintf(body, sizeof body,
+           "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{"
+           "\"name\":\"b\"},\"target\":{\"kind\":\"Node\",\"name\":\"%s\"}}",
+           node);
+  return inproc(f, "POST", "/api/v1/namespaces/bt/pods/b/binding", body, res);
+}
+
+static void test_binding_admission(void **state) {
+  struct fx f;
+  fx_init(&f);
+  struct bind_seen seen = {0};
+  static const char *const binding[] = {"pods/binding", NULL};
+  static const char *const pods[] = {"pods", NULL};
+  kube_error_t err = KUBE_ERROR_INIT;
+  kube_apiserver_admission_t adms[] = {
+      {.struct_size = sizeof adms[0],
+       .name = "bind-mutate",
+       .mutating = true,
+       .operations = KUBE_ADMISSION_CREATE | KUBE_ADMISSION_UPDATE,
+       .resources = binding,
+       .fn = bind_mutate},
+      {.struct_size = sizeof adms[0],
+       .name = "bind-validate",
+       .operations = KUBE_ADMISSION_CREATE | KUBE_ADMISSION_UPDATE,
+       .resources = binding,
+       .fn = bind_validate,
+       .arg = &seen},
+      {.struct_size = sizeof adms[0],
+       .name = "pod-update",
+       .operations = KUBE_ADMISSION_UPDATE,
+       .resources = pods,
+       .fn = bind_pod_update,
+       .arg = &seen},
+  };
+  for (size_t i = 0; i < sizeof adms / sizeof adms[0]; i++)
+    assert_int_equal(kube_apiserver_add_admission(f.srv, &adms[i], &err), 0);
+  struct result res;
+  inproc(&f, "POST", "/api/v1/namespaces",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+         "\"metadata\":{\"name\":\"bt\"}}",
+         &res);
+  assert_int_equal(res.status, 201);
+  kube_strbuf_clear(&res.body);
+  inproc(&f, "POST", "/api/v1/namespaces/bt/pods",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+         "\"b\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+         &res);
+  assert_int_equal(res.status, 201);
+  kube_strbuf_clear(&res.body);
+  assert_int_equal(post_binding(&f, "forbidden-node", &res)->status, 403);
+  assert_non_null(strstr(res.body.data, "not that node"));
+  kube_strbuf_clear(&res.body);
+  assert_int_equal(post_binding(&f, "n1", &res)->status, 201);
+  kube_strbuf_clear(&res.body);
+  assert_int_equal(seen.creates, 2);
+  assert_string_equal(seen.kind, "Binding");
+  assert_string_equal(seen.sub, "binding");
+  assert_string_equal(seen.name, "b");
+  assert_string_equal(seen.target, "n1");
+  assert_int_equal(seen.pod_updates, 0);
+  inproc(&f, "GET", "/api/v1/namespaces/bt/pods/b", NULL, &res);
+  assert_int_equal(res.status, 200);
+  assert_non_null(strstr(res.body.data, "\"nodeName\":\"n1\""));
+  assert_non_null(strstr(res.body.data, "\"admitted-by\":\"binder\""));
+  kube_strbuf_clear(&res.body);
+  fx_free(&f);
+}
+
 /* A client certificate signed by the configured CA authenticates its CN
  * as the user and its O values as groups; without one the bearer token
  * still works on the same listener. */
@@ -489,6 +601,7 @@ int main(void) {
       cmocka_unit_test(test_network),
       cmocka_unit_test(test_in_process),
       cmocka_unit_test(test_admission),
+      cmocka_unit_test(test_binding_admission),
       cmocka_unit_test(test_client_cert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
