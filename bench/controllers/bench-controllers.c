@@ -25,16 +25,24 @@
  *     rolling_update_1000_s = time from the image change until the
  *     Deployment reports R updated, available replicas and no old ones
  *
+ * - node failure (node-failure.c): a node holding the 100 pods of a
+ *   Deployment (tolerationSeconds 10 for unreachable / not-ready) is
+ *   killed among N others, each a `kubed agent --hollow` process:
+ *     node_failure_recovery_s = time from the SIGKILL until all 100 are
+ *     Running again on other nodes (with the node monitor grace period,
+ *     40 s by default, in it)
+ *
  * Default size: 200 nodes, 2,000 pods, rolling update of 1,000 (a few
  * minutes on a loaded 2-core machine); --full is the issue's size, 1,000
- * nodes and 10,000 pods.  node_failure_recovery_s is not measured here.
+ * nodes and 10,000 pods.
  *
  * Both watch through libkube's informers over the HTTP transport.  Prints
  * a table; with --json one JSON object on its last line.
  *
  * usage: bench-controllers [--kubed PATH] [--store sqlite|memory] [--full]
  *                          [--nodes N] [--pods P] [--rolling R]
- *                          [--only deployment|rolling] [--stand-in]
+ *                          [--only deployment|rolling|node-failure]
+ *                          [--stand-in]
  *                          [--no-scale] [--keep] [--json]
  */
 #include <fcntl.h>
@@ -54,10 +62,9 @@
 
 #include "api/api-private.h"
 
-#define TOKEN "bench-token"
-#define NS "bench"
+#include "bench-controllers.h"
 
-static int64_t now_ns(void) {
+int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -65,16 +72,10 @@ static int64_t now_ns(void) {
 
 /* ---- kubed ---- */
 
-struct kubed {
-  pid_t pid;
-  int hollow; /* hollow nodes inside kubed (--hollow-nodes), 0: none */
-  int port;
-  char dir[256];
-  char url[64];
-};
-
 /* The loopback port kubed listens on (it prints it on stdout). */
-static int read_port(int fd, int64_t deadline) {
+static int read_port(int fd, bool tls, int64_t deadline) {
+  const char *line = tls ? "listening on https://127.0.0.1:"
+                         : "listening on http://127.0.0.1:";
   char buf[4096];
   size_t len = 0;
   while (now_ns() < deadline && len < sizeof buf - 1) {
@@ -83,16 +84,16 @@ static int read_port(int fd, int64_t deadline) {
       return -1;
     len += (size_t)r;
     buf[len] = '\0';
-    const char *p = strstr(buf, "listening on http://127.0.0.1:");
+    const char *p = strstr(buf, line);
     if (p && strchr(p, '\n'))
-      return atoi(p + strlen("listening on http://127.0.0.1:"));
+      return atoi(p + strlen(line));
   }
   return -1;
 }
 
-static bool kubed_has_flag(const char *bin, const char *flag) {
+bool kubed_has_flag(const char *bin, const char *command, const char *flag) {
   char cmd[4400];
-  snprintf(cmd, sizeof cmd, "'%s' server --help 2>&1", bin);
+  snprintf(cmd, sizeof cmd, "'%s' %s --help 2>&1", bin, command);
   FILE *f = popen(cmd, "r");
   char line[512];
   bool found = false;
@@ -103,12 +104,12 @@ static bool kubed_has_flag(const char *bin, const char *flag) {
   return found;
 }
 
-static int kubed_start(struct kubed *k, const char *bin, const char *store) {
+int kubed_start(struct kubed *k, const char *bin, const char *store) {
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-controllers-XXXXXX", tmp);
   if (!mkdtemp(k->dir))
     return -1;
-  bool no_node = kubed_has_flag(bin, "--no-node");
+  bool no_node = kubed_has_flag(bin, "server", "--no-node");
   char data[300], sock[300], log[300];
   snprintf(data, sizeof data, "%s/data", k->dir);
   snprintf(sock, sizeof sock, "unix:%s/kubed.sock", k->dir);
@@ -140,7 +141,6 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
                             store,
                             "--token",
                             TOKEN,
-                            "--plain-http",
                             "--no-registry",
                             "--log-level",
                             level ? level : "warning",
@@ -149,8 +149,16 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
                              * every node silent after 40 s.  Hollow nodes
                              * renew theirs. */
                             "--controllers",
-                            k->hollow ? "*" : "*,-nodelifecycle"};
-    size_t n = 18;
+                            k->hollow || k->agents ? "*" : "*,-nodelifecycle"};
+    size_t n = 17;
+    if (!k->tls)
+      argv[n++] = "--plain-http";
+    if (k->agents) {
+      /* The nodes are `kubed agent --hollow` processes: they ask the node
+       * IPAM for pod CIDRs. */
+      argv[n++] = "--cluster-cidr";
+      argv[n++] = "10.0.0.0/8";
+    }
     if (no_node)
       argv[n++] = "--no-node";
     if (k->hollow) {
@@ -163,7 +171,7 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
     _exit(127);
   }
   close(out[1]);
-  k->port = read_port(out[0], now_ns() + 20 * (int64_t)1000000000);
+  k->port = read_port(out[0], k->tls, now_ns() + 20 * (int64_t)1000000000);
   /* kubed keeps writing to stdout: drain it from a child of ours so that
    * it never blocks on a full pipe. */
   if (fork() == 0) {
@@ -175,11 +183,14 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
   close(out[0]);
   if (k->port <= 0)
     return -1;
-  snprintf(k->url, sizeof k->url, "http://127.0.0.1:%d", k->port);
+  snprintf(k->url, sizeof k->url, "%s://127.0.0.1:%d",
+           k->tls ? "https" : "http", k->port);
+  snprintf(k->ca, sizeof k->ca, "%s/ca.crt", data);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_client_options_t o = {.struct_size = sizeof o,
                              .server = k->url,
                              .token = TOKEN,
+                             .certificate_authority = k->tls ? k->ca : NULL,
                              .timeout_ms = 2000};
   kube_client_t *c = kube_client_new(&o, &err);
   if (!c)
@@ -201,7 +212,7 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
   return rc;
 }
 
-static void kubed_stop(struct kubed *k, bool keep) {
+void kubed_stop(struct kubed *k, bool keep) {
   if (k->pid > 0) {
     kill(k->pid, SIGTERM);
     waitpid(k->pid, NULL, 0);
@@ -223,7 +234,7 @@ static void kubed_stop(struct kubed *k, bool keep) {
 }
 
 /* Lines of kubed's log holding `what`. */
-static int log_count(const struct kubed *k, const char *what) {
+int log_count(const struct kubed *k, const char *what) {
   char path[300], line[2048];
   snprintf(path, sizeof path, "%s/kubed.log", k->dir);
   FILE *f = fopen(path, "r");
@@ -822,7 +833,8 @@ static void default_kubed(char *out, size_t len) {
 static void usage(FILE *f) {
   fprintf(f, "usage: bench-controllers [--kubed PATH] [--store sqlite|memory]"
              " [--full] [--nodes N] [--pods P] [--rolling R]"
-             " [--only deployment|rolling] [--stand-in] [--no-scale] [--keep]"
+             " [--only deployment|rolling|node-failure] [--stand-in] [--no-scale]"
+             " [--keep]"
              " [--json]\n");
 }
 
@@ -894,7 +906,8 @@ int main(int argc, char **argv) {
     pods = full ? 10000 : 2000;
   if (nodes < 1 || pods < 1 || rolling < 1 ||
       (strcmp(store, "sqlite") && strcmp(store, "memory")) ||
-      (only && strcmp(only, "deployment") && strcmp(only, "rolling"))) {
+      (only && strcmp(only, "deployment") && strcmp(only, "rolling") &&
+       strcmp(only, "node-failure"))) {
     usage(stderr);
     return 2;
   }
@@ -907,20 +920,23 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
-  bool hollow = !stand_in && kubed_has_flag(kubed_path, "--hollow-nodes");
+  bool hollow = !stand_in && kubed_has_flag(kubed_path, "server", "--hollow-nodes");
+  bool hollow_agent = kubed_has_flag(kubed_path, "agent", "--hollow");
   int rc = 0;
   double deploy_rate = 0, deploy_s = 0, created_s = 0, bound_s = 0;
   double roll_s = 0, cpu_ms_pod = -1, down_s = 0, up_s = 0, probe_ms = -1;
   int leases_lost = -1;
+  bool only_failure = only && strcmp(only, "node-failure") == 0;
   printf("bench-controllers: kubed server (%s store; scheduler and "
          "controllers), %d %s\n",
          store, nodes,
-         hollow ? "hollow nodes inside kubed (--hollow-nodes)"
-                : "Ready Node objects");
-  if (!hollow)
+         only_failure ? "hollow nodes in kubed agent --hollow processes"
+         : hollow     ? "hollow nodes inside kubed (--hollow-nodes)"
+                      : "Ready Node objects");
+  if (!hollow && !only_failure)
     printf("  STAND-IN KUBELET: the bench itself marks bound pods "
            "Running/Ready and ends their deletions\n");
-  if (pods != 10000 || nodes != 1000)
+  if (!only_failure && (pods != 10000 || nodes != 1000))
     printf("  size: %d pods on %d nodes (the issue's size is 10,000 on "
            "1,000: --full)\n",
            pods, nodes);
@@ -993,8 +1009,29 @@ int main(int argc, char **argv) {
     }
     kubed_stop(&k, keep);
   }
-  printf("  %-44s %10s   (not measured here)\n", "node failure recovery",
-         "-");
+  struct node_failure nf = {.recovery_s = -1};
+  if ((!only || strcmp(only, "node-failure") == 0) && hollow_agent &&
+      node_failure_case(kubed_path, store, nodes, keep, &nf) < 0) {
+    rc = 1;
+    nf.recovery_s = -1;
+  }
+  if (nf.recovery_s >= 0) {
+    printf("  %-44s %10.2f s  (%d pods, tolerationSeconds %d, %d other "
+           "nodes)\n",
+           "node failure: kill -> all pods Running again", nf.recovery_s,
+           NODE_FAILURE_PODS, NODE_FAILURE_TOLERATION_S, nodes);
+    printf("    %-42s %10.2f s  (node monitor grace period)\n",
+           "kill -> Node not Ready", nf.not_ready_s);
+    printf("    %-42s %10.2f s\n", "kill -> unreachable NoExecute taint",
+           nf.tainted_s);
+    printf("    %-42s %10.2f s  (+ tolerationSeconds)\n",
+           "kill -> first pod evicted", nf.evicted_s);
+    printf("    %-42s %10.2f s\n", "kill -> all replacements bound",
+           nf.rescheduled_s);
+  } else if (!hollow_agent && (!only || strcmp(only, "node-failure") == 0)) {
+    printf("  %-44s %10s   (this kubed has no agent --hollow)\n",
+           "node failure recovery", "-");
+  }
   if (json) {
     /* Only what was measured: a failed case leaves its keys out. */
     json_object *j = json_object_new_object();
@@ -1025,6 +1062,13 @@ int main(int argc, char **argv) {
       json_object_object_add(j, "rolling_replicas",
                              json_object_new_int(rolling));
       jnum(j, "rolling_update_1000_s", "%.3f", roll_s);
+    }
+    if (nf.recovery_s >= 0) {
+      json_object_object_add(j, "node_failure_pods",
+                             json_object_new_int(NODE_FAILURE_PODS));
+      jnum(j, "node_failure_recovery_s", "%.3f", nf.recovery_s);
+      jnum(j, "node_failure_not_ready_s", "%.3f", nf.not_ready_s);
+      jnum(j, "node_failure_evicted_s", "%.3f", nf.evicted_s);
     }
     printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
     json_object_put(j);
