@@ -4,7 +4,9 @@
  * kinds, as in kube-controller-manager): keep spec.replicas active pods
  * matching the selector, adopting orphans and releasing pods that stopped
  * matching (ControllerRef), creating in slow-start batches (1, 2, 4, ...)
- * of at most 500 per sync, deleting the pods ranked first, with
+ * of at most 500 per sync (a sync after one whose creates all succeeded
+ * goes on at the size that one reached instead of 1 again: 10,000 replicas
+ * are 20 syncs, not 20 slow starts), deleting the pods ranked first, with
  * expectations so that a slow cache never makes a sync act twice; then the
  * status (replicas, fullyLabeledReplicas, readyReplicas,
  * availableReplicas, observedGeneration, the ReplicaFailure condition).
@@ -47,6 +49,10 @@ struct rsc {
   kube_informer_t *pod_inf;
   struct ctl_podstore *pods;
   struct ctl_expectations exp;
+  /* key -> the batch size the next sync's creates start at (intptr_t):
+   * the slow start goes on from where the last sync's left it while every
+   * create succeeds, and starts again at 1 after a failure. */
+  struct strmap slow_start;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -527,6 +533,21 @@ static void create_batch(struct ctl_sync *s) {
   w->to_create -= n;
 }
 
+/* The batch a sync's first creates start at (1 for a new key). */
+static int64_t first_batch(struct rsc *r, const char *key) {
+  intptr_t b = (intptr_t)strmap_get(&r->slow_start, key);
+  return b > 0 ? (int64_t)b : 1;
+}
+
+/* After the creates of a sync: all fine, the next sync starts at the
+ * doubled batch (at most the burst); a failure starts it at 1 again. */
+static void remember_batch(struct rsc *r, const char *key, int64_t batch,
+                           bool failed) {
+  int64_t next = batch * 2 > RS_BURST_REPLICAS ? RS_BURST_REPLICAS : batch * 2;
+  if (failed || !strmap_put(&r->slow_start, key, (void *)(intptr_t)next, NULL))
+    strmap_remove(&r->slow_start, key);
+}
+
 /* slowStartBatch: the next batch doubles after one that fully succeeded;
  * after a failure the rest is skipped (and no longer expected). */
 static void next_batch(struct ctl_sync *s) {
@@ -534,11 +555,14 @@ static void next_batch(struct ctl_sync *s) {
   if (w->manage_err || w->to_create <= 0) {
     for (int64_t i = 0; i < w->to_create; i++)
       ctl_creation_observed(&w->r->exp, s->key);
+    remember_batch(w->r, s->key, w->batch, w->manage_err != NULL);
     w->to_create = 0;
     step_status(s);
     return;
   }
   w->batch *= 2;
+  if (w->batch > RS_BURST_REPLICAS)
+    w->batch = RS_BURST_REPLICAS;
   create_batch(s);
   s->drained = next_batch;
 }
@@ -701,7 +725,7 @@ static void step_manage(struct ctl_sync *s) {
               s->key, w->replicas, (long long)n);
     w->manage_dir = 1;
     w->to_create = n;
-    w->batch = 1;
+    w->batch = first_batch(r, s->key);
     create_batch(s);
     s->drained = next_batch;
   } else if (diff > 0) {
@@ -826,6 +850,7 @@ static int rs_sync(kube_controller_t *c, const char *key, void *arg) {
   const kube_object_t *obj = kube_informer_get(r->inf, key);
   if (!obj) {
     ctl_expectations_delete(&r->exp, key);
+    strmap_remove(&r->slow_start, key);
     return 0;
   }
   json_object *o = kube_object_json(obj);
@@ -925,6 +950,7 @@ static void rsc_free(void *impl) {
   ctl_podstore_unlisten(r->pods, r);
   ctl_base_clear(&r->b);
   ctl_expectations_clear(&r->exp);
+  strmap_clear(&r->slow_start, NULL);
   free(r);
 }
 
