@@ -16,7 +16,10 @@
  *     kubed_cpu_ms_per_pod = kubed's utime+stime over that time / P
  *   then (unless --no-scale) scaled to P/2 and back to P, each timed from
  *   the patch until the Deployment reports that many replicas, all
- *   updated and available (scale_down_half_s, scale_up_double_s).
+ *   updated and available (scale_down_half_s, scale_up_double_s); the
+ *   scale up also waits for its new pods to be seen Running
+ *   (scale_up_pods_running_s) and prints the slowest new pod's wait from
+ *   first seen to bound and to Running.
  *   A GET every 500 ms meanwhile: api_probe_max_ms, the slowest answer
  *   (a stalled event loop shows there), and leader_leases_lost, the
  *   "lost lease" / "failed to renew lease" lines of kubed's log.
@@ -286,6 +289,7 @@ struct run {
   int up_running;
   int64_t t_up_running, up_max_wait; /* the longest seen -> Running */
   int64_t up_max_bind;               /* the longest seen -> bound */
+  char up_slowest[160];              /* the pod that waited longest */
   enum phase phase;
   int nodes_left, write_errors, retries;
   /* uids seen: created, bound, marked ready, deleted, seen Running */
@@ -566,8 +570,10 @@ static void pod_seen(const char *key, const kube_object_t *pod, void *arg) {
     json_object *since = NULL;
     if (r->phase == P_SCALE_UP &&
         json_object_object_get_ex(r->up_new, uid, &since)) {
-      if (t - json_object_get_int64(since) > r->up_max_wait)
+      if (t - json_object_get_int64(since) > r->up_max_wait) {
         r->up_max_wait = t - json_object_get_int64(since);
+        snprintf(r->up_slowest, sizeof r->up_slowest, "%s", key);
+      }
       if (++r->up_running == r->replicas - r->replicas / 2)
         scaled_up(r, 0, t - r->t_scaled);
     }
@@ -1019,9 +1025,10 @@ int main(int argc, char **argv) {
         printf("    %-42s %10.2f s  (as the bench's pod watch saw them)\n",
                "scale up: its new pods all Running",
                (double)r.t_up_running / 1e9);
-        printf("    %-42s %10.2f s  (-> bound: %.2f s)\n",
+        printf("    %-42s %10.2f s  (-> bound: %.2f s; %s)\n",
                "scale up: slowest new pod seen -> Running",
-               (double)r.up_max_wait / 1e9, (double)r.up_max_bind / 1e9);
+               (double)r.up_max_wait / 1e9, (double)r.up_max_bind / 1e9,
+               r.up_slowest);
       }
       printf("  %-44s %10.0f ms  (a GET every 500 ms)\n",
              "slowest API answer during the case", probe_ms);
