@@ -16,7 +16,10 @@
  *     kubed_cpu_ms_per_pod = kubed's utime+stime over that time / P
  *   then (unless --no-scale) scaled to P/2 and back to P, each timed from
  *   the patch until the Deployment reports that many replicas, all
- *   updated and available (scale_down_half_s, scale_up_double_s).
+ *   updated and available (scale_down_half_s, scale_up_double_s); the
+ *   scale up also waits for its new pods to be seen Running
+ *   (scale_up_pods_running_s) and prints the slowest new pod's wait from
+ *   first seen to bound and to Running.
  *   A GET every 500 ms meanwhile: api_probe_max_ms, the slowest answer
  *   (a stalled event loop shows there), and leader_leases_lost, the
  *   "lost lease" / "failed to renew lease" lines of kubed's log.
@@ -25,16 +28,24 @@
  *     rolling_update_1000_s = time from the image change until the
  *     Deployment reports R updated, available replicas and no old ones
  *
+ * - node failure (node-failure.c): a node holding the 100 pods of a
+ *   Deployment (tolerationSeconds 10 for unreachable / not-ready) is
+ *   killed among N others, each a `kubed agent --hollow` process:
+ *     node_failure_recovery_s = time from the SIGKILL until all 100 are
+ *     Running again on other nodes (with the node monitor grace period,
+ *     40 s by default, in it)
+ *
  * Default size: 200 nodes, 2,000 pods, rolling update of 1,000 (a few
  * minutes on a loaded 2-core machine); --full is the issue's size, 1,000
- * nodes and 10,000 pods.  node_failure_recovery_s is not measured here.
+ * nodes and 10,000 pods.
  *
  * Both watch through libkube's informers over the HTTP transport.  Prints
  * a table; with --json one JSON object on its last line.
  *
  * usage: bench-controllers [--kubed PATH] [--store sqlite|memory] [--full]
  *                          [--nodes N] [--pods P] [--rolling R]
- *                          [--only deployment|rolling] [--stand-in]
+ *                          [--only deployment|rolling|node-failure]
+ *                          [--stand-in]
  *                          [--no-scale] [--keep] [--json]
  */
 #include <fcntl.h>
@@ -54,10 +65,9 @@
 
 #include "api/api-private.h"
 
-#define TOKEN "bench-token"
-#define NS "bench"
+#include "bench-controllers.h"
 
-static int64_t now_ns(void) {
+int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -65,16 +75,10 @@ static int64_t now_ns(void) {
 
 /* ---- kubed ---- */
 
-struct kubed {
-  pid_t pid;
-  int hollow; /* hollow nodes inside kubed (--hollow-nodes), 0: none */
-  int port;
-  char dir[256];
-  char url[64];
-};
-
 /* The loopback port kubed listens on (it prints it on stdout). */
-static int read_port(int fd, int64_t deadline) {
+static int read_port(int fd, bool tls, int64_t deadline) {
+  const char *line = tls ? "listening on https://127.0.0.1:"
+                         : "listening on http://127.0.0.1:";
   char buf[4096];
   size_t len = 0;
   while (now_ns() < deadline && len < sizeof buf - 1) {
@@ -83,16 +87,16 @@ static int read_port(int fd, int64_t deadline) {
       return -1;
     len += (size_t)r;
     buf[len] = '\0';
-    const char *p = strstr(buf, "listening on http://127.0.0.1:");
+    const char *p = strstr(buf, line);
     if (p && strchr(p, '\n'))
-      return atoi(p + strlen("listening on http://127.0.0.1:"));
+      return atoi(p + strlen(line));
   }
   return -1;
 }
 
-static bool kubed_has_flag(const char *bin, const char *flag) {
+bool kubed_has_flag(const char *bin, const char *command, const char *flag) {
   char cmd[4400];
-  snprintf(cmd, sizeof cmd, "'%s' server --help 2>&1", bin);
+  snprintf(cmd, sizeof cmd, "'%s' %s --help 2>&1", bin, command);
   FILE *f = popen(cmd, "r");
   char line[512];
   bool found = false;
@@ -103,12 +107,12 @@ static bool kubed_has_flag(const char *bin, const char *flag) {
   return found;
 }
 
-static int kubed_start(struct kubed *k, const char *bin, const char *store) {
+int kubed_start(struct kubed *k, const char *bin, const char *store) {
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-controllers-XXXXXX", tmp);
   if (!mkdtemp(k->dir))
     return -1;
-  bool no_node = kubed_has_flag(bin, "--no-node");
+  bool no_node = kubed_has_flag(bin, "server", "--no-node");
   char data[300], sock[300], log[300];
   snprintf(data, sizeof data, "%s/data", k->dir);
   snprintf(sock, sizeof sock, "unix:%s/kubed.sock", k->dir);
@@ -140,7 +144,6 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
                             store,
                             "--token",
                             TOKEN,
-                            "--plain-http",
                             "--no-registry",
                             "--log-level",
                             level ? level : "warning",
@@ -149,8 +152,16 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
                              * every node silent after 40 s.  Hollow nodes
                              * renew theirs. */
                             "--controllers",
-                            k->hollow ? "*" : "*,-nodelifecycle"};
-    size_t n = 18;
+                            k->hollow || k->agents ? "*" : "*,-nodelifecycle"};
+    size_t n = 17;
+    if (!k->tls)
+      argv[n++] = "--plain-http";
+    if (k->agents) {
+      /* The nodes are `kubed agent --hollow` processes: they ask the node
+       * IPAM for pod CIDRs. */
+      argv[n++] = "--cluster-cidr";
+      argv[n++] = "10.0.0.0/8";
+    }
     if (no_node)
       argv[n++] = "--no-node";
     if (k->hollow) {
@@ -163,7 +174,7 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
     _exit(127);
   }
   close(out[1]);
-  k->port = read_port(out[0], now_ns() + 20 * (int64_t)1000000000);
+  k->port = read_port(out[0], k->tls, now_ns() + 20 * (int64_t)1000000000);
   /* kubed keeps writing to stdout: drain it from a child of ours so that
    * it never blocks on a full pipe. */
   if (fork() == 0) {
@@ -175,11 +186,14 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
   close(out[0]);
   if (k->port <= 0)
     return -1;
-  snprintf(k->url, sizeof k->url, "http://127.0.0.1:%d", k->port);
+  snprintf(k->url, sizeof k->url, "%s://127.0.0.1:%d",
+           k->tls ? "https" : "http", k->port);
+  snprintf(k->ca, sizeof k->ca, "%s/ca.crt", data);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_client_options_t o = {.struct_size = sizeof o,
                              .server = k->url,
                              .token = TOKEN,
+                             .certificate_authority = k->tls ? k->ca : NULL,
                              .timeout_ms = 2000};
   kube_client_t *c = kube_client_new(&o, &err);
   if (!c)
@@ -201,7 +215,7 @@ static int kubed_start(struct kubed *k, const char *bin, const char *store) {
   return rc;
 }
 
-static void kubed_stop(struct kubed *k, bool keep) {
+void kubed_stop(struct kubed *k, bool keep) {
   if (k->pid > 0) {
     kill(k->pid, SIGTERM);
     waitpid(k->pid, NULL, 0);
@@ -223,7 +237,7 @@ static void kubed_stop(struct kubed *k, bool keep) {
 }
 
 /* Lines of kubed's log holding `what`. */
-static int log_count(const struct kubed *k, const char *what) {
+int log_count(const struct kubed *k, const char *what) {
   char path[300], line[2048];
   snprintf(path, sizeof path, "%s/kubed.log", k->dir);
   FILE *f = fopen(path, "r");
@@ -269,6 +283,13 @@ struct run {
   /* an API read every 500 ms: the slowest answer shows a stalled loop */
   int64_t probe_sent, probe_next, probe_max;
   int64_t scale_generation, t_scaled, t_down, t_up;
+  /* the scale up's new pods (first seen after its patch) and how many of
+   * them were seen Running; when the last was (0: not yet) */
+  json_object *up_new; /* uid -> when first seen (ns) */
+  int up_running;
+  int64_t t_up_running, up_max_wait; /* the longest seen -> Running */
+  int64_t up_max_bind;               /* the longest seen -> bound */
+  char up_slowest[160];              /* the pod that waited longest */
   enum phase phase;
   int nodes_left, write_errors, retries;
   /* uids seen: created, bound, marked ready, deleted, seen Running */
@@ -500,6 +521,19 @@ static void created_done(struct run *r) {
            d ? jint(kube_object_json(d), "metadata", "generation") : 1);
 }
 
+/* The scale up ends when the Deployment reports it (status_ns) and its
+ * new pods were all seen Running (running_ns); 0: not this one. */
+static void scaled_up(struct run *r, int64_t status_ns, int64_t running_ns) {
+  if (status_ns)
+    r->t_up = status_ns;
+  if (running_ns)
+    r->t_up_running = running_ns;
+  if (r->t_up && r->t_up_running) {
+    r->phase = P_DONE;
+    kube_loop_quit(r->loop);
+  }
+}
+
 static void pod_seen(const char *key, const kube_object_t *pod, void *arg) {
   struct run *r = arg;
   const char *uid = kube_object_uid(pod);
@@ -512,12 +546,19 @@ static void pod_seen(const char *key, const kube_object_t *pod, void *arg) {
     add_set(r->seen, uid);
     if (creating)
       r->t_last_created = t;
+    else if (r->phase == P_SCALE_UP)
+      json_object_object_add(r->up_new, uid, json_object_new_int64(t));
   }
   const char *node = kube_object_get_string(pod, "spec.nodeName");
   if (!node || !*node)
     return;
   if (!in_set(r->bound, uid)) {
     add_set(r->bound, uid);
+    json_object *seen_at = NULL;
+    if (r->phase == P_SCALE_UP &&
+        json_object_object_get_ex(r->up_new, uid, &seen_at) &&
+        t - json_object_get_int64(seen_at) > r->up_max_bind)
+      r->up_max_bind = t - json_object_get_int64(seen_at);
     if (creating)
       r->t_last_bound = t;
   }
@@ -526,6 +567,16 @@ static void pod_seen(const char *key, const kube_object_t *pod, void *arg) {
     add_set(r->running, uid);
     if (creating)
       r->t_last_running = t;
+    json_object *since = NULL;
+    if (r->phase == P_SCALE_UP &&
+        json_object_object_get_ex(r->up_new, uid, &since)) {
+      if (t - json_object_get_int64(since) > r->up_max_wait) {
+        r->up_max_wait = t - json_object_get_int64(since);
+        snprintf(r->up_slowest, sizeof r->up_slowest, "%s", key);
+      }
+      if (++r->up_running == r->replicas - r->replicas / 2)
+        scaled_up(r, 0, t - r->t_scaled);
+    }
     if (!r->rolling && r->phase == P_CREATE &&
         (int)json_object_object_length(r->running) >= r->replicas)
       created_done(r);
@@ -572,10 +623,9 @@ static void deploy_seen(const kube_object_t *d, struct run *r) {
              jint(kube_object_json(d), "metadata", "generation"));
     return;
   }
-  if (r->phase == P_SCALE_UP && scaled(d, r->replicas, r->scale_generation)) {
-    r->t_up = now_ns() - r->t_scaled;
-    r->phase = P_DONE;
-    kube_loop_quit(r->loop);
+  if (r->phase == P_SCALE_UP && !r->t_up &&
+      scaled(d, r->replicas, r->scale_generation)) {
+    scaled_up(r, now_ns() - r->t_scaled, 0);
     return;
   }
   if (!r->rolling || !rolled_out(d, r->replicas))
@@ -739,6 +789,7 @@ static int run_case(struct run *r, struct kubed *k, int timeout_s) {
   r->readied = json_object_new_object();
   r->deleted = json_object_new_object();
   r->running = json_object_new_object();
+  r->up_new = json_object_new_object();
   r->ready_nodes = json_object_new_object();
   r->kubed_pid = k->pid;
   r->k = k;
@@ -793,6 +844,7 @@ out:
   json_object_put(r->readied);
   json_object_put(r->deleted);
   json_object_put(r->running);
+  json_object_put(r->up_new);
   json_object_put(r->ready_nodes);
   return rc;
 }
@@ -822,7 +874,8 @@ static void default_kubed(char *out, size_t len) {
 static void usage(FILE *f) {
   fprintf(f, "usage: bench-controllers [--kubed PATH] [--store sqlite|memory]"
              " [--full] [--nodes N] [--pods P] [--rolling R]"
-             " [--only deployment|rolling] [--stand-in] [--no-scale] [--keep]"
+             " [--only deployment|rolling|node-failure] [--stand-in] [--no-scale]"
+             " [--keep]"
              " [--json]\n");
 }
 
@@ -894,7 +947,8 @@ int main(int argc, char **argv) {
     pods = full ? 10000 : 2000;
   if (nodes < 1 || pods < 1 || rolling < 1 ||
       (strcmp(store, "sqlite") && strcmp(store, "memory")) ||
-      (only && strcmp(only, "deployment") && strcmp(only, "rolling"))) {
+      (only && strcmp(only, "deployment") && strcmp(only, "rolling") &&
+       strcmp(only, "node-failure"))) {
     usage(stderr);
     return 2;
   }
@@ -907,20 +961,24 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
-  bool hollow = !stand_in && kubed_has_flag(kubed_path, "--hollow-nodes");
+  bool hollow = !stand_in && kubed_has_flag(kubed_path, "server", "--hollow-nodes");
+  bool hollow_agent = kubed_has_flag(kubed_path, "agent", "--hollow");
   int rc = 0;
   double deploy_rate = 0, deploy_s = 0, created_s = 0, bound_s = 0;
   double roll_s = 0, cpu_ms_pod = -1, down_s = 0, up_s = 0, probe_ms = -1;
+  double up_running_s = 0;
   int leases_lost = -1;
+  bool only_failure = only && strcmp(only, "node-failure") == 0;
   printf("bench-controllers: kubed server (%s store; scheduler and "
          "controllers), %d %s\n",
          store, nodes,
-         hollow ? "hollow nodes inside kubed (--hollow-nodes)"
-                : "Ready Node objects");
-  if (!hollow)
+         only_failure ? "hollow nodes in kubed agent --hollow processes"
+         : hollow     ? "hollow nodes inside kubed (--hollow-nodes)"
+                      : "Ready Node objects");
+  if (!hollow && !only_failure)
     printf("  STAND-IN KUBELET: the bench itself marks bound pods "
            "Running/Ready and ends their deletions\n");
-  if (pods != 10000 || nodes != 1000)
+  if (!only_failure && (pods != 10000 || nodes != 1000))
     printf("  size: %d pods on %d nodes (the issue's size is 10,000 on "
            "1,000: --full)\n",
            pods, nodes);
@@ -946,6 +1004,7 @@ int main(int argc, char **argv) {
         cpu_ms_pod = (double)(r.cpu_running - r.cpu_create) / 1e6 / pods;
       down_s = (double)r.t_down / 1e9;
       up_s = (double)r.t_up / 1e9;
+      up_running_s = (double)r.t_up_running / 1e9;
       probe_ms = (double)r.probe_max / 1e6;
       printf("  %-44s %10.2f s\n", "Deployment create -> all pods created",
              created_s);
@@ -963,6 +1022,13 @@ int main(int argc, char **argv) {
                "scale down", down_s, pods, pods / 2);
         printf("  %-44s %10.2f s  (%d -> %d, all available)\n", "scale up",
                up_s, pods / 2, pods);
+        printf("    %-42s %10.2f s  (as the bench's pod watch saw them)\n",
+               "scale up: its new pods all Running",
+               (double)r.t_up_running / 1e9);
+        printf("    %-42s %10.2f s  (-> bound: %.2f s; %s)\n",
+               "scale up: slowest new pod seen -> Running",
+               (double)r.up_max_wait / 1e9, (double)r.up_max_bind / 1e9,
+               r.up_slowest);
       }
       printf("  %-44s %10.0f ms  (a GET every 500 ms)\n",
              "slowest API answer during the case", probe_ms);
@@ -993,8 +1059,29 @@ int main(int argc, char **argv) {
     }
     kubed_stop(&k, keep);
   }
-  printf("  %-44s %10s   (not measured here)\n", "node failure recovery",
-         "-");
+  struct node_failure nf = {.recovery_s = -1};
+  if ((!only || strcmp(only, "node-failure") == 0) && hollow_agent &&
+      node_failure_case(kubed_path, store, nodes, keep, &nf) < 0) {
+    rc = 1;
+    nf.recovery_s = -1;
+  }
+  if (nf.recovery_s >= 0) {
+    printf("  %-44s %10.2f s  (%d pods, tolerationSeconds %d, %d other "
+           "nodes)\n",
+           "node failure: kill -> all pods Running again", nf.recovery_s,
+           NODE_FAILURE_PODS, NODE_FAILURE_TOLERATION_S, nodes);
+    printf("    %-42s %10.2f s  (node monitor grace period)\n",
+           "kill -> Node not Ready", nf.not_ready_s);
+    printf("    %-42s %10.2f s\n", "kill -> unreachable NoExecute taint",
+           nf.tainted_s);
+    printf("    %-42s %10.2f s  (+ tolerationSeconds)\n",
+           "kill -> first pod evicted", nf.evicted_s);
+    printf("    %-42s %10.2f s\n", "kill -> all replacements bound",
+           nf.rescheduled_s);
+  } else if (!hollow_agent && (!only || strcmp(only, "node-failure") == 0)) {
+    printf("  %-44s %10s   (this kubed has no agent --hollow)\n",
+           "node failure recovery", "-");
+  }
   if (json) {
     /* Only what was measured: a failed case leaves its keys out. */
     json_object *j = json_object_new_object();
@@ -1014,6 +1101,7 @@ int main(int argc, char **argv) {
       if (scale) {
         jnum(j, "scale_down_half_s", "%.3f", down_s);
         jnum(j, "scale_up_double_s", "%.3f", up_s);
+        jnum(j, "scale_up_pods_running_s", "%.3f", up_running_s);
       }
     }
     if (probe_ms >= 0)
@@ -1025,6 +1113,13 @@ int main(int argc, char **argv) {
       json_object_object_add(j, "rolling_replicas",
                              json_object_new_int(rolling));
       jnum(j, "rolling_update_1000_s", "%.3f", roll_s);
+    }
+    if (nf.recovery_s >= 0) {
+      json_object_object_add(j, "node_failure_pods",
+                             json_object_new_int(NODE_FAILURE_PODS));
+      jnum(j, "node_failure_recovery_s", "%.3f", nf.recovery_s);
+      jnum(j, "node_failure_not_ready_s", "%.3f", nf.not_ready_s);
+      jnum(j, "node_failure_evicted_s", "%.3f", nf.evicted_s);
     }
     printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
     json_object_put(j);

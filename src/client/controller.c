@@ -6,11 +6,16 @@
  *
  * The queue stays paused until the controller is started and every
  * informer it watches is synced (sample-controller's WaitForCacheSync),
- * and while max_in_flight syncs are pending.
+ * and while max_in_flight syncs are pending.  Keys are handed out up to
+ * CONTROLLER_BATCH per turn of the loop: one per turn let a controller
+ * with thousands of keys (hollow nodes' pods, a node agent's) fall
+ * seconds behind a busy loop, one key per round of every other callback.
  */
 #include "api/api-private.h"
 #include "client/internal.h"
 #include "core/util.h"
+
+#define CONTROLLER_BATCH 64
 
 struct watch {
   kube_controller_t *c;
@@ -78,6 +83,13 @@ static void process(kube_workqueue_t *q, const char *const *keys, size_t n,
   kube_controller_t *c = arg;
   for (size_t i = 0; i < n; i++) {
     const char *key = keys[i];
+    if (c->pending.n >= c->max_in_flight) {
+      /* Full: the rest of the batch goes back to the queue (marked dirty
+       * while processing, queued again by done). */
+      kube_workqueue_add(q, key, NULL);
+      kube_workqueue_done(q, key);
+      continue;
+    }
     int rc = c->sync(c, key, c->arg);
     if (rc == KUBE_SYNC_PENDING) {
       if (strmap_put(&c->pending, key, NULL, NULL)) {
@@ -205,7 +217,7 @@ kube_controller_new(kube_loop_t *loop, const kube_controller_options_t *opts,
   c->max_retries = o.max_retries;
   kube_workqueue_options_t qo = {
       .struct_size = sizeof qo,
-      .max_batch = 1,
+      .max_batch = CONTROLLER_BATCH,
       .base_delay_ms = o.base_delay_ms > 0 ? o.base_delay_ms : 5,
       .max_delay_ms = o.max_delay_ms > 0 ? o.max_delay_ms : 1000 * 1000,
   };

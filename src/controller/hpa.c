@@ -13,7 +13,10 @@
  * scale-down stabilization) and limited (min/max, scaling policies), the
  * scale written with a SuccessfulRescale event, and status (currentMetrics,
  * current/desiredReplicas, lastScaleTime, the AbleToScale, ScalingActive
- * and ScalingLimited conditions) updated, in upstream's wording.
+ * and ScalingLimited conditions) updated, in upstream's wording.  The
+ * pods of the selector come from the pod store's label index (those with
+ * its narrowest key=value), not from every pod of the namespace; the
+ * ready count reads the store's summaries without parsing a pod.
  */
 #include <math.h>
 
@@ -455,7 +458,7 @@ static struct hpa_pod *pods_of(struct hwork *w, const kube_selector_t *sel,
                                json_object *pm_items, const char *res,
                                const char *container, size_t *n,
                                const char **missing) {
-  const struct ctl_podlist *pl = ctl_podstore_in_ns(w->c->pods, w->ns);
+  const struct ctl_podlist *pl = ctl_podstore_select(w->c->pods, w->ns, sel);
   kube_informer_t *inf = ctl_podstore_informer(w->c->pods);
   *missing = NULL;
   for (size_t k = 0; container && k < cj_len(pm_items); k++) {
@@ -658,20 +661,15 @@ static void go_selector(char *buf, size_t len, json_object *sel) {
   kube_strbuf_clear(&sb);
 }
 
-/* getReadyPodsCount: Running pods of the selector with Ready True. */
+/* getReadyPodsCount: Running pods of the selector with Ready True (from
+ * the pod store's summaries: no pod is parsed). */
 static int32_t ready_pods(struct hwork *w, const kube_selector_t *sel) {
-  const struct ctl_podlist *pl = ctl_podstore_in_ns(w->c->pods, w->ns);
-  kube_informer_t *inf = ctl_podstore_informer(w->c->pods);
+  const struct ctl_podlist *pl = ctl_podstore_select(w->c->pods, w->ns, sel);
   int32_t n = 0;
   for (size_t i = 0; pl && i < pl->n; i++) {
     const struct ctl_pod *cp = pl->v[i];
-    if (!kube_selector_matches(sel, label_of, cp->labels) ||
-        cp->phase != CTL_PHASE_RUNNING)
-      continue;
-    const kube_object_t *po = kube_informer_get(inf, cp->key);
-    json_object *ready = po ? ctl_condition(kube_object_json(po), "Ready")
-                            : NULL;
-    n += ready && streq(cj_str0(ready, "status"), "True");
+    n += cp->phase == CTL_PHASE_RUNNING && cp->ready &&
+         kube_selector_matches(sel, label_of, cp->labels);
   }
   return n;
 }

@@ -164,8 +164,10 @@ struct ctl_pod {
   int64_t created_ns;     /* creationTimestamp */
   int32_t max_restarts;   /* largest restartCount of its containers */
   int32_t deletion_cost;  /* controller.kubernetes.io/pod-deletion-cost */
-  /* positions in the store's lists (swap-remove) */
+  /* positions in the store's lists (swap-remove); pos_labels: one per
+   * label, in the list of its namespace/key=value */
   size_t pos_owner, pos_ns, pos_orphan;
+  size_t *pos_labels;
 };
 
 struct ctl_podlist {
@@ -201,6 +203,17 @@ const struct ctl_podlist *ctl_podstore_orphans(const struct ctl_podstore *ps,
                                                const char *ns);
 const struct ctl_podlist *ctl_podstore_in_ns(const struct ctl_podstore *ps,
                                              const char *ns);
+/* The fewest pods of a namespace that hold every pod `sel` can select:
+ * the pods with the label of its narrowest key=value requirement (an
+ * index by namespace, key and value), else all of the namespace.  The
+ * caller still matches each against sel. */
+const struct ctl_podlist *ctl_podstore_select(const struct ctl_podstore *ps,
+                                              const char *ns,
+                                              const kube_selector_t *sel);
+
+/* Same namespace, controller and labels (in the same order): a change
+ * between a and b moves the pod in none of the store's lists. */
+bool ctl_pod_same_place(const struct ctl_pod *a, const struct ctl_pod *b);
 
 /* podutil: active = not terminal and not being deleted. */
 static inline bool ctl_pod_active(const struct ctl_pod *p) {

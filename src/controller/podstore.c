@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pods every controller looks at, as compact summaries kept from the
- * shared pod informer: by key, by controller uid, by namespace and the
- * namespace's orphans.  A ReplicaSet of 10,000 pods syncs over its own
+ * shared pod informer: by key, by controller uid, by namespace, the
+ * namespace's orphans and by namespace and label (key=value), so that a
+ * budget's or an autoscaler's selector walks its own pods, not the
+ * namespace's.  A change that keeps a pod's namespace, controller and
+ * labels (most: status) swaps the summary in place in its lists.  A ReplicaSet of 10,000 pods syncs over its own
  * list without parsing a single pod; the listeners (the ReplicaSet,
  * Deployment and endpoints controllers) are told of each change once,
  * with the summary before and after.
@@ -23,6 +26,7 @@ struct ctl_podstore {
   struct strmap owned;   /* controller uid -> struct ctl_podlist */
   struct strmap ns;      /* namespace -> struct ctl_podlist */
   struct strmap orphans; /* namespace -> struct ctl_podlist */
+  struct strmap labels;  /* "namespace/key=value" -> struct ctl_podlist */
   struct listener *ls;
   size_t n_ls;
   bool synced;
@@ -57,6 +61,7 @@ static void pod_free(struct ctl_pod *p) {
     free(p->ports[i].protocol);
   }
   free(p->ports);
+  free(p->pos_labels);
   free(p);
 }
 
@@ -116,7 +121,8 @@ static bool fill_labels(struct ctl_pod *p, json_object *labels) {
                  ? (size_t)json_object_object_length(labels)
                  : 0;
   p->labels = calloc(2 * n + 1, sizeof *p->labels);
-  if (!p->labels)
+  p->pos_labels = calloc(n + 1, sizeof *p->pos_labels);
+  if (!p->labels || !p->pos_labels)
     return false;
   size_t i = 0;
   if (n) {
@@ -262,40 +268,119 @@ static bool list_add(struct strmap *m, const char *key, struct ctl_pod *p,
   return true;
 }
 
-/* `which` selects the position field of the list kind. */
-enum which { W_OWNER, W_NS, W_ORPHAN };
+/* `which` selects the position field of the list kind (W_LABEL + i: the
+ * list of label i). */
+enum which { W_OWNER, W_NS, W_ORPHAN, W_LABEL };
 
-static size_t *pos_of(struct ctl_pod *p, enum which w) {
-  return w == W_OWNER ? &p->pos_owner : w == W_NS ? &p->pos_ns : &p->pos_orphan;
+static size_t *pos_of(struct ctl_pod *p, size_t w) {
+  return w == W_OWNER    ? &p->pos_owner
+         : w == W_NS     ? &p->pos_ns
+         : w == W_ORPHAN ? &p->pos_orphan
+                         : &p->pos_labels[w - W_LABEL];
+}
+
+/* Which position of pod p belongs to label list lkey ("ns/key=value"): the
+ * number of its label `key` (a pod has a handful). */
+static size_t label_slot(const struct ctl_pod *p, const char *lkey) {
+  const char *slash = strchr(lkey, '/');
+  const char *k = slash ? slash + 1 : lkey;
+  const char *eq = strchr(k, '=');
+  size_t klen = eq ? (size_t)(eq - k) : strlen(k);
+  for (size_t i = 0; p->labels && p->labels[i]; i += 2)
+    if (strlen(p->labels[i]) == klen && !strncmp(p->labels[i], k, klen))
+      return W_LABEL + i / 2;
+  return W_LABEL;
 }
 
 static void list_remove(struct strmap *m, const char *key, struct ctl_pod *p,
-                        enum which w) {
+                        size_t w) {
   struct ctl_podlist *l = strmap_get(m, key);
   size_t pos = *pos_of(p, w);
   if (!l || pos >= l->n || l->v[pos] != p)
     return;
   l->v[pos] = l->v[--l->n];
   if (pos < l->n)
-    *pos_of(l->v[pos], w) = pos;
+    *pos_of(l->v[pos], w >= W_LABEL ? label_slot(l->v[pos], key) : w) = pos;
   if (!l->n)
     list_free(strmap_remove(m, key));
 }
 
+/* "namespace/key=value" of label i (of pod p) into buf; false when too
+ * long (then not indexed: ctl_podstore_select falls back to the
+ * namespace). */
+static bool label_key(const struct ctl_pod *p, size_t i, char *buf,
+                      size_t len) {
+  int n = snprintf(buf, len, "%s/%s=%s", p->ns, p->labels[2 * i],
+                   p->labels[2 * i + 1]);
+  return n > 0 && (size_t)n < len;
+}
+
 static bool index_pod(struct ctl_podstore *ps, struct ctl_pod *p) {
+  char lk[600];
   if (!list_add(&ps->ns, p->ns, p, &p->pos_ns))
     return false;
+  for (size_t i = 0; p->labels[2 * i]; i++)
+    if (label_key(p, i, lk, sizeof lk) &&
+        !list_add(&ps->labels, lk, p, &p->pos_labels[i]))
+      return false;
   if (p->ctrl_uid)
     return list_add(&ps->owned, p->ctrl_uid, p, &p->pos_owner);
   return list_add(&ps->orphans, p->ns, p, &p->pos_orphan);
 }
 
 static void unindex_pod(struct ctl_podstore *ps, struct ctl_pod *p) {
+  char lk[600];
   list_remove(&ps->ns, p->ns, p, W_NS);
+  for (size_t i = 0; p->labels && p->labels[2 * i]; i++)
+    if (label_key(p, i, lk, sizeof lk))
+      list_remove(&ps->labels, lk, p, W_LABEL + i);
   if (p->ctrl_uid)
     list_remove(&ps->owned, p->ctrl_uid, p, W_OWNER);
   else
     list_remove(&ps->orphans, p->ns, p, W_ORPHAN);
+}
+
+static bool same(const char *a, const char *b) {
+  return (!a && !b) || (a && b && streq(a, b));
+}
+
+bool ctl_pod_same_place(const struct ctl_pod *a, const struct ctl_pod *b) {
+  if (!streq(a->ns, b->ns) || !same(a->ctrl_uid, b->ctrl_uid))
+    return false;
+  size_t n = 0;
+  for (; a->labels[n] && b->labels[n]; n++)
+    if (!streq(a->labels[n], b->labels[n]))
+      return false;
+  return !a->labels[n] && !b->labels[n];
+}
+
+/* The new summary takes the old one's places when it belongs in the same
+ * lists: no list changes, and most changes are a pod's status.  False
+ * when it does not. */
+static bool replace_in_place(struct ctl_podstore *ps, struct ctl_pod *old,
+                             struct ctl_pod *p) {
+  if (!ctl_pod_same_place(old, p))
+    return false;
+  char lk[600];
+  struct ctl_podlist *l;
+  p->pos_ns = old->pos_ns;
+  if ((l = strmap_get(&ps->ns, p->ns)))
+    l->v[p->pos_ns] = p;
+  for (size_t i = 0; p->labels[2 * i]; i++) {
+    p->pos_labels[i] = old->pos_labels[i];
+    if (label_key(p, i, lk, sizeof lk) && (l = strmap_get(&ps->labels, lk)))
+      l->v[p->pos_labels[i]] = p;
+  }
+  if (p->ctrl_uid) {
+    p->pos_owner = old->pos_owner;
+    if ((l = strmap_get(&ps->owned, p->ctrl_uid)))
+      l->v[p->pos_owner] = p;
+  } else {
+    p->pos_orphan = old->pos_orphan;
+    if ((l = strmap_get(&ps->orphans, p->ns)))
+      l->v[p->pos_orphan] = p;
+  }
+  return true;
 }
 
 static void tell(struct ctl_podstore *ps, const struct ctl_pod *old,
@@ -313,6 +398,14 @@ static void put(struct ctl_podstore *ps, const char *key,
     return;
   }
   struct ctl_pod *old = strmap_get(&ps->pods, key);
+  if (old && replace_in_place(ps, old, p)) {
+    if (strmap_put(&ps->pods, key, p, NULL)) {
+      tell(ps, old, p);
+      pod_free(old);
+      return;
+    }
+    /* out of memory (impossible: the key is there): as below */
+  }
   if (old)
     unindex_pod(ps, old);
   if (!strmap_put(&ps->pods, key, p, NULL) || !index_pod(ps, p)) {
@@ -397,6 +490,7 @@ void ctl_podstore_free(struct ctl_podstore *ps) {
   strmap_clear(&ps->owned, list_free);
   strmap_clear(&ps->ns, list_free);
   strmap_clear(&ps->orphans, list_free);
+  strmap_clear(&ps->labels, list_free);
   strmap_clear(&ps->pods, pod_free_v);
   free(ps->ls);
   free(ps);
@@ -460,4 +554,26 @@ const struct ctl_podlist *ctl_podstore_in_ns(const struct ctl_podstore *ps,
                                              const char *ns) {
   const struct ctl_podlist *l = strmap_get(&ps->ns, ns);
   return l ? l : &empty_list;
+}
+
+const struct ctl_podlist *ctl_podstore_select(const struct ctl_podstore *ps,
+                                              const char *ns,
+                                              const kube_selector_t *sel) {
+  const struct ctl_podlist *best = ctl_podstore_in_ns(ps, ns);
+  char lk[600];
+  for (size_t i = 0; sel && i < sel->n; i++) {
+    const kube_selector_requirement_t *r = &sel->reqs[i];
+    if ((r->op != KUBE_SELECTOR_EQUALS && r->op != KUBE_SELECTOR_IN) ||
+        r->n_values != 1)
+      continue;
+    int n = snprintf(lk, sizeof lk, "%s/%s=%s", ns, r->key, r->values[0]);
+    if (n <= 0 || (size_t)n >= sizeof lk)
+      continue; /* never indexed: the namespace's list holds it */
+    const struct ctl_podlist *l = strmap_get(&ps->labels, lk);
+    if (!l)
+      return &empty_list; /* no pod has that label */
+    if (l->n < best->n)
+      best = l;
+  }
+  return best;
 }

@@ -4,7 +4,10 @@
  * kinds, as in kube-controller-manager): keep spec.replicas active pods
  * matching the selector, adopting orphans and releasing pods that stopped
  * matching (ControllerRef), creating in slow-start batches (1, 2, 4, ...)
- * of at most 500 per sync, deleting the pods ranked first, with
+ * of at most 500 per sync (a sync soon after one whose creates all
+ * succeeded goes on at the size that one reached instead of 1 again:
+ * 10,000 replicas are 20 syncs, not 20 slow starts), deleting the pods
+ * ranked first, with
  * expectations so that a slow cache never makes a sync act twice; then the
  * status (replicas, fullyLabeledReplicas, readyReplicas,
  * availableReplicas, observedGeneration, the ReplicaFailure condition).
@@ -47,6 +50,10 @@ struct rsc {
   kube_informer_t *pod_inf;
   struct ctl_podstore *pods;
   struct ctl_expectations exp;
+  /* key -> struct slow_start: the slow start goes on from where the last
+   * sync's creates left it while they all succeed, and starts again at 1
+   * after a failure or a pause (RS_SLOW_START_KEEP_NS). */
+  struct strmap slow_start;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -267,6 +274,10 @@ struct work {
   /* adopted: pods adopted by this sync (the cache may not show it yet) */
   struct strv adopted, adopt, release;
   bool recheck_ok;
+  /* claim found nothing to adopt or release: every active owned pod of
+   * the namespace matches the selector (manage, run right after, need not
+   * match each again) */
+  bool owned_match;
   /* status counts, from the pods claimed before managing them */
   int32_t st_replicas, st_fully, st_ready, st_available;
   /* manage */
@@ -374,6 +385,7 @@ static int claim(struct ctl_sync *s, struct work *w) {
                                             ctl_op_cb, op, &err)) < 0)
       return -1;
   }
+  w->owned_match = !w->adopt.n && !w->release.n;
   s->drained = step_adopt;
   return 0;
 }
@@ -527,6 +539,39 @@ static void create_batch(struct ctl_sync *s) {
   w->to_create -= n;
 }
 
+struct slow_start {
+  int64_t batch;
+  int64_t at_ns; /* monotonic: when the creates that earned it ended */
+};
+
+/* The batch a sync's first creates start at: 1 for a key whose last
+ * creates failed, or ended more than RS_SLOW_START_KEEP_NS ago (what
+ * was fine then, a quota, an admission webhook, need not be now). */
+static int64_t first_batch(struct rsc *r, const char *key) {
+  struct slow_start *ss = strmap_get(&r->slow_start, key);
+  return ss && kube_time_mono_ns() - ss->at_ns <= RS_SLOW_START_KEEP_NS
+             ? ss->batch
+             : 1;
+}
+
+/* After the creates of a sync: all fine, the next sync starts at the
+ * doubled batch (at most the burst); a failure starts it at 1 again. */
+static void remember_batch(struct rsc *r, const char *key, int64_t batch,
+                           bool failed) {
+  struct slow_start *ss = strmap_get(&r->slow_start, key);
+  if (failed) {
+    free(strmap_remove(&r->slow_start, key));
+    return;
+  }
+  if (!ss && (!(ss = calloc(1, sizeof *ss)) ||
+              !strmap_put(&r->slow_start, key, ss, NULL))) {
+    free(ss);
+    return;
+  }
+  ss->batch = batch * 2 > RS_BURST_REPLICAS ? RS_BURST_REPLICAS : batch * 2;
+  ss->at_ns = kube_time_mono_ns();
+}
+
 /* slowStartBatch: the next batch doubles after one that fully succeeded;
  * after a failure the rest is skipped (and no longer expected). */
 static void next_batch(struct ctl_sync *s) {
@@ -534,11 +579,14 @@ static void next_batch(struct ctl_sync *s) {
   if (w->manage_err || w->to_create <= 0) {
     for (int64_t i = 0; i < w->to_create; i++)
       ctl_creation_observed(&w->r->exp, s->key);
+    remember_batch(w->r, s->key, w->batch, w->manage_err != NULL);
     w->to_create = 0;
     step_status(s);
     return;
   }
   w->batch *= 2;
+  if (w->batch > RS_BURST_REPLICAS)
+    w->batch = RS_BURST_REPLICAS;
   create_batch(s);
   s->drained = next_batch;
 }
@@ -670,7 +718,9 @@ static void step_manage(struct ctl_sync *s) {
   }
   size_t n_active = 0;
   for (size_t i = 0; i < owned->n; i++)
-    if (claimed(w, owned->v[i]))
+    if (w->owned_match ? ctl_pod_active(owned->v[i]) &&
+                             streq(owned->v[i]->ns, w->ns)
+                       : claimed(w, owned->v[i]))
       active[n_active++] = owned->v[i];
   for (size_t i = 0; i < w->adopted.n; i++) {
     const struct ctl_pod *p = ctl_podstore_get(r->pods, w->adopted.v[i]);
@@ -701,7 +751,7 @@ static void step_manage(struct ctl_sync *s) {
               s->key, w->replicas, (long long)n);
     w->manage_dir = 1;
     w->to_create = n;
-    w->batch = 1;
+    w->batch = first_batch(r, s->key);
     create_batch(s);
     s->drained = next_batch;
   } else if (diff > 0) {
@@ -826,6 +876,7 @@ static int rs_sync(kube_controller_t *c, const char *key, void *arg) {
   const kube_object_t *obj = kube_informer_get(r->inf, key);
   if (!obj) {
     ctl_expectations_delete(&r->exp, key);
+    free(strmap_remove(&r->slow_start, key));
     return 0;
   }
   json_object *o = kube_object_json(obj);
@@ -925,6 +976,7 @@ static void rsc_free(void *impl) {
   ctl_podstore_unlisten(r->pods, r);
   ctl_base_clear(&r->b);
   ctl_expectations_clear(&r->exp);
+  strmap_clear(&r->slow_start, free);
   free(r);
 }
 

@@ -8,6 +8,9 @@
 /* kube-controller-manager's --replicaset-controller burst: at most this
  * many pods created or deleted by one sync. */
 #define RS_BURST_REPLICAS 500
+/* How long the slow start of a ReplicaSet's creates stays where its last
+ * successful sync left it (replicaset.c). */
+#define RS_SLOW_START_KEEP_NS (30LL * 1000000000)
 
 /* The window folding pod status changes into one sync (replicaset.c). */
 #define RS_COALESCE_MIN_MS 10
