@@ -19,21 +19,24 @@ struct enc {
   kube_strbuf_t sb;
 };
 
-static bool reserve(struct enc *e, size_t n) {
+static inline __attribute__((always_inline)) bool reserve(struct enc *e,
+                                                          size_t n) {
   /* The common case inline: room already there. */
   if (__builtin_expect(!e->sb.oom && e->sb.len + n + 1 <= e->sb.cap, 1))
     return true;
   return core_strbuf_reserve(&e->sb, n);
 }
 
-static void put(struct enc *e, const char *s, size_t n) {
+static inline __attribute__((always_inline)) void put(struct enc *e,
+                                                      const char *s, size_t n) {
   if (!reserve(e, n))
     return;
   memcpy(e->sb.data + e->sb.len, s, n);
   e->sb.len += n;
 }
 
-static void put_char(struct enc *e, char c) {
+static inline __attribute__((always_inline)) void put_char(struct enc *e,
+                                                           char c) {
   if (!reserve(e, 1))
     return;
   e->sb.data[e->sb.len++] = c;
