@@ -19,18 +19,24 @@ struct enc {
   kube_strbuf_t sb;
 };
 
-static bool reserve(struct enc *e, size_t n) {
+static inline __attribute__((always_inline)) bool reserve(struct enc *e,
+                                                          size_t n) {
+  /* The common case inline: room already there. */
+  if (__builtin_expect(!e->sb.oom && e->sb.len + n + 1 <= e->sb.cap, 1))
+    return true;
   return core_strbuf_reserve(&e->sb, n);
 }
 
-static void put(struct enc *e, const char *s, size_t n) {
+static inline __attribute__((always_inline)) void put(struct enc *e,
+                                                      const char *s, size_t n) {
   if (!reserve(e, n))
     return;
   memcpy(e->sb.data + e->sb.len, s, n);
   e->sb.len += n;
 }
 
-static void put_char(struct enc *e, char c) {
+static inline __attribute__((always_inline)) void put_char(struct enc *e,
+                                                           char c) {
   if (!reserve(e, 1))
     return;
   e->sb.data[e->sb.len++] = c;
@@ -46,16 +52,45 @@ static const unsigned char needs_escape[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
 };
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether the 8 bytes of x hold one below 0x20, a '"' or a '\\' (exact:
+ * the borrow of the subtraction only flags bytes above a true hit). */
+static inline bool word_has_escape(uint64_t x) {
+  uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+  uint64_t ctl = (x - ONES * 0x20) & ~x;
+  uint64_t zq = (q - ONES) & ~q, zb = (b - ONES) & ~b;
+  return ((ctl | zq | zb) & HIGHS) != 0;
+}
+
 static void put_string(struct enc *e, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   put_char(e, '"');
   size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!needs_escape[c])
+  size_t i = 0;
+  for (;;) {
+    /* Skip 8 bytes at a time while none is a control byte, '"' or '\\'
+     * (the bytes json-c escapes); a word with one goes byte by byte. */
+    while (i + 8 <= n) {
+      uint64_t x;
+      memcpy(&x, s + i, 8);
+      if (word_has_escape(x))
+        break;
+      i += 8;
+    }
+    size_t stop = i + 8 < n ? i + 8 : n;
+    for (; i < stop; i++)
+      if (needs_escape[(unsigned char)s[i]])
+        break;
+    if (i >= n)
+      break;
+    if (i == stop)
       continue;
-    put(e, s + run, i - run);
-    run = i + 1;
+    unsigned char c = (unsigned char)s[i];
+    i++;
+    put(e, s + run, i - 1 - run);
+    run = i;
     char esc[6] = {'\\', 0};
     size_t len = 2;
     switch (c) {

@@ -159,27 +159,49 @@ static api_arena_t *builtin_arena;
 static struct memo {
   const api_type_t *type;
   api_schema_t *node;
-} * memo;
+} * memo; /* open addressing by the type's address; cap_memo a power of 2 */
 static size_t n_memo, cap_memo;
 static pthread_mutex_t builtin_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static size_t memo_slot(const api_type_t *t, size_t cap) {
+  uint64_t h = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ull;
+  return (size_t)(h >> 32) & (cap - 1);
+}
+
 static api_schema_t *memo_find(const api_type_t *t) {
-  for (size_t i = 0; i < n_memo; i++)
+  if (!cap_memo)
+    return NULL;
+  for (size_t i = memo_slot(t, cap_memo);; i = (i + 1) & (cap_memo - 1)) {
     if (memo[i].type == t)
       return memo[i].node;
-  return NULL;
+    if (!memo[i].type)
+      return NULL;
+  }
+}
+
+static void memo_put(struct memo *m, size_t cap, const api_type_t *t,
+                     api_schema_t *node) {
+  size_t i = memo_slot(t, cap);
+  while (m[i].type)
+    i = (i + 1) & (cap - 1);
+  m[i] = (struct memo){t, node};
 }
 
 static bool memo_add(const api_type_t *t, api_schema_t *node) {
-  if (n_memo == cap_memo) {
-    size_t c = cap_memo ? cap_memo * 2 : 256;
-    struct memo *m = realloc(memo, c * sizeof(*m));
+  if ((n_memo + 1) * 2 > cap_memo) { /* at most half full */
+    size_t c = cap_memo ? cap_memo * 2 : 512;
+    struct memo *m = calloc(c, sizeof(*m));
     if (!m)
       return false;
+    for (size_t i = 0; i < cap_memo; i++)
+      if (memo[i].type)
+        memo_put(m, c, memo[i].type, memo[i].node);
+    free(memo);
     memo = m;
     cap_memo = c;
   }
-  memo[n_memo++] = (struct memo){t, node};
+  memo_put(memo, cap_memo, t, node);
+  n_memo++;
   return true;
 }
 

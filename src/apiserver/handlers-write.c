@@ -116,8 +116,6 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     as_wctx_free(w);
     return;
   }
-  /* The in-process watchers' object for the event (watch-trees.c). */
-  as_watch_offer(r->srv, w->k, rec, w->obj);
   const struct as_kind_hooks *hooks = as_kind_hooks(w->k);
   if (hooks->written)
     hooks->written(r->srv, w->k, rec);
@@ -131,11 +129,19 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     size_t len = 0;
     char *json = as_record_to_json_for(rec, w->k, &len);
     if (json) {
-      /* A created pod's tree, for the binding that follows (recent.c). */
       if (w->create && kind_has_sub(w->k, "binding") &&
           as_tree_in_stored_form(w->obj)) {
+        /* The in-process watchers' object for the event (watch-trees.c),
+         * a copy: a created pod's tree goes on to the binding that
+         * follows (recent.c). */
+        as_watch_offer(r->srv, w->k, rec, w->obj, false);
         as_recent_put(r->srv, rec->key, rec->mod_revision, w->obj);
         w->obj = NULL;
+      } else {
+        /* A created object's tree (parsed from this request's body) has
+         * no other owner once the reply is the stored text: the watchers
+         * take it rather than a copy. */
+        as_watch_offer(r->srv, w->k, rec, w->obj, w->create);
       }
       as_reply_json_take(r, w->code, json, len);
       as_wctx_free(w);
@@ -143,6 +149,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
     }
   }
   as_tree_set_rv(w->obj, rec->mod_revision);
+  as_watch_offer(r->srv, w->k, rec, w->obj,
+                 r->write_tree_ours && r->reply_transform);
   as_reply_object(r, w->code, json_object_get(w->obj));
   as_wctx_free(w);
 }

@@ -123,6 +123,10 @@ struct req {
    * GuaranteedUpdate: no field check, defaulting, object validation or
    * managedFields entry (those apply to the Binding, not the pod). */
   bool storage_edit;
+  /* The tree written goes to nobody after the write (reply_transform
+   * drops it: a binding's reply is a Status, its pod tree the handler's
+   * own): the in-process watchers take it uncopied (watch-trees.c). */
+  bool write_tree_ours;
   /* Store-level conflicts retried so far (PUT/PATCH: see as_redispatch). */
   int conflict_retries;
   /* An eviction took its disruption budget: the retried request (a store
@@ -521,9 +525,13 @@ bool as_watch_wants_objects(kube_apiserver_t *srv, const kube_kind_t *k);
 /* ---- watch-trees.c ---- */
 /* A write of kind k stored `tree` (borrowed, in the version served) as
  * rec: when in-process watchers take objects, keep a copy as the watch
- * serves it for the hub's delivery of the event. */
+ * serves it for the hub's delivery of the event.  With `take`, the writer
+ * hands the tree over (nothing else holds it, nobody changes it after):
+ * it is made the served form in place (metadata.managedFields and
+ * selfLink dropped, resourceVersion set) and kept, not copied. */
 void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
-                    const kube_store_record_t *rec, json_object *tree);
+                    const kube_store_record_t *rec, json_object *tree,
+                    bool take);
 /* The copy kept for (k, key, rev), owned (shared with receivers, never to
  * be changed), or NULL; drops the copies of k's revisions before rev. */
 json_object *as_watch_tree_take(kube_apiserver_t *srv, const kube_kind_t *k,

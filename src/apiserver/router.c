@@ -128,6 +128,7 @@ void as_redispatch(struct req *r) {
   as_route_clear(&r->rt);
   r->reply_transform = NULL;
   r->storage_edit = false;
+  r->write_tree_ours = false;
   as_dispatch(r);
 }
 

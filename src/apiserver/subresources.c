@@ -536,6 +536,7 @@ static void handle_binding(struct req *r) {
   json_object_put(b);
   r->reply_transform = binding_transform;
   r->storage_edit = true;
+  r->write_tree_ours = true;
   as_write_update_old(r, k, rec, old, pod, WRITE_ALL, 201);
   kube_store_record_unref(rec);
 }

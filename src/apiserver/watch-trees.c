@@ -11,6 +11,9 @@
  * other owners, a created pod's to the binding that follows, recent.c,
  * which changes it) and shares the scalars, which nobody changes in
  * place; it is shared by every receiver, who must never change it.
+ * A writer whose tree goes to nobody else after the write (a created
+ * object's, parsed from the request) hands it over instead: it is made
+ * the served form in place and kept without a copy.
  * Found by kind, key and revision, so a later write of the object or a
  * record in another version makes it miss (the line is delivered then).
  * Trees live from the write's completion to the hub's delivery of its
@@ -88,6 +91,20 @@ static int tree_copy(json_object *v, json_object **out) {
   return 0;
 }
 
+/* metadata.resourceVersion `rev` added to `meta`, which has none.  -1 on
+ * out of memory. */
+static int add_rv(json_object *meta, int64_t rev) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", (long long)rev);
+  json_object *rv = json_object_new_string(buf);
+  if (!rv || json_object_object_add_ex(meta, "resourceVersion", rv,
+                                       JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
+    json_object_put(rv);
+    return -1;
+  }
+  return 0;
+}
+
 /* A copy of `src` (tree_copy) as the watch serves the record written from it at
  * `rev`: metadata without managedFields, selfLink and the resourceVersion
  * the request carried, with resourceVersion `rev`.  NULL on out of
@@ -114,12 +131,7 @@ static json_object *served_copy(json_object *src, int64_t rev) {
           goto fail;
         }
       }
-      char buf[24];
-      snprintf(buf, sizeof buf, "%lld", (long long)rev);
-      json_object *rv = json_object_new_string(buf);
-      if (!rv || json_object_object_add_ex(c, "resourceVersion", rv,
-                                           JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
-        json_object_put(rv);
+      if (add_rv(c, rev) < 0) {
         json_object_put(c);
         goto fail;
       }
@@ -138,8 +150,25 @@ fail:
   return NULL;
 }
 
+/* `tree` itself made what served_copy makes of it: for a tree its writer
+ * hands over (nothing else holds it or will change it).  A new reference,
+ * NULL on out of memory. */
+static json_object *served_in_place(json_object *tree, int64_t rev) {
+  json_object *meta = NULL;
+  if (json_object_object_get_ex(tree, "metadata", &meta) &&
+      json_object_is_type(meta, json_type_object)) {
+    json_object_object_del(meta, "managedFields");
+    json_object_object_del(meta, "selfLink");
+    json_object_object_del(meta, "resourceVersion");
+    if (add_rv(meta, rev) < 0)
+      return NULL;
+  }
+  return json_object_get(tree);
+}
+
 void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
-                    const kube_store_record_t *rec, json_object *tree) {
+                    const kube_store_record_t *rec, json_object *tree,
+                    bool take) {
   if (!rec || !tree || !json_object_is_type(tree, json_type_object) ||
       !as_watch_wants_objects(srv, k) || as_record_needs_conversion(rec, k))
     return;
@@ -153,7 +182,8 @@ void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
       !(srv->watch_trees = calloc(1, sizeof *srv->watch_trees)))
     return;
   struct as_watch_trees *t = srv->watch_trees;
-  json_object *copy = served_copy(tree, rec->mod_revision);
+  json_object *copy = take ? served_in_place(tree, rec->mod_revision)
+                           : served_copy(tree, rec->mod_revision);
   char *key = copy ? strdup(rec->key) : NULL;
   if (!key) {
     json_object_put(copy);

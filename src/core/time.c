@@ -31,34 +31,65 @@ static unsigned days_in_month(int64_t y, unsigned m) {
   return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
+/* The text "YYYY-MM-DDTHH:MM:SS" of second t, kept per thread for the next
+ * call: the writes of one second share it (gmtime_r and six conversions of
+ * snprintf were ~3k instructions a timestamp).  NULL when t has no
+ * calendar date. */
+static const char *second_text(time_t t) {
+  static __thread bool have;
+  static __thread time_t last_t;
+  static __thread char last[48];
+  if (!have || t != last_t) {
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+      return NULL;
+    snprintf(last, sizeof last, "%04d-%02d-%02dT%02d:%02d:%02d",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
+    last_t = t;
+    have = true;
+  }
+  return last;
+}
+
+/* a then b into buf of len, cut short as snprintf cuts. */
+static char *join_cut(char *buf, size_t len, const char *a, const char *b) {
+  size_t n = 0;
+  for (const char *s = a; *s && n + 1 < len; s++)
+    buf[n++] = *s;
+  for (const char *s = b; *s && n + 1 < len; s++)
+    buf[n++] = *s;
+  buf[n] = '\0';
+  return buf;
+}
+
 KUBE_EXPORT char *kube_time_format(time_t t, char *buf, size_t len) {
-  struct tm tm;
   if (!buf || len == 0)
     return buf;
-  if (!gmtime_r(&t, &tm)) {
+  const char *sec = second_text(t);
+  if (!sec) {
     buf[0] = '\0';
     return buf;
   }
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  return join_cut(buf, len, sec, "Z");
 }
 
 KUBE_EXPORT char *kube_time_format_micro(const struct timespec *ts, char *buf,
                                          size_t len) {
-  struct tm tm;
   if (!buf || len == 0)
     return buf;
-  if (!ts || !gmtime_r(&ts->tv_sec, &tm)) {
+  const char *sec = ts ? second_text(ts->tv_sec) : NULL;
+  if (!sec) {
     buf[0] = '\0';
     return buf;
   }
   long usec = ts->tv_nsec / 1000;
   if (usec < 0 || usec > 999999)
     usec = 0;
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
-  return buf;
+  char frac[9] = ".000000Z";
+  for (int i = 6; i >= 1; i--, usec /= 10)
+    frac[i] = (char)('0' + usec % 10);
+  return join_cut(buf, len, sec, frac);
 }
 
 /* Read exactly n digits at *p. */

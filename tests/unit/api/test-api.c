@@ -609,6 +609,23 @@ static void test_json_encode(void **state) {
   json_object_object_add(o, "all", json_object_new_string_len(all, 255));
   expect_same_encoding(o);
   json_object_put(o);
+  /* Each byte value at each place of a string longer than the encoder's
+   * 8-byte steps, alone and beside a second one: the word-at-a-time scan
+   * finds every byte json-c escapes wherever it sits. */
+  for (int c = 0; c < 256; c++)
+    for (size_t at = 0; at < 21; at++) {
+      char s[21];
+      memset(s, 'a', sizeof s);
+      s[at] = (char)c;
+      json_object *one = json_object_new_string_len(s, (int)sizeof s);
+      expect_same_encoding(one);
+      json_object_put(one);
+      s[(at + 9) % sizeof s] = (char)(0x80 | c);
+      s[(at + 3) % sizeof s] = '"';
+      one = json_object_new_string_len(s, (int)(sizeof s - at % 5));
+      expect_same_encoding(one);
+      json_object_put(one);
+    }
   /* Every object of the test manifests. */
   static const char *const files[] = {API_MANIFESTS_DIR "/core.yaml",
                                       API_MANIFESTS_DIR "/workloads.yaml"};

@@ -266,6 +266,17 @@ static void test_time_format(void **state) {
   ts.tv_nsec = 0;
   assert_string_equal(kube_time_format_micro(&ts, buf, sizeof buf),
                       "2026-11-27T05:26:16.000000Z");
+  /* The second's text is kept for the next call: the same second again,
+   * cut short, then another second and back. */
+  assert_string_equal(kube_time_format(1795757176, buf, 11), "2026-11-27");
+  ts.tv_nsec = 999999999;
+  assert_string_equal(kube_time_format_micro(&ts, buf, 25),
+                      "2026-11-27T05:26:16.9999");
+  assert_string_equal(kube_time_format(1795757177, buf, sizeof buf),
+                      "2026-11-27T05:26:17Z");
+  ts.tv_nsec = 1000;
+  assert_string_equal(kube_time_format_micro(&ts, buf, sizeof buf),
+                      "2026-11-27T05:26:16.000001Z");
 }
 
 static void test_time_parse(void **state) {
