@@ -691,6 +691,11 @@ typedef struct kube_controller_options {
   int64_t base_delay_ms; /* first retry delay; 0: 5 ms */
   int64_t max_delay_ms;  /* retry delay cap; 0: 1000 s (client-go's) */
   unsigned max_retries;  /* failures before a key is dropped; 0: never */
+  /* Keys synced per turn of the loop; 0: 1.  One key per turn suits a
+   * sync that does much (a ReplicaSet's); a controller with many cheap
+   * keys (a hollow node's pods) takes more, else, behind a queue of other
+   * events on a busy loop, it syncs a key per pass of that whole queue. */
+  size_t max_batch;
 } kube_controller_options_t;
 
 typedef struct kube_controller_stats {
