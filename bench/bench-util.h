@@ -52,4 +52,46 @@ static inline double proc_cpu_s(pid_t pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The port in kubed's "listening on <marker>PORT" line on `fd` (its
+ * stdout), read until the line came or `deadline` (now() seconds); -1 when
+ * it did not. */
+static inline int bench_read_port(int fd, double deadline, const char *marker) {
+  char buf[4096];
+  size_t len = 0;
+  while (now() < deadline && len < sizeof buf - 1) {
+    ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+    if (r <= 0)
+      return -1;
+    len += (size_t)r;
+    buf[len] = '\0';
+    const char *p = strstr(buf, marker);
+    if (p && strchr(p, '\n'))
+      return atoi(p + strlen(marker));
+  }
+  return -1;
+}
+
+/* The kubed to bench: the one built beside this bench program
+ * (build/bench/AREA/bench-x -> build/frontends/daemon/kubed), else
+ * KUBED_PATH when the bench was built with it, else "kubed" on PATH. */
+static inline void bench_default_kubed(char *out, size_t len) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) {
+      *slash = '\0';
+      snprintf(out, len, "%s/../../frontends/daemon/kubed", self);
+      if (access(out, X_OK) == 0)
+        return;
+    }
+  }
+#ifdef KUBED_PATH
+  snprintf(out, len, "%s", KUBED_PATH);
+#else
+  snprintf(out, len, "kubed");
+#endif
+}
+
 #endif /* KUBE_BENCH_UTIL_H */

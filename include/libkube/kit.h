@@ -715,6 +715,11 @@ typedef struct kube_controller_options {
   int64_t base_delay_ms; /* first retry delay; 0: 5 ms */
   int64_t max_delay_ms;  /* retry delay cap; 0: 1000 s (client-go's) */
   unsigned max_retries;  /* failures before a key is dropped; 0: never */
+  /* Keys synced per turn of the loop; 0: 64.  With one key per turn a
+   * controller with many keys (a hollow node's pods, a node agent's) synced
+   * a key per pass of the loop's whole queue of other events on a busy
+   * loop; keys beyond max_in_flight wait in the queue either way. */
+  size_t max_batch;
 } kube_controller_options_t;
 
 typedef struct kube_controller_stats {

@@ -59,6 +59,11 @@ typedef struct kube_store_options {
   /* Revisions of history kept for watchers; older ones are compacted.
    * 0 picks the default (100,000 revisions). */
   int64_t history;
+  /* Bytes of history kept (the values of the records the history holds),
+   * whichever of the two limits comes first: at 150,000 pods the
+   * last 100,000 changes are ~300 MB of old pod versions.  0 picks the
+   * default (64 MiB); negative: no byte limit. */
+  int64_t history_bytes;
 } kube_store_options_t;
 
 /* An immutable, reference-counted key/value record.  Fields are read-only. */
@@ -168,7 +173,7 @@ int kube_store_when_settled(kube_store_t *store, const char *key,
  * BadRequest when `revision` is in the future.  New watches from before
  * `revision` fail with Expired; watches already running never lose events
  * (history they still need is kept until delivered).  History is also
- * trimmed to opts.history revisions the same way.  etcd: etcd's own
+ * trimmed to opts.history revisions and opts.history_bytes the same way.  etcd: etcd's own
  * history is compacted too (asynchronously). */
 int kube_store_compact(kube_store_t *store, int64_t revision, kube_error_t *err);
 

@@ -217,7 +217,7 @@ kube_controller_new(kube_loop_t *loop, const kube_controller_options_t *opts,
   c->max_retries = o.max_retries;
   kube_workqueue_options_t qo = {
       .struct_size = sizeof qo,
-      .max_batch = CONTROLLER_BATCH,
+      .max_batch = o.max_batch ? o.max_batch : CONTROLLER_BATCH,
       .base_delay_ms = o.base_delay_ms > 0 ? o.base_delay_ms : 5,
       .max_delay_ms = o.max_delay_ms > 0 ? o.max_delay_ms : 1000 * 1000,
   };

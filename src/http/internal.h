@@ -26,6 +26,8 @@
 #define HTTP_DEFAULT_BODY_TIMEOUT_MS 30000
 #define HTTP_DEFAULT_IDLE_TIMEOUT_MS 90000
 #define HTTP_DEFAULT_WRITE_TIMEOUT_MS 60000
+/* Bytes one write of a connection may send (libevent's default: 16 KiB). */
+#define HTTP_MAX_SINGLE_WRITE (4u << 20)
 #define HTTP_DEFAULT_UNIX_CONNS 256u
 /* Replies up to this size are copied next to their head (one write, one
  * TLS record); larger ones are handed over by reference. */

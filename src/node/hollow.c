@@ -1015,6 +1015,8 @@ kube_node_hollow_new(kube_loop_t *loop, const kube_transport_t *tp,
   kube_controller_options_t co = {.struct_size = sizeof co,
                                   .name = "hollow-nodes",
                                   .max_in_flight = 512,
+                                  /* a pod's sync is a patch built: cheap */
+                                  .max_batch = 64,
                                   .base_delay_ms = 100,
                                   .max_delay_ms = 10000};
   if (copy_options(h, opts, err) < 0 || make_nodes(h, opts, err) < 0 ||

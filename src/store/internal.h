@@ -153,6 +153,7 @@ struct hist_event {
 struct history {
   struct hist_event *ev; /* ring buffer */
   size_t cap, head, n;
+  size_t bytes; /* keys and values of the events' records (hist_bytes) */
 };
 
 struct kube_store_watch {
@@ -188,6 +189,7 @@ struct kube_store {
   int64_t assigned;     /* authoritative: latest revision handed out */
   int64_t compact_rev;  /* watches may start from revisions >= this */
   int64_t history_max;
+  int64_t history_bytes_max; /* 0: no byte limit */
 
   /* Writes that failed before reaching the backend, and (etcd) writes done
    * in the backend whose revision the cache has not reached yet. */

@@ -16,6 +16,7 @@
 #include "store/internal.h"
 
 #define DEFAULT_HISTORY 100000
+#define DEFAULT_HISTORY_BYTES (64LL << 20)
 
 /* ---- records ---- */
 
@@ -547,6 +548,9 @@ KUBE_EXPORT kube_store_t *kube_store_open(kube_loop_t *kloop,
   s->early_tail = &s->early_head;
   s->settle_tail = &s->settle_head;
   s->history_max = o.history > 0 ? o.history : DEFAULT_HISTORY;
+  s->history_bytes_max = o.history_bytes > 0   ? o.history_bytes
+                         : o.history_bytes < 0 ? 0
+                                               : DEFAULT_HISTORY_BYTES;
   if ((o.path && !(s->path = strdup(o.path))) ||
       (o.etcd_endpoints && !(s->etcd_endpoints = strdup(o.etcd_endpoints))) ||
       !(s->etcd_prefix = strdup(o.etcd_prefix ? o.etcd_prefix : "/registry"))) {
@@ -559,6 +563,7 @@ KUBE_EXPORT kube_store_t *kube_store_open(kube_loop_t *kloop,
   o.etcd_prefix = s->etcd_prefix;
   o.backend = be->name;
   o.history = s->history_max;
+  o.history_bytes = s->history_bytes_max > 0 ? s->history_bytes_max : -1;
   s->early_ev = event_new(base, -1, 0, early_cb, s);
   if (!s->early_ev) {
     kube_make_oom(err);
@@ -608,8 +613,16 @@ KUBE_EXPORT int kube_store_metrics_write(const kube_store_t *s,
                      "kube_store_write_failures_total %llu\n"
                      "# HELP kube_store_revision The latest revision.\n"
                      "# TYPE kube_store_revision gauge\n"
-                     "kube_store_revision %lld\n",
+                     "kube_store_revision %lld\n"
+                     "# HELP kube_store_watch_history_events Changes kept "
+                     "for watches to resume from.\n"
+                     "# TYPE kube_store_watch_history_events gauge\n"
+                     "kube_store_watch_history_events %zu\n"
+                     "# HELP kube_store_watch_history_bytes Bytes of the "
+                     "records those changes hold.\n"
+                     "# TYPE kube_store_watch_history_bytes gauge\n"
+                     "kube_store_watch_history_bytes %zu\n",
                      (unsigned long long)s->m_write_failed,
-                     (long long)s->revision);
+                     (long long)s->revision, s->hist.n, s->hist.bytes);
   return out->oom ? -1 : 0;
 }

@@ -35,8 +35,15 @@ static int hist_grow(struct history *h) {
   return 0;
 }
 
+/* What an event holds on to: its record (the previous one is the record of
+ * an earlier event, or of the cache). */
+static size_t hist_bytes(const struct hist_event *e) {
+  return e->rec ? sizeof *e->rec + e->rec->pub.value_len : 0;
+}
+
 static void hist_drop_head(struct history *h) {
   struct hist_event *e = hist_at(h, 0);
+  h->bytes -= hist_bytes(e);
   store_rec_unref(e->rec);
   store_rec_unref(e->prev);
   h->head = (h->head + 1) % h->cap;
@@ -70,7 +77,10 @@ void store_history_trim(kube_store_t *s) {
   int64_t keep_from = -1;
   while (h->n > 0) {
     struct hist_event *e = hist_at(h, 0);
-    bool over = h->n > (size_t)s->history_max || e->revision <= s->compact_rev;
+    bool over = h->n > (size_t)s->history_max ||
+                (s->history_bytes_max > 0 &&
+                 h->bytes > (size_t)s->history_bytes_max) ||
+                e->revision <= s->compact_rev;
     if (!over)
       break;
     if (keep_from < 0)
@@ -94,7 +104,9 @@ int store_history_append(kube_store_t *s, kube_store_event_type_t type,
   e->rec = rec;
   e->prev = prev;
   h->n++;
-  if (h->n > (size_t)s->history_max)
+  h->bytes += hist_bytes(e);
+  if (h->n > (size_t)s->history_max ||
+      (s->history_bytes_max > 0 && h->bytes > (size_t)s->history_bytes_max))
     store_history_trim(s);
   return 0;
 }

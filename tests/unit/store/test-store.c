@@ -48,8 +48,10 @@ static bool durable(void) {
   return strcmp(backend, "memory") != 0;
 }
 
-static kube_store_t *fx_open(struct fx *f, int64_t history) {
+static kube_store_t *fx_open_bytes(struct fx *f, int64_t history,
+                                   int64_t history_bytes) {
   kube_store_options_t o = {.struct_size = sizeof(o)};
+  o.history_bytes = history_bytes;
   o.backend = backend;
   o.path = f->path;
   o.etcd_endpoints = etcd.endpoint;
@@ -61,6 +63,10 @@ static kube_store_t *fx_open(struct fx *f, int64_t history) {
     fail_msg("open %s: %s", backend, err.message);
   assert_string_equal(kube_store_backend(s), backend);
   return s;
+}
+
+static kube_store_t *fx_open(struct fx *f, int64_t history) {
+  return fx_open_bytes(f, history, 0);
 }
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
@@ -641,6 +647,58 @@ static void test_history_limit(void **state) {
                          &w, &err);
   assert_non_null(w.w);
   run_until(f, &w.n, 5);
+  kube_store_watch_cancel(w.w);
+}
+
+/* The byte limit trims history before the count does, but never past an
+ * event a live watcher has yet to receive. */
+static void test_history_bytes(void **state) {
+  struct fx *f = *state;
+  kube_store_close(f->s);
+  f->s = fx_open_bytes(f, 100000, 16 * 1024);
+  char value[1024];
+  memset(value, 'x', sizeof value - 1);
+  value[sizeof value - 1] = '\0';
+  kube_error_t err = KUBE_ERROR_INIT;
+  struct watcher live = {0};
+  live.w = kube_store_watch(f->s, "/hb/", 0, watch_cb, &live, &err);
+  assert_non_null(live.w);
+  int64_t first = 0;
+  for (int i = 0; i < 60; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "/hb/%d", i);
+    kube_store_record_t *r = must(f, W_CREATE, key, value, 0);
+    if (!first)
+      first = r->mod_revision;
+    kube_store_record_unref(r);
+  }
+  /* Writes are acknowledged before the watcher runs: the live watcher
+   * held the history back and still gets every event. */
+  run_until(f, &live.n, 60);
+  assert_int_equal(live.n, 60);
+  kube_store_watch_cancel(live.w);
+  /* One more write trims to ~16 KiB: the first changes are gone. */
+  kube_store_record_unref(must(f, W_CREATE, "/hb/last", value, 0));
+  struct watcher w = {0};
+  assert_null(kube_store_watch(f->s, "/hb/", first, watch_cb, &w, &err));
+  assert_int_equal(err.reason, KUBE_REASON_EXPIRED);
+  kube_error_clear(&err);
+  kube_strbuf_t m = KUBE_STRBUF_INIT;
+  assert_int_equal(kube_store_metrics_write(f->s, &m), 0);
+  const char *ev = strstr(m.data, "\nkube_store_watch_history_events ");
+  const char *by = strstr(m.data, "\nkube_store_watch_history_bytes ");
+  assert_non_null(ev);
+  assert_non_null(by);
+  long n = atol(ev + strlen("\nkube_store_watch_history_events "));
+  long bytes = atol(by + strlen("\nkube_store_watch_history_bytes "));
+  assert_true(n >= 5 && n < 20);
+  assert_true(bytes <= 16 * 1024 && bytes > 4 * 1024);
+  kube_strbuf_clear(&m);
+  /* The newest changes are still there. */
+  w.w = kube_store_watch(f->s, "/hb/", kube_store_revision(f->s) - 3,
+                         watch_cb, &w, &err);
+  assert_non_null(w.w);
+  run_until(f, &w.n, 3);
   kube_store_watch_cancel(w.w);
 }
 
@@ -1296,6 +1354,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_watch_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compact_expired, setup, teardown),
       cmocka_unit_test_setup_teardown(test_history_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_history_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_cancel_in_callback, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_watch_ends_on_close, setup,
