@@ -7,7 +7,7 @@
  * The queue stays paused until the controller is started and every
  * informer it watches is synced (sample-controller's WaitForCacheSync),
  * and while max_in_flight syncs are pending.  Keys are handed out up to
- * CONTROLLER_BATCH per turn of the loop: one per turn let a controller
+ * max_batch (default CONTROLLER_BATCH) per turn of the loop: one per turn let a controller
  * with thousands of keys (hollow nodes' pods, a node agent's) fall
  * seconds behind a busy loop, one key per round of every other callback.
  */
