@@ -66,6 +66,10 @@ static void usage(FILE *f) {
       "  --node-cidr-mask-size N size of each node's pod CIDR (default 24)\n"
       "  --cluster-signing-duration DURATION  how long the certificates it\n"
       "                          signs for CSRs last (default 8760h)\n"
+      "  --event-ttl DURATION    Events are deleted this long after their\n"
+      "                          last write (default 1h; 0: never)\n"
+      "  --etcd-compaction-interval DURATION  how often the store's watch\n"
+      "                          history is compacted (default 5m; 0: never)\n"
       "  --service-cidr CIDR     Services' cluster IPs (default "
       "10.96.0.0/12)\n"
       "  --service-node-port-range A-B  node ports (default 30000-32767)\n"
@@ -149,6 +153,8 @@ enum {
   O_CLUSTER_CIDR,
   O_NODE_MASK,
   O_SIGNING_DURATION,
+  O_EVENT_TTL,
+  O_COMPACTION,
   O_SERVICE_CIDR,
   O_NODE_PORT_RANGE,
   O_CLUSTER_DOMAIN,
@@ -195,6 +201,8 @@ static const struct option server_longopts[] = {
     {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
     {"node-cidr-mask-size", required_argument, NULL, O_NODE_MASK},
     {"cluster-signing-duration", required_argument, NULL, O_SIGNING_DURATION},
+    {"event-ttl", required_argument, NULL, O_EVENT_TTL},
+    {"etcd-compaction-interval", required_argument, NULL, O_COMPACTION},
     {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
     {"service-node-port-range", required_argument, NULL, O_NODE_PORT_RANGE},
     {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
@@ -373,6 +381,12 @@ static int parse_server(int argc, char **argv, kube_server_options_t *o,
       break;
     case O_SIGNING_DURATION:
       o->cluster_signing_duration = optarg;
+      break;
+    case O_EVENT_TTL:
+      o->event_ttl = optarg;
+      break;
+    case O_COMPACTION:
+      o->compaction_interval = optarg;
       break;
     case O_SERVICE_CIDR:
       o->service_cidr = optarg;

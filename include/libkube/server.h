@@ -232,6 +232,13 @@ typedef struct kube_server_options {
    * over the in-process transport and the shared informers (borrowed for
    * kube_server_new; copied).  NULL: none. */
   const kube_node_hollow_options_t *hollow;
+  /* kube-apiserver's --event-ttl: Events are deleted this long after their
+   * last write (a Go duration; NULL: "1h"; "0": never). */
+  const char *event_ttl;
+  /* kube-apiserver's --etcd-compaction-interval: the store's watch history
+   * (and etcd's) is compacted this often to the revision of one interval
+   * before (NULL: "5m"; "0": never). */
+  const char *compaction_interval;
 } kube_server_options_t;
 
 /* ------------------------------------------------------------------------ */

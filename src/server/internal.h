@@ -147,6 +147,12 @@ extern const kube_component_ops_t srv_node_ops;
 void *srv_node_new(const struct kube_node_agent_options *opts,
                    const char *kubelet_listen, kube_error_t *err);
 
+/* Event TTL and store compaction (housekeeping.c; component
+ * "housekeeping"); a period <= 0 turns that part off. */
+extern const kube_component_ops_t srv_housekeeping_ops;
+void *srv_housekeeping_new(int64_t event_ttl_ms, int64_t compaction_ms,
+                           kube_error_t *err);
+
 /* Hollow nodes (component "hollow"); opts borrowed (copied). */
 extern const kube_component_ops_t srv_hollow_ops;
 void *srv_hollow_new(const struct kube_node_hollow_options *opts,

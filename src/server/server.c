@@ -401,6 +401,18 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
     o.kubelet_client_cert_file = srv->kubelet_cert;
     o.kubelet_client_key_file = srv->kubelet_key;
   }
+  /* Before anything is created on disk (a listener's socket directory). */
+  int64_t ttl_ns = core_go_duration_ns(o.event_ttl ? o.event_ttl : "1h");
+  int64_t cmp_ns = core_go_duration_ns(
+      o.compaction_interval ? o.compaction_interval : "5m");
+  if (ttl_ns < 0 || cmp_ns < 0) {
+    kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
+                   "invalid %s \"%s\" (a duration such as \"1h\", or \"0\")",
+                   ttl_ns < 0 ? "event TTL (--event-ttl)"
+                              : "compaction interval (--etcd-compaction-interval)",
+                   ttl_ns < 0 ? o.event_ttl : o.compaction_interval);
+    goto fail;
+  }
   int64_t signing_s = 0;
   if (o.cluster_signing_duration) {
     int64_t ns = core_go_duration_ns(o.cluster_signing_duration);
@@ -501,6 +513,11 @@ KUBE_EXPORT kube_server_t *kube_server_new(const kube_server_options_t *opts,
       goto fail;
     impl = srv_pod_routes_new(err);
     if (!impl || add_component(srv, &srv_pod_routes_ops, impl, err) < 0)
+      goto fail;
+  }
+  {
+    void *impl = srv_housekeeping_new(ttl_ns / 1000000, cmp_ns / 1000000, err);
+    if (!impl || add_component(srv, &srv_housekeeping_ops, impl, err) < 0)
       goto fail;
   }
   if (!o.no_dashboard) {

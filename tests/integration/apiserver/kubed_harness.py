@@ -279,6 +279,17 @@ def pod(name, labels=None, image="nginx", ns=None, node=None, **spec):
     return p
 
 
+def check_refused_flags(kubed, t, flags):
+    """Each (flag, value) makes `kubed server` exit non-zero with a message
+    naming the flag and saying "invalid"."""
+    for flag, value in flags:
+        p = subprocess.run([kubed, "server", "--no-node", "--store", "memory",
+                            "--listen", "unix:/nonexistent/x.sock", flag, value],
+                           capture_output=True, text=True, timeout=20)
+        t.check(p.returncode != 0 and flag in p.stderr and "invalid" in p.stderr,
+                "%s %s is refused clearly" % (flag, value), p.stderr[-300:])
+
+
 class Failures:
     def __init__(self):
         self.failed = []

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "apiserver"))
-from kubed_harness import Failures, Kubed  # noqa: E402
+from kubed_harness import Failures, Kubed, check_refused_flags  # noqa: E402
 
 SVCS = "/api/v1/namespaces/default/services"
 
@@ -150,17 +150,12 @@ def main():
         k.stop()
     finally:
         k.cleanup()
-    for flag, value in (("--service-cidr", "10.96.0.1/12"),
+    check_refused_flags(kubed, t, (("--service-cidr", "10.96.0.1/12"),
                         ("--service-cidr", "banana"),
                         ("--service-node-port-range", "32767-30000"),
                         ("--cluster-dns", "10.96.0.x"),
                         ("--cluster-domain", "Bad_Domain"),
-                        ("--advertise-address", "nowhere")):
-        p = subprocess.run([kubed, "server", "--no-node", "--store", "memory",
-                            "--listen", "unix:/nonexistent/x.sock", flag, value],
-                           capture_output=True, text=True, timeout=20)
-        t.check(p.returncode != 0 and flag in p.stderr and "invalid" in p.stderr,
-                "%s %s is refused clearly" % (flag, value), p.stderr[-300:])
+                        ("--advertise-address", "nowhere")))
     return t.finish()
 
 

@@ -413,7 +413,7 @@ else
 # (the table is made again under its name: a second "nftables table" line)
 table_again() { [ "$(grep -c "nftables table ip $T2" $tmp/agent.log)" -ge 2 ]; }
 wait_until 30 table_again && grep -q "node ports now $SVC $NP-$NP (were $SVC $range0)" $tmp/agent.log &&
-    has_table $NS2 $T2 &&
+    wait_until 10 has_table $NS2 $T2 &&
     ok "serviceNodePortRange edited to $NP-$NP: $N1's proxy started again (table $T2 made again)" ||
     bad "settings change" "$(grep -i 'proxy\|node ports' $tmp/agent.log | tail -5)"
 fi
