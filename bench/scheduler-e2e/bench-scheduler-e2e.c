@@ -717,26 +717,6 @@ out:
 
 /* ---- main ---- */
 
-static void default_kubed(char *out, size_t len) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash) {
-      *slash = '\0';
-      snprintf(out, len, "%s/../../frontends/daemon/kubed", self);
-      if (access(out, X_OK) == 0)
-        return;
-    }
-  }
-#ifdef KUBED_PATH
-  snprintf(out, len, "%s", KUBED_PATH);
-#else
-  snprintf(out, len, "kubed");
-#endif
-}
-
 static void usage(FILE *f) {
   fprintf(f, "usage: bench-scheduler-e2e [--kubed PATH] [--store sqlite|memory]"
              " [--size full|small|tiny] [--workload PREFIX]... [--clients C]"
@@ -796,7 +776,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (!kubed_path[0])
-    default_kubed(kubed_path, sizeof kubed_path);
+    bench_default_kubed(kubed_path, sizeof kubed_path);
   if (access(kubed_path, X_OK) < 0) {
     fprintf(stderr, "bench-scheduler-e2e: no kubed at %s (use --kubed)\n",
             kubed_path);
