@@ -56,7 +56,7 @@ const kube_selector_t *ctl_ep_service_selector(struct ep_services *es,
   /* Services without a selector have their endpoints written by someone
    * else; ExternalName services have none. */
   if (selector && !streq(cj_str0(spec, "type"), "ExternalName"))
-    n->sel = ctl_map_selector(selector, NULL);
+    n->sel = kube_json_map_selector(selector, NULL);
   void *old = NULL;
   if (!strmap_put(&es->sel, key, n, &old)) {
     sel_free(n);

@@ -109,9 +109,8 @@ void ctl_split_key(const char *key, char *ns, size_t nslen, const char **name);
  * nothing when `nil_matches_nothing`, as LabelSelectorAsSelector does.
  * BadRequest for a malformed one. */
 kube_selector_t *ctl_label_selector(json_object *sel, kube_error_t *err);
-/* A map selector ({"app":"x"}, ReplicationController, Service): every key
- * equal.  An empty or absent map gives an empty selector. */
-kube_selector_t *ctl_map_selector(json_object *map, kube_error_t *err);
+/* Map selectors ({"app":"x"}, ReplicationController, Service):
+ * kube_json_map_selector (api-private.h). */
 /* Matches `sel` against a NULL-terminated "k","v",... array. */
 bool ctl_selector_matches_pairs(const kube_selector_t *sel, char *const *pairs);
 /* Every key=value of `map` present in pairs (labels.Set(map).AsSelector). */

@@ -64,7 +64,7 @@ static kube_selector_t *selector_of(const struct rsc *r, json_object *rs,
                                     kube_error_t *err) {
   json_object *spec = cj_obj(rs, "spec");
   if (r->k->map_selector)
-    return ctl_map_selector(cj_obj(spec, "selector"), err);
+    return kube_json_map_selector(cj_obj(spec, "selector"), err);
   return ctl_label_selector(cj_obj(spec, "selector"), err);
 }
 

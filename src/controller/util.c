@@ -89,10 +89,6 @@ kube_selector_t *ctl_label_selector(json_object *sel, kube_error_t *err) {
   return s;
 }
 
-kube_selector_t *ctl_map_selector(json_object *map, kube_error_t *err) {
-  return kube_json_map_selector(map, err);
-}
-
 const char *ctl_pairs_get(char *const *pairs, const char *key) {
   for (size_t i = 0; pairs && pairs[i]; i += 2)
     if (streq(pairs[i], key))
