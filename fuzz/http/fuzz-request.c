@@ -31,6 +31,10 @@ static void h_any(kube_http_request_t *r, void *arg) {
   int n = snprintf(out, sizeof out, "%s %zu %s %s %zu %.16s",
                    kube_http_request_method(r), strlen(p), v ? v : "-",
                    h ? h : "-", blen, body);
+  if (n < 0)
+    n = 0;
+  if ((size_t)n >= sizeof out) /* a long header: snprintf cut it short */
+    n = (int)sizeof out - 1;
   if (strstr(p, "stream")) {
     kube_http_stream_begin(r, 200, "text/plain", -1);
     kube_http_stream_write(r, out, (size_t)n);
