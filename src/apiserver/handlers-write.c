@@ -132,16 +132,18 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
       if (w->create && kind_has_sub(w->k, "binding") &&
           as_tree_in_stored_form(w->obj)) {
         /* The in-process watchers' object for the event (watch-trees.c),
-         * a copy: a created pod's tree goes on to the binding that
-         * follows (recent.c). */
-        as_watch_offer(r->srv, w->k, rec, w->obj, false);
+         * sharing all but the top level and metadata with the tree that
+         * goes on to the binding that follows (recent.c), which edits
+         * copies of what it changes. */
+        as_watch_offer(r->srv, w->k, rec, w->obj, AS_OFFER_SHARE);
         as_recent_put(r->srv, rec->key, rec->mod_revision, w->obj);
         w->obj = NULL;
       } else {
         /* A created object's tree (parsed from this request's body) has
          * no other owner once the reply is the stored text: the watchers
          * take it rather than a copy. */
-        as_watch_offer(r->srv, w->k, rec, w->obj, w->create);
+        as_watch_offer(r->srv, w->k, rec, w->obj,
+                       w->create ? AS_OFFER_TAKE : AS_OFFER_COPY);
       }
       as_reply_json_take(r, w->code, json, len);
       as_wctx_free(w);
@@ -150,7 +152,8 @@ void as_write_done(const kube_store_record_t *rec, const kube_error_t *err,
   }
   as_tree_set_rv(w->obj, rec->mod_revision);
   as_watch_offer(r->srv, w->k, rec, w->obj,
-                 r->write_tree_ours && r->reply_transform);
+                 r->write_tree_ours && r->reply_transform ? AS_OFFER_TAKE
+                                                          : AS_OFFER_COPY);
   as_reply_object(r, w->code, json_object_get(w->obj));
   as_wctx_free(w);
 }

@@ -476,7 +476,9 @@ int as_json_set_path(json_object *obj, const char *path, json_object *val);
 /* ---- recent.c ---- */
 /* Keep `tree` (stolen), the object stored as record (key, rev), for
  * as_recent_take; only a tree the stored text was written from as it is
- * (as_tree_in_stored_form) and that nothing changes afterwards. */
+ * (as_tree_in_stored_form) and that nothing changes afterwards.  Its
+ * members below the top level and metadata may be shared (with the watch,
+ * AS_OFFER_SHARE): the taker changes only those two objects in place. */
 void as_recent_put(kube_apiserver_t *srv, const char *key, int64_t rev,
                    json_object *tree);
 /* The tree kept for (key, rev), owned, without resourceVersion; NULL. */
@@ -523,15 +525,25 @@ void as_watch_end_kind(kube_apiserver_t *srv, const kube_kind_t *k);
 bool as_watch_wants_objects(kube_apiserver_t *srv, const kube_kind_t *k);
 
 /* ---- watch-trees.c ---- */
+/* How a writer offers its tree to as_watch_offer. */
+enum as_offer {
+  /* The tree goes on to owners that may change it: a copy is kept. */
+  AS_OFFER_COPY,
+  /* Handed over (nothing else holds it, nobody changes it after): made
+   * the served form in place (metadata.managedFields and selfLink
+   * dropped, resourceVersion set) and kept, not copied. */
+  AS_OFFER_TAKE,
+  /* Its next owner changes nothing below its top level and metadata
+   * objects (a created pod's tree, for the binding): a new top level and
+   * metadata are kept over the tree's own members. */
+  AS_OFFER_SHARE,
+};
 /* A write of kind k stored `tree` (borrowed, in the version served) as
- * rec: when in-process watchers take objects, keep a copy as the watch
- * serves it for the hub's delivery of the event.  With `take`, the writer
- * hands the tree over (nothing else holds it, nobody changes it after):
- * it is made the served form in place (metadata.managedFields and
- * selfLink dropped, resourceVersion set) and kept, not copied. */
+ * rec: when in-process watchers take objects, keep it as the watch serves
+ * it for the hub's delivery of the event, as `how` says. */
 void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
                     const kube_store_record_t *rec, json_object *tree,
-                    bool take);
+                    enum as_offer how);
 /* The copy kept for (k, key, rev), owned (shared with receivers, never to
  * be changed), or NULL; drops the copies of k's revisions before rev. */
 json_object *as_watch_tree_take(kube_apiserver_t *srv, const kube_kind_t *k,

@@ -285,42 +285,53 @@ static json_object *members_copy(json_object *o) {
   return c;
 }
 
-/* The pod as stored, for the update pipeline's old object, without a
- * deep copy: it shares every subtree the binding leaves alone.  metadata,
- * spec and status are copied one level deep (the binding sets
- * spec.nodeName and drops metadata.resourceVersion), status.conditions
- * whole (its PodScheduled item is edited in place).  Nothing on the
- * update path changes a stored pod below those levels (defaulting a
- * stored pod adds nothing).  Owned; NULL on out-of-memory. */
-static json_object *binding_old(json_object *pod) {
-  json_object *old = members_copy(pod);
-  if (!old)
+/* The pod to edit for the binding, copy-on-edit: the stored pod `pod` is
+ * the update pipeline's old object as it is, and its subtrees may be shared
+ * with the watch (watch-trees.c, AS_OFFER_SHARE) and so with the
+ * in-process informers, which must never see them change.  The copy has
+ * its own top level, metadata, spec and status (the binding sets
+ * spec.nodeName and drops metadata.resourceVersion) and status.conditions
+ * array, whose items are shared (the PodScheduled item is replaced, not
+ * edited); everything else is shared.  Nothing on the update path changes
+ * a pod below those levels (a binding is a storage edit: no defaulting,
+ * no strategy).  Owned; NULL on out-of-memory. */
+static json_object *binding_copy(json_object *pod) {
+  json_object *n = members_copy(pod);
+  if (!n)
     return NULL;
   static const char *const level1[] = {"metadata", "spec", "status"};
   for (size_t i = 0; i < ARRAY_SIZE(level1); i++) {
     json_object *v = NULL;
-    if (!json_object_object_get_ex(old, level1[i], &v) ||
+    if (!json_object_object_get_ex(n, level1[i], &v) ||
         !json_object_is_type(v, json_type_object))
       continue;
     json_object *c = members_copy(v);
-    if (!c || json_object_object_add(old, level1[i], c) < 0) {
+    if (!c || json_object_object_add(n, level1[i], c) < 0) {
       json_object_put(c);
-      json_object_put(old);
+      json_object_put(n);
       return NULL;
     }
   }
   json_object *st = NULL, *conds = NULL;
-  if (json_object_object_get_ex(old, "status", &st) &&
+  if (json_object_object_get_ex(n, "status", &st) &&
       json_object_is_type(st, json_type_object) &&
-      json_object_object_get_ex(st, "conditions", &conds) && conds) {
-    json_object *c = as_patch_json_copy(conds);
+      json_object_object_get_ex(st, "conditions", &conds) &&
+      json_object_is_type(conds, json_type_array)) {
+    size_t len = json_object_array_length(conds);
+    json_object *c = json_object_new_array_ext((int)(len + 1));
+    for (size_t i = 0; c && i < len; i++)
+      if (json_object_array_add(
+              c, json_object_get(json_object_array_get_idx(conds, i))) < 0) {
+        json_object_put(c);
+        c = NULL;
+      }
     if (!c || json_object_object_add(st, "conditions", c) < 0) {
       json_object_put(c);
-      json_object_put(old);
+      json_object_put(n);
       return NULL;
     }
   }
-  return old;
+  return n;
 }
 
 /* ValidatePodBinding, and the name on the URL (BindingREST.Create).  0, or
@@ -481,21 +492,29 @@ static void handle_binding(struct req *r) {
   const char *node = kube_json_get_string(b, "target.name");
   kube_store_record_t *rec = get_record(r, &err);
   /* The tree its create built when it is at hand, else a parse. */
-  json_object *pod = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
+  json_object *old = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
                          : NULL;
-  if (pod)
-    as_tree_set_rv(pod, rec->mod_revision);
+  if (old)
+    as_tree_set_rv(old, rec->mod_revision);
   else if (rec)
-    pod = as_record_to_tree(rec, &err);
-  if (!pod || binding_refused(r, b, pod, rec->mod_revision, &err) < 0) {
+    old = as_record_to_tree(rec, &err);
+  if (!old || binding_refused(r, b, old, rec->mod_revision, &err) < 0) {
     json_object_put(b);
-    json_object_put(pod);
+    json_object_put(old);
     kube_store_record_unref(rec);
     as_reply_error(r, &err);
     return;
   }
-  /* The stored state for the update pipeline, without a second parse. */
-  json_object *old = binding_old(pod);
+  /* The stored state stays the update pipeline's old object, unchanged:
+   * the edits go to a copy of the containers they change. */
+  json_object *pod = binding_copy(old);
+  if (!pod) {
+    json_object_put(b);
+    json_object_put(old);
+    kube_store_record_unref(rec);
+    as_reply_status(r, KUBE_REASON_INTERNAL, "out of memory");
+    return;
+  }
   json_object *spec = kube_json_get(pod, "spec");
   if (!spec || !json_object_is_type(spec, json_type_object)) {
     spec = json_object_new_object();
@@ -518,20 +537,31 @@ static void handle_binding(struct req *r) {
   char ts[40];
   as_now_rfc3339(ts, sizeof ts);
   json_object *c = NULL;
+  size_t at = 0;
   for (size_t i = 0; i < json_object_array_length(conds); i++) {
     json_object *e = json_object_array_get_idx(conds, i);
     const char *t = kube_json_get_string(e, "type");
-    if (t && streq(t, "PodScheduled"))
+    if (t && streq(t, "PodScheduled")) {
       c = e;
+      at = i;
+    }
   }
-  if (!c) {
+  /* The item is shared with the stored state: edited in a copy. */
+  if (c && json_object_is_type(c, json_type_object)) {
+    c = members_copy(c);
+    if (c)
+      json_object_array_put_idx(conds, at, c);
+  } else {
     c = json_object_new_object();
     json_object_array_add(conds, c);
   }
-  json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
-  json_object_object_add(c, "status", json_object_new_string("True"));
-  json_object_object_add(c, "lastProbeTime", NULL);
-  json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
+  if (c) {
+    json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
+    json_object_object_add(c, "status", json_object_new_string("True"));
+    json_object_object_add(c, "lastProbeTime", NULL);
+    json_object_object_add(c, "lastTransitionTime",
+                           json_object_new_string(ts));
+  }
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;

@@ -8,12 +8,15 @@
  * a line each must parse again.
  *
  * The copy has objects and arrays of its own (the write's tree goes on to
- * other owners, a created pod's to the binding that follows, recent.c,
- * which changes it) and shares the scalars, which nobody changes in
- * place; it is shared by every receiver, who must never change it.
- * A writer whose tree goes to nobody else after the write (a created
+ * other owners, which may change it) and shares the scalars, which nobody
+ * changes in place; it is shared by every receiver, who must never change
+ * it.  A writer whose tree goes to nobody else after the write (a created
  * object's, parsed from the request) hands it over instead: it is made
- * the served form in place and kept without a copy.
+ * the served form in place and kept without a copy.  A writer whose tree's
+ * next owner changes only its top level and metadata (a created pod's
+ * goes to the binding that follows, recent.c, which edits copies of the
+ * containers it changes) shares it: the served form is a new top level
+ * and metadata over the tree's own members, nothing below them copied.
  * Found by kind, key and revision, so a later write of the object or a
  * record in another version makes it miss (the line is delivered then).
  * Trees live from the write's completion to the hub's delivery of its
@@ -105,11 +108,22 @@ static int add_rv(json_object *meta, int64_t rev) {
   return 0;
 }
 
-/* A copy of `src` (tree_copy) as the watch serves the record written from it at
- * `rev`: metadata without managedFields, selfLink and the resourceVersion
- * the request carried, with resourceVersion `rev`.  NULL on out of
+/* `v` for a served copy: a tree_copy when `deep`, else `v` itself (a new
+ * reference, the owner promising never to change it).  -1 on out of
  * memory. */
-static json_object *served_copy(json_object *src, int64_t rev) {
+static int member_copy(json_object *v, bool deep, json_object **out) {
+  if (deep)
+    return tree_copy(v, out);
+  *out = json_object_get(v);
+  return 0;
+}
+
+/* A copy of `src` as the watch serves the record written from it at `rev`:
+ * metadata without managedFields, selfLink and the resourceVersion the
+ * request carried, with resourceVersion `rev`.  The top level and metadata
+ * are new objects; what is below them a tree_copy when `deep`, else
+ * shared with `src`.  NULL on out of memory. */
+static json_object *served_copy(json_object *src, int64_t rev, bool deep) {
   json_object *out = json_object_new_object();
   if (!out)
     return NULL;
@@ -123,7 +137,7 @@ static json_object *served_copy(json_object *src, int64_t rev) {
         if (streq(mk, "managedFields") || streq(mk, "selfLink") ||
             streq(mk, "resourceVersion"))
           continue;
-        if (tree_copy(mv, &mc) < 0 ||
+        if (member_copy(mv, deep, &mc) < 0 ||
             json_object_object_add_ex(c, mk, mc,
                                       JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
           json_object_put(mc);
@@ -135,7 +149,7 @@ static json_object *served_copy(json_object *src, int64_t rev) {
         json_object_put(c);
         goto fail;
       }
-    } else if (tree_copy(val, &c) < 0) {
+    } else if (member_copy(val, deep, &c) < 0) {
       goto fail;
     }
     if (json_object_object_add_ex(out, key, c, JSON_C_OBJECT_ADD_KEY_IS_NEW) <
@@ -168,7 +182,7 @@ static json_object *served_in_place(json_object *tree, int64_t rev) {
 
 void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
                     const kube_store_record_t *rec, json_object *tree,
-                    bool take) {
+                    enum as_offer how) {
   if (!rec || !tree || !json_object_is_type(tree, json_type_object) ||
       !as_watch_wants_objects(srv, k) || as_record_needs_conversion(rec, k))
     return;
@@ -182,8 +196,10 @@ void as_watch_offer(kube_apiserver_t *srv, const kube_kind_t *k,
       !(srv->watch_trees = calloc(1, sizeof *srv->watch_trees)))
     return;
   struct as_watch_trees *t = srv->watch_trees;
-  json_object *copy = take ? served_in_place(tree, rec->mod_revision)
-                           : served_copy(tree, rec->mod_revision);
+  json_object *copy =
+      how == AS_OFFER_TAKE
+          ? served_in_place(tree, rec->mod_revision)
+          : served_copy(tree, rec->mod_revision, how == AS_OFFER_COPY);
   char *key = copy ? strdup(rec->key) : NULL;
   if (!key) {
     json_object_put(copy);

@@ -411,6 +411,98 @@ static void test_watch_objects(void **state) {
   kube_strbuf_clear(&tab.body);
 }
 
+/* The binding edits a pod whose create handed its tree to the in-process
+ * watchers (shared below its top level and metadata, watch-trees.c): the
+ * object the ADDED event gave stays as it was, the MODIFIED one has the
+ * binding's edits. */
+struct kept_events {
+  int n;
+  json_object *obj[2];
+  char *text[2]; /* each object encoded when it came */
+  kube_strbuf_t lines;
+};
+
+static void kept_reply_cb(int status, const char *ctype, const char *data,
+                          size_t len, bool done, void *arg) {
+  struct kept_events *e = arg;
+  kube_strbuf_append_len(&e->lines, data, len);
+}
+
+static void kept_event_cb(const char *type, const kube_object_t *obj,
+                          const char *line, size_t len, void *arg) {
+  struct kept_events *e = arg;
+  if (e->n >= 2)
+    return;
+  json_object *o = kube_object_json(obj);
+  e->obj[e->n] = json_object_get(o);
+  e->text[e->n] = strdup(json_object_to_json_string(o));
+  e->n++;
+}
+
+static void test_watch_objects_binding(void **state) {
+  struct fixture *f = *state;
+  int st;
+  struct kept_events ev = {0};
+  kube_apiserver_request_t rq = {
+      .struct_size = sizeof rq,
+      .method = "GET",
+      .path = "/api/v1/namespaces/default/pods?watch=1&resourceVersion=0",
+      .event_cb = kept_event_cb,
+  };
+  kube_apiserver_call_t *a =
+      kube_apiserver_request(f->srv, &rq, kept_reply_cb, &ev, NULL);
+  assert_non_null(a);
+  for (int i = 0; i < 20; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  json_object_put(create_pod(f, "b1", "web", &st));
+  assert_int_equal(st, 201);
+  for (int i = 0; i < 100 && ev.n < 1; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(ev.n, 1);
+  json_object *res = call(f, "POST", "/api/v1/namespaces/default/pods/b1/binding",
+                          "{\"apiVersion\":\"v1\",\"kind\":\"Binding\","
+                          "\"metadata\":{\"name\":\"b1\"},\"target\":{"
+                          "\"kind\":\"Node\",\"name\":\"n1\"}}",
+                          &st);
+  assert_int_equal(st, 201);
+  json_object_put(res);
+  for (int i = 0; i < 100 && ev.n < 2; i++)
+    event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  assert_int_equal(ev.n, 2);
+  /* The ADDED object: unchanged by the binding that followed. */
+  assert_string_equal(json_object_to_json_string(ev.obj[0]), ev.text[0]);
+  assert_null(kube_json_get(ev.obj[0], "spec.nodeName"));
+  assert_null(kube_json_get(ev.obj[0], "status.conditions"));
+  assert_null(kube_json_get(ev.obj[0], "metadata.managedFields"));
+  assert_non_null(kube_json_get(ev.obj[0], "spec.containers"));
+  /* The MODIFIED one: bound, PodScheduled=True, the same containers. */
+  assert_string_equal(json_object_to_json_string(ev.obj[1]), ev.text[1]);
+  assert_string_equal(kube_json_get_string(ev.obj[1], "spec.nodeName"), "n1");
+  json_object *c =
+      json_object_array_get_idx(kube_json_get(ev.obj[1], "status.conditions"), 0);
+  assert_string_equal(kube_json_get_string(c, "type"), "PodScheduled");
+  assert_string_equal(kube_json_get_string(c, "status"), "True");
+  assert_true(json_object_equal(kube_json_get(ev.obj[0], "spec.containers"),
+                                kube_json_get(ev.obj[1], "spec.containers")));
+  assert_string_not_equal(
+      kube_json_get_string(ev.obj[0], "metadata.resourceVersion"),
+      kube_json_get_string(ev.obj[1], "metadata.resourceVersion"));
+  /* A second binding is refused: the stored pod is bound. */
+  res = call(f, "POST", "/api/v1/namespaces/default/pods/b1/binding",
+             "{\"apiVersion\":\"v1\",\"kind\":\"Binding\","
+             "\"metadata\":{\"name\":\"b1\"},\"target\":{"
+             "\"kind\":\"Node\",\"name\":\"n2\"}}",
+             &st);
+  assert_int_equal(st, 409);
+  json_object_put(res);
+  kube_apiserver_call_cancel(a);
+  for (int i = 0; i < 2; i++) {
+    json_object_put(ev.obj[i]);
+    free(ev.text[i]);
+  }
+  kube_strbuf_clear(&ev.lines);
+}
+
 static void test_watch_expired(void **state) {
   struct fixture *f = *state;
   int st;
@@ -700,6 +792,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_watch_selector, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_joins_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch_objects, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch_objects_binding, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_watch_expired, setup_small,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cancel_inside_callback, setup,
