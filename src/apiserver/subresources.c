@@ -276,8 +276,10 @@ static json_object *members_copy(json_object *o) {
   json_object *c = json_object_new_object();
   if (!c)
     return NULL;
+  /* The keys are o's, each once: no look-up for an existing one. */
   json_object_object_foreach(o, key, val) {
-    if (json_object_object_add(c, key, json_object_get(val)) < 0) {
+    if (json_object_object_add_ex(c, key, json_object_get(val),
+                                  JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
       json_object_put(c);
       return NULL;
     }

@@ -207,17 +207,14 @@ static void ref_key(kube_strbuf_t *sb, const kube_event_recorder_t *r,
   key_add(sb, ref->api_version);
 }
 
-/* The token bucket of source + object: true when the event may pass. */
-static bool spam_allows(kube_event_recorder_t *r, const struct ev *e,
+/* The token bucket of source + object (`rkey`, its ref_key): true when
+ * the event may pass. */
+static bool spam_allows(kube_event_recorder_t *r, const char *rkey,
                         int64_t now) {
-  cleanup_strbuf kube_strbuf_t k = KUBE_STRBUF_INIT;
-  ref_key(&k, r, e->ref);
-  if (k.oom)
-    return true;
-  struct spam_rec *s = (struct spam_rec *)lru_get(&r->spam, k.data);
+  struct spam_rec *s = (struct spam_rec *)lru_get(&r->spam, rkey);
   if (!s) {
     s = calloc(1, sizeof *s);
-    if (!s || lru_add(&r->spam, k.data, &s->node) < 0) {
+    if (!s || lru_add(&r->spam, rkey, &s->node) < 0) {
       free(s);
       return true;
     }
@@ -236,16 +233,18 @@ static bool spam_allows(kube_event_recorder_t *r, const struct ev *e,
 
 /* EventAggregatorByReasonFunc: returns the logger key of the event,
  * rewriting it into the aggregate event when similar events with too many
- * different messages came recently. */
-static char *aggregate(kube_event_recorder_t *r, struct ev *e, int64_t now) {
+ * different messages came recently.  `rkey`: the ref_key of its object
+ * (the start of both keys). */
+static char *aggregate(kube_event_recorder_t *r, struct ev *e,
+                       const kube_strbuf_t *rkey, int64_t now) {
   kube_strbuf_t agg = KUBE_STRBUF_INIT;
-  ref_key(&agg, r, e->ref);
+  kube_strbuf_append_len(&agg, rkey->data, rkey->len);
   key_add(&agg, e->type);
   key_add(&agg, e->reason);
   key_add(&agg, r->component);
   key_add(&agg, r->instance);
   kube_strbuf_t full = KUBE_STRBUF_INIT;
-  ref_key(&full, r, e->ref);
+  kube_strbuf_append_len(&full, rkey->data, rkey->len);
   key_add(&full, e->ref->field_path);
   key_add(&full, e->type);
   key_add(&full, e->reason);
@@ -584,7 +583,14 @@ KUBE_EXPORT void kube_event_recorder_record(
       .message = message ? message : "",
       .ns = ref->namespace_ && *ref->namespace_ ? ref->namespace_ : "default",
   };
-  cleanup_free char *key = aggregate(r, &e, now);
+  /* The object's part of every key, built once. */
+  cleanup_strbuf kube_strbuf_t rkey = KUBE_STRBUF_INIT;
+  ref_key(&rkey, r, ref);
+  if (rkey.oom) {
+    r->st.failed++;
+    return;
+  }
+  cleanup_free char *key = aggregate(r, &e, &rkey, now);
   if (!key) {
     free(e.own_message);
     r->st.failed++;
@@ -621,7 +627,7 @@ KUBE_EXPORT void kube_event_recorder_record(
       return;
     }
   }
-  if (!spam_allows(r, &e, now)) {
+  if (!spam_allows(r, rkey.data, now)) {
     r->st.dropped_spam++;
     free(e.own_message);
     return;
