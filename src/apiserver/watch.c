@@ -62,8 +62,9 @@ struct ev_cache {
   bool cur_lean;
   json_object *full; /* cur with managedFields, when cur is lean */
   json_object *prev; /* previous state, resourceVersion = this revision */
-  char *cur_json;    /* encoded cur */
+  char *cur_json;    /* encoded cur: owned, or inside lines[] (cur_in_line) */
   size_t cur_len;
+  bool cur_in_line;
   bool cur_failed; /* the record cannot be served */
   char *prev_json;
   size_t prev_len;
@@ -135,6 +136,46 @@ static void cache_encode_cur(struct ev_cache *c) {
   c->cur_json = s ? strndup(s, c->cur_len) : NULL;
 }
 
+/* The served JSON of the event's object (json_at), spliced straight into
+ * the line of `slot` when that line is still to build: one buffer and one
+ * copy of the object instead of two.  False when the record cannot be
+ * spliced (c->cur_json stays NULL). */
+static bool cache_json_in_line(struct ev_cache *c, int slot,
+                               const char *type) {
+  if (c->cur_json)
+    return true;
+  kube_strbuf_t *line = &c->lines[slot];
+  const kube_store_record_t *rec = c->ev->rec;
+  if (line->len) {
+    c->cur_json = json_at(rec, c->ev->revision, &c->cur_len, c->k);
+    return c->cur_json != NULL;
+  }
+  if (!rec->value || !rec->value_len)
+    return false;
+  size_t tl = strlen(type);
+  /* One allocation: the stored text, the line's frame and the
+   * resourceVersion spliced in. */
+  core_strbuf_reserve(line, rec->value_len + tl + 64);
+  kube_strbuf_append(line, "{\"type\":\"");
+  kube_strbuf_append_len(line, type, tl);
+  kube_strbuf_append(line, "\",\"object\":");
+  size_t at = line->len;
+  if (as_record_append_json_for(line, rec, c->ev->revision, c->k) < 0 ||
+      line->oom) {
+    kube_strbuf_reset(line);
+    return false;
+  }
+  c->cur_len = line->len - at;
+  kube_strbuf_append(line, "}\n");
+  if (line->oom) {
+    kube_strbuf_reset(line);
+    return false;
+  }
+  c->cur_json = line->data + at;
+  c->cur_in_line = true;
+  return true;
+}
+
 static json_object *cache_prev(struct ev_cache *c) {
   if (!c->prev && c->ev->prev)
     c->prev = tree_at(c->ev->prev, c->ev->revision, c->k);
@@ -148,7 +189,8 @@ static void cache_clear(struct ev_cache *c) {
   json_object_put(c->full);
   if (c->prev)
     json_object_put(c->prev);
-  free(c->cur_json);
+  if (!c->cur_in_line)
+    free(c->cur_json);
   free(c->prev_json);
   for (size_t i = 0; i < ARRAY_SIZE(c->lines); i++)
     kube_strbuf_clear(&c->lines[i]);
@@ -266,18 +308,20 @@ static void deliver(struct watcher *w, struct ev_cache *c) {
   w->last = ev->revision;
   /* Plain JSON watchers without selectors need no tree at all. */
   if (!w->table && !w->filtering) {
-    if (!c->cur_json && !c->cur_failed) {
-      c->cur_json = json_at(ev->rec, ev->revision, &c->cur_len, c->k);
-      c->cur_failed = !c->cur_json;
+    int slot = LINE_MODIFIED;
+    const char *type = "MODIFIED";
+    if (ev->type == KUBE_STORE_EVENT_DELETE) {
+      slot = LINE_DELETED;
+      type = "DELETED";
+    } else if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev) {
+      slot = LINE_ADDED;
+      type = "ADDED";
     }
+    if (!c->cur_json && !c->cur_failed)
+      c->cur_failed = !cache_json_in_line(c, slot, type);
     if (!c->cur_json)
       return;
-    if (ev->type == KUBE_STORE_EVENT_DELETE)
-      emit(w, c, LINE_DELETED, "DELETED", NULL, c->cur_json, c->cur_len);
-    else if (ev->type == KUBE_STORE_EVENT_CREATE || !ev->prev)
-      emit(w, c, LINE_ADDED, "ADDED", NULL, c->cur_json, c->cur_len);
-    else
-      emit(w, c, LINE_MODIFIED, "MODIFIED", NULL, c->cur_json, c->cur_len);
+    emit(w, c, slot, type, NULL, c->cur_json, c->cur_len);
     return;
   }
   json_object *cur = cache_cur(c);
