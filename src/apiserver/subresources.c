@@ -494,8 +494,8 @@ static void handle_binding(struct req *r) {
   const char *node = kube_json_get_string(b, "target.name");
   kube_store_record_t *rec = get_record(r, &err);
   /* The tree its create built when it is at hand, else a parse. */
-  json_object *old = rec ? as_recent_take(r->srv, rec->key, rec->mod_revision)
-                         : NULL;
+  json_object *old =
+      rec ? as_recent_take(r->srv, rec->key, rec->mod_revision) : NULL;
   if (old)
     as_tree_set_rv(old, rec->mod_revision);
   else if (rec)
@@ -561,8 +561,7 @@ static void handle_binding(struct req *r) {
     json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
     json_object_object_add(c, "status", json_object_new_string("True"));
     json_object_object_add(c, "lastProbeTime", NULL);
-    json_object_object_add(c, "lastTransitionTime",
-                           json_object_new_string(ts));
+    json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
   }
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);

@@ -138,8 +138,8 @@ static json_object *served_copy(json_object *src, int64_t rev, bool deep) {
             streq(mk, "resourceVersion"))
           continue;
         if (member_copy(mv, deep, &mc) < 0 ||
-            json_object_object_add_ex(c, mk, mc,
-                                      JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
+            json_object_object_add_ex(c, mk, mc, JSON_C_OBJECT_ADD_KEY_IS_NEW) <
+                0) {
           json_object_put(mc);
           json_object_put(c);
           goto fail;

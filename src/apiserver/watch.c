@@ -140,8 +140,7 @@ static void cache_encode_cur(struct ev_cache *c) {
  * the line of `slot` when that line is still to build: one buffer and one
  * copy of the object instead of two.  False when the record cannot be
  * spliced (c->cur_json stays NULL). */
-static bool cache_json_in_line(struct ev_cache *c, int slot,
-                               const char *type) {
+static bool cache_json_in_line(struct ev_cache *c, int slot, const char *type) {
   if (c->cur_json)
     return true;
   kube_strbuf_t *line = &c->lines[slot];

@@ -369,19 +369,31 @@ static void obj_reply_cb(int status, const char *ctype, const char *data,
   kube_strbuf_append_len(&e->lines, data, len);
 }
 
-static void test_watch_objects(void **state) {
-  struct fixture *f = *state;
-  int st;
-  struct obj_events ev = {0};
+/* An in-process watch of default's pods from the start whose events come
+ * as objects to `event_cb`, the stream's lines to `reply_cb`. */
+static kube_apiserver_call_t *
+watch_pod_objects(struct fixture *f,
+                  void (*event_cb)(const char *, const kube_object_t *,
+                                   const char *, size_t, void *),
+                  kube_apiserver_reply_cb reply_cb, void *arg) {
   kube_apiserver_request_t rq = {
       .struct_size = sizeof rq,
       .method = "GET",
       .path = "/api/v1/namespaces/default/pods?watch=1&resourceVersion=0",
-      .event_cb = obj_event_cb,
+      .event_cb = event_cb,
   };
   kube_apiserver_call_t *a =
-      kube_apiserver_request(f->srv, &rq, obj_reply_cb, &ev, NULL);
+      kube_apiserver_request(f->srv, &rq, reply_cb, arg, NULL);
   assert_non_null(a);
+  return a;
+}
+
+static void test_watch_objects(void **state) {
+  struct fixture *f = *state;
+  int st;
+  struct obj_events ev = {0};
+  kube_apiserver_call_t *a =
+      watch_pod_objects(f, obj_event_cb, obj_reply_cb, &ev);
   struct reply tab;
   kube_apiserver_call_t *b = start(
       f, &tab, "GET",
@@ -443,15 +455,8 @@ static void test_watch_objects_binding(void **state) {
   struct fixture *f = *state;
   int st;
   struct kept_events ev = {0};
-  kube_apiserver_request_t rq = {
-      .struct_size = sizeof rq,
-      .method = "GET",
-      .path = "/api/v1/namespaces/default/pods?watch=1&resourceVersion=0",
-      .event_cb = kept_event_cb,
-  };
   kube_apiserver_call_t *a =
-      kube_apiserver_request(f->srv, &rq, kept_reply_cb, &ev, NULL);
-  assert_non_null(a);
+      watch_pod_objects(f, kept_event_cb, kept_reply_cb, &ev);
   for (int i = 0; i < 20; i++)
     event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
   json_object_put(create_pod(f, "b1", "web", &st));
@@ -459,11 +464,12 @@ static void test_watch_objects_binding(void **state) {
   for (int i = 0; i < 100 && ev.n < 1; i++)
     event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
   assert_int_equal(ev.n, 1);
-  json_object *res = call(f, "POST", "/api/v1/namespaces/default/pods/b1/binding",
-                          "{\"apiVersion\":\"v1\",\"kind\":\"Binding\","
-                          "\"metadata\":{\"name\":\"b1\"},\"target\":{"
-                          "\"kind\":\"Node\",\"name\":\"n1\"}}",
-                          &st);
+  json_object *res =
+      call(f, "POST", "/api/v1/namespaces/default/pods/b1/binding",
+           "{\"apiVersion\":\"v1\",\"kind\":\"Binding\","
+           "\"metadata\":{\"name\":\"b1\"},\"target\":{"
+           "\"kind\":\"Node\",\"name\":\"n1\"}}",
+           &st);
   assert_int_equal(st, 201);
   json_object_put(res);
   for (int i = 0; i < 100 && ev.n < 2; i++)
@@ -478,8 +484,8 @@ static void test_watch_objects_binding(void **state) {
   /* The MODIFIED one: bound, PodScheduled=True, the same containers. */
   assert_string_equal(json_object_to_json_string(ev.obj[1]), ev.text[1]);
   assert_string_equal(kube_json_get_string(ev.obj[1], "spec.nodeName"), "n1");
-  json_object *c =
-      json_object_array_get_idx(kube_json_get(ev.obj[1], "status.conditions"), 0);
+  json_object *c = json_object_array_get_idx(
+      kube_json_get(ev.obj[1], "status.conditions"), 0);
   assert_string_equal(kube_json_get_string(c, "type"), "PodScheduled");
   assert_string_equal(kube_json_get_string(c, "status"), "True");
   assert_true(json_object_equal(kube_json_get(ev.obj[0], "spec.containers"),
