@@ -26,9 +26,21 @@
  *
  * kube_nftlb_set/delete only record what is wanted; kube_nftlb_commit
  * writes every change since the last commit in one transaction (libnftables,
- * one netlink batch): the Service chains that changed are flushed and
- * written again, endpoint chains and affinity sets that went are deleted,
- * map elements are replaced.  A commit that fails makes the next one
+ * one netlink batch), and only that: a change costs O(that Service port),
+ * not O(all of them).  libnftables reads the table's chains and sets back
+ * from the kernel before a batch holding "add rule", "add element" or any
+ * "delete" (its cache: 60,000 chains at 10,000 Services), so a change is
+ * written with the commands that need only the table: rules inside
+ * "add chain NAME { ... }" (a chain changed is flushed first), elements
+ * inside "add map/set NAME { ...; elements = { ... } }", the affinity sets
+ * a rule names declared again in the batch.  What a change leaves behind
+ * (the chain of an endpoint that went, its affinity set, a map element of
+ * a Service port deleted or without endpoints) is flushed or left
+ * harmless at once (an element leads to an empty chain; a no-endpoint
+ * element never matches a packet that was DNATed) and deleted by a sweep:
+ * the deletes appended to a commit once the leftovers are an eighth of
+ * the table's objects (at once while the table is small), as kube-proxy
+ * deletes stale chains later.  A commit that fails makes the next one
  * rebuild the table whole (delete + add in one transaction).
  */
 #include <arpa/inet.h>
@@ -42,6 +54,10 @@
 #include <nftables/libnftables.h>
 
 #define NFT_BUCKETS 4096u
+/* Sweep the leftovers at once while the table has at most this many
+ * objects, and beyond that once they are 1/NFT_SWEEP_RATIO of them. */
+#define NFT_SWEEP_SMALL 4096u
+#define NFT_SWEEP_RATIO 8u
 #define MASQ_BIT "0x00004000"
 
 struct nft_be {
@@ -58,6 +74,15 @@ struct nft_state {
   bool on;
 };
 
+/* An endpoint chain or affinity set of a Service port in the kernel. */
+struct nft_kobj {
+  struct nft_be be;
+  int aff;   /* chain: the affinity its rules were written for, -1 flushed;
+                set: its timeout */
+  char what; /* 'c' chain, 's' set */
+  bool dead; /* set: no endpoint uses it */
+};
+
 struct nft_ent {
   struct nft_ent *next;  /* bucket */
   struct nft_ent *dnext; /* dirty list */
@@ -68,6 +93,14 @@ struct nft_ent {
   char name[64];  /* the Service port's chain */
   struct nft_state want, have, pend;
   bool dirty;
+  /* What the kernel has (after the batch being written): */
+  struct nft_kobj *ko;
+  size_t n_ko, cap_ko;
+  bool k_map;   /* the map element (leading to the chain) */
+  bool k_noep;  /* the no-endpoint set element */
+  char k_chain; /* the Service port's chain: 0 none, 1 empty, 2 rules */
+  bool w_live, w_noep; /* written: with endpoints; without any */
+  size_t nobj, ngarb;  /* objects, leftovers: counted in the table's */
 };
 
 struct kube_nftlb {
@@ -80,6 +113,7 @@ struct kube_nftlb {
   struct nft_ent **buckets;
   struct nft_ent *dirty;
   size_t n_ents;
+  size_t nobj, garbage; /* objects of the Service ports, leftovers */
   bool full; /* the next commit rebuilds the table */
 };
 
@@ -226,97 +260,206 @@ static void ent_key(char *out, size_t len, const struct nft_ent *e) {
     snprintf(out, len, "%s . %s . %d", ip, proto_name(e->proto), e->port);
 }
 
-/* The commands taking the kernel from `h` to `p` for one Service port. */
-static void ent_diff(kube_nftlb_t *lb, kube_strbuf_t *sb,
-                     const struct nft_ent *e, const struct nft_state *h,
+/* The type of a Service port's map / no-endpoint set key. */
+static const char *ent_type(const struct nft_ent *e) {
+  return e->kind == 'n' ? "inet_proto . inet_service"
+                        : "ipv4_addr . inet_proto . inet_service";
+}
+
+static struct nft_kobj *ko_find(struct nft_ent *e, char what,
+                                const struct nft_be *b, int aff) {
+  for (size_t i = 0; i < e->n_ko; i++) {
+    struct nft_kobj *k = &e->ko[i];
+    if (k->what == what && k->be.ip == b->ip && k->be.port == b->port &&
+        (what == 'c' || k->aff == aff))
+      return k;
+  }
+  return NULL;
+}
+
+static struct nft_kobj *ko_add(struct nft_ent *e, char what,
+                               const struct nft_be *b, int aff) {
+  if (e->n_ko == e->cap_ko) {
+    size_t cap = e->cap_ko ? e->cap_ko * 2 : 8;
+    struct nft_kobj *k = realloc(e->ko, cap * sizeof *k);
+    if (!k)
+      return NULL;
+    e->ko = k;
+    e->cap_ko = cap;
+  }
+  e->ko[e->n_ko] = (struct nft_kobj){.be = *b, .aff = aff, .what = what};
+  return &e->ko[e->n_ko++];
+}
+
+static bool ko_garbage(const struct nft_kobj *k) {
+  return k->what == 'c' ? k->aff < 0 : k->dead;
+}
+
+/* Count a Service port's objects and leftovers into the table's. */
+static void ent_count(kube_nftlb_t *lb, struct nft_ent *e) {
+  size_t nobj = (e->k_chain != 0) + e->k_map + e->k_noep + e->n_ko;
+  size_t g = (e->k_chain && !e->w_live) + (e->k_map && !e->w_live) +
+             (e->k_noep && !e->w_noep);
+  for (size_t i = 0; i < e->n_ko; i++)
+    g += ko_garbage(&e->ko[i]);
+  lb->nobj = lb->nobj - e->nobj + nobj;
+  lb->garbage = lb->garbage - e->ngarb + g;
+  e->nobj = nobj;
+  e->ngarb = g;
+}
+
+/* Forget what the kernel has of a Service port (the table goes whole). */
+static void ent_forget(kube_nftlb_t *lb, struct nft_ent *e) {
+  free(e->ko);
+  e->ko = NULL;
+  e->n_ko = e->cap_ko = 0;
+  e->k_map = e->k_noep = false;
+  e->k_chain = 0;
+  e->w_live = e->w_noep = false;
+  ent_count(lb, e);
+}
+
+/* The commands taking the kernel to `p` for one Service port, with no
+ * command that makes libnftables read the table back (see the top);
+ * -1 when out of memory. */
+static int ent_write(kube_nftlb_t *lb, kube_strbuf_t *sb, struct nft_ent *e,
                      const struct nft_state *p) {
   const char *t = lb->table;
   char key[64], name[160], set[192], ip[INET_ADDRSTRLEN];
   ent_key(key, sizeof key, e);
-  const char *map = e->kind == 'n' ? "nodeports" : "services";
-  const char *noep =
-      e->kind == 'n' ? "no-endpoint-nodeports" : "no-endpoint-services";
-  /* the element stays while the port keeps (or keeps lacking) endpoints:
-   * an endpoint change rewrites chains only */
-  bool same_elem = h->on && p->on && !h->n == !p->n;
-  if (h->on && !same_elem)
-    kube_strbuf_printf(sb, "delete element ip %s %s { %s }\n", t,
-                       h->n ? map : noep, key);
-  bool chains = p->on && p->n;
-  if (chains) {
-    for (size_t i = 0; i < p->n; i++) {
-      const struct nft_be *b = &p->b[i];
-      /* an endpoint kept with the same affinity: its chain is as wanted */
-      if (h->on && h->affinity == p->affinity && has_be(h, b))
-        continue;
-      ep_chain(name, sizeof name, e, b);
-      inet_ntop(AF_INET, &b->ip, ip, sizeof ip);
-      if (p->affinity) {
-        ep_set(set, sizeof set, e, b, p->affinity);
-        kube_strbuf_printf(sb,
-                           "add set ip %s %s { type ipv4_addr; flags "
-                           "dynamic,timeout; timeout %ds; }\n",
-                           t, set, p->affinity);
-      }
+  bool live = p->on && p->n;
+  for (size_t i = 0; i < e->n_ko; i++)
+    if (e->ko[i].what == 's')
+      e->ko[i].dead = true;
+  for (size_t i = 0; live && i < p->n; i++) {
+    const struct nft_be *b = &p->b[i];
+    ep_chain(name, sizeof name, e, b);
+    inet_ntop(AF_INET, &b->ip, ip, sizeof ip);
+    if (p->affinity) {
+      ep_set(set, sizeof set, e, b, p->affinity);
+      /* declared in each batch naming it: the cache has the table only */
       kube_strbuf_printf(sb,
-                         "add chain ip %s %s\nflush chain ip %s %s\n"
-                         "add rule ip %s %s ip saddr %s meta mark set meta "
-                         "mark | " MASQ_BIT "\n",
-                         t, name, t, name, t, name, ip);
-      if (p->affinity)
-        kube_strbuf_printf(sb, "add rule ip %s %s update @%s { ip saddr }\n",
-                           t, name, set);
-      kube_strbuf_printf(sb, "add rule ip %s %s meta l4proto %s dnat to %s:%d\n",
-                         t, name, proto_name(e->proto), ip, b->port);
+                         "add set ip %s %s { type ipv4_addr; flags "
+                         "dynamic,timeout; timeout %ds; }\n",
+                         t, set, p->affinity);
+      struct nft_kobj *k = ko_find(e, 's', b, p->affinity);
+      if (!k && !(k = ko_add(e, 's', b, p->affinity)))
+        return -1;
+      k->dead = false;
     }
-    kube_strbuf_printf(sb, "add chain ip %s %s\nflush chain ip %s %s\n", t,
-                       e->name, t, e->name);
+    struct nft_kobj *c = ko_find(e, 'c', b, 0);
+    if (c && c->aff == p->affinity)
+      continue; /* kept with the same affinity: as wanted */
+    if (c && c->aff >= 0)
+      kube_strbuf_printf(sb, "flush chain ip %s %s\n", t, name);
+    if (!c && !(c = ko_add(e, 'c', b, -1)))
+      return -1;
+    kube_strbuf_printf(sb,
+                       "add chain ip %s %s { ip saddr %s meta mark set meta "
+                       "mark | " MASQ_BIT "; ",
+                       t, name, ip);
+    if (p->affinity)
+      kube_strbuf_printf(sb, "update @%s { ip saddr }; ", set);
+    kube_strbuf_printf(sb, "meta l4proto %s dnat to %s:%d; }\n",
+                       proto_name(e->proto), ip, b->port);
+    c->aff = p->affinity;
+  }
+  if (live) {
+    if (e->k_chain == 2)
+      kube_strbuf_printf(sb, "flush chain ip %s %s\n", t, e->name);
+    kube_strbuf_printf(sb, "add chain ip %s %s { ", t, e->name);
     if (e->kind == 'n')
       kube_strbuf_printf(sb,
-                         "add rule ip %s %s ip saddr 127.0.0.0/8 meta mark "
-                         "set meta mark | " MASQ_BIT "\n",
-                         t, e->name);
+                         "ip saddr 127.0.0.0/8 meta mark set meta mark | "
+                         MASQ_BIT "; ");
     for (size_t i = 0; p->affinity && i < p->n; i++) {
       ep_chain(name, sizeof name, e, &p->b[i]);
       ep_set(set, sizeof set, e, &p->b[i], p->affinity);
-      kube_strbuf_printf(sb, "add rule ip %s %s ip saddr @%s goto %s\n", t,
-                         e->name, set, name);
+      kube_strbuf_printf(sb, "ip saddr @%s goto %s; ", set, name);
     }
-    kube_strbuf_printf(sb, "add rule ip %s %s numgen random mod %zu vmap { ",
-                       t, e->name, p->n);
+    kube_strbuf_printf(sb, "numgen random mod %zu vmap { ", p->n);
     for (size_t i = 0; i < p->n; i++) {
       ep_chain(name, sizeof name, e, &p->b[i]);
       kube_strbuf_printf(sb, "%s%zu : goto %s", i ? ", " : "", i, name);
     }
-    kube_strbuf_printf(sb, " }\n");
+    kube_strbuf_printf(sb, " }; }\n");
+    e->k_chain = 2;
+  } else if (e->k_chain == 2) {
+    kube_strbuf_printf(sb, "flush chain ip %s %s\n", t, e->name);
+    e->k_chain = 1;
   }
-  if (h->on && h->n) {
-    if (!chains)
-      kube_strbuf_printf(sb, "flush chain ip %s %s\n", t, e->name);
-    for (size_t i = 0; i < h->n; i++) {
-      const struct nft_be *b = &h->b[i];
-      bool keep = chains && has_be(p, b);
-      if (!keep) {
-        ep_chain(name, sizeof name, e, b);
-        kube_strbuf_printf(sb, "flush chain ip %s %s\ndelete chain ip %s %s\n",
-                           t, name, t, name);
-      }
-      /* a kept endpoint's chain was rewritten above: its old set is free */
-      if (h->affinity && !(keep && p->affinity == h->affinity)) {
-        ep_set(set, sizeof set, e, b, h->affinity);
-        kube_strbuf_printf(sb, "delete set ip %s %s\n", t, set);
-      }
+  /* the chains of endpoints that went: emptied now, deleted by a sweep */
+  for (size_t i = 0; i < e->n_ko; i++) {
+    struct nft_kobj *k = &e->ko[i];
+    if (k->what != 'c' || k->aff < 0 || (live && has_be(p, &k->be)))
+      continue;
+    ep_chain(name, sizeof name, e, &k->be);
+    kube_strbuf_printf(sb, "flush chain ip %s %s\n", t, name);
+    k->aff = -1;
+  }
+  if (live && !e->k_map) {
+    kube_strbuf_printf(sb,
+                       "add map ip %s %s { type %s : verdict; elements = { "
+                       "%s : goto %s }; }\n",
+                       t, e->kind == 'n' ? "nodeports" : "services",
+                       ent_type(e), key, e->name);
+    e->k_map = true;
+  }
+  if (p->on && !p->n && !e->k_noep) {
+    kube_strbuf_printf(sb, "add set ip %s %s { type %s; elements = { %s }; }\n",
+                       t,
+                       e->kind == 'n' ? "no-endpoint-nodeports"
+                                      : "no-endpoint-services",
+                       ent_type(e), key);
+    e->k_noep = true;
+  }
+  e->w_live = live;
+  e->w_noep = p->on && !p->n;
+  ent_count(lb, e);
+  return 0;
+}
+
+/* The deletes of a Service port's leftovers (elements first: the chains
+ * they lead to go after them). */
+static void ent_sweep(kube_nftlb_t *lb, kube_strbuf_t *sb, struct nft_ent *e) {
+  const char *t = lb->table;
+  char key[64], name[192];
+  if (!e->ngarb)
+    return;
+  ent_key(key, sizeof key, e);
+  if (e->k_map && !e->w_live) {
+    kube_strbuf_printf(sb, "delete element ip %s %s { %s }\n", t,
+                       e->kind == 'n' ? "nodeports" : "services", key);
+    e->k_map = false;
+  }
+  if (e->k_noep && !e->w_noep) {
+    kube_strbuf_printf(sb, "delete element ip %s %s { %s }\n", t,
+                       e->kind == 'n' ? "no-endpoint-nodeports"
+                                      : "no-endpoint-services",
+                       key);
+    e->k_noep = false;
+  }
+  if (e->k_chain && !e->w_live) {
+    kube_strbuf_printf(sb, "delete chain ip %s %s\n", t, e->name);
+    e->k_chain = 0;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < e->n_ko; i++) {
+    struct nft_kobj *k = &e->ko[i];
+    if (!ko_garbage(k)) {
+      e->ko[n++] = *k;
+      continue;
     }
-    if (!chains)
-      kube_strbuf_printf(sb, "delete chain ip %s %s\n", t, e->name);
+    if (k->what == 'c') {
+      ep_chain(name, sizeof name, e, &k->be);
+      kube_strbuf_printf(sb, "delete chain ip %s %s\n", t, name);
+    } else {
+      ep_set(name, sizeof name, e, &k->be, k->aff);
+      kube_strbuf_printf(sb, "delete set ip %s %s\n", t, name);
+    }
   }
-  if (p->on && !same_elem) {
-    if (p->n)
-      kube_strbuf_printf(sb, "add element ip %s %s { %s : goto %s }\n", t, map,
-                         key, e->name);
-    else
-      kube_strbuf_printf(sb, "add element ip %s %s { %s }\n", t, noep, key);
-  }
+  e->n_ko = n;
+  ent_count(lb, e);
 }
 
 static void state_clear(struct nft_state *s) {
@@ -466,9 +609,10 @@ KUBE_EXPORT int kube_nftlb_delete(kube_nftlb_t *lb, const char *ip, int port,
   return 0;
 }
 
-/* Drop entries that are neither wanted nor programmed (under mu). */
+/* Drop entries that are neither wanted nor programmed, nor left in the
+ * kernel to sweep (under mu). */
 static void ent_reap(kube_nftlb_t *lb, struct nft_ent *e) {
-  if (e->dirty || e->want.on || e->have.on)
+  if (e->dirty || e->want.on || e->have.on || e->nobj)
     return;
   struct nft_ent **pp = ent_slot(lb, e->ip, e->port, e->proto);
   if (*pp == e)
@@ -476,6 +620,7 @@ static void ent_reap(kube_nftlb_t *lb, struct nft_ent *e) {
   state_clear(&e->want);
   state_clear(&e->have);
   state_clear(&e->pend);
+  free(e->ko);
   free(e);
   lb->n_ents--;
 }
@@ -508,16 +653,21 @@ KUBE_EXPORT int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err) {
   }
   lb->dirty = NULL;
   bool oom = false;
+  for (size_t i = 0; full && i < n; i++)
+    ent_forget(lb, list[i]);
   for (size_t i = 0; i < n; i++) {
     struct nft_ent *e = list[i];
     e->dirty = false;
-    if (state_copy(&e->pend, &e->want) < 0) {
+    if (state_copy(&e->pend, &e->want) < 0 ||
+        ent_write(lb, &sb, e, &e->pend) < 0)
       oom = true;
-      continue;
-    }
-    struct nft_state none = {0};
-    ent_diff(lb, &sb, e, full ? &none : &e->have, &e->pend);
   }
+  /* the leftovers' deletes: this batch has libnftables read the table */
+  bool sweep = lb->garbage && (lb->nobj <= NFT_SWEEP_SMALL ||
+                               lb->garbage * NFT_SWEEP_RATIO >= lb->nobj);
+  for (size_t i = 0; sweep && i < NFT_BUCKETS; i++)
+    for (struct nft_ent *e = lb->buckets[i]; e; e = e->next)
+      ent_sweep(lb, &sb, e);
   pthread_mutex_unlock(&lb->mu);
   int rc = 0;
   if (oom || sb.oom)
@@ -535,12 +685,12 @@ KUBE_EXPORT int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err) {
       if (e->pend.on && has_be(&e->pend, b))
         continue;
       if (n_gone == cap_gone) {
-        size_t cap = cap_gone ? cap_gone * 2 : 16;
-        net_ct_flow_t *g = realloc(gone, cap * sizeof *g);
+        size_t grow = cap_gone ? cap_gone * 2 : 16;
+        net_ct_flow_t *g = realloc(gone, grow * sizeof *g);
         if (!g)
           break;
         gone = g;
-        cap_gone = cap;
+        cap_gone = grow;
       }
       gone[n_gone++] = (net_ct_flow_t){.dst = e->kind == 'n' ? 0 : e->ip,
                                        .dport = htons((uint16_t)e->port),
@@ -560,6 +710,12 @@ KUBE_EXPORT int kube_nftlb_commit(kube_nftlb_t *lb, kube_error_t *err) {
     lb->full = false;
     for (size_t i = 0; i < n; i++)
       ent_reap(lb, list[i]);
+    /* entries whose last leftovers the sweep deleted */
+    for (size_t i = 0; sweep && i < NFT_BUCKETS; i++)
+      for (struct nft_ent *e = lb->buckets[i], *next; e; e = next) {
+        next = e->next;
+        ent_reap(lb, e);
+      }
   } else {
     lb->full = true; /* the table is rebuilt whole next time */
   }
@@ -696,6 +852,7 @@ KUBE_EXPORT void kube_nftlb_free(kube_nftlb_t *lb) {
       state_clear(&e->want);
       state_clear(&e->have);
       state_clear(&e->pend);
+      free(e->ko);
       free(e);
     }
   free(lb->buckets);
