@@ -306,6 +306,14 @@ bool kube_informer_registration_synced(const kube_informer_registration_t *reg);
  * of a key parses its text and keeps the tree until the key changes. */
 const kube_object_t *kube_informer_get(const kube_informer_t *inf,
                                        const char *key);
+/* The cached object of a key as the caller's own reference (free with
+ * kube_object_free; never change it: it may be the tree other readers
+ * share), NULL when absent or on out-of-memory.  Unlike
+ * kube_informer_get, the informer keeps no tree for it: the tree goes when
+ * the caller frees it.  For reads that need the object only for the call,
+ * over collections too large for a tree of each to stay (a sync of every
+ * pod). */
+kube_object_t *kube_informer_ref(const kube_informer_t *inf, const char *key);
 /* True when the key is cached (no parsing). */
 bool kube_informer_has(const kube_informer_t *inf, const char *key);
 size_t kube_informer_count(const kube_informer_t *inf);

@@ -186,32 +186,45 @@ static void notify_synced(kube_informer_t *inf) {
     inf->synced_hook(inf->synced_hook_arg);
 }
 
-/* Deliver the synthetic adds owed to late registrations. */
+/* Deliver the synthetic adds owed to late registrations: object by
+ * object, each parsed once for all of them.  (A pass per registration
+ * parsed every object again for each: the controllers re-registering
+ * after a leader election won back parsed 15,000 pods eight times in one
+ * turn of the loop, long enough to lose the lease again.)  A registration
+ * made by a handler meanwhile waits for the next flush (deliver_ev). */
 static void flush_initial(kube_informer_t *inf) {
   if (!inf->n_initial)
     return;
   inf->dispatching++;
+  bool adds = false;
   for (struct kube_informer_registration *r = inf->regs; r; r = r->next) {
     if (!r->initial_pending)
       continue;
     r->initial_pending = false;
     inf->n_initial--;
-    if (r->removed)
-      continue;
-    if (r->h.on_add) {
-      /* (STRMAP_FOREACH is two loops: skip rather than break.) */
-      STRMAP_FOREACH(&inf->cache, i, ent) {
-        struct client_entry *e = ent->value;
-        if (r->removed)
-          continue; /* it removed itself meanwhile */
-        bool had = e->obj != NULL;
-        kube_object_t *o = client_entry_object(inf, e);
-        if (o)
-          r->h.on_add(e->key, o, r->arg);
-        if (!had)
-          client_entry_unhold(e);
+    r->flushing = true;
+    adds = adds || (!r->removed && r->h.on_add);
+  }
+  if (adds) {
+    STRMAP_FOREACH(&inf->cache, i, ent) {
+      struct client_entry *e = ent->value;
+      bool had = e->obj != NULL;
+      kube_object_t *o = NULL;
+      for (struct kube_informer_registration *r = inf->regs; r; r = r->next) {
+        if (!r->flushing || r->removed || !r->h.on_add)
+          continue; /* (it may have removed itself meanwhile) */
+        if (!o && !(o = client_entry_object(inf, e)))
+          break;
+        r->h.on_add(e->key, o, r->arg);
       }
+      if (!had)
+        client_entry_unhold(e);
     }
+  }
+  for (struct kube_informer_registration *r = inf->regs; r; r = r->next) {
+    if (!r->flushing)
+      continue;
+    r->flushing = false;
     if (inf->synced && !r->removed && !r->synced) {
       r->synced = true;
       if (r->h.on_synced)
@@ -935,6 +948,19 @@ KUBE_EXPORT const kube_object_t *kube_informer_get(const kube_informer_t *inf,
   if (o)
     e->pinned = true;
   return o;
+}
+
+KUBE_EXPORT kube_object_t *kube_informer_ref(const kube_informer_t *inf,
+                                             const char *key) {
+  struct client_entry *e = key ? strmap_get(&inf->cache, key) : NULL;
+  if (!e)
+    return NULL;
+  /* A tree held already (pinned, or a handler's) is shared, not parsed
+   * again; otherwise the parse is the caller's alone and goes with it. */
+  if (e->obj)
+    return kube_object_wrap(json_object_get(kube_object_json(e->obj)));
+  json_object *t = parse_json((kube_informer_t *)inf, e->json, e->len);
+  return t ? kube_object_wrap(t) : NULL;
 }
 
 KUBE_EXPORT bool kube_informer_has(const kube_informer_t *inf,

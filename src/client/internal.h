@@ -263,6 +263,7 @@ struct kube_informer_registration {
   kube_informer_handlers_t h;
   void *arg;
   bool initial_pending; /* synthetic adds not delivered yet */
+  bool flushing;        /* its synthetic adds are being delivered */
   bool synced;          /* on_synced delivered */
   bool removed;         /* reaped once no dispatch is running */
   struct kube_informer_registration *next;

@@ -490,7 +490,16 @@ void http_conn_request_done(struct kube_http_conn *c, bool keep_alive) {
   http_conn_set_stream_mode(c, false);
   c->state = HC_IDLE;
   parser_reset(c);
-  timer_arm(c, HT_IDLE, c->srv->idle_ms);
+  /* The idle time runs from when the answer is out, not from when it was
+   * queued: on a busy loop each turn writes what the socket's buffer
+   * takes (~200 kB on a unix socket), so a LIST of 5,000 nodes took longer
+   * than the idle timeout to go out and was cut (the client's "unexpected
+   * EOF").  Until then the write timeout stops a peer that reads nothing;
+   * write_cb arms the idle timer once the output is empty. */
+  if (evbuffer_get_length(bufferevent_get_output(c->bev)))
+    timer_disarm(c);
+  else
+    timer_arm(c, HT_IDLE, c->srv->idle_ms);
   http_conn_enable_read(c);
   /* Pipelined bytes may be waiting: parse them from the loop, not from
    * inside the handler's reply call. */
@@ -696,6 +705,12 @@ static void read_cb(struct bufferevent *bev, void *arg) {
 static void write_cb(struct bufferevent *bev, void *arg) {
   struct kube_http_conn *c = arg;
   switch (c->state) {
+  case HC_IDLE:
+    /* An answer finished going out: the connection is idle from now. */
+    if (c->timer_kind == HT_NONE && c->srv &&
+        !evbuffer_get_length(bufferevent_get_output(bev)))
+      timer_arm(c, HT_IDLE, c->srv->idle_ms);
+    return;
   case HC_CLOSING:
   case HC_LINGER:
     if (evbuffer_get_length(bufferevent_get_output(bev)))

@@ -200,12 +200,16 @@ static void adopt_orphans(kube_scheduler_loop_t *loop, const char *node) {
   STRMAP_FOREACH(&loop->orphans, i, e)
   if (streq(e->value, node) && !(keys[n++] = strdup(e->key)))
     n--;
+  /* kube_informer_ref, not _get: the pods are needed for this pass
+   * only, and a tree pinned for each of a node's pods would stay until
+   * the pod next changes (~20 kB a pod). */
   for (size_t i = 0; i < n; i++) {
-    const kube_object_t *obj = kube_informer_get(loop->pods, keys[i]);
+    kube_object_t *obj = kube_informer_ref(loop->pods, keys[i]);
     if (obj && classify(loop, obj) == POD_BOUND)
       account_bound(loop, keys[i], obj); /* drops the orphan on success */
     else
       orphan_drop(loop, keys[i]);
+    kube_object_free(obj);
     free(keys[i]);
   }
   free(keys);

@@ -586,6 +586,59 @@ static void test_write_timeout(void **state) {
   fx_stop(&f);
 }
 
+/* A large answer read slowly for longer than the idle timeout arrives
+ * whole: the idle time runs from when the answer is out (a busy kubed's
+ * LIST of 5,000 nodes was cut by it: "unexpected EOF" in the client). */
+static void test_idle_after_slow_reply(void **state) {
+  kube_http_server_options_t o = {.struct_size = sizeof o,
+                                  .idle_timeout_ms = 300};
+  struct fx f;
+  fx_init(&f, &o, NULL);
+  test_loop = f.loop;
+  fx_start(&f);
+  int fd = tcp_connect(f.port);
+  /* A fixed receive buffer (no autotuning), larger than loopback's MSS
+   * (a smaller one stalls on zero-window probes). */
+  int rcv = 1 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  SEND(fd, "GET /big HTTP/1.1\r\n\r\n");
+  /* 16 MiB of body after the head; 16 KiB every 10 ms for the first
+   * second (three idle timeouts: the kernel's buffers hold a few MiB, the
+   * server's output the rest), then the rest as fast as it comes. */
+  static char buf[1 << 16];
+  size_t body = 0;
+  bool in_body = false;
+  int64_t slow_until = kube_time_mono_ns() + 1000000000LL;
+  int64_t deadline = kube_time_mono_ns() + 60 * 1000000000LL;
+  char tail[4] = {0};
+  while (body < (16u << 20) && kube_time_mono_ns() < deadline) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 1000) <= 0)
+      continue;
+    bool slow = kube_time_mono_ns() < slow_until;
+    ssize_t r = recv(fd, buf, slow ? 16384 : sizeof buf, 0);
+    if (r <= 0)
+      break; /* closed: the answer was cut */
+    for (ssize_t i = 0; i < r; i++) {
+      if (in_body) {
+        body++;
+        continue;
+      }
+      memmove(tail, tail + 1, 3);
+      tail[3] = buf[i];
+      in_body = memcmp(tail, "\r\n\r\n", 4) == 0;
+    }
+    if (slow)
+      usleep(10000);
+  }
+  assert_true(kube_time_mono_ns() >= slow_until);
+  assert_int_equal(body, 16u << 20);
+  /* Idle once it is out: closed after the idle timeout. */
+  assert_true(closed_within(fd, 10000));
+  close(fd);
+  fx_stop(&f);
+}
+
 static void test_caps(void **state) {
   kube_http_server_options_t o = {.struct_size = sizeof o,
                                   .max_conns = 100,
@@ -873,6 +926,7 @@ int main(void) {
       cmocka_unit_test(test_timeouts),
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_write_timeout),
+      cmocka_unit_test(test_idle_after_slow_reply),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_tls),

@@ -287,6 +287,27 @@ static void test_informer_list_watch_relist(void **state) {
   assert_string_equal(s.log, "add ns1/a 1;add ns1/b 2;");
   assert_non_null(kube_informer_get(inf, "ns1/a"));
   assert_false(kube_informer_has(inf, "ns1/other"));
+  /* kube_informer_ref: the caller's own reference, which outlives the
+   * key's changes (ns1/b is deleted below). */
+  assert_null(kube_informer_ref(inf, "ns1/none"));
+  kube_object_t *ref_b = kube_informer_ref(inf, "ns1/b");
+  assert_non_null(ref_b);
+  assert_string_equal(kube_object_get_string(ref_b, "metadata.resourceVersion"),
+                      "2");
+  /* Two registrations made late get every object and on_synced (objects
+   * delivered to both in one pass). */
+  struct seen late1 = {0}, late2 = {0};
+  assert_non_null(kube_informer_add_handlers(inf, &h, &late1, NULL));
+  assert_non_null(kube_informer_add_handlers(inf, &h, &late2, NULL));
+  assert_int_equal(late1.synced + late2.synced, 0); /* from the loop */
+  kt_run_for(loop, 3);
+  assert_int_equal(late1.synced, 1);
+  assert_int_equal(late2.synced, 1);
+  assert_true(strstr(late1.log, "add ns1/a 1;") &&
+              strstr(late1.log, "add ns1/b 2;"));
+  assert_true(strstr(late2.log, "add ns1/a 1;") &&
+              strstr(late2.log, "add ns1/b 2;"));
+  late1.log[0] = late2.log[0] = '\0';
   /* The watch starts from the loop, from the list's revision. */
   struct watching w = {f, 1};
   assert_true(kt_run_until(loop, watches_open, &w, 5000));
@@ -309,6 +330,10 @@ static void test_informer_list_watch_relist(void **state) {
   assert_string_equal(s.log, "update ns1/a 1->11;add ns2/c 12;delete ns1/b;");
   assert_int_equal(kube_informer_count(inf), 2);
   assert_null(kube_informer_get(inf, "ns1/b"));
+  assert_string_equal(kube_object_name(ref_b), "b");
+  kube_object_free(ref_b);
+  assert_string_equal(late1.log, s.log);
+  assert_string_equal(late2.log, s.log);
   assert_string_equal(kube_informer_resource_version(inf), "13");
   kt_fake_push_raw(f, "/api/v1/configmaps",
                    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\","
