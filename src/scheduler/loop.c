@@ -958,6 +958,11 @@ kube_scheduler_loop_new(kube_loop_t *kloop, const struct kube_transport *tp,
                    "scheduler loop needs an event loop and a transport");
     return NULL;
   }
+  /* Requests go out as kube-scheduler's (a caller's own User-Agent wins). */
+  kube_transport_t tp_ua = *tp;
+  if (!tp_ua.user_agent)
+    tp_ua.user_agent = CORE_USER_AGENT("kube-scheduler");
+  tp = &tp_ua;
   kube_scheduler_loop_t *loop = calloc(1, sizeof *loop);
   if (!loop) {
     kube_make_oom(err);
