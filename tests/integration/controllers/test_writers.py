@@ -6,7 +6,8 @@ server).
 
 managers: the in-process controllers, scheduler and kubelet send
 kube's User-Agents, so managedFields name kube-controller-manager,
-kube-scheduler and kubelet (never "unknown"), and so does
+kube-scheduler and kubelet (never "unknown"), with subresource status
+for their status writes (scale for `kubectl scale`), and so does
 `kubectl get -o yaml --show-managed-fields`.
 
 conditions: a condition's lastTransitionTime moves only when its status
@@ -30,7 +31,9 @@ NODE = "/api/v1/nodes/hollow-node-0"
 
 
 def managers(o):
-    return sorted({(m.get("manager"), m.get("operation"))
+    """(manager, operation, subresource) of o's managedFields."""
+    return sorted({(m.get("manager"), m.get("operation"),
+                    m.get("subresource", ""))
                    for m in (o or {}).get("metadata", {})
                    .get("managedFields", [])})
 
@@ -74,34 +77,39 @@ def check_managers(t, a, k, kc):
         return
     name = p[0]["metadata"]["name"]
     got = managers(a.get(NS + "/pods/" + name))
-    t.check(("kube-controller-manager", "Update") in got and
-            ("kubelet", "Update") in got,
-            "pod: kube-controller-manager made it, kubelet wrote its status",
-            got)
+    t.check(("kube-controller-manager", "Update", "") in got and
+            ("kubelet", "Update", "status") in got,
+            "pod: kube-controller-manager made it, kubelet wrote its status "
+            "(subresource status)", got)
     rs = a.items(APPS + "/replicasets", "app=web")
-    t.check(rs and managers(rs[0]) == [("kube-controller-manager",
-                                        "Update")],
-            "replicaset: kube-controller-manager", rs and managers(rs[0]))
-    d = wait(lambda: ("kube-controller-manager", "Update") in
+    t.check(rs and managers(rs[0]) ==
+            [("kube-controller-manager", "Update", ""),
+             ("kube-controller-manager", "Update", "status")],
+            "replicaset: kube-controller-manager, and for its status",
+            rs and managers(rs[0]))
+    d = wait(lambda: ("kube-controller-manager", "Update", "status") in
              managers(a.get(APPS + "/deployments/web")), 15)
     t.check(d, "deployment status: kube-controller-manager",
             managers(a.get(APPS + "/deployments/web")))
     got = managers(a.get(NODE))
-    t.check(("kubelet", "Update") in got, "node: kubelet", got)
+    t.check(("kubelet", "Update", "") in got and
+            ("kubelet", "Update", "status") in got,
+            "node: kubelet, and for its status", got)
     lease = a.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
                   "leases/hollow-node-0")
-    t.check(managers(lease) == [("kubelet", "Update")], "node lease: kubelet",
+    t.check(managers(lease) == [("kubelet", "Update", "")],
+            "node lease: kubelet",
             managers(lease))
     # An unschedulable pod: the scheduler's PodScheduled=False write.
     a.create(NS + "/pods", pod("stuck", {"disk": "none"}))
-    got = wait(lambda: ("kube-scheduler", "Update") in
+    got = wait(lambda: ("kube-scheduler", "Update", "status") in
                managers(a.get(NS + "/pods/stuck")), 15)
     t.check(got, "unschedulable pod: kube-scheduler wrote its condition",
             managers(a.get(NS + "/pods/stuck")))
     evs = a.items(NS + "/events")
     unknown = [e["metadata"]["name"] for e in evs
-               if any(m == "unknown" for m, _ in managers(e))]
-    ev_managers = sorted({m for e in evs for m, _ in managers(e)})
+               if any(m[0] == "unknown" for m in managers(e))]
+    ev_managers = sorted({m[0] for e in evs for m in managers(e)})
     t.check(evs and not unknown and "kube-scheduler" in ev_managers and
             "kubelet" in ev_managers and
             "kube-controller-manager" in ev_managers,
@@ -113,10 +121,17 @@ def check_managers(t, a, k, kc):
                               "--show-managed-fields")
         lines = [ln.strip() for ln in out.splitlines()
                  if ln.strip().startswith("manager:")]
+        subs = [ln.strip() for ln in out.splitlines()
+                if ln.strip().startswith("subresource:")]
         t.check(rc == 0 and "manager: kubelet" in lines and
                 "manager: kube-controller-manager" in lines and
-                "manager: unknown" not in lines,
-                "kubectl get pod -o yaml --show-managed-fields", (lines, err))
+                "manager: unknown" not in lines and
+                subs == ["subresource: status"],
+                "kubectl get pod -o yaml --show-managed-fields", (out, err))
+        rc, out, err = kc.run("scale", "deployment", "web", "--replicas=2")
+        got = managers(a.get(APPS + "/deployments/web"))
+        t.check(rc == 0 and any(m[2] == "scale" for m in got),
+                "kubectl scale: an entry with subresource scale", got)
 
 
 def check_conditions(t, a, k, kc):
