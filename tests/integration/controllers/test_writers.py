@@ -15,7 +15,9 @@ does (podutil.UpdatePodCondition, SetDeploymentCondition): PodScheduled
 False keeps its time when the scheduler's message changes, the binding's
 PodScheduled True replaces it whole (reason and message gone) with a new
 time; a rollout moves Progressing's lastUpdateTime, not its
-lastTransitionTime, and leaves Available's alone.
+lastTransitionTime, and leaves Available's alone.  Pod conditions always
+show lastProbeTime and lastTransitionTime, null when unset, as kube's
+typed encoding does.
 
 usage: test_writers.py KUBED KUBE [memory|sqlite] [managers|conditions]"""
 import os
@@ -138,8 +140,10 @@ def check_conditions(t, a, k, kc):
     a.create(NS + "/pods", pod("sel", {"disk": "ssd"}))
     c0 = wait(lambda: cond(a.get(NS + "/pods/sel"), "PodScheduled"), 15)
     t.check(c0 and c0["status"] == "False" and
-            c0.get("reason") == "Unschedulable",
-            "no node fits: PodScheduled False, Unschedulable", c0)
+            c0.get("reason") == "Unschedulable" and
+            "lastProbeTime" in c0 and c0["lastProbeTime"] is None,
+            "no node fits: PodScheduled False, Unschedulable, "
+            "lastProbeTime null (kube's typed encoding)", c0)
     if not c0:
         return
     time.sleep(1.2)  # the times have seconds: let one pass
