@@ -118,6 +118,31 @@ def check_managers(t, a, k, kc):
             "events: written as kube-scheduler, kubelet, "
             "kube-controller-manager; none as unknown",
             (ev_managers, unknown))
+    # Nothing anywhere written as "unknown"; what kube-apiserver makes
+    # itself (namespaces, bootstrap roles, APIServices) says so.
+    # (The test's own writes send no User-Agent: not these.)
+    lists = ["/api/v1/configmaps", "/api/v1/endpoints",
+             "/api/v1/pods?labelSelector=app%3Dweb", "/api/v1/nodes", "/api/v1/namespaces", "/api/v1/services",
+             "/apis/apps/v1/replicasets",
+             "/apis/coordination.k8s.io/v1/leases",
+             "/apis/discovery.k8s.io/v1/endpointslices",
+             "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+             "/apis/apiregistration.k8s.io/v1/apiservices"]
+    unknown = [(p, o["metadata"]["name"]) for p in lists for o in a.items(p)
+               if any(m[0] == "unknown" for m in managers(o))]
+    t.check(not unknown, "no object has a manager \"unknown\"", unknown)
+    t.check(managers(a.get("/api/v1/namespaces/default")) ==
+            [("kube-apiserver", "Update", "")] and
+            managers(a.get("/apis/rbac.authorization.k8s.io/v1/"
+                           "clusterroles/system:kube-scheduler")) ==
+            [("kube-apiserver", "Update", "")] and
+            ("kube-apiserver", "Update", "") in
+            managers(a.get("/apis/apiregistration.k8s.io/v1/apiservices/"
+                           "v1.apps")),
+            "bootstrap objects: kube-apiserver",
+            [managers(a.get("/api/v1/namespaces/default")),
+             managers(a.get("/apis/apiregistration.k8s.io/v1/apiservices/"
+                            "v1.apps"))])
     if kc:
         rc, out, err = kc.run("get", "pod", name, "-o", "yaml",
                               "--show-managed-fields")
