@@ -482,6 +482,10 @@ typedef struct kube_apiserver_request {
    * has no metadata.managedFields, is shared and must not change. */
   void (*event_cb)(const char *type, const kube_object_t *obj,
                    const char *line, size_t len, void *arg);
+  /* The caller's User-Agent, as an HTTP client sends it; may be NULL.  Its
+   * first path segment names the managedFields manager of a write without
+   * ?fieldManager ("kube-scheduler/v1.32.0 ..." -> "kube-scheduler"). */
+  const char *user_agent;
 } kube_apiserver_request_t;
 
 typedef struct kube_apiserver_call kube_apiserver_call_t;

@@ -151,6 +151,11 @@ typedef struct kube_transport_request {
    * without an object at hand) still come to the reply callback, all in
    * order. */
   kube_transport_event_cb event_cb;
+  /* The caller's User-Agent ("kube-scheduler/v1.32.0 (linux/amd64) ..."):
+   * the API server names the request's managedFields manager after its
+   * first path segment and records it in the audit log.  NULL: the
+   * transport's own (the HTTP transport's client's; none in-process). */
+  const char *user_agent;
 } kube_transport_request_t;
 
 #define KUBE_TRANSPORT_OPS_VERSION 1
@@ -169,6 +174,14 @@ typedef struct kube_transport_ops {
 typedef struct kube_transport {
   const kube_transport_ops_t *ops;
   void *impl;
+  /* The User-Agent the writers, informers and clients made over this
+   * transport send in every request (kube_transport_request_t's
+   * user_agent): borrowed, must outlive every user of the transport (a
+   * string literal).  The functions that fill a transport set it to NULL;
+   * a component sets its own on its copy (the controller manager
+   * "kube-controller-manager/...", the scheduler "kube-scheduler/...", the
+   * node agent "kubelet/...", when it was NULL). */
+  const char *user_agent;
 } kube_transport_t;
 
 /* Shorthands for tp->ops->request / cancel.  cancel accepts NULL calls. */

@@ -22,9 +22,10 @@
  *     passed") and its APIResourceList is kept for discovery; anything
  *     else is False, FailedDiscoveryCheck ("failing or missing response
  *     from <url>: ...").
- * At start, the built-in group-versions served here get Local APIServices
- * (kube-apiserver's autoregister controller, its priorities), so that
- * `kubectl get apiservices` lists them as against kube-apiserver.
+ * At start, the built-in group-versions served here get Local APIServices,
+ * and at each sync the CustomResourceDefinitions' served versions do
+ * (aggregator-register.c), so that `kubectl get apiservices` lists them as
+ * against kube-apiserver.
  * The status is written only when the condition changed (its
  * lastTransitionTime moves only with its status), so several servers on
  * one store agree without churn.  The check runs on the loop (the proxy's
@@ -43,6 +44,7 @@
 #define APISERVICES "/registry/apiregistration.k8s.io/apiservices/"
 #define SERVICES "/registry/core/services/"
 #define ENDPOINTS "/registry/core/endpoints/"
+#define CRDS "/registry/apiextensions.k8s.io/customresourcedefinitions/"
 #define AVAIL_RESYNC_MS 30000
 #define AVAIL_RETRY_MS 5000
 #define AVAIL_SOON_MS 20
@@ -83,7 +85,7 @@ struct as_avail {
   kube_apiserver_t *srv;
   kube_timer_t *timer;
   bool autoregister; /* the built-in group-versions' Local APIServices */
-  struct avail_watch watch[3]; /* APIServices, Services, Endpoints */
+  struct avail_watch watch[4]; /* APIServices, Services, Endpoints, CRDs */
   struct avail *list;
 };
 
@@ -490,8 +492,9 @@ static void watch_cb(const kube_store_event_t *ev, const kube_error_t *err,
 
 /* (Again) the watches that are not running. */
 static void start_watches(struct as_avail *av) {
-  static const char *const prefixes[3] = {APISERVICES, SERVICES, ENDPOINTS};
-  for (int i = 0; i < 3; i++) {
+  static const char *const prefixes[4] = {APISERVICES, SERVICES, ENDPOINTS,
+                                          CRDS};
+  for (int i = 0; i < 4; i++) {
     if (av->watch[i].w)
       continue;
     kube_error_t err = KUBE_ERROR_INIT;
@@ -499,102 +502,6 @@ static void start_watches(struct as_avail *av) {
     av->watch[i].w = kube_store_watch(av->srv->store, prefixes[i], 0,
                                       watch_cb, &av->watch[i], &err);
     kube_error_clear(&err);
-  }
-}
-
-/* ---- the built-in group-versions ------------------------------------------ */
-
-/* kube-apiserver's priorities of its group-versions (an APIService is
- * registered only for a group-version it has a priority for). */
-static const struct {
-  const char *group, *version;
-  int group_prio, version_prio;
-} builtin_prio[] = {
-    {"", "v1", 18000, 1},
-    {"apps", "v1", 17800, 15},
-    {"events.k8s.io", "v1", 17750, 15},
-    {"events.k8s.io", "v1beta1", 17750, 5},
-    {"authentication.k8s.io", "v1", 17700, 15},
-    {"authentication.k8s.io", "v1beta1", 17700, 9},
-    {"authentication.k8s.io", "v1alpha1", 17700, 1},
-    {"authorization.k8s.io", "v1", 17600, 15},
-    {"autoscaling", "v1", 17500, 15},
-    {"autoscaling", "v2", 17500, 30},
-    {"autoscaling", "v2beta1", 17500, 9},
-    {"autoscaling", "v2beta2", 17500, 1},
-    {"batch", "v1", 17400, 15},
-    {"batch", "v1beta1", 17400, 9},
-    {"certificates.k8s.io", "v1", 17300, 15},
-    {"certificates.k8s.io", "v1beta1", 17300, 9},
-    {"certificates.k8s.io", "v1alpha1", 17300, 1},
-    {"networking.k8s.io", "v1", 17200, 15},
-    {"networking.k8s.io", "v1beta1", 17200, 9},
-    {"networking.k8s.io", "v1alpha1", 17200, 1},
-    {"policy", "v1", 17100, 15},
-    {"policy", "v1beta1", 17100, 9},
-    {"rbac.authorization.k8s.io", "v1", 17000, 15},
-    {"storage.k8s.io", "v1", 16800, 15},
-    {"storage.k8s.io", "v1beta1", 16800, 9},
-    {"storage.k8s.io", "v1alpha1", 16800, 1},
-    {"apiextensions.k8s.io", "v1", 16700, 15},
-    {"admissionregistration.k8s.io", "v1", 16700, 15},
-    {"admissionregistration.k8s.io", "v1beta1", 16700, 12},
-    {"admissionregistration.k8s.io", "v1alpha1", 16700, 9},
-    {"scheduling.k8s.io", "v1", 16600, 15},
-    {"coordination.k8s.io", "v1", 16500, 15},
-    {"coordination.k8s.io", "v1beta1", 16500, 13},
-    {"coordination.k8s.io", "v1alpha2", 16500, 12},
-    {"node.k8s.io", "v1", 16300, 15},
-    {"discovery.k8s.io", "v1", 16200, 15},
-    {"flowcontrol.apiserver.k8s.io", "v1", 16100, 21},
-    {"flowcontrol.apiserver.k8s.io", "v1beta3", 16100, 18},
-    {"internal.apiserver.k8s.io", "v1alpha1", 16000, 9},
-    {"storagemigration.k8s.io", "v1alpha1", 15800, 9},
-};
-
-/* As kube-apiserver's autoregister controller at start: a Local
- * APIService (no service; label kube-aggregator.kubernetes.io/automanaged
- * "onstart") for every built-in group-version served here that has none.
- * One deleted afterwards comes back at the next start only. */
-static void autoregister(struct as_avail *av) {
-  kube_apiserver_t *srv = av->srv;
-  const kube_kind_t *ak =
-      kube_kind_by_resource("apiregistration.k8s.io", "v1", "apiservices");
-  for (size_t p = 0; ak && p < ARRAY_SIZE(builtin_prio); p++) {
-    bool served = false;
-    for (size_t i = 0; i < kube_kinds_count() && !served; i++) {
-      const kube_kind_t *k = kube_kinds_at(i);
-      served = streq(k->group, builtin_prio[p].group) &&
-               streq(k->version, builtin_prio[p].version);
-    }
-    char name[300], key[600];
-    snprintf(name, sizeof name, "%s.%s", builtin_prio[p].version,
-             builtin_prio[p].group);
-    snprintf(key, sizeof key, APISERVICES "%s", name);
-    kube_store_record_t *rec =
-        served ? kube_store_get(srv->store, key, NULL) : NULL;
-    kube_store_record_unref(rec);
-    if (!served || rec)
-      continue;
-    json_object *o = json_object_new_object();
-    json_object *m = json_object_new_object();
-    json_object_object_add(m, "name", json_object_new_string(name));
-    json_object *labels = json_object_new_object();
-    json_object_object_add(labels, "kube-aggregator.kubernetes.io/automanaged",
-                           json_object_new_string("onstart"));
-    json_object_object_add(m, "labels", labels);
-    json_object_object_add(o, "metadata", m);
-    json_object *spec = json_object_new_object();
-    json_object_object_add(spec, "group",
-                           json_object_new_string(builtin_prio[p].group));
-    json_object_object_add(spec, "version",
-                           json_object_new_string(builtin_prio[p].version));
-    json_object_object_add(spec, "groupPriorityMinimum",
-                           json_object_new_int(builtin_prio[p].group_prio));
-    json_object_object_add(spec, "versionPriority",
-                           json_object_new_int(builtin_prio[p].version_prio));
-    json_object_object_add(o, "spec", spec);
-    as_apiserver_internal_create(srv, ak, o);
   }
 }
 
@@ -607,9 +514,9 @@ static void sync_all(void *arg) {
   if (srv->shutting_down)
     return;
   start_watches(av);
-  if (av->autoregister && !srv->read_only) {
+  if (!srv->read_only) {
+    as_apiservices_register(srv, av->autoregister);
     av->autoregister = false;
-    autoregister(av);
   }
   kube_timer_arm(av->timer, AVAIL_RESYNC_MS);
   for (struct avail *a = av->list; a; a = a->next)
@@ -676,6 +583,10 @@ static void watch_cb(const kube_store_event_t *ev, const kube_error_t *err,
     return;
   }
   const char *key = ev->rec->key;
+  if (str_has_prefix(key, CRDS)) {
+    arm(av, AVAIL_SOON_MS); /* their group-versions' APIServices */
+    return;
+  }
   if (str_has_prefix(key, APISERVICES)) {
     if (ev->prev) {
       json_object *n = as_record_parse(ev->rec, NULL);
@@ -889,7 +800,7 @@ void as_avail_free(kube_apiserver_t *srv) {
   if (!av)
     return;
   srv->avail = NULL;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     kube_store_watch_cancel(av->watch[i].w);
   kube_timer_free(av->timer);
   while (av->list) {

@@ -97,12 +97,14 @@ typedef struct mf_list {
 int as_mf_list_read(json_object *obj, mf_list_t *out, kube_error_t *err);
 /* Make e->set private before editing it.  -1 on out-of-memory. */
 int as_mf_entry_own(mf_entry_t *e);
-/* Find (manager, operation, subresource "") or NULL. */
+/* Find (manager, operation, subresource: "" for the object itself) or
+ * NULL. */
 mf_entry_t *as_mf_list_find(mf_list_t *l, const char *manager,
-                            const char *operation);
+                            const char *operation, const char *subresource);
 /* Append a new empty entry; NULL on out-of-memory. */
 mf_entry_t *as_mf_list_add(mf_list_t *l, const char *manager,
-                           const char *operation, const char *api_version);
+                           const char *operation, const char *api_version,
+                           const char *subresource);
 /* Stamp the entry with the current time. */
 int as_mf_entry_touch(mf_entry_t *e);
 /* Write the list into obj's metadata.managedFields (entries with empty sets

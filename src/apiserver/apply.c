@@ -465,7 +465,7 @@ json_object *kube_apply(json_object *live, json_object *applied,
   if (!merged)
     goto fail;
 
-  mf_entry_t *self = as_mf_list_find(&managers, manager, "Apply");
+  mf_entry_t *self = as_mf_list_find(&managers, manager, "Apply", "");
   if (live) {
     check_ctx_t c = {live, merged, &managers, self, &conflicts};
     if (as_fs_walk(set, check_path, &c) < 0) {
@@ -498,7 +498,7 @@ json_object *kube_apply(json_object *live, json_object *applied,
     as_fs_walk(gone, prune_path, &p);
     json_object_put(gone);
   } else if (!(self = as_mf_list_add(&managers, manager, "Apply",
-                                     api_version ? api_version : ""))) {
+                                     api_version ? api_version : "", ""))) {
     kube_make_oom(err);
     goto fail;
   }

@@ -227,8 +227,10 @@ static void record_manager(struct req *r, json_object *obj, json_object *old) {
     return; /* kube_apply recorded it */
   kube_error_t e = KUBE_ERROR_INIT;
   char mbuf[128];
-  if (kube_managed_fields_update(obj, old, field_manager(r, mbuf, sizeof mbuf),
-                                 &e) < 0)
+  /* Writes through /status and /scale get entries of their own. */
+  const char *sub = r->rt.sub ? r->rt.sub : "";
+  if (kube_managed_fields_update_sub(
+          obj, old, field_manager(r, mbuf, sizeof mbuf), sub, &e) < 0)
     log_debug("apiserver: managedFields: %s", e.message);
   kube_error_clear(&e);
 }

@@ -393,6 +393,13 @@ void as_avail_free(kube_apiserver_t *srv);
 void as_aggregator_discovery_aggregated(kube_apiserver_t *srv,
                                         json_object *items);
 
+/* ---- aggregator-register.c ---- */
+/* The Local APIServices: with `builtin`, one for each built-in
+ * group-version served here that has none; always, those of the CRDs'
+ * served versions made, and those of versions no CRD serves any more
+ * deleted.  Asynchronous writes; loop thread. */
+void as_apiservices_register(kube_apiserver_t *srv, bool builtin);
+
 /* ---- discovery.c / openapi.c ---- */
 bool as_discovery_serve(struct req *r);
 /* What a subresource of k serves: its response kind (group and version

@@ -116,23 +116,25 @@ int as_mf_entry_own(mf_entry_t *e) {
 }
 
 mf_entry_t *as_mf_list_find(mf_list_t *l, const char *manager,
-                            const char *operation) {
+                            const char *operation, const char *subresource) {
   for (size_t i = 0; i < l->n; i++)
     if (streq(l->v[i].manager, manager) &&
-        streq(l->v[i].operation, operation) && !*l->v[i].subresource)
+        streq(l->v[i].operation, operation) &&
+        streq(l->v[i].subresource, subresource))
       return &l->v[i];
   return NULL;
 }
 
 mf_entry_t *as_mf_list_add(mf_list_t *l, const char *manager,
-                           const char *operation, const char *api_version) {
+                           const char *operation, const char *api_version,
+                           const char *subresource) {
   mf_entry_t *e = grow(l);
   if (!e)
     return NULL;
   e->manager = strdup(manager);
   e->operation = strdup(operation);
   e->api_version = strdup(api_version);
-  e->subresource = strdup("");
+  e->subresource = strdup(subresource);
   e->set = as_fs_new();
   if (!e->manager || !e->operation || !e->api_version || !e->subresource ||
       !e->set) {
@@ -643,6 +645,13 @@ static int remove_visit(const fs_path_t *path, void *data) {
 
 int kube_managed_fields_update(json_object *obj, json_object *old,
                                const char *manager, kube_error_t *err) {
+  return kube_managed_fields_update_sub(obj, old, manager, "", err);
+}
+
+int kube_managed_fields_update_sub(json_object *obj, json_object *old,
+                                   const char *manager,
+                                   const char *subresource,
+                                   kube_error_t *err) {
   json_object *meta = NULL, *mf = NULL;
   mf_list_t l = {0};
   diff_t d = {.err = err};
@@ -695,11 +704,12 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
       }
       as_fs_subtract(l.v[i].set, d.changed);
     }
-    mf_entry_t *e = as_mf_list_find(&l, manager, "Update");
+    mf_entry_t *e = as_mf_list_find(&l, manager, "Update", subresource);
     const char *av =
         json_object_get_string(json_object_object_get(obj, "apiVersion"));
     if (!e) {
-      if (!(e = as_mf_list_add(&l, manager, "Update", av ? av : ""))) {
+      if (!(e = as_mf_list_add(&l, manager, "Update", av ? av : "",
+                               subresource))) {
         kube_make_oom(err);
         goto out;
       }
@@ -725,7 +735,7 @@ int kube_managed_fields_update(json_object *obj, json_object *old,
       e->api_version = c;
     }
   }
-  mf_entry_t *self = as_mf_list_find(&l, manager, "Update");
+  mf_entry_t *self = as_mf_list_find(&l, manager, "Update", subresource);
   if (self && !as_fs_empty(d.removed)) {
     if (as_mf_entry_own(self) < 0) {
       kube_make_oom(err);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "apiserver/authz.h"
+#include "apiserver/patch.h"
 
 /* ------------------------------------------------------------------------ */
 /* Internal creates                                                          */
@@ -58,6 +59,11 @@ static int internal_create(kube_apiserver_t *srv, const kube_kind_t *k,
   /* Only objects with a desired state track its generation. */
   if (json_object_object_get_ex(obj, "spec", NULL))
     json_object_object_add(meta, "generation", json_object_new_int64(1));
+  /* Written by kube-apiserver itself, as its managedFields say on kube. */
+  if (kube_managed_fields_update(obj, NULL, "kube-apiserver", &err) < 0) {
+    log_debug("apiserver: managedFields of %s: %s", k->kind, err.message);
+    kube_error_clear(&err);
+  }
   const char *ns = kube_json_get_string(obj, "metadata.namespace");
   const char *name = kube_json_get_string(obj, "metadata.name");
   char *key = as_store_key(k, ns, name ? name : "");

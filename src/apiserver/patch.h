@@ -49,6 +49,13 @@ json_object *kube_apply(json_object *live, json_object *applied,
  * too (when obj shares that list with old, old's copy changes with it). */
 int kube_managed_fields_update(json_object *obj, json_object *old,
                                const char *manager, kube_error_t *err);
+/* Same for a write through a subresource ("status", "scale"): the entry is
+ * (manager, "Update", subresource), apart from the manager's entry for the
+ * object itself, as kube-apiserver keeps them. */
+int kube_managed_fields_update_sub(json_object *obj, json_object *old,
+                                   const char *manager,
+                                   const char *subresource,
+                                   kube_error_t *err);
 
 /* Decode an application/vnd.kubernetes.protobuf body (the "k8s\0" magic,
  * then a runtime.Unknown message holding typeMeta and raw bytes) into the

@@ -7,21 +7,16 @@
  * system:discovery, system:public-info-viewer, system:node (the Node
  * authorizer's base rules), system:node-bootstrapper, the CSR
  * approval roles and system:libkube:node-network-policy (the reads a
- * node's NetworkPolicy enforcement needs, bound to system:nodes).  Created when missing, at bootstrap, labelled
+ * node's NetworkPolicy enforcement needs, bound to system:nodes); the
+ * control plane's components' roles are in rbac-defaults-components.c.
+ * Created when missing, at bootstrap, labelled
  * kubernetes.io/bootstrapping=rbac-defaults; changes an operator made are
  * kept.
  */
 #include <openssl/crypto.h>
 
 #include "apiserver/authz.h"
-
-#define R(verbs, groups, resources)                                            \
-  "{\"verbs\":[" verbs "],\"apiGroups\":[" groups                              \
-  "],\"resources\":[" resources "]}"
-#define U(verbs, urls) "{\"verbs\":[" verbs "],\"nonResourceURLs\":[" urls "]}"
-#define READ "\"get\",\"list\",\"watch\""
-#define WRITE "\"create\",\"delete\",\"deletecollection\",\"patch\",\"update\""
-#define ALLV READ "," WRITE
+#include "apiserver/rbac-defaults.h"
 
 #define VIEW_RES                                                               \
   "\"pods\",\"pods/log\",\"pods/status\",\"services\",\"services/status\","    \
@@ -48,8 +43,6 @@
   "\"replicationcontrollers/scale\",\"secrets\",\"serviceaccounts\","          \
   "\"services\",\"services/proxy\""
 
-#define LABELS(extra)                                                          \
-  "\"labels\":{\"kubernetes.io/bootstrapping\":\"rbac-defaults\"" extra "}"
 #define AGG(name)                                                              \
   ",\"rbac.authorization.k8s.io/aggregate-to-" name "\":\"true\""
 
@@ -182,40 +175,32 @@ static const char *const cluster_roles[] = {
 
 /* The rules of system:node: the Node authorizer grants them to every
  * node (the ownership checks come first, authz-node.c). */
-static const char node_rules_json
-    [] = "[" R(READ ",\"create\",\"update\",\"patch\"", "\"\"", "\"nodes\",\"nodes/status\"") "," R(
-        READ, "\"\"",
-        "\"pods\",\"pods/status\","
-        "\"services\","
-        "\"endpoints\","
-        "\"namespaces\"") "," R("\"cr"
-                                "eate"
-                                "\"",
-                                "\""
-                                "\"",
-                                "\"po"
-                                "ds/"
-                                "evic"
-                                "tion"
-                                "\","
-                                "\"po"
-                                "ds/"
-                                "bind"
-                                "ing"
-                                "\"") "," R("\"create\",\"update\",\"patch\"",
-                                            "\"\"",
-                                            "\"events\"") "," R("\"create\","
-                                                                "\"update\","
-                                                                "\"patch\"",
-                                                                "\"events.k8s."
-                                                                "io\"",
-                                                                "\"events\"") "," R(READ,
-                                                                                    "\"discovery.k8s.io\"", "\"endpointslices\"") "," R("\"create\",\"get\",\"list\",\"watch\"",
-                                                                                                                                        "\"certificates.k8s.io\"", "\"certificatesigningrequests\"") "," R("\"create\"", "\"certificates.k8s.io\"", "\"certificatesigningrequests/selfnodeclient\"") "," R("\"create\"",
-                                                                                                                                                                                                                                                                                                           "\"authorization.k8s.io\"", "\"selfsubjectaccessreviews\",\"subjectaccessreviews\"") "," R("\"create\"",
-                                                                                                                                                                                                                                                                                                                                                                                                      "\"authentication.k8s.io\"", "\"tokenreviews\"") "," R(READ,
-                                                                                                                                                                                                                                                                                                                                                                                                                                                             "\"\"",
-                                                                                                                                                                                                                                                                                                                                                                                                                                                             "\"persistentvolumes\"") "]";
+/* clang-format off */
+#define NODE_RULES                                                             \
+  "["                                                                          \
+  R(READ ",\"create\",\"update\",\"patch\"", "\"\"",                             \
+    "\"nodes\",\"nodes/status\"") ","                                          \
+  R(READ, "\"\"", "\"pods\",\"pods/status\",\"services\",\"endpoints\","         \
+                  "\"namespaces\"") ","                                         \
+  R("\"create\"", "\"\"", "\"pods/eviction\",\"pods/binding\"") ","              \
+  R("\"create\",\"update\",\"patch\"", "\"\"", "\"events\"") ","                 \
+  R("\"create\",\"update\",\"patch\"", "\"events.k8s.io\"", "\"events\"") ","    \
+  R(READ, "\"discovery.k8s.io\"", "\"endpointslices\"") ","                     \
+  R("\"create\",\"get\",\"list\",\"watch\"", "\"certificates.k8s.io\"",          \
+    "\"certificatesigningrequests\"") ","                                       \
+  R("\"create\"", "\"certificates.k8s.io\"",                                    \
+    "\"certificatesigningrequests/selfnodeclient\"") ","                        \
+  R("\"create\"", "\"authorization.k8s.io\"",                                   \
+    "\"selfsubjectaccessreviews\",\"subjectaccessreviews\"") ","                \
+  R("\"create\"", "\"authentication.k8s.io\"", "\"tokenreviews\"") ","          \
+  R(READ, "\"\"", "\"persistentvolumes\"")                                      \
+  "]"
+/* clang-format on */
+static const char node_rules_json[] = NODE_RULES;
+/* The ClusterRole kube-apiserver shows for them. */
+static const char node_role_json[] =
+    "{\"metadata\":{\"name\":\"system:node\"," LABELS(
+        "") "},\"rules\":" NODE_RULES "}";
 
 static const char *const cluster_bindings[][3] = {
     /* name, role, subjects */
@@ -270,38 +255,49 @@ static bool exists(kube_apiserver_t *srv, const kube_kind_t *k,
   return rec != NULL;
 }
 
+static void create_role(kube_apiserver_t *srv, const kube_kind_t *crk,
+                        const char *json) {
+  json_object *o = kube_json_parse(json, strlen(json), NULL);
+  if (!o) {
+    log_warn("apiserver: bad default role %.60s", json);
+    return;
+  }
+  if (exists(srv, crk, kube_json_get_string(o, "metadata.name")))
+    json_object_put(o);
+  else
+    as_internal_create_bootstrap(srv, crk, o);
+}
+
+static void create_binding(kube_apiserver_t *srv, const kube_kind_t *crbk,
+                           const char *const b[3]) {
+  if (exists(srv, crbk, b[0]))
+    return;
+  char buf[2048];
+  snprintf(buf, sizeof buf,
+           "{\"metadata\":{\"name\":\"%s\"," LABELS(
+               "") "},\"roleRef\":{\"apiGroup\":"
+                   "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\","
+                   "\"name\":\"%s\"},\"subjects\":[%s]}",
+           b[0], b[1], b[2]);
+  json_object *o = kube_json_parse(buf, strlen(buf), NULL);
+  if (o)
+    as_internal_create_bootstrap(srv, crbk, o);
+}
+
 void as_rbac_bootstrap(kube_apiserver_t *srv) {
   const kube_kind_t *crk =
       kube_kind_by_resource("rbac.authorization.k8s.io", "v1", "clusterroles");
   const kube_kind_t *crbk = kube_kind_by_resource("rbac.authorization.k8s.io",
                                                   "v1", "clusterrolebindings");
-  for (size_t i = 0; cluster_roles[i]; i++) {
-    json_object *o =
-        kube_json_parse(cluster_roles[i], strlen(cluster_roles[i]), NULL);
-    if (!o) {
-      log_warn("apiserver: bad default role %zu", i);
-      continue;
-    }
-    if (exists(srv, crk, kube_json_get_string(o, "metadata.name")))
-      json_object_put(o);
-    else
-      as_internal_create_bootstrap(srv, crk, o);
-  }
-  for (size_t i = 0; cluster_bindings[i][0]; i++) {
-    if (exists(srv, crbk, cluster_bindings[i][0]))
-      continue;
-    char buf[1024];
-    snprintf(buf, sizeof buf,
-             "{\"metadata\":{\"name\":\"%s\"," LABELS(
-                 "") "},\"roleRef\":{\"apiGroup\":"
-                     "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\","
-                     "\"name\":\"%s\"},\"subjects\":[%s]}",
-             cluster_bindings[i][0], cluster_bindings[i][1],
-             cluster_bindings[i][2]);
-    json_object *o = kube_json_parse(buf, strlen(buf), NULL);
-    if (o)
-      as_internal_create_bootstrap(srv, crbk, o);
-  }
+  for (size_t i = 0; cluster_roles[i]; i++)
+    create_role(srv, crk, cluster_roles[i]);
+  create_role(srv, crk, node_role_json);
+  for (size_t i = 0; as_rbac_component_roles[i]; i++)
+    create_role(srv, crk, as_rbac_component_roles[i]);
+  for (size_t i = 0; cluster_bindings[i][0]; i++)
+    create_binding(srv, crbk, cluster_bindings[i]);
+  for (size_t i = 0; as_rbac_component_bindings[i][0]; i++)
+    create_binding(srv, crbk, as_rbac_component_bindings[i]);
 }
 
 /* The join token's Secret (kube-system/bootstrap-token-ID), as `kubeadm

@@ -370,8 +370,14 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
   r->method = parse_method(rq->method);
   r->content_type = rq->content_type ? strdup(rq->content_type) : NULL;
   r->accept = rq->accept ? strdup(rq->accept) : NULL;
+  const char *ua = rq->struct_size >= offsetof(kube_apiserver_request_t,
+                                               user_agent) +
+                                          sizeof rq->user_agent
+                       ? rq->user_agent
+                       : NULL;
+  r->user_agent = ua ? strdup(ua) : NULL;
   r->user = &user_inproc;
-  const char *hdrs[5] = {0};
+  const char *hdrs[7] = {0};
   int nh = 0;
   if (rq->content_type) {
     hdrs[nh++] = "Content-Type";
@@ -381,6 +387,10 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
     hdrs[nh++] = "Accept";
     hdrs[nh++] = rq->accept;
   }
+  if (ua) { /* for extension handlers and aggregated servers */
+    hdrs[nh++] = "User-Agent";
+    hdrs[nh++] = ua;
+  }
   kube_error_t e = KUBE_ERROR_INIT;
   r->hreq = http_request_new_local(rq->method, rq->path, hdrs, rq->body,
                                    rq->body_len, &e);
@@ -388,7 +398,7 @@ KUBE_EXPORT kube_apiserver_call_t *kube_apiserver_request(
     r->path = strdup(kube_http_request_path(r->hreq));
     r->body = kube_http_request_body(r->hreq, &r->body_len);
   }
-  if (!r->method_str || !r->hreq || !r->path) {
+  if (!r->method_str || !r->hreq || !r->path || (ua && !r->user_agent)) {
     c->cancelled = true;
     as_req_finish(r);
     if (!kube_error_is_set(&e))

@@ -536,33 +536,36 @@ static void handle_binding(struct req *r) {
     conds = json_object_new_array();
     json_object_object_add(st, "conditions", conds);
   }
+  /* podutil.UpdatePodCondition: the condition is replaced whole (the
+   * scheduler's Unschedulable reason and message go), and its
+   * lastTransitionTime moves only when its status does. */
   char ts[40];
   as_now_rfc3339(ts, sizeof ts);
-  json_object *c = NULL;
-  size_t at = 0;
+  size_t at = json_object_array_length(conds);
+  const char *since = ts;
   for (size_t i = 0; i < json_object_array_length(conds); i++) {
     json_object *e = json_object_array_get_idx(conds, i);
     const char *t = kube_json_get_string(e, "type");
-    if (t && streq(t, "PodScheduled")) {
-      c = e;
-      at = i;
-    }
+    if (!t || !streq(t, "PodScheduled"))
+      continue;
+    at = i;
+    const char *cs = kube_json_get_string(e, "status");
+    const char *lt = kube_json_get_string(e, "lastTransitionTime");
+    if (cs && streq(cs, "True") && lt)
+      since = lt;
   }
-  /* The item is shared with the stored state: edited in a copy. */
-  if (c && json_object_is_type(c, json_type_object)) {
-    c = members_copy(c);
-    if (c)
-      json_object_array_put_idx(conds, at, c);
-  } else {
-    c = json_object_new_object();
+  json_object *c = json_object_new_object();
+  json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
+  json_object_object_add(c, "status", json_object_new_string("True"));
+  json_object_object_add(c, "lastProbeTime", NULL);
+  json_object_object_add(c, "lastTransitionTime",
+                         json_object_new_string(since));
+  /* The old item may be shared with the stored state: replaced, never
+   * edited (put_idx drops only this array's reference to it). */
+  if (at < json_object_array_length(conds))
+    json_object_array_put_idx(conds, at, c);
+  else
     json_object_array_add(conds, c);
-  }
-  if (c) {
-    json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
-    json_object_object_add(c, "status", json_object_new_string("True"));
-    json_object_object_add(c, "lastProbeTime", NULL);
-    json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
-  }
   /* The Scheduled event is the scheduler's to write (as in Kubernetes). */
   json_object_put(b);
   r->reply_transform = binding_transform;

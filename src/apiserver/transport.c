@@ -26,6 +26,11 @@ static kube_transport_call_t *tp_request(void *impl,
                                           sizeof req->event_cb
                       ? req->event_cb
                       : NULL,
+      .user_agent = req->struct_size >= offsetof(kube_transport_request_t,
+                                                 user_agent) +
+                                            sizeof req->user_agent
+                        ? req->user_agent
+                        : NULL,
   };
   /* Same callback signature: the reply goes straight to the caller. */
   return (kube_transport_call_t *)kube_apiserver_request(impl, &r, cb, arg,
@@ -46,4 +51,5 @@ KUBE_EXPORT void kube_apiserver_transport(kube_apiserver_t *srv,
                                           kube_transport_t *out) {
   out->ops = &apiserver_transport_ops;
   out->impl = srv;
+  out->user_agent = NULL;
 }

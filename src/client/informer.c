@@ -562,6 +562,7 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
       .path = sb.data,
       /* Objects come without managedFields: for informers that drop them. */
       .event_cb = watch && !inf->keep_managed_fields ? event_cb : NULL,
+      .user_agent = inf->tp.user_agent,
   };
   inf->call = kube_transport_request(&inf->tp, &req, reply_cb, ctx, err);
   kube_strbuf_clear(&sb);

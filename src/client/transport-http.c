@@ -274,8 +274,14 @@ static kube_transport_call_t *http_request(void *impl,
   kube_client_t *cl = t->client;
   evhttp_add_header(h, "Host", cl->url.host);
   evhttp_add_header(h, "Accept", rq->accept ? rq->accept : "application/json");
-  evhttp_add_header(h, "User-Agent",
-                    cl->user_agent ? cl->user_agent : "libkube");
+  const char *ua = rq->struct_size >= offsetof(kube_transport_request_t,
+                                               user_agent) +
+                                          sizeof rq->user_agent
+                       ? rq->user_agent
+                       : NULL;
+  if (!ua)
+    ua = cl->user_agent ? cl->user_agent : "libkube";
+  evhttp_add_header(h, "User-Agent", ua);
   if (cl->token) {
     char auth[4200];
     snprintf(auth, sizeof auth, "Bearer %s", cl->token);
@@ -385,6 +391,7 @@ KUBE_EXPORT void kube_http_transport_get(kube_http_transport_t *t,
                                          kube_transport_t *out) {
   out->ops = &http_ops;
   out->impl = t;
+  out->user_agent = NULL;
 }
 
 KUBE_EXPORT void kube_http_transport_free(kube_http_transport_t *t) {

@@ -39,7 +39,7 @@ struct tp_call {
   kube_loop_t *loop;
   kube_transport_t tp;
   /* The request (owned copies), read on the loop. */
-  char *method, *path, *content_type, *accept, *body;
+  char *method, *path, *content_type, *accept, *body, *user_agent;
   size_t body_len;
   /* Loop thread only. */
   kube_transport_call_t *call; /* in flight */
@@ -62,6 +62,7 @@ static void call_free(struct tp_call *t) {
   free(t->content_type);
   free(t->accept);
   free(t->body);
+  free(t->user_agent);
   free(t->reply_type);
   kube_strbuf_clear(&t->data);
   kube_error_clear(&t->failure);
@@ -81,6 +82,7 @@ static char *dup_or_null(const char *s, bool *oom) {
 }
 
 static struct tp_call *call_new(const struct client_tp *ctp,
+                                const char *user_agent,
                                 const kube_client_request_t *req,
                                 kube_error_t *err) {
   struct tp_call *t = calloc(1, sizeof *t);
@@ -115,6 +117,7 @@ static struct tp_call *call_new(const struct client_tp *ctp,
   }
   t->content_type = dup_or_null(req->content_type, &oom);
   t->accept = dup_or_null(req->accept, &oom);
+  t->user_agent = dup_or_null(user_agent, &oom);
   if (req->body) {
     t->body = malloc(req->body_len + 1);
     if (t->body) {
@@ -181,6 +184,7 @@ static void call_start(void *arg) {
       .accept = t->accept,
       .body = t->body,
       .body_len = t->body_len,
+      .user_agent = t->user_agent,
   };
   kube_error_t e = KUBE_ERROR_INIT;
   t->call = kube_transport_request(&t->tp, &rq, call_reply, t, &e);
@@ -229,7 +233,7 @@ static int call_submit(struct tp_call *t, kube_error_t *err) {
 static struct tp_call *call_begin(kube_client_t *c,
                                   const kube_client_request_t *req,
                                   kube_error_t *err) {
-  struct tp_call *t = call_new(c->tp, req, err);
+  struct tp_call *t = call_new(c->tp, c->user_agent, req, err);
   if (t && call_submit(t, err) < 0) {
     call_unref(t);
     t = NULL;
@@ -424,7 +428,9 @@ kube_client_new_transport(kube_loop_t *loop, const struct kube_transport *tp,
   c->server = strdup("in-process");
   c->namespace_ =
       strdup(o.namespace_ && *o.namespace_ ? o.namespace_ : "default");
-  c->user_agent = strdup(o.user_agent ? o.user_agent : "libkube");
+  c->user_agent = strdup(o.user_agent     ? o.user_agent
+                         : tp->user_agent ? tp->user_agent
+                                          : "libkube");
   if (!c->tp || !c->server || !c->namespace_ || !c->user_agent) {
     kube_client_free(c);
     return kube_make_oom(err), NULL;

@@ -280,6 +280,12 @@ kube_controller_manager_new(kube_loop_t *loop, const kube_transport_t *tp,
                    "the controller manager needs a loop and a transport");
     return NULL;
   }
+  /* Requests go out as kube-controller-manager's (a caller's own User-Agent
+   * wins). */
+  kube_transport_t tp_ua = *tp;
+  if (!tp_ua.user_agent)
+    tp_ua.user_agent = CORE_USER_AGENT("kube-controller-manager");
+  tp = &tp_ua;
   kube_controller_manager_t *m = calloc(1, sizeof *m);
   if (!m) {
     kube_make_oom(err);

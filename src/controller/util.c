@@ -150,11 +150,15 @@ json_object *ctl_disruption_conditions(json_object *pod, const char *reason,
     c = json_object_new_object();
     json_object_array_add(conds, c);
   }
+  /* UpdatePodCondition: the transition time moves with the status only. */
+  bool was_true =
+      streq(cj_str0(c, "status"), "True") && cj_str(c, "lastTransitionTime");
   cj_set(c, "type", json_object_new_string("DisruptionTarget"));
   cj_set(c, "status", json_object_new_string("True"));
   cj_set(c, "reason", json_object_new_string(reason));
   cj_set(c, "message", json_object_new_string(message));
-  cj_set(c, "lastTransitionTime",
-         json_object_new_string(ctl_now_rfc3339(now, sizeof now)));
+  if (!was_true)
+    cj_set(c, "lastTransitionTime",
+           json_object_new_string(ctl_now_rfc3339(now, sizeof now)));
   return conds;
 }

@@ -71,6 +71,18 @@ static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_clear(sb); }
                  : sizeof *_od);                                               \
   } while (0)
 
+/* The User-Agent of a component inside the library, as the Kubernetes
+ * binary it stands for sends it ("kube-scheduler/v1.32.0 (linux/amd64)
+ * kubernetes/<commit>"): the API server names managedFields managers after
+ * its first path segment. */
+#if defined(__aarch64__)
+#define CORE_GOARCH "arm64"
+#else
+#define CORE_GOARCH "amd64"
+#endif
+#define CORE_USER_AGENT(binary)                                                \
+  binary "/v1.32.0 (linux/" CORE_GOARCH ") libkube"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define streq(a, b) (strcmp((a), (b)) == 0)
 

@@ -884,6 +884,11 @@ kube_node_agent_new(kube_loop_t *loop, const kube_transport_t *tp,
                    "the node agent needs a loop, a transport and informers");
     return NULL;
   }
+  /* Requests go out as kubelet's (a caller's own User-Agent wins). */
+  kube_transport_t tp_ua = *tp;
+  if (!tp_ua.user_agent)
+    tp_ua.user_agent = CORE_USER_AGENT("kubelet");
+  tp = &tp_ua;
   kube_node_agent_options_t o = {0};
   core_opts_copy(&o, opts);
   kube_node_agent_t *a = calloc(1, sizeof *a);

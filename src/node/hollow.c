@@ -1011,6 +1011,11 @@ kube_node_hollow_new(kube_loop_t *loop, const kube_transport_t *tp,
                    "are required");
     return NULL;
   }
+  /* Requests go out as kubelet's (a caller's own User-Agent wins). */
+  kube_transport_t tp_ua = *tp;
+  if (!tp_ua.user_agent)
+    tp_ua.user_agent = CORE_USER_AGENT("kubelet");
+  tp = &tp_ua;
   kube_node_hollow_t *h = calloc(1, sizeof *h);
   if (!h) {
     kube_make_oom(err);

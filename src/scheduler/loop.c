@@ -537,34 +537,46 @@ static void status_done(const kube_object_t *res, const kube_error_t *err,
              kube_reason_string(err->reason), err->message);
 }
 
-/* PodScheduled=False/Unschedulable, as kube-scheduler sets it; only when it
- * is not already there with the same message. */
+/* PodScheduled=False/Unschedulable, as kube-scheduler's updatePod sets it
+ * (podutil.UpdatePodCondition): written only when the condition or the
+ * nominated node changes, and its lastTransitionTime moves only when its
+ * status does. */
 static void set_unschedulable(kube_scheduler_loop_t *loop,
                               const kube_object_t *pod, const char *message,
                               const char *nominated) {
-  json_object *conds =
-      kube_json_get(kube_object_json(pod), "status.conditions");
+  json_object *status = kube_json_get(kube_object_json(pod), "status");
+  json_object *conds = kube_json_get(status, "conditions");
   size_t n = conds && json_object_is_type(conds, json_type_array)
                  ? json_object_array_length(conds)
                  : 0;
+  char ts[40];
+  kube_time_format(time(NULL), ts, sizeof ts);
+  const char *since = ts;
+  bool same = false;
   for (size_t i = 0; i < n; i++) {
     json_object *c = json_object_array_get_idx(conds, i);
     const char *t = kube_json_get_string(c, "type");
     const char *st = kube_json_get_string(c, "status");
+    if (!t || !streq(t, "PodScheduled") || !st || !streq(st, "False"))
+      continue;
+    const char *lt = kube_json_get_string(c, "lastTransitionTime");
+    if (lt)
+      since = lt;
+    const char *r = kube_json_get_string(c, "reason");
     const char *m = kube_json_get_string(c, "message");
-    if (t && streq(t, "PodScheduled") && st && streq(st, "False") && m &&
-        streq(m, message) && !nominated)
-      return;
+    same = r && streq(r, "Unschedulable") && m && streq(m, message) &&
+           !kube_json_get_string(c, "lastProbeTime");
   }
-  char ts[40];
-  kube_time_format(time(NULL), ts, sizeof ts);
+  const char *nnn = kube_json_get_string(status, "nominatedNodeName");
+  if (same && (!nominated || (nnn && streq(nnn, nominated))))
+    return;
   cleanup_strbuf kube_strbuf_t sb = KUBE_STRBUF_INIT;
   kube_strbuf_printf(&sb,
                      "{\"status\":{\"conditions\":[{\"type\":\"PodScheduled\","
                      "\"status\":\"False\",\"reason\":\"Unschedulable\","
                      "\"lastProbeTime\":null,\"lastTransitionTime\":\"%s\","
                      "\"message\":",
-                     ts);
+                     since);
   kube_strbuf_append_json_string(&sb, message);
   kube_strbuf_append(&sb, "}]");
   if (nominated) {
@@ -962,6 +974,11 @@ kube_scheduler_loop_new(kube_loop_t *kloop, const struct kube_transport *tp,
                    "scheduler loop needs an event loop and a transport");
     return NULL;
   }
+  /* Requests go out as kube-scheduler's (a caller's own User-Agent wins). */
+  kube_transport_t tp_ua = *tp;
+  if (!tp_ua.user_agent)
+    tp_ua.user_agent = CORE_USER_AGENT("kube-scheduler");
+  tp = &tp_ua;
   kube_scheduler_loop_t *loop = calloc(1, sizeof *loop);
   if (!loop) {
     kube_make_oom(err);

@@ -188,6 +188,7 @@ static int routes_init(void *impl, kube_server_t *srv, kube_error_t *err) {
   kube_informer_factory_t *f = kube_server_informers(srv, err);
   kube_transport_t tp;
   kube_server_transport(srv, &tp);
+  tp.user_agent = CORE_USER_AGENT("kubed"); /* no kube counterpart */
   kube_informer_options_t io = {.struct_size = sizeof io,
                                 .path = "/api/v1/nodes"};
   if (!f || !(c->nodes = kube_informer_factory_informer(f, &io, err)) ||

@@ -79,6 +79,7 @@ static int sched_init(void *impl, kube_server_t *srv, kube_error_t *err) {
     return kube_error_wrap(err, "scheduler");
   kube_transport_t tp;
   kube_server_transport(srv, &tp);
+  tp.user_agent = CORE_USER_AGENT("kube-scheduler"); /* the Lease's writer */
   kube_leader_elector_options_t eo = {.struct_size = sizeof eo,
                                       .lease_name = "kube-scheduler",
                                       .identity = identity};

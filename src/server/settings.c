@@ -64,7 +64,8 @@ static void send_json(struct settings *c, const char *method, const char *path,
                                  .path = path,
                                  .content_type = ctype,
                                  .body = body,
-                                 .body_len = strlen(body)};
+                                 .body_len = strlen(body),
+                                 .user_agent = CORE_USER_AGENT("kubed")};
   kube_error_t err = KUBE_ERROR_INIT;
   c->call = kube_transport_request(&c->tp, &rq, settings_reply, c, &err);
   if (!c->call)

@@ -949,6 +949,7 @@ void kt_fake_free(kt_fake_t *f) {
 void kt_fake_transport(kt_fake_t *f, kube_transport_t *out) {
   out->ops = &fake_ops;
   out->impl = f;
+  out->user_agent = NULL;
 }
 
 static const kube_kind_t *kind_or_die(const char *av, const char *kind) {

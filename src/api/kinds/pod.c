@@ -248,6 +248,25 @@ static void add_toleration(json_object *spec, const char *key) {
     json_object_put(t);
 }
 
+/* A PodCondition's times are metav1.Time values, which kube-apiserver
+ * always encodes (null when unset): a patch's null removes the key, the
+ * typed round trip puts it back. */
+static void condition_times(json_object *status) {
+  json_object *conds = NULL;
+  if (!json_object_object_get_ex(status, "conditions", &conds) ||
+      !json_object_is_type(conds, json_type_array))
+    return;
+  for (size_t i = 0; i < json_object_array_length(conds); i++) {
+    json_object *c = json_object_array_get_idx(conds, i);
+    if (!json_object_is_type(c, json_type_object))
+      continue;
+    if (!json_object_object_get_ex(c, "lastProbeTime", NULL))
+      json_object_object_add(c, "lastProbeTime", NULL);
+    if (!json_object_object_get_ex(c, "lastTransitionTime", NULL))
+      json_object_object_add(c, "lastTransitionTime", NULL);
+  }
+}
+
 static void pod_defaults(json_object *obj) {
   json_object *spec = jget_obj(obj, "spec");
   if (!spec)
@@ -271,6 +290,7 @@ static void pod_defaults(json_object *obj) {
       api_jset(status, "phase", jstr("Pending"));
     if (empty_str(status, "qosClass"))
       api_jset(status, "qosClass", jstr(api_pod_qos_class(spec)));
+    condition_times(status);
   }
 }
 

@@ -4,7 +4,8 @@ cluster CA and its files, allow/deny matrices for each kind of identity
 (token file user, x509 user from `kube config new-user`, ServiceAccount
 token from `kubectl create token`, bootstrap token, node certificate from
 an approved CSR), kube-apiserver's 403 wording, `kubectl auth can-i` (with
---as and --list), impersonation, the Node authorizer, the audit log, the
+--as and --list), kube's bootstrap roles of the control plane's components
+(system:kube-scheduler, ...), impersonation, the Node authorizer, the audit log, the
 unix socket staying admin, and the Python client as a token user.
 
 usage: test_authz.py KUBED KUBE"""
@@ -598,6 +599,90 @@ def check_audit(c, path):
               "alice's creates are audited (allowed and denied)", mine)
     c.t.check(not any(e["verb"] in ("get", "list", "watch") for e in events),
               "reads are not audited")
+    agents = {e.get("userAgent", "").split("/")[0] for e in events
+              if e["user"]["username"] == "system:apiserver"}
+    c.t.check("kube-controller-manager" in agents,
+              "in-process controllers' writes carry their User-Agent",
+              sorted(agents))
+
+
+# kube-apiserver 1.32's bootstrap ClusterRoles (bootstrappolicy), less the
+# controllers' system:controller:* ones and those of APIs kubed lacks.
+KUBE_ROLES = [
+    "admin", "cluster-admin", "edit", "view", "system:aggregate-to-admin",
+    "system:aggregate-to-edit", "system:aggregate-to-view",
+    "system:auth-delegator", "system:basic-user",
+    "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+    "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+    "system:certificates.k8s.io:kube-apiserver-client-approver",
+    "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver",
+    "system:certificates.k8s.io:kubelet-serving-approver",
+    "system:certificates.k8s.io:legacy-unknown-approver",
+    "system:discovery", "system:heapster", "system:kube-aggregator",
+    "system:kube-controller-manager", "system:kube-dns",
+    "system:kube-scheduler", "system:kubelet-api-admin", "system:monitoring",
+    "system:node", "system:node-bootstrapper", "system:node-problem-detector",
+    "system:node-proxier", "system:persistent-volume-provisioner",
+    "system:public-info-viewer", "system:service-account-issuer-discovery",
+    "system:volume-scheduler"]
+
+
+def check_bootstrap_roles(c):
+    out = c.ok("kubectl get clusterroles", "get", "clusterroles", "-o",
+               "name")
+    have = {x.split("/", 1)[1] for x in out.split()}
+    c.t.check(not set(KUBE_ROLES) - have, "kube's bootstrap ClusterRoles",
+              sorted(set(KUBE_ROLES) - have))
+    out = c.ok("kubectl get clusterrolebindings", "get",
+               "clusterrolebindings", "-o", "json")
+    crbs = {b["metadata"]["name"]: b for b in json.loads(out)["items"]}
+    subj = lambda n: [(x["kind"], x["name"])  # noqa: E731
+                      for x in crbs.get(n, {}).get("subjects") or []]
+    c.t.check(subj("system:kube-scheduler") ==
+              [("User", "system:kube-scheduler")] and
+              subj("system:volume-scheduler") ==
+              [("User", "system:kube-scheduler")] and
+              subj("system:kube-controller-manager") ==
+              [("User", "system:kube-controller-manager")] and
+              subj("system:node-proxier") == [("User", "system:kube-proxy")] and
+              subj("system:monitoring") == [("Group", "system:monitoring")] and
+              "system:node" in crbs and subj("system:node") == [],
+              "kube's bootstrap ClusterRoleBindings and their subjects",
+              {n: subj(n) for n in crbs})
+    role = json.loads(c.ok("system:kube-scheduler -o json", "get",
+                           "clusterrole", "system:kube-scheduler", "-o",
+                           "json"))
+    c.t.check(role["metadata"]["labels"] ==
+              {"kubernetes.io/bootstrapping": "rbac-defaults"} and
+              role["metadata"]["annotations"] ==
+              {"rbac.authorization.kubernetes.io/autoupdate": "true"} and
+              len(role["rules"]) == 18,
+              "system:kube-scheduler: kube's label, annotation and 18 rules",
+              role["metadata"])
+    sched = ("--as", "system:kube-scheduler")
+    c.can_i("scheduler: create pods/binding", "yes", "create", "pods",
+            "--subresource", "binding", *sched)
+    c.can_i("scheduler: patch pods/status", "yes", "patch", "pods",
+            "--subresource", "status", *sched)
+    c.can_i("scheduler: no pod creates", "no", "create", "pods", *sched)
+    c.can_i("scheduler: its own lease", "yes", "update",
+            "leases.coordination.k8s.io/kube-scheduler", "-n", "kube-system",
+            *sched)
+    c.can_i("scheduler: not another's lease", "no", "update",
+            "leases.coordination.k8s.io/kube-controller-manager", "-n",
+            "kube-system", *sched)
+    c.can_i("volume scheduler: patch persistentvolumes", "yes", "patch",
+            "persistentvolumes", *sched)
+    c.can_i("controller manager: list anything", "yes", "list", "secrets",
+            "-A", "--as", "system:kube-controller-manager")
+    c.can_i("controller manager: no deletes of pods", "no", "delete", "pods",
+            "--as", "system:kube-controller-manager")
+    c.can_i("kube-proxy: watch endpointslices", "yes", "watch",
+            "endpointslices.discovery.k8s.io", "-A", "--as",
+            "system:kube-proxy")
+    c.can_i("system:monitoring: GET /metrics", "yes", "get", "/metrics",
+            "--as", "prom", "--as-group", "system:monitoring")
+    c.can_i("others: no /metrics", "no", "get", "/metrics", "--as", "prom")
 
 
 def check_unix_and_python(c):
@@ -664,6 +749,7 @@ def main():
         c = Cluster(k, t, tmp)
         join = check_files(c)
         check_token_users(c)
+        check_bootstrap_roles(c)
         check_sar(c)
         check_x509_user(c, kube)
         check_sa_tokens(c)

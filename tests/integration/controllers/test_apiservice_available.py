@@ -5,7 +5,9 @@ discovery: kubed checks each APIService as kube-aggregator's availability
 controller does (Local; ServiceNotFound; ServicePortError;
 EndpointsNotFound; MissingEndpoints; a GET of /apis/<group>/<version> at
 the backend, FailedDiscoveryCheck or Passed), registers Local ones for
-its built-in group-versions at start, and lists the groups the
+its built-in group-versions at start and for the served versions of
+CustomResourceDefinitions (made and deleted with them, as kube-apiserver's
+crdregistration controller), and lists the groups the
 backends serve, with their resources, in /apis (APIGroupList and the
 aggregated apidiscovery.k8s.io/v2 document).  The backend is the tiny
 HTTPS metrics adapter (metrics_adapter.py) on loopback behind a Service
@@ -44,6 +46,74 @@ def backend(name, svc):
     o = apiservice(name + ".example.com", "v1")
     o["spec"]["service"]["name"] = svc
     return o
+
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+AUTO = "kube-aggregator.kubernetes.io/automanaged"
+
+
+def crd(group, versions):
+    """A CRD `gadgets.<group>` with versions {name: served}."""
+    schema = {"openAPIV3Schema": {"type": "object",
+                                  "x-kubernetes-preserve-unknown-fields":
+                                  True}}
+    return {"apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets." + group},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"plural": "gadgets", "singular": "gadget",
+                               "kind": "Gadget"},
+                     "versions": [{"name": v, "served": served,
+                                   "storage": i == 0, "schema": schema}
+                                  for i, (v, served) in
+                                  enumerate(versions.items())]}}
+
+
+def check_crd_apiservices(t, a, k, kc):
+    """Local APIServices for a CRD's served versions: made with it
+    (automanaged "true", groupPriorityMinimum 1000, versionPriority 100,
+    Available True Local), the version's gone when it stops being served,
+    all gone with the CRD; one made by hand under such a name stays."""
+    g = "conform.example.com"
+    a.create(CRDS, crd(g, {"v1": True, "v1beta1": True, "v1alpha1": False}))
+    local = ("True", "Local", "Local APIServices are always available")
+    c = wait(lambda: available(a, "v1." + g) == local and
+             available(a, "v1beta1." + g) == local, 15)
+    v1 = a.get(APISVC + "/v1." + g) or {}
+    t.check(c and v1.get("metadata", {}).get("labels", {}).get(AUTO) ==
+            "true" and v1.get("spec") ==
+            {"group": g, "version": "v1", "groupPriorityMinimum": 1000,
+             "versionPriority": 100} and
+            a.get(APISVC + "/v1alpha1." + g) is None,
+            "a CRD's served versions get Local APIServices (v1, v1beta1; "
+            "not the unserved v1alpha1)", (v1, available(a, "v1beta1." + g)))
+    if kc:
+        rc, out, err = kc.run("get", "apiservices")
+        rows = {ln.split()[0]: ln.split()[1:-1]
+                for ln in out.splitlines()[1:] if ln.strip()}
+        t.check(rc == 0 and rows.get("v1." + g) == ["Local", "True"] and
+                rows.get("v1beta1." + g) == ["Local", "True"],
+                "kubectl get apiservices lists the CRD's group-versions",
+                (out, err))
+    r = a.patch(CRDS + "/gadgets." + g,
+                [{"op": "replace", "path": "/spec/versions/1/served",
+                  "value": False}], ctype="application/json-patch+json")
+    gone = wait(lambda: a.get(APISVC + "/v1beta1." + g) is None, 15)
+    t.check(r.status == 200 and gone and a.get(APISVC + "/v1." + g),
+            "a version no longer served loses its APIService", r)
+    a.create(APISVC, {"apiVersion": "apiregistration.k8s.io/v1",
+                      "kind": "APIService",
+                      "metadata": {"name": "v2." + g},
+                      "spec": {"group": g, "version": "v2",
+                               "groupPriorityMinimum": 1000,
+                               "versionPriority": 50}})
+    r = k.request("DELETE", CRDS + "/gadgets." + g)
+    gone = wait(lambda: a.get(APISVC + "/v1." + g) is None, 15)
+    t.check(r.status in (200, 202) and gone and
+            a.get(APISVC + "/v2." + g) is not None,
+            "the CRD's APIServices go with it; one made by hand stays",
+            (r, a.get(APISVC + "/v2." + g)))
+    k.request("DELETE", APISVC + "/v2." + g)
 
 
 def main():
@@ -237,6 +307,7 @@ def main():
                 "which api-resources does not list)",
                 (rc, [ln for ln in out.splitlines() if "metrics" in ln],
                  err))
+        check_crd_apiservices(t, a, k, clis[0] if clis else None)
     finally:
         if adapter:
             adapter.stop()

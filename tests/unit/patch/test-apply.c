@@ -330,6 +330,45 @@ static void test_apply_errors(void **state) {
   json_object_put(cm);
 }
 
+/* A write through a subresource gets an entry of its own, marked with it,
+ * beside the same manager's entry for the object (kube-apiserver 1.22+),
+ * and takes the fields over from the object's entries. */
+static void test_managed_fields_subresource(void **state) {
+  json_object *obj = created_by("ctrl", "1");
+  json_object *st = as_patch_json_copy(obj);
+  json_object_object_del(jget(st, "metadata", NULL), "managedFields");
+  json_object *status = json_object_new_object();
+  json_object_object_add(status, "replicas", json_object_new_int(1));
+  json_object_object_add(st, "status", status);
+  kube_error_t err = KUBE_ERROR_INIT;
+  assert_int_equal(
+      kube_managed_fields_update_sub(st, obj, "ctrl", "status", &err), 0);
+  assert_int_equal(entry_count(st), 2);
+  json_object *mf = jget(st, "metadata", "managedFields");
+  int with_sub = -1;
+  for (size_t i = 0; i < json_object_array_length(mf); i++) {
+    json_object *e = json_object_array_get_idx(mf, i);
+    json_object *sub = json_object_object_get(e, "subresource");
+    if (sub) {
+      assert_string_equal(json_object_get_string(sub), "status");
+      tp_assert_json(json_object_object_get(e, "fieldsV1"),
+                     "{\"f:status\":{\"f:replicas\":{}}}");
+      with_sub = (int)i;
+    }
+  }
+  assert_true(with_sub >= 0);
+  /* The same manager again through the subresource: still two entries. */
+  json_object *st2 = as_patch_json_copy(st);
+  json_object_object_add(jget(st2, "status", NULL), "replicas",
+                         json_object_new_int(2));
+  assert_int_equal(
+      kube_managed_fields_update_sub(st2, st, "ctrl", "status", &err), 0);
+  assert_int_equal(entry_count(st2), 2);
+  json_object_put(st2);
+  json_object_put(st);
+  json_object_put(obj);
+}
+
 static void test_managed_fields_update(void **state) {
   /* Create: kubectl-create owns every field it set; maps are members. */
   json_object *obj = created_by("kubectl-create", "1");
@@ -543,6 +582,7 @@ static const struct CMUnitTest apply_tests[] = {
     cmocka_unit_test(test_apply_lists),
     cmocka_unit_test(test_apply_errors),
     cmocka_unit_test(test_managed_fields_update),
+    cmocka_unit_test(test_managed_fields_subresource),
 };
 
 const struct CMUnitTest *test_apply_tests(size_t *n) {
