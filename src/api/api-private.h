@@ -22,6 +22,11 @@ json_object *kube_object_json(const kube_object_t *obj);
 /* Parse exactly one JSON value; BadRequest with the parser's message and
  * offset on malformed input or trailing garbage.  Owned reference. */
 json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err);
+/* The same, and whether any object of the text repeats a key (then
+ * api_json_duplicates names them; without repeats it has nothing to say).
+ * dup_keys may be NULL. */
+json_object *api_json_parse_keyed(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err);
 /* JSON text of a tree, the bytes json-c writes with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (json-encode.c);
  * owned, NUL-terminated, NULL on out-of-memory. */
