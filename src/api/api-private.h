@@ -27,6 +27,15 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err);
  * dup_keys may be NULL. */
 json_object *api_json_parse_keyed(const char *data, size_t len,
                                   bool *dup_keys, kube_error_t *err);
+/* The tree of plain JSON text in one pass (json-parse.c), or NULL when
+ * the text is anything else (malformed, a fraction or exponent, ...):
+ * kube_json_parse reads it with json-c then.  What it returns is the tree
+ * kube_json_parse would. */
+json_object *api_json_parse_plain(const char *data, size_t len,
+                                  bool *dup_keys);
+/* kube_json_parse with json-c alone (the fuzzer compares the two). */
+json_object *api_json_parse_jsonc(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err);
 /* JSON text of a tree, the bytes json-c writes with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (json-encode.c);
  * owned, NUL-terminated, NULL on out-of-memory. */

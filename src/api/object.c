@@ -262,7 +262,7 @@ static void tokener_done(json_tokener *tok, bool owned) {
     json_tokener_reset(tok);
 }
 
-json_object *api_json_parse_keyed(const char *data, size_t len,
+json_object *api_json_parse_jsonc(const char *data, size_t len,
                                   bool *dup_keys, kube_error_t *err) {
   if (!data)
     len = 0;
@@ -363,6 +363,12 @@ json_object *api_json_parse_keyed(const char *data, size_t len,
   if (dup_keys)
     *dup_keys = tree_keys != text_keys;
   return root;
+}
+
+json_object *api_json_parse_keyed(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err) {
+  json_object *plain = api_json_parse_plain(data, len, dup_keys);
+  return plain ? plain : api_json_parse_jsonc(data, len, dup_keys, err);
 }
 
 json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
