@@ -33,6 +33,10 @@ json_object *api_json_parse_keyed(const char *data, size_t len,
  * kube_json_parse would. */
 json_object *api_json_parse_plain(const char *data, size_t len,
                                   bool *dup_keys);
+/* Length of the well-formed UTF-8 sequence at s (lead byte >= 0x80, end
+ * the end of the text), or 0: no overlongs, surrogates or code points
+ * above U+10FFFF. */
+size_t api_utf8_seq(const unsigned char *s, const unsigned char *end);
 /* kube_json_parse with json-c alone (the fuzzer compares the two). */
 json_object *api_json_parse_jsonc(const char *data, size_t len,
                                   bool *dup_keys, kube_error_t *err);

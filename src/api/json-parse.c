@@ -53,10 +53,7 @@ static bool reserve(rd_t *r, size_t n) {
   return true;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (lead byte >= 0x80), or
- * 0: no overlongs, surrogates or code points above U+10FFFF (utf8_error
- * in object.c). */
-static size_t utf8_seq(const unsigned char *s, const unsigned char *end) {
+size_t api_utf8_seq(const unsigned char *s, const unsigned char *end) {
   unsigned char c = s[0];
   size_t n;
   uint32_t cp;
@@ -109,7 +106,7 @@ static bool read_string(rd_t *r, size_t *len) {
         s++;
         continue;
       }
-      size_t k = utf8_seq(s, end);
+      size_t k = api_utf8_seq(s, end);
       if (!k)
         return false;
       s += k;
@@ -219,6 +216,21 @@ static bool word(rd_t *r, const char *w, size_t n) {
   return true;
 }
 
+/* After an item of an object or array: 1 at the next item (past the
+ * ','), 0 past the closing bracket, -1 on anything else. */
+static int next_item(rd_t *r, char close) {
+  skip_ws(r);
+  if (r->p >= r->end)
+    return -1;
+  char c = *r->p++;
+  if (c == close)
+    return 0;
+  if (c != ',')
+    return -1;
+  skip_ws(r);
+  return 1;
+}
+
 /* One value at r->p into *out (NULL for null).  false: declined. */
 static bool read_value(rd_t *r, int depth, json_object **out);
 
@@ -266,17 +278,11 @@ static bool read_object(rd_t *r, int depth, json_object **out) {
     if (!ok)
       goto decline;
     members++;
-    skip_ws(r);
-    if (r->p >= r->end)
+    int more = next_item(r, '}');
+    if (more < 0)
       goto decline;
-    if (*r->p == '}') {
-      r->p++;
+    if (!more)
       break;
-    }
-    if (*r->p != ',')
-      goto decline;
-    r->p++;
-    skip_ws(r);
   }
   if ((size_t)json_object_object_length(o) != members)
     r->dup_keys = true;
@@ -310,17 +316,11 @@ static bool read_array(rd_t *r, int depth, json_object **out) {
       json_object_put(v);
       goto decline;
     }
-    skip_ws(r);
-    if (r->p >= r->end)
+    int more = next_item(r, ']');
+    if (more < 0)
       goto decline;
-    if (*r->p == ']') {
-      r->p++;
+    if (!more)
       break;
-    }
-    if (*r->p != ',')
-      goto decline;
-    r->p++;
-    skip_ws(r);
   }
   json_object_array_shrink(a, 0);
   *out = a;

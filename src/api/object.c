@@ -155,33 +155,14 @@ static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
 static long utf8_error(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
+    if (s[i] < 0x80) {
       i++;
       continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return (long)i;
     }
-    for (size_t k = 1; k <= n; k++) {
-      if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-        return (long)i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    size_t n = api_utf8_seq(s + i, s + len);
+    if (!n)
       return (long)i;
-    i += n + 1;
+    i += n;
   }
   return -1;
 }
