@@ -1,12 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON decoder: any input either fails with an error or yields a tree
- * whose JSON and YAML encodings read back as the same tree. */
+ * whose JSON and YAML encodings read back as the same tree; and the
+ * one-pass reader (json-parse.c) builds, for what it accepts, the tree
+ * json-c builds (same encoding, same repeated-key verdict). */
 #include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void check_plain(const char *data, size_t size) {
+  bool dups_plain = false, dups_jsonc = false;
+  json_object *p = api_json_parse_plain(data, size, &dups_plain);
+  if (!p)
+    return;
+  kube_error_t err = KUBE_ERROR_INIT;
+  json_object *j = api_json_parse_jsonc(data, size, &dups_jsonc, &err);
+  if (!j) {
+    fprintf(stderr, "plain reader accepted what json-c refuses: %s\n",
+            err.message ? err.message : "");
+    abort();
+  }
+  size_t lp = 0, lj = 0;
+  char *tp = api_json_encode(p, &lp), *tj = api_json_encode(j, &lj);
+  if (!tp || !tj || lp != lj || memcmp(tp, tj, lp) != 0 ||
+      !same_tree(p, j) || dups_plain != dups_jsonc) {
+    fprintf(stderr, "plain reader differs from json-c: %s / %s (dups %d %d)\n",
+            tp ? tp : "", tj ? tj : "", dups_plain, dups_jsonc);
+    abort();
+  }
+  free(tp);
+  free(tj);
+  json_object_put(p);
+  json_object_put(j);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kube_error_t err = KUBE_ERROR_INIT;
+  check_plain((const char *)data, size);
   json_object *o = kube_json_parse((const char *)data, size, &err);
   if (!o) {
     if (!kube_error_is_set(&err) || err.reason != KUBE_REASON_BAD_REQUEST)

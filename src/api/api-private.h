@@ -22,6 +22,24 @@ json_object *kube_object_json(const kube_object_t *obj);
 /* Parse exactly one JSON value; BadRequest with the parser's message and
  * offset on malformed input or trailing garbage.  Owned reference. */
 json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err);
+/* The same, and whether any object of the text repeats a key (then
+ * api_json_duplicates names them; without repeats it has nothing to say).
+ * dup_keys may be NULL. */
+json_object *api_json_parse_keyed(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err);
+/* The tree of plain JSON text in one pass (json-parse.c), or NULL when
+ * the text is anything else (malformed, a fraction or exponent, ...):
+ * kube_json_parse reads it with json-c then.  What it returns is the tree
+ * kube_json_parse would. */
+json_object *api_json_parse_plain(const char *data, size_t len,
+                                  bool *dup_keys);
+/* Length of the well-formed UTF-8 sequence at s (lead byte >= 0x80, end
+ * the end of the text), or 0: no overlongs, surrogates or code points
+ * above U+10FFFF. */
+size_t api_utf8_seq(const unsigned char *s, const unsigned char *end);
+/* kube_json_parse with json-c alone (the fuzzer compares the two). */
+json_object *api_json_parse_jsonc(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err);
 /* JSON text of a tree, the bytes json-c writes with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (json-encode.c);
  * owned, NUL-terminated, NULL on out-of-memory. */

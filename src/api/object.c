@@ -104,8 +104,9 @@ static void position_of(const char *data, size_t off, size_t *line,
  * matching brackets outside strings; len when it never closes (the parser
  * then reports the truncation).  Scalars extend to the end. */
 static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
-                        const char **why) {
+                        const char **why, size_t *colons) {
   *bad = SIZE_MAX;
+  size_t n_colons = 0;
   size_t depth = 0;
   bool in_string = false;
   for (size_t i = start; i < len; i++) {
@@ -131,6 +132,8 @@ static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
     }
     if (c == '"')
       in_string = true;
+    else if (c == ':')
+      n_colons++; /* outside strings: one per object member */
     else if (c == '\'' && *bad == SIZE_MAX) {
       *bad = i; /* json-c accepts single-quoted strings even when strict */
       *why = "invalid character in JSON text";
@@ -138,9 +141,12 @@ static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
       continue;
     else if (c == '{' || c == '[')
       depth++;
-    else if ((c == '}' || c == ']') && --depth == 0)
+    else if ((c == '}' || c == ']') && --depth == 0) {
+      *colons = n_colons;
       return i + 1;
+    }
   }
+  *colons = n_colons;
   return len;
 }
 
@@ -149,33 +155,14 @@ static size_t value_end(const char *data, size_t start, size_t len, size_t *bad,
 static long utf8_error(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
+    if (s[i] < 0x80) {
       i++;
       continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return (long)i;
     }
-    for (size_t k = 1; k <= n; k++) {
-      if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-        return (long)i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    size_t n = api_utf8_seq(s + i, s + len);
+    if (!n)
       return (long)i;
-    i += n + 1;
+    i += n;
   }
   return -1;
 }
@@ -184,7 +171,7 @@ static long utf8_error(const unsigned char *s, size_t len) {
  * Infinity even in strict mode) and every string and key well-formed
  * UTF-8 (its validation lets some invalid sequences and \u escapes
  * through). */
-static bool all_finite(json_object *v, int depth) {
+static bool all_finite(json_object *v, int depth, size_t *members) {
   switch (json_object_get_type(v)) {
   case json_type_double:
     return isfinite(json_object_get_double(v));
@@ -192,10 +179,11 @@ static bool all_finite(json_object *v, int depth) {
     return utf8_error((const unsigned char *)json_object_get_string(v),
                       (size_t)json_object_get_string_len(v)) < 0;
   case json_type_object: {
+    *members += (size_t)json_object_object_length(v);
     json_object_object_foreach(v, k, child) {
       if (utf8_error((const unsigned char *)k, strlen(k)) >= 0)
         return false;
-      if (!all_finite(child, depth + 1))
+      if (!all_finite(child, depth + 1, members))
         return false;
     }
     return true;
@@ -203,7 +191,7 @@ static bool all_finite(json_object *v, int depth) {
   case json_type_array: {
     size_t n = json_object_array_length(v);
     for (size_t i = 0; i < n; i++)
-      if (!all_finite(json_object_array_get_idx(v, i), depth + 1))
+      if (!all_finite(json_object_array_get_idx(v, i), depth + 1, members))
         return false;
     return true;
   }
@@ -255,7 +243,8 @@ static void tokener_done(json_tokener *tok, bool owned) {
     json_tokener_reset(tok);
 }
 
-json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
+json_object *api_json_parse_jsonc(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err) {
   if (!data)
     len = 0;
   size_t start = 0;
@@ -282,7 +271,8 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
   }
   size_t bad;
   const char *why = "";
-  size_t end = value_end(data, start, len, &bad, &why);
+  size_t text_keys = 0;
+  size_t end = value_end(data, start, len, &bad, &why, &text_keys);
   if (bad < end) {
     size_t line, col;
     position_of(data, bad, &line, &col);
@@ -327,7 +317,8 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
     return NULL;
   }
   tokener_done(tok, owned);
-  if (!all_finite(root, 0)) {
+  size_t tree_keys = 0;
+  if (!all_finite(root, 0, &tree_keys)) {
     /* json-c reads NaN and Infinity even in strict mode; JSON has neither. */
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, 0,
                    "invalid JSON: NaN or Infinity, or a string that is not "
@@ -347,7 +338,22 @@ json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
       return NULL;
     }
   }
+  /* Each member in the text is one ':' outside strings; json-c keeps the
+   * last of repeated keys, so the tree has fewer members exactly when a
+   * key repeats. */
+  if (dup_keys)
+    *dup_keys = tree_keys != text_keys;
   return root;
+}
+
+json_object *api_json_parse_keyed(const char *data, size_t len,
+                                  bool *dup_keys, kube_error_t *err) {
+  json_object *plain = api_json_parse_plain(data, len, dup_keys);
+  return plain ? plain : api_json_parse_jsonc(data, len, dup_keys, err);
+}
+
+json_object *kube_json_parse(const char *data, size_t len, kube_error_t *err) {
+  return api_json_parse_keyed(data, len, NULL, err);
 }
 
 /* Length of the next JSON value in a stream starting at data[0] (after
@@ -357,7 +363,8 @@ size_t api_json_value_extent(const char *data, size_t len) {
   if (len == 0 || (data[0] != '{' && data[0] != '['))
     return len;
   const char *why;
-  return value_end(data, 0, len, &bad, &why);
+  size_t colons;
+  return value_end(data, 0, len, &bad, &why, &colons);
 }
 
 KUBE_EXPORT kube_object_t *kube_object_from_json(const char *json, size_t len,

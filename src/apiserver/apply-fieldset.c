@@ -632,12 +632,19 @@ bool as_fs_path_ignored(const fs_path_t *path) {
   };
   if (path->n == 0)
     return false;
-  if (streq(path->el[0], "f:apiVersion") || streq(path->el[0], "f:kind"))
+  /* Every element named here is a field ("f:"): others are not looked
+   * up (this runs for every member of a created object). */
+  const char *e0 = path->el[0];
+  if (e0[0] != 'f' || e0[1] != ':')
+    return false;
+  if (streq(e0, "f:apiVersion") || streq(e0, "f:kind"))
     return true;
-  if (!streq(path->el[0], "f:metadata"))
+  if (!streq(e0, "f:metadata"))
     return false;
   if (path->n == 1)
     return true;
+  if (path->el[1][0] != 'f' || path->el[1][1] != ':')
+    return false;
   for (size_t i = 0; i < ARRAY_SIZE(meta); i++)
     if (streq(path->el[1], meta[i]))
       return true;

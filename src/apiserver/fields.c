@@ -109,7 +109,7 @@ int as_check_fields(struct req *r, const kube_kind_t *k, json_object *obj,
   size_t n_dups = 0;
   /* A JSON patch's duplicate keys are its own affair (JSON patch
    * operations are not decoded as the kind). */
-  if (mode != AS_FV_IGNORE && body_is_json(r) &&
+  if (mode != AS_FV_IGNORE && !r->body_keys_unique && body_is_json(r) &&
       !(r->content_type &&
         strncasecmp(r->content_type, "application/json-patch+json", 27) == 0) &&
       api_json_duplicates(r->body, r->body_len, &dups, &n_dups) < 0) {

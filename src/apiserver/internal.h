@@ -109,6 +109,9 @@ struct req {
   char *peer;
   const char *body; /* borrowed from hreq */
   size_t body_len;
+  /* as_decode_body parsed the body as JSON and no object in it repeats a
+   * key: as_check_fields has no duplicate fields to look for. */
+  bool body_keys_unique;
   struct route rt;
   bool streaming;
   bool started;          /* dispatched (may have a store write queued) */

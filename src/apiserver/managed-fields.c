@@ -146,12 +146,17 @@ mf_entry_t *as_mf_list_add(mf_list_t *l, const char *manager,
 }
 
 int as_mf_entry_touch(mf_entry_t *e) {
-  char buf[32];
+  /* One formatting per second and thread: every write stamps its entry. */
+  static __thread time_t last = -1;
+  static __thread char buf[32];
   time_t now = time(NULL);
-  struct tm tm;
-  if (!gmtime_r(&now, &tm) ||
-      !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-    return -1;
+  if (now != last) {
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) ||
+        !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+      return -1;
+    last = now;
+  }
   char *t = strdup(buf);
   if (!t)
     return -1;
@@ -614,8 +619,9 @@ static int build_value(diff_t *d, json_object *n, const patch_type_t *type,
   return r;
 }
 
-/* d->changed for a created object (no old one): 0, -1 with d->err set, or
- * BUILD_FALLBACK with d->changed untouched. */
+/* d->changed for a created object (no old one; NULL when nothing is a
+ * member): 0, -1 with d->err set, or BUILD_FALLBACK with d->changed
+ * untouched. */
 static int build_created(diff_t *d, json_object *obj,
                          const patch_type_t *type) {
   json_object *set = NULL;
@@ -626,10 +632,8 @@ static int build_created(diff_t *d, json_object *obj,
     json_object_put(set);
     return r;
   }
-  if (set) {
-    json_object_put(d->changed);
-    d->changed = set;
-  }
+  json_object_put(d->changed);
+  d->changed = set; /* NULL: nothing is a member */
   return 0;
 }
 
@@ -678,21 +682,20 @@ int kube_managed_fields_update_sub(json_object *obj, json_object *old,
     l.v[i].shared = false;
 
   const patch_type_t *type = as_patch_schema_for_object(obj);
-  d.changed = as_fs_new();
-  d.removed = as_fs_new();
-  if (!d.changed || !d.removed) {
+  /* A created object's set is built whole (build_created makes
+   * d.changed); the empty sets are made only when something may mark
+   * them. */
+  int b = old ? BUILD_FALLBACK : build_created(&d, obj, type);
+  if (b == -1)
+    goto out;
+  /* Without an old object nothing is removed (d.removed stays NULL). */
+  if ((!d.changed && !(d.changed = as_fs_new())) ||
+      (old && !(d.removed = as_fs_new()))) {
     kube_make_oom(err);
     goto out;
   }
-  if (!old) {
-    int b = build_created(&d, obj, type);
-    if (b == -1)
-      goto out;
-    if (b == BUILD_FALLBACK && diff_object(&d, NULL, obj, type) < 0)
-      goto out;
-  } else if (diff_object(&d, old, obj, type) < 0) {
+  if (b == BUILD_FALLBACK && diff_object(&d, old, obj, type) < 0)
     goto out;
-  }
 
   if (!as_fs_empty(d.changed)) {
     for (size_t i = 0; i < l.n; i++) {
@@ -736,7 +739,7 @@ int kube_managed_fields_update_sub(json_object *obj, json_object *old,
     }
   }
   mf_entry_t *self = as_mf_list_find(&l, manager, "Update", subresource);
-  if (self && !as_fs_empty(d.removed)) {
+  if (self && d.removed && !as_fs_empty(d.removed)) {
     if (as_mf_entry_own(self) < 0) {
       kube_make_oom(err);
       goto out;

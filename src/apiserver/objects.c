@@ -316,7 +316,9 @@ json_object *as_decode_body(struct req *r, kube_error_t *err) {
       media_is(ct, "application/merge-patch+json") ||
       media_is(ct, "application/strategic-merge-patch+json") ||
       media_is(ct, "application/json-patch+json")) {
-    obj = kube_json_parse(r->body, r->body_len, err);
+    bool dups = true;
+    obj = api_json_parse_keyed(r->body, r->body_len, &dups, err);
+    r->body_keys_unique = obj && !dups;
   } else if (media_is(ct, "application/yaml") || media_is(ct, "text/yaml") ||
              media_is(ct, "application/x-yaml") ||
              media_is(ct, "application/apply-patch+yaml")) {

@@ -277,6 +277,71 @@ static void test_json_errors(void **state) {
   kube_strbuf_clear(&sb);
 }
 
+/* The one-pass reader builds what json-c builds (same text, same key
+ * order, same repeated-key verdict) and leaves everything else to it. */
+static void test_json_plain_reader(void **state) {
+  (void)state;
+  static const char *const same[] = {
+      "{}",
+      "[]",
+      " {\"a\" : [ 1 , -2 , 0 , true , false , null , {} , [] ] }\r\n",
+      "{\"s\":\"x\\u00e9\\u20ac\\u0041\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}",
+      "{\"k\":1,\"j\":2,\"k\":{\"z\":[]}}",
+      "{\"a\":{\"b\":1},\"c\":[{\"d\":1,\"d\":2}]}",
+      "{\"n\":123456789012345678,\"m\":-123456789012345678}",
+      "\"just a string\"",
+      "42",
+      "{\"a:b\":\"c:d\",\"e\":\"\\\":\"}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(same); i++) {
+    bool dp = false, dj = false;
+    kube_error_t err = KUBE_ERROR_INIT;
+    json_object *p = api_json_parse_plain(same[i], strlen(same[i]), &dp);
+    json_object *j = api_json_parse_jsonc(same[i], strlen(same[i]), &dj, &err);
+    if (!p || !j)
+      fail_msg("input %zu: plain %p json-c %p (%s)", i, (void *)p, (void *)j,
+               err.message ? err.message : "");
+    size_t lp, lj;
+    char *tp = api_json_encode(p, &lp), *tj = api_json_encode(j, &lj);
+    assert_string_equal(tp, tj);
+    assert_int_equal(json_object_get_type(p), json_object_get_type(j));
+    assert_int_equal(dp, dj);
+    free(tp);
+    free(tj);
+    json_object_put(p);
+    json_object_put(j);
+  }
+  bool d = false;
+  json_object *o = api_json_parse_plain("{\"k\":1,\"k\":2}", 13, &d);
+  assert_true(d);
+  assert_int_equal(json_object_get_int(json_object_object_get(o, "k")), 2);
+  json_object_put(o);
+  /* Declined: json-c decides (errors, doubles, big or odd integers,
+   * surrogates, NUL, other whitespace, a bare null). */
+  static const char *const declined[] = {
+      "{\"a\":1.5}", "{\"a\":2e3}", "{\"a\":1234567890123456789}",
+      "{\"a\":-0}", "{\"a\":01}", "{\"a\":\"\\ud83d\\ude00\"}",
+      "{\"a\":\"\\u0000\"}", "{\"a\":1,}", "{'a':1}", "\v{}", "{} x", "null",
+      "{\"a\":\"x\ty\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":NaN}", "[1,2",
+      "{\"a\":tru}", "{\"a\":\"\\x\"}", "",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(declined); i++) {
+    json_object *p = api_json_parse_plain(declined[i], strlen(declined[i]), &d);
+    if (p)
+      fail_msg("declined input %zu was read", i);
+  }
+  /* What is declined still parses as before. */
+  kube_error_t err = KUBE_ERROR_INIT;
+  const char *odd = "{\"a\":1.5,\"b\":\"\\ud83d\\ude00\"}";
+  o = kube_json_parse(odd, strlen(odd), &err);
+  assert_non_null(o);
+  assert_true(json_object_is_type(json_object_object_get(o, "a"),
+                                  json_type_double));
+  assert_string_equal(json_object_get_string(json_object_object_get(o, "b")),
+                      "\xf0\x9f\x98\x80");
+  json_object_put(o);
+}
+
 /* ---- YAML ------------------------------------------------------------------
  */
 
@@ -653,6 +718,7 @@ int main(void) {
       cmocka_unit_test(test_json_encode),
       cmocka_unit_test(test_yaml_multidoc),
       cmocka_unit_test(test_yaml_scalars),
+      cmocka_unit_test(test_json_plain_reader),
       cmocka_unit_test(test_yaml_anchors_and_lists),
       cmocka_unit_test(test_yaml_errors),
       cmocka_unit_test(test_yaml_output),
