@@ -14,6 +14,8 @@
  *   the nodes start them.
  *     deployment_10000_pods_per_s = P / (last pod seen Running - create)
  *     kubed_cpu_ms_per_pod = kubed's utime+stime over that time / P
+ *     api_writes_per_pod = kubed's API writes over that time / P (by verb
+ *     and resource from its /metrics: in-process requests included)
  *   then (unless --no-scale) scaled to P/2 and back to P, each timed from
  *   the patch until the Deployment reports that many replicas, all
  *   updated and available (scale_down_half_s, scale_up_double_s); the
@@ -133,7 +135,7 @@ int kubed_start(struct kubed *k, const char *bin, const char *store) {
     const char *level = getenv("BENCH_KUBED_LOG_LEVEL");
     char hollow[16];
     snprintf(hollow, sizeof hollow, "%d", k->hollow);
-    const char *argv[32] = {bin,
+    const char *argv[48] = {bin,
                             "server",
                             "--data-dir",
                             data,
@@ -171,6 +173,14 @@ int kubed_start(struct kubed *k, const char *bin, const char *store) {
       argv[n++] = "--cluster-cidr";
       argv[n++] = "10.0.0.0/8";
     }
+    /* BENCH_KUBED_FLAGS: more flags, split at spaces (a kubed under
+     * valgrind wants --leader-elect=false: its loop stalls). */
+    char *extra = getenv("BENCH_KUBED_FLAGS") ? strdup(getenv("BENCH_KUBED_FLAGS"))
+                                              : NULL;
+    char *save = NULL;
+    for (char *f = extra ? strtok_r(extra, " ", &save) : NULL;
+         f && n < sizeof argv / sizeof *argv - 1; f = strtok_r(NULL, " ", &save))
+      argv[n++] = f;
     execv(bin, (char *const *)argv);
     _exit(127);
   }
@@ -281,6 +291,8 @@ struct run {
   json_object *ready_nodes;
   /* kubed's CPU time (utime + stime, ns) at the create and when done */
   int64_t cpu_create, cpu_running;
+  /* kubed's API writes (writes.c) at the create and when done */
+  json_object *writes_create, *writes_running;
   /* an API read every 500 ms: the slowest answer shows a stalled loop */
   int64_t probe_sent, probe_next, probe_max;
   int64_t scale_generation, t_scaled, t_down, t_up;
@@ -421,12 +433,17 @@ static int64_t cpu_of(pid_t pid) {
 
 static void start_deployment(struct run *r) {
   char body[1024];
+  r->writes_create = writes_read(r->k);
   r->cpu_create = cpu_of(r->kubed_pid);
   snprintf(body, sizeof body, DEPLOY_FMT, r->replicas);
   kube_error_t err = KUBE_ERROR_INIT;
   kube_object_t *d = kube_object_from_json(body, strlen(body), &err);
   r->phase = P_CREATE;
   r->t_create = now_ns();
+  /* For `perf record -k mono` and `perf script --time`: the case's window
+   * on CLOCK_MONOTONIC. */
+  fprintf(stderr, "bench-controllers: create at %.6f (CLOCK_MONOTONIC)\n",
+          (double)r->t_create / 1e9);
   if (!d ||
       kube_writer_create(r->w, NULL, NS, d, NULL, write_done, r, &err) < 0)
     fail(r, err.message ? err.message : "deployment");
@@ -511,6 +528,9 @@ static void scale_to(struct run *r, int n, int64_t generation) {
 
 static void created_done(struct run *r) {
   r->cpu_running = cpu_of(r->kubed_pid);
+  fprintf(stderr, "bench-controllers: all Running at %.6f (CLOCK_MONOTONIC)\n",
+          (double)now_ns() / 1e9);
+  r->writes_running = writes_read(r->k);
   if (!r->scale) {
     r->phase = P_DONE;
     kube_loop_quit(r->loop);
@@ -947,7 +967,7 @@ int main(int argc, char **argv) {
   int rc = 0;
   double deploy_rate = 0, deploy_s = 0, created_s = 0, bound_s = 0;
   double roll_s = 0, cpu_ms_pod = -1, down_s = 0, up_s = 0, probe_ms = -1;
-  double up_running_s = 0;
+  double up_running_s = 0, writes_pod = -1;
   int leases_lost = -1;
   bool only_failure = only && strcmp(only, "node-failure") == 0;
   printf("bench-controllers: kubed server (%s store; scheduler and "
@@ -998,6 +1018,7 @@ int main(int argc, char **argv) {
       if (cpu_ms_pod >= 0)
         printf("  %-44s %10.3f ms  (create -> all Running)\n",
                "kubed CPU per pod", cpu_ms_pod);
+      writes_pod = writes_print(r.writes_create, r.writes_running, pods);
       if (scale) {
         printf("  %-44s %10.2f s  (%d -> %d, all available)\n",
                "scale down", down_s, pods, pods / 2);
@@ -1021,6 +1042,8 @@ int main(int argc, char **argv) {
     printf("  %-44s %10d\n", "leader leases lost or renewals late",
            leases_lost);
     kubed_stop(&k, keep);
+    json_object_put(r.writes_create);
+    json_object_put(r.writes_running);
   }
   if (!only || strcmp(only, "rolling") == 0) {
     struct kubed k = {.hollow = hollow ? nodes : 0};
@@ -1039,6 +1062,8 @@ int main(int argc, char **argv) {
         printf("  %-44s %10d\n", "kubelet writes sent again", r.retries);
     }
     kubed_stop(&k, keep);
+    json_object_put(r.writes_create);
+    json_object_put(r.writes_running);
   }
   struct node_failure nf = {.recovery_s = -1};
   if ((!only || strcmp(only, "node-failure") == 0) && hollow_agent &&
@@ -1079,6 +1104,8 @@ int main(int argc, char **argv) {
       jnum(j, "deployment_10000_pods_per_s", "%.1f", deploy_rate);
       if (cpu_ms_pod >= 0)
         jnum(j, "kubed_cpu_ms_per_pod", "%.3f", cpu_ms_pod);
+      if (writes_pod >= 0)
+        jnum(j, "api_writes_per_pod", "%.3f", writes_pod);
       if (scale) {
         jnum(j, "scale_down_half_s", "%.3f", down_s);
         jnum(j, "scale_up_double_s", "%.3f", up_s);

@@ -31,6 +31,14 @@ void kubed_stop(struct kubed *k, bool keep);
 /* Lines of kubed's log holding `what`. */
 int log_count(const struct kubed *k, const char *what);
 
+/* writes.c: kubed's API writes so far by "VERB resource[/sub]" (from
+ * /metrics), NULL when it cannot be read; printed per pod (after - before),
+ * returning the total per pod (-1: not measured). */
+struct json_object;
+struct json_object *writes_read(const struct kubed *k);
+double writes_print(struct json_object *before, struct json_object *after,
+                    int pods);
+
 /* node_failure_recovery_s: a `kubed agent --hollow 1` node holding the
  * PODS pods of a Deployment (tolerating unreachable/not-ready for 10 s) is
  * killed with SIGKILL among `nodes` others. */

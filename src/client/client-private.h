@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client module's interface for later modules (scheduler, controllers,
- * the CLI): a small string-keyed hash map, header-only; kube_read_all() and
- * client_query_escape().
+ * the CLI): a small string-keyed hash map, header-only; kube_read_all(),
+ * client_query_escape() and writes whose replies are not parsed, or only
+ * scanned for their metadata.
  * Not installed.
  */
 #ifndef KUBE_CLIENT_PRIVATE_H
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <libkube/core.h>
+#include <libkube/kit.h>
 
 /* Append everything up to EOF on `fd` to `sb` (retrying EINTR).  Returns 0,
  * or -1 with errno set by read(); out of memory shows as sb->oom. */
@@ -158,5 +160,29 @@ static inline void strmap_clear(struct strmap *m, void (*free_value)(void *)) {
   m->nbuckets = 0;
   m->n = 0;
 }
+
+/* writer.c */
+/* What a write's callback gets as its result on success. */
+enum client_result {
+  CLIENT_RESULT_NONE,   /* NULL: the reply is not parsed */
+  CLIENT_RESULT_OBJECT, /* the reply parsed */
+  /* an object holding only the reply's metadata.name, .namespace and
+   * .resourceVersion, found by a scan of the text (a writer that needs
+   * the name a generateName gave, not the whole object it parsed) */
+  CLIENT_RESULT_META,
+};
+/* Send a request; cb (may be NULL) gets the reply as `result` says. */
+int client_writer_send(kube_writer_t *w, const char *method, const char *path,
+                       const char *content_type, const char *body, size_t len,
+                       enum client_result result, kube_writer_cb cb, void *arg,
+                       kube_error_t *err);
+/* kube_writer_patch with the result as `result` says (hollow nodes write
+ * thousands of status and Lease patches and read none of their replies). */
+int client_writer_patch(kube_writer_t *w, const kube_kind_t *kind,
+                        const char *ns, const char *name, const char *sub,
+                        kube_patch_type_t type, const char *patch,
+                        const kube_client_write_options_t *opts,
+                        enum client_result result, kube_writer_cb cb,
+                        void *arg, kube_error_t *err);
 
 #endif /* KUBE_CLIENT_PRIVATE_H */

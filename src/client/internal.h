@@ -385,12 +385,6 @@ char *client_delete_options_json(const kube_client_write_options_t *o);
 /* The error a failed reply (status 0: none came) stands for. */
 void client_reply_error(int status, const char *data, size_t len,
                         kube_error_t *err);
-/* Send a request; cb (may be NULL) gets the parsed reply only when
- * want_result, else a NULL result. */
-int client_writer_send(kube_writer_t *w, const char *method, const char *path,
-                       const char *content_type, const char *body, size_t len,
-                       bool want_result, kube_writer_cb cb, void *arg,
-                       kube_error_t *err);
 
 /* recorder.c: tests replace the monotonic clock of the correlator. */
 void client_recorder_set_clock(kube_event_recorder_t *r,

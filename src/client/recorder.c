@@ -420,13 +420,13 @@ static void send_write(struct ewrite *w) {
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", w->ns);
     rc =
         client_writer_send(r->writer, "POST", path, "application/json", w->full,
-                           strlen(w->full), false, write_done, w, &err);
+                           strlen(w->full), CLIENT_RESULT_NONE, write_done, w, &err);
   } else {
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/events/%s", w->ns,
              w->name);
     rc = client_writer_send(r->writer, "PATCH", path,
                             "application/strategic-merge-patch+json", w->patch,
-                            strlen(w->patch), false, write_done, w, &err);
+                            strlen(w->patch), CLIENT_RESULT_NONE, write_done, w, &err);
   }
   if (rc < 0) {
     r->st.failed++;

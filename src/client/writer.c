@@ -17,7 +17,7 @@ struct wcall {
   kube_transport_call_t *call;
   kube_writer_cb cb;
   void *arg;
-  bool want_result;
+  enum client_result result;
   struct wcall *prev, *next;
 };
 
@@ -73,6 +73,35 @@ static kube_object_t *parse_result(const char *data, size_t len) {
   return kube_object_wrap(o);
 }
 
+/* The reply's metadata (name, namespace, resourceVersion) alone, from a
+ * scan of the text. */
+static kube_object_t *parse_meta(const char *data, size_t len) {
+  struct client_json_meta m;
+  if (!len)
+    return NULL;
+  client_json_scan_meta(data, len, &m);
+  if (!m.found)
+    return NULL;
+  json_object *o = json_object_new_object();
+  json_object *meta = json_object_new_object();
+  if (!o || !meta) {
+    json_object_put(o);
+    json_object_put(meta);
+    return NULL;
+  }
+  json_object_object_add(o, "metadata", meta);
+  if (m.name)
+    json_object_object_add(meta, "name",
+                           json_object_new_string_len(m.name, (int)m.name_len));
+  if (m.ns)
+    json_object_object_add(meta, "namespace",
+                           json_object_new_string_len(m.ns, (int)m.ns_len));
+  if (m.rv)
+    json_object_object_add(meta, "resourceVersion",
+                           json_object_new_string_len(m.rv, (int)m.rv_len));
+  return kube_object_wrap(o);
+}
+
 static void reply_cb(int status, const char *ctype, const char *data,
                      size_t len, bool done, void *arg) {
   struct wcall *c = arg;
@@ -81,7 +110,10 @@ static void reply_cb(int status, const char *ctype, const char *data,
   unlink_call(c);
   if (c->cb) {
     if (status >= 200 && status < 300) {
-      kube_object_t *res = c->want_result ? parse_result(data, len) : NULL;
+      kube_object_t *res = c->result == CLIENT_RESULT_OBJECT
+                               ? parse_result(data, len)
+                           : c->result == CLIENT_RESULT_META ? parse_meta(data, len)
+                                                             : NULL;
       c->cb(res, NULL, c->arg);
       kube_object_free(res);
     } else {
@@ -96,8 +128,8 @@ static void reply_cb(int status, const char *ctype, const char *data,
 
 int client_writer_send(kube_writer_t *w, const char *method, const char *path,
                        const char *content_type, const char *body, size_t len,
-                       bool want_result, kube_writer_cb cb, void *arg,
-                       kube_error_t *err) {
+                       enum client_result result, kube_writer_cb cb,
+                       void *arg, kube_error_t *err) {
   if (!w || !method || !path)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "a write needs a method and a path");
@@ -107,7 +139,7 @@ int client_writer_send(kube_writer_t *w, const char *method, const char *path,
   c->w = w;
   c->cb = cb;
   c->arg = arg;
-  c->want_result = want_result && cb;
+  c->result = cb ? result : CLIENT_RESULT_NONE;
   kube_transport_request_t req = {
       .struct_size = sizeof req,
       .method = method,
@@ -170,7 +202,7 @@ KUBE_EXPORT int kube_writer_send(kube_writer_t *w, const char *method,
                                  kube_error_t *err) {
   return client_writer_send(w, method, path,
                             content_type ? content_type : "application/json",
-                            body, len, true, cb, arg, err);
+                            body, len, CLIENT_RESULT_OBJECT, cb, arg, err);
 }
 
 /* The namespace a write goes to. */
@@ -231,7 +263,7 @@ static int write_object(kube_writer_t *w, const char *method,
   if (!target || !body)
     return kube_make_oom(err);
   return client_writer_send(w, method, target, "application/json", body,
-                            strlen(body), true, cb, arg, err);
+                            strlen(body), CLIENT_RESULT_OBJECT, cb, arg, err);
 }
 
 KUBE_EXPORT int kube_writer_create(kube_writer_t *w, const kube_kind_t *kind,
@@ -260,11 +292,12 @@ kube_writer_update_status(kube_writer_t *w, const kube_kind_t *kind,
                       err);
 }
 
-KUBE_EXPORT int
-kube_writer_patch(kube_writer_t *w, const kube_kind_t *kind, const char *ns,
-                  const char *name, const char *sub, kube_patch_type_t type,
-                  const char *patch, const kube_client_write_options_t *opts,
-                  kube_writer_cb cb, void *arg, kube_error_t *err) {
+int client_writer_patch(kube_writer_t *w, const kube_kind_t *kind,
+                        const char *ns, const char *name, const char *sub,
+                        kube_patch_type_t type, const char *patch,
+                        const kube_client_write_options_t *opts,
+                        enum client_result result, kube_writer_cb cb,
+                        void *arg, kube_error_t *err) {
   if (!kind || !name || !*name || !patch)
     return kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL,
                           "a patch needs a kind, a name and a patch");
@@ -279,7 +312,16 @@ kube_writer_patch(kube_writer_t *w, const kube_kind_t *kind, const char *ns,
     return kube_make_oom(err);
   return client_writer_send(w, "PATCH", target,
                             kube_patch_type_content_type(type), patch,
-                            strlen(patch), true, cb, arg, err);
+                            strlen(patch), result, cb, arg, err);
+}
+
+KUBE_EXPORT int
+kube_writer_patch(kube_writer_t *w, const kube_kind_t *kind, const char *ns,
+                  const char *name, const char *sub, kube_patch_type_t type,
+                  const char *patch, const kube_client_write_options_t *opts,
+                  kube_writer_cb cb, void *arg, kube_error_t *err) {
+  return client_writer_patch(w, kind, ns, name, sub, type, patch, opts,
+                             CLIENT_RESULT_OBJECT, cb, arg, err);
 }
 
 KUBE_EXPORT int kube_writer_delete(kube_writer_t *w, const kube_kind_t *kind,
@@ -300,7 +342,7 @@ KUBE_EXPORT int kube_writer_delete(kube_writer_t *w, const kube_kind_t *kind,
   if (!target || !body)
     return kube_make_oom(err);
   return client_writer_send(w, "DELETE", target, "application/json", body,
-                            strlen(body), true, cb, arg, err);
+                            strlen(body), CLIENT_RESULT_OBJECT, cb, arg, err);
 }
 
 static int pod_subresource_post(kube_writer_t *w, const char *ns,
@@ -329,7 +371,8 @@ static int pod_subresource_post(kube_writer_t *w, const char *ns,
   }
   /* The reply is a Status saying Success: not worth parsing. */
   return client_writer_send(w, "POST", target ? target : path,
-                            "application/json", body, len, false, cb, arg, err);
+                            "application/json", body, len, CLIENT_RESULT_NONE,
+                            cb, arg, err);
 }
 
 KUBE_EXPORT int kube_writer_bind(kube_writer_t *w, const char *ns,

@@ -75,6 +75,8 @@ static void delete_step(struct ctl_sync *s) {
 static int mark_failed_and_delete(struct podgc *g, const char *key,
                                   json_object *pod, const char *reason,
                                   const char *message) {
+  if (!pod)
+    return 0; /* gone from the cache meanwhile: its deletion is queued */
   json_object *meta = cj_obj(pod, "metadata");
   const char *ns = cj_str0(meta, "namespace"), *name = cj_str0(meta, "name");
   struct ctl_sync *s = ctl_sync_new(&g->b, key);
@@ -134,25 +136,30 @@ static void forget(struct podgc *g, const char *key) {
   free(strmap_remove(&g->missing, key));
 }
 
+/* The pod's object, for the writes (parsed from the informer's text: the
+ * checks before read the pod store's summary). */
+static json_object *pod_json(struct podgc *g, const char *key) {
+  const kube_object_t *obj = kube_informer_get(g->pods, key);
+  return obj ? kube_object_json(obj) : NULL;
+}
+
 static int gc_sync(kube_controller_t *c, const char *key, void *arg) {
   struct podgc *g = arg;
-  const kube_object_t *obj = kube_informer_get(g->pods, key);
-  if (!obj) {
+  const struct ctl_pod *p = ctl_podstore_get(g->ps, key);
+  if (!p) {
     forget(g, key);
     return 0;
   }
-  json_object *pod = kube_object_json(obj);
-  const char *node = cj_str(cj_obj(pod, "spec"), "nodeName");
-  bool terminating = cj_str(cj_obj(pod, "metadata"), "deletionTimestamp");
+  const char *node = p->node;
+  bool terminating = p->deleting;
   if (!node || !*node) {
     forget(g, key);
     if (!terminating)
       return 0;
     log_info("podgc: deleting unscheduled terminating pod %s", key);
-    return mark_failed_and_delete(g, key, pod, NULL, NULL);
+    return mark_failed_and_delete(g, key, pod_json(g, key), NULL, NULL);
   }
-  const kube_object_t *nobj = kube_informer_get(g->nodes, node);
-  if (!nobj) {
+  if (!kube_informer_has(g->nodes, node)) {
     /* gcOrphaned: the node must stay missing for the quarantine */
     int64_t now = ctl_now_ns();
     int64_t *first = strmap_get(&g->missing, key);
@@ -174,15 +181,18 @@ static int gc_sync(kube_controller_t *c, const char *key, void *arg) {
     forget(g, key);
     log_info("podgc: found orphaned pod %s assigned to the node %s; deleting",
              key, node);
-    return mark_failed_and_delete(g, key, pod, "DeletionByPodGC",
+    return mark_failed_and_delete(g, key, pod_json(g, key), "DeletionByPodGC",
                                   "PodGC: node no longer exists");
   }
   forget(g, key);
-  json_object *n = kube_object_json(nobj);
-  if (terminating && !node_ready(n) && out_of_service(n)) {
+  if (!terminating)
+    return 0; /* a pod bound to a node that is there: the common case */
+  const kube_object_t *nobj = kube_informer_get(g->nodes, node);
+  json_object *n = nobj ? kube_object_json(nobj) : NULL;
+  if (n && !node_ready(n) && out_of_service(n)) {
     log_info("podgc: deleting terminating pod %s on out-of-service node %s",
              key, node);
-    return mark_failed_and_delete(g, key, pod, "DeletionByPodGC",
+    return mark_failed_and_delete(g, key, pod_json(g, key), "DeletionByPodGC",
                                   "PodGC: node no longer exists");
   }
   return 0;

@@ -528,10 +528,13 @@ static void create_batch(struct ctl_sync *s) {
   for (int64_t i = 0; i < n; i++) {
     cleanup_error kube_error_t err = KUBE_ERROR_INIT;
     struct ctl_op *op = path ? ctl_op_new(&r->b, s, created, NULL) : NULL;
-    if (!op ||
-        ctl_op_started(op, kube_writer_send(r->b.w, "POST", path, NULL,
-                                            w->pod_body, strlen(w->pod_body),
-                                            ctl_op_cb, op, &err)) < 0) {
+    /* The reply is read for the name generateName gave the pod (the
+     * event's message): scanned for its metadata, not parsed. */
+    if (!op || ctl_op_started(op, client_writer_send(
+                                      r->b.w, "POST", path, "application/json",
+                                      w->pod_body, strlen(w->pod_body),
+                                      CLIENT_RESULT_META, ctl_op_cb, op,
+                                      &err)) < 0) {
       ctl_creation_observed(&r->exp, s->key);
       set_manage_err(w, err.message ? err.message : "out of memory");
     }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/api-private.h"
+#include "client/client-private.h"
 #include "kube-config.h"
 #include "node/internal.h"
 
@@ -248,9 +249,10 @@ static void status_write(struct hnode *n) {
   w->ready = node_cidr(n);
   cleanup_free char *patch = status_patch(n, w->ready);
   n->status_inflight =
-      patch && kube_writer_patch(n->h->w, kube_kind_by_kind("v1", "Node"), NULL,
-                                 n->name, "status", KUBE_PATCH_MERGE, patch,
-                                 NULL, status_written, w, NULL) == 0;
+      patch && client_writer_patch(n->h->w, kube_kind_by_kind("v1", "Node"),
+                                   NULL, n->name, "status", KUBE_PATCH_MERGE,
+                                   patch, NULL, CLIENT_RESULT_NONE,
+                                   status_written, w, NULL) == 0;
   if (!n->status_inflight)
     free(w);
 }
@@ -363,9 +365,9 @@ static void lease_write(struct hnode *n) {
     snprintf(patch, sizeof patch,
              "{\"spec\":{\"holderIdentity\":\"%s\",\"renewTime\":\"%s\"}}",
              n->name, now);
-    rc = kube_writer_patch(n->h->w, k, LEASE_NS, n->name, NULL,
-                           KUBE_PATCH_MERGE, patch, NULL, lease_written, n,
-                           NULL);
+    rc = client_writer_patch(n->h->w, k, LEASE_NS, n->name, NULL,
+                             KUBE_PATCH_MERGE, patch, NULL, CLIENT_RESULT_NONE,
+                             lease_written, n, NULL);
   } else {
     json_object *l = json_object_new_object();
     add_str(l, "apiVersion", "coordination.k8s.io/v1");
@@ -796,11 +798,12 @@ static int sync_pod_obj(kube_controller_t *c, const char *key,
   cleanup_free char *patch =
       running_patch(n, pod, host_net ? NULL : ip, !reported_running(pod));
   struct pending *p = patch ? pending_new(h, key, false) : NULL;
-  if (!p || kube_writer_patch(h->w, kube_kind_by_kind("v1", "Pod"),
-                              kube_json_get_string(pod, "metadata.namespace"),
-                              kube_json_get_string(pod, "metadata.name"),
-                              "status", KUBE_PATCH_MERGE, patch, NULL,
-                              pod_written, p, NULL) < 0) {
+  /* The reply (the pod) is not read: not parsed either. */
+  if (!p || client_writer_patch(h->w, kube_kind_by_kind("v1", "Pod"),
+                                kube_json_get_string(pod, "metadata.namespace"),
+                                kube_json_get_string(pod, "metadata.name"),
+                                "status", KUBE_PATCH_MERGE, patch, NULL,
+                                CLIENT_RESULT_NONE, pod_written, p, NULL) < 0) {
     pending_free(p);
     return -1;
   }
@@ -819,11 +822,43 @@ static int sync_pod(kube_controller_t *c, const char *key, void *arg) {
   return r;
 }
 
-/* Only the pods of this set's nodes are queued. */
+/* True when a sync of `pod` (the cached state) would write nothing: it
+ * reports Running with the address this node holds for it. */
+static bool settled(kube_node_hollow_t *h, const char *key,
+                    const kube_object_t *obj) {
+  json_object *pod = kube_object_json(obj), *v;
+  struct hnode *n = node_by_name(h, kube_object_get_string(obj, "spec.nodeName"));
+  if (!n || n->down || h->draining ||
+      kube_json_get(pod, "metadata.deletionTimestamp") ||
+      !reported_running(pod))
+    return false;
+  if (json_object_get_boolean(kube_json_get(pod, "spec.hostNetwork")))
+    return true;
+  const char *reported = kube_json_get_string(pod, "status.podIP");
+  if (!reported || !n->bits || !json_object_object_get_ex(h->ips, key, &v))
+    return false;
+  int x = json_object_get_int(v);
+  char ip[16];
+  if ((size_t)(x / 256) != n->idx)
+    return false;
+  core_ipv4_format(n->net + (uint32_t)(x % 256), ip);
+  return streq(ip, reported);
+}
+
+/* Only the pods of this set's nodes are queued, and of those only the ones
+ * a sync would write for: the cached state is what counts (map runs for
+ * the old and the new state of an update, and the pod that turned Running
+ * was queued by its old state).  That state is parsed already while the
+ * informer's handlers run: kube_informer_ref shares it (no parse, no pin). */
 static void map_pod(kube_controller_t *c, const char *key,
                     const kube_object_t *obj, void *arg) {
   kube_node_hollow_t *h = arg;
-  if (node_by_name(h, kube_object_get_string(obj, "spec.nodeName")))
+  if (!node_by_name(h, kube_object_get_string(obj, "spec.nodeName")))
+    return;
+  kube_object_t *cur = kube_informer_ref(h->pods, key);
+  bool done = cur && settled(h, key, cur);
+  kube_object_free(cur);
+  if (!done)
     kube_controller_enqueue(c, key, NULL);
 }
 

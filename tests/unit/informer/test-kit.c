@@ -658,6 +658,33 @@ static void test_writer_verbs(void **state) {
   assert_non_null(strstr(r.result, "\"n\":\"1\""));
   a = kt_fake_find(e.f, "PATCH", "/");
   assert_string_equal(a->content_type, "application/merge-patch+json");
+  /* the same patch with no result wanted: done, the reply not parsed */
+  memset(&r, 0, sizeof r);
+  assert_int_equal(client_writer_patch(w, cm, "ns", "c1", NULL,
+                                       KUBE_PATCH_MERGE,
+                                       "{\"data\":{\"n\":\"2\"}}", NULL,
+                                       CLIENT_RESULT_NONE, w_cb, &r, NULL),
+                   0);
+  wait_w(&e, &r);
+  assert_true(r.ok);
+  assert_string_equal(r.result, "");
+  /* a failure still says why */
+  memset(&r, 0, sizeof r);
+  client_writer_patch(w, cm, "ns", "nosuch", NULL, KUBE_PATCH_MERGE, "{}",
+                      NULL, CLIENT_RESULT_NONE, w_cb, &r, NULL);
+  wait_w(&e, &r);
+  assert_int_equal(r.reason, KUBE_REASON_NOT_FOUND);
+  /* the metadata alone: name, namespace and resourceVersion, no data */
+  memset(&r, 0, sizeof r);
+  client_writer_patch(w, cm, "ns", "c1", NULL, KUBE_PATCH_MERGE,
+                      "{\"data\":{\"n\":\"3\"}}", NULL, CLIENT_RESULT_META,
+                      w_cb, &r, NULL);
+  wait_w(&e, &r);
+  assert_true(r.ok);
+  assert_non_null(strstr(r.result, "\"name\":\"c1\""));
+  assert_non_null(strstr(r.result, "\"namespace\":\"ns\""));
+  assert_non_null(strstr(r.result, "\"resourceVersion\":\""));
+  assert_null(strstr(r.result, "\"data\""));
   memset(&r, 0, sizeof r);
   kube_writer_patch(w, cm, "ns", "c1", NULL, KUBE_PATCH_JSON, "[]", NULL, w_cb,
                     &r, NULL);
@@ -737,9 +764,10 @@ static void test_writer_verbs(void **state) {
                       "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
                       "\"gracePeriodSeconds\":0,\"propagationPolicy\":"
                       "\"Foreground\",\"preconditions\":{\"uid\":\"wrong\"}}");
-  /* c1 is at resourceVersion 3 (created, updated, merge-patched). */
+  /* c1 is at resourceVersion 5 (created, updated, merge-patched three
+   * times). */
   char *c1 = kt_fake_get(e.f, "v1", "ConfigMap", "ns", "c1");
-  assert_non_null(strstr(c1, "\"resourceVersion\":\"3\""));
+  assert_non_null(strstr(c1, "\"resourceVersion\":\"5\""));
   free(c1);
   del.precondition_uid = NULL;
   del.precondition_resource_version = "2";
@@ -747,7 +775,7 @@ static void test_writer_verbs(void **state) {
   kube_writer_delete(w, cm, "ns", "c1", &del, w_cb, &r, NULL);
   wait_w(&e, &r);
   assert_int_equal(r.reason, KUBE_REASON_CONFLICT);
-  del.precondition_resource_version = "3";
+  del.precondition_resource_version = "5";
   memset(&r, 0, sizeof r);
   kube_writer_delete(w, cm, "ns", "c1", &del, w_cb, &r, NULL);
   wait_w(&e, &r);
