@@ -32,6 +32,7 @@ PACKAGES="
   libhttp-parser-dev
   libjson-c-dev
   libldns-dev
+  libmimalloc-dev
   libnftables-dev
   libnghttp2-dev
   libpcre2-dev
