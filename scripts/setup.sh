@@ -30,9 +30,9 @@ PACKAGES="
   libcurl4-openssl-dev
   libevent-dev
   libhttp-parser-dev
+  libjemalloc-dev
   libjson-c-dev
   libldns-dev
-  libmimalloc-dev
   libnftables-dev
   libnghttp2-dev
   libpcre2-dev

@@ -2,26 +2,33 @@
 /*
  * kubed and its malloc.
  *
- * kubed is linked with mimalloc by default (meson -Dallocator=mimalloc|
- * jemalloc|system): under the controllers bench glibc malloc was ~22% of
- * kubed's CPU (json-c trees are many small blocks), and mimalloc's per-
- * thread free lists cut kubed's CPU per pod (README, Memory).  libkube.so
- * is not linked with it: an embedder keeps its process's allocator.
+ * kubed is linked with jemalloc by default (meson -Dallocator=jemalloc|
+ * mimalloc|system): under the controllers bench glibc malloc was ~22% of
+ * kubed's CPU (json-c trees are many small blocks); jemalloc and mimalloc
+ * cut kubed's CPU per pod by 20-40%, and jemalloc tuned as below keeps
+ * kubed's RSS with 100 pods within ~2 MB of glibc's, under the README's
+ * 30 MB goal (README, bench-node).  libkube.so is not linked with it: an
+ * embedder keeps its process's allocator.
  *
  * A server's heap swells during bursts (100 pods created at once: status
  * writes, watch events, LIST replies parsed into trees) and must give the
  * pages back afterwards, whichever allocator holds them.
  *
- * mimalloc: freed pages go back to their segments, and a segment's free
- * memory is decommitted (madvise) a short delay after it is freed, but
- * mimalloc does that work only inside its own calls; an idle daemon makes
- * none.  Once a second mi_collect(false) retires the main thread's empty
- * pages and runs the delayed decommits.
+ * jemalloc (malloc_conf below; MALLOC_CONF in the environment wins):
+ *  - one arena: kubed's worker threads spend their time in system calls
+ *    and child processes, not in malloc;
+ *  - dirty pages purged after one second instead of ten, none kept as
+ *    "muzzy", and once a second a decay pass, since jemalloc purges only
+ *    inside its own calls and an idle daemon makes none.  Purging at once
+ *    (dirty_decay_ms:0, with 1 kB thread caches) saved ~0.6 MB but cost ~40% more kubed CPU per pod
+ *    in bench-scheduler-e2e (an madvise per freed run).
  *
- * jemalloc: two arenas (kubed's worker threads spend their time in system
- * calls and child processes, not in malloc), dirty pages purged after one
- * second instead of ten, and once a second a decay pass over every arena
- * so an idle daemon purges too.
+ * mimalloc: freed pages go back to their segments, and a segment's free
+ * memory is decommitted a short delay after it is freed, but mimalloc does
+ * that work only inside its own calls; an idle daemon makes none.  Once a
+ * second mi_collect(false) retires the main thread's empty pages and runs
+ * the delayed decommits.  Its per-thread heaps still cost ~5 MB with 100
+ * pods, hence not the default.
  *
  * glibc (-Dallocator=system, and sanitizer builds):
  *  - at most 2 arenas: every thread that meets a locked arena would
@@ -60,8 +67,8 @@ static void trim(void *arg) {
 
 #elif defined(KUBE_ALLOCATOR_JEMALLOC)
 
-/* Read by jemalloc when it starts (MALLOC_CONF in the environment wins). */
-const char *malloc_conf = "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0";
+/* Read by jemalloc when it starts. */
+const char *malloc_conf = "narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

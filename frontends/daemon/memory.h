@@ -10,8 +10,8 @@
 /* Before any thread starts. */
 void kubed_memory_init(void);
 /* A timer on `loop` that returns free heap pages to the kernel once a
- * second (mi_collect, an arena decay pass, or malloc_trim); NULL when
- * it cannot be made (nothing then changes). Free with kube_timer_free. */
+ * second (an arena decay pass, mi_collect or malloc_trim); NULL when it
+ * cannot be made (nothing then changes). Free with kube_timer_free. */
 kube_timer_t *kubed_memory_trim_start(kube_loop_t *loop);
 
 #endif
