@@ -30,6 +30,7 @@ PACKAGES="
   libcurl4-openssl-dev
   libevent-dev
   libhttp-parser-dev
+  libjemalloc-dev
   libjson-c-dev
   libldns-dev
   libnftables-dev

@@ -113,7 +113,9 @@ KUBE_EXPORT void kube_http_server_free(kube_http_server_t *srv) {
 
 /* glibc keeps freed memory in its arenas; after a slow client's backlog
  * (up to the watch budget) is freed, give the pages back so RSS returns
- * near idle. */
+ * near idle.  In a process whose malloc is another allocator (kubed with
+ * jemalloc) this trims glibc's unused arena, a no-op; kubed's own timer
+ * (frontends/daemon/memory.c) purges that allocator once a second. */
 static void trim_cb(evutil_socket_t fd, short what, void *arg) {
 #ifdef __GLIBC__
   malloc_trim(0);
