@@ -423,8 +423,11 @@ static void owork_free(void *v) {
   free(w);
 }
 
-static const kube_object_t *cached(struct gc *gc, struct gnode *n,
-                                   struct gmonitor **mon_out) {
+/* The node's object from its kind's cache as the caller's own reference
+ * (kube_object_free it): kube_informer_ref, so a sweep over every dependent
+ * leaves no tree pinned in the informer. */
+static kube_object_t *cached(struct gc *gc, struct gnode *n,
+                             struct gmonitor **mon_out) {
   struct gmonitor *mon = ctl_gc_monitor(gc, n->api_version, n->kind);
   if (mon_out)
     *mon_out = mon;
@@ -432,7 +435,7 @@ static const kube_object_t *cached(struct gc *gc, struct gnode *n,
     return NULL;
   cleanup_free char *key =
       ctl_key(mon->kind->namespaced ? n->ns : NULL, n->name);
-  return key ? kube_informer_get(mon->inf, key) : NULL;
+  return key ? kube_informer_ref(mon->inf, key) : NULL;
 }
 
 static void orphaned(struct ctl_sync *s) {
@@ -442,10 +445,13 @@ static void orphaned(struct ctl_sync *s) {
     return;
   /* Every dependent let go: the owner's orphan finalizer goes. */
   struct gmonitor *mon;
-  const kube_object_t *o = cached(w->gc, n, &mon);
-  if (!o || !mon)
+  kube_object_t *o = cached(w->gc, n, &mon);
+  if (!o || !mon) {
+    kube_object_free(o);
     return;
+  }
   cleanup_free char *p = remove_finalizer_patch(kube_object_json(o), GC_ORPHAN);
+  kube_object_free(o);
   if (patch(&w->gc->orph, s, mon->kind, n->ns, n->name, p) < 0)
     s->result = -1;
 }
@@ -473,10 +479,13 @@ int ctl_gc_attempt_to_orphan(kube_controller_t *c, const char *uid, void *arg) {
   for (size_t i = 0; i < n->n_deps; i++) {
     struct gnode *d = n->deps[i];
     struct gmonitor *mon;
-    const kube_object_t *o = cached(gc, d, &mon);
-    if (!o || !mon)
+    kube_object_t *o = cached(gc, d, &mon);
+    if (!o || !mon) {
+      kube_object_free(o);
       continue; /* gone already */
+    }
     cleanup_free char *p = ctl_owner_patch(kube_object_json(o), NULL, n->uid);
+    kube_object_free(o);
     if (patch(&gc->orph, s, mon->kind, d->ns, d->name, p) < 0)
       s->result = -1;
   }

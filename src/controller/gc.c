@@ -162,8 +162,11 @@ static bool owner_cached(struct gc *gc, const struct gowner *o,
   if (!mon)
     return false;
   cleanup_free char *key = ctl_key(mon->kind->namespaced ? ns : NULL, o->name);
-  const kube_object_t *obj = key ? kube_informer_get(mon->inf, key) : NULL;
-  return obj && streq(kube_object_uid(obj) ?: "", o->uid);
+  /* A reference, not kube_informer_get: no tree stays pinned per owner. */
+  kube_object_t *obj = key ? kube_informer_ref(mon->inf, key) : NULL;
+  bool same = obj && streq(kube_object_uid(obj) ?: "", o->uid);
+  kube_object_free(obj);
+  return same;
 }
 
 /* A node for an owner nobody showed yet: real when its kind's cache has

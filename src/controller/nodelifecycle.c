@@ -307,14 +307,8 @@ static void mark_pod(const char *key, const kube_object_t *obj, void *arg) {
   json_object_put(patch);
 }
 
-static int nl_sync(kube_controller_t *c, const char *key, void *arg) {
-  struct nlc *n = arg;
-  const kube_object_t *obj = kube_informer_get(n->nodes, key);
-  if (!obj) {
-    drop_probe(n, key);
-    return 0;
-  }
-  json_object *node = kube_object_json(obj);
+static int nl_sync_node(kube_controller_t *c, struct nlc *n, const char *key,
+                        json_object *node) {
   int64_t now = ctl_now_ns();
   struct probe *p = strmap_get(&n->probes, key);
   if (!p) {
@@ -328,7 +322,7 @@ static int nl_sync(kube_controller_t *c, const char *key, void *arg) {
   }
   char lkey[320];
   snprintf(lkey, sizeof lkey, "kube-node-lease/%s", key);
-  const kube_object_t *lease = kube_informer_get(n->leases, lkey);
+  kube_object_t *lease = kube_informer_ref(n->leases, lkey);
   const char *renew =
       lease ? cj_str(cj_obj(kube_object_json(lease), "spec"), "renewTime")
             : NULL;
@@ -339,6 +333,7 @@ static int nl_sync(kube_controller_t *c, const char *key, void *arg) {
     set_str(&p->heartbeat, hb);
     p->probe_ns = now;
   }
+  kube_object_free(lease);
   struct ctl_sync *s = ctl_sync_new(&n->b, key);
   if (!s)
     return -1;
@@ -401,6 +396,20 @@ static int nl_sync(kube_controller_t *c, const char *key, void *arg) {
                                 &a);
   }
   return ctl_sync_finish(s);
+}
+
+/* The node and its lease as references (kube_informer_ref), not pinned:
+ * a sync of every node leaves no tree of each behind in the informers. */
+static int nl_sync(kube_controller_t *c, const char *key, void *arg) {
+  struct nlc *n = arg;
+  kube_object_t *obj = kube_informer_ref(n->nodes, key);
+  if (!obj) {
+    drop_probe(n, key);
+    return 0;
+  }
+  int r = nl_sync_node(c, n, key, kube_object_json(obj));
+  kube_object_free(obj);
+  return r;
 }
 
 /* ------------------------------------------------------------------------ */
