@@ -6,9 +6,9 @@
  * mimalloc|system): under the controllers bench glibc malloc was ~22% of
  * kubed's CPU (json-c trees are many small blocks); jemalloc and mimalloc
  * cut kubed's CPU per pod by 20-40%, and jemalloc tuned as below keeps
- * kubed's RSS with 100 pods within ~2 MB of glibc's, under the README's
- * 30 MB goal (README, bench-node).  libkube.so is not linked with it: an
- * embedder keeps its process's allocator.
+ * kubed's RSS with 100 pods within ~2 MB of glibc's, at the README's
+ * 30 MB goal (29.5-30.6 MB; README, bench-node).  libkube.so is not
+ * linked with it: an embedder keeps its process's allocator.
  *
  * A server's heap swells during bursts (100 pods created at once: status
  * writes, watch events, LIST replies parsed into trees) and must give the
@@ -20,8 +20,9 @@
  *  - dirty pages purged after one second instead of ten, none kept as
  *    "muzzy", and once a second a decay pass, since jemalloc purges only
  *    inside its own calls and an idle daemon makes none.  Purging at once
- *    (dirty_decay_ms:0, with 1 kB thread caches) saved ~0.6 MB but cost ~40% more kubed CPU per pod
- *    in bench-scheduler-e2e (an madvise per freed run).
+ *    (dirty_decay_ms:0, with 1 kB thread caches) saved ~0.6 MB but cost
+ *    ~40% more kubed CPU per pod in bench-scheduler-e2e (an madvise per
+ *    freed run).
  *
  * mimalloc: freed pages go back to their segments, and a segment's free
  * memory is decommitted a short delay after it is freed, but mimalloc does
