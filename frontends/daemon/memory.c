@@ -6,8 +6,8 @@
  * mimalloc|system): under the controllers bench glibc malloc was ~22% of
  * kubed's CPU (json-c trees are many small blocks); jemalloc and mimalloc
  * cut kubed's CPU per pod by 20-40%, and jemalloc tuned as below keeps
- * kubed's RSS with 100 pods within ~2 MB of glibc's, at the README's
- * 30 MB goal (29.5-30.6 MB; README, bench-node).  libkube.so is not
+ * kubed's RSS with 100 pods within ~2.5 MB of glibc's, around the
+ * README's 30 MB goal (29.5-30.8 MB against glibc's 27.6-28.3; bench-node).  libkube.so is not
  * linked with it: an embedder keeps its process's allocator.
  *
  * A server's heap swells during bursts (100 pods created at once: status
