@@ -110,6 +110,16 @@ bool kubed_has_flag(const char *bin, const char *command, const char *flag) {
   return found;
 }
 
+kube_client_t *kubed_client(const struct kubed *k, int timeout_ms,
+                           kube_error_t *err) {
+  kube_client_options_t o = {.struct_size = sizeof o,
+                             .server = k->url,
+                             .token = TOKEN,
+                             .certificate_authority = k->tls ? k->ca : NULL,
+                             .timeout_ms = timeout_ms};
+  return kube_client_new(&o, err);
+}
+
 int kubed_start(struct kubed *k, const char *bin, const char *store) {
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(k->dir, sizeof k->dir, "%s/bench-controllers-XXXXXX", tmp);
@@ -201,12 +211,7 @@ int kubed_start(struct kubed *k, const char *bin, const char *store) {
            k->tls ? "https" : "http", k->port);
   snprintf(k->ca, sizeof k->ca, "%s/ca.crt", data);
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_client_options_t o = {.struct_size = sizeof o,
-                             .server = k->url,
-                             .token = TOKEN,
-                             .certificate_authority = k->tls ? k->ca : NULL,
-                             .timeout_ms = 2000};
-  kube_client_t *c = kube_client_new(&o, &err);
+  kube_client_t *c = kubed_client(k, 2000, &err);
   if (!c)
     return -1;
   int rc = -1;

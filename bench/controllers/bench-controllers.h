@@ -28,6 +28,11 @@ bool kubed_has_flag(const char *bin, const char *command, const char *flag);
  * 0, else -1. */
 int kubed_start(struct kubed *k, const char *bin, const char *store);
 void kubed_stop(struct kubed *k, bool keep);
+/* A client of k's API (its token and, over TLS, its CA). */
+struct kube_client;
+struct kube_error;
+struct kube_client *kubed_client(const struct kubed *k, int timeout_ms,
+                                 struct kube_error *err);
 /* Lines of kubed's log holding `what`. */
 int log_count(const struct kubed *k, const char *what);
 

@@ -34,12 +34,7 @@ static void label(const char *set, const char *name, char *out, size_t len) {
 
 json_object *writes_read(const struct kubed *k) {
   kube_error_t err = KUBE_ERROR_INIT;
-  kube_client_options_t o = {.struct_size = sizeof o,
-                             .server = k->url,
-                             .token = TOKEN,
-                             .certificate_authority = k->tls ? k->ca : NULL,
-                             .timeout_ms = 10000};
-  kube_client_t *c = kube_client_new(&o, &err);
+  kube_client_t *c = kubed_client(k, 10000, &err);
   json_object *out = NULL;
   kube_client_request_t req = {
       .struct_size = sizeof req, .method = "GET", .path = "/metrics"};

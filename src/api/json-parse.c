@@ -22,8 +22,7 @@
 
 typedef struct rd {
   const char *p, *end;
-  char *buf; /* decoded string scratch */
-  size_t cap;
+  kube_strbuf_t sb; /* decoded string scratch, written through data */
   bool dup_keys;
   bool oom;
 } rd_t;
@@ -37,20 +36,12 @@ static void skip_ws(rd_t *r) {
     r->p++;
 }
 
+/* Room for n bytes and a NUL in the scratch buffer (its len stays 0). */
 static bool reserve(rd_t *r, size_t n) {
-  if (n <= r->cap)
+  if (core_strbuf_reserve(&r->sb, n))
     return true;
-  size_t c = r->cap ? r->cap : 256;
-  while (c < n)
-    c *= 2;
-  char *b = realloc(r->buf, c);
-  if (!b) {
-    r->oom = true;
-    return false;
-  }
-  r->buf = b;
-  r->cap = c;
-  return true;
+  r->oom = true;
+  return false;
 }
 
 size_t api_utf8_seq(const unsigned char *s, const unsigned char *end) {
@@ -82,17 +73,7 @@ size_t api_utf8_seq(const unsigned char *s, const unsigned char *end) {
   return n + 1;
 }
 
-static int hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* The string at r->p (its opening quote) decoded into r->buf,
+/* The string at r->p (its opening quote) decoded into r->sb.data,
  * NUL-terminated; *len its length.  false: declined. */
 static bool read_string(rd_t *r, size_t *len) {
   const unsigned char *s = (const unsigned char *)r->p + 1;
@@ -116,7 +97,7 @@ static bool read_string(rd_t *r, size_t *len) {
     size_t rl = (size_t)(s - run);
     if (!reserve(r, n + rl + 4))
       return false;
-    memcpy(r->buf + n, run, rl);
+    memcpy(r->sb.data + n, run, rl);
     n += rl;
     if (*s == '"')
       break;
@@ -150,7 +131,7 @@ static bool read_string(rd_t *r, size_t *len) {
         return false;
       uint32_t cp = 0;
       for (int i = 2; i < 6; i++) {
-        int h = hex((char)s[i]);
+        int h = core_hex_digit((char)s[i]);
         if (h < 0)
           return false;
         cp = cp << 4 | (uint32_t)h;
@@ -158,14 +139,14 @@ static bool read_string(rd_t *r, size_t *len) {
       if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
         return false;
       if (cp < 0x80) {
-        r->buf[n++] = (char)cp;
+        r->sb.data[n++] = (char)cp;
       } else if (cp < 0x800) {
-        r->buf[n++] = (char)(0xC0 | cp >> 6);
-        r->buf[n++] = (char)(0x80 | (cp & 0x3F));
+        r->sb.data[n++] = (char)(0xC0 | cp >> 6);
+        r->sb.data[n++] = (char)(0x80 | (cp & 0x3F));
       } else {
-        r->buf[n++] = (char)(0xE0 | cp >> 12);
-        r->buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        r->buf[n++] = (char)(0x80 | (cp & 0x3F));
+        r->sb.data[n++] = (char)(0xE0 | cp >> 12);
+        r->sb.data[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        r->sb.data[n++] = (char)(0x80 | (cp & 0x3F));
       }
       s += 6;
       continue;
@@ -173,10 +154,10 @@ static bool read_string(rd_t *r, size_t *len) {
     default:
       return false;
     }
-    r->buf[n++] = out;
+    r->sb.data[n++] = out;
     s += 2;
   }
-  r->buf[n] = '\0';
+  r->sb.data[n] = '\0';
   r->p = (const char *)s + 1;
   *len = n;
   return true;
@@ -252,12 +233,12 @@ static bool read_object(rd_t *r, int depth, json_object **out) {
     size_t kl;
     if (r->p >= r->end || *r->p != '"' || !read_string(r, &kl))
       goto decline;
-    /* The key stays in r->buf until the value is read: copy it aside
+    /* The key stays in r->sb.data until the value is read: copy it aside
      * when the value may need the scratch buffer. */
     char kbuf[64], *key = kbuf, *kheap = NULL;
     if (kl < sizeof kbuf) {
-      memcpy(kbuf, r->buf, kl + 1);
-    } else if (!(key = kheap = strdup(r->buf))) {
+      memcpy(kbuf, r->sb.data, kl + 1);
+    } else if (!(key = kheap = strdup(r->sb.data))) {
       r->oom = true;
       goto decline;
     }
@@ -344,7 +325,7 @@ static bool read_value(rd_t *r, int depth, json_object **out) {
     size_t n;
     if (!read_string(r, &n))
       return false;
-    if (!(*out = json_object_new_string_len(r->buf, (int)n))) {
+    if (!(*out = json_object_new_string_len(r->sb.data, (int)n))) {
       r->oom = true;
       return false;
     }
@@ -376,7 +357,7 @@ json_object *api_json_parse_plain(const char *data, size_t len,
     skip_ws(&r);
     ok = r.p == r.end;
   }
-  free(r.buf);
+  kube_strbuf_clear(&r.sb);
   if (!ok) {
     json_object_put(root);
     return NULL;

@@ -89,6 +89,17 @@ static inline void cleanup_strbufp(kube_strbuf_t *sb) { kube_strbuf_clear(sb); }
 static inline bool str_has_prefix(const char *s, const char *prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+/* The value of hex digit c, -1 if it is none. */
+static inline int core_hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 static inline bool str_has_suffix(const char *s, const char *suffix) {
   size_t ls = strlen(s), lx = strlen(suffix);
   return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;

@@ -65,16 +65,6 @@ int http_request_add_header(kube_http_request_t *r, const char *name,
   return 0;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decode %XX (and '+' when plus_space).  -1 on a malformed escape or a
  * NUL; -2 on out of memory. */
 int http_percent_decode(const char *s, size_t n, bool plus_space, char **out) {
@@ -85,8 +75,8 @@ int http_percent_decode(const char *s, size_t n, bool plus_space, char **out) {
   for (size_t i = 0; i < n; i++) {
     char ch = s[i];
     if (ch == '%') {
-      int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-      int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+      int hi = i + 1 < n ? core_hex_digit(s[i + 1]) : -1;
+      int lo = i + 2 < n ? core_hex_digit(s[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         free(d);
         return -1;
