@@ -174,9 +174,9 @@ typedef struct kube_transport_ops {
 typedef struct kube_transport {
   const kube_transport_ops_t *ops;
   void *impl;
-  /* The User-Agent the writers, informers and clients made over this
-   * transport send in every request (kube_transport_request_t's
-   * user_agent): borrowed, must outlive every user of the transport (a
+  /* The User-Agent every request over this transport sends unless it
+   * names its own (kube_transport_request() fills kube_transport_request_t's
+   * user_agent from it): borrowed, must outlive every user of the transport (a
    * string literal).  The functions that fill a transport set it to NULL;
    * a component sets its own on its copy (the controller manager
    * "kube-controller-manager/...", the scheduler "kube-scheduler/...", the

@@ -30,6 +30,17 @@ KUBE_EXPORT kube_transport_call_t *kube_transport_request(
     kube_error_set(err, KUBE_REASON_BAD_REQUEST, EINVAL, "no transport");
     return NULL;
   }
+  /* A request without a User-Agent of its own sends the transport's. */
+  size_t ua_end = offsetof(kube_transport_request_t, user_agent) +
+                  sizeof req->user_agent;
+  if (tp->user_agent && req &&
+      (req->struct_size < ua_end || !req->user_agent)) {
+    kube_transport_request_t r = {0};
+    memcpy(&r, req, req->struct_size < sizeof r ? req->struct_size : sizeof r);
+    r.struct_size = sizeof r;
+    r.user_agent = tp->user_agent;
+    return tp->ops->request(tp->impl, &r, cb, arg, err);
+  }
   return tp->ops->request(tp->impl, req, cb, arg, err);
 }
 
@@ -562,7 +573,6 @@ static int start_call(kube_informer_t *inf, bool watch, kube_error_t *err) {
       .path = sb.data,
       /* Objects come without managedFields: for informers that drop them. */
       .event_cb = watch && !inf->keep_managed_fields ? event_cb : NULL,
-      .user_agent = inf->tp.user_agent,
   };
   inf->call = kube_transport_request(&inf->tp, &req, reply_cb, ctx, err);
   kube_strbuf_clear(&sb);

@@ -147,7 +147,6 @@ int client_writer_send(kube_writer_t *w, const char *method, const char *path,
       .content_type = body ? content_type : NULL,
       .body = body,
       .body_len = body ? len : 0,
-      .user_agent = w->tp.user_agent,
   };
   c->call = kube_transport_request(&w->tp, &req, reply_cb, c, err);
   if (!c->call) {
